@@ -1,0 +1,171 @@
+"""The reference case store's HTTP API (see casestore/openapi.yaml).
+
+Idempotent on the Tracking ID: the first POST of a report answers 201, every later one 200 and changes nothing.
+A malformed envelope answers 422 with the reason. Every request needs the bearer token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import re
+from typing import Any
+
+import orjson
+from aiohttp import web
+from pydantic import ValidationError
+
+from casestore.storage import STATUSES, ReportStore
+from gateway.logs import get_logger
+from normalizer.envelope import Envelope
+
+log = get_logger()
+
+MAX_BATCH = 1000
+STORE_KEY = web.AppKey("store", ReportStore)
+TOKEN_KEY = web.AppKey("token", str)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def _problem(status: int, error: str, detail: str = "") -> web.Response:
+    return _json({"error": error, "detail": detail}, status)
+
+
+def _validate(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """(the envelope as stored, None) or (None, why it is refused)."""
+    if not isinstance(raw, dict):
+        return None, "a report must be a JSON object"
+    try:
+        Envelope.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        return None, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return raw, None
+
+
+@web.middleware
+async def bearer_auth(request: web.Request, handler: Any) -> web.StreamResponse:
+    expected = request.app[TOKEN_KEY]
+    given = request.headers.get("Authorization", "")
+    # Constant time: a byte-by-byte comparison would tell a caller how much of the token it guessed.
+    if request.path != "/healthz" and (not given.startswith("Bearer ")
+                                       or not hmac.compare_digest(given[7:].encode(), expected.encode())):
+        return _problem(401, "unauthorized", "a valid bearer token is required")
+    return await handler(request)
+
+
+async def _read_json(request: web.Request) -> Any:
+    try:
+        return orjson.loads(await request.read())
+    except orjson.JSONDecodeError as error:
+        raise web.HTTPBadRequest(text=orjson.dumps({"error": "bad_json", "detail": str(error)}).decode(),
+                                 content_type="application/json") from error
+
+
+async def post_report(request: web.Request) -> web.Response:
+    envelope, problem = _validate(await _read_json(request))
+    if envelope is None:
+        return _problem(422, "invalid_envelope", problem or "")
+    [result] = await asyncio.to_thread(request.app[STORE_KEY].store_many, [envelope])
+    log.info("casestore.stored", tracking_id=result.tracking_id, created=result.created)
+    return _json({"tracking_id": result.tracking_id, "created": result.created}, 201 if result.created else 200)
+
+
+async def post_batch(request: web.Request) -> web.Response:
+    body = await _read_json(request)
+    reports = body.get("reports") if isinstance(body, dict) else None
+    if not isinstance(reports, list) or len(reports) > MAX_BATCH:
+        return _problem(422, "invalid_batch", f"'reports' must be a list of at most {MAX_BATCH} envelopes")
+    valid, results = [], []
+    for raw in reports:
+        envelope, problem = _validate(raw)
+        if envelope is None:
+            tracking_id = raw.get("tracking_id") if isinstance(raw, dict) else None
+            results.append({"tracking_id": tracking_id, "status": 422, "error": problem})
+        else:
+            valid.append(envelope)
+    stored = await asyncio.to_thread(request.app[STORE_KEY].store_many, valid)
+    results.extend({"tracking_id": r.tracking_id, "status": 201 if r.created else 200} for r in stored)
+    return _json({"results": results})
+
+
+async def get_report(request: web.Request) -> web.Response:
+    report = await asyncio.to_thread(request.app[STORE_KEY].get, request.match_info["tracking_id"])
+    if report is None:
+        return _problem(404, "not_found", "no report with this Tracking ID")
+    return _json(report)
+
+
+async def list_reports(request: web.Request) -> web.Response:
+    try:
+        after = int(request.query.get("after", "0"))
+        limit = min(int(request.query.get("limit", "100")), 1000)
+    except ValueError:
+        return _problem(400, "bad_query", "after and limit must be integers")
+    reports = await asyncio.to_thread(request.app[STORE_KEY].list_after, after, limit)
+    return _json({"reports": reports, "next_after": reports[-1]["seq"] if reports else after})
+
+
+async def patch_status(request: web.Request) -> web.Response:
+    body = await _read_json(request)
+    status = body.get("status") if isinstance(body, dict) else None
+    if status not in STATUSES:
+        return _problem(422, "invalid_status", f"status must be one of {', '.join(STATUSES)}")
+    tracking_id = request.match_info["tracking_id"]
+    if not await asyncio.to_thread(request.app[STORE_KEY].set_status, tracking_id, status):
+        return _problem(404, "not_found", "no report with this Tracking ID")
+    return _json({"tracking_id": tracking_id, "status": status})
+
+
+def _sha256_or_problem(request: web.Request) -> tuple[str, web.Response | None]:
+    sha256 = request.match_info["sha256"].lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        return sha256, _problem(422, "invalid_sha256", "the path must end in the attachment's hex sha256")
+    return sha256, None
+
+
+async def put_attachment(request: web.Request) -> web.Response:
+    """Idempotent, content-addressed: 201 stored, 200 already had it, 422 when the bytes do not match the hash."""
+    sha256, problem = _sha256_or_problem(request)
+    if problem is not None:
+        return problem
+    content = await request.read()
+    if hashlib.sha256(content).hexdigest() != sha256:
+        return _problem(422, "sha256_mismatch", "the body's sha256 differs from the one in the path")
+    content_type = request.headers.get("Content-Type", "application/octet-stream")
+    created = await asyncio.to_thread(request.app[STORE_KEY].put_attachment, sha256, content_type, content)
+    log.info("casestore.attachment_stored", created=created, size=len(content))
+    return _json({"sha256": sha256, "size": len(content), "created": created}, 201 if created else 200)
+
+
+async def get_attachment(request: web.Request) -> web.Response:
+    sha256, problem = _sha256_or_problem(request)
+    if problem is not None:
+        return problem
+    found = await asyncio.to_thread(request.app[STORE_KEY].get_attachment, sha256)
+    if found is None:
+        return _problem(404, "not_found", "no attachment with this sha256")
+    return web.Response(body=found[1], headers={"Content-Type": found[0]})
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return _json({"status": "ok"})
+
+
+def create_casestore_app(store: ReportStore, token: str) -> web.Application:
+    app = web.Application(middlewares=[bearer_auth], client_max_size=16 * 1024 * 1024)
+    app[STORE_KEY] = store
+    app[TOKEN_KEY] = token
+    app.router.add_get("/healthz", healthz)
+    app.router.add_post("/v1/reports", post_report)
+    app.router.add_post("/v1/reports/batch", post_batch)
+    app.router.add_get("/v1/reports", list_reports)
+    app.router.add_get("/v1/reports/{tracking_id}", get_report)
+    app.router.add_patch("/v1/reports/{tracking_id}", patch_status)
+    app.router.add_put("/v1/attachments/{sha256}", put_attachment)
+    app.router.add_get("/v1/attachments/{sha256}", get_attachment)
+    return app

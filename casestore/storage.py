@@ -1,0 +1,123 @@
+"""SQLite storage for the reference case store: each Tracking ID stored once, in arrival order."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+STATUSES = ("received", "verified", "forwarded", "in_progress", "resolved", "rejected", "archived")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS reports (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tracking_id TEXT NOT NULL UNIQUE,
+    follow_up_of TEXT,
+    status TEXT NOT NULL DEFAULT 'received',
+    stored_at REAL NOT NULL,
+    envelope TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_follow_up_of ON reports (follow_up_of);
+CREATE TABLE IF NOT EXISTS attachments (
+    sha256 TEXT PRIMARY KEY,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    stored_at REAL NOT NULL,
+    content BLOB NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    tracking_id: str
+    created: bool
+
+
+class ReportStore:
+    """Thread-safe; one connection, one lock (the reference store favours clarity over concurrency)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._connection = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA synchronous=NORMAL")
+        self._connection.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def store_many(self, envelopes: Sequence[dict[str, Any]]) -> list[StoreResult]:
+        """Insert each envelope unless its Tracking ID is already stored; one transaction."""
+        now = time.time()
+        results = []
+        with self._lock:
+            cursor = self._connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                for envelope in envelopes:
+                    cursor.execute(
+                        "INSERT OR IGNORE INTO reports (tracking_id, follow_up_of, stored_at, envelope) "
+                        "VALUES (?, ?, ?, ?)",
+                        (envelope["tracking_id"], envelope.get("follow_up_of"), now, orjson.dumps(envelope).decode()),
+                    )
+                    results.append(StoreResult(envelope["tracking_id"], cursor.rowcount == 1))
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+        return results
+
+    def get(self, tracking_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._connection.execute(
+                "SELECT seq, status, stored_at, envelope FROM reports WHERE tracking_id = ?", (tracking_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            follow_ups = self._connection.execute(
+                "SELECT envelope FROM reports WHERE follow_up_of = ? ORDER BY seq", (tracking_id,)
+            ).fetchall()
+        report = orjson.loads(row[3])
+        report.update(status=row[1], seq=row[0], stored_at=row[2], follow_ups=[orjson.loads(f[0]) for f in follow_ups])
+        return report
+
+    def list_after(self, after: int, limit: int) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT seq, status, envelope FROM reports WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)
+            ).fetchall()
+        return [{**orjson.loads(envelope), "seq": seq, "status": status} for seq, status, envelope in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._connection.execute("SELECT COUNT(*) FROM reports").fetchone()[0])
+
+    def put_attachment(self, sha256: str, content_type: str, content: bytes) -> bool:
+        """Store an attachment under its sha256 unless already stored; True when it was new."""
+        with self._lock:
+            cursor = self._connection.execute(
+                "INSERT OR IGNORE INTO attachments (sha256, content_type, size, stored_at, content) "
+                "VALUES (?, ?, ?, ?, ?)", (sha256, content_type, len(content), time.time(), content),
+            )
+            return cursor.rowcount == 1
+
+    def get_attachment(self, sha256: str) -> tuple[str, bytes] | None:
+        with self._lock:
+            row = self._connection.execute(
+                "SELECT content_type, content FROM attachments WHERE sha256 = ?", (sha256,)
+            ).fetchone()
+        return (row[0], bytes(row[1])) if row else None
+
+    def set_status(self, tracking_id: str, status: str) -> bool:
+        with self._lock:
+            cursor = self._connection.execute(
+                "UPDATE reports SET status = ? WHERE tracking_id = ?", (status, tracking_id)
+            )
+            return cursor.rowcount == 1

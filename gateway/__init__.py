@@ -1,0 +1,1 @@
+"""LAPOR! intake gateway: processes, HTTP app, CLI, settings and logging."""

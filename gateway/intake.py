@@ -1,0 +1,326 @@
+"""Intake: dedup, Tracking ID, durable enqueue. A provider is acknowledged only after `submit` returns.
+
+Concurrent requests are committed together: a single committer thread takes whatever drafts are waiting
+(no artificial delay, so a lone SMS is not slowed and a flood is batched) and makes them durable in two Redis
+round trips: one pipeline of atomic claim scripts (dedup and Tracking ID), then one MULTI/EXEC that stores the
+envelopes, marks their claims committed and enqueues their forward jobs. The event loop never blocks on Redis.
+
+A claim is `lapor:dedup:<channel>:<sha1 of provider id>` -> {id, state}. A retry whose claim is still
+`pending` (the first attempt died before committing) commits again; the case store is idempotent on the
+Tracking ID, so that can only repeat a job, never a report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import queue as thread_queue
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+from redis import Redis
+from redis.exceptions import NoScriptError, RedisError
+
+from gateway import metrics
+from gateway.errors import NotDurable
+from gateway.logs import get_logger
+from gateway.queues import enqueue_forward, envelope_key
+from gateway.settings import Settings
+from gateway.spool import Spool, SpoolRecord
+from gateway.tracking import TrackingIdAllocator
+from normalizer.envelope import ReportDraft
+
+log = get_logger()
+
+_CLAIM_SCRIPT = """
+local existing = redis.call('HGET', KEYS[1], 'id')
+if existing then
+  return {existing, redis.call('HGET', KEYS[1], 'state') or 'pending'}
+end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'state', 'pending')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return {ARGV[1], 'new'}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    tracking_id: str
+    duplicate: bool
+
+
+def dedup_key(channel: str, provider_message_id: str) -> str:
+    digest = hashlib.sha1(provider_message_id.encode(), usedforsecurity=False).hexdigest()
+    return f"lapor:dedup:{channel}:{digest}"
+
+
+class Intake:
+    """Makes report drafts durable. `commit` is synchronous; `submit` is its asyncio face.
+
+    With a `spool`, a Redis outage does not stop intake: reports are written to the disk spool with Tracking IDs
+    from the allocator's reserve, and `replay_spool` moves them into Redis, in order, once it answers again.
+    """
+
+    def __init__(self, redis: Redis, settings: Settings, spool: Spool | None = None) -> None:
+        self._redis = redis
+        self._settings = settings
+        self._spool = spool
+        self._allocator = TrackingIdAllocator(
+            redis, block_size=settings.intake.id_block_size, start=settings.intake.id_start
+        )
+        self._claim = redis.register_script(_CLAIM_SCRIPT)
+        self._waiting: thread_queue.SimpleQueue[tuple[ReportDraft, asyncio.Future[Receipt]] | None] = (
+            thread_queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        # Dedup while spooling: provider message -> Tracking ID given out during this outage.
+        self._spooled_ids: OrderedDict[str, str] = OrderedDict()
+        self._spooling = False
+
+    @property
+    def spool(self) -> Spool | None:
+        return self._spool
+
+    # -- synchronous core -------------------------------------------------------------------------------
+    def commit(self, drafts: Sequence[ReportDraft]) -> list[Receipt]:
+        """Claim, store and enqueue `drafts` (or spool them); raise NotDurable if neither is possible."""
+        try:
+            receipts = self._commit(drafts)
+        except RedisError as error:
+            if self._spool is None:
+                raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
+            return self._commit_to_spool(drafts, error)
+        if self._spooling:
+            self._spooling = False
+            log.warning("intake.redis_back", detail="new reports go to Redis again; the spool is being replayed")
+        self._top_up_reserve()
+        return receipts
+
+    def _top_up_reserve(self) -> None:
+        # A failure here is noticed by the next commit; the reserve only matters during outages.
+        with contextlib.suppress(RedisError):
+            self._allocator.top_up(self._settings.intake.id_reserve)
+
+    def _run_claims(self, keys: Sequence[str], candidates: Sequence[str]) -> list[tuple[str, str]]:
+        """One pipeline of EVALSHA claims. Not through redis-py's script pipeline: that asks SCRIPT EXISTS on
+        every execute (a round trip per batch). A Redis without the script (restarted) refuses EVALSHA before
+        running anything, so loading it and sending the same claims again is safe."""
+        ttl = self._settings.intake.dedup_ttl_seconds
+        for _ in range(2):
+            pipe = self._redis.pipeline(transaction=False)
+            for key, candidate in zip(keys, candidates, strict=True):
+                pipe.evalsha(self._claim.sha, 1, key, candidate, ttl)
+            try:
+                results = pipe.execute()
+            except NoScriptError:
+                self._redis.script_load(_CLAIM_SCRIPT)
+                continue
+            return [(raw_id.decode(), raw_state.decode()) for raw_id, raw_state in results]
+        raise RedisError("claim script could not be loaded")
+
+    def _store(self, items: dict[str, tuple[bytes | str, str | None]]) -> None:
+        """One MULTI/EXEC: every envelope, its claim marked committed, and the forward jobs."""
+        pipe = self._redis.pipeline(transaction=True)
+        for tracking_id, (envelope_json, key) in items.items():
+            pipe.set(envelope_key(tracking_id), envelope_json)
+            if key is not None:
+                pipe.hset(key, "state", "committed")
+        enqueue_forward(self._redis, self._settings, list(items), pipeline=pipe)
+        pipe.execute()
+
+    def _commit(self, drafts: Sequence[ReportDraft]) -> list[Receipt]:
+        keys = [dedup_key(draft.channel.value, draft.channel_message_id) for draft in drafts]
+        candidates = [self._allocator.mint() for _ in drafts]
+        claims = self._run_claims(keys, candidates)
+        receipts: list[Receipt] = []
+        to_store: dict[str, tuple[bytes | str, str | None]] = {}
+        for draft, key, candidate, (tracking_id, state) in zip(drafts, keys, candidates, claims, strict=True):
+            if tracking_id != candidate:
+                self._allocator.give_back(candidate)
+            if state != "committed" and tracking_id not in to_store:
+                to_store[tracking_id] = (draft.envelope_json(tracking_id), key)
+            receipts.append(Receipt(tracking_id=tracking_id, duplicate=state != "new"))
+        if to_store:
+            self._store(to_store)
+        return receipts
+
+    # -- the disk spool ------------------------------------------------------------------------------------
+    def _commit_to_spool(self, drafts: Sequence[ReportDraft], cause: RedisError) -> list[Receipt]:
+        assert self._spool is not None
+        if not self._spooling:
+            self._spooling = True
+            log.error("intake.spooling", reason="redis_unavailable", error=type(cause).__name__)
+        records, receipts = [], []
+        for draft in drafts:
+            key = dedup_key(draft.channel.value, draft.channel_message_id)
+            known = self._spooled_ids.get(key)
+            if known is not None:
+                receipts.append(Receipt(tracking_id=known, duplicate=True))
+                continue
+            try:
+                tracking_id = self._allocator.mint_from_reserve()
+            except LookupError as error:
+                raise NotDurable(
+                    "redis unavailable and no Tracking IDs in reserve", reason="redis_unavailable"
+                ) from error
+            envelope = draft.with_tracking_id(tracking_id).model_dump(mode="json")
+            records.append(SpoolRecord(tracking_id, key, envelope))
+            receipts.append(Receipt(tracking_id=tracking_id, duplicate=False))
+            self._remember_spooled(key, tracking_id)
+        try:
+            if records:
+                self._spool.append(records)
+        except OSError as error:
+            for record in records:
+                self._spooled_ids.pop(record.dedup_key, None)
+            raise NotDurable(f"redis unavailable and the spool failed: {error}", reason="spool_failed") from error
+        metrics.SPOOLED.inc(len(records))
+        return receipts
+
+    def _remember_spooled(self, key: str, tracking_id: str) -> None:
+        self._spooled_ids[key] = tracking_id
+        while len(self._spooled_ids) > 100_000:
+            self._spooled_ids.popitem(last=False)
+
+    def replay_spool(self) -> int:
+        """Move every spooled report into Redis, oldest file first, in order; returns how many were replayed.
+
+        Idempotent: a record whose claim is already committed is skipped, so a replay cut short by another outage
+        simply runs again. A message that reached Redis under another Tracking ID before the outage keeps both IDs
+        the citizen was given: the spooled one is stored with `duplicate_of` naming the first."""
+        if self._spool is None:
+            return 0
+        self._redis.ping()  # RedisError when still down: nothing is claimed in vain
+        replayed = 0
+        for path in self._spool.pending_files():
+            claimed = self._spool.claim(path)
+            if claimed is None:
+                continue
+            batch: list[SpoolRecord] = []
+            for record in self._spool.read(claimed):
+                batch.append(record)
+                if len(batch) >= self._settings.intake.max_batch:
+                    replayed += self._replay_batch(batch)
+                    batch = []
+            if batch:
+                replayed += self._replay_batch(batch)
+            claimed.unlink()
+            self._spool.release(claimed)
+            log.info("spool.file_replayed", file=claimed.name)
+        if replayed:
+            self._spooled_ids.clear()
+            log.warning("spool.replayed", count=replayed)
+        return replayed
+
+    def _replay_batch(self, records: Sequence[SpoolRecord]) -> int:
+        claims = self._run_claims([r.dedup_key for r in records], [r.tracking_id for r in records])
+        to_store: dict[str, tuple[bytes | str, str | None]] = {}
+        for record, (tracking_id, state) in zip(records, claims, strict=True):
+            if tracking_id == record.tracking_id:
+                if state != "committed":
+                    to_store[record.tracking_id] = (orjson.dumps(record.envelope), record.dedup_key)
+            else:
+                envelope = {**record.envelope, "duplicate_of": tracking_id}
+                if not self._redis.exists(envelope_key(record.tracking_id)):
+                    to_store[record.tracking_id] = (orjson.dumps(envelope), None)
+        if to_store:
+            self._store(to_store)
+        return len(to_store)
+
+    # -- asyncio face ------------------------------------------------------------------------------------
+    async def submit(self, draft: ReportDraft) -> Receipt:
+        """Durable when this returns; raises NotDurable otherwise. Batches with concurrent callers."""
+        self._ensure_thread()
+        future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+        self._waiting.put((draft, future))
+        return await future
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="intake-committer", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        limit = max(1, self._settings.intake.max_batch)
+        while True:
+            first = self._waiting.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < limit:
+                try:
+                    item = self._waiting.get_nowait()
+                except thread_queue.Empty:
+                    break
+                if item is None:
+                    self._waiting.put(None)
+                    break
+                batch.append(item)
+            self._commit_batch(batch)
+
+    def _commit_batch(self, batch: list[tuple[ReportDraft, asyncio.Future[Receipt]]]) -> None:
+        try:
+            receipts: list[Receipt] | BaseException = self.commit([draft for draft, _ in batch])
+        except Exception as error:  # NotDurable or a bug: every waiting caller must hear of it
+            receipts = error
+            log.error("intake.commit_failed", error=type(error).__name__, batch=len(batch))
+        # One wake-up per event loop for the whole batch, not one per request: each wake-up costs the loop a
+        # self-pipe write and read and the committer a GIL hand-over.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Receipt], Receipt | None]]] = {}
+        for index, (_, future) in enumerate(batch):
+            receipt = None if isinstance(receipts, BaseException) else receipts[index]
+            by_loop.setdefault(future.get_loop(), []).append((future, receipt))
+        error = receipts if isinstance(receipts, BaseException) else None
+        for loop, settlements in by_loop.items():
+            loop.call_soon_threadsafe(_settle_all, settlements, error)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                self._waiting.put(None)
+                self._thread.join(timeout=5)
+            self._thread = None
+
+
+def _settle_all(settlements: list[tuple[asyncio.Future[Receipt], Receipt | None]], error: BaseException | None) -> None:
+    for future, receipt in settlements:
+        _settle(future, receipt, error)
+
+
+def _settle(future: asyncio.Future[Receipt], receipt: Receipt | None, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(receipt)  # type: ignore[arg-type]
+
+
+def build_intake(settings: Settings, redis: Redis) -> Intake:
+    """The intake every receiving process uses: with the disk spool, which must be writable before we start."""
+    spool = Spool(settings.data_dir / "spool")
+    spool.check_writable()
+    return Intake(redis, settings, spool)
+
+
+async def run_spool_replayer(intake: Intake, interval: float = 1.0) -> None:
+    """Forever: when the spool holds reports and Redis answers, replay them. Cancel to stop."""
+    spool = intake.spool
+    if spool is None:
+        return
+    while True:
+        try:
+            if spool.pending_files():
+                await asyncio.to_thread(intake.replay_spool)
+            metrics.SPOOL_SIZE.set(spool.size_bytes())
+        except RedisError:
+            pass  # still down: try again next round
+        except Exception as error:  # a bug must not stop replay for good
+            log.error("spool.replay_failed", error=type(error).__name__)
+        await asyncio.sleep(interval)

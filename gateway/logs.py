@@ -1,0 +1,191 @@
+"""structlog set-up: JSON lines, per-message context, and redaction of citizens' details.
+
+Every process calls `configure_logging` once. A line carries `channel`, `event` and `tracking_id` when they
+are known (bound with `bind_message_context`). The `redact` processor removes phone numbers, e-mail
+addresses and message text from every line, tracebacks included; tracebacks carry no local variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from types import TracebackType
+from typing import Any, TextIO
+
+import orjson
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+REDACTED = "[redacted]"
+
+# Keys whose values are citizens' words or identities: dropped whatever they contain.
+SENSITIVE_KEYS = frozenset(
+    {
+        "text", "body", "message", "message_text", "content", "subject", "sender", "sender_id", "from", "to",
+        "phone", "msisdn", "number", "email", "address", "recipient", "recipients", "display_name",
+        "username", "handle", "raw", "payload", "params", "form",
+    }
+)
+# Keys never dropped for their name (their values are still scrubbed of numbers and addresses).
+SAFE_KEYS = frozenset(
+    {"event", "level", "timestamp", "channel", "tracking_id", "follow_up_of", "tracking_ids", "logger", "reason"}
+)
+# Keys whose values the gateway itself formats (never a citizen's input): left exactly as they are.
+VERBATIM_KEYS = frozenset({"level", "timestamp", "tracking_id", "tracking_ids", "logger"})
+
+# An optional "+", then 9 to 17 digits with at most one separator between digits: +62 812-3456-7890,
+# 0812.3456.7890, (0812) 3456 7890, 6281234567890. Tracking IDs (8 digits) and ports stay readable.
+_PHONE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().-]{0,2}\d){8,16}(?!\w)")
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# Integers this long are phone numbers written as numbers, not counters.
+_PHONE_INT_FLOOR = 100_000_000
+
+# Values known to be a citizen's (the text and sender of the message in hand): removed wherever they appear.
+_SENSITIVE: ContextVar[tuple[str, ...]] = ContextVar("lapor_sensitive_values", default=())
+_MIN_SENSITIVE_LENGTH = 4
+
+
+def scrub(text: str) -> str:
+    """Replace phone numbers, e-mail addresses and the bound sensitive values inside free text."""
+    # Bytes that came in undecodable (surrogate escapes) would make the JSON line itself fail: show them escaped.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    for value in _SENSITIVE.get():
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
+
+
+def _sensitive_parts(values: Iterable[str | None]) -> tuple[str, ...]:
+    """Each value and each of its lines (an exception often quotes one line of a message)."""
+    parts: set[str] = set()
+    for value in values:
+        if not value:
+            continue
+        candidates = [value, *value.splitlines(), value.strip()]
+        parts.update(part.strip() for part in candidates if len(part.strip()) >= _MIN_SENSITIVE_LENGTH)
+    return tuple(sorted(parts, key=len, reverse=True))
+
+
+@contextmanager
+def sensitive_values(*values: str | None) -> Iterator[None]:
+    """While handling one message, remove its text and sender from every log line, whatever the key or form.
+
+    The regexes catch numbers and addresses; only this catches the citizen's words (in an exception message, a
+    library's log line...). Nested uses add up.
+    """
+    token = _SENSITIVE.set(_SENSITIVE.get() + _sensitive_parts(values))
+    try:
+        yield
+    finally:
+        _SENSITIVE.reset(token)
+
+
+def add_sensitive_values(*values: str | None) -> None:
+    """Like `sensitive_values`, for code that learns the values midway: lasts until the enclosing
+    `sensitive_values()` block ends (open one, even empty, around each job)."""
+    _SENSITIVE.set(_SENSITIVE.get() + _sensitive_parts(values))
+
+
+def _scrub_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _PHONE_INT_FLOOR:
+        return "[phone]"
+    if isinstance(value, Mapping):
+        return {key: _redact_item(str(key), item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub_value(item) for item in value]
+    return value
+
+
+def _redact_item(key: str, value: Any) -> Any:
+    if key in VERBATIM_KEYS:
+        return value
+    if key not in SAFE_KEYS and key.lower() in SENSITIVE_KEYS and value not in (None, "", [], {}):
+        return REDACTED
+    return _scrub_value(value)
+
+
+def redact(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: no citizen's number, address or words leave the process in a log line."""
+    return {key: _redact_item(key, value) for key, value in event_dict.items()}
+
+
+def _orjson_dumps(value: Any, **_: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
+    """JSON lines on stdout (or `stream`), shared by structlog and the standard library's loggers."""
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False, max_frames=20)
+        ),
+        redact,
+        structlog.processors.JSONRenderer(serializer=_orjson_dumps),
+    ]
+    numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+    # Libraries (aiohttp, rq) log through the standard library: render them the same way, redacted too.
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *processors,
+            ],
+            foreign_pre_chain=[structlog.stdlib.add_logger_name],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(max(numeric_level, logging.INFO))
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # httpx logs every request URL at INFO: query strings carry numbers, texts and provider credentials.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    _install_exception_hooks()
+
+
+def _log_uncaught(kind: type[BaseException], value: BaseException, traceback: TracebackType | None) -> None:
+    """An exception nobody caught still leaves as one redacted JSON line, not a raw traceback on stderr."""
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, traceback)
+        return
+    structlog.get_logger().error("process.uncaught_exception", exc_info=(kind, value, traceback))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def _install_exception_hooks() -> None:
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def get_logger(**initial: Any) -> structlog.stdlib.BoundLogger:
+    return structlog.get_logger(**initial)
+
+
+def bind_message_context(**values: Any) -> None:
+    """Bind `channel`, `tracking_id`... for every line logged while handling this message."""
+    structlog.contextvars.bind_contextvars(**values)
+
+
+def clear_message_context() -> None:
+    structlog.contextvars.clear_contextvars()

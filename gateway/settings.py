@@ -1,0 +1,351 @@
+"""Settings: `config/defaults.toml`, then the profile overlay, then `LAPOR_*` environment variables.
+
+Everything a process needs is read once at start-up into one immutable `Settings` object that is passed
+explicitly; there is no other global state.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+ENV_PREFIX = "LAPOR_"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed: the process must not start."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _split_env_lists(cls, value: Any, info: Any) -> Any:
+        field = cls.model_fields.get(info.field_name)
+        if isinstance(value, str) and field is not None and "list" in str(field.annotation):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+
+class HttpSettings(_Section):
+    host: str
+    port: int
+    max_body_bytes: int
+
+
+class SmtpSettings(_Section):
+    host: str
+    port: int
+
+
+class CaseStoreSettings(_Section):
+    url: str
+    token: str
+    port: int
+    timeout_seconds: float
+    batch: bool
+
+
+class IntakeSettings(_Section):
+    dedup_ttl_seconds: int
+    id_block_size: int
+    id_reserve: int
+    id_start: int
+    max_batch: int
+    envelope_ttl_seconds: int
+
+
+class QueueSettings(_Section):
+    retry_intervals: list[int]
+    job_timeout_seconds: int
+
+
+class PrivacySettings(_Section):
+    reply_handle_secret: str
+
+
+class SmsSettings(_Section):
+    default_region: str
+    short_code: str
+
+
+class TwilioSettings(_Section):
+    enabled: bool
+    auth_token: str
+
+
+class LoggingSettings(_Section):
+    level: str
+
+
+class AggregatorSettings(_Section):
+    """The SMS 1708 operator aggregator: callback authentication, the send URL, concatenation and flood limits."""
+
+    enabled: bool
+    secret: str
+    allowlist: list[str]
+    send_url: str
+    send_username: str
+    send_password: str
+    send_rate_per_second: float
+    send_timeout_seconds: float
+    dlr_mask: int
+    concat_wait_seconds: float
+    concat_sweep_seconds: float
+    flood_replies_per_minute: int
+    same_text_window_seconds: int
+    status_inline_timeout_seconds: float
+
+    @field_validator("allowlist")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        """Each entry an address or CIDR network, checked at start-up rather than at the first request."""
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)
+        return value
+
+
+class EmailSettings(_Section):
+    """The e-mail channel: SMTP intake, IMAP poller, reply relay (see config/defaults.toml [email])."""
+
+    enabled: bool
+    addresses: list[str]
+    domains: list[str]
+    max_message_bytes: int
+    max_attachment_bytes: int
+    max_attachments_bytes: int
+    max_attachments: int
+    from_address: str
+    from_name: str
+    message_id_domain: str
+    reply_cap_per_hour: int
+    relay_host: str
+    relay_port: int
+    relay_user: str
+    relay_password: str
+    relay_starttls: bool
+    relay_timeout_seconds: float
+    outbox_dir: str
+    tls_cert: str
+    tls_key: str
+    imap_host: str
+    imap_port: int
+    imap_ssl: bool
+    imap_user: str
+    imap_password: str
+    imap_folder: str
+    imap_interval_seconds: float
+
+    @model_validator(mode="after")
+    def _secrets_of_what_is_configured(self) -> EmailSettings:
+        """A relay user without a password, or an IMAP host without credentials, must not start."""
+        missing = [name for name, needed in (
+            ("LAPOR_EMAIL_RELAY_PASSWORD", bool(self.relay_user) and not self.relay_password),
+            ("LAPOR_EMAIL_IMAP_USER", bool(self.imap_host) and not self.imap_user),
+            ("LAPOR_EMAIL_IMAP_PASSWORD", bool(self.imap_host) and not self.imap_password),
+        ) if needed]
+        if missing:
+            raise ValueError("missing secret(s): " + ", ".join(missing))
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("set both LAPOR_EMAIL_TLS_CERT and LAPOR_EMAIL_TLS_KEY, or neither")
+        return self
+
+
+class SocialSettings(_Section):
+    report_link: str
+    fake_providers_port: int
+
+
+class XSettings(_Section):
+    enabled: bool
+    bearer_token: str
+    user_access_token: str
+    user_id: str
+    base_url: str
+    poll_interval_seconds: float
+    max_poll_interval_seconds: float
+    max_results: int
+    max_pages: int
+    auth_retry_seconds: float
+    error_retry_seconds: float
+    reply_rate_per_minute: int
+
+
+class InstagramSettings(_Section):
+    enabled: bool
+    app_secret: str
+    verify_token: str
+    access_token: str
+    ig_user_id: str
+    graph_base_url: str
+    poll_interval_seconds: float
+    pending_interval_seconds: float
+    max_pages: int
+    page_size: int
+    auth_retry_seconds: float
+    error_retry_seconds: float
+    request_timeout_seconds: float
+    reply_rate_per_minute: int
+
+
+class HealthSettings(_Section):
+    # The rules file, relative to the config directory (or absolute).
+    rules_file: str
+    # How often the gateway evaluates every channel (and logs changes of state), in seconds.
+    evaluate_seconds: float
+    # How often the gateway logs a `health.heartbeat` line with the counters, in seconds (0: never).
+    heartbeat_seconds: float
+    # How often the status page reloads itself, in seconds.
+    page_refresh_seconds: int
+
+    def rules_path(self) -> Path:
+        path = Path(self.rules_file)
+        return path if path.is_absolute() else CONFIG_DIR / path
+
+
+class TriageSettings(_Section):
+    enabled: bool
+    training_data: str
+    duplicate_window_seconds: int
+    duplicate_threshold: float
+    campaign_threshold: float
+    campaign_min_senders: int
+
+
+class RateLimitSettings(_Section):
+    """Per-source token buckets on the webhook endpoints (see gateway/ratelimit.py and config/defaults.toml)."""
+
+    enabled: bool = True
+    rate_per_second: float = 50.0
+    burst: int = 500
+    max_sources: int = 10000
+    path_prefix: str = "/v1/channels/"
+    source_header: str = ""
+
+
+class Settings(_Section):
+    profile: Literal["production", "development"]
+    data_dir: Path
+    public_url: str
+    redis_url: str
+    http: HttpSettings
+    smtp: SmtpSettings
+    casestore: CaseStoreSettings
+    intake: IntakeSettings
+    queues: QueueSettings
+    privacy: PrivacySettings
+    sms: SmsSettings
+    twilio: TwilioSettings
+    logging: LoggingSettings
+    aggregator: AggregatorSettings
+    email: EmailSettings
+    social: SocialSettings
+    x: XSettings
+    instagram: InstagramSettings
+    health: HealthSettings
+    triage: TriageSettings
+    ratelimit: RateLimitSettings = RateLimitSettings()
+
+    @property
+    def casestore_url(self) -> str:
+        return self.casestore.url or f"http://127.0.0.1:{self.casestore.port}"
+
+    @property
+    def is_development(self) -> bool:
+        return self.profile == "development"
+
+
+# (section, key, environment variable) of every secret an enabled channel cannot run without.
+REQUIRED_SECRETS: tuple[tuple[str, str, str], ...] = (
+    ("privacy", "reply_handle_secret", "LAPOR_PRIVACY_REPLY_HANDLE_SECRET"),
+    ("casestore", "token", "LAPOR_CASESTORE_TOKEN"),
+    ("twilio", "auth_token", "LAPOR_TWILIO_AUTH_TOKEN"),
+    ("aggregator", "secret", "LAPOR_AGGREGATOR_SECRET"),
+    ("aggregator", "send_url", "LAPOR_AGGREGATOR_SEND_URL"),
+    ("x", "bearer_token", "LAPOR_X_BEARER_TOKEN"),
+    ("x", "user_id", "LAPOR_X_USER_ID"),
+    ("instagram", "app_secret", "LAPOR_INSTAGRAM_APP_SECRET"),
+    ("instagram", "verify_token", "LAPOR_INSTAGRAM_VERIFY_TOKEN"),
+    ("instagram", "access_token", "LAPOR_INSTAGRAM_ACCESS_TOKEN"),
+    ("instagram", "ig_user_id", "LAPOR_INSTAGRAM_IG_USER_ID"),
+)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def _merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def env_name(section: str | None, key: str) -> str:
+    """The environment variable that overrides `[section] key` (or a top-level key)."""
+    if section is None:
+        return f"{ENV_PREFIX}{key.upper()}"
+    return f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+
+
+def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    result = dict(raw)
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            section = dict(value)
+            for sub_key in value:
+                name = env_name(key, sub_key)
+                if name in environ:
+                    section[sub_key] = environ[name]
+            result[key] = section
+        elif env_name(None, key) in environ:
+            result[key] = environ[env_name(None, key)]
+    if environ.get("REDIS_URL"):
+        result["redis_url"] = environ["REDIS_URL"]
+    return result
+
+
+def _check_secrets(settings: Settings) -> None:
+    missing = [
+        variable
+        for section, key, variable in REQUIRED_SECRETS
+        if getattr(getattr(settings, section), "enabled", True) and not getattr(getattr(settings, section), key)
+    ]
+    if missing:
+        raise SettingsError(
+            "missing secret(s) for enabled channels: "
+            + ", ".join(missing)
+            + " (set them in the environment, disable the channel, or use LAPOR_PROFILE=development)"
+        )
+
+
+def load_settings(environ: Mapping[str, str] | None = None, config_dir: Path = CONFIG_DIR) -> Settings:
+    """Build the settings for this process; raises SettingsError naming what is wrong."""
+    environ = os.environ if environ is None else environ
+    raw = _read_toml(config_dir / "defaults.toml")
+    profile = environ.get(env_name(None, "profile"), raw.get("profile", "production"))
+    if profile == "development":
+        raw = _merge(raw, _read_toml(config_dir / "development.toml"))
+    raw = _apply_environment(raw, environ)
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None
+    _check_secrets(settings)
+    return settings

@@ -1,0 +1,148 @@
+"""The disk spool: where intake puts reports while Redis is unreachable, so the citizen is still answered.
+
+Each record is one line, `<crc32 hex> <json>\n`, appended and fsync'd before the provider is acknowledged.
+Every process writes its own file (`<host>-<pid>-<start>.spool`); a replayer claims a file by renaming it
+(`.replaying`), pushes its records into Redis in order through the same claim-and-commit path as live intake, and
+deletes it only when every record is durable there. A record that cannot be read (torn write, bit rot) is copied
+to `quarantine/` with the reason instead of being replayed forever.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from gateway.logs import get_logger
+
+log = get_logger()
+
+SPOOL_SUFFIX = ".spool"
+CLAIMED_SUFFIX = ".replaying"
+
+
+class SpoolNotWritable(RuntimeError):
+    """The spool directory cannot be written: the process must not start (it could lose reports)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolRecord:
+    tracking_id: str
+    dedup_key: str
+    envelope: dict[str, Any]
+
+
+def encode_record(record: SpoolRecord) -> bytes:
+    body = orjson.dumps({"v": 1, "tracking_id": record.tracking_id, "dedup_key": record.dedup_key,
+                         "envelope": record.envelope})
+    return b"%08x " % zlib.crc32(body) + body + b"\n"
+
+
+def decode_record(line: bytes) -> SpoolRecord:
+    """Raise ValueError with the reason when the line is not an intact record."""
+    if not line.endswith(b"\n"):
+        raise ValueError("truncated record (no newline)")
+    checksum, _, body = line.rstrip(b"\n").partition(b" ")
+    try:
+        expected = int(checksum, 16)
+    except ValueError:
+        raise ValueError("malformed checksum") from None
+    if zlib.crc32(body) != expected:
+        raise ValueError("checksum mismatch")
+    data = orjson.loads(body)
+    return SpoolRecord(data["tracking_id"], data["dedup_key"], data["envelope"])
+
+
+class Spool:
+    """Append-only, fsync'd files under `<data_dir>/spool`. Thread-safe for writers of one process."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.quarantine = directory / "quarantine"
+        self._lock = threading.Lock()
+        self._path = directory / f"{socket.gethostname()}-{os.getpid()}-{time.time_ns()}{SPOOL_SUFFIX}"
+        # Files this process claimed for replay: retried at once after a replay cut short by another outage.
+        self._claimed: set[Path] = set()
+
+    def check_writable(self) -> None:
+        """Prove the spool can take a record now; raise SpoolNotWritable naming the directory otherwise."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.quarantine.mkdir(exist_ok=True)
+            probe = self.directory / f".probe-{os.getpid()}"
+            with probe.open("wb") as handle:
+                handle.write(b"probe")
+                handle.flush()
+                os.fsync(handle.fileno())
+            probe.unlink()
+        except OSError as error:
+            raise SpoolNotWritable(f"spool directory {self.directory} is not writable: {error}") from error
+
+    def append(self, records: list[SpoolRecord]) -> None:
+        """Durable on disk when this returns (written and fsync'd)."""
+        payload = b"".join(encode_record(record) for record in records)
+        with self._lock, self._path.open("ab") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def pending_files(self) -> list[Path]:
+        files = [*self.directory.glob(f"*{SPOOL_SUFFIX}"), *self.directory.glob(f"*{CLAIMED_SUFFIX}")]
+        return sorted(files, key=lambda path: path.stat().st_mtime_ns)
+
+    def size_bytes(self) -> int:
+        return sum(path.stat().st_size for path in self.pending_files() if path.exists())
+
+    def claim(self, path: Path) -> Path | None:
+        """Take a file for replay (rename is atomic); None when another replayer has it or it is gone.
+
+        A `.replaying` file is retried at once by the process that claimed it; one left by a replayer that died
+        is taken over by another process after it is a minute old."""
+        if path.suffix == CLAIMED_SUFFIX:
+            if path in self._claimed or time.time() - path.stat().st_mtime >= 60:
+                self._claimed.add(path)
+                return path
+            return None
+        if path == self._path:
+            with self._lock:
+                if not path.exists():
+                    return None
+                target = path.with_suffix(CLAIMED_SUFFIX)
+                path.rename(target)
+                self._claimed.add(target)
+                return target
+        target = path.with_suffix(CLAIMED_SUFFIX)
+        try:
+            path.rename(target)
+        except FileNotFoundError:
+            return None
+        self._claimed.add(target)
+        return target
+
+    def release(self, path: Path) -> None:
+        """Forget a claimed file once it is fully replayed and deleted."""
+        self._claimed.discard(path)
+
+    def read(self, path: Path) -> Iterator[SpoolRecord]:
+        """The intact records of a claimed file in order; damaged lines go to quarantine with the reason."""
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                try:
+                    yield decode_record(line)
+                except (ValueError, KeyError, orjson.JSONDecodeError) as error:
+                    self._quarantine(path, number, line, str(error))
+
+    def _quarantine(self, path: Path, number: int, line: bytes, reason: str) -> None:
+        self.quarantine.mkdir(parents=True, exist_ok=True)
+        target = self.quarantine / f"{path.stem}-line{number}.bad"
+        target.write_bytes(line)
+        target.with_suffix(".reason").write_text(reason + "\n")
+        log.error("spool.record_quarantined", file=path.name, line_number=number, reason=reason)

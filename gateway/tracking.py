@@ -1,0 +1,119 @@
+"""Tracking IDs: numeric, typeable on a feature-phone keypad, with a Damm check digit.
+
+A Tracking ID is a decimal sequence number followed by one Damm check digit. Damm catches every single
+mistyped digit and every swap of two neighbouring digits, which is what happens on a keypad. Sequence numbers
+are leased from Redis in blocks (`INCRBY`), so IDs are unique across every gateway process and a process can
+mint one without a round trip to Redis.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import deque
+
+from redis import Redis
+
+# The Damm quasigroup of order 10 (Damm 2004): totally anti-symmetric, zero diagonal.
+_DAMM_TABLE = (
+    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
+    (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
+    (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
+    (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
+    (6, 1, 2, 3, 0, 4, 5, 9, 7, 8),
+    (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
+    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4),
+    (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
+    (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
+    (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
+)
+
+MIN_LENGTH = 6
+MAX_LENGTH = 14
+SEQUENCE_KEY = "lapor:tracking:seq"
+
+# What a citizen may type around the digits: "#1234567-8", "12 345 678".
+_SEPARATORS = re.compile(r"[\s#.\-]")
+
+
+def damm_digit(digits: str) -> int:
+    """The interim Damm digit of a digit string: 0 for a string that ends in its own check digit."""
+    interim = 0
+    for char in digits:
+        interim = _DAMM_TABLE[interim][ord(char) - 48]
+    return interim
+
+
+def format_tracking_id(sequence: int) -> str:
+    """Turn a sequence number into a Tracking ID by appending its check digit."""
+    if sequence <= 0:
+        raise ValueError("sequence numbers start at 1")
+    body = str(sequence)
+    return body + str(damm_digit(body))
+
+
+def normalize_tracking_id(text: str) -> str:
+    """Strip what people type around an ID (`#`, spaces, dashes, dots); no validation."""
+    return _SEPARATORS.sub("", text.strip())
+
+
+def looks_like_tracking_id(text: str) -> bool:
+    """Right shape (digits, right length) whatever the check digit says: used to tell a typo from prose."""
+    candidate = normalize_tracking_id(text)
+    return candidate.isascii() and candidate.isdigit() and MIN_LENGTH <= len(candidate) <= MAX_LENGTH
+
+
+def is_valid_tracking_id(text: str) -> bool:
+    """True when `text` is a Tracking ID whose check digit holds (a typo or a swap fails)."""
+    candidate = normalize_tracking_id(text)
+    return looks_like_tracking_id(candidate) and not candidate.startswith("0") and damm_digit(candidate) == 0
+
+
+class TrackingIdAllocator:
+    """Mints Tracking IDs from sequence blocks leased with one atomic INCRBY each.
+
+    Thread-safe. The reserve lets a process keep minting through a short Redis outage (the disk spool).
+    """
+
+    def __init__(self, redis: Redis, *, block_size: int = 200, start: int = 1_000_000) -> None:
+        self._redis = redis
+        self._block_size = block_size
+        self._start = start
+        self._free: deque[int] = deque()
+        self._lock = threading.Lock()
+
+    def _lease_block(self) -> None:
+        # SET NX makes the first lease start at `start`; INCRBY is atomic across processes.
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(SEQUENCE_KEY, self._start - 1, nx=True)
+        pipe.incrby(SEQUENCE_KEY, self._block_size)
+        _, high = pipe.execute()
+        self._free.extend(range(int(high) - self._block_size + 1, int(high) + 1))
+
+    def mint(self) -> str:
+        with self._lock:
+            if not self._free:
+                self._lease_block()
+            return format_tracking_id(self._free.popleft())
+
+    def mint_from_reserve(self) -> str:
+        """Mint without touching Redis (during an outage); LookupError when the reserve is empty."""
+        with self._lock:
+            if not self._free:
+                raise LookupError("no Tracking IDs in reserve")
+            return format_tracking_id(self._free.popleft())
+
+    def top_up(self, target: int) -> None:
+        """Lease blocks until `target` IDs are in reserve, so an outage can be ridden out."""
+        with self._lock:
+            while len(self._free) < target:
+                self._lease_block()
+
+    def give_back(self, tracking_id: str) -> None:
+        """Return an ID that was minted but not used (its message turned out to be a duplicate)."""
+        with self._lock:
+            self._free.appendleft(int(tracking_id[:-1]))
+
+    @property
+    def reserve(self) -> int:
+        return len(self._free)

@@ -1,0 +1,1 @@
+"""Inbound message to report envelope: a short pipeline of pure steps."""

@@ -1,0 +1,218 @@
+"""The report envelope v1: the contract with the case store.
+
+Field names and values here are a published contract (`schemas/envelope-v1.json`, checked by a test): add
+fields freely, rename none. Provider detail needed to answer a citizen lives in `channel_meta` and never in
+the case store's public fields.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer
+
+ENVELOPE_VERSION = 1
+TRACKING_ID_PATTERN = r"^[1-9][0-9]{5,13}$"
+_TRACKING_ID = re.compile(TRACKING_ID_PATTERN)
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    TWITTER = "twitter"
+    INSTAGRAM = "instagram"
+    EMAIL = "email"
+
+
+class SenderKind(StrEnum):
+    MSISDN = "msisdn"
+    X_USER = "x_user"
+    IG_USER = "ig_user"
+    EMAIL = "email"
+    # What the case store sees for an anonymous report: an opaque handle only the gateway can map back.
+    REPLY_HANDLE = "reply_handle"
+
+
+class ReportKind(StrEnum):
+    COMPLAINT = "complaint"
+    ASPIRATION = "aspiration"
+    INFORMATION_REQUEST = "information_request"
+    WHISTLEBLOWING = "whistleblowing"
+
+
+class RegionPlace(BaseModel):
+    """One official Kemendagri region (code as in the decree: "32", "32.73", "32.73.01")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str
+    name: str
+    level: Literal["province", "regency", "district"]
+
+
+class RegionSuggestion(BaseModel):
+    """Where the text says the report is about: the most specific place, its parents, and how sure we are."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str
+    name: str
+    level: Literal["province", "regency", "district"]
+    confidence: float = Field(ge=0, le=1)
+    province: RegionPlace | None = None
+    regency: RegionPlace | None = None
+    district: RegionPlace | None = None
+    ambiguous: bool = Field(default=False, description="Another reading was about as likely: see alternatives.")
+    alternatives: list[RegionPlace] = Field(default_factory=list)
+
+
+class TopicScore(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    category: str
+    probability: float = Field(ge=0, le=1)
+
+
+class TopicSuggestion(BaseModel):
+    """The suggested LAPOR! top-level category ("TOPIK LAINNYA" when unsure) and the model's top three."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    category: str
+    confidence: float = Field(ge=0, le=1)
+    top: list[TopicScore] = Field(description="The three most probable categories, most probable first.")
+
+
+class KindSuggestion(BaseModel):
+    """The kind a keyword gave (source "keyword", always wins) or the model suggests (source "model")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ReportKind
+    confidence: float = Field(ge=0, le=1)
+    source: Literal["keyword", "model"]
+
+
+class LanguageSuggestion(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: Literal["id", "en", "jv", "su"]
+    confidence: float = Field(ge=0, le=1)
+
+
+class DuplicateMatch(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tracking_id: str
+    channel: str | None = None
+    similarity: float = Field(ge=0, le=1, description="Estimated Jaccard similarity of the texts.")
+
+
+class DuplicateSuggestion(BaseModel):
+    """Near-duplicates of recent reports on any channel, and whether the text is a campaign of many senders."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    matches: list[DuplicateMatch] = Field(default_factory=list)
+    campaign: bool = False
+    campaign_count: int = Field(default=1, ge=1, description="Distinct senders of (nearly) this text lately.")
+
+
+class SpamSuggestion(BaseModel):
+    """Obvious spam or fraud (pulsa scams, prize scams, links): flagged for the operator, never dropped."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    suspected: bool = False
+    reasons: list[str] = Field(default_factory=list)
+
+
+class Triage(BaseModel):
+    """Suggestions an operator can accept in one click. Never overrides a field the citizen set."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model_version: str
+    region: RegionSuggestion | None = None
+    topic: TopicSuggestion
+    kind: KindSuggestion
+    language: LanguageSuggestion
+    duplicates: DuplicateSuggestion = Field(default_factory=DuplicateSuggestion)
+    spam: SpamSuggestion = Field(default_factory=SpamSuggestion)
+
+
+class Sender(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: SenderKind
+    id: str = Field(description="Normal form: E.164 for phones, lowercased address for mail, user id for social.")
+    display_name: str | None = None
+
+
+class Attachment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    content_type: str
+    size: int | None = Field(default=None, ge=0)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    name: str | None = None
+    location: str = Field(description="Where the bytes are: a URL, or a path under the gateway's data dir.")
+    flags: list[str] = Field(default_factory=list, description="e.g. 'executable'.")
+
+
+class ReportDraft(BaseModel):
+    """Everything the normalizer knows about a report before intake gives it a Tracking ID."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    received_at: AwareDatetime
+    channel: Channel
+    source: str | None = Field(default=None, description="The gateway adapter that received it, e.g. 'sms-twilio'.")
+    channel_message_id: str = Field(min_length=1, max_length=512)
+    sender: Sender
+    kind: ReportKind = ReportKind.COMPLAINT
+    explicit_kind: bool = Field(default=False, description="The citizen chose the kind with a keyword.")
+    anonymous: bool = False
+    confidential: bool = False
+    text: str
+    subject: str | None = None
+    language: str | None = Field(default=None, description="BCP 47 tag, e.g. 'id' or 'en'.")
+    attachments: list[Attachment] = Field(default_factory=list)
+    follow_up_of: str | None = Field(default=None, pattern=TRACKING_ID_PATTERN)
+    channel_meta: dict[str, Any] = Field(default_factory=dict)
+    incomplete: bool = Field(default=False, description="Some parts of the message never arrived.")
+    duplicate_of: str | None = Field(
+        default=None, pattern=TRACKING_ID_PATTERN,
+        description="Set when a retried message got a second Tracking ID during a Redis outage: the first one.",
+    )
+    triage: Triage | None = Field(default=None, description="Suggestions added by the forward worker.")
+
+    @field_serializer("received_at")
+    def _rfc3339_utc(self, value: datetime) -> str:
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    def with_tracking_id(self, tracking_id: str) -> Envelope:
+        return Envelope(tracking_id=tracking_id, **self.model_dump())
+
+    def envelope_json(self, tracking_id: str) -> str:
+        """`with_tracking_id(tracking_id).model_dump_json()`, byte for byte, without building the Envelope (which
+        validates every field again and cost three times the dump): the draft's JSON with the two fields
+        Envelope adds, which come last. Only the Tracking ID is new, and it is checked."""
+        if type(self) is not ReportDraft:
+            return self.with_tracking_id(tracking_id).model_dump_json()
+        if not _TRACKING_ID.fullmatch(tracking_id):
+            raise ValueError(f"not a Tracking ID: {tracking_id!r}")
+        return f'{self.model_dump_json()[:-1]},"envelope_version":{ENVELOPE_VERSION},"tracking_id":"{tracking_id}"}}'
+
+
+class Envelope(ReportDraft):
+    """A report as intake made it durable: a draft plus its Tracking ID."""
+
+    envelope_version: int = ENVELOPE_VERSION
+    tracking_id: str = Field(pattern=TRACKING_ID_PATTERN)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

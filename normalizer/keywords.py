@@ -1,0 +1,188 @@
+"""The keyword grammar: what a citizen typed at the start of a message, and what it asks for.
+
+The tables live in `config/keywords.toml`. Parsing is a pure function of the text and the grammar, so each
+rule has its own table of test cases.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from gateway.settings import CONFIG_DIR
+from gateway.tracking import is_valid_tracking_id, looks_like_tracking_id, normalize_tracking_id
+from normalizer.envelope import ReportKind
+
+
+class Action(StrEnum):
+    REPORT = "report"
+    FOLLOW_UP = "follow_up"
+    STATUS = "status"
+    HELP = "help"
+    BAD_TRACKING_ID = "bad_tracking_id"
+
+
+@dataclass(frozen=True, slots=True)
+class Grammar:
+    kinds: dict[str, ReportKind]
+    flags: dict[str, str]
+    status_words: frozenset[str]
+    help_words: frozenset[str]
+    english_markers: frozenset[str]
+    indonesian_markers: frozenset[str]
+    status_fillers: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedText:
+    action: Action
+    text: str
+    kind: ReportKind = ReportKind.COMPLAINT
+    explicit_kind: bool = False
+    anonymous: bool = False
+    confidential: bool = False
+    tracking_id: str | None = None
+    language: str = "id"
+
+
+@lru_cache(maxsize=4)
+def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle)
+    kinds = {word.lower(): ReportKind(kind) for kind, words in raw["kinds"].items() for word in words}
+    flags = {word.lower(): flag for flag, words in raw["flags"].items() for word in words}
+    return Grammar(
+        kinds=kinds,
+        flags=flags,
+        status_words=frozenset(w.lower() for w in raw["commands"]["status"]),
+        help_words=frozenset(w.lower() for w in raw["commands"]["help"]),
+        english_markers=frozenset(raw["language"]["english_markers"]),
+        indonesian_markers=frozenset(raw["language"]["indonesian_markers"]),
+        status_fillers=frozenset(w.lower() for w in raw["commands"].get("status_fillers", [])),
+    )
+
+
+# A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it.
+_LEADING_WORD = re.compile(r"^\s*#?(?P<word>[^\W\d_]+\??|\?)(?P<sep>[\s:.,;!\-–—=/]*)", re.UNICODE)
+_HASHTAG = re.compile(r"(?<![\w#])#(?P<tag>[^\W\d_]+)\b", re.UNICODE)
+_LEADING_ID = re.compile(r"^\s*#?(?P<id>\d[\d\s.\-]{4,20}\d)(?=\D|$)[\s:.,;!\-–—]*")
+_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def detect_language(text: str, grammar: Grammar) -> str:
+    """'en' when English markers clearly outnumber Indonesian ones; Indonesian is the default."""
+    words = [word.lower() for word in _WORDS.findall(text)]
+    english = sum(word in grammar.english_markers for word in words)
+    indonesian = sum(word in grammar.indonesian_markers for word in words)
+    return "en" if english > indonesian else "id"
+
+
+def _take_leading_word(text: str) -> tuple[str, str, bool]:
+    """(lowercased first word, the rest, whether it was followed by a separator or ended the text)."""
+    match = _LEADING_WORD.match(text)
+    if not match:
+        return "", text, False
+    rest = text[match.end():]
+    separated = bool(match.group("sep")) or not rest
+    return match.group("word").lower(), rest, separated
+
+
+def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | None:
+    word, rest, separated = _take_leading_word(text)
+    if not separated:
+        return None
+    if word in grammar.help_words and not rest.strip():
+        return ParsedText(action=Action.HELP, text="", language=language)
+    if word in grammar.status_words and not rest.strip():
+        # A bare "CEK": the citizen needs to know how to ask.
+        return ParsedText(action=Action.HELP, text="", language=language)
+    if word in grammar.status_words:
+        candidate = _status_candidate(_skip_fillers(rest, grammar))
+        if is_valid_tracking_id(candidate):
+            return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language)
+        if looks_like_tracking_id(candidate) or not candidate:
+            return ParsedText(action=Action.BAD_TRACKING_ID, text="", tracking_id=candidate or None,
+                              language=language)
+    return None
+
+
+def _status_candidate(rest: str) -> str:
+    """The ID after a status command: its first word, or digits typed in groups ("CEK 1000 0004")."""
+    first = normalize_tracking_id(rest.strip().split()[0]) if rest.strip() else ""
+    grouped = _LEADING_ID.match(rest)
+    if is_valid_tracking_id(first) or grouped is None:
+        return first
+    joined = normalize_tracking_id(grouped.group("id"))
+    return joined if is_valid_tracking_id(joined) or not looks_like_tracking_id(first) else first
+
+
+def _skip_fillers(rest: str, grammar: Grammar) -> str:
+    """Drop filler words between a status command and the ID: "CEK laporan no. 12345678"."""
+    while True:
+        word, after, separated = _take_leading_word(rest)
+        if not word or word not in grammar.status_fillers or not separated:
+            return rest
+        rest = after
+
+
+def _parse_follow_up(text: str, language: str) -> ParsedText | None:
+    match = _LEADING_ID.match(text)
+    if not match:
+        return None
+    candidate = normalize_tracking_id(match.group("id"))
+    # Tracking IDs never start with 0: a leading "0812..." is the citizen's phone number in prose.
+    if not looks_like_tracking_id(candidate) or candidate.startswith("0"):
+        return None
+    if not is_valid_tracking_id(candidate):
+        return ParsedText(action=Action.BAD_TRACKING_ID, text=text, tracking_id=candidate, language=language)
+    rest = text[match.end():].strip()
+    if not rest:
+        # A Tracking ID on its own asks how that report is doing.
+        return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language)
+    return ParsedText(action=Action.FOLLOW_UP, text=rest, tracking_id=candidate, language=language)
+
+
+def parse_text(text: str, grammar: Grammar | None = None) -> ParsedText:
+    """Read kind keywords, flags, commands and a leading Tracking ID; return what is left as the text."""
+    grammar = grammar or load_grammar()
+    language = detect_language(text, grammar)
+    command = _parse_command(text, grammar, language) or _parse_follow_up(text, language)
+    if command is not None:
+        return command
+
+    kind, explicit, flags, rest = ReportKind.COMPLAINT, False, set(), text
+    # Leading words: at most one kind keyword and any number of flag words, in any order.
+    while True:
+        word, after, separated = _take_leading_word(rest)
+        if not separated and after.strip():
+            break
+        if word in grammar.kinds and not explicit:
+            kind, explicit, rest = grammar.kinds[word], True, after
+        elif word in grammar.flags:
+            flags.add(grammar.flags[word])
+            rest = after
+        else:
+            break
+    # Flags as hashtags anywhere.
+    for match in _HASHTAG.finditer(rest):
+        tag = match.group("tag").lower()
+        if tag in grammar.flags:
+            flags.add(grammar.flags[tag])
+        elif tag in grammar.kinds and not explicit:
+            kind, explicit = grammar.kinds[tag], True
+    rest = _HASHTAG.sub(lambda m: "" if m.group("tag").lower() in grammar.flags else m.group(0), rest)
+    # Separators left before the text go; the citizen's own closing punctuation stays.
+    rest = re.sub(r"[ \t]{2,}", " ", rest).lstrip(" \t\n:.,;-").rstrip()
+    return ParsedText(
+        action=Action.REPORT,
+        text=rest,
+        kind=kind,
+        explicit_kind=explicit,
+        anonymous="anonymous" in flags,
+        confidential="confidential" in flags,
+        language=language,
+    )

@@ -1,0 +1,94 @@
+"""Inbound message -> report draft or query, as a short pipeline of named pure steps."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from channels.base import InboundMessage
+from gateway.errors import RejectedInput
+from normalizer.envelope import Channel, ReportDraft, Sender
+from normalizer.keywords import Action, Grammar, ParsedText, load_grammar, parse_text
+from normalizer.sender import normalize_sender
+from normalizer.text import clean_text
+
+# Channels whose text carries the keyword grammar (mail has a subject and a body instead).
+GRAMMAR_CHANNELS = frozenset({Channel.SMS, Channel.TWITTER, Channel.INSTAGRAM})
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A message that is answered, not reported: a status check, a help request, a mistyped ID."""
+
+    action: Action
+    message: InboundMessage
+    language: str
+    tracking_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """The pipeline's result: exactly one of `draft` (a report or follow-up) and `query` is set."""
+
+    draft: ReportDraft | None = None
+    query: Query | None = None
+    language: str = "id"
+
+
+def _parse(message: InboundMessage, text: str, grammar: Grammar) -> ParsedText:
+    if message.channel in GRAMMAR_CHANNELS:
+        return parse_text(text, grammar)
+    # Mail keeps its text whole; the citizen asks for anonymity or confidentiality in the subject ("ANONIM: ...",
+    # "#rahasia") or with a hashtag in the body.
+    in_subject = parse_text(clean_text(message.subject or ""), grammar)
+    in_body = parse_text(text, grammar)
+    body_flags = {grammar.flags[tag.lower()] for tag in re.findall(r"(?<![\w#])#([^\W\d_]+)", text)
+                  if tag.lower() in grammar.flags}
+    return ParsedText(action=Action.REPORT, text=text, language=in_body.language,
+                      anonymous=in_subject.anonymous or "anonymous" in body_flags,
+                      confidential=in_subject.confidential or "confidential" in body_flags)
+
+
+def normalize(message: InboundMessage, *, default_region: str = "ID", grammar: Grammar | None = None) -> Normalized:
+    """Clean the text, read the grammar, normalize the sender, and build the draft or the query."""
+    grammar = grammar or load_grammar()
+    text = clean_text(message.text)
+    parsed = _parse(message, text, grammar)
+    if parsed.action in (Action.STATUS, Action.HELP, Action.BAD_TRACKING_ID) or (
+        parsed.action is Action.REPORT and not parsed.text and not message.attachments
+    ):
+        action = Action.HELP if parsed.action is Action.REPORT else parsed.action
+        return Normalized(query=Query(action, message, parsed.language, parsed.tracking_id), language=parsed.language)
+
+    sender = normalize_sender(message.sender_kind, message.sender_address, message.sender_display_name, default_region)
+    try:
+        draft = _draft(message, parsed, sender)
+    except ValidationError as error:
+        # A provider field outside the envelope's contract (an empty or 600-character message id): a typed
+        # rejection naming the fields, never their values (they may be the citizen's).
+        fields = ",".join(sorted({".".join(str(p) for p in item["loc"]) for item in error.errors()}))
+        raise RejectedInput(f"message does not fit the envelope: {fields}", reason="bad_field") from None
+    return Normalized(draft=draft, language=parsed.language)
+
+
+def _draft(message: InboundMessage, parsed: ParsedText, sender: Sender) -> ReportDraft:
+    return ReportDraft(
+        received_at=message.received_at,
+        channel=message.channel,
+        source=message.source,
+        channel_message_id=message.provider_message_id,
+        sender=sender,
+        kind=parsed.kind,
+        explicit_kind=parsed.explicit_kind,
+        anonymous=parsed.anonymous,
+        confidential=parsed.confidential,
+        text=parsed.text,
+        subject=clean_text(message.subject) if message.subject else None,
+        language=parsed.language,
+        attachments=list(message.attachments),
+        follow_up_of=parsed.tracking_id if parsed.action is Action.FOLLOW_UP else None,
+        channel_meta=dict(message.channel_meta),
+        incomplete=message.incomplete,
+    )
