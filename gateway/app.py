@@ -1,0 +1,410 @@
+"""The gateway's HTTP app: channel webhooks, health, readiness, metrics and status.
+
+Every webhook goes through one handler: read the bounded body, let the adapter authenticate and parse it,
+normalize each message, make reports durable through intake, and let the adapter render the answer. Errors map
+once, by kind: AuthenticationFailed 403, RejectedInput 400, TooLarge 413, NotDurable 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from aiohttp import web
+from redis import Redis
+from redis.exceptions import RedisError
+
+from channels.base import InboundMessage, Outcome, WebhookAdapter
+from channels.registry import enabled_webhook_adapters
+from gateway import metrics
+from gateway.concat import PartBuffer, run_sweeper
+from gateway.errors import AuthenticationFailed, GatewayError, NotDurable, RejectedInput, TooLarge
+from gateway.followups import inherit_privacy
+from gateway.health import HealthMonitor, HealthSignals, load_rules
+from gateway.intake import Intake, build_intake, run_spool_replayer
+from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
+from gateway.outbound import OutboundReplies, durably
+from gateway.queries import answer_query, casestore_client
+from gateway.ratelimit import rate_limit_middleware
+from gateway.replies import render
+from gateway.settings import Settings
+from gateway.status_page import render_status_page
+from normalizer.pipeline import normalize
+
+log = get_logger()
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+STATUS_BY_ERROR: tuple[tuple[type[GatewayError], int], ...] = (
+    (AuthenticationFailed, 403),
+    (TooLarge, 413),
+    (RejectedInput, 400),
+    (NotDurable, 503),
+)
+
+
+def http_status_for(error: GatewayError) -> int:
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+@dataclass
+class Gateway:
+    """What the handlers share: settings, the intake, the adapters. Built once per process."""
+
+    settings: Settings
+    redis: Redis
+    intake: Intake
+    adapters: list[WebhookAdapter] = field(default_factory=list)
+    status_client: httpx.AsyncClient | None = None
+    # Replies through the reply worker, and concatenated-SMS parts (adapters with `outbound_replies`).
+    outbound: OutboundReplies | None = None
+    parts: PartBuffer | None = None
+    signals: HealthSignals | None = None
+    monitor: HealthMonitor | None = None
+
+    def record_signal(self, method: str, *args: object) -> None:
+        """Record a health signal off the event loop without waiting for it (signals are best effort)."""
+        if self.signals is not None:
+            asyncio.get_running_loop().run_in_executor(None, getattr(self.signals, method), *args)
+
+    def note_received(self, channel: str) -> None:
+        """`message_received` without a thread hop per request: only the throttled Redis write goes to a thread."""
+        if self.signals is not None and self.signals.note_message(channel):
+            self.record_signal("write_message", channel)
+
+    async def handle_message(self, adapter: WebhookAdapter, message: InboundMessage) -> Outcome:
+        with sensitive_values(message.text, message.sender_address, message.sender_display_name, message.subject):
+            return await self._handle_message(adapter, message)
+
+    async def _handle_message(self, adapter: WebhookAdapter, message: InboundMessage) -> Outcome:
+        normalized = normalize(message, default_region=self.settings.sms.default_region)
+        # Adapters whose provider cannot carry the reply in its answer send it through the reply worker.
+        outbound = self.outbound if adapter.outbound_replies else None
+        if normalized.query is not None:
+            query = normalized.query
+            metrics.QUERIES.labels(adapter.name, query.action.value).inc()
+            assert self.status_client is not None
+            reply: str | None
+            if outbound is not None:
+                reply, _queued = await outbound.answer_query(adapter.name, query, self.status_client)
+            else:
+                reply, later = await answer_query(query, self.status_client)
+                if later:  # no outbound sender on this channel: promise nothing, ask the citizen to try again
+                    reply = render("status_retry", normalized.language, tracking_id=query.tracking_id)
+            log.info("message.query", action=query.action.value)
+            return Outcome(reply_text=reply)
+        draft = normalized.draft
+        assert draft is not None
+        if outbound is not None:
+            draft = await outbound.repeat_of_same_text(adapter.name, draft)
+        if draft.follow_up_of:  # only a follow-up reads its report's flags: no thread hop for the others
+            draft = await durably(inherit_privacy, self.redis, draft)
+        receipt = await self.intake.submit(draft)
+        bind_message_context(tracking_id=receipt.tracking_id)
+        if receipt.duplicate:
+            metrics.labelled(metrics.DUPLICATES, adapter.name).inc()
+        else:
+            metrics.labelled(metrics.ACCEPTED, adapter.name).inc()
+        log.info("message.accepted", kind=draft.kind.value, duplicate=receipt.duplicate,
+                 follow_up_of=draft.follow_up_of, anonymous=draft.anonymous)
+        if draft.follow_up_of:
+            reply = render("follow_up", normalized.language, follow_up_of=draft.follow_up_of)
+        else:
+            reply = render("duplicate" if receipt.duplicate else "ack", normalized.language,
+                           tracking_id=receipt.tracking_id)
+        if outbound is not None:
+            await outbound.reply_to_report(adapter.name, draft, receipt.tracking_id, receipt.duplicate, reply,
+                                           normalized.language)
+        return Outcome(reply_text=reply, tracking_id=receipt.tracking_id, duplicate=receipt.duplicate)
+
+    async def handle_part(self, adapter: WebhookAdapter, message: InboundMessage) -> Outcome | None:
+        """Store one part of a concatenated SMS; handle the joined message when this part completes it."""
+        assert self.parts is not None
+        result = await durably(self.parts.add, message)
+        if result.state == "waiting":
+            log.info("message.part_stored")
+            return None
+        if result.state == "done":
+            # "-": the joined message was a query, which has no Tracking ID.
+            tracking_id = result.tracking_id if result.tracking_id != "-" else None
+            return Outcome(reply_text=None, tracking_id=tracking_id, duplicate=True)
+        assert result.message is not None
+        outcome = await self.handle_message(adapter, result.message)
+        await durably(self.parts.mark_done, result.key, outcome.tracking_id or "-")
+        return outcome
+
+    async def handle_expired_parts(self, key: str, message: InboundMessage) -> None:
+        """The sweeper's step for a message whose parts never all came: taken as it is, marked incomplete."""
+        assert self.parts is not None
+        adapter = next(a for a in self.adapters if a.name == message.source)
+        clear_message_context()
+        bind_message_context(channel=adapter.name)
+        outcome = await self.handle_message(adapter, message)
+        await durably(self.parts.mark_done, key, outcome.tracking_id or "-")
+        log.info("message.parts_expired", incomplete=message.incomplete)
+
+    def dlr_handler(self, adapter: WebhookAdapter) -> Handler:
+        """Delivery reports for replies, authenticated like the adapter's callbacks, recorded on the reply."""
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            clear_message_context()
+            bind_message_context(channel=adapter.name)
+            try:
+                body = await _read_body(request)
+                adapter.authenticate(request, body)
+                report = adapter.parse_dlr(request, body)  # type: ignore[attr-defined]
+                assert self.outbound is not None
+                details = {"smsc_id": report.smsc_id, "ts": report.at, "type": str(report.dlr_type)}
+                known = await durably(self.outbound.record_delivery, report.reply_id, report.part, report.status,
+                                       details)
+            except GatewayError as error:
+                status = http_status_for(error)
+                log.warning("dlr.rejected", reason=error.reason, status=status)
+                return web.json_response({"error": error.reason, "detail": error.detail}, status=status)
+            if not known:
+                log.warning("dlr.unknown_reply", reason="unknown_reply")
+                return web.json_response({"error": "unknown_reply"}, status=404)
+            return web.json_response({"recorded": True, "status": report.status})
+
+        return handle
+
+    def webhook_handler(self, adapter: WebhookAdapter) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            started = time.perf_counter()
+            clear_message_context()
+            bind_message_context(channel=adapter.name)
+            metrics.labelled(metrics.RECEIVED, adapter.name).inc()
+            try:
+                body = await _read_body(request)
+                adapter.authenticate(request, body)
+                if await adapter.defer(self.redis, request, body):
+                    return adapter.respond([])
+                messages = adapter.parse(request, body)
+                outcomes = []
+                for message in messages:
+                    if message.part is not None and self.parts is not None:
+                        outcome = await self.handle_part(adapter, message)
+                        outcomes.extend([outcome] if outcome is not None else [])
+                    else:
+                        outcomes.append(await self.handle_message(adapter, message))
+            except GatewayError as error:
+                status = http_status_for(error)
+                metrics.REJECTED.labels(adapter.name, error.reason).inc()
+                if isinstance(error, AuthenticationFailed):
+                    self.record_signal("auth_failed", adapter.name, error.reason)
+                level = log.error if status >= 500 else log.warning
+                level("message.rejected", reason=error.reason, detail=error.detail, status=status)
+                return web.json_response({"error": error.reason, "detail": error.detail}, status=status)
+            finally:
+                metrics.labelled(metrics.INTAKE_SECONDS, adapter.name).observe(time.perf_counter() - started)
+            if messages:
+                self.note_received(adapter.name)
+            replies = sum(1 for outcome in outcomes if outcome.reply_text)
+            if replies:
+                metrics.REPLIES.labels(adapter.name, "sent").inc(replies)
+            return adapter.respond(outcomes)
+
+        return handle
+
+    def verify_handler(self, adapter: WebhookAdapter) -> Handler:
+        """GET on a webhook path: the provider's subscription handshake (403 when it does not check out)."""
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            clear_message_context()
+            bind_message_context(channel=adapter.name)
+            try:
+                response = adapter.verify(request)
+            except AuthenticationFailed as error:
+                log.warning("webhook.verify_refused", reason=error.reason)
+                return web.json_response({"error": error.reason}, status=403)
+            if response is None:
+                raise web.HTTPMethodNotAllowed("GET", ["POST"])
+            log.info("webhook.verified")
+            return response
+
+        return handle
+
+
+async def _read_body(request: web.Request) -> bytes:
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge as error:
+        raise TooLarge("request body exceeds the limit", reason="body_too_large") from error
+
+
+OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.yaml"
+
+
+def openapi_handler() -> Handler:
+    """The gateway's own HTTP contract (OpenAPI 3.1), as the schemathesis test reads it; read once at start-up."""
+    document = OPENAPI_PATH.read_bytes()
+
+    async def openapi(_: web.Request) -> web.Response:
+        return web.Response(body=document, content_type="application/yaml")
+
+    return openapi
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def readyz_handler(gateway: Gateway) -> Handler:
+    async def readyz(_: web.Request) -> web.Response:
+        try:
+            await asyncio.wait_for(asyncio.to_thread(gateway.redis.ping), timeout=2)
+        except Exception as error:  # any failure means not ready; the reason goes to the caller
+            return web.json_response({"status": "unavailable", "redis": type(error).__name__}, status=503)
+        return web.json_response({"status": "ready", "redis": "ok"})
+
+    return readyz
+
+
+async def metrics_handler(_: web.Request) -> web.Response:
+    payload, content_type = metrics.render_metrics()
+    return web.Response(body=payload, headers={"Content-Type": content_type})
+
+
+REDIS_DOWN_PAGE = (
+    '<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="{refresh}">'
+    "<title>DOWN · LAPOR! gateway status</title></head><body style=\"font-family:sans-serif;background:#111;"
+    'color:#eee\"><h1 id="overall" style="background:#c62828;padding:.5rem">DOWN: Redis unreachable ({error})</h1>'
+    "<p>No channel can make reports durable: webhooks answer 503, SMTP answers 451, pollers wait. "
+    "Check the Redis server (REDIS_URL).</p></body></html>"
+)
+
+
+def status_json_handler(gateway: Gateway) -> Handler:
+    async def status(_: web.Request) -> web.Response:
+        assert gateway.monitor is not None
+        try:
+            document = await asyncio.to_thread(gateway.monitor.check)
+        except RedisError as error:
+            return web.json_response({"overall": "down", "redis": type(error).__name__,
+                                      "reason": "Redis unreachable"}, status=503)
+        return web.json_response(document)
+
+    return status
+
+
+def status_page_handler(gateway: Gateway) -> Handler:
+    async def page(request: web.Request) -> web.Response:
+        assert gateway.monitor is not None
+        try:
+            document = await asyncio.to_thread(gateway.monitor.check)
+        except RedisError as error:
+            text = REDIS_DOWN_PAGE.format(refresh=gateway.settings.health.page_refresh_seconds,
+                                          error=type(error).__name__)
+            return web.Response(text=text, content_type="text/html", status=503)
+        refresh = gateway.settings.health.page_refresh_seconds
+        asked = request.query.get("refresh", "")
+        if asked.isascii() and asked.isdigit() and len(asked) <= 6:  # "²".isdigit(), and int() of 5,000 digits
+            refresh = max(1, int(asked))
+        return web.Response(text=render_status_page(document, refresh), content_type="text/html")
+
+    return page
+
+
+def metrics_with_health_handler(gateway: Gateway) -> Handler:
+    async def metrics_view(request: web.Request) -> web.Response:
+        if gateway.monitor is not None:
+            try:
+                await asyncio.to_thread(gateway.monitor.check)  # queue gauges and states as of now
+            except RedisError as error:  # the process's own metrics are still worth scraping
+                log.warning("health.check_failed", error=type(error).__name__)
+        return await metrics_handler(request)
+
+    return metrics_view
+
+
+async def health_loop(gateway: Gateway) -> None:
+    """Evaluate every channel every `health.evaluate_seconds` (logging changes), and log the heartbeat."""
+    assert gateway.monitor is not None
+    settings = gateway.settings.health
+    last_heartbeat = time.monotonic()
+    while True:
+        await asyncio.sleep(settings.evaluate_seconds)
+        try:
+            document = await asyncio.to_thread(gateway.monitor.check)
+        except Exception as error:  # Redis away: say so, keep trying; the webhooks answer 503 meanwhile
+            log.warning("health.check_failed", error=type(error).__name__)
+            continue
+        if settings.heartbeat_seconds and time.monotonic() - last_heartbeat >= settings.heartbeat_seconds:
+            last_heartbeat = time.monotonic()
+            log_heartbeat(document)
+
+
+def log_heartbeat(document: dict[str, object]) -> None:
+    """One line with every channel's state and counters, the queues and the dead letters."""
+    channels = document["channels"]
+    assert isinstance(channels, list)
+    log.info("health.heartbeat", overall=document["overall"],
+             # A list, not a mapping by name: a key called "email" would be taken for an address and redacted.
+             channels=[{"channel": c["channel"], "state": c["state"], **c["counters"]} for c in channels],
+             queues={q["name"]: {"depth": q["depth"], "scheduled": q["scheduled"],
+                                 "oldest_age_seconds": q["oldest_age_seconds"]}
+                     for q in document["queues"]},  # type: ignore[union-attr]
+             deadletters=document["deadletters"], spool_size=document["spool_size"])
+
+
+GATEWAY_KEY = web.AppKey("gateway", Gateway)
+
+
+def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -> web.Application:
+    gateway = Gateway(settings=settings, redis=redis, intake=intake or build_intake(settings, redis))
+    gateway.adapters = enabled_webhook_adapters(settings)
+    gateway.signals = HealthSignals(redis)
+    gateway.monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
+    app = web.Application(client_max_size=settings.http.max_body_bytes,
+                          middlewares=[rate_limit_middleware(settings.ratelimit)])
+    app[GATEWAY_KEY] = gateway
+    for adapter in gateway.adapters:
+        app.router.add_post(adapter.path, gateway.webhook_handler(adapter))
+    if any(adapter.outbound_replies for adapter in gateway.adapters):
+        gateway.outbound = OutboundReplies(redis, settings)
+        gateway.parts = PartBuffer(redis, settings)
+    for adapter in gateway.adapters:
+        if getattr(adapter, "dlr_path", None):
+            app.router.add_post(adapter.dlr_path, gateway.dlr_handler(adapter))  # type: ignore[attr-defined]
+        if type(adapter).verify is not WebhookAdapter.verify:
+            app.router.add_get(adapter.path, gateway.verify_handler(adapter))
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz_handler(gateway))
+    app.router.add_get("/metrics", metrics_with_health_handler(gateway))
+    app.router.add_get("/v1/status", status_json_handler(gateway))
+    app.router.add_get("/status", status_page_handler(gateway))
+    app.router.add_get("/openapi.yaml", openapi_handler())
+
+    async def lifecycle(_: web.Application):  # type: ignore[no-untyped-def]
+        gateway.status_client = casestore_client(settings, timeout=1.5)
+        replayer = asyncio.create_task(run_spool_replayer(gateway.intake))
+        monitor_task = asyncio.create_task(health_loop(gateway))
+        yield
+        replayer.cancel()
+        monitor_task.cancel()
+        await gateway.status_client.aclose()
+        gateway.intake.close()
+
+    app.cleanup_ctx.append(lifecycle)
+
+    async def part_sweeper(_: web.Application):  # type: ignore[no-untyped-def]
+        task = None
+        if gateway.parts is not None:
+            task = asyncio.create_task(run_sweeper(gateway.parts, gateway.handle_expired_parts,
+                                                   settings.aggregator.concat_sweep_seconds))
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app.cleanup_ctx.append(part_sweeper)
+    return app

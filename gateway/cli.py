@@ -1,0 +1,472 @@
+"""`lapor-gateway`: run the processes, and the operator's tools (dead letters, status)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gateway.embedded_redis import embedded_redis_url
+from gateway.logs import configure_logging, get_logger
+from gateway.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from workers.deadletters import DeadLetter, DeadLetters
+
+# No pretty tracebacks: they print local variables, which hold citizens' numbers and words.
+app = typer.Typer(help="LAPOR! intake gateway: processes and operator tools.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, pretty_exceptions_show_locals=False)
+deadletters_app = typer.Typer(help="List, inspect, requeue and purge dead letters.", no_args_is_help=True)
+app.add_typer(deadletters_app, name="deadletters")
+# Messages are not wrapped at the terminal width: paths, IDs and reasons stay whole, to copy and to grep.
+console = Console(soft_wrap=True)
+log = get_logger()
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        console.print(f"[red]configuration error:[/red] {error}")
+        raise typer.Exit(2) from None
+    configure_logging(settings.logging.level)
+    return settings
+
+
+def _require_redis_url(settings: Settings) -> str:
+    """REDIS_URL, or the embedded Redis a running `make run` wrote down under the data dir (so an operator's
+    `lapor-gateway status` or `deadletters list` finds it without looking up its port)."""
+    if settings.redis_url:
+        return settings.redis_url
+    embedded = embedded_redis_url(settings.data_dir)
+    if embedded:
+        return embedded
+    console.print("[red]REDIS_URL is not set[/red] and no `make run` is running under this data dir")
+    raise typer.Exit(2)
+
+
+def _install_uvloop() -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # optional speed-up; asyncio's loop works
+        pass
+
+
+@app.command()
+def serve() -> None:
+    """The HTTP gateway: channel webhooks, /healthz, /readyz, /metrics, /v1/status."""
+    from aiohttp import web
+
+    from gateway.app import create_app
+    from gateway.queues import redis_connection
+    from gateway.spool import SpoolNotWritable
+
+    settings = _settings()
+    redis = redis_connection(_require_redis_url(settings))
+    _install_uvloop()
+    try:
+        app_ = create_app(settings, redis)
+    except SpoolNotWritable as error:
+        log.error("gateway.refused_to_start", reason="spool_not_writable", detail=str(error))
+        console.print(f"[red]refusing to start:[/red] {error}")
+        raise typer.Exit(2) from None
+    log.info("gateway.listening", host=settings.http.host, port=settings.http.port, profile=settings.profile)
+    web.run_app(app_, host=settings.http.host, port=settings.http.port, print=None,
+                access_log=None, shutdown_timeout=10)
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated queue names.")] = (
+        "lapor-forward,lapor-reply,lapor-status"
+    ),
+    burst: Annotated[bool, typer.Option(help="Exit when the queues are empty.")] = False,
+) -> None:
+    """RQ workers (non-forking, with the retry scheduler): one process per queue."""
+    from workers.run import run_workers
+
+    settings = _settings()
+    _require_redis_url(settings)
+    log.info("worker.starting", queues=queues)
+    raise typer.Exit(run_workers(settings, [name.strip() for name in queues.split(",") if name.strip()], burst=burst))
+
+
+@app.command()
+def casestore(
+    port: Annotated[int | None, typer.Option(help="Listening port (default: casestore.port).")] = None,
+) -> None:
+    """The reference case store on SQLite (data dir/casestore.sqlite3)."""
+    from aiohttp import web
+
+    from casestore.app import create_casestore_app
+    from casestore.storage import ReportStore
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = ReportStore(settings.data_dir / "casestore.sqlite3")
+    listen_port = port or settings.casestore.port
+    log.info("casestore.listening", port=listen_port)
+    _install_uvloop()
+    web.run_app(create_casestore_app(store, settings.casestore.token), host="127.0.0.1", port=listen_port,
+                print=None, access_log=None)
+
+
+@app.command()
+def dev() -> None:
+    """Everything in the Procfile, in the foreground (what `make run` calls)."""
+    from gateway.supervisor import supervise
+
+    raise typer.Exit(supervise(_settings()))
+
+
+def _stop_on_signals():  # type: ignore[no-untyped-def]
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+@app.command()
+def pollers() -> None:
+    """The X and Instagram mention pollers (only the enabled channels; idle when none is)."""
+    from channels.pollers import build_pollers, run_pollers
+    from gateway.intake import Intake
+    from gateway.queues import redis_connection
+
+    settings = _settings()
+    redis = redis_connection(_require_redis_url(settings))
+    stop = _stop_on_signals()
+    run_pollers(build_pollers(settings, redis, Intake(redis, settings)), stop)
+
+
+@app.command("fake-providers")
+def fake_providers(
+    port: Annotated[int | None, typer.Option(help="Listening port (default: social.fake_providers_port).")] = None,
+) -> None:
+    """A local fake X API and Instagram Graph API (development profile only; idle otherwise)."""
+    from aiohttp import web
+
+    from channels.fake_provider import FakeProviderConfig, FakeProviderState, create_fake_provider_app
+
+    settings = _settings()
+    if not settings.is_development:
+        log.warning("fake_providers.disabled", detail="the fake providers run only in the development profile")
+        _stop_on_signals().wait()
+        return
+    config = FakeProviderConfig(
+        x_bearer_token=settings.x.bearer_token, x_write_token=settings.x.user_access_token or None,
+        x_user_id=settings.x.user_id,
+        x_username="lapor1708", ig_user_id=settings.instagram.ig_user_id,
+        ig_access_token=settings.instagram.access_token, ig_app_secret=settings.instagram.app_secret,
+        webhook_url=settings.public_url.rstrip("/") + "/v1/channels/instagram/webhook",
+    )
+    listen_port = port or settings.social.fake_providers_port
+    log.info("fake_providers.listening", port=listen_port)
+    web.run_app(create_fake_provider_app(FakeProviderState(config)), host="127.0.0.1", port=listen_port,
+                print=None, access_log=None)
+
+
+def _dead_letters(settings: Settings):  # type: ignore[no-untyped-def]
+    from gateway.queues import redis_connection
+    from workers.deadletters import DeadLetters
+
+    return DeadLetters(redis_connection(_require_redis_url(settings)))
+
+
+# A requeue shows a progress bar from this many dead letters on, and commits them this many at a time.
+REQUEUE_PROGRESS_FROM = 20
+REQUEUE_CHUNK = 100
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+QueueFilter = Annotated[str | None, typer.Option("--queue", help="Only this queue (e.g. lapor-forward).")]
+ChannelFilter = Annotated[str | None, typer.Option("--channel", help="Only this channel (e.g. sms-twilio).")]
+ReasonFilter = Annotated[str | None, typer.Option("--reason", help="Only this reason (e.g. casestore_422).")]
+
+
+def _matching(letters: list[DeadLetter], queue: str | None, channel: str | None,
+              reason: str | None) -> list[DeadLetter]:
+    """Dead letters that pass every filter given (none given: all of them)."""
+    return [
+        letter for letter in letters
+        if (queue is None or letter.queue == queue) and (channel is None or letter.channel == channel)
+        and (reason is None or letter.reason == reason)
+    ]
+
+
+@deadletters_app.command("list")
+def deadletters_list(
+    limit: Annotated[int, typer.Option(help="How many to show.")] = 50,
+    queue: QueueFilter = None,
+    channel: ChannelFilter = None,
+    reason: ReasonFilter = None,
+) -> None:
+    """Dead letters, oldest first: Tracking ID, queue, reason, attempts, when."""
+    registry = _dead_letters(_settings())
+    filtered = queue is not None or channel is not None or reason is not None
+    letters = _matching(registry.select(None), queue, channel, reason)[:limit] if filtered else registry.list(
+        limit=limit)
+    table = Table(title=f"Dead letters ({registry.count()} in all)")
+    for column in ("tracking_id", "queue", "channel", "reason", "attempts", "failed at", "detail"):
+        table.add_column(column)
+    for letter in letters:
+        table.add_row(letter.tracking_id, letter.queue, letter.channel or "", letter.reason, str(letter.attempts),
+                      _when(letter.failed_at), letter.detail[:60])
+    console.print(table)
+
+
+@deadletters_app.command("show")
+def deadletters_show(selector: Annotated[str, typer.Argument(help="Tracking ID or entry key.")]) -> None:
+    """Everything recorded about one dead letter."""
+    letter = _dead_letters(_settings()).get(selector)
+    if letter is None:
+        console.print(f"no dead letter for {selector}")
+        raise typer.Exit(1)
+    for field, value in asdict(letter).items():
+        console.print(f"[bold]{field}[/bold]: {value}")
+
+
+def _selected(registry: DeadLetters, selectors: list[str] | None, all_: bool, queue: str | None,
+              channel: str | None, reason: str | None) -> list[DeadLetter]:
+    """The dead letters an operator named (or all, with --all), narrowed by the filters."""
+    if not selectors and not all_:
+        console.print("name Tracking IDs or pass --all")
+        raise typer.Exit(2)
+    return _matching(registry.select(None if all_ else selectors), queue, channel, reason)
+
+
+@deadletters_app.command("requeue")
+def deadletters_requeue(
+    selectors: Annotated[list[str] | None, typer.Argument(help="Tracking IDs or keys; none with --all.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Requeue every dead letter (that passes the filters).")] = False,
+    queue: QueueFilter = None,
+    channel: ChannelFilter = None,
+    reason: ReasonFilter = None,
+) -> None:
+    """Put dead letters back on their queue (after fixing what made them fail)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    settings = _settings()
+    registry = _dead_letters(settings)
+    letters = _selected(registry, selectors, all_, queue, channel, reason)
+    requeued = 0
+    columns = (TextColumn("requeueing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=len(letters) < REQUEUE_PROGRESS_FROM) as progress:
+        task = progress.add_task("requeueing", total=len(letters))
+        for start in range(0, len(letters), REQUEUE_CHUNK):
+            chunk = letters[start:start + REQUEUE_CHUNK]
+            requeued += registry.requeue(chunk, settings)
+            progress.advance(task, len(chunk))
+    console.print(f"requeued {requeued} dead letter(s)")
+    if selectors and requeued < len(selectors):
+        raise typer.Exit(1)
+
+
+@deadletters_app.command("purge")
+def deadletters_purge(
+    selectors: Annotated[list[str] | None, typer.Argument(help="Tracking IDs or keys; none with --all.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Purge every dead letter (that passes the filters).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    queue: QueueFilter = None,
+    channel: ChannelFilter = None,
+    reason: ReasonFilter = None,
+) -> None:
+    """Delete dead letters for good (their reports are NOT delivered)."""
+    registry = _dead_letters(_settings())
+    letters = _selected(registry, selectors, all_, queue, channel, reason)
+    if not yes and not typer.confirm(f"purge {len(letters)} dead letter(s)? their reports will not be delivered"):
+        raise typer.Exit(1)
+    console.print(f"purged {registry.purge(letters)} dead letter(s)")
+
+
+email_app = typer.Typer(help="The e-mail channel's operator tools.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Mail that could not be parsed: list it, reprocess it.", no_args_is_help=True)
+email_app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(email_app, name="email")
+
+
+@app.command()
+def smtp() -> None:
+    """The SMTP server for e-mail intake ([smtp] port, LAPOR_SMTP_PORT), plus the IMAP poller when configured."""
+    import asyncio
+    import logging
+    import signal
+
+    from channels.email.imap import ImapPoller
+    from channels.email.server import start_smtp_server
+    from gateway.intake import Intake
+    from gateway.queues import redis_connection
+
+    settings = _settings()
+    redis = redis_connection(_require_redis_url(settings))
+    _install_uvloop()
+    # aiosmtpd logs every command (addresses included) at INFO: our own lines say what matters.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        if not settings.email.enabled:  # stay up idle: `make run` stops everything when one process exits
+            log.warning("email.disabled", detail="LAPOR_EMAIL_ENABLED is false: no SMTP server, no IMAP poller")
+            await stop.wait()
+            return
+        intake = Intake(redis, settings)
+        server = await start_smtp_server(settings, redis, intake)
+        poller = asyncio.create_task(ImapPoller(settings, redis, intake).run(stop)) if settings.email.imap_host \
+            else None
+        await stop.wait()
+        server.close()
+        await server.wait_closed()
+        if poller is not None:
+            await poller
+        intake.close()
+
+    asyncio.run(run())
+
+
+@quarantine_app.command("list")
+def quarantine_list() -> None:
+    """Quarantined mail, oldest first: key, reason, size, when."""
+    from channels.email.store import Quarantine
+
+    settings = _settings()
+    entries = Quarantine(settings.data_dir).list()
+    table = Table(title=f"Quarantined mail ({len(entries)}) in {settings.data_dir / 'email' / 'quarantine'}")
+    for column in ("key", "reason", "size", "quarantined at", "detail"):
+        table.add_column(column)
+    for entry in entries:
+        table.add_row(entry.key[:16], entry.reason, str(entry.size), _when(entry.quarantined_at), entry.detail[:60])
+    console.print(table)
+
+
+@quarantine_app.command("reprocess")
+def quarantine_reprocess(
+    keys: Annotated[list[str] | None, typer.Argument(help="Keys (or key prefixes); none with --all.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Reprocess every quarantined mail.")] = False,
+) -> None:
+    """Run quarantined mail through intake again (e.g. after fixing the .eml file or upgrading the parser)."""
+    import asyncio
+
+    from channels.email.processor import MailProcessor
+    from channels.email.store import Quarantine
+    from gateway.intake import Intake
+    from gateway.queues import redis_connection
+
+    settings = _settings()
+    if not keys and not all_:
+        console.print("name quarantine keys or pass --all")
+        raise typer.Exit(2)
+    quarantine = Quarantine(settings.data_dir)
+    entries = quarantine.list() if all_ else [e for e in (quarantine.get(k) for k in keys or []) if e is not None]
+    redis = redis_connection(_require_redis_url(settings))
+
+    async def run() -> int:
+        intake = Intake(redis, settings)
+        processor = MailProcessor(settings, redis, intake, source="email-quarantine")
+        released = 0
+        for entry in entries:
+            # Still quarantined: the entry is rewritten with the new reason; otherwise it is released.
+            outcome = await processor.process(quarantine.raw(entry), entry.envelope_sender, entry.recipients)
+            console.print(f"{entry.key[:16]}: {outcome.status} {outcome.tracking_id or outcome.reason or ''}")
+            if outcome.status != "quarantined":
+                quarantine.remove(entry)
+                released += 1
+        intake.close()
+        return released
+
+    released = asyncio.run(run())
+    console.print(f"released {released} of {len(entries)} quarantined mail(s)")
+    if len(entries) < len(keys or []) or released < len(entries):
+        raise typer.Exit(1)
+STATE_STYLE = {"ok": "green", "degraded": "bold yellow", "down": "bold red"}
+# Exit codes of `status`: cron and probes alarm on non-zero.
+EXIT_DOWN = 2
+EXIT_DEGRADED_STRICT = 1
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="The /v1/status document instead of a table.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a channel is degraded, too.")] = False,
+) -> None:
+    """Every channel's state and why, the queues and the dead letters. Exit 2 when a channel is down."""
+    import orjson
+    from redis.exceptions import RedisError
+
+    from gateway.health import HealthMonitor, load_rules
+    from gateway.queues import redis_connection
+
+    settings = _settings()
+    redis = redis_connection(_require_redis_url(settings), timeout=3)
+    try:
+        document = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir).status()
+    except RedisError as error:
+        console.print(f"[bold red]overall: DOWN[/] Redis unreachable ({type(error).__name__}): no channel can make "
+                      "reports durable")
+        raise typer.Exit(EXIT_DOWN) from None
+    if as_json:
+        sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        _print_status(document)
+    if document["overall"] == "down":
+        raise typer.Exit(EXIT_DOWN)
+    if strict and document["overall"] == "degraded":
+        raise typer.Exit(EXIT_DEGRADED_STRICT)
+
+
+def _print_status(document: dict[str, Any]) -> None:
+    overall = document["overall"]
+    console.print(f"[{STATE_STYLE[overall]}]overall: {overall.upper()}[/]  ({document['generated_at']}; counters as of "
+                  f"{document.get('counters_at') or 'never'})")
+    table = Table(title="Channels")
+    for column in ("channel", "state", "reason", "received", "accepted", "dup", "rejected", "forwarded",
+                   "replies ok/failed", "dead letters", "last message"):
+        table.add_column(column, overflow="fold")
+    for entry in document["channels"]:
+        c = entry["counters"]
+        table.add_row(entry["channel"], f"[{STATE_STYLE[entry['state']]}]{entry['state'].upper()}[/]",
+                      entry["reason"] or "-", str(c["received"]), str(c["accepted"]), str(c["duplicates"]),
+                      str(c["rejected"]), str(c["forwarded"]), f"{c['replies_sent']}/{c['replies_failed']}",
+                      str(entry["deadletters"]), entry["last_message_at"] or "never")
+    console.print(table)
+    queues = Table(title="Queues")
+    for column in ("queue", "queued", "retrying", "oldest job (s)"):
+        queues.add_column(column)
+    for q in document["queues"]:
+        age = q["oldest_age_seconds"]
+        queues.add_row(q["name"], str(q["depth"]), str(q["scheduled"]), "-" if age is None else f"{age:.0f}")
+    console.print(queues)
+    console.print(f"dead letters waiting: {document['deadletters']['total']}  spool: {document['spool_size']}")
+def _add_triage() -> None:
+    from triage.cli import triage_app
+
+    app.add_typer(triage_app, name="triage")
+
+
+_add_triage()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""Concatenated SMS: parts are made durable in Redis as they arrive and joined once all are there.
+
+Each part is stored with one atomic script (HSETNX: a duplicated part changes nothing) before the provider is
+answered, so an acknowledged part is never lost. When the last part arrives the webhook normalizes the joined
+message at once. A message whose parts never all arrive is taken as it is after `aggregator.concat_wait_seconds`,
+marked `incomplete`, by a sweep the gateway runs every `concat_sweep_seconds`: the buffer's deadline sits in a
+sorted set; a sweeper claims a due buffer by pushing its deadline out by a lease (so a sweeper that dies
+mid-way leaves it to the next one), commits it through intake, then marks it done. The joined message's id is the
+aggregator id of its lowest part, so a buffer completed twice (a retried last part, a sweep racing a late part)
+dedups to one report. A done marker answers parts that arrive after the join with the same Tracking ID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from redis import Redis
+from redis.exceptions import RedisError
+
+from channels.base import InboundMessage
+from channels.sms_aggregator import decode_payload
+from gateway.errors import GatewayError, RejectedInput
+from gateway.logs import get_logger
+from gateway.settings import Settings
+from normalizer.envelope import Channel, SenderKind
+from normalizer.sender import normalize_msisdn
+
+log = get_logger()
+
+PENDING_KEY = "lapor:concat:pending"
+BUFFER_KEY = "lapor:concat:{source}:{digest}"
+# Between the parts of a message of which some never came.
+GAP_MARKER = " [...] "
+# Parts wait at most this long in Redis even if no sweeper ever runs (a week: no acknowledged part expires early).
+PARTS_TTL_SECONDS = 7 * 24 * 3600
+LEASE_SECONDS = 60
+
+_ADD_PART = """
+local done = redis.call('GET', KEYS[2])
+if done then return {'done', done} end
+redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
+  return {'complete', redis.call('HGETALL', KEYS[1])}
+end
+redis.call('ZADD', KEYS[3], 'NX', ARGV[4], KEYS[1])
+return {'waiting'}
+"""
+
+_CLAIM_DUE = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) <= tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PartResult:
+    """`waiting` (stored, more to come), `complete` (`message` is the joined SMS) or `done` (already joined)."""
+
+    state: str
+    key: str
+    message: InboundMessage | None = None
+    tracking_id: str | None = None
+
+
+def join_parts(parts: list[dict[str, Any]], total: int) -> tuple[str, bool]:
+    """(joined text, incomplete). Consecutive parts of one coding are joined as bytes before decoding."""
+    by_number = {int(part["number"]): part for part in parts}
+    pieces: list[str] = []
+    run: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        coding = run[0]["coding"]
+        joined = "".join(part["data"] for part in run) if coding == "gsm7" else "".join(
+            "".join(part["data"].split()) for part in run
+        )
+        pieces.append(decode_payload(coding, joined))
+        run.clear()
+
+    missing = False
+    for number in range(1, total + 1):
+        part = by_number.get(number)
+        if part is None:
+            flush()
+            missing = True
+            if not pieces or pieces[-1] != GAP_MARKER:
+                pieces.append(GAP_MARKER)
+            continue
+        if run and run[0]["coding"] != part["coding"]:
+            flush()
+        run.append(part)
+    flush()
+    # One space either side of a gap, whatever spacing the parts had.
+    text = re.sub(r"\s*" + re.escape(GAP_MARKER.strip()) + r"\s*", GAP_MARKER, "".join(pieces))
+    return text.strip(), missing
+
+
+class PartBuffer:
+    """Synchronous Redis operations; the gateway calls them from a thread so its event loop never blocks."""
+
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self._redis = redis
+        self._settings = settings
+        self._add = redis.register_script(_ADD_PART)
+        self._claim = redis.register_script(_CLAIM_DUE)
+
+    @property
+    def wait_seconds(self) -> float:
+        return self._settings.aggregator.concat_wait_seconds
+
+    def buffer_key(self, message: InboundMessage) -> str:
+        assert message.part is not None
+        sender = normalize_msisdn(message.sender_address, self._settings.sms.default_region)
+        identity = f"{sender}|{message.part.reference}|{message.part.total}"
+        digest = hashlib.sha1(identity.encode(), usedforsecurity=False).hexdigest()
+        return BUFFER_KEY.format(source=message.source, digest=digest)
+
+    def add(self, message: InboundMessage) -> PartResult:
+        """Store one part durably; return the joined message when this part completes it."""
+        part = message.part
+        assert part is not None
+        key = self.buffer_key(message)
+        record = {
+            "id": message.provider_message_id, "number": part.number, "total": part.total, "coding": part.coding,
+            "data": part.data, "reference": part.reference, "sender": message.sender_address,
+            "recipient": message.recipient, "source": message.source, "channel": message.channel.value,
+            "received_at": message.received_at.isoformat(), "meta": dict(message.channel_meta),
+        }
+        deadline = time.time() + self.wait_seconds
+        done_ttl = int(max(2 * self.wait_seconds, 600))
+        result = self._add(
+            keys=[key, key + ":done", PENDING_KEY],
+            args=[f"p{part.number}", orjson.dumps(record), part.total, deadline, max(PARTS_TTL_SECONDS, done_ttl)],
+        )
+        state = result[0].decode()
+        if state == "done":
+            return PartResult("done", key, tracking_id=result[1].decode())
+        if state == "waiting":
+            return PartResult("waiting", key)
+        flat = result[1]
+        records = [orjson.loads(flat[i + 1]) for i in range(0, len(flat), 2)]
+        return PartResult("complete", key, message=self.joined_message(records))
+
+    @staticmethod
+    def joined_message(records: list[dict[str, Any]]) -> InboundMessage:
+        """The SMS the parts make, `incomplete` when some are missing. Its id is its lowest part's id."""
+        records = sorted(records, key=lambda record: int(record["number"]))
+        first, total = records[0], int(records[0]["total"])
+        text, missing = join_parts(records, total)
+        meta = dict(first.get("meta") or {})
+        meta.update(
+            concat_reference=first["reference"], parts=total, parts_received=len(records),
+            part_ids=[record["id"] for record in records],
+        )
+        return InboundMessage(
+            channel=Channel(first["channel"]),
+            source=first["source"],
+            provider_message_id=first["id"],
+            sender_kind=SenderKind.MSISDN,
+            sender_address=first["sender"],
+            recipient=first.get("recipient"),
+            text=text,
+            received_at=min(datetime.fromisoformat(record["received_at"]) for record in records),
+            channel_meta=meta,
+            incomplete=missing,
+        )
+
+    def mark_done(self, key: str, tracking_id: str) -> None:
+        """After intake committed the joined message: later parts get its Tracking ID; the parts can go."""
+        done_ttl = int(max(2 * self.wait_seconds, 600))
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(key + ":done", tracking_id, ex=done_ttl)
+        pipe.zrem(PENDING_KEY, key)
+        pipe.delete(key)
+        pipe.execute()
+
+    def claim_due(self, now: float | None = None, limit: int = 100) -> list[tuple[str, InboundMessage | None]]:
+        """Buffers whose wait is over, each claimed for a lease, with the message their parts make (None: gone)."""
+        now = time.time() if now is None else now
+        claimed: list[tuple[str, InboundMessage | None]] = []
+        for raw_key in self._redis.zrangebyscore(PENDING_KEY, "-inf", now, start=0, num=limit):
+            key = raw_key.decode()
+            if not self._claim(keys=[PENDING_KEY], args=[key, now, now + LEASE_SECONDS]):
+                continue
+            raws = self._redis.hvals(key)
+            if not raws:
+                self._redis.zrem(PENDING_KEY, key)
+                continue
+            message = self.joined_message([orjson.loads(raw) for raw in raws])
+            claimed.append((key, message))
+        return claimed
+
+    def pending(self) -> int:
+        return int(self._redis.zcard(PENDING_KEY))
+
+
+async def sweep_once(buffer: PartBuffer, handle: Callable[[str, InboundMessage], Awaitable[None]]) -> int:
+    """Take every buffer whose wait is over as it is; a failure leaves it to the next sweep (after the lease)."""
+    try:
+        claimed = await asyncio.to_thread(buffer.claim_due)
+    except RedisError as error:
+        log.warning("concat.sweep_failed", reason=type(error).__name__)
+        return 0
+    taken = 0
+    for key, message in claimed:
+        if message is None:
+            continue
+        try:
+            await handle(key, message)
+            taken += 1
+        except RejectedInput as error:
+            # Retrying cannot change a refusal: drop the buffer rather than retry it for ever.
+            log.error("concat.expired_rejected", reason=error.reason, detail=error.detail)
+            await asyncio.to_thread(buffer.mark_done, key, "-")
+        except GatewayError as error:
+            log.error("concat.expired_not_taken", reason=error.reason, detail=error.detail)
+    return taken
+
+
+async def run_sweeper(buffer: PartBuffer, handle: Callable[[str, InboundMessage], Awaitable[None]],
+                      interval: float) -> None:
+    """The gateway's background task: every `interval` seconds, take expired concatenations as they are."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await sweep_once(buffer, handle)
+        except Exception as error:  # a bug must not end the sweeping: the next round tries again
+            log.exception("concat.sweep_crashed", reason=type(error).__name__)

@@ -1,0 +1,569 @@
+"""Channel health: every process records signals in Redis; one pure function turns them into ok / degraded / down.
+
+Three parts, kept apart so each can be tested alone:
+
+- `HealthSignals(redis)`: the recorder every channel, poller and worker calls. Each call is one Redis round trip,
+  never raises (health must not break intake) and scrubs the reason of numbers and addresses::
+
+      signals = HealthSignals(redis)
+      signals.message_received("x")                # a message came in (webhook, poll, SMTP)
+      signals.poll_succeeded("x")                  # a poll went through (clears failing / rate limited / auth)
+      signals.poll_failed("x", "timeout talking to api.x.com")
+      signals.rate_limited("x", until=reset_epoch) # 429: the provider says wait until `until` (Unix time)
+      signals.auth_failed("x", "401 from the API") # a token or secret is refused
+      signals.reply_sent("x") / signals.reply_failed("x", "403 duplicate content")
+      signals.dead_lettered("x", key)              # called by workers.deadletters for you
+
+- `evaluate(...)`: a pure function of (signals, queue stats, rules, now) -> `ChannelHealth`; the rules are the
+  functions in `RULES`, their thresholds in config/health.toml.
+- `HealthMonitor`: reads the signals and queues, evaluates every channel, and logs one `channel.health` line per
+  change of state (compare-and-set in Redis, so two processes never both log it); `status()` is what
+  /v1/status, the status page and `lapor-gateway status` show.
+"""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict
+from redis import Redis
+from redis.exceptions import RedisError
+from rq.job import Job
+
+from gateway import metrics
+from gateway.logs import get_logger, scrub
+from gateway.metrics import health_channel
+from gateway.queues import ALL_QUEUES, JSONSerializer, queue
+
+log = get_logger()
+
+SIGNALS_KEY = "lapor:health:signals:{channel}"
+ERRORS_KEY = "lapor:health:errors:{channel}"
+DEADLETTERS_KEY = "lapor:health:deadletters:{channel}"
+STATE_KEY = "lapor:health:state"
+DEADLETTER_INDEX_KEY = "lapor:deadletters:index"  # workers.deadletters.INDEX_KEY (gateway code imports no worker)
+COUNTERS_KEY = "lapor:health:counters"
+LAST_ERRORS_KEPT = 10
+DEADLETTER_MEMORY_SECONDS = 7 * 24 * 3600
+REASON_LIMIT = 200
+
+
+class State(StrEnum):
+    OK = "ok"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+SEVERITY = {State.OK: 0, State.DEGRADED: 1, State.DOWN: 2}
+
+
+# -- Rules (config/health.toml) ---------------------------------------------------------------------------------------
+class ChannelRules(BaseModel):
+    """Thresholds for one channel; 0 switches a level of a rule off."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    poll_failing_degraded_seconds: float = 120
+    poll_failing_down_seconds: float = 600
+    rate_limited_degraded_seconds: float = 300
+    rate_limited_down_seconds: float = 1800
+    auth_failures_degraded: int = 1
+    auth_failures_down: int = 3
+    deadletter_window_seconds: float = 900
+    deadletters_degraded: int = 1
+    deadletters_down: int = 20
+    reply_failures_degraded: int = 3
+    reply_failures_down: int = 10
+    queue_age_degraded_seconds: float = 300
+    queue_age_down_seconds: float = 1800
+    queues: tuple[str, ...] = ("lapor-forward", "lapor-reply")
+    quiet_degraded_seconds: float = 0
+    quiet_down_seconds: float = 0
+
+
+class HealthRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channels: tuple[str, ...]
+    defaults: ChannelRules = ChannelRules()
+    overrides: dict[str, dict[str, Any]] = {}
+
+    def for_channel(self, channel: str) -> ChannelRules:
+        return self.defaults.model_copy(update=self.overrides.get(channel, {}))
+
+
+def load_rules(path: Path) -> HealthRules:
+    """Read config/health.toml: `channels` (the list), `[defaults]`, and one `[channel.<name>]` per override."""
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle)
+    overrides = {name: dict(values) for name, values in raw.get("channel", {}).items()}
+    for values in overrides.values():
+        ChannelRules(**values)  # fail at start-up on a misspelt key, not at the first evaluation
+    return HealthRules(channels=tuple(raw["channels"]), defaults=ChannelRules(**raw.get("defaults", {})),
+                       overrides=overrides)
+
+
+# -- Signals and what the rules see ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ChannelSignals:
+    """What every process recorded about one channel (times are Unix seconds; None: never)."""
+
+    first_seen: float | None = None
+    last_message_at: float | None = None
+    last_poll_ok_at: float | None = None
+    poll_failing_since: float | None = None
+    last_poll_error: str | None = None
+    rate_limited_since: float | None = None
+    rate_limited_until: float | None = None
+    auth_failures: int = 0
+    last_auth_error: str | None = None
+    reply_failures: int = 0
+    last_reply_error: str | None = None
+    deadletters_in_window: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    name: str
+    depth: int
+    scheduled: int = 0
+    oldest_age_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    state: State
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHealth:
+    channel: str
+    state: State
+    reason: str
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+
+def _level(value: float, degraded: float, down: float) -> State:
+    """The state a measured value reaches; a threshold of 0 is switched off."""
+    if down and value >= down:
+        return State.DOWN
+    if degraded and value >= degraded:
+        return State.DEGRADED
+    return State.OK
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def _finding(rule: str, state: State, reason: str) -> Finding | None:
+    return None if state is State.OK else Finding(rule, state, reason)
+
+
+def rule_poll_failing(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                      now: float) -> Finding | None:
+    if signals.poll_failing_since is None:
+        return None
+    failing = now - signals.poll_failing_since
+    state = _level(failing, rules.poll_failing_degraded_seconds, rules.poll_failing_down_seconds)
+    return _finding("poll_failing", state, f"poller failing for {_duration(failing)}: {signals.last_poll_error or '?'}")
+
+
+def rule_rate_limited(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                      now: float) -> Finding | None:
+    if signals.rate_limited_since is None:
+        return None
+    if signals.rate_limited_until is not None and signals.rate_limited_until <= now:
+        return None
+    limited = now - signals.rate_limited_since
+    until = f" (until {_clock(signals.rate_limited_until)})" if signals.rate_limited_until else ""
+    state = _level(limited, rules.rate_limited_degraded_seconds, rules.rate_limited_down_seconds)
+    return _finding("rate_limited", state, f"rate limited for {_duration(limited)}{until}")
+
+
+def rule_auth(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
+    state = _level(signals.auth_failures, rules.auth_failures_degraded, rules.auth_failures_down)
+    return _finding("auth", state, f"authentication failing ({signals.auth_failures} in a row): "
+                                   f"{signals.last_auth_error or '?'}")
+
+
+def rule_deadletters(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                     __: float) -> Finding | None:
+    count = signals.deadletters_in_window
+    state = _level(count, rules.deadletters_degraded, rules.deadletters_down)
+    return _finding("deadletters", state, f"{count} dead letter(s) in the last "
+                                          f"{_duration(rules.deadletter_window_seconds)}: see `lapor-gateway "
+                                          f"deadletters list --channel <name>`")
+
+
+def rule_replies(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
+    state = _level(signals.reply_failures, rules.reply_failures_degraded, rules.reply_failures_down)
+    return _finding("replies", state, f"replies failing ({signals.reply_failures} in a row): "
+                                      f"{signals.last_reply_error or '?'}")
+
+
+def rule_queue_age(_: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
+    worst: Finding | None = None
+    for stats in queues:
+        if stats.name not in rules.queues or stats.oldest_age_seconds is None:
+            continue
+        state = _level(stats.oldest_age_seconds, rules.queue_age_degraded_seconds, rules.queue_age_down_seconds)
+        found = _finding("queue_age", state, f"{stats.name}: oldest job waiting {_duration(stats.oldest_age_seconds)}"
+                                             f" ({stats.depth} queued, {stats.scheduled} retrying)")
+        if found and (worst is None or SEVERITY[found.state] > SEVERITY[worst.state]):
+            worst = found
+    return worst
+
+
+def rule_quiet(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, now: float) -> Finding | None:
+    since = signals.last_message_at or signals.first_seen
+    if since is None:
+        return None
+    quiet = now - since
+    state = _level(quiet, rules.quiet_degraded_seconds, rules.quiet_down_seconds)
+    what = "no message" if signals.last_message_at else "no message since monitoring began"
+    return _finding("quiet", state, f"{what} for {_duration(quiet)}")
+
+
+Rule = Callable[[ChannelSignals, Sequence[QueueStats], ChannelRules, float], Finding | None]
+RULES: tuple[Rule, ...] = (
+    rule_auth, rule_poll_failing, rule_rate_limited, rule_replies, rule_deadletters, rule_queue_age, rule_quiet,
+)
+
+
+def evaluate(channel: str, signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
+             now: float) -> ChannelHealth:
+    """The channel's state: the worst any rule gives; the reason names every rule at that level."""
+    findings = tuple(f for f in (rule(signals, queues, rules, now) for rule in RULES) if f is not None)
+    if not findings:
+        return ChannelHealth(channel, State.OK, "")
+    worst = max(SEVERITY[f.state] for f in findings)
+    state = next(s for s, level in SEVERITY.items() if level == worst)
+    reason = "; ".join(f.reason for f in findings if f.state is state)
+    return ChannelHealth(channel, state, reason, findings)
+
+
+def _clock(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _clean(reason: str | None) -> str:
+    return scrub(str(reason or ""))[:REASON_LIMIT]
+
+
+# -- The recorder ------------------------------------------------------------------------------------------------------
+class HealthSignals:
+    """What channels and workers call to say how they are doing. Best effort: a Redis failure is logged, not raised.
+
+    `message_received` writes at most once a second per channel and instance (a quiet period is hours long).
+    """
+
+    def __init__(self, redis: Redis, *, clock: Callable[[], float] = time.time) -> None:
+        self._redis = redis
+        self._clock = clock
+        self._last_write: dict[str, float] = {}
+
+    def _write(self, channel: str, kind: str, build: Callable[[Any, str, float], None],
+               error: str | None = None) -> None:
+        channel = health_channel(channel)
+        now = self._clock()
+        key = SIGNALS_KEY.format(channel=channel)
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.hsetnx(key, "first_seen", now)
+            build(pipe, key, now)
+            if error is not None:
+                entry = orjson.dumps({"at": now, "kind": kind, "reason": _clean(error)})
+                pipe.lpush(ERRORS_KEY.format(channel=channel), entry)
+                pipe.ltrim(ERRORS_KEY.format(channel=channel), 0, LAST_ERRORS_KEPT - 1)
+            pipe.execute()
+        except RedisError as failure:
+            log.warning("health.signal_lost", channel=channel, signal=kind, error=type(failure).__name__)
+
+    def message_received(self, channel: str, count: int = 1) -> None:
+        """A message came in on `channel` (counted by the intake path or `metrics.count_received`)."""
+        if self.note_message(channel):
+            self.write_message(channel)
+
+    def note_message(self, channel: str) -> bool:
+        """The in-process half of `message_received`: sets the gauge and says whether the Redis write is due.
+        No I/O, so the webhook path calls it on the event loop and hands only the due writes to a thread."""
+        channel = health_channel(channel)
+        now = self._clock()
+        metrics.labelled(metrics.LAST_MESSAGE, channel).set(now)
+        if now - self._last_write.get(channel, 0.0) < 1.0:
+            return False
+        self._last_write[channel] = now
+        return True
+
+    def write_message(self, channel: str) -> None:
+        """The Redis half of `message_received` (at most once a second per channel, see `note_message`)."""
+        self._write(channel, "message", lambda pipe, key, at: pipe.hset(
+            key, mapping={"last_message_at": at, "auth_failures": 0}))
+
+    def poll_succeeded(self, channel: str) -> None:
+        """A poll went through: clears failing, rate limited and authentication failures."""
+        metrics.LAST_POLL_SUCCESS.labels(channel).set(self._clock())
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hset(key, mapping={"last_poll_ok_at": at, "auth_failures": 0})
+            pipe.hdel(key, "poll_failing_since", "last_poll_error", "rate_limited_since", "rate_limited_until")
+
+        self._write(channel, "poll_ok", build)
+
+    def poll_failed(self, channel: str, reason: str) -> None:
+        """A poll failed (timeout, 5xx, bad answer). The failing time counts from the first failure in a row."""
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hsetnx(key, "poll_failing_since", at)
+            pipe.hset(key, "last_poll_error", _clean(reason))
+
+        self._write(channel, "poll_failed", build, error=reason)
+
+    def rate_limited(self, channel: str, until: float | None = None) -> None:
+        """The provider said wait (429); `until` is its reset time (Unix seconds) when it gave one."""
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hsetnx(key, "rate_limited_since", at)
+            if until is not None:
+                pipe.hset(key, "rate_limited_until", until)
+
+        self._write(channel, "rate_limited", build, error=f"rate limited until {_clock(until) or 'unknown'}")
+
+    def auth_failed(self, channel: str, reason: str = "authentication failed") -> None:
+        """A token or secret was refused (ours by the provider, or a webhook signature by us)."""
+
+        def build(pipe: Any, key: str, _: float) -> None:
+            pipe.hincrby(key, "auth_failures", 1)
+            pipe.hset(key, "last_auth_error", _clean(reason))
+
+        self._write(channel, "auth_failed", build, error=reason)
+
+    def reply_sent(self, channel: str) -> None:
+        metrics.REPLIES.labels(channel, "sent").inc()
+        self._write(channel, "reply_sent", lambda pipe, key, _: pipe.hset(key, "reply_failures", 0))
+
+    def reply_failed(self, channel: str, reason: str) -> None:
+        metrics.REPLIES.labels(channel, "failed").inc()
+
+        def build(pipe: Any, key: str, _: float) -> None:
+            pipe.hincrby(key, "reply_failures", 1)
+            pipe.hset(key, "last_reply_error", _clean(reason))
+
+        self._write(channel, "reply_failed", build, error=reason)
+
+    def dead_lettered(self, channel: str, key: str, reason: str = "dead letter", pipeline: Any = None) -> None:
+        """A job of this channel went to the dead-letter registry (workers.deadletters calls this)."""
+        channel = health_channel(channel)
+        metrics.DEAD_LETTERED_BY_CHANNEL.labels(channel).inc()
+        now = self._clock()
+        target = pipeline if pipeline is not None else self._redis.pipeline(transaction=False)
+        zset = DEADLETTERS_KEY.format(channel=channel)
+        target.zadd(zset, {key: now})
+        target.zremrangebyscore(zset, "-inf", now - DEADLETTER_MEMORY_SECONDS)
+        target.lpush(ERRORS_KEY.format(channel=channel),
+                     orjson.dumps({"at": now, "kind": "dead_letter", "reason": _clean(reason)}))
+        target.ltrim(ERRORS_KEY.format(channel=channel), 0, LAST_ERRORS_KEPT - 1)
+        if pipeline is None:
+            try:
+                target.execute()
+            except RedisError as failure:
+                log.warning("health.signal_lost", channel=channel, signal="dead_letter",
+                            error=type(failure).__name__)
+
+    def dead_letters_cleared(self, letters: Iterable[tuple[str, str]], pipeline: Any) -> None:
+        """Requeued or purged dead letters, as (channel, key), no longer count against their channel."""
+        for channel, key in letters:
+            pipeline.zrem(DEADLETTERS_KEY.format(channel=health_channel(channel)), key)
+
+
+def spool_size(data_dir: Path) -> int:
+    """Bytes waiting in the disk spool (LAPOR_DATA_DIR/spool) for replay into Redis; quarantine not counted."""
+    spool = data_dir / "spool"
+    if not spool.is_dir():
+        return 0
+    return sum(path.stat().st_size for path in spool.iterdir() if path.suffix in (".spool", ".replaying"))
+
+
+# -- The monitor -------------------------------------------------------------------------------------------------------
+# Compare-and-set of a channel's state: returns the previous state when it changed (the caller logs), nil otherwise.
+_SET_STATE = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+local previous = 'ok'
+local since = tonumber(ARGV[4])
+if raw then
+  local current = cjson.decode(raw)
+  previous = current.state
+  if previous == ARGV[2] then since = current.since end
+end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({state = ARGV[2], reason = ARGV[3], since = since}))
+if previous ~= ARGV[2] then return previous end
+return false
+"""
+
+
+def _signals(raw: dict[bytes, bytes], deadletters_in_window: int) -> ChannelSignals:
+    get = raw.get
+    return ChannelSignals(
+        first_seen=_float(get(b"first_seen")), last_message_at=_float(get(b"last_message_at")),
+        last_poll_ok_at=_float(get(b"last_poll_ok_at")), poll_failing_since=_float(get(b"poll_failing_since")),
+        last_poll_error=_text(get(b"last_poll_error")), rate_limited_since=_float(get(b"rate_limited_since")),
+        rate_limited_until=_float(get(b"rate_limited_until")), auth_failures=int(get(b"auth_failures") or 0),
+        last_auth_error=_text(get(b"last_auth_error")), reply_failures=int(get(b"reply_failures") or 0),
+        last_reply_error=_text(get(b"last_reply_error")), deadletters_in_window=int(deadletters_in_window),
+    )
+
+
+def _float(value: bytes | None) -> float | None:
+    return float(value) if value not in (None, b"") else None
+
+
+def _text(value: bytes | None) -> str | None:
+    return value.decode(errors="replace") if value is not None else None
+
+
+class HealthMonitor:
+    """Evaluates every configured channel from what is in Redis, and logs each change of state exactly once."""
+
+    def __init__(self, redis: Redis, rules: HealthRules, *, data_dir: Path | None = None,
+                 queues: Sequence[str] = ALL_QUEUES, spool: Callable[[], int] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._redis = redis
+        self.rules = rules
+        self._queues = tuple(queues)
+        self._spool = spool or (lambda: spool_size(data_dir) if data_dir is not None else 0)
+        self._clock = clock
+        self._set_state = redis.register_script(_SET_STATE)
+
+    def read_signals(self, now: float) -> dict[str, ChannelSignals]:
+        """Every configured channel's signals, in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        for channel in self.rules.channels:
+            key = SIGNALS_KEY.format(channel=channel)
+            window = self.rules.for_channel(channel).deadletter_window_seconds
+            pipe.hsetnx(key, "first_seen", now)
+            pipe.hgetall(key)
+            pipe.zcount(DEADLETTERS_KEY.format(channel=channel), now - window, "+inf")
+        replies = pipe.execute()
+        return {channel: _signals(replies[3 * index + 1], replies[3 * index + 2])
+                for index, channel in enumerate(self.rules.channels)}
+
+    def queue_stats(self, now: float) -> list[QueueStats]:
+        """Depth and age of the oldest job per queue, counting jobs scheduled for a retry (an outage's backlog)."""
+        stats = []
+        for name in self._queues:
+            target = queue(name, self._redis)
+            scheduled = target.scheduled_job_registry
+            # The head of the queue (RQ appends), and the first 50 jobs waiting for a retry.
+            ids = target.get_job_ids(0, 1) + scheduled.get_job_ids(0, 49, cleanup=False)
+            jobs = [job for job in Job.fetch_many(ids, connection=self._redis, serializer=JSONSerializer) if job]
+            created = [job.created_at.timestamp() for job in jobs if job.created_at is not None]
+            oldest = max(0.0, now - min(created)) if created else None
+            stats.append(QueueStats(name, target.count, scheduled.count, oldest))
+        return stats
+
+    def evaluate_all(self, now: float | None = None) -> tuple[list[ChannelHealth], list[QueueStats],
+                                                             dict[str, ChannelSignals]]:
+        """Every channel's health, read-only (the CLI uses this; `check` also records and logs changes)."""
+        now = self._clock() if now is None else now
+        queues = self.queue_stats(now)
+        signals = self.read_signals(now)
+        healths = [evaluate(channel, signals[channel], queues, self.rules.for_channel(channel), now)
+                   for channel in self.rules.channels]
+        return healths, queues, signals
+
+    def commit(self, healths: Sequence[ChannelHealth], now: float) -> dict[str, State]:
+        """Store each channel's state (one round trip); on a change, log `channel.health` once, whichever process
+        gets there first. Returns the previous state of every channel that changed."""
+        pipe = self._redis.pipeline(transaction=False)
+        for health in healths:
+            self._set_state(keys=[STATE_KEY], args=[health.channel, health.state.value, health.reason, now],
+                            client=pipe)
+        changed: dict[str, State] = {}
+        for health, previous in zip(healths, pipe.execute(), strict=True):
+            metrics.CHANNEL_STATE.labels(health.channel).set(SEVERITY[health.state])
+            if previous is None:
+                continue
+            changed[health.channel] = State(previous.decode() if isinstance(previous, bytes) else previous)
+            level = {State.OK: log.info, State.DEGRADED: log.warning, State.DOWN: log.error}[health.state]
+            level("channel.health", channel=health.channel, state=health.state.value,
+                  previous=changed[health.channel].value, reason=health.reason or "all rules pass",
+                  rules=[f.rule for f in health.findings])
+        return changed
+
+    def check(self, now: float | None = None) -> dict[str, Any]:
+        """Evaluate, log changes, refresh the gauges and the counter snapshot; return the status document."""
+        now = self._clock() if now is None else now
+        healths, queues, signals = self.evaluate_all(now)
+        self.commit(healths, now)
+        for stats in queues:
+            metrics.QUEUE_DEPTH.labels(stats.name).set(stats.depth + stats.scheduled)
+            metrics.QUEUE_OLDEST_AGE.labels(stats.name).set(stats.oldest_age_seconds or 0)
+        counters = metrics.channel_counters()
+        self._redis.set(COUNTERS_KEY, orjson.dumps({"at": now, "counters": counters}))
+        document = self._document(healths, queues, signals, counters, now)
+        metrics.DEADLETTERS_WAITING.set(document["deadletters"]["total"])
+        metrics.SPOOL_SIZE.set(document["spool_size"])
+        return document
+
+    def status(self, now: float | None = None) -> dict[str, Any]:
+        """The status document without recording anything (counters from the gateway's last snapshot)."""
+        now = self._clock() if now is None else now
+        healths, queues, signals = self.evaluate_all(now)
+        raw = self._redis.get(COUNTERS_KEY)
+        snapshot = orjson.loads(raw) if raw else {"at": None, "counters": {}}
+        document = self._document(healths, queues, signals, snapshot["counters"], now)
+        document["counters_at"] = _clock(snapshot["at"])
+        return document
+
+    def _document(self, healths: list[ChannelHealth], queues: list[QueueStats], signals: dict[str, ChannelSignals],
+                  counters: dict[str, Any], now: float) -> dict[str, Any]:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hgetall(STATE_KEY)
+        pipe.zcard(DEADLETTER_INDEX_KEY)
+        for health in healths:
+            pipe.lrange(ERRORS_KEY.format(channel=health.channel), 0, 4)
+            pipe.zcard(DEADLETTERS_KEY.format(channel=health.channel))
+        raw_states, deadletters_total, *per_channel = pipe.execute()
+        stored = {key.decode(): orjson.loads(value) for key, value in raw_states.items()}
+        channels = []
+        for index, health in enumerate(healths):
+            sig = signals[health.channel]
+            since = stored.get(health.channel, {})
+            errors = [orjson.loads(raw) for raw in per_channel[2 * index]]
+            channels.append({
+                "channel": health.channel, "state": health.state.value, "reason": health.reason,
+                "since": _clock(since.get("since")) if since.get("state") == health.state.value else None,
+                "findings": [{**asdict(f), "state": f.state.value} for f in health.findings],
+                "counters": counters.get(health.channel, metrics.empty_counters()),
+                "last_message_at": _clock(sig.last_message_at), "last_poll_ok_at": _clock(sig.last_poll_ok_at),
+                "deadletters": int(per_channel[2 * index + 1]),
+                "last_errors": [{**e, "at": _clock(e["at"])} for e in errors],
+            })
+        worst = max((SEVERITY[h.state] for h in healths), default=0)
+        return {
+            "generated_at": _clock(now),
+            "overall": next(s.value for s, level in SEVERITY.items() if level == worst),
+            "channels": channels,
+            "queues": [asdict(stats) for stats in queues],
+            "deadletters": {"total": int(deadletters_total)},
+            "spool_size": self._spool(),
+            "casestore_latency_seconds": metrics.gauge_value("lapor_casestore_latency_seconds"),
+        }

@@ -1,0 +1,189 @@
+"""Prometheus metrics, correct across processes.
+
+When PROMETHEUS_MULTIPROC_DIR is set (the supervisor sets it under the data dir), every process writes its
+samples there and `/metrics` aggregates them; otherwise the gateway reports its own process only.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+
+RECEIVED = Counter("lapor_messages_received_total", "Inbound messages received, by channel.", ["channel"])
+ACCEPTED = Counter("lapor_messages_accepted_total", "New reports made durable, by channel.", ["channel"])
+DUPLICATES = Counter("lapor_messages_duplicate_total", "Messages recognised as already received.", ["channel"])
+REJECTED = Counter("lapor_messages_rejected_total", "Inbound requests rejected, by reason.", ["channel", "reason"])
+QUERIES = Counter("lapor_queries_total", "Status, help and other non-report messages.", ["channel", "action"])
+FORWARDED = Counter("lapor_reports_forwarded_total", "Reports the case store accepted.", ["channel"])
+DEAD_LETTERED = Counter("lapor_deadletters_total", "Jobs moved to the dead-letter registry.", ["queue", "reason"])
+REPLIES = Counter("lapor_replies_total", "Replies sent to citizens, by outcome.", ["channel", "outcome"])
+INTAKE_SECONDS = Histogram(
+    "lapor_intake_seconds",
+    "Time from request to durable acknowledgement.",
+    ["channel"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+CASESTORE_SECONDS = Histogram(
+    "lapor_casestore_request_seconds",
+    "Case-store request latency.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+SPOOLED = Counter("lapor_spooled_total", "Reports written to the disk spool while Redis was unreachable.")
+TRIAGE_SUGGESTIONS = Counter(
+    "lapor_triage_suggestions_total", "Reports triaged, by suggested province and topic.", ["province", "topic"]
+)
+TRIAGE_FAILURES = Counter("lapor_triage_failures_total", "Reports forwarded without triage, by error.", ["error"])
+TRIAGE_SECONDS = Histogram(
+    "lapor_triage_seconds",
+    "Time to triage one report in the forward worker.",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 5),
+)
+QUEUE_DEPTH = Gauge("lapor_queue_depth", "Jobs waiting per queue.", ["queue"], multiprocess_mode="livemax")
+
+
+def render_metrics() -> tuple[bytes, str]:
+    """The exposition text for /metrics: aggregated over processes when running multiprocess."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(DEFAULT_REGISTRY), CONTENT_TYPE_LATEST
+
+
+# -- Channel health (gateway/health.py) ---------------------------------------------------------------------------
+# Timestamps take the maximum over every process, living or not: "the last message" is the last one anyone saw.
+DEAD_LETTERED_BY_CHANNEL = Counter(
+    "lapor_channel_deadletters_total", "Jobs moved to the dead-letter registry, by channel.", ["channel"]
+)
+LAST_MESSAGE = Gauge(
+    "lapor_channel_last_message_timestamp_seconds", "When the channel last received a message (Unix time).",
+    ["channel"], multiprocess_mode="max",
+)
+LAST_POLL_SUCCESS = Gauge(
+    "lapor_channel_last_poll_success_timestamp_seconds", "When the channel's poller last succeeded (Unix time).",
+    ["channel"], multiprocess_mode="max",
+)
+CHANNEL_STATE = Gauge(
+    "lapor_channel_state", "Channel health: 0 ok, 1 degraded, 2 down.", ["channel"], multiprocess_mode="mostrecent"
+)
+QUEUE_OLDEST_AGE = Gauge(
+    "lapor_queue_oldest_job_age_seconds", "Age of the oldest job waiting (queued or scheduled for retry).",
+    ["queue"], multiprocess_mode="mostrecent",
+)
+DEADLETTERS_WAITING = Gauge(
+    "lapor_deadletters_waiting", "Dead letters in the registry, waiting for an operator.",
+    multiprocess_mode="mostrecent",
+)
+SPOOL_SIZE = Gauge("lapor_spool_size", "Bytes waiting in the disk spool for replay.", multiprocess_mode="mostrecent")
+CASESTORE_LATENCY = Gauge(
+    "lapor_casestore_latency_seconds", "Duration of the latest case-store request.", multiprocess_mode="mostrecent"
+)
+
+# The per-channel counters the status page, `lapor-gateway status` and the heartbeat show, by sample name.
+CHANNEL_COUNTER_SAMPLES: dict[str, str] = {
+    "lapor_messages_received_total": "received",
+    "lapor_messages_accepted_total": "accepted",
+    "lapor_messages_duplicate_total": "duplicates",
+    "lapor_messages_rejected_total": "rejected",
+    "lapor_reports_forwarded_total": "forwarded",
+    "lapor_replies_total": "replies",
+    "lapor_channel_deadletters_total": "dead_lettered",
+}
+
+
+def _collecting_registry() -> CollectorRegistry:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return DEFAULT_REGISTRY
+
+
+# Reply outcomes as operators count them: written to the local outbox counts as sent.
+REPLY_OUTCOMES = {"sent": "replies_sent", "outbox": "replies_sent", "failed": "replies_failed"}
+
+
+def channel_counters() -> dict[str, dict[str, Any]]:
+    """Counters per channel, summed over every process: received, accepted, duplicates, rejected (by reason),
+    forwarded, replies_sent, replies_failed, dead_lettered."""
+    counters: dict[str, dict[str, Any]] = {}
+    for family in _collecting_registry().collect():
+        for sample in family.samples:
+            name = CHANNEL_COUNTER_SAMPLES.get(sample.name)
+            channel = sample.labels.get("channel")
+            if name is None or channel is None:
+                continue
+            channel = health_channel(channel)
+            entry = counters.setdefault(channel, _empty_counters())
+            if name == "rejected":
+                reason = sample.labels.get("reason", "unknown")
+                entry["rejected_by_reason"][reason] = entry["rejected_by_reason"].get(reason, 0) + int(sample.value)
+                entry["rejected"] += int(sample.value)
+            elif name == "replies":
+                key = REPLY_OUTCOMES.get(sample.labels.get("outcome", ""))
+                if key is not None:  # skipped on purpose (reply cap, our own address...): neither
+                    entry[key] += int(sample.value)
+            else:
+                entry[name] += int(sample.value)
+    return counters
+
+
+def _empty_counters() -> dict[str, Any]:
+    return {"received": 0, "accepted": 0, "duplicates": 0, "rejected": 0, "rejected_by_reason": {}, "forwarded": 0,
+            "replies_sent": 0, "replies_failed": 0, "dead_lettered": 0}
+
+
+def empty_counters() -> dict[str, Any]:
+    """The counters of a channel that has seen nothing yet."""
+    return _empty_counters()
+
+
+# Helpers for channels that do not go through the shared webhook path (pollers, the SMTP server): count the same
+# series the webhook path counts, under the channel's name.
+def count_received(channel: str, count: int = 1) -> None:
+    RECEIVED.labels(channel).inc(count)
+
+
+def count_receipt(channel: str, *, duplicate: bool) -> None:
+    (DUPLICATES if duplicate else ACCEPTED).labels(channel).inc()
+
+
+def count_rejected(channel: str, reason: str) -> None:
+    REJECTED.labels(channel, reason).inc()
+
+
+def gauge_value(name: str) -> float | None:
+    """The current value of an unlabelled gauge, over every process (None when nothing set it yet)."""
+    for family in _collecting_registry().collect():
+        for sample in family.samples:
+            if sample.name == name:
+                return float(sample.value)
+    return None
+@lru_cache(maxsize=1024)
+def labelled(metric: Any, *labels: str) -> Any:
+    """`metric.labels(*labels)`, looked up once: on the webhook path the lookup cost as much as the update."""
+    return metric.labels(*labels)
+
+
+# Sources (adapter names) whose health shows under another channel name of config/health.toml.
+HEALTH_CHANNEL_OF_SOURCE = {
+    "x-mentions": "x", "x-reply": "x", "twitter": "x", "twitter-reply": "x", "instagram-reply": "instagram",
+    "email-smtp": "email", "email-imap": "email", "email-reply": "email",
+}
+
+
+def health_channel(source: str) -> str:
+    """The health channel a source reports to (`x-mentions` -> `x`, `email-imap` -> `email`)."""
+    return HEALTH_CHANNEL_OF_SOURCE.get(source, source)

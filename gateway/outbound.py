@@ -1,0 +1,184 @@
+"""Replies that go out later through the reply worker, for providers that cannot carry them in their callback.
+
+The aggregator's callback is answered with a bare 200; the citizen's SMS (acknowledgement, follow-up, help,
+status) is a job on `lapor-reply`. This module decides and queues those jobs:
+- flood control: more than `flood_replies_per_minute` messages a minute from one number and the replies are held
+  back (recorded as `held`, not sent); the reports themselves are accepted and forwarded as always;
+- same text: the same text from the same number within `same_text_window_seconds` is one report, by mapping
+  the repeat onto the first message's provider id, which intake already dedups;
+- status queries: answered inline when the case store answers within `status_inline_timeout_seconds`, otherwise
+  by a status job on `lapor-status`.
+Every reply has a record (`lapor:reply:<id>`) that the worker and the delivery reports update.
+A reply to a report is addressed by its Tracking ID (the worker reads the number from the stored envelope), so no
+phone number sits in a job or a dead letter; only answers to queries, which have no envelope, carry the number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from redis import Redis
+from redis.exceptions import RedisError
+
+from gateway import metrics
+from gateway.errors import NotDurable
+from gateway.logs import get_logger
+from gateway.queries import answer_query
+from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, enqueue_calls
+from gateway.settings import Settings
+from normalizer.envelope import ReportDraft
+from normalizer.keywords import Action
+from normalizer.pipeline import Query
+from normalizer.sender import normalize_msisdn
+
+log = get_logger()
+
+REPLY_FUNC = "workers.reply.send_reply"
+STATUS_FUNC = "workers.status.answer_status"
+REPLY_KEY = "lapor:reply:{reply_id}"
+FLOOD_KEY = "lapor:flood:{source}:{digest}"
+SAME_TEXT_KEY = "lapor:sametext:{source}:{digest}"
+
+
+def reply_key(reply_id: str) -> str:
+    return REPLY_KEY.format(reply_id=reply_id)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """What became of a reply: `queued` (a job will send it), `held` (flood control), `status_job`."""
+
+    state: str
+    reply_id: str | None = None
+
+
+class OutboundReplies:
+    """Synchronous Redis work behind async faces (`asyncio.to_thread`): the event loop never waits on Redis."""
+
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self._redis = redis
+        self._settings = settings
+
+    # -- flood control and same-text dedup --------------------------------------------------------------------
+    def count_message(self, source: str, number: str) -> bool:
+        """Count one message from `number`; False once the last 60 seconds hold more than the limit (hold the reply).
+
+        A sliding window (a sorted set of arrival times per number), so a flood is not split by minute boundaries.
+        """
+        now = time.time()
+        key = FLOOD_KEY.format(source=source, digest=_digest(number))
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.zremrangebyscore(key, "-inf", now - 60)
+        pipe.zadd(key, {uuid.uuid4().hex: now})
+        pipe.zcard(key)
+        pipe.expire(key, 61)
+        _, _, count, _ = pipe.execute()
+        return int(count) <= self._settings.aggregator.flood_replies_per_minute
+
+    def first_of_same_text(self, source: str, draft: ReportDraft) -> str:
+        """The provider id of the first message with this text from this number in the window (maybe this one)."""
+        identity = _digest(draft.sender.id, draft.kind.value, str(draft.anonymous), str(draft.confidential),
+                           draft.follow_up_of or "", " ".join(draft.text.casefold().split()))
+        key = SAME_TEXT_KEY.format(source=source, digest=identity)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(key, draft.channel_message_id, nx=True, ex=self._settings.aggregator.same_text_window_seconds)
+        pipe.get(key)
+        _, first = pipe.execute()
+        return first.decode() if first else draft.channel_message_id
+
+    # -- queueing ------------------------------------------------------------------------------------------------
+    def queue_reply(self, *, source: str, kind: str, text: str, language: str, tracking_id: str | None,
+                    to: str | None = None, to_report: str | None = None, allowed: bool = True) -> Queued:
+        """Record the reply and, unless flood control holds it, enqueue its job in the same transaction."""
+        reply_id = uuid.uuid4().hex
+        state = "queued" if allowed else "held"
+        record = {"source": source, "kind": kind, "language": language, "tracking_id": tracking_id or "",
+                  "state": state, "created_at": time.time()}
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(reply_key(reply_id), mapping=record)
+        pipe.expire(reply_key(reply_id), self._settings.intake.envelope_ttl_seconds)
+        if allowed:
+            job = {"reply_id": reply_id, "source": source, "kind": kind, "text": text, "language": language,
+                   "tracking_id": tracking_id, "to": to, "to_report": to_report}
+            enqueue_calls(self._redis, self._settings, REPLY_QUEUE, REPLY_FUNC, [(job,)], pipeline=pipe)
+        pipe.execute()
+        metrics.REPLIES.labels(source, state).inc()
+        log.info("reply.held" if not allowed else "reply.queued", reply_kind=kind, tracking_id=tracking_id,
+                 reply_id=reply_id)
+        return Queued(state, reply_id)
+
+    def queue_status_job(self, *, source: str, to: str, tracking_id: str, language: str) -> Queued:
+        job = {"source": source, "to": to, "tracking_id": tracking_id, "language": language}
+        enqueue_calls(self._redis, self._settings, STATUS_QUEUE, STATUS_FUNC, [(job,)])
+        log.info("status.job_queued", tracking_id=tracking_id)
+        return Queued("status_job")
+
+    # -- delivery reports ------------------------------------------------------------------------------------------
+    def record_delivery(self, reply_id: str, part: int, status: str, details: dict[str, Any]) -> bool:
+        """Record a delivery report against its reply; False when no such reply is known."""
+        key = reply_key(reply_id)
+        if not self._redis.exists(key):
+            return False
+        fields = {f"dlr.{part}": status, f"dlr.{part}.at": time.time(), "delivery": status}
+        fields.update({f"dlr.{part}.{name}": value for name, value in details.items() if value})
+        self._redis.hset(key, mapping=fields)
+        log.info("reply.delivery_report", reply_id=reply_id, part=part, status=status)
+        return True
+
+    # -- the gateway's async faces ------------------------------------------------------------------------------------
+    async def repeat_of_same_text(self, source: str, draft: ReportDraft) -> ReportDraft:
+        first = await durably(self.first_of_same_text, source, draft)
+        if first == draft.channel_message_id:
+            return draft
+        log.info("message.same_text", reason="same_text_window")
+        return draft.model_copy(update={"channel_message_id": first})
+
+    async def reply_to_report(self, source: str, draft: ReportDraft, tracking_id: str, duplicate: bool,
+                              text: str, language: str) -> Queued:
+        kind = "follow_up" if draft.follow_up_of else "duplicate" if duplicate else "ack"
+
+        def count_and_queue() -> Queued:  # one thread hop for both Redis steps
+            allowed = self.count_message(source, draft.sender.id)
+            return self.queue_reply(source=source, kind=kind, text=text, language=language, tracking_id=tracking_id,
+                                    to_report=tracking_id, allowed=allowed)
+
+        return await durably(count_and_queue)
+
+    async def answer_query(self, source: str, query: Query, client: httpx.AsyncClient) -> tuple[str | None, Queued]:
+        """(the reply text, or None when a status job answers later; what was queued)."""
+        number = normalize_msisdn(query.message.sender_address, self._settings.sms.default_region)
+        allowed = await durably(self.count_message, source, number)
+        try:
+            text, later = await asyncio.wait_for(
+                answer_query(query, client), self._settings.aggregator.status_inline_timeout_seconds
+            )
+        except TimeoutError:
+            text, later = None, True
+        if later and query.action is Action.STATUS and query.tracking_id:
+            if not allowed:
+                return None, await durably(self.queue_reply, source=source, kind="status", text="",
+                                            language=query.language, tracking_id=query.tracking_id, allowed=False)
+            return None, await durably(self.queue_status_job, source=source, to=number,
+                                        tracking_id=query.tracking_id, language=query.language)
+        assert text is not None
+        queued = await durably(self.queue_reply, source=source, kind=query.action.value, text=text,
+                                language=query.language, tracking_id=query.tracking_id, to=number, allowed=allowed)
+        return text, queued
+
+
+async def durably(func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a Redis step in a thread; a Redis failure means the provider must retry (NotDurable)."""
+    try:
+        return await asyncio.to_thread(func, *args, **kwargs)
+    except RedisError as error:
+        raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error

@@ -1,0 +1,64 @@
+"""Answers to messages that are not reports: help, a mistyped Tracking ID, a status check.
+
+A status check is answered in the webhook's own response when the case store answers quickly; otherwise the
+citizen is told the answer follows, and a status job on `lapor-status` sends it through the reply worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from gateway.replies import render, status_name
+from gateway.settings import Settings
+from normalizer.keywords import Action
+from normalizer.pipeline import Query
+
+
+@dataclass(frozen=True, slots=True)
+class StatusLookup:
+    found: bool
+    status: str | None = None
+
+
+async def lookup_status(client: httpx.AsyncClient, tracking_id: str) -> StatusLookup | None:
+    """The case store's status for a report; None when it did not answer in time or failed."""
+    try:
+        response = await client.get(f"/v1/reports/{tracking_id}")
+    except httpx.HTTPError:
+        return None
+    if response.status_code == 404:
+        return StatusLookup(found=False)
+    if response.status_code != 200:
+        return None
+    return StatusLookup(found=True, status=str(response.json().get("status", "received")))
+
+
+def casestore_client(settings: Settings, timeout: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=settings.casestore_url,
+        headers={"Authorization": f"Bearer {settings.casestore.token}"},
+        timeout=timeout,
+    )
+
+
+def status_text(tracking_id: str, status: str | None, language: str | None, *, found: bool = True) -> str:
+    """What a citizen reads about a report's status (the webhook's inline answer and the status job alike)."""
+    if not found:
+        return render("status_unknown", language, tracking_id=tracking_id)
+    return render("status", language, tracking_id=tracking_id, status=status_name(status or "received", language))
+
+
+async def answer_query(query: Query, client: httpx.AsyncClient) -> tuple[str, bool]:
+    """(reply text, whether a status job must still answer later)."""
+    language = query.language
+    if query.action is Action.HELP:
+        return render("help", language), False
+    if query.action is Action.BAD_TRACKING_ID:
+        return render("bad_tracking_id", language, tracking_id=query.tracking_id or "?"), False
+    assert query.tracking_id is not None
+    lookup = await lookup_status(client, query.tracking_id)
+    if lookup is None:
+        return render("status_pending", language, tracking_id=query.tracking_id), True
+    return status_text(query.tracking_id, lookup.status, language, found=lookup.found), False

@@ -1,0 +1,100 @@
+"""Per-source rate limits on the webhook endpoints: a token bucket per source address, in process.
+
+A flood from one source is slowed with 429 and Retry-After before the body is read, authenticated, parsed or
+queued, so a refused request costs almost nothing and an accepted one is never dropped: every request that gets
+past the limiter is handled exactly as without it. Providers retry a 429 (Twilio, Meta and Kannel all do).
+
+The buckets live in this process: with N gateway processes behind a balancer a source gets up to N times the
+rate. That is acceptable for a limit whose job is to keep one source from starving the others, and it needs no
+Redis round trip per request. The defaults are generous, so a real provider at its normal rate never sees a 429.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from prometheus_client import Counter
+
+from gateway.logs import get_logger
+from gateway.settings import RateLimitSettings
+
+log = get_logger()
+
+THROTTLED = Counter("lapor_ratelimited_total", "Webhook requests answered 429 by the per-source rate limit.",
+                    ["path"])
+
+Clock = Callable[[], float]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+    throttled: bool = False
+
+
+@dataclass
+class TokenBuckets:
+    """One bucket per source: `rate` tokens per second, at most `burst`. The least recently seen source is
+    forgotten past `max_sources`, so a spray of addresses cannot grow memory without bound."""
+
+    rate: float
+    burst: float
+    max_sources: int = 10_000
+    clock: Clock = time.monotonic
+    _buckets: OrderedDict[str, _Bucket] = field(default_factory=OrderedDict)
+
+    def take(self, source: str) -> tuple[bool, float, bool]:
+        """(allowed, seconds until a token is back, whether this source just started being throttled)."""
+        now = self.clock()
+        bucket = self._buckets.pop(source, None) or _Bucket(tokens=self.burst, updated=now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+        bucket.updated = now
+        self._buckets[source] = bucket
+        while len(self._buckets) > self.max_sources:
+            self._buckets.popitem(last=False)
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            bucket.throttled = False
+            return True, 0.0, False
+        started = not bucket.throttled
+        bucket.throttled = True
+        return False, (1 - bucket.tokens) / self.rate, started
+
+
+def request_source(request: web.Request, header: str) -> str:
+    """The peer address, or (behind a trusted proxy that sets `header`) the address that proxy saw last."""
+    if header:
+        forwarded = [part.strip() for part in request.headers.get(header, "").split(",") if part.strip()]
+        if forwarded:
+            return forwarded[-1]
+    return request.remote or "unknown"
+
+
+def rate_limit_middleware(settings: RateLimitSettings, clock: Clock = time.monotonic) -> Callable[..., object]:
+    """An aiohttp middleware limiting POSTs under `settings.path_prefix` per source (429 + Retry-After)."""
+    buckets = TokenBuckets(rate=settings.rate_per_second, burst=settings.burst, max_sources=settings.max_sources,
+                           clock=clock)
+
+    @web.middleware
+    async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not settings.enabled or request.method != "POST" or not request.path.startswith(settings.path_prefix):
+            return await handler(request)
+        source = request_source(request, settings.source_header)
+        allowed, wait, started = buckets.take(source)
+        if allowed:
+            return await handler(request)
+        THROTTLED.labels(request.path).inc()
+        if started:  # one line when a source starts being throttled, not one per refused request
+            log.warning("ratelimit.throttled", reason="rate_limited", source=source, path=request.path,
+                        retry_after_seconds=math.ceil(wait))
+        return web.json_response({"error": "rate_limited", "detail": "too many requests from this source"},
+                                 status=429, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+    return limit

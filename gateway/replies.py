@@ -1,0 +1,30 @@
+"""Reply texts from `config/replies.toml`, in the citizen's language (Indonesian unless they wrote English)."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from gateway.settings import CONFIG_DIR
+
+DEFAULT_LANGUAGE = "id"
+
+
+@lru_cache(maxsize=4)
+def load_replies(path: Path = CONFIG_DIR / "replies.toml") -> dict[str, Any]:
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def render(key: str, language: str | None = None, **fields: Any) -> str:
+    """The reply `key` in `language` (falling back to Indonesian), with `fields` filled in."""
+    table = load_replies()[key]
+    template = table.get(language or DEFAULT_LANGUAGE) or table[DEFAULT_LANGUAGE]
+    return template.format(**fields)
+
+
+def status_name(status: str, language: str | None = None) -> str:
+    names = load_replies()["status_names"]
+    return names.get(language or DEFAULT_LANGUAGE, names[DEFAULT_LANGUAGE]).get(status, status)

@@ -1,0 +1,85 @@
+"""The operators' status page: one server-rendered HTML page, readable at 2 a.m., reloading itself.
+
+No front-end build and no script: a `<meta http-equiv="refresh">` reloads it. The worst channel comes first in
+big letters; every channel shows its state, why, its counters and its last errors; then the queues.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5rem;background:#111;color:#eee;font-size:18px}
+h1{font-size:1.6rem;margin:0 0 .5rem} .muted{color:#aaa;font-size:.9rem}
+.overall{font-size:2.2rem;font-weight:bold;padding:.6rem 1rem;border-radius:.4rem;display:inline-block;margin:.5rem 0}
+.ok{background:#1b5e20;color:#fff} .degraded{background:#f9a825;color:#000} .down{background:#c62828;color:#fff}
+.channel{border:1px solid #444;border-radius:.4rem;padding:.8rem 1rem;margin:.8rem 0}
+.channel h2{margin:0;font-size:1.4rem} .state{padding:.1rem .6rem;border-radius:.3rem;margin-left:.6rem}
+.reason{font-size:1.2rem;margin:.5rem 0} table{border-collapse:collapse;margin:.3rem 0}
+td,th{padding:.2rem .8rem .2rem 0;text-align:left;font-size:.95rem;vertical-align:top}
+"""
+
+COUNTER_LABELS = (
+    ("received", "received"), ("accepted", "accepted"), ("duplicates", "duplicates"), ("rejected", "rejected"),
+    ("forwarded", "forwarded"), ("replies_sent", "replies sent"), ("replies_failed", "replies failed"),
+    ("dead_lettered", "dead-lettered"),
+)
+
+
+def _channel_html(entry: dict[str, Any]) -> str:
+    state = escape(entry["state"])
+    since = f' <span class="muted">since {escape(entry["since"])}</span>' if entry.get("since") else ""
+    reason = escape(entry["reason"]) if entry["reason"] else "all rules pass"
+    counters = entry["counters"]
+    counter_cells = "".join(f"<td>{escape(label)}: <b>{int(counters.get(key, 0))}</b></td>"
+                            for key, label in COUNTER_LABELS)
+    rejected = ", ".join(f"{escape(str(k))} {int(v)}" for k, v in counters.get("rejected_by_reason", {}).items())
+    errors = "".join(
+        f"<tr><td>{escape(str(e.get('at')))}</td><td>{escape(str(e.get('kind')))}</td>"
+        f"<td>{escape(str(e.get('reason')))}</td></tr>"
+        for e in entry.get("last_errors", [])
+    )
+    return (
+        f'<section class="channel" id="channel-{escape(entry["channel"])}" data-state="{state}">'
+        f'<h2>{escape(entry["channel"])}<span class="state {state}">{state.upper()}</span>{since}</h2>'
+        f'<div class="reason">{reason}</div>'
+        f"<table><tr>{counter_cells}</tr></table>"
+        + (f'<div class="muted">rejected by reason: {rejected}</div>' if rejected else "")
+        + f'<div class="muted">last message: {escape(str(entry.get("last_message_at") or "never"))} · '
+        f'last successful poll: {escape(str(entry.get("last_poll_ok_at") or "never"))} · '
+        f'dead letters waiting: {int(entry.get("deadletters", 0))}</div>'
+        + (f"<table><tr><th>last errors</th><th></th><th></th></tr>{errors}</table>" if errors else "")
+        + "</section>"
+    )
+
+
+def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
+    """The whole page; channels that are down first, then degraded, then ok (config order within a state)."""
+    order = {"down": 0, "degraded": 1, "ok": 2}
+    channels = sorted(status["channels"], key=lambda entry: order.get(entry["state"], 3))
+    overall = escape(status["overall"])
+    groups = [
+        f"{state.upper()}: {escape(', '.join(c['channel'] for c in channels if c['state'] == state))}"
+        for state in ("down", "degraded") if any(c["state"] == state for c in channels)
+    ]
+    headline = " · ".join(groups) or "ALL CHANNELS OK"
+    queues = "".join(
+        f"<tr><td>{escape(q['name'])}</td><td>{int(q['depth'])}</td><td>{int(q['scheduled'])}</td>"
+        f"<td>{'-' if q['oldest_age_seconds'] is None else int(q['oldest_age_seconds'])}</td></tr>"
+        for q in status["queues"]
+    )
+    latency = status.get("casestore_latency_seconds")
+    return (
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f'<meta http-equiv="refresh" content="{int(refresh_seconds)}">'
+        f"<title>{overall.upper()} · LAPOR! gateway status</title><style>{STYLE}</style></head><body>"
+        "<h1>LAPOR! intake gateway</h1>"
+        f'<div class="overall {overall}" id="overall">{headline}</div>'
+        f'<div class="muted">generated {escape(str(status["generated_at"]))} · reloads every {int(refresh_seconds)} s'
+        f' · dead letters waiting: {int(status["deadletters"]["total"])} · spool: {int(status["spool_size"])}'
+        f' · case-store latency: {"-" if latency is None else f"{latency * 1000:.0f} ms"}</div>'
+        + "".join(_channel_html(entry) for entry in channels)
+        + "<h2>Queues</h2><table><tr><th>queue</th><th>queued</th><th>retrying</th><th>oldest (s)</th></tr>"
+        + queues + "</table></body></html>"
+    )

@@ -1,0 +1,106 @@
+"""`make run`: every process of the Procfile in the foreground, with an embedded Redis when REDIS_URL is unset.
+
+Ctrl-C or SIGTERM stops them all (SIGTERM first, so requests and jobs in flight finish; SIGKILL after a grace
+period). If one process dies, the others are stopped too: a half-running system hides problems.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gateway.embedded_redis import EmbeddedRedis
+from gateway.logs import get_logger
+from gateway.settings import Settings
+
+log = get_logger()
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GRACE_SECONDS = 15.0
+
+
+def read_procfile(path: Path) -> dict[str, str]:
+    processes = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and ":" in line:
+            name, command = line.split(":", 1)
+            processes[name.strip()] = command.strip()
+    return processes
+
+
+def _child_environment(settings: Settings, redis_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["REDIS_URL"] = redis_url
+    env["LAPOR_PROFILE"] = settings.profile
+    env["LAPOR_DATA_DIR"] = str(settings.data_dir)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    metrics_dir = settings.data_dir / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    return env
+
+
+def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + GRACE_SECONDS
+    for name, child in children.items():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("supervisor.kill", process=name)
+            child.kill()
+            child.wait()
+
+
+def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> int:
+    """Run until interrupted or until a process dies; returns the exit code."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.is_development:
+        log.warning("profile.development", detail="development secrets, fake providers and a local outbox are in "
+                    "use; never expose this instance to the internet")
+    embedded: EmbeddedRedis | None = None
+    redis_url = settings.redis_url
+    if not redis_url:
+        embedded = EmbeddedRedis(settings.data_dir / "redis").start()
+        embedded.write_url()
+        redis_url = embedded.url
+        log.info("redis.embedded", url=redis_url, directory=str(embedded.directory))
+    env = _child_environment(settings, redis_url)
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def request_stop(signum: int, _: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    exit_code = 0
+    try:
+        for name, command in read_procfile(procfile).items():
+            children[name] = subprocess.Popen(
+                ["/bin/sh", "-c", f"exec {command}"], env=env, cwd=REPO_ROOT, start_new_session=True
+            )
+            log.info("supervisor.started", process=name, command=command, pid=children[name].pid)
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    log.error("supervisor.process_exited", process=name, returncode=child.returncode)
+                    stopping, exit_code = True, 1
+                    break
+            time.sleep(0.2)
+    finally:
+        log.info("supervisor.stopping")
+        _stop_all(children)
+        if embedded is not None:
+            embedded.stop()
+    return exit_code

@@ -1,0 +1,327 @@
+"""The real pieces every test builds on: Redis, the reference case store, the gateway on loopback, workers.
+
+REDIS_URL (loopback only) selects the Redis server and database the tests flush; without it the tests start
+the embedded Redis the gateway itself would start. Nothing here reaches beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode, urlparse
+
+import httpx
+import orjson
+import pytest
+from aiohttp import web
+from redis import Redis
+from twilio.request_validator import RequestValidator
+
+from casestore.app import create_casestore_app
+from casestore.storage import ReportStore
+from gateway.app import create_app
+from gateway.embedded_redis import EmbeddedRedis
+from gateway.logs import configure_logging
+from gateway.queues import redis_connection
+from gateway.settings import Settings, load_settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+VENV_BIN = Path(sys.executable).parent
+TWILIO_TOKEN = "test-twilio-auth-token"
+CASESTORE_TOKEN = "test-casestore-token"
+AGGREGATOR_SECRET = "test-aggregator-secret"
+# Never reached: tests mock it with respx.
+AGGREGATOR_SEND_URL = "http://aggregator.invalid/cgi-bin/sendsms"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05) -> object:
+    """Poll until `predicate()` is truthy; fail the test with a clear message otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+async def async_wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def json_logs() -> None:
+    """Log as the processes do: JSON lines through the redaction processor."""
+    configure_logging("info")
+
+
+# -- Redis -------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("REDIS_URL")
+    if configured:
+        parsed = urlparse(configured)
+        assert parsed.hostname in ("127.0.0.1", "localhost", "::1"), "tests flush their Redis: use a loopback REDIS_URL"
+        # Parallel test workers (pytest-xdist gw0, gw1, ...) each flush a database of their own.
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+        database = int(parsed.path.lstrip("/") or 0) + int(worker.removeprefix("gw") or 0)
+        yield parsed._replace(path=f"/{database}").geturl()
+        return
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as embedded:
+        yield embedded.url
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Iterator[Redis]:
+    connection = redis_connection(redis_url)
+    connection.flushdb()
+    yield connection
+    connection.close()
+
+
+# -- Settings and environment ---------------------------------------------------------------------------------
+@dataclass
+class TestEnvironment:
+    """The LAPOR_* environment of one test, for in-process settings and for the processes it starts."""
+
+    __test__ = False
+    values: dict[str, str]
+
+    def settings(self, **overrides: str) -> Settings:
+        return load_settings({**self.values, **overrides})
+
+    def process_env(self, **overrides: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_")}
+        env.update(self.values)
+        env.update(overrides)
+        env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+        return env
+
+
+@pytest.fixture
+def test_env(redis: Redis, redis_url: str, tmp_path: Path) -> TestEnvironment:
+    gateway_port, casestore_port = free_port(), free_port()
+    return TestEnvironment(
+        {
+            "LAPOR_PROFILE": "production",
+            "LAPOR_DATA_DIR": str(tmp_path / "data"),
+            "REDIS_URL": redis_url,
+            "LAPOR_HTTP_PORT": str(gateway_port),
+            "LAPOR_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",
+            "LAPOR_CASESTORE_URL": f"http://127.0.0.1:{casestore_port}",
+            "LAPOR_CASESTORE_PORT": str(casestore_port),
+            "LAPOR_CASESTORE_TOKEN": CASESTORE_TOKEN,
+            "LAPOR_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "LAPOR_PRIVACY_REPLY_HANDLE_SECRET": "test-reply-handle-secret",
+            # Quick retries that still outlast the one-minute case-store outage of the fault tests.
+            "LAPOR_QUEUES_RETRY_INTERVALS": ",".join(["1"] * 10 + ["2"] * 10 + ["5"] * 20),
+            # Triage trains a model in every forward worker (~2 s of CPU): only its own tests switch it on.
+            "LAPOR_TRIAGE_ENABLED": "false",
+            "LAPOR_AGGREGATOR_SECRET": AGGREGATOR_SECRET,
+            "LAPOR_AGGREGATOR_SEND_URL": AGGREGATOR_SEND_URL,
+        }
+    )
+
+
+@pytest.fixture
+def settings(test_env: TestEnvironment) -> Settings:
+    return test_env.settings()
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """Every log line the test's own process writes, as JSON text."""
+    stream = io.StringIO()
+    configure_logging("debug", stream=stream)
+    yield stream
+    configure_logging("info")
+
+
+def log_events(stream: io.StringIO) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+
+
+# -- Servers on loopback in a thread ----------------------------------------------------------------------------
+class LoopbackServer:
+    """An aiohttp app served from a thread of this process on a fixed port, so it can go down and come back."""
+
+    def __init__(self, app_factory: Callable[[], web.Application], port: int) -> None:
+        self._app_factory = app_factory
+        self.port = port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+
+        async def serve() -> None:
+            self._runner = web.AppRunner(self._app_factory(), access_log=None)
+            await self._runner.setup()
+            await web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True).start()
+            ready.set()
+
+        def run() -> None:
+            assert self._loop is not None
+            self._loop.run_until_complete(serve())
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        assert ready.wait(10), "server did not start"
+
+    def stop(self) -> None:
+        if self._loop is None or self._runner is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        assert self._thread is not None
+        self._thread.join(10)
+        self._loop.close()
+        self._loop, self._runner = None, None
+
+
+class CaseStoreServer(LoopbackServer):
+    """The reference case store, inspectable directly through its SQLite store."""
+
+    def __init__(self, port: int, token: str, path: Path) -> None:
+        self.store = ReportStore(path)
+        super().__init__(lambda: create_casestore_app(self.store, token), port)
+
+    def reports(self) -> list[dict[str, object]]:
+        return self.store.list_after(0, 100_000)
+
+    def get(self, tracking_id: str) -> dict[str, object] | None:
+        return self.store.get(tracking_id)
+
+
+@pytest.fixture
+def casestore(settings: Settings, tmp_path: Path) -> Iterator[CaseStoreServer]:
+    server = CaseStoreServer(port=settings.casestore.port, token=CASESTORE_TOKEN, path=tmp_path / "casestore.db")
+    server.start()
+    yield server
+    server.stop()
+    server.store.close()
+
+
+# -- The gateway over real HTTP ---------------------------------------------------------------------------------------
+@dataclass
+class GatewayServer:
+    url: str
+    settings: Settings
+    client: httpx.AsyncClient
+
+    def twilio_form(self, **overrides: str) -> dict[str, str]:
+        form = {
+            "ToCountry": "ID", "ToState": "", "SmsMessageSid": "SM" + "0" * 32, "NumMedia": "0", "ToCity": "",
+            "FromZip": "", "SmsSid": "SM" + "0" * 32, "FromState": "", "SmsStatus": "received", "FromCity": "",
+            "Body": "Jalan rusak di depan SDN 3", "FromCountry": "ID", "To": "+621708", "ToZip": "",
+            "NumSegments": "1", "MessageSid": "SM" + "0" * 32, "AccountSid": "AC" + "1" * 32,
+            "From": "+6281234567890", "ApiVersion": "2010-04-01",
+        }
+        form.update(overrides)
+        return form
+
+    def twilio_signature(self, form: dict[str, str], path: str = "/v1/channels/sms/twilio",
+                         token: str = TWILIO_TOKEN) -> str:
+        return RequestValidator(token).compute_signature(self.settings.public_url + path, form)
+
+    async def post_twilio(self, form: dict[str, str], *, signature: str | None = "auto",
+                          path: str = "/v1/channels/sms/twilio") -> httpx.Response:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if signature == "auto":
+            signature = self.twilio_signature(form, path)
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        return await self.client.post(path, content=urlencode(form), headers=headers)
+
+
+@pytest.fixture
+async def gateway(settings: Settings, redis: Redis) -> AsyncIterator[GatewayServer]:
+    runner = web.AppRunner(create_app(settings, redis), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+        yield GatewayServer(url=settings.public_url, settings=settings, client=client)
+    await runner.cleanup()
+
+
+# -- Worker processes ------------------------------------------------------------------------------------
+@dataclass
+class ProcessHandle:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def start_process(test_env: TestEnvironment, tmp_path: Path) -> Iterator[Callable[..., ProcessHandle]]:
+    """Start `lapor-gateway <args>` as a real process with the test's environment; stopped at teardown."""
+    handles: list[ProcessHandle] = []
+
+    def start(*args: str, **env: str) -> ProcessHandle:
+        log_path = tmp_path / f"process-{len(handles)}-{args[0]}.log"
+        handle = ProcessHandle(
+            subprocess.Popen(
+                [str(VENV_BIN / "lapor-gateway"), *args],
+                env=test_env.process_env(**env), cwd=REPO_ROOT,
+                stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
+            ),
+            log_path,
+        )
+        handles.append(handle)
+        return handle
+
+    yield start
+    for handle in handles:
+        handle.stop()
+
+
+@pytest.fixture
+def worker(start_process: Callable[..., ProcessHandle]) -> ProcessHandle:
+    """Workers for every queue (one process each), returned once each says it is ready (the forward worker trains
+    its triage model first), so a test's timeouts measure the work and not the start-up."""
+    handle = start_process("worker")
+    wait_until(lambda: handle.output().count('"worker.ready"') >= 3 or handle.process.poll() is not None, timeout=90)
+    assert handle.process.poll() is None, handle.output()[-3000:]
+    return handle

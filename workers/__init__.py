@@ -1,0 +1,1 @@
+"""RQ jobs: forward reports to the case store, send replies, answer status queries."""

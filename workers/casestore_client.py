@@ -1,0 +1,135 @@
+"""The case-store HTTP client, with failures classified once.
+
+5xx, 429, timeouts and connection errors are RetryableError; any other 4xx is PermanentError (dead letter,
+with the reason the case store gave). The Tracking ID is the idempotency key: 201 created, 200 already had it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from gateway import metrics
+from gateway.errors import PermanentError, RetryableError
+from gateway.settings import Settings
+
+ACCEPTED_STATUSES = frozenset({200, 201})
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    tracking_id: str
+    status: int
+    error: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status in ACCEPTED_STATUSES
+
+    @property
+    def retryable(self) -> bool:
+        return self.status >= 500 or self.status == 429
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def _describe(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict):
+        parts = [str(body[key]) for key in ("error", "detail") if body.get(key)]
+        return (": ".join(parts) or str(body))[:200]
+    return str(body)[:200]
+
+
+class CaseStoreClient:
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+        self._batch = settings.casestore.batch
+        self._client = httpx.Client(
+            base_url=settings.casestore_url,
+            headers={"Authorization": f"Bearer {settings.casestore.token}", "User-Agent": "lapor-gateway"},
+            timeout=settings.casestore.timeout_seconds,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException as error:
+            raise RetryableError(f"case store timed out on {path}", reason="casestore_timeout") from error
+        except httpx.TransportError as error:
+            raise RetryableError(f"case store unreachable: {type(error).__name__}",
+                                 reason="casestore_unreachable") from error
+        finally:
+            elapsed = time.perf_counter() - started
+            metrics.CASESTORE_SECONDS.observe(elapsed)
+            metrics.CASESTORE_LATENCY.set(elapsed)
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RetryableError(f"case store answered {response.status_code}",
+                                 reason=f"casestore_{response.status_code}", retry_after=_retry_after(response))
+        return response
+
+    def submit(self, reports: Sequence[dict[str, Any]]) -> list[SubmitResult]:
+        """Post reports; one result per report. Raises RetryableError when the whole call must be retried."""
+        if self._batch and len(reports) > 1:
+            return self._submit_batch(reports)
+        return [self._submit_one(report) for report in reports]
+
+    def _submit_one(self, report: dict[str, Any]) -> SubmitResult:
+        response = self._request("POST", "/v1/reports", json=report)
+        error = None if response.status_code in ACCEPTED_STATUSES else _describe(response)
+        return SubmitResult(report["tracking_id"], response.status_code, error)
+
+    def _submit_batch(self, reports: Sequence[dict[str, Any]]) -> list[SubmitResult]:
+        response = self._request("POST", "/v1/reports/batch", json={"reports": list(reports)})
+        if response.status_code == 404:  # a case store without the batch extension: fall back
+            self._batch = False
+            return [self._submit_one(report) for report in reports]
+        if response.status_code != 200:
+            raise PermanentError(f"batch refused with {response.status_code}: {_describe(response)}",
+                                 reason=f"casestore_{response.status_code}")
+        results = response.json().get("results", [])
+        by_id = {str(item.get("tracking_id")): item for item in results}
+        return [
+            SubmitResult(
+                report["tracking_id"],
+                int(by_id.get(report["tracking_id"], {}).get("status", 502)),
+                by_id.get(report["tracking_id"], {}).get("error"),
+            )
+            for report in reports
+        ]
+
+    def get_report(self, tracking_id: str) -> dict[str, Any] | None:
+        response = self._request("GET", f"/v1/reports/{tracking_id}")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise PermanentError(
+                f"case store answered {response.status_code}", reason=f"casestore_{response.status_code}"
+            )
+        return response.json()
+
+    def put_attachment(self, sha256: str, content_type: str, content: bytes) -> int:
+        """PUT /v1/attachments/{sha256} (idempotent); 201 or 200. Other 4xx are PermanentError."""
+        response = self._request("PUT", f"/v1/attachments/{sha256}", content=content,
+                                 headers={"Content-Type": content_type})
+        if response.status_code not in ACCEPTED_STATUSES:
+            raise PermanentError(f"attachment refused with {response.status_code}: {_describe(response)}",
+                                 reason=f"casestore_{response.status_code}")
+        return response.status_code

@@ -1,0 +1,79 @@
+"""What jobs in one worker process share: settings, the Redis connection, the case-store client.
+
+A worker process builds its context once (`use_context`); a job started by RQ's own CLI builds it from the
+environment on first use. Tests install and drop contexts explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from redis import Redis
+
+from gateway.queues import redis_connection
+from gateway.settings import Settings, load_settings
+from workers.casestore_client import CaseStoreClient
+
+if TYPE_CHECKING:
+    from triage.engine import TriageEngine
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    redis: Redis
+    casestore: CaseStoreClient
+    # Provider send clients built on first use by reply jobs (one HTTP connection pool per process), closed with it.
+    clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, name: str, build: Callable[[], Any]) -> Any:
+        if name not in self.clients:
+            self.clients[name] = build()
+        return self.clients[name]
+    # Built on first use by the forward worker (training takes a second or two); see workers/forward.py.
+    triage: TriageEngine | None = None
+
+    @classmethod
+    def build(cls, settings: Settings, redis: Redis | None = None) -> WorkerContext:
+        return cls(
+            settings=settings,
+            redis=redis or redis_connection(settings.redis_url),
+            casestore=CaseStoreClient(settings),
+        )
+
+    def close(self) -> None:
+        self.casestore.close()
+        for client in self.clients.values():
+            client.close()
+        self.clients.clear()
+
+
+_current: WorkerContext | None = None
+
+
+def use_context(context: WorkerContext | None) -> None:
+    global _current
+    if _current is not None and _current is not context:
+        _current.close()
+    _current = context
+
+
+def current() -> WorkerContext:
+    global _current
+    if _current is None:
+        _current = WorkerContext.build(load_settings())
+    return _current
+
+
+def attempt_number(job: Any) -> int:
+    """Which run of this job this is (1 for the first). RQ does not count the retries that follow an exception,
+    so a job counts itself: `note_retry` before it raises for a retry."""
+    return int(job.meta.get("attempts", 0)) + 1 if job is not None else 1
+
+
+def note_retry(job: Any, attempt: int, **meta: Any) -> None:
+    """Remember this run (and any progress in `meta`) on the job before raising for a retry."""
+    job.meta.update(meta, attempts=attempt)
+    job.save_meta()

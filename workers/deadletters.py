@@ -1,0 +1,122 @@
+"""The dead-letter registry: jobs that failed for good, with the reason, until an operator acts.
+
+One entry per (queue, item): a forward of one report, a reply to one citizen. Each entry keeps the job
+function and arguments that will redo it, so `requeue` works the same for every queue.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+from redis import Redis
+
+from gateway import metrics
+from gateway.health import HealthSignals
+from gateway.logs import get_logger
+from gateway.queues import enqueue_calls
+from gateway.settings import Settings
+
+log = get_logger()
+
+ENTRIES_KEY = "lapor:deadletters"
+INDEX_KEY = "lapor:deadletters:index"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    key: str
+    queue: str
+    func: str
+    args: list[Any]
+    tracking_id: str
+    reason: str
+    detail: str
+    failed_at: float
+    attempts: int = 1
+    channel: str | None = None
+
+
+class DeadLetters:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    @staticmethod
+    def entry_key(queue: str, item: str) -> str:
+        return f"{queue}:{item}"
+
+    def add(self, letter: DeadLetter) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(ENTRIES_KEY, letter.key, orjson.dumps(asdict(letter)))
+        pipe.zadd(INDEX_KEY, {letter.key: letter.failed_at})
+        HealthSignals(self._redis).dead_lettered(letter.channel or "unknown", letter.key, letter.reason, pipeline=pipe)
+        pipe.execute()
+        metrics.DEAD_LETTERED.labels(letter.queue, letter.reason).inc()
+        log.error("deadletter.added", queue=letter.queue, tracking_id=letter.tracking_id, reason=letter.reason,
+                  detail=letter.detail, channel=letter.channel)
+
+    def add_new(self, *, queue: str, func: str, args: list[Any], tracking_id: str, item: str, reason: str,
+                detail: str, attempts: int = 1, channel: str | None = None) -> DeadLetter:
+        letter = DeadLetter(
+            key=self.entry_key(queue, item), queue=queue, func=func, args=args, tracking_id=tracking_id,
+            reason=reason, detail=detail, failed_at=time.time(), attempts=attempts, channel=channel,
+        )
+        self.add(letter)
+        return letter
+
+    def count(self) -> int:
+        return int(self._redis.zcard(INDEX_KEY))
+
+    def list(self, *, limit: int = 100, offset: int = 0) -> list[DeadLetter]:
+        keys = self._redis.zrange(INDEX_KEY, offset, offset + limit - 1)
+        return self._load(keys)
+
+    def get(self, key_or_tracking_id: str) -> DeadLetter | None:
+        raw = self._redis.hget(ENTRIES_KEY, key_or_tracking_id)
+        if raw is not None:
+            return DeadLetter(**orjson.loads(raw))
+        matches = [letter for letter in self._all() if letter.tracking_id == key_or_tracking_id]
+        return matches[0] if matches else None
+
+    def _all(self) -> list[DeadLetter]:
+        return self._load(self._redis.zrange(INDEX_KEY, 0, -1))
+
+    def _load(self, keys: Sequence[bytes | str]) -> list[DeadLetter]:
+        if not keys:
+            return []
+        raws = self._redis.hmget(ENTRIES_KEY, list(keys))
+        return [DeadLetter(**orjson.loads(raw)) for raw in raws if raw is not None]
+
+    def select(self, selectors: Iterable[str] | None) -> list[DeadLetter]:
+        """Entries by key or Tracking ID; every entry when `selectors` is None."""
+        if selectors is None:
+            return self._all()
+        found = [self.get(selector) for selector in selectors]
+        return [letter for letter in found if letter is not None]
+
+    def requeue(self, letters: Sequence[DeadLetter], settings: Settings) -> int:
+        """Enqueue each letter's job again and drop it from the registry, atomically per letter."""
+        for letter in letters:
+            pipe = self._redis.pipeline(transaction=True)
+            enqueue_calls(self._redis, settings, letter.queue, letter.func, [tuple(letter.args)], pipeline=pipe)
+            pipe.hdel(ENTRIES_KEY, letter.key)
+            pipe.zrem(INDEX_KEY, letter.key)
+            HealthSignals(self._redis).dead_letters_cleared([(letter.channel or "unknown", letter.key)], pipe)
+            pipe.execute()
+            log.info("deadletter.requeued", queue=letter.queue, tracking_id=letter.tracking_id)
+        return len(letters)
+
+    def purge(self, letters: Sequence[DeadLetter]) -> int:
+        if not letters:
+            return 0
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hdel(ENTRIES_KEY, *[letter.key for letter in letters])
+        pipe.zrem(INDEX_KEY, *[letter.key for letter in letters])
+        HealthSignals(self._redis).dead_letters_cleared([(lt.channel or "unknown", lt.key) for lt in letters], pipe)
+        pipe.execute()
+        for letter in letters:
+            log.warning("deadletter.purged", queue=letter.queue, tracking_id=letter.tracking_id)
+        return len(letters)

@@ -1,0 +1,99 @@
+"""The e-mail reply job (queue lapor-reply): one acknowledgement per mail, capped per address and hour.
+
+Idempotent per mail (a re-sent mail or a retried job does not answer twice once the first answer went out).
+Without a configured relay the reply is written to the outbox under the data dir. A relay's 4xx or an
+unreachable relay is retried with backoff; a 5xx, or retries run out, goes to the dead-letter registry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from rq import get_current_job
+
+from channels.email.reply import build_reply, send_via_relay, write_to_outbox
+from gateway import metrics
+from gateway.errors import PermanentError, RetryableError
+from gateway.health import HealthSignals, health_channel
+from gateway.logs import bind_message_context, get_logger
+from gateway.queues import REPLY_QUEUE
+from workers.context import WorkerContext, attempt_number, current, note_retry
+from workers.deadletters import DeadLetters
+
+log = get_logger()
+
+FUNC = "workers.email_reply.send_email_reply"
+REPLIED_KEY = "lapor:email:replied:{digest}"
+CAP_KEY = "lapor:email:replycap:{digest}:{hour}"
+CHANNEL = "email"
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:40]
+
+
+def _over_cap(context: WorkerContext, address: str) -> bool:
+    key = CAP_KEY.format(digest=_digest(address.lower()), hour=int(time.time() // 3600))
+    pipe = context.redis.pipeline(transaction=True)
+    pipe.incr(key)
+    pipe.expire(key, 3700)
+    count, _ = pipe.execute()
+    return int(count) > context.settings.email.reply_cap_per_hour
+
+
+def _own_address(context: WorkerContext, address: str) -> bool:
+    email = context.settings.email
+    return address.lower() in {a.lower() for a in [*email.addresses, email.from_address]}
+
+
+def send_email_reply(payload: dict[str, Any]) -> str:
+    """RQ job. Returns what happened: sent, outbox, already_replied, capped or own_address."""
+    context = current()
+    bind_message_context(channel=CHANNEL, tracking_id=payload["tracking_id"])
+    replied_key = REPLIED_KEY.format(digest=_digest(payload["dedup"]))
+    if _own_address(context, payload["to"]):
+        return _skip("own_address")
+    if context.redis.exists(replied_key):
+        return _skip("already_replied")
+    if _over_cap(context, payload["to"]):
+        return _skip("capped")
+    message = build_reply(payload, context.settings)
+    try:
+        if context.settings.email.relay_host:
+            send_via_relay(message, context.settings)
+            outcome = "sent"
+        else:
+            write_to_outbox(message, context.settings)
+            outcome = "outbox"
+    except RetryableError as error:
+        job = get_current_job()
+        if job is not None and job.retries_left:
+            log.warning("email.reply_retry", reason=error.reason)
+            note_retry(job, attempt_number(job))
+            raise
+        return _give_up(context, payload, error.reason, error.detail)
+    except PermanentError as error:
+        return _give_up(context, payload, error.reason, error.detail)
+    context.redis.set(replied_key, payload["tracking_id"], ex=context.settings.intake.dedup_ttl_seconds)
+    HealthSignals(context.redis).reply_sent(health_channel(CHANNEL))  # counts lapor_replies_total too
+    log.info("email.replied", outcome=outcome, kind=payload["kind"])
+    return outcome
+
+
+def _skip(reason: str) -> str:
+    metrics.REPLIES.labels(CHANNEL, reason).inc()
+    log.info("email.reply_skipped", reason=reason)
+    return reason
+
+
+def _give_up(context: WorkerContext, payload: dict[str, Any], reason: str, detail: str) -> str:
+    job = get_current_job()
+    attempts = attempt_number(job)
+    DeadLetters(context.redis).add_new(queue=REPLY_QUEUE, func=FUNC, args=[payload],
+                                       tracking_id=payload["tracking_id"], item=f"email-{_digest(payload['dedup'])}",
+                                       reason=reason, detail=detail, attempts=attempts, channel=CHANNEL)
+    HealthSignals(context.redis).reply_failed(health_channel(CHANNEL), reason)
+    log.error("email.reply_failed", reason=reason)
+    return "failed"

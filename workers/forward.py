@@ -1,0 +1,225 @@
+"""The forward job: deliver reports to the case store, exactly once there through the Tracking ID.
+
+One job carries up to `intake.max_batch` Tracking IDs; their envelopes are read from Redis. Reports the case
+store takes (201, or 200 when it already had them) are marked forwarded; a refusal (other 4xx) goes to the
+dead-letter registry with the reason; a retryable failure (5xx, 429, timeout) makes RQ retry the job with
+backoff, skipping what is already done, until the retries run out and the rest is dead-lettered too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import Any
+
+import orjson
+from rq import get_current_job
+
+from gateway import metrics
+from gateway.errors import PermanentError, RetryableError
+from gateway.logs import add_sensitive_values, get_logger, sensitive_values
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, envelope_key
+from gateway.settings import Settings
+from normalizer.envelope import SenderKind
+from triage.engine import TriageEngine
+from triage.model import TrainingDataError
+from workers.casestore_client import SubmitResult
+from workers.context import WorkerContext, attempt_number, current, note_retry
+from workers.deadletters import DeadLetters
+
+log = get_logger()
+
+REPORT_STATE_KEY = "lapor:report:{tracking_id}"
+HANDLE_KEY = "lapor:handle:{handle}"
+
+
+def reply_handle(secret: str, tracking_id: str) -> str:
+    """An opaque, per-report handle: unlinkable across reports, mapped back only by the gateway."""
+    digest = hmac.new(secret.encode(), f"reply-handle:{tracking_id}".encode(), hashlib.sha256).hexdigest()
+    return f"h_{digest[:32]}"
+
+
+def case_store_payload(envelope: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """What the case store receives. An anonymous report carries no number, address or handle of the citizen."""
+    payload = dict(envelope)
+    if payload.get("anonymous"):
+        payload["sender"] = {
+            "kind": SenderKind.REPLY_HANDLE.value,
+            "id": reply_handle(settings.privacy.reply_handle_secret, payload["tracking_id"]),
+            "display_name": None,
+        }
+        payload["channel_meta"] = {}
+        # The provider's id leads back to the citizen: a tweet id opens the tweet and its author, a Message-ID
+        # often names the sender's domain or address. An opaque, stable stand-in keeps it unique per report.
+        payload["channel_message_id"] = opaque_message_id(settings.privacy.reply_handle_secret,
+                                                          str(payload.get("channel", "")),
+                                                          str(payload.get("channel_message_id", "")))
+    return payload
+
+
+def opaque_message_id(secret: str, channel: str, message_id: str) -> str:
+    digest = hmac.new(secret.encode(), f"message-id:{channel}:{message_id}".encode(), hashlib.sha256).hexdigest()
+    return f"anon_{digest[:32]}"
+
+
+def triage_engine(context: WorkerContext) -> TriageEngine | Exception | None:
+    """The process's triage engine, built on first use; None when disabled, the error when it cannot be built.
+
+    A failed build is tried again with the next job, never once per report: a bad training file costs one attempt
+    per batch.
+    """
+    if not context.settings.triage.enabled:
+        return None
+    if context.triage is None:
+        try:
+            context.triage = TriageEngine.build(context.settings, context.redis)
+        except Exception as error:  # reported per report by with_triage
+            return error
+    return context.triage
+
+
+def with_triage(engine: TriageEngine | Exception | None, envelope: dict[str, Any],
+                payload: dict[str, Any]) -> dict[str, Any]:
+    """Add the triage block to what the case store receives; on any failure forward it without, counted and logged.
+
+    Triage reads the stored envelope (before anonymisation) so campaigns can count senders; the block itself
+    carries no sender data.
+    """
+    if engine is None:
+        return payload
+    started = time.perf_counter()
+    try:
+        if isinstance(engine, Exception):
+            raise engine
+        block = engine.triage(envelope)
+    except Exception as error:  # any failure of a suggestion step must not hold a report back
+        metrics.TRIAGE_FAILURES.labels(type(error).__name__).inc()
+        detail = str(error)[:300] if isinstance(error, TrainingDataError) else None
+        log.warning("triage.failed", tracking_id=envelope.get("tracking_id"), error=type(error).__name__,
+                    detail=detail)
+        return payload
+    metrics.TRIAGE_SECONDS.observe(time.perf_counter() - started)
+    province = block.region.province.name if block.region and block.region.province else "none"
+    metrics.TRIAGE_SUGGESTIONS.labels(province, block.topic.category).inc()
+    return {**payload, "triage": block.model_dump(mode="json")}
+
+
+def _load_envelopes(context: WorkerContext, tracking_ids: list[str]) -> dict[str, dict[str, Any]]:
+    raws = context.redis.mget([envelope_key(tracking_id) for tracking_id in tracking_ids])
+    return {tid: orjson.loads(raw) for tid, raw in zip(tracking_ids, raws, strict=True) if raw is not None}
+
+
+def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]]) -> None:
+    ttl = context.settings.intake.envelope_ttl_seconds
+    pipe = context.redis.pipeline(transaction=False)
+    now = time.time()
+    for envelope in envelopes:
+        tracking_id = envelope["tracking_id"]
+        state_key = REPORT_STATE_KEY.format(tracking_id=tracking_id)
+        pipe.hset(state_key, mapping={"state": "forwarded", "forwarded_at": now})
+        pipe.expire(state_key, ttl)
+        pipe.expire(envelope_key(tracking_id), ttl)
+        if envelope.get("anonymous"):
+            handle = reply_handle(context.settings.privacy.reply_handle_secret, tracking_id)
+            pipe.set(HANDLE_KEY.format(handle=handle), tracking_id, ex=ttl)
+    pipe.execute()
+    for envelope in envelopes:
+        metrics.FORWARDED.labels(envelope.get("source") or envelope.get("channel", "unknown")).inc()
+
+
+def _dead_letter(context: WorkerContext, envelope: dict[str, Any] | None, tracking_id: str, reason: str,
+                 detail: str, attempts: int) -> None:
+    DeadLetters(context.redis).add_new(
+        queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[tracking_id]], tracking_id=tracking_id, item=tracking_id,
+        reason=reason, detail=detail, attempts=attempts,
+        channel=(envelope or {}).get("source") or (envelope or {}).get("channel"),
+    )
+
+
+def _upload_attachments(context: WorkerContext, payloads: list[dict[str, Any]]) -> None:
+    """Attachments stored under the data dir go to the case store before their report (content-addressed, so a
+    retry uploads again harmlessly). A refused or missing file is logged; the report still goes."""
+    for payload in payloads:
+        for attachment in payload.get("attachments") or []:
+            location, sha256 = attachment.get("location"), attachment.get("sha256")
+            if not location or not sha256 or "not_stored" in attachment.get("flags", []) or "://" in location:
+                continue
+            root = context.settings.data_dir.resolve()
+            path = (root / location).resolve()
+            try:
+                if not path.is_relative_to(root):
+                    raise OSError("attachment location outside the data dir")
+                content = path.read_bytes()
+                context.casestore.put_attachment(sha256, attachment.get("content_type", ""), content)
+            except (OSError, PermanentError) as error:
+                log.error("forward.attachment_failed", tracking_id=payload["tracking_id"],
+                          error=type(error).__name__, reason=getattr(error, "reason", "unreadable"))
+
+
+def forward_reports(tracking_ids: list[str]) -> dict[str, int]:
+    """RQ job. Returns counts; raises RetryableError to have RQ retry what is not done yet."""
+    with sensitive_values():  # the citizens' words and numbers of this job stay out of every log line
+        return _forward_reports(tracking_ids)
+
+
+def _citizen_values(envelope: dict[str, Any]) -> list[str | None]:
+    sender = envelope.get("sender") or {}
+    return [envelope.get("text"), envelope.get("subject"), sender.get("id"), sender.get("display_name")]
+
+
+def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
+    context = current()
+    job = get_current_job()
+    done: set[str] = set(job.meta.get("done", [])) if job else set()
+    attempts = attempt_number(job)
+    pending = [tid for tid in tracking_ids if tid not in done]
+    envelopes = _load_envelopes(context, pending)
+    add_sensitive_values(*[value for envelope in envelopes.values() for value in _citizen_values(envelope)])
+    for missing in (tid for tid in pending if tid not in envelopes):
+        log.error("forward.envelope_missing", tracking_id=missing)
+        _dead_letter(context, None, missing, "envelope_missing", "no envelope stored under this Tracking ID", attempts)
+        done.add(missing)
+
+    engine = triage_engine(context) if any(tid in envelopes for tid in pending) else None
+    payloads = [with_triage(engine, envelopes[tid], case_store_payload(envelopes[tid], context.settings))
+                for tid in pending if tid in envelopes]
+    counts = {"forwarded": 0, "dead_lettered": 0, "retry": 0}
+    try:
+        _upload_attachments(context, payloads)
+        results = context.casestore.submit(payloads) if payloads else []
+    except RetryableError as error:
+        return _retry_or_give_up(context, job, envelopes, [p["tracking_id"] for p in payloads], done, error, attempts)
+    except PermanentError as error:
+        results = [SubmitResult(p["tracking_id"], 400, error.detail) for p in payloads]
+
+    accepted = [envelopes[r.tracking_id] for r in results if r.accepted]
+    _mark_forwarded(context, accepted)
+    counts["forwarded"] = len(accepted)
+    done.update(r.tracking_id for r in results if r.accepted)
+    for result in results:
+        if not result.accepted and not result.retryable:
+            _dead_letter(context, envelopes[result.tracking_id], result.tracking_id,
+                         f"casestore_{result.status}", result.error or "", attempts)
+            done.add(result.tracking_id)
+            counts["dead_lettered"] += 1
+    for envelope in accepted:
+        log.info("report.forwarded", tracking_id=envelope["tracking_id"], channel=envelope.get("source"))
+    retry_ids = [r.tracking_id for r in results if r.retryable]
+    if retry_ids:
+        error = RetryableError(f"case store failed {len(retry_ids)} report(s) in a batch", reason="casestore_partial")
+        return _retry_or_give_up(context, job, envelopes, retry_ids, done, error, attempts)
+    return counts
+
+
+def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dict[str, Any]], remaining: list[str],
+                      done: set[str], error: RetryableError, attempts: int) -> dict[str, int]:
+    if job is not None and job.retries_left:
+        note_retry(job, attempts, done=sorted(done))
+        log.warning("forward.retry", reason=error.reason, tracking_ids=remaining, attempt=attempts,
+                    retries_left=job.retries_left)
+        raise error
+    for tracking_id in remaining:
+        _dead_letter(context, envelopes.get(tracking_id), tracking_id, error.reason,
+                     f"gave up after {attempts} attempt(s): {error.detail}", attempts)
+    return {"forwarded": 0, "dead_lettered": len(remaining), "retry": 0}

@@ -1,0 +1,146 @@
+"""Finding jobs whose worker died mid-job (SIGKILL, OOM, a lost host) and putting them back on their queue.
+
+RQ notices an abandoned job only when its started-registry entry expires (minutes). Our workers keep a short
+liveness key alive from a thread; any worker's reaper thread requeues, at the front, the started jobs of workers
+whose key has expired. A job can then run twice (the case store's idempotency on the Tracking ID makes that
+harmless); it cannot be lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.executions import Execution
+from rq.job import Job
+
+from gateway.logs import get_logger
+from gateway.queues import JSONSerializer, queue
+
+log = get_logger()
+
+WORKER_PREFIX = "lapor-"
+ALIVE_KEY = "lapor:worker-alive:{name}"
+REAPER_LOCK = "lapor:reaper:lock"
+INTERMEDIATE_SEEN = "lapor:reaper:intermediate-seen"
+# A live worker moves a job from the intermediate list to the started registry within milliseconds.
+ORPHAN_AFTER_SECONDS = 3.0
+
+
+def worker_name() -> str:
+    return f"{WORKER_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def is_worker_alive(redis: Redis, name: str) -> bool:
+    if name.startswith(WORKER_PREFIX):
+        return bool(redis.exists(ALIVE_KEY.format(name=name)))
+    return bool(redis.exists(f"rq:worker:{name}"))  # a stock RQ worker: trust RQ's own heartbeat key
+
+
+def reap_abandoned(redis: Redis, queue_names: Sequence[str]) -> list[str]:
+    """Requeue started jobs whose worker is gone; returns their job ids. One reaper at a time (a short lock)."""
+    if not redis.set(REAPER_LOCK, "1", nx=True, ex=5):
+        return []
+    reaped: list[str] = []
+    try:
+        for name in queue_names:
+            target = queue(name, redis)
+            registry = target.started_job_registry
+            for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
+                try:
+                    execution = Execution.fetch(execution_id, job_id, redis)
+                except (NoSuchJobError, ValueError):
+                    continue
+                if is_worker_alive(redis, execution.worker_name):
+                    continue
+                try:
+                    job = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
+                except NoSuchJobError:
+                    redis.zrem(registry.key, f"{job_id}:{execution_id}")
+                    continue
+                pipe = redis.pipeline(transaction=True)
+                pipe.multi()  # explicit: RQ's enqueue_job joins a transaction only if it is already open
+                pipe.zrem(registry.key, f"{job_id}:{execution_id}")
+                target.enqueue_job(job, pipeline=pipe, at_front=True)
+                pipe.execute()
+                reaped.append(job_id)
+                log.warning("worker.job_reaped", job_id=job_id, queue=name, dead_worker=execution.worker_name)
+            reaped.extend(_reap_intermediate(redis, target))
+    finally:
+        redis.delete(REAPER_LOCK)
+    return reaped
+
+
+def _reap_intermediate(redis: Redis, target: Any) -> list[str]:
+    """Jobs a worker moved to the intermediate list and never started (it died in between): requeue them."""
+    started = set(target.started_job_registry.get_job_ids(cleanup=False))
+    now = time.time()
+    reaped = []
+    for raw in redis.lrange(target.intermediate_queue_key, 0, -1):
+        job_id = raw.decode()
+        if job_id in started:
+            continue
+        field = f"{target.name}:{job_id}"
+        first_seen = redis.hget(INTERMEDIATE_SEEN, field)
+        if first_seen is None:
+            redis.hset(INTERMEDIATE_SEEN, field, now)
+            continue
+        if now - float(first_seen) < ORPHAN_AFTER_SECONDS:
+            continue
+        pipe = redis.pipeline(transaction=True)
+        pipe.multi()
+        pipe.lrem(target.intermediate_queue_key, 1, job_id)
+        pipe.hdel(INTERMEDIATE_SEEN, field)
+        try:
+            target.enqueue_job(Job.fetch(job_id, connection=redis, serializer=JSONSerializer), pipeline=pipe,
+                               at_front=True)
+        except NoSuchJobError:
+            pass
+        pipe.execute()
+        reaped.append(job_id)
+        log.warning("worker.job_reaped", job_id=job_id, queue=target.name, dead_worker="unknown (intermediate)")
+    return reaped
+
+
+class Liveness:
+    """Keeps this worker's liveness key fresh and runs the reaper, from one daemon thread."""
+
+    def __init__(self, redis: Redis, name: str, queue_names: Sequence[str], *, ttl: float = 5.0) -> None:
+        self._redis = redis
+        self._key = ALIVE_KEY.format(name=name)
+        self._queue_names = list(queue_names)
+        self._ttl = ttl
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="worker-liveness", daemon=True)
+
+    def start(self) -> None:
+        self._beat()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._ttl)
+        with contextlib.suppress(RedisError):  # the key expires by itself anyway
+            self._redis.delete(self._key)
+
+    def _beat(self) -> None:
+        self._redis.set(self._key, "1", px=int(self._ttl * 1000))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._ttl / 5):
+            try:
+                self._beat()
+                reap_abandoned(self._redis, self._queue_names)
+            except RedisError as error:  # Redis is down: RQ's own loop reconnects; so do we, next beat
+                log.warning("worker.liveness_failed", error=type(error).__name__)
+            except Exception as error:  # the reaper must never take the worker down
+                log.error("worker.reaper_failed", error=type(error).__name__)

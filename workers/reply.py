@@ -1,0 +1,130 @@
+"""The reply job (queue `lapor-reply`): send a citizen's SMS through their provider, rate limited.
+
+A reply is addressed by its report's Tracking ID (the number is read from the envelope the gateway stored), by an
+anonymous report's opaque reply handle (mapped back through the gateway's own handle table), or, for answers to
+queries that have no report, by the number itself. Parts already sent are remembered in the job's meta so a retry
+never sends a part twice. Retryable failures (5xx, 429, timeouts) are retried with the queue's backoff, then
+dead-lettered; a refusal (other 4xx) is dead-lettered at once. Every outcome is written on the reply's record.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from redis import Redis
+from rq import get_current_job
+
+from channels.sms_aggregator_send import AggregatorSender, reply_parts
+from gateway.errors import PermanentError, RetryableError
+from gateway.health import HealthSignals, health_channel
+from gateway.logs import bind_message_context, get_logger
+from gateway.outbound import REPLY_FUNC, reply_key
+from gateway.queues import REPLY_QUEUE, envelope_key
+from workers.context import WorkerContext, attempt_number, current, note_retry
+from workers.deadletters import DeadLetters
+from workers.forward import HANDLE_KEY
+
+log = get_logger()
+
+RATE_KEY = "lapor:ratelimit:{name}:{window}"
+
+
+class RateLimiter:
+    """At most `per_second` grants per second across every process: a fixed window counted in Redis."""
+
+    def __init__(self, redis: Redis, name: str, per_second: float, *, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._redis = redis
+        self._name = name
+        self.window = 1.0 if per_second >= 1 else 1.0 / per_second
+        self.limit = max(1, math.floor(per_second * self.window))
+        self._clock = clock
+        self._sleep = sleep
+
+    def acquire(self) -> int:
+        """Wait for a grant; returns the window it was granted in."""
+        while True:
+            now = self._clock()
+            window = int(now // self.window)
+            key = RATE_KEY.format(name=self._name, window=window)
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, int(self.window) + 2)
+            count, _ = pipe.execute()
+            if int(count) <= self.limit:
+                return window
+            self._sleep(max(0.001, (window + 1) * self.window - now))
+
+
+def resolve_recipient(context: WorkerContext, reply: dict[str, Any]) -> str:
+    """The number to send to, from the reply's address (number, report, or anonymous reply handle)."""
+    if reply.get("to"):
+        return str(reply["to"])
+    tracking_id = reply.get("to_report")
+    if not tracking_id and reply.get("to_handle"):
+        raw = context.redis.get(HANDLE_KEY.format(handle=reply["to_handle"]))
+        tracking_id = raw.decode() if raw else None
+    if not tracking_id:
+        raise PermanentError("reply has no known recipient", reason="recipient_unknown")
+    raw_envelope = context.redis.get(envelope_key(str(tracking_id)))
+    if raw_envelope is None:
+        raise PermanentError("the report's envelope is gone", reason="recipient_unknown")
+    return str(orjson.loads(raw_envelope)["sender"]["id"])
+
+
+def _record(context: WorkerContext, reply_id: str, **fields: Any) -> None:
+    context.redis.hset(reply_key(reply_id), mapping={key: str(value) for key, value in fields.items()})
+
+
+def send_reply(reply: dict[str, Any]) -> dict[str, Any]:
+    """RQ job. Sends every part not sent yet; raises RetryableError to have RQ retry the rest."""
+    context = current()
+    job = get_current_job()
+    reply_id = str(reply["reply_id"])
+    bind_message_context(channel=reply.get("source"), tracking_id=reply.get("tracking_id"))
+    sent: set[int] = set(job.meta.get("sent_parts", [])) if job else set()
+    attempts = attempt_number(job)
+    if reply.get("source") != "sms-aggregator":
+        return _give_up(context, reply, PermanentError("no sender for this source", reason="no_sender"), attempts)
+    parts = reply_parts(str(reply["text"]), reply_id)
+    limiter = RateLimiter(context.redis, "sms-aggregator", context.settings.aggregator.send_rate_per_second)
+    sender: AggregatorSender = context.client("sms-aggregator", lambda: AggregatorSender(context.settings))
+    try:
+        to = resolve_recipient(context, reply)
+        for part in parts:
+            if part.number in sent:
+                continue
+            limiter.acquire()
+            answer = sender.send_part(to, part, reply_id)
+            sent.add(part.number)
+            _record(context, reply_id, **{f"part.{part.number}.answer": answer})
+    except RetryableError as error:
+        if job is not None and job.retries_left:
+            note_retry(job, attempts, sent_parts=sorted(sent))
+            _record(context, reply_id, state="retrying", last_error=error.reason, attempts=attempts)
+            log.warning("reply.retry", reason=error.reason, reply_id=reply_id, attempt=attempts)
+            raise
+        return _give_up(context, reply, error, attempts)
+    except PermanentError as error:
+        return _give_up(context, reply, error, attempts)
+    _record(context, reply_id, state="sent", parts=len(parts), sent_at=time.time(), attempts=attempts)
+    HealthSignals(context.redis).reply_sent(health_channel(str(reply.get("source", "unknown"))))
+    log.info("reply.sent", reply_id=reply_id, parts=len(parts))
+    return {"reply_id": reply_id, "parts": len(parts)}
+
+
+def _give_up(context: WorkerContext, reply: dict[str, Any], error: RetryableError | PermanentError,
+             attempts: int) -> dict[str, Any]:
+    reply_id = str(reply["reply_id"])
+    DeadLetters(context.redis).add_new(
+        queue=REPLY_QUEUE, func=REPLY_FUNC, args=[reply], tracking_id=str(reply.get("tracking_id") or reply_id),
+        item=reply_id, reason=error.reason, detail=f"after {attempts} attempt(s): {error.detail}",
+        attempts=attempts, channel=reply.get("source"),
+    )
+    _record(context, reply_id, state="dead_lettered", last_error=error.reason, attempts=attempts)
+    HealthSignals(context.redis).reply_failed(health_channel(str(reply.get("source", "unknown"))), error.reason)
+    return {"reply_id": reply_id, "dead_lettered": True}

@@ -1,0 +1,107 @@
+"""The worker processes: a non-forking RQ worker per queue, with the scheduler that retry intervals need, a
+liveness key and a reaper for jobs of workers that died. SIGTERM is a warm shutdown: the job in hand finishes.
+
+One queue per process, because RQ only dequeues atomically into its intermediate list (BLMOVE) when a worker
+listens on a single queue; with several it uses BLPOP, and a worker that dies right after the pop loses the job.
+`lapor-gateway worker` with several queues therefore starts one child process per queue.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from redis.exceptions import RedisError
+from rq import SimpleWorker
+
+from gateway.logs import get_logger
+from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue, redis_connection
+from gateway.settings import Settings
+from workers.context import WorkerContext, current, use_context
+from workers.reaper import Liveness, worker_name
+
+log = get_logger()
+REDIS_RETRY_SECONDS = 1.0
+# RQ's own maintenance (expired registries) runs every ten minutes by default.
+MAINTENANCE_INTERVAL_SECONDS = 30
+PR_SET_PDEATHSIG = 1
+
+
+class LaporWorker(SimpleWorker):
+    """SimpleWorker on one queue, plus liveness: other workers requeue our job quickly if this process dies."""
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        liveness = Liveness(self.connection, self.name, [q.name for q in self.queues])
+        liveness.start()
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            liveness.stop()
+
+
+def build_worker(settings: Settings, queue_names: str | Sequence[str]) -> LaporWorker:
+    """A worker for one queue (how processes run); several queues only for an in-process burst drain."""
+    names = [queue_names] if isinstance(queue_names, str) else list(queue_names)
+    connection = redis_connection(settings.redis_url)
+    use_context(WorkerContext.build(settings, connection))
+    return LaporWorker(
+        [queue(name, connection) for name in names], connection=connection, serializer=JSONSerializer,
+        name=worker_name(), maintenance_interval=MAINTENANCE_INTERVAL_SECONDS,
+    )
+
+
+def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> bool:
+    """Work one queue until told to stop. A Redis outage is waited out, never a crash: the worker comes back by
+    itself, and whatever job it held is requeued by the reaper."""
+    while True:
+        try:
+            worker = build_worker(settings, queue_name)
+            warm_up(queue_name)
+            log.info("worker.ready", queue=queue_name)
+            return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+        except RedisError as error:
+            log.error("worker.redis_unavailable", error=type(error).__name__, retry_in=REDIS_RETRY_SECONDS)
+            time.sleep(REDIS_RETRY_SECONDS)
+
+
+def warm_up(queue_name: str) -> None:
+    """Do the slow first-use work before taking jobs, so the first citizen's report is not the one that waits
+    (the forward worker trains the triage model: about two seconds)."""
+    if queue_name == FORWARD_QUEUE:
+        from workers.forward import triage_engine
+
+        triage_engine(current())
+
+
+def _die_with_parent() -> None:
+    """Children get SIGKILL when the parent dies, so a killed worker group leaves no orphan behind."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:  # not Linux: children may outlive a killed parent
+        pass
+
+
+def run_workers(settings: Settings, queue_names: Sequence[str], *, burst: bool = False) -> int:
+    """One queue: work it here. Several: one child process per queue, stopped together."""
+    if len(queue_names) == 1:
+        run_worker(settings, queue_names[0], burst=burst)
+        return 0
+    command = [sys.executable, "-m", "gateway.cli", "worker"] + (["--burst"] if burst else [])
+    children = [
+        subprocess.Popen([*command, "--queues", name], preexec_fn=_die_with_parent) for name in queue_names
+    ]
+
+    def forward(signum: int, _: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    codes = [child.wait() for child in children]
+    return max(codes, default=0)

@@ -1,0 +1,133 @@
+"""The public reply to a mention on X or Instagram (job on `lapor-reply`).
+
+Privacy by construction: the job's arguments are the reply target (tweet id, IG media/comment id), a reply key
+from config/replies.toml, the Tracking ID and a language. The text is rendered here from those alone, with the
+report link (`social.report_link`), so a reply can never carry the complaint text or the citizen's name; anonymous
+and confidential reports get the same reply as any other.
+
+Rate: at most `reply_rate_per_minute` replies per channel per minute (a Redis counter per minute); a job over the
+limit is scheduled again for the next minute. A provider rate limit schedules it at the provider's reset time;
+server errors are retried by RQ with backoff; an auth or payload refusal goes to the dead-letter registry.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from rq import get_current_job
+
+from channels.instagram_graph import GraphClient
+from channels.social import SOCIAL_REPLY_FUNC, ProviderError, ProviderErrorKind
+from channels.x_mentions import XReplyClient
+from gateway.errors import RetryableError
+from gateway.health import HealthSignals, health_channel
+from gateway.logs import bind_message_context, get_logger
+from gateway.queues import REPLY_QUEUE, queue, retry_policy
+from gateway.replies import render
+from gateway.settings import Settings
+from normalizer.envelope import Channel
+from workers.context import WorkerContext, attempt_number, current, note_retry
+from workers.deadletters import DeadLetters
+
+log = get_logger()
+
+SENT_KEY = "lapor:social:replied:{channel}:{target}"
+RATE_KEY = "lapor:social:reply-rate:{channel}:{minute}"
+
+
+def reply_text(settings: Settings, reply_key: str, tracking_id: str | None, language: str | None) -> str:
+    """The public reply: a template filled with the Tracking ID and the report link, nothing else."""
+    link = settings.social.report_link.format(tracking_id=tracking_id or "")
+    return render(reply_key, language, tracking_id=tracking_id or "", link=link)
+
+
+def _target_id(target: dict[str, str]) -> str:
+    return target.get("tweet_id") or target.get("comment_id") or target.get("media_id") or "?"
+
+
+def _rate_limit(context: WorkerContext, channel: str) -> int:
+    return (context.settings.x.reply_rate_per_minute if channel == Channel.TWITTER.value
+            else context.settings.instagram.reply_rate_per_minute)
+
+
+def _over_rate(context: WorkerContext, channel: str, now: float) -> float | None:
+    """Seconds until the next minute when this minute's replies are used up; None when we may send."""
+    minute = int(now // 60)
+    key = RATE_KEY.format(channel=channel, minute=minute)
+    pipe = context.redis.pipeline(transaction=True)
+    pipe.incr(key)
+    pipe.expire(key, 120)
+    count = int(pipe.execute()[0])
+    if count <= max(1, _rate_limit(context, channel)):
+        return None
+    return (minute + 1) * 60 - now + 0.5
+
+
+def _send(context: WorkerContext, channel: str, target: dict[str, str], text: str) -> str:
+    if channel == Channel.TWITTER.value:
+        client = XReplyClient(context.settings)
+        try:
+            return client.reply(target["tweet_id"], text)
+        finally:
+            client.close()
+    graph = GraphClient(context.settings)
+    try:
+        return graph.reply(target["media_id"], target.get("comment_id"), text)
+    finally:
+        graph.close()
+
+
+def _later(context: WorkerContext, delay: float, args: tuple[Any, ...]) -> None:
+    queue(REPLY_QUEUE, context.redis).enqueue_in(
+        timedelta(seconds=max(1.0, delay)), SOCIAL_REPLY_FUNC, *args,
+        retry=retry_policy(context.settings), result_ttl=300, failure_ttl=30 * 24 * 3600,
+    )
+
+
+def send_social_reply(channel: str, target: dict[str, str], reply_key: str, tracking_id: str | None,
+                      language: str | None = None) -> str:
+    """RQ job. Returns what happened: sent, already_sent, deferred, dead_lettered."""
+    context = current()
+    args = (channel, target, reply_key, tracking_id, language)
+    bind_message_context(channel=f"{channel}-reply", tracking_id=tracking_id)
+    sent_key = SENT_KEY.format(channel=channel, target=_target_id(target))
+    if context.redis.exists(sent_key):
+        log.info("reply.already_sent")
+        return "already_sent"
+    wait = _over_rate(context, channel, time.time())
+    if wait is not None:
+        _later(context, wait, args)
+        log.info("reply.rate_limited", retry_in_seconds=round(wait, 1), limit=_rate_limit(context, channel))
+        return "deferred"
+    text = reply_text(context.settings, reply_key, tracking_id, language)
+    try:
+        reply_id = _send(context, channel, target, text)
+    except ProviderError as error:
+        return _failed(context, error, args)
+    context.redis.set(sent_key, reply_id or "1", ex=context.settings.intake.dedup_ttl_seconds)
+    HealthSignals(context.redis).reply_sent(health_channel(f"{channel}-reply"))
+    log.info("reply.sent", reply_key=reply_key)
+    return "sent"
+
+
+def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...]) -> str:
+    channel, target, _, tracking_id, _ = args
+    job = get_current_job()
+    if error.kind is ProviderErrorKind.RATE_LIMIT:
+        delay = (error.retry_at - time.time()) if error.retry_at else 60.0
+        _later(context, delay, args)
+        log.warning("reply.provider_rate_limited", retry_in_seconds=round(delay, 1))
+        return "deferred"
+    if error.kind is ProviderErrorKind.SERVER and job is not None and job.retries_left:
+        log.warning("reply.retry", reason=error.reason, status=error.status)
+        note_retry(job, attempt_number(job))
+        raise RetryableError(error.detail, reason=error.reason)
+    HealthSignals(context.redis).reply_failed(health_channel(f"{channel}-reply"), error.reason)
+    DeadLetters(context.redis).add_new(
+        queue=REPLY_QUEUE, func=SOCIAL_REPLY_FUNC, args=list(args), tracking_id=tracking_id or "",
+        item=f"{channel}:{_target_id(target)}", reason=f"{channel}_{error.reason}", detail=error.detail[:200],
+        attempts=attempt_number(job), channel=f"{channel}-reply",
+    )
+    return "dead_lettered"

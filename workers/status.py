@@ -1,0 +1,59 @@
+"""The status job (queue `lapor-status`): answer a CEK/STATUS query the case store did not answer in time.
+
+It asks the case store for the report's status (retrying with the queue's backoff while the case store is down)
+and hands the answer to the reply worker. A query whose retries run out is dead-lettered like any job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from rq import get_current_job
+
+from gateway.errors import PermanentError, RetryableError
+from gateway.logs import bind_message_context, get_logger
+from gateway.outbound import STATUS_FUNC, OutboundReplies
+from gateway.queries import status_text
+from gateway.queues import STATUS_QUEUE
+from workers.context import attempt_number, current, note_retry
+from workers.deadletters import DeadLetters
+
+log = get_logger()
+
+
+def answer_status(query: dict[str, Any]) -> dict[str, Any]:
+    """RQ job: look the status up, queue the SMS answer."""
+    context = current()
+    job = get_current_job()
+    tracking_id, language = str(query["tracking_id"]), str(query.get("language") or "id")
+    bind_message_context(channel=query.get("source"), tracking_id=tracking_id)
+    attempts = attempt_number(job)
+    try:
+        report = context.casestore.get_report(tracking_id)
+    except RetryableError as error:
+        if job is not None and job.retries_left:
+            log.warning("status.retry", reason=error.reason, attempt=attempts)
+            note_retry(job, attempts)
+            raise
+        return _give_up(query, error, attempts)
+    except PermanentError as error:
+        return _give_up(query, error, attempts)
+    text = status_text(tracking_id, str((report or {}).get("status") or "received"), language,
+                       found=report is not None)
+    queued = OutboundReplies(context.redis, context.settings).queue_reply(
+        source=str(query["source"]), kind="status", text=text, language=language, tracking_id=tracking_id,
+        to=str(query["to"]),
+    )
+    log.info("status.answered", found=report is not None)
+    return {"tracking_id": tracking_id, "reply_id": queued.reply_id}
+
+
+def _give_up(query: dict[str, Any], error: RetryableError | PermanentError, attempts: int) -> dict[str, Any]:
+    context = current()
+    DeadLetters(context.redis).add_new(
+        queue=STATUS_QUEUE, func=STATUS_FUNC, args=[query], tracking_id=str(query["tracking_id"]),
+        item=f"status-{query['tracking_id']}-{uuid.uuid4().hex[:12]}", reason=error.reason,
+        detail=f"after {attempts} attempt(s): {error.detail}", attempts=attempts, channel=query.get("source"),
+    )
+    return {"tracking_id": query["tracking_id"], "dead_lettered": True}
