@@ -1,0 +1,1 @@
+"""One module per provider: verify, parse, reply. Registered in `channels.registry`."""

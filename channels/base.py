@@ -1,0 +1,128 @@
+"""What every channel shares: the channel-neutral inbound message and the webhook adapter base.
+
+An adapter only speaks its provider's protocol. It verifies a request, parses it into `InboundMessage`s and
+renders the answer; it knows nothing of queues or the case store. The gateway app drives it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from aiohttp import web
+from redis import Redis
+
+from gateway.errors import AuthenticationFailed
+from gateway.settings import Settings
+from normalizer.envelope import Attachment, Channel, SenderKind
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePart:
+    """One part of a concatenated SMS (UDH reference, part count, part number), joined by the gateway.
+
+    `data` is the part's payload as delivered: text for GSM-7, hex for UCS-2 and 8-bit, so a character split
+    across two parts (a UTF-16 surrogate pair) is decoded only once the bytes are joined.
+    """
+
+    reference: str
+    total: int
+    number: int
+    coding: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A message as a provider delivered it, before normalization."""
+
+    channel: Channel
+    # The adapter's name ("sms-twilio", "email"...): the label of the channel's health and metrics.
+    source: str
+    provider_message_id: str
+    sender_kind: SenderKind
+    sender_address: str
+    text: str
+    received_at: datetime
+    sender_display_name: str | None = None
+    recipient: str | None = None
+    subject: str | None = None
+    attachments: Sequence[Attachment] = ()
+    channel_meta: Mapping[str, Any] = field(default_factory=dict)
+    incomplete: bool = False
+    # Set for one part of a concatenated SMS: the gateway buffers it and normalizes the joined message.
+    part: MessagePart | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one inbound message, for the adapter to answer with."""
+
+    reply_text: str | None
+    tracking_id: str | None = None
+    duplicate: bool = False
+
+
+def constant_time_equals(expected: str | bytes, given: str | bytes) -> bool:
+    if isinstance(expected, str):
+        expected = expected.encode()
+    if isinstance(given, str):
+        given = given.encode()
+    return hmac.compare_digest(expected, given)
+
+
+def verify_hmac_sha256(secret: str, body: bytes, header_value: str | None, *, prefix: str = "sha256=") -> None:
+    """Check a `sha256=<hex>` HMAC header over the raw body; raises AuthenticationFailed."""
+    if not header_value:
+        raise AuthenticationFailed("signature header missing", reason="signature_missing")
+    if not header_value.startswith(prefix):
+        raise AuthenticationFailed("signature header malformed", reason="signature_malformed")
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    if not constant_time_equals(expected, header_value[len(prefix):].strip().lower()):
+        raise AuthenticationFailed("signature does not match", reason="signature_invalid")
+
+
+class WebhookAdapter(ABC):
+    """A provider that calls us over HTTP. Subclasses set the class variables and implement the three steps."""
+
+    name: ClassVar[str]
+    path: ClassVar[str]
+    # The settings section with this adapter's `enabled` switch and secrets.
+    settings_section: ClassVar[str]
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def public_url(self, request: web.Request) -> str:
+        """The URL the provider called, rebuilt from the configured public base (proxies rewrite hosts)."""
+        return self.settings.public_url.rstrip("/") + request.rel_url.raw_path_qs
+
+    @abstractmethod
+    def authenticate(self, request: web.Request, body: bytes) -> None:
+        """Raise AuthenticationFailed unless the request provably comes from the provider."""
+
+    @abstractmethod
+    def parse(self, request: web.Request, body: bytes) -> list[InboundMessage]:
+        """Turn the request into inbound messages; raise RejectedInput for malformed input."""
+
+    @abstractmethod
+    def respond(self, outcomes: Sequence[Outcome]) -> web.Response:
+        """The provider-specific answer (TwiML, JSON, an empty 200...)."""
+
+    # Adapters whose provider cannot carry a reply in the webhook answer send replies later, through the reply
+    # worker (`outbound_replies`), with flood control and same-text dedup from their settings section.
+    outbound_replies: ClassVar[bool] = False
+    def verify(self, request: web.Request) -> web.Response | None:
+        """A GET subscription handshake (Meta's hub.challenge). None, the default: the path takes no GET."""
+        return None
+
+    async def defer(self, redis: Redis, request: web.Request, body: bytes) -> bool:
+        """For providers whose notification does not carry the message (Meta's mentions webhook): make the raw
+        notification durable (raising NotDurable if it cannot be) and return True; a poller resolves it later.
+        False, the default: the notification is the message, and the gateway parses it."""
+        return False

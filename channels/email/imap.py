@@ -1,0 +1,140 @@
+"""The IMAP poller, for a mailbox hosted elsewhere (imap-tools).
+
+The cursor (UIDVALIDITY + last UID, in Redis) advances past a message only once that message and all before
+it are durable; a NotDurable stops the round and the next round starts from the same UID. A changed
+UIDVALIDITY means the server renumbered the folder: the poller reads it again from the start and the
+Message-ID dedup keeps that from producing a second report. Messages are fetched with PEEK (never marked
+read) and never deleted: the mailbox stays the operator's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from imap_tools import AND, MailBox, MailBoxUnencrypted, MailMessage, U
+from imap_tools.mailbox import BaseMailBox
+from redis import Redis
+from redis.exceptions import RedisError
+
+from channels.email.processor import MailProcessor
+from gateway.errors import NotDurable
+from gateway.health import HealthSignals
+from gateway.intake import Intake
+from gateway.logs import get_logger
+from gateway.settings import EmailSettings, Settings
+
+log = get_logger()
+
+CURSOR_KEY = "lapor:email:imap:cursor:{account}"
+BATCH = 50
+
+
+class RawMailMessage(MailMessage):
+    """imap-tools' message, keeping the raw bytes (our parser reads them, not imap-tools' parse)."""
+
+    def __init__(self, fetch_data: list) -> None:
+        super().__init__(fetch_data)
+        self.raw: bytes = self._get_message_data_parts(fetch_data)[0]
+
+
+class _SslMailBox(MailBox):
+    email_message_class = RawMailMessage
+
+
+class _PlainMailBox(MailBoxUnencrypted):
+    email_message_class = RawMailMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    uidvalidity: int
+    uid: int
+
+
+def cursor_key(settings: EmailSettings) -> str:
+    account = f"{settings.imap_host}:{settings.imap_port}/{settings.imap_user}/{settings.imap_folder}"
+    return CURSOR_KEY.format(account=hashlib.sha256(account.encode()).hexdigest()[:24])
+
+
+def envelope_sender(raw: bytes) -> str | None:
+    """The Return-Path the delivering server recorded ("" for a bounce), or None when there is none."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].decode("latin-1")
+    for line in head.splitlines():
+        if line.lower().startswith("return-path:"):
+            value = line.split(":", 1)[1].strip()
+            return "" if value.strip("<> ") == "" else parseaddr(value)[1]
+    return None
+
+
+class ImapPoller:
+    def __init__(self, settings: Settings, redis: Redis, intake: Intake) -> None:
+        self.settings = settings
+        self.email = settings.email
+        self.redis = redis
+        self.processor = MailProcessor(settings, redis, intake, source="email-imap")
+        self.key = cursor_key(settings.email)
+
+    def read_cursor(self) -> Cursor | None:
+        raw = self.redis.hgetall(self.key)
+        if not raw:
+            return None
+        return Cursor(int(raw[b"uidvalidity"]), int(raw[b"uid"]))
+
+    def _save_cursor(self, cursor: Cursor) -> None:
+        self.redis.hset(self.key, mapping={"uidvalidity": cursor.uidvalidity, "uid": cursor.uid})
+
+    def _mailbox(self) -> BaseMailBox:
+        mailbox_class = _SslMailBox if self.email.imap_ssl else _PlainMailBox
+        return mailbox_class(self.email.imap_host, self.email.imap_port, timeout=30)
+
+    def _fetch(self, cursor: Cursor | None) -> tuple[int, list[tuple[int, bytes]]]:
+        """(UIDVALIDITY, [(uid, raw)]) of the messages after the cursor, oldest first, at most BATCH."""
+        with self._mailbox().login(self.email.imap_user, self.email.imap_password, self.email.imap_folder) as box:
+            uidvalidity = int(box.folder.status(self.email.imap_folder, ["UIDVALIDITY"])["UIDVALIDITY"])
+            after = cursor.uid if cursor and cursor.uidvalidity == uidvalidity else 0
+            found = []
+            for message in box.fetch(AND(uid=U(after + 1, "*")), mark_seen=False, bulk=BATCH, limit=BATCH):
+                uid = int(message.uid or 0)
+                if uid > after:  # "n:*" also matches the last message when it is below n
+                    found.append((uid, message.raw))
+        return uidvalidity, sorted(found)
+
+    async def poll_once(self) -> int:
+        """One round; returns how many messages were made durable. Raises NotDurable if Redis is down."""
+        try:
+            cursor = await asyncio.to_thread(self.read_cursor)
+        except RedisError as error:
+            raise NotDurable("cursor unreadable", reason="redis_unavailable") from error
+        uidvalidity, messages = await asyncio.to_thread(self._fetch, cursor)
+        if cursor is not None and cursor.uidvalidity != uidvalidity:
+            log.warning("email.imap_uidvalidity_changed", channel="email-imap")
+        done = 0
+        for uid, raw in messages:
+            await self.processor.process(raw, envelope_sender(raw), list(self.email.addresses[:1]))
+            try:
+                await asyncio.to_thread(self._save_cursor, Cursor(uidvalidity, uid))
+            except RedisError as error:
+                raise NotDurable("cursor not saved", reason="redis_unavailable") from error
+            done += 1
+        return done
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll every imap_interval_seconds until `stop` is set; any failure waits for the next round."""
+        while not stop.is_set():
+            try:
+                count = await self.poll_once()
+                await asyncio.to_thread(HealthSignals(self.redis).poll_succeeded, "email")
+                if count:
+                    log.info("email.imap_polled", channel="email-imap", count=count)
+            except NotDurable as error:
+                log.error("email.imap_not_durable", channel="email-imap", reason=error.reason)
+                await asyncio.to_thread(HealthSignals(self.redis).poll_failed, "email", error.reason)
+            except Exception as error:  # a broken server or network: log, keep the cursor, try again later
+                log.error("email.imap_failed", channel="email-imap", error=type(error).__name__)
+                await asyncio.to_thread(HealthSignals(self.redis).poll_failed, "email", type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.email.imap_interval_seconds)

@@ -1,0 +1,296 @@
+"""Raw mail -> ParsedMail, with the standard library's email package (policy.default) and html2text.
+
+Real mail is messy: undeclared 8-bit text, charsets that lie (iso-8859-1 that is really windows-1252),
+unknown transfer encodings. Every text part is decoded by `decode_text`, which never raises: it tries the
+declared charset, then UTF-8, then windows-1252. Only mail without any usable header (no sender address) is
+refused with RejectedInput, and the processor quarantines it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr
+
+import html2text
+
+from gateway.errors import RejectedInput
+
+# Declared charsets that mail clients use for something wider (WHATWG encoding rules).
+CHARSET_ALIASES = {"iso-8859-1": "windows-1252", "latin1": "windows-1252", "us-ascii": "windows-1252",
+                   "ascii": "windows-1252", "iso-2022-jp": "iso2022_jp_ext", "gb2312": "gb18030", "gbk": "gb18030",
+                   "ks_c_5601-1987": "cp949", "x-unknown": "utf-8", "unknown-8bit": "utf-8"}
+FORWARD_MARKER = "---------- Pesan terusan / Forwarded message ----------"
+
+
+@dataclass(frozen=True, slots=True)
+class RawAttachment:
+    """An attachment as found in the mail, before it is stored."""
+
+    content_type: str
+    name: str | None
+    data: bytes
+    inline: bool = False
+
+
+@dataclass(slots=True)
+class ParsedMail:
+    message: EmailMessage
+    message_id: str | None
+    sender_address: str
+    sender_name: str | None
+    subject: str
+    text: str
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    reply_to: str | None = None
+    attachments: list[RawAttachment] = field(default_factory=list)
+
+
+def parse_bytes(raw: bytes) -> EmailMessage:
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def _codec(charset: str | None) -> str | None:
+    if not charset:
+        return None
+    name = CHARSET_ALIASES.get(charset.strip().lower(), charset.strip().lower())
+    try:
+        return codecs.lookup(name).name
+    except (LookupError, ValueError):  # unknown, or no name at all ("wind\x00ows-1252" raises ValueError)
+        return None
+
+
+def decode_text(data: bytes, charset: str | None = None) -> str:
+    """Bytes -> text, never failing: declared charset, then UTF-8, then windows-1252 (what undeclared 8-bit is)."""
+    codec = _codec(charset)
+    if codec and codec not in ("utf-8", "cp1252"):
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode(codec if codec == "cp1252" else "cp1252", errors="replace")
+
+
+def header_text(message: Message, name: str) -> str:
+    """A header as text: RFC 2047 decoded by the policy; undeclared 8-bit bytes re-read as UTF-8 or cp1252."""
+    try:
+        value = message.get(name)
+    except Exception:  # a header the policy cannot parse at all: read its raw form
+        value = next((v for k, v in message.raw_items() if k.lower() == name.lower()), None)
+    if value is None:
+        return ""
+    text = str(value)
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        text = decode_text(text.encode("utf-8", "surrogateescape"))
+    return " ".join(text.split())
+
+
+def part_bytes(part: Message) -> bytes:
+    """The decoded payload; an unknown transfer encoding gives the raw payload (the stdlib's behaviour)."""
+    payload = part.get_payload(decode=True)
+    if isinstance(payload, bytes):
+        return payload
+    raw = part.get_payload()
+    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+
+
+def unflow(text: str, delsp: bool = False) -> str:
+    """RFC 3676 format=flowed: a line ending in a space continues on the next one (the signature line does not)."""
+    lines: list[str] = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if lines and lines[-1].endswith(" ") and lines[-1] != "-- ":
+            lines[-1] = (lines[-1][:-1] if delsp else lines[-1]) + line
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def part_text(part: Message) -> str:
+    text = decode_text(part_bytes(part), part.get_content_charset())
+    if part.get_content_type() == "text/plain" and (part.get_param("format") or "").lower() == "flowed":
+        text = unflow(text, (part.get_param("delsp") or "").lower() == "yes")
+    return text
+
+
+def html_to_text(html: str) -> str:
+    converter = html2text.HTML2Text(bodywidth=0)
+    converter.ignore_images = True
+    converter.ignore_emphasis = True
+    converter.unicode_snob = True
+    converter.ignore_links = False
+    converter.ignore_tables = False
+    return converter.handle(html).strip()
+
+
+def _is_attachment(part: Message) -> bool:
+    """Files, not body text: declared attachments, any non-text leaf, and named text files (CSV, calendars)."""
+    if (part.get_content_disposition() or "").lower() == "attachment":
+        return True
+    if part.get_content_maintype() not in ("text", "multipart", "message"):
+        return True
+    return part.get_content_type() not in ("text/plain", "text/html") and bool(_filename(part))
+
+
+def _best_alternative(parts: list[Message]) -> Message | None:
+    for wanted in ("text/plain", "text/html", "multipart/related", "multipart/mixed"):
+        for part in reversed(parts):
+            if part.get_content_type() == wanted:
+                return part
+    return parts[-1] if parts else None
+
+
+@dataclass(slots=True)
+class _Walk:
+    texts: list[str] = field(default_factory=list)
+    attachments: list[RawAttachment] = field(default_factory=list)
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    return " ".join(name.split()) if name else None
+
+
+def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
+    ctype = part.get_content_type()
+    if part.is_multipart() and ctype != "message/rfc822":
+        children = list(part.iter_parts()) if isinstance(part, EmailMessage) else part.get_payload()
+        if ctype == "multipart/alternative":
+            best = _best_alternative(children)
+            if best is not None:
+                _walk(best, out, related=related)
+            for child in children:  # inline images hide in the other alternatives too (Apple Mail)
+                if child is not best:
+                    files = _Walk()
+                    _walk(child, files, related=related)
+                    out.attachments.extend(files.attachments)
+            return
+        for child in children:
+            _walk(child, out, related=related or ctype == "multipart/related")
+        return
+    if ctype == "message/rfc822":
+        _walk_forwarded(part, out)
+        return
+    if _is_attachment(part) or (related and part.get_content_maintype() == "image"):
+        disposition = (part.get_content_disposition() or "").lower()
+        inline = disposition == "inline" or (related and disposition != "attachment") or bool(part.get("Content-ID"))
+        out.attachments.append(RawAttachment(ctype, _filename(part), part_bytes(part), inline=inline))
+        return
+    if ctype == "text/html":
+        out.texts.append(html_to_text(part_text(part)))
+    elif part.get_content_maintype() == "text":
+        out.texts.append(part_text(part))
+
+
+def _walk_forwarded(part: Message, out: _Walk) -> None:
+    payload = part.get_payload()
+    inner = payload[0] if isinstance(payload, list) and payload else None
+    if not isinstance(inner, Message):
+        out.attachments.append(RawAttachment("message/rfc822", _filename(part), part_bytes(part)))
+        return
+    header = [FORWARD_MARKER]
+    for name in ("From", "Date", "Subject"):
+        value = header_text(inner, name)
+        if value:
+            header.append(f"{name}: {value}")
+    inner_walk = _Walk()
+    _walk(inner, inner_walk)
+    out.texts.append("\n".join(header) + "\n\n" + "\n\n".join(t for t in inner_walk.texts if t.strip()))
+    out.attachments.extend(inner_walk.attachments)
+
+
+# Where quoted history starts: "On ... wrote:", "Pada ... menulis:", Outlook's separators and header blocks.
+_QUOTE_HEADERS = [
+    re.compile(r"^\s*(On|Am|Le|El|Op)\s.+(wrote|schrieb|a écrit|escribió|schreef)\s*:\s*$", re.IGNORECASE),
+    re.compile(r"^\s*Pada\s.+menulis\s*:\s*$", re.IGNORECASE),
+    re.compile(r"^\s*-{2,}\s*(Original Message|Pesan Asli|Pesan asli)\s*-{2,}\s*$", re.IGNORECASE),
+    re.compile(r"^\s*_{10,}\s*$"),
+    re.compile(r"^\s*(From|Dari)\s*:\s.+$"),
+]
+_OUTLOOK_FIELDS = re.compile(r"^\s*(Sent|Dikirim|Date|Tanggal|To|Kepada|Subject|Subjek)\s*:", re.IGNORECASE)
+
+
+def _is_quote_start(lines: list[str], index: int) -> bool:
+    line = lines[index]
+    if _QUOTE_HEADERS[-1].match(line):  # "From:" only counts as an Outlook header block
+        following = lines[index + 1:index + 4]
+        return any(_OUTLOOK_FIELDS.match(item) for item in following)
+    if any(pattern.match(line) for pattern in _QUOTE_HEADERS[:-1]):
+        return True
+    # Gmail wraps a long "On ... wrote:" over two lines.
+    return bool(re.match(r"^\s*(On|Pada)\s", line) and index + 1 < len(lines)
+                and re.search(r"(wrote|menulis)\s*:\s*$", lines[index + 1]))
+
+
+def trim_quoted(text: str) -> str:
+    """Drop the quoted history below a reply; forwarded messages are kept (they are the report)."""
+    lines = text.split("\n")
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        if line.strip() == FORWARD_MARKER or line.strip().startswith("---------- Forwarded message"):
+            kept.extend(lines[index:])
+            break
+        if _is_quote_start(lines, index):
+            if any(item.strip() and not item.lstrip().startswith(">") for item in kept):
+                break
+            continue  # a bottom-posted reply: the quote comes first, the answer below it
+        kept.append(line)
+    # Interleaved ">" lines are quotes too; a text that is only quotes keeps them.
+    unquoted = [line for line in kept if not line.lstrip().startswith(">")]
+    result = "\n".join(unquoted if any(line.strip() for line in unquoted) else kept)
+    return re.sub(r"\n(-- |--)\n[\s\S]*$", "", result).strip()  # the signature after "-- "
+
+
+def message_ids(value: str) -> list[str]:
+    return [item.strip() for item in re.findall(r"<([^<>\s]+)>", value)]
+
+
+def _sender(message: EmailMessage) -> tuple[str, str | None]:
+    raw = header_text(message, "From")
+    addresses = [(name, address) for name, address in getaddresses([raw]) if "@" in address]
+    if not addresses:
+        name, address = parseaddr(raw)
+        addresses = [(name, address)] if "@" in address else []
+    if not addresses:
+        raise RejectedInput("mail has no usable From address", reason="no_sender")
+    name, address = addresses[0]
+    return address.strip().lower(), (name.strip() or None)
+
+
+def parse_mail(raw: bytes) -> ParsedMail:
+    """Everything the channel needs from one raw mail; RejectedInput when it cannot be read at all."""
+    if not raw.strip():
+        raise RejectedInput("empty message", reason="empty")
+    message = parse_bytes(raw)
+    if not list(message.keys()):
+        raise RejectedInput("message has no headers", reason="no_headers")
+    address, name = _sender(message)
+    walk = _Walk()
+    _walk(message, walk)
+    body = "\n\n".join(text.strip("\n") for text in walk.texts if text.strip())
+    message_id = message_ids(header_text(message, "Message-ID"))
+    reply_to = [a for _, a in getaddresses([header_text(message, "Reply-To")]) if "@" in a]
+    return ParsedMail(
+        message=message,
+        message_id=message_id[0] if message_id else None,
+        sender_address=address,
+        sender_name=name,
+        subject=header_text(message, "Subject"),
+        text=trim_quoted(body.replace("\r\n", "\n")),
+        in_reply_to=message_ids(header_text(message, "In-Reply-To")),
+        references=message_ids(header_text(message, "References")),
+        reply_to=reply_to[0].lower() if reply_to else None,
+        attachments=walk.attachments,
+    )

@@ -1,0 +1,105 @@
+"""The e-mail acknowledgement: built here, sent by the reply worker through the relay or into the outbox.
+
+No HTTP or SMTP-server imports: the worker imports this module. A reply carries the Tracking ID in the
+subject, In-Reply-To/References, `Auto-Submitted: auto-replied` (RFC 3834) and a Message-ID in our own domain
+that names the report, so an answer to it threads and a bounce of it is recognised.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import smtplib
+import ssl
+import time
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, localtime
+from pathlib import Path
+from typing import Any
+
+from channels.email.guards import SUBJECT_TAG
+from channels.email.store import write_atomically
+from gateway.errors import PermanentError, RetryableError
+from gateway.replies import load_replies
+from gateway.settings import Settings
+
+REPLY_TEXTS = {"ack": "email_ack", "duplicate": "email_duplicate", "follow_up": "email_follow_up"}
+_REPLY_PREFIX = re.compile(r"^\s*((re|aw|fw|fwd|balas|bls|tr|trs)\s*:\s*)+", re.IGNORECASE)
+
+
+def our_message_id(tracking_id: str, domain: str) -> str:
+    return f"<lapor-{tracking_id}-{secrets.token_hex(8)}@{domain}>"
+
+
+def reply_subject(tracking_id: str, original: str) -> str:
+    """`[LAPOR #<id>] <original subject>`, without stacking tags or Re: prefixes."""
+    original = " ".join((original or "").split())
+    if SUBJECT_TAG.search(original):
+        original = SUBJECT_TAG.sub("", original)
+    original = _REPLY_PREFIX.sub("", original).strip()
+    return f"[LAPOR #{tracking_id}] {original}".strip()
+
+
+def reply_body(kind: str, tracking_id: str) -> str:
+    """Indonesian text, then the English line (config/replies.toml)."""
+    table = load_replies()[REPLY_TEXTS[kind]]
+    return table["id"].format(tracking_id=tracking_id) + "\n\n" + table["en"].format(tracking_id=tracking_id) + "\n"
+
+
+def build_reply(payload: dict[str, Any], settings: Settings) -> EmailMessage:
+    email = settings.email
+    tracking_id = payload["tracking_id"]
+    message = EmailMessage()
+    message["From"] = formataddr((email.from_name, email.from_address))
+    message["To"] = payload["to"]
+    message["Subject"] = reply_subject(tracking_id, payload.get("subject") or "")
+    message["Date"] = format_datetime(localtime())
+    message["Message-ID"] = our_message_id(tracking_id, email.message_id_domain)
+    if payload.get("in_reply_to"):
+        message["In-Reply-To"] = f"<{payload['in_reply_to']}>"
+    if payload.get("references"):
+        message["References"] = " ".join(f"<{ref}>" for ref in payload["references"])
+    message["Auto-Submitted"] = "auto-replied"
+    message["X-Auto-Response-Suppress"] = "All"
+    message["X-Loop"] = email.from_address
+    message["Precedence"] = "auto_reply"
+    message["X-LAPOR-Tracking-ID"] = tracking_id
+    message.set_content(reply_body(payload["kind"], tracking_id))
+    return message
+
+
+def outbox_dir(settings: Settings) -> Path:
+    return Path(settings.email.outbox_dir) if settings.email.outbox_dir else settings.data_dir / "email" / "outbox"
+
+
+def write_to_outbox(message: EmailMessage, settings: Settings) -> Path:
+    """Without a relay: one .eml file per reply, which any mail client opens."""
+    name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{message['X-LAPOR-Tracking-ID']}-" \
+           f"{secrets.token_hex(4)}.eml"
+    path = outbox_dir(settings) / name
+    write_atomically(path, bytes(message))
+    return path
+
+
+def send_via_relay(message: EmailMessage, settings: Settings) -> None:
+    """smtplib to the configured relay; 4xx and connection trouble are retryable, 5xx permanent."""
+    email = settings.email
+    try:
+        with smtplib.SMTP(email.relay_host, email.relay_port, timeout=email.relay_timeout_seconds) as client:
+            client.ehlo()
+            if email.relay_starttls:
+                client.starttls(context=ssl.create_default_context())
+                client.ehlo()
+            if email.relay_user:
+                client.login(email.relay_user, email.relay_password)
+            # Null envelope sender would be right for a bounce; an auto-reply uses our address (RFC 3834 §3.3).
+            client.send_message(message, from_addr=email.from_address, to_addrs=[message["To"]])
+    except smtplib.SMTPResponseException as error:
+        kind = RetryableError if 400 <= error.smtp_code < 500 else PermanentError
+        raise kind(f"relay answered {error.smtp_code}", reason=f"relay_{error.smtp_code}") from error
+    except smtplib.SMTPRecipientsRefused as error:
+        codes = [code for code, _ in error.recipients.values()]
+        kind = RetryableError if codes and all(400 <= code < 500 for code in codes) else PermanentError
+        raise kind("relay refused the recipient", reason="relay_recipient_refused") from error
+    except (OSError, smtplib.SMTPException) as error:
+        raise RetryableError(f"relay unreachable: {type(error).__name__}", reason="relay_unreachable") from error

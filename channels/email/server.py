@@ -1,0 +1,127 @@
+"""The SMTP server: aiosmtpd on asyncio, feeding the mail processor.
+
+Never an open relay: RCPT is refused (550) for any address that is not ours. The size limit (552) is
+aiosmtpd's own, lowered from its 32 MiB default. DATA answers 250 only once the report is durable, 451 when it
+cannot be made durable (the sending server retries), and STARTTLS is offered when a certificate is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from redis import Redis
+
+from channels.email.processor import MailProcessor
+from gateway import metrics
+from gateway.errors import NotDurable
+from gateway.intake import Intake
+from gateway.logs import clear_message_context, get_logger
+from gateway.settings import EmailSettings, Settings
+
+log = get_logger()
+
+
+def accepts_recipient(address: str, settings: EmailSettings) -> bool:
+    """Our addresses and domains only (case-insensitive); everything else would make us a relay."""
+    address = address.strip("<> ").lower()
+    if "@" not in address:
+        return False
+    domain = address.rsplit("@", 1)[1]
+    return address in {a.lower() for a in settings.addresses} or domain in {d.lower() for d in settings.domains}
+
+
+def malformed_address(address: str, *, smtputf8: bool) -> bool:
+    """Control characters (NUL, ESC, DEL...) never belong in an address; non-ASCII only with SMTPUTF8."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or "\udc80" <= ch <= "\udcff" for ch in address):
+        return True
+    return not smtputf8 and not address.isascii()
+
+
+class IntakeHandler:
+    """aiosmtpd handler: recipient policy at RCPT, the processor at DATA."""
+
+    def __init__(self, processor: MailProcessor) -> None:
+        self.processor = processor
+        self.settings = processor.settings.email
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          mail_options: list[str]) -> str:
+        """Refuse a reverse-path with control characters, or non-ASCII without SMTPUTF8 (RFC 5321/6531)."""
+        if malformed_address(address, smtputf8=bool(envelope.smtp_utf8)):
+            metrics.REJECTED.labels(self.processor.source, "malformed_sender").inc()
+            return "553 5.1.7 Malformed sender address"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          rcpt_options: list[str]) -> str:
+        if not accepts_recipient(address, self.settings):
+            metrics.REJECTED.labels(self.processor.source, "relay_denied").inc()
+            log.warning("email.relay_denied", channel=self.processor.source)
+            return "550 5.7.1 Relaying denied: we only accept mail for our own addresses"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        clear_message_context()
+        content = envelope.original_content or envelope.content or b""
+        raw = content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
+        try:
+            outcome = await self.processor.process(raw, envelope.mail_from, list(envelope.rcpt_tos))
+        except NotDurable as error:
+            metrics.REJECTED.labels(self.processor.source, error.reason).inc()
+            log.error("message.rejected", reason=error.reason, status=451)
+            return "451 4.3.0 Temporary failure, please retry later"
+        except Exception as error:  # never crash a session; the sender retries later
+            log.exception("email.failed", error=type(error).__name__)
+            return "451 4.3.0 Temporary failure, please retry later"
+        if outcome.tracking_id and outcome.status != "bounce":
+            return f"250 2.0.0 OK: LAPOR #{outcome.tracking_id}"
+        return "250 2.0.0 OK"
+
+
+class LoggedSMTP(SMTP):
+    """aiosmtpd's SMTP, with one log line for every refusal it sends (552 too large, 500 line too long, 501/553
+    malformed commands and addresses...), most of which aiosmtpd answers without calling the handler."""
+
+    async def push(self, status: str) -> None:
+        if status[:1] in ("4", "5"):
+            code, _, text = status.partition(" ")
+            log.warning("smtp.refused", channel="email-smtp", code=code, reason=text[:80])
+        await super().push(status)
+
+
+def tls_context(settings: EmailSettings) -> ssl.SSLContext | None:
+    if not (settings.tls_cert and settings.tls_key):
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return context
+
+
+def smtp_factory(processor: MailProcessor, hostname: str | None = None) -> Any:
+    handler = IntakeHandler(processor)
+    context = tls_context(processor.settings.email)
+    limit = processor.settings.email.max_message_bytes
+
+    def factory() -> SMTP:
+        return LoggedSMTP(handler, data_size_limit=limit, enable_SMTPUTF8=True, decode_data=False, hostname=hostname,
+                    tls_context=context, require_starttls=False, timeout=120)
+
+    return factory
+
+
+async def start_smtp_server(settings: Settings, redis: Redis, intake: Intake | None = None, *,
+                            host: str | None = None, port: int | None = None) -> asyncio.Server:
+    """Listen on [smtp] host/port (LAPOR_SMTP_PORT); the caller serves it and closes it."""
+    processor = MailProcessor(settings, redis, intake or Intake(redis, settings))
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(smtp_factory(processor), host or settings.smtp.host,
+                                      settings.smtp.port if port is None else port, reuse_address=True)
+    log.info("smtp.listening", host=host or settings.smtp.host, port=settings.smtp.port if port is None else port,
+             starttls=tls_context(settings.email) is not None)
+    return server

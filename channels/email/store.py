@@ -1,0 +1,135 @@
+"""Attachments (content-addressed by sha256) and the quarantine, both under the data dir.
+
+Files are written to a temporary name, fsynced and renamed, so a crash never leaves half a file under a
+final name: the SMTP server answers 250 only after what it keeps is on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import orjson
+
+from channels.email.parse import RawAttachment
+from gateway.settings import EmailSettings
+from normalizer.envelope import Attachment
+
+ATTACHMENTS_DIR = "attachments"
+QUARANTINE_DIR = "email/quarantine"
+EXECUTABLE_TYPES = frozenset({
+    "application/x-msdownload", "application/x-msdos-program", "application/x-dosexec", "application/x-executable",
+    "application/vnd.microsoft.portable-executable", "application/x-sh", "application/x-shellscript",
+    "application/java-archive", "application/x-msi", "application/x-ms-installer", "application/hta",
+    "application/x-bat", "application/javascript", "text/javascript", "application/x-javascript",
+    "application/vnd.android.package-archive", "text/x-sh", "text/vbscript", "application/x-vbscript",
+})
+EXECUTABLE_EXTENSIONS = frozenset({
+    ".exe", ".com", ".bat", ".cmd", ".scr", ".pif", ".msi", ".dll", ".js", ".jse", ".vbs", ".vbe", ".wsf", ".ps1",
+    ".jar", ".sh", ".apk", ".hta", ".lnk", ".cpl", ".reg", ".app", ".elf",
+})
+EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"#!")
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temporary.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
+
+
+def attachment_location(sha256: str) -> str:
+    """Relative to the data dir, so the envelope does not depend on where the data dir is mounted."""
+    return str(PurePosixPath(ATTACHMENTS_DIR, sha256[:2], sha256))
+
+
+def executable_flags(raw: RawAttachment) -> list[str]:
+    extension = os.path.splitext((raw.name or "").lower())[1]
+    if (raw.content_type.lower() in EXECUTABLE_TYPES or extension in EXECUTABLE_EXTENSIONS
+            or raw.data.startswith(EXECUTABLE_MAGIC)):
+        return ["executable"]
+    return []
+
+
+def store_attachments(raws: Sequence[RawAttachment], data_dir: Path, settings: EmailSettings) -> list[Attachment]:
+    """Store each attachment within the limits; list every one, with flags for what was not stored."""
+    listed: list[Attachment] = []
+    stored_total = 0
+    for index, raw in enumerate(raws):
+        digest = hashlib.sha256(raw.data).hexdigest()
+        flags = executable_flags(raw) + (["inline"] if raw.inline else [])
+        too_many = index >= settings.max_attachments
+        too_large = len(raw.data) > settings.max_attachment_bytes
+        over_total = stored_total + len(raw.data) > settings.max_attachments_bytes
+        if too_many or too_large or over_total:
+            flags.append("too_many" if too_many else "too_large" if too_large else "message_too_large")
+            flags.append("not_stored")
+            location = ""
+        else:
+            location = attachment_location(digest)
+            path = data_dir / location
+            if not path.exists():
+                write_atomically(path, raw.data)
+            stored_total += len(raw.data)
+        listed.append(Attachment(content_type=raw.content_type, size=len(raw.data), sha256=digest, name=raw.name,
+                                 location=location, flags=flags))
+    return listed
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedMail:
+    key: str
+    reason: str
+    detail: str
+    quarantined_at: float
+    envelope_sender: str | None
+    recipients: list[str]
+    size: int
+
+    def eml_path(self, data_dir: Path) -> Path:
+        return data_dir / QUARANTINE_DIR / f"{self.key}.eml"
+
+
+class Quarantine:
+    """Mail that could not be parsed at all: `<sha256>.eml` plus `<sha256>.json` with the reason."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.directory = data_dir / QUARANTINE_DIR
+
+    def add(self, raw: bytes, reason: str, detail: str, envelope_sender: str | None,
+            recipients: Sequence[str]) -> QuarantinedMail:
+        key = hashlib.sha256(raw).hexdigest()
+        entry = QuarantinedMail(key=key, reason=reason, detail=detail[:500], quarantined_at=time.time(),
+                                envelope_sender=envelope_sender, recipients=list(recipients), size=len(raw))
+        write_atomically(self.directory / f"{key}.eml", raw)
+        write_atomically(self.directory / f"{key}.json", orjson.dumps(_as_dict(entry)))
+        return entry
+
+    def list(self) -> list[QuarantinedMail]:
+        entries = []
+        for meta in sorted(self.directory.glob("*.json")) if self.directory.exists() else []:
+            entries.append(QuarantinedMail(**orjson.loads(meta.read_bytes())))
+        return sorted(entries, key=lambda entry: entry.quarantined_at)
+
+    def get(self, key: str) -> QuarantinedMail | None:
+        matches = [entry for entry in self.list() if entry.key.startswith(key)] if key else []
+        return matches[0] if len(matches) == 1 else None
+
+    def raw(self, entry: QuarantinedMail) -> bytes:
+        return entry.eml_path(self.data_dir).read_bytes()
+
+    def remove(self, entry: QuarantinedMail) -> None:
+        for suffix in (".eml", ".json"):
+            (self.directory / f"{entry.key}{suffix}").unlink(missing_ok=True)
+
+
+def _as_dict(entry: QuarantinedMail) -> dict[str, object]:
+    return {name: getattr(entry, name) for name in QuarantinedMail.__dataclass_fields__}

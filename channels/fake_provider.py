@@ -1,0 +1,355 @@
+"""A small fake X API v2 and Instagram Graph API for development and tests (`lapor-gateway fake-providers`).
+
+It serves the documented response shapes of exactly the calls the gateway makes, under two prefixes:
+  /x/2/users/{id}/mentions          GET  since_id, pagination_token, max_results (data/includes/meta, newest first,
+                                         x-rate-limit-* headers); 401 for a wrong bearer token
+  /x/2/tweets                       POST create_tweet (a reply is recorded)
+  /graph/{version}/{ig-user-id}     GET  fields=mentioned_comment.comment_id(ID){..} | mentioned_media.media_id(ID){..}
+  /graph/{version}/{ig-user-id}/tags      GET  newest first, paging.cursors.after + paging.next
+  /graph/{version}/{ig-user-id}/mentions  POST media_id, comment_id, message (a reply is recorded)
+and a control API for people and tests:
+  POST /_fake/x/mentions            {"text", "username"?, "name"?, "author_id"?, "media"?: [{"type","url"}],
+                                     "retweet"?: bool, "own"?: bool} -> the tweet
+  POST /_fake/instagram/mentions    {"text", "username"?, "kind": "comment"|"media", "media_url"?,
+                                     "tagged"?: bool, "deliver"?: bool} -> ids (+ the signed webhook's status)
+  GET  /_fake/replies               every reply posted, per provider
+  POST /_fake/faults                {"path": prefix, "status", "headers"?, "body"?, "count"?}: the next matching
+                                     requests fail like that (rate limits, outages, revoked tokens)
+Never used in production: the CLI refuses to start it outside the development profile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+X_ID_START = 1_860_000_000_000_000_000
+IG_ID_START = 17_900_000_000_000_000
+RATE_LIMIT = 450
+FIELD_CALL = re.compile(r"^(mentioned_comment\.comment_id|mentioned_media\.media_id)\((\w+)\)")
+
+
+@dataclass
+class FakeProviderConfig:
+    x_bearer_token: str
+    x_user_id: str
+    x_username: str
+    ig_user_id: str
+    ig_access_token: str
+    ig_app_secret: str
+    webhook_url: str | None = None
+    # The token replies are posted with, when it is not the bearer token (x.user_access_token).
+    x_write_token: str | None = None
+
+
+@dataclass
+class Fault:
+    path: str
+    status: int
+    headers: dict[str, str]
+    body: Any
+    count: int
+
+
+@dataclass
+class FakeProviderState:
+    """Everything the fake provider knows: mentions, media, comments, replies and queued faults."""
+
+    config: FakeProviderConfig
+    tweets: list[dict[str, Any]] = field(default_factory=list)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ig_media: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ig_comments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ig_tags: list[str] = field(default_factory=list)
+    x_replies: list[dict[str, Any]] = field(default_factory=list)
+    ig_replies: list[dict[str, Any]] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    rate_remaining: int = RATE_LIMIT
+    rate_reset: float = 0.0
+    _x_ids: Any = field(default_factory=lambda: itertools.count(X_ID_START, 7))
+    _ig_ids: Any = field(default_factory=lambda: itertools.count(IG_ID_START, 3))
+
+    # -- injection -----------------------------------------------------------------------------------------
+    def add_tweet(self, text: str, *, username: str = "warga_bandung", name: str = "Warga Bandung",
+                  author_id: str | None = None, media: list[dict[str, str]] | None = None, retweet: bool = False,
+                  own: bool = False, tweet_id: str | None = None) -> dict[str, Any]:
+        tweet_id = tweet_id or str(next(self._x_ids))
+        if own:
+            author_id, username, name = self.config.x_user_id, self.config.x_username, "LAPOR!"
+        author_id = author_id or str(int(hashlib.sha1(username.encode()).hexdigest()[:12], 16) + 10**15)
+        self.users[author_id] = {"id": author_id, "username": username, "name": name}
+        tweet: dict[str, Any] = {
+            "id": tweet_id, "text": text, "author_id": author_id, "conversation_id": tweet_id,
+            "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"), "lang": "in",
+            "edit_history_tweet_ids": [tweet_id],
+        }
+        if retweet:
+            tweet["referenced_tweets"] = [{"type": "retweeted", "id": str(next(self._x_ids))}]
+            tweet["text"] = f"RT @{username}: {text}"
+        keys = []
+        for index, item in enumerate(media or []):
+            key = f"3_{tweet_id}{index}"
+            self.media[key] = {"media_key": key, "type": item.get("type", "photo"),
+                               "url": item.get("url", f"https://pbs.twimg.com/media/{key}.jpg")}
+            keys.append(key)
+        if keys:
+            tweet["attachments"] = {"media_keys": keys}
+        self.tweets.append(tweet)
+        return tweet
+
+    def add_ig_mention(self, text: str, *, username: str = "warga.bandung", kind: str = "comment",
+                       media_url: str | None = None, tagged: bool = False) -> dict[str, str]:
+        media_id = str(next(self._ig_ids))
+        media = {"id": media_id, "caption": text if kind == "media" else "Foto jalan", "media_type": "IMAGE",
+                 "media_url": media_url or f"https://scontent.cdninstagram.com/v/{media_id}.jpg",
+                 "permalink": f"https://www.instagram.com/p/{media_id}/", "timestamp": _graph_time(),
+                 "username": username if kind == "media" else "pemilik.akun"}
+        self.ig_media[media_id] = media
+        ids = {"media_id": media_id}
+        if kind == "comment":
+            comment_id = str(next(self._ig_ids))
+            self.ig_comments[comment_id] = {"id": comment_id, "text": text, "timestamp": _graph_time(),
+                                            "username": username, "media": {"id": media_id,
+                                                                            "permalink": media["permalink"]}}
+            ids["comment_id"] = comment_id
+        if tagged or kind == "media":
+            self.ig_tags.append(media_id)
+        return ids
+
+    def webhook_payload(self, ids: dict[str, str]) -> bytes:
+        return orjson.dumps({"object": "instagram", "entry": [{
+            "id": self.config.ig_user_id, "time": int(time.time()),
+            "changes": [{"field": "mentions", "value": ids}]}]})
+
+    def signature(self, body: bytes) -> str:
+        return "sha256=" + hmac.new(self.config.ig_app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+    # -- faults --------------------------------------------------------------------------------------------
+    def take_fault(self, path: str) -> web.Response | None:
+        for fault in self.faults:
+            if path.startswith(fault.path) and fault.count > 0:
+                fault.count -= 1
+                if fault.count == 0:
+                    self.faults.remove(fault)
+                return web.json_response(fault.body, status=fault.status, headers=fault.headers)
+        return None
+
+
+def _graph_time() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+STATE_KEY = web.AppKey("state", FakeProviderState)
+
+
+def _state(request: web.Request) -> FakeProviderState:
+    return request.app[STATE_KEY]
+
+
+@web.middleware
+async def _faults_and_log(request: web.Request, handler: Any) -> web.StreamResponse:
+    state = _state(request)
+    if not request.path.startswith("/_fake"):
+        state.requests.append({"method": request.method, "path": request.path, "query": dict(request.query)})
+        fault = state.take_fault(request.path)
+        if fault is not None:
+            return fault
+    return await handler(request)
+
+
+# -- X ---------------------------------------------------------------------------------------------------------
+def _x_rate_headers(state: FakeProviderState) -> dict[str, str]:
+    now = time.time()
+    if now >= state.rate_reset:
+        state.rate_remaining, state.rate_reset = RATE_LIMIT, now + 900
+    state.rate_remaining = max(0, state.rate_remaining - 1)
+    return {"x-rate-limit-limit": str(RATE_LIMIT), "x-rate-limit-remaining": str(state.rate_remaining),
+            "x-rate-limit-reset": str(int(state.rate_reset))}
+
+
+def _x_unauthorized() -> web.Response:
+    return web.json_response({"title": "Unauthorized", "type": "about:blank", "status": 401,
+                              "detail": "Unauthorized"}, status=401)
+
+
+def _bearer_ok(request: web.Request, token: str) -> bool:
+    return request.headers.get("Authorization") == f"Bearer {token}"
+
+
+async def x_mentions(request: web.Request) -> web.Response:
+    state = _state(request)
+    if not _bearer_ok(request, state.config.x_bearer_token):
+        return _x_unauthorized()
+    if request.match_info["user_id"] != state.config.x_user_id:
+        return web.json_response({"errors": [{"detail": "Could not find user", "title": "Not Found Error"}]})
+    query = request.query
+    since = int(query.get("since_id") or 0)
+    until = int(query["pagination_token"]) if query.get("pagination_token", "").isdigit() else None
+    if query.get("pagination_token") and until is None:
+        return web.json_response({"errors": [{"message": "pagination_token invalid"}], "title": "Invalid Request",
+                                  "detail": "One or more parameters to your request was invalid."}, status=400)
+    limit = max(5, min(100, int(query.get("max_results") or 10)))
+    matching = sorted((t for t in state.tweets if int(t["id"]) > since and (until is None or int(t["id"]) < until)),
+                      key=lambda t: int(t["id"]), reverse=True)
+    page, rest = matching[:limit], matching[limit:]
+    headers = _x_rate_headers(state)
+    if not page:
+        return web.json_response({"meta": {"result_count": 0}}, headers=headers)
+    meta: dict[str, Any] = {"newest_id": page[0]["id"], "oldest_id": page[-1]["id"], "result_count": len(page)}
+    if rest:
+        meta["next_token"] = page[-1]["id"]
+    includes: dict[str, Any] = {"users": list({t["author_id"]: state.users[t["author_id"]] for t in page}.values())}
+    media = [state.media[key] for t in page for key in t.get("attachments", {}).get("media_keys", [])]
+    if media:
+        includes["media"] = media
+    return web.json_response({"data": page, "includes": includes, "meta": meta}, headers=headers)
+
+
+async def x_create_tweet(request: web.Request) -> web.Response:
+    state = _state(request)
+    if not _bearer_ok(request, state.config.x_write_token or state.config.x_bearer_token):
+        return _x_unauthorized()
+    body = await request.json()
+    tweet_id = str(next(state._x_ids))
+    reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+    state.x_replies.append({"id": tweet_id, "text": body.get("text", ""), "in_reply_to_tweet_id": reply_to})
+    state.add_tweet(body.get("text", ""), own=True, tweet_id=tweet_id)
+    return web.json_response({"data": {"id": tweet_id, "text": body.get("text", ""),
+                                       "edit_history_tweet_ids": [tweet_id]}}, status=201)
+
+
+# -- Instagram Graph API ---------------------------------------------------------------------------------------------
+def _graph_error(message: str, code: int, status: int = 400, subcode: int | None = None) -> web.Response:
+    error: dict[str, Any] = {"message": message, "type": "OAuthException" if code == 190 else "GraphMethodException",
+                             "code": code, "fbtrace_id": "AbCdEfGh123"}
+    if subcode:
+        error["error_subcode"] = subcode
+    return web.json_response({"error": error}, status=status)
+
+
+def _graph_checks(request: web.Request) -> web.Response | None:
+    state = _state(request)
+    token = request.query.get("access_token") or request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if token != state.config.ig_access_token:
+        return _graph_error("Invalid OAuth access token - Cannot parse access token", 190)
+    if request.match_info["ig_user_id"] != state.config.ig_user_id:
+        return _graph_error("Unsupported get request.", 100, subcode=33)
+    return None
+
+
+async def graph_user(request: web.Request) -> web.Response:
+    refused = _graph_checks(request)
+    if refused:
+        return refused
+    state = _state(request)
+    match = FIELD_CALL.match(request.query.get("fields", ""))
+    if not match:
+        return web.json_response({"id": state.config.ig_user_id})
+    name, object_id = match.groups()
+    store = state.ig_comments if name.startswith("mentioned_comment") else state.ig_media
+    found = store.get(object_id)
+    if found is None:
+        return _graph_error("Unsupported get request. Object does not exist", 100, subcode=33)
+    return web.json_response({name.split(".")[0]: found, "id": state.config.ig_user_id})
+
+
+async def graph_tags(request: web.Request) -> web.Response:
+    refused = _graph_checks(request)
+    if refused:
+        return refused
+    state = _state(request)
+    limit = max(1, min(100, int(request.query.get("limit") or 25)))
+    ordered = list(reversed(state.ig_tags))
+    start = ordered.index(request.query["after"]) + 1 if request.query.get("after") in ordered else 0
+    page_ids = ordered[start:start + limit]
+    body: dict[str, Any] = {"data": [state.ig_media[i] for i in page_ids]}
+    if page_ids:
+        body["paging"] = {"cursors": {"before": page_ids[0], "after": page_ids[-1]}}
+        if start + limit < len(ordered):
+            body["paging"]["next"] = str(request.url.update_query({"after": page_ids[-1]}))
+    return web.json_response(body)
+
+
+async def graph_reply(request: web.Request) -> web.Response:
+    refused = _graph_checks(request)
+    if refused:
+        return refused
+    state = _state(request)
+    params = {**request.query, **(await request.post())}
+    media_id, comment_id = params.get("media_id"), params.get("comment_id")
+    if not media_id or media_id not in state.ig_media or (comment_id and comment_id not in state.ig_comments):
+        return _graph_error("Invalid parameter", 100)
+    reply_id = str(next(state._ig_ids))
+    state.ig_replies.append({"id": reply_id, "media_id": media_id, "comment_id": comment_id,
+                             "message": params.get("message", "")})
+    return web.json_response({"id": reply_id})
+
+
+# -- control ---------------------------------------------------------------------------------------------------
+async def inject_x(request: web.Request) -> web.Response:
+    body = await request.json()
+    tweet = _state(request).add_tweet(
+        body["text"], username=body.get("username", "warga_bandung"), name=body.get("name", "Warga Bandung"),
+        author_id=body.get("author_id"), media=body.get("media"), retweet=bool(body.get("retweet")),
+        own=bool(body.get("own")))
+    return web.json_response(tweet, status=201)
+
+
+async def inject_instagram(request: web.Request) -> web.Response:
+    state = _state(request)
+    body = await request.json()
+    ids = state.add_ig_mention(body["text"], username=body.get("username", "warga.bandung"),
+                               kind=body.get("kind", "comment"), media_url=body.get("media_url"),
+                               tagged=bool(body.get("tagged")))
+    result: dict[str, Any] = dict(ids)
+    if body.get("deliver", True) and state.config.webhook_url:
+        payload = state.webhook_payload(ids)
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, session.post(
+                    state.config.webhook_url, data=payload,
+                    headers={"Content-Type": "application/json", "X-Hub-Signature-256": state.signature(payload)},
+            ) as response:
+                result["webhook_status"] = response.status
+        except aiohttp.ClientError as error:
+            result["webhook_error"] = type(error).__name__
+    return web.json_response(result, status=201)
+
+
+async def replies(request: web.Request) -> web.Response:
+    state = _state(request)
+    return web.json_response({"x": state.x_replies, "instagram": state.ig_replies})
+
+
+async def add_fault(request: web.Request) -> web.Response:
+    body = await request.json()
+    _state(request).faults.append(Fault(path=body["path"], status=int(body["status"]),
+                                        headers=dict(body.get("headers") or {}), body=body.get("body") or {},
+                                        count=int(body.get("count", 1))))
+    return web.json_response({"queued": True}, status=201)
+
+
+def create_fake_provider_app(state: FakeProviderState) -> web.Application:
+    app = web.Application(middlewares=[_faults_and_log])
+    app[STATE_KEY] = state
+    app.router.add_get("/x/2/users/{user_id}/mentions", x_mentions)
+    app.router.add_post("/x/2/tweets", x_create_tweet)
+    app.router.add_get("/graph/{version}/{ig_user_id}", graph_user)
+    app.router.add_get("/graph/{version}/{ig_user_id}/tags", graph_tags)
+    app.router.add_post("/graph/{version}/{ig_user_id}/mentions", graph_reply)
+    app.router.add_post("/_fake/x/mentions", inject_x)
+    app.router.add_post("/_fake/instagram/mentions", inject_instagram)
+    app.router.add_get("/_fake/replies", replies)
+    app.router.add_post("/_fake/faults", add_fault)
+    return app

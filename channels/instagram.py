@@ -1,0 +1,59 @@
+"""Instagram's `mentions` webhook: GET|POST /v1/channels/instagram/webhook.
+
+GET is Meta's subscription handshake: `hub.mode=subscribe` and our `hub.verify_token` -> echo `hub.challenge`.
+POST carries X-Hub-Signature-256 (`sha256=` HMAC-SHA256 of the raw body with the app secret) and only the ids of
+the comment or media that mentions us. Meta keeps no copy of a notification, so before answering 200 the raw
+notification is made durable on a Redis list (`defer`); the Instagram poller fetches the text from the Graph API
+and turns it into a report (see channels/instagram_graph.py). If Redis cannot take it we answer 503 and Meta
+retries. Fetching inline would tie our 200 to the Graph API's latency and failures; deferring does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import orjson
+from aiohttp import web
+from redis import Redis
+
+from channels.base import InboundMessage, Outcome, WebhookAdapter, constant_time_equals, verify_hmac_sha256
+from channels.instagram_graph import notification_items, store_pending
+from gateway.errors import AuthenticationFailed, RejectedInput
+from gateway.logs import get_logger
+
+log = get_logger()
+
+
+class InstagramWebhookAdapter(WebhookAdapter):
+    name = "instagram"
+    path = "/v1/channels/instagram/webhook"
+    settings_section = "instagram"
+
+    def verify(self, request: web.Request) -> web.Response | None:
+        query = request.rel_url.query
+        token = query.get("hub.verify_token", "")
+        if query.get("hub.mode") != "subscribe" or not constant_time_equals(self.settings.instagram.verify_token,
+                                                                              token):
+            raise AuthenticationFailed("hub.verify_token does not match", reason="verify_token_invalid")
+        return web.Response(text=query.get("hub.challenge", ""), content_type="text/plain")
+
+    def authenticate(self, request: web.Request, body: bytes) -> None:
+        verify_hmac_sha256(self.settings.instagram.app_secret, body, request.headers.get("X-Hub-Signature-256"))
+
+    async def defer(self, redis: Redis, request: web.Request, body: bytes) -> bool:
+        try:
+            items = notification_items(orjson.loads(body), self.settings.instagram.ig_user_id)
+        except (orjson.JSONDecodeError, ValueError) as error:
+            raise RejectedInput(f"not a mentions notification: {error}", reason="bad_payload") from error
+        ours = [item for item in items if item["ig_user_id"] in ("", self.settings.instagram.ig_user_id)]
+        await asyncio.to_thread(store_pending, redis, self.settings.instagram.ig_user_id, ours)
+        log.info("webhook.stored", notifications=len(ours), ignored=len(items) - len(ours))
+        return True
+
+    def parse(self, request: web.Request, body: bytes) -> list[InboundMessage]:
+        """Never called: `defer` takes every notification (the text is not in it)."""
+        return []
+
+    def respond(self, outcomes: Sequence[Outcome]) -> web.Response:
+        return web.Response(text="EVENT_RECEIVED", content_type="text/plain")

@@ -1,0 +1,341 @@
+"""@lapor1708 mentions on Instagram through the Graph API: resolving notifications, the /tags poll, replies.
+
+Meta's `mentions` webhook says only *which* comment or media mentions us ({media_id, comment_id}); the text has to
+be fetched (`/{ig-user-id}?fields=mentioned_comment.comment_id(...)` or `mentioned_media.media_id(...)`). The
+webhook therefore only makes the raw notification durable (a Redis list, before its 200: Meta keeps no copy), and
+this poller resolves it, so a slow or failing Graph API never makes Meta retry or drop a notification. The same
+poller walks `/{ig-user-id}/tags` as the fallback for notifications that never came. Both paths use the same
+provider id (the comment id, or the media id for a caption mention), so intake's dedup makes a mention seen by
+both one report and one reply.
+
+The Graph API has no list of mentioned comments: comments reach us only through the webhook (and its pending
+list, which survives restarts and Graph outages); media that tag us are also found by the /tags poll.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+import orjson
+from redis import Redis
+from redis.exceptions import RedisError
+
+from channels.base import InboundMessage
+from channels.social import (
+    Backoff,
+    Clock,
+    MentionIntake,
+    ProviderError,
+    ProviderErrorKind,
+    log_provider_error,
+    signal_poll_error,
+    strip_leading_mentions,
+)
+from gateway.errors import NotDurable
+from gateway.health import HealthSignals, health_channel
+from gateway.intake import Intake
+from gateway.logs import clear_message_context, get_logger
+from gateway.settings import Settings
+from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
+
+log = get_logger()
+
+SOURCE = "instagram"
+PENDING_KEY = "lapor:instagram:pending:{ig_user_id}"
+PROGRESS_KEY = "lapor:cursor:instagram:{ig_user_id}"
+MEDIA_FIELDS = "id,caption,media_type,media_url,permalink,timestamp,username"
+COMMENT_FIELDS = "id,text,timestamp,username,media{id,permalink}"
+RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80002})
+AUTH_CODES = frozenset({10, 190, 200})
+MEDIA_TYPES = {"IMAGE": "image/jpeg", "VIDEO": "video/mp4", "CAROUSEL_ALBUM": "image/jpeg"}
+PENDING_BATCH = 50
+
+
+# -- errors --------------------------------------------------------------------------------------------------
+def _retry_at(response: httpx.Response, now: float) -> float | None:
+    """Meta's X-Business-Use-Case-Usage says how many minutes until access comes back."""
+    try:
+        usage = orjson.loads(response.headers.get("x-business-use-case-usage", "{}"))
+        minutes = max(int(entry.get("estimated_time_to_regain_access", 0))
+                      for entries in usage.values() for entry in entries)
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return now + minutes * 60 if minutes else None
+
+
+def classify_response(response: httpx.Response, now: float) -> ProviderError:
+    try:
+        error = orjson.loads(response.content).get("error", {})
+    except (orjson.JSONDecodeError, AttributeError):
+        error = {}
+    code = error.get("code") if isinstance(error, dict) else None
+    detail = f"{response.status_code} code={code}"
+    if response.status_code == 429 or code in RATE_LIMIT_CODES:
+        return ProviderError(ProviderErrorKind.RATE_LIMIT, detail, status=response.status_code,
+                             retry_at=_retry_at(response, now))
+    if response.status_code in (401, 403) or code in AUTH_CODES:
+        return ProviderError(ProviderErrorKind.AUTH, detail, status=response.status_code)
+    if response.status_code >= 500:
+        return ProviderError(ProviderErrorKind.SERVER, detail, status=response.status_code)
+    return ProviderError(ProviderErrorKind.BAD_PAYLOAD, detail, status=response.status_code)
+
+
+class GraphClient:
+    """The few Graph API calls we make, with errors classified. Synchronous: it runs in the poller thread."""
+
+    def __init__(self, settings: Settings, *, clock: Clock = time.time, transport: httpx.BaseTransport | None = None
+                 ) -> None:
+        self.settings = settings.instagram
+        self.clock = clock
+        self.http = httpx.Client(base_url=self.settings.graph_base_url.rstrip("/") + "/",
+                                 timeout=self.settings.request_timeout_seconds, transport=transport)
+
+    def _call(self, method: str, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        # The token goes in a header, never the URL: URLs end up in logs (httpx logs every request).
+        headers = {"Authorization": f"Bearer {self.settings.access_token}"}
+        body = dict(params) if method == "POST" else None
+        query = None if method == "POST" else dict(params)
+        try:
+            response = self.http.request(method, path.lstrip("/"), params=query, data=body, headers=headers)
+        except httpx.HTTPError as error:
+            raise ProviderError(ProviderErrorKind.SERVER, type(error).__name__) from error
+        if response.status_code != 200:
+            raise classify_response(response, self.clock())
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError as error:
+            raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "response is not JSON", status=200) from error
+        if not isinstance(body, dict):
+            raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "response is not an object", status=200)
+        return body
+
+    def mentioned_comment(self, comment_id: str) -> dict[str, Any]:
+        field = f"mentioned_comment.comment_id({comment_id}){{{COMMENT_FIELDS}}}"
+        return self._object(self._call("GET", self.settings.ig_user_id, {"fields": field}), "mentioned_comment")
+
+    def mentioned_media(self, media_id: str) -> dict[str, Any]:
+        field = f"mentioned_media.media_id({media_id}){{{MEDIA_FIELDS}}}"
+        return self._object(self._call("GET", self.settings.ig_user_id, {"fields": field}), "mentioned_media")
+
+    @staticmethod
+    def _object(body: dict[str, Any], name: str) -> dict[str, Any]:
+        value = body.get(name)
+        if not isinstance(value, dict) or not value.get("id"):
+            raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"{name} missing from the response", status=200)
+        return value
+
+    def tags(self, after: str | None, limit: int = 50) -> dict[str, Any]:
+        params: dict[str, Any] = {"fields": MEDIA_FIELDS, "limit": limit}
+        if after:
+            params["after"] = after
+        return self._call("GET", f"{self.settings.ig_user_id}/tags", params)
+
+    def reply(self, media_id: str, comment_id: str | None, message: str) -> str:
+        params = {"media_id": media_id, "message": message}
+        if comment_id:
+            params["comment_id"] = comment_id
+        return str(self._call("POST", f"{self.settings.ig_user_id}/mentions", params).get("id", ""))
+
+    def close(self) -> None:
+        self.http.close()
+
+
+# -- parsing -------------------------------------------------------------------------------------------------
+def _timestamp(value: Any) -> datetime:
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return utc_now()
+
+
+def media_message(media: Mapping[str, Any]) -> InboundMessage:
+    """A post whose caption mentions (or that tags) @lapor1708."""
+    attachments = []
+    if media.get("media_url"):
+        attachments.append(Attachment(content_type=MEDIA_TYPES.get(str(media.get("media_type")), "image/jpeg"),
+                                      location=str(media["media_url"]), name=str(media["id"])))
+    return _message(str(media["id"]), str(media.get("username") or ""), str(media.get("caption") or ""),
+                    media.get("timestamp"), attachments, {"media_id": str(media["id"]),
+                                                          "permalink": media.get("permalink")})
+
+
+def comment_message(comment: Mapping[str, Any], media_id: str | None) -> InboundMessage:
+    """A comment that mentions @lapor1708 (on anyone's post)."""
+    media = comment.get("media") or {}
+    media_id = str(media.get("id") or media_id or "")
+    return _message(str(comment["id"]), str(comment.get("username") or ""), str(comment.get("text") or ""),
+                    comment.get("timestamp"), [], {"media_id": media_id, "comment_id": str(comment["id"]),
+                                                   "permalink": media.get("permalink")})
+
+
+def _message(provider_id: str, username: str, text: str, timestamp: Any, attachments: list[Attachment],
+             meta: dict[str, Any]) -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.INSTAGRAM, source=SOURCE, provider_message_id=provider_id,
+        sender_kind=SenderKind.IG_USER, sender_address=username, sender_display_name=None,
+        text=strip_leading_mentions(text), received_at=_timestamp(timestamp), attachments=attachments,
+        channel_meta=meta,
+    )
+
+
+def reply_target(message: InboundMessage) -> dict[str, str]:
+    meta = message.channel_meta
+    target = {"media_id": str(meta.get("media_id") or "")}
+    if meta.get("comment_id"):
+        target["comment_id"] = str(meta["comment_id"])
+    return target
+
+
+# -- the pending notifications the webhook stored ------------------------------------------------------------
+def notification_items(payload: Any, ig_user_id: str | None = None) -> list[dict[str, str]]:
+    """The {media_id, comment_id?} of every `mentions` change in a webhook payload; ValueError if malformed."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
+        raise ValueError("no entry list")
+    items = []
+    for entry in payload["entry"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("changes", []), list):
+            raise ValueError("malformed entry")
+        for change in entry.get("changes", []):
+            if not isinstance(change, dict) or change.get("field") != "mentions":
+                continue
+            value = change.get("value")
+            if not isinstance(value, dict) or not value.get("media_id"):
+                raise ValueError("mentions change without media_id")
+            item = {"ig_user_id": str(entry.get("id") or ig_user_id or ""), "media_id": str(value["media_id"])}
+            if value.get("comment_id"):
+                item["comment_id"] = str(value["comment_id"])
+            items.append(item)
+    return items
+
+
+def store_pending(redis: Redis, ig_user_id: str, items: Sequence[Mapping[str, str]]) -> None:
+    """Durable when it returns (raises NotDurable otherwise): what the webhook does before its 200."""
+    if not items:
+        return
+    try:
+        redis.rpush(PENDING_KEY.format(ig_user_id=ig_user_id), *[orjson.dumps(dict(item)) for item in items])
+    except RedisError as error:
+        raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
+
+
+# -- the poller ----------------------------------------------------------------------------------------------
+class InstagramPoller:
+    """Resolves webhook notifications (every pending_interval) and walks /tags (every poll_interval)."""
+
+    channel = SOURCE
+
+    def __init__(self, settings: Settings, redis: Redis, intake: Intake, *, clock: Clock = time.time,
+                 graph: GraphClient | None = None) -> None:
+        self.settings = settings.instagram
+        self.redis = redis
+        self.clock = clock
+        self.graph = graph or GraphClient(settings, clock=clock)
+        self.mentions = MentionIntake(redis, settings, intake, reply_target)
+        self.signals = HealthSignals(redis)
+        self.pending_key = PENDING_KEY.format(ig_user_id=self.settings.ig_user_id)
+        self.progress_key = PROGRESS_KEY.format(ig_user_id=self.settings.ig_user_id)
+        self.backoff = Backoff(self.settings.error_retry_seconds, self.settings.auth_retry_seconds,
+                               max(self.settings.poll_interval_seconds, self.settings.auth_retry_seconds), clock)
+        self.next_tags_at = 0.0
+
+    def poll_once(self) -> float:
+        clear_message_context()
+        try:
+            resolved = self.resolve_pending()
+            tagged = None
+            if self.clock() >= self.next_tags_at:
+                tagged = self.poll_tags()
+                self.next_tags_at = self.clock() + self.settings.poll_interval_seconds
+        except ProviderError as error:
+            delay = self.backoff.after_error(error)
+            log_provider_error(self.channel, error, delay)
+            signal_poll_error(self.signals, self.channel, error)
+            return delay
+        except (NotDurable, RedisError) as error:
+            delay = self.backoff.after_error(ProviderError(ProviderErrorKind.SERVER, str(error)))
+            self.signals.poll_failed(health_channel(self.channel), "not_durable")
+            log.error("channel.not_durable", channel=self.channel, retry_in_seconds=delay)
+            return delay
+        self.backoff.after_success()
+        self.signals.poll_succeeded(health_channel(self.channel))
+        if resolved or tagged is not None:
+            log.info("channel.polled", channel=self.channel, resolved=resolved, tagged=tagged)
+        return max(0.05, min(self.settings.pending_interval_seconds, self.next_tags_at - self.clock()))
+
+    def resolve_pending(self) -> int:
+        """Fetch and take the stored notifications, oldest first; each leaves the list only once durable."""
+        raws = self.redis.lrange(self.pending_key, 0, PENDING_BATCH - 1)
+        taken = 0
+        for raw in raws:
+            message = self._resolve(raw)
+            if message is not None:
+                taken += len(self.mentions.take([message]))
+            self.redis.lrem(self.pending_key, 1, raw)
+        return taken
+
+    def _resolve(self, raw: bytes) -> InboundMessage | None:
+        try:
+            item = orjson.loads(raw)
+            comment_id, media_id = item.get("comment_id"), str(item["media_id"])
+        except (orjson.JSONDecodeError, KeyError, AttributeError):
+            log.error("channel.bad_payload", channel=self.channel, detail="unreadable pending notification")
+            return None
+        try:
+            if comment_id:
+                return comment_message(self.graph.mentioned_comment(str(comment_id)), media_id)
+            return media_message(self.graph.mentioned_media(media_id))
+        except ProviderError as error:
+            if error.kind is not ProviderErrorKind.BAD_PAYLOAD:
+                raise
+            # Deleted since, or not a mention of ours: it can never be resolved; drop it with a log line.
+            log.warning("mention.unresolvable", channel=self.channel, reason=error.reason, status=error.status)
+            return None
+
+    def poll_tags(self) -> int:
+        """Walk /tags newest first down to the newest media seen last time; progress saved after each page."""
+        state = self._load_progress()
+        seen, after, newest = state.get("seen"), state.get("after"), state.get("newest")
+        taken = 0
+        for _ in range(max(1, self.settings.max_pages)):
+            page = self.graph.tags(after, self.settings.page_size)
+            data = page.get("data")
+            if not isinstance(data, list):
+                raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "tags page without data", status=200)
+            newest = newest or (str(data[0]["id"]) if data else None)
+            fresh, reached = [], False
+            for media in data:
+                if seen and str(media.get("id")) == seen:
+                    reached = True
+                    break
+                fresh.append(media)
+            messages = []
+            for media in reversed(fresh):
+                try:
+                    messages.append(media_message(media))
+                except (KeyError, TypeError) as error:
+                    log.warning("mention.rejected", channel=self.channel, reason="bad_payload", detail=str(error))
+            taken += len(self.mentions.take(messages))
+            after = ((page.get("paging") or {}).get("cursors") or {}).get("after")
+            if reached or not after or not (page.get("paging") or {}).get("next"):
+                self._save_progress(seen=newest or seen)
+                return taken
+            self._save_progress(seen=seen, after=after, newest=newest)
+        return taken
+
+    def _load_progress(self) -> dict[str, str]:
+        raw = self.redis.get(self.progress_key)
+        return {k: v for k, v in orjson.loads(raw).items() if v} if raw else {}
+
+    def _save_progress(self, *, seen: str | None, after: str | None = None, newest: str | None = None) -> None:
+        try:
+            self.redis.set(self.progress_key, orjson.dumps({"seen": seen, "after": after, "newest": newest}))
+        except RedisError as error:
+            raise NotDurable("cursor not saved", reason="redis_unavailable") from error
+
+
+def pollers_for(settings: Settings, redis: Redis, intake: Intake) -> list[InstagramPoller]:
+    return [InstagramPoller(settings, redis, intake)] if settings.instagram.enabled else []

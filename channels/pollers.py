@@ -1,0 +1,60 @@
+"""`lapor-gateway pollers`: the X and Instagram pollers of this process, each in its own thread.
+
+A poller runs only when its channel is enabled, which in production means its credentials are set (settings
+refuse to start otherwise) and in development means the fake provider is configured. With nothing enabled the
+process stays up idle, so `make run` keeps running. No failure ends a poller: each is logged, classified and
+retried after the delay its kind calls for.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Protocol
+
+from redis import Redis
+
+from channels import instagram_graph, x_mentions
+from gateway.intake import Intake
+from gateway.logs import get_logger
+from gateway.settings import Settings
+
+log = get_logger()
+
+CRASH_RETRY_SECONDS = 30.0
+
+
+class Poller(Protocol):
+    channel: str
+
+    def poll_once(self) -> float: ...
+
+
+def build_pollers(settings: Settings, redis: Redis, intake: Intake) -> list[Poller]:
+    return [*x_mentions.pollers_for(settings, redis, intake), *instagram_graph.pollers_for(settings, redis, intake)]
+
+
+def run_poller(poller: Poller, stop: threading.Event) -> None:
+    """Poll until `stop` is set; `poll_once` says how long to wait, an unexpected error waits 30 s."""
+    log.info("poller.started", channel=poller.channel)
+    while not stop.is_set():
+        try:
+            delay = poller.poll_once()
+        except Exception as error:  # a bug must not end the channel: log it and try again later
+            log.exception("poller.crashed", channel=poller.channel, error=type(error).__name__)
+            delay = CRASH_RETRY_SECONDS
+        stop.wait(delay)
+    log.info("poller.stopped", channel=poller.channel)
+
+
+def run_pollers(pollers: Sequence[Poller], stop: threading.Event) -> None:
+    if not pollers:
+        log.info("pollers.idle", detail="no social channel is enabled (x.enabled, instagram.enabled)")
+        stop.wait()
+        return
+    threads = [threading.Thread(target=run_poller, args=(poller, stop), name=f"poller-{poller.channel}",
+                                daemon=True) for poller in pollers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

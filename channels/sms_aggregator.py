@@ -1,0 +1,238 @@
+"""SMS 1708 through an Indonesian operator's aggregator: the HTTP callback and its delivery reports.
+
+Operators (Telkomsel, Indosat, Three) hand 1708 traffic to an aggregator, typically Kannel or a Kannel-like SMS
+gateway. Its sms-service calls us with one POST per received SMS part, form-encoded or JSON, with Kannel's
+sms-service fields under short names (sender `from` %p, short code `to` %P, `text` %a, message `id` %I, `ts` %T,
+`coding` %c, `udh` %u ...; the README has the table). Every callback is signed: `X-Lapor-Signature:
+sha256=<hex HMAC-SHA256(secret, raw body)>`, and may be restricted to source addresses. Replies never ride in the
+callback's answer (set Kannel's `max-messages = 0`): they go out through the reply worker to the send URL
+(`channels.sms_aggregator_send`), and the aggregator's delivery reports come back to `.../dlr`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from aiohttp import web
+
+from channels.base import InboundMessage, MessagePart, Outcome, WebhookAdapter, verify_hmac_sha256
+from channels.sms_aggregator_send import DLR_PATH
+from gateway.errors import AuthenticationFailed, RejectedInput
+from gateway.settings import Settings
+from normalizer.envelope import Channel, SenderKind, utc_now
+
+SIGNATURE_HEADER = "X-Lapor-Signature"
+
+# Kannel's %c values, and the names aggregators use for them.
+CODING_NAMES = {
+    "0": "gsm7", "7bit": "gsm7", "gsm7": "gsm7", "gsm": "gsm7", "gsm-7": "gsm7",
+    "1": "8bit", "8bit": "8bit", "binary": "8bit",
+    "2": "ucs2", "ucs2": "ucs2", "ucs-2": "ucs2", "utf-16": "ucs2", "utf16": "ucs2",
+}
+# Kannel delivery-report types (dlr-mask bits) and what they mean for a reply.
+DLR_TYPES = {1: "delivered", 2: "failed", 4: "buffered", 8: "submitted", 16: "rejected"}
+MAX_PARTS = 255
+MAX_TEXT = 10_000
+
+
+def decode_payload(coding: str, data: str) -> str:
+    """A part's text: GSM-7 arrives as text, UCS-2 as hex of UTF-16BE, 8-bit as hex of the raw bytes."""
+    if coding == "gsm7":
+        return data
+    raw = hex_bytes(data)
+    if coding == "ucs2":
+        return raw.decode("utf-16-be", errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def hex_bytes(data: str) -> bytes:
+    cleaned = "".join(data.split())
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError as error:
+        raise RejectedInput("text is not hex for its coding", reason="bad_hex") from error
+
+
+def parse_udh(udh_hex: str) -> tuple[str, int, int] | None:
+    """(reference, part count, part number) from a UDH's concatenation element (IEI 0x00 or 0x08), else None."""
+    udh = hex_bytes(udh_hex)
+    if not udh:
+        return None
+    length = udh[0]
+    elements, index = udh[1:1 + length], 0
+    while index + 2 <= len(elements):
+        iei, size = elements[index], elements[index + 1]
+        value = elements[index + 2:index + 2 + size]
+        if iei == 0x00 and size == 3 and len(value) == 3:
+            return str(value[0]), value[1], value[2]
+        if iei == 0x08 and size == 4 and len(value) == 4:
+            return str(int.from_bytes(value[:2], "big")), value[2], value[3]
+        index += 2 + size
+    return None
+
+
+def read_fields(request: web.Request, body: bytes) -> dict[str, str]:
+    """Form-encoded or JSON body as one flat mapping of strings."""
+    if request.content_type == "application/json":
+        try:
+            raw = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise RejectedInput("body is not JSON", reason="bad_json") from error
+        if not isinstance(raw, dict):
+            raise RejectedInput("JSON body must be an object", reason="bad_json")
+        return {str(key): "" if value is None else str(value) for key, value in raw.items()}
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError as error:
+        raise RejectedInput("form body is not UTF-8", reason="bad_encoding") from error
+
+
+def _int_field(fields: Mapping[str, str], name: str) -> int | None:
+    value = fields.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError as error:
+        raise RejectedInput(f"{name} is not a number", reason="bad_field") from error
+
+
+def parse_timestamp(value: str) -> str | None:
+    """Kannel %T (unix seconds) or an RFC 3339 / `YYYY-MM-DD HH:MM:SS` time (UTC when no zone), as RFC 3339."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        moment = datetime.fromtimestamp(int(value), UTC) if value.isdigit() else datetime.fromisoformat(value)
+    except (ValueError, OverflowError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _concat_fields(fields: Mapping[str, str]) -> tuple[str, int, int] | None:
+    udh = fields.get("udh", "").strip()
+    concat = parse_udh(udh) if udh else None
+    if concat is None and fields.get("ref", "").strip():
+        total, number = _int_field(fields, "parts"), _int_field(fields, "part")
+        if total is None or number is None:
+            raise RejectedInput("ref needs parts and part", reason="bad_concat")
+        concat = (fields["ref"].strip(), total, number)
+    if concat is None:
+        return None
+    _, total, number = concat
+    if not 1 <= total <= MAX_PARTS or not 1 <= number <= total:
+        raise RejectedInput("part number outside the part count", reason="bad_concat")
+    return None if total == 1 else concat
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """The aggregator's word on one part of one reply."""
+
+    reply_id: str
+    part: int
+    status: str
+    dlr_type: int
+    smsc_id: str | None = None
+    at: str | None = None
+
+
+class AggregatorSmsAdapter(WebhookAdapter):
+    name = "sms-aggregator"
+    path = "/v1/channels/sms/aggregator"
+    settings_section = "aggregator"
+    outbound_replies = True
+    dlr_path = DLR_PATH
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._allowed = [ipaddress.ip_network(entry, strict=False) for entry in settings.aggregator.allowlist]
+
+    def authenticate(self, request: web.Request, body: bytes) -> None:
+        if self._allowed:
+            try:
+                remote = ipaddress.ip_address(request.remote or "")
+            except ValueError:
+                remote = None
+            if remote is None or not any(remote in network for network in self._allowed):
+                raise AuthenticationFailed("source address not in the allowlist", reason="source_not_allowed")
+        verify_hmac_sha256(self.settings.aggregator.secret, body, request.headers.get(SIGNATURE_HEADER))
+
+    def parse(self, request: web.Request, body: bytes) -> list[InboundMessage]:
+        fields = read_fields(request, body)
+        message_id, sender = fields.get("id", "").strip(), fields.get("from", "").strip()
+        if not message_id or not sender:
+            raise RejectedInput("id and from are required", reason="missing_field")
+        if "text" not in fields:
+            raise RejectedInput("text is required", reason="missing_field")
+        coding = CODING_NAMES.get(fields.get("coding", "0").strip().lower() or "0")
+        if coding is None:
+            raise RejectedInput("unknown coding", reason="bad_coding")
+        data = fields["text"]
+        if len(data) > MAX_TEXT:
+            raise RejectedInput("text too long for an SMS part", reason="text_too_long")
+        text = decode_payload(coding, data)
+        concat = _concat_fields(fields)
+        part = MessagePart(reference=concat[0], total=concat[1], number=concat[2], coding=coding, data=data) \
+            if concat else None
+        meta: dict[str, Any] = {"aggregator_id": message_id, "short_code": fields.get("to") or None}
+        for key, name in (("smsc", "smsc"), ("sent_at", "ts")):
+            value = parse_timestamp(fields.get(name, "")) if key == "sent_at" else fields.get(name) or None
+            if value:
+                meta[key] = value
+        return [
+            InboundMessage(
+                channel=Channel.SMS,
+                source=self.name,
+                provider_message_id=message_id,
+                sender_kind=SenderKind.MSISDN,
+                sender_address=sender,
+                recipient=fields.get("to") or None,
+                text=text,
+                received_at=utc_now(),
+                channel_meta=meta,
+                part=part,
+            )
+        ]
+
+    def respond(self, outcomes: Sequence[Outcome]) -> web.Response:
+        """A 200 the aggregator needs no reply from: replies go out through the send URL."""
+        return web.json_response(
+            {
+                "status": "accepted",
+                "messages": [
+                    {"tracking_id": outcome.tracking_id, "duplicate": outcome.duplicate}
+                    for outcome in outcomes
+                    if outcome.tracking_id  # queries (status, help) make no report
+                ],
+            }
+        )
+
+    def parse_dlr(self, request: web.Request, body: bytes) -> DeliveryReport:
+        """A delivery report: `reply_id` and `part` (from our dlr-url), `type` (Kannel %d), `smsc_id`, `ts`."""
+        fields = read_fields(request, body)
+        reply_id = fields.get("reply_id", "").strip()
+        dlr_type = _int_field(fields, "type")
+        if not reply_id or dlr_type is None:
+            raise RejectedInput("reply_id and type are required", reason="missing_field")
+        if not reply_id.replace("-", "").isalnum() or len(reply_id) > 64:
+            raise RejectedInput("reply_id malformed", reason="bad_field")
+        return DeliveryReport(
+            reply_id=reply_id,
+            part=_int_field(fields, "part") or 1,
+            status=DLR_TYPES.get(dlr_type, f"type_{dlr_type}"),
+            dlr_type=dlr_type,
+            smsc_id=fields.get("smsc_id") or fields.get("id") or None,
+            at=parse_timestamp(fields.get("ts", "")),
+        )

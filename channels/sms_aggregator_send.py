@@ -1,0 +1,108 @@
+"""Sending SMS through the aggregator's Kannel sendsms-style URL: what the reply worker needs, no HTTP handler.
+
+A reply is made GSM-7 safe, then sent as one SMS (up to 160 septets) or as 153-septet parts, each part its own
+sendsms request carrying a concatenation UDH (05 00 03 ref count number) so the phone joins them. Each request
+asks for delivery reports (`dlr-mask`, `dlr-url` pointing back at us with the reply id and part number).
+Failures are classified once: 5xx, 429, timeouts and connection errors retry; any other 4xx is permanent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import httpx
+import orjson
+
+from channels.gsm7 import split_parts, to_gsm7
+from gateway.errors import PermanentError, RetryableError
+from gateway.settings import Settings
+from normalizer.envelope import utc_now
+
+# Where delivery reports come back (the adapter serves it; this module must not import the HTTP handler).
+DLR_PATH = "/v1/channels/sms/aggregator/dlr"
+OUTBOX_SCHEME = "outbox:"
+OUTBOX_FILE = "sms-aggregator.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class SmsPart:
+    number: int
+    total: int
+    text: str
+    udh: bytes | None
+
+
+def reply_parts(text: str, reply_id: str) -> list[SmsPart]:
+    """The reply as GSM-7 SMS parts, with a concatenation UDH whose reference is derived from the reply id."""
+    chunks = split_parts(to_gsm7(text))
+    if len(chunks) == 1:
+        return [SmsPart(1, 1, chunks[0], None)]
+    reference = hashlib.sha256(reply_id.encode()).digest()[0]
+    return [
+        SmsPart(number, len(chunks), chunk, bytes([5, 0, 3, reference, len(chunks), number]))
+        for number, chunk in enumerate(chunks, start=1)
+    ]
+
+
+class AggregatorSender:
+    """One sendsms request per part. `outbox:` as send URL (development) appends the parts to a local file."""
+
+    def __init__(self, settings: Settings, client: httpx.Client | None = None) -> None:
+        self._settings = settings
+        self._config = settings.aggregator
+        self._client = client or httpx.Client(timeout=settings.aggregator.send_timeout_seconds)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request_url(self, to: str, part: SmsPart, reply_id: str) -> str:
+        dlr_url = (
+            f"{self._settings.public_url.rstrip('/')}{DLR_PATH}?"
+            + urlencode({"reply_id": reply_id, "part": part.number})
+        )
+        params: list[tuple[str, str | bytes]] = [
+            ("username", self._config.send_username),
+            ("password", self._config.send_password),
+            ("from", self._settings.sms.short_code),
+            ("to", to),
+            ("text", part.text),
+            ("coding", "0"),
+            ("charset", "UTF-8"),
+            ("dlr-mask", str(self._config.dlr_mask)),
+            ("dlr-url", dlr_url),
+        ]
+        if part.udh is not None:
+            params.append(("udh", part.udh))
+        separator = "&" if "?" in self._config.send_url else "?"
+        return self._config.send_url + separator + urlencode(params, quote_via=quote)
+
+    def send_part(self, to: str, part: SmsPart, reply_id: str) -> str:
+        """Send one part; the aggregator's answer text (Kannel: "0: Accepted for delivery")."""
+        if self._config.send_url.startswith(OUTBOX_SCHEME):
+            return self._to_outbox(to, part, reply_id)
+        try:
+            response = self._client.get(self.request_url(to, part, reply_id))
+        except httpx.TimeoutException as error:
+            raise RetryableError("aggregator send timed out", reason="aggregator_timeout") from error
+        except httpx.TransportError as error:
+            raise RetryableError(f"aggregator unreachable: {type(error).__name__}",
+                                 reason="aggregator_unreachable") from error
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RetryableError(f"aggregator answered {response.status_code}",
+                                 reason=f"aggregator_{response.status_code}")
+        if response.status_code >= 400:
+            raise PermanentError(f"aggregator refused with {response.status_code}: {response.text[:200]}",
+                                 reason=f"aggregator_{response.status_code}")
+        return response.text[:200]
+
+    def _to_outbox(self, to: str, part: SmsPart, reply_id: str) -> str:
+        outbox = Path(self._settings.data_dir) / "outbox"
+        outbox.mkdir(parents=True, exist_ok=True)
+        line = {"at": utc_now().isoformat(), "reply_id": reply_id, "to": to, "part": part.number,
+                "parts": part.total, "text": part.text}
+        with (outbox / OUTBOX_FILE).open("ab") as handle:
+            handle.write(orjson.dumps(line) + b"\n")
+        return "outbox"

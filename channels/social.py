@@ -1,0 +1,241 @@
+"""What the X and Instagram pollers share: provider error kinds, and turning mentions into durable reports.
+
+A poller hands a batch of mentions (oldest first) to `MentionIntake.take`; when it returns, every report in it
+is durable (Intake.commit) and its public reply is queued, so the poller may advance its cursor. When it raises
+NotDurable the cursor must stay. Dedup is intake's, by (channel, provider id): a mention seen twice (a re-poll
+after a failure, a restart, the Instagram webhook and the /tags poll) is one report and one reply.
+
+Replies are queued as `workers.social_reply.send_social_reply` jobs whose arguments are the reply *target*
+(tweet id, IG media/comment id), a reply key, the Tracking ID and a language: never the text or the sender, so a
+public reply cannot carry them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from channels.base import InboundMessage
+from gateway.errors import GatewayError, NotDurable, RejectedInput
+from gateway.health import HealthSignals, health_channel
+from gateway.intake import Intake, dedup_key
+from gateway.logs import bind_message_context, clear_message_context, get_logger
+from gateway.queues import REPLY_QUEUE, enqueue_calls
+from gateway.settings import Settings
+from normalizer.keywords import Action
+from normalizer.pipeline import normalize
+
+log = get_logger()
+
+SOCIAL_REPLY_FUNC = "workers.social_reply.send_social_reply"
+CURSOR_KEY = "lapor:cursor:{channel}:{account}"
+REPLY_QUEUED_KEY = "lapor:social:reply-queued:{channel}:{digest}"
+
+Clock = Callable[[], float]
+# Leading @handles (X: 15 characters, Instagram: 30, with dots).
+LEADING_MENTIONS = re.compile(r"^(?:\s*@[\w.]{1,30}[\s:,-]*)+")
+
+
+def strip_leading_mentions(text: str) -> str:
+    """`@lapor1708 @pemkot LAPOR jalan rusak` -> `LAPOR jalan rusak` (mentions inside the text stay)."""
+    return LEADING_MENTIONS.sub("", text, count=1).strip()
+
+
+class ProviderErrorKind(StrEnum):
+    """How a provider failed, and so what the poller does about it."""
+
+    AUTH = "auth"  # channel down: log channel.auth_failed, retry slowly (auth_retry_seconds)
+    RATE_LIMIT = "rate_limit"  # log channel.rate_limited, wait until the provider's reset time
+    SERVER = "server"  # 5xx, timeouts, connection errors: log channel.provider_error, retry with backoff
+    BAD_PAYLOAD = "bad_payload"  # an unreadable page: log channel.bad_payload, retry later; a bad item is skipped
+
+
+LOG_EVENTS = {
+    ProviderErrorKind.AUTH: "channel.auth_failed",
+    ProviderErrorKind.RATE_LIMIT: "channel.rate_limited",
+    ProviderErrorKind.SERVER: "channel.provider_error",
+    ProviderErrorKind.BAD_PAYLOAD: "channel.bad_payload",
+}
+
+
+class ProviderError(GatewayError):
+    """A classified provider failure. `retry_at` (epoch seconds) is the provider's own reset time if it gave one."""
+
+    def __init__(self, kind: ProviderErrorKind, detail: str = "", *, status: int | None = None,
+                 retry_at: float | None = None) -> None:
+        super().__init__(detail, reason=kind.value)
+        self.kind = kind
+        self.status = status
+        self.retry_at = retry_at
+
+
+@dataclass
+class Backoff:
+    """When to poll next after a failure, by kind; doubles for repeated server errors."""
+
+    error_seconds: float
+    auth_seconds: float
+    max_seconds: float
+    clock: Clock = time.time
+    _failures: int = 0
+
+    def after_success(self) -> None:
+        self._failures = 0
+
+    def after_error(self, error: ProviderError) -> float:
+        self._failures += 1
+        if error.kind is ProviderErrorKind.AUTH:
+            return self.auth_seconds
+        if error.kind is ProviderErrorKind.RATE_LIMIT and error.retry_at is not None:
+            return max(1.0, error.retry_at - self.clock() + 1)
+        return min(self.max_seconds, self.error_seconds * 2 ** (self._failures - 1))
+
+
+def signal_poll_error(signals: HealthSignals, channel: str, error: ProviderError) -> None:
+    """What a provider error means for the channel's health (auth: down; rate limit: until the reset)."""
+    target = health_channel(channel)
+    if error.kind is ProviderErrorKind.AUTH:
+        signals.auth_failed(target, error.detail[:120] or "authentication failed")
+    elif error.kind is ProviderErrorKind.RATE_LIMIT:
+        signals.rate_limited(target, until=error.retry_at)
+    else:
+        signals.poll_failed(target, error.kind.value)
+
+
+def log_provider_error(channel: str, error: ProviderError, delay: float) -> None:
+    level = log.error if error.kind in (ProviderErrorKind.AUTH, ProviderErrorKind.BAD_PAYLOAD) else log.warning
+    level(LOG_EVENTS[error.kind], channel=channel, kind=error.kind.value, status=error.status,
+          detail=error.detail[:200], retry_in_seconds=round(delay, 1),
+          channel_state="down" if error.kind is ProviderErrorKind.AUTH else "degraded")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyJob:
+    """One public reply to queue: where it goes, which text key, and which Tracking ID it carries."""
+
+    channel: str
+    provider_id: str
+    target: dict[str, str]
+    reply_key: str
+    tracking_id: str | None
+    language: str
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.channel, self.target, self.reply_key, self.tracking_id, self.language)
+
+
+class Cursor:
+    """A poller's position in Redis (X since_id, Instagram newest seen media id)."""
+
+    def __init__(self, redis: Redis, channel: str, account: str) -> None:
+        self._redis = redis
+        self.key = CURSOR_KEY.format(channel=channel, account=account)
+
+    def get(self) -> str | None:
+        value = self._redis.get(self.key)
+        return value.decode() if value is not None else None
+
+    def set(self, value: str) -> None:
+        try:
+            self._redis.set(self.key, value)
+        except RedisError as error:
+            raise NotDurable("cursor not saved", reason="redis_unavailable") from error
+
+
+class MentionIntake:
+    """Normalize mentions, make their reports durable, queue one public reply per mention."""
+
+    def __init__(self, redis: Redis, settings: Settings, intake: Intake, reply_target: Callable[
+            [InboundMessage], dict[str, str]]) -> None:
+        self._redis = redis
+        self._settings = settings
+        self._intake = intake
+        self._reply_target = reply_target
+        self._signals = HealthSignals(redis)
+
+    def take(self, messages: Sequence[InboundMessage]) -> list[ReplyJob]:
+        """Durable when it returns (raises NotDurable otherwise). Returns the replies it queued."""
+        jobs: list[ReplyJob] = []
+        drafts = []
+        draft_messages: list[tuple[InboundMessage, str]] = []
+        for message in messages:
+            try:
+                normalized = normalize(message, default_region=self._settings.sms.default_region)
+            except RejectedInput as error:
+                log.warning("mention.rejected", channel=message.source, reason=error.reason)
+                continue
+            if normalized.query is not None:
+                jobs.append(self._query_reply(message, normalized.query.action, normalized.query.tracking_id,
+                                              normalized.language))
+                continue
+            assert normalized.draft is not None
+            drafts.append(normalized.draft)
+            draft_messages.append((message, normalized.language))
+        receipts = self._intake.commit(drafts) if drafts else []
+        for source in {message.source for message in messages}:
+            self._signals.message_received(health_channel(source), sum(m.source == source for m in messages))
+        for draft, (message, language), receipt in zip(drafts, draft_messages, receipts, strict=True):
+            bind_message_context(channel=message.source, tracking_id=receipt.tracking_id)
+            log.info("message.accepted", channel=message.source, tracking_id=receipt.tracking_id,
+                     kind=draft.kind.value, duplicate=receipt.duplicate, follow_up_of=draft.follow_up_of,
+                     anonymous=draft.anonymous)
+            if draft.follow_up_of:
+                jobs.append(self._job(message, "social_follow_up", draft.follow_up_of, language))
+            else:
+                jobs.append(self._job(message, "social_ack", receipt.tracking_id, language))
+        queued = self._queue_replies(jobs)
+        clear_message_context()
+        return queued
+
+    def _query_reply(self, message: InboundMessage, action: Action, tracking_id: str | None,
+                     language: str) -> ReplyJob:
+        log.info("message.query", channel=message.source, action=action.value)
+        if action is Action.STATUS and tracking_id:
+            return self._job(message, "social_status", tracking_id, language)
+        return self._job(message, "social_help", None, language)
+
+    def _job(self, message: InboundMessage, key: str, tracking_id: str | None, language: str) -> ReplyJob:
+        return ReplyJob(channel=message.channel.value, provider_id=message.provider_message_id,
+                        target=self._reply_target(message), reply_key=key, tracking_id=tracking_id,
+                        language=language)
+
+    def _queue_replies(self, jobs: list[ReplyJob]) -> list[ReplyJob]:
+        """One reply per mention: a marker per (channel, provider id) is written with its job, in one MULTI.
+
+        Mentions are handled by one poller process per account, one batch at a time, so the check-then-write
+        below does not race with itself; the reply job also skips a target it already answered.
+        """
+        if not jobs:
+            return []
+        ttl = self._settings.intake.dedup_ttl_seconds
+        keys = [reply_marker_key(job.channel, job.provider_id) for job in jobs]
+        try:
+            existing = self._redis.pipeline(transaction=False)
+            for key in keys:
+                existing.exists(key)
+            fresh: list[tuple[ReplyJob, str]] = []
+            for job, key, seen in zip(jobs, keys, existing.execute(), strict=True):
+                if not seen and key not in {k for _, k in fresh}:
+                    fresh.append((job, key))
+            if fresh:
+                pipe = self._redis.pipeline(transaction=True)
+                for job, key in fresh:
+                    pipe.set(key, job.tracking_id or "-", ex=ttl)
+                enqueue_calls(self._redis, self._settings, REPLY_QUEUE, SOCIAL_REPLY_FUNC,
+                              [job.args() for job, _ in fresh], pipeline=pipe)
+                pipe.execute()
+        except RedisError as error:
+            raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
+        return [job for job, _ in fresh]
+
+
+def reply_marker_key(channel: str, provider_id: str) -> str:
+    digest = dedup_key(channel, provider_id).rsplit(":", 1)[1]
+    return REPLY_QUEUED_KEY.format(channel=channel, digest=digest)

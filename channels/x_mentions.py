@@ -1,0 +1,293 @@
+"""@lapor1708 mentions on X: the poller, and the reply client the reply worker uses.
+
+tweepy's API v2 `Client` talks to a hard-coded `https://api.twitter.com`; its public `session` attribute is a
+requests Session, so `XApiSession` (a Session that rewrites that prefix to `x.base_url` and remembers the last
+rate-limit headers) is the seam that points it at the fake provider in development and tests, with no tweepy
+internals touched.
+
+Cursor rules: a poll walks `get_users_mentions(since_id=cursor)` page by page (newest page first). Each page is
+made durable (MentionIntake.take) before the next page is asked for, and the progress (`next_token` and the
+poll's `newest_id`) is saved after each page, so a poll that fails half-way resumes where it stopped. The
+since_id cursor moves to `newest_id` only when the last page is durable. A mention seen again is deduplicated by
+its tweet id in intake, and gets no second reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+import requests
+import tweepy
+from redis import Redis
+from redis.exceptions import RedisError
+
+from channels.base import InboundMessage
+from channels.social import (
+    Backoff,
+    Clock,
+    MentionIntake,
+    ProviderError,
+    ProviderErrorKind,
+    log_provider_error,
+    signal_poll_error,
+    strip_leading_mentions,
+)
+from gateway.errors import NotDurable
+from gateway.health import HealthSignals, health_channel
+from gateway.intake import Intake
+from gateway.logs import clear_message_context, get_logger
+from gateway.settings import Settings
+from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
+
+log = get_logger()
+
+SOURCE = "x-mentions"
+TWITTER_HOST = "https://api.twitter.com"
+PROGRESS_KEY = "lapor:cursor:x:{user_id}"
+EXPANSIONS = ["author_id", "attachments.media_keys", "referenced_tweets.id"]
+TWEET_FIELDS = ["id", "text", "author_id", "created_at", "conversation_id", "referenced_tweets", "attachments", "lang"]
+MEDIA_FIELDS = ["media_key", "type", "url", "preview_image_url", "variants"]
+USER_FIELDS = ["id", "username", "name"]
+MEDIA_TYPES = {"photo": "image/jpeg", "video": "video/mp4", "animated_gif": "video/mp4"}
+REQUEST_TIMEOUT = 10.0
+
+
+class XApiSession(requests.Session):
+    """A requests Session for tweepy that sends `https://api.twitter.com/...` to `base_url` instead."""
+
+    def __init__(self, base_url: str, timeout: float = REQUEST_TIMEOUT) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.last_headers: Mapping[str, str] = {}
+        self.hooks["response"].append(self._remember)
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        url = url.decode() if isinstance(url, bytes) else url
+        if url.startswith(TWITTER_HOST):
+            url = self.base_url + url[len(TWITTER_HOST):]
+        kwargs.setdefault("timeout", self.timeout)
+        return super().request(method, url, *args, **kwargs)
+
+    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        self.last_headers = dict(response.headers)
+        return response
+
+
+def build_client(base_url: str, bearer_token: str) -> tweepy.Client:
+    # tweepy's debug lines print request headers, bearer token included: keep them off whatever the log level.
+    logging.getLogger("tweepy").setLevel(logging.INFO)
+    client = tweepy.Client(bearer_token=bearer_token)
+    client.session = XApiSession(base_url)
+    return client
+
+
+def classify(error: Exception) -> ProviderError:
+    """A tweepy/requests failure as one of the four provider error kinds."""
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if isinstance(error, tweepy.TooManyRequests):
+        reset = getattr(error, "reset_time", None)
+        return ProviderError(ProviderErrorKind.RATE_LIMIT, str(error), status=status,
+                             retry_at=float(reset) if reset is not None else None)
+    if isinstance(error, tweepy.Unauthorized | tweepy.Forbidden | tweepy.NotFound):
+        return ProviderError(ProviderErrorKind.AUTH, str(error), status=status)
+    if isinstance(error, tweepy.TwitterServerError | requests.ConnectionError | requests.Timeout):
+        return ProviderError(ProviderErrorKind.SERVER, type(error).__name__, status=status)
+    if isinstance(error, tweepy.HTTPException) and status is not None and status >= 500:
+        return ProviderError(ProviderErrorKind.SERVER, str(error), status=status)
+    return ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"{type(error).__name__}: {error}"[:200], status=status)
+
+
+def is_retweet(tweet: tweepy.Tweet) -> bool:
+    referenced = tweet.referenced_tweets or []
+    return any(getattr(ref, "type", None) == "retweeted" for ref in referenced) or tweet.text.startswith("RT @")
+
+
+def _attachments(tweet: tweepy.Tweet, media_by_key: Mapping[str, tweepy.Media]) -> list[Attachment]:
+    keys = (tweet.attachments or {}).get("media_keys", [])
+    attachments = []
+    for key in keys:
+        media = media_by_key.get(key)
+        if media is None:
+            continue
+        location = media.url or media.preview_image_url
+        if not location:
+            continue
+        attachments.append(Attachment(content_type=MEDIA_TYPES.get(media.type, "application/octet-stream"),
+                                      location=location, name=key))
+    return attachments
+
+
+def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
+               media_by_key: Mapping[str, tweepy.Media]) -> InboundMessage:
+    author = users.get(str(tweet.author_id))
+    created: datetime | None = tweet.created_at
+    return InboundMessage(
+        channel=Channel.TWITTER,
+        source=SOURCE,
+        provider_message_id=str(tweet.id),
+        sender_kind=SenderKind.X_USER,
+        sender_address=str(tweet.author_id),
+        sender_display_name=(author.name if author else None),
+        text=strip_leading_mentions(tweet.text),
+        received_at=created or utc_now(),
+        attachments=_attachments(tweet, media_by_key),
+        channel_meta={"tweet_id": str(tweet.id), "conversation_id": str(tweet.conversation_id or tweet.id),
+                      "username": author.username if author else None},
+    )
+
+
+def reply_target(message: InboundMessage) -> dict[str, str]:
+    return {"tweet_id": message.provider_message_id}
+
+
+def mentions_of(response: Any, own_user_id: str) -> list[InboundMessage]:
+    """The page's mentions as inbound messages, oldest first, without our own tweets and retweets."""
+    includes = response.includes or {}
+    users = {str(user.id): user for user in includes.get("users", [])}
+    media_by_key = {media.media_key: media for media in includes.get("media", [])}
+    messages = []
+    for tweet in sorted(response.data or [], key=lambda t: int(t.id)):
+        if str(tweet.author_id) == own_user_id:
+            log.debug("mention.ignored", channel=SOURCE, reason="own_tweet")
+            continue
+        if is_retweet(tweet):
+            log.debug("mention.ignored", channel=SOURCE, reason="retweet")
+            continue
+        messages.append(to_inbound(tweet, users, media_by_key))
+    return messages
+
+
+class XProgress:
+    """since_id plus the state of an unfinished poll, in one Redis hash."""
+
+    def __init__(self, redis: Redis, user_id: str) -> None:
+        self._redis = redis
+        self.key = PROGRESS_KEY.format(user_id=user_id)
+
+    def load(self) -> dict[str, str]:
+        raw = self._redis.get(self.key)
+        return {k: v for k, v in orjson.loads(raw).items() if v} if raw else {}
+
+    def save(self, since_id: str | None, next_token: str | None = None, newest_id: str | None = None) -> None:
+        try:
+            self._redis.set(self.key, orjson.dumps({"since_id": since_id, "next_token": next_token,
+                                                    "newest_id": newest_id}))
+        except RedisError as error:
+            raise NotDurable("cursor not saved", reason="redis_unavailable") from error
+
+
+class XMentionsPoller:
+    """One account's mentions. `poll_once` returns how long to wait before the next poll."""
+
+    channel = SOURCE
+
+    def __init__(self, settings: Settings, redis: Redis, intake: Intake, *, clock: Clock = time.time,
+                 client: tweepy.Client | None = None) -> None:
+        self.settings = settings.x
+        self.client = client or build_client(self.settings.base_url, self.settings.bearer_token)
+        self.progress = XProgress(redis, self.settings.user_id)
+        self.mentions = MentionIntake(redis, settings, intake, reply_target)
+        self.signals = HealthSignals(redis)
+        self.clock = clock
+        self.backoff = Backoff(self.settings.error_retry_seconds, self.settings.auth_retry_seconds,
+                               self.settings.max_poll_interval_seconds, clock)
+
+    def poll_once(self) -> float:
+        clear_message_context()
+        try:
+            taken = self._poll()
+        except ProviderError as error:
+            delay = self.backoff.after_error(error)
+            log_provider_error(self.channel, error, delay)
+            signal_poll_error(self.signals, self.channel, error)
+            return delay
+        except (NotDurable, RedisError) as error:
+            delay = self.backoff.after_error(ProviderError(ProviderErrorKind.SERVER, type(error).__name__))
+            self.signals.poll_failed(health_channel(self.channel), "not_durable")
+            log.error("channel.not_durable", channel=self.channel, error=type(error).__name__,
+                      retry_in_seconds=delay)
+            return delay
+        self.backoff.after_success()
+        self.signals.poll_succeeded(health_channel(self.channel))
+        delay = self._next_interval()
+        (log.info if taken else log.debug)("channel.polled", channel=self.channel, mentions=taken,
+                                           next_poll_seconds=round(delay, 1))
+        return delay
+
+    def _poll(self) -> int:
+        state = self.progress.load()
+        since_id, token, newest = state.get("since_id"), state.get("next_token"), state.get("newest_id")
+        taken, pages = 0, 0
+        while pages < self.settings.max_pages:
+            try:
+                response = self._page(since_id, token)
+            except tweepy.BadRequest as error:
+                if token:  # an expired pagination token: start this poll again from since_id (dedup covers it)
+                    log.warning("channel.pagination_reset", channel=self.channel)
+                    self.progress.save(since_id)
+                raise classify(error) from error
+            except (tweepy.TweepyException, requests.RequestException, ValueError) as error:
+                raise classify(error) from error
+            newest = newest or (response.meta or {}).get("newest_id")
+            try:
+                messages = mentions_of(response, self.settings.user_id)
+            except (AttributeError, KeyError, TypeError, ValueError) as error:
+                raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable mentions page: {error}") from error
+            taken += len(self.mentions.take(messages))
+            pages += 1
+            token = (response.meta or {}).get("next_token")
+            if not token:
+                if newest:
+                    self.progress.save(newest)
+                return taken
+            self.progress.save(since_id, token, newest)
+        return taken
+
+    def _page(self, since_id: str | None, token: str | None) -> Any:
+        return self.client.get_users_mentions(
+            self.settings.user_id, since_id=since_id, pagination_token=token,
+            max_results=max(5, min(100, self.settings.max_results)), expansions=EXPANSIONS,
+            tweet_fields=TWEET_FIELDS, media_fields=MEDIA_FIELDS, user_fields=USER_FIELDS,
+        )
+
+    def _next_interval(self) -> float:
+        """Spread the remaining quota over the time to its reset, within [poll_interval, max_poll_interval]."""
+        headers = {k.lower(): v for k, v in getattr(self.client.session, "last_headers", {}).items()}
+        low, high = self.settings.poll_interval_seconds, self.settings.max_poll_interval_seconds
+        try:
+            remaining = int(headers["x-rate-limit-remaining"])
+            reset_in = max(0.0, float(headers["x-rate-limit-reset"]) - self.clock())
+        except (KeyError, ValueError):
+            return low
+        if remaining <= 0:
+            return max(low, reset_in + 1)
+        return min(high, max(low, reset_in / remaining))
+
+
+class XReplyClient:
+    """Posts a threaded public reply; used by the reply worker. Raises ProviderError by kind."""
+
+    def __init__(self, settings: Settings) -> None:
+        token = settings.x.user_access_token or settings.x.bearer_token
+        self.client = build_client(settings.x.base_url, token)
+
+    def reply(self, tweet_id: str, text: str) -> str:
+        try:
+            # user_auth=False: the bearer is an OAuth 2.0 user-context token of @lapor1708.
+            response = self.client.create_tweet(text=text, in_reply_to_tweet_id=tweet_id, user_auth=False)
+        except (tweepy.TweepyException, requests.RequestException, ValueError) as error:
+            raise classify(error) from error
+        return str((response.data or {}).get("id", ""))
+
+    def close(self) -> None:
+        self.client.session.close()
+
+
+def pollers_for(settings: Settings, redis: Redis, intake: Intake) -> Sequence[XMentionsPoller]:
+    return [XMentionsPoller(settings, redis, intake)] if settings.x.enabled else []
