@@ -1,0 +1,1 @@
+"""Triage: suggestions (region, topic, kind, language, duplicates, spam) added to every report before forwarding."""

@@ -1,0 +1,130 @@
+"""`lapor-gateway triage`: what a text would get, retraining from an operator's export, and the evaluation."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
+
+from gateway.settings import Settings, SettingsError, load_settings
+
+# Messages are not wrapped at the terminal width: paths and category names stay whole, to copy and to grep.
+console = Console(soft_wrap=True)
+
+
+class _TextByDefault(TyperGroup):
+    """`lapor-gateway triage "<text>"` means `lapor-gateway triage show "<text>"`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+triage_app = typer.Typer(cls=_TextByDefault, no_args_is_help=True,
+                         help='Triage suggestions: `triage "<text>"`, `triage train <csv>`, `triage evaluate`.')
+
+
+def _settings() -> Settings:
+    """The process settings; a missing production secret does not matter to these offline tools."""
+    try:
+        return load_settings()
+    except SettingsError:
+        return load_settings({**os.environ, "LAPOR_PROFILE": "development"})
+
+
+@triage_app.command("show")
+def show(text: Annotated[str, typer.Argument(help="The report text.")],
+         kind: Annotated[str | None, typer.Option(help="An explicit keyword kind, as the citizen gave it.")] = None,
+         json_output: Annotated[bool, typer.Option("--json", help="Print the triage block as JSON.")] = False) -> None:
+    """What a report with this text would get (duplicates are not looked up: no Redis is touched)."""
+    from triage.engine import TriageEngine
+
+    engine = TriageEngine.build(_settings(), None)
+    envelope: dict[str, Any] = {"tracking_id": "0", "channel": "sms", "text": text,
+                                "kind": kind or "complaint", "explicit_kind": kind is not None}
+    block = engine.triage(envelope)
+    if json_output:
+        console.print_json(block.model_dump_json())
+        return
+    table = Table(title=f"triage ({block.model_version})", show_header=False)
+    region = block.region
+    table.add_row("region", "none named" if region is None else (
+        f"{region.name} [{region.code}] {region.level}, confidence {region.confidence}"
+        + (f" (ambiguous; also {', '.join(a.name for a in region.alternatives)})" if region.ambiguous else "")))
+    if region and region.province:
+        table.add_row("province", f"{region.province.name} [{region.province.code}]")
+    table.add_row("topic", f"{block.topic.category} ({block.topic.confidence:.2f})")
+    table.add_row("topic top 3", "; ".join(f"{t.category} {t.probability:.2f}" for t in block.topic.top))
+    table.add_row("kind", f"{block.kind.kind.value} ({block.kind.source}, {block.kind.confidence:.2f})")
+    table.add_row("language", f"{block.language.code} ({block.language.confidence:.2f})")
+    table.add_row("spam", f"{'SUSPECTED' if block.spam.suspected else 'no'} {', '.join(block.spam.reasons)}")
+    console.print(table)
+
+
+@triage_app.command("train")
+def train(
+    export: Annotated[Path, typer.Argument(help="CSV with a text and a category column (kind, language optional).")],
+    replace: Annotated[bool, typer.Option(help="Train on the export alone instead of the seed set plus it.")] = False,
+) -> None:
+    """Retrain topic and kind from an operator's export; workers pick it up when they restart."""
+    from triage.engine import OPERATOR_TRAINING_FILE
+    from triage.evaluate import split
+    from triage.model import SEED_PATH, TextModel, TrainingDataError, data_digest, load_categories, read_examples
+
+    settings = _settings()
+    categories = load_categories()
+    try:
+        examples = read_examples(export, categories)
+    except (TrainingDataError, OSError) as error:
+        console.print(f"[red]cannot use {export}:[/red] {error}")
+        raise typer.Exit(2) from None
+    if not replace:
+        examples = read_examples(SEED_PATH, categories) + examples
+    target = settings.data_dir / OPERATOR_TRAINING_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", newline="", encoding="utf-8", dir=target.parent, delete=False) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["text", "category", "kind", "language"])
+        writer.writerows([e.text, e.category, e.kind.value if e.kind else "", e.language or ""] for e in examples)
+    held_out_train, held_out = split(examples)
+    model = TextModel.train(held_out_train + categories.keyword_examples())
+    accuracy = sum(model.predict(e.text)[0].labels[0] == e.category for e in held_out) / len(held_out)
+    shutil.move(handle.name, target)
+    console.print(f"{len(examples)} examples in {len({e.category for e in examples})} categories -> {target}")
+    console.print(f"held-out topic accuracy {accuracy:.3f}; data version {data_digest([target])}")
+    console.print("restart the workers (or set triage.training_data) for the forward worker to use it")
+
+
+@triage_app.command("evaluate")
+def evaluate_command(
+    data: Annotated[Path | None, typer.Option(help="Labelled CSV to evaluate on (default: the seed set).")] = None,
+) -> None:
+    """Print region, topic, kind, language, duplicate and timing figures (uses a private embedded Redis)."""
+    from gateway.embedded_redis import EmbeddedRedis
+    from gateway.queues import redis_connection
+    from triage.evaluate import evaluate
+    from triage.model import SEED_PATH
+
+    settings = _settings()
+    with tempfile.TemporaryDirectory() as directory, EmbeddedRedis(Path(directory)) as embedded:
+        redis = redis_connection(embedded.url)
+        result = evaluate(settings, redis, training_path=data or SEED_PATH)
+        redis.close()
+    table = Table(title="triage evaluation")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, value in result.figures.items():
+        table.add_row(name, str(value))
+    console.print(table)
+    for failure in result.region_failures:
+        console.print(f"region: {failure}")

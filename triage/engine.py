@@ -1,0 +1,131 @@
+"""The triage engine: everything a report gets, from one envelope, in a few milliseconds.
+
+Built once per worker process (training the text model takes about two seconds) and then used for every report
+the forward worker sends. Suggestions never change the envelope's own fields: an explicit keyword kind is reported
+as the kind suggestion with source "keyword".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redis import Redis
+
+from gateway.settings import Settings
+from normalizer.envelope import (
+    DuplicateSuggestion,
+    KindSuggestion,
+    ReportKind,
+    TopicScore,
+    TopicSuggestion,
+    Triage,
+)
+from triage.duplicates import DuplicateIndex, DuplicatePolicy, Sketcher
+from triage.language import LANGUAGES_PATH, LanguageDetector
+from triage.model import CATEGORIES_PATH, SEED_PATH, Categories, Example, TextModel, load_categories, read_examples
+from triage.region import Gazetteer, RegionMatcher, load_region_config
+from triage.spam import SPAM_PATH, SpamFilter
+from triage.text import indonesian_root_words, indonesian_stop_words
+
+OPERATOR_TRAINING_FILE = Path("triage") / "training.csv"
+# Suggestions read the start of a long mail only: the cost per report stays bounded (stemming unseen words is the
+# slow step), and what a report is about is said early.
+MAX_TRIAGE_CHARS = 4000
+REGIONS_PATH = CATEGORIES_PATH.parent / "regions.toml"
+
+
+def training_data_path(settings: Settings) -> Path:
+    """The configured CSV, else what `lapor-gateway triage train` installed under the data dir, else the seed set."""
+    if settings.triage.training_data:
+        return Path(settings.triage.training_data)
+    installed = settings.data_dir / OPERATOR_TRAINING_FILE
+    return installed if installed.exists() else SEED_PATH
+
+
+def duplicate_policy(settings: Settings) -> DuplicatePolicy:
+    section = settings.triage
+    return DuplicatePolicy(section.duplicate_window_seconds, section.duplicate_threshold,
+                           section.campaign_threshold, section.campaign_min_senders)
+
+
+def model_version(training_path: Path) -> str:
+    from lokal import __version__ as gazetteer_version  # type: ignore[attr-defined]
+
+    digest = hashlib.sha256()
+    for path in (training_path, CATEGORIES_PATH, REGIONS_PATH, LANGUAGES_PATH, SPAM_PATH):
+        digest.update(path.read_bytes())
+    return f"triage-1+{digest.hexdigest()[:12]}+lokal-{gazetteer_version}"
+
+
+@dataclass
+class TriageEngine:
+    version: str
+    categories: Categories
+    model: TextModel
+    regions: RegionMatcher
+    language: LanguageDetector
+    spam: SpamFilter
+    duplicates: DuplicateIndex | None
+
+    @classmethod
+    def build(cls, settings: Settings, redis: Redis | None, training_path: Path | None = None,
+              examples: list[Example] | None = None) -> TriageEngine:
+        path = training_path or training_data_path(settings)
+        categories = load_categories()
+        if examples is None:
+            examples = read_examples(path, categories)
+        model = TextModel.train(examples + categories.keyword_examples())
+        index = None
+        if redis is not None:
+            index = DuplicateIndex(redis, duplicate_policy(settings), settings.privacy.reply_handle_secret, Sketcher())
+        return cls(
+            version=model_version(path),
+            categories=categories,
+            model=model,
+            regions=RegionMatcher(Gazetteer.load(), load_region_config(REGIONS_PATH), indonesian_stop_words(),
+                                  indonesian_root_words()),
+            language=LanguageDetector.load(),
+            spam=SpamFilter.load(),
+            duplicates=index,
+        )
+
+    def triage(self, envelope: dict[str, Any]) -> Triage:
+        """Suggestions for one stored envelope (a dict as kept in Redis)."""
+        text = " ".join(part for part in (envelope.get("subject"), envelope.get("text")) if part)[:MAX_TRIAGE_CHARS]
+        topic, kind = self.topic_and_kind(text, envelope)
+        return Triage(
+            model_version=self.version,
+            region=self.regions.match(text),
+            topic=topic,
+            kind=kind,
+            language=self.language.detect(text),
+            duplicates=self._duplicates(envelope, text),
+            spam=self.spam.check(text),
+        )
+
+    def topic_and_kind(self, text: str, envelope: dict[str, Any]) -> tuple[TopicSuggestion, KindSuggestion]:
+        topic_prediction, kind_prediction = self.model.predict(text)
+        top = [TopicScore(category=c, probability=round(p, 4))
+               for c, p in zip(topic_prediction.labels[:3], topic_prediction.probabilities[:3], strict=True)]
+        best = top[0]
+        unsure = best.probability < self.categories.min_probability
+        topic = TopicSuggestion(category=self.categories.fallback if unsure else best.category,
+                                confidence=best.probability, top=top)
+        if envelope.get("explicit_kind") or kind_prediction is None:
+            kind = KindSuggestion(kind=ReportKind(envelope.get("kind", ReportKind.COMPLAINT)),
+                                  confidence=1.0 if envelope.get("explicit_kind") else 0.0,
+                                  source="keyword" if envelope.get("explicit_kind") else "model")
+        else:
+            kind = KindSuggestion(kind=ReportKind(kind_prediction.labels[0]),
+                                  confidence=round(kind_prediction.probabilities[0], 4), source="model")
+        return topic, kind
+
+    def _duplicates(self, envelope: dict[str, Any], text: str) -> DuplicateSuggestion:
+        if self.duplicates is None or not text.strip():
+            return DuplicateSuggestion()
+        sender = envelope.get("sender") or {}
+        return self.duplicates.check_and_add(
+            envelope["tracking_id"], text, envelope.get("channel"), f"{sender.get('kind')}:{sender.get('id')}")

