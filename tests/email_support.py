@@ -1,0 +1,139 @@
+"""Helpers for the e-mail tests: the real SMTP server on loopback in a thread, SMTP sessions, the reply queue."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import threading
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+
+import orjson
+from redis import Redis
+from rq import SimpleWorker
+
+from channels.email.reply import outbox_dir
+from channels.email.server import start_smtp_server
+from gateway.intake import Intake
+from gateway.queues import REPLY_QUEUE, JSONSerializer, envelope_key, queue
+from gateway.settings import Settings
+from workers.context import WorkerContext, use_context
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "email"
+RECIPIENT = "pengaduan@lapor.go.id"
+
+
+def fixture(name: str) -> bytes:
+    """A fixture as it travels over SMTP: CRLF line endings."""
+    return (FIXTURES / f"{name}.eml").read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+@dataclass
+class SmtpResult:
+    mail_code: int
+    rcpt_codes: list[int]
+    data_code: int | None
+    data_message: str
+
+    @property
+    def tracking_id(self) -> str | None:
+        marker = "LAPOR #"
+        return self.data_message.split(marker, 1)[1].strip() if marker in self.data_message else None
+
+
+@dataclass
+class SmtpServerThread:
+    """The gateway's own SMTP server (start_smtp_server) in a thread with its own event loop."""
+
+    settings: Settings
+    redis: Redis
+    intake: Intake | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
+    _server: Any = None
+    _intake: Intake | None = field(default=None, init=False)
+
+    @property
+    def port(self) -> int:
+        return self.settings.smtp.port
+
+    def start(self) -> SmtpServerThread:
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._intake = self.intake or Intake(self.redis, self.settings)
+
+        async def serve() -> None:
+            self._server = await start_smtp_server(self.settings, self.redis, self._intake, host="127.0.0.1")
+            ready.set()
+
+        def run() -> None:
+            assert self._loop is not None
+            self._loop.run_until_complete(serve())
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        assert ready.wait(10), "SMTP server did not start"
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+
+        async def close() -> None:
+            self._server.close()
+            await self._server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        assert self._thread is not None
+        self._thread.join(10)
+        self._loop.close()
+        assert self._intake is not None
+        self._intake.close()
+        self._loop = None
+
+    def client(self) -> smtplib.SMTP:
+        client = smtplib.SMTP("127.0.0.1", self.port, timeout=10)
+        client.ehlo("client.example.net")
+        return client
+
+    def deliver(self, raw: bytes, mail_from: str = "sender@example.net",
+                rcpts: tuple[str, ...] = (RECIPIENT,)) -> SmtpResult:
+        """One SMTP transaction; returns every code instead of raising, so tests can assert on refusals."""
+        with self.client() as client:
+            mail_code, _ = client.mail(mail_from)
+            rcpt_codes = [client.rcpt(rcpt)[0] for rcpt in rcpts]
+            if not any(code == 250 for code in rcpt_codes):
+                return SmtpResult(mail_code, rcpt_codes, None, "")
+            code, message = client.data(raw)
+            return SmtpResult(mail_code, rcpt_codes, code, message.decode())
+
+
+def run_replies(settings: Settings, redis: Redis) -> None:
+    """Work the lapor-reply queue in this process with a real (non-forking, burst) RQ worker."""
+    use_context(WorkerContext.build(settings, redis))
+    try:
+        worker = SimpleWorker([queue(REPLY_QUEUE, redis)], connection=redis, serializer=JSONSerializer)
+        worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
+    finally:
+        use_context(None)
+
+
+def outbox(settings: Settings) -> list[EmailMessage]:
+    directory = outbox_dir(settings)
+    files = sorted(directory.glob("*.eml")) if directory.exists() else []
+    return [BytesParser(policy=policy.default).parsebytes(path.read_bytes()) for path in files]  # type: ignore[misc]
+
+
+def stored_envelope(redis: Redis, tracking_id: str) -> dict[str, Any] | None:
+    raw = redis.get(envelope_key(tracking_id))
+    return orjson.loads(raw) if raw else None
+
+
+def envelope_count(redis: Redis) -> int:
+    return sum(1 for _ in redis.scan_iter("lapor:envelope:*"))

@@ -1,0 +1,58 @@
+"""The local fake X / Graph API provider in a thread of the test process, and the settings that point at it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from channels.fake_provider import FakeProviderConfig, FakeProviderState, Fault, create_fake_provider_app
+from tests.conftest import LoopbackServer
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+X_TOKEN = "test-x-bearer-token"
+X_USER_ID = "1708000000000000001"
+IG_USER_ID = "17841405309211844"
+IG_TOKEN = "test-instagram-access-token"
+IG_SECRET = "test-instagram-app-secret"
+IG_VERIFY = "test-instagram-verify-token"
+
+
+def fixture(path: str) -> Any:
+    return orjson.loads((FIXTURES / path).read_bytes())
+
+
+def fixture_bytes(path: str) -> bytes:
+    return (FIXTURES / path).read_bytes()
+
+
+class FakeProviderServer(LoopbackServer):
+    """The fake provider on a loopback port, in a thread of the test process."""
+
+    def __init__(self, port: int, webhook_url: str | None = None) -> None:
+        self.webhook_url = webhook_url
+        self.state = FakeProviderState(FakeProviderConfig(
+            x_bearer_token=X_TOKEN, x_user_id=X_USER_ID, x_username="lapor1708", ig_user_id=IG_USER_ID,
+            ig_access_token=IG_TOKEN, ig_app_secret=IG_SECRET, webhook_url=webhook_url))
+        super().__init__(lambda: create_fake_provider_app(self.state), port)
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        """LAPOR_* settings that enable both social channels against this fake provider."""
+        return {
+            "LAPOR_X_ENABLED": "true", "LAPOR_X_BEARER_TOKEN": X_TOKEN, "LAPOR_X_USER_ID": X_USER_ID,
+            "LAPOR_X_BASE_URL": f"{self.url}/x", "LAPOR_X_MAX_RESULTS": "5", "LAPOR_X_POLL_INTERVAL_SECONDS": "0.2",
+            "LAPOR_X_ERROR_RETRY_SECONDS": "0.2",
+            "LAPOR_INSTAGRAM_ENABLED": "true", "LAPOR_INSTAGRAM_APP_SECRET": IG_SECRET,
+            "LAPOR_INSTAGRAM_VERIFY_TOKEN": IG_VERIFY, "LAPOR_INSTAGRAM_ACCESS_TOKEN": IG_TOKEN,
+            "LAPOR_INSTAGRAM_IG_USER_ID": IG_USER_ID, "LAPOR_INSTAGRAM_GRAPH_BASE_URL": f"{self.url}/graph/v21.0",
+            "LAPOR_INSTAGRAM_POLL_INTERVAL_SECONDS": "0.3", "LAPOR_INSTAGRAM_PENDING_INTERVAL_SECONDS": "0.1",
+            "LAPOR_INSTAGRAM_ERROR_RETRY_SECONDS": "0.2",
+            **overrides,
+        }
+
+    def fail(self, path: str, status: int, *, body: Any = None, headers: dict[str, str] | None = None,
+             count: int = 1) -> None:
+        """The next `count` requests under `path` get this canned answer (an error, or a fixture page)."""
+        self.state.faults.append(Fault(path=path, status=status, headers=headers or {}, body=body or {},
+                                       count=count))

@@ -1,0 +1,165 @@
+"""An anonymous report never carries the citizen's number, address or handle to the case store.
+
+One row per channel: a real anonymous report goes in the way the channel takes it (signed webhook, SMTP session,
+X and Instagram pollers against the local fake provider), the forward queue is worked, and then every string of
+every row the reference case store wrote to SQLite (every column, every key and value of the stored JSON) is
+searched for the sender in any form: E.164, 62..., 08..., with spaces or dashes, the bare subscriber digits; the
+address in any case and its local part; the @handle, the handle, the display name and the numeric user id.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import pytest
+from redis import Redis
+
+from channels.instagram_graph import InstagramPoller
+from channels.x_mentions import XMentionsPoller
+from gateway.intake import Intake
+from gateway.queues import FORWARD_QUEUE
+from gateway.settings import Settings
+from tests.aggregator_support import drain, post_callback
+from tests.conftest import CaseStoreServer, GatewayServer, free_port
+from tests.email_support import SmtpServerThread
+from tests.social_helpers import FakeProviderServer
+
+if TYPE_CHECKING:
+    from tests.conftest import TestEnvironment
+
+NUMBER_TWILIO = "+6281234567001"
+NUMBER_AGGREGATOR = "6281298765002"
+ADDRESS = "Warga.Rahasia@Contoh-Desa.NET"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Everything that would identify the citizen, in the forms it could be written."""
+
+    needles: tuple[str, ...]  # compared case-insensitively as substrings
+    digits: str | None = None  # the subscriber digits, compared against every string's digits
+
+    def found_in(self, value: str) -> list[str]:
+        hits = [needle for needle in self.needles if needle.lower() in value.lower()]
+        if self.digits and self.digits in re.sub(r"\D", "", value):
+            hits.append(self.digits)
+        return hits
+
+
+def msisdn_identity(e164: str) -> Identity:
+    national = "0" + e164.removeprefix("+62").removeprefix("62")
+    subscriber = national[1:]
+    spaced = f"{national[:4]} {national[4:8]} {national[8:]}"
+    return Identity((e164, "+" + e164.lstrip("+"), e164.lstrip("+"), national, spaced, spaced.replace(" ", "-")),
+                    digits=subscriber)
+
+
+@pytest.fixture
+def fake(test_env: TestEnvironment) -> Iterator[FakeProviderServer]:
+    server = FakeProviderServer(port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(test_env: TestEnvironment, fake: FakeProviderServer) -> Settings:
+    return test_env.settings(**fake.env(), LAPOR_SMTP_PORT=str(free_port()), LAPOR_TRIAGE_ENABLED="true")
+
+
+def stored_strings(database: Path) -> list[str]:
+    """Every string the case store wrote: each column of each row, and each key and value of stored JSON."""
+    strings: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                strings.append(str(key))
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif value is not None:
+            strings.append(str(value))
+
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        for table in ("reports", "attachments"):
+            for row in connection.execute(f"SELECT * FROM {table}"):
+                for column in row:
+                    if isinstance(column, str) and column.startswith("{"):
+                        walk(orjson.loads(column))
+                    if isinstance(column, (str, int, float)):
+                        strings.append(str(column))
+    return strings
+
+
+async def via_twilio(gateway: GatewayServer, **_: Any) -> Identity:
+    form = gateway.twilio_form(From=NUMBER_TWILIO, Body="#anonim Pungli di kantor kelurahan oleh oknum petugas",
+                               MessageSid="SM" + "a" * 32, SmsSid="SM" + "a" * 32, SmsMessageSid="SM" + "a" * 32)
+    assert (await gateway.post_twilio(form)).status_code == 200
+    return msisdn_identity(NUMBER_TWILIO)
+
+
+async def via_aggregator(gateway: GatewayServer, **_: Any) -> Identity:
+    fields = {"id": "anon-agg-1", "from": NUMBER_AGGREGATOR, "to": "1708", "coding": "0",
+              "text": "ANONIM LAPOR pungutan liar di sekolah dasar", "smsc": "telkomsel", "ts": "1763800000"}
+    assert (await post_callback(gateway.client, fields)).status_code == 200
+    return msisdn_identity(NUMBER_AGGREGATOR)
+
+
+async def via_email(settings: Settings, redis: Redis, **_: Any) -> Identity:
+    raw = (f"From: Warga Rahasia <{ADDRESS}>\r\nTo: pengaduan@lapor.go.id\r\nSubject: ANONIM: pungli di puskesmas\r\n"
+           f"Message-ID: <anon-1@contoh-desa.net>\r\nReply-To: {ADDRESS}\r\n\r\n"
+           "Petugas meminta uang tambahan untuk layanan gratis.\r\n").encode()
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        result = server.deliver(raw, mail_from=ADDRESS)
+    finally:
+        server.stop()
+    assert result.data_code == 250 and result.tracking_id
+    return Identity((ADDRESS, ADDRESS.lower(), "warga.rahasia", "Warga Rahasia", "contoh-desa"))
+
+
+async def via_x(settings: Settings, redis: Redis, fake: FakeProviderServer, **_: Any) -> Identity:
+    tweet = fake.state.add_tweet("@lapor1708 #anonim jalan berlubang di depan balai desa", username="budi_rahasia",
+                                 name="Budi Sangat Rahasia")
+    intake = Intake(redis, settings)
+    try:
+        XMentionsPoller(settings, redis, intake).poll_once()
+    finally:
+        intake.close()
+    return Identity(("@budi_rahasia", "budi_rahasia", "Budi Sangat Rahasia", tweet["author_id"]))
+
+
+async def via_instagram(settings: Settings, redis: Redis, fake: FakeProviderServer, **_: Any) -> Identity:
+    fake.state.add_ig_mention("@lapor1708 #anonim lampu jalan mati sebulan", username="rina.rahasia", kind="media",
+                              tagged=True)
+    intake = Intake(redis, settings)
+    try:
+        InstagramPoller(settings, redis, intake).poll_tags()
+    finally:
+        intake.close()
+    return Identity(("@rina.rahasia", "rina.rahasia", "rina rahasia"))
+
+
+@pytest.mark.parametrize("send", [via_twilio, via_aggregator, via_email, via_x, via_instagram],
+                         ids=["sms-twilio", "sms-aggregator", "email", "x", "instagram"])
+async def test_an_anonymous_report_reaches_the_case_store_without_its_sender(
+        send: Any, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, redis: Redis,
+        fake: FakeProviderServer, tmp_path: Path) -> None:
+    identity = await send(gateway=gateway, settings=settings, redis=redis, fake=fake)
+    drain(settings, (FORWARD_QUEUE,))
+    (report,) = casestore.reports()
+    assert report["anonymous"] is True
+    assert report["sender"]["kind"] == "reply_handle" and report["sender"]["display_name"] is None
+    assert report["channel_meta"] == {}
+    strings = stored_strings(tmp_path / "casestore.db")
+    assert any(report["tracking_id"] in value for value in strings)  # the search does see the stored row
+    leaks = {value: identity.found_in(value) for value in strings if identity.found_in(value)}
+    assert leaks == {}, f"the case store received the sender: {leaks}"

@@ -1,0 +1,99 @@
+"""The benchmark harness runs end to end in its quickest mode, and its self-check catches what it must.
+
+Nothing here is timed: speed is measured by `python -m bench`, never asserted in a test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import pytest
+
+from bench.__main__ import main as bench_main
+from bench.load import sign_requests
+from bench.verify import stored_rows, verify
+from casestore.storage import ReportStore
+from gateway.tracking import format_tracking_id
+from tests.test_envelope_schema import sample_envelope
+
+
+@dataclass(frozen=True)
+class VerifyCase:
+    id: str
+    # (provider message id, Tracking ID sequence) of each row the case store holds.
+    stored: list[tuple[str, int]]
+    sent: list[str]
+    warmup: list[str] = field(default_factory=list)
+    ok: bool = True
+    missing: list[str] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+
+
+VERIFY_CASES = [
+    VerifyCase("all-stored-once", stored=[("SMa", 1), ("SMb", 2)], sent=["SMa", "SMb"]),
+    VerifyCase("warmup-reports-allowed", stored=[("SMw", 1), ("SMa", 2)], sent=["SMa"], warmup=["SMw"]),
+    VerifyCase("one-missing", stored=[("SMa", 1)], sent=["SMa", "SMb"], ok=False, missing=["SMb"]),
+    VerifyCase("same-message-under-two-tracking-ids", stored=[("SMa", 1), ("SMa", 2), ("SMb", 3)],
+               sent=["SMa", "SMb"], ok=False, duplicated=["SMa"]),
+    VerifyCase("stored-but-never-sent", stored=[("SMa", 1), ("SMx", 2)], sent=["SMa"], ok=False,
+               unexpected=["SMx"]),
+    VerifyCase("nothing-stored", stored=[], sent=["SMa"], ok=False, missing=["SMa"]),
+]
+
+
+@pytest.mark.parametrize("case", VERIFY_CASES, ids=[case.id for case in VERIFY_CASES])
+def test_verification_reads_the_case_store_database(case: VerifyCase, tmp_path: Path) -> None:
+    """Rows written by the real reference store (SQLite), read back the way the bench reads them."""
+    store = ReportStore(tmp_path / "casestore.sqlite3")
+    envelopes = [
+        sample_envelope(tracking_id=format_tracking_id(3_000_000 + seq), channel_message_id=sid).model_dump(mode="json")
+        for sid, seq in case.stored
+    ]
+    store.store_many(envelopes)
+    store.close()
+    check = verify(stored_rows(tmp_path / "casestore.sqlite3"), case.sent, allowed=case.warmup)
+    assert check.ok is case.ok
+    assert (check.missing, check.duplicated, check.unexpected) == (case.missing, case.duplicated, case.unexpected)
+    assert check.stored == sum(1 for sid, _ in case.stored if sid in case.sent)
+
+
+def test_signed_requests_are_distinct_and_signed_like_twilio() -> None:
+    from urllib.parse import parse_qsl
+
+    from twilio.request_validator import RequestValidator
+
+    from bench.procs import TWILIO_PATH, TWILIO_TOKEN
+
+    requests = sign_requests("http://127.0.0.1:8080", "07", 50)
+    assert len({r.sid for r in requests}) == 50
+    validator = RequestValidator(TWILIO_TOKEN)
+    for request in requests[:5]:
+        form = dict(parse_qsl(request.body, keep_blank_values=True))
+        assert form["MessageSid"] == request.sid
+        assert validator.validate("http://127.0.0.1:8080" + TWILIO_PATH, form, request.signature)
+
+
+@pytest.mark.bench
+@pytest.mark.timeout(90)
+def test_quickest_bench_run_end_to_end_checks_every_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every phase on real processes (own Redis, case store, gateway, workers, naive design), a few hundred
+    reports; the run's own check finds each sent report stored exactly once."""
+    monkeypatch.setenv("BENCH_NO_INSTALL", "1")
+    code = bench_main([
+        "--quick", "--intake-reports", "200", "--e2e-reports", "200", "--naive-reports", "5", "--warmup", "20",
+        "--bare-seconds", "1", "--sweep-seconds", "0.3", "--latency-seconds", "0.3", "--connections", "16",
+        "--no-plot", "--out", str(tmp_path),
+    ])
+    results = orjson.loads((tmp_path / "latest.json").read_bytes())
+    assert code == 0
+    assert results["verified"] == {"intake": True, "e2e": True, "naive": True}
+    assert results["intake"]["durable"] == results["intake"]["reports"] == 200
+    e2e = results["e2e"]["verification"]
+    assert (e2e["expected"], e2e["stored"], e2e["missing"], e2e["duplicated"], e2e["unexpected"]) == (200, 200, 0, 0, 0)
+    assert results["naive"]["verification"]["stored"] == 5
+    assert set(results["targets"]) == {"intake/bare", "e2e/naive", "intake_p99_ms_at_half_rate",
+                                       "e2e_stored_p99_ms_at_half_rate"}
+    assert {"gateway", "worker", "redis", "casestore"} <= set(results["e2e"]["cpu_s_per_1000"])

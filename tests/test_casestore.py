@@ -1,0 +1,106 @@
+"""The reference case store keeps its contract: idempotent on the Tracking ID, typed refusals, arrival order."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from normalizer.envelope import Envelope
+from tests.conftest import CASESTORE_TOKEN, CaseStoreServer
+from tests.test_envelope_schema import sample_envelope
+
+AUTH = {"Authorization": f"Bearer {CASESTORE_TOKEN}"}
+
+
+def envelope(tracking_id: str, **overrides: object) -> dict[str, object]:
+    document = sample_envelope(tracking_id=tracking_id, channel_message_id=f"SM{tracking_id}").model_dump(mode="json")
+    document.update(overrides)
+    return document
+
+
+def ids(n: int) -> list[str]:
+    from gateway.tracking import format_tracking_id
+
+    return [format_tracking_id(2_000_000 + i) for i in range(n)]
+
+
+@pytest.fixture
+def client(casestore: CaseStoreServer) -> httpx.Client:
+    with httpx.Client(base_url=casestore.url, headers=AUTH, timeout=5) as http:
+        yield http
+
+
+def test_first_post_creates_and_later_posts_change_nothing(client: httpx.Client, casestore: CaseStoreServer) -> None:
+    [tracking_id] = ids(1)
+    first = client.post("/v1/reports", json=envelope(tracking_id))
+    again = client.post("/v1/reports", json=envelope(tracking_id, text="a different text"))
+    assert (first.status_code, again.status_code) == (201, 200)
+    stored = client.get(f"/v1/reports/{tracking_id}").json()
+    assert stored["text"] == "Jalan rusak"
+    assert stored["status"] == "received"
+    Envelope.model_validate({k: v for k, v in stored.items() if k not in ("status", "seq", "stored_at", "follow_ups")})
+    assert casestore.store.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "mutate"),
+    [
+        pytest.param("bad-id", lambda d: d.update(tracking_id="12"), id="bad-tracking-id"),
+        pytest.param("no-sender", lambda d: d.pop("sender"), id="missing-sender"),
+        pytest.param("bad-channel", lambda d: d.update(channel="pigeon"), id="unknown-channel"),
+        pytest.param("not-object", None, id="not-an-object"),
+    ],
+)
+def test_an_invalid_envelope_is_refused_with_422_and_a_reason(client: httpx.Client, name: str, mutate: object) -> None:
+    document: object = envelope(ids(1)[0])
+    if mutate is None:
+        document = ["not", "an", "object"]
+    else:
+        mutate(document)  # type: ignore[operator]
+    response = client.post("/v1/reports", json=document)
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_envelope"
+    assert response.json()["detail"]
+
+
+def test_a_wrong_token_is_refused(casestore: CaseStoreServer) -> None:
+    response = httpx.post(f"{casestore.url}/v1/reports", json=envelope(ids(1)[0]),
+                          headers={"Authorization": "Bearer wrong"})
+    assert response.status_code == 401
+    assert casestore.store.count() == 0
+
+
+def test_batch_reports_each_outcome(client: httpx.Client) -> None:
+    a, b, c = ids(3)
+    client.post("/v1/reports", json=envelope(a))
+    response = client.post("/v1/reports/batch", json={"reports": [envelope(a), envelope(b), envelope(c, kind="x")]})
+    assert response.status_code == 200
+    statuses = {r["tracking_id"]: r["status"] for r in response.json()["results"]}
+    assert statuses == {a: 200, b: 201, c: 422}
+
+
+def test_listing_is_in_arrival_order_and_pages(client: httpx.Client) -> None:
+    posted = ids(5)
+    for tracking_id in reversed(posted):
+        client.post("/v1/reports", json=envelope(tracking_id))
+    page = client.get("/v1/reports", params={"after": 0, "limit": 3}).json()
+    assert [r["tracking_id"] for r in page["reports"]] == list(reversed(posted))[:3]
+    rest = client.get("/v1/reports", params={"after": page["next_after"]}).json()
+    assert [r["tracking_id"] for r in rest["reports"]] == list(reversed(posted))[3:]
+
+
+def test_follow_ups_appear_under_their_report(client: httpx.Client) -> None:
+    parent, child = ids(2)
+    client.post("/v1/reports", json=envelope(parent))
+    client.post("/v1/reports", json=envelope(child, follow_up_of=parent, text="Sudah seminggu belum diperbaiki"))
+    stored = client.get(f"/v1/reports/{parent}").json()
+    assert [f["tracking_id"] for f in stored["follow_ups"]] == [child]
+
+
+def test_operators_set_the_status(client: httpx.Client) -> None:
+    [tracking_id] = ids(1)
+    client.post("/v1/reports", json=envelope(tracking_id))
+    assert client.patch(f"/v1/reports/{tracking_id}", json={"status": "in_progress"}).status_code == 200
+    assert client.get(f"/v1/reports/{tracking_id}").json()["status"] == "in_progress"
+    assert client.patch(f"/v1/reports/{tracking_id}", json={"status": "lost"}).status_code == 422
+    assert client.get("/v1/reports/99999994").status_code == 404

@@ -1,0 +1,229 @@
+"""Every fixture mail over a real SMTP session: the report, follow-up or silence it must produce, and its reply.
+
+One row per real-world format (Gmail, Outlook, Thunderbird, Apple Mail, Yahoo, iso-2022-jp, mailing lists, DSNs,
+read receipts, autoreplies...). A reporting row checks text, subject, sender, attachments and the reply in the
+outbox; a loop-guard row checks that nothing is reported or answered and that the reason is counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from redis import Redis
+
+from channels.email.guards import SUPPRESSED
+from channels.email.parse import parse_mail
+from gateway.settings import Settings
+from tests.conftest import TestEnvironment, free_port
+from tests.email_support import (
+    RECIPIENT,
+    SmtpServerThread,
+    envelope_count,
+    fixture,
+    outbox,
+    run_replies,
+    stored_envelope,
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    fixture: str
+    outcome: str  # report, follow_up, suppressed, bounce, quarantined
+    sender: str | None = None
+    name: str | None = None
+    subject: str | None = None
+    text_has: tuple[str, ...] = ()
+    text_lacks: tuple[str, ...] = ()
+    # (name, content type, flags that must be present)
+    attachments: tuple[tuple[str | None, str, tuple[str, ...]], ...] = ()
+    reason: str | None = None
+    follow_up_of: str | None = None
+    mail_from: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+CASES = [
+    Case("gmail_alternative", "report", "budi.santoso1987@gmail.com", "Budi Santoso", "Jalan berlubang di Jl. Merdeka",
+         ("Jalan di depan SDN 3 Jl. Merdeka, Bandung berlubang besar", "Terima kasih.\nBudi"), ("<div",)),
+    Case("gmail_inline_image", "report", "siti.aminah.88@gmail.com", "Siti Aminah", "Sampah menumpuk di pasar",
+         ("Sampah menumpuk di Pasar Baru",), attachments=(("sampah.png", "image/png", ("inline",)),)),
+    Case("gmail_reply_quoted_id", "report", "rina.wulan@gmail.com", "Rina Wulandari", "Re: Lampu jalan mati",
+         ("Lampu jalan di RT 04 RW 02 Sukajadi masih mati",), ("menulis", "laporan akan kami teruskan", ">")),
+    Case("gmail_forward_inline", "report", "agus.prasetyo@gmail.com", "Agus Prasetyo",
+         "Fwd: Pungutan liar di kantor kecamatan",
+         ("Mohon ditindaklanjuti", "Forwarded message", "membayar Rp 200.000 untuk mengurus KTP")),
+    Case("outlook_html_only_cp1252", "report", "hendra.gunawan@outlook.co.id", "Hendra Gunawan",
+         "Banjir di perumahan", ("Griya Asri \u201ctersumbat\u201d dan banjir setinggi 50 cm \u2013 mohon bantuan",),
+         ("<p", "MsoNormal", "o:p")),
+    Case("outlook_reply_original", "report", "maria.ulfa@hotmail.com", "Maria Ulfa", "RE: Izin usaha belum terbit",
+         ("Izin usaha saya sudah 3 bulan belum terbit",), ("Berkas Anda sedang diproses", "Sent:")),
+    Case("outlook_reply_indonesian", "report", "rahmat.hidayat@outlook.co.id", "Rahmat Hidayat",
+         "BLS: Sertifikat tanah", ("Sertifikat tanah saya di BPN belum selesai sejak 2024.",),
+         ("Dikirim:", "Berkas sedang diproses")),
+    Case("thunderbird_bottom_post", "report", "joko.susilo@riseup.net", "Joko Susilo", "Re: Penerangan jalan",
+         ("lampu penerangan di Jl. Ahmad Yani KM 5 masih padam",), ("wrote:", "sudah kami catat")),
+    Case("outlook_pdf_attachment", "report", "yusuf.h@outlook.com", "Yusuf Hidayat", "Tagihan PDAM tidak wajar",
+         ("Rp 2.500.000",), attachments=(("tagihan-pdam.pdf", "application/pdf", ()),)),
+    Case("thunderbird_latin1_flowed", "report", "andre.wijaya@posteo.net", "Andr\u00e9 Wijaya", "Pelayanan paspor",
+         ("caf\u00e9 di depan kantor bahkan menjual nomor antrean",), ("Andr\u00e9 Wijaya",)),
+    Case("thunderbird_rfc2231_filename", "report", "lestari.dewi@gmail.com", "Lestari", "Foto kerusakan jembatan",
+         ("Jembatan gantung di Desa Sukamaju retak",), attachments=(("jembatan r\u00fasak.png", "image/png", ()),)),
+    Case("apple_mail_related", "report", "kevin.tanoto@icloud.com", "Kevin Tanoto", "Trotoar rusak",
+         ("Trotoar di Jl. Sudirman depan halte rusak parah",),
+         attachments=(("IMG_0412.png", "image/png", ("inline",)),)),
+    Case("apple_mail_attachment", "report", "nadia.putri@me.com", "Nadia Putri", "Pohon tumbang",
+         ("Pohon tumbang menutup jalan",), attachments=(("IMG_2201.HEIC", "image/heic", ()),)),
+    Case("iso2022jp_japanese", "report", "t.yamada@example.co.jp", "山田太郎", "詐欺の報告",
+         ("バリのホテルで詐欺に遭いました",)),
+    Case("yahoo_alternative", "report", "wahyu_nugroho@yahoo.co.id", "Wahyu Nugroho", "Guru honorer belum digaji",
+         ("Guru honorer di SD Negeri 5 belum menerima gaji",), ("ydp1a2b3c4d",)),
+    Case("undeclared_8bit_utf8", "report", "darmo@warnet-jaya.net", "Pak Darmo", "Keluhan rumah sakit \u2013 antrean",
+         ("lebih dari 6 jam. Pelayanan \u201ctidak ramah\u201d",)),
+    Case("undeclared_8bit_cp1252", "report", "lukas@correio.example.com.br", "Lukas Pereira", "Visa on arrival",
+         ("extra fee \u2013 50\u20ac \u201cfor processing\u201d. S\u00e3o Paulo",)),
+    Case("windows1252_qp", "report", "hartono@bigpond.com", "Hartono", "Pungli parkir",
+         ("meminta \u201cuang keamanan\u201d Rp 20.000 \u2013 tanpa karcis",)),
+    Case("base64_utf8", "report", "ahmad.fauzi@mail.ugm.ac.id", "Ahmad Fauzi", "Beasiswa belum cair",
+         ("Beasiswa KIP Kuliah semester ini belum cair",)),
+    Case("unknown_transfer_encoding", "report", "oldmailer@kampus.example.ac.id", "Old Mailer",
+         "Laporan dari sistem lama", ("Atap gedung kuliah bocor di ruang 201",)),
+    Case("nested_multipart", "report", "fitri.handayani@gmail.com", "Fitri Handayani",
+         "Bantuan sosial tidak tepat sasaran", ("diberikan kepada keluarga perangkat desa",), ("<div",),
+         attachments=(("logo.png", "image/png", ("inline",)), ("daftar-penerima.docx",
+                      "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ()))),
+    Case("outlook_forward_rfc822", "report", "camat.sukaraja@outlook.com", "Camat Sukaraja", "FW: Jalan desa rusak",
+         ("Meneruskan laporan warga", "Subject: Jalan desa rusak", "Jalan desa Sukaraja rusak sepanjang 2 km"),
+         attachments=(("jalan.png", "image/png", ()),)),
+    Case("executable_attachment", "report", "pelapor123@mail.example.net", "Unknown Sender", "Bukti penipuan",
+         ("Bukti penipuan investasi",), attachments=(("bukti.pdf.exe", "application/octet-stream", ("executable",)),)),
+    Case("no_message_id", "report", "warga@desa-makmur.example.id", None, "Air bersih",
+         ("Air PDAM di Desa Makmur tidak mengalir",)),
+    Case("rfc2047_headers", "report", "ayu.putu@gmail.com", "Ni Luh Putu Ay\u00fa",
+         "Pelayanan Dukcapil \u2013 KTP belum jadi (sudah 6 bulan)", ("e-KTP saya belum jadi",)),
+    Case("subject_only", "report", "singkat@gmail.com", "Singkat", "Lampu merah perempatan Dago mati",
+         ("Lampu merah perempatan Dago mati",)),
+    Case("follow_up_subject_tag", "follow_up", "budi.santoso1987@gmail.com", "Budi Santoso",
+         "Re: [LAPOR #10000057] Jalan berlubang di Jl. Merdeka", ("lubangnya sekarang makin besar",),
+         follow_up_of="10000057"),
+    Case("follow_up_references", "follow_up", "siti.aminah.88@gmail.com", "Siti Aminah", "Re: Sampah menumpuk di pasar",
+         ("Sampahnya sudah diangkut sebagian",), ("wrote:", "Terima kasih, laporan Anda"), follow_up_of="10001236"),
+    Case("autoreply_auto_submitted", "suppressed", reason="auto_submitted"),
+    Case("precedence_bulk", "suppressed", reason="precedence"),
+    Case("outlook_oof_suppress", "suppressed", reason="x_auto_response_suppress"),
+    Case("mailing_list", "suppressed", reason="mailing_list"),
+    Case("x_loop", "suppressed", reason="x_loop"),
+    Case("own_address", "suppressed", reason="own_address"),
+    Case("own_message_id", "suppressed", reason="own_message_id"),
+    Case("dsn_gmail_other", "suppressed", reason="dsn", mail_from=""),
+    Case("read_receipt_mdn", "suppressed", reason="read_receipt"),
+    Case("dsn_bounce_of_our_reply", "bounce", reason="dsn", mail_from="", follow_up_of="10007774"),
+    Case("quarantine_no_from", "quarantined", reason="no_sender"),
+]
+
+
+@pytest.fixture
+def email_settings(test_env: TestEnvironment) -> Settings:
+    return test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+
+
+@pytest.fixture
+def smtp_server(email_settings: Settings, redis: Redis) -> Iterator[SmtpServerThread]:
+    server = SmtpServerThread(email_settings, redis).start()
+    yield server
+    server.stop()
+
+
+def suppressed_count(reason: str) -> float:
+    return SUPPRESSED.labels(reason)._value.get()
+
+
+def test_the_corpus_has_at_least_thirty_fixtures() -> None:
+    assert len({case.fixture for case in CASES}) >= 30
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.fixture for case in CASES])
+def test_fixture_mail_over_smtp(case: Case, smtp_server: SmtpServerThread, email_settings: Settings,
+                                redis: Redis) -> None:
+    before = suppressed_count(case.reason) if case.reason else 0.0
+    raw = fixture(case.fixture)
+    result = smtp_server.deliver(raw, mail_from=case.sender if case.mail_from is None and case.sender
+                                 else case.mail_from if case.mail_from is not None else "sender@example.net")
+    assert result.rcpt_codes == [250]
+    assert result.data_code == 250, result.data_message
+    run_replies(email_settings, redis)
+    replies = outbox(email_settings)
+
+    if case.outcome in ("report", "follow_up"):
+        check_report(case, result.tracking_id, raw, redis, email_settings)
+        assert len(replies) == 1
+        check_reply(case, replies[0], result.tracking_id, parse_mail(raw).message_id)
+        return
+
+    assert envelope_count(redis) == 0
+    assert replies == []
+    if case.outcome == "suppressed":
+        assert suppressed_count(case.reason or "") == before + 1
+    elif case.outcome == "bounce":
+        state = redis.hgetall(f"lapor:report:{case.follow_up_of}")
+        assert state[b"reply_bounce_action"] == b"failed"
+        assert state[b"reply_bounce_status"] == b"5.1.1"
+    elif case.outcome == "quarantined":
+        directory = email_settings.data_dir / "email" / "quarantine"
+        key = hashlib.sha256(raw).hexdigest()
+        assert (directory / f"{key}.eml").read_bytes() == raw
+        assert b'"reason":"no_sender"' in (directory / f"{key}.json").read_bytes()
+
+
+def check_report(case: Case, tracking_id: str | None, raw: bytes, redis: Redis, settings: Settings) -> None:
+    assert tracking_id is not None
+    envelope = stored_envelope(redis, tracking_id)
+    assert envelope is not None
+    assert envelope["channel"] == "email"
+    assert envelope["source"] == "email-smtp"
+    assert envelope["sender"] == {"kind": "email", "id": case.sender, "display_name": case.name}
+    assert envelope["subject"] == case.subject
+    for expected in case.text_has:
+        assert expected in envelope["text"]
+    for unwanted in case.text_lacks:
+        assert unwanted not in envelope["text"]
+    assert envelope["follow_up_of"] == case.follow_up_of
+    expected_id = envelope["channel_meta"]["message_id"] or "sha256:" + hashlib.sha256(raw).hexdigest()
+    assert envelope["channel_message_id"] == expected_id
+    listed = envelope["attachments"]
+    assert [(a["name"], a["content_type"]) for a in listed] == [(n, t) for n, t, _ in case.attachments]
+    for attachment, (_, _, flags) in zip(listed, case.attachments, strict=True):
+        assert set(flags) <= set(attachment["flags"])
+        content = (settings.data_dir / attachment["location"]).read_bytes()
+        assert hashlib.sha256(content).hexdigest() == attachment["sha256"]
+        assert len(content) == attachment["size"]
+
+
+def check_reply(case: Case, reply: object, tracking_id: str | None, message_id: str | None) -> None:
+    thread_id = case.follow_up_of or tracking_id
+    clean_subject = (case.subject or "").replace(f"[LAPOR #{thread_id}] ", "")
+    for prefix in ("Re: ", "RE: ", "FW: ", "Fwd: ", "BLS: "):
+        clean_subject = clean_subject.removeprefix(prefix)
+    assert reply["Subject"] == f"[LAPOR #{thread_id}] {clean_subject}"  # type: ignore[index]
+    assert reply["To"] == case.sender  # type: ignore[index]
+    assert reply["Auto-Submitted"] == "auto-replied"  # type: ignore[index]
+    if message_id:
+        assert str(reply["In-Reply-To"]).strip() == f"<{message_id}>"  # type: ignore[index]
+        assert f"<{message_id}>" in str(reply["References"])  # type: ignore[index]
+    else:
+        assert reply["In-Reply-To"] is None  # type: ignore[index]
+    assert reply["Message-ID"].startswith(f"<lapor-{thread_id}-")  # type: ignore[index]
+    assert reply["Message-ID"].endswith("@mail.lapor.go.id>")  # type: ignore[index]
+    body = reply.get_content()  # type: ignore[attr-defined]
+    assert "English:" in body
+    if case.outcome == "follow_up":
+        assert f"Tambahan informasi untuk laporan {thread_id}" in body
+    else:
+        assert f"Nomor lacak laporan Anda: {thread_id}" in body
+
+
+def test_recipient_constant_matches_the_default_address(email_settings: Settings) -> None:
+    assert email_settings.email.addresses == [RECIPIENT]

@@ -1,0 +1,105 @@
+"""The IMAP poller against a local fake IMAP server: reports made, cursor advanced only past durable mail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from redis import Redis
+
+from channels.email.imap import Cursor, ImapPoller
+from gateway.errors import NotDurable
+from gateway.intake import Intake, Receipt
+from gateway.settings import Settings
+from normalizer.envelope import ReportDraft
+from tests.conftest import TestEnvironment
+from tests.email_support import envelope_count, fixture, outbox, run_replies
+from tests.fake_imap import FakeImapServer, FakeMailbox
+
+
+class FailingIntake(Intake):
+    """The real intake, except that one chosen message cannot be made durable (as if Redis failed then)."""
+
+    fail_for: str | None = None
+
+    async def submit(self, draft: ReportDraft) -> Receipt:
+        if draft.channel_message_id == self.fail_for:
+            raise NotDurable("simulated outage", reason="redis_unavailable")
+        return await super().submit(draft)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[FakeMailbox, FakeImapServer]]:
+    box = FakeMailbox(messages={3: fixture("gmail_alternative"), 7: fixture("autoreply_auto_submitted"),
+                                9: fixture("yahoo_alternative")})
+    with FakeImapServer(box) as server:
+        yield box, server
+
+
+@pytest.fixture
+def imap_settings(test_env: TestEnvironment, mailbox: tuple[FakeMailbox, FakeImapServer]) -> Settings:
+    return test_env.settings(LAPOR_EMAIL_IMAP_HOST="127.0.0.1", LAPOR_EMAIL_IMAP_PORT=str(mailbox[1].port),
+                             LAPOR_EMAIL_IMAP_SSL="false", LAPOR_EMAIL_IMAP_USER="lapor",
+                             LAPOR_EMAIL_IMAP_PASSWORD="imap-secret")
+
+
+def poller(settings: Settings, redis: Redis, intake: Intake | None = None) -> ImapPoller:
+    return ImapPoller(settings, redis, intake or Intake(redis, settings))
+
+
+async def test_new_mail_is_reported_and_the_cursor_advances(imap_settings: Settings, redis: Redis,
+                                                            mailbox: tuple[FakeMailbox, FakeImapServer]) -> None:
+    box, _ = mailbox
+    imap = poller(imap_settings, redis)
+    assert await imap.poll_once() == 3
+    assert imap.read_cursor() == Cursor(1700, 9)
+    assert envelope_count(redis) == 2  # the autoreply is neither reported nor answered
+    assert all("PEEK" in c for c in box.commands if "FETCH" in c)  # the mailbox's read state is left alone
+    # Nothing new: "UID 10:*" still matches UID 9 on a real server; it must not be processed again.
+    assert await imap.poll_once() == 0
+    box.messages[12] = fixture("base64_utf8")
+    assert await imap.poll_once() == 1
+    assert imap.read_cursor() == Cursor(1700, 12)
+    assert envelope_count(redis) == 3
+    run_replies(imap_settings, redis)
+    assert sorted(str(reply["To"]) for reply in outbox(imap_settings)) == [
+        "ahmad.fauzi@mail.ugm.ac.id", "budi.santoso1987@gmail.com", "wahyu_nugroho@yahoo.co.id"]
+
+
+async def test_the_cursor_stops_before_mail_that_is_not_durable(imap_settings: Settings, redis: Redis,
+                                                                mailbox: tuple[FakeMailbox, FakeImapServer]) -> None:
+    box, _ = mailbox
+    box.messages[7] = fixture("outlook_pdf_attachment")
+    failing = FailingIntake(redis, imap_settings)
+    failing.fail_for = "TYZPR03MB7001E2F3A4B5C6D7@TYZPR03MB7001.apcprd03.prod.outlook.com"
+    imap = poller(imap_settings, redis, failing)
+    with pytest.raises(NotDurable):
+        await imap.poll_once()
+    assert imap.read_cursor() == Cursor(1700, 3)
+    assert envelope_count(redis) == 1
+    # The next round (Redis healthy again) starts at UID 7: nothing skipped, nothing repeated.
+    assert await poller(imap_settings, redis).poll_once() == 2
+    assert imap.read_cursor() == Cursor(1700, 9)
+    assert envelope_count(redis) == 3
+    failing.close()
+
+
+async def test_a_new_uidvalidity_rereads_the_folder_without_new_reports(
+    imap_settings: Settings, redis: Redis, mailbox: tuple[FakeMailbox, FakeImapServer]
+) -> None:
+    box, _ = mailbox
+    imap = poller(imap_settings, redis)
+    await imap.poll_once()
+    box.uidvalidity = 1800
+    box.messages = {1: box.messages[3], 2: box.messages[9]}
+    assert await imap.poll_once() == 2
+    assert imap.read_cursor() == Cursor(1800, 2)
+    assert envelope_count(redis) == 2  # dedup by Message-ID
+
+
+async def test_a_bounce_in_the_mailbox_is_not_reported(imap_settings: Settings, redis: Redis,
+                                                       mailbox: tuple[FakeMailbox, FakeImapServer]) -> None:
+    box, _ = mailbox
+    box.messages = {4: fixture("dsn_gmail_other"), 5: b"Return-Path: <>\r\n" + fixture("gmail_alternative")}
+    assert await poller(imap_settings, redis).poll_once() == 2
+    assert envelope_count(redis) == 0

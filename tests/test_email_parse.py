@@ -1,0 +1,84 @@
+"""The parsing steps on their own: charset fallback, quote trimming, executable flags, attachment limits."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from channels.email.parse import RawAttachment, decode_text, trim_quoted
+from channels.email.store import executable_flags, store_attachments
+from gateway.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("data", "charset", "expected"),
+    [
+        ("Jalan rusak – parah".encode(), "utf-8", "Jalan rusak – parah"),
+        ("café".encode("latin-1"), "iso-8859-1", "café"),
+        ("“kutip” €".encode("cp1252"), "iso-8859-1", "“kutip” €"),  # declared latin-1, really windows-1252
+        ("“kutip”".encode("cp1252"), None, "“kutip”"),
+        ("ü".encode(), None, "ü"),
+        ("詐欺".encode("iso2022_jp"), "ISO-2022-JP", "詐欺"),
+        ("ü".encode(), "x-no-such-charset", "ü"),
+        (b"\xff\xfe broken", "utf-8", "ÿþ broken"),
+    ],
+    ids=["utf8", "latin1", "latin1-really-cp1252", "undeclared-cp1252", "undeclared-utf8", "iso-2022-jp",
+         "unknown-charset", "invalid-utf8"],
+)
+def test_decode_text_never_fails(data: bytes, charset: str | None, expected: str) -> None:
+    assert decode_text(data, charset) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Isi.\n\nOn Mon, 16 Nov 2026 at 09:00, A <a@x.id> wrote:\n> lama", "Isi."),
+        ("Isi.\n\nPada Sen, 16 Nov 2026 09.00, A <a@x.id>\nmenulis:\n> lama", "Isi."),
+        ("Isi.\n\n-----Original Message-----\nFrom: A\nlama", "Isi."),
+        ("Isi.\n\n-----Pesan Asli-----\nDari: A\nlama", "Isi."),
+        ("Isi.\n________________________________\nFrom: A\nSent: B\nlama", "Isi."),
+        ("Isi.\n\nDari: A <a@x.id>\nDikirim: Senin\nKepada: B\nlama", "Isi."),
+        ("> kutipan\n\nJawaban di bawah.", "Jawaban di bawah."),
+        ("Isi.\n\n-- \nTanda tangan", "Isi."),
+        ("Dari: Pak RT kami mendapat kabar\njalan rusak.", "Dari: Pak RT kami mendapat kabar\njalan rusak."),
+        ("Lihat ini.\n\n---------- Forwarded message ---------\nFrom: A\nDate: B\n\nisi terusan",
+         "Lihat ini.\n\n---------- Forwarded message ---------\nFrom: A\nDate: B\n\nisi terusan"),
+    ],
+    ids=["gmail-en", "gmail-id", "outlook-original", "outlook-pesan-asli", "outlook-rule", "outlook-id-block",
+         "bottom-post", "signature", "dari-in-prose", "forward-kept"],
+)
+def test_trim_quoted(text: str, expected: str) -> None:
+    assert trim_quoted(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("content_type", "name", "data", "flagged"),
+    [
+        ("application/x-msdownload", "setup.bin", b"\x00", True),
+        ("application/octet-stream", "bukti.pdf.exe", b"\x00", True),
+        ("application/octet-stream", "skrip.JS", b"x", True),
+        ("application/pdf", "surat.pdf", b"MZ\x90\x00", True),
+        ("application/octet-stream", None, b"\x7fELF\x02", True),
+        ("application/pdf", "surat.pdf", b"%PDF-1.4", False),
+        ("image/jpeg", "foto.jpg", b"\xff\xd8\xff", False),
+    ],
+    ids=["type", "double-extension", "script-extension", "pe-magic-in-pdf", "elf-magic", "pdf", "jpeg"],
+)
+def test_executables_are_flagged(content_type: str, name: str | None, data: bytes, flagged: bool) -> None:
+    assert (executable_flags(RawAttachment(content_type, name, data)) == ["executable"]) is flagged
+
+
+def test_attachment_limits_per_attachment_per_message_and_count(tmp_path: Path, settings: Settings) -> None:
+    limits = settings.email.model_copy(update={"max_attachment_bytes": 100, "max_attachments_bytes": 150,
+                                               "max_attachments": 3})
+    raws = [RawAttachment("image/png", f"{n}.png", bytes([n]) * size) for n, size in
+            enumerate([80, 120, 80, 60, 10])]
+    listed = store_attachments(raws, tmp_path, limits)
+    assert [a.flags for a in listed] == [[], ["too_large", "not_stored"], ["message_too_large", "not_stored"],
+                                         ["too_many", "not_stored"], ["too_many", "not_stored"]]
+    assert [a.size for a in listed] == [80, 120, 80, 60, 10]
+    assert all(a.sha256 == hashlib.sha256(r.data).hexdigest() for a, r in zip(listed, raws, strict=True))
+    assert (tmp_path / listed[0].location).read_bytes() == raws[0].data
+    assert [a.location for a in listed[1:]] == ["", "", "", ""]

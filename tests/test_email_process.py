@@ -1,0 +1,74 @@
+"""The e-mail channel as an operator runs it: `lapor-gateway smtp` as a real process, and the quarantine tools."""
+
+from __future__ import annotations
+
+import smtplib
+import subprocess
+from collections.abc import Callable
+
+from redis import Redis
+
+from tests.conftest import REPO_ROOT, VENV_BIN, CaseStoreServer, ProcessHandle, TestEnvironment, free_port, wait_until
+from tests.email_support import RECIPIENT, SmtpServerThread, envelope_count, fixture, outbox, stored_envelope
+
+
+def smtp_ready(port: int) -> bool:
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=2) as client:
+            return client.noop()[0] == 250
+    except OSError:
+        return False
+
+
+def test_mail_to_the_smtp_process_gives_one_report_and_one_reply(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+    start_process: Callable[..., ProcessHandle], worker: ProcessHandle,
+) -> None:
+    port = free_port()
+    smtp = start_process("smtp", LAPOR_SMTP_PORT=str(port))
+    wait_until(lambda: smtp_ready(port), timeout=20)
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.sendmail("kevin.tanoto@icloud.com", [RECIPIENT], fixture("apple_mail_related"))
+    settings = test_env.settings()
+    [report] = wait_until(lambda: casestore.reports(), timeout=20)  # type: ignore[misc]
+    assert report["channel"] == "email" and report["subject"] == "Trotoar rusak"
+    [reply] = wait_until(lambda: outbox(settings), timeout=20)  # type: ignore[misc]
+    assert str(reply["Subject"]) == f"[LAPOR #{report['tracking_id']}] Trotoar rusak"
+    assert smtp.stop() == 0, smtp.output()
+
+
+def cli(test_env: TestEnvironment, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(VENV_BIN / "lapor-gateway"), "email", "quarantine", *args], env=test_env.process_env(),
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_quarantined_mail_can_be_listed_fixed_and_reprocessed(test_env: TestEnvironment, redis: Redis) -> None:
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        assert server.deliver(fixture("quarantine_no_from")).data_code == 250
+    finally:
+        server.stop()
+    assert envelope_count(redis) == 0
+    listing = cli(test_env, "list")
+    assert listing.returncode == 0, listing.stderr
+    assert "no_sender" in listing.stdout
+    [eml] = list((settings.data_dir / "email" / "quarantine").glob("*.eml"))
+
+    # Reprocessing unchanged mail keeps it in quarantine and says so.
+    again = cli(test_env, "reprocess", "--all")
+    assert again.returncode == 1 and "quarantined" in again.stdout
+    assert eml.exists()
+
+    # The operator adds the missing From header (or a fixed parser reads it): it becomes a report.
+    eml.write_bytes(b"From: Pelapor <pelapor@example.net>\r\n" + eml.read_bytes())
+    fixed = cli(test_env, "reprocess", eml.stem[:12])
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "accepted" in fixed.stdout
+    assert not eml.exists()
+    [key] = [key.decode() for key in redis.scan_iter("lapor:envelope:*")]
+    envelope = stored_envelope(redis, key.rsplit(":", 1)[1])
+    assert envelope is not None and envelope["sender"]["id"] == "pelapor@example.net"
+    assert envelope["source"] == "email-quarantine"
+    assert "tanpa alamat pengirim" in envelope["text"]
+    assert "0 quarantined" in cli(test_env, "list").stdout or "(0)" in cli(test_env, "list").stdout

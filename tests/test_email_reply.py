@@ -1,0 +1,165 @@
+"""The reply worker through a real SMTP relay on loopback (aiosmtpd), and attachments reaching the case store."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from redis import Redis
+
+from gateway.queues import REPLY_QUEUE, queue
+from tests.conftest import CASESTORE_TOKEN, CaseStoreServer, ProcessHandle, TestEnvironment, free_port, wait_until
+from tests.email_support import RECIPIENT, SmtpServerThread, fixture, outbox, run_replies, stored_envelope
+from workers.deadletters import DeadLetters
+
+
+@dataclass
+class RelayHandler:
+    """A relay that records what it is given, or refuses with `answer`."""
+
+    answer: str = "250 OK"
+    received: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.answer.startswith("250"):
+            message = BytesParser(policy=policy.default).parsebytes(envelope.original_content or envelope.content)
+            self.received.append((envelope.mail_from, list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+        return self.answer
+
+
+@pytest.fixture
+def relay() -> Iterator[tuple[RelayHandler, int]]:
+    handler = RelayHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+@pytest.fixture
+def relay_server(test_env: TestEnvironment, redis: Redis,
+                 relay: tuple[RelayHandler, int]) -> Iterator[SmtpServerThread]:
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), LAPOR_EMAIL_RELAY_HOST="127.0.0.1",
+                                 LAPOR_EMAIL_RELAY_PORT=str(relay[1]), LAPOR_EMAIL_RELAY_STARTTLS="false")
+    server = SmtpServerThread(settings, redis).start()
+    yield server
+    server.stop()
+
+
+def test_the_acknowledgement_goes_through_the_relay(relay_server: SmtpServerThread, relay: tuple[RelayHandler, int],
+                                                    redis: Redis) -> None:
+    handler, _ = relay
+    result = relay_server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    run_replies(relay_server.settings, redis)
+    assert outbox(relay_server.settings) == []
+    [(mail_from, rcpts, message)] = handler.received
+    assert mail_from == "pengaduan@lapor.go.id"
+    assert rcpts == ["budi.santoso1987@gmail.com"]
+    assert message["Subject"] == f"[LAPOR #{result.tracking_id}] Jalan berlubang di Jl. Merdeka"
+    assert str(message["In-Reply-To"]).strip() == "<CAHx7kPq8Jd3nE1vYw2=mT0xQ9cZL5fQ@mail.gmail.com>"
+    assert message["Auto-Submitted"] == "auto-replied"
+    assert str(message["From"]) == "LAPOR! <pengaduan@lapor.go.id>"
+    body = message.get_content()
+    assert "laporan Anda telah kami terima" in body and "English: your report was received" in body
+    # A retried job (or a re-sent mail) does not answer twice.
+    relay_server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    run_replies(relay_server.settings, redis)
+    assert len(handler.received) == 1
+
+
+@pytest.mark.parametrize(("answer", "dead_lettered"), [("550 5.1.1 No such user", True), ("451 4.3.0 Busy", False)],
+                         ids=["permanent-550", "temporary-451"])
+def test_relay_refusals(relay_server: SmtpServerThread, relay: tuple[RelayHandler, int], redis: Redis, answer: str,
+                        dead_lettered: bool) -> None:
+    relay[0].answer = answer
+    result = relay_server.deliver(fixture("yahoo_alternative"), mail_from="wahyu_nugroho@yahoo.co.id")
+    run_replies(relay_server.settings, redis)
+    letters = DeadLetters(redis).list()
+    if dead_lettered:
+        assert [(letter.queue, letter.tracking_id, letter.reason) for letter in letters] == [
+            (REPLY_QUEUE, result.tracking_id, "relay_550")]
+    else:
+        assert letters == []
+        # Scheduled for a retry with backoff (the scheduler runs in real workers).
+        assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 1
+
+
+def test_attachments_reach_the_case_store_before_their_report(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, worker: ProcessHandle
+) -> None:
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        result = server.deliver(fixture("outlook_pdf_attachment"), mail_from="yusuf.h@outlook.com")
+    finally:
+        server.stop()
+    report = wait_until(lambda: casestore.get(result.tracking_id or ""), timeout=15)
+    [attachment] = report["attachments"]  # type: ignore[index]
+    stored = casestore.store.get_attachment(attachment["sha256"])
+    assert stored is not None
+    assert stored[0] == "application/pdf"
+    assert hashlib.sha256(stored[1]).hexdigest() == attachment["sha256"]
+    assert attachment["name"] == "tagihan-pdam.pdf" and attachment["size"] == len(stored[1])
+    # The worker answered too: the reply is in the outbox.
+    wait_until(lambda: outbox(settings), timeout=10)
+
+
+def test_attachments_over_the_limit_are_listed_but_not_stored(test_env: TestEnvironment, redis: Redis) -> None:
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), LAPOR_EMAIL_MAX_ATTACHMENT_BYTES="60")
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        result = server.deliver(fixture("nested_multipart"), mail_from="fitri.handayani@gmail.com")
+    finally:
+        server.stop()
+    envelope = stored_envelope(redis, result.tracking_id or "")
+    assert envelope is not None
+    by_name = {a["name"]: a for a in envelope["attachments"]}
+    assert "not_stored" not in by_name["daftar-penerima.docx"]["flags"]  # 57 bytes
+    assert {"too_large", "not_stored"} <= set(by_name["logo.png"]["flags"])  # 70 bytes
+    assert by_name["logo.png"]["location"] == "" and by_name["logo.png"]["size"] == 70
+
+
+@pytest.mark.parametrize(
+    ("body", "path_hash", "status"),
+    [(b"%PDF-1.4 bukti", None, 201), (b"%PDF-1.4 bukti", "again", 200), (b"lain", "mismatch", 422),
+     (b"x", "not-a-hash", 422)],
+    ids=["created", "idempotent", "hash-mismatch", "bad-hash"],
+)
+def test_case_store_attachment_upload(casestore: CaseStoreServer, body: bytes, path_hash: str | None,
+                                      status: int) -> None:
+    digest = hashlib.sha256(b"%PDF-1.4 bukti").hexdigest()
+    headers = {"Authorization": f"Bearer {CASESTORE_TOKEN}", "Content-Type": "application/pdf"}
+    url = f"{casestore.url}/v1/attachments/{digest if path_hash != 'not-a-hash' else 'abc'}"
+    if path_hash == "again":
+        assert httpx.put(url, content=body, headers=headers).status_code == 201
+    response = httpx.put(url, content=body, headers=headers)
+    assert response.status_code == status, response.text
+    if status in (200, 201):
+        fetched = httpx.get(url, headers=headers)
+        assert fetched.content == body and fetched.headers["Content-Type"] == "application/pdf"
+    assert httpx.put(url, content=body).status_code == 401
+
+
+def test_replies_go_to_the_outbox_as_eml_without_a_relay(test_env: TestEnvironment, redis: Redis) -> None:
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    assert settings.email.relay_host == ""
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        server.deliver(fixture("iso2022jp_japanese"), mail_from="t.yamada@example.co.jp")
+    finally:
+        server.stop()
+    run_replies(settings, redis)
+    [reply] = outbox(settings)
+    assert str(reply["To"]) == "t.yamada@example.co.jp"
+    assert str(reply["Subject"]).endswith("詐欺の報告")
+    assert str(reply["X-LAPOR-Tracking-ID"]).isdigit()
+    assert RECIPIENT in str(reply["From"])

@@ -1,0 +1,295 @@
+"""The SMTP server's promises: never an open relay, a size limit, 451 until durable, dedup, threading, loop
+guards, a per-address reply cap and STARTTLS, all over real SMTP sessions on loopback."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import subprocess
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from channels.email.guards import SUPPRESSED, loop_reason
+from channels.email.parse import parse_mail
+from gateway.intake import Intake
+from gateway.queues import redis_connection
+from gateway.settings import Settings, SettingsError
+from tests.conftest import TestEnvironment, free_port
+from tests.email_support import (
+    RECIPIENT,
+    SmtpServerThread,
+    envelope_count,
+    fixture,
+    outbox,
+    run_replies,
+    stored_envelope,
+)
+
+
+def citizen_mail(subject: str = "Jalan rusak", body: str = "Jalan di depan pasar rusak parah.",
+                 sender: str = "warga@example.net", message_id: str | None = "auto",
+                 headers: dict[str, str] | None = None) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"Warga <{sender}>"
+    message["To"] = RECIPIENT
+    message["Subject"] = subject
+    if message_id == "auto":
+        message["Message-ID"] = make_msgid(domain="example.net")
+    elif message_id:
+        message["Message-ID"] = message_id
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    return message.as_bytes().replace(b"\n", b"\r\n")
+
+
+@pytest.fixture
+def make_server(test_env: TestEnvironment, redis: Redis) -> Iterator:  # type: ignore[type-arg]
+    servers: list[SmtpServerThread] = []
+
+    def make(intake_redis: Redis | None = None, **env: str) -> SmtpServerThread:
+        settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), **env)
+        connection = intake_redis or redis
+        server = SmtpServerThread(settings, connection, Intake(connection, settings)).start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("rcpt", "domains", "code"),
+    [
+        ("pengaduan@lapor.go.id", "", 250),
+        ("PENGADUAN@Lapor.Go.Id", "", 250),
+        ("someone@gmail.com", "", 550),
+        ("admin@lapor.go.id", "", 550),
+        ("pengaduan@lapor.go.id.evil.example", "", 550),
+        ("admin@lapor.go.id", "lapor.go.id", 250),
+        ("victim@example.org", "lapor.go.id", 550),
+    ],
+    ids=["our-address", "case-insensitive", "foreign", "other-local-part", "lookalike-domain", "our-domain",
+         "foreign-with-domains"],
+)
+def test_recipients_outside_our_addresses_are_refused(make_server, redis: Redis, rcpt: str, domains: str,  # type: ignore[no-untyped-def]
+                                                      code: int) -> None:
+    server = make_server(LAPOR_EMAIL_DOMAINS=domains) if domains else make_server()
+    result = server.deliver(citizen_mail(), rcpts=(rcpt,))
+    assert result.rcpt_codes == [code]
+    assert envelope_count(redis) == (1 if code == 250 else 0)
+
+
+def test_a_relay_attempt_among_valid_recipients_only_drops_the_foreign_one(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    server = make_server()
+    result = server.deliver(citizen_mail(), rcpts=("victim@example.org", RECIPIENT))
+    assert result.rcpt_codes == [550, 250]
+    assert result.data_code == 250
+    assert envelope_count(redis) == 1
+
+
+def test_the_size_limit_is_announced_and_enforced(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    server = make_server(LAPOR_EMAIL_MAX_MESSAGE_BYTES="4096")
+    big = citizen_mail(body="Laporan panjang. " * 600)
+    with server.client() as client:
+        assert client.esmtp_features["size"] == "4096"
+        code, _ = client.mail("warga@example.net", options=[f"SIZE={len(big)}"])
+        assert code == 552
+    # A client that does not declare the size is refused at the end of DATA.
+    result = server.deliver(big)
+    assert result.data_code == 552
+    assert envelope_count(redis) == 0
+    assert server.deliver(citizen_mail()).data_code == 250
+
+
+def test_451_while_redis_is_unreachable_and_250_once_it_is_back(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    closed = redis_connection(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
+    down = make_server(intake_redis=closed)
+    mail = citizen_mail(message_id="<retry-1@example.net>")
+    result = down.deliver(mail)
+    assert result.data_code == 451
+    assert result.data_message.startswith("4.3.0")
+    assert envelope_count(redis) == 0
+    # The sending server retries later against a gateway whose Redis works: the report is made once.
+    up = make_server()
+    result = up.deliver(mail)
+    assert result.data_code == 250
+    assert stored_envelope(redis, result.tracking_id or "") is not None
+
+
+def test_the_same_message_id_twice_is_one_report_and_one_reply(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    server = make_server()
+    mail = citizen_mail(message_id="<same-1@example.net>")
+    first = server.deliver(mail)
+    # The same Message-ID re-sent by another relay with different trace headers is still the same mail.
+    second = server.deliver(b"Received: from relay2.example.net by mx.lapor.go.id\r\n" + mail)
+    assert first.tracking_id and first.tracking_id == second.tracking_id
+    assert envelope_count(redis) == 1
+    run_replies(server.settings, redis)
+    assert len(outbox(server.settings)) == 1
+
+
+def test_without_message_id_dedup_uses_a_hash_of_the_raw_message(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    server = make_server()
+    mail = citizen_mail(message_id=None)
+    first, second = server.deliver(mail), server.deliver(mail)
+    other = server.deliver(citizen_mail(message_id=None, body="Laporan lain sama sekali."))
+    assert first.tracking_id == second.tracking_id != other.tracking_id
+    assert envelope_count(redis) == 2
+
+
+def reply_to(reply: EmailMessage, *, subject: str | None, references: bool, body: str) -> bytes:
+    """What a mail client sends when the citizen answers our acknowledgement."""
+    answer = EmailMessage()
+    answer["From"] = f"Warga <{reply['To']}>"
+    answer["To"] = RECIPIENT
+    answer["Subject"] = subject if subject is not None else "Re: " + str(reply["Subject"])
+    answer["Message-ID"] = make_msgid(domain="example.net")
+    if references:
+        answer["In-Reply-To"] = str(reply["Message-ID"])
+        answer["References"] = f"{str(reply['References']).strip()} {reply['Message-ID']}"
+    answer.set_content(body + "\n\n> " + reply.get_content().splitlines()[0])
+    return answer.as_bytes().replace(b"\n", b"\r\n")
+
+
+@pytest.mark.parametrize(("by_subject", "by_references"), [(True, False), (False, True), (True, True)],
+                         ids=["subject-tag", "references", "both"])
+def test_an_answer_to_our_reply_is_a_follow_up(make_server, redis: Redis, by_subject: bool,  # type: ignore[no-untyped-def]
+                                               by_references: bool) -> None:
+    server = make_server()
+    first = server.deliver(citizen_mail(subject="Drainase tersumbat"))
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    subject = None if by_subject else "Tambahan foto"
+    answer = server.deliver(reply_to(ack, subject=subject, references=by_references, body="Sekarang makin parah."))
+    envelope = stored_envelope(redis, answer.tracking_id or "")
+    assert envelope is not None and answer.tracking_id != first.tracking_id
+    assert envelope["follow_up_of"] == first.tracking_id
+    assert envelope["text"] == "Sekarang makin parah."
+    run_replies(server.settings, redis)
+    replies = outbox(server.settings)
+    assert len(replies) == 2
+    follow_up_reply = next(r for r in replies if "Tambahan informasi" in r.get_content())
+    assert str(follow_up_reply["Subject"]).startswith(f"[LAPOR #{first.tracking_id}]")
+
+
+def test_a_tag_with_a_wrong_check_digit_is_a_new_report(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    server = make_server()
+    result = server.deliver(citizen_mail(subject="Re: [LAPOR #10000058] Jalan"))
+    assert stored_envelope(redis, result.tracking_id or "")["follow_up_of"] is None  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("headers", "envelope_sender", "reason"),
+    [
+        ({"Auto-Submitted": "auto-replied"}, "x@example.net", "auto_submitted"),
+        ({"Auto-Submitted": "auto-generated"}, "x@example.net", "auto_submitted"),
+        ({"Auto-Submitted": "auto-notified; owner-email=x@example.net"}, "x@example.net", "auto_submitted"),
+        ({"Auto-Submitted": "no"}, "x@example.net", None),
+        ({"Precedence": "bulk"}, "x@example.net", "precedence"),
+        ({"Precedence": "list"}, "x@example.net", "precedence"),
+        ({"Precedence": "junk"}, "x@example.net", "precedence"),
+        ({"Precedence": "first-class"}, "x@example.net", None),
+        ({"X-Auto-Response-Suppress": "OOF, AutoReply"}, "x@example.net", "x_auto_response_suppress"),
+        ({"List-Id": "<warga.lists.example.net>"}, "x@example.net", "mailing_list"),
+        ({"List-Unsubscribe": "<mailto:leave@lists.example.net>"}, "x@example.net", "mailing_list"),
+        ({"X-Loop": "helpdesk@example.net"}, "x@example.net", "x_loop"),
+        ({}, "", "null_sender"),
+        ({}, "<>", "null_sender"),
+        ({}, None, None),
+        ({}, "x@example.net", None),
+    ],
+    ids=["auto-replied", "auto-generated", "auto-notified", "auto-submitted-no", "precedence-bulk", "precedence-list",
+         "precedence-junk", "precedence-other", "x-auto-response-suppress", "list-id", "list-unsubscribe", "x-loop",
+         "null-sender", "null-sender-brackets", "imap-no-envelope", "ordinary"],
+)
+def test_loop_guard_headers(settings: Settings, headers: dict[str, str], envelope_sender: str | None,
+                            reason: str | None) -> None:
+    mail = parse_mail(citizen_mail(headers=headers))
+    assert loop_reason(mail, envelope_sender, settings.email) == reason
+
+
+@pytest.mark.parametrize(
+    ("sender", "message_id", "reason"),
+    [
+        ("pengaduan@lapor.go.id", "<x@example.net>", "own_address"),
+        ("Pengaduan@LAPOR.go.id", "<x@example.net>", "own_address"),
+        ("warga@example.net", "<lapor-10000057-00ff@mail.lapor.go.id>", "own_message_id"),
+        ("warga@example.net", "<abc@MAIL.LAPOR.GO.ID>", "own_message_id"),
+    ],
+    ids=["own-address", "own-address-case", "own-message-id", "own-domain-case"],
+)
+def test_mail_from_ourselves_is_never_answered(make_server, redis: Redis, sender: str, message_id: str,  # type: ignore[no-untyped-def]
+                                               reason: str) -> None:
+    server = make_server()
+    before = SUPPRESSED.labels(reason)._value.get()
+    result = server.deliver(citizen_mail(sender=sender, message_id=message_id))
+    assert result.data_code == 250
+    run_replies(server.settings, redis)
+    assert envelope_count(redis) == 0
+    assert outbox(server.settings) == []
+    assert SUPPRESSED.labels(reason)._value.get() == before + 1
+
+
+def test_a_null_envelope_sender_is_not_reported_or_answered(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    server = make_server()
+    result = server.deliver(fixture("gmail_alternative"), mail_from="")
+    assert result.data_code == 250
+    run_replies(server.settings, redis)
+    assert envelope_count(redis) == 0 and outbox(server.settings) == []
+
+
+def test_replies_to_one_address_are_capped_per_hour(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    server = make_server(LAPOR_EMAIL_REPLY_CAP_PER_HOUR="2")
+    for number in range(4):
+        assert server.deliver(citizen_mail(subject=f"Laporan {number}", body=f"Isi laporan {number}")).data_code == 250
+    server.deliver(citizen_mail(sender="lain@example.net"))
+    run_replies(server.settings, redis)
+    recipients = [str(reply["To"]) for reply in outbox(server.settings)]
+    assert envelope_count(redis) == 5  # every report is kept; only the answers are capped
+    assert recipients.count("warga@example.net") == 2
+    assert recipients.count("lain@example.net") == 1
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=localhost", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def test_starttls_is_offered_when_a_certificate_is_configured(make_server, redis: Redis,  # type: ignore[no-untyped-def]
+                                                              certificate: tuple[Path, Path]) -> None:
+    plain = make_server()
+    with plain.client() as client:
+        assert not client.has_extn("starttls")
+    server = make_server(LAPOR_EMAIL_TLS_CERT=str(certificate[0]), LAPOR_EMAIL_TLS_KEY=str(certificate[1]))
+    context = ssl.create_default_context(cafile=str(certificate[0]))
+    context.check_hostname = False
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+        client.ehlo()
+        assert client.has_extn("starttls")
+        client.starttls(context=context)
+        client.ehlo()
+        client.sendmail("warga@example.net", [RECIPIENT], citizen_mail())
+    assert envelope_count(redis) == 1
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [({"LAPOR_EMAIL_RELAY_HOST": "smtp.example.net", "LAPOR_EMAIL_RELAY_USER": "lapor"}, "LAPOR_EMAIL_RELAY_PASSWORD"),
+     ({"LAPOR_EMAIL_IMAP_HOST": "imap.example.net", "LAPOR_EMAIL_IMAP_USER": "lapor"}, "LAPOR_EMAIL_IMAP_PASSWORD"),
+     ({"LAPOR_EMAIL_TLS_CERT": "/etc/ssl/cert.pem"}, "LAPOR_EMAIL_TLS_KEY")],
+    ids=["relay-password", "imap-password", "tls-key"],
+)
+def test_a_configured_relay_or_mailbox_without_its_secret_does_not_start(test_env: TestEnvironment, env: dict[str, str],
+                                                                         named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        test_env.settings(**env)

@@ -1,0 +1,106 @@
+"""`make run` on a machine without Redis: the supervisor starts an embedded Redis and every Procfile process,
+the README's example gets a Tracking ID, the report is in the case store within two seconds, Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from redis import Redis
+from twilio.request_validator import RequestValidator
+
+from gateway.embedded_redis import EmbeddedRedis
+from tests.conftest import REPO_ROOT, VENV_BIN, free_port, wait_until
+
+pytestmark = pytest.mark.embedded
+
+
+def _alive(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _forward_worker_ready(log_path: Path) -> bool:
+    for line in log_path.read_text().splitlines():
+        if line.startswith("{"):
+            event = json.loads(line)
+            if event.get("event") == "worker.ready" and event.get("queue") == "lapor-forward":
+                return True
+    return False
+
+
+def test_make_run_path_end_to_end_with_embedded_redis(tmp_path: Path) -> None:
+    http_port, casestore_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
+    env.update(
+        LAPOR_PROFILE="development",
+        LAPOR_DATA_DIR=str(tmp_path / "var"),
+        LAPOR_HTTP_PORT=str(http_port),
+        LAPOR_PUBLIC_URL=f"http://127.0.0.1:{http_port}",
+        LAPOR_CASESTORE_PORT=str(casestore_port),
+        LAPOR_SMTP_PORT=str(free_port()),
+        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    log_path = tmp_path / "run.log"
+    with log_path.open("wb") as log:
+        supervisor = subprocess.Popen([str(VENV_BIN / "lapor-gateway"), "dev"], env=env, cwd=REPO_ROOT,
+                                      stdout=log, stderr=subprocess.STDOUT)
+    try:
+        gateway = f"http://127.0.0.1:{http_port}"
+        casestore = f"http://127.0.0.1:{casestore_port}"
+        wait_until(lambda: _alive(f"{gateway}/readyz") and _alive(f"{casestore}/healthz"), timeout=30)
+        wait_until(lambda: _forward_worker_ready(log_path), timeout=30)
+        output = log_path.read_text()
+        assert '"redis.embedded"' in output
+        assert '"profile.development"' in output
+
+        url = f"{gateway}/v1/channels/sms/twilio"
+        form = {"MessageSid": "SMdemo0001", "From": "0812-3456-7890", "To": "1708",
+                "Body": "LAPOR jalan berlubang di depan SDN 3 Bandung"}
+        signature = RequestValidator("dev-twilio-auth-token").compute_signature(url, form)
+        sent_at = time.monotonic()
+        reply = httpx.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=5)
+        assert reply.status_code == 200
+        tracking_id = reply.text.split("Nomor lacak: ")[1].split(".")[0]
+
+        auth = {"Authorization": "Bearer dev-casestore-token"}
+        stored = wait_until(
+            lambda: httpx.get(f"{casestore}/v1/reports/{tracking_id}", headers=auth, timeout=1).status_code == 200,
+            timeout=2.0,
+        )
+        assert stored
+        elapsed = time.monotonic() - sent_at
+        assert elapsed < 2.0
+        report = httpx.get(f"{casestore}/v1/reports/{tracking_id}", headers=auth).json()
+        assert report["sender"]["id"] == "+6281234567890"
+        assert report["text"] == "jalan berlubang di depan SDN 3 Bandung"
+        assert (tmp_path / "var" / "redis" / "appendonly.aof").exists()  # the embedded Redis persists (AOF)
+        # An operator's CLI finds the embedded Redis of the running system by its data dir alone.
+        cli_env = {k: v for k, v in env.items() if k != "REDIS_URL"}
+        status = subprocess.run([str(VENV_BIN / "lapor-gateway"), "status", "--json"], env=cli_env,
+                                capture_output=True, text=True, timeout=60)
+        assert status.returncode in (0, 1), status.stdout + status.stderr
+        assert "sms-twilio" in status.stdout
+    finally:
+        supervisor.send_signal(signal.SIGINT)
+        code = supervisor.wait(timeout=30)
+    assert code == 0, log_path.read_text()[-3000:]
+    assert not _alive(f"http://127.0.0.1:{http_port}/healthz")
+    assert not _alive(f"http://127.0.0.1:{casestore_port}/healthz")
+    assert '"supervisor.stopping"' in log_path.read_text()
+
+
+def test_the_embedded_redis_starts_under_a_relative_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make run` uses LAPOR_DATA_DIR=./var: a relative path must work."""
+    monkeypatch.chdir(tmp_path)
+    with EmbeddedRedis(Path("var") / "redis") as embedded:
+        assert Redis.from_url(embedded.url).ping()
+    assert (tmp_path / "var" / "redis" / "redis.log").exists()

@@ -1,0 +1,197 @@
+"""The hot-path shortcuts the benchmark led to keep the exact behaviour of what they replace."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlencode, urlparse
+
+import pytest
+from multidict import MultiDict
+from redis import Redis
+from twilio.request_validator import RequestValidator, add_port, remove_port
+from twilio.twiml.messaging_response import MessagingResponse
+
+from channels.gsm7 import to_gsm7
+from channels.twilio_sms import _form, _signed_urls, compute_signature, render_twiml, signed_params
+from gateway.health import SIGNALS_KEY, HealthSignals
+from gateway.intake import Intake
+from gateway.settings import Settings
+from normalizer.envelope import Attachment, Channel, Envelope, ReportDraft, Sender, SenderKind, utc_now
+from tests.conftest import TWILIO_TOKEN, GatewayServer
+
+TWIML_CASES = [
+    pytest.param([], id="no-reply"),
+    pytest.param(["LAPOR! Laporan Anda diterima. Nomor lacak: 10000011."], id="ack"),
+    pytest.param(["a & b < c > d \"q\" 'x'"], id="xml-special-characters"),
+    pytest.param(["satu", "dua"], id="two-messages"),
+    pytest.param(["Status: ditindaklanjuti ]]> <![CDATA["], id="cdata-markers"),
+]
+
+
+@pytest.mark.parametrize("replies", TWIML_CASES)
+def test_twiml_template_is_byte_identical_to_messaging_response(replies: list[str]) -> None:
+    expected = MessagingResponse()
+    for reply in replies:
+        expected.message(reply)
+    assert render_twiml(replies) == str(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("LAPOR! Nomor lacak: 10000011. Cek status: ketik CEK 10000011",
+                     "LAPOR! Nomor lacak: 10000011. Cek status: ketik CEK 10000011", id="plain-gsm7"),
+        pytest.param("Harga {naik} [20%] ~ €5 ^ | \\", "Harga {naik} [20%] ~ €5 ^ | \\", id="extension-table"),
+        pytest.param("“Kutipan” – café … ✓", '"Kutipan" - café ... ', id="needs-replacing"),
+    ],
+)
+def test_gsm7_fast_path_gives_what_the_character_loop_gave(text: str, expected: str) -> None:
+    """Expected values are the outputs of the character-by-character version, before the fast path."""
+    assert to_gsm7(text) == expected
+
+
+SIGNATURE_CASES = [
+    pytest.param("http://127.0.0.1:{port}", id="signed-with-the-port"),
+    pytest.param("http://127.0.0.1", id="signed-without-the-port"),
+]
+
+
+@pytest.mark.parametrize("signed_base", SIGNATURE_CASES)
+async def test_signature_over_either_url_variant_is_accepted(gateway: GatewayServer, signed_base: str) -> None:
+    """Twilio signs the URL with or without the port; the shortcut tries the second only if the first fails."""
+    port = gateway.url.rsplit(":", 1)[1]
+    form = gateway.twilio_form(MessageSid="SM" + "7" * 32, SmsSid="SM" + "7" * 32)
+    url = signed_base.format(port=port) + "/v1/channels/sms/twilio"
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, form)
+    assert (await gateway.post_twilio(form, signature=signature)).status_code == 200
+    assert (await gateway.post_twilio(form, signature=signature[:-2] + "xx")).status_code == 403
+
+
+async def test_repeated_form_keys_are_all_signed(gateway: GatewayServer) -> None:
+    """Twilio signs every value of a repeated parameter: the form keeps them all."""
+    pairs = [*gateway.twilio_form(MessageSid="SM" + "8" * 32).items(), ("MediaUrl0", "a"), ("MediaUrl0", "b")]
+    body = urlencode(pairs)
+    assert _form(body.encode()).getall("MediaUrl0") == ["a", "b"]
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(
+        gateway.settings.public_url + "/v1/channels/sms/twilio", _form(body.encode())
+    )
+    response = await gateway.client.post(
+        "/v1/channels/sms/twilio", content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
+    )
+    assert response.status_code == 200
+
+
+def _draft(sid: str) -> ReportDraft:
+    return ReportDraft(received_at=utc_now(), channel=Channel.SMS, channel_message_id=sid,
+                       sender=Sender(kind=SenderKind.MSISDN, id="+6281234567890"), text="Jalan rusak")
+
+
+def test_claims_survive_a_redis_that_lost_its_scripts(redis: Redis, settings: Settings) -> None:
+    """Claims go out as EVALSHA; a Redis restarted without the script refuses them unrun, intake loads it again."""
+    intake = Intake(redis, settings)
+    first = intake.commit([_draft("SMa")])
+    redis.script_flush()
+    again, fresh = intake.commit([_draft("SMa"), _draft("SMb")])
+    assert again.tracking_id == first[0].tracking_id and again.duplicate
+    assert not fresh.duplicate and fresh.tracking_id != first[0].tracking_id
+    assert redis.hget(f"lapor:dedup:sms:{__import__('hashlib').sha1(b'SMb').hexdigest()}", "state") == b"committed"
+
+
+MMS_FORM = json.loads((Path(__file__).parent / "fixtures" / "twilio" / "inbound_mms.json").read_text())
+PARAM_CASES = [
+    pytest.param(list(MMS_FORM.items()), id="inbound-mms"),
+    pytest.param([*MMS_FORM.items(), ("MediaUrl0", "b"), ("MediaUrl0", "a"), ("MediaUrl0", "b")],
+                 id="repeated-key-unsorted-and-repeated-values"),
+    pytest.param([("Body", "Lampu mati ☹ — “Jl. Sudirman”"), ("From", "+6281234567890"), ("Zeta", ""), ("A", "")],
+                 id="non-ascii-and-blank-values"),
+    pytest.param([("b", "2"), ("a", "3"), ("ab", "1"), ("a", "10"), ("B", "x")], id="prefix-names-and-case"),
+    pytest.param([], id="no-parameters"),
+]
+URL_CASES = [
+    pytest.param("https://lapor.example.go.id/v1/channels/sms/twilio", id="https-without-port"),
+    pytest.param("https://lapor.example.go.id:443/v1/channels/sms/twilio?x=1", id="https-with-port-and-query"),
+    pytest.param("http://127.0.0.1:8080/v1/channels/sms/twilio", id="http-other-port"),
+]
+
+
+@pytest.mark.parametrize("url", URL_CASES)
+@pytest.mark.parametrize("pairs", PARAM_CASES)
+def test_direct_signature_is_twilios(url: str, pairs: list[tuple[str, str]]) -> None:
+    """The signature computed with hmac directly is twilio's RequestValidator.compute_signature, byte for byte."""
+    params = MultiDict(pairs)
+    expected = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
+    assert compute_signature(TWILIO_TOKEN.encode(), url, signed_params(params)) == expected
+
+
+@pytest.mark.parametrize("url", URL_CASES)
+def test_signed_url_variants_are_validates_and_start_with_the_configured_url(url: str) -> None:
+    """The same two variants RequestValidator.validate accepts, the configured spelling first."""
+    parsed = urlparse(url)
+    variants = _signed_urls(url)
+    assert set(variants) == {remove_port(parsed), add_port(parsed)}
+    assert variants[0] == url
+
+
+DRAFT_CASES = [
+    pytest.param({}, id="plain-sms"),
+    pytest.param({"received_at": datetime(2026, 11, 22, 15, 30, tzinfo=timezone(timedelta(hours=7))),
+                  "text": "Banjir \"lagi\" di Jl. Cempaka ☔\nsejak pagi", "language": "id", "anonymous": True,
+                  "channel_meta": {"message_sid": "SM1", "to": "+621708", "nested": {"a": [1, 2]}}},
+                 id="local-time-quotes-newline-meta"),
+    pytest.param({"attachments": [Attachment(content_type="image/jpeg", location="https://api.twilio.com/m/ME1")],
+                  "follow_up_of": "10000011", "kind": "aspiration", "explicit_kind": True, "incomplete": True},
+                 id="media-follow-up"),
+]
+
+
+@pytest.mark.parametrize("overrides", DRAFT_CASES)
+def test_envelope_json_is_the_validated_envelopes_json(overrides: dict[str, object]) -> None:
+    """Intake stores `envelope_json`: byte for byte what the validated Envelope would dump."""
+    draft = ReportDraft.model_validate({**_draft("SM9").model_dump(), **overrides})
+    assert draft.envelope_json("10000012") == draft.with_tracking_id("10000012").model_dump_json()
+    assert Envelope.model_validate_json(draft.envelope_json("10000012")).tracking_id == "10000012"
+
+
+def test_envelope_adds_exactly_the_two_fields_envelope_json_appends() -> None:
+    assert list(Envelope.model_fields)[-2:] == ["envelope_version", "tracking_id"]
+    assert set(Envelope.model_fields) - set(ReportDraft.model_fields) == {"envelope_version", "tracking_id"}
+
+
+@pytest.mark.parametrize("tracking_id", [pytest.param("0123456", id="leading-zero"), pytest.param("12", id="short"),
+                                         pytest.param('1000001","x":"y', id="injection")])
+def test_envelope_json_refuses_what_is_no_tracking_id(tracking_id: str) -> None:
+    with pytest.raises(ValueError, match="Tracking ID"):
+        _draft("SM9").envelope_json(tracking_id)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "writes"),
+    [pytest.param([0, 0.2, 0.9], 1, id="same-second"), pytest.param([0, 1.0, 1.5, 2.0], 3, id="a-write-each-second")],
+)
+def test_message_signal_writes_redis_at_most_once_a_second(redis: Redis, seconds: list[float], writes: int) -> None:
+    """`note_message` (on the event loop) says when the Redis write is due; the webhook path runs only those."""
+    clock = {"now": 1_000.0}
+    signals = HealthSignals(redis, clock=lambda: clock["now"])
+    due = []
+    for offset in seconds:
+        clock["now"] = 1_000.0 + offset
+        due.append(signals.note_message("sms-twilio"))
+        if due[-1]:
+            signals.write_message("sms-twilio")
+    assert sum(due) == writes and due[0]
+    assert float(redis.hget(SIGNALS_KEY.format(channel="sms-twilio"), "last_message_at") or 0) >= 1_000.0
+
+
+async def test_a_webhook_still_records_the_channels_last_message(gateway: GatewayServer, redis: Redis) -> None:
+    """The health signal left the per-request thread hop; a webhook must still reach the channel's health record."""
+    response = await gateway.post_twilio(gateway.twilio_form(MessageSid="SM" + "9" * 32, SmsSid="SM" + "9" * 32))
+    assert response.status_code == 200
+    wait_until = time.monotonic() + 5
+    while not redis.hget(SIGNALS_KEY.format(channel="sms-twilio"), "last_message_at"):
+        assert time.monotonic() < wait_until, "no health signal written"
+        await asyncio.sleep(0.02)

@@ -1,0 +1,228 @@
+"""Break real processes and prove that every acknowledged Tracking ID reaches the case store exactly once.
+
+Marked `fault`: still part of `make test`. The outage of the case store lasts LAPOR_TEST_OUTAGE_SECONDS
+(default 60, the duration the guarantees are stated for).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from aiohttp import web
+from redis import Redis
+
+from casestore.app import create_casestore_app
+from gateway.embedded_redis import EmbeddedRedis
+from gateway.queues import FORWARD_QUEUE, queue
+from tests.conftest import (
+    CASESTORE_TOKEN,
+    CaseStoreServer,
+    GatewayServer,
+    LoopbackServer,
+    ProcessHandle,
+    TestEnvironment,
+    async_wait_until,
+    wait_until,
+)
+
+# One xdist group: the fault tests load the machine heavily and must not overlap each other.
+pytestmark = [pytest.mark.fault, pytest.mark.timeout(300), pytest.mark.xdist_group("faults")]
+
+OUTAGE_SECONDS = float(os.environ.get("LAPOR_TEST_OUTAGE_SECONDS", "60"))
+TRACKING_ID = re.compile(r"Nomor lacak: (\d+)")
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def send_stream(server: GatewayServer, count: int, *, prefix: str, concurrency: int = 16,
+                      on_ack: Callable[[int], None] | None = None) -> dict[str, str]:
+    """Send `count` signed SMS webhooks; retry a 5xx like an aggregator would. MessageSid -> acknowledged ID."""
+    acknowledged: dict[str, str] = {}
+    pending: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(count):
+        pending.put_nowait(index)
+
+    async def sender() -> None:
+        while not pending.empty():
+            index = pending.get_nowait()
+            sid = f"SM{prefix}{index:08d}"
+            form = server.twilio_form(MessageSid=sid, Body=f"Laporan nomor {index}", From="+6281234500000")
+            for _attempt in range(400):
+                try:
+                    response = await server.post_twilio(form)
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+                    continue
+                if response.status_code == 200:
+                    acknowledged[sid] = TRACKING_ID.search(response.text).group(1)  # type: ignore[union-attr]
+                    if on_ack:
+                        on_ack(len(acknowledged))
+                    break
+                assert response.status_code >= 500, response.text
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(f"{sid} never acknowledged")
+
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+    return acknowledged
+
+
+def assert_exactly_once(casestore: CaseStoreServer, acknowledged: dict[str, str]) -> None:
+    reports = casestore.reports()
+    stored = [r["tracking_id"] for r in reports]
+    assert len(stored) == len(set(stored)), "a Tracking ID was stored twice"
+    assert set(stored) == set(acknowledged.values()), "stored and acknowledged Tracking IDs differ"
+    by_sid = {r["channel_message_id"]: r["tracking_id"] for r in reports}
+    assert by_sid == acknowledged
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path / "redis", appendfsync=getattr(request, "param", "everysec")).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    ("own_redis", "how"),
+    [pytest.param("everysec", "stop", id="aof-everysec-clean-stop"),
+     pytest.param("always", "kill", id="aof-always-sigkill")],
+    indirect=["own_redis"],
+)
+async def test_a_thousand_webhooks_while_redis_stops_and_restarts(
+    own_redis: EmbeddedRedis, how: str, test_env: TestEnvironment, casestore: CaseStoreServer,
+    start_process: Callable[..., ProcessHandle],
+) -> None:
+    settings = test_env.settings(REDIS_URL=own_redis.url)
+    gateway = start_process("serve", REDIS_URL=own_redis.url)
+    worker = start_process("worker", REDIS_URL=own_redis.url)
+    wait_until(lambda: _ready(settings.public_url), timeout=30)
+    acks_during_outage: list[int] = []
+    outage = {"down": False}
+
+    def on_ack(total: int) -> None:
+        if outage["down"]:
+            acks_during_outage.append(total)
+
+    async def break_redis() -> None:
+        await async_wait_until(lambda: len(acknowledged_so_far) >= 300 or True, timeout=1)
+        await asyncio.sleep(0.6)
+        own_redis.kill() if how == "kill" else own_redis.stop()
+        outage["down"] = True
+        await asyncio.sleep(2.0)
+        outage["down"] = False
+        own_redis.start()
+
+    acknowledged_so_far: dict[str, str] = {}
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=settings.public_url, timeout=15) as client:
+        server = GatewayServer(url=settings.public_url, settings=settings, client=client)
+        breaker = asyncio.create_task(break_redis())
+        acknowledged = await send_stream(server, 1000, prefix=how, on_ack=on_ack)
+        await breaker
+    answered_in = time.monotonic() - started
+
+    assert len(acknowledged) == 1000
+    assert len(set(acknowledged.values())) == 1000
+    assert acks_during_outage, "no citizen was answered while Redis was down"
+    assert "intake.spooling" in gateway.output()
+    try:
+        await async_wait_until(lambda: casestore.store.count() >= 1000, timeout=60)
+    except AssertionError:
+        raise AssertionError(
+            f"stored {casestore.store.count()} of 1000\nGATEWAY:\n{gateway.output()[-3000:]}\n"
+            f"WORKER:\n{worker.output()[-3000:]}"
+        ) from None
+    assert_exactly_once(casestore, acknowledged)
+    assert worker.process.poll() is None
+    print(f"\nfigures[{how}]: 1000 answered in {answered_in:.1f} s, {len(acks_during_outage)} while Redis was down,"
+          f" all stored {time.monotonic() - started:.1f} s after the first")
+
+
+async def test_the_case_store_down_for_a_minute_and_back(
+    gateway: GatewayServer, casestore: CaseStoreServer, start_process: Callable[..., ProcessHandle]
+) -> None:
+    start_process("worker")
+    first = await send_stream(gateway, 50, prefix="before")
+    await async_wait_until(lambda: casestore.store.count() == 50, timeout=20)
+    casestore.stop()
+    started = time.monotonic()
+    during = await send_stream(gateway, 200, prefix="during")
+    await asyncio.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - started)))
+    assert casestore.store.count() == 50
+    casestore.start()
+    back = time.monotonic()
+    await async_wait_until(lambda: casestore.store.count() >= 250, timeout=60)
+    assert_exactly_once(casestore, {**first, **during})
+    print(f"\nfigures[casestore]: backlog of 200 stored {time.monotonic() - back:.1f} s after the case store returned")
+
+
+def slow_case_store(store_server: CaseStoreServer, delay: float) -> Callable[[], web.Application]:
+    """The reference case store behind a slow network: every write takes `delay` seconds to be answered."""
+
+    def factory() -> web.Application:
+        @web.middleware
+        async def slow(request: web.Request, handler: Callable[..., object]) -> web.StreamResponse:
+            if request.method == "POST":
+                await asyncio.sleep(delay)
+            return await handler(request)  # type: ignore[misc,no-any-return]
+
+        app = create_casestore_app(store_server.store, CASESTORE_TOKEN)
+        app.middlewares.insert(0, slow)
+        return app
+
+    return factory
+
+
+async def test_a_worker_killed_mid_job_loses_nothing(
+    gateway: GatewayServer, casestore: CaseStoreServer, start_process: Callable[..., ProcessHandle],
+    redis: Redis, test_env: TestEnvironment,
+) -> None:
+    casestore.stop()
+    slow = LoopbackServer(slow_case_store(casestore, delay=3.0), casestore.port)
+    slow.start()
+    try:
+        acknowledged = await send_stream(gateway, 40, prefix="kill")
+        victim = start_process("worker", "--queues", "lapor-forward")
+        started = queue(FORWARD_QUEUE, redis).started_job_registry
+        await async_wait_until(lambda: started.count > 0, timeout=20)  # the worker is busy posting
+        victim.stop(signal.SIGKILL)
+        killed = time.monotonic()
+        slow.stop()  # the network recovers: only the reaper stands between the lost job and the case store
+        casestore.start()
+        survivor = start_process("worker", "--queues", "lapor-forward")
+        try:
+            await async_wait_until(lambda: casestore.store.count() >= 40, timeout=60)
+        except AssertionError:
+            forward = queue(FORWARD_QUEUE, redis)
+            missing = set(acknowledged.values()) - {r["tracking_id"] for r in casestore.reports()}
+            state = {
+                "missing": sorted(missing), "queued": forward.count,
+                "started": forward.started_job_registry.get_job_ids(cleanup=False),
+                "scheduled": forward.scheduled_job_registry.get_job_ids(),
+                "failed": forward.failed_job_registry.get_job_ids(),
+                "intermediate": redis.lrange(forward.intermediate_queue_key, 0, -1),
+                "jobs": {j.id: (j.args, j.get_status()) for j in
+                         [forward.fetch_job(i) for i in forward.failed_job_registry.get_job_ids()
+                          + forward.started_job_registry.get_job_ids(cleanup=False)] if j},
+            }
+            raise AssertionError(f"stored {casestore.store.count()}: {state}") from None
+        assert_exactly_once(casestore, acknowledged)
+        assert "worker.job_reaped" in survivor.output()
+        print(f"\nfigures[sigkill]: all 40 stored {time.monotonic() - killed:.1f} s after the kill")
+    finally:
+        slow.stop()
+        casestore.stop()

@@ -1,0 +1,121 @@
+"""Forwarding to the case store: outages are waited out, refusals are dead-lettered and can be requeued."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+
+from aiohttp import web
+from redis import Redis
+
+from gateway.queues import FORWARD_QUEUE, queue
+from tests.conftest import (
+    VENV_BIN,
+    CaseStoreServer,
+    GatewayServer,
+    LoopbackServer,
+    ProcessHandle,
+    TestEnvironment,
+    async_wait_until,
+)
+from tests.test_twilio_intake import tracking_id_in, twiml_message
+from workers.deadletters import DeadLetters
+
+
+def cli(test_env: TestEnvironment, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(VENV_BIN / "lapor-gateway"), *args], env=test_env.process_env(COLUMNS="200"),
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def refusing_case_store() -> web.Application:
+    """A case store that refuses every report as the real one would refuse a report it cannot accept."""
+
+    async def refuse(_: web.Request) -> web.Response:
+        return web.json_response({"error": "invalid_envelope", "detail": "agency code unknown"}, status=422)
+
+    app = web.Application()
+    app.router.add_post("/v1/reports", refuse)
+    app.router.add_post("/v1/reports/batch", refuse)
+    return app
+
+
+async def test_case_store_down_then_back_delivers_exactly_once(
+    gateway: GatewayServer, casestore: CaseStoreServer, worker: ProcessHandle, redis: Redis
+) -> None:
+    casestore.stop()
+    response = await gateway.post_twilio(gateway.twilio_form(Body="Banjir di RT 05", MessageSid="SM" + "b" * 32))
+    tracking_id = tracking_id_in(twiml_message(response.text))  # the citizen is answered while the store is down
+
+    # The worker tries, fails and schedules a retry; nothing is lost meanwhile.
+    await async_wait_until(lambda: "forward.retry" in worker.output(), timeout=15)
+    assert casestore.get(tracking_id) is None
+    casestore.start()
+
+    await async_wait_until(lambda: casestore.get(tracking_id), timeout=20)
+    assert [r["tracking_id"] for r in casestore.reports()] == [tracking_id]
+    assert DeadLetters(redis).count() == 0
+
+
+async def test_a_refused_report_is_dead_lettered_and_the_cli_requeues_it(
+    gateway: GatewayServer, settings: object, test_env: TestEnvironment, worker: ProcessHandle, redis: Redis,
+    tmp_path: object,
+) -> None:
+    port = test_env.settings().casestore.port
+    refusing = LoopbackServer(refusing_case_store, port)
+    refusing.start()
+    response = await gateway.post_twilio(gateway.twilio_form(Body="Izin usaha dipersulit", MessageSid="SM" + "c" * 32))
+    tracking_id = tracking_id_in(twiml_message(response.text))
+
+    registry = DeadLetters(redis)
+    await async_wait_until(lambda: registry.count() == 1, timeout=15)
+    letter = registry.get(tracking_id)
+    assert letter is not None
+    assert letter.reason == "casestore_422"
+    assert "agency code unknown" in letter.detail
+    assert letter.queue == FORWARD_QUEUE
+
+    listing = cli(test_env, "deadletters", "list")
+    assert listing.returncode == 0, listing.stderr
+    assert tracking_id in listing.stdout
+    assert "casestore_422" in listing.stdout
+
+    # The operator fixes the cause (here: the real case store is back) and requeues.
+    refusing.stop()
+    store = CaseStoreServer(port, test_env.values["LAPOR_CASESTORE_TOKEN"], tmp_path / "store.db")  # type: ignore[operator]
+    store.start()
+    try:
+        requeue = cli(test_env, "deadletters", "requeue", tracking_id)
+        assert requeue.returncode == 0, requeue.stdout + requeue.stderr
+        assert "requeued 1" in requeue.stdout
+        await async_wait_until(lambda: store.get(tracking_id), timeout=15)
+        assert [r["tracking_id"] for r in store.reports()] == [tracking_id]
+        assert registry.count() == 0
+    finally:
+        store.stop()
+
+
+async def test_requeue_of_an_unknown_id_fails_loudly(test_env: TestEnvironment, redis: Redis) -> None:
+    result = cli(test_env, "deadletters", "requeue", "10000011")
+    assert result.returncode == 1
+    assert "requeued 0" in result.stdout
+
+
+async def test_purge_removes_without_delivering(
+    gateway: GatewayServer, test_env: TestEnvironment, start_process: Callable[..., ProcessHandle], redis: Redis
+) -> None:
+    refusing = LoopbackServer(refusing_case_store, test_env.settings().casestore.port)
+    refusing.start()
+    try:
+        start_process("worker")
+        response = await gateway.post_twilio(gateway.twilio_form(Body="Pungli", MessageSid="SM" + "d" * 32))
+        tracking_id = tracking_id_in(twiml_message(response.text))
+        registry = DeadLetters(redis)
+        await async_wait_until(lambda: registry.count() == 1, timeout=15)
+        result = cli(test_env, "deadletters", "purge", tracking_id, "--yes")
+        assert result.returncode == 0, result.stderr
+        assert registry.count() == 0
+        assert queue(FORWARD_QUEUE, redis).count == 0
+    finally:
+        refusing.stop()

@@ -1,0 +1,121 @@
+"""The health evaluation as a pure function: one labelled row per rule and threshold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from gateway.health import (
+    ChannelRules,
+    ChannelSignals,
+    QueueStats,
+    State,
+    evaluate,
+    load_rules,
+)
+from gateway.settings import CONFIG_DIR
+
+NOW = 1_800_000_000.0
+RULES = ChannelRules(quiet_degraded_seconds=3600, quiet_down_seconds=86400)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    signals: ChannelSignals
+    state: State
+    reason: str = ""
+    queues: tuple[QueueStats, ...] = ()
+    rules: ChannelRules = RULES
+    rules_fired: tuple[str, ...] = field(default=())
+
+
+CASES = [
+    Case("nothing recorded is ok", ChannelSignals(), State.OK),
+    Case("a recent message is ok", ChannelSignals(first_seen=NOW - 99999, last_message_at=NOW - 60), State.OK),
+    # poller failing
+    Case("poll failing briefly is ok", ChannelSignals(poll_failing_since=NOW - 60, last_poll_error="timeout"),
+         State.OK),
+    Case("poll failing past degraded", ChannelSignals(poll_failing_since=NOW - 121, last_poll_error="timeout"),
+         State.DEGRADED, "poller failing for 2 min: timeout", rules_fired=("poll_failing",)),
+    Case("poll failing past down", ChannelSignals(poll_failing_since=NOW - 601, last_poll_error="HTTP 503"),
+         State.DOWN, "poller failing for 10 min: HTTP 503", rules_fired=("poll_failing",)),
+    # rate limited
+    Case("rate limited briefly is ok", ChannelSignals(rate_limited_since=NOW - 30, rate_limited_until=NOW + 60),
+         State.OK),
+    Case("rate limited past degraded", ChannelSignals(rate_limited_since=NOW - 400, rate_limited_until=NOW + 60),
+         State.DEGRADED, "rate limited for 6 min (until 2027-01-15 08:01:00Z)", rules_fired=("rate_limited",)),
+    Case("rate limited past down", ChannelSignals(rate_limited_since=NOW - 2000), State.DOWN,
+         "rate limited for 33 min", rules_fired=("rate_limited",)),
+    Case("a rate limit whose reset has passed is over",
+         ChannelSignals(rate_limited_since=NOW - 4000, rate_limited_until=NOW - 1), State.OK),
+    # authentication
+    Case("one auth failure degrades", ChannelSignals(auth_failures=1, last_auth_error="401 Unauthorized"),
+         State.DEGRADED, "authentication failing (1 in a row): 401 Unauthorized", rules_fired=("auth",)),
+    Case("three auth failures are down", ChannelSignals(auth_failures=3, last_auth_error="401"), State.DOWN,
+         "authentication failing (3 in a row): 401", rules_fired=("auth",)),
+    Case("webhook thresholds tolerate a few bad signatures", ChannelSignals(auth_failures=4), State.OK,
+         rules=ChannelRules(auth_failures_degraded=5, auth_failures_down=20)),
+    # dead letters
+    Case("one dead letter degrades", ChannelSignals(deadletters_in_window=1), State.DEGRADED,
+         rules_fired=("deadletters",)),
+    Case("twenty dead letters are down", ChannelSignals(deadletters_in_window=20), State.DOWN,
+         rules_fired=("deadletters",)),
+    # replies
+    Case("two reply failures are tolerated", ChannelSignals(reply_failures=2), State.OK),
+    Case("three reply failures degrade", ChannelSignals(reply_failures=3, last_reply_error="403 duplicate"),
+         State.DEGRADED, "replies failing (3 in a row): 403 duplicate", rules_fired=("replies",)),
+    Case("ten reply failures are down", ChannelSignals(reply_failures=10), State.DOWN, rules_fired=("replies",)),
+    # queues
+    Case("a young queue is ok", ChannelSignals(), State.OK,
+         queues=(QueueStats("lapor-forward", 3, 0, 12.0),)),
+    Case("an old forward queue degrades", ChannelSignals(), State.DEGRADED,
+         "lapor-forward: oldest job waiting 6 min (2 queued, 5 retrying)",
+         queues=(QueueStats("lapor-forward", 2, 5, 360.0),), rules_fired=("queue_age",)),
+    Case("a very old reply queue is down", ChannelSignals(), State.DOWN,
+         queues=(QueueStats("lapor-forward", 0, 0, None), QueueStats("lapor-reply", 1, 0, 1900.0)),
+         rules_fired=("queue_age",)),
+    Case("a queue the channel does not use is ignored", ChannelSignals(), State.OK,
+         queues=(QueueStats("lapor-status", 9, 0, 9999.0),)),
+    # quiet period
+    Case("quiet past the usual period degrades", ChannelSignals(first_seen=NOW - 90000, last_message_at=NOW - 3700),
+         State.DEGRADED, "no message for 61 min", rules_fired=("quiet",)),
+    Case("quiet for a day is down", ChannelSignals(first_seen=NOW - 90000, last_message_at=NOW - 86401), State.DOWN,
+         rules_fired=("quiet",)),
+    Case("never a message since monitoring began", ChannelSignals(first_seen=NOW - 4000), State.DEGRADED,
+         "no message since monitoring began for 66 min", rules_fired=("quiet",)),
+    Case("quiet rule off", ChannelSignals(first_seen=NOW - 999999), State.OK, rules=ChannelRules()),
+    # several at once: the worst wins, and the reason names every rule at that level
+    Case("the worst rule wins", ChannelSignals(auth_failures=5, last_auth_error="401", reply_failures=3,
+                                               poll_failing_since=NOW - 700, last_poll_error="401"),
+         State.DOWN, "authentication failing (5 in a row): 401; poller failing for 11 min: 401",
+         rules_fired=("auth", "poll_failing", "replies")),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_evaluate(case: Case) -> None:
+    health = evaluate("x", case.signals, case.queues, case.rules, NOW)
+    assert health.state is case.state
+    if case.reason:
+        assert health.reason == case.reason
+    assert tuple(f.rule for f in health.findings) == case.rules_fired
+    assert (health.reason == "") is (case.state is State.OK)
+
+
+def test_the_shipped_rules_cover_every_channel_with_their_overrides() -> None:
+    rules = load_rules(CONFIG_DIR / "health.toml")
+    assert rules.channels == ("sms-aggregator", "sms-twilio", "email", "x", "instagram")
+    assert rules.for_channel("sms-twilio").auth_failures_down == 20
+    assert rules.for_channel("x").auth_failures_down == rules.defaults.auth_failures_down
+    assert rules.for_channel("sms-aggregator").quiet_degraded_seconds == 3600
+
+
+def test_a_misspelt_rule_fails_at_load(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "health.toml"
+    path.write_text('channels = ["x"]\n[channel.x]\nquiet_degraded_secs = 5\n')
+    with pytest.raises(ValueError, match="quiet_degraded_secs"):
+        load_rules(path)

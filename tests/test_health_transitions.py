@@ -1,0 +1,206 @@
+"""Each health rule drives a channel to degraded or down and back, over real Redis, with exactly one
+`channel.health` line per change of state (and none when nothing changes)."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from redis import Redis
+
+from gateway.health import HealthMonitor, HealthSignals, load_rules
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue
+from gateway.settings import CONFIG_DIR, Settings
+from tests.conftest import GatewayServer, async_wait_until, log_events
+from workers.deadletters import DeadLetters
+
+Action = Callable[[Redis, HealthSignals, Settings, float], None]
+
+
+def health_lines(stream: io.StringIO, channel: str) -> list[dict[str, object]]:
+    return [e for e in log_events(stream) if e["event"] == "channel.health" and e["channel"] == channel]
+
+
+def nothing(*_: object) -> None:
+    """A step that only lets time pass."""
+
+
+def call(method: str, *args: object) -> Action:
+    def act(_: Redis, signals: HealthSignals, __: Settings, ___: float) -> None:
+        getattr(signals, method)(*args)
+
+    act.__name__ = method
+    return act
+
+
+def add_dead_letters(channel: str, count: int) -> Action:
+    def act(redis: Redis, _: HealthSignals, __: Settings, ___: float) -> None:
+        registry = DeadLetters(redis)
+        for index in range(count):
+            registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[f"9{index:07d}"]],
+                             tracking_id=f"9{index:07d}", item=f"{channel}-{time.time_ns()}-{index}",
+                             reason="casestore_422", detail="agency code unknown", channel=channel)
+
+    return act
+
+
+def rate_limited_for(channel: str, seconds: float) -> Action:
+    def act(_: Redis, signals: HealthSignals, __: Settings, start: float) -> None:
+        signals.rate_limited(channel, until=start + seconds)
+
+    return act
+
+
+def requeue_dead_letters(redis: Redis, _: HealthSignals, settings: Settings, __: float) -> None:
+    registry = DeadLetters(redis)
+    registry.requeue(registry.select(None), settings)
+    queue(FORWARD_QUEUE, redis).empty()
+
+
+def enqueue_forward_job(redis: Redis, _: HealthSignals, settings: Settings, __: float) -> None:
+    enqueue_calls(redis, settings, FORWARD_QUEUE, FORWARD_FUNC, [(["10000011"],)])
+
+
+def empty_forward_queue(redis: Redis, _: HealthSignals, __: Settings, ___: float) -> None:
+    queue(FORWARD_QUEUE, redis).empty()
+
+
+@dataclass(frozen=True)
+class Step:
+    at: float  # seconds after the start of the case
+    action: Action
+    state: str
+
+
+@dataclass(frozen=True)
+class RuleCase:
+    id: str
+    channel: str
+    steps: tuple[Step, ...]
+
+
+CASES = [
+    RuleCase("poller failing", "x", (
+        Step(0, call("poll_failed", "x", "timeout talking to the API"), "ok"),
+        Step(130, call("poll_failed", "x", "timeout talking to the API"), "degraded"),
+        Step(200, nothing, "degraded"),
+        Step(700, call("poll_failed", "x", "HTTP 503"), "down"),
+        Step(710, call("poll_succeeded", "x"), "ok"),
+    )),
+    RuleCase("rate limited", "instagram", (
+        Step(0, rate_limited_for("instagram", 5000), "ok"),
+        Step(400, rate_limited_for("instagram", 5000), "degraded"),
+        Step(1900, nothing, "down"),
+        Step(1910, call("poll_succeeded", "instagram"), "ok"),
+    )),
+    RuleCase("authentication", "email", (
+        Step(0, call("auth_failed", "email", "IMAP LOGIN refused"), "degraded"),
+        Step(1, call("auth_failed", "email", "IMAP LOGIN refused"), "degraded"),
+        Step(2, call("auth_failed", "email", "IMAP LOGIN refused"), "down"),
+        Step(3, call("poll_succeeded", "email"), "ok"),
+    )),
+    RuleCase("dead letters rising", "sms-twilio", (
+        Step(0, add_dead_letters("sms-twilio", 1), "degraded"),
+        Step(1, add_dead_letters("sms-twilio", 19), "down"),
+        Step(2, requeue_dead_letters, "ok"),
+    )),
+    RuleCase("dead letters age out of the window", "x", (
+        Step(0, add_dead_letters("x", 2), "degraded"),
+        Step(901, nothing, "ok"),
+    )),
+    RuleCase("replies failing", "x", (
+        Step(0, call("reply_failed", "x", "403 duplicate status"), "ok"),
+        Step(1, call("reply_failed", "x", "403 duplicate status"), "ok"),
+        Step(2, call("reply_failed", "x", "403 duplicate status"), "degraded"),
+        Step(3, call("reply_sent", "x"), "ok"),
+    )),
+    RuleCase("forward queue too old", "sms-aggregator", (
+        Step(0, enqueue_forward_job, "ok"),
+        Step(400, nothing, "degraded"),
+        Step(2000, nothing, "down"),
+        Step(2001, empty_forward_queue, "ok"),
+    )),
+    RuleCase("quiet for longer than usual", "email", (
+        Step(0, call("message_received", "email"), "ok"),
+        Step(21700, nothing, "degraded"),
+        Step(21701, call("message_received", "email"), "ok"),
+    )),
+]
+
+
+def changes(states: list[str]) -> int:
+    previous, count = "ok", 0
+    for state in states:
+        count += state != previous
+        previous = state
+    return count
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_each_rule_drives_a_channel_there_and_back_with_one_line_per_change(
+    case: RuleCase, redis: Redis, settings: Settings, log_stream: io.StringIO
+) -> None:
+    start = time.time()  # dead letters and jobs carry real times: the case's clock starts now
+    clock = {"now": start}
+    signals = HealthSignals(redis, clock=lambda: clock["now"])
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"])
+    seen: list[str] = []
+    for step in case.steps:
+        clock["now"] = start + step.at
+        step.action(redis, signals, settings, start)
+        document = monitor.check()
+        monitor.check()  # evaluating again without a change logs nothing
+        state = next(c for c in document["channels"] if c["channel"] == case.channel)
+        assert state["state"] == step.state, (step, state["reason"])
+        seen.append(step.state)
+        assert len(health_lines(log_stream, case.channel)) == changes(seen), step
+    lines = health_lines(log_stream, case.channel)
+    assert [line["state"] for line in lines] == [s for i, s in enumerate(seen) if s != (["ok", *seen][i])]
+    assert all(line["reason"] for line in lines)
+    assert lines[-1]["state"] == "ok"
+
+
+def test_two_processes_evaluating_at_once_log_a_change_once(
+    redis: Redis, redis_url: str, log_stream: io.StringIO
+) -> None:
+    rules = load_rules(CONFIG_DIR / "health.toml")
+    HealthSignals(redis).auth_failed("x", "401")
+    monitors = [HealthMonitor(Redis.from_url(redis_url), rules) for _ in range(8)]
+    barrier = threading.Barrier(len(monitors))
+
+    def run(monitor: HealthMonitor) -> None:
+        barrier.wait()
+        monitor.check()
+
+    threads = [threading.Thread(target=run, args=(monitor,)) for monitor in monitors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [line["state"] for line in health_lines(log_stream, "x")] == ["degraded"]
+
+
+async def test_bad_twilio_signatures_over_http_take_the_channel_down_and_a_good_sms_brings_it_back(
+    gateway: GatewayServer, redis: Redis, log_stream: io.StringIO
+) -> None:
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"))
+    form = gateway.twilio_form(Body="Jalan rusak")
+
+    def state() -> str:
+        return next(c for c in monitor.check()["channels"] if c["channel"] == "sms-twilio")["state"]
+
+    for _ in range(5):
+        assert (await gateway.post_twilio(form, signature="bm90IGEgc2lnbmF0dXJl")).status_code == 403
+    await async_wait_until(lambda: state() == "degraded")
+    for _ in range(15):
+        assert (await gateway.post_twilio(form, signature="bm90IGEgc2lnbmF0dXJl")).status_code == 403
+    await async_wait_until(lambda: state() == "down")
+    assert "signature_invalid" in health_lines(log_stream, "sms-twilio")[-1]["reason"]
+
+    assert (await gateway.post_twilio(form)).status_code == 200
+    await async_wait_until(lambda: state() == "ok")
+    assert [line["state"] for line in health_lines(log_stream, "sms-twilio")] == ["degraded", "down", "ok"]

@@ -1,0 +1,372 @@
+"""Hostile input, property-based: the SMS grammar, the normalizer, the aggregator's payload decoding and the MIME
+parser take anything without an untyped exception, and a non-empty message always becomes a draft, a query or a
+typed rejection (never nothing). Bounded runs (max_examples) so the file stays quick.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import orjson
+import pytest
+from aiohttp.test_utils import make_mocked_request
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from channels.base import InboundMessage
+from channels.email.parse import decode_text, header_text, parse_bytes, parse_mail
+from channels.email.processor import provider_message_id
+from channels.sms_aggregator import AggregatorSmsAdapter, decode_payload, parse_udh
+from channels.twilio_sms import TwilioSmsAdapter
+from gateway.errors import RejectedInput
+from gateway.settings import Settings, load_settings
+from normalizer.envelope import Attachment, Channel, SenderKind
+from normalizer.keywords import Action, load_grammar, parse_text
+from normalizer.pipeline import Normalized, normalize
+from normalizer.text import clean_text
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EMAIL_FIXTURES = sorted((FIXTURES / "email").glob("*.eml"))
+BOUNDED = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SMALL = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# A valid Tracking ID to build envelopes with (check digit holds).
+TRACKING_ID = "10000009"
+
+# What a control-character-laden, bidi-spoofed, keypad-typed message is made of.
+NASTY = st.sampled_from(
+    ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\u200b", "\u200e", "\u202e", "\u2066", "\ufeff", "\r", "\r\n", "\t",
+     "\u00a0", "\u0301", "\u0308", "#", ":", "-", "?", "@lapor1708 ", "LAPOR", "anonim", "#rahasia", "CEK ",
+     "10000009", "1000 0009", "0812-3456-7890", "+62 812 3456 7890", "٣", "Ⅻ", "ﬁ", "\U0001f600", "\n\n\n"]
+)
+# Surrogate-free text: what survives a UTF-8 transport (forms decode with replacement, JSON rejects lone ones).
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=200)
+HOSTILE_TEXT = st.lists(st.one_of(TEXT, NASTY), max_size=12).map("".join)
+
+
+@pytest.fixture(scope="module")
+def gateway_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return load_settings({"LAPOR_PROFILE": "development",
+                          "LAPOR_DATA_DIR": str(tmp_path_factory.mktemp("data"))})
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text) or any(
+        ch in text for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\ufeff")
+
+
+def assert_accounted_for(message: InboundMessage, result: Normalized | None) -> None:
+    """Exactly one of draft and query; a draft is clean and serializes the way intake stores it."""
+    if result is None:  # a typed rejection: the caller answers it (400 / quarantine), nothing is silently dropped
+        return
+    assert (result.draft is None) != (result.query is None)
+    if result.query is not None:
+        assert result.query.action in (Action.STATUS, Action.HELP, Action.BAD_TRACKING_ID)
+        return
+    draft = result.draft
+    assert draft is not None
+    assert draft.text or draft.attachments or message.channel is Channel.EMAIL
+    assert not _has_control(draft.text)
+    assert unicodedata.is_normalized("NFC", draft.text), "envelope text must be NFC"
+    envelope = orjson.loads(draft.with_tracking_id(TRACKING_ID).model_dump_json())
+    assert envelope["channel_message_id"] == message.provider_message_id
+    assert orjson.loads(orjson.dumps(draft.with_tracking_id(TRACKING_ID).model_dump(mode="json"))) == envelope
+
+
+def normalize_or_reject(message: InboundMessage) -> Normalized | None:
+    try:
+        return normalize(message)
+    except RejectedInput as error:
+        assert error.reason
+        return None
+
+
+# -- the SMS keyword grammar --------------------------------------------------------------------------------------
+@BOUNDED
+@given(HOSTILE_TEXT)
+@example("LAPOR\u202e: jalan rusak")
+@example("#anonim #rahasia")
+@example("CEK ٣٣٣٣٣٣٣٣")
+@example("١٠٠٠٠٠٠٩ tambahan")
+def test_the_keyword_grammar_reads_anything(text: str) -> None:
+    cleaned = clean_text(text)
+    parsed = parse_text(cleaned, load_grammar())
+    assert parsed.language in ("id", "en")
+    if parsed.action is Action.REPORT:
+        # The text left is the citizen's own: nothing invented, only keywords and separators taken away.
+        assert set(parsed.text) <= set(cleaned) | {" "}
+    if parsed.action in (Action.STATUS, Action.FOLLOW_UP):
+        assert parsed.tracking_id and parsed.tracking_id.isascii() and parsed.tracking_id.isdigit()
+    if parsed.action is Action.FOLLOW_UP:
+        assert parsed.text
+
+
+@BOUNDED
+@given(HOSTILE_TEXT)
+@example("e\u200b\u0301")
+@example("a\x00\u0308")
+def test_clean_text_is_idempotent_nfc_and_control_free(text: str) -> None:
+    cleaned = clean_text(text)
+    assert not _has_control(cleaned)
+    assert unicodedata.is_normalized("NFC", cleaned)
+    assert clean_text(cleaned) == cleaned
+    assert cleaned == cleaned.strip()
+
+
+# -- the normalizer pipeline over arbitrary inbound messages --------------------------------------------------------
+SENDERS = {
+    SenderKind.MSISDN: st.one_of(st.sampled_from(["+6281234567890", "081234567890", "6281234567890", "0812 3456 7890",
+                                                  "+62 (812) 3456-7890", "1708", "", "abc"]), TEXT),
+    SenderKind.EMAIL: st.one_of(st.sampled_from(["Warga@Example.NET", "x@y", "no-at-sign", ""]), TEXT),
+    SenderKind.X_USER: st.one_of(st.sampled_from(["1234567890", " ", "@budi"]), TEXT),
+    SenderKind.IG_USER: st.one_of(st.sampled_from(["17841400000000001", ""]), TEXT),
+}
+CHANNEL_OF = {SenderKind.MSISDN: Channel.SMS, SenderKind.EMAIL: Channel.EMAIL, SenderKind.X_USER: Channel.TWITTER,
+              SenderKind.IG_USER: Channel.INSTAGRAM}
+
+
+@st.composite
+def inbound_messages(draw: st.DrawFn) -> InboundMessage:
+    kind = draw(st.sampled_from(list(SENDERS)))
+    attachments = draw(st.lists(st.builds(Attachment, content_type=st.just("image/jpeg"),
+                                          location=st.just("https://example.net/m/1")), max_size=2))
+    huge = draw(st.booleans())
+    text = draw(HOSTILE_TEXT)
+    if huge:
+        text = text * 2000 + "x" * 100_000
+    return InboundMessage(
+        channel=CHANNEL_OF[kind], source="property", sender_kind=kind,
+        provider_message_id=draw(st.one_of(st.sampled_from(["SM" + "0" * 32, "", "x" * 513]), TEXT)),
+        sender_address=draw(SENDERS[kind]), text=text, received_at=datetime(2026, 11, 22, tzinfo=UTC),
+        sender_display_name=draw(st.one_of(st.none(), TEXT)), subject=draw(st.one_of(st.none(), HOSTILE_TEXT)),
+        attachments=attachments, channel_meta={"any": draw(TEXT)}, incomplete=draw(st.booleans()),
+    )
+
+
+@BOUNDED
+@given(inbound_messages())
+def test_the_normalizer_answers_every_message_with_a_draft_a_query_or_a_typed_rejection(
+        message: InboundMessage) -> None:
+    assert_accounted_for(message, normalize_or_reject(message))
+
+
+@BOUNDED
+@given(HOSTILE_TEXT)
+def test_a_message_with_text_from_a_good_sender_is_never_rejected(text: str) -> None:
+    message = InboundMessage(channel=Channel.SMS, source="property", provider_message_id="SM1",
+                             sender_kind=SenderKind.MSISDN, sender_address="+6281234567890", text=text,
+                             received_at=datetime(2026, 11, 22, tzinfo=UTC))
+    result = normalize(message)
+    assert_accounted_for(message, result)
+    if clean_text(text) and result.query is None:
+        assert result.draft is not None
+
+
+# -- the aggregator's payload decoding ------------------------------------------------------------------------------
+BMP_TEXT = st.text(st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",)), max_size=160)
+
+
+@BOUNDED
+@given(st.sampled_from(["gsm7", "8bit", "ucs2"]), st.one_of(st.text(max_size=300),
+                                                         st.binary(max_size=150).map(bytes.hex)))
+@example("ucs2", "d800")  # a lone high surrogate
+@example("ucs2", "00410")  # an odd number of hex digits
+@example("ucs2", "0041 0042")
+@example("8bit", "ff00fe")
+def test_payload_decoding_never_raises_untyped(coding: str, data: str) -> None:
+    try:
+        text = decode_payload(coding, data)
+    except RejectedInput as error:
+        assert error.reason == "bad_hex"
+        return
+    assert isinstance(text, str)
+    text.encode("utf-8")  # no lone surrogate can reach an envelope
+
+
+@BOUNDED
+@given(st.text(st.characters(exclude_categories=("Cs",)), max_size=70))
+def test_ucs2_and_8bit_round_trip(text: str) -> None:
+    assert decode_payload("ucs2", text.encode("utf-16-be").hex().upper()) == text
+    assert decode_payload("8bit", text.encode("utf-8").hex()) == text
+
+
+@BOUNDED
+@given(st.one_of(st.binary(max_size=20).map(bytes.hex), st.text(max_size=30)))
+@example("050003")  # truncated element
+@example("0500030a02")
+@example("ff0003aa0201")  # a length byte longer than the header
+def test_udh_parsing_gives_a_typed_answer(udh: str) -> None:
+    try:
+        concat = parse_udh(udh)
+    except RejectedInput as error:
+        assert error.reason == "bad_hex"
+        return
+    if concat is not None:
+        reference, total, number = concat
+        assert reference.isdigit() and 0 <= total <= 255 and 0 <= number <= 255
+
+
+@st.composite
+def aggregator_fields(draw: st.DrawFn) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    base = {"id": st.one_of(st.just("a1b2"), TEXT), "from": SENDERS[SenderKind.MSISDN], "to": st.just("1708"),
+            "text": HOSTILE_TEXT, "coding": st.sampled_from(["0", "1", "2", "ucs2", "8bit", "gsm7", "9", ""]),
+            "udh": st.one_of(st.just("050003a70201"), st.just("0608040001020"), st.binary(max_size=8).map(bytes.hex),
+                             TEXT),
+            "ref": st.one_of(st.just("7"), TEXT), "parts": st.one_of(st.just("2"), TEXT),
+            "part": st.one_of(st.just("1"), TEXT), "ts": st.one_of(st.just("1763800000"), TEXT),
+            "smsc": TEXT}
+    for name, strategy in base.items():
+        if draw(st.booleans()) or name in ("id", "from", "text"):
+            fields[name] = draw(strategy)
+    if fields.get("coding") in ("1", "2", "ucs2", "8bit") and draw(st.booleans()):
+        fields["text"] = fields["text"].encode("utf-16-be" if "2" in fields["coding"] else "utf-8",
+                                               "surrogatepass").hex()
+    return fields
+
+
+def _request(content_type: str, body: bytes):  # type: ignore[no-untyped-def]
+    return make_mocked_request("POST", "/", headers={"Content-Type": content_type}, payload=body)
+
+
+@BOUNDED
+@given(aggregator_fields(), st.booleans())
+def test_an_aggregator_callback_becomes_messages_or_a_typed_rejection(
+        gateway_settings: Settings, fields: dict[str, str], as_json: bool) -> None:
+    adapter = AggregatorSmsAdapter(gateway_settings)
+    if as_json:
+        body, content_type = orjson.dumps(fields), "application/json"
+    else:
+        body, content_type = urlencode(fields).encode(), "application/x-www-form-urlencoded"
+    try:
+        messages = adapter.parse(_request(content_type, body), body)
+    except RejectedInput:
+        return
+    assert len(messages) == 1
+    for message in messages:
+        assert_accounted_for(message, normalize_or_reject(message))
+
+
+@BOUNDED
+@given(st.binary(max_size=300), st.sampled_from(["application/json", "application/x-www-form-urlencoded",
+                                                 "text/plain"]))
+@example(b'{"id": "1", "from": "+62812", "text": "\\ud800"}', "application/json")
+@example(b"[1, 2]", "application/json")
+@example(b"id=1&from=%2B6281234567890&text=%ED%A0%80", "application/x-www-form-urlencoded")
+def test_arbitrary_callback_bodies_get_a_typed_answer(gateway_settings: Settings, body: bytes,
+                                                      content_type: str) -> None:
+    for adapter in (AggregatorSmsAdapter(gateway_settings), TwilioSmsAdapter(gateway_settings)):
+        try:
+            messages = adapter.parse(_request(content_type, body), body)
+        except RejectedInput:
+            continue
+        for message in messages:
+            assert_accounted_for(message, normalize_or_reject(message))
+
+
+@BOUNDED
+@given(st.dictionaries(st.sampled_from(["MessageSid", "SmsSid", "From", "To", "Body", "NumMedia", "MediaUrl0",
+                                        "MediaContentType0", "MediaUrl9"]),
+                       st.one_of(TEXT, NASTY, st.sampled_from(["+6281234567890", "3", "-1", "99999999999"])),
+                       max_size=9))
+def test_a_twilio_form_becomes_messages_or_a_typed_rejection(gateway_settings: Settings,
+                                                             form: dict[str, str]) -> None:
+    body = urlencode(form).encode()
+    try:
+        messages = TwilioSmsAdapter(gateway_settings).parse(_request("application/x-www-form-urlencoded", body),
+                                                            body)
+    except RejectedInput:
+        return
+    for message in messages:
+        assert_accounted_for(message, normalize_or_reject(message))
+
+
+# -- the MIME parser ----------------------------------------------------------------------------------------------
+def _mail_outcome(raw: bytes) -> None:
+    """parse_mail, then the InboundMessage the processor builds, then the normalizer: typed answers only."""
+    try:
+        mail = parse_mail(raw)
+    except RejectedInput as error:
+        assert error.reason
+        return
+    assert "@" in mail.sender_address
+    for value in (mail.subject, mail.text, mail.sender_address, mail.sender_name or "", mail.message_id or "",
+                  mail.reply_to or "", *mail.references, *mail.in_reply_to,
+                  *(a.name or "" for a in mail.attachments), *(a.content_type for a in mail.attachments)):
+        value.encode("utf-8")  # no lone surrogate from undeclared 8-bit bytes may reach an envelope
+    message = InboundMessage(
+        channel=Channel.EMAIL, source="email-smtp", provider_message_id=provider_message_id(mail, raw),
+        sender_kind=SenderKind.EMAIL, sender_address=mail.sender_address, sender_display_name=mail.sender_name,
+        text=mail.text or mail.subject, received_at=datetime(2026, 11, 22, tzinfo=UTC), subject=mail.subject or None,
+        attachments=[Attachment(content_type=a.content_type, name=a.name, location="attachments/x")
+                     for a in mail.attachments],
+        channel_meta={"message_id": mail.message_id, "references": mail.references},
+    )
+    assert_accounted_for(message, normalize_or_reject(message))
+
+
+@SMALL
+@given(st.binary(max_size=2000))
+@example(b"From: a@b.c\r\n\r\n")
+@example(b"From: =?utf-8?b?////?= <a@b.c>\r\nSubject: \xff\xfe\r\n\r\nx")
+@example(b"From: a@b.c\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n--x--")
+@example(b"From: a@b.c\r\nContent-Type: text/plain; charset=\"\xff\"\r\n\r\n\xe9t\xe9")
+@example(b"From: a@b.c\r\nContent-Type: text/plain; charset=\"wind\x00ows-1252\"\r\n\r\n\xe9t\xe9")
+@example(b"From: a@b.c\r\nContent-Disposition: attachment; filename=\"\xe9\xff.txt\"\r\n"
+         b"Content-Type: application/octet-stream\r\n\r\nxx")
+def test_arbitrary_bytes_are_a_mail_or_a_typed_rejection(raw: bytes) -> None:
+    _mail_outcome(raw)
+
+
+def _mutate(raw: bytes, seed: int, operations: int) -> bytes:
+    """Byte flips, truncation, duplicated and deleted spans, inserted CR/LF/NUL/8-bit bytes and boundaries."""
+    rng = random.Random(seed)
+    data = bytearray(raw)
+    for _ in range(operations):
+        if not data:
+            break
+        position = rng.randrange(len(data))
+        choice = rng.randrange(6)
+        if choice == 0:
+            data[position] = rng.randrange(256)
+        elif choice == 1:
+            del data[position:]
+        elif choice == 2:
+            end = min(len(data), position + rng.randrange(1, 200))
+            data[position:position] = data[position:end]
+        elif choice == 3:
+            del data[position:position + rng.randrange(1, 50)]
+        elif choice == 4:
+            data[position:position] = rng.choice([b"\r\n", b"\n\n", b"\x00", b"\xff\xfe", b"=?utf-8?q?=E9?=",
+                                                  b"\r\n--", b"; charset=\"x-unknown\"", b"\xe9\xe8"])
+        else:
+            data[position:position] = b"\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\r\n"
+    return bytes(data)
+
+
+@SMALL
+@given(st.sampled_from(EMAIL_FIXTURES), st.integers(0, 2**32), st.integers(1, 8))
+def test_mutated_real_mail_is_a_mail_or_a_typed_rejection(path: Path, seed: int, operations: int) -> None:
+    _mail_outcome(_mutate(path.read_bytes(), seed, operations))
+
+
+@pytest.mark.parametrize("path", EMAIL_FIXTURES, ids=[p.stem for p in EMAIL_FIXTURES])
+def test_every_real_fixture_parses_to_an_accounted_outcome(path: Path) -> None:
+    _mail_outcome(path.read_bytes())
+
+
+@BOUNDED
+@given(st.binary(max_size=300), st.one_of(st.none(), st.sampled_from(["utf-8", "iso-8859-1", "x-bogus", "utf-16",
+                                                                       "iso-2022-jp", "", "us-ascii"])))
+def test_decode_text_never_fails_and_never_leaves_surrogates(data: bytes, charset: str | None) -> None:
+    decode_text(data, charset).encode("utf-8")
+
+
+@BOUNDED
+@given(st.binary(max_size=200))
+def test_header_text_never_fails(value: bytes) -> None:
+    message = parse_bytes(b"Subject: " + value.replace(b"\r", b"").replace(b"\n", b" ") + b"\r\nFrom: a@b.c\r\n\r\n")
+    header_text(message, "Subject").encode("utf-8")

@@ -1,0 +1,347 @@
+"""Instagram mentions: the webhook over real HTTP, the Graph API poller against the local fake provider, real Redis."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import orjson
+import pytest
+from aiohttp import web
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from channels.instagram_graph import PENDING_KEY, PROGRESS_KEY, InstagramPoller
+from gateway.app import create_app
+from gateway.intake import Intake
+from gateway.queues import REPLY_QUEUE, queue
+from gateway.settings import Settings
+from tests.conftest import GatewayServer, free_port, log_events
+from tests.social_helpers import IG_SECRET, IG_USER_ID, IG_VERIFY, FakeProviderServer, fixture, fixture_bytes
+from workers.context import use_context
+from workers.run import build_worker
+
+if TYPE_CHECKING:
+    from tests.conftest import TestEnvironment
+
+WEBHOOK = "/v1/channels/instagram/webhook"
+NOW = 1_900_000_000.0
+COMMENT = fixture("instagram/graph_mentioned_comment.json")["mentioned_comment"]
+MEDIA = fixture("instagram/graph_mentioned_media.json")["mentioned_media"]
+
+
+@pytest.fixture
+def fake(test_env: TestEnvironment) -> Iterator[FakeProviderServer]:
+    server = FakeProviderServer(port=free_port(), webhook_url=test_env.values["LAPOR_PUBLIC_URL"] + WEBHOOK)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(test_env: TestEnvironment, fake: FakeProviderServer) -> Settings:
+    return test_env.settings(**fake.env(LAPOR_INSTAGRAM_PAGE_SIZE="3"))
+
+
+@pytest.fixture
+def intake(redis: Redis, settings: Settings) -> Iterator[Intake]:
+    intake = Intake(redis, settings)
+    yield intake
+    intake.close()
+
+
+def seed_fixture_mentions(fake: FakeProviderServer, *, tagged: bool = False) -> None:
+    """The Graph objects behind the webhook fixtures, as the Graph API would return them."""
+    fake.state.ig_comments[COMMENT["id"]] = dict(COMMENT)
+    fake.state.ig_media[COMMENT["media"]["id"]] = {**MEDIA, "id": COMMENT["media"]["id"], "caption": "Antrean KTP"}
+    fake.state.ig_media[MEDIA["id"]] = dict(MEDIA)
+    if tagged:
+        fake.state.ig_tags.append(MEDIA["id"])
+
+
+def sign(body: bytes, secret: str = IG_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+async def post_webhook(gateway: GatewayServer, body: bytes, signature: str | None = "auto") -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if signature == "auto":
+        signature = sign(body)
+    if signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    return await gateway.client.post(WEBHOOK, content=body, headers=headers)
+
+
+def poller(settings: Settings, redis: Redis, intake: Intake) -> InstagramPoller:
+    return InstagramPoller(settings, redis, intake, clock=lambda: NOW)
+
+
+def envelopes(redis: Redis) -> list[dict[str, Any]]:
+    return [orjson.loads(redis.get(key)) for key in redis.scan_iter("lapor:envelope:*")]
+
+
+def reports_by_id(redis: Redis) -> dict[str, dict[str, Any]]:
+    found = envelopes(redis)
+    by_id = {e["channel_message_id"]: e for e in found}
+    assert len(by_id) == len(found), "one mention became more than one report"
+    return by_id
+
+
+def reply_targets(redis: Redis) -> list[dict[str, str]]:
+    return [job.args[1] for job in queue(REPLY_QUEUE, redis).jobs]
+
+
+def pending(redis: Redis) -> int:
+    return int(redis.llen(PENDING_KEY.format(ig_user_id=IG_USER_ID)))
+
+
+def run_reply_jobs(settings: Settings) -> None:
+    worker = build_worker(settings, [REPLY_QUEUE])
+    try:
+        worker.work(burst=True, logging_level="WARNING")
+    finally:
+        use_context(None)
+
+
+# -- the webhook ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("query", "status", "body"),
+    [
+        pytest.param({"hub.mode": "subscribe", "hub.verify_token": IG_VERIFY, "hub.challenge": "1158201444"},
+                     200, "1158201444", id="right-token-echoes-challenge"),
+        pytest.param({"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1158201444"},
+                     403, None, id="wrong-token"),
+        pytest.param({"hub.mode": "unsubscribe", "hub.verify_token": IG_VERIFY, "hub.challenge": "1"},
+                     403, None, id="wrong-mode"),
+        pytest.param({"hub.challenge": "1158201444"}, 403, None, id="no-token"),
+    ],
+)
+async def test_the_verify_handshake(gateway: GatewayServer, query: dict[str, str], status: int,
+                                    body: str | None) -> None:
+    response = await gateway.client.get(WEBHOOK, params=query)
+    assert response.status_code == status
+    if body is not None:
+        assert response.text == body
+
+
+async def test_twilio_still_takes_post_only(gateway: GatewayServer) -> None:
+    assert (await gateway.client.get("/v1/channels/sms/twilio")).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("signature", "status", "reason"),
+    [
+        pytest.param("auto", 200, None, id="valid"),
+        pytest.param(None, 403, "signature_missing", id="missing"),
+        pytest.param("sha256=" + "0" * 64, 403, "signature_invalid", id="invalid"),
+        pytest.param(sign(b"other body"), 403, "signature_invalid", id="signature-of-another-body"),
+        pytest.param(sign(fixture_bytes("instagram/webhook_comment_mention.json"), "not-our-secret"), 403,
+                     "signature_invalid", id="other-app-secret"),
+        pytest.param("sha1=abcdef", 403, "signature_malformed", id="malformed"),
+    ],
+)
+async def test_the_webhook_signature(gateway: GatewayServer, redis: Redis, log_stream: io.StringIO,
+                                     signature: str | None, status: int, reason: str | None) -> None:
+    response = await post_webhook(gateway, fixture_bytes("instagram/webhook_comment_mention.json"), signature)
+    assert response.status_code == status
+    assert pending(redis) == (1 if status == 200 else 0)
+    if reason:
+        (rejected,) = [e for e in log_events(log_stream) if e["event"] == "message.rejected"]
+        assert rejected["reason"] == reason and rejected["channel"] == "instagram"
+
+
+async def test_a_signed_payload_that_is_no_mentions_notification_is_a_400(gateway: GatewayServer,
+                                                                           redis: Redis) -> None:
+    body = b'{"object": "instagram", "entry": "nope"}'
+    assert (await post_webhook(gateway, body)).status_code == 400
+    assert pending(redis) == 0
+
+
+async def test_the_notification_is_durable_before_the_200_or_the_answer_is_503(
+    settings: Settings, redis: Redis
+) -> None:
+    closed = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5,
+                   retry=Retry(NoBackoff(), 0))
+    runner = web.AppRunner(create_app(settings, closed, intake=Intake(redis, settings)), access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    body = fixture_bytes("instagram/webhook_comment_mention.json")
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            response = await client.post(WEBHOOK, content=body, headers={"X-Hub-Signature-256": sign(body)})
+    finally:
+        await runner.cleanup()
+    assert response.status_code == 503
+
+
+@pytest.mark.parametrize(
+    ("payload", "provider_id", "expected"),
+    [
+        pytest.param("instagram/webhook_comment_mention.json", COMMENT["id"],
+                     {"confidential": True, "anonymous": False, "kind": "complaint",
+                      "text": "pungli di loket KTP kecamatan Coblong", "sender": "dewi.coblong"}, id="comment"),
+        pytest.param("instagram/webhook_media_mention.json", MEDIA["id"],
+                     {"confidential": False, "anonymous": True, "kind": "complaint",
+                      "text": "sampah menumpuk di pasar Kosambi sudah dua minggu", "sender": "agus.kosambi"},
+                     id="caption"),
+    ],
+)
+async def test_a_webhook_mention_is_resolved_through_the_graph_api_into_one_report(
+    gateway: GatewayServer, fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
+    payload: str, provider_id: str, expected: dict[str, Any],
+) -> None:
+    seed_fixture_mentions(fake)
+    response = await post_webhook(gateway, fixture_bytes(payload))
+    assert response.status_code == 200 and response.text == "EVENT_RECEIVED"
+    assert envelopes(redis) == []  # nothing resolved yet: the 200 only needed the notification to be durable
+
+    poller(settings, redis, intake).poll_once()
+    report = reports_by_id(redis)[provider_id]
+    assert report["channel"] == "instagram" and report["source"] == "instagram"
+    assert report["sender"]["kind"] == "ig_user" and report["sender"]["id"] == expected.pop("sender")
+    for name, value in expected.items():
+        assert report[name] == value
+    assert pending(redis) == 0
+    (target,) = reply_targets(redis)
+    assert target["media_id"] in (COMMENT["media"]["id"], MEDIA["id"])
+    assert target.get("comment_id") == (COMMENT["id"] if provider_id == COMMENT["id"] else None)
+
+
+@pytest.mark.parametrize("webhook_first", [True, False], ids=["webhook-then-poll", "poll-then-webhook"])
+async def test_a_mention_seen_by_webhook_and_poll_is_one_report_and_one_reply(
+    gateway: GatewayServer, fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
+    webhook_first: bool,
+) -> None:
+    seed_fixture_mentions(fake, tagged=True)
+    ig = poller(settings, redis, intake)
+    body = fixture_bytes("instagram/webhook_media_mention.json")
+    if webhook_first:
+        assert (await post_webhook(gateway, body)).status_code == 200
+        ig.resolve_pending()
+        ig.poll_tags()
+    else:
+        ig.poll_tags()
+        assert (await post_webhook(gateway, body)).status_code == 200
+        ig.resolve_pending()
+    assert list(reports_by_id(redis)) == [MEDIA["id"]]
+    assert reply_targets(redis) == [{"media_id": MEDIA["id"]}]
+
+
+def test_a_real_tags_page_becomes_a_report(fake: FakeProviderServer, settings: Settings, redis: Redis,
+                                          intake: Intake) -> None:
+    fake.fail("/graph/v21.0/" + IG_USER_ID + "/tags", 200, body=fixture("instagram/graph_tags_page.json"))
+    poller(settings, redis, intake).poll_tags()
+    report = reports_by_id(redis)[MEDIA["id"]]
+    assert report["anonymous"] is True
+    assert report["attachments"][0]["location"] == MEDIA["media_url"]
+
+
+def test_tags_over_several_pages_a_failure_half_way_and_a_restart_report_each_once(
+    fake: FakeProviderServer, settings: Settings, redis: Redis
+) -> None:
+    first = [fake.state.add_ig_mention(f"@lapor1708 drainase {n} tersumbat", kind="media") for n in range(7)]
+    intake_a = Intake(redis, settings)
+    ig = poller(settings, redis, intake_a)
+    original = ig.graph.tags
+    calls = {"n": 0}
+
+    def tags_then_outage(after: str | None, limit: int = 50) -> dict[str, Any]:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            fake.fail("/graph/v21.0/" + IG_USER_ID + "/tags", 500, body={"error": {"code": 2, "message": "x"}})
+        return original(after, limit)
+
+    ig.graph.tags = tags_then_outage  # type: ignore[method-assign]
+    ig.poll_once()
+    assert len(envelopes(redis)) == 3  # the first page of 3 only
+    ig.poll_once()  # resumes at the second page
+    intake_a.close()
+    assert {ids["media_id"] for ids in first} == set(reports_by_id(redis))
+
+    later = [fake.state.add_ig_mention(f"@lapor1708 parkir liar {n}", kind="media") for n in range(4)]
+    intake_b = Intake(redis, settings)  # a restart: a new poller with only Redis to go on
+    restarted = poller(settings, redis, intake_b)
+    restarted.poll_tags()
+    redis.delete(PROGRESS_KEY.format(ig_user_id=IG_USER_ID))  # the cursor lost: everything comes again
+    restarted.poll_tags()
+    intake_b.close()
+    assert set(reports_by_id(redis)) == {ids["media_id"] for ids in first + later}
+    assert sorted(t["media_id"] for t in reply_targets(redis)) == sorted(ids["media_id"] for ids in first + later)
+
+
+# -- errors -------------------------------------------------------------------------------------------------
+async def test_a_deleted_mention_is_dropped_and_a_graph_outage_keeps_it_pending(
+    gateway: GatewayServer, fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
+    log_stream: io.StringIO,
+) -> None:
+    await post_webhook(gateway, fixture_bytes("instagram/webhook_comment_mention.json"))
+    ig = poller(settings, redis, intake)
+    fake.fail("/graph", 503, body={"error": {"code": 2, "message": "Service temporarily unavailable"}})
+    ig.poll_once()
+    assert pending(redis) == 1  # a server error: kept for the next turn
+    ig.poll_once()  # the comment does not exist (deleted): dropped with a log line, never retried forever
+    assert pending(redis) == 0 and envelopes(redis) == []
+    events = [e["event"] for e in log_events(log_stream)]
+    assert "channel.provider_error" in events and "mention.unresolvable" in events
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "event", "delay"),
+    [
+        pytest.param(400, "instagram/graph_error_oauth.json", {}, "channel.auth_failed", 300.0, id="expired-token"),
+        pytest.param(403, None, {}, "channel.auth_failed", 300.0, id="403"),
+        pytest.param(400, "instagram/graph_error_rate_limit.json",
+                     {"X-Business-Use-Case-Usage": orjson.dumps({IG_USER_ID: [
+                         {"type": "instagram", "call_count": 100, "estimated_time_to_regain_access": 7}]}).decode()},
+                     "channel.rate_limited", 7 * 60 + 1.0, id="rate-limit-with-usage-header"),
+        pytest.param(500, None, {}, "channel.provider_error", 0.2, id="server-error"),
+        pytest.param(200, None, {}, "channel.bad_payload", 0.2, id="bad-payload"),
+    ],
+)
+def test_graph_errors_are_classified_logged_and_acted_on(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    status: int, body: str | None, headers: dict[str, str], event: str, delay: float,
+) -> None:
+    fake.fail("/graph", status, body=fixture(body) if body else {"unexpected": True}, headers=headers)
+    assert poller(settings, redis, intake).poll_once() == pytest.approx(delay)
+    (line,) = [e for e in log_events(log_stream) if e["event"] == event]
+    assert line["channel"] == "instagram"
+    assert "test-instagram-access-token" not in log_stream.getvalue()
+
+
+# -- replies ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        pytest.param("@lapor1708 Lurah Cibeunying minta uang untuk surat domisili", "comment", id="comment"),
+        pytest.param("@lapor1708 #anonim Lurah Cibeunying minta uang untuk surat domisili", "comment",
+                     id="anonymous-comment"),
+        pytest.param("@lapor1708 #rahasia Lurah Cibeunying minta uang untuk surat domisili", "media",
+                     id="confidential-caption"),
+    ],
+)
+def test_an_instagram_reply_carries_the_tracking_id_and_nothing_of_the_complaint_or_sender(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, text: str, kind: str
+) -> None:
+    ids = fake.state.add_ig_mention(text, username="rina.cibeunying", kind=kind)
+    fake.state.ig_tags.append(ids["media_id"])
+    poller(settings, redis, intake).poll_tags()
+    if kind == "comment":  # comments arrive by webhook; resolve it as the webhook's pending entry would
+        redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ids))
+        poller(settings, redis, intake).resolve_pending()
+    run_reply_jobs(settings)
+
+    report = reports_by_id(redis)[ids.get("comment_id", ids["media_id"])]
+    replies = [r for r in fake.state.ig_replies if r["comment_id"] == ids.get("comment_id")]
+    (reply,) = replies
+    assert reply["media_id"] == ids["media_id"]
+    assert report["tracking_id"] in reply["message"]
+    assert f"https://www.lapor.go.id/pengaduan/{report['tracking_id']}" in reply["message"]
+    for private in ("Lurah", "Cibeunying", "domisili", "uang", "rina"):
+        assert private.lower() not in reply["message"].lower()

@@ -1,0 +1,230 @@
+"""No citizen's number, address or words in any log line of any process, tracebacks and libraries included."""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import pytest
+import structlog
+from aiohttp import web
+from redis import Redis
+
+from gateway.logs import get_logger, sensitive_values
+from gateway.settings import Settings
+from tests.conftest import (
+    CaseStoreServer,
+    GatewayServer,
+    LoopbackServer,
+    ProcessHandle,
+    async_wait_until,
+    log_events,
+)
+from tests.test_twilio_intake import tracking_id_in, twiml_message
+from workers.deadletters import DeadLetters
+
+NUMBER_FORMS = ("6281234567890", "081234567890", "0812-3456-7890", "812 3456 7890", "81234567890")
+ADDRESS = "budi.santoso@example.co.id"
+WORDS = "Pungli di kantor kelurahan Sukamaju"
+
+
+def _raise_with_a_local() -> None:
+    citizen_text = WORDS  # a local variable: must never reach a traceback
+    raise RuntimeError(f"could not store report ({len(citizen_text)} characters)")
+
+
+def structlog_fields() -> None:
+    get_logger().info("case.fields", detail="call +62 812-3456-7890 or 0812.3456.7890", reason=f"bounce {ADDRESS}",
+                      extra={"senders": ["+6281234567890", ADDRESS]}, value=6281234567890)
+
+
+def structlog_sensitive_keys() -> None:
+    get_logger().info("case.keys", text=WORDS, sender="+6281234567890", subject=WORDS, Body=WORDS, From=ADDRESS)
+
+
+def structlog_event_text() -> None:
+    get_logger().warning(f"case.event from {ADDRESS} and 081234567890")
+
+
+def stdlib_aiohttp_with_args() -> None:
+    logging.getLogger("aiohttp.server").error("case.aiohttp: error handling request from %s (%s)",
+                                              "+6281234567890", ADDRESS)
+
+
+def stdlib_rq_exception() -> None:
+    try:
+        raise ValueError(f"case.rq cannot deliver to {ADDRESS} / 0812-3456-7890")
+    except ValueError:
+        logging.getLogger("rq.worker").exception("case.rq: job failed")
+
+
+def structlog_traceback_without_locals() -> None:
+    try:
+        _raise_with_a_local()
+    except RuntimeError:
+        get_logger().exception("case.traceback")
+
+
+def exception_quoting_the_message() -> None:
+    with sensitive_values(WORDS, "+6281234567890"):
+        try:
+            raise KeyError(f"unknown keyword in {WORDS!r}")
+        except KeyError:
+            logging.getLogger("aiohttp.web").exception("case.quoted")
+
+
+def uncaught_in_a_thread() -> None:
+    """A new thread knows no message's words (contextvars do not cross threads), but numbers and addresses go."""
+
+    def run() -> None:
+        raise ValueError(f"case.thread reply to +62 812 3456 7890 and {ADDRESS}")
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+
+
+@dataclass(frozen=True)
+class LogCase:
+    id: str
+    emit: Callable[[], None]
+    marker: str
+    secrets: tuple[str, ...]
+
+
+CASES = [
+    LogCase("structlog values, nested and integers", structlog_fields, "case.fields",
+            (*NUMBER_FORMS, ADDRESS, "0812.3456.7890")),
+    LogCase("structlog sensitive keys", structlog_sensitive_keys, "case.keys", (WORDS, ADDRESS, "6281234567890")),
+    LogCase("an event string with an address", structlog_event_text, "case.event", (ADDRESS, "081234567890")),
+    LogCase("aiohttp through the standard library", stdlib_aiohttp_with_args, "case.aiohttp",
+            ("6281234567890", ADDRESS)),
+    LogCase("rq exception whose message holds a number", stdlib_rq_exception, "case.rq",
+            (ADDRESS, "0812-3456-7890", "budi")),
+    LogCase("traceback carries no local variables", structlog_traceback_without_locals, "case.traceback",
+            (WORDS, "Sukamaju")),
+    LogCase("exception quoting the message text", exception_quoting_the_message, "case.quoted", (WORDS,)),
+    LogCase("uncaught exception in a thread", uncaught_in_a_thread, "process.uncaught_exception",
+            ("812 3456 7890", ADDRESS)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_redaction(case: LogCase, log_stream: io.StringIO) -> None:
+    case.emit()
+    output = log_stream.getvalue()
+    events = log_events(log_stream)
+    assert len(events) == len(output.splitlines()), output  # every line is JSON, none raw
+    assert any(case.marker in str(event["event"]) for event in events), output
+    for secret in case.secrets:
+        assert secret not in output, f"{secret!r} leaked: {output}"
+
+
+def test_a_traceback_is_still_useful(log_stream: io.StringIO) -> None:
+    structlog_traceback_without_locals()
+    event = next(e for e in log_events(log_stream) if e["event"] == "case.traceback")
+    exception = event["exception"][0]  # type: ignore[index]
+    assert exception["exc_type"] == "RuntimeError"
+    assert "could not store report (35 characters)" in exception["exc_value"]
+    assert any(frame["name"] == "_raise_with_a_local" for frame in exception["frames"])
+    assert all("locals" not in frame or not frame["locals"] for frame in exception["frames"])
+
+
+def test_structlog_is_configured_for_json_lines() -> None:
+    assert structlog.is_configured()
+
+
+# -- End to end: one row per channel ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KnownSender:
+    """A citizen writing on one channel: what they send, and every form of their identity that must not leak."""
+
+    channel: str
+    send: Callable[[GatewayServer, str], Awaitable[str]]  # posts `text`, returns the Tracking ID
+    identity_forms: tuple[str, ...]
+    text: str
+
+
+async def send_twilio_sms(gateway: GatewayServer, text: str) -> str:
+    form = gateway.twilio_form(Body=text, From="0812-7777-3333", MessageSid="SM" + "e" * 32)
+    response = await gateway.post_twilio(form)
+    assert response.status_code == 200, response.text
+    return tracking_id_in(twiml_message(response.text))
+
+
+SENDERS = [
+    KnownSender("sms-twilio", send_twilio_sms, ("6281277773333", "081277773333", "0812-7777-3333", "81277773333"),
+                "LAPOR pungli di kantor kelurahan Sukamulya oleh oknum petugas"),
+    # The e-mail channel adds one row here: KnownSender("email", send_mail, ("warga@example.org",), "...").
+]
+
+
+@pytest.mark.parametrize("sender", SENDERS, ids=[sender.channel for sender in SENDERS])
+async def test_no_process_logs_the_citizens_identity_or_words(
+    sender: KnownSender, gateway: GatewayServer, casestore: CaseStoreServer, log_stream: io.StringIO,
+    start_process: Callable[..., ProcessHandle],
+) -> None:
+    """Gateway (this process, debug level), worker (a real process, debug level) and the case store: none of
+    them writes the number or the text, through an outage and a retry too."""
+    worker = start_process("worker", LAPOR_LOGGING_LEVEL="debug")
+    casestore.stop()  # the first attempt fails: the retry path logs too
+    tracking_id = await sender.send(gateway, sender.text)
+    await async_wait_until(lambda: "forward.retry" in worker.output(), timeout=15)
+    casestore.start()
+    await async_wait_until(lambda: casestore.get(tracking_id), timeout=20)
+    stored = casestore.get(tracking_id)
+    assert stored is not None and stored["text"].endswith("Sukamulya oleh oknum petugas")  # it did flow through
+
+    logs = {"gateway and case store": log_stream.getvalue(), "worker": worker.output()}
+    assert tracking_id in logs["gateway and case store"] and tracking_id in logs["worker"]
+    for where, text in logs.items():
+        for secret in (*sender.identity_forms, sender.text, "Sukamulya", "oknum petugas"):
+            assert secret not in text, f"{secret!r} in the {where} log"
+
+
+def echoing_case_store() -> web.Application:
+    """A case store that refuses a report quoting it back, text and sender, as careless APIs do."""
+
+    async def refuse(request: web.Request) -> web.Response:
+        report = await request.json()
+        return web.json_response({"error": "invalid_report",
+                                  "detail": f"cannot file {report['text']!r} from {report['sender']['id']}"},
+                                 status=422)
+
+    app = web.Application()
+    app.router.add_post("/v1/reports", refuse)
+    return app
+
+
+async def test_a_case_store_error_quoting_the_report_is_not_logged_by_the_worker(
+    gateway: GatewayServer, settings: Settings, start_process: Callable[..., ProcessHandle], redis: Redis,
+) -> None:
+    """The worker binds each job's text and sender as sensitive: the refusal it logs (deadletter.added, detail)
+    names the reason, never the words or the number, even when the case store quotes them."""
+    refusing = LoopbackServer(echoing_case_store, settings.casestore.port)
+    refusing.start()
+    try:
+        worker = start_process("worker", LAPOR_LOGGING_LEVEL="debug")
+        text = "Pungutan liar di puskesmas Cibeunying Kidul"
+        tracking_id = await send_twilio_sms(gateway, text)
+        registry = DeadLetters(redis)
+        await async_wait_until(lambda: registry.get(tracking_id), timeout=15)
+        await async_wait_until(lambda: "deadletter.added" in worker.output(), timeout=5)
+    finally:
+        refusing.stop()
+    output = worker.output()
+    assert "casestore_422" in output and tracking_id in output
+    for secret in (text, "Cibeunying", "6281277773333", "0812-7777-3333"):
+        assert secret not in output, f"{secret!r} in the worker log"
+
+
+def test_undecodable_bytes_in_a_log_line_do_not_break_it(log_stream: io.StringIO) -> None:
+    """An SMTP peer's 8-bit garbage arrives as surrogate escapes; the line must still be valid JSON."""
+    from gateway.logs import get_logger
+
+    get_logger().warning("smtp.refused", reason="MAIL FROM:<\udce9\udcff@b.c>")
+    [line] = [e for e in log_events(log_stream) if e["event"] == "smtp.refused"]
+    assert "\\udce9" in str(line["reason"])

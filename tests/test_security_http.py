@@ -1,0 +1,422 @@
+"""No one gets in, and nothing hostile gets a crash: every webhook authenticated in constant time with nothing
+queued for a request that fails it; oversized, malformed, wrongly encoded and control-character-laden input on every
+endpoint and on SMTP answered with a typed rejection and a log line; a flood from one source slowed with 429 while
+every accepted report is durable and other sources go on as before.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import hashlib
+import hmac
+import io
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import httpx
+import orjson
+import pytest
+from redis import Redis
+from twilio.request_validator import RequestValidator
+
+from gateway.queues import ALL_QUEUES, envelope_key, queue
+from gateway.settings import Settings
+from normalizer.text import clean_text
+from tests.aggregator_support import running_gateway
+from tests.conftest import AGGREGATOR_SECRET, REPO_ROOT, TWILIO_TOKEN, GatewayServer, log_events
+from tests.conftest import TestEnvironment as Environment
+from tests.email_support import RECIPIENT, SmtpServerThread
+from tests.social_helpers import IG_SECRET, IG_TOKEN, IG_USER_ID, IG_VERIFY
+
+TWILIO = "/v1/channels/sms/twilio"
+AGGREGATOR = "/v1/channels/sms/aggregator"
+DLR = "/v1/channels/sms/aggregator/dlr"
+INSTAGRAM = "/v1/channels/instagram/webhook"
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+MAX_BODY = 4096
+NASTY = "\x00\x07\x1b[31m\u202eLAPOR\u202c jalan\u200b rusak\x7f\x85 di\ufeff Jl. Merdeka\r\n"
+
+
+def hmac_header(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def instagram_env(**overrides: str) -> dict[str, str]:
+    return {"LAPOR_INSTAGRAM_ENABLED": "true", "LAPOR_INSTAGRAM_APP_SECRET": IG_SECRET,
+            "LAPOR_INSTAGRAM_VERIFY_TOKEN": IG_VERIFY, "LAPOR_INSTAGRAM_ACCESS_TOKEN": IG_TOKEN,
+            "LAPOR_INSTAGRAM_IG_USER_ID": IG_USER_ID,
+            "LAPOR_INSTAGRAM_GRAPH_BASE_URL": "http://127.0.0.1:9/graph",
+            "LAPOR_HTTP_MAX_BODY_BYTES": str(MAX_BODY), "LAPOR_HEALTH_EVALUATE_SECONDS": "3600", **overrides}
+
+
+@pytest.fixture
+def security_settings(test_env: Environment) -> Settings:
+    return test_env.settings(**instagram_env())
+
+
+@pytest.fixture
+async def server(security_settings: Settings, redis: Redis) -> AsyncIterator[GatewayServer]:
+    async with running_gateway(security_settings, redis) as running:
+        yield running
+
+
+def twilio_form(**overrides: str) -> dict[str, str]:
+    form = {"MessageSid": "SM" + "7" * 32, "From": "+6281234567890", "To": "+621708", "Body": "Jalan rusak",
+            "NumMedia": "0", "AccountSid": "AC" + "1" * 32}
+    form.update(overrides)
+    return {k: v for k, v in form.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request: path, body, content type, and how it is signed ("valid", None, or a header value)."""
+
+    path: str
+    body: bytes
+    content_type: str = FORM
+    sign: str | None = "valid"
+    method: str = "POST"
+    query: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def request_headers(self, public_url: str) -> dict[str, str]:
+        headers = {"Content-Type": self.content_type, **self.headers}
+        name = {TWILIO: "X-Twilio-Signature", AGGREGATOR: "X-Lapor-Signature", DLR: "X-Lapor-Signature",
+                INSTAGRAM: "X-Hub-Signature-256"}.get(self.path)
+        if name is None or self.sign is None:
+            return headers
+        if self.sign != "valid":
+            headers[name] = self.sign
+        elif self.path == TWILIO:
+            from urllib.parse import parse_qsl
+
+            params = dict(parse_qsl(self.body.decode("utf-8"), keep_blank_values=True))
+            headers[name] = RequestValidator(TWILIO_TOKEN).compute_signature(public_url + TWILIO, params)
+        else:
+            headers[name] = hmac_header(IG_SECRET if self.path == INSTAGRAM else AGGREGATOR_SECRET, self.body)
+        return headers
+
+    async def send(self, gateway: GatewayServer) -> httpx.Response:
+        url = self.path + (f"?{self.query}" if self.query else "")
+        return await gateway.client.request(self.method, url, content=self.body if self.method == "POST" else None,
+                                            headers=self.request_headers(gateway.settings.public_url))
+
+
+def form(fields: dict[str, str]) -> bytes:
+    return urlencode(fields).encode()
+
+
+def js(value: object) -> bytes:
+    return orjson.dumps(value)
+
+
+AGG = {"id": "agg-1", "from": "6281234567890", "to": "1708", "text": "Jalan rusak", "coding": "0"}
+
+
+# -- every webhook authenticated, nothing queued otherwise --------------------------------------------------------
+UNAUTHENTICATED = [
+    pytest.param(Call(TWILIO, form(twilio_form()), sign=None), "signature_missing", id="twilio-unsigned"),
+    pytest.param(Call(TWILIO, form(twilio_form()), sign="AAAAAAAAAAAAAAAAAAAAAAAAAAA="), "signature_invalid",
+                 id="twilio-wrong-signature"),
+    pytest.param(Call(TWILIO, form(twilio_form()), sign=RequestValidator("other-token").compute_signature(
+        "http://x/v1/channels/sms/twilio", twilio_form())), "signature_invalid", id="twilio-other-token"),
+    pytest.param(Call(TWILIO, b"\xff\xfe\x00", sign="AAAA"), "signature_invalid", id="twilio-undecodable"),
+    pytest.param(Call(AGGREGATOR, form(AGG), sign=None), "signature_missing", id="aggregator-unsigned"),
+    pytest.param(Call(AGGREGATOR, form(AGG), sign="md5=abc"), "signature_malformed", id="aggregator-malformed"),
+    pytest.param(Call(AGGREGATOR, form(AGG), sign=hmac_header("guessed-secret", form(AGG))), "signature_invalid",
+                 id="aggregator-wrong-secret"),
+    pytest.param(Call(AGGREGATOR, form(AGG), sign=hmac_header(AGGREGATOR_SECRET, form({**AGG, "text": "x"}))),
+                 "signature_invalid", id="aggregator-signature-of-another-body"),
+    pytest.param(Call(AGGREGATOR, js(AGG), JSON, sign=None), "signature_missing", id="aggregator-json-unsigned"),
+    pytest.param(Call(DLR, form({"reply_id": "r1", "type": "1"}), sign=None), "signature_missing",
+                 id="dlr-unsigned"),
+    pytest.param(Call(INSTAGRAM, js({"object": "instagram", "entry": []}), JSON, sign=None), "signature_missing",
+                 id="instagram-unsigned"),
+    pytest.param(Call(INSTAGRAM, js({"object": "instagram", "entry": []}), JSON,
+                      sign=hmac_header(AGGREGATOR_SECRET, js({"object": "instagram", "entry": []}))),
+                 "signature_invalid", id="instagram-other-secret"),
+    pytest.param(Call(INSTAGRAM, b"", method="GET", sign=None,
+                      query="hub.mode=subscribe&hub.verify_token=guess&hub.challenge=42"),
+                 "verify_token_invalid", id="instagram-verify-wrong-token"),
+]
+
+
+def redis_snapshot(redis: Redis) -> tuple[dict[str, int], set[bytes]]:
+    """Queue lengths and every key but the health counters (which count refusals on purpose) and RQ's own
+    bookkeeping of worker processes (a worker left by another test may heartbeat meanwhile)."""
+    keys = {key for key in redis.scan_iter()
+            if not key.startswith((b"lapor:health:", b"rq:scheduler", b"rq:worker", b"rq:workers"))}
+    return {name: queue(name, redis).count for name in ALL_QUEUES}, keys
+
+
+@pytest.mark.parametrize(("call", "reason"), UNAUTHENTICATED)
+async def test_an_unauthenticated_request_is_403_and_reaches_no_queue(
+        server: GatewayServer, redis: Redis, log_stream: io.StringIO, call: Call, reason: str) -> None:
+    before = redis_snapshot(redis)
+    response = await call.send(server)
+    assert response.status_code == 403
+    assert response.json()["error"] == reason
+    assert redis_snapshot(redis) == before
+    events = [e for e in log_events(log_stream) if e.get("reason") == reason]
+    assert events and events[0]["event"] in ("message.rejected", "dlr.rejected", "webhook.verify_refused")
+
+
+def _compare_calls(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            names.add(func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", ""))
+    return names
+
+
+SECRETISH = re.compile(r"signature|secret|token|expected", re.IGNORECASE)
+
+
+def _plain_secret_comparisons(tree: ast.AST) -> list[int]:
+    """Lines comparing something secret-looking with == / != (a timing leak)."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and any(isinstance(op, (ast.Eq, ast.NotEq)) for op in node.ops):
+            operands = [node.left, *node.comparators]
+            if any(isinstance(o, ast.Constant) and o.value in (None, "", "subscribe") for o in operands):
+                continue
+            names = [n.id if isinstance(n, ast.Name) else n.attr for o in operands for n in ast.walk(o)
+                     if isinstance(n, (ast.Name, ast.Attribute))]
+            if any(SECRETISH.search(name) for name in names):
+                lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("module", "comparison"),
+    [
+        pytest.param("channels/base.py", "compare_digest", id="hmac-and-verify-token"),
+        pytest.param("channels/twilio_sms.py", "compare_digest", id="twilio"),
+        pytest.param("channels/sms_aggregator.py", "verify_hmac_sha256", id="aggregator"),
+        pytest.param("channels/instagram.py", "verify_hmac_sha256", id="instagram-signature"),
+        pytest.param("channels/instagram.py", "constant_time_equals", id="instagram-verify-token"),
+        pytest.param("casestore/app.py", "compare_digest", id="casestore-bearer"),
+    ],
+)
+def test_every_secret_is_compared_in_constant_time(module: str, comparison: str) -> None:
+    tree = ast.parse((REPO_ROOT / module).read_text())
+    assert comparison in _compare_calls(tree)
+    assert _plain_secret_comparisons(tree) == [], f"{module} compares a secret with ==/!="
+
+
+def test_the_shared_verifiers_use_hmac_compare_digest() -> None:
+    tree = ast.parse((REPO_ROOT / "channels/base.py").read_text())
+    functions = {node.name: node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    assert "compare_digest" in _compare_calls(functions["constant_time_equals"])
+    assert "constant_time_equals" in _compare_calls(functions["verify_hmac_sha256"])
+
+
+# -- hostile input: a typed rejection and a log line on every endpoint ----------------------------------------------
+@dataclass(frozen=True)
+class Hostile:
+    call: Call
+    status: int
+    reason: str | None  # None: accepted (200), with its text cleaned
+
+
+BIG = b"x" * (MAX_BODY + 1)
+HOSTILE = [
+    # body too large: 413 before anything else, on every webhook
+    pytest.param(Hostile(Call(TWILIO, BIG), 413, "body_too_large"), id="twilio-too-large"),
+    pytest.param(Hostile(Call(AGGREGATOR, BIG), 413, "body_too_large"), id="aggregator-too-large"),
+    pytest.param(Hostile(Call(DLR, BIG), 413, "body_too_large"), id="dlr-too-large"),
+    pytest.param(Hostile(Call(INSTAGRAM, BIG, JSON), 413, "body_too_large"), id="instagram-too-large"),
+    # not UTF-8 (signed, so the parser sees it); Twilio signs decoded parameters, so it cannot be authenticated
+    pytest.param(Hostile(Call(AGGREGATOR, b"id=1&from=62812&text=\xe9\xff"), 400, "bad_encoding"),
+                 id="aggregator-not-utf8"),
+    pytest.param(Hostile(Call(DLR, b"reply_id=\xff&type=1"), 400, "bad_encoding"), id="dlr-not-utf8"),
+    pytest.param(Hostile(Call(INSTAGRAM, b'{"object": "\xff"}', JSON), 400, "bad_payload"),
+                 id="instagram-not-utf8"),
+    pytest.param(Hostile(Call(TWILIO, b"From=\xff", sign="AAAA"), 403, "signature_invalid"),
+                 id="twilio-not-utf8-cannot-be-authenticated"),
+    # malformed JSON / form
+    pytest.param(Hostile(Call(AGGREGATOR, b'{"id": "1", ', JSON), 400, "bad_json"), id="aggregator-bad-json"),
+    pytest.param(Hostile(Call(AGGREGATOR, b"[1, 2]", JSON), 400, "bad_json"), id="aggregator-json-array"),
+    pytest.param(Hostile(Call(AGGREGATOR, b'{"id": "1", "from": "62812", "text": "\\ud800"}', JSON), 400,
+                         "bad_json"), id="aggregator-lone-surrogate"),
+    pytest.param(Hostile(Call(AGGREGATOR, b"%%%&&&==="), 400, "missing_field"), id="aggregator-garbage-form"),
+    pytest.param(Hostile(Call(DLR, b"{nope", JSON), 400, "bad_json"), id="dlr-bad-json"),
+    pytest.param(Hostile(Call(INSTAGRAM, b"{nope", JSON), 400, "bad_payload"), id="instagram-bad-json"),
+    pytest.param(Hostile(Call(INSTAGRAM, b"[]", JSON), 400, "bad_payload"), id="instagram-json-array"),
+    pytest.param(Hostile(Call(INSTAGRAM, js({"object": "instagram", "entry": "x"}), JSON), 400, "bad_payload"),
+                 id="instagram-entry-not-a-list"),
+    pytest.param(Hostile(Call(INSTAGRAM, js({"object": "instagram", "entry": [{"changes": [{"field": "mentions",
+                                                                                         "value": [1]}]}]}), JSON),
+                         400, "bad_payload"), id="instagram-mention-without-media"),
+    # missing or malformed fields
+    pytest.param(Hostile(Call(TWILIO, form(twilio_form(From=None))), 400, "missing_field"),
+                 id="twilio-missing-from"),
+    pytest.param(Hostile(Call(TWILIO, form(twilio_form(NumMedia="lots"))), 400, "bad_field"),
+                 id="twilio-bad-num-media"),
+    pytest.param(Hostile(Call(TWILIO, form(twilio_form(MessageSid="S" * 600))), 400, "bad_field"),
+                 id="twilio-absurd-message-sid"),
+    pytest.param(Hostile(Call(AGGREGATOR, form({"from": "62812", "text": "x"})), 400, "missing_field"),
+                 id="aggregator-missing-id"),
+    pytest.param(Hostile(Call(AGGREGATOR, form({**AGG, "coding": "2", "text": "zz"})), 400, "bad_hex"),
+                 id="aggregator-ucs2-not-hex"),
+    pytest.param(Hostile(Call(AGGREGATOR, form({**AGG, "coding": "7"})), 400, "bad_coding"),
+                 id="aggregator-unknown-coding"),
+    pytest.param(Hostile(Call(AGGREGATOR, form({**AGG, "ref": "1", "parts": "2", "part": "9"})), 400, "bad_concat"),
+                 id="aggregator-part-outside-count"),
+    pytest.param(Hostile(Call(AGGREGATOR, form({**AGG, "from": "not a number"})), 400, "bad_sender"),
+                 id="aggregator-sender-not-a-number"),
+    pytest.param(Hostile(Call(DLR, form({"type": "1"})), 400, "missing_field"), id="dlr-missing-reply-id"),
+    pytest.param(Hostile(Call(DLR, form({"reply_id": "../../etc", "type": "1"})), 400, "bad_field"),
+                 id="dlr-reply-id-path"),
+    # control-character-laden: a sender is refused, a text is cleaned and accepted
+    pytest.param(Hostile(Call(TWILIO, form(twilio_form(From="+62812\x003456\x1b7890"))), 400, "bad_sender"),
+                 id="twilio-control-chars-in-sender"),
+    pytest.param(Hostile(Call(TWILIO, form(twilio_form(Body=NASTY))), 200, None), id="twilio-control-chars-in-text"),
+    pytest.param(Hostile(Call(AGGREGATOR, form({**AGG, "text": NASTY})), 200, None),
+                 id="aggregator-control-chars-in-text"),
+    pytest.param(Hostile(Call(AGGREGATOR, js({**AGG, "text": NASTY}), JSON), 200, None),
+                 id="aggregator-json-control-chars-in-text"),
+    # the operator views take any query
+    pytest.param(Hostile(Call("/status", b"", method="GET", query="refresh=%C2%B2", sign=None), 200, None),
+                 id="status-superscript-refresh"),
+    pytest.param(Hostile(Call("/status", b"", method="GET", query="refresh=" + "9" * 5000, sign=None), 200, None),
+                 id="status-huge-refresh"),
+]
+
+
+@pytest.mark.parametrize("row", HOSTILE)
+async def test_hostile_input_gets_a_typed_rejection_and_a_log_line(
+        server: GatewayServer, redis: Redis, log_stream: io.StringIO, row: Hostile) -> None:
+    response = await row.call.send(server)
+    assert response.status_code == row.status, response.text[:300]
+    assert "Traceback" not in response.text and "Internal Server Error" not in response.text
+    if row.reason is None:
+        for key in redis.scan_iter("lapor:envelope:*"):
+            envelope = orjson.loads(redis.get(key))
+            assert envelope["text"] == clean_text(envelope["text"]) and "\x00" not in envelope["text"]
+            assert "\u202e" not in envelope["text"] and "jalan rusak" in envelope["text"].lower()
+        return
+    assert response.json()["error"] == row.reason
+    lines = [e for e in log_events(log_stream) if e.get("reason") == row.reason]
+    assert lines, "no log line for the rejection"
+    assert lines[0]["event"] in ("message.rejected", "dlr.rejected") and lines[0]["status"] == row.status
+    assert not any("exception" in e or e.get("level") == "error" for e in log_events(log_stream))
+
+
+# -- hostile input on SMTP --------------------------------------------------------------------------------------
+@pytest.fixture
+def smtp(test_env: Environment, redis: Redis) -> Iterator[SmtpServerThread]:
+    from tests.conftest import free_port
+
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), LAPOR_EMAIL_MAX_MESSAGE_BYTES="4096")
+    server = SmtpServerThread(settings, redis).start()
+    yield server
+    server.stop()
+
+
+MAIL = b"From: Warga <warga@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject: Jalan\r\n\r\nJalan rusak.\r\n"
+
+
+def _session(smtp: SmtpServerThread, commands: list[bytes]) -> list[int]:
+    """Raw SMTP commands over the socket (smtplib would refuse to send some of them); the reply codes."""
+    import socket
+
+    codes = []
+    with socket.create_connection(("127.0.0.1", smtp.port), timeout=10) as sock:
+        reader = sock.makefile("rb")
+
+        def reply() -> int:
+            while True:
+                line = reader.readline()
+                if line[3:4] != b"-":
+                    return int(line[:3])
+
+        reply()
+        for command in commands:
+            sock.sendall(command)
+            codes.append(reply())
+    return codes
+
+
+SMTP_ROWS = [
+    pytest.param([b"EHLO x\r\n", b"MAIL FROM:<a@b.c> SIZE=999999\r\n"], 552, id="declared-size-too-large"),
+    pytest.param([b"EHLO x\r\n", b"MAIL FROM:<a@b.c>\r\n", b"RCPT TO:<" + RECIPIENT.encode() + b">\r\n",
+                  b"DATA\r\n", MAIL + (b"x" * 70 + b"\r\n") * 100 + b".\r\n"], 552, id="data-too-large"),
+    pytest.param([b"EHLO x\r\n", b"MAIL FROM:<a@b.c>\r\n", b"RCPT TO:<someone@elsewhere.example>\r\n"], 550,
+                 id="relay"),
+    pytest.param([b"EHLO x\r\n", b"MAIL FROM:<a\x00@b.c>\r\n"], 553, id="control-char-in-address"),
+    pytest.param([b"EHLO x\r\n", b"MAIL FROM:<a@b.c>\r\n", b"RCPT TO:<pengaduan@lapor.go.id\x1b>\r\n"], 550,
+                 id="control-char-in-recipient"),
+    pytest.param([b"EHLO x\r\n", b"MAIL FROM:<\xe9\xff@b.c>\r\n"], 553, id="8bit-address-without-smtputf8"),
+    pytest.param([b"EHLO x\r\n", b"X" * 2000 + b"\r\n"], 500, id="line-too-long"),
+]
+
+
+@pytest.mark.parametrize(("commands", "code"), SMTP_ROWS)
+def test_hostile_smtp_gets_a_coded_refusal_and_a_log_line(
+        smtp: SmtpServerThread, log_stream: io.StringIO, commands: list[bytes], code: int) -> None:
+    codes = _session(smtp, commands)
+    assert codes[-1] == code, codes
+    refusals = [e for e in log_events(log_stream) if e.get("event") in ("smtp.refused", "email.relay_denied")]
+    assert any(str(code) == str(e.get("code", 550 if e["event"] == "email.relay_denied" else "")) for e in refusals)
+
+
+# -- a flood from one source is slowed, nothing accepted is lost ----------------------------------------------------
+@pytest.fixture
+def flood_settings(test_env: Environment) -> Settings:
+    return test_env.settings(LAPOR_RATELIMIT_RATE_PER_SECOND="5", LAPOR_RATELIMIT_BURST="10")
+
+
+async def _post_aggregator(client: httpx.AsyncClient, number: int) -> httpx.Response:
+    body = form({**AGG, "id": f"flood-{number}", "text": f"Jalan rusak nomor {number}"})
+    return await client.post(AGGREGATOR, content=body, headers={"Content-Type": FORM,
+                                                                "X-Lapor-Signature": hmac_header(AGGREGATOR_SECRET,
+                                                                                                 body)})
+
+
+async def test_a_flood_from_one_source_is_slowed_without_losing_an_accepted_report(
+        flood_settings: Settings, redis: Redis, log_stream: io.StringIO) -> None:
+    async with running_gateway(flood_settings, redis) as gateway:
+        responses = await asyncio.gather(*(_post_aggregator(gateway.client, n) for n in range(60)))
+        accepted = [r for r in responses if r.status_code == 200]
+        throttled = [r for r in responses if r.status_code == 429]
+        assert len(accepted) + len(throttled) == 60
+        assert 10 <= len(accepted) < 30 and throttled
+        assert all(int(r.headers["Retry-After"]) >= 1 and r.json()["error"] == "rate_limited" for r in throttled)
+        # Every acknowledged report is durable; no refused one was read, let alone queued.
+        tracking_ids = [m["tracking_id"] for r in accepted for m in r.json()["messages"]]
+        assert len(tracking_ids) == len(accepted)
+        assert all(redis.exists(envelope_key(tid)) for tid in tracking_ids)
+        assert sum(1 for _ in redis.scan_iter("lapor:envelope:*")) == len(accepted)
+        # Another source is not affected by the flood.
+        other = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+        async with httpx.AsyncClient(base_url=flood_settings.public_url, transport=other, timeout=10) as neighbour:
+            assert (await _post_aggregator(neighbour, 1000)).status_code == 200
+        # The flooded source, slowed down to the rate, gets through again: a retried message is accepted.
+        await asyncio.sleep(int(throttled[0].headers["Retry-After"]))
+        assert (await _post_aggregator(gateway.client, 59)).status_code == 200
+    throttle_lines = [e for e in log_events(log_stream) if e.get("event") == "ratelimit.throttled"]
+    assert len(throttle_lines) == 1 and throttle_lines[0]["reason"] == "rate_limited"
+
+
+async def test_the_default_limit_never_throttles_a_provider_at_a_normal_rate(
+        server: GatewayServer) -> None:
+    responses = await asyncio.gather(*(_post_aggregator(server.client, n) for n in range(100)))
+    assert {r.status_code for r in responses} == {200}
+
+
+def test_rate_limit_buckets_refill_at_the_rate() -> None:
+    from gateway.ratelimit import TokenBuckets
+
+    now = [0.0]
+    buckets = TokenBuckets(rate=2, burst=3, clock=lambda: now[0])
+    assert [buckets.take("a")[0] for _ in range(4)] == [True, True, True, False]
+    assert buckets.take("b")[0]
+    now[0] += 0.5
+    assert buckets.take("a")[0] and not buckets.take("a")[0]
+

@@ -1,0 +1,81 @@
+"""Settings: defaults from config/, LAPOR_* overrides, and a clear error naming a missing secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.settings import SettingsError, env_name, load_settings
+
+PRODUCTION_SECRETS = {
+    "LAPOR_TWILIO_AUTH_TOKEN": "t",
+    "LAPOR_CASESTORE_TOKEN": "c",
+    "LAPOR_PRIVACY_REPLY_HANDLE_SECRET": "p",
+    "LAPOR_AGGREGATOR_SECRET": "a",
+    "LAPOR_AGGREGATOR_SEND_URL": "http://aggregator.example/cgi-bin/sendsms",
+}
+
+
+def test_defaults_come_from_the_toml_file() -> None:
+    settings = load_settings(PRODUCTION_SECRETS)
+    assert settings.profile == "production"
+    assert settings.http.port == 8080
+    assert settings.smtp.port == 2525
+    assert settings.data_dir == Path("./var")
+    assert settings.casestore_url == "http://127.0.0.1:8081"
+    assert settings.redis_url == ""
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "read"),
+    [
+        pytest.param("LAPOR_HTTP_PORT", "9090", lambda s: s.http.port == 9090, id="int-in-section"),
+        pytest.param("LAPOR_DATA_DIR", "/srv/lapor", lambda s: s.data_dir == Path("/srv/lapor"), id="top-level"),
+        pytest.param("LAPOR_CASESTORE_URL", "https://core.example", lambda s: s.casestore_url == "https://core.example",
+                     id="casestore-url"),
+        pytest.param("LAPOR_CASESTORE_BATCH", "false", lambda s: s.casestore.batch is False, id="bool"),
+        pytest.param("LAPOR_QUEUES_RETRY_INTERVALS", "1, 5,30", lambda s: s.queues.retry_intervals == [1, 5, 30],
+                     id="list"),
+        pytest.param("REDIS_URL", "redis://127.0.0.1:6379/2", lambda s: s.redis_url == "redis://127.0.0.1:6379/2",
+                     id="redis-url"),
+    ],
+)
+def test_environment_overrides(variable: str, value: str, read: object) -> None:
+    settings = load_settings({**PRODUCTION_SECRETS, variable: value})
+    assert read(settings)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("missing", sorted(PRODUCTION_SECRETS))
+def test_production_refuses_to_start_without_a_secret_and_names_it(missing: str) -> None:
+    environ = {k: v for k, v in PRODUCTION_SECRETS.items() if k != missing}
+    with pytest.raises(SettingsError, match=missing):
+        load_settings(environ)
+
+
+def test_a_disabled_channel_needs_no_secret() -> None:
+    environ = {k: v for k, v in PRODUCTION_SECRETS.items() if k != "LAPOR_TWILIO_AUTH_TOKEN"}
+    settings = load_settings({**environ, "LAPOR_TWILIO_ENABLED": "false"})
+    assert settings.twilio.enabled is False
+
+
+def test_development_profile_fills_in_documented_secrets() -> None:
+    settings = load_settings({"LAPOR_PROFILE": "development"})
+    assert settings.is_development
+    assert settings.twilio.auth_token == "dev-twilio-auth-token"
+    assert settings.casestore.token == "dev-casestore-token"
+
+
+def test_environment_beats_the_development_secrets() -> None:
+    settings = load_settings({"LAPOR_PROFILE": "development", "LAPOR_TWILIO_AUTH_TOKEN": "mine"})
+    assert settings.twilio.auth_token == "mine"
+
+
+def test_a_malformed_value_is_a_clear_error() -> None:
+    with pytest.raises(SettingsError, match=r"http\.port"):
+        load_settings({**PRODUCTION_SECRETS, "LAPOR_HTTP_PORT": "eighty"})
+
+
+def test_env_names() -> None:
+    assert env_name("twilio", "auth_token") == "LAPOR_TWILIO_AUTH_TOKEN"
+    assert env_name(None, "public_url") == "LAPOR_PUBLIC_URL"

@@ -1,0 +1,610 @@
+"""The SMS aggregator channel end to end: real HTTP callbacks, real Redis and queues, the reference case store,
+the reply worker against the aggregator's send URL (respx)."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import orjson
+import pytest
+from redis import Redis
+
+from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
+from gateway.concat import PENDING_KEY
+from gateway.outbound import reply_key
+from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE, queue, redis_connection
+from gateway.replies import render, status_name
+from gateway.settings import Settings, SettingsError, load_settings
+from gateway.tracking import is_valid_tracking_id
+from tests.aggregator_support import (
+    DLR_PATH,
+    AggregatorApi,
+    aggregator_api,
+    aggregator_settings,
+    drain,
+    fixture,
+    post_callback,
+    running_gateway,
+    sign,
+)
+from tests.conftest import CaseStoreServer, GatewayServer, async_wait_until, log_events
+from tests.conftest import TestEnvironment as Environment
+from workers.deadletters import DeadLetters
+from workers.forward import reply_handle
+from workers.reply import RateLimiter
+
+
+@pytest.fixture
+def settings(test_env: Environment) -> Settings:
+    return aggregator_settings(test_env)
+
+
+@pytest.fixture
+def api() -> Iterator[AggregatorApi]:
+    yield from aggregator_api()
+
+
+def sms(number: str, text: str, message_id: str, **extra: str) -> dict[str, str]:
+    return {"from": number, "to": "1708", "text": text, "id": message_id, "coding": "0", **extra}
+
+
+def report_by_message_id(casestore: CaseStoreServer, message_id: str) -> dict[str, object]:
+    matches = [r for r in casestore.reports() if r["channel_message_id"] == message_id]
+    assert len(matches) == 1, [r["channel_message_id"] for r in casestore.reports()]
+    return matches[0]
+
+
+def nothing_queued(redis: Redis) -> bool:
+    return all(queue(name, redis).count == 0 for name in (FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE)) and not list(
+        redis.scan_iter("lapor:concat:*")
+    ) and not list(redis.scan_iter("lapor:envelope:*"))
+
+
+# -- the callback contract ------------------------------------------------------------------------------------------
+async def test_a_kannel_callback_is_acknowledged_then_answered_by_sms_and_forwarded(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    payload = fixture("kannel_gsm7_form.json")["fields"]
+    response = await post_callback(gateway.client, payload)
+
+    assert response.status_code == 200
+    body = response.json()
+    tracking_id = body["messages"][0]["tracking_id"]
+    assert is_valid_tracking_id(tracking_id)
+    assert "reply" not in body and "LAPOR!" not in response.text  # the SMS goes out through the send URL
+
+    drain(settings)
+    stored = report_by_message_id(casestore, payload["id"])
+    assert stored["tracking_id"] == tracking_id
+    assert stored["source"] == "sms-aggregator"
+    assert stored["sender"] == {"kind": "msisdn", "id": "+6281234567001", "display_name": None}
+    assert stored["text"] == "Jalan berlubang di Jl. Merdeka, Bandung"
+    assert stored["channel_meta"]["smsc"] == "telkomsel-smsc1"
+    assert stored["channel_meta"]["sent_at"] == "2025-11-22T08:26:40Z"
+    [part] = api.parts()
+    assert part.to == "+6281234567001"
+    assert part.sender == "1708"
+    assert part.udh is None
+    assert part.text == render("ack", "id", tracking_id=tracking_id)
+    assert is_gsm7(part.text) and septets(part.text) <= SINGLE_PART
+    record = gateway_redis(settings).hgetall(reply_key(part.reply_id))
+    assert record[b"state"] == b"sent" and record[b"tracking_id"] == tracking_id.encode()
+
+
+def gateway_redis(settings: Settings) -> Redis:
+    return Redis.from_url(settings.redis_url)
+
+
+@pytest.mark.parametrize(
+    "name", ["kannel_ucs2_form.json", "kannel_8bit_form.json"], ids=["ucs2-hex-with-emoji", "8bit-hex"]
+)
+async def test_hex_codings_are_decoded(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, name: str
+) -> None:
+    case = fixture(name)
+    assert (await post_callback(gateway.client, case["fields"])).status_code == 200
+    drain(settings)
+    stored = report_by_message_id(casestore, case["fields"]["id"])
+    assert stored["text"] == case["expected_text"]
+    [reply] = api.parts()
+    assert is_gsm7(reply.text)  # the emoji never comes back in the reply
+
+
+async def test_a_json_callback_works_like_a_form(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    case = fixture("json_body.json")
+    response = await post_callback(gateway.client, case["body"], as_json=True)
+    assert response.status_code == 200
+    drain(settings)
+    stored = report_by_message_id(casestore, case["body"]["id"])
+    assert stored["kind"] == "aspiration"
+    assert stored["text"] == "tambah trayek angkot ke pasar"
+
+
+@pytest.mark.parametrize(
+    ("case", "fields", "reason"),
+    [
+        ("no-id", {"from": "081234567890", "text": "lapor"}, "missing_field"),
+        ("no-sender", {"id": "x1", "text": "lapor"}, "missing_field"),
+        ("bad-hex", {"from": "081234567890", "id": "x2", "text": "zz12", "coding": "2"}, "bad_hex"),
+        ("unknown-coding", {"from": "081234567890", "id": "x3", "text": "a", "coding": "9"}, "bad_coding"),
+        ("part-beyond-count", {"from": "081234567890", "id": "x4", "text": "a", "udh": "0500030A0204"}, "bad_concat"),
+        ("not-a-number", {"from": "halo", "id": "x5", "text": "LAPOR jalan rusak"}, "bad_sender"),
+    ],
+)
+async def test_malformed_callbacks_get_a_typed_400(
+    gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, case: str, fields: dict[str, str], reason: str
+) -> None:
+    response = await post_callback(gateway.client, fields)
+    assert response.status_code == 400
+    assert response.json()["error"] == reason
+    assert nothing_queued(redis)
+    assert any(e["event"] == "message.rejected" and e["reason"] == reason for e in log_events(log_stream))
+
+
+# -- authentication ---------------------------------------------------------------------------------------------------
+def _wrong_signature(body: bytes) -> str:
+    return sign(body, secret="someone-elses-secret")
+
+
+@pytest.mark.parametrize(
+    ("case", "signature", "reason"),
+    [
+        ("missing", None, "signature_missing"),
+        ("not-sha256-prefixed", "md5=abc", "signature_malformed"),
+        ("garbage", "sha256=00ff", "signature_invalid"),
+        ("other-secret", "other", "signature_invalid"),
+        ("tampered-body", "tampered", "signature_invalid"),
+    ],
+)
+async def test_a_bad_signature_is_refused_and_nothing_is_queued(
+    gateway: GatewayServer, redis: Redis, api: AggregatorApi, log_stream: io.StringIO, settings: Settings,
+    case: str, signature: str | None, reason: str,
+) -> None:
+    fields = sms("081234567890", "LAPOR pungli di kelurahan", "sig-1", udh="050003010201")
+    body = urlencode(fields).encode()
+    if signature == "other":
+        signature = _wrong_signature(body)
+    elif signature == "tampered":
+        signature = sign(urlencode({**fields, "text": "LAPOR palsu"}).encode())
+    response = await post_callback(gateway.client, fields, signature=signature)
+
+    assert response.status_code == 403
+    assert response.json()["error"] == reason
+    assert nothing_queued(redis)
+    drain(settings)
+    assert api.parts() == []
+    rejected = [e for e in log_events(log_stream) if e["event"] == "message.rejected"]
+    assert [(e["channel"], e["reason"]) for e in rejected] == [("sms-aggregator", reason)]
+
+
+@pytest.mark.parametrize(
+    ("allowlist", "status"),
+    [("10.0.0.0/8,192.168.1.7", 403), ("127.0.0.1/32", 200), ("10.1.2.3,127.0.0.0/8", 200)],
+    ids=["not-listed", "listed-network", "listed-among-others"],
+)
+async def test_the_source_allowlist(
+    test_env: Environment, redis: Redis, casestore: CaseStoreServer, allowlist: str, status: int
+) -> None:
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_ALLOWLIST=allowlist)
+    async with running_gateway(settings, redis) as gateway:
+        response = await post_callback(gateway.client, sms("081234567890", "LAPOR jalan rusak", "allow-1"))
+    assert response.status_code == status
+    if status == 403:
+        assert response.json()["error"] == "source_not_allowed"
+        assert nothing_queued(redis)
+    else:
+        assert queue(FORWARD_QUEUE, redis).count == 1
+
+
+def test_production_refuses_to_start_without_the_aggregator_secret(test_env: Environment) -> None:
+    values = {k: v for k, v in test_env.values.items() if k != "LAPOR_AGGREGATOR_SECRET"}
+    with pytest.raises(SettingsError, match="LAPOR_AGGREGATOR_SECRET"):
+        load_settings(values)
+    assert load_settings({**values, "LAPOR_AGGREGATOR_ENABLED": "false"}).aggregator.enabled is False
+    development = load_settings({**values, "LAPOR_PROFILE": "development"})
+    assert development.aggregator.secret == "dev-aggregator-secret"
+    with pytest.raises(SettingsError, match=r"aggregator\.allowlist"):
+        load_settings({**test_env.values, "LAPOR_AGGREGATOR_ALLOWLIST": "10.0.0.0/8,not-an-address"})
+
+
+# -- concatenated SMS ------------------------------------------------------------
+@pytest.mark.parametrize(
+    "order",
+    [[1, 2, 3], [3, 1, 2], [2, 3, 1], [3, 3, 1, 1, 2], [2, 1, 2, 3, 3]],
+    ids=["in-order", "last-first", "first-last", "duplicates-before-the-end", "duplicates-after-the-end"],
+)
+async def test_concatenated_parts_are_joined_in_any_order_duplicates_ignored(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis,
+    order: list[int],
+) -> None:
+    case = fixture("kannel_concat_gsm7_udh.json")
+    answers = []
+    for number in order:
+        response = await post_callback(gateway.client, case["parts"][number - 1])
+        assert response.status_code == 200
+        answers.append(response.json()["messages"])
+    # Parts before the last are stored and acknowledged without a report; the completing part carries the ID.
+    tracking_ids = {m["tracking_id"] for messages in answers for m in messages}
+    assert len(tracking_ids) == 1
+
+    drain(settings)
+    [stored] = casestore.reports()
+    assert stored["text"] == case["expected_text"]
+    assert stored["incomplete"] is False
+    assert stored["channel_message_id"] == "kannel-cc-1"
+    assert stored["channel_meta"]["part_ids"] == ["kannel-cc-1", "kannel-cc-2", "kannel-cc-3"]
+    assert len(api.parts()) == 1  # one acknowledgement, however many duplicates
+    assert redis.zcard(PENDING_KEY) == 0
+
+
+async def test_a_part_is_durable_in_redis_before_it_is_acknowledged(
+    gateway: GatewayServer, redis: Redis
+) -> None:
+    case = fixture("kannel_concat_gsm7_udh.json")
+    response = await post_callback(gateway.client, case["parts"][1])
+    assert response.status_code == 200 and response.json()["messages"] == []
+    [buffer] = [k for k in redis.scan_iter("lapor:concat:sms-aggregator:*") if not k.endswith(b":done")]
+    stored = orjson.loads(redis.hget(buffer, "p2"))
+    assert stored["data"] == case["parts"][1]["text"]
+    assert redis.zscore(PENDING_KEY, buffer) is not None
+
+
+async def test_missing_parts_are_taken_as_they_are_after_the_wait_marked_incomplete(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    case = fixture("kannel_concat_gsm7_udh.json")
+    for number in (3, 1):
+        assert (await post_callback(gateway.client, case["parts"][number - 1])).status_code == 200
+    assert queue(FORWARD_QUEUE, redis).count == 0
+
+    # The gateway's sweep (every 0.2 s here) takes the message once the 1 s wait is over.
+    # The buffer leaves the pending set only after the message is committed (and its reply queued).
+    await async_wait_until(lambda: redis.zcard(PENDING_KEY) == 0, timeout=10)
+    assert queue(FORWARD_QUEUE, redis).count == 1
+    drain(settings)
+    [stored] = casestore.reports()
+    assert stored["incomplete"] is True
+    first, third = case["parts"][0]["text"], case["parts"][2]["text"]
+    assert stored["text"] == f"{first[len('LAPOR '):]} [...] {third}".strip()
+    assert stored["channel_meta"]["parts_received"] == 2
+    [ack] = api.parts()
+    assert ack.text == render("ack", "id", tracking_id=stored["tracking_id"])
+
+    # The missing part arriving late does not make a second report: it gets the same Tracking ID, no new SMS.
+    late = await post_callback(gateway.client, case["parts"][1])
+    assert late.json()["messages"] == [{"tracking_id": stored["tracking_id"], "duplicate": True}]
+    drain(settings)
+    assert len(casestore.reports()) == 1 and len(api.parts()) == 1
+
+
+async def test_ucs2_parts_joined_as_bytes_keep_a_split_emoji(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    case = fixture("kannel_concat_ucs2_16bit_ref.json")
+    for part in reversed(case["parts"]):
+        assert (await post_callback(gateway.client, part)).status_code == 200
+    drain(settings)
+    [stored] = casestore.reports()
+    assert stored["text"] == case["expected_text"]
+    assert "\ufffd" not in stored["text"]
+
+
+# -- status queries ------------------------------------------------------------
+async def _report(gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, number: str,
+                  text: str, message_id: str) -> str:
+    response = await post_callback(gateway.client, sms(number, text, message_id))
+    tracking_id = response.json()["messages"][0]["tracking_id"]
+    drain(settings)
+    assert casestore.get(tracking_id)
+    return str(tracking_id)
+
+
+async def test_a_status_query_the_case_store_cannot_answer_in_time_is_answered_by_a_status_job(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    tracking_id = await _report(gateway, casestore, settings, "081298765001", "LAPOR sampah menumpuk", "st-1")
+    casestore.store.set_status(tracking_id, "resolved")
+    casestore.stop()
+    try:
+        response = await post_callback(gateway.client, sms("081298765001", f"CEK {tracking_id}", "st-2"))
+        assert response.status_code == 200
+        assert queue(STATUS_QUEUE, redis).count == 1
+        assert queue(FORWARD_QUEUE, redis).count == 0  # a status query is not a report
+    finally:
+        casestore.start()
+    drain(settings)
+    texts = api.texts_to("+6281298765001")
+    assert texts[-1] == render("status", "id", tracking_id=tracking_id, status=status_name("resolved", "id"))
+    assert len(casestore.reports()) == 1
+
+
+async def test_a_status_job_that_never_reaches_the_case_store_is_dead_lettered(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    tracking_id = await _report(gateway, casestore, settings, "081298765002", "LAPOR lampu mati", "st-3")
+    casestore.stop()
+    try:
+        await post_callback(gateway.client, sms("081298765002", f"status {tracking_id}", "st-4"))
+        drain(settings)
+    finally:
+        casestore.start()
+    [letter] = DeadLetters(redis).list()
+    assert letter.queue == STATUS_QUEUE and letter.tracking_id == tracking_id
+    assert letter.reason == "casestore_unreachable"
+
+
+# -- anonymity ---------------------------------------------------------------------------------------------------------
+async def test_an_anonymous_report_reaches_the_case_store_without_the_number(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    number = "0812-7777-6543"
+    response = await post_callback(
+        gateway.client, sms(number, "WBS #anonim kepala dinas minta setoran proyek", "anon-1", smsc="tsel")
+    )
+    tracking_id = response.json()["messages"][0]["tracking_id"]
+    drain(settings)
+
+    # Exactly what the case store received and keeps, every field and byte of it.
+    raw = casestore.store._connection.execute(
+        "SELECT envelope FROM reports WHERE tracking_id = ?", (tracking_id,)
+    ).fetchone()[0]
+    for form in ("6281277776543", "081277776543", "81277776543", "7776543", "0812-7777-6543"):
+        assert form not in raw
+    stored = orjson.loads(raw)
+    handle = reply_handle(settings.privacy.reply_handle_secret, tracking_id)
+    assert stored["sender"] == {"kind": "reply_handle", "id": handle, "display_name": None}
+    assert stored["channel_meta"] == {}
+    assert stored["anonymous"] is True and stored["kind"] == "whistleblowing"
+    # The acknowledgement still reached the citizen, through the gateway's own copy of the envelope.
+    assert api.texts_to("+6281277776543") == [render("ack", "id", tracking_id=tracking_id)]
+
+    # A later reply addressed only by the handle the case store knows is mapped back by the gateway alone.
+    from gateway.outbound import REPLY_FUNC
+    from gateway.queues import enqueue_calls
+
+    enqueue_calls(redis, settings, REPLY_QUEUE, REPLY_FUNC, [({
+        "reply_id": "r-handle-1", "source": "sms-aggregator", "kind": "update", "language": "id",
+        "text": "LAPOR! Laporan Anda sedang ditindaklanjuti.", "tracking_id": tracking_id, "to_handle": handle,
+    },)])
+    drain(settings)
+    assert api.texts_to("+6281277776543")[-1] == "LAPOR! Laporan Anda sedang ditindaklanjuti."
+
+
+# -- flood control and repeats ----------------------------------------------------------------------------------------
+async def test_a_flood_from_one_number_holds_replies_back_but_keeps_every_report(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    texts = [f"LAPOR pohon tumbang nomor {n} di Jl. Diponegoro" for n in range(6)]
+    answers = [await post_callback(gateway.client, sms("+62 813 1111 2222", t, f"flood-{n}"))
+               for n, t in enumerate(texts)]
+    assert all(a.status_code == 200 for a in answers)
+    drain(settings)
+
+    assert sorted(r["text"] for r in casestore.reports()) == sorted(t[len("LAPOR "):] for t in texts)
+    assert len(api.texts_to("+6281311112222")) == settings.aggregator.flood_replies_per_minute == 3
+    held = [key for key in redis.scan_iter("lapor:reply:*") if redis.hget(key, "state") == b"held"]
+    assert len(held) == 3
+
+
+async def test_the_same_text_from_the_same_number_is_one_report(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    text = "LAPOR: air PDAM tidak mengalir 3 hari di Perumnas Klender"
+    first = await post_callback(gateway.client, sms("081355550001", text, "same-1"))
+    second = await post_callback(gateway.client, sms("6281355550001", "lapor  air PDAM tidak mengalir 3 hari di "
+                                                                       "Perumnas Klender", "same-2"))
+    other = await post_callback(gateway.client, sms("081355550002", text, "same-3"))
+    [a], [b], [c] = (r.json()["messages"] for r in (first, second, other))
+    assert a["tracking_id"] == b["tracking_id"] and b["duplicate"] is True
+    assert c["tracking_id"] != a["tracking_id"]
+    drain(settings)
+    assert len(casestore.reports()) == 2
+    assert api.texts_to("+6281355550001") == [
+        render("ack", "id", tracking_id=a["tracking_id"]), render("duplicate", "id", tracking_id=a["tracking_id"]),
+    ]
+
+
+# -- the reply worker --------------------------------------------------------------------------------------------------
+async def test_a_long_reply_goes_out_in_concatenated_153_septet_parts(
+    gateway: GatewayServer, api: AggregatorApi, settings: Settings
+) -> None:
+    await post_callback(gateway.client, sms("081244440001", "BANTUAN", "help-1"))
+    drain(settings)
+    [parts] = api.replies().values()
+    expected = render("help", "id")
+    assert septets(expected) > SINGLE_PART
+    assert "".join(p.text for p in parts) == expected
+    assert all(septets(p.text) <= MULTI_PART for p in parts[:-1])
+    assert len(parts) >= 2
+    reference = parts[0].udh[3] if parts[0].udh else None
+    assert [p.udh for p in parts] == [bytes([5, 0, 3, reference, len(parts), n]) for n in range(1, len(parts) + 1)]
+
+
+async def test_a_failing_send_url_is_retried_then_dead_lettered(
+    gateway: GatewayServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    api.route.mock(return_value=httpx.Response(503, text="3: Queued for later delivery failed"))
+    response = await post_callback(gateway.client, sms("081244440002", "LAPOR got mampet", "fail-1"))
+    tracking_id = response.json()["messages"][0]["tracking_id"]
+    drain(settings, (REPLY_QUEUE,))
+    assert api.route.call_count == 1 + len(settings.queues.retry_intervals)
+    [letter] = DeadLetters(redis).list()
+    assert (letter.queue, letter.tracking_id, letter.reason) == (REPLY_QUEUE, tracking_id, "aggregator_503")
+    assert "0812" not in orjson.dumps(letter.args).decode()  # addressed by report, not by number
+    record = redis.hgetall(reply_key(letter.args[0]["reply_id"]))
+    assert record[b"state"] == b"dead_lettered"
+
+    # After the operator fixes the aggregator, requeueing sends it.
+    api.route.mock(return_value=httpx.Response(202, text="0: Accepted"))
+    DeadLetters(redis).requeue([letter], settings)
+    drain(settings, (REPLY_QUEUE,))
+    assert api.texts_to("+6281244440002")[-1] == render("ack", "id", tracking_id=tracking_id)
+
+
+async def test_a_refused_send_is_dead_lettered_at_once_and_a_flaky_one_sends_each_part_once(
+    gateway: GatewayServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    api.route.mock(return_value=httpx.Response(403, text="Authorization failed for sendsms"))
+    await post_callback(gateway.client, sms("081244440003", "LAPOR pungli", "refused-1"))
+    drain(settings, (REPLY_QUEUE,))
+    assert api.route.call_count == 1
+    assert DeadLetters(redis).list()[0].reason == "aggregator_403"
+
+    # A help reply of several parts, the second part failing once: every part reaches the aggregator once.
+    api.route.reset()
+    outcomes = iter([httpx.Response(202), httpx.Response(500), httpx.Response(202), httpx.Response(202),
+                     httpx.Response(202)])
+    api.route.mock(side_effect=lambda request: next(outcomes))
+    await post_callback(gateway.client, sms("081244440004", "HELP", "flaky-1"))
+    drain(settings, (REPLY_QUEUE,))
+    [parts] = api.replies().values()
+    assert [p.part for p in parts] == list(range(1, len(parts) + 1))  # each part accepted exactly once
+    assert "".join(p.text for p in parts) == render("help", "en")
+    assert api.route.call_count == len(parts) + 1
+
+
+async def test_delivery_reports_are_recorded_against_the_reply(
+    gateway: GatewayServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    await post_callback(gateway.client, sms("081244440005", "LAPOR drainase tersumbat", "dlr-1"))
+    drain(settings)
+    [part] = api.parts()
+    dlr = {k: v.replace("{reply_id}", part.reply_id) for k, v in fixture("dlr_delivered.json")["fields"].items()}
+
+    assert (await post_callback(gateway.client, dlr, path=DLR_PATH, signature=None)).status_code == 403
+    response = await post_callback(gateway.client, dlr, path=DLR_PATH)
+    assert response.status_code == 200 and response.json()["status"] == "delivered"
+    record = redis.hgetall(reply_key(part.reply_id))
+    assert record[b"dlr.1"] == b"delivered" and record[b"delivery"] == b"delivered"
+    assert record[b"dlr.1.smsc_id"] == b"tsel-88213"
+    unknown = await post_callback(gateway.client, {**dlr, "reply_id": "0" * 32}, path=DLR_PATH)
+    assert unknown.status_code == 404
+
+
+async def test_the_reply_worker_runs_at_the_configured_rate(
+    test_env: Environment, redis: Redis, casestore: CaseStoreServer, api: AggregatorApi,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every grant the limiter gave sits in a window of at most `send_rate_per_second` sends."""
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_SEND_RATE_PER_SECOND="4")
+    async with running_gateway(settings, redis) as gateway:
+        for n in range(9):
+            await post_callback(gateway.client, sms(f"08124444{n:04d}", f"LAPOR sampah liar titik {n}", f"rate-{n}"))
+    windows: list[int] = []
+    original = RateLimiter.acquire
+
+    def recording(self: RateLimiter) -> int:
+        window = original(self)
+        windows.append(window)
+        return window
+
+    monkeypatch.setattr(RateLimiter, "acquire", recording)
+    drain(settings, (REPLY_QUEUE,))
+    assert len(api.parts()) == 9
+    assert max(windows.count(w) for w in set(windows)) <= 4
+    assert len(set(windows)) >= 3
+
+
+async def test_the_development_outbox_takes_replies_without_an_aggregator(
+    test_env: Environment, redis: Redis, casestore: CaseStoreServer, tmp_path: Path
+) -> None:
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_SEND_URL="outbox:")
+    async with running_gateway(settings, redis) as gateway:
+        await post_callback(gateway.client, sms("081244449999", "LAPOR trotoar rusak", "outbox-1"))
+    drain(settings)
+    lines = (settings.data_dir / "outbox" / "sms-aggregator.jsonl").read_text().splitlines()
+    assert [orjson.loads(line)["to"] for line in lines] == ["+6281244449999"]
+
+
+async def test_no_log_line_carries_the_number_the_text_or_the_send_password(
+    test_env: Environment, redis: Redis, casestore: CaseStoreServer, api: AggregatorApi, log_stream: io.StringIO
+) -> None:
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_SEND_PASSWORD="s3cret-sendsms-pw")
+    async with running_gateway(settings, redis) as gateway:
+        await post_callback(gateway.client, sms("081266660001", "LAPOR Bu Sri dipalak preman", "log-1"))
+        await post_callback(gateway.client, sms("081266660001", "BANTUAN", "log-2"))
+    drain(settings)
+    assert len(api.parts()) >= 2
+    logged = log_stream.getvalue()
+    events = [e["event"] for e in log_events(log_stream)]
+    assert "reply.sent" in events and "message.accepted" in events
+    for secret in ("81266660001", "dipalak", "s3cret-sendsms-pw"):
+        assert secret not in logged
+
+
+def test_a_sweeper_that_dies_mid_way_leaves_the_message_to_the_next_one(redis: Redis, settings: Settings) -> None:
+    """The sweep claims a due buffer with a lease, not by removing it: a crash before the commit loses nothing."""
+    from channels.base import InboundMessage, MessagePart
+    from gateway.concat import LEASE_SECONDS, PartBuffer
+    from normalizer.envelope import Channel, SenderKind, utc_now
+
+    buffer = PartBuffer(redis, settings)
+    part = InboundMessage(
+        channel=Channel.SMS, source="sms-aggregator", provider_message_id="lease-1", sender_kind=SenderKind.MSISDN,
+        sender_address="081277770000", text="LAPOR awal", received_at=utc_now(),
+        part=MessagePart(reference="9", total=2, number=1, coding="gsm7", data="LAPOR awal"),
+    )
+    assert buffer.add(part).state == "waiting"
+    now = time.time() + settings.aggregator.concat_wait_seconds + 1
+    [(key, message)] = buffer.claim_due(now)
+    assert message is not None and message.incomplete and message.text == "LAPOR awal [...]"
+    assert buffer.claim_due(now + 1) == []  # leased: no second sweeper takes it meanwhile
+    # ... the first sweeper dies here, without marking it done ...
+    [(again, _)] = buffer.claim_due(now + LEASE_SECONDS + 1)
+    assert again == key
+    buffer.mark_done(key, "10000004")
+    assert buffer.pending() == 0
+    assert buffer.add(part).tracking_id == "10000004"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [sms("081288880001", "LAPOR jalan rusak", "down-1"),
+     sms("081288880001", "LAPOR bagian pertama", "down-2", udh="050003110201")],
+    ids=["single-sms", "concatenated-part"],
+)
+async def test_without_redis_the_aggregator_gets_503_and_retries(
+    test_env: Environment, fields: dict[str, str]
+) -> None:
+    """Nothing is acknowledged that is not durable: a Redis that cannot be reached makes the aggregator retry."""
+    from tests.conftest import free_port
+
+    settings = aggregator_settings(test_env)
+    dead = redis_connection(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
+    async with running_gateway(settings, dead) as gateway:
+        response = await post_callback(gateway.client, fields)
+    assert response.status_code == 503
+    assert response.json()["error"] == "redis_unavailable"
+
+
+async def test_a_disabled_aggregator_has_no_endpoint(test_env: Environment, redis: Redis) -> None:
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_ENABLED="false")
+    async with running_gateway(settings, redis) as gateway:
+        response = await post_callback(gateway.client, sms("081288880002", "LAPOR x", "off-1"))
+        dlr = await post_callback(gateway.client, {"reply_id": "a", "type": "1"}, path=DLR_PATH)
+    assert (response.status_code, dlr.status_code) == (404, 404)
+
+
+async def test_a_follow_up_to_an_anonymous_report_stays_anonymous(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    """The citizen does not repeat #anonim when adding to the report: the follow-up must not reveal them."""
+    first = await post_callback(gateway.client, sms("081233334444", "LAPOR #anonim #rahasia camat terima suap",
+                                                    "fu-anon-1"))
+    parent = first.json()["messages"][0]["tracking_id"]
+    await post_callback(gateway.client, sms("081233334444", f"{parent} ada rekaman videonya", "fu-anon-2"))
+    drain(settings)
+
+    [follow_up] = casestore.get(parent)["follow_ups"]
+    assert follow_up["follow_up_of"] == parent and follow_up["text"] == "ada rekaman videonya"
+    assert (follow_up["anonymous"], follow_up["confidential"]) == (True, True)
+    assert follow_up["sender"]["kind"] == "reply_handle"
+    assert "81233334444" not in orjson.dumps(casestore.reports()).decode()
+    assert api.texts_to("+6281233334444")[-1] == render("follow_up", "id", follow_up_of=parent)

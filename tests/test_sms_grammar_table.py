@@ -1,0 +1,252 @@
+"""A citizen's SMS in every form we expect, through the real aggregator callback, intake, the queues, the reference
+case store and the reply worker: the right report (kind, flags, text) or none, and the right reply.
+
+One gateway serves the whole table: every row is posted (each from its own number, written in one of the forms
+people and operators use), the queues are drained once, then each row is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
+from gateway.replies import render, status_name
+from gateway.settings import Settings
+from gateway.tracking import damm_digit
+from tests.aggregator_support import AggregatorApi, aggregator_api, aggregator_settings, drain, post_callback
+from tests.conftest import CaseStoreServer, GatewayServer
+from tests.conftest import TestEnvironment as Environment
+from workers.forward import opaque_message_id
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    text: str
+    reply: str  # the key in config/replies.toml
+    kind: str | None = None  # None: no report
+    body: str | None = None
+    anonymous: bool = False
+    confidential: bool = False
+    language: str = "id"
+
+
+def report(id: str, text: str, kind: str, body: str, language: str = "id", *, anonymous: bool = False,
+           confidential: bool = False) -> Row:
+    return Row(id, text, "ack", kind, body, anonymous, confidential, language)
+
+
+def follow_up(id: str, text: str, body: str, language: str = "id") -> Row:
+    return Row(id, text, "follow_up", "complaint", body, language=language)
+
+
+def query(id: str, text: str, reply: str, language: str = "id") -> Row:
+    return Row(id, text, reply, language=language)
+
+
+ROWS = [
+    # complaints, in every way people start them
+    report("lapor-colon", "LAPOR: Jalan berlubang di depan SDN 3 Cibubur", "complaint",
+           "Jalan berlubang di depan SDN 3 Cibubur"),
+    report("lapor-dot", "lapor. lampu PJU mati sepanjang Jl. Ahmad Yani", "complaint",
+           "lampu PJU mati sepanjang Jl. Ahmad Yani"),
+    report("hash-lapor", "#lapor Sampah tidak diangkut 2 minggu", "complaint", "Sampah tidak diangkut 2 minggu"),
+    report("lapor-dash", "Lapor - pungli pembuatan KTP di kecamatan", "complaint",
+           "pungli pembuatan KTP di kecamatan"),
+    report("aduan", "ADUAN: guru honorer belum digaji 3 bulan", "complaint", "guru honorer belum digaji 3 bulan"),
+    report("aduan-comma-no-space", "aduan,antrian BPJS sangat lama", "complaint", "antrian BPJS sangat lama"),
+    report("pengaduan-spaced-colon", "Pengaduan : parkir liar di trotoar Jl. Sabang", "complaint",
+           "parkir liar di trotoar Jl. Sabang"),
+    report("report-en", "REPORT: the bridge in Desa Sukamaju is broken", "complaint",
+           "the bridge in Desa Sukamaju is broken", "en"),
+    report("report-en-no-colon", "Report broken traffic light at the Semanggi junction", "complaint",
+           "broken traffic light at the Semanggi junction", "en"),
+    report("no-keyword-id", "Jalan rusak parah di desa kami, mohon diperbaiki", "complaint",
+           "Jalan rusak parah di desa kami, mohon diperbaiki"),
+    report("no-keyword-en", "The street lights on my road have been off for a week", "complaint",
+           "The street lights on my road have been off for a week", "en"),
+    report("typo-lapoor", "LAPOOR jalan longsor di Ciloto", "complaint", "jalan longsor di Ciloto"),
+    report("typo-lpr", "Lpr: air PDAM keruh dan bau", "complaint", "air PDAM keruh dan bau"),
+    report("mixed-case-emoji", "lApOr!!! banjir di Kampung Pulo 😭😭", "complaint", "banjir di Kampung Pulo 😭😭"),
+    report("extra-spaces", "  LAPOR    jalan   licin di tanjakan Cikidang  ", "complaint",
+           "jalan licin di tanjakan Cikidang"),
+    report("phone-number-is-prose", "081234567890 nomor saya, jalan di depan rumah rusak", "complaint",
+           "081234567890 nomor saya, jalan di depan rumah rusak"),
+    report("leading-small-number", "2 hari listrik padam di Desa Mekar", "complaint",
+           "2 hari listrik padam di Desa Mekar"),
+    # aspirations
+    report("aspirasi", "ASPIRASI: mohon dibangun taman bermain di RW 04", "aspiration",
+           "mohon dibangun taman bermain di RW 04"),
+    report("saran-dash", "saran - jam operasional puskesmas diperpanjang", "aspiration",
+           "jam operasional puskesmas diperpanjang"),
+    report("usul", "Usul: tambah halte TransJakarta di Cawang", "aspiration", "tambah halte TransJakarta di Cawang"),
+    report("suggestion-en", "Suggestion: more buses to the airport please", "aspiration",
+           "more buses to the airport please", "en"),
+    report("typo-aspirsi", "aspirsi perbanyak tempat sampah di alun-alun", "aspiration",
+           "perbanyak tempat sampah di alun-alun"),
+    # information requests
+    report("info-question", "INFO: syarat membuat akta kelahiran apa saja?", "information_request",
+           "syarat membuat akta kelahiran apa saja?"),
+    report("tanya-comma", "Tanya, kapan bansos tahap 3 cair?", "information_request", "kapan bansos tahap 3 cair?"),
+    report("tanya", "TANYA jadwal vaksin booster di puskesmas", "information_request",
+           "jadwal vaksin booster di puskesmas"),
+    # whistleblowing
+    report("wbs", "WBS: kepala desa menyalahgunakan dana desa", "whistleblowing",
+           "kepala desa menyalahgunakan dana desa"),
+    report("wbs-rahasia", "wbs #rahasia pejabat dinas minta fee proyek", "whistleblowing",
+           "pejabat dinas minta fee proyek", confidential=True),
+    # flags, alone and with kinds, as words or hashtags, anywhere
+    report("lapor-anonim", "LAPOR ANONIM preman minta uang keamanan di pasar", "complaint",
+           "preman minta uang keamanan di pasar", anonymous=True),
+    report("anonim-first", "ANONIM lapor: bullying di SMPN 12", "complaint", "bullying di SMPN 12", anonymous=True),
+    report("hash-anonim", "Lapor #anonim: oknum minta uang damai di jalan", "complaint",
+           "oknum minta uang damai di jalan", anonymous=True),
+    report("rahasia-aduan", "RAHASIA ADUAN dokter puskesmas sering bolos", "complaint",
+           "dokter puskesmas sering bolos", confidential=True),
+    report("trailing-hash-rahasia", "lapor jalan rusak depan rumah saya #rahasia", "complaint",
+           "jalan rusak depan rumah saya", confidential=True),
+    report("wbs-both-words", "WBS ANONIM RAHASIA korupsi pengadaan laptop sekolah", "whistleblowing",
+           "korupsi pengadaan laptop sekolah", anonymous=True, confidential=True),
+    report("both-hashtags-no-kind", "#anonim #rahasia ada pungli di samsat", "complaint", "ada pungli di samsat",
+           anonymous=True, confidential=True),
+    report("aspirasi-anonim", "Aspirasi #anonim: transparansi anggaran desa", "aspiration",
+           "transparansi anggaran desa", anonymous=True),
+    report("report-anonymous-en", "REPORT #anonymous the officer asked for a bribe", "complaint",
+           "the officer asked for a bribe", "en", anonymous=True),
+    # status queries (the parent report is "in_progress" in the case store)
+    query("cek", "CEK {parent}", "status"),
+    query("cek-hash", "cek #{parent}", "status"),
+    query("status-en", "STATUS {parent}", "status", "en"),
+    query("cek-filler-words", "Cek laporan no. {parent}", "status"),
+    query("cek-spaced-id", "CEK {parent_spaced}", "status"),
+    query("bare-tracking-id", "{parent}", "status"),
+    query("cek-bad-check-digit", "CEK {bad}", "bad_tracking_id"),
+    query("check-bad-check-digit-en", "check {bad}", "bad_tracking_id", "en"),
+    # follow-ups to the parent report
+    follow_up("follow-up", "{parent} tambahan: lubangnya sekarang makin besar",
+              "tambahan: lubangnya sekarang makin besar"),
+    follow_up("follow-up-hash", "#{parent} sudah 2 motor jatuh di lubang itu", "sudah 2 motor jatuh di lubang itu"),
+    follow_up("follow-up-en", "{parent}: the hole is bigger now", "the hole is bigger now", "en"),
+    query("follow-up-bad-check-digit", "{bad} masih rusak pak", "bad_tracking_id"),
+    # help
+    query("bantuan", "BANTUAN", "help"),
+    query("help-en", "help", "help", "en"),
+    query("question-mark", "?", "help"),
+    query("info-alone", "Info", "help"),
+    query("lapor-alone", "LAPOR", "help"),
+    query("cek-alone", "cek", "help"),
+]
+
+# The forms a number arrives in from operators and aggregators; all are +62 812 xxxx xxxx.
+SENDER_FORMS = ("0812{local}", "62812{local}", "+62 812-{local}", "+62812{local}", "(0812) {local}")
+
+
+def sender(index: int) -> tuple[str, str]:
+    local = f"{55500000 + index}"
+    return SENDER_FORMS[index % len(SENDER_FORMS)].format(local=local), f"+62812{local}"
+
+
+def bad_check_digit(tracking_id: str) -> str:
+    body = tracking_id[:-1]
+    wrong = next(d for d in "0123456789" if d != tracking_id[-1])
+    assert damm_digit(body + wrong) != 0
+    return body + wrong
+
+
+@pytest.fixture
+def settings(test_env: Environment) -> Settings:
+    return aggregator_settings(test_env)
+
+
+@pytest.fixture
+def api() -> Iterator[AggregatorApi]:
+    yield from aggregator_api()
+
+
+def test_the_table_is_big_enough() -> None:
+    assert len(ROWS) >= 40
+    assert len({row.id for row in ROWS}) == len(ROWS)
+
+
+async def test_every_message_form_gets_the_right_report_and_reply(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    parent_response = await post_callback(gateway.client, {
+        "from": "081399990000", "to": "1708", "id": "table-parent", "coding": "0",
+        "text": "LAPOR jalan berlubang besar di Jl. Pemuda depan pasar",
+    })
+    parent = parent_response.json()["messages"][0]["tracking_id"]
+    drain(settings)
+    casestore.store.set_status(parent, "in_progress")
+    fields = {"parent": parent, "bad": bad_check_digit(parent), "parent_spaced": f"{parent[:4]} {parent[4:]}"}
+
+    numbers = {}
+    for index, row in enumerate(ROWS):
+        raw_number, numbers[row.id] = sender(index)
+        response = await post_callback(gateway.client, {
+            "from": raw_number, "to": "1708", "id": f"table-{row.id}", "coding": "0", "ts": "1763800000",
+            "text": row.text.format(**fields),
+        })
+        assert response.status_code == 200, (row.id, response.text)
+    drain(settings)
+
+    by_message_id = {r["channel_message_id"]: r for r in casestore.reports()}
+    problems = []
+    for row in ROWS:
+        # An anonymous report reaches the case store under an opaque stand-in for the provider's id.
+        stored = by_message_id.get(f"table-{row.id}") or by_message_id.get(
+            opaque_message_id(settings.privacy.reply_handle_secret, "sms", f"table-{row.id}"))
+        problems.extend(_check_report(row, stored, parent, numbers[row.id]))
+        expected_reply = _expected_reply(row, stored, parent, fields["bad"])
+        replies = api.texts_to(numbers[row.id])
+        if replies != [expected_reply]:
+            problems.append(f"{row.id}: reply {replies!r} != {expected_reply!r}")
+    assert not problems, "\n".join(problems)
+
+    follow_ups = casestore.get(parent)["follow_ups"]
+    assert sorted(f["text"] for f in follow_ups) == sorted(r.body for r in ROWS if r.reply == "follow_up")
+    _check_every_part_is_gsm7_and_sized(api)
+
+
+def _check_report(row: Row, stored: dict | None, parent: str, number: str) -> list[str]:
+    if row.kind is None:
+        return [f"{row.id}: a query made a report"] if stored is not None else []
+    if stored is None:
+        return [f"{row.id}: no report in the case store"]
+    expected = {"kind": row.kind, "anonymous": row.anonymous, "confidential": row.confidential, "text": row.body,
+                "language": row.language, "follow_up_of": parent if row.reply == "follow_up" else None}
+    actual = {key: stored[key] for key in expected}
+    problems = [f"{row.id}: {actual} != {expected}"] if actual != expected else []
+    sender_id = stored["sender"]["id"]
+    if row.anonymous and (stored["sender"]["kind"] != "reply_handle" or number[1:] in str(stored)):
+        problems.append(f"{row.id}: anonymous report carries the sender")
+    if not row.anonymous and sender_id != number:
+        problems.append(f"{row.id}: sender {sender_id} != {number}")
+    return problems
+
+
+def _expected_reply(row: Row, stored: dict | None, parent: str, bad: str) -> str:
+    if row.reply == "ack":
+        assert stored is not None, row.id
+        return render("ack", row.language, tracking_id=stored["tracking_id"])
+    if row.reply == "follow_up":
+        return render("follow_up", row.language, follow_up_of=parent)
+    if row.reply == "status":
+        return render("status", row.language, tracking_id=parent, status=status_name("in_progress", row.language))
+    if row.reply == "bad_tracking_id":
+        return render("bad_tracking_id", row.language, tracking_id=bad)
+    return render(row.reply, row.language)
+
+
+def _check_every_part_is_gsm7_and_sized(api: AggregatorApi) -> None:
+    for parts in api.replies().values():
+        for part in parts:
+            assert is_gsm7(part.text), part.text
+        if len(parts) == 1:
+            assert septets(parts[0].text) <= SINGLE_PART and parts[0].udh is None
+        else:
+            assert all(septets(p.text) <= MULTI_PART for p in parts)
+            assert [p.udh[-2:] for p in parts if p.udh] == [bytes([len(parts), n]) for n in range(1, len(parts) + 1)]

@@ -1,0 +1,181 @@
+"""The SMS channel's pure pieces, each with its own table: sender forms, UDH, joining parts, reply parts, the rate
+limiter, the grammar's edges."""
+
+from __future__ import annotations
+
+import pytest
+from redis import Redis
+
+from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
+from channels.sms_aggregator import decode_payload, parse_timestamp, parse_udh
+from channels.sms_aggregator_send import reply_parts
+from gateway.concat import GAP_MARKER, join_parts
+from gateway.errors import RejectedInput
+from gateway.replies import render, status_name
+from gateway.tracking import MAX_LENGTH, format_tracking_id
+from normalizer.keywords import Action, parse_text
+from normalizer.sender import normalize_msisdn
+from workers.reply import RateLimiter
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("081234567890", "+6281234567890"),
+        ("0812-3456-7890", "+6281234567890"),
+        ("0812 3456 7890", "+6281234567890"),
+        ("(0812) 3456-7890", "+6281234567890"),
+        ("6281234567890", "+6281234567890"),
+        ("62 812 3456 7890", "+6281234567890"),
+        ("+6281234567890", "+6281234567890"),
+        ("+62 812-3456-7890", "+6281234567890"),
+        ("+62 (812) 3456 7890", "+6281234567890"),
+        ("0857 1234 5002", "+6285712345002"),
+        ("0896-1234-5003", "+6289612345003"),
+        ("628111234567", "+628111234567"),
+        (" 021-5551234 ", "+62215551234"),
+        ("+6591234567", "+6591234567"),
+    ],
+    ids=lambda value: value.strip().replace(" ", "_"),
+)
+def test_senders_in_any_indonesian_form_become_e164(raw: str, e164: str) -> None:
+    assert normalize_msisdn(raw) == e164
+
+
+@pytest.mark.parametrize("raw", ["halo", "", "12", "+62"], ids=["word", "empty", "too-short", "country-only"])
+def test_a_sender_that_is_no_number_is_rejected(raw: str) -> None:
+    with pytest.raises(RejectedInput):
+        normalize_msisdn(raw)
+
+
+@pytest.mark.parametrize(
+    ("udh", "expected"),
+    [
+        ("050003A70301", ("167", 3, 1)),
+        ("050003a70303", ("167", 3, 3)),
+        ("060804BEEF0201", ("48879", 2, 1)),
+        ("0B0504158200000003020102", ("2", 1, 2)),  # port addressing first, then concatenation
+        ("050504158200", None),  # port addressing only
+        ("", None),
+    ],
+    ids=["8bit-ref", "lowercase-hex", "16bit-ref", "after-another-element", "no-concat-element", "empty"],
+)
+def test_udh_concatenation_elements(udh: str, expected: tuple[str, int, int] | None) -> None:
+    assert parse_udh(udh) == expected
+
+
+@pytest.mark.parametrize(
+    ("coding", "data", "text"),
+    [
+        ("gsm7", "Jalan rusak", "Jalan rusak"),
+        ("ucs2", "004A0061006C0061006E0020D83DDE21", "Jalan 😡"),
+        ("ucs2", "00 4A 00 61", "Ja"),
+        ("8bit", "4a616c616e", "Jalan"),
+        ("8bit", "e9", "é"),  # not UTF-8: Latin-1
+    ],
+    ids=["gsm7-text", "ucs2-surrogates", "ucs2-spaced-hex", "8bit-utf8", "8bit-latin1"],
+)
+def test_payload_decoding(coding: str, data: str, text: str) -> None:
+    assert decode_payload(coding, data) == text
+
+
+def test_joining_parts_as_bytes_and_marking_gaps() -> None:
+    emoji = "😡".encode("utf-16-be").hex()
+    parts = [
+        {"number": 2, "coding": "ucs2", "data": emoji[4:] + "0021"},
+        {"number": 1, "coding": "ucs2", "data": "004A" + emoji[:4]},
+    ]
+    assert join_parts(parts, 2) == ("J😡!", False)
+    gsm = [{"number": 1, "coding": "gsm7", "data": "awal "}, {"number": 3, "coding": "gsm7", "data": "akhir"}]
+    assert GAP_MARKER == " [...] "
+    assert join_parts(gsm, 4) == ("awal [...] akhir [...]", True)
+    assert join_parts(gsm[1:], 3) == ("[...] akhir", True)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1763800000", "2025-11-22T08:26:40Z"), ("2026-11-22 09:15:00", "2026-11-22T09:15:00Z"),
+     ("2026-11-22T16:15:00+07:00", "2026-11-22T09:15:00Z"), ("kemarin", None), ("", None)],
+    ids=["unix", "kannel-naive", "rfc3339-wib", "garbage", "empty"],
+)
+def test_timestamps(value: str, expected: str | None) -> None:
+    assert parse_timestamp(value) == expected
+
+
+@pytest.mark.parametrize("length", [1, 160, 161, 306, 307, 500])
+def test_reply_parts_fit_their_sms(length: int) -> None:
+    text = ("Jalan rusak di desa kami. " * 30)[:length]
+    parts = reply_parts(text, "reply-1")
+    assert "".join(p.text for p in parts) == text
+    if length <= SINGLE_PART:
+        assert len(parts) == 1 and parts[0].udh is None
+    else:
+        assert all(septets(p.text) <= MULTI_PART for p in parts)
+        assert len(parts) == -(-length // MULTI_PART)
+        assert {p.udh[3] for p in parts if p.udh} == {parts[0].udh[3]}  # one reference for the whole reply
+
+
+def test_reply_parts_never_split_an_escape_pair_and_are_gsm7_safe() -> None:
+    parts = reply_parts("“" + "x" * 151 + "€" + "y" * 10 + "🙏", "reply-2")
+    assert parts[0].text.startswith('"')
+    assert all(septets(p.text) <= MULTI_PART for p in parts)
+    assert "€" in parts[1].text and "🙏" not in "".join(p.text for p in parts)
+
+
+def test_the_rate_limiter_grants_at_most_its_rate_per_window(redis: Redis) -> None:
+    clock = [1000.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    limiter = RateLimiter(redis, "unit", 3, clock=lambda: clock[0], sleep=sleep)
+    windows = [limiter.acquire() for _ in range(7)]
+    assert windows == [1000, 1000, 1000, 1001, 1001, 1001, 1002]
+    slow = RateLimiter(redis, "unit-slow", 0.5, clock=lambda: clock[0], sleep=sleep)
+    assert slow.window == 2.0 and slow.limit == 1
+    first, second = slow.acquire(), slow.acquire()
+    assert second == first + 1
+
+
+VALID = format_tracking_id(1234567)
+BAD = VALID[:-1] + str((int(VALID[-1]) + 1) % 10)
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "tracking_id"),
+    [
+        (f"CEK {VALID}", Action.STATUS, VALID),
+        (f"cek: {VALID[:4]}-{VALID[4:]}", Action.STATUS, VALID),
+        (f"STATUS nomor {VALID}", Action.STATUS, VALID),
+        (f"cek {BAD}", Action.BAD_TRACKING_ID, BAD),
+        (f"{BAD} jalan masih rusak", Action.BAD_TRACKING_ID, BAD),
+        (f"{VALID[1:]}{VALID[0]} tambahan", Action.BAD_TRACKING_ID, None),  # a swapped ID is never someone else's
+        (f"{VALID} tambahan foto", Action.FOLLOW_UP, VALID),
+        (VALID, Action.STATUS, VALID),
+        ("cek", Action.HELP, None),
+        ("0812345678901 nomor saya", Action.REPORT, None),
+    ],
+    ids=["cek", "cek-grouped", "status-filler", "cek-bad", "follow-up-bad", "rotated", "follow-up", "bare-id",
+         "bare-cek", "phone-prose"],
+)
+def test_tracking_ids_in_the_grammar(text: str, action: Action, tracking_id: str | None) -> None:
+    parsed = parse_text(text)
+    assert parsed.action is action
+    if tracking_id is not None:
+        assert parsed.tracking_id == tracking_id
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+@pytest.mark.parametrize("key", ["ack", "duplicate", "follow_up"])
+def test_acknowledgements_fit_one_gsm7_sms_with_the_longest_tracking_id(key: str, language: str) -> None:
+    longest = format_tracking_id(10 ** (MAX_LENGTH - 1) - 1)
+    assert len(longest) == MAX_LENGTH
+    text = render(key, language, tracking_id=longest, follow_up_of=longest)
+    assert is_gsm7(text) and septets(text) <= SINGLE_PART
+    assert len(reply_parts(text, "r")) == 1
+
+
+@pytest.mark.parametrize("key", ["help", "bad_tracking_id", "status", "status_unknown", "status_pending"])
+def test_every_other_reply_is_gsm7_in_both_languages(key: str) -> None:
+    for language in ("id", "en"):
+        assert is_gsm7(render(key, language, tracking_id="12345678", status=status_name("in_progress", language)))

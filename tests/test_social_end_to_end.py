@@ -1,0 +1,98 @@
+"""A mention becomes a report in the case store and a threaded public reply: real `lapor-gateway pollers` and
+`worker` processes, the gateway over HTTP, the reference case store and the fake provider, all on loopback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from gateway.settings import SettingsError, load_settings
+from tests.conftest import CaseStoreServer, GatewayServer, ProcessHandle, async_wait_until, free_port
+from tests.social_helpers import FakeProviderServer
+from workers.forward import opaque_message_id
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
+    from tests.conftest import TestEnvironment
+
+
+@pytest.fixture
+def fake(test_env: TestEnvironment) -> Iterator[FakeProviderServer]:
+    server = FakeProviderServer(port=free_port(),
+                                webhook_url=test_env.values["LAPOR_PUBLIC_URL"] + "/v1/channels/instagram/webhook")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(test_env: TestEnvironment, fake: FakeProviderServer) -> Settings:
+    return test_env.settings(**fake.env())
+
+
+async def test_mentions_on_x_and_instagram_become_reports_and_threaded_replies(
+    gateway: GatewayServer, casestore: CaseStoreServer, fake: FakeProviderServer,
+    start_process: Callable[..., ProcessHandle],
+) -> None:
+    pollers = start_process("pollers", **fake.env())
+    worker = start_process("worker", **fake.env())
+    async with httpx.AsyncClient(base_url=fake.url, timeout=10) as control:
+        tweet = (await control.post("/_fake/x/mentions", json={
+            "text": "@lapor1708 LAPOR jalan berlubang di Jl. Merdeka", "username": "budi_bdg"})).json()
+        ig = (await control.post("/_fake/instagram/mentions", json={
+            "text": "@lapor1708 #anonim lampu jalan mati di Jl. Riau", "kind": "comment"})).json()
+    assert ig["webhook_status"] == 200
+
+    def delivered() -> bool:
+        return len(casestore.reports()) == 2 and len(fake.state.x_replies) == 1 and len(fake.state.ig_replies) == 1
+
+    try:
+        await async_wait_until(delivered, timeout=30)
+    except AssertionError:
+        pytest.fail(f"not delivered\npollers:\n{pollers.output()[-3000:]}\nworker:\n{worker.output()[-3000:]}")
+    by_channel = {r["channel"]: r for r in casestore.reports()}
+    x_report, ig_report = by_channel["twitter"], by_channel["instagram"]
+    assert x_report["channel_message_id"] == tweet["id"] and x_report["text"] == "jalan berlubang di Jl. Merdeka"
+    assert ig_report["anonymous"] is True  # anonymous: not even the comment id, which leads to the IG user
+    assert ig_report["channel_message_id"] == opaque_message_id("test-reply-handle-secret", "instagram",
+                                                                ig["comment_id"])
+    assert ig_report["sender"]["kind"] == "reply_handle"  # anonymous: the case store never sees the IG user
+    (x_reply,) = fake.state.x_replies
+    assert x_reply["in_reply_to_tweet_id"] == tweet["id"] and x_report["tracking_id"] in x_reply["text"]
+    (ig_reply,) = fake.state.ig_replies
+    assert ig_reply["comment_id"] == ig["comment_id"] and ig_report["tracking_id"] in ig_reply["message"]
+    assert "Merdeka" not in x_reply["text"] and "Riau" not in ig_reply["message"]
+
+
+def test_the_pollers_process_idles_when_no_social_channel_is_enabled(
+    start_process: Callable[..., ProcessHandle],
+) -> None:
+    process = start_process("pollers")
+    deadline = time.monotonic() + 10
+    while "pollers.idle" not in process.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "pollers.idle" in process.output()
+    assert process.process.poll() is None  # still up: `make run` must not stop because of it
+
+
+@pytest.mark.parametrize(
+    ("channel_env", "missing"),
+    [
+        pytest.param({"LAPOR_X_ENABLED": "true", "LAPOR_X_USER_ID": "1"}, "LAPOR_X_BEARER_TOKEN", id="x"),
+        pytest.param({"LAPOR_INSTAGRAM_ENABLED": "true", "LAPOR_INSTAGRAM_ACCESS_TOKEN": "t",
+                      "LAPOR_INSTAGRAM_IG_USER_ID": "1", "LAPOR_INSTAGRAM_VERIFY_TOKEN": "v"},
+                     "LAPOR_INSTAGRAM_APP_SECRET", id="instagram"),
+    ],
+)
+def test_an_enabled_social_channel_without_its_secret_does_not_start_in_production(
+    test_env: TestEnvironment, channel_env: dict[str, str], missing: str
+) -> None:
+    with pytest.raises(SettingsError, match=missing):
+        load_settings({**test_env.values, **channel_env})
+    development = load_settings({**test_env.values, **channel_env, "LAPOR_PROFILE": "development"})
+    assert development.x.enabled and development.instagram.enabled
+    assert development.x.base_url.startswith("http://127.0.0.1:")

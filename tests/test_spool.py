@@ -1,0 +1,139 @@
+"""The disk spool: reports keep being acknowledged while Redis is down, and reach Redis once it is back."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+from redis import Redis
+
+from gateway.embedded_redis import EmbeddedRedis
+from gateway.errors import NotDurable
+from gateway.intake import Intake, build_intake, dedup_key
+from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
+from gateway.settings import Settings
+from gateway.spool import Spool, SpoolNotWritable, SpoolRecord, decode_record, encode_record
+from gateway.tracking import is_valid_tracking_id
+from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
+from tests.conftest import VENV_BIN, TestEnvironment
+
+
+def draft(message_id: str, text: str = "Jalan rusak") -> ReportDraft:
+    return ReportDraft(
+        received_at=datetime(2026, 11, 22, tzinfo=UTC), channel=Channel.SMS, channel_message_id=message_id,
+        sender=Sender(kind=SenderKind.MSISDN, id="+6281234567890"), text=text,
+    )
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis of this test's own, so it can be stopped and restarted."""
+    server = EmbeddedRedis(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def intake(own_redis: EmbeddedRedis, test_env: TestEnvironment) -> Iterator[Intake]:
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_INTAKE_ID_RESERVE="50")
+    connection = redis_connection(own_redis.url, timeout=1)
+    made = build_intake(settings, connection)
+    yield made
+    made.close()
+
+
+def test_records_round_trip_and_damage_is_detected() -> None:
+    record = SpoolRecord("10000011", "lapor:dedup:sms:x", {"tracking_id": "10000011", "text": "ü"})
+    line = encode_record(record)
+    assert decode_record(line) == record
+    with pytest.raises(ValueError, match="checksum"):
+        decode_record(line.replace("ü".encode(), b"u"))
+    with pytest.raises(ValueError, match="truncated"):
+        decode_record(line[:-5])
+
+
+def test_reports_are_spooled_while_redis_is_down_and_replayed_in_order(
+    intake: Intake, own_redis: EmbeddedRedis
+) -> None:
+    before = intake.commit([draft("before")])[0]
+    own_redis.stop()
+
+    during = [intake.commit([draft(f"during-{i}", f"laporan {i}")])[0] for i in range(5)]
+    retried = intake.commit([draft("during-2")])[0]
+    assert all(is_valid_tracking_id(r.tracking_id) for r in during)
+    assert len({r.tracking_id for r in during} | {before.tracking_id}) == 6
+    assert retried.tracking_id == during[2].tracking_id and retried.duplicate
+    assert intake.spool is not None and intake.spool.size_bytes() > 0
+
+    own_redis.start()
+    assert intake.replay_spool() == 5
+    redis = Redis.from_url(own_redis.url)
+    for index, receipt in enumerate(during):
+        stored = orjson.loads(redis.get(envelope_key(receipt.tracking_id)))
+        assert stored["text"] == f"laporan {index}"
+        assert redis.hget(dedup_key("sms", f"during-{index}"), "state") == b"committed"
+    jobs = queue(FORWARD_QUEUE, redis).get_jobs()
+    forwarded = [tid for job in jobs for tid in job.args[0]]
+    assert forwarded == [before.tracking_id] + [r.tracking_id for r in during]  # in order, each once
+    assert intake.spool.size_bytes() == 0
+    assert intake.replay_spool() == 0
+    # After replay, a retry of a spooled message is recognised through Redis.
+    assert intake.commit([draft("during-4")])[0].tracking_id == during[4].tracking_id
+
+
+def test_a_message_first_seen_before_the_outage_keeps_both_ids(intake: Intake, own_redis: EmbeddedRedis) -> None:
+    """A retry that straddles the outage got a second ID from the spool: both IDs must exist at the case store."""
+    first = intake.commit([draft("straddle")])[0]
+    own_redis.stop()
+    second = intake.commit([draft("straddle")])[0]
+    own_redis.start()
+    intake.replay_spool()
+    redis = Redis.from_url(own_redis.url)
+    assert second.tracking_id != first.tracking_id
+    assert orjson.loads(redis.get(envelope_key(second.tracking_id)))["duplicate_of"] == first.tracking_id
+
+
+def test_corrupt_records_are_quarantined_not_replayed_forever(intake: Intake, own_redis: EmbeddedRedis) -> None:
+    intake.commit([draft("warm-up")])
+    own_redis.stop()
+    good = intake.commit([draft("good-1")])[0]
+    spool = intake.spool
+    assert spool is not None
+    [path] = spool.pending_files()
+    with path.open("ab") as handle:
+        handle.write(b"deadbeef {not json at all}\n")
+        handle.write(b"0000 torn")
+    own_redis.start()
+    assert intake.replay_spool() == 1
+    assert Redis.from_url(own_redis.url).exists(envelope_key(good.tracking_id))
+    reasons = sorted(p.read_text().strip() for p in spool.quarantine.glob("*.reason"))
+    assert reasons == ["checksum mismatch", "truncated record (no newline)"]
+    assert intake.replay_spool() == 0
+
+
+def test_without_a_reserve_an_outage_is_not_acknowledged(test_env: TestEnvironment, tmp_path: Path) -> None:
+    settings: Settings = test_env.settings(REDIS_URL="redis://127.0.0.1:1/0")
+    cold = Intake(redis_connection(settings.redis_url, timeout=0.5), settings, Spool(tmp_path / "spool"))
+    with pytest.raises(NotDurable):
+        cold.commit([draft("cold")])
+
+
+def test_an_unwritable_spool_is_refused(tmp_path: Path) -> None:
+    blocked = tmp_path / "spool"
+    blocked.write_text("a file where the spool directory should be")
+    with pytest.raises(SpoolNotWritable, match="not writable"):
+        Spool(blocked).check_writable()
+
+
+def test_the_gateway_refuses_to_start_when_the_spool_is_not_writable(test_env: TestEnvironment, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "spool").write_text("not a directory")
+    result = subprocess.run([str(VENV_BIN / "lapor-gateway"), "serve"], env=test_env.process_env(
+        LAPOR_DATA_DIR=str(data_dir)), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "spool_not_writable" in result.stdout

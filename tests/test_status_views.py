@@ -1,0 +1,324 @@
+"""What operators see: /v1/status, the status page's HTML, /metrics across real processes, the heartbeat line,
+`lapor-gateway status` and the dead-letter commands with filters and progress."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import orjson
+import pytest
+from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
+from redis import Redis
+
+from gateway.app import create_app
+from gateway.health import HealthSignals
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, queue
+from tests.conftest import (
+    CaseStoreServer,
+    GatewayServer,
+    ProcessHandle,
+    TestEnvironment,
+    async_wait_until,
+    log_events,
+)
+from tests.test_forwarding import cli
+from tests.test_twilio_intake import tracking_id_in, twiml_message
+from workers.deadletters import DeadLetters
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Prometheus exposition text as {(sample name, sorted labels): value}."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    return samples(text).get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+@pytest.fixture
+async def fast_gateway(test_env: TestEnvironment, redis: Redis) -> AsyncIterator[GatewayServer]:
+    """The gateway with the health loop evaluating every 0.1 s and a heartbeat every 0.2 s."""
+    settings = test_env.settings(LAPOR_HEALTH_EVALUATE_SECONDS="0.1", LAPOR_HEALTH_HEARTBEAT_SECONDS="0.2")
+    runner = web.AppRunner(create_app(settings, redis), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+        yield GatewayServer(url=settings.public_url, settings=settings, client=client)
+    await runner.cleanup()
+
+
+async def test_status_json_names_every_channel_and_shows_a_poller_going_down(
+    gateway: GatewayServer, redis: Redis
+) -> None:
+    document = (await gateway.client.get("/v1/status")).json()
+    assert [c["channel"] for c in document["channels"]] == ["sms-aggregator", "sms-twilio", "email", "x",
+                                                            "instagram"]
+    assert document["overall"] == "ok"
+    assert {q["name"] for q in document["queues"]} == {"lapor-forward", "lapor-reply", "lapor-status"}
+    assert document["deadletters"] == {"total": 0}
+    assert document["spool_size"] == 0
+
+    signals = HealthSignals(redis)
+    for _ in range(3):
+        signals.auth_failed("x", "401 Unauthorized: token revoked")
+    document = (await gateway.client.get("/v1/status")).json()
+    x = next(c for c in document["channels"] if c["channel"] == "x")
+    assert document["overall"] == "down"
+    assert x["state"] == "down"
+    assert x["reason"] == "authentication failing (3 in a row): 401 Unauthorized: token revoked"
+    assert x["since"]
+    assert x["last_errors"][0]["kind"] == "auth_failed"
+    assert x["last_errors"][0]["reason"] == "401 Unauthorized: token revoked"
+
+
+async def test_status_counters_move_with_real_twilio_traffic(gateway: GatewayServer) -> None:
+    def twilio(document: dict[str, object]) -> dict[str, object]:
+        return next(c for c in document["channels"] if c["channel"] == "sms-twilio")["counters"]  # type: ignore[index,union-attr]
+
+    before = twilio((await gateway.client.get("/v1/status")).json())
+    form = gateway.twilio_form(Body="Jalan rusak", MessageSid="SM" + "7" * 32)
+    await gateway.post_twilio(form)
+    await gateway.post_twilio(form)
+    await gateway.post_twilio(form, signature=None)
+    after = twilio((await gateway.client.get("/v1/status")).json())
+    assert after["received"] - before["received"] == 3
+    assert after["accepted"] - before["accepted"] == 1
+    assert after["duplicates"] - before["duplicates"] == 1
+    assert after["rejected"] - before["rejected"] == 1
+    assert after["rejected_by_reason"]["signature_missing"] - before["rejected_by_reason"].get(
+        "signature_missing", 0) == 1
+    assert after["replies_sent"] - before["replies_sent"] == 2
+
+
+async def test_the_status_page_is_plain_html_that_reloads_itself_and_says_why(
+    gateway: GatewayServer, redis: Redis
+) -> None:
+    HealthSignals(redis).poll_failed("instagram", "Graph API 500 <script>alert(1)</script>")
+    redis.hset("lapor:health:signals:instagram", "poll_failing_since", time.time() - 700)
+    page = await gateway.client.get("/status")
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    html = page.text
+    assert re.search(r'<meta http-equiv="refresh" content="10">', html)
+    assert 'id="overall">DOWN: instagram<' in html
+    assert 'id="channel-instagram" data-state="down"' in html
+    assert "poller failing for 11 min: Graph API 500 &lt;script&gt;" in html
+    assert "<script>" not in html
+    assert '<meta http-equiv="refresh" content="2">' in (await gateway.client.get("/status?refresh=2")).text
+
+
+async def test_the_gateway_logs_a_heartbeat_with_the_counters(
+    fast_gateway: GatewayServer, log_stream: io.StringIO
+) -> None:
+    await fast_gateway.post_twilio(fast_gateway.twilio_form(Body="Lampu mati", MessageSid="SM" + "8" * 32))
+
+    def heartbeats() -> list[dict[str, object]]:
+        return [e for e in log_events(log_stream) if e["event"] == "health.heartbeat"]
+
+    def by_channel(beat: dict[str, object]) -> dict[str, dict[str, object]]:
+        return {entry["channel"]: entry for entry in beat["channels"]}  # type: ignore[attr-defined,index]
+
+    await async_wait_until(lambda: any(by_channel(h)["sms-twilio"]["accepted"] >= 1 for h in heartbeats()),  # type: ignore[operator]
+                           timeout=5)
+    beat = heartbeats()[-1]
+    assert beat["overall"] == "ok"
+    assert set(by_channel(beat)) == {"sms-aggregator", "sms-twilio", "email", "x", "instagram"}
+    assert by_channel(beat)["email"]["state"] == "ok"  # a channel named "email" is not mistaken for an address
+    assert set(beat["queues"]) == {"lapor-forward", "lapor-reply", "lapor-status"}  # type: ignore[arg-type]
+    # A heartbeat every 0.2 s, not a line per evaluation (every 0.1 s) and not a channel.health line per check.
+    await async_wait_until(lambda: len(heartbeats()) >= 3, timeout=5)
+    assert not [e for e in log_events(log_stream) if e["event"] == "channel.health"]
+
+
+async def test_metrics_are_summed_over_the_gateway_and_worker_processes(
+    start_process: Callable[..., ProcessHandle], casestore: CaseStoreServer, test_env: TestEnvironment,
+    tmp_path: object,
+) -> None:
+    """Two real processes write their samples to PROMETHEUS_MULTIPROC_DIR; the gateway's /metrics adds them up."""
+    metrics_dir = f"{tmp_path}/metrics"
+    import os
+
+    os.makedirs(metrics_dir)
+    gateway_process = start_process("serve", PROMETHEUS_MULTIPROC_DIR=metrics_dir)
+    start_process("worker", PROMETHEUS_MULTIPROC_DIR=metrics_dir)
+    settings = test_env.settings()
+    async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+        server = GatewayServer(url=settings.public_url, settings=settings, client=client)
+
+        async def up() -> bool:
+            try:
+                return (await client.get("/healthz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        deadline = time.monotonic() + 20
+        while not await up():
+            assert time.monotonic() < deadline, gateway_process.output()
+            await _sleep()
+        replies = [await server.post_twilio(server.twilio_form(Body=f"Laporan {i}", MessageSid=f"SM{i:032d}"))
+                   for i in range(3)]
+        tracking_ids = [tracking_id_in(twiml_message(reply.text)) for reply in replies]
+        await server.post_twilio(server.twilio_form(Body="x"), signature="bm90IGEgc2lnbmF0dXJl")
+        await async_wait_until(lambda: all(casestore.get(t) for t in tracking_ids), timeout=20)
+
+        async def forwarded() -> str:
+            return (await client.get("/metrics")).text
+
+        text = await forwarded()
+        deadline = time.monotonic() + 10
+        while value(text, "lapor_reports_forwarded_total", channel="sms-twilio") < 3:
+            assert time.monotonic() < deadline, text
+            await _sleep()
+            text = await forwarded()
+    assert value(text, "lapor_messages_received_total", channel="sms-twilio") == 4  # gateway process
+    assert value(text, "lapor_messages_accepted_total", channel="sms-twilio") == 3
+    assert value(text, "lapor_messages_rejected_total", channel="sms-twilio", reason="signature_invalid") == 1
+    assert value(text, "lapor_reports_forwarded_total", channel="sms-twilio") == 3  # worker process
+    assert value(text, "lapor_casestore_latency_seconds") > 0  # worker process, read by the gateway
+    assert value(text, "lapor_channel_last_message_timestamp_seconds", channel="sms-twilio") > time.time() - 60
+    assert value(text, "lapor_channel_state", channel="sms-twilio") == 0
+    assert ("lapor_queue_depth", (("queue", "lapor-forward"),)) in samples(text)
+    assert ("lapor_queue_oldest_job_age_seconds", (("queue", "lapor-forward"),)) in samples(text)
+    assert ("lapor_spool_size", ()) in samples(text)
+
+
+async def _sleep() -> None:
+    import asyncio
+
+    await asyncio.sleep(0.1)
+
+
+def test_cli_status_exits_non_zero_when_a_channel_is_down(test_env: TestEnvironment, redis: Redis) -> None:
+    ok = cli(test_env, "status")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "overall: OK" in ok.stdout
+    for channel in ("sms-aggregator", "sms-twilio", "email", "x", "instagram"):
+        assert channel in ok.stdout
+
+    signals = HealthSignals(redis)
+    for _ in range(3):
+        signals.reply_failed("x", "403 You are not allowed to create a Tweet")
+    degraded = cli(test_env, "status")
+    assert degraded.returncode == 0
+    assert cli(test_env, "status", "--strict").returncode == 1
+
+    for _ in range(3):
+        signals.auth_failed("x", "401 Unauthorized")
+    down = cli(test_env, "status")
+    assert down.returncode == 2
+    assert "overall: DOWN" in down.stdout
+    assert "authentication failing (3 in a row): 401 Unauthorized" in down.stdout
+    document = orjson.loads(cli(test_env, "status", "--json").stdout)
+    assert next(c for c in document["channels"] if c["channel"] == "x")["state"] == "down"
+
+
+def _add_letters(redis: Redis, count: int, channel: str, reason: str, start: int = 0) -> None:
+    registry = DeadLetters(redis)
+    for index in range(start, start + count):
+        registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[f"2{index:07d}"]],
+                         tracking_id=f"2{index:07d}", item=f"2{index:07d}", reason=reason, detail="refused",
+                         channel=channel)
+
+
+def test_requeueing_many_dead_letters_shows_progress_and_honours_the_filters(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    _add_letters(redis, 250, "sms-twilio", "casestore_422")
+    _add_letters(redis, 30, "email", "casestore_422", start=250)
+    _add_letters(redis, 5, "sms-twilio", "envelope_missing", start=280)
+
+    listing = cli(test_env, "deadletters", "list", "--channel", "email", "--limit", "500")
+    assert listing.returncode == 0
+    assert listing.stdout.count("email") == 30
+    assert "sms-twilio" not in listing.stdout
+
+    result = cli(test_env, "deadletters", "requeue", "--all", "--channel", "sms-twilio", "--reason", "casestore_422")
+    assert result.returncode == 0, result.stderr
+    assert "requeued 250 dead letter(s)" in result.stdout
+    assert re.search(r"requeueing.*250/250", result.stdout), result.stdout
+    assert queue(FORWARD_QUEUE, redis).count == 250
+    assert DeadLetters(redis).count() == 35
+
+    few = cli(test_env, "deadletters", "requeue", "--all", "--reason", "envelope_missing")
+    assert "requeued 5 dead letter(s)" in few.stdout
+    assert "requeueing" not in few.stdout  # no bar for a handful
+
+    purge = cli(test_env, "deadletters", "purge", "--all", "--queue", FORWARD_QUEUE, "--channel", "email", "--yes")
+    assert "purged 30 dead letter(s)" in purge.stdout
+    assert DeadLetters(redis).count() == 0
+
+
+def test_cli_status_counts_each_channels_dead_letters(test_env: TestEnvironment, redis: Redis) -> None:
+    _add_letters(redis, 2, "email", "casestore_422")
+    document = orjson.loads(cli(test_env, "status", "--json").stdout)
+    email = next(c for c in document["channels"] if c["channel"] == "email")
+    assert email["deadletters"] == 2
+    assert email["state"] == "degraded"
+    assert document["deadletters"]["total"] == 2
+
+
+def test_status_cli_refuses_without_redis(test_env: TestEnvironment) -> None:
+    env = test_env.process_env()
+    env.pop("REDIS_URL")
+    result = subprocess.run([env["PATH"].split(":")[0] + "/lapor-gateway", "status"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+
+
+def test_the_page_headline_groups_channels_by_state() -> None:
+    from gateway.status_page import render_status_page
+
+    def channel(name: str, state: str) -> dict[str, object]:
+        return {"channel": name, "state": state, "reason": f"{name} reason" if state != "ok" else "", "since": None,
+                "counters": {}, "last_errors": [], "deadletters": 0}
+
+    status = {"overall": "down", "generated_at": "now", "deadletters": {"total": 0}, "spool_size": 0, "queues": [],
+              "channels": [channel("email", "degraded"), channel("sms-twilio", "ok"), channel("x", "down")]}
+    html = render_status_page(status, 10)
+    assert 'id="overall">DOWN: x · DEGRADED: email<' in html
+    assert html.index('id="channel-x"') < html.index('id="channel-email"') < html.index('id="channel-sms-twilio"')
+
+
+async def test_with_redis_unreachable_status_says_so_and_metrics_still_answer(
+    settings: object, test_env: TestEnvironment
+) -> None:
+    from gateway.queues import redis_connection
+    from gateway.settings import Settings
+    from tests.conftest import free_port
+
+    assert isinstance(settings, Settings)
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    runner = web.AppRunner(create_app(settings, redis_connection(dead, timeout=0.5)), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    try:
+        async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+            status = await client.get("/v1/status")
+            assert status.status_code == 503
+            assert status.json()["overall"] == "down"
+            page = await client.get("/status")
+            assert page.status_code == 503
+            assert "DOWN: Redis unreachable" in page.text
+            assert (await client.get("/metrics")).status_code == 200
+    finally:
+        await runner.cleanup()
+    result = subprocess.run([str(cli_path()), "status"], env=test_env.process_env(REDIS_URL=dead),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "Redis unreachable" in result.stdout
+
+
+def cli_path() -> object:
+    from tests.conftest import VENV_BIN
+
+    return VENV_BIN / "lapor-gateway"

@@ -1,0 +1,108 @@
+"""Tracking IDs: the check digit catches keypad slips, and IDs never repeat across processes."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from redis import Redis
+
+from gateway.tracking import (
+    TrackingIdAllocator,
+    damm_digit,
+    format_tracking_id,
+    is_valid_tracking_id,
+    looks_like_tracking_id,
+    normalize_tracking_id,
+)
+
+sequences = st.integers(min_value=100_000, max_value=10**12)
+
+
+@given(sequences)
+def test_every_minted_id_validates(sequence: int) -> None:
+    tracking_id = format_tracking_id(sequence)
+    assert is_valid_tracking_id(tracking_id)
+    assert tracking_id[:-1] == str(sequence)
+
+
+@given(sequences, st.data())
+def test_any_single_mistyped_digit_is_caught(sequence: int, data: st.DataObject) -> None:
+    tracking_id = format_tracking_id(sequence)
+    position = data.draw(st.integers(0, len(tracking_id) - 1))
+    wrong = data.draw(st.sampled_from([d for d in "0123456789" if d != tracking_id[position]]))
+    assert not is_valid_tracking_id(tracking_id[:position] + wrong + tracking_id[position + 1:])
+
+
+@given(sequences, st.data())
+def test_any_swap_of_neighbouring_digits_is_caught(sequence: int, data: st.DataObject) -> None:
+    tracking_id = format_tracking_id(sequence)
+    position = data.draw(st.integers(0, len(tracking_id) - 2))
+    a, b = tracking_id[position], tracking_id[position + 1]
+    swapped = tracking_id[:position] + b + a + tracking_id[position + 2:]
+    assert swapped == tracking_id or not is_valid_tracking_id(swapped)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        pytest.param("#10000011", "10000011", id="hash"),
+        pytest.param(" 1000-0011 ", "10000011", id="dashes"),
+        pytest.param("10 000 011", "10000011", id="spaces"),
+        pytest.param("1000.0011", "10000011", id="dots"),
+    ],
+)
+def test_what_people_type_around_an_id_is_ignored(typed: str, expected: str) -> None:
+    assert normalize_tracking_id(typed) == expected
+    assert is_valid_tracking_id(typed) == (damm_digit(expected) == 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "shape", "valid"),
+    [
+        pytest.param(format_tracking_id(1_000_001), True, True, id="minted"),
+        pytest.param("12345", False, False, id="too-short"),
+        pytest.param("abc12345", False, False, id="letters"),
+        pytest.param("0" + format_tracking_id(1_000_001), True, False, id="leading-zero"),
+        pytest.param("١٢٣٤٥٦٧٨", False, False, id="non-ascii-digits"),
+        pytest.param("", False, False, id="empty"),
+    ],
+)
+def test_shape_and_validity(text: str, shape: bool, valid: bool) -> None:
+    assert looks_like_tracking_id(text) is shape
+    assert is_valid_tracking_id(text) is valid
+
+
+def test_the_acknowledgement_id_is_short_enough_for_an_sms() -> None:
+    assert len(format_tracking_id(1_000_000)) == 8
+
+
+def test_allocators_in_many_processes_never_mint_the_same_id(redis: Redis) -> None:
+    """Each allocator stands for a gateway process; they share only the Redis counter."""
+    minted: list[str] = []
+    lock = threading.Lock()
+
+    def mint_many() -> None:
+        allocator = TrackingIdAllocator(Redis(connection_pool=redis.connection_pool), block_size=7, start=1_000_000)
+        ids = [allocator.mint() for _ in range(300)]
+        with lock:
+            minted.extend(ids)
+
+    threads = [threading.Thread(target=mint_many) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(minted) == 1800
+    assert len(set(minted)) == 1800
+    assert all(is_valid_tracking_id(tracking_id) for tracking_id in minted)
+
+
+def test_an_id_given_back_is_reused_before_a_new_block(redis: Redis) -> None:
+    allocator = TrackingIdAllocator(redis, block_size=3, start=1_000_000)
+    first = allocator.mint()
+    allocator.give_back(first)
+    assert allocator.mint() == first
+    assert int(redis.get("lapor:tracking:seq")) == 1_000_002

@@ -1,0 +1,402 @@
+"""Triage: region, topic, kind, language, duplicates/campaigns and spam, in-process and through the real worker.
+
+The engine is trained once per session (about two seconds); duplicate tests use the real Redis of the test run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from prometheus_client import REGISTRY
+from redis import Redis
+from typer.testing import CliRunner
+
+from gateway.intake import Intake
+from gateway.queues import envelope_key
+from gateway.settings import Settings, load_settings
+from normalizer.envelope import Channel, ReportDraft, ReportKind, Sender, SenderKind, Triage
+from tests.conftest import (
+    FIXTURES,
+    CaseStoreServer,
+    GatewayServer,
+    ProcessHandle,
+    TestEnvironment,
+    async_wait_until,
+    wait_until,
+)
+from triage.duplicates import BAND_KEY, CAMPAIGN_KEY, SKETCH_KEY, DuplicateIndex, DuplicatePolicy, Sketcher
+from triage.engine import TriageEngine
+from triage.model import TrainingDataError, load_categories, read_examples
+
+TRIAGE_FIXTURES = FIXTURES / "triage"
+
+
+@pytest.fixture(autouse=True)
+def triage_on(test_env: TestEnvironment) -> None:
+    """The suite switches triage off by default (it costs each worker a model training); these tests need it."""
+    test_env.values["LAPOR_TRIAGE_ENABLED"] = "true"
+
+
+@pytest.fixture(scope="session")
+def engine() -> TriageEngine:
+    """One engine for the session, without Redis (duplicate tests build their own index on the test Redis)."""
+    settings = load_settings({"LAPOR_PROFILE": "development", "REDIS_URL": os.environ.get("REDIS_URL", "")})
+    return TriageEngine.build(settings, None)
+
+
+def envelope(text: str, **fields: Any) -> dict[str, Any]:
+    return {"tracking_id": "10000011", "channel": "sms", "text": text, "kind": "complaint",
+            "sender": {"kind": "msisdn", "id": "+6281234567890"}, **fields}
+
+
+# -- region ---------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RegionCase:
+    id: str
+    text: str
+    code: str | None
+    ambiguous: bool = False
+    province: str | None = None
+
+
+REGION_CASES = [
+    RegionCase("kab-dot-prefix", "Jalan rusak parah di Kab. Bandung", "32.04", province="32"),
+    RegionCase("kabupaten-prefix", "Banjir di Kabupaten Bogor merendam 3 desa", "32.01"),
+    RegionCase("kota-prefix", "Lampu jalan mati di Kota Bandung", "32.73"),
+    RegionCase("kota-lower-case", "sampah menumpuk di kota bogor", "32.71"),
+    RegionCase("kab-no-dot", "Jalan desa rusak di Kab Tangerang", "36.03"),
+    RegionCase("short-form-city", "banjir lagi di jaksel", "31.74", province="31"),
+    RegionCase("short-form-province", "Harga pupuk mahal di Jabar", "32"),
+    RegionCase("short-form-kbb", "Pungutan liar di KBB", "32.17"),
+    RegionCase("district-with-regency", "Puskesmas di Kec. Cibinong Kab. Bogor tutup", "32.01.01", province="32"),
+    RegionCase("district-with-short-form", "Pungli di kecamatan Ciputat Tangsel", "36.74.04"),
+    RegionCase("typo-doubled-letter", "Puskesmas di Sumedangg tutup", "32.11"),
+    RegionCase("typo-after-prefix", "Listrik padam di Kab. Purwakartaa", "32.14"),
+    RegionCase("typo-transposition", "Longsor di Banjarnegra", "33.04"),
+    RegionCase("shared-name-ambiguous", "Jalan rusak di Bandung", "32.73", ambiguous=True, province="32"),
+    RegionCase("shared-district-by-regency", "Pungli di Kecamatan Bandung Kabupaten Tulungagung", "35.04.17",
+               province="35"),
+    RegionCase("shared-name-by-province", "Banjir di Karanganyar Jawa Tengah", "33.13"),
+    RegionCase("two-provinces-first-named", "Bus dari Medan ke Surabaya selalu terlambat", "12.71", ambiguous=True),
+    RegionCase("weak-name-with-prefix", "Jalan rusak di Kota Batu", "35.79"),
+    RegionCase("weak-name-as-word", "Tumpukan batu di jalan desa belum dibersihkan", None),
+    RegionCase("dictionary-word-not-a-place", "Perusahaan tidak membayar lembur", None),
+    RegionCase("no-place", "Harga beras naik terus", None),
+]
+
+
+@pytest.mark.parametrize("case", REGION_CASES, ids=lambda c: c.id)
+def test_region_table(engine: TriageEngine, case: RegionCase) -> None:
+    region = engine.triage(envelope(case.text)).region
+    if case.code is None:
+        assert region is None
+        return
+    assert region is not None
+    assert region.code == case.code
+    assert region.level == {0: "province", 1: "regency", 2: "district"}[case.code.count(".")]
+    assert region.ambiguous is case.ambiguous
+    assert 0 < region.confidence <= 1
+    if case.ambiguous:
+        assert region.alternatives and region.confidence <= 0.55
+    if case.province:
+        assert region.province is not None and region.province.code == case.province
+
+
+def test_region_names_come_from_the_official_list(engine: TriageEngine) -> None:
+    region = engine.triage(envelope("Macet parah di Jakpus")).region
+    assert region is not None
+    assert (region.name, region.province.name if region.province else None) == (
+        "Kota Administrasi Jakarta Pusat", "Daerah Khusus Ibukota Jakarta")
+
+
+# -- topic and kind --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Obat di puskesmas kosong dan dokter tidak datang", "KESEHATAN"),
+        ("Sekolah meminta uang seragam dan buku padahal sekolah negeri", "PENDIDIKAN DAN KEBUDAYAAN"),
+        ("Jalan berlubang besar dan jembatan hampir putus", "PEKERJAAN UMUM DAN PENATAAN RUANG"),
+        ("Listrik PLN padam setiap malam", "ENERGI DAN SUMBER DAYA MINERAL"),
+    ],
+    ids=["health", "education", "public-works", "energy"],
+)
+def test_topic_top_three_shape(engine: TriageEngine, text: str, category: str) -> None:
+    topic = engine.triage(envelope(text)).topic
+    assert topic.category == category
+    assert len(topic.top) == 3
+    assert topic.top[0].category == category
+    probabilities = [t.probability for t in topic.top]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert all(0 <= p <= 1 for p in probabilities)
+    assert len({t.category for t in topic.top}) == 3
+    assert topic.confidence == topic.top[0].probability
+
+
+@pytest.mark.parametrize("text", ["qwerty zxcvb", "ok", "halo selamat pagi"], ids=["gibberish", "short", "greeting"])
+def test_topic_falls_back_when_unsure(engine: TriageEngine, text: str) -> None:
+    topic = engine.triage(envelope(text)).topic
+    assert topic.category == load_categories().fallback == "TOPIK LAINNYA"
+    assert len(topic.top) == 3  # the model's best guesses are still shown
+    assert topic.top[0].probability < load_categories().min_probability
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Bagaimana cara mendaftar BPJS untuk keluarga tidak mampu, apa syaratnya?", ReportKind.INFORMATION_REQUEST),
+        ("Kepala desa menerima suap dan menggelapkan dana desa", ReportKind.WHISTLEBLOWING),
+        ("Jalan rusak parah sudah berbulan-bulan tidak diperbaiki", ReportKind.COMPLAINT),
+    ],
+    ids=["information-request", "whistleblowing", "complaint"],
+)
+def test_kind_is_suggested_without_a_keyword(engine: TriageEngine, text: str, kind: ReportKind) -> None:
+    suggestion = engine.triage(envelope(text)).kind
+    assert (suggestion.kind, suggestion.source) == (kind, "model")
+
+
+def test_an_explicit_keyword_kind_always_wins(engine: TriageEngine) -> None:
+    text = "Kepala desa menerima suap dan menggelapkan dana desa"
+    assert engine.triage(envelope(text)).kind.kind is ReportKind.WHISTLEBLOWING
+    suggestion = engine.triage(envelope(text, kind="aspiration", explicit_kind=True)).kind
+    assert (suggestion.kind, suggestion.source, suggestion.confidence) == (ReportKind.ASPIRATION, "keyword", 1.0)
+
+
+# -- language ------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Jalan di desa kami sudah rusak dan belum diperbaiki", "id"),
+        ("The road in our village has been broken for months", "en"),
+        ("Dalan deso rusak banget, durung didandani wis telung wulan", "jv"),
+        ("Jalan ka lembur abdi ruksak pisan, teu acan dibenerkeun", "su"),
+    ],
+    ids=["indonesian", "english", "javanese", "sundanese"],
+)
+def test_language(engine: TriageEngine, text: str, code: str) -> None:
+    assert engine.triage(envelope(text)).language.code == code
+
+
+# -- spam ------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "suspected", "reason"),
+    [
+        ("Mama minta tolong beliin pulsa 50rb ke nomor ini dulu ya, nanti mama ganti", True, "pulsa_scam"),
+        ("SELAMAT! Nomor anda MENANG undian 100jt. Info pin pemenang klik bit.ly/hadiah", True, "prize_scam"),
+        ("Pinjaman dana tunai cepat cair tanpa jaminan, hubungi WA 0812", True, "loan_or_gambling_offer"),
+        ("Foto jalan rusak ada di https://example.org/foto.jpg", False, "link"),
+        ("Jalan rusak di depan pasar sudah sebulan", False, None),
+    ],
+    ids=["pulsa-scam", "prize-scam", "loan-offer", "link-alone", "genuine"],
+)
+def test_spam_is_flagged_never_dropped(engine: TriageEngine, text: str, suspected: bool, reason: str | None) -> None:
+    spam = engine.triage(envelope(text)).spam
+    assert spam.suspected is suspected
+    assert (reason in spam.reasons) if reason else spam.reasons == []
+
+
+# -- duplicates and campaigns through the Redis index -----------------------------------------------------------------
+POLICY = DuplicatePolicy(window_seconds=3600, threshold=0.45, campaign_threshold=0.8, campaign_min_senders=3)
+
+
+@pytest.fixture
+def index(redis: Redis) -> DuplicateIndex:
+    return DuplicateIndex(redis, POLICY, "test-secret", Sketcher())
+
+
+def test_a_near_duplicate_on_another_channel_is_found(index: DuplicateIndex) -> None:
+    original = "Jalan berlubang besar di depan SDN 3 Sukamaju sudah tiga bulan tidak diperbaiki"
+    assert index.check_and_add("10000011", original, "sms", "msisdn:+62811").matches == []
+    resent = "LAPOR: jalan berlubnag besar di depan SDN 3 sukamaju sudah tiga bulan tidak diperbaiki!!"
+    found = index.check_and_add("10000029", resent, "email", "email:warga@example.org")
+    assert [(m.tracking_id, m.channel) for m in found.matches] == [("10000011", "sms")]
+    assert 0.45 <= found.matches[0].similarity < 1
+    unrelated = index.check_and_add("10000037", "Listrik padam setiap malam di kampung kami", "twitter", "x_user:9")
+    assert unrelated.matches == []
+
+
+def test_the_same_text_from_many_senders_is_a_campaign(index: DuplicateIndex) -> None:
+    text = "Tolak pembangunan pabrik semen di desa kami!"
+    results = [index.check_and_add(f"1000{i}011", text, "sms", f"msisdn:+6281{i}") for i in range(4)]
+    assert [r.campaign_count for r in results] == [1, 2, 3, 4]
+    assert [r.campaign for r in results] == [False, False, True, True]
+    again = index.check_and_add("10009011", text.upper(), "sms", "msisdn:+62810")  # a sender seen before
+    assert again.campaign_count == 4
+
+
+def test_the_index_forgets_after_the_window(index: DuplicateIndex, redis: Redis) -> None:
+    index.check_and_add("10000011", "Sampah menumpuk di pasar induk", "sms", "msisdn:+62811")
+    keys = [k.decode() for k in redis.scan_iter("lapor:triage:*")]
+    assert SKETCH_KEY.format(tracking_id="10000011") in keys
+    assert any(k.startswith(CAMPAIGN_KEY.split("{")[0]) for k in keys)
+    assert sum(k.startswith(BAND_KEY.split("{")[0]) for k in keys) >= 40
+    assert all(0 < redis.ttl(key) <= POLICY.window_seconds for key in keys)
+    stored_sender = redis.hget(SKETCH_KEY.format(tracking_id="10000011"), "sender")
+    assert stored_sender == index.sender_digest("msisdn:+62811").encode()  # a keyed digest, never the number
+    assert b"62811" not in stored_sender
+
+
+def test_a_retried_report_is_not_its_own_duplicate(index: DuplicateIndex) -> None:
+    text = "Air PDAM mati sudah lima hari"
+    index.check_and_add("10000011", text, "sms", "msisdn:+62811")
+    retried = index.check_and_add("10000011", text, "sms", "msisdn:+62811")
+    assert retried.matches == [] and retried.campaign_count == 1
+
+
+# -- training data ---------------------------------------------------------------------------------------------------
+def test_an_operator_export_with_indonesian_columns_is_read() -> None:
+    examples = read_examples(TRIAGE_FIXTURES / "operator_export.csv", load_categories())
+    assert [(e.category, e.kind) for e in examples] == [
+        ("PEKERJAAN UMUM DAN PENATAAN RUANG", ReportKind.COMPLAINT),
+        ("KEPENDUDUKAN", ReportKind.INFORMATION_REQUEST),
+        ("REFORMASI BIROKRASI DAN TATA KELOLA", ReportKind.WHISTLEBLOWING),
+        ("KESEHATAN", ReportKind.ASPIRATION),
+    ]
+
+
+def test_an_unknown_category_is_refused_with_its_row() -> None:
+    with pytest.raises(TrainingDataError, match="row 2: category 'JALAN DAN JEMBATAN'"):
+        read_examples(TRIAGE_FIXTURES / "bad_export.csv", load_categories())
+
+
+def test_cli_train_installs_the_export_and_show_uses_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.cli import app
+
+    monkeypatch.setenv("LAPOR_PROFILE", "development")
+    monkeypatch.setenv("LAPOR_DATA_DIR", str(tmp_path))
+    runner = CliRunner()
+    result = runner.invoke(app, ["triage", "train", str(TRIAGE_FIXTURES / "operator_export.csv")])
+    assert result.exit_code == 0, result.output
+    installed = (tmp_path / "triage" / "training.csv").read_text()
+    assert "Jalan poros desa ambles" in installed and "Puskesmas di desa kami" in installed  # seed kept
+    refused = runner.invoke(app, ["triage", "train", str(TRIAGE_FIXTURES / "bad_export.csv")])
+    assert refused.exit_code == 2 and "JALAN DAN JEMBATAN" in refused.output
+    shown = runner.invoke(app, ["triage", "Jalan rusak parah di Kab. Bandung", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert '"code": "32.04"' in shown.output and "model_version" in shown.output
+
+
+# -- the forward worker ----------------------------------------------------------------------------------------------
+def sms_draft(text: str, message_id: str, **fields: Any) -> ReportDraft:
+    return ReportDraft(received_at=datetime(2026, 11, 22, 8, 30, tzinfo=UTC), channel=Channel.SMS,
+                       source="sms-twilio", channel_message_id=message_id,
+                       sender=Sender(kind=SenderKind.MSISDN, id="+6281234567890"), text=text, **fields)
+
+
+async def test_every_forwarded_report_carries_a_triage_block(
+    gateway: GatewayServer, casestore: CaseStoreServer, worker: ProcessHandle
+) -> None:
+    bodies = {
+        "SM" + "1" * 32: "Jalan berlubang di Jl. Merdeka, Kab. Bandung sudah tiga bulan",
+        "SM" + "2" * 32: "ASPIRASI: mohon puskesmas buka hari Sabtu",
+        "SM" + "3" * 32: "Mama minta tolong beliin pulsa 50rb ke nomor ini dulu ya",
+    }
+    tracking_ids = {}
+    for sid, body in bodies.items():
+        response = await gateway.post_twilio(gateway.twilio_form(MessageSid=sid, Body=body))
+        assert response.status_code == 200  # acknowledged before any triage ran
+        tracking_ids[sid] = next(w for w in response.text.replace("<", " ").replace(">", " ").split()
+                                 if w.isdigit() and len(w) >= 6)
+    await async_wait_until(lambda: all(casestore.get(t) for t in tracking_ids.values()), timeout=30)
+    redis = Redis.from_url(gateway.settings.redis_url)
+    for tracking_id in tracking_ids.values():  # intake stored the envelope untouched: triage ran in the worker
+        assert orjson.loads(redis.get(envelope_key(tracking_id)) or b"{}").get("triage") is None
+    redis.close()
+    stored = {sid: casestore.get(t) for sid, t in tracking_ids.items()}
+    for report in stored.values():
+        assert report is not None and report["triage"]["model_version"].startswith("triage-")
+        Triage.model_validate(report["triage"])  # the typed block of the envelope contract
+    road, aspiration, scam = (stored[sid]["triage"] for sid in bodies)  # type: ignore[index]
+    assert road["region"]["code"] == "32.04"
+    assert road["topic"]["category"] == "PEKERJAAN UMUM DAN PENATAAN RUANG"
+    assert aspiration["kind"] == {"kind": "aspiration", "confidence": 1.0, "source": "keyword"}
+    assert stored["SM" + "2" * 32]["explicit_kind"] is True  # type: ignore[index]
+    assert scam["spam"]["suspected"] is True
+    assert stored["SM" + "3" * 32]["text"].startswith("Mama minta")  # type: ignore[index]
+
+
+def test_a_triage_failure_forwards_the_report_without_it(
+    settings: Settings, redis: Redis, casestore: CaseStoreServer, start_process: Any, tmp_path: Path
+) -> None:
+    """A broken training file (an operator's bad export) must not hold any report back: the real worker path."""
+    worker = start_process("worker", LAPOR_TRIAGE_TRAINING_DATA=str(TRIAGE_FIXTURES / "bad_export.csv"))
+    receipts = Intake(redis, settings).commit([sms_draft("Jalan rusak di Kab. Bandung", "SM-fail-1"),
+                                               sms_draft("Lampu jalan mati", "SM-fail-2")])
+    wait_until(lambda: all(casestore.get(r.tracking_id) for r in receipts), timeout=30)
+    for receipt in receipts:
+        report = casestore.get(receipt.tracking_id)
+        assert report is not None and report.get("triage") is None
+    wait_until(lambda: worker.output().count("triage.failed") >= 2, timeout=10)
+    assert "TrainingDataError" in worker.output()
+    assert "Jalan rusak" not in worker.output()  # the report's text never reaches the log
+
+
+def test_a_triage_failure_is_counted(settings: Settings, redis: Redis, casestore: CaseStoreServer,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from workers import forward
+    from workers.context import WorkerContext, use_context
+
+    def broken(self: TriageEngine, envelope: dict[str, Any]) -> None:
+        raise RuntimeError("index unavailable")
+
+    context = WorkerContext.build(settings, redis)
+    context.triage = TriageEngine.build(settings, redis)
+    monkeypatch.setattr(TriageEngine, "triage", broken)
+    before = REGISTRY.get_sample_value("lapor_triage_failures_total", {"error": "RuntimeError"}) or 0
+    receipt = Intake(redis, settings).commit([sms_draft("Sampah menumpuk di pasar", "SM-count-1")])[0]
+    use_context(context)
+    try:
+        counts = forward.forward_reports([receipt.tracking_id])
+    finally:
+        use_context(None)
+    assert counts["forwarded"] == 1
+    stored = casestore.get(receipt.tracking_id)
+    assert stored is not None and stored.get("triage") is None
+    assert REGISTRY.get_sample_value("lapor_triage_failures_total", {"error": "RuntimeError"}) == before + 1
+
+
+def test_suggestions_are_counted_by_province_and_topic(settings: Settings, redis: Redis,
+                                                       casestore: CaseStoreServer) -> None:
+    from workers import forward
+    from workers.context import WorkerContext, use_context
+
+    labels = {"province": "Jawa Barat", "topic": "PEKERJAAN UMUM DAN PENATAAN RUANG"}
+    before = REGISTRY.get_sample_value("lapor_triage_suggestions_total", labels) or 0
+    receipt = Intake(redis, settings).commit([sms_draft("Jalan berlubang di Kab. Garut", "SM-metric-1")])[0]
+    use_context(WorkerContext.build(settings, redis))
+    try:
+        assert forward.forward_reports([receipt.tracking_id])["forwarded"] == 1
+    finally:
+        use_context(None)
+    stored = casestore.get(receipt.tracking_id)
+    assert stored is not None and stored["triage"]["region"]["code"] == "32.05"
+    assert REGISTRY.get_sample_value("lapor_triage_suggestions_total", labels) == before + 1
+
+
+def test_a_long_mail_is_triaged_on_its_start(engine: TriageEngine) -> None:
+    long_text = "Jalan rusak di Kab. Garut. " + "Lorem ipsum dolor sit amet. " * 3000
+    block = engine.triage(envelope(long_text, channel="email", subject="Jalan rusak"))
+    assert block.region is not None and block.region.code == "32.05"
+
+
+def test_cli_evaluate_prints_every_figure(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.cli import app
+
+    monkeypatch.setenv("LAPOR_PROFILE", "development")
+    result = CliRunner().invoke(app, ["triage", "evaluate"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    figures = {}
+    for line in result.output.splitlines():
+        cells = [cell.strip() for cell in line.strip("│┃ ").split("│")]
+        if len(cells) == 2:
+            figures[cells[0]] = cells[1]
+    for name in ("region top-1 accuracy", "topic accuracy", "topic macro-F1", "kind accuracy", "language accuracy",
+                 "duplicate precision", "duplicate recall", "triage CPU ms per report (median)"):
+        assert float(figures[name]) >= 0, name
+    for name in ("region top-1 accuracy", "topic macro-F1", "duplicate recall"):
+        assert 0 <= float(figures[name]) <= 1

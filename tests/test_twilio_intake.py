@@ -1,0 +1,200 @@
+"""The intake core end to end over real HTTP, real Redis, a real worker process and the reference case store."""
+
+from __future__ import annotations
+
+import io
+import re
+from xml.etree import ElementTree
+
+import httpx
+import pytest
+from aiohttp import web
+from redis import Redis
+from twilio.request_validator import RequestValidator
+
+from channels.gsm7 import SINGLE_PART, is_gsm7, septets
+from gateway.app import create_app
+from gateway.queues import FORWARD_QUEUE, queue, redis_connection
+from gateway.settings import Settings
+from gateway.tracking import is_valid_tracking_id
+from tests.conftest import (
+    TWILIO_TOKEN,
+    CaseStoreServer,
+    GatewayServer,
+    ProcessHandle,
+    async_wait_until,
+    free_port,
+    log_events,
+)
+
+
+def twiml_message(body: str) -> str:
+    root = ElementTree.fromstring(body)
+    messages = root.findall("Message")
+    assert len(messages) == 1, body
+    return messages[0].text or ""
+
+
+def tracking_id_in(reply: str) -> str:
+    match = re.search(r"\b(\d{6,14})\b", reply)
+    assert match, reply
+    return match.group(1)
+
+
+async def test_signed_sms_gets_a_tracking_id_and_reaches_the_case_store(
+    gateway: GatewayServer, casestore: CaseStoreServer, worker: ProcessHandle
+) -> None:
+    form = gateway.twilio_form(Body="LAPOR: Jalan berlubang di Jl. Merdeka, Bandung", From="081234567890")
+    response = await gateway.post_twilio(form)
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/xml")
+    reply = twiml_message(response.text)
+    tracking_id = tracking_id_in(reply)
+    assert is_valid_tracking_id(tracking_id)
+    assert "Laporan Anda diterima" in reply
+
+    await async_wait_until(lambda: casestore.get(tracking_id), timeout=15)
+    reports = casestore.reports()
+    assert [r["tracking_id"] for r in reports] == [tracking_id]
+    stored = reports[0]
+    assert stored["channel"] == "sms"
+    assert stored["source"] == "sms-twilio"
+    assert stored["sender"]["id"] == "+6281234567890"
+    assert stored["sender"]["kind"] == "msisdn"
+    assert stored["text"] == "Jalan berlubang di Jl. Merdeka, Bandung"
+    assert stored["kind"] == "complaint"
+    assert stored["channel_message_id"] == form["MessageSid"]
+
+
+async def test_the_same_message_sid_twice_is_one_report(
+    gateway: GatewayServer, casestore: CaseStoreServer, worker: ProcessHandle
+) -> None:
+    form = gateway.twilio_form(MessageSid="SM" + "a" * 32, Body="Lampu jalan mati sejak seminggu")
+    first = tracking_id_in(twiml_message((await gateway.post_twilio(form)).text))
+    second_reply = twiml_message((await gateway.post_twilio(form)).text)
+    assert tracking_id_in(second_reply) == first
+    assert "sudah kami terima" in second_reply
+
+    await async_wait_until(lambda: casestore.get(first), timeout=15)
+    # Give a (wrong) second forward every chance to land before counting.
+    await async_wait_until(lambda: queue(FORWARD_QUEUE, gateway_redis(gateway)).count == 0, timeout=10)
+    assert [r["tracking_id"] for r in casestore.reports()] == [first]
+
+
+def gateway_redis(gateway: GatewayServer) -> Redis:
+    return Redis.from_url(gateway.settings.redis_url)
+
+
+@pytest.mark.parametrize(
+    ("case", "signature"),
+    [("missing", None), ("wrong", "bm90IGEgc2lnbmF0dXJl"), ("other token", "other")],
+)
+async def test_a_bad_signature_is_refused_and_nothing_is_queued(
+    gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, case: str, signature: str | None
+) -> None:
+    form = gateway.twilio_form(Body="Pungli di kelurahan")
+    if signature == "other":
+        signature = gateway.twilio_signature(form, token="someone-elses-token")
+    response = await gateway.post_twilio(form, signature=signature)
+
+    assert response.status_code == 403
+    assert queue(FORWARD_QUEUE, redis).count == 0
+    assert not list(redis.scan_iter("lapor:dedup:*"))
+    assert not list(redis.scan_iter("lapor:envelope:*"))
+    rejections = [e for e in log_events(log_stream) if e["event"] == "message.rejected"]
+    assert len(rejections) == 1
+    assert rejections[0]["channel"] == "sms-twilio"
+    assert rejections[0]["reason"] == ("signature_missing" if signature is None else "signature_invalid")
+
+
+async def test_a_tampered_body_fails_the_signature(gateway: GatewayServer, redis: Redis) -> None:
+    form = gateway.twilio_form(Body="Asli")
+    signature = gateway.twilio_signature(form)
+    response = await gateway.post_twilio({**form, "Body": "Palsu"}, signature=signature)
+    assert response.status_code == 403
+    assert queue(FORWARD_QUEUE, redis).count == 0
+
+
+async def test_the_signature_covers_the_public_url_not_the_local_one(gateway: GatewayServer) -> None:
+    """Behind a proxy, Twilio signs the public URL; a signature over the gateway's own address must fail."""
+    form = gateway.twilio_form()
+    local_signature = RequestValidator(TWILIO_TOKEN).compute_signature(
+        "http://localhost:1/v1/channels/sms/twilio", form
+    )
+    assert (await gateway.post_twilio(form, signature=local_signature)).status_code == 403
+
+
+async def test_one_log_line_per_accepted_message_with_channel_event_and_tracking_id(
+    gateway: GatewayServer, log_stream: io.StringIO
+) -> None:
+    response = await gateway.post_twilio(gateway.twilio_form(Body="Sampah menumpuk di pasar", From="+6281311112222"))
+    tracking_id = tracking_id_in(twiml_message(response.text))
+    accepted = [e for e in log_events(log_stream) if e["event"] == "message.accepted"]
+    assert len(accepted) == 1
+    assert accepted[0]["channel"] == "sms-twilio"
+    assert accepted[0]["tracking_id"] == tracking_id
+    assert "6281311112222" not in log_stream.getvalue()
+    assert "Sampah" not in log_stream.getvalue()
+
+
+@pytest.mark.parametrize("language_body", ["Jalan rusak parah di desa kami", "The road in my village is broken"])
+async def test_the_acknowledgement_fits_one_gsm7_sms(gateway: GatewayServer, language_body: str) -> None:
+    response = await gateway.post_twilio(gateway.twilio_form(Body=language_body, MessageSid="SM" + "f" * 32))
+    reply = twiml_message(response.text)
+    assert is_gsm7(reply)
+    assert septets(reply) <= SINGLE_PART
+
+
+async def test_an_oversized_body_is_refused_with_413(gateway: GatewayServer) -> None:
+    form = gateway.twilio_form(Body="x" * 70_000)
+    response = await gateway.post_twilio(form)
+    assert response.status_code == 413
+
+
+async def test_health_and_readiness(gateway: GatewayServer) -> None:
+    assert (await gateway.client.get("/healthz")).json() == {"status": "ok"}
+    ready = await gateway.client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["redis"] == "ok"
+
+
+async def test_redis_down_means_not_ready_and_no_acknowledgement(settings: Settings) -> None:
+    """With Redis unreachable the gateway must not acknowledge: Twilio gets a 5xx, /readyz says 503."""
+    dead_redis = redis_connection(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
+    runner = web.AppRunner(create_app(settings, dead_redis), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    try:
+        async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+            server = GatewayServer(url=settings.public_url, settings=settings, client=client)
+            assert (await client.get("/readyz")).status_code == 503
+            response = await server.post_twilio(server.twilio_form(Body="Jalan rusak"))
+            assert response.status_code == 503
+            assert response.json()["error"] == "redis_unavailable"
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_status_query_by_twilio_is_answered_from_the_case_store(
+    gateway: GatewayServer, casestore: CaseStoreServer
+) -> None:
+    from tests.test_envelope_schema import sample_envelope
+
+    casestore.store.store_many([sample_envelope(tracking_id="10000004").model_dump(mode="json")])
+    casestore.store.set_status("10000004", "in_progress")
+    response = await gateway.post_twilio(gateway.twilio_form(Body="CEK 10000004", MessageSid="SM" + "e" * 32))
+    assert twiml_message(response.text) == "LAPOR! Laporan 10000004: sedang ditindaklanjuti."
+    assert casestore.store.count() == 1  # a query is not a report
+
+
+async def test_a_status_query_while_the_case_store_is_down_promises_nothing(
+    gateway: GatewayServer, casestore: CaseStoreServer, redis: Redis
+) -> None:
+    """Twilio has no outbound path here: the answer must not promise an SMS that will never come."""
+    casestore.stop()
+    response = await gateway.post_twilio(gateway.twilio_form(Body="cek 10000004", MessageSid="SM" + "9" * 32))
+    reply = twiml_message(response.text)
+    assert "belum bisa dicek" in reply and "10000004" in reply
+    assert "dikirim lewat SMS" not in reply
+    assert queue(FORWARD_QUEUE, redis).count == 0

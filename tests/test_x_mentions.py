@@ -1,0 +1,500 @@
+"""@lapor1708 mentions on X: tweepy's real Client over real HTTP against the local fake provider, real Redis."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import pytest
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from channels.pollers import run_poller
+from channels.social import ProviderErrorKind
+from channels.x_mentions import XMentionsPoller, XProgress, classify, strip_leading_mentions
+from gateway.health import HealthMonitor, load_rules
+from gateway.intake import Intake
+from gateway.queues import REPLY_QUEUE, queue
+from gateway.settings import Settings
+from gateway.tracking import format_tracking_id
+from tests.conftest import free_port, log_events
+from tests.social_helpers import X_USER_ID, FakeProviderServer, fixture
+from workers.context import use_context
+from workers.deadletters import DeadLetters
+from workers.run import build_worker
+
+if TYPE_CHECKING:
+    from tests.conftest import TestEnvironment
+
+NOW = 1_900_000_000.0
+VALID_ID = format_tracking_id(1_000_123)
+MISTYPED_ID = VALID_ID[:-1] + str((int(VALID_ID[-1]) + 1) % 10)
+
+
+def fixed_clock() -> float:
+    return NOW
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeProviderServer]:
+    server = FakeProviderServer(port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(test_env: TestEnvironment, fake: FakeProviderServer) -> Settings:
+    return test_env.settings(**fake.env())
+
+
+@pytest.fixture
+def intake(redis: Redis, settings: Settings) -> Iterator[Intake]:
+    intake = Intake(redis, settings)
+    yield intake
+    intake.close()
+
+
+def make_poller(settings: Settings, redis: Redis, intake: Intake) -> XMentionsPoller:
+    return XMentionsPoller(settings, redis, intake, clock=fixed_clock)
+
+
+def envelopes(redis: Redis) -> list[dict[str, Any]]:
+    return [orjson.loads(redis.get(key)) for key in redis.scan_iter("lapor:envelope:*")]
+
+
+def reports_by_tweet(redis: Redis) -> dict[str, dict[str, Any]]:
+    found = envelopes(redis)
+    by_id = {e["channel_message_id"]: e for e in found}
+    assert len(by_id) == len(found), "a tweet became more than one report"
+    return by_id
+
+
+def reply_jobs(redis: Redis) -> list[tuple[Any, ...]]:
+    return [tuple(job.args) for job in queue(REPLY_QUEUE, redis).jobs]
+
+
+def run_reply_jobs(settings: Settings) -> None:
+    worker = build_worker(settings, [REPLY_QUEUE])
+    try:
+        worker.work(burst=True, logging_level="WARNING")
+    finally:
+        use_context(None)
+
+
+# -- parsing a real page -----------------------------------------------------------------------------------------
+def test_a_real_mentions_page_becomes_reports_without_own_tweets_and_retweets(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page.json"))
+    make_poller(settings, redis, intake).poll_once()
+
+    reports = reports_by_tweet(redis)
+    assert sorted(reports) == ["1860000000000000101", "1860000000000000404"]
+    anonymous = reports["1860000000000000101"]
+    assert anonymous["anonymous"] is True
+    assert anonymous["text"].startswith("jalan berlubang di Jl. Soekarno-Hatta km 5")
+    assert anonymous["channel"] == "twitter" and anonymous["source"] == "x-mentions"
+    assert anonymous["sender"] == {"kind": "x_user", "id": "1447000000000000001", "display_name": "Siti Rahma"}
+    assert [(a["content_type"], a["location"]) for a in anonymous["attachments"]] == [
+        ("image/jpeg", "https://pbs.twimg.com/media/GdQx1aXbYAA8kq2.jpg"),
+        ("video/mp4", "https://pbs.twimg.com/ext_tw_video_thumb/1860000000000000102/pu/img/Xy.jpg"),
+    ]
+    reply = reports["1860000000000000404"]
+    assert reply["text"] == "lampu jalan mati di Jl. Dago sejak minggu lalu"
+    assert reply["kind"] == "complaint"
+    assert reply["channel_meta"]["tweet_id"] == "1860000000000000404"
+    assert XProgress(redis, X_USER_ID).load() == {"since_id": "1860000000000000404"}
+    assert sorted(args[1]["tweet_id"] for args in reply_jobs(redis)) == sorted(reports)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("@lapor1708 jalan rusak", "jalan rusak", id="one-leading"),
+        pytest.param("@pemkot_bdg @lapor1708: LAPOR jalan rusak", "LAPOR jalan rusak", id="several-leading"),
+        pytest.param("Jalan rusak, tolong @lapor1708", "Jalan rusak, tolong @lapor1708", id="inside-stays"),
+        pytest.param("@lapor1708", "", id="only-mention"),
+    ],
+)
+def test_leading_mentions_are_stripped(text: str, expected: str) -> None:
+    assert strip_leading_mentions(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("mention", "report_fields"),
+    [
+        pytest.param({"text": "@lapor1708 ASPIRASI taman kota perlu lampu"}, {"kind": "aspiration"}, id="aspirasi"),
+        pytest.param({"text": "@lapor1708 WBS #rahasia pungli di dinas"},
+                     {"kind": "whistleblowing", "confidential": True}, id="wbs-rahasia"),
+        pytest.param({"text": "@lapor1708 #anonim sampah menumpuk"}, {"anonymous": True}, id="anonim"),
+        pytest.param({"text": "@lapor1708 INFO jadwal posyandu"}, {"kind": "information_request"}, id="info"),
+        pytest.param({"text": f"@lapor1708 {VALID_ID} lubangnya makin besar"}, {"follow_up_of": VALID_ID},
+                     id="follow-up"),
+    ],
+)
+def test_the_sms_keyword_grammar_applies_to_mentions(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, mention: dict[str, str],
+    report_fields: dict[str, Any],
+) -> None:
+    fake.state.add_tweet(mention["text"])
+    make_poller(settings, redis, intake).poll_once()
+    (report,) = envelopes(redis)
+    for name, value in report_fields.items():
+        assert report[name] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "reply_key", "tracking_id"),
+    [
+        pytest.param(f"@lapor1708 CEK {VALID_ID}", "social_status", VALID_ID, id="status"),
+        pytest.param(f"@lapor1708 CEK {MISTYPED_ID}", "social_help", None, id="mistyped-id"),
+        pytest.param("@lapor1708 bantuan", "social_help", None, id="help"),
+    ],
+)
+def test_queries_by_mention_are_answered_not_reported(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, text: str, reply_key: str,
+    tracking_id: str | None,
+) -> None:
+    tweet = fake.state.add_tweet(text)
+    make_poller(settings, redis, intake).poll_once()
+    assert envelopes(redis) == []
+    assert reply_jobs(redis) == [("twitter", {"tweet_id": tweet["id"]}, reply_key, tracking_id, "id")]
+    run_reply_jobs(settings)
+    (reply,) = fake.state.x_replies
+    assert (tracking_id or "https://www.lapor.go.id") in reply["text"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "reported"),
+    [
+        pytest.param({"own": True}, False, id="own-tweet"),
+        pytest.param({"retweet": True}, False, id="retweet"),
+        pytest.param({}, True, id="ordinary-mention"),
+    ],
+)
+def test_own_tweets_and_retweets_are_ignored(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, kwargs: dict[str, bool],
+    reported: bool,
+) -> None:
+    tweet = fake.state.add_tweet("@lapor1708 jembatan ambrol di desa kami", **kwargs)
+    make_poller(settings, redis, intake).poll_once()
+    assert (tweet["id"] in reports_by_tweet(redis)) is reported
+    assert len(reply_jobs(redis)) == int(reported)
+
+
+# -- exactly once --------------------------------------------------------------------------------------------------
+def test_mentions_over_several_pages_are_each_reported_once(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    tweets = [fake.state.add_tweet(f"@lapor1708 laporan nomor {n} jalan rusak") for n in range(23)]
+    poller = make_poller(settings, redis, intake)
+    poller.poll_once()
+
+    mention_calls = [r for r in fake.state.requests if r["path"].endswith("/mentions")]
+    assert len(mention_calls) == 5  # 23 mentions, 5 a page
+    assert all(call["query"]["max_results"] == "5" for call in mention_calls)
+    assert "author_id" in mention_calls[0]["query"]["expansions"]
+    assert "attachments.media_keys" in mention_calls[0]["query"]["expansions"]
+    assert set(reports_by_tweet(redis)) == {t["id"] for t in tweets}
+    assert len(reply_jobs(redis)) == 23
+    assert XProgress(redis, X_USER_ID).load() == {"since_id": tweets[-1]["id"]}
+
+    poller.poll_once()  # nothing new: the next poll asks since the newest and finds nothing
+    assert fake.state.requests[-1]["query"]["since_id"] == tweets[-1]["id"]
+    assert len(envelopes(redis)) == 23 and len(reply_jobs(redis)) == 23
+
+
+def test_a_poll_that_fails_half_way_loses_and_doubles_nothing(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    tweets = [fake.state.add_tweet(f"@lapor1708 aduan {n} lampu mati") for n in range(12)]
+    poller = make_poller(settings, redis, intake)
+    # The first page succeeds, the second fails with a server error.
+    original = poller._page
+    calls = {"n": 0}
+
+    def page_then_outage(since_id: str | None, token: str | None) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            fake.fail("/x/2/users", 503, body=fixture("x/service_unavailable.json"))
+        return original(since_id, token)
+
+    poller._page = page_then_outage  # type: ignore[method-assign]
+    delay = poller.poll_once()
+    assert delay == pytest.approx(settings.x.error_retry_seconds)
+    assert len(envelopes(redis)) == 5
+    progress = XProgress(redis, X_USER_ID).load()
+    assert "since_id" not in progress and progress["newest_id"] == tweets[-1]["id"]
+    assert any(e["event"] == "channel.provider_error" and e["kind"] == "server" for e in log_events(log_stream))
+
+    poller.poll_once()
+    assert set(reports_by_tweet(redis)) == {t["id"] for t in tweets}
+    assert len(reply_jobs(redis)) == 12
+    assert XProgress(redis, X_USER_ID).load() == {"since_id": tweets[-1]["id"]}
+
+
+def test_a_restart_between_polls_skips_and_doubles_nothing(
+    fake: FakeProviderServer, settings: Settings, redis: Redis
+) -> None:
+    first = [fake.state.add_tweet(f"@lapor1708 banjir di RT {n}") for n in range(7)]
+    intake_a = Intake(redis, settings)
+    make_poller(settings, redis, intake_a).poll_once()
+    intake_a.close()
+
+    later = [fake.state.add_tweet(f"@lapor1708 pohon tumbang di RW {n}") for n in range(6)]
+    intake_b = Intake(redis, settings)  # a new process: state only in Redis
+    make_poller(settings, redis, intake_b).poll_once()
+
+    # A crash after the reports were durable but before the cursor moved: the same mentions come again.
+    redis.delete(XProgress(redis, X_USER_ID).key)
+    make_poller(settings, redis, intake_b).poll_once()
+    intake_b.close()
+
+    assert set(reports_by_tweet(redis)) == {t["id"] for t in first + later}
+    jobs = reply_jobs(redis)
+    assert sorted(args[1]["tweet_id"] for args in jobs) == sorted(t["id"] for t in first + later)
+
+
+def test_redis_down_during_a_poll_moves_nothing_and_crashes_nothing(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, log_stream: io.StringIO
+) -> None:
+    tweet = fake.state.add_tweet("@lapor1708 listrik padam sejak pagi")
+    closed = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    down = XMentionsPoller(settings, closed, Intake(closed, settings), clock=fixed_clock)
+    assert down.poll_once() == pytest.approx(settings.x.error_retry_seconds)
+    assert "channel.not_durable" in {e["event"] for e in log_events(log_stream)}
+
+    intake = Intake(redis, settings)  # Redis is back: the mention was not lost
+    make_poller(settings, redis, intake).poll_once()
+    intake.close()
+    assert list(reports_by_tweet(redis)) == [tweet["id"]]
+
+
+def test_the_same_tweet_twice_on_a_page_is_one_report_and_one_reply(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    page = fixture("x/mentions_page.json")
+    page["data"].append(dict(page["data"][0]))
+    fake.fail("/x/2/users", 200, body=page)
+    make_poller(settings, redis, intake).poll_once()
+    assert len(reports_by_tweet(redis)) == 2
+    assert len(reply_jobs(redis)) == 2
+
+
+# -- rate limits and errors ----------------------------------------------------------------------------------------
+def test_a_429_waits_until_the_reset_header_and_keeps_the_cursor(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    fake.state.add_tweet("@lapor1708 air PDAM mati tiga hari")
+    reset = int(NOW) + 600
+    fake.fail("/x/2/users", 429, body=fixture("x/too_many_requests.json"),
+              headers={"x-rate-limit-limit": "450", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)})
+    poller = make_poller(settings, redis, intake)
+    stop = threading.Event()
+    waits: list[float] = []
+
+    def record_wait(seconds: float | None = None) -> bool:  # the loop's sleep, without sleeping
+        waits.append(float(seconds or 0))
+        if len(waits) == 2:
+            stop.set()
+        return stop.is_set()
+
+    stop.wait = record_wait  # type: ignore[method-assign]
+    run_poller(poller, stop)
+
+    assert waits[0] == pytest.approx(reset - NOW + 1)
+    limited = [e for e in log_events(log_stream) if e["event"] == "channel.rate_limited"]
+    assert len(limited) == 1 and limited[0]["channel"] == "x-mentions"
+    assert len(envelopes(redis)) == 1  # the second turn of the loop polled again and got it
+
+
+@pytest.mark.parametrize(
+    ("remaining", "reset_in", "expected"),
+    [
+        pytest.param("449", 900, 15.0, id="plenty-left-polls-at-the-floor"),
+        pytest.param("10", 900, 90.0, id="spread-over-the-window"),
+        pytest.param("1", 900, 900.0, id="last-call-capped"),
+        pytest.param("0", 120, 121.0, id="none-left-waits-for-reset"),
+    ],
+)
+def test_the_poll_interval_adapts_to_the_remaining_quota(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, remaining: str, reset_in: int,
+    expected: float,
+) -> None:
+    settings = test_env.settings(**fake.env(LAPOR_X_POLL_INTERVAL_SECONDS="15"))
+    fake.fail("/x/2/users", 200, body={"meta": {"result_count": 0}},
+              headers={"x-rate-limit-remaining": remaining, "x-rate-limit-reset": str(int(NOW) + reset_in)})
+    intake = Intake(redis, settings)
+    assert make_poller(settings, redis, intake).poll_once() == pytest.approx(expected)
+    intake.close()
+
+
+def test_an_auth_error_marks_the_channel_down_and_retries_slowly_without_crashing(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+) -> None:
+    settings = test_env.settings(**fake.env(LAPOR_X_BEARER_TOKEN="revoked-token", LAPOR_X_AUTH_RETRY_SECONDS="300"))
+    intake = Intake(redis, settings)
+    poller = make_poller(settings, redis, intake)
+    assert poller.poll_once() == 300
+    assert poller.poll_once() == 300
+    intake.close()
+    down = [e for e in log_events(log_stream) if e["event"] == "channel.auth_failed"]
+    assert len(down) == 2
+    assert down[0]["channel"] == "x-mentions" and down[0]["channel_state"] == "down" and down[0]["status"] == 401
+    assert "revoked-token" not in log_stream.getvalue()
+    # The operator's views say the same: the poller's failures reach the health model under the channel "x"
+    # (config/health.toml: degraded after one authentication failure, down after three in a row).
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
+    x_health = {health["channel"]: health for health in monitor.status()["channels"]}["x"]
+    assert x_health["state"] == "degraded"
+    assert "auth" in x_health["reason"]
+    poller.poll_once()
+    x_health = {health["channel"]: health for health in monitor.status()["channels"]}["x"]
+    assert x_health["state"] == "down"
+
+
+def test_a_poll_that_succeeds_again_brings_the_channel_back(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis
+) -> None:
+    settings = test_env.settings(**fake.env())
+    intake = Intake(redis, settings)
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
+    fake.fail("/x/2/users", 500)
+    make_poller(settings, redis, intake).poll_once()
+    failing = {h["channel"]: h for h in monitor.status()["channels"]}["x"]
+    assert failing["last_errors"][0]["kind"] == "poll_failed"
+    assert failing["last_poll_ok_at"] is None
+    fake.fail("/x/2/users", 200, body={"meta": {"result_count": 0}})
+    make_poller(settings, redis, intake).poll_once()
+    intake.close()
+    recovered = {h["channel"]: h for h in monitor.status()["channels"]}["x"]
+    assert recovered["state"] == "ok"
+    assert recovered["last_poll_ok_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [
+        pytest.param(401, "x/unauthorized.json", ProviderErrorKind.AUTH, id="401-auth"),
+        pytest.param(403, None, ProviderErrorKind.AUTH, id="403-auth"),
+        pytest.param(429, "x/too_many_requests.json", ProviderErrorKind.RATE_LIMIT, id="429-rate-limit"),
+        pytest.param(500, None, ProviderErrorKind.SERVER, id="500-server"),
+        pytest.param(503, "x/service_unavailable.json", ProviderErrorKind.SERVER, id="503-server"),
+        pytest.param(400, None, ProviderErrorKind.BAD_PAYLOAD, id="400-bad-payload"),
+    ],
+)
+def test_provider_errors_are_classified(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    status: int, body: str | None, kind: ProviderErrorKind,
+) -> None:
+    fake.fail("/x/2/users", status, body=fixture(body) if body else {"errors": [{"message": "x"}]},
+              headers={"x-rate-limit-reset": str(int(NOW) + 60)})
+    poller = make_poller(settings, redis, intake)
+    try:
+        poller._page(None, None)
+    except Exception as error:  # the tweepy/requests exception, classified
+        assert classify(error).kind is kind
+    else:
+        pytest.fail("no error raised")
+    fake.fail("/x/2/users", status, body=fixture(body) if body else {"errors": [{"message": "x"}]},
+              headers={"x-rate-limit-reset": str(int(NOW) + 60)})
+    poller.poll_once()
+    events = {e["event"] for e in log_events(log_stream)}
+    expected_event = {ProviderErrorKind.AUTH: "channel.auth_failed", ProviderErrorKind.RATE_LIMIT:
+                      "channel.rate_limited", ProviderErrorKind.SERVER: "channel.provider_error",
+                      ProviderErrorKind.BAD_PAYLOAD: "channel.bad_payload"}[kind]
+    assert expected_event in events
+    assert XProgress(redis, X_USER_ID).load() == {}
+
+
+def test_an_unreadable_page_is_a_bad_payload_and_moves_no_cursor(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    fake.fail("/x/2/users", 200, body={"data": [{"id": "not-a-number", "text": 5}], "meta": {"newest_id": "9"}})
+    make_poller(settings, redis, intake).poll_once()
+    assert "channel.bad_payload" in {e["event"] for e in log_events(log_stream)}
+    assert XProgress(redis, X_USER_ID).load() == {}
+
+
+# -- replies ------------------------------------------------------------------------------------------------
+PRIVATE_CASES = [
+    pytest.param("@lapor1708 Kepala desa Sukamaju minta uang pelicin untuk KTP", id="plain"),
+    pytest.param("@lapor1708 #anonim Kepala desa Sukamaju minta uang pelicin untuk KTP", id="anonymous"),
+    pytest.param("@lapor1708 #rahasia Kepala desa Sukamaju minta uang pelicin untuk KTP", id="confidential"),
+    pytest.param("@lapor1708 WBS #anonim #rahasia Kepala desa Sukamaju minta uang pelicin", id="both"),
+    pytest.param("@lapor1708 The village head in Sukamaju asks for bribes, please help", id="english"),
+]
+
+
+@pytest.mark.parametrize("text", PRIVATE_CASES)
+def test_a_public_reply_carries_the_tracking_id_and_link_and_nothing_of_the_complaint_or_sender(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, text: str
+) -> None:
+    tweet = fake.state.add_tweet(text, username="siti_rahma", name="Siti Rahmawati")
+    make_poller(settings, redis, intake).poll_once()
+    run_reply_jobs(settings)
+
+    (report,) = envelopes(redis)
+    (reply,) = fake.state.x_replies
+    assert reply["in_reply_to_tweet_id"] == tweet["id"]
+    assert report["tracking_id"] in reply["text"]
+    assert f"https://www.lapor.go.id/pengaduan/{report['tracking_id']}" in reply["text"]
+    for private in ("Sukamaju", "pelicin", "bribes", "Kepala", "village", "Siti", "Rahma", "siti_rahma"):
+        assert private.lower() not in reply["text"].lower()
+
+
+def test_a_reply_is_sent_once_even_when_its_job_runs_twice(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    fake.state.add_tweet("@lapor1708 gorong-gorong tersumbat")
+    make_poller(settings, redis, intake).poll_once()
+    (args,) = reply_jobs(redis)
+    queue(REPLY_QUEUE, redis).enqueue("workers.social_reply.send_social_reply", *args)
+    run_reply_jobs(settings)
+    assert len(fake.state.x_replies) == 1
+
+
+def test_replies_keep_to_the_configured_rate(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis
+) -> None:
+    settings = test_env.settings(**fake.env(LAPOR_X_REPLY_RATE_PER_MINUTE="2"))
+    for n in range(5):
+        fake.state.add_tweet(f"@lapor1708 keluhan {n} soal parkir liar")
+    intake = Intake(redis, settings)
+    make_poller(settings, redis, intake).poll_once()
+    intake.close()
+    run_reply_jobs(settings)
+    assert len(fake.state.x_replies) == 2
+    assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "dead_lettered", "scheduled"),
+    [
+        pytest.param(401, "x/unauthorized.json", 1, 0, id="auth-dead-letter"),
+        pytest.param(403, None, 1, 0, id="forbidden-dead-letter"),
+        pytest.param(429, "x/too_many_requests.json", 0, 1, id="rate-limit-rescheduled-at-reset"),
+        pytest.param(503, "x/service_unavailable.json", 0, 1, id="server-error-retried"),
+    ],
+)
+def test_a_failing_reply_is_retried_rescheduled_or_dead_lettered_by_kind(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, status: int, body: str | None,
+    dead_lettered: int, scheduled: int,
+) -> None:
+    fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
+    make_poller(settings, redis, intake).poll_once()
+    fake.fail("/x/2/tweets", status, body=fixture(body) if body else {"detail": "Forbidden"},
+              headers={"x-rate-limit-reset": str(int(time.time()) + 120)})
+    run_reply_jobs(settings)
+    assert fake.state.x_replies == []
+    letters = DeadLetters(redis).list()
+    assert len(letters) == dead_lettered
+    if letters:
+        assert letters[0].queue == REPLY_QUEUE and letters[0].reason == "twitter_auth"
+    assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == scheduled
