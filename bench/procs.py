@@ -1,0 +1,204 @@
+"""Processes the benchmark starts and measures: Redis, the case store, gateways, workers, the load generator.
+
+Everything listens on free loopback ports and keeps its data in the run's temporary directory, so a run never
+touches another Redis or case store. CPU time is read per process (children included: RQ's forking worker
+does its work in children).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+from redis import Redis
+from redis.exceptions import RedisError
+
+from gateway.embedded_redis import find_redis_server
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+TWILIO_TOKEN = "bench-twilio-auth-token"
+CASESTORE_TOKEN = "bench-casestore-token"
+TWILIO_PATH = "/v1/channels/sms/twilio"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except (OSError, RedisError, httpx.HTTPError):
+            pass
+        time.sleep(interval)
+    raise RuntimeError(f"{what} did not come up within {timeout}s")
+
+
+@dataclass
+class Proc:
+    """One child process, with its role for the CPU table."""
+
+    role: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+    _mark: float = 0.0
+    _final: float | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def cpu_seconds(self) -> float:
+        """User + system time of the process and its waited-for children (a forking worker's work horses)."""
+        if self._final is not None:
+            return self._final
+        try:
+            times = psutil.Process(self.pid).cpu_times()
+        except psutil.Error:
+            return self._mark
+        return times.user + times.system + times.children_user + times.children_system
+
+    def mark(self) -> None:
+        self._mark = self.cpu_seconds()
+
+    def since_mark(self) -> float:
+        return self.cpu_seconds() - self._mark
+
+    def wait(self) -> int:
+        """Reap the process and keep its CPU time (psutil cannot read an exited process): the load generator."""
+        if self.popen.returncode is None:
+            try:
+                _, status, usage = os.wait4(self.pid, 0)
+            except ChildProcessError:  # already reaped by a poll(): its CPU time is gone
+                return self.popen.wait()
+            self._final = usage.ru_utime + usage.ru_stime
+            self.popen.returncode = os.waitstatus_to_exitcode(status)
+        return self.popen.returncode
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+@dataclass
+class Stack:
+    """The processes of one phase; stopped together."""
+
+    workdir: Path
+    procs: list[Proc] = field(default_factory=list)
+
+    def start(self, role: str, command: Sequence[str], env: dict[str, str] | None = None) -> Proc:
+        log_path = self.workdir / f"{role}-{len(self.procs)}.log"
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
+        full_env.update(env or {})
+        full_env["PATH"] = f"{VENV_BIN}{os.pathsep}{full_env.get('PATH', '')}"
+        popen = subprocess.Popen(list(command), env=full_env, cwd=REPO_ROOT, stdout=log_path.open("wb"),
+                                 stderr=subprocess.STDOUT)
+        proc = Proc(role, popen, log_path)
+        self.procs.append(proc)
+        return proc
+
+    def by_role(self, role: str) -> list[Proc]:
+        return [proc for proc in self.procs if proc.role == role]
+
+    def mark(self) -> None:
+        for proc in self.procs:
+            proc.mark()
+
+    def cpu_by_role(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for proc in self.procs:
+            totals[proc.role] = totals.get(proc.role, 0.0) + proc.since_mark()
+        return totals
+
+    def check_alive(self) -> None:
+        dead = [proc for proc in self.procs if proc.role != "loadgen" and not proc.alive()]
+        if dead:
+            tails = "; ".join(f"{p.role}: {p.log_path.read_text(errors='replace')[-400:]}" for p in dead)
+            raise RuntimeError(f"process(es) died: {tails}")
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop()
+
+
+def start_redis(stack: Stack) -> str:
+    """A private redis-server with append-only persistence (fsync every second), as in production."""
+    port = free_port()
+    directory = stack.workdir / "redis"
+    directory.mkdir(parents=True, exist_ok=True)
+    stack.start("redis", [
+        find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+        "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--daemonize", "no",
+    ])
+    client = Redis(port=port, socket_connect_timeout=0.2)
+    wait_for(client.ping, 10, "redis")
+    client.close()
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def gateway_env(redis_url: str, casestore_port: int, gateway_port: int, data_dir: Path) -> dict[str, str]:
+    """The production profile with bench secrets; logs at info level like a real deployment."""
+    return {
+        "LAPOR_PROFILE": "production",
+        "LAPOR_DATA_DIR": str(data_dir),
+        "REDIS_URL": redis_url,
+        "LAPOR_HTTP_PORT": str(gateway_port),
+        "LAPOR_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",
+        "LAPOR_CASESTORE_URL": f"http://127.0.0.1:{casestore_port}",
+        "LAPOR_CASESTORE_PORT": str(casestore_port),
+        "LAPOR_CASESTORE_TOKEN": CASESTORE_TOKEN,
+        "LAPOR_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "LAPOR_PRIVACY_REPLY_HANDLE_SECRET": "bench-reply-handle-secret",
+        "LAPOR_QUEUES_RETRY_INTERVALS": "1,1,2,5",
+        "LAPOR_AGGREGATOR_ENABLED": "false",
+        # The load generator is one source sending thousands a second: the per-source flood limit would measure
+        # itself, not the intake path.
+        "LAPOR_RATELIMIT_ENABLED": "false",
+    }
+
+
+def wait_http(url: str, timeout: float = 15) -> None:
+    wait_for(lambda: httpx.get(url, timeout=1).status_code < 500, timeout, url)
+
+
+def start_casestore(stack: Stack, env: dict[str, str]) -> Proc:
+    proc = stack.start("casestore", [str(VENV_BIN / "lapor-gateway"), "casestore"], env)
+    wait_http(f"{env['LAPOR_CASESTORE_URL']}/healthz")
+    return proc
+
+
+def start_gateway(stack: Stack, env: dict[str, str]) -> Proc:
+    proc = stack.start("gateway", [str(VENV_BIN / "lapor-gateway"), "serve"], env)
+    wait_http(f"{env['LAPOR_PUBLIC_URL']}/healthz")
+    return proc
+
+
+def start_workers(stack: Stack, env: dict[str, str], count: int) -> list[Proc]:
+    return [
+        stack.start("worker", [str(VENV_BIN / "lapor-gateway"), "worker", "--queues", "lapor-forward"], env)
+        for _ in range(count)
+    ]
