@@ -135,7 +135,18 @@ class Intake:
 
     def _commit(self, drafts: Sequence[ReportDraft]) -> list[Receipt]:
         keys = [dedup_key(draft.channel.value, draft.channel_message_id) for draft in drafts]
-        candidates = [self._allocator.mint() for _ in drafts]
+        if self._spooling:
+            # Still down? Then straight to the spool, without spending reserve IDs on claims that cannot run.
+            self._redis.ping()
+        candidates: list[str] = []
+        try:
+            candidates.extend(self._allocator.mint() for _ in drafts)
+        except RedisError:
+            # A block lease failed before any claim was sent: the IDs go back to the reserve the spool needs.
+            # (Not after a failed claim pipeline: Redis may have run it and only the answer was lost.)
+            for candidate in reversed(candidates):
+                self._allocator.give_back(candidate)
+            raise
         claims = self._run_claims(keys, candidates)
         receipts: list[Receipt] = []
         to_store: dict[str, tuple[bytes | str, str | None]] = {}
@@ -151,36 +162,45 @@ class Intake:
 
     # -- the disk spool ------------------------------------------------------------------------------------
     def _commit_to_spool(self, drafts: Sequence[ReportDraft], cause: RedisError) -> list[Receipt]:
+        """Spool `drafts` with IDs from the reserve. All or nothing: an ID is remembered (and so can be given to a
+        retry) only once its record is on disk, or a retry could be acknowledged with an ID no record carries."""
         assert self._spool is not None
         if not self._spooling:
             self._spooling = True
             log.error("intake.spooling", reason="redis_unavailable", error=type(cause).__name__)
-        records, receipts = [], []
+        records: list[SpoolRecord] = []
+        receipts: list[Receipt] = []
+        in_batch: dict[str, str] = {}
         for draft in drafts:
             key = dedup_key(draft.channel.value, draft.channel_message_id)
-            known = self._spooled_ids.get(key)
+            known = self._spooled_ids.get(key) or in_batch.get(key)
             if known is not None:
                 receipts.append(Receipt(tracking_id=known, duplicate=True))
                 continue
             try:
                 tracking_id = self._allocator.mint_from_reserve()
             except LookupError as error:
+                self._give_back(records)
                 raise NotDurable(
                     "redis unavailable and no Tracking IDs in reserve", reason="redis_unavailable"
                 ) from error
             envelope = draft.with_tracking_id(tracking_id).model_dump(mode="json")
             records.append(SpoolRecord(tracking_id, key, envelope))
             receipts.append(Receipt(tracking_id=tracking_id, duplicate=False))
-            self._remember_spooled(key, tracking_id)
+            in_batch[key] = tracking_id
         try:
             if records:
                 self._spool.append(records)
-        except OSError as error:
-            for record in records:
-                self._spooled_ids.pop(record.dedup_key, None)
+        except OSError as error:  # part of the batch may be on disk: its IDs are not given back
             raise NotDurable(f"redis unavailable and the spool failed: {error}", reason="spool_failed") from error
+        for key, tracking_id in in_batch.items():
+            self._remember_spooled(key, tracking_id)
         metrics.SPOOLED.inc(len(records))
         return receipts
+
+    def _give_back(self, records: Sequence[SpoolRecord]) -> None:
+        for record in reversed(records):
+            self._allocator.give_back(record.tracking_id)
 
     def _remember_spooled(self, key: str, tracking_id: str) -> None:
         self._spooled_ids[key] = tracking_id

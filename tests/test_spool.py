@@ -137,3 +137,24 @@ def test_the_gateway_refuses_to_start_when_the_spool_is_not_writable(test_env: T
         LAPOR_DATA_DIR=str(data_dir)), capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "spool_not_writable" in result.stdout
+
+
+def test_a_batch_the_reserve_cannot_cover_is_refused_whole_and_its_retry_is_not_a_phantom_duplicate(
+    intake: Intake, own_redis: EmbeddedRedis
+) -> None:
+    """The reserve runs dry mid-batch: nobody in the batch is acknowledged, and a retry must not be answered with an
+    ID that was minted for a record that never reached the spool (an acknowledged report no one would ever store)."""
+    intake.commit([draft("warm-up")])
+    reserve = intake._allocator.reserve
+    own_redis.stop()
+    batch = [draft(f"dry-{i}") for i in range(reserve + 3)]
+    with pytest.raises(NotDurable, match="reserve"):
+        intake.commit(batch)
+    assert intake._allocator.reserve == reserve  # nothing was used up by the refused batch
+
+    retried = intake.commit([draft("dry-0")])[0]
+    assert not retried.duplicate
+    own_redis.start()
+    assert intake.replay_spool() == 1
+    stored = orjson.loads(Redis.from_url(own_redis.url).get(envelope_key(retried.tracking_id)))
+    assert stored["channel_message_id"] == "dry-0"
