@@ -13,13 +13,38 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import unquote
 
 from aiohttp import web
 from redis import Redis
 
-from gateway.errors import AuthenticationFailed
+from gateway.errors import AuthenticationFailed, RejectedInput
 from gateway.settings import Settings
 from normalizer.envelope import Attachment, Channel, SenderKind
+
+
+def _unquote_plus(text: str) -> str:
+    if "+" in text:
+        text = text.replace("+", " ")
+    return unquote(text) if "%" in text else text
+
+
+def parse_form(body: bytes) -> list[tuple[str, str]]:
+    """An application/x-www-form-urlencoded body as (name, value) pairs, in order, repeated names kept.
+
+    The same pairs as `urllib.parse.parse_qsl(body.decode(), keep_blank_values=True)` (a property test holds it
+    to that) at a third of its cost: a webhook carries twenty-odd fields and parse_qsl was the largest part of
+    authenticating one. RejectedInput when the body is not UTF-8."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RejectedInput("form body is not UTF-8", reason="bad_encoding") from error
+    pairs = []
+    for field_ in text.split("&"):
+        if field_:
+            name, _, value = field_.partition("=")
+            pairs.append((_unquote_plus(name), _unquote_plus(value)))
+    return pairs
 
 
 @dataclass(frozen=True, slots=True)

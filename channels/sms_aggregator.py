@@ -16,12 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 from aiohttp import web
 
-from channels.base import InboundMessage, MessagePart, Outcome, WebhookAdapter, verify_hmac_sha256
+from channels.base import InboundMessage, MessagePart, Outcome, WebhookAdapter, parse_form, verify_hmac_sha256
 from channels.sms_aggregator_send import DLR_PATH
 from gateway.errors import AuthenticationFailed, RejectedInput
 from gateway.settings import Settings
@@ -90,10 +89,7 @@ def read_fields(request: web.Request, body: bytes) -> dict[str, str]:
         if not isinstance(raw, dict):
             raise RejectedInput("JSON body must be an object", reason="bad_json")
         return {str(key): "" if value is None else str(value) for key, value in raw.items()}
-    try:
-        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-    except UnicodeDecodeError as error:
-        raise RejectedInput("form body is not UTF-8", reason="bad_encoding") from error
+    return dict(parse_form(body))
 
 
 def _int_field(fields: Mapping[str, str], name: str) -> int | None:

@@ -12,14 +12,14 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlparse
+from urllib.parse import urlparse
 from xml.sax.saxutils import escape
 
 from aiohttp import web
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator, add_port, remove_port
 
-from channels.base import InboundMessage, Outcome, WebhookAdapter
+from channels.base import InboundMessage, Outcome, WebhookAdapter, parse_form
 from channels.gsm7 import to_gsm7
 from gateway.errors import AuthenticationFailed, RejectedInput
 from gateway.settings import Settings
@@ -36,10 +36,7 @@ TWIML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
 def _form(body: bytes) -> MultiDict[str]:
     """The form as a MultiDict: every value of a repeated key is kept (Twilio signs them all), and twilio's
     validator reads it with `getall` directly instead of through two AttributeErrors per parameter."""
-    try:
-        return MultiDict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
-    except UnicodeDecodeError as error:
-        raise RejectedInput("form body is not UTF-8", reason="bad_encoding") from error
+    return MultiDict(parse_form(body))
 
 
 @lru_cache(maxsize=64)
