@@ -66,6 +66,7 @@ def serve() -> None:
 
     from gateway.app import create_app
     from gateway.queues import redis_connection
+    from gateway.runtime import settle_heap
     from gateway.spool import SpoolNotWritable
 
     settings = _settings()
@@ -77,6 +78,7 @@ def serve() -> None:
         log.error("gateway.refused_to_start", reason="spool_not_writable", detail=str(error))
         console.print(f"[red]refusing to start:[/red] {error}")
         raise typer.Exit(2) from None
+    settle_heap()
     log.info("gateway.listening", host=settings.http.host, port=settings.http.port, profile=settings.profile)
     web.run_app(app_, host=settings.http.host, port=settings.http.port, print=None,
                 access_log=None, shutdown_timeout=10)

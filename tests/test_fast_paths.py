@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -195,3 +197,17 @@ async def test_a_webhook_still_records_the_channels_last_message(gateway: Gatewa
     while not redis.hget(SIGNALS_KEY.format(channel="sms-twilio"), "last_message_at"):
         assert time.monotonic() < wait_until, "no health signal written"
         await asyncio.sleep(0.02)
+
+
+def test_settle_heap_freezes_start_up_state_and_spaces_young_collections() -> None:
+    """In a process of its own: the test process's collector is left alone."""
+    script = (
+        "import gc, json; from gateway.runtime import settle_heap, GC_YOUNG_THRESHOLD; before = gc.get_freeze_count();"
+        " settle_heap(); print(json.dumps([before, gc.get_freeze_count(), gc.get_threshold()[0], GC_YOUNG_THRESHOLD]))"
+    )
+    before, after, threshold, expected = json.loads(
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                       cwd=Path(__file__).resolve().parent.parent).stdout
+    )
+    assert before == 0 and after > 1000
+    assert threshold == expected

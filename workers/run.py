@@ -21,6 +21,7 @@ from rq import SimpleWorker
 
 from gateway.logs import get_logger
 from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue, redis_connection
+from gateway.runtime import settle_heap
 from gateway.settings import Settings
 from workers.context import WorkerContext, current, use_context
 from workers.reaper import Liveness, worker_name
@@ -62,6 +63,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
         try:
             worker = build_worker(settings, queue_name)
             warm_up(queue_name)
+            settle_heap()
             log.info("worker.ready", queue=queue_name)
             return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
         except RedisError as error:
