@@ -1,7 +1,7 @@
 """A small fake X API v2 and Instagram Graph API for development and tests (`lapor-gateway fake-providers`).
 
 It serves the documented response shapes of exactly the calls the gateway makes, under two prefixes:
-  /x/2/users/{id}/mentions          GET  since_id, pagination_token, max_results (data/includes/meta, newest first,
+  /x/2/users/{id}/mentions          GET  since_id, start_time, pagination_token, max_results (newest first,
                                          x-rate-limit-* headers); 401 for a wrong bearer token
   /x/2/tweets                       POST create_tweet (a reply is recorded)
   /graph/{version}/{ig-user-id}     GET  fields=mentioned_comment.comment_id(ID){..} | mentioned_media.media_id(ID){..}
@@ -201,7 +201,10 @@ async def x_mentions(request: web.Request) -> web.Response:
         return web.json_response({"errors": [{"message": "pagination_token invalid"}], "title": "Invalid Request",
                                   "detail": "One or more parameters to your request was invalid."}, status=400)
     limit = max(5, min(100, int(query.get("max_results") or 10)))
-    matching = sorted((t for t in state.tweets if int(t["id"]) > since and (until is None or int(t["id"]) < until)),
+    # start_time: the oldest created_at returned (ISO 8601, UTC); same format as created_at, so strings compare.
+    start = query.get("start_time", "")[:19]
+    matching = sorted((t for t in state.tweets if int(t["id"]) > since and (until is None or int(t["id"]) < until)
+                       and t["created_at"][:19] >= start),
                       key=lambda t: int(t["id"]), reverse=True)
     page, rest = matching[:limit], matching[limit:]
     headers = _x_rate_headers(state)

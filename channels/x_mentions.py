@@ -9,7 +9,8 @@ Cursor rules: a poll walks `get_users_mentions(since_id=cursor)` page by page (n
 made durable (MentionIntake.take) before the next page is asked for, and the progress (`next_token` and the
 poll's `newest_id`) is saved after each page, so a poll that fails half-way resumes where it stopped. The
 since_id cursor moves to `newest_id` only when the last page is durable. A mention seen again is deduplicated by
-its tweet id in intake, and gets no second reply.
+its tweet id in intake, and gets no second reply. The very first poll (no cursor) asks only for the mentions of
+the last `x.first_poll_lookback_minutes` (`start_time`): an account with a long history is not answered all at once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -174,10 +175,11 @@ class XProgress:
         raw = self._redis.get(self.key)
         return {k: v for k, v in orjson.loads(raw).items() if v} if raw else {}
 
-    def save(self, since_id: str | None, next_token: str | None = None, newest_id: str | None = None) -> None:
+    def save(self, since_id: str | None, next_token: str | None = None, newest_id: str | None = None,
+             start_time: str | None = None) -> None:
         try:
             self._redis.set(self.key, orjson.dumps({"since_id": since_id, "next_token": next_token,
-                                                    "newest_id": newest_id}))
+                                                    "newest_id": newest_id, "start_time": start_time}))
         except RedisError as error:
             raise NotDurable("cursor not saved", reason="redis_unavailable") from error
 
@@ -223,14 +225,18 @@ class XMentionsPoller:
     def _poll(self) -> int:
         state = self.progress.load()
         since_id, token, newest = state.get("since_id"), state.get("next_token"), state.get("newest_id")
+        # Until the account has a cursor, every poll starts at the same moment, fixed (and saved) by the first.
+        start = None if since_id else state.get("start_time") or self._first_poll_start()
+        if start and not state.get("start_time"):
+            self.progress.save(None, start_time=start)
         taken, pages = 0, 0
         while pages < self.settings.max_pages:
             try:
-                response = self._page(since_id, token)
+                response = self._page(since_id, token, start)
             except tweepy.BadRequest as error:
                 if token:  # an expired pagination token: start this poll again from since_id (dedup covers it)
                     log.warning("channel.pagination_reset", channel=self.channel)
-                    self.progress.save(since_id)
+                    self.progress.save(since_id, start_time=start)
                 raise classify(error) from error
             except (tweepy.TweepyException, requests.RequestException, ValueError) as error:
                 raise classify(error) from error
@@ -246,15 +252,20 @@ class XMentionsPoller:
                 if newest:
                     self.progress.save(newest)
                 return taken
-            self.progress.save(since_id, token, newest)
+            self.progress.save(since_id, token, newest, start)
         return taken
 
-    def _page(self, since_id: str | None, token: str | None) -> Any:
+    def _page(self, since_id: str | None, token: str | None, start_time: str | None = None) -> Any:
         return self.client.get_users_mentions(
-            self.settings.user_id, since_id=since_id, pagination_token=token,
+            self.settings.user_id, since_id=since_id, pagination_token=token, start_time=start_time,
             max_results=max(5, min(100, self.settings.max_results)), expansions=EXPANSIONS,
             tweet_fields=TWEET_FIELDS, media_fields=MEDIA_FIELDS, user_fields=USER_FIELDS,
         )
+
+    def _first_poll_start(self) -> str:
+        """The account's first poll (no cursor) asks only for the last `first_poll_lookback_minutes` of mentions."""
+        start = self.clock() - self.settings.first_poll_lookback_minutes * 60
+        return datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _next_interval(self) -> float:
         """Spread the remaining quota over the time to its reset, within [poll_interval, max_poll_interval]."""

@@ -174,6 +174,7 @@ class XSettings(_Section):
     max_poll_interval_seconds: float
     max_results: int
     max_pages: int
+    first_poll_lookback_minutes: float
     auth_retry_seconds: float
     error_retry_seconds: float
     reply_rate_per_minute: int

@@ -43,6 +43,8 @@ class FakeProviderServer(LoopbackServer):
             "LAPOR_X_ENABLED": "true", "LAPOR_X_BEARER_TOKEN": X_TOKEN, "LAPOR_X_USER_ID": X_USER_ID,
             "LAPOR_X_BASE_URL": f"{self.url}/x", "LAPOR_X_MAX_RESULTS": "5", "LAPOR_X_POLL_INTERVAL_SECONDS": "0.2",
             "LAPOR_X_ERROR_RETRY_SECONDS": "0.2",
+            # Fixture mentions are from 2024 and some tests' clocks from 2030: a first poll looks back ten years.
+            "LAPOR_X_FIRST_POLL_LOOKBACK_MINUTES": "5256000",
             "LAPOR_INSTAGRAM_ENABLED": "true", "LAPOR_INSTAGRAM_APP_SECRET": IG_SECRET,
             "LAPOR_INSTAGRAM_VERIFY_TOKEN": IG_VERIFY, "LAPOR_INSTAGRAM_ACCESS_TOKEN": IG_TOKEN,
             "LAPOR_INSTAGRAM_IG_USER_ID": IG_USER_ID, "LAPOR_INSTAGRAM_GRAPH_BASE_URL": f"{self.url}/graph/v21.0",

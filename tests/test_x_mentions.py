@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import calendar
 import io
 import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import pytest
@@ -22,14 +23,11 @@ from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
 from gateway.tracking import format_tracking_id
-from tests.conftest import free_port, log_events
+from tests.conftest import TestEnvironment, free_port, log_events
 from tests.social_helpers import X_USER_ID, FakeProviderServer, fixture
 from workers.context import use_context
 from workers.deadletters import DeadLetters
 from workers.run import build_worker
-
-if TYPE_CHECKING:
-    from tests.conftest import TestEnvironment
 
 NOW = 1_900_000_000.0
 VALID_ID = format_tracking_id(1_000_123)
@@ -210,6 +208,57 @@ def test_mentions_over_several_pages_are_each_reported_once(
     assert len(envelopes(redis)) == 23 and len(reply_jobs(redis)) == 23
 
 
+def _created(seconds_ago: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - seconds_ago))
+
+
+def test_the_first_poll_takes_only_recent_mentions_not_the_accounts_whole_history(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, intake: Intake
+) -> None:
+    """An account that already has months of mentions is not answered all at once when the channel goes live."""
+    settings = test_env.settings(**fake.env(LAPOR_X_FIRST_POLL_LOOKBACK_MINUTES="60"))
+    old = [fake.state.add_tweet(f"@lapor1708 laporan lama {n}") for n in range(7)]
+    for tweet, days in zip(old, range(1, 8), strict=True):
+        tweet["created_at"] = _created(days * 86400)
+    recent = fake.state.add_tweet("@lapor1708 jalan rusak baru saja")
+    recent["created_at"] = _created(600)
+    poller = XMentionsPoller(settings, redis, intake, clock=time.time)
+    poller.poll_once()
+
+    first = next(r for r in fake.state.requests if r["path"].endswith("/mentions"))
+    start = calendar.timegm(time.strptime(first["query"]["start_time"], "%Y-%m-%dT%H:%M:%SZ"))
+    assert abs(start - (time.time() - 3600)) < 30
+    assert set(reports_by_tweet(redis)) == {recent["id"]}
+    assert len(reply_jobs(redis)) == 1
+    assert XProgress(redis, X_USER_ID).load() == {"since_id": recent["id"]}
+
+    newer = fake.state.add_tweet("@lapor1708 lampu jalan mati")
+    poller.poll_once()  # from here on the cursor rules: since_id, no time window
+    last = fake.state.requests[-1]["query"]
+    assert last["since_id"] == recent["id"] and "start_time" not in last
+    assert set(reports_by_tweet(redis)) == {recent["id"], newer["id"]}
+
+
+def test_with_no_lookback_a_quiet_account_still_gets_every_mention_after_going_live(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, intake: Intake
+) -> None:
+    """Lookback 0 starts from now; polls that find nothing keep that start, so a mention between polls is taken."""
+    settings = test_env.settings(**fake.env(LAPOR_X_FIRST_POLL_LOOKBACK_MINUTES="0"))
+    history = fake.state.add_tweet("@lapor1708 laporan kemarin")
+    history["created_at"] = _created(86400)
+    now = [time.time()]
+    poller = XMentionsPoller(settings, redis, intake, clock=lambda: now[0])
+    poller.poll_once()
+    assert reports_by_tweet(redis) == {}
+
+    mention = fake.state.add_tweet("@lapor1708 sampah menumpuk")
+    now[0] += 30  # the next poll, half a minute later
+    poller.poll_once()
+    assert set(reports_by_tweet(redis)) == {mention["id"]}
+    starts = {r["query"].get("start_time") for r in fake.state.requests if r["path"].endswith("/mentions")}
+    assert len(starts) == 1 and None not in starts
+
+
 def test_a_poll_that_fails_half_way_loses_and_doubles_nothing(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
 ) -> None:
@@ -219,11 +268,11 @@ def test_a_poll_that_fails_half_way_loses_and_doubles_nothing(
     original = poller._page
     calls = {"n": 0}
 
-    def page_then_outage(since_id: str | None, token: str | None) -> Any:
+    def page_then_outage(since_id: str | None, token: str | None, start_time: str | None = None) -> Any:
         calls["n"] += 1
         if calls["n"] == 2:
             fake.fail("/x/2/users", 503, body=fixture("x/service_unavailable.json"))
-        return original(since_id, token)
+        return original(since_id, token, start_time)
 
     poller._page = page_then_outage  # type: ignore[method-assign]
     delay = poller.poll_once()
@@ -410,7 +459,7 @@ def test_provider_errors_are_classified(
                       "channel.rate_limited", ProviderErrorKind.SERVER: "channel.provider_error",
                       ProviderErrorKind.BAD_PAYLOAD: "channel.bad_payload"}[kind]
     assert expected_event in events
-    assert XProgress(redis, X_USER_ID).load() == {}
+    assert XProgress(redis, X_USER_ID).load().keys() <= {"start_time"}  # no cursor moved
 
 
 def test_an_unreadable_page_is_a_bad_payload_and_moves_no_cursor(
@@ -419,7 +468,7 @@ def test_an_unreadable_page_is_a_bad_payload_and_moves_no_cursor(
     fake.fail("/x/2/users", 200, body={"data": [{"id": "not-a-number", "text": 5}], "meta": {"newest_id": "9"}})
     make_poller(settings, redis, intake).poll_once()
     assert "channel.bad_payload" in {e["event"] for e in log_events(log_stream)}
-    assert XProgress(redis, X_USER_ID).load() == {}
+    assert XProgress(redis, X_USER_ID).load().keys() <= {"start_time"}  # no cursor moved
 
 
 # -- replies ------------------------------------------------------------------------------------------------
