@@ -4,6 +4,9 @@ Concurrent requests are committed together: a single committer thread takes what
 (no artificial delay, so a lone SMS is not slowed and a flood is batched) and makes them durable in two Redis
 round trips: one atomic claim script for the batch (dedup and Tracking ID), then one MULTI/EXEC that stores the
 envelopes, marks their claims committed and enqueues their forward jobs. The event loop never blocks on Redis.
+The committer holds the forward side back a little (`intake.forward_linger_ms`): the IDs go on a held list in that
+same MULTI/EXEC, and become forward jobs together once enough are held or the linger is up (see
+`release_held_forwards`), so a trickle of reports does not cost a job each.
 
 A claim is `lapor:dedup:<channel>:<sha1 of provider id>` -> {id, state}. A retry whose claim is still
 `pending` (the first attempt died before committing) commits again; the case store is idempotent on the
@@ -17,6 +20,7 @@ import contextlib
 import hashlib
 import queue as thread_queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +32,7 @@ from redis.exceptions import RedisError
 from gateway import metrics
 from gateway.errors import NotDurable
 from gateway.logs import get_logger
-from gateway.queues import enqueue_forward, envelope_key
+from gateway.queues import HELD_FORWARD_KEY, enqueue_forward, envelope_key, release_held_forwards
 from gateway.settings import Settings
 from gateway.spool import Spool, SpoolRecord
 from gateway.tracking import TrackingIdAllocator
@@ -105,16 +109,22 @@ class Intake:
         # Dedup while spooling: provider message -> Tracking ID given out during this outage.
         self._spooled_ids: OrderedDict[str, str] = OrderedDict()
         self._spooling = False
+        # The committer's held forward IDs: how many, and since when (monotonic), until released.
+        self._held = 0
+        self._held_since: float | None = None
+        self._release_not_before = 0.0  # after a failed release (Redis down): not again at once
 
     @property
     def spool(self) -> Spool | None:
         return self._spool
 
     # -- synchronous core -------------------------------------------------------------------------------
-    def commit(self, drafts: Sequence[ReportDraft]) -> list[Receipt]:
-        """Claim, store and enqueue `drafts` (or spool them); raise NotDurable if neither is possible."""
+    def commit(self, drafts: Sequence[ReportDraft], *, hold: bool = False) -> list[Receipt]:
+        """Claim, store and enqueue `drafts` (or spool them); raise NotDurable if neither is possible.
+
+        With `hold`, their forward jobs are left to `release_held` (the committer's linger)."""
         try:
-            receipts = self._commit(drafts)
+            receipts = self._commit(drafts, hold=hold)
         except RedisError as error:
             if self._spool is None:
                 raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
@@ -136,17 +146,44 @@ class Intake:
                                 *candidates)
         return [(flat[i].decode(), flat[i + 1].decode()) for i in range(0, len(flat), 2)]
 
-    def _store(self, items: dict[str, tuple[bytes | str, str | None]]) -> None:
-        """One MULTI/EXEC: every envelope, its claim marked committed, and the forward jobs."""
+    def _store(self, items: dict[str, tuple[bytes | str, str | None]], *, hold: bool = False) -> None:
+        """One MULTI/EXEC: every envelope, its claim marked committed, and the forward jobs (or, with `hold`, the
+        IDs on the held list, for `release_held`)."""
         envelope_keys = [envelope_key(tracking_id) for tracking_id in items]
         claim_keys = [key for _, key in items.values() if key is not None]
         pipe = self._redis.pipeline(transaction=True)
         pipe.eval(_STORE_SCRIPT, len(envelope_keys) + len(claim_keys), *envelope_keys, *claim_keys,
                   len(envelope_keys), *(envelope for envelope, _ in items.values()))
-        enqueue_forward(self._redis, self._settings, list(items), pipeline=pipe)
+        if hold:
+            pipe.rpush(HELD_FORWARD_KEY, *items)
+        else:
+            enqueue_forward(self._redis, self._settings, list(items), pipeline=pipe)
         pipe.execute()
+        if hold:
+            self._held += len(items)
+            if self._held_since is None:
+                self._held_since = time.monotonic()
 
-    def _commit(self, drafts: Sequence[ReportDraft]) -> list[Receipt]:
+    def release_held(self) -> None:
+        """Make the held IDs forward jobs now. A failure leaves them held (in Redis) for the next try."""
+        try:
+            release_held_forwards(self._redis, self._settings)
+        except RedisError as error:
+            log.warning("intake.release_failed", error=type(error).__name__)
+            self._release_not_before = time.monotonic() + max(0.5, self._settings.intake.forward_linger_ms / 1000)
+            return
+        self._held, self._held_since = 0, None
+
+    def _release_due_in(self) -> float | None:
+        """Seconds until the held IDs must be released (0: now); None when nothing is held."""
+        if self._held_since is None:
+            return None
+        now = time.monotonic()
+        due = now if self._held >= self._settings.intake.max_batch else (
+            self._held_since + self._settings.intake.forward_linger_ms / 1000)
+        return max(0.0, due - now, self._release_not_before - now)
+
+    def _commit(self, drafts: Sequence[ReportDraft], *, hold: bool = False) -> list[Receipt]:
         keys = [dedup_key(draft.channel.value, draft.channel_message_id) for draft in drafts]
         if self._spooling:
             # Still down? Then straight to the spool, without spending reserve IDs on claims that cannot run.
@@ -170,7 +207,7 @@ class Intake:
                 to_store[tracking_id] = (draft.envelope_json(tracking_id), key)
             receipts.append(Receipt(tracking_id=tracking_id, duplicate=state != "new"))
         if to_store:
-            self._store(to_store)
+            self._store(to_store, hold=hold)
         return receipts
 
     # -- the disk spool ------------------------------------------------------------------------------------
@@ -282,8 +319,13 @@ class Intake:
     def _run(self) -> None:
         limit = max(1, self._settings.intake.max_batch)
         while True:
-            first = self._waiting.get()
+            try:
+                first = self._waiting.get(timeout=self._release_due_in())
+            except thread_queue.Empty:  # the linger is up and nothing else came
+                self.release_held()
+                continue
             if first is None:
+                self.release_held()
                 return
             batch = [first]
             while len(batch) < limit:
@@ -296,10 +338,13 @@ class Intake:
                     break
                 batch.append(item)
             self._commit_batch(batch)
+            if self._release_due_in() == 0.0:
+                self.release_held()
 
     def _commit_batch(self, batch: list[tuple[ReportDraft, asyncio.Future[Receipt]]]) -> None:
+        hold = self._settings.intake.forward_linger_ms > 0
         try:
-            receipts: list[Receipt] | BaseException = self.commit([draft for draft, _ in batch])
+            receipts: list[Receipt] | BaseException = self.commit([draft for draft, _ in batch], hold=hold)
         except Exception as error:  # NotDurable or a bug: every waiting caller must hear of it
             receipts = error
             log.error("intake.commit_failed", error=type(error).__name__, batch=len(batch))

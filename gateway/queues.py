@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from redis import Redis
 from redis.backoff import NoBackoff
+from redis.exceptions import WatchError
 from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
 from rq.job import Job
@@ -28,6 +29,8 @@ ALL_QUEUES = (FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE)
 FORWARD_FUNC = "workers.forward.forward_reports"
 
 ENVELOPE_KEY = "lapor:envelope:{tracking_id}"
+# Tracking IDs stored and acknowledged whose forward job is not created yet (see `release_held_forwards`).
+HELD_FORWARD_KEY = "lapor:forward:held"
 
 
 class JSONSerializer:
@@ -99,3 +102,32 @@ def enqueue_forward(
     size = max(1, settings.intake.max_batch)
     chunks = [tuple([list(tracking_ids[i:i + size])]) for i in range(0, len(tracking_ids), size)]
     return enqueue_calls(connection, settings, FORWARD_QUEUE, FORWARD_FUNC, chunks, pipeline=pipeline)
+
+
+def release_held_forwards(connection: Redis, settings: Settings, *, attempts: int = 5) -> int:
+    """Turn held Tracking IDs into forward jobs of up to `intake.max_batch` each; returns how many were released.
+
+    Intake under a trickle commits a report or two at a time. One RQ job per commit would cost a worker about
+    2 ms of CPU a report in RQ's own bookkeeping, so the gateway's committer puts the IDs on a held list (in the
+    same MULTI/EXEC as their envelopes: durable before the citizen is answered) and releases them together a
+    moment later. Each job is created and its IDs removed from the list in one transaction under WATCH, so an ID
+    is never dropped and never released twice, whoever else (another gateway, a worker's reaper) releases too.
+    A contended release gives up after `attempts` and is tried again by its caller later."""
+    size = max(1, settings.intake.max_batch)
+    released, conflicts = 0, 0
+    while conflicts < attempts:
+        with connection.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(HELD_FORWARD_KEY)
+                ids = [raw.decode() for raw in pipe.lrange(HELD_FORWARD_KEY, 0, size - 1)]
+                if not ids:
+                    break
+                pipe.multi()
+                enqueue_forward(connection, settings, ids, pipeline=pipe)
+                pipe.ltrim(HELD_FORWARD_KEY, len(ids), -1)
+                pipe.execute()
+            except WatchError:
+                conflicts += 1
+                continue
+        released += len(ids)
+    return released

@@ -267,7 +267,7 @@ async def test_missing_parts_are_taken_as_they_are_after_the_wait_marked_incompl
     # The gateway's sweep (every 0.2 s here) takes the message once the 1 s wait is over.
     # The buffer leaves the pending set only after the message is committed (and its reply queued).
     await async_wait_until(lambda: redis.zcard(PENDING_KEY) == 0, timeout=10)
-    assert queue(FORWARD_QUEUE, redis).count == 1
+    await async_wait_until(lambda: queue(FORWARD_QUEUE, redis).count == 1, timeout=5)  # after the linger
     drain(settings)
     [stored] = casestore.reports()
     assert stored["incomplete"] is True

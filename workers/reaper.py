@@ -3,7 +3,8 @@
 RQ notices an abandoned job only when its started-registry entry expires (minutes). Our workers keep a short
 liveness key alive from a thread; any worker's reaper thread requeues, at the front, the started jobs of workers
 whose key has expired. A job can then run twice (the case store's idempotency on the Tracking ID makes that
-harmless); it cannot be lost.
+harmless); it cannot be lost. The same thread of a forward worker releases held forward IDs that no gateway
+released (`HeldForwardWatch`): a gateway that died between making reports durable and releasing them.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from rq.executions import Execution
 from rq.job import Job
 
 from gateway.logs import get_logger
-from gateway.queues import JSONSerializer, queue
+from gateway.queues import HELD_FORWARD_KEY, JSONSerializer, queue, release_held_forwards
+from gateway.settings import Settings
 
 log = get_logger()
 
@@ -111,14 +113,36 @@ def _reap_intermediate(redis: Redis, target: Any) -> list[str]:
     return reaped
 
 
+class HeldForwardWatch:
+    """Releases held forward IDs that stayed at the head of the held list for a whole pass: their gateway died (or
+    stopped) before its linger was up. A live gateway releases them within `intake.forward_linger_ms`."""
+
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self._redis = redis
+        self._settings = settings
+        self._last_head: bytes | None = None
+
+    def check(self) -> int:
+        head = self._redis.lindex(HELD_FORWARD_KEY, 0)
+        released = 0
+        if head is not None and head == self._last_head:
+            released = release_held_forwards(self._redis, self._settings)
+            log.warning("forward.held_released", count=released, reason="not_released_by_a_gateway")
+            head = None
+        self._last_head = head
+        return released
+
+
 class Liveness:
     """Keeps this worker's liveness key fresh and runs the reaper, from one daemon thread."""
 
-    def __init__(self, redis: Redis, name: str, queue_names: Sequence[str], *, ttl: float = 5.0) -> None:
+    def __init__(self, redis: Redis, name: str, queue_names: Sequence[str], *, ttl: float = 5.0,
+                 held: HeldForwardWatch | None = None) -> None:
         self._redis = redis
         self._key = ALIVE_KEY.format(name=name)
         self._queue_names = list(queue_names)
         self._ttl = ttl
+        self._held = held
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="worker-liveness", daemon=True)
 
@@ -140,6 +164,8 @@ class Liveness:
             try:
                 self._beat()
                 reap_abandoned(self._redis, self._queue_names)
+                if self._held is not None:
+                    self._held.check()
             except RedisError as error:  # Redis is down: RQ's own loop reconnects; so do we, next beat
                 log.warning("worker.liveness_failed", error=type(error).__name__)
             except Exception as error:  # the reaper must never take the worker down

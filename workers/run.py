@@ -20,11 +20,11 @@ from redis.exceptions import RedisError
 from rq import SimpleWorker
 
 from gateway.logs import get_logger
-from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue, redis_connection
+from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue, redis_connection, release_held_forwards
 from gateway.runtime import settle_heap
 from gateway.settings import Settings
 from workers.context import WorkerContext, current, use_context
-from workers.reaper import Liveness, worker_name
+from workers.reaper import HeldForwardWatch, Liveness, worker_name
 
 log = get_logger()
 REDIS_RETRY_SECONDS = 1.0
@@ -37,7 +37,12 @@ class LaporWorker(SimpleWorker):
     """SimpleWorker on one queue, plus liveness: other workers requeue our job quickly if this process dies."""
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
-        liveness = Liveness(self.connection, self.name, [q.name for q in self.queues])
+        names = [q.name for q in self.queues]
+        held = HeldForwardWatch(self.connection, current().settings) if FORWARD_QUEUE in names else None
+        if held is not None and kwargs.get("burst", args[0] if args else False):
+            # A burst run drains everything, including what a gateway holds back for its linger.
+            release_held_forwards(self.connection, current().settings)
+        liveness = Liveness(self.connection, self.name, names, held=held)
         liveness.start()
         try:
             return super().work(*args, **kwargs)
