@@ -349,7 +349,7 @@ def log_heartbeat(document: dict[str, object]) -> None:
     log.info("health.heartbeat", overall=document["overall"],
              # A list, not a mapping by name: a key called "email" would be taken for an address and redacted.
              channels=[{"channel": c["channel"], "state": c["state"], **c["counters"]} for c in channels],
-             queues={q["name"]: {"depth": q["depth"], "scheduled": q["scheduled"],
+             queues={q["name"]: {"depth": q["depth"], "held": q["held"], "scheduled": q["scheduled"],
                                  "oldest_age_seconds": q["oldest_age_seconds"]}
                      for q in document["queues"]},  # type: ignore[union-attr]
              deadletters=document["deadletters"], spool_size=document["spool_size"])

@@ -41,7 +41,7 @@ from rq.job import Job
 from gateway import metrics
 from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
-from gateway.queues import ALL_QUEUES, JSONSerializer, queue
+from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSerializer, queue
 
 log = get_logger()
 
@@ -136,6 +136,8 @@ class QueueStats:
     depth: int
     scheduled: int = 0
     oldest_age_seconds: float | None = None
+    # Forward queue only: reports durable and answered whose job a gateway has not made yet (its linger).
+    held: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,7 +478,8 @@ class HealthMonitor:
             jobs = [job for job in Job.fetch_many(ids, connection=self._redis, serializer=JSONSerializer) if job]
             created = [job.created_at.timestamp() for job in jobs if job.created_at is not None]
             oldest = max(0.0, now - min(created)) if created else None
-            stats.append(QueueStats(name, target.count, scheduled.count, oldest))
+            held = int(self._redis.llen(HELD_FORWARD_KEY)) if name == FORWARD_QUEUE else 0
+            stats.append(QueueStats(name, target.count, scheduled.count, oldest, held))
         return stats
 
     def evaluate_all(self, now: float | None = None) -> tuple[list[ChannelHealth], list[QueueStats],

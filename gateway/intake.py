@@ -325,7 +325,8 @@ class Intake:
                 self.release_held()
                 continue
             if first is None:
-                self.release_held()
+                if self._held_since is not None:
+                    self.release_held()
                 return
             batch = [first]
             while len(batch) < limit:

@@ -65,7 +65,8 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
     ]
     headline = " · ".join(groups) or "ALL CHANNELS OK"
     queues = "".join(
-        f"<tr><td>{escape(q['name'])}</td><td>{int(q['depth'])}</td><td>{int(q['scheduled'])}</td>"
+        f"<tr><td>{escape(q['name'])}</td><td>{int(q['depth'])}</td><td>{int(q.get('held', 0))}</td>"
+        f"<td>{int(q['scheduled'])}</td>"
         f"<td>{'-' if q['oldest_age_seconds'] is None else int(q['oldest_age_seconds'])}</td></tr>"
         for q in status["queues"]
     )
@@ -80,6 +81,7 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
         f' · dead letters waiting: {int(status["deadletters"]["total"])} · spool: {int(status["spool_size"])}'
         f' · case-store latency: {"-" if latency is None else f"{latency * 1000:.0f} ms"}</div>'
         + "".join(_channel_html(entry) for entry in channels)
-        + "<h2>Queues</h2><table><tr><th>queue</th><th>queued</th><th>retrying</th><th>oldest (s)</th></tr>"
+        + "<h2>Queues</h2><table><tr><th>queue</th><th>queued</th><th>held</th><th>retrying</th>"
+        + "<th>oldest (s)</th></tr>"
         + queues + "</table></body></html>"
     )

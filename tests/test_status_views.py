@@ -18,7 +18,7 @@ from redis import Redis
 
 from gateway.app import create_app
 from gateway.health import HealthSignals
-from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, queue
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, HELD_FORWARD_KEY, queue
 from tests.conftest import (
     CaseStoreServer,
     GatewayServer,
@@ -55,6 +55,18 @@ async def fast_gateway(test_env: TestEnvironment, redis: Redis) -> AsyncIterator
     async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
         yield GatewayServer(url=settings.public_url, settings=settings, client=client)
     await runner.cleanup()
+
+
+async def test_reports_held_for_the_forward_linger_show_on_the_forward_queue(
+    gateway: GatewayServer, redis: Redis
+) -> None:
+    """Answered reports whose forward job is not made yet are visible, so a stuck release would be seen."""
+    redis.rpush(HELD_FORWARD_KEY, "10000011", "10000026", "10000034")
+    document = (await gateway.client.get("/v1/status")).json()
+    held = {q["name"]: q["held"] for q in document["queues"]}
+    assert held == {"lapor-forward": 3, "lapor-reply": 0, "lapor-status": 0}
+    page = (await gateway.client.get("/status")).text
+    assert "<th>held</th>" in page and "<tr><td>lapor-forward</td><td>0</td><td>3</td>" in page
 
 
 async def test_status_json_names_every_channel_and_shows_a_poller_going_down(
