@@ -81,7 +81,7 @@ def serve() -> None:
     settle_heap()
     log.info("gateway.listening", host=settings.http.host, port=settings.http.port, profile=settings.profile)
     web.run_app(app_, host=settings.http.host, port=settings.http.port, print=None,
-                access_log=None, shutdown_timeout=10)
+                access_log=None, shutdown_timeout=10, reuse_port=settings.http.reuse_port or None)
 
 
 @app.command()

@@ -39,6 +39,7 @@ class HttpSettings(_Section):
     host: str
     port: int
     max_body_bytes: int
+    reuse_port: bool
 
 
 class SmtpSettings(_Section):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from xml.etree import ElementTree
 
 import httpx
@@ -22,6 +23,7 @@ from tests.conftest import (
     CaseStoreServer,
     GatewayServer,
     ProcessHandle,
+    TestEnvironment,
     async_wait_until,
     free_port,
     log_events,
@@ -198,3 +200,28 @@ async def test_a_status_query_while_the_case_store_is_down_promises_nothing(
     assert "belum bisa dicek" in reply and "10000004" in reply
     assert "dikirim lewat SMS" not in reply
     assert queue(FORWARD_QUEUE, redis).count == 0
+
+
+async def test_two_gateway_processes_share_one_port_with_reuse_port(
+    test_env: TestEnvironment, start_process: Callable[..., ProcessHandle], redis: Redis
+) -> None:
+    """`http.reuse_port`: one `serve` process per core on the same port; the kernel spreads connections over them,
+    and a Tracking ID is unique whichever process answered."""
+    settings = test_env.settings()
+    first = start_process("serve", LAPOR_HTTP_REUSE_PORT="true")
+    await async_wait_until(lambda: "gateway.listening" in first.output(), timeout=30)
+    second = start_process("serve", LAPOR_HTTP_REUSE_PORT="true")
+    await async_wait_until(lambda: "gateway.listening" in second.output(), timeout=30)
+    tracking_ids = []
+    for index in range(40):  # a new connection each: SO_REUSEPORT balances connections, not requests
+        async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+            server = GatewayServer(url=settings.public_url, settings=settings, client=client)
+            response = await server.post_twilio(server.twilio_form(MessageSid=f"SMreuse{index:026d}"))
+            assert response.status_code == 200, response.text
+            tracking_ids.append(tracking_id_in(twiml_message(response.text)))
+    assert len(set(tracking_ids)) == 40
+    await async_wait_until(lambda: first.output().count('"message.accepted"')
+                           + second.output().count('"message.accepted"') == 40, timeout=10)
+    assert first.output().count('"message.accepted"') > 0
+    assert second.output().count('"message.accepted"') > 0
+    assert first.process.poll() is None and second.process.poll() is None
