@@ -30,7 +30,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--naive-workers", type=int, help="RQ forking workers of the naive design")
     parser.add_argument("--warmup", type=int, help="webhooks sent before measuring")
     parser.add_argument("--connections", type=int, help="connections of the closed-loop load")
-    parser.add_argument("--phases", default="bare,intake,e2e,naive", help="comma-separated subset of the phases")
+    parser.add_argument("--processes", type=int,
+                        help="processes each for bare and intake in the scale phase (default: one per core)")
+    parser.add_argument("--phases", default="bare,intake,e2e,naive,scale",
+                        help="comma-separated subset of the phases")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for latest.json and the plot")
     parser.add_argument("--keep", action="store_true", help="keep the run's directory (logs, databases)")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG (matplotlib not needed)")
@@ -44,7 +47,7 @@ def build_config(args: argparse.Namespace) -> Config:
         "bare_seconds": args.bare_seconds, "sweep_seconds": args.sweep_seconds,
         "latency_seconds": args.latency_seconds, "e2e_latency_seconds": args.latency_seconds,
         "workers": args.workers, "naive_workers": args.naive_workers, "connections": args.connections,
-        "warmup": args.warmup,
+        "warmup": args.warmup, "processes": args.processes,
     }
     for name, value in overrides.items():
         if value is not None:
@@ -63,7 +66,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     try:
         bench = Bench(config, Path(workdir), log=lambda line: print(line, file=sys.stderr, flush=True))
         results["load_generator"] = "wrk" if bench.use_wrk else "asyncio client"
-        for name in ("bare", "intake", "e2e", "naive"):
+        for name in ("bare", "intake", "e2e", "naive", "scale"):
             if name not in phases:
                 continue
             print(f"phase {name} ...", file=sys.stderr, flush=True)

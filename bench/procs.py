@@ -191,10 +191,14 @@ def start_casestore(stack: Stack, env: dict[str, str]) -> Proc:
     return proc
 
 
-def start_gateway(stack: Stack, env: dict[str, str]) -> Proc:
-    proc = stack.start("gateway", [str(VENV_BIN / "lapor-gateway"), "serve"], env)
+def start_gateway(stack: Stack, env: dict[str, str], processes: int = 1) -> Proc:
+    """`processes` gateways on one port (SO_REUSEPORT) when more than one; returns the first."""
+    if processes > 1:
+        env = {**env, "LAPOR_HTTP_REUSE_PORT": "true"}
+    procs = [stack.start("gateway", [str(VENV_BIN / "lapor-gateway"), "serve"], env) for _ in range(processes)]
     wait_http(f"{env['LAPOR_PUBLIC_URL']}/healthz")
-    return proc
+    wait_for(lambda: all(b"gateway.listening" in p.log_path.read_bytes() for p in procs), 30, "gateways")
+    return procs[0]
 
 
 def start_workers(stack: Stack, env: dict[str, str], count: int) -> list[Proc]:

@@ -45,6 +45,8 @@ def evaluate(results: dict[str, Any]) -> dict[str, Any]:
         verified["e2e"] = bool(e2e["verification"]["ok"] and e2e["half_rate"]["verification"]["ok"])
     if "naive" in results:
         verified["naive"] = bool(results["naive"]["verification"]["ok"])
+    if "scale" in results:
+        verified["scale"] = bool(results["scale"]["verified"])
     return {"ratios": {k: measured[k] for k in ("intake/bare", "e2e/naive")}, "targets": targets,
             "verified": verified}
 
@@ -71,6 +73,11 @@ def table(results: dict[str, Any]) -> str:
     if "naive" in results:
         n = results["naive"]
         rows.append(("naive", f"{n['rate']:.1f}", "", "", f"{n['reports']} reports, intake {n['intake_rate']:.0f}/s"))
+    if "scale" in results:
+        sc = results["scale"]
+        rows.append((f"bare x{sc['processes']}", f"{sc['bare_rate']:.0f}", "", "", "one port, SO_REUSEPORT"))
+        rows.append((f"intake x{sc['processes']}", f"{sc['intake_rate']:.0f}", "", f"{sc['intake_p99_ms']:.2f}",
+                     f"{sc['intake_durable']}/{sc['intake_reports']} durable; intake/bare {sc['intake/bare']}"))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
     for name, target in results.get("targets", {}).items():

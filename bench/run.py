@@ -45,6 +45,8 @@ class Config:
     naive_workers: int = 1
     warmup: int = 500
     drain_timeout: float = 240.0
+    # The `scale` phase: bare and intake with this many processes each on one port (default: one per core).
+    processes: int = os.cpu_count() or 2
 
     @classmethod
     def quick(cls) -> Config:
@@ -155,6 +157,48 @@ class Bench:
                     "cpu_s_per_1000": _cpu_per_1000(stack, int(served))}
         finally:
             stack.stop()
+
+    # -- scale: the same two figures with one process per core each --------------------------------------------
+    def scale(self) -> dict[str, object]:
+        """bare and intake again, each with `processes` processes sharing one port (SO_REUSEPORT), closed loop."""
+        count = self.config.processes
+        bare_stack = self._stack("scale-bare")
+        try:
+            port = free_port()
+            for _ in range(count):
+                bare_stack.start("bare", [PYTHON, "-m", "bench.bare", "--port", str(port), "--reuse-port"])
+            url = f"http://127.0.0.1:{port}"
+            wait_http(url + "/healthz")
+            time.sleep(1.0)  # every process bound, not only the first
+            bare_requests = self._sign(url, 2_000)
+            many = bare_requests * max(1, int(self.config.bare_seconds * 3))
+            bare_stack.mark()
+            bare = _closed_loop(bare_stack, url, port, many, self.config.connections, self.use_wrk)
+            bare_rate = bare["ok"] / bare["seconds"]
+            bare_cpu = _cpu_per_1000(bare_stack, int(bare["ok"]))
+        finally:
+            bare_stack.stop()
+        stack = self._stack("scale-intake")
+        try:
+            redis_url = start_redis(stack)
+            gateway_port, casestore_port = free_port(), free_port()
+            env = gateway_env(redis_url, casestore_port, gateway_port, stack.workdir / "data")
+            start_gateway(stack, env, processes=count)
+            self._warm(stack, env)
+            requests = self._sign(env["LAPOR_PUBLIC_URL"], self.config.intake_reports)
+            stack.mark()
+            closed = _closed_loop(stack, env["LAPOR_PUBLIC_URL"], gateway_port, requests, self.config.connections,
+                                  self.use_wrk)
+            durable = self._count_durable(redis_url, [r.sid for r in requests])
+            intake_rate = durable / closed["seconds"]
+            intake_cpu = _cpu_per_1000(stack, len(requests))
+        finally:
+            stack.stop()
+        return {"processes": count, "bare_rate": round(bare_rate, 1), "bare_cpu_s_per_1000": bare_cpu,
+                "intake_rate": round(intake_rate, 1), "intake_p99_ms": round(closed["p99_ms"], 2),
+                "intake_cpu_s_per_1000": intake_cpu, "intake_durable": durable, "intake_reports": len(requests),
+                "verified": durable == len(requests),
+                "intake/bare": round(intake_rate / bare_rate, 3) if bare_rate else None}
 
     # -- the gateway stack ----------------------------------------------------------------------------------
     def _gateway_stack(self, name: str, workers: int) -> tuple[Stack, dict[str, str], Path]:

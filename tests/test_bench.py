@@ -85,11 +85,11 @@ def test_quickest_bench_run_end_to_end_checks_every_report(tmp_path: Path, monke
     code = bench_main([
         "--quick", "--intake-reports", "200", "--e2e-reports", "200", "--naive-reports", "5", "--warmup", "20",
         "--bare-seconds", "1", "--sweep-seconds", "0.3", "--latency-seconds", "0.3", "--connections", "16",
-        "--no-plot", "--out", str(tmp_path),
+        "--processes", "2", "--no-plot", "--out", str(tmp_path),
     ])
     results = orjson.loads((tmp_path / "latest.json").read_bytes())
     assert code == 0
-    assert results["verified"] == {"intake": True, "e2e": True, "naive": True}
+    assert results["verified"] == {"intake": True, "e2e": True, "naive": True, "scale": True}
     assert results["intake"]["durable"] == results["intake"]["reports"] == 200
     e2e = results["e2e"]["verification"]
     assert (e2e["expected"], e2e["stored"], e2e["missing"], e2e["duplicated"], e2e["unexpected"]) == (200, 200, 0, 0, 0)
@@ -97,3 +97,6 @@ def test_quickest_bench_run_end_to_end_checks_every_report(tmp_path: Path, monke
     assert set(results["targets"]) == {"intake/bare", "e2e/naive", "intake_p99_ms_at_half_rate",
                                        "e2e_stored_p99_ms_at_half_rate"}
     assert {"gateway", "worker", "redis", "casestore"} <= set(results["e2e"]["cpu_s_per_1000"])
+    scale = results["scale"]  # two processes each for bare and intake, on one port
+    assert scale["processes"] == 2 and scale["intake_durable"] == scale["intake_reports"] == 200
+    assert scale["bare_rate"] > 0 and scale["intake/bare"] == round(scale["intake_rate"] / scale["bare_rate"], 3)
