@@ -296,9 +296,17 @@ class InstagramPoller:
             return None
 
     def poll_tags(self) -> int:
-        """Walk /tags newest first down to the newest media seen last time; progress saved after each page."""
+        """Walk /tags newest first down to the newest media seen last time; progress saved after each page.
+
+        The account's first walk (nothing seen yet) stops at media older than `first_poll_lookback_minutes`: an
+        account tagged in hundreds of old posts is not answered all at once. That start is saved, so walks that
+        find nothing keep it until the first media is seen."""
         state = self._load_progress()
         seen, after, newest = state.get("seen"), state.get("after"), state.get("newest")
+        start = None if seen else float(state.get("start") or
+                                        self.clock() - self.settings.first_poll_lookback_minutes * 60)
+        if start is not None and not state.get("start"):
+            self._save_progress(seen=None, after=after, newest=newest, start=start)
         taken = 0
         for _ in range(max(1, self.settings.max_pages)):
             page = self.graph.tags(after, self.settings.page_size)
@@ -311,6 +319,10 @@ class InstagramPoller:
                 if seen and str(media.get("id")) == seen:
                     reached = True
                     break
+                # Graph timestamps are whole seconds: compare with the start's second.
+                if start is not None and _timestamp(media.get("timestamp")).timestamp() < int(start):
+                    reached = True  # newest first: everything after this is older still
+                    break
                 fresh.append(media)
             messages = []
             for media in reversed(fresh):
@@ -321,18 +333,21 @@ class InstagramPoller:
             taken += len(self.mentions.take(messages))
             after = ((page.get("paging") or {}).get("cursors") or {}).get("after")
             if reached or not after or not (page.get("paging") or {}).get("next"):
-                self._save_progress(seen=newest or seen)
+                # Nothing seen yet (an empty first walk): keep the start for the next walk.
+                self._save_progress(seen=newest or seen, start=None if newest or seen else start)
                 return taken
-            self._save_progress(seen=seen, after=after, newest=newest)
+            self._save_progress(seen=seen, after=after, newest=newest, start=start)
         return taken
 
     def _load_progress(self) -> dict[str, str]:
         raw = self.redis.get(self.progress_key)
         return {k: v for k, v in orjson.loads(raw).items() if v} if raw else {}
 
-    def _save_progress(self, *, seen: str | None, after: str | None = None, newest: str | None = None) -> None:
+    def _save_progress(self, *, seen: str | None, after: str | None = None, newest: str | None = None,
+                       start: float | None = None) -> None:
         try:
-            self.redis.set(self.progress_key, orjson.dumps({"seen": seen, "after": after, "newest": newest}))
+            self.redis.set(self.progress_key, orjson.dumps({"seen": seen, "after": after, "newest": newest,
+                                                            "start": start}))
         except RedisError as error:
             raise NotDurable("cursor not saved", reason="redis_unavailable") from error
 

@@ -193,6 +193,7 @@ class InstagramSettings(_Section):
     pending_interval_seconds: float
     max_pages: int
     page_size: int
+    first_poll_lookback_minutes: float
     auth_retry_seconds: float
     error_retry_seconds: float
     request_timeout_seconds: float

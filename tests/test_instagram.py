@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -273,6 +274,42 @@ def test_tags_over_several_pages_a_failure_half_way_and_a_restart_report_each_on
     intake_b.close()
     assert set(reports_by_id(redis)) == {ids["media_id"] for ids in first + later}
     assert sorted(t["media_id"] for t in reply_targets(redis)) == sorted(ids["media_id"] for ids in first + later)
+
+
+def _posted(seconds_ago: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(time.time() - seconds_ago))
+
+
+def test_the_first_tags_walk_takes_only_recent_posts_not_the_accounts_whole_history(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, intake: Intake
+) -> None:
+    settings = test_env.settings(**fake.env(LAPOR_INSTAGRAM_FIRST_POLL_LOOKBACK_MINUTES="60"))
+    old = [fake.state.add_ig_mention(f"@lapor1708 jalan rusak lama {n}", kind="media") for n in range(6)]
+    for ids, days in zip(old, range(6, 0, -1), strict=True):  # posted oldest first, as the list is kept
+        fake.state.ig_media[ids["media_id"]]["timestamp"] = _posted(days * 86400)
+    recent = fake.state.add_ig_mention("@lapor1708 lampu jalan mati", kind="media")
+    ig = InstagramPoller(settings, redis, intake, clock=time.time)
+    ig.poll_tags()
+    assert list(reports_by_id(redis)) == [recent["media_id"]]
+    assert reply_targets(redis) == [{"media_id": recent["media_id"]}]
+
+    newer = fake.state.add_ig_mention("@lapor1708 sampah menumpuk", kind="media")
+    ig.poll_tags()  # from here on: down to the newest media seen
+    assert set(reports_by_id(redis)) == {recent["media_id"], newer["media_id"]}
+
+
+def test_with_no_lookback_a_quiet_account_still_gets_every_post_after_going_live(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, intake: Intake
+) -> None:
+    settings = test_env.settings(**fake.env(LAPOR_INSTAGRAM_FIRST_POLL_LOOKBACK_MINUTES="0"))
+    now = [time.time()]
+    ig = InstagramPoller(settings, redis, intake, clock=lambda: now[0])
+    ig.poll_tags()  # nothing tagged yet: the start (now) is kept for the next walks
+    assert reports_by_id(redis) == {}
+    posted = fake.state.add_ig_mention("@lapor1708 drainase tersumbat", kind="media")
+    now[0] += 300  # the next walk, five minutes later
+    ig.poll_tags()
+    assert list(reports_by_id(redis)) == [posted["media_id"]]
 
 
 # -- errors -------------------------------------------------------------------------------------------------
