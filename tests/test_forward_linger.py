@@ -7,7 +7,6 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -16,7 +15,6 @@ from redis import Redis
 from gateway.intake import Intake, dedup_key
 from gateway.queues import FORWARD_QUEUE, HELD_FORWARD_KEY, envelope_key, queue, release_held_forwards
 from gateway.settings import Settings
-from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 from tests.conftest import (
     CaseStoreServer,
     GatewayServer,
@@ -26,14 +24,8 @@ from tests.conftest import (
     wait_until,
 )
 from tests.test_faults import _ready, send_stream
+from tests.test_spool import draft
 from workers.reaper import HeldForwardWatch
-
-
-def draft(message_id: str) -> ReportDraft:
-    return ReportDraft(
-        received_at=datetime(2026, 11, 22, tzinfo=UTC), channel=Channel.SMS, channel_message_id=message_id,
-        sender=Sender(kind=SenderKind.MSISDN, id="+6281234567890"), text=f"Jalan rusak {message_id}",
-    )
 
 
 def forward_jobs(redis: Redis) -> list[list[str]]:
