@@ -314,16 +314,18 @@ class InstagramPoller:
             if not isinstance(data, list):
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "tags page without data", status=200)
             newest = newest or (str(data[0]["id"]) if data else None)
-            fresh, reached = [], False
+            fresh, reached, old = [], False, 0
             for media in data:
                 if seen and str(media.get("id")) == seen:
                     reached = True
                     break
-                # Graph timestamps are whole seconds: compare with the start's second.
+                # Graph timestamps are whole seconds: compare with the start's second. An old post is skipped, not
+                # a reason to stop: /tags is not promised to be in posting order (a post can be tagged later).
                 if start is not None and _timestamp(media.get("timestamp")).timestamp() < int(start):
-                    reached = True  # newest first: everything after this is older still
-                    break
+                    old += 1
+                    continue
                 fresh.append(media)
+            reached = reached or (bool(data) and old == len(data))  # a whole page of old posts: the rest is history
             messages = []
             for media in reversed(fresh):
                 try:

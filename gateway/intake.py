@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import orjson
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 
 from gateway import metrics
 from gateway.errors import NotDurable
@@ -45,12 +45,17 @@ log = get_logger()
 # restarted has no scripts, and inside MULTI/EXEC a refused EVALSHA would not stop the rest of the transaction.
 
 # KEYS: one dedup claim per message. ARGV[1]: the claim's TTL; ARGV[1 + i]: the candidate Tracking ID for KEYS[i].
-# Returns id1, state1, id2, state2...: the existing claim's ID and state, or the candidate and 'new'.
+# Returns id1, state1, id2, state2...: the existing claim's ID and state, or the candidate and 'new'. A claim that
+# already holds this very candidate was made by this same batch, sent again by the client after a lost answer
+# (candidates are never reused): still 'new', so the citizen is not told their first message was a repeat.
 _CLAIM_SCRIPT = """
 local out = {}
 for i, key in ipairs(KEYS) do
   local found = redis.call('HMGET', key, 'id', 'state')
-  if found[1] then
+  if found[1] and found[1] == ARGV[i + 1] and found[2] == 'pending' then
+    out[#out + 1] = found[1]
+    out[#out + 1] = 'new'
+  elseif found[1] then
     out[#out + 1] = found[1]
     out[#out + 1] = found[2] or 'pending'
   else
@@ -113,6 +118,7 @@ class Intake:
         self._held = 0
         self._held_since: float | None = None
         self._release_not_before = 0.0  # after a failed release (Redis down): not again at once
+        self._release_failures = 0
 
     @property
     def spool(self) -> Spool | None:
@@ -131,6 +137,7 @@ class Intake:
             return self._commit_to_spool(drafts, error)
         if self._spooling:
             self._spooling = False
+            self._release_not_before = 0.0
             log.warning("intake.redis_back", detail="new reports go to Redis again; the spool is being replayed")
         self._top_up_reserve()
         return receipts
@@ -165,14 +172,25 @@ class Intake:
                 self._held_since = time.monotonic()
 
     def release_held(self) -> None:
-        """Make the held IDs forward jobs now. A failure leaves them held (in Redis) for the next try."""
+        """Make the held IDs forward jobs now. A failure leaves them held (in Redis) for the next try: soon after
+        losing to other gateways, later and later while Redis fails. While spooling (Redis known down) no try
+        is made at all, so a Redis that hangs does not also stall the committer here; the first commit that
+        reaches Redis again, or a forward worker's reaper, releases them."""
+        now = time.monotonic()
+        if self._spooling:
+            self._release_not_before = now + 1.0
+            return
         try:
             release_held_forwards(self._redis, self._settings)
-        except RedisError as error:
-            log.warning("intake.release_failed", error=type(error).__name__)
-            self._release_not_before = time.monotonic() + max(0.5, self._settings.intake.forward_linger_ms / 1000)
+        except WatchError:
+            self._release_not_before = now + 0.05
             return
-        self._held, self._held_since = 0, None
+        except Exception as error:  # RedisError, or a bug: the committer must go on answering citizens
+            self._release_failures += 1
+            log.warning("intake.release_failed", error=type(error).__name__, failures=self._release_failures)
+            self._release_not_before = now + min(30.0, 0.5 * 2 ** (self._release_failures - 1))
+            return
+        self._held, self._held_since, self._release_failures = 0, None, 0
 
     def _release_due_in(self) -> float | None:
         """Seconds until the held IDs must be released (0: now); None when nothing is held."""
@@ -317,30 +335,38 @@ class Intake:
                 self._thread.start()
 
     def _run(self) -> None:
-        limit = max(1, self._settings.intake.max_batch)
         while True:
             try:
-                first = self._waiting.get(timeout=self._release_due_in())
-            except thread_queue.Empty:  # the linger is up and nothing else came
+                if self._run_once():
+                    return
+            except Exception as error:  # a bug must not leave the next citizens waiting on a dead thread
+                log.error("intake.committer_error", error=type(error).__name__)
+
+    def _run_once(self) -> bool:
+        """Commit one batch (or release what is due); True once told to stop."""
+        try:
+            first = self._waiting.get(timeout=self._release_due_in())
+        except thread_queue.Empty:  # the linger is up and nothing else came
+            self.release_held()
+            return False
+        if first is None:
+            if self._held_since is not None:
                 self.release_held()
-                continue
-            if first is None:
-                if self._held_since is not None:
-                    self.release_held()
-                return
-            batch = [first]
-            while len(batch) < limit:
-                try:
-                    item = self._waiting.get_nowait()
-                except thread_queue.Empty:
-                    break
-                if item is None:
-                    self._waiting.put(None)
-                    break
-                batch.append(item)
-            self._commit_batch(batch)
-            if self._release_due_in() == 0.0:
-                self.release_held()
+            return True
+        batch = [first]
+        while len(batch) < max(1, self._settings.intake.max_batch):
+            try:
+                item = self._waiting.get_nowait()
+            except thread_queue.Empty:
+                break
+            if item is None:
+                self._waiting.put(None)
+                break
+            batch.append(item)
+        self._commit_batch(batch)
+        if self._release_due_in() == 0.0:
+            self.release_held()
+        return False
 
     def _commit_batch(self, batch: list[tuple[ReportDraft, asyncio.Future[Receipt]]]) -> None:
         hold = self._settings.intake.forward_linger_ms > 0

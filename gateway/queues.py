@@ -104,7 +104,8 @@ def enqueue_forward(
     return enqueue_calls(connection, settings, FORWARD_QUEUE, FORWARD_FUNC, chunks, pipeline=pipeline)
 
 
-def release_held_forwards(connection: Redis, settings: Settings, *, attempts: int = 5) -> int:
+def release_held_forwards(connection: Redis, settings: Settings, *, attempts: int = 5,
+                          max_jobs: int | None = None) -> int:
     """Turn held Tracking IDs into forward jobs of up to `intake.max_batch` each; returns how many were released.
 
     Intake under a trickle commits a report or two at a time. One RQ job per commit would cost a worker about
@@ -112,14 +113,17 @@ def release_held_forwards(connection: Redis, settings: Settings, *, attempts: in
     same MULTI/EXEC as their envelopes: durable before the citizen is answered) and releases them together a
     moment later. Each job is created and its IDs removed from the list in one transaction under WATCH, so an ID
     is never dropped and never released twice, whoever else (another gateway, a worker's reaper) releases too.
-    A contended release gives up after `attempts` and is tried again by its caller later."""
+    Stops after `max_jobs` jobs when given; raises WatchError when other writers won `attempts` times in a row
+    (the list is then not drained: the caller tries again soon)."""
     size = max(1, settings.intake.max_batch)
-    released, conflicts = 0, 0
-    while conflicts < attempts:
+    released, jobs, conflicts = 0, 0, 0
+    while max_jobs is None or jobs < max_jobs:
         with connection.pipeline(transaction=True) as pipe:
             try:
                 pipe.watch(HELD_FORWARD_KEY)
-                ids = [raw.decode() for raw in pipe.lrange(HELD_FORWARD_KEY, 0, size - 1)]
+                # Only intake writes this list; a damaged entry still becomes a job, whose worker dead-letters it
+                # as an unknown Tracking ID (visible), instead of stopping every release after it.
+                ids = [raw.decode(errors="replace") for raw in pipe.lrange(HELD_FORWARD_KEY, 0, size - 1)]
                 if not ids:
                     break
                 pipe.multi()
@@ -128,6 +132,10 @@ def release_held_forwards(connection: Redis, settings: Settings, *, attempts: in
                 pipe.execute()
             except WatchError:
                 conflicts += 1
+                if conflicts >= attempts:
+                    raise
                 continue
+        conflicts = 0
         released += len(ids)
+        jobs += 1
     return released

@@ -157,3 +157,34 @@ async def test_reports_held_by_a_gateway_killed_before_its_linger_reach_the_case
     print(f"\nfigures: 20 held reports of a killed gateway stored {time.monotonic() - started:.1f} s after a worker"
           " started")
 
+
+
+def test_no_release_is_tried_while_intake_is_spooling(make_intake: Callable[[int], Intake], redis: Redis) -> None:
+    """Redis known down: the committer does not also wait on a release (a hung Redis would stall it twice)."""
+    intake = make_intake(100)
+    redis.rpush(HELD_FORWARD_KEY, "10000011")
+    intake._spooling = True
+    intake.release_held()
+    assert forward_jobs(redis) == [] and redis.llen(HELD_FORWARD_KEY) == 1
+    intake._spooling = False
+    intake.release_held()
+    assert forward_jobs(redis) == [["10000011"]]
+
+
+async def test_the_committer_survives_an_unexpected_error_and_keeps_answering(
+    make_intake: Callable[[int], Intake], redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    intake = make_intake(100)
+    calls = {"n": 0}
+    original = intake._release_due_in
+
+    def fails_once() -> float | None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("a bug")
+        return original()
+
+    monkeypatch.setattr(intake, "_release_due_in", fails_once)
+    receipt = await asyncio.wait_for(intake.submit(draft("after-a-bug")), timeout=5)
+    assert redis.exists(envelope_key(receipt.tracking_id))
+    assert calls["n"] > 1

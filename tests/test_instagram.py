@@ -288,6 +288,9 @@ def test_the_first_tags_walk_takes_only_recent_posts_not_the_accounts_whole_hist
     for ids, days in zip(old, range(6, 0, -1), strict=True):  # posted oldest first, as the list is kept
         fake.state.ig_media[ids["media_id"]]["timestamp"] = _posted(days * 86400)
     recent = fake.state.add_ig_mention("@lapor1708 lampu jalan mati", kind="media")
+    # An old post tagged only now comes first in /tags: skipped, and the walk goes on to the recent one.
+    retagged = fake.state.add_ig_mention("@lapor1708 foto lama", kind="media")
+    fake.state.ig_media[retagged["media_id"]]["timestamp"] = _posted(30 * 86400)
     ig = InstagramPoller(settings, redis, intake, clock=time.time)
     ig.poll_tags()
     assert list(reports_by_id(redis)) == [recent["media_id"]]

@@ -158,3 +158,13 @@ def test_a_batch_the_reserve_cannot_cover_is_refused_whole_and_its_retry_is_not_
     assert intake.replay_spool() == 1
     stored = orjson.loads(Redis.from_url(own_redis.url).get(envelope_key(retried.tracking_id)))
     assert stored["channel_message_id"] == "dry-0"
+
+
+def test_a_claim_batch_sent_again_after_a_lost_answer_is_still_new(intake: Intake) -> None:
+    """redis-py sends a command again when its answer was lost: the claims it already made are this batch's own."""
+    keys = [dedup_key("sms", "resent-1"), dedup_key("sms", "resent-2")]
+    first = intake._run_claims(keys, ["10000011", "10000026"])
+    again = intake._run_claims(keys, ["10000011", "10000026"])
+    assert first == again == [("10000011", "new"), ("10000026", "new")]
+    # A real retry of the message (another attempt, another candidate) is a duplicate.
+    assert intake._run_claims(keys[:1], ["10000034"]) == [("10000011", "pending")]

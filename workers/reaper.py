@@ -36,6 +36,8 @@ REAPER_LOCK = "lapor:reaper:lock"
 INTERMEDIATE_SEEN = "lapor:reaper:intermediate-seen"
 # A live worker moves a job from the intermediate list to the started registry within milliseconds.
 ORPHAN_AFTER_SECONDS = 3.0
+# Forward jobs a reaper pass makes at most from IDs a dead gateway held (the rest: next pass).
+MAX_RELEASE_JOBS_PER_PASS = 20
 
 
 def worker_name() -> str:
@@ -126,8 +128,10 @@ class HeldForwardWatch:
         head = self._redis.lindex(HELD_FORWARD_KEY, 0)
         released = 0
         if head is not None and head == self._last_head:
-            released = release_held_forwards(self._redis, self._settings)
-            log.warning("forward.held_released", count=released, reason="not_released_by_a_gateway")
+            # A few jobs a pass: the liveness key this thread keeps fresh must not wait on a long backlog.
+            released = release_held_forwards(self._redis, self._settings, max_jobs=MAX_RELEASE_JOBS_PER_PASS)
+            if released:
+                log.warning("forward.held_released", count=released, reason="not_released_by_a_gateway")
             head = None
         self._last_head = head
         return released
