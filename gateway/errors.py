@@ -54,6 +54,12 @@ class RetryableError(GatewayError):
 
 
 class PermanentError(GatewayError):
-    """A downstream refusal that retrying will not change (other 4xx). Goes to the dead-letter registry."""
+    """A downstream refusal that retrying will not change (other 4xx). Goes to the dead-letter registry.
+
+    `status` is the HTTP status the downstream answered, when there was one."""
 
     reason = "permanent"
+
+    def __init__(self, detail: str = "", *, reason: str | None = None, status: int | None = None) -> None:
+        super().__init__(detail, reason=reason)
+        self.status = status

@@ -5,10 +5,13 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 
+import pytest
 from aiohttp import web
 from redis import Redis
 
+from gateway.intake import Intake
 from gateway.queues import FORWARD_QUEUE, queue
+from tests.aggregator_support import drain
 from tests.conftest import (
     VENV_BIN,
     CaseStoreServer,
@@ -18,6 +21,7 @@ from tests.conftest import (
     TestEnvironment,
     async_wait_until,
 )
+from tests.test_spool import draft
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers.deadletters import DeadLetters
 
@@ -119,3 +123,36 @@ async def test_purge_removes_without_delivering(
         assert queue(FORWARD_QUEUE, redis).count == 0
     finally:
         refusing.stop()
+
+
+def batch_refusing_case_store(status: int) -> Callable[[], web.Application]:
+    """A case store whose batch endpoint refuses the whole batch with `status` (a revoked token, a ban...)."""
+
+    def build() -> web.Application:
+        async def refuse(_: web.Request) -> web.Response:
+            return web.json_response({"error": "refused", "detail": f"refused with {status}"}, status=status)
+
+        app = web.Application()
+        app.router.add_post("/v1/reports/batch", refuse)
+        app.router.add_post("/v1/reports", refuse)
+        return app
+
+    return build
+
+
+@pytest.mark.parametrize("status", [401, 403, 413, 422])
+def test_a_whole_batch_refused_dead_letters_each_report_under_the_status_the_case_store_gave(
+    status: int, test_env: TestEnvironment, redis: Redis
+) -> None:
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0")
+    refusing = LoopbackServer(batch_refusing_case_store(status), settings.casestore.port)
+    refusing.start()
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft(f"batch-{status}-{n}") for n in range(3)])  # one commit: one job of three
+        drain(settings, (FORWARD_QUEUE,))
+    finally:
+        intake.close()
+        refusing.stop()
+    letters = [DeadLetters(redis).get(receipt.tracking_id) for receipt in receipts]
+    assert [letter.reason if letter else None for letter in letters] == [f"casestore_{status}"] * 3

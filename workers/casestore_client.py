@@ -103,7 +103,7 @@ class CaseStoreClient:
             return [self._submit_one(report) for report in reports]
         if response.status_code != 200:
             raise PermanentError(f"batch refused with {response.status_code}: {_describe(response)}",
-                                 reason=f"casestore_{response.status_code}")
+                                 reason=f"casestore_{response.status_code}", status=response.status_code)
         results = response.json().get("results", [])
         by_id = {str(item.get("tracking_id")): item for item in results}
         return [

@@ -190,8 +190,8 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
         results = context.casestore.submit(payloads) if payloads else []
     except RetryableError as error:
         return _retry_or_give_up(context, job, envelopes, [p["tracking_id"] for p in payloads], done, error, attempts)
-    except PermanentError as error:
-        results = [SubmitResult(p["tracking_id"], 400, error.detail) for p in payloads]
+    except PermanentError as error:  # the whole batch refused (401, 403...): each report under that status
+        results = [SubmitResult(p["tracking_id"], error.status or 400, error.detail) for p in payloads]
 
     accepted = [envelopes[r.tracking_id] for r in results if r.accepted]
     _mark_forwarded(context, accepted)
