@@ -24,7 +24,7 @@ from channels.registry import enabled_webhook_adapters
 from gateway import metrics
 from gateway.concat import PartBuffer, run_sweeper
 from gateway.errors import AuthenticationFailed, GatewayError, NotDurable, RejectedInput, TooLarge
-from gateway.followups import inherit_privacy
+from gateway.followups import resolve_follow_up
 from gateway.health import HealthMonitor, HealthSignals, load_rules
 from gateway.intake import Intake, build_intake, run_spool_replayer
 from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
@@ -105,8 +105,14 @@ class Gateway:
         assert draft is not None
         if outbound is not None:
             draft = await outbound.repeat_of_same_text(adapter.name, draft)
-        if draft.follow_up_of:  # only a follow-up reads its report's flags: no thread hop for the others
-            draft = await durably(inherit_privacy, self.redis, draft)
+        unknown_report: str | None = None
+        if draft.follow_up_of:  # only a follow-up looks its report up: no thread hop for the others
+            assert self.status_client is not None
+            parent = draft.follow_up_of
+            draft, unknown = await resolve_follow_up(self.redis, self.status_client, draft)
+            if unknown:
+                unknown_report = parent
+                log.info("message.follow_up_unknown", reason="no_such_report", follow_up_of=parent)
         receipt = await self.intake.submit(draft)
         bind_message_context(tracking_id=receipt.tracking_id)
         if receipt.duplicate:
@@ -117,6 +123,9 @@ class Gateway:
                  follow_up_of=draft.follow_up_of, anonymous=draft.anonymous)
         if draft.follow_up_of:
             reply = render("follow_up", normalized.language, follow_up_of=draft.follow_up_of)
+        elif unknown_report and not receipt.duplicate:
+            reply = render("follow_up_unknown", normalized.language, follow_up_of=unknown_report,
+                           tracking_id=receipt.tracking_id)
         else:
             reply = render("duplicate" if receipt.duplicate else "ack", normalized.language,
                            tracking_id=receipt.tracking_id)

@@ -20,6 +20,9 @@ from normalizer.pipeline import Query
 class StatusLookup:
     found: bool
     status: str | None = None
+    # The report's privacy flags, for a follow-up whose report the gateway no longer keeps.
+    anonymous: bool = False
+    confidential: bool = False
 
 
 async def lookup_status(client: httpx.AsyncClient, tracking_id: str) -> StatusLookup | None:
@@ -32,7 +35,9 @@ async def lookup_status(client: httpx.AsyncClient, tracking_id: str) -> StatusLo
         return StatusLookup(found=False)
     if response.status_code != 200:
         return None
-    return StatusLookup(found=True, status=str(response.json().get("status", "received")))
+    report = response.json()
+    return StatusLookup(found=True, status=str(report.get("status", "received")),
+                        anonymous=bool(report.get("anonymous")), confidential=bool(report.get("confidential")))
 
 
 def casestore_client(settings: Settings, timeout: float) -> httpx.AsyncClient:

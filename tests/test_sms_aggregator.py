@@ -17,10 +17,10 @@ from redis import Redis
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
 from gateway.concat import PENDING_KEY
 from gateway.outbound import reply_key
-from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE, queue, redis_connection
+from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE, envelope_key, queue, redis_connection
 from gateway.replies import render, status_name
 from gateway.settings import Settings, SettingsError, load_settings
-from gateway.tracking import is_valid_tracking_id
+from gateway.tracking import format_tracking_id, is_valid_tracking_id
 from tests.aggregator_support import (
     DLR_PATH,
     AggregatorApi,
@@ -608,3 +608,49 @@ async def test_a_follow_up_to_an_anonymous_report_stays_anonymous(
     assert follow_up["sender"]["kind"] == "reply_handle"
     assert "81233334444" not in orjson.dumps(casestore.reports()).decode()
     assert api.texts_to("+6281233334444")[-1] == render("follow_up", "id", follow_up_of=parent)
+
+
+async def test_a_follow_up_to_a_report_the_case_store_never_had_is_filed_as_a_new_report(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    """design.md: a follow-up is to an *existing* report. A well-formed ID nobody issued makes a new report."""
+    unknown = format_tracking_id(7_777_777)
+    response = await post_callback(gateway.client, sms("081255556666", f"{unknown} jalan di depan pasar rusak",
+                                                       "fu-unknown-1"))
+    tracking_id = response.json()["messages"][0]["tracking_id"]
+    drain(settings)
+
+    assert tracking_id != unknown
+    [report] = casestore.reports()
+    assert report["tracking_id"] == tracking_id and report["follow_up_of"] is None
+    assert report["text"] == f"{unknown} jalan di depan pasar rusak"  # what the citizen typed, number included
+    assert api.texts_to("+6281255556666")[-1] == render("follow_up_unknown", "id", follow_up_of=unknown,
+                                                        tracking_id=tracking_id)
+
+
+async def test_a_follow_up_to_a_report_only_the_case_store_still_has_keeps_its_privacy(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """The gateway's copy of the report has expired (30 days): the case store's says it is anonymous."""
+    first = await post_callback(gateway.client, sms("081277778888", "LAPOR #anonim pungli di kelurahan", "fu-old-1"))
+    parent = first.json()["messages"][0]["tracking_id"]
+    drain(settings)
+    redis.delete(envelope_key(parent))
+    await post_callback(gateway.client, sms("081277778888", f"{parent} pelakunya minta lagi", "fu-old-2"))
+    drain(settings)
+
+    [follow_up] = casestore.get(parent)["follow_ups"]
+    assert follow_up["anonymous"] is True and follow_up["sender"]["kind"] == "reply_handle"
+    assert api.texts_to("+6281277778888")[-1] == render("follow_up", "id", follow_up_of=parent)
+
+
+async def test_a_follow_up_stays_a_follow_up_when_the_case_store_cannot_say(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """Case store down: no way to tell a real report from a guess. The message is kept as the citizen meant it."""
+    casestore.stop()
+    parent = format_tracking_id(7_777_778)
+    response = await post_callback(gateway.client, sms("081299990000", f"{parent} ada foto baru", "fu-down-1"))
+    tracking_id = response.json()["messages"][0]["tracking_id"]
+    envelope = orjson.loads(redis.get(envelope_key(tracking_id)))
+    assert envelope["follow_up_of"] == parent and envelope["text"] == "ada foto baru"
