@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from channels.base import InboundMessage
 from gateway.errors import GatewayError, NotDurable, RejectedInput
+from gateway.followups import parent_flags, with_parent_flags
 from gateway.health import HealthSignals, health_channel
 from gateway.intake import Intake, dedup_key
 from gateway.logs import bind_message_context, clear_message_context, get_logger
@@ -176,7 +177,11 @@ class MentionIntake:
                                               normalized.language))
                 continue
             assert normalized.draft is not None
-            drafts.append(normalized.draft)
+            draft = normalized.draft
+            if draft.follow_up_of:  # adding to an anonymous report without repeating #anonim stays anonymous
+                flags = parent_flags(self._redis, draft.follow_up_of)
+                draft = with_parent_flags(draft, *flags) if flags is not None else draft
+            drafts.append(draft)
             draft_messages.append((message, normalized.language))
         receipts = self._intake.commit(drafts) if drafts else []
         for source in {message.source for message in messages}:

@@ -293,3 +293,15 @@ def test_a_configured_relay_or_mailbox_without_its_secret_does_not_start(test_en
                                                                          named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         test_env.settings(**env)
+
+
+def test_an_answer_to_the_reply_to_an_anonymous_report_stays_anonymous(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    server = make_server()
+    first = server.deliver(citizen_mail(subject="ANONIM: pungli di kantor kecamatan"))
+    assert (stored_envelope(redis, first.tracking_id or "") or {})["anonymous"] is True
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    answer = server.deliver(reply_to(ack, subject=None, references=True, body="Ada bukti transfernya."))
+    envelope = stored_envelope(redis, answer.tracking_id or "")
+    assert envelope is not None and envelope["follow_up_of"] == first.tracking_id
+    assert envelope["anonymous"] is True  # the reporter did not repeat ANONIM; the follow-up keeps it

@@ -547,3 +547,17 @@ def test_a_failing_reply_is_retried_rescheduled_or_dead_lettered_by_kind(
     if letters:
         assert letters[0].queue == REPLY_QUEUE and letters[0].reason == "twitter_auth"
     assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == scheduled
+
+
+def test_a_follow_up_mention_to_an_anonymous_report_stays_anonymous(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    fake.state.add_tweet("@lapor1708 #anonim pungli di loket samsat")
+    poller = make_poller(settings, redis, intake)
+    poller.poll_once()
+    (parent,) = envelopes(redis)
+    assert parent["anonymous"] is True
+    fake.state.add_tweet(f"@lapor1708 {parent['tracking_id']} kejadian lagi hari ini")
+    poller.poll_once()
+    follow_up = next(e for e in envelopes(redis) if e["follow_up_of"] == parent["tracking_id"])
+    assert follow_up["anonymous"] is True and follow_up["text"] == "kejadian lagi hari ini"

@@ -23,9 +23,11 @@ from channels.email.parse import ParsedMail, parse_mail
 from channels.email.store import Quarantine, store_attachments
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
+from gateway.followups import parent_flags, with_parent_flags
 from gateway.health import HealthSignals, health_channel
 from gateway.intake import Intake, Receipt
 from gateway.logs import bind_message_context, get_logger
+from gateway.outbound import durably
 from gateway.queues import REPLY_QUEUE, enqueue_calls
 from gateway.settings import Settings
 from normalizer.envelope import Channel, ReportDraft, SenderKind, utc_now
@@ -135,6 +137,9 @@ class MailProcessor:
         parent = follow_up_of(mail, self.settings.email)
         if parent is not None:
             draft = draft.model_copy(update={"follow_up_of": parent})
+            flags = await durably(parent_flags, self.redis, parent)
+            if flags is not None:  # an answer to an anonymous report's reply stays anonymous
+                draft = with_parent_flags(draft, *flags)
         receipt = await self.intake.submit(draft)
         bind_message_context(tracking_id=receipt.tracking_id)
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
