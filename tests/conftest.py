@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -45,10 +46,29 @@ AGGREGATOR_SECRET = "test-aggregator-secret"
 AGGREGATOR_SEND_URL = "http://aggregator.invalid/cgi-bin/sendsms"
 
 
+# Listening ports come from below the kernel's ephemeral range (32768-60999 on Linux), where the thousands of
+# outgoing connections the tests make take theirs: a port the kernel handed out (bind to 0) could be taken by such a
+# connection before the test's server binds it ("address already in use"). Each xdist worker draws from its own
+# band, and a test process never hands the same port out twice.
+PORT_BASE, PORT_BAND = 20_000, 2_500
+_issued_ports: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    low = PORT_BASE + (int(worker[2:] or 0) % 4) * PORT_BAND
+    for _ in range(500):
+        port = random.randrange(low, low + PORT_BAND)
+        if port in _issued_ports:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _issued_ports.add(port)
+        return port
+    raise RuntimeError(f"no free port in {low}-{low + PORT_BAND}")
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05) -> object:
