@@ -178,9 +178,9 @@ class MentionIntake:
                 continue
             assert normalized.draft is not None
             draft = normalized.draft
-            if draft.follow_up_of:  # adding to an anonymous report without repeating #anonim stays anonymous
+            if draft.follow_up_of:  # adding to an anonymous report stays anonymous; unknown flags: anonymous too
                 flags = parent_flags(self._redis, draft.follow_up_of)
-                draft = with_parent_flags(draft, *flags) if flags is not None else draft
+                draft = with_parent_flags(draft, *(flags or (True, False)))
             drafts.append(draft)
             draft_messages.append((message, normalized.language))
         receipts = self._intake.commit(drafts) if drafts else []

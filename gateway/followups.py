@@ -4,13 +4,18 @@ A citizen who reported with ANONIM rarely repeats the flag when adding to the re
 Sent as it is, the follow-up would carry their number to the case store, right next to the anonymous report it
 belongs to. So a follow-up inherits `anonymous` and `confidential` from its report: read from the envelope the
 gateway keeps in Redis, or, once that is gone (older than `intake.envelope_ttl_seconds`), from the case store.
+When neither can tell, the follow-up is made anonymous: privacy first (the gateway still keeps the sender, so
+replies reach the citizen).
 
-A follow-up is to an *existing* report (design.md): a well-formed Tracking ID the case store says it never had
-(a guess, an ID from another system) makes the message a new report of its own, and the citizen is told so. When
-neither Redis nor the case store can say (the case store is down), it stays a follow-up: never a lost message.
+A follow-up is to an *existing* report (design.md). An ID no gateway ever minted (its number above the Tracking-ID
+counter: a guess, an ID from another system) makes the message a new report of its own, and the citizen is told
+so. An ID that was minted but is found nowhere stays a follow-up: its report may be in a gateway's disk spool or
+on its way, and filing it as an open report could name the reporter next to an anonymous report.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import httpx
 import orjson
@@ -19,6 +24,7 @@ from redis import Redis
 from gateway.outbound import durably
 from gateway.queries import lookup_status
 from gateway.queues import envelope_key
+from gateway.tracking import was_issued
 from normalizer.envelope import ReportDraft
 
 
@@ -39,16 +45,21 @@ def with_parent_flags(draft: ReportDraft, anonymous: bool, confidential: bool) -
     return draft.model_copy(update={"anonymous": merged[0], "confidential": merged[1]})
 
 
-async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: ReportDraft) -> tuple[ReportDraft, bool]:
-    """(the draft to commit, whether its report is unknown): a follow-up with its report's flags, or, when the case
-    store says there is no such report, the same message as a new report (`follow_up_of` cleared)."""
-    assert draft.follow_up_of is not None
-    flags = await durably(parent_flags, redis, draft.follow_up_of)
+async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: ReportDraft,
+                            lookup_seconds: float = 1.5) -> tuple[ReportDraft, bool]:
+    """(the draft to commit, whether it named a report that was never issued). The case store is asked, within
+    `lookup_seconds` in all, only when the gateway's own copy of the report is gone."""
+    parent = draft.follow_up_of
+    assert parent is not None
+    flags = await durably(parent_flags, redis, parent)
     if flags is not None:
         return with_parent_flags(draft, *flags), False
-    lookup = await lookup_status(client, draft.follow_up_of)
-    if lookup is None:  # the case store cannot say now: keep it a follow-up, with its own flags
-        return draft, False
-    if not lookup.found:  # a new report, with the number the citizen typed kept in its text
-        return draft.model_copy(update={"follow_up_of": None, "text": f"{draft.follow_up_of} {draft.text}"}), True
-    return with_parent_flags(draft, lookup.anonymous, lookup.confidential), False
+    if not await durably(was_issued, redis, parent):  # the Tracking ID it names was kept at the start of the text
+        return draft.model_copy(update={"follow_up_of": None, "text": f"{parent} {draft.text}"}), True
+    try:
+        lookup = await asyncio.wait_for(lookup_status(client, parent), lookup_seconds)
+    except TimeoutError:
+        lookup = None
+    if lookup is not None and lookup.found:
+        return with_parent_flags(draft, lookup.anonymous, lookup.confidential), False
+    return with_parent_flags(draft, True, False), False  # its report's flags cannot be read: privacy first

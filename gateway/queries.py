@@ -35,7 +35,12 @@ async def lookup_status(client: httpx.AsyncClient, tracking_id: str) -> StatusLo
         return StatusLookup(found=False)
     if response.status_code != 200:
         return None
-    report = response.json()
+    try:
+        report = response.json()
+    except ValueError:  # a proxy's HTML page, a truncated body: the case store did not really answer
+        return None
+    if not isinstance(report, dict):
+        return None
     return StatusLookup(found=True, status=str(report.get("status", "received")),
                         anonymous=bool(report.get("anonymous")), confidential=bool(report.get("confidential")))
 

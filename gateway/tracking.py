@@ -69,6 +69,12 @@ def is_valid_tracking_id(text: str) -> bool:
     return looks_like_tracking_id(candidate) and not candidate.startswith("0") and damm_digit(candidate) == 0
 
 
+def was_issued(redis: Redis, tracking_id: str) -> bool:
+    """Whether the sequence counter ever reached this ID's number: False means no gateway ever minted it (a guess,
+    or an ID from another system). True does not prove a report exists: IDs of a leased block may go unused."""
+    return int(tracking_id[:-1]) <= int(redis.get(SEQUENCE_KEY) or 0)
+
+
 class TrackingIdAllocator:
     """Mints Tracking IDs from sequence blocks leased with one atomic INCRBY each.
 

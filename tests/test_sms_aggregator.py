@@ -610,10 +610,10 @@ async def test_a_follow_up_to_an_anonymous_report_stays_anonymous(
     assert api.texts_to("+6281233334444")[-1] == render("follow_up", "id", follow_up_of=parent)
 
 
-async def test_a_follow_up_to_a_report_the_case_store_never_had_is_filed_as_a_new_report(
+async def test_a_follow_up_to_a_tracking_id_never_issued_is_filed_as_a_new_report(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
 ) -> None:
-    """design.md: a follow-up is to an *existing* report. A well-formed ID nobody issued makes a new report."""
+    """design.md: a follow-up is to an *existing* report. A well-formed ID above the counter makes a new report."""
     unknown = format_tracking_id(7_777_777)
     response = await post_callback(gateway.client, sms("081255556666", f"{unknown} jalan di depan pasar rusak",
                                                        "fu-unknown-1"))
@@ -644,13 +644,22 @@ async def test_a_follow_up_to_a_report_only_the_case_store_still_has_keeps_its_p
     assert api.texts_to("+6281277778888")[-1] == render("follow_up", "id", follow_up_of=parent)
 
 
-async def test_a_follow_up_stays_a_follow_up_when_the_case_store_cannot_say(
-    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+@pytest.mark.parametrize("case_store", ["down", "not-there-yet"])
+async def test_a_follow_up_to_an_issued_id_found_nowhere_stays_a_follow_up_and_anonymous(
+    case_store: str, gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings,
+    redis: Redis,
 ) -> None:
-    """Case store down: no way to tell a real report from a guess. The message is kept as the citizen meant it."""
-    casestore.stop()
-    parent = format_tracking_id(7_777_778)
-    response = await post_callback(gateway.client, sms("081299990000", f"{parent} ada foto baru", "fu-down-1"))
+    """The report was issued but neither Redis nor the case store has it: the case store is down, or the report is
+    still in a gateway's spool. Kept as the citizen meant it, and anonymous, since its report's flags are unknown."""
+    first = await post_callback(gateway.client, sms("081299990000", "LAPOR jalan berlubang", "fu-issued-1"))
+    parent = first.json()["messages"][0]["tracking_id"]
+    redis.delete(envelope_key(parent))  # not forwarded, and the gateway's copy gone
+    if case_store == "down":
+        casestore.stop()
+    response = await post_callback(gateway.client, sms("081299990000", f"{parent} ada foto baru", "fu-issued-2"))
     tracking_id = response.json()["messages"][0]["tracking_id"]
     envelope = orjson.loads(redis.get(envelope_key(tracking_id)))
     assert envelope["follow_up_of"] == parent and envelope["text"] == "ada foto baru"
+    assert envelope["anonymous"] is True
+    drain(settings, (REPLY_QUEUE,))
+    assert api.texts_to("+6281299990000")[-1] == render("follow_up", "id", follow_up_of=parent)

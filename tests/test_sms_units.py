@@ -166,7 +166,7 @@ def test_tracking_ids_in_the_grammar(text: str, action: Action, tracking_id: str
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
-@pytest.mark.parametrize("key", ["ack", "duplicate", "follow_up"])
+@pytest.mark.parametrize("key", ["ack", "duplicate", "follow_up", "follow_up_unknown"])
 def test_acknowledgements_fit_one_gsm7_sms_with_the_longest_tracking_id(key: str, language: str) -> None:
     longest = format_tracking_id(10 ** (MAX_LENGTH - 1) - 1)
     assert len(longest) == MAX_LENGTH

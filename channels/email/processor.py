@@ -137,9 +137,9 @@ class MailProcessor:
         parent = follow_up_of(mail, self.settings.email)
         if parent is not None:
             draft = draft.model_copy(update={"follow_up_of": parent})
+            # An answer to an anonymous report's reply stays anonymous; when the report's flags are gone, too.
             flags = await durably(parent_flags, self.redis, parent)
-            if flags is not None:  # an answer to an anonymous report's reply stays anonymous
-                draft = with_parent_flags(draft, *flags)
+            draft = with_parent_flags(draft, *(flags or (True, False)))
         receipt = await self.intake.submit(draft)
         bind_message_context(tracking_id=receipt.tracking_id)
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
