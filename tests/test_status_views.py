@@ -12,12 +12,14 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import orjson
 import pytest
+import respx
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 
 from gateway.app import create_app
 from gateway.health import HealthSignals
+from gateway.queries import lookup_status
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, HELD_FORWARD_KEY, queue
 from tests.conftest import (
     CaseStoreServer,
@@ -334,3 +336,26 @@ def cli_path() -> object:
     from tests.conftest import VENV_BIN
 
     return VENV_BIN / "lapor-gateway"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "found"),
+    [
+        pytest.param(200, b"<html>maintenance</html>", None, id="html-page"),
+        pytest.param(200, b"[1, 2]", None, id="not-an-object"),
+        pytest.param(503, b"{}", None, id="unavailable"),
+        pytest.param(404, b'{"error": "not_found"}', False, id="not-found"),
+        pytest.param(200, b'{"status": "in_progress", "anonymous": true}', True, id="a-report"),
+    ],
+)
+async def test_a_case_store_answer_that_is_not_a_report_counts_as_no_answer(
+    status: int, body: bytes, found: bool | None
+) -> None:
+    """A proxy's error page in front of the case store must not become a 500 for the citizen's webhook."""
+    with respx.mock(base_url="http://127.0.0.1:9") as mock:
+        mock.get("/v1/reports/10000011").respond(status, content=body)
+        async with httpx.AsyncClient(base_url="http://127.0.0.1:9") as client:
+            lookup = await lookup_status(client, "10000011")
+    assert (None if lookup is None else lookup.found) is found
+    if found:
+        assert lookup is not None and (lookup.status, lookup.anonymous) == ("in_progress", True)
