@@ -31,12 +31,12 @@ from channels.social import (
     MentionIntake,
     ProviderError,
     ProviderErrorKind,
-    log_provider_error,
-    signal_poll_error,
+    after_poll_error,
+    after_poll_success,
     strip_leading_mentions,
 )
 from gateway.errors import NotDurable
-from gateway.health import HealthSignals, health_channel
+from gateway.health import HealthSignals
 from gateway.intake import Intake
 from gateway.logs import clear_message_context, get_logger
 from gateway.settings import Settings
@@ -250,18 +250,9 @@ class InstagramPoller:
             if self.clock() >= self.next_tags_at:
                 tagged = self.poll_tags()
                 self.next_tags_at = self.clock() + self.settings.poll_interval_seconds
-        except ProviderError as error:
-            delay = self.backoff.after_error(error)
-            log_provider_error(self.channel, error, delay)
-            signal_poll_error(self.signals, self.channel, error)
-            return delay
-        except (NotDurable, RedisError) as error:
-            delay = self.backoff.after_error(ProviderError(ProviderErrorKind.SERVER, str(error)))
-            self.signals.poll_failed(health_channel(self.channel), "not_durable")
-            log.error("channel.not_durable", channel=self.channel, retry_in_seconds=delay)
-            return delay
-        self.backoff.after_success()
-        self.signals.poll_succeeded(health_channel(self.channel))
+        except (ProviderError, NotDurable, RedisError) as error:
+            return after_poll_error(self.channel, self.signals, self.backoff, error)
+        after_poll_success(self.channel, self.signals, self.backoff)
         if resolved or tagged is not None:
             log.info("channel.polled", channel=self.channel, resolved=resolved, tagged=tagged)
         return max(0.05, min(self.settings.pending_interval_seconds, self.next_tags_at - self.clock()))
@@ -298,9 +289,9 @@ class InstagramPoller:
     def poll_tags(self) -> int:
         """Walk /tags newest first down to the newest media seen last time; progress saved after each page.
 
-        The account's first walk (nothing seen yet) stops at media older than `first_poll_lookback_minutes`: an
-        account tagged in hundreds of old posts is not answered all at once. That start is saved, so walks that
-        find nothing keep it until the first media is seen."""
+        The account's first walk (nothing seen yet) skips media older than `first_poll_lookback_minutes`, and
+        stops after a page of nothing else: an account tagged in hundreds of old posts is not answered all at once.
+        That start is saved, so walks that find nothing keep it until the first media is seen."""
         state = self._load_progress()
         seen, after, newest = state.get("seen"), state.get("after"), state.get("newest")
         start = None if seen else float(state.get("start") or

@@ -117,6 +117,26 @@ def log_provider_error(channel: str, error: ProviderError, delay: float) -> None
           channel_state="down" if error.kind is ProviderErrorKind.AUTH else "degraded")
 
 
+def after_poll_error(channel: str, signals: HealthSignals, backoff: Backoff,
+                     error: ProviderError | NotDurable | RedisError) -> float:
+    """Seconds until the next poll after a failed one, logged and signalled the same way for every poller: a
+    provider error by its kind, a report that could not be made durable as `channel.not_durable`."""
+    if isinstance(error, ProviderError):
+        delay = backoff.after_error(error)
+        log_provider_error(channel, error, delay)
+        signal_poll_error(signals, channel, error)
+        return delay
+    delay = backoff.after_error(ProviderError(ProviderErrorKind.SERVER, type(error).__name__))
+    signals.poll_failed(health_channel(channel), "not_durable")
+    log.error("channel.not_durable", channel=channel, error=type(error).__name__, retry_in_seconds=delay)
+    return delay
+
+
+def after_poll_success(channel: str, signals: HealthSignals, backoff: Backoff) -> None:
+    backoff.after_success()
+    signals.poll_succeeded(health_channel(channel))
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyJob:
     """One public reply to queue: where it goes, which text key, and which Tracking ID it carries."""

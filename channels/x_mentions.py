@@ -34,12 +34,12 @@ from channels.social import (
     MentionIntake,
     ProviderError,
     ProviderErrorKind,
-    log_provider_error,
-    signal_poll_error,
+    after_poll_error,
+    after_poll_success,
     strip_leading_mentions,
 )
 from gateway.errors import NotDurable
-from gateway.health import HealthSignals, health_channel
+from gateway.health import HealthSignals
 from gateway.intake import Intake
 from gateway.logs import clear_message_context, get_logger
 from gateway.settings import Settings
@@ -204,19 +204,9 @@ class XMentionsPoller:
         clear_message_context()
         try:
             taken = self._poll()
-        except ProviderError as error:
-            delay = self.backoff.after_error(error)
-            log_provider_error(self.channel, error, delay)
-            signal_poll_error(self.signals, self.channel, error)
-            return delay
-        except (NotDurable, RedisError) as error:
-            delay = self.backoff.after_error(ProviderError(ProviderErrorKind.SERVER, type(error).__name__))
-            self.signals.poll_failed(health_channel(self.channel), "not_durable")
-            log.error("channel.not_durable", channel=self.channel, error=type(error).__name__,
-                      retry_in_seconds=delay)
-            return delay
-        self.backoff.after_success()
-        self.signals.poll_succeeded(health_channel(self.channel))
+        except (ProviderError, NotDurable, RedisError) as error:
+            return after_poll_error(self.channel, self.signals, self.backoff, error)
+        after_poll_success(self.channel, self.signals, self.backoff)
         delay = self._next_interval()
         (log.info if taken else log.debug)("channel.polled", channel=self.channel, mentions=taken,
                                            next_poll_seconds=round(delay, 1))

@@ -212,8 +212,7 @@ class Intake:
         except RedisError:
             # A block lease failed before any claim was sent: the IDs go back to the reserve the spool needs.
             # (Not after a failed claim pipeline: Redis may have run it and only the answer was lost.)
-            for candidate in reversed(candidates):
-                self._allocator.give_back(candidate)
+            self._allocator.give_back(*candidates)
             raise
         claims = self._run_claims(keys, candidates)
         receipts: list[Receipt] = []
@@ -248,7 +247,7 @@ class Intake:
             try:
                 tracking_id = self._allocator.mint_from_reserve()
             except LookupError as error:
-                self._give_back(records)
+                self._allocator.give_back(*(record.tracking_id for record in records))
                 raise NotDurable(
                     "redis unavailable and no Tracking IDs in reserve", reason="redis_unavailable"
                 ) from error
@@ -265,10 +264,6 @@ class Intake:
             self._remember_spooled(key, tracking_id)
         metrics.SPOOLED.inc(len(records))
         return receipts
-
-    def _give_back(self, records: Sequence[SpoolRecord]) -> None:
-        for record in reversed(records):
-            self._allocator.give_back(record.tracking_id)
 
     def _remember_spooled(self, key: str, tracking_id: str) -> None:
         self._spooled_ids[key] = tracking_id

@@ -115,10 +115,11 @@ class TrackingIdAllocator:
             while len(self._free) < target:
                 self._lease_block()
 
-    def give_back(self, tracking_id: str) -> None:
-        """Return an ID that was minted but not used (its message turned out to be a duplicate)."""
+    def give_back(self, *tracking_ids: str) -> None:
+        """Return IDs that were minted but not used (a duplicate message, a batch that could not be claimed); they
+        are minted again first, in the order given."""
         with self._lock:
-            self._free.appendleft(int(tracking_id[:-1]))
+            self._free.extendleft(int(tracking_id[:-1]) for tracking_id in reversed(tracking_ids))
 
     @property
     def reserve(self) -> int:
