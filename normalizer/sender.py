@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import phonenumbers
@@ -9,11 +10,23 @@ import phonenumbers
 from gateway.errors import RejectedInput
 from normalizer.envelope import Sender, SenderKind
 
+# An Indonesian mobile number as SMS providers send it, unseparated: "+62" or "62" or (in Indonesia) "0", then 8 and
+# 8 to 11 digits. phonenumbers answers "+62" + the digits after the prefix for every such string (a property test
+# holds this to it), at 60 us a number: a flood of new senders is mostly made of these.
+_PLAIN_ID_MOBILE = re.compile(r"(?:\+?62|(0))(8[0-9]{8,11})")
+
 
 @lru_cache(maxsize=16384)  # a pure function of its arguments; a flood repeats senders (retries, several messages)
 def normalize_msisdn(raw: str, default_region: str = "ID") -> str:
     """`0812-3456-789`, `62812...`, `+62 812 ...` -> `+628123456789`; RejectedInput when it is no number."""
     candidate = raw.strip()
+    plain = _PLAIN_ID_MOBILE.fullmatch(candidate)
+    if plain is not None and (plain.group(1) is None or default_region == "ID"):
+        return "+62" + plain.group(2)
+    return _normalize_with_phonenumbers(candidate, default_region)
+
+
+def _normalize_with_phonenumbers(candidate: str, default_region: str) -> str:
     digits = "".join(ch for ch in candidate if ch.isdigit())
     # Aggregators often drop the "+": a bare country code is still international.
     if not candidate.startswith(("+", "0")) and digits.startswith("62") and len(digits) >= 10:

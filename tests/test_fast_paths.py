@@ -12,6 +12,9 @@ from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
 import pytest
+from hypothesis import assume, example, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from multidict import MultiDict
 from redis import Redis
 from twilio.request_validator import RequestValidator, add_port, remove_port
@@ -21,8 +24,10 @@ from channels.gsm7 import to_gsm7
 from channels.twilio_sms import _form, _signed_urls, compute_signature, render_twiml, signed_params
 from gateway.health import SIGNALS_KEY, HealthSignals
 from gateway.intake import Intake
+from gateway.logs import _EMAIL, _PHONE, _SENSITIVE, REDACTED, scrub, sensitive_values
 from gateway.settings import Settings
 from normalizer.envelope import Attachment, Channel, Envelope, ReportDraft, Sender, SenderKind, utc_now
+from normalizer.sender import _PLAIN_ID_MOBILE, _normalize_with_phonenumbers, normalize_msisdn
 from tests.conftest import TWILIO_TOKEN, GatewayServer
 
 TWIML_CASES = [
@@ -211,3 +216,53 @@ def test_settle_heap_freezes_start_up_state_and_spaces_young_collections() -> No
     )
     assert before == 0 and after > 1000
     assert threshold == expected
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(raw=st.from_regex(_PLAIN_ID_MOBILE, fullmatch=True), region=st.sampled_from(["ID", "US", "SG", "MY"]))
+@example(raw="+62812345678", region="ID")  # the shortest: 8 and 8 digits
+@example(raw="0899999999999", region="ID")  # the longest: 8 and 11 digits
+@example(raw="62800000000", region="US")
+def test_plain_indonesian_mobile_shortcut_is_what_phonenumbers_gives(raw: str, region: str) -> None:
+    """Every string the shortcut takes comes out as phonenumbers formats it (a "0" number only in Indonesia)."""
+    assume(region == "ID" or not raw.startswith("0"))  # the others are phonenumbers' alone
+    normalize_msisdn.cache_clear()
+    assert normalize_msisdn(raw, region) == _normalize_with_phonenumbers(raw, region)
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "shortcut"),
+    [
+        ("+6281234567890", "ID", True),
+        ("6281234567890", "ID", True),
+        ("081234567890", "ID", True),
+        ("081234567890", "US", False),  # a national "0" number belongs to the default region
+        ("+62812345678901234", "ID", False),  # longer than any Indonesian mobile number
+        ("+6221555123", "ID", False),  # a Jakarta landline: phonenumbers decides
+        ("+62 812 3456 7890", "ID", False),  # separators: phonenumbers reads them
+        ("０８１２３４５６７８９０", "ID", False),  # fullwidth digits are not [0-9]
+    ],
+)
+def test_only_plain_indonesian_mobiles_take_the_shortcut(raw: str, region: str, shortcut: bool) -> None:
+    assert (_PLAIN_ID_MOBILE.fullmatch(raw) is not None and (region == "ID" or raw[0] != "0")) is shortcut
+
+
+def _scrub_without_shortcuts(text: str) -> str:
+    """`scrub` as it was before its two shortcuts (ASCII text is not re-encoded; no digit and no "@", no regexes)."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    for value in _SENSITIVE.get():
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from("ab .@+-()0123456789٣\udcff\u00e9x"), max_size=40),
+       secret=st.text(alphabet=st.sampled_from("ab 0123@x"), min_size=4, max_size=8))
+@example(text="message.accepted", secret="zzzz")
+@example(text="kirim ke +62 812-3456-7890 atau a@b.id", secret="kirim")
+@example(text="bad byte \udcff 0812 3456 7890", secret="byte")
+@example(text="nomor ٠٨١٢٣٤٥٦٧٨٩٠", secret="nomor")  # Arabic-Indic digits are digits to the phone pattern too
+def test_scrub_shortcuts_change_nothing(text: str, secret: str) -> None:
+    with sensitive_values(secret):
+        assert scrub(text) == _scrub_without_shortcuts(text)
