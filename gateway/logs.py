@@ -50,13 +50,20 @@ _SENSITIVE: ContextVar[tuple[str, ...]] = ContextVar("lapor_sensitive_values", d
 _MIN_SENSITIVE_LENGTH = 4
 
 
+# A phone number needs a digit and an address an "@": text with neither (event names, states, reasons) skips both.
+_MAYBE_NUMBER_OR_ADDRESS = re.compile(r"[\d@]")
+
+
 def scrub(text: str) -> str:
     """Replace phone numbers, e-mail addresses and the bound sensitive values inside free text."""
     # Bytes that came in undecodable (surrogate escapes) would make the JSON line itself fail: show them escaped.
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if not text.isascii():
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     for value in _SENSITIVE.get():
         if value in text:
             text = text.replace(value, REDACTED)
+    if _MAYBE_NUMBER_OR_ADDRESS.search(text) is None:
+        return text
     return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
 
 
