@@ -22,9 +22,17 @@ def _get(results: dict[str, Any], *path: str) -> Any:
     return value
 
 
+def bare_ceiling(results: dict[str, Any]) -> float | None:
+    """The bare rate intake is divided by: the mean of the runs just before and just after intake when there are
+    both. On a shared or throttled machine the ceiling drifts by tens of percent within minutes; bracketing the
+    intake phase keeps that drift from deciding the ratio, and the table shows both runs."""
+    rates = [rate for rate in (_get(results, "bare", "rate"), _get(results, "bare_after", "rate")) if rate]
+    return sum(rates) / len(rates) if rates else None
+
+
 def evaluate(results: dict[str, Any]) -> dict[str, Any]:
     """Ratios, each target with its measured value, and whether every phase's self-check passed."""
-    bare, intake = _get(results, "bare", "rate"), _get(results, "intake", "rate")
+    bare, intake = bare_ceiling(results), _get(results, "intake", "rate")
     e2e, naive = _get(results, "e2e", "rate"), _get(results, "naive", "rate")
     measured = {
         "intake/bare": round(intake / bare, 3) if intake and bare else None,
@@ -56,6 +64,10 @@ def table(results: dict[str, Any]) -> str:
     if "bare" in results:
         b = results["bare"]
         rows.append(("bare", f"{b['rate']:.0f}", f"{b['p50_ms']:.2f}", f"{b['p99_ms']:.2f}", "HTTP stack ceiling"))
+    if "bare_after" in results:
+        b = results["bare_after"]
+        rows.append(("bare after", f"{b['rate']:.0f}", f"{b['p50_ms']:.2f}", f"{b['p99_ms']:.2f}",
+                     f"again after intake; intake/bare uses the mean, {bare_ceiling(results):.0f}"))
     if "intake" in results:
         i = results["intake"]
         rows.append(("intake", f"{i['rate']:.0f}", f"{i['p50_ms']:.2f}", f"{i['p99_ms']:.2f}",
@@ -104,7 +116,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     for key, style, label in (("bare", "--", "bare aiohttp ceiling"), ("e2e", "-.", "e2e: stored in case store"),
                               ("naive", "-", "naive design, e2e")):
         if key in results:
-            rate = results[key]["rate"]
+            rate = bare_ceiling(results) if key == "bare" else results[key]["rate"]
             left.axhline(rate, linestyle=style, linewidth=1, label=f"{label} ({rate:.0f}/s)")
     left.set_yscale("log")
     left.set_xlabel("offered load (webhooks/s)")

@@ -13,6 +13,7 @@ import pytest
 
 from bench.__main__ import main as bench_main
 from bench.load import sign_requests
+from bench.report import evaluate
 from bench.verify import stored_rows, verify
 from casestore.storage import ReportStore
 from gateway.tracking import format_tracking_id
@@ -98,5 +99,22 @@ def test_quickest_bench_run_end_to_end_checks_every_report(tmp_path: Path, monke
                                        "e2e_stored_p99_ms_at_half_rate"}
     assert {"gateway", "worker", "redis", "casestore"} <= set(results["e2e"]["cpu_s_per_1000"])
     scale = results["scale"]  # two processes each for bare and intake, on one port
+    bare_mean = (results["bare"]["rate"] + results["bare_after"]["rate"]) / 2  # the ceiling brackets intake
+    assert results["targets"]["intake/bare"]["value"] == round(results["intake"]["rate"] / bare_mean, 3)
     assert scale["processes"] == 2 and scale["intake_durable"] == scale["intake_reports"] == 200
     assert scale["bare_rate"] > 0 and scale["intake/bare"] == round(scale["intake_rate"] / scale["bare_rate"], 3)
+
+
+@pytest.mark.parametrize(
+    ("bare_runs", "ratio"),
+    [
+        pytest.param([10_000.0], 0.15, id="one-bare-run"),
+        pytest.param([10_000.0, 5_000.0], 0.2, id="bare-before-and-after-intake-averaged"),
+        pytest.param([], None, id="no-bare-run"),
+    ],
+)
+def test_intake_is_divided_by_the_bare_runs_around_it(bare_runs: list[float], ratio: float | None) -> None:
+    results: dict[str, object] = {"intake": {"rate": 1_500.0, "verified": True}}
+    for key, rate in zip(("bare", "bare_after"), bare_runs, strict=False):
+        results[key] = {"rate": rate}
+    assert evaluate(results)["ratios"]["intake/bare"] == ratio
