@@ -218,7 +218,7 @@ def test_settle_heap_freezes_start_up_state_and_spaces_young_collections() -> No
     assert threshold == expected
 
 
-@hypothesis_settings(max_examples=400, deadline=None)
+@hypothesis_settings(max_examples=150, deadline=None)
 @given(raw=st.from_regex(_PLAIN_ID_MOBILE, fullmatch=True), region=st.sampled_from(["ID", "US", "SG", "MY"]))
 @example(raw="+62812345678", region="ID")  # the shortest: 8 and 8 digits
 @example(raw="0899999999999", region="ID")  # the longest: 8 and 11 digits
