@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from collections.abc import Callable
 
+import psutil
 import pytest
 from aiohttp import web
 from redis import Redis
@@ -20,6 +22,7 @@ from tests.conftest import (
     ProcessHandle,
     TestEnvironment,
     async_wait_until,
+    wait_until,
 )
 from tests.test_spool import draft
 from tests.test_twilio_intake import tracking_id_in, twiml_message
@@ -156,3 +159,24 @@ def test_a_whole_batch_refused_dead_letters_each_report_under_the_status_the_cas
         refusing.stop()
     letters = [DeadLetters(redis).get(receipt.tracking_id) for receipt in receipts]
     assert [letter.reason if letter else None for letter in letters] == [f"casestore_{status}"] * 3
+
+
+def _gone(process: psutil.Process) -> bool:
+    try:
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_a_worker_killed_with_sigkill_takes_its_scheduler_with_it(
+    start_process: Callable[..., ProcessHandle], redis: Redis,
+) -> None:
+    """RQ forks its retry scheduler from the worker. A worker killed outright (the OOM killer, kill -9) must not
+    leave it running on its own, holding the queue's scheduler lock, outside any supervisor."""
+    victim = start_process("worker", "--queues", FORWARD_QUEUE)
+    worker = psutil.Process(victim.process.pid)
+    wait_until(lambda: worker.children() or victim.process.poll() is not None, timeout=90)
+    schedulers = worker.children()
+    assert schedulers, victim.output()[-2000:]
+    victim.stop(signal.SIGKILL)
+    wait_until(lambda: all(_gone(process) for process in schedulers), timeout=10)

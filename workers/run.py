@@ -9,11 +9,13 @@ listens on a single queue; with several it uses BLPOP, and a worker that dies ri
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -64,6 +66,10 @@ def build_worker(settings: Settings, queue_names: str | Sequence[str]) -> LaporW
 def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> bool:
     """Work one queue until told to stop. A Redis outage is waited out, never a crash: the worker comes back by
     itself, and whatever job it held is requeued by the reaper."""
+    # RQ forks its scheduler from the worker (SimpleWorker forks nothing else). Without this, a worker killed with
+    # SIGKILL (the OOM killer, `kill -9`) leaves its scheduler running on its own, holding the queue's scheduler
+    # lock, outside any supervisor, with the code it started with.
+    os.register_at_fork(after_in_child=partial(_die_with_parent, os.getpid()))
     while True:
         try:
             worker = build_worker(settings, queue_name)
@@ -85,12 +91,15 @@ def warm_up(queue_name: str) -> None:
         triage_engine(current())
 
 
-def _die_with_parent() -> None:
-    """Children get SIGKILL when the parent dies, so a killed worker group leaves no orphan behind."""
+def _die_with_parent(parent: int) -> None:
+    """In a child of `parent` (its pid, taken before the fork): SIGKILL when the parent dies, so a killed worker
+    leaves no orphan behind."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except OSError:  # not Linux: children may outlive a killed parent
-        pass
+        return
+    if os.getppid() != parent:  # the parent died before the request was made: nobody would send the signal
+        os._exit(1)
 
 
 def run_workers(settings: Settings, queue_names: Sequence[str], *, burst: bool = False) -> int:
@@ -99,9 +108,8 @@ def run_workers(settings: Settings, queue_names: Sequence[str], *, burst: bool =
         run_worker(settings, queue_names[0], burst=burst)
         return 0
     command = [sys.executable, "-m", "gateway.cli", "worker"] + (["--burst"] if burst else [])
-    children = [
-        subprocess.Popen([*command, "--queues", name], preexec_fn=_die_with_parent) for name in queue_names
-    ]
+    die_with_us = partial(_die_with_parent, os.getpid())
+    children = [subprocess.Popen([*command, "--queues", name], preexec_fn=die_with_us) for name in queue_names]
 
     def forward(signum: int, _: object) -> None:
         for child in children:
