@@ -15,6 +15,7 @@ from gateway.intake import Intake
 from gateway.queues import FORWARD_QUEUE, queue
 from tests.aggregator_support import drain
 from tests.conftest import (
+    REPO_ROOT,
     VENV_BIN,
     CaseStoreServer,
     GatewayServer,
@@ -180,3 +181,56 @@ def test_a_worker_killed_with_sigkill_takes_its_scheduler_with_it(
     assert schedulers, victim.output()[-2000:]
     victim.stop(signal.SIGKILL)
     wait_until(lambda: all(_gone(process) for process in schedulers), timeout=10)
+
+
+# Forks in a process with ChildrenDieWithWorker registered; each child exits with the parent-death signal it was
+# given (PR_GET_PDEATHSIG), so 9 means "dies with the worker" and 0 "left alone".
+FORK_SCOPE_SCRIPT = """
+import ctypes, os, sys, threading
+from workers.run import ChildrenDieWithWorker
+
+ChildrenDieWithWorker().register()
+libc = ctypes.CDLL("libc.so.6", use_errno=True)
+
+def pdeathsig():
+    value = ctypes.c_int()
+    libc.prctl(2, ctypes.byref(value))
+    return value.value
+
+def fork_and_report(in_child=pdeathsig):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(in_child())
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+def grandchild():
+    return fork_and_report()
+
+where = sys.argv[1]
+if where == "main-thread":
+    code = fork_and_report()
+elif where == "other-thread":
+    box = []
+    thread = threading.Thread(target=lambda: box.append(fork_and_report()))
+    thread.start()
+    thread.join()
+    code = box[0]
+else:
+    code = fork_and_report(grandchild)
+print(code)
+"""
+
+
+@pytest.mark.parametrize(
+    ("where", "signal_given"),
+    [
+        pytest.param("main-thread", signal.SIGKILL, id="worker-main-thread-fork-dies-with-the-worker"),
+        pytest.param("other-thread", 0, id="fork-from-another-thread-left-alone"),
+        pytest.param("grandchild", 0, id="fork-by-the-child-left-alone"),
+    ],
+)
+def test_only_the_workers_own_children_are_tied_to_it(where: str, signal_given: int) -> None:
+    result = subprocess.run([str(VENV_BIN / "python"), "-c", FORK_SCOPE_SCRIPT, where], capture_output=True,
+                            text=True, timeout=30, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip()) == signal_given

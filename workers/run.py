@@ -13,8 +13,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -66,10 +67,7 @@ def build_worker(settings: Settings, queue_names: str | Sequence[str]) -> LaporW
 def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> bool:
     """Work one queue until told to stop. A Redis outage is waited out, never a crash: the worker comes back by
     itself, and whatever job it held is requeued by the reaper."""
-    # RQ forks its scheduler from the worker (SimpleWorker forks nothing else). Without this, a worker killed with
-    # SIGKILL (the OOM killer, `kill -9`) leaves its scheduler running on its own, holding the queue's scheduler
-    # lock, outside any supervisor, with the code it started with.
-    os.register_at_fork(after_in_child=partial(_die_with_parent, os.getpid()))
+    ChildrenDieWithWorker().register()
     while True:
         try:
             worker = build_worker(settings, queue_name)
@@ -91,15 +89,47 @@ def warm_up(queue_name: str) -> None:
         triage_engine(current())
 
 
-def _die_with_parent(parent: int) -> None:
-    """In a child of `parent` (its pid, taken before the fork): SIGKILL when the parent dies, so a killed worker
-    leaves no orphan behind."""
+def _libc_prctl() -> Callable[..., int] | None:
+    """libc's prctl, looked up in the parent (a child of a threaded process should not load libraries); None off
+    Linux, where children may outlive a killed parent."""
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:  # not Linux: children may outlive a killed parent
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+def _die_with_parent(parent: int, prctl: Callable[..., int] | None) -> None:
+    """In a child of `parent` (its pid, taken in the parent): SIGKILL when the parent dies, so a killed worker
+    leaves no orphan behind."""
+    if prctl is None:
         return
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the request was made: nobody would send the signal
         os._exit(1)
+
+
+class ChildrenDieWithWorker:
+    """Fork hooks for a worker process: a child forked by the worker's main thread dies with the worker.
+
+    That child is RQ's retry scheduler (a SimpleWorker forks nothing else; job code forks nothing today). Without
+    this, a worker killed with SIGKILL (the OOM killer, `kill -9`) leaves its scheduler running on its own, holding
+    the queue's scheduler lock, outside any supervisor, with the code it started with. Forks from other threads
+    (the signal would come when that thread ends) and forks by the child itself are left alone."""
+
+    def __init__(self) -> None:
+        self._worker = (os.getpid(), threading.get_ident())
+        self._prctl = _libc_prctl()
+        self._forking: tuple[int, int] | None = None
+
+    def register(self) -> None:
+        os.register_at_fork(before=self._before, after_in_child=self._after_in_child)
+
+    def _before(self) -> None:
+        self._forking = (os.getpid(), threading.get_ident())
+
+    def _after_in_child(self) -> None:
+        if self._forking == self._worker:
+            _die_with_parent(self._worker[0], self._prctl)
 
 
 def run_workers(settings: Settings, queue_names: Sequence[str], *, burst: bool = False) -> int:
@@ -108,7 +138,7 @@ def run_workers(settings: Settings, queue_names: Sequence[str], *, burst: bool =
         run_worker(settings, queue_names[0], burst=burst)
         return 0
     command = [sys.executable, "-m", "gateway.cli", "worker"] + (["--burst"] if burst else [])
-    die_with_us = partial(_die_with_parent, os.getpid())
+    die_with_us = partial(_die_with_parent, os.getpid(), _libc_prctl())
     children = [subprocess.Popen([*command, "--queues", name], preexec_fn=die_with_us) for name in queue_names]
 
     def forward(signum: int, _: object) -> None:
