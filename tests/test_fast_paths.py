@@ -7,12 +7,13 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
 import pytest
-from hypothesis import assume, example, given
+from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from multidict import MultiDict
@@ -22,10 +23,12 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.gsm7 import to_gsm7
 from channels.twilio_sms import _form, _signed_urls, compute_signature, render_twiml, signed_params
+from gateway.errors import RejectedInput
 from gateway.health import SIGNALS_KEY, HealthSignals
 from gateway.intake import Intake
 from gateway.logs import _EMAIL, _PHONE, _SENSITIVE, REDACTED, scrub, sensitive_values
 from gateway.settings import Settings
+from normalizer import sender
 from normalizer.envelope import Attachment, Channel, Envelope, ReportDraft, Sender, SenderKind, utc_now
 from normalizer.sender import _PLAIN_ID_MOBILE, _normalize_with_phonenumbers, normalize_msisdn
 from tests.conftest import TWILIO_TOKEN, GatewayServer
@@ -218,16 +221,25 @@ def test_settle_heap_freezes_start_up_state_and_spaces_young_collections() -> No
     assert threshold == expected
 
 
+def _normalized_or_rejected(normalize: Callable[[str, str], str], raw: str, region: str) -> str:
+    try:
+        return normalize(raw, region)
+    except RejectedInput as error:
+        return f"rejected: {error.reason}"
+
+
 @hypothesis_settings(max_examples=150, deadline=None)
 @given(raw=st.from_regex(_PLAIN_ID_MOBILE, fullmatch=True), region=st.sampled_from(["ID", "US", "SG", "MY"]))
 @example(raw="+62812345678", region="ID")  # the shortest: 8 and 8 digits
 @example(raw="0899999999999", region="ID")  # the longest: 8 and 11 digits
 @example(raw="62800000000", region="US")
+@example(raw="081234567890", region="US")  # a national "0" number belongs to the default region: not Indonesia's
 def test_plain_indonesian_mobile_shortcut_is_what_phonenumbers_gives(raw: str, region: str) -> None:
-    """Every string the shortcut takes comes out as phonenumbers formats it (a "0" number only in Indonesia)."""
-    assume(region == "ID" or not raw.startswith("0"))  # the others are phonenumbers' alone
+    """Every string the shortcut's pattern takes, in any region, comes out as phonenumbers has it (a number or a
+    rejection)."""
     normalize_msisdn.cache_clear()
-    assert normalize_msisdn(raw, region) == _normalize_with_phonenumbers(raw, region)
+    assert (_normalized_or_rejected(normalize_msisdn, raw, region)
+            == _normalized_or_rejected(_normalize_with_phonenumbers, raw, region))
 
 
 @pytest.mark.parametrize(
@@ -236,15 +248,23 @@ def test_plain_indonesian_mobile_shortcut_is_what_phonenumbers_gives(raw: str, r
         ("+6281234567890", "ID", True),
         ("6281234567890", "ID", True),
         ("081234567890", "ID", True),
+        (" 081234567890 ", "ID", True),
         ("081234567890", "US", False),  # a national "0" number belongs to the default region
+        ("+6281234567890", "US", True),  # an international one does not
         ("+62812345678901234", "ID", False),  # longer than any Indonesian mobile number
         ("+6221555123", "ID", False),  # a Jakarta landline: phonenumbers decides
         ("+62 812 3456 7890", "ID", False),  # separators: phonenumbers reads them
         ("０８１２３４５６７８９０", "ID", False),  # fullwidth digits are not [0-9]
     ],
 )
-def test_only_plain_indonesian_mobiles_take_the_shortcut(raw: str, region: str, shortcut: bool) -> None:
-    assert (_PLAIN_ID_MOBILE.fullmatch(raw) is not None and (region == "ID" or raw[0] != "0")) is shortcut
+def test_only_plain_indonesian_mobiles_take_the_shortcut(raw: str, region: str, shortcut: bool,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(sender, "_normalize_with_phonenumbers", lambda candidate, _: asked.append(candidate) or "")
+    normalize_msisdn.cache_clear()
+    normalize_msisdn(raw, region)
+    normalize_msisdn.cache_clear()
+    assert (not asked) is shortcut
 
 
 def _scrub_without_shortcuts(text: str) -> str:
