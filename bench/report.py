@@ -23,9 +23,10 @@ def _get(results: dict[str, Any], *path: str) -> Any:
 
 
 def bare_ceiling(results: dict[str, Any]) -> float | None:
-    """The bare rate intake is divided by: the mean of the runs just before and just after intake when there are
-    both. On a shared or throttled machine the ceiling drifts by tens of percent within minutes; bracketing the
-    intake phase keeps that drift from deciding the ratio, and the table shows both runs."""
+    """The bare rate intake is divided by: the mean of the run before the intake phase and the run after it (after
+    its open-loop sweep, about a minute later in a full run) when there are both. On a shared or throttled machine
+    the ceiling drifts by tens of percent within minutes; bracketing the intake phase keeps that drift from deciding
+    the ratio, and the table shows both runs."""
     rates = [rate for rate in (_get(results, "bare", "rate"), _get(results, "bare_after", "rate")) if rate]
     return sum(rates) / len(rates) if rates else None
 
