@@ -86,7 +86,7 @@ def test_quickest_bench_run_end_to_end_checks_every_report(tmp_path: Path, monke
     code = bench_main([
         "--quick", "--intake-reports", "200", "--e2e-reports", "200", "--naive-reports", "5", "--warmup", "20",
         "--bare-seconds", "1", "--sweep-seconds", "0.3", "--latency-seconds", "0.3", "--connections", "16",
-        "--processes", "2", "--no-plot", "--out", str(tmp_path),
+        "--processes", "2", "--workers", "2", "--no-plot", "--out", str(tmp_path),
     ])
     results = orjson.loads((tmp_path / "latest.json").read_bytes())
     assert code == 0
