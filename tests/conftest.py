@@ -341,7 +341,12 @@ def start_process(test_env: TestEnvironment, tmp_path: Path) -> Iterator[Callabl
 def worker(start_process: Callable[..., ProcessHandle]) -> ProcessHandle:
     """Workers for every queue (one process each), returned once each says it is ready (the forward worker trains
     its triage model first), so a test's timeouts measure the work and not the start-up."""
-    handle = start_process("worker")
-    wait_until(lambda: handle.output().count('"worker.ready"') >= 3 or handle.process.poll() is not None, timeout=90)
+    return wait_ready(start_process("worker"))
+
+
+def wait_ready(handle: ProcessHandle, queues: int = 3) -> ProcessHandle:
+    """Wait until a worker process says each of its `queues` is ready (or it died, which fails the test)."""
+    wait_until(lambda: handle.output().count('"worker.ready"') >= queues or handle.process.poll() is not None,
+               timeout=90)
     assert handle.process.poll() is None, handle.output()[-3000:]
     return handle

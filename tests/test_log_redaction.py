@@ -22,6 +22,7 @@ from tests.conftest import (
     ProcessHandle,
     async_wait_until,
     log_events,
+    wait_ready,
 )
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers.deadletters import DeadLetters
@@ -169,7 +170,7 @@ async def test_no_process_logs_the_citizens_identity_or_words(
 ) -> None:
     """Gateway (this process, debug level), worker (a real process, debug level) and the case store: none of
     them writes the number or the text, through an outage and a retry too."""
-    worker = start_process("worker", LAPOR_LOGGING_LEVEL="debug")
+    worker = wait_ready(start_process("worker", LAPOR_LOGGING_LEVEL="debug"))
     casestore.stop()  # the first attempt fails: the retry path logs too
     tracking_id = await sender.send(gateway, sender.text)
     await async_wait_until(lambda: "forward.retry" in worker.output(), timeout=15)
@@ -207,7 +208,7 @@ async def test_a_case_store_error_quoting_the_report_is_not_logged_by_the_worker
     refusing = LoopbackServer(echoing_case_store, settings.casestore.port)
     refusing.start()
     try:
-        worker = start_process("worker", LAPOR_LOGGING_LEVEL="debug")
+        worker = wait_ready(start_process("worker", LAPOR_LOGGING_LEVEL="debug"))
         text = "Pungutan liar di puskesmas Cibeunying Kidul"
         tracking_id = await send_twilio_sms(gateway, text)
         registry = DeadLetters(redis)
