@@ -42,6 +42,7 @@ from gateway import metrics
 from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSerializer, queue
+from gateway.spool import Spool
 
 log = get_logger()
 
@@ -300,7 +301,7 @@ class HealthSignals:
             log.warning("health.signal_lost", channel=channel, signal=kind, error=type(failure).__name__)
 
     def message_received(self, channel: str, count: int = 1) -> None:
-        """A message came in on `channel` (counted by the intake path or `metrics.count_received`)."""
+        """A message came in on `channel` (counted where it came in: webhook path, poller, SMTP server)."""
         if self.note_message(channel):
             self.write_message(channel)
 
@@ -398,10 +399,7 @@ class HealthSignals:
 
 def spool_size(data_dir: Path) -> int:
     """Bytes waiting in the disk spool (LAPOR_DATA_DIR/spool) for replay into Redis; quarantine not counted."""
-    spool = data_dir / "spool"
-    if not spool.is_dir():
-        return 0
-    return sum(path.stat().st_size for path in spool.iterdir() if path.suffix in (".spool", ".replaying"))
+    return Spool(data_dir / "spool").size_bytes()
 
 
 # -- The monitor -------------------------------------------------------------------------------------------------------

@@ -55,11 +55,7 @@ QUEUE_DEPTH = Gauge("lapor_queue_depth", "Jobs waiting per queue.", ["queue"], m
 
 def render_metrics() -> tuple[bytes, str]:
     """The exposition text for /metrics: aggregated over processes when running multiprocess."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(DEFAULT_REGISTRY), CONTENT_TYPE_LATEST
+    return generate_latest(_collecting_registry()), CONTENT_TYPE_LATEST
 
 
 # -- Channel health (gateway/health.py) ---------------------------------------------------------------------------
@@ -126,7 +122,7 @@ def channel_counters() -> dict[str, dict[str, Any]]:
             if name is None or channel is None:
                 continue
             channel = health_channel(channel)
-            entry = counters.setdefault(channel, _empty_counters())
+            entry = counters.setdefault(channel, empty_counters())
             if name == "rejected":
                 reason = sample.labels.get("reason", "unknown")
                 entry["rejected_by_reason"][reason] = entry["rejected_by_reason"].get(reason, 0) + int(sample.value)
@@ -140,28 +136,10 @@ def channel_counters() -> dict[str, dict[str, Any]]:
     return counters
 
 
-def _empty_counters() -> dict[str, Any]:
-    return {"received": 0, "accepted": 0, "duplicates": 0, "rejected": 0, "rejected_by_reason": {}, "forwarded": 0,
-            "replies_sent": 0, "replies_failed": 0, "dead_lettered": 0}
-
-
 def empty_counters() -> dict[str, Any]:
     """The counters of a channel that has seen nothing yet."""
-    return _empty_counters()
-
-
-# Helpers for channels that do not go through the shared webhook path (pollers, the SMTP server): count the same
-# series the webhook path counts, under the channel's name.
-def count_received(channel: str, count: int = 1) -> None:
-    RECEIVED.labels(channel).inc(count)
-
-
-def count_receipt(channel: str, *, duplicate: bool) -> None:
-    (DUPLICATES if duplicate else ACCEPTED).labels(channel).inc()
-
-
-def count_rejected(channel: str, reason: str) -> None:
-    REJECTED.labels(channel, reason).inc()
+    return {"received": 0, "accepted": 0, "duplicates": 0, "rejected": 0, "rejected_by_reason": {}, "forwarded": 0,
+            "replies_sent": 0, "replies_failed": 0, "dead_lettered": 0}
 
 
 def gauge_value(name: str) -> float | None:
