@@ -65,6 +65,10 @@ def retry_policy(settings: Settings) -> Retry:
     return Retry(max=len(intervals), interval=intervals)
 
 
+# A report's state hash (forward worker: stored; e-mail processor: a bounce of our reply).
+REPORT_STATE_KEY = "lapor:report:{tracking_id}"
+
+
 def envelope_key(tracking_id: str) -> str:
     return ENVELOPE_KEY.format(tracking_id=tracking_id)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from rq import get_current_job
 
+from channels.email.processor import REPLY_FUNC
 from channels.email.reply import build_reply, send_via_relay, write_to_outbox
 from gateway import metrics
 from gateway.errors import PermanentError, RetryableError
@@ -24,7 +25,6 @@ from workers.deadletters import DeadLetters
 
 log = get_logger()
 
-FUNC = "workers.email_reply.send_email_reply"
 REPLIED_KEY = "lapor:email:replied:{digest}"
 CAP_KEY = "lapor:email:replycap:{digest}:{hour}"
 CHANNEL = "email"
@@ -91,7 +91,7 @@ def _skip(reason: str) -> str:
 def _give_up(context: WorkerContext, payload: dict[str, Any], reason: str, detail: str) -> str:
     job = get_current_job()
     attempts = attempt_number(job)
-    DeadLetters(context.redis).add_new(queue=REPLY_QUEUE, func=FUNC, args=[payload],
+    DeadLetters(context.redis).add_new(queue=REPLY_QUEUE, func=REPLY_FUNC, args=[payload],
                                        tracking_id=payload["tracking_id"], item=f"email-{_digest(payload['dedup'])}",
                                        reason=reason, detail=detail, attempts=attempts, channel=CHANNEL)
     HealthSignals(context.redis).reply_failed(health_channel(CHANNEL), reason)

@@ -19,7 +19,7 @@ from rq import get_current_job
 from gateway import metrics
 from gateway.errors import PermanentError, RetryableError
 from gateway.logs import add_sensitive_values, get_logger, sensitive_values
-from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, envelope_key
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPORT_STATE_KEY, envelope_key
 from gateway.settings import Settings
 from normalizer.envelope import SenderKind
 from triage.engine import TriageEngine
@@ -30,7 +30,6 @@ from workers.deadletters import DeadLetters
 
 log = get_logger()
 
-REPORT_STATE_KEY = "lapor:report:{tracking_id}"
 HANDLE_KEY = "lapor:handle:{handle}"
 
 

@@ -28,7 +28,7 @@ from gateway.health import HealthSignals, health_channel
 from gateway.intake import Intake, Receipt
 from gateway.logs import bind_message_context, get_logger
 from gateway.outbound import durably
-from gateway.queues import REPLY_QUEUE, enqueue_calls
+from gateway.queues import REPLY_QUEUE, REPORT_STATE_KEY, enqueue_calls
 from gateway.settings import Settings
 from normalizer.envelope import Channel, ReportDraft, SenderKind, utc_now
 from normalizer.pipeline import normalize
@@ -36,8 +36,6 @@ from normalizer.pipeline import normalize
 log = get_logger()
 
 REPLY_FUNC = "workers.email_reply.send_email_reply"
-# The report's state hash (written by the forward worker too): a bounce of our reply is recorded there.
-REPORT_STATE_KEY = "lapor:report:{tracking_id}"
 MAX_MESSAGE_ID = 512
 
 
