@@ -26,7 +26,7 @@ from normalizer.envelope import (
 from triage.duplicates import DuplicateIndex, DuplicatePolicy, Sketcher
 from triage.language import LANGUAGES_PATH, LanguageDetector
 from triage.model import CATEGORIES_PATH, SEED_PATH, Categories, Example, TextModel, load_categories, read_examples
-from triage.region import Gazetteer, RegionMatcher, load_region_config
+from triage.region import REGIONS_PATH, Gazetteer, RegionMatcher, load_region_config
 from triage.spam import SPAM_PATH, SpamFilter
 from triage.text import indonesian_root_words, indonesian_stop_words
 
@@ -34,7 +34,6 @@ OPERATOR_TRAINING_FILE = Path("triage") / "training.csv"
 # Suggestions read the start of a long mail only: the cost per report stays bounded (stemming unseen words is the
 # slow step), and what a report is about is said early.
 MAX_TRIAGE_CHARS = 4000
-REGIONS_PATH = CATEGORIES_PATH.parent / "regions.toml"
 
 
 def training_data_path(settings: Settings) -> Path:

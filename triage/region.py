@@ -31,6 +31,7 @@ _PREFIX = re.compile(
 _LEVELS: dict[int, Level] = {1: "province", 2: "regency", 3: "district"}
 AMBIGUITY_MARGIN = 0.06
 MIN_SCORE = 0.35  # below: a name read against its marker ("Kota X" where only a district X exists)
+REGIONS_PATH = CONFIG_DIR / "triage" / "regions.toml"
 _RAW_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -61,7 +62,7 @@ class RegionConfig:
     fuzzy_min_length: int
 
 
-def load_region_config(path: Path = CONFIG_DIR / "triage" / "regions.toml") -> RegionConfig:
+def load_region_config(path: Path = REGIONS_PATH) -> RegionConfig:
     with path.open("rb") as handle:
         raw = tomllib.load(handle)
     markers: dict[str, Marker] = {}
