@@ -18,6 +18,7 @@ import threading
 import time
 from pathlib import Path
 
+from bench.procs import free_port
 from channels.email.server import start_smtp_server
 from gateway.intake import Intake
 from gateway.queues import redis_connection
@@ -41,7 +42,7 @@ def main() -> None:
     parser.add_argument("--mails", type=int, default=300)
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
-    port = 20000 + os.getpid() % 20000
+    port = free_port()
     settings = load_settings({"LAPOR_PROFILE": "development", "LAPOR_DATA_DIR": tempfile.mkdtemp(),
                               "REDIS_URL": os.environ["REDIS_URL"], "LAPOR_SMTP_PORT": str(port)})
     redis = redis_connection(settings.redis_url)

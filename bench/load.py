@@ -92,7 +92,7 @@ class WrkResult:
 
 
 def run_wrk(stack: Stack, url: str, requests_file: Path, *, connections: int, threads: int = 1,
-            duration: float | None = None, limit: float = 300, on_tick=None) -> WrkResult:  # type: ignore[no-untyped-def]
+            duration: float | None = None, limit: float = 300) -> WrkResult:
     """Closed-loop load. With `duration`: cycle through the file for that long; without: each line once."""
     wrk = shutil.which("wrk")
     assert wrk, "wrk is required for this phase"
@@ -108,8 +108,6 @@ def run_wrk(stack: Stack, url: str, requests_file: Path, *, connections: int, th
             if all(Path(f"{done}.{i}").exists() for i in range(threads)):
                 proc.popen.send_signal(signal.SIGINT)
                 break
-            if on_tick:
-                on_tick()
             time.sleep(0.01)
         else:
             if proc.alive():

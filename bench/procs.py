@@ -121,9 +121,6 @@ class Stack:
         self.procs.append(proc)
         return proc
 
-    def by_role(self, role: str) -> list[Proc]:
-        return [proc for proc in self.procs if proc.role == role]
-
     def mark(self) -> None:
         for proc in self.procs:
             proc.mark()

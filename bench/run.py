@@ -81,11 +81,11 @@ def _drive_client(stack: Stack, port: int, requests: list[SignedRequest], *, rat
 
 
 def _closed_loop(stack: Stack, url: str, port: int, requests: list[SignedRequest], connections: int,
-                 use_wrk: bool, on_tick=None) -> dict[str, float]:  # type: ignore[no-untyped-def]
+                 use_wrk: bool) -> dict[str, float]:
     """Each request once, as fast as the server answers: wrk, or the asyncio client when wrk is missing."""
     if use_wrk:
         result = run_wrk(stack, url + TWILIO_PATH, write_requests(stack.workdir / "closed.txt", requests),
-                         connections=connections, on_tick=on_tick)
+                         connections=connections)
         return {"seconds": result.seconds, "ok": min(result.ok, len(requests)), "bad": result.bad,
                 "p50_ms": result.p50_ms, "p99_ms": result.p99_ms, "errors": result.errors}
     record = _drive_client(stack, port, requests, concurrency=connections)
