@@ -66,17 +66,12 @@ def _over_rate(context: WorkerContext, channel: str, now: float) -> float | None
 
 
 def _send(context: WorkerContext, channel: str, target: dict[str, str], text: str) -> str:
+    """Through the process's one client per provider (its connection pool is kept between jobs)."""
     if channel == Channel.TWITTER.value:
-        client = XReplyClient(context.settings)
-        try:
-            return client.reply(target["tweet_id"], text)
-        finally:
-            client.close()
-    graph = GraphClient(context.settings)
-    try:
-        return graph.reply(target["media_id"], target.get("comment_id"), text)
-    finally:
-        graph.close()
+        x_client: XReplyClient = context.client("x-reply", lambda: XReplyClient(context.settings))
+        return x_client.reply(target["tweet_id"], text)
+    graph: GraphClient = context.client("instagram-reply", lambda: GraphClient(context.settings))
+    return graph.reply(target["media_id"], target.get("comment_id"), text)
 
 
 def _later(context: WorkerContext, delay: float, args: tuple[Any, ...]) -> None:
