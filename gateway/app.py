@@ -216,7 +216,8 @@ class Gateway:
                 metrics.labelled(metrics.INTAKE_SECONDS, adapter.name).observe(time.perf_counter() - started)
             if messages:
                 self.note_received(adapter.name)
-            replies = sum(1 for outcome in outcomes if outcome.reply_text)
+            # A reply in the webhook answer is sent now; a reply through the reply worker is counted when it is.
+            replies = 0 if adapter.outbound_replies else sum(1 for outcome in outcomes if outcome.reply_text)
             if replies:
                 metrics.REPLIES.labels(adapter.name, "sent").inc(replies)
             return adapter.respond(outcomes)

@@ -96,6 +96,23 @@ async def test_a_kannel_callback_is_acknowledged_then_answered_by_sms_and_forwar
     assert record[b"state"] == b"sent" and record[b"tracking_id"] == tracking_id.encode()
 
 
+async def test_a_reply_sent_through_the_aggregator_is_counted_once(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    """The webhook only queues the SMS reply; it is counted as sent when the reply worker has sent it."""
+    async def aggregator_counters() -> dict[str, int]:
+        document = (await gateway.client.get("/v1/status")).json()
+        return next(c for c in document["channels"] if c["channel"] == "sms-aggregator")["counters"]
+
+    before = await aggregator_counters()
+    response = await post_callback(gateway.client, fixture("kannel_gsm7_form.json")["fields"])
+    assert response.status_code == 200
+    assert (await aggregator_counters())["replies_sent"] == before["replies_sent"]  # queued, not sent yet
+    drain(settings)
+    assert len(api.parts()) == 1
+    assert (await aggregator_counters())["replies_sent"] - before["replies_sent"] == 1
+
+
 def gateway_redis(settings: Settings) -> Redis:
     return Redis.from_url(settings.redis_url)
 
