@@ -33,9 +33,10 @@ MAX_MEDIA = 10
 TWIML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
 
 
+@lru_cache(maxsize=8)  # `authenticate` parses the body and `parse` reads the same body again: parsed once
 def _form(body: bytes) -> MultiDict[str]:
-    """The form as a MultiDict: every value of a repeated key is kept (Twilio signs them all), and twilio's
-    validator reads it with `getall` directly instead of through two AttributeErrors per parameter."""
+    """The form as a MultiDict (read only): every value of a repeated key is kept (Twilio signs them all), and
+    twilio's validator reads it with `getall` directly instead of through two AttributeErrors per parameter."""
     return MultiDict(parse_form(body))
 
 
@@ -75,9 +76,6 @@ class TwilioSmsAdapter(WebhookAdapter):
         super().__init__(settings)
         self._validator = RequestValidator(settings.twilio.auth_token)
         self._token = settings.twilio.auth_token.encode("utf-8")
-        # The form `authenticate` parsed, for the `parse` that follows it with the same body (no await between
-        # the two in the gateway's handler, so one slot per adapter is enough): saves parsing it twice.
-        self._parsed: tuple[bytes, MultiDict[str]] | None = None
 
     def authenticate(self, request: web.Request, body: bytes) -> None:
         signature = request.headers.get("X-Twilio-Signature")
@@ -87,7 +85,6 @@ class TwilioSmsAdapter(WebhookAdapter):
             params = _form(body)
         except RejectedInput as error:
             raise AuthenticationFailed("body unreadable", reason="signature_invalid") from error
-        self._parsed = (body, params)
         if not self._signature_matches(self.public_url(request), params, signature):
             raise AuthenticationFailed("X-Twilio-Signature does not match", reason="signature_invalid")
 
@@ -102,8 +99,7 @@ class TwilioSmsAdapter(WebhookAdapter):
                    for candidate in _signed_urls(url))
 
     def parse(self, request: web.Request, body: bytes) -> list[InboundMessage]:
-        parsed, self._parsed = self._parsed, None
-        form = parsed[1] if parsed is not None and parsed[0] is body else _form(body)
+        form = _form(body)
         message_id = form.get("MessageSid") or form.get("SmsSid")
         sender = form.get("From")
         if not message_id or not sender:
