@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from channels.base import InboundMessage
 from gateway.errors import GatewayError, NotDurable, RejectedInput
-from gateway.followups import parent_flags, with_parent_flags
+from gateway.followups import with_stored_parent_flags
 from gateway.health import HealthSignals, health_channel
 from gateway.intake import Intake, dedup_key
 from gateway.logs import bind_message_context, clear_message_context, get_logger
@@ -199,13 +199,12 @@ class MentionIntake:
             assert normalized.draft is not None
             draft = normalized.draft
             if draft.follow_up_of:  # adding to an anonymous report stays anonymous; unknown flags: anonymous too
-                flags = parent_flags(self._redis, draft.follow_up_of)
-                draft = with_parent_flags(draft, *(flags or (True, False)))
+                draft = with_stored_parent_flags(self._redis, draft)
             drafts.append(draft)
             draft_messages.append((message, normalized.language))
         receipts = self._intake.commit(drafts) if drafts else []
         for source in {message.source for message in messages}:
-            self._signals.message_received(health_channel(source), sum(m.source == source for m in messages))
+            self._signals.message_received(source)
         for draft, (message, language), receipt in zip(drafts, draft_messages, receipts, strict=True):
             bind_message_context(channel=message.source, tracking_id=receipt.tracking_id)
             log.info("message.accepted", channel=message.source, tracking_id=receipt.tracking_id,

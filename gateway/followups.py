@@ -45,6 +45,17 @@ def with_parent_flags(draft: ReportDraft, anonymous: bool, confidential: bool) -
     return draft.model_copy(update={"anonymous": merged[0], "confidential": merged[1]})
 
 
+# The flags a follow-up takes when its report's cannot be read: a follow-up never names a reporter who hid.
+UNKNOWN_PARENT_FLAGS = (True, False)
+
+
+def with_stored_parent_flags(redis: Redis, draft: ReportDraft) -> ReportDraft:
+    """The follow-up with its report's flags as the gateway stored them, or UNKNOWN_PARENT_FLAGS when the gateway
+    no longer has the report (channels without a case-store lookup: mentions, e-mail answers)."""
+    assert draft.follow_up_of is not None
+    return with_parent_flags(draft, *(parent_flags(redis, draft.follow_up_of) or UNKNOWN_PARENT_FLAGS))
+
+
 async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: ReportDraft,
                             lookup_seconds: float = 1.5) -> tuple[ReportDraft, bool]:
     """(the draft to commit, whether it named a report that was never issued). The case store is asked, within
@@ -62,4 +73,4 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
         lookup = None
     if lookup is not None and lookup.found:
         return with_parent_flags(draft, lookup.anonymous, lookup.confidential), False
-    return with_parent_flags(draft, True, False), False  # its report's flags cannot be read: privacy first
+    return with_parent_flags(draft, *UNKNOWN_PARENT_FLAGS), False

@@ -300,7 +300,7 @@ class HealthSignals:
         except RedisError as failure:
             log.warning("health.signal_lost", channel=channel, signal=kind, error=type(failure).__name__)
 
-    def message_received(self, channel: str, count: int = 1) -> None:
+    def message_received(self, channel: str) -> None:
         """A message came in on `channel` (counted where it came in: webhook path, poller, SMTP server)."""
         if self.note_message(channel):
             self.write_message(channel)
