@@ -36,7 +36,6 @@ from normalizer.pipeline import normalize
 log = get_logger()
 
 SOCIAL_REPLY_FUNC = "workers.social_reply.send_social_reply"
-CURSOR_KEY = "lapor:cursor:{channel}:{account}"
 REPLY_QUEUED_KEY = "lapor:social:reply-queued:{channel}:{digest}"
 
 Clock = Callable[[], float]
@@ -150,24 +149,6 @@ class ReplyJob:
 
     def args(self) -> tuple[Any, ...]:
         return (self.channel, self.target, self.reply_key, self.tracking_id, self.language)
-
-
-class Cursor:
-    """A poller's position in Redis (X since_id, Instagram newest seen media id)."""
-
-    def __init__(self, redis: Redis, channel: str, account: str) -> None:
-        self._redis = redis
-        self.key = CURSOR_KEY.format(channel=channel, account=account)
-
-    def get(self) -> str | None:
-        value = self._redis.get(self.key)
-        return value.decode() if value is not None else None
-
-    def set(self, value: str) -> None:
-        try:
-            self._redis.set(self.key, value)
-        except RedisError as error:
-            raise NotDurable("cursor not saved", reason="redis_unavailable") from error
 
 
 class MentionIntake:
