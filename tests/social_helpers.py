@@ -8,6 +8,9 @@ from typing import Any
 import orjson
 
 from channels.fake_provider import FakeProviderConfig, FakeProviderState, Fault, create_fake_provider_app
+from gateway.queues import REPLY_QUEUE
+from gateway.settings import Settings
+from tests.aggregator_support import drain
 from tests.conftest import LoopbackServer
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -58,3 +61,8 @@ class FakeProviderServer(LoopbackServer):
         """The next `count` requests under `path` get this canned answer (an error, or a fixture page)."""
         self.state.faults.append(Fault(path=path, status=status, headers=headers or {}, body=body or {},
                                        count=count))
+
+
+def run_reply_jobs(settings: Settings) -> None:
+    """Send every queued public reply in this process (the fake provider sees the worker's HTTP)."""
+    drain(settings, (REPLY_QUEUE,))

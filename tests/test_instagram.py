@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import time
 from collections.abc import Iterator
@@ -22,10 +20,17 @@ from gateway.app import create_app
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
+from tests.aggregator_support import sign as sign_sha256
 from tests.conftest import GatewayServer, free_port, log_events
-from tests.social_helpers import IG_SECRET, IG_USER_ID, IG_VERIFY, FakeProviderServer, fixture, fixture_bytes
-from workers.context import use_context
-from workers.run import build_worker
+from tests.social_helpers import (
+    IG_SECRET,
+    IG_USER_ID,
+    IG_VERIFY,
+    FakeProviderServer,
+    fixture,
+    fixture_bytes,
+    run_reply_jobs,
+)
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnvironment
@@ -66,7 +71,7 @@ def seed_fixture_mentions(fake: FakeProviderServer, *, tagged: bool = False) -> 
 
 
 def sign(body: bytes, secret: str = IG_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return sign_sha256(body, secret)
 
 
 async def post_webhook(gateway: GatewayServer, body: bytes, signature: str | None = "auto") -> httpx.Response:
@@ -99,14 +104,6 @@ def reply_targets(redis: Redis) -> list[dict[str, str]]:
 
 def pending(redis: Redis) -> int:
     return int(redis.llen(PENDING_KEY.format(ig_user_id=IG_USER_ID)))
-
-
-def run_reply_jobs(settings: Settings) -> None:
-    worker = build_worker(settings, [REPLY_QUEUE])
-    try:
-        worker.work(burst=True, logging_level="WARNING")
-    finally:
-        use_context(None)
 
 
 # -- the webhook ----------------------------------------------------------------------------------------------

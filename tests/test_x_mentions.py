@@ -24,10 +24,8 @@ from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
 from gateway.tracking import format_tracking_id
 from tests.conftest import TestEnvironment, free_port, log_events
-from tests.social_helpers import X_USER_ID, FakeProviderServer, fixture
-from workers.context import use_context
+from tests.social_helpers import X_USER_ID, FakeProviderServer, fixture, run_reply_jobs
 from workers.deadletters import DeadLetters
-from workers.run import build_worker
 
 NOW = 1_900_000_000.0
 VALID_ID = format_tracking_id(1_000_123)
@@ -75,14 +73,6 @@ def reports_by_tweet(redis: Redis) -> dict[str, dict[str, Any]]:
 
 def reply_jobs(redis: Redis) -> list[tuple[Any, ...]]:
     return [tuple(job.args) for job in queue(REPLY_QUEUE, redis).jobs]
-
-
-def run_reply_jobs(settings: Settings) -> None:
-    worker = build_worker(settings, [REPLY_QUEUE])
-    try:
-        worker.work(burst=True, logging_level="WARNING")
-    finally:
-        use_context(None)
 
 
 # -- parsing a real page -----------------------------------------------------------------------------------------
