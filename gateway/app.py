@@ -219,7 +219,7 @@ class Gateway:
             # A reply in the webhook answer is sent now; a reply through the reply worker is counted when it is.
             replies = 0 if adapter.outbound_replies else sum(1 for outcome in outcomes if outcome.reply_text)
             if replies:
-                metrics.REPLIES.labels(adapter.name, "sent").inc(replies)
+                metrics.labelled(metrics.REPLIES, adapter.name, "sent").inc(replies)
             return adapter.respond(outcomes)
 
         return handle

@@ -71,13 +71,20 @@ _LEADING_WORD = re.compile(r"^\s*#?(?P<word>[^\W\d_]+\??|\?)(?P<sep>[\s:.,;!\-�
 _HASHTAG = re.compile(r"(?<![\w#])#(?P<tag>[^\W\d_]+)\b", re.UNICODE)
 _LEADING_ID = re.compile(r"^\s*#?(?P<id>\d[\d\s.\-]{4,20}\d)(?=\D|$)[\s:.,;!\-–—]*")
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
+_SPACE_RUNS = re.compile(r"[ \t]{2,}")
 
 
 def detect_language(text: str, grammar: Grammar) -> str:
-    """'en' when English markers clearly outnumber Indonesian ones; Indonesian is the default."""
-    words = [word.lower() for word in _WORDS.findall(text)]
-    english = sum(word in grammar.english_markers for word in words)
-    indonesian = sum(word in grammar.indonesian_markers for word in words)
+    """'en' when English markers clearly outnumber Indonesian ones; Indonesian is the default.
+
+    One pass over the words (every SMS goes through this; two generator sums cost a third more)."""
+    english = indonesian = 0
+    for word in _WORDS.findall(text):
+        word = word.lower()
+        if word in grammar.english_markers:
+            english += 1
+        if word in grammar.indonesian_markers:
+            indonesian += 1
     return "en" if english > indonesian else "id"
 
 
@@ -176,7 +183,7 @@ def parse_text(text: str, grammar: Grammar | None = None) -> ParsedText:
             kind, explicit = grammar.kinds[tag], True
     rest = _HASHTAG.sub(lambda m: "" if m.group("tag").lower() in grammar.flags else m.group(0), rest)
     # Separators left before the text go; the citizen's own closing punctuation stays.
-    rest = re.sub(r"[ \t]{2,}", " ", rest).lstrip(" \t\n:.,;-").rstrip()
+    rest = _SPACE_RUNS.sub(" ", rest).lstrip(" \t\n:.,;-").rstrip()
     return ParsedText(
         action=Action.REPORT,
         text=rest,

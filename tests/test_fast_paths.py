@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
@@ -26,10 +27,25 @@ from channels.twilio_sms import _form, _signed_urls, compute_signature, render_t
 from gateway.errors import RejectedInput
 from gateway.health import SIGNALS_KEY, HealthSignals
 from gateway.intake import Intake
-from gateway.logs import _EMAIL, _PHONE, _SENSITIVE, REDACTED, scrub, sensitive_values
+from gateway.logs import (
+    _EMAIL,
+    _PHONE,
+    _PHONE_INT_FLOOR,
+    _SENSITIVE,
+    REDACTED,
+    SAFE_KEYS,
+    SENSITIVE_KEYS,
+    VERBATIM_KEYS,
+    configure_logging,
+    get_logger,
+    redact,
+    scrub,
+    sensitive_values,
+)
 from gateway.settings import Settings
 from normalizer import sender
 from normalizer.envelope import Attachment, Channel, Envelope, ReportDraft, Sender, SenderKind, utc_now
+from normalizer.keywords import _WORDS, detect_language, load_grammar
 from normalizer.sender import _PLAIN_ID_MOBILE, _normalize_with_phonenumbers, normalize_msisdn
 from tests.conftest import TWILIO_TOKEN, GatewayServer
 
@@ -286,3 +302,90 @@ def _scrub_without_shortcuts(text: str) -> str:
 def test_scrub_shortcuts_change_nothing(text: str, secret: str) -> None:
     with sensitive_values(secret):
         assert scrub(text) == _scrub_without_shortcuts(text)
+
+
+def _redact_without_shortcuts(event: dict[str, object]) -> dict[str, object]:
+    """`redact` as it was before its shortcuts (None and booleans first, dict before the Mapping ABC)."""
+
+    def scrub_value(value: object) -> object:
+        if isinstance(value, str):
+            return scrub(value)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _PHONE_INT_FLOOR:
+            return "[phone]"
+        if isinstance(value, Mapping):
+            return {key: item_(str(key), item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [scrub_value(item) for item in value]
+        return value
+
+    def item_(key: str, value: object) -> object:
+        if key in VERBATIM_KEYS:
+            return value
+        if key not in SAFE_KEYS and key.lower() in SENSITIVE_KEYS and value not in (None, "", [], {}):
+            return REDACTED
+        return scrub_value(value)
+
+    return {key: item_(key, value) for key, value in event.items()}
+
+
+_LOG_KEYS = st.sampled_from(["event", "tracking_id", "timestamp", "reason", "kind", "Email", "text", "sender",
+                             "duplicate", "count", "detail"])
+_LOG_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(min_value=-10**12, max_value=10**12),
+                        st.text(alphabet=st.sampled_from("ab @.+0123456789"), max_size=20), st.just(""))
+_LOG_VALUES = st.recursive(_LOG_LEAVES, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.tuples(inner, inner), st.dictionaries(_LOG_KEYS, inner, max_size=3)),
+    max_leaves=6)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(event=st.dictionaries(_LOG_KEYS, _LOG_VALUES, max_size=6))
+@example(event={"email": True, "text": None, "sender": "", "to": [], "from": {}, "count": 628123456789})
+def test_redaction_shortcuts_change_nothing(event: dict[str, object]) -> None:
+    with sensitive_values("abab"):
+        assert redact(None, "info", dict(event)) == _redact_without_shortcuts(event)
+
+
+def _detect_language_two_sums(text: str) -> str:
+    """`detect_language` as it was before its single pass."""
+    grammar = load_grammar()
+    words = [word.lower() for word in _WORDS.findall(text)]
+    english = sum(word in grammar.english_markers for word in words)
+    indonesian = sum(word in grammar.indonesian_markers for word in words)
+    return "en" if english > indonesian else "id"
+
+
+_MARKER_WORDS = sorted(load_grammar().english_markers | load_grammar().indonesian_markers)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(words=st.lists(st.one_of(st.sampled_from(_MARKER_WORDS), st.sampled_from(["THE", "Di", "İS", "ß", "x1"]),
+                                st.text(max_size=6)), max_size=12))
+def test_language_detection_in_one_pass_decides_as_before(words: list[str]) -> None:
+    text = " ".join(words)
+    assert detect_language(text, load_grammar()) == _detect_language_two_sums(text)
+
+
+def test_module_loggers_follow_every_configuration() -> None:
+    """Module loggers assemble their structlog logger once per configuration: a new stream or level applies to
+    loggers made (and used) before it."""
+    log = get_logger()
+    first, second = io.StringIO(), io.StringIO()
+    try:
+        configure_logging("info", stream=first)
+        log.info("probe.first")
+        log.debug("probe.hidden")
+        configure_logging("debug", stream=second)
+        log.info("probe.second")
+        log.debug("probe.debug")
+    finally:
+        configure_logging("info")
+    assert [json.loads(line)["event"] for line in first.getvalue().splitlines()] == ["probe.first"]
+    assert [json.loads(line)["event"] for line in second.getvalue().splitlines()] == ["probe.second", "probe.debug"]
+
+
+def test_sensitive_values_nest_and_unwind() -> None:
+    with sensitive_values("outer words"):
+        with sensitive_values("inner words"):
+            assert scrub("outer words, inner words") == f"{REDACTED}, {REDACTED}"
+        assert scrub("outer words, inner words") == f"{REDACTED}, inner words"
+    assert scrub("outer words, inner words") == "outer words, inner words"
