@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from rq import SimpleWorker
 
 from gateway.logs import get_logger
-from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue, redis_connection, release_held_forwards
+from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue, release_held_forwards
 from gateway.runtime import settle_heap
 from gateway.settings import Settings
 from workers.context import WorkerContext, current, use_context
@@ -54,24 +54,34 @@ class LaporWorker(SimpleWorker):
 
 
 def build_worker(settings: Settings, queue_names: str | Sequence[str]) -> LaporWorker:
-    """A worker for one queue (how processes run); several queues only for an in-process burst drain."""
+    """A worker for one queue (how processes run); several queues only for an in-process burst drain. It brings
+    a new context of its own, installed for the jobs it runs."""
+    context = WorkerContext.build(settings)
+    use_context(context)
+    return worker_on(context, queue_names)
+
+
+def worker_on(context: WorkerContext, queue_names: str | Sequence[str]) -> LaporWorker:
+    """An RQ worker on an existing context's Redis client. Cheap, unlike the context (its trained triage model):
+    a worker that lost Redis builds only this again, since the client reconnects by itself."""
     names = [queue_names] if isinstance(queue_names, str) else list(queue_names)
-    connection = redis_connection(settings.redis_url)
-    use_context(WorkerContext.build(settings, connection))
     return LaporWorker(
-        [queue(name, connection) for name in names], connection=connection, serializer=JSONSerializer,
+        [queue(name, context.redis) for name in names], connection=context.redis, serializer=JSONSerializer,
         name=worker_name(), maintenance_interval=MAINTENANCE_INTERVAL_SECONDS,
     )
 
 
 def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> bool:
     """Work one queue until told to stop. A Redis outage is waited out, never a crash: the worker comes back by
-    itself, and whatever job it held is requeued by the reaper."""
+    itself, and whatever job it held is requeued by the reaper. The context outlives the outage, so a forward
+    worker drains the backlog at once instead of training its triage model again first."""
     ChildrenDieWithWorker().register()
+    context = WorkerContext.build(settings)
+    use_context(context)
     while True:
         try:
-            worker = build_worker(settings, queue_name)
-            warm_up(queue_name)
+            worker = worker_on(context, queue_name)
+            warm_up(context, queue_name)
             settle_heap()
             log.info("worker.ready", queue=queue_name)
             return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
@@ -80,13 +90,13 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
             time.sleep(REDIS_RETRY_SECONDS)
 
 
-def warm_up(queue_name: str) -> None:
+def warm_up(context: WorkerContext, queue_name: str) -> None:
     """Do the slow first-use work before taking jobs, so the first citizen's report is not the one that waits
-    (the forward worker trains the triage model: about two seconds)."""
+    (the forward worker trains the triage model: about two seconds, once per context)."""
     if queue_name == FORWARD_QUEUE:
         from workers.forward import triage_engine
 
-        triage_engine(current())
+        triage_engine(context)
 
 
 def _libc_prctl() -> Callable[..., int] | None:
