@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import signal
 import subprocess
 from collections.abc import Callable
+from typing import Any
 
 import psutil
 import pytest
 from aiohttp import web
 from redis import Redis
+from redis.exceptions import BusyLoadingError, ReadOnlyError, RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq import SimpleWorker
 
 from gateway.intake import Intake
 from gateway.queues import FORWARD_QUEUE, queue
@@ -23,10 +29,14 @@ from tests.conftest import (
     ProcessHandle,
     TestEnvironment,
     async_wait_until,
+    log_events,
     wait_until,
 )
 from tests.test_spool import draft
 from tests.test_twilio_intake import tracking_id_in, twiml_message
+from triage.engine import TriageEngine
+from workers import run
+from workers.context import WorkerContext, current, use_context
 from workers.deadletters import DeadLetters
 
 
@@ -234,3 +244,60 @@ def test_only_the_workers_own_children_are_tied_to_it(where: str, signal_given: 
                             text=True, timeout=30, cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout.strip()) == signal_given
+
+
+@pytest.mark.parametrize(
+    "outage",
+    [
+        pytest.param(RedisConnectionError("Connection refused"), id="redis-down"),
+        pytest.param(RedisTimeoutError("Timeout reading from socket"), id="redis-timed-out"),
+        pytest.param(BusyLoadingError("Redis is loading the dataset in memory"), id="redis-restarted-and-loading"),
+        pytest.param(ReadOnlyError("You can't write against a read only replica."), id="redis-failed-over-read-only"),
+    ],
+)
+def test_a_forward_worker_back_from_a_redis_outage_keeps_its_context_and_trained_triage_model(
+    outage: RedisError, test_env: TestEnvironment, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The backlog is largest right after an outage: the worker must drain it at once, not train its model again
+    first (two seconds of CPU per forward worker) nor rebuild its case-store client."""
+    engine = object()  # stands in for the trained model: how often it is trained is what the test counts
+    trainings: list[WorkerContext] = []
+
+    def train(cls: type[TriageEngine], *args: Any, **kwargs: Any) -> object:
+        trainings.append(current())
+        return engine
+
+    monkeypatch.setattr(TriageEngine, "build", classmethod(train))
+    # RQ's own loop is the boundary: the first run meets the outage, the second finds Redis back. LaporWorker's
+    # liveness runs for real around both.
+    runs: list[tuple[WorkerContext, Redis]] = []
+
+    def work(worker: SimpleWorker, *args: Any, **kwargs: Any) -> bool:
+        runs.append((current(), worker.connection))
+        if len(runs) == 1:
+            raise outage
+        return True
+
+    monkeypatch.setattr(SimpleWorker, "work", work)
+    monkeypatch.setattr(run, "REDIS_RETRY_SECONDS", 0.01)
+    # Process-wide effects a worker process wants and a test process must not keep (a frozen heap, fork hooks).
+    monkeypatch.setattr(run, "settle_heap", lambda: None)
+    registrations: list[object] = []
+    monkeypatch.setattr(run.ChildrenDieWithWorker, "register", lambda self: registrations.append(self))
+
+    try:
+        assert run.run_worker(test_env.settings(LAPOR_TRIAGE_ENABLED="true"), FORWARD_QUEUE) is True
+        context = current()
+    finally:
+        use_context(None)
+
+    assert len(trainings) == 1, "the triage model was trained again after the outage"
+    assert len(runs) == 2
+    assert all(seen is context for seen, _ in runs), "a new context was built after the outage"
+    assert all(connection is context.redis for _, connection in runs)
+    assert context.triage is engine
+    assert len(registrations) == 1
+    events = [(event["event"], event.get("error")) for event in log_events(log_stream)
+              if str(event["event"]).startswith("worker.")]
+    assert events == [("worker.ready", None), ("worker.redis_unavailable", type(outage).__name__),
+                      ("worker.ready", None)]
