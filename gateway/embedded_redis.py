@@ -4,6 +4,7 @@ PATH), run under the data dir with append-only persistence, so `make run` needs 
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -11,6 +12,8 @@ from pathlib import Path
 
 from redis import Redis
 from redis.exceptions import RedisError
+
+from gateway.runtime import tied_to_this_process
 
 # Under the embedded Redis's directory: its URL while it runs, for the CLI of the same data dir.
 URL_FILE = "url"
@@ -41,11 +44,14 @@ class EmbeddedRedis:
     """A redis-server child process on a free loopback port, with AOF under `directory` (fsync every second by
     default; `appendfsync="always"` for no loss even when the Redis process is killed)."""
 
-    def __init__(self, directory: Path, port: int | None = None, *, appendfsync: str = "everysec") -> None:
+    def __init__(self, directory: Path, port: int | None = None, *, appendfsync: str = "everysec",
+                 die_with_owner: bool = False) -> None:
         # Absolute: redis-server changes into --dir before it opens --logfile.
         self.directory = directory.resolve()
         self.port = port or _free_port()
         self.appendfsync = appendfsync
+        # SIGTERM (Redis writes its AOF and exits) when the process that started it dies without stopping it.
+        self.die_with_owner = die_with_owner
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -59,7 +65,8 @@ class EmbeddedRedis:
             "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", "", "--daemonize", "no",
             "--logfile", str(self.directory / "redis.log"),
         ]
-        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tie = tied_to_this_process(signal.SIGTERM) if self.die_with_owner else None
+        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=tie)
         deadline = time.monotonic() + timeout
         client = Redis(port=self.port, socket_connect_timeout=0.2)
         while time.monotonic() < deadline:

@@ -1,7 +1,9 @@
 """`make run`: every process of the Procfile in the foreground, with an embedded Redis when REDIS_URL is unset.
 
 Ctrl-C or SIGTERM stops them all (SIGTERM first, so requests and jobs in flight finish; SIGKILL after a grace
-period). If one process dies, the others are stopped too: a half-running system hides problems.
+period). If one process dies, the others are stopped too: a half-running system hides problems. If the supervisor
+itself is killed outright (SIGKILL, the OOM killer, a closed terminal's process group gone), the kernel sends each
+child SIGTERM, so no gateway or worker is left holding the ports and queues of the next `make run`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.logs import get_logger
+from gateway.runtime import tied_to_this_process
 from gateway.settings import Settings
 
 log = get_logger()
@@ -70,7 +73,7 @@ def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> in
     embedded: EmbeddedRedis | None = None
     redis_url = settings.redis_url
     if not redis_url:
-        embedded = EmbeddedRedis(settings.data_dir / "redis").start()
+        embedded = EmbeddedRedis(settings.data_dir / "redis", die_with_owner=True).start()
         embedded.write_url()
         redis_url = embedded.url
         log.info("redis.embedded", url=redis_url, directory=str(embedded.directory))
@@ -85,10 +88,12 @@ def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> in
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     exit_code = 0
+    die_with_supervisor = tied_to_this_process(signal.SIGTERM)
     try:
         for name, command in read_procfile(procfile).items():
             children[name] = subprocess.Popen(
-                ["/bin/sh", "-c", f"exec {command}"], env=env, cwd=REPO_ROOT, start_new_session=True
+                ["/bin/sh", "-c", f"exec {command}"], env=env, cwd=REPO_ROOT, start_new_session=True,
+                preexec_fn=die_with_supervisor,
             )
             log.info("supervisor.started", process=name, command=command, pid=children[name].pid)
         while not stopping:

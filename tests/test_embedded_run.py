@@ -1,5 +1,6 @@
 """`make run` on a machine without Redis: the supervisor starts an embedded Redis and every Procfile process,
-the README's example gets a Tracking ID, the report is in the case store within two seconds, Ctrl-C stops all."""
+the README's example gets a Tracking ID, the report is in the case store within two seconds, Ctrl-C stops all,
+and a supervisor killed outright takes its processes with it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from redis import Redis
 from twilio.request_validator import RequestValidator
@@ -104,3 +106,46 @@ def test_the_embedded_redis_starts_under_a_relative_data_dir(tmp_path: Path, mon
     with EmbeddedRedis(Path("var") / "redis") as embedded:
         assert Redis.from_url(embedded.url).ping()
     assert (tmp_path / "var" / "redis" / "redis.log").exists()
+
+
+SUPERVISE = ("import sys; from pathlib import Path; from gateway.settings import load_settings; "
+             "from gateway.supervisor import supervise; sys.exit(supervise(load_settings(), Path(sys.argv[1])))")
+
+
+def _gone(process: psutil.Process) -> bool:
+    try:
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "expected_children"),
+    [
+        pytest.param("redis://127.0.0.1:1/0", {"sleep"}, id="procfile-processes"),
+        pytest.param(None, {"sleep", "redis-server"}, id="procfile-processes-and-the-embedded-redis"),
+    ],
+)
+def test_a_supervisor_killed_outright_leaves_no_process_behind(
+    tmp_path: Path, redis_url: str | None, expected_children: set[str],
+) -> None:
+    """SIGKILL (the OOM killer, kill -9) gives the supervisor no chance to stop anything: the kernel must, or the
+    next `make run` finds the ports taken and two gateways on one data dir."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("first: sleep 300\nsecond: sleep 300\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
+    env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR=str(tmp_path / "var"),
+               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    supervisor = subprocess.Popen([str(VENV_BIN / "python"), "-c", SUPERVISE, str(procfile)], env=env, cwd=REPO_ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        parent = psutil.Process(supervisor.pid)
+        wait_until(lambda: len([c for c in parent.children() if c.name() == "sleep"]) == 2, timeout=30)
+        children = parent.children()
+        assert {Path(child.name()).name for child in children} == expected_children
+    finally:
+        supervisor.kill()
+        supervisor.wait(timeout=10)
+    wait_until(lambda: all(_gone(child) for child in children), timeout=10)

@@ -8,15 +8,13 @@ listens on a single queue; with several it uses BLPOP, and a worker that dies ri
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
-from functools import partial
+from collections.abc import Sequence
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -24,7 +22,7 @@ from rq import SimpleWorker
 
 from gateway.logs import get_logger
 from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue, release_held_forwards
-from gateway.runtime import settle_heap
+from gateway.runtime import die_with_parent, libc_prctl, settle_heap, tied_to_this_process
 from gateway.settings import Settings
 from workers.context import WorkerContext, current, use_context
 from workers.reaper import HeldForwardWatch, Liveness, worker_name
@@ -33,7 +31,6 @@ log = get_logger()
 REDIS_RETRY_SECONDS = 1.0
 # RQ's own maintenance (expired registries) runs every ten minutes by default.
 MAINTENANCE_INTERVAL_SECONDS = 30
-PR_SET_PDEATHSIG = 1
 
 
 class LaporWorker(SimpleWorker):
@@ -78,11 +75,11 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
     ChildrenDieWithWorker().register()
     context = WorkerContext.build(settings)
     use_context(context)
+    warm_up(context, queue_name)
+    settle_heap()  # once: after an outage it would freeze what the failed run left behind
     while True:
         try:
             worker = worker_on(context, queue_name)
-            warm_up(context, queue_name)
-            settle_heap()
             log.info("worker.ready", queue=queue_name)
             return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
         except RedisError as error:
@@ -99,25 +96,6 @@ def warm_up(context: WorkerContext, queue_name: str) -> None:
         triage_engine(context)
 
 
-def _libc_prctl() -> Callable[..., int] | None:
-    """libc's prctl, looked up in the parent (a child of a threaded process should not load libraries); None off
-    Linux, where children may outlive a killed parent."""
-    try:
-        return ctypes.CDLL("libc.so.6", use_errno=True).prctl  # type: ignore[no-any-return]
-    except (OSError, AttributeError):
-        return None
-
-
-def _die_with_parent(parent: int, prctl: Callable[..., int] | None) -> None:
-    """In a child of `parent` (its pid, taken in the parent): SIGKILL when the parent dies, so a killed worker
-    leaves no orphan behind."""
-    if prctl is None:
-        return
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before the request was made: nobody would send the signal
-        os._exit(1)
-
-
 class ChildrenDieWithWorker:
     """Fork hooks for a worker process: a child forked by the worker's main thread dies with the worker.
 
@@ -128,7 +106,7 @@ class ChildrenDieWithWorker:
 
     def __init__(self) -> None:
         self._worker = (os.getpid(), threading.get_ident())
-        self._prctl = _libc_prctl()
+        self._prctl = libc_prctl()
         self._forking: tuple[int, int] | None = None
 
     def register(self) -> None:
@@ -139,7 +117,7 @@ class ChildrenDieWithWorker:
 
     def _after_in_child(self) -> None:
         if self._forking == self._worker:
-            _die_with_parent(self._worker[0], self._prctl)
+            die_with_parent(self._worker[0], self._prctl, signal.SIGKILL)
 
 
 def run_workers(settings: Settings, queue_names: Sequence[str], *, burst: bool = False) -> int:
@@ -148,7 +126,7 @@ def run_workers(settings: Settings, queue_names: Sequence[str], *, burst: bool =
         run_worker(settings, queue_names[0], burst=burst)
         return 0
     command = [sys.executable, "-m", "gateway.cli", "worker"] + (["--burst"] if burst else [])
-    die_with_us = partial(_die_with_parent, os.getpid(), _libc_prctl())
+    die_with_us = tied_to_this_process(signal.SIGKILL)
     children = [subprocess.Popen([*command, "--queues", name], preexec_fn=die_with_us) for name in queue_names]
 
     def forward(signum: int, _: object) -> None:
