@@ -52,6 +52,7 @@ DEADLETTERS_KEY = "lapor:health:deadletters:{channel}"
 STATE_KEY = "lapor:health:state"
 DEADLETTER_INDEX_KEY = "lapor:deadletters:index"  # workers.deadletters.INDEX_KEY (gateway code imports no worker)
 COUNTERS_KEY = "lapor:health:counters"
+CASESTORE_LATENCY_SAMPLE = "lapor_casestore_latency_seconds"
 LAST_ERRORS_KEPT = 10
 DEADLETTER_MEMORY_SECONDS = 7 * 24 * 3600
 REASON_LIMIT = 200
@@ -419,6 +420,26 @@ return false
 """
 
 
+@dataclass(frozen=True, slots=True)
+class StoredStatus:
+    """What the status document shows from Redis and the spool besides the evaluation: read before the metrics are
+    collected, so the dead-letter and spool gauges are set by then."""
+
+    states: dict[str, dict[str, Any]]
+    deadletters_total: int
+    last_errors: dict[str, list[dict[str, Any]]]
+    deadletters: dict[str, int]
+    spool_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedHealth:
+    """One check: the status document, and the metrics it collected once for its counters and gauges."""
+
+    document: dict[str, Any]
+    collected: metrics.CollectedMetrics
+
+
 def _signals(raw: dict[bytes, bytes], deadletters_in_window: int) -> ChannelSignals:
     get = raw.get
     return ChannelSignals(
@@ -511,18 +532,27 @@ class HealthMonitor:
 
     def check(self, now: float | None = None) -> dict[str, Any]:
         """Evaluate, log changes, refresh the gauges and the counter snapshot; return the status document."""
+        return self.check_and_collect(now).document
+
+    def check_and_collect(self, now: float | None = None) -> CheckedHealth:
+        """`check`, also returning the metrics it collected: /metrics renders them instead of collecting again.
+
+        The one collection comes after every gauge the check sets, so the exposition shows them as of now."""
         now = self._clock() if now is None else now
         healths, queues, signals = self.evaluate_all(now)
         self.commit(healths, now)
         for stats in queues:
             metrics.QUEUE_DEPTH.labels(stats.name).set(stats.depth + stats.scheduled)
             metrics.QUEUE_OLDEST_AGE.labels(stats.name).set(stats.oldest_age_seconds or 0)
-        counters = metrics.channel_counters()
+        stored = self.read_stored(healths)
+        metrics.DEADLETTERS_WAITING.set(stored.deadletters_total)
+        metrics.SPOOL_SIZE.set(stored.spool_size)
+        collected = metrics.collect_metrics()
+        counters = metrics.channel_counters(collected)
         self._redis.set(COUNTERS_KEY, orjson.dumps({"at": now, "counters": counters}))
-        document = self._document(healths, queues, signals, counters, now)
-        metrics.DEADLETTERS_WAITING.set(document["deadletters"]["total"])
-        metrics.SPOOL_SIZE.set(document["spool_size"])
-        return document
+        document = _document(healths, queues, signals, stored, counters,
+                             metrics.gauge_value(collected, CASESTORE_LATENCY_SAMPLE), now)
+        return CheckedHealth(document, collected)
 
     def status(self, now: float | None = None) -> dict[str, Any]:
         """The status document without recording anything (counters from the gateway's last snapshot)."""
@@ -530,12 +560,14 @@ class HealthMonitor:
         healths, queues, signals = self.evaluate_all(now)
         raw = self._redis.get(COUNTERS_KEY)
         snapshot = orjson.loads(raw) if raw else {"at": None, "counters": {}}
-        document = self._document(healths, queues, signals, snapshot["counters"], now)
+        stored = self.read_stored(healths)
+        casestore_latency = metrics.gauge_value(metrics.collect_metrics(), CASESTORE_LATENCY_SAMPLE)
+        document = _document(healths, queues, signals, stored, snapshot["counters"], casestore_latency, now)
         document["counters_at"] = _clock(snapshot["at"])
         return document
 
-    def _document(self, healths: list[ChannelHealth], queues: list[QueueStats], signals: dict[str, ChannelSignals],
-                  counters: dict[str, Any], now: float) -> dict[str, Any]:
+    def read_stored(self, healths: Sequence[ChannelHealth]) -> StoredStatus:
+        """What the document shows besides the evaluation, in one round trip (and the spool's size)."""
         pipe = self._redis.pipeline(transaction=False)
         pipe.hgetall(STATE_KEY)
         pipe.zcard(DEADLETTER_INDEX_KEY)
@@ -543,28 +575,40 @@ class HealthMonitor:
             pipe.lrange(ERRORS_KEY.format(channel=health.channel), 0, 4)
             pipe.zcard(DEADLETTERS_KEY.format(channel=health.channel))
         raw_states, deadletters_total, *per_channel = pipe.execute()
-        stored = {key.decode(): orjson.loads(value) for key, value in raw_states.items()}
-        channels = []
-        for index, health in enumerate(healths):
-            sig = signals[health.channel]
-            since = stored.get(health.channel, {})
-            errors = [orjson.loads(raw) for raw in per_channel[2 * index]]
-            channels.append({
-                "channel": health.channel, "state": health.state.value, "reason": health.reason,
-                "since": _clock(since.get("since")) if since.get("state") == health.state.value else None,
-                "findings": [{**asdict(f), "state": f.state.value} for f in health.findings],
-                "counters": counters.get(health.channel, metrics.empty_counters()),
-                "last_message_at": _clock(sig.last_message_at), "last_poll_ok_at": _clock(sig.last_poll_ok_at),
-                "deadletters": int(per_channel[2 * index + 1]),
-                "last_errors": [{**e, "at": _clock(e["at"])} for e in errors],
-            })
-        worst = max((SEVERITY[h.state] for h in healths), default=0)
-        return {
-            "generated_at": _clock(now),
-            "overall": next(s.value for s, level in SEVERITY.items() if level == worst),
-            "channels": channels,
-            "queues": [asdict(stats) for stats in queues],
-            "deadletters": {"total": int(deadletters_total)},
-            "spool_size": self._spool(),
-            "casestore_latency_seconds": metrics.gauge_value("lapor_casestore_latency_seconds"),
-        }
+        return StoredStatus(
+            states={key.decode(): orjson.loads(value) for key, value in raw_states.items()},
+            deadletters_total=int(deadletters_total),
+            last_errors={health.channel: [orjson.loads(raw) for raw in per_channel[2 * index]]
+                         for index, health in enumerate(healths)},
+            deadletters={health.channel: int(per_channel[2 * index + 1]) for index, health in enumerate(healths)},
+            spool_size=self._spool(),
+        )
+
+
+def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: dict[str, ChannelSignals],
+              stored: StoredStatus, counters: dict[str, Any], casestore_latency: float | None,
+              now: float) -> dict[str, Any]:
+    """The status document /v1/status, the status page, `lapor-gateway status` and the heartbeat show."""
+    channels = []
+    for health in healths:
+        sig = signals[health.channel]
+        since = stored.states.get(health.channel, {})
+        channels.append({
+            "channel": health.channel, "state": health.state.value, "reason": health.reason,
+            "since": _clock(since.get("since")) if since.get("state") == health.state.value else None,
+            "findings": [{**asdict(f), "state": f.state.value} for f in health.findings],
+            "counters": counters.get(health.channel, metrics.empty_counters()),
+            "last_message_at": _clock(sig.last_message_at), "last_poll_ok_at": _clock(sig.last_poll_ok_at),
+            "deadletters": stored.deadletters[health.channel],
+            "last_errors": [{**e, "at": _clock(e["at"])} for e in stored.last_errors[health.channel]],
+        })
+    worst = max((SEVERITY[h.state] for h in healths), default=0)
+    return {
+        "generated_at": _clock(now),
+        "overall": next(s.value for s, level in SEVERITY.items() if level == worst),
+        "channels": channels,
+        "queues": [asdict(stats) for stats in queues],
+        "deadletters": {"total": stored.deadletters_total},
+        "spool_size": stored.spool_size,
+        "casestore_latency_seconds": casestore_latency,
+    }

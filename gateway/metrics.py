@@ -2,11 +2,16 @@
 
 When PROMETHEUS_MULTIPROC_DIR is set (the supervisor sets it under the data dir), every process writes its
 samples there and `/metrics` aggregates them; otherwise the gateway reports its own process only.
+
+A collection reads every family (multiprocess: every process's files), so it is made once per health check:
+`collect_metrics()` returns it, the channel counters and gauge values are read from it, and /metrics renders it.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +25,8 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 RECEIVED = Counter("lapor_messages_received_total", "Inbound messages received, by channel.", ["channel"])
 ACCEPTED = Counter("lapor_messages_accepted_total", "New reports made durable, by channel.", ["channel"])
@@ -53,9 +60,27 @@ TRIAGE_SECONDS = Histogram(
 QUEUE_DEPTH = Gauge("lapor_queue_depth", "Jobs waiting per queue.", ["queue"], multiprocess_mode="livemax")
 
 
-def render_metrics() -> tuple[bytes, str]:
-    """The exposition text for /metrics: aggregated over processes when running multiprocess."""
-    return generate_latest(_collecting_registry()), CONTENT_TYPE_LATEST
+@dataclass(frozen=True, slots=True)
+class CollectedMetrics:
+    """Every metric family, collected once. A collection is not cheap (multiprocess, it reads and merges every
+    process's files), so the health check derives its counters and gauges from one, and /metrics renders it."""
+
+    families: tuple[Metric, ...]
+
+    def collect(self) -> Iterable[Metric]:
+        """The families as a registry yields them, so `generate_latest` renders them without collecting again."""
+        return self.families
+
+
+def collect_metrics(registry: Collector | None = None) -> CollectedMetrics:
+    """Collect `registry` once; by default every process's metrics when running multiprocess, else this one's."""
+    source = _collecting_registry() if registry is None else registry
+    return CollectedMetrics(tuple(source.collect()))
+
+
+def render_metrics(collected: CollectedMetrics | None = None) -> tuple[bytes, str]:
+    """The exposition text for /metrics: of `collected` when given (the health check's), else collected now."""
+    return generate_latest(collect_metrics() if collected is None else collected), CONTENT_TYPE_LATEST
 
 
 # -- Channel health (gateway/health.py) ---------------------------------------------------------------------------
@@ -111,11 +136,11 @@ def _collecting_registry() -> CollectorRegistry:
 REPLY_OUTCOMES = {"sent": "replies_sent", "outbox": "replies_sent", "failed": "replies_failed"}
 
 
-def channel_counters() -> dict[str, dict[str, Any]]:
+def channel_counters(collected: CollectedMetrics) -> dict[str, dict[str, Any]]:
     """Counters per channel, summed over every process: received, accepted, duplicates, rejected (by reason),
     forwarded, replies_sent, replies_failed, dead_lettered."""
     counters: dict[str, dict[str, Any]] = {}
-    for family in _collecting_registry().collect():
+    for family in collected.families:
         for sample in family.samples:
             name = CHANNEL_COUNTER_SAMPLES.get(sample.name)
             channel = sample.labels.get("channel")
@@ -142,9 +167,9 @@ def empty_counters() -> dict[str, Any]:
             "replies_sent": 0, "replies_failed": 0, "dead_lettered": 0}
 
 
-def gauge_value(name: str) -> float | None:
-    """The current value of an unlabelled gauge, over every process (None when nothing set it yet)."""
-    for family in _collecting_registry().collect():
+def gauge_value(collected: CollectedMetrics, name: str) -> float | None:
+    """The value of an unlabelled gauge, over every process (None when nothing set it yet)."""
+    for family in collected.families:
         for sample in family.samples:
             if sample.name == name:
                 return float(sample.value)
