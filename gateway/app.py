@@ -278,8 +278,9 @@ def readyz_handler(gateway: Gateway) -> Handler:
     return readyz
 
 
-async def metrics_handler(_: web.Request) -> web.Response:
-    payload, content_type = metrics.render_metrics()
+def metrics_response(collected: metrics.CollectedMetrics | None = None) -> web.Response:
+    """The exposition of `collected` (the health check's collection), or of a collection made now."""
+    payload, content_type = metrics.render_metrics(collected)
     return web.Response(body=payload, headers={"Content-Type": content_type})
 
 
@@ -324,13 +325,15 @@ def status_page_handler(gateway: Gateway) -> Handler:
 
 
 def metrics_with_health_handler(gateway: Gateway) -> Handler:
-    async def metrics_view(request: web.Request) -> web.Response:
+    async def metrics_view(_: web.Request) -> web.Response:
         if gateway.monitor is not None:
-            try:
-                await asyncio.to_thread(gateway.monitor.check)  # queue gauges and states as of now
+            try:  # queue gauges and states as of now
+                checked = await asyncio.to_thread(gateway.monitor.check_and_collect)
             except RedisError as error:  # the process's own metrics are still worth scraping
                 log.warning("health.check_failed", error=type(error).__name__)
-        return await metrics_handler(request)
+            else:  # the check collected every metric once already: render that, not a second collection
+                return metrics_response(checked.collected)
+        return metrics_response()
 
     return metrics_view
 
