@@ -17,8 +17,9 @@ Three parts, kept apart so each can be tested alone:
 - `evaluate(...)`: a pure function of (signals, queue stats, rules, now) -> `ChannelHealth`; the rules are the
   functions in `RULES`, their thresholds in config/health.toml.
 - `HealthMonitor`: reads the signals and queues, evaluates every channel, and logs one `channel.health` line per
-  change of state (compare-and-set in Redis, so two processes never both log it); `status()` is what
-  /v1/status, the status page and `lapor-gateway status` show.
+  change of state (compare-and-set in Redis, so two processes never both log it). `check()` is what /v1/status,
+  the status page, /metrics and the heartbeat show (it records the state and the counter snapshot); `status()`
+  only reads, for `lapor-gateway status`.
 """
 
 from __future__ import annotations
