@@ -29,6 +29,7 @@ from channels.social import (
     Backoff,
     Clock,
     MentionIntake,
+    PollProgress,
     ProviderError,
     ProviderErrorKind,
     after_poll_error,
@@ -237,7 +238,7 @@ class InstagramPoller:
         self.mentions = MentionIntake(redis, settings, intake, reply_target)
         self.signals = HealthSignals(redis)
         self.pending_key = PENDING_KEY.format(ig_user_id=self.settings.ig_user_id)
-        self.progress_key = PROGRESS_KEY.format(ig_user_id=self.settings.ig_user_id)
+        self.progress = PollProgress(redis, PROGRESS_KEY.format(ig_user_id=self.settings.ig_user_id))
         self.backoff = Backoff(self.settings.error_retry_seconds, self.settings.auth_retry_seconds,
                                max(self.settings.poll_interval_seconds, self.settings.auth_retry_seconds), clock)
         self.next_tags_at = 0.0
@@ -292,12 +293,12 @@ class InstagramPoller:
         The account's first walk (nothing seen yet) skips media older than `first_poll_lookback_minutes`, and
         stops after a page of nothing else: an account tagged in hundreds of old posts is not answered all at once.
         That start is saved, so walks that find nothing keep it until the first media is seen."""
-        state = self._load_progress()
+        state = self.progress.load()
         seen, after, newest = state.get("seen"), state.get("after"), state.get("newest")
         start = None if seen else float(state.get("start") or
                                         self.clock() - self.settings.first_poll_lookback_minutes * 60)
         if start is not None and not state.get("start"):
-            self._save_progress(seen=None, after=after, newest=newest, start=start)
+            self.progress.save(seen=None, after=after, newest=newest, start=start)
         taken = 0
         for _ in range(max(1, self.settings.max_pages)):
             page = self.graph.tags(after, self.settings.page_size)
@@ -327,22 +328,10 @@ class InstagramPoller:
             after = ((page.get("paging") or {}).get("cursors") or {}).get("after")
             if reached or not after or not (page.get("paging") or {}).get("next"):
                 # Nothing seen yet (an empty first walk): keep the start for the next walk.
-                self._save_progress(seen=newest or seen, start=None if newest or seen else start)
+                self.progress.save(seen=newest or seen, start=None if newest or seen else start)
                 return taken
-            self._save_progress(seen=seen, after=after, newest=newest, start=start)
+            self.progress.save(seen=seen, after=after, newest=newest, start=start)
         return taken
-
-    def _load_progress(self) -> dict[str, str]:
-        raw = self.redis.get(self.progress_key)
-        return {k: v for k, v in orjson.loads(raw).items() if v} if raw else {}
-
-    def _save_progress(self, *, seen: str | None, after: str | None = None, newest: str | None = None,
-                       start: float | None = None) -> None:
-        try:
-            self.redis.set(self.progress_key, orjson.dumps({"seen": seen, "after": after, "newest": newest,
-                                                            "start": start}))
-        except RedisError as error:
-            raise NotDurable("cursor not saved", reason="redis_unavailable") from error
 
 
 def pollers_for(settings: Settings, redis: Redis, intake: Intake) -> list[InstagramPoller]:

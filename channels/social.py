@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -134,6 +135,28 @@ def after_poll_error(channel: str, signals: HealthSignals, backoff: Backoff,
 def after_poll_success(channel: str, signals: HealthSignals, backoff: Backoff) -> None:
     backoff.after_success()
     signals.poll_succeeded(health_channel(channel))
+
+
+class PollProgress:
+    """A poller's cursor and the state of its unfinished walk, as one JSON object under one Redis key.
+
+    Saved after every page (and read back at the next poll), so a poller stopped midway resumes where it was; a
+    save that fails raises NotDurable, and the poller retries from the cursor it last saved. Empty values are not
+    read back."""
+
+    def __init__(self, redis: Redis, key: str) -> None:
+        self._redis = redis
+        self.key = key
+
+    def load(self) -> dict[str, Any]:
+        raw = self._redis.get(self.key)
+        return {name: value for name, value in orjson.loads(raw).items() if value} if raw else {}
+
+    def save(self, **state: str | float | None) -> None:
+        try:
+            self._redis.set(self.key, orjson.dumps(state))
+        except RedisError as error:
+            raise NotDurable("cursor not saved", reason="redis_unavailable") from error
 
 
 @dataclass(frozen=True, slots=True)

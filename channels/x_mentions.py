@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import requests
 import tweepy
 from redis import Redis
@@ -32,6 +31,7 @@ from channels.social import (
     Backoff,
     Clock,
     MentionIntake,
+    PollProgress,
     ProviderError,
     ProviderErrorKind,
     after_poll_error,
@@ -164,24 +164,9 @@ def mentions_of(response: Any, own_user_id: str) -> list[InboundMessage]:
     return messages
 
 
-class XProgress:
-    """since_id plus the state of an unfinished poll, in one Redis hash."""
-
-    def __init__(self, redis: Redis, user_id: str) -> None:
-        self._redis = redis
-        self.key = PROGRESS_KEY.format(user_id=user_id)
-
-    def load(self) -> dict[str, str]:
-        raw = self._redis.get(self.key)
-        return {k: v for k, v in orjson.loads(raw).items() if v} if raw else {}
-
-    def save(self, since_id: str | None, next_token: str | None = None, newest_id: str | None = None,
-             start_time: str | None = None) -> None:
-        try:
-            self._redis.set(self.key, orjson.dumps({"since_id": since_id, "next_token": next_token,
-                                                    "newest_id": newest_id, "start_time": start_time}))
-        except RedisError as error:
-            raise NotDurable("cursor not saved", reason="redis_unavailable") from error
+def x_progress(redis: Redis, user_id: str) -> PollProgress:
+    """since_id, and the next_token, newest_id and start_time of an unfinished poll."""
+    return PollProgress(redis, PROGRESS_KEY.format(user_id=user_id))
 
 
 class XMentionsPoller:
@@ -193,7 +178,7 @@ class XMentionsPoller:
                  client: tweepy.Client | None = None) -> None:
         self.settings = settings.x
         self.client = client or build_client(self.settings.base_url, self.settings.bearer_token)
-        self.progress = XProgress(redis, self.settings.user_id)
+        self.progress = x_progress(redis, self.settings.user_id)
         self.mentions = MentionIntake(redis, settings, intake, reply_target)
         self.signals = HealthSignals(redis)
         self.clock = clock
@@ -218,7 +203,7 @@ class XMentionsPoller:
         # Until the account has a cursor, every poll starts at the same moment, fixed (and saved) by the first.
         start = None if since_id else state.get("start_time") or self._first_poll_start()
         if start and not state.get("start_time"):
-            self.progress.save(None, start_time=start)
+            self.progress.save(since_id=None, start_time=start)
         taken, pages = 0, 0
         while pages < self.settings.max_pages:
             try:
@@ -226,7 +211,7 @@ class XMentionsPoller:
             except tweepy.BadRequest as error:
                 if token:  # an expired pagination token: start this poll again from since_id (dedup covers it)
                     log.warning("channel.pagination_reset", channel=self.channel)
-                    self.progress.save(since_id, start_time=start)
+                    self.progress.save(since_id=since_id, start_time=start)
                 raise classify(error) from error
             except (tweepy.TweepyException, requests.RequestException, ValueError) as error:
                 raise classify(error) from error
@@ -240,9 +225,9 @@ class XMentionsPoller:
             token = (response.meta or {}).get("next_token")
             if not token:
                 if newest:
-                    self.progress.save(newest)
+                    self.progress.save(since_id=newest)
                 return taken
-            self.progress.save(since_id, token, newest, start)
+            self.progress.save(since_id=since_id, next_token=token, newest_id=newest, start_time=start)
         return taken
 
     def _page(self, since_id: str | None, token: str | None, start_time: str | None = None) -> Any:

@@ -17,7 +17,7 @@ from redis.retry import Retry
 
 from channels.pollers import run_poller
 from channels.social import ProviderErrorKind
-from channels.x_mentions import XMentionsPoller, XProgress, classify, strip_leading_mentions
+from channels.x_mentions import XMentionsPoller, classify, strip_leading_mentions, x_progress
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
@@ -97,7 +97,7 @@ def test_a_real_mentions_page_becomes_reports_without_own_tweets_and_retweets(
     assert reply["text"] == "lampu jalan mati di Jl. Dago sejak minggu lalu"
     assert reply["kind"] == "complaint"
     assert reply["channel_meta"]["tweet_id"] == "1860000000000000404"
-    assert XProgress(redis, X_USER_ID).load() == {"since_id": "1860000000000000404"}
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": "1860000000000000404"}
     assert sorted(args[1]["tweet_id"] for args in reply_jobs(redis)) == sorted(reports)
 
 
@@ -191,7 +191,7 @@ def test_mentions_over_several_pages_are_each_reported_once(
     assert "attachments.media_keys" in mention_calls[0]["query"]["expansions"]
     assert set(reports_by_tweet(redis)) == {t["id"] for t in tweets}
     assert len(reply_jobs(redis)) == 23
-    assert XProgress(redis, X_USER_ID).load() == {"since_id": tweets[-1]["id"]}
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": tweets[-1]["id"]}
 
     poller.poll_once()  # nothing new: the next poll asks since the newest and finds nothing
     assert fake.state.requests[-1]["query"]["since_id"] == tweets[-1]["id"]
@@ -220,7 +220,7 @@ def test_the_first_poll_takes_only_recent_mentions_not_the_accounts_whole_histor
     assert abs(start - (time.time() - 3600)) < 30
     assert set(reports_by_tweet(redis)) == {recent["id"]}
     assert len(reply_jobs(redis)) == 1
-    assert XProgress(redis, X_USER_ID).load() == {"since_id": recent["id"]}
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": recent["id"]}
 
     newer = fake.state.add_tweet("@lapor1708 lampu jalan mati")
     poller.poll_once()  # from here on the cursor rules: since_id, no time window
@@ -268,14 +268,14 @@ def test_a_poll_that_fails_half_way_loses_and_doubles_nothing(
     delay = poller.poll_once()
     assert delay == pytest.approx(settings.x.error_retry_seconds)
     assert len(envelopes(redis)) == 5
-    progress = XProgress(redis, X_USER_ID).load()
+    progress = x_progress(redis, X_USER_ID).load()
     assert "since_id" not in progress and progress["newest_id"] == tweets[-1]["id"]
     assert any(e["event"] == "channel.provider_error" and e["kind"] == "server" for e in log_events(log_stream))
 
     poller.poll_once()
     assert set(reports_by_tweet(redis)) == {t["id"] for t in tweets}
     assert len(reply_jobs(redis)) == 12
-    assert XProgress(redis, X_USER_ID).load() == {"since_id": tweets[-1]["id"]}
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": tweets[-1]["id"]}
 
 
 def test_a_restart_between_polls_skips_and_doubles_nothing(
@@ -291,7 +291,7 @@ def test_a_restart_between_polls_skips_and_doubles_nothing(
     make_poller(settings, redis, intake_b).poll_once()
 
     # A crash after the reports were durable but before the cursor moved: the same mentions come again.
-    redis.delete(XProgress(redis, X_USER_ID).key)
+    redis.delete(x_progress(redis, X_USER_ID).key)
     make_poller(settings, redis, intake_b).poll_once()
     intake_b.close()
 
@@ -449,7 +449,7 @@ def test_provider_errors_are_classified(
                       "channel.rate_limited", ProviderErrorKind.SERVER: "channel.provider_error",
                       ProviderErrorKind.BAD_PAYLOAD: "channel.bad_payload"}[kind]
     assert expected_event in events
-    assert XProgress(redis, X_USER_ID).load().keys() <= {"start_time"}  # no cursor moved
+    assert x_progress(redis, X_USER_ID).load().keys() <= {"start_time"}  # no cursor moved
 
 
 def test_an_unreadable_page_is_a_bad_payload_and_moves_no_cursor(
@@ -458,7 +458,7 @@ def test_an_unreadable_page_is_a_bad_payload_and_moves_no_cursor(
     fake.fail("/x/2/users", 200, body={"data": [{"id": "not-a-number", "text": 5}], "meta": {"newest_id": "9"}})
     make_poller(settings, redis, intake).poll_once()
     assert "channel.bad_payload" in {e["event"] for e in log_events(log_stream)}
-    assert XProgress(redis, X_USER_ID).load().keys() <= {"start_time"}  # no cursor moved
+    assert x_progress(redis, X_USER_ID).load().keys() <= {"start_time"}  # no cursor moved
 
 
 # -- replies ------------------------------------------------------------------------------------------------
