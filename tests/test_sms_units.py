@@ -16,6 +16,7 @@ from gateway.tracking import MAX_LENGTH, format_tracking_id
 from normalizer.keywords import Action, parse_text
 from normalizer.sender import normalize_msisdn
 from workers.reply import RateLimiter
+from workers.windows import count_in_window
 
 
 @pytest.mark.parametrize(
@@ -135,6 +136,22 @@ def test_the_rate_limiter_grants_at_most_its_rate_per_window(redis: Redis) -> No
     assert slow.window == 2.0 and slow.limit == 1
     first, second = slow.acquire(), slow.acquire()
     assert second == first + 1
+
+
+@pytest.mark.parametrize(
+    ("keys", "ttl", "counts"),
+    [
+        pytest.param(["w:1", "w:1", "w:1"], 5, [1, 2, 3], id="one-window-counts-up"),
+        pytest.param(["w:1", "w:2", "w:1"], 5, [1, 1, 2], id="windows-count-apart"),
+        pytest.param(["cap:hour"], 3700, [1], id="an-hourly-cap"),
+    ],
+)
+def test_a_window_counts_each_call_and_always_expires(redis: Redis, keys: list[str], ttl: int,
+                                                      counts: list[int]) -> None:
+    """The reply rates (SMS, X, Instagram) and the e-mail cap count with `count_in_window`: every key it touches
+    carries its expiry, or a used-up rate would stay used up."""
+    assert [count_in_window(redis, key, ttl) for key in keys] == counts
+    assert all(0 < redis.ttl(key) <= ttl for key in set(keys))
 
 
 VALID = format_tracking_id(1234567)

@@ -22,6 +22,7 @@ from gateway.logs import bind_message_context, get_logger
 from gateway.queues import REPLY_QUEUE
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
+from workers.windows import count_in_window
 
 log = get_logger()
 
@@ -36,11 +37,7 @@ def _digest(value: str) -> str:
 
 def _over_cap(context: WorkerContext, address: str) -> bool:
     key = CAP_KEY.format(digest=_digest(address.lower()), hour=int(time.time() // 3600))
-    pipe = context.redis.pipeline(transaction=True)
-    pipe.incr(key)
-    pipe.expire(key, 3700)
-    count, _ = pipe.execute()
-    return int(count) > context.settings.email.reply_cap_per_hour
+    return count_in_window(context.redis, key, 3700) > context.settings.email.reply_cap_per_hour
 
 
 def _own_address(context: WorkerContext, address: str) -> bool:

@@ -27,6 +27,7 @@ from gateway.queues import REPLY_QUEUE, envelope_key
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.forward import HANDLE_KEY
+from workers.windows import count_in_window
 
 log = get_logger()
 
@@ -51,11 +52,7 @@ class RateLimiter:
             now = self._clock()
             window = int(now // self.window)
             key = RATE_KEY.format(name=self._name, window=window)
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.incr(key)
-            pipe.expire(key, int(self.window) + 2)
-            count, _ = pipe.execute()
-            if int(count) <= self.limit:
+            if count_in_window(self._redis, key, int(self.window) + 2) <= self.limit:
                 return window
             self._sleep(max(0.001, (window + 1) * self.window - now))
 

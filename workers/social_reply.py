@@ -30,6 +30,7 @@ from gateway.settings import Settings
 from normalizer.envelope import Channel
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
+from workers.windows import count_in_window
 
 log = get_logger()
 
@@ -56,11 +57,7 @@ def _over_rate(context: WorkerContext, channel: str, now: float) -> float | None
     """Seconds until the next minute when this minute's replies are used up; None when we may send."""
     minute = int(now // 60)
     key = RATE_KEY.format(channel=channel, minute=minute)
-    pipe = context.redis.pipeline(transaction=True)
-    pipe.incr(key)
-    pipe.expire(key, 120)
-    count = int(pipe.execute()[0])
-    if count <= max(1, _rate_limit(context, channel)):
+    if count_in_window(context.redis, key, 120) <= max(1, _rate_limit(context, channel)):
         return None
     return (minute + 1) * 60 - now + 0.5
 
