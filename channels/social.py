@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 
 from channels.base import InboundMessage
 from gateway.errors import GatewayError, NotDurable, RejectedInput
-from gateway.followups import with_stored_parent_flags
+from gateway.followups import resolve_follow_up_now
 from gateway.health import HealthSignals, health_channel
 from gateway.intake import Intake, dedup_key
 from gateway.logs import bind_message_context, clear_message_context, get_logger
@@ -189,7 +189,8 @@ class MentionIntake:
         """Durable when it returns (raises NotDurable otherwise). Returns the replies it queued."""
         jobs: list[ReplyJob] = []
         drafts = []
-        draft_messages: list[tuple[InboundMessage, str]] = []
+        # Per draft: its message, its language, and the ID it named when that was never minted (a new report then).
+        draft_messages: list[tuple[InboundMessage, str, str | None]] = []
         for message in messages:
             try:
                 normalized = normalize(message, default_region=self._settings.sms.default_region)
@@ -201,21 +202,27 @@ class MentionIntake:
                                               normalized.language))
                 continue
             assert normalized.draft is not None
-            draft = normalized.draft
+            draft, unknown_parent = normalized.draft, None
             if draft.follow_up_of:  # adding to an anonymous report stays anonymous; unknown flags: anonymous too
-                draft = with_stored_parent_flags(self._redis, draft)
+                parent = draft.follow_up_of
+                draft, unknown = resolve_follow_up_now(self._redis, draft)
+                unknown_parent = parent if unknown else None
             drafts.append(draft)
-            draft_messages.append((message, normalized.language))
+            draft_messages.append((message, normalized.language, unknown_parent))
         receipts = self._intake.commit(drafts) if drafts else []
         for source in {message.source for message in messages}:
             self._signals.message_received(source)
-        for draft, (message, language), receipt in zip(drafts, draft_messages, receipts, strict=True):
+        for draft, (message, language, unknown_parent), receipt in zip(drafts, draft_messages, receipts, strict=True):
             bind_message_context(channel=message.source, tracking_id=receipt.tracking_id)
+            if unknown_parent:
+                log.info("message.follow_up_unknown", reason="no_such_report", follow_up_of=unknown_parent)
             log.info("message.accepted", channel=message.source, tracking_id=receipt.tracking_id,
                      kind=draft.kind.value, duplicate=receipt.duplicate, follow_up_of=draft.follow_up_of,
                      anonymous=draft.anonymous)
             if draft.follow_up_of:
                 jobs.append(self._job(message, "social_follow_up", draft.follow_up_of, language))
+            elif unknown_parent:
+                jobs.append(self._job(message, "social_follow_up_unknown", receipt.tracking_id, language))
             else:
                 jobs.append(self._job(message, "social_ack", receipt.tracking_id, language))
         queued = self._queue_replies(jobs)

@@ -56,6 +56,22 @@ def with_stored_parent_flags(redis: Redis, draft: ReportDraft) -> ReportDraft:
     return with_parent_flags(draft, *(parent_flags(redis, draft.follow_up_of) or UNKNOWN_PARENT_FLAGS))
 
 
+def as_new_report(draft: ReportDraft) -> ReportDraft:
+    """A follow-up to an ID no gateway ever minted, filed as a report of its own: the ID it named stays at the start
+    of its text, as the citizen typed it."""
+    return draft.model_copy(update={"follow_up_of": None, "text": f"{draft.follow_up_of} {draft.text}"})
+
+
+def resolve_follow_up_now(redis: Redis, draft: ReportDraft) -> tuple[ReportDraft, bool]:
+    """`resolve_follow_up` for channels that ask no case store (mentions): (the draft to commit, whether it named
+    a report that was never issued). A minted ID whose report the gateway no longer has stays a follow-up,
+    anonymous."""
+    assert draft.follow_up_of is not None
+    if not was_issued(redis, draft.follow_up_of):
+        return as_new_report(draft), True
+    return with_stored_parent_flags(redis, draft), False
+
+
 async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: ReportDraft,
                             lookup_seconds: float = 1.5) -> tuple[ReportDraft, bool]:
     """(the draft to commit, whether it named a report that was never issued). The case store is asked, within
@@ -65,8 +81,8 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
     flags = await durably(parent_flags, redis, parent)
     if flags is not None:
         return with_parent_flags(draft, *flags), False
-    if not await durably(was_issued, redis, parent):  # the Tracking ID it names was kept at the start of the text
-        return draft.model_copy(update={"follow_up_of": None, "text": f"{parent} {draft.text}"}), True
+    if not await durably(was_issued, redis, parent):
+        return as_new_report(draft), True
     try:
         lookup = await asyncio.wait_for(lookup_status(client, parent), lookup_seconds)
     except TimeoutError:

@@ -22,7 +22,7 @@ from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
-from gateway.tracking import format_tracking_id
+from gateway.tracking import SEQUENCE_KEY, format_tracking_id
 from tests.conftest import TestEnvironment, free_port, log_events
 from tests.social_helpers import X_USER_ID, FakeProviderServer, fixture, run_reply_jobs
 from workers.deadletters import DeadLetters
@@ -130,6 +130,7 @@ def test_the_sms_keyword_grammar_applies_to_mentions(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, mention: dict[str, str],
     report_fields: dict[str, Any],
 ) -> None:
+    redis.set(SEQUENCE_KEY, 2_000_000)  # VALID_ID was minted: a follow-up to it is one
     fake.state.add_tweet(mention["text"])
     make_poller(settings, redis, intake).poll_once()
     (report,) = envelopes(redis)
@@ -537,6 +538,26 @@ def test_a_failing_reply_is_retried_rescheduled_or_dead_lettered_by_kind(
     if letters:
         assert letters[0].queue == REPLY_QUEUE and letters[0].reason == "twitter_auth"
     assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == scheduled
+
+
+def test_a_follow_up_mention_to_an_id_never_minted_is_filed_as_a_new_report(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """design.md: a follow-up is to an *existing* report. An ID above the counter (a guess, another system's ID)
+    makes the mention a report of its own, and the public reply says so with the new Tracking ID only."""
+    unknown = format_tracking_id(7_777_777)
+    tweet = fake.state.add_tweet(f"@lapor1708 {unknown} lubangnya makin besar")
+    make_poller(settings, redis, intake).poll_once()
+    (report,) = envelopes(redis)
+    assert report["follow_up_of"] is None and report["tracking_id"] != unknown
+    assert report["text"] == f"{unknown} lubangnya makin besar"  # what the citizen typed, number included
+    assert reply_jobs(redis) == [("twitter", {"tweet_id": tweet["id"]}, "social_follow_up_unknown",
+                                  report["tracking_id"], "id")]
+    assert any(e["event"] == "message.follow_up_unknown" and e["follow_up_of"] == unknown
+               for e in log_events(log_stream))
+    run_reply_jobs(settings)
+    (reply,) = fake.state.x_replies
+    assert report["tracking_id"] in reply["text"] and "lubang" not in reply["text"]
 
 
 def test_a_follow_up_mention_to_an_anonymous_report_stays_anonymous(
