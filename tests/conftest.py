@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
@@ -185,14 +185,53 @@ def log_events(stream: io.StringIO) -> list[dict[str, object]]:
 
 
 # -- Servers on loopback in a thread ----------------------------------------------------------------------------
+class BackgroundLoop:
+    """An event loop on a daemon thread of this process: what the in-process servers of the tests run on."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._loop is not None
+
+    def start(self, setup: Callable[[], Awaitable[None]], what: str) -> None:
+        """Run `setup` on a new loop and keep the loop running; returns once `setup` has returned."""
+        ready = threading.Event()
+        loop = self._loop = asyncio.new_event_loop()
+
+        async def serve() -> None:
+            await setup()
+            ready.set()
+
+        def run() -> None:
+            loop.run_until_complete(serve())
+            loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        assert ready.wait(10), f"{what} did not start"
+
+    def stop(self, teardown: Callable[[], Awaitable[None]]) -> None:
+        """Run `teardown` on the loop, then stop and close it."""
+        if self._loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(teardown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        assert self._thread is not None
+        self._thread.join(10)
+        self._loop.close()
+        self._loop, self._thread = None, None
+
+
 class LoopbackServer:
     """An aiohttp app served from a thread of this process on a fixed port, so it can go down and come back."""
 
     def __init__(self, app_factory: Callable[[], web.Application], port: int) -> None:
         self._app_factory = app_factory
         self.port = port
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._background = BackgroundLoop()
         self._runner: web.AppRunner | None = None
 
     @property
@@ -200,33 +239,18 @@ class LoopbackServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
         async def serve() -> None:
             self._runner = web.AppRunner(self._app_factory(), access_log=None)
             await self._runner.setup()
             await web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True).start()
-            ready.set()
 
-        def run() -> None:
-            assert self._loop is not None
-            self._loop.run_until_complete(serve())
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-        assert ready.wait(10), "server did not start"
+        self._background.start(serve, "server")
 
     def stop(self) -> None:
-        if self._loop is None or self._runner is None:
+        if self._runner is None:
             return
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        assert self._thread is not None
-        self._thread.join(10)
-        self._loop.close()
-        self._loop, self._runner = None, None
+        self._background.stop(self._runner.cleanup)
+        self._runner = None
 
 
 class CaseStoreServer(LoopbackServer):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import smtplib
-import threading
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -21,6 +19,7 @@ from channels.email.server import start_smtp_server
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, JSONSerializer, envelope_key, queue
 from gateway.settings import Settings
+from tests.conftest import BackgroundLoop
 from workers.context import WorkerContext, use_context
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "email"
@@ -52,8 +51,7 @@ class SmtpServerThread:
     settings: Settings
     redis: Redis
     intake: Intake | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
-    _thread: threading.Thread | None = None
+    _background: BackgroundLoop = field(default_factory=BackgroundLoop, init=False)
     _server: Any = None
     _intake: Intake | None = field(default=None, init=False)
 
@@ -62,40 +60,25 @@ class SmtpServerThread:
         return self.settings.smtp.port
 
     def start(self) -> SmtpServerThread:
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
         self._intake = self.intake or Intake(self.redis, self.settings)
 
         async def serve() -> None:
             self._server = await start_smtp_server(self.settings, self.redis, self._intake, host="127.0.0.1")
-            ready.set()
 
-        def run() -> None:
-            assert self._loop is not None
-            self._loop.run_until_complete(serve())
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-        assert ready.wait(10), "SMTP server did not start"
+        self._background.start(serve, "SMTP server")
         return self
 
     def stop(self) -> None:
-        if self._loop is None:
+        if not self._background.running:
             return
 
         async def close() -> None:
             self._server.close()
             await self._server.wait_closed()
 
-        asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        assert self._thread is not None
-        self._thread.join(10)
-        self._loop.close()
+        self._background.stop(close)
         assert self._intake is not None
         self._intake.close()
-        self._loop = None
 
     def client(self) -> smtplib.SMTP:
         client = smtplib.SMTP("127.0.0.1", self.port, timeout=10)
