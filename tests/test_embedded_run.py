@@ -120,32 +120,37 @@ def _gone(process: psutil.Process) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("redis_url", "expected_children"),
+    ("redis_url", "expected_children", "worker_state"),
     [
-        pytest.param("redis://127.0.0.1:1/0", {"sleep"}, id="procfile-processes"),
-        pytest.param(None, {"sleep", "redis-server"}, id="procfile-processes-and-the-embedded-redis"),
+        pytest.param("redis://127.0.0.1:1/0", {"sleep", "lapor-gateway"}, "worker.redis_unavailable",
+                     id="procfile-processes-a-worker-waiting-out-an-outage"),
+        pytest.param(None, {"sleep", "lapor-gateway", "redis-server"}, "worker.ready",
+                     id="procfile-processes-a-working-worker-and-the-embedded-redis"),
     ],
 )
 def test_a_supervisor_killed_outright_leaves_no_process_behind(
-    tmp_path: Path, redis_url: str | None, expected_children: set[str],
+    tmp_path: Path, redis_url: str | None, expected_children: set[str], worker_state: str,
 ) -> None:
     """SIGKILL (the OOM killer, kill -9) gives the supervisor no chance to stop anything: the kernel must, or the
-    next `make run` finds the ports taken and two gateways on one data dir."""
+    next `make run` finds the ports taken and two gateways on one data dir. A worker told to stop must stop even
+    when its Redis goes at the same moment (the embedded one does) or was already gone."""
     procfile = tmp_path / "Procfile"
-    procfile.write_text("first: sleep 300\nsecond: sleep 300\n")
+    procfile.write_text("first: sleep 300\nsecond: sleep 300\nworker: lapor-gateway worker --queues lapor-status\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
     env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR=str(tmp_path / "var"),
                PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     if redis_url:
         env["REDIS_URL"] = redis_url
-    supervisor = subprocess.Popen([str(VENV_BIN / "python"), "-c", SUPERVISE, str(procfile)], env=env, cwd=REPO_ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log_path = tmp_path / "supervisor.log"
+    with log_path.open("wb") as log:
+        supervisor = subprocess.Popen([str(VENV_BIN / "python"), "-c", SUPERVISE, str(procfile)], env=env,
+                                      cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         parent = psutil.Process(supervisor.pid)
-        wait_until(lambda: len([c for c in parent.children() if c.name() == "sleep"]) == 2, timeout=30)
+        wait_until(lambda: f'"{worker_state}"' in log_path.read_text(), timeout=60)
         children = parent.children()
         assert {Path(child.name()).name for child in children} == expected_children
     finally:
         supervisor.kill()
         supervisor.wait(timeout=10)
-    wait_until(lambda: all(_gone(child) for child in children), timeout=10)
+    wait_until(lambda: all(_gone(child) for child in children), timeout=15)

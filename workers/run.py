@@ -13,8 +13,8 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Sequence
+from types import FrameType
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -35,6 +35,16 @@ MAINTENANCE_INTERVAL_SECONDS = 30
 
 class LaporWorker(SimpleWorker):
     """SimpleWorker on one queue, plus liveness: other workers requeue our job quickly if this process dies."""
+
+    def __init__(self, *args: Any, stop: threading.Event | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Set by SIGTERM or SIGINT: RQ's loop also ends on any error it meets, and only this tells the two apart.
+        # Shared by the workers `run_worker` builds one after another, so a late signal is not lost.
+        self.stop = stop or threading.Event()
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stop.set()
+        super().request_stop(signum, frame)
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         names = [q.name for q in self.queues]
@@ -58,33 +68,59 @@ def build_worker(settings: Settings, queue_names: str | Sequence[str]) -> LaporW
     return worker_on(context, queue_names)
 
 
-def worker_on(context: WorkerContext, queue_names: str | Sequence[str]) -> LaporWorker:
+def worker_on(context: WorkerContext, queue_names: str | Sequence[str], stop: threading.Event | None = None,
+              ) -> LaporWorker:
     """An RQ worker on an existing context's Redis client. Cheap, unlike the context (its trained triage model):
     a worker that lost Redis builds only this again, since the client reconnects by itself."""
     names = [queue_names] if isinstance(queue_names, str) else list(queue_names)
     return LaporWorker(
         [queue(name, context.redis) for name in names], connection=context.redis, serializer=JSONSerializer,
-        name=worker_name(), maintenance_interval=MAINTENANCE_INTERVAL_SECONDS,
+        name=worker_name(), maintenance_interval=MAINTENANCE_INTERVAL_SECONDS, stop=stop,
     )
 
 
 def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> bool:
-    """Work one queue until told to stop. A Redis outage is waited out, never a crash: the worker comes back by
-    itself, and whatever job it held is requeued by the reaper. The context outlives the outage, so a forward
-    worker drains the backlog at once instead of training its triage model again first."""
+    """Work one queue until told to stop (SIGTERM, SIGINT) or, with `burst`, until it is empty.
+
+    A Redis outage is waited out, never a crash: RQ's loop quits on a lost or timed-out connection (returning, or
+    raising from its own teardown), and the worker comes back by itself; whatever job it held is requeued by the
+    reaper. The context outlives the outage, so a forward worker drains the backlog at once instead of training its
+    triage model again first. A stop asked for at any point ends it: during an outage RQ's signal handlers belong
+    to a worker that already quit, so the wait between tries has its own."""
     ChildrenDieWithWorker().register()
     context = WorkerContext.build(settings)
     use_context(context)
     warm_up(context, queue_name)
     settle_heap()  # once: after an outage it would freeze what the failed run left behind
+    stop = threading.Event()
     while True:
         try:
-            worker = worker_on(context, queue_name)
+            worker = worker_on(context, queue_name, stop)
             log.info("worker.ready", queue=queue_name)
-            return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+            worked = worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+            if burst or stop.is_set():
+                return worked
+            log.error("worker.quit_unasked", reason="rq_loop_error", retry_in=REDIS_RETRY_SECONDS)
         except RedisError as error:
+            if stop.is_set():
+                return False  # told to stop, and Redis went away with it (as under a killed supervisor)
             log.error("worker.redis_unavailable", error=type(error).__name__, retry_in=REDIS_RETRY_SECONDS)
-            time.sleep(REDIS_RETRY_SECONDS)
+        if _wait_unless_stopped(stop, REDIS_RETRY_SECONDS):
+            log.info("worker.stopped", queue=queue_name)
+            return False
+
+
+def _wait_unless_stopped(stop: threading.Event, seconds: float) -> bool:
+    """Wait `seconds`, less if SIGTERM or SIGINT comes (they set `stop`); whether `stop` is set. The previous
+    signal handlers are restored."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach only the main thread
+        return stop.wait(seconds)
+    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return stop.wait(seconds)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def warm_up(context: WorkerContext, queue_name: str) -> None:
