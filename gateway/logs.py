@@ -216,9 +216,12 @@ class _ModuleLogger:
         self._bound: Any = None
 
     def __getattr__(self, name: str) -> Any:
-        if self._configuration != _configuration:
+        if name.startswith("_"):  # an unset slot (copy, pickle): not a logging method
+            raise AttributeError(name)
+        configuration = _configuration  # read first: a configuration made while assembling is picked up next time
+        if self._configuration != configuration:
             self._bound = structlog.get_logger(**self._initial).bind()
-            self._configuration = _configuration
+            self._configuration = configuration
         return getattr(self._bound, name)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import io
 import json
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
 import pytest
+import structlog
 from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -381,6 +383,41 @@ def test_module_loggers_follow_every_configuration() -> None:
         configure_logging("info")
     assert [json.loads(line)["event"] for line in first.getvalue().splitlines()] == ["probe.first"]
     assert [json.loads(line)["event"] for line in second.getvalue().splitlines()] == ["probe.second", "probe.debug"]
+
+
+def test_a_configuration_made_while_a_module_logger_assembles_is_not_missed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another thread configuring logging while a module logger assembles its structlog logger: the next line
+    goes by the new configuration, not the one the logger happened to assemble."""
+    log = get_logger()
+    first, second = io.StringIO(), io.StringIO()
+    real_get_logger = structlog.get_logger
+    reconfigured: list[bool] = []
+
+    class Racing:
+        """structlog's proxy, except that logging is configured again right after it assembles a logger."""
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            self._proxy = real_get_logger(*args, **kwargs)
+
+        def bind(self) -> object:
+            assembled = self._proxy.bind()
+            if not reconfigured:
+                reconfigured.append(True)
+                configure_logging("info", stream=second)  # lands between assembling and noting the configuration
+            return assembled
+
+    def get_logger_while_reconfigured(*args: object, **kwargs: object) -> object:
+        return Racing(*args, **kwargs)
+
+    try:
+        configure_logging("info", stream=first)
+        monkeypatch.setattr(structlog, "get_logger", get_logger_while_reconfigured)
+        log.info("probe.during")
+        log.info("probe.after")
+    finally:
+        configure_logging("info")
+    assert "probe.after" in second.getvalue() and "probe.after" not in first.getvalue()
+    assert copy.copy(log) is not log  # a module logger copies (its unset slots are no logging methods)
 
 
 def test_sensitive_values_nest_and_unwind() -> None:
