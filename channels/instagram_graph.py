@@ -238,7 +238,8 @@ class InstagramPoller:
         self.mentions = MentionIntake(redis, settings, intake, reply_target)
         self.signals = HealthSignals(redis)
         self.pending_key = PENDING_KEY.format(ig_user_id=self.settings.ig_user_id)
-        self.progress = PollProgress(redis, PROGRESS_KEY.format(ig_user_id=self.settings.ig_user_id))
+        self.progress = PollProgress(redis, PROGRESS_KEY.format(ig_user_id=self.settings.ig_user_id),
+                                     fields=("seen", "after", "newest", "start"))
         self.backoff = Backoff(self.settings.error_retry_seconds, self.settings.auth_retry_seconds,
                                max(self.settings.poll_interval_seconds, self.settings.auth_retry_seconds), clock)
         self.next_tags_at = 0.0

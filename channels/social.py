@@ -141,20 +141,24 @@ class PollProgress:
     """A poller's cursor and the state of its unfinished walk, as one JSON object under one Redis key.
 
     Saved after every page (and read back at the next poll), so a poller stopped midway resumes where it was; a
-    save that fails raises NotDurable, and the poller retries from the cursor it last saved. Empty values are not
-    read back."""
+    save that fails raises NotDurable, and the poller retries from the cursor it last saved. Every save writes all
+    of the poller's `fields` (a field not given is null); empty values are not read back."""
 
-    def __init__(self, redis: Redis, key: str) -> None:
+    def __init__(self, redis: Redis, key: str, fields: Sequence[str]) -> None:
         self._redis = redis
         self.key = key
+        self.fields = tuple(fields)
 
     def load(self) -> dict[str, Any]:
         raw = self._redis.get(self.key)
         return {name: value for name, value in orjson.loads(raw).items() if value} if raw else {}
 
     def save(self, **state: str | float | None) -> None:
+        unknown = set(state) - set(self.fields)
+        if unknown:  # a misspelt field would be saved and never read back: the cursor would stay where it was
+            raise TypeError(f"not a field of {self.key}: {', '.join(sorted(unknown))}")
         try:
-            self._redis.set(self.key, orjson.dumps(state))
+            self._redis.set(self.key, orjson.dumps({name: state.get(name) for name in self.fields}))
         except RedisError as error:
             raise NotDurable("cursor not saved", reason="redis_unavailable") from error
 

@@ -166,7 +166,8 @@ def mentions_of(response: Any, own_user_id: str) -> list[InboundMessage]:
 
 def x_progress(redis: Redis, user_id: str) -> PollProgress:
     """since_id, and the next_token, newest_id and start_time of an unfinished poll."""
-    return PollProgress(redis, PROGRESS_KEY.format(user_id=user_id))
+    return PollProgress(redis, PROGRESS_KEY.format(user_id=user_id),
+                        fields=("since_id", "next_token", "newest_id", "start_time"))
 
 
 class XMentionsPoller:

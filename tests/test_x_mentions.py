@@ -572,3 +572,17 @@ def test_a_follow_up_mention_to_an_anonymous_report_stays_anonymous(
     poller.poll_once()
     follow_up = next(e for e in envelopes(redis) if e["follow_up_of"] == parent["tracking_id"])
     assert follow_up["anonymous"] is True and follow_up["text"] == "kejadian lagi hari ini"
+
+
+def test_poll_progress_keeps_its_fields_and_refuses_others(redis: Redis) -> None:
+    """A misspelt field would be saved and never read back (the cursor would never move): refused. Every save
+    writes every field, the ones not given as null, and what is empty is not read back."""
+    progress = x_progress(redis, X_USER_ID)
+    progress.save(since_id="1860000000000000404", start_time="2030-03-17T17:46:40Z")
+    assert orjson.loads(redis.get(progress.key)) == {"since_id": "1860000000000000404", "next_token": None,
+                                                     "newest_id": None, "start_time": "2030-03-17T17:46:40Z"}
+    progress.save(since_id="1860000000000000405")
+    assert progress.load() == {"since_id": "1860000000000000405"}
+    with pytest.raises(TypeError, match="newest"):
+        progress.save(since_id="1", newest="2")
+    assert progress.load() == {"since_id": "1860000000000000405"}
