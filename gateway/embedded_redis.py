@@ -50,7 +50,8 @@ class EmbeddedRedis:
         self.directory = directory.resolve()
         self.port = port or _free_port()
         self.appendfsync = appendfsync
-        # SIGTERM (Redis writes its AOF and exits) when the process that started it dies without stopping it.
+        # SIGTERM (Redis writes its AOF and exits) when the process that started it dies without stopping it
+        # (start it from the main thread: the signal comes when the starting thread ends).
         self.die_with_owner = die_with_owner
         self._process: subprocess.Popen[bytes] | None = None
 

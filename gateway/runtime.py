@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import threading
 from collections.abc import Callable
 from functools import partial
 
@@ -49,5 +50,8 @@ def die_with_parent(parent: int, prctl: Callable[..., int] | None, signum: int) 
 
 
 def tied_to_this_process(signum: int) -> Callable[[], None]:
-    """A `preexec_fn` for subprocess.Popen: the child gets `signum` when this process dies."""
+    """A `preexec_fn` for subprocess.Popen: the child gets `signum` when this process dies. Call it from the main
+    thread: the kernel sends the signal when the thread that started the child ends."""
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("a child tied from another thread would die when that thread ends")
     return partial(die_with_parent, os.getpid(), libc_prctl(), signum)

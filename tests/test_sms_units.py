@@ -148,8 +148,8 @@ def test_the_rate_limiter_grants_at_most_its_rate_per_window(redis: Redis) -> No
 )
 def test_a_window_counts_each_call_and_always_expires(redis: Redis, keys: list[str], ttl: int,
                                                       counts: list[int]) -> None:
-    """The reply rates (SMS, X, Instagram) and the e-mail cap count with `count_in_window`: every key it touches
-    carries its expiry, or a used-up rate would stay used up."""
+    """The reply rates (SMS, X, Instagram) and the e-mail cap count with `count_in_window`: counts per window, and
+    every key it touches carries its expiry, or a used-up rate would stay used up."""
     assert [count_in_window(redis, key, ttl) for key in keys] == counts
     assert all(0 < redis.ttl(key) <= ttl for key in set(keys))
 
