@@ -20,7 +20,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes: a sanity run of well under a minute")
-    parser.add_argument("--intake-reports", type=int, help="webhooks sent for the intake figure")
+    parser.add_argument("--intake-reports", type=int, help="webhooks sent for the intake figure, per run")
+    parser.add_argument("--intake-repeats", type=int, help="closed-loop intake runs; the median is the figure")
     parser.add_argument("--e2e-reports", type=int, help="reports sent for the e2e figure (full run: 20000)")
     parser.add_argument("--naive-reports", type=int, help="reports sent through the naive design")
     parser.add_argument("--bare-seconds", type=float, help="duration of the bare ceiling")
@@ -43,7 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def build_config(args: argparse.Namespace) -> Config:
     config = Config.quick() if args.quick else Config()
     overrides = {
-        "intake_reports": args.intake_reports, "e2e_reports": args.e2e_reports, "naive_reports": args.naive_reports,
+        "intake_reports": args.intake_reports, "intake_repeats": args.intake_repeats,
+        "e2e_reports": args.e2e_reports, "naive_reports": args.naive_reports,
         "bare_seconds": args.bare_seconds, "sweep_seconds": args.sweep_seconds,
         "latency_seconds": args.latency_seconds, "e2e_latency_seconds": args.latency_seconds,
         "workers": args.workers, "naive_workers": args.naive_workers, "connections": args.connections,

@@ -8,6 +8,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 from redis import Redis
@@ -35,6 +36,9 @@ class Config:
     connections: int = 64
     bare_seconds: float = 8.0
     intake_reports: int = 40_000
+    # Closed-loop intake runs on the same stack (fresh webhooks each): the median is the figure. On a shared virtual
+    # machine the same gateway measured 3,500 to 6,100 webhooks/s in runs minutes apart.
+    intake_repeats: int = 3
     sweep_fractions: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.2)
     sweep_seconds: float = 3.0
     latency_seconds: float = 6.0
@@ -50,7 +54,8 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(connections=32, bare_seconds=2.0, intake_reports=2_000, sweep_fractions=(0.25, 0.5, 1.0),
+        return cls(connections=32, bare_seconds=2.0, intake_reports=2_000, intake_repeats=1,
+                   sweep_fractions=(0.25, 0.5, 1.0),
                    sweep_seconds=1.0, latency_seconds=1.5, e2e_reports=1_000, e2e_latency_seconds=1.5,
                    naive_reports=100, warmup=100, drain_timeout=60.0)
 
@@ -222,17 +227,11 @@ class Bench:
         try:
             url, port = env["LAPOR_PUBLIC_URL"], int(env["LAPOR_HTTP_PORT"])
             self._warm(stack, env)
-            requests = self._sign(url, self.config.intake_reports)
-            stack.mark()
-            closed = _closed_loop(stack, url, port, requests, self.config.connections, self.use_wrk)
-            cpu = _cpu_per_1000(stack, len(requests))
-            durable = self._count_durable(env["REDIS_URL"], [r.sid for r in requests])
-            rate = durable / closed["seconds"] if closed["ok"] >= len(requests) else closed["ok"] / closed["seconds"]
-            result: dict[str, object] = {
-                "reports": len(requests), "answered": int(closed["ok"]), "durable": durable,
-                "rate": round(rate, 1), "p50_ms": round(closed["p50_ms"], 2), "p99_ms": round(closed["p99_ms"], 2),
-                "cpu_s_per_1000": cpu, "verified": durable == len(requests) and closed["ok"] >= len(requests),
-            }
+            runs = [self._intake_run(stack, url, port, env["REDIS_URL"]) for _ in range(self.config.intake_repeats)]
+            result = dict(sorted(runs, key=lambda run: run["rate"])[len(runs) // 2])  # the middle run (median)
+            result["runs"] = [run["rate"] for run in runs]
+            result["verified"] = all(run["verified"] for run in runs)
+            rate = float(result["rate"])
             sweep = []
             for fraction in sorted(set(self.config.sweep_fractions) | {0.5}):
                 seconds = self.config.latency_seconds if fraction == 0.5 else self.config.sweep_seconds
@@ -249,6 +248,21 @@ class Bench:
             return result, sweep
         finally:
             stack.stop()
+
+    def _intake_run(self, stack: Stack, url: str, port: int, redis_url: str) -> dict[str, Any]:
+        """One closed-loop run of fresh webhooks: answered, durable (checked per message), rate, latency, CPU."""
+        requests = self._sign(url, self.config.intake_reports)
+        stack.mark()
+        closed = _closed_loop(stack, url, port, requests, self.config.connections, self.use_wrk)
+        cpu = _cpu_per_1000(stack, len(requests))
+        durable = self._count_durable(redis_url, [r.sid for r in requests])
+        rate = durable / closed["seconds"] if closed["ok"] >= len(requests) else closed["ok"] / closed["seconds"]
+        self.log(f"  intake run: {rate:8.0f}/s, {durable}/{len(requests)} durable")
+        return {
+            "reports": len(requests), "answered": int(closed["ok"]), "durable": durable,
+            "rate": round(rate, 1), "p50_ms": round(closed["p50_ms"], 2), "p99_ms": round(closed["p99_ms"], 2),
+            "cpu_s_per_1000": cpu, "verified": durable == len(requests) and closed["ok"] >= len(requests),
+        }
 
     @staticmethod
     def _count_durable(redis_url: str, sids: list[str]) -> int:
