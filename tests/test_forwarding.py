@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 import signal
 import subprocess
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -293,11 +296,13 @@ def test_a_forward_worker_back_from_a_redis_outage_keeps_its_context_and_trained
     registrations: list[object] = []
     monkeypatch.setattr(run.ChildrenDieWithWorker, "register", lambda self: registrations.append(self))
 
+    handlers = {signum: signal.getsignal(signum) for signum in run.STOP_SIGNALS}
     try:
         assert run.run_worker(test_env.settings(LAPOR_TRIAGE_ENABLED="true"), FORWARD_QUEUE) is True
         context = current()
     finally:
         use_context(None)
+    assert {signum: signal.getsignal(signum) for signum in run.STOP_SIGNALS} == handlers  # the process's own again
 
     assert len(trainings) == 1, "the triage model was trained again after the outage"
     assert len(runs) == 2
@@ -308,3 +313,94 @@ def test_a_forward_worker_back_from_a_redis_outage_keeps_its_context_and_trained
     events = [(event["event"], event.get("error")) for event in log_events(log_stream)
               if str(event["event"]).startswith("worker.")]
     assert events == [("worker.ready", None), logged, ("worker.ready", None)]
+
+
+def test_sigterm_between_two_tries_during_an_outage_stops_the_worker(
+    test_env: TestEnvironment, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Redis stays away; SIGTERM comes while the worker waits to try again (RQ's handlers belong to the run that
+    quit): the worker stops, says so, and leaves the process's own handlers as they were."""
+    def work(worker: run.LaporWorker, *args: Any, **kwargs: Any) -> bool:
+        raise RedisConnectionError("Connection refused")
+
+    monkeypatch.setattr(SimpleWorker, "work", work)
+    monkeypatch.setattr(run, "REDIS_RETRY_SECONDS", 30.0)
+    monkeypatch.setattr(run, "settle_heap", lambda: None)
+    monkeypatch.setattr(run.ChildrenDieWithWorker, "register", lambda self: None)
+    reached_the_test: list[int] = []  # SIGTERM here would mean the worker's own handler was not in place
+
+    def recorder(signum: int, _: object) -> None:
+        reached_the_test.append(signum)
+
+    original = signal.signal(signal.SIGTERM, recorder)
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+    try:
+        timer.start()
+        started = time.monotonic()
+        assert run.run_worker(test_env.settings(), "lapor-status") is False
+        elapsed = time.monotonic() - started
+        own = signal.getsignal(signal.SIGTERM)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGTERM, original)
+        use_context(None)
+    assert elapsed < 10 and reached_the_test == []
+    assert own is recorder  # put back by the worker
+    events = [event["event"] for event in log_events(log_stream) if str(event["event"]).startswith("worker.")]
+    assert events == ["worker.ready", "worker.redis_unavailable", "worker.stopped"]
+
+
+def test_a_run_that_starts_after_a_stop_ends_at_once(test_env: TestEnvironment, redis: Redis) -> None:
+    """A stop that came while the next worker was being built: that worker's real RQ loop must not start waiting
+    for jobs (a blocking dequeue of minutes) but end at once."""
+    stop = threading.Event()
+    stop.set()
+    handlers = {signum: signal.getsignal(signum) for signum in run.STOP_SIGNALS}
+    context = WorkerContext.build(test_env.settings())
+    try:
+        worker = run.worker_on(context, "lapor-status", stop)
+        started = time.monotonic()
+        worker.work(burst=False, logging_level="WARNING")
+        assert time.monotonic() - started < 10
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        context.close()
+
+
+def test_sigterm_while_the_next_worker_is_built_stops_it_cleanly(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RQ's run leaves its signal handlers behind, bound to its worker. A SIGTERM after that run quit and before the
+    next one starts must not reach them (they would raise RQ's StopRequested out of nowhere, or record the stop on
+    a worker nobody reads): it stops the worker."""
+    runs: list[run.LaporWorker] = []
+
+    def work(worker: run.LaporWorker, *args: Any, **kwargs: Any) -> bool:
+        runs.append(worker)
+        signal.signal(signal.SIGTERM, worker.request_stop)  # as RQ's work() does, and leaves
+        return False  # the first run quit on an error, unasked
+
+    built: list[int] = []
+    real_worker_on = run.worker_on
+
+    def worker_on(*args: Any, **kwargs: Any) -> run.LaporWorker:
+        built.append(1)
+        if len(built) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # while the next worker is built
+        return real_worker_on(*args, **kwargs)
+
+    monkeypatch.setattr(SimpleWorker, "work", work)
+    monkeypatch.setattr(run, "worker_on", worker_on)
+    monkeypatch.setattr(run, "REDIS_RETRY_SECONDS", 0.01)
+    monkeypatch.setattr(run, "settle_heap", lambda: None)
+    monkeypatch.setattr(run.ChildrenDieWithWorker, "register", lambda self: None)
+    original = signal.getsignal(signal.SIGTERM)
+    try:
+        assert run.run_worker(test_env.settings(), "lapor-status") is False
+    finally:
+        signal.signal(signal.SIGTERM, original)
+        use_context(None)
+    assert len(runs) == 2  # the run that started after the stop (RQ's loop would end at once: see the next test)
+    events = [event["event"] for event in log_events(log_stream) if str(event["event"]).startswith("worker.")]
+    assert events == ["worker.ready", "worker.quit_unasked", "worker.ready"]

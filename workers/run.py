@@ -46,6 +46,13 @@ class LaporWorker(SimpleWorker):
         self.stop.set()
         super().request_stop(signum, frame)
 
+    def _install_signal_handlers(self) -> None:
+        """RQ's handlers for the run ahead; a stop that came while this worker was being built ends the run at
+        once (RQ's loop reads `_stop_requested`, rq 2.12)."""
+        super()._install_signal_handlers()
+        if self.stop.is_set():
+            self._stop_requested = True
+
     def work(self, *args: Any, **kwargs: Any) -> bool:
         names = [q.name for q in self.queues]
         held = HeldForwardWatch(self.connection, current().settings) if FORWARD_QUEUE in names else None
@@ -85,42 +92,48 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
     A Redis outage is waited out, never a crash: RQ's loop quits on a lost or timed-out connection (returning, or
     raising from its own teardown), and the worker comes back by itself; whatever job it held is requeued by the
     reaper. The context outlives the outage, so a forward worker drains the backlog at once instead of training its
-    triage model again first. A stop asked for at any point ends it: during an outage RQ's signal handlers belong
-    to a worker that already quit, so the wait between tries has its own."""
-    ChildrenDieWithWorker().register()
-    context = WorkerContext.build(settings)
-    use_context(context)
-    warm_up(context, queue_name)
-    settle_heap()  # once: after an outage it would freeze what the failed run left behind
-    stop = threading.Event()
-    while True:
-        try:
-            worker = worker_on(context, queue_name, stop)
-            log.info("worker.ready", queue=queue_name)
-            worked = worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
-            if burst or stop.is_set():
-                return worked
-            log.error("worker.quit_unasked", reason="rq_loop_error", retry_in=REDIS_RETRY_SECONDS)
-        except RedisError as error:
-            if stop.is_set():
-                return False  # told to stop, and Redis went away with it (as under a killed supervisor)
-            log.error("worker.redis_unavailable", error=type(error).__name__, retry_in=REDIS_RETRY_SECONDS)
-        if _wait_unless_stopped(stop, REDIS_RETRY_SECONDS):
-            log.info("worker.stopped", queue=queue_name)
-            return False
-
-
-def _wait_unless_stopped(stop: threading.Event, seconds: float) -> bool:
-    """Wait `seconds`, less if SIGTERM or SIGINT comes (they set `stop`); whether `stop` is set. The previous
-    signal handlers are restored."""
+    triage model again first. A stop asked for at any point ends it: RQ's `work()` installs signal handlers bound
+    to that run's worker and leaves them behind, so between runs the signals set `stop` instead, and a run that
+    starts after a stop ends at once. The process's own handlers are put back when this returns."""
     if threading.current_thread() is not threading.main_thread():  # signals reach only the main thread
-        return stop.wait(seconds)
-    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGTERM, signal.SIGINT)}
+        raise RuntimeError("run_worker handles SIGTERM and SIGINT: call it from the main thread")
+    stop = threading.Event()
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    _stop_on_signals(stop)
     try:
-        return stop.wait(seconds)
+        ChildrenDieWithWorker().register()
+        context = WorkerContext.build(settings)
+        use_context(context)
+        warm_up(context, queue_name)
+        settle_heap()  # once: after an outage it would freeze what the failed run left behind
+        while not stop.is_set():
+            try:
+                worker = worker_on(context, queue_name, stop)
+                log.info("worker.ready", queue=queue_name)
+                worked = worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+                if burst or stop.is_set():
+                    return worked
+                log.error("worker.quit_unasked", reason="rq_loop_error", retry_in=REDIS_RETRY_SECONDS)
+            except RedisError as error:
+                if stop.is_set():
+                    return False  # told to stop, and Redis went away with it (as under a killed supervisor)
+                log.error("worker.redis_unavailable", error=type(error).__name__, retry_in=REDIS_RETRY_SECONDS)
+            finally:
+                _stop_on_signals(stop)  # not the finished run's handlers
+            stop.wait(REDIS_RETRY_SECONDS)
+        log.info("worker.stopped", queue=queue_name)
+        return False
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, lambda *_: stop.set())
 
 
 def warm_up(context: WorkerContext, queue_name: str) -> None:
