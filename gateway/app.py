@@ -109,7 +109,8 @@ class Gateway:
         if draft.follow_up_of:  # only a follow-up looks its report up: no thread hop for the others
             assert self.status_client is not None
             parent = draft.follow_up_of
-            draft, unknown = await resolve_follow_up(self.redis, self.status_client, draft)
+            draft, unknown = await resolve_follow_up(self.redis, self.status_client, draft,
+                                                     self.settings.intake.id_end)
             if unknown:
                 unknown_report = parent
                 log.info("message.follow_up_unknown", reason="no_such_report", follow_up_of=parent)

@@ -8,9 +8,10 @@ When neither can tell, the follow-up is made anonymous: privacy first (the gatew
 replies reach the citizen).
 
 A follow-up is to an *existing* report (design.md). An ID no gateway ever minted (its number above the Tracking-ID
-counter: a guess, an ID from another system) makes the message a new report of its own, and the citizen is told
-so. An ID that was minted but is found nowhere stays a follow-up: its report may be in a gateway's disk spool or
-on its way, and filing it as an open report could name the reporter next to an anonymous report.
+counter and within this cell's range: a guess, an ID from another system) makes the message a new report of its
+own, and the citizen is told so. An ID that was minted (or may have been, in another cell's range) but is found
+nowhere stays a follow-up: its report may be in a gateway's disk spool or on its way, and filing it as an open
+report could name the reporter next to an anonymous report.
 """
 
 from __future__ import annotations
@@ -62,17 +63,17 @@ def as_new_report(draft: ReportDraft) -> ReportDraft:
     return draft.model_copy(update={"follow_up_of": None, "text": f"{draft.follow_up_of} {draft.text}"})
 
 
-def resolve_follow_up_now(redis: Redis, draft: ReportDraft) -> tuple[ReportDraft, bool]:
+def resolve_follow_up_now(redis: Redis, draft: ReportDraft, id_end: int = 0) -> tuple[ReportDraft, bool]:
     """`resolve_follow_up` for channels that ask no case store (mentions): (the draft to commit, whether it named
     a report that was never issued). A minted ID whose report the gateway no longer has stays a follow-up,
     anonymous."""
     assert draft.follow_up_of is not None
-    if not was_issued(redis, draft.follow_up_of):
+    if not was_issued(redis, draft.follow_up_of, id_end):
         return as_new_report(draft), True
     return with_stored_parent_flags(redis, draft), False
 
 
-async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: ReportDraft,
+async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: ReportDraft, id_end: int = 0,
                             lookup_seconds: float = 1.5) -> tuple[ReportDraft, bool]:
     """(the draft to commit, whether it named a report that was never issued). The case store is asked, within
     `lookup_seconds` in all, only when the gateway's own copy of the report is gone."""
@@ -81,7 +82,7 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
     flags = await durably(parent_flags, redis, parent)
     if flags is not None:
         return with_parent_flags(draft, *flags), False
-    if not await durably(was_issued, redis, parent):
+    if not await durably(was_issued, redis, parent, id_end):
         return as_new_report(draft), True
     try:
         lookup = await asyncio.wait_for(lookup_status(client, parent), lookup_seconds)

@@ -104,7 +104,8 @@ class Intake:
         self._settings = settings
         self._spool = spool
         self._allocator = TrackingIdAllocator(
-            redis, block_size=settings.intake.id_block_size, start=settings.intake.id_start
+            redis, block_size=settings.intake.id_block_size, start=settings.intake.id_start,
+            end=settings.intake.id_end,
         )
         self._waiting: thread_queue.SimpleQueue[tuple[ReportDraft, asyncio.Future[Receipt]] | None] = (
             thread_queue.SimpleQueue()
@@ -143,8 +144,9 @@ class Intake:
         return receipts
 
     def _top_up_reserve(self) -> None:
-        # A failure here is noticed by the next commit; the reserve only matters during outages.
-        with contextlib.suppress(RedisError):
+        # A failure here is noticed by the next commit (a Redis error, or this cell's ID range used up): the
+        # reports just committed are durable all the same, and the reserve only matters during outages.
+        with contextlib.suppress(RedisError, NotDurable):
             self._allocator.top_up(self._settings.intake.id_reserve)
 
     def _run_claims(self, keys: Sequence[str], candidates: Sequence[str]) -> list[tuple[str, str]]:

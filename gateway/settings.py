@@ -60,6 +60,7 @@ class IntakeSettings(_Section):
     id_block_size: int
     id_reserve: int
     id_start: int
+    id_end: int
     max_batch: int
     forward_linger_ms: int
     envelope_ttl_seconds: int

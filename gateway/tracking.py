@@ -14,6 +14,8 @@ from collections import deque
 
 from redis import Redis
 
+from gateway.errors import NotDurable
+
 # The Damm quasigroup of order 10 (Damm 2004): totally anti-symmetric, zero diagonal.
 _DAMM_TABLE = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
@@ -69,10 +71,14 @@ def is_valid_tracking_id(text: str) -> bool:
     return looks_like_tracking_id(candidate) and not candidate.startswith("0") and damm_digit(candidate) == 0
 
 
-def was_issued(redis: Redis, tracking_id: str) -> bool:
-    """Whether the sequence counter ever reached this ID's number: False means no gateway ever minted it (a guess,
-    or an ID from another system). True does not prove a report exists: IDs of a leased block may go unused."""
-    return int(tracking_id[:-1]) <= int(redis.get(SEQUENCE_KEY) or 0)
+def was_issued(redis: Redis, tracking_id: str, id_end: int = 0) -> bool:
+    """Whether this ID may have been minted: False means no gateway ever minted it (a guess, or an ID from another
+    system). The sequence counter tells for IDs up to `id_end` (0: all); an ID above it is another cell's, which may
+    have minted it. True does not prove a report exists: IDs of a leased block may go unused."""
+    number = int(tracking_id[:-1])
+    if id_end and number > id_end:
+        return True
+    return number <= int(redis.get(SEQUENCE_KEY) or 0)
 
 
 class TrackingIdAllocator:
@@ -81,10 +87,11 @@ class TrackingIdAllocator:
     Thread-safe. The reserve lets a process keep minting through a short Redis outage (the disk spool).
     """
 
-    def __init__(self, redis: Redis, *, block_size: int = 200, start: int = 1_000_000) -> None:
+    def __init__(self, redis: Redis, *, block_size: int = 200, start: int = 1_000_000, end: int = 0) -> None:
         self._redis = redis
         self._block_size = block_size
         self._start = start
+        self._end = end  # the last number this cell may mint; 0: no end
         self._free: deque[int] = deque()
         self._lock = threading.Lock()
 
@@ -94,7 +101,10 @@ class TrackingIdAllocator:
         pipe.set(SEQUENCE_KEY, self._start - 1, nx=True)
         pipe.incrby(SEQUENCE_KEY, self._block_size)
         _, high = pipe.execute()
-        self._free.extend(range(int(high) - self._block_size + 1, int(high) + 1))
+        low = int(high) - self._block_size + 1
+        if self._end and low > self._end:
+            raise NotDurable(f"Tracking IDs up to {self._end} are used up (intake.id_end)", reason="id_range_exhausted")
+        self._free.extend(range(low, min(int(high), self._end or int(high)) + 1))  # a block may straddle the end
 
     def mint(self) -> str:
         with self._lock:

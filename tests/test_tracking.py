@@ -9,14 +9,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 from redis import Redis
 
+from gateway.errors import NotDurable
+from gateway.intake import Intake
+from gateway.queues import envelope_key
+from gateway.settings import Settings
 from gateway.tracking import (
+    SEQUENCE_KEY,
     TrackingIdAllocator,
     damm_digit,
     format_tracking_id,
     is_valid_tracking_id,
     looks_like_tracking_id,
     normalize_tracking_id,
+    was_issued,
 )
+from tests.test_spool import draft
 
 sequences = st.integers(min_value=100_000, max_value=10**12)
 
@@ -106,3 +113,46 @@ def test_an_id_given_back_is_reused_before_a_new_block(redis: Redis) -> None:
     allocator.give_back(first)
     assert allocator.mint() == first
     assert int(redis.get("lapor:tracking:seq")) == 1_000_002
+
+
+@pytest.mark.parametrize(
+    ("number", "id_end", "issued"),
+    [
+        pytest.param(1_000_100, 0, True, id="below-the-counter"),
+        pytest.param(7_777_777, 0, False, id="above-the-counter-one-cell"),
+        pytest.param(1_500_000, 1_999_999, False, id="above-the-counter-in-this-cells-range"),
+        pytest.param(7_777_777, 1_999_999, True, id="another-cells-range-may-have-minted-it"),
+        pytest.param(900_000, 1_999_999, True, id="a-lower-cells-range"),
+    ],
+)
+def test_an_id_was_issued_unless_this_cell_could_have_minted_it_and_did_not(
+    redis: Redis, number: int, id_end: int, issued: bool,
+) -> None:
+    """A follow-up naming an ID never issued becomes a new report, naming the reporter: with several cells, an ID
+    of another cell's range must count as issued (a follow-up, anonymous when its report's flags are unknown)."""
+    redis.set(SEQUENCE_KEY, 1_000_500)
+    assert was_issued(redis, format_tracking_id(number), id_end) is issued
+
+
+def test_an_allocator_mints_up_to_its_ranges_end_and_then_refuses(redis: Redis) -> None:
+    """Minting past `intake.id_end` would collide with the next cell's IDs: the last ones are used, then it is a
+    typed refusal (the webhook answers 503 and the provider retries; SMTP 451)."""
+    allocator = TrackingIdAllocator(redis, block_size=4, start=1_000_000, end=1_000_005)
+    minted = [allocator.mint() for _ in range(6)]
+    assert [int(tracking_id[:-1]) for tracking_id in minted] == list(range(1_000_000, 1_000_006))
+    with pytest.raises(NotDurable) as refused:
+        allocator.mint()
+    assert refused.value.reason == "id_range_exhausted"
+
+
+def test_a_commit_near_the_ranges_end_is_acknowledged(redis: Redis, settings: Settings) -> None:
+    """Topping up the outage reserve after a commit runs into the range's end long before the commits do: the
+    reports committed are durable and acknowledged; only a commit that cannot get an ID is refused."""
+    intake = Intake(redis, settings.model_copy(update={"intake": settings.intake.model_copy(
+        update={"id_end": settings.intake.id_start + 2, "id_block_size": 2})}))
+    receipts = [intake.commit([draft(f"near-the-end-{n}")])[0] for n in range(3)]
+    assert [int(receipt.tracking_id[:-1]) for receipt in receipts] == [settings.intake.id_start + n for n in range(3)]
+    assert all(redis.exists(envelope_key(receipt.tracking_id)) for receipt in receipts)
+    with pytest.raises(NotDurable) as refused:
+        intake.commit([draft("past-the-end")])
+    assert refused.value.reason == "id_range_exhausted"
