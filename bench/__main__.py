@@ -17,11 +17,19 @@ from bench.run import Bench, Config, config_dict, machine
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes: a sanity run of well under a minute")
     parser.add_argument("--intake-reports", type=int, help="webhooks sent for the intake figure, per run")
-    parser.add_argument("--intake-repeats", type=int, help="closed-loop intake runs; the median is the figure")
+    parser.add_argument("--intake-repeats", type=_at_least_one,
+                        help="closed-loop intake runs; the median is the figure (of an even number, the lower)")
     parser.add_argument("--e2e-reports", type=int, help="reports sent for the e2e figure (full run: 20000)")
     parser.add_argument("--naive-reports", type=int, help="reports sent through the naive design")
     parser.add_argument("--bare-seconds", type=float, help="duration of the bare ceiling")
