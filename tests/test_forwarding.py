@@ -198,7 +198,7 @@ def test_a_worker_killed_with_sigkill_takes_its_scheduler_with_it(
 # Forks in a process with ChildrenDieWithWorker registered; each child exits with the parent-death signal it was
 # given (PR_GET_PDEATHSIG), so 9 means "dies with the worker" and 0 "left alone".
 FORK_SCOPE_SCRIPT = """
-import ctypes, os, sys, threading
+import ctypes, os, signal, sys, threading
 from workers.run import ChildrenDieWithWorker
 
 ChildrenDieWithWorker().register()
@@ -218,9 +218,16 @@ def fork_and_report(in_child=pdeathsig):
 def grandchild():
     return fork_and_report()
 
+def default_stop_signals():  # 1 when SIGTERM and SIGINT are back to their defaults in the child
+    return int(all(signal.getsignal(s) == signal.SIG_DFL for s in (signal.SIGTERM, signal.SIGINT)))
+
 where = sys.argv[1]
 if where == "main-thread":
     code = fork_and_report()
+elif where == "main-thread-signals":
+    signal.signal(signal.SIGTERM, lambda *_: None)  # as run_worker's own stop handler
+    signal.signal(signal.SIGINT, lambda *_: None)
+    code = fork_and_report(default_stop_signals)
 elif where == "other-thread":
     box = []
     thread = threading.Thread(target=lambda: box.append(fork_and_report()))
@@ -239,6 +246,9 @@ print(code)
         pytest.param("main-thread", signal.SIGKILL, id="worker-main-thread-fork-dies-with-the-worker"),
         pytest.param("other-thread", 0, id="fork-from-another-thread-left-alone"),
         pytest.param("grandchild", 0, id="fork-by-the-child-left-alone"),
+        # RQ's scheduler, forked before it installs its own handlers, must not inherit the worker's stop flag: a
+        # SIGTERM then would be swallowed, and the worker would wait on it forever.
+        pytest.param("main-thread-signals", 1, id="the-workers-child-starts-with-default-stop-signals"),
     ],
 )
 def test_only_the_workers_own_children_are_tied_to_it(where: str, signal_given: int) -> None:
@@ -286,7 +296,7 @@ def test_a_forward_worker_back_from_a_redis_outage_keeps_its_context_and_trained
             if outage is None:
                 return False
             raise outage
-        worker.stop.set()  # the second run ends as a SIGTERM ends it
+        worker.stop.ask()  # the second run ends as a SIGTERM ends it
         return True
 
     monkeypatch.setattr(SimpleWorker, "work", work)
@@ -342,6 +352,7 @@ def test_sigterm_between_two_tries_during_an_outage_stops_the_worker(
         own = signal.getsignal(signal.SIGTERM)
     finally:
         timer.cancel()
+        timer.join()  # a timer already firing is not stopped by cancel: let it land on the recorder
         signal.signal(signal.SIGTERM, original)
         use_context(None)
     assert elapsed < 10 and reached_the_test == []
@@ -353,14 +364,14 @@ def test_sigterm_between_two_tries_during_an_outage_stops_the_worker(
 def test_a_run_that_starts_after_a_stop_ends_at_once(test_env: TestEnvironment, redis: Redis) -> None:
     """A stop that came while the next worker was being built: that worker's real RQ loop must not start waiting
     for jobs (a blocking dequeue of minutes) but end at once."""
-    stop = threading.Event()
-    stop.set()
+    stop = run.StopRequest()
+    stop.ask()
     handlers = {signum: signal.getsignal(signum) for signum in run.STOP_SIGNALS}
     context = WorkerContext.build(test_env.settings())
     try:
         worker = run.worker_on(context, "lapor-status", stop)
         started = time.monotonic()
-        worker.work(burst=False, logging_level="WARNING")
+        worker.work(burst=False, logging_level="WARNING", max_idle_time=30)  # without the fix: 30 s, not minutes
         assert time.monotonic() - started < 10
     finally:
         for signum, handler in handlers.items():
@@ -404,3 +415,24 @@ def test_sigterm_while_the_next_worker_is_built_stops_it_cleanly(
     assert len(runs) == 2  # the run that started after the stop (RQ's loop would end at once: see the next test)
     events = [event["event"] for event in log_events(log_stream) if str(event["event"]).startswith("worker.")]
     assert events == ["worker.ready", "worker.quit_unasked", "worker.ready"]
+
+
+def test_a_stop_reaching_a_finished_runs_handler_during_its_teardown_stops_the_worker(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RQ's handler of a run that is tearing down (idle) raises its StopRequested: the worker stops, quietly."""
+    def work(worker: run.LaporWorker, *args: Any, **kwargs: Any) -> bool:
+        worker.request_stop(signal.SIGTERM, None)  # what RQ's handler does when SIGTERM comes in its teardown
+        return True
+
+    monkeypatch.setattr(SimpleWorker, "work", work)
+    monkeypatch.setattr(run, "settle_heap", lambda: None)
+    monkeypatch.setattr(run.ChildrenDieWithWorker, "register", lambda self: None)
+    handlers = {signum: signal.getsignal(signum) for signum in run.STOP_SIGNALS}
+    try:
+        assert run.run_worker(test_env.settings(), "lapor-status") is False
+    finally:
+        use_context(None)
+    assert {signum: signal.getsignal(signum) for signum in run.STOP_SIGNALS} == handlers
+    events = [event["event"] for event in log_events(log_stream) if str(event["event"]).startswith("worker.")]
+    assert events == ["worker.ready", "worker.stopped"]

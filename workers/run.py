@@ -13,12 +13,14 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
 from redis.exceptions import RedisError
 from rq import SimpleWorker
+from rq.exceptions import StopRequested
 
 from gateway.logs import get_logger
 from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue, release_held_forwards
@@ -33,24 +35,46 @@ REDIS_RETRY_SECONDS = 1.0
 MAINTENANCE_INTERVAL_SECONDS = 30
 
 
+class StopRequest:
+    """Whether SIGTERM or SIGINT came. RQ's loop also ends on any error it meets, and only this tells the two apart.
+
+    A plain flag rather than a threading.Event: a signal handler runs on the main thread, possibly in the middle of
+    a wait on that very Event, and would wait for its lock forever."""
+
+    __slots__ = ("asked",)
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def ask(self, *_: object) -> None:
+        """Usable as a signal handler."""
+        self.asked = True
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`, in slices short enough to see a stop within a tenth of a second; whether asked."""
+        deadline = time.monotonic() + seconds
+        while not self.asked and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(0.1, left))
+        return self.asked
+
+
 class LaporWorker(SimpleWorker):
     """SimpleWorker on one queue, plus liveness: other workers requeue our job quickly if this process dies."""
 
-    def __init__(self, *args: Any, stop: threading.Event | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, stop: StopRequest | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Set by SIGTERM or SIGINT: RQ's loop also ends on any error it meets, and only this tells the two apart.
         # Shared by the workers `run_worker` builds one after another, so a late signal is not lost.
-        self.stop = stop or threading.Event()
+        self.stop = stop or StopRequest()
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
-        self.stop.set()
+        self.stop.ask()
         super().request_stop(signum, frame)
 
     def _install_signal_handlers(self) -> None:
         """RQ's handlers for the run ahead; a stop that came while this worker was being built ends the run at
         once (RQ's loop reads `_stop_requested`, rq 2.12)."""
         super()._install_signal_handlers()
-        if self.stop.is_set():
+        if self.stop.asked:
             self._stop_requested = True
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
@@ -75,7 +99,7 @@ def build_worker(settings: Settings, queue_names: str | Sequence[str]) -> LaporW
     return worker_on(context, queue_names)
 
 
-def worker_on(context: WorkerContext, queue_names: str | Sequence[str], stop: threading.Event | None = None,
+def worker_on(context: WorkerContext, queue_names: str | Sequence[str], stop: StopRequest | None = None,
               ) -> LaporWorker:
     """An RQ worker on an existing context's Redis client. Cheap, unlike the context (its trained triage model):
     a worker that lost Redis builds only this again, since the client reconnects by itself."""
@@ -97,7 +121,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
     starts after a stop ends at once. The process's own handlers are put back when this returns."""
     if threading.current_thread() is not threading.main_thread():  # signals reach only the main thread
         raise RuntimeError("run_worker handles SIGTERM and SIGINT: call it from the main thread")
-    stop = threading.Event()
+    stop = StopRequest()
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     _stop_on_signals(stop)
     try:
@@ -106,17 +130,19 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
         use_context(context)
         warm_up(context, queue_name)
         settle_heap()  # once: after an outage it would freeze what the failed run left behind
-        while not stop.is_set():
+        while not stop.asked:
             try:
                 worker = worker_on(context, queue_name, stop)
                 log.info("worker.ready", queue=queue_name)
                 worked = worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
-                if burst or stop.is_set():
+                if burst or stop.asked:
                     return worked
                 log.error("worker.quit_unasked", reason="rq_loop_error", retry_in=REDIS_RETRY_SECONDS)
+            except StopRequested:  # the finished run's handler, reached during its teardown: the stop is noted
+                break
             except RedisError as error:
-                if stop.is_set():
-                    return False  # told to stop, and Redis went away with it (as under a killed supervisor)
+                if stop.asked:
+                    break  # told to stop, and Redis went away with it (as under a killed supervisor)
                 log.error("worker.redis_unavailable", error=type(error).__name__, retry_in=REDIS_RETRY_SECONDS)
             finally:
                 _stop_on_signals(stop)  # not the finished run's handlers
@@ -131,9 +157,9 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
+def _stop_on_signals(stop: StopRequest) -> None:
     for signum in STOP_SIGNALS:
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, stop.ask)
 
 
 def warm_up(context: WorkerContext, queue_name: str) -> None:
@@ -167,6 +193,10 @@ class ChildrenDieWithWorker:
     def _after_in_child(self) -> None:
         if self._forking == self._worker:
             die_with_parent(self._worker[0], self._prctl, signal.SIGKILL)
+            # The worker's own stop handlers mean nothing here: until the scheduler installs its own, a SIGTERM
+            # must end it, not set a flag in a copy of the worker nobody reads (its parent would wait forever).
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, signal.SIG_DFL)
 
 
 def run_workers(settings: Settings, queue_names: Sequence[str], *, burst: bool = False) -> int:
