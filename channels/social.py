@@ -209,7 +209,7 @@ class MentionIntake:
             draft, unknown_parent = normalized.draft, None
             if draft.follow_up_of:  # adding to an anonymous report stays anonymous; unknown flags: anonymous too
                 parent = draft.follow_up_of
-                draft, unknown = resolve_follow_up_now(self._redis, draft, self._settings.intake.id_end)
+                draft, unknown = resolve_follow_up_now(self._redis, draft, self._settings.intake.id_range)
                 unknown_parent = parent if unknown else None
             drafts.append(draft)
             draft_messages.append((message, normalized.language, unknown_parent))

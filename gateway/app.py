@@ -110,7 +110,7 @@ class Gateway:
             assert self.status_client is not None
             parent = draft.follow_up_of
             draft, unknown = await resolve_follow_up(self.redis, self.status_client, draft,
-                                                     self.settings.intake.id_end)
+                                                     self.settings.intake.id_range)
             if unknown:
                 unknown_report = parent
                 log.info("message.follow_up_unknown", reason="no_such_report", follow_up_of=parent)

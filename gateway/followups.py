@@ -63,18 +63,20 @@ def as_new_report(draft: ReportDraft) -> ReportDraft:
     return draft.model_copy(update={"follow_up_of": None, "text": f"{draft.follow_up_of} {draft.text}"})
 
 
-def resolve_follow_up_now(redis: Redis, draft: ReportDraft, id_end: int = 0) -> tuple[ReportDraft, bool]:
+def resolve_follow_up_now(redis: Redis, draft: ReportDraft, id_range: tuple[int, int] = (0, 0),
+                          ) -> tuple[ReportDraft, bool]:
     """`resolve_follow_up` for channels that ask no case store (mentions): (the draft to commit, whether it named
     a report that was never issued). A minted ID whose report the gateway no longer has stays a follow-up,
     anonymous."""
     assert draft.follow_up_of is not None
-    if not was_issued(redis, draft.follow_up_of, id_end):
+    if not was_issued(redis, draft.follow_up_of, *id_range):
         return as_new_report(draft), True
     return with_stored_parent_flags(redis, draft), False
 
 
-async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: ReportDraft, id_end: int = 0,
-                            lookup_seconds: float = 1.5) -> tuple[ReportDraft, bool]:
+async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: ReportDraft,
+                            id_range: tuple[int, int] = (0, 0), lookup_seconds: float = 1.5,
+                            ) -> tuple[ReportDraft, bool]:
     """(the draft to commit, whether it named a report that was never issued). The case store is asked, within
     `lookup_seconds` in all, only when the gateway's own copy of the report is gone."""
     parent = draft.follow_up_of
@@ -82,7 +84,7 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
     flags = await durably(parent_flags, redis, parent)
     if flags is not None:
         return with_parent_flags(draft, *flags), False
-    if not await durably(was_issued, redis, parent, id_end):
+    if not await durably(was_issued, redis, parent, *id_range):
         return as_new_report(draft), True
     try:
         lookup = await asyncio.wait_for(lookup_status(client, parent), lookup_seconds)

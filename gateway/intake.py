@@ -211,9 +211,10 @@ class Intake:
         candidates: list[str] = []
         try:
             candidates.extend(self._allocator.mint() for _ in drafts)
-        except RedisError:
-            # A block lease failed before any claim was sent: the IDs go back to the reserve the spool needs.
-            # (Not after a failed claim pipeline: Redis may have run it and only the answer was lost.)
+        except (RedisError, NotDurable):
+            # A block lease failed (Redis, or this cell's range used up) before any claim was sent: the IDs go back
+            # (to the reserve the spool needs, or for the next batch). Not after a failed claim pipeline: Redis may
+            # have run it and only the answer was lost.
             self._allocator.give_back(*candidates)
             raise
         claims = self._run_claims(keys, candidates)

@@ -65,6 +65,17 @@ class IntakeSettings(_Section):
     forward_linger_ms: int
     envelope_ttl_seconds: int
 
+    @model_validator(mode="after")
+    def _range_ends_after_it_starts(self) -> IntakeSettings:
+        if self.id_end and self.id_end < self.id_start:
+            raise ValueError(f"intake.id_end ({self.id_end}) is below intake.id_start ({self.id_start})")
+        return self
+
+    @property
+    def id_range(self) -> tuple[int, int]:
+        """This cell's Tracking-ID sequence numbers (id_start, id_end); id_end 0: no end."""
+        return self.id_start, self.id_end
+
 
 class QueueSettings(_Section):
     retry_intervals: list[int]

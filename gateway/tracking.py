@@ -71,12 +71,13 @@ def is_valid_tracking_id(text: str) -> bool:
     return looks_like_tracking_id(candidate) and not candidate.startswith("0") and damm_digit(candidate) == 0
 
 
-def was_issued(redis: Redis, tracking_id: str, id_end: int = 0) -> bool:
+def was_issued(redis: Redis, tracking_id: str, id_start: int = 0, id_end: int = 0) -> bool:
     """Whether this ID may have been minted: False means no gateway ever minted it (a guess, or an ID from another
-    system). The sequence counter tells for IDs up to `id_end` (0: all); an ID above it is another cell's, which may
-    have minted it. True does not prove a report exists: IDs of a leased block may go unused."""
+    system). With a range (`id_end` set: several cells share the ID space) an ID outside `id_start..id_end` is
+    another cell's, which may have minted it; inside it, and without a range, the sequence counter tells. True does
+    not prove a report exists: IDs of a leased block may go unused."""
     number = int(tracking_id[:-1])
-    if id_end and number > id_end:
+    if id_end and not id_start <= number <= id_end:
         return True
     return number <= int(redis.get(SEQUENCE_KEY) or 0)
 
@@ -92,10 +93,13 @@ class TrackingIdAllocator:
         self._block_size = block_size
         self._start = start
         self._end = end  # the last number this cell may mint; 0: no end
+        self._used_up = False  # the end was reached: refuse without asking Redis (each lease moves its counter)
         self._free: deque[int] = deque()
         self._lock = threading.Lock()
 
     def _lease_block(self) -> None:
+        if self._used_up:
+            raise self._range_used_up()
         # SET NX makes the first lease start at `start`; INCRBY is atomic across processes.
         pipe = self._redis.pipeline(transaction=False)
         pipe.set(SEQUENCE_KEY, self._start - 1, nx=True)
@@ -103,8 +107,12 @@ class TrackingIdAllocator:
         _, high = pipe.execute()
         low = int(high) - self._block_size + 1
         if self._end and low > self._end:
-            raise NotDurable(f"Tracking IDs up to {self._end} are used up (intake.id_end)", reason="id_range_exhausted")
+            self._used_up = True
+            raise self._range_used_up()
         self._free.extend(range(low, min(int(high), self._end or int(high)) + 1))  # a block may straddle the end
+
+    def _range_used_up(self) -> NotDurable:
+        return NotDurable(f"Tracking IDs up to {self._end} are used up (intake.id_end)", reason="id_range_exhausted")
 
     def mint(self) -> str:
         with self._lock:

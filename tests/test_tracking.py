@@ -12,7 +12,7 @@ from redis import Redis
 from gateway.errors import NotDurable
 from gateway.intake import Intake
 from gateway.queues import envelope_key
-from gateway.settings import Settings
+from gateway.settings import Settings, SettingsError
 from gateway.tracking import (
     SEQUENCE_KEY,
     TrackingIdAllocator,
@@ -23,6 +23,7 @@ from gateway.tracking import (
     normalize_tracking_id,
     was_issued,
 )
+from tests.conftest import TestEnvironment
 from tests.test_spool import draft
 
 sequences = st.integers(min_value=100_000, max_value=10**12)
@@ -116,22 +117,25 @@ def test_an_id_given_back_is_reused_before_a_new_block(redis: Redis) -> None:
 
 
 @pytest.mark.parametrize(
-    ("number", "id_end", "issued"),
+    ("counter", "number", "id_range", "issued"),
     [
-        pytest.param(1_000_100, 0, True, id="below-the-counter"),
-        pytest.param(7_777_777, 0, False, id="above-the-counter-one-cell"),
-        pytest.param(1_500_000, 1_999_999, False, id="above-the-counter-in-this-cells-range"),
-        pytest.param(7_777_777, 1_999_999, True, id="another-cells-range-may-have-minted-it"),
-        pytest.param(900_000, 1_999_999, True, id="a-lower-cells-range"),
+        pytest.param(1_000_500, 1_000_100, (1_000_000, 0), True, id="below-the-counter"),
+        pytest.param(1_000_500, 7_777_777, (1_000_000, 0), False, id="above-the-counter-one-cell"),
+        pytest.param(1_000_500, 1_500_000, (1_000_000, 1_999_999), False, id="above-the-counter-in-this-cells-range"),
+        pytest.param(1_000_500, 7_777_777, (1_000_000, 1_999_999), True, id="a-higher-cells-range"),
+        pytest.param(None, 1_000_100, (2_000_000, 2_999_999), True, id="a-lower-cells-range-in-a-new-cell"),
+        pytest.param(None, 2_000_100, (2_000_000, 2_999_999), False, id="this-new-cells-range"),
     ],
 )
 def test_an_id_was_issued_unless_this_cell_could_have_minted_it_and_did_not(
-    redis: Redis, number: int, id_end: int, issued: bool,
+    redis: Redis, counter: int | None, number: int, id_range: tuple[int, int], issued: bool,
 ) -> None:
     """A follow-up naming an ID never issued becomes a new report, naming the reporter: with several cells, an ID
-    of another cell's range must count as issued (a follow-up, anonymous when its report's flags are unknown)."""
-    redis.set(SEQUENCE_KEY, 1_000_500)
-    assert was_issued(redis, format_tracking_id(number), id_end) is issued
+    of another cell's range must count as issued (a follow-up, anonymous when its report's flags are unknown),
+    even in a cell that has minted nothing yet."""
+    if counter is not None:
+        redis.set(SEQUENCE_KEY, counter)
+    assert was_issued(redis, format_tracking_id(number), *id_range) is issued
 
 
 def test_an_allocator_mints_up_to_its_ranges_end_and_then_refuses(redis: Redis) -> None:
@@ -143,6 +147,11 @@ def test_an_allocator_mints_up_to_its_ranges_end_and_then_refuses(redis: Redis) 
     with pytest.raises(NotDurable) as refused:
         allocator.mint()
     assert refused.value.reason == "id_range_exhausted"
+    counter = int(redis.get(SEQUENCE_KEY))
+    for _ in range(5):  # refused without asking Redis: each lease would move the counter further past the end
+        with pytest.raises(NotDurable):
+            allocator.mint()
+    assert int(redis.get(SEQUENCE_KEY)) == counter
 
 
 def test_a_commit_near_the_ranges_end_is_acknowledged(redis: Redis, settings: Settings) -> None:
@@ -156,3 +165,19 @@ def test_a_commit_near_the_ranges_end_is_acknowledged(redis: Redis, settings: Se
     with pytest.raises(NotDurable) as refused:
         intake.commit([draft("past-the-end")])
     assert refused.value.reason == "id_range_exhausted"
+
+
+def test_a_batch_refused_at_the_ranges_end_gives_its_ids_back(redis: Redis, settings: Settings) -> None:
+    """Two reports, one ID left: the batch is refused whole, and the ID it took is not lost to the next one."""
+    intake = Intake(redis, settings.model_copy(update={"intake": settings.intake.model_copy(
+        update={"id_end": settings.intake.id_start + 2, "id_block_size": 2, "id_reserve": 0})}))
+    intake.commit([draft("first"), draft("second")])
+    with pytest.raises(NotDurable):
+        intake.commit([draft("third"), draft("fourth")])
+    (last,) = intake.commit([draft("third")])
+    assert int(last.tracking_id[:-1]) == settings.intake.id_start + 2
+
+
+def test_a_range_that_ends_before_it_starts_is_a_start_up_error(test_env: TestEnvironment) -> None:
+    with pytest.raises(SettingsError, match="id_end"):
+        test_env.settings(LAPOR_INTAKE_ID_START="2000000", LAPOR_INTAKE_ID_END="1999999")
