@@ -65,13 +65,17 @@ def as_new_report(draft: ReportDraft) -> ReportDraft:
 
 def resolve_follow_up_now(redis: Redis, draft: ReportDraft, id_range: tuple[int, int] = (0, 0),
                           ) -> tuple[ReportDraft, bool]:
-    """`resolve_follow_up` for channels that ask no case store (mentions): (the draft to commit, whether it named
-    a report that was never issued). A minted ID whose report the gateway no longer has stays a follow-up,
-    anonymous."""
-    assert draft.follow_up_of is not None
-    if not was_issued(redis, draft.follow_up_of, *id_range):
+    """`resolve_follow_up` for channels that ask no case store (mentions), in the same order: (the draft to commit,
+    whether it named a report that was never issued). A minted ID whose report the gateway no longer has stays a
+    follow-up, anonymous."""
+    parent = draft.follow_up_of
+    assert parent is not None
+    flags = parent_flags(redis, parent)
+    if flags is not None:
+        return with_parent_flags(draft, *flags), False
+    if not was_issued(redis, parent, *id_range):
         return as_new_report(draft), True
-    return with_stored_parent_flags(redis, draft), False
+    return with_parent_flags(draft, *UNKNOWN_PARENT_FLAGS), False
 
 
 async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: ReportDraft,
