@@ -377,8 +377,9 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
     gateway.adapters = enabled_webhook_adapters(settings)
     gateway.signals = HealthSignals(redis)
     gateway.monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
-    app = web.Application(client_max_size=settings.http.max_body_bytes,
-                          middlewares=[rate_limit_middleware(settings.ratelimit)])
+    # No middleware at all when the limit is off: aiohttp wraps every request once more per middleware.
+    middlewares = [rate_limit_middleware(settings.ratelimit)] if settings.ratelimit.enabled else []
+    app = web.Application(client_max_size=settings.http.max_body_bytes, middlewares=middlewares)
     app[GATEWAY_KEY] = gateway
     for adapter in gateway.adapters:
         app.router.add_post(adapter.path, gateway.webhook_handler(adapter))
