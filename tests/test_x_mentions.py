@@ -500,6 +500,35 @@ def test_a_reply_is_sent_once_even_when_its_job_runs_twice(
     assert len(fake.state.x_replies) == 1
 
 
+@pytest.mark.parametrize(
+    ("has_tracking_id", "expected_start"),
+    [
+        pytest.param(True, "Laporan Anda kami terima. Nomor lacak: ", id="with-id-acknowledged"),
+        pytest.param(False, "Sebut @lapor1708 dengan isi laporan Anda.", id="without-id-help"),
+    ],
+)
+def test_a_reply_key_this_worker_does_not_know_is_sent_as_the_plain_reply_not_dead_lettered(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    has_tracking_id: bool, expected_start: str,
+) -> None:
+    """A newer gateway may queue a reply key an older worker's replies.toml lacks (a rolling deploy)."""
+    fake.state.add_tweet("@lapor1708 jembatan gantung putus")
+    make_poller(settings, redis, intake).poll_once()
+    (args,) = reply_jobs(redis)
+    channel, target, _, tracking_id, language = args
+    redis.flushdb()  # this mention's reply marker too: only the job below runs
+    queue(REPLY_QUEUE, redis).enqueue("workers.social_reply.send_social_reply", channel, target,
+                                      "social_key_from_a_newer_gateway", tracking_id if has_tracking_id else None,
+                                      language)
+    run_reply_jobs(settings)
+    (reply,) = fake.state.x_replies
+    assert reply["text"].startswith(expected_start)
+    assert (tracking_id in reply["text"]) is has_tracking_id
+    assert DeadLetters(redis).list() == []
+    (warning,) = [e for e in log_events(log_stream) if e["event"] == "reply.unknown_key"]
+    assert warning["reply_key"] == "social_key_from_a_newer_gateway"
+
+
 def test_replies_keep_to_the_configured_rate(
     fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis
 ) -> None:

@@ -25,7 +25,7 @@ from gateway.errors import RetryableError
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
 from gateway.queues import REPLY_QUEUE, queue, retry_policy
-from gateway.replies import render
+from gateway.replies import load_replies, render
 from gateway.settings import Settings
 from normalizer.envelope import Channel
 from workers.context import WorkerContext, attempt_number, current, note_retry
@@ -39,7 +39,15 @@ RATE_KEY = "lapor:social:reply-rate:{channel}:{minute}"
 
 
 def reply_text(settings: Settings, reply_key: str, tracking_id: str | None, language: str | None) -> str:
-    """The public reply: a template filled with the Tracking ID and the report link, nothing else."""
+    """The public reply: a template filled with the Tracking ID and the report link, nothing else.
+
+    A key this worker's replies.toml lacks (a newer gateway queued it during a rolling deploy) gets the plain
+    acknowledgement, or the help text when there is no Tracking ID: a reply the citizen can use, instead of a job
+    that fails until it is dead-lettered."""
+    if reply_key not in load_replies():
+        fallback = "social_ack" if tracking_id else "social_help"
+        log.warning("reply.unknown_key", reason="unknown_reply_key", reply_key=reply_key, fallback=fallback)
+        reply_key = fallback
     link = settings.social.report_link.format(tracking_id=tracking_id or "")
     return render(reply_key, language, tracking_id=tracking_id or "", link=link)
 
