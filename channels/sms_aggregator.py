@@ -80,16 +80,26 @@ def parse_udh(udh_hex: str) -> tuple[str, int, int] | None:
 
 
 def read_fields(request: web.Request, body: bytes) -> dict[str, str]:
-    """Form-encoded or JSON body as one flat mapping of strings."""
-    if request.content_type == "application/json":
-        try:
-            raw = orjson.loads(body)
-        except orjson.JSONDecodeError as error:
-            raise RejectedInput("body is not JSON", reason="bad_json") from error
-        if not isinstance(raw, dict):
-            raise RejectedInput("JSON body must be an object", reason="bad_json")
-        return {str(key): "" if value is None else str(value) for key, value in raw.items()}
-    return dict(parse_form(body))
+    """Form-encoded or JSON body as one flat mapping of strings, in the charset the Content-Type declares.
+
+    A body that opens with `{` or `[` is JSON whatever its label (clients post JSON as text/plain or unlabelled):
+    no form starts so, and reading it as one would refuse it for "missing" fields it does carry."""
+    charset = request.charset or "utf-8"
+    if request.content_type == "application/json" or body.lstrip()[:1] in (b"{", b"["):
+        return _json_fields(body, charset)
+    return dict(parse_form(body, charset))
+
+
+def _json_fields(body: bytes, charset: str) -> dict[str, str]:
+    try:
+        raw = orjson.loads(body if charset.lower().replace("_", "-") in ("utf-8", "utf8") else body.decode(charset))
+    except (LookupError, UnicodeDecodeError) as error:
+        raise RejectedInput(f"JSON body is not {charset}", reason="bad_encoding") from error
+    except orjson.JSONDecodeError as error:
+        raise RejectedInput("body is not JSON", reason="bad_json") from error
+    if not isinstance(raw, dict):
+        raise RejectedInput("JSON body must be an object", reason="bad_json")
+    return {str(key): "" if value is None else str(value) for key, value in raw.items()}
 
 
 def _int_field(fields: Mapping[str, str], name: str) -> int | None:

@@ -271,6 +271,8 @@ HOSTILE = [
     pytest.param(Hostile(Call(AGGREGATOR, form({**AGG, "from": "not a number"})), 400, "bad_sender"),
                  id="aggregator-sender-not-a-number"),
     pytest.param(Hostile(Call(DLR, form({"type": "1"})), 400, "missing_field"), id="dlr-missing-reply-id"),
+    pytest.param(Hostile(Call(AGGREGATOR, form(AGG), FORM + "; charset=x-no-such-charset"), 400, "bad_encoding"),
+                 id="aggregator-unknown-charset"),
     pytest.param(Hostile(Call(DLR, form({"reply_id": "../../etc", "type": "1"})), 400, "bad_field"),
                  id="dlr-reply-id-path"),
     # control-character-laden: a sender is refused, a text is cleaned and accepted

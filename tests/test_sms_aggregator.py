@@ -22,6 +22,7 @@ from gateway.replies import render, status_name
 from gateway.settings import Settings, SettingsError, load_settings
 from gateway.tracking import format_tracking_id, is_valid_tracking_id
 from tests.aggregator_support import (
+    AGGREGATOR_PATH,
     DLR_PATH,
     AggregatorApi,
     aggregator_api,
@@ -47,6 +48,9 @@ def settings(test_env: Environment) -> Settings:
 @pytest.fixture
 def api() -> Iterator[AggregatorApi]:
     yield from aggregator_api()
+
+
+FORM = "application/x-www-form-urlencoded"
 
 
 def sms(number: str, text: str, message_id: str, **extra: str) -> dict[str, str]:
@@ -142,6 +146,40 @@ async def test_a_json_callback_works_like_a_form(
     stored = report_by_message_id(casestore, case["body"]["id"])
     assert stored["kind"] == "aspiration"
     assert stored["text"] == "tambah trayek angkot ke pasar"
+
+
+SENT = b"id=enc-1&from=6281234567001&to=1708&text="
+SENT_JSON = b'{"id": "enc-1", "from": "6281234567001", "to": "1708", "text": '
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "text"),
+    [
+        pytest.param(SENT + b"LAPOR+jalan+rusak+depan+caf%C3%A9", FORM, "jalan rusak depan caf\u00e9",
+                     id="utf8-default"),
+        pytest.param(SENT + b"LAPOR+jalan+rusak+depan+caf\xe9", FORM + "; charset=ISO-8859-1",
+                     "jalan rusak depan caf\u00e9", id="latin1-bytes"),
+        pytest.param(SENT + b"LAPOR+jalan+rusak+depan+caf%E9", FORM + "; charset=iso-8859-1",
+                     "jalan rusak depan caf\u00e9", id="latin1-escaped"),
+        pytest.param(SENT + b"LAPOR+jalan+%93rusak%94+depan+caf%E9", FORM + '; charset="windows-1252"',
+                     "jalan \u201crusak\u201d depan caf\u00e9", id="cp1252-quoted-charset"),
+        pytest.param(SENT_JSON + b'"LAPOR jalan rusak depan caf\xc3\xa9"}', "text/plain",
+                     "jalan rusak depan caf\u00e9", id="json-labelled-text"),
+        pytest.param(b"\n " + SENT_JSON + b'"LAPOR jalan rusak depan caf\xc3\xa9"}', "",
+                     "jalan rusak depan caf\u00e9", id="json-without-content-type"),
+    ],
+)
+async def test_a_callback_is_read_in_the_format_and_charset_it_has(
+    gateway: GatewayServer, redis: Redis, body: bytes, content_type: str, text: str
+) -> None:
+    """A declared charset is honoured (Kannel hands GSM-7 text on as Latin-1), and a JSON body is read as JSON even
+    when its client labels it text/plain or not at all, instead of a "missing id and from" that names no cause."""
+    response = await gateway.client.post(AGGREGATOR_PATH, content=body,
+                                         headers={"Content-Type": content_type, "X-Lapor-Signature": sign(body)})
+    assert response.status_code == 200, response.text
+    [message] = response.json()["messages"]
+    envelope = orjson.loads(redis.get(envelope_key(message["tracking_id"])))
+    assert envelope["text"] == text
 
 
 @pytest.mark.parametrize(
