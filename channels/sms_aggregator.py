@@ -37,6 +37,8 @@ CODING_NAMES = {
 # Kannel delivery-report types (dlr-mask bits) and what they mean for a reply.
 DLR_TYPES = {1: "delivered", 2: "failed", 4: "buffered", 8: "submitted", 16: "rejected"}
 MAX_PARTS = 255
+# What our dlr-url carries in its query (channels.sms_aggregator_send).
+DLR_URL_FIELDS = ("reply_id", "part")
 MAX_TEXT = 10_000
 
 
@@ -226,17 +228,24 @@ class AggregatorSmsAdapter(WebhookAdapter):
         )
 
     def parse_dlr(self, request: web.Request, body: bytes) -> DeliveryReport:
-        """A delivery report: `reply_id` and `part` (from our dlr-url), `type` (Kannel %d), `smsc_id`, `ts`."""
-        fields = read_fields(request, body)
+        """A delivery report: `reply_id` and `part` (from our dlr-url), `type` (Kannel %d), `smsc_id`, `ts`.
+
+        `reply_id` and `part` may stay in the query of the dlr-url we handed out (an aggregator POSTs its report to
+        that URL as it is); the body's own fields win."""
+        fields = {name: value for name, value in request.rel_url.query.items() if name in DLR_URL_FIELDS}
+        fields.update(read_fields(request, body))
         reply_id = fields.get("reply_id", "").strip()
         dlr_type = _int_field(fields, "type")
         if not reply_id or dlr_type is None:
             raise RejectedInput("reply_id and type are required", reason="missing_field")
         if not reply_id.replace("-", "").isalnum() or len(reply_id) > 64:
             raise RejectedInput("reply_id malformed", reason="bad_field")
+        part = _int_field(fields, "part")
+        if part is not None and not 1 <= part <= MAX_PARTS:
+            raise RejectedInput("part outside 1..255", reason="bad_field")
         return DeliveryReport(
             reply_id=reply_id,
-            part=_int_field(fields, "part") or 1,
+            part=part or 1,
             status=DLR_TYPES.get(dlr_type, f"type_{dlr_type}"),
             dlr_type=dlr_type,
             smsc_id=fields.get("smsc_id") or fields.get("id") or None,

@@ -543,6 +543,29 @@ async def test_delivery_reports_are_recorded_against_the_reply(
     assert unknown.status_code == 404
 
 
+async def test_a_delivery_report_posted_to_the_dlr_url_we_gave_is_recorded(
+    gateway: GatewayServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """The dlr-url in every send carries `reply_id` and `part` in its query: an aggregator that POSTs its report to
+    that very URL, with only its own fields signed in the body, is recorded (a field in the body still wins)."""
+    await post_callback(gateway.client, sms("081244440006", "LAPOR lampu jalan mati", "dlr-url-1"))
+    drain(settings)
+    [call] = api.route.calls
+    dlr_url = httpx.URL(dict(httpx.QueryParams(call.request.url.query))["dlr-url"])
+    fields = {"type": "2", "smsc_id": "tsel-1", "ts": "1763800300"}
+
+    response = await post_callback(gateway.client, fields, path=f"{dlr_url.path}?{dlr_url.query.decode()}")
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "failed"
+    reply_id = dict(dlr_url.params)["reply_id"]
+    record = redis.hgetall(reply_key(reply_id))
+    assert record[b"dlr.1"] == b"failed" and record[b"dlr.1.smsc_id"] == b"tsel-1"
+
+    # Without the query, the same body names no reply: still a typed 400.
+    bare = await post_callback(gateway.client, fields, path=DLR_PATH)
+    assert bare.status_code == 400 and bare.json()["error"] == "missing_field"
+
+
 async def test_the_reply_worker_runs_at_the_configured_rate(
     test_env: Environment, redis: Redis, casestore: CaseStoreServer, api: AggregatorApi,
     monkeypatch: pytest.MonkeyPatch,
