@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from aiohttp import web
@@ -294,12 +295,24 @@ REDIS_DOWN_PAGE = (
 )
 
 
+# How long an operator view waits for the health check's Redis reads. A Redis that never answers costs each command
+# the socket timeout twice (5 s and a retry): the views say "down" or show the process's own metrics before a
+# scraper's timeout (Prometheus: 10 s) instead. The check's thread ends on its own at the socket timeout.
+VIEW_CHECK_SECONDS = 3.0
+
+
+async def _bounded_check(gateway: Gateway, collect: bool = False) -> Any:
+    """The health check (with its metrics collection when `collect`), or TimeoutError past VIEW_CHECK_SECONDS."""
+    assert gateway.monitor is not None
+    check = gateway.monitor.check_and_collect if collect else gateway.monitor.check
+    return await asyncio.wait_for(asyncio.to_thread(check), VIEW_CHECK_SECONDS)
+
+
 def status_json_handler(gateway: Gateway) -> Handler:
     async def status(_: web.Request) -> web.Response:
-        assert gateway.monitor is not None
         try:
-            document = await asyncio.to_thread(gateway.monitor.check)
-        except RedisError as error:
+            document = await _bounded_check(gateway)
+        except (RedisError, TimeoutError) as error:
             return web.json_response({"overall": "down", "redis": type(error).__name__,
                                       "reason": "Redis unreachable"}, status=503)
         return web.json_response(document)
@@ -309,10 +322,9 @@ def status_json_handler(gateway: Gateway) -> Handler:
 
 def status_page_handler(gateway: Gateway) -> Handler:
     async def page(request: web.Request) -> web.Response:
-        assert gateway.monitor is not None
         try:
-            document = await asyncio.to_thread(gateway.monitor.check)
-        except RedisError as error:
+            document = await _bounded_check(gateway)
+        except (RedisError, TimeoutError) as error:
             text = REDIS_DOWN_PAGE.format(refresh=gateway.settings.health.page_refresh_seconds,
                                           error=type(error).__name__)
             return web.Response(text=text, content_type="text/html", status=503)
@@ -329,8 +341,8 @@ def metrics_with_health_handler(gateway: Gateway) -> Handler:
     async def metrics_view(_: web.Request) -> web.Response:
         if gateway.monitor is not None:
             try:  # queue gauges and states as of now
-                checked = await asyncio.to_thread(gateway.monitor.check_and_collect)
-            except RedisError as error:  # the process's own metrics are still worth scraping
+                checked = await _bounded_check(gateway, collect=True)
+            except (RedisError, TimeoutError) as error:  # the process's own metrics are still worth scraping
                 log.warning("health.check_failed", error=type(error).__name__)
             else:  # the check collected every metric once already: render that, not a second collection
                 return metrics_response(checked.collected)

@@ -332,6 +332,50 @@ async def test_with_redis_unreachable_status_says_so_and_metrics_still_answer(
     assert "Redis unreachable" in result.stdout
 
 
+async def test_with_redis_hanging_the_operator_views_still_answer_in_time(
+    settings: object, tmp_path: object
+) -> None:
+    """A Redis that takes connections but never answers (paused, swapping, a partition that drops packets) costs each
+    command the socket timeout twice (5 s and a retry): the views answer from what they have before Prometheus's
+    10 s scrape timeout, as they do for a Redis that refuses connections."""
+    import signal
+
+    from gateway.queues import redis_connection
+    from gateway.settings import Settings
+    from tests.conftest import free_port
+
+    assert isinstance(settings, Settings)
+    port = free_port()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        hanging = redis_connection(f"redis://127.0.0.1:{port}/0")
+        for _ in range(50):  # until it listens
+            try:
+                hanging.ping()
+                break
+            except Exception:
+                time.sleep(0.1)
+        runner = web.AppRunner(create_app(settings, hanging), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+        server.send_signal(signal.SIGSTOP)
+        try:
+            async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as client:
+                for path, status in (("/metrics", 200), ("/v1/status", 503), ("/status", 503)):
+                    started = time.monotonic()
+                    response = await client.get(path)
+                    assert (path, response.status_code) == (path, status)
+                    assert time.monotonic() - started < 6, path
+                assert "python_gc_objects_collected_total" in (await client.get("/metrics")).text
+        finally:
+            server.send_signal(signal.SIGCONT)
+            await runner.cleanup()
+    finally:
+        server.kill()
+        server.wait()
+
+
 def cli_path() -> object:
     from tests.conftest import VENV_BIN
 
