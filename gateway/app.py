@@ -250,6 +250,8 @@ async def _read_body(request: web.Request) -> bytes:
         return await request.read()
     except web.HTTPRequestEntityTooLarge as error:
         raise TooLarge("request body exceeds the limit", reason="body_too_large") from error
+    except ConnectionResetError as error:  # the caller hung up mid-body: routine, and nothing was acknowledged
+        raise RejectedInput("connection closed before the body ended", reason="client_disconnected") from error
 
 
 OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.yaml"

@@ -26,7 +26,7 @@ from gateway.queues import ALL_QUEUES, envelope_key, queue
 from gateway.settings import Settings
 from normalizer.text import clean_text
 from tests.aggregator_support import running_gateway
-from tests.conftest import AGGREGATOR_SECRET, REPO_ROOT, TWILIO_TOKEN, GatewayServer, log_events
+from tests.conftest import AGGREGATOR_SECRET, REPO_ROOT, TWILIO_TOKEN, GatewayServer, async_wait_until, log_events
 from tests.conftest import TestEnvironment as Environment
 from tests.email_support import RECIPIENT, SmtpServerThread
 from tests.social_helpers import IG_SECRET, IG_TOKEN, IG_USER_ID, IG_VERIFY
@@ -314,6 +314,24 @@ async def test_hostile_input_gets_a_typed_rejection_and_a_log_line(
     assert lines, "no log line for the rejection"
     assert lines[0]["event"] in ("message.rejected", "dlr.rejected") and lines[0]["status"] == row.status
     assert not any("exception" in e or e.get("level") == "error" for e in log_events(log_stream))
+
+
+@pytest.mark.parametrize("path", [TWILIO, AGGREGATOR, DLR, INSTAGRAM])
+async def test_a_caller_that_hangs_up_mid_body_is_a_warning_not_an_error_traceback(
+        server: GatewayServer, redis: Redis, log_stream: io.StringIO, path: str) -> None:
+    """A provider's connection dropped mid-request (a mobile link, its own timeout) is routine: one typed warning
+    line, nothing stored, and no error-level traceback for an operator's alerting to wake someone over."""
+    before = redis_snapshot(redis)
+    _, writer = await asyncio.open_connection("127.0.0.1", server.settings.http.port)
+    writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nContent-Length: 900\r\n"
+                 f"X-Lapor-Signature: sha256=00\r\n\r\nid=1&from=62".encode())
+    await writer.drain()
+    await asyncio.sleep(0.2)
+    writer.close()
+    await async_wait_until(lambda: any(e.get("reason") == "client_disconnected" for e in log_events(log_stream)), 5)
+    await asyncio.sleep(0.2)
+    assert not [e for e in log_events(log_stream) if e.get("level") in ("error", "critical") or "exception" in e]
+    assert redis_snapshot(redis) == before
 
 
 # -- hostile input on SMTP --------------------------------------------------------------------------------------
