@@ -70,7 +70,7 @@ def serve() -> None:
     from gateway.spool import SpoolNotWritable
 
     settings = _settings()
-    redis = redis_connection(_require_redis_url(settings))
+    redis = redis_connection(_require_redis_url(settings), timeout=settings.intake.redis_timeout_seconds)
     _install_uvloop()
     try:
         app_ = create_app(settings, redis)
@@ -146,7 +146,7 @@ def pollers() -> None:
     from gateway.queues import redis_connection
 
     settings = _settings()
-    redis = redis_connection(_require_redis_url(settings))
+    redis = redis_connection(_require_redis_url(settings), timeout=settings.intake.redis_timeout_seconds)
     stop = _stop_on_signals()
     run_pollers(build_pollers(settings, redis, Intake(redis, settings)), stop)
 
@@ -313,7 +313,7 @@ def smtp() -> None:
     from gateway.queues import redis_connection
 
     settings = _settings()
-    redis = redis_connection(_require_redis_url(settings))
+    redis = redis_connection(_require_redis_url(settings), timeout=settings.intake.redis_timeout_seconds)
     _install_uvloop()
     # aiosmtpd logs every command (addresses included) at INFO: our own lines say what matters.
     logging.getLogger("mail.log").setLevel(logging.WARNING)

@@ -59,6 +59,11 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def pid(self) -> int | None:
+        """The running server's process id (None when stopped)."""
+        return self._process.pid if self._process is not None and self._process.poll() is None else None
+
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         self.directory.mkdir(parents=True, exist_ok=True)
         command = [

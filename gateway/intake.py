@@ -129,19 +129,24 @@ class Intake:
     def commit(self, drafts: Sequence[ReportDraft], *, hold: bool = False) -> list[Receipt]:
         """Claim, store and enqueue `drafts` (or spool them); raise NotDurable if neither is possible.
 
-        With `hold`, their forward jobs are left to `release_held` (the committer's linger)."""
+        With `hold`, their forward jobs are left to `release_held` (the committer's linger). Once Redis has failed,
+        reports go straight to the spool until the spool replayer finds Redis answering again (`replay_spool`):
+        a Redis that hangs then costs one socket timeout, not one per batch of citizens waiting."""
+        if self._spooling:
+            return self._commit_to_spool(drafts)
         try:
             receipts = self._commit(drafts, hold=hold)
         except RedisError as error:
             if self._spool is None:
                 raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
             return self._commit_to_spool(drafts, error)
-        if self._spooling:
-            self._spooling = False
-            self._release_not_before = 0.0
-            log.warning("intake.redis_back", detail="new reports go to Redis again; the spool is being replayed")
         self._top_up_reserve()
         return receipts
+
+    @property
+    def spooling(self) -> bool:
+        """Redis failed at the last commit: new reports go to the disk spool until `replay_spool` finds it back."""
+        return self._spooling
 
     def _top_up_reserve(self) -> None:
         # A failure here is noticed by the next commit (a Redis error, or this cell's ID range used up): the
@@ -205,9 +210,6 @@ class Intake:
 
     def _commit(self, drafts: Sequence[ReportDraft], *, hold: bool = False) -> list[Receipt]:
         keys = [dedup_key(draft.channel.value, draft.channel_message_id) for draft in drafts]
-        if self._spooling:
-            # Still down? Then straight to the spool, without spending reserve IDs on claims that cannot run.
-            self._redis.ping()
         candidates: list[str] = []
         try:
             candidates.extend(self._allocator.mint() for _ in drafts)
@@ -231,13 +233,13 @@ class Intake:
         return receipts
 
     # -- the disk spool ------------------------------------------------------------------------------------
-    def _commit_to_spool(self, drafts: Sequence[ReportDraft], cause: RedisError) -> list[Receipt]:
+    def _commit_to_spool(self, drafts: Sequence[ReportDraft], cause: RedisError | None = None) -> list[Receipt]:
         """Spool `drafts` with IDs from the reserve. All or nothing: an ID is remembered (and so can be given to a
         retry) only once its record is on disk, or a retry could be acknowledged with an ID no record carries."""
         assert self._spool is not None
         if not self._spooling:
             self._spooling = True
-            log.error("intake.spooling", reason="redis_unavailable", error=type(cause).__name__)
+            log.error("intake.spooling", reason="redis_unavailable", error=type(cause).__name__ if cause else None)
         records: list[SpoolRecord] = []
         receipts: list[Receipt] = []
         in_batch: dict[str, str] = {}
@@ -282,6 +284,10 @@ class Intake:
         if self._spool is None:
             return 0
         self._redis.ping()  # RedisError when still down: nothing is claimed in vain
+        if self._spooling:  # new reports go to Redis again (the committer does not probe while spooling)
+            self._spooling = False
+            self._release_not_before = 0.0
+            log.warning("intake.redis_back", detail="new reports go to Redis again; the spool is being replayed")
         replayed = 0
         for path in self._spool.pending_files():
             claimed = self._spool.claim(path)
@@ -419,7 +425,7 @@ async def run_spool_replayer(intake: Intake, interval: float = 1.0) -> None:
         return
     while True:
         try:
-            if spool.pending_files():
+            if intake.spooling or spool.pending_files():
                 await asyncio.to_thread(intake.replay_spool)
             metrics.SPOOL_SIZE.set(spool.size_bytes())
         except RedisError:

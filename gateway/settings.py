@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 ENV_PREFIX = "LAPOR_"
@@ -64,6 +64,7 @@ class IntakeSettings(_Section):
     max_batch: int
     forward_linger_ms: int
     envelope_ttl_seconds: int
+    redis_timeout_seconds: float = Field(gt=0)
 
     @model_validator(mode="after")
     def _range_ends_after_it_starts(self) -> IntakeSettings:

@@ -21,7 +21,7 @@ from redis import Redis
 
 from casestore.app import create_casestore_app
 from gateway.embedded_redis import EmbeddedRedis
-from gateway.queues import FORWARD_QUEUE, queue
+from gateway.queues import FORWARD_QUEUE, envelope_key, queue
 from tests.conftest import (
     CASESTORE_TOKEN,
     CaseStoreServer,
@@ -172,6 +172,51 @@ async def test_a_thousand_webhooks_while_redis_stops_and_restarts(
     assert worker.process.poll() is None
     print(f"\nfigures[{how}]: 1000 answered in {answered_in:.1f} s, {len(acks_during_outage)} while Redis was down,"
           f" all stored {time.monotonic() - started:.1f} s after the first")
+
+
+async def test_while_redis_hangs_webhooks_are_answered_from_the_spool_and_reach_redis_when_it_answers(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, start_process: Callable[..., ProcessHandle],
+) -> None:
+    """A Redis that accepts connections but never answers (a stalled host, a long fork): the gateway counts it down
+    after its short timeout once (intake.redis_timeout_seconds), then answers from the spool at once, until the spool
+    replayer finds Redis answering again."""
+    settings = test_env.settings(REDIS_URL=own_redis.url)
+    gateway = start_process("serve", REDIS_URL=own_redis.url)
+    wait_until(lambda: _ready(settings.public_url), timeout=30)
+    answered_in: list[float] = []
+    acknowledged: dict[str, str] = {}
+    async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as client:
+        server = GatewayServer(url=settings.public_url, settings=settings, client=client)
+
+        async def send(sid: str) -> None:
+            started = time.monotonic()
+            response = await server.post_twilio(server.twilio_form(MessageSid=sid, SmsSid=sid))
+            answered_in.append(time.monotonic() - started)
+            assert response.status_code == 200, response.text
+            acknowledged[sid] = TRACKING_ID.search(response.text).group(1)  # type: ignore[union-attr]
+
+        await send("SMhang00")  # Redis answers: this also leases the reserve the spool draws on
+        pid = own_redis.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for index in range(1, 5):
+                await send(f"SMhang{index:02d}")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    assert "intake.spooling" in gateway.output()
+    first_in_hang, *after = answered_in[1:]
+    # The command and its retry each wait out the 2 s, the retry's new connection its handshake too: about 8 s
+    # here (a provider such as Twilio waits 15 s), about 20 s with the workers' 5 s.
+    assert first_in_hang < 12, answered_in
+    assert max(after) < 2, answered_in  # straight to the spool; before, each waited out the timeouts again
+    redis = Redis.from_url(own_redis.url)
+    try:
+        await async_wait_until(lambda: all(redis.exists(envelope_key(t)) for t in acknowledged.values()), timeout=30)
+    finally:
+        redis.close()
+    await async_wait_until(lambda: "intake.redis_back" in gateway.output(), timeout=10)
+    assert len(set(acknowledged.values())) == 5
 
 
 async def test_the_case_store_down_for_a_minute_and_back(
