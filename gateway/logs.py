@@ -37,9 +37,10 @@ SAFE_KEYS = frozenset(
 # Keys whose values the gateway itself formats (never a citizen's input): left exactly as they are.
 VERBATIM_KEYS = frozenset({"level", "timestamp", "tracking_id", "tracking_ids", "logger"})
 
-# An optional "+", then 9 to 17 digits with at most one separator between digits: +62 812-3456-7890,
-# 0812.3456.7890, (0812) 3456 7890, 6281234567890. Tracking IDs (8 digits) and ports stay readable.
-_PHONE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().-]{0,2}\d){8,16}(?!\w)")
+# An optional "+", then 9 to 17 digits with a short separator between digits: +62 812-3456-7890,
+# 0812.3456.7890, (0812) 3456 7890, 0812 - 3456 - 7890, 0812/3456/7890, 6281234567890. Tracking IDs (8 digits)
+# and ports stay readable.
+_PHONE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().\-/\u2010-\u2015]{0,3}\d){8,16}(?!\w)")
 _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 # Integers this long are phone numbers written as numbers, not counters.
 _PHONE_INT_FLOOR = 100_000_000
@@ -111,11 +112,12 @@ def _scrub_value(value: Any) -> Any:
         return value
     if isinstance(value, str):
         return scrub(value)
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _PHONE_INT_FLOOR:
-        return "[phone]"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "[phone]" if abs(value) >= _PHONE_INT_FLOOR and value == int(value) else value
     if isinstance(value, (dict, Mapping)):  # dict first: the ABC check on Mapping is slow
-        return {key: _redact_item(str(key), item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
+        # Keys are data too ({number: count}), and a key that is not a string would break the JSON line.
+        return {scrub(str(key)): _redact_item(str(key), item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [_scrub_value(item) for item in value]
     return value
 
@@ -133,8 +135,17 @@ def redact(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     return {key: _redact_item(key, value) for key, value in event_dict.items()}
 
 
+def _as_text(value: Any) -> str:
+    """What JSON cannot carry as it is (bytes, an exception, a path...) goes as text, scrubbed like any other."""
+    if isinstance(value, (bytes, bytearray)):
+        return scrub(bytes(value).decode("utf-8", "backslashreplace"))
+    if isinstance(value, BaseException):
+        return scrub(f"{type(value).__name__}: {value}")
+    return scrub(str(value))
+
+
 def _orjson_dumps(value: Any, **_: Any) -> str:
-    return orjson.dumps(value, default=str).decode()
+    return orjson.dumps(value, default=_as_text).decode()
 
 
 def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:

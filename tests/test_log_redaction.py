@@ -88,6 +88,18 @@ def uncaught_in_a_thread() -> None:
     thread.join()
 
 
+def structlog_unusual_shapes() -> None:
+    """Values that are not strings: bytes from a provider, an exception object, a set, a float, a number key."""
+    get_logger().info("case.shapes", raw_bytes=b"dari +6281234567890", error=ValueError(f"bad reply-to {ADDRESS}"),
+                      errors=[KeyError("0812-3456-7890")], numbers={"081234567890"}, tried=frozenset({ADDRESS}),
+                      value=6281234567890.0, by_number={6281234567890: 1, "0812 3456 7890": 2})
+
+
+def structlog_wide_separators() -> None:
+    """A number typed with spaced dashes or slashes, as people write it in a message."""
+    get_logger().info("case.separators", note="hubungi 0812 - 3456 - 7890 atau +62 812 / 3456 / 7890")
+
+
 @dataclass(frozen=True)
 class LogCase:
     id: str
@@ -108,6 +120,10 @@ CASES = [
     LogCase("traceback carries no local variables", structlog_traceback_without_locals, "case.traceback",
             (WORDS, "Sukamaju")),
     LogCase("exception quoting the message text", exception_quoting_the_message, "case.quoted", (WORDS,)),
+    LogCase("bytes, exceptions, sets, floats and number keys", structlog_unusual_shapes, "case.shapes",
+            (*NUMBER_FORMS, ADDRESS, "0812 3456 7890")),
+    LogCase("numbers with spaced separators", structlog_wide_separators, "case.separators",
+            ("0812 - 3456 - 7890", "3456 - 7890", "812 / 3456 / 7890")),
     LogCase("uncaught exception in a thread", uncaught_in_a_thread, "process.uncaught_exception",
             ("812 3456 7890", ADDRESS)),
 ]
