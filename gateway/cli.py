@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gateway.embedded_redis import embedded_redis_url
-from gateway.logs import configure_logging, get_logger
+from gateway.logs import configure_logging, get_logger, redact_fields, scrub
 from gateway.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -226,7 +227,7 @@ def deadletters_list(
         table.add_column(column)
     for letter in letters:
         table.add_row(letter.tracking_id, letter.queue, letter.channel or "", letter.reason, str(letter.attempts),
-                      _when(letter.failed_at), letter.detail[:60])
+                      _when(letter.failed_at), escape(scrub(letter.detail)[:60]))
     console.print(table)
 
 
@@ -237,8 +238,19 @@ def deadletters_show(selector: Annotated[str, typer.Argument(help="Tracking ID o
     if letter is None:
         console.print(f"no dead letter for {selector}")
         raise typer.Exit(1)
-    for field, value in asdict(letter).items():
-        console.print(f"[bold]{field}[/bold]: {value}")
+    for field, value in _shown(letter).items():
+        console.print(f"[bold]{field}[/bold]: {escape(str(value))}")
+
+
+# What the gateway itself wrote in a dead letter; the rest (the job's arguments, the downstream's answer) may hold a
+# citizen's address, number or words, and is shown as a log line would show it.
+_LETTER_VERBATIM = frozenset({"key", "queue", "func", "tracking_id", "reason", "failed_at", "attempts", "channel"})
+
+
+def _shown(letter: DeadLetter) -> dict[str, Any]:
+    fields = asdict(letter)
+    redacted = redact_fields({name: value for name, value in fields.items() if name not in _LETTER_VERBATIM})
+    return {name: fields[name] if name in _LETTER_VERBATIM else redacted[name] for name in fields}
 
 
 def _selected(registry: DeadLetters, selectors: list[str] | None, all_: bool, queue: str | None,

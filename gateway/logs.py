@@ -39,8 +39,9 @@ VERBATIM_KEYS = frozenset({"level", "timestamp", "tracking_id", "tracking_ids", 
 
 # An optional "+", then 9 to 17 digits with a short separator between digits: +62 812-3456-7890,
 # 0812.3456.7890, (0812) 3456 7890, 0812 - 3456 - 7890, 0812/3456/7890, 6281234567890. Tracking IDs (8 digits)
-# and ports stay readable.
-_PHONE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().\-/\u2010-\u2015]{0,3}\d){8,16}(?!\w)")
+# and ports stay readable. Numbers written next to each other ("6281234567890 (0812 3456 7890)") go as one: a
+# cap at one number's length would leave the tail of the second readable. Bounded, so a long run costs little.
+_PHONE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().\-/\u2010-\u2015]{0,3}\d){8,40}(?!\w)")
 _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 # Integers this long are phone numbers written as numbers, not counters.
 _PHONE_INT_FLOOR = 100_000_000
@@ -128,6 +129,11 @@ def _redact_item(key: str, value: Any) -> Any:
     if key not in SAFE_KEYS and key.lower() in SENSITIVE_KEYS and value not in ("", [], {}):
         return REDACTED
     return _scrub_value(value)
+
+
+def redact_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """`fields` as a log line would show them: for what operators see outside the logs (the CLI, the status)."""
+    return {key: _redact_item(key, value) for key, value in fields.items()}
 
 
 def redact(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:

@@ -9,6 +9,7 @@ address in any case and its local part; the @handle, the handle, the display nam
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import orjson
 import pytest
 from redis import Redis
@@ -23,12 +25,15 @@ from redis import Redis
 from channels.instagram_graph import InstagramPoller
 from channels.x_mentions import XMentionsPoller
 from gateway.intake import Intake
-from gateway.queues import FORWARD_QUEUE
+from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE
 from gateway.settings import Settings
-from tests.aggregator_support import drain, post_callback
+from tests.aggregator_support import AggregatorApi, aggregator_api, drain, post_callback, running_gateway
 from tests.conftest import CaseStoreServer, GatewayServer, free_port
-from tests.email_support import SmtpServerThread
+from tests.email_support import SmtpServerThread, run_replies
 from tests.social_helpers import FakeProviderServer
+from tests.test_email_reply import RelayHandler, relay  # noqa: F401  (a fixture)
+from tests.test_forwarding import cli
+from workers.deadletters import DeadLetters
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnvironment
@@ -163,3 +168,47 @@ async def test_an_anonymous_report_reaches_the_case_store_without_its_sender(
     assert any(report["tracking_id"] in value for value in strings)  # the search does see the stored row
     leaks = {value: identity.found_in(value) for value in strings if identity.found_in(value)}
     assert leaks == {}, f"the case store received the sender: {leaks}"
+
+
+# -- what operators see of a failed reply ------------------------------------------------------------------------------
+def operator_views(test_env: TestEnvironment, tracking_id: str) -> str:
+    """`deadletters list` and `deadletters show` as an operator runs them."""
+    listing = cli(test_env, "deadletters", "list")
+    shown = cli(test_env, "deadletters", "show", tracking_id)
+    assert listing.returncode == 0 and shown.returncode == 0, listing.stderr + shown.stderr
+    assert tracking_id in listing.stdout and tracking_id in shown.stdout
+    return listing.stdout + shown.stdout
+
+
+def test_a_dead_lettered_mail_reply_shows_operators_no_address_or_subject(
+        test_env: TestEnvironment, redis: Redis, relay: tuple[RelayHandler, int]) -> None:  # noqa: F811
+    relay[0].answer = "550 5.1.1 Mailbox unavailable"
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), LAPOR_EMAIL_RELAY_HOST="127.0.0.1",
+                                 LAPOR_EMAIL_RELAY_PORT=str(relay[1]), LAPOR_EMAIL_RELAY_STARTTLS="false")
+    identity = asyncio.run(via_email(settings, redis))
+    run_replies(settings, redis)
+    [letter] = DeadLetters(redis).list()
+    assert letter.reason == "relay_550"
+    shown = operator_views(test_env, letter.tracking_id)
+    assert identity.found_in(shown) == [], shown
+    assert "pungli di puskesmas" not in shown.lower()  # the subject is the citizen's words
+    # The registry still holds what a requeue needs.
+    assert letter.args[0]["to"] == ADDRESS.lower()
+
+
+async def test_a_dead_lettered_sms_reply_shows_operators_no_number(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """The aggregator's refusal text quoting the number is kept as the reason's detail, without the number."""
+    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="0")
+    api: AggregatorApi
+    for api in aggregator_api():
+        api.route.mock(return_value=httpx.Response(
+            400, text=f"ERR: destination {NUMBER_AGGREGATOR} (0812 9876 5002) is barred by the operator"))
+        async with running_gateway(settings, redis) as gateway:
+            identity = await via_aggregator(gateway)
+        drain(settings, (REPLY_QUEUE,))
+    [letter] = DeadLetters(redis).list()
+    assert letter.reason == "aggregator_400" and "barred" in letter.detail
+    shown = operator_views(test_env, letter.tracking_id)
+    assert identity.found_in(shown) == [], shown
+    assert "barred by the operator" in shown  # the reason stays readable

@@ -96,8 +96,9 @@ def structlog_unusual_shapes() -> None:
 
 
 def structlog_wide_separators() -> None:
-    """A number typed with spaced dashes or slashes, as people write it in a message."""
-    get_logger().info("case.separators", note="hubungi 0812 - 3456 - 7890 atau +62 812 / 3456 / 7890")
+    """A number typed with spaced dashes or slashes, as people write it in a message; two numbers side by side."""
+    get_logger().info("case.separators", note="hubungi 0812 - 3456 - 7890 atau +62 812 / 3456 / 7890",
+                      detail="destination 6281298765002 (0812 9876 5002) is barred")
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ CASES = [
     LogCase("bytes, exceptions, sets, floats and number keys", structlog_unusual_shapes, "case.shapes",
             (*NUMBER_FORMS, ADDRESS, "0812 3456 7890")),
     LogCase("numbers with spaced separators", structlog_wide_separators, "case.separators",
-            ("0812 - 3456 - 7890", "3456 - 7890", "812 / 3456 / 7890")),
+            ("0812 - 3456 - 7890", "3456 - 7890", "812 / 3456 / 7890", "6281298765002", "9876 5002")),
     LogCase("uncaught exception in a thread", uncaught_in_a_thread, "process.uncaught_exception",
             ("812 3456 7890", ADDRESS)),
 ]
