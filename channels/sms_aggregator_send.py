@@ -18,6 +18,7 @@ import orjson
 
 from channels.gsm7 import split_parts, to_gsm7
 from gateway.errors import PermanentError, RetryableError
+from gateway.private_files import open_private, private_directory
 from gateway.settings import Settings
 from normalizer.envelope import utc_now
 
@@ -99,10 +100,9 @@ class AggregatorSender:
         return response.text[:200]
 
     def _to_outbox(self, to: str, part: SmsPart, reply_id: str) -> str:
-        outbox = Path(self._settings.data_dir) / "outbox"
-        outbox.mkdir(parents=True, exist_ok=True)
+        outbox = private_directory(Path(self._settings.data_dir) / "outbox")
         line = {"at": utc_now().isoformat(), "reply_id": reply_id, "to": to, "part": part.number,
                 "parts": part.total, "text": part.text}
-        with (outbox / OUTBOX_FILE).open("ab") as handle:
+        with open_private(outbox / OUTBOX_FILE, append=True) as handle:
             handle.write(orjson.dumps(line) + b"\n")
         return "outbox"

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from gateway.logs import get_logger
+from gateway.private_files import open_private, private_directory, write_private
 
 log = get_logger()
 
@@ -75,10 +76,10 @@ class Spool:
     def check_writable(self) -> None:
         """Prove the spool can take a record now; raise SpoolNotWritable naming the directory otherwise."""
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self.quarantine.mkdir(exist_ok=True)
+            private_directory(self.directory)
+            private_directory(self.quarantine)
             probe = self.directory / f".probe-{os.getpid()}"
-            with probe.open("wb") as handle:
+            with open_private(probe) as handle:
                 handle.write(b"probe")
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -89,7 +90,7 @@ class Spool:
     def append(self, records: list[SpoolRecord]) -> None:
         """Durable on disk when this returns (written and fsync'd)."""
         payload = b"".join(encode_record(record) for record in records)
-        with self._lock, self._path.open("ab") as handle:
+        with self._lock, open_private(self._path, append=True) as handle:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
@@ -141,8 +142,8 @@ class Spool:
                     self._quarantine(path, number, line, str(error))
 
     def _quarantine(self, path: Path, number: int, line: bytes, reason: str) -> None:
-        self.quarantine.mkdir(parents=True, exist_ok=True)
+        private_directory(self.quarantine)
         target = self.quarantine / f"{path.stem}-line{number}.bad"
-        target.write_bytes(line)
-        target.with_suffix(".reason").write_text(reason + "\n")
+        write_private(target, line)
+        write_private(target.with_suffix(".reason"), (reason + "\n").encode())
         log.error("spool.record_quarantined", file=path.name, line_number=number, reason=reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
@@ -163,3 +164,25 @@ def test_replies_go_to_the_outbox_as_eml_without_a_relay(test_env: TestEnvironme
     assert str(reply["Subject"]).endswith("詐欺の報告")
     assert str(reply["X-LAPOR-Tracking-ID"]).isdigit()
     assert RECIPIENT in str(reply["From"])
+
+
+def test_mail_kept_on_disk_is_readable_by_the_gateway_user_only(test_env: TestEnvironment, redis: Redis) -> None:
+    """Attachments, quarantined mail and outbox replies name the citizen (address, words, files)."""
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    previous = os.umask(0o022)
+    try:
+        server = SmtpServerThread(settings, redis).start()
+        try:
+            server.deliver(fixture("nested_multipart"), mail_from="fitri.handayani@gmail.com")
+            server.deliver(fixture("quarantine_no_from"))
+        finally:
+            server.stop()
+        run_replies(settings, redis)
+    finally:
+        os.umask(previous)
+    files = [path for path in settings.data_dir.rglob("*") if path.is_file()]
+    for kept in ("email/outbox", "email/quarantine", "attachments"):
+        assert any(path.is_relative_to(settings.data_dir / kept) for path in files), kept
+    exposed = [str(path.relative_to(settings.data_dir)) for path in files
+               if path.stat().st_mode & 0o077 or path.parent.stat().st_mode & 0o077]
+    assert exposed == []

@@ -597,8 +597,11 @@ async def test_the_development_outbox_takes_replies_without_an_aggregator(
     async with running_gateway(settings, redis) as gateway:
         await post_callback(gateway.client, sms("081244449999", "LAPOR trotoar rusak", "outbox-1"))
     drain(settings)
-    lines = (settings.data_dir / "outbox" / "sms-aggregator.jsonl").read_text().splitlines()
+    outbox = settings.data_dir / "outbox" / "sms-aggregator.jsonl"
+    lines = outbox.read_text().splitlines()
     assert [orjson.loads(line)["to"] for line in lines] == ["+6281244449999"]
+    # Numbers and texts: the gateway user's only, whatever the umask.
+    assert outbox.stat().st_mode & 0o077 == 0 and outbox.parent.stat().st_mode & 0o077 == 0
 
 
 async def test_no_log_line_carries_the_number_the_text_or_the_send_password(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -113,6 +114,36 @@ def test_corrupt_records_are_quarantined_not_replayed_forever(intake: Intake, ow
     reasons = sorted(p.read_text().strip() for p in spool.quarantine.glob("*.reason"))
     assert reasons == ["checksum mismatch", "truncated record (no newline)"]
     assert intake.replay_spool() == 0
+
+
+def private(path: Path) -> bool:
+    """Readable and writable by the gateway's own user only (what the citizen wrote, and who they are)."""
+    return path.stat().st_mode & 0o077 == 0
+
+
+def test_spooled_reports_are_readable_by_the_gateway_user_only(intake: Intake, own_redis: EmbeddedRedis) -> None:
+    """The spool holds whole envelopes, an anonymous reporter's number included; a umask of 022 is common."""
+    previous = os.umask(0o022)
+    try:
+        intake.commit([draft("warm-up")])
+        own_redis.stop()
+        intake.commit([draft("anon-1", "ANONIM pungli di kantor desa")])
+        spool = intake.spool
+        assert spool is not None
+        [path] = spool.pending_files()
+        with path.open("ab") as handle:
+            handle.write(b"0000 torn")
+        own_redis.start()
+        intake.replay_spool()
+        [bad] = spool.quarantine.glob("*.bad")
+    finally:
+        os.umask(previous)
+    assert private(spool.directory) and private(spool.quarantine)
+    assert private(bad) and private(bad.with_suffix(".reason"))
+    # A spool file still waiting for Redis, too.
+    own_redis.stop()
+    intake.commit([draft("anon-2")])
+    assert all(private(p) for p in spool.pending_files())
 
 
 def test_without_a_reserve_an_outage_is_not_acknowledged(test_env: TestEnvironment, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 import orjson
 
 from channels.email.parse import RawAttachment
+from gateway.private_files import open_private, private_directory
 from gateway.settings import EmailSettings
 from normalizer.envelope import Attachment
 
@@ -36,9 +37,10 @@ EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"#!")
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Written whole or not at all, readable by the gateway user only (the mail names the citizen)."""
+    private_directory(path.parent)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("wb") as handle:
+    with open_private(temporary) as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())

@@ -1,0 +1,37 @@
+"""Files that hold citizens' reports: readable and writable by the gateway's own user only.
+
+The spool, quarantined mail, attachments and the local outboxes carry numbers, addresses and words, an anonymous
+reporter's among them. A common umask (022) would leave them readable by every account on the machine, so these
+files and their directories get their modes here, whatever the umask.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+DIRECTORY_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def private_directory(path: Path) -> Path:
+    """Create `path` (and its parents) and make it the gateway user's only."""
+    path.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        # One made by an older version, or by hand: tightened. Not ours to change (another owner): left as it is.
+        with contextlib.suppress(PermissionError):
+            path.chmod(DIRECTORY_MODE)
+    return path
+
+
+def open_private(path: Path, *, append: bool = False) -> BinaryIO:
+    """Open `path` for binary writing (truncated, or appended to), created with FILE_MODE."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    return os.fdopen(os.open(path, flags, FILE_MODE), "ab" if append else "wb")
+
+
+def write_private(path: Path, data: bytes) -> None:
+    with open_private(path) as handle:
+        handle.write(data)
