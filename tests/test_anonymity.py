@@ -119,9 +119,13 @@ async def via_aggregator(gateway: GatewayServer, **_: Any) -> Identity:
 
 
 async def via_email(settings: Settings, redis: Redis, **_: Any) -> Identity:
+    # A file named after its sender, as phones and scanners name them.
     raw = (f"From: Warga Rahasia <{ADDRESS}>\r\nTo: pengaduan@lapor.go.id\r\nSubject: ANONIM: pungli di puskesmas\r\n"
-           f"Message-ID: <anon-1@contoh-desa.net>\r\nReply-To: {ADDRESS}\r\n\r\n"
-           "Petugas meminta uang tambahan untuk layanan gratis.\r\n").encode()
+           f"Message-ID: <anon-1@contoh-desa.net>\r\nReply-To: {ADDRESS}\r\nMIME-Version: 1.0\r\n"
+           'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n'
+           "Petugas meminta uang tambahan untuk layanan gratis.\r\n--b1\r\nContent-Type: application/pdf\r\n"
+           'Content-Disposition: attachment; filename="Kuitansi Warga Rahasia.pdf"\r\n\r\n%PDF-1.4 kuitansi\r\n'
+           "--b1--\r\n").encode()
     server = SmtpServerThread(settings, redis).start()
     try:
         result = server.deliver(raw, mail_from=ADDRESS)
@@ -143,14 +147,17 @@ async def via_x(settings: Settings, redis: Redis, fake: FakeProviderServer, **_:
 
 
 async def via_instagram(settings: Settings, redis: Redis, fake: FakeProviderServer, **_: Any) -> Identity:
-    fake.state.add_ig_mention("@lapor1708 #anonim lampu jalan mati sebulan", username="rina.rahasia", kind="media",
-                              tagged=True)
+    # The media id opens the post and its author through the Graph API, like a tweet id: it must not travel either
+    # (a CDN address of the picture does not name the post).
+    ids = fake.state.add_ig_mention("@lapor1708 #anonim lampu jalan mati sebulan", username="rina.rahasia",
+                                    kind="media", tagged=True,
+                                    media_url="https://scontent.cdninstagram.com/v/t51.2885-15/f4b1_n.jpg")
     intake = Intake(redis, settings)
     try:
         InstagramPoller(settings, redis, intake).poll_tags()
     finally:
         intake.close()
-    return Identity(("@rina.rahasia", "rina.rahasia", "rina rahasia"))
+    return Identity(("@rina.rahasia", "rina.rahasia", "rina rahasia", ids["media_id"]))
 
 
 @pytest.mark.parametrize("send", [via_twilio, via_aggregator, via_email, via_x, via_instagram],

@@ -54,6 +54,9 @@ def case_store_payload(envelope: dict[str, Any], settings: Settings) -> dict[str
         payload["channel_message_id"] = opaque_message_id(settings.privacy.reply_handle_secret,
                                                           str(payload.get("channel", "")),
                                                           str(payload.get("channel_message_id", "")))
+        # An attachment's name says who sent it just as well: an Instagram post's is its media id (which opens the
+        # post and its author), a mailed file is often named after its sender. The bytes go by their sha256.
+        payload["attachments"] = [{**attachment, "name": None} for attachment in payload.get("attachments") or []]
     return payload
 
 
