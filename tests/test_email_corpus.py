@@ -227,3 +227,18 @@ def check_reply(case: Case, reply: object, tracking_id: str | None, message_id: 
 
 def test_recipient_constant_matches_the_default_address(email_settings: Settings) -> None:
     assert email_settings.email.addresses == [RECIPIENT]
+
+
+def test_a_bounce_whose_action_is_not_a_dsn_action_adds_no_metric_label(smtp_server: SmtpServerThread,
+                                                                          redis: Redis) -> None:
+    """The Action field is whatever the mail says: on /metrics it must not become a label (a number, an address,
+    one new series per mail); the report records the bounce as "other"."""
+    from prometheus_client import REGISTRY
+
+    raw = fixture("dsn_bounce_of_our_reply").replace(b"Action: failed", b"Action: +6281234567890 warga@desa.id")
+    assert smtp_server.deliver(raw, mail_from="").data_code == 250
+    labels = {sample.labels.get("action") for family in REGISTRY.collect() if family.name == "lapor_email_bounces"
+              for sample in family.samples}
+    assert labels and labels <= {"failed", "delayed", "delivered", "relayed", "expanded", "other"}, labels
+    state = redis.hgetall("lapor:report:10007774")
+    assert state[b"reply_bounce_action"] == b"other"

@@ -105,6 +105,12 @@ def follow_up_of(mail: ParsedMail, settings: EmailSettings) -> str | None:
     return None
 
 
+# RFC 3464 2.3.3 and 2.3.4. What a mail claims beyond these is kept out of metric labels and the report's record
+# (it can be anything: a number, an address, a new series per mail).
+DSN_ACTIONS = frozenset({"failed", "delayed", "delivered", "relayed", "expanded"})
+DSN_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
+
+
 def _delivery_fields(message: Message) -> tuple[str, str]:
     """(action, status) of the first recipient block of a delivery-status part."""
     for part in message.walk():
@@ -115,7 +121,9 @@ def _delivery_fields(message: Message) -> tuple[str, str]:
         for block in blocks[1:] or blocks:
             action = str(block.get("Action", "")).strip().lower()
             if action:
-                return action, str(block.get("Status", "")).strip()
+                status = str(block.get("Status", "")).strip()
+                return (action if action in DSN_ACTIONS else "other",
+                        status if DSN_STATUS.fullmatch(status) else "other")
     return "failed", ""
 
 
