@@ -113,8 +113,10 @@ def _scrub_value(value: Any) -> Any:
         return value
     if isinstance(value, str):
         return scrub(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return "[phone]" if abs(value) >= _PHONE_INT_FLOOR and value == int(value) else value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "[phone]" if abs(value) >= _PHONE_INT_FLOOR else value
+    if isinstance(value, float):  # a whole one is a number written as a float; inf and nan are not whole
+        return "[phone]" if abs(value) >= _PHONE_INT_FLOOR and value.is_integer() else value
     if isinstance(value, (dict, Mapping)):  # dict first: the ABC check on Mapping is slow
         # Keys are data too ({number: count}), and a key that is not a string would break the JSON line.
         return {scrub(str(key)): _redact_item(str(key), item) for key, item in value.items()}

@@ -93,6 +93,8 @@ def structlog_unusual_shapes() -> None:
     get_logger().info("case.shapes", raw_bytes=b"dari +6281234567890", error=ValueError(f"bad reply-to {ADDRESS}"),
                       errors=[KeyError("0812-3456-7890")], numbers={"081234567890"}, tried=frozenset({ADDRESS}),
                       value=6281234567890.0, by_number={6281234567890: 1, "0812 3456 7890": 2})
+    # Floats that are no number at all must not break the line (or the log call).
+    get_logger().info("case.shapes.floats", wait=float("inf"), ratio=float("nan"), seconds=1733050000.25)
 
 
 def structlog_wide_separators() -> None:
