@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -292,8 +293,7 @@ REDIS_DOWN_PAGE = (
     '<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="{refresh}">'
     "<title>DOWN · LAPOR! gateway status</title></head><body style=\"font-family:sans-serif;background:#111;"
     'color:#eee\"><h1 id="overall" style="background:#c62828;padding:.5rem">DOWN: Redis unreachable ({error})</h1>'
-    "<p>No channel can make reports durable: webhooks answer 503, SMTP answers 451, pollers wait. "
-    "Check the Redis server (REDIS_URL).</p></body></html>"
+    "<p>{reason}</p><p>generated {generated_at} · spool: {spool_size} bytes</p></body></html>"
 )
 
 
@@ -310,13 +310,19 @@ async def _bounded_check(gateway: Gateway, collect: bool = False) -> Any:
     return await asyncio.wait_for(asyncio.to_thread(check), VIEW_CHECK_SECONDS)
 
 
+def redis_down_page(document: dict[str, object], refresh: int) -> str:
+    return REDIS_DOWN_PAGE.format(refresh=refresh, error=escape(str(document["redis"])),
+                                  reason=escape(str(document["reason"])),
+                                  generated_at=escape(str(document["generated_at"])),
+                                  spool_size=int(document["spool_size"]))  # type: ignore[call-overload]
+
+
 def status_json_handler(gateway: Gateway) -> Handler:
     async def status(_: web.Request) -> web.Response:
         try:
             document = await _bounded_check(gateway)
         except (RedisError, TimeoutError) as error:
-            return web.json_response({"overall": "down", "redis": type(error).__name__,
-                                      "reason": "Redis unreachable"}, status=503)
+            return web.json_response(gateway.monitor.redis_down(error), status=503)
         return web.json_response(document)
 
     return status
@@ -327,8 +333,7 @@ def status_page_handler(gateway: Gateway) -> Handler:
         try:
             document = await _bounded_check(gateway)
         except (RedisError, TimeoutError) as error:
-            text = REDIS_DOWN_PAGE.format(refresh=gateway.settings.health.page_refresh_seconds,
-                                          error=type(error).__name__)
+            text = redis_down_page(gateway.monitor.redis_down(error), gateway.settings.health.page_refresh_seconds)
             return web.Response(text=text, content_type="text/html", status=503)
         refresh = gateway.settings.health.page_refresh_seconds
         asked = request.query.get("refresh", "")
@@ -344,8 +349,9 @@ def metrics_with_health_handler(gateway: Gateway) -> Handler:
         if gateway.monitor is not None:
             try:  # queue gauges and states as of now
                 checked = await _bounded_check(gateway, collect=True)
-            except (RedisError, TimeoutError) as error:  # the process's own metrics are still worth scraping
+            except (RedisError, TimeoutError) as error:  # the process's own metrics (the spool's size too) still count
                 log.warning("health.check_failed", error=type(error).__name__)
+                gateway.monitor.redis_down(error)
             else:  # the check collected every metric once already: render that, not a second collection
                 return metrics_response(checked.collected)
         return metrics_response()
@@ -362,8 +368,12 @@ async def health_loop(gateway: Gateway) -> None:
         await asyncio.sleep(settings.evaluate_seconds)
         try:
             document = await asyncio.to_thread(gateway.monitor.check)
-        except Exception as error:  # Redis away: say so, keep trying; the webhooks answer 503 meanwhile
+        except Exception as error:  # Redis away: say so, keep trying; webhooks go to the disk spool meanwhile
             log.warning("health.check_failed", error=type(error).__name__)
+            document = None
+            if isinstance(error, RedisError):
+                document = await asyncio.to_thread(gateway.monitor.redis_down, error)
+        if document is None:
             continue
         if settings.heartbeat_seconds and time.monotonic() - last_heartbeat >= settings.heartbeat_seconds:
             last_heartbeat = time.monotonic()
@@ -371,7 +381,12 @@ async def health_loop(gateway: Gateway) -> None:
 
 
 def log_heartbeat(document: dict[str, object]) -> None:
-    """One line with every channel's state and counters, the queues and the dead letters."""
+    """One line with every channel's state and counters, the queues and the dead letters; while Redis is away,
+    one saying so with the spool's size (the one figure that moves then)."""
+    if "channels" not in document:
+        log.error("health.heartbeat", overall=document["overall"], reason=document["reason"],
+                  redis=document["redis"], spool_size=document["spool_size"])
+        return
     channels = document["channels"]
     assert isinstance(channels, list)
     log.info("health.heartbeat", overall=document["overall"],

@@ -427,11 +427,16 @@ def status(
 
     settings = _settings()
     redis = redis_connection(_require_redis_url(settings), timeout=3)
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
     try:
-        document = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir).status()
+        document = monitor.status()
     except RedisError as error:
-        console.print(f"[bold red]overall: DOWN[/] Redis unreachable ({type(error).__name__}): no channel can make "
-                      "reports durable")
+        # The spool size is this data dir's: on the gateway's host, that of the gateways running there.
+        down = monitor.redis_down(error)
+        if as_json:
+            sys.stdout.write(orjson.dumps(down, option=orjson.OPT_INDENT_2).decode() + "\n")
+        else:
+            console.print(f"[bold red]overall: DOWN[/] {down['reason']}")
         raise typer.Exit(EXIT_DOWN) from None
     if as_json:
         sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")

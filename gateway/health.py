@@ -404,6 +404,16 @@ def spool_size(data_dir: Path) -> int:
     return Spool(data_dir / "spool").size_bytes()
 
 
+def redis_down_document(error: BaseException, spool_bytes: int, now: float) -> dict[str, Any]:
+    """The status document while Redis does not answer. Webhooks are still answered from the disk spool, so the
+    spool's size is what an operator watches then; every view shows this one text."""
+    reason = (f"Redis unreachable ({type(error).__name__}): webhooks are answered from the disk spool "
+              f"({spool_bytes} bytes waiting, replayed when Redis is back); SMTP answers 451, pollers wait. "
+              "Check the Redis server (REDIS_URL)")
+    return {"generated_at": _clock(now), "overall": State.DOWN.value, "redis": type(error).__name__,
+            "reason": reason, "spool_size": spool_bytes}
+
+
 # -- The monitor -------------------------------------------------------------------------------------------------------
 # Compare-and-set of a channel's state: returns the previous state when it changed (the caller logs), nil otherwise.
 _SET_STATE = """
@@ -566,6 +576,12 @@ class HealthMonitor:
         document = _document(healths, queues, signals, stored, snapshot["counters"], casestore_latency, now)
         document["counters_at"] = _clock(snapshot["at"])
         return document
+
+    def redis_down(self, error: BaseException) -> dict[str, Any]:
+        """The document while Redis does not answer, with the spool gauge set as of now (the spool is on disk)."""
+        spool_bytes = self._spool()
+        metrics.SPOOL_SIZE.set(spool_bytes)
+        return redis_down_document(error, spool_bytes, self._clock())
 
     def read_stored(self, healths: Sequence[ChannelHealth]) -> StoredStatus:
         """What the document shows besides the evaluation, in one round trip (and the spool's size)."""

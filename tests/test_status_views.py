@@ -8,6 +8,7 @@ import re
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import httpx
 import orjson
@@ -18,9 +19,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 
 from gateway.app import create_app
-from gateway.health import HealthSignals
+from gateway.embedded_redis import EmbeddedRedis
+from gateway.health import HealthSignals, spool_size
 from gateway.queries import lookup_status
-from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, HELD_FORWARD_KEY, queue
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, HELD_FORWARD_KEY, queue, redis_connection
 from tests.conftest import (
     CaseStoreServer,
     GatewayServer,
@@ -330,6 +332,12 @@ async def test_with_redis_unreachable_status_says_so_and_metrics_still_answer(
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "Redis unreachable" in result.stdout
+    # Webhooks still answer from the spool: the CLI must not say nothing can be made durable.
+    assert "webhooks are answered from the disk spool (0 bytes waiting" in result.stdout
+    as_json = subprocess.run([str(cli_path()), "status", "--json"], env=test_env.process_env(REDIS_URL=dead),
+                             capture_output=True, text=True, timeout=60)
+    assert as_json.returncode == 2
+    assert orjson.loads(as_json.stdout)["spool_size"] == 0
 
 
 async def test_with_redis_hanging_the_operator_views_still_answer_in_time(
@@ -403,3 +411,52 @@ async def test_a_case_store_answer_that_is_not_a_report_counts_as_no_answer(
     assert (None if lookup is None else lookup.found) is found
     if found:
         assert lookup is not None and (lookup.status, lookup.anonymous) == ("in_progress", True)
+
+
+async def test_while_redis_is_down_every_view_shows_the_spool_filling(
+    test_env: TestEnvironment, tmp_path: Path, log_stream: io.StringIO
+) -> None:
+    """Redis gone: webhooks are still answered from the disk spool. The views must say so and show the spool grow
+    (not a gauge frozen at its last value, not "webhooks answer 503"), and the heartbeat must go on."""
+    own = EmbeddedRedis(tmp_path / "redis").start()
+    settings = test_env.settings(REDIS_URL=own.url, LAPOR_HEALTH_EVALUATE_SECONDS="0.1",
+                                 LAPOR_HEALTH_HEARTBEAT_SECONDS="0.2")
+    runner = web.AppRunner(create_app(settings, redis_connection(own.url, timeout=0.5)), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    try:
+        async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+            server = GatewayServer(url=settings.public_url, settings=settings, client=client)
+            first = await server.post_twilio(server.twilio_form(MessageSid="SM" + "1" * 32))
+            assert first.status_code == 200
+            await client.get("/metrics")  # the gauge as of Redis still up: an empty spool
+            own.stop()
+            for index in range(3):
+                spooled = await server.post_twilio(server.twilio_form(MessageSid=f"SM{index:032d}"))
+                assert spooled.status_code == 200, spooled.text
+            on_disk = spool_size(settings.data_dir)
+            assert on_disk > 0
+
+            status = await client.get("/v1/status")
+            assert status.status_code == 503
+            document = status.json()
+            assert document["overall"] == "down"
+            assert document["spool_size"] == on_disk
+            assert "spool" in document["reason"]
+            page = (await client.get("/status")).text
+            assert "webhooks answer 503" not in page
+            assert f"spool: {on_disk} bytes" in page
+            metrics_text = (await client.get("/metrics")).text
+            assert value(metrics_text, "lapor_spool_size") == on_disk
+
+            def outage_beats() -> list[dict[str, object]]:
+                return [e for e in log_events(log_stream)
+                        if e["event"] == "health.heartbeat" and e.get("spool_size") == on_disk]
+
+            await async_wait_until(outage_beats, timeout=5)
+            beat = outage_beats()[-1]
+            assert beat["overall"] == "down"
+            assert "Redis unreachable" in str(beat["reason"])
+    finally:
+        await runner.cleanup()
+        own.stop()
