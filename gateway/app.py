@@ -393,7 +393,8 @@ def log_heartbeat(document: dict[str, object]) -> None:
              # A list, not a mapping by name: a key called "email" would be taken for an address and redacted.
              channels=[{"channel": c["channel"], "state": c["state"], **c["counters"]} for c in channels],
              queues={q["name"]: {"depth": q["depth"], "held": q["held"], "scheduled": q["scheduled"],
-                                 "oldest_age_seconds": q["oldest_age_seconds"]}
+                                 "oldest_age_seconds": q["oldest_age_seconds"], "workers": q["workers"],
+                                 "last_failure": q["last_failure"]}
                      for q in document["queues"]},  # type: ignore[union-attr]
              deadletters=document["deadletters"], spool_size=document["spool_size"])
 

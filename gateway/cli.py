@@ -464,12 +464,13 @@ def _print_status(document: dict[str, Any]) -> None:
                       str(entry["deadletters"]), entry["last_message_at"] or "never")
     console.print(table)
     queues = Table(title="Queues")
-    for column in ("queue", "queued", "held", "retrying", "oldest job (s)"):
+    for column in ("queue", "queued", "held", "retrying", "oldest job (s)", "live workers", "last failure"):
         queues.add_column(column)
     for q in document["queues"]:
         age = q["oldest_age_seconds"]
         queues.add_row(q["name"], str(q["depth"]), str(q.get("held", 0)), str(q["scheduled"]),
-                       "-" if age is None else f"{age:.0f}")
+                       "-" if age is None else f"{age:.0f}", "-" if q.get("workers") is None else str(q["workers"]),
+                       q.get("last_failure") or "-")
     console.print(queues)
     console.print(f"dead letters waiting: {document['deadletters']['total']}  spool: {document['spool_size']}")
 def _add_triage() -> None:

@@ -38,6 +38,8 @@ from pydantic import BaseModel, ConfigDict
 from redis import Redis
 from redis.exceptions import RedisError
 from rq.job import Job
+from rq.worker import Worker
+from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from gateway import metrics
 from gateway.logs import get_logger, scrub
@@ -52,6 +54,8 @@ ERRORS_KEY = "lapor:health:errors:{channel}"
 DEADLETTERS_KEY = "lapor:health:deadletters:{channel}"
 STATE_KEY = "lapor:health:state"
 DEADLETTER_INDEX_KEY = "lapor:deadletters:index"  # workers.deadletters.INDEX_KEY (gateway code imports no worker)
+WORKER_ALIVE_KEY = "lapor:worker-alive:{name}"  # workers.reaper.ALIVE_KEY: a worker's 5-second liveness key
+LAPOR_WORKER_PREFIX = "lapor-"  # workers.reaper.WORKER_PREFIX
 COUNTERS_KEY = "lapor:health:counters"
 CASESTORE_LATENCY_SAMPLE = "lapor_casestore_latency_seconds"
 LAST_ERRORS_KEPT = 10
@@ -141,6 +145,9 @@ class QueueStats:
     oldest_age_seconds: float | None = None
     # Forward queue only: reports durable and answered whose job a gateway has not made yet (its linger).
     held: int = 0
+    # Workers alive and listening on the queue (None: not counted); why the oldest job waiting for a retry failed.
+    workers: int | None = None
+    last_failure: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,10 +236,16 @@ def rule_queue_age(_: ChannelSignals, queues: Sequence[QueueStats], rules: Chann
             continue
         state = _level(stats.oldest_age_seconds, rules.queue_age_degraded_seconds, rules.queue_age_down_seconds)
         found = _finding("queue_age", state, f"{stats.name}: oldest job waiting {_duration(stats.oldest_age_seconds)}"
-                                             f" ({stats.depth} queued, {stats.scheduled} retrying)")
+                                             f" ({stats.depth} queued, {stats.scheduled} retrying){_why_stuck(stats)}")
         if found and (worst is None or SEVERITY[found.state] > SEVERITY[worst.state]):
             worst = found
     return worst
+
+
+def _why_stuck(stats: QueueStats) -> str:
+    """What the operator acts on: the failure its jobs are retried for, and whether any worker takes them."""
+    why = f"; last failure: {stats.last_failure}" if stats.last_failure else ""
+    return why + ("; no live worker takes its jobs" if stats.workers == 0 else "")
 
 
 def rule_quiet(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, now: float) -> Finding | None:
@@ -498,19 +511,38 @@ class HealthMonitor:
                 for index, channel in enumerate(self.rules.channels)}
 
     def queue_stats(self, now: float) -> list[QueueStats]:
-        """Depth and age of the oldest job per queue, counting jobs scheduled for a retry (an outage's backlog)."""
+        """Depth and age of the oldest job per queue, counting jobs scheduled for a retry (an outage's backlog);
+        the live workers on it and why its oldest retried job failed (what tells "case store down" from "no
+        worker")."""
         stats = []
+        workers = self.live_workers()
         for name in self._queues:
             target = queue(name, self._redis)
             scheduled = target.scheduled_job_registry
             # The head of the queue (RQ appends), and the first 50 jobs waiting for a retry.
             ids = target.get_job_ids(0, 1) + scheduled.get_job_ids(0, 49, cleanup=False)
             jobs = [job for job in Job.fetch_many(ids, connection=self._redis, serializer=JSONSerializer) if job]
-            created = [job.created_at.timestamp() for job in jobs if job.created_at is not None]
-            oldest = max(0.0, now - min(created)) if created else None
+            dated = sorted((job.created_at.timestamp(), job) for job in jobs if job.created_at is not None)
+            oldest = max(0.0, now - dated[0][0]) if dated else None
+            failure = next((str(job.meta["last_error"]) for _, job in dated if job.meta.get("last_error")), None)
             held = int(self._redis.llen(HELD_FORWARD_KEY)) if name == FORWARD_QUEUE else 0
-            stats.append(QueueStats(name, target.count, scheduled.count, oldest, held))
+            stats.append(QueueStats(name, target.count, scheduled.count, oldest, held, workers[name], failure))
         return stats
+
+    def live_workers(self) -> dict[str, int]:
+        """Workers listening on each queue whose liveness key is fresh (RQ's own registration outlives a killed
+        worker by minutes). Two round trips for every queue together."""
+        pipe = self._redis.pipeline(transaction=False)
+        for name in self._queues:
+            pipe.smembers(WORKERS_BY_QUEUE_KEY % name)
+        names = {queue_name: [key.decode().removeprefix(Worker.redis_worker_namespace_prefix) for key in keys]
+                 for queue_name, keys in zip(self._queues, pipe.execute(), strict=True)}
+        for members in names.values():
+            for name in members:
+                pipe.exists(WORKER_ALIVE_KEY.format(name=name) if name.startswith(LAPOR_WORKER_PREFIX)
+                            else Worker.redis_worker_namespace_prefix + name)
+        alive = iter(pipe.execute())
+        return {queue_name: sum(bool(next(alive)) for _ in members) for queue_name, members in names.items()}
 
     def evaluate_all(self, now: float | None = None) -> tuple[list[ChannelHealth], list[QueueStats],
                                                              dict[str, ChannelSignals]]:

@@ -67,7 +67,9 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
     queues = "".join(
         f"<tr><td>{escape(q['name'])}</td><td>{int(q['depth'])}</td><td>{int(q.get('held', 0))}</td>"
         f"<td>{int(q['scheduled'])}</td>"
-        f"<td>{'-' if q['oldest_age_seconds'] is None else int(q['oldest_age_seconds'])}</td></tr>"
+        f"<td>{'-' if q['oldest_age_seconds'] is None else int(q['oldest_age_seconds'])}</td>"
+        f"<td>{'-' if q.get('workers') is None else int(q['workers'])}</td>"
+        f"<td>{escape(str(q.get('last_failure') or '-'))}</td></tr>"
         for q in status["queues"]
     )
     latency = status.get("casestore_latency_seconds")
@@ -82,6 +84,6 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
         f' · case-store latency: {"-" if latency is None else f"{latency * 1000:.0f} ms"}</div>'
         + "".join(_channel_html(entry) for entry in channels)
         + "<h2>Queues</h2><table><tr><th>queue</th><th>queued</th><th>held</th><th>retrying</th>"
-        + "<th>oldest (s)</th></tr>"
+        + "<th>oldest (s)</th><th>live workers</th><th>last failure</th></tr>"
         + queues + "</table></body></html>"
     )

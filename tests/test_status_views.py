@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import re
+import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -20,9 +22,12 @@ from redis import Redis
 
 from gateway.app import create_app
 from gateway.embedded_redis import EmbeddedRedis
-from gateway.health import HealthSignals, spool_size
+from gateway.health import HealthMonitor, HealthSignals, load_rules, spool_size
+from gateway.intake import Intake
 from gateway.queries import lookup_status
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, HELD_FORWARD_KEY, queue, redis_connection
+from gateway.settings import CONFIG_DIR
+from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 from tests.conftest import (
     CaseStoreServer,
     GatewayServer,
@@ -30,6 +35,8 @@ from tests.conftest import (
     TestEnvironment,
     async_wait_until,
     log_events,
+    wait_ready,
+    wait_until,
 )
 from tests.test_forwarding import cli
 from tests.test_twilio_intake import tracking_id_in, twiml_message
@@ -460,3 +467,36 @@ async def test_while_redis_is_down_every_view_shows_the_spool_filling(
     finally:
         await runner.cleanup()
         own.stop()
+
+
+def test_a_stuck_queue_says_why_the_last_retry_failed_and_whether_a_worker_takes_its_jobs(
+    test_env: TestEnvironment, redis: Redis, start_process: Callable[..., ProcessHandle]
+) -> None:
+    """The case store not listening, then the forward worker killed: the queue-age reason every channel shows names
+    the case store's failure while a worker retries, and says no worker takes the jobs once it is gone."""
+    # One job, retried after 60 s: it waits in the retry registry for the whole test.
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="60,60")
+    intake = Intake(redis, settings)
+    try:
+        intake.commit([ReportDraft(received_at=datetime.now(UTC), channel=Channel.SMS, source="sms-twilio",
+                                   channel_message_id="SMstuck", sender=Sender(kind=SenderKind.MSISDN,
+                                                                               id="+6281234567890"),
+                                   text="Jalan rusak")])
+    finally:
+        intake.close()
+    forward = wait_ready(start_process("worker", "--queues", FORWARD_QUEUE), queues=1)
+    wait_until(lambda: "forward.retry" in forward.output(), timeout=20)
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: time.time() + 400)
+
+    def reason() -> str:
+        return str(next(c for c in monitor.status()["channels"] if c["channel"] == "sms-twilio")["reason"])
+
+    wait_until(lambda: "lapor-forward: oldest job waiting" in reason(), timeout=5)  # RQ schedules after the log
+    assert "last failure: casestore_unreachable" in reason()
+    assert "no worker" not in reason()
+    forward_queue = next(q for q in monitor.status()["queues"] if q["name"] == FORWARD_QUEUE)
+    assert forward_queue["workers"] == 1
+
+    forward.stop(signal.SIGKILL)
+    wait_until(lambda: "no live worker takes its jobs" in reason(), timeout=15)
+    assert "last failure: casestore_unreachable" in reason()

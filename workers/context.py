@@ -73,7 +73,10 @@ def attempt_number(job: Any) -> int:
     return int(job.meta.get("attempts", 0)) + 1 if job is not None else 1
 
 
-def note_retry(job: Any, attempt: int, **meta: Any) -> None:
-    """Remember this run (and any progress in `meta`) on the job before raising for a retry."""
+def note_retry(job: Any, attempt: int, reason: str | None = None, **meta: Any) -> None:
+    """Remember this run (and any progress in `meta`) on the job before raising for a retry; `reason` (why it
+    failed) is what the status views show for a queue whose jobs wait for a retry."""
     job.meta.update(meta, attempts=attempt)
+    if reason:
+        job.meta["last_error"] = reason
     job.save_meta()

@@ -68,7 +68,7 @@ def send_email_reply(payload: dict[str, Any]) -> str:
         job = get_current_job()
         if job is not None and job.retries_left:
             log.warning("email.reply_retry", reason=error.reason)
-            note_retry(job, attempt_number(job))
+            note_retry(job, attempt_number(job), error.reason)
             raise
         return _give_up(context, payload, error.reason, error.detail)
     except PermanentError as error:

@@ -217,7 +217,7 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
 def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dict[str, Any]], remaining: list[str],
                       done: set[str], error: RetryableError, attempts: int) -> dict[str, int]:
     if job is not None and job.retries_left:
-        note_retry(job, attempts, done=sorted(done))
+        note_retry(job, attempts, error.reason, done=sorted(done))
         log.warning("forward.retry", reason=error.reason, tracking_ids=remaining, attempt=attempts,
                     retries_left=job.retries_left)
         raise error

@@ -101,7 +101,7 @@ def send_reply(reply: dict[str, Any]) -> dict[str, Any]:
             _record(context, reply_id, **{f"part.{part.number}.answer": answer})
     except RetryableError as error:
         if job is not None and job.retries_left:
-            note_retry(job, attempts, sent_parts=sorted(sent))
+            note_retry(job, attempts, error.reason, sent_parts=sorted(sent))
             _record(context, reply_id, state="retrying", last_error=error.reason, attempts=attempts)
             log.warning("reply.retry", reason=error.reason, reply_id=reply_id, attempt=attempts)
             raise

@@ -122,7 +122,7 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...])
         return "deferred"
     if error.kind is ProviderErrorKind.SERVER and job is not None and job.retries_left:
         log.warning("reply.retry", reason=error.reason, status=error.status)
-        note_retry(job, attempt_number(job))
+        note_retry(job, attempt_number(job), f"{channel}_{error.reason}")
         raise RetryableError(error.detail, reason=error.reason)
     HealthSignals(context.redis).reply_failed(health_channel(f"{channel}-reply"), error.reason)
     DeadLetters(context.redis).add_new(

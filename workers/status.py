@@ -34,7 +34,7 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
     except RetryableError as error:
         if job is not None and job.retries_left:
             log.warning("status.retry", reason=error.reason, attempt=attempts)
-            note_retry(job, attempts)
+            note_retry(job, attempts, error.reason)
             raise
         return _give_up(query, error, attempts)
     except PermanentError as error:
