@@ -196,16 +196,21 @@ def _when(timestamp: float) -> str:
 
 
 QueueFilter = Annotated[str | None, typer.Option("--queue", help="Only this queue (e.g. lapor-forward).")]
-ChannelFilter = Annotated[str | None, typer.Option("--channel", help="Only this channel (e.g. sms-twilio).")]
+ChannelFilter = Annotated[str | None, typer.Option(
+    "--channel", help="Only this channel as the status names it (x: x-mentions and x-reply too), or one source.")]
 ReasonFilter = Annotated[str | None, typer.Option("--reason", help="Only this reason (e.g. casestore_422).")]
 
 
 def _matching(letters: list[DeadLetter], queue: str | None, channel: str | None,
               reason: str | None) -> list[DeadLetter]:
-    """Dead letters that pass every filter given (none given: all of them)."""
+    """Dead letters that pass every filter given (none given: all of them). A channel is the name the status shows
+    (`x` takes `x-mentions` and `x-reply` too) or one source exactly."""
+    from gateway.metrics import health_channel
+
     return [
         letter for letter in letters
-        if (queue is None or letter.queue == queue) and (channel is None or letter.channel == channel)
+        if (queue is None or letter.queue == queue)
+        and (channel is None or channel in (letter.channel, health_channel(letter.channel or "")))
         and (reason is None or letter.reason == reason)
     ]
 

@@ -135,6 +135,9 @@ class ChannelSignals:
     reply_failures: int = 0
     last_reply_error: str | None = None
     deadletters_in_window: int = 0
+    # The channel's name (for the commands a reason points to) and why its newest dead letter failed.
+    channel: str = ""
+    last_deadletter_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,9 +221,10 @@ def rule_deadletters(signals: ChannelSignals, _: Sequence[QueueStats], rules: Ch
                      __: float) -> Finding | None:
     count = signals.deadletters_in_window
     state = _level(count, rules.deadletters_degraded, rules.deadletters_down)
+    latest = f" (latest: {signals.last_deadletter_reason})" if signals.last_deadletter_reason else ""
     return _finding("deadletters", state, f"{count} dead letter(s) in the last "
-                                          f"{_duration(rules.deadletter_window_seconds)}: see `lapor-gateway "
-                                          f"deadletters list --channel <name>`")
+                                          f"{_duration(rules.deadletter_window_seconds)}{latest}: see `lapor-gateway "
+                                          f"deadletters list --channel {signals.channel or '<name>'}`")
 
 
 def rule_replies(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
@@ -464,8 +468,11 @@ class CheckedHealth:
     collected: metrics.CollectedMetrics
 
 
-def _signals(raw: dict[bytes, bytes], deadletters_in_window: int) -> ChannelSignals:
+def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
+             errors: Sequence[bytes] = ()) -> ChannelSignals:
     get = raw.get
+    entries = (orjson.loads(entry) for entry in errors)
+    last_deadletter = next((e.get("reason") for e in entries if e.get("kind") == "dead_letter"), None)
     return ChannelSignals(
         first_seen=_float(get(b"first_seen")), last_message_at=_float(get(b"last_message_at")),
         last_poll_ok_at=_float(get(b"last_poll_ok_at")), poll_failing_since=_float(get(b"poll_failing_since")),
@@ -473,6 +480,7 @@ def _signals(raw: dict[bytes, bytes], deadletters_in_window: int) -> ChannelSign
         rate_limited_until=_float(get(b"rate_limited_until")), auth_failures=int(get(b"auth_failures") or 0),
         last_auth_error=_text(get(b"last_auth_error")), reply_failures=int(get(b"reply_failures") or 0),
         last_reply_error=_text(get(b"last_reply_error")), deadletters_in_window=int(deadletters_in_window),
+        channel=channel, last_deadletter_reason=last_deadletter,
     )
 
 
@@ -506,8 +514,9 @@ class HealthMonitor:
             pipe.hsetnx(key, "first_seen", now)
             pipe.hgetall(key)
             pipe.zcount(DEADLETTERS_KEY.format(channel=channel), now - window, "+inf")
+            pipe.lrange(ERRORS_KEY.format(channel=channel), 0, LAST_ERRORS_KEPT - 1)
         replies = pipe.execute()
-        return {channel: _signals(replies[3 * index + 1], replies[3 * index + 2])
+        return {channel: _signals(channel, replies[4 * index + 1], replies[4 * index + 2], replies[4 * index + 3])
                 for index, channel in enumerate(self.rules.channels)}
 
     def queue_stats(self, now: float) -> list[QueueStats]:

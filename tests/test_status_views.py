@@ -500,3 +500,28 @@ def test_a_stuck_queue_says_why_the_last_retry_failed_and_whether_a_worker_takes
     forward.stop(signal.SIGKILL)
     wait_until(lambda: "no live worker takes its jobs" in reason(), timeout=15)
     assert "last failure: casestore_unreachable" in reason()
+
+
+def test_the_channel_filter_takes_the_name_the_status_shows(test_env: TestEnvironment, redis: Redis) -> None:
+    """Dead letters are recorded under their source (`x-mentions`, `x-reply`, `email-smtp`); the status counts them
+    under the channel (`x`, `email`) and tells the operator to filter by that name, so the filter must take it."""
+    _add_letters(redis, 1, "x-mentions", "casestore_422")
+    _add_letters(redis, 1, "x-reply", "x_auth", start=1)
+    _add_letters(redis, 2, "email-smtp", "casestore_422", start=2)
+    _add_letters(redis, 1, "sms-twilio", "casestore_422", start=4)
+    document = orjson.loads(cli(test_env, "status", "--json").stdout)
+    x = next(c for c in document["channels"] if c["channel"] == "x")
+    assert x["deadletters"] == 2
+    assert "--channel x`" in x["reason"]
+    assert "(latest: x_auth)" in x["reason"]  # what failed, not only how many
+
+    listing = cli(test_env, "deadletters", "list", "--channel", "x")
+    assert listing.returncode == 0, listing.stderr
+    assert "x-mentions" in listing.stdout and "x-reply" in listing.stdout
+    assert "email-smtp" not in listing.stdout and "sms-twilio" not in listing.stdout
+    only_replies = cli(test_env, "deadletters", "list", "--channel", "x-reply")
+    assert "x-reply" in only_replies.stdout and "x-mentions" not in only_replies.stdout
+
+    requeued = cli(test_env, "deadletters", "requeue", "--all", "--channel", "email")
+    assert "requeued 2 dead letter(s)" in requeued.stdout, requeued.stdout
+    assert DeadLetters(redis).count() == 3
