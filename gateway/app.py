@@ -381,7 +381,8 @@ async def health_loop(gateway: Gateway) -> None:
 
 
 def log_heartbeat(document: dict[str, object]) -> None:
-    """One line with every channel's state and counters, the queues and the dead letters; while Redis is away,
+    """One line with every channel's state (and reason, when not ok) and counters, the queues and the dead
+    letters; while Redis is away,
     one saying so with the spool's size (the one figure that moves then)."""
     if "channels" not in document:
         log.error("health.heartbeat", overall=document["overall"], reason=document["reason"],
@@ -391,7 +392,8 @@ def log_heartbeat(document: dict[str, object]) -> None:
     assert isinstance(channels, list)
     log.info("health.heartbeat", overall=document["overall"],
              # A list, not a mapping by name: a key called "email" would be taken for an address and redacted.
-             channels=[{"channel": c["channel"], "state": c["state"], **c["counters"]} for c in channels],
+             channels=[{"channel": c["channel"], "state": c["state"],
+                        **({"reason": c["reason"]} if c["reason"] else {}), **c["counters"]} for c in channels],
              queues={q["name"]: {"depth": q["depth"], "held": q["held"], "scheduled": q["scheduled"],
                                  "oldest_age_seconds": q["oldest_age_seconds"], "workers": q["workers"],
                                  "last_failure": q["last_failure"]}

@@ -525,3 +525,19 @@ def test_the_channel_filter_takes_the_name_the_status_shows(test_env: TestEnviro
     requeued = cli(test_env, "deadletters", "requeue", "--all", "--channel", "email")
     assert "requeued 2 dead letter(s)" in requeued.stdout, requeued.stdout
     assert DeadLetters(redis).count() == 3
+
+
+async def test_the_heartbeat_says_why_a_channel_is_not_ok(
+    fast_gateway: GatewayServer, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """`channel.health` is logged once, at the change: a later reader of the logs (or a reason that changed while
+    the state did not) needs the reason in the periodic line too."""
+    for _ in range(3):
+        HealthSignals(redis).auth_failed("x", "401 Unauthorized: token revoked")
+
+    def x_in_beats() -> list[dict[str, object]]:
+        return [entry for e in log_events(log_stream) if e["event"] == "health.heartbeat"
+                for entry in e["channels"] if entry["channel"] == "x" and entry["state"] == "down"]  # type: ignore[attr-defined]
+
+    await async_wait_until(x_in_beats, timeout=5)
+    assert x_in_beats()[-1]["reason"] == "authentication failing (3 in a row): 401 Unauthorized: token revoked"
