@@ -205,12 +205,13 @@ def _matching(letters: list[DeadLetter], queue: str | None, channel: str | None,
               reason: str | None) -> list[DeadLetter]:
     """Dead letters that pass every filter given (none given: all of them). A channel is the name the status shows
     (`x` takes `x-mentions` and `x-reply` too) or one source exactly."""
+    from gateway.health import UNATTRIBUTED
     from gateway.metrics import health_channel
 
     return [
         letter for letter in letters
         if (queue is None or letter.queue == queue)
-        and (channel is None or channel in (letter.channel, health_channel(letter.channel or "")))
+        and (channel is None or channel in (letter.channel, health_channel(letter.channel or UNATTRIBUTED)))
         and (reason is None or letter.reason == reason)
     ]
 

@@ -61,6 +61,9 @@ CASESTORE_LATENCY_SAMPLE = "lapor_casestore_latency_seconds"
 LAST_ERRORS_KEPT = 10
 DEADLETTER_MEMORY_SECONDS = 7 * 24 * 3600
 REASON_LIMIT = 200
+# Where dead letters that cannot tell their channel count (a forward whose envelope is gone): watched like a channel,
+# shown only while it has something to show.
+UNATTRIBUTED = "unknown"
 
 
 class State(StrEnum):
@@ -104,7 +107,14 @@ class HealthRules(BaseModel):
     overrides: dict[str, dict[str, Any]] = {}
 
     def for_channel(self, channel: str) -> ChannelRules:
+        if channel == UNATTRIBUTED and channel not in self.channels:  # only its dead letters count against it
+            return self.defaults.model_copy(update={"queues": (), **self.overrides.get(channel, {})})
         return self.defaults.model_copy(update=self.overrides.get(channel, {}))
+
+    @property
+    def watched(self) -> tuple[str, ...]:
+        """The configured channels, and the one unattributed dead letters count against."""
+        return self.channels if UNATTRIBUTED in self.channels else (*self.channels, UNATTRIBUTED)
 
 
 def load_rules(path: Path) -> HealthRules:
@@ -508,7 +518,7 @@ class HealthMonitor:
     def read_signals(self, now: float) -> dict[str, ChannelSignals]:
         """Every configured channel's signals, in one round trip."""
         pipe = self._redis.pipeline(transaction=False)
-        for channel in self.rules.channels:
+        for channel in self.rules.watched:
             key = SIGNALS_KEY.format(channel=channel)
             window = self.rules.for_channel(channel).deadletter_window_seconds
             pipe.hsetnx(key, "first_seen", now)
@@ -517,7 +527,7 @@ class HealthMonitor:
             pipe.lrange(ERRORS_KEY.format(channel=channel), 0, LAST_ERRORS_KEPT - 1)
         replies = pipe.execute()
         return {channel: _signals(channel, replies[4 * index + 1], replies[4 * index + 2], replies[4 * index + 3])
-                for index, channel in enumerate(self.rules.channels)}
+                for index, channel in enumerate(self.rules.watched)}
 
     def queue_stats(self, now: float) -> list[QueueStats]:
         """Depth and age of the oldest job per queue, counting jobs scheduled for a retry (an outage's backlog);
@@ -560,7 +570,7 @@ class HealthMonitor:
         queues = self.queue_stats(now)
         signals = self.read_signals(now)
         healths = [evaluate(channel, signals[channel], queues, self.rules.for_channel(channel), now)
-                   for channel in self.rules.channels]
+                   for channel in self.rules.watched]
         return healths, queues, signals
 
     def commit(self, healths: Sequence[ChannelHealth], now: float) -> dict[str, State]:
@@ -649,6 +659,8 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
     """The status document /v1/status, the status page, `lapor-gateway status` and the heartbeat show."""
     channels = []
     for health in healths:
+        if health.channel == UNATTRIBUTED and health.state is State.OK and not stored.deadletters[health.channel]:
+            continue
         sig = signals[health.channel]
         since = stored.states.get(health.channel, {})
         channels.append({

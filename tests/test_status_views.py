@@ -541,3 +541,24 @@ async def test_the_heartbeat_says_why_a_channel_is_not_ok(
 
     await async_wait_until(x_in_beats, timeout=5)
     assert x_in_beats()[-1]["reason"] == "authentication failing (3 in a row): 401 Unauthorized: token revoked"
+
+
+def test_dead_letters_of_no_known_channel_do_not_leave_the_status_green(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """A forward job whose envelope is gone (`envelope_missing`) cannot tell its channel: its dead letter must
+    still turn the status from ok, under a name the dead-letter commands take."""
+    DeadLetters(redis).add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000011"]], tracking_id="10000011",
+                               item="10000011", reason="envelope_missing", detail="no envelope", channel=None)
+    result = cli(test_env, "status", "--json")
+    document = orjson.loads(result.stdout)
+    assert document["overall"] == "degraded"
+    unknown = next(c for c in document["channels"] if c["channel"] == "unknown")
+    assert unknown["deadletters"] == 1
+    assert "(latest: envelope_missing): see `lapor-gateway deadletters list --channel unknown`" in unknown["reason"]
+    listing = cli(test_env, "deadletters", "list", "--channel", "unknown")
+    assert "10000011" in listing.stdout
+    assert "purged 1" in cli(test_env, "deadletters", "purge", "--all", "--channel", "unknown", "--yes").stdout
+    after = orjson.loads(cli(test_env, "status", "--json").stdout)
+    assert after["overall"] == "ok"
+    assert "unknown" not in [c["channel"] for c in after["channels"]]
