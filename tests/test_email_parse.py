@@ -53,6 +53,45 @@ def test_trim_quoted(text: str, expected: str) -> None:
     assert trim_quoted(text) == expected
 
 
+FORWARDED = "Jembatan desa ambrol sejak Senin."
+
+
+@pytest.mark.parametrize(
+    ("text", "forwarded", "kept"),
+    [
+        ("Mohon ditindaklanjuti.\n\n-- \nKepala Desa\n\n---------- Forwarded message ---------\nFrom: A\n\n"
+         + FORWARDED, False, "Mohon ditindaklanjuti."),
+        ("Lihat.\n\n-------- Forwarded Message --------\nSubject: \tJembatan\nDate: \tKamis\nFrom: \tA\nTo: \tB\n\n"
+         + FORWARDED, False, "Lihat."),
+        ("Begin forwarded message:\n\nFrom: A <a@x.id>\nSubject: Jembatan\nDate: Kamis\nTo: B\n\n" + FORWARDED,
+         False, ""),
+        ("Awal pesan yang diteruskan:\n\nDari: A <a@x.id>\nSubjek: Jembatan\nTanggal: Kamis\nKepada: B\n\n"
+         + FORWARDED, False, ""),
+        ("Diteruskan.\n\n________________________________\nFrom: A\nSent: Kamis\nTo: B\nSubject: Jembatan\n\n"
+         + FORWARDED, True, "Diteruskan."),
+        ("Diteruskan.\n\n-----Pesan Asli-----\nDari: A\nDikirim: Kamis\n\n" + FORWARDED, True, "Diteruskan."),
+        ("---------- Pesan terusan ---------\nDari: A\n\n" + FORWARDED + "\n\n-- \nA, warga", False, ""),
+    ],
+    ids=["gmail-signature-above", "thunderbird", "apple-mail", "apple-mail-id", "outlook-fw", "outlook-trs-pesan-asli",
+         "gmail-id-only-forward"],
+)
+def test_a_forwarded_message_is_kept_whole(text: str, forwarded: bool, kept: str) -> None:
+    """The forwarded mail is the report: neither the forwarder's signature nor a header block cuts it off."""
+    trimmed = trim_quoted(text, forwarded=forwarded)
+    assert FORWARDED in trimmed
+    assert trimmed.startswith(kept)
+    assert "Kepala Desa" not in trimmed  # the forwarder's own signature still goes
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("-- \nBudi Santoso\n0812", "-- \nBudi Santoso\n0812"), ("\n-- \nBudi Santoso", "-- \nBudi Santoso")],
+    ids=["signature-first-line", "signature-after-blank-line"],
+)
+def test_a_text_that_is_only_a_signature_keeps_it(text: str, expected: str) -> None:
+    assert trim_quoted(text) == expected
+
+
 @pytest.mark.parametrize(
     ("content_type", "name", "data", "flagged"),
     [

@@ -234,23 +234,48 @@ def _is_quote_start(lines: list[str], index: int) -> bool:
                 and re.search(r"(wrote|menulis)\s*:\s*$", lines[index + 1]))
 
 
-def trim_quoted(text: str) -> str:
-    """Drop the quoted history below a reply; forwarded messages are kept (they are the report)."""
+# Where a forwarded message starts (Gmail, Thunderbird, Apple Mail, in English and Indonesian): it is the report
+# (a village head forwarding a citizen's mail), kept whole.
+_FORWARD_STARTS = [
+    re.compile(r"^\s*-{2,}\s*(Forwarded message|Pesan terusan|Pesan yang diteruskan)\b[^-]*-{2,}\s*$", re.IGNORECASE),
+    re.compile(r"^\s*(Begin forwarded message|Awal pesan yang diteruskan)\s*:\s*$", re.IGNORECASE),
+]
+# A forward's subject (Fwd:, FW:, Outlook's Indonesian TRS:...): there a header block starts the forwarded message.
+FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|tr|trs|wg|terusan)\s*:", re.IGNORECASE)
+_SIGNATURE = re.compile(r"(?:^|\n)(-- |--)\n[\s\S]*$")
+
+
+def _without_signature(text: str, *, keep_if_empty: bool) -> str:
+    """The text above the last "-- " block; a text that is only a signature keeps it (it is all there is)."""
+    trimmed = _SIGNATURE.sub("", text)
+    return text if keep_if_empty and not trimmed.strip() else trimmed
+
+
+def trim_quoted(text: str, *, forwarded: bool = False) -> str:
+    """Drop the quoted history and the signature of a reply; a forwarded message is kept whole (it is the report).
+
+    In a forward (`forwarded`: the subject says so) Outlook's header block starts the forwarded message, not
+    quoted history, and the forwarder's signature above it does not cut it off."""
     lines = text.split("\n")
     kept: list[str] = []
+    forward: list[str] = []
     for index, line in enumerate(lines):
-        if line.strip() == FORWARD_MARKER or line.strip().startswith("---------- Forwarded message"):
-            kept.extend(lines[index:])
+        if line.strip() == FORWARD_MARKER or any(pattern.match(line) for pattern in _FORWARD_STARTS):
+            forward = lines[index:]
             break
         if _is_quote_start(lines, index):
+            if forwarded:
+                forward = lines[index:]
+                break
             if any(item.strip() and not item.lstrip().startswith(">") for item in kept):
                 break
             continue  # a bottom-posted reply: the quote comes first, the answer below it
         kept.append(line)
     # Interleaved ">" lines are quotes too; a text that is only quotes keeps them.
     unquoted = [line for line in kept if not line.lstrip().startswith(">")]
-    result = "\n".join(unquoted if any(line.strip() for line in unquoted) else kept)
-    return re.sub(r"\n(-- |--)\n[\s\S]*$", "", result).strip()  # the signature after "-- "
+    own = "\n".join(unquoted if any(line.strip() for line in unquoted) else kept)
+    own = _without_signature(own, keep_if_empty=not forward).strip()
+    return "\n\n".join(part for part in (own, "\n".join(forward).strip()) if part)
 
 
 def message_ids(value: str) -> list[str]:
@@ -282,13 +307,14 @@ def parse_mail(raw: bytes) -> ParsedMail:
     body = "\n\n".join(text.strip("\n") for text in walk.texts if text.strip())
     message_id = message_ids(header_text(message, "Message-ID"))
     reply_to = [a for _, a in getaddresses([header_text(message, "Reply-To")]) if "@" in a]
+    subject = header_text(message, "Subject")
     return ParsedMail(
         message=message,
         message_id=message_id[0] if message_id else None,
         sender_address=address,
         sender_name=name,
-        subject=header_text(message, "Subject"),
-        text=trim_quoted(body.replace("\r\n", "\n")),
+        subject=subject,
+        text=trim_quoted(body.replace("\r\n", "\n"), forwarded=bool(FORWARD_SUBJECT.match(subject))),
         in_reply_to=message_ids(header_text(message, "In-Reply-To")),
         references=message_ids(header_text(message, "References")),
         reply_to=reply_to[0].lower() if reply_to else None,
