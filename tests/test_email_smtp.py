@@ -16,6 +16,7 @@ from redis import Redis
 
 from channels.email.guards import SUPPRESSED, loop_reason
 from channels.email.parse import parse_mail
+from channels.email.store import MAX_LISTED_ATTACHMENTS
 from gateway.intake import Intake
 from gateway.queues import redis_connection
 from gateway.settings import Settings, SettingsError
@@ -142,6 +143,29 @@ def test_without_message_id_dedup_uses_a_hash_of_the_raw_message(make_server, re
     other = server.deliver(citizen_mail(message_id=None, body="Laporan lain sama sekali."))
     assert first.tracking_id == second.tracking_id != other.tracking_id
     assert envelope_count(redis) == 2
+
+
+def test_thousands_of_tiny_attachments_do_not_blow_up_the_envelope(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    """Listed one by one, each part cost ~180 bytes of envelope: 90,000 lean one-byte parts (an 8 MB mail) made an
+    envelope past the case store's 16 MiB request limit, which refused it with the other reports of its batch."""
+    message = EmailMessage()
+    message["From"] = "Warga <warga@example.net>"
+    message["To"] = RECIPIENT
+    message["Subject"] = "Foto-foto"
+    message["Message-ID"] = make_msgid(domain="example.net")
+    message.set_content("Foto kerusakan terlampir.")
+    for number in range(3000):
+        message.add_attachment(bytes([number % 256]), maintype="image", subtype="png", filename=f"{number}.png")
+    server = make_server()
+    result = server.deliver(message.as_bytes().replace(b"\n", b"\r\n"))
+    assert result.data_code == 250
+    raw = redis.get(f"lapor:envelope:{result.tracking_id}")
+    envelope = stored_envelope(redis, result.tracking_id or "")
+    assert raw is not None and envelope is not None
+    assert len(envelope["attachments"]) == MAX_LISTED_ATTACHMENTS
+    assert envelope["attachments"][0]["name"] == "0.png"
+    assert envelope["channel_meta"]["attachments_omitted"] == 3000 - MAX_LISTED_ATTACHMENTS
+    assert len(raw) < 64 * 1024
 
 
 def reply_to(reply: EmailMessage, *, subject: str | None, references: bool, body: str) -> bytes:

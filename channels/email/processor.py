@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from channels.base import InboundMessage
 from channels.email.guards import BOUNCES, SUPPRESSED, Bounce, bounce_of_our_reply, follow_up_of, loop_reason
 from channels.email.parse import ParsedMail, parse_mail
-from channels.email.store import Quarantine, store_attachments
+from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
 from gateway.followups import with_stored_parent_flags
@@ -115,7 +115,11 @@ class MailProcessor:
 
     def _inbound(self, mail: ParsedMail, raw: bytes, envelope_sender: str | None,
                  recipients: Sequence[str]) -> InboundMessage:
-        attachments = store_attachments(mail.attachments, self.settings.data_dir, self.settings.email)
+        attachments = store_attachments(mail.attachments[:MAX_LISTED_ATTACHMENTS], self.settings.data_dir,
+                                        self.settings.email)
+        omitted = len(mail.attachments) - len(attachments)
+        if omitted:
+            log.warning("email.attachments_omitted", listed=len(attachments), omitted=omitted)
         return InboundMessage(
             channel=Channel.EMAIL, source=self.source, provider_message_id=provider_message_id(mail, raw),
             sender_kind=SenderKind.EMAIL, sender_address=mail.sender_address, sender_display_name=mail.sender_name,
@@ -123,7 +127,7 @@ class MailProcessor:
             subject=mail.subject or None, attachments=attachments,
             channel_meta={"message_id": mail.message_id, "in_reply_to": mail.in_reply_to,
                           "references": mail.references, "reply_to": mail.reply_to,
-                          "envelope_sender": envelope_sender},
+                          "envelope_sender": envelope_sender, **({"attachments_omitted": omitted} if omitted else {})},
         )
 
     async def _report(self, mail: ParsedMail, raw: bytes, envelope_sender: str | None,

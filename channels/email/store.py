@@ -34,6 +34,9 @@ EXECUTABLE_EXTENSIONS = frozenset({
     ".jar", ".sh", ".apk", ".hta", ".lnk", ".cpl", ".reg", ".app", ".elf",
 })
 EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"#!")
+# Attachments listed in the envelope, at most. Each listing is ~180 bytes: 90,000 one-byte parts (an 8 MB mail) were
+# an envelope past the case store's 16 MiB request limit, which refused the whole batch it travelled in.
+MAX_LISTED_ATTACHMENTS = 100
 
 
 def write_atomically(path: Path, data: bytes) -> None:
