@@ -36,11 +36,12 @@ class RelayHandler:
         return self.answer
 
 
-@pytest.fixture
-def relay() -> Iterator[tuple[RelayHandler, int]]:
+@pytest.fixture(params=[True], ids=["smtputf8"])
+def relay(request: pytest.FixtureRequest) -> Iterator[tuple[RelayHandler, int]]:
+    """aiosmtpd's Controller offers SMTPUTF8 unless told not to (request.param); most relays do not offer it."""
     handler = RelayHandler()
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=request.param)
     controller.start()
     yield handler, port
     controller.stop()
@@ -92,6 +93,37 @@ def test_relay_refusals(relay_server: SmtpServerThread, relay: tuple[RelayHandle
         assert letters == []
         # Scheduled for a retry with backoff (the scheduler runs in real workers).
         assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 1
+
+
+@pytest.mark.parametrize(
+    ("sender", "relayed_to", "dead_letter"),
+    [("warga@bücher.example", "warga@xn--bcher-kva.example", None),
+     ("josé@bücher.example", None, "relay_no_smtputf8")],
+    ids=["idn-domain-as-punycode", "utf8-local-part-permanent"],
+)
+@pytest.mark.parametrize("relay", [False], ids=["no-smtputf8"], indirect=True)
+def test_replies_to_internationalized_addresses_through_a_relay_without_smtputf8(
+    relay_server: SmtpServerThread, relay: tuple[RelayHandler, int], redis: Redis, sender: str,
+    relayed_to: str | None, dead_letter: str | None,
+) -> None:
+    """The citizen wrote with SMTPUTF8; most relays do not offer it. An IDN domain has an ASCII form; a UTF-8 local
+    part has none, and retrying it for hours as "relay_unreachable" only hides a permanent failure."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, RECIPIENT, "Jalan rusak"
+    message.set_content("Jalan di depan pasar rusak parah.")
+    with relay_server.client() as client:
+        assert client.mail(sender, options=["SMTPUTF8"])[0] == 250
+        assert client.rcpt(RECIPIENT)[0] == 250
+        code, answer = client.data(message.as_bytes(policy=policy.SMTPUTF8).replace(b"\n", b"\r\n"))
+    assert code == 250
+    tracking_id = answer.decode().rsplit("#", 1)[1]
+    run_replies(relay_server.settings, redis)
+    assert [rcpts for _, rcpts, _ in relay[0].received] == ([[relayed_to]] if relayed_to else [])
+    if relayed_to:
+        assert str(relay[0].received[0][2]["To"]) == relayed_to
+    assert [(letter.tracking_id, letter.reason) for letter in DeadLetters(redis).list()] == (
+        [(tracking_id, dead_letter)] if dead_letter else [])
+    assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 0
 
 
 def test_attachments_reach_the_case_store_before_their_report(

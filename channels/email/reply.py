@@ -46,12 +46,24 @@ def reply_body(kind: str, tracking_id: str) -> str:
     return table["id"].format(tracking_id=tracking_id) + "\n\n" + table["en"].format(tracking_id=tracking_id) + "\n"
 
 
+def ascii_address(address: str) -> str:
+    """An IDN domain in its ASCII form (`warga@xn--bcher-kva.example`), so the reply needs no SMTPUTF8 relay; a
+    UTF-8 local part has no ASCII form and is left as it is."""
+    local, _, domain = address.rpartition("@")
+    if not local or domain.isascii():
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:  # not a valid IDN: the relay will say so
+        return address
+
+
 def build_reply(payload: dict[str, Any], settings: Settings) -> EmailMessage:
     email = settings.email
     tracking_id = payload["tracking_id"]
     message = EmailMessage()
     message["From"] = formataddr((email.from_name, email.from_address))
-    message["To"] = payload["to"]
+    message["To"] = ascii_address(payload["to"])
     message["Subject"] = reply_subject(tracking_id, payload.get("subject") or "")
     message["Date"] = format_datetime(localtime())
     message["Message-ID"] = our_message_id(tracking_id, email.message_id_domain)
@@ -82,7 +94,8 @@ def write_to_outbox(message: EmailMessage, settings: Settings) -> Path:
 
 
 def send_via_relay(message: EmailMessage, settings: Settings) -> None:
-    """smtplib to the configured relay; 4xx and connection trouble are retryable, 5xx permanent."""
+    """smtplib to the configured relay; 4xx and connection trouble are retryable, 5xx permanent, and so is a UTF-8
+    address when the relay does not offer SMTPUTF8."""
     email = settings.email
     try:
         with smtplib.SMTP(email.relay_host, email.relay_port, timeout=email.relay_timeout_seconds) as client:
@@ -92,6 +105,8 @@ def send_via_relay(message: EmailMessage, settings: Settings) -> None:
                 client.ehlo()
             if email.relay_user:
                 client.login(email.relay_user, email.relay_password)
+            if not str(message["To"]).isascii() and not client.has_extn("smtputf8"):  # a UTF-8 local part: for good
+                raise PermanentError("relay does not offer SMTPUTF8", reason="relay_no_smtputf8")
             # Null envelope sender would be right for a bounce; an auto-reply uses our address (RFC 3834 §3.3).
             client.send_message(message, from_addr=email.from_address, to_addrs=[message["To"]])
     except smtplib.SMTPResponseException as error:
