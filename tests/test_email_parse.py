@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
-from channels.email.parse import RawAttachment, decode_text, trim_quoted
+from channels.email.parse import RawAttachment, decode_text, parse_mail, trim_quoted
 from channels.email.store import executable_flags, store_attachments
 from gateway.settings import Settings
 
@@ -102,11 +103,32 @@ def test_a_text_that_is_only_a_signature_keeps_it(text: str, expected: str) -> N
         ("application/octet-stream", None, b"\x7fELF\x02", True),
         ("application/pdf", "surat.pdf", b"%PDF-1.4", False),
         ("image/jpeg", "foto.jpg", b"\xff\xd8\xff", False),
+        ("application/octet-stream", "bukti.pdf.exe.", b"\x00", True),
+        ("application/octet-stream", "surat.vbs. . ", b"x", True),
+        ("application/octet-stream", "foto\u202egpj.scr", b"x", True),
+        ("application/octet-stream", "laporan.js\u200b", b"x", True),
     ],
-    ids=["type", "double-extension", "script-extension", "pe-magic-in-pdf", "elf-magic", "pdf", "jpeg"],
+    ids=["type", "double-extension", "script-extension", "pe-magic-in-pdf", "elf-magic", "pdf", "jpeg",
+         "trailing-dot", "trailing-dots-and-spaces", "rtl-override", "zero-width-suffix"],
 )
 def test_executables_are_flagged(content_type: str, name: str | None, data: bytes, flagged: bool) -> None:
     assert (executable_flags(RawAttachment(content_type, name, data)) == ["executable"]) is flagged
+
+
+@pytest.mark.parametrize(
+    ("filename", "expected"),
+    [("../../../etc/passwd", "passwd"), ("C:\\Users\\budi\\bukti.pdf", "bukti.pdf"),
+     ("bukti\u202efdp.exe", "buktifdp.exe"), ("foto.jpg", "foto.jpg"), ("..", None)],
+    ids=["path-traversal", "windows-path", "rtl-override", "plain", "dots-only"],
+)
+def test_attachment_names_are_file_names(filename: str, expected: str | None) -> None:
+    """A name is what an operator sees and saves as: no directories, no characters that reverse what is shown."""
+    raw = ("From: a@example.net\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n"
+           "\r\n--b\r\nContent-Type: text/plain\r\n\r\nlihat\r\n--b\r\nContent-Type: application/octet-stream\r\n"
+           f"Content-Disposition: attachment; filename*=utf-8''{quote(filename, safe='')}\r\n"
+           "\r\nxx\r\n--b--\r\n").encode()
+    [attachment] = parse_mail(raw).attachments
+    assert attachment.name == expected
 
 
 def test_attachment_limits_per_attachment_per_message_and_count(tmp_path: Path, settings: Settings) -> None:

@@ -155,12 +155,23 @@ class _Walk:
     attachments: list[RawAttachment] = field(default_factory=list)
 
 
+# Controls, zero-width and bidi characters: "bukti\u202efdp.exe" shows as "buktiexe.pdf".
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def visible_name(name: str) -> str:
+    """A name as it really reads: no invisible or direction-changing characters, whitespace runs folded."""
+    return " ".join(_INVISIBLE.sub("", name).split())
+
+
 def _filename(part: Message) -> str | None:
+    """A file name, never a path ("../../etc/passwd" is "passwd"): operators see it and save files under it."""
     try:
         name = part.get_filename()
     except Exception:
         name = None
-    return " ".join(name.split()) if name else None
+    name = re.split(r"[/\\]", visible_name(name))[-1].strip() if name else ""
+    return name if name.strip(". ") else None
 
 
 def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:

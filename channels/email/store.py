@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import orjson
 
-from channels.email.parse import RawAttachment
+from channels.email.parse import RawAttachment, visible_name
 from gateway.private_files import open_private, private_directory
 from gateway.settings import EmailSettings
 from normalizer.envelope import Attachment
@@ -56,7 +56,8 @@ def attachment_location(sha256: str) -> str:
 
 
 def executable_flags(raw: RawAttachment) -> list[str]:
-    extension = os.path.splitext((raw.name or "").lower())[1]
+    """By type, magic bytes or extension; the extension as Windows reads it (trailing dots and spaces dropped)."""
+    extension = os.path.splitext(visible_name(raw.name or "").rstrip(". ").lower())[1]
     if (raw.content_type.lower() in EXECUTABLE_TYPES or extension in EXECUTABLE_EXTENSIONS
             or raw.data.startswith(EXECUTABLE_MAGIC)):
         return ["executable"]
