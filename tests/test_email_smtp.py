@@ -168,6 +168,22 @@ def test_thousands_of_tiny_attachments_do_not_blow_up_the_envelope(make_server, 
     assert len(raw) < 64 * 1024
 
 
+def test_without_message_id_a_copy_through_another_hop_is_still_one_report(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    """Phones' MMS-to-mail gateways and old scripts send no Message-ID; the backup MX (or the IMAP mailbox) that
+    delivers the same mail again has added its own trace fields, which do not make it another mail."""
+    server = make_server()
+    mail = b"Received: from mms.operator.example by mx1.lapor.go.id; Mon, 1 Dec 2026 10:00:00 +0700\r\n" + \
+        citizen_mail(message_id=None)
+    first = server.deliver(mail)
+    again = server.deliver(b"Return-Path: <warga@example.net>\r\nDelivered-To: pengaduan@lapor.go.id\r\n"
+                           b"Received: from mx2.lapor.go.id by mx1.lapor.go.id; Mon, 1 Dec 2026 10:05:00 +0700\r\n"
+                           b"X-Spam-Status: No, score=0.1\r\n"
+                           b"Received: from mms.operator.example by mx2.lapor.go.id; Mon, 1 Dec 2026 10:00:01 +0700\r\n"
+                           + citizen_mail(message_id=None))
+    assert first.tracking_id and again.tracking_id == first.tracking_id
+    assert envelope_count(redis) == 1
+
+
 def reply_to(reply: EmailMessage, *, subject: str | None, references: bool, body: str) -> bytes:
     """What a mail client sends when the citizen answers our acknowledgement."""
     answer = EmailMessage()

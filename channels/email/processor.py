@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,11 +49,33 @@ class MailOutcome:
     reason: str | None = None
 
 
+# Fields each hop adds on the way (trace, spam and authentication verdicts): not part of what the citizen sent.
+HOP_FIELDS = re.compile(rb"^(received|return-path|delivered-to|x-original-to|x-received|received-spf|"
+                        rb"authentication-results|arc-[a-z-]+|x-spam-[a-z-]+|x-virus-[a-z-]+)\s*:", re.IGNORECASE)
+
+
+def without_hop_fields(raw: bytes) -> bytes:
+    """The mail as its sender wrote it: the header without the fields relays and mailboxes add, CRLF line ends."""
+    head, separator, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    kept: list[bytes] = []
+    skipping = False
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t"):  # a folded continuation belongs to the field above it
+            if not skipping:
+                kept.append(line)
+            continue
+        skipping = bool(HOP_FIELDS.match(line))
+        if not skipping:
+            kept.append(line)
+    return (b"\n".join(kept) + separator + body).replace(b"\n", b"\r\n")
+
+
 def provider_message_id(mail: ParsedMail, raw: bytes) -> str:
-    """Dedup key: the Message-ID, or a sha256 of the raw message when it has none (or an absurd one)."""
+    """Dedup key: the Message-ID, or a sha256 of the mail without its hop fields when it has none (or an absurd
+    one), so the same mail delivered again by a backup MX or found by the IMAP poller is the same report."""
     if mail.message_id and len(mail.message_id) <= MAX_MESSAGE_ID:
         return mail.message_id
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+    return "sha256:" + hashlib.sha256(without_hop_fields(raw)).hexdigest()
 
 
 class MailProcessor:
