@@ -33,6 +33,22 @@ def test_decode_text_never_fails(data: bytes, charset: str | None, expected: str
 
 
 @pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        (b"=?iso-8859-1?Q?=93Pungli=94_=96_parkir_50=80?=", "\u201cPungli\u201d \u2013 parkir 50\u20ac"),
+        (b"=?windows-1252?Q?=93Pungli=94?=", "\u201cPungli\u201d"),
+        (b"=?iso-8859-1?Q?Caf=E9?=", "Caf\u00e9"),
+        (b"=?utf-8?B?SmFsYW4=?= =?utf-8?B?IHJ1c2Fr?=", "Jalan rusak"),
+    ],
+    ids=["latin1-really-cp1252", "cp1252", "latin1", "utf8-words"],
+)
+def test_encoded_words_read_like_body_text(subject: bytes, expected: str) -> None:
+    """Outlook labels windows-1252 as iso-8859-1 in headers too: its quotes, dashes and euro sign were C1 controls."""
+    mail = parse_mail(b"From: a@example.net\r\nSubject: " + subject + b"\r\n\r\nisi\r\n")
+    assert mail.subject == expected
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("Isi.\n\nOn Mon, 16 Nov 2026 at 09:00, A <a@x.id> wrote:\n> lama", "Isi."),

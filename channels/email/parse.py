@@ -81,6 +81,9 @@ def decode_text(data: bytes, charset: str | None = None) -> str:
         return data.decode(codec if codec == "cp1252" else "cp1252", errors="replace")
 
 
+_C1 = re.compile(r"[\x80-\x9f]")
+
+
 def header_text(message: Message, name: str) -> str:
     """A header as text: RFC 2047 decoded by the policy; undeclared 8-bit bytes re-read as UTF-8 or cp1252."""
     try:
@@ -92,6 +95,8 @@ def header_text(message: Message, name: str) -> str:
     text = str(value)
     if any("\udc80" <= ch <= "\udcff" for ch in text):
         text = decode_text(text.encode("utf-8", "surrogateescape"))
+    if _C1.search(text):  # an encoded-word labelled iso-8859-1 that is really windows-1252 (as in bodies)
+        text = _C1.sub(lambda match: match.group().encode("latin-1").decode("cp1252", "ignore"), text)
     return " ".join(text.split())
 
 
