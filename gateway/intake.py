@@ -35,7 +35,7 @@ from gateway.logs import get_logger
 from gateway.queues import HELD_FORWARD_KEY, enqueue_forward, envelope_key, release_held_forwards
 from gateway.settings import Settings
 from gateway.spool import Spool, SpoolRecord
-from gateway.tracking import TrackingIdAllocator
+from gateway.tracking import SEQUENCE_KEY, TrackingIdAllocator
 from normalizer.envelope import ReportDraft
 
 log = get_logger()
@@ -390,11 +390,38 @@ class Intake:
             loop.call_soon_threadsafe(_settle_all, settlements, error)
 
     def close(self) -> None:
+        """Stop the committer, then leave the unused Tracking IDs in reserve to the next process (with a spool)."""
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 self._waiting.put(None)
                 self._thread.join(timeout=5)
+                if self._thread.is_alive():  # still minting (Redis hangs): its IDs must not be handed on
+                    return
             self._thread = None
+            if self._spool is not None:
+                try:
+                    self._spool.save_reserve(self._allocator.take_reserve())
+                except OSError as error:  # the IDs are only lost (a gap in the sequence), never given twice
+                    log.warning("intake.reserve_not_saved", error=type(error).__name__)
+
+    def restore_saved_reserve(self) -> int:
+        """Take the Tracking IDs earlier processes left in the spool directory, so that this one can answer from
+        the spool even if Redis is down from its start. A Redis whose sequence is below them (emptied, or another
+        Redis) never leased them, and numbers outside this cell's id_start..id_end are not this cell's: both are
+        dropped. Returns how many were taken."""
+        if self._spool is None:
+            return 0
+        start, end = self._settings.intake.id_range
+        numbers = [number for number in self._spool.take_saved_reserve() if start <= number <= (end or number)]
+        if not numbers:
+            return 0
+        with contextlib.suppress(RedisError):  # Redis down: exactly the case the saved reserve is for
+            if int(self._redis.get(SEQUENCE_KEY) or 0) < max(numbers):
+                log.warning("intake.saved_reserve_dropped", reason="sequence_below_reserve", count=len(numbers))
+                return 0
+        self._allocator.restore(sorted(numbers))
+        log.info("intake.saved_reserve_taken", count=len(numbers))
+        return len(numbers)
 
 
 def _settle_all(settlements: list[tuple[asyncio.Future[Receipt], Receipt | None]], error: BaseException | None) -> None:
@@ -415,7 +442,9 @@ def build_intake(settings: Settings, redis: Redis) -> Intake:
     """The intake every receiving process uses: with the disk spool, which must be writable before we start."""
     spool = Spool(settings.data_dir / "spool")
     spool.check_writable()
-    return Intake(redis, settings, spool)
+    intake = Intake(redis, settings, spool)
+    intake.restore_saved_reserve()
+    return intake
 
 
 async def run_spool_replayer(intake: Intake, interval: float = 1.0) -> None:

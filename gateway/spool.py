@@ -28,6 +28,10 @@ log = get_logger()
 
 SPOOL_SUFFIX = ".spool"
 CLAIMED_SUFFIX = ".replaying"
+# Tracking-ID sequence numbers a process leased and did not use, left for the next process to start (see
+# `save_reserve`): a gateway restarted while Redis is down can still answer from the spool.
+RESERVE_PREFIX = "reserve-"
+RESERVE_SUFFIX = ".json"
 
 
 class SpoolNotWritable(RuntimeError):
@@ -131,6 +135,37 @@ class Spool:
     def release(self, path: Path) -> None:
         """Forget a claimed file once it is fully replayed and deleted."""
         self._claimed.discard(path)
+
+    def save_reserve(self, numbers: list[int]) -> None:
+        """Leave leased, unused sequence numbers for the next process (written whole and fsync'd, or not at all)."""
+        if not numbers:
+            return
+        name = f"{RESERVE_PREFIX}{socket.gethostname()}-{os.getpid()}-{time.time_ns()}"
+        partial = self.directory / f".{name}.partial"
+        with open_private(partial) as handle:
+            handle.write(orjson.dumps({"v": 1, "numbers": numbers}))
+            handle.flush()
+            os.fsync(handle.fileno())
+        partial.rename(self.directory / f"{name}{RESERVE_SUFFIX}")
+
+    def take_saved_reserve(self) -> list[int]:
+        """Every reserve left by processes that stopped, each file taken by exactly one process (rename is atomic)."""
+        numbers: list[int] = []
+        for path in sorted(self.directory.glob(f"{RESERVE_PREFIX}*{RESERVE_SUFFIX}")):
+            taken = path.with_name(f".{path.name}.taken-{os.getpid()}")
+            try:
+                path.rename(taken)
+            except FileNotFoundError:  # another process took it first
+                continue
+            try:
+                found = orjson.loads(taken.read_bytes())["numbers"]
+                if not all(type(number) is int and number > 0 for number in found):
+                    raise ValueError("not sequence numbers")
+                numbers.extend(found)
+            except (OSError, ValueError, KeyError, TypeError) as error:  # a damaged file: its IDs stay unused
+                log.error("spool.reserve_unreadable", file=path.name, reason=type(error).__name__)
+            taken.unlink(missing_ok=True)
+        return numbers
 
     def read(self, path: Path) -> Iterator[SpoolRecord]:
         """The intact records of a claimed file in order; damaged lines go to quarantine with the reason."""

@@ -139,6 +139,18 @@ class TrackingIdAllocator:
         with self._lock:
             self._free.extendleft(int(tracking_id[:-1]) for tracking_id in reversed(tracking_ids))
 
+    def take_reserve(self) -> list[int]:
+        """Every sequence number leased and not minted, leaving none (to hand them to the next process)."""
+        with self._lock:
+            numbers = list(self._free)
+            self._free.clear()
+            return numbers
+
+    def restore(self, numbers: list[int]) -> None:
+        """Mint these sequence numbers (leased by an earlier process, never used) before leasing more."""
+        with self._lock:
+            self._free.extendleft(reversed(numbers))
+
     @property
     def reserve(self) -> int:
         return len(self._free)
