@@ -370,7 +370,8 @@ def quarantine_list() -> None:
     for column in ("key", "reason", "size", "quarantined at", "detail"):
         table.add_column(column)
     for entry in entries:
-        table.add_row(entry.key[:16], entry.reason, str(entry.size), _when(entry.quarantined_at), entry.detail[:60])
+        table.add_row(entry.key[:16], escape(entry.reason), str(entry.size), _when(entry.quarantined_at),
+                      escape(scrub(entry.detail)[:60]))
     console.print(table)
 
 

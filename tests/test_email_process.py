@@ -72,3 +72,16 @@ def test_quarantined_mail_can_be_listed_fixed_and_reprocessed(test_env: TestEnvi
     assert envelope["source"] == "email-quarantine"
     assert "tanpa alamat pengirim" in envelope["text"]
     assert "0 quarantined" in cli(test_env, "list").stdout or "(0)" in cli(test_env, "list").stdout
+
+
+def test_the_quarantine_list_shows_no_address_or_number_a_parse_error_quotes(test_env: TestEnvironment) -> None:
+    from channels.email.store import Quarantine
+
+    settings = test_env.settings()
+    Quarantine(settings.data_dir).add(b"Subject: x\r\n\r\nbody", "parse_error",
+                                      "bad header From: siti.rahma@desa.id [0812-3456-7890]", None, [RECIPIENT])
+    listing = cli(test_env, "list")
+    assert listing.returncode == 0, listing.stderr
+    assert "parse_error" in listing.stdout and "[email]" in listing.stdout
+    for private in ("siti.rahma", "desa.id", "3456"):
+        assert private not in listing.stdout
