@@ -45,6 +45,7 @@ from gateway import metrics
 from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSerializer, queue
+from gateway.settings import Settings
 from gateway.spool import Spool
 
 log = get_logger()
@@ -55,6 +56,11 @@ DEADLETTERS_KEY = "lapor:health:deadletters:{channel}"
 STATE_KEY = "lapor:health:state"
 DEADLETTER_INDEX_KEY = "lapor:deadletters:index"  # workers.deadletters.INDEX_KEY (gateway code imports no worker)
 WORKER_ALIVE_KEY = "lapor:worker-alive:{name}"  # workers.reaper.ALIVE_KEY: a worker's 5-second liveness key
+# When each process receiving the channel outside the HTTP gateway (SMTP server, pollers) last said it was alive:
+# a sorted set, one member per process, scored with the time of its last beat (gateway.liveness).
+SERVING_KEY = "lapor:health:serving:{channel}"
+# A serving process counts as alive while its last beat is this recent (it beats every 2 s).
+SERVING_ALIVE_SECONDS = 10.0
 LAPOR_WORKER_PREFIX = "lapor-"  # workers.reaper.WORKER_PREFIX
 COUNTERS_KEY = "lapor:health:counters"
 CASESTORE_LATENCY_SAMPLE = "lapor_casestore_latency_seconds"
@@ -97,6 +103,15 @@ class ChannelRules(BaseModel):
     queues: tuple[str, ...] = ("lapor-forward", "lapor-reply")
     quiet_degraded_seconds: float = 0
     quiet_down_seconds: float = 0
+    # No process receiving the channel (outside the HTTP gateway) alive for this long (seconds); 0: the channel
+    # has no such process. `serving_process` names it in the reason.
+    process_missing_degraded_seconds: float = 0
+    process_missing_down_seconds: float = 0
+    serving_process: str = "process serving the channel"
+
+
+# The process rule switched off, for a channel disabled in settings (no process is meant to serve it).
+NO_SERVING_PROCESS = {"process_missing_degraded_seconds": 0, "process_missing_down_seconds": 0}
 
 
 class HealthRules(BaseModel):
@@ -145,6 +160,9 @@ class ChannelSignals:
     reply_failures: int = 0
     last_reply_error: str | None = None
     deadletters_in_window: int = 0
+    # The newest beat of a process serving the channel (None: none since Redis started), and how many are alive.
+    process_seen_at: float | None = None
+    processes_alive: int = 0
     # The channel's name (for the commands a reason points to) and why its newest dead letter failed.
     channel: str = ""
     last_deadletter_reason: str | None = None
@@ -272,9 +290,26 @@ def rule_quiet(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelR
     return _finding("quiet", state, f"{what} for {_duration(quiet)}")
 
 
+def rule_process_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                         now: float) -> Finding | None:
+    """The SMTP server or pollers process not running: counted from its last beat, or from when monitoring began
+    if none ever beat (a grace for start-up: `make run` starts the gateway and these processes together)."""
+    if not (rules.process_missing_degraded_seconds or rules.process_missing_down_seconds):
+        return None
+    since = signals.process_seen_at or signals.first_seen
+    if since is None:
+        return None
+    missing = max(0.0, now - since)
+    state = _level(missing, rules.process_missing_degraded_seconds, rules.process_missing_down_seconds)
+    seen = (f"last seen {_duration(missing)} ago" if signals.process_seen_at is not None
+            else f"last seen never; monitoring began {_duration(missing)} ago")
+    return _finding("process_missing", state, f"no {rules.serving_process} alive ({seen})")
+
+
 Rule = Callable[[ChannelSignals, Sequence[QueueStats], ChannelRules, float], Finding | None]
 RULES: tuple[Rule, ...] = (
-    rule_auth, rule_poll_failing, rule_rate_limited, rule_replies, rule_deadletters, rule_queue_age, rule_quiet,
+    rule_process_missing, rule_auth, rule_poll_failing, rule_rate_limited, rule_replies, rule_deadletters,
+    rule_queue_age, rule_quiet,
 )
 
 
@@ -426,6 +461,14 @@ class HealthSignals:
             pipeline.zrem(DEADLETTERS_KEY.format(channel=health_channel(channel)), key)
 
 
+def disabled_channels(settings: Settings) -> frozenset[str]:
+    """The watched channels switched off in settings, by their health names: nothing is meant to receive them, so
+    the pollers process idling for `x`, or `lapor-gateway smtp` idling with e-mail off, is not a missing process."""
+    switched = {"sms-twilio": settings.twilio.enabled, "sms-aggregator": settings.aggregator.enabled,
+                "email": settings.email.enabled, "x": settings.x.enabled, "instagram": settings.instagram.enabled}
+    return frozenset(channel for channel, enabled in switched.items() if not enabled)
+
+
 def spool_size(data_dir: Path) -> int:
     """Bytes waiting in the disk spool (LAPOR_DATA_DIR/spool) for replay into Redis; quarantine not counted."""
     return Spool(data_dir / "spool").size_bytes()
@@ -479,7 +522,8 @@ class CheckedHealth:
 
 
 def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
-             errors: Sequence[bytes] = ()) -> ChannelSignals:
+             errors: Sequence[bytes] = (), newest_beat: Sequence[tuple[bytes, float]] = (),
+             processes_alive: int = 0) -> ChannelSignals:
     get = raw.get
     entries = (orjson.loads(entry) for entry in errors)
     last_deadletter = next((e.get("reason") for e in entries if e.get("kind") == "dead_letter"), None)
@@ -491,6 +535,7 @@ def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
         last_auth_error=_text(get(b"last_auth_error")), reply_failures=int(get(b"reply_failures") or 0),
         last_reply_error=_text(get(b"last_reply_error")), deadletters_in_window=int(deadletters_in_window),
         channel=channel, last_deadletter_reason=last_deadletter,
+        process_seen_at=float(newest_beat[0][1]) if newest_beat else None, processes_alive=int(processes_alive),
     )
 
 
@@ -507,13 +552,20 @@ class HealthMonitor:
 
     def __init__(self, redis: Redis, rules: HealthRules, *, data_dir: Path | None = None,
                  queues: Sequence[str] = ALL_QUEUES, spool: Callable[[], int] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, disabled: Iterable[str] = ()) -> None:
         self._redis = redis
         self.rules = rules
+        # Channels switched off in settings: no process is meant to serve them (see `disabled_channels`).
+        self.disabled = frozenset(disabled)
         self._queues = tuple(queues)
         self._spool = spool or (lambda: spool_size(data_dir) if data_dir is not None else 0)
         self._clock = clock
         self._set_state = redis.register_script(_SET_STATE)
+
+    def rules_for(self, channel: str) -> ChannelRules:
+        """The channel's thresholds; a channel disabled in settings has no serving process to miss."""
+        rules = self.rules.for_channel(channel)
+        return rules.model_copy(update=NO_SERVING_PROCESS) if channel in self.disabled else rules
 
     def read_signals(self, now: float) -> dict[str, ChannelSignals]:
         """Every configured channel's signals, in one round trip."""
@@ -525,8 +577,12 @@ class HealthMonitor:
             pipe.hgetall(key)
             pipe.zcount(DEADLETTERS_KEY.format(channel=channel), now - window, "+inf")
             pipe.lrange(ERRORS_KEY.format(channel=channel), 0, LAST_ERRORS_KEPT - 1)
+            serving = SERVING_KEY.format(channel=channel)
+            pipe.zrevrange(serving, 0, 0, withscores=True)
+            pipe.zcount(serving, now - SERVING_ALIVE_SECONDS, "+inf")
         replies = pipe.execute()
-        return {channel: _signals(channel, replies[4 * index + 1], replies[4 * index + 2], replies[4 * index + 3])
+        per = 6
+        return {channel: _signals(channel, *replies[per * index + 1:per * index + per])
                 for index, channel in enumerate(self.rules.watched)}
 
     def queue_stats(self, now: float) -> list[QueueStats]:
@@ -569,7 +625,7 @@ class HealthMonitor:
         now = self._clock() if now is None else now
         queues = self.queue_stats(now)
         signals = self.read_signals(now)
-        healths = [evaluate(channel, signals[channel], queues, self.rules.for_channel(channel), now)
+        healths = [evaluate(channel, signals[channel], queues, self.rules_for(channel), now)
                    for channel in self.rules.watched]
         return healths, queues, signals
 
@@ -669,6 +725,9 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
             "findings": [{**asdict(f), "state": f.state.value} for f in health.findings],
             "counters": counters.get(health.channel, metrics.empty_counters()),
             "last_message_at": _clock(sig.last_message_at), "last_poll_ok_at": _clock(sig.last_poll_ok_at),
+            # The SMTP server or pollers processes receiving it (None: no such process ever beat for it).
+            "processes_alive": sig.processes_alive if sig.process_seen_at is not None else None,
+            "process_last_seen_at": _clock(sig.process_seen_at),
             "deadletters": stored.deadletters[health.channel],
             "last_errors": [{**e, "at": _clock(e["at"])} for e in stored.last_errors[health.channel]],
         })

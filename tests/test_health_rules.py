@@ -18,6 +18,7 @@ from gateway.settings import CONFIG_DIR
 
 NOW = 1_800_000_000.0
 RULES = ChannelRules(quiet_degraded_seconds=3600, quiet_down_seconds=86400)
+SERVED = ChannelRules(process_missing_down_seconds=30, serving_process="SMTP server process")
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,24 @@ CASES = [
     Case("never a message since monitoring began", ChannelSignals(first_seen=NOW - 4000), State.DEGRADED,
          "no message since monitoring began for 66 min", rules_fired=("quiet",)),
     Case("quiet rule off", ChannelSignals(first_seen=NOW - 999999), State.OK, rules=ChannelRules()),
+    # the process that receives the channel's messages (outside the HTTP gateway)
+    Case("its serving process seen a moment ago is ok", ChannelSignals(first_seen=NOW - 9999, process_seen_at=NOW - 2),
+         State.OK, rules=SERVED),
+    Case("its serving process gone past the threshold is down",
+         ChannelSignals(first_seen=NOW - 9999, process_seen_at=NOW - 180), State.DOWN,
+         "no SMTP server process alive (last seen 3 min ago)", rules=SERVED, rules_fired=("process_missing",)),
+    Case("no serving process yet, monitoring just began, is ok", ChannelSignals(first_seen=NOW - 10), State.OK,
+         rules=SERVED),
+    Case("no serving process ever since monitoring began is down", ChannelSignals(first_seen=NOW - 45), State.DOWN,
+         "no SMTP server process alive (last seen never; monitoring began 45 s ago)", rules=SERVED,
+         rules_fired=("process_missing",)),
+    Case("a missing process degrades before it is down",
+         ChannelSignals(first_seen=NOW - 9999, process_seen_at=NOW - 20), State.DEGRADED,
+         "no process serving the channel alive (last seen 20 s ago)",
+         rules=ChannelRules(process_missing_degraded_seconds=10, process_missing_down_seconds=60),
+         rules_fired=("process_missing",)),
+    Case("process rule off (a channel the gateway serves itself, or disabled)",
+         ChannelSignals(first_seen=NOW - 9999, process_seen_at=NOW - 9000), State.OK, rules=ChannelRules()),
     # several at once: the worst wins, and the reason names every rule at that level
     Case("the worst rule wins", ChannelSignals(auth_failures=5, last_auth_error="401", reply_failures=3,
                                                poll_failing_since=NOW - 700, last_poll_error="401"),
@@ -110,6 +129,10 @@ def test_the_shipped_rules_cover_every_channel_with_their_overrides() -> None:
     assert rules.for_channel("sms-twilio").auth_failures_down == 20
     assert rules.for_channel("x").auth_failures_down == rules.defaults.auth_failures_down
     assert rules.for_channel("sms-aggregator").quiet_degraded_seconds == 3600
+    # Only the channels a process other than the HTTP gateway receives watch that process.
+    served = {name: rules.for_channel(name).process_missing_down_seconds for name in rules.channels}
+    assert served == {"sms-aggregator": 0, "sms-twilio": 0, "email": 30, "x": 30, "instagram": 30}
+    assert rules.for_channel("email").serving_process == "SMTP server process"
 
 
 def test_a_misspelt_rule_fails_at_load(tmp_path: object) -> None:

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import pytest
 from redis import Redis
 
-from gateway.health import HealthMonitor, HealthSignals, load_rules
+from gateway.health import HealthMonitor, HealthSignals, disabled_channels, load_rules
+from gateway.liveness import ServingBeat
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue
 from gateway.settings import CONFIG_DIR, Settings
-from tests.conftest import GatewayServer, async_wait_until, log_events
+from tests.conftest import GatewayServer, TestEnvironment, async_wait_until, log_events
 from workers.deadletters import DeadLetters
 
 Action = Callable[[Redis, HealthSignals, Settings, float], None]
@@ -55,6 +56,30 @@ def rate_limited_for(channel: str, seconds: float) -> Action:
     return act
 
 
+def serving_beat(process: str, *channels: str, instance: str = "1") -> Action:
+    """Instance `instance` of the SMTP server or pollers process saying it is alive (at the case's clock)."""
+
+    def act(redis: Redis, _: HealthSignals, __: Settings, ___: float) -> None:
+        beat = PROCESSES.setdefault((process, instance), ServingBeat(redis, process, channels,
+                                                                     clock=lambda: CLOCK["now"]))
+        assert beat.beat()
+
+    act.__name__ = f"{process}_{instance}_beat"
+    return act
+
+
+def steps(*actions: Action) -> Action:
+    def act(redis: Redis, signals: HealthSignals, settings: Settings, start: float) -> None:
+        for action in actions:
+            action(redis, signals, settings, start)
+
+    return act
+
+
+def kill_serving_process(redis: Redis, _: HealthSignals, __: Settings, ___: float) -> None:
+    """A process killed says nothing: only its last beat stays."""
+
+
 def requeue_dead_letters(redis: Redis, _: HealthSignals, settings: Settings, __: float) -> None:
     registry = DeadLetters(redis)
     registry.requeue(registry.select(None), settings)
@@ -81,6 +106,9 @@ class RuleCase:
     id: str
     channel: str
     steps: tuple[Step, ...]
+    # The SMTP server and pollers processes beat before every step, as in a healthy deployment; off for the cases
+    # about them.
+    processes_beating: bool = True
 
 
 CASES = [
@@ -129,7 +157,30 @@ CASES = [
         Step(21700, nothing, "degraded"),
         Step(21701, call("message_received", "email"), "ok"),
     )),
+    RuleCase("SMTP server process killed, then started again", "email", (
+        Step(0, serving_beat("smtp", "email"), "ok"),
+        Step(29, kill_serving_process, "ok"),
+        Step(31, nothing, "down"),
+        Step(600, nothing, "down"),
+        Step(601, serving_beat("smtp", "email"), "ok"),
+    ), processes_beating=False),
+    RuleCase("pollers process never started", "x", (
+        Step(0, nothing, "ok"),  # a grace from when monitoring began: `make run` starts everything at once
+        Step(31, nothing, "down"),
+        Step(40, serving_beat("pollers", "x-mentions"), "ok"),  # the poller's source name counts for its channel
+    ), processes_beating=False),
+    RuleCase("any one of two pollers processes alive is enough", "instagram", (
+        Step(0, steps(serving_beat("pollers", "instagram", instance="a"),
+                      serving_beat("pollers", "instagram", instance="b")), "ok"),
+        Step(50, serving_beat("pollers", "instagram", instance="b"), "ok"),  # a killed at 0 s; b goes on
+        Step(100, serving_beat("pollers", "instagram", instance="b"), "ok"),
+        Step(140, nothing, "down"),  # b killed at 100 s
+        Step(141, serving_beat("pollers", "instagram", instance="a"), "ok"),
+    ), processes_beating=False),
 ]
+# The case's clock, and its serving processes by (process, instance), for the beats its steps make.
+CLOCK = {"now": 0.0}
+PROCESSES: dict[tuple[str, str], ServingBeat] = {}
 
 
 def changes(states: list[str]) -> int:
@@ -145,12 +196,17 @@ def test_each_rule_drives_a_channel_there_and_back_with_one_line_per_change(
     case: RuleCase, redis: Redis, settings: Settings, log_stream: io.StringIO
 ) -> None:
     start = time.time()  # dead letters and jobs carry real times: the case's clock starts now
-    clock = {"now": start}
+    clock = CLOCK
+    clock["now"] = start
+    PROCESSES.clear()
     signals = HealthSignals(redis, clock=lambda: clock["now"])
     monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"])
     seen: list[str] = []
     for step in case.steps:
         clock["now"] = start + step.at
+        if case.processes_beating:
+            serving_beat("smtp", "email")(redis, signals, settings, start)
+            serving_beat("pollers", "x", "instagram")(redis, signals, settings, start)
         step.action(redis, signals, settings, start)
         document = monitor.check()
         monitor.check()  # evaluating again without a change logs nothing
@@ -204,3 +260,24 @@ async def test_bad_twilio_signatures_over_http_take_the_channel_down_and_a_good_
     assert (await gateway.post_twilio(form)).status_code == 200
     await async_wait_until(lambda: state() == "ok")
     assert [line["state"] for line in health_lines(log_stream, "sms-twilio")] == ["degraded", "down", "ok"]
+
+
+def test_a_channel_disabled_in_settings_has_no_process_to_miss(redis: Redis, test_env: TestEnvironment) -> None:
+    """The pollers process idles for a disabled social channel, `lapor-gateway smtp` with e-mail off: no beat is
+    expected, so none missing may take the channel down."""
+    settings = test_env.settings(LAPOR_EMAIL_ENABLED="false")  # and X, Instagram off by default
+    assert disabled_channels(settings) == {"email", "x", "instagram"}
+    assert disabled_channels(test_env.settings()) == {"x", "instagram"}
+    start = time.time()
+    clock = {"now": start}
+    for disabled in (disabled_channels(settings), ()):
+        redis.flushdb()
+        clock["now"] = start
+        monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"],
+                                disabled=disabled)
+        monitor.check()
+        clock["now"] = start + 3600
+        states = {c["channel"]: c["state"] for c in monitor.check()["channels"]}
+        expected = "ok" if disabled else "down"
+        assert {name: states[name] for name in ("email", "x", "instagram")} == dict.fromkeys(
+            ("email", "x", "instagram"), expected)

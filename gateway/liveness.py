@@ -1,0 +1,106 @@
+"""The beat of a process that receives a channel outside the HTTP gateway: the SMTP server (`email`) and the pollers
+(`x`, `instagram`). Without it a dead `lapor-gateway smtp` or `pollers` looks like a quiet channel for hours.
+
+Every `interval` seconds the process writes, for each channel it serves right now, the time into the channel's
+sorted set (`gateway.health.SERVING_KEY`, one member per process, so several processes of a kind each count and
+any one alive is enough). The health monitor reads the newest beat in its round trip, and its `process_missing`
+rule turns the channel down when no beat is recent enough; a set, not a TTL key, so the reason can say when the
+process was last seen. A beat never raises: a Redis outage is logged once and the beats go on.
+
+A clean stop leaves its last beat where it is and lets it age: a restart (a deploy, `systemctl restart`) comes back
+well within the rule's threshold, so it does not page anyone; a process stopped for good goes down after the same
+threshold as one that was killed, which is the case the rule is for (a killed process cannot delete anything).
+
+Two drivers for one beat: `run` on an event loop (the SMTP server: a blocked loop stops the beats, as it stops the
+server), `start`/`stop` on a daemon thread (the pollers, which are threads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from gateway.health import SERVING_KEY
+from gateway.logs import get_logger
+from gateway.metrics import health_channel
+
+log = get_logger()
+
+BEAT_SECONDS = 2.0
+# Members of processes gone for longer than this are dropped (by a live process's beat, so the set of a channel
+# keeps at least its newest member: "last seen" is never lost).
+FORGET_AFTER_SECONDS = 7 * 24 * 3600.0
+
+
+class ServingBeat:
+    """Says, every `interval` seconds, that this process is alive and serving `channels` (a list, or a function
+    returning the channels served right now, e.g. those whose poller thread is running)."""
+
+    def __init__(self, redis: Redis, process: str, channels: Iterable[str] | Callable[[], Iterable[str]], *,
+                 interval: float = BEAT_SECONDS, clock: Callable[[], float] = time.time) -> None:
+        self._redis = redis
+        self.process = process
+        self.member = f"{process}:{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._channels = channels if callable(channels) else (lambda fixed=tuple(channels): fixed)
+        self._interval = interval
+        self._clock = clock
+        self._failing = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> bool:
+        """One round trip for every channel served; False (logged once per outage) when Redis does not answer."""
+        channels = sorted({health_channel(channel) for channel in self._channels()})
+        if not channels:
+            return True
+        now = self._clock()
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for channel in channels:
+                key = SERVING_KEY.format(channel=channel)
+                pipe.zadd(key, {self.member: now})
+                pipe.zremrangebyscore(key, "-inf", now - FORGET_AFTER_SECONDS)
+            pipe.execute()
+        except RedisError as error:
+            if not self._failing:
+                log.warning("process.beat_failed", process=self.process, error=type(error).__name__)
+            self._failing = True
+            return False
+        if self._failing:
+            log.info("process.beat_restored", process=self.process)
+        self._failing = False
+        return True
+
+    # -- on an event loop ------------------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Beat until `stop` is set; the Redis call runs in a thread, never on the loop."""
+        while not stop.is_set():
+            await asyncio.to_thread(self.beat)
+            try:
+                await asyncio.wait_for(stop.wait(), self._interval)
+            except TimeoutError:
+                pass
+
+    # -- on a thread -----------------------------------------------------------------------------------------------
+    def start(self) -> ServingBeat:
+        self.beat()
+        self._thread = threading.Thread(target=self._run, name=f"{self.process}-beat", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self._interval + 5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.beat()
