@@ -16,6 +16,7 @@ from redis import Redis
 
 from channels import instagram_graph, x_mentions
 from gateway.intake import Intake
+from gateway.liveness import ServingBeat
 from gateway.logs import get_logger
 from gateway.settings import Settings
 
@@ -47,7 +48,9 @@ def run_poller(poller: Poller, stop: threading.Event) -> None:
     log.info("poller.stopped", channel=poller.channel)
 
 
-def run_pollers(pollers: Sequence[Poller], stop: threading.Event) -> None:
+def run_pollers(pollers: Sequence[Poller], stop: threading.Event, *, redis: Redis | None = None) -> None:
+    """Run each poller in a thread until `stop`; with `redis`, beat for the channel of every poller thread alive
+    (health rule process_missing). Idle, nothing beats: a disabled channel has no process to miss."""
     if not pollers:
         log.info("pollers.idle", detail="no social channel is enabled (x.enabled, instagram.enabled)")
         stop.wait()
@@ -56,5 +59,11 @@ def run_pollers(pollers: Sequence[Poller], stop: threading.Event) -> None:
                                 daemon=True) for poller in pollers]
     for thread in threads:
         thread.start()
+    beat = None
+    if redis is not None:
+        beat = ServingBeat(redis, "pollers", lambda: [p.channel for p, t in zip(pollers, threads, strict=True)
+                                                      if t.is_alive()]).start()
     for thread in threads:
         thread.join()
+    if beat is not None:
+        beat.stop()

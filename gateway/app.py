@@ -27,7 +27,7 @@ from gateway import metrics
 from gateway.concat import PartBuffer, run_sweeper
 from gateway.errors import AuthenticationFailed, GatewayError, NotDurable, RejectedInput, TooLarge
 from gateway.followups import resolve_follow_up
-from gateway.health import HealthMonitor, HealthSignals, load_rules
+from gateway.health import HealthMonitor, HealthSignals, disabled_channels, load_rules
 from gateway.intake import Intake, build_intake, run_spool_replayer
 from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
 from gateway.outbound import OutboundReplies, durably
@@ -408,7 +408,8 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
     gateway = Gateway(settings=settings, redis=redis, intake=intake or build_intake(settings, redis))
     gateway.adapters = enabled_webhook_adapters(settings)
     gateway.signals = HealthSignals(redis)
-    gateway.monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
+    gateway.monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir,
+                                    disabled=disabled_channels(settings))
     # No middleware at all when the limit is off: aiohttp wraps every request once more per middleware.
     middlewares = [rate_limit_middleware(settings.ratelimit)] if settings.ratelimit.enabled else []
     app = web.Application(client_max_size=settings.http.max_body_bytes, middlewares=middlewares)

@@ -149,7 +149,7 @@ def pollers() -> None:
     settings = _settings()
     redis = redis_connection(_require_redis_url(settings), timeout=settings.intake.redis_timeout_seconds)
     stop = _stop_on_signals()
-    run_pollers(build_pollers(settings, redis, Intake(redis, settings)), stop)
+    run_pollers(build_pollers(settings, redis, Intake(redis, settings)), stop, redis=redis)
 
 
 @app.command("fake-providers")
@@ -328,6 +328,7 @@ def smtp() -> None:
     from channels.email.imap import ImapPoller
     from channels.email.server import start_smtp_server
     from gateway.intake import Intake
+    from gateway.liveness import ServingBeat
     from gateway.queues import redis_connection
 
     settings = _settings()
@@ -349,11 +350,14 @@ def smtp() -> None:
         server = await start_smtp_server(settings, redis, intake)
         poller = asyncio.create_task(ImapPoller(settings, redis, intake).run(stop)) if settings.email.imap_host \
             else None
+        # Listening: say so every 2 s, or `email` goes down on the status (health rule process_missing).
+        beat = asyncio.create_task(ServingBeat(redis, "smtp", ["email"]).run(stop))
         await stop.wait()
         server.close()
         await server.wait_closed()
         if poller is not None:
             await poller
+        await beat
         intake.close()
 
     asyncio.run(run())
@@ -429,12 +433,13 @@ def status(
     import orjson
     from redis.exceptions import RedisError
 
-    from gateway.health import HealthMonitor, load_rules
+    from gateway.health import HealthMonitor, disabled_channels, load_rules
     from gateway.queues import redis_connection
 
     settings = _settings()
     redis = redis_connection(_require_redis_url(settings), timeout=3)
-    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir,
+                            disabled=disabled_channels(settings))
     try:
         document = monitor.status()
     except RedisError as error:
