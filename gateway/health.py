@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from redis import Redis
 from redis.exceptions import RedisError
 from rq.job import Job
@@ -59,8 +59,9 @@ WORKER_ALIVE_KEY = "lapor:worker-alive:{name}"  # workers.reaper.ALIVE_KEY: a wo
 # When each process receiving the channel outside the HTTP gateway (SMTP server, pollers) last said it was alive:
 # a sorted set, one member per process, scored with the time of its last beat (gateway.liveness).
 SERVING_KEY = "lapor:health:serving:{channel}"
-# A serving process counts as alive while its last beat is this recent (it beats every 2 s).
-SERVING_ALIVE_SECONDS = 10.0
+# A serving process counts as alive while its last beat is this recent (it beats every 2 s, gateway.liveness); the
+# process rule's thresholds may not be shorter.
+SERVING_ALIVE_SECONDS = 5.0
 LAPOR_WORKER_PREFIX = "lapor-"  # workers.reaper.WORKER_PREFIX
 COUNTERS_KEY = "lapor:health:counters"
 CASESTORE_LATENCY_SAMPLE = "lapor_casestore_latency_seconds"
@@ -108,6 +109,14 @@ class ChannelRules(BaseModel):
     process_missing_degraded_seconds: float = 0
     process_missing_down_seconds: float = 0
     serving_process: str = "process serving the channel"
+
+    @field_validator("process_missing_degraded_seconds", "process_missing_down_seconds")
+    @classmethod
+    def _longer_than_a_beat(cls, value: float) -> float:
+        """Shorter, a live process between two beats would count as missing."""
+        if value and value < SERVING_ALIVE_SECONDS:
+            raise ValueError(f"must be 0 (off) or at least {SERVING_ALIVE_SECONDS:g} s")
+        return value
 
 
 # The process rule switched off, for a channel disabled in settings (no process is meant to serve it).

@@ -142,3 +142,13 @@ def test_a_misspelt_rule_fails_at_load(tmp_path: object) -> None:
     path.write_text('channels = ["x"]\n[channel.x]\nquiet_degraded_secs = 5\n')
     with pytest.raises(ValueError, match="quiet_degraded_secs"):
         load_rules(path)
+
+
+def test_a_process_threshold_shorter_than_its_beats_fails_at_load(tmp_path: object) -> None:
+    """A live SMTP server or pollers process beats every 2 s: a 1 s threshold would take its channel down."""
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "health.toml"
+    path.write_text('channels = ["email"]\n[channel.email]\nprocess_missing_down_seconds = 1\n')
+    with pytest.raises(ValueError, match="process_missing_down_seconds"):
+        load_rules(path)

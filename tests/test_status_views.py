@@ -29,11 +29,13 @@ from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, HELD_FORWARD_KEY, queue,
 from gateway.settings import CONFIG_DIR
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 from tests.conftest import (
+    VENV_BIN,
     CaseStoreServer,
     GatewayServer,
     ProcessHandle,
     TestEnvironment,
     async_wait_until,
+    free_port,
     log_events,
     wait_ready,
     wait_until,
@@ -562,3 +564,82 @@ def test_dead_letters_of_no_known_channel_do_not_leave_the_status_green(
     after = orjson.loads(cli(test_env, "status", "--json").stdout)
     assert after["overall"] == "ok"
     assert "unknown" not in [c["channel"] for c in after["channels"]]
+
+
+async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one_runs_again(
+    test_env: TestEnvironment, redis: Redis, start_process: Callable[..., ProcessHandle], tmp_path: Path,
+    log_stream: io.StringIO,
+) -> None:
+    """Real `lapor-gateway smtp` and `pollers` processes, the gateway over HTTP: not started, then killed, each
+    turns its channels down on /v1/status, /status, /metrics, the heartbeat and `lapor-gateway status`, saying
+    which process and when it was last seen; running again turns them back to ok. (Rules file: 5 s, not 30 s.)"""
+    from tests.social_helpers import FakeProviderServer
+
+    rules = tmp_path / "health.toml"
+    shipped = (CONFIG_DIR / "health.toml").read_text()
+    assert shipped.count("process_missing_down_seconds = 30") == 3
+    rules.write_text(shipped.replace("process_missing_down_seconds = 30", "process_missing_down_seconds = 5"))
+    fake = FakeProviderServer(port=free_port())
+    fake.start()
+    smtp_port = str(free_port())
+    env = {**fake.env(), "LAPOR_HEALTH_RULES_FILE": str(rules), "LAPOR_HEALTH_EVALUATE_SECONDS": "0.1",
+           "LAPOR_HEALTH_HEARTBEAT_SECONDS": "0.2", "LAPOR_SMTP_PORT": smtp_port}
+    settings = test_env.settings(**env)
+    runner = web.AppRunner(create_app(settings, redis), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    try:
+        async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+
+            async def channels() -> dict[str, dict[str, object]]:
+                return {c["channel"]: c for c in (await client.get("/v1/status")).json()["channels"]}
+
+            async def wait_for(**states: str) -> dict[str, dict[str, object]]:
+                deadline = time.monotonic() + 30
+                while True:
+                    current = await channels()
+                    if all(current[name]["state"] == state for name, state in states.items()):
+                        return current
+                    assert time.monotonic() < deadline, (states, current)
+                    await _sleep()
+
+            # Nothing started yet: a grace while `make run` starts everything, then down, "never".
+            assert {name: c["state"] for name, c in (await channels()).items()} == dict.fromkeys(
+                ("sms-aggregator", "sms-twilio", "email", "x", "instagram"), "ok")
+            never = await wait_for(email="down", x="down", instagram="down")
+            assert str(never["email"]["reason"]).startswith("no SMTP server process alive (last seen never; ")
+            assert str(never["x"]["reason"]).startswith("no pollers process polling X alive (last seen never; ")
+            assert never["email"]["processes_alive"] is None
+
+            smtp = start_process("smtp", **env)
+            pollers = start_process("pollers", **env)
+            running = await wait_for(email="ok", x="ok", instagram="ok")
+            assert running["email"]["processes_alive"] == 1 and running["x"]["processes_alive"] == 1
+            assert running["sms-twilio"]["processes_alive"] is None  # the gateway itself receives SMS
+
+            smtp.stop(signal.SIGKILL)
+            pollers.stop(signal.SIGKILL)
+            down = await wait_for(email="down", x="down", instagram="down")
+            assert re.fullmatch(r"no SMTP server process alive \(last seen \d+ s ago\)", str(down["email"]["reason"]))
+            assert re.fullmatch(r"no pollers process polling Instagram alive \(last seen \d+ s ago\)",
+                                str(down["instagram"]["reason"]))
+            assert down["email"]["process_last_seen_at"] and down["email"]["processes_alive"] == 0
+            assert 'id="channel-email" data-state="down"' in (await client.get("/status")).text
+            assert value((await client.get("/metrics")).text, "lapor_channel_state", channel="email") == 2
+            status = subprocess.run([str(VENV_BIN / "lapor-gateway"), "status"], capture_output=True, text=True,
+                                    env=test_env.process_env(COLUMNS="200", **env), timeout=60)
+            assert status.returncode == 2 and "no SMTP server process alive (last seen" in status.stdout
+            beats = [entry for e in log_events(log_stream) if e["event"] == "health.heartbeat"
+                     for entry in e["channels"] if entry["channel"] == "email"]  # type: ignore[attr-defined]
+            assert "no SMTP server process alive" in str(beats[-1].get("reason"))
+            changes = [e for e in log_events(log_stream) if e["event"] == "channel.health" and e["channel"] == "email"]
+            assert [(e["state"], e["rules"]) for e in changes] == [
+                ("down", ["process_missing"]), ("ok", []), ("down", ["process_missing"])]
+
+            start_process("smtp", **env)
+            await wait_for(email="ok", x="down")
+            start_process("pollers", **env)
+            await wait_for(email="ok", x="ok", instagram="ok")
+    finally:
+        await runner.cleanup()
+        fake.stop()
