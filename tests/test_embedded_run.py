@@ -91,6 +91,11 @@ def test_make_run_path_end_to_end_with_embedded_redis(tmp_path: Path) -> None:
                                 capture_output=True, text=True, timeout=60)
         assert status.returncode in (0, 1), status.stdout + status.stderr
         assert "sms-twilio" in status.stdout
+        # The SMTP server and the pollers (both social channels are on in development) say they are alive.
+        channels = {c["channel"]: c for c in json.loads(status.stdout)["channels"]}
+        for name in ("email", "x", "instagram"):
+            assert channels[name]["processes_alive"] == 1, channels[name]
+            assert "process_missing" not in [f["rule"] for f in channels[name]["findings"]]
     finally:
         supervisor.send_signal(signal.SIGINT)
         code = supervisor.wait(timeout=30)
