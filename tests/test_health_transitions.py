@@ -14,9 +14,9 @@ from redis import Redis
 
 from gateway.health import HealthMonitor, HealthSignals, disabled_channels, load_rules
 from gateway.liveness import ServingBeat
-from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue, redis_connection
 from gateway.settings import CONFIG_DIR, Settings
-from tests.conftest import GatewayServer, TestEnvironment, async_wait_until, log_events
+from tests.conftest import GatewayServer, TestEnvironment, async_wait_until, free_port, log_events
 from workers.deadletters import DeadLetters
 
 Action = Callable[[Redis, HealthSignals, Settings, float], None]
@@ -281,3 +281,18 @@ def test_a_channel_disabled_in_settings_has_no_process_to_miss(redis: Redis, tes
         expected = "ok" if disabled else "down"
         assert {name: states[name] for name in ("email", "x", "instagram")} == dict.fromkeys(
             ("email", "x", "instagram"), expected)
+
+
+def test_a_beat_without_redis_never_raises_and_is_logged_once_per_outage(
+    redis: Redis, redis_url: str, log_stream: io.StringIO
+) -> None:
+    """The SMTP server keeps answering 451 and the pollers keep waiting while Redis is away: their beat must not
+    end them, nor write a line every 2 s."""
+    closed = redis_connection(f"redis://127.0.0.1:{free_port()}", timeout=0.2)  # as the processes connect
+    beat = ServingBeat(closed, "smtp", ["email"])
+    assert beat.beat() is False and beat.beat() is False
+    beat._redis = redis_connection(redis_url)  # Redis is back
+    assert beat.beat() is True
+    events = [e["event"] for e in log_events(log_stream) if str(e["event"]).startswith("process.beat")]
+    assert events == ["process.beat_failed", "process.beat_restored"]
+    assert redis.zcard("lapor:health:serving:email") == 1
