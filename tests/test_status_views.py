@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import signal
@@ -626,12 +627,17 @@ async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one
             assert down["email"]["process_last_seen_at"] and down["email"]["processes_alive"] == 0
             assert 'id="channel-email" data-state="down"' in (await client.get("/status")).text
             assert value((await client.get("/metrics")).text, "lapor_channel_state", channel="email") == 2
-            status = subprocess.run([str(VENV_BIN / "lapor-gateway"), "status"], capture_output=True, text=True,
-                                    env=test_env.process_env(COLUMNS="200", **env), timeout=60)
+            status = await asyncio.to_thread(
+                subprocess.run, [str(VENV_BIN / "lapor-gateway"), "status"], capture_output=True, text=True,
+                env=test_env.process_env(COLUMNS="200", **env), timeout=60)
             assert status.returncode == 2 and "no SMTP server process alive (last seen" in status.stdout
-            beats = [entry for e in log_events(log_stream) if e["event"] == "health.heartbeat"
-                     for entry in e["channels"] if entry["channel"] == "email"]  # type: ignore[attr-defined]
-            assert "no SMTP server process alive" in str(beats[-1].get("reason"))
+
+            def email_down_in_a_heartbeat() -> bool:
+                return any("no SMTP server process alive" in str(entry.get("reason"))
+                           for e in log_events(log_stream) if e["event"] == "health.heartbeat"
+                           for entry in e["channels"] if entry["channel"] == "email")  # type: ignore[attr-defined]
+
+            await async_wait_until(email_down_in_a_heartbeat, timeout=5)
             changes = [e for e in log_events(log_stream) if e["event"] == "channel.health" and e["channel"] == "email"]
             assert [(e["state"], e["rules"]) for e in changes] == [
                 ("down", ["process_missing"]), ("ok", []), ("down", ["process_missing"])]
