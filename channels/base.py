@@ -38,15 +38,15 @@ def parse_form(body: bytes, charset: str = "utf-8") -> list[tuple[str, str]]:
     %-escapes. RejectedInput when the body is not in it, or the charset is unknown."""
     try:
         text = body.decode(charset)
+        pairs = []
+        for field_ in text.split("&"):
+            if field_:
+                name, _, value = field_.partition("=")
+                pairs.append((_unquote_plus(name, charset), _unquote_plus(value, charset)))
     except LookupError as error:
         raise RejectedInput("form body declares an unknown charset", reason="bad_encoding") from error
-    except UnicodeDecodeError as error:
+    except UnicodeError as error:  # UnicodeDecodeError, and codecs such as punycode or idna that raise the base class
         raise RejectedInput(f"form body is not {charset.upper()}", reason="bad_encoding") from error
-    pairs = []
-    for field_ in text.split("&"):
-        if field_:
-            name, _, value = field_.partition("=")
-            pairs.append((_unquote_plus(name, charset), _unquote_plus(value, charset)))
     return pairs
 
 

@@ -95,7 +95,7 @@ def read_fields(request: web.Request, body: bytes) -> dict[str, str]:
 def _json_fields(body: bytes, charset: str) -> dict[str, str]:
     try:
         raw = orjson.loads(body if charset.lower().replace("_", "-") in ("utf-8", "utf8") else body.decode(charset))
-    except (LookupError, UnicodeDecodeError) as error:
+    except (LookupError, UnicodeError) as error:
         raise RejectedInput(f"JSON body is not {charset}", reason="bad_encoding") from error
     except orjson.JSONDecodeError as error:
         raise RejectedInput("body is not JSON", reason="bad_json") from error

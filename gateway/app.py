@@ -372,7 +372,8 @@ async def health_loop(gateway: Gateway) -> None:
             log.warning("health.check_failed", error=type(error).__name__)
             document = None
             if isinstance(error, RedisError):
-                document = await asyncio.to_thread(gateway.monitor.redis_down, error)
+                with contextlib.suppress(Exception):  # the heartbeat goes on even if reading the spool fails
+                    document = await asyncio.to_thread(gateway.monitor.redis_down, error)
         if document is None:
             continue
         if settings.heartbeat_seconds and time.monotonic() - last_heartbeat >= settings.heartbeat_seconds:

@@ -9,6 +9,7 @@ to `quarantine/` with the reason instead of being replayed forever.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -100,11 +101,20 @@ class Spool:
             os.fsync(handle.fileno())
 
     def pending_files(self) -> list[Path]:
-        files = [*self.directory.glob(f"*{SPOOL_SUFFIX}"), *self.directory.glob(f"*{CLAIMED_SUFFIX}")]
-        return sorted(files, key=lambda path: path.stat().st_mtime_ns)
+        """Files waiting for replay, oldest first. A file renamed or deleted meanwhile (a replayer claiming or
+        finishing it) is left out, not an error: it is on its way."""
+        stamped = []
+        for path in [*self.directory.glob(f"*{SPOOL_SUFFIX}"), *self.directory.glob(f"*{CLAIMED_SUFFIX}")]:
+            with contextlib.suppress(FileNotFoundError):
+                stamped.append((path.stat().st_mtime_ns, path))
+        return [path for _, path in sorted(stamped)]
 
     def size_bytes(self) -> int:
-        return sum(path.stat().st_size for path in self.pending_files() if path.exists())
+        total = 0
+        for path in self.pending_files():
+            with contextlib.suppress(FileNotFoundError):
+                total += path.stat().st_size
+        return total
 
     def claim(self, path: Path) -> Path | None:
         """Take a file for replay (rename is atomic); None when another replayer has it or it is gone.

@@ -232,6 +232,17 @@ def test_a_damaged_saved_reserve_is_dropped_with_a_log_line(test_env: TestEnviro
     assert list(spool.directory.glob("*reserve*")) == []
 
 
+def test_a_spool_file_that_vanishes_while_listed_is_left_out_not_an_error(tmp_path: Path) -> None:
+    """A replayer renames and deletes files while the health check lists them (its size on the status views): a
+    file gone between the listing and its stat is on its way, and must not kill the health loop or a view."""
+    spool = Spool(tmp_path / "spool")
+    spool.check_writable()
+    spool.append([SpoolRecord("10000004", "k", {"text": "x"})])
+    (spool.directory / "gone.spool").symlink_to(spool.directory / "renamed-meanwhile.replaying")
+    assert spool.pending_files() == [spool._path]
+    assert spool.size_bytes() == spool._path.stat().st_size
+
+
 def test_an_unwritable_spool_is_refused(tmp_path: Path) -> None:
     blocked = tmp_path / "spool"
     blocked.write_text("a file where the spool directory should be")
