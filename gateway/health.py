@@ -606,7 +606,8 @@ class HealthMonitor:
             # The head of the queue (RQ appends), and the first 50 jobs waiting for a retry.
             ids = target.get_job_ids(0, 1) + scheduled.get_job_ids(0, 49, cleanup=False)
             jobs = [job for job in Job.fetch_many(ids, connection=self._redis, serializer=JSONSerializer) if job]
-            dated = sorted((job.created_at.timestamp(), job) for job in jobs if job.created_at is not None)
+            dated = sorted(((job.created_at.timestamp(), job) for job in jobs if job.created_at is not None),
+                           key=lambda pair: pair[0])  # equal times must not fall through to comparing jobs
             oldest = max(0.0, now - dated[0][0]) if dated else None
             failure = next((str(job.meta["last_error"]) for _, job in dated if job.meta.get("last_error")), None)
             held = int(self._redis.llen(HELD_FORWARD_KEY)) if name == FORWARD_QUEUE else 0

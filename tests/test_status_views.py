@@ -505,6 +505,26 @@ def test_a_stuck_queue_says_why_the_last_retry_failed_and_whether_a_worker_takes
     assert "last failure: casestore_unreachable" in reason()
 
 
+def test_jobs_created_in_the_same_microsecond_do_not_break_the_queue_age(redis: Redis) -> None:
+    """Two gateways can create jobs with equal timestamps: ordering must never fall through to comparing jobs."""
+    from datetime import timedelta
+
+    from rq.job import Job
+
+    from gateway.queues import JSONSerializer
+
+    created = datetime.now(UTC) - timedelta(seconds=90)
+    forward = queue(FORWARD_QUEUE, redis)
+    for name in ("same-a", "same-b"):
+        job = Job.create(FORWARD_FUNC, args=[[]], id=name, connection=redis, serializer=JSONSerializer)
+        job.created_at = created
+        job.save()
+        forward.scheduled_job_registry.schedule(job, datetime.now(UTC) + timedelta(hours=1))
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"))
+    (stats,) = [q for q in monitor.queue_stats(time.time()) if q.name == FORWARD_QUEUE]
+    assert stats.scheduled == 2 and stats.oldest_age_seconds is not None and 85 < stats.oldest_age_seconds < 120
+
+
 def test_the_channel_filter_takes_the_name_the_status_shows(test_env: TestEnvironment, redis: Redis) -> None:
     """Dead letters are recorded under their source (`x-mentions`, `x-reply`, `email-smtp`); the status counts them
     under the channel (`x`, `email`) and tells the operator to filter by that name, so the filter must take it."""
