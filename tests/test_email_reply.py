@@ -98,8 +98,10 @@ def test_relay_refusals(relay_server: SmtpServerThread, relay: tuple[RelayHandle
 @pytest.mark.parametrize(
     ("sender", "relayed_to", "dead_letter"),
     [("warga@bücher.example", "warga@xn--bcher-kva.example", None),
+     # IDNA 2008: Python's IDNA 2003 codec would write strasse.de, a different domain.
+     ("warga@straße.de", "warga@xn--strae-oqa.de", None),
      ("josé@bücher.example", None, "relay_no_smtputf8")],
-    ids=["idn-domain-as-punycode", "utf8-local-part-permanent"],
+    ids=["idn-domain-as-punycode", "idn-2008-sharp-s", "utf8-local-part-permanent"],
 )
 @pytest.mark.parametrize("relay", [False], ids=["no-smtputf8"], indirect=True)
 def test_replies_to_internationalized_addresses_through_a_relay_without_smtputf8(

@@ -17,6 +17,8 @@ from email.utils import format_datetime, formataddr, localtime
 from pathlib import Path
 from typing import Any
 
+import idna
+
 from channels.email.guards import SUBJECT_TAG
 from channels.email.store import write_atomically
 from gateway.errors import PermanentError, RetryableError
@@ -53,8 +55,10 @@ def ascii_address(address: str) -> str:
     if not local or domain.isascii():
         return address
     try:
-        return f"{local}@{domain.encode('idna').decode('ascii')}"
-    except UnicodeError:  # not a valid IDN: the relay will say so
+        # IDNA 2008 with UTS 46 mapping, as registries and mail clients do today; Python's own "idna" codec is
+        # IDNA 2003, which turns straße.de into strasse.de: another domain, another person's mailbox.
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except idna.IDNAError:  # not a valid IDN: left as written, which a relay without SMTPUTF8 refuses for good
         return address
 
 
