@@ -297,9 +297,9 @@ REDIS_DOWN_PAGE = (
 )
 
 
-# How long an operator view waits for the health check's Redis reads. A Redis that never answers costs each command
-# the socket timeout twice (5 s and a retry): the views say "down" or show the process's own metrics before a
-# scraper's timeout (Prometheus: 10 s) instead. The check's thread ends on its own at the socket timeout.
+# How long an operator view waits for the health check's Redis reads. A Redis that never answers costs a command
+# the socket timeout (intake.redis_timeout_seconds) for it, its retry and the retry's reconnection: the views say
+# "down" or show the process's own metrics before a scraper's timeout (Prometheus: 10 s) instead.
 VIEW_CHECK_SECONDS = 3.0
 
 

@@ -129,9 +129,10 @@ class Intake:
     def commit(self, drafts: Sequence[ReportDraft], *, hold: bool = False) -> list[Receipt]:
         """Claim, store and enqueue `drafts` (or spool them); raise NotDurable if neither is possible.
 
-        With `hold`, their forward jobs are left to `release_held` (the committer's linger). Once Redis has failed,
-        reports go straight to the spool until the spool replayer finds Redis answering again (`replay_spool`):
-        a Redis that hangs then costs one socket timeout, not one per batch of citizens waiting."""
+        With `hold`, their forward jobs are left to `release_held` (the committer's linger). Once a Redis command
+        has failed (a commit, a reserve top-up, a release), reports go straight to the spool until the spool
+        replayer finds Redis answering again (`replay_spool`): a Redis that hangs then costs its timeout once (with
+        the retry and its reconnection, about four times `intake.redis_timeout_seconds`), not once per batch."""
         if self._spooling:
             return self._commit_to_spool(drafts)
         try:
@@ -139,20 +140,33 @@ class Intake:
         except RedisError as error:
             if self._spool is None:
                 raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
-            return self._commit_to_spool(drafts, error)
+            self._redis_failed(error)
+            return self._commit_to_spool(drafts)
         self._top_up_reserve()
         return receipts
 
     @property
     def spooling(self) -> bool:
-        """Redis failed at the last commit: new reports go to the disk spool until `replay_spool` finds it back."""
+        """A Redis command failed and the replayer has not found Redis answering since: reports go to the spool."""
         return self._spooling
 
+    def _redis_failed(self, error: RedisError) -> None:
+        """Send new reports to the spool from now on (with a spool); the replayer's probe ends it."""
+        if self._spool is None:
+            return
+        if not self._spooling:
+            log.error("intake.spooling", reason="redis_unavailable", error=type(error).__name__)
+        self._spooling = True
+
     def _top_up_reserve(self) -> None:
-        # A failure here is noticed by the next commit (a Redis error, or this cell's ID range used up): the
-        # reports just committed are durable all the same, and the reserve only matters during outages.
-        with contextlib.suppress(RedisError, NotDurable):
+        # The reports just committed are durable whatever happens here. A Redis error sends the next batches to the
+        # spool at once (they need not wait out the timeout again); a used-up ID range is the next commit's to say.
+        try:
             self._allocator.top_up(self._settings.intake.id_reserve)
+        except RedisError as error:
+            self._redis_failed(error)
+        except NotDurable:
+            pass
 
     def _run_claims(self, keys: Sequence[str], candidates: Sequence[str]) -> list[tuple[str, str]]:
         """Claim every key in one atomic script: (Tracking ID, 'new' | 'pending' | 'committed') per key."""
@@ -193,6 +207,8 @@ class Intake:
             self._release_not_before = now + 0.05
             return
         except Exception as error:  # RedisError, or a bug: the committer must go on answering citizens
+            if isinstance(error, RedisError):
+                self._redis_failed(error)
             self._release_failures += 1
             log.warning("intake.release_failed", error=type(error).__name__, failures=self._release_failures)
             self._release_not_before = now + min(30.0, 0.5 * 2 ** (self._release_failures - 1))
@@ -233,13 +249,10 @@ class Intake:
         return receipts
 
     # -- the disk spool ------------------------------------------------------------------------------------
-    def _commit_to_spool(self, drafts: Sequence[ReportDraft], cause: RedisError | None = None) -> list[Receipt]:
+    def _commit_to_spool(self, drafts: Sequence[ReportDraft]) -> list[Receipt]:
         """Spool `drafts` with IDs from the reserve. All or nothing: an ID is remembered (and so can be given to a
         retry) only once its record is on disk, or a retry could be acknowledged with an ID no record carries."""
         assert self._spool is not None
-        if not self._spooling:
-            self._spooling = True
-            log.error("intake.spooling", reason="redis_unavailable", error=type(cause).__name__ if cause else None)
         records: list[SpoolRecord] = []
         receipts: list[Receipt] = []
         in_batch: dict[str, str] = {}

@@ -243,6 +243,29 @@ def test_a_spool_file_that_vanishes_while_listed_is_left_out_not_an_error(tmp_pa
     assert spool.size_bytes() == spool._path.stat().st_size
 
 
+@pytest.mark.parametrize("failing_step", ["release", "top_up"])
+def test_a_redis_failure_after_a_good_commit_sends_the_next_reports_straight_to_the_spool(
+    intake: Intake, own_redis: EmbeddedRedis, failing_step: str
+) -> None:
+    """Redis going away between batches is learnt by the step that meets it (releasing held forward jobs, topping
+    up the reserve): the next batch goes to the spool at once instead of waiting out Redis's timeout again."""
+    intake.commit([draft("good")], hold=True)
+    own_redis.stop()
+    assert not intake.spooling
+    if failing_step == "release":
+        intake.release_held()
+    else:
+        kept = intake._allocator.take_reserve()  # an empty reserve must lease from Redis
+        intake._top_up_reserve()
+        intake._allocator.restore(kept)
+    assert intake.spooling
+    (receipt,) = intake.commit([draft("next")])
+    assert is_valid_tracking_id(receipt.tracking_id)
+    assert intake.spool is not None and intake.spool.pending_files()
+    own_redis.start()
+    assert intake.replay_spool() == 1 and not intake.spooling
+
+
 def test_an_unwritable_spool_is_refused(tmp_path: Path) -> None:
     blocked = tmp_path / "spool"
     blocked.write_text("a file where the spool directory should be")
