@@ -16,7 +16,6 @@ Tracking ID, so that can only repeat a job, never a report.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import queue as thread_queue
 import threading
@@ -81,6 +80,17 @@ return envelopes
 """
 
 
+# KEYS[1]: the ID sequence; ARGV[1]: a number it must be at least. Returns 1 when it had to be raised.
+_RAISE_SEQUENCE_SCRIPT = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Receipt:
     tracking_id: str
@@ -120,6 +130,8 @@ class Intake:
         self._held_since: float | None = None
         self._release_not_before = 0.0  # after a failed release (Redis down): not again at once
         self._release_failures = 0
+        # The highest sequence number of a saved reserve taken while Redis was down (0: none to check).
+        self._unchecked_reserve = 0
 
     @property
     def spool(self) -> Spool | None:
@@ -297,6 +309,9 @@ class Intake:
         if self._spool is None:
             return 0
         self._redis.ping()  # RedisError when still down: nothing is claimed in vain
+        if self._unchecked_reserve:
+            self._sequence_past(self._unchecked_reserve)
+            self._unchecked_reserve = 0
         if self._spooling:  # new reports go to Redis again (the committer does not probe while spooling)
             self._spooling = False
             self._release_not_before = 0.0
@@ -417,21 +432,36 @@ class Intake:
                 except OSError as error:  # the IDs are only lost (a gap in the sequence), never given twice
                     log.warning("intake.reserve_not_saved", error=type(error).__name__)
 
+    @property
+    def replay_due(self) -> bool:
+        """Whether the spool replayer has work: spooled reports, a Redis to find again, a reserve to check."""
+        return self._spool is not None and bool(
+            self._spooling or self._unchecked_reserve or self._spool.pending_files())
+
+    def _sequence_past(self, number: int) -> None:
+        """Raise Redis's ID sequence to at least `number` (a reserve taken while Redis was down): a Redis that came
+        back behind it (emptied, rolled back, another one) must not lease these IDs to anyone again."""
+        if self._redis.eval(_RAISE_SEQUENCE_SCRIPT, 1, SEQUENCE_KEY, number):
+            log.warning("intake.sequence_raised", reason="sequence_below_reserve", to=number)
+
     def restore_saved_reserve(self) -> int:
         """Take the Tracking IDs earlier processes left in the spool directory, so that this one can answer from
         the spool even if Redis is down from its start. A Redis whose sequence is below them (emptied, or another
         Redis) never leased them, and numbers outside this cell's id_start..id_end are not this cell's: both are
-        dropped. Returns how many were taken."""
+        dropped. When Redis is down, the replayer checks once it answers, and raises the sequence past them if it
+        must (`_sequence_past`). Returns how many were taken."""
         if self._spool is None:
             return 0
         start, end = self._settings.intake.id_range
         numbers = [number for number in self._spool.take_saved_reserve() if start <= number <= (end or number)]
         if not numbers:
             return 0
-        with contextlib.suppress(RedisError):  # Redis down: exactly the case the saved reserve is for
+        try:
             if int(self._redis.get(SEQUENCE_KEY) or 0) < max(numbers):
                 log.warning("intake.saved_reserve_dropped", reason="sequence_below_reserve", count=len(numbers))
                 return 0
+        except RedisError:  # Redis down: exactly the case the saved reserve is for; checked when it answers
+            self._unchecked_reserve = max(numbers)
         self._allocator.restore(sorted(numbers))
         log.info("intake.saved_reserve_taken", count=len(numbers))
         return len(numbers)
@@ -467,7 +497,7 @@ async def run_spool_replayer(intake: Intake, interval: float = 1.0) -> None:
         return
     while True:
         try:
-            if intake.spooling or spool.pending_files():
+            if intake.replay_due:
                 await asyncio.to_thread(intake.replay_spool)
             metrics.SPOOL_SIZE.set(spool.size_bytes())
         except RedisError:

@@ -222,6 +222,35 @@ def test_a_saved_reserve_is_taken_once_and_only_when_it_is_this_redis_and_cells(
     assert list(spool.directory.glob("*reserve*")) == []
 
 
+def test_a_reserve_taken_while_redis_was_down_is_checked_when_it_answers_and_never_leased_again(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, tmp_path: Path, log_stream: io.StringIO
+) -> None:
+    """Redis came back behind the saved numbers (emptied, rolled back): its sequence is raised past them, so no other
+    process leases an ID this one hands out."""
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_DATA_DIR=str(tmp_path / "data"))
+    spool = Spool(settings.data_dir / "spool")
+    spool.check_writable()
+    spool.save_reserve([1_000_050, 1_000_051, 1_000_052])
+    own_redis.stop()
+    intake = build_intake(settings, redis_connection(own_redis.url, timeout=0.5))
+    try:
+        assert intake._allocator.reserve == 3 and intake.replay_due
+        own_redis.start()
+        redis = Redis.from_url(own_redis.url)
+        assert redis.get(SEQUENCE_KEY) is None  # a Redis that knows nothing of them
+        intake.replay_spool()
+        assert int(redis.get(SEQUENCE_KEY)) == 1_000_052 and not intake.replay_due
+        assert "intake.sequence_raised" in [e["event"] for e in log_events(log_stream)]
+        other = build_intake(settings, redis_connection(own_redis.url, timeout=1))
+        try:
+            (receipt,) = other.commit([draft("from-another-process")])
+        finally:
+            other.close()
+        assert int(receipt.tracking_id[:-1]) > 1_000_052
+    finally:
+        intake.close()
+
+
 def test_a_damaged_saved_reserve_is_dropped_with_a_log_line(test_env: TestEnvironment, tmp_path: Path,
                                                               log_stream: io.StringIO) -> None:
     spool = Spool(tmp_path / "spool")
