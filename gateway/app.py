@@ -71,6 +71,9 @@ class Gateway:
     parts: PartBuffer | None = None
     signals: HealthSignals | None = None
     monitor: HealthMonitor | None = None
+    # The operator views' health check in flight, per kind (with the metrics collection or without): shared by
+    # every view asked meanwhile, so a slow Redis does not gather one stuck thread per scrape or page refresh.
+    view_checks: dict[bool, asyncio.Future[Any]] = field(default_factory=dict)
 
     def record_signal(self, method: str, *args: object) -> None:
         """Record a health signal off the event loop without waiting for it (signals are best effort)."""
@@ -304,10 +307,23 @@ VIEW_CHECK_SECONDS = 3.0
 
 
 async def _bounded_check(gateway: Gateway, collect: bool = False) -> Any:
-    """The health check (with its metrics collection when `collect`), or TimeoutError past VIEW_CHECK_SECONDS."""
+    """The health check (with its metrics collection when `collect`), or TimeoutError past VIEW_CHECK_SECONDS.
+
+    A check already running is joined, not started again: a thread waiting on a hung Redis keeps waiting after its
+    caller gave up, and the default executor it shares with the spool replayer has only a few threads."""
     assert gateway.monitor is not None
-    check = gateway.monitor.check_and_collect if collect else gateway.monitor.check
-    return await asyncio.wait_for(asyncio.to_thread(check), VIEW_CHECK_SECONDS)
+    running = gateway.view_checks.get(collect)
+    if running is None or running.done():
+        check = gateway.monitor.check_and_collect if collect else gateway.monitor.check
+        running = asyncio.ensure_future(asyncio.to_thread(check))
+        running.add_done_callback(_retrieve)  # a check nobody awaits any more must not log "never retrieved"
+        gateway.view_checks[collect] = running
+    return await asyncio.wait_for(asyncio.shield(running), VIEW_CHECK_SECONDS)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def redis_down_page(document: dict[str, object], refresh: int) -> str:

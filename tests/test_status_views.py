@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -21,7 +22,7 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 
-from gateway.app import create_app
+from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.health import HealthMonitor, HealthSignals, load_rules, spool_size
 from gateway.intake import Intake
@@ -386,6 +387,23 @@ async def test_with_redis_hanging_the_operator_views_still_answer_in_time(
                     assert (path, response.status_code) == (path, status)
                     assert time.monotonic() - started < 6, path
                 assert "python_gc_objects_collected_total" in (await client.get("/metrics")).text
+                # A burst of scrapes and refreshes while it hangs joins the checks already waiting on Redis.
+                gateway = runner.app[GATEWAY_KEY]
+                asked: list[str] = []
+
+                class CountingMonitor:  # counts the checks the views start (on the event loop, as they start)
+                    def __getattr__(self, name: str) -> Any:
+                        if name in ("check", "check_and_collect"):
+                            asked.append(name)
+                        return getattr(real_monitor, name)
+
+                real_monitor, gateway.monitor = gateway.monitor, CountingMonitor()  # type: ignore[assignment]
+                answers = await asyncio.gather(*(client.get(path) for path in ("/metrics", "/v1/status", "/status")
+                                                 for _ in range(6)))
+                gateway.monitor = real_monitor
+                assert sorted({r.status_code for r in answers}) == [200, 503]
+                # At most one new check of each kind (and the health loop's own): not one per request.
+                assert len(asked) <= 3, asked
         finally:
             server.send_signal(signal.SIGCONT)
             await runner.cleanup()
