@@ -279,7 +279,14 @@ def readyz_handler(gateway: Gateway) -> Handler:
     async def readyz(_: web.Request) -> web.Response:
         try:
             await asyncio.wait_for(asyncio.to_thread(gateway.redis.ping), timeout=2)
-        except Exception as error:  # any failure means not ready; the reason goes to the caller
+        except Exception as error:  # the reason goes to the caller
+            # Still ready while this process answers citizens from the disk spool: a load balancer that takes every
+            # gateway out when Redis fails would turn the spool's answers into connection errors. Without IDs in
+            # reserve it can only answer 503, and another gateway may do better.
+            reserve = gateway.intake.reserve
+            if gateway.intake.spool is not None and reserve > 0:
+                return web.json_response({"status": "ready", "redis": type(error).__name__, "spool": "answering",
+                                          "reserve": reserve})
             return web.json_response({"status": "unavailable", "redis": type(error).__name__}, status=503)
         return web.json_response({"status": "ready", "redis": "ok"})
 

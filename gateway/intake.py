@@ -137,6 +137,11 @@ class Intake:
     def spool(self) -> Spool | None:
         return self._spool
 
+    @property
+    def reserve(self) -> int:
+        """Tracking IDs this process holds leased: what it can still give out from the spool while Redis is down."""
+        return self._allocator.reserve
+
     # -- synchronous core -------------------------------------------------------------------------------
     def commit(self, drafts: Sequence[ReportDraft], *, hold: bool = False) -> list[Receipt]:
         """Claim, store and enqueue `drafts` (or spool them); raise NotDurable if neither is possible.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from pathlib import Path
 from xml.etree import ElementTree
 
 import httpx
@@ -15,6 +16,7 @@ from twilio.request_validator import RequestValidator
 
 from channels.gsm7 import SINGLE_PART, is_gsm7, septets
 from gateway.app import create_app
+from gateway.embedded_redis import EmbeddedRedis
 from gateway.queues import FORWARD_QUEUE, queue, redis_connection
 from gateway.settings import Settings
 from gateway.tracking import is_valid_tracking_id
@@ -162,7 +164,8 @@ async def test_health_and_readiness(gateway: GatewayServer) -> None:
 
 
 async def test_redis_down_means_not_ready_and_no_acknowledgement(settings: Settings) -> None:
-    """With Redis unreachable the gateway must not acknowledge: Twilio gets a 5xx, /readyz says 503."""
+    """With Redis unreachable and no Tracking IDs in reserve the gateway must not acknowledge: Twilio gets a 5xx,
+    /readyz says 503."""
     dead_redis = redis_connection(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
     runner = web.AppRunner(create_app(settings, dead_redis), access_log=None)
     await runner.setup()
@@ -225,3 +228,31 @@ async def test_two_gateway_processes_share_one_port_with_reuse_port(
     assert first.output().count('"message.accepted"') > 0
     assert second.output().count('"message.accepted"') > 0
     assert first.process.poll() is None and second.process.poll() is None
+
+
+async def test_redis_down_with_ids_in_reserve_is_still_ready_and_answers_from_the_spool(
+    test_env: TestEnvironment, tmp_path: Path
+) -> None:
+    """A load balancer gating on /readyz must keep a gateway that answers citizens from the spool."""
+    own = EmbeddedRedis(tmp_path / "redis").start()
+    try:
+        settings = test_env.settings(REDIS_URL=own.url)
+        runner = web.AppRunner(create_app(settings, redis_connection(own.url, timeout=0.5)), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+        try:
+            async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+                server = GatewayServer(url=settings.public_url, settings=settings, client=client)
+                first = await server.post_twilio(server.twilio_form(MessageSid="SMready1", SmsSid="SMready1"))
+                assert first.status_code == 200  # Redis up: this also leases the reserve
+                own.stop()
+                ready = await client.get("/readyz")
+                assert ready.status_code == 200, ready.text
+                assert ready.json()["spool"] == "answering" and ready.json()["reserve"] > 0
+                spooled = await server.post_twilio(server.twilio_form(MessageSid="SMready2", SmsSid="SMready2"))
+                assert spooled.status_code == 200
+                assert is_valid_tracking_id(tracking_id_in(twiml_message(spooled.text)))
+        finally:
+            await runner.cleanup()
+    finally:
+        own.stop()
