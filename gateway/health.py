@@ -487,7 +487,8 @@ def redis_down_document(error: BaseException, spool_bytes: int, now: float) -> d
     """The status document while Redis does not answer. Webhooks are still answered from the disk spool, so the
     spool's size is what an operator watches then; every view shows this one text."""
     reason = (f"Redis unreachable ({type(error).__name__}): webhooks are answered from the disk spool "
-              f"({spool_bytes} bytes waiting, replayed when Redis is back); SMTP answers 451, pollers wait. "
+              f"({spool_bytes} bytes waiting, replayed when Redis is back) while the gateways hold Tracking IDs in "
+              "reserve (/readyz shows how many), 503 after; SMTP answers 451, pollers wait. "
               "Check the Redis server (REDIS_URL)")
     return {"generated_at": _clock(now), "overall": State.DOWN.value, "redis": type(error).__name__,
             "reason": reason, "spool_size": spool_bytes}
