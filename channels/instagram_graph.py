@@ -153,32 +153,33 @@ def _timestamp(value: Any) -> datetime:
         return utc_now()
 
 
-def media_message(media: Mapping[str, Any]) -> InboundMessage:
-    """A post whose caption mentions (or that tags) @lapor1708."""
+def media_message(media: Mapping[str, Any], own_handle: str | None = None) -> InboundMessage:
+    """A post whose caption mentions (or that tags) @lapor1708 (`own_handle`: see strip_leading_mentions)."""
     attachments = []
     if media.get("media_url"):
         attachments.append(Attachment(content_type=MEDIA_TYPES.get(str(media.get("media_type")), "image/jpeg"),
                                       location=str(media["media_url"]), name=str(media["id"])))
     return _message(str(media["id"]), str(media.get("username") or ""), str(media.get("caption") or ""),
                     media.get("timestamp"), attachments, {"media_id": str(media["id"]),
-                                                          "permalink": media.get("permalink")})
+                                                          "permalink": media.get("permalink")}, own_handle)
 
 
-def comment_message(comment: Mapping[str, Any], media_id: str | None) -> InboundMessage:
+def comment_message(comment: Mapping[str, Any], media_id: str | None, own_handle: str | None = None
+                    ) -> InboundMessage:
     """A comment that mentions @lapor1708 (on anyone's post)."""
     media = comment.get("media") or {}
     media_id = str(media.get("id") or media_id or "")
     return _message(str(comment["id"]), str(comment.get("username") or ""), str(comment.get("text") or ""),
                     comment.get("timestamp"), [], {"media_id": media_id, "comment_id": str(comment["id"]),
-                                                   "permalink": media.get("permalink")})
+                                                   "permalink": media.get("permalink")}, own_handle)
 
 
 def _message(provider_id: str, username: str, text: str, timestamp: Any, attachments: list[Attachment],
-             meta: dict[str, Any]) -> InboundMessage:
+             meta: dict[str, Any], own_handle: str | None) -> InboundMessage:
     return InboundMessage(
         channel=Channel.INSTAGRAM, source=SOURCE, provider_message_id=provider_id,
         sender_kind=SenderKind.IG_USER, sender_address=username, sender_display_name=None,
-        text=strip_leading_mentions(text), received_at=_timestamp(timestamp), attachments=attachments,
+        text=strip_leading_mentions(text, own_handle), received_at=_timestamp(timestamp), attachments=attachments,
         channel_meta=meta,
     )
 
@@ -279,8 +280,8 @@ class InstagramPoller:
             return None
         try:
             if comment_id:
-                return comment_message(self.graph.mentioned_comment(str(comment_id)), media_id)
-            return media_message(self.graph.mentioned_media(media_id))
+                return comment_message(self.graph.mentioned_comment(str(comment_id)), media_id, self.settings.username)
+            return media_message(self.graph.mentioned_media(media_id), self.settings.username)
         except ProviderError as error:
             if error.kind is not ProviderErrorKind.BAD_PAYLOAD:
                 raise
@@ -322,7 +323,7 @@ class InstagramPoller:
             messages = []
             for media in reversed(fresh):
                 try:
-                    messages.append(media_message(media))
+                    messages.append(media_message(media, self.settings.username))
                 except (KeyError, TypeError) as error:
                     log.warning("mention.rejected", channel=self.channel, reason="bad_payload", detail=str(error))
             taken += len(self.mentions.take(messages))

@@ -44,9 +44,16 @@ Clock = Callable[[], float]
 LEADING_MENTIONS = re.compile(r"^(?:\s*@[\w.]{1,30}[\s:,-]*)+")
 
 
-def strip_leading_mentions(text: str) -> str:
-    """`@lapor1708 @pemkot LAPOR jalan rusak` -> `LAPOR jalan rusak` (mentions inside the text stay)."""
-    return LEADING_MENTIONS.sub("", text, count=1).strip()
+def strip_leading_mentions(text: str, own_handle: str | None = None) -> str:
+    """`@lapor1708 @pemkot LAPOR jalan rusak` -> `LAPOR jalan rusak` (mentions inside the text stay).
+
+    With `own_handle`, our handle without its `@` counts as a leading mention too: the Graph API returns captions
+    and comments that mention the account without the `@`, so `lapor1708 CEK 123` must read as `CEK 123`."""
+    if not own_handle:
+        return LEADING_MENTIONS.sub("", text, count=1).strip()
+    own = re.escape(own_handle.lstrip("@"))
+    pattern = re.compile(rf"^(?:\s*(?:@[\w.]{{1,30}}|{own}(?!\w)(?!\.\w))[\s:,-]*)+", re.IGNORECASE)
+    return pattern.sub("", text, count=1).strip()
 
 
 class ProviderErrorKind(StrEnum):

@@ -201,6 +201,7 @@ class InstagramSettings(_Section):
     verify_token: str
     access_token: str
     ig_user_id: str
+    username: str
     graph_base_url: str
     poll_interval_seconds: float
     pending_interval_seconds: float

@@ -20,6 +20,7 @@ from gateway.app import create_app
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
+from gateway.tracking import format_tracking_id
 from tests.aggregator_support import sign as sign_sha256
 from tests.conftest import GatewayServer, free_port, log_events
 from tests.social_helpers import (
@@ -310,6 +311,40 @@ def test_with_no_lookback_a_quiet_account_still_gets_every_post_after_going_live
     now[0] += 300  # the next walk, five minutes later
     ig.poll_tags()
     assert list(reports_by_id(redis)) == [posted["media_id"]]
+
+
+CHECKED_ID = format_tracking_id(1_000_123)
+
+
+@pytest.mark.parametrize(
+    ("caption", "expected"),
+    [
+        pytest.param(f"lapor1708 CEK {CHECKED_ID}", {"reply_key": "social_status"}, id="status-query"),
+        pytest.param("lapor1708 ASPIRASI taman kota perlu lampu", {"kind": "aspiration",
+                                                                   "text": "taman kota perlu lampu"}, id="aspirasi"),
+        pytest.param("Lapor1708: sampah menumpuk di pasar", {"kind": "complaint", "text": "sampah menumpuk di pasar"},
+                     id="case-and-colon"),
+        pytest.param("pemkot.bdg lapor1708 drainase tersumbat", {"text": "pemkot.bdg lapor1708 drainase tersumbat"},
+                     id="bare-word-before-our-handle-stays"),
+        pytest.param("lapor1708an itu penting", {"text": "lapor1708an itu penting"}, id="longer-word-stays"),
+    ],
+)
+def test_a_caption_the_graph_api_returns_without_the_at_sign_keeps_the_keyword_grammar(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, caption: str,
+    expected: dict[str, str],
+) -> None:
+    """Meta's docs: captions (and comment text) that @mention the account come back *without* the @ unless we made
+    the media. Our own handle at the start is the mention, not the citizen's first word."""
+    ids = fake.state.add_ig_mention(caption, kind="media")
+    poller(settings, redis, intake).poll_tags()
+    if expected.get("reply_key") == "social_status":
+        assert envelopes(redis) == []
+        (job,) = queue(REPLY_QUEUE, redis).jobs
+        assert tuple(job.args[2:4]) == ("social_status", CHECKED_ID)
+        return
+    report = reports_by_id(redis)[ids["media_id"]]
+    for name, value in expected.items():
+        assert report[name] == value
 
 
 # -- errors -------------------------------------------------------------------------------------------------
