@@ -54,6 +54,9 @@ RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80002})
 AUTH_CODES = frozenset({10, 190, 200})
 MEDIA_TYPES = {"IMAGE": "image/jpeg", "VIDEO": "video/mp4", "CAROUSEL_ALBUM": "image/jpeg"}
 PENDING_BATCH = 50
+# The newest media ids of the last walks: a walk stops at any of them, so one deleted post does not send it back
+# through the account's whole history (where posts whose dedup entries expired would be answered again).
+RECENT_SEEN = 20
 
 
 # -- errors --------------------------------------------------------------------------------------------------
@@ -240,7 +243,7 @@ class InstagramPoller:
         self.signals = HealthSignals(redis)
         self.pending_key = PENDING_KEY.format(ig_user_id=self.settings.ig_user_id)
         self.progress = PollProgress(redis, PROGRESS_KEY.format(ig_user_id=self.settings.ig_user_id),
-                                     fields=("seen", "after", "newest", "start"))
+                                     fields=("seen", "after", "newest", "start", "recent", "walk_ids"))
         self.backoff = Backoff(self.settings.error_retry_seconds, self.settings.auth_retry_seconds,
                                max(self.settings.poll_interval_seconds, self.settings.auth_retry_seconds), clock)
         self.next_tags_at = 0.0
@@ -294,23 +297,28 @@ class InstagramPoller:
 
         The account's first walk (nothing seen yet) skips media older than `first_poll_lookback_minutes`, and
         stops after a page of nothing else: an account tagged in hundreds of old posts is not answered all at once.
-        That start is saved, so walks that find nothing keep it until the first media is seen."""
+        That start is saved, so walks that find nothing keep it until the first media is seen. A walk stops at any
+        of the RECENT_SEEN newest media of the walks before, not only the newest: that one may have been deleted."""
         state = self.progress.load()
         seen, after, newest = state.get("seen"), state.get("after"), state.get("newest")
+        recent, walk_ids = list(state.get("recent") or []), list(state.get("walk_ids") or [])
+        known = {seen, *recent} - {None}
         start = None if seen else float(state.get("start") or
                                         self.clock() - self.settings.first_poll_lookback_minutes * 60)
         if start is not None and not state.get("start"):
-            self.progress.save(seen=None, after=after, newest=newest, start=start)
+            self.progress.save(seen=None, after=after, newest=newest, start=start, recent=recent)
         taken = 0
         for _ in range(max(1, self.settings.max_pages)):
             page = self.graph.tags(after, self.settings.page_size)
             data = page.get("data")
-            if not isinstance(data, list):
+            if not isinstance(data, list) or not all(isinstance(media, dict) for media in data):
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "tags page without data", status=200)
-            newest = newest or (str(data[0]["id"]) if data else None)
+            ids = [str(media["id"]) for media in data if media.get("id")]
+            newest = newest or (ids[0] if ids else None)
+            walk_ids = (walk_ids + [i for i in ids if i not in walk_ids])[:RECENT_SEEN]
             fresh, reached, old = [], False, 0
             for media in data:
-                if seen and str(media.get("id")) == seen:
+                if str(media.get("id")) in known:
                     reached = True
                     break
                 # Graph timestamps are whole seconds: compare with the start's second. An old post is skipped, not
@@ -330,9 +338,10 @@ class InstagramPoller:
             after = ((page.get("paging") or {}).get("cursors") or {}).get("after")
             if reached or not after or not (page.get("paging") or {}).get("next"):
                 # Nothing seen yet (an empty first walk): keep the start for the next walk.
-                self.progress.save(seen=newest or seen, start=None if newest or seen else start)
+                recent = (walk_ids + [i for i in recent if i not in walk_ids])[:RECENT_SEEN]
+                self.progress.save(seen=newest or seen, start=None if newest or seen else start, recent=recent)
                 return taken
-            self.progress.save(seen=seen, after=after, newest=newest, start=start)
+            self.progress.save(seen=seen, after=after, newest=newest, start=start, recent=recent, walk_ids=walk_ids)
         return taken
 
 

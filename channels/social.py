@@ -160,7 +160,7 @@ class PollProgress:
         raw = self._redis.get(self.key)
         return {name: value for name, value in orjson.loads(raw).items() if value} if raw else {}
 
-    def save(self, **state: str | float | None) -> None:
+    def save(self, **state: str | float | list[str] | None) -> None:
         unknown = set(state) - set(self.fields)
         if unknown:  # a misspelt field would be saved and never read back: the cursor would stay where it was
             raise TypeError(f"not a field of {self.key}: {', '.join(sorted(unknown))}")

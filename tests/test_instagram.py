@@ -274,6 +274,27 @@ def test_tags_over_several_pages_a_failure_half_way_and_a_restart_report_each_on
     assert sorted(t["media_id"] for t in reply_targets(redis)) == sorted(ids["media_id"] for ids in first + later)
 
 
+def test_a_deleted_newest_post_does_not_send_the_tags_walk_back_through_the_accounts_history(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """Citizens delete posts once answered. If the newest media seen was one of them, the next walk must still stop
+    at what it saw before, not walk every page of /tags again and answer posts whose dedup entries have expired."""
+    old = [fake.state.add_ig_mention(f"@lapor1708 jalan rusak {n}", kind="media") for n in range(7)]
+    ig = poller(settings, redis, intake)
+    ig.poll_tags()
+    assert len(reports_by_id(redis)) == 7
+    fake.state.ig_tags.remove(old[-1]["media_id"])  # the newest post seen is deleted
+    for key in [*redis.scan_iter("lapor:dedup:*"), *redis.scan_iter("lapor:social:reply-queued:*")]:
+        redis.delete(key)  # a month later: dedup entries and reply markers have expired
+    fresh = fake.state.add_ig_mention("@lapor1708 lampu jalan mati", kind="media")
+    before = len(fake.state.requests)
+    ig.poll_tags()
+    walked = [r for r in fake.state.requests[before:] if r["path"].endswith("/tags")]
+    assert len(walked) == 1  # the first page already holds posts seen before
+    assert [t["media_id"] for t in reply_targets(redis)].count(old[0]["media_id"]) == 1
+    assert len(reports_by_id(redis)) == 8 and fresh["media_id"] in reports_by_id(redis)
+
+
 def _posted(seconds_ago: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(time.time() - seconds_ago))
 
