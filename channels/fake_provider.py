@@ -1,8 +1,8 @@
 """A small fake X API v2 and Instagram Graph API for development and tests (`lapor-gateway fake-providers`).
 
 It serves the documented response shapes of exactly the calls the gateway makes, under two prefixes:
-  /x/2/users/{id}/mentions          GET  since_id, start_time, pagination_token, max_results (newest first,
-                                         x-rate-limit-* headers); 401 for a wrong bearer token
+  /x/2/users/{id}/mentions          GET  since_id, start_time, pagination_token, max_results (newest first, only
+                                         the newest 800 reachable, x-rate-limit-* headers); 401 for a wrong token
   /x/2/tweets                       POST create_tweet (a reply is recorded)
   /graph/{version}/{ig-user-id}     GET  fields=mentioned_comment.comment_id(ID){..} | mentioned_media.media_id(ID){..}
   /graph/{version}/{ig-user-id}/tags      GET  newest first, paging.cursors.after + paging.next
@@ -36,6 +36,7 @@ from aiohttp import web
 X_ID_START = 1_860_000_000_000_000_000
 IG_ID_START = 17_900_000_000_000_000
 RATE_LIMIT = 450
+X_REACHABLE = 800
 FIELD_CALL = re.compile(r"^(mentioned_comment\.comment_id|mentioned_media\.media_id)\((\w+)\)")
 
 
@@ -76,6 +77,8 @@ class FakeProviderState:
     ig_replies: list[dict[str, Any]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # Like X: only the newest this many mentions can be read, whatever since_id says.
+    x_reachable: int = X_REACHABLE
     rate_remaining: int = RATE_LIMIT
     rate_reset: float = 0.0
     _x_ids: Any = field(default_factory=lambda: itertools.count(X_ID_START, 7))
@@ -203,7 +206,8 @@ async def x_mentions(request: web.Request) -> web.Response:
     limit = max(5, min(100, int(query.get("max_results") or 10)))
     # start_time: the oldest created_at returned (ISO 8601, UTC); same format as created_at, so strings compare.
     start = query.get("start_time", "")[:19]
-    matching = sorted((t for t in state.tweets if int(t["id"]) > since and (until is None or int(t["id"]) < until)
+    reachable = sorted(state.tweets, key=lambda t: int(t["id"]), reverse=True)[:state.x_reachable]
+    matching = sorted((t for t in reachable if int(t["id"]) > since and (until is None or int(t["id"]) < until)
                        and t["created_at"][:19] >= start),
                       key=lambda t: int(t["id"]), reverse=True)
     page, rest = matching[:limit], matching[limit:]

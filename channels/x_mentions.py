@@ -56,6 +56,11 @@ MEDIA_FIELDS = ["media_key", "type", "url", "preview_image_url", "variants"]
 USER_FIELDS = ["id", "username", "name"]
 MEDIA_TYPES = {"photo": "image/jpeg", "video": "video/mp4", "animated_gif": "video/mp4"}
 REQUEST_TIMEOUT = 10.0
+# X serves only the newest ~800 mentions. A walk from since_id that reads about that many may not have reached
+# since_id: the mentions in between are out of reach, and operators are told (channel.mentions_gap).
+REACHABLE_MENTIONS = 800
+GAP_WARNING_AT = 750
+TWITTER_EPOCH_MS = 1288834974657
 
 
 class XApiSession(requests.Session):
@@ -164,10 +169,25 @@ def mentions_of(response: Any, own_user_id: str) -> list[InboundMessage]:
     return messages
 
 
+def tweet_time(tweet_id: str | int) -> str:
+    """When a tweet was posted, from its snowflake id (RFC 3339, UTC)."""
+    ms = (int(tweet_id) >> 22) + TWITTER_EPOCH_MS
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def log_mentions_gap(since_id: str, oldest_id: str, walked: int) -> None:
+    """A walk read about as many mentions as X keeps reachable: those posted between since_id and the oldest one
+    read may be lost to the API. Nothing can fetch them; an operator can look them up on x.com for that window."""
+    # Times, not ids: the log redaction takes a 19-digit id for a phone number.
+    log.warning("channel.mentions_gap", channel=SOURCE, mentions_read=walked, reachable=REACHABLE_MENTIONS,
+                gap_from=tweet_time(since_id), gap_to=tweet_time(oldest_id),
+                detail="mentions posted between gap_from and gap_to may be out of the API's reach")
+
+
 def x_progress(redis: Redis, user_id: str) -> PollProgress:
     """since_id, and the next_token, newest_id and start_time of an unfinished poll."""
     return PollProgress(redis, PROGRESS_KEY.format(user_id=user_id),
-                        fields=("since_id", "next_token", "newest_id", "start_time"))
+                        fields=("since_id", "next_token", "newest_id", "start_time", "walked", "oldest_id"))
 
 
 class XMentionsPoller:
@@ -206,6 +226,7 @@ class XMentionsPoller:
         if start and not state.get("start_time"):
             self.progress.save(since_id=None, start_time=start)
         taken, pages = 0, 0
+        walked, oldest = int(state.get("walked") or 0), state.get("oldest_id")
         while pages < self.settings.max_pages:
             try:
                 response = self._page(since_id, token, start)
@@ -218,17 +239,22 @@ class XMentionsPoller:
                 raise classify(error) from error
             newest = newest or (response.meta or {}).get("newest_id")
             try:
+                page_ids = [int(tweet.id) for tweet in response.data or []]
                 messages = mentions_of(response, self.settings.user_id)
             except (AttributeError, KeyError, TypeError, ValueError) as error:
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable mentions page: {error}") from error
             taken += len(self.mentions.take(messages))
+            walked, oldest = walked + len(page_ids), str(min(page_ids)) if page_ids else oldest
             pages += 1
             token = (response.meta or {}).get("next_token")
             if not token:
+                if since_id and oldest and walked >= GAP_WARNING_AT:
+                    log_mentions_gap(since_id, oldest, walked)
                 if newest:
                     self.progress.save(since_id=newest)
                 return taken
-            self.progress.save(since_id=since_id, next_token=token, newest_id=newest, start_time=start)
+            self.progress.save(since_id=since_id, next_token=token, newest_id=newest, start_time=start,
+                               walked=walked, oldest_id=oldest)
         return taken
 
     def _page(self, since_id: str | None, token: str | None, start_time: str | None = None) -> Any:

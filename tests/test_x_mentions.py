@@ -17,7 +17,7 @@ from redis.retry import Retry
 
 from channels.pollers import run_poller
 from channels.social import ProviderErrorKind
-from channels.x_mentions import XMentionsPoller, classify, strip_leading_mentions, x_progress
+from channels.x_mentions import XMentionsPoller, classify, strip_leading_mentions, tweet_time, x_progress
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
@@ -299,6 +299,38 @@ def test_a_restart_between_polls_skips_and_doubles_nothing(
     assert set(reports_by_tweet(redis)) == {t["id"] for t in first + later}
     jobs = reply_jobs(redis)
     assert sorted(args[1]["tweet_id"] for args in jobs) == sorted(t["id"] for t in first + later)
+
+
+@pytest.mark.parametrize(
+    ("missed", "gap_logged"),
+    [
+        pytest.param(30, False, id="short-outage-all-reachable"),
+        pytest.param(850, True, id="long-outage-beyond-the-newest-800"),
+    ],
+)
+def test_mentions_out_of_reach_after_a_long_outage_are_logged_for_operators(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, missed: int,
+    gap_logged: bool,
+) -> None:
+    """X serves only the newest ~800 mentions: after a long outage the ones before are gone for good. The poller
+    cannot fetch them, but it says so, with the window, so an operator can look them up by hand."""
+    settings = test_env.settings(**fake.env(LAPOR_X_MAX_RESULTS="100", LAPOR_X_MAX_PAGES="10"))
+    intake = Intake(redis, settings)
+    poller = make_poller(settings, redis, intake)
+    first = fake.state.add_tweet("@lapor1708 sebelum gangguan")
+    poller.poll_once()
+    for n in range(missed):
+        fake.state.add_tweet(f"@lapor1708 laporan {n} saat gangguan")
+    poller.poll_once()
+    intake.close()
+    gaps = [e for e in log_events(log_stream) if e["event"] == "channel.mentions_gap"]
+    assert bool(gaps) is gap_logged
+    if gap_logged:
+        (gap,) = gaps
+        assert gap["channel"] == "x-mentions" and gap["level"] == "warning" and gap["mentions_read"] == 800
+        # When the unreachable mentions were posted (RFC 3339, from the snowflake ids: since_id to the oldest read).
+        assert gap["gap_from"] == tweet_time(first["id"]) and gap["gap_to"] == tweet_time(fake.state.tweets[-800]["id"])
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": fake.state.tweets[-1]["id"]}
 
 
 def test_redis_down_during_a_poll_moves_nothing_and_crashes_nothing(
@@ -609,7 +641,8 @@ def test_poll_progress_keeps_its_fields_and_refuses_others(redis: Redis) -> None
     progress = x_progress(redis, X_USER_ID)
     progress.save(since_id="1860000000000000404", start_time="2030-03-17T17:46:40Z")
     assert orjson.loads(redis.get(progress.key)) == {"since_id": "1860000000000000404", "next_token": None,
-                                                     "newest_id": None, "start_time": "2030-03-17T17:46:40Z"}
+                                                     "newest_id": None, "start_time": "2030-03-17T17:46:40Z",
+                                                     "walked": None, "oldest_id": None}
     progress.save(since_id="1860000000000000405")
     assert progress.load() == {"since_id": "1860000000000000405"}
     with pytest.raises(TypeError, match="newest"):
