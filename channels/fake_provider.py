@@ -3,7 +3,7 @@
 It serves the documented response shapes of exactly the calls the gateway makes, under two prefixes:
   /x/2/users/{id}/mentions          GET  since_id, start_time, pagination_token, max_results (newest first, only
                                          the newest 800 reachable, x-rate-limit-* headers); 401 for a wrong token
-  /x/2/tweets                       POST create_tweet (a reply is recorded)
+  /x/2/tweets                       POST create_tweet (a reply is recorded; 403 for a duplicate text)
   /graph/{version}/{ig-user-id}     GET  fields=mentioned_comment.comment_id(ID){..} | mentioned_media.media_id(ID){..}
   /graph/{version}/{ig-user-id}/tags      GET  newest first, paging.cursors.after + paging.next
   /graph/{version}/{ig-user-id}/mentions  POST media_id, comment_id, message (a reply is recorded)
@@ -229,6 +229,9 @@ async def x_create_tweet(request: web.Request) -> web.Response:
     if not _bearer_ok(request, state.config.x_write_token or state.config.x_bearer_token):
         return _x_unauthorized()
     body = await request.json()
+    if any(reply["text"] == body.get("text", "") for reply in state.x_replies):  # X refuses identical tweets
+        return web.json_response({"detail": "You are not allowed to create a Tweet with duplicate content.",
+                                  "type": "about:blank", "title": "Forbidden", "status": 403}, status=403)
     tweet_id = str(next(state._x_ids))
     reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
     state.x_replies.append({"id": tweet_id, "text": body.get("text", ""), "in_reply_to_tweet_id": reply_to})

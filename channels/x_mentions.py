@@ -100,6 +100,9 @@ def classify(error: Exception) -> ProviderError:
         reset = getattr(error, "reset_time", None)
         return ProviderError(ProviderErrorKind.RATE_LIMIT, str(error), status=status,
                              retry_at=float(reset) if reset is not None else None)
+    if isinstance(error, tweepy.Forbidden) and "duplicate content" in str(error).lower():
+        # Not our token: X refuses a tweet identical to one we posted (a retried reply that went out before).
+        return ProviderError(ProviderErrorKind.BAD_PAYLOAD, str(error)[:200], status=status, duplicate=True)
     if isinstance(error, tweepy.Unauthorized | tweepy.Forbidden | tweepy.NotFound):
         return ProviderError(ProviderErrorKind.AUTH, str(error), status=status)
     if isinstance(error, tweepy.TwitterServerError | requests.ConnectionError | requests.Timeout):

@@ -521,6 +521,24 @@ def test_a_public_reply_carries_the_tracking_id_and_link_and_nothing_of_the_comp
         assert private.lower() not in reply["text"].lower()
 
 
+def test_a_reply_posted_but_not_recorded_is_not_dead_lettered_when_x_refuses_it_as_a_duplicate(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """create_tweet timed out (or the worker died) after X had posted the reply: the job runs again and X answers
+    403 "duplicate content". That reply is out; it is no authentication failure and no dead letter."""
+    fake.state.add_tweet("@lapor1708 saluran air mampet")
+    make_poller(settings, redis, intake).poll_once()
+    (args,) = reply_jobs(redis)
+    run_reply_jobs(settings)
+    for key in redis.scan_iter("lapor:social:replied:*"):
+        redis.delete(key)  # the attempt that posted never recorded it
+    queue(REPLY_QUEUE, redis).enqueue("workers.social_reply.send_social_reply", *args)
+    run_reply_jobs(settings)
+    assert len(fake.state.x_replies) == 1
+    assert DeadLetters(redis).list() == []
+    assert "reply.already_posted" in {e["event"] for e in log_events(log_stream)}
+
+
 def test_a_reply_is_sent_once_even_when_its_job_runs_twice(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:

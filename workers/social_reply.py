@@ -35,6 +35,8 @@ from workers.windows import count_in_window
 log = get_logger()
 
 SENT_KEY = "lapor:social:replied:{channel}:{target}"
+# Set before the first send: a later attempt refused as a duplicate then knows the reply went out.
+ATTEMPTED_KEY = "lapor:social:reply-attempted:{channel}:{target}"
 RATE_KEY = "lapor:social:reply-rate:{channel}:{minute}"
 
 
@@ -102,11 +104,19 @@ def send_social_reply(channel: str, target: dict[str, str], reply_key: str, trac
         log.info("reply.rate_limited", retry_in_seconds=round(wait, 1), limit=_rate_limit(context, channel))
         return "deferred"
     text = reply_text(context.settings, reply_key, tracking_id, language)
+    ttl = context.settings.intake.dedup_ttl_seconds
+    tried_before = not context.redis.set(ATTEMPTED_KEY.format(channel=channel, target=_target_id(target)), "1",
+                                         nx=True, ex=ttl)
     try:
         reply_id = _send(context, channel, target, text)
     except ProviderError as error:
-        return _failed(context, error, args)
-    context.redis.set(sent_key, reply_id or "1", ex=context.settings.intake.dedup_ttl_seconds)
+        if not (error.duplicate and tried_before):
+            return _failed(context, error, args)
+        # An earlier attempt posted it and never heard back (a timeout, a killed worker): it is out.
+        log.info("reply.already_posted", reason="duplicate_content")
+        context.redis.set(sent_key, "1", ex=ttl)
+        return "already_sent"
+    context.redis.set(sent_key, reply_id or "1", ex=ttl)
     HealthSignals(context.redis).reply_sent(health_channel(f"{channel}-reply"))
     log.info("reply.sent", reply_key=reply_key)
     return "sent"
