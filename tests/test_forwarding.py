@@ -174,6 +174,29 @@ def test_a_whole_batch_refused_dead_letters_each_report_under_the_status_the_cas
     assert [letter.reason if letter else None for letter in letters] == [f"casestore_{status}"] * 3
 
 
+def test_a_batch_too_large_for_the_case_store_is_split_and_only_a_report_too_large_alone_is_dead_lettered(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer
+) -> None:
+    """The case store takes at most 16 MiB a request. A backlog of long mails makes full batches past that: the
+    413 belongs to the batch, not to each report in it."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0")
+    long_mail = "Kronologi kejadian. " * 300_000  # ~6 MB: three of them pass the limit together, none alone
+    drafts = [draft("fits-1"), *[draft(f"long-{n}", long_mail) for n in range(3)],
+              draft("too-large", "x" * (17 * 1024 * 1024)), draft("fits-2")]
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit(drafts)  # one commit: one job of six
+        drain(settings, (FORWARD_QUEUE,))
+    finally:
+        intake.close()
+    too_large = receipts[4].tracking_id
+    stored = [receipt.tracking_id for receipt in receipts if casestore.get(receipt.tracking_id)]
+    assert stored == [receipt.tracking_id for receipt in receipts if receipt.tracking_id != too_large]
+    letters = DeadLetters(redis)
+    assert [letter.tracking_id for letter in letters.list()] == [too_large]
+    assert letters.get(too_large).reason == "casestore_413"  # type: ignore[union-attr]
+
+
 def _gone(process: psutil.Process) -> bool:
     try:
         return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE

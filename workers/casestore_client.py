@@ -101,6 +101,8 @@ class CaseStoreClient:
         if response.status_code == 404:  # a case store without the batch extension: fall back
             self._batch = False
             return [self._submit_one(report) for report in reports]
+        if response.status_code == 413:  # the batch is too large, not its reports: halves, down to one each
+            return self._submit_halves(reports)
         if response.status_code != 200:
             raise PermanentError(f"batch refused with {response.status_code}: {_describe(response)}",
                                  reason=f"casestore_{response.status_code}", status=response.status_code)
@@ -114,6 +116,12 @@ class CaseStoreClient:
             )
             for report in reports
         ]
+
+    def _submit_halves(self, reports: Sequence[dict[str, Any]]) -> list[SubmitResult]:
+        if len(reports) == 1:
+            return [self._submit_one(reports[0])]
+        middle = len(reports) // 2
+        return self._submit_batch(reports[:middle]) + self._submit_batch(reports[middle:])
 
     def get_report(self, tracking_id: str) -> dict[str, Any] | None:
         response = self._request("GET", f"/v1/reports/{tracking_id}")
