@@ -197,6 +197,54 @@ def test_a_batch_too_large_for_the_case_store_is_split_and_only_a_report_too_lar
     assert letters.get(too_large).reason == "casestore_413"  # type: ignore[union-attr]
 
 
+def batch_answering(body: bytes) -> Callable[[], web.Application]:
+    """A case store (or a proxy before it) whose batch endpoint answers 200 with `body`."""
+
+    def build() -> web.Application:
+        async def answer(_: web.Request) -> web.Response:
+            return web.Response(body=body, status=200, content_type="application/json")
+
+        app = web.Application()
+        app.router.add_post("/v1/reports/batch", answer)
+        return app
+
+    return build
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"<html><body>Welcome</body></html>", id="html-page"),
+        pytest.param(b"[]", id="json-list"),
+        pytest.param(b'{"results": null}', id="results-null"),
+        pytest.param(b'{"results": ["stored"]}', id="result-not-an-object"),
+        pytest.param(b'{"results": [{"tracking_id": "%s", "status": "created"}]}', id="status-not-a-number"),
+    ],
+)
+def test_a_batch_answer_that_is_not_the_contract_is_retried_then_dead_lettered(
+    body: bytes, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """A 200 whose body is not one result per report (a captive portal, a proxy, a broken deploy) must not end the
+    job in RQ's failed registry, where no dead-letter view or requeue shows it."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft("answer-1"), draft("answer-2")])
+        odd = LoopbackServer(batch_answering(body.replace(b"%s", receipts[0].tracking_id.encode())),
+                             settings.casestore.port)
+        odd.start()
+        try:
+            drain(settings, (FORWARD_QUEUE,))
+        finally:
+            odd.stop()
+    finally:
+        intake.close()
+    letters = [DeadLetters(redis).get(receipt.tracking_id) for receipt in receipts]
+    assert [letter.reason if letter else None for letter in letters] == ["casestore_bad_answer"] * 2
+    assert all("attempt" in letter.detail for letter in letters if letter)
+    assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
+
+
 def _gone(process: psutil.Process) -> bool:
     try:
         return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE

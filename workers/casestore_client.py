@@ -54,6 +54,21 @@ def _describe(response: httpx.Response) -> str:
     return str(body)[:200]
 
 
+def _batch_statuses(response: httpx.Response) -> dict[str, tuple[int, str | None]]:
+    """Tracking ID -> (status, error) from a batch answer; a report it leaves out counts as 502 (retried).
+
+    A 200 whose body is not the contract's (an HTML page from a proxy, a broken deploy) is retryable: raised as
+    such, the job's retries run out into the dead-letter registry instead of RQ's failed registry."""
+    try:
+        results = response.json().get("results")
+        statuses = {str(item["tracking_id"]): (int(item["status"]), item.get("error")) for item in results}
+    except (ValueError, AttributeError, TypeError, KeyError) as error:
+        raise RetryableError(f"batch answer is not one result per report: {_describe(response)}",
+                             reason="casestore_bad_answer") from error
+    return {tracking_id: (status, None if error is None else str(error)[:200])
+            for tracking_id, (status, error) in statuses.items()}
+
+
 class CaseStoreClient:
     def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
         self._batch = settings.casestore.batch
@@ -106,16 +121,9 @@ class CaseStoreClient:
         if response.status_code != 200:
             raise PermanentError(f"batch refused with {response.status_code}: {_describe(response)}",
                                  reason=f"casestore_{response.status_code}", status=response.status_code)
-        results = response.json().get("results", [])
-        by_id = {str(item.get("tracking_id")): item for item in results}
-        return [
-            SubmitResult(
-                report["tracking_id"],
-                int(by_id.get(report["tracking_id"], {}).get("status", 502)),
-                by_id.get(report["tracking_id"], {}).get("error"),
-            )
-            for report in reports
-        ]
+        statuses = _batch_statuses(response)
+        return [SubmitResult(report["tracking_id"], *statuses.get(report["tracking_id"], (502, None)))
+                for report in reports]
 
     def _submit_halves(self, reports: Sequence[dict[str, Any]]) -> list[SubmitResult]:
         if len(reports) == 1:
