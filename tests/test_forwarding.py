@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from email.utils import formatdate
 from typing import Any
 
 import psutil
@@ -243,6 +244,54 @@ def test_a_batch_answer_that_is_not_the_contract_is_retried_then_dead_lettered(
     assert [letter.reason if letter else None for letter in letters] == ["casestore_bad_answer"] * 2
     assert all("attempt" in letter.detail for letter in letters if letter)
     assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
+
+
+def batch_throttling(retry_after: str) -> Callable[[], web.Application]:
+    """A case store that throttles: 429 with a Retry-After header (seconds or an HTTP date)."""
+
+    def build() -> web.Application:
+        async def throttle(_: web.Request) -> web.Response:
+            return web.json_response({"error": "too_many_requests"}, status=429, headers={"Retry-After": retry_after})
+
+        app = web.Application()
+        app.router.add_post("/v1/reports/batch", throttle)
+        app.router.add_post("/v1/reports", throttle)
+        return app
+
+    return build
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "waits"),
+    [
+        pytest.param("120", 120, id="seconds"),
+        pytest.param(lambda: formatdate(time.time() + 300, usegmt=True), 300, id="http-date"),
+        pytest.param("not-a-time", 1, id="unreadable-the-schedule-as-configured"),
+        pytest.param("999999", 3600, id="capped-at-an-hour"),
+    ],
+)
+def test_a_throttled_forward_is_retried_no_sooner_than_the_case_store_asked(
+    retry_after: str | Callable[[], str], waits: int, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """Retrying after one second a case store that asked for two minutes only burns the retries (and its patience):
+    the next try waits for Retry-After, never less than the configured schedule."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="1,2,5")
+    header = retry_after() if callable(retry_after) else retry_after
+    throttling = LoopbackServer(batch_throttling(header), settings.casestore.port)
+    throttling.start()
+    intake = Intake(redis, settings)
+    try:
+        intake.commit([draft("throttled-1"), draft("throttled-2")])
+        started = time.time()
+        drain(settings, (FORWARD_QUEUE,))
+    finally:
+        intake.close()
+        throttling.stop()
+    registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
+    [job_id] = registry.get_job_ids()
+    delay = registry.get_scheduled_time(job_id).timestamp() - started
+    assert waits - 2 <= delay <= waits + 5
+    assert DeadLetters(redis).count() == 0
 
 
 def _gone(process: psutil.Process) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import time
 from typing import Any
 
@@ -31,6 +32,8 @@ from workers.deadletters import DeadLetters
 log = get_logger()
 
 HANDLE_KEY = "lapor:handle:{handle}"
+# The longest a case store's Retry-After may hold a forward back (a misconfigured one must not park reports for days).
+MAX_RETRY_AFTER_SECONDS = 3600
 
 
 def reply_handle(secret: str, tracking_id: str) -> str:
@@ -217,6 +220,8 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
 def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dict[str, Any]], remaining: list[str],
                       done: set[str], error: RetryableError, attempts: int) -> dict[str, int]:
     if job is not None and job.retries_left:
+        if error.retry_after:
+            _wait_at_least(job, error.retry_after)
         note_retry(job, attempts, error.reason, done=sorted(done))
         log.warning("forward.retry", reason=error.reason, tracking_ids=remaining, attempt=attempts,
                     retries_left=job.retries_left)
@@ -225,3 +230,12 @@ def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dic
         _dead_letter(context, envelopes.get(tracking_id), tracking_id, error.reason,
                      f"gave up after {attempts} attempt(s): {error.detail}", attempts)
     return {"forwarded": 0, "dead_lettered": len(remaining), "retry": 0}
+
+
+def _wait_at_least(job: Any, seconds: float) -> None:
+    """Make RQ's next retry of this job wait at least `seconds` (a case store's Retry-After), never less than the
+    configured schedule. RQ reads the interval from the job in hand when it schedules the retry, by this index."""
+    intervals = list(job.retry_intervals or [0])
+    index = max(len(intervals) - job.retries_left, 0)
+    intervals[index] = max(intervals[index], math.ceil(min(seconds, MAX_RETRY_AFTER_SECONDS)))
+    job.retry_intervals = intervals
