@@ -21,7 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import SimpleWorker
 
 from gateway.intake import Intake
-from gateway.queues import FORWARD_QUEUE, queue
+from gateway.queues import FORWARD_QUEUE, envelope_key, queue
 from tests.aggregator_support import drain
 from tests.conftest import (
     REPO_ROOT,
@@ -292,6 +292,27 @@ def test_a_throttled_forward_is_retried_no_sooner_than_the_case_store_asked(
     delay = registry.get_scheduled_time(job_id).timestamp() - started
     assert waits - 2 <= delay <= waits + 5
     assert DeadLetters(redis).count() == 0
+
+
+@pytest.mark.parametrize("stored", [b"\x00\x01 not json", b"[]", b'"a string"', b'{"text": "no tracking id"}'],
+                         ids=["not-json", "a-list", "a-string", "no-tracking-id"])
+def test_an_unreadable_envelope_is_dead_lettered_alone_and_its_batch_goes_on(
+    stored: bytes, test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer
+) -> None:
+    """An envelope damaged in Redis (or written by something else) must not hold back the reports sharing its job."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft("readable-1"), draft("damaged"), draft("readable-2")])
+        damaged = receipts[1].tracking_id
+        redis.set(envelope_key(damaged), stored)
+        drain(settings, (FORWARD_QUEUE,))
+    finally:
+        intake.close()
+    assert [r["tracking_id"] for r in casestore.reports()] == [receipts[0].tracking_id, receipts[2].tracking_id]
+    letters = DeadLetters(redis)
+    assert [(letter.tracking_id, letter.reason) for letter in letters.list()] == [(damaged, "envelope_unreadable")]
+    assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
 
 
 def _gone(process: psutil.Process) -> bool:

@@ -110,9 +110,21 @@ def with_triage(engine: TriageEngine | Exception | None, envelope: dict[str, Any
     return {**payload, "triage": block.model_dump(mode="json")}
 
 
-def _load_envelopes(context: WorkerContext, tracking_ids: list[str]) -> dict[str, dict[str, Any]]:
+def _load_envelopes(context: WorkerContext, tracking_ids: list[str]) -> dict[str, dict[str, Any] | None]:
+    """The stored envelopes by Tracking ID: None for one that is not a JSON object under its own Tracking ID (damaged,
+    or written by something else), so it is dead-lettered alone; absent when nothing is stored."""
     raws = context.redis.mget([envelope_key(tracking_id) for tracking_id in tracking_ids])
-    return {tid: orjson.loads(raw) for tid, raw in zip(tracking_ids, raws, strict=True) if raw is not None}
+    return {tid: _readable(tid, raw) for tid, raw in zip(tracking_ids, raws, strict=True) if raw is not None}
+
+
+def _readable(tracking_id: str, raw: bytes) -> dict[str, Any] | None:
+    try:
+        envelope = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(envelope, dict) or envelope.get("tracking_id") != tracking_id:
+        return None
+    return envelope
 
 
 def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]]) -> None:
@@ -179,12 +191,18 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
     done: set[str] = set(job.meta.get("done", [])) if job else set()
     attempts = attempt_number(job)
     pending = [tid for tid in tracking_ids if tid not in done]
-    envelopes = _load_envelopes(context, pending)
+    stored = _load_envelopes(context, pending)
+    envelopes = {tid: envelope for tid, envelope in stored.items() if envelope is not None}
     add_sensitive_values(*[value for envelope in envelopes.values() for value in _citizen_values(envelope)])
-    for missing in (tid for tid in pending if tid not in envelopes):
+    for missing in (tid for tid in pending if tid not in stored):
         log.error("forward.envelope_missing", tracking_id=missing)
         _dead_letter(context, None, missing, "envelope_missing", "no envelope stored under this Tracking ID", attempts)
         done.add(missing)
+    for unreadable in (tid for tid in pending if tid in stored and stored[tid] is None):
+        log.error("forward.envelope_unreadable", tracking_id=unreadable)
+        _dead_letter(context, None, unreadable, "envelope_unreadable",
+                     "the stored envelope is not a JSON object with this Tracking ID", attempts)
+        done.add(unreadable)
 
     engine = triage_engine(context) if any(tid in envelopes for tid in pending) else None
     payloads = [with_triage(engine, envelopes[tid], case_store_payload(envelopes[tid], context.settings))
