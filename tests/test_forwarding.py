@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import signal
@@ -313,6 +314,43 @@ def test_an_unreadable_envelope_is_dead_lettered_alone_and_its_batch_goes_on(
     letters = DeadLetters(redis)
     assert [(letter.tracking_id, letter.reason) for letter in letters.list()] == [(damaged, "envelope_unreadable")]
     assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
+
+
+def stalling_case_store(delay: float) -> Callable[[], web.Application]:
+    """A case store that takes `delay` seconds to answer a batch (slow, yet inside the HTTP timeout)."""
+
+    def build() -> web.Application:
+        async def stall(_: web.Request) -> web.Response:
+            await asyncio.sleep(delay)
+            return web.json_response({"error": "too_slow"}, status=503)
+
+        app = web.Application()
+        app.router.add_post("/v1/reports/batch", stall)
+        return app
+
+    return build
+
+
+def test_a_forward_job_that_fails_for_good_unexpectedly_leaves_its_reports_in_the_dead_letter_registry(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """Whatever ends a forward job's last attempt (here RQ's job timeout; a bug would do the same), its reports must
+    land where operators look and requeue, not only in RQ's failed registry."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0",
+                                 LAPOR_QUEUES_JOB_TIMEOUT_SECONDS="1")
+    stalling = LoopbackServer(stalling_case_store(3.0), settings.casestore.port)
+    stalling.start()
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft("stalled-1"), draft("stalled-2")])
+        drain(settings, (FORWARD_QUEUE,))
+    finally:
+        intake.close()
+        stalling.stop()
+    letters = [DeadLetters(redis).get(receipt.tracking_id) for receipt in receipts]
+    assert [letter.reason if letter else None for letter in letters] == ["forward_failed"] * 2
+    assert all("JobTimeoutException" in letter.detail for letter in letters if letter)
+    assert all(letter.args == [[letter.tracking_id]] for letter in letters if letter)  # each requeues on its own
 
 
 def _gone(process: psutil.Process) -> bool:

@@ -257,3 +257,23 @@ def _wait_at_least(job: Any, seconds: float) -> None:
     index = max(len(intervals) - job.retries_left, 0)
     intervals[index] = max(intervals[index], math.ceil(min(seconds, MAX_RETRY_AFTER_SECONDS)))
     job.retry_intervals = intervals
+
+
+def dead_letter_failed_forward(job: Any, exc_type: type[BaseException], exc_value: BaseException,
+                               traceback: Any) -> bool:
+    """RQ exception handler: a forward job's last attempt ended by an exception the job did not turn into a decision
+    (RQ's job timeout, a bug) leaves each report it had not finished in the dead-letter registry, requeueable one by
+    one; otherwise they would sit only in RQ's failed registry, which no operator view shows. Always falls through."""
+    try:
+        if job.func_name != FORWARD_FUNC or job.should_retry:
+            return True
+        tracking_ids = job.args[0] if job.args else []
+        done = set(job.meta.get("done", []))
+        context = current()
+        detail = f"{exc_type.__name__} on the last attempt"
+        stored = _load_envelopes(context, [str(tid) for tid in tracking_ids if tid not in done])
+        for tracking_id in (str(tid) for tid in tracking_ids if tid not in done):
+            _dead_letter(context, stored.get(tracking_id), tracking_id, "forward_failed", detail, attempt_number(job))
+    except Exception as error:  # the handler must never take the worker down; RQ's failed registry still has it
+        log.error("forward.dead_letter_failed", job_id=job.id, error=type(error).__name__)
+    return True

@@ -107,7 +107,15 @@ def worker_on(context: WorkerContext, queue_names: str | Sequence[str], stop: St
     return LaporWorker(
         [queue(name, context.redis) for name in names], connection=context.redis, serializer=JSONSerializer,
         name=worker_name(), maintenance_interval=MAINTENANCE_INTERVAL_SECONDS, stop=stop,
+        exception_handlers=[_dead_letter_failed_forward] if FORWARD_QUEUE in names else None,
     )
+
+
+def _dead_letter_failed_forward(job: Any, *exc_info: Any) -> bool:
+    """workers.forward.dead_letter_failed_forward, imported when needed: other queues' workers never load triage."""
+    from workers.forward import dead_letter_failed_forward
+
+    return dead_letter_failed_forward(job, *exc_info)
 
 
 def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> bool:
