@@ -22,7 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import SimpleWorker
 
 from gateway.intake import Intake
-from gateway.queues import FORWARD_QUEUE, envelope_key, queue
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, envelope_key, queue
 from tests.aggregator_support import drain
 from tests.conftest import (
     REPO_ROOT,
@@ -141,6 +141,26 @@ async def test_purge_removes_without_delivering(
         assert queue(FORWARD_QUEUE, redis).count == 0
     finally:
         refusing.stop()
+
+
+def test_requeue_by_tracking_id_takes_each_of_its_dead_letters_once(test_env: TestEnvironment, redis: Redis) -> None:
+    """A report can have a dead forward and a dead reply. Naming its Tracking ID requeues both; naming it twice (or by
+    ID and key), or a second operator requeueing from the same listing, enqueues nothing again: a second reply job
+    would text the citizen twice."""
+    settings = test_env.settings()
+    registry = DeadLetters(redis)
+    tracking_id = "10000011"
+    registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[tracking_id]], tracking_id=tracking_id,
+                     item=tracking_id, reason="casestore_422", detail="refused")
+    registry.add_new(queue=REPLY_QUEUE, func="workers.reply.send_reply", args=[{"tracking_id": tracking_id}],
+                     tracking_id=tracking_id, item="reply-1", reason="aggregator_400", detail="refused")
+
+    selected = registry.select([tracking_id, tracking_id, f"{FORWARD_QUEUE}:{tracking_id}"])
+    assert sorted(letter.key for letter in selected) == [f"{FORWARD_QUEUE}:{tracking_id}", f"{REPLY_QUEUE}:reply-1"]
+    assert registry.requeue(selected, settings) == 2
+    assert registry.requeue(selected, settings) == 0  # the other operator, from the same listing
+    assert (queue(FORWARD_QUEUE, redis).count, queue(REPLY_QUEUE, redis).count) == (1, 1)
+    assert registry.count() == 0
 
 
 def batch_refusing_case_store(status: int) -> Callable[[], web.Application]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 from redis import Redis
+from redis.exceptions import WatchError
 
 from gateway import metrics
 from gateway.health import HealthSignals
@@ -94,20 +95,41 @@ class DeadLetters:
         """Entries by key or Tracking ID; every entry when `selectors` is None."""
         if selectors is None:
             return self._all()
-        found = [self.get(selector) for selector in selectors]
-        return [letter for letter in found if letter is not None]
+        wanted = set(selectors)
+        letters = {letter.key: letter for letter in self._load(list(wanted)) if letter is not None}
+        if wanted - letters.keys():  # Tracking IDs: every letter of each (a report's dead forward and dead reply)
+            letters.update((letter.key, letter) for letter in self._all() if letter.tracking_id in wanted)
+        return list(letters.values())
 
     def requeue(self, letters: Sequence[DeadLetter], settings: Settings) -> int:
-        """Enqueue each letter's job again and drop it from the registry, atomically per letter."""
-        for letter in letters:
-            pipe = self._redis.pipeline(transaction=True)
-            enqueue_calls(self._redis, settings, letter.queue, letter.func, [tuple(letter.args)], pipeline=pipe)
-            pipe.hdel(ENTRIES_KEY, letter.key)
-            pipe.zrem(INDEX_KEY, letter.key)
-            HealthSignals(self._redis).dead_letters_cleared([(letter.channel or "unknown", letter.key)], pipe)
-            pipe.execute()
-            log.info("deadletter.requeued", queue=letter.queue, tracking_id=letter.tracking_id)
-        return len(letters)
+        """Enqueue each letter's job again and drop it from the registry, atomically per letter; returns how many.
+
+        A letter no longer in the registry (another operator requeued or purged it since it was listed) is skipped:
+        its job is never enqueued twice."""
+        requeued = 0
+        for letter in {letter.key: letter for letter in letters}.values():
+            if self._requeue_one(letter, settings):
+                requeued += 1
+                log.info("deadletter.requeued", queue=letter.queue, tracking_id=letter.tracking_id)
+        return requeued
+
+    def _requeue_one(self, letter: DeadLetter, settings: Settings) -> bool:
+        with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(ENTRIES_KEY)
+                    if not pipe.hexists(ENTRIES_KEY, letter.key):
+                        return False
+                    pipe.multi()
+                    enqueue_calls(self._redis, settings, letter.queue, letter.func, [tuple(letter.args)],
+                                  pipeline=pipe)
+                    pipe.hdel(ENTRIES_KEY, letter.key)
+                    pipe.zrem(INDEX_KEY, letter.key)
+                    HealthSignals(self._redis).dead_letters_cleared([(letter.channel or "unknown", letter.key)], pipe)
+                    pipe.execute()
+                    return True
+                except WatchError:  # a letter was added or removed meanwhile: look again
+                    continue
 
     def purge(self, letters: Sequence[DeadLetter]) -> int:
         if not letters:
