@@ -71,6 +71,14 @@ _LEADING_WORD = re.compile(r"^\s*#?(?P<word>[^\W\d_]+\??|\?)(?P<sep>[\s:.,;!\-�
 _HASHTAG = re.compile(r"(?<![\w#])#(?P<tag>[^\W\d_]+)\b", re.UNICODE)
 _LEADING_ID = re.compile(r"^\s*#?(?P<id>\d[\d\s.\-]{4,20}\d)(?=\D|$)[\s:.,;!\-–—]*")
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
+# An ID typed straight after a status command, with no space: "cek#12345678", "CEK12345678".
+_GLUED_ID = re.compile(r"#?\d")
+# Numbers that open a complaint and are no Tracking ID: a date ("17-08-2025", "17.08.2025") or an amount written
+# with thousands dots ("1.500.000"). Tracking IDs are shown as one run of digits.
+_DATE_OR_AMOUNT = re.compile(r"\d{1,2}([-./])\d{1,2}\1\d{2,4}|\d{1,3}(?:\.\d{3})+")
+# An Indonesian number written without its plus ("6281234567890"); a Tracking ID this long and starting so would
+# need billions of reports.
+_PHONE_WITHOUT_PLUS = re.compile(r"62\d{9,12}")
 _SPACE_RUNS = re.compile(r"[ \t]{2,}")
 
 
@@ -100,7 +108,7 @@ def _take_leading_word(text: str) -> tuple[str, str, bool]:
 
 def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | None:
     word, rest, separated = _take_leading_word(text)
-    if not separated:
+    if not separated and not (word in grammar.status_words and _GLUED_ID.match(rest)):
         return None
     if word in grammar.help_words and not rest.strip():
         return ParsedText(action=Action.HELP, text="", language=language)
@@ -141,8 +149,7 @@ def _parse_follow_up(text: str, language: str) -> ParsedText | None:
     if not match:
         return None
     candidate = normalize_tracking_id(match.group("id"))
-    # Tracking IDs never start with 0: a leading "0812..." is the citizen's phone number in prose.
-    if not looks_like_tracking_id(candidate) or candidate.startswith("0"):
+    if not looks_like_tracking_id(candidate) or _is_prose_number(match.group("id").strip(), candidate):
         return None
     if not is_valid_tracking_id(candidate):
         return ParsedText(action=Action.BAD_TRACKING_ID, text=text, tracking_id=candidate, language=language)
@@ -151,6 +158,14 @@ def _parse_follow_up(text: str, language: str) -> ParsedText | None:
         # A Tracking ID on its own asks how that report is doing.
         return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language)
     return ParsedText(action=Action.FOLLOW_UP, text=rest, tracking_id=candidate, language=language)
+
+
+def _is_prose_number(typed: str, candidate: str) -> bool:
+    """A leading number that is part of the complaint, not a Tracking ID: a phone number ("0812...", "62812..."),
+    a date or an amount. Read as an ID with a wrong check digit, the complaint would be answered and never filed."""
+    # Tracking IDs never start with 0: a leading "0812..." is the citizen's phone number in prose.
+    return (candidate.startswith("0") or bool(_PHONE_WITHOUT_PLUS.fullmatch(candidate))
+            or bool(_DATE_OR_AMOUNT.fullmatch(typed)))
 
 
 def parse_text(text: str, grammar: Grammar | None = None) -> ParsedText:

@@ -77,6 +77,12 @@ ROWS = [
            "081234567890 nomor saya, jalan di depan rumah rusak"),
     report("leading-small-number", "2 hari listrik padam di Desa Mekar", "complaint",
            "2 hari listrik padam di Desa Mekar"),
+    report("leading-date", "17-08-2025 ada pungli di kantor kelurahan", "complaint",
+           "17-08-2025 ada pungli di kantor kelurahan"),
+    report("leading-amount", "1.500.000 diminta petugas untuk sertifikat tanah", "complaint",
+           "1.500.000 diminta petugas untuk sertifikat tanah"),
+    report("leading-number-without-plus", "6281234567890 nomor saya, lampu jalan mati", "complaint",
+           "6281234567890 nomor saya, lampu jalan mati"),
     # aspirations
     report("aspirasi", "ASPIRASI: mohon dibangun taman bermain di RW 04", "aspiration",
            "mohon dibangun taman bermain di RW 04"),
@@ -119,6 +125,8 @@ ROWS = [
     # status queries (the parent report is "in_progress" in the case store)
     query("cek", "CEK {parent}", "status"),
     query("cek-hash", "cek #{parent}", "status"),
+    query("cek-hash-no-space", "cek#{parent}", "status"),
+    query("cek-no-space", "CEK{parent}", "status"),
     query("status-en", "STATUS {parent}", "status", "en"),
     query("cek-filler-words", "Cek laporan no. {parent}", "status"),
     query("cek-spaced-id", "CEK {parent_spaced}", "status"),

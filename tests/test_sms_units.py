@@ -171,9 +171,21 @@ BAD = VALID[:-1] + str((int(VALID[-1]) + 1) % 10)
         (VALID, Action.STATUS, VALID),
         ("cek", Action.HELP, None),
         ("0812345678901 nomor saya", Action.REPORT, None),
+        (f"cek#{VALID}", Action.STATUS, VALID),
+        (f"CEK{VALID}", Action.STATUS, VALID),
+        (f"Cek:#{VALID}", Action.STATUS, VALID),
+        (f"cek{BAD}", Action.BAD_TRACKING_ID, BAD),
+        ("cekatan petugas kurang", Action.REPORT, None),
+        ("6281234567890 nomor saya, lampu jalan mati", Action.REPORT, None),
+        ("17-08-2025 ada pungli di kelurahan", Action.REPORT, None),
+        ("17.08.2025 ada pungli di kelurahan", Action.REPORT, None),
+        ("1.500.000 diminta untuk surat tanah", Action.REPORT, None),
+        ("100.000 diminta petugas untuk KTP", Action.REPORT, None),
     ],
     ids=["cek", "cek-grouped", "status-filler", "cek-bad", "follow-up-bad", "rotated", "follow-up", "bare-id",
-         "bare-cek", "phone-prose"],
+         "bare-cek", "phone-prose", "cek-hash-no-space", "cek-no-space", "cek-colon-hash", "cek-bad-no-space",
+         "cek-prefix-of-a-word", "phone-62-prose", "date-dashes-prose", "date-dots-prose", "amount-millions-prose",
+         "amount-thousands-prose"],
 )
 def test_tracking_ids_in_the_grammar(text: str, action: Action, tracking_id: str | None) -> None:
     parsed = parse_text(text)
