@@ -80,6 +80,9 @@ _DATE_OR_AMOUNT = re.compile(r"\d{1,2}([-./])\d{1,2}\1\d{2,4}|\d{1,3}(?:\.\d{3})
 # need billions of reports.
 _PHONE_WITHOUT_PLUS = re.compile(r"62\d{9,12}")
 _SPACE_RUNS = re.compile(r"[ \t]{2,}")
+# Around a flag word at the end: the closing marks after it and the separators before it ("... kelurahan, ANONIM!").
+_TRAILING_CLOSE = " \t\n.!)"
+_TRAILING_OPEN = " \t\n,;:-–—("
 
 
 def detect_language(text: str, grammar: Grammar) -> str:
@@ -160,6 +163,23 @@ def _parse_follow_up(text: str, language: str) -> ParsedText | None:
     return ParsedText(action=Action.FOLLOW_UP, text=rest, tracking_id=candidate, language=language)
 
 
+def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
+    """Flag words at the end ("... di kelurahan ANONIM"), as help's "add ANONIM" leads many to write: added to
+    `flags` and taken off the text. Missed, an anonymous reporter's number would reach the agency."""
+    while True:  # a scan from the end, not a regex search: linear however long the text
+        body = text.rstrip(_TRAILING_CLOSE)
+        start = len(body)
+        while start and body[start - 1].isalpha():
+            start -= 1
+        word = body[start:].lower()
+        head = body[:start - 1] if body[:start].endswith("#") else body[:start]
+        before = head.rstrip(_TRAILING_OPEN)
+        if word not in grammar.flags or before == head:  # no separator before it: part of a longer word
+            return text
+        flags.add(grammar.flags[word])
+        text = before
+
+
 def _is_prose_number(typed: str, candidate: str) -> bool:
     """A leading number that is part of the complaint, not a Tracking ID: a phone number ("0812...", "62812..."),
     a date or an amount. Read as an ID with a wrong check digit, the complaint would be answered and never filed."""
@@ -197,6 +217,7 @@ def parse_text(text: str, grammar: Grammar | None = None) -> ParsedText:
         elif tag in grammar.kinds and not explicit:
             kind, explicit = grammar.kinds[tag], True
     rest = _HASHTAG.sub(lambda m: "" if m.group("tag").lower() in grammar.flags else m.group(0), rest)
+    rest = _take_trailing_flags(rest, grammar, flags)
     # Separators left before the text go; the citizen's own closing punctuation stays.
     rest = _SPACE_RUNS.sub(" ", rest).lstrip(" \t\n:.,;-").rstrip()
     return ParsedText(

@@ -114,6 +114,8 @@ ROWS = [
            "dokter puskesmas sering bolos", confidential=True),
     report("trailing-hash-rahasia", "lapor jalan rusak depan rumah saya #rahasia", "complaint",
            "jalan rusak depan rumah saya", confidential=True),
+    report("trailing-anonim", "Lapor pungli di kantor kelurahan, ANONIM", "complaint", "pungli di kantor kelurahan",
+           anonymous=True),
     report("wbs-both-words", "WBS ANONIM RAHASIA korupsi pengadaan laptop sekolah", "whistleblowing",
            "korupsi pengadaan laptop sekolah", anonymous=True, confidential=True),
     report("both-hashtags-no-kind", "#anonim #rahasia ada pungli di samsat", "complaint", "ada pungli di samsat",

@@ -208,3 +208,26 @@ def test_acknowledgements_fit_one_gsm7_sms_with_the_longest_tracking_id(key: str
 def test_every_other_reply_is_gsm7_in_both_languages(key: str) -> None:
     for language in ("id", "en"):
         assert is_gsm7(render(key, language, tracking_id="12345678", status=status_name("in_progress", language)))
+
+
+@pytest.mark.parametrize(
+    ("text", "body", "anonymous", "confidential"),
+    [
+        ("LAPOR pungli di kantor kelurahan ANONIM", "pungli di kantor kelurahan", True, False),
+        ("lapor pungli di kelurahan. anonim", "pungli di kelurahan.", True, False),
+        ("pungli di kelurahan, Anonim!", "pungli di kelurahan", True, False),
+        ("pungli di kelurahan (anonim)", "pungli di kelurahan", True, False),
+        ("WBS camat terima suap RAHASIA ANONIM", "camat terima suap", True, True),
+        ("pungli di kelurahan - rahasia", "pungli di kelurahan", False, True),
+        ("anonim jalan rusak", "jalan rusak", True, False),
+        ("jalan rusak di Desa Anonim Jaya", "jalan rusak di Desa Anonim Jaya", False, False),
+    ],
+    ids=["trailing-word", "after-full-stop", "comma-and-bang", "in-brackets", "two-trailing", "dash-rahasia",
+         "leading", "inside-prose"],
+)
+def test_a_flag_word_at_the_end_counts_like_one_at_the_start(text: str, body: str, anonymous: bool,
+                                                            confidential: bool) -> None:
+    """Help says "add ANONIM": many add it at the end. Missed there, the citizen's number would reach the agency."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.text, parsed.anonymous, parsed.confidential) == (
+        Action.REPORT, body, anonymous, confidential)
