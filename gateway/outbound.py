@@ -160,7 +160,8 @@ class OutboundReplies:
         allowed = await durably(self.count_message, source, number)
         try:
             text, later = await asyncio.wait_for(
-                answer_query(query, client), self._settings.aggregator.status_inline_timeout_seconds
+                answer_query(query, client, self._redis),
+                self._settings.aggregator.status_inline_timeout_seconds
             )
         except TimeoutError:
             text, later = None, True

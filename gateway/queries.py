@@ -6,10 +6,14 @@ citizen is told the answer follows, and a status job on `lapor-status` sends it 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import httpx
+from redis import Redis
+from redis.exceptions import RedisError
 
+from gateway.queues import envelope_key
 from gateway.replies import render, status_name
 from gateway.settings import Settings
 from normalizer.keywords import Action
@@ -45,6 +49,21 @@ async def lookup_status(client: httpx.AsyncClient, tracking_id: str) -> StatusLo
                         anonymous=bool(report.get("anonymous")), confidential=bool(report.get("confidential")))
 
 
+def held_by_gateway(redis: Redis, tracking_id: str) -> bool:
+    """Whether the gateway keeps this report itself: acknowledged with this ID, maybe not forwarded yet (a backlog,
+    a case store just back). Its citizen must then read "received", not "not found"."""
+    return bool(redis.exists(envelope_key(tracking_id)))
+
+
+async def _held(redis: Redis | None, tracking_id: str) -> bool:
+    if redis is None:
+        return False
+    try:
+        return await asyncio.to_thread(held_by_gateway, redis, tracking_id)
+    except RedisError:  # cannot tell: the case store's word stands
+        return False
+
+
 def casestore_client(settings: Settings, timeout: float) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=settings.casestore_url,
@@ -60,8 +79,9 @@ def status_text(tracking_id: str, status: str | None, language: str | None, *, f
     return render("status", language, tracking_id=tracking_id, status=status_name(status or "received", language))
 
 
-async def answer_query(query: Query, client: httpx.AsyncClient) -> tuple[str, bool]:
-    """(reply text, whether a status job must still answer later)."""
+async def answer_query(query: Query, client: httpx.AsyncClient, redis: Redis | None = None) -> tuple[str, bool]:
+    """(reply text, whether a status job must still answer later). With `redis`, a report the case store does not
+    have yet but the gateway holds is "received"."""
     language = query.language
     if query.action is Action.HELP:
         return render("help", language), False
@@ -71,4 +91,6 @@ async def answer_query(query: Query, client: httpx.AsyncClient) -> tuple[str, bo
     lookup = await lookup_status(client, query.tracking_id)
     if lookup is None:
         return render("status_pending", language, tracking_id=query.tracking_id), True
+    if not lookup.found and await _held(redis, query.tracking_id):
+        lookup = StatusLookup(found=True, status="received")
     return status_text(query.tracking_id, lookup.status, language, found=lookup.found), False

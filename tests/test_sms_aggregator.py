@@ -395,6 +395,34 @@ async def test_a_status_job_that_never_reaches_the_case_store_is_dead_lettered(
     assert letter.reason == "casestore_unreachable"
 
 
+async def test_a_status_query_before_the_case_store_has_the_report_says_received_not_unknown(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """The citizen holds an acknowledged Tracking ID: while its report waits to be forwarded (a backlog, a case store
+    just back), CEK must not tell them the report does not exist."""
+    response = await post_callback(gateway.client, sms("081298765003", "LAPOR got mampet di RT 02", "st-5"))
+    tracking_id = response.json()["messages"][0]["tracking_id"]
+    await post_callback(gateway.client, sms("081298765003", f"CEK {tracking_id}", "st-6"))  # answered inline
+    casestore.stop()
+    try:
+        await post_callback(gateway.client, sms("081298765003", f"cek {tracking_id}", "st-7"))  # by a status job
+    finally:
+        casestore.start()
+    drain(settings, (STATUS_QUEUE, REPLY_QUEUE))  # the report is still waiting to be forwarded
+    assert casestore.get(tracking_id) is None
+    received = render("status", "id", tracking_id=tracking_id, status=status_name("received", "id"))
+    assert api.texts_to("+6281298765003") == [render("ack", "id", tracking_id=tracking_id), received, received]
+
+
+async def test_a_status_query_for_an_id_nobody_holds_is_unknown(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    unknown = format_tracking_id(7_777_777)
+    await post_callback(gateway.client, sms("081298765004", f"CEK {unknown}", "st-8"))
+    drain(settings)
+    assert api.texts_to("+6281298765004") == [render("status_unknown", "id", tracking_id=unknown)]
+
+
 # -- anonymity ---------------------------------------------------------------------------------------------------------
 async def test_an_anonymous_report_reaches_the_case_store_without_the_number(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis

@@ -193,6 +193,17 @@ async def test_a_status_query_by_twilio_is_answered_from_the_case_store(
     assert casestore.store.count() == 1  # a query is not a report
 
 
+async def test_a_status_query_before_the_report_is_forwarded_says_received(
+    gateway: GatewayServer, casestore: CaseStoreServer
+) -> None:
+    """No worker runs here: the case store has not got the report the citizen was just given an ID for."""
+    ack = await gateway.post_twilio(gateway.twilio_form(Body="LAPOR lampu jalan mati", MessageSid="SM" + "7" * 32))
+    tracking_id = tracking_id_in(twiml_message(ack.text))
+    response = await gateway.post_twilio(gateway.twilio_form(Body=f"CEK {tracking_id}", MessageSid="SM" + "6" * 32))
+    assert casestore.get(tracking_id) is None
+    assert twiml_message(response.text) == f"LAPOR! Laporan {tracking_id}: diterima."
+
+
 async def test_a_status_query_while_the_case_store_is_down_promises_nothing(
     gateway: GatewayServer, casestore: CaseStoreServer, redis: Redis
 ) -> None:

@@ -14,7 +14,7 @@ from rq import get_current_job
 from gateway.errors import PermanentError, RetryableError
 from gateway.logs import bind_message_context, get_logger
 from gateway.outbound import STATUS_FUNC, OutboundReplies
-from gateway.queries import status_text
+from gateway.queries import held_by_gateway, status_text
 from gateway.queues import STATUS_QUEUE
 from workers.context import attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
@@ -39,13 +39,13 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
         return _give_up(query, error, attempts)
     except PermanentError as error:
         return _give_up(query, error, attempts)
-    text = status_text(tracking_id, str((report or {}).get("status") or "received"), language,
-                       found=report is not None)
+    found = report is not None or held_by_gateway(context.redis, tracking_id)  # not forwarded yet: "received"
+    text = status_text(tracking_id, str((report or {}).get("status") or "received"), language, found=found)
     queued = OutboundReplies(context.redis, context.settings).queue_reply(
         source=str(query["source"]), kind="status", text=text, language=language, tracking_id=tracking_id,
         to=str(query["to"]),
     )
-    log.info("status.answered", found=report is not None)
+    log.info("status.answered", found=found)
     return {"tracking_id": tracking_id, "reply_id": queued.reply_id}
 
 
