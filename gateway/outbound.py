@@ -7,7 +7,8 @@ status) is a job on `lapor-reply`. This module decides and queues those jobs:
 - same text: the same text from the same number within `same_text_window_seconds` is one report, by mapping
   the repeat onto the first message's provider id, which intake already dedups;
 - status queries: answered inline when the case store answers within `status_inline_timeout_seconds`, otherwise
-  by a status job on `lapor-status`.
+  the citizen is told the answer follows and a status job on `lapor-status` sends it (or, when its retries run
+  out, that the status cannot be checked now).
 Every reply has a record (`lapor:reply:<id>`) that the worker and the delivery reports update.
 A reply to a report is addressed by its Tracking ID (the worker reads the number from the stored envelope), so no
 phone number sits in a job or a dead letter; only answers to queries, which have no envelope, carry the number.
@@ -31,6 +32,7 @@ from gateway.errors import NotDurable
 from gateway.logs import get_logger
 from gateway.queries import answer_query
 from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, enqueue_calls
+from gateway.replies import render
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft
 from normalizer.keywords import Action
@@ -123,6 +125,15 @@ class OutboundReplies:
         log.info("status.job_queued", tracking_id=tracking_id)
         return Queued("status_job")
 
+    def queue_status_job_and_promise(self, *, source: str, to: str, tracking_id: str, language: str) -> Queued:
+        """The status job, and an SMS now saying the answer follows: a CEK met with silence while the case store is
+        down (the job may retry for hours) looks lost, and the citizen sends it again and again."""
+        queued = self.queue_status_job(source=source, to=to, tracking_id=tracking_id, language=language)
+        self.queue_reply(source=source, kind="status_pending", text=render("status_pending", language,
+                                                                            tracking_id=tracking_id),
+                         language=language, tracking_id=tracking_id, to=to)
+        return queued
+
     # -- delivery reports ------------------------------------------------------------------------------------------
     def record_delivery(self, reply_id: str, part: int, status: str, details: dict[str, Any]) -> bool:
         """Record a delivery report against its reply; False when no such reply is known."""
@@ -169,7 +180,7 @@ class OutboundReplies:
             if not allowed:
                 return None, await durably(self.queue_reply, source=source, kind="status", text="",
                                             language=query.language, tracking_id=query.tracking_id, allowed=False)
-            return None, await durably(self.queue_status_job, source=source, to=number,
+            return None, await durably(self.queue_status_job_and_promise, source=source, to=number,
                                         tracking_id=query.tracking_id, language=query.language)
         assert text is not None
         queued = await durably(self.queue_reply, source=source, kind=query.action.value, text=text,

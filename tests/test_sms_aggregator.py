@@ -375,8 +375,11 @@ async def test_a_status_query_the_case_store_cannot_answer_in_time_is_answered_b
     finally:
         casestore.start()
     drain(settings)
-    texts = api.texts_to("+6281298765001")
-    assert texts[-1] == render("status", "id", tracking_id=tracking_id, status=status_name("resolved", "id"))
+    # Told at once that the answer follows (no silence after CEK), then the answer.
+    assert api.texts_to("+6281298765001") == [
+        render("ack", "id", tracking_id=tracking_id), render("status_pending", "id", tracking_id=tracking_id),
+        render("status", "id", tracking_id=tracking_id, status=status_name("resolved", "id")),
+    ]
     assert len(casestore.reports()) == 1
 
 
@@ -393,6 +396,10 @@ async def test_a_status_job_that_never_reaches_the_case_store_is_dead_lettered(
     [letter] = DeadLetters(redis).list()
     assert letter.queue == STATUS_QUEUE and letter.tracking_id == tracking_id
     assert letter.reason == "casestore_unreachable"
+    # The promise "the answer follows by SMS" is kept: the citizen learns it could not be checked, and to retry.
+    assert api.texts_to("+6281298765002")[1:] == [  # "status <id>" reads as English
+        render("status_pending", "en", tracking_id=tracking_id), render("status_retry", "en", tracking_id=tracking_id),
+    ]
 
 
 async def test_a_status_query_before_the_case_store_has_the_report_says_received_not_unknown(
@@ -411,7 +418,9 @@ async def test_a_status_query_before_the_case_store_has_the_report_says_received
     drain(settings, (STATUS_QUEUE, REPLY_QUEUE))  # the report is still waiting to be forwarded
     assert casestore.get(tracking_id) is None
     received = render("status", "id", tracking_id=tracking_id, status=status_name("received", "id"))
-    assert api.texts_to("+6281298765003") == [render("ack", "id", tracking_id=tracking_id), received, received]
+    pending = render("status_pending", "id", tracking_id=tracking_id)
+    assert api.texts_to("+6281298765003") == [render("ack", "id", tracking_id=tracking_id), received, pending,
+                                              received]
 
 
 async def test_a_status_query_for_an_id_nobody_holds_is_unknown(

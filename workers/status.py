@@ -1,7 +1,8 @@
 """The status job (queue `lapor-status`): answer a CEK/STATUS query the case store did not answer in time.
 
 It asks the case store for the report's status (retrying with the queue's backoff while the case store is down)
-and hands the answer to the reply worker. A query whose retries run out is dead-lettered like any job.
+and hands the answer to the reply worker. A query whose retries run out is dead-lettered like any job, and the
+citizen, told at once that the answer follows, gets "cannot be checked now, send CEK later".
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from gateway.logs import bind_message_context, get_logger
 from gateway.outbound import STATUS_FUNC, OutboundReplies
 from gateway.queries import held_by_gateway, status_text
 from gateway.queues import STATUS_QUEUE
+from gateway.replies import render
 from workers.context import attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 
@@ -50,7 +52,13 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
 
 
 def _give_up(query: dict[str, Any], error: RetryableError | PermanentError, attempts: int) -> dict[str, Any]:
+    """Dead-letter the query, and keep the promise that an answer follows: "cannot be checked now, send CEK later"."""
     context = current()
+    language = str(query.get("language") or "id")
+    OutboundReplies(context.redis, context.settings).queue_reply(
+        source=str(query["source"]), kind="status", language=language, tracking_id=str(query["tracking_id"]),
+        text=render("status_retry", language, tracking_id=query["tracking_id"]), to=str(query["to"]),
+    )
     DeadLetters(context.redis).add_new(
         queue=STATUS_QUEUE, func=STATUS_FUNC, args=[query], tracking_id=str(query["tracking_id"]),
         item=f"status-{query['tracking_id']}-{uuid.uuid4().hex[:12]}", reason=error.reason,
