@@ -397,8 +397,8 @@ async def test_a_status_job_that_never_reaches_the_case_store_is_dead_lettered(
     assert letter.queue == STATUS_QUEUE and letter.tracking_id == tracking_id
     assert letter.reason == "casestore_unreachable"
     # The promise "the answer follows by SMS" is kept: the citizen learns it could not be checked, and to retry.
-    assert api.texts_to("+6281298765002")[1:] == [  # "status <id>" reads as English
-        render("status_pending", "en", tracking_id=tracking_id), render("status_retry", "en", tracking_id=tracking_id),
+    assert api.texts_to("+6281298765002")[1:] == [
+        render("status_pending", "id", tracking_id=tracking_id), render("status_retry", "id", tracking_id=tracking_id),
     ]
 
 

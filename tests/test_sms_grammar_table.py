@@ -129,7 +129,8 @@ ROWS = [
     query("cek-hash", "cek #{parent}", "status"),
     query("cek-hash-no-space", "cek#{parent}", "status"),
     query("cek-no-space", "CEK{parent}", "status"),
-    query("status-en", "STATUS {parent}", "status", "en"),
+    query("status", "STATUS {parent}", "status"),  # an Indonesian word too
+    query("status-no", "status no. {parent}", "status"),
     query("cek-filler-words", "Cek laporan no. {parent}", "status"),
     query("cek-spaced-id", "CEK {parent_spaced}", "status"),
     query("bare-tracking-id", "{parent}", "status"),

@@ -231,3 +231,20 @@ def test_a_flag_word_at_the_end_counts_like_one_at_the_start(text: str, body: st
     parsed = parse_text(text)
     assert (parsed.action, parsed.text, parsed.anonymous, parsed.confidential) == (
         Action.REPORT, body, anonymous, confidential)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        (f"status {VALID}", "id"),
+        (f"STATUS no. {VALID}", "id"),
+        (f"Status laporan no {VALID}", "id"),
+        (f"check {VALID}", "en"),
+        (f"What is the status of my report {VALID}", "en"),
+        ("no water in my street since Monday", "en"),
+    ],
+    ids=["status", "status-no", "status-laporan-no", "check", "english-sentence", "english-no"],
+)
+def test_words_indonesians_use_too_do_not_make_the_reply_english(text: str, language: str) -> None:
+    """"status" is Indonesian as much as English, and "no." is how Indonesians shorten "nomor"."""
+    assert parse_text(text).language == language
