@@ -204,10 +204,17 @@ def test_acknowledgements_fit_one_gsm7_sms_with_the_longest_tracking_id(key: str
     assert len(reply_parts(text, "r")) == 1
 
 
-@pytest.mark.parametrize("key", ["help", "bad_tracking_id", "status", "status_unknown", "status_pending"])
+@pytest.mark.parametrize("key", ["help", "bad_tracking_id", "status", "status_unknown", "status_pending",
+                                 "status_retry"])
 def test_every_other_reply_is_gsm7_in_both_languages(key: str) -> None:
+    longest = format_tracking_id(10 ** (MAX_LENGTH - 1) - 1)
     for language in ("id", "en"):
         assert is_gsm7(render(key, language, tracking_id="12345678", status=status_name("in_progress", language)))
+        for status in ("received", "verified", "forwarded", "in_progress", "resolved", "rejected", "archived"):
+            text = render(key, language, tracking_id=longest, status=status_name(status, language))
+            parts = reply_parts(text, "r")
+            assert "".join(part.text for part in parts) == text
+            assert len(parts) == (1 if septets(text) <= SINGLE_PART else -(-septets(text) // MULTI_PART))
 
 
 @pytest.mark.parametrize(
