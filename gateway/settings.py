@@ -81,6 +81,7 @@ class IntakeSettings(_Section):
 class QueueSettings(_Section):
     retry_intervals: list[int]
     job_timeout_seconds: int
+    max_worker_deaths: int = Field(ge=1)
 
 
 class PrivacySettings(_Section):

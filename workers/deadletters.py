@@ -49,23 +49,26 @@ class DeadLetters:
     def entry_key(queue: str, item: str) -> str:
         return f"{queue}:{item}"
 
-    def add(self, letter: DeadLetter) -> None:
-        pipe = self._redis.pipeline(transaction=True)
+    def add(self, letter: DeadLetter, *, pipeline: Any = None) -> None:
+        """Store the letter; inside `pipeline` when given (the caller executes it, so the letter commits with the
+        removal of what it replaces)."""
+        pipe = pipeline if pipeline is not None else self._redis.pipeline(transaction=True)
         pipe.hset(ENTRIES_KEY, letter.key, orjson.dumps(asdict(letter)))
         pipe.zadd(INDEX_KEY, {letter.key: letter.failed_at})
         HealthSignals(self._redis).dead_lettered(letter.channel or "unknown", letter.key, letter.reason, pipeline=pipe)
-        pipe.execute()
+        if pipeline is None:
+            pipe.execute()
         metrics.DEAD_LETTERED.labels(letter.queue, letter.reason).inc()
         log.error("deadletter.added", queue=letter.queue, tracking_id=letter.tracking_id, reason=letter.reason,
                   detail=letter.detail, channel=letter.channel)
 
     def add_new(self, *, queue: str, func: str, args: list[Any], tracking_id: str, item: str, reason: str,
-                detail: str, attempts: int = 1, channel: str | None = None) -> DeadLetter:
+                detail: str, attempts: int = 1, channel: str | None = None, pipeline: Any = None) -> DeadLetter:
         letter = DeadLetter(
             key=self.entry_key(queue, item), queue=queue, func=func, args=args, tracking_id=tracking_id,
             reason=reason, detail=detail, failed_at=time.time(), attempts=attempts, channel=channel,
         )
-        self.add(letter)
+        self.add(letter, pipeline=pipeline)
         return letter
 
     def count(self) -> int:
