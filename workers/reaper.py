@@ -3,7 +3,11 @@
 RQ notices an abandoned job only when its started-registry entry expires (minutes). Our workers keep a short
 liveness key alive from a thread; any worker's reaper thread requeues, at the front, the started jobs of workers
 whose key has expired. A job can then run twice (the case store's idempotency on the Tracking ID makes that
-harmless); it cannot be lost. The same thread of a forward worker releases held forward IDs that no gateway
+harmless); it cannot be lost. A job that kills every worker that runs it (an out-of-memory on a batch of huge
+e-mails, a native crash) must not stall its queue: each reap is counted on the job, and after
+`queues.max_worker_deaths` a forward job of several reports is split in halves, so the report at fault ends up
+alone, and any other job is dead-lettered as `worker_died`, where an operator sees it and can requeue it.
+The same thread of a forward worker releases held forward IDs that no gateway
 released (`HeldForwardWatch`): a gateway that died between making reports durable and releasing them.
 """
 
@@ -18,15 +22,29 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from redis import Redis
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.executions import Execution
 from rq.job import Job
 
+from gateway.health import HealthSignals, health_channel
 from gateway.logs import get_logger
-from gateway.queues import HELD_FORWARD_KEY, JSONSerializer, queue, release_held_forwards
+from gateway.outbound import REPLY_FUNC, reply_key
+from gateway.queues import (
+    FORWARD_FUNC,
+    FORWARD_QUEUE,
+    HELD_FORWARD_KEY,
+    REPLY_QUEUE,
+    JSONSerializer,
+    enqueue_calls,
+    envelope_key,
+    queue,
+    release_held_forwards,
+)
 from gateway.settings import Settings
+from workers.deadletters import DeadLetters
 
 log = get_logger()
 
@@ -38,6 +56,11 @@ INTERMEDIATE_SEEN = "lapor:reaper:intermediate-seen"
 ORPHAN_AFTER_SECONDS = 3.0
 # Forward jobs a reaper pass makes at most from IDs a dead gateway held (the rest: next pass).
 MAX_RELEASE_JOBS_PER_PASS = 20
+# The job meta field counting the workers that died running the job (written with each requeue).
+REAPS_META = "reaps"
+# Reply jobs whose channel is not in their arguments (dotted paths: the reaper must not import channel code).
+SOCIAL_REPLY_FUNC = "workers.social_reply.send_social_reply"
+EMAIL_REPLY_FUNC = "workers.email_reply.send_email_reply"
 
 
 def worker_name() -> str:
@@ -50,8 +73,9 @@ def is_worker_alive(redis: Redis, name: str) -> bool:
     return bool(redis.exists(f"rq:worker:{name}"))  # a stock RQ worker: trust RQ's own heartbeat key
 
 
-def reap_abandoned(redis: Redis, queue_names: Sequence[str]) -> list[str]:
-    """Requeue started jobs whose worker is gone; returns their job ids. One reaper at a time (a short lock)."""
+def reap_abandoned(redis: Redis, queue_names: Sequence[str], settings: Settings) -> list[str]:
+    """Requeue started jobs whose worker is gone (or split or dead-letter one that took too many workers with it);
+    returns their job ids. One reaper at a time (a short lock)."""
     if not redis.set(REAPER_LOCK, "1", nx=True, ex=5):
         return []
     reaped: list[str] = []
@@ -71,17 +95,102 @@ def reap_abandoned(redis: Redis, queue_names: Sequence[str]) -> list[str]:
                 except NoSuchJobError:
                     redis.zrem(registry.key, f"{job_id}:{execution_id}")
                     continue
-                pipe = redis.pipeline(transaction=True)
-                pipe.multi()  # explicit: RQ's enqueue_job joins a transaction only if it is already open
-                pipe.zrem(registry.key, f"{job_id}:{execution_id}")
-                target.enqueue_job(job, pipeline=pipe, at_front=True)
-                pipe.execute()
+                _after_worker_died(redis, settings, target, job, f"{job_id}:{execution_id}", execution.worker_name)
                 reaped.append(job_id)
-                log.warning("worker.job_reaped", job_id=job_id, queue=name, dead_worker=execution.worker_name)
             reaped.extend(_reap_intermediate(redis, target))
     finally:
         redis.delete(REAPER_LOCK)
     return reaped
+
+
+def reap_count(job: Job) -> int:
+    """How many workers died running this job so far (a job requeued from the dead letters starts at 0)."""
+    try:
+        return max(0, int(job.meta.get(REAPS_META) or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _after_worker_died(redis: Redis, settings: Settings, target: Any, job: Job, member: str, dead_worker: str) -> None:
+    """Requeue the job at the front, its reap counted in the same transaction; once it has taken
+    `queues.max_worker_deaths` workers, split or dead-letter it instead (`_give_up_running_whole`)."""
+    reaps = reap_count(job) + 1
+    pipe = redis.pipeline(transaction=True)
+    pipe.multi()  # explicit: RQ's enqueue_job joins a transaction only if it is already open
+    pipe.zrem(target.started_job_registry.key, member)
+    if reaps < settings.queues.max_worker_deaths:
+        job.meta[REAPS_META] = reaps  # saved with the job by enqueue_job, in this transaction
+        target.enqueue_job(job, pipeline=pipe, at_front=True)
+        pipe.execute()
+        log.warning("worker.job_reaped", job_id=job.id, queue=target.name, dead_worker=dead_worker, reaps=reaps)
+        return
+    outcome = _give_up_running_whole(redis, settings, pipe, job, reaps)
+    job.delete(pipeline=pipe, remove_from_queue=False)
+    pipe.execute()
+    if outcome == "dead_lettered" and job.origin == REPLY_QUEUE:  # as a reply worker's own give-up counts it
+        channel = _job_identity(job, list(job.args or []))[1]
+        HealthSignals(redis).reply_failed(health_channel(channel or "unknown"), "worker_died")
+    log.warning("worker.job_poisoned", job_id=job.id, queue=target.name, func=job.func_name,
+                dead_worker=dead_worker, reaps=reaps, outcome=outcome)
+
+
+def _give_up_running_whole(redis: Redis, settings: Settings, pipe: Any, job: Job, reaps: int) -> str:
+    """Queue into `pipe` what replaces a job that killed `reaps` workers: two forward jobs of halves of its reports
+    not yet done ("split"), or a dead letter ("dead_lettered"); returns which."""
+    detail = f"its worker died (killed, out of memory or crashed) each of the {reaps} times it ran; not run again"
+    attempts = int(job.meta.get("attempts") or 0) + reaps
+    tracking_ids = job.args[0] if job.func_name == FORWARD_FUNC and job.args else None
+    if not isinstance(tracking_ids, list):  # not a forward job (or a damaged one): redo it whole, by an operator
+        _dead_letter_job(redis, pipe, job, detail, attempts)
+        return "dead_lettered"
+    done = set(job.meta.get("done") or [])
+    pending = [str(tid) for tid in tracking_ids if tid not in done]
+    if len(pending) > 1:
+        half = len(pending) // 2
+        enqueue_calls(redis, settings, FORWARD_QUEUE, FORWARD_FUNC, [(pending[:half],), (pending[half:],)],
+                      pipeline=pipe)
+        return "split"
+    for tracking_id in pending:
+        DeadLetters(redis).add_new(
+            queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[tracking_id]], tracking_id=tracking_id, item=tracking_id,
+            reason="worker_died", detail=detail, attempts=attempts, channel=_report_channel(redis, tracking_id),
+            pipeline=pipe,
+        )
+    return "dead_lettered" if pending else "nothing_left"
+
+
+def _report_channel(redis: Redis, tracking_id: str) -> str | None:
+    """The stored envelope's source or channel (what the forward worker files its dead letters under)."""
+    try:
+        envelope = orjson.loads(redis.get(envelope_key(tracking_id)) or b"null")
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(envelope, dict):
+        return None
+    return envelope.get("source") or envelope.get("channel")
+
+
+def _dead_letter_job(redis: Redis, pipe: Any, job: Job, detail: str, attempts: int) -> None:
+    """A dead letter that redoes the whole job (its function and arguments), filed under its report's Tracking ID
+    and channel as its own worker would; a reply's record says so too."""
+    args = list(job.args or [])
+    tracking_id, channel = _job_identity(job, args)
+    DeadLetters(redis).add_new(
+        queue=job.origin, func=job.func_name, args=args, tracking_id=tracking_id, item=f"worker-died-{job.id}",
+        reason="worker_died", detail=detail, attempts=attempts, channel=channel, pipeline=pipe,
+    )
+    if job.func_name == REPLY_FUNC and args and isinstance(args[0], dict) and args[0].get("reply_id"):
+        pipe.hset(reply_key(str(args[0]["reply_id"])),
+                  mapping={"state": "dead_lettered", "last_error": "worker_died", "attempts": str(attempts)})
+
+
+def _job_identity(job: Job, args: list[Any]) -> tuple[str, str | None]:
+    """(Tracking ID, channel) of a reply or status job, from its arguments; the job id when it names no report."""
+    if job.func_name == SOCIAL_REPLY_FUNC and len(args) >= 4:  # (channel, target, reply_key, tracking_id, ...)
+        return str(args[3] or job.id), f"{args[0]}-reply"
+    first = args[0] if args and isinstance(args[0], dict) else {}
+    channel = first.get("source") or ("email" if job.func_name == EMAIL_REPLY_FUNC else None)
+    return str(first.get("tracking_id") or first.get("reply_id") or job.id), channel
 
 
 def _reap_intermediate(redis: Redis, target: Any) -> list[str]:
@@ -140,9 +249,10 @@ class HeldForwardWatch:
 class Liveness:
     """Keeps this worker's liveness key fresh and runs the reaper, from one daemon thread."""
 
-    def __init__(self, redis: Redis, name: str, queue_names: Sequence[str], *, ttl: float = 5.0,
-                 held: HeldForwardWatch | None = None) -> None:
+    def __init__(self, redis: Redis, name: str, queue_names: Sequence[str], settings: Settings, *,
+                 ttl: float = 5.0, held: HeldForwardWatch | None = None) -> None:
         self._redis = redis
+        self._settings = settings
         self._key = ALIVE_KEY.format(name=name)
         self._queue_names = list(queue_names)
         self._ttl = ttl
@@ -167,7 +277,7 @@ class Liveness:
         while not self._stop.wait(self._ttl / 5):
             try:
                 self._beat()
-                reap_abandoned(self._redis, self._queue_names)
+                reap_abandoned(self._redis, self._queue_names, self._settings)
                 if self._held is not None:
                     self._held.check()
             except RedisError as error:  # Redis is down: RQ's own loop reconnects; so do we, next beat

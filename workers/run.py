@@ -83,7 +83,7 @@ class LaporWorker(SimpleWorker):
         if held is not None and kwargs.get("burst", args[0] if args else False):
             # A burst run drains everything, including what a gateway holds back for its linger.
             release_held_forwards(self.connection, current().settings)
-        liveness = Liveness(self.connection, self.name, names, held=held)
+        liveness = Liveness(self.connection, self.name, names, current().settings, held=held)
         liveness.start()
         try:
             return super().work(*args, **kwargs)

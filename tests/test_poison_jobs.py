@@ -1,0 +1,214 @@
+"""A job that kills every worker that runs it (an out-of-memory on a batch of huge e-mails, a native crash) must not
+stall its queue: after `queues.max_worker_deaths` reaps a forward job of several reports is split in halves and any
+other job is dead-lettered as worker_died, requeueable by an operator with a fresh count."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pytest
+from redis import Redis
+from rq.executions import Execution
+from rq.job import Job
+
+from gateway.outbound import REPLY_FUNC, STATUS_FUNC, reply_key
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE, enqueue_calls, envelope_key, queue
+from gateway.settings import Settings
+from tests.conftest import REPO_ROOT, VENV_BIN, ProcessHandle, TestEnvironment, log_events, wait_until
+from workers.deadletters import DeadLetters
+from workers.reaper import ALIVE_KEY, REAPS_META, reap_abandoned, reap_count
+
+DEAD_WORKER = "lapor-ghost-1-dead00"
+LIVE_WORKER = "lapor-ghost-2-live00"
+KILLER_FUNC = "tests.poison_support.kill_my_worker"
+
+
+def started_by(redis: Redis, settings: Settings, queue_name: str, func: str, args: tuple[Any, ...],
+               worker: str = DEAD_WORKER, **meta: Any) -> Job:
+    """A real job, taken off its queue and started as `worker` would (started registry, execution, status)."""
+    job = enqueue_calls(redis, settings, queue_name, func, [args])[0]
+    target = queue(queue_name, redis)
+    target.remove(job)
+    if meta:
+        job.meta.update(meta)
+        job.save_meta()
+    with redis.pipeline() as pipe:
+        job.prepare_for_execution(worker, pipe)
+        Execution.create(job, ttl=600, pipeline=pipe, worker_name=worker)
+        pipe.execute()
+    return job
+
+
+def reply_args(reply_id: str = "r1", tracking_id: str = "10000011") -> tuple[Any, ...]:
+    return ({"reply_id": reply_id, "source": "sms-aggregator", "kind": "ack", "text": "Laporan diterima",
+             "language": "id", "tracking_id": tracking_id, "to": None, "to_report": tracking_id},)
+
+
+def status_args() -> tuple[Any, ...]:
+    return ({"tracking_id": "10000029", "source": "sms-aggregator", "to": "+6281234567890", "language": "id"},)
+
+
+def forward_args(count: int) -> tuple[Any, ...]:
+    return ([f"1000{index:03d}9" for index in range(count)],)
+
+
+@dataclass
+class Case:
+    id: str
+    queue: str
+    func: str
+    args: tuple[Any, ...]
+    meta: dict[str, Any] = field(default_factory=dict)
+    worker: str = DEAD_WORKER
+    # What the queue holds afterwards: each job's args and reap count, front first.
+    queued: list[tuple[tuple[Any, ...], int]] = field(default_factory=list)
+    # Dead letters afterwards: (tracking_id, args).
+    letters: list[tuple[str, list[Any]]] = field(default_factory=list)
+    poisoned: bool = False
+
+
+CASES = [
+    Case("reply-first-death-requeued-at-the-front", REPLY_QUEUE, REPLY_FUNC, reply_args(),
+         queued=[(reply_args(), 1)]),
+    Case("reply-second-death-requeued", REPLY_QUEUE, REPLY_FUNC, reply_args(), meta={REAPS_META: 1},
+         queued=[(reply_args(), 2)]),
+    Case("reply-third-death-dead-lettered", REPLY_QUEUE, REPLY_FUNC, reply_args(), meta={REAPS_META: 2},
+         letters=[("10000011", list(reply_args()))], poisoned=True),
+    Case("status-third-death-dead-lettered", STATUS_QUEUE, STATUS_FUNC, status_args(), meta={REAPS_META: 2},
+         letters=[("10000029", list(status_args()))], poisoned=True),
+    Case("forward-of-five-second-death-requeued-whole", FORWARD_QUEUE, FORWARD_FUNC, forward_args(5),
+         meta={REAPS_META: 1}, queued=[(forward_args(5), 2)]),
+    Case("forward-of-five-third-death-split-in-halves", FORWARD_QUEUE, FORWARD_FUNC, forward_args(5),
+         meta={REAPS_META: 2},
+         queued=[((forward_args(5)[0][:2],), 0), ((forward_args(5)[0][2:],), 0)], poisoned=True),
+    Case("forward-of-one-third-death-dead-lettered", FORWARD_QUEUE, FORWARD_FUNC, forward_args(1),
+         meta={REAPS_META: 2}, letters=[("10000009", [["10000009"]])], poisoned=True),
+    Case("forward-with-all-but-one-done-dead-letters-that-one", FORWARD_QUEUE, FORWARD_FUNC, forward_args(3),
+         meta={REAPS_META: 2, "done": ["10000009", "10000019"]}, letters=[("10000029", [["10000029"]])],
+         poisoned=True),
+    Case("a-live-worker-keeps-its-job", REPLY_QUEUE, REPLY_FUNC, reply_args(), meta={REAPS_META: 2},
+         worker=LIVE_WORKER),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_a_job_whose_worker_died_is_requeued_until_the_limit_then_split_or_dead_lettered(
+    case: Case, redis: Redis, settings: Settings, log_stream: io.StringIO,
+) -> None:
+    assert settings.queues.max_worker_deaths == 3
+    redis.set(ALIVE_KEY.format(name=LIVE_WORKER), "1", ex=60)
+    redis.set(envelope_key("10000009"), orjson.dumps({"tracking_id": "10000009", "source": "email"}))
+    earlier = queue(case.queue, redis).enqueue_call(func=case.func, args=("another job, queued earlier",))
+    job = started_by(redis, settings, case.queue, case.func, case.args, worker=case.worker, **case.meta)
+
+    reaped = reap_abandoned(redis, [case.queue], settings)
+
+    target = queue(case.queue, redis)
+    started = target.started_job_registry.get_job_ids(cleanup=False)
+    if case.worker == LIVE_WORKER:
+        assert (reaped, started) == ([], [job.id])
+        return
+    assert reaped == [job.id]
+    assert started == []
+    jobs = target.get_jobs()
+    waiting = [(tuple(j.args), reap_count(j)) for j in jobs if j.id != earlier.id]
+    assert waiting == case.queued
+    if case.queued and not case.poisoned:
+        assert jobs[0].id == job.id  # at the front, as before
+    letters = DeadLetters(redis).list()
+    assert [(letter.tracking_id, letter.args) for letter in letters] == case.letters
+    for letter in letters:
+        assert (letter.queue, letter.func, letter.reason) == (case.queue, case.func, "worker_died")
+        assert "3 times" in letter.detail
+    events = [e for e in log_events(log_stream) if e.get("event") == "worker.job_poisoned"]
+    assert len(events) == int(case.poisoned)
+    if case.poisoned:
+        assert events[0]["level"] == "warning"
+        assert events[0]["reaps"] == 3
+        assert not redis.exists(job.key)  # replaced, never run whole again
+
+
+def test_the_dead_letter_of_a_forward_names_its_reports_channel(redis: Redis, settings: Settings) -> None:
+    redis.set(envelope_key("10000009"), orjson.dumps({"tracking_id": "10000009", "source": "email"}))
+    started_by(redis, settings, FORWARD_QUEUE, FORWARD_FUNC, forward_args(1), **{REAPS_META: 2})
+    reap_abandoned(redis, [FORWARD_QUEUE], settings)
+    letter = DeadLetters(redis).get(f"{FORWARD_QUEUE}:10000009")
+    assert letter is not None
+    assert (letter.channel, letter.attempts) == ("email", 3)
+
+
+def test_a_reply_given_up_says_so_on_its_record(redis: Redis, settings: Settings) -> None:
+    redis.hset(reply_key("r1"), mapping={"state": "queued"})
+    started_by(redis, settings, REPLY_QUEUE, REPLY_FUNC, reply_args(), **{REAPS_META: 2})
+    reap_abandoned(redis, [REPLY_QUEUE], settings)
+    assert redis.hget(reply_key("r1"), "state") == b"dead_lettered"
+    assert redis.hget(reply_key("r1"), "last_error") == b"worker_died"
+
+
+def test_the_limit_is_a_setting(redis: Redis, test_env: TestEnvironment) -> None:
+    settings = test_env.settings(LAPOR_QUEUES_MAX_WORKER_DEATHS="1")
+    started_by(redis, settings, REPLY_QUEUE, REPLY_FUNC, reply_args())
+    reap_abandoned(redis, [REPLY_QUEUE], settings)
+    assert [letter.reason for letter in DeadLetters(redis).list()] == ["worker_died"]
+
+
+def test_a_requeued_dead_letter_starts_a_fresh_count(
+    redis: Redis, settings: Settings, test_env: TestEnvironment,
+) -> None:
+    started_by(redis, settings, REPLY_QUEUE, REPLY_FUNC, reply_args(), **{REAPS_META: 2})
+    reap_abandoned(redis, [REPLY_QUEUE], settings)
+    assert DeadLetters(redis).count() == 1
+
+    result = subprocess.run([str(VENV_BIN / "lapor-gateway"), "deadletters", "requeue", "10000011"],
+                            env=test_env.process_env(COLUMNS="200"), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert DeadLetters(redis).count() == 0
+    [requeued] = queue(REPLY_QUEUE, redis).get_jobs()
+    assert (requeued.func_name, list(requeued.args), reap_count(requeued)) == (REPLY_FUNC, list(reply_args()), 0)
+
+    # It kills a worker again: requeued, as any job on its first death.
+    queue(REPLY_QUEUE, redis).remove(requeued)
+    with redis.pipeline() as pipe:
+        requeued.prepare_for_execution(DEAD_WORKER, pipe)
+        Execution.create(requeued, ttl=600, pipeline=pipe, worker_name=DEAD_WORKER)
+        pipe.execute()
+    reap_abandoned(redis, [REPLY_QUEUE], settings)
+    assert [reap_count(job) for job in queue(REPLY_QUEUE, redis).get_jobs()] == [1]
+    assert DeadLetters(redis).count() == 0
+
+
+def test_a_job_that_kills_every_worker_is_dead_lettered_and_the_queue_moves_on(
+    start_process: Callable[..., ProcessHandle], redis: Redis, settings: Settings,
+) -> None:
+    """Real worker processes on the reply queue; the job SIGKILLs each one that runs it. After two deaths
+    (LAPOR_QUEUES_MAX_WORKER_DEATHS=2) the next worker's reaper dead-letters it, and that worker goes on with the
+    next job."""
+    limit = 2
+    poison = enqueue_calls(redis, settings, REPLY_QUEUE, KILLER_FUNC, [("boom",)])[0]
+    env = {"LAPOR_QUEUES_MAX_WORKER_DEATHS": str(limit), "PYTHONPATH": str(REPO_ROOT)}
+    started = time.monotonic()
+    workers: list[ProcessHandle] = []
+    deadline = started + 60
+    while DeadLetters(redis).count() == 0 and time.monotonic() < deadline:
+        if not workers or workers[-1].process.poll() is not None:  # one worker at a time: each takes the job
+            workers.append(start_process("worker", "--queues", REPLY_QUEUE, **env))
+        time.sleep(0.2)
+    died = [handle for handle in workers if handle.process.poll() is not None]
+    assert len(died) == limit, [handle.output()[-1500:] for handle in workers]
+    [letter] = DeadLetters(redis).list()
+    assert (letter.queue, letter.func, letter.args, letter.reason) == (REPLY_QUEUE, KILLER_FUNC, ["boom"],
+                                                                       "worker_died")
+    assert f"{limit} times" in letter.detail
+    survivor = workers[-1]
+    after = queue(REPLY_QUEUE, redis).enqueue_call(func="builtins.len", args=("the next reply",))
+    wait_until(lambda: after.get_status(refresh=True) == "finished", timeout=15)
+    assert survivor.process.poll() is None
+    assert "worker.job_poisoned" in survivor.output()
+    assert not redis.exists(poison.key)
+    print(f"\nfigures[poison]: dead-lettered after {limit} worker deaths, {time.monotonic() - started:.1f} s")
