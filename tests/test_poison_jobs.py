@@ -200,7 +200,9 @@ def test_a_job_that_kills_every_worker_is_dead_lettered_and_the_queue_moves_on(
             workers.append(start_process("worker", "--queues", REPLY_QUEUE, **env))
         time.sleep(0.2)
     died = [handle for handle in workers if handle.process.poll() is not None]
-    assert len(died) == limit, [handle.output()[-1500:] for handle in workers]
+    target = queue(REPLY_QUEUE, redis)
+    assert len(died) == limit, (target.get_job_ids(), target.started_job_registry.get_job_ids(cleanup=False),
+                                poison.get_meta(refresh=True), [handle.output()[-1500:] for handle in workers])
     [letter] = DeadLetters(redis).list()
     assert (letter.queue, letter.func, letter.args, letter.reason) == (REPLY_QUEUE, KILLER_FUNC, ["boom"],
                                                                        "worker_died")
@@ -212,3 +214,19 @@ def test_a_job_that_kills_every_worker_is_dead_lettered_and_the_queue_moves_on(
     assert "worker.job_poisoned" in survivor.output()
     assert not redis.exists(poison.key)
     print(f"\nfigures[poison]: dead-lettered after {limit} worker deaths, {time.monotonic() - started:.1f} s")
+
+
+def test_a_job_whose_first_worker_died_minutes_ago_is_still_given_up(redis: Redis, settings: Settings) -> None:
+    """The execution RQ recorded for the first dead worker outlives its hash (90 s) in the job's index (150 s):
+    the reaper must not trip on it when the last death comes in between."""
+    job = started_by(redis, settings, FORWARD_QUEUE, FORWARD_FUNC, forward_args(1), **{REAPS_META: 2})
+    with redis.pipeline() as pipe:
+        first = Execution.create(job, ttl=600, pipeline=pipe, worker_name="lapor-ghost-0-first0")
+        pipe.execute()
+    redis.zrem(job.started_job_registry.key, first.composite_key)  # reaped back then
+    redis.delete(first.key)  # its hash expired since
+
+    assert reap_abandoned(redis, [FORWARD_QUEUE], settings) == [job.id]
+    assert [letter.reason for letter in DeadLetters(redis).list()] == ["worker_died"]
+    assert queue(FORWARD_QUEUE, redis).started_job_registry.get_job_ids(cleanup=False) == []
+    assert not redis.exists(job.key)

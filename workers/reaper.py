@@ -26,7 +26,7 @@ import orjson
 from redis import Redis
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
-from rq.executions import Execution
+from rq.executions import Execution, ExecutionRegistry
 from rq.job import Job
 
 from gateway.health import HealthSignals, health_channel
@@ -125,7 +125,9 @@ def _after_worker_died(redis: Redis, settings: Settings, target: Any, job: Job, 
         log.warning("worker.job_reaped", job_id=job.id, queue=target.name, dead_worker=dead_worker, reaps=reaps)
         return
     outcome = _give_up_running_whole(redis, settings, pipe, job, reaps)
-    job.delete(pipeline=pipe, remove_from_queue=False)
+    # Not RQ's job.delete: it reads every execution of the job, and fails on one whose hash expired (90 s) before
+    # its index entry (150 s), as a dead worker's may have when the last of its deaths comes minutes after the first.
+    pipe.delete(job.key, job.dependents_key, job.dependencies_key, ExecutionRegistry(job.id, redis).key)
     pipe.execute()
     if outcome == "dead_lettered" and job.origin == REPLY_QUEUE:  # as a reply worker's own give-up counts it
         channel = _job_identity(job, list(job.args or []))[1]
