@@ -61,10 +61,12 @@ class StopRequest:
 class LaporWorker(SimpleWorker):
     """SimpleWorker on one queue, plus liveness: other workers requeue our job quickly if this process dies."""
 
-    def __init__(self, *args: Any, stop: StopRequest | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, stop: StopRequest | None = None, settings: Settings | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Shared by the workers `run_worker` builds one after another, so a late signal is not lost.
         self.stop = stop or StopRequest()
+        self._settings = settings
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop.ask()
@@ -83,7 +85,7 @@ class LaporWorker(SimpleWorker):
         if held is not None and kwargs.get("burst", args[0] if args else False):
             # A burst run drains everything, including what a gateway holds back for its linger.
             release_held_forwards(self.connection, current().settings)
-        liveness = Liveness(self.connection, self.name, names, current().settings, held=held)
+        liveness = Liveness(self.connection, self.name, names, self._settings or current().settings, held=held)
         liveness.start()
         try:
             return super().work(*args, **kwargs)
@@ -106,7 +108,7 @@ def worker_on(context: WorkerContext, queue_names: str | Sequence[str], stop: St
     names = [queue_names] if isinstance(queue_names, str) else list(queue_names)
     return LaporWorker(
         [queue(name, context.redis) for name in names], connection=context.redis, serializer=JSONSerializer,
-        name=worker_name(), maintenance_interval=MAINTENANCE_INTERVAL_SECONDS, stop=stop,
+        name=worker_name(), maintenance_interval=MAINTENANCE_INTERVAL_SECONDS, stop=stop, settings=context.settings,
         exception_handlers=[_dead_letter_failed_forward] if FORWARD_QUEUE in names else None,
     )
 
