@@ -230,3 +230,25 @@ def test_a_job_whose_first_worker_died_minutes_ago_is_still_given_up(redis: Redi
     assert [letter.reason for letter in DeadLetters(redis).list()] == ["worker_died"]
     assert queue(FORWARD_QUEUE, redis).started_job_registry.get_job_ids(cleanup=False) == []
     assert not redis.exists(job.key)
+
+
+def test_a_job_back_on_the_intermediate_list_is_not_taken_for_stranded_by_an_old_sighting(
+    redis: Redis, settings: Settings
+) -> None:
+    """A reaper pass that saw a job on the intermediate list in the milliseconds before a live worker started it
+    must forget that sighting: the same job id back on the list later (RQ's retry reuses it) would otherwise be
+    requeued at once while a worker starts it, and a reply would be sent twice."""
+    from workers.reaper import INTERMEDIATE_SEEN
+
+    (job,) = enqueue_calls(redis, settings, REPLY_QUEUE, REPLY_FUNC, [reply_args()])
+    target = queue(REPLY_QUEUE, redis)
+    redis.lrem(target.key, 0, job.id)
+    redis.rpush(target.intermediate_queue_key, job.id)  # a worker is about to start it
+    assert reap_abandoned(redis, [REPLY_QUEUE], settings) == []  # first sighting: noted
+    redis.hset(INTERMEDIATE_SEEN, f"{REPLY_QUEUE}:{job.id}", time.time() - 60)  # ... a minute ago
+    redis.lrem(target.intermediate_queue_key, 0, job.id)  # it started, and later failed for a retry
+    assert reap_abandoned(redis, [REPLY_QUEUE], settings) == []
+    redis.rpush(target.intermediate_queue_key, job.id)  # the retry: a live worker is starting it again
+    assert reap_abandoned(redis, [REPLY_QUEUE], settings) == []  # a first sighting again, not "stranded a minute"
+    assert redis.lrange(target.intermediate_queue_key, 0, -1) == [job.id.encode()]
+

@@ -200,10 +200,16 @@ def _reap_intermediate(redis: Redis, target: Any) -> list[str]:
     started = set(target.started_job_registry.get_job_ids(cleanup=False))
     now = time.time()
     reaped = []
-    for raw in redis.lrange(target.intermediate_queue_key, 0, -1):
-        job_id = raw.decode()
-        if job_id in started:
-            continue
+    listed = [raw.decode() for raw in redis.lrange(target.intermediate_queue_key, 0, -1)]
+    waiting = [job_id for job_id in listed if job_id not in started]
+    # A sighting counts only while the job stays on the list: one that went on normally (started) is forgotten, or
+    # the same job id back on the list later (a retry, a reap) would look stranded at once and run twice.
+    prefix = f"{target.name}:"
+    stale = [field for field in (key.decode() for key in redis.hkeys(INTERMEDIATE_SEEN))
+             if field.startswith(prefix) and field[len(prefix):] not in waiting]
+    if stale:
+        redis.hdel(INTERMEDIATE_SEEN, *stale)
+    for job_id in waiting:
         field = f"{target.name}:{job_id}"
         first_seen = redis.hget(INTERMEDIATE_SEEN, field)
         if first_seen is None:
