@@ -101,7 +101,11 @@ class Gateway:
             if outbound is not None:
                 reply, _queued = await outbound.answer_query(adapter.name, query, self.status_client)
             else:
-                reply, later = await answer_query(query, self.status_client, self.redis)
+                try:  # one deadline for the whole lookup: httpx's timeouts are per step, and an answer may trickle
+                    reply, later = await asyncio.wait_for(answer_query(query, self.status_client, self.redis),
+                                                          self.settings.twilio.status_inline_timeout_seconds)
+                except TimeoutError:
+                    reply, later = None, True
                 if later:  # no outbound sender on this channel: promise nothing, ask the citizen to try again
                     reply = render("status_retry", normalized.language, tracking_id=query.tracking_id)
             log.info("message.query", action=query.action.value)

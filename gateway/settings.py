@@ -96,6 +96,7 @@ class SmsSettings(_Section):
 class TwilioSettings(_Section):
     enabled: bool
     auth_token: str
+    status_inline_timeout_seconds: float = Field(gt=0)
 
 
 class LoggingSettings(_Section):

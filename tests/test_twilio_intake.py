@@ -267,3 +267,44 @@ async def test_redis_down_with_ids_in_reserve_is_still_ready_and_answers_from_th
             await runner.cleanup()
     finally:
         own.stop()
+
+
+async def test_a_status_answer_trickling_in_is_cut_at_the_deadline_and_twilio_is_answered_in_time(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """httpx's timeouts are per read: a case store (or a proxy) that sends a byte a second never trips them. The
+    lookup as a whole has a deadline, so the citizen's TwiML goes out long before Twilio's 15 s."""
+    import asyncio
+    import time
+
+    settings = test_env.settings(LAPOR_TWILIO_STATUS_INLINE_TIMEOUT_SECONDS="1.0")
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        for byte in b'{"status": "in_progress"}':
+            await response.write(bytes([byte]))
+            await asyncio.sleep(0.5)
+        return response
+
+    slow = web.Application()
+    slow.router.add_get("/v1/reports/{tracking_id}", trickle)
+    slow_runner = web.AppRunner(slow, access_log=None)
+    await slow_runner.setup()
+    await web.TCPSite(slow_runner, "127.0.0.1", settings.casestore.port).start()
+    runner = web.AppRunner(create_app(settings, redis), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    try:
+        async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as client:
+            server = GatewayServer(url=settings.public_url, settings=settings, client=client)
+            started = time.monotonic()
+            response = await server.post_twilio(server.twilio_form(Body="CEK 10000004", MessageSid="SM" + "t" * 32))
+            answered_in = time.monotonic() - started
+        reply = twiml_message(response.text)
+        assert "belum bisa dicek" in reply and "10000004" in reply
+        assert answered_in < 5, answered_in  # the trickle takes 12 s
+    finally:
+        await runner.cleanup()
+        await slow_runner.cleanup()
+
