@@ -75,6 +75,8 @@ class FakeProviderState:
     ig_tags: list[str] = field(default_factory=list)
     x_replies: list[dict[str, Any]] = field(default_factory=list)
     ig_replies: list[dict[str, Any]] = field(default_factory=list)
+    # Graph errors for one comment or media id only ((status, body)): a lookup of that object fails like that.
+    ig_object_errors: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     # Like X: only the newest this many mentions can be read, whatever since_id says.
@@ -268,6 +270,9 @@ async def graph_user(request: web.Request) -> web.Response:
     if not match:
         return web.json_response({"id": state.config.ig_user_id})
     name, object_id = match.groups()
+    if object_id in state.ig_object_errors:
+        status, body = state.ig_object_errors[object_id]
+        return web.json_response(body, status=status)
     store = state.ig_comments if name.startswith("mentioned_comment") else state.ig_media
     found = store.get(object_id)
     if found is None:
