@@ -207,6 +207,8 @@ class InstagramSettings(_Section):
     graph_base_url: str
     poll_interval_seconds: float
     pending_interval_seconds: float
+    pending_grace_minutes: float = Field(ge=0)
+    pending_retry_seconds: float = Field(gt=0)
     max_pages: int
     page_size: int
     first_poll_lookback_minutes: float

@@ -25,6 +25,7 @@ def test_defaults_come_from_the_toml_file() -> None:
     assert settings.data_dir == Path("./var")
     assert settings.casestore_url == "http://127.0.0.1:8081"
     assert settings.redis_url == ""
+    assert settings.instagram.pending_grace_minutes == 15.0
 
 
 @pytest.mark.parametrize(
@@ -39,6 +40,8 @@ def test_defaults_come_from_the_toml_file() -> None:
                      id="list"),
         pytest.param("REDIS_URL", "redis://127.0.0.1:6379/2", lambda s: s.redis_url == "redis://127.0.0.1:6379/2",
                      id="redis-url"),
+        pytest.param("LAPOR_INSTAGRAM_PENDING_GRACE_MINUTES", "30",
+                     lambda s: s.instagram.pending_grace_minutes == 30.0, id="instagram-pending-grace"),
     ],
 )
 def test_environment_overrides(variable: str, value: str, read: object) -> None:
@@ -74,6 +77,12 @@ def test_environment_beats_the_development_secrets() -> None:
 def test_a_malformed_value_is_a_clear_error() -> None:
     with pytest.raises(SettingsError, match=r"http\.port"):
         load_settings({**PRODUCTION_SECRETS, "LAPOR_HTTP_PORT": "eighty"})
+
+
+def test_an_instagram_pending_retry_of_zero_is_refused() -> None:
+    """Zero would look every waiting notification up again at every pending tick (a Graph API rate limit)."""
+    with pytest.raises(SettingsError, match=r"instagram\.pending_retry_seconds"):
+        load_settings({**PRODUCTION_SECRETS, "LAPOR_INSTAGRAM_PENDING_RETRY_SECONDS": "0"})
 
 
 def test_env_names() -> None:
