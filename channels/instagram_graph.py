@@ -52,8 +52,13 @@ MEDIA_FIELDS = "id,caption,media_type,media_url,permalink,timestamp,username"
 COMMENT_FIELDS = "id,text,timestamp,username,media{id,permalink}"
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80002})
 AUTH_CODES = frozenset({10, 190, 200})
+# Auth errors about the whole account (an invalid or expired token, an API session): nothing can be read.
+ACCOUNT_AUTH_CODES = frozenset({102, 190})
 MEDIA_TYPES = {"IMAGE": "image/jpeg", "VIDEO": "video/mp4", "CAROUSEL_ALBUM": "image/jpeg"}
 PENDING_BATCH = 50
+# How far down the pending list a round looks for notifications due for a lookup (those waiting to be retried are
+# skipped without a call).
+PENDING_SCAN = 500
 # The newest media ids of the last walks: a walk stops at any of them, so one deleted post does not send it back
 # through the account's whole history (where posts whose dedup entries expired would be answered again).
 RECENT_SEEN = 20
@@ -77,15 +82,32 @@ def classify_response(response: httpx.Response, now: float) -> ProviderError:
     except (orjson.JSONDecodeError, AttributeError):
         error = {}
     code = error.get("code") if isinstance(error, dict) else None
+    code = code if isinstance(code, int) and not isinstance(code, bool) else None
     detail = f"{response.status_code} code={code}"
     if response.status_code == 429 or code in RATE_LIMIT_CODES:
         return ProviderError(ProviderErrorKind.RATE_LIMIT, detail, status=response.status_code,
-                             retry_at=_retry_at(response, now))
+                             retry_at=_retry_at(response, now), code=code)
     if response.status_code in (401, 403) or code in AUTH_CODES:
-        return ProviderError(ProviderErrorKind.AUTH, detail, status=response.status_code)
+        return ProviderError(ProviderErrorKind.AUTH, detail, status=response.status_code, code=code)
     if response.status_code >= 500:
-        return ProviderError(ProviderErrorKind.SERVER, detail, status=response.status_code)
-    return ProviderError(ProviderErrorKind.BAD_PAYLOAD, detail, status=response.status_code)
+        return ProviderError(ProviderErrorKind.SERVER, detail, status=response.status_code, code=code)
+    return ProviderError(ProviderErrorKind.BAD_PAYLOAD, detail, status=response.status_code, code=code)
+
+
+def about_one_object(error: ProviderError) -> bool:
+    """Whether a failed lookup of one notification's comment or media says something about that object only.
+
+    Not readable (code 100: not yet, or deleted), no permission on that media (code 10, 200-299: comments turned
+    off, a private account), an error answer for it, an unreadable answer: the others can still be read. A rate
+    limit, an invalid token (190) or an API session error (102), a 401, a 403 without a code, or no answer at all
+    (timeout, connection refused) concern the whole account or the Graph API: the round stops."""
+    if error.kind is ProviderErrorKind.BAD_PAYLOAD:
+        return True
+    if error.kind is ProviderErrorKind.SERVER:
+        return error.status is not None
+    if error.kind is ProviderErrorKind.AUTH:
+        return error.code is not None and error.code not in ACCOUNT_AUTH_CODES and error.status != 401
+    return False
 
 
 class GraphClient:
@@ -97,6 +119,9 @@ class GraphClient:
         self.clock = clock
         self.http = httpx.Client(base_url=self.settings.graph_base_url.rstrip("/") + "/",
                                  timeout=self.settings.request_timeout_seconds, transport=transport)
+        # When the Graph API last answered a call with a readable object (0: not since start): the proof that the
+        # account works, without which no pending notification is dropped.
+        self.last_ok_at = 0.0
 
     def _call(self, method: str, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
         # The token goes in a header, never the URL: URLs end up in logs (httpx logs every request).
@@ -115,6 +140,7 @@ class GraphClient:
             raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "response is not JSON", status=200) from error
         if not isinstance(body, dict):
             raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "response is not an object", status=200)
+        self.last_ok_at = self.clock()
         return body
 
     def mentioned_comment(self, comment_id: str) -> dict[str, Any]:
@@ -217,12 +243,18 @@ def notification_items(payload: Any, ig_user_id: str | None = None) -> list[dict
     return items
 
 
-def store_pending(redis: Redis, ig_user_id: str, items: Sequence[Mapping[str, str]]) -> None:
-    """Durable when it returns (raises NotDurable otherwise): what the webhook does before its 200."""
+def store_pending(redis: Redis, ig_user_id: str, items: Sequence[Mapping[str, str]], now: float | None = None
+                  ) -> None:
+    """Durable when it returns (raises NotDurable otherwise): what the webhook does before its 200.
+
+    Each item is stamped with when it was first seen: the grace period of a notification the Graph API cannot
+    resolve yet runs from then."""
     if not items:
         return
+    first_seen = time.time() if now is None else now
     try:
-        redis.rpush(PENDING_KEY.format(ig_user_id=ig_user_id), *[orjson.dumps(dict(item)) for item in items])
+        redis.rpush(PENDING_KEY.format(ig_user_id=ig_user_id),
+                    *[orjson.dumps({**item, "first_seen": first_seen}) for item in items])
     except RedisError as error:
         raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
 
@@ -264,33 +296,68 @@ class InstagramPoller:
         return max(0.05, min(self.settings.pending_interval_seconds, self.next_tags_at - self.clock()))
 
     def resolve_pending(self) -> int:
-        """Fetch and take the stored notifications, oldest first; each leaves the list only once durable."""
-        raws = self.redis.lrange(self.pending_key, 0, PENDING_BATCH - 1)
-        taken = 0
+        """Fetch and take the stored notifications, oldest first; each leaves the list only once durable or dropped.
+
+        A lookup that fails for its own object (see about_one_object) does not stop the others: that notification
+        waits for its retry at the end of the list (`_retry_later`). An error about the whole account, or two
+        server errors in a row (the Graph API is down, not one object), stops the round with the list as it is."""
+        raws = self.redis.lrange(self.pending_key, 0, PENDING_SCAN - 1)
+        taken = lookups = server_errors = 0
         for raw in raws:
-            message = self._resolve(raw)
-            if message is not None:
-                taken += len(self.mentions.take([message]))
+            item = _pending_item(raw)
+            if item is None:
+                log.error("channel.bad_payload", channel=self.channel, detail="unreadable pending notification")
+                self.redis.lrem(self.pending_key, 1, raw)
+                continue
+            if float(item.get("retry_at") or 0) > self.clock():
+                continue
+            if lookups >= PENDING_BATCH:
+                break
+            lookups += 1
+            try:
+                message = self._resolve(item)
+            except ProviderError as error:
+                server_errors = server_errors + 1 if error.kind is ProviderErrorKind.SERVER else 0
+                if not about_one_object(error) or server_errors >= 2:
+                    raise
+                self._retry_later(raw, item, error)
+                continue
+            server_errors = 0
+            taken += len(self.mentions.take([message]))
             self.redis.lrem(self.pending_key, 1, raw)
         return taken
 
-    def _resolve(self, raw: bytes) -> InboundMessage | None:
-        try:
-            item = orjson.loads(raw)
-            comment_id, media_id = item.get("comment_id"), str(item["media_id"])
-        except (orjson.JSONDecodeError, KeyError, AttributeError):
-            log.error("channel.bad_payload", channel=self.channel, detail="unreadable pending notification")
-            return None
-        try:
-            if comment_id:
-                return comment_message(self.graph.mentioned_comment(str(comment_id)), media_id, self.settings.username)
-            return media_message(self.graph.mentioned_media(media_id), self.settings.username)
-        except ProviderError as error:
-            if error.kind is not ProviderErrorKind.BAD_PAYLOAD:
-                raise
-            # Deleted since, or not a mention of ours: it can never be resolved; drop it with a log line.
-            log.warning("mention.unresolvable", channel=self.channel, reason=error.reason, status=error.status)
-            return None
+    def _resolve(self, item: Mapping[str, Any]) -> InboundMessage:
+        comment_id, media_id = item.get("comment_id"), str(item["media_id"])
+        if comment_id:
+            return comment_message(self.graph.mentioned_comment(str(comment_id)), media_id, self.settings.username)
+        return media_message(self.graph.mentioned_media(media_id), self.settings.username)
+
+    def _retry_later(self, raw: bytes, item: Mapping[str, Any], error: ProviderError) -> None:
+        """Count the failed attempt and move the notification to the end of the list, due again after a delay that
+        doubles; or drop it, once its grace period is over, after two attempts at least, and only if the Graph API
+        has answered another call since its last attempt (so an outage or a revoked permission drops nothing)."""
+        now = self.clock()
+        first_seen = float(item.get("first_seen") or now)  # notifications stored before they carried it
+        attempts = int(item.get("attempts") or 0) + 1
+        waited = now - first_seen
+        graph_works = self.graph.last_ok_at >= float(item.get("tried_at") or now)
+        fields = {"channel": self.channel, "reason": error.reason, "status": error.status, "code": error.code,
+                  "attempts": attempts}
+        if attempts >= 2 and waited >= self.settings.pending_grace_minutes * 60 and graph_works:
+            # Deleted since, never readable, or not a mention of ours: dropped, with a log line (ids only in Redis).
+            self.redis.lrem(self.pending_key, 1, raw)
+            log.warning("mention.unresolvable", waited_seconds=round(waited), **fields)
+            return
+        retry = self.settings.pending_retry_seconds
+        # At most a quarter of the grace period: a few attempts within it, however small the first delay.
+        delay = min(max(retry, self.settings.pending_grace_minutes * 15), retry * 2 ** (attempts - 1))
+        updated = {**item, "first_seen": first_seen, "attempts": attempts, "tried_at": now, "retry_at": now + delay}
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.lrem(self.pending_key, 1, raw)
+        pipe.rpush(self.pending_key, orjson.dumps(updated))
+        pipe.execute()
+        log.info("mention.lookup_failed", retry_in_seconds=round(delay, 1), **fields)
 
     def poll_tags(self) -> int:
         """Walk /tags newest first down to the newest media seen last time; progress saved after each page.
@@ -343,6 +410,15 @@ class InstagramPoller:
                 return taken
             self.progress.save(seen=seen, after=after, newest=newest, start=start, recent=recent, walk_ids=walk_ids)
         return taken
+
+
+def _pending_item(raw: bytes) -> dict[str, Any] | None:
+    """A stored notification, or None if it can never be read (not JSON, no media id)."""
+    try:
+        item = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return item if isinstance(item, dict) and item.get("media_id") else None
 
 
 def pollers_for(settings: Settings, redis: Redis, intake: Intake) -> list[InstagramPoller]:

@@ -77,10 +77,12 @@ class ProviderError(GatewayError):
     """A classified provider failure. `retry_at` (epoch seconds) is the provider's own reset time if it gave one."""
 
     def __init__(self, kind: ProviderErrorKind, detail: str = "", *, status: int | None = None,
-                 retry_at: float | None = None, duplicate: bool = False) -> None:
+                 retry_at: float | None = None, duplicate: bool = False, code: int | None = None) -> None:
         super().__init__(detail, reason=kind.value)
         self.kind = kind
         self.status = status
+        # The provider's own error code when it gave one (the Graph API's `error.code`).
+        self.code = code
         self.retry_at = retry_at
         # The provider refused a post as a copy of one already made (X: 403 "duplicate content").
         self.duplicate = duplicate
