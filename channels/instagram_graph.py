@@ -6,7 +6,9 @@ webhook therefore only makes the raw notification durable (a Redis list, before 
 this poller resolves it, so a slow or failing Graph API never makes Meta retry or drop a notification. The same
 poller walks `/{ig-user-id}/tags` as the fallback for notifications that never came. Both paths use the same
 provider id (the comment id, or the media id for a caption mention), so intake's dedup makes a mention seen by
-both one report and one reply.
+both one report and one reply. A notification whose object the Graph API cannot give us yet (Meta: a new comment
+may not be readable for a short while) waits for a retry without holding up the others, and is dropped only after
+`pending_grace_minutes` (see InstagramPoller.resolve_pending).
 
 The Graph API has no list of mentioned comments: comments reach us only through the webhook (and its pending
 list, which survives restarts and Graph outages); media that tag us are also found by the /tags poll.
