@@ -218,6 +218,11 @@ class InstagramSettings(_Section):
     reply_rate_per_minute: int
 
 
+class PollerSettings(_Section):
+    # The lease a poller holds on its account (X user, IG user, IMAP mailbox) while it is the one polling it.
+    lease_seconds: float = 60.0
+
+
 class HealthSettings(_Section):
     # The rules file, relative to the config directory (or absolute).
     rules_file: str
@@ -272,6 +277,7 @@ class Settings(_Section):
     social: SocialSettings
     x: XSettings
     instagram: InstagramSettings
+    pollers: PollerSettings = PollerSettings()
     health: HealthSettings
     triage: TriageSettings
     ratelimit: RateLimitSettings = RateLimitSettings()

@@ -1,0 +1,142 @@
+"""One active poller per account: a Redis lease that only its holder polls under.
+
+Two pollers of the same account (X user, Instagram user, IMAP mailbox) would spend the API quota twice and could
+both queue a public reply for one mention. So every poller takes the account's lease before a round and skips the
+round when another process holds it: that poller is the standby, and takes over within about one lease period
+of the holder's death (its lease is not renewed, and expires).
+
+The lease is one key, `lapor:lease:<account>`, holding the holder's random token: taken with SET NX PX, renewed
+only by its holder (compare-and-renew in Lua), released on a clean stop only by its holder (compare-and-delete),
+so a holder that lost the lease while paused never renews or deletes the lease of the one that took over.
+The period must exceed a poll round's worst case (`pollers.lease_seconds`): the holder renews before each round
+and every third of a period while it waits between rounds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import threading
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from gateway.logs import get_logger
+
+log = get_logger()
+
+LEASE_KEY = "lapor:lease:{account}"
+
+# KEYS[1] the lease, ARGV[1] our token, ARGV[2] the period (ms): extend it only while it is still ours.
+RENEW_SCRIPT = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+# KEYS[1] the lease, ARGV[1] our token: delete it only while it is still ours.
+RELEASE_SCRIPT = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+class Lease:
+    """The lease on one account's polling, as seen by one poller. `hold()` before each round says whether to poll.
+
+    Logs `poller.active` when this poller starts holding the lease and `poller.standby` when it starts waiting
+    for another holder (once per change, never per round); `poller.lease_unavailable` when Redis cannot answer
+    (the poller does not poll then: nothing could be made durable, and another process may hold the lease)."""
+
+    def __init__(self, redis: Redis, account: str, period_seconds: float, *, channel: str,
+                 token: str | None = None) -> None:
+        self._redis = redis
+        self.key = LEASE_KEY.format(account=account)
+        self.period_ms = max(1, int(period_seconds * 1000))
+        self.channel = channel
+        self.token = token or secrets.token_hex(16)
+        self.held = False
+        self._state: str | None = None  # "active", "standby", "unavailable": what was last logged
+        self._renew = redis.register_script(RENEW_SCRIPT)
+        self._release = redis.register_script(RELEASE_SCRIPT)
+
+    @property
+    def check_seconds(self) -> float:
+        """How often a waiting poller renews (holder) or tries to take over (standby): a third of a period."""
+        return self.period_ms / 3000
+
+    def take(self) -> bool:
+        """Take the lease if nobody holds it (SET NX PX)."""
+        return bool(self._redis.set(self.key, self.token, nx=True, px=self.period_ms))
+
+    def renew(self) -> bool:
+        """Extend the lease by a period if it is still ours; False when it expired or another took it."""
+        return bool(self._renew(keys=[self.key], args=[self.token, self.period_ms]))
+
+    def release(self) -> bool:
+        """Give the lease up (clean stop) if it is still ours, so a standby takes over at its next check."""
+        try:
+            released = bool(self._release(keys=[self.key], args=[self.token]))
+        except RedisError as error:
+            log.warning("poller.lease_unavailable", channel=self.channel, error=type(error).__name__)
+            released = False
+        self.held = False
+        return released
+
+    def hold(self) -> bool:
+        """Renew the lease if ours, else take it if free; True when this poller may poll now. Never raises.
+
+        Renewal is tried even when this poller thinks it lost the lease: after a Redis error the key may still
+        hold our token, and waiting for it to expire would leave the account unpolled for a period."""
+        try:
+            self.held = self.renew() or self.take()
+        except RedisError as error:
+            self.held = False
+            self._log_state("unavailable", error=type(error).__name__)
+            return False
+        self._log_state("active" if self.held else "standby")
+        return self.held
+
+    def check_round(self, seconds: float) -> None:
+        """A round longer than the lease: another process may have taken the account over meanwhile."""
+        if seconds * 1000 > self.period_ms:
+            log.warning("poller.round_overran_lease", channel=self.channel, round_seconds=round(seconds, 1),
+                        lease_seconds=self.period_ms / 1000)
+
+    def _log_state(self, state: str, **fields: str) -> None:
+        if state == self._state:
+            return
+        self._state = state
+        if state == "unavailable":
+            log.warning("poller.lease_unavailable", channel=self.channel, **fields)
+        else:
+            log.info(f"poller.{state}", channel=self.channel, lease_seconds=self.period_ms / 1000)
+
+
+def wait_holding(lease: Lease, stop: threading.Event, seconds: float) -> None:
+    """Wait `seconds` (or until `stop`), renewing the lease every `check_seconds` while this poller holds it, so
+    a wait between rounds longer than the period does not hand the account to a standby."""
+    remaining = seconds
+    while remaining > 0 and not stop.is_set():
+        step = min(remaining, lease.check_seconds)
+        if stop.wait(step):
+            return
+        remaining -= step
+        if lease.held and remaining > 0:
+            lease.hold()
+
+
+async def wait_holding_async(lease: Lease, stop: asyncio.Event, seconds: float) -> None:
+    """`wait_holding` for a poller on an event loop (the IMAP poller): Redis is called off the loop."""
+    remaining = seconds
+    while remaining > 0 and not stop.is_set():
+        step = min(remaining, lease.check_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=step)
+            return
+        remaining -= step
+        if lease.held and remaining > 0:
+            await asyncio.to_thread(lease.hold)
