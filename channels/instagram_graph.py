@@ -270,6 +270,7 @@ class InstagramPoller:
     def __init__(self, settings: Settings, redis: Redis, intake: Intake, *, clock: Clock = time.time,
                  graph: GraphClient | None = None) -> None:
         self.settings = settings.instagram
+        self.account = f"instagram:{self.settings.ig_user_id}"  # the lease: one poller of this account at a time
         self.redis = redis
         self.clock = clock
         self.graph = graph or GraphClient(settings, clock=clock)

@@ -4,11 +4,15 @@ A poller runs only when its channel is enabled, which in production means its cr
 refuse to start otherwise) and in development means the fake provider is configured. With nothing enabled the
 process stays up idle, so `make run` keeps running. No failure ends a poller: each is logged, classified and
 retried after the delay its kind calls for.
+
+Each poller polls only while it holds its account's lease (gateway/lease.py): run this process on several hosts
+and one of them polls each account, the others stand by and take over when it dies.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -16,6 +20,7 @@ from redis import Redis
 
 from channels import instagram_graph, x_mentions
 from gateway.intake import Intake
+from gateway.lease import Lease, wait_holding
 from gateway.liveness import ServingBeat
 from gateway.logs import get_logger
 from gateway.settings import Settings
@@ -27,6 +32,8 @@ CRASH_RETRY_SECONDS = 30.0
 
 class Poller(Protocol):
     channel: str
+    # What the lease is taken on: one per provider account (e.g. "x:<user id>").
+    account: str
 
     def poll_once(self) -> float: ...
 
@@ -35,28 +42,49 @@ def build_pollers(settings: Settings, redis: Redis, intake: Intake) -> list[Poll
     return [*x_mentions.pollers_for(settings, redis, intake), *instagram_graph.pollers_for(settings, redis, intake)]
 
 
-def run_poller(poller: Poller, stop: threading.Event) -> None:
-    """Poll until `stop` is set; `poll_once` says how long to wait, an unexpected error waits 30 s."""
+def run_poller(poller: Poller, stop: threading.Event, lease: Lease | None = None) -> None:
+    """Poll until `stop` is set; `poll_once` says how long to wait, an unexpected error waits 30 s.
+
+    With `lease`, a round runs only while this poller holds it; a standby checks every `lease.check_seconds`
+    whether the holder is gone. The lease is released on the way out, so a standby takes over at once."""
     log.info("poller.started", channel=poller.channel)
     while not stop.is_set():
+        if lease is not None and not lease.hold():
+            stop.wait(lease.check_seconds)
+            continue
+        started = time.monotonic()
         try:
             delay = poller.poll_once()
         except Exception as error:  # a bug must not end the channel: log it and try again later
             log.exception("poller.crashed", channel=poller.channel, error=type(error).__name__)
             delay = CRASH_RETRY_SECONDS
-        stop.wait(delay)
+        if lease is None:
+            stop.wait(delay)
+            continue
+        lease.check_round(time.monotonic() - started)
+        wait_holding(lease, stop, delay)
+    if lease is not None and lease.held:
+        lease.release()
     log.info("poller.stopped", channel=poller.channel)
 
 
-def run_pollers(pollers: Sequence[Poller], stop: threading.Event, *, redis: Redis | None = None) -> None:
+def poller_lease(settings: Settings, redis: Redis, poller: Poller) -> Lease:
+    return Lease(redis, poller.account, settings.pollers.lease_seconds, channel=poller.channel)
+
+
+def run_pollers(pollers: Sequence[Poller], stop: threading.Event, *, redis: Redis | None = None,
+                settings: Settings | None = None) -> None:
     """Run each poller in a thread until `stop`; with `redis`, beat for the channel of every poller thread alive
-    (health rule process_missing). Idle, nothing beats: a disabled channel has no process to miss."""
+    (health rule process_missing). Idle, nothing beats: a disabled channel has no process to miss. With `redis`
+    and `settings`, each poller polls only while it holds its account's lease (pollers.lease_seconds)."""
     if not pollers:
         log.info("pollers.idle", detail="no social channel is enabled (x.enabled, instagram.enabled)")
         stop.wait()
         return
-    threads = [threading.Thread(target=run_poller, args=(poller, stop), name=f"poller-{poller.channel}",
-                                daemon=True) for poller in pollers]
+    leases = [poller_lease(settings, redis, poller) if redis is not None and settings is not None else None
+              for poller in pollers]
+    threads = [threading.Thread(target=run_poller, args=(poller, stop, lease), name=f"poller-{poller.channel}",
+                                daemon=True) for poller, lease in zip(pollers, leases, strict=True)]
     for thread in threads:
         thread.start()
     beat = None

@@ -201,6 +201,7 @@ class XMentionsPoller:
     def __init__(self, settings: Settings, redis: Redis, intake: Intake, *, clock: Clock = time.time,
                  client: tweepy.Client | None = None) -> None:
         self.settings = settings.x
+        self.account = f"x:{self.settings.user_id}"  # the lease: one poller of this account polls at a time
         self.client = client or build_client(self.settings.base_url, self.settings.bearer_token)
         self.progress = x_progress(redis, self.settings.user_id)
         self.mentions = MentionIntake(redis, settings, intake, reply_target)

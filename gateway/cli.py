@@ -149,7 +149,7 @@ def pollers() -> None:
     settings = _settings()
     redis = redis_connection(_require_redis_url(settings), timeout=settings.intake.redis_timeout_seconds)
     stop = _stop_on_signals()
-    run_pollers(build_pollers(settings, redis, Intake(redis, settings)), stop, redis=redis)
+    run_pollers(build_pollers(settings, redis, Intake(redis, settings)), stop, redis=redis, settings=settings)
 
 
 @app.command("fake-providers")

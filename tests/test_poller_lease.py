@@ -5,14 +5,22 @@ from __future__ import annotations
 import io
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from channels.instagram_graph import InstagramPoller
+from channels.pollers import Poller, poller_lease, run_poller
+from channels.x_mentions import XMentionsPoller
+from gateway.intake import Intake
 from gateway.lease import LEASE_KEY, Lease, wait_holding
-from tests.conftest import log_events
+from gateway.queues import REPLY_QUEUE, queue
+from gateway.settings import Settings
+from tests.conftest import TestEnvironment, free_port, log_events, wait_until
+from tests.social_helpers import FakeProviderServer
 
 PERIOD = 0.3  # seconds: short enough to see a lease expire in a test
 ACCOUNT = "x:1708000000000000001"
@@ -88,3 +96,88 @@ def test_a_holder_waiting_between_rounds_keeps_the_lease(redis: Redis) -> None:
     assert a.hold()
     wait_holding(a, threading.Event(), PERIOD * 3)  # a wait three periods long
     assert not b.hold() and a.held
+
+
+# -- two pollers of one account against the fake provider ----------------------------------------------------------
+@pytest.fixture
+def fake() -> Iterator[FakeProviderServer]:
+    server = FakeProviderServer(port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(test_env: TestEnvironment, fake: FakeProviderServer) -> Settings:
+    return test_env.settings(**fake.env(LAPOR_POLLERS_LEASE_SECONDS="0.6"))
+
+
+def x_poller(settings: Settings, redis: Redis, intake: Intake, calls: list[str]) -> Poller:
+    poller = XMentionsPoller(settings, redis, intake)
+    page = poller._page
+    poller._page = lambda *args, **kwargs: calls.append("page") or page(*args, **kwargs)  # type: ignore[method-assign]
+    return poller
+
+
+def instagram_poller(settings: Settings, redis: Redis, intake: Intake, calls: list[str]) -> Poller:
+    poller = InstagramPoller(settings, redis, intake)
+    tags = poller.graph.tags
+    poller.graph.tags = lambda *args, **kwargs: calls.append("tags") or tags(*args, **kwargs)  # type: ignore[method-assign]
+    return poller
+
+
+def x_mention(fake: FakeProviderServer, n: int) -> str:
+    return fake.state.add_tweet(f"@lapor1708 jalan rusak nomor {n}")["id"]
+
+
+def instagram_mention(fake: FakeProviderServer, n: int) -> str:
+    return fake.state.add_ig_mention(f"@lapor1708 sampah menumpuk nomor {n}", kind="media")["media_id"]
+
+
+def reply_targets(redis: Redis) -> list[str]:
+    return [next(iter(job.args[1].values())) for job in queue(REPLY_QUEUE, redis).jobs]
+
+
+CHANNELS = {
+    "x": (x_poller, x_mention, "/mentions"),
+    "instagram": (instagram_poller, instagram_mention, "/tags"),
+}
+
+
+@pytest.mark.parametrize("channel", list(CHANNELS), ids=list(CHANNELS))
+def test_two_pollers_of_one_account_call_the_api_from_one_and_reply_once_per_mention(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, channel: str
+) -> None:
+    build, mention, api_path = CHANNELS[channel]
+    intakes = [Intake(redis, settings), Intake(redis, settings)]
+    calls: list[list[str]] = [[], []]
+    pollers = [build(settings, redis, intake, made) for intake, made in zip(intakes, calls, strict=True)]
+    stops = [threading.Event(), threading.Event()]
+    threads = [threading.Thread(target=run_poller, args=(poller, stop, poller_lease(settings, redis, poller)),
+                                daemon=True) for poller, stop in zip(pollers, stops, strict=True)]
+    mentions = [mention(fake, n) for n in range(3)]
+    try:
+        for thread in threads:
+            thread.start()
+        wait_until(lambda: len(reply_targets(redis)) == 3 and max(map(len, calls)) >= 4)
+        mentions += [mention(fake, n) for n in range(3, 5)]
+        wait_until(lambda: len(reply_targets(redis)) == 5)
+        active = 0 if calls[0] else 1
+        assert calls[1 - active] == [], "the standby called the API"
+
+        stops[active].set()  # a clean stop releases the lease: the standby takes over at its next check
+        threads[active].join(timeout=10)
+        before = len(calls[active])
+        mentions += [mention(fake, n) for n in range(5, 7)]
+        wait_until(lambda: len(reply_targets(redis)) == 7)
+        assert len(calls[active]) == before and calls[1 - active], "the standby did not take over"
+    finally:
+        for stop in stops:
+            stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        for intake in intakes:
+            intake.close()
+    assert sorted(reply_targets(redis)) == sorted(mentions)  # one reply per mention
+    api_calls = [r for r in fake.state.requests if r["path"].endswith(api_path)]
+    assert len(api_calls) == sum(map(len, calls))  # every API call was made by the poller holding the lease
