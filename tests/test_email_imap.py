@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +13,7 @@ from gateway.errors import NotDurable
 from gateway.intake import Intake, Receipt
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft
-from tests.conftest import TestEnvironment
+from tests.conftest import TestEnvironment, async_wait_until
 from tests.email_support import envelope_count, fixture, outbox, run_replies
 from tests.fake_imap import FakeImapServer, FakeMailbox
 
@@ -103,3 +104,36 @@ async def test_a_bounce_in_the_mailbox_is_not_reported(imap_settings: Settings, 
     box.messages = {4: fixture("dsn_gmail_other"), 5: b"Return-Path: <>\r\n" + fixture("gmail_alternative")}
     assert await poller(imap_settings, redis).poll_once() == 2
     assert envelope_count(redis) == 0
+
+
+async def test_two_pollers_of_one_mailbox_fetch_from_one_and_the_other_takes_over_when_it_stops(
+    test_env: TestEnvironment, redis: Redis, mailbox: tuple[FakeMailbox, FakeImapServer]
+) -> None:
+    box, server = mailbox
+    settings = test_env.settings(LAPOR_EMAIL_IMAP_HOST="127.0.0.1", LAPOR_EMAIL_IMAP_PORT=str(server.port),
+                                 LAPOR_EMAIL_IMAP_SSL="false", LAPOR_EMAIL_IMAP_USER="lapor",
+                                 LAPOR_EMAIL_IMAP_PASSWORD="imap-secret", LAPOR_EMAIL_IMAP_INTERVAL_SECONDS="0.1",
+                                 LAPOR_POLLERS_LEASE_SECONDS="0.6")
+    fetches: list[list[int]] = [[], []]
+    pollers = [poller(settings, redis), poller(settings, redis)]
+    for imap, made in zip(pollers, fetches, strict=True):
+        fetch = imap._fetch
+        imap._fetch = lambda cursor, fetch=fetch, made=made: made.append(1) or fetch(cursor)  # type: ignore
+    stops = [asyncio.Event(), asyncio.Event()]
+    tasks = [asyncio.create_task(imap.run(stop)) for imap, stop in zip(pollers, stops, strict=True)]
+    try:
+        await async_wait_until(lambda: envelope_count(redis) == 2 and max(map(len, fetches)) >= 4)
+        active = 0 if fetches[0] else 1
+        assert fetches[1 - active] == [], "the standby fetched mail"
+        stops[active].set()  # a clean stop releases the lease
+        await tasks[active]
+        before = len(fetches[active])
+        box.messages[12] = fixture("base64_utf8")
+        await async_wait_until(lambda: envelope_count(redis) == 3)
+        assert len(fetches[active]) == before and fetches[1 - active], "the standby did not take over"
+    finally:
+        for stop in stops:
+            stop.set()
+        await asyncio.gather(*tasks)
+    run_replies(settings, redis)
+    assert len(outbox(settings)) == 3  # one reply per mail

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import time
 from dataclasses import dataclass
 from email.utils import parseaddr
 
@@ -24,6 +25,7 @@ from channels.email.processor import MailProcessor
 from gateway.errors import NotDurable
 from gateway.health import HealthSignals
 from gateway.intake import Intake
+from gateway.lease import Lease, wait_holding_async
 from gateway.logs import get_logger
 from gateway.settings import EmailSettings, Settings
 
@@ -55,9 +57,14 @@ class Cursor:
     uid: int
 
 
-def cursor_key(settings: EmailSettings) -> str:
+def mailbox_digest(settings: EmailSettings) -> str:
+    """The polled folder (server, user, folder), hashed: it names the cursor and the lease, and logs no address."""
     account = f"{settings.imap_host}:{settings.imap_port}/{settings.imap_user}/{settings.imap_folder}"
-    return CURSOR_KEY.format(account=hashlib.sha256(account.encode()).hexdigest()[:24])
+    return hashlib.sha256(account.encode()).hexdigest()[:24]
+
+
+def cursor_key(settings: EmailSettings) -> str:
+    return CURSOR_KEY.format(account=mailbox_digest(settings))
 
 
 def envelope_sender(raw: bytes) -> str | None:
@@ -77,6 +84,7 @@ class ImapPoller:
         self.redis = redis
         self.processor = MailProcessor(settings, redis, intake, source="email-imap")
         self.key = cursor_key(settings.email)
+        self.account = f"imap:{mailbox_digest(settings.email)}"  # the lease: one poller of this folder at a time
 
     def read_cursor(self) -> Cursor | None:
         raw = self.redis.hgetall(self.key)
@@ -123,18 +131,30 @@ class ImapPoller:
         return done
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll every imap_interval_seconds until `stop` is set; any failure waits for the next round."""
+        """Poll every imap_interval_seconds until `stop` is set, while this process holds the mailbox's lease
+        (another `smtp` process polling the same folder is the standby); any failure waits for the next round."""
+        lease = Lease(self.redis, self.account, self.settings.pollers.lease_seconds, channel="email-imap")
         while not stop.is_set():
-            try:
-                count = await self.poll_once()
-                await asyncio.to_thread(HealthSignals(self.redis).poll_succeeded, "email")
-                if count:
-                    log.info("email.imap_polled", channel="email-imap", count=count)
-            except NotDurable as error:
-                log.error("email.imap_not_durable", channel="email-imap", reason=error.reason)
-                await asyncio.to_thread(HealthSignals(self.redis).poll_failed, "email", error.reason)
-            except Exception as error:  # a broken server or network: log, keep the cursor, try again later
-                log.error("email.imap_failed", channel="email-imap", error=type(error).__name__)
-                await asyncio.to_thread(HealthSignals(self.redis).poll_failed, "email", type(error).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.email.imap_interval_seconds)
+            if not await asyncio.to_thread(lease.hold):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=lease.check_seconds)
+                continue
+            started = time.monotonic()
+            await self._round()
+            lease.check_round(time.monotonic() - started)
+            await wait_holding_async(lease, stop, self.email.imap_interval_seconds)
+        if lease.held:
+            await asyncio.to_thread(lease.release)
+
+    async def _round(self) -> None:
+        try:
+            count = await self.poll_once()
+            await asyncio.to_thread(HealthSignals(self.redis).poll_succeeded, "email")
+            if count:
+                log.info("email.imap_polled", channel="email-imap", count=count)
+        except NotDurable as error:
+            log.error("email.imap_not_durable", channel="email-imap", reason=error.reason)
+            await asyncio.to_thread(HealthSignals(self.redis).poll_failed, "email", error.reason)
+        except Exception as error:  # a broken server or network: log, keep the cursor, try again later
+            log.error("email.imap_failed", channel="email-imap", error=type(error).__name__)
+            await asyncio.to_thread(HealthSignals(self.redis).poll_failed, "email", type(error).__name__)
