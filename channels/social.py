@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 
 from channels.base import InboundMessage
 from gateway.errors import GatewayError, NotDurable, RejectedInput
@@ -38,6 +38,8 @@ log = get_logger()
 
 SOCIAL_REPLY_FUNC = "workers.social_reply.send_social_reply"
 REPLY_QUEUED_KEY = "lapor:social:reply-queued:{channel}:{digest}"
+# Tries at queuing a batch's replies while other batches keep writing the same markers; then NotDurable (retried).
+QUEUE_ATTEMPTS = 5
 
 Clock = Callable[[], float]
 # Leading @handles (X: 15 characters, Instagram: 30, with dots).
@@ -259,31 +261,44 @@ class MentionIntake:
     def _queue_replies(self, jobs: list[ReplyJob]) -> list[ReplyJob]:
         """One reply per mention: a marker per (channel, provider id) is written with its job, in one MULTI.
 
-        Mentions are handled by one poller process per account, one batch at a time, so the check-then-write
-        below does not race with itself; the reply job also skips a target it already answered.
+        The markers are WATCHed from the check to the write, so two batches holding the same mention at once
+        (two pollers of one account whose rounds overlap: one outlasted its lease, or no lease) queue one reply
+        between them: the later EXEC fails, is retried, and finds the marker. The reply job also skips a target it already answered.
         """
         if not jobs:
             return []
-        ttl = self._settings.intake.dedup_ttl_seconds
         keys = [reply_marker_key(job.channel, job.provider_id) for job in jobs]
         try:
-            existing = self._redis.pipeline(transaction=False)
-            for key in keys:
-                existing.exists(key)
-            fresh: list[tuple[ReplyJob, str]] = []
-            for job, key, seen in zip(jobs, keys, existing.execute(), strict=True):
-                if not seen and key not in {k for _, k in fresh}:
-                    fresh.append((job, key))
-            if fresh:
-                pipe = self._redis.pipeline(transaction=True)
-                for job, key in fresh:
-                    pipe.set(key, job.tracking_id or "-", ex=ttl)
-                enqueue_calls(self._redis, self._settings, REPLY_QUEUE, SOCIAL_REPLY_FUNC,
-                              [job.args() for job, _ in fresh], pipeline=pipe)
-                pipe.execute()
+            for _ in range(QUEUE_ATTEMPTS):
+                with self._redis.pipeline(transaction=True) as pipe:
+                    try:
+                        pipe.watch(*set(keys))
+                        fresh = self._fresh(pipe, jobs, keys)
+                        if fresh:
+                            self._write_replies(pipe, fresh)
+                        return [job for job, _ in fresh]
+                    except WatchError:
+                        continue  # another batch wrote one of these markers meanwhile: look again
+            raise NotDurable("reply markers kept changing", reason="contention")
         except RedisError as error:
             raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
-        return [job for job, _ in fresh]
+
+    def _fresh(self, pipe: Any, jobs: list[ReplyJob], keys: list[str]) -> list[tuple[ReplyJob, str]]:
+        """The jobs whose mention has no reply marker yet, each mention once (read under WATCH)."""
+        fresh: list[tuple[ReplyJob, str]] = []
+        for job, key, marker in zip(jobs, keys, pipe.mget(keys), strict=True):
+            if marker is None and key not in {k for _, k in fresh}:
+                fresh.append((job, key))
+        return fresh
+
+    def _write_replies(self, pipe: Any, fresh: list[tuple[ReplyJob, str]]) -> None:
+        ttl = self._settings.intake.dedup_ttl_seconds
+        pipe.multi()
+        for job, key in fresh:
+            pipe.set(key, job.tracking_id or "-", ex=ttl)
+        enqueue_calls(self._redis, self._settings, REPLY_QUEUE, SOCIAL_REPLY_FUNC,
+                      [job.args() for job, _ in fresh], pipeline=pipe)
+        pipe.execute()
 
 
 def reply_marker_key(channel: str, provider_id: str) -> str:

@@ -12,13 +12,17 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from channels.base import InboundMessage
 from channels.instagram_graph import InstagramPoller
 from channels.pollers import Poller, poller_lease, run_poller
+from channels.social import MentionIntake
 from channels.x_mentions import XMentionsPoller
+from channels.x_mentions import reply_target as x_reply_target
 from gateway.intake import Intake
 from gateway.lease import LEASE_KEY, Lease, wait_holding
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
+from normalizer.envelope import Channel, SenderKind, utc_now
 from tests.conftest import TestEnvironment, free_port, log_events, wait_until
 from tests.social_helpers import FakeProviderServer
 
@@ -181,3 +185,39 @@ def test_two_pollers_of_one_account_call_the_api_from_one_and_reply_once_per_men
     assert sorted(reply_targets(redis)) == sorted(mentions)  # one reply per mention
     api_calls = [r for r in fake.state.requests if r["path"].endswith(api_path)]
     assert len(api_calls) == sum(map(len, calls))  # every API call was made by the poller holding the lease
+
+
+def test_two_batches_holding_the_same_mentions_at_once_queue_one_reply_each(
+    settings: Settings, redis: Redis
+) -> None:
+    """Overlapping rounds of two pollers of one account (one outlasted its lease)."""
+    intakes = [Intake(redis, settings), Intake(redis, settings)]
+    takers = [MentionIntake(redis, settings, intake, x_reply_target) for intake in intakes]
+    sent: set[str] = set()
+    try:
+        for round_ in range(15):
+            batch = [mention_message(f"{1_860_000_000_000_000_000 + round_ * 100 + n}") for n in range(40)]
+            sent |= {message.provider_message_id for message in batch}
+            barrier = threading.Barrier(2)
+            threads = [threading.Thread(target=take_together, args=(taker, batch, barrier)) for taker in takers]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    finally:
+        for intake in intakes:
+            intake.close()
+    targets = reply_targets(redis)
+    assert len(targets) == len(set(targets)) == len(sent)
+
+
+def take_together(taker: MentionIntake, batch: list[InboundMessage], barrier: threading.Barrier) -> None:
+    barrier.wait()
+    taker.take(batch)
+
+
+def mention_message(tweet_id: str) -> InboundMessage:
+    return InboundMessage(channel=Channel.TWITTER, source="x-mentions", provider_message_id=tweet_id,
+                          sender_kind=SenderKind.X_USER, sender_address="1447000000000000001",
+                          sender_display_name=None, text="LAPOR jalan rusak di depan pasar", received_at=utc_now(),
+                          channel_meta={"tweet_id": tweet_id})
