@@ -263,7 +263,8 @@ class MentionIntake:
 
         The markers are WATCHed from the check to the write, so two batches holding the same mention at once
         (two pollers of one account whose rounds overlap: one outlasted its lease, or no lease) queue one reply
-        between them: the later EXEC fails, is retried, and finds the marker. The reply job also skips a target it already answered.
+        between them: the later EXEC fails, is retried, and finds the marker. The reply job also skips a target
+        it already answered.
         """
         if not jobs:
             return []
