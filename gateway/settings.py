@@ -220,7 +220,7 @@ class InstagramSettings(_Section):
 
 class PollerSettings(_Section):
     # The lease a poller holds on its account (X user, IG user, IMAP mailbox) while it is the one polling it.
-    lease_seconds: float = 60.0
+    lease_seconds: float = Field(default=60.0, gt=0)
 
 
 class HealthSettings(_Section):

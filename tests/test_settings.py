@@ -88,3 +88,9 @@ def test_an_instagram_pending_retry_of_zero_is_refused() -> None:
 def test_env_names() -> None:
     assert env_name("twilio", "auth_token") == "LAPOR_TWILIO_AUTH_TOKEN"
     assert env_name(None, "public_url") == "LAPOR_PUBLIC_URL"
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "sixty"])
+def test_a_poller_lease_that_is_not_a_positive_period_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match=r"pollers\.lease_seconds"):
+        load_settings({**PRODUCTION_SECRETS, "LAPOR_POLLERS_LEASE_SECONDS": value})
