@@ -7,6 +7,7 @@ the embedded Redis the gateway itself would start. Nothing here reaches beyond 1
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import random
@@ -19,6 +20,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlparse
 
 import httpx
@@ -35,6 +37,9 @@ from gateway.embedded_redis import EmbeddedRedis
 from gateway.logs import configure_logging
 from gateway.queues import redis_connection
 from gateway.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from tests.social_helpers import FakeProviderServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -308,14 +313,32 @@ class GatewayServer:
         return await self.client.post(path, content=urlencode(form), headers=headers)
 
 
-@pytest.fixture
-async def gateway(settings: Settings, redis: Redis) -> AsyncIterator[GatewayServer]:
+@contextlib.asynccontextmanager
+async def serving_gateway(settings: Settings, redis: Redis, *, timeout: float = 10) -> AsyncIterator[GatewayServer]:
+    """The gateway's app on `settings.http.port` of this test's loop, with a client for it; cleaned up after."""
     runner = web.AppRunner(create_app(settings, redis), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
-    async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
-        yield GatewayServer(url=settings.public_url, settings=settings, client=client)
-    await runner.cleanup()
+    try:
+        async with httpx.AsyncClient(base_url=settings.public_url, timeout=timeout) as client:
+            yield GatewayServer(url=settings.public_url, settings=settings, client=client)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeProviderServer]:
+    """The local fake X / Graph API provider (tests/social_helpers.py), started; modules may override it."""
+    from tests.social_helpers import running_fake_provider
+
+    with running_fake_provider() as server:
+        yield server
+
+
+@pytest.fixture
+async def gateway(settings: Settings, redis: Redis) -> AsyncIterator[GatewayServer]:
+    async with serving_gateway(settings, redis) as server:
+        yield server
 
 
 # -- Worker processes ------------------------------------------------------------------------------------

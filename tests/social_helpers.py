@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ from channels.fake_provider import FakeProviderConfig, FakeProviderState, Fault,
 from gateway.queues import REPLY_QUEUE
 from gateway.settings import Settings
 from tests.aggregator_support import drain
-from tests.conftest import LoopbackServer
+from tests.conftest import LoopbackServer, free_port
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 X_TOKEN = "test-x-bearer-token"
@@ -66,3 +68,15 @@ class FakeProviderServer(LoopbackServer):
 def run_reply_jobs(settings: Settings) -> None:
     """Send every queued public reply in this process (the fake provider sees the worker's HTTP)."""
     drain(settings, (REPLY_QUEUE,))
+
+
+@contextmanager
+def running_fake_provider(webhook_url: str | None = None) -> Iterator[FakeProviderServer]:
+    """A started fake provider on a free loopback port, stopped afterwards (the tests' `fake` fixtures)."""
+    server = FakeProviderServer(port=free_port(), webhook_url=webhook_url)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+

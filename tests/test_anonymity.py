@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,14 +62,6 @@ def msisdn_identity(e164: str) -> Identity:
     spaced = f"{national[:4]} {national[4:8]} {national[8:]}"
     return Identity((e164, "+" + e164.lstrip("+"), e164.lstrip("+"), national, spaced, spaced.replace(" ", "-")),
                     digits=subscriber)
-
-
-@pytest.fixture
-def fake(test_env: TestEnvironment) -> Iterator[FakeProviderServer]:
-    server = FakeProviderServer(port=free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

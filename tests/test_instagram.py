@@ -31,6 +31,7 @@ from tests.social_helpers import (
     fixture,
     fixture_bytes,
     run_reply_jobs,
+    running_fake_provider,
 )
 
 if TYPE_CHECKING:
@@ -44,10 +45,8 @@ MEDIA = fixture("instagram/graph_mentioned_media.json")["mentioned_media"]
 
 @pytest.fixture
 def fake(test_env: TestEnvironment) -> Iterator[FakeProviderServer]:
-    server = FakeProviderServer(port=free_port(), webhook_url=test_env.values["LAPOR_PUBLIC_URL"] + WEBHOOK)
-    server.start()
-    yield server
-    server.stop()
+    with running_fake_provider(test_env.values["LAPOR_PUBLIC_URL"] + WEBHOOK) as server:
+        yield server
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from redis import Redis
@@ -23,7 +22,7 @@ from gateway.lease import LEASE_KEY, Lease, wait_holding
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind, utc_now
-from tests.conftest import TestEnvironment, free_port, log_events, wait_until
+from tests.conftest import TestEnvironment, log_events, wait_until
 from tests.social_helpers import FakeProviderServer
 
 PERIOD = 0.3  # seconds: short enough to see a lease expire in a test
@@ -103,14 +102,6 @@ def test_a_holder_waiting_between_rounds_keeps_the_lease(redis: Redis) -> None:
 
 
 # -- two pollers of one account against the fake provider ----------------------------------------------------------
-@pytest.fixture
-def fake() -> Iterator[FakeProviderServer]:
-    server = FakeProviderServer(port=free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def settings(test_env: TestEnvironment, fake: FakeProviderServer) -> Settings:
     return test_env.settings(**fake.env(LAPOR_POLLERS_LEASE_SECONDS="0.6"))

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from gateway.settings import SettingsError, load_settings
-from tests.conftest import CaseStoreServer, GatewayServer, ProcessHandle, async_wait_until, free_port
-from tests.social_helpers import FakeProviderServer
+from tests.conftest import CaseStoreServer, GatewayServer, ProcessHandle, async_wait_until
+from tests.social_helpers import FakeProviderServer, running_fake_provider
 from workers.forward import opaque_message_id
 
 if TYPE_CHECKING:
@@ -22,11 +22,8 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def fake(test_env: TestEnvironment) -> Iterator[FakeProviderServer]:
-    server = FakeProviderServer(port=free_port(),
-                                webhook_url=test_env.values["LAPOR_PUBLIC_URL"] + "/v1/channels/instagram/webhook")
-    server.start()
-    yield server
-    server.stop()
+    with running_fake_provider(test_env.values["LAPOR_PUBLIC_URL"] + "/v1/channels/instagram/webhook") as server:
+        yield server
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from tests.conftest import (
     async_wait_until,
     free_port,
     log_events,
+    serving_gateway,
 )
 
 
@@ -248,23 +249,16 @@ async def test_redis_down_with_ids_in_reserve_is_still_ready_and_answers_from_th
     own = EmbeddedRedis(tmp_path / "redis").start()
     try:
         settings = test_env.settings(REDIS_URL=own.url)
-        runner = web.AppRunner(create_app(settings, redis_connection(own.url, timeout=0.5)), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
-        try:
-            async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
-                server = GatewayServer(url=settings.public_url, settings=settings, client=client)
-                first = await server.post_twilio(server.twilio_form(MessageSid="SMready1", SmsSid="SMready1"))
-                assert first.status_code == 200  # Redis up: this also leases the reserve
-                own.stop()
-                ready = await client.get("/readyz")
-                assert ready.status_code == 200, ready.text
-                assert ready.json()["spool"] == "answering" and ready.json()["reserve"] > 0
-                spooled = await server.post_twilio(server.twilio_form(MessageSid="SMready2", SmsSid="SMready2"))
-                assert spooled.status_code == 200
-                assert is_valid_tracking_id(tracking_id_in(twiml_message(spooled.text)))
-        finally:
-            await runner.cleanup()
+        async with serving_gateway(settings, redis_connection(own.url, timeout=0.5)) as server:
+            first = await server.post_twilio(server.twilio_form(MessageSid="SMready1", SmsSid="SMready1"))
+            assert first.status_code == 200  # Redis up: this also leases the reserve
+            own.stop()
+            ready = await server.client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["spool"] == "answering" and ready.json()["reserve"] > 0
+            spooled = await server.post_twilio(server.twilio_form(MessageSid="SMready2", SmsSid="SMready2"))
+            assert spooled.status_code == 200
+            assert is_valid_tracking_id(tracking_id_in(twiml_message(spooled.text)))
     finally:
         own.stop()
 
@@ -292,12 +286,8 @@ async def test_a_status_answer_trickling_in_is_cut_at_the_deadline_and_twilio_is
     slow_runner = web.AppRunner(slow, access_log=None)
     await slow_runner.setup()
     await web.TCPSite(slow_runner, "127.0.0.1", settings.casestore.port).start()
-    runner = web.AppRunner(create_app(settings, redis), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
     try:
-        async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as client:
-            server = GatewayServer(url=settings.public_url, settings=settings, client=client)
+        async with serving_gateway(settings, redis, timeout=30) as server:
             started = time.monotonic()
             response = await server.post_twilio(server.twilio_form(Body="CEK 10000004", MessageSid="SM" + "t" * 32))
             answered_in = time.monotonic() - started
@@ -305,6 +295,5 @@ async def test_a_status_answer_trickling_in_is_cut_at_the_deadline_and_twilio_is
         assert "belum bisa dicek" in reply and "10000004" in reply
         assert answered_in < 5, answered_in  # the trickle takes 12 s
     finally:
-        await runner.cleanup()
         await slow_runner.cleanup()
 

@@ -37,14 +37,6 @@ def fixed_clock() -> float:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeProviderServer]:
-    server = FakeProviderServer(port=free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def settings(test_env: TestEnvironment, fake: FakeProviderServer) -> Settings:
     return test_env.settings(**fake.env())
 
