@@ -434,8 +434,11 @@ async def test_a_flood_from_one_source_is_slowed_without_losing_an_accepted_repo
         # The flooded source, slowed down to the rate, gets through again: a retried message is accepted.
         await asyncio.sleep(int(throttled[0].headers["Retry-After"]))
         assert (await _post_aggregator(gateway.client, 59)).status_code == 200
+    # A line when the source starts being throttled, not one per refused request. On a loaded machine the burst
+    # spreads out and the bucket refills in between, so the source may start being throttled twice.
     throttle_lines = [e for e in log_events(log_stream) if e.get("event") == "ratelimit.throttled"]
-    assert len(throttle_lines) == 1 and throttle_lines[0]["reason"] == "rate_limited"
+    assert 1 <= len(throttle_lines) <= 3 < len(throttled), (len(throttle_lines), len(throttled))
+    assert {line["reason"] for line in throttle_lines} == {"rate_limited"}
 
 
 async def test_the_default_limit_never_throttles_a_provider_at_a_normal_rate(
