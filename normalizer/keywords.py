@@ -164,10 +164,13 @@ def _parse_follow_up(text: str, language: str) -> ParsedText | None:
 
 
 def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
-    """Flag words at the end ("... di kelurahan ANONIM"), as help's "add ANONIM" leads many to write: added to
-    `flags` and taken off the text. Missed, an anonymous reporter's number would reach the agency."""
+    """Flag words at the end ("..., ANONIM", "... (rahasia)", "... ANONIM"), as help's "add ANONIM" leads many to
+    write: added to `flags`. Missed, an anonymous reporter's number would reach the agency. They are taken off the
+    text only when punctuation sets them apart from it; after a plain space they may be the citizen's own words
+    ("menyimpan dokumen rahasia"), which stay: a flag set once too often is the safe error, a lost word is not."""
+    rest, set_apart, found = text, False, False
     while True:  # a scan from the end, not a regex search: linear however long the text
-        body = text.rstrip(_TRAILING_CLOSE)
+        body = rest.rstrip(_TRAILING_CLOSE)
         start = len(body)
         while start and body[start - 1].isalpha():
             start -= 1
@@ -175,9 +178,12 @@ def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
         head = body[:start - 1] if body[:start].endswith("#") else body[:start]
         before = head.rstrip(_TRAILING_OPEN)
         if word not in grammar.flags or before == head:  # no separator before it: part of a longer word
-            return text
+            return rest if found and set_apart else text
         flags.add(grammar.flags[word])
-        text = before
+        # The separator before the leftmost flag word decides: punctuation in it ("," "-" "("), or the sentence
+        # before it ended ("."), sets them apart.
+        set_apart = head[len(before):].strip() != "" or before.endswith((".", "!", "?"))
+        found, rest = True, before
 
 
 def _is_prose_number(typed: str, candidate: str) -> bool:

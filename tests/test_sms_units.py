@@ -220,16 +220,22 @@ def test_every_other_reply_is_gsm7_in_both_languages(key: str) -> None:
 @pytest.mark.parametrize(
     ("text", "body", "anonymous", "confidential"),
     [
-        ("LAPOR pungli di kantor kelurahan ANONIM", "pungli di kantor kelurahan", True, False),
+        ("LAPOR pungli di kantor kelurahan ANONIM", "pungli di kantor kelurahan ANONIM", True, False),
         ("lapor pungli di kelurahan. anonim", "pungli di kelurahan.", True, False),
         ("pungli di kelurahan, Anonim!", "pungli di kelurahan", True, False),
         ("pungli di kelurahan (anonim)", "pungli di kelurahan", True, False),
-        ("WBS camat terima suap RAHASIA ANONIM", "camat terima suap", True, True),
+        ("WBS camat terima suap RAHASIA ANONIM", "camat terima suap RAHASIA ANONIM", True, True),
+        ("WBS camat terima suap. RAHASIA ANONIM", "camat terima suap.", True, True),
+        # After a plain space a flag word may be the citizen's own: flagged (the safe error), never cut off.
+        ("LAPOR pejabat kelurahan menyimpan dokumen rahasia", "pejabat kelurahan menyimpan dokumen rahasia",
+         False, True),
+        ("the hospital near my house is private", "the hospital near my house is private", False, True),
         ("pungli di kelurahan - rahasia", "pungli di kelurahan", False, True),
         ("anonim jalan rusak", "jalan rusak", True, False),
         ("jalan rusak di Desa Anonim Jaya", "jalan rusak di Desa Anonim Jaya", False, False),
     ],
-    ids=["trailing-word", "after-full-stop", "comma-and-bang", "in-brackets", "two-trailing", "dash-rahasia",
+    ids=["trailing-word", "after-full-stop", "comma-and-bang", "in-brackets", "two-trailing", "two-after-stop",
+         "prose-rahasia-kept", "prose-private-kept", "dash-rahasia",
          "leading", "inside-prose"],
 )
 def test_a_flag_word_at_the_end_counts_like_one_at_the_start(text: str, body: str, anonymous: bool,
