@@ -531,6 +531,24 @@ def test_a_reply_posted_but_not_recorded_is_not_dead_lettered_when_x_refuses_it_
     assert "reply.already_posted" in {e["event"] for e in log_events(log_stream)}
 
 
+def test_a_help_reply_refused_as_a_duplicate_on_a_retry_is_not_taken_for_sent(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """The help text is the same for every citizen: X's "duplicate content" on a retry may be another citizen's
+    reply, so it proves nothing about this one (which went to the dead letters, not silently "sent")."""
+    from workers.social_reply import ATTEMPTED_KEY
+
+    first = fake.state.add_tweet("@lapor1708 bantuan", username="warga_satu")
+    second = fake.state.add_tweet("@lapor1708 bantuan", username="warga_dua")
+    make_poller(settings, redis, intake).poll_once()
+    # The second reply's first attempt met a server error before X posted anything; this run is its retry.
+    redis.set(ATTEMPTED_KEY.format(channel="twitter", target=second["id"]), "1")
+    run_reply_jobs(settings)
+    assert [reply["in_reply_to_tweet_id"] for reply in fake.state.x_replies] == [first["id"]]
+    assert [letter.reason for letter in DeadLetters(redis).list()] == ["twitter_bad_payload"]
+    assert "reply.already_posted" not in {e["event"] for e in log_events(log_stream)}
+
+
 def test_a_reply_is_sent_once_even_when_its_job_runs_twice(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:

@@ -110,7 +110,9 @@ def send_social_reply(channel: str, target: dict[str, str], reply_key: str, trac
     try:
         reply_id = _send(context, channel, target, text)
     except ProviderError as error:
-        if not (error.duplicate and tried_before):
+        # Only a reply carrying its Tracking ID is this mention's own text: a help text is everyone's, and X refuses
+        # it as a duplicate of another citizen's reply just as well.
+        if not (error.duplicate and tried_before and tracking_id):
             return _failed(context, error, args)
         # An earlier attempt posted it and never heard back (a timeout, a killed worker): it is out.
         log.info("reply.already_posted", reason="duplicate_content")
