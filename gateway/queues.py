@@ -73,6 +73,17 @@ def envelope_key(tracking_id: str) -> str:
     return ENVELOPE_KEY.format(tracking_id=tracking_id)
 
 
+def readable_envelope(tracking_id: str, raw: bytes) -> dict[str, Any] | None:
+    """A stored envelope as a dict, or None when it is not JSON, not an object, or not under its own Tracking ID."""
+    try:
+        envelope = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(envelope, dict) or envelope.get("tracking_id") != tracking_id:
+        return None
+    return envelope
+
+
 def enqueue_calls(
     connection: Redis,
     settings: Settings,

@@ -7,7 +7,7 @@ function and arguments that will redo it, so `requeue` works the same for every 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ from redis.exceptions import WatchError
 from gateway import metrics
 from gateway.health import HealthSignals
 from gateway.logs import get_logger
-from gateway.queues import enqueue_calls
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls
 from gateway.settings import Settings
 
 log = get_logger()
@@ -71,6 +71,14 @@ class DeadLetters:
         self.add(letter, pipeline=pipeline)
         return letter
 
+    def add_forward(self, tracking_id: str, envelope: Mapping[str, Any] | None, *, reason: str, detail: str,
+                    attempts: int, pipeline: Any = None) -> DeadLetter:
+        """One report's forward, requeued alone (`[[tracking_id]]`), filed under its envelope's source or channel."""
+        envelope = envelope or {}
+        return self.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[tracking_id]], tracking_id=tracking_id,
+                            item=tracking_id, reason=reason, detail=detail, attempts=attempts,
+                            channel=envelope.get("source") or envelope.get("channel"), pipeline=pipeline)
+
     def count(self) -> int:
         return int(self._redis.zcard(INDEX_KEY))
 
@@ -79,10 +87,8 @@ class DeadLetters:
         return self._load(keys)
 
     def get(self, key_or_tracking_id: str) -> DeadLetter | None:
-        raw = self._redis.hget(ENTRIES_KEY, key_or_tracking_id)
-        if raw is not None:
-            return DeadLetter(**orjson.loads(raw))
-        matches = [letter for letter in self._all() if letter.tracking_id == key_or_tracking_id]
+        """The entry under this key, or the oldest of this Tracking ID's."""
+        matches = self.select([key_or_tracking_id])
         return matches[0] if matches else None
 
     def _all(self) -> list[DeadLetter]:
@@ -99,7 +105,7 @@ class DeadLetters:
         if selectors is None:
             return self._all()
         wanted = set(selectors)
-        letters = {letter.key: letter for letter in self._load(list(wanted)) if letter is not None}
+        letters = {letter.key: letter for letter in self._load(list(wanted))}
         if wanted - letters.keys():  # Tracking IDs: every letter of each (a report's dead forward and dead reply)
             letters.update((letter.key, letter) for letter in self._all() if letter.tracking_id in wanted)
         return list(letters.values())

@@ -14,13 +14,12 @@ import math
 import time
 from typing import Any
 
-import orjson
 from rq import get_current_job
 
 from gateway import metrics
 from gateway.errors import PermanentError, RetryableError
 from gateway.logs import add_sensitive_values, get_logger, sensitive_values
-from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPORT_STATE_KEY, envelope_key
+from gateway.queues import FORWARD_FUNC, REPORT_STATE_KEY, envelope_key, readable_envelope
 from gateway.settings import Settings
 from normalizer.envelope import SenderKind
 from triage.engine import TriageEngine
@@ -114,17 +113,7 @@ def _load_envelopes(context: WorkerContext, tracking_ids: list[str]) -> dict[str
     """The stored envelopes by Tracking ID: None for one that is not a JSON object under its own Tracking ID (damaged,
     or written by something else), so it is dead-lettered alone; absent when nothing is stored."""
     raws = context.redis.mget([envelope_key(tracking_id) for tracking_id in tracking_ids])
-    return {tid: _readable(tid, raw) for tid, raw in zip(tracking_ids, raws, strict=True) if raw is not None}
-
-
-def _readable(tracking_id: str, raw: bytes) -> dict[str, Any] | None:
-    try:
-        envelope = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(envelope, dict) or envelope.get("tracking_id") != tracking_id:
-        return None
-    return envelope
+    return {tid: readable_envelope(tid, raw) for tid, raw in zip(tracking_ids, raws, strict=True) if raw is not None}
 
 
 def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]]) -> None:
@@ -147,11 +136,7 @@ def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]]) -> 
 
 def _dead_letter(context: WorkerContext, envelope: dict[str, Any] | None, tracking_id: str, reason: str,
                  detail: str, attempts: int) -> None:
-    DeadLetters(context.redis).add_new(
-        queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[tracking_id]], tracking_id=tracking_id, item=tracking_id,
-        reason=reason, detail=detail, attempts=attempts,
-        channel=(envelope or {}).get("source") or (envelope or {}).get("channel"),
-    )
+    DeadLetters(context.redis).add_forward(tracking_id, envelope, reason=reason, detail=detail, attempts=attempts)
 
 
 def _upload_attachments(context: WorkerContext, payloads: list[dict[str, Any]]) -> None:

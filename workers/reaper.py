@@ -22,7 +22,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 from redis import Redis
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
@@ -41,6 +40,7 @@ from gateway.queues import (
     enqueue_calls,
     envelope_key,
     queue,
+    readable_envelope,
     release_held_forwards,
 )
 from gateway.settings import Settings
@@ -153,23 +153,10 @@ def _give_up_running_whole(redis: Redis, settings: Settings, pipe: Any, job: Job
                       pipeline=pipe)
         return "split"
     for tracking_id in pending:
-        DeadLetters(redis).add_new(
-            queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[tracking_id]], tracking_id=tracking_id, item=tracking_id,
-            reason="worker_died", detail=detail, attempts=attempts, channel=_report_channel(redis, tracking_id),
-            pipeline=pipe,
-        )
+        envelope = readable_envelope(tracking_id, redis.get(envelope_key(tracking_id)) or b"null")
+        DeadLetters(redis).add_forward(tracking_id, envelope, reason="worker_died", detail=detail, attempts=attempts,
+                                       pipeline=pipe)
     return "dead_lettered" if pending else "nothing_left"
-
-
-def _report_channel(redis: Redis, tracking_id: str) -> str | None:
-    """The stored envelope's source or channel (what the forward worker files its dead letters under)."""
-    try:
-        envelope = orjson.loads(redis.get(envelope_key(tracking_id)) or b"null")
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(envelope, dict):
-        return None
-    return envelope.get("source") or envelope.get("channel")
 
 
 def _dead_letter_job(redis: Redis, pipe: Any, job: Job, detail: str, attempts: int) -> None:
