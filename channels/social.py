@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -51,11 +52,14 @@ def strip_leading_mentions(text: str, own_handle: str | None = None) -> str:
 
     With `own_handle`, our handle without its `@` counts as a leading mention too: the Graph API returns captions
     and comments that mention the account without the `@`, so `lapor1708 CEK 123` must read as `CEK 123`."""
-    if not own_handle:
-        return LEADING_MENTIONS.sub("", text, count=1).strip()
-    own = re.escape(own_handle.lstrip("@"))
-    pattern = re.compile(rf"^(?:\s*(?:@[\w.]{{1,30}}|{own}(?!\w)(?!\.\w))[\s:,-]*)+", re.IGNORECASE)
+    pattern = _leading_mentions_with(own_handle.lstrip("@")) if own_handle else LEADING_MENTIONS
     return pattern.sub("", text, count=1).strip()
+
+
+@lru_cache(maxsize=8)
+def _leading_mentions_with(own: str) -> re.Pattern[str]:
+    """LEADING_MENTIONS, plus our own handle without its `@`; compiled once per handle."""
+    return re.compile(rf"^(?:\s*(?:@[\w.]{{1,30}}|{re.escape(own)}(?!\w)(?!\.\w))[\s:,-]*)+", re.IGNORECASE)
 
 
 class ProviderErrorKind(StrEnum):
