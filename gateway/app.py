@@ -285,12 +285,14 @@ def readyz_handler(gateway: Gateway) -> Handler:
             await asyncio.wait_for(asyncio.to_thread(gateway.redis.ping), timeout=2)
         except Exception as error:  # the reason goes to the caller
             # Still ready while this process answers citizens from the disk spool: a load balancer that takes every
-            # gateway out when Redis fails would turn the spool's answers into connection errors. Without IDs in
-            # reserve it can only answer 503, and another gateway may do better.
-            reserve = gateway.intake.reserve
-            if gateway.intake.spool is not None and reserve > 0:
+            # gateway out when Redis fails would turn the spool's answers into connection errors. It answers while
+            # it holds IDs in reserve, or a stopped process left some in the spool directory (taken when its own run
+            # out); without either it can only answer 503, and another gateway may do better.
+            reserve, spool = gateway.intake.reserve, gateway.intake.spool
+            saved = spool.saved_reserves() if spool is not None else 0
+            if spool is not None and (reserve > 0 or saved):
                 return web.json_response({"status": "ready", "redis": type(error).__name__, "spool": "answering",
-                                          "reserve": reserve})
+                                          "reserve": reserve, "saved_reserves": saved})
             return web.json_response({"status": "unavailable", "redis": type(error).__name__}, status=503)
         return web.json_response({"status": "ready", "redis": "ok"})
 

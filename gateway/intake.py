@@ -130,8 +130,10 @@ class Intake:
         self._held_since: float | None = None
         self._release_not_before = 0.0  # after a failed release (Redis down): not again at once
         self._release_failures = 0
-        # The highest sequence number of a saved reserve taken while Redis was down (0: none to check).
+        # The highest sequence number of a saved reserve taken while Redis was down (0: none to check), set by the
+        # committer and cleared by the replayer: under its own lock.
         self._unchecked_reserve = 0
+        self._unchecked_lock = threading.Lock()
 
     @property
     def spool(self) -> Spool | None:
@@ -280,7 +282,7 @@ class Intake:
                 receipts.append(Receipt(tracking_id=known, duplicate=True))
                 continue
             try:
-                tracking_id = self._allocator.mint_from_reserve()
+                tracking_id = self._mint_from_reserve()
             except LookupError as error:
                 self._allocator.give_back(*(record.tracking_id for record in records))
                 raise NotDurable(
@@ -300,6 +302,16 @@ class Intake:
         metrics.SPOOLED.inc(len(records))
         return receipts
 
+    def _mint_from_reserve(self) -> str:
+        """An ID from this process's reserve; when it runs out, from a reserve a stopped process left in the spool
+        directory (unchecked: Redis is down). LookupError when neither has one left."""
+        try:
+            return self._allocator.mint_from_reserve()
+        except LookupError:
+            if not self.take_saved_reserve(redis_down=True):
+                raise
+            return self._allocator.mint_from_reserve()
+
     def _remember_spooled(self, key: str, tracking_id: str) -> None:
         self._spooled_ids[key] = tracking_id
         while len(self._spooled_ids) > 100_000:
@@ -314,9 +326,12 @@ class Intake:
         if self._spool is None:
             return 0
         self._redis.ping()  # RedisError when still down: nothing is claimed in vain
-        if self._unchecked_reserve:
-            self._sequence_past(self._unchecked_reserve)
-            self._unchecked_reserve = 0
+        unchecked = self._unchecked_reserve
+        if unchecked:
+            self._sequence_past(unchecked)
+            with self._unchecked_lock:  # the committer may have taken another one meanwhile: that one stays to check
+                if self._unchecked_reserve == unchecked:
+                    self._unchecked_reserve = 0
         if self._spooling:  # new reports go to Redis again (the committer does not probe while spooling)
             self._spooling = False
             self._release_not_before = 0.0
@@ -423,7 +438,7 @@ class Intake:
             loop.call_soon_threadsafe(_settle_all, settlements, error)
 
     def close(self) -> None:
-        """Stop the committer, then leave the unused Tracking IDs in reserve to the next process (with a spool)."""
+        """Stop the committer, then leave the unused Tracking IDs in reserve to the processes on its spool directory."""
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 self._waiting.put(None)
@@ -450,26 +465,42 @@ class Intake:
             log.warning("intake.sequence_raised", reason="sequence_below_reserve", to=number)
 
     def restore_saved_reserve(self) -> int:
-        """Take the Tracking IDs earlier processes left in the spool directory, so that this one can answer from
-        the spool even if Redis is down from its start. A Redis whose sequence is below them (emptied, or another
-        Redis) never leased them, and numbers outside this cell's id_start..id_end are not this cell's: both are
-        dropped. When Redis is down, the replayer checks once it answers, and raises the sequence past them if it
-        must (`_sequence_past`). Returns how many were taken."""
+        """At start, take one of the reserves earlier processes left in the spool directory, so that this one can
+        answer from the spool even if Redis is down from its start. One, not all: the other processes starting on
+        the same directory need theirs, and what is left waits for a process whose reserve runs out during an
+        outage (`_mint_from_reserve`). Returns how many IDs were taken."""
+        return self.take_saved_reserve(redis_down=False)
+
+    def take_saved_reserve(self, *, redis_down: bool) -> int:
+        """Take one saved reserve this process may mint from; returns how many IDs it holds (0: none is left).
+
+        Numbers outside this cell's id_start..id_end are not this cell's, and a reserve above Redis's sequence was
+        never leased by this Redis (emptied, or another Redis): both are dropped, and the next file taken. With
+        Redis down (`redis_down`: known to be, so not asked; or found so now) the sequence cannot be read, which
+        is exactly the case a saved reserve is for: the replayer checks once Redis answers, and raises the sequence
+        past it if it must (`_sequence_past`)."""
         if self._spool is None:
             return 0
         start, end = self._settings.intake.id_range
-        numbers = [number for number in self._spool.take_saved_reserve() if start <= number <= (end or number)]
-        if not numbers:
-            return 0
-        try:
-            if int(self._redis.get(SEQUENCE_KEY) or 0) < max(numbers):
-                log.warning("intake.saved_reserve_dropped", reason="sequence_below_reserve", count=len(numbers))
-                return 0
-        except RedisError:  # Redis down: exactly the case the saved reserve is for; checked when it answers
-            self._unchecked_reserve = max(numbers)
-        self._allocator.restore(sorted(numbers))
-        log.info("intake.saved_reserve_taken", count=len(numbers))
-        return len(numbers)
+        while found := self._spool.take_saved_reserve():
+            numbers = [number for number in found if start <= number <= (end or number)]
+            if not numbers:
+                continue
+            if not redis_down:
+                try:
+                    if int(self._redis.get(SEQUENCE_KEY) or 0) < max(numbers):
+                        log.warning("intake.saved_reserve_dropped", reason="sequence_below_reserve",
+                                    count=len(numbers))
+                        continue
+                except RedisError:
+                    redis_down = True
+            if redis_down:
+                with self._unchecked_lock:
+                    self._unchecked_reserve = max(self._unchecked_reserve, max(numbers))
+            self._allocator.restore(sorted(numbers))
+            log.info("intake.saved_reserve_taken", count=len(numbers), redis_down=redis_down)
+            return len(numbers)
+        return 0
 
 
 def _settle_all(settlements: list[tuple[asyncio.Future[Receipt], Receipt | None]], error: BaseException | None) -> None:

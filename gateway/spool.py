@@ -29,7 +29,7 @@ log = get_logger()
 
 SPOOL_SUFFIX = ".spool"
 CLAIMED_SUFFIX = ".replaying"
-# Tracking-ID sequence numbers a process leased and did not use, left for the next process to start (see
+# Tracking-ID sequence numbers a process leased and did not use, left for the processes that need them (see
 # `save_reserve`): a gateway restarted while Redis is down can still answer from the spool.
 RESERVE_PREFIX = "reserve-"
 RESERVE_SUFFIX = ".json"
@@ -147,7 +147,7 @@ class Spool:
         self._claimed.discard(path)
 
     def save_reserve(self, numbers: list[int]) -> None:
-        """Leave leased, unused sequence numbers for the next process (written whole and fsync'd, or not at all)."""
+        """Leave leased, unused sequence numbers to the processes on this directory (whole and fsync'd, or none)."""
         if not numbers:
             return
         name = f"{RESERVE_PREFIX}{socket.gethostname()}-{os.getpid()}-{time.time_ns()}"
@@ -158,9 +158,15 @@ class Spool:
             os.fsync(handle.fileno())
         partial.rename(self.directory / f"{name}{RESERVE_SUFFIX}")
 
+    def saved_reserves(self) -> int:
+        """How many reserves left by processes that stopped are waiting to be taken."""
+        return len(list(self.directory.glob(f"{RESERVE_PREFIX}*{RESERVE_SUFFIX}")))
+
     def take_saved_reserve(self) -> list[int]:
-        """Every reserve left by processes that stopped, each file taken by exactly one process (rename is atomic)."""
-        numbers: list[int] = []
+        """One reserve left by a process that stopped ([] when none is left), taken by exactly one process (rename
+        is atomic). One at a time: several processes starting on one directory each get one, and a process whose
+        reserve runs out during an outage takes the next (see `Intake.take_saved_reserve`). A damaged file is
+        dropped and the next one taken."""
         for path in sorted(self.directory.glob(f"{RESERVE_PREFIX}*{RESERVE_SUFFIX}")):
             taken = path.with_name(f".{path.name}.taken-{os.getpid()}")
             try:
@@ -168,14 +174,16 @@ class Spool:
             except FileNotFoundError:  # another process took it first
                 continue
             try:
-                found = orjson.loads(taken.read_bytes())["numbers"]
-                if not all(type(number) is int and number > 0 for number in found):
+                numbers = orjson.loads(taken.read_bytes())["numbers"]
+                if not all(type(number) is int and number > 0 for number in numbers):
                     raise ValueError("not sequence numbers")
-                numbers.extend(found)
             except (OSError, ValueError, KeyError, TypeError) as error:  # a damaged file: its IDs stay unused
                 log.error("spool.reserve_unreadable", file=path.name, reason=type(error).__name__)
+                numbers = []
             taken.unlink(missing_ok=True)
-        return numbers
+            if numbers:
+                return numbers
+        return []
 
     def read(self, path: Path) -> Iterator[SpoolRecord]:
         """The intact records of a claimed file in order; damaged lines go to quarantine with the reason."""

@@ -251,6 +251,60 @@ def test_a_reserve_taken_while_redis_was_down_is_checked_when_it_answers_and_nev
         intake.close()
 
 
+def saved_reserves(settings: Settings, *reserves: list[int]) -> Spool:
+    """The spool directory of `settings` with `reserves` left in it by processes that stopped, oldest first."""
+    spool = Spool(settings.data_dir / "spool")
+    spool.check_writable()
+    for numbers in reserves:
+        spool.save_reserve(numbers)
+    return spool
+
+
+def test_processes_starting_on_one_directory_during_an_outage_each_take_a_saved_reserve(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, tmp_path: Path
+) -> None:
+    """Several gateways on one data directory (one per core, or restarted together): before, the first to start took
+    every saved reserve and the others, with no IDs, answered 503 for the whole outage."""
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_DATA_DIR=str(tmp_path / "data"))
+    saved_reserves(settings, [1_000_050, 1_000_051, 1_000_052], [1_000_080, 1_000_081, 1_000_082])
+    own_redis.stop()
+    starting = [build_intake(settings, redis_connection(own_redis.url, timeout=0.5)) for _ in range(2)]
+    try:
+        assert [intake.reserve for intake in starting] == [3, 3]
+        receipts = [intake.commit([draft(f"from-process-{n}")])[0] for n, intake in enumerate(starting)]
+    finally:
+        for intake in starting:
+            intake.close()
+    # Each answered from its own reserve (its first number went to the claim that met Redis down, unused).
+    assert sorted(int(receipt.tracking_id[:-1]) for receipt in receipts) == [1_000_051, 1_000_081]
+
+
+def test_a_process_whose_reserve_runs_out_during_an_outage_takes_the_next_saved_one(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, tmp_path: Path
+) -> None:
+    """Saved reserves are a pool: one at start, the next when this process's own runs out, 503 only once the
+    directory has none left. Every one taken while Redis was down is checked when it answers."""
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_DATA_DIR=str(tmp_path / "data"))
+    spool = saved_reserves(settings, [1_000_050, 1_000_051, 1_000_052], [1_000_080, 1_000_081])
+    own_redis.stop()
+    intake = build_intake(settings, redis_connection(own_redis.url, timeout=0.5))
+    try:
+        assert intake.reserve == 3 and spool.saved_reserves() == 1
+        receipts = [intake.commit([draft(f"pooled-{n}")])[0] for n in range(4)]
+        # 1_000_050 went to the claim that met Redis down, unused; then the next saved reserve.
+        numbers = [int(receipt.tracking_id[:-1]) for receipt in receipts]
+        assert numbers == [1_000_051, 1_000_052, 1_000_080, 1_000_081]
+        assert spool.saved_reserves() == 0
+        with pytest.raises(NotDurable, match="reserve"):
+            intake.commit([draft("none-left")])
+
+        own_redis.start()
+        assert intake.replay_spool() == 4
+        assert int(Redis.from_url(own_redis.url).get(SEQUENCE_KEY)) == 1_000_081  # past the one taken on demand
+    finally:
+        intake.close()
+
+
 def test_a_damaged_saved_reserve_is_dropped_with_a_log_line(test_env: TestEnvironment, tmp_path: Path,
                                                               log_stream: io.StringIO) -> None:
     spool = Spool(tmp_path / "spool")

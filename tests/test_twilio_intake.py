@@ -19,6 +19,7 @@ from gateway.app import create_app
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.queues import FORWARD_QUEUE, queue, redis_connection
 from gateway.settings import Settings
+from gateway.spool import Spool
 from gateway.tracking import is_valid_tracking_id
 from tests.conftest import (
     TWILIO_TOKEN,
@@ -261,6 +262,46 @@ async def test_redis_down_with_ids_in_reserve_is_still_ready_and_answers_from_th
             assert is_valid_tracking_id(tracking_id_in(twiml_message(spooled.text)))
     finally:
         own.stop()
+
+
+async def test_gateways_on_one_data_directory_share_the_saved_reserves_through_an_outage(
+    test_env: TestEnvironment,
+) -> None:
+    """Gateways started on one data directory while Redis is down (one per core, or restarted together): each takes
+    one reserve its predecessors left, one whose own runs out takes the next (and stays ready while one is left),
+    and only with none left is it 503. Before, the first took them all and the second answered 503 throughout."""
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    ports = [free_port(), free_port()]
+    settings = [test_env.settings(REDIS_URL=dead_redis, LAPOR_HTTP_PORT=str(port),
+                                  LAPOR_PUBLIC_URL=f"http://127.0.0.1:{port}") for port in ports]
+    spool = Spool(settings[0].data_dir / "spool")
+    spool.check_writable()
+    for low in (1_000_050, 1_000_060, 1_000_070):
+        spool.save_reserve([low, low + 1])
+    sent = iter(range(100))
+
+    async def answered(server: GatewayServer) -> httpx.Response:
+        sid = f"SMpool{next(sent):026d}"
+        return await server.post_twilio(server.twilio_form(MessageSid=sid, SmsSid=sid))
+
+    async with (serving_gateway(settings[0], redis_connection(dead_redis, timeout=0.5)) as first,
+                serving_gateway(settings[1], redis_connection(dead_redis, timeout=0.5)) as second):
+        for server in (first, second):
+            ready = await server.client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["reserve"] == 2 and ready.json()["saved_reserves"] == 1
+        # A first webhook's ID goes to the claim that meets Redis down, unused; the next one is spooled.
+        numbers = [int(tracking_id_in(twiml_message((await answered(server)).text))[:-1])
+                   for server in (first, second)]
+        assert sorted(numbers) == [1_000_051, 1_000_061]
+        ready = await first.client.get("/readyz")  # its own reserve is used up, one is left to take
+        assert ready.status_code == 200 and ready.json()["reserve"] == 0 and ready.json()["saved_reserves"] == 1
+        from_the_pool = [int(tracking_id_in(twiml_message((await answered(first)).text))[:-1]) for _ in range(2)]
+        assert from_the_pool == [1_000_070, 1_000_071]
+        for server in (first, second):
+            assert (await server.client.get("/readyz")).status_code == 503
+            refused = await answered(server)
+            assert refused.status_code == 503 and refused.json()["error"] == "redis_unavailable"
 
 
 async def test_a_status_answer_trickling_in_is_cut_at_the_deadline_and_twilio_is_answered_in_time(
