@@ -34,7 +34,7 @@ from gateway.logs import get_logger
 from gateway.queues import HELD_FORWARD_KEY, enqueue_forward, envelope_key, release_held_forwards
 from gateway.settings import Settings
 from gateway.spool import Spool, SpoolRecord
-from gateway.tracking import SEQUENCE_KEY, TrackingIdAllocator
+from gateway.tracking import SEQUENCE_KEY, IdRangeExhausted, TrackingIdAllocator
 from normalizer.envelope import ReportDraft
 
 log = get_logger()
@@ -193,6 +193,17 @@ class Intake:
                                 *candidates)
         return [(flat[i].decode(), flat[i + 1].decode()) for i in range(0, len(flat), 2)]
 
+    def _existing_claims(self, keys: Sequence[str]) -> list[tuple[str, str]] | None:
+        """The claim of every key as (Tracking ID, 'pending' | 'committed'), read without claiming anything; None
+        when one of them has none (a new message)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.hmget(key, "id", "state")
+        found = pipe.execute()
+        if any(tracking_id is None for tracking_id, _ in found):
+            return None
+        return [(tracking_id.decode(), (state or b"pending").decode()) for tracking_id, state in found]
+
     def _store(self, items: dict[str, tuple[bytes | str, str | None]], *, hold: bool = False) -> None:
         """One MULTI/EXEC: every envelope, its claim marked committed, and the forward jobs (or, with `hold`, the
         IDs on the held list, for `release_held`)."""
@@ -248,13 +259,21 @@ class Intake:
         candidates: list[str] = []
         try:
             candidates.extend(self._allocator.mint() for _ in drafts)
-        except (RedisError, NotDurable):
+        except (RedisError, NotDurable) as error:
             # A block lease failed (Redis, or this cell's range used up) before any claim was sent: the IDs go back
             # (to the reserve the spool needs, or for the next batch). Not after a failed claim pipeline: Redis may
             # have run it and only the answer was lost.
             self._allocator.give_back(*candidates)
-            raise
-        claims = self._run_claims(keys, candidates)
+            if not isinstance(error, IdRangeExhausted):
+                raise
+            # No new ID can be minted, but a message claimed before (a provider's retry of one it was answered for)
+            # needs none: it gets its Tracking ID back. Looked up only here, so the usual commit costs no more.
+            claims = self._existing_claims(keys)
+            if claims is None:
+                raise
+            candidates = [tracking_id for tracking_id, _ in claims]  # nothing minted, nothing to give back
+        else:
+            claims = self._run_claims(keys, candidates)
         receipts: list[Receipt] = []
         to_store: dict[str, tuple[bytes | str, str | None]] = {}
         for draft, key, candidate, (tracking_id, state) in zip(drafts, keys, candidates, claims, strict=True):
@@ -425,6 +444,12 @@ class Intake:
         try:
             receipts: list[Receipt] | BaseException = self.commit([draft for draft, _ in batch], hold=hold)
         except Exception as error:  # NotDurable or a bug: every waiting caller must hear of it
+            if isinstance(error, IdRangeExhausted) and len(batch) > 1:
+                # The batch is whoever was waiting, not one provider's: each is committed alone, so a message
+                # claimed before gets its Tracking ID even beside a new one, and only the new ones are refused.
+                for item in batch:
+                    self._commit_batch([item])
+                return
             receipts = error
             log.error("intake.commit_failed", error=type(error).__name__, batch=len(batch))
         # One wake-up per event loop for the whole batch, not one per request: each wake-up costs the loop a

@@ -38,6 +38,13 @@ SEQUENCE_KEY = "lapor:tracking:seq"
 _SEPARATORS = re.compile(r"[\s#.\-]")
 
 
+class IdRangeExhausted(NotDurable):
+    """This cell's Tracking IDs are used up (`intake.id_end`): nothing new can be acknowledged (HTTP 503, SMTP 451),
+    but a message claimed before still gets the ID it was given."""
+
+    reason = "id_range_exhausted"
+
+
 def damm_digit(digits: str) -> int:
     """The interim Damm digit of a digit string: 0 for a string that ends in its own check digit."""
     interim = 0
@@ -111,8 +118,8 @@ class TrackingIdAllocator:
             raise self._range_used_up()
         self._free.extend(range(low, min(int(high), self._end or int(high)) + 1))  # a block may straddle the end
 
-    def _range_used_up(self) -> NotDurable:
-        return NotDurable(f"Tracking IDs up to {self._end} are used up (intake.id_end)", reason="id_range_exhausted")
+    def _range_used_up(self) -> IdRangeExhausted:
+        return IdRangeExhausted(f"Tracking IDs up to {self._end} are used up (intake.id_end)")
 
     def mint(self) -> str:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from redis import Redis
 
 from gateway.errors import NotDurable
-from gateway.intake import Intake
+from gateway.intake import Intake, Receipt
 from gateway.queues import envelope_key
 from gateway.settings import Settings, SettingsError
 from gateway.tracking import (
@@ -176,6 +177,25 @@ def test_a_batch_refused_at_the_ranges_end_gives_its_ids_back(redis: Redis, sett
         intake.commit([draft("third"), draft("fourth")])
     (last,) = intake.commit([draft("third")])
     assert int(last.tracking_id[:-1]) == settings.intake.id_start + 2
+
+
+async def test_after_the_ranges_end_a_message_claimed_before_still_gets_its_id_whatever_batch_it_shares(
+    redis: Redis, settings: Settings
+) -> None:
+    """The committer's batch is whoever was waiting: a retry of an acknowledged message beside new ones still gets its
+    Tracking ID, the last ID left goes to a new one, and only the others are refused (not the whole batch)."""
+    intake = Intake(redis, settings.model_copy(update={"intake": settings.intake.model_copy(
+        update={"id_end": settings.intake.id_start + 1, "id_block_size": 2, "id_reserve": 0})}))
+    (first,) = intake.commit([draft("answered")])
+    loop = asyncio.get_running_loop()
+    batch = [(draft(message_id), loop.create_future()) for message_id in ("new-1", "answered", "new-2")]
+    intake._commit_batch(batch)
+    new_1, retried, new_2 = (future for _, future in batch)
+    assert (await retried) == Receipt(tracking_id=first.tracking_id, duplicate=True)
+    assert int((await new_1).tracking_id[:-1]) == settings.intake.id_start + 1
+    with pytest.raises(NotDurable) as refused:
+        await new_2
+    assert refused.value.reason == "id_range_exhausted"
 
 
 def test_a_range_that_ends_before_it_starts_is_a_start_up_error(test_env: TestEnvironment) -> None:

@@ -304,6 +304,31 @@ async def test_gateways_on_one_data_directory_share_the_saved_reserves_through_a
             assert refused.status_code == 503 and refused.json()["error"] == "redis_unavailable"
 
 
+async def test_once_the_id_range_is_used_up_a_retry_of_an_answered_message_still_gets_its_tracking_id(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """Twilio retries a webhook whose answer it did not get: after the cell's last ID, the retry of a message that was
+    given one must get that ID back ("already received"), not a 503; a new message is still refused, clearly."""
+    settings = test_env.settings(LAPOR_INTAKE_ID_END="1000001", LAPOR_INTAKE_ID_BLOCK_SIZE="2")
+    forms = {}
+    async with serving_gateway(settings, redis) as server:
+
+        async def post(sid: str) -> httpx.Response:
+            form = forms.setdefault(sid, server.twilio_form(MessageSid=sid, SmsSid=sid, Body=f"Jalan rusak {sid}"))
+            return await server.post_twilio(form)
+
+        given = {sid: tracking_id_in(twiml_message((await post(sid)).text)) for sid in ("SMlast1", "SMlast2")}
+        assert sorted(int(tracking_id[:-1]) for tracking_id in given.values()) == [1_000_000, 1_000_001]
+        for sid in ("SMpast1", "SMlast1", "SMlast2", "SMpast2"):
+            response = await post(sid)
+            if sid in given:
+                assert response.status_code == 200, response.text
+                reply = twiml_message(response.text)
+                assert tracking_id_in(reply) == given[sid] and "sudah kami terima" in reply
+            else:
+                assert response.status_code == 503 and response.json()["error"] == "id_range_exhausted"
+
+
 async def test_a_status_answer_trickling_in_is_cut_at_the_deadline_and_twilio_is_answered_in_time(
     test_env: TestEnvironment, redis: Redis
 ) -> None:
