@@ -30,6 +30,7 @@ from channels.base import InboundMessage
 from channels.social import (
     Backoff,
     Clock,
+    GoOn,
     MentionIntake,
     PollProgress,
     ProviderError,
@@ -37,6 +38,7 @@ from channels.social import (
     after_poll_error,
     after_poll_success,
     strip_leading_mentions,
+    unleased,
 )
 from gateway.errors import NotDurable
 from gateway.health import HealthSignals
@@ -283,13 +285,15 @@ class InstagramPoller:
                                max(self.settings.poll_interval_seconds, self.settings.auth_retry_seconds), clock)
         self.next_tags_at = 0.0
 
-    def poll_once(self) -> float:
+    def poll_once(self, go_on: GoOn = unleased) -> float:
+        """One round (pending notifications, then /tags when due), asking `go_on` before each Graph call that
+        reads mentions; the delay before the next round."""
         clear_message_context()
         try:
-            resolved = self.resolve_pending()
+            resolved = self.resolve_pending(go_on)
             tagged = None
             if self.clock() >= self.next_tags_at:
-                tagged = self.poll_tags()
+                tagged = self.poll_tags(go_on)
                 self.next_tags_at = self.clock() + self.settings.poll_interval_seconds
         except (ProviderError, NotDurable, RedisError) as error:
             return after_poll_error(self.channel, self.signals, self.backoff, error)
@@ -298,7 +302,7 @@ class InstagramPoller:
             log.info("channel.polled", channel=self.channel, resolved=resolved, tagged=tagged)
         return max(0.05, min(self.settings.pending_interval_seconds, self.next_tags_at - self.clock()))
 
-    def resolve_pending(self) -> int:
+    def resolve_pending(self, go_on: GoOn = unleased) -> int:
         """Fetch and take the stored notifications, oldest first; each leaves the list only once durable or dropped.
 
         A lookup that fails for its own object (see about_one_object) does not stop the others: that notification
@@ -314,7 +318,7 @@ class InstagramPoller:
                 continue
             if float(item.get("retry_at") or 0) > self.clock():
                 continue
-            if lookups >= PENDING_BATCH:
+            if lookups >= PENDING_BATCH or not go_on():
                 break
             lookups += 1
             try:
@@ -362,7 +366,7 @@ class InstagramPoller:
         pipe.execute()
         log.info("mention.lookup_failed", retry_in_seconds=round(delay, 1), **fields)
 
-    def poll_tags(self) -> int:
+    def poll_tags(self, go_on: GoOn = unleased) -> int:
         """Walk /tags newest first down to the newest media seen last time; progress saved after each page.
 
         The account's first walk (nothing seen yet) skips media older than `first_poll_lookback_minutes`, and
@@ -379,6 +383,8 @@ class InstagramPoller:
             self.progress.save(seen=None, after=after, newest=newest, start=start, recent=recent)
         taken = 0
         for _ in range(max(1, self.settings.max_pages)):
+            if not go_on():  # the lease went to another process: it walks on from the progress saved below
+                return taken
             page = self.graph.tags(after, self.settings.page_size)
             data = page.get("data")
             if not isinstance(data, list) or not all(isinstance(media, dict) for media in data):

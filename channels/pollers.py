@@ -12,13 +12,13 @@ and one of them polls each account, the others stand by and take over when it di
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from typing import Protocol
 
 from redis import Redis
 
 from channels import instagram_graph, x_mentions
+from channels.social import GoOn, unleased
 from gateway.intake import Intake
 from gateway.lease import Lease, wait_holding
 from gateway.liveness import ServingBeat
@@ -35,7 +35,7 @@ class Poller(Protocol):
     # What the lease is taken on: one per provider account (e.g. "x:<user id>").
     account: str
 
-    def poll_once(self) -> float: ...
+    def poll_once(self, go_on: GoOn = unleased) -> float: ...
 
 
 def build_pollers(settings: Settings, redis: Redis, intake: Intake) -> list[Poller]:
@@ -45,23 +45,23 @@ def build_pollers(settings: Settings, redis: Redis, intake: Intake) -> list[Poll
 def run_poller(poller: Poller, stop: threading.Event, lease: Lease | None = None) -> None:
     """Poll until `stop` is set; `poll_once` says how long to wait, an unexpected error waits 30 s.
 
-    With `lease`, a round runs only while this poller holds it; a standby checks every `lease.check_seconds`
-    whether the holder is gone. The lease is released on the way out, so a standby takes over at once."""
+    With `lease`, a round runs only while this poller holds it, renewing it before each further page (and
+    ending when another process took it); a standby checks every `lease.check_seconds` whether the holder is gone.
+    The lease is released on the way out, so a standby takes over at once."""
     log.info("poller.started", channel=poller.channel)
     while not stop.is_set():
         if lease is not None and not lease.hold():
             stop.wait(lease.check_seconds)
             continue
-        started = time.monotonic()
         try:
-            delay = poller.poll_once()
+            delay = poller.poll_once(lease.round() if lease is not None else unleased)
         except Exception as error:  # a bug must not end the channel: log it and try again later
             log.exception("poller.crashed", channel=poller.channel, error=type(error).__name__)
             delay = CRASH_RETRY_SECONDS
         if lease is None:
             stop.wait(delay)
             continue
-        lease.check_round(time.monotonic() - started)
+        lease.check_round()
         wait_holding(lease, stop, delay)
     if lease is not None and lease.held:
         lease.release()

@@ -43,6 +43,15 @@ REPLY_QUEUED_KEY = "lapor:social:reply-queued:{channel}:{digest}"
 QUEUE_ATTEMPTS = 5
 
 Clock = Callable[[], float]
+# Asked by a poll round before each fetch (a page, a lookup): False ends the round there, because this process no
+# longer holds its account's lease (gateway.lease.RoundCheck). What the round made durable stays.
+GoOn = Callable[[], bool]
+
+
+def unleased() -> bool:
+    """The `GoOn` of a round polled without a lease (a poller driven directly): every fetch goes on."""
+    return True
+
 # Leading @handles (X: 15 characters, Instagram: 30, with dots).
 LEADING_MENTIONS = re.compile(r"^(?:\s*@[\w.]{1,30}[\s:,-]*)+")
 

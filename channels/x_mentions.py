@@ -30,6 +30,7 @@ from channels.base import InboundMessage
 from channels.social import (
     Backoff,
     Clock,
+    GoOn,
     MentionIntake,
     PollProgress,
     ProviderError,
@@ -37,6 +38,7 @@ from channels.social import (
     after_poll_error,
     after_poll_success,
     strip_leading_mentions,
+    unleased,
 )
 from gateway.errors import NotDurable
 from gateway.health import HealthSignals
@@ -210,10 +212,11 @@ class XMentionsPoller:
         self.backoff = Backoff(self.settings.error_retry_seconds, self.settings.auth_retry_seconds,
                                self.settings.max_poll_interval_seconds, clock)
 
-    def poll_once(self) -> float:
+    def poll_once(self, go_on: GoOn = unleased) -> float:
+        """One round of up to `max_pages` pages, asking `go_on` before each; the delay before the next round."""
         clear_message_context()
         try:
-            taken = self._poll()
+            taken = self._poll(go_on)
         except (ProviderError, NotDurable, RedisError) as error:
             return after_poll_error(self.channel, self.signals, self.backoff, error)
         after_poll_success(self.channel, self.signals, self.backoff)
@@ -222,7 +225,7 @@ class XMentionsPoller:
                                            next_poll_seconds=round(delay, 1))
         return delay
 
-    def _poll(self) -> int:
+    def _poll(self, go_on: GoOn) -> int:
         state = self.progress.load()
         since_id, token, newest = state.get("since_id"), state.get("next_token"), state.get("newest_id")
         # Until the account has a cursor, every poll starts at the same moment, fixed (and saved) by the first.
@@ -232,6 +235,8 @@ class XMentionsPoller:
         taken, pages = 0, 0
         walked, oldest = int(state.get("walked") or 0), state.get("oldest_id")
         while pages < self.settings.max_pages:
+            if not go_on():  # the lease went to another process: it goes on from the progress saved below
+                return taken
             try:
                 response = self._page(since_id, token, start)
             except tweepy.BadRequest as error:

@@ -8,8 +8,10 @@ of the holder's death (its lease is not renewed, and expires).
 The lease is one key, `lapor:lease:<account>`, holding the holder's random token: taken with SET NX PX, renewed
 only by its holder (compare-and-renew in Lua), released on a clean stop only by its holder (compare-and-delete),
 so a holder that lost the lease while paused never renews or deletes the lease of the one that took over.
-The period must exceed a poll round's worst case (`pollers.lease_seconds`): the holder renews before each round
-and every third of a period while it waits between rounds.
+The holder renews before each round, before each further page or lookup of a round (`Lease.round`), and every
+third of a period while it waits between rounds; so the period (`pollers.lease_seconds`) must exceed the worst
+case of one page, not of a whole round of many pages. A holder that finds the lease taken by another before a
+further page ends its round there: what it made durable stays, and the new holder polls on from the stored cursor.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import contextlib
 import secrets
 import threading
+import time
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -60,6 +63,7 @@ class Lease:
         self.token = token or secrets.token_hex(16)
         self.held = False
         self._state: str | None = None  # "active", "standby", "unavailable": what was last logged
+        self._renewed_at = 0.0  # monotonic time of the last hold() that kept or took the lease
         self._renew = redis.register_script(RENEW_SCRIPT)
         self._release = redis.register_script(RELEASE_SCRIPT)
 
@@ -97,14 +101,27 @@ class Lease:
             self.held = False
             self._log_state("unavailable", error=type(error).__name__)
             return False
+        if self.held:
+            self._renewed_at = time.monotonic()
         self._log_state("active" if self.held else "standby")
         return self.held
 
-    def check_round(self, seconds: float) -> None:
-        """A round longer than the lease: another process may have taken the account over meanwhile."""
-        if seconds * 1000 > self.period_ms:
-            log.warning("poller.round_overran_lease", channel=self.channel, round_seconds=round(seconds, 1),
+    def round(self) -> RoundCheck:
+        """The check a round makes before each fetch (a page, a lookup); see `RoundCheck`."""
+        return RoundCheck(self)
+
+    def check_round(self) -> None:
+        """After a round, or before renewing within it: a stretch without renewal (one page, an IMAP round) longer
+        than the lease, so another process may have taken the account over and polled it meanwhile."""
+        unrenewed = time.monotonic() - self._renewed_at
+        if self.held and unrenewed * 1000 > self.period_ms:
+            log.warning("poller.lease_overrun", channel=self.channel, unrenewed_seconds=round(unrenewed, 1),
                         lease_seconds=self.period_ms / 1000)
+
+    @property
+    def state(self) -> str | None:
+        """What the last hold() found: "active", "standby" (another holds it), "unavailable" (Redis)."""
+        return self._state
 
     def _log_state(self, state: str, **fields: str) -> None:
         if state == self._state:
@@ -114,6 +131,30 @@ class Lease:
             log.warning("poller.lease_unavailable", channel=self.channel, **fields)
         else:
             log.info(f"poller.{state}", channel=self.channel, lease_seconds=self.period_ms / 1000)
+
+
+class RoundCheck:
+    """Asked before each fetch of one round: True to go on. The first fetch follows the `hold()` that started the
+    round; before each further one the lease is renewed, so a round of many slow pages keeps the account instead
+    of letting the standby poll it too. False once another process holds the lease (or Redis cannot answer), and
+    from then on without asking again: the round ends there, and what it made durable stays."""
+
+    def __init__(self, lease: Lease) -> None:
+        self._lease = lease
+        self._first = True
+        self._lost = False
+
+    def __call__(self) -> bool:
+        if self._first:
+            self._first = False
+            return True
+        if self._lost:
+            return False
+        self._lease.check_round()
+        self._lost = not self._lease.hold()
+        if self._lost and self._lease.state == "standby":
+            log.warning("poller.lease_lost", channel=self._lease.channel, detail="another process holds it: round ends")
+        return not self._lost
 
 
 def wait_holding(lease: Lease, stop: threading.Event, seconds: float) -> None:

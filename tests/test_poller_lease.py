@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from redis import Redis
@@ -12,7 +14,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from channels.base import InboundMessage
-from channels.instagram_graph import InstagramPoller
+from channels.instagram_graph import InstagramPoller, store_pending
 from channels.pollers import Poller, poller_lease, run_poller
 from channels.social import MentionIntake
 from channels.x_mentions import XMentionsPoller
@@ -23,7 +25,7 @@ from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind, utc_now
 from tests.conftest import TestEnvironment, log_events, wait_until
-from tests.social_helpers import FakeProviderServer
+from tests.social_helpers import IG_USER_ID, FakeProviderServer
 
 PERIOD = 0.3  # seconds: short enough to see a lease expire in a test
 ACCOUNT = "x:1708000000000000001"
@@ -101,6 +103,25 @@ def test_a_holder_waiting_between_rounds_keeps_the_lease(redis: Redis) -> None:
     assert not b.hold() and a.held
 
 
+def test_only_a_stretch_without_renewal_longer_than_the_lease_is_logged_not_a_long_round(
+    redis: Redis, log_stream: io.StringIO
+) -> None:
+    """A round of fetches renewed between them may outlast the lease; one fetch (or an IMAP round) may not."""
+    lease = Lease(redis, ACCOUNT, 1.0, channel="x-mentions")
+    assert lease.hold()
+    go_on = lease.round()
+    for _ in range(4):  # four fetches of 0.3 s: longer together than the lease
+        assert go_on()
+        time.sleep(0.3)
+    lease.check_round()
+    assert not [e for e in log_events(log_stream) if e["event"] == "poller.lease_overrun"]
+    assert go_on()
+    time.sleep(1.1)  # one fetch longer than the lease
+    lease.check_round()
+    (overrun,) = [e for e in log_events(log_stream) if e["event"] == "poller.lease_overrun"]
+    assert overrun["channel"] == "x-mentions" and overrun["unrenewed_seconds"] >= 1.0
+
+
 # -- two pollers of one account against the fake provider ----------------------------------------------------------
 @pytest.fixture
 def settings(test_env: TestEnvironment, fake: FakeProviderServer) -> Settings:
@@ -176,6 +197,121 @@ def test_two_pollers_of_one_account_call_the_api_from_one_and_reply_once_per_men
     assert sorted(reply_targets(redis)) == sorted(mentions)  # one reply per mention
     api_calls = [r for r in fake.state.requests if r["path"].endswith(api_path)]
     assert len(api_calls) == sum(map(len, calls))  # every API call was made by the poller holding the lease
+
+
+# -- a round of many slow pages ------------------------------------------------------------------------------------
+SLOW_PAGE = 0.4  # seconds per page, with the module's lease of 0.6 s: a round of three pages outlasts it
+PAGES = 3
+
+
+@dataclass
+class RoundOfPages:
+    """One round's fetches (X pages, /tags pages, pending lookups), made slow, and the poller's lease holder."""
+
+    name: str  # the poller attribute (on the poller or its Graph client) that fetches one page
+    add: Callable[[FakeProviderServer, Redis, int], object]  # one mention, found by that fetch
+    build: Callable[[Settings, Redis, Intake, list[str]], Poller]
+
+
+def x_page(fake: FakeProviderServer, _: Redis, n: int) -> object:
+    return x_mention(fake, n)
+
+
+def tagged_media(fake: FakeProviderServer, _: Redis, n: int) -> object:
+    return instagram_mention(fake, n)
+
+
+def pending_comment(fake: FakeProviderServer, redis: Redis, n: int) -> object:
+    ids = fake.state.add_ig_mention(f"@lapor1708 lampu jalan mati nomor {n}", kind="comment")
+    store_pending(redis, IG_USER_ID, [ids])
+    return ids["media_id"]  # what reply_targets shows of its reply
+
+
+ROUNDS = {
+    "x-pages": RoundOfPages("_page", x_page, x_poller),
+    "instagram-tags-pages": RoundOfPages("tags", tagged_media, instagram_poller),
+    "instagram-pending-lookups": RoundOfPages("mentioned_comment", pending_comment, instagram_poller),
+}
+
+
+def slow_fetches(poller: Poller, name: str, before_each: Callable[[int], None]) -> list[int]:
+    """Make the poller's fetch `name` slow; `before_each(n)` runs as the n-th fetch (from 1) starts."""
+    owner = poller if hasattr(poller, name) else poller.graph  # type: ignore[attr-defined]
+    fetch, made = getattr(owner, name), []
+
+    def slow(*args: object, **kwargs: object) -> object:
+        made.append(len(made) + 1)
+        before_each(len(made))
+        time.sleep(SLOW_PAGE)
+        return fetch(*args, **kwargs)
+
+    setattr(owner, name, slow)
+    return made
+
+
+@pytest.fixture
+def paged_settings(test_env: TestEnvironment, fake: FakeProviderServer) -> Settings:
+    """Pages of five, so fifteen mentions take three pages (and three pending notifications three lookups)."""
+    return test_env.settings(**fake.env(LAPOR_POLLERS_LEASE_SECONDS="0.6", LAPOR_INSTAGRAM_PAGE_SIZE="5"))
+
+
+@pytest.mark.parametrize("round_", list(ROUNDS.values()), ids=list(ROUNDS))
+def test_a_round_of_pages_slower_together_than_the_lease_keeps_it_to_the_end(
+    fake: FakeProviderServer, paged_settings: Settings, redis: Redis, round_: RoundOfPages
+) -> None:
+    """The holder renews before each further page: a standby trying to take over during the round never can."""
+    settings = paged_settings
+    mentions = [round_.add(fake, redis, n) for n in range(15 if round_.name != "mentioned_comment" else PAGES)]
+    intake, stop = Intake(redis, settings), threading.Event()
+    poller = round_.build(settings, redis, intake, [])
+    standby = Lease(redis, poller.account, settings.pollers.lease_seconds, channel=poller.channel)
+    taken_over: list[bool] = []
+
+    def standby_tries(n: int) -> None:
+        taken_over.append(standby.hold())
+        if n == PAGES:
+            stop.set()  # this round is the last
+
+    made = slow_fetches(poller, round_.name, standby_tries)
+    try:
+        run_poller(poller, stop, poller_lease(settings, redis, poller))
+    finally:
+        intake.close()
+    assert made == [1, 2, 3]
+    assert taken_over == [False] * PAGES, "the standby took the account over during the round"
+    assert sorted(reply_targets(redis)) == sorted(mentions)
+
+
+@pytest.mark.parametrize("round_", list(ROUNDS.values()), ids=list(ROUNDS))
+def test_a_holder_that_lost_the_lease_during_a_round_stops_before_its_next_page_and_the_new_holder_goes_on(
+    fake: FakeProviderServer, paged_settings: Settings, redis: Redis, round_: RoundOfPages, log_stream: io.StringIO
+) -> None:
+    """The holder stalled past its lease (the lease expires here) and the standby took it: the holder's round ends
+    before its next fetch, and the new holder polls from the stored progress, fetching nothing twice."""
+    settings = paged_settings
+    mentions = [round_.add(fake, redis, n) for n in range(15 if round_.name != "mentioned_comment" else PAGES)]
+    intakes, stop = [Intake(redis, settings), Intake(redis, settings)], threading.Event()
+    holder, successor = (round_.build(settings, redis, intake, []) for intake in intakes)
+    new_lease = poller_lease(settings, redis, successor)
+
+    def lost_after_the_second(n: int) -> None:
+        if n == 2:
+            redis.delete(LEASE_KEY.format(account=holder.account))  # as if it expired while the holder stalled
+            assert new_lease.hold()
+            stop.set()
+
+    made = slow_fetches(holder, round_.name, lost_after_the_second)
+    try:
+        run_poller(holder, stop, poller_lease(settings, redis, holder))
+        assert made == [1, 2], "the holder went on polling after another process took its lease"
+        assert [e["channel"] for e in log_events(log_stream) if e["event"] == "poller.lease_lost"] == [holder.channel]
+        successor.poll_once(new_lease.round())
+    finally:
+        for intake in intakes:
+            intake.close()
+    assert sorted(reply_targets(redis)) == sorted(mentions)  # each mention once, none lost at the handover
+    fetched = [r for r in fake.state.requests if r["method"] == "GET" and "_fake" not in r["path"]]
+    assert len(fetched) == len({str(sorted(r["query"].items())) for r in fetched}), "a page was fetched twice"
 
 
 def test_two_batches_holding_the_same_mentions_at_once_queue_one_reply_each(

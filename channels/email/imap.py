@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import time
 from dataclasses import dataclass
 from email.utils import parseaddr
 
@@ -139,9 +138,8 @@ class ImapPoller:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=lease.check_seconds)
                 continue
-            started = time.monotonic()
             await self._round()
-            lease.check_round(time.monotonic() - started)
+            lease.check_round()
             await wait_holding_async(lease, stop, self.email.imap_interval_seconds)
         if lease.held:
             await asyncio.to_thread(lease.release)
