@@ -5,9 +5,19 @@ both queue a public reply for one mention. So every poller takes the account's l
 round when another process holds it: that poller is the standby, and takes over within about one lease period
 of the holder's death (its lease is not renewed, and expires).
 
-The lease is one key, `lapor:lease:<account>`, holding the holder's random token: taken with SET NX PX, renewed
-only by its holder (compare-and-renew in Lua), released on a clean stop only by its holder (compare-and-delete),
-so a holder that lost the lease while paused never renews or deletes the lease of the one that took over.
+The lease is one key, `lapor:lease:<account>`, holding who holds it, `<hostname>:<pid>:<random token>`: taken with
+SET NX PX, renewed only by its holder (compare-and-renew on the exact value, in Lua), released on a clean stop only
+by its holder (compare-and-delete), so a holder that lost the lease while paused never renews or deletes the lease
+of the one that took over.
+
+A poller restarted after a crash need not wait out its predecessor's lease: a lease held by a process on this
+host that no longer runs (`os.kill(pid, 0)`), or by our own pid but not by this process (a restarted container's
+process gets the pid its predecessor had; two live processes never share a pid on one host), is taken at once,
+by compare-and-set against the exact value read, so of two starters only one wins (`poller.took_over`). A holder
+on another host is never judged: its pids are not ours to look up. So processes that share a hostname must
+share a process table (not two containers with host networking on one machine). A value of an older version
+(a bare token) is left to expire.
+
 The holder renews before each round, before each further page or lookup of a round (`Lease.round`), and every
 third of a period while it waits between rounds; so the period (`pollers.lease_seconds`) must exceed the worst
 case of one page, not of a whole round of many pages. A holder that finds the lease taken by another before a
@@ -18,9 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
+import socket
 import threading
 import time
+from dataclasses import dataclass
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -31,20 +44,70 @@ log = get_logger()
 
 LEASE_KEY = "lapor:lease:{account}"
 
-# KEYS[1] the lease, ARGV[1] our token, ARGV[2] the period (ms): extend it only while it is still ours.
+# KEYS[1] the lease, ARGV[1] our value, ARGV[2] the period (ms): extend it only while it is still ours.
 RENEW_SCRIPT = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('pexpire', KEYS[1], ARGV[2])
 end
 return 0
 """
-# KEYS[1] the lease, ARGV[1] our token: delete it only while it is still ours.
+# KEYS[1] the lease, ARGV[1] our value: delete it only while it is still ours.
 RELEASE_SCRIPT = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1])
 end
 return 0
 """
+# KEYS[1] the lease, ARGV[1] the value read, ARGV[2] ours, ARGV[3] the period (ms): take it only from that holder.
+TAKE_OVER_SCRIPT = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
+# Every lease value this process made: a value with our pid that is not among them is a predecessor's.
+_THIS_PROCESS: set[str] = set()
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who holds a lease, as its value says."""
+
+    host: str
+    pid: int
+    token: str
+
+    @property
+    def value(self) -> str:
+        return f"{self.host}:{self.pid}:{self.token}"
+
+    @classmethod
+    def parse(cls, value: bytes | str) -> Holder | None:
+        """None for a value that does not name its holder (a bare token, from an older version)."""
+        text = value.decode(errors="replace") if isinstance(value, bytes) else value
+        parts = text.split(":")
+        if len(parts) != 3 or not parts[0] or not parts[1].isascii() or not parts[1].isdigit() or not parts[2]:
+            return None
+        pid = int(parts[1])
+        return cls(parts[0], pid, parts[2]) if 0 < pid < 2**31 else None
+
+    def gone(self) -> str | None:
+        """Why this holder is known not to poll any more, judged from this process; None when it may still.
+
+        Only a holder on this host: its process no longer runs ("holder_dead"), or it has this process's pid and
+        a value this process never made ("holder_restarted": a restarted container's process)."""
+        if self.host != socket.gethostname():
+            return None
+        if self.pid == os.getpid():
+            return None if self.value in _THIS_PROCESS else "holder_restarted"
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return "holder_dead"
+        except OSError:  # PermissionError: alive, another user's
+            return None
+        return None
 
 
 class Lease:
@@ -60,12 +123,15 @@ class Lease:
         self.key = LEASE_KEY.format(account=account)
         self.period_ms = max(1, int(period_seconds * 1000))
         self.channel = channel
-        self.token = token or secrets.token_hex(16)
+        self.holder = Holder(socket.gethostname(), os.getpid(), token or secrets.token_hex(16))
+        self.value = self.holder.value  # what the key holds while this poller holds the lease
+        _THIS_PROCESS.add(self.value)
         self.held = False
         self._state: str | None = None  # "active", "standby", "unavailable": what was last logged
         self._renewed_at = 0.0  # monotonic time of the last hold() that kept or took the lease
         self._renew = redis.register_script(RENEW_SCRIPT)
         self._release = redis.register_script(RELEASE_SCRIPT)
+        self._take_over = redis.register_script(TAKE_OVER_SCRIPT)
 
     @property
     def check_seconds(self) -> float:
@@ -74,16 +140,26 @@ class Lease:
 
     def take(self) -> bool:
         """Take the lease if nobody holds it (SET NX PX)."""
-        return bool(self._redis.set(self.key, self.token, nx=True, px=self.period_ms))
+        return bool(self._redis.set(self.key, self.value, nx=True, px=self.period_ms))
 
     def renew(self) -> bool:
         """Extend the lease by a period if it is still ours; False when it expired or another took it."""
-        return bool(self._renew(keys=[self.key], args=[self.token, self.period_ms]))
+        return bool(self._renew(keys=[self.key], args=[self.value, self.period_ms]))
+
+    def take_over(self) -> bool:
+        """Take the lease at once from a holder known to be gone (`Holder.gone`), only if it still holds it."""
+        current = self._redis.get(self.key)
+        holder = Holder.parse(current) if current is not None else None
+        reason = holder.gone() if holder is not None else None
+        if reason is None or not self._take_over(keys=[self.key], args=[current, self.value, self.period_ms]):
+            return False
+        log.info("poller.took_over", channel=self.channel, reason=reason)
+        return True
 
     def release(self) -> bool:
         """Give the lease up (clean stop) if it is still ours, so a standby takes over at its next check."""
         try:
-            released = bool(self._release(keys=[self.key], args=[self.token]))
+            released = bool(self._release(keys=[self.key], args=[self.value]))
         except RedisError as error:
             log.warning("poller.lease_unavailable", channel=self.channel, error=type(error).__name__)
             released = False
@@ -91,12 +167,13 @@ class Lease:
         return released
 
     def hold(self) -> bool:
-        """Renew the lease if ours, else take it if free; True when this poller may poll now. Never raises.
+        """True when this poller may poll now: the lease renewed if ours, else taken if free or from a holder that
+        is gone (`take_over`). Never raises.
 
         Renewal is tried even when this poller thinks it lost the lease: after a Redis error the key may still
-        hold our token, and waiting for it to expire would leave the account unpolled for a period."""
+        hold our value, and waiting for it to expire would leave the account unpolled for a period."""
         try:
-            self.held = self.renew() or self.take()
+            self.held = self.renew() or self.take() or self.take_over()
         except RedisError as error:
             self.held = False
             self._log_state("unavailable", error=type(error).__name__)

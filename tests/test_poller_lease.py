@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import io
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import orjson
 import pytest
 from redis import Redis
 from redis.backoff import NoBackoff
@@ -20,12 +27,12 @@ from channels.social import MentionIntake
 from channels.x_mentions import XMentionsPoller
 from channels.x_mentions import reply_target as x_reply_target
 from gateway.intake import Intake
-from gateway.lease import LEASE_KEY, Lease, wait_holding
+from gateway.lease import LEASE_KEY, Holder, Lease, wait_holding
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind, utc_now
-from tests.conftest import TestEnvironment, log_events, wait_until
-from tests.social_helpers import IG_USER_ID, FakeProviderServer
+from tests.conftest import ProcessHandle, TestEnvironment, log_events, wait_until
+from tests.social_helpers import IG_USER_ID, X_USER_ID, FakeProviderServer
 
 PERIOD = 0.3  # seconds: short enough to see a lease expire in a test
 ACCOUNT = "x:1708000000000000001"
@@ -67,9 +74,110 @@ def test_the_lease(redis: Redis, steps: list[tuple[str, str, bool | None, str | 
         else:
             assert getattr(leases[who], what)() is expected, f"{who} {what}"
         value = redis.get(key)
-        assert (value.decode().removeprefix("token-") if value else None) == holder, f"after {who} {what}"
+        holding = Holder.parse(value) if value else None
+        assert (holding.token.removeprefix("token-") if holding else None) == holder, f"after {who} {what}"
     if redis.get(key):
         assert 0 < redis.pttl(key) <= PERIOD * 1000
+
+
+def test_the_lease_names_its_holder(redis: Redis) -> None:
+    lease = Lease(redis, ACCOUNT, PERIOD, channel="x-mentions")
+    assert lease.hold()
+    holder = Holder.parse(redis.get(LEASE_KEY.format(account=ACCOUNT)) or b"")
+    assert holder is not None and (holder.host, holder.pid) == (socket.gethostname(), os.getpid())
+
+
+# -- taking over at once from a holder gone from this host ----------------------------------------------------------
+def gone_pid() -> int:
+    """The pid of a process that ran on this host and has exited (and been waited for)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.fixture
+def live_pid() -> Iterator[int]:
+    """A process of this host that is alive for the whole test."""
+    child = subprocess.Popen(["sleep", "60"])
+    yield child.pid
+    child.kill()
+    child.wait()
+
+
+THIS_HOST, OTHER_HOST = socket.gethostname(), "pollers-b.lapor.internal"
+# (host, whose pid: "gone", "live", "ours", the reason poller.took_over logs or None when the lease is left alone)
+TAKEOVERS = {
+    "gone-pid-on-this-host": (THIS_HOST, "gone", "holder_dead"),
+    "our-pid-in-a-value-this-process-never-made": (THIS_HOST, "ours", "holder_restarted"),
+    "live-pid-on-this-host": (THIS_HOST, "live", None),
+    "gone-pid-on-another-host": (OTHER_HOST, "gone", None),
+    "our-pid-on-another-host": (OTHER_HOST, "ours", None),
+}
+
+
+@pytest.mark.parametrize(("host", "whose", "reason"), list(TAKEOVERS.values()), ids=list(TAKEOVERS))
+def test_a_lease_left_by_a_process_gone_from_this_host_is_taken_at_once(
+    redis: Redis, log_stream: io.StringIO, live_pid: int, host: str, whose: str, reason: str | None
+) -> None:
+    pid = {"gone": gone_pid, "live": lambda: live_pid, "ours": os.getpid}[whose]()
+    key, left = LEASE_KEY.format(account=ACCOUNT), f"{host}:{pid}:{secrets.token_hex(16)}"
+    redis.set(key, left, px=60_000)  # far from expiring: only a takeover gets it during the test
+    lease = Lease(redis, ACCOUNT, 60, channel="x-mentions")
+    assert lease.hold() is (reason is not None)
+    assert redis.get(key) == (lease.value if reason else left).encode()
+    took = [e for e in log_events(log_stream) if e["event"] == "poller.took_over"]
+    assert [(e["channel"], e["reason"]) for e in took] == ([("x-mentions", reason)] if reason else [])
+
+
+def test_a_value_of_an_older_version_is_left_to_expire(redis: Redis) -> None:
+    """A bare token names no holder: nothing to judge, so it is waited out as before."""
+    key = LEASE_KEY.format(account=ACCOUNT)
+    redis.set(key, secrets.token_hex(16), px=60_000)
+    assert not Lease(redis, ACCOUNT, 60, channel="x-mentions").hold()
+    assert Holder.parse(redis.get(key) or b"") is None
+
+
+def test_of_pollers_finding_the_same_gone_holder_at_once_one_takes_the_lease(redis: Redis) -> None:
+    key = LEASE_KEY.format(account=ACCOUNT)
+    for _ in range(10):
+        redis.set(key, f"{THIS_HOST}:{gone_pid()}:{secrets.token_hex(16)}", px=60_000)
+        starters = [Lease(redis, ACCOUNT, 60, channel="x-mentions") for _ in range(3)]
+        barrier, held = threading.Barrier(len(starters)), []
+        threads = [threading.Thread(target=hold_together, args=(lease, barrier, held)) for lease in starters]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(held) == [False, False, True]
+        assert redis.get(key) in [lease.value.encode() for lease in starters if lease.held]
+
+
+def hold_together(lease: Lease, barrier: threading.Barrier, held: list[bool]) -> None:
+    barrier.wait()
+    held.append(lease.hold())
+
+
+def test_a_pollers_process_restarted_after_a_kill_polls_at_once_not_a_lease_later(
+    fake: FakeProviderServer, redis: Redis, start_process: Callable[..., ProcessHandle]
+) -> None:
+    """Real `lapor-gateway pollers` processes with the default lease (60 s): the one started after SIGKILL takes
+    both accounts over at its first check and polls."""
+    env = fake.env()
+    keys = [LEASE_KEY.format(account=account) for account in (f"x:{X_USER_ID}", f"instagram:{IG_USER_ID}")]
+
+    def holders() -> list[int | None]:
+        return [getattr(Holder.parse(redis.get(key) or b""), "pid", None) for key in keys]
+
+    first = start_process("pollers", **env)
+    wait_until(lambda: holders() == [first.process.pid] * 2, timeout=30)
+    first.stop(signal.SIGKILL)
+    second = start_process("pollers", **env)
+    wait_until(lambda: holders() == [second.process.pid] * 2, timeout=30)  # well within the lease left
+    mention = x_mention(fake, 1)
+    wait_until(lambda: mention in reply_targets(redis), timeout=30)
+    took = [e for e in map(orjson.loads, second.output().splitlines()) if e.get("event") == "poller.took_over"]
+    assert sorted((e["channel"], e["reason"]) for e in took) == [("instagram", "holder_dead"),
+                                                                 ("x-mentions", "holder_dead")]
 
 
 def test_standby_and_active_are_logged_once_per_change_without_citizen_data(
