@@ -43,6 +43,7 @@ from channels.social import (
 from gateway.errors import NotDurable
 from gateway.health import HealthSignals
 from gateway.intake import Intake
+from gateway.lease import lease_account
 from gateway.logs import clear_message_context, get_logger
 from gateway.settings import Settings
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
@@ -272,7 +273,7 @@ class InstagramPoller:
     def __init__(self, settings: Settings, redis: Redis, intake: Intake, *, clock: Clock = time.time,
                  graph: GraphClient | None = None) -> None:
         self.settings = settings.instagram
-        self.account = f"instagram:{self.settings.ig_user_id}"  # the lease: one poller of this account at a time
+        self.account = lease_account(settings, "instagram")  # the lease: one poller of this account at a time
         self.redis = redis
         self.clock = clock
         self.graph = graph or GraphClient(settings, clock=clock)

@@ -43,6 +43,7 @@ from channels.social import (
 from gateway.errors import NotDurable
 from gateway.health import HealthSignals
 from gateway.intake import Intake
+from gateway.lease import lease_account
 from gateway.logs import clear_message_context, get_logger
 from gateway.settings import Settings
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
@@ -203,7 +204,7 @@ class XMentionsPoller:
     def __init__(self, settings: Settings, redis: Redis, intake: Intake, *, clock: Clock = time.time,
                  client: tweepy.Client | None = None) -> None:
         self.settings = settings.x
-        self.account = f"x:{self.settings.user_id}"  # the lease: one poller of this account polls at a time
+        self.account = lease_account(settings, "x")  # the lease: one poller of this account polls at a time
         self.client = client or build_client(self.settings.base_url, self.settings.bearer_token)
         self.progress = x_progress(redis, self.settings.user_id)
         self.mentions = MentionIntake(redis, settings, intake, reply_target)

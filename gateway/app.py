@@ -29,6 +29,7 @@ from gateway.errors import AuthenticationFailed, GatewayError, NotDurable, Rejec
 from gateway.followups import resolve_follow_up
 from gateway.health import HealthMonitor, HealthSignals, disabled_channels, load_rules
 from gateway.intake import Intake, build_intake, run_spool_replayer
+from gateway.lease import polled_accounts
 from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
 from gateway.outbound import OutboundReplies, durably
 from gateway.queries import answer_query, casestore_client
@@ -439,7 +440,7 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
     gateway.adapters = enabled_webhook_adapters(settings)
     gateway.signals = HealthSignals(redis)
     gateway.monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir,
-                                    disabled=disabled_channels(settings))
+                                    disabled=disabled_channels(settings), polled=polled_accounts(settings))
     # No middleware at all when the limit is off: aiohttp wraps every request once more per middleware.
     middlewares = [rate_limit_middleware(settings.ratelimit)] if settings.ratelimit.enabled else []
     app = web.Application(client_max_size=settings.http.max_body_bytes, middlewares=middlewares)

@@ -434,12 +434,13 @@ def status(
     from redis.exceptions import RedisError
 
     from gateway.health import HealthMonitor, disabled_channels, load_rules
+    from gateway.lease import polled_accounts
     from gateway.queues import redis_connection
 
     settings = _settings()
     redis = redis_connection(_require_redis_url(settings), timeout=3)
     monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir,
-                            disabled=disabled_channels(settings))
+                            disabled=disabled_channels(settings), polled=polled_accounts(settings))
     try:
         document = monitor.status()
     except RedisError as error:
@@ -484,7 +485,26 @@ def _print_status(document: dict[str, Any]) -> None:
                        "-" if age is None else f"{age:.0f}", "-" if q.get("workers") is None else str(q["workers"]),
                        q.get("last_failure") or "-")
     console.print(queues)
+    _print_pollers(document)
     console.print(f"dead letters waiting: {document['deadletters']['total']}  spool: {document['spool_size']}")
+
+
+def _print_pollers(document: dict[str, Any]) -> None:
+    """Which process polls each polled account (its lease's holder), and how long the lease has left."""
+    polled = [entry for entry in document["channels"] if entry.get("poller")]
+    if not polled:
+        return
+    table = Table(title="Pollers")
+    for column in ("channel", "account", "polled by", "lease left (s)"):
+        table.add_column(column)
+    for entry in polled:
+        poller = entry["poller"]
+        left = poller["lease_remaining_seconds"]
+        table.add_row(entry["channel"], poller["account"], poller["holder"] or "nobody (no lease held)",
+                      "-" if left is None else f"{left:.0f}")
+    console.print(table)
+
+
 def _add_triage() -> None:
     from triage.cli import triage_app
 

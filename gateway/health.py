@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -42,6 +42,7 @@ from rq.worker import Worker
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from gateway import metrics
+from gateway.lease import LEASE_KEY, lease_status
 from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSerializer, queue
@@ -521,6 +522,8 @@ class StoredStatus:
     last_errors: dict[str, list[dict[str, Any]]]
     deadletters: dict[str, int]
     spool_size: int
+    # Per polled channel: who holds its account's lease and for how long (gateway.lease.lease_status).
+    pollers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -562,11 +565,14 @@ class HealthMonitor:
 
     def __init__(self, redis: Redis, rules: HealthRules, *, data_dir: Path | None = None,
                  queues: Sequence[str] = ALL_QUEUES, spool: Callable[[], int] | None = None,
-                 clock: Callable[[], float] = time.time, disabled: Iterable[str] = ()) -> None:
+                 clock: Callable[[], float] = time.time, disabled: Iterable[str] = (),
+                 polled: Mapping[str, str] | None = None) -> None:
         self._redis = redis
         self.rules = rules
         # Channels switched off in settings: no process is meant to serve them (see `disabled_channels`).
         self.disabled = frozenset(disabled)
+        # The lease account of each channel's poller (gateway.lease.polled_accounts): who polls it is shown.
+        self.polled = dict(polled or {})
         self._queues = tuple(queues)
         self._spool = spool or (lambda: spool_size(data_dir) if data_dir is not None else 0)
         self._clock = clock
@@ -709,7 +715,11 @@ class HealthMonitor:
         for health in healths:
             pipe.lrange(ERRORS_KEY.format(channel=health.channel), 0, 4)
             pipe.zcard(DEADLETTERS_KEY.format(channel=health.channel))
-        raw_states, deadletters_total, *per_channel = pipe.execute()
+        for account in self.polled.values():
+            pipe.get(LEASE_KEY.format(account=account))
+            pipe.pttl(LEASE_KEY.format(account=account))
+        raw_states, deadletters_total, *replies = pipe.execute()
+        per_channel, leases = replies[:2 * len(healths)], replies[2 * len(healths):]
         return StoredStatus(
             states={key.decode(): orjson.loads(value) for key, value in raw_states.items()},
             deadletters_total=int(deadletters_total),
@@ -717,6 +727,8 @@ class HealthMonitor:
                          for index, health in enumerate(healths)},
             deadletters={health.channel: int(per_channel[2 * index + 1]) for index, health in enumerate(healths)},
             spool_size=self._spool(),
+            pollers={channel: lease_status(account, leases[2 * index], leases[2 * index + 1])
+                     for index, (channel, account) in enumerate(self.polled.items())},
         )
 
 
@@ -739,6 +751,9 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
             # The SMTP server or pollers processes receiving it (None: no such process ever beat for it).
             "processes_alive": sig.processes_alive if sig.process_seen_at is not None else None,
             "process_last_seen_at": _clock(sig.process_seen_at),
+            # Its poller's account, the process holding its lease (host:pid) and the time the lease has left;
+            # None for a channel nothing polls.
+            "poller": stored.pollers.get(health.channel),
             "deadletters": stored.deadletters[health.channel],
             "last_errors": [{**e, "at": _clock(e["at"])} for e in stored.last_errors[health.channel]],
         })

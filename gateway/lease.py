@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import secrets
 import socket
@@ -39,6 +40,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from gateway.logs import get_logger
+from gateway.settings import EmailSettings, Settings
 
 log = get_logger()
 
@@ -66,6 +68,42 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+# The health channels polled under a lease, in the order the status shows them.
+POLLED_CHANNELS = ("email", "x", "instagram")
+
+
+def mailbox_digest(settings: EmailSettings) -> str:
+    """The polled folder (server, user, folder), hashed: it names the cursor and the lease, and logs no address."""
+    account = f"{settings.imap_host}:{settings.imap_port}/{settings.imap_user}/{settings.imap_folder}"
+    return hashlib.sha256(account.encode()).hexdigest()[:24]
+
+
+def lease_account(settings: Settings, channel: str) -> str:
+    """What the poller of a health channel takes its lease on: the provider account it polls."""
+    if channel == "x":
+        return f"x:{settings.x.user_id}"
+    if channel == "instagram":
+        return f"instagram:{settings.instagram.ig_user_id}"
+    return f"imap:{mailbox_digest(settings.email)}"
+
+
+def polled_accounts(settings: Settings) -> dict[str, str]:
+    """The lease account of every poller the settings turn on, by health channel: the X and Instagram pollers of
+    `lapor-gateway pollers`, the IMAP poller of `lapor-gateway smtp` (e-mail on and an IMAP host set)."""
+    on = {"x": settings.x.enabled, "instagram": settings.instagram.enabled,
+          "email": settings.email.enabled and bool(settings.email.imap_host)}
+    return {channel: lease_account(settings, channel) for channel in POLLED_CHANNELS if on[channel]}
+
+
+def lease_status(account: str, value: bytes | None, pttl_ms: int) -> dict[str, object]:
+    """What the status views show of one account's lease: who polls it (host:pid; None while nobody holds the lease,
+    "unknown" for a value of an older version) and how long the lease runs unless renewed."""
+    holder = Holder.parse(value) if value is not None else None
+    return {"account": account,
+            "holder": f"{holder.host}:{holder.pid}" if holder else "unknown" if value is not None else None,
+            "lease_remaining_seconds": round(pttl_ms / 1000, 1) if value is not None and pttl_ms >= 0 else None}
+
+
 # Every lease value this process made: a value with our pid that is not among them is a predecessor's.
 _THIS_PROCESS: set[str] = set()
 

@@ -27,6 +27,17 @@ COUNTER_LABELS = (
 )
 
 
+def _poller_html(poller: dict[str, Any] | None) -> str:
+    """Which process polls the channel's account (its lease's holder) and how long the lease has left."""
+    if not poller:
+        return ""
+    if not poller["holder"]:
+        return " · polled by: <b>nobody</b> (no lease held)"
+    left = poller["lease_remaining_seconds"]
+    return (f' · polled by: <b class="poller">{escape(str(poller["holder"]))}</b>'
+            + ("" if left is None else f" (lease {int(left)} s left)"))
+
+
 def _channel_html(entry: dict[str, Any]) -> str:
     state = escape(entry["state"])
     since = f' <span class="muted">since {escape(entry["since"])}</span>' if entry.get("since") else ""
@@ -48,7 +59,7 @@ def _channel_html(entry: dict[str, Any]) -> str:
         + (f'<div class="muted">rejected by reason: {rejected}</div>' if rejected else "")
         + f'<div class="muted">last message: {escape(str(entry.get("last_message_at") or "never"))} · '
         f'last successful poll: {escape(str(entry.get("last_poll_ok_at") or "never"))} · '
-        f'dead letters waiting: {int(entry.get("deadletters", 0))}</div>'
+        f'dead letters waiting: {int(entry.get("deadletters", 0))}{_poller_html(entry.get("poller"))}</div>'
         + (f"<table><tr><th>last errors</th><th></th><th></th></tr>{errors}</table>" if errors else "")
         + "</section>"
     )

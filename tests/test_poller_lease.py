@@ -27,7 +27,7 @@ from channels.social import MentionIntake
 from channels.x_mentions import XMentionsPoller
 from channels.x_mentions import reply_target as x_reply_target
 from gateway.intake import Intake
-from gateway.lease import LEASE_KEY, Holder, Lease, wait_holding
+from gateway.lease import LEASE_KEY, Holder, Lease, lease_status, wait_holding
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind, utc_now
@@ -135,6 +135,7 @@ def test_a_value_of_an_older_version_is_left_to_expire(redis: Redis) -> None:
     redis.set(key, secrets.token_hex(16), px=60_000)
     assert not Lease(redis, ACCOUNT, 60, channel="x-mentions").hold()
     assert Holder.parse(redis.get(key) or b"") is None
+    assert lease_status(ACCOUNT, redis.get(key), redis.pttl(key))["holder"] == "unknown"  # what the status shows
 
 
 def test_of_pollers_finding_the_same_gone_holder_at_once_one_takes_the_lease(redis: Redis) -> None:

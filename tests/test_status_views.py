@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
@@ -26,6 +28,7 @@ from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.health import HealthMonitor, HealthSignals, load_rules, spool_size
 from gateway.intake import Intake
+from gateway.lease import LEASE_KEY, Lease, mailbox_digest
 from gateway.queries import lookup_status
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, HELD_FORWARD_KEY, queue, redis_connection
 from gateway.settings import CONFIG_DIR
@@ -39,6 +42,7 @@ from tests.conftest import (
     async_wait_until,
     free_port,
     log_events,
+    serving_gateway,
     wait_ready,
     wait_until,
 )
@@ -603,6 +607,46 @@ def test_dead_letters_of_no_known_channel_do_not_leave_the_status_green(
     after = orjson.loads(cli(test_env, "status", "--json").stdout)
     assert after["overall"] == "ok"
     assert "unknown" not in [c["channel"] for c in after["channels"]]
+
+
+async def test_the_status_views_say_which_process_polls_each_account_and_how_long_its_lease_has_left(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """X polled by this process, Instagram by a pollers process on another host, the IMAP folder by nobody (its
+    poller died and the lease expired): /v1/status, /status and `lapor-gateway status` each say so."""
+    from tests.social_helpers import IG_USER_ID, X_USER_ID, running_fake_provider
+
+    with running_fake_provider() as fake:
+        test_env.values.update(fake.env(LAPOR_EMAIL_IMAP_HOST="imap.lapor.example", LAPOR_EMAIL_IMAP_USER="pengaduan",
+                                        LAPOR_EMAIL_IMAP_PASSWORD="imap-secret"))
+        settings = test_env.settings()
+        assert Lease(redis, f"x:{X_USER_ID}", 60, channel="x-mentions").hold()
+        redis.set(LEASE_KEY.format(account=f"instagram:{IG_USER_ID}"), "pollers-b.lapor.internal:4242:0f3c", px=30_000)
+        this_process = f"{socket.gethostname()}:{os.getpid()}"
+
+        async with serving_gateway(settings, redis) as gateway:
+            document = (await gateway.client.get("/v1/status")).json()
+            page = (await gateway.client.get("/status")).text
+        shown = orjson.loads(cli(test_env, "status", "--json").stdout)
+        table = cli(test_env, "status").stdout
+
+    pollers = {c["channel"]: c["poller"] for c in document["channels"]}
+    assert {c["channel"]: c["poller"] and c["poller"]["holder"] for c in shown["channels"]} == {
+        channel: poller and poller["holder"] for channel, poller in pollers.items()}  # the CLI reads the same
+    x, instagram = pollers["x"], pollers["instagram"]
+    assert (x["account"], x["holder"]) == (f"x:{X_USER_ID}", this_process) and 0 < x["lease_remaining_seconds"] <= 60
+    assert (instagram["account"], instagram["holder"]) == (f"instagram:{IG_USER_ID}", "pollers-b.lapor.internal:4242")
+    assert 0 < instagram["lease_remaining_seconds"] <= 30
+    assert pollers["email"] == {"account": f"imap:{mailbox_digest(settings.email)}", "holder": None,
+                                "lease_remaining_seconds": None}
+    assert pollers["sms-twilio"] is None and pollers["sms-aggregator"] is None  # nothing polls them
+
+    assert re.search(r'polled by: <b class="poller">pollers-b\.lapor\.internal:4242</b> \(lease \d+ s left\)', page)
+    assert f'polled by: <b class="poller">{this_process}</b>' in page
+    assert "polled by: <b>nobody</b> (no lease held)" in page
+    assert "Pollers" in table
+    assert re.search(rf"instagram\s+│\s+instagram:{IG_USER_ID}\s+│\s+pollers-b\.lapor\.internal:4242\s+│\s+\d+", table)
+    assert re.search(r"email\s+│\s+imap:[0-9a-f]{24}\s+│\s+nobody \(no lease held\)\s+│\s+-", table)
 
 
 async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one_runs_again(

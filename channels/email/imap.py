@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 from dataclasses import dataclass
 from email.utils import parseaddr
 
@@ -24,7 +23,7 @@ from channels.email.processor import MailProcessor
 from gateway.errors import NotDurable
 from gateway.health import HealthSignals
 from gateway.intake import Intake
-from gateway.lease import Lease, wait_holding_async
+from gateway.lease import Lease, lease_account, mailbox_digest, wait_holding_async
 from gateway.logs import get_logger
 from gateway.settings import EmailSettings, Settings
 
@@ -56,12 +55,6 @@ class Cursor:
     uid: int
 
 
-def mailbox_digest(settings: EmailSettings) -> str:
-    """The polled folder (server, user, folder), hashed: it names the cursor and the lease, and logs no address."""
-    account = f"{settings.imap_host}:{settings.imap_port}/{settings.imap_user}/{settings.imap_folder}"
-    return hashlib.sha256(account.encode()).hexdigest()[:24]
-
-
 def cursor_key(settings: EmailSettings) -> str:
     return CURSOR_KEY.format(account=mailbox_digest(settings))
 
@@ -83,7 +76,7 @@ class ImapPoller:
         self.redis = redis
         self.processor = MailProcessor(settings, redis, intake, source="email-imap")
         self.key = cursor_key(settings.email)
-        self.account = f"imap:{mailbox_digest(settings.email)}"  # the lease: one poller of this folder at a time
+        self.account = lease_account(settings, "email")  # the lease: one poller of this folder at a time
 
     def read_cursor(self) -> Cursor | None:
         raw = self.redis.hgetall(self.key)
