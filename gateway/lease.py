@@ -5,18 +5,18 @@ both queue a public reply for one mention. So every poller takes the account's l
 round when another process holds it: that poller is the standby, and takes over within about one lease period
 of the holder's death (its lease is not renewed, and expires).
 
-The lease is one key, `lapor:lease:<account>`, holding who holds it, `<hostname>:<pid>:<random token>`: taken with
-SET NX PX, renewed only by its holder (compare-and-renew on the exact value, in Lua), released on a clean stop only
-by its holder (compare-and-delete), so a holder that lost the lease while paused never renews or deletes the lease
-of the one that took over.
+The lease is one key, `lapor:lease:<account>`, holding who holds it, `<hostname>:<pid>:<process table>:<random
+token>`: taken with SET NX PX, renewed only by its holder (compare-and-renew on the exact value, in Lua), released
+on a clean stop only by its holder (compare-and-delete), so a holder that lost the lease while paused never renews
+or deletes the lease of the one that took over.
 
-A poller restarted after a crash need not wait out its predecessor's lease: a lease held by a process on this
-host that no longer runs (`os.kill(pid, 0)`), or by our own pid but not by this process (a restarted container's
-process gets the pid its predecessor had; two live processes never share a pid on one host), is taken at once,
-by compare-and-set against the exact value read, so of two starters only one wins (`poller.took_over`). A holder
-on another host is never judged: its pids are not ours to look up. So processes that share a hostname must
-share a process table (not two containers with host networking on one machine). A value of an older version
-(a bare token) is left to expire.
+A poller restarted after a crash need not wait out its predecessor's lease. The value also names the holder's
+process table (its pid namespace: `/proc/self/ns/pid`), and a lease held in this process table by a process that no
+longer runs (`os.kill(pid, 0)`), or by our own pid but not by this process (two live processes never share a pid in
+one table), is taken at once, by compare-and-set against the exact value read, so of two starters only one wins
+(`poller.took_over`). A holder in another process table is never judged, even on a host of the same name (two
+containers with host networking share the host's name, not its pids; a restarted container gets a new table): its
+lease is waited out, as is a value of an older version.
 
 The holder renews before each round, before each further page or lookup of a round (`Lease.round`), and every
 third of a period while it waits between rounds; so the period (`pollers.lease_seconds`) must exceed the worst
@@ -108,34 +108,51 @@ def lease_status(account: str, value: bytes | None, pttl_ms: int) -> dict[str, o
 _THIS_PROCESS: set[str] = set()
 
 
+def process_table() -> str:
+    """This process's pid namespace ("4026531836"), which the pids of a lease's holder are looked up in; "" where
+    it cannot be read (then no holder is ever judged gone)."""
+    try:
+        link = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
+    except OSError:
+        return ""
+    digits = link.removeprefix("pid:[").removesuffix("]")
+    return digits if digits.isdigit() else ""
+
+
 @dataclass(frozen=True, slots=True)
 class Holder:
     """Who holds a lease, as its value says."""
 
     host: str
     pid: int
+    table: str  # the pid namespace its pid is in (`process_table`)
     token: str
 
     @property
     def value(self) -> str:
-        return f"{self.host}:{self.pid}:{self.token}"
+        return f"{self.host}:{self.pid}:{self.table}:{self.token}"
+
+    @classmethod
+    def this_process(cls, token: str) -> Holder:
+        return cls(socket.gethostname(), os.getpid(), process_table(), token)
 
     @classmethod
     def parse(cls, value: bytes | str) -> Holder | None:
         """None for a value that does not name its holder (a bare token, from an older version)."""
         text = value.decode(errors="replace") if isinstance(value, bytes) else value
         parts = text.split(":")
-        if len(parts) != 3 or not parts[0] or not parts[1].isascii() or not parts[1].isdigit() or not parts[2]:
+        if len(parts) != 4 or not parts[0] or not _digits(parts[1]) or not (parts[2] == "" or _digits(parts[2])):
             return None
         pid = int(parts[1])
-        return cls(parts[0], pid, parts[2]) if 0 < pid < 2**31 else None
+        return cls(parts[0], pid, parts[2], parts[3]) if 0 < pid < 2**31 and parts[3] else None
 
     def gone(self) -> str | None:
         """Why this holder is known not to poll any more, judged from this process; None when it may still.
 
-        Only a holder on this host: its process no longer runs ("holder_dead"), or it has this process's pid and
-        a value this process never made ("holder_restarted": a restarted container's process)."""
-        if self.host != socket.gethostname():
+        Only a holder in this process table (same host and pid namespace): its process no longer runs
+        ("holder_dead"), or it has this process's pid and a value this process never made ("holder_restarted")."""
+        table = process_table()
+        if self.host != socket.gethostname() or not table or self.table != table:
             return None
         if self.pid == os.getpid():
             return None if self.value in _THIS_PROCESS else "holder_restarted"
@@ -146,6 +163,10 @@ class Holder:
         except OSError:  # PermissionError: alive, another user's
             return None
         return None
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 class Lease:
@@ -161,7 +182,7 @@ class Lease:
         self.key = LEASE_KEY.format(account=account)
         self.period_ms = max(1, int(period_seconds * 1000))
         self.channel = channel
-        self.holder = Holder(socket.gethostname(), os.getpid(), token or secrets.token_hex(16))
+        self.holder = Holder.this_process(token or secrets.token_hex(16))
         self.value = self.holder.value  # what the key holds while this poller holds the lease
         _THIS_PROCESS.add(self.value)
         self.held = False

@@ -27,7 +27,7 @@ from channels.social import MentionIntake
 from channels.x_mentions import XMentionsPoller
 from channels.x_mentions import reply_target as x_reply_target
 from gateway.intake import Intake
-from gateway.lease import LEASE_KEY, Holder, Lease, lease_status, wait_holding
+from gateway.lease import LEASE_KEY, Holder, Lease, lease_status, process_table, wait_holding
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind, utc_now
@@ -105,22 +105,27 @@ def live_pid() -> Iterator[int]:
 
 
 THIS_HOST, OTHER_HOST = socket.gethostname(), "pollers-b.lapor.internal"
-# (host, whose pid: "gone", "live", "ours", the reason poller.took_over logs or None when the lease is left alone)
+THIS_TABLE, OTHER_TABLE = process_table(), "4026530001"  # another pid namespace: a container sharing the host's name
+# (host, process table, whose pid: "gone", "live", "ours", the reason poller.took_over logs or None when the lease is
+# left alone)
 TAKEOVERS = {
-    "gone-pid-on-this-host": (THIS_HOST, "gone", "holder_dead"),
-    "our-pid-in-a-value-this-process-never-made": (THIS_HOST, "ours", "holder_restarted"),
-    "live-pid-on-this-host": (THIS_HOST, "live", None),
-    "gone-pid-on-another-host": (OTHER_HOST, "gone", None),
-    "our-pid-on-another-host": (OTHER_HOST, "ours", None),
+    "gone-pid-on-this-host": (THIS_HOST, THIS_TABLE, "gone", "holder_dead"),
+    "our-pid-in-a-value-this-process-never-made": (THIS_HOST, THIS_TABLE, "ours", "holder_restarted"),
+    "live-pid-on-this-host": (THIS_HOST, THIS_TABLE, "live", None),
+    "gone-pid-on-another-host": (OTHER_HOST, THIS_TABLE, "gone", None),
+    "our-pid-on-another-host": (OTHER_HOST, THIS_TABLE, "ours", None),
+    "gone-pid-in-another-process-table-of-this-host": (THIS_HOST, OTHER_TABLE, "gone", None),
+    "our-pid-in-another-process-table-of-this-host": (THIS_HOST, OTHER_TABLE, "ours", None),
+    "a-holder-whose-table-was-not-known": (THIS_HOST, "", "gone", None),
 }
 
 
-@pytest.mark.parametrize(("host", "whose", "reason"), list(TAKEOVERS.values()), ids=list(TAKEOVERS))
+@pytest.mark.parametrize(("host", "table", "whose", "reason"), list(TAKEOVERS.values()), ids=list(TAKEOVERS))
 def test_a_lease_left_by_a_process_gone_from_this_host_is_taken_at_once(
-    redis: Redis, log_stream: io.StringIO, live_pid: int, host: str, whose: str, reason: str | None
+    redis: Redis, log_stream: io.StringIO, live_pid: int, host: str, table: str, whose: str, reason: str | None
 ) -> None:
     pid = {"gone": gone_pid, "live": lambda: live_pid, "ours": os.getpid}[whose]()
-    key, left = LEASE_KEY.format(account=ACCOUNT), f"{host}:{pid}:{secrets.token_hex(16)}"
+    key, left = LEASE_KEY.format(account=ACCOUNT), f"{host}:{pid}:{table}:{secrets.token_hex(16)}"
     redis.set(key, left, px=60_000)  # far from expiring: only a takeover gets it during the test
     lease = Lease(redis, ACCOUNT, 60, channel="x-mentions")
     assert lease.hold() is (reason is not None)
@@ -141,7 +146,7 @@ def test_a_value_of_an_older_version_is_left_to_expire(redis: Redis) -> None:
 def test_of_pollers_finding_the_same_gone_holder_at_once_one_takes_the_lease(redis: Redis) -> None:
     key = LEASE_KEY.format(account=ACCOUNT)
     for _ in range(10):
-        redis.set(key, f"{THIS_HOST}:{gone_pid()}:{secrets.token_hex(16)}", px=60_000)
+        redis.set(key, f"{THIS_HOST}:{gone_pid()}:{THIS_TABLE}:{secrets.token_hex(16)}", px=60_000)
         starters = [Lease(redis, ACCOUNT, 60, channel="x-mentions") for _ in range(3)]
         barrier, held = threading.Barrier(len(starters)), []
         threads = [threading.Thread(target=hold_together, args=(lease, barrier, held)) for lease in starters]

@@ -621,7 +621,8 @@ async def test_the_status_views_say_which_process_polls_each_account_and_how_lon
                                         LAPOR_EMAIL_IMAP_PASSWORD="imap-secret"))
         settings = test_env.settings()
         assert Lease(redis, f"x:{X_USER_ID}", 60, channel="x-mentions").hold()
-        redis.set(LEASE_KEY.format(account=f"instagram:{IG_USER_ID}"), "pollers-b.lapor.internal:4242:0f3c", px=30_000)
+        elsewhere = "pollers-b.lapor.internal:4242:4026531836:0f3c"
+        redis.set(LEASE_KEY.format(account=f"instagram:{IG_USER_ID}"), elsewhere, px=30_000)
         this_process = f"{socket.gethostname()}:{os.getpid()}"
 
         async with serving_gateway(settings, redis) as gateway:
