@@ -100,39 +100,43 @@ class OutboundReplies:
 
     # -- queueing ------------------------------------------------------------------------------------------------
     def queue_reply(self, *, source: str, kind: str, text: str, language: str, tracking_id: str | None,
-                    to: str | None = None, to_report: str | None = None, allowed: bool = True) -> Queued:
-        """Record the reply and, unless flood control holds it, enqueue its job in the same transaction."""
+                    to: str | None = None, to_report: str | None = None, allowed: bool = True,
+                    pipeline: Any = None) -> Queued:
+        """Record the reply and, unless flood control holds it, enqueue its job in the same transaction; inside
+        `pipeline` when given (the caller executes it, so the reply commits with the caller's other writes)."""
         reply_id = uuid.uuid4().hex
         state = "queued" if allowed else "held"
         record = {"source": source, "kind": kind, "language": language, "tracking_id": tracking_id or "",
                   "state": state, "created_at": time.time()}
-        pipe = self._redis.pipeline(transaction=True)
+        pipe = pipeline if pipeline is not None else self._redis.pipeline(transaction=True)
         pipe.hset(reply_key(reply_id), mapping=record)
         pipe.expire(reply_key(reply_id), self._settings.intake.envelope_ttl_seconds)
         if allowed:
             job = {"reply_id": reply_id, "source": source, "kind": kind, "text": text, "language": language,
                    "tracking_id": tracking_id, "to": to, "to_report": to_report}
             enqueue_calls(self._redis, self._settings, REPLY_QUEUE, REPLY_FUNC, [(job,)], pipeline=pipe)
-        pipe.execute()
+        if pipeline is None:
+            pipe.execute()
         metrics.REPLIES.labels(source, state).inc()
         log.info("reply.held" if not allowed else "reply.queued", reply_kind=kind, tracking_id=tracking_id,
                  reply_id=reply_id)
         return Queued(state, reply_id)
 
-    def queue_status_job(self, *, source: str, to: str, tracking_id: str, language: str) -> Queued:
-        job = {"source": source, "to": to, "tracking_id": tracking_id, "language": language}
-        enqueue_calls(self._redis, self._settings, STATUS_QUEUE, STATUS_FUNC, [(job,)])
-        log.info("status.job_queued", tracking_id=tracking_id)
-        return Queued("status_job")
-
     def queue_status_job_and_promise(self, *, source: str, to: str, tracking_id: str, language: str) -> Queued:
         """The status job, and an SMS now saying the answer follows: a CEK met with silence while the case store is
-        down (the job may retry for hours) looks lost, and the citizen sends it again and again."""
-        queued = self.queue_status_job(source=source, to=to, tracking_id=tracking_id, language=language)
+        down (the job may retry for hours) looks lost, and the citizen sends it again and again.
+
+        One transaction: a Redis failure leaves neither behind, so the provider's retry of the message queues one
+        job and one promise, never a second status SMS nor a job whose promise was lost."""
+        pipe = self._redis.pipeline(transaction=True)
+        job = {"source": source, "to": to, "tracking_id": tracking_id, "language": language}
+        enqueue_calls(self._redis, self._settings, STATUS_QUEUE, STATUS_FUNC, [(job,)], pipeline=pipe)
         self.queue_reply(source=source, kind="status_pending", text=render("status_pending", language,
                                                                             tracking_id=tracking_id),
-                         language=language, tracking_id=tracking_id, to=to)
-        return queued
+                         language=language, tracking_id=tracking_id, to=to, pipeline=pipe)
+        pipe.execute()
+        log.info("status.job_queued", tracking_id=tracking_id)
+        return Queued("status_job")
 
     # -- delivery reports ------------------------------------------------------------------------------------------
     def record_delivery(self, reply_id: str, part: int, status: str, details: dict[str, Any]) -> bool:

@@ -13,6 +13,8 @@ import httpx
 import orjson
 import pytest
 from redis import Redis
+from redis.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
 from gateway.concat import PENDING_KEY
@@ -400,6 +402,55 @@ async def test_a_status_job_that_never_reaches_the_case_store_is_dead_lettered(
     assert api.texts_to("+6281298765002")[1:] == [
         render("status_pending", "id", tracking_id=tracking_id), render("status_retry", "id", tracking_id=tracking_id),
     ]
+
+
+class LosesOneWrite(Redis):
+    """The real Redis, except that the first transaction writing to `key` is lost as it is when Redis goes away just
+    then: the client raises before EXEC reaches the server (redis-py's one reconnect failed too)."""
+
+    def __init__(self, redis: Redis, key: str) -> None:
+        super().__init__(connection_pool=redis.connection_pool)
+        self.key = key
+        self.lost = 0
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
+        return _LosingPipeline(self, transaction, shard_hint)
+
+
+class _LosingPipeline(Pipeline):
+    def __init__(self, owner: LosesOneWrite, transaction: bool, shard_hint: str | None) -> None:
+        super().__init__(owner.connection_pool, owner.response_callbacks, transaction, shard_hint)
+        self.owner = owner
+
+    def execute(self, raise_on_error: bool = True) -> list[object]:
+        if not self.owner.lost and any(args[1:2] == (self.owner.key,) for args, _ in self.command_stack):
+            self.owner.lost += 1
+            self.reset()
+            raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        return super().execute(raise_on_error)
+
+
+async def test_a_status_promise_lost_to_a_redis_failure_takes_its_status_job_with_it(
+    api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """The status job and the "answer follows" SMS commit together: Redis failing as the promise is written leaves
+    neither, the aggregator retries the message, and the citizen gets one promise and one answer, not two."""
+    flaky = LosesOneWrite(redis, queue(REPLY_QUEUE, redis).key)  # the promise is the one reply job of a CEK
+    tracking_id = format_tracking_id(4_242_424)
+    message = sms("081298765009", f"CEK {tracking_id}", "st-lost-1")
+    async with running_gateway(settings, flaky) as gateway:  # no case store: the status job must answer
+        failed = await post_callback(gateway.client, message)
+        assert flaky.lost == 1
+        assert failed.status_code == 503  # not durable: the aggregator sends the message again
+        assert (queue(STATUS_QUEUE, redis).count, queue(REPLY_QUEUE, redis).count) == (0, 0)
+        retried = await post_callback(gateway.client, message)
+        assert retried.status_code == 200
+    assert queue(STATUS_QUEUE, redis).count == 1
+    [promise] = queue(REPLY_QUEUE, redis).get_jobs()
+    assert promise.args[0]["kind"] == "status_pending"
+    drain(settings)  # the case store stays away: the status job's retries run out
+    assert api.texts_to("+6281298765009") == [render("status_pending", "id", tracking_id=tracking_id),
+                                              render("status_retry", "id", tracking_id=tracking_id)]
 
 
 async def test_a_status_query_before_the_case_store_has_the_report_says_received_not_unknown(
