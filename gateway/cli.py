@@ -282,16 +282,20 @@ def deadletters_requeue(
     settings = _settings()
     registry = _dead_letters(settings)
     letters = _selected(registry, selectors, all_, queue, channel, reason)
-    requeued = 0
+    requeued = busy = 0
     columns = (TextColumn("requeueing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=len(letters) < REQUEUE_PROGRESS_FROM) as progress:
         task = progress.add_task("requeueing", total=len(letters))
         for start in range(0, len(letters), REQUEUE_CHUNK):
             chunk = letters[start:start + REQUEUE_CHUNK]
-            requeued += registry.requeue(chunk, settings)
+            outcome = registry.requeue(chunk, settings)
+            requeued, busy = requeued + outcome.requeued, busy + outcome.busy
             progress.advance(task, len(chunk))
     console.print(f"requeued {requeued} dead letter(s)")
-    if selectors and requeued < len(selectors):
+    if busy:
+        console.print(f"skipped {busy} dead letter(s): the dead-letter list kept changing (workers are adding dead "
+                      "letters fast); they are still listed: run the same command again")
+    if busy or (selectors and requeued < len(selectors)):
         raise typer.Exit(1)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from redis import Redis
@@ -25,6 +25,10 @@ log = get_logger()
 
 ENTRIES_KEY = "lapor:deadletters"
 INDEX_KEY = "lapor:deadletters:index"
+# A requeue WATCHes the whole registry: how often one letter's requeue tries, and the pause after its first try
+# (doubled after each), before the letter is left for the next run (busy). 5 tries: 150 ms at most per letter.
+REQUEUE_ATTEMPTS = 5
+REQUEUE_BACKOFF_SECONDS = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,15 @@ class DeadLetter:
     failed_at: float
     attempts: int = 1
     channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Requeued:
+    """What a requeue did: letters put back on their queue, and letters left in the registry (`busy`) because it
+    kept changing under them; running the requeue again takes those."""
+
+    requeued: int = 0
+    busy: int = 0
 
 
 class DeadLetters:
@@ -110,25 +123,36 @@ class DeadLetters:
             letters.update((letter.key, letter) for letter in self._all() if letter.tracking_id in wanted)
         return list(letters.values())
 
-    def requeue(self, letters: Sequence[DeadLetter], settings: Settings) -> int:
-        """Enqueue each letter's job again and drop it from the registry, atomically per letter; returns how many.
+    def requeue(self, letters: Sequence[DeadLetter], settings: Settings) -> Requeued:
+        """Enqueue each letter's job again and drop it from the registry, atomically per letter.
 
         A letter no longer in the registry (another operator requeued or purged it since it was listed) is skipped:
-        its job is never enqueued twice."""
-        requeued = 0
+        its job is never enqueued twice. A letter whose registry kept changing through every try is left there,
+        counted as busy."""
+        requeued = busy = 0
         for letter in {letter.key: letter for letter in letters}.values():
-            if self._requeue_one(letter, settings):
+            outcome = self._requeue_one(letter, settings)
+            if outcome == "requeued":
                 requeued += 1
                 log.info("deadletter.requeued", queue=letter.queue, tracking_id=letter.tracking_id)
-        return requeued
+            elif outcome == "busy":
+                busy += 1
+                log.warning("deadletter.requeue_busy", queue=letter.queue, tracking_id=letter.tracking_id,
+                            attempts=REQUEUE_ATTEMPTS)
+        return Requeued(requeued, busy)
 
-    def _requeue_one(self, letter: DeadLetter, settings: Settings) -> bool:
+    def _requeue_one(self, letter: DeadLetter, settings: Settings) -> Literal["requeued", "gone", "busy"]:
+        """Requeue one letter under WATCH of the whole registry (a letter is a field of one hash), so any letter added
+        or removed meanwhile spoils the try. Tries `REQUEUE_ATTEMPTS` times: while a case-store outage dead-letters
+        many a second, trying until a quiet moment could spin for as long as the outage lasts."""
         with self._redis.pipeline(transaction=True) as pipe:
-            while True:
+            for attempt in range(REQUEUE_ATTEMPTS):
+                if attempt:
+                    time.sleep(REQUEUE_BACKOFF_SECONDS * 2 ** (attempt - 1))
                 try:
                     pipe.watch(ENTRIES_KEY)
                     if not pipe.hexists(ENTRIES_KEY, letter.key):
-                        return False
+                        return "gone"
                     pipe.multi()
                     enqueue_calls(self._redis, settings, letter.queue, letter.func, [tuple(letter.args)],
                                   pipeline=pipe)
@@ -136,9 +160,10 @@ class DeadLetters:
                     pipe.zrem(INDEX_KEY, letter.key)
                     HealthSignals(self._redis).dead_letters_cleared([(letter.channel or "unknown", letter.key)], pipe)
                     pipe.execute()
-                    return True
-                except WatchError:  # a letter was added or removed meanwhile: look again
+                    return "requeued"
+                except WatchError:  # a letter was added or removed meanwhile: look again, a moment later
                     continue
+        return "busy"
 
     def purge(self, letters: Sequence[DeadLetter]) -> int:
         if not letters:
