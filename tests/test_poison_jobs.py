@@ -19,7 +19,9 @@ from rq.job import Job
 
 from gateway.outbound import REPLY_FUNC, STATUS_FUNC, reply_key
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE, enqueue_calls, envelope_key, queue
+from gateway.replies import render
 from gateway.settings import Settings
+from tests.aggregator_support import drain
 from tests.conftest import REPO_ROOT, VENV_BIN, ProcessHandle, TestEnvironment, log_events, wait_until
 from workers.deadletters import DeadLetters
 from workers.reaper import ALIVE_KEY, REAPS_META, reap_abandoned, reap_count
@@ -82,6 +84,9 @@ CASES = [
          letters=[("10000011", list(reply_args()))], poisoned=True),
     Case("status-third-death-dead-lettered", STATUS_QUEUE, STATUS_FUNC, status_args(), meta={REAPS_META: 2},
          letters=[("10000029", list(status_args()))], poisoned=True),
+    Case("status-without-a-number-dead-lettered-whole", STATUS_QUEUE, STATUS_FUNC,
+         ({"tracking_id": "10000029", "source": "sms-aggregator"},), meta={REAPS_META: 2},
+         letters=[("10000029", [{"tracking_id": "10000029", "source": "sms-aggregator"}])], poisoned=True),
     Case("forward-of-five-second-death-requeued-whole", FORWARD_QUEUE, FORWARD_FUNC, forward_args(5),
          meta={REAPS_META: 1}, queued=[(forward_args(5), 2)]),
     Case("forward-of-five-third-death-split-in-halves", FORWARD_QUEUE, FORWARD_FUNC, forward_args(5),
@@ -149,6 +154,30 @@ def test_a_reply_given_up_says_so_on_its_record(redis: Redis, settings: Settings
     reap_abandoned(redis, [REPLY_QUEUE], settings)
     assert redis.hget(reply_key("r1"), "state") == b"dead_lettered"
     assert redis.hget(reply_key("r1"), "last_error") == b"worker_died"
+
+
+def test_a_status_query_given_up_by_the_reaper_is_answered_as_one_whose_retries_ran_out(
+    redis: Redis, test_env: TestEnvironment,
+) -> None:
+    """The citizen was told at once that the answer follows: a status job that takes its workers down must not end in
+    silence but in the same "cannot be checked now, send CEK later" SMS as a status job whose retries ran out."""
+    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="0,0")  # no case store listens: retries run out at once
+    started_by(redis, settings, STATUS_QUEUE, STATUS_FUNC, status_args(), **{REAPS_META: 2})
+    reap_abandoned(redis, [STATUS_QUEUE], settings)
+    enqueue_calls(redis, settings, STATUS_QUEUE, STATUS_FUNC, [status_args()])
+    drain(settings, (STATUS_QUEUE,))
+
+    replies = [job.args[0] for job in queue(REPLY_QUEUE, redis).get_jobs()]
+    assert len(replies) == 2, replies
+    expected = {"source": "sms-aggregator", "kind": "status", "text": render("status_retry", "id",
+                                                                              tracking_id="10000029"),
+                "language": "id", "tracking_id": "10000029", "to": "+6281234567890", "to_report": None}
+    assert [{name: value for name, value in reply.items() if name != "reply_id"} for reply in replies] == [expected] * 2
+    assert all(redis.hget(reply_key(reply["reply_id"]), "state") == b"queued" for reply in replies)
+    letters = DeadLetters(redis).list()
+    assert sorted(letter.reason for letter in letters) == ["casestore_unreachable", "worker_died"]
+    assert {(letter.queue, letter.func, letter.tracking_id, letter.channel) for letter in letters} == {
+        (STATUS_QUEUE, STATUS_FUNC, "10000029", "sms-aggregator")}
 
 
 def test_the_limit_is_a_setting(redis: Redis, test_env: TestEnvironment) -> None:

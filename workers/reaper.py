@@ -30,7 +30,7 @@ from rq.job import Job
 
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import get_logger
-from gateway.outbound import REPLY_FUNC, reply_key
+from gateway.outbound import REPLY_FUNC, STATUS_FUNC, reply_key
 from gateway.queues import (
     FORWARD_FUNC,
     FORWARD_QUEUE,
@@ -45,6 +45,7 @@ from gateway.queues import (
 )
 from gateway.settings import Settings
 from workers.deadletters import DeadLetters
+from workers.status import give_up, status_query
 
 log = get_logger()
 
@@ -143,7 +144,7 @@ def _give_up_running_whole(redis: Redis, settings: Settings, pipe: Any, job: Job
     attempts = int(job.meta.get("attempts") or 0) + reaps
     tracking_ids = job.args[0] if job.func_name == FORWARD_FUNC and job.args else None
     if not isinstance(tracking_ids, list):  # not a forward job (or a damaged one): redo it whole, by an operator
-        _dead_letter_job(redis, pipe, job, detail, attempts)
+        _dead_letter_job(redis, settings, pipe, job, detail, attempts)
         return "dead_lettered"
     done = set(job.meta.get("done") or [])
     pending = [str(tid) for tid in tracking_ids if tid not in done]
@@ -159,10 +160,15 @@ def _give_up_running_whole(redis: Redis, settings: Settings, pipe: Any, job: Job
     return "dead_lettered" if pending else "nothing_left"
 
 
-def _dead_letter_job(redis: Redis, pipe: Any, job: Job, detail: str, attempts: int) -> None:
+def _dead_letter_job(redis: Redis, settings: Settings, pipe: Any, job: Job, detail: str, attempts: int) -> None:
     """A dead letter that redoes the whole job (its function and arguments), filed under its report's Tracking ID
-    and channel as its own worker would; a reply's record says so too."""
+    and channel as its own worker would; a reply's record says so too, and a status query is given up as its worker
+    gives it up (the citizen, told an answer follows, is told to send CEK later)."""
     args = list(job.args or [])
+    query = status_query(args) if job.func_name == STATUS_FUNC else None
+    if query is not None:
+        give_up(redis, settings, query, reason="worker_died", detail=detail, attempts=attempts, pipeline=pipe)
+        return
     tracking_id, channel = _job_identity(job, args)
     DeadLetters(redis).add_new(
         queue=job.origin, func=job.func_name, args=args, tracking_id=tracking_id, item=f"worker-died-{job.id}",

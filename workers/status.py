@@ -1,8 +1,9 @@
 """The status job (queue `lapor-status`): answer a CEK/STATUS query the case store did not answer in time.
 
 It asks the case store for the report's status (retrying with the queue's backoff while the case store is down)
-and hands the answer to the reply worker. A query whose retries run out is dead-lettered like any job, and the
-citizen, told at once that the answer follows, gets "cannot be checked now, send CEK later".
+and hands the answer to the reply worker. A query whose retries run out, or that took `queues.max_worker_deaths`
+workers down with it (the reaper gives it up), is dead-lettered like any job, and the citizen, told at once that the
+answer follows, gets "cannot be checked now, send CEK later" (`give_up`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from redis import Redis
 from rq import get_current_job
 
 from gateway.errors import PermanentError, RetryableError
@@ -18,6 +20,7 @@ from gateway.outbound import STATUS_FUNC, OutboundReplies
 from gateway.queries import held_by_gateway, status_text
 from gateway.queues import STATUS_QUEUE
 from gateway.replies import render
+from gateway.settings import Settings
 from workers.context import attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 
@@ -52,16 +55,35 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
 
 
 def _give_up(query: dict[str, Any], error: RetryableError | PermanentError, attempts: int) -> dict[str, Any]:
-    """Dead-letter the query, and keep the promise that an answer follows: "cannot be checked now, send CEK later"."""
     context = current()
-    language = str(query.get("language") or "id")
-    OutboundReplies(context.redis, context.settings).queue_reply(
-        source=str(query["source"]), kind="status", language=language, tracking_id=str(query["tracking_id"]),
-        text=render("status_retry", language, tracking_id=query["tracking_id"]), to=str(query["to"]),
-    )
-    DeadLetters(context.redis).add_new(
-        queue=STATUS_QUEUE, func=STATUS_FUNC, args=[query], tracking_id=str(query["tracking_id"]),
-        item=f"status-{query['tracking_id']}-{uuid.uuid4().hex[:12]}", reason=error.reason,
-        detail=f"after {attempts} attempt(s): {error.detail}", attempts=attempts, channel=query.get("source"),
-    )
+    give_up(context.redis, context.settings, query, reason=error.reason,
+            detail=f"after {attempts} attempt(s): {error.detail}", attempts=attempts)
     return {"tracking_id": query["tracking_id"], "dead_lettered": True}
+
+
+def status_query(args: list[Any]) -> dict[str, Any] | None:
+    """The query a status job's arguments carry, or None when they are damaged (no Tracking ID, source or number)."""
+    query = args[0] if len(args) == 1 else None
+    if isinstance(query, dict) and all(query.get(name) for name in ("tracking_id", "source", "to")):
+        return query
+    return None
+
+
+def give_up(redis: Redis, settings: Settings, query: dict[str, Any], *, reason: str, detail: str, attempts: int,
+            pipeline: Any = None) -> None:
+    """Dead-letter the query, and keep the promise that an answer follows: "cannot be checked now, send CEK later".
+    The same for retries run out (this worker) and for a job that took its workers down (the reaper): the citizen was
+    told an answer follows either way. One transaction, or inside `pipeline` when given (the caller executes it)."""
+    pipe = pipeline if pipeline is not None else redis.pipeline(transaction=True)
+    tracking_id, language = str(query["tracking_id"]), str(query.get("language") or "id")
+    OutboundReplies(redis, settings).queue_reply(
+        source=str(query["source"]), kind="status", language=language, tracking_id=tracking_id,
+        text=render("status_retry", language, tracking_id=tracking_id), to=str(query["to"]), pipeline=pipe,
+    )
+    DeadLetters(redis).add_new(
+        queue=STATUS_QUEUE, func=STATUS_FUNC, args=[query], tracking_id=tracking_id,
+        item=f"status-{tracking_id}-{uuid.uuid4().hex[:12]}", reason=reason, detail=detail, attempts=attempts,
+        channel=query.get("source"), pipeline=pipe,
+    )
+    if pipeline is None:
+        pipe.execute()
