@@ -25,6 +25,7 @@ from redis import Redis
 from redis.exceptions import RedisError, WatchError
 
 from channels.base import InboundMessage
+from gateway import metrics
 from gateway.errors import GatewayError, NotDurable, RejectedInput
 from gateway.followups import resolve_follow_up_now
 from gateway.health import HealthSignals, health_channel
@@ -189,6 +190,20 @@ class PollProgress:
             raise NotDurable("cursor not saved", reason="redis_unavailable") from error
 
 
+def _count(messages: Sequence[InboundMessage], refused: list[tuple[str, str]], queries: list[tuple[str, str]],
+           reports: list[tuple[str, bool]]) -> None:
+    """The channel counters the webhooks and the SMTP server keep too (received, accepted, duplicate, rejected,
+    queries), for a batch once it is taken whole: a page polled again after a failure is not counted twice."""
+    for message in messages:
+        metrics.RECEIVED.labels(message.source).inc()
+    for source, reason in refused:
+        metrics.REJECTED.labels(source, reason).inc()
+    for source, action in queries:
+        metrics.QUERIES.labels(source, action).inc()
+    for source, duplicate in reports:
+        (metrics.DUPLICATES if duplicate else metrics.ACCEPTED).labels(source).inc()
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyJob:
     """One public reply to queue: where it goes, which text key, and which Tracking ID it carries."""
@@ -221,15 +236,20 @@ class MentionIntake:
         drafts = []
         # Per draft: its message, its language, and the ID it named when that was never minted (a new report then).
         draft_messages: list[tuple[InboundMessage, str, str | None]] = []
+        # (source, label) of the mentions that were refused or were queries, counted once the batch is taken.
+        refused: list[tuple[str, str]] = []
+        queries: list[tuple[str, str]] = []
         for message in messages:
             try:
                 normalized = normalize(message, default_region=self._settings.sms.default_region)
             except RejectedInput as error:
                 log.warning("mention.rejected", channel=message.source, reason=error.reason)
+                refused.append((message.source, error.reason))
                 continue
             if normalized.query is not None:
                 jobs.append(self._query_reply(message, normalized.query.action, normalized.query.tracking_id,
                                               normalized.language))
+                queries.append((message.source, normalized.query.action.value))
                 continue
             assert normalized.draft is not None
             draft, unknown_parent = normalized.draft, None
@@ -257,6 +277,8 @@ class MentionIntake:
                 jobs.append(self._job(message, "social_ack", receipt.tracking_id, language))
         queued = self._queue_replies(jobs)
         clear_message_context()
+        _count(messages, refused, queries, [(m.source, r.duplicate) for (m, _, _), r in zip(
+            draft_messages, receipts, strict=True)])
         return queued
 
     def _query_reply(self, message: InboundMessage, action: Action, tracking_id: str | None,

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -349,6 +350,31 @@ def test_the_same_tweet_twice_on_a_page_is_one_report_and_one_reply(
     make_poller(settings, redis, intake).poll_once()
     assert len(reports_by_tweet(redis)) == 2
     assert len(reply_jobs(redis)) == 2
+
+
+def counted(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_mentions_are_counted_like_webhooks_for_the_status_views(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """The status page, `lapor-gateway status` and /metrics read received, accepted, duplicates and queries from
+    these counters: without them X reads "received 0" while its reports reach the case store."""
+    names = ("lapor_messages_received_total", "lapor_messages_accepted_total", "lapor_messages_duplicate_total")
+    before = {name: counted(name, channel="x-mentions") for name in names}
+    queries_before = counted("lapor_queries_total", channel="x-mentions", action="status")
+    fake.state.add_tweet(f"@lapor1708 CEK {VALID_ID}")
+    poller = make_poller(settings, redis, intake)
+    poller.poll_once()
+    page = fixture("x/mentions_page.json")  # two mentions, our own tweet and a retweet, and the first mention again
+    page["data"].append(dict(page["data"][0]))
+    fake.fail("/x/2/users", 200, body=page)
+    poller.poll_once()
+
+    assert {name: counted(name, channel="x-mentions") - before[name] for name in names} == {
+        "lapor_messages_received_total": 4, "lapor_messages_accepted_total": 2, "lapor_messages_duplicate_total": 1}
+    assert counted("lapor_queries_total", channel="x-mentions", action="status") - queries_before == 1
 
 
 # -- rate limits and errors ----------------------------------------------------------------------------------------
