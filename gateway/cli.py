@@ -96,7 +96,8 @@ def worker(
     from workers.run import run_workers
 
     settings = _settings()
-    _require_redis_url(settings)
+    # The workers connect to settings.redis_url: the embedded Redis of a running `make run` when REDIS_URL is unset.
+    settings = settings.model_copy(update={"redis_url": _require_redis_url(settings)})
     log.info("worker.starting", queues=queues)
     raise typer.Exit(run_workers(settings, [name.strip() for name in queues.split(",") if name.strip()], burst=burst))
 

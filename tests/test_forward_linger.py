@@ -4,6 +4,7 @@ later, and nothing held is ever lost or released twice (another gateway, a worke
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,8 @@ from gateway.intake import Intake, dedup_key
 from gateway.queues import FORWARD_QUEUE, HELD_FORWARD_KEY, envelope_key, queue, release_held_forwards
 from gateway.settings import Settings
 from tests.conftest import (
+    REPO_ROOT,
+    VENV_BIN,
     CaseStoreServer,
     GatewayServer,
     ProcessHandle,
@@ -132,6 +135,24 @@ def test_a_workers_watch_releases_ids_that_no_gateway_released(redis: Redis, set
     assert forward_jobs(redis) == [["10000011", "10000026"]]
     redis.rpush(HELD_FORWARD_KEY, "10000034")
     assert watch.check() == 0  # a new head: counted from now
+
+
+async def test_a_burst_worker_started_by_hand_finds_the_embedded_redis_and_drains_what_is_held(
+    make_intake: Callable[[int], Intake], test_env: TestEnvironment, casestore: CaseStoreServer, redis: Redis
+) -> None:
+    """`lapor-gateway worker --burst` run from the repository while `make run` runs: no REDIS_URL, so the worker
+    finds the embedded Redis through `<data dir>/redis/url` as every other CLI command does, and forwards what a
+    gateway holds."""
+    receipt = await make_intake(600_000).submit(draft("by-hand"))
+    env = test_env.process_env()
+    url_file = test_env.settings().data_dir / "redis" / "url"
+    url_file.parent.mkdir(parents=True)
+    url_file.write_text(env.pop("REDIS_URL") + "\n")
+    result = subprocess.run([str(VENV_BIN / "lapor-gateway"), "worker", "--queues", FORWARD_QUEUE, "--burst"],
+                            env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert casestore.get(receipt.tracking_id) is not None
+    assert redis.llen(HELD_FORWARD_KEY) == 0
 
 
 @pytest.mark.xdist_group("faults")
