@@ -184,6 +184,7 @@ def labelled(metric: Any, *labels: str) -> Any:
 HEALTH_CHANNEL_OF_SOURCE = {
     "x-mentions": "x", "x-reply": "x", "twitter": "x", "twitter-reply": "x", "instagram-reply": "instagram",
     "email-smtp": "email", "email-imap": "email", "email-reply": "email",
+    "email-quarantine": "email",  # `lapor-gateway email quarantine reprocess`
 }
 
 

@@ -231,6 +231,13 @@ def channel(**counts: object) -> dict[str, object]:
             id="rejected-by-reason",
         ),
         pytest.param(
+            [("lapor_messages_received", {"channel": "email-smtp"}, 1),
+             ("lapor_reports_forwarded", {"channel": "email-smtp"}, 1),
+             ("lapor_reports_forwarded", {"channel": "email-quarantine"}, 1)],
+            {"email": channel(received=1, forwarded=2)},
+            id="reprocessed-quarantined-mail-is-email",
+        ),
+        pytest.param(
             [("lapor_replies", {"channel": "sms-aggregator", "outcome": "sent"}, 2),
              ("lapor_replies", {"channel": "sms-aggregator", "outcome": "outbox"}, 1),
              ("lapor_replies", {"channel": "sms-aggregator", "outcome": "failed"}, 1),

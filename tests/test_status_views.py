@@ -554,6 +554,7 @@ def test_the_channel_filter_takes_the_name_the_status_shows(test_env: TestEnviro
     _add_letters(redis, 1, "x-reply", "x_auth", start=1)
     _add_letters(redis, 2, "email-smtp", "casestore_422", start=2)
     _add_letters(redis, 1, "sms-twilio", "casestore_422", start=4)
+    _add_letters(redis, 1, "email-quarantine", "casestore_422", start=5)  # a reprocessed quarantined mail's report
     document = orjson.loads(cli(test_env, "status", "--json").stdout)
     x = next(c for c in document["channels"] if c["channel"] == "x")
     assert x["deadletters"] == 2
@@ -567,8 +568,10 @@ def test_the_channel_filter_takes_the_name_the_status_shows(test_env: TestEnviro
     only_replies = cli(test_env, "deadletters", "list", "--channel", "x-reply")
     assert "x-reply" in only_replies.stdout and "x-mentions" not in only_replies.stdout
 
+    email = next(c for c in document["channels"] if c["channel"] == "email")
+    assert email["deadletters"] == 3
     requeued = cli(test_env, "deadletters", "requeue", "--all", "--channel", "email")
-    assert "requeued 2 dead letter(s)" in requeued.stdout, requeued.stdout
+    assert "requeued 3 dead letter(s)" in requeued.stdout, requeued.stdout
     assert DeadLetters(redis).count() == 3
 
 
