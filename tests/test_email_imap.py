@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +14,7 @@ from gateway.errors import NotDurable
 from gateway.intake import Intake, Receipt
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft
-from tests.conftest import TestEnvironment, async_wait_until
+from tests.conftest import TestEnvironment, async_wait_until, log_events
 from tests.email_support import envelope_count, fixture, outbox, run_replies
 from tests.fake_imap import FakeImapServer, FakeMailbox
 
@@ -65,6 +66,18 @@ async def test_new_mail_is_reported_and_the_cursor_advances(imap_settings: Setti
     run_replies(imap_settings, redis)
     assert sorted(str(reply["To"]) for reply in outbox(imap_settings)) == [
         "ahmad.fauzi@mail.ugm.ac.id", "budi.santoso1987@gmail.com", "wahyu_nugroho@yahoo.co.id"]
+
+
+async def test_each_mail_of_a_poll_is_logged_under_its_own_tracking_id_only(
+    imap_settings: Settings, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """One poll handles its mails one after another in one task: the auto-reply between two reports must not be
+    logged under the Tracking ID of the report before it (an operator grepping that ID would find it)."""
+    assert await poller(imap_settings, redis).poll_once() == 3
+    events = [e for e in log_events(log_stream) if e["event"] in ("message.accepted", "email.suppressed")]
+    assert [e["event"] for e in events] == ["message.accepted", "email.suppressed", "message.accepted"]
+    assert "tracking_id" not in events[1]
+    assert events[0]["tracking_id"] != events[2]["tracking_id"]
 
 
 async def test_the_cursor_stops_before_mail_that_is_not_durable(imap_settings: Settings, redis: Redis,

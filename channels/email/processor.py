@@ -27,7 +27,7 @@ from gateway.errors import NotDurable, RejectedInput
 from gateway.followups import with_stored_parent_flags
 from gateway.health import HealthSignals
 from gateway.intake import Intake, Receipt
-from gateway.logs import bind_message_context, get_logger
+from gateway.logs import bind_message_context, clear_message_context, get_logger
 from gateway.outbound import durably
 from gateway.queues import REPLY_QUEUE, REPORT_STATE_KEY, enqueue_calls
 from gateway.settings import Settings
@@ -88,6 +88,9 @@ class MailProcessor:
         self.quarantine = Quarantine(settings.data_dir)
 
     async def process(self, raw: bytes, envelope_sender: str | None, recipients: Sequence[str]) -> MailOutcome:
+        # A fresh context per mail: the IMAP poller and the quarantine's reprocess handle many in one task, and a
+        # mail must not be logged under the Tracking ID of the one before it.
+        clear_message_context()
         bind_message_context(channel=self.source)
         metrics.RECEIVED.labels(self.source).inc()
         if self.signals.note_message(self.source):  # the Redis write at most once a second, off the event loop

@@ -18,7 +18,7 @@ from channels.email.processor import MailProcessor
 from gateway import metrics
 from gateway.errors import NotDurable
 from gateway.intake import Intake
-from gateway.logs import clear_message_context, get_logger
+from gateway.logs import get_logger
 from gateway.settings import EmailSettings, Settings
 
 log = get_logger()
@@ -67,7 +67,6 @@ class IntakeHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        clear_message_context()
         content = envelope.original_content or envelope.content or b""
         raw = content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
         try:
