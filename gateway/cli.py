@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -26,6 +27,12 @@ deadletters_app = typer.Typer(help="List, inspect, requeue and purge dead letter
 app.add_typer(deadletters_app, name="deadletters")
 # Messages are not wrapped at the terminal width: paths, IDs and reasons stay whole, to copy and to grep.
 console = Console(soft_wrap=True)
+# Piped (to grep, a file, a cron mail) there is no terminal width to keep to: without a width rich squeezes tables
+# into 80 columns and cuts queue names and reasons short ("lapor-for…", "casesto…"). Tables take the width their
+# cells need instead (COLUMNS still sets one).
+PIPED_WIDTH = 1000
+if not console.is_terminal and "COLUMNS" not in os.environ:
+    console.width = PIPED_WIDTH
 log = get_logger()
 
 

@@ -547,6 +547,28 @@ def test_jobs_created_in_the_same_microsecond_do_not_break_the_queue_age(redis: 
     assert stats.scheduled == 2 and stats.oldest_age_seconds is not None and 85 < stats.oldest_age_seconds < 120
 
 
+def test_piped_cli_tables_keep_queue_names_and_reasons_whole(test_env: TestEnvironment, redis: Redis) -> None:
+    """Piped to grep or a file, or mailed by cron, there is no terminal: rich squeezed the tables into 80 columns
+    and cut short the names an operator greps for and passes to --queue, --channel and --reason."""
+    _add_letters(redis, 1, "sms-aggregator", "casestore_unreachable")
+    env = test_env.process_env()
+    env.pop("COLUMNS", None)
+
+    def piped(*args: str) -> str:
+        result = subprocess.run([str(cli_path()), *args], env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode in (0, 1), result.stdout + result.stderr
+        return result.stdout
+
+    listing = piped("deadletters", "list")
+    for whole in ("lapor-forward", "sms-aggregator", "casestore_unreachable"):
+        assert whole in listing, listing
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", listing), listing  # when, on one line
+    status = piped("status")
+    for whole in ("lapor-forward", "lapor-reply", "lapor-status", "sms-aggregator",
+                  "see `lapor-gateway deadletters list --channel sms-aggregator`"):
+        assert whole in status, status
+
+
 def test_the_channel_filter_takes_the_name_the_status_shows(test_env: TestEnvironment, redis: Redis) -> None:
     """Dead letters are recorded under their source (`x-mentions`, `x-reply`, `email-smtp`); the status counts them
     under the channel (`x`, `email`) and tells the operator to filter by that name, so the filter must take it."""
