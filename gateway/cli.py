@@ -409,7 +409,11 @@ def quarantine_reprocess(
         console.print("name quarantine keys or pass --all")
         raise typer.Exit(2)
     quarantine = Quarantine(settings.data_dir)
-    entries = quarantine.list() if all_ else [e for e in (quarantine.get(k) for k in keys or []) if e is not None]
+    named = {key: quarantine.get(key) for key in keys or []}
+    for key in (key for key, entry in named.items() if entry is None):
+        console.print(f"no quarantined mail, or more than one, has a key starting {escape(key)} "
+                      "(see `lapor-gateway email quarantine list`)")
+    entries = quarantine.list() if all_ else [entry for entry in named.values() if entry is not None]
     redis = redis_connection(_require_redis_url(settings))
 
     async def run() -> int:

@@ -74,6 +74,12 @@ def test_quarantined_mail_can_be_listed_fixed_and_reprocessed(test_env: TestEnvi
     assert "0 quarantined" in cli(test_env, "list").stdout or "(0)" in cli(test_env, "list").stdout
 
 
+def test_reprocessing_a_key_that_names_no_quarantined_mail_says_so(test_env: TestEnvironment) -> None:
+    result = cli(test_env, "reprocess", "0badc0ffee")
+    assert result.returncode == 1
+    assert "no quarantined mail, or more than one, has a key starting 0badc0ffee" in result.stdout, result.stdout
+
+
 def test_the_quarantine_list_shows_no_address_or_number_a_parse_error_quotes(test_env: TestEnvironment) -> None:
     from channels.email.store import Quarantine
 
