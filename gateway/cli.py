@@ -264,7 +264,8 @@ _LETTER_VERBATIM = frozenset({"key", "queue", "func", "tracking_id", "reason", "
 def _shown(letter: DeadLetter) -> dict[str, Any]:
     fields = asdict(letter)
     redacted = redact_fields({name: value for name, value in fields.items() if name not in _LETTER_VERBATIM})
-    return {name: fields[name] if name in _LETTER_VERBATIM else redacted[name] for name in fields}
+    shown = {name: fields[name] if name in _LETTER_VERBATIM else redacted[name] for name in fields}
+    return {**shown, "failed_at": _when(letter.failed_at)}  # as `list` shows it, not in Unix seconds
 
 
 def _selected(registry: DeadLetters, selectors: list[str] | None, all_: bool, queue: str | None,

@@ -569,6 +569,13 @@ def test_piped_cli_tables_keep_queue_names_and_reasons_whole(test_env: TestEnvir
         assert whole in status, status
 
 
+def test_a_shown_dead_letter_says_when_it_failed_as_the_list_does(test_env: TestEnvironment, redis: Redis) -> None:
+    _add_letters(redis, 1, "sms-twilio", "casestore_422")
+    shown = cli(test_env, "deadletters", "show", "20000000")
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"^failed_at: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$", shown.stdout, re.MULTILINE), shown.stdout
+
+
 def test_the_channel_filter_takes_the_name_the_status_shows(test_env: TestEnvironment, redis: Redis) -> None:
     """Dead letters are recorded under their source (`x-mentions`, `x-reply`, `email-smtp`); the status counts them
     under the channel (`x`, `email`) and tells the operator to filter by that name, so the filter must take it."""
