@@ -72,7 +72,11 @@ class EmbeddedRedis:
             "--logfile", str(self.directory / "redis.log"),
         ]
         tie = tied_to_this_process(signal.SIGTERM) if self.die_with_owner else None
-        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=tie)
+        # A session of its own, as the supervisor's other processes have: Ctrl-C in a terminal signals the whole
+        # foreground process group, and Redis must outlive the processes still finishing their work on it; its owner
+        # stops it (`stop`), last.
+        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=tie,
+                                         start_new_session=True)
         deadline = time.monotonic() + timeout
         client = Redis(port=self.port, socket_connect_timeout=0.2)
         while time.monotonic() < deadline:

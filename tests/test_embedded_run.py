@@ -117,6 +117,31 @@ SUPERVISE = ("import sys; from pathlib import Path; from gateway.settings import
              "from gateway.supervisor import supervise; sys.exit(supervise(load_settings(), Path(sys.argv[1])))")
 
 
+def test_ctrl_c_stops_the_processes_before_the_embedded_redis(tmp_path: Path) -> None:
+    """Ctrl-C in a terminal sends SIGINT to the whole foreground process group, not only to the supervisor. The
+    embedded Redis must not take it: it is stopped last, by the supervisor, once the processes that use it (a
+    worker finishing its job, the gateway draining its committer) have stopped."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("sleeper: sleep 300\nworker: lapor-gateway worker --queues lapor-status\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
+    env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR=str(tmp_path / "var"),
+               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    log_path = tmp_path / "supervisor.log"
+    with log_path.open("wb") as log:  # a process group of its own, as a shell runs a foreground job
+        supervisor = subprocess.Popen([str(VENV_BIN / "python"), "-c", SUPERVISE, str(procfile)], env=env,
+                                      cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(lambda: '"worker.ready"' in log_path.read_text(), timeout=60)
+        os.killpg(supervisor.pid, signal.SIGINT)
+        assert supervisor.wait(timeout=30) == 0, log_path.read_text()[-3000:]
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+    redis_log = (tmp_path / "var" / "redis" / "redis.log").read_text()
+    assert "Received SIGTERM" in redis_log and "Received SIGINT" not in redis_log, redis_log
+    assert "Connection refused" not in log_path.read_text()  # the worker stopped with its Redis still there
+
+
 def _gone(process: psutil.Process) -> bool:
     try:
         return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
