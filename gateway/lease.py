@@ -11,12 +11,14 @@ on a clean stop only by its holder (compare-and-delete), so a holder that lost t
 or deletes the lease of the one that took over.
 
 A poller restarted after a crash need not wait out its predecessor's lease. The value also names the holder's
-process table (its pid namespace: `/proc/self/ns/pid`), and a lease held in this process table by a process that no
-longer runs (`os.kill(pid, 0)`), or by our own pid but not by this process (two live processes never share a pid in
-one table), is taken at once, by compare-and-set against the exact value read, so of two starters only one wins
-(`poller.took_over`). A holder in another process table is never judged, even on a host of the same name (two
-containers with host networking share the host's name, not its pids; a restarted container gets a new table): its
-lease is waited out, as is a value of an older version.
+process table (its pid namespace, `/proc/self/ns/pid`, on this boot of its machine, `/proc/sys/kernel/random/boot_id`),
+and a lease held in this process table by a process that no longer runs (`os.kill(pid, 0)`), or by our own pid but
+not by this process (two live processes never share a pid in one table), is taken at once, by compare-and-set against
+the exact value read, so of two starters only one wins (`poller.took_over`). A holder in another process table is
+never judged, even on a host of the same name (two containers with host networking share the host's name, not its
+pids; a restarted container gets a new table; two machines of one name both run their services in the initial pid
+namespace, numbered 4026531836 on every Linux host, but boot ids differ): its lease is waited out, as is a value of
+an older version (a bare token, or a table without its boot).
 
 The holder renews before each round, before each further page or lookup of a round (`Lease.round`), and every
 third of a period while it waits between rounds; so the period (`pollers.lease_seconds`) must exceed the worst
@@ -35,6 +37,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -109,14 +112,18 @@ _THIS_PROCESS: set[str] = set()
 
 
 def process_table() -> str:
-    """This process's pid namespace ("4026531836"), which the pids of a lease's holder are looked up in; "" where
-    it cannot be read (then no holder is ever judged gone)."""
+    """The table the pids of a lease's holder are looked up in: this process's pid namespace on this boot of this
+    machine ("4026531836@<boot id>"). The namespace's number alone names no machine (the initial pid namespace is
+    4026531836 on every Linux host, so two hosts of one name would each take the other's live holder for gone); the
+    boot id is the same in every container of a host and differs between hosts. "" where either cannot be read
+    (then no holder is ever judged gone)."""
     try:
         link = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         return ""
     digits = link.removeprefix("pid:[").removesuffix("]")
-    return digits if digits.isdigit() else ""
+    return f"{digits}@{boot}" if _digits(digits) and boot and ":" not in boot else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +132,7 @@ class Holder:
 
     host: str
     pid: int
-    table: str  # the pid namespace its pid is in (`process_table`)
+    table: str  # the pid namespace, on its machine's boot, that its pid is in (`process_table`)
     token: str
 
     @property
@@ -141,7 +148,7 @@ class Holder:
         """None for a value that does not name its holder (a bare token, from an older version)."""
         text = value.decode(errors="replace") if isinstance(value, bytes) else value
         parts = text.split(":")
-        if len(parts) != 4 or not parts[0] or not _digits(parts[1]) or not (parts[2] == "" or _digits(parts[2])):
+        if len(parts) != 4 or not parts[0] or not _digits(parts[1]):  # the table is only compared, never read
             return None
         pid = int(parts[1])
         return cls(parts[0], pid, parts[2], parts[3]) if 0 < pid < 2**31 and parts[3] else None
@@ -149,7 +156,7 @@ class Holder:
     def gone(self) -> str | None:
         """Why this holder is known not to poll any more, judged from this process; None when it may still.
 
-        Only a holder in this process table (same host and pid namespace): its process no longer runs
+        Only a holder in this process table (same host, boot and pid namespace): its process no longer runs
         ("holder_dead"), or it has this process's pid and a value this process never made ("holder_restarted")."""
         table = process_table()
         if self.host != socket.gethostname() or not table or self.table != table:

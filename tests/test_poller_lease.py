@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -106,6 +107,10 @@ def live_pid() -> Iterator[int]:
 
 THIS_HOST, OTHER_HOST = socket.gethostname(), "pollers-b.lapor.internal"
 THIS_TABLE, OTHER_TABLE = process_table(), "4026530001"  # another pid namespace: a container sharing the host's name
+# This process's pid namespace number alone, as a machine of the same name writes it too (the initial pid namespace is
+# 4026531836 on every Linux host: cloned VMs, or hosts both called "localhost"), and that machine's own table.
+PID_NAMESPACE = os.readlink("/proc/self/ns/pid").removeprefix("pid:[").removesuffix("]")
+OTHER_MACHINE = f"{PID_NAMESPACE}@{uuid.uuid4()}"
 # (host, process table, whose pid: "gone", "live", "ours", the reason poller.took_over logs or None when the lease is
 # left alone)
 TAKEOVERS = {
@@ -117,6 +122,10 @@ TAKEOVERS = {
     "gone-pid-in-another-process-table-of-this-host": (THIS_HOST, OTHER_TABLE, "gone", None),
     "our-pid-in-another-process-table-of-this-host": (THIS_HOST, OTHER_TABLE, "ours", None),
     "a-holder-whose-table-was-not-known": (THIS_HOST, "", "gone", None),
+    "gone-pid-named-by-this-hosts-name-and-pid-namespace-number-alone": (THIS_HOST, PID_NAMESPACE, "gone", None),
+    "our-pid-named-by-this-hosts-name-and-pid-namespace-number-alone": (THIS_HOST, PID_NAMESPACE, "ours", None),
+    "gone-pid-on-another-machine-of-this-name-and-pid-namespace": (THIS_HOST, OTHER_MACHINE, "gone", None),
+    "our-pid-on-another-machine-of-this-name-and-pid-namespace": (THIS_HOST, OTHER_MACHINE, "ours", None),
 }
 
 
