@@ -377,6 +377,10 @@ class Intake:
         return replayed
 
     def _replay_batch(self, records: Sequence[SpoolRecord]) -> int:
+        # Their IDs came from reserves, perhaps one taken while Redis was down by a process that stopped before it
+        # answered (its check, `_unchecked_reserve`, went with it): a Redis that came back behind them must not
+        # lease them again. A no-op (one round trip per batch) when the sequence is past them, as it normally is.
+        self._sequence_past(max(int(record.tracking_id[:-1]) for record in records))
         claims = self._run_claims([r.dedup_key for r in records], [r.tracking_id for r in records])
         to_store: dict[str, tuple[bytes | str, str | None]] = {}
         for record, (tracking_id, state) in zip(records, claims, strict=True):

@@ -305,6 +305,31 @@ def test_a_process_whose_reserve_runs_out_during_an_outage_takes_the_next_saved_
         intake.close()
 
 
+def test_ids_spooled_by_a_process_that_stopped_during_the_outage_are_never_leased_again(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, tmp_path: Path
+) -> None:
+    """A process that took a saved reserve while Redis was down checks it once Redis answers; one stopped before
+    that (a deploy during the outage) leaves its spooled reports to another process. That one replayed them into a
+    Redis that came back behind them (emptied, rolled back) without raising its sequence, and the Tracking IDs the
+    citizens had been given went to new reports."""
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_DATA_DIR=str(tmp_path / "data"))
+    saved_reserves(settings, [1_000_050, 1_000_051, 1_000_052])
+    own_redis.stop()
+    stopped = build_intake(settings, redis_connection(own_redis.url, timeout=0.5))
+    try:
+        (spooled,) = stopped.commit([draft("answered-during-the-outage")])
+    finally:
+        stopped.close()  # before Redis answers: its spool file stays, the rest of the reserve is saved again
+    own_redis.start()
+    replayer = build_intake(settings, redis_connection(own_redis.url, timeout=1))
+    try:
+        assert replayer.replay_spool() == 1
+        later = replayer.commit([draft(f"after-the-outage-{n}") for n in range(60)])
+    finally:
+        replayer.close()
+    assert spooled.tracking_id not in [receipt.tracking_id for receipt in later]
+
+
 def test_a_damaged_saved_reserve_is_dropped_with_a_log_line(test_env: TestEnvironment, tmp_path: Path,
                                                               log_stream: io.StringIO) -> None:
     spool = Spool(tmp_path / "spool")
