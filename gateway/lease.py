@@ -148,7 +148,9 @@ class Holder:
         """None for a value that does not name its holder (a bare token, from an older version)."""
         text = value.decode(errors="replace") if isinstance(value, bytes) else value
         parts = text.split(":")
-        if len(parts) != 4 or not parts[0] or not _digits(parts[1]):  # the table is only compared, never read
+        # A pid has at most 10 digits (below 2**31): int() of thousands would raise, and no odd value may crash the
+        # status views or a standby. The table is only compared, never read.
+        if len(parts) != 4 or not parts[0] or not _digits(parts[1]) or len(parts[1]) > 10:
             return None
         pid = int(parts[1])
         return cls(parts[0], pid, parts[2], parts[3]) if 0 < pid < 2**31 and parts[3] else None

@@ -152,6 +152,27 @@ def test_a_value_of_an_older_version_is_left_to_expire(redis: Redis) -> None:
     assert lease_status(ACCOUNT, redis.get(key), redis.pttl(key))["holder"] == "unknown"  # what the status shows
 
 
+# Values no version writes (whoever can write to Redis): each names no holder, so the status shows "unknown" and the
+# lease is waited out. A pid of thousands of digits made int() raise: /v1/status, /status and /metrics answered 500, the
+# health loop stopped evaluating, and every standby's poller thread died in hold().
+ODD_VALUES = {
+    "a-pid-of-5000-digits": f"{THIS_HOST}:{'9' * 5000}:{THIS_TABLE}:{'0' * 32}",
+    "a-pid-of-11-digits": f"{THIS_HOST}:{'9' * 11}:{THIS_TABLE}:{'0' * 32}",
+    "a-pid-that-is-not-ascii": f"{THIS_HOST}:\u0661\u0662:{THIS_TABLE}:{'0' * 32}",
+    "pid-0": f"{THIS_HOST}:0:{THIS_TABLE}:{'0' * 32}",
+    "no-host": f":1:{THIS_TABLE}:{'0' * 32}",
+    "no-token": f"{THIS_HOST}:1:{THIS_TABLE}:",
+}
+
+
+@pytest.mark.parametrize("value", list(ODD_VALUES.values()), ids=list(ODD_VALUES))
+def test_an_odd_lease_value_is_shown_as_unknown_and_waited_out_never_a_crash(redis: Redis, value: str | bytes) -> None:
+    key = LEASE_KEY.format(account=ACCOUNT)
+    redis.set(key, value, px=60_000)
+    assert lease_status(ACCOUNT, redis.get(key), redis.pttl(key))["holder"] == "unknown"
+    assert not Lease(redis, ACCOUNT, 60, channel="x-mentions").hold()
+
+
 def test_of_pollers_finding_the_same_gone_holder_at_once_one_takes_the_lease(redis: Redis) -> None:
     key = LEASE_KEY.format(account=ACCOUNT)
     for _ in range(10):
