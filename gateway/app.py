@@ -219,7 +219,7 @@ class Gateway:
                 status = http_status_for(error)
                 metrics.REJECTED.labels(adapter.name, error.reason).inc()
                 if isinstance(error, AuthenticationFailed):
-                    self.record_signal("auth_failed", adapter.name, error.reason)
+                    self.record_signal("signature_failed", adapter.name, error.reason)
                 level = log.error if status >= 500 else log.warning
                 level("message.rejected", reason=error.reason, detail=error.detail, status=status)
                 return web.json_response({"error": error.reason, "detail": error.detail}, status=status)

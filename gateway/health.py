@@ -95,6 +95,8 @@ class ChannelRules(BaseModel):
     rate_limited_down_seconds: float = 1800
     auth_failures_degraded: int = 1
     auth_failures_down: int = 3
+    signature_failures_degraded: int = 5
+    signature_failures_down: int = 20
     deadletter_window_seconds: float = 900
     deadletters_degraded: int = 1
     deadletters_down: int = 20
@@ -167,6 +169,8 @@ class ChannelSignals:
     rate_limited_until: float | None = None
     auth_failures: int = 0
     last_auth_error: str | None = None
+    signature_failures: int = 0
+    last_signature_error: str | None = None
     reply_failures: int = 0
     last_reply_error: str | None = None
     deadletters_in_window: int = 0
@@ -255,6 +259,15 @@ def rule_auth(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRu
                                    f"{signals.last_auth_error or '?'}")
 
 
+def rule_signatures(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                    __: float) -> Finding | None:
+    """Webhook requests refused for their signature: our secret is wrong at the provider, or anyone is posting to a
+    public URL; so a run of them, not one, and a valid message ends the run."""
+    state = _level(signals.signature_failures, rules.signature_failures_degraded, rules.signature_failures_down)
+    return _finding("signature", state, f"webhook signatures refused ({signals.signature_failures} in a row, no valid "
+                                        f"message since): {signals.last_signature_error or '?'}")
+
+
 def rule_deadletters(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
                      __: float) -> Finding | None:
     count = signals.deadletters_in_window
@@ -318,8 +331,8 @@ def rule_process_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules
 
 Rule = Callable[[ChannelSignals, Sequence[QueueStats], ChannelRules, float], Finding | None]
 RULES: tuple[Rule, ...] = (
-    rule_process_missing, rule_auth, rule_poll_failing, rule_rate_limited, rule_replies, rule_deadletters,
-    rule_queue_age, rule_quiet,
+    rule_process_missing, rule_auth, rule_signatures, rule_poll_failing, rule_rate_limited, rule_replies,
+    rule_deadletters, rule_queue_age, rule_quiet,
 )
 
 
@@ -393,7 +406,7 @@ class HealthSignals:
     def write_message(self, channel: str) -> None:
         """The Redis half of `message_received` (at most once a second per channel, see `note_message`)."""
         self._write(channel, "message", lambda pipe, key, at: pipe.hset(
-            key, mapping={"last_message_at": at, "auth_failures": 0}))
+            key, mapping={"last_message_at": at, "auth_failures": 0, "signature_failures": 0}))
 
     def poll_succeeded(self, channel: str) -> None:
         """A poll went through: clears failing, rate limited and authentication failures."""
@@ -425,13 +438,23 @@ class HealthSignals:
         self._write(channel, "rate_limited", build, error=f"rate limited until {_clock(until) or 'unknown'}")
 
     def auth_failed(self, channel: str, reason: str = "authentication failed") -> None:
-        """A token or secret was refused (ours by the provider, or a webhook signature by us)."""
+        """Our token or secret was refused by the provider (a poll, a reply)."""
 
         def build(pipe: Any, key: str, _: float) -> None:
             pipe.hincrby(key, "auth_failures", 1)
             pipe.hset(key, "last_auth_error", _clean(reason))
 
         self._write(channel, "auth_failed", build, error=reason)
+
+    def signature_failed(self, channel: str, reason: str = "bad signature") -> None:
+        """A webhook request's signature was refused by us: counted apart from `auth_failed`, since anyone can post
+        to a webhook, and reset by the next valid message (`write_message`)."""
+
+        def build(pipe: Any, key: str, _: float) -> None:
+            pipe.hincrby(key, "signature_failures", 1)
+            pipe.hset(key, "last_signature_error", _clean(reason))
+
+        self._write(channel, "signature_failed", build, error=reason)
 
     def reply_sent(self, channel: str) -> None:
         metrics.REPLIES.labels(channel, "sent").inc()
@@ -545,7 +568,10 @@ def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
         last_poll_ok_at=_float(get(b"last_poll_ok_at")), poll_failing_since=_float(get(b"poll_failing_since")),
         last_poll_error=_text(get(b"last_poll_error")), rate_limited_since=_float(get(b"rate_limited_since")),
         rate_limited_until=_float(get(b"rate_limited_until")), auth_failures=int(get(b"auth_failures") or 0),
-        last_auth_error=_text(get(b"last_auth_error")), reply_failures=int(get(b"reply_failures") or 0),
+        last_auth_error=_text(get(b"last_auth_error")),
+        signature_failures=int(get(b"signature_failures") or 0),
+        last_signature_error=_text(get(b"last_signature_error")),
+        reply_failures=int(get(b"reply_failures") or 0),
         last_reply_error=_text(get(b"last_reply_error")), deadletters_in_window=int(deadletters_in_window),
         channel=channel, last_deadletter_reason=last_deadletter,
         process_seen_at=float(newest_beat[0][1]) if newest_beat else None, processes_alive=int(processes_alive),

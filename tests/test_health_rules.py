@@ -56,8 +56,12 @@ CASES = [
          State.DEGRADED, "authentication failing (1 in a row): 401 Unauthorized", rules_fired=("auth",)),
     Case("three auth failures are down", ChannelSignals(auth_failures=3, last_auth_error="401"), State.DOWN,
          "authentication failing (3 in a row): 401", rules_fired=("auth",)),
-    Case("webhook thresholds tolerate a few bad signatures", ChannelSignals(auth_failures=4), State.OK,
-         rules=ChannelRules(auth_failures_degraded=5, auth_failures_down=20)),
+    Case("a few bad webhook signatures are anyone's", ChannelSignals(signature_failures=4), State.OK),
+    Case("a run of bad webhook signatures degrades", ChannelSignals(signature_failures=5,
+         last_signature_error="signature_invalid"), State.DEGRADED,
+         "webhook signatures refused (5 in a row, no valid message since): signature_invalid",
+         rules_fired=("signature",)),
+    Case("a long run of them is down", ChannelSignals(signature_failures=20), State.DOWN, rules_fired=("signature",)),
     # dead letters
     Case("one dead letter degrades", ChannelSignals(deadletters_in_window=1), State.DEGRADED,
          rules_fired=("deadletters",)),
@@ -126,7 +130,8 @@ def test_evaluate(case: Case) -> None:
 def test_the_shipped_rules_cover_every_channel_with_their_overrides() -> None:
     rules = load_rules(CONFIG_DIR / "health.toml")
     assert rules.channels == ("sms-aggregator", "sms-twilio", "email", "x", "instagram")
-    assert rules.for_channel("sms-twilio").auth_failures_down == 20
+    assert {rules.for_channel(name).signature_failures_down for name in rules.channels} == {20}
+    assert rules.for_channel("sms-twilio").auth_failures_down == rules.defaults.auth_failures_down == 3
     assert rules.for_channel("x").auth_failures_down == rules.defaults.auth_failures_down
     assert rules.for_channel("sms-aggregator").quiet_degraded_seconds == 3600
     # Only the channels a process other than the HTTP gateway receives watch that process.

@@ -16,6 +16,7 @@ from gateway.health import HealthMonitor, HealthSignals, disabled_channels, load
 from gateway.liveness import ServingBeat
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue, redis_connection
 from gateway.settings import CONFIG_DIR, Settings
+from tests.aggregator_support import post_callback
 from tests.conftest import GatewayServer, TestEnvironment, async_wait_until, free_port, log_events
 from workers.deadletters import DeadLetters
 
@@ -240,26 +241,62 @@ def test_two_processes_evaluating_at_once_log_a_change_once(
     assert [line["state"] for line in health_lines(log_stream, "x")] == ["degraded"]
 
 
-async def test_bad_twilio_signatures_over_http_take_the_channel_down_and_a_good_sms_brings_it_back(
-    gateway: GatewayServer, redis: Redis, log_stream: io.StringIO
+async def post_signed(gateway: GatewayServer, channel: str, number: int, *, signature: str | None) -> int:
+    """One SMS on `channel`'s webhook; `signature` "good" signs it right, anything else is sent as the signature."""
+    if channel == "sms-twilio":
+        form = gateway.twilio_form(Body="Jalan rusak", MessageSid=f"SM{number:032d}")
+        signed = {} if signature == "good" else {"signature": signature}
+        return (await gateway.post_twilio(form, **signed)).status_code
+    fields = {"from": "081234567890", "to": "1708", "text": "LAPOR jalan rusak", "id": f"sig-{number}", "coding": "0"}
+    sent = await post_callback(gateway.client, fields, signature="auto" if signature == "good" else signature)
+    return sent.status_code
+
+
+BAD_SIGNATURES = {"sms-twilio": "bm90IGEgc2lnbmF0dXJl", "sms-aggregator": "sha256=00ff"}
+
+
+@pytest.mark.parametrize("channel", list(BAD_SIGNATURES))
+async def test_bad_webhook_signatures_page_only_as_a_run_and_a_good_sms_ends_it(
+    gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, channel: str
 ) -> None:
+    """Anyone can post to a webhook: a few refused signatures (three curls) leave the channel ok; a run of them
+    (our secret wrong at the provider) degrades it at 5 and takes it down at 20; a valid SMS ends the run."""
     monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"))
-    form = gateway.twilio_form(Body="Jalan rusak")
 
     def state() -> str:
-        return next(c for c in monitor.check()["channels"] if c["channel"] == "sms-twilio")["state"]
+        return next(c for c in monitor.check()["channels"] if c["channel"] == channel)["state"]
 
-    for _ in range(5):
-        assert (await gateway.post_twilio(form, signature="bm90IGEgc2lnbmF0dXJl")).status_code == 403
+    async def refused(count: int) -> None:
+        for _ in range(count):
+            assert await post_signed(gateway, channel, 0, signature=BAD_SIGNATURES[channel]) == 403
+
+    await refused(4)
+    await async_wait_until(lambda: int(redis.hget(f"lapor:health:signals:{channel}", "signature_failures") or 0) == 4)
+    assert state() == "ok"
+    await refused(1)
     await async_wait_until(lambda: state() == "degraded")
-    for _ in range(15):
-        assert (await gateway.post_twilio(form, signature="bm90IGEgc2lnbmF0dXJl")).status_code == 403
+    await refused(15)
     await async_wait_until(lambda: state() == "down")
-    assert "signature_invalid" in health_lines(log_stream, "sms-twilio")[-1]["reason"]
+    assert "webhook signatures refused (20 in a row" in health_lines(log_stream, channel)[-1]["reason"]
+    assert "signature_invalid" in health_lines(log_stream, channel)[-1]["reason"]
 
-    assert (await gateway.post_twilio(form)).status_code == 200
+    assert await post_signed(gateway, channel, 1, signature="good") == 200
     await async_wait_until(lambda: state() == "ok")
-    assert [line["state"] for line in health_lines(log_stream, "sms-twilio")] == ["degraded", "down", "ok"]
+    assert [line["state"] for line in health_lines(log_stream, channel)] == ["degraded", "down", "ok"]
+
+
+def test_a_provider_refusing_our_token_still_pages_at_once_and_bad_signatures_count_apart(redis: Redis) -> None:
+    """A poll's 401 is our token refused: down at 3. A webhook's bad signatures are not added to that count."""
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"))
+    signals = HealthSignals(redis)
+    for _ in range(4):
+        signals.signature_failed("instagram", "signature_invalid")
+    instagram = next(c for c in monitor.check()["channels"] if c["channel"] == "instagram")
+    assert instagram["state"] == "ok"
+    for _ in range(3):
+        signals.auth_failed("instagram", "400 OAuthException: token expired")
+    instagram = next(c for c in monitor.check()["channels"] if c["channel"] == "instagram")
+    assert instagram["state"] == "down" and instagram["reason"].startswith("authentication failing (3 in a row)")
 
 
 def test_a_channel_disabled_in_settings_has_no_process_to_miss(redis: Redis, test_env: TestEnvironment) -> None:
