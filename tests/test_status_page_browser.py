@@ -72,7 +72,7 @@ async def test_the_status_page_shows_a_channel_turning_down_and_why(
     overall = await page.inner_text("#overall")  # type: ignore[attr-defined]
     assert overall == "DOWN: sms-twilio"
     reason = await page.inner_text("#channel-sms-twilio .reason")  # type: ignore[attr-defined]
-    assert "authentication failing" in reason and "signature_invalid" in reason
+    assert "webhook signatures refused" in reason and "signature_invalid" in reason
     assert (await page.title()).startswith("DOWN")  # type: ignore[attr-defined]
     # The channel that is down comes first on the page.
     first = await page.get_attribute("section.channel", "id")  # type: ignore[attr-defined]
