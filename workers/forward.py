@@ -19,7 +19,7 @@ from rq import get_current_job
 from gateway import metrics
 from gateway.errors import PermanentError, RetryableError
 from gateway.logs import add_sensitive_values, get_logger, sensitive_values
-from gateway.queues import FORWARD_FUNC, REPORT_STATE_KEY, envelope_key, readable_envelope
+from gateway.queues import REPORT_STATE_KEY, envelope_key, readable_envelope
 from gateway.settings import Settings
 from normalizer.envelope import SenderKind
 from triage.engine import TriageEngine
@@ -244,21 +244,11 @@ def _wait_at_least(job: Any, seconds: float) -> None:
     job.retry_intervals = intervals
 
 
-def dead_letter_failed_forward(job: Any, exc_type: type[BaseException], exc_value: BaseException,
-                               traceback: Any) -> bool:
-    """RQ exception handler: a forward job's last attempt ended by an exception the job did not turn into a decision
-    (RQ's job timeout, a bug) leaves each report it had not finished in the dead-letter registry, requeueable one by
-    one; otherwise they would sit only in RQ's failed registry, which no operator view shows. Always falls through."""
-    try:
-        if job.func_name != FORWARD_FUNC or job.should_retry:
-            return True
-        tracking_ids = job.args[0] if job.args else []
-        done = set(job.meta.get("done", []))
-        context = current()
-        detail = f"{exc_type.__name__} on the last attempt"
-        stored = _load_envelopes(context, [str(tid) for tid in tracking_ids if tid not in done])
-        for tracking_id in (str(tid) for tid in tracking_ids if tid not in done):
-            _dead_letter(context, stored.get(tracking_id), tracking_id, "forward_failed", detail, attempt_number(job))
-    except Exception as error:  # the handler must never take the worker down; RQ's failed registry still has it
-        log.error("forward.dead_letter_failed", job_id=job.id, error=type(error).__name__)
-    return True
+def dead_letter_unfinished(context: WorkerContext, job: Any, *, reason: str, detail: str, attempts: int) -> None:
+    """Dead-letter each report of a forward job that it had not finished (not in its meta's `done`), requeueable one
+    by one: what `workers.failures` does with a forward job whose last attempt ended by an exception."""
+    done = set(job.meta.get("done", []))
+    pending = [str(tid) for tid in (job.args[0] if job.args else []) if tid not in done]
+    stored = _load_envelopes(context, pending)
+    for tracking_id in pending:
+        _dead_letter(context, stored.get(tracking_id), tracking_id, reason, detail, attempts)

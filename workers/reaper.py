@@ -28,14 +28,11 @@ from rq.exceptions import NoSuchJobError
 from rq.executions import Execution, ExecutionRegistry
 from rq.job import Job
 
-from gateway.health import HealthSignals, health_channel
 from gateway.logs import get_logger
-from gateway.outbound import REPLY_FUNC, STATUS_FUNC, reply_key
 from gateway.queues import (
     FORWARD_FUNC,
     FORWARD_QUEUE,
     HELD_FORWARD_KEY,
-    REPLY_QUEUE,
     JSONSerializer,
     enqueue_calls,
     envelope_key,
@@ -45,7 +42,7 @@ from gateway.queues import (
 )
 from gateway.settings import Settings
 from workers.deadletters import DeadLetters
-from workers.status import give_up, status_query
+from workers.failures import WORKER_DIED, count_failed_reply, dead_letter_job
 
 log = get_logger()
 
@@ -59,9 +56,6 @@ ORPHAN_AFTER_SECONDS = 3.0
 MAX_RELEASE_JOBS_PER_PASS = 20
 # The job meta field counting the workers that died running the job (written with each requeue).
 REAPS_META = "reaps"
-# Reply jobs whose channel is not in their arguments (dotted paths: the reaper must not import channel code).
-SOCIAL_REPLY_FUNC = "workers.social_reply.send_social_reply"
-EMAIL_REPLY_FUNC = "workers.email_reply.send_email_reply"
 
 
 def worker_name() -> str:
@@ -130,9 +124,8 @@ def _after_worker_died(redis: Redis, settings: Settings, target: Any, job: Job, 
     # its index entry (150 s), as a dead worker's may have when the last of its deaths comes minutes after the first.
     pipe.delete(job.key, job.dependents_key, job.dependencies_key, ExecutionRegistry(job.id, redis).key)
     pipe.execute()
-    if outcome == "dead_lettered" and job.origin == REPLY_QUEUE:  # as a reply worker's own give-up counts it
-        channel = _job_identity(job, list(job.args or []))[1]
-        HealthSignals(redis).reply_failed(health_channel(channel or "unknown"), "worker_died")
+    if outcome == "dead_lettered":
+        count_failed_reply(redis, job, WORKER_DIED)
     log.warning("worker.job_poisoned", job_id=job.id, queue=target.name, func=job.func_name,
                 dead_worker=dead_worker, reaps=reaps, outcome=outcome)
 
@@ -144,7 +137,7 @@ def _give_up_running_whole(redis: Redis, settings: Settings, pipe: Any, job: Job
     attempts = int(job.meta.get("attempts") or 0) + reaps
     tracking_ids = job.args[0] if job.func_name == FORWARD_FUNC and job.args else None
     if not isinstance(tracking_ids, list):  # not a forward job (or a damaged one): redo it whole, by an operator
-        _dead_letter_job(redis, settings, pipe, job, detail, attempts)
+        dead_letter_job(redis, settings, job, reason=WORKER_DIED, detail=detail, attempts=attempts, pipeline=pipe)
         return "dead_lettered"
     done = set(job.meta.get("done") or [])
     pending = [str(tid) for tid in tracking_ids if tid not in done]
@@ -155,37 +148,9 @@ def _give_up_running_whole(redis: Redis, settings: Settings, pipe: Any, job: Job
         return "split"
     for tracking_id in pending:
         envelope = readable_envelope(tracking_id, redis.get(envelope_key(tracking_id)) or b"null")
-        DeadLetters(redis).add_forward(tracking_id, envelope, reason="worker_died", detail=detail, attempts=attempts,
+        DeadLetters(redis).add_forward(tracking_id, envelope, reason=WORKER_DIED, detail=detail, attempts=attempts,
                                        pipeline=pipe)
     return "dead_lettered" if pending else "nothing_left"
-
-
-def _dead_letter_job(redis: Redis, settings: Settings, pipe: Any, job: Job, detail: str, attempts: int) -> None:
-    """A dead letter that redoes the whole job (its function and arguments), filed under its report's Tracking ID
-    and channel as its own worker would; a reply's record says so too, and a status query is given up as its worker
-    gives it up (the citizen, told an answer follows, is told to send CEK later)."""
-    args = list(job.args or [])
-    query = status_query(args) if job.func_name == STATUS_FUNC else None
-    if query is not None:
-        give_up(redis, settings, query, reason="worker_died", detail=detail, attempts=attempts, pipeline=pipe)
-        return
-    tracking_id, channel = _job_identity(job, args)
-    DeadLetters(redis).add_new(
-        queue=job.origin, func=job.func_name, args=args, tracking_id=tracking_id, item=f"worker-died-{job.id}",
-        reason="worker_died", detail=detail, attempts=attempts, channel=channel, pipeline=pipe,
-    )
-    if job.func_name == REPLY_FUNC and args and isinstance(args[0], dict) and args[0].get("reply_id"):
-        pipe.hset(reply_key(str(args[0]["reply_id"])),
-                  mapping={"state": "dead_lettered", "last_error": "worker_died", "attempts": str(attempts)})
-
-
-def _job_identity(job: Job, args: list[Any]) -> tuple[str, str | None]:
-    """(Tracking ID, channel) of a reply or status job, from its arguments; the job id when it names no report."""
-    if job.func_name == SOCIAL_REPLY_FUNC and len(args) >= 4:  # (channel, target, reply_key, tracking_id, ...)
-        return str(args[3] or job.id), f"{args[0]}-reply"
-    first = args[0] if args and isinstance(args[0], dict) else {}
-    channel = first.get("source") or ("email" if job.func_name == EMAIL_REPLY_FUNC else None)
-    return str(first.get("tracking_id") or first.get("reply_id") or job.id), channel
 
 
 def _reap_intermediate(redis: Redis, target: Any) -> list[str]:

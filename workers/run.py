@@ -27,6 +27,7 @@ from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue, release_held_fo
 from gateway.runtime import die_with_parent, libc_prctl, settle_heap, tied_to_this_process
 from gateway.settings import Settings
 from workers.context import WorkerContext, current, use_context
+from workers.failures import dead_letter_failed_job
 from workers.reaper import HeldForwardWatch, Liveness, worker_name
 
 log = get_logger()
@@ -109,15 +110,8 @@ def worker_on(context: WorkerContext, queue_names: str | Sequence[str], stop: St
     return LaporWorker(
         [queue(name, context.redis) for name in names], connection=context.redis, serializer=JSONSerializer,
         name=worker_name(), maintenance_interval=MAINTENANCE_INTERVAL_SECONDS, stop=stop, settings=context.settings,
-        exception_handlers=[_dead_letter_failed_forward] if FORWARD_QUEUE in names else None,
+        exception_handlers=[dead_letter_failed_job],
     )
-
-
-def _dead_letter_failed_forward(job: Any, *exc_info: Any) -> bool:
-    """workers.forward.dead_letter_failed_forward, imported when needed: other queues' workers never load triage."""
-    from workers.forward import dead_letter_failed_forward
-
-    return dead_letter_failed_forward(job, *exc_info)
 
 
 def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> bool:

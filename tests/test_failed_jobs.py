@@ -1,0 +1,119 @@
+"""A reply or status job whose last attempt ends by an exception it did not expect (RQ's job timeout, a bug) must not
+sit only in RQ's failed registry, which no operator view shows: after RQ's own retries the worker dead-letters it as
+`job_failed` (the exception type, never its message), counted against its channel and requeueable; a status query is
+given up as one whose retries ran out, so the citizen told that the answer follows hears "send CEK later"."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp import web
+from redis import Redis
+
+from gateway.health import HealthMonitor, load_rules
+from gateway.outbound import REPLY_FUNC, STATUS_FUNC, OutboundReplies, reply_key
+from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, queue
+from gateway.replies import render, status_name
+from gateway.settings import CONFIG_DIR
+from tests.aggregator_support import aggregator_api, drain
+from tests.conftest import LoopbackServer, TestEnvironment
+from workers.deadletters import DeadLetters
+
+TRACKING_ID = "10000029"
+NUMBER = "+6281234567801"
+
+
+def sms_aggregator_status(redis: Redis) -> dict[str, Any]:
+    """The sms-aggregator channel as /v1/status, the status page and `lapor-gateway status` show it."""
+    document = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).status(time.time())
+    return next(channel for channel in document["channels"] if channel["channel"] == "sms-aggregator")
+
+
+def test_a_reply_job_that_fails_unexpectedly_is_dead_lettered_and_can_be_requeued(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="0")  # one retry, at once
+    queued = OutboundReplies(redis, settings).queue_reply(source="sms-aggregator", kind="ack", text="Laporan diterima",
+                                                          language="id", tracking_id=TRACKING_ID, to=NUMBER)
+    for api in aggregator_api():
+        api.route.side_effect = TypeError(f"cannot send to {NUMBER}")  # a bug on the send path, quoting the number
+        drain(settings, (REPLY_QUEUE,))
+        assert api.route.call_count == 2  # RQ's own retry first
+
+        [letter] = DeadLetters(redis).list()
+        assert (letter.queue, letter.func, letter.args[0]["reply_id"], letter.tracking_id, letter.channel) == (
+            REPLY_QUEUE, REPLY_FUNC, queued.reply_id, TRACKING_ID, "sms-aggregator")
+        assert (letter.reason, letter.attempts) == ("job_failed", 2)
+        assert letter.detail == "TypeError on the last of 2 attempt(s)"  # the type: the message quotes the number
+        assert redis.hget(reply_key(str(queued.reply_id)), "state") == b"dead_lettered"
+        channel = sms_aggregator_status(redis)
+        assert channel["deadletters"] == 1
+        assert [error["reason"] for error in channel["last_errors"]] == ["job_failed", "job_failed"]  # dead, failed
+
+        api.route.side_effect = None  # fixed: the aggregator's 202 again
+        api.route.reset()  # forget the failed calls, which have no answer
+        assert DeadLetters(redis).requeue([letter], settings).requeued == 1
+        drain(settings, (REPLY_QUEUE,))
+        assert api.texts_to(NUMBER) == ["Laporan diterima"]
+    assert DeadLetters(redis).count() == 0
+    assert redis.hget(reply_key(str(queued.reply_id)), "state") == b"sent"
+
+
+class StallingCaseStore:
+    """A case store whose status lookups outlast the worker's job timeout until told to answer."""
+
+    def __init__(self, stall_seconds: float) -> None:
+        self.stall_seconds = stall_seconds
+        self.stalling = True
+
+    def app(self) -> web.Application:
+        async def report(request: web.Request) -> web.Response:
+            if self.stalling:
+                await asyncio.sleep(self.stall_seconds)
+                return web.json_response({"error": "too_slow"}, status=503)
+            return web.json_response({"tracking_id": request.match_info["tracking_id"], "status": "resolved"})
+
+        app = web.Application()
+        app.router.add_get("/v1/reports/{tracking_id}", report)
+        return app
+
+
+def test_a_status_job_that_fails_unexpectedly_tells_the_citizen_to_send_cek_later_and_can_be_requeued(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="0", LAPOR_QUEUES_JOB_TIMEOUT_SECONDS="1")
+    case_store = StallingCaseStore(stall_seconds=3.0)  # inside the HTTP timeout (5 s): RQ's job timeout ends it
+    server = LoopbackServer(case_store.app, settings.casestore.port)
+    server.start()
+    try:
+        OutboundReplies(redis, settings).queue_status_job_and_promise(source="sms-aggregator", to=NUMBER,
+                                                                      tracking_id=TRACKING_ID, language="id")
+        drain(settings, (STATUS_QUEUE,))
+
+        [letter] = DeadLetters(redis).list()
+        query = {"source": "sms-aggregator", "to": NUMBER, "tracking_id": TRACKING_ID, "language": "id"}
+        assert (letter.queue, letter.func, letter.args, letter.tracking_id, letter.channel) == (
+            STATUS_QUEUE, STATUS_FUNC, [query], TRACKING_ID, "sms-aggregator")
+        assert (letter.reason, letter.attempts) == ("job_failed", 2)
+        assert letter.detail == "JobTimeoutException on the last of 2 attempt(s)"
+        replies = [job.args[0] for job in queue(REPLY_QUEUE, redis).get_jobs()]
+        assert [(reply["kind"], reply["text"], reply["to"]) for reply in replies] == [
+            ("status_pending", render("status_pending", "id", tracking_id=TRACKING_ID), NUMBER),
+            ("status", render("status_retry", "id", tracking_id=TRACKING_ID), NUMBER),
+        ]
+        assert sms_aggregator_status(redis)["deadletters"] == 1
+
+        case_store.stalling = False  # the case store answers again: the operator requeues the query
+        assert DeadLetters(redis).requeue([letter], settings).requeued == 1
+        for api in aggregator_api():
+            drain(settings, (STATUS_QUEUE, REPLY_QUEUE))
+            assert api.texts_to(NUMBER) == [
+                render("status_pending", "id", tracking_id=TRACKING_ID),
+                render("status_retry", "id", tracking_id=TRACKING_ID),
+                render("status", "id", tracking_id=TRACKING_ID, status=status_name("resolved", "id")),
+            ]
+    finally:
+        server.stop()
+    assert DeadLetters(redis).count() == 0

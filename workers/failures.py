@@ -1,0 +1,105 @@
+"""What becomes of a job that fails for good without having decided so itself: one home for every queue.
+
+Jobs turn the failures they know (a refusal, retries run out) into dead letters themselves. What they do not know
+(RQ's job timeout, a bug raising TypeError) ends the job with an exception; RQ retries it with the queue's backoff,
+and after the last attempt `dead_letter_failed_job`, the exception handler of every worker, files it where operators
+look and requeue: a forward job's unfinished reports one by one (`forward_failed`), any other job whole
+(`job_failed`), a status query through `workers.status.give_up` (the citizen, told an answer follows, is told to send
+CEK later). The reaper files a job that took its workers down (`worker_died`) through the same `dead_letter_job`.
+Details name the exception type, never its message: it may quote a citizen's number or words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis import Redis
+from rq.job import Job
+
+from gateway.errors import RetryableError
+from gateway.health import HealthSignals, health_channel
+from gateway.logs import get_logger
+from gateway.outbound import REPLY_FUNC, STATUS_FUNC, reply_key
+from gateway.queues import FORWARD_FUNC, REPLY_QUEUE
+from gateway.settings import Settings
+from workers.context import attempt_number, current, note_retry
+from workers.deadletters import DeadLetters
+from workers.status import give_up, status_query
+
+log = get_logger()
+
+# Reply jobs whose channel is not in their arguments (dotted paths: no channel code imported here).
+SOCIAL_REPLY_FUNC = "workers.social_reply.send_social_reply"
+EMAIL_REPLY_FUNC = "workers.email_reply.send_email_reply"
+# Dead-letter reasons: the last attempt ended by an exception (`forward_failed` for each report of a forward job),
+# and a job that took `queues.max_worker_deaths` workers down with it (the reaper's).
+JOB_FAILED = "job_failed"
+FORWARD_FAILED = "forward_failed"
+WORKER_DIED = "worker_died"
+
+
+def dead_letter_failed_job(job: Job, exc_type: type[BaseException], exc_value: BaseException,
+                           traceback: Any) -> bool:
+    """RQ exception handler (every worker's): the last attempt of a job ended by an exception it did not turn into a
+    decision goes to the dead-letter registry. An attempt RQ will retry is only counted on the job (`note_retry`),
+    so the dead letter says how many runs it had and the queue views show why it waits. Always falls through: RQ's
+    failed registry keeps the traceback."""
+    try:
+        if job.should_retry:
+            if not isinstance(exc_value, RetryableError):  # a job raising for a retry has noted it itself
+                note_retry(job, attempt_number(job), exc_type.__name__)
+            return True
+        attempts = attempt_number(job)
+        detail = f"{exc_type.__name__} on the last of {attempts} attempt(s)"
+        if job.func_name == FORWARD_FUNC and job.args and isinstance(job.args[0], list):
+            from workers.forward import dead_letter_unfinished  # here: other queues' workers never load triage
+
+            dead_letter_unfinished(current(), job, reason=FORWARD_FAILED, detail=detail, attempts=attempts)
+        else:
+            context = current()
+            pipe = context.redis.pipeline(transaction=True)
+            dead_letter_job(context.redis, context.settings, job, reason=JOB_FAILED, detail=detail,
+                            attempts=attempts, pipeline=pipe)
+            pipe.execute()
+            count_failed_reply(context.redis, job, JOB_FAILED)
+    except Exception as error:  # the handler must never take the worker down; RQ's failed registry still has it
+        log.error("job.dead_letter_failed", job_id=job.id, queue=job.origin, error=type(error).__name__)
+    return True
+
+
+def dead_letter_job(redis: Redis, settings: Settings, job: Job, *, reason: str, detail: str, attempts: int,
+                    pipeline: Any) -> None:
+    """Queue into `pipeline` a dead letter that redoes the whole job (its function and arguments), filed under its
+    report's Tracking ID and channel as its own worker would; a reply's record says so too, and a status query is
+    given up as its worker gives it up (the citizen, told an answer follows, is told to send CEK later)."""
+    args = list(job.args or [])
+    query = status_query(args) if job.func_name == STATUS_FUNC else None
+    if query is not None:
+        give_up(redis, settings, query, reason=reason, detail=detail, attempts=attempts, pipeline=pipeline)
+        return
+    tracking_id, channel = job_identity(job, args)
+    DeadLetters(redis).add_new(
+        queue=job.origin, func=job.func_name, args=args, tracking_id=tracking_id,
+        item=f"{reason.replace('_', '-')}-{job.id}", reason=reason, detail=detail, attempts=attempts,
+        channel=channel, pipeline=pipeline,
+    )
+    if job.func_name == REPLY_FUNC and args and isinstance(args[0], dict) and args[0].get("reply_id"):
+        pipeline.hset(reply_key(str(args[0]["reply_id"])),
+                      mapping={"state": "dead_lettered", "last_error": reason, "attempts": str(attempts)})
+
+
+def count_failed_reply(redis: Redis, job: Job, reason: str) -> None:
+    """Once its dead letter is committed, a reply job counts as a failed reply of its channel, as a reply worker's
+    own give-up counts it (the channel's health rules watch reply failures)."""
+    if job.origin == REPLY_QUEUE:
+        channel = job_identity(job, list(job.args or []))[1]
+        HealthSignals(redis).reply_failed(health_channel(channel or "unknown"), reason)
+
+
+def job_identity(job: Job, args: list[Any]) -> tuple[str, str | None]:
+    """(Tracking ID, channel) of a reply or status job, from its arguments; the job id when it names no report."""
+    if job.func_name == SOCIAL_REPLY_FUNC and len(args) >= 4:  # (channel, target, reply_key, tracking_id, ...)
+        return str(args[3] or job.id), f"{args[0]}-reply"
+    first = args[0] if args and isinstance(args[0], dict) else {}
+    channel = first.get("source") or ("email" if job.func_name == EMAIL_REPLY_FUNC else None)
+    return str(first.get("tracking_id") or first.get("reply_id") or job.id), channel
