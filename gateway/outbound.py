@@ -8,7 +8,8 @@ status) is a job on `lapor-reply`. This module decides and queues those jobs:
   the repeat onto the first message's provider id, which intake already dedups;
 - status queries: answered inline when the case store answers within `status_inline_timeout_seconds`, otherwise
   the citizen is told the answer follows and a status job on `lapor-status` sends it (or, when its retries run
-  out, that the status cannot be checked now).
+  out, that the status cannot be checked now);
+- queries are answered once per provider message: the provider's retry of one it sent before queues nothing new.
 Every reply has a record (`lapor:reply:<id>`) that the worker and the delivery reports update.
 A reply to a report is addressed by its Tracking ID (the worker reads the number from the stored envelope), so no
 phone number sits in a job or a dead letter; only answers to queries, which have no envelope, carry the number.
@@ -20,12 +21,14 @@ import asyncio
 import hashlib
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 
 from gateway import metrics
 from gateway.errors import NotDurable
@@ -46,6 +49,10 @@ STATUS_FUNC = "workers.status.answer_status"
 REPLY_KEY = "lapor:reply:{reply_id}"
 FLOOD_KEY = "lapor:flood:{source}:{digest}"
 SAME_TEXT_KEY = "lapor:sametext:{source}:{digest}"
+# A query's provider message id, answered (`once_per_message`).
+QUERY_SEEN_KEY = "lapor:query-seen:{source}:{digest}"
+# Tries of `once_per_message` under WATCH before the provider is told to retry (only its own writes spoil a try).
+ONCE_ATTEMPTS = 3
 
 
 def reply_key(reply_id: str) -> str:
@@ -58,7 +65,8 @@ def _digest(*parts: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Queued:
-    """What became of a reply: `queued` (a job will send it), `held` (flood control), `status_job`."""
+    """What became of a reply: `queued` (a job will send it), `held` (flood control), `status_job`, or `repeated`
+    (the provider's retry of a query already answered: nothing queued)."""
 
     state: str
     reply_id: str | None = None
@@ -72,16 +80,17 @@ class OutboundReplies:
         self._settings = settings
 
     # -- flood control and same-text dedup --------------------------------------------------------------------
-    def count_message(self, source: str, number: str) -> bool:
+    def count_message(self, source: str, number: str, message_id: str | None = None) -> bool:
         """Count one message from `number`; False once the last 60 seconds hold more than the limit (hold the reply).
 
         A sliding window (a sorted set of arrival times per number), so a flood is not split by minute boundaries.
+        Counted by `message_id` when given, so the provider's retry of a message is not a second one.
         """
         now = time.time()
         key = FLOOD_KEY.format(source=source, digest=_digest(number))
         pipe = self._redis.pipeline(transaction=True)
         pipe.zremrangebyscore(key, "-inf", now - 60)
-        pipe.zadd(key, {uuid.uuid4().hex: now})
+        pipe.zadd(key, {_digest(message_id) if message_id is not None else uuid.uuid4().hex: now})
         pipe.zcard(key)
         pipe.expire(key, 61)
         _, _, count, _ = pipe.execute()
@@ -122,21 +131,48 @@ class OutboundReplies:
                  reply_id=reply_id)
         return Queued(state, reply_id)
 
-    def queue_status_job_and_promise(self, *, source: str, to: str, tracking_id: str, language: str) -> Queued:
+    def queue_status_job_and_promise(self, *, source: str, to: str, tracking_id: str, language: str,
+                                     pipeline: Any = None) -> Queued:
         """The status job, and an SMS now saying the answer follows: a CEK met with silence while the case store is
         down (the job may retry for hours) looks lost, and the citizen sends it again and again.
 
-        One transaction: a Redis failure leaves neither behind, so the provider's retry of the message queues one
-        job and one promise, never a second status SMS nor a job whose promise was lost."""
-        pipe = self._redis.pipeline(transaction=True)
+        One transaction (or inside `pipeline`, which the caller executes): a Redis failure leaves neither behind, so
+        the provider's retry of the message queues one job and one promise, never a job whose promise was lost."""
+        pipe = pipeline if pipeline is not None else self._redis.pipeline(transaction=True)
         job = {"source": source, "to": to, "tracking_id": tracking_id, "language": language}
         enqueue_calls(self._redis, self._settings, STATUS_QUEUE, STATUS_FUNC, [(job,)], pipeline=pipe)
         self.queue_reply(source=source, kind="status_pending", text=render("status_pending", language,
                                                                             tracking_id=tracking_id),
                          language=language, tracking_id=tracking_id, to=to, pipeline=pipe)
-        pipe.execute()
+        if pipeline is None:
+            pipe.execute()
         log.info("status.job_queued", tracking_id=tracking_id)
         return Queued("status_job")
+
+    def once_per_message(self, source: str, message_id: str, queue: Callable[..., Queued]) -> Queued:
+        """`queue(pipeline=...)` in one MULTI/EXEC with a marker of the query's provider message id, unless the
+        marker is there: a provider that retries a query whose 200 it never received then queues nothing new, and
+        the citizen gets one answer (one promise and one status job), not two.
+
+        The marker lives `intake.dedup_ttl_seconds`, as a report's claim on its provider id does. It is checked
+        under WATCH, so two deliveries of the message at once queue one answer; a Redis failure loses the marker
+        with what it guards, and the provider's retry is answered afresh."""
+        key = QUERY_SEEN_KEY.format(source=source, digest=_digest(message_id))
+        with self._redis.pipeline(transaction=True) as pipe:
+            for _ in range(ONCE_ATTEMPTS):
+                try:
+                    pipe.watch(key)
+                    if pipe.exists(key):
+                        log.info("message.query_repeated", reason="same_message_id")
+                        return Queued("repeated")
+                    pipe.multi()
+                    pipe.set(key, "1", ex=self._settings.intake.dedup_ttl_seconds)
+                    queued = queue(pipeline=pipe)
+                    pipe.execute()
+                    return queued
+                except WatchError:  # another delivery of it answered meanwhile (or its marker expired): look again
+                    continue
+        raise WatchError("the query's marker kept changing")
 
     # -- delivery reports ------------------------------------------------------------------------------------------
     def record_delivery(self, reply_id: str, part: int, status: str, details: dict[str, Any]) -> bool:
@@ -172,7 +208,8 @@ class OutboundReplies:
     async def answer_query(self, source: str, query: Query, client: httpx.AsyncClient) -> tuple[str | None, Queued]:
         """(the reply text, or None when a status job answers later; what was queued)."""
         number = normalize_msisdn(query.message.sender_address, self._settings.sms.default_region)
-        allowed = await durably(self.count_message, source, number)
+        message_id = query.message.provider_message_id
+        allowed = await durably(self.count_message, source, number, message_id)
         try:
             text, later = await asyncio.wait_for(
                 answer_query(query, client, self._redis),
@@ -182,14 +219,16 @@ class OutboundReplies:
             text, later = None, True
         if later and query.action is Action.STATUS and query.tracking_id:
             if not allowed:
-                return None, await durably(self.queue_reply, source=source, kind="status", text="",
-                                            language=query.language, tracking_id=query.tracking_id, allowed=False)
-            return None, await durably(self.queue_status_job_and_promise, source=source, to=number,
-                                        tracking_id=query.tracking_id, language=query.language)
+                held = partial(self.queue_reply, source=source, kind="status", text="", language=query.language,
+                               tracking_id=query.tracking_id, allowed=False)
+                return None, await durably(self.once_per_message, source, message_id, held)
+            job = partial(self.queue_status_job_and_promise, source=source, to=number, tracking_id=query.tracking_id,
+                          language=query.language)
+            return None, await durably(self.once_per_message, source, message_id, job)
         assert text is not None
-        queued = await durably(self.queue_reply, source=source, kind=query.action.value, text=text,
-                                language=query.language, tracking_id=query.tracking_id, to=number, allowed=allowed)
-        return text, queued
+        reply = partial(self.queue_reply, source=source, kind=query.action.value, text=text, language=query.language,
+                        tracking_id=query.tracking_id, to=number, allowed=allowed)
+        return text, await durably(self.once_per_message, source, message_id, reply)
 
 
 async def durably(func: Any, *args: Any, **kwargs: Any) -> Any:

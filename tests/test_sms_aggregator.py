@@ -3,6 +3,7 @@ the reply worker against the aggregator's send URL (respx)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
 from collections.abc import Iterator
@@ -451,6 +452,53 @@ async def test_a_status_promise_lost_to_a_redis_failure_takes_its_status_job_wit
     drain(settings)  # the case store stays away: the status job's retries run out
     assert api.texts_to("+6281298765009") == [render("status_pending", "id", tracking_id=tracking_id),
                                               render("status_retry", "id", tracking_id=tracking_id)]
+
+
+async def test_a_status_query_the_aggregator_delivers_again_queues_nothing_new(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """An aggregator that never got our 200 sends the CEK again under the same message id: answered the same way,
+    it must queue no second status job and no second promise (the citizen would get every SMS twice), also when
+    both deliveries arrive at once; another CEK of the citizen's own (another id) is answered again."""
+    number, answers = "081298765010", (STATUS_QUEUE, REPLY_QUEUE)
+    tracking_id = await _report(gateway, casestore, settings, number, "LAPOR jalan berlubang", "st-again-1")
+    casestore.stop()
+    try:
+        cek = sms(number, f"CEK {tracking_id}", "st-again-2")
+        first = await post_callback(gateway.client, cek)
+        again = await post_callback(gateway.client, cek)
+        accepted = (200, {"status": "accepted", "messages": []})
+        assert [(r.status_code, r.json()) for r in (first, again)] == [accepted, accepted]
+        assert [queue(name, redis).count for name in answers] == [1, 1]
+
+        at_once = sms(number, f"cek {tracking_id}", "st-again-3")
+        both = await asyncio.gather(*(post_callback(gateway.client, at_once) for _ in range(2)))
+        assert [r.status_code for r in both] == [200, 200]
+        assert [queue(name, redis).count for name in answers] == [2, 2]
+    finally:
+        casestore.start()
+    drain(settings)
+    pending = render("status_pending", "id", tracking_id=tracking_id)
+    answer = render("status", "id", tracking_id=tracking_id, status=status_name("received", "id"))
+    assert api.texts_to("+6281298765010") == [render("ack", "id", tracking_id=tracking_id), pending, pending, answer,
+                                              answer]
+
+
+async def test_a_query_answered_at_once_and_delivered_again_is_answered_once(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """The same for a query answered in the webhook's own time (the case store answered): one SMS per message."""
+    number = "081298765011"
+    tracking_id = await _report(gateway, casestore, settings, number, "LAPOR lampu jalan mati", "st-once-1")
+    for message in (sms(number, f"CEK {tracking_id}", "st-once-2"), sms(number, "BANTUAN", "st-once-3")):
+        for _ in range(2):
+            assert (await post_callback(gateway.client, message)).status_code == 200
+    assert queue(REPLY_QUEUE, redis).count == 2
+    drain(settings)
+    assert api.texts_to("+6281298765011") == [
+        render("ack", "id", tracking_id=tracking_id),
+        render("status", "id", tracking_id=tracking_id, status=status_name("received", "id")), render("help", "id"),
+    ]
 
 
 async def test_a_status_query_before_the_case_store_has_the_report_says_received_not_unknown(
