@@ -145,6 +145,10 @@ class WebhookAdapter(ABC):
     # Adapters whose provider cannot carry a reply in the webhook answer send replies later, through the reply
     # worker (`outbound_replies`), with flood control and same-text dedup from their settings section.
     outbound_replies: ClassVar[bool] = False
+    # Adapters whose requests only notify of a message (`defer`): the request counts as a notification, and the
+    # message as received when its poller has fetched it.
+    notifies_only: ClassVar[bool] = False
+
     def verify(self, request: web.Request) -> web.Response | None:
         """A GET subscription handshake (Meta's hub.challenge). None, the default: the path takes no GET."""
         return None

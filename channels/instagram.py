@@ -29,6 +29,7 @@ class InstagramWebhookAdapter(WebhookAdapter):
     name = "instagram"
     path = "/v1/channels/instagram/webhook"
     settings_section = "instagram"
+    notifies_only = True
 
     def verify(self, request: web.Request) -> web.Response | None:
         query = request.rel_url.query

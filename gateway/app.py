@@ -201,7 +201,7 @@ class Gateway:
             started = time.perf_counter()
             clear_message_context()
             bind_message_context(channel=adapter.name)
-            metrics.labelled(metrics.RECEIVED, adapter.name).inc()
+            metrics.labelled(metrics.NOTIFICATIONS if adapter.notifies_only else metrics.RECEIVED, adapter.name).inc()
             try:
                 body = await _read_body(request)
                 adapter.authenticate(request, body)

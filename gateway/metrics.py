@@ -29,6 +29,12 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 RECEIVED = Counter("lapor_messages_received_total", "Inbound messages received, by channel.", ["channel"])
+# A webhook that only notifies of a message (Instagram's mentions) is not the message: the poller that fetches it
+# counts it received, so a citizen's mention is received once.
+NOTIFICATIONS = Counter(
+    "lapor_notifications_received_total", "Webhook notifications of a message a poller fetches, by channel.",
+    ["channel"],
+)
 ACCEPTED = Counter("lapor_messages_accepted_total", "New reports made durable, by channel.", ["channel"])
 DUPLICATES = Counter("lapor_messages_duplicate_total", "Messages recognised as already received.", ["channel"])
 REJECTED = Counter("lapor_messages_rejected_total", "Inbound requests rejected, by reason.", ["channel", "reason"])

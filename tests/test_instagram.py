@@ -11,6 +11,7 @@ import httpx
 import orjson
 import pytest
 from aiohttp import web
+from prometheus_client import REGISTRY
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -229,6 +230,25 @@ async def test_a_mention_seen_by_webhook_and_poll_is_one_report_and_one_reply(
         ig.resolve_pending()
     assert list(reports_by_id(redis)) == [MEDIA["id"]]
     assert reply_targets(redis) == [{"media_id": MEDIA["id"]}]
+
+
+def counted(name: str) -> float:
+    return REGISTRY.get_sample_value(name, {"channel": "instagram"}) or 0.0
+
+
+async def test_a_webhook_mention_is_received_once_and_its_notification_apart(
+    gateway: GatewayServer, fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """The status views add up lapor_messages_received_total: the notification is not the citizen's message, the
+    mention the poller resolves from it is."""
+    names = ("lapor_messages_received_total", "lapor_notifications_received_total", "lapor_messages_accepted_total")
+    before = {name: counted(name) for name in names}
+    seed_fixture_mentions(fake)
+    assert (await post_webhook(gateway, fixture_bytes("instagram/webhook_comment_mention.json"))).status_code == 200
+    poller(settings, redis, intake).poll_once()
+    assert {name: counted(name) - before[name] for name in names} == {
+        "lapor_messages_received_total": 1, "lapor_notifications_received_total": 1,
+        "lapor_messages_accepted_total": 1}
 
 
 def test_a_real_tags_page_becomes_a_report(fake: FakeProviderServer, settings: Settings, redis: Redis,
