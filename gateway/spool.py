@@ -1,10 +1,10 @@
 """The disk spool: where intake puts reports while Redis is unreachable, so the citizen is still answered.
 
 Each record is one line, `<crc32 hex> <json>\n`, appended and fsync'd before the provider is acknowledged.
-Every process writes its own file (`<host>-<pid>-<start>.spool`); a replayer claims a file by renaming it
-(`.replaying`), pushes its records into Redis in order through the same claim-and-commit path as live intake, and
-deletes it only when every record is durable there. A record that cannot be read (torn write, bit rot) is copied
-to `quarantine/` with the reason instead of being replayed forever.
+Every process writes its own file (`<host>-p<pid>-t<start>.spool`, see `file_stem`); a replayer claims a file by
+renaming it (`.replaying`), pushes its records into Redis in order through the same claim-and-commit path as live
+intake, and deletes it only when every record is durable there. A record that cannot be read (torn write, bit rot)
+is copied to `quarantine/` with the reason instead of being replayed forever.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from gateway.logs import get_logger
+from gateway.logs import get_logger, scrub
 from gateway.private_files import open_private, private_directory, write_private
 
 log = get_logger()
@@ -33,6 +33,15 @@ CLAIMED_SUFFIX = ".replaying"
 # `save_reserve`): a gateway restarted while Redis is down can still answer from the spool.
 RESERVE_PREFIX = "reserve-"
 RESERVE_SUFFIX = ".json"
+
+
+def file_stem(host: str) -> str:
+    """`<host>-p<pid>-t<ns>` for this process now, pid and time in hex after a letter: unique, and logged as it is on
+    disk. In decimal (`vm-4242-1764600000000000000`, the old form, still replayed) the log redaction took the digits
+    for a phone number. A host name that itself reads as one is replaced by its checksum."""
+    if scrub(host) != host:
+        host = f"h{zlib.crc32(host.encode()):08x}"
+    return f"{host}-p{os.getpid():x}-t{time.time_ns():x}"
 
 
 class SpoolNotWritable(RuntimeError):
@@ -74,7 +83,7 @@ class Spool:
         self.directory = directory
         self.quarantine = directory / "quarantine"
         self._lock = threading.Lock()
-        self._path = directory / f"{socket.gethostname()}-{os.getpid()}-{time.time_ns()}{SPOOL_SUFFIX}"
+        self._path = directory / f"{file_stem(socket.gethostname())}{SPOOL_SUFFIX}"
         # Files this process claimed for replay: retried at once after a replay cut short by another outage.
         self._claimed: set[Path] = set()
 
@@ -150,7 +159,7 @@ class Spool:
         """Leave leased, unused sequence numbers to the processes on this directory (whole and fsync'd, or none)."""
         if not numbers:
             return
-        name = f"{RESERVE_PREFIX}{socket.gethostname()}-{os.getpid()}-{time.time_ns()}"
+        name = f"{RESERVE_PREFIX}{file_stem(socket.gethostname())}"
         partial = self.directory / f".{name}.partial"
         with open_private(partial) as handle:
             handle.write(orjson.dumps({"v": 1, "numbers": numbers}))

@@ -16,10 +16,11 @@ from redis import Redis
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.errors import NotDurable
 from gateway.intake import Intake, build_intake, dedup_key
+from gateway.logs import scrub
 from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
 from gateway.settings import Settings
-from gateway.spool import Spool, SpoolNotWritable, SpoolRecord, decode_record, encode_record
-from gateway.tracking import SEQUENCE_KEY, is_valid_tracking_id
+from gateway.spool import Spool, SpoolNotWritable, SpoolRecord, decode_record, encode_record, file_stem
+from gateway.tracking import SEQUENCE_KEY, format_tracking_id, is_valid_tracking_id
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 from tests.conftest import VENV_BIN, TestEnvironment, log_events
 
@@ -115,6 +116,44 @@ def test_corrupt_records_are_quarantined_not_replayed_forever(intake: Intake, ow
     reasons = sorted(p.read_text().strip() for p in spool.quarantine.glob("*.reason"))
     assert reasons == ["checksum mismatch", "truncated record (no newline)"]
     assert intake.replay_spool() == 0
+
+
+def test_spool_files_are_logged_by_the_name_they_have_on_disk(
+    intake: Intake, own_redis: EmbeddedRedis, log_stream: io.StringIO
+) -> None:
+    """An operator matches a log line to a file in the spool directory: the redaction must not take the name's
+    process id and time for a phone number ("vm-[phone].replaying")."""
+    intake.commit([draft("warm-up")])
+    own_redis.stop()
+    intake.commit([draft("during")])
+    assert intake.spool is not None
+    [path] = intake.spool.pending_files()
+    with path.open("ab") as handle:
+        handle.write(b"0000 torn")
+    own_redis.start()
+    assert intake.replay_spool() == 1
+    claimed = path.with_suffix(".replaying").name
+    logged = {e["event"]: e["file"] for e in log_events(log_stream) if "file" in e}
+    assert logged == {"spool.record_quarantined": claimed, "spool.file_replayed": claimed}
+    assert [p.name for p in intake.spool.quarantine.glob("*.bad")] == [f"{path.stem}-line2.bad"]
+
+
+@pytest.mark.parametrize("host", ["vm", "ip-10-0-0-12", "gw-01.lapor.go.id", "6281234567890", "node-0812-3456-7890"])
+def test_a_spool_file_name_reads_the_same_in_a_log_line_whatever_the_host(host: str) -> None:
+    stem = file_stem(host)
+    assert scrub(stem) == stem
+    assert stem.startswith(f"{host}-p") == (scrub(host) == host)  # a host name that reads as a number is not kept
+
+
+def test_a_spool_file_of_the_old_decimal_name_is_still_replayed(intake: Intake, own_redis: EmbeddedRedis) -> None:
+    assert intake.spool is not None
+    tracking_id = format_tracking_id(9_000_001)
+    envelope = draft("old").with_tracking_id(tracking_id).model_dump(mode="json")
+    old = intake.spool.directory / "vm-4242-1764600000000000000.spool"
+    old.write_bytes(encode_record(SpoolRecord(tracking_id, dedup_key("sms", "old"), envelope)))
+    assert intake.replay_spool() == 1
+    assert Redis.from_url(own_redis.url).exists(envelope_key(tracking_id))
+    assert not old.exists()
 
 
 def private(path: Path) -> bool:
