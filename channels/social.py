@@ -138,10 +138,11 @@ def signal_poll_error(signals: HealthSignals, channel: str, error: ProviderError
 
 
 def log_provider_error(channel: str, error: ProviderError, delay: float) -> None:
+    """What failed and when the poller tries again. No channel state: the health rules give one only after their
+    thresholds (a 429 degrades the channel after `rate_limited_degraded_seconds`), and `channel.health` logs it."""
     level = log.error if error.kind in (ProviderErrorKind.AUTH, ProviderErrorKind.BAD_PAYLOAD) else log.warning
     level(LOG_EVENTS[error.kind], channel=channel, kind=error.kind.value, status=error.status,
-          detail=error.detail[:200], retry_in_seconds=round(delay, 1),
-          channel_state="down" if error.kind is ProviderErrorKind.AUTH else "degraded")
+          detail=error.detail[:200], retry_in_seconds=round(delay, 1))
 
 
 def after_poll_error(channel: str, signals: HealthSignals, backoff: Backoff,

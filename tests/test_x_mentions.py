@@ -436,7 +436,7 @@ def test_an_auth_error_marks_the_channel_down_and_retries_slowly_without_crashin
     intake.close()
     down = [e for e in log_events(log_stream) if e["event"] == "channel.auth_failed"]
     assert len(down) == 2
-    assert down[0]["channel"] == "x-mentions" and down[0]["channel_state"] == "down" and down[0]["status"] == 401
+    assert down[0]["channel"] == "x-mentions" and down[0]["status"] == 401
     assert "revoked-token" not in log_stream.getvalue()
     # The operator's views say the same: the poller's failures reach the health model under the channel "x"
     # (config/health.toml: degraded after one authentication failure, down after three in a row).
@@ -447,6 +447,24 @@ def test_an_auth_error_marks_the_channel_down_and_retries_slowly_without_crashin
     poller.poll_once()
     x_health = {health["channel"]: health for health in monitor.status()["channels"]}["x"]
     assert x_health["state"] == "down"
+
+
+@pytest.mark.parametrize(("status", "event"), [pytest.param(429, "channel.rate_limited", id="rate-limited"),
+                                               pytest.param(503, "channel.provider_error", id="server-error")])
+def test_a_provider_error_line_claims_no_state_the_health_views_do_not_show(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    status: int, event: str,
+) -> None:
+    """A 429 degrades the channel only after rate_limited_degraded_seconds (5 min), a failing poll after
+    poll_failing_degraded_seconds: until then every view shows it ok, and the line that logged the error said
+    "channel_state: degraded". A change of state is the channel.health line's to tell."""
+    fake.fail("/x/2/users", status, body={"errors": [{"message": "x"}]},
+              headers={"x-rate-limit-reset": str(int(time.time()) + 600)})
+    make_poller(settings, redis, intake).poll_once()
+    [line] = [e for e in log_events(log_stream) if e["event"] == event]
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
+    assert {health["channel"]: health for health in monitor.status()["channels"]}["x"]["state"] == "ok"
+    assert "channel_state" not in line
 
 
 def test_a_poll_that_succeeds_again_brings_the_channel_back(
