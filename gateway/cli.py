@@ -58,6 +58,17 @@ def _require_redis_url(settings: Settings) -> str:
     raise typer.Exit(2)
 
 
+def _count_into_shared_metrics(settings: Settings) -> None:
+    """Count into PROMETHEUS_MULTIPROC_DIR like the processes, so what this command counts reaches /metrics and the
+    status views: the one set in the environment, else the one a `make run` on this data dir gave its processes (an
+    operator's shell has no such variable). Before anything imports prometheus_client: it picks its storage then."""
+    from gateway.supervisor import metrics_directory
+
+    shared = metrics_directory(settings.data_dir)
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR") and shared.is_dir():
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
+
+
 def _install_uvloop() -> None:
     try:
         import uvloop
@@ -100,9 +111,10 @@ def worker(
     burst: Annotated[bool, typer.Option(help="Exit when the queues are empty.")] = False,
 ) -> None:
     """RQ workers (non-forking, with the retry scheduler): one process per queue."""
+    settings = _settings()
+    _count_into_shared_metrics(settings)
     from workers.run import run_workers
 
-    settings = _settings()
     # The workers connect to settings.redis_url: the embedded Redis of a running `make run` when REDIS_URL is unset.
     settings = settings.model_copy(update={"redis_url": _require_redis_url(settings)})
     log.info("worker.starting", queues=queues)
@@ -400,12 +412,13 @@ def quarantine_reprocess(
     """Run quarantined mail through intake again (e.g. after fixing the .eml file or upgrading the parser)."""
     import asyncio
 
+    settings = _settings()
+    _count_into_shared_metrics(settings)
     from channels.email.processor import MailProcessor
     from channels.email.store import Quarantine
     from gateway.intake import Intake
     from gateway.queues import redis_connection
 
-    settings = _settings()
     if not keys and not all_:
         console.print("name quarantine keys or pass --all")
         raise typer.Exit(2)

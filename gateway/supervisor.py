@@ -37,13 +37,19 @@ def read_procfile(path: Path) -> dict[str, str]:
     return processes
 
 
+def metrics_directory(data_dir: Path) -> Path:
+    """Where the processes of a `make run` on `data_dir` write their samples (PROMETHEUS_MULTIPROC_DIR), made empty
+    at each start; an operator's CLI command on the same data dir counts into it too (see gateway/cli.py)."""
+    return data_dir / "metrics"
+
+
 def _child_environment(settings: Settings, redis_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env["REDIS_URL"] = redis_url
     env["LAPOR_PROFILE"] = settings.profile
     env["LAPOR_DATA_DIR"] = str(settings.data_dir)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    metrics_dir = settings.data_dir / "metrics"
+    metrics_dir = metrics_directory(settings.data_dir)
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True, exist_ok=True)
     env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)

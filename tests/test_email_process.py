@@ -74,6 +74,32 @@ def test_quarantined_mail_can_be_listed_fixed_and_reprocessed(test_env: TestEnvi
     assert "0 quarantined" in cli(test_env, "list").stdout or "(0)" in cli(test_env, "list").stdout
 
 
+def test_reprocessed_mail_is_counted_where_the_processes_of_make_run_count(test_env: TestEnvironment,
+                                                                           redis: Redis) -> None:
+    """`make run` gives its processes PROMETHEUS_MULTIPROC_DIR, an operator's shell does not: the command finds the
+    directory through the data dir (as it finds the embedded Redis), or its report never shows on /metrics."""
+    from prometheus_client import CollectorRegistry, multiprocess
+
+    from channels.email.store import Quarantine
+    from gateway import metrics
+    from gateway.supervisor import metrics_directory
+
+    settings = test_env.settings()
+    shared = metrics_directory(settings.data_dir)
+    shared.mkdir(parents=True)
+    mail = fixture("apple_mail_related")
+    Quarantine(settings.data_dir).add(mail, "parse_error", "a parser since fixed", "kevin.tanoto@icloud.com",
+                                      [RECIPIENT])
+    env = {name: value for name, value in test_env.process_env().items() if name != "PROMETHEUS_MULTIPROC_DIR"}
+    result = subprocess.run([str(VENV_BIN / "lapor-gateway"), "email", "quarantine", "reprocess", "--all"], env=env,
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(shared))
+    counters = metrics.channel_counters(metrics.collect_metrics(registry))["email"]
+    assert (counters["received"], counters["accepted"]) == (1, 1)
+
+
 def test_reprocessing_a_key_that_names_no_quarantined_mail_says_so(test_env: TestEnvironment) -> None:
     result = cli(test_env, "reprocess", "0badc0ffee")
     assert result.returncode == 1
