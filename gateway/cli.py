@@ -289,6 +289,15 @@ def _selected(registry: DeadLetters, selectors: list[str] | None, all_: bool, qu
     return _matching(registry.select(None if all_ else selectors), queue, channel, reason)
 
 
+def _not_found(selectors: list[str] | None, letters: list[DeadLetter], filtered: bool) -> list[str]:
+    """The Tracking IDs and keys an operator named that no selected letter has, each said as `show` says it."""
+    found = {letter.key for letter in letters} | {letter.tracking_id for letter in letters}
+    missing = [selector for selector in dict.fromkeys(selectors or []) if selector not in found]
+    for selector in missing:
+        console.print(f"no dead letter for {escape(selector)}" + (" that passes the filters" if filtered else ""))
+    return missing
+
+
 @deadletters_app.command("requeue")
 def deadletters_requeue(
     selectors: Annotated[list[str] | None, typer.Argument(help="Tracking IDs or keys; none with --all.")] = None,
@@ -303,6 +312,7 @@ def deadletters_requeue(
     settings = _settings()
     registry = _dead_letters(settings)
     letters = _selected(registry, selectors, all_, queue, channel, reason)
+    missing = _not_found(selectors, letters, filtered=queue is not None or channel is not None or reason is not None)
     requeued = busy = 0
     columns = (TextColumn("requeueing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=len(letters) < REQUEUE_PROGRESS_FROM) as progress:
@@ -316,7 +326,7 @@ def deadletters_requeue(
     if busy:
         console.print(f"skipped {busy} dead letter(s): the dead-letter list kept changing (workers are adding dead "
                       "letters fast); they are still listed: run the same command again")
-    if busy or (selectors and requeued < len(selectors)):
+    if busy or missing:
         raise typer.Exit(1)
 
 

@@ -124,6 +124,28 @@ async def test_requeue_of_an_unknown_id_fails_loudly(test_env: TestEnvironment, 
     result = cli(test_env, "deadletters", "requeue", "10000011")
     assert result.returncode == 1
     assert "requeued 0" in result.stdout
+    assert "no dead letter for 10000011" in result.stdout  # as `deadletters show` says it
+
+
+def test_requeue_names_each_id_not_found_beside_those_it_requeued(test_env: TestEnvironment, redis: Redis) -> None:
+    """A known Tracking ID with a dead forward and a dead reply requeues two letters: two IDs named, two requeued,
+    and the unknown one went unnoticed (exit 0, nothing said)."""
+    registry = DeadLetters(redis)
+    known = "10000011"
+    registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[known]], tracking_id=known, item=known,
+                     reason="casestore_422", detail="refused")
+    registry.add_new(queue=REPLY_QUEUE, func="workers.reply.send_reply", args=[{"tracking_id": known}],
+                     tracking_id=known, item="reply-1", reason="aggregator_400", detail="refused")
+    result = cli(test_env, "deadletters", "requeue", known, "10000029")
+    assert result.returncode == 1
+    assert "requeued 2 dead letter(s)" in result.stdout
+    assert [line for line in result.stdout.splitlines() if line.startswith("no dead letter")] == [
+        "no dead letter for 10000029"]
+    assert registry.count() == 0
+
+    filtered = cli(test_env, "deadletters", "requeue", known, "--queue", FORWARD_QUEUE)
+    assert filtered.returncode == 1
+    assert f"no dead letter for {known} that passes the filters" in filtered.stdout
 
 
 async def test_purge_removes_without_delivering(
