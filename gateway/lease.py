@@ -21,9 +21,10 @@ namespace, numbered 4026531836 on every Linux host, but boot ids differ): its le
 an older version (a bare token, or a table without its boot).
 
 The holder renews before each round, before each further page or lookup of a round (`Lease.round`), and every
-third of a period while it waits between rounds; so the period (`pollers.lease_seconds`) must exceed the worst
-case of one page, not of a whole round of many pages. A holder that finds the lease taken by another before a
-further page ends its round there: what it made durable stays, and the new holder polls on from the stored cursor.
+third of a period while it waits between rounds (after a renewal that met a Redis error too); so the period
+(`pollers.lease_seconds`) must exceed the worst case of one page, not of a whole round of many pages. A holder that
+finds the lease taken by another before a further page ends its round there: what it made durable stays, and the new
+holder polls on from the stored cursor.
 """
 
 from __future__ import annotations
@@ -302,21 +303,30 @@ class RoundCheck:
         return not self._lost
 
 
+def _renews(lease: Lease, held_before: bool) -> bool:
+    """Whether a wait renews the lease now: while this poller holds it, and, if it held it when the wait began, after
+    Redis failed to answer (`unavailable`): a blip at one renewal must not leave the lease to expire for the rest of
+    a long wait (300 s after an auth error). Another holder found (`standby`) ends the renewals."""
+    return lease.held or (held_before and lease.state == "unavailable")
+
+
 def wait_holding(lease: Lease, stop: threading.Event, seconds: float) -> None:
     """Wait `seconds` (or until `stop`), renewing the lease every `check_seconds` while this poller holds it, so
     a wait between rounds longer than the period does not hand the account to a standby."""
+    held_before = lease.held
     remaining = seconds
     while remaining > 0 and not stop.is_set():
         step = min(remaining, lease.check_seconds)
         if stop.wait(step):
             return
         remaining -= step
-        if lease.held and remaining > 0:
+        if _renews(lease, held_before) and remaining > 0:
             lease.hold()
 
 
 async def wait_holding_async(lease: Lease, stop: asyncio.Event, seconds: float) -> None:
     """`wait_holding` for a poller on an event loop (the IMAP poller): Redis is called off the loop."""
+    held_before = lease.held
     remaining = seconds
     while remaining > 0 and not stop.is_set():
         step = min(remaining, lease.check_seconds)
@@ -324,5 +334,5 @@ async def wait_holding_async(lease: Lease, stop: asyncio.Event, seconds: float) 
             await asyncio.wait_for(stop.wait(), timeout=step)
             return
         remaining -= step
-        if lease.held and remaining > 0:
+        if _renews(lease, held_before) and remaining > 0:
             await asyncio.to_thread(lease.hold)

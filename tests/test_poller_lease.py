@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import secrets
@@ -14,11 +15,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 import pytest
 from redis import Redis
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
 from channels.base import InboundMessage
@@ -28,7 +31,7 @@ from channels.social import MentionIntake
 from channels.x_mentions import XMentionsPoller
 from channels.x_mentions import reply_target as x_reply_target
 from gateway.intake import Intake
-from gateway.lease import LEASE_KEY, Holder, Lease, lease_status, process_table, wait_holding
+from gateway.lease import LEASE_KEY, Holder, Lease, lease_status, process_table, wait_holding, wait_holding_async
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind, utc_now
@@ -244,6 +247,35 @@ def test_a_holder_waiting_between_rounds_keeps_the_lease(redis: Redis) -> None:
     b = Lease(redis, ACCOUNT, PERIOD, channel="x-mentions")
     assert a.hold()
     wait_holding(a, threading.Event(), PERIOD * 3)  # a wait three periods long
+    assert not b.hold() and a.held
+
+
+class BlippingRedis(Redis):
+    """A client whose next `blips` commands fail as a dropped connection does: a short Redis blip, at the client."""
+
+    blips = 0
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        if self.blips:
+            self.blips -= 1
+            raise RedisConnectionError("Connection reset by peer")
+        return super().execute_command(*args, **options)
+
+
+@pytest.mark.parametrize("waiting", ["thread", "event-loop"])
+def test_a_holder_whose_redis_blips_while_it_waits_keeps_renewing_the_lease(redis: Redis, waiting: str) -> None:
+    """After an auth error a poller waits auth_retry_seconds (300 s) between rounds: one renewal that meets a Redis
+    blip must not stop the renewals for the rest of the wait and hand the account to the standby."""
+    blipping = BlippingRedis(connection_pool=redis.connection_pool)
+    a = Lease(blipping, ACCOUNT, PERIOD, channel="x-mentions")
+    b = Lease(redis, ACCOUNT, PERIOD, channel="x-mentions")
+    assert a.hold()
+    blipping.blips = 1  # the first renewal of the wait
+    if waiting == "thread":
+        wait_holding(a, threading.Event(), PERIOD * 3)
+    else:
+        asyncio.run(wait_holding_async(a, asyncio.Event(), PERIOD * 3))
+    assert blipping.blips == 0
     assert not b.hold() and a.held
 
 
