@@ -342,9 +342,13 @@ def deadletters_purge(
     """Delete dead letters for good (their reports are NOT delivered)."""
     registry = _dead_letters(_settings())
     letters = _selected(registry, selectors, all_, queue, channel, reason)
-    if not yes and not typer.confirm(f"purge {len(letters)} dead letter(s)? their reports will not be delivered"):
+    missing = _not_found(selectors, letters, filtered=queue is not None or channel is not None or reason is not None)
+    if letters and not yes and not typer.confirm(
+            f"purge {len(letters)} dead letter(s)? their reports will not be delivered"):
         raise typer.Exit(1)
     console.print(f"purged {registry.purge(letters)} dead letter(s)")
+    if missing:
+        raise typer.Exit(1)
 
 
 email_app = typer.Typer(help="The e-mail channel's operator tools.", no_args_is_help=True)

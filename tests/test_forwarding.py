@@ -148,6 +148,23 @@ def test_requeue_names_each_id_not_found_beside_those_it_requeued(test_env: Test
     assert f"no dead letter for {known} that passes the filters" in filtered.stdout
 
 
+def test_purge_names_each_id_not_found_and_purges_the_rest(test_env: TestEnvironment, redis: Redis) -> None:
+    """A mistyped Tracking ID beside a right one: the right one is purged, the other named (exit 1), not a silent
+    "purged 1" that reads as if both were gone."""
+    registry = DeadLetters(redis)
+    known = "10000011"
+    registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[known]], tracking_id=known, item=known,
+                     reason="casestore_422", detail="refused")
+    result = cli(test_env, "deadletters", "purge", known, "10000029", "--yes")
+    assert result.returncode == 1
+    assert "purged 1 dead letter(s)" in result.stdout
+    assert [line for line in result.stdout.splitlines() if line.startswith("no dead letter")] == [
+        "no dead letter for 10000029"]
+    assert registry.count() == 0
+    nothing = cli(test_env, "deadletters", "purge", "10000037")  # nothing to purge: no question asked
+    assert (nothing.returncode, nothing.stdout.splitlines()[0]) == (1, "no dead letter for 10000037")
+
+
 async def test_purge_removes_without_delivering(
     gateway: GatewayServer, test_env: TestEnvironment, start_process: Callable[..., ProcessHandle], redis: Redis
 ) -> None:
