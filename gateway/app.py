@@ -142,7 +142,7 @@ class Gateway:
                            tracking_id=receipt.tracking_id)
         if outbound is not None:
             await outbound.reply_to_report(adapter.name, draft, receipt.tracking_id, receipt.duplicate, reply,
-                                           normalized.language)
+                                           normalized.language, message.provider_message_id)
         return Outcome(reply_text=reply, tracking_id=receipt.tracking_id, duplicate=receipt.duplicate)
 
     async def handle_part(self, adapter: WebhookAdapter, message: InboundMessage) -> Outcome | None:

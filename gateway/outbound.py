@@ -9,7 +9,8 @@ status) is a job on `lapor-reply`. This module decides and queues those jobs:
 - status queries: answered inline when the case store answers within `status_inline_timeout_seconds`, otherwise
   the citizen is told the answer follows and a status job on `lapor-status` sends it (or, when its retries run
   out, that the status cannot be checked now);
-- queries are answered once per provider message: the provider's retry of one it sent before queues nothing new.
+- queries and reports are answered once per provider message: the provider's retry of one it sent before queues
+  nothing new.
 Every reply has a record (`lapor:reply:<id>`) that the worker and the delivery reports update.
 A reply to a report is addressed by its Tracking ID (the worker reads the number from the stored envelope), so no
 phone number sits in a job or a dead letter; only answers to queries, which have no envelope, carry the number.
@@ -49,7 +50,7 @@ STATUS_FUNC = "workers.status.answer_status"
 REPLY_KEY = "lapor:reply:{reply_id}"
 FLOOD_KEY = "lapor:flood:{source}:{digest}"
 SAME_TEXT_KEY = "lapor:sametext:{source}:{digest}"
-# A query's provider message id, answered (`once_per_message`).
+# A message's provider id, answered (`once_per_message`): a query's, or a report's (the key's name is older).
 QUERY_SEEN_KEY = "lapor:query-seen:{source}:{digest}"
 # Tries of `once_per_message` under WATCH before the provider is told to retry (only its own writes spoil a try).
 ONCE_ATTEMPTS = 3
@@ -149,10 +150,11 @@ class OutboundReplies:
         log.info("status.job_queued", tracking_id=tracking_id)
         return Queued("status_job")
 
-    def once_per_message(self, source: str, message_id: str, queue: Callable[..., Queued]) -> Queued:
-        """`queue(pipeline=...)` in one MULTI/EXEC with a marker of the query's provider message id, unless the
-        marker is there: a provider that retries a query whose 200 it never received then queues nothing new, and
-        the citizen gets one answer (one promise and one status job), not two.
+    def once_per_message(self, source: str, message_id: str, queue: Callable[..., Queued], *,
+                         what: str = "query") -> Queued:
+        """`queue(pipeline=...)` in one MULTI/EXEC with a marker of the message's provider id, unless the marker is
+        there: a provider that retries a query (or a report, `what`) whose 200 it never received then queues nothing
+        new, and the citizen gets one answer (one promise and one status job, one acknowledgement), not two.
 
         The marker lives `intake.dedup_ttl_seconds`, as a report's claim on its provider id does. It is checked
         under WATCH, so two deliveries of the message at once queue one answer; a Redis failure loses the marker
@@ -163,7 +165,7 @@ class OutboundReplies:
                 try:
                     pipe.watch(key)
                     if pipe.exists(key):
-                        log.info("message.query_repeated", reason="same_message_id")
+                        log.info(f"message.{what}_repeated", reason="same_message_id")
                         return Queued("repeated")
                     pipe.multi()
                     pipe.set(key, "1", ex=self._settings.intake.dedup_ttl_seconds)
@@ -172,7 +174,7 @@ class OutboundReplies:
                     return queued
                 except WatchError:  # another delivery of it answered meanwhile (or its marker expired): look again
                     continue
-        raise WatchError("the query's marker kept changing")
+        raise WatchError(f"the {what}'s marker kept changing")
 
     # -- delivery reports ------------------------------------------------------------------------------------------
     def record_delivery(self, reply_id: str, part: int, status: str, details: dict[str, Any]) -> bool:
@@ -195,13 +197,17 @@ class OutboundReplies:
         return draft.model_copy(update={"channel_message_id": first})
 
     async def reply_to_report(self, source: str, draft: ReportDraft, tracking_id: str, duplicate: bool,
-                              text: str, language: str) -> Queued:
+                              text: str, language: str, message_id: str) -> Queued:
+        """The reply to a report, once per provider message (`message_id`, this delivery's own id: a same-text
+        repeat's draft carries the first message's), as a query's answer is: the provider's retry of a report whose
+        200 it never got is a duplicate at intake, and must not send the citizen a second SMS."""
         kind = "follow_up" if draft.follow_up_of else "duplicate" if duplicate else "ack"
 
         def count_and_queue() -> Queued:  # one thread hop for both Redis steps
-            allowed = self.count_message(source, draft.sender.id)
-            return self.queue_reply(source=source, kind=kind, text=text, language=language, tracking_id=tracking_id,
-                                    to_report=tracking_id, allowed=allowed)
+            allowed = self.count_message(source, draft.sender.id, message_id)
+            reply = partial(self.queue_reply, source=source, kind=kind, text=text, language=language,
+                            tracking_id=tracking_id, to_report=tracking_id, allowed=allowed)
+            return self.once_per_message(source, message_id, reply, what="report")
 
         return await durably(count_and_queue)
 

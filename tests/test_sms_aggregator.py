@@ -501,6 +501,28 @@ async def test_a_query_answered_at_once_and_delivered_again_is_answered_once(
     ]
 
 
+async def test_a_report_the_aggregator_delivers_again_is_answered_once(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """An aggregator that never got our 200 sends the report again under the same message id: the same Tracking ID,
+    and no second SMS ("we already have this report") for the one message the citizen sent, also when both
+    deliveries arrive at once; nor do the retries count toward flood control, which would hold the citizen's next
+    reply back."""
+    number = "081298765012"
+    message = sms(number, "LAPOR pohon tumbang di Jl. Sudirman", "rep-again-1")
+    retries = settings.aggregator.flood_replies_per_minute  # one more delivery than flood control lets through
+    deliveries = [await post_callback(gateway.client, message) for _ in range(1 + retries)]
+    [tracking_id] = {r.json()["messages"][0]["tracking_id"] for r in deliveries}
+    at_once = sms(number, "LAPOR lampu jalan mati di Jl. Thamrin", "rep-again-2")
+    both = await asyncio.gather(*(post_callback(gateway.client, at_once) for _ in range(2)))
+    assert [r.status_code for r in both] == [200, 200]
+    other = both[0].json()["messages"][0]["tracking_id"]
+    assert queue(REPLY_QUEUE, redis).count == 2
+    drain(settings)
+    assert api.texts_to("+6281298765012") == [render("ack", "id", tracking_id=tracking_id),
+                                              render("ack", "id", tracking_id=other)]
+
+
 async def test_a_status_query_before_the_case_store_has_the_report_says_received_not_unknown(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
 ) -> None:
