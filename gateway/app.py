@@ -132,16 +132,20 @@ class Gateway:
             metrics.labelled(metrics.ACCEPTED, adapter.name).inc()
         log.info("message.accepted", kind=draft.kind.value, duplicate=receipt.duplicate,
                  follow_up_of=draft.follow_up_of, anonymous=draft.anonymous)
+        # "We already have this report" answers a citizen who sent the same text again (a new message, mapped onto
+        # the first one's id); the provider's retry of the very message it sent (its answer lost) gets the answer
+        # the first delivery got, since for the citizen it is the one message they sent.
+        repeated_text = receipt.duplicate and draft.channel_message_id != message.provider_message_id
         if draft.follow_up_of:
             reply = render("follow_up", normalized.language, follow_up_of=draft.follow_up_of)
-        elif unknown_report and not receipt.duplicate:
+        elif unknown_report and not repeated_text:
             reply = render("follow_up_unknown", normalized.language, follow_up_of=unknown_report,
                            tracking_id=receipt.tracking_id)
         else:
-            reply = render("duplicate" if receipt.duplicate else "ack", normalized.language,
+            reply = render("duplicate" if repeated_text else "ack", normalized.language,
                            tracking_id=receipt.tracking_id)
         if outbound is not None:
-            await outbound.reply_to_report(adapter.name, draft, receipt.tracking_id, receipt.duplicate, reply,
+            await outbound.reply_to_report(adapter.name, draft, receipt.tracking_id, repeated_text, reply,
                                            normalized.language, message.provider_message_id)
         return Outcome(reply_text=reply, tracking_id=receipt.tracking_id, duplicate=receipt.duplicate)
 
