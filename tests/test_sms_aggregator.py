@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -18,9 +18,18 @@ from redis.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
+from channels.sms_aggregator_send import reply_parts
 from gateway.concat import PENDING_KEY
-from gateway.outbound import reply_key
-from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE, envelope_key, queue, redis_connection
+from gateway.outbound import REPLY_FUNC, OutboundReplies, reply_key
+from gateway.queues import (
+    FORWARD_QUEUE,
+    REPLY_QUEUE,
+    STATUS_QUEUE,
+    enqueue_calls,
+    envelope_key,
+    queue,
+    redis_connection,
+)
 from gateway.replies import render, status_name
 from gateway.settings import Settings, SettingsError, load_settings
 from gateway.tracking import format_tracking_id, is_valid_tracking_id
@@ -34,6 +43,7 @@ from tests.aggregator_support import (
     fixture,
     post_callback,
     running_gateway,
+    sent_part,
     sign,
 )
 from tests.conftest import CaseStoreServer, GatewayServer, async_wait_until, log_events
@@ -681,6 +691,103 @@ async def test_a_refused_send_is_dead_lettered_at_once_and_a_flaky_one_sends_eac
     assert [p.part for p in parts] == list(range(1, len(parts) + 1))  # each part accepted exactly once
     assert "".join(p.text for p in parts) == render("help", "en")
     assert api.route.call_count == len(parts) + 1
+
+
+# A reply of three SMS parts.
+LONG_REPLY = " ".join(f"Bagian {n}: laporan Anda sedang ditindaklanjuti oleh instansi terkait." for n in range(1, 7))
+LONG_REPLY_TO = "+6281244440010"
+
+
+class PartTwoInterrupted:
+    """The aggregator's send URL (a respx side effect): accepts every part, but the first `times` sends of part 2
+    are interrupted by `interrupt` before it answers (a bug raising, RQ's job timeout), as an attempt ends mid-reply."""
+
+    def __init__(self, interrupt: Callable[[], None], times: int = 1) -> None:
+        self.interrupt = interrupt
+        self.left = times
+        self.accepted: list[int] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        part = sent_part(request).part
+        if part == 2 and self.left:
+            self.left -= 1
+            self.interrupt()
+        self.accepted.append(part)
+        return httpx.Response(202, text="0: Accepted for delivery")
+
+
+def a_bug() -> None:
+    raise TypeError("a bug on the send path")
+
+
+def outlasting_the_job_timeout() -> None:
+    time.sleep(5)  # RQ's job timeout (1 s here) ends the attempt
+
+
+def queue_long_reply(redis: Redis, settings: Settings) -> tuple[str, dict[str, object]]:
+    """A three-part reply queued as the gateway queues it: (its reply id, its job's argument)."""
+    queued = OutboundReplies(redis, settings).queue_reply(source="sms-aggregator", kind="help", text=LONG_REPLY,
+                                                          language="id", tracking_id=None, to=LONG_REPLY_TO)
+    [job] = queue(REPLY_QUEUE, redis).get_jobs()
+    assert len(reply_parts(LONG_REPLY, str(queued.reply_id))) == 3
+    return str(queued.reply_id), job.args[0]
+
+
+@pytest.mark.parametrize("interrupt", [a_bug, outlasting_the_job_timeout], ids=["exception", "job_timeout"])
+def test_a_reply_interrupted_after_a_part_was_accepted_sends_each_part_once(
+    test_env: Environment, redis: Redis, api: AggregatorApi, interrupt: Callable[[], None]
+) -> None:
+    """Part 1 accepted, then the attempt ends on part 2 by something the worker did not expect: RQ's retry sends
+    parts 2 and 3 only, and the citizen gets part 1 once."""
+    settings = aggregator_settings(test_env, LAPOR_QUEUES_RETRY_INTERVALS="0", LAPOR_QUEUES_JOB_TIMEOUT_SECONDS="1")
+    reply_id, _ = queue_long_reply(redis, settings)
+    aggregator = PartTwoInterrupted(interrupt)
+    api.route.side_effect = aggregator
+    drain(settings, (REPLY_QUEUE,))
+    assert aggregator.accepted == [1, 2, 3]
+    record = redis.hgetall(reply_key(reply_id))
+    assert record[b"state"] == b"sent" and record[b"attempts"] == b"2"
+    assert [record[f"part.{n}.answer".encode()] for n in (1, 2, 3)] == [b"0: Accepted for delivery"] * 3
+    assert DeadLetters(redis).count() == 0
+
+
+def test_a_second_job_for_a_sent_reply_sends_nothing(
+    test_env: Environment, redis: Redis, api: AggregatorApi, log_stream: io.StringIO
+) -> None:
+    """Two jobs for one reply (redis-py sent the queueing MULTI again after its answer was lost): the citizen gets
+    the reply once, counted once."""
+    settings = aggregator_settings(test_env)
+    reply_id, job_argument = queue_long_reply(redis, settings)
+    enqueue_calls(redis, settings, REPLY_QUEUE, REPLY_FUNC, [(job_argument,)])
+    drain(settings, (REPLY_QUEUE,))
+    assert [part.part for part in api.parts()] == [1, 2, 3]
+    assert redis.hget(reply_key(reply_id), "state") == b"sent"
+    events = [event["event"] for event in log_events(log_stream)]
+    assert (events.count("reply.sent"), events.count("reply.already_sent")) == (1, 1)
+
+
+def test_a_reply_requeued_from_the_dead_letters_sends_only_the_parts_not_accepted(
+    test_env: Environment, redis: Redis, api: AggregatorApi
+) -> None:
+    """Part 2 fails through every attempt: the dead letter, once requeued, sends parts 2 and 3, never part 1 again;
+    its delivery reports still land on the reply's record."""
+    settings = aggregator_settings(test_env, LAPOR_QUEUES_RETRY_INTERVALS="0")
+    reply_id, _ = queue_long_reply(redis, settings)
+    aggregator = PartTwoInterrupted(a_bug, times=2)  # the first attempt and RQ's one retry
+    api.route.side_effect = aggregator
+    drain(settings, (REPLY_QUEUE,))
+    assert aggregator.accepted == [1]
+    [letter] = DeadLetters(redis).list()
+    assert (letter.reason, redis.hget(reply_key(reply_id), "state")) == ("job_failed", b"dead_lettered")
+
+    assert DeadLetters(redis).requeue([letter], settings).requeued == 1
+    drain(settings, (REPLY_QUEUE,))
+    assert aggregator.accepted == [1, 2, 3]
+    assert redis.hget(reply_key(reply_id), "state") == b"sent"
+    for part in (1, 3):
+        assert OutboundReplies(redis, settings).record_delivery(reply_id, part, "delivered", {"smsc_id": "tsel-1"})
+    record = redis.hgetall(reply_key(reply_id))
+    assert (record[b"dlr.1"], record[b"dlr.3"], record[b"delivery"]) == (b"delivered",) * 3
 
 
 async def test_delivery_reports_are_recorded_against_the_reply(

@@ -2,9 +2,16 @@
 
 A reply is addressed by its report's Tracking ID (the number is read from the envelope the gateway stored), by an
 anonymous report's opaque reply handle (mapped back through the gateway's own handle table), or, for answers to
-queries that have no report, by the number itself. Parts already sent are remembered in the job's meta so a retry
-never sends a part twice. Retryable failures (5xx, 429, timeouts) are retried with the queue's backoff, then
-dead-lettered; a refusal (other 4xx) is dead-lettered at once. Every outcome is written on the reply's record.
+queries that have no report, by the number itself.
+
+Each part the aggregator accepts is written on the reply's record (`part.<n>.answer`) the moment it is accepted, so
+whatever ends an attempt (a retryable failure, RQ's job timeout, a killed worker, a bug), the next run of the reply
+(RQ's retry, the reaper's requeue, a requeue from the dead letters, a second job for the same reply id) sends only the
+parts not recorded, and nothing once every part is. Two jobs of one reply running at the same moment, on two reply
+workers, are not kept apart: each may send a part the other is sending.
+
+Retryable failures (5xx, 429, timeouts) are retried with the queue's backoff, then dead-lettered; a refusal (other
+4xx) is dead-lettered at once. Every outcome is written on the reply's record.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import orjson
 from redis import Redis
 from rq import get_current_job
 
-from channels.sms_aggregator_send import AggregatorSender, reply_parts
+from channels.sms_aggregator_send import AggregatorSender, SmsPart, reply_parts
 from gateway.errors import PermanentError, RetryableError
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
@@ -77,31 +84,44 @@ def _record(context: WorkerContext, reply_id: str, **fields: Any) -> None:
     context.redis.hset(reply_key(reply_id), mapping={key: str(value) for key, value in fields.items()})
 
 
+def _sent_field(number: int) -> str:
+    """The record's field of a part the aggregator accepted: its answer, written the moment it was accepted."""
+    return f"part.{number}.answer"
+
+
+def _sent_so_far(context: WorkerContext, reply_id: str, parts: list[SmsPart]) -> tuple[set[int], bool]:
+    """(the parts of this reply any earlier run had accepted, whether the record says the reply was sent)."""
+    fields = [_sent_field(part.number) for part in parts]
+    *answers, state = context.redis.hmget(reply_key(reply_id), [*fields, "state"])
+    return {part.number for part, answer in zip(parts, answers, strict=True) if answer is not None}, state == b"sent"
+
+
 def send_reply(reply: dict[str, Any]) -> dict[str, Any]:
-    """RQ job. Sends every part not sent yet; raises RetryableError to have RQ retry the rest."""
+    """RQ job. Sends every part no run of this reply sent yet; raises RetryableError to have RQ retry the rest."""
     context = current()
     job = get_current_job()
     reply_id = str(reply["reply_id"])
     bind_message_context(channel=reply.get("source"), tracking_id=reply.get("tracking_id"))
-    sent: set[int] = set(job.meta.get("sent_parts", [])) if job else set()
     attempts = attempt_number(job)
     if reply.get("source") != "sms-aggregator":
         return _give_up(context, reply, PermanentError("no sender for this source", reason="no_sender"), attempts)
     parts = reply_parts(str(reply["text"]), reply_id)
+    sent, recorded_sent = _sent_so_far(context, reply_id, parts)
+    if recorded_sent and len(sent) == len(parts):  # a second job for this reply, or a requeue of a sent one
+        log.info("reply.already_sent", reply_id=reply_id, parts=len(parts))
+        return {"reply_id": reply_id, "parts": len(parts), "already_sent": True}
+    pending = [part for part in parts if part.number not in sent]
     limiter = RateLimiter(context.redis, "sms-aggregator", context.settings.aggregator.send_rate_per_second)
     sender: AggregatorSender = context.client("sms-aggregator", lambda: AggregatorSender(context.settings))
     try:
-        to = resolve_recipient(context, reply)
-        for part in parts:
-            if part.number in sent:
-                continue
+        to = resolve_recipient(context, reply) if pending else ""
+        for part in pending:
             limiter.acquire()
             answer = sender.send_part(to, part, reply_id)
-            sent.add(part.number)
-            _record(context, reply_id, **{f"part.{part.number}.answer": answer})
+            _record(context, reply_id, **{_sent_field(part.number): answer})
     except RetryableError as error:
         if job is not None and job.retries_left:
-            note_retry(job, attempts, error.reason, sent_parts=sorted(sent))
+            note_retry(job, attempts, error.reason)
             _record(context, reply_id, state="retrying", last_error=error.reason, attempts=attempts)
             log.warning("reply.retry", reason=error.reason, reply_id=reply_id, attempt=attempts)
             raise
