@@ -48,6 +48,7 @@ from gateway.metrics import health_channel
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSerializer, queue
 from gateway.settings import Settings
 from gateway.spool import Spool
+from gateway.transactions import after_commit, commit
 
 log = get_logger()
 
@@ -470,9 +471,9 @@ class HealthSignals:
         self._write(channel, "reply_failed", build, error=reason)
 
     def dead_lettered(self, channel: str, key: str, reason: str = "dead letter", pipeline: Any = None) -> None:
-        """A job of this channel went to the dead-letter registry (workers.deadletters calls this)."""
+        """A job of this channel went to the dead-letter registry (workers.deadletters calls this); counted once
+        `pipeline`, when given, is committed (`gateway.transactions.commit`)."""
         channel = health_channel(channel)
-        metrics.DEAD_LETTERED_BY_CHANNEL.labels(channel).inc()
         now = self._clock()
         target = pipeline if pipeline is not None else self._redis.pipeline(transaction=False)
         zset = DEADLETTERS_KEY.format(channel=channel)
@@ -481,9 +482,10 @@ class HealthSignals:
         target.lpush(ERRORS_KEY.format(channel=channel),
                      orjson.dumps({"at": now, "kind": "dead_letter", "reason": _clean(reason)}))
         target.ltrim(ERRORS_KEY.format(channel=channel), 0, LAST_ERRORS_KEPT - 1)
+        after_commit(target, metrics.DEAD_LETTERED_BY_CHANNEL.labels(channel).inc)
         if pipeline is None:
             try:
-                target.execute()
+                commit(target)
             except RedisError as failure:
                 log.warning("health.signal_lost", channel=channel, signal="dead_letter",
                             error=type(failure).__name__)

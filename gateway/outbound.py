@@ -38,6 +38,7 @@ from gateway.queries import answer_query
 from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, enqueue_calls
 from gateway.replies import render
 from gateway.settings import Settings
+from gateway.transactions import after_commit, commit
 from normalizer.envelope import ReportDraft
 from normalizer.keywords import Action
 from normalizer.pipeline import Query
@@ -113,7 +114,8 @@ class OutboundReplies:
                     to: str | None = None, to_report: str | None = None, allowed: bool = True,
                     pipeline: Any = None) -> Queued:
         """Record the reply and, unless flood control holds it, enqueue its job in the same transaction; inside
-        `pipeline` when given (the caller executes it, so the reply commits with the caller's other writes)."""
+        `pipeline` when given (the caller runs it with `commit`, so the reply commits with the caller's other writes,
+        and is logged and counted only then)."""
         reply_id = uuid.uuid4().hex
         state = "queued" if allowed else "held"
         record = {"source": source, "kind": kind, "language": language, "tracking_id": tracking_id or "",
@@ -125,11 +127,15 @@ class OutboundReplies:
             job = {"reply_id": reply_id, "source": source, "kind": kind, "text": text, "language": language,
                    "tracking_id": tracking_id, "to": to, "to_report": to_report}
             enqueue_calls(self._redis, self._settings, REPLY_QUEUE, REPLY_FUNC, [(job,)], pipeline=pipe)
+
+        def committed() -> None:
+            metrics.REPLIES.labels(source, state).inc()
+            log.info("reply.held" if not allowed else "reply.queued", reply_kind=kind, tracking_id=tracking_id,
+                     reply_id=reply_id)
+
+        after_commit(pipe, committed)
         if pipeline is None:
-            pipe.execute()
-        metrics.REPLIES.labels(source, state).inc()
-        log.info("reply.held" if not allowed else "reply.queued", reply_kind=kind, tracking_id=tracking_id,
-                 reply_id=reply_id)
+            commit(pipe)
         return Queued(state, reply_id)
 
     def queue_status_job_and_promise(self, *, source: str, to: str, tracking_id: str, language: str,
@@ -137,7 +143,7 @@ class OutboundReplies:
         """The status job, and an SMS now saying the answer follows: a CEK met with silence while the case store is
         down (the job may retry for hours) looks lost, and the citizen sends it again and again.
 
-        One transaction (or inside `pipeline`, which the caller executes): a Redis failure leaves neither behind, so
+        One transaction (or inside `pipeline`, which the caller commits): a Redis failure leaves neither behind, so
         the provider's retry of the message queues one job and one promise, never a job whose promise was lost."""
         pipe = pipeline if pipeline is not None else self._redis.pipeline(transaction=True)
         job = {"source": source, "to": to, "tracking_id": tracking_id, "language": language}
@@ -145,9 +151,9 @@ class OutboundReplies:
         self.queue_reply(source=source, kind="status_pending", text=render("status_pending", language,
                                                                             tracking_id=tracking_id),
                          language=language, tracking_id=tracking_id, to=to, pipeline=pipe)
+        after_commit(pipe, partial(log.info, "status.job_queued", tracking_id=tracking_id))
         if pipeline is None:
-            pipe.execute()
-        log.info("status.job_queued", tracking_id=tracking_id)
+            commit(pipe)
         return Queued("status_job")
 
     def once_per_message(self, source: str, message_id: str, queue: Callable[..., Queued], *,
@@ -158,7 +164,8 @@ class OutboundReplies:
 
         The marker lives `intake.dedup_ttl_seconds`, as a report's claim on its provider id does. It is checked
         under WATCH, so two deliveries of the message at once queue one answer; a Redis failure loses the marker
-        with what it guards, and the provider's retry is answered afresh."""
+        with what it guards, and the provider's retry is answered afresh. What `queue` logs and counts waits for the
+        EXEC (`commit`): a try spoiled by a WatchError and built again is told of once, a failed one not at all."""
         key = QUERY_SEEN_KEY.format(source=source, digest=_digest(message_id))
         with self._redis.pipeline(transaction=True) as pipe:
             for _ in range(ONCE_ATTEMPTS):
@@ -170,7 +177,7 @@ class OutboundReplies:
                     pipe.multi()
                     pipe.set(key, "1", ex=self._settings.intake.dedup_ttl_seconds)
                     queued = queue(pipeline=pipe)
-                    pipe.execute()
+                    commit(pipe)
                     return queued
                 except WatchError:  # another delivery of it answered meanwhile (or its marker expired): look again
                     continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any, Literal
 
 import orjson
@@ -20,6 +21,7 @@ from gateway.health import HealthSignals
 from gateway.logs import get_logger
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls
 from gateway.settings import Settings
+from gateway.transactions import after_commit, commit
 
 log = get_logger()
 
@@ -54,6 +56,13 @@ class Requeued:
     busy: int = 0
 
 
+def _announce(letter: DeadLetter) -> None:
+    """A letter committed: counted, and logged for the operator."""
+    metrics.DEAD_LETTERED.labels(letter.queue, letter.reason).inc()
+    log.error("deadletter.added", queue=letter.queue, tracking_id=letter.tracking_id, reason=letter.reason,
+              detail=letter.detail, channel=letter.channel)
+
+
 class DeadLetters:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
@@ -63,17 +72,15 @@ class DeadLetters:
         return f"{queue}:{item}"
 
     def add(self, letter: DeadLetter, *, pipeline: Any = None) -> None:
-        """Store the letter; inside `pipeline` when given (the caller executes it, so the letter commits with the
-        removal of what it replaces)."""
+        """Store the letter; inside `pipeline` when given (the caller runs it with `commit`, so the letter commits
+        with the removal of what it replaces, and is logged and counted only then)."""
         pipe = pipeline if pipeline is not None else self._redis.pipeline(transaction=True)
         pipe.hset(ENTRIES_KEY, letter.key, orjson.dumps(asdict(letter)))
         pipe.zadd(INDEX_KEY, {letter.key: letter.failed_at})
         HealthSignals(self._redis).dead_lettered(letter.channel or "unknown", letter.key, letter.reason, pipeline=pipe)
+        after_commit(pipe, partial(_announce, letter))
         if pipeline is None:
-            pipe.execute()
-        metrics.DEAD_LETTERED.labels(letter.queue, letter.reason).inc()
-        log.error("deadletter.added", queue=letter.queue, tracking_id=letter.tracking_id, reason=letter.reason,
-                  detail=letter.detail, channel=letter.channel)
+            commit(pipe)
 
     def add_new(self, *, queue: str, func: str, args: list[Any], tracking_id: str, item: str, reason: str,
                 detail: str, attempts: int = 1, channel: str | None = None, pipeline: Any = None) -> DeadLetter:

@@ -22,6 +22,7 @@ from gateway.logs import get_logger
 from gateway.outbound import REPLY_FUNC, STATUS_FUNC, reply_key
 from gateway.queues import FORWARD_FUNC, REPLY_QUEUE
 from gateway.settings import Settings
+from gateway.transactions import commit
 from workers.context import attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.status import give_up, status_query
@@ -60,7 +61,7 @@ def dead_letter_failed_job(job: Job, exc_type: type[BaseException], exc_value: B
             pipe = context.redis.pipeline(transaction=True)
             dead_letter_job(context.redis, context.settings, job, reason=JOB_FAILED, detail=detail,
                             attempts=attempts, pipeline=pipe)
-            pipe.execute()
+            commit(pipe)
             count_failed_reply(context.redis, job, JOB_FAILED)
     except Exception as error:  # the handler must never take the worker down; RQ's failed registry still has it
         log.error("job.dead_letter_failed", job_id=job.id, queue=job.origin, error=type(error).__name__)
@@ -69,9 +70,10 @@ def dead_letter_failed_job(job: Job, exc_type: type[BaseException], exc_value: B
 
 def dead_letter_job(redis: Redis, settings: Settings, job: Job, *, reason: str, detail: str, attempts: int,
                     pipeline: Any) -> None:
-    """Queue into `pipeline` a dead letter that redoes the whole job (its function and arguments), filed under its
-    report's Tracking ID and channel as its own worker would; a reply's record says so too, and a status query is
-    given up as its worker gives it up (the citizen, told an answer follows, is told to send CEK later)."""
+    """Queue into `pipeline` (the caller `commit`s it) a dead letter that redoes the whole job (its function and
+    arguments), filed under its report's Tracking ID and channel as its own worker would; a reply's record says so too,
+    and a status query is given up as its worker gives it up (the citizen, told an answer follows, is told to send CEK
+    later)."""
     args = list(job.args or [])
     query = status_query(args) if job.func_name == STATUS_FUNC else None
     if query is not None:

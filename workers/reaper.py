@@ -41,6 +41,7 @@ from gateway.queues import (
     release_held_forwards,
 )
 from gateway.settings import Settings
+from gateway.transactions import commit
 from workers.deadletters import DeadLetters
 from workers.failures import WORKER_DIED, count_failed_reply, dead_letter_job
 
@@ -123,7 +124,7 @@ def _after_worker_died(redis: Redis, settings: Settings, target: Any, job: Job, 
     # Not RQ's job.delete: it reads every execution of the job, and fails on one whose hash expired (90 s) before
     # its index entry (150 s), as a dead worker's may have when the last of its deaths comes minutes after the first.
     pipe.delete(job.key, job.dependents_key, job.dependencies_key, ExecutionRegistry(job.id, redis).key)
-    pipe.execute()
+    commit(pipe)
     if outcome == "dead_lettered":
         count_failed_reply(redis, job, WORKER_DIED)
     log.warning("worker.job_poisoned", job_id=job.id, queue=target.name, func=job.func_name,

@@ -21,6 +21,7 @@ from gateway.queries import held_by_gateway, status_text
 from gateway.queues import STATUS_QUEUE
 from gateway.replies import render
 from gateway.settings import Settings
+from gateway.transactions import commit
 from workers.context import attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 
@@ -73,7 +74,7 @@ def give_up(redis: Redis, settings: Settings, query: dict[str, Any], *, reason: 
             pipeline: Any = None) -> None:
     """Dead-letter the query, and keep the promise that an answer follows: "cannot be checked now, send CEK later".
     The same for retries run out (this worker) and for a job that took its workers down (the reaper): the citizen was
-    told an answer follows either way. One transaction, or inside `pipeline` when given (the caller executes it)."""
+    told an answer follows either way. One transaction, or inside `pipeline` when given (the caller `commit`s it)."""
     pipe = pipeline if pipeline is not None else redis.pipeline(transaction=True)
     tracking_id, language = str(query["tracking_id"]), str(query.get("language") or "id")
     OutboundReplies(redis, settings).queue_reply(
@@ -86,4 +87,4 @@ def give_up(redis: Redis, settings: Settings, query: dict[str, Any], *, reason: 
         channel=query.get("source"), pipeline=pipe,
     )
     if pipeline is None:
-        pipe.execute()
+        commit(pipe)
