@@ -5,7 +5,9 @@ status) is a job on `lapor-reply`. This module decides and queues those jobs:
 - flood control: more than `flood_replies_per_minute` messages a minute from one number and the replies are held
   back (recorded as `held`, not sent); the reports themselves are accepted and forwarded as always;
 - same text: the same text from the same number within `same_text_window_seconds` is one report, by mapping
-  the repeat onto the first message's provider id, which intake already dedups;
+  the repeat onto the first message's provider id, which intake already dedups; the mapping of a repeat is kept as
+  long as intake's claim on a provider id (`intake.dedup_ttl_seconds`), so the provider's retry of the repeat after
+  the window still maps onto the first report;
 - status queries: answered inline when the case store answers within `status_inline_timeout_seconds`, otherwise
   the citizen is told the answer follows and a status job on `lapor-status` sends it (or, when its retries run
   out, that the status cannot be checked now);
@@ -51,10 +53,22 @@ STATUS_FUNC = "workers.status.answer_status"
 REPLY_KEY = "lapor:reply:{reply_id}"
 FLOOD_KEY = "lapor:flood:{source}:{digest}"
 SAME_TEXT_KEY = "lapor:sametext:{source}:{digest}"
+# A repeat's provider id, mapped onto the first message's: its retry maps the same way once the window is over.
+REPEAT_OF_KEY = "lapor:sametext-of:{source}:{digest}"
 # A message's provider id, answered (`once_per_message`): a query's, or a report's (the key's name is older).
 QUERY_SEEN_KEY = "lapor:query-seen:{source}:{digest}"
 # Tries of `once_per_message` under WATCH before the provider is told to retry (only its own writes spoil a try).
 ONCE_ATTEMPTS = 3
+
+# KEYS: the same-text key, the message's repeat-of key; ARGV: its provider id, the window, the repeat-of TTL.
+_FIRST_OF_SAME_TEXT = """
+local mapped = redis.call('GET', KEYS[2])
+if mapped then return mapped end
+redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
+local first = redis.call('GET', KEYS[1])
+if first and first ~= ARGV[1] then redis.call('SET', KEYS[2], first, 'EX', ARGV[3]) end
+return first
+"""
 
 
 def reply_key(reply_id: str) -> str:
@@ -80,6 +94,7 @@ class OutboundReplies:
     def __init__(self, redis: Redis, settings: Settings) -> None:
         self._redis = redis
         self._settings = settings
+        self._first_of_same_text = redis.register_script(_FIRST_OF_SAME_TEXT)
 
     # -- flood control and same-text dedup --------------------------------------------------------------------
     def count_message(self, source: str, number: str, message_id: str | None = None) -> bool:
@@ -99,14 +114,18 @@ class OutboundReplies:
         return int(count) <= self._settings.aggregator.flood_replies_per_minute
 
     def first_of_same_text(self, source: str, draft: ReportDraft) -> str:
-        """The provider id of the first message with this text from this number in the window (maybe this one)."""
+        """The provider id of the first message with this text from this number in the window (maybe this one).
+
+        A repeat remembers the id it was mapped onto for as long as intake's claim on a provider id lasts: its own id
+        is never claimed, so the provider's retry of it after the window would otherwise be a second report, under
+        a Tracking ID the citizen is never told (the retry is answered once already)."""
         identity = _digest(draft.sender.id, draft.kind.value, str(draft.anonymous), str(draft.confidential),
                            draft.follow_up_of or "", " ".join(draft.text.casefold().split()))
-        key = SAME_TEXT_KEY.format(source=source, digest=identity)
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.set(key, draft.channel_message_id, nx=True, ex=self._settings.aggregator.same_text_window_seconds)
-        pipe.get(key)
-        _, first = pipe.execute()
+        keys = [SAME_TEXT_KEY.format(source=source, digest=identity),
+                REPEAT_OF_KEY.format(source=source, digest=_digest(draft.channel_message_id))]
+        first = self._first_of_same_text(keys=keys, args=[draft.channel_message_id,
+                                                          self._settings.aggregator.same_text_window_seconds,
+                                                          self._settings.intake.dedup_ttl_seconds])
         return first.decode() if first else draft.channel_message_id
 
     # -- queueing ------------------------------------------------------------------------------------------------

@@ -634,6 +634,26 @@ async def test_the_same_text_from_the_same_number_is_one_report(
     ]
 
 
+async def test_a_same_text_repeat_the_aggregator_delivers_again_after_the_window_keeps_the_first_reports_id(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """A repeat of a text near the end of its window, delivered again by the aggregator (its 200 lost) once the window
+    is over: the same message gets the same Tracking ID back, not a second report the citizen never hears of."""
+    text = "LAPOR: lampu lalu lintas mati di simpang Dago"
+    first = await post_callback(gateway.client, sms("081355550011", text, "late-1"))
+    repeat = await post_callback(gateway.client, sms("081355550011", text, "late-2"))
+    for key in redis.scan_iter("lapor:sametext:*"):  # the window is over
+        redis.delete(key)
+    retried = await post_callback(gateway.client, sms("081355550011", text, "late-2"))
+    [a], [b], [c] = (r.json()["messages"] for r in (first, repeat, retried))
+    assert a["tracking_id"] == b["tracking_id"] == c["tracking_id"] and c["duplicate"] is True
+    drain(settings)
+    assert len(casestore.reports()) == 1
+    assert api.texts_to("+6281355550011") == [
+        render("ack", "id", tracking_id=a["tracking_id"]), render("duplicate", "id", tracking_id=a["tracking_id"]),
+    ]
+
+
 # -- the reply worker --------------------------------------------------------------------------------------------------
 async def test_a_long_reply_goes_out_in_concatenated_153_septet_parts(
     gateway: GatewayServer, api: AggregatorApi, settings: Settings
