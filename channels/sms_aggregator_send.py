@@ -3,7 +3,8 @@
 A reply is made GSM-7 safe, then sent as one SMS (up to 160 septets) or as 153-septet parts, each part its own
 sendsms request carrying a concatenation UDH (05 00 03 ref count number) so the phone joins them. Each request
 asks for delivery reports (`dlr-mask`, `dlr-url` pointing back at us with the reply id and part number).
-Failures are classified once: 5xx, 429, timeouts and connection errors retry; any other 4xx is permanent.
+Failures are classified once: 5xx, 429, timeouts and connection errors retry; any other answer but a 2xx (a 4xx, a
+redirect) is permanent. Only a 2xx is a part accepted: the reply worker never sends a part again once it has one.
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ class AggregatorSender:
         if response.status_code >= 400:
             raise PermanentError(f"aggregator refused with {response.status_code}: {response.text[:200]}",
                                  reason=f"aggregator_{response.status_code}")
+        if not response.is_success:  # not followed: its target would get the password, the number and the text
+            raise PermanentError(f"aggregator answered {response.status_code}, a redirect: nothing was sent "
+                                 "(check aggregator.send_url)", reason=f"aggregator_{response.status_code}")
         return response.text[:200]
 
     def _to_outbox(self, to: str, part: SmsPart, reply_id: str) -> str:

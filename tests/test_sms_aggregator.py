@@ -691,6 +691,27 @@ async def test_a_failing_send_url_is_retried_then_dead_lettered(
     assert api.texts_to("+6281244440002")[-1] == render("ack", "id", tracking_id=tracking_id)
 
 
+async def test_a_send_url_that_redirects_sends_nothing_and_is_dead_lettered_at_once(
+    gateway: GatewayServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """A redirect (the send URL moved to https, a login page) is no accepted SMS: the part is not recorded as
+    accepted, the reply is dead-lettered, and the requeue once the URL is fixed sends it."""
+    api.route.mock(return_value=httpx.Response(302, headers={"Location": "https://sms.example/sendsms"}, text="Moved"))
+    response = await post_callback(gateway.client, sms("081244440005", "LAPOR jembatan retak", "moved-1"))
+    tracking_id = response.json()["messages"][0]["tracking_id"]
+    drain(settings, (REPLY_QUEUE,))
+    assert api.route.call_count == 1
+    [letter] = DeadLetters(redis).list()
+    assert (letter.tracking_id, letter.reason) == (tracking_id, "aggregator_302")
+    record = redis.hgetall(reply_key(letter.args[0]["reply_id"]))
+    assert record[b"state"] == b"dead_lettered" and b"part.1.answer" not in record
+
+    api.route.mock(return_value=httpx.Response(202, text="0: Accepted for delivery"))
+    assert DeadLetters(redis).requeue([letter], settings).requeued == 1
+    drain(settings, (REPLY_QUEUE,))
+    assert api.texts_to("+6281244440005") == [render("ack", "id", tracking_id=tracking_id)]
+
+
 async def test_a_refused_send_is_dead_lettered_at_once_and_a_flaky_one_sends_each_part_once(
     gateway: GatewayServer, api: AggregatorApi, settings: Settings, redis: Redis
 ) -> None:
