@@ -26,7 +26,8 @@ def _at_least_one(text: str) -> int:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small sizes: a sanity run of well under a minute")
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes: a sanity run (one to two minutes on a 2-core machine)")
     parser.add_argument("--intake-reports", type=int, help="webhooks sent for the intake figure, per run")
     parser.add_argument("--intake-repeats", type=_at_least_one,
                         help="closed-loop intake runs; the median is the figure (of an even number, the lower)")
