@@ -165,7 +165,9 @@ class OutboundReplies:
         One transaction (or inside `pipeline`, which the caller commits): a Redis failure leaves neither behind, so
         the provider's retry of the message queues one job and one promise, never a job whose promise was lost."""
         pipe = pipeline if pipeline is not None else self._redis.pipeline(transaction=True)
-        job = {"source": source, "to": to, "tracking_id": tracking_id, "language": language}
+        # status_id: the job's identity, whatever reruns it (a retry, a requeue, a copy): it is answered once.
+        job = {"source": source, "to": to, "tracking_id": tracking_id, "language": language,
+               "status_id": uuid.uuid4().hex}
         enqueue_calls(self._redis, self._settings, STATUS_QUEUE, STATUS_FUNC, [(job,)], pipeline=pipe)
         self.queue_reply(source=source, kind="status_pending", text=render("status_pending", language,
                                                                             tracking_id=tracking_id),
@@ -186,12 +188,20 @@ class OutboundReplies:
         with what it guards, and the provider's retry is answered afresh. What `queue` logs and counts waits for the
         EXEC (`commit`): a try spoiled by a WatchError and built again is told of once, a failed one not at all."""
         key = QUERY_SEEN_KEY.format(source=source, digest=_digest(message_id))
+        return self.once(key, queue, repeated=partial(log.info, f"message.{what}_repeated", reason="same_message_id"),
+                         what=what)
+
+    def once(self, key: str, queue: Callable[..., Queued], *, repeated: Callable[[], object],
+             what: str) -> Queued:
+        """`queue(pipeline=...)` in one MULTI/EXEC with the marker `key` (kept `intake.dedup_ttl_seconds`), unless
+        the marker is there (then `repeated()` and nothing queued): the mechanism of `once_per_message`, for any
+        identity of an answer (a status job's own). Raises WatchError when the marker kept changing under WATCH."""
         with self._redis.pipeline(transaction=True) as pipe:
             for _ in range(ONCE_ATTEMPTS):
                 try:
                     pipe.watch(key)
                     if pipe.exists(key):
-                        log.info(f"message.{what}_repeated", reason="same_message_id")
+                        repeated()
                         return Queued("repeated")
                     pipe.multi()
                     pipe.set(key, "1", ex=self._settings.intake.dedup_ttl_seconds)

@@ -90,10 +90,13 @@ def test_a_status_job_that_fails_unexpectedly_tells_the_citizen_to_send_cek_late
     try:
         OutboundReplies(redis, settings).queue_status_job_and_promise(source="sms-aggregator", to=NUMBER,
                                                                       tracking_id=TRACKING_ID, language="id")
+        [status_job] = queue(STATUS_QUEUE, redis).get_jobs()
         drain(settings, (STATUS_QUEUE,))
 
         [letter] = DeadLetters(redis).list()
-        query = {"source": "sms-aggregator", "to": NUMBER, "tracking_id": TRACKING_ID, "language": "id"}
+        query = status_job.args[0]  # its status_id too: a requeue is the same query, answered once
+        assert {name: query[name] for name in ("source", "to", "tracking_id", "language")} == {
+            "source": "sms-aggregator", "to": NUMBER, "tracking_id": TRACKING_ID, "language": "id"}
         assert (letter.queue, letter.func, letter.args, letter.tracking_id, letter.channel) == (
             STATUS_QUEUE, STATUS_FUNC, [query], TRACKING_ID, "sms-aggregator")
         assert (letter.reason, letter.attempts) == ("job_failed", 2)

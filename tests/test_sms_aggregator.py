@@ -16,11 +16,12 @@ import pytest
 from redis import Redis
 from redis.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
+from rq.job import Job
 
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
 from channels.sms_aggregator_send import reply_parts
 from gateway.concat import PENDING_KEY
-from gateway.outbound import REPLY_FUNC, OutboundReplies, reply_key
+from gateway.outbound import REPLY_FUNC, STATUS_FUNC, OutboundReplies, reply_key
 from gateway.queues import (
     FORWARD_QUEUE,
     REPLY_QUEUE,
@@ -413,6 +414,44 @@ async def test_a_status_job_that_never_reaches_the_case_store_is_dead_lettered(
     assert api.texts_to("+6281298765002")[1:] == [
         render("status_pending", "id", tracking_id=tracking_id), render("status_retry", "id", tracking_id=tracking_id),
     ]
+
+
+def _rerun(redis: Redis, settings: Settings, job: Job, how: str) -> None:
+    if how == "same-job":  # RQ's retry, the reaper's requeue: the job itself, under its id
+        queue(STATUS_QUEUE, redis).enqueue_job(job)
+    else:  # a requeue from the dead letters, a duplicate: a new job with the same arguments
+        enqueue_calls(redis, settings, STATUS_QUEUE, STATUS_FUNC, [tuple(job.args)])
+
+
+@pytest.mark.parametrize(("queued_by", "how"), [
+    pytest.param("gateway", "same-job", id="rerun-of-the-job"),
+    pytest.param("gateway", "copy", id="copy-of-the-job"),
+    pytest.param("older-gateway", "same-job", id="rerun-of-a-job-without-a-status-id"),
+])
+def test_a_status_job_run_again_after_it_answered_queues_no_second_answer(
+    casestore: CaseStoreServer, settings: Settings, redis: Redis, log_stream: io.StringIO, queued_by: str, how: str,
+) -> None:
+    """Whatever runs a status job again once its answer is queued (an exception after it, a worker killed after it,
+    a requeue, a second copy), the citizen gets one answer: the job's identity is marked with the answer."""
+    tracking_id, number = format_tracking_id(4_343_434), "+6281298765011"
+    if queued_by == "gateway":
+        OutboundReplies(redis, settings).queue_status_job_and_promise(source="sms-aggregator", to=number,
+                                                                      tracking_id=tracking_id, language="id")
+        queue(REPLY_QUEUE, redis).empty()  # the promise: not what this test counts
+    else:
+        query = {"source": "sms-aggregator", "to": number, "tracking_id": tracking_id, "language": "id"}
+        enqueue_calls(redis, settings, STATUS_QUEUE, STATUS_FUNC, [(query,)])
+    [job] = queue(STATUS_QUEUE, redis).get_jobs()
+    drain(settings, (STATUS_QUEUE,))
+    [answer] = queue(REPLY_QUEUE, redis).get_jobs()
+
+    _rerun(redis, settings, job, how)
+    drain(settings, (STATUS_QUEUE,))
+
+    assert [reply.args[0]["reply_id"] for reply in queue(REPLY_QUEUE, redis).get_jobs()] == [answer.args[0]["reply_id"]]
+    assert answer.args[0]["text"] == render("status_unknown", "id", tracking_id=tracking_id)
+    runs = [e["event"] for e in log_events(log_stream) if e["event"] in {"status.answered", "status.already_answered"}]
+    assert runs == ["status.answered", "status.already_answered"]
 
 
 class LosesOneWrite(Redis):

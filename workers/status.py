@@ -9,10 +9,12 @@ answer follows, gets "cannot be checked now, send CEK later" (`give_up`).
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
 from redis import Redis
 from rq import get_current_job
+from rq.job import Job
 
 from gateway.errors import PermanentError, RetryableError
 from gateway.logs import bind_message_context, get_logger
@@ -27,6 +29,10 @@ from workers.deadletters import DeadLetters
 
 log = get_logger()
 
+# A status job's answer, queued: a rerun of the job (RQ's retry, the reaper's requeue, a requeue from the dead letters,
+# a second copy) finds it and answers nothing more. Kept `intake.dedup_ttl_seconds`.
+ANSWERED_KEY = "lapor:status-answered:{identity}"
+
 
 def answer_status(query: dict[str, Any]) -> dict[str, Any]:
     """RQ job: look the status up, queue the SMS answer."""
@@ -35,6 +41,10 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
     tracking_id, language = str(query["tracking_id"]), str(query.get("language") or "id")
     bind_message_context(channel=query.get("source"), tracking_id=tracking_id)
     attempts = attempt_number(job)
+    answered = answered_key(query, job)
+    if answered is not None and context.redis.exists(answered):  # a rerun: RQ's retry, a requeue, a copy of the job
+        log.info("status.already_answered")
+        return {"tracking_id": tracking_id, "already_answered": True}
     try:
         report = context.casestore.get_report(tracking_id)
     except RetryableError as error:
@@ -47,12 +57,24 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
         return _give_up(query, error, attempts)
     found = report is not None or held_by_gateway(context.redis, tracking_id)  # not forwarded yet: "received"
     text = status_text(tracking_id, str((report or {}).get("status") or "received"), language, found=found)
-    queued = OutboundReplies(context.redis, context.settings).queue_reply(
-        source=str(query["source"]), kind="status", text=text, language=language, tracking_id=tracking_id,
-        to=str(query["to"]),
-    )
+    outbound = OutboundReplies(context.redis, context.settings)
+    reply = partial(outbound.queue_reply, source=str(query["source"]), kind="status", text=text, language=language,
+                    tracking_id=tracking_id, to=str(query["to"]))
+    queued = reply() if answered is None else outbound.once(
+        answered, reply, repeated=partial(log.info, "status.already_answered"), what="status answer")
+    if queued.state == "repeated":  # another run of this job answered while this one asked the case store
+        return {"tracking_id": tracking_id, "already_answered": True}
     log.info("status.answered", found=found)
     return {"tracking_id": tracking_id, "reply_id": queued.reply_id}
+
+
+def answered_key(query: dict[str, Any], job: Job | None) -> str | None:
+    """The marker of a status job's answer: by the `status_id` the gateway gives each job, or, for a job queued
+    before jobs had one, by its RQ job id (the same through RQ's retries and the reaper's requeues); None outside a
+    worker."""
+    if query.get("status_id"):
+        return ANSWERED_KEY.format(identity=f"status-{query['status_id']}")
+    return ANSWERED_KEY.format(identity=f"job-{job.id}") if job is not None else None
 
 
 def _give_up(query: dict[str, Any], error: RetryableError | PermanentError, attempts: int) -> dict[str, Any]:
