@@ -75,6 +75,15 @@ def reply_key(reply_id: str) -> str:
     return REPLY_KEY.format(reply_id=reply_id)
 
 
+def write_reply_record(pipe: Any, settings: Settings, reply_id: str, fields: dict[str, Any]) -> None:
+    """Queue into `pipe` (a transaction the caller executes) a write of `fields` on the reply's record, with its TTL
+    (`intake.envelope_ttl_seconds`) set again: every writer goes through here, because a write after the record
+    expired (a requeue long after) creates it anew, and an HSET alone would leave it without a TTL, for ever."""
+    key = reply_key(reply_id)
+    pipe.hset(key, mapping=fields)
+    pipe.expire(key, settings.intake.envelope_ttl_seconds)
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
@@ -140,8 +149,7 @@ class OutboundReplies:
         record = {"source": source, "kind": kind, "language": language, "tracking_id": tracking_id or "",
                   "state": state, "created_at": time.time()}
         pipe = pipeline if pipeline is not None else self._redis.pipeline(transaction=True)
-        pipe.hset(reply_key(reply_id), mapping=record)
-        pipe.expire(reply_key(reply_id), self._settings.intake.envelope_ttl_seconds)
+        write_reply_record(pipe, self._settings, reply_id, record)
         if allowed:
             job = {"reply_id": reply_id, "source": source, "kind": kind, "text": text, "language": language,
                    "tracking_id": tracking_id, "to": to, "to_report": to_report}
@@ -215,12 +223,13 @@ class OutboundReplies:
     # -- delivery reports ------------------------------------------------------------------------------------------
     def record_delivery(self, reply_id: str, part: int, status: str, details: dict[str, Any]) -> bool:
         """Record a delivery report against its reply; False when no such reply is known."""
-        key = reply_key(reply_id)
-        if not self._redis.exists(key):
+        if not self._redis.exists(reply_key(reply_id)):
             return False
         fields = {f"dlr.{part}": status, f"dlr.{part}.at": time.time(), "delivery": status}
         fields.update({f"dlr.{part}.{name}": value for name, value in details.items() if value})
-        self._redis.hset(key, mapping=fields)
+        with self._redis.pipeline(transaction=True) as pipe:
+            write_reply_record(pipe, self._settings, reply_id, fields)
+            pipe.execute()
         log.info("reply.delivery_report", reply_id=reply_id, part=part, status=status)
         return True
 

@@ -156,6 +156,15 @@ def test_a_reply_given_up_says_so_on_its_record(redis: Redis, settings: Settings
     assert redis.hget(reply_key("r1"), "last_error") == b"worker_died"
 
 
+def test_a_reply_given_up_after_its_record_expired_writes_a_record_that_expires(
+    redis: Redis, settings: Settings,
+) -> None:
+    started_by(redis, settings, REPLY_QUEUE, REPLY_FUNC, reply_args(), **{REAPS_META: 2})  # no record: expired
+    reap_abandoned(redis, [REPLY_QUEUE], settings)
+    assert redis.hget(reply_key("r1"), "state") == b"dead_lettered"
+    assert 0 < redis.ttl(reply_key("r1")) <= settings.intake.envelope_ttl_seconds
+
+
 def test_a_status_query_given_up_by_the_reaper_is_answered_as_one_whose_retries_ran_out(
     redis: Redis, test_env: TestEnvironment,
 ) -> None:

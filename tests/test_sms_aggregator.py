@@ -870,6 +870,23 @@ def test_a_reply_requeued_from_the_dead_letters_sends_only_the_parts_not_accepte
     assert (record[b"dlr.1"], record[b"dlr.3"], record[b"delivery"]) == (b"delivered",) * 3
 
 
+@pytest.mark.parametrize(("answer", "state"), [
+    pytest.param(httpx.Response(202, text="0: Accepted for delivery"), b"sent", id="sent"),
+    pytest.param(httpx.Response(403, text="Authorization failed for sendsms"), b"dead_lettered", id="refused"),
+])
+def test_a_reply_whose_record_expired_before_it_ran_writes_a_record_that_expires(
+    redis: Redis, settings: Settings, api: AggregatorApi, answer: httpx.Response, state: bytes,
+) -> None:
+    """A reply run long after it was queued (a requeue from the dead letters) finds its record expired: what the
+    worker writes creates it anew, and with the record's TTL, or it would stay in Redis for ever."""
+    reply_id, _ = queue_long_reply(redis, settings)
+    redis.delete(reply_key(reply_id))  # expired
+    api.route.mock(return_value=answer)
+    drain(settings, (REPLY_QUEUE,))
+    assert redis.hget(reply_key(reply_id), "state") == state
+    assert 0 < redis.ttl(reply_key(reply_id)) <= settings.intake.envelope_ttl_seconds
+
+
 async def test_delivery_reports_are_recorded_against_the_reply(
     gateway: GatewayServer, api: AggregatorApi, settings: Settings, redis: Redis
 ) -> None:

@@ -19,7 +19,7 @@ from rq.job import Job
 from gateway.errors import RetryableError
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import get_logger
-from gateway.outbound import REPLY_FUNC, STATUS_FUNC, reply_key
+from gateway.outbound import REPLY_FUNC, STATUS_FUNC, write_reply_record
 from gateway.queues import FORWARD_FUNC, REPLY_QUEUE
 from gateway.settings import Settings
 from gateway.transactions import commit
@@ -86,8 +86,8 @@ def dead_letter_job(redis: Redis, settings: Settings, job: Job, *, reason: str, 
         channel=channel, pipeline=pipeline,
     )
     if job.func_name == REPLY_FUNC and args and isinstance(args[0], dict) and args[0].get("reply_id"):
-        pipeline.hset(reply_key(str(args[0]["reply_id"])),
-                      mapping={"state": "dead_lettered", "last_error": reason, "attempts": str(attempts)})
+        write_reply_record(pipeline, settings, str(args[0]["reply_id"]),
+                           {"state": "dead_lettered", "last_error": reason, "attempts": str(attempts)})
 
 
 def count_failed_reply(redis: Redis, job: Job, reason: str) -> None:

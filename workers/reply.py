@@ -29,7 +29,7 @@ from channels.sms_aggregator_send import AggregatorSender, SmsPart, reply_parts
 from gateway.errors import PermanentError, RetryableError
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
-from gateway.outbound import REPLY_FUNC, reply_key
+from gateway.outbound import REPLY_FUNC, reply_key, write_reply_record
 from gateway.queues import REPLY_QUEUE, envelope_key
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
@@ -81,7 +81,9 @@ def resolve_recipient(context: WorkerContext, reply: dict[str, Any]) -> str:
 
 
 def _record(context: WorkerContext, reply_id: str, **fields: Any) -> None:
-    context.redis.hset(reply_key(reply_id), mapping={key: str(value) for key, value in fields.items()})
+    with context.redis.pipeline(transaction=True) as pipe:
+        write_reply_record(pipe, context.settings, reply_id, {key: str(value) for key, value in fields.items()})
+        pipe.execute()
 
 
 def _sent_field(number: int) -> str:
