@@ -281,21 +281,19 @@ def _shown(letter: DeadLetter) -> dict[str, Any]:
 
 
 def _selected(registry: DeadLetters, selectors: list[str] | None, all_: bool, queue: str | None,
-              channel: str | None, reason: str | None) -> list[DeadLetter]:
-    """The dead letters an operator named (or all, with --all), narrowed by the filters."""
+              channel: str | None, reason: str | None) -> tuple[list[DeadLetter], list[str]]:
+    """The dead letters an operator named (or all, with --all), narrowed by the filters; and the Tracking IDs and
+    keys named that none of them has, each said as `show` says it."""
     if not selectors and not all_:
         console.print("name Tracking IDs or pass --all")
         raise typer.Exit(2)
-    return _matching(registry.select(None if all_ else selectors), queue, channel, reason)
-
-
-def _not_found(selectors: list[str] | None, letters: list[DeadLetter], filtered: bool) -> list[str]:
-    """The Tracking IDs and keys an operator named that no selected letter has, each said as `show` says it."""
+    letters = _matching(registry.select(None if all_ else selectors), queue, channel, reason)
+    filtered = queue is not None or channel is not None or reason is not None
     found = {letter.key for letter in letters} | {letter.tracking_id for letter in letters}
     missing = [selector for selector in dict.fromkeys(selectors or []) if selector not in found]
     for selector in missing:
         console.print(f"no dead letter for {escape(selector)}" + (" that passes the filters" if filtered else ""))
-    return missing
+    return letters, missing
 
 
 @deadletters_app.command("requeue")
@@ -311,8 +309,7 @@ def deadletters_requeue(
 
     settings = _settings()
     registry = _dead_letters(settings)
-    letters = _selected(registry, selectors, all_, queue, channel, reason)
-    missing = _not_found(selectors, letters, filtered=queue is not None or channel is not None or reason is not None)
+    letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
     requeued = busy = 0
     columns = (TextColumn("requeueing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=len(letters) < REQUEUE_PROGRESS_FROM) as progress:
@@ -341,8 +338,7 @@ def deadletters_purge(
 ) -> None:
     """Delete dead letters for good (their reports are NOT delivered)."""
     registry = _dead_letters(_settings())
-    letters = _selected(registry, selectors, all_, queue, channel, reason)
-    missing = _not_found(selectors, letters, filtered=queue is not None or channel is not None or reason is not None)
+    letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
     if letters and not yes and not typer.confirm(
             f"purge {len(letters)} dead letter(s)? their reports will not be delivered"):
         raise typer.Exit(1)

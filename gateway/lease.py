@@ -38,6 +38,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from redis import Redis
@@ -112,6 +113,7 @@ def lease_status(account: str, value: bytes | None, pttl_ms: int) -> dict[str, o
 _THIS_PROCESS: set[str] = set()
 
 
+@cache  # fixed for the life of the process: read once, not at every standby's check
 def process_table() -> str:
     """The table the pids of a lease's holder are looked up in: this process's pid namespace on this boot of this
     machine ("4026531836@<boot id>"). The namespace's number alone names no machine (the initial pid namespace is

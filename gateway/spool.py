@@ -109,21 +109,21 @@ class Spool:
             handle.flush()
             os.fsync(handle.fileno())
 
-    def pending_files(self) -> list[Path]:
-        """Files waiting for replay, oldest first. A file renamed or deleted meanwhile (a replayer claiming or
-        finishing it) is left out, not an error: it is on its way."""
+    def _pending_stats(self) -> list[tuple[os.stat_result, Path]]:
+        """Files waiting for replay with their stat, oldest first. A file renamed or deleted meanwhile (a replayer
+        claiming or finishing it) is left out, not an error: it is on its way."""
         stamped = []
         for path in [*self.directory.glob(f"*{SPOOL_SUFFIX}"), *self.directory.glob(f"*{CLAIMED_SUFFIX}")]:
             with contextlib.suppress(FileNotFoundError):
-                stamped.append((path.stat().st_mtime_ns, path))
-        return [path for _, path in sorted(stamped)]
+                stamped.append((path.stat(), path))
+        return sorted(stamped, key=lambda entry: (entry[0].st_mtime_ns, entry[1]))
+
+    def pending_files(self) -> list[Path]:
+        """Files waiting for replay, oldest first (see `_pending_stats`)."""
+        return [path for _, path in self._pending_stats()]
 
     def size_bytes(self) -> int:
-        total = 0
-        for path in self.pending_files():
-            with contextlib.suppress(FileNotFoundError):
-                total += path.stat().st_size
-        return total
+        return sum(stat.st_size for stat, _ in self._pending_stats())
 
     def claim(self, path: Path) -> Path | None:
         """Take a file for replay (rename is atomic); None when another replayer has it or it is gone.
