@@ -81,7 +81,9 @@ class SmtpServerThread:
         self._intake.close()
 
     def client(self) -> smtplib.SMTP:
-        client = smtplib.SMTP("127.0.0.1", self.port, timeout=10)
+        """A client as patient as a real MTA is with DATA (RFC 5321 allows 10 minutes): a mail of thousands of parts
+        takes its server seconds to parse, more than ten on a loaded two-core test machine."""
+        client = smtplib.SMTP("127.0.0.1", self.port, timeout=60)
         client.ehlo("client.example.net")
         return client
 
