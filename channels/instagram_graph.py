@@ -46,6 +46,7 @@ from gateway.intake import Intake
 from gateway.lease import lease_account
 from gateway.logs import clear_message_context, get_logger
 from gateway.settings import Settings
+from gateway.tls import tls_context
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
 
 log = get_logger()
@@ -123,7 +124,8 @@ class GraphClient:
         self.settings = settings.instagram
         self.clock = clock
         self.http = httpx.Client(base_url=self.settings.graph_base_url.rstrip("/") + "/",
-                                 timeout=self.settings.request_timeout_seconds, transport=transport)
+                                 timeout=self.settings.request_timeout_seconds, transport=transport,
+                                 verify=tls_context())
         # When the Graph API last answered a call with a readable object (0: not since start): the proof that the
         # account works, without which no pending notification is dropped.
         self.last_ok_at = 0.0

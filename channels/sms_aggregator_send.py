@@ -21,6 +21,7 @@ from channels.gsm7 import split_parts, to_gsm7
 from gateway.errors import PermanentError, RetryableError
 from gateway.private_files import open_private, private_directory
 from gateway.settings import Settings
+from gateway.tls import tls_context
 from normalizer.envelope import utc_now
 
 # Where delivery reports come back (the adapter serves it; this module must not import the HTTP handler).
@@ -55,7 +56,8 @@ class AggregatorSender:
     def __init__(self, settings: Settings, client: httpx.Client | None = None) -> None:
         self._settings = settings
         self._config = settings.aggregator
-        self._client = client or httpx.Client(timeout=settings.aggregator.send_timeout_seconds)
+        self._client = client or httpx.Client(timeout=settings.aggregator.send_timeout_seconds,
+                                              verify=tls_context())
 
     def close(self) -> None:
         self._client.close()

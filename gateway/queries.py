@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from gateway.queues import envelope_key
 from gateway.replies import render, status_name
 from gateway.settings import Settings
+from gateway.tls import tls_context
 from normalizer.keywords import Action
 from normalizer.pipeline import Query
 
@@ -69,6 +70,7 @@ def casestore_client(settings: Settings, timeout: float) -> httpx.AsyncClient:
         base_url=settings.casestore_url,
         headers={"Authorization": f"Bearer {settings.casestore.token}"},
         timeout=timeout,
+        verify=tls_context(),
     )
 
 

@@ -21,6 +21,7 @@ from redis import Redis
 from gateway.app import create_app
 from gateway.queues import ALL_QUEUES
 from gateway.settings import Settings
+from gateway.tls import tls_context
 from tests.conftest import AGGREGATOR_SECRET, AGGREGATOR_SEND_URL, FIXTURES, GatewayServer
 from tests.conftest import TestEnvironment as Environment
 from workers.context import use_context
@@ -133,7 +134,7 @@ async def running_gateway(settings: Settings, redis: Redis) -> AsyncIterator[Gat
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
     try:
-        async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
             yield GatewayServer(url=settings.public_url, settings=settings, client=client)
     finally:
         await runner.cleanup()

@@ -37,6 +37,7 @@ from gateway.embedded_redis import EmbeddedRedis
 from gateway.logs import configure_logging
 from gateway.queues import redis_connection
 from gateway.settings import Settings, load_settings
+from gateway.tls import tls_context
 
 if TYPE_CHECKING:
     from tests.social_helpers import FakeProviderServer
@@ -320,7 +321,7 @@ async def serving_gateway(settings: Settings, redis: Redis, *, timeout: float = 
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
     try:
-        async with httpx.AsyncClient(base_url=settings.public_url, timeout=timeout) as client:
+        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=timeout) as client:
             yield GatewayServer(url=settings.public_url, settings=settings, client=client)
     finally:
         await runner.cleanup()

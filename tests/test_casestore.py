@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from gateway.tls import tls_context
 from normalizer.envelope import Envelope
 from tests.conftest import CASESTORE_TOKEN, CaseStoreServer
 from tests.test_envelope_schema import sample_envelope
@@ -26,7 +27,7 @@ def ids(n: int) -> list[str]:
 
 @pytest.fixture
 def client(casestore: CaseStoreServer) -> httpx.Client:
-    with httpx.Client(base_url=casestore.url, headers=AUTH, timeout=5) as http:
+    with httpx.Client(verify=tls_context(), base_url=casestore.url, headers=AUTH, timeout=5) as http:
         yield http
 
 

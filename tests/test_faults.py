@@ -22,6 +22,7 @@ from redis import Redis
 from casestore.app import create_casestore_app
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.queues import FORWARD_QUEUE, envelope_key, queue
+from gateway.tls import tls_context
 from tests.conftest import (
     CASESTORE_TOKEN,
     CaseStoreServer,
@@ -150,7 +151,7 @@ async def test_a_thousand_webhooks_while_redis_stops_and_restarts(
 
     acknowledged_so_far: dict[str, str] = {}
     started = time.monotonic()
-    async with httpx.AsyncClient(base_url=settings.public_url, timeout=15) as client:
+    async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=15) as client:
         server = GatewayServer(url=settings.public_url, settings=settings, client=client)
         breaker = asyncio.create_task(break_redis())
         acknowledged = await send_stream(server, 1000, prefix=how, on_ack=on_ack)
@@ -185,7 +186,7 @@ async def test_while_redis_hangs_webhooks_are_answered_from_the_spool_and_reach_
     wait_until(lambda: _ready(settings.public_url), timeout=30)
     answered_in: list[float] = []
     acknowledged: dict[str, str] = {}
-    async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as client:
+    async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=30) as client:
         server = GatewayServer(url=settings.public_url, settings=settings, client=client)
 
         async def send(sid: str) -> None:

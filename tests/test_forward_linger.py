@@ -16,6 +16,7 @@ from redis import Redis
 from gateway.intake import Intake, dedup_key
 from gateway.queues import FORWARD_QUEUE, HELD_FORWARD_KEY, envelope_key, queue, release_held_forwards
 from gateway.settings import Settings
+from gateway.tls import tls_context
 from tests.conftest import (
     REPO_ROOT,
     VENV_BIN,
@@ -164,7 +165,7 @@ async def test_reports_held_by_a_gateway_killed_before_its_linger_reach_the_case
     settings = test_env.settings()
     gateway = start_process("serve", LAPOR_INTAKE_FORWARD_LINGER_MS="600000")
     wait_until(lambda: _ready(settings.public_url), timeout=30)
-    async with httpx.AsyncClient(base_url=settings.public_url, timeout=15) as client:
+    async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=15) as client:
         acknowledged = await send_stream(GatewayServer(url=settings.public_url, settings=settings, client=client),
                                          20, prefix="held")
     assert redis.llen(HELD_FORWARD_KEY) == 20 and forward_jobs(redis) == []

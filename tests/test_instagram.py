@@ -21,6 +21,7 @@ from gateway.app import create_app
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
+from gateway.tls import tls_context
 from gateway.tracking import format_tracking_id
 from tests.aggregator_support import sign as sign_sha256
 from tests.conftest import GatewayServer, free_port, log_events
@@ -172,7 +173,7 @@ async def test_the_notification_is_durable_before_the_200_or_the_answer_is_503(
     await web.TCPSite(runner, "127.0.0.1", port).start()
     body = fixture_bytes("instagram/webhook_comment_mention.json")
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        async with httpx.AsyncClient(verify=tls_context(), base_url=f"http://127.0.0.1:{port}") as client:
             response = await client.post(WEBHOOK, content=body, headers={"X-Hub-Signature-256": sign(body)})
     finally:
         await runner.cleanup()

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from gateway.tls import tls_context
 from tests.conftest import CASESTORE_TOKEN, CaseStoreServer, ProcessHandle, free_port, wait_until
 from tests.email_support import RECIPIENT, fixture
 
@@ -55,7 +56,7 @@ def _traffic(base: str) -> list[httpx.Response]:
     aggregator = urlencode({"id": "sec-1", "from": "6281234567890", "text": "LAPOR lampu mati", "to": "1708"}).encode()
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     ig_body = b'{"object": "instagram", "entry": []}'
-    with httpx.Client(base_url=base, timeout=10) as client:
+    with httpx.Client(verify=tls_context(), base_url=base, timeout=10) as client:
         return [
             client.post(twilio_url, content=_signed_twilio(twilio_url, SECRETS["LAPOR_TWILIO_AUTH_TOKEN"], "SM1")[0],
                         headers=_signed_twilio(twilio_url, SECRETS["LAPOR_TWILIO_AUTH_TOKEN"], "SM1")[1]),

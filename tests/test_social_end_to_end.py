@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from gateway.settings import SettingsError, load_settings
+from gateway.tls import tls_context
 from tests.conftest import CaseStoreServer, GatewayServer, ProcessHandle, async_wait_until
 from tests.social_helpers import FakeProviderServer, running_fake_provider
 from workers.forward import opaque_message_id
@@ -37,7 +38,7 @@ async def test_mentions_on_x_and_instagram_become_reports_and_threaded_replies(
 ) -> None:
     pollers = start_process("pollers", **fake.env())
     worker = start_process("worker", **fake.env())
-    async with httpx.AsyncClient(base_url=fake.url, timeout=10) as control:
+    async with httpx.AsyncClient(verify=tls_context(), base_url=fake.url, timeout=10) as control:
         tweet = (await control.post("/_fake/x/mentions", json={
             "text": "@lapor1708 LAPOR jalan berlubang di Jl. Merdeka", "username": "budi_bdg"})).json()
         ig = (await control.post("/_fake/instagram/mentions", json={

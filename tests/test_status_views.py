@@ -32,6 +32,7 @@ from gateway.lease import LEASE_KEY, Lease, mailbox_digest
 from gateway.queries import lookup_status
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, HELD_FORWARD_KEY, queue, redis_connection
 from gateway.settings import CONFIG_DIR
+from gateway.tls import tls_context
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 from tests.conftest import (
     VENV_BIN,
@@ -71,7 +72,7 @@ async def fast_gateway(test_env: TestEnvironment, redis: Redis) -> AsyncIterator
     runner = web.AppRunner(create_app(settings, redis), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
-    async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+    async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
         yield GatewayServer(url=settings.public_url, settings=settings, client=client)
     await runner.cleanup()
 
@@ -183,7 +184,7 @@ async def test_metrics_are_summed_over_the_gateway_and_worker_processes(
     gateway_process = start_process("serve", PROMETHEUS_MULTIPROC_DIR=metrics_dir)
     start_process("worker", PROMETHEUS_MULTIPROC_DIR=metrics_dir)
     settings = test_env.settings()
-    async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+    async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
         server = GatewayServer(url=settings.public_url, settings=settings, client=client)
 
         async def up() -> bool:
@@ -333,7 +334,7 @@ async def test_with_redis_unreachable_status_says_so_and_metrics_still_answer(
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
     try:
-        async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
             status = await client.get("/v1/status")
             assert status.status_code == 503
             assert status.json()["overall"] == "down"
@@ -384,7 +385,7 @@ async def test_with_redis_hanging_the_operator_views_still_answer_in_time(
         await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
         server.send_signal(signal.SIGSTOP)
         try:
-            async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as client:
+            async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=30) as client:
                 for path, status in (("/metrics", 200), ("/v1/status", 503), ("/status", 503)):
                     started = time.monotonic()
                     response = await client.get(path)
@@ -438,7 +439,7 @@ async def test_a_case_store_answer_that_is_not_a_report_counts_as_no_answer(
     """A proxy's error page in front of the case store must not become a 500 for the citizen's webhook."""
     with respx.mock(base_url="http://127.0.0.1:9") as mock:
         mock.get("/v1/reports/10000011").respond(status, content=body)
-        async with httpx.AsyncClient(base_url="http://127.0.0.1:9") as client:
+        async with httpx.AsyncClient(verify=tls_context(), base_url="http://127.0.0.1:9") as client:
             lookup = await lookup_status(client, "10000011")
     assert (None if lookup is None else lookup.found) is found
     if found:
@@ -457,7 +458,7 @@ async def test_while_redis_is_down_every_view_shows_the_spool_filling(
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
     try:
-        async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
             server = GatewayServer(url=settings.public_url, settings=settings, client=client)
             first = await server.post_twilio(server.twilio_form(MessageSid="SM" + "1" * 32))
             assert first.status_code == 200
@@ -705,7 +706,7 @@ async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
     try:
-        async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
 
             async def channels() -> dict[str, dict[str, object]]:
                 return {c["channel"]: c for c in (await client.get("/v1/status")).json()["channels"]}

@@ -21,6 +21,7 @@ from gateway.queues import FORWARD_QUEUE, queue, redis_connection
 from gateway.replies import render
 from gateway.settings import Settings
 from gateway.spool import Spool
+from gateway.tls import tls_context
 from gateway.tracking import is_valid_tracking_id
 from tests.conftest import (
     TWILIO_TOKEN,
@@ -176,7 +177,7 @@ async def test_redis_down_means_not_ready_and_no_acknowledgement(settings: Setti
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
     try:
-        async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
             server = GatewayServer(url=settings.public_url, settings=settings, client=client)
             assert (await client.get("/readyz")).status_code == 503
             response = await server.post_twilio(server.twilio_form(Body="Jalan rusak"))
@@ -233,7 +234,7 @@ async def test_two_gateway_processes_share_one_port_with_reuse_port(
     await async_wait_until(lambda: "gateway.listening" in second.output(), timeout=30)
     tracking_ids = []
     for index in range(40):  # a new connection each: SO_REUSEPORT balances connections, not requests
-        async with httpx.AsyncClient(base_url=settings.public_url, timeout=10) as client:
+        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
             server = GatewayServer(url=settings.public_url, settings=settings, client=client)
             response = await server.post_twilio(server.twilio_form(MessageSid=f"SMreuse{index:026d}"))
             assert response.status_code == 200, response.text

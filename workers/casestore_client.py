@@ -18,6 +18,7 @@ import httpx
 from gateway import metrics
 from gateway.errors import PermanentError, RetryableError
 from gateway.settings import Settings
+from gateway.tls import tls_context
 
 ACCEPTED_STATUSES = frozenset({200, 201})
 
@@ -89,6 +90,7 @@ class CaseStoreClient:
             headers={"Authorization": f"Bearer {settings.casestore.token}", "User-Agent": "lapor-gateway"},
             timeout=settings.casestore.timeout_seconds,
             transport=transport,
+            verify=tls_context(),
         )
 
     def close(self) -> None:
