@@ -46,6 +46,8 @@ class Writer:
     write: Callable[[Redis, Settings, Pipeline], object]
     told: list[str]
     counted: list[tuple[str, tuple[tuple[str, str], ...]]]
+    # It WATCHes what it reads on the caller's pipeline and opens the MULTI itself (a status query's give-up).
+    opens_multi: bool = False
 
 
 WRITERS = [
@@ -61,10 +63,11 @@ WRITERS = [
         reason="aggregator_403", detail="refused", channel=SOURCE, pipeline=pipe),
            ["deadletter.added"], [dead_letter_of(REPLY_QUEUE, "aggregator_403"), CHANNEL_DEAD_LETTER]),
     Writer("status_query_given_up", lambda redis, settings, pipe: give_up(
-        redis, settings, QUERY, reason="casestore_unreachable", detail="after 3 attempt(s)", attempts=3,
-        pipeline=pipe),
+        redis, settings, QUERY, job=None, reason="casestore_unreachable", detail="after 3 attempt(s)",
+        attempts=3, pipeline=pipe),
            ["reply.queued", "deadletter.added"],
-           [QUEUED_REPLY, dead_letter_of("lapor-status", "casestore_unreachable"), CHANNEL_DEAD_LETTER]),
+           [QUEUED_REPLY, dead_letter_of("lapor-status", "casestore_unreachable"), CHANNEL_DEAD_LETTER],
+           opens_multi=True),
 ]
 
 
@@ -100,7 +103,8 @@ def test_a_write_into_a_transaction_is_logged_and_counted_only_when_it_commits(
     before = counts(writer.counted)
     with redis.pipeline(transaction=True) as pipe:
         pipe.watch("test:guard")
-        pipe.multi()
+        if not writer.opens_multi:
+            pipe.multi()
         writer.write(redis, settings, pipe)
         spoil(redis, pipe)
         with pytest.raises((WatchError, RedisError)):

@@ -5,7 +5,8 @@ Jobs turn the failures they know (a refusal, retries run out) into dead letters 
 and after the last attempt `dead_letter_failed_job`, the exception handler of every worker, files it where operators
 look and requeue: a forward job's unfinished reports one by one (`forward_failed`), any other job whole
 (`job_failed`), a status query through `workers.status.give_up` (the citizen, told an answer follows, is told to send
-CEK later). The reaper files a job that took its workers down (`worker_died`) through the same `dead_letter_job`.
+CEK later, unless a run of the job queued its answer already: then nothing is filed). The reaper files a job that took
+its workers down (`worker_died`) through the same `dead_letter_job`.
 Details name the exception type, never its message: it may quote a citizen's number or words.
 """
 
@@ -22,10 +23,10 @@ from gateway.logs import get_logger
 from gateway.outbound import REPLY_FUNC, STATUS_FUNC, write_reply_record
 from gateway.queues import FORWARD_FUNC, REPLY_QUEUE
 from gateway.settings import Settings
-from gateway.transactions import commit
+from gateway.transactions import commit_watched
 from workers.context import attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
-from workers.status import give_up, status_query
+from workers.status import DEAD_LETTERED, give_up, status_query
 
 log = get_logger()
 
@@ -58,27 +59,31 @@ def dead_letter_failed_job(job: Job, exc_type: type[BaseException], exc_value: B
             dead_letter_unfinished(current(), job, reason=FORWARD_FAILED, detail=detail, attempts=attempts)
         else:
             context = current()
-            pipe = context.redis.pipeline(transaction=True)
-            dead_letter_job(context.redis, context.settings, job, reason=JOB_FAILED, detail=detail,
-                            attempts=attempts, pipeline=pipe)
-            commit(pipe)
-            count_failed_reply(context.redis, job, JOB_FAILED)
+            outcome = commit_watched(context.redis, lambda pipe: dead_letter_job(
+                context.redis, context.settings, job, reason=JOB_FAILED, detail=detail, attempts=attempts,
+                pipeline=pipe), what="dead letter of a failed job")
+            if outcome == DEAD_LETTERED:
+                count_failed_reply(context.redis, job, JOB_FAILED)
     except Exception as error:  # the handler must never take the worker down; RQ's failed registry still has it
         log.error("job.dead_letter_failed", job_id=job.id, queue=job.origin, error=type(error).__name__)
     return True
 
 
 def dead_letter_job(redis: Redis, settings: Settings, job: Job, *, reason: str, detail: str, attempts: int,
-                    pipeline: Any) -> None:
-    """Queue into `pipeline` (the caller `commit`s it) a dead letter that redoes the whole job (its function and
-    arguments), filed under its report's Tracking ID and channel as its own worker would; a reply's record says so too,
-    and a status query is given up as its worker gives it up (the citizen, told an answer follows, is told to send CEK
-    later)."""
+                    pipeline: Any) -> str:
+    """Queue into `pipeline` a dead letter that redoes the whole job (its function and arguments), filed under its
+    report's Tracking ID and channel as its own worker would; a reply's record says so too, and a status query is
+    given up as its worker gives it up (the citizen, told an answer follows, is told to send CEK later; nothing, when
+    its answer was queued already). Returns `DEAD_LETTERED`, or `ALREADY_ANSWERED` for that status query.
+
+    `pipeline` is not yet in MULTI: this opens it (a status query's give-up WATCHes its answer's marker first); the
+    caller queues its own writes after and commits it with `commit_watched`, which builds it again on a WatchError."""
     args = list(job.args or [])
     query = status_query(args) if job.func_name == STATUS_FUNC else None
     if query is not None:
-        give_up(redis, settings, query, reason=reason, detail=detail, attempts=attempts, pipeline=pipeline)
-        return
+        return give_up(redis, settings, query, job=job, reason=reason, detail=detail, attempts=attempts,
+                       pipeline=pipeline)
+    pipeline.multi()
     tracking_id, channel = job_identity(job, args)
     DeadLetters(redis).add_new(
         queue=job.origin, func=job.func_name, args=args, tracking_id=tracking_id,
@@ -88,6 +93,7 @@ def dead_letter_job(redis: Redis, settings: Settings, job: Job, *, reason: str, 
     if job.func_name == REPLY_FUNC and args and isinstance(args[0], dict) and args[0].get("reply_id"):
         write_reply_record(pipeline, settings, str(args[0]["reply_id"]),
                            {"state": "dead_lettered", "last_error": reason, "attempts": str(attempts)})
+    return DEAD_LETTERED
 
 
 def count_failed_reply(redis: Redis, job: Job, reason: str) -> None:

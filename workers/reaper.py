@@ -41,7 +41,7 @@ from gateway.queues import (
     release_held_forwards,
 )
 from gateway.settings import Settings
-from gateway.transactions import commit
+from gateway.transactions import commit_watched
 from workers.deadletters import DeadLetters
 from workers.failures import WORKER_DIED, count_failed_reply, dead_letter_job
 
@@ -111,20 +111,27 @@ def _after_worker_died(redis: Redis, settings: Settings, target: Any, job: Job, 
     """Requeue the job at the front, its reap counted in the same transaction; once it has taken
     `queues.max_worker_deaths` workers, split or dead-letter it instead (`_give_up_running_whole`)."""
     reaps = reap_count(job) + 1
-    pipe = redis.pipeline(transaction=True)
-    pipe.multi()  # explicit: RQ's enqueue_job joins a transaction only if it is already open
-    pipe.zrem(target.started_job_registry.key, member)
     if reaps < settings.queues.max_worker_deaths:
+        pipe = redis.pipeline(transaction=True)
+        pipe.multi()  # explicit: RQ's enqueue_job joins a transaction only if it is already open
+        pipe.zrem(target.started_job_registry.key, member)
         job.meta[REAPS_META] = reaps  # saved with the job by enqueue_job, in this transaction
         target.enqueue_job(job, pipeline=pipe, at_front=True)
         pipe.execute()
         log.warning("worker.job_reaped", job_id=job.id, queue=target.name, dead_worker=dead_worker, reaps=reaps)
         return
-    outcome = _give_up_running_whole(redis, settings, pipe, job, reaps)
-    # Not RQ's job.delete: it reads every execution of the job, and fails on one whose hash expired (90 s) before
-    # its index entry (150 s), as a dead worker's may have when the last of its deaths comes minutes after the first.
-    pipe.delete(job.key, job.dependents_key, job.dependencies_key, ExecutionRegistry(job.id, redis).key)
-    commit(pipe)
+
+    def replace(pipe: Any) -> str:
+        outcome = _give_up_running_whole(redis, settings, pipe, job, reaps)  # opens the MULTI
+        pipe.zrem(target.started_job_registry.key, member)
+        # Not RQ's job.delete: it reads every execution of the job, and fails on one whose hash expired (90 s) before
+        # its index entry (150 s), as a dead worker's may have when the last of its deaths comes minutes after the
+        # first.
+        pipe.delete(job.key, job.dependents_key, job.dependencies_key, ExecutionRegistry(job.id, redis).key)
+        return outcome
+
+    # Under WATCH: a status job's give-up reads whether its answer was queued (`workers.status.give_up`).
+    outcome = commit_watched(redis, replace, what="give-up of a job that killed its workers")
     if outcome == "dead_lettered":
         count_failed_reply(redis, job, WORKER_DIED)
     log.warning("worker.job_poisoned", job_id=job.id, queue=target.name, func=job.func_name,
@@ -132,14 +139,16 @@ def _after_worker_died(redis: Redis, settings: Settings, target: Any, job: Job, 
 
 
 def _give_up_running_whole(redis: Redis, settings: Settings, pipe: Any, job: Job, reaps: int) -> str:
-    """Queue into `pipe` what replaces a job that killed `reaps` workers: two forward jobs of halves of its reports
-    not yet done ("split"), or a dead letter ("dead_lettered"); returns which."""
+    """Queue into `pipe` (not yet in MULTI: this opens it) what replaces a job that killed `reaps` workers: two
+    forward jobs of halves of its reports not yet done ("split"), a dead letter ("dead_lettered"), or nothing for a
+    status job whose answer a run of it queued before its worker died ("already_answered"); returns which."""
     detail = f"its worker died (killed, out of memory or crashed) each of the {reaps} times it ran; not run again"
     attempts = int(job.meta.get("attempts") or 0) + reaps
     tracking_ids = job.args[0] if job.func_name == FORWARD_FUNC and job.args else None
     if not isinstance(tracking_ids, list):  # not a forward job (or a damaged one): redo it whole, by an operator
-        dead_letter_job(redis, settings, job, reason=WORKER_DIED, detail=detail, attempts=attempts, pipeline=pipe)
-        return "dead_lettered"
+        return dead_letter_job(redis, settings, job, reason=WORKER_DIED, detail=detail, attempts=attempts,
+                               pipeline=pipe)
+    pipe.multi()
     done = set(job.meta.get("done") or [])
     pending = [str(tid) for tid in tracking_ids if tid not in done]
     if len(pending) > 1:

@@ -2,8 +2,10 @@
 
 It asks the case store for the report's status (retrying with the queue's backoff while the case store is down)
 and hands the answer to the reply worker. A query whose retries run out, or that took `queues.max_worker_deaths`
-workers down with it (the reaper gives it up), is dead-lettered like any job, and the citizen, told at once that the
-answer follows, gets "cannot be checked now, send CEK later" (`give_up`).
+workers down with it (the reaper gives it up), or whose last attempt failed unexpectedly (the failure handler), is
+dead-lettered like any job, and the citizen, told at once that the answer follows, gets "cannot be checked now, send
+CEK later" (`give_up`); unless its answer went out already (a run queued it, then failed or lost its worker before the
+job ended): then nothing more is sent or dead-lettered.
 """
 
 from __future__ import annotations
@@ -23,15 +25,19 @@ from gateway.queries import held_by_gateway, status_text
 from gateway.queues import STATUS_QUEUE
 from gateway.replies import render
 from gateway.settings import Settings
-from gateway.transactions import commit
+from gateway.transactions import after_commit, commit_watched
 from workers.context import attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 
 log = get_logger()
 
 # A status job's answer, queued: a rerun of the job (RQ's retry, the reaper's requeue, a requeue from the dead letters,
-# a second copy) finds it and answers nothing more. Kept `intake.dedup_ttl_seconds`.
+# a second copy) finds it and answers nothing more, and a give-up of it sends no "send CEK later". Kept
+# `intake.dedup_ttl_seconds`. Only the answer sets it: a query given up unanswered is answered when requeued.
 ANSWERED_KEY = "lapor:status-answered:{identity}"
+# What `give_up` did: dead-lettered the query and sent "send CEK later", or nothing (the answer was queued already).
+DEAD_LETTERED = "dead_lettered"
+ALREADY_ANSWERED = "already_answered"
 
 
 def answer_status(query: dict[str, Any]) -> dict[str, Any]:
@@ -52,9 +58,9 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
             log.warning("status.retry", reason=error.reason, attempt=attempts)
             note_retry(job, attempts, error.reason)
             raise
-        return _give_up(query, error, attempts)
+        return _give_up(query, job, error, attempts)
     except PermanentError as error:
-        return _give_up(query, error, attempts)
+        return _give_up(query, job, error, attempts)
     found = report is not None or held_by_gateway(context.redis, tracking_id)  # not forwarded yet: "received"
     text = status_text(tracking_id, str((report or {}).get("status") or "received"), language, found=found)
     outbound = OutboundReplies(context.redis, context.settings)
@@ -77,11 +83,12 @@ def answered_key(query: dict[str, Any], job: Job | None) -> str | None:
     return ANSWERED_KEY.format(identity=f"job-{job.id}") if job is not None else None
 
 
-def _give_up(query: dict[str, Any], error: RetryableError | PermanentError, attempts: int) -> dict[str, Any]:
+def _give_up(query: dict[str, Any], job: Job | None, error: RetryableError | PermanentError,
+             attempts: int) -> dict[str, Any]:
     context = current()
-    give_up(context.redis, context.settings, query, reason=error.reason,
-            detail=f"after {attempts} attempt(s): {error.detail}", attempts=attempts)
-    return {"tracking_id": query["tracking_id"], "dead_lettered": True}
+    outcome = give_up(context.redis, context.settings, query, job=job, reason=error.reason,
+                      detail=f"after {attempts} attempt(s): {error.detail}", attempts=attempts)
+    return {"tracking_id": query["tracking_id"], outcome: True}
 
 
 def status_query(args: list[Any]) -> dict[str, Any] | None:
@@ -92,13 +99,38 @@ def status_query(args: list[Any]) -> dict[str, Any] | None:
     return None
 
 
-def give_up(redis: Redis, settings: Settings, query: dict[str, Any], *, reason: str, detail: str, attempts: int,
-            pipeline: Any = None) -> None:
+def give_up(redis: Redis, settings: Settings, query: dict[str, Any], *, job: Job | None, reason: str, detail: str,
+            attempts: int, pipeline: Any = None) -> str:
     """Dead-letter the query, and keep the promise that an answer follows: "cannot be checked now, send CEK later".
-    The same for retries run out (this worker) and for a job that took its workers down (the reaper): the citizen was
-    told an answer follows either way. One transaction, or inside `pipeline` when given (the caller `commit`s it)."""
-    pipe = pipeline if pipeline is not None else redis.pipeline(transaction=True)
+    The same for retries run out (this worker), a job that took its workers down (the reaper) and one that failed
+    unexpectedly (the failure handler): the citizen was told an answer follows either way. Returns `DEAD_LETTERED`.
+
+    Unless the job's answer is queued already (its marker, `answered_key`): a run queued it and then failed or lost its
+    worker before the job ended, or another run answered meanwhile. "Send CEK later" would contradict the status the
+    citizen has, and the dead letter, requeued, could answer a second time (a job without a status_id is marked by its
+    RQ job id, which a requeue does not keep): neither is written, `status.give_up_after_answer` is logged, and
+    `ALREADY_ANSWERED` returned. The marker is read under WATCH in the transaction that writes the give-up, so an
+    answer queued in between spoils its EXEC and it is built again. A give-up never sets the marker: a query given up
+    unanswered is answered when an operator requeues it.
+
+    `pipeline`: the caller's transaction, not yet in MULTI (fresh, or WATCHing keys of the caller's): this WATCHes the
+    marker on it, opens the MULTI and queues its writes; the caller queues its own after them and commits, building it
+    all again on a WatchError (`commit_watched`). Without it, a transaction of its own."""
+    if pipeline is None:
+        return commit_watched(redis, lambda pipe: give_up(redis, settings, query, job=job, reason=reason,
+                                                          detail=detail, attempts=attempts, pipeline=pipe),
+                              what="status give-up")
+    pipe = pipeline
     tracking_id, language = str(query["tracking_id"]), str(query.get("language") or "id")
+    answered = answered_key(query, job)
+    if answered is not None:
+        pipe.watch(answered)
+        if pipe.exists(answered):
+            pipe.multi()
+            after_commit(pipe, partial(log.warning, "status.give_up_after_answer", tracking_id=tracking_id,
+                                       channel=query.get("source"), reason=reason, attempts=attempts))
+            return ALREADY_ANSWERED
+    pipe.multi()
     OutboundReplies(redis, settings).queue_reply(
         source=str(query["source"]), kind="status", language=language, tracking_id=tracking_id,
         text=render("status_retry", language, tracking_id=tracking_id), to=str(query["to"]), pipeline=pipe,
@@ -108,5 +140,4 @@ def give_up(redis: Redis, settings: Settings, query: dict[str, Any], *, reason: 
         item=f"status-{tracking_id}-{uuid.uuid4().hex[:12]}", reason=reason, detail=detail, attempts=attempts,
         channel=query.get("source"), pipeline=pipe,
     )
-    if pipeline is None:
-        commit(pipe)
+    return DEAD_LETTERED
