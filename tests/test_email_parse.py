@@ -8,7 +8,16 @@ from urllib.parse import quote
 
 import pytest
 
-from channels.email.parse import RawAttachment, decode_text, parse_mail, trim_quoted
+from channels.email import parse
+from channels.email.parse import (
+    RawAttachment,
+    TooManyParts,
+    decode_text,
+    parse_bytes,
+    parse_mail,
+    parts_over_limit,
+    trim_quoted,
+)
 from channels.email.store import executable_flags, store_attachments
 from gateway.settings import Settings
 
@@ -159,3 +168,66 @@ def test_attachment_limits_per_attachment_per_message_and_count(tmp_path: Path, 
     assert all(a.sha256 == hashlib.sha256(r.data).hexdigest() for a, r in zip(listed, raws, strict=True))
     assert (tmp_path / listed[0].location).read_bytes() == raws[0].data
     assert [a.location for a in listed[1:]] == ["", "", "", ""]
+
+
+def _mail(content_type: str, body: str, eol: str = "\r\n") -> bytes:
+    """A hand-written mail (written with LF), with the line ends given."""
+    head = f"From: a@example.net\nSubject: x\nMIME-Version: 1.0\nContent-Type: {content_type}\n\n"
+    return (head + body).replace("\n", eol).encode()
+
+
+_LEAF = "--b\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\nAA==\n"
+_LOOK_ALIKES = "--\n-- \n-----Original Message-----\n--bb\n---b\n --b\n--b--x\n--b -\n--c\n"
+PART_CASES = [
+    pytest.param(_mail('multipart/mixed; boundary="b"', _LEAF * 4 + "--b--\n"), 5, id="flat-crlf"),
+    pytest.param(_mail('multipart/mixed; boundary="b"', _LEAF * 4 + "--b--\n", eol="\n"), 5, id="flat-lf"),
+    pytest.param(_mail("multipart/mixed; boundary=b",
+                       "--b\nContent-Type: multipart/alternative; boundary=alt\n\n"
+                       "--alt\nContent-Type: text/plain\n\nisi\n--alt\nContent-Type: text/html\n\n<p>isi</p>\n"
+                       "--alt--\n" + _LEAF * 2 + "--b--\n"), 6, id="nested"),
+    pytest.param(_mail("multipart/mixed; boundary=b",
+                       "--b\nContent-Type: text/plain\n\n" + _LOOK_ALIKES * 20 + _LEAF + "--b--\n"), 3,
+                 id="boundary-look-alikes-in-a-body"),
+    pytest.param(_mail('multipart/mixed;\n\tboundary="=_Part 1.2+3?x"',
+                       "Ini pesan MIME.\n--=_Part 1.2+3?x \n\nsatu\n--=_Part 1.2+3?x\t\n\ndua\n"
+                       "--=_Part 1.2+3?x--\n-- \nepilog\n"), 3, id="quoted-folded-trailing-blanks-epilogue"),
+]
+
+
+@pytest.mark.parametrize(("raw", "parts"), PART_CASES)
+def test_mime_parts_are_counted_from_the_raw_bytes_as_the_parser_makes_them(raw: bytes, parts: int) -> None:
+    """The byte count is the parser's count: every delimiter line of a declared boundary, nested ones included, CRLF or
+    LF; no line that merely looks like one (dashes, a signature, Outlook's separator, a longer or other boundary)."""
+    assert parts_over_limit(raw, parts - 1) == parts
+    assert parts_over_limit(raw, parts) is None
+    parse_bytes(raw, parts)
+    with pytest.raises(TooManyParts):
+        parse_bytes(raw, parts - 1)
+
+
+def test_a_mail_over_the_limit_is_refused_before_it_is_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = _mail("multipart/mixed; boundary=b", _LEAF * 40 + "--b--\n")
+    monkeypatch.setattr(parse, "parse_bytes", lambda *_: pytest.fail("parsed"))
+    with pytest.raises(TooManyParts) as refused:
+        parse_mail(raw, 10)
+    assert (refused.value.reason, refused.value.parts, refused.value.limit) == ("too_many_parts", 41, 10)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _mail("message/delivery-status", "Reporting-MTA: dns; a.example\n\n" + "Action: failed\n\n" * 30),
+        _mail("multipart/mixed; boundary=b", ("--b\nContent-Type: message/rfc822\n\nFrom: c@example.net\n\nx\n") * 6
+              + "--b--\n"),
+        _mail('multipart/mixed; boundary="=?utf-8?q?b?="', _LEAF * 30 + "--b--\n"),
+    ],
+    ids=["delivery-status-blocks", "forwarded-messages", "encoded-word-boundary"],
+)
+def test_parts_the_byte_count_cannot_see_are_stopped_by_the_parse(raw: bytes) -> None:
+    """Each delivery-status block and each forwarded message is a part of its own; a boundary written as an encoded
+    word is one the parser decodes. The parse counts what it makes and stops at the first part over the limit."""
+    assert parts_over_limit(raw, 10) is None
+    with pytest.raises(TooManyParts) as refused:
+        parse_mail(raw, 10)
+    assert (refused.value.parts, refused.value.limit) == (11, 10)
+    assert parse_mail(raw).sender_address == "a@example.net"  # no limit: read as before

@@ -372,6 +372,21 @@ def test_mutated_real_mail_is_a_mail_or_a_typed_rejection(path: Path, seed: int,
     _mail_outcome(_mutate(path.read_bytes(), seed, operations))
 
 
+@SMALL
+@given(st.sampled_from(EMAIL_FIXTURES), st.integers(0, 2**32), st.integers(0, 8), st.integers(1, 6))
+@example(FIXTURES / "email" / "dsn_gmail_other.eml", 0, 0, 4)  # 3 delimiter lines, 5 parts (delivery-status blocks)
+def test_with_a_part_limit_mutated_mail_has_at_most_that_many_parts_or_a_typed_rejection(
+        path: Path, seed: int, operations: int, limit: int) -> None:
+    """Whatever the byte count misses, the parse counts: no mail of more parts than the limit gets through."""
+    raw = _mutate(path.read_bytes(), seed, operations)
+    try:
+        mail = parse_mail(raw, limit)
+    except RejectedInput as error:
+        assert error.reason
+        return
+    assert sum(1 for _ in mail.message.walk()) <= limit
+
+
 @pytest.mark.parametrize("path", EMAIL_FIXTURES, ids=[p.stem for p in EMAIL_FIXTURES])
 def test_every_real_fixture_parses_to_an_accounted_outcome(path: Path) -> None:
     _mail_outcome(path.read_bytes())
