@@ -137,6 +137,7 @@ class EmailSettings(_Section):
     addresses: list[str]
     domains: list[str]
     max_message_bytes: int
+    max_mime_parts: int = Field(ge=1)
     max_attachment_bytes: int
     max_attachments_bytes: int
     max_attachments: int

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,21 @@ RECIPIENT = "pengaduan@lapor.go.id"
 def fixture(name: str) -> bytes:
     """A fixture as it travels over SMTP: CRLF line endings."""
     return (FIXTURES / f"{name}.eml").read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def mail_of_parts(parts: int, text: str = "Foto kerusakan terlampir.", boundary: str | None = None) -> bytes:
+    """A mail of `parts` MIME parts: itself (multipart/mixed), its text and one-byte images."""
+    message = EmailMessage()
+    message["From"] = "Warga <warga@example.net>"
+    message["To"] = RECIPIENT
+    message["Subject"] = "Foto-foto"
+    message["Message-ID"] = make_msgid(domain="example.net")
+    message.set_content(text)
+    for number in range(parts - 2):
+        message.add_attachment(bytes([number % 256]), maintype="image", subtype="png", filename=f"{number}.png")
+    if boundary:
+        message.set_boundary(boundary)
+    return message.as_bytes().replace(b"\n", b"\r\n")
 
 
 @dataclass

@@ -10,12 +10,13 @@ import pytest
 from redis import Redis
 
 from channels.email.imap import Cursor, ImapPoller
+from channels.email.store import Quarantine
 from gateway.errors import NotDurable
 from gateway.intake import Intake, Receipt
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft
 from tests.conftest import TestEnvironment, async_wait_until, log_events
-from tests.email_support import envelope_count, fixture, outbox, run_replies
+from tests.email_support import envelope_count, fixture, mail_of_parts, outbox, run_replies
 from tests.fake_imap import FakeImapServer, FakeMailbox
 
 
@@ -109,6 +110,28 @@ async def test_a_new_uidvalidity_rereads_the_folder_without_new_reports(
     assert await imap.poll_once() == 2
     assert imap.read_cursor() == Cursor(1800, 2)
     assert envelope_count(redis) == 2  # dedup by Message-ID
+
+
+async def test_mail_of_too_many_mime_parts_is_quarantined_and_the_poll_moves_on(
+    test_env: TestEnvironment, redis: Redis, mailbox: tuple[FakeMailbox, FakeImapServer], log_stream: io.StringIO
+) -> None:
+    """A poller cannot refuse a mail the way SMTP does: one over `email.max_mime_parts` is kept unparsed in the
+    quarantine with the reason (never lost, never parsed for minutes), and the cursor moves past it."""
+    box, server = mailbox
+    box.messages[7] = mail_of_parts(11)
+    settings = test_env.settings(LAPOR_EMAIL_IMAP_HOST="127.0.0.1", LAPOR_EMAIL_IMAP_PORT=str(server.port),
+                                 LAPOR_EMAIL_IMAP_SSL="false", LAPOR_EMAIL_IMAP_USER="lapor",
+                                 LAPOR_EMAIL_IMAP_PASSWORD="imap-secret", LAPOR_EMAIL_MAX_MIME_PARTS="10")
+    imap = poller(settings, redis)
+    assert await imap.poll_once() == 3
+    assert imap.read_cursor() == Cursor(1700, 9)
+    assert envelope_count(redis) == 2  # the mails before and after it
+    [entry] = Quarantine(settings.data_dir).list()
+    assert (entry.reason, entry.size) == ("too_many_parts", len(box.messages[7]))
+    assert Quarantine(settings.data_dir).raw(entry) == box.messages[7]
+    [line] = [e for e in log_events(log_stream) if e.get("event") == "email.quarantined"]
+    assert (line["reason"], line["parts"], line["limit"]) == ("too_many_parts", 11, 10)
+    assert await imap.poll_once() == 0
 
 
 async def test_a_bounce_in_the_mailbox_is_not_reported(imap_settings: Settings, redis: Redis,

@@ -2,7 +2,9 @@
 
 Used by the SMTP server, the IMAP poller and the quarantine's reprocess command alike. `process` returns only
 once what it decided is durable (the report in Redis with its reply job, the bounce recorded, the quarantine
-file on disk) and raises NotDurable otherwise, so the caller answers 451 or keeps its cursor.
+file on disk) and raises NotDurable otherwise, so the caller answers 451 or keeps its cursor. A mail over the
+MIME-part limit is refused (TooManyParts) when the caller can refuse it, which only SMTP can: the sending server
+bounces it to its sender. The poller and the reprocess command have no one to refuse it to: it is quarantined.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from redis.exceptions import RedisError
 
 from channels.base import InboundMessage
 from channels.email.guards import BOUNCES, SUPPRESSED, Bounce, bounce_of_our_reply, follow_up_of, loop_reason
-from channels.email.parse import ParsedMail, parse_mail
+from channels.email.parse import ParsedMail, TooManyParts, parse_mail
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
@@ -79,12 +81,14 @@ def provider_message_id(mail: ParsedMail, raw: bytes) -> str:
 
 
 class MailProcessor:
-    def __init__(self, settings: Settings, redis: Redis, intake: Intake, *, source: str = "email-smtp") -> None:
+    def __init__(self, settings: Settings, redis: Redis, intake: Intake, *, source: str = "email-smtp",
+                 can_refuse: bool = False) -> None:
         self.settings = settings
         self.redis = redis
         self.signals = HealthSignals(redis)
         self.intake = intake
         self.source = source
+        self.can_refuse = can_refuse
         self.quarantine = Quarantine(settings.data_dir)
 
     async def process(self, raw: bytes, envelope_sender: str | None, recipients: Sequence[str]) -> MailOutcome:
@@ -96,7 +100,12 @@ class MailProcessor:
         if self.signals.note_message(self.source):  # the Redis write at most once a second, off the event loop
             await asyncio.to_thread(self.signals.write_message, self.source)
         try:  # ~8 ms of CPU for a typical multipart mail: kept off the event loop
-            mail = await asyncio.to_thread(parse_mail, raw)
+            mail = await asyncio.to_thread(parse_mail, raw, self.settings.email.max_mime_parts)
+        except TooManyParts as error:
+            if self.can_refuse:
+                raise
+            return await self._quarantine(raw, error.reason, error.detail, envelope_sender, recipients,
+                                          parts=error.parts, limit=error.limit)
         except RejectedInput as error:
             return await self._quarantine(raw, error.reason, error.detail, envelope_sender, recipients)
         except Exception as error:  # a parser bug must not lose the mail: keep it for an operator
@@ -112,10 +121,10 @@ class MailProcessor:
         return await self._report(mail, raw, envelope_sender, recipients)
 
     async def _quarantine(self, raw: bytes, reason: str, detail: str, envelope_sender: str | None,
-                          recipients: Sequence[str]) -> MailOutcome:
+                          recipients: Sequence[str], **counts: int) -> MailOutcome:
         entry = await asyncio.to_thread(self.quarantine.add, raw, reason, detail, envelope_sender, recipients)
         metrics.REJECTED.labels(self.source, reason).inc()
-        log.warning("email.quarantined", reason=reason, key=entry.key, size=len(raw))
+        log.warning("email.quarantined", reason=reason, key=entry.key, size=len(raw), **counts)
         return MailOutcome("quarantined", reason=reason)
 
     def _suppress(self, reason: str) -> MailOutcome:

@@ -1,7 +1,8 @@
 """The SMTP server: aiosmtpd on asyncio, feeding the mail processor.
 
 Never an open relay: RCPT is refused (550) for any address that is not ours. The size limit (552) is
-aiosmtpd's own, lowered from its 32 MiB default. DATA answers 250 only once the report is durable, 451 when it
+aiosmtpd's own, lowered from its 32 MiB default; a mail of more MIME parts than `email.max_mime_parts` is refused
+with 552 5.3.4 at DATA, before it is parsed. DATA answers 250 only once the report is durable, 451 when it
 cannot be made durable (the sending server retries), and STARTTLS is offered when a certificate is configured.
 """
 
@@ -14,11 +15,13 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from redis import Redis
 
+from channels.email.parse import TooManyParts
 from channels.email.processor import MailProcessor
 from gateway import metrics
 from gateway.errors import NotDurable
 from gateway.intake import Intake
 from gateway.logs import get_logger
+from gateway.replies import load_replies
 from gateway.settings import EmailSettings, Settings
 
 log = get_logger()
@@ -38,6 +41,12 @@ def malformed_address(address: str, *, smtputf8: bool) -> bool:
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F or "\udc80" <= ch <= "\udcff" for ch in address):
         return True
     return not smtputf8 and not address.isascii()
+
+
+def refusal_text(key: str, **fields: object) -> str:
+    """Indonesian, then English, on one line (config/replies.toml): the sending server quotes it to the sender."""
+    table = load_replies()[key]
+    return f"{table['id'].format(**fields)} / {table['en'].format(**fields)}"
 
 
 class IntakeHandler:
@@ -75,6 +84,11 @@ class IntakeHandler:
             metrics.REJECTED.labels(self.processor.source, error.reason).inc()
             log.error("message.rejected", reason=error.reason, status=451)
             return "451 4.3.0 Temporary failure, please retry later"
+        except TooManyParts as error:  # permanent: the sending server bounces it to its sender, nothing is kept
+            metrics.REJECTED.labels(self.processor.source, error.reason).inc()
+            log.warning("message.rejected", reason=error.reason, status=552, parts=error.parts, limit=error.limit,
+                        size=len(raw))
+            return "552 5.3.4 " + refusal_text("smtp_too_many_parts", limit=error.limit)
         except Exception as error:  # never crash a session; the sender retries later
             log.exception("email.failed", error=type(error).__name__)
             return "451 4.3.0 Temporary failure, please retry later"
@@ -117,7 +131,7 @@ def smtp_factory(processor: MailProcessor, hostname: str | None = None) -> Any:
 async def start_smtp_server(settings: Settings, redis: Redis, intake: Intake | None = None, *,
                             host: str | None = None, port: int | None = None) -> asyncio.Server:
     """Listen on [smtp] host/port (LAPOR_SMTP_PORT); the caller serves it and closes it."""
-    processor = MailProcessor(settings, redis, intake or Intake(redis, settings))
+    processor = MailProcessor(settings, redis, intake or Intake(redis, settings), can_refuse=True)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(smtp_factory(processor), host or settings.smtp.host,
                                       settings.smtp.port if port is None else port, reuse_address=True)
