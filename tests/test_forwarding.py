@@ -13,8 +13,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from email.utils import formatdate
+from pathlib import Path
 from typing import Any
 
+import orjson
 import psutil
 import pytest
 from aiohttp import web
@@ -581,6 +583,80 @@ def test_only_the_workers_own_children_are_tied_to_it(where: str, signal_given: 
                             text=True, timeout=30, cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout.strip()) == signal_given
+
+
+# `lapor-gateway worker` with several queues, its children standing in for workers: each queue's child does what
+# the plan says ("wait": until SIGTERM; "done": return at once, as a burst on an empty queue; "crash": raise;
+# "killed": SIGKILL itself), the last two only once every waiting sibling is ready for its SIGTERM. Marks under
+# argv[1] say which children ran, got ready and were stopped; the last line is run_workers' result.
+RUN_WORKERS_SCRIPT = """
+import os, signal, sys, threading, time
+from pathlib import Path
+from gateway.logs import configure_logging
+from workers import run
+
+configure_logging("info")
+marks, plan, burst = Path(sys.argv[1]), dict(item.split("=") for item in sys.argv[2].split(",")), sys.argv[3] == "burst"
+
+def crash_in_the_worker():
+    raise ValueError("the worker broke")
+
+def fake_run_worker(settings, queue_name, *, burst=False):
+    (marks / f"ran-{queue_name}").touch()
+    if plan[queue_name] == "wait":
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        (marks / f"ready-{queue_name}").touch()
+        signal.sigwait({signal.SIGTERM})
+        (marks / f"stopped-{queue_name}").touch()
+        return False
+    while any(not (marks / f"ready-{name}").exists() for name, what in plan.items() if what == "wait"):
+        time.sleep(0.01)
+    if plan[queue_name] == "killed":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if plan[queue_name] == "crash":
+        crash_in_the_worker()
+    return True
+
+run.run_worker = fake_run_worker
+print(run.run_workers(None, list(plan), burst=burst), flush=True)
+"""
+
+
+def run_workers_as_planned(tmp_path: Path, plan: str, *, burst: bool = False,
+                           ) -> tuple[int, list[dict[str, object]], set[str]]:
+    """run_workers' result, its log lines and the marks its children left, in a process of its own."""
+    result = subprocess.run([str(VENV_BIN / "python"), "-c", RUN_WORKERS_SCRIPT, str(tmp_path), plan,
+                             "burst" if burst else "run"],
+                            capture_output=True, text=True, timeout=30, cwd=REPO_ROOT)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and lines, result.stdout + result.stderr
+    events = [orjson.loads(line) for line in lines[:-1] if line.startswith("{")]
+    return int(lines[-1]), events, {path.name for path in tmp_path.iterdir()}
+
+
+@pytest.mark.parametrize(
+    ("plan", "burst", "expected_code", "logged"),
+    [
+        pytest.param("a=wait,b=killed,c=wait", False, 128 + signal.SIGKILL, [("b", 128 + signal.SIGKILL)],
+                     id="one-killed"),
+        pytest.param("a=wait,b=crash", False, 1, [("b", 1)], id="one-crashed"),
+        pytest.param("a=wait,b=done", False, 1, [("b", 0)], id="one-ended-by-itself"),
+        pytest.param("a=done,b=killed", True, 128 + signal.SIGKILL, [("b", 128 + signal.SIGKILL)],
+                     id="burst-one-killed"),
+        pytest.param("a=done,b=done", True, 0, [], id="burst-all-done"),
+    ],
+)
+def test_a_worker_child_that_ends_unasked_stops_its_siblings_and_the_exit_code_says_so(
+    plan: str, burst: bool, expected_code: int, logged: list[tuple[str, int]], tmp_path: Path,
+) -> None:
+    """A process left working some of its queues looks alive to whatever runs it: no restart policy (nor `make
+    run`'s supervisor) would bring the missing queue back. And a killed child is a failure, not a 0."""
+    code, events, marks = run_workers_as_planned(tmp_path, plan, burst=burst)
+    assert code == expected_code
+    waiting = [item.split("=")[0] for item in plan.split(",") if item.endswith("=wait")]
+    assert {f"stopped-{name}" for name in waiting} <= marks  # each got its SIGTERM, a warm shutdown
+    exited = [(e["queue"], e["exit_code"]) for e in events if e["event"] == "worker.child_exited"]
+    assert exited == logged
 
 
 # How RQ's loop meets an outage: its teardown raises the Redis error (the connection is still gone), or, when the

@@ -8,6 +8,7 @@ listens on a single queue; with several it uses BLPOP, and a worker that dies ri
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -206,29 +207,51 @@ def run_workers(settings: Settings, queue_names: Sequence[str], *, burst: bool =
     """One queue: work it here. Several: one child process per queue, stopped together; the worst exit code.
 
     The children are forked from this process, which has loaded the code already: a fresh interpreter per queue
-    spent about two seconds of CPU each importing it again, and kept its own copy of every module in memory."""
+    spent about two seconds of CPU each importing it again, and kept its own copy of every module in memory.
+
+    A child that ends before a stop was asked for (killed, crashed; in a burst, one that failed) stops the others
+    too, and the exit code says so: a process left working some of its queues looks alive to whatever runs it, so
+    no restart policy would bring the missing queue back (`make run`'s supervisor stops everything for the same
+    reason). A child killed by a signal counts as 128 + the signal, as a shell reports it."""
     if len(queue_names) == 1:
         run_worker(settings, queue_names[0], burst=burst)
         return 0
     tie_to_us = tied_to_this_process(signal.SIGKILL)
-    children = [fork_worker(settings, name, burst, tie_to_us) for name in queue_names]
-    running = set(children)
+    running = {fork_worker(settings, name, burst, tie_to_us): name for name in queue_names}
+    stopping = False
+
+    def stop_all(signum: int) -> None:
+        for pid in list(running):
+            with contextlib.suppress(ProcessLookupError):  # ended already; reaped below
+                os.kill(pid, signum)
 
     def forward(signum: int, _: object) -> None:
-        for pid in list(running):
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                running.discard(pid)
+        nonlocal stopping
+        stopping = True
+        stop_all(signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    codes = []
-    for pid in children:
-        _, status = os.waitpid(pid, 0)
-        running.discard(pid)
-        codes.append(os.waitstatus_to_exitcode(status))
-    return max(codes, default=0)
+    worst = 0
+    while running:
+        pid, status = os.wait()  # whichever child ends first, not the first forked
+        queue_name = running.pop(pid, None)
+        if queue_name is None:
+            continue
+        code = exit_code(status)
+        worst = max(worst, code)
+        if not stopping and (code or not burst):
+            log.error("worker.child_exited", queue=queue_name, exit_code=code, others=sorted(running.values()))
+            worst = max(worst, 1)
+            stopping = True
+            stop_all(signal.SIGTERM)
+    return worst
+
+
+def exit_code(status: int) -> int:
+    """A child's wait status as a shell reports it: its exit code, or 128 + the signal that killed it."""
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
 
 
 def fork_worker(settings: Settings, queue_name: str, burst: bool, tie_to_parent: Callable[[], None]) -> int:
