@@ -659,6 +659,14 @@ def test_a_worker_child_that_ends_unasked_stops_its_siblings_and_the_exit_code_s
     assert exited == logged
 
 
+def test_a_crashed_worker_child_logs_its_traceback(tmp_path: Path) -> None:
+    """As a worker process of its own would (process.uncaught_exception): the error's name alone says not where."""
+    _, events, _ = run_workers_as_planned(tmp_path, "a=wait,b=crash")
+    crashed = [e for e in events if e["event"] == "worker.crashed"]
+    assert [e["queue"] for e in crashed] == ["b"]
+    assert "crash_in_the_worker" in orjson.dumps(crashed[0].get("exception")).decode()
+
+
 # How RQ's loop meets an outage: its teardown raises the Redis error (the connection is still gone), or, when the
 # connection is back by then, it returns as if done: it quits on any error inside its loop (a timeout included).
 @pytest.mark.parametrize(

@@ -267,8 +267,9 @@ def fork_worker(settings: Settings, queue_name: str, burst: bool, tie_to_parent:
         tie_to_parent()
         run_worker(settings, queue_name, burst=burst)
         code = 0
-    except BaseException as error:  # the child must reach os._exit, never return into the parent's code
-        log.error("worker.crashed", queue=queue_name, error=type(error).__name__)
+    except BaseException:  # the child must reach os._exit, never return into the parent's code
+        # With its traceback, as a worker started on its own would log it (process.uncaught_exception).
+        log.error("worker.crashed", queue=queue_name, exc_info=True)
     finally:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
