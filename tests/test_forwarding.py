@@ -618,15 +618,17 @@ def fake_run_worker(settings, queue_name, *, burst=False):
     return True
 
 run.run_worker = fake_run_worker
+if sys.argv[4:] == ["with-a-thread"]:
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
 print(run.run_workers(None, list(plan), burst=burst), flush=True)
 """
 
 
-def run_workers_as_planned(tmp_path: Path, plan: str, *, burst: bool = False,
+def run_workers_as_planned(tmp_path: Path, plan: str, *extra: str, burst: bool = False,
                            ) -> tuple[int, list[dict[str, object]], set[str]]:
     """run_workers' result, its log lines and the marks its children left, in a process of its own."""
     result = subprocess.run([str(VENV_BIN / "python"), "-c", RUN_WORKERS_SCRIPT, str(tmp_path), plan,
-                             "burst" if burst else "run"],
+                             "burst" if burst else "run", *extra],
                             capture_output=True, text=True, timeout=30, cwd=REPO_ROOT)
     lines = result.stdout.splitlines()
     assert result.returncode == 0 and lines, result.stdout + result.stderr
@@ -665,6 +667,16 @@ def test_a_crashed_worker_child_logs_its_traceback(tmp_path: Path) -> None:
     crashed = [e for e in events if e["event"] == "worker.crashed"]
     assert [e["queue"] for e in crashed] == ["b"]
     assert "crash_in_the_worker" in orjson.dumps(crashed[0].get("exception")).decode()
+
+
+def test_the_worker_children_are_not_forked_from_a_process_with_threads(tmp_path: Path) -> None:
+    """A forked child keeps none of the other threads, but every lock they held (the log writer's,
+    prometheus_client's) stays held in it for good: refused, before any child is forked."""
+    result = subprocess.run([str(VENV_BIN / "python"), "-c", RUN_WORKERS_SCRIPT, str(tmp_path), "a=done,b=done",
+                             "burst", "with-a-thread"], capture_output=True, text=True, timeout=30, cwd=REPO_ROOT)
+    assert result.returncode != 0
+    assert "RuntimeError" in result.stdout + result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 # How RQ's loop meets an outage: its teardown raises the Redis error (the connection is still gone), or, when the

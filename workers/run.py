@@ -216,6 +216,10 @@ def run_workers(settings: Settings, queue_names: Sequence[str], *, burst: bool =
     if len(queue_names) == 1:
         run_worker(settings, queue_names[0], burst=burst)
         return 0
+    if threading.active_count() > 1:
+        # A forked child has only the forking thread, and every lock another thread held stays held in it for good
+        # (the log writer's, prometheus_client's): its first log line or metric would hang the worker.
+        raise RuntimeError("run_workers forks: call it before this process starts any thread")
     tie_to_us = tied_to_this_process(signal.SIGKILL)
     running = {fork_worker(settings, name, burst, tie_to_us): name for name in queue_names}
     stopping = False
