@@ -25,6 +25,9 @@ third of a period while it waits between rounds (after a renewal that met a Redi
 (`pollers.lease_seconds`) must exceed the worst case of one page, not of a whole round of many pages. A holder that
 finds the lease taken by another before a further page ends its round there: what it made durable stays, and the new
 holder polls on from the stored cursor.
+
+The same lease keeps two jobs of one reply from sending it at the same moment (`workers.send_lease`): taken (or taken
+over from a worker gone from this host) for a job's attempt, released at its end, never renewed.
 """
 
 from __future__ import annotations
@@ -109,7 +112,9 @@ def lease_status(account: str, value: bytes | None, pttl_ms: int) -> dict[str, o
             "lease_remaining_seconds": round(pttl_ms / 1000, 1) if value is not None and pttl_ms >= 0 else None}
 
 
-# Every lease value this process made: a value with our pid that is not among them is a predecessor's.
+# Every lease value this process may hold now: a value with our pid that is not among them is a predecessor's. A value
+# joins before it is written (another thread must never see it in Redis without it here) and leaves once released, so
+# a process that takes a lease per job (a reply worker) does not collect a value per job for ever.
 _THIS_PROCESS: set[str] = set()
 
 
@@ -186,17 +191,19 @@ class Lease:
 
     Logs `poller.active` when this poller starts holding the lease and `poller.standby` when it starts waiting
     for another holder (once per change, never per round); `poller.lease_unavailable` when Redis cannot answer
-    (the poller does not poll then: nothing could be made durable, and another process may hold the lease)."""
+    (the poller does not poll then: nothing could be made durable, and another process may hold the lease).
+    `events` starts the names of what a reply's send lease logs too (`took_over`, `lease_unavailable` at release):
+    `poller`, or `reply`."""
 
     def __init__(self, redis: Redis, account: str, period_seconds: float, *, channel: str,
-                 token: str | None = None) -> None:
+                 token: str | None = None, events: str = "poller") -> None:
         self._redis = redis
         self.key = LEASE_KEY.format(account=account)
         self.period_ms = max(1, int(period_seconds * 1000))
         self.channel = channel
+        self.events = events
         self.holder = Holder.this_process(token or secrets.token_hex(16))
         self.value = self.holder.value  # what the key holds while this poller holds the lease
-        _THIS_PROCESS.add(self.value)
         self.held = False
         self._state: str | None = None  # "active", "standby", "unavailable": what was last logged
         self._renewed_at = 0.0  # monotonic time of the last hold() that kept or took the lease
@@ -211,6 +218,7 @@ class Lease:
 
     def take(self) -> bool:
         """Take the lease if nobody holds it (SET NX PX)."""
+        _THIS_PROCESS.add(self.value)
         return bool(self._redis.set(self.key, self.value, nx=True, px=self.period_ms))
 
     def renew(self) -> bool:
@@ -222,18 +230,23 @@ class Lease:
         current = self._redis.get(self.key)
         holder = Holder.parse(current) if current is not None else None
         reason = holder.gone() if holder is not None else None
-        if reason is None or not self._take_over(keys=[self.key], args=[current, self.value, self.period_ms]):
+        if reason is None:
             return False
-        log.info("poller.took_over", channel=self.channel, reason=reason)
+        _THIS_PROCESS.add(self.value)
+        if not self._take_over(keys=[self.key], args=[current, self.value, self.period_ms]):
+            return False
+        log.info(f"{self.events}.took_over", channel=self.channel, reason=reason)
         return True
 
     def release(self) -> bool:
         """Give the lease up (clean stop) if it is still ours, so a standby takes over at its next check."""
         try:
             released = bool(self._release(keys=[self.key], args=[self.value]))
-        except RedisError as error:
-            log.warning("poller.lease_unavailable", channel=self.channel, error=type(error).__name__)
+        except RedisError as error:  # the key may still hold our value: it stays ours until it expires
+            log.warning(f"{self.events}.lease_unavailable", channel=self.channel, error=type(error).__name__)
             released = False
+        else:
+            _THIS_PROCESS.discard(self.value)
         self.held = False
         return released
 

@@ -146,6 +146,19 @@ def test_a_lease_left_by_a_process_gone_from_this_host_is_taken_at_once(
     assert [(e["channel"], e["reason"]) for e in took] == ([("x-mentions", reason)] if reason else [])
 
 
+def test_a_process_that_takes_a_lease_per_job_keeps_no_value_of_those_it_released(redis: Redis) -> None:
+    """A reply worker takes a send lease per job: the values this process holds (what tells a live holder of ours
+    from a predecessor with our pid) must not grow with every job."""
+    from gateway.lease import _THIS_PROCESS
+
+    before = set(_THIS_PROCESS)
+    for n in range(5):
+        first, second = (Lease(redis, f"reply:{n}", 60, channel="sms-aggregator") for _ in range(2))
+        assert first.take() and not second.take() and not second.take_over()
+        assert second.release() is False and first.release() is True
+    assert set(_THIS_PROCESS) == before
+
+
 def test_a_value_of_an_older_version_is_left_to_expire(redis: Redis) -> None:
     """A bare token names no holder: nothing to judge, so it is waited out as before."""
     key = LEASE_KEY.format(account=ACCOUNT)
