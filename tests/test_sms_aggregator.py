@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import secrets
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +26,7 @@ from rq.job import Job
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
 from channels.sms_aggregator_send import reply_parts
 from gateway.concat import PENDING_KEY
+from gateway.lease import Holder, process_table
 from gateway.outbound import REPLY_FUNC, STATUS_FUNC, OutboundReplies, reply_key
 from gateway.queues import (
     FORWARD_QUEUE,
@@ -47,11 +53,13 @@ from tests.aggregator_support import (
     sent_part,
     sign,
 )
-from tests.conftest import CaseStoreServer, GatewayServer, async_wait_until, log_events
+from tests.conftest import CaseStoreServer, GatewayServer, async_wait_until, log_events, wait_until
 from tests.conftest import TestEnvironment as Environment
+from tests.job_support import SecondJobInFirstSend
 from workers.deadletters import DeadLetters
 from workers.forward import reply_handle
 from workers.reply import RateLimiter
+from workers.send_lease import SendInProgress, send_lease_key
 
 
 @pytest.fixture
@@ -804,10 +812,10 @@ def outlasting_the_job_timeout() -> None:
     time.sleep(5)  # RQ's job timeout (1 s here) ends the attempt
 
 
-def queue_long_reply(redis: Redis, settings: Settings) -> tuple[str, dict[str, object]]:
+def queue_long_reply(redis: Redis, settings: Settings, tracking_id: str | None = None) -> tuple[str, dict[str, object]]:
     """A three-part reply queued as the gateway queues it: (its reply id, its job's argument)."""
     queued = OutboundReplies(redis, settings).queue_reply(source="sms-aggregator", kind="help", text=LONG_REPLY,
-                                                          language="id", tracking_id=None, to=LONG_REPLY_TO)
+                                                          language="id", tracking_id=tracking_id, to=LONG_REPLY_TO)
     [job] = queue(REPLY_QUEUE, redis).get_jobs()
     assert len(reply_parts(LONG_REPLY, str(queued.reply_id))) == 3
     return str(queued.reply_id), job.args[0]
@@ -844,6 +852,117 @@ def test_a_second_job_for_a_sent_reply_sends_nothing(
     assert redis.hget(reply_key(reply_id), "state") == b"sent"
     events = [event["event"] for event in log_events(log_stream)]
     assert (events.count("reply.sent"), events.count("reply.already_sent")) == (1, 1)
+
+
+def test_two_jobs_of_one_reply_at_the_same_moment_send_each_part_once(
+    test_env: Environment, redis: Redis, api: AggregatorApi, log_stream: io.StringIO
+) -> None:
+    """The reply queued twice (redis-py sent the queueing MULTI again), its two jobs on two reply workers at once: the
+    second tries while the first is inside its first part's send. It sends nothing and is retried; its retry finds
+    the reply sent. The citizen gets each part once."""
+    settings = aggregator_settings(test_env)
+    tracking_id = format_tracking_id(4_242)
+    reply_id, job_argument = queue_long_reply(redis, settings, tracking_id)
+    [second] = enqueue_calls(redis, settings, REPLY_QUEUE, REPLY_FUNC, [(job_argument,)])
+    accepted: list[int] = []
+
+    def aggregator(request: httpx.Request) -> httpx.Response:
+        accepted.append(sent_part(request).part)
+        return httpx.Response(202, text="0: Accepted for delivery")
+
+    concurrently = SecondJobInFirstSend(aggregator, redis, second.id)
+    api.route.side_effect = concurrently
+    drain(settings, (REPLY_QUEUE,))  # the first job, the second's run beside it, then the second's retry
+    assert accepted == [1, 2, 3]
+    assert isinstance(concurrently.outcome, SendInProgress)
+    assert redis.hget(reply_key(reply_id), "state") == b"sent"
+    events = log_events(log_stream)
+    [busy] = [event for event in events if event["event"] == "reply.send_in_progress"]
+    assert (busy["channel"], busy["tracking_id"]) == ("sms-aggregator", tracking_id)
+    assert "0812" not in orjson.dumps(busy).decode() and "Bagian" not in orjson.dumps(busy).decode()
+    names = [event["event"] for event in events]
+    assert (names.count("reply.sent"), names.count("reply.already_sent")) == (1, 1)
+    assert DeadLetters(redis).count() == 0 and not redis.exists(send_lease_key(reply_id))
+
+
+def gone_pid() -> int:
+    """The pid of a process that ran on this host and has exited."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize("holder", ["on-another-host", "gone-from-this-host"])
+def test_a_send_lease_left_by_a_dead_worker_holds_the_reply_back_no_longer_than_its_period(
+    test_env: Environment, redis: Redis, api: AggregatorApi, log_stream: io.StringIO, holder: str
+) -> None:
+    """A worker died holding the reply's send lease. One on another host cannot be judged from here: the reply waits
+    (retried, nothing sent, nothing written on its record) until the lease's period runs out, then goes out. One whose
+    process is gone from this host is taken over at once, as a poller's lease is."""
+    settings = aggregator_settings(test_env, LAPOR_QUEUES_RETRY_INTERVALS="1")
+    reply_id, _ = queue_long_reply(redis, settings)
+    key = send_lease_key(reply_id)
+    host, pid = ("reply-b.lapor.internal", 4242) if holder == "on-another-host" else (socket.gethostname(), gone_pid())
+    left = f"{host}:{pid}:{process_table()}:{secrets.token_hex(16)}"
+    redis.set(key, left, px=60_000)
+    drain(settings, (REPLY_QUEUE,))
+    if holder == "on-another-host":
+        assert api.parts() == []
+        assert redis.get(key) == left.encode() and redis.pttl(key) > 50_000  # the dead worker's lease, left alone
+        assert redis.hget(reply_key(reply_id), "state") == b"queued"
+        replies = queue(REPLY_QUEUE, redis)
+        [job_id] = replies.scheduled_job_registry.get_job_ids()  # RQ's retry, a second from now
+        redis.pexpire(key, 1)  # the period runs out
+        wait_until(lambda: not redis.exists(key))
+        replies.scheduled_job_registry.remove(job_id)
+        replies.enqueue_job(replies.fetch_job(job_id))  # as the scheduler does once its second has passed
+        drain(settings, (REPLY_QUEUE,))
+    else:
+        [took] = [event for event in log_events(log_stream) if event["event"] == "reply.took_over"]
+        assert (took["channel"], took["reason"]) == ("sms-aggregator", "holder_dead")
+    assert [part.part for part in api.parts()] == [1, 2, 3]
+    assert redis.hget(reply_key(reply_id), "state") == b"sent"
+    assert DeadLetters(redis).count() == 0 and not redis.exists(key)
+
+
+def test_a_reply_whose_send_lease_another_job_holds_through_every_retry_is_dead_lettered(
+    test_env: Environment, redis: Redis, api: AggregatorApi
+) -> None:
+    """Retries run out while another job holds the lease (it is sending the reply, or stuck): a dead letter an
+    operator sees, whose requeue sends the reply once the lease is free; nothing sent meanwhile."""
+    settings = aggregator_settings(test_env, LAPOR_QUEUES_RETRY_INTERVALS="0")
+    reply_id, _ = queue_long_reply(redis, settings)
+    key = send_lease_key(reply_id)
+    redis.set(key, f"reply-b.lapor.internal:4242:{process_table()}:{secrets.token_hex(16)}", px=60_000)
+    drain(settings, (REPLY_QUEUE,))
+    assert api.parts() == []
+    [letter] = DeadLetters(redis).list()
+    assert (letter.reason, letter.attempts, letter.channel) == ("send_in_progress", 2, "sms-aggregator")
+    redis.delete(key)  # its holder is done
+    assert DeadLetters(redis).requeue([letter], settings).requeued == 1
+    drain(settings, (REPLY_QUEUE,))
+    assert [part.part for part in api.parts()] == [1, 2, 3]
+    assert redis.hget(reply_key(reply_id), "state") == b"sent"
+
+
+def test_the_send_lease_is_held_while_the_parts_go_out_and_released_after(
+    settings: Settings, redis: Redis, api: AggregatorApi
+) -> None:
+    reply_id, _ = queue_long_reply(redis, settings)
+    key = send_lease_key(reply_id)
+    during: list[bytes | None] = []
+
+    def aggregator(request: httpx.Request) -> httpx.Response:
+        during.append(redis.get(key))
+        return httpx.Response(202, text="0: Accepted for delivery")
+
+    api.route.side_effect = aggregator
+    drain(settings, (REPLY_QUEUE,))
+    assert len(during) == 3 and len(set(during)) == 1  # one lease for every part
+    holder = Holder.parse(during[0] or b"")
+    assert holder is not None and (holder.host, holder.pid) == (socket.gethostname(), os.getpid())
+    assert not redis.exists(key)
+    assert redis.hget(reply_key(reply_id), "state") == b"sent"
 
 
 def test_a_reply_requeued_from_the_dead_letters_sends_only_the_parts_not_accepted(

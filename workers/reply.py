@@ -8,7 +8,8 @@ Each part the aggregator accepts is written on the reply's record (`part.<n>.ans
 whatever ends an attempt (a retryable failure, RQ's job timeout, a killed worker, a bug), the next run of the reply
 (RQ's retry, the reaper's requeue, a requeue from the dead letters, a second job for the same reply id) sends only the
 parts not recorded, and nothing once every part is. Two jobs of one reply running at the same moment, on two reply
-workers, are not kept apart: each may send a part the other is sending.
+workers, are kept apart by the reply's send lease (`workers.send_lease`): the job holding it reads the record, sends
+and records the outcome; the other sends nothing and is retried (`reply.send_in_progress`).
 
 Retryable failures (5xx, 429, timeouts) are retried with the queue's backoff, then dead-lettered; a refusal (other
 4xx) is dead-lettered at once. Every outcome is written on the reply's record.
@@ -34,6 +35,7 @@ from gateway.queues import REPLY_QUEUE, envelope_key
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.forward import HANDLE_KEY
+from workers.send_lease import SendInProgress, send_lease
 from workers.windows import count_in_window
 
 log = get_logger()
@@ -99,7 +101,8 @@ def _sent_so_far(context: WorkerContext, reply_id: str, parts: list[SmsPart]) ->
 
 
 def send_reply(reply: dict[str, Any]) -> dict[str, Any]:
-    """RQ job. Sends every part no run of this reply sent yet; raises RetryableError to have RQ retry the rest."""
+    """RQ job. Sends every part no run of this reply sent yet; raises RetryableError to have RQ retry the rest, or
+    the whole reply while another job of it holds its send lease."""
     context = current()
     job = get_current_job()
     reply_id = str(reply["reply_id"])
@@ -107,6 +110,19 @@ def send_reply(reply: dict[str, Any]) -> dict[str, Any]:
     attempts = attempt_number(job)
     if reply.get("source") != "sms-aggregator":
         return _give_up(context, reply, PermanentError("no sender for this source", reason="no_sender"), attempts)
+    try:
+        with send_lease(context, reply_id, channel=str(reply["source"])):
+            return _send_parts(context, job, reply, attempts)
+    except SendInProgress as error:
+        if job is not None and job.retries_left:
+            note_retry(job, attempts, error.reason)
+            raise
+        return _give_up(context, reply, error, attempts)
+
+
+def _send_parts(context: WorkerContext, job: Any, reply: dict[str, Any], attempts: int) -> dict[str, Any]:
+    """Under the reply's send lease: what the record says was sent, the parts it lacks, and the outcome written."""
+    reply_id = str(reply["reply_id"])
     parts = reply_parts(str(reply["text"]), reply_id)
     sent, recorded_sent = _sent_so_far(context, reply_id, parts)
     if recorded_sent and len(sent) == len(parts):  # a second job for this reply, or a requeue of a sent one
