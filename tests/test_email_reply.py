@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,10 +17,21 @@ import pytest
 from aiosmtpd.controller import Controller
 from redis import Redis
 
-from gateway.queues import REPLY_QUEUE, queue
-from tests.conftest import CASESTORE_TOKEN, CaseStoreServer, ProcessHandle, TestEnvironment, free_port, wait_until
+from gateway.queues import REPLY_QUEUE, enqueue_calls, queue
+from tests.conftest import (
+    CASESTORE_TOKEN,
+    CaseStoreServer,
+    ProcessHandle,
+    TestEnvironment,
+    free_port,
+    log_events,
+    wait_until,
+)
 from tests.email_support import RECIPIENT, SmtpServerThread, fixture, outbox, run_replies, stored_envelope
+from tests.job_support import SecondJobInFirstSend
+from workers import email_reply
 from workers.deadletters import DeadLetters
+from workers.send_lease import SendInProgress
 
 
 @dataclass
@@ -198,6 +210,31 @@ def test_replies_go_to_the_outbox_as_eml_without_a_relay(test_env: TestEnvironme
     assert str(reply["Subject"]).endswith("詐欺の報告")
     assert str(reply["X-LAPOR-Tracking-ID"]).isdigit()
     assert RECIPIENT in str(reply["From"])
+
+
+def test_two_jobs_of_one_mail_at_the_same_moment_answer_it_once(
+    test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO
+) -> None:
+    """The reply queued twice, its two jobs on two reply workers at once: the second, trying while the first is
+    sending, sends nothing and is retried; its retry finds the mail answered."""
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        result = server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    finally:
+        server.stop()
+    [first] = queue(REPLY_QUEUE, redis).get_jobs()
+    [second] = enqueue_calls(redis, settings, REPLY_QUEUE, first.func_name, [tuple(first.args)])
+    concurrently = SecondJobInFirstSend(email_reply.write_to_outbox, redis, second.id)
+    monkeypatch.setattr(email_reply, "write_to_outbox", concurrently)
+    run_replies(settings, redis)
+    assert len(outbox(settings)) == 1
+    assert isinstance(concurrently.outcome, SendInProgress)
+    [busy] = [event for event in log_events(log_stream) if event["event"] == "reply.send_in_progress"]
+    assert (busy["channel"], busy["tracking_id"]) == ("email", result.tracking_id)
+    skipped = [event["reason"] for event in log_events(log_stream) if event["event"] == "email.reply_skipped"]
+    assert skipped == ["already_replied"]  # the second job's retry
+    assert DeadLetters(redis).count() == 0
 
 
 def test_mail_kept_on_disk_is_readable_by_the_gateway_user_only(test_env: TestEnvironment, redis: Redis) -> None:

@@ -21,12 +21,15 @@ from channels.social import ProviderErrorKind
 from channels.x_mentions import XMentionsPoller, classify, strip_leading_mentions, tweet_time, x_progress
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
-from gateway.queues import REPLY_QUEUE, queue
+from gateway.queues import REPLY_QUEUE, enqueue_calls, queue
 from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id
 from tests.conftest import TestEnvironment, free_port, log_events
+from tests.job_support import SecondJobInFirstSend
 from tests.social_helpers import X_USER_ID, FakeProviderServer, fixture, run_reply_jobs
+from workers import social_reply
 from workers.deadletters import DeadLetters
+from workers.send_lease import SendInProgress
 
 NOW = 1_900_000_000.0
 VALID_ID = format_tracking_id(1_000_123)
@@ -602,6 +605,30 @@ def test_a_reply_is_sent_once_even_when_its_job_runs_twice(
     queue(REPLY_QUEUE, redis).enqueue("workers.social_reply.send_social_reply", *args)
     run_reply_jobs(settings)
     assert len(fake.state.x_replies) == 1
+
+
+def test_two_jobs_of_one_reply_at_the_same_moment_post_it_once(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, monkeypatch: pytest.MonkeyPatch,
+    log_stream: io.StringIO,
+) -> None:
+    """The reply queued twice, its two jobs on two reply workers at once: the second, trying while the first is
+    posting, posts nothing and is retried; its retry finds the reply sent. Without the lease the first would meet X's
+    "duplicate content" for the second's post and dead-letter a reply that went out (Instagram would post it twice)."""
+    fake.state.add_tweet("@lapor1708 gorong-gorong tersumbat")
+    make_poller(settings, redis, intake).poll_once()
+    (args,) = reply_jobs(redis)
+    [second] = enqueue_calls(redis, settings, REPLY_QUEUE, "workers.social_reply.send_social_reply", [args])
+    concurrently = SecondJobInFirstSend(social_reply._send, redis, second.id)
+    monkeypatch.setattr(social_reply, "_send", concurrently)
+    run_reply_jobs(settings)
+    assert len(fake.state.x_replies) == 1
+    assert [letter.reason for letter in DeadLetters(redis).list()] == []
+    assert isinstance(concurrently.outcome, SendInProgress)
+    events = log_events(log_stream)
+    [busy] = [event for event in events if event["event"] == "reply.send_in_progress"]
+    assert (busy["channel"], busy["tracking_id"]) == ("twitter-reply", args[3])
+    names = [event["event"] for event in events]
+    assert (names.count("reply.sent"), names.count("reply.already_sent")) == (1, 1)
 
 
 @pytest.mark.parametrize(

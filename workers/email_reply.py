@@ -1,6 +1,8 @@
 """The e-mail reply job (queue lapor-reply): one acknowledgement per mail, capped per address and hour.
 
-Idempotent per mail (a re-sent mail or a retried job does not answer twice once the first answer went out).
+Idempotent per mail (a re-sent mail or a retried job does not answer twice once the first answer went out), and
+one job at a time answers a mail: two running at once (a job queued twice, a dead letter requeued while the first
+runs) are kept apart by the mail's send lease (`workers.send_lease`); the second is retried.
 Without a configured relay the reply is written to the outbox under the data dir. A relay's 4xx or an
 unreachable relay is retried with backoff; a 5xx, or retries run out, goes to the dead-letter registry.
 """
@@ -22,6 +24,7 @@ from gateway.logs import bind_message_context, get_logger
 from gateway.queues import REPLY_QUEUE
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
+from workers.send_lease import SendInProgress, send_lease
 from workers.windows import count_in_window
 
 log = get_logger()
@@ -49,9 +52,27 @@ def send_email_reply(payload: dict[str, Any]) -> str:
     """RQ job. Returns what happened: sent, outbox, already_replied, capped or own_address."""
     context = current()
     bind_message_context(channel=CHANNEL, tracking_id=payload["tracking_id"])
-    replied_key = REPLIED_KEY.format(digest=_digest(payload["dedup"]))
     if _own_address(context, payload["to"]):
         return _skip("own_address")
+    try:
+        with send_lease(context, _item(payload), channel=CHANNEL):
+            return _answer(context, payload)
+    except SendInProgress as error:
+        job = get_current_job()
+        if job is not None and job.retries_left:
+            note_retry(job, attempt_number(job), error.reason)
+            raise
+        return _give_up(context, payload, error.reason, error.detail)
+
+
+def _item(payload: dict[str, Any]) -> str:
+    """The mail's reply, as its dead letter and its send lease name it."""
+    return f"email-{_digest(payload['dedup'])}"
+
+
+def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
+    """Under the mail's send lease: answer it unless an earlier job did, or the address had its replies this hour."""
+    replied_key = REPLIED_KEY.format(digest=_digest(payload["dedup"]))
     if context.redis.exists(replied_key):
         return _skip("already_replied")
     if _over_cap(context, payload["to"]):
@@ -89,7 +110,7 @@ def _give_up(context: WorkerContext, payload: dict[str, Any], reason: str, detai
     job = get_current_job()
     attempts = attempt_number(job)
     DeadLetters(context.redis).add_new(queue=REPLY_QUEUE, func=REPLY_FUNC, args=[payload],
-                                       tracking_id=payload["tracking_id"], item=f"email-{_digest(payload['dedup'])}",
+                                       tracking_id=payload["tracking_id"], item=_item(payload),
                                        reason=reason, detail=detail, attempts=attempts, channel=CHANNEL)
     HealthSignals(context.redis).reply_failed(health_channel(CHANNEL), reason)
     log.error("email.reply_failed", reason=reason)

@@ -8,6 +8,10 @@ and confidential reports get the same reply as any other.
 Rate: at most `reply_rate_per_minute` replies per channel per minute (a Redis counter per minute); a job over the
 limit is scheduled again for the next minute. A provider rate limit schedules it at the provider's reset time;
 server errors are retried by RQ with backoff; an auth or payload refusal goes to the dead-letter registry.
+
+One job at a time replies to a mention: two running at once (a job queued twice, a dead letter requeued while the
+first runs) are kept apart by the mention's send lease (`workers.send_lease`); the second is retried, and then finds
+the reply sent. Instagram has no duplicate check of its own, and X's would dead-letter a second help text.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from gateway.settings import Settings
 from normalizer.envelope import Channel
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
+from workers.send_lease import SendInProgress, send_lease
 from workers.windows import count_in_window
 
 log = get_logger()
@@ -94,6 +99,20 @@ def send_social_reply(channel: str, target: dict[str, str], reply_key: str, trac
     context = current()
     args = (channel, target, reply_key, tracking_id, language)
     bind_message_context(channel=f"{channel}-reply", tracking_id=tracking_id)
+    try:
+        with send_lease(context, f"{channel}:{_target_id(target)}", channel=f"{channel}-reply"):
+            return _reply(context, args)
+    except SendInProgress as error:
+        job = get_current_job()
+        if job is not None and job.retries_left:
+            note_retry(job, attempt_number(job), error.reason)
+            raise
+        return _dead_letter(context, args, error.reason, error.detail)
+
+
+def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
+    """Under the mention's send lease: reply unless an earlier job did, or defer it past this minute's rate."""
+    channel, target, reply_key, tracking_id, language = args
     sent_key = SENT_KEY.format(channel=channel, target=_target_id(target))
     if context.redis.exists(sent_key):
         log.info("reply.already_sent")
@@ -125,7 +144,7 @@ def send_social_reply(channel: str, target: dict[str, str], reply_key: str, trac
 
 
 def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...]) -> str:
-    channel, target, _, tracking_id, _ = args
+    channel = args[0]
     job = get_current_job()
     if error.kind is ProviderErrorKind.RATE_LIMIT:
         delay = (error.retry_at - time.time()) if error.retry_at else 60.0
@@ -136,10 +155,15 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...])
         log.warning("reply.retry", reason=error.reason, status=error.status)
         note_retry(job, attempt_number(job), f"{channel}_{error.reason}")
         raise RetryableError(error.detail, reason=error.reason)
-    HealthSignals(context.redis).reply_failed(health_channel(f"{channel}-reply"), error.reason)
+    return _dead_letter(context, args, f"{channel}_{error.reason}", error.detail)
+
+
+def _dead_letter(context: WorkerContext, args: tuple[Any, ...], reason: str, detail: str) -> str:
+    channel, target, _, tracking_id, _ = args
+    HealthSignals(context.redis).reply_failed(health_channel(f"{channel}-reply"), reason)
     DeadLetters(context.redis).add_new(
         queue=REPLY_QUEUE, func=SOCIAL_REPLY_FUNC, args=list(args), tracking_id=tracking_id or "",
-        item=f"{channel}:{_target_id(target)}", reason=f"{channel}_{error.reason}", detail=error.detail[:200],
-        attempts=attempt_number(job), channel=f"{channel}-reply",
+        item=f"{channel}:{_target_id(target)}", reason=reason, detail=detail[:200],
+        attempts=attempt_number(get_current_job()), channel=f"{channel}-reply",
     )
     return "dead_lettered"
