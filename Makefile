@@ -17,8 +17,9 @@ run: $(STAMP)
 	LAPOR_PROFILE=$${LAPOR_PROFILE:-development} $(BIN)/lapor-gateway dev
 
 # Three test processes on the two cores: most tests wait on sockets, subprocesses and timers, so a third process
-# keeps the cores busy (about 3 min instead of 4); each has its own Redis database and port band; fault tests run in
-# one group.
+# keeps the cores busy; each has its own Redis database and port band; fault tests run in one group. About 3 min on
+# a quiet two-core machine; on a slow, shared one the suite is bound by its CPU (8 to 9 min of it), and a fourth
+# process gains nothing.
 PYTEST_WORKERS ?= 3
 
 test: $(STAMP)
