@@ -620,6 +620,8 @@ def fake_run_worker(settings, queue_name, *, burst=False):
 run.run_worker = fake_run_worker
 if sys.argv[4:] == ["with-a-thread"]:
     threading.Thread(target=threading.Event().wait, daemon=True).start()
+if sys.argv[4:] == ["sigchld-ignored"]:  # as a parent that ignores SIGCHLD leaves it to the programs it starts
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
 print(run.run_workers(None, list(plan), burst=burst), flush=True)
 """
 
@@ -667,6 +669,15 @@ def test_a_crashed_worker_child_logs_its_traceback(tmp_path: Path) -> None:
     crashed = [e for e in events if e["event"] == "worker.crashed"]
     assert [e["queue"] for e in crashed] == ["b"]
     assert "crash_in_the_worker" in orjson.dumps(crashed[0].get("exception")).decode()
+
+
+def test_a_crashed_worker_child_is_seen_when_the_command_was_started_with_sigchld_ignored(tmp_path: Path) -> None:
+    """SIG_IGN for SIGCHLD survives exec: the kernel then reaps the children itself, and os.wait() would block until
+    the last one ended (a crashed child unnoticed while its siblings work) and then raise ChildProcessError."""
+    code, events, marks = run_workers_as_planned(tmp_path, "a=wait,b=crash", "sigchld-ignored")
+    assert code == 1
+    assert "stopped-a" in marks
+    assert [(e["queue"], e["exit_code"]) for e in events if e["event"] == "worker.child_exited"] == [("b", 1)]
 
 
 def test_the_worker_children_are_not_forked_from_a_process_with_threads(tmp_path: Path) -> None:

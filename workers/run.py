@@ -220,6 +220,9 @@ def run_workers(settings: Settings, queue_names: Sequence[str], *, burst: bool =
         # A forked child has only the forking thread, and every lock another thread held stays held in it for good
         # (the log writer's, prometheus_client's): its first log line or metric would hang the worker.
         raise RuntimeError("run_workers forks: call it before this process starts any thread")
+    # Ignored SIGCHLD (inherited across exec from whatever started us) has the kernel reap the children itself:
+    # os.wait() would then block until the last one ended, a dead child unnoticed, and raise ChildProcessError.
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     tie_to_us = tied_to_this_process(signal.SIGKILL)
     running = {fork_worker(settings, name, burst, tie_to_us): name for name in queue_names}
     stopping = False
