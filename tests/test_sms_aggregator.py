@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import httpx
@@ -1225,3 +1226,19 @@ async def test_a_follow_up_to_an_issued_id_found_nowhere_stays_a_follow_up_and_a
     assert envelope["anonymous"] is True
     drain(settings, (REPLY_QUEUE,))
     assert api.texts_to("+6281299990000")[-1] == render("follow_up", "id", follow_up_of=parent)
+
+
+@pytest.mark.parametrize(("timeout", "expected"), [(30, 30.0), (None, 180.0), (0, 180.0), (-1, 120.0)])
+def test_a_send_lease_runs_as_long_as_rq_lets_the_attempt_run(
+    monkeypatch: pytest.MonkeyPatch, timeout: int | None, expected: float
+) -> None:
+    """The job's timeout; for a job without one RQ's own default (180 s), which is what ends its attempt, not the
+    queues' shorter default: that lease would expire while the attempt still sends. A job RQ never times out (-1)
+    gets the queues' default."""
+    import workers.send_lease as send_lease_module
+
+    context = SimpleNamespace(settings=SimpleNamespace(queues=SimpleNamespace(job_timeout_seconds=120)))
+    monkeypatch.setattr(send_lease_module, "get_current_job", lambda: SimpleNamespace(timeout=timeout))
+    assert send_lease_module.lease_seconds(context) == expected  # type: ignore[arg-type]
+    monkeypatch.setattr(send_lease_module, "get_current_job", lambda: None)
+    assert send_lease_module.lease_seconds(context) == 120.0  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from rq import get_current_job
+from rq import Queue, get_current_job
 
 from gateway.errors import RetryableError
 from gateway.lease import LEASE_KEY, Lease
@@ -47,9 +47,13 @@ def send_lease_key(reply: str) -> str:
 
 
 def lease_seconds(context: WorkerContext) -> float:
-    """How long a send lease runs: the running job's timeout (what ends its attempt), else the queues' default."""
+    """How long a send lease runs: what ends the running job's attempt, as RQ's worker reads it (the job's timeout,
+    RQ's own default for a job that has none); outside a job, or for one RQ never times out, the queues' default.
+
+    Not the queues' default for a job without a timeout: RQ gives that job 180 s, and a lease of the 120 s default
+    would expire while the attempt still sends, so a second job could take it and send the reply again."""
     job = get_current_job()
-    timeout = job.timeout if job is not None else None
+    timeout = (job.timeout or Queue.DEFAULT_TIMEOUT) if job is not None else None
     return float(timeout) if timeout and timeout > 0 else float(context.settings.queues.job_timeout_seconds)
 
 
