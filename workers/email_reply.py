@@ -22,7 +22,7 @@ from gateway.errors import PermanentError, RetryableError
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
 from gateway.queues import REPLY_QUEUE
-from workers.context import WorkerContext, attempt_number, current, note_retry
+from workers.context import WorkerContext, attempt_number, current, note_retry, retry_while_left
 from workers.deadletters import DeadLetters
 from workers.send_lease import SendInProgress, send_lease
 from workers.windows import count_in_window
@@ -59,9 +59,7 @@ def send_email_reply(payload: dict[str, Any]) -> str:
             return _answer(context, payload)
     except SendInProgress as error:
         job = get_current_job()
-        if job is not None and job.retries_left:
-            note_retry(job, attempt_number(job), error.reason)
-            raise
+        retry_while_left(job, error, attempt_number(job))
         return _give_up(context, payload, error.reason, error.detail)
 
 

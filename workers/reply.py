@@ -32,7 +32,7 @@ from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
 from gateway.outbound import REPLY_FUNC, reply_key, write_reply_record
 from gateway.queues import REPLY_QUEUE, envelope_key
-from workers.context import WorkerContext, attempt_number, current, note_retry
+from workers.context import WorkerContext, attempt_number, current, note_retry, retry_while_left
 from workers.deadletters import DeadLetters
 from workers.forward import HANDLE_KEY
 from workers.send_lease import SendInProgress, send_lease
@@ -114,9 +114,7 @@ def send_reply(reply: dict[str, Any]) -> dict[str, Any]:
         with send_lease(context, reply_id, channel=str(reply["source"])):
             return _send_parts(context, job, reply, attempts)
     except SendInProgress as error:
-        if job is not None and job.retries_left:
-            note_retry(job, attempts, error.reason)
-            raise
+        retry_while_left(job, error, attempts)
         return _give_up(context, reply, error, attempts)
 
 

@@ -32,7 +32,7 @@ from gateway.queues import REPLY_QUEUE, queue, retry_policy
 from gateway.replies import load_replies, render
 from gateway.settings import Settings
 from normalizer.envelope import Channel
-from workers.context import WorkerContext, attempt_number, current, note_retry
+from workers.context import WorkerContext, attempt_number, current, note_retry, retry_while_left
 from workers.deadletters import DeadLetters
 from workers.send_lease import SendInProgress, send_lease
 from workers.windows import count_in_window
@@ -104,9 +104,7 @@ def send_social_reply(channel: str, target: dict[str, str], reply_key: str, trac
             return _reply(context, args)
     except SendInProgress as error:
         job = get_current_job()
-        if job is not None and job.retries_left:
-            note_retry(job, attempt_number(job), error.reason)
-            raise
+        retry_while_left(job, error, attempt_number(job))
         return _dead_letter(context, args, error.reason, error.detail)
 
 
