@@ -138,6 +138,7 @@ class EmailSettings(_Section):
     domains: list[str]
     max_message_bytes: int
     max_mime_parts: int = Field(ge=1)
+    max_mime_depth: int = Field(ge=1)
     max_attachment_bytes: int
     max_attachments_bytes: int
     max_attachments: int

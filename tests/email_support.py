@@ -47,6 +47,17 @@ def mail_of_parts(parts: int, text: str = "Foto kerusakan terlampir.", boundary:
     return message.as_bytes().replace(b"\n", b"\r\n")
 
 
+def mail_nested(depth: int) -> bytes:
+    """A mail whose deepest part is at level `depth`: the message (level 1) and multiparts each holding the next,
+    the citizen's text at the bottom. 400 levels took the parser most of a second (quadratic in the depth)."""
+    body = "Content-Type: text/plain; charset=utf-8\n\nJalan di depan SDN 3 berlubang.\n"
+    for level in range(depth - 1, 0, -1):
+        body = f"Content-Type: multipart/mixed; boundary=lapor-{level}\n\n--lapor-{level}\n{body}--lapor-{level}--\n"
+    head = f"From: Warga <warga@example.net>\nTo: {RECIPIENT}\nSubject: Jalan rusak\n" \
+        f"Message-ID: {make_msgid(domain='example.net')}\nMIME-Version: 1.0\n"
+    return (head + body).replace("\n", "\r\n").encode()
+
+
 @dataclass
 class SmtpResult:
     mail_code: int

@@ -16,7 +16,7 @@ from gateway.intake import Intake, Receipt
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft
 from tests.conftest import TestEnvironment, async_wait_until, log_events
-from tests.email_support import envelope_count, fixture, mail_of_parts, outbox, run_replies
+from tests.email_support import envelope_count, fixture, mail_nested, mail_of_parts, outbox, run_replies
 from tests.fake_imap import FakeImapServer, FakeMailbox
 
 
@@ -131,6 +131,27 @@ async def test_mail_of_too_many_mime_parts_is_quarantined_and_the_poll_moves_on(
     assert Quarantine(settings.data_dir).raw(entry) == box.messages[7]
     [line] = [e for e in log_events(log_stream) if e.get("event") == "email.quarantined"]
     assert (line["reason"], line["parts"], line["limit"]) == ("too_many_parts", 11, 10)
+    assert await imap.poll_once() == 0
+
+
+async def test_mail_nested_too_deep_is_quarantined_and_the_poll_moves_on(
+    test_env: TestEnvironment, redis: Redis, mailbox: tuple[FakeMailbox, FakeImapServer], log_stream: io.StringIO
+) -> None:
+    """Like too many parts: kept unparsed with its reason, never parsed for long, and the cursor moves past it."""
+    box, server = mailbox
+    box.messages[7] = mail_nested(400)
+    settings = test_env.settings(LAPOR_EMAIL_IMAP_HOST="127.0.0.1", LAPOR_EMAIL_IMAP_PORT=str(server.port),
+                                 LAPOR_EMAIL_IMAP_SSL="false", LAPOR_EMAIL_IMAP_USER="lapor",
+                                 LAPOR_EMAIL_IMAP_PASSWORD="imap-secret", LAPOR_EMAIL_MAX_MIME_DEPTH="10")
+    imap = poller(settings, redis)
+    assert await imap.poll_once() == 3
+    assert imap.read_cursor() == Cursor(1700, 9)
+    assert envelope_count(redis) == 2
+    [entry] = Quarantine(settings.data_dir).list()
+    assert (entry.reason, entry.size) == ("too_deeply_nested", len(box.messages[7]))
+    assert Quarantine(settings.data_dir).raw(entry) == box.messages[7]
+    [line] = [e for e in log_events(log_stream) if e.get("event") == "email.quarantined"]
+    assert (line["reason"], line["depth"], line["limit"]) == ("too_deeply_nested", 11, 10)
     assert await imap.poll_once() == 0
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from channels.email.parse import (
+    FORWARD_MARKER,
     RawAttachment,
+    TooDeep,
     TooManyParts,
     decode_text,
     parse_bytes,
@@ -17,7 +20,9 @@ from channels.email.parse import (
     trim_quoted,
 )
 from channels.email.store import executable_flags, store_attachments
+from gateway.errors import TooLarge
 from gateway.settings import Settings
+from tests.email_support import mail_nested
 
 
 @pytest.mark.parametrize(
@@ -218,3 +223,67 @@ def test_every_kind_of_part_counts_and_the_parse_stops_at_the_first_over_the_lim
         parse_mail(raw, 10)
     assert (refused.value.parts, refused.value.limit) == (11, 10)
     assert parse_mail(raw).sender_address == "a@example.net"  # no limit: read as before
+
+
+def _forwarded_chain(depth: int) -> bytes:
+    """A mail that is a forwarded message, itself a forwarded message...: one level per message, `depth` in all."""
+    head = "From: a@example.net\nSubject: Fwd: x\nContent-Type: message/rfc822\n\n"
+    return (head * (depth - 1) + "From: warga@example.net\nSubject: x\n\nJalan di depan SDN 3 berlubang.\n").encode()
+
+
+NESTINGS = [pytest.param(mail_nested, id="multiparts"), pytest.param(_forwarded_chain, id="forwarded-messages")]
+
+
+@pytest.mark.parametrize("nested", NESTINGS)
+@pytest.mark.parametrize("limit", [1, 2, 10, 30])
+def test_parts_nested_to_the_depth_limit_parse_and_one_level_deeper_is_refused(nested, limit: int) -> None:  # type: ignore[no-untyped-def]
+    """The message itself is level 1, each part one level below the part holding it, whatever holds it."""
+    assert "berlubang" in parse_mail(nested(limit), 0, limit).text
+    with pytest.raises(TooDeep) as refused:
+        parse_mail(nested(limit + 1), 0, limit)
+    assert isinstance(refused.value, TooLarge) and refused.value.reason == "too_deeply_nested"
+    assert (refused.value.depth, refused.value.limit) == (limit + 1, limit)
+
+
+@pytest.mark.parametrize("nested", NESTINGS)
+def test_a_mail_nested_400_deep_is_refused_at_the_first_level_over_the_limit(nested, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """Each level adds a boundary the parser matches every later line against: 400 levels of 26 KB, well under the
+    part limit, took most of a second to parse (900 levels of 350 KB: 20 s). The parse stops at level 31."""
+    limits = settings.email
+    assert limits.max_mime_depth == 30
+    with pytest.raises(TooDeep) as refused:
+        parse_mail(nested(400), limits.max_mime_parts, limits.max_mime_depth)
+    assert refused.value.depth == 31
+    assert parse_mail(nested(400)).sender_address  # no limit: read as before
+
+
+def _forward(mail: EmailMessage, sender: str, text: str) -> EmailMessage:
+    """`mail` forwarded as an attachment (message/rfc822), as Thunderbird and Outlook do."""
+    forward = EmailMessage()
+    forward["From"], forward["To"], forward["Subject"] = sender, "pengaduan@lapor.go.id", "Fwd: " + mail["Subject"]
+    forward.set_content(text)
+    forward.add_attachment(mail)
+    return forward
+
+
+def test_a_forward_of_a_forwarded_mail_with_html_and_inline_photos_is_well_under_the_depth_limit(
+        settings: Settings) -> None:
+    """A citizen's HTML mail (alternative, related inline photo, a PDF) forwarded by the village head, forwarded
+    again by the district office: 8 levels, the most real mail reaches."""
+    citizen = EmailMessage()
+    citizen["From"], citizen["To"], citizen["Subject"] = "warga@example.net", "kades@example.net", "Jalan rusak"
+    citizen.set_content("Jalan di depan SDN 3 berlubang.")
+    citizen.add_alternative('<p>Jalan di depan SDN 3 berlubang.</p><img src="cid:foto">', subtype="html")
+    html = citizen.get_payload()[1]
+    html.add_related(b"\x89PNG foto", maintype="image", subtype="png", cid="<foto>", filename="foto.png")
+    citizen.add_attachment(b"%PDF-1.4 surat", maintype="application", subtype="pdf", filename="surat.pdf")
+    village = _forward(citizen, "kades@example.net", "Mohon ditindaklanjuti.")
+    district = _forward(village, "camat@example.net", "Diteruskan ke LAPOR!.")
+    raw = district.as_bytes().replace(b"\n", b"\r\n")
+    limits = settings.email
+    mail = parse_mail(raw, limits.max_mime_parts, limits.max_mime_depth)
+    assert mail.text.count(FORWARD_MARKER) == 2 and "Jalan di depan SDN 3 berlubang." in mail.text
+    assert sorted(a.name or "" for a in mail.attachments) == ["foto.png", "surat.pdf"]
+    parse_mail(raw, 0, 8)
+    with pytest.raises(TooDeep):
+        parse_mail(raw, 0, 7)

@@ -28,6 +28,7 @@ from tests.email_support import (
     SmtpServerThread,
     envelope_count,
     fixture,
+    mail_nested,
     mail_of_parts,
     outbox,
     run_replies,
@@ -212,9 +213,37 @@ def test_a_body_of_boundary_look_alikes_is_not_counted_as_parts(make_server, red
     assert envelope_count(redis) == 1
 
 
-def test_the_mime_part_limit_must_be_positive(test_env: TestEnvironment) -> None:
-    with pytest.raises(SettingsError, match="max_mime_parts"):
-        test_env.settings(LAPOR_EMAIL_MAX_MIME_PARTS="0")
+@pytest.mark.parametrize(("depth", "code"), [(10, 250), (400, 552)], ids=["at-the-limit", "400-deep"])
+def test_a_mail_nested_deeper_than_the_limit_is_refused_with_552(make_server, redis: Redis,  # type: ignore[no-untyped-def]
+                                                                 log_stream: io.StringIO, depth: int,
+                                                                 code: int) -> None:
+    """The parser matches every line against every enclosing boundary: 400 levels, far under the part limit, cost
+    most of a second of CPU. Past `email.max_mime_depth` the parse stops at the first level too deep, refused."""
+    server = make_server(LAPOR_EMAIL_MAX_MIME_DEPTH="10")
+    before, refused_before = redis_state(redis), rejected("too_deeply_nested")
+    result = server.deliver(mail_nested(depth))
+    assert result.data_code == code, result.data_message
+    events = [e for e in log_events(log_stream) if e.get("reason") == "too_deeply_nested"]
+    if code == 250:
+        assert envelope_count(redis) == 1 and events == []
+        return
+    assert result.data_message == (
+        "5.3.4 Surel ini memuat bagian MIME bertingkat lebih dari 10 lapis dan tidak dapat diterima; kirim ulang "
+        "isinya tanpa terusan berlapis. / This mail nests MIME parts more than 10 levels deep and cannot be "
+        "accepted; send its content again without nested forwards.")
+    assert redis_state(redis) == before
+    assert not (server.settings.data_dir / "email" / "quarantine").exists()
+    assert rejected("too_deeply_nested") == refused_before + 1
+    [line] = events
+    assert {k: line[k] for k in ("event", "status", "depth", "limit")} == {
+        "event": "message.rejected", "status": 552, "depth": 11, "limit": 10}
+    assert "berlubang" not in str(line) and "warga" not in str(line)
+
+
+@pytest.mark.parametrize("name", ["max_mime_parts", "max_mime_depth"])
+def test_the_mime_limits_must_be_positive(test_env: TestEnvironment, name: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        test_env.settings(**{f"LAPOR_EMAIL_{name.upper()}": "0"})
 
 
 def test_without_message_id_a_copy_through_another_hop_is_still_one_report(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]

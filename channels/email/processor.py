@@ -3,8 +3,8 @@
 Used by the SMTP server, the IMAP poller and the quarantine's reprocess command alike. `process` returns only
 once what it decided is durable (the report in Redis with its reply job, the bounce recorded, the quarantine
 file on disk) and raises NotDurable otherwise, so the caller answers 451 or keeps its cursor. A mail over the
-MIME-part limit is refused (TooManyParts) when the caller can refuse it, which only SMTP can: the sending server
-bounces it to its sender. The poller and the reprocess command have no one to refuse it to: it is quarantined.
+MIME-part or nesting limit is refused (TooComplex) when the caller can refuse it, which only SMTP can: the sending
+server bounces it to its sender. The poller and the reprocess command have no one to refuse it to: it is quarantined.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from channels.base import InboundMessage
 from channels.email.guards import BOUNCES, SUPPRESSED, Bounce, bounce_of_our_reply, follow_up_of, loop_reason
-from channels.email.parse import ParsedMail, TooManyParts, parse_mail
+from channels.email.parse import ParsedMail, TooComplex, parse_mail
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
@@ -100,12 +100,13 @@ class MailProcessor:
         if self.signals.note_message(self.source):  # the Redis write at most once a second, off the event loop
             await asyncio.to_thread(self.signals.write_message, self.source)
         try:  # ~8 ms of CPU for a typical multipart mail: kept off the event loop
-            mail = await asyncio.to_thread(parse_mail, raw, self.settings.email.max_mime_parts)
-        except TooManyParts as error:
+            mail = await asyncio.to_thread(parse_mail, raw, self.settings.email.max_mime_parts,
+                                           self.settings.email.max_mime_depth)
+        except TooComplex as error:  # too many parts, or nested too deep
             if self.can_refuse:
                 raise
             return await self._quarantine(raw, error.reason, error.detail, envelope_sender, recipients,
-                                          parts=error.parts, limit=error.limit)
+                                          **error.counts)
         except RejectedInput as error:
             return await self._quarantine(raw, error.reason, error.detail, envelope_sender, recipients)
         except Exception as error:  # a parser bug must not lose the mail: keep it for an operator

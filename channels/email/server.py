@@ -1,9 +1,10 @@
 """The SMTP server: aiosmtpd on asyncio, feeding the mail processor.
 
 Never an open relay: RCPT is refused (550) for any address that is not ours. The size limit (552) is
-aiosmtpd's own, lowered from its 32 MiB default; a mail of more MIME parts than `email.max_mime_parts` is refused
-with 552 5.3.4 at DATA, before it is parsed. DATA answers 250 only once the report is durable, 451 when it
-cannot be made durable (the sending server retries), and STARTTLS is offered when a certificate is configured.
+aiosmtpd's own, lowered from its 32 MiB default; a mail of more MIME parts than `email.max_mime_parts`, or nested
+deeper than `email.max_mime_depth`, is refused with 552 5.3.4 at DATA, before it is parsed. DATA answers 250 only
+once the report is durable, 451 when it cannot be made durable (the sending server retries), and STARTTLS is offered
+when a certificate is configured.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from redis import Redis
 
-from channels.email.parse import TooManyParts
+from channels.email.parse import TooComplex
 from channels.email.processor import MailProcessor
 from gateway import metrics
 from gateway.errors import NotDurable
@@ -84,11 +85,10 @@ class IntakeHandler:
             metrics.REJECTED.labels(self.processor.source, error.reason).inc()
             log.error("message.rejected", reason=error.reason, status=451)
             return "451 4.3.0 Temporary failure, please retry later"
-        except TooManyParts as error:  # permanent: the sending server bounces it to its sender, nothing is kept
+        except TooComplex as error:  # permanent: the sending server bounces it to its sender, nothing is kept
             metrics.REJECTED.labels(self.processor.source, error.reason).inc()
-            log.warning("message.rejected", reason=error.reason, status=552, parts=error.parts, limit=error.limit,
-                        size=len(raw))
-            return "552 5.3.4 " + refusal_text("smtp_too_many_parts", limit=error.limit)
+            log.warning("message.rejected", reason=error.reason, status=552, **error.counts, size=len(raw))
+            return "552 5.3.4 " + refusal_text(error.refusal, limit=error.limit)
         except Exception as error:  # never crash a session; the sender retries later
             log.exception("email.failed", error=type(error).__name__)
             return "451 4.3.0 Temporary failure, please retry later"
