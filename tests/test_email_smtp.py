@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import smtplib
+import socket
 import ssl
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -18,9 +20,12 @@ from redis import Redis
 
 from channels.email.guards import SUPPRESSED, loop_reason
 from channels.email.parse import parse_mail
+from channels.email.processor import MailProcessor
+from channels.email.server import readable_size, refusal_text
 from channels.email.store import MAX_LISTED_ATTACHMENTS
 from gateway.intake import Intake
 from gateway.queues import ALL_QUEUES, queue, redis_connection
+from gateway.replies import load_replies, render
 from gateway.settings import Settings, SettingsError
 from tests.conftest import TestEnvironment, free_port, log_events
 from tests.email_support import (
@@ -244,6 +249,108 @@ def test_a_mail_nested_deeper_than_the_limit_is_refused_with_552(make_server, re
 def test_the_mime_limits_must_be_positive(test_env: TestEnvironment, name: str) -> None:
     with pytest.raises(SettingsError, match=name):
         test_env.settings(**{f"LAPOR_EMAIL_{name.upper()}": "0"})
+
+
+def _broken_processor(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def process(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(MailProcessor, "process", process)
+
+
+@dataclass
+class Refusal:
+    """One SMTP refusal a sending server quotes in its bounce: the raw commands, and the reply they earn."""
+
+    id: str
+    commands: list[bytes]
+    status: str  # the code and enhanced code, unchanged by moving the text to config/replies.toml
+    key: str  # the text's table in config/replies.toml
+    fields: dict[str, object] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    redis_down: bool = False
+    setup: Callable[[pytest.MonkeyPatch], None] | None = None
+
+
+def _transaction(mail: bytes, rcpt: str = RECIPIENT) -> list[bytes]:
+    return [b"EHLO client.example.net\r\n", b"MAIL FROM:<warga@example.net>\r\n", f"RCPT TO:<{rcpt}>\r\n".encode(),
+            b"DATA\r\n", mail.replace(b"\r\n.", b"\r\n..") + b".\r\n"]
+
+
+REFUSALS = [
+    Refusal("relay", [b"EHLO x\r\n", b"MAIL FROM:<warga@example.net>\r\n", b"RCPT TO:<victim@example.org>\r\n"],
+            "550 5.7.1", "smtp_relay_denied"),
+    Refusal("control-char-sender", [b"EHLO x\r\n", b"MAIL FROM:<warga\x1b@example.net>\r\n"], "553 5.1.7",
+            "smtp_bad_sender"),
+    Refusal("8bit-sender-without-smtputf8", [b"EHLO x\r\n", b"MAIL FROM:<w\xe9rga@example.net>\r\n"], "553 5.1.7",
+            "smtp_bad_sender"),
+    Refusal("declared-size-too-large", [b"EHLO x\r\n", b"MAIL FROM:<warga@example.net> SIZE=999999\r\n"], "552",
+            "smtp_too_large", {"limit": "4096 byte"}, {"LAPOR_EMAIL_MAX_MESSAGE_BYTES": "4096"}),
+    Refusal("data-too-large", _transaction(citizen_mail(body="Laporan panjang. " * 600)), "552", "smtp_too_large",
+            {"limit": "4096 byte"}, {"LAPOR_EMAIL_MAX_MESSAGE_BYTES": "4096"}),
+    Refusal("too-many-parts", _transaction(mail_of_parts(11)), "552 5.3.4", "smtp_too_many_parts", {"limit": 10},
+            {"LAPOR_EMAIL_MAX_MIME_PARTS": "10"}),
+    Refusal("too-deeply-nested", _transaction(mail_nested(11)), "552 5.3.4", "smtp_too_deeply_nested",
+            {"limit": 10}, {"LAPOR_EMAIL_MAX_MIME_DEPTH": "10"}),
+    Refusal("not-durable", _transaction(citizen_mail()), "451 4.3.0", "smtp_retry_later", redis_down=True),
+    Refusal("unexpected-error", _transaction(citizen_mail()), "451 4.3.0", "smtp_retry_later",
+            setup=_broken_processor),
+]
+
+
+def _last_reply(port: int, commands: list[bytes]) -> bytes:
+    """Raw SMTP over the socket, as the sending server speaks it; the last reply's final line, as it would quote it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        reader = sock.makefile("rb")
+
+        def reply() -> bytes:
+            while True:
+                line = reader.readline()
+                if line[3:4] != b"-":
+                    return line
+
+        reply()
+        replies = []
+        for command in commands:
+            sock.sendall(command)
+            replies.append(reply())
+    return replies[-1]
+
+
+@pytest.mark.parametrize("row", REFUSALS, ids=[row.id for row in REFUSALS])
+def test_every_smtp_refusal_text_comes_from_config_indonesian_first(make_server, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                                                    row: Refusal) -> None:
+    """The sending server quotes our refusal in the bounce the citizen reads: Indonesian, then English, from
+    config/replies.toml, ASCII on one line (no SMTPUTF8 needed), with the code and enhanced code it always had."""
+    if row.setup:
+        row.setup(monkeypatch)
+    closed = redis_connection(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5) if row.redis_down else None
+    server = make_server(intake_redis=closed, **row.env)
+    line = _last_reply(server.port, row.commands)
+    assert line.endswith(b"\r\n") and b"\n" not in line[:-2] and len(line) < 512
+    assert line.isascii()
+    text = line[:-2].decode("ascii")
+    indonesian, english = render(row.key, "id", **row.fields), render(row.key, "en", **row.fields)
+    assert indonesian != english
+    assert text == f"{row.status} {indonesian} / {english}" == f"{row.status} {refusal_text(row.key, **row.fields)}"
+
+
+def test_smtp_texts_in_config_are_ascii_lines_in_both_languages() -> None:
+    """Every `[smtp_*]` text: an SMTP reply is ASCII without SMTPUTF8, one line, well under 512 octets."""
+    tables = {key: table for key, table in load_replies().items() if key.startswith("smtp_")}
+    assert {"smtp_relay_denied", "smtp_bad_sender", "smtp_retry_later", "smtp_too_large",
+            "smtp_too_many_parts", "smtp_too_deeply_nested"} <= set(tables)
+    for key, table in tables.items():
+        assert set(table) == {"id", "en"}, key
+        text = refusal_text(key, limit="20 MB")
+        assert text.isascii() and "\n" not in text and len(text) < 400, key
+
+
+@pytest.mark.parametrize(("size", "text"),
+                         [(20 * 2**20, "20 MB"), (2**20, "1 MB"), (4096, "4096 byte"), (3 * 2**20 + 1, "3145729 byte")],
+                         ids=["default", "one-mib", "small", "odd"])
+def test_the_size_limit_is_quoted_as_a_citizen_reads_it(size: int, text: str) -> None:
+    assert readable_size(size) == text
 
 
 def test_without_message_id_a_copy_through_another_hop_is_still_one_report(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]

@@ -2,9 +2,11 @@
 
 Never an open relay: RCPT is refused (550) for any address that is not ours. The size limit (552) is
 aiosmtpd's own, lowered from its 32 MiB default; a mail of more MIME parts than `email.max_mime_parts`, or nested
-deeper than `email.max_mime_depth`, is refused with 552 5.3.4 at DATA, before it is parsed. DATA answers 250 only
-once the report is durable, 451 when it cannot be made durable (the sending server retries), and STARTTLS is offered
-when a certificate is configured.
+deeper than `email.max_mime_depth`, is refused with 552 5.3.4 at DATA, as soon as the parse reaches the limit. DATA
+answers 250 only once the report is durable, 451 when it cannot be made durable (the sending server retries), and
+STARTTLS is offered when a certificate is configured. Every refusal a citizen's mail can earn carries a text from
+config/replies.toml (Indonesian, then English), which the sending server quotes in its bounce; aiosmtpd's own English
+size refusals are swapped for ours as they are sent.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from gateway import metrics
 from gateway.errors import NotDurable
 from gateway.intake import Intake
 from gateway.logs import get_logger
-from gateway.replies import load_replies
+from gateway.replies import render
 from gateway.settings import EmailSettings, Settings
 
 log = get_logger()
@@ -46,8 +48,18 @@ def malformed_address(address: str, *, smtputf8: bool) -> bool:
 
 def refusal_text(key: str, **fields: object) -> str:
     """Indonesian, then English, on one line (config/replies.toml): the sending server quotes it to the sender."""
-    table = load_replies()[key]
-    return f"{table['id'].format(**fields)} / {table['en'].format(**fields)}"
+    return f"{render(key, 'id', **fields)} / {render(key, 'en', **fields)}"
+
+
+def readable_size(size: int) -> str:
+    """A size limit as a citizen reads it: whole MiB as `20 MB`, anything else in bytes."""
+    return f"{size // 2**20} MB" if size and size % 2**20 == 0 else f"{size} byte"
+
+
+# aiosmtpd's own refusals of a mail over the size limit (SIZE= in MAIL FROM, or at the end of DATA): a citizen's
+# oversized photos earn them, so they get our text. A new aiosmtpd wording would slip through: the tests check.
+AIOSMTPD_SIZE_REFUSALS = frozenset({"552 Error: message size exceeds fixed maximum message size",
+                                     "552 Error: Too much mail data"})
 
 
 class IntakeHandler:
@@ -62,7 +74,7 @@ class IntakeHandler:
         """Refuse a reverse-path with control characters, or non-ASCII without SMTPUTF8 (RFC 5321/6531)."""
         if malformed_address(address, smtputf8=bool(envelope.smtp_utf8)):
             metrics.REJECTED.labels(self.processor.source, "malformed_sender").inc()
-            return "553 5.1.7 Malformed sender address"
+            return "553 5.1.7 " + refusal_text("smtp_bad_sender")
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -72,7 +84,7 @@ class IntakeHandler:
         if not accepts_recipient(address, self.settings):
             metrics.REJECTED.labels(self.processor.source, "relay_denied").inc()
             log.warning("email.relay_denied", channel=self.processor.source)
-            return "550 5.7.1 Relaying denied: we only accept mail for our own addresses"
+            return "550 5.7.1 " + refusal_text("smtp_relay_denied")
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -84,14 +96,14 @@ class IntakeHandler:
         except NotDurable as error:
             metrics.REJECTED.labels(self.processor.source, error.reason).inc()
             log.error("message.rejected", reason=error.reason, status=451)
-            return "451 4.3.0 Temporary failure, please retry later"
+            return "451 4.3.0 " + refusal_text("smtp_retry_later")
         except TooComplex as error:  # permanent: the sending server bounces it to its sender, nothing is kept
             metrics.REJECTED.labels(self.processor.source, error.reason).inc()
             log.warning("message.rejected", reason=error.reason, status=552, **error.counts, size=len(raw))
             return "552 5.3.4 " + refusal_text(error.refusal, limit=error.limit)
         except Exception as error:  # never crash a session; the sender retries later
             log.exception("email.failed", error=type(error).__name__)
-            return "451 4.3.0 Temporary failure, please retry later"
+            return "451 4.3.0 " + refusal_text("smtp_retry_later")
         if outcome.tracking_id and outcome.status != "bounce":
             return f"250 2.0.0 OK: LAPOR #{outcome.tracking_id}"
         return "250 2.0.0 OK"
@@ -99,12 +111,15 @@ class IntakeHandler:
 
 class LoggedSMTP(SMTP):
     """aiosmtpd's SMTP, with one log line for every refusal it sends (552 too large, 500 line too long, 501/553
-    malformed commands and addresses...), most of which aiosmtpd answers without calling the handler."""
+    malformed commands and addresses...), most of which aiosmtpd answers without calling the handler. The size
+    refusals get our text (`[smtp_too_large]`); the protocol errors only a broken client earns keep aiosmtpd's."""
 
     async def push(self, status: str) -> None:
         if status[:1] in ("4", "5"):
             code, _, text = status.partition(" ")
             log.warning("smtp.refused", channel="email-smtp", code=code, reason=text[:80])
+        if status in AIOSMTPD_SIZE_REFUSALS:
+            status = "552 " + refusal_text("smtp_too_large", limit=readable_size(self.data_size_limit or 0))
         await super().push(status)
 
 
