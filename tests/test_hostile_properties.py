@@ -377,7 +377,7 @@ def test_mutated_real_mail_is_a_mail_or_a_typed_rejection(path: Path, seed: int,
 @example(FIXTURES / "email" / "dsn_gmail_other.eml", 0, 0, 4)  # 3 delimiter lines, 5 parts (delivery-status blocks)
 def test_with_a_part_limit_mutated_mail_has_at_most_that_many_parts_or_a_typed_rejection(
         path: Path, seed: int, operations: int, limit: int) -> None:
-    """Whatever the byte count misses, the parse counts: no mail of more parts than the limit gets through."""
+    """The parse counts every part it makes: no mail of more parts than the limit gets through."""
     raw = _mutate(path.read_bytes(), seed, operations)
     try:
         mail = parse_mail(raw, limit)
