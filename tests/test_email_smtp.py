@@ -235,7 +235,7 @@ def test_a_mail_nested_deeper_than_the_limit_is_refused_with_552(make_server, re
         return
     assert result.data_message == (
         "5.3.4 Surel ini memuat bagian MIME bertingkat lebih dari 10 lapis dan tidak dapat diterima; kirim ulang "
-        "isinya tanpa terusan berlapis. / This mail nests MIME parts more than 10 levels deep and cannot be "
+        "isinya tanpa surel terusan berlapis. / This mail nests MIME parts more than 10 levels deep and cannot be "
         "accepted; send its content again without nested forwards.")
     assert redis_state(redis) == before
     assert not (server.settings.data_dir / "email" / "quarantine").exists()
