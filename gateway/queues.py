@@ -9,6 +9,7 @@ gateway never imports worker code.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -108,6 +109,18 @@ def enqueue_calls(
         for args in calls
     ]
     return target.enqueue_many(datas, pipeline=pipeline)
+
+
+def enqueue_later(connection: Redis, settings: Settings, queue_name: str, func: str, args: Sequence[Any],
+                  delay_seconds: float, *, timeout: int | None = None) -> Job:
+    """One job to run in `delay_seconds` (at least a second: RQ's scheduler looks once a second), as `enqueue_calls`
+    would queue it: the queue's retry policy and result TTLs, and `timeout` (the queues' job timeout when None), so a
+    job that schedules itself again keeps what its own run had."""
+    return queue(queue_name, connection).enqueue_in(
+        timedelta(seconds=max(1.0, delay_seconds)), func, *args,
+        job_timeout=timeout or settings.queues.job_timeout_seconds, retry=retry_policy(settings),
+        result_ttl=300, failure_ttl=30 * 24 * 3600,
+    )
 
 
 def enqueue_forward(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
@@ -17,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from redis import Redis
 
+from gateway.lease import process_table
 from gateway.queues import REPLY_QUEUE, enqueue_calls, queue
 from tests.conftest import (
     CASESTORE_TOKEN,
@@ -31,7 +33,7 @@ from tests.email_support import RECIPIENT, SmtpServerThread, fixture, outbox, ru
 from tests.job_support import SecondJobInFirstSend
 from workers import email_reply
 from workers.deadletters import DeadLetters
-from workers.send_lease import SendInProgress
+from workers.send_lease import SendInProgress, send_lease_key
 
 
 @dataclass
@@ -235,6 +237,42 @@ def test_two_jobs_of_one_mail_at_the_same_moment_answer_it_once(
     skipped = [event["reason"] for event in log_events(log_stream) if event["event"] == "email.reply_skipped"]
     assert skipped == ["already_replied"]  # the second job's retry
     assert DeadLetters(redis).count() == 0
+
+
+@pytest.mark.parametrize("holder", ["answered-the-mail", "died-without-answering"])
+def test_a_mail_whose_send_lease_another_job_holds_through_every_retry_runs_again_once_the_lease_ended(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, holder: str
+) -> None:
+    """Retries run out while another job holds the mail's lease: no dead letter (the holder may well answer it), the
+    job is queued again for just after the lease's end, and then answers the mail only if the holder did not."""
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), LAPOR_QUEUES_RETRY_INTERVALS="0")
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    finally:
+        server.stop()
+    [job] = queue(REPLY_QUEUE, redis).get_jobs()
+    if holder == "answered-the-mail":
+        run_replies(settings, redis)
+        enqueue_calls(redis, settings, REPLY_QUEUE, job.func_name, [tuple(job.args)])  # the reply queued twice
+    key = send_lease_key(email_reply._item(job.args[0]))
+    redis.set(key, f"reply-b.lapor.internal:4242:{process_table()}:{secrets.token_hex(16)}", px=60_000)
+    run_replies(settings, redis)
+    assert len(outbox(settings)) == (1 if holder == "answered-the-mail" else 0)
+    assert DeadLetters(redis).count() == 0
+    replies = queue(REPLY_QUEUE, redis)
+    [job_id] = replies.scheduled_job_registry.get_job_ids()
+    again = replies.fetch_job(job_id)
+    assert again is not None and (again.func_name, again.args) == (job.func_name, job.args)
+    assert (again.timeout, again.retries_left) == (settings.queues.job_timeout_seconds, 1)
+    [waiting] = [event for event in log_events(log_stream) if "rescheduled_in" in event]
+    assert waiting["event"] == "reply.send_in_progress" and 60 < waiting["rescheduled_in"] <= 62
+    redis.delete(key)  # released, or run out
+    replies.scheduled_job_registry.remove(job_id)
+    replies.enqueue_job(again)  # as the scheduler does once its time has come
+    run_replies(settings, redis)
+    assert len(outbox(settings)) == 1
+    assert DeadLetters(redis).count() == 0 and replies.scheduled_job_registry.count == 0
 
 
 def test_mail_kept_on_disk_is_readable_by_the_gateway_user_only(test_env: TestEnvironment, redis: Redis) -> None:

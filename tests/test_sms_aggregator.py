@@ -27,6 +27,7 @@ from rq.job import Job
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
 from channels.sms_aggregator_send import reply_parts
 from gateway.concat import PENDING_KEY
+from gateway.health import SIGNALS_KEY, health_channel
 from gateway.lease import Holder, process_table
 from gateway.outbound import REPLY_FUNC, STATUS_FUNC, OutboundReplies, reply_key
 from gateway.queues import (
@@ -926,24 +927,49 @@ def test_a_send_lease_left_by_a_dead_worker_holds_the_reply_back_no_longer_than_
     assert DeadLetters(redis).count() == 0 and not redis.exists(key)
 
 
-def test_a_reply_whose_send_lease_another_job_holds_through_every_retry_is_dead_lettered(
-    test_env: Environment, redis: Redis, api: AggregatorApi
+@pytest.mark.parametrize("holder", ["sent-the-reply", "died-without-sending"])
+def test_a_reply_whose_send_lease_another_job_holds_through_every_retry_runs_again_once_the_lease_ended(
+    test_env: Environment, redis: Redis, api: AggregatorApi, log_stream: io.StringIO, holder: str
 ) -> None:
-    """Retries run out while another job holds the lease (it is sending the reply, or stuck): a dead letter an
-    operator sees, whose requeue sends the reply once the lease is free; nothing sent meanwhile."""
+    """Retries run out while another job holds the lease. The holder may well be sending the reply, and its lease ends
+    by itself: no dead letter, no failure counted, the record left as the holder wrote it (not `dead_lettered` over
+    its `sent`); the job is queued again, as it was queued, for just after the lease's end. Then it sends nothing
+    when the holder sent the reply, and sends it when the holder died without sending."""
     settings = aggregator_settings(test_env, LAPOR_QUEUES_RETRY_INTERVALS="0")
-    reply_id, _ = queue_long_reply(redis, settings)
+    reply_id, job_argument = queue_long_reply(redis, settings)
+    if holder == "sent-the-reply":
+        drain(settings, (REPLY_QUEUE,))  # the holder's sending, recorded; it has yet to release its lease
+        enqueue_calls(redis, settings, REPLY_QUEUE, REPLY_FUNC, [(job_argument,)])  # the reply queued twice
+    state = redis.hget(reply_key(reply_id), "state")
     key = send_lease_key(reply_id)
     redis.set(key, f"reply-b.lapor.internal:4242:{process_table()}:{secrets.token_hex(16)}", px=60_000)
     drain(settings, (REPLY_QUEUE,))
-    assert api.parts() == []
-    [letter] = DeadLetters(redis).list()
-    assert (letter.reason, letter.attempts, letter.channel) == ("send_in_progress", 2, "sms-aggregator")
-    redis.delete(key)  # its holder is done
-    assert DeadLetters(redis).requeue([letter], settings).requeued == 1
+    assert [part.part for part in api.parts()] == ([1, 2, 3] if holder == "sent-the-reply" else [])
+    assert DeadLetters(redis).count() == 0
+    assert redis.hget(reply_key(reply_id), "state") == state == (b"sent" if holder == "sent-the-reply" else b"queued")
+    assert redis.hget(SIGNALS_KEY.format(channel=health_channel("sms-aggregator")), "reply_failures") in (None, b"0")
+    replies = queue(REPLY_QUEUE, redis)
+    [job_id] = replies.scheduled_job_registry.get_job_ids()
+    again = replies.fetch_job(job_id)
+    assert again is not None and again.func_name == REPLY_FUNC and again.args == [job_argument]
+    assert (again.timeout, again.retries_left) == (settings.queues.job_timeout_seconds, 1)
+    [waiting] = [event for event in log_events(log_stream) if event["event"] == "reply.send_in_progress"
+                 and "rescheduled_in" in event]
+    assert 60 < waiting["rescheduled_in"] <= 62  # the lease's minute at most, and the margin past its end
+    if holder == "sent-the-reply":
+        redis.delete(key)  # the holder released it
+    else:
+        redis.pexpire(key, 1)  # the dead holder's lease runs out
+        wait_until(lambda: not redis.exists(key))
+    replies.scheduled_job_registry.remove(job_id)
+    replies.enqueue_job(again)  # as the scheduler does once its time has come
     drain(settings, (REPLY_QUEUE,))
     assert [part.part for part in api.parts()] == [1, 2, 3]
     assert redis.hget(reply_key(reply_id), "state") == b"sent"
+    assert DeadLetters(redis).count() == 0 and replies.scheduled_job_registry.count == 0
+    names = [event["event"] for event in log_events(log_stream)]
+    assert (names.count("reply.sent"), names.count("reply.already_sent")) == (
+        (1, 1) if holder == "sent-the-reply" else (1, 0))
 
 
 def test_the_send_lease_is_held_while_the_parts_go_out_and_released_after(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import io
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from channels.social import ProviderErrorKind
 from channels.x_mentions import XMentionsPoller, classify, strip_leading_mentions, tweet_time, x_progress
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
+from gateway.lease import process_table
 from gateway.queues import REPLY_QUEUE, enqueue_calls, queue
 from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id
@@ -29,7 +31,7 @@ from tests.job_support import SecondJobInFirstSend
 from tests.social_helpers import X_USER_ID, FakeProviderServer, fixture, run_reply_jobs
 from workers import social_reply
 from workers.deadletters import DeadLetters
-from workers.send_lease import SendInProgress
+from workers.send_lease import SendInProgress, send_lease_key
 
 NOW = 1_900_000_000.0
 VALID_ID = format_tracking_id(1_000_123)
@@ -629,6 +631,44 @@ def test_two_jobs_of_one_reply_at_the_same_moment_post_it_once(
     assert (busy["channel"], busy["tracking_id"]) == ("twitter-reply", args[3])
     names = [event["event"] for event in events]
     assert (names.count("reply.sent"), names.count("reply.already_sent")) == (1, 1)
+
+
+@pytest.mark.parametrize("holder", ["posted-the-reply", "died-without-posting"])
+def test_a_reply_whose_send_lease_another_job_holds_through_every_retry_runs_again_once_the_lease_ended(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, intake: Intake, settings: Settings,
+    log_stream: io.StringIO, holder: str,
+) -> None:
+    """Retries run out while another job holds the mention's lease: no dead letter (the holder may well post it), the
+    job is queued again for just after the lease's end, and then posts the reply only if the holder did not."""
+    fake.state.add_tweet("@lapor1708 gorong-gorong tersumbat")
+    make_poller(settings, redis, intake).poll_once()
+    (args,) = reply_jobs(redis)
+    queue(REPLY_QUEUE, redis).empty()
+    once = test_env.settings(**fake.env(), LAPOR_QUEUES_RETRY_INTERVALS="0")
+    func = "workers.social_reply.send_social_reply"
+    if holder == "posted-the-reply":
+        enqueue_calls(redis, once, REPLY_QUEUE, func, [args])
+        run_reply_jobs(once)
+    enqueue_calls(redis, once, REPLY_QUEUE, func, [args])
+    key = send_lease_key(f"twitter:{args[1]['tweet_id']}")
+    redis.set(key, f"reply-b.lapor.internal:4242:{process_table()}:{secrets.token_hex(16)}", px=60_000)
+    run_reply_jobs(once)
+    assert len(fake.state.x_replies) == (1 if holder == "posted-the-reply" else 0)
+    assert DeadLetters(redis).count() == 0
+    replies = queue(REPLY_QUEUE, redis)
+    [job_id] = replies.scheduled_job_registry.get_job_ids()
+    again = replies.fetch_job(job_id)
+    assert again is not None and tuple(again.args) == args
+    assert (again.timeout, again.retries_left) == (once.queues.job_timeout_seconds, 1)
+    redis.delete(key)  # released, or run out
+    replies.scheduled_job_registry.remove(job_id)
+    replies.enqueue_job(again)  # as the scheduler does once its time has come
+    run_reply_jobs(once)
+    assert len(fake.state.x_replies) == 1
+    assert DeadLetters(redis).count() == 0 and replies.scheduled_job_registry.count == 0
+    names = [event["event"] for event in log_events(log_stream)]
+    assert names.count("reply.sent") == 1
+    assert [event["rescheduled_in"] for event in log_events(log_stream) if "rescheduled_in" in event] != []
 
 
 @pytest.mark.parametrize(

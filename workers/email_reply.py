@@ -2,7 +2,8 @@
 
 Idempotent per mail (a re-sent mail or a retried job does not answer twice once the first answer went out), and
 one job at a time answers a mail: two running at once (a job queued twice, a dead letter requeued while the first
-runs) are kept apart by the mail's send lease (`workers.send_lease`); the second is retried.
+runs) are kept apart by the mail's send lease (`workers.send_lease`); the second is retried, then queued again
+once that lease has ended, never dead-lettered.
 Without a configured relay the reply is written to the outbox under the data dir. A relay's 4xx or an
 unreachable relay is retried with backoff; a 5xx, or retries run out, goes to the dead-letter registry.
 """
@@ -22,9 +23,9 @@ from gateway.errors import PermanentError, RetryableError
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
 from gateway.queues import REPLY_QUEUE
-from workers.context import WorkerContext, attempt_number, current, note_retry, retry_while_left
+from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
-from workers.send_lease import SendInProgress, send_lease
+from workers.send_lease import SendInProgress, send_lease, wait_for_holder
 from workers.windows import count_in_window
 
 log = get_logger()
@@ -49,7 +50,8 @@ def _own_address(context: WorkerContext, address: str) -> bool:
 
 
 def send_email_reply(payload: dict[str, Any]) -> str:
-    """RQ job. Returns what happened: sent, outbox, already_replied, capped or own_address."""
+    """RQ job. Returns what happened: sent, outbox, already_replied, capped, own_address, failed, or deferred (another
+    job of the mail is answering it: this one runs again once that job's send lease has ended)."""
     context = current()
     bind_message_context(channel=CHANNEL, tracking_id=payload["tracking_id"])
     if _own_address(context, payload["to"]):
@@ -58,9 +60,8 @@ def send_email_reply(payload: dict[str, Any]) -> str:
         with send_lease(context, _item(payload), channel=CHANNEL):
             return _answer(context, payload)
     except SendInProgress as error:
-        job = get_current_job()
-        retry_while_left(job, error, attempt_number(job))
-        return _give_up(context, payload, error.reason, error.detail)
+        wait_for_holder(context, error, REPLY_FUNC, [payload])
+        return "deferred"
 
 
 def _item(payload: dict[str, Any]) -> str:

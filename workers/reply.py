@@ -9,7 +9,8 @@ whatever ends an attempt (a retryable failure, RQ's job timeout, a killed worker
 (RQ's retry, the reaper's requeue, a requeue from the dead letters, a second job for the same reply id) sends only the
 parts not recorded, and nothing once every part is. Two jobs of one reply running at the same moment, on two reply
 workers, are kept apart by the reply's send lease (`workers.send_lease`): the job holding it reads the record, sends
-and records the outcome; the other sends nothing and is retried (`reply.send_in_progress`).
+and records the outcome; the other sends nothing, writes nothing on the record and runs again later, after the
+holder's lease has ended once its retries ran out (`reply.send_in_progress`): never a dead letter.
 
 Retryable failures (5xx, 429, timeouts) are retried with the queue's backoff, then dead-lettered; a refusal (other
 4xx) is dead-lettered at once. Every outcome is written on the reply's record.
@@ -32,10 +33,10 @@ from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
 from gateway.outbound import REPLY_FUNC, reply_key, write_reply_record
 from gateway.queues import REPLY_QUEUE, envelope_key
-from workers.context import WorkerContext, attempt_number, current, note_retry, retry_while_left
+from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.forward import HANDLE_KEY
-from workers.send_lease import SendInProgress, send_lease
+from workers.send_lease import SendInProgress, send_lease, wait_for_holder
 from workers.windows import count_in_window
 
 log = get_logger()
@@ -102,7 +103,7 @@ def _sent_so_far(context: WorkerContext, reply_id: str, parts: list[SmsPart]) ->
 
 def send_reply(reply: dict[str, Any]) -> dict[str, Any]:
     """RQ job. Sends every part no run of this reply sent yet; raises RetryableError to have RQ retry the rest, or
-    the whole reply while another job of it holds its send lease."""
+    the whole reply while another job of it holds its send lease (then queued again once it ended)."""
     context = current()
     job = get_current_job()
     reply_id = str(reply["reply_id"])
@@ -114,8 +115,7 @@ def send_reply(reply: dict[str, Any]) -> dict[str, Any]:
         with send_lease(context, reply_id, channel=str(reply["source"])):
             return _send_parts(context, job, reply, attempts)
     except SendInProgress as error:
-        retry_while_left(job, error, attempts)
-        return _give_up(context, reply, error, attempts)
+        return {"reply_id": reply_id, "rescheduled_in": wait_for_holder(context, error, REPLY_FUNC, [reply])}
 
 
 def _send_parts(context: WorkerContext, job: Any, reply: dict[str, Any], attempts: int) -> dict[str, Any]:

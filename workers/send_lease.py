@@ -6,8 +6,8 @@ a reply records of its sending (an SMS's accepted parts, the e-mail's and the me
 from sending again, not a run at the same moment: each reads the record before the other writes it, and the citizen
 gets the reply twice. So a reply job reads that record and sends only while it holds the reply's lease
 (`lapor:lease:reply:<reply>`, SET NX PX with a value naming the worker process and a random token). A job that finds it
-held sends nothing: it raises `SendInProgress`, a RetryableError, and RQ runs it again after the queue's retry
-interval, when the holder's sending is recorded (`reply.already_sent`).
+held sends nothing: it raises `SendInProgress`, a RetryableError, and runs again later (`wait_for_holder`), when the
+holder's sending is recorded (`reply.already_sent`). A held lease is never a reason to give up: it ends by itself.
 
 The lease runs for the job's own timeout (RQ's, `queues.job_timeout_seconds`), which ends an attempt before the lease
 ends: so it needs no renewal between an SMS's parts, however many are left and however slow the aggregator answers
@@ -18,7 +18,7 @@ process no longer runs) is taken over at once (`reply.took_over`), as a poller's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from rq import Queue, get_current_job
@@ -26,15 +26,25 @@ from rq import Queue, get_current_job
 from gateway.errors import RetryableError
 from gateway.lease import LEASE_KEY, Lease
 from gateway.logs import get_logger
-from workers.context import WorkerContext
+from gateway.queues import REPLY_QUEUE, enqueue_later
+from workers.context import WorkerContext, attempt_number, retry_while_left
 
 log = get_logger()
 
+# Past the lease's end, before a job that waited for it runs again: the scheduler's second, and a clock's step.
+AFTER_LEASE_SECONDS = 2.0
+
 
 class SendInProgress(RetryableError):
-    """Another job of this reply holds its send lease: this one sent nothing, and is to run again later."""
+    """Another job of this reply holds its send lease: this one sent nothing, and is to run again later.
+    `ends_in` is how long the holder's lease has left at most (seconds): it is never renewed."""
 
     reason = "send_in_progress"
+
+    def __init__(self, detail: str, *, reply: str, ends_in: float) -> None:
+        super().__init__(detail)
+        self.reply = reply
+        self.ends_in = ends_in
 
 
 def send_lease_account(reply: str) -> str:
@@ -59,13 +69,36 @@ def lease_seconds(context: WorkerContext) -> float:
 
 @contextmanager
 def send_lease(context: WorkerContext, reply: str, *, channel: str) -> Iterator[None]:
-    """Hold the send lease of `reply` (a name only this reply has) for the block. Raises SendInProgress, logged as
-    `reply.send_in_progress`, when another job holds it; Redis errors go to the caller as they are."""
-    lease = Lease(context.redis, send_lease_account(reply), lease_seconds(context), channel=channel, events="reply")
+    """Hold the send lease of `reply` (a name only this reply has) for the block. Raises SendInProgress when another
+    job holds it (see `wait_for_holder`); Redis errors go to the caller as they are."""
+    seconds = lease_seconds(context)
+    lease = Lease(context.redis, send_lease_account(reply), seconds, channel=channel, events="reply")
     try:
         if not (lease.take() or lease.take_over()):
-            log.info("reply.send_in_progress", reply=reply)
-            raise SendInProgress("another job of this reply is sending it")
+            left_ms = context.redis.pttl(lease.key)  # -2: gone meanwhile; -1 (never set so): a whole lease
+            ends_in = seconds if left_ms == -1 else max(0, left_ms) / 1000
+            raise SendInProgress("another job of this reply is sending it", reply=reply, ends_in=ends_in)
         yield
     finally:
         lease.release()  # compare-and-delete: a lease never ours, or since taken by another, is left alone
+
+
+def wait_for_holder(context: WorkerContext, error: SendInProgress, func: str, args: Sequence[object]) -> float:
+    """Another job holds the reply's lease: raise `error` for RQ's retry while this job has retries left; after
+    that, queue the job again (`func`, `args`, its timeout, the queue's retry policy) to run once that lease has
+    ended, and return in how many seconds. Logs `reply.send_in_progress` either way.
+
+    Never a dead letter: the holder may well send the reply (a letter would be stale, a failure counted against the
+    channel, an SMS record's `sent` overwritten), and its lease ends by itself within one job timeout. So this ends:
+    the later run finds the reply sent (`reply.already_sent`), takes the lease, or meets a new holder, that is
+    another job that ran meanwhile, and waits for it in turn."""
+    job = get_current_job()
+    attempt = attempt_number(job)
+    if job is not None and job.retries_left:
+        log.info("reply.send_in_progress", reply=error.reply, attempt=attempt, retry=True)
+        retry_while_left(job, error, attempt)
+    delay = error.ends_in + AFTER_LEASE_SECONDS
+    enqueue_later(context.redis, context.settings, REPLY_QUEUE, func, args, delay,
+                  timeout=job.timeout if job is not None else None)
+    log.info("reply.send_in_progress", reply=error.reply, attempt=attempt, rescheduled_in=round(delay, 1))
+    return delay

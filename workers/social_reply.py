@@ -10,14 +10,14 @@ limit is scheduled again for the next minute. A provider rate limit schedules it
 server errors are retried by RQ with backoff; an auth or payload refusal goes to the dead-letter registry.
 
 One job at a time replies to a mention: two running at once (a job queued twice, a dead letter requeued while the
-first runs) are kept apart by the mention's send lease (`workers.send_lease`); the second is retried, and then finds
-the reply sent. Instagram has no duplicate check of its own, and X's would dead-letter a second help text.
+first runs) are kept apart by the mention's send lease (`workers.send_lease`); the second is retried (then queued
+again once that lease has ended, never dead-lettered), and then finds the reply sent. Instagram has no duplicate
+check of its own, and X's would dead-letter a second help text.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from typing import Any
 
 from rq import get_current_job
@@ -28,13 +28,13 @@ from channels.x_mentions import XReplyClient
 from gateway.errors import RetryableError
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
-from gateway.queues import REPLY_QUEUE, queue, retry_policy
+from gateway.queues import REPLY_QUEUE, enqueue_later
 from gateway.replies import load_replies, render
 from gateway.settings import Settings
 from normalizer.envelope import Channel
-from workers.context import WorkerContext, attempt_number, current, note_retry, retry_while_left
+from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
-from workers.send_lease import SendInProgress, send_lease
+from workers.send_lease import SendInProgress, send_lease, wait_for_holder
 from workers.windows import count_in_window
 
 log = get_logger()
@@ -87,10 +87,10 @@ def _send(context: WorkerContext, channel: str, target: dict[str, str], text: st
 
 
 def _later(context: WorkerContext, delay: float, args: tuple[Any, ...]) -> None:
-    queue(REPLY_QUEUE, context.redis).enqueue_in(
-        timedelta(seconds=max(1.0, delay)), SOCIAL_REPLY_FUNC, *args,
-        retry=retry_policy(context.settings), result_ttl=300, failure_ttl=30 * 24 * 3600,
-    )
+    """This reply again in `delay` seconds, with this job's timeout (the queues' when it had none)."""
+    job = get_current_job()
+    enqueue_later(context.redis, context.settings, REPLY_QUEUE, SOCIAL_REPLY_FUNC, args, delay,
+                  timeout=job.timeout if job is not None else None)
 
 
 def send_social_reply(channel: str, target: dict[str, str], reply_key: str, tracking_id: str | None,
@@ -103,9 +103,8 @@ def send_social_reply(channel: str, target: dict[str, str], reply_key: str, trac
         with send_lease(context, f"{channel}:{_target_id(target)}", channel=f"{channel}-reply"):
             return _reply(context, args)
     except SendInProgress as error:
-        job = get_current_job()
-        retry_while_left(job, error, attempt_number(job))
-        return _dead_letter(context, args, error.reason, error.detail)
+        wait_for_holder(context, error, SOCIAL_REPLY_FUNC, args)
+        return "deferred"
 
 
 def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
