@@ -112,46 +112,36 @@ async def test_a_new_uidvalidity_rereads_the_folder_without_new_reports(
     assert envelope_count(redis) == 2  # dedup by Message-ID
 
 
-async def test_mail_of_too_many_mime_parts_is_quarantined_and_the_poll_moves_on(
-    test_env: TestEnvironment, redis: Redis, mailbox: tuple[FakeMailbox, FakeImapServer], log_stream: io.StringIO
+# (the limit's setting, a mail over it, the reason, the count logged: the first part or level over the limit)
+TOO_COMPLEX = {
+    "too-many-parts": ("LAPOR_EMAIL_MAX_MIME_PARTS", lambda: mail_of_parts(11), "too_many_parts", "parts"),
+    "nested-too-deep": ("LAPOR_EMAIL_MAX_MIME_DEPTH", lambda: mail_nested(400), "too_deeply_nested", "depth"),
+}
+
+
+@pytest.mark.parametrize("case", list(TOO_COMPLEX), ids=list(TOO_COMPLEX))
+async def test_mail_over_a_mime_limit_is_quarantined_and_the_poll_moves_on(
+    test_env: TestEnvironment, redis: Redis, mailbox: tuple[FakeMailbox, FakeImapServer], log_stream: io.StringIO,
+    case: str,
 ) -> None:
-    """A poller cannot refuse a mail the way SMTP does: one over `email.max_mime_parts` is kept unparsed in the
-    quarantine with the reason (never lost, never parsed for minutes), and the cursor moves past it."""
+    """A poller cannot refuse a mail the way SMTP does: one over `email.max_mime_parts` or `email.max_mime_depth` is
+    kept unparsed in the quarantine with the reason (never lost, never parsed for minutes), and the cursor moves past
+    it."""
+    setting, mail, reason, count = TOO_COMPLEX[case]
     box, server = mailbox
-    box.messages[7] = mail_of_parts(11)
+    box.messages[7] = mail()
     settings = test_env.settings(LAPOR_EMAIL_IMAP_HOST="127.0.0.1", LAPOR_EMAIL_IMAP_PORT=str(server.port),
                                  LAPOR_EMAIL_IMAP_SSL="false", LAPOR_EMAIL_IMAP_USER="lapor",
-                                 LAPOR_EMAIL_IMAP_PASSWORD="imap-secret", LAPOR_EMAIL_MAX_MIME_PARTS="10")
+                                 LAPOR_EMAIL_IMAP_PASSWORD="imap-secret", **{setting: "10"})
     imap = poller(settings, redis)
     assert await imap.poll_once() == 3
     assert imap.read_cursor() == Cursor(1700, 9)
     assert envelope_count(redis) == 2  # the mails before and after it
     [entry] = Quarantine(settings.data_dir).list()
-    assert (entry.reason, entry.size) == ("too_many_parts", len(box.messages[7]))
+    assert (entry.reason, entry.size) == (reason, len(box.messages[7]))
     assert Quarantine(settings.data_dir).raw(entry) == box.messages[7]
     [line] = [e for e in log_events(log_stream) if e.get("event") == "email.quarantined"]
-    assert (line["reason"], line["parts"], line["limit"]) == ("too_many_parts", 11, 10)
-    assert await imap.poll_once() == 0
-
-
-async def test_mail_nested_too_deep_is_quarantined_and_the_poll_moves_on(
-    test_env: TestEnvironment, redis: Redis, mailbox: tuple[FakeMailbox, FakeImapServer], log_stream: io.StringIO
-) -> None:
-    """Like too many parts: kept unparsed with its reason, never parsed for long, and the cursor moves past it."""
-    box, server = mailbox
-    box.messages[7] = mail_nested(400)
-    settings = test_env.settings(LAPOR_EMAIL_IMAP_HOST="127.0.0.1", LAPOR_EMAIL_IMAP_PORT=str(server.port),
-                                 LAPOR_EMAIL_IMAP_SSL="false", LAPOR_EMAIL_IMAP_USER="lapor",
-                                 LAPOR_EMAIL_IMAP_PASSWORD="imap-secret", LAPOR_EMAIL_MAX_MIME_DEPTH="10")
-    imap = poller(settings, redis)
-    assert await imap.poll_once() == 3
-    assert imap.read_cursor() == Cursor(1700, 9)
-    assert envelope_count(redis) == 2
-    [entry] = Quarantine(settings.data_dir).list()
-    assert (entry.reason, entry.size) == ("too_deeply_nested", len(box.messages[7]))
-    assert Quarantine(settings.data_dir).raw(entry) == box.messages[7]
-    [line] = [e for e in log_events(log_stream) if e.get("event") == "email.quarantined"]
-    assert (line["reason"], line["depth"], line["limit"]) == ("too_deeply_nested", 11, 10)
+    assert (line["reason"], line[count], line["limit"]) == (reason, 11, 10)
     assert await imap.poll_once() == 0
 
 
