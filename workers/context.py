@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from redis import Redis
 
-from gateway.errors import RetryableError
 from gateway.queues import redis_connection
 from gateway.settings import Settings, load_settings
 from workers.casestore_client import CaseStoreClient
@@ -72,14 +71,6 @@ def attempt_number(job: Any) -> int:
     """Which run of this job this is (1 for the first). RQ does not count the retries that follow an exception,
     so a job counts itself: `note_retry` before it raises for a retry."""
     return int(job.meta.get("attempts", 0)) + 1 if job is not None else 1
-
-
-def retry_while_left(job: Any, error: RetryableError, attempt: int) -> None:
-    """Raise `error` for RQ to run the job again (noted on the job for the status views) while it has retries left;
-    return once they ran out, for the caller to dead-letter it."""
-    if job is not None and job.retries_left:
-        note_retry(job, attempt, error.reason)
-        raise error
 
 
 def note_retry(job: Any, attempt: int, reason: str | None = None, **meta: Any) -> None:

@@ -27,7 +27,7 @@ from gateway.errors import RetryableError
 from gateway.lease import LEASE_KEY, Lease
 from gateway.logs import get_logger
 from gateway.queues import REPLY_QUEUE, enqueue_later
-from workers.context import WorkerContext, attempt_number, retry_while_left
+from workers.context import WorkerContext, attempt_number, note_retry
 
 log = get_logger()
 
@@ -96,7 +96,8 @@ def wait_for_holder(context: WorkerContext, error: SendInProgress, func: str, ar
     attempt = attempt_number(job)
     if job is not None and job.retries_left:
         log.info("reply.send_in_progress", reply=error.reply, attempt=attempt, retry=True)
-        retry_while_left(job, error, attempt)
+        note_retry(job, attempt, error.reason)
+        raise error
     delay = error.ends_in + AFTER_LEASE_SECONDS
     enqueue_later(context.redis, context.settings, REPLY_QUEUE, func, args, delay,
                   timeout=job.timeout if job is not None else None)

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from email import policy
 from email.feedparser import BytesFeedParser
 from email.message import EmailMessage, Message
-from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 
 import html2text
@@ -114,10 +113,10 @@ class _LimitedParser(BytesFeedParser):
 
     def _new_message(self) -> None:
         self.parts += 1
-        if self.max_parts and self.parts > self.max_parts:
+        if self.max_parts > 0 and self.parts > self.max_parts:
             raise TooManyParts(self.parts, self.max_parts)
         depth = len(self._msgstack) + 1  # type: ignore[attr-defined]
-        if self.max_depth and depth > self.max_depth:
+        if self.max_depth > 0 and depth > self.max_depth:
             raise TooDeep(depth, self.max_depth)
         super()._new_message()  # type: ignore[attr-defined]
 
@@ -125,12 +124,8 @@ class _LimitedParser(BytesFeedParser):
 def parse_bytes(raw: bytes, max_parts: int = 0, max_depth: int = 0) -> EmailMessage:
     """The mail as the standard library reads it; TooManyParts past `max_parts` parts, TooDeep past `max_depth`
     levels (0: no limit)."""
-    if max_parts <= 0 and max_depth <= 0:
-        message = BytesParser(policy=policy.default).parsebytes(raw)
-        assert isinstance(message, EmailMessage)
-        return message
-    parser = _LimitedParser(max_parts=max(max_parts, 0), max_depth=max(max_depth, 0))
-    for start in range(0, len(raw), 65536):  # as BytesParser feeds it; a refusal leaves the rest unread
+    parser = _LimitedParser(max_parts=max_parts, max_depth=max_depth)
+    for start in range(0, len(raw), 65536):  # as the stdlib's BytesParser feeds it; a refusal leaves the rest unread
         parser.feed(raw[start:start + 65536])
     message = parser.close()
     assert isinstance(message, EmailMessage)
