@@ -24,6 +24,7 @@ from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
 from gateway.lease import process_table
 from gateway.queues import REPLY_QUEUE, enqueue_calls, queue
+from gateway.replies import load_replies
 from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id
 from tests.conftest import TestEnvironment, free_port, log_events
@@ -562,40 +563,68 @@ def test_a_public_reply_carries_the_tracking_id_and_link_and_nothing_of_the_comp
         assert private.lower() not in reply["text"].lower()
 
 
-def test_a_reply_posted_but_not_recorded_is_not_dead_lettered_when_x_refuses_it_as_a_duplicate(
-    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+SOCIAL_TEMPLATES = [
+    pytest.param(key, language, id=f"{key}-{language}")
+    for key, table in load_replies().items() if key.startswith("social_") for language in table
+]
+
+
+@pytest.mark.parametrize(("reply_key", "language"), SOCIAL_TEMPLATES)
+def test_every_public_reply_text_carries_a_link_and_the_mentions_reference_and_fits_a_tweet(
+    settings: Settings, reply_key: str, language: str
 ) -> None:
-    """create_tweet timed out (or the worker died) after X had posted the reply: the job runs again and X answers
-    403 "duplicate content". That reply is out; it is no authentication failure and no dead letter."""
-    fake.state.add_tweet("@lapor1708 saluran air mampet")
+    template = load_replies()[reply_key][language]
+    assert "{ref}" in template
+    text = social_reply.reply_text(settings, reply_key, VALID_ID, language, "1859325037151428609")
+    assert "https://www.lapor.go.id" in text
+    assert text.endswith(f"(ref {social_reply.mention_ref('1859325037151428609')})")
+    assert len(text) <= 280
+
+
+@pytest.mark.parametrize(
+    ("text", "reply_key"),
+    [
+        pytest.param("@lapor1708 bantuan", "social_help", id="help"),
+        pytest.param(f"@lapor1708 CEK {VALID_ID}", "social_status", id="status-of-one-report"),
+        pytest.param(f"@lapor1708 {VALID_ID} lubangnya makin besar", "social_follow_up", id="follow-ups-to-one-report"),
+    ],
+)
+def test_every_mention_gets_its_reply_when_the_replies_would_otherwise_be_the_same_text(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, text: str, reply_key: str
+) -> None:
+    """X refuses a tweet whose text the account posted before ("duplicate content"): two citizens asking for help,
+    checking one report or adding to it get their replies all the same, each with its mention's reference."""
+    redis.set(SEQUENCE_KEY, 2_000_000)  # VALID_ID was minted: a follow-up to it is one
+    mentions = [fake.state.add_tweet(text, username=f"warga_{n}") for n in range(3)]
     make_poller(settings, redis, intake).poll_once()
-    (args,) = reply_jobs(redis)
+    assert {job[2] for job in reply_jobs(redis)} == {reply_key}
+    run_reply_jobs(settings)
+    replies = {reply["in_reply_to_tweet_id"]: reply["text"] for reply in fake.state.x_replies}
+    assert sorted(replies) == sorted(mention["id"] for mention in mentions)
+    for mention in mentions:
+        assert replies[mention["id"]].endswith(f"(ref {social_reply.mention_ref(mention['id'])})")
+    assert DeadLetters(redis).list() == []
+
+
+@pytest.mark.parametrize("text", ["@lapor1708 bantuan", f"@lapor1708 CEK {VALID_ID}", "@lapor1708 got macet"])
+def test_any_reply_posted_but_not_recorded_is_taken_for_sent_when_x_refuses_its_retry_as_a_duplicate(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO, text: str
+) -> None:
+    """A help text or a status link is this mention's own text too (its reference): X's "duplicate content" on an
+    attempt after one that may have posted proves the reply is out, even when another citizen got the same help."""
+    redis.set(SEQUENCE_KEY, 2_000_000)
+    fake.state.add_tweet("@lapor1708 bantuan", username="warga_lain")
+    tweet = fake.state.add_tweet(text)
+    make_poller(settings, redis, intake).poll_once()
+    [args] = [job for job in reply_jobs(redis) if job[1] == {"tweet_id": tweet["id"]}]
     run_reply_jobs(settings)
     for key in redis.scan_iter("lapor:social:replied:*"):
-        redis.delete(key)  # the attempt that posted never recorded it
+        redis.delete(key)  # the attempts that posted never recorded it
     queue(REPLY_QUEUE, redis).enqueue("workers.social_reply.send_social_reply", *args)
     run_reply_jobs(settings)
-    assert len(fake.state.x_replies) == 1
+    assert len(fake.state.x_replies) == 2
     assert DeadLetters(redis).list() == []
     assert "reply.already_posted" in {e["event"] for e in log_events(log_stream)}
-
-
-def test_a_help_reply_refused_as_a_duplicate_on_a_retry_is_not_taken_for_sent(
-    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
-) -> None:
-    """The help text is the same for every citizen: X's "duplicate content" on a retry may be another citizen's
-    reply, so it proves nothing about this one (which went to the dead letters, not silently "sent")."""
-    from workers.social_reply import ATTEMPTED_KEY
-
-    first = fake.state.add_tweet("@lapor1708 bantuan", username="warga_satu")
-    second = fake.state.add_tweet("@lapor1708 bantuan", username="warga_dua")
-    make_poller(settings, redis, intake).poll_once()
-    # The second reply's first attempt met a server error before X posted anything; this run is its retry.
-    redis.set(ATTEMPTED_KEY.format(channel="twitter", target=second["id"]), "1")
-    run_reply_jobs(settings)
-    assert [reply["in_reply_to_tweet_id"] for reply in fake.state.x_replies] == [first["id"]]
-    assert [letter.reason for letter in DeadLetters(redis).list()] == ["twitter_bad_payload"]
-    assert "reply.already_posted" not in {e["event"] for e in log_events(log_stream)}
 
 
 def test_a_reply_is_sent_once_even_when_its_job_runs_twice(

@@ -3,7 +3,9 @@
 Privacy by construction: the job's arguments are the reply target (tweet id, IG media/comment id), a reply key
 from config/replies.toml, the Tracking ID and a language. The text is rendered here from those alone, with the
 report link (`social.report_link`), so a reply can never carry the complaint text or the citizen's name; anonymous
-and confidential reports get the same reply as any other.
+and confidential reports get the same reply as any other. Each reply ends with its mention's reference
+(`mention_ref`, a digest of the id it answers): X refuses a text the account posted before as "duplicate content",
+and without it the second citizen asking for help, checking a report or adding to it would get no reply.
 
 Rate: at most `reply_rate_per_minute` replies per channel per minute (a Redis counter per minute); a job over the
 limit is scheduled again for the next minute. A provider rate limit schedules it at the provider's reset time;
@@ -12,11 +14,14 @@ server errors are retried by RQ with backoff; an auth or payload refusal goes to
 One job at a time replies to a mention: two running at once (a job queued twice, a dead letter requeued while the
 first runs) are kept apart by the mention's send lease (`workers.send_lease`); the second is retried (then queued
 again once that lease has ended, never dead-lettered), and then finds the reply sent. Instagram has no duplicate
-check of its own, and X's would dead-letter a second help text.
+check of its own; X's, met by an attempt after one that may have posted, shows that it did (the text is this
+mention's alone).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from typing import Any
 
@@ -45,8 +50,15 @@ ATTEMPTED_KEY = "lapor:social:reply-attempted:{channel}:{target}"
 RATE_KEY = "lapor:social:reply-rate:{channel}:{minute}"
 
 
-def reply_text(settings: Settings, reply_key: str, tracking_id: str | None, language: str | None) -> str:
-    """The public reply: a template filled with the Tracking ID and the report link, nothing else.
+def mention_ref(target_id: str) -> str:
+    """Six characters that differ from mention to mention and tell nothing but which public post was answered."""
+    digest = hashlib.blake2b(target_id.encode(), digest_size=5, person=b"lapor-reply-ref").digest()
+    return base64.b32encode(digest).decode()[:6]
+
+
+def reply_text(settings: Settings, reply_key: str, tracking_id: str | None, language: str | None,
+               target_id: str) -> str:
+    """The public reply: a template filled with the Tracking ID, the report link and the mention's reference.
 
     A key this worker's replies.toml lacks (a newer gateway queued it during a rolling deploy) gets the plain
     acknowledgement, or the help text when there is no Tracking ID: a reply the citizen can use, instead of a job
@@ -56,7 +68,7 @@ def reply_text(settings: Settings, reply_key: str, tracking_id: str | None, lang
         log.warning("reply.unknown_key", reason="unknown_reply_key", reply_key=reply_key, fallback=fallback)
         reply_key = fallback
     link = settings.social.report_link.format(tracking_id=tracking_id or "")
-    return render(reply_key, language, tracking_id=tracking_id or "", link=link)
+    return render(reply_key, language, tracking_id=tracking_id or "", link=link, ref=mention_ref(target_id))
 
 
 def _target_id(target: dict[str, str]) -> str:
@@ -119,16 +131,16 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
         _later(context, wait, args)
         log.info("reply.rate_limited", retry_in_seconds=round(wait, 1), limit=_rate_limit(context, channel))
         return "deferred"
-    text = reply_text(context.settings, reply_key, tracking_id, language)
+    text = reply_text(context.settings, reply_key, tracking_id, language, _target_id(target))
     ttl = context.settings.intake.dedup_ttl_seconds
     tried_before = not context.redis.set(ATTEMPTED_KEY.format(channel=channel, target=_target_id(target)), "1",
                                          nx=True, ex=ttl)
     try:
         reply_id = _send(context, channel, target, text)
     except ProviderError as error:
-        # Only a reply carrying its Tracking ID is this mention's own text: a help text is everyone's, and X refuses
-        # it as a duplicate of another citizen's reply just as well.
-        if not (error.duplicate and tried_before and tracking_id):
+        # The text carries this mention's reference: refused as a copy after an attempt that may have posted it,
+        # it is out.
+        if not (error.duplicate and tried_before):
             return _failed(context, error, args)
         # An earlier attempt posted it and never heard back (a timeout, a killed worker): it is out.
         log.info("reply.already_posted", reason="duplicate_content")
