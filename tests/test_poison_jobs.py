@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 import pytest
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import WatchError
 from rq.executions import Execution
 from rq.job import Job
 
@@ -23,6 +25,7 @@ from gateway.replies import render
 from gateway.settings import Settings
 from tests.aggregator_support import drain
 from tests.conftest import REPO_ROOT, VENV_BIN, ProcessHandle, TestEnvironment, log_events, wait_until
+from workers import reaper
 from workers.deadletters import DeadLetters
 from workers.reaper import ALIVE_KEY, REAPS_META, reap_abandoned, reap_count
 
@@ -290,3 +293,35 @@ def test_a_job_back_on_the_intermediate_list_is_not_taken_for_stranded_by_an_old
     assert reap_abandoned(redis, [REPLY_QUEUE], settings) == []  # a first sighting again, not "stranded a minute"
     assert redis.lrange(target.intermediate_queue_key, 0, -1) == [job.id.encode()]
 
+
+
+@pytest.mark.parametrize(
+    ("error", "event", "level"),
+    [
+        pytest.param(WatchError("the keys kept changing"), "worker.reap_contended", "info", id="contended"),
+        pytest.param(RedisConnectionError("Connection refused"), "worker.liveness_failed", "warning", id="redis-down"),
+        pytest.param(ValueError("a bug"), "worker.reaper_failed", "error", id="reaper-bug"),
+    ],
+)
+def test_a_failing_reaper_pass_is_logged_for_what_it_was_and_the_worker_stays_alive(
+    redis: Redis, settings: Settings, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+    error: Exception, event: str, level: str,
+) -> None:
+    """Reapers of several workers racing for the same stranded jobs is no outage: an operator reading
+    `worker.liveness_failed` would look for a Redis that is fine."""
+    passes: list[float] = []
+
+    def failing_pass(*_: Any) -> None:
+        passes.append(time.monotonic())
+        raise error
+
+    monkeypatch.setattr(reaper, "reap_abandoned", failing_pass)
+    liveness = reaper.Liveness(redis, "lapor-reaper-test", [REPLY_QUEUE], settings, ttl=0.5)
+    liveness.start()
+    try:
+        wait_until(lambda: len(passes) >= 3)
+        assert redis.exists(ALIVE_KEY.format(name="lapor-reaper-test"))  # still beating after failed passes
+    finally:
+        liveness.stop()
+    logged = [(e["event"], e["level"]) for e in log_events(log_stream) if str(e["event"]).startswith("worker.")]
+    assert logged and set(logged) == {(event, level)}

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 from rq.exceptions import NoSuchJobError
 from rq.executions import Execution, ExecutionRegistry
 from rq.job import Job
@@ -256,6 +256,8 @@ class Liveness:
                 reap_abandoned(self._redis, self._queue_names, self._settings)
                 if self._held is not None:
                     self._held.check()
+            except WatchError:  # other workers' reapers took the same jobs meanwhile, three times: next beat
+                log.info("worker.reap_contended")
             except RedisError as error:  # Redis is down: RQ's own loop reconnects; so do we, next beat
                 log.warning("worker.liveness_failed", error=type(error).__name__)
             except Exception as error:  # the reaper must never take the worker down
