@@ -33,6 +33,7 @@ from tests.social_helpers import FakeProviderServer
 from tests.test_email_reply import RelayHandler, relay  # noqa: F401  (a fixture)
 from tests.test_forwarding import cli
 from workers.deadletters import DeadLetters
+from workers.forward import case_store_payload
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnvironment
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 NUMBER_TWILIO = "+6281234567001"
 NUMBER_AGGREGATOR = "6281298765002"
 ADDRESS = "Warga.Rahasia@Contoh-Desa.NET"
+MESSAGE_SID = "SM" + "a" * 32
+TWILIO_MEDIA_URL = (f"https://api.twilio.com/2010-04-01/Accounts/AC{'1' * 32}/Messages/{MESSAGE_SID}/Media/"
+                    f"ME{'b' * 32}")
 
 
 @dataclass(frozen=True)
@@ -96,10 +100,13 @@ def stored_strings(database: Path) -> list[str]:
 
 
 async def via_twilio(gateway: GatewayServer, **_: Any) -> Identity:
+    # An MMS: its media URL holds the Message SID, which Twilio maps to the sender's number.
     form = gateway.twilio_form(From=NUMBER_TWILIO, Body="#anonim Pungli di kantor kelurahan oleh oknum petugas",
-                               MessageSid="SM" + "a" * 32, SmsSid="SM" + "a" * 32, SmsMessageSid="SM" + "a" * 32)
+                               MessageSid=MESSAGE_SID, SmsSid=MESSAGE_SID, SmsMessageSid=MESSAGE_SID, NumMedia="1",
+                               MediaUrl0=TWILIO_MEDIA_URL, MediaContentType0="image/jpeg")
     assert (await gateway.post_twilio(form)).status_code == 200
-    return msisdn_identity(NUMBER_TWILIO)
+    identity = msisdn_identity(NUMBER_TWILIO)
+    return Identity((*identity.needles, MESSAGE_SID), digits=identity.digits)
 
 
 async def via_aggregator(gateway: GatewayServer, **_: Any) -> Identity:
@@ -127,22 +134,24 @@ async def via_email(settings: Settings, redis: Redis, **_: Any) -> Identity:
 
 
 async def via_x(settings: Settings, redis: Redis, fake: FakeProviderServer, **_: Any) -> Identity:
+    # A photo: its media key (and the CDN address that names it) opens the tweet and its author, as the tweet id does.
     tweet = fake.state.add_tweet("@lapor1708 #anonim jalan berlubang di depan balai desa", username="budi_rahasia",
-                                 name="Budi Sangat Rahasia")
+                                 name="Budi Sangat Rahasia", media=[{"type": "photo"}])
     intake = Intake(redis, settings)
     try:
         XMentionsPoller(settings, redis, intake).poll_once()
     finally:
         intake.close()
-    return Identity(("@budi_rahasia", "budi_rahasia", "Budi Sangat Rahasia", tweet["author_id"]))
+    [media_key] = tweet["attachments"]["media_keys"]
+    return Identity(("@budi_rahasia", "budi_rahasia", "Budi Sangat Rahasia", tweet["author_id"], tweet["id"],
+                     media_key))
 
 
 async def via_instagram(settings: Settings, redis: Redis, fake: FakeProviderServer, **_: Any) -> Identity:
-    # The media id opens the post and its author through the Graph API, like a tweet id: it must not travel either
-    # (a CDN address of the picture does not name the post).
+    # The media id opens the post and its author through the Graph API, like a tweet id: it must not travel either,
+    # nor the CDN address of the picture, which names it (the file name's ids, `ig_cache_key`).
     ids = fake.state.add_ig_mention("@lapor1708 #anonim lampu jalan mati sebulan", username="rina.rahasia",
-                                    kind="media", tagged=True,
-                                    media_url="https://scontent.cdninstagram.com/v/t51.2885-15/f4b1_n.jpg")
+                                    kind="media", tagged=True)
     intake = Intake(redis, settings)
     try:
         InstagramPoller(settings, redis, intake).poll_tags()
@@ -166,6 +175,35 @@ async def test_an_anonymous_report_reaches_the_case_store_without_its_sender(
     assert any(report["tracking_id"] in value for value in strings)  # the search does see the stored row
     leaks = {value: identity.found_in(value) for value in strings if identity.found_in(value)}
     assert leaks == {}, f"the case store received the sender: {leaks}"
+
+
+# -- what the case store keeps of an anonymous report's attachment ---------------------------------------------------
+SHA256 = "ab" * 32
+STORED = {"content_type": "application/pdf", "size": 17, "sha256": SHA256, "name": "Kuitansi Warga Rahasia.pdf",
+          "location": f"attachments/ab/{SHA256}", "flags": ["inline"]}
+NOT_STORED = {**STORED, "location": "", "flags": ["too_large", "not_stored"]}
+TWILIO_MEDIA = {"content_type": "image/jpeg", "size": None, "sha256": None, "name": None,
+                "location": TWILIO_MEDIA_URL, "flags": []}
+X_PHOTO = {**TWILIO_MEDIA, "name": "3_1860000000000000001",
+           "location": "https://pbs.twimg.com/media/GZ5xYz1WAAAbcde.jpg"}
+
+
+@pytest.mark.parametrize(("attachment", "anonymous", "expected"), [
+    pytest.param(STORED, True, {**STORED, "name": None}, id="stored by the gateway: its sha256 path stays"),
+    pytest.param(NOT_STORED, True, {**NOT_STORED, "name": None}, id="not stored: nothing to withhold"),
+    pytest.param(TWILIO_MEDIA, True, {**TWILIO_MEDIA, "location": "", "flags": ["location_withheld"]},
+                 id="twilio media URL: withheld, the type stays"),
+    pytest.param(X_PHOTO, True, {**X_PHOTO, "name": None, "location": "", "flags": ["location_withheld"]},
+                 id="x photo: media key and URL withheld"),
+    pytest.param(X_PHOTO, False, X_PHOTO, id="not anonymous: as received"),
+])
+def test_an_anonymous_reports_attachment_keeps_what_it_is_and_loses_where_it_came_from(
+        attachment: dict[str, Any], anonymous: bool, expected: dict[str, Any], test_env: TestEnvironment) -> None:
+    envelope = {"tracking_id": "10000004", "channel": "sms", "channel_message_id": MESSAGE_SID,
+                "anonymous": anonymous, "sender": {"kind": "msisdn", "id": NUMBER_TWILIO, "display_name": None},
+                "attachments": [attachment]}
+    assert case_store_payload(envelope, test_env.settings())["attachments"] == [expected]
+    assert envelope["attachments"] == [attachment]  # the gateway's own copy keeps the location
 
 
 # -- what operators see of a failed reply ------------------------------------------------------------------------------

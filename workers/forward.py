@@ -56,10 +56,33 @@ def case_store_payload(envelope: dict[str, Any], settings: Settings) -> dict[str
         payload["channel_message_id"] = opaque_message_id(settings.privacy.reply_handle_secret,
                                                           str(payload.get("channel", "")),
                                                           str(payload.get("channel_message_id", "")))
-        # An attachment's name says who sent it just as well: an Instagram post's is its media id (which opens the
-        # post and its author), a mailed file is often named after its sender. The bytes go by their sha256.
-        payload["attachments"] = [{**attachment, "name": None} for attachment in payload.get("attachments") or []]
+        payload["attachments"] = [anonymous_attachment(attachment) for attachment in payload.get("attachments") or []]
     return payload
+
+
+# The flag of an anonymous report's attachment whose provider address was left out (see anonymous_attachment).
+LOCATION_WITHHELD = "location_withheld"
+
+
+def is_provider_url(location: str) -> bool:
+    """A file at the provider (Twilio, X, Instagram), not one the gateway stored under its data dir."""
+    return "://" in location
+
+
+def anonymous_attachment(attachment: dict[str, Any]) -> dict[str, Any]:
+    """An anonymous report's attachment as the case store gets it: its type, size and sha256, nothing that points back.
+
+    A name says who sent it: an Instagram post's is its media id (which opens the post and its author), an X photo's
+    its media key, a mailed file is often named after its sender. A provider's address names the message just as
+    well: a Twilio media URL holds the Message SID (Twilio maps it to the sender's number), an X or Instagram CDN
+    address the media id. Such a location is withheld and flagged (the gateway's envelope copy keeps it); a file the
+    gateway stored goes by its sha256 path, which names nothing but the bytes.
+    """
+    anonymous = {**attachment, "name": None}
+    if is_provider_url(str(attachment.get("location") or "")):
+        anonymous["location"] = ""
+        anonymous["flags"] = [*attachment.get("flags", []), LOCATION_WITHHELD]
+    return anonymous
 
 
 def opaque_message_id(secret: str, channel: str, message_id: str) -> str:
@@ -145,7 +168,7 @@ def _upload_attachments(context: WorkerContext, payloads: list[dict[str, Any]]) 
     for payload in payloads:
         for attachment in payload.get("attachments") or []:
             location, sha256 = attachment.get("location"), attachment.get("sha256")
-            if not location or not sha256 or "not_stored" in attachment.get("flags", []) or "://" in location:
+            if not location or not sha256 or "not_stored" in attachment.get("flags", []) or is_provider_url(location):
                 continue
             root = context.settings.data_dir.resolve()
             path = (root / location).resolve()
