@@ -27,11 +27,12 @@ from gateway.intake import Intake
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE
 from gateway.settings import Settings
 from tests.aggregator_support import AggregatorApi, aggregator_api, drain, post_callback, running_gateway
-from tests.conftest import CaseStoreServer, GatewayServer, free_port
+from tests.conftest import CaseStoreServer, GatewayServer, LoopbackServer, free_port
 from tests.email_support import SmtpServerThread, run_replies
 from tests.social_helpers import FakeProviderServer
 from tests.test_email_reply import RelayHandler, relay  # noqa: F401  (a fixture)
 from tests.test_forwarding import cli
+from tests.test_log_redaction import echoing_case_store, send_twilio_sms
 from workers.deadletters import DeadLetters
 from workers.forward import case_store_payload
 
@@ -206,7 +207,7 @@ def test_an_anonymous_reports_attachment_keeps_what_it_is_and_loses_where_it_cam
     assert envelope["attachments"] == [attachment]  # the gateway's own copy keeps the location
 
 
-# -- what operators see of a failed reply ------------------------------------------------------------------------------
+# -- what operators see of a failed reply or forward ------------------------------------------------------------------
 def operator_views(test_env: TestEnvironment, tracking_id: str) -> str:
     """`deadletters list` and `deadletters show` as an operator runs them."""
     listing = cli(test_env, "deadletters", "list")
@@ -248,3 +249,25 @@ async def test_a_dead_lettered_sms_reply_shows_operators_no_number(
     shown = operator_views(test_env, letter.tracking_id)
     assert identity.found_in(shown) == [], shown
     assert "barred by the operator" in shown  # the reason stays readable
+
+
+async def test_a_case_store_refusal_quoting_the_report_shows_operators_neither_its_words_nor_its_number(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """A case store that quotes the refused report back: its answer is the dead letter's detail, without the words
+    and the number (the worker's log line already leaves them out; the registry keeps the detail as it shows it)."""
+    settings = test_env.settings()
+    words = "Pungutan liar di puskesmas Cibeunying Kidul"
+    refusing = LoopbackServer(echoing_case_store, settings.casestore.port)
+    refusing.start()
+    try:
+        async with running_gateway(settings, redis) as gateway:
+            tracking_id = await send_twilio_sms(gateway, words)
+        drain(settings, (FORWARD_QUEUE,))
+    finally:
+        refusing.stop()
+    [letter] = DeadLetters(redis).list()
+    assert letter.reason == "casestore_422"
+    shown = operator_views(test_env, tracking_id)
+    assert msisdn_identity("+6281277773333").found_in(shown) == [], shown
+    assert "Cibeunying" not in shown and "puskesmas" not in shown, shown
+    assert "invalid_report: cannot file" in shown  # the reason stays readable

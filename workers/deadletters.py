@@ -18,7 +18,7 @@ from redis.exceptions import WatchError
 
 from gateway import metrics
 from gateway.health import HealthSignals
-from gateway.logs import get_logger
+from gateway.logs import get_logger, scrub
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls
 from gateway.settings import Settings
 from gateway.transactions import after_commit, commit
@@ -84,9 +84,11 @@ class DeadLetters:
 
     def add_new(self, *, queue: str, func: str, args: list[Any], tracking_id: str, item: str, reason: str,
                 detail: str, attempts: int = 1, channel: str | None = None, pipeline: Any = None) -> DeadLetter:
+        """The detail is kept as a log line shows it: a downstream's answer may quote the citizen (a case store
+        echoing the report it refuses), and only the job in hand knows their words (`sensitive_values`)."""
         letter = DeadLetter(
             key=self.entry_key(queue, item), queue=queue, func=func, args=args, tracking_id=tracking_id,
-            reason=reason, detail=detail, failed_at=time.time(), attempts=attempts, channel=channel,
+            reason=reason, detail=scrub(detail), failed_at=time.time(), attempts=attempts, channel=channel,
         )
         self.add(letter, pipeline=pipeline)
         return letter
