@@ -42,7 +42,12 @@ VERBATIM_KEYS = frozenset({"level", "timestamp", "tracking_id", "tracking_ids", 
 # and ports stay readable. Numbers written next to each other ("6281234567890 (0812 3456 7890)") go as one: a
 # cap at one number's length would leave the tail of the second readable. Bounded, so a long run costs little.
 _PHONE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().\-/\u2010-\u2015]{0,3}\d){8,40}(?!\w)")
-_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# An address, its domain a name or an address literal (siti@[203.0.113.5]: the sender's own server), as a relay's
+# refusal quotes it. A quoted local part ("siti aminah"@desa.id) has its own pattern, tried only when the text has
+# '"@': as an alternative within the first pattern it made every scrubbed line a third slower.
+_EMAIL_DOMAIN = r"@(?:[\w-]+(?:\.[\w-]+)+|\[[^\]\s]{1,64}\])"
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+" + _EMAIL_DOMAIN)
+_QUOTED_EMAIL = re.compile(r'"[^"\r\n]{1,64}"' + _EMAIL_DOMAIN)
 # Integers this long are phone numbers written as numbers, not counters.
 _PHONE_INT_FLOOR = 100_000_000
 
@@ -65,7 +70,10 @@ def scrub(text: str) -> str:
             text = text.replace(value, REDACTED)
     if _MAYBE_NUMBER_OR_ADDRESS.search(text) is None:
         return text
-    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
+    text = _EMAIL.sub("[email]", text)
+    if '"@' in text:
+        text = _QUOTED_EMAIL.sub("[email]", text)
+    return _PHONE.sub("[phone]", text)
 
 
 def _sensitive_parts(values: Iterable[str | None]) -> tuple[str, ...]:

@@ -33,6 +33,7 @@ from gateway.logs import (
     _EMAIL,
     _PHONE,
     _PHONE_INT_FLOOR,
+    _QUOTED_EMAIL,
     _SENSITIVE,
     REDACTED,
     SAFE_KEYS,
@@ -286,20 +287,22 @@ def test_only_plain_indonesian_mobiles_take_the_shortcut(raw: str, region: str, 
 
 
 def _scrub_without_shortcuts(text: str) -> str:
-    """`scrub` as it was before its two shortcuts (ASCII text is not re-encoded; no digit and no "@", no regexes)."""
+    """`scrub` without its shortcuts (ASCII text is not re-encoded; no digit and no "@", no regexes; no '"@', no
+    quoted local part)."""
     text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     for value in _SENSITIVE.get():
         if value in text:
             text = text.replace(value, REDACTED)
-    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
+    return _PHONE.sub("[phone]", _QUOTED_EMAIL.sub("[email]", _EMAIL.sub("[email]", text)))
 
 
 @hypothesis_settings(max_examples=300, deadline=None)
-@given(text=st.text(alphabet=st.sampled_from("ab .@+-()0123456789٣\udcff\u00e9x"), max_size=40),
+@given(text=st.text(alphabet=st.sampled_from("ab .@+-()0123456789٣\udcff\u00e9x\"[]"), max_size=40),
        secret=st.text(alphabet=st.sampled_from("ab 0123@x"), min_size=4, max_size=8))
 @example(text="message.accepted", secret="zzzz")
 @example(text="kirim ke +62 812-3456-7890 atau a@b.id", secret="kirim")
 @example(text="bad byte \udcff 0812 3456 7890", secret="byte")
+@example(text='balas ke "a b"@x.id atau a@[10.0.0.1]', secret="balas")
 @example(text="nomor ٠٨١٢٣٤٥٦٧٨٩٠", secret="nomor")  # Arabic-Indic digits are digits to the phone pattern too
 def test_scrub_shortcuts_change_nothing(text: str, secret: str) -> None:
     with sensitive_values(secret):

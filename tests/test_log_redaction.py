@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import smtplib
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -60,6 +61,19 @@ def stdlib_rq_exception() -> None:
         raise ValueError(f"case.rq cannot deliver to {ADDRESS} / 0812-3456-7890")
     except ValueError:
         logging.getLogger("rq.worker").exception("case.rq: job failed")
+
+
+def relay_refusal_in_a_job_traceback() -> None:
+    """A relay's answer quotes the recipient as written: a quoted local part or an address literal is an address too
+    (RQ logs a failed job's traceback, its causes' messages included, after the job has ended)."""
+    try:
+        try:
+            raise smtplib.SMTPDataError(450, b'4.2.0 <"siti aminah"@desa-makmur.id>: Greylisted; '
+                                             b"<siti.aminah@[203.0.113.5]>: Greylisted")
+        except smtplib.SMTPDataError as error:
+            raise RuntimeError("relay answered 450") from error
+    except RuntimeError:
+        logging.getLogger("rq.worker").exception("case.relay: job failed")
 
 
 def structlog_traceback_without_locals() -> None:
@@ -120,6 +134,8 @@ CASES = [
             ("6281234567890", ADDRESS)),
     LogCase("rq exception whose message holds a number", stdlib_rq_exception, "case.rq",
             (ADDRESS, "0812-3456-7890", "budi")),
+    LogCase("relay refusal quoting unusual address forms", relay_refusal_in_a_job_traceback, "case.relay",
+            ("siti aminah", "siti.aminah", "203.0.113.5")),
     LogCase("traceback carries no local variables", structlog_traceback_without_locals, "case.traceback",
             (WORDS, "Sukamaju")),
     LogCase("exception quoting the message text", exception_quoting_the_message, "case.quoted", (WORDS,)),
