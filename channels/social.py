@@ -242,7 +242,8 @@ class MentionIntake:
         queries: list[tuple[str, str]] = []
         for message in messages:
             try:
-                normalized = normalize(message, default_region=self._settings.sms.default_region)
+                normalized = normalize(message, default_region=self._settings.sms.default_region,
+                                       shortest_id=self._settings.intake.shortest_tracking_id)
             except RejectedInput as error:
                 log.warning("mention.rejected", channel=message.source, reason=error.reason)
                 refused.append((message.source, error.reason))

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gateway.tracking import MIN_LENGTH, format_tracking_id
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 ENV_PREFIX = "LAPOR_"
 
@@ -76,6 +78,13 @@ class IntakeSettings(_Section):
     def id_range(self) -> tuple[int, int]:
         """This cell's Tracking-ID sequence numbers (id_start, id_end); id_end 0: no end."""
         return self.id_start, self.id_end
+
+    @property
+    def shortest_tracking_id(self) -> int:
+        """Digits of the shortest Tracking ID that may have been minted, for the grammar to tell a number in a
+        citizen's prose ("500000 diminta petugas") from an ID. Alone, this system mints every ID, the first from
+        id_start; with cells (id_end set) another cell's IDs may be shorter, so any ID's shape counts."""
+        return MIN_LENGTH if self.id_end else len(format_tracking_id(self.id_start))
 
 
 class QueueSettings(_Section):

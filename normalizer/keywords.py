@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from gateway.settings import CONFIG_DIR
-from gateway.tracking import is_valid_tracking_id, looks_like_tracking_id, normalize_tracking_id
+from gateway.tracking import MIN_LENGTH, is_valid_tracking_id, looks_like_tracking_id, normalize_tracking_id
 from normalizer.envelope import ReportKind
 
 
@@ -147,16 +147,20 @@ def _skip_fillers(rest: str, grammar: Grammar) -> str:
         rest = after
 
 
-def _parse_follow_up(text: str, language: str) -> ParsedText | None:
+def _parse_follow_up(text: str, language: str, shortest_id: int) -> ParsedText | None:
     match = _LEADING_ID.match(text)
     if not match:
         return None
     candidate = normalize_tracking_id(match.group("id"))
     if not looks_like_tracking_id(candidate) or _is_prose_number(match.group("id").strip(), candidate):
         return None
+    rest = text[match.end():].strip()
+    if rest and len(candidate) < shortest_id:
+        # Shorter than any ID that may have been minted, and words follow: an amount ("500000 diminta petugas"),
+        # a case or receipt number. Read as a mistyped ID, the complaint would be answered and never filed.
+        return None
     if not is_valid_tracking_id(candidate):
         return ParsedText(action=Action.BAD_TRACKING_ID, text=text, tracking_id=candidate, language=language)
-    rest = text[match.end():].strip()
     if not rest:
         # A Tracking ID on its own asks how that report is doing.
         return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language)
@@ -194,11 +198,15 @@ def _is_prose_number(typed: str, candidate: str) -> bool:
             or bool(_DATE_OR_AMOUNT.fullmatch(typed)))
 
 
-def parse_text(text: str, grammar: Grammar | None = None) -> ParsedText:
-    """Read kind keywords, flags, commands and a leading Tracking ID; return what is left as the text."""
+def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = MIN_LENGTH) -> ParsedText:
+    """Read kind keywords, flags, commands and a leading Tracking ID; return what is left as the text.
+
+    `shortest_id`: the digits of the shortest Tracking ID that may have been minted (the settings'
+    `intake.shortest_tracking_id`); a shorter number opening a message with words after it is the citizen's prose.
+    After a status command, or alone, any number of an ID's shape is still read as a (maybe mistyped) ID."""
     grammar = grammar or load_grammar()
     language = detect_language(text, grammar)
-    command = _parse_command(text, grammar, language) or _parse_follow_up(text, language)
+    command = _parse_command(text, grammar, language) or _parse_follow_up(text, language, shortest_id)
     if command is not None:
         return command
 

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from channels.base import InboundMessage
 from gateway.errors import RejectedInput
+from gateway.tracking import MIN_LENGTH
 from normalizer.envelope import Channel, ReportDraft, Sender
 from normalizer.keywords import Action, Grammar, ParsedText, load_grammar, parse_text
 from normalizer.sender import normalize_sender
@@ -37,9 +38,9 @@ class Normalized:
     language: str = "id"
 
 
-def _parse(message: InboundMessage, text: str, grammar: Grammar) -> ParsedText:
+def _parse(message: InboundMessage, text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     if message.channel in GRAMMAR_CHANNELS:
-        return parse_text(text, grammar)
+        return parse_text(text, grammar, shortest_id=shortest_id)
     # Mail keeps its text whole; the citizen asks for anonymity or confidentiality in the subject ("ANONIM: ...",
     # "#rahasia") or with a hashtag in the body.
     in_subject = parse_text(clean_text(message.subject or ""), grammar)
@@ -51,11 +52,13 @@ def _parse(message: InboundMessage, text: str, grammar: Grammar) -> ParsedText:
                       confidential=in_subject.confidential or "confidential" in body_flags)
 
 
-def normalize(message: InboundMessage, *, default_region: str = "ID", grammar: Grammar | None = None) -> Normalized:
-    """Clean the text, read the grammar, normalize the sender, and build the draft or the query."""
+def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_id: int = MIN_LENGTH,
+              grammar: Grammar | None = None) -> Normalized:
+    """Clean the text, read the grammar, normalize the sender, and build the draft or the query. `shortest_id`:
+    the settings' `intake.shortest_tracking_id` (see `parse_text`)."""
     grammar = grammar or load_grammar()
     text = clean_text(message.text)
-    parsed = _parse(message, text, grammar)
+    parsed = _parse(message, text, grammar, shortest_id)
     if parsed.action in (Action.STATUS, Action.HELP, Action.BAD_TRACKING_ID) or (
         parsed.action is Action.REPORT and not parsed.text and not message.attachments
     ):

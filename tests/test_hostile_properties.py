@@ -24,6 +24,7 @@ from channels.sms_aggregator import AggregatorSmsAdapter, decode_payload, parse_
 from channels.twilio_sms import TwilioSmsAdapter
 from gateway.errors import RejectedInput
 from gateway.settings import Settings, load_settings
+from gateway.tracking import MAX_LENGTH, MIN_LENGTH
 from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.keywords import Action, load_grammar, parse_text
 from normalizer.pipeline import Normalized, normalize
@@ -86,14 +87,15 @@ def normalize_or_reject(message: InboundMessage) -> Normalized | None:
 
 # -- the SMS keyword grammar --------------------------------------------------------------------------------------
 @BOUNDED
-@given(HOSTILE_TEXT)
-@example("LAPOR\u202e: jalan rusak")
-@example("#anonim #rahasia")
-@example("CEK ٣٣٣٣٣٣٣٣")
-@example("١٠٠٠٠٠٠٩ tambahan")
-def test_the_keyword_grammar_reads_anything(text: str) -> None:
+@given(HOSTILE_TEXT, st.sampled_from([MIN_LENGTH, 8, MAX_LENGTH]))
+@example("LAPOR\u202e: jalan rusak", MIN_LENGTH)
+@example("#anonim #rahasia", MIN_LENGTH)
+@example("CEK ٣٣٣٣٣٣٣٣", MIN_LENGTH)
+@example("١٠٠٠٠٠٠٩ tambahan", MIN_LENGTH)
+@example("1000 0009 tambahan", 8)
+def test_the_keyword_grammar_reads_anything(text: str, shortest_id: int) -> None:
     cleaned = clean_text(text)
-    parsed = parse_text(cleaned, load_grammar())
+    parsed = parse_text(cleaned, load_grammar(), shortest_id=shortest_id)
     assert parsed.language in ("id", "en")
     if parsed.action is Action.REPORT:
         # The text left is the citizen's own: nothing invented, only keywords and separators taken away.

@@ -94,3 +94,17 @@ def test_env_names() -> None:
 def test_a_poller_lease_that_is_not_a_positive_period_is_refused(value: str) -> None:
     with pytest.raises(SettingsError, match=r"pollers\.lease_seconds"):
         load_settings({**PRODUCTION_SECRETS, "LAPOR_POLLERS_LEASE_SECONDS": value})
+
+
+@pytest.mark.parametrize(
+    ("environment", "shortest"),
+    [
+        pytest.param({}, 8, id="default-start"),
+        pytest.param({"LAPOR_INTAKE_ID_START": "100000000"}, 10, id="later-start"),
+        pytest.param({"LAPOR_INTAKE_ID_START": "100000000", "LAPOR_INTAKE_ID_END": "199999999"}, 6, id="cells"),
+    ],
+)
+def test_the_shortest_tracking_id_follows_from_the_first_one_minted(environment: dict[str, str],
+                                                                    shortest: int) -> None:
+    """Alone, a gateway mints every ID from intake.id_start up; with cells another cell's may be shorter."""
+    assert load_settings({**PRODUCTION_SECRETS, **environment}).intake.shortest_tracking_id == shortest

@@ -83,6 +83,11 @@ ROWS = [
            "1.500.000 diminta petugas untuk sertifikat tanah"),
     report("leading-number-without-plus", "6281234567890 nomor saya, lampu jalan mati", "complaint",
            "6281234567890 nomor saya, lampu jalan mati"),
+    # Shorter than any Tracking ID minted from intake.id_start (8 digits): an amount or a case number, not an ID.
+    report("leading-amount-without-dots", "500000 diminta petugas untuk surat pindah", "complaint",
+           "500000 diminta petugas untuk surat pindah"),
+    report("leading-case-number", "1234567 nomor perkara saya belum diproses", "complaint",
+           "1234567 nomor perkara saya belum diproses"),
     # aspirations
     report("aspirasi", "ASPIRASI: mohon dibangun taman bermain di RW 04", "aspiration",
            "mohon dibangun taman bermain di RW 04"),

@@ -12,7 +12,7 @@ from channels.sms_aggregator_send import reply_parts
 from gateway.concat import GAP_MARKER, join_parts
 from gateway.errors import RejectedInput
 from gateway.replies import render, status_name
-from gateway.tracking import MAX_LENGTH, format_tracking_id
+from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id
 from normalizer.keywords import Action, parse_text
 from normalizer.sender import normalize_msisdn
 from workers.reply import RateLimiter
@@ -192,6 +192,43 @@ def test_tracking_ids_in_the_grammar(text: str, action: Action, tracking_id: str
     assert parsed.action is action
     if tracking_id is not None:
         assert parsed.tracking_id == tracking_id
+
+
+# Digits of the first ID minted from the default intake.id_start (1,000,000); a 7-digit number whose check digit holds.
+SHORTEST = len(format_tracking_id(1_000_000))
+SHORT_VALID = format_tracking_id(150_000)
+
+
+@pytest.mark.parametrize(
+    ("text", "shortest_id", "action", "tracking_id"),
+    [
+        ("500000 diminta petugas untuk KTP", SHORTEST, Action.REPORT, None),
+        ("1500000 diminta petugas untuk sertifikat", SHORTEST, Action.REPORT, None),
+        ("500 000 diminta petugas", SHORTEST, Action.REPORT, None),
+        (f"{SHORT_VALID} diminta petugas", SHORTEST, Action.REPORT, None),
+        ("1234567: nomor perkara saya belum diproses", SHORTEST, Action.REPORT, None),
+        # Alone or after a status command, a number of an ID's shape is an ID, mistyped or not.
+        ("1500000", SHORTEST, Action.BAD_TRACKING_ID, "1500000"),
+        (SHORT_VALID, SHORTEST, Action.STATUS, SHORT_VALID),
+        ("cek 1500000", SHORTEST, Action.BAD_TRACKING_ID, "1500000"),
+        # As long as a minted ID: the check digit decides.
+        (f"{BAD} jalan masih rusak", SHORTEST, Action.BAD_TRACKING_ID, BAD),
+        (f"{VALID} tambahan foto", SHORTEST, Action.FOLLOW_UP, VALID),
+        # With cells another cell's IDs may be shorter: every ID shape is read as one.
+        ("1500000 diminta petugas", MIN_LENGTH, Action.BAD_TRACKING_ID, "1500000"),
+        (f"{SHORT_VALID} tambahan foto", MIN_LENGTH, Action.FOLLOW_UP, SHORT_VALID),
+    ],
+    ids=["amount-6", "amount-7", "amount-grouped", "amount-check-digit-holds", "case-number", "alone-bad",
+         "alone-valid", "cek-short", "id-length-bad", "id-length-follow-up", "cells-bad", "cells-follow-up"],
+)
+def test_a_leading_number_shorter_than_any_minted_id_is_prose(text: str, shortest_id: int, action: Action,
+                                                              tracking_id: str | None) -> None:
+    """Tracking IDs are minted from intake.id_start: a shorter number opening a complaint is an amount or a case
+    number, and refused as a mistyped ID the complaint would never be filed."""
+    parsed = parse_text(text, shortest_id=shortest_id)
+    assert (parsed.action, parsed.tracking_id) == (action, tracking_id)
+    if action is Action.REPORT:
+        assert parsed.text == text
 
 
 @pytest.mark.parametrize("language", ["id", "en"])

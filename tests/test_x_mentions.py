@@ -123,6 +123,8 @@ def test_leading_mentions_are_stripped(text: str, expected: str) -> None:
         pytest.param({"text": "@lapor1708 INFO jadwal posyandu"}, {"kind": "information_request"}, id="info"),
         pytest.param({"text": f"@lapor1708 {VALID_ID} lubangnya makin besar"}, {"follow_up_of": VALID_ID},
                      id="follow-up"),
+        pytest.param({"text": "@lapor1708 500000 diminta petugas kelurahan"},
+                     {"text": "500000 diminta petugas kelurahan", "follow_up_of": None}, id="leading-amount"),
     ],
 )
 def test_the_sms_keyword_grammar_applies_to_mentions(
