@@ -66,8 +66,9 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
     )
 
 
-# A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it.
-_LEADING_WORD = re.compile(r"^\s*#?(?P<word>[^\W\d_]+\??|\?)(?P<sep>[\s:.,;!\-–—=/]*)", re.UNICODE)
+# A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it ("?" too:
+# "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do).
+_LEADING_WORD = re.compile(r"^\s*#?(?P<word>[^\W\d_]+|\?)(?P<sep>[\s:.,;!?\-–—=/]*)", re.UNICODE)
 _HASHTAG = re.compile(r"(?<![\w#])#(?P<tag>[^\W\d_]+)\b", re.UNICODE)
 _LEADING_ID = re.compile(r"^\s*#?(?P<id>\d[\d\s.\-]{4,20}\d)(?=\D|$)[\s:.,;!\-–—]*")
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -115,16 +116,15 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
         return None
     if word in grammar.help_words and not rest.strip():
         return ParsedText(action=Action.HELP, text="", language=language)
-    if word in grammar.status_words and not rest.strip():
-        # A bare "CEK": the citizen needs to know how to ask.
-        return ParsedText(action=Action.HELP, text="", language=language)
     if word in grammar.status_words:
         candidate = _status_candidate(_skip_fillers(rest, grammar))
+        if not candidate:
+            # A bare "CEK", or "CEK laporan saya": the citizen needs to know how to ask.
+            return ParsedText(action=Action.HELP, text="", language=language)
         if is_valid_tracking_id(candidate):
             return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language)
-        if looks_like_tracking_id(candidate) or not candidate:
-            return ParsedText(action=Action.BAD_TRACKING_ID, text="", tracking_id=candidate or None,
-                              language=language)
+        if looks_like_tracking_id(candidate):
+            return ParsedText(action=Action.BAD_TRACKING_ID, text="", tracking_id=candidate, language=language)
     return None
 
 

@@ -138,6 +138,7 @@ ROWS = [
     query("status-no", "status no. {parent}", "status"),
     query("cek-filler-words", "Cek laporan no. {parent}", "status"),
     query("cek-spaced-id", "CEK {parent_spaced}", "status"),
+    query("cek-status", "cek status {parent}", "status"),
     query("bare-tracking-id", "{parent}", "status"),
     query("cek-bad-check-digit", "CEK {bad}", "bad_tracking_id"),
     query("check-bad-check-digit-en", "check {bad}", "bad_tracking_id", "en"),
@@ -154,6 +155,10 @@ ROWS = [
     query("info-alone", "Info", "help"),
     query("lapor-alone", "LAPOR", "help"),
     query("cek-alone", "cek", "help"),
+    query("cek-fillers-only", "Cek laporan saya", "help"),
+    query("bantuan-question-mark", "Bantuan?", "help"),
+    query("help-question-mark-en", "HELP?", "help", "en"),
+    query("info-question-mark", "Info?", "help"),
 ]
 
 # The forms a number arrives in from operators and aggregators; all are +62 812 xxxx xxxx.

@@ -181,11 +181,22 @@ BAD = VALID[:-1] + str((int(VALID[-1]) + 1) % 10)
         ("17.08.2025 ada pungli di kelurahan", Action.REPORT, None),
         ("1.500.000 diminta untuk surat tanah", Action.REPORT, None),
         ("100.000 diminta petugas untuk KTP", Action.REPORT, None),
+        (f"cek status {VALID}", Action.STATUS, VALID),
+        (f"Cek status laporan saya {VALID}", Action.STATUS, VALID),
+        ("Cek laporan saya", Action.HELP, None),
+        ("CEK laporan no.", Action.HELP, None),
+        ("cek?", Action.HELP, None),
+        ("Bantuan?", Action.HELP, None),
+        ("HELP?", Action.HELP, None),
+        ("Menu ?", Action.HELP, None),
+        (f"Cek? {VALID}", Action.STATUS, VALID),
     ],
     ids=["cek", "cek-grouped", "status-filler", "cek-bad", "follow-up-bad", "rotated", "follow-up", "bare-id",
          "bare-cek", "phone-prose", "cek-hash-no-space", "cek-no-space", "cek-colon-hash", "cek-bad-no-space",
          "cek-prefix-of-a-word", "phone-62-prose", "date-dashes-prose", "date-dots-prose", "amount-millions-prose",
-         "amount-thousands-prose"],
+         "amount-thousands-prose", "cek-status", "cek-status-laporan-saya", "cek-fillers-only", "cek-no-id",
+         "cek-question-mark", "bantuan-question-mark", "help-question-mark", "menu-spaced-question-mark",
+         "cek-question-mark-id"],
 )
 def test_tracking_ids_in_the_grammar(text: str, action: Action, tracking_id: str | None) -> None:
     parsed = parse_text(text)
