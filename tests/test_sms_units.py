@@ -3,6 +3,8 @@ limiter, the grammar's edges."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from redis import Redis
 
@@ -255,6 +257,7 @@ def test_acknowledgements_fit_one_gsm7_sms_with_the_longest_tracking_id(key: str
 @pytest.mark.parametrize("key", ["help", "bad_tracking_id", "status", "status_unknown", "status_pending",
                                  "status_retry"])
 def test_every_other_reply_is_gsm7_in_both_languages(key: str) -> None:
+    """Each fits one SMS too, but for help, the usage text."""
     longest = format_tracking_id(10 ** (MAX_LENGTH - 1) - 1)
     for language in ("id", "en"):
         assert is_gsm7(render(key, language, tracking_id="12345678", status=status_name("in_progress", language)))
@@ -263,6 +266,21 @@ def test_every_other_reply_is_gsm7_in_both_languages(key: str) -> None:
             parts = reply_parts(text, "r")
             assert "".join(part.text for part in parts) == text
             assert len(parts) == (1 if septets(text) <= SINGLE_PART else -(-septets(text) // MULTI_PART))
+            assert key == "help" or len(parts) == 1
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_a_refused_tracking_id_says_how_to_send_the_message_as_a_report(language: str) -> None:
+    """A complaint opening with a number as long as an ID ("15000000 diminta petugas", Rp 15 million) is refused
+    as a mistyped ID: the reply names the keyword that files it, and sent with it the message is a report, its number
+    kept."""
+    refused = "15000000 diminta petugas untuk IMB"
+    parsed = parse_text(refused, shortest_id=SHORTEST)
+    assert parsed.action is Action.BAD_TRACKING_ID
+    advice = re.search(r"\b([A-Z]+) <", render("bad_tracking_id", language, tracking_id=parsed.tracking_id))
+    assert advice is not None, "the reply names no keyword to report with"
+    resent = parse_text(f"{advice.group(1)} {refused}", shortest_id=SHORTEST)
+    assert (resent.action, resent.text) == (Action.REPORT, refused)
 
 
 @pytest.mark.parametrize(
