@@ -70,7 +70,9 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
 # "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do).
 _LEADING_WORD = re.compile(r"^\s*#?(?P<word>[^\W\d_]+|\?)(?P<sep>[\s:.,;!?\-–—=/]*)", re.UNICODE)
 _HASHTAG = re.compile(r"(?<![\w#])#(?P<tag>[^\W\d_]+)\b", re.UNICODE)
-_LEADING_ID = re.compile(r"^\s*#?(?P<id>\d[\d\s.\-]{4,20}\d)(?=\D|$)[\s:.,;!\-–—]*")
+_LEADING_ID = re.compile(r"^\s*#?(?P<id>\d[\d\s.\-]{4,20}\d)(?=\D|$)")
+# What people type between a Tracking ID and the text that follows it: "12345678: ...", "12345678 - ...".
+_ID_CLOSE = " \t\n:.,;!-–—"
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 # An ID typed straight after a status command, with no space: "cek#12345678", "CEK12345678".
 _GLUED_ID = re.compile(r"#?\d")
@@ -129,13 +131,26 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
 
 
 def _status_candidate(rest: str) -> str:
-    """The ID after a status command: its first word, or digits typed in groups ("CEK 1000 0004")."""
-    first = normalize_tracking_id(rest.strip().split()[0]) if rest.strip() else ""
-    grouped = _LEADING_ID.match(rest)
-    if is_valid_tracking_id(first) or grouped is None:
-        return first
-    joined = normalize_tracking_id(grouped.group("id"))
-    return joined if is_valid_tracking_id(joined) or not looks_like_tracking_id(first) else first
+    """The ID after a status command: the digits at the start ("CEK 1000 0004"), or its first word."""
+    digits = _LEADING_ID.match(rest)
+    if digits is not None:
+        return _id_in(digits)[0]
+    return normalize_tracking_id(rest.strip().split()[0]) if rest.strip() else ""
+
+
+def _id_in(digits: re.Match[str]) -> tuple[str, str, int]:
+    """The ID in a `_LEADING_ID` match, as (digits, as typed, where it ends in the text). A first word of an ID's
+    shape is the ID, valid or not: what follows is the text's ("10000004 2 motor jatuh lagi"). An ID typed in groups
+    ("1000 0004") is the first run of groups that is a valid one; failing that, the first of an ID's shape (a
+    mistyped one), or all of them."""
+    start, typed = digits.start("id"), digits.group("id")
+    runs = [typed[:group.end()] for group in re.finditer(r"\S+", typed)]
+    shaped = [run for run in runs if looks_like_tracking_id(run)]
+    if looks_like_tracking_id(runs[0]):
+        run = runs[0]
+    else:
+        run = next((run for run in shaped if is_valid_tracking_id(run)), shaped[0] if shaped else typed)
+    return normalize_tracking_id(run), run, start + len(run)
 
 
 def _skip_fillers(rest: str, grammar: Grammar) -> str:
@@ -148,13 +163,13 @@ def _skip_fillers(rest: str, grammar: Grammar) -> str:
 
 
 def _parse_follow_up(text: str, language: str, shortest_id: int) -> ParsedText | None:
-    match = _LEADING_ID.match(text)
-    if not match:
+    digits = _LEADING_ID.match(text)
+    if digits is None or _is_prose_number(digits.group("id"), normalize_tracking_id(digits.group("id"))):
         return None
-    candidate = normalize_tracking_id(match.group("id"))
-    if not looks_like_tracking_id(candidate) or _is_prose_number(match.group("id").strip(), candidate):
+    candidate, typed, end = _id_in(digits)
+    if not looks_like_tracking_id(candidate) or _is_prose_number(typed, candidate):
         return None
-    rest = text[match.end():].strip()
+    rest = text[end:].lstrip(_ID_CLOSE).strip()
     if rest and len(candidate) < shortest_id:
         # Shorter than any ID that may have been minted, and words follow: an amount ("500000 diminta petugas"),
         # a case or receipt number. Read as a mistyped ID, the complaint would be answered and never filed.

@@ -147,6 +147,8 @@ ROWS = [
               "tambahan: lubangnya sekarang makin besar"),
     follow_up("follow-up-hash", "#{parent} sudah 2 motor jatuh di lubang itu", "sudah 2 motor jatuh di lubang itu"),
     follow_up("follow-up-en", "{parent}: the hole is bigger now", "the hole is bigger now", "en"),
+    follow_up("follow-up-opens-with-a-number", "{parent} 2 motor jatuh lagi minggu ini",
+              "2 motor jatuh lagi minggu ini"),
     query("follow-up-bad-check-digit", "{bad} masih rusak pak", "bad_tracking_id"),
     # help
     query("bantuan", "BANTUAN", "help"),

@@ -192,13 +192,19 @@ BAD = VALID[:-1] + str((int(VALID[-1]) + 1) % 10)
         ("HELP?", Action.HELP, None),
         ("Menu ?", Action.HELP, None),
         (f"Cek? {VALID}", Action.STATUS, VALID),
+        (f"{VALID} 2 motor jatuh lagi", Action.FOLLOW_UP, VALID),
+        (f"{VALID} 17-08-2025 ada lagi", Action.FOLLOW_UP, VALID),
+        (f"{VALID[:4]} {VALID[4:]} 3 hari belum diperbaiki", Action.FOLLOW_UP, VALID),
+        (f"CEK {VALID[:4]} {VALID[4:]} 2", Action.STATUS, VALID),
+        (f"{BAD} 2 motor jatuh lagi", Action.BAD_TRACKING_ID, BAD),
     ],
     ids=["cek", "cek-grouped", "status-filler", "cek-bad", "follow-up-bad", "rotated", "follow-up", "bare-id",
          "bare-cek", "phone-prose", "cek-hash-no-space", "cek-no-space", "cek-colon-hash", "cek-bad-no-space",
          "cek-prefix-of-a-word", "phone-62-prose", "date-dashes-prose", "date-dots-prose", "amount-millions-prose",
          "amount-thousands-prose", "cek-status", "cek-status-laporan-saya", "cek-fillers-only", "cek-no-id",
          "cek-question-mark", "bantuan-question-mark", "help-question-mark", "menu-spaced-question-mark",
-         "cek-question-mark-id"],
+         "cek-question-mark-id", "follow-up-opens-with-a-number", "follow-up-opens-with-a-date",
+         "grouped-follow-up-opens-with-a-number", "cek-grouped-then-a-number", "bad-then-a-number"],
 )
 def test_tracking_ids_in_the_grammar(text: str, action: Action, tracking_id: str | None) -> None:
     parsed = parse_text(text)
