@@ -249,8 +249,11 @@ class MentionIntake:
                 refused.append((message.source, error.reason))
                 continue
             if normalized.query is not None:
-                jobs.append(self._query_reply(message, normalized.query.action, normalized.query.tracking_id,
-                                              normalized.language))
+                if normalized.query.action is Action.COURTESY:  # a public thank-you is left unanswered
+                    log.info("message.courtesy", channel=message.source)
+                else:
+                    jobs.append(self._query_reply(message, normalized.query.action, normalized.query.tracking_id,
+                                                  normalized.language))
                 queries.append((message.source, normalized.query.action.value))
                 continue
             assert normalized.draft is not None

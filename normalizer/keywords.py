@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 
 from gateway.settings import CONFIG_DIR
@@ -24,6 +25,19 @@ class Action(StrEnum):
     STATUS = "status"
     HELP = "help"
     BAD_TRACKING_ID = "bad_tracking_id"
+    # Only thanks or an "ok" ("Terima kasih", "Ok 👍"): neither filed nor answered.
+    COURTESY = "courtesy"
+
+
+@dataclass(frozen=True, slots=True)
+class Courtesy:
+    """The `[courtesy]` table, its words squeezed (`_squeeze`). Phrases are word tuples, matched longest first."""
+
+    phrases: frozenset[tuple[str, ...]] = frozenset()
+    fillers: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()
+    emoji: frozenset[str] = frozenset()
+    longest_phrase: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +49,7 @@ class Grammar:
     english_markers: frozenset[str]
     indonesian_markers: frozenset[str]
     status_fillers: frozenset[str] = frozenset()
+    courtesy: Courtesy = Courtesy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +78,19 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         english_markers=frozenset(raw["language"]["english_markers"]),
         indonesian_markers=frozenset(raw["language"]["indonesian_markers"]),
         status_fillers=frozenset(w.lower() for w in raw["commands"].get("status_fillers", [])),
+        courtesy=_load_courtesy(raw.get("courtesy", {})),
+    )
+
+
+def _load_courtesy(table: dict[str, list[str]]) -> Courtesy:
+    phrases = frozenset(tuple(_squeeze(word) for word in _TOKENS.findall(phrase.lower()))
+                        for phrase in table.get("phrases", []))
+    return Courtesy(
+        phrases=phrases,
+        fillers=frozenset(_squeeze(word.lower()) for word in table.get("fillers", [])),
+        names=frozenset(_squeeze(word.lower()) for word in table.get("names", [])),
+        emoji=frozenset(table.get("emoji", [])),
+        longest_phrase=max((len(phrase) for phrase in phrases), default=0),
     )
 
 
@@ -74,6 +102,10 @@ _LEADING_ID = re.compile(r"^\s*#?(?P<id>\d[\d\s.\-]{4,20}\d)(?=\D|$)")
 # What people type between a Tracking ID and the text that follows it: "12345678: ...", "12345678 - ...".
 _ID_CLOSE = " \t\n:.,;!-–—"
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
+# Words and numbers for the courtesy check ("lapor1708", "1708" are ours); what lies between them is ignored.
+_TOKENS = re.compile(r"[^\W_]+", re.UNICODE)
+# A letter typed over and over ("makasiiih", "okeee"); digits are left as they are.
+_REPEATED_LETTER = re.compile(r"([^\W\d_])\1+", re.UNICODE)
 # An ID typed straight after a status command, with no space: "cek#12345678", "CEK12345678".
 _GLUED_ID = re.compile(r"#?\d")
 # Numbers that open a complaint and are no Tracking ID: a date ("17-08-2025", "17.08.2025") or an amount written
@@ -100,6 +132,32 @@ def detect_language(text: str, grammar: Grammar) -> str:
         if word in grammar.indonesian_markers:
             indonesian += 1
     return "en" if english > indonesian else "id"
+
+
+def _squeeze(word: str) -> str:
+    return _REPEATED_LETTER.sub(r"\1", word)
+
+
+def is_courtesy(text: str, grammar: Grammar) -> bool:
+    """Whether the text is only thanks or an "ok": a courtesy phrase or emoji at least, fillers and our names, other
+    punctuation and emoji. Any other word or number makes it something more.
+
+    Words are read as they are needed: a report is known for one at its first word that is none of these."""
+    courtesy = grammar.courtesy
+    words = (_squeeze(match.group().lower()) for match in _TOKENS.finditer(text))
+    window = list(islice(words, max(courtesy.longest_phrase, 1)))
+    found = False
+    while window:
+        length = next((n for n in range(len(window), 0, -1) if tuple(window[:n]) in courtesy.phrases), 0)
+        if length:
+            found = True
+        elif window[0] in courtesy.fillers or window[0] in courtesy.names:
+            length = 1
+        else:
+            return False
+        del window[:length]
+        window.extend(islice(words, length))
+    return found or any(ch in courtesy.emoji for ch in text)
 
 
 def _take_leading_word(text: str) -> tuple[str, str, bool]:
@@ -250,7 +308,8 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     # Separators left before the text go; the citizen's own closing punctuation stays.
     rest = _SPACE_RUNS.sub(" ", rest).lstrip(" \t\n:.,;-").rstrip()
     return ParsedText(
-        action=Action.REPORT,
+        # A courtesy keeps what a report of it would hold: sent with a photo, it is a report (`normalize`).
+        action=Action.COURTESY if is_courtesy(text, grammar) else Action.REPORT,
         text=rest,
         kind=kind,
         explicit_kind=explicit,

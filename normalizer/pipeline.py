@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
 
@@ -21,7 +21,8 @@ GRAMMAR_CHANNELS = frozenset({Channel.SMS, Channel.TWITTER, Channel.INSTAGRAM})
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A message that is answered, not reported: a status check, a help request, a mistyped ID."""
+    """A message that is not reported: a status check, a help request, a mistyped ID (answered), or a courtesy
+    ("Terima kasih", "Ok 👍": left unanswered, as an answer would only draw another)."""
 
     action: Action
     message: InboundMessage
@@ -59,7 +60,9 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
     grammar = grammar or load_grammar()
     text = clean_text(message.text)
     parsed = _parse(message, text, grammar, shortest_id)
-    if parsed.action in (Action.STATUS, Action.HELP, Action.BAD_TRACKING_ID) or (
+    if parsed.action is Action.COURTESY and message.attachments:  # "terima kasih" and a photo: the photo is a report
+        parsed = replace(parsed, action=Action.REPORT)
+    if parsed.action in (Action.STATUS, Action.HELP, Action.BAD_TRACKING_ID, Action.COURTESY) or (
         parsed.action is Action.REPORT and not parsed.text and not message.attachments
     ):
         action = Action.HELP if parsed.action is Action.REPORT else parsed.action

@@ -1,11 +1,12 @@
 """Hostile input, property-based: the SMS grammar, the normalizer, the aggregator's payload decoding and the MIME
-parser take anything without an untyped exception, and a non-empty message always becomes a draft, a query or a
-typed rejection (never nothing). Bounded runs (max_examples) so the file stays quick.
+parser take anything without an untyped exception, and a non-empty message always becomes a draft, a query (a
+courtesy among them) or a typed rejection (never nothing). Bounded runs (max_examples) so the file stays quick.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +42,8 @@ TRACKING_ID = "10000009"
 NASTY = st.sampled_from(
     ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\u200b", "\u200e", "\u202e", "\u2066", "\ufeff", "\r", "\r\n", "\t",
      "\u00a0", "\u0301", "\u0308", "#", ":", "-", "?", "@lapor1708 ", "LAPOR", "anonim", "#rahasia", "CEK ",
-     "10000009", "1000 0009", "0812-3456-7890", "+62 812 3456 7890", "٣", "Ⅻ", "ﬁ", "\U0001f600", "\n\n\n"]
+     "10000009", "1000 0009", "0812-3456-7890", "+62 812 3456 7890", "٣", "Ⅻ", "ﬁ", "\U0001f600", "\n\n\n",
+     "terima kasih", "ok", "\U0001f44d"]
 )
 # Surrogate-free text: what survives a UTF-8 transport (forms decode with replacement, JSON rejects lone ones).
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=200)
@@ -65,7 +67,10 @@ def assert_accounted_for(message: InboundMessage, result: Normalized | None) -> 
         return
     assert (result.draft is None) != (result.query is None)
     if result.query is not None:
-        assert result.query.action in (Action.STATUS, Action.HELP, Action.BAD_TRACKING_ID)
+        assert result.query.action in (Action.STATUS, Action.HELP, Action.BAD_TRACKING_ID, Action.COURTESY)
+        # A courtesy is left unanswered: never one that carries a photo, nor one from e-mail (its text is kept whole).
+        assert result.query.action is not Action.COURTESY or not (
+            message.attachments or message.channel is Channel.EMAIL)
         return
     draft = result.draft
     assert draft is not None
@@ -97,13 +102,65 @@ def test_the_keyword_grammar_reads_anything(text: str, shortest_id: int) -> None
     cleaned = clean_text(text)
     parsed = parse_text(cleaned, load_grammar(), shortest_id=shortest_id)
     assert parsed.language in ("id", "en")
-    if parsed.action is Action.REPORT:
+    if parsed.action in (Action.REPORT, Action.COURTESY):
         # The text left is the citizen's own: nothing invented, only keywords and separators taken away.
         assert set(parsed.text) <= set(cleaned) | {" "}
     if parsed.action in (Action.STATUS, Action.FOLLOW_UP):
         assert parsed.tracking_id and parsed.tracking_id.isascii() and parsed.tracking_id.isdigit()
     if parsed.action is Action.FOLLOW_UP:
         assert parsed.text
+
+
+COURTESY = load_grammar().courtesy
+# Every word a courtesy may hold, as `_squeeze` leaves it: a word outside it is something more.
+COURTESY_WORDS = frozenset(word for phrase in COURTESY.phrases for word in phrase) | COURTESY.fillers | COURTESY.names
+COURTESY_PIECES = st.one_of(st.sampled_from(sorted(" ".join(phrase) for phrase in COURTESY.phrases)),
+                            st.sampled_from(sorted(COURTESY.fillers | COURTESY.names | COURTESY.emoji)))
+COURTESY_GAPS = st.sampled_from([" ", ", ", "! ", "... ", " :) ", " \U0001f600 ", "\n", " @"])
+
+
+def _squeezed(word: str) -> str:
+    return re.sub(r"(\D)\1+", r"\1", word.lower())
+
+
+@st.composite
+def courtesies(draw: st.DrawFn) -> list[str]:
+    """A courtesy as pieces: one phrase or courtesy emoji at least, fillers, our names and emoji around it, each piece
+    in any case."""
+    anchor = draw(st.sampled_from(sorted(" ".join(phrase) for phrase in COURTESY.phrases) + sorted(COURTESY.emoji)))
+    pieces = [*draw(st.lists(COURTESY_PIECES, max_size=3)), anchor, *draw(st.lists(COURTESY_PIECES, max_size=3))]
+    return [draw(st.sampled_from([piece, piece.upper(), piece.title()])) for piece in pieces]
+
+
+# Any word of letters, or a number, that a courtesy does not hold.
+OTHER_WORDS = st.one_of(
+    st.text(st.characters(categories=["L"]), min_size=1, max_size=12).filter(
+        lambda word: not any(_squeezed(token) in COURTESY_WORDS for token in re.findall(r"[^\W_]+", word))),
+    st.integers(0, 10**12).map(str).filter(lambda number: number not in COURTESY_WORDS),
+)
+
+
+@SMALL
+@given(courtesies(), st.data())
+def test_a_courtesy_is_left_unfiled_and_one_more_word_makes_it_the_citizens_message(pieces: list[str],
+                                                                                   data: st.DataObject) -> None:
+    """Only thanks, fillers, our names, punctuation and emoji are a courtesy; any other word or number, anywhere in
+    it, keeps the message a report, a follow-up or a query, as without the courtesy rule."""
+    gaps = [data.draw(COURTESY_GAPS) for _ in pieces]
+    courtesy = _normalized_sms("".join(piece + gap for piece, gap in zip(pieces, gaps, strict=True)))
+    assert courtesy.query is not None and courtesy.query.action is Action.COURTESY, pieces
+    at = data.draw(st.integers(0, len(pieces)))
+    pieces.insert(at, data.draw(OTHER_WORDS))
+    gaps.insert(at, " ")
+    more = "".join(piece + gap for piece, gap in zip(pieces, gaps, strict=True))
+    result = _normalized_sms(more)
+    assert result.query is None or result.query.action is not Action.COURTESY, more
+
+
+def _normalized_sms(text: str) -> Normalized:
+    return normalize(InboundMessage(channel=Channel.SMS, source="property", provider_message_id="SM1",
+                                    sender_kind=SenderKind.MSISDN, sender_address="+6281234567890", text=text,
+                                    received_at=datetime(2026, 11, 22, tzinfo=UTC)))
 
 
 @BOUNDED
@@ -148,8 +205,18 @@ def inbound_messages(draw: st.DrawFn) -> InboundMessage:
     )
 
 
+def _thanks(channel: Channel, sender_kind: SenderKind, sender: str, **fields: object) -> InboundMessage:
+    return InboundMessage(channel=channel, source="property", provider_message_id="SM1", sender_kind=sender_kind,
+                          sender_address=sender, text="Terima kasih \U0001f44d",
+                          received_at=datetime(2026, 11, 22, tzinfo=UTC), **fields)  # type: ignore[arg-type]
+
+
 @BOUNDED
 @given(inbound_messages())
+@example(_thanks(Channel.SMS, SenderKind.MSISDN, "+6281234567890"))
+@example(_thanks(Channel.SMS, SenderKind.MSISDN, "+6281234567890", attachments=[
+    Attachment(content_type="image/jpeg", location="https://example.net/m/1")]))
+@example(_thanks(Channel.EMAIL, SenderKind.EMAIL, "warga@example.net", subject="Re: LAPOR #10000009"))
 def test_the_normalizer_answers_every_message_with_a_draft_a_query_or_a_typed_rejection(
         message: InboundMessage) -> None:
     assert_accounted_for(message, normalize_or_reject(message))

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 from redis import Redis
 from redis.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -383,6 +384,32 @@ async def _report(gateway: GatewayServer, casestore: CaseStoreServer, settings: 
     drain(settings)
     assert casestore.get(tracking_id)
     return str(tracking_id)
+
+
+async def test_a_courtesy_after_the_acknowledgement_is_neither_filed_nor_answered(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis,
+    log_stream: io.StringIO
+) -> None:
+    """The citizen's "Terima kasih" (from a smartphone, "Ok 👍" in UCS-2) after the acknowledgement: filed, it was a
+    junk report for an agency and a second paid SMS with a new Tracking ID. Counted as a non-report message."""
+    number = "081298765020"
+    tracking_id = await _report(gateway, casestore, settings, number, "LAPOR jalan berlubang di Jl. Pemuda", "ty-1")
+    before = REGISTRY.get_sample_value("lapor_queries_total", {"channel": "sms-aggregator", "action": "courtesy"})
+    thanks = [sms(number, "Terima kasih", "ty-2"),
+              sms(number, "Ok 👍".encode("utf-16-be").hex().upper(), "ty-3", coding="2"),
+              sms(number, "makasih banyak pak!", "ty-4")]
+    for message in thanks:
+        response = await post_callback(gateway.client, message)
+        assert (response.status_code, response.json()) == (200, {"status": "accepted", "messages": []})
+    assert all(queue(name, redis).count == 0 for name in (FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE))
+    drain(settings)
+    assert api.texts_to("+6281298765020") == [render("ack", "id", tracking_id=tracking_id)]
+    assert [r["tracking_id"] for r in casestore.reports()] == [tracking_id]
+    after = REGISTRY.get_sample_value("lapor_queries_total", {"channel": "sms-aggregator", "action": "courtesy"})
+    assert (after or 0) - (before or 0) == len(thanks)
+    courtesies = [e for e in log_events(log_stream) if e["event"] == "message.courtesy"]
+    assert [e["channel"] for e in courtesies] == ["sms-aggregator"] * len(thanks)
+    assert "Terima" not in log_stream.getvalue() and "makasih" not in log_stream.getvalue()
 
 
 async def test_a_status_query_the_case_store_cannot_answer_in_time_is_answered_by_a_status_job(

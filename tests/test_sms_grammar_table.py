@@ -26,7 +26,7 @@ from workers.forward import opaque_message_id
 class Row:
     id: str
     text: str
-    reply: str  # the key in config/replies.toml
+    reply: str | None  # the key in config/replies.toml; None: no reply at all
     kind: str | None = None  # None: no report
     body: str | None = None
     anonymous: bool = False
@@ -45,6 +45,10 @@ def follow_up(id: str, text: str, body: str, language: str = "id") -> Row:
 
 def query(id: str, text: str, reply: str, language: str = "id") -> Row:
     return Row(id, text, reply, language=language)
+
+
+def courtesy(id: str, text: str) -> Row:
+    return Row(id, text, None)
 
 
 ROWS = [
@@ -161,6 +165,20 @@ ROWS = [
     query("bantuan-question-mark", "Bantuan?", "help"),
     query("help-question-mark-en", "HELP?", "help", "en"),
     query("info-question-mark", "Info?", "help"),
+    # courtesies: the citizen's thanks after an acknowledgement, neither filed nor answered
+    courtesy("terima-kasih", "Terima kasih"),
+    courtesy("makasih-banyak", "makasih banyak pak!"),
+    courtesy("ok-emoji", "Ok 👍"),
+    courtesy("oke", "oke"),
+    courtesy("siap-lapor", "Siap, terima kasih LAPOR!"),
+    courtesy("thanks-en", "thanks"),
+    courtesy("tq", "tq"),
+    courtesy("trims-elongated", "trimsss 🙏🙏"),
+    courtesy("thumbs-up-alone", "👍"),
+    report("thanks-but", "terima kasih, tapi jalan masih rusak", "complaint", "terima kasih, tapi jalan masih rusak"),
+    report("lapor-thanks-and-more", "Lapor: terima kasih, lampu di gang 5 juga mati", "complaint",
+           "terima kasih, lampu di gang 5 juga mati"),
+    follow_up("follow-up-thanks", "{parent} terima kasih", "terima kasih"),
 ]
 
 # The forms a number arrives in from operators and aggregators; all are +62 812 xxxx xxxx.
@@ -223,10 +241,10 @@ async def test_every_message_form_gets_the_right_report_and_reply(
         stored = by_message_id.get(f"table-{row.id}") or by_message_id.get(
             opaque_message_id(settings.privacy.reply_handle_secret, "sms", f"table-{row.id}"))
         problems.extend(_check_report(row, stored, parent, numbers[row.id]))
-        expected_reply = _expected_reply(row, stored, parent, fields["bad"])
+        expected_replies = [] if row.reply is None else [_expected_reply(row, stored, parent, fields["bad"])]
         replies = api.texts_to(numbers[row.id])
-        if replies != [expected_reply]:
-            problems.append(f"{row.id}: reply {replies!r} != {expected_reply!r}")
+        if replies != expected_replies:
+            problems.append(f"{row.id}: replies {replies!r} != {expected_replies!r}")
     assert not problems, "\n".join(problems)
 
     follow_ups = casestore.get(parent)["follow_ups"]
@@ -252,6 +270,7 @@ def _check_report(row: Row, stored: dict | None, parent: str, number: str) -> li
 
 
 def _expected_reply(row: Row, stored: dict | None, parent: str, bad: str) -> str:
+    assert row.reply is not None, row.id
     if row.reply == "ack":
         assert stored is not None, row.id
         return render("ack", row.language, tracking_id=stored["tracking_id"])

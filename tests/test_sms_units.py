@@ -333,3 +333,56 @@ def test_a_flag_word_at_the_end_counts_like_one_at_the_start(text: str, body: st
 def test_words_indonesians_use_too_do_not_make_the_reply_english(text: str, language: str) -> None:
     """"status" is Indonesian as much as English, and "no." is how Indonesians shorten "nomor"."""
     assert parse_text(text).language == language
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("Terima kasih", Action.COURTESY),
+        ("makasih", Action.COURTESY),
+        ("ok", Action.COURTESY),
+        ("Oke.", Action.COURTESY),
+        ("SIAP!", Action.COURTESY),
+        ("thanks", Action.COURTESY),
+        ("tq", Action.COURTESY),
+        ("Trims ya", Action.COURTESY),
+        ("Ok 👍", Action.COURTESY),
+        ("terima kasih banyak!", Action.COURTESY),
+        ("Makasiiih bu 🙏🏽", Action.COURTESY),
+        ("okeee sipp", Action.COURTESY),
+        ("Terima kasih LAPOR!", Action.COURTESY),
+        ("terima kasih @lapor1708", Action.COURTESY),
+        ("Makasih 1708 :)", Action.COURTESY),
+        ("#terimakasih", Action.COURTESY),
+        ("Terima kasih atas tanggapannya pak", Action.COURTESY),
+        ("Thank you very much!", Action.COURTESY),
+        ("thanks a lot", Action.COURTESY),
+        ("👍", Action.COURTESY),
+        ("❤️", Action.COURTESY),
+        ("LAPOR 👍", Action.COURTESY),
+        ("Pak 🙏", Action.COURTESY),
+        # Anything more is the citizen's to say: a report, a follow-up, a query.
+        ("terima kasih, tapi jalan masih rusak", Action.REPORT),
+        ("Ok, kapan diperbaiki?", Action.REPORT),
+        ("terima kasih 1709", Action.REPORT),
+        ("#anonim terima kasih", Action.REPORT),
+        ("terima", Action.REPORT),
+        ("banyak", Action.REPORT),
+        ("1708", Action.REPORT),
+        ("😡", Action.REPORT),
+        ("help, thanks", Action.REPORT),
+        (f"{VALID} terima kasih", Action.FOLLOW_UP),
+        (f"CEK {VALID} makasih", Action.STATUS),
+        ("?", Action.HELP),
+    ],
+    ids=["terima-kasih", "makasih", "ok", "oke-dot", "siap-exclaimed", "thanks", "tq", "trims-ya", "ok-emoji",
+         "terima-kasih-banyak", "elongated-skin-tone", "elongated-both", "names-lapor", "names-handle", "names-1708",
+         "hashtag", "atas-tanggapannya", "thank-you-very-much", "thanks-a-lot", "thumbs-up-alone", "heart-selector",
+         "lapor-thumbs-up", "filler-and-emoji",
+         "thanks-but", "ok-question", "another-number", "with-a-flag", "half-a-phrase", "filler-alone", "name-alone",
+         "other-emoji-alone", "command-word-no-filler", "follow-up", "status", "help"],
+)
+def test_a_courtesy_is_only_thanks_or_an_ok(text: str, action: Action) -> None:
+    """Citizens answer the acknowledgement with "Terima kasih": filed, it was a junk report with a new Tracking ID
+    and a paid SMS back. A message with anything more stays what the rest of the grammar makes of it."""
+    assert parse_text(text).action is action

@@ -9,15 +9,17 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import httpx
+import orjson
 import pytest
 from aiohttp import web
+from prometheus_client import REGISTRY
 from redis import Redis
 from twilio.request_validator import RequestValidator
 
 from channels.gsm7 import SINGLE_PART, is_gsm7, septets
 from gateway.app import create_app
 from gateway.embedded_redis import EmbeddedRedis
-from gateway.queues import FORWARD_QUEUE, queue, redis_connection
+from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
 from gateway.replies import render
 from gateway.settings import Settings
 from gateway.spool import Spool
@@ -41,6 +43,10 @@ def twiml_message(body: str) -> str:
     messages = root.findall("Message")
     assert len(messages) == 1, body
     return messages[0].text or ""
+
+
+def counted(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def tracking_id_in(reply: str) -> str:
@@ -220,6 +226,38 @@ async def test_a_status_query_while_the_case_store_is_down_promises_nothing(
     assert "belum bisa dicek" in reply and "10000004" in reply
     assert "dikirim lewat SMS" not in reply
     assert queue(FORWARD_QUEUE, redis).count == 0
+
+
+@pytest.mark.parametrize("body", ["Terima kasih", "Ok 👍", "makasih banyak pak!", "thanks"])
+async def test_a_courtesy_gets_an_empty_answer_and_makes_no_report(
+    gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, body: str
+) -> None:
+    """"Terima kasih" after the acknowledgement: filed, it was a junk report and a second SMS (with a new Tracking
+    ID) the citizen did not ask for. Counted as a non-report message, logged without its text."""
+    before = counted("lapor_queries_total", channel="sms-twilio", action="courtesy")
+    response = await gateway.post_twilio(gateway.twilio_form(Body=body, From="+6281377778888",
+                                                             MessageSid="SM" + "c" * 32))
+    assert response.status_code == 200
+    root = ElementTree.fromstring(response.text)
+    assert (root.tag, list(root)) == ("Response", [])
+    assert queue(FORWARD_QUEUE, redis).count == 0
+    assert list(redis.scan_iter("lapor:envelope:*")) == []
+    assert counted("lapor_queries_total", channel="sms-twilio", action="courtesy") - before == 1
+    events = [e for e in log_events(log_stream) if e["event"].startswith("message.")]
+    assert [(e["event"], e["channel"]) for e in events] == [("message.courtesy", "sms-twilio")]
+    assert body not in log_stream.getvalue() and "6281377778888" not in log_stream.getvalue()
+
+
+async def test_a_courtesy_sent_with_a_photo_is_a_report(gateway: GatewayServer, redis: Redis) -> None:
+    """A photo is something to report, whatever the words beside it."""
+    form = gateway.twilio_form(Body="Terima kasih", MessageSid="SM" + "d" * 32, NumMedia="1",
+                               MediaUrl0=f"https://api.twilio.com/2010-04-01/Accounts/AC{'1' * 32}/Messages/"
+                                         f"SM{'d' * 32}/Media/ME{'2' * 32}", MediaContentType0="image/jpeg")
+    reply = twiml_message((await gateway.post_twilio(form)).text)
+    tracking_id = tracking_id_in(reply)
+    assert reply == render("ack", "id", tracking_id=tracking_id)
+    stored = orjson.loads(redis.get(envelope_key(tracking_id)))
+    assert (stored["text"], len(stored["attachments"])) == ("Terima kasih", 1)
 
 
 async def test_two_gateway_processes_share_one_port_with_reuse_port(

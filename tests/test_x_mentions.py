@@ -125,6 +125,10 @@ def test_leading_mentions_are_stripped(text: str, expected: str) -> None:
                      id="follow-up"),
         pytest.param({"text": "@lapor1708 500000 diminta petugas kelurahan"},
                      {"text": "500000 diminta petugas kelurahan", "follow_up_of": None}, id="leading-amount"),
+        pytest.param({"text": "@lapor1708 terima kasih, tapi lampu masih mati"},
+                     {"text": "terima kasih, tapi lampu masih mati", "follow_up_of": None}, id="thanks-and-more"),
+        pytest.param({"text": f"@lapor1708 {VALID_ID} terima kasih"},
+                     {"text": "terima kasih", "follow_up_of": VALID_ID}, id="follow-up-thanks"),
     ],
 )
 def test_the_sms_keyword_grammar_applies_to_mentions(
@@ -362,6 +366,26 @@ def test_the_same_tweet_twice_on_a_page_is_one_report_and_one_reply(
 
 def counted(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.mark.parametrize("text", ["@lapor1708 Terima kasih 🙏", "@lapor1708 makasih min!",
+                                  "@pemkot_bdg @lapor1708 thanks", "Ok, terima kasih @lapor1708 👍"])
+def test_a_courtesy_mention_is_neither_reported_nor_answered(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, text: str
+) -> None:
+    """A public thank-you was filed as a report and answered in public with a new Tracking ID. It is counted as a
+    non-report mention, and the cursor moves past it as past any mention taken."""
+    counters = {"lapor_messages_received_total": {}, "lapor_queries_total": {"action": "courtesy"}}
+    before = {name: counted(name, channel="x-mentions", **labels) for name, labels in counters.items()}
+    tweet = fake.state.add_tweet(text)
+    make_poller(settings, redis, intake).poll_once()
+    assert envelopes(redis) == []
+    assert reply_jobs(redis) == []
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": tweet["id"]}
+    assert {name: counted(name, channel="x-mentions", **labels) - before[name]
+            for name, labels in counters.items()} == {"lapor_messages_received_total": 1, "lapor_queries_total": 1}
+    run_reply_jobs(settings)
+    assert fake.state.x_replies == []
 
 
 def test_mentions_are_counted_like_webhooks_for_the_status_views(
