@@ -333,7 +333,8 @@ class InstagramPoller:
                 self._retry_later(raw, item, error)
                 continue
             server_errors = 0
-            taken += len(self.mentions.take([message]))
+            self.mentions.take([message])
+            taken += 1
             self.redis.lrem(self.pending_key, 1, raw)
         return taken
 
@@ -413,7 +414,8 @@ class InstagramPoller:
                     messages.append(media_message(media, self.settings.username))
                 except (KeyError, TypeError) as error:
                     log.warning("mention.rejected", channel=self.channel, reason="bad_payload", detail=str(error))
-            taken += len(self.mentions.take(messages))
+            self.mentions.take(messages)
+            taken += len(messages)
             after = ((page.get("paging") or {}).get("cursors") or {}).get("after")
             if reached or not after or not (page.get("paging") or {}).get("next"):
                 # Nothing seen yet (an empty first walk): keep the start for the next walk.

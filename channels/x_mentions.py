@@ -253,7 +253,8 @@ class XMentionsPoller:
                 messages = mentions_of(response, self.settings.user_id)
             except (AttributeError, KeyError, TypeError, ValueError) as error:
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable mentions page: {error}") from error
-            taken += len(self.mentions.take(messages))
+            self.mentions.take(messages)
+            taken += len(messages)
             walked, oldest = walked + len(page_ids), str(min(page_ids)) if page_ids else oldest
             pages += 1
             token = (response.meta or {}).get("next_token")

@@ -388,6 +388,18 @@ def test_a_courtesy_mention_is_neither_reported_nor_answered(
     assert fake.state.x_replies == []
 
 
+def test_the_poll_line_counts_every_mention_taken_not_the_replies_queued(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """A poll that took only thanks and a repeated mention logged `mentions=0` at debug level, as an idle one does:
+    an operator reading the log saw a channel that had heard nothing."""
+    fake.state.add_tweet("@lapor1708 terima kasih")
+    fake.state.add_tweet("@lapor1708 makasih min 🙏")
+    make_poller(settings, redis, intake).poll_once()
+    [polled] = [e for e in log_events(log_stream) if e["event"] == "channel.polled"]
+    assert (polled["mentions"], polled["level"]) == (2, "info")
+
+
 def test_mentions_are_counted_like_webhooks_for_the_status_views(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:
