@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import smtplib
@@ -22,9 +23,11 @@ from tests.conftest import (
     LoopbackServer,
     ProcessHandle,
     async_wait_until,
+    free_port,
     log_events,
     wait_ready,
 )
+from tests.email_support import SmtpServerThread
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers.deadletters import DeadLetters
 
@@ -191,10 +194,26 @@ async def send_twilio_sms(gateway: GatewayServer, text: str) -> str:
     return tracking_id_in(twiml_message(response.text))
 
 
+async def send_mail(gateway: GatewayServer, text: str) -> str:
+    """A real mail over SMTP to the gateway's SMTP server; its acknowledgement reply goes out through the worker."""
+    settings = gateway.settings.model_copy(update={"smtp": gateway.settings.smtp.model_copy(
+        update={"port": free_port()})})
+    raw = (f"From: Warga Sukamulya <warga.sukamulya@contoh-desa.net>\r\nTo: pengaduan@lapor.go.id\r\n"
+           f"Subject: {text}\r\nMessage-ID: <redaction-1@contoh-desa.net>\r\n\r\n{text}\r\n").encode()
+    server = SmtpServerThread(settings, Redis.from_url(settings.redis_url)).start()
+    try:
+        result = await asyncio.to_thread(server.deliver, raw, "warga.sukamulya@contoh-desa.net")
+    finally:
+        server.stop()
+    assert result.data_code == 250 and result.tracking_id, result
+    return result.tracking_id
+
+
 SENDERS = [
     KnownSender("sms-twilio", send_twilio_sms, ("6281277773333", "081277773333", "0812-7777-3333", "81277773333"),
                 "LAPOR pungli di kantor kelurahan Sukamulya oleh oknum petugas"),
-    # The e-mail channel adds one row here: KnownSender("email", send_mail, ("warga@example.org",), "...").
+    KnownSender("email", send_mail, ("warga.sukamulya@contoh-desa.net", "warga.sukamulya", "Warga Sukamulya"),
+                "Pungli di kantor kelurahan Sukamulya oleh oknum petugas"),
 ]
 
 
