@@ -586,9 +586,10 @@ def test_only_the_workers_own_children_are_tied_to_it(where: str, signal_given: 
 
 
 # `lapor-gateway worker` with several queues, its children standing in for workers: each queue's child does what
-# the plan says ("wait": until SIGTERM; "done": return at once, as a burst on an empty queue; "crash": raise;
-# "killed": SIGKILL itself), the last two only once every waiting sibling is ready for its SIGTERM. Marks under
-# argv[1] say which children ran, got ready and were stopped; the last line is run_workers' result.
+# the plan says ("wait": until SIGTERM; "stop": SIGTERM the command at once, as a supervisor stopping everything as
+# it starts would, then wait; "done": return at once, as a burst on an empty queue; "crash": raise; "killed": SIGKILL
+# itself), the last three only once every waiting sibling is ready for its SIGTERM. Marks under argv[1] say which
+# children ran, got ready and were stopped; the last line is run_workers' result.
 RUN_WORKERS_SCRIPT = """
 import os, signal, sys, threading, time
 from pathlib import Path
@@ -601,16 +602,22 @@ marks, plan, burst = Path(sys.argv[1]), dict(item.split("=") for item in sys.arg
 def crash_in_the_worker():
     raise ValueError("the worker broke")
 
+def wait_for_the_waiting_siblings():
+    while any(not (marks / f"ready-{name}").exists() for name, what in plan.items() if what == "wait"):
+        time.sleep(0.01)
+
 def fake_run_worker(settings, queue_name, *, burst=False):
     (marks / f"ran-{queue_name}").touch()
-    if plan[queue_name] == "wait":
+    if plan[queue_name] in ("wait", "stop"):
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-        (marks / f"ready-{queue_name}").touch()
+        if plan[queue_name] == "stop":
+            os.kill(os.getppid(), signal.SIGTERM)
+        else:
+            (marks / f"ready-{queue_name}").touch()
         signal.sigwait({signal.SIGTERM})
         (marks / f"stopped-{queue_name}").touch()
         return False
-    while any(not (marks / f"ready-{name}").exists() for name, what in plan.items() if what == "wait"):
-        time.sleep(0.01)
+    wait_for_the_waiting_siblings()
     if plan[queue_name] == "killed":
         os.kill(os.getpid(), signal.SIGKILL)
     if plan[queue_name] == "crash":
@@ -671,9 +678,20 @@ def test_a_crashed_worker_child_logs_its_traceback(tmp_path: Path) -> None:
     assert "crash_in_the_worker" in orjson.dumps(crashed[0].get("exception")).decode()
 
 
+def test_a_stop_asked_while_the_worker_children_start_stops_each_and_the_command_exits_0(tmp_path: Path) -> None:
+    """As a supervisor stopping everything as it starts would: the stop waits until every child is forked and has
+    its own handlers, then reaches each (a warm shutdown). Not SIGTERM's default action, which ended the command and
+    had the kernel SIGKILL the children forked so far; not a signal that came just before the wait for the children
+    began and went unseen, so nobody told them to stop."""
+    code, events, marks = run_workers_as_planned(tmp_path, "a=stop,b=wait,c=wait")
+    assert code == 0
+    assert {"stopped-a", "stopped-b", "stopped-c"} <= marks
+    assert [e for e in events if e["event"] in ("worker.crashed", "worker.child_exited")] == []
+
+
 def test_a_crashed_worker_child_is_seen_when_the_command_was_started_with_sigchld_ignored(tmp_path: Path) -> None:
-    """SIG_IGN for SIGCHLD survives exec: the kernel then reaps the children itself, and os.wait() would block until
-    the last one ended (a crashed child unnoticed while its siblings work) and then raise ChildProcessError."""
+    """SIG_IGN for SIGCHLD survives exec: the kernel then reaps the children itself, and the command would never
+    see a crashed child while its siblings work."""
     code, events, marks = run_workers_as_planned(tmp_path, "a=wait,b=crash", "sigchld-ignored")
     assert code == 1
     assert "stopped-a" in marks

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import Any
 
@@ -122,12 +122,14 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
     reaper. The context outlives the outage, so a forward worker drains the backlog at once instead of training its
     triage model again first. A stop asked for at any point ends it: RQ's `work()` installs signal handlers bound
     to that run's worker and leaves them behind, so between runs the signals set `stop` instead, and a run that
-    starts after a stop ends at once. The process's own handlers are put back when this returns."""
+    starts after a stop ends at once. The process's own handlers and signal mask are put back when this returns."""
     if threading.current_thread() is not threading.main_thread():  # signals reach only the main thread
         raise RuntimeError("run_worker handles SIGTERM and SIGINT: call it from the main thread")
     stop = StopRequest()
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     _stop_on_signals(stop)
+    # A child of run_workers starts with them blocked: a stop that came before the line above is taken now.
+    previous_mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     try:
         ChildrenDieWithWorker().register()
         context = WorkerContext.build(settings)
@@ -156,6 +158,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -221,38 +224,64 @@ def run_workers(settings: Settings, queue_names: Sequence[str], *, burst: bool =
         # (the log writer's, prometheus_client's): its first log line or metric would hang the worker.
         raise RuntimeError("run_workers forks: call it before this process starts any thread")
     # Ignored SIGCHLD (inherited across exec from whatever started us) has the kernel reap the children itself:
-    # os.wait() would then block until the last one ended, a dead child unnoticed, and raise ChildProcessError.
+    # waitpid would then find none of them, a dead child unnoticed.
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     tie_to_us = tied_to_this_process(signal.SIGKILL)
-    running = {fork_worker(settings, name, burst, tie_to_us): name for name in queue_names}
+    # Stops and ended children are taken one at a time with sigwait, never by a handler: a handler's signal that
+    # came just before a blocking wait began went unseen until a child ended (a stop lost, the children never told),
+    # and a stop that came while the children were forked ended this process by its default action (the kernel
+    # then SIGKILLs the children). The children start with stops blocked too, until their own handlers are in place
+    # (run_worker).
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD, *STOP_SIGNALS})
+    try:
+        return _supervise({fork_worker(settings, name, burst, tie_to_us): name for name in queue_names}, burst)
+    finally:
+        while signal.sigtimedwait(STOP_SIGNALS, 0) is not None:  # a stop that came once every child had ended
+            pass
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+
+
+def _supervise(running: dict[int, str], burst: bool) -> int:
+    """Wait for the children (pid: queue), with SIGCHLD and the stop signals blocked; the worst exit code."""
     stopping = False
-
-    def stop_all(signum: int) -> None:
-        for pid in list(running):
-            with contextlib.suppress(ProcessLookupError):  # ended already; reaped below
-                os.kill(pid, signum)
-
-    def forward(signum: int, _: object) -> None:
-        nonlocal stopping
-        stopping = True
-        stop_all(signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
     worst = 0
-    while running:
-        pid, status = os.wait()  # whichever child ends first, not the first forked
-        queue_name = running.pop(pid, None)
-        if queue_name is None:
-            continue
-        code = exit_code(status)
-        worst = max(worst, code)
-        if not stopping and (code or not burst):
-            log.error("worker.child_exited", queue=queue_name, exit_code=code, others=sorted(running.values()))
-            worst = max(worst, 1)
+    while True:
+        for pid, status in _ended_children():  # whichever end first, not the first forked
+            queue_name = running.pop(pid, None)
+            if queue_name is None:
+                continue
+            code = exit_code(status)
+            worst = max(worst, code)
+            if not stopping and (code or not burst):
+                log.error("worker.child_exited", queue=queue_name, exit_code=code, others=sorted(running.values()))
+                worst = max(worst, 1)
+                stopping = True
+                _signal_all(running, signal.SIGTERM)
+        if not running:
+            return worst
+        signum = signal.sigwait({signal.SIGCHLD, *STOP_SIGNALS})  # a child that ends from here on is seen next
+        if signum != signal.SIGCHLD:
             stopping = True
-            stop_all(signal.SIGTERM)
-    return worst
+            _signal_all(running, signum)
+
+
+def _ended_children() -> Iterator[tuple[int, int]]:
+    """The children that have ended so far, reaped: (pid, wait status)."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if not pid:
+            return
+        yield pid, status
+
+
+def _signal_all(running: dict[int, str], signum: int) -> None:
+    """Only children not reaped yet, so no pid is reused by then."""
+    for pid in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
 
 
 def exit_code(status: int) -> int:
@@ -271,6 +300,7 @@ def fork_worker(settings: Settings, queue_name: str, burst: bool, tie_to_parent:
         return pid
     code = 1
     try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})  # the parent's wait, not the worker's
         tie_to_parent()
         run_worker(settings, queue_name, burst=burst)
         code = 0
