@@ -586,10 +586,11 @@ def test_only_the_workers_own_children_are_tied_to_it(where: str, signal_given: 
 
 
 # `lapor-gateway worker` with several queues, its children standing in for workers: each queue's child does what
-# the plan says ("wait": until SIGTERM; "stop": SIGTERM the command at once, as a supervisor stopping everything as
-# it starts would, then wait; "done": return at once, as a burst on an empty queue; "crash": raise; "killed": SIGKILL
-# itself), the last three only once every waiting sibling is ready for its SIGTERM. Marks under argv[1] say which
-# children ran, got ready and were stopped; the last line is run_workers' result.
+# the plan says ("wait": until SIGTERM; "cold": the same, then end as RQ's cold shutdown ends a worker, with
+# SystemExit; "stop": SIGTERM the command at once, as a supervisor stopping everything as it starts would, then wait;
+# "done": return at once, as a burst on an empty queue; "crash": raise; "killed": SIGKILL itself), the last three
+# only once every waiting sibling is ready for its SIGTERM. Marks under argv[1] say which children ran, got ready and
+# were stopped; the last line is run_workers' result.
 RUN_WORKERS_SCRIPT = """
 import os, signal, sys, threading, time
 from pathlib import Path
@@ -603,12 +604,12 @@ def crash_in_the_worker():
     raise ValueError("the worker broke")
 
 def wait_for_the_waiting_siblings():
-    while any(not (marks / f"ready-{name}").exists() for name, what in plan.items() if what == "wait"):
+    while any(not (marks / f"ready-{name}").exists() for name, what in plan.items() if what in ("wait", "cold")):
         time.sleep(0.01)
 
 def fake_run_worker(settings, queue_name, *, burst=False):
     (marks / f"ran-{queue_name}").touch()
-    if plan[queue_name] in ("wait", "stop"):
+    if plan[queue_name] in ("wait", "cold", "stop"):
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         if plan[queue_name] == "stop":
             os.kill(os.getppid(), signal.SIGTERM)
@@ -616,6 +617,8 @@ def fake_run_worker(settings, queue_name, *, burst=False):
             (marks / f"ready-{queue_name}").touch()
         signal.sigwait({signal.SIGTERM})
         (marks / f"stopped-{queue_name}").touch()
+        if plan[queue_name] == "cold":
+            raise SystemExit()
         return False
     wait_for_the_waiting_siblings()
     if plan[queue_name] == "killed":
@@ -687,6 +690,26 @@ def test_a_stop_asked_while_the_worker_children_start_stops_each_and_the_command
     assert code == 0
     assert {"stopped-a", "stopped-b", "stopped-c"} <= marks
     assert [e for e in events if e["event"] in ("worker.crashed", "worker.child_exited")] == []
+
+
+def test_a_worker_child_ended_by_a_cold_shutdown_exits_as_a_worker_process_of_its_own_would(tmp_path: Path) -> None:
+    """A second stop signal while a job runs has RQ raise SystemExit (its cold shutdown): an exit asked for, not a
+    crash with a traceback and a failing exit code for the command."""
+    code, events, marks = run_workers_as_planned(tmp_path, "a=stop,b=cold")
+    assert code == 0
+    assert {"stopped-a", "stopped-b"} <= marks
+    assert [e["event"] for e in events if e["event"] in ("worker.crashed", "worker.child_exited")] == []
+
+
+@pytest.mark.parametrize(("exit_request", "expected"), [
+    pytest.param(SystemExit(), 0, id="none"),
+    pytest.param(SystemExit(0), 0, id="zero"),
+    pytest.param(SystemExit(3), 3, id="a-number"),
+    pytest.param(SystemExit("a message"), 1, id="a-message"),
+])
+def test_a_system_exit_in_a_worker_child_gives_the_code_the_interpreter_would(exit_request: SystemExit,
+                                                                              expected: int) -> None:
+    assert run.system_exit_code(exit_request) == expected
 
 
 def test_a_crashed_worker_child_is_seen_when_the_command_was_started_with_sigchld_ignored(tmp_path: Path) -> None:

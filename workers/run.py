@@ -290,6 +290,13 @@ def exit_code(status: int) -> int:
     return code if code >= 0 else 128 - code
 
 
+def system_exit_code(request: SystemExit) -> int:
+    """The exit code the interpreter would give `request` in a process of its own: 0 for none, its number, else 1."""
+    if request.code is None:
+        return 0
+    return request.code if isinstance(request.code, int) else 1
+
+
 def fork_worker(settings: Settings, queue_name: str, burst: bool, tie_to_parent: Callable[[], None]) -> int:
     """A child process that works `queue_name` and exits; its pid. Forked before this process starts any thread
     or opens any connection, so the child inherits neither."""
@@ -304,6 +311,8 @@ def fork_worker(settings: Settings, queue_name: str, burst: bool, tie_to_parent:
         tie_to_parent()
         run_worker(settings, queue_name, burst=burst)
         code = 0
+    except SystemExit as exit_request:  # RQ's cold shutdown (a second stop signal while a job runs): an exit
+        code = system_exit_code(exit_request)
     except BaseException:  # the child must reach os._exit, never return into the parent's code
         # With its traceback, as a worker started on its own would log it (process.uncaught_exception).
         log.error("worker.crashed", queue=queue_name, exc_info=True)
