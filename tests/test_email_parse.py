@@ -213,12 +213,15 @@ def test_mime_parts_are_counted_as_the_parser_makes_them(raw: bytes, parts: int)
         _mail("multipart/mixed; boundary=b", ("--b\nContent-Type: message/rfc822\n\nFrom: c@example.net\n\nx\n") * 6
               + "--b--\n"),
         _mail('multipart/mixed; boundary="=?utf-8?q?b?="', _LEAF * 30 + "--b--\n"),
+        _mail("multipart/digest; boundary=b", "--b\n\nFrom: c@example.net\n\nx\n" * 6 + "--b--\n"),
+        _mail("multipart/mixed; boundary=b", "--b\nContent-Type: text/plain\n" * 30 + "--b--\n"),
     ],
-    ids=["delivery-status-blocks", "forwarded-messages", "encoded-word-boundary"],
+    ids=["delivery-status-blocks", "forwarded-messages", "encoded-word-boundary", "digest", "headers-only-parts"],
 )
 def test_every_kind_of_part_counts_and_the_parse_stops_at_the_first_over_the_limit(raw: bytes) -> None:
-    """Each delivery-status block and each forwarded message is a part of its own; a boundary written as an encoded
-    word is one the parser decodes."""
+    """Each delivery-status block and each forwarded message is a part of its own, as is each member of a digest
+    (a forwarded message by default, so two parts) and a part of headers alone; a boundary written as an encoded word
+    is one the parser decodes."""
     with pytest.raises(TooManyParts) as refused:
         parse_mail(raw, 10)
     assert (refused.value.parts, refused.value.limit) == (11, 10)
