@@ -141,7 +141,8 @@ def _after_worker_died(redis: Redis, settings: Settings, target: Any, job: Job, 
 def _give_up_running_whole(redis: Redis, settings: Settings, pipe: Any, job: Job, reaps: int) -> str:
     """Queue into `pipe` (not yet in MULTI: this opens it) what replaces a job that killed `reaps` workers: two
     forward jobs of halves of its reports not yet done ("split"), a dead letter ("dead_lettered"), or nothing for a
-    status job whose answer a run of it queued before its worker died ("already_answered"); returns which."""
+    status job whose answer a run of it queued before its worker died ("already_answered") or for a forward job
+    whose reports are all done ("nothing_left"); returns which."""
     detail = f"its worker died (killed, out of memory or crashed) each of the {reaps} times it ran; not run again"
     attempts = int(job.meta.get("attempts") or 0) + reaps
     tracking_ids = job.args[0] if job.func_name == FORWARD_FUNC and job.args else None
