@@ -51,9 +51,10 @@ RATE_KEY = "lapor:social:reply-rate:{channel}:{minute}"
 
 
 def mention_ref(target_id: str) -> str:
-    """Six characters that differ from mention to mention and tell nothing but which public post was answered."""
+    """Eight characters that differ from mention to mention and tell nothing but which public post was answered
+    (40 bits: two of a day's thousands of replies share one about once in a hundred thousand days)."""
     digest = hashlib.blake2b(target_id.encode(), digest_size=5, person=b"lapor-reply-ref").digest()
-    return base64.b32encode(digest).decode()[:6]
+    return base64.b32encode(digest).decode()
 
 
 def reply_text(settings: Settings, reply_key: str, tracking_id: str | None, language: str | None,
