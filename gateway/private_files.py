@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 from typing import BinaryIO
 
@@ -35,3 +36,15 @@ def open_private(path: Path, *, append: bool = False) -> BinaryIO:
 def write_private(path: Path, data: bytes) -> None:
     with open_private(path) as handle:
         handle.write(data)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Written whole or not at all (a temporary name, fsynced, renamed): a crash never leaves half a file under its
+    final name. The temporary name is this thread's own, so two threads writing the same file never share one."""
+    private_directory(path.parent)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open_private(temporary) as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)

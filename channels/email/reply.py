@@ -20,8 +20,8 @@ from typing import Any
 import idna
 
 from channels.email.guards import SUBJECT_TAG
-from channels.email.store import write_atomically
 from gateway.errors import PermanentError, RetryableError
+from gateway.private_files import write_atomically
 from gateway.replies import load_replies
 from gateway.settings import Settings
 

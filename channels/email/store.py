@@ -1,4 +1,5 @@
-"""Attachments (content-addressed by sha256) and the quarantine, both under the data dir.
+"""A mail's attachments (kept by gateway/attachments.py, content-addressed by sha256) and the quarantine, both under
+the data dir.
 
 Files are written to a temporary name, fsynced and renamed, so a crash never leaves half a file under a
 final name: the SMTP server answers 250 only after what it keeps is on disk.
@@ -11,16 +12,16 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import orjson
 
 from channels.email.parse import RawAttachment, visible_name
-from gateway.private_files import open_private, private_directory
+from gateway.attachments import store_attachment
+from gateway.private_files import write_atomically
 from gateway.settings import EmailSettings
 from normalizer.envelope import Attachment
 
-ATTACHMENTS_DIR = "attachments"
 QUARANTINE_DIR = "email/quarantine"
 EXECUTABLE_TYPES = frozenset({
     "application/x-msdownload", "application/x-msdos-program", "application/x-dosexec", "application/x-executable",
@@ -37,22 +38,6 @@ EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"#!")
 # Attachments listed in the envelope, at most. Each listing is ~180 bytes: 90,000 one-byte parts (an 8 MB mail) were
 # an envelope past the case store's 16 MiB request limit, which refused the whole batch it travelled in.
 MAX_LISTED_ATTACHMENTS = 100
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Written whole or not at all, readable by the gateway user only (the mail names the citizen)."""
-    private_directory(path.parent)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open_private(temporary) as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
-
-
-def attachment_location(sha256: str) -> str:
-    """Relative to the data dir, so the envelope does not depend on where the data dir is mounted."""
-    return str(PurePosixPath(ATTACHMENTS_DIR, sha256[:2], sha256))
 
 
 def executable_flags(raw: RawAttachment) -> list[str]:
@@ -79,10 +64,7 @@ def store_attachments(raws: Sequence[RawAttachment], data_dir: Path, settings: E
             flags.append("not_stored")
             location = ""
         else:
-            location = attachment_location(digest)
-            path = data_dir / location
-            if not path.exists():
-                write_atomically(path, raw.data)
+            location = store_attachment(data_dir, digest, raw.data)
             stored_total += len(raw.data)
         listed.append(Attachment(content_type=raw.content_type, size=len(raw.data), sha256=digest, name=raw.name,
                                  location=location, flags=flags))

@@ -1,0 +1,34 @@
+"""The attachments the gateway keeps: content-addressed by sha256 under the data dir.
+
+One home for a mailed file (the SMTP server and the IMAP poller) and for a file the forward worker fetched from its
+provider (an MMS, an X photo, an Instagram post): the same bytes are one file, whatever brought them, and the
+forward worker uploads each to the case store from here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from gateway.private_files import write_atomically
+
+ATTACHMENTS_DIR = "attachments"
+
+
+def attachment_location(sha256: str) -> str:
+    """Relative to the data dir, so the envelope does not depend on where the data dir is mounted. It names nothing
+    but the bytes: an anonymous report's attachment may carry it to the case store."""
+    return str(PurePosixPath(ATTACHMENTS_DIR, sha256[:2], sha256))
+
+
+def is_stored(data_dir: Path, sha256: str) -> bool:
+    return (data_dir / attachment_location(sha256)).is_file()
+
+
+def store_attachment(data_dir: Path, sha256: str, data: bytes) -> str:
+    """Keep `data` (whose sha256 the caller computed) once, written whole, readable by the gateway user only (a file
+    may show the citizen); returns its location."""
+    location = attachment_location(sha256)
+    path = data_dir / location
+    if not path.exists():
+        write_atomically(path, data)
+    return location
