@@ -53,6 +53,12 @@ CASESTORE_SECONDS = Histogram(
     "Case-store request latency.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+# A report's files still at its provider, as the forward worker fetched them (workers/media.py).
+ATTACHMENT_FETCHES = Counter(
+    "lapor_attachment_fetches_total",
+    "Provider-hosted attachments by outcome: fetched, reused (kept by an earlier try), or why not fetched.",
+    ["outcome"],
+)
 SPOOLED = Counter("lapor_spooled_total", "Reports written to the disk spool while Redis was unreachable.")
 TRIAGE_SUGGESTIONS = Counter(
     "lapor_triage_suggestions_total", "Reports triaged, by suggested province and topic.", ["province", "topic"]

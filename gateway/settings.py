@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -97,6 +98,29 @@ class PrivacySettings(_Section):
     reply_handle_secret: str
 
 
+class AttachmentSettings(_Section):
+    """Fetching a report's files from its provider (see config/defaults.toml [attachments], workers/media.py)."""
+
+    fetch_hosts: list[str]
+    max_bytes: int = Field(gt=0)
+    timeout_seconds: float = Field(gt=0)
+    fetch_concurrency: int = Field(ge=1)
+    batch_seconds: float = Field(gt=0)
+
+    @field_validator("fetch_hosts")
+    @classmethod
+    def _host_entries(cls, value: list[str]) -> list[str]:
+        """Each entry a host name, `*.domain` or `host/path/`, checked at start-up: a URL or a port here would match
+        nothing, and fetching would stop without a word."""
+        entries = []
+        for entry in value:
+            host, _, path = entry.strip().lower().partition("/")
+            if not re.fullmatch(r"(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+", host) or any(c in path for c in "?#%"):
+                raise ValueError(f"not a host, *.domain or host/path/: {entry!r}")
+            entries.append(f"{host}/{path}" if path else host)
+        return entries
+
+
 class SmsSettings(_Section):
     default_region: str
     short_code: str
@@ -105,6 +129,8 @@ class SmsSettings(_Section):
 class TwilioSettings(_Section):
     enabled: bool
     auth_token: str
+    # The user name of HTTP basic auth on media; empty: the account the media URL names.
+    account_sid: str = ""
     status_inline_timeout_seconds: float = Field(gt=0)
 
 
@@ -280,6 +306,7 @@ class Settings(_Section):
     intake: IntakeSettings
     queues: QueueSettings
     privacy: PrivacySettings
+    attachments: AttachmentSettings
     sms: SmsSettings
     twilio: TwilioSettings
     logging: LoggingSettings

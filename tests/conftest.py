@@ -168,6 +168,9 @@ def test_env(redis: Redis, redis_url: str, tmp_path: Path) -> TestEnvironment:
             "LAPOR_TRIAGE_ENABLED": "false",
             "LAPOR_AGGREGATOR_SECRET": AGGREGATOR_SECRET,
             "LAPOR_AGGREGATOR_SEND_URL": AGGREGATOR_SEND_URL,
+            # No provider's media host is ever reached: a test that fetches attachments allows them under respx
+            # (tests/test_media_fetch.py `fetch_hosts`); elsewhere a provider's file goes as not fetched.
+            "LAPOR_ATTACHMENTS_FETCH_HOSTS": "",
         }
     )
 

@@ -4,12 +4,15 @@ One row per channel: a real anonymous report goes in the way the channel takes i
 X and Instagram pollers against the local fake provider), the forward queue is worked, and then every string of
 every row the reference case store wrote to SQLite (every column, every key and value of the stored JSON) is
 searched for the sender in any form: E.164, 62..., 08..., with spaces or dashes, the bare subscriber digits; the
-address in any case and its local part; the @handle, the handle, the display name and the numeric user id.
+address in any case and its local part; the @handle, the handle, the display name and the numeric user id. A photo
+(MMS, X, Instagram) or a mailed file reaches the case store as its bytes, fetched from the provider (under respx)
+where it was left, and by nothing that names where it came from.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from redis import Redis
 
 from channels.instagram_graph import InstagramPoller
 from channels.x_mentions import XMentionsPoller
+from gateway.attachments import attachment_location
 from gateway.intake import Intake
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE
 from gateway.settings import Settings
@@ -33,6 +37,7 @@ from tests.social_helpers import FakeProviderServer
 from tests.test_email_reply import RelayHandler, relay  # noqa: F401  (a fixture)
 from tests.test_forwarding import cli
 from tests.test_log_redaction import echoing_case_store, send_twilio_sms
+from tests.test_media_fetch import FETCHING, photo, providers, redirect
 from workers.deadletters import DeadLetters
 from workers.forward import case_store_payload
 
@@ -45,6 +50,10 @@ ADDRESS = "Warga.Rahasia@Contoh-Desa.NET"
 MESSAGE_SID = "SM" + "a" * 32
 TWILIO_MEDIA_URL = (f"https://api.twilio.com/2010-04-01/Accounts/AC{'1' * 32}/Messages/{MESSAGE_SID}/Media/"
                     f"ME{'b' * 32}")
+# Where Twilio's media URL redirects, and what each provider serves: the photos' bytes differ by channel.
+TWILIO_SIGNED_CDN = f"https://mms.twiliocdn.com/AC{'1' * 32}/{'c' * 32}?Expires=1764000000&Signature=c2lnbmVk"
+PHOTOS = {"sms-twilio": b"\xff\xd8 MMS foto pungli", "x": b"\xff\xd8 foto jalan berlubang",
+          "instagram": b"\xff\xd8 foto lampu jalan"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,7 @@ class Identity:
 
     needles: tuple[str, ...]  # compared case-insensitively as substrings
     digits: str | None = None  # the subscriber digits, compared against every string's digits
+    file: tuple[str, bytes] | None = None  # the (content type, bytes) of the file the report carries
 
     def found_in(self, value: str) -> list[str]:
         hits = [needle for needle in self.needles if needle.lower() in value.lower()]
@@ -71,7 +81,8 @@ def msisdn_identity(e164: str) -> Identity:
 
 @pytest.fixture
 def settings(test_env: TestEnvironment, fake: FakeProviderServer) -> Settings:
-    return test_env.settings(**fake.env(), LAPOR_SMTP_PORT=str(free_port()), LAPOR_TRIAGE_ENABLED="true")
+    return test_env.settings(**{**FETCHING, **fake.env(), "LAPOR_SMTP_PORT": str(free_port()),
+                                "LAPOR_TRIAGE_ENABLED": "true"})
 
 
 def stored_strings(database: Path) -> list[str]:
@@ -107,7 +118,8 @@ async def via_twilio(gateway: GatewayServer, **_: Any) -> Identity:
                                MediaUrl0=TWILIO_MEDIA_URL, MediaContentType0="image/jpeg")
     assert (await gateway.post_twilio(form)).status_code == 200
     identity = msisdn_identity(NUMBER_TWILIO)
-    return Identity((*identity.needles, MESSAGE_SID), digits=identity.digits)
+    return Identity((*identity.needles, MESSAGE_SID), digits=identity.digits,
+                    file=("image/jpeg", PHOTOS["sms-twilio"]))
 
 
 async def via_aggregator(gateway: GatewayServer, **_: Any) -> Identity:
@@ -131,7 +143,8 @@ async def via_email(settings: Settings, redis: Redis, **_: Any) -> Identity:
     finally:
         server.stop()
     assert result.data_code == 250 and result.tracking_id
-    return Identity((ADDRESS, ADDRESS.lower(), "warga.rahasia", "Warga Rahasia", "contoh-desa"))
+    return Identity((ADDRESS, ADDRESS.lower(), "warga.rahasia", "Warga Rahasia", "contoh-desa"),
+                    file=("application/pdf", b"%PDF-1.4 kuitansi"))
 
 
 async def via_x(settings: Settings, redis: Redis, fake: FakeProviderServer, **_: Any) -> Identity:
@@ -145,7 +158,7 @@ async def via_x(settings: Settings, redis: Redis, fake: FakeProviderServer, **_:
         intake.close()
     [media_key] = tweet["attachments"]["media_keys"]
     return Identity(("@budi_rahasia", "budi_rahasia", "Budi Sangat Rahasia", tweet["author_id"], tweet["id"],
-                     media_key))
+                     media_key), file=("image/jpeg", PHOTOS["x"]))
 
 
 async def via_instagram(settings: Settings, redis: Redis, fake: FakeProviderServer, **_: Any) -> Identity:
@@ -158,7 +171,8 @@ async def via_instagram(settings: Settings, redis: Redis, fake: FakeProviderServ
         InstagramPoller(settings, redis, intake).poll_tags()
     finally:
         intake.close()
-    return Identity(("@rina.rahasia", "rina.rahasia", "rina rahasia", ids["media_id"]))
+    return Identity(("@rina.rahasia", "rina.rahasia", "rina rahasia", ids["media_id"]),
+                    file=("image/jpeg", PHOTOS["instagram"]))
 
 
 @pytest.mark.parametrize("send", [via_twilio, via_aggregator, via_email, via_x, via_instagram],
@@ -166,12 +180,25 @@ async def via_instagram(settings: Settings, redis: Redis, fake: FakeProviderServ
 async def test_an_anonymous_report_reaches_the_case_store_without_its_sender(
         send: Any, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, redis: Redis,
         fake: FakeProviderServer, tmp_path: Path) -> None:
-    identity = await send(gateway=gateway, settings=settings, redis=redis, fake=fake)
-    drain(settings, (FORWARD_QUEUE,))
+    with providers() as media:
+        media.get(url=TWILIO_MEDIA_URL).mock(return_value=redirect(TWILIO_SIGNED_CDN))
+        media.get(url=TWILIO_SIGNED_CDN).mock(return_value=photo(PHOTOS["sms-twilio"]))
+        media.get(host="pbs.twimg.com").mock(return_value=photo(PHOTOS["x"]))
+        media.get(host="scontent.cdninstagram.com").mock(return_value=photo(PHOTOS["instagram"]))
+        identity = await send(gateway=gateway, settings=settings, redis=redis, fake=fake)
+        drain(settings, (FORWARD_QUEUE,))
     (report,) = casestore.reports()
     assert report["anonymous"] is True
     assert report["sender"]["kind"] == "reply_handle" and report["sender"]["display_name"] is None
     assert report["channel_meta"] == {}
+    if identity.file is not None:  # the file's bytes, by their sha256 alone
+        content_type, content = identity.file
+        sha256 = hashlib.sha256(content).hexdigest()
+        [attachment] = report["attachments"]
+        assert (attachment["sha256"], attachment["location"], attachment["name"]) == (
+            sha256, attachment_location(sha256), None)
+        assert "not_fetched" not in attachment["flags"] and "location_withheld" not in attachment["flags"]
+        assert casestore.store.get_attachment(sha256) == (content_type, content)
     strings = stored_strings(tmp_path / "casestore.db")
     assert any(report["tracking_id"] in value for value in strings)  # the search does see the stored row
     leaks = {value: identity.found_in(value) for value in strings if identity.found_in(value)}
@@ -187,6 +214,8 @@ TWILIO_MEDIA = {"content_type": "image/jpeg", "size": None, "sha256": None, "nam
                 "location": TWILIO_MEDIA_URL, "flags": []}
 X_PHOTO = {**TWILIO_MEDIA, "name": "3_1860000000000000001",
            "location": "https://pbs.twimg.com/media/GZ5xYz1WAAAbcde.jpg"}
+FETCHED = {**X_PHOTO, "size": 17, "sha256": SHA256, "location": f"attachments/ab/{SHA256}"}
+NOT_FETCHED = {**TWILIO_MEDIA, "flags": ["not_fetched"]}
 
 
 @pytest.mark.parametrize(("attachment", "anonymous", "expected"), [
@@ -197,6 +226,10 @@ X_PHOTO = {**TWILIO_MEDIA, "name": "3_1860000000000000001",
     pytest.param(X_PHOTO, True, {**X_PHOTO, "name": None, "location": "", "flags": ["location_withheld"]},
                  id="x photo: media key and URL withheld"),
     pytest.param(X_PHOTO, False, X_PHOTO, id="not anonymous: as received"),
+    pytest.param(FETCHED, True, {**FETCHED, "name": None}, id="fetched from the provider: its sha256 path stays"),
+    pytest.param(NOT_FETCHED, True, {**NOT_FETCHED, "location": "", "flags": ["not_fetched", "location_withheld"]},
+                 id="not fetched: withheld as before, both flags"),
+    pytest.param(NOT_FETCHED, False, NOT_FETCHED, id="not fetched, not anonymous: its URL as before"),
 ])
 def test_an_anonymous_reports_attachment_keeps_what_it_is_and_loses_where_it_came_from(
         attachment: dict[str, Any], anonymous: bool, expected: dict[str, Any], test_env: TestEnvironment) -> None:

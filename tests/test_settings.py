@@ -108,3 +108,29 @@ def test_the_shortest_tracking_id_follows_from_the_first_one_minted(environment:
                                                                     shortest: int) -> None:
     """Alone, a gateway mints every ID from intake.id_start up; with cells another cell's may be shorter."""
     assert load_settings({**PRODUCTION_SECRETS, **environment}).intake.shortest_tracking_id == shortest
+
+
+@pytest.mark.parametrize(("value", "hosts"), [
+    pytest.param("API.Twilio.com, *.fbcdn.net", ["api.twilio.com", "*.fbcdn.net"], id="hosts and domains, any case"),
+    pytest.param("s3-external-1.amazonaws.com/media.twiliocdn.com/",
+                 ["s3-external-1.amazonaws.com/media.twiliocdn.com/"], id="a host with a path"),
+    pytest.param("", [], id="empty: nothing is fetched"),
+])
+def test_the_attachment_fetch_hosts_from_the_environment(value: str, hosts: list[str]) -> None:
+    settings = load_settings({**PRODUCTION_SECRETS, "LAPOR_ATTACHMENTS_FETCH_HOSTS": value})
+    assert settings.attachments.fetch_hosts == hosts
+
+
+@pytest.mark.parametrize("value", ["https://pbs.twimg.com", "pbs.twimg.com:443", "localhost", "*", "*.com",
+                                   "pbs.twimg.com/media?x=1"])
+def test_an_attachment_fetch_host_that_names_no_host_is_refused_at_start(value: str) -> None:
+    """It would match no URL: fetching would stop without a word."""
+    with pytest.raises(SettingsError, match=r"attachments\.fetch_hosts"):
+        load_settings({**PRODUCTION_SECRETS, "LAPOR_ATTACHMENTS_FETCH_HOSTS": value})
+
+
+def test_the_providers_media_hosts_are_fetched_by_default_and_never_in_development() -> None:
+    """`make run` reaches nothing beyond the machine: the fake providers' media addresses name no real file."""
+    hosts = load_settings(PRODUCTION_SECRETS).attachments.fetch_hosts
+    assert {"api.twilio.com", "pbs.twimg.com", "*.cdninstagram.com"} <= set(hosts)
+    assert load_settings({"LAPOR_PROFILE": "development"}).attachments.fetch_hosts == []

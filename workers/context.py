@@ -25,7 +25,8 @@ class WorkerContext:
     settings: Settings
     redis: Redis
     casestore: CaseStoreClient
-    # Provider send clients built on first use by reply jobs (one HTTP connection pool per process), closed with it.
+    # Provider clients built on first use by reply jobs, and the forward worker's media fetcher (one HTTP connection
+    # pool per process), closed with it.
     clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, name: str, build: Callable[[], Any]) -> Any:

@@ -1,6 +1,7 @@
 """The forward job: deliver reports to the case store, exactly once there through the Tracking ID.
 
-One job carries up to `intake.max_batch` Tracking IDs; their envelopes are read from Redis. Reports the case
+One job carries up to `intake.max_batch` Tracking IDs; their envelopes are read from Redis, the files still at their
+providers are fetched (workers/media.py) and uploaded with the mailed ones, before the reports. Reports the case
 store takes (201, or 200 when it already had them) are marked forwarded; a refusal (other 4xx) goes to the
 dead-letter registry with the reason; a retryable failure (5xx, 429, timeout) makes RQ retry the job with
 backoff, skipping what is already done, until the retries run out and the rest is dead-lettered too.
@@ -27,6 +28,7 @@ from triage.model import TrainingDataError
 from workers.casestore_client import SubmitResult
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
+from workers.media import fetch_provider_media, is_provider_url
 
 log = get_logger()
 
@@ -64,19 +66,15 @@ def case_store_payload(envelope: dict[str, Any], settings: Settings) -> dict[str
 LOCATION_WITHHELD = "location_withheld"
 
 
-def is_provider_url(location: str) -> bool:
-    """A file at the provider (Twilio, X, Instagram), not one the gateway stored under its data dir."""
-    return "://" in location
-
-
 def anonymous_attachment(attachment: dict[str, Any]) -> dict[str, Any]:
     """An anonymous report's attachment as the case store gets it: its type, size and sha256, nothing that points back.
 
     A name says who sent it: an Instagram post's is its media id (which opens the post and its author), an X photo's
     its media key, a mailed file is often named after its sender. A provider's address names the message just as
     well: a Twilio media URL holds the Message SID (Twilio maps it to the sender's number), an X or Instagram CDN
-    address the media id. Such a location is withheld and flagged (the gateway's envelope copy keeps it); a file the
-    gateway stored goes by its sha256 path, which names nothing but the bytes.
+    address the media id. Such a location, of a file the forward worker could not fetch (workers/media.py), is
+    withheld and flagged (the gateway's envelope copy keeps it); a file the gateway keeps, mailed or fetched, goes by
+    its sha256 path, which names nothing but the bytes.
     """
     anonymous = {**attachment, "name": None}
     if is_provider_url(str(attachment.get("location") or "")):
@@ -213,7 +211,8 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
         done.add(unreadable)
 
     engine = triage_engine(context) if any(tid in envelopes for tid in pending) else None
-    payloads = [with_triage(engine, envelopes[tid], case_store_payload(envelopes[tid], context.settings))
+    outgoing = fetch_provider_media(context, envelopes)  # the stored envelopes keep their providers' URLs
+    payloads = [with_triage(engine, envelopes[tid], case_store_payload(outgoing[tid], context.settings))
                 for tid in pending if tid in envelopes]
     counts = {"forwarded": 0, "dead_lettered": 0, "retry": 0}
     try:

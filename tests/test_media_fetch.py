@@ -1,0 +1,323 @@
+"""A report's files still at its provider reach the case store as bytes, fetched by the forward worker.
+
+Each case is an MMS through the signed Twilio webhook whose media URL is the case's, the forward queue worked in this
+process with the providers' answers under respx (nothing beyond loopback is reached: a request respx has no answer
+for fails the fetch), and the reference case store asked what it got: the file's bytes under their sha256, or the
+attachment as before with the flag `not_fetched` and the reason in the log, never the URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import time
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from redis import Redis
+
+from gateway.attachments import attachment_location
+from gateway.queues import FORWARD_QUEUE
+from gateway.settings import Settings
+from tests.aggregator_support import drain
+from tests.conftest import REPO_ROOT, TWILIO_TOKEN, CaseStoreServer, GatewayServer, TestEnvironment, log_events
+from tests.test_twilio_intake import tracking_id_in, twiml_message
+from workers.deadletters import DeadLetters
+
+DEFAULTS = tomllib.loads((REPO_ROOT / "config" / "defaults.toml").read_text())
+ACCOUNT = "AC" + "1" * 32
+TWILIO_MEDIA = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages/MM{'2' * 32}/Media/ME{'3' * 32}"
+# Where Twilio's media URL redirects: a pre-signed CDN address (an account that enforces HTTP auth on media) or the
+# media bucket on S3.
+SIGNED_CDN = f"https://mms.twiliocdn.com/{ACCOUNT}/{'4' * 32}?Expires=1764000000&Signature=c2lnbmVk"
+S3_BUCKET = f"https://s3-external-1.amazonaws.com/media.twiliocdn.com/{ACCOUNT}/{'5' * 32}"
+X_PHOTO = "https://pbs.twimg.com/media/GdQx1aXbYAA8kq2.jpg"
+IG_PHOTO = "https://scontent-sin6-2.cdninstagram.com/v/t51.29350-15/467_n.jpg?ig_cache_key=NDY3.2"
+PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
+MAX_BYTES = 4096
+TWILIO_AUTH = "Basic " + base64.b64encode(f"{ACCOUNT}:{TWILIO_TOKEN}".encode()).decode()
+# The defaults' allow-list (the tests' environment allows no host at all), a small cap, quick timeouts and retries.
+FETCHING = {"LAPOR_ATTACHMENTS_FETCH_HOSTS": ",".join(DEFAULTS["attachments"]["fetch_hosts"]),
+            "LAPOR_ATTACHMENTS_MAX_BYTES": str(MAX_BYTES), "LAPOR_ATTACHMENTS_TIMEOUT_SECONDS": "1.0",
+            "LAPOR_QUEUES_RETRY_INTERVALS": "0,0"}
+
+
+@pytest.fixture
+def settings(test_env: TestEnvironment) -> Settings:
+    return test_env.settings(**FETCHING)
+
+
+@contextmanager
+def providers() -> Iterator[respx.MockRouter]:
+    """The providers' media hosts under respx; loopback (the gateway, the case store) passes through."""
+    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
+        router.route(host="127.0.0.1").pass_through()
+        yield router
+
+
+def provider_requests(router: respx.MockRouter) -> list[tuple[str, str | None]]:
+    """(URL, Authorization) of each request to a provider, in order."""
+    return [(str(call.request.url), call.request.headers.get("Authorization")) for call in router.calls
+            if call.request.url.host != "127.0.0.1"]
+
+
+async def send_mms(gateway: GatewayServer, *media: tuple[str, str], sid: str = "MM" + "6" * 32) -> str:
+    """An MMS with these (URL, content type) media, as Twilio posts it; its Tracking ID."""
+    fields = {f"{name}{index}": value for index, (url, content_type) in enumerate(media)
+              for name, value in (("MediaUrl", url), ("MediaContentType", content_type))}
+    form = gateway.twilio_form(Body="Foto jalan berlubang di depan SDN 3", MessageSid=sid, SmsSid=sid,
+                               SmsMessageSid=sid, NumMedia=str(len(media)), **fields)
+    response = await gateway.post_twilio(form)
+    assert response.status_code == 200
+    return tracking_id_in(twiml_message(response.text))
+
+
+def photo(body: bytes = PHOTO, content_type: str = "image/jpeg") -> httpx.Response:
+    return httpx.Response(200, content=body, headers={"Content-Type": content_type})
+
+
+def redirect(location: str, status: int = 307) -> httpx.Response:
+    return httpx.Response(status, headers={"Location": location})
+
+
+def unsized(size: int) -> httpx.Response:
+    """A body sent in chunks, without a Content-Length."""
+    return httpx.Response(200, content=iter([b"x" * 1000] * (size // 1000) + [b"x" * (size % 1000)]),
+                          headers={"Content-Type": "image/jpeg"})
+
+
+def declared_over_the_cap() -> httpx.Response:
+    """A Content-Length over the cap, and a body that must not be read for it to be refused."""
+
+    def body() -> Iterator[bytes]:
+        raise AssertionError("the body of a file declared over the cap was read")
+        yield b""
+
+    return httpx.Response(200, content=body(),
+                          headers={"Content-Type": "image/jpeg", "Content-Length": str(MAX_BYTES + 1)})
+
+
+def dripping(chunks: int, pause: float) -> httpx.Response:
+    """A body whose every chunk comes quickly enough for each read, but not all of them within the fetch's time."""
+
+    def body() -> Iterator[bytes]:
+        for _ in range(chunks):
+            time.sleep(pause)
+            yield b"x" * 10
+
+    return httpx.Response(200, content=body(), headers={"Content-Type": "image/jpeg"})
+
+
+@dataclass(frozen=True)
+class Case:
+    url: str
+    answers: dict[str, Any]  # what a provider answers at each URL: a response or an exception
+    requests: tuple[tuple[str, str | None], ...] = ()  # (URL, Authorization) the worker must send, in order
+    fetched: bytes | None = None  # the bytes the case store must get...
+    content_type: str = "image/jpeg"  # ...and their type
+    reason: str | None = None  # or why it is not fetched
+    transient: bool = False
+
+
+def fetched(url: str, answers: dict[str, Any], requests: tuple[tuple[str, str | None], ...],
+            body: bytes = PHOTO, content_type: str = "image/jpeg") -> Case:
+    return Case(url, answers, requests, fetched=body, content_type=content_type)
+
+
+def refused(url: str, reason: str, answers: dict[str, Any] | None = None,
+            requests: tuple[tuple[str, str | None], ...] = (), *, transient: bool = False) -> Case:
+    return Case(url, answers or {}, requests, reason=reason, transient=transient)
+
+
+CASES = [
+    # -- the allow-list and Twilio's credentials: fetched ------------------------------------------------------------
+    pytest.param(fetched(TWILIO_MEDIA, {TWILIO_MEDIA: redirect(SIGNED_CDN), SIGNED_CDN: photo()},
+                         ((TWILIO_MEDIA, TWILIO_AUTH), (SIGNED_CDN, None))),
+                 id="twilio enforcing auth: our credentials to api.twilio.com, none to its signed CDN address"),
+    pytest.param(fetched(TWILIO_MEDIA, {TWILIO_MEDIA: redirect(S3_BUCKET, 302), S3_BUCKET: photo()},
+                         ((TWILIO_MEDIA, TWILIO_AUTH), (S3_BUCKET, None))),
+                 id="twilio without auth on media: its bucket on S3"),
+    pytest.param(fetched(X_PHOTO, {X_PHOTO: photo(content_type="image/png")}, ((X_PHOTO, None),),
+                         content_type="image/png"),
+                 id="x photo served as image/png: the same family, its own type kept"),
+    pytest.param(fetched(IG_PHOTO, {IG_PHOTO: photo()}, ((IG_PHOTO, None),)), id="instagram regional cdn host"),
+    pytest.param(fetched(X_PHOTO, {X_PHOTO: photo(b"x" * MAX_BYTES)}, ((X_PHOTO, None),), body=b"x" * MAX_BYTES),
+                 id="exactly the cap"),
+    # -- refused before any request ------------------------------------------------------------------------------
+    pytest.param(refused("http://pbs.twimg.com/media/plain.jpg", "not_allowed"), id="plain http"),
+    pytest.param(refused("https://pbs.twimg.com:8443/media/port.jpg", "not_allowed"), id="another port"),
+    pytest.param(refused("https://user:secret@pbs.twimg.com/media/creds.jpg", "not_allowed"),
+                 id="credentials in the URL"),
+    pytest.param(refused("https://attacker.example/photo.jpg", "not_allowed"), id="a host not listed"),
+    pytest.param(refused("https://pbs.twimg.com.attacker.example/photo.jpg", "not_allowed"),
+                 id="a listed host as the prefix of another"),
+    pytest.param(refused("https://attacker-cdninstagram.com/photo.jpg", "not_allowed"),
+                 id="a host ending like a listed domain"),
+    pytest.param(refused("https://169.254.169.254/latest/meta-data/iam/security-credentials/", "not_allowed"),
+                 id="cloud metadata address"),
+    pytest.param(refused("https://s3-external-1.amazonaws.com/attacker-bucket/photo.jpg", "not_allowed"),
+                 id="s3 outside twilio's bucket"),
+    pytest.param(refused("https://s3-external-1.amazonaws.com/media.twiliocdn.com/../attacker-bucket/photo.jpg",
+                         "not_allowed"), id="dot segments out of twilio's bucket"),
+    # -- refused for good after a request ------------------------------------------------------------------------
+    pytest.param(refused(X_PHOTO, "redirect_not_allowed", {X_PHOTO: redirect("https://attacker.example/p.jpg")},
+                         ((X_PHOTO, None),)), id="redirect to a host not listed"),
+    pytest.param(refused(TWILIO_MEDIA, "redirect_not_allowed",
+                         {TWILIO_MEDIA: redirect(SIGNED_CDN.replace("https:", "http:"))},
+                         ((TWILIO_MEDIA, TWILIO_AUTH),)), id="redirect to plain http"),
+    pytest.param(refused(X_PHOTO, "too_many_redirects", {X_PHOTO: redirect(X_PHOTO)}, ((X_PHOTO, None),) * 4),
+                 id="redirect loop"),
+    pytest.param(refused(TWILIO_MEDIA, "http_404", {TWILIO_MEDIA: httpx.Response(404)},
+                         ((TWILIO_MEDIA, TWILIO_AUTH),)), id="404"),
+    pytest.param(refused(TWILIO_MEDIA, "http_401", {TWILIO_MEDIA: httpx.Response(401)},
+                         ((TWILIO_MEDIA, TWILIO_AUTH),)), id="our twilio credentials refused"),
+    pytest.param(refused(IG_PHOTO, "http_403", {IG_PHOTO: httpx.Response(403)}, ((IG_PHOTO, None),)),
+                 id="403 of an expired instagram address"),
+    pytest.param(refused(X_PHOTO, "too_large", {X_PHOTO: declared_over_the_cap()}, ((X_PHOTO, None),)),
+                 id="over the cap by its content-length, refused unread"),
+    pytest.param(refused(X_PHOTO, "too_large", {X_PHOTO: unsized(MAX_BYTES + 1)}, ((X_PHOTO, None),)),
+                 id="over the cap by its bytes, no content-length"),
+    pytest.param(refused(X_PHOTO, "content_type_mismatch", {X_PHOTO: photo(b"<html>login</html>", "text/html")},
+                         ((X_PHOTO, None),)), id="an html page where a photo was expected"),
+    # -- transient: the report still goes ------------------------------------------------------------------------
+    pytest.param(refused(X_PHOTO, "http_503", {X_PHOTO: httpx.Response(503)}, ((X_PHOTO, None),), transient=True),
+                 id="503"),
+    pytest.param(refused(X_PHOTO, "http_429", {X_PHOTO: httpx.Response(429)}, ((X_PHOTO, None),), transient=True),
+                 id="429"),
+    pytest.param(refused(X_PHOTO, "timeout", {X_PHOTO: httpx.ConnectTimeout("connect timed out")},
+                         ((X_PHOTO, None),), transient=True), id="timeout"),
+    pytest.param(refused(X_PHOTO, "timeout", {X_PHOTO: dripping(chunks=6, pause=0.25)}, ((X_PHOTO, None),),
+                         transient=True), id="a body dripping past the timeout"),
+    pytest.param(refused(X_PHOTO, "unreachable", {X_PHOTO: httpx.ConnectError("connection refused")},
+                         ((X_PHOTO, None),), transient=True), id="unreachable"),
+    pytest.param(refused(X_PHOTO, "unreachable", {X_PHOTO: redirect("https://[::1")}, ((X_PHOTO, None),),
+                         transient=True), id="a broken answer: a redirect to no URL at all"),
+]
+
+
+def answer(router: respx.MockRouter, answers: dict[str, Any]) -> dict[str, respx.Route]:
+    routes = {}
+    for url, response in answers.items():
+        route = routes[url] = router.get(url=url)
+        route.mock(side_effect=response) if isinstance(response, Exception) else route.mock(return_value=response)
+    return routes
+
+
+@pytest.mark.parametrize("case", CASES)
+async def test_a_file_at_its_provider_reaches_the_case_store_as_bytes_or_goes_flagged_with_the_reason(
+        case: Case, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings,
+        log_stream: io.StringIO) -> None:
+    with providers() as router:
+        answer(router, case.answers)
+        tracking_id = await send_mms(gateway, (case.url, "image/jpeg"))
+        drain(settings, (FORWARD_QUEUE,))
+        requests = provider_requests(router)
+    report = casestore.get(tracking_id)
+    assert report is not None, "a file must never hold its report back"
+    [attachment] = report["attachments"]
+    assert requests == list(case.requests)
+    failures = [event for event in log_events(log_stream) if event["event"] == "attachment.fetch_failed"]
+    if case.fetched is not None:
+        sha256 = hashlib.sha256(case.fetched).hexdigest()
+        assert attachment == {"content_type": case.content_type, "size": len(case.fetched), "sha256": sha256,
+                              "name": None, "location": attachment_location(sha256), "flags": []}
+        assert casestore.store.get_attachment(sha256) == (case.content_type, case.fetched)
+        assert (settings.data_dir / attachment_location(sha256)).read_bytes() == case.fetched
+        assert failures == []
+    else:  # as before: the provider's URL for a named report, flagged
+        assert attachment == {"content_type": "image/jpeg", "size": None, "sha256": None, "name": None,
+                              "location": case.url, "flags": ["not_fetched"]}
+        assert [(f["tracking_id"], f["reason"], f["transient"]) for f in failures] == [
+            (tracking_id, case.reason, case.transient)]
+    logged = log_stream.getvalue()
+    for url in {case.url, *case.answers}:  # an address of the file leads back to its sender
+        assert url not in logged and httpx.URL(url).path not in logged, url
+
+
+@pytest.mark.parametrize(("account_sid", "user"), [
+    pytest.param("", ACCOUNT, id="the account the media URL names"),
+    pytest.param("AC" + "9" * 32, "AC" + "9" * 32, id="the configured account (a subaccount's media)"),
+])
+async def test_twilio_media_is_opened_with_the_configured_account_or_the_one_in_its_url(
+        account_sid: str, user: str, gateway: GatewayServer, casestore: CaseStoreServer,
+        test_env: TestEnvironment) -> None:
+    worker_settings = test_env.settings(**FETCHING, LAPOR_TWILIO_ACCOUNT_SID=account_sid)
+    with providers() as router:
+        answer(router, {TWILIO_MEDIA: redirect(SIGNED_CDN), SIGNED_CDN: photo()})
+        tracking_id = await send_mms(gateway, (TWILIO_MEDIA, "image/jpeg"))
+        drain(worker_settings, (FORWARD_QUEUE,))
+        requests = provider_requests(router)
+    expected = "Basic " + base64.b64encode(f"{user}:{TWILIO_TOKEN}".encode()).decode()
+    assert requests == [(TWILIO_MEDIA, expected), (SIGNED_CDN, None)]
+    report = casestore.get(tracking_id)
+    assert report is not None and report["attachments"][0]["sha256"] == hashlib.sha256(PHOTO).hexdigest()
+
+
+@pytest.mark.parametrize(("file_removed", "fetches"), [
+    pytest.param(False, 1, id="the kept file is taken"),
+    pytest.param(True, 2, id="a kept file gone from the data dir is fetched again"),
+])
+async def test_a_retried_and_requeued_report_takes_the_file_it_already_fetched(
+        file_removed: bool, fetches: int, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings,
+        redis: Redis) -> None:
+    sha256 = hashlib.sha256(PHOTO).hexdigest()
+    with providers() as router:
+        route = answer(router, {X_PHOTO: photo()})[X_PHOTO]
+        casestore.stop()
+        tracking_id = await send_mms(gateway, (X_PHOTO, "image/jpeg"))
+        drain(settings, (FORWARD_QUEUE,))  # three tries (retry intervals 0, 0), the case store down for each
+        [letter] = DeadLetters(redis).list()
+        assert route.call_count == 1
+        if file_removed:
+            (settings.data_dir / attachment_location(sha256)).unlink()
+        casestore.start()
+        assert DeadLetters(redis).requeue([letter], settings).requeued == 1
+        drain(settings, (FORWARD_QUEUE,))
+    assert route.call_count == fetches
+    report = casestore.get(tracking_id)
+    assert report is not None and report["attachments"][0]["sha256"] == sha256
+    assert casestore.store.get_attachment(sha256) == ("image/jpeg", PHOTO)
+
+
+HANGING = "https://pbs.twimg.com/media/hangs.jpg"
+
+
+def hang(_: httpx.Request) -> httpx.Response:
+    time.sleep(1.0)
+    return photo(b"late")
+
+
+@pytest.mark.parametrize(("concurrency", "second"), [
+    pytest.param(1, ("out_of_time", False), id="one at a time: the second is not started once the time is spent"),
+    pytest.param(2, ("fetched", True), id="two at once: the second does not wait for the first"),
+])
+async def test_a_provider_that_hangs_does_not_hold_the_batch(
+        concurrency: int, second: tuple[str, bool], gateway: GatewayServer, casestore: CaseStoreServer,
+        test_env: TestEnvironment, log_stream: io.StringIO) -> None:
+    worker_settings = test_env.settings(**{**FETCHING, "LAPOR_ATTACHMENTS_TIMEOUT_SECONDS": "5",
+                                           "LAPOR_ATTACHMENTS_BATCH_SECONDS": "0.5",
+                                           "LAPOR_ATTACHMENTS_FETCH_CONCURRENCY": str(concurrency)})
+    with providers() as router:
+        router.get(url=HANGING).mock(side_effect=hang)
+        answer(router, {X_PHOTO: photo()})
+        tracking_id = await send_mms(gateway, (HANGING, "image/jpeg"), (X_PHOTO, "image/jpeg"))
+        drain(worker_settings, (FORWARD_QUEUE,))
+        requested = [url for url, _ in provider_requests(router)]
+    report = casestore.get(tracking_id)
+    assert report is not None
+    first, other = report["attachments"]
+    reasons = {f["attachment"]: f["reason"] for f in log_events(log_stream) if f["event"] == "attachment.fetch_failed"}
+    assert first["flags"] == ["not_fetched"] and reasons[0] == "timeout"
+    outcome, requested_second = second
+    assert (X_PHOTO in requested) is requested_second
+    if outcome == "fetched":
+        assert other["sha256"] == hashlib.sha256(PHOTO).hexdigest() and 1 not in reasons
+    else:
+        assert other["flags"] == ["not_fetched"] and reasons[1] == outcome

@@ -1,0 +1,289 @@
+"""A report's files still at its provider, fetched by the forward worker before it forwards the report.
+
+A Twilio MMS, an X photo or an Instagram post reaches the gateway as a URL at the provider. The case store cannot do
+much with it: Twilio's may need our credentials, Instagram's expires within days, and an anonymous report cannot
+carry one at all (it names the message or the media, which lead back to the sender). So the forward worker fetches
+each file, never the webhook handler or a poller (the citizen's answer does not wait for it), keeps the bytes by
+sha256 under the data dir as a mailed file is kept (gateway/attachments.py), and the report goes with the file's
+location, uploaded to the case store before it like a mailed file's.
+
+Only https URLs of `attachments.fetch_hosts` are fetched, on the default port, every redirect checked the same way
+(a citizen must not be able to make the gateway open an address of their choosing), up to `attachments.max_bytes`,
+within `attachments.timeout_seconds`, and of the type the envelope says (or one of its family: X serves a PNG photo
+as image/png). Our Twilio credentials go to api.twilio.com alone. A file that cannot be fetched never holds its
+report: it goes as before (its URL for a named report, withheld for an anonymous one) flagged `not_fetched`, logged
+as `attachment.fetch_failed` with the reason, never the URL (it leads back to the sender).
+
+What a URL was fetched as is remembered in Redis, so a retry of the job, or a requeue of the report, takes the file
+already kept instead of fetching it again (as long as the file is there).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from gateway import metrics
+from gateway.attachments import attachment_location, is_stored, store_attachment
+from gateway.logs import get_logger
+from gateway.settings import Settings
+from gateway.tls import tls_context
+from workers.context import WorkerContext
+
+log = get_logger()
+
+# The flag of an attachment the forward worker could not fetch from its provider.
+NOT_FETCHED = "not_fetched"
+# What a provider URL was fetched as (sha256, size, content type), by the sha256 of the URL.
+FETCHED_KEY = "lapor:attachment:fetched:{url_digest}"
+MAX_REDIRECTS = 3
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# The one host our Twilio credentials go to; its redirects lead to pre-signed addresses that need none.
+TWILIO_API_HOST = "api.twilio.com"
+TWILIO_ACCOUNT = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/")
+# The envelope's type when the provider did not say one: any type served is taken.
+UNKNOWN_TYPE = "application/octet-stream"
+
+
+def is_provider_url(location: str) -> bool:
+    """A file at the provider (Twilio, X, Instagram), not one the gateway stored under its data dir."""
+    return "://" in location
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A file kept under the data dir: what its attachment carries from now on."""
+
+    sha256: str
+    size: int
+    content_type: str
+
+
+class FetchFailed(Exception):
+    """A file not fetched: `transient` (a timeout, 5xx, 429: it may work later) or refused for good."""
+
+    def __init__(self, reason: str, *, transient: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+
+
+def host_allowed(url: httpx.URL, entries: Sequence[str]) -> bool:
+    """An https URL on the default port, without credentials, whose host (and path) an allow-list entry names:
+    `host`, `*.domain` (any host under it) or `host/path/` (only paths under that one)."""
+    if url.scheme != "https" or url.port not in (None, 443) or url.userinfo:
+        return False
+    host = url.raw_host.decode("ascii").lower().rstrip(".")
+    for entry in entries:
+        entry_host, slash, prefix = entry.partition("/")
+        if entry_host.startswith("*."):
+            if not host.endswith(entry_host[1:]):
+                continue
+        elif host != entry_host:
+            continue
+        if not slash or (url.path.startswith(f"/{prefix}") and ".." not in url.path.split("/")):
+            return True
+    return False
+
+
+def media_type(value: str | None) -> str:
+    return (value or "").split(";", 1)[0].strip().lower()
+
+
+def type_matches(expected: str, served: str) -> bool:
+    """The type the envelope says, or another of its family (image/png for image/jpeg); anything when the envelope
+    does not know. An HTML page where a photo was expected (a login or error page answered 200) is not the file."""
+    expected = media_type(expected)
+    if expected in ("", UNKNOWN_TYPE):
+        return bool(served)
+    return served == expected or (bool(served) and served.split("/")[0] == expected.split("/")[0])
+
+
+class MediaFetcher:
+    """Fetches provider-hosted files: one per worker process (`WorkerContext.client`), one connection pool, the
+    process's TLS context."""
+
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+        self._settings = settings
+        self._config = settings.attachments
+        self._client = httpx.Client(verify=tls_context(), follow_redirects=False, transport=transport,
+                                    timeout=self._config.timeout_seconds, headers={"User-Agent": "lapor-gateway"})
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _auth(self, url: httpx.URL) -> tuple[str, str] | None:
+        """HTTP basic auth for Twilio's media URLs (an account may enforce it), sent to api.twilio.com only."""
+        twilio = self._settings.twilio
+        if url.host != TWILIO_API_HOST or not twilio.auth_token:
+            return None
+        account = twilio.account_sid or (match.group(1) if (match := TWILIO_ACCOUNT.match(url.path)) else "")
+        return (account, twilio.auth_token) if account else None
+
+    def fetch(self, location: str, expected_type: str, deadline: float) -> Fetched:
+        """Fetch `location` by `deadline` (time.monotonic) and keep it under the data dir; raises FetchFailed."""
+        try:
+            url = httpx.URL(location)
+        except httpx.InvalidURL as error:
+            raise FetchFailed("bad_url", transient=False) from error
+        if not host_allowed(url, self._config.fetch_hosts):
+            raise FetchFailed("not_allowed", transient=False)
+        try:
+            data, served = self._get(url, expected_type, deadline)
+        except httpx.TimeoutException as error:
+            raise FetchFailed("timeout", transient=True) from error
+        except httpx.TransportError as error:  # refused, reset, DNS, TLS, a broken answer (a Location that is no URL)
+            raise FetchFailed("unreachable", transient=True) from error
+        sha256 = hashlib.sha256(data).hexdigest()
+        try:
+            store_attachment(self._settings.data_dir, sha256, data)
+        except OSError as error:  # a full or unwritable data dir: another try may do
+            raise FetchFailed("not_stored", transient=True) from error
+        return Fetched(sha256=sha256, size=len(data), content_type=served)
+
+    def _get(self, url: httpx.URL, expected_type: str, deadline: float) -> tuple[bytes, str]:
+        for _ in range(MAX_REDIRECTS + 1):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise FetchFailed("timeout", transient=True)
+            with self._client.stream("GET", url, auth=self._auth(url), timeout=remaining) as response:
+                status = response.status_code
+                if status in REDIRECT_STATUSES and response.headers.get("Location"):
+                    url = url.join(response.headers["Location"])
+                    if not host_allowed(url, self._config.fetch_hosts):
+                        raise FetchFailed("redirect_not_allowed", transient=False)
+                    continue
+                if status != 200:
+                    raise FetchFailed(f"http_{status}", transient=status >= 500 or status == 429)
+                served = media_type(response.headers.get("Content-Type"))
+                if not type_matches(expected_type, served):
+                    raise FetchFailed("content_type_mismatch", transient=False)
+                return self._read(response, deadline), served
+        raise FetchFailed("too_many_redirects", transient=False)
+
+    def _read(self, response: httpx.Response, deadline: float) -> bytes:
+        """The body, up to max_bytes (refused as soon as its Content-Length or its bytes say more), by `deadline`."""
+        limit = self._config.max_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise FetchFailed("too_large", transient=False)
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise FetchFailed("too_large", transient=False)
+            if time.monotonic() > deadline:  # a provider dripping bytes within each read's timeout
+                raise FetchFailed("timeout", transient=True)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    tracking_id: str
+    index: int
+    location: str
+    content_type: str
+    channel: str
+
+
+def _url_key(location: str) -> str:
+    return FETCHED_KEY.format(url_digest=hashlib.sha256(location.encode()).hexdigest())
+
+
+def _known(raw: bytes | None) -> Fetched | None:
+    """What a URL was fetched as, from its record; None without one (or with one this version cannot read)."""
+    try:
+        return Fetched(**orjson.loads(raw)) if raw is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The envelopes as the case store is to get them: each attachment still at its provider fetched and kept (its
+    location now its sha256 path), or flagged `not_fetched`. The stored envelopes are left as they are (the gateway's
+    copy keeps the URL); an envelope without such attachments comes back as it is, and a batch without any costs no
+    Redis round trip."""
+    wanted = [_Wanted(tracking_id, index, str(attachment["location"]), str(attachment.get("content_type") or ""),
+                      str(envelope.get("channel") or ""))
+              for tracking_id, envelope in envelopes.items()
+              for index, attachment in enumerate(envelope.get("attachments") or [])
+              if is_provider_url(str(attachment.get("location") or ""))]
+    if not wanted:
+        return dict(envelopes)
+    settings = context.settings
+    locations = list(dict.fromkeys(item.location for item in wanted))
+    outcomes: dict[str, Fetched | FetchFailed] = {}
+    for location, raw in zip(locations, context.redis.mget([_url_key(loc) for loc in locations]), strict=True):
+        known = _known(raw)
+        if known is not None and is_stored(settings.data_dir, known.sha256):
+            outcomes[location] = known
+    reused = set(outcomes)
+    to_fetch = {item.location: item.content_type for item in wanted if item.location not in outcomes}
+    outcomes.update(_fetch_all(context, to_fetch))
+    _remember(context, {loc: outcome for loc, outcome in outcomes.items()
+                        if isinstance(outcome, Fetched) and loc not in reused})
+
+    result = dict(envelopes)
+    for item in wanted:
+        envelope = result[item.tracking_id]
+        if envelope is envelopes[item.tracking_id]:  # copied once, before its first change
+            envelope = result[item.tracking_id] = {**envelope, "attachments": list(envelope["attachments"])}
+        attachment = envelope["attachments"][item.index]
+        outcome = outcomes[item.location]
+        if isinstance(outcome, Fetched):
+            envelope["attachments"][item.index] = {
+                **attachment, "content_type": outcome.content_type, "size": outcome.size, "sha256": outcome.sha256,
+                "location": attachment_location(outcome.sha256)}
+            metrics.ATTACHMENT_FETCHES.labels("reused" if item.location in reused else "fetched").inc()
+            continue
+        envelope["attachments"][item.index] = {**attachment, "flags": [*attachment.get("flags", []), NOT_FETCHED]}
+        metrics.ATTACHMENT_FETCHES.labels(outcome.reason).inc()
+        log.warning("attachment.fetch_failed", tracking_id=item.tracking_id, attachment=item.index,
+                    channel=item.channel, reason=outcome.reason, transient=outcome.transient)
+    return result
+
+
+def _fetch_all(context: WorkerContext, wanted: Mapping[str, str]) -> dict[str, Fetched | FetchFailed]:
+    """Each location fetched, `fetch_concurrency` at once; none started after `batch_seconds`, none running past it
+    (about: a read in progress ends at its own timeout)."""
+    if not wanted:
+        return {}
+    config = context.settings.attachments
+    fetcher: MediaFetcher = context.client("media", lambda: MediaFetcher(context.settings))
+    batch_deadline = time.monotonic() + config.batch_seconds
+
+    def fetch(location: str) -> Fetched | FetchFailed:
+        started = time.monotonic()
+        if started >= batch_deadline:
+            return FetchFailed("out_of_time", transient=True)
+        try:
+            return fetcher.fetch(location, wanted[location],
+                                 min(started + config.timeout_seconds, batch_deadline))
+        except FetchFailed as failure:
+            return failure
+        except Exception as error:  # a file must not hold its report back, whatever went wrong with it
+            return FetchFailed(f"error_{type(error).__name__}", transient=True)
+
+    with ThreadPoolExecutor(max_workers=min(config.fetch_concurrency, len(wanted)),
+                            thread_name_prefix="media-fetch") as pool:
+        return dict(zip(wanted, pool.map(fetch, wanted), strict=True))
+
+
+def _remember(context: WorkerContext, fetched: Mapping[str, Fetched]) -> None:
+    if not fetched:
+        return
+    ttl = context.settings.intake.envelope_ttl_seconds
+    pipe = context.redis.pipeline(transaction=False)
+    for location, outcome in fetched.items():
+        pipe.set(_url_key(location), orjson.dumps({"sha256": outcome.sha256, "size": outcome.size,
+                                                   "content_type": outcome.content_type}), ex=ttl)
+    pipe.execute()
