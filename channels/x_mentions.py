@@ -58,6 +58,7 @@ TWEET_FIELDS = ["id", "text", "author_id", "created_at", "conversation_id", "ref
 MEDIA_FIELDS = ["media_key", "type", "url", "preview_image_url", "variants"]
 USER_FIELDS = ["id", "username", "name"]
 MEDIA_TYPES = {"photo": "image/jpeg", "video": "video/mp4", "animated_gif": "video/mp4"}
+PREVIEW_TYPE = "image/jpeg"
 REQUEST_TIMEOUT = 10.0
 # X serves only the newest ~800 mentions. A walk from since_id that reads about that many may not have reached
 # since_id: the mentions in between are out of reach, and operators are told (channel.mentions_gap).
@@ -127,11 +128,13 @@ def _attachments(tweet: tweepy.Tweet, media_by_key: Mapping[str, tweepy.Media]) 
         media = media_by_key.get(key)
         if media is None:
             continue
-        location = media.url or media.preview_image_url
-        if not location:
+        if media.url:
+            location, content_type = media.url, MEDIA_TYPES.get(media.type, "application/octet-stream")
+        elif media.preview_image_url:  # a video or GIF has no url: its still, a JPEG, is what the address holds
+            location, content_type = media.preview_image_url, PREVIEW_TYPE
+        else:
             continue
-        attachments.append(Attachment(content_type=MEDIA_TYPES.get(media.type, "application/octet-stream"),
-                                      location=location, name=key))
+        attachments.append(Attachment(content_type=content_type, location=location, name=key))
     return attachments
 
 

@@ -90,7 +90,8 @@ def test_a_real_mentions_page_becomes_reports_without_own_tweets_and_retweets(
     assert anonymous["sender"] == {"kind": "x_user", "id": "1447000000000000001", "display_name": "Siti Rahma"}
     assert [(a["content_type"], a["location"]) for a in anonymous["attachments"]] == [
         ("image/jpeg", "https://pbs.twimg.com/media/GdQx1aXbYAA8kq2.jpg"),
-        ("video/mp4", "https://pbs.twimg.com/ext_tw_video_thumb/1860000000000000102/pu/img/Xy.jpg"),
+        # A video's still: the address holds a JPEG (the forward worker checks the type it fetches against this).
+        ("image/jpeg", "https://pbs.twimg.com/ext_tw_video_thumb/1860000000000000102/pu/img/Xy.jpg"),
     ]
     reply = reports["1860000000000000404"]
     assert reply["text"] == "lampu jalan mati di Jl. Dago sejak minggu lalu"
