@@ -109,6 +109,37 @@ def test_relay_refusals(relay_server: SmtpServerThread, relay: tuple[RelayHandle
         assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 1
 
 
+@pytest.mark.parametrize("failure", ["451 4.3.0 Busy", "unreachable"], ids=["relay-busy", "relay-unreachable"])
+def test_retries_through_a_relay_outage_do_not_use_up_the_hourly_cap(
+    test_env: TestEnvironment, redis: Redis, relay: tuple[RelayHandler, int], failure: str
+) -> None:
+    """Only replies that went out count against an address's cap: a reply retried more times than the cap while
+    the relay refuses or cannot be reached still goes out once the relay is back, instead of being dropped as
+    capped with nothing waiting in the queues and no dead letter for an operator to see."""
+    handler, port = relay
+    relayed = {"LAPOR_SMTP_PORT": str(free_port()), "LAPOR_EMAIL_RELAY_HOST": "127.0.0.1",
+               "LAPOR_EMAIL_RELAY_STARTTLS": "false", "LAPOR_EMAIL_REPLY_CAP_PER_HOUR": "2"}
+    settings = test_env.settings(LAPOR_EMAIL_RELAY_PORT=str(port), **relayed)
+    failing = settings if failure != "unreachable" else test_env.settings(
+        LAPOR_EMAIL_RELAY_PORT=str(free_port()), **relayed)  # nothing listens there
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    finally:
+        server.stop()
+    handler.answer = failure
+    replies = queue(REPLY_QUEUE, redis)
+    for _ in range(4):  # twice the cap
+        run_replies(failing, redis)
+        [job_id] = replies.scheduled_job_registry.get_job_ids()
+        replies.scheduled_job_registry.remove(job_id)
+        replies.enqueue_job(replies.fetch_job(job_id))  # as the scheduler does once its time has come
+    handler.answer = "250 OK"
+    run_replies(settings, redis)
+    assert [rcpts for _, rcpts, _ in handler.received] == [["budi.santoso1987@gmail.com"]]
+    assert DeadLetters(redis).count() == 0 and replies.count == 0
+
+
 @pytest.mark.parametrize(
     ("sender", "relayed_to", "dead_letter"),
     [("warga@bücher.example", "warga@xn--bcher-kva.example", None),

@@ -39,9 +39,14 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:40]
 
 
-def _over_cap(context: WorkerContext, address: str) -> bool:
-    key = CAP_KEY.format(digest=_digest(address.lower()), hour=int(time.time() // 3600))
-    return count_in_window(context.redis, key, 3700) > context.settings.email.reply_cap_per_hour
+def _cap_key(address: str) -> str:
+    """The address's reply count for this hour (read once per attempt: the hour may turn during a send)."""
+    return CAP_KEY.format(digest=_digest(address.lower()), hour=int(time.time() // 3600))
+
+
+def _over_cap(context: WorkerContext, cap_key: str) -> bool:
+    """Counts this reply against the address's hourly cap; whether it is over it."""
+    return count_in_window(context.redis, cap_key, 3700) > context.settings.email.reply_cap_per_hour
 
 
 def _own_address(context: WorkerContext, address: str) -> bool:
@@ -74,7 +79,8 @@ def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
     replied_key = REPLIED_KEY.format(digest=_digest(payload["dedup"]))
     if context.redis.exists(replied_key):
         return _skip("already_replied")
-    if _over_cap(context, payload["to"]):
+    cap_key = _cap_key(payload["to"])
+    if _over_cap(context, cap_key):
         return _skip("capped")
     message = build_reply(payload, context.settings)
     try:
@@ -84,14 +90,15 @@ def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
         else:
             write_to_outbox(message, context.settings)
             outcome = "outbox"
-    except RetryableError as error:
+    except (RetryableError, PermanentError) as error:
+        # A reply that did not go out is not one of the address's replies this hour. Counted, the retries of one
+        # reply through a relay outage used up the cap, and the reply was then dropped as capped.
+        context.redis.decr(cap_key)
         job = get_current_job()
-        if job is not None and job.retries_left:
+        if isinstance(error, RetryableError) and job is not None and job.retries_left:
             log.warning("email.reply_retry", reason=error.reason)
             note_retry(job, attempt_number(job), error.reason)
             raise
-        return _give_up(context, payload, error.reason, error.detail)
-    except PermanentError as error:
         return _give_up(context, payload, error.reason, error.detail)
     context.redis.set(replied_key, payload["tracking_id"], ex=context.settings.intake.dedup_ttl_seconds)
     HealthSignals(context.redis).reply_sent(health_channel(CHANNEL))  # counts lapor_replies_total too
