@@ -120,6 +120,12 @@ def structlog_wide_separators() -> None:
                       detail="destination 6281298765002 (0812 9876 5002) is barred")
 
 
+def structlog_times_beside_numbers() -> None:
+    """Times as the status views write them are no numbers; a number written next to one still goes."""
+    get_logger().warning("case.times", reason="rate limited for 5 min (until 2026-12-02 01:06:30Z)",
+                         detail="2026-12-02 0812-3456-7890 at 2026-12-02 01:06 from 081234567890")
+
+
 @dataclass(frozen=True)
 class LogCase:
     id: str
@@ -146,6 +152,8 @@ CASES = [
             (*NUMBER_FORMS, ADDRESS, "0812 3456 7890")),
     LogCase("numbers with spaced separators", structlog_wide_separators, "case.separators",
             ("0812 - 3456 - 7890", "3456 - 7890", "812 / 3456 / 7890", "6281298765002", "9876 5002")),
+    LogCase("numbers beside times", structlog_times_beside_numbers, "case.times",
+            ("0812-3456-7890", "081234567890")),
     LogCase("uncaught exception in a thread", uncaught_in_a_thread, "process.uncaught_exception",
             ("812 3456 7890", ADDRESS)),
 ]
@@ -170,6 +178,13 @@ def test_a_traceback_is_still_useful(log_stream: io.StringIO) -> None:
     assert "could not store report (35 characters)" in exception["exc_value"]
     assert any(frame["name"] == "_raise_with_a_local" for frame in exception["frames"])
     assert all("locals" not in frame or not frame["locals"] for frame in exception["frames"])
+
+
+def test_times_as_the_views_write_them_stay_readable(log_stream: io.StringIO) -> None:
+    structlog_times_beside_numbers()
+    [line] = [e for e in log_events(log_stream) if e["event"] == "case.times"]
+    assert line["reason"] == "rate limited for 5 min (until 2026-12-02 01:06:30Z)"
+    assert line["detail"] == "[phone] at 2026-12-02 01:06 from [phone]"
 
 
 def test_structlog_is_configured_for_json_lines() -> None:
