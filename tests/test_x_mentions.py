@@ -696,7 +696,7 @@ def test_two_jobs_of_one_reply_at_the_same_moment_post_it_once(
     assert isinstance(concurrently.outcome, SendInProgress)
     events = log_events(log_stream)
     [busy] = [event for event in events if event["event"] == "reply.send_in_progress"]
-    assert (busy["channel"], busy["tracking_id"]) == ("twitter-reply", args[3])
+    assert (busy["channel"], busy["tracking_id"]) == ("x-reply", args[3])
     names = [event["event"] for event in events]
     assert (names.count("reply.sent"), names.count("reply.already_sent")) == (1, 1)
 
@@ -804,7 +804,8 @@ def test_a_failing_reply_is_retried_rescheduled_or_dead_lettered_by_kind(
     letters = DeadLetters(redis).list()
     assert len(letters) == dead_lettered
     if letters:
-        assert letters[0].queue == REPLY_QUEUE and letters[0].reason == "twitter_auth"
+        # Named as the status views and the README name the channel: `--channel x-reply`, `--reason x_auth`.
+        assert (letters[0].queue, letters[0].channel, letters[0].reason) == (REPLY_QUEUE, "x-reply", "x_auth")
     assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == scheduled
 
 

@@ -72,6 +72,17 @@ def reply_text(settings: Settings, reply_key: str, tracking_id: str | None, lang
     return render(reply_key, language, tracking_id=tracking_id or "", link=link, ref=mention_ref(target_id))
 
 
+def reply_source(channel: str) -> str:
+    """What operators see this channel's replies as (logs, dead letters): `x-reply` for the envelope's `twitter`,
+    as the status views name the channel `x` and the README names its dead letters."""
+    return f"{health_channel(channel)}-reply"
+
+
+def _refusal(channel: str, error: ProviderError) -> str:
+    """A refusal's reason as its dead letter and its queue's last failure show it: `x_auth`, `instagram_server`."""
+    return f"{health_channel(channel)}_{error.reason}"
+
+
 def _target_id(target: dict[str, str]) -> str:
     return target.get("tweet_id") or target.get("comment_id") or target.get("media_id") or "?"
 
@@ -111,9 +122,9 @@ def send_social_reply(channel: str, target: dict[str, str], reply_key: str, trac
     """RQ job. Returns what happened: sent, already_sent, deferred, dead_lettered."""
     context = current()
     args = (channel, target, reply_key, tracking_id, language)
-    bind_message_context(channel=f"{channel}-reply", tracking_id=tracking_id)
+    bind_message_context(channel=reply_source(channel), tracking_id=tracking_id)
     try:
-        with send_lease(context, f"{channel}:{_target_id(target)}", channel=f"{channel}-reply"):
+        with send_lease(context, f"{channel}:{_target_id(target)}", channel=reply_source(channel)):
             return _reply(context, args)
     except SendInProgress as error:
         wait_for_holder(context, error, SOCIAL_REPLY_FUNC, args)
@@ -148,7 +159,7 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
         context.redis.set(sent_key, "1", ex=ttl)
         return "already_sent"
     context.redis.set(sent_key, reply_id or "1", ex=ttl)
-    HealthSignals(context.redis).reply_sent(health_channel(f"{channel}-reply"))
+    HealthSignals(context.redis).reply_sent(health_channel(channel))
     log.info("reply.sent", reply_key=reply_key)
     return "sent"
 
@@ -163,17 +174,17 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...])
         return "deferred"
     if error.kind is ProviderErrorKind.SERVER and job is not None and job.retries_left:
         log.warning("reply.retry", reason=error.reason, status=error.status)
-        note_retry(job, attempt_number(job), f"{channel}_{error.reason}")
+        note_retry(job, attempt_number(job), _refusal(channel, error))
         raise RetryableError(error.detail, reason=error.reason)
-    return _dead_letter(context, args, f"{channel}_{error.reason}", error.detail)
+    return _dead_letter(context, args, _refusal(channel, error), error.detail)
 
 
 def _dead_letter(context: WorkerContext, args: tuple[Any, ...], reason: str, detail: str) -> str:
     channel, target, _, tracking_id, _ = args
-    HealthSignals(context.redis).reply_failed(health_channel(f"{channel}-reply"), reason)
+    HealthSignals(context.redis).reply_failed(health_channel(channel), reason)
     DeadLetters(context.redis).add_new(
         queue=REPLY_QUEUE, func=SOCIAL_REPLY_FUNC, args=list(args), tracking_id=tracking_id or "",
         item=f"{channel}:{_target_id(target)}", reason=reason, detail=detail[:200],
-        attempts=attempt_number(get_current_job()), channel=f"{channel}-reply",
+        attempts=attempt_number(get_current_job()), channel=reply_source(channel),
     )
     return "dead_lettered"
