@@ -356,7 +356,9 @@ def _clock(timestamp: float | None) -> str | None:
 
 
 def _clean(reason: str | None) -> str:
-    return scrub(str(reason or ""))[:REASON_LIMIT]
+    """A reason as every view shows it: scrubbed, on one line (tweepy words X's 401 "401 Unauthorized\nUnauthorized"),
+    and short."""
+    return " ".join(scrub(str(reason or "")).split())[:REASON_LIMIT]
 
 
 # -- The recorder ------------------------------------------------------------------------------------------------------

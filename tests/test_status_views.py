@@ -254,6 +254,23 @@ def test_cli_status_exits_non_zero_when_a_channel_is_down(test_env: TestEnvironm
     assert next(c for c in document["channels"] if c["channel"] == "x")["state"] == "down"
 
 
+@pytest.mark.parametrize(("signal", "times", "reason"), [
+    ("auth_failed", 1, "authentication failing (1 in a row): 401 Unauthorized Unauthorized"),
+    ("poll_failed", 1, "poller failing for 2 min: 401 Unauthorized Unauthorized"),
+    ("reply_failed", 3, "replies failing (3 in a row): 401 Unauthorized Unauthorized"),
+])
+def test_a_reason_given_over_several_lines_reads_as_one(redis: Redis, signal: str, times: int, reason: str) -> None:
+    """tweepy words X's 401 as "401 Unauthorized\nUnauthorized": a reason is one line in every view, not a row of
+    the CLI table broken in two or a page and a log line with a line break in the middle of the cause."""
+    signals = HealthSignals(redis)
+    for _ in range(times):
+        getattr(signals, signal)("sms-twilio", "401 Unauthorized\nUnauthorized\r\n")
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: time.time() + 130)
+    twilio = next(c for c in monitor.check()["channels"] if c["channel"] == "sms-twilio")
+    assert (twilio["state"], twilio["reason"]) == ("degraded", reason)
+    assert twilio["last_errors"][0]["reason"] == "401 Unauthorized Unauthorized"
+
+
 def _add_letters(redis: Redis, count: int, channel: str, reason: str, start: int = 0) -> None:
     registry = DeadLetters(redis)
     for index in range(start, start + count):
