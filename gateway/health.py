@@ -712,6 +712,7 @@ class HealthMonitor:
         stored = self.read_stored(healths)
         metrics.DEADLETTERS_WAITING.set(stored.deadletters_total)
         metrics.SPOOL_SIZE.set(stored.spool_size)
+        metrics.REDIS_UP.set(1)
         collected = metrics.collect_metrics()
         counters = metrics.channel_counters(collected)
         self._redis.set(COUNTERS_KEY, orjson.dumps({"at": now, "counters": counters}))
@@ -732,7 +733,9 @@ class HealthMonitor:
         return document
 
     def redis_down(self, error: BaseException) -> dict[str, Any]:
-        """The document while Redis does not answer, with the spool gauge set as of now (the spool is on disk)."""
+        """The document while Redis does not answer, with the spool gauge set as of now (the spool is on disk) and
+        lapor_redis_up at 0."""
+        metrics.REDIS_UP.set(0)
         spool_bytes = self._spool()
         metrics.SPOOL_SIZE.set(spool_bytes)
         return redis_down_document(error, spool_bytes, self._clock())

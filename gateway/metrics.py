@@ -120,6 +120,12 @@ DEADLETTERS_WAITING = Gauge(
     multiprocess_mode="mostrecent",
 )
 SPOOL_SIZE = Gauge("lapor_spool_size", "Bytes waiting in the disk spool for replay.", multiprocess_mode="mostrecent")
+# While Redis does not answer, a scrape cannot read the channels or the queues: their gauges keep their last values
+# (all ok, say), and this is what says the views are DOWN.
+REDIS_UP = Gauge(
+    "lapor_redis_up", "Whether Redis answered the gateway's latest health check (1) or not (0).",
+    multiprocess_mode="mostrecent",
+)
 CASESTORE_LATENCY = Gauge(
     "lapor_casestore_latency_seconds", "Duration of the latest case-store request.", multiprocess_mode="mostrecent"
 )

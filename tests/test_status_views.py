@@ -512,6 +512,33 @@ async def test_while_redis_is_down_every_view_shows_the_spool_filling(
         own.stop()
 
 
+async def test_metrics_say_whether_redis_answers_and_clear_once_it_is_back(
+    test_env: TestEnvironment, tmp_path: Path
+) -> None:
+    """While Redis does not answer, /metrics still answers 200 with the channel and queue gauges as they last were
+    (all ok, say): a Prometheus alert on lapor_channel_state never fired for the outage every other view calls DOWN.
+    lapor_redis_up says it, and says it no more once Redis is back."""
+    own = EmbeddedRedis(tmp_path / "redis").start()
+    settings = test_env.settings(REDIS_URL=own.url)
+    runner = web.AppRunner(create_app(settings, redis_connection(own.url, timeout=0.5)), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    try:
+        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
+            async def scrape() -> tuple[float, float]:
+                text = (await client.get("/metrics")).text
+                return value(text, "lapor_redis_up"), value(text, "lapor_channel_state", channel="x")
+
+            assert await scrape() == (1.0, 0.0)
+            own.stop()
+            assert await scrape() == (0.0, 0.0)  # the state gauge keeps its last value; this one says why
+            own = EmbeddedRedis(tmp_path / "redis", port=own.port).start()
+            assert await scrape() == (1.0, 0.0)
+    finally:
+        await runner.cleanup()
+        own.stop()
+
+
 def test_a_stuck_queue_says_why_the_last_retry_failed_and_whether_a_worker_takes_its_jobs(
     test_env: TestEnvironment, redis: Redis, start_process: Callable[..., ProcessHandle]
 ) -> None:
