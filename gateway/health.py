@@ -709,6 +709,8 @@ class HealthMonitor:
         for stats in queues:
             metrics.QUEUE_DEPTH.labels(stats.name).set(stats.depth + stats.scheduled)
             metrics.QUEUE_OLDEST_AGE.labels(stats.name).set(stats.oldest_age_seconds or 0)
+            if stats.workers is not None:
+                metrics.QUEUE_WORKERS.labels(stats.name).set(stats.workers)
         stored = self.read_stored(healths)
         metrics.DEADLETTERS_WAITING.set(stored.deadletters_total)
         metrics.SPOOL_SIZE.set(stored.spool_size)

@@ -115,6 +115,10 @@ QUEUE_OLDEST_AGE = Gauge(
     "lapor_queue_oldest_job_age_seconds", "Age of the oldest job waiting (queued or scheduled for retry).",
     ["queue"], multiprocess_mode="mostrecent",
 )
+QUEUE_WORKERS = Gauge(
+    "lapor_queue_workers", "Workers alive and listening on the queue (liveness key fresh).", ["queue"],
+    multiprocess_mode="mostrecent",
+)
 DEADLETTERS_WAITING = Gauge(
     "lapor_deadletters_waiting", "Dead letters in the registry, waiting for an operator.",
     multiprocess_mode="mostrecent",

@@ -29,6 +29,7 @@ from gateway.embedded_redis import EmbeddedRedis
 from gateway.health import HealthMonitor, HealthSignals, load_rules, spool_size
 from gateway.intake import Intake
 from gateway.lease import LEASE_KEY, Lease, mailbox_digest
+from gateway.metrics import render_metrics
 from gateway.queries import lookup_status
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, HELD_FORWARD_KEY, queue, redis_connection
 from gateway.settings import CONFIG_DIR
@@ -567,9 +568,16 @@ def test_a_stuck_queue_says_why_the_last_retry_failed_and_whether_a_worker_takes
     forward_queue = next(q for q in monitor.status()["queues"] if q["name"] == FORWARD_QUEUE)
     assert forward_queue["workers"] == 1
 
+    def scraped_workers() -> float:
+        """lapor_queue_workers as /metrics renders the check's collection: an alert on it needs no queue to age."""
+        payload, _ = render_metrics(monitor.check_and_collect().collected)
+        return value(payload.decode(), "lapor_queue_workers", queue=FORWARD_QUEUE)
+
+    assert scraped_workers() == 1
     forward.stop(signal.SIGKILL)
     wait_until(lambda: "no live worker takes its jobs" in reason(), timeout=15)
     assert "last failure: casestore_unreachable" in reason()
+    assert scraped_workers() == 0
 
 
 def test_jobs_created_in_the_same_microsecond_do_not_break_the_queue_age(redis: Redis) -> None:
