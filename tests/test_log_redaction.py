@@ -16,12 +16,16 @@ from aiohttp import web
 from redis import Redis
 
 from gateway.logs import get_logger, sensitive_values
+from gateway.outbound import OutboundReplies
+from gateway.queues import REPLY_QUEUE
 from gateway.settings import Settings
+from tests.aggregator_support import aggregator_api, drain
 from tests.conftest import (
     CaseStoreServer,
     GatewayServer,
     LoopbackServer,
     ProcessHandle,
+    TestEnvironment,
     async_wait_until,
     free_port,
     log_events,
@@ -189,6 +193,24 @@ def test_times_as_the_views_write_them_stay_readable(log_stream: io.StringIO) ->
 
 def test_structlog_is_configured_for_json_lines() -> None:
     assert structlog.is_configured()
+
+
+def test_a_jobs_report_is_not_named_on_the_workers_lines_after_it(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """A reply job binds its channel and Tracking ID for its own lines. Left bound after it, they named that report
+    on the worker's next lines too: an idle worker's "could not connect to Redis" read as the last citizen's reply
+    failing, and a grep for the Tracking ID found an outage it had nothing to do with."""
+    settings = test_env.settings()
+    OutboundReplies(redis, settings).queue_reply(source="sms-aggregator", kind="ack", text="Laporan diterima",
+                                                 language="id", tracking_id="10000029", to="+6281234567801")
+    for _ in aggregator_api():
+        drain(settings, (REPLY_QUEUE,))
+    logging.getLogger("rq.worker").error("case.idle: could not connect to Redis instance")
+    events = log_events(log_stream)
+    assert any(e.get("tracking_id") == "10000029" for e in events)  # the job's own lines name its report
+    [idle] = [e for e in events if str(e["event"]).startswith("case.idle")]
+    assert ("tracking_id" in idle, "channel" in idle) == (False, False), idle
 
 
 # -- End to end: one row per channel ------------------------------------------------------------------------------

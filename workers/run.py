@@ -19,10 +19,11 @@ from types import FrameType
 from typing import Any
 
 from redis.exceptions import RedisError
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
+from rq.job import Job
 
-from gateway.logs import get_logger
+from gateway.logs import clear_message_context, get_logger
 from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue, release_held_forwards
 from gateway.runtime import die_with_parent, libc_prctl, settle_heap, tied_to_this_process
 from gateway.settings import Settings
@@ -79,6 +80,14 @@ class LaporWorker(SimpleWorker):
         super()._install_signal_handlers()
         if self.stop.asked:
             self._stop_requested = True
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """The job, its failure handling included, with the channel and Tracking ID it binds for its own lines
+        only: left bound, the worker's next lines (a lost Redis connection while idle) named the last report."""
+        try:
+            super().execute_job(job, queue)
+        finally:
+            clear_message_context()
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         names = [q.name for q in self.queues]
