@@ -501,6 +501,40 @@ def test_a_forward_job_that_fails_for_good_unexpectedly_leaves_its_reports_in_th
     assert all(letter.args == [[letter.tracking_id]] for letter in letters if letter)  # each requeues on its own
 
 
+@pytest.mark.parametrize(
+    ("case_store", "warnings", "tracebacks", "reason"),
+    [
+        pytest.param(None, 2, 0, "casestore_unreachable", id="expected-retries-warn"),
+        pytest.param(stalling_case_store(3.0), 0, 3, "forward_failed", id="unexpected-failures-keep-tracebacks"),
+    ],
+)
+def test_a_retry_the_job_asked_for_is_a_warning_and_an_unexpected_failure_keeps_its_traceback(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, case_store: Callable[[], web.Application] | None,
+    warnings: int, tracebacks: int, reason: str,
+) -> None:
+    """A job raising RetryableError asks for its next try and logs it itself (forward.retry). RQ logged each such
+    try once more at error level with a traceback: through a case-store outage, a traceback per try of every job,
+    burying the errors that need one (RQ's job timeout, a bug), which keep theirs."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0",
+                                 LAPOR_QUEUES_JOB_TIMEOUT_SECONDS="1")
+    server = LoopbackServer(case_store, settings.casestore.port) if case_store else None
+    if server:
+        server.start()
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft("outage-1"), draft("outage-2")])  # one batch
+        drain(settings, (FORWARD_QUEUE,))
+    finally:
+        intake.close()
+        if server:
+            server.stop()
+    letters = [DeadLetters(redis).get(receipt.tracking_id) for receipt in receipts]
+    assert [letter.reason if letter else None for letter in letters] == [reason] * 2
+    events = log_events(log_stream)
+    assert [e["level"] for e in events if e["event"] == "forward.retry"] == ["warning"] * warnings
+    assert len([e for e in events if "exception raised while executing" in str(e["event"])]) == tracebacks
+
+
 def _gone(process: psutil.Process) -> bool:
     try:
         return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE

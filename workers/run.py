@@ -23,6 +23,7 @@ from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
 from rq.job import Job
 
+from gateway.errors import RetryableError
 from gateway.logs import clear_message_context, get_logger
 from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue, release_held_forwards
 from gateway.runtime import die_with_parent, libc_prctl, settle_heap, tied_to_this_process
@@ -88,6 +89,19 @@ class LaporWorker(SimpleWorker):
             super().execute_job(job, queue)
         finally:
             clear_message_context()
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        """RQ logs every exception a job raises at error level with its traceback, then runs the exception handlers.
+        A RetryableError with tries left is the job asking for its next one, and the job logged it as a warning
+        (forward.retry, reply.retry, email.reply_retry): a traceback for each try of every job through a case-store
+        outage buried the errors that need one. Those (RQ's job timeout, a bug, a last try) keep RQ's line."""
+        if not (isinstance(exc_info[1], RetryableError) and job.retries_left):
+            super().handle_exception(job, *exc_info)
+            return
+        for handler in self._exc_handlers:  # as RQ walks them: only an explicit falsy answer stops the walk
+            answer = handler(job, *exc_info)
+            if answer is not None and not answer:
+                break
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         names = [q.name for q in self.queues]
