@@ -535,6 +535,49 @@ def test_a_retry_the_job_asked_for_is_a_warning_and_an_unexpected_failure_keeps_
     assert len([e for e in events if "exception raised while executing" in str(e["event"])]) == tracebacks
 
 
+@pytest.mark.parametrize(
+    ("failing", "retried_now"),
+    [
+        pytest.param(None, True, id="not-listening"),
+        pytest.param(stalling_case_store(0.0), True, id="answering-503"),
+        pytest.param(batch_throttling("3600"), False, id="throttling-keeps-its-retry-after"),
+    ],
+)
+def test_forwards_waiting_out_a_case_store_outage_run_as_soon_as_it_takes_a_report_again(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, log_stream: io.StringIO,
+    failing: Callable[[], web.Application] | None, retried_now: bool,
+) -> None:
+    """Each forward waited out its own backoff, up to an hour in a long outage: after the case store came back, the
+    views said the reports still waited ("last failure: casestore_unreachable") and they did. The first report
+    it takes moves the forwards waiting for that outage to now; a throttled one keeps the wait it was asked for."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600")
+    casestore.stop()
+    stand_in = LoopbackServer(failing, settings.casestore.port) if failing else None
+    intake = Intake(redis, settings)
+    try:
+        if stand_in:
+            stand_in.start()
+        try:
+            waiting = intake.commit([draft("during-the-outage-1"), draft("during-the-outage-2")])  # one batch
+            drain(settings, (FORWARD_QUEUE,))
+        finally:
+            if stand_in:
+                stand_in.stop()
+        registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
+        [job_id] = registry.get_job_ids()
+        assert registry.get_scheduled_time(job_id).timestamp() > time.time() + 500
+        casestore.start()
+        [after] = intake.commit([draft("once-it-is-back")])
+        drain(settings, (FORWARD_QUEUE,))
+    finally:
+        intake.close()
+    assert casestore.get(after.tracking_id) and not any(casestore.get(r.tracking_id) for r in waiting)
+    due = registry.get_scheduled_time(job_id).timestamp() <= time.time()
+    assert due is retried_now
+    assert [e["jobs"] for e in log_events(log_stream) if e["event"] == "forward.retry_now"] == ([1] if retried_now
+                                                                                               else [])
+
+
 def _gone(process: psutil.Process) -> bool:
     try:
         return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE

@@ -16,11 +16,12 @@ import time
 from typing import Any
 
 from rq import get_current_job
+from rq.job import Job
 
 from gateway import metrics
 from gateway.errors import PermanentError, RetryableError
 from gateway.logs import add_sensitive_values, get_logger, sensitive_values
-from gateway.queues import REPORT_STATE_KEY, envelope_key, readable_envelope
+from gateway.queues import FORWARD_QUEUE, REPORT_STATE_KEY, JSONSerializer, envelope_key, queue, readable_envelope
 from gateway.settings import Settings
 from normalizer.envelope import SenderKind
 from triage.engine import TriageEngine
@@ -35,6 +36,9 @@ log = get_logger()
 HANDLE_KEY = "lapor:handle:{handle}"
 # The longest a case store's Retry-After may hold a forward back (a misconfigured one must not park reports for days).
 MAX_RETRY_AFTER_SECONDS = 3600
+# Set by a forward that found the case store down; the next forward the case store takes clears it and moves the
+# forwards waiting out that outage to now (see `retry_outage_now`).
+CASESTORE_DOWN_KEY = "lapor:casestore:down"
 
 
 def reply_handle(secret: str, tracking_id: str) -> str:
@@ -225,6 +229,8 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
 
     accepted = [envelopes[r.tracking_id] for r in results if r.accepted]
     _mark_forwarded(context, accepted)
+    if accepted and context.redis.delete(CASESTORE_DOWN_KEY):
+        retry_outage_now(context)
     counts["forwarded"] = len(accepted)
     done.update(r.tracking_id for r in results if r.accepted)
     for result in results:
@@ -244,6 +250,8 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
 
 def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dict[str, Any]], remaining: list[str],
                       done: set[str], error: RetryableError, attempts: int) -> dict[str, int]:
+    if outage(error.reason):
+        context.redis.set(CASESTORE_DOWN_KEY, error.reason)
     if job is not None and job.retries_left:
         if error.retry_after:
             _wait_at_least(job, error.retry_after)
@@ -255,6 +263,27 @@ def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dic
         _dead_letter(context, envelopes.get(tracking_id), tracking_id, error.reason,
                      f"gave up after {attempts} attempt(s): {error.detail}", attempts)
     return {"forwarded": 0, "dead_lettered": len(remaining), "retry": 0}
+
+
+def outage(reason: str | None) -> bool:
+    """A failure of the case store as a whole (not listening, timing out, 5xx), over once it takes a report again;
+    not a 429, whose Retry-After is kept, nor a report the case store failed alone."""
+    status = (reason or "").removeprefix("casestore_")
+    return status in ("unreachable", "timeout") or (status.isdigit() and int(status) >= 500)
+
+
+def retry_outage_now(context: WorkerContext) -> int:
+    """The case store took a report again: the forwards waiting for their retry after an outage run now (their
+    RQ scheduler enqueues them within a second), not each at the end of its own backoff, up to an hour later, the
+    views meanwhile still saying the reports wait for a case store that is back. Returns how many."""
+    registry = queue(FORWARD_QUEUE, context.redis).scheduled_job_registry
+    ids = registry.get_job_ids(cleanup=False)
+    jobs = Job.fetch_many(ids, connection=context.redis, serializer=JSONSerializer) if ids else []
+    waiting = [job.id for job in jobs if job is not None and outage(job.meta.get("last_error"))]
+    if waiting:  # XX: a job the scheduler enqueued meanwhile is not scheduled again (it would run twice)
+        context.redis.zadd(registry.key, dict.fromkeys(waiting, int(time.time())), xx=True)
+        log.info("forward.retry_now", reason="casestore_back", jobs=len(waiting))
+    return len(waiting)
 
 
 def _wait_at_least(job: Any, seconds: float) -> None:
