@@ -127,14 +127,16 @@ class Backoff:
 
 
 def signal_poll_error(signals: HealthSignals, channel: str, error: ProviderError) -> None:
-    """What a provider error means for the channel's health (auth: down; rate limit: until the reset)."""
+    """What a provider error means for the channel's health (auth: down; rate limit: until the reset). The reason
+    is what the provider answered (`503 Service Unavailable`) or why nothing did (`ConnectionError`), not only the
+    error's kind: "server" did not tell an outage at X from a network that no longer reaches it."""
     target = health_channel(channel)
     if error.kind is ProviderErrorKind.AUTH:
         signals.auth_failed(target, error.detail[:120] or "authentication failed")
     elif error.kind is ProviderErrorKind.RATE_LIMIT:
         signals.rate_limited(target, until=error.retry_at)
     else:
-        signals.poll_failed(target, error.kind.value)
+        signals.poll_failed(target, error.detail[:120] or error.kind.value)
 
 
 def log_provider_error(channel: str, error: ProviderError, delay: float) -> None:

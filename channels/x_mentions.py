@@ -109,10 +109,11 @@ def classify(error: Exception) -> ProviderError:
         return ProviderError(ProviderErrorKind.BAD_PAYLOAD, str(error)[:200], status=status, duplicate=True)
     if isinstance(error, tweepy.Unauthorized | tweepy.Forbidden | tweepy.NotFound):
         return ProviderError(ProviderErrorKind.AUTH, str(error), status=status)
-    if isinstance(error, tweepy.TwitterServerError | requests.ConnectionError | requests.Timeout):
+    if isinstance(error, requests.ConnectionError | requests.Timeout):  # no answer: say why
         return ProviderError(ProviderErrorKind.SERVER, type(error).__name__, status=status)
-    if isinstance(error, tweepy.HTTPException) and status is not None and status >= 500:
-        return ProviderError(ProviderErrorKind.SERVER, str(error), status=status)
+    if isinstance(error, tweepy.TwitterServerError) or (
+            isinstance(error, tweepy.HTTPException) and status is not None and status >= 500):
+        return ProviderError(ProviderErrorKind.SERVER, str(error), status=status)  # what X answered: "503 ..."
     return ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"{type(error).__name__}: {error}"[:200], status=status)
 
 

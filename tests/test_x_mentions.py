@@ -512,6 +512,34 @@ def test_a_provider_error_line_claims_no_state_the_health_views_do_not_show(
     assert "channel_state" not in line
 
 
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [
+        pytest.param(503, "503 Service Unavailable", id="503"),
+        pytest.param(500, "500 Internal Server Error", id="500"),
+        pytest.param(None, "ConnectionError", id="nothing-listening"),
+    ],
+)
+def test_a_failing_poll_says_what_failed_in_the_status_views(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, status: int | None, says: str
+) -> None:
+    """The views said "poller failing for 12 min: server" (the error's kind): the operator could not tell an X
+    outage from a network that no longer reaches it. They say what the provider answered, or that nothing did."""
+    if status is None:
+        settings = test_env.settings(**fake.env(LAPOR_X_BASE_URL=f"http://127.0.0.1:{free_port()}/x"))
+    else:
+        settings = test_env.settings(**fake.env())
+        fake.fail("/x/2/users", status)
+    intake = Intake(redis, settings)
+    make_poller(settings, redis, intake).poll_once()
+    intake.close()
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), clock=lambda: time.time() + 130)
+    x_health = {h["channel"]: h for h in monitor.status()["channels"]}["x"]
+    assert x_health["last_errors"][0]["reason"].startswith(says)
+    [failing] = [f for f in x_health["findings"] if f["rule"] == "poll_failing"]
+    assert failing["reason"].startswith(f"poller failing for 2 min: {says}")
+
+
 def test_a_poll_that_succeeds_again_brings_the_channel_back(
     fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis
 ) -> None:
