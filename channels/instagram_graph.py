@@ -60,6 +60,11 @@ RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80002})
 AUTH_CODES = frozenset({10, 190, 200})
 # Auth errors about the whole account (an invalid or expired token, an API session): nothing can be read.
 ACCOUNT_AUTH_CODES = frozenset({102, 190})
+# What a code means, said after it in the reasons the views show ("400 code=190 (access token invalid or expired)"):
+# the long-lived token expires every 60 days, and the code alone sent the operator to Meta's error tables.
+CODE_MEANINGS = {190: "access token invalid or expired", 102: "API session invalid", 10: "permission missing",
+                 200: "permission missing", 4: "app rate limit", 17: "user rate limit", 32: "page rate limit",
+                 613: "rate limit", 80002: "Instagram rate limit", 100: "object missing or not readable"}
 MEDIA_TYPES = {"IMAGE": "image/jpeg", "VIDEO": "video/mp4", "CAROUSEL_ALBUM": "image/jpeg"}
 PENDING_BATCH = 50
 # How far down the pending list a round looks for notifications due for a lookup (those waiting to be retried are
@@ -89,7 +94,8 @@ def classify_response(response: httpx.Response, now: float) -> ProviderError:
         error = {}
     code = error.get("code") if isinstance(error, dict) else None
     code = code if isinstance(code, int) and not isinstance(code, bool) else None
-    detail = f"{response.status_code} code={code}"
+    meaning = CODE_MEANINGS.get(code) if code is not None else None
+    detail = f"{response.status_code} code={code}" + (f" ({meaning})" if meaning else "")
     if response.status_code == 429 or code in RATE_LIMIT_CODES:
         return ProviderError(ProviderErrorKind.RATE_LIMIT, detail, status=response.status_code,
                              retry_at=_retry_at(response, now), code=code)

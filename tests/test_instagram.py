@@ -18,6 +18,7 @@ from redis.retry import Retry
 
 from channels.instagram_graph import PENDING_KEY, PROGRESS_KEY, InstagramPoller
 from gateway.app import create_app
+from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
@@ -498,6 +499,31 @@ def test_an_error_about_the_whole_account_still_stops_the_round(
     assert not [r for r in fake.state.requests if r["path"].endswith("/tags")]
     assert [orjson.loads(raw) for raw in redis.lrange(key, 0, -1)] == [first, second]  # untouched, no attempt
     assert [e for e in log_events(log_stream) if e["event"] == event]
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        pytest.param(graph_error(190, "Error validating access token: Session has expired", subcode=463),
+                     "authentication failing (1 in a row): 400 code=190 (access token invalid or expired)",
+                     id="token-expired-190"),
+        pytest.param(graph_error(10, "Application does not have permission for this action", 403),
+                     "authentication failing (1 in a row): 403 code=10 (permission missing)", id="permission-10"),
+    ],
+)
+def test_a_refused_token_says_what_the_graph_code_means(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, error: tuple[int, dict[str, Any]],
+    reason: str,
+) -> None:
+    """A long-lived Instagram token expires every 60 days: "400 code=190" sent the operator to Meta's error tables
+    at 2 a.m.; the reason says the token is what to renew."""
+    status, body = error
+    fake.fail("/graph", status, body=body)
+    ig, _ = clocked(settings, redis, intake)
+    ig.poll_once()
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()))
+    instagram = {h["channel"]: h for h in monitor.status()["channels"]}["instagram"]
+    assert (instagram["state"], instagram["reason"]) == ("degraded", reason)
 
 
 def test_server_errors_on_two_lookups_in_a_row_are_an_outage_and_stop_the_round(
