@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from email.utils import formatdate
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -26,7 +27,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import SimpleWorker
 
 from gateway.intake import Intake
-from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, envelope_key, queue
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, JSONSerializer, envelope_key, queue
 from tests.aggregator_support import drain
 from tests.conftest import (
     REPO_ROOT,
@@ -873,6 +874,28 @@ def test_a_forward_worker_back_from_a_redis_outage_keeps_its_context_and_trained
     events = [(event["event"], event.get("error")) for event in log_events(log_stream)
               if str(event["event"]).startswith("worker.")]
     assert events == [("worker.ready", None), logged, ("worker.ready", None)]
+
+
+def test_a_worker_tries_a_lost_redis_again_every_few_seconds_however_long_it_was_gone(
+    test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RQ doubles its wait between tries at a lost Redis up to a minute: once Redis was back after a few minutes,
+    the worker took up to a minute more to take jobs, its queue growing behind a worker every view called live."""
+    from rq.worker import base
+
+    waits: list[float] = []
+    monkeypatch.setattr(base, "time", SimpleNamespace(sleep=waits.append, time=time.time, monotonic=time.monotonic))
+    lost = iter([RedisConnectionError("Connection refused")] * 8)  # 1 + 2 + 4 + ... seconds: over four minutes
+
+    def dequeue_any(*_: Any, **__: Any) -> None:
+        if (error := next(lost, None)) is not None:
+            raise error
+
+    worker = run.LaporWorker([queue(FORWARD_QUEUE, redis)], connection=redis, serializer=JSONSerializer,
+                             settings=test_env.settings())
+    monkeypatch.setattr(worker.queue_class, "dequeue_any", staticmethod(dequeue_any))
+    assert worker.dequeue_job_and_maintain_ttl(timeout=1) is None
+    assert len(waits) == 8 and max(waits) <= 2 * run.REDIS_RETRY_SECONDS, waits
 
 
 def test_sigterm_between_two_tries_during_an_outage_stops_the_worker(

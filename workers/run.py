@@ -64,6 +64,10 @@ class StopRequest:
 class LaporWorker(SimpleWorker):
     """SimpleWorker on one queue, plus liveness: other workers requeue our job quickly if this process dies."""
 
+    # RQ doubles its wait between tries at a lost Redis up to a minute: after an outage of a few minutes the worker
+    # took up to a minute more to take jobs once Redis was back. Trying every two seconds costs nothing.
+    max_connection_wait_time = 2 * REDIS_RETRY_SECONDS
+
     def __init__(self, *args: Any, stop: StopRequest | None = None, settings: Settings | None = None,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
