@@ -512,12 +512,14 @@ def spool_size(data_dir: Path) -> int:
 
 
 def redis_down_document(error: BaseException, spool_bytes: int, now: float) -> dict[str, Any]:
-    """The status document while Redis does not answer. Webhooks are still answered from the disk spool, so the
-    spool's size is what an operator watches then; every view shows this one text."""
-    reason = (f"Redis unreachable ({type(error).__name__}): webhooks are answered from the disk spool "
+    """The status document while Redis does not answer. Twilio's webhooks are still answered from the disk spool, so
+    the spool's size is what an operator watches then; the webhooks that are not (the aggregator's SMS, whose reply is
+    a queued job; Instagram's notifications, kept on a Redis list) are named, 1708 being the main SMS path. Every
+    view shows this one text."""
+    reason = (f"Redis unreachable ({type(error).__name__}): Twilio's webhooks are answered from the disk spool "
               f"({spool_bytes} bytes waiting, replayed when Redis is back) while the gateways hold Tracking IDs in "
-              "reserve (/readyz shows how many), 503 after; SMTP answers 451, pollers wait. "
-              "Check the Redis server (REDIS_URL)")
+              "reserve (/readyz shows how many), 503 after; the aggregator's callbacks and Instagram's notifications "
+              "get 503 (their senders retry), SMTP answers 451, pollers wait. Check the Redis server (REDIS_URL)")
     return {"generated_at": _clock(now), "overall": State.DOWN.value, "redis": type(error).__name__,
             "reason": reason, "spool_size": spool_bytes}
 

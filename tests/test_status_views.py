@@ -35,6 +35,7 @@ from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, HELD_FORWARD_KEY, queue,
 from gateway.settings import CONFIG_DIR
 from gateway.tls import tls_context
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
+from tests.aggregator_support import post_callback
 from tests.conftest import (
     VENV_BIN,
     CaseStoreServer,
@@ -367,7 +368,7 @@ async def test_with_redis_unreachable_status_says_so_and_metrics_still_answer(
     assert result.returncode == 2
     assert "Redis unreachable" in result.stdout
     # Webhooks still answer from the spool: the CLI must not say nothing can be made durable.
-    assert "webhooks are answered from the disk spool (0 bytes waiting" in result.stdout
+    assert "Twilio's webhooks are answered from the disk spool (0 bytes waiting" in result.stdout
     as_json = subprocess.run([str(cli_path()), "status", "--json"], env=test_env.process_env(REDIS_URL=dead),
                              capture_output=True, text=True, timeout=60)
     assert as_json.returncode == 2
@@ -467,8 +468,9 @@ async def test_a_case_store_answer_that_is_not_a_report_counts_as_no_answer(
 async def test_while_redis_is_down_every_view_shows_the_spool_filling(
     test_env: TestEnvironment, tmp_path: Path, log_stream: io.StringIO
 ) -> None:
-    """Redis gone: webhooks are still answered from the disk spool. The views must say so and show the spool grow
-    (not a gauge frozen at its last value, not "webhooks answer 503"), and the heartbeat must go on."""
+    """Redis gone: Twilio's webhooks are still answered from the disk spool. The views must say so, and which are not
+    (the aggregator's, whose SMS reply needs Redis), show the spool grow (not a gauge frozen at its last value, not
+    "webhooks answer 503"), and the heartbeat must go on."""
     own = EmbeddedRedis(tmp_path / "redis").start()
     settings = test_env.settings(REDIS_URL=own.url, LAPOR_HEALTH_EVALUATE_SECONDS="0.1",
                                  LAPOR_HEALTH_HEARTBEAT_SECONDS="0.2")
@@ -487,13 +489,18 @@ async def test_while_redis_is_down_every_view_shows_the_spool_filling(
                 assert spooled.status_code == 200, spooled.text
             on_disk = spool_size(settings.data_dir)
             assert on_disk > 0
+            # The aggregator's SMS are answered by a queued reply, which needs Redis: 503, and the aggregator retries.
+            fields = {"from": "081234567890", "to": "1708", "text": "LAPOR jalan rusak", "id": "outage-1"}
+            assert (await post_callback(client, fields, signature="auto")).status_code == 503
 
             status = await client.get("/v1/status")
             assert status.status_code == 503
             document = status.json()
             assert document["overall"] == "down"
             assert document["spool_size"] == on_disk
-            assert "spool" in document["reason"]
+            # What the operator reads is what each webhook got: 1708 through the aggregator is not answered.
+            assert "Twilio's webhooks are answered from the disk spool" in document["reason"]
+            assert "the aggregator's callbacks and Instagram's notifications get 503" in document["reason"]
             page = (await client.get("/status")).text
             assert "webhooks answer 503" not in page
             assert f"spool: {on_disk} bytes" in page
