@@ -38,6 +38,8 @@ class Courtesy:
     names: frozenset[str] = frozenset()
     emoji: frozenset[str] = frozenset()
     longest_phrase: int = 0
+    # Every word a courtesy may hold (the phrases' words, fillers, names): a message with any other is none.
+    vocabulary: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +87,15 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
 def _load_courtesy(table: dict[str, list[str]]) -> Courtesy:
     phrases = frozenset(tuple(_squeeze(word) for word in _TOKENS.findall(phrase.lower()))
                         for phrase in table.get("phrases", []))
+    fillers = frozenset(_squeeze(word.lower()) for word in table.get("fillers", []))
+    names = frozenset(_squeeze(word.lower()) for word in table.get("names", []))
     return Courtesy(
         phrases=phrases,
-        fillers=frozenset(_squeeze(word.lower()) for word in table.get("fillers", [])),
-        names=frozenset(_squeeze(word.lower()) for word in table.get("names", [])),
+        fillers=fillers,
+        names=names,
         emoji=frozenset(table.get("emoji", [])),
         longest_phrase=max((len(phrase) for phrase in phrases), default=0),
+        vocabulary=frozenset(word for phrase in phrases for word in phrase) | fillers | names,
     )
 
 
@@ -142,9 +147,18 @@ def is_courtesy(text: str, grammar: Grammar) -> bool:
     """Whether the text is only thanks or an "ok": a courtesy phrase or emoji at least, fillers and our names, other
     punctuation and emoji. Any other word or number makes it something more.
 
-    Words are read as they are needed: a report is known for one at its first word that is none of these."""
+    Every message a citizen sends is asked this: a report is known at its first word that no courtesy holds,
+    before any phrase is looked for (squeezing a word costs a regex, so only a word not found as typed is)."""
     courtesy = grammar.courtesy
-    words = (_squeeze(match.group().lower()) for match in _TOKENS.finditer(text))
+    squeezed: list[str] = []
+    for match in _TOKENS.finditer(text):
+        word = match.group().lower()
+        if word not in courtesy.vocabulary:
+            word = _squeeze(word)  # vocabulary words are squeezed: one found as typed has no letter twice
+            if word not in courtesy.vocabulary:
+                return False
+        squeezed.append(word)
+    words = iter(squeezed)
     window = list(islice(words, max(courtesy.longest_phrase, 1)))
     found = False
     while window:

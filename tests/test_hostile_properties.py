@@ -113,7 +113,7 @@ def test_the_keyword_grammar_reads_anything(text: str, shortest_id: int) -> None
 
 COURTESY = load_grammar().courtesy
 # Every word a courtesy may hold, as `_squeeze` leaves it: a word outside it is something more.
-COURTESY_WORDS = frozenset(word for phrase in COURTESY.phrases for word in phrase) | COURTESY.fillers | COURTESY.names
+COURTESY_WORDS = COURTESY.vocabulary
 COURTESY_PIECES = st.one_of(st.sampled_from(sorted(" ".join(phrase) for phrase in COURTESY.phrases)),
                             st.sampled_from(sorted(COURTESY.fillers | COURTESY.names | COURTESY.emoji)))
 COURTESY_GAPS = st.sampled_from([" ", ", ", "! ", "... ", " :) ", " \U0001f600 ", "\n", " @"])
