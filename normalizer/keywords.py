@@ -111,6 +111,8 @@ _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 _TOKENS = re.compile(r"[^\W_]+", re.UNICODE)
 # A letter typed over and over ("makasiiih", "okeee"); digits are left as they are.
 _REPEATED_LETTER = re.compile(r"([^\W\d_])\1+", re.UNICODE)
+# What follows a status command when it is a number and nothing else ("CEK 12345", "cek no. 1234-56").
+_ONLY_A_NUMBER = re.compile(r"\s*#?\d[\d\s.\-]*[\s.!?]*")
 # An ID typed straight after a status command, with no space: "cek#12345678", "CEK12345678".
 _GLUED_ID = re.compile(r"#?\d")
 # Numbers that open a complaint and are no Tracking ID: a date ("17-08-2025", "17.08.2025") or an amount written
@@ -197,7 +199,9 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
             return ParsedText(action=Action.HELP, text="", language=language)
         if is_valid_tracking_id(candidate):
             return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language)
-        if looks_like_tracking_id(candidate):
+        if looks_like_tracking_id(candidate) or _ONLY_A_NUMBER.fullmatch(_skip_fillers(rest, grammar)):
+            # A number too short or too long for an ID and nothing else ("CEK 12345"): a status query with the
+            # number mistyped, not a complaint of its own.
             return ParsedText(action=Action.BAD_TRACKING_ID, text="", tracking_id=candidate, language=language)
     return None
 

@@ -197,6 +197,10 @@ BAD = VALID[:-1] + str((int(VALID[-1]) + 1) % 10)
         (f"{VALID[:4]} {VALID[4:]} 3 hari belum diperbaiki", Action.FOLLOW_UP, VALID),
         (f"CEK {VALID[:4]} {VALID[4:]} 2", Action.STATUS, VALID),
         (f"{BAD} 2 motor jatuh lagi", Action.BAD_TRACKING_ID, BAD),
+        ("CEK 12345", Action.BAD_TRACKING_ID, "12345"),
+        ("cek no. 1234-5.", Action.BAD_TRACKING_ID, "12345"),
+        ("cek 1234567890123456", Action.BAD_TRACKING_ID, "1234567890123456"),
+        ("Cek 2 lampu jalan mati di RT 3", Action.REPORT, None),
     ],
     ids=["cek", "cek-grouped", "status-filler", "cek-bad", "follow-up-bad", "rotated", "follow-up", "bare-id",
          "bare-cek", "phone-prose", "cek-hash-no-space", "cek-no-space", "cek-colon-hash", "cek-bad-no-space",
@@ -204,7 +208,8 @@ BAD = VALID[:-1] + str((int(VALID[-1]) + 1) % 10)
          "amount-thousands-prose", "cek-status", "cek-status-laporan-saya", "cek-fillers-only", "cek-no-id",
          "cek-question-mark", "bantuan-question-mark", "help-question-mark", "menu-spaced-question-mark",
          "cek-question-mark-id", "follow-up-opens-with-a-number", "follow-up-opens-with-a-date",
-         "grouped-follow-up-opens-with-a-number", "cek-grouped-then-a-number", "bad-then-a-number"],
+         "grouped-follow-up-opens-with-a-number", "cek-grouped-then-a-number", "bad-then-a-number",
+         "cek-too-short", "cek-filler-too-short", "cek-too-long", "cek-a-number-in-a-complaint"],
 )
 def test_tracking_ids_in_the_grammar(text: str, action: Action, tracking_id: str | None) -> None:
     parsed = parse_text(text)
