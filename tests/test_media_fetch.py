@@ -9,10 +9,12 @@ attachment as before with the flag `not_fetched` and the reason in the log, neve
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import time
 import tomllib
+import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from tests.aggregator_support import drain
 from tests.conftest import REPO_ROOT, TWILIO_TOKEN, CaseStoreServer, GatewayServer, TestEnvironment, log_events
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers.deadletters import DeadLetters
+from workers.media import FetchFailed, MediaFetcher
 
 DEFAULTS = tomllib.loads((REPO_ROOT / "config" / "defaults.toml").read_text())
 ACCOUNT = "AC" + "1" * 32
@@ -102,6 +105,12 @@ def declared_over_the_cap() -> httpx.Response:
 
     return httpx.Response(200, content=body(),
                           headers={"Content-Type": "image/jpeg", "Content-Length": str(MAX_BYTES + 1)})
+
+
+def compressed(body: bytes) -> httpx.Response:
+    """The file gzip-coded, though the fetcher asked for it as kept."""
+    return httpx.Response(200, content=gzip.compress(body),
+                          headers={"Content-Type": "image/jpeg", "Content-Encoding": "gzip"})
 
 
 def dripping(chunks: int, pause: float) -> httpx.Response:
@@ -186,6 +195,8 @@ CASES = [
                  id="over the cap by its bytes, no content-length"),
     pytest.param(refused(X_PHOTO, "content_type_mismatch", {X_PHOTO: photo(b"<html>login</html>", "text/html")},
                          ((X_PHOTO, None),)), id="an html page where a photo was expected"),
+    pytest.param(refused(X_PHOTO, "content_encoding", {X_PHOTO: compressed(PHOTO)}, ((X_PHOTO, None),)),
+                 id="gzip-coded though not asked for: refused unread"),
     # -- transient: the report still goes ------------------------------------------------------------------------
     pytest.param(refused(X_PHOTO, "http_503", {X_PHOTO: httpx.Response(503)}, ((X_PHOTO, None),), transient=True),
                  id="503"),
@@ -321,3 +332,28 @@ async def test_a_provider_that_hangs_does_not_hold_the_batch(
         assert other["sha256"] == hashlib.sha256(PHOTO).hexdigest() and 1 not in reasons
     else:
         assert other["flags"] == ["not_fetched"] and reasons[1] == outcome
+
+
+def test_a_compressed_answer_is_refused_before_it_is_inflated(settings: Settings) -> None:
+    """64 kB of gzip inflate to 64 MiB: decoded as it came, each read's worth was in memory before the size cap saw
+    it (a 10 MiB cap, eight fetches at once). The file is asked for as the provider keeps it, and a coded answer is
+    refused without reading its body."""
+    bomb = gzip.compress(bytes(64 << 20))
+    asked: list[str | None] = []
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        asked.append(request.headers.get("Accept-Encoding"))
+        return httpx.Response(200, content=iter([bomb]),  # a stream, read as the provider sends it
+                              headers={"Content-Type": "image/jpeg", "Content-Encoding": "gzip"})
+
+    fetcher = MediaFetcher(settings, transport=httpx.MockTransport(provider))
+    tracemalloc.start()
+    try:
+        with pytest.raises(FetchFailed) as refusal:
+            fetcher.fetch(X_PHOTO, "image/jpeg", time.monotonic() + 5)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        fetcher.close()
+    assert (refusal.value.reason, refusal.value.transient, asked) == ("content_encoding", False, ["identity"])
+    assert peak < 4 << 20, f"{peak} bytes held to refuse {len(bomb)} bytes of gzip"

@@ -8,11 +8,12 @@ sha256 under the data dir as a mailed file is kept (gateway/attachments.py), and
 location, uploaded to the case store before it like a mailed file's.
 
 Only https URLs of `attachments.fetch_hosts` are fetched, on the default port, every redirect checked the same way
-(a citizen must not be able to make the gateway open an address of their choosing), up to `attachments.max_bytes`,
-within `attachments.timeout_seconds`, and of the type the envelope says (or one of its family: X serves a PNG photo
-as image/png). Our Twilio credentials go to api.twilio.com alone. A file that cannot be fetched never holds its
-report: it goes as before (its URL for a named report, withheld for an anonymous one) flagged `not_fetched`, logged
-as `attachment.fetch_failed` with the reason, never the URL (it leads back to the sender).
+(a citizen must not be able to make the gateway open an address of their choosing), up to `attachments.max_bytes`
+as sent (never compressed), within `attachments.timeout_seconds`, and of the type the envelope says (or one of its
+family: X serves a PNG photo as image/png). Our Twilio credentials go to api.twilio.com alone. A file that cannot
+be fetched never holds its report: it goes as before (its URL for a named report, withheld for an anonymous one)
+flagged `not_fetched`, logged as `attachment.fetch_failed` with the reason, never the URL (it leads back to the
+sender).
 
 What a URL was fetched as is remembered in Redis, so a retry of the job, or a requeue of the report, takes the file
 already kept instead of fetching it again (as long as the file is there).
@@ -51,6 +52,8 @@ TWILIO_API_HOST = "api.twilio.com"
 TWILIO_ACCOUNT = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/")
 # The envelope's type when the provider did not say one: any type served is taken.
 UNKNOWN_TYPE = "application/octet-stream"
+# The only content coding asked for and taken (see MediaFetcher).
+IDENTITY = "identity"
 
 
 def is_provider_url(location: str) -> bool:
@@ -114,8 +117,11 @@ class MediaFetcher:
     def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
         self._settings = settings
         self._config = settings.attachments
+        # The file as the provider keeps it, never compressed: a compressed body of a few kB may inflate to
+        # gigabytes, each read's worth in memory before the size cap could see it (and a photo gains nothing).
         self._client = httpx.Client(verify=tls_context(), follow_redirects=False, transport=transport,
-                                    timeout=self._config.timeout_seconds, headers={"User-Agent": "lapor-gateway"})
+                                    timeout=self._config.timeout_seconds,
+                                    headers={"User-Agent": "lapor-gateway", "Accept-Encoding": IDENTITY})
 
     def close(self) -> None:
         self._client.close()
@@ -166,6 +172,8 @@ class MediaFetcher:
                 served = media_type(response.headers.get("Content-Type"))
                 if not type_matches(expected_type, served):
                     raise FetchFailed("content_type_mismatch", transient=False)
+                if media_type(response.headers.get("Content-Encoding")) not in ("", IDENTITY):
+                    raise FetchFailed("content_encoding", transient=False)  # asked for none: refused unread
                 return self._read(response, deadline), served
         raise FetchFailed("too_many_redirects", transient=False)
 
