@@ -111,13 +111,14 @@ class AttachmentSettings(_Section):
     @classmethod
     def _host_entries(cls, value: list[str]) -> list[str]:
         """Each entry a host name, `*.domain` or `host/path/`, checked at start-up: a URL or a port here would match
-        nothing, and fetching would stop without a word."""
+        nothing, and fetching would stop without a word. A path is a folder, its closing slash added: without it,
+        `host/media.twiliocdn.com` also opened the S3 bucket `media.twiliocdn.com.attacker`."""
         entries = []
         for entry in value:
             host, _, path = entry.strip().lower().partition("/")
             if not re.fullmatch(r"(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+", host) or any(c in path for c in "?#%"):
                 raise ValueError(f"not a host, *.domain or host/path/: {entry!r}")
-            entries.append(f"{host}/{path}" if path else host)
+            entries.append(f"{host}/{path.rstrip('/')}/" if path.strip("/") else host)
         return entries
 
 

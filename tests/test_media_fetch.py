@@ -32,7 +32,7 @@ from tests.aggregator_support import drain
 from tests.conftest import REPO_ROOT, TWILIO_TOKEN, CaseStoreServer, GatewayServer, TestEnvironment, log_events
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers.deadletters import DeadLetters
-from workers.media import FetchFailed, MediaFetcher
+from workers.media import FetchFailed, MediaFetcher, host_allowed
 
 DEFAULTS = tomllib.loads((REPO_ROOT / "config" / "defaults.toml").read_text())
 ACCOUNT = "AC" + "1" * 32
@@ -295,6 +295,20 @@ async def test_a_retried_and_requeued_report_takes_the_file_it_already_fetched(
     report = casestore.get(tracking_id)
     assert report is not None and report["attachments"][0]["sha256"] == sha256
     assert casestore.store.get_attachment(sha256) == ("image/jpeg", PHOTO)
+
+
+@pytest.mark.parametrize(("url", "allowed"), [
+    pytest.param(S3_BUCKET, True, id="in the bucket"),
+    pytest.param("https://s3-external-1.amazonaws.com/media.twiliocdn.com.attacker/photo.jpg", False,
+                 id="a bucket whose name starts like it"),
+    pytest.param("https://s3-external-1.amazonaws.com/media.twiliocdn.comx/photo.jpg", False,
+                 id="a bucket one letter longer"),
+])
+def test_a_path_in_the_allow_list_is_a_folder_with_or_without_its_closing_slash(
+        url: str, allowed: bool, test_env: TestEnvironment) -> None:
+    """An operator writing `host/path` without the slash opened every S3 bucket whose name starts with that path."""
+    settings = test_env.settings(LAPOR_ATTACHMENTS_FETCH_HOSTS="s3-external-1.amazonaws.com/media.twiliocdn.com")
+    assert host_allowed(httpx.URL(url), settings.attachments.fetch_hosts) is allowed
 
 
 HANGING = "https://pbs.twimg.com/media/hangs.jpg"

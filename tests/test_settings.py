@@ -114,6 +114,8 @@ def test_the_shortest_tracking_id_follows_from_the_first_one_minted(environment:
     pytest.param("API.Twilio.com, *.fbcdn.net", ["api.twilio.com", "*.fbcdn.net"], id="hosts and domains, any case"),
     pytest.param("s3-external-1.amazonaws.com/media.twiliocdn.com/",
                  ["s3-external-1.amazonaws.com/media.twiliocdn.com/"], id="a host with a path"),
+    pytest.param("s3-external-1.amazonaws.com/media.twiliocdn.com",
+                 ["s3-external-1.amazonaws.com/media.twiliocdn.com/"], id="a path without its closing slash: a folder"),
     pytest.param("", [], id="empty: nothing is fetched"),
 ])
 def test_the_attachment_fetch_hosts_from_the_environment(value: str, hosts: list[str]) -> None:
