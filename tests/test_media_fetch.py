@@ -32,7 +32,7 @@ from tests.aggregator_support import drain
 from tests.conftest import REPO_ROOT, TWILIO_TOKEN, CaseStoreServer, GatewayServer, TestEnvironment, log_events
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers.deadletters import DeadLetters
-from workers.media import FetchFailed, MediaFetcher, host_allowed
+from workers.media import FETCHED_KEY, FetchFailed, MediaFetcher, host_allowed
 
 DEFAULTS = tomllib.loads((REPO_ROOT / "config" / "defaults.toml").read_text())
 ACCOUNT = "AC" + "1" * 32
@@ -295,6 +295,39 @@ async def test_a_retried_and_requeued_report_takes_the_file_it_already_fetched(
     report = casestore.get(tracking_id)
     assert report is not None and report["attachments"][0]["sha256"] == sha256
     assert casestore.store.get_attachment(sha256) == ("image/jpeg", PHOTO)
+
+
+def unreadable_record(settings: Settings, redis: Redis) -> None:
+    """What the URL was fetched as, in a form this version cannot read (a newer one wrote it, or it was damaged)."""
+    redis.set(FETCHED_KEY.format(url_digest=hashlib.sha256(X_PHOTO.encode()).hexdigest()), b'{"sha256": ')
+
+
+def no_room(settings: Settings, redis: Redis) -> None:
+    """The data dir cannot hold the file: where its folder would be is taken."""
+    (settings.data_dir / "attachments").write_bytes(b"")
+
+
+@pytest.mark.parametrize(("spoil", "reason"), [
+    pytest.param(unreadable_record, None, id="an unreadable record of the URL: fetched again"),
+    pytest.param(no_room, "not_stored", id="a data dir that cannot keep it: the report goes without it"),
+])
+async def test_what_the_worker_cannot_read_or_keep_never_holds_the_report(
+        spoil: Any, reason: str | None, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings,
+        redis: Redis, log_stream: io.StringIO) -> None:
+    spoil(settings, redis)
+    with providers() as router:
+        route = answer(router, {X_PHOTO: photo()})[X_PHOTO]
+        tracking_id = await send_mms(gateway, (X_PHOTO, "image/jpeg"))
+        drain(settings, (FORWARD_QUEUE,))
+    report = casestore.get(tracking_id)
+    assert report is not None and route.call_count == 1
+    [attachment] = report["attachments"]
+    failures = [(event["reason"], event["transient"]) for event in log_events(log_stream)
+                if event["event"] == "attachment.fetch_failed"]
+    if reason is None:
+        assert attachment["sha256"] == hashlib.sha256(PHOTO).hexdigest() and failures == []
+    else:
+        assert attachment["flags"] == ["not_fetched"] and failures == [(reason, True)]
 
 
 @pytest.mark.parametrize(("url", "allowed"), [
