@@ -140,6 +140,31 @@ def test_retries_through_a_relay_outage_do_not_use_up_the_hourly_cap(
     assert DeadLetters(redis).count() == 0 and replies.count == 0
 
 
+def test_a_refused_reply_requeued_by_an_operator_is_not_dropped_as_capped(
+    test_env: TestEnvironment, redis: Redis, relay: tuple[RelayHandler, int]
+) -> None:
+    """A reply the relay refused for good (550) did not go out: requeued once the cause is fixed, it goes, even
+    where the cap is one reply an hour. Counted, the refusal used up the hour and the requeue dropped the reply as
+    capped, the dead letter gone."""
+    handler, port = relay
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), LAPOR_EMAIL_RELAY_HOST="127.0.0.1",
+                                 LAPOR_EMAIL_RELAY_PORT=str(port), LAPOR_EMAIL_RELAY_STARTTLS="false",
+                                 LAPOR_EMAIL_REPLY_CAP_PER_HOUR="1")
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    finally:
+        server.stop()
+    handler.answer = "550 5.7.1 Relaying denied"
+    run_replies(settings, redis)
+    letters = DeadLetters(redis).list()
+    assert [letter.reason for letter in letters] == ["relay_550"]
+    handler.answer = "250 OK"
+    assert DeadLetters(redis).requeue(letters, settings).requeued == 1
+    run_replies(settings, redis)
+    assert [rcpts for _, rcpts, _ in handler.received] == [["budi.santoso1987@gmail.com"]]
+
+
 @pytest.mark.parametrize(
     ("sender", "relayed_to", "dead_letter"),
     [("warga@bücher.example", "warga@xn--bcher-kva.example", None),
