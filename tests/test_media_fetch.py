@@ -195,6 +195,9 @@ CASES = [
                  id="over the cap by its bytes, no content-length"),
     pytest.param(refused(X_PHOTO, "content_type_mismatch", {X_PHOTO: photo(b"<html>login</html>", "text/html")},
                          ((X_PHOTO, None),)), id="an html page where a photo was expected"),
+    pytest.param(refused(X_PHOTO, "content_type_mismatch",
+                         {X_PHOTO: photo(b'<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>', "image/svg+xml")},
+                         ((X_PHOTO, None),)), id="an svg where a photo was expected, the same family though"),
     pytest.param(refused(X_PHOTO, "content_encoding", {X_PHOTO: compressed(PHOTO)}, ((X_PHOTO, None),)),
                  id="gzip-coded though not asked for: refused unread"),
     # -- transient: the report still goes ------------------------------------------------------------------------

@@ -50,6 +50,8 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # The one host our Twilio credentials go to; its redirects lead to pre-signed addresses that need none.
 TWILIO_API_HOST = "api.twilio.com"
 TWILIO_ACCOUNT = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/")
+# Served where a photo was expected, it is refused: it runs scripts when opened in a browser.
+SVG = "image/svg+xml"
 # The envelope's type when the provider did not say one: any type served is taken.
 UNKNOWN_TYPE = "application/octet-stream"
 # The only content coding asked for and taken (see MediaFetcher).
@@ -103,8 +105,11 @@ def media_type(value: str | None) -> str:
 
 def type_matches(expected: str, served: str) -> bool:
     """The type the envelope says, or another of its family (image/png for image/jpeg); anything when the envelope
-    does not know. An HTML page where a photo was expected (a login or error page answered 200) is not the file."""
+    does not know. An HTML page where a photo was expected (a login or error page answered 200) is not the file,
+    nor an SVG (a page of its own, scripts and links included, where the agency expects a picture)."""
     expected = media_type(expected)
+    if served == SVG and expected != SVG:
+        return False
     if expected in ("", UNKNOWN_TYPE):
         return bool(served)
     return served == expected or (bool(served) and served.split("/")[0] == expected.split("/")[0])
