@@ -42,8 +42,9 @@ VERBATIM_KEYS = frozenset({"level", "timestamp", "tracking_id", "tracking_ids", 
 # and ports stay readable. Numbers written next to each other ("6281234567890 (0812 3456 7890)") go as one: a
 # cap at one number's length would leave the tail of the second readable. Bounded, so a long run costs little.
 # A time as the status views write it, `2026-12-02 01:06:30Z` (a rate limit's end in a `channel.health` line), is
-# no number: its date and hour read as one would, and the line said "until [phone]:06:30Z".
-_PHONE = re.compile(r"(?<![\w+])(?!\d{4}-\d\d-\d\d[ T]\d\d:\d\d)"
+# no number: its date and hour read as one would, and the line said "until [phone]:06:30Z". Only a real date and
+# time: a number typed in that shape with no month 23 ("6281-23-45 67:89") still goes.
+_PHONE = re.compile(r"(?<![\w+])(?!\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[ T](?:[01]\d|2[0-3]):[0-5]\d)"
                     r"\+?\(?\d(?:[\s().\-/\u2010-\u2015]{0,3}\d){8,40}(?!\w)")
 # An address, its domain a name or an address literal (siti@[203.0.113.5]: the sender's own server), as a relay's
 # refusal quotes it. A quoted local part ("siti aminah"@desa.id) has its own pattern, tried only when the text has

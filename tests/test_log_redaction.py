@@ -127,7 +127,8 @@ def structlog_wide_separators() -> None:
 def structlog_times_beside_numbers() -> None:
     """Times as the status views write them are no numbers; a number written next to one still goes."""
     get_logger().warning("case.times", reason="rate limited for 5 min (until 2026-12-02 01:06:30Z)",
-                         detail="2026-12-02 0812-3456-7890 at 2026-12-02 01:06 from 081234567890")
+                         detail="2026-12-02 0812-3456-7890 at 2026-12-02 01:06 from 081234567890",
+                         typed_like_a_time="6281-23-45 67:89")
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,7 @@ def test_times_as_the_views_write_them_stay_readable(log_stream: io.StringIO) ->
     [line] = [e for e in log_events(log_stream) if e["event"] == "case.times"]
     assert line["reason"] == "rate limited for 5 min (until 2026-12-02 01:06:30Z)"
     assert line["detail"] == "[phone] at 2026-12-02 01:06 from [phone]"
+    assert line["typed_like_a_time"] == "[phone]:89"  # its digits up to the last separator the rule allows
 
 
 def test_structlog_is_configured_for_json_lines() -> None:
