@@ -20,6 +20,16 @@ def attachment_location(sha256: str) -> str:
     return str(PurePosixPath(ATTACHMENTS_DIR, sha256[:2], sha256))
 
 
+def stored_path(data_dir: Path, location: str) -> Path:
+    """The file at an attachment's `location`; OSError for one that leads out of the data dir (an envelope in Redis is
+    not trusted to name only the gateway's files)."""
+    root = data_dir.resolve()
+    path = (root / location).resolve()
+    if not path.is_relative_to(root):
+        raise OSError("attachment location outside the data dir")
+    return path
+
+
 def is_stored(data_dir: Path, sha256: str) -> bool:
     return (data_dir / attachment_location(sha256)).is_file()
 

@@ -19,6 +19,7 @@ from rq import get_current_job
 from rq.job import Job
 
 from gateway import metrics
+from gateway.attachments import stored_path
 from gateway.errors import PermanentError, RetryableError
 from gateway.logs import add_sensitive_values, get_logger, sensitive_values
 from gateway.queues import FORWARD_QUEUE, REPORT_STATE_KEY, JSONSerializer, envelope_key, queue, readable_envelope
@@ -172,12 +173,8 @@ def _upload_attachments(context: WorkerContext, payloads: list[dict[str, Any]]) 
             location, sha256 = attachment.get("location"), attachment.get("sha256")
             if not location or not sha256 or "not_stored" in attachment.get("flags", []) or is_provider_url(location):
                 continue
-            root = context.settings.data_dir.resolve()
-            path = (root / location).resolve()
             try:
-                if not path.is_relative_to(root):
-                    raise OSError("attachment location outside the data dir")
-                content = path.read_bytes()
+                content = stored_path(context.settings.data_dir, location).read_bytes()
                 context.casestore.put_attachment(sha256, attachment.get("content_type", ""), content)
             except (OSError, PermanentError) as error:
                 log.error("forward.attachment_failed", tracking_id=payload["tracking_id"],
