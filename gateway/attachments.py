@@ -2,7 +2,8 @@
 
 One home for a mailed file (the SMTP server and the IMAP poller) and for a file the forward worker fetched from its
 provider (an MMS, an X photo, an Instagram post): the same bytes are one file, whatever brought them, and the
-forward worker uploads each to the case store from here.
+forward worker uploads each to the case store from here. An anonymous report's photo goes as its copy without
+metadata (workers/image_metadata.py), kept here by its own sha256 beside the original.
 """
 
 from __future__ import annotations

@@ -59,6 +59,13 @@ ATTACHMENT_FETCHES = Counter(
     "Provider-hosted attachments by outcome: fetched, reused (kept by an earlier try), or why not fetched.",
     ["outcome"],
 )
+# An anonymous report's files kept by the gateway, as the forward worker cleaned them (workers/image_metadata.py).
+ATTACHMENT_METADATA = Counter(
+    "lapor_attachment_metadata_total",
+    "Anonymous reports' stored files by outcome: removed (a copy without metadata), clean, not_an_image, or why the "
+    "file was withheld.",
+    ["outcome"],
+)
 SPOOLED = Counter("lapor_spooled_total", "Reports written to the disk spool while Redis was unreachable.")
 TRIAGE_SUGGESTIONS = Counter(
     "lapor_triage_suggestions_total", "Reports triaged, by suggested province and topic.", ["province", "topic"]

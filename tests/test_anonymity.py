@@ -6,12 +6,15 @@ every row the reference case store wrote to SQLite (every column, every key and 
 searched for the sender in any form: E.164, 62..., 08..., with spaces or dashes, the bare subscriber digits; the
 address in any case and its local part; the @handle, the handle, the display name and the numeric user id. A photo
 (MMS, X, Instagram) or a mailed file reaches the case store as its bytes, fetched from the provider (under respx)
-where it was left, and by nothing that names where it came from.
+where it was left, and by nothing that names where it came from. The photos are real ones that name their taker
+(Exif GPS, owner and serial, XMP, IPTC, PNG text chunks: tests/fixtures/attachments/): the case store gets a copy
+without any of it that decodes to the same pixels, and never the photo as sent; a mailed document goes as it is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import re
 import sqlite3
@@ -33,6 +36,7 @@ from gateway.settings import Settings
 from tests.aggregator_support import AggregatorApi, aggregator_api, drain, post_callback, running_gateway
 from tests.conftest import CaseStoreServer, GatewayServer, LoopbackServer, free_port
 from tests.email_support import SmtpServerThread, run_replies
+from tests.image_support import OWNER, SERIAL, fixture, frames_of, identifying_metadata
 from tests.social_helpers import FakeProviderServer
 from tests.test_email_reply import RelayHandler, relay  # noqa: F401  (a fixture)
 from tests.test_forwarding import cli
@@ -40,6 +44,7 @@ from tests.test_log_redaction import echoing_case_store, send_twilio_sms
 from tests.test_media_fetch import FETCHING, photo, providers, redirect
 from workers.deadletters import DeadLetters
 from workers.forward import case_store_payload
+from workers.image_metadata import METADATA_REMOVED
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnvironment
@@ -50,10 +55,10 @@ ADDRESS = "Warga.Rahasia@Contoh-Desa.NET"
 MESSAGE_SID = "SM" + "a" * 32
 TWILIO_MEDIA_URL = (f"https://api.twilio.com/2010-04-01/Accounts/AC{'1' * 32}/Messages/{MESSAGE_SID}/Media/"
                     f"ME{'b' * 32}")
-# Where Twilio's media URL redirects, and what each provider serves: the photos' bytes differ by channel.
+# Where Twilio's media URL redirects, and what each provider serves (type, bytes): a photo that names its taker.
 TWILIO_SIGNED_CDN = f"https://mms.twiliocdn.com/AC{'1' * 32}/{'c' * 32}?Expires=1764000000&Signature=c2lnbmVk"
-PHOTOS = {"sms-twilio": b"\xff\xd8 MMS foto pungli", "x": b"\xff\xd8 foto jalan berlubang",
-          "instagram": b"\xff\xd8 foto lampu jalan"}
+PHOTOS = {"sms-twilio": ("image/jpeg", fixture("phone.jpg")), "x": ("image/png", fixture("text.png")),
+          "instagram": ("image/jpeg", fixture("progressive.jpg")), "email": ("image/webp", fixture("phone.webp"))}
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class Identity:
 
     needles: tuple[str, ...]  # compared case-insensitively as substrings
     digits: str | None = None  # the subscriber digits, compared against every string's digits
-    file: tuple[str, bytes] | None = None  # the (content type, bytes) of the file the report carries
+    files: tuple[tuple[str, bytes], ...] = ()  # the (content type, bytes) of each file the report carries
 
     def found_in(self, value: str) -> list[str]:
         hits = [needle for needle in self.needles if needle.lower() in value.lower()]
@@ -118,8 +123,7 @@ async def via_twilio(gateway: GatewayServer, **_: Any) -> Identity:
                                MediaUrl0=TWILIO_MEDIA_URL, MediaContentType0="image/jpeg")
     assert (await gateway.post_twilio(form)).status_code == 200
     identity = msisdn_identity(NUMBER_TWILIO)
-    return Identity((*identity.needles, MESSAGE_SID), digits=identity.digits,
-                    file=("image/jpeg", PHOTOS["sms-twilio"]))
+    return Identity((*identity.needles, MESSAGE_SID), digits=identity.digits, files=(PHOTOS["sms-twilio"],))
 
 
 async def via_aggregator(gateway: GatewayServer, **_: Any) -> Identity:
@@ -130,13 +134,17 @@ async def via_aggregator(gateway: GatewayServer, **_: Any) -> Identity:
 
 
 async def via_email(settings: Settings, redis: Redis, **_: Any) -> Identity:
-    # A file named after its sender, as phones and scanners name them.
+    # Files named after their sender, as phones and scanners name them: a receipt and a photo.
+    photo_type, photo = PHOTOS["email"]
+    encoded = base64.encodebytes(photo).decode().replace("\n", "\r\n")
     raw = (f"From: Warga Rahasia <{ADDRESS}>\r\nTo: pengaduan@lapor.go.id\r\nSubject: ANONIM: pungli di puskesmas\r\n"
            f"Message-ID: <anon-1@contoh-desa.net>\r\nReply-To: {ADDRESS}\r\nMIME-Version: 1.0\r\n"
            'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n'
            "Petugas meminta uang tambahan untuk layanan gratis.\r\n--b1\r\nContent-Type: application/pdf\r\n"
            'Content-Disposition: attachment; filename="Kuitansi Warga Rahasia.pdf"\r\n\r\n%PDF-1.4 kuitansi\r\n'
-           "--b1--\r\n").encode()
+           f"--b1\r\nContent-Type: {photo_type}\r\nContent-Transfer-Encoding: base64\r\n"
+           'Content-Disposition: attachment; filename="Foto Warga Rahasia.webp"\r\n\r\n'
+           f"{encoded}--b1--\r\n").encode()
     server = SmtpServerThread(settings, redis).start()
     try:
         result = server.deliver(raw, mail_from=ADDRESS)
@@ -144,7 +152,7 @@ async def via_email(settings: Settings, redis: Redis, **_: Any) -> Identity:
         server.stop()
     assert result.data_code == 250 and result.tracking_id
     return Identity((ADDRESS, ADDRESS.lower(), "warga.rahasia", "Warga Rahasia", "contoh-desa"),
-                    file=("application/pdf", b"%PDF-1.4 kuitansi"))
+                    files=(("application/pdf", b"%PDF-1.4 kuitansi"), PHOTOS["email"]))
 
 
 async def via_x(settings: Settings, redis: Redis, fake: FakeProviderServer, **_: Any) -> Identity:
@@ -158,7 +166,7 @@ async def via_x(settings: Settings, redis: Redis, fake: FakeProviderServer, **_:
         intake.close()
     [media_key] = tweet["attachments"]["media_keys"]
     return Identity(("@budi_rahasia", "budi_rahasia", "Budi Sangat Rahasia", tweet["author_id"], tweet["id"],
-                     media_key), file=("image/jpeg", PHOTOS["x"]))
+                     media_key), files=(PHOTOS["x"],))
 
 
 async def via_instagram(settings: Settings, redis: Redis, fake: FakeProviderServer, **_: Any) -> Identity:
@@ -171,8 +179,7 @@ async def via_instagram(settings: Settings, redis: Redis, fake: FakeProviderServ
         InstagramPoller(settings, redis, intake).poll_tags()
     finally:
         intake.close()
-    return Identity(("@rina.rahasia", "rina.rahasia", "rina rahasia", ids["media_id"]),
-                    file=("image/jpeg", PHOTOS["instagram"]))
+    return Identity(("@rina.rahasia", "rina.rahasia", "rina rahasia", ids["media_id"]), files=(PHOTOS["instagram"],))
 
 
 @pytest.mark.parametrize("send", [via_twilio, via_aggregator, via_email, via_x, via_instagram],
@@ -182,23 +189,36 @@ async def test_an_anonymous_report_reaches_the_case_store_without_its_sender(
         fake: FakeProviderServer, tmp_path: Path) -> None:
     with providers() as media:
         media.get(url=TWILIO_MEDIA_URL).mock(return_value=redirect(TWILIO_SIGNED_CDN))
-        media.get(url=TWILIO_SIGNED_CDN).mock(return_value=photo(PHOTOS["sms-twilio"]))
-        media.get(host="pbs.twimg.com").mock(return_value=photo(PHOTOS["x"]))
-        media.get(host="scontent.cdninstagram.com").mock(return_value=photo(PHOTOS["instagram"]))
+        for route, channel in ((media.get(url=TWILIO_SIGNED_CDN), "sms-twilio"), (media.get(host="pbs.twimg.com"), "x"),
+                               (media.get(host="scontent.cdninstagram.com"), "instagram")):
+            content_type, content = PHOTOS[channel]
+            route.mock(return_value=photo(content, content_type))
         identity = await send(gateway=gateway, settings=settings, redis=redis, fake=fake)
         drain(settings, (FORWARD_QUEUE,))
     (report,) = casestore.reports()
     assert report["anonymous"] is True
     assert report["sender"]["kind"] == "reply_handle" and report["sender"]["display_name"] is None
     assert report["channel_meta"] == {}
-    if identity.file is not None:  # the file's bytes, by their sha256 alone
-        content_type, content = identity.file
-        sha256 = hashlib.sha256(content).hexdigest()
-        [attachment] = report["attachments"]
-        assert (attachment["sha256"], attachment["location"], attachment["name"]) == (
-            sha256, attachment_location(sha256), None)
+    assert len(report["attachments"]) == len(identity.files)
+    for (content_type, content), attachment in zip(identity.files, report["attachments"], strict=True):
+        sha256 = attachment["sha256"]  # the file's bytes, by their sha256 alone
+        assert (attachment["location"], attachment["name"]) == (attachment_location(sha256), None)
         assert "not_fetched" not in attachment["flags"] and "location_withheld" not in attachment["flags"]
-        assert casestore.store.get_attachment(sha256) == (content_type, content)
+        kept_type, kept = casestore.store.get_attachment(sha256)
+        assert (kept_type, hashlib.sha256(kept).hexdigest(), attachment["size"]) == (content_type, sha256, len(kept))
+        if not content_type.startswith("image/"):  # a document: as sent
+            assert kept == content
+            continue
+        # A photo: a copy without its taker's name, device or place, decoding to every pixel as sent; never the photo
+        # as sent.
+        assert METADATA_REMOVED in attachment["flags"]
+        assert identifying_metadata(content) and identifying_metadata(kept) == {}
+        assert frames_of(kept) == frames_of(content)
+        assert casestore.store.get_attachment(hashlib.sha256(content).hexdigest()) is None
+    with sqlite3.connect(f"file:{tmp_path / 'casestore.db'}?mode=ro", uri=True) as connection:
+        files = [content for (content,) in connection.execute("SELECT content FROM attachments")]
+    assert len(files) == len(identity.files)
+    assert [name for name in (OWNER, SERIAL) if any(name.encode() in content for content in files)] == []
     strings = stored_strings(tmp_path / "casestore.db")
     assert any(report["tracking_id"] in value for value in strings)  # the search does see the stored row
     leaks = {value: identity.found_in(value) for value in strings if identity.found_in(value)}

@@ -30,6 +30,7 @@ from triage.model import TrainingDataError
 from workers.casestore_client import SubmitResult
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
+from workers.image_metadata import without_identifying_metadata
 from workers.media import fetch_provider_media, is_provider_url
 
 log = get_logger()
@@ -213,6 +214,8 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
 
     engine = triage_engine(context) if any(tid in envelopes for tid in pending) else None
     outgoing = fetch_provider_media(context, envelopes)  # the stored envelopes keep their providers' URLs
+    # An anonymous report's photos go without what names their taker (GPS, owner, serial); the gateway keeps them whole.
+    outgoing = without_identifying_metadata(context.settings.data_dir, outgoing)
     payloads = [with_triage(engine, envelopes[tid], case_store_payload(outgoing[tid], context.settings))
                 for tid in pending if tid in envelopes]
     counts = {"forwarded": 0, "dead_lettered": 0, "retry": 0}

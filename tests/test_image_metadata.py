@@ -1,0 +1,291 @@
+"""An anonymous report's photos reach the case store without their taker's name, device or place, pixels untouched.
+
+The files are real ones (tests/fixtures/attachments/, written by tests/image_support.py): JPEGs with Exif GPS, owner
+and serial, XMP, IPTC, comments, a JFIF thumbnail and a motion photo's trailer; PNGs with text chunks, eXIf, tIME and
+a private chunk; a WebP with Exif and XMP. Each row checks the original does carry what it should lose (or the test
+would prove nothing), that a decoder finds none of it in the copy, and that every frame decodes to the same pixels.
+Files the filter cannot clean (other formats, broken framing) are refused with a reason, whatever their bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from gateway.attachments import attachment_location, store_attachment
+from tests.conftest import log_events
+from tests.image_support import (
+    GPS_IFD,
+    ORIENTATION,
+    exif_orientation_payload,
+    fixture,
+    frames_of,
+    identifying_metadata,
+    png_chunk,
+    png_chunks,
+)
+from workers import image_metadata
+from workers.image_metadata import (
+    METADATA_NOT_REMOVED,
+    METADATA_REMOVED,
+    MetadataNotRemoved,
+    strip_metadata,
+    without_identifying_metadata,
+)
+
+
+def webp_chunks(data: bytes) -> list[bytes]:
+    kinds, pos = [], 12
+    while pos < len(data):
+        kinds.append(data[pos:pos + 4])
+        size = struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        pos += 8 + size + (size & 1)
+    return kinds
+
+
+def kept_parts(data: bytes) -> list[str]:
+    """The APPn and COM segments of a JPEG, the chunks of a PNG or a WebP, in order."""
+    if data.startswith(b"\xff\xd8"):
+        return [marker for marker, _ in Image.open(io.BytesIO(data)).applist]
+    if data.startswith(b"\x89PNG"):
+        return [kind.decode() for kind, _ in png_chunks(data)]
+    return [kind.decode() for kind in webp_chunks(data)]
+
+
+# (fixture, what its original carries (at least), the parts the copy keeps, the copy's orientation)
+CLEANED = [
+    pytest.param("phone.jpg", {"gps", "exif_ifd", "ifd0", "xmp", "iptc", "comment", "photoshop", "bytes:R58N91XK2QZ"},
+                 ["APP0", "APP1", "APP2"], 6, id="jpeg: exif gps, owner, serial, xmp, iptc, comment; icc kept"),
+    pytest.param("progressive.jpg", {"gps", "exif_ifd", "comment"}, ["APP0"], None,
+                 id="progressive jpeg with restart markers: ten scans, tables between them"),
+    pytest.param("cmyk.jpg", {"gps", "xmp"}, ["APP14"], None, id="cmyk jpeg: adobe transform kept"),
+    pytest.param("motion.jpg", {"gps", "exif_ifd"}, ["APP0", "APP1"], 3,
+                 id="jpeg with a second image and a video after EOI: both gone"),
+    pytest.param("text.png", {"gps", "Author", "Comment", "XML:com.adobe.xmp", "tIME", "eXIf", "prVt"},
+                 ["IHDR", "iCCP", "pHYs", "IDAT", "IEND"], None,
+                 id="png: tEXt, zTXt, iTXt xmp, eXIf, tIME, a private chunk; icc and density kept"),
+    pytest.param("animated.png", {"Author"}, ["IHDR", "acTL", "fcTL", "IDAT", "fcTL", "fdAT", "IEND"], None,
+                 id="animated png: every frame kept"),
+    pytest.param("phone.webp", {"gps", "exif_ifd", "xmp"}, ["VP8X", "ICCP", "VP8 "], None,
+                 id="webp: exif and xmp chunks gone, their flags cleared"),
+]
+
+
+@pytest.mark.parametrize(("name", "carried", "kept", "orientation"), CLEANED)
+def test_a_photo_loses_what_names_its_taker_and_keeps_every_pixel(
+        name: str, carried: set[str], kept: list[str], orientation: int | None) -> None:
+    original = fixture(name)
+    assert carried <= set(identifying_metadata(original))  # the fixture does carry it
+    cleaned = strip_metadata(original)
+    assert identifying_metadata(cleaned) == {}
+    assert frames_of(cleaned) == frames_of(original)  # nothing re-encoded
+    assert kept_parts(cleaned) == kept
+    image = Image.open(io.BytesIO(cleaned))
+    assert dict(image.getexif()) == ({ORIENTATION: orientation} if orientation else {})
+    assert image.getexif().get_ifd(GPS_IFD) == {}
+    assert image.info.get("icc_profile") == Image.open(io.BytesIO(original)).info.get("icc_profile")
+    assert strip_metadata(cleaned) == cleaned  # nothing more to take
+
+
+def test_the_copy_keeps_the_jfif_header_without_its_thumbnail_and_nothing_after_eoi() -> None:
+    cleaned = strip_metadata(fixture("phone.jpg"))
+    app0 = Image.open(io.BytesIO(cleaned)).applist[0][1]
+    assert app0.startswith(b"JFIF\x00") and app0[12:] == b"\x00\x00" and len(app0) == 14
+    assert Image.open(io.BytesIO(cleaned)).applist[1][1] == exif_orientation_payload(6)
+    motion = strip_metadata(fixture("motion.jpg"))
+    assert motion.endswith(b"\xff\xd9") and motion.count(b"\xff\xd8") == 1 and b"MotionPhoto" not in motion
+    webp = strip_metadata(fixture("phone.webp"))
+    assert webp[20] == fixture("phone.webp")[20] & ~0x0C and webp[20] & 0x20  # exif, xmp off; icc on
+    assert struct.unpack("<I", webp[4:8])[0] == len(webp) - 8
+
+
+@pytest.mark.parametrize("name", ["clean.jpg", "clean.webp"])
+def test_an_image_without_metadata_comes_back_as_it_is(name: str) -> None:
+    assert strip_metadata(fixture(name)) == fixture(name)
+
+
+def jpeg_cut(at: str, offset: int = 0) -> bytes:
+    data = fixture("phone.jpg")
+    return data[:data.index(bytes.fromhex(at)) + offset]
+
+
+def jpeg_with(segment: bytes) -> bytes:
+    """clean.jpg with `segment` after its JFIF APP0."""
+    data = fixture("clean.jpg")
+    return data[:20] + segment + data[20:]
+
+
+PNG = fixture("text.png")
+WEBP = fixture("phone.webp")
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    pytest.param(fixture("phone.heic"), "unsupported_heif", id="heic"),
+    pytest.param(fixture("phone.tiff"), "unsupported_tiff", id="tiff"),
+    pytest.param(fixture("comment.gif"), "unsupported_gif", id="gif"),
+    pytest.param(b"%PDF-1.4 kuitansi", "unknown_format", id="a pdf"),
+    pytest.param(b"\xff\xd8 foto jalan berlubang", "unknown_format", id="jpeg's first two bytes only"),
+    pytest.param(b"", "unknown_format", id="empty"),
+    pytest.param(jpeg_cut("ffe1", 3), "truncated", id="jpeg cut in an APP1 length"),
+    pytest.param(jpeg_cut("ffe1", 100), "truncated", id="jpeg cut in the exif"),
+    pytest.param(jpeg_cut("ffd9"), "truncated", id="jpeg cut in its scan: no EOI"),
+    pytest.param(jpeg_cut("ffda"), "truncated", id="jpeg cut before its scan"),
+    pytest.param(fixture("phone.jpg")[:2] + b"\xff\xe1\x7f\xff" + b"Exif", "truncated", id="jpeg length past the end"),
+    pytest.param(jpeg_with(b"\xff\xe1\x00\x01"), "malformed", id="jpeg length below 2"),
+    pytest.param(jpeg_with(b"\xff\xf7\x00\x04ab"), "malformed", id="jpeg-ls frame"),
+    pytest.param(jpeg_with(b"\x00\x00"), "malformed", id="jpeg bytes where a marker belongs"),
+    pytest.param(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9", "malformed",
+                 id="jpeg without a frame or scan"),
+    pytest.param(b"\xff\xd8\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00\x12\x34\xff\xd9", "malformed",
+                 id="jpeg scan before any frame"),
+    pytest.param(PNG[:-20], "truncated", id="png cut in its IDAT"),
+    pytest.param(PNG[:40], "truncated", id="png cut in its first chunk"),
+    pytest.param(PNG[:8], "truncated", id="png signature only"),
+    pytest.param(PNG[:30] + bytes([PNG[30] ^ 1]) + PNG[31:], "bad_crc", id="png with a bad crc"),
+    pytest.param(PNG[:33] + png_chunk(b"CgBI", b"\x50\x00\x20\x06") + PNG[33:], "malformed",
+                 id="png with an unknown critical chunk (apple's CgBI)"),
+    pytest.param(PNG[:8] + png_chunk(b"tEXt", b"a\x00b") + PNG[8:], "malformed", id="png whose IHDR is not first"),
+    pytest.param(PNG[:8] + b"\x00\x00\x00\x0dIH\x00R" + PNG[16:], "malformed", id="png chunk type not letters"),
+    pytest.param(WEBP[:-9], "truncated", id="webp cut: its size says more"),
+    pytest.param(WEBP[:4] + struct.pack("<I", len(WEBP) - 8) + WEBP[8:34] + b"\xff\xff\x00\x00" + WEBP[38:],
+                 "truncated", id="webp chunk size past the end"),
+    pytest.param(b"RIFF\x0c\x00\x00\x00WEBPEXIF\x00\x00\x00\x00", "malformed", id="webp without an image chunk"),
+    pytest.param(b"RIFF\x04\x00\x00\x00WEBP", "malformed", id="webp of nothing"),
+])
+def test_an_image_that_cannot_be_cleaned_is_refused_with_the_reason(data: bytes, reason: str) -> None:
+    with pytest.raises(MetadataNotRemoved) as refused:
+        strip_metadata(data)
+    assert refused.value.reason == reason
+
+
+FIXTURES = ["phone.jpg", "progressive.jpg", "cmyk.jpg", "motion.jpg", "text.png", "animated.png", "phone.webp"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(FIXTURES), edits=st.lists(
+    st.tuples(st.sampled_from(["flip", "cut", "insert", "drop"]), st.integers(0, 1 << 16), st.binary(max_size=8)),
+    min_size=1, max_size=4))
+def test_a_damaged_image_is_cleaned_or_refused_never_an_error(name: str, edits: list[tuple[str, int, bytes]]) -> None:
+    data = bytearray(fixture(name))
+    for action, at, extra in edits:
+        at %= max(len(data), 1)
+        if action == "flip" and data:
+            data[at] ^= extra[0] if extra else 0xFF
+        elif action == "cut":
+            del data[at:]
+        elif action == "insert":
+            data[at:at] = extra
+        else:
+            del data[at:at + len(extra) + 1]
+    try:
+        cleaned = strip_metadata(bytes(data))
+    except MetadataNotRemoved as refused:
+        assert refused.reason
+        return
+    assert cleaned[:4] == bytes(data[:4])  # the same kind of file, never another one
+
+
+# -- the forward worker's step ----------------------------------------------------------------------------------------
+def stored(data_dir: Path, data: bytes, content_type: str, **fields: Any) -> dict[str, Any]:
+    sha256 = hashlib.sha256(data).hexdigest()
+    store_attachment(data_dir, sha256, data)
+    return {"content_type": content_type, "size": len(data), "sha256": sha256, "name": "IMG_20251120.jpg",
+            "location": attachment_location(sha256), "flags": [], **fields}
+
+
+# (fixture or bytes, declared type, anonymous, what the case store is to get: "copy", "as_is" or "withheld")
+STEP = [
+    pytest.param("phone.jpg", "image/jpeg", True, "copy", id="anonymous jpeg: its copy"),
+    pytest.param("text.png", "image/png", True, "copy", id="anonymous png: its copy"),
+    pytest.param("phone.webp", "image/webp", True, "copy", id="anonymous webp: its copy"),
+    pytest.param("phone.jpg", "application/octet-stream", True, "copy",
+                 id="a jpeg declared as anything: known by its bytes"),
+    pytest.param("clean.jpg", "image/jpeg", True, "as_is", id="nothing to remove: as it is"),
+    pytest.param(b"%PDF-1.4 kuitansi", "application/pdf", True, "as_is", id="not an image: as it is"),
+    pytest.param("phone.heic", "image/heic", True, "withheld", id="heic: withheld"),
+    pytest.param("phone.heic", "application/octet-stream", True, "withheld", id="heic declared as anything: withheld"),
+    pytest.param("phone.tiff", "image/tiff", True, "withheld", id="tiff: withheld"),
+    pytest.param("comment.gif", "image/gif", True, "withheld", id="gif: withheld"),
+    pytest.param(b"%PDF-1.4 kuitansi", "image/jpeg", True, "withheld", id="an image by its type, not its bytes"),
+    pytest.param(fixture("phone.jpg")[:900], "image/jpeg", True, "withheld", id="a truncated jpeg: withheld"),
+    pytest.param("phone.jpg", "image/jpeg", False, "as_is",
+                 id="named report: as sent (its GPS may say where the problem is)"),
+]
+
+
+@pytest.mark.parametrize(("content", "content_type", "anonymous", "expected"), STEP)
+def test_an_anonymous_reports_image_goes_as_its_copy_without_metadata_or_not_at_all(
+        content: str | bytes, content_type: str, anonymous: bool, expected: str, tmp_path: Path,
+        log_stream: io.StringIO) -> None:
+    data = fixture(content) if isinstance(content, str) else content
+    attachment = stored(tmp_path, data, content_type, flags=["inline"])
+    envelopes = {"10000004": {"tracking_id": "10000004", "anonymous": anonymous, "attachments": [attachment]}}
+    [outgoing] = without_identifying_metadata(tmp_path, envelopes)["10000004"]["attachments"]
+    assert envelopes["10000004"]["attachments"] == [attachment]  # the gateway's copy keeps the file as sent
+    assert (tmp_path / attachment["location"]).read_bytes() == data
+    withheld = [event for event in log_events(log_stream) if event["event"] == "attachment.metadata_not_removed"]
+    if expected == "as_is":
+        assert outgoing == attachment and withheld == []
+    elif expected == "withheld":
+        assert outgoing == {**attachment, "location": "", "flags": ["inline", METADATA_NOT_REMOVED]}
+        assert [(event["tracking_id"], event["attachment"]) for event in withheld] == [("10000004", 0)]
+        assert withheld[0]["reason"]
+    else:
+        copy = strip_metadata(data)
+        sha256 = hashlib.sha256(copy).hexdigest()
+        assert outgoing == {**attachment, "sha256": sha256, "size": len(copy),
+                            "location": attachment_location(sha256), "flags": ["inline", METADATA_REMOVED]}
+        assert (tmp_path / outgoing["location"]).read_bytes() == copy and withheld == []
+
+
+@pytest.mark.parametrize(("attachment", "reason"), [
+    pytest.param({"location": "attachments/ab/" + "ab" * 32}, "unreadable", id="the file is gone"),
+    pytest.param({"location": "../../etc/passwd"}, "unreadable", id="a location out of the data dir"),
+])
+def test_a_file_that_cannot_be_read_is_withheld(attachment: dict[str, Any], reason: str, tmp_path: Path,
+                                                log_stream: io.StringIO) -> None:
+    listed = {"content_type": "image/jpeg", "size": 10, "sha256": "ab" * 32, "name": None, "flags": [], **attachment}
+    envelopes = {"10000004": {"tracking_id": "10000004", "anonymous": True, "attachments": [listed]}}
+    [outgoing] = without_identifying_metadata(tmp_path, envelopes)["10000004"]["attachments"]
+    assert outgoing == {**listed, "location": "", "flags": [METADATA_NOT_REMOVED]}
+    [event] = [event for event in log_events(log_stream) if event["event"] == "attachment.metadata_not_removed"]
+    assert event["reason"] == reason
+
+
+def test_a_batch_without_an_anonymous_reports_stored_file_reads_no_disk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_disk(*_: object) -> None:
+        raise AssertionError("a file was opened")
+
+    monkeypatch.setattr(image_metadata, "stored_path", no_disk)
+    photo = stored(tmp_path, fixture("phone.jpg"), "image/jpeg")
+    envelopes = {
+        "10000004": {"tracking_id": "10000004", "anonymous": False, "attachments": [photo]},
+        "10000012": {"tracking_id": "10000012", "anonymous": True, "attachments": []},
+        "10000020": {"tracking_id": "10000020", "anonymous": True},
+        "10000038": {"tracking_id": "10000038", "anonymous": True, "attachments": [
+            {**photo, "location": "", "flags": ["too_large", "not_stored"]},
+            {**photo, "location": "https://pbs.twimg.com/media/GdQx1aXbYAA8kq2.jpg", "flags": ["not_fetched"]}]},
+    }
+    outgoing = without_identifying_metadata(tmp_path / "elsewhere", envelopes)
+    assert outgoing == envelopes
+    assert all(outgoing[tid] is envelopes[tid] for tid in envelopes)
+
+
+def test_a_file_in_several_reports_of_a_batch_is_cleaned_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cleaned: list[bytes] = []
+    monkeypatch.setattr(image_metadata, "strip_metadata", lambda data: cleaned.append(data) or strip_metadata(data))
+    photo = stored(tmp_path, fixture("phone.jpg"), "image/jpeg")
+    envelopes = {tracking_id: {"tracking_id": tracking_id, "anonymous": True, "attachments": [photo]}
+                 for tracking_id in ("10000004", "10000012")}
+    outgoing = without_identifying_metadata(tmp_path, envelopes)
+    assert len(cleaned) == 1
+    assert outgoing["10000004"]["attachments"] == outgoing["10000012"]["attachments"] != [photo]

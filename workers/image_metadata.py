@@ -1,0 +1,347 @@
+"""An anonymous report's photos reach the case store without what identifies their taker, their pixels untouched.
+
+A phone photo carries more than the picture: Exif (GPS coordinates, often the reporter's home or office; the camera
+owner's name; the device's serial number; the time; a thumbnail that may show what a crop took out), XMP and IPTC
+(an author's name), text chunks. An anonymous report's file goes to the case store as the gateway keeps it, byte for
+byte, so that metadata would name the whistleblower to the agency the report is about. So the forward worker gives
+the case store a copy without it, for anonymous reports only: a named report's location may be what tells the agency
+where the problem is.
+
+The copy is made by a strict segment and chunk filter, never by decoding the image: the compressed data is copied as
+it is, so the picture is exactly the one the citizen sent. No maintained library does this losslessly for JPEG, PNG
+and WebP alike without parsing the metadata itself (exiv2 through pyexiv2 does, in C++, whose metadata parsers are a
+long record of CVEs; Pillow re-encodes); this filter reads only the containers' framing (markers, lengths, chunk
+types, CRCs) and keeps what decoding needs, everything else goes:
+- JPEG: SOI, APP0 JFIF (rebuilt without its thumbnail), APP2 ICC profile (the colours of the evidence; a standard
+  profile is shared by every phone of a make, and names no owner), APP14 Adobe (its fixed 12 bytes: the colour
+  transform of a CMYK/YCCK file), the tables, frames, scans and their entropy data, EOI. Gone: APP1 (Exif, XMP),
+  APP13 (Photoshop/IPTC), every other APPn (MPF, FlashPix, JUMBF/C2PA, makers' segments), COM, and whatever follows
+  EOI (the MPF's second images, a motion photo's video, makers' trailers). A photo's Exif Orientation, and that
+  alone, is kept in an Exif segment built anew, so a portrait photo is not shown on its side.
+- PNG: the critical chunks and the ancillary ones that change how it looks (transparency, colour space, gamma, ICC,
+  HDR, pixel density, background, animation). Gone: tEXt, zTXt, iTXt (XMP), eXIf, tIME, and every other ancillary
+  chunk (dropping one is always allowed: a decoder must be able to ignore it), and whatever follows IEND.
+- WebP: the image's chunks, VP8X with its Exif and XMP flags cleared. Gone: EXIF, XMP and unknown chunks.
+Anything else an image may be (HEIC/HEIF, AVIF, TIFF and camera raw, GIF, SVG...), and a file whose framing does not
+add up (truncated, a length past the end, a bad CRC, an unknown critical part), is not given to the case store at
+all: its attachment goes with the flag `metadata_not_removed` and no location; the gateway keeps the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gateway import metrics
+from gateway.attachments import attachment_location, store_attachment, stored_path
+from gateway.logs import get_logger
+from workers.media import is_provider_url
+
+log = get_logger()
+
+# The flag of an anonymous report's file whose copy for the case store has its metadata removed (its sha256, size and
+# location are the copy's; the gateway's envelope keeps the file as sent).
+METADATA_REMOVED = "metadata_removed"
+# The flag of an anonymous report's image the gateway could not clean: withheld from the case store (no location).
+METADATA_NOT_REMOVED = "metadata_not_removed"
+# Enough of a file's start to tell its format.
+HEAD_BYTES = 32
+
+
+class MetadataNotRemoved(Exception):
+    """The file could not be given without its metadata; `reason` says why (no detail of the file)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# -- telling formats apart, by their bytes (a mailed file's declared type is whatever the sender's client said) -----
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1",
+                         b"avif", b"avis", b"mif2", b"avci", b"jpeg"})
+
+
+def image_format(head: bytes) -> str | None:
+    """The image format the file's first bytes say: jpeg, png and webp are cleaned; heif, tiff and gif are images that
+    are not; None for anything else."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(PNG_SIGNATURE):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return "heif"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):  # TIFF, and the camera raw formats built on it (DNG, CR2, NEF...)
+        return "tiff"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    return None
+
+
+def strip_metadata(data: bytes) -> bytes:
+    """`data` without its metadata (the same bytes when it has none); raises MetadataNotRemoved, never anything else
+    for any input."""
+    kind = image_format(data[:HEAD_BYTES])
+    strip = {"jpeg": _strip_jpeg, "png": _strip_png, "webp": _strip_webp}.get(kind or "")
+    if strip is None:
+        raise MetadataNotRemoved(f"unsupported_{kind}" if kind else "unknown_format")
+    try:
+        return strip(data)
+    except MetadataNotRemoved:
+        raise
+    except Exception as error:  # a framing this filter did not foresee: never a crash, never the file as it was
+        raise MetadataNotRemoved("malformed") from error
+
+
+# -- JPEG --------------------------------------------------------------------------------------------------------------
+SOI, EOI, SOS, APP0, APP1, APP2, APP14, COM = 0xD8, 0xD9, 0xDA, 0xE0, 0xE1, 0xE2, 0xEE, 0xFE
+# Segments decoding needs: SOF0-15 but for JPG (C8) and DHT/DAC among them, DQT, DNL, DRI, DHP, EXP.
+DECODING_MARKERS = frozenset({*range(0xC0, 0xD0), 0xDB, 0xDC, 0xDD, 0xDE, 0xDF}) - {0xC8}
+FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# The end of a scan's entropy data: 0xFF followed by anything but a stuffed zero or a restart marker.
+SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+JFIF_FIXED = 14  # "JFIF\0", version, units, densities, thumbnail width and height
+ADOBE_FIXED = 12  # "Adobe", version, flags0, flags1, transform
+ORIENTATION_TAG = 0x0112
+
+
+def _strip_jpeg(data: bytes) -> bytes:
+    kept = [b"\xff\xd8"]
+    orientation: int | None = None
+    framed = scanned = False
+    pos, end = 2, len(data)
+    while True:
+        if pos >= end or data[pos] != 0xFF:
+            raise MetadataNotRemoved("truncated" if pos >= end else "malformed")
+        while pos < end and data[pos] == 0xFF:  # fill bytes before a marker
+            pos += 1
+        if pos >= end:
+            raise MetadataNotRemoved("truncated")
+        marker = data[pos]
+        pos += 1
+        if marker == EOI:
+            break  # what follows (second images, a video, makers' trailers) is not this picture
+        if pos + 2 > end:
+            raise MetadataNotRemoved("truncated")
+        length = int.from_bytes(data[pos:pos + 2], "big")
+        if length < 2 or pos + length > end:
+            raise MetadataNotRemoved("truncated" if pos + length > end else "malformed")
+        payload = data[pos + 2:pos + length]
+        segment = data[pos - 2:pos + length]
+        pos += length
+        if marker == SOS:
+            if not framed:
+                raise MetadataNotRemoved("malformed")
+            found = SCAN_END.search(data, pos)
+            if found is None:
+                raise MetadataNotRemoved("truncated")
+            kept.append(segment + data[pos:found.start()])
+            pos = found.start()
+            scanned = True
+        elif marker in DECODING_MARKERS:
+            kept.append(segment)
+            framed = framed or marker in FRAME_MARKERS
+        elif marker == APP0 and payload.startswith(b"JFIF\x00") and len(payload) >= JFIF_FIXED:
+            kept.append(_segment(APP0, payload[:JFIF_FIXED - 2] + b"\x00\x00"))  # no thumbnail
+        elif marker == APP2 and payload.startswith(b"ICC_PROFILE\x00"):
+            kept.append(segment)
+        elif marker == APP14 and payload.startswith(b"Adobe") and len(payload) >= ADOBE_FIXED:
+            kept.append(_segment(APP14, payload[:ADOBE_FIXED]))
+        elif marker == APP1 and payload.startswith(b"Exif\x00\x00") and orientation is None:
+            orientation = exif_orientation(payload[6:])
+        elif not (APP0 <= marker <= 0xEF or marker == COM):
+            raise MetadataNotRemoved("malformed")  # a marker no baseline, progressive or lossless file has here
+    if not scanned:
+        raise MetadataNotRemoved("malformed")
+    if orientation is not None and orientation != 1:
+        kept.insert(2 if kept[1].startswith(b"\xff\xe0") else 1, _orientation_segment(orientation))
+    return b"".join(kept) + b"\xff\xd9"
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def exif_orientation(tiff: bytes) -> int | None:
+    """The Orientation (1 to 8) in an Exif block's first IFD; None when it has none or it cannot be read."""
+    order = {b"II": "little", b"MM": "big"}.get(tiff[:2])
+    if order is None or len(tiff) < 8 or int.from_bytes(tiff[2:4], order) != 42:
+        return None
+    ifd = int.from_bytes(tiff[4:8], order)
+    if ifd + 2 > len(tiff):
+        return None
+    for index in range(int.from_bytes(tiff[ifd:ifd + 2], order)):
+        entry = tiff[ifd + 2 + 12 * index:ifd + 14 + 12 * index]
+        if len(entry) < 12:
+            return None
+        tag, kind, count = (int.from_bytes(entry[0:2], order), int.from_bytes(entry[2:4], order),
+                            int.from_bytes(entry[4:8], order))
+        if tag == ORIENTATION_TAG:
+            value = int.from_bytes(entry[8:10], order)
+            return value if kind == 3 and count == 1 and 1 <= value <= 8 else None
+    return None
+
+
+def _orientation_segment(orientation: int) -> bytes:
+    """An Exif APP1 of one tag, built here: big-endian TIFF header, an IFD0 of one SHORT entry, no next IFD."""
+    entry = ORIENTATION_TAG.to_bytes(2, "big") + (3).to_bytes(2, "big") + (1).to_bytes(4, "big")
+    ifd = (1).to_bytes(2, "big") + entry + orientation.to_bytes(2, "big") + b"\x00\x00" + (0).to_bytes(4, "big")
+    return _segment(APP1, b"Exif\x00\x00" + b"MM\x00*" + (8).to_bytes(4, "big") + ifd)
+
+
+# -- PNG ---------------------------------------------------------------------------------------------------------------
+PNG_CRITICAL = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND"})
+# Ancillary chunks that change how the image looks (and APNG's frames); any other ancillary chunk may be dropped.
+PNG_KEPT = frozenset({b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"cICP", b"mDCv", b"cLLI", b"bKGD",
+                      b"pHYs", b"acTL", b"fcTL", b"fdAT"})
+PNG_MAX_LENGTH = 2**31 - 1
+
+
+def _strip_png(data: bytes) -> bytes:
+    kept = [PNG_SIGNATURE]
+    pos, end = len(PNG_SIGNATURE), len(data)
+    while True:
+        if pos + 8 > end:
+            raise MetadataNotRemoved("truncated")
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        if length > PNG_MAX_LENGTH or not kind.isalpha():
+            raise MetadataNotRemoved("malformed")
+        if pos + 12 + length > end:
+            raise MetadataNotRemoved("truncated")
+        crc = int.from_bytes(data[pos + 8 + length:pos + 12 + length], "big")
+        if zlib.crc32(data[pos + 4:pos + 8 + length]) != crc:
+            raise MetadataNotRemoved("bad_crc")
+        if (pos == len(PNG_SIGNATURE)) != (kind == b"IHDR"):
+            raise MetadataNotRemoved("malformed")
+        critical = not kind[0] & 0x20
+        if critical and kind not in PNG_CRITICAL:
+            raise MetadataNotRemoved("malformed")  # a critical chunk no standard decoder reads (Apple's CgBI...)
+        if critical or kind in PNG_KEPT:
+            kept.append(data[pos:pos + 12 + length])
+        pos += 12 + length
+        if kind == b"IEND":
+            return b"".join(kept)  # what follows IEND is not the image
+
+
+# -- WebP --------------------------------------------------------------------------------------------------------------
+WEBP_IMAGE_CHUNKS = frozenset({b"VP8 ", b"VP8L", b"VP8X", b"ICCP", b"ANIM", b"ANMF", b"ALPH"})
+VP8X_EXIF_AND_XMP = 0x08 | 0x04
+
+
+def _strip_webp(data: bytes) -> bytes:
+    riff_end = 8 + int.from_bytes(data[4:8], "little")
+    if riff_end > len(data):
+        raise MetadataNotRemoved("truncated")
+    chunks: list[bytes] = []
+    pos = 12
+    while pos < riff_end:
+        if pos + 8 > riff_end:
+            raise MetadataNotRemoved("truncated")
+        kind, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+        total = 8 + size + (size & 1)  # a chunk of odd size is padded to an even one
+        if pos + total > riff_end:
+            raise MetadataNotRemoved("truncated")
+        chunk = data[pos:pos + total]
+        pos += total
+        if not chunks:
+            if kind not in (b"VP8 ", b"VP8L", b"VP8X") or (kind == b"VP8X" and size < 10):
+                raise MetadataNotRemoved("malformed")
+            if kind == b"VP8X":
+                chunk = chunk[:8] + bytes((chunk[8] & ~VP8X_EXIF_AND_XMP,)) + chunk[9:]
+            chunks.append(chunk)
+        elif chunks[0].startswith(b"VP8X") and kind in WEBP_IMAGE_CHUNKS - {b"VP8X"}:
+            chunks.append(chunk)  # a simple (lossy or lossless) file is its one image chunk: nothing after it
+    if not chunks:
+        raise MetadataNotRemoved("malformed")
+    body = b"WEBP" + b"".join(chunks)
+    return b"RIFF" + len(body).to_bytes(4, "little") + body
+
+
+# -- the forward worker's step -----------------------------------------------------------------------------------------
+# What became of an anonymous report's stored file, besides being withheld for a reason (MetadataNotRemoved's, or
+# `unreadable`, `not_stored`): a copy without metadata, an image with none, a file that is no image (it goes as it is).
+REMOVED, CLEAN, NOT_AN_IMAGE = "removed", "clean", "not_an_image"
+
+
+@dataclass(frozen=True, slots=True)
+class _Cleaned:
+    outcome: str
+    kind: str | None = None
+    sha256: str | None = None  # the copy's, when `removed`
+    size: int | None = None
+
+    @property
+    def withheld(self) -> bool:
+        return self.outcome not in (REMOVED, CLEAN, NOT_AN_IMAGE)
+
+
+def _kept_by_gateway(attachment: Mapping[str, Any]) -> bool:
+    location = str(attachment.get("location") or "")
+    return (bool(location) and not is_provider_url(location) and bool(attachment.get("sha256"))
+            and "not_stored" not in attachment.get("flags", []))
+
+
+def without_identifying_metadata(data_dir: Path, envelopes: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The envelopes as the case store is to get them: each anonymous report's image kept by the gateway replaced by
+    its copy without metadata (flag `metadata_removed`), or withheld (flag `metadata_not_removed`, no location). The
+    envelopes given are left as they are; a batch without an anonymous report's stored file costs nothing more than
+    this look at its envelopes (no disk, no Redis)."""
+    wanted = [(tracking_id, index) for tracking_id, envelope in envelopes.items() if envelope.get("anonymous")
+              for index, attachment in enumerate(envelope.get("attachments") or []) if _kept_by_gateway(attachment)]
+    if not wanted:
+        return dict(envelopes)
+    result = dict(envelopes)
+    cleaned: dict[str, _Cleaned] = {}  # by location: a file in several reports of the batch is read once
+    for tracking_id, index in wanted:
+        envelope = result[tracking_id]
+        if envelope is envelopes[tracking_id]:  # copied once, before its first change
+            envelope = result[tracking_id] = {**envelope, "attachments": list(envelope["attachments"])}
+        attachment = envelope["attachments"][index]
+        location = str(attachment["location"])
+        if location not in cleaned:
+            cleaned[location] = _clean(data_dir, location, str(attachment.get("content_type") or ""))
+            metrics.ATTACHMENT_METADATA.labels(cleaned[location].outcome).inc()
+        outcome = cleaned[location]
+        flags = list(attachment.get("flags", []))
+        if outcome.withheld:
+            envelope["attachments"][index] = {**attachment, "location": "", "flags": [*flags, METADATA_NOT_REMOVED]}
+            log.warning("attachment.metadata_not_removed", tracking_id=tracking_id, attachment=index,
+                        reason=outcome.outcome, format=outcome.kind)
+        elif outcome.outcome == REMOVED:
+            envelope["attachments"][index] = {**attachment, "sha256": outcome.sha256, "size": outcome.size,
+                                              "location": attachment_location(str(outcome.sha256)),
+                                              "flags": [*flags, METADATA_REMOVED]}
+    return result
+
+
+def _clean(data_dir: Path, location: str, content_type: str) -> _Cleaned:
+    """Read a stored file, and keep its copy without metadata by the copy's sha256 beside it."""
+    try:
+        with stored_path(data_dir, location).open("rb") as file:
+            head = file.read(HEAD_BYTES)
+            kind = image_format(head)
+            if kind is None and not content_type.lower().startswith("image/"):
+                return _Cleaned(NOT_AN_IMAGE)  # a PDF, a document, a video: goes as it is
+            data = head + file.read()
+    except OSError:
+        return _Cleaned("unreadable")  # never sent unexamined
+    try:
+        stripped = strip_metadata(data)
+    except MetadataNotRemoved as failure:
+        return _Cleaned(failure.reason, kind)
+    if stripped == data:
+        return _Cleaned(CLEAN, kind)
+    sha256 = hashlib.sha256(stripped).hexdigest()
+    try:
+        store_attachment(data_dir, sha256, stripped)
+    except OSError:  # a full or unwritable data dir: the file is not sent as it is instead
+        return _Cleaned("not_stored", kind)
+    return _Cleaned(REMOVED, kind, sha256, len(stripped))
