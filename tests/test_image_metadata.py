@@ -235,7 +235,8 @@ def test_an_anonymous_reports_image_goes_as_its_copy_without_metadata_or_not_at_
     if expected == "as_is":
         assert outgoing == attachment and withheld == []
     elif expected == "withheld":
-        assert outgoing == {**attachment, "location": "", "flags": ["inline", METADATA_NOT_REMOVED]}
+        assert outgoing == {**attachment, "location": "", "sha256": None, "size": None,
+                            "flags": ["inline", METADATA_NOT_REMOVED]}
         assert [(event["tracking_id"], event["attachment"]) for event in withheld] == [("10000004", 0)]
         assert withheld[0]["reason"]
     else:
@@ -255,7 +256,7 @@ def test_a_file_that_cannot_be_read_is_withheld(attachment: dict[str, Any], reas
     listed = {"content_type": "image/jpeg", "size": 10, "sha256": "ab" * 32, "name": None, "flags": [], **attachment}
     envelopes = {"10000004": {"tracking_id": "10000004", "anonymous": True, "attachments": [listed]}}
     [outgoing] = without_identifying_metadata(tmp_path, envelopes)["10000004"]["attachments"]
-    assert outgoing == {**listed, "location": "", "flags": [METADATA_NOT_REMOVED]}
+    assert outgoing == {**listed, "location": "", "sha256": None, "size": None, "flags": [METADATA_NOT_REMOVED]}
     [event] = [event for event in log_events(log_stream) if event["event"] == "attachment.metadata_not_removed"]
     assert event["reason"] == reason
 

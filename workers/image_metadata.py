@@ -291,7 +291,8 @@ def _kept_by_gateway(attachment: Mapping[str, Any]) -> bool:
 
 def without_identifying_metadata(data_dir: Path, envelopes: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The envelopes as the case store is to get them: each anonymous report's image kept by the gateway replaced by
-    its copy without metadata (flag `metadata_removed`), or withheld (flag `metadata_not_removed`, no location). The
+    its copy without metadata (flag `metadata_removed`), or withheld (flag `metadata_not_removed`, no location, sha256
+    or size). The
     envelopes given are left as they are; a batch without an anonymous report's stored file costs nothing more than
     this look at its envelopes (no disk, no Redis)."""
     wanted = [(tracking_id, index) for tracking_id, envelope in envelopes.items() if envelope.get("anonymous")
@@ -312,7 +313,9 @@ def without_identifying_metadata(data_dir: Path, envelopes: Mapping[str, dict[st
         outcome = cleaned[location]
         flags = list(attachment.get("flags", []))
         if outcome.withheld:
-            envelope["attachments"][index] = {**attachment, "location": "", "flags": [*flags, METADATA_NOT_REMOVED]}
+            # Nor its sha256 and size: they would tell a copy of the photo found on the reporter's phone.
+            envelope["attachments"][index] = {**attachment, "location": "", "sha256": None, "size": None,
+                                              "flags": [*flags, METADATA_NOT_REMOVED]}
             log.warning("attachment.metadata_not_removed", tracking_id=tracking_id, attachment=index,
                         reason=outcome.outcome, format=outcome.kind)
         elif outcome.outcome == REMOVED:
