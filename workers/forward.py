@@ -73,7 +73,8 @@ LOCATION_WITHHELD = "location_withheld"
 
 
 def anonymous_attachment(attachment: dict[str, Any]) -> dict[str, Any]:
-    """An anonymous report's attachment as the case store gets it: its type, size and sha256, nothing that points back.
+    """An anonymous report's attachment as the case store gets it: its type (with the size and sha256 of a file the
+    gateway keeps), nothing that points back.
 
     A name says who sent it: an Instagram post's is its media id (which opens the post and its author), an X photo's
     its media key, a mailed file is often named after its sender. A provider's address names the message just as

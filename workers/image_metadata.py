@@ -24,7 +24,8 @@ types, CRCs) and keeps what decoding needs, everything else goes:
 - WebP: the image's chunks, VP8X with its Exif and XMP flags cleared. Gone: EXIF, XMP and unknown chunks.
 Anything else an image may be (HEIC/HEIF, AVIF, TIFF and camera raw, GIF, SVG...), and a file whose framing does not
 add up (truncated, a length past the end, a bad CRC, an unknown critical part), is not given to the case store at
-all: its attachment goes with the flag `metadata_not_removed` and no location; the gateway keeps the file.
+all: its attachment goes with the flag `metadata_not_removed` and no location, sha256 or size (they would tell a copy
+of the photo found on the reporter's phone); the gateway keeps the file.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ log = get_logger()
 # The flag of an anonymous report's file whose copy for the case store has its metadata removed (its sha256, size and
 # location are the copy's; the gateway's envelope keeps the file as sent).
 METADATA_REMOVED = "metadata_removed"
-# The flag of an anonymous report's image the gateway could not clean: withheld from the case store (no location).
+# The flag of an anonymous report's image the gateway could not clean: withheld from the case store (no location,
+# sha256 or size).
 METADATA_NOT_REMOVED = "metadata_not_removed"
 # Enough of a file's start to tell its format.
 HEAD_BYTES = 32
