@@ -57,7 +57,8 @@ PROGRESS_KEY = "lapor:cursor:instagram:{ig_user_id}"
 MEDIA_FIELDS = "id,caption,media_type,media_url,permalink,timestamp,username"
 COMMENT_FIELDS = "id,text,timestamp,username,media{id,permalink}"
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80002})
-AUTH_CODES = frozenset({10, 190, 200})
+# 102 (an API session gone) as much as 190: Meta answers it with 400, which alone would read as a bad payload.
+AUTH_CODES = frozenset({10, 102, 190, 200})
 # Auth errors about the whole account (an invalid or expired token, an API session): nothing can be read.
 ACCOUNT_AUTH_CODES = frozenset({102, 190})
 # What a code means, said after it in the reasons the views show ("400 code=190 (access token invalid or expired)"):

@@ -477,11 +477,15 @@ def test_a_pending_mention_that_fails_on_its_own_blocks_nobody_and_is_dropped_af
     [
         pytest.param(graph_error(190, "Error validating access token: Session has expired", subcode=463),
                      "channel.auth_failed", id="token-expired-190"),
+        pytest.param(graph_error(102, "Session key invalid or no longer valid"), "channel.auth_failed",
+                     id="api-session-102"),
         pytest.param(graph_error(4, "Application request limit reached"), "channel.rate_limited", id="rate-4"),
         pytest.param(graph_error(17, "User request limit reached"), "channel.rate_limited", id="rate-17"),
         pytest.param(graph_error(32, "Page request limit reached"), "channel.rate_limited", id="rate-32"),
         pytest.param(graph_error(613, "Calls to this api have exceeded the rate limit."), "channel.rate_limited",
                      id="rate-613"),
+        pytest.param(graph_error(80002, "There have been too many calls to this Instagram account."),
+                     "channel.rate_limited", id="instagram-rate-80002"),
     ],
 )
 def test_an_error_about_the_whole_account_still_stops_the_round(
