@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import re
@@ -14,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -24,15 +26,18 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 
+from gateway import metrics
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis
+from gateway.errors import RetryableError
 from gateway.health import HealthMonitor, HealthSignals, load_rules, spool_size
 from gateway.intake import Intake
 from gateway.lease import LEASE_KEY, Lease, mailbox_digest
 from gateway.metrics import render_metrics
 from gateway.queries import lookup_status
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, HELD_FORWARD_KEY, queue, redis_connection
-from gateway.settings import CONFIG_DIR
+from gateway.settings import CONFIG_DIR, Settings
+from gateway.status_page import render_status_page
 from gateway.tls import tls_context
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 from tests.aggregator_support import post_callback
@@ -51,6 +56,8 @@ from tests.conftest import (
 )
 from tests.test_forwarding import cli
 from tests.test_twilio_intake import tracking_id_in, twiml_message
+from workers import casestore_client
+from workers.casestore_client import CaseStoreClient
 from workers.deadletters import DeadLetters
 
 
@@ -463,6 +470,51 @@ async def test_a_case_store_answer_that_is_not_a_report_counts_as_no_answer(
     assert (None if lookup is None else lookup.found) is found
     if found:
         assert lookup is not None and (lookup.status, lookup.anonymous) == ("in_progress", True)
+
+
+def casestore_request_count() -> float:
+    """How many case-store requests the latency histogram holds, from the collection the status views read."""
+    return next(sample.value for family in metrics.collect_metrics().families for sample in family.samples
+                if sample.name == "lapor_casestore_request_seconds_count")
+
+
+@pytest.mark.parametrize(
+    ("answer", "recorded"),
+    [
+        pytest.param(httpx.Response(201, json={"tracking_id": "10000011"}), True, id="answered"),
+        pytest.param(httpx.Response(503, json={"error": "maintenance"}), True, id="answered-503"),
+        pytest.param(httpx.ReadTimeout("timed out"), True, id="timed-out"),
+        pytest.param(httpx.ConnectError("connection refused"), False, id="refused"),
+        pytest.param(httpx.ConnectError("name or service not known"), False, id="no-such-host"),
+    ],
+)
+def test_case_store_latency_counts_only_requests_that_met_the_case_store(
+    answer: httpx.Response | Exception, recorded: bool, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused connection fails in a millisecond: counted as latency, the status page said "case-store latency:
+    1 ms" all through an outage. A timeout is the case store being that slow at least."""
+    metrics.CASESTORE_LATENCY.set(0.04)  # the request before, answered in 40 ms
+    before = casestore_request_count()
+    ticks = iter([100.0, 100.25])  # the request takes 250 ms, whatever happens to it
+    monkeypatch.setattr(casestore_client, "time", SimpleNamespace(perf_counter=lambda: next(ticks)))
+    client = CaseStoreClient(settings)
+    try:
+        with respx.mock(base_url=settings.casestore_url) as mock:
+            route = mock.post("/v1/reports")
+            if isinstance(answer, Exception):
+                route.side_effect = answer
+            else:
+                route.return_value = answer
+            with contextlib.suppress(RetryableError):
+                client.submit([{"tracking_id": "10000011"}])
+    finally:
+        client.close()
+    latency = metrics.gauge_value(metrics.collect_metrics(), "lapor_casestore_latency_seconds")
+    assert (latency, casestore_request_count() - before) == ((0.25, 1) if recorded else (0.04, 0))
+    page = render_status_page({"overall": "ok", "channels": [], "queues": [], "deadletters": {"total": 0},
+                               "generated_at": "2026-12-02 02:00:00Z", "spool_size": 0,
+                               "casestore_latency_seconds": latency}, 10)
+    assert f"case-store latency: {250 if recorded else 40} ms" in page
 
 
 async def test_while_redis_is_down_every_view_shows_the_spool_filling(
