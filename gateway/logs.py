@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 import threading
+import zlib
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar, Token
 from types import TracebackType
@@ -78,6 +79,13 @@ def scrub(text: str) -> str:
     if '"@' in text:
         text = _QUOTED_EMAIL.sub("[email]", text)
     return _PHONE.sub("[phone]", text)
+
+
+def loggable_host(host: str) -> str:
+    """The host name as a name built from it (a spool file's, a worker's) shows it in a log line: as it is, unless
+    it reads as a phone number itself (ip-172-31-45-101), then `h` and its CRC-32, so the name is still whole and
+    the same in every line."""
+    return host if scrub(host) == host else f"h{zlib.crc32(host.encode()):08x}"
 
 
 def _sensitive_parts(values: Iterable[str | None]) -> tuple[str, ...]:

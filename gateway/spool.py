@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from gateway.logs import get_logger, scrub
+from gateway.logs import get_logger, loggable_host
 from gateway.private_files import open_private, private_directory, write_private
 
 log = get_logger()
@@ -38,10 +38,8 @@ RESERVE_SUFFIX = ".json"
 def file_stem(host: str) -> str:
     """`<host>-p<pid>-t<ns>` for this process now, pid and time in hex after a letter: unique, and logged as it is on
     disk. In decimal (`vm-4242-1764600000000000000`, the old form, still replayed) the log redaction took the digits
-    for a phone number. A host name that itself reads as one is replaced by its checksum."""
-    if scrub(host) != host:
-        host = f"h{zlib.crc32(host.encode()):08x}"
-    return f"{host}-p{os.getpid():x}-t{time.time_ns():x}"
+    for a phone number. A host name that itself reads as one is replaced by its checksum (`loggable_host`)."""
+    return f"{loggable_host(host)}-p{os.getpid():x}-t{time.time_ns():x}"
 
 
 class SpoolNotWritable(RuntimeError):

@@ -9,6 +9,7 @@ import smtplib
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 import structlog
@@ -33,6 +34,7 @@ from tests.conftest import (
 )
 from tests.email_support import SmtpServerThread
 from tests.test_twilio_intake import tracking_id_in, twiml_message
+from workers import reaper
 from workers.deadletters import DeadLetters
 
 NUMBER_FORMS = ("6281234567890", "081234567890", "0812-3456-7890", "812 3456 7890", "81234567890")
@@ -191,6 +193,32 @@ def test_times_as_the_views_write_them_stay_readable(log_stream: io.StringIO) ->
     assert line["reason"] == "rate limited for 5 min (until 2026-12-02 01:06:30Z)"
     assert line["detail"] == "[phone] at 2026-12-02 01:06 from [phone]"
     assert line["typed_like_a_time"] == "[phone]:89"  # its digits up to the last separator the rule allows
+
+
+@pytest.mark.parametrize(
+    ("host", "pid", "suffix", "host_kept"),
+    [
+        pytest.param("vm", 12345, "123456", True, id="suffix-all-digits"),
+        pytest.param("vm", 4194304, "000000", True, id="largest-pid"),
+        pytest.param("worker-0001", 12345, "3fa9c1", True, id="host-ending-in-digits"),
+        pytest.param("gw-01.lapor.go.id", 7, "999999", True, id="dotted-host"),
+        pytest.param("ip-172-31-45-101", 2024, "3fa9c1", False, id="host-reading-as-a-number"),
+    ],
+)
+def test_a_worker_name_reads_whole_in_rqs_lines_beside_a_number_still_redacted(
+    host: str, pid: int, suffix: str, host_kept: bool, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RQ names its worker in its lines. With a suffix of six digits (about one name in 17) the pid and the suffix
+    read as a phone number: `Worker lapor-vm-[phone]: cold shut down`, and the operator could not tell which."""
+    with monkeypatch.context() as patched:
+        patched.setattr(reaper.socket, "gethostname", lambda: host)
+        patched.setattr(reaper.os, "getpid", lambda: pid)
+        patched.setattr(reaper.uuid, "uuid4", lambda: SimpleNamespace(hex=suffix + "0" * 26))
+        name = reaper.worker_name()
+    logging.getLogger("rq.worker").warning("Worker %s: cold shut down (last reply to %s)", name, "0812-3456-7890")
+    [line] = [e for e in log_events(log_stream) if "cold shut down" in str(e["event"])]
+    assert line["event"] == f"Worker {name}: cold shut down (last reply to [phone])"
+    assert name.endswith(f"-p{pid}-{suffix}") and name.startswith(f"lapor-{host}-p") == host_kept
 
 
 def test_structlog_is_configured_for_json_lines() -> None:

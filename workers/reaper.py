@@ -28,7 +28,7 @@ from rq.exceptions import NoSuchJobError
 from rq.executions import Execution, ExecutionRegistry
 from rq.job import Job
 
-from gateway.logs import get_logger
+from gateway.logs import get_logger, loggable_host
 from gateway.queues import (
     FORWARD_FUNC,
     FORWARD_QUEUE,
@@ -60,7 +60,10 @@ REAPS_META = "reaps"
 
 
 def worker_name() -> str:
-    return f"{WORKER_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    """`lapor-<host>-p<pid>-<6 hex>`, whole in RQ's log lines. With the pid after a bare dash, a suffix of six
+    digits (about one name in 17) or a host ending in digits joined it into a phone number: `lapor-vm-[phone]`.
+    After a letter the pid's digits join nobody's, and a host name that reads as a number goes as its checksum."""
+    return f"{WORKER_PREFIX}{loggable_host(socket.gethostname())}-p{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 def is_worker_alive(redis: Redis, name: str) -> bool:
