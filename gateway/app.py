@@ -449,7 +449,8 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
     gateway.adapters = enabled_webhook_adapters(settings)
     gateway.signals = HealthSignals(redis)
     gateway.monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir,
-                                    disabled=disabled_channels(settings), polled=polled_accounts(settings))
+                                    disabled=disabled_channels(settings), polled=polled_accounts(settings),
+                                    signals=gateway.signals)
     # No middleware at all when the limit is off: aiohttp wraps every request once more per middleware.
     middlewares = [rate_limit_middleware(settings.ratelimit)] if settings.ratelimit.enabled else []
     app = web.Application(client_max_size=settings.http.max_body_bytes, middlewares=middlewares)

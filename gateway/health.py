@@ -362,19 +362,31 @@ def _clean(reason: str | None) -> str:
 
 
 # -- The recorder ------------------------------------------------------------------------------------------------------
+# A time field set only forward: a process writing a message it noted a while ago (see `write_unwritten`) must not
+# take "last message" back past a later one another process wrote.
+_KEEP_LATEST = """
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+if not current or tonumber(ARGV[2]) > current then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+"""
+
+
 class HealthSignals:
     """What channels and workers call to say how they are doing. Best effort: a Redis failure is logged, not raised.
 
-    `message_received` writes at most once a second per channel and instance (a quiet period is hours long).
+    `message_received` writes at most once a second per channel and instance (a quiet period is hours long). The
+    newest message noted and not written yet (one within that second, or one whose write Redis did not take) is
+    kept, and written by the next write or by `write_unwritten`, which the gateway's health check runs first.
     """
 
     def __init__(self, redis: Redis, *, clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
         self._clock = clock
-        self._last_write: dict[str, float] = {}
+        self._last_attempt: dict[str, float] = {}
+        self._unwritten: dict[str, float] = {}
 
     def _write(self, channel: str, kind: str, build: Callable[[Any, str, float], None],
-               error: str | None = None) -> None:
+               error: str | None = None, *, quiet: bool = False) -> bool:
+        """One round trip; False (logged unless `quiet`) when Redis did not take it."""
         channel = health_channel(channel)
         now = self._clock()
         key = SIGNALS_KEY.format(channel=channel)
@@ -388,7 +400,10 @@ class HealthSignals:
                 pipe.ltrim(ERRORS_KEY.format(channel=channel), 0, LAST_ERRORS_KEPT - 1)
             pipe.execute()
         except RedisError as failure:
-            log.warning("health.signal_lost", channel=channel, signal=kind, error=type(failure).__name__)
+            if not quiet:
+                log.warning("health.signal_lost", channel=channel, signal=kind, error=type(failure).__name__)
+            return False
+        return True
 
     def message_received(self, channel: str) -> None:
         """A message came in on `channel` (counted where it came in: webhook path, poller, SMTP server)."""
@@ -396,20 +411,43 @@ class HealthSignals:
             self.write_message(channel)
 
     def note_message(self, channel: str) -> bool:
-        """The in-process half of `message_received`: sets the gauge and says whether the Redis write is due.
-        No I/O, so the webhook path calls it on the event loop and hands only the due writes to a thread."""
+        """The in-process half of `message_received`: sets the gauge, keeps the time for the Redis write and says
+        whether that write is due. No I/O, so the webhook path calls it on the event loop and hands only the due
+        writes to a thread."""
         channel = health_channel(channel)
         now = self._clock()
         metrics.labelled(metrics.LAST_MESSAGE, channel).set(now)
-        if now - self._last_write.get(channel, 0.0) < 1.0:
+        self._unwritten[channel] = now
+        if now - self._last_attempt.get(channel, 0.0) < 1.0:
             return False
-        self._last_write[channel] = now
+        self._last_attempt[channel] = now
         return True
 
-    def write_message(self, channel: str) -> None:
-        """The Redis half of `message_received` (at most once a second per channel, see `note_message`)."""
-        self._write(channel, "message", lambda pipe, key, at: pipe.hset(
-            key, mapping={"last_message_at": at, "auth_failures": 0, "signature_failures": 0}))
+    def write_message(self, channel: str, *, quiet: bool = False) -> bool:
+        """The Redis half of `message_received` (due at most once a second per channel, see `note_message`): the
+        newest message noted and not written yet becomes the channel's last (unless another process wrote a later
+        one), and ends a run of failures. Kept for the next write when Redis does not take it."""
+        channel = health_channel(channel)
+        at = self._unwritten.pop(channel, None)
+        if at is None:  # written meanwhile, by another thread
+            return True
+
+        def build(pipe: Any, key: str, _: float) -> None:
+            pipe.eval(_KEEP_LATEST, 1, key, "last_message_at", at)
+            pipe.hset(key, mapping={"auth_failures": 0, "signature_failures": 0})
+
+        if self._write(channel, "message", build, quiet=quiet):
+            return True
+        self._unwritten.setdefault(channel, at)  # a message noted meanwhile is newer: that one is kept
+        return False
+
+    def write_unwritten(self) -> None:
+        """Write every channel's newest message not written yet. A message answered from the disk spool while Redis
+        was away, or a valid SMS within a second of the write before (after a run of bad signatures), was never
+        written: "last message" stayed at the outage's start, and the channel "down: signature_invalid", until the
+        next message. Quiet when Redis does not take it: the check that runs this next says so."""
+        for channel in list(self._unwritten):
+            self.write_message(channel, quiet=True)
 
     def poll_succeeded(self, channel: str) -> None:
         """A poll went through: clears failing, rate limited and authentication failures."""
@@ -598,9 +636,11 @@ class HealthMonitor:
     def __init__(self, redis: Redis, rules: HealthRules, *, data_dir: Path | None = None,
                  queues: Sequence[str] = ALL_QUEUES, spool: Callable[[], int] | None = None,
                  clock: Callable[[], float] = time.time, disabled: Iterable[str] = (),
-                 polled: Mapping[str, str] | None = None) -> None:
+                 polled: Mapping[str, str] | None = None, signals: HealthSignals | None = None) -> None:
         self._redis = redis
         self.rules = rules
+        # This process's recorder: what it noted and has not written yet is written before each check evaluates.
+        self._signals = signals
         # Channels switched off in settings: no process is meant to serve them (see `disabled_channels`).
         self.disabled = frozenset(disabled)
         # The lease account of each channel's poller (gateway.lease.polled_accounts): who polls it is shown.
@@ -706,6 +746,8 @@ class HealthMonitor:
 
         The one collection comes after every gauge the check sets, so the exposition shows them as of now."""
         now = self._clock() if now is None else now
+        if self._signals is not None:
+            self._signals.write_unwritten()
         healths, queues, signals = self.evaluate_all(now)
         self.commit(healths, now)
         for stats in queues:

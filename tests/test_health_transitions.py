@@ -158,6 +158,13 @@ CASES = [
         Step(21700, nothing, "degraded"),
         Step(21701, call("message_received", "email"), "ok"),
     )),
+    # The gateway writes "last message" at most once a second: a valid SMS within that second of the write before
+    # is written by the next check, not left until the next valid SMS with the channel down meanwhile.
+    RuleCase("a valid SMS within a second of the last ends a run of bad signatures", "sms-twilio", (
+        Step(0, call("message_received", "sms-twilio"), "ok"),
+        Step(0.2, steps(*[call("signature_failed", "sms-twilio", "signature_invalid")] * 20), "down"),
+        Step(0.5, call("message_received", "sms-twilio"), "ok"),
+    )),
     RuleCase("SMTP server process killed, then started again", "email", (
         Step(0, serving_beat("smtp", "email"), "ok"),
         Step(29, kill_serving_process, "ok"),
@@ -201,7 +208,9 @@ def test_each_rule_drives_a_channel_there_and_back_with_one_line_per_change(
     clock["now"] = start
     PROCESSES.clear()
     signals = HealthSignals(redis, clock=lambda: clock["now"])
-    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"])
+    # As in the gateway: the check writes what its process noted and has not written yet.
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"],
+                            signals=signals)
     seen: list[str] = []
     for step in case.steps:
         clock["now"] = start + step.at
@@ -222,6 +231,31 @@ def test_each_rule_drives_a_channel_there_and_back_with_one_line_per_change(
     assert [line["state"] for line in lines] == [s for i, s in enumerate(seen) if s != (["ok", *seen][i])]
     assert all(line["reason"] for line in lines)
     assert lines[-1]["state"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("notes", "expected"),
+    [
+        # (process, seconds): process "a" writes at 0 and notes 0.5 within its second; "b" writes 0.8.
+        pytest.param([("a", 0), ("a", 0.5), ("b", 0.8)], 0.8, id="a-later-message-of-another-process-stays"),
+        pytest.param([("a", 0), ("b", 0.3), ("a", 0.5)], 0.5, id="the-latest-message-is-written-late"),
+    ],
+)
+def test_last_message_written_late_never_goes_back_past_another_processs(
+    redis: Redis, notes: list[tuple[str, float]], expected: float
+) -> None:
+    """What a process noted within its second is written by its next check, maybe after another process wrote a
+    later message: "last message" keeps the later one."""
+    clock = {"now": 0.0}
+    start = time.time()
+    processes = {name: HealthSignals(redis, clock=lambda: clock["now"]) for name in ("a", "b")}
+    for name, at in notes:
+        clock["now"] = start + at
+        processes[name].message_received("sms-twilio")
+    for signals in processes.values():
+        signals.write_unwritten()
+    written = float(redis.hget("lapor:health:signals:sms-twilio", "last_message_at") or 0)
+    assert written == start + expected
 
 
 def test_two_processes_evaluating_at_once_log_a_change_once(

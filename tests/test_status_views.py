@@ -572,6 +572,46 @@ async def test_while_redis_is_down_every_view_shows_the_spool_filling(
         own.stop()
 
 
+async def test_a_message_answered_from_the_spool_is_the_channels_last_once_redis_is_back(
+    test_env: TestEnvironment, tmp_path: Path
+) -> None:
+    """"Last message" is written to Redis at most once a second: the write of an SMS answered from the disk spool
+    was lost with Redis, and sms-twilio kept the time of the last SMS before the outage after Redis came back."""
+    own = EmbeddedRedis(tmp_path / "redis").start()
+    settings = test_env.settings(REDIS_URL=own.url, LAPOR_HEALTH_EVALUATE_SECONDS="0.1")
+    runner = web.AppRunner(create_app(settings, redis_connection(own.url, timeout=0.5)), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    try:
+        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
+            server = GatewayServer(url=settings.public_url, settings=settings, client=client)
+
+            async def last_message() -> str | None:
+                response = await client.get("/v1/status")
+                if response.status_code != 200:
+                    return None
+                return next(c for c in response.json()["channels"] if c["channel"] == "sms-twilio")["last_message_at"]
+
+            async def shown_once(predicate: Callable[[str | None], bool]) -> str | None:
+                deadline = time.monotonic() + 5
+                while not predicate(shown := await last_message()):
+                    assert time.monotonic() < deadline, shown
+                    await _sleep()
+                return shown
+
+            assert (await server.post_twilio(server.twilio_form(MessageSid="SM" + "1" * 32))).status_code == 200
+            before = await shown_once(lambda shown: shown is not None)
+            own.stop()
+            await asyncio.sleep(1.1)  # a second later: another "last message"
+            spooled_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+            assert (await server.post_twilio(server.twilio_form(MessageSid="SM" + "2" * 32))).status_code == 200
+            own = EmbeddedRedis(tmp_path / "redis", port=own.port).start()
+            assert str(before) < spooled_at <= str(await shown_once(lambda shown: (shown or "") >= spooled_at))
+    finally:
+        await runner.cleanup()
+        own.stop()
+
+
 async def test_metrics_say_whether_redis_answers_and_clear_once_it_is_back(
     test_env: TestEnvironment, tmp_path: Path
 ) -> None:
