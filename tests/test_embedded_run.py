@@ -152,7 +152,7 @@ def _gone(process: psutil.Process) -> bool:
 @pytest.mark.parametrize(
     ("redis_url", "expected_children", "worker_state"),
     [
-        pytest.param("redis://127.0.0.1:1/0", {"sleep", "lapor-gateway"}, "worker.redis_unavailable",
+        pytest.param("redis://127.0.0.1:1/0", {"sleep", "lapor-gateway"}, "worker.redis_lost",
                      id="procfile-processes-a-worker-waiting-out-an-outage"),
         pytest.param(None, {"sleep", "lapor-gateway", "redis-server"}, "worker.ready",
                      id="procfile-processes-a-working-worker-and-the-embedded-redis"),

@@ -26,6 +26,7 @@ from redis.exceptions import BusyLoadingError, ReadOnlyError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import SimpleWorker
 
+from gateway.embedded_redis import EmbeddedRedis
 from gateway.intake import Intake
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, JSONSerializer, envelope_key, queue
 from tests.aggregator_support import drain
@@ -47,6 +48,7 @@ from triage.engine import TriageEngine
 from workers import run
 from workers.context import WorkerContext, current, use_context
 from workers.deadletters import ENTRIES_KEY, DeadLetters, Requeued
+from workers.outage import RedisOutage
 
 
 def cli(test_env: TestEnvironment, *args: str) -> subprocess.CompletedProcess[str]:
@@ -811,20 +813,24 @@ def test_the_worker_children_are_not_forked_from_a_process_with_threads(tmp_path
 
 # How RQ's loop meets an outage: its teardown raises the Redis error (the connection is still gone), or, when the
 # connection is back by then, it returns as if done: it quits on any error inside its loop (a timeout included).
+# The outage is logged when it starts, and when the next run's first beat finds Redis back.
 @pytest.mark.parametrize(
     ("outage", "logged"),
     [
-        pytest.param(RedisConnectionError("Connection refused"), ("worker.redis_unavailable", "ConnectionError"),
+        pytest.param(RedisConnectionError("Connection refused"),
+                     [("worker.redis_lost", "ConnectionError"), ("worker.ready", None), ("worker.redis_back", None)],
                      id="redis-down"),
         pytest.param(BusyLoadingError("Redis is loading the dataset in memory"),
-                     ("worker.redis_unavailable", "BusyLoadingError"), id="redis-restarted-and-loading"),
+                     [("worker.redis_lost", "BusyLoadingError"), ("worker.ready", None), ("worker.redis_back", None)],
+                     id="redis-restarted-and-loading"),
         pytest.param(ReadOnlyError("You can't write against a read only replica."),
-                     ("worker.redis_unavailable", "ReadOnlyError"), id="redis-failed-over-read-only"),
-        pytest.param(None, ("worker.quit_unasked", None), id="rq-quit-its-loop-on-a-timeout"),
+                     [("worker.redis_lost", "ReadOnlyError"), ("worker.ready", None), ("worker.redis_back", None)],
+                     id="redis-failed-over-read-only"),
+        pytest.param(None, [("worker.quit_unasked", None), ("worker.ready", None)], id="rq-quit-its-loop-on-a-timeout"),
     ],
 )
 def test_a_forward_worker_back_from_a_redis_outage_keeps_its_context_and_trained_triage_model(
-    outage: RedisError | None, logged: tuple[str, str | None], test_env: TestEnvironment, log_stream: io.StringIO,
+    outage: RedisError | None, logged: list[tuple[str, str | None]], test_env: TestEnvironment, log_stream: io.StringIO,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The backlog is largest right after an outage: the worker must drain it at once, not train its model again
@@ -873,7 +879,7 @@ def test_a_forward_worker_back_from_a_redis_outage_keeps_its_context_and_trained
     assert len(registrations) == 1
     events = [(event["event"], event.get("error")) for event in log_events(log_stream)
               if str(event["event"]).startswith("worker.")]
-    assert events == [("worker.ready", None), logged, ("worker.ready", None)]
+    assert events == [("worker.ready", None), *logged]
 
 
 def test_a_worker_tries_a_lost_redis_again_every_few_seconds_however_long_it_was_gone(
@@ -896,6 +902,97 @@ def test_a_worker_tries_a_lost_redis_again_every_few_seconds_however_long_it_was
     monkeypatch.setattr(worker.queue_class, "dequeue_any", staticmethod(dequeue_any))
     assert worker.dequeue_job_and_maintain_ttl(timeout=1) is None
     assert len(waits) == 8 and max(waits) <= 2 * run.REDIS_RETRY_SECONDS, waits
+
+
+def worker_lines(stream: io.StringIO) -> list[tuple[str, str, object]]:
+    """(event, level, outage_seconds) of the worker's own lines about Redis."""
+    return [(str(e["event"]), str(e["level"]), e.get("outage_seconds")) for e in log_events(stream)
+            if str(e["event"]).startswith("worker.redis")]
+
+
+LOST, BACK = ("worker.redis_lost", "error", None), "worker.redis_back"
+
+
+@pytest.mark.parametrize(
+    ("calls", "expected"),
+    [
+        pytest.param([("lost", 0.0), ("back", 1.5)], [LOST, (BACK, "info", 1.5)], id="a-blip"),
+        # RQ's loop and the liveness thread each meet it every second or two, then Redis answers again.
+        pytest.param([*[("lost", tick / 2) for tick in range(180)], ("back", 90.0)],
+                     [LOST, ("worker.redis_still_lost", "warning", 60), (BACK, "info", 90.0)], id="ninety-seconds"),
+        pytest.param([("lost", 0.0), ("lost", 1.0), ("back", 2.0), ("back", 3.0), ("lost", 100.0), ("back", 101.0)],
+                     [LOST, (BACK, "info", 2.0), LOST, (BACK, "info", 1.0)], id="two-outages"),
+        pytest.param([("back", 0.0), ("back", 1.0)], [], id="no-outage"),
+    ],
+)
+def test_a_redis_outage_is_logged_when_it_starts_every_minute_while_it_lasts_and_when_it_ends(
+    calls: list[tuple[str, float]], expected: list[tuple[str, str, object]], log_stream: io.StringIO
+) -> None:
+    """RQ's loop logged an error at every try at a lost Redis (258 lines in a 90-s outage over four worker
+    processes) and the liveness thread a warning every second. One line to alert on, a reminder a minute, one at
+    the end."""
+    clock = {"now": 0.0}
+    outage = RedisOutage("lapor-forward", clock=lambda: clock["now"])
+    for call, at in calls:
+        clock["now"] = at
+        if call == "lost":
+            outage.lost(RedisConnectionError("Connection refused"))
+        else:
+            outage.back()
+    assert worker_lines(log_stream) == expected
+    assert all(e["queue"] == "lapor-forward" for e in log_events(log_stream) if str(e["event"]).startswith("worker."))
+
+
+def test_rqs_line_at_every_try_at_a_lost_redis_becomes_one_line_with_the_first_error(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RQ's own loop (rq.worker) at a Redis lost for eight tries, then back: its "could not connect to Redis
+    instance ... retrying" error at every try is gone, the first error is in `worker.redis_lost`, and the worker's
+    next beat says Redis is back."""
+    from rq.worker import base
+
+    monkeypatch.setattr(base, "time", SimpleNamespace(sleep=lambda _: None, time=time.time, monotonic=time.monotonic))
+    lost = iter([RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")] * 8)
+
+    def dequeue_any(*_: Any, **__: Any) -> None:
+        if (error := next(lost, None)) is not None:
+            raise error
+        time.sleep(1.5)  # Redis answers again: the liveness thread's next beat (every second) goes through
+
+    worker = run.LaporWorker([queue(REPLY_QUEUE, redis)], connection=redis, serializer=JSONSerializer,
+                             settings=test_env.settings())
+    monkeypatch.setattr(worker.queue_class, "dequeue_any", staticmethod(dequeue_any))
+    worker.work(burst=True, logging_level="WARNING")
+    assert "could not connect" not in log_stream.getvalue()
+    assert worker_lines(log_stream) == [LOST, (BACK, "info", pytest.approx(1.5, abs=1.0))]
+    [first] = [e for e in log_events(log_stream) if e["event"] == "worker.redis_lost"]
+    assert (first["error"], first["detail"]) == ("ConnectionError", "Error 111 connecting to 127.0.0.1:6379. "
+                                                                    "Connection refused.")
+
+
+def test_a_worker_process_logs_a_real_redis_outage_once_and_its_end(
+    tmp_path: Path, start_process: Callable[..., ProcessHandle]
+) -> None:
+    """The drill: Redis stopped under a live worker and started again. Before, each second of it was an error line
+    from RQ's loop and a warning from the liveness thread."""
+    own = EmbeddedRedis(tmp_path / "redis").start()
+    try:
+        worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own.url)
+        wait_until(lambda: '"worker.ready"' in worker.output(), timeout=30)
+        time.sleep(1)
+        own.stop()
+        time.sleep(6)
+        own = EmbeddedRedis(tmp_path / "redis", port=own.port).start()
+        wait_until(lambda: '"worker.redis_back"' in worker.output(), timeout=20)
+        worker.stop()
+    finally:
+        own.stop()
+    output = worker.output()
+    assert "could not connect to Redis" not in output and "liveness_failed" not in output
+    events = [orjson.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert [(e["event"], e["level"]) for e in events if str(e["event"]).startswith("worker.redis")] == [
+        ("worker.redis_lost", "error"), ("worker.redis_back", "info")]
+    assert next(e["outage_seconds"] for e in events if e["event"] == "worker.redis_back") >= 5
 
 
 def test_sigterm_between_two_tries_during_an_outage_stops_the_worker(
@@ -931,7 +1028,7 @@ def test_sigterm_between_two_tries_during_an_outage_stops_the_worker(
     assert elapsed < 10 and reached_the_test == []
     assert own is recorder  # put back by the worker
     events = [event["event"] for event in log_events(log_stream) if str(event["event"]).startswith("worker.")]
-    assert events == ["worker.ready", "worker.redis_unavailable", "worker.stopped"]
+    assert events == ["worker.ready", "worker.redis_lost", "worker.stopped"]
 
 
 def test_a_run_that_starts_after_a_stop_ends_at_once(test_env: TestEnvironment, redis: Redis) -> None:

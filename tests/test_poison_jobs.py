@@ -299,7 +299,7 @@ def test_a_job_back_on_the_intermediate_list_is_not_taken_for_stranded_by_an_old
     ("error", "event", "level"),
     [
         pytest.param(WatchError("the keys kept changing"), "worker.reap_contended", "info", id="contended"),
-        pytest.param(RedisConnectionError("Connection refused"), "worker.liveness_failed", "warning", id="redis-down"),
+        pytest.param(RedisConnectionError("Connection refused"), "worker.redis_lost", "error", id="redis-down"),
         pytest.param(ValueError("a bug"), "worker.reaper_failed", "error", id="reaper-bug"),
     ],
 )
@@ -308,7 +308,7 @@ def test_a_failing_reaper_pass_is_logged_for_what_it_was_and_the_worker_stays_al
     error: Exception, event: str, level: str,
 ) -> None:
     """Reapers of several workers racing for the same stranded jobs is no outage: an operator reading
-    `worker.liveness_failed` would look for a Redis that is fine."""
+    `worker.redis_lost` would look for a Redis that is fine."""
     passes: list[float] = []
 
     def failing_pass(*_: Any) -> None:

@@ -44,6 +44,7 @@ from gateway.settings import Settings
 from gateway.transactions import commit_watched
 from workers.deadletters import DeadLetters
 from workers.failures import WORKER_DIED, count_failed_reply, dead_letter_job
+from workers.outage import RedisOutage
 
 log = get_logger()
 
@@ -230,8 +231,10 @@ class Liveness:
     """Keeps this worker's liveness key fresh and runs the reaper, from one daemon thread."""
 
     def __init__(self, redis: Redis, name: str, queue_names: Sequence[str], settings: Settings, *,
-                 ttl: float = 5.0, held: HeldForwardWatch | None = None) -> None:
+                 ttl: float = 5.0, held: HeldForwardWatch | None = None, outage: RedisOutage | None = None) -> None:
         self._redis = redis
+        # Told of every beat that fails or goes through: a lost Redis is logged once, not at every beat.
+        self._outage = outage or RedisOutage(",".join(queue_names))
         self._settings = settings
         self._key = ALIVE_KEY.format(name=name)
         self._queue_names = list(queue_names)
@@ -242,6 +245,7 @@ class Liveness:
 
     def start(self) -> None:
         self._beat()
+        self._outage.back()
         self._thread.start()
 
     def stop(self) -> None:
@@ -263,6 +267,9 @@ class Liveness:
             except WatchError:  # other workers' reapers took the same jobs meanwhile, three times: next beat
                 log.info("worker.reap_contended")
             except RedisError as error:  # Redis is down: RQ's own loop reconnects; so do we, next beat
-                log.warning("worker.liveness_failed", error=type(error).__name__)
+                self._outage.lost(error)
+                continue
             except Exception as error:  # the reaper must never take the worker down
                 log.error("worker.reaper_failed", error=type(error).__name__)
+                continue
+            self._outage.back()

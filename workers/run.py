@@ -30,6 +30,7 @@ from gateway.runtime import die_with_parent, libc_prctl, settle_heap, tied_to_th
 from gateway.settings import Settings
 from workers.context import WorkerContext, current, use_context
 from workers.failures import dead_letter_failed_job
+from workers.outage import RedisOutage
 from workers.reaper import HeldForwardWatch, Liveness, worker_name
 
 log = get_logger()
@@ -69,10 +70,12 @@ class LaporWorker(SimpleWorker):
     max_connection_wait_time = 2 * REDIS_RETRY_SECONDS
 
     def __init__(self, *args: Any, stop: StopRequest | None = None, settings: Settings | None = None,
-                 **kwargs: Any) -> None:
+                 outage: RedisOutage | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Shared by the workers `run_worker` builds one after another, so a late signal is not lost.
+        # Shared by the workers `run_worker` builds one after another, so a late signal is not lost, and an outage
+        # that outlasts a run is logged once.
         self.stop = stop or StopRequest()
+        self.outage = outage or RedisOutage(",".join(q.name for q in self.queues))
         self._settings = settings
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
@@ -113,11 +116,15 @@ class LaporWorker(SimpleWorker):
         if held is not None and kwargs.get("burst", args[0] if args else False):
             # A burst run drains everything, including what a gateway holds back for its linger.
             release_held_forwards(self.connection, current().settings)
-        liveness = Liveness(self.connection, self.name, names, self._settings or current().settings, held=held)
+        liveness = Liveness(self.connection, self.name, names, self._settings or current().settings, held=held,
+                            outage=self.outage)
         liveness.start()
+        rq_lines = self.outage.take_rq_line  # RQ's error line at every try at a lost Redis: told once instead
+        self.log.addFilter(rq_lines)
         try:
             return super().work(*args, **kwargs)
         finally:
+            self.log.removeFilter(rq_lines)
             liveness.stop()
 
 
@@ -130,14 +137,14 @@ def build_worker(settings: Settings, queue_names: str | Sequence[str]) -> LaporW
 
 
 def worker_on(context: WorkerContext, queue_names: str | Sequence[str], stop: StopRequest | None = None,
-              ) -> LaporWorker:
+              outage: RedisOutage | None = None) -> LaporWorker:
     """An RQ worker on an existing context's Redis client. Cheap, unlike the context (its trained triage model):
     a worker that lost Redis builds only this again, since the client reconnects by itself."""
     names = [queue_names] if isinstance(queue_names, str) else list(queue_names)
     return LaporWorker(
         [queue(name, context.redis) for name in names], connection=context.redis, serializer=JSONSerializer,
         name=worker_name(), maintenance_interval=MAINTENANCE_INTERVAL_SECONDS, stop=stop, settings=context.settings,
-        exception_handlers=[dead_letter_failed_job],
+        outage=outage, exception_handlers=[dead_letter_failed_job],
     )
 
 
@@ -153,6 +160,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
     if threading.current_thread() is not threading.main_thread():  # signals reach only the main thread
         raise RuntimeError("run_worker handles SIGTERM and SIGINT: call it from the main thread")
     stop = StopRequest()
+    outage = RedisOutage(queue_name)
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     _stop_on_signals(stop)
     # A child of run_workers starts with them blocked: a stop that came before the line above is taken now.
@@ -165,7 +173,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
         settle_heap()  # once: after an outage it would freeze what the failed run left behind
         while not stop.asked:
             try:
-                worker = worker_on(context, queue_name, stop)
+                worker = worker_on(context, queue_name, stop, outage)
                 log.info("worker.ready", queue=queue_name)
                 worked = worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
                 if burst or stop.asked:
@@ -176,7 +184,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
             except RedisError as error:
                 if stop.asked:
                     break  # told to stop, and Redis went away with it (as under a killed supervisor)
-                log.error("worker.redis_unavailable", error=type(error).__name__, retry_in=REDIS_RETRY_SECONDS)
+                outage.lost(error)  # logged once per outage, not at every try
             finally:
                 _stop_on_signals(stop)  # not the finished run's handlers
             stop.wait(REDIS_RETRY_SECONDS)

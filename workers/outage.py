@@ -1,0 +1,79 @@
+"""A worker process's Redis outage, told in three lines: when it starts, now and then while it lasts, when it ends.
+
+Everything in a worker meets a lost Redis on its own: RQ's loop logged "could not connect to Redis instance ...
+retrying" at error level at every try (258 lines in a 90-second outage over four worker processes), and the
+liveness thread `worker.liveness_failed` every second; the line to alert on was lost among them. Each of those now
+tells this one tracker, which logs `worker.redis_lost` (error, with the first error: the line to alert on) once,
+`worker.redis_still_lost` (warning) every `REMIND_SECONDS` while it lasts, and `worker.redis_back` (info, with the
+outage's length) at the first call Redis answers again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from gateway.logs import get_logger
+
+log = get_logger()
+
+REMIND_SECONDS = 60.0
+# The words of the line RQ's loop logs at every failed try at a lost Redis (rq 2.12: "Worker %s: could not connect to
+# Redis instance: %s retrying in %d seconds...").
+RQ_RETRY_LINE = "could not connect to Redis"
+DETAIL_LIMIT = 200
+
+
+class RedisOutage:
+    """Whether Redis is away for this worker process, told by whatever met it (RQ's loop through its log line, the
+    liveness thread, a run that could not start) and logged once. Thread-safe: the liveness thread tells it too."""
+
+    def __init__(self, queue: str, *, clock: Callable[[], float] = time.monotonic,
+                 remind_seconds: float = REMIND_SECONDS) -> None:
+        self.queue = queue
+        self._clock = clock
+        self._remind_seconds = remind_seconds
+        self._lock = threading.Lock()
+        self._since: float | None = None
+        self._reminded_at = 0.0
+
+    def lost(self, error: BaseException) -> None:
+        """A call to Redis failed: the outage's first line, a reminder when one is due, else nothing."""
+        with self._lock:
+            now = self._clock()
+            started = self._since is None
+            remind = not started and now - self._reminded_at >= self._remind_seconds
+            if started:
+                self._since = now
+            if started or remind:
+                self._reminded_at = now
+            since = self._since
+        assert since is not None
+        if started:
+            log.error("worker.redis_lost", queue=self.queue, error=type(error).__name__,
+                      detail=str(error)[:DETAIL_LIMIT])
+        elif remind:
+            log.warning("worker.redis_still_lost", queue=self.queue, error=type(error).__name__,
+                        outage_seconds=round(now - since))
+
+    def back(self) -> None:
+        """A call to Redis went through: the outage, if there was one, is over."""
+        with self._lock:
+            if self._since is None:
+                return
+            seconds = self._clock() - self._since
+            self._since = None
+        log.info("worker.redis_back", queue=self.queue, outage_seconds=round(seconds, 1))
+
+    def take_rq_line(self, record: logging.LogRecord) -> bool:
+        """A filter for RQ's worker logger: RQ's line at each failed try at a lost Redis counts as `lost` and is
+        dropped; any other line, or one whose error cannot be read, passes."""
+        if RQ_RETRY_LINE not in str(record.msg) or not isinstance(record.args, tuple):
+            return True
+        error = next((arg for arg in record.args if isinstance(arg, BaseException)), None)
+        if error is None:
+            return True
+        self.lost(error)
+        return False
