@@ -27,7 +27,7 @@ from email.utils import getaddresses, parseaddr
 
 import html2text
 
-from gateway.errors import RejectedInput, TooLarge
+from gateway.errors import GatewayError, RejectedInput, TooLarge
 
 # Declared charsets that mail clients use for something wider (WHATWG encoding rules).
 CHARSET_ALIASES = {"iso-8859-1": "windows-1252", "latin1": "windows-1252", "us-ascii": "windows-1252",
@@ -391,6 +391,17 @@ def parse_mail(raw: bytes, max_parts: int = 0, max_depth: int = 0) -> ParsedMail
     limit)."""
     if not raw.strip():
         raise RejectedInput("empty message", reason="empty")
+    try:
+        return _read_mail(raw, max_parts, max_depth)
+    except GatewayError:
+        raise
+    except Exception as error:
+        # The stdlib's header parser, which records defects instead of raising, raises on a few malformed MIME
+        # parameters ("Content-Type: text/plain; name*0*": IndexError): a mail it cannot read is malformed input.
+        raise RejectedInput(f"unreadable MIME headers: {type(error).__name__}", reason="unreadable_mime") from error
+
+
+def _read_mail(raw: bytes, max_parts: int, max_depth: int) -> ParsedMail:
     message = parse_bytes(raw, max_parts, max_depth)
     if not list(message.keys()):
         raise RejectedInput("message has no headers", reason="no_headers")
