@@ -35,6 +35,9 @@ from aiohttp import web
 
 X_ID_START = 1_860_000_000_000_000_000
 IG_ID_START = 17_900_000_000_000_000
+# X's ids are snowflakes: milliseconds since this moment (Unix ms), shifted left by 22 bits.
+X_EPOCH_MS = 1_288_834_974_657
+IG_EPOCH_MS = 1_704_067_200_000  # 2024-01-01: a started provider's Instagram ids count milliseconds from here
 RATE_LIMIT = 450
 X_REACHABLE = 800
 FIELD_CALL = re.compile(r"^(mentioned_comment\.comment_id|mentioned_media\.media_id)\((\w+)\)")
@@ -83,8 +86,19 @@ class FakeProviderState:
     x_reachable: int = X_REACHABLE
     rate_remaining: int = RATE_LIMIT
     rate_reset: float = 0.0
+    # When this provider started (Unix seconds), for `lapor-gateway fake-providers`: its ids then go on from that
+    # moment, above any an earlier run handed out, as the real providers' do. `make run` keeps its Redis across a
+    # restart, and there a reused id is a mention already taken (no report, no reply) and an X id below the saved
+    # since_id is never asked for. None: the fixed ids from X_ID_START and IG_ID_START the tests are written for.
+    started_at: float | None = None
     _x_ids: Any = field(default_factory=lambda: itertools.count(X_ID_START, 7))
     _ig_ids: Any = field(default_factory=lambda: itertools.count(IG_ID_START, 3))
+
+    def __post_init__(self) -> None:
+        if self.started_at is not None:
+            started_ms = int(self.started_at * 1000)
+            self._x_ids = itertools.count(max(X_ID_START, (started_ms - X_EPOCH_MS) << 22), 7)
+            self._ig_ids = itertools.count(IG_ID_START + max(0, started_ms - IG_EPOCH_MS) * 1000, 3)
 
     # -- injection -----------------------------------------------------------------------------------------
     def add_tweet(self, text: str, *, username: str = "warga_bandung", name: str = "Warga Bandung",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -195,8 +196,8 @@ def fake_providers(
     )
     listen_port = port or settings.social.fake_providers_port
     log.info("fake_providers.listening", port=listen_port)
-    web.run_app(create_fake_provider_app(FakeProviderState(config)), host="127.0.0.1", port=listen_port,
-                print=None, access_log=None)
+    state = FakeProviderState(config, started_at=time.time())
+    web.run_app(create_fake_provider_app(state), host="127.0.0.1", port=listen_port, print=None, access_log=None)
 
 
 def _dead_letters(settings: Settings):  # type: ignore[no-untyped-def]

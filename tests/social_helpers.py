@@ -35,11 +35,11 @@ def fixture_bytes(path: str) -> bytes:
 class FakeProviderServer(LoopbackServer):
     """The fake provider on a loopback port, in a thread of the test process."""
 
-    def __init__(self, port: int, webhook_url: str | None = None) -> None:
+    def __init__(self, port: int, webhook_url: str | None = None, started_at: float | None = None) -> None:
         self.webhook_url = webhook_url
         self.state = FakeProviderState(FakeProviderConfig(
             x_bearer_token=X_TOKEN, x_user_id=X_USER_ID, x_username="lapor1708", ig_user_id=IG_USER_ID,
-            ig_access_token=IG_TOKEN, ig_app_secret=IG_SECRET, webhook_url=webhook_url))
+            ig_access_token=IG_TOKEN, ig_app_secret=IG_SECRET, webhook_url=webhook_url), started_at=started_at)
         super().__init__(lambda: create_fake_provider_app(self.state), port)
 
     def env(self, **overrides: str) -> dict[str, str]:

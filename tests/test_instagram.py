@@ -295,6 +295,29 @@ def test_tags_over_several_pages_a_failure_half_way_and_a_restart_report_each_on
     assert sorted(t["media_id"] for t in reply_targets(redis)) == sorted(ids["media_id"] for ids in first + later)
 
 
+def test_posts_made_on_a_restarted_fake_provider_are_reported_and_answered(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """`make run` started again keeps its Redis (the media seen, the claims of the mentions taken) and starts a new
+    fake provider: its posts must not read as ones already taken."""
+    port = free_port()
+    for run, started_at in enumerate((NOW, NOW + 5), start=1):
+        provider = FakeProviderServer(port, started_at=started_at)
+        provider.start()
+        try:
+            settings = test_env.settings(**provider.env())
+            intake = Intake(redis, settings)
+            provider.state.add_ig_mention(f"@lapor1708 drainase nomor {run} tersumbat", kind="media")
+            poller(settings, redis, intake).poll_tags()
+            intake.close()
+        finally:
+            provider.stop()
+
+    assert sorted(report["text"] for report in envelopes(redis)) == [
+        "drainase nomor 1 tersumbat", "drainase nomor 2 tersumbat"]
+    assert len({target["media_id"] for target in reply_targets(redis)}) == 2
+
+
 def test_a_deleted_newest_post_does_not_send_the_tags_walk_back_through_the_accounts_history(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.settings import SettingsError, load_settings
 from gateway.tls import tls_context
-from tests.conftest import CaseStoreServer, GatewayServer, ProcessHandle, async_wait_until
+from tests.conftest import CaseStoreServer, GatewayServer, ProcessHandle, async_wait_until, free_port, wait_until
 from tests.social_helpers import FakeProviderServer, running_fake_provider
 from workers.forward import opaque_message_id
 
@@ -75,6 +75,41 @@ def test_the_pollers_process_idles_when_no_social_channel_is_enabled(
         time.sleep(0.1)
     assert "pollers.idle" in process.output()
     assert process.process.poll() is None  # still up: `make run` must not stop because of it
+
+
+def test_a_restarted_fake_providers_process_hands_out_ids_above_the_earlier_ones(
+    start_process: Callable[..., ProcessHandle],
+) -> None:
+    """`make run` started again keeps its Redis, which holds the mentions taken and X's cursor: the new fake provider's
+    mentions must not carry an id the earlier one handed out, nor an X id below it."""
+    port = free_port()
+    earlier, later = (_mention_ids_of_a_fake_providers_run(start_process, port) for _ in range(2))
+    for name in ("tweet", "media_id", "comment_id"):
+        assert int(later[name]) > int(earlier[name]), (name, earlier, later)
+
+
+def _mention_ids_of_a_fake_providers_run(start_process: Callable[..., ProcessHandle], port: int) -> dict[str, str]:
+    """Start `lapor-gateway fake-providers`, post a mention on X and one on Instagram, stop it: their ids."""
+    process = start_process("fake-providers", "--port", str(port), LAPOR_PROFILE="development")
+    base_url = f"http://127.0.0.1:{port}"
+
+    def listening() -> bool:
+        try:
+            httpx.get(f"{base_url}/_fake/replies", timeout=0.5)
+        except httpx.HTTPError:
+            return process.process.poll() is not None  # died: the assertion below says why
+        return True
+
+    try:
+        wait_until(listening, timeout=30)
+        assert process.process.poll() is None, process.output()[-3000:]
+        with httpx.Client(base_url=base_url, timeout=5) as control:
+            tweet = control.post("/_fake/x/mentions", json={"text": "@lapor1708 jalan rusak"}).json()
+            ig = control.post("/_fake/instagram/mentions", json={
+                "text": "@lapor1708 sampah di pasar", "kind": "comment", "deliver": False}).json()
+    finally:
+        process.stop()
+    return {"tweet": tweet["id"], "media_id": ig["media_id"], "comment_id": ig["comment_id"]}
 
 
 @pytest.mark.parametrize(

@@ -307,6 +307,28 @@ def test_a_restart_between_polls_skips_and_doubles_nothing(
     assert sorted(args[1]["tweet_id"] for args in jobs) == sorted(t["id"] for t in first + later)
 
 
+def test_mentions_posted_to_a_restarted_fake_provider_are_reported_and_answered(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """`make run` started again keeps its Redis (the cursor, the claims of the mentions taken) and starts a new fake
+    provider: its mentions must not read as ones already taken, nor as older than the cursor."""
+    port = free_port()
+    for run, started_at in enumerate((NOW, NOW + 5), start=1):
+        provider = FakeProviderServer(port, started_at=started_at)
+        provider.start()
+        try:
+            settings = test_env.settings(**provider.env())
+            intake = Intake(redis, settings)
+            provider.state.add_tweet(f"@lapor1708 LAPOR jalan rusak nomor {run}")
+            make_poller(settings, redis, intake).poll_once()
+            intake.close()
+        finally:
+            provider.stop()
+
+    assert sorted(report["text"] for report in envelopes(redis)) == ["jalan rusak nomor 1", "jalan rusak nomor 2"]
+    assert len({args[1]["tweet_id"] for args in reply_jobs(redis)}) == 2
+
+
 @pytest.mark.parametrize(
     ("missed", "gap_logged"),
     [
