@@ -517,59 +517,85 @@ def test_case_store_latency_counts_only_requests_that_met_the_case_store(
     assert f"case-store latency: {250 if recorded else 40} ms" in page
 
 
+class RestartableRedis:
+    """An embedded Redis of the test's own (the shared one must stay up), stopped and started again on its port."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self.server = EmbeddedRedis(directory).start()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def start_again(self) -> None:
+        self.server = EmbeddedRedis(self._directory, port=self.server.port).start()
+
+
+@contextlib.asynccontextmanager
+async def gateway_on_its_own_redis(test_env: TestEnvironment, tmp_path: Path,
+                                   **env: str) -> AsyncIterator[tuple[RestartableRedis, GatewayServer]]:
+    """A gateway served over loopback on a Redis the test may stop, and a client of it."""
+    own = RestartableRedis(tmp_path / "redis")
+    settings = test_env.settings(REDIS_URL=own.url, **env)
+    runner = web.AppRunner(create_app(settings, redis_connection(own.url, timeout=0.5)), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    try:
+        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
+            yield own, GatewayServer(url=settings.public_url, settings=settings, client=client)
+    finally:
+        await runner.cleanup()
+        own.stop()
+
+
 async def test_while_redis_is_down_every_view_shows_the_spool_filling(
     test_env: TestEnvironment, tmp_path: Path, log_stream: io.StringIO
 ) -> None:
     """Redis gone: Twilio's webhooks are still answered from the disk spool. The views must say so, and which are not
     (the aggregator's, whose SMS reply needs Redis), show the spool grow (not a gauge frozen at its last value, not
     "webhooks answer 503"), and the heartbeat must go on."""
-    own = EmbeddedRedis(tmp_path / "redis").start()
-    settings = test_env.settings(REDIS_URL=own.url, LAPOR_HEALTH_EVALUATE_SECONDS="0.1",
-                                 LAPOR_HEALTH_HEARTBEAT_SECONDS="0.2")
-    runner = web.AppRunner(create_app(settings, redis_connection(own.url, timeout=0.5)), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
-    try:
-        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
-            server = GatewayServer(url=settings.public_url, settings=settings, client=client)
-            first = await server.post_twilio(server.twilio_form(MessageSid="SM" + "1" * 32))
-            assert first.status_code == 200
-            await client.get("/metrics")  # the gauge as of Redis still up: an empty spool
-            own.stop()
-            for index in range(3):
-                spooled = await server.post_twilio(server.twilio_form(MessageSid=f"SM{index:032d}"))
-                assert spooled.status_code == 200, spooled.text
-            on_disk = spool_size(settings.data_dir)
-            assert on_disk > 0
-            # The aggregator's SMS are answered by a queued reply, which needs Redis: 503, and the aggregator retries.
-            fields = {"from": "081234567890", "to": "1708", "text": "LAPOR jalan rusak", "id": "outage-1"}
-            assert (await post_callback(client, fields, signature="auto")).status_code == 503
-
-            status = await client.get("/v1/status")
-            assert status.status_code == 503
-            document = status.json()
-            assert document["overall"] == "down"
-            assert document["spool_size"] == on_disk
-            # What the operator reads is what each webhook got: 1708 through the aggregator is not answered.
-            assert "Twilio's webhooks are answered from the disk spool" in document["reason"]
-            assert "the aggregator's callbacks and Instagram's notifications get 503" in document["reason"]
-            page = (await client.get("/status")).text
-            assert "webhooks answer 503" not in page
-            assert f"spool: {on_disk} bytes" in page
-            metrics_text = (await client.get("/metrics")).text
-            assert value(metrics_text, "lapor_spool_size") == on_disk
-
-            def outage_beats() -> list[dict[str, object]]:
-                return [e for e in log_events(log_stream)
-                        if e["event"] == "health.heartbeat" and e.get("spool_size") == on_disk]
-
-            await async_wait_until(outage_beats, timeout=5)
-            beat = outage_beats()[-1]
-            assert beat["overall"] == "down"
-            assert "Redis unreachable" in str(beat["reason"])
-    finally:
-        await runner.cleanup()
+    async with gateway_on_its_own_redis(test_env, tmp_path, LAPOR_HEALTH_EVALUATE_SECONDS="0.1",
+                                        LAPOR_HEALTH_HEARTBEAT_SECONDS="0.2") as (own, server):
+        client, settings = server.client, server.settings
+        first = await server.post_twilio(server.twilio_form(MessageSid="SM" + "1" * 32))
+        assert first.status_code == 200
+        await client.get("/metrics")  # the gauge as of Redis still up: an empty spool
         own.stop()
+        for index in range(3):
+            spooled = await server.post_twilio(server.twilio_form(MessageSid=f"SM{index:032d}"))
+            assert spooled.status_code == 200, spooled.text
+        on_disk = spool_size(settings.data_dir)
+        assert on_disk > 0
+        # The aggregator's SMS are answered by a queued reply, which needs Redis: 503, and the aggregator retries.
+        fields = {"from": "081234567890", "to": "1708", "text": "LAPOR jalan rusak", "id": "outage-1"}
+        assert (await post_callback(client, fields, signature="auto")).status_code == 503
+
+        status = await client.get("/v1/status")
+        assert status.status_code == 503
+        document = status.json()
+        assert document["overall"] == "down"
+        assert document["spool_size"] == on_disk
+        # What the operator reads is what each webhook got: 1708 through the aggregator is not answered.
+        assert "Twilio's webhooks are answered from the disk spool" in document["reason"]
+        assert "the aggregator's callbacks and Instagram's notifications get 503" in document["reason"]
+        page = (await client.get("/status")).text
+        assert "webhooks answer 503" not in page
+        assert f"spool: {on_disk} bytes" in page
+        metrics_text = (await client.get("/metrics")).text
+        assert value(metrics_text, "lapor_spool_size") == on_disk
+
+        def outage_beats() -> list[dict[str, object]]:
+            return [e for e in log_events(log_stream)
+                    if e["event"] == "health.heartbeat" and e.get("spool_size") == on_disk]
+
+        await async_wait_until(outage_beats, timeout=5)
+        beat = outage_beats()[-1]
+        assert beat["overall"] == "down"
+        assert "Redis unreachable" in str(beat["reason"])
 
 
 async def test_a_message_answered_from_the_spool_is_the_channels_last_once_redis_is_back(
@@ -577,39 +603,30 @@ async def test_a_message_answered_from_the_spool_is_the_channels_last_once_redis
 ) -> None:
     """"Last message" is written to Redis at most once a second: the write of an SMS answered from the disk spool
     was lost with Redis, and sms-twilio kept the time of the last SMS before the outage after Redis came back."""
-    own = EmbeddedRedis(tmp_path / "redis").start()
-    settings = test_env.settings(REDIS_URL=own.url, LAPOR_HEALTH_EVALUATE_SECONDS="0.1")
-    runner = web.AppRunner(create_app(settings, redis_connection(own.url, timeout=0.5)), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
-    try:
-        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
-            server = GatewayServer(url=settings.public_url, settings=settings, client=client)
+    async with gateway_on_its_own_redis(test_env, tmp_path, LAPOR_HEALTH_EVALUATE_SECONDS="0.1") as (own, server):
+        client = server.client
 
-            async def last_message() -> str | None:
-                response = await client.get("/v1/status")
-                if response.status_code != 200:
-                    return None
-                return next(c for c in response.json()["channels"] if c["channel"] == "sms-twilio")["last_message_at"]
+        async def last_message() -> str | None:
+            response = await client.get("/v1/status")
+            if response.status_code != 200:
+                return None
+            return next(c for c in response.json()["channels"] if c["channel"] == "sms-twilio")["last_message_at"]
 
-            async def shown_once(predicate: Callable[[str | None], bool]) -> str | None:
-                deadline = time.monotonic() + 5
-                while not predicate(shown := await last_message()):
-                    assert time.monotonic() < deadline, shown
-                    await _sleep()
-                return shown
+        async def shown_once(predicate: Callable[[str | None], bool]) -> str | None:
+            deadline = time.monotonic() + 5
+            while not predicate(shown := await last_message()):
+                assert time.monotonic() < deadline, shown
+                await _sleep()
+            return shown
 
-            assert (await server.post_twilio(server.twilio_form(MessageSid="SM" + "1" * 32))).status_code == 200
-            before = await shown_once(lambda shown: shown is not None)
-            own.stop()
-            await asyncio.sleep(1.1)  # a second later: another "last message"
-            spooled_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-            assert (await server.post_twilio(server.twilio_form(MessageSid="SM" + "2" * 32))).status_code == 200
-            own = EmbeddedRedis(tmp_path / "redis", port=own.port).start()
-            assert str(before) < spooled_at <= str(await shown_once(lambda shown: (shown or "") >= spooled_at))
-    finally:
-        await runner.cleanup()
+        assert (await server.post_twilio(server.twilio_form(MessageSid="SM" + "1" * 32))).status_code == 200
+        before = await shown_once(lambda shown: shown is not None)
         own.stop()
+        await asyncio.sleep(1.1)  # a second later: another "last message"
+        spooled_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        assert (await server.post_twilio(server.twilio_form(MessageSid="SM" + "2" * 32))).status_code == 200
+        own.start_again()
+        assert str(before) < spooled_at <= str(await shown_once(lambda shown: (shown or "") >= spooled_at))
 
 
 async def test_metrics_say_whether_redis_answers_and_clear_once_it_is_back(
@@ -618,25 +635,18 @@ async def test_metrics_say_whether_redis_answers_and_clear_once_it_is_back(
     """While Redis does not answer, /metrics still answers 200 with the channel and queue gauges as they last were
     (all ok, say): a Prometheus alert on lapor_channel_state never fired for the outage every other view calls DOWN.
     lapor_redis_up says it, and says it no more once Redis is back."""
-    own = EmbeddedRedis(tmp_path / "redis").start()
-    settings = test_env.settings(REDIS_URL=own.url)
-    runner = web.AppRunner(create_app(settings, redis_connection(own.url, timeout=0.5)), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
-    try:
-        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
-            async def scrape() -> tuple[float, float]:
-                text = (await client.get("/metrics")).text
-                return value(text, "lapor_redis_up"), value(text, "lapor_channel_state", channel="x")
+    async with gateway_on_its_own_redis(test_env, tmp_path) as (own, server):
+        client = server.client
 
-            assert await scrape() == (1.0, 0.0)
-            own.stop()
-            assert await scrape() == (0.0, 0.0)  # the state gauge keeps its last value; this one says why
-            own = EmbeddedRedis(tmp_path / "redis", port=own.port).start()
-            assert await scrape() == (1.0, 0.0)
-    finally:
-        await runner.cleanup()
+        async def scrape() -> tuple[float, float]:
+            text = (await client.get("/metrics")).text
+            return value(text, "lapor_redis_up"), value(text, "lapor_channel_state", channel="x")
+
+        assert await scrape() == (1.0, 0.0)
         own.stop()
+        assert await scrape() == (0.0, 0.0)  # the state gauge keeps its last value; this one says why
+        own.start_again()
+        assert await scrape() == (1.0, 0.0)
 
 
 def test_a_stuck_queue_says_why_the_last_retry_failed_and_whether_a_worker_takes_its_jobs(
