@@ -845,8 +845,7 @@ async def test_the_status_views_say_which_process_polls_each_account_and_how_lon
 
 
 async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one_runs_again(
-    test_env: TestEnvironment, redis: Redis, start_process: Callable[..., ProcessHandle], tmp_path: Path,
-    log_stream: io.StringIO,
+    test_env: TestEnvironment, start_process: Callable[..., ProcessHandle], tmp_path: Path, log_stream: io.StringIO,
 ) -> None:
     """Real `lapor-gateway smtp` and `pollers` processes, the gateway over HTTP: not started, then killed, each
     turns its channels down on /v1/status, /status, /metrics, the heartbeat and `lapor-gateway status`, saying
@@ -860,10 +859,13 @@ async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one
     fake = FakeProviderServer(port=free_port())
     fake.start()
     smtp_port = str(free_port())
+    # A Redis of its own: the channel states it logs are its monitor's alone (the shared one's states are written
+    # by whatever else evaluates them, with other rules).
+    own = RestartableRedis(tmp_path / "own-redis")
     env = {**fake.env(), "LAPOR_HEALTH_RULES_FILE": str(rules), "LAPOR_HEALTH_EVALUATE_SECONDS": "0.1",
-           "LAPOR_HEALTH_HEARTBEAT_SECONDS": "0.2", "LAPOR_SMTP_PORT": smtp_port}
+           "LAPOR_HEALTH_HEARTBEAT_SECONDS": "0.2", "LAPOR_SMTP_PORT": smtp_port, "REDIS_URL": own.url}
     settings = test_env.settings(**env)
-    runner = web.AppRunner(create_app(settings, redis), access_log=None)
+    runner = web.AppRunner(create_app(settings, redis_connection(own.url)), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
     try:
@@ -926,3 +928,4 @@ async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one
     finally:
         await runner.cleanup()
         fake.stop()
+        own.stop()
