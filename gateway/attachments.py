@@ -8,7 +8,9 @@ metadata (workers/image_metadata.py), kept here by its own sha256 beside the ori
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from gateway.private_files import write_atomically
 
@@ -19,6 +21,19 @@ def attachment_location(sha256: str) -> str:
     """Relative to the data dir, so the envelope does not depend on where the data dir is mounted. It names nothing
     but the bytes: an anonymous report's attachment may carry it to the case store."""
     return str(PurePosixPath(ATTACHMENTS_DIR, sha256[:2], sha256))
+
+
+def is_provider_url(location: str) -> bool:
+    """A file at the provider (Twilio, X, Instagram), not one the gateway stored under its data dir."""
+    return "://" in location
+
+
+def kept_by_gateway(attachment: Mapping[str, Any]) -> bool:
+    """An attachment whose bytes the gateway keeps here (mailed, or fetched from its provider): what the forward
+    worker uploads to the case store, and cleans of metadata for an anonymous report."""
+    location = str(attachment.get("location") or "")
+    return (bool(location) and not is_provider_url(location) and bool(attachment.get("sha256"))
+            and "not_stored" not in attachment.get("flags", []))
 
 
 def stored_path(data_dir: Path, location: str) -> Path:

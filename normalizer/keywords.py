@@ -11,7 +11,6 @@ import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from itertools import islice
 from pathlib import Path
 
 from gateway.settings import CONFIG_DIR
@@ -160,19 +159,17 @@ def is_courtesy(text: str, grammar: Grammar) -> bool:
             if word not in courtesy.vocabulary:
                 return False
         squeezed.append(word)
-    words = iter(squeezed)
-    window = list(islice(words, max(courtesy.longest_phrase, 1)))
-    found = False
-    while window:
-        length = next((n for n in range(len(window), 0, -1) if tuple(window[:n]) in courtesy.phrases), 0)
+    found, at = False, 0
+    while at < len(squeezed):
+        longest = min(courtesy.longest_phrase, len(squeezed) - at)
+        length = next((n for n in range(longest, 0, -1) if tuple(squeezed[at:at + n]) in courtesy.phrases), 0)
         if length:
             found = True
-        elif window[0] in courtesy.fillers or window[0] in courtesy.names:
+        elif squeezed[at] in courtesy.fillers or squeezed[at] in courtesy.names:
             length = 1
         else:
             return False
-        del window[:length]
-        window.extend(islice(words, length))
+        at += length
     return found or any(ch in courtesy.emoji for ch in text)
 
 
@@ -193,13 +190,14 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
     if word in grammar.help_words and not rest.strip():
         return ParsedText(action=Action.HELP, text="", language=language)
     if word in grammar.status_words:
-        candidate = _status_candidate(_skip_fillers(rest, grammar))
+        after_fillers = _skip_fillers(rest, grammar)
+        candidate = _status_candidate(after_fillers)
         if not candidate:
             # A bare "CEK", or "CEK laporan saya": the citizen needs to know how to ask.
             return ParsedText(action=Action.HELP, text="", language=language)
         if is_valid_tracking_id(candidate):
             return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language)
-        if looks_like_tracking_id(candidate) or _ONLY_A_NUMBER.fullmatch(_skip_fillers(rest, grammar)):
+        if looks_like_tracking_id(candidate) or _ONLY_A_NUMBER.fullmatch(after_fillers):
             # A number too short or too long for an ID and nothing else ("CEK 12345"): a status query with the
             # number mistyped, not a complaint of its own.
             return ParsedText(action=Action.BAD_TRACKING_ID, text="", tracking_id=candidate, language=language)

@@ -19,7 +19,7 @@ from rq import get_current_job
 from rq.job import Job
 
 from gateway import metrics
-from gateway.attachments import stored_path
+from gateway.attachments import is_provider_url, kept_by_gateway, stored_path
 from gateway.errors import PermanentError, RetryableError
 from gateway.logs import add_sensitive_values, get_logger, sensitive_values
 from gateway.queues import FORWARD_QUEUE, REPORT_STATE_KEY, JSONSerializer, envelope_key, queue, readable_envelope
@@ -31,7 +31,7 @@ from workers.casestore_client import SubmitResult
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.image_metadata import without_identifying_metadata
-from workers.media import fetch_provider_media, is_provider_url
+from workers.media import fetch_provider_media
 
 log = get_logger()
 
@@ -172,9 +172,9 @@ def _upload_attachments(context: WorkerContext, payloads: list[dict[str, Any]]) 
     retry uploads again harmlessly). A refused or missing file is logged; the report still goes."""
     for payload in payloads:
         for attachment in payload.get("attachments") or []:
-            location, sha256 = attachment.get("location"), attachment.get("sha256")
-            if not location or not sha256 or "not_stored" in attachment.get("flags", []) or is_provider_url(location):
+            if not kept_by_gateway(attachment):
                 continue
+            location, sha256 = attachment["location"], attachment["sha256"]
             try:
                 content = stored_path(context.settings.data_dir, location).read_bytes()
                 context.casestore.put_attachment(sha256, attachment.get("content_type", ""), content)

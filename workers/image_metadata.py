@@ -39,9 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway import metrics
-from gateway.attachments import attachment_location, store_attachment, stored_path
+from gateway.attachments import attachment_location, kept_by_gateway, store_attachment, stored_path
 from gateway.logs import get_logger
-from workers.media import is_provider_url
 
 log = get_logger()
 
@@ -285,20 +284,13 @@ class _Cleaned:
         return self.outcome not in (REMOVED, CLEAN, NOT_AN_IMAGE)
 
 
-def _kept_by_gateway(attachment: Mapping[str, Any]) -> bool:
-    location = str(attachment.get("location") or "")
-    return (bool(location) and not is_provider_url(location) and bool(attachment.get("sha256"))
-            and "not_stored" not in attachment.get("flags", []))
-
-
 def without_identifying_metadata(data_dir: Path, envelopes: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The envelopes as the case store is to get them: each anonymous report's image kept by the gateway replaced by
     its copy without metadata (flag `metadata_removed`), or withheld (flag `metadata_not_removed`, no location, sha256
-    or size). The
-    envelopes given are left as they are; a batch without an anonymous report's stored file costs nothing more than
-    this look at its envelopes (no disk, no Redis)."""
+    or size). The envelopes given are left as they are; a batch without an anonymous report's stored file costs
+    nothing more than this look at its envelopes (no disk, no Redis)."""
     wanted = [(tracking_id, index) for tracking_id, envelope in envelopes.items() if envelope.get("anonymous")
-              for index, attachment in enumerate(envelope.get("attachments") or []) if _kept_by_gateway(attachment)]
+              for index, attachment in enumerate(envelope.get("attachments") or []) if kept_by_gateway(attachment)]
     if not wanted:
         return dict(envelopes)
     result = dict(envelopes)

@@ -33,7 +33,7 @@ import httpx
 import orjson
 
 from gateway import metrics
-from gateway.attachments import attachment_location, is_stored, store_attachment
+from gateway.attachments import attachment_location, is_provider_url, is_stored, store_attachment
 from gateway.logs import get_logger
 from gateway.settings import Settings
 from gateway.tls import tls_context
@@ -56,11 +56,6 @@ SVG = "image/svg+xml"
 UNKNOWN_TYPE = "application/octet-stream"
 # The only content coding asked for and taken (see MediaFetcher).
 IDENTITY = "identity"
-
-
-def is_provider_url(location: str) -> bool:
-    """A file at the provider (Twilio, X, Instagram), not one the gateway stored under its data dir."""
-    return "://" in location
 
 
 @dataclass(frozen=True, slots=True)
