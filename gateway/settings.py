@@ -106,6 +106,7 @@ class AttachmentSettings(_Section):
     timeout_seconds: float = Field(gt=0)
     fetch_concurrency: int = Field(ge=1)
     batch_seconds: float = Field(gt=0)
+    retry_seconds: float = Field(ge=0)
 
     @field_validator("fetch_hosts")
     @classmethod

@@ -18,18 +18,28 @@ import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 import respx
 from redis import Redis
+from rq.job import Job
 
 from gateway.attachments import attachment_location
-from gateway.queues import FORWARD_QUEUE
+from gateway.queues import FORWARD_QUEUE, enqueue_forward, queue
 from gateway.settings import Settings
 from tests.aggregator_support import drain
-from tests.conftest import REPO_ROOT, TWILIO_TOKEN, CaseStoreServer, GatewayServer, TestEnvironment, log_events
+from tests.conftest import (
+    REPO_ROOT,
+    TWILIO_TOKEN,
+    CaseStoreServer,
+    GatewayServer,
+    TestEnvironment,
+    async_wait_until,
+    log_events,
+)
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers.deadletters import DeadLetters
 from workers.media import FETCHED_KEY, FetchFailed, MediaFetcher, host_allowed
@@ -47,9 +57,10 @@ PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
 MAX_BYTES = 4096
 TWILIO_AUTH = "Basic " + base64.b64encode(f"{ACCOUNT}:{TWILIO_TOKEN}".encode()).decode()
 # The defaults' allow-list (the tests' environment allows no host at all), a small cap, quick timeouts and retries.
+# A report is not held for a file that may come later (see the tests of retry_seconds at the end).
 FETCHING = {"LAPOR_ATTACHMENTS_FETCH_HOSTS": ",".join(DEFAULTS["attachments"]["fetch_hosts"]),
             "LAPOR_ATTACHMENTS_MAX_BYTES": str(MAX_BYTES), "LAPOR_ATTACHMENTS_TIMEOUT_SECONDS": "1.0",
-            "LAPOR_QUEUES_RETRY_INTERVALS": "0,0"}
+            "LAPOR_ATTACHMENTS_RETRY_SECONDS": "0", "LAPOR_QUEUES_RETRY_INTERVALS": "0,0"}
 
 
 @pytest.fixture
@@ -407,3 +418,82 @@ def test_a_compressed_answer_is_refused_before_it_is_inflated(settings: Settings
         fetcher.close()
     assert (refusal.value.reason, refusal.value.transient, asked) == ("content_encoding", False, ["identity"])
     assert peak < 4 << 20, f"{peak} bytes held to refuse {len(bomb)} bytes of gzip"
+
+
+# -- a file that may come later holds its report back, for a while --------------------------------------------------
+WAITING = {**FETCHING, "LAPOR_ATTACHMENTS_RETRY_SECONDS": "60"}
+
+
+async def one_forward_job(gateway: GatewayServer, redis: Redis, settings: Settings, tracking_ids: list[str]) -> Job:
+    """The reports in one forward job, the first the one with a file (the gateway may have queued them apart)."""
+    forward = queue(FORWARD_QUEUE, redis)
+    await async_wait_until(lambda: sorted(tid for job in forward.get_jobs() for tid in job.args[0])
+                           == sorted(tracking_ids))
+    forward.empty()
+    [job] = enqueue_forward(redis, settings, tracking_ids)
+    return job
+
+
+@dataclass(frozen=True)
+class Waiting:
+    answers: list[Any]  # the provider's answers to the file's URL, one per request
+    job_age: float  # seconds since the forward job was queued, when first worked
+    requests: int  # how many times the file is asked for
+    fetched: bool  # whether the case store gets the file, or its URL flagged not_fetched
+    retried: list[str]  # the forward.retry reasons logged
+
+
+WAITING_CASES = [
+    pytest.param(Waiting([httpx.Response(503), photo()], 0, 2, True, ["attachment_http_503"]),
+                 id="a 503, then the photo: the report waits for it"),
+    pytest.param(Waiting([httpx.ConnectTimeout("timed out"), httpx.Response(429), photo()], 0, 3, True,
+                         ["attachment_timeout", "attachment_http_429"]),
+                 id="a timeout and a 429, then the photo"),
+    pytest.param(Waiting([httpx.Response(503)] * 3, 0, 3, False, ["attachment_http_503"] * 2),
+                 id="503 on every try: the last try sends it without, never a dead letter"),
+    pytest.param(Waiting([httpx.Response(404), photo()], 0, 1, False, []),
+                 id="a 404 is for good: sent without at once"),
+    pytest.param(Waiting([httpx.Response(503), photo()], 61, 1, False, []),
+                 id="a job older than retry_seconds: sent without at once"),
+]
+
+
+@pytest.mark.parametrize("case", WAITING_CASES)
+async def test_a_file_that_may_come_later_holds_its_report_and_not_the_others_of_its_batch(
+        case: Waiting, gateway: GatewayServer, casestore: CaseStoreServer, test_env: TestEnvironment, redis: Redis,
+        log_stream: io.StringIO) -> None:
+    settings = test_env.settings(**WAITING)
+    seen_with_the_file: list[bool] = []  # at each request for the file: was its batch-mate already stored?
+    with providers() as router:
+        answers = iter(case.answers)
+
+        def provider(_: httpx.Request) -> httpx.Response:
+            seen_with_the_file.append(casestore.get(other) is not None)
+            answer = next(answers)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        router.get(url=X_PHOTO).mock(side_effect=provider)
+        tracking_id = await send_mms(gateway, (X_PHOTO, "image/jpeg"))
+        response = await gateway.post_twilio(gateway.twilio_form(Body="Lampu jalan mati di Jl. Merdeka",
+                                                                 MessageSid="SM" + "7" * 32))
+        other = tracking_id_in(twiml_message(response.text))
+        job = await one_forward_job(gateway, redis, settings, [tracking_id, other])
+        job.created_at = job.created_at - timedelta(seconds=case.job_age)
+        job.save()
+        drain(settings, (FORWARD_QUEUE,))
+    report, mate = casestore.get(tracking_id), casestore.get(other)
+    assert report is not None and mate is not None
+    assert seen_with_the_file == [False] + [True] * (case.requests - 1), "only the report with the file waits"
+    [attachment] = report["attachments"]
+    if case.fetched:
+        assert attachment["sha256"] == hashlib.sha256(PHOTO).hexdigest() and attachment["flags"] == []
+    else:
+        assert attachment["location"] == X_PHOTO and attachment["flags"] == ["not_fetched"]
+    events = log_events(log_stream)
+    assert [e["reason"] for e in events if e["event"] == "forward.retry"] == case.retried
+    failures = [(e["tracking_id"], e["retry"]) for e in events if e["event"] == "attachment.fetch_failed"]
+    last_sent_without = [] if case.fetched else [(tracking_id, False)]
+    assert failures == [(tracking_id, True)] * len(case.retried) + last_sent_without
+    assert DeadLetters(redis).list() == []

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import math
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from rq import get_current_job
@@ -214,17 +215,20 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
         done.add(unreadable)
 
     engine = triage_engine(context) if any(tid in envelopes for tid in pending) else None
-    outgoing = fetch_provider_media(context, envelopes)  # the stored envelopes keep their providers' URLs
+    # The stored envelopes keep their providers' URLs; a report whose file may come later can wait for it.
+    with_media = fetch_provider_media(context, envelopes, may_hold=may_wait_for_files(context.settings, job))
     # An anonymous report's photos go without what names their taker (GPS, owner, serial); the gateway keeps them whole.
-    outgoing = without_identifying_metadata(context.settings.data_dir, outgoing)
+    outgoing = without_identifying_metadata(context.settings.data_dir, with_media.envelopes)
     payloads = [with_triage(engine, envelopes[tid], case_store_payload(outgoing[tid], context.settings))
-                for tid in pending if tid in envelopes]
+                for tid in pending if tid in outgoing]
+    held = sorted(with_media.held)
     counts = {"forwarded": 0, "dead_lettered": 0, "retry": 0}
     try:
         _upload_attachments(context, payloads)
         results = context.casestore.submit(payloads) if payloads else []
     except RetryableError as error:
-        return _retry_or_give_up(context, job, envelopes, [p["tracking_id"] for p in payloads], done, error, attempts)
+        return _retry_or_give_up(context, job, envelopes, [p["tracking_id"] for p in payloads] + held, done, error,
+                                 attempts)
     except PermanentError as error:  # the whole batch refused (401, 403...): each report under that status
         results = [SubmitResult(p["tracking_id"], error.status or 400, error.detail) for p in payloads]
 
@@ -245,8 +249,23 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
     retry_ids = [r.tracking_id for r in results if r.retryable]
     if retry_ids:
         error = RetryableError(f"case store failed {len(retry_ids)} report(s) in a batch", reason="casestore_partial")
-        return _retry_or_give_up(context, job, envelopes, retry_ids, done, error, attempts)
+        return _retry_or_give_up(context, job, envelopes, retry_ids + held, done, error, attempts)
+    if held:
+        reason = with_media.held[held[0]]
+        error = RetryableError(f"{len(held)} report(s) wait for a file from their provider ({reason})",
+                               reason=f"attachment_{reason}")
+        return _retry_or_give_up(context, job, envelopes, held, done, error, attempts)
     return counts
+
+
+def may_wait_for_files(settings: Settings, job: Any) -> bool:
+    """Whether a report may be held back for a file that failed for a reason that may pass: while the job is younger
+    than `attachments.retry_seconds` and has a retry left, so that a file never costs a report its delivery."""
+    window = settings.attachments.retry_seconds
+    if job is None or not job.retries_left or window <= 0 or job.created_at is None:
+        return False
+    created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - created).total_seconds() < window
 
 
 def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dict[str, Any]], remaining: list[str],

@@ -11,9 +11,11 @@ Only https URLs of `attachments.fetch_hosts` are fetched, on the default port, e
 (a citizen must not be able to make the gateway open an address of their choosing), up to `attachments.max_bytes`
 as sent (never compressed), within `attachments.timeout_seconds`, and of the type the envelope says (or one of its
 family: X serves a PNG photo as image/png). Our Twilio credentials go to api.twilio.com alone. A file that cannot
-be fetched never holds its report: it goes as before (its URL for a named report, withheld for an anonymous one)
-flagged `not_fetched`, logged as `attachment.fetch_failed` with the reason, never the URL (it leads back to the
-sender).
+be fetched for good (refused, 404, too large) never holds its report: it goes as before (its URL for a named report,
+withheld for an anonymous one) flagged `not_fetched`, logged as `attachment.fetch_failed` with the reason, never the
+URL (it leads back to the sender). One that failed for a reason that may pass (a timeout, a 5xx, a 429) holds its
+report back while the forward job may still wait (`attachments.retry_seconds`, see workers/forward.py): the file
+is often the evidence, and a CDN's bad minute must not cost an anonymous report its photo.
 
 What a URL was fetched as is remembered in Redis, so a retry of the job, or a requeue of the report, takes the file
 already kept instead of fetching it again (as long as the file is there).
@@ -215,18 +217,27 @@ def _known(raw: bytes | None) -> Fetched | None:
         return None
 
 
-def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The envelopes as the case store is to get them: each attachment still at its provider fetched and kept (its
-    location now its sha256 path), or flagged `not_fetched`. The stored envelopes are left as they are (the gateway's
-    copy keeps the URL); an envelope without such attachments comes back as it is, and a batch without any costs no
-    Redis round trip."""
+@dataclass(frozen=True, slots=True)
+class WithMedia:
+    """The envelopes as the case store is to get them, and the reports held back for a later try (with why)."""
+
+    envelopes: dict[str, dict[str, Any]]
+    held: dict[str, str]
+
+
+def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[str, Any]], *,
+                         may_hold: bool = False) -> WithMedia:
+    """Each attachment still at its provider fetched and kept (its location now its sha256 path), or flagged
+    `not_fetched`; with `may_hold`, a report with a file that failed for a reason that may pass is held instead (its
+    envelope left out). The stored envelopes are left as they are (the gateway's copy keeps the URL); an envelope
+    without such attachments comes back as it is, and a batch without any costs no Redis round trip."""
     wanted = [_Wanted(tracking_id, index, str(attachment["location"]), str(attachment.get("content_type") or ""),
                       str(envelope.get("channel") or ""))
               for tracking_id, envelope in envelopes.items()
               for index, attachment in enumerate(envelope.get("attachments") or [])
               if is_provider_url(str(attachment.get("location") or ""))]
     if not wanted:
-        return dict(envelopes)
+        return WithMedia(dict(envelopes), {})
     settings = context.settings
     locations = list(dict.fromkeys(item.location for item in wanted))
     outcomes: dict[str, Fetched | FetchFailed] = {}
@@ -241,6 +252,7 @@ def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[st
                         if isinstance(outcome, Fetched) and loc not in reused})
 
     result = dict(envelopes)
+    held: dict[str, str] = {}
     for item in wanted:
         envelope = result[item.tracking_id]
         if envelope is envelopes[item.tracking_id]:  # copied once, before its first change
@@ -253,11 +265,16 @@ def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[st
                 "location": attachment_location(outcome.sha256)}
             metrics.ATTACHMENT_FETCHES.labels("reused" if item.location in reused else "fetched").inc()
             continue
-        envelope["attachments"][item.index] = {**attachment, "flags": [*attachment.get("flags", []), NOT_FETCHED]}
+        retry = may_hold and outcome.transient
+        if retry:
+            held.setdefault(item.tracking_id, outcome.reason)
+        else:
+            envelope["attachments"][item.index] = {**attachment,
+                                                   "flags": [*attachment.get("flags", []), NOT_FETCHED]}
         metrics.ATTACHMENT_FETCHES.labels(outcome.reason).inc()
         log.warning("attachment.fetch_failed", tracking_id=item.tracking_id, attachment=item.index,
-                    channel=item.channel, reason=outcome.reason, transient=outcome.transient)
-    return result
+                    channel=item.channel, reason=outcome.reason, transient=outcome.transient, retry=retry)
+    return WithMedia({tid: envelope for tid, envelope in result.items() if tid not in held}, held)
 
 
 def _fetch_all(context: WorkerContext, wanted: Mapping[str, str]) -> dict[str, Fetched | FetchFailed]:
