@@ -1,7 +1,8 @@
 """Settings: `config/defaults.toml`, then the profile overlay, then `LAPOR_*` environment variables.
 
 Everything a process needs is read once at start-up into one immutable `Settings` object that is passed
-explicitly; there is no other global state.
+explicitly; there is no other global state. Every default lives in `config/defaults.toml` alone: the models below
+declare none, so a default cannot say one thing there and another here (a key missing from the file is an error).
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ class TwilioSettings(_Section):
     enabled: bool
     auth_token: str
     # The user name of HTTP basic auth on media; empty: the account the media URL names.
-    account_sid: str = ""
+    account_sid: str
     status_inline_timeout_seconds: float = Field(gt=0)
 
 
@@ -259,7 +260,7 @@ class InstagramSettings(_Section):
 
 class PollerSettings(_Section):
     # The lease a poller holds on its account (X user, IG user, IMAP mailbox) while it is the one polling it.
-    lease_seconds: float = Field(default=60.0, gt=0)
+    lease_seconds: float = Field(gt=0)
 
 
 class HealthSettings(_Section):
@@ -289,12 +290,12 @@ class TriageSettings(_Section):
 class RateLimitSettings(_Section):
     """Per-source token buckets on the webhook endpoints (see gateway/ratelimit.py and config/defaults.toml)."""
 
-    enabled: bool = True
-    rate_per_second: float = 50.0
-    burst: int = 500
-    max_sources: int = 10000
-    path_prefix: str = "/v1/channels/"
-    source_header: str = ""
+    enabled: bool
+    rate_per_second: float
+    burst: int
+    max_sources: int
+    path_prefix: str
+    source_header: str
 
 
 class Settings(_Section):
@@ -317,10 +318,10 @@ class Settings(_Section):
     social: SocialSettings
     x: XSettings
     instagram: InstagramSettings
-    pollers: PollerSettings = PollerSettings()
+    pollers: PollerSettings
     health: HealthSettings
     triage: TriageSettings
-    ratelimit: RateLimitSettings = RateLimitSettings()
+    ratelimit: RateLimitSettings
 
     @property
     def casestore_url(self) -> str:

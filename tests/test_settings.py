@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from gateway.settings import SettingsError, env_name, load_settings
+from gateway.settings import CONFIG_DIR, Settings, SettingsError, env_name, load_settings
 
 PRODUCTION_SECRETS = {
     "LAPOR_TWILIO_AUTH_TOKEN": "t",
@@ -136,3 +137,27 @@ def test_the_providers_media_hosts_are_fetched_by_default_and_never_in_developme
     hosts = load_settings(PRODUCTION_SECRETS).attachments.fetch_hosts
     assert {"api.twilio.com", "pbs.twimg.com", "*.cdninstagram.com"} <= set(hosts)
     assert load_settings({"LAPOR_PROFILE": "development"}).attachments.fetch_hosts == []
+
+
+def _fields_with_a_default(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every field of `model` and of the sections in it that declares a default of its own."""
+    found = []
+    for name, field in model.model_fields.items():
+        if not field.is_required():
+            found.append(f"{prefix}{name}")
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            found += _fields_with_a_default(field.annotation, f"{prefix}{name}.")
+    return found
+
+
+def test_every_default_is_in_the_toml_file_alone() -> None:
+    """A default in the model as well would drift from config/defaults.toml (the rate limit's once did: 50/s in the
+    model, 1000/s in the file); with none, the file is the one source and a key missing there is an error."""
+    assert _fields_with_a_default(Settings) == []
+
+
+def test_a_key_missing_from_the_toml_file_is_a_clear_error(tmp_path: Path) -> None:
+    text = (CONFIG_DIR / "defaults.toml").read_text(encoding="utf-8")
+    (tmp_path / "defaults.toml").write_text(text.replace("\nburst = ", "\n# burst = "), encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"ratelimit\.burst"):
+        load_settings(PRODUCTION_SECRETS, config_dir=tmp_path)
