@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -161,3 +163,39 @@ def test_a_key_missing_from_the_toml_file_is_a_clear_error(tmp_path: Path) -> No
     (tmp_path / "defaults.toml").write_text(text.replace("\nburst = ", "\n# burst = "), encoding="utf-8")
     with pytest.raises(SettingsError, match=r"ratelimit\.burst"):
         load_settings(PRODUCTION_SECRETS, config_dir=tmp_path)
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+# What the README names a top-level key by, where that is not LAPOR_<KEY>.
+README_NAMES = {"redis_url": "REDIS_URL"}
+
+
+def _documented(section: str | None, key: str, readme: str) -> bool:
+    """The README names `[section] key` by its variable (LAPOR_SMS_SHORT_CODE), by a short form after a variable
+    of its section in the same paragraph or table row (`LAPOR_EMAIL_RELAY_HOST`, `_PORT`; `..._MAX_PAGES`), as
+    `section.key`, or as `key` in a paragraph that names `[section]`."""
+    if section is None:
+        return re.search(rf"\b{README_NAMES.get(key, env_name(None, key))}\b", readme) is not None
+    if re.search(rf"\b({env_name(section, key)}|{section}\.{key})\b", readme):
+        return True
+    upper = key.upper()
+    for block in re.split(r"\n\s*\n|\n(?=\|)", readme):
+        if f"[{section}]" in block and f"`{key}`" in block:
+            return True
+        names = re.findall(rf"{env_name(section, '')}([A-Z0-9_]+)", block)
+        for suffix in re.findall(r"`(?:\.\.\.)?_([A-Z0-9_]+)`", block):
+            if upper == suffix or upper.endswith(f"_{suffix}"):
+                stem = upper.removesuffix(suffix)  # `_PORT` after LAPOR_EMAIL_RELAY_HOST: RELAY_
+                if any(name.startswith(stem) for name in names):
+                    return True
+    return False
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    """An operator reads the README, not the TOML file: each key of config/defaults.toml is named there."""
+    readme = README.read_text(encoding="utf-8")
+    raw = tomllib.loads((CONFIG_DIR / "defaults.toml").read_text(encoding="utf-8"))
+    keys = [(section, key) for section, value in raw.items() if isinstance(value, dict) for key in value]
+    keys += [(None, key) for key, value in raw.items() if not isinstance(value, dict)]
+    missing = [f"{section}.{key}" if section else key for section, key in keys if not _documented(section, key, readme)]
+    assert missing == []
