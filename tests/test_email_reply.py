@@ -6,11 +6,12 @@ import hashlib
 import io
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,8 +19,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from redis import Redis
 
+from gateway.attachments import attachment_location
 from gateway.lease import process_table
-from gateway.queues import REPLY_QUEUE, enqueue_calls, queue
+from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, enqueue_calls, queue
+from gateway.settings import Settings
+from tests.aggregator_support import drain
 from tests.conftest import (
     CASESTORE_TOKEN,
     CaseStoreServer,
@@ -30,9 +34,11 @@ from tests.conftest import (
     wait_until,
 )
 from tests.email_support import RECIPIENT, SmtpServerThread, fixture, outbox, run_replies, stored_envelope
+from tests.image_support import fixture as image_fixture
 from tests.job_support import SecondJobInFirstSend
 from workers import email_reply
 from workers.deadletters import DeadLetters
+from workers.image_metadata import METADATA_NOT_REMOVED, strip_metadata
 from workers.send_lease import SendInProgress, send_lease_key
 
 
@@ -231,6 +237,89 @@ def test_attachments_over_the_limit_are_listed_but_not_stored(test_env: TestEnvi
     assert "not_stored" not in by_name["daftar-penerima.docx"]["flags"]  # 57 bytes
     assert {"too_large", "not_stored"} <= set(by_name["logo.png"]["flags"])  # 70 bytes
     assert by_name["logo.png"]["location"] == "" and by_name["logo.png"]["size"] == 70
+
+
+# -- a stored file the worker cannot read or the case store refuses: logged, and the report goes ---------------------
+def mail_with_file(content_type: str, filename: str, data: bytes, subject: str = "Jalan rusak") -> bytes:
+    message = EmailMessage()
+    message["From"] = "Warga <warga@example.net>"
+    message["To"] = RECIPIENT
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{secrets.token_hex(8)}@example.net>"
+    message.set_content("Foto terlampir.")
+    maintype, subtype = content_type.split("/")
+    message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return message.as_bytes(policy=policy.SMTP)
+
+
+def mailed_report(settings: Settings, redis: Redis, raw: bytes) -> tuple[str, dict[str, Any]]:
+    """A mail taken by the gateway's SMTP server: its Tracking ID and its one stored attachment."""
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        result = server.deliver(raw, mail_from="warga@example.net")
+    finally:
+        server.stop()
+    envelope = stored_envelope(redis, result.tracking_id or "")
+    assert envelope is not None
+    [attachment] = envelope["attachments"]
+    assert attachment["sha256"] and attachment["location"]
+    return envelope["tracking_id"], attachment
+
+
+def file_gone(path: Path) -> None:
+    path.unlink()
+
+
+def bytes_changed(path: Path) -> None:
+    """The case store checks the bytes against the sha256 in the path: 422."""
+    path.write_bytes(b"%PDF-1.4 not what was mailed")
+
+
+@pytest.mark.parametrize(("spoil", "error", "reason"), [
+    pytest.param(file_gone, "FileNotFoundError", "unreadable", id="the stored file is gone"),
+    pytest.param(bytes_changed, "PermanentError", "casestore_422", id="the case store refuses the upload"),
+])
+def test_a_file_that_does_not_reach_the_case_store_is_logged_and_its_report_goes(
+        spoil: Callable[[Path], None], error: str, reason: str, test_env: TestEnvironment, redis: Redis,
+        casestore: CaseStoreServer, log_stream: io.StringIO) -> None:
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    tracking_id, attachment = mailed_report(settings, redis, mail_with_file("application/pdf", "kuitansi.pdf",
+                                                                            b"%PDF-1.4 kuitansi"))
+    spoil(settings.data_dir / attachment["location"])
+    drain(settings, (FORWARD_QUEUE,))
+    report = casestore.get(tracking_id)
+    assert report is not None
+    assert casestore.store.get_attachment(attachment["sha256"]) is None
+    failed = [event for event in log_events(log_stream) if event["event"] == "forward.attachment_failed"]
+    assert [(event["tracking_id"], event["error"], event["reason"]) for event in failed] == [
+        (tracking_id, error, reason)]
+    assert "kuitansi" not in log_stream.getvalue()
+
+
+def test_an_anonymous_photo_whose_copy_cannot_be_kept_is_withheld_and_its_report_goes(
+        test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, log_stream: io.StringIO) -> None:
+    """The data dir cannot take the copy without metadata (where its folder would be is a file): the photo as sent
+    never goes instead."""
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    photo = image_fixture("phone.jpg")
+    copy_sha256 = hashlib.sha256(strip_metadata(photo)).hexdigest()
+    tracking_id, attachment = mailed_report(settings, redis, mail_with_file("image/jpeg", "IMG_20251120.jpg", photo,
+                                                                            subject="ANONIM: pungli di kelurahan"))
+    assert copy_sha256[:2] != attachment["sha256"][:2]  # the original's folder stays usable
+    (settings.data_dir / attachment_location(copy_sha256)).parent.write_bytes(b"")
+    drain(settings, (FORWARD_QUEUE,))
+    report = casestore.get(tracking_id)
+    assert report is not None and report["anonymous"] is True
+    [sent] = report["attachments"]  # type: ignore[index]
+    assert (sent["location"], sent["sha256"], sent["size"]) == ("", None, None)
+    assert sent["flags"] == [METADATA_NOT_REMOVED]
+    assert casestore.store.get_attachment(attachment["sha256"]) is None
+    assert casestore.store.get_attachment(copy_sha256) is None
+    events = log_events(log_stream)
+    withheld = [event for event in events if event["event"] == "attachment.metadata_not_removed"]
+    assert [(event["tracking_id"], event["reason"], event["format"]) for event in withheld] == [
+        (tracking_id, "not_stored", "jpeg")]
+    assert [event for event in events if event["event"] == "forward.attachment_failed"] == []
 
 
 @pytest.mark.parametrize(
