@@ -38,6 +38,7 @@ from tests.image_support import fixture as image_fixture
 from tests.job_support import SecondJobInFirstSend
 from workers import email_reply
 from workers.deadletters import DeadLetters
+from workers.forward import NOT_UPLOADED
 from workers.image_metadata import METADATA_NOT_REMOVED, strip_metadata
 from workers.send_lease import SendInProgress, send_lease_key
 
@@ -289,10 +290,12 @@ def test_a_file_that_does_not_reach_the_case_store_is_logged_and_its_report_goes
     drain(settings, (FORWARD_QUEUE,))
     report = casestore.get(tracking_id)
     assert report is not None
+    assert report["attachments"] == [{**attachment, "flags": [NOT_UPLOADED]}]  # no bytes for its sha256, and why
     assert casestore.store.get_attachment(attachment["sha256"]) is None
+    assert stored_envelope(redis, tracking_id)["attachments"] == [attachment]  # type: ignore[index]
     failed = [event for event in log_events(log_stream) if event["event"] == "forward.attachment_failed"]
-    assert [(event["tracking_id"], event["error"], event["reason"]) for event in failed] == [
-        (tracking_id, error, reason)]
+    assert [(event["tracking_id"], event["attachment"], event["error"], event["reason"]) for event in failed] == [
+        (tracking_id, 0, error, reason)]
     assert "kuitansi" not in log_stream.getvalue()
 
 

@@ -168,11 +168,18 @@ def _dead_letter(context: WorkerContext, envelope: dict[str, Any] | None, tracki
     DeadLetters(context.redis).add_forward(tracking_id, envelope, reason=reason, detail=detail, attempts=attempts)
 
 
+# The flag of an attachment whose bytes the case store did not get: the gateway could not read its file, or the case
+# store refused it. Without it the report would list a sha256 the case store has no file for, and nothing saying why.
+NOT_UPLOADED = "not_uploaded"
+
+
 def _upload_attachments(context: WorkerContext, payloads: list[dict[str, Any]]) -> None:
     """Attachments stored under the data dir go to the case store before their report (content-addressed, so a
-    retry uploads again harmlessly). A refused or missing file is logged; the report still goes."""
+    retry uploads again harmlessly). A refused or missing file is logged and flagged `not_uploaded` in the payload
+    (the stored envelope stays as it is); the report still goes."""
     for payload in payloads:
-        for attachment in payload.get("attachments") or []:
+        attachments = list(payload.get("attachments") or [])
+        for index, attachment in enumerate(attachments):
             if not kept_by_gateway(attachment):
                 continue
             location, sha256 = attachment["location"], attachment["sha256"]
@@ -180,8 +187,11 @@ def _upload_attachments(context: WorkerContext, payloads: list[dict[str, Any]]) 
                 content = stored_path(context.settings.data_dir, location).read_bytes()
                 context.casestore.put_attachment(sha256, attachment.get("content_type", ""), content)
             except (OSError, PermanentError) as error:
-                log.error("forward.attachment_failed", tracking_id=payload["tracking_id"],
+                log.error("forward.attachment_failed", tracking_id=payload["tracking_id"], attachment=index,
                           error=type(error).__name__, reason=getattr(error, "reason", "unreadable"))
+                attachments[index] = {**attachment, "flags": [*attachment.get("flags", []), NOT_UPLOADED]}
+        if attachments:
+            payload["attachments"] = attachments
 
 
 def forward_reports(tracking_ids: list[str]) -> dict[str, int]:
