@@ -55,6 +55,18 @@ _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+" + _EMAIL_DOMAIN)
 _QUOTED_EMAIL = re.compile(r'"[^"\r\n]{1,64}"' + _EMAIL_DOMAIN)
 # Integers this long are phone numbers written as numbers, not counters.
 _PHONE_INT_FLOOR = 100_000_000
+# A run of digits alone this long is no phone number (E.164 allows 15 digits; with the international prefix "00",
+# 17): an Instagram or X id (a user, post or comment, 17 to 19 digits). Redacted all the same, as `[id]`, so an
+# operator reading `deadletters show` or a log line is not told it was a number to call.
+_ID_DIGITS = 16
+_ID_INT_FLOOR = 10 ** (_ID_DIGITS - 1)
+
+
+def _number_label(match: re.Match[str]) -> str:
+    """What a number found in free text is replaced by: `[id]` for a provider's id, `[phone]` for anything else."""
+    found = match.group()
+    is_id = found.isdigit() and len(found) >= _ID_DIGITS and not (found.startswith("00") and len(found) <= 17)
+    return "[id]" if is_id else "[phone]"
 
 # Values known to be a citizen's (the text and sender of the message in hand): removed wherever they appear.
 _SENSITIVE: ContextVar[tuple[str, ...]] = ContextVar("lapor_sensitive_values", default=())
@@ -78,7 +90,7 @@ def scrub(text: str) -> str:
     text = _EMAIL.sub("[email]", text)
     if '"@' in text:
         text = _QUOTED_EMAIL.sub("[email]", text)
-    return _PHONE.sub("[phone]", text)
+    return _PHONE.sub(_number_label, text)
 
 
 def loggable_host(host: str) -> str:
@@ -134,7 +146,9 @@ def _scrub_value(value: Any) -> Any:
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return "[phone]" if abs(value) >= _PHONE_INT_FLOOR else value
+        if abs(value) < _PHONE_INT_FLOOR:
+            return value
+        return "[id]" if abs(value) >= _ID_INT_FLOOR else "[phone]"
     if isinstance(value, float):  # a whole one is a number written as a float; inf and nan are not whole
         return "[phone]" if abs(value) >= _PHONE_INT_FLOOR and value.is_integer() else value
     if isinstance(value, (dict, Mapping)):  # dict first: the ABC check on Mapping is slow

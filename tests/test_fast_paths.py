@@ -32,6 +32,7 @@ from gateway.health import SIGNALS_KEY, HealthSignals
 from gateway.intake import Intake
 from gateway.logs import (
     _EMAIL,
+    _ID_INT_FLOOR,
     _PHONE,
     _PHONE_INT_FLOOR,
     _QUOTED_EMAIL,
@@ -40,6 +41,7 @@ from gateway.logs import (
     SAFE_KEYS,
     SENSITIVE_KEYS,
     VERBATIM_KEYS,
+    _number_label,
     configure_logging,
     get_logger,
     redact,
@@ -294,7 +296,7 @@ def _scrub_without_shortcuts(text: str) -> str:
     for value in _SENSITIVE.get():
         if value in text:
             text = text.replace(value, REDACTED)
-    return _PHONE.sub("[phone]", _QUOTED_EMAIL.sub("[email]", _EMAIL.sub("[email]", text)))
+    return _PHONE.sub(_number_label, _QUOTED_EMAIL.sub("[email]", _EMAIL.sub("[email]", text)))
 
 
 @hypothesis_settings(max_examples=300, deadline=None)
@@ -317,7 +319,7 @@ def _redact_without_shortcuts(event: dict[str, object]) -> dict[str, object]:
         if isinstance(value, str):
             return scrub(value)
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _PHONE_INT_FLOOR:
-            return "[phone]"
+            return "[id]" if abs(value) >= _ID_INT_FLOOR else "[phone]"
         if isinstance(value, Mapping):
             return {key: item_(str(key), item) for key, item in value.items()}
         if isinstance(value, (list, tuple)):

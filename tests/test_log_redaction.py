@@ -16,6 +16,7 @@ import structlog
 from aiohttp import web
 from redis import Redis
 
+from channels.social import SOCIAL_REPLY_FUNC
 from gateway.logs import get_logger, sensitive_values
 from gateway.outbound import OutboundReplies
 from gateway.queues import REPLY_QUEUE
@@ -33,6 +34,7 @@ from tests.conftest import (
     wait_ready,
 )
 from tests.email_support import SmtpServerThread
+from tests.test_forwarding import cli
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers import reaper
 from workers.deadletters import DeadLetters
@@ -185,6 +187,42 @@ def test_a_traceback_is_still_useful(log_stream: io.StringIO) -> None:
     assert "could not store report (35 characters)" in exception["exc_value"]
     assert any(frame["name"] == "_raise_with_a_local" for frame in exception["frames"])
     assert all("locals" not in frame or not frame["locals"] for frame in exception["frames"])
+
+
+# Instagram and X ids (users, posts, comments): 17 to 19 digits, longer than any phone number (E.164: 15 digits).
+IG_COMMENT_ID, IG_MEDIA_ID, TWEET_ID = "17858893269000001", "17895695668004550", "1860000000000000001"
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    pytest.param(f"Object with ID '{IG_COMMENT_ID}' does not exist", "Object with ID '[id]' does not exist",
+                 id="an instagram comment id"),
+    pytest.param(f"reply to tweet {TWEET_ID} refused", "reply to tweet [id] refused", id="a tweet id"),
+    pytest.param("to 6281234567890 or +62 812-3456-7890", "to [phone] or [phone]", id="phone numbers"),
+    pytest.param("dial 00628123456789012", "dial [phone]", id="a number with the international prefix 00"),
+    pytest.param(f"+{IG_COMMENT_ID}", "[phone]", id="a + says it is a number to call"),
+    pytest.param(f"0812 3456 7890 {IG_MEDIA_ID}", "[phone]", id="a number beside an id: one run, as a number"),
+])
+def test_an_id_is_redacted_as_an_id_and_a_phone_number_as_a_phone_number(
+        text: str, shown: str, log_stream: io.StringIO) -> None:
+    get_logger().info("case.ids", detail=text, ig_user=int(IG_MEDIA_ID), msisdn_as_int=6281234567890)
+    [line] = [e for e in log_events(log_stream) if e["event"] == "case.ids"]
+    assert (line["detail"], line["ig_user"], line["msisdn_as_int"]) == (shown, "[id]", "[phone]")
+
+
+def test_deadletters_show_calls_an_instagram_id_an_id(test_env: TestEnvironment, redis: Redis) -> None:
+    """A public reply the Graph API refused: its target's ids stay redacted, under a label that does not send an
+    operator looking for a phone number."""
+    DeadLetters(redis).add_new(
+        queue=REPLY_QUEUE, func=SOCIAL_REPLY_FUNC, tracking_id="10000004", item="instagram:media",
+        args=["instagram", {"media_id": IG_MEDIA_ID, "comment_id": IG_COMMENT_ID}, "social_ack", "10000004", "id"],
+        reason="instagram_bad_payload", detail=f"400 code=100: Object with ID '{IG_COMMENT_ID}' does not exist",
+        channel="instagram")
+    shown = cli(test_env, "deadletters", "show", "10000004")
+    assert shown.returncode == 0, shown.stderr
+    assert IG_COMMENT_ID not in shown.stdout and IG_MEDIA_ID not in shown.stdout
+    assert "[phone]" not in shown.stdout
+    assert "'media_id': '[id]', 'comment_id': '[id]'" in shown.stdout
+    assert "Object with ID '[id]' does not exist" in shown.stdout
 
 
 def test_times_as_the_views_write_them_stay_readable(log_stream: io.StringIO) -> None:
