@@ -125,3 +125,20 @@ def embedded_redis_url(data_dir: Path) -> str | None:
     """The URL a running supervisor's embedded Redis listens on, if it wrote one under `data_dir/redis`."""
     path = data_dir / "redis" / URL_FILE
     return path.read_text().strip() if path.is_file() else None
+
+
+def redis_address(redis: Redis) -> str:
+    """Where a client connects, as host:port (or its socket path): never the URL, whose password it may carry."""
+    kwargs = redis.connection_pool.connection_kwargs
+    return str(kwargs.get("path") or f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}")
+
+
+def named_redis(redis: Redis, data_dir: Path | None) -> str:
+    """The Redis a process uses, named for the operator who has to check it: the embedded one of the `make run` on
+    this data dir (their shell has no REDIS_URL then: the supervisor hands it to its processes), or the one REDIS_URL
+    names."""
+    address = redis_address(redis)
+    embedded = embedded_redis_url(data_dir) if data_dir is not None else None
+    if embedded and redis_address(Redis.from_url(embedded)) == address:
+        return f"the embedded Redis of `make run` ({address}, its log in {data_dir / 'redis' / 'redis.log'})"
+    return f"the Redis server REDIS_URL names ({address})"

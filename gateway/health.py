@@ -42,6 +42,7 @@ from rq.worker import Worker
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from gateway import metrics
+from gateway.embedded_redis import named_redis
 from gateway.lease import LEASE_KEY, lease_status
 from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
@@ -549,15 +550,15 @@ def spool_size(data_dir: Path) -> int:
     return Spool(data_dir / "spool").size_bytes()
 
 
-def redis_down_document(error: BaseException, spool_bytes: int, now: float) -> dict[str, Any]:
+def redis_down_document(error: BaseException, spool_bytes: int, now: float, redis_name: str) -> dict[str, Any]:
     """The status document while Redis does not answer. Twilio's webhooks are still answered from the disk spool, so
     the spool's size is what an operator watches then; the webhooks that are not (the aggregator's SMS, whose reply is
     a queued job; Instagram's notifications, kept on a Redis list) are named, 1708 being the main SMS path. Every
-    view shows this one text."""
+    view shows this one text, ending with the Redis to check (`embedded_redis.named_redis`)."""
     reason = (f"Redis unreachable ({type(error).__name__}): Twilio's webhooks are answered from the disk spool "
               f"({spool_bytes} bytes waiting, replayed when Redis is back) while the gateways hold Tracking IDs in "
               "reserve (/readyz shows how many), 503 after; the aggregator's callbacks and Instagram's notifications "
-              "get 503 (their senders retry), SMTP answers 451, pollers wait. Check the Redis server (REDIS_URL)")
+              f"get 503 (their senders retry), SMTP answers 451, pollers wait. Check {redis_name}")
     return {"generated_at": _clock(now), "overall": State.DOWN.value, "redis": type(error).__name__,
             "reason": reason, "spool_size": spool_bytes}
 
@@ -647,6 +648,7 @@ class HealthMonitor:
         self.polled = dict(polled or {})
         self._queues = tuple(queues)
         self._spool = spool or (lambda: spool_size(data_dir) if data_dir is not None else 0)
+        self._data_dir = data_dir
         self._clock = clock
         self._set_state = redis.register_script(_SET_STATE)
 
@@ -784,7 +786,7 @@ class HealthMonitor:
         metrics.REDIS_UP.set(0)
         spool_bytes = self._spool()
         metrics.SPOOL_SIZE.set(spool_bytes)
-        return redis_down_document(error, spool_bytes, self._clock())
+        return redis_down_document(error, spool_bytes, self._clock(), named_redis(self._redis, self._data_dir))
 
     def read_stored(self, healths: Sequence[ChannelHealth]) -> StoredStatus:
         """What the document shows besides the evaluation, in one round trip (and the spool's size)."""

@@ -382,6 +382,45 @@ async def test_with_redis_unreachable_status_says_so_and_metrics_still_answer(
     assert orjson.loads(as_json.stdout)["spool_size"] == 0
 
 
+def _status_reason(env: dict[str, str]) -> str:
+    result = subprocess.run([str(cli_path()), "status", "--json"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    return str(orjson.loads(result.stdout)["reason"])
+
+
+async def test_with_the_embedded_redis_gone_the_views_name_it_not_redis_url(
+        test_env: TestEnvironment, settings: Settings) -> None:
+    """Under `make run` REDIS_URL is unset in the operator's shell (the supervisor hands the embedded Redis's URL to
+    its processes): "check REDIS_URL" sent them looking for a variable they never set."""
+    embedded = EmbeddedRedis(settings.data_dir / "redis").start()
+    embedded.write_url()  # as the supervisor does while it runs
+    embedded.kill()  # the embedded Redis died; the supervisor (and its URL file) did not
+    expected = f"Check the embedded Redis of `make run` (127.0.0.1:{embedded.port}, its log in "
+    env = test_env.process_env()
+    env.pop("REDIS_URL")
+    reason = _status_reason(env)
+    assert expected in reason and "REDIS_URL" not in reason
+    # The gateway of that `make run`: REDIS_URL in its environment, set by the supervisor.
+    app = create_app(test_env.settings(REDIS_URL=embedded.url), redis_connection(embedded.url, timeout=0.5))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    try:
+        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
+            status = await client.get("/v1/status")
+        assert status.status_code == 503 and expected in status.json()["reason"]
+    finally:
+        await runner.cleanup()
+
+
+def test_with_the_redis_of_redis_url_unreachable_the_views_name_it_by_address_without_its_password(
+        test_env: TestEnvironment) -> None:
+    port = free_port()
+    reason = _status_reason(test_env.process_env(REDIS_URL=f"redis://:s3cret-pass@127.0.0.1:{port}/0"))
+    assert reason.endswith(f"Check the Redis server REDIS_URL names (127.0.0.1:{port})")
+    assert "s3cret-pass" not in reason
+
+
 async def test_with_redis_hanging_the_operator_views_still_answer_in_time(
     settings: object, tmp_path: object
 ) -> None:
