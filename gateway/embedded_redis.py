@@ -138,7 +138,16 @@ def named_redis(redis: Redis, data_dir: Path | None) -> str:
     this data dir (their shell has no REDIS_URL then: the supervisor hands it to its processes), or the one REDIS_URL
     names."""
     address = redis_address(redis)
-    embedded = embedded_redis_url(data_dir) if data_dir is not None else None
-    if embedded and redis_address(Redis.from_url(embedded)) == address:
+    if data_dir is not None and _embedded_address(data_dir) == address:
         return f"the embedded Redis of `make run` ({address}, its log in {data_dir / 'redis' / 'redis.log'})"
     return f"the Redis server REDIS_URL names ({address})"
+
+
+def _embedded_address(data_dir: Path) -> str | None:
+    """The address of the embedded Redis a running `make run` wrote down under `data_dir`; None without one (or with
+    a file that names none: the status views must still answer)."""
+    url = embedded_redis_url(data_dir)
+    try:
+        return redis_address(Redis.from_url(url)) if url else None
+    except ValueError:
+        return None
