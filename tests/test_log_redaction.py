@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 import smtplib
 import threading
 from collections.abc import Awaitable, Callable
@@ -14,10 +15,14 @@ from types import SimpleNamespace
 import pytest
 import structlog
 from aiohttp import web
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from redis import Redis
 
 from channels.social import SOCIAL_REPLY_FUNC
-from gateway.logs import get_logger, sensitive_values
+from gateway import logs
+from gateway.logs import get_logger, scrub, sensitive_values
 from gateway.outbound import OutboundReplies
 from gateway.queues import REPLY_QUEUE
 from gateway.settings import Settings
@@ -201,6 +206,9 @@ IG_COMMENT_ID, IG_MEDIA_ID, TWEET_ID = "17858893269000001", "17895695668004550",
     pytest.param("dial 00628123456789012", "dial [phone]", id="a number with the international prefix 00"),
     pytest.param(f"+{IG_COMMENT_ID}", "[phone]", id="a + says it is a number to call"),
     pytest.param(f"0812 3456 7890 {IG_MEDIA_ID}", "[phone]", id="a number beside an id: one run, as a number"),
+    pytest.param("kirim ke " + "6281234567890" * 4 + " ya", "kirim ke [id] ya",
+                 id="four numbers typed together: past the separated part's bound, still redacted"),
+    pytest.param("0812 3456 7890 " * 4 + "x", "[phone] x", id="four numbers with separators: one run"),
 ])
 def test_an_id_is_redacted_as_an_id_and_a_phone_number_as_a_phone_number(
         text: str, shown: str, log_stream: io.StringIO) -> None:
@@ -388,3 +396,26 @@ def test_undecodable_bytes_in_a_log_line_do_not_break_it(log_stream: io.StringIO
     get_logger().warning("smtp.refused", reason="MAIL FROM:<\udce9\udcff@b.c>")
     [line] = [e for e in log_events(log_stream) if e["event"] == "smtp.refused"]
     assert "\\udce9" in str(line["reason"])
+
+
+# The patterns as they were before they were made linear: what they found, the new ones must find the same, in text
+# too short to meet the bound.
+_OLD_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+" + logs._EMAIL_DOMAIN)
+_OLD_PHONE = re.compile(r"(?<![\w+])(?!\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[ T](?:[01]\d|2[0-3]):[0-5]\d)"
+                        r"\+?\(?\d(?:[\s().\-/\u2010-\u2015]{0,3}\d){8,40}(?!\w)")
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="0123456789 -.()+@a_Z:T", max_size=60))
+def test_the_linear_patterns_find_what_the_earlier_ones_found(text: str) -> None:
+    assert logs._EMAIL.sub("[email]", text) == _OLD_EMAIL.sub("[email]", text)
+    assert logs._redact_numbers(text) == _OLD_PHONE.sub(lambda m: logs._number_label(m.group()), text)
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    pytest.param("1" * 100_000 + "a", "1" * 100_000 + "a", id="digits run into a word: no number"),
+    pytest.param("1" * 100_000 + " a", "[id] a", id="a run of plain digits, whole"),
+    pytest.param("1-" * 50_000, "[phone]-", id="separated digits far past the bound, every one"),
+])
+def test_a_long_run_is_redacted_whole_or_left_whole(text: str, shown: str) -> None:
+    assert scrub(text) == shown
