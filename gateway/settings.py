@@ -177,6 +177,8 @@ class EmailSettings(_Section):
     max_message_bytes: int
     max_mime_parts: int = Field(ge=1)
     max_mime_depth: int = Field(ge=1)
+    max_header_lines: int = Field(ge=1)
+    max_header_bytes: int = Field(ge=1)
     max_attachment_bytes: int
     max_attachments_bytes: int
     max_attachments: int

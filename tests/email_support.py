@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import smtplib
 from dataclasses import dataclass, field
 from email import policy
@@ -56,6 +58,109 @@ def mail_nested(depth: int) -> bytes:
     head = f"From: Warga <warga@example.net>\nTo: {RECIPIENT}\nSubject: Jalan rusak\n" \
         f"Message-ID: {make_msgid(domain='example.net')}\nMIME-Version: 1.0\n"
     return (head + body).replace("\n", "\r\n").encode()
+
+
+def mail_with_header_lines(extra: int, field: str = "X-Flood: 1") -> bytes:
+    """A citizen's mail whose own header carries `extra` lines of `field` besides its five."""
+    head = f"From: Warga <warga@example.net>\nTo: {RECIPIENT}\nSubject: Jalan rusak\n" \
+        f"Message-ID: {make_msgid(domain='example.net')}\nMIME-Version: 1.0\n"
+    body = "Content-Type: text/plain; charset=utf-8\n\nJalan di depan SDN 3 berlubang.\n"
+    return (head + f"{field}\n" * extra + body).replace("\n", "\r\n").encode()
+
+
+def mail_with_flooded_parts(parts: int, extra: int, field: str = "X-Flood: 1") -> bytes:
+    """A citizen's mail (multipart/mixed, part 1; its text, part 2) with `parts` notes more, each a part whose own
+    header carries `extra` lines of `field` besides its Content-Type."""
+    note = "--lapor-b\nContent-Type: text/plain\n" + f"{field}\n" * extra + "\nCatatan.\n"
+    head = f"From: Warga <warga@example.net>\nTo: {RECIPIENT}\nSubject: Jalan rusak\n" \
+        f"Message-ID: {make_msgid(domain='example.net')}\nMIME-Version: 1.0\n" \
+        "Content-Type: multipart/mixed; boundary=lapor-b\n\n"
+    text = "--lapor-b\nContent-Type: text/plain; charset=utf-8\n\nJalan di depan SDN 3 berlubang.\n"
+    return (head + text + note * parts + "--lapor-b--\n").replace("\n", "\r\n").encode()
+
+
+def _folded(name: str, value: str, width: int = 76) -> str:
+    """`name: value` folded as signers fold a long base64 value: one tab-led piece of `width` per line."""
+    pieces = [value[start:start + width] for start in range(0, len(value), width)]
+    return f"{name}: " + "\n\t".join(pieces) + "\n"
+
+
+def _blob(seed: str, size: int) -> str:
+    """Base64-looking text (a signature, a body hash, an anti-spam verdict): the same for the same seed."""
+    text = ""
+    while len(text) < size:
+        text += base64.b64encode(hashlib.sha256((seed + text).encode()).digest()).decode().rstrip("=")
+    return text[:size]
+
+
+def trace_fields(received: int = 30, arc_sets: int = 3) -> str:
+    """What relays put above a mail on its way: `received` hops (MTAs bounce a mail past 25 to 50), an ARC set
+    (RFC 8617) per forwarding hop, the authentication verdicts, Gmail's and Exchange Online's own fields, one anti-spam
+    verdict of 4 KB. About 290 lines and 18 KB with the defaults; Gmail refuses a mail over 5,000 fields or 500 KB."""
+    fields = ["Delivered-To: pengaduan@lapor.go.id\n", "Return-Path: <warga@example.net>\n"]
+    for hop in range(received, 0, -1):
+        fields.append(f"Received: from mx{hop}.relay.example.net (mx{hop}.relay.example.net [192.0.2.{hop}])\n"
+                      f"\tby mx{hop + 1}.relay.example.net with ESMTPS id {_blob(f'id{hop}', 16)}\n"
+                      f"\tfor <pengaduan@lapor.go.id>\n\t(version=TLS1_3 cipher=TLS_AES_256_GCM_SHA384 bits=256/256);\n"
+                      f"\tMon, 01 Dec 2025 10:{hop:02d}:00 +0700\n")
+    for hop in range(arc_sets, 0, -1):
+        fields += [
+            _folded("ARC-Seal", f"i={hop}; a=rsa-sha256; t=1764558000; cv={'none' if hop == 1 else 'pass'}; "
+                    f"d=relay{hop}.example.net; s=arc-2025; b={_blob(f'seal{hop}', 344)}"),
+            _folded("ARC-Message-Signature", f"i={hop}; a=rsa-sha256; c=relaxed/relaxed; d=relay{hop}.example.net; "
+                    "s=arc-2025; h=to:subject:message-id:date:from:mime-version:dkim-signature; "
+                    f"bh={_blob(f'bh{hop}', 44)}; b={_blob(f'ams{hop}', 344)}"),
+            _folded("ARC-Authentication-Results", f"i={hop}; mx{hop}.relay.example.net; dkim=pass "
+                    "header.i=@example.net header.s=s1 header.b=abcdEFGH; spf=pass (domain of warga@example.net "
+                    "designates 198.51.100.7 as permitted sender) smtp.mailfrom=warga@example.net; dmarc=pass "
+                    "(p=NONE sp=NONE dis=NONE) header.from=example.net"),
+        ]
+    fields += [
+        _folded("Authentication-Results", "mx.lapor.go.id; dkim=pass header.i=@example.net header.s=s1 "
+                "header.b=abcdEFGH; arc=pass (i=3 spf=pass dkim=pass dmarc=pass); spf=pass smtp.mailfrom=example.net"),
+        "Received-SPF: pass (mx.lapor.go.id: domain of warga@example.net designates 198.51.100.7 as permitted "
+        "sender) client-ip=198.51.100.7;\n",
+        _folded("DKIM-Signature", "v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.net; s=s1; t=1764558000; "
+                "h=to:subject:message-id:date:from:mime-version:from:to:cc:subject:date:message-id:reply-to; "
+                f"bh={_blob('bh', 44)}; b={_blob('dkim', 344)}"),
+        _folded("X-Google-DKIM-Signature", "v=1; a=rsa-sha256; c=relaxed/relaxed; d=1e100.net; s=20230601; "
+                f"t=1764558000; h=x-gm-message-state:from:to:cc:subject:date:message-id:reply-to; "
+                f"bh={_blob('bh', 44)}; b={_blob('gdkim', 344)}"),
+        _folded("X-Gm-Message-State", _blob("state", 200)),
+        _folded("X-Google-Smtp-Source", _blob("source", 100)),
+        _folded("X-Received", f"by 2002:a17:90b:1c8a:b0:2ea:5e0c:2847 with SMTP id {_blob('xr', 40)}; "
+                "Mon, 01 Dec 2025 03:00:00 -0800 (PST)"),
+        *(f"X-MS-Exchange-Organization-{name}: {value}\n" for name, value in [
+            ("Network-Message-Id", "0b5e4c1a-7f8e-4c2b-9a9d-2f6c1e8b3d44"), ("AuthSource", "mx1.relay.example.net"),
+            ("AuthAs", "Anonymous"), ("SCL", "1"), ("MessageDirectionality", "Incoming"),
+            ("ExpirationStartTime", "01 Dec 2025 03:00:00.0000 (UTC)")]),
+        _folded("X-Microsoft-Antispam-Message-Info", _blob("verdict", 4096)),
+    ]
+    return "".join(fields).replace("\n", "\r\n")
+
+
+def mail_through_relays(received: int = 30, arc_sets: int = 3) -> bytes:
+    """A citizen's Gmail-style mail (text, its HTML and a photo) as it arrives after `received` relays and
+    `arc_sets` forwarders: a real-shaped header, far heavier than most."""
+    message = EmailMessage()
+    message["From"] = "Warga <warga@example.net>"
+    message["To"] = RECIPIENT
+    message["Subject"] = "Jalan rusak di depan SDN 3"
+    message["Date"] = "Mon, 01 Dec 2025 10:00:00 +0700"
+    message["Message-ID"] = make_msgid(domain="example.net")
+    message.set_content("Jalan di depan SDN 3 berlubang.")
+    message.add_alternative("<p>Jalan di depan SDN 3 berlubang.</p>", subtype="html")
+    message.add_attachment(b"\xff\xd8\xff\xe0 foto", maintype="image", subtype="jpeg", filename="jalan.jpg")
+    return trace_fields(received, arc_sets).encode() + message.as_bytes().replace(b"\n", b"\r\n")
+
+
+def header_size_of(raw: bytes) -> tuple[int, int]:
+    """(lines, bytes) of the headers of a mail and of all its parts, as the standard library reads them without any
+    limit: a field's folded lines stay in its value, and a field written `Name: value` is its lines as sent."""
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    ending = "\r\n" if b"\r\n" in raw else "\n"
+    fields = [f"{name}: {value}{ending}" for part in message.walk() for name, value in part.raw_items()]
+    return sum(field.count("\n") for field in fields), sum(len(field) for field in fields)
 
 
 @dataclass

@@ -16,7 +16,15 @@ from gateway.intake import Intake, Receipt
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft
 from tests.conftest import TestEnvironment, async_wait_until, log_events
-from tests.email_support import envelope_count, fixture, mail_nested, mail_of_parts, outbox, run_replies
+from tests.email_support import (
+    envelope_count,
+    fixture,
+    mail_nested,
+    mail_of_parts,
+    mail_with_header_lines,
+    outbox,
+    run_replies,
+)
 from tests.fake_imap import FakeImapServer, FakeMailbox
 
 
@@ -112,10 +120,13 @@ async def test_a_new_uidvalidity_rereads_the_folder_without_new_reports(
     assert envelope_count(redis) == 2  # dedup by Message-ID
 
 
-# (the limit's setting, a mail over it, the reason, the count logged: the first part or level over the limit)
+# (the limit's setting and its value, a mail over it, the reason, the count logged: the first part, level or header
+# line over the limit; the mailbox's other mails are within it)
 TOO_COMPLEX = {
-    "too-many-parts": ("LAPOR_EMAIL_MAX_MIME_PARTS", lambda: mail_of_parts(11), "too_many_parts", "parts"),
-    "nested-too-deep": ("LAPOR_EMAIL_MAX_MIME_DEPTH", lambda: mail_nested(400), "too_deeply_nested", "depth"),
+    "too-many-parts": ("LAPOR_EMAIL_MAX_MIME_PARTS", 10, lambda: mail_of_parts(11), "too_many_parts", "parts"),
+    "nested-too-deep": ("LAPOR_EMAIL_MAX_MIME_DEPTH", 10, lambda: mail_nested(400), "too_deeply_nested", "depth"),
+    "too-many-header-lines": ("LAPOR_EMAIL_MAX_HEADER_LINES", 100, lambda: mail_with_header_lines(400),
+                              "too_many_header_lines", "header_lines"),
 }
 
 
@@ -124,15 +135,15 @@ async def test_mail_over_a_mime_limit_is_quarantined_and_the_poll_moves_on(
     test_env: TestEnvironment, redis: Redis, mailbox: tuple[FakeMailbox, FakeImapServer], log_stream: io.StringIO,
     case: str,
 ) -> None:
-    """A poller cannot refuse a mail the way SMTP does: one over `email.max_mime_parts` or `email.max_mime_depth` is
-    kept unparsed in the quarantine with the reason (never lost, never parsed for minutes), and the cursor moves past
-    it."""
-    setting, mail, reason, count = TOO_COMPLEX[case]
+    """A poller cannot refuse a mail the way SMTP does: one over `email.max_mime_parts`, `email.max_mime_depth` or
+    `email.max_header_lines` is kept unparsed in the quarantine with the reason (never lost, never parsed for
+    minutes), and the cursor moves past it."""
+    setting, limit, mail, reason, count = TOO_COMPLEX[case]
     box, server = mailbox
     box.messages[7] = mail()
     settings = test_env.settings(LAPOR_EMAIL_IMAP_HOST="127.0.0.1", LAPOR_EMAIL_IMAP_PORT=str(server.port),
                                  LAPOR_EMAIL_IMAP_SSL="false", LAPOR_EMAIL_IMAP_USER="lapor",
-                                 LAPOR_EMAIL_IMAP_PASSWORD="imap-secret", **{setting: "10"})
+                                 LAPOR_EMAIL_IMAP_PASSWORD="imap-secret", **{setting: str(limit)})
     imap = poller(settings, redis)
     assert await imap.poll_once() == 3
     assert imap.read_cursor() == Cursor(1700, 9)
@@ -141,7 +152,7 @@ async def test_mail_over_a_mime_limit_is_quarantined_and_the_poll_moves_on(
     assert (entry.reason, entry.size) == (reason, len(box.messages[7]))
     assert Quarantine(settings.data_dir).raw(entry) == box.messages[7]
     [line] = [e for e in log_events(log_stream) if e.get("event") == "email.quarantined"]
-    assert (line["reason"], line[count], line["limit"]) == (reason, 11, 10)
+    assert (line["reason"], line[count], line["limit"]) == (reason, limit + 1, limit)
     assert await imap.poll_once() == 0
 
 

@@ -11,8 +11,10 @@ import pytest
 
 from channels.email.parse import (
     FORWARD_MARKER,
+    HeaderTooLarge,
     RawAttachment,
     TooDeep,
+    TooManyHeaderLines,
     TooManyParts,
     decode_text,
     parse_bytes,
@@ -22,7 +24,7 @@ from channels.email.parse import (
 from channels.email.store import executable_flags, store_attachments
 from gateway.errors import RejectedInput, TooLarge
 from gateway.settings import Settings
-from tests.email_support import mail_nested
+from tests.email_support import header_size_of, mail_nested
 
 
 @pytest.mark.parametrize(
@@ -306,3 +308,50 @@ def test_a_mime_parameter_the_stdlib_cannot_parse_is_a_typed_rejection(header: b
     with pytest.raises(RejectedInput) as rejected:
         parse_mail(raw)
     assert rejected.value.reason == "unreadable_mime"
+
+
+# (a mail, the part holding its last header line: 1 is the message itself, then each part in the order it starts)
+HEADER_SHAPES = [
+    pytest.param(_mail("text/plain", "isi\n"), 1, id="the-message-crlf"),
+    pytest.param(_mail("text/plain", "isi\n", eol="\n"), 1, id="the-message-lf"),
+    pytest.param(b"From: a@example.net\r\nSubject: x\r\nReferences: <1@example.net>\r\n\t<2@example.net>\r\n"
+                 b"\t<3@example.net>\r\n\r\nisi\r\n", 1, id="a-folded-field"),
+    pytest.param(_mail("text/plain", "Kode: 17\nLokasi: Jl. Merdeka 3\n" * 50), 1, id="a-body-of-header-look-alikes"),
+    pytest.param(b"From: a@example.net\r\nSubject: x\r\n", 1, id="a-header-that-ends-the-mail"),
+    pytest.param(_mail("multipart/mixed; boundary=b", _LEAF * 3 + "--b--\n"), 4, id="parts"),
+    pytest.param(_mail("multipart/mixed; boundary=b", "--b\nContent-Type: text/plain\nX-A: 1\n--b--\n"), 2,
+                 id="a-header-ended-by-a-boundary"),
+    pytest.param(_mail("message/rfc822", "From: c@example.net\nSubject: y\nX-A: 1\n\nisi\n"), 2,
+                 id="a-forwarded-message"),
+    pytest.param(_mail("message/delivery-status", "Reporting-MTA: dns; a.example\n\nAction: failed\nStatus: 5.1.1\n"
+                       "\nAction: failed\n"), 4, id="delivery-status-blocks"),
+]
+
+
+@pytest.mark.parametrize(("raw", "part"), HEADER_SHAPES)
+def test_every_header_line_and_byte_counts_and_one_more_than_the_limit_is_refused(raw: bytes, part: int) -> None:
+    """The message's header and every part's count together, every line of a folded field, line ends included; a
+    body is not a header however it looks, nor is the boundary or blank line that ends one. At the limits the mail
+    parses; one line or byte over, it is refused at the last header line, in the part holding it."""
+    lines, size = header_size_of(raw)
+    parse_bytes(raw, max_header_lines=lines, max_header_bytes=size)
+    with pytest.raises(TooManyHeaderLines) as refused:
+        parse_bytes(raw, max_header_lines=lines - 1)
+    assert isinstance(refused.value, TooLarge) and refused.value.reason == "too_many_header_lines"
+    assert refused.value.counts == {"header_lines": lines, "part": part, "limit": lines - 1}
+    with pytest.raises(HeaderTooLarge) as too_large:
+        parse_bytes(raw, max_header_bytes=size - 1)
+    assert too_large.value.reason == "header_too_large"
+    assert too_large.value.counts == {"header_bytes": size, "part": part, "limit": size - 1}
+
+
+def test_the_parse_stops_at_the_first_header_line_over_the_limit() -> None:
+    """A flood in the first part's header, 60 parts before the end: refused there, at line 101, before the parser
+    reads on to the part that would pass the part limit."""
+    flood = "--b\nContent-Type: text/plain\n" + "X-Flood: 1\n" * 1000 + "\nisi\n"
+    raw = _mail("multipart/mixed; boundary=b", flood + _LEAF * 60 + "--b--\n")
+    with pytest.raises(TooManyHeaderLines) as refused:
+        parse_mail(raw, 10, max_header_lines=100)
+    assert refused.value.counts == {"header_lines": 101, "part": 2, "limit": 100}
+    with pytest.raises(TooManyParts):
+        parse_mail(raw, 10)  # no header limit: read on to the eleventh part

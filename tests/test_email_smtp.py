@@ -33,8 +33,12 @@ from tests.email_support import (
     SmtpServerThread,
     envelope_count,
     fixture,
+    header_size_of,
     mail_nested,
     mail_of_parts,
+    mail_through_relays,
+    mail_with_flooded_parts,
+    mail_with_header_lines,
     outbox,
     run_replies,
     stored_envelope,
@@ -227,7 +231,79 @@ def test_a_body_of_boundary_look_alikes_is_not_counted_as_parts(make_server, red
     assert envelope_count(redis) == 1
 
 
-@pytest.mark.parametrize("name", ["max_mime_parts", "max_mime_depth"])
+@dataclass
+class HeaderCase:
+    """One mail over a real SMTP session, against the header limits as configured by default (50,000 lines and
+    2 MiB, the message's own header and its parts' together): refused with 552 5.3.4 and the text of the reason's
+    table, or taken."""
+
+    id: str
+    mail: Callable[[], bytes]
+    code: int
+    reason: str = ""
+    limit: object = None  # as the refusal quotes it
+    logged: dict[str, int] = field(default_factory=dict)  # counts of the `message.rejected` line
+
+
+# Before the limits, the parser built every header line of a flood into the message (1,000,000 lines in 7.6 MiB:
+# 5 s of the SMTP process's CPU, the other sessions waiting up to 0.9 s) and every lookup walked them all.
+HEADER_CASES = [
+    HeaderCase("top-level-flood", lambda: mail_with_header_lines(60_000), 552, "too_many_header_lines", 50_000,
+               {"header_lines": 50_001, "part": 1}),
+    HeaderCase("part-flood", lambda: mail_with_flooded_parts(1, 60_000), 552, "too_many_header_lines", 50_000,
+               {"header_lines": 50_001, "part": 3}),
+    HeaderCase("flood-spread-over-parts", lambda: mail_with_flooded_parts(120, 500), 552, "too_many_header_lines",
+               50_000, {"header_lines": 50_001, "part": 102}),
+    HeaderCase("long-header-lines", lambda: mail_with_header_lines(2_200, "X-Flood: " + "b" * 980), 552,
+               "header_too_large", "2 MB", {"part": 1}),
+    HeaderCase("real-mail-through-30-relays-and-3-forwarders", mail_through_relays, 250),
+]
+
+
+@pytest.mark.parametrize("case", HEADER_CASES, ids=[case.id for case in HEADER_CASES])
+def test_a_mail_over_the_header_limits_is_refused_with_552_and_nothing_kept(make_server, redis: Redis,  # type: ignore[no-untyped-def]
+                                                                           log_stream: io.StringIO,
+                                                                           case: HeaderCase) -> None:
+    """A flood of header lines, in the message's header, in a part's or spread over a hundred parts, or of header
+    bytes, is refused at DATA, the parse stopping at the first line over the limit; nothing is kept. A real mail's
+    header, 30 hops and 3 ARC sets, is far from either limit."""
+    server = make_server()
+    before = redis_state(redis)
+    refused_before = rejected(case.reason) if case.reason else 0
+    result = server.deliver(case.mail())
+    assert result.data_code == case.code, result.data_message
+    events = [e for e in log_events(log_stream) if e.get("event") == "message.rejected"]
+    if case.code == 250:
+        assert envelope_count(redis) == 1 and events == []
+        return
+    assert result.data_message == "5.3.4 " + refusal_text(f"smtp_{case.reason}", limit=case.limit)
+    assert redis_state(redis) == before  # no report, no reply, no dedup key
+    assert not (server.settings.data_dir / "email" / "quarantine").exists()
+    assert rejected(case.reason) == refused_before + 1
+    [line] = events
+    limit = server.settings.email.max_header_lines if case.reason == "too_many_header_lines" \
+        else server.settings.email.max_header_bytes
+    assert {k: line[k] for k in ("reason", "status", "limit", *case.logged)} == {
+        "reason": case.reason, "status": 552, "limit": limit, **case.logged}
+    assert "warga" not in str(line) and "berlubang" not in str(line) and "Flood" not in str(line)
+
+
+@pytest.mark.parametrize(("setting", "count"), [("LAPOR_EMAIL_MAX_HEADER_LINES", 0),
+                                                ("LAPOR_EMAIL_MAX_HEADER_BYTES", 1)], ids=["lines", "bytes"])
+def test_a_real_mail_at_exactly_the_header_limit_is_taken_and_one_field_more_refused(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, setting: str, count: int) -> None:
+    """Every line and byte of every header counts, and nothing else: with the limit set to what the standard library
+    finds in a real-shaped mail's headers (its own and its three parts'), the mail is taken; with the one-line field a
+    last relay adds, it is refused."""
+    mail = mail_through_relays()
+    server = make_server(**{setting: str(header_size_of(mail)[count])})
+    assert server.deliver(mail).data_code == 250
+    refused = server.deliver(b"X-Original-To: pengaduan@lapor.go.id\r\n" + mail)
+    assert (refused.data_code, refused.data_message[:5]) == (552, "5.3.4")
+    assert envelope_count(redis) == 1
+
+
+@pytest.mark.parametrize("name", ["max_mime_parts", "max_mime_depth", "max_header_lines", "max_header_bytes"])
 def test_the_mime_limits_must_be_positive(test_env: TestEnvironment, name: str) -> None:
     with pytest.raises(SettingsError, match=name):
         test_env.settings(**{f"LAPOR_EMAIL_{name.upper()}": "0"})
@@ -274,6 +350,10 @@ REFUSALS = [
             {"LAPOR_EMAIL_MAX_MIME_PARTS": "10"}),
     Refusal("too-deeply-nested", _transaction(mail_nested(11)), "552 5.3.4", "smtp_too_deeply_nested",
             {"limit": 10}, {"LAPOR_EMAIL_MAX_MIME_DEPTH": "10"}),
+    Refusal("too-many-header-lines", _transaction(mail_with_header_lines(20)), "552 5.3.4",
+            "smtp_too_many_header_lines", {"limit": 10}, {"LAPOR_EMAIL_MAX_HEADER_LINES": "10"}),
+    Refusal("header-too-large", _transaction(mail_with_header_lines(200)), "552 5.3.4", "smtp_header_too_large",
+            {"limit": "1024 byte"}, {"LAPOR_EMAIL_MAX_HEADER_BYTES": "1024"}),
     Refusal("not-durable", _transaction(citizen_mail()), "451 4.3.0", "smtp_retry_later", redis_down=True),
     Refusal("unexpected-error", _transaction(citizen_mail()), "451 4.3.0", "smtp_retry_later",
             setup=_broken_processor),
@@ -321,7 +401,8 @@ def test_smtp_texts_in_config_are_ascii_lines_in_both_languages() -> None:
     """Every `[smtp_*]` text: an SMTP reply is ASCII without SMTPUTF8, one line, well under 512 octets."""
     tables = {key: table for key, table in load_replies().items() if key.startswith("smtp_")}
     assert {"smtp_relay_denied", "smtp_bad_sender", "smtp_retry_later", "smtp_too_large",
-            "smtp_too_many_parts", "smtp_too_deeply_nested"} <= set(tables)
+            "smtp_too_many_parts", "smtp_too_deeply_nested", "smtp_too_many_header_lines",
+            "smtp_header_too_large"} <= set(tables)
     for key, table in tables.items():
         assert set(table) == {"id", "en"}, key
         text = refusal_text(key, limit="20 MB")

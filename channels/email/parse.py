@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import sys
 from dataclasses import dataclass, field
 from email import policy
 from email.feedparser import BytesFeedParser
@@ -65,6 +66,7 @@ class TooComplex(TooLarge):
     the `refusal` text of config/replies.toml, the IMAP poller quarantines it. `counts` go into the log line."""
 
     refusal = ""
+    limit_is_size = False  # the refusal quotes `limit` as a size ("2 MB"), not as a count
 
     def __init__(self, detail: str, limit: int, **counts: int) -> None:
         super().__init__(detail)
@@ -96,20 +98,54 @@ class TooDeep(TooComplex):
         self.depth = depth
 
 
+class TooManyHeaderLines(TooComplex):
+    """More header lines than the channel takes (`email.max_header_lines`): the message's own and every part's
+    together, folded lines included. `lines` is the first line over `limit`, in the header of part number `part`
+    (1: the message itself; the parse stops there)."""
+
+    reason = "too_many_header_lines"
+    refusal = "smtp_too_many_header_lines"
+
+    def __init__(self, lines: int, limit: int, part: int) -> None:
+        super().__init__(f"more than {limit} header lines", limit, header_lines=lines, part=part)
+
+
+class HeaderTooLarge(TooComplex):
+    """More header bytes than the channel takes (`email.max_header_bytes`), counted like the lines: `size` is the
+    count when it first passed `limit`, in the header of part number `part`."""
+
+    reason = "header_too_large"
+    refusal = "smtp_header_too_large"
+    limit_is_size = True
+
+    def __init__(self, size: int, limit: int, part: int) -> None:
+        super().__init__(f"more than {limit} bytes of header", limit, header_bytes=size, part=part)
+
+
 class _LimitedParser(BytesFeedParser):
-    """The stdlib's parser, stopping at the first part over `max_parts` or deeper than `max_depth` (0: no limit).
+    """The stdlib's parser, stopping at the first part over `max_parts` or deeper than `max_depth`, and at the first
+    header line over `max_header_lines` or `max_header_bytes` (0: no limit).
 
     Every part, whatever makes it (a boundary, a forwarded message, a delivery-status block), is made by
-    FeedParser._new_message, and `_msgstack` then holds the parts enclosing it, so there both limits are checked
+    FeedParser._new_message, and `_msgstack` then holds the parts enclosing it, so there both MIME limits are checked
     before the part exists and before the parser does the work it brings: each level adds a boundary that every
-    later line is matched against. Both are private names of the stdlib's feedparser (3.11 to 3.13); the limits'
-    tests fail if they change."""
+    later line is matched against. The parser then reads the part's header line by line from its input, which shows
+    each line to the end-of-input matchers pushed on it: one that never matches counts the header lines as they are
+    read, before the parser builds any header of them, until FeedParser._parse_headers takes them and it is popped.
+    These are private names of the stdlib's feedparser (3.11 to 3.13); the limits' tests fail if they change."""
 
-    def __init__(self, *, max_parts: int, max_depth: int) -> None:
+    def __init__(self, *, max_parts: int, max_depth: int, max_header_lines: int = 0,
+                 max_header_bytes: int = 0) -> None:
         super().__init__(policy=policy.default)
         self.max_parts = max_parts
         self.max_depth = max_depth
+        self.max_header_lines = max_header_lines or sys.maxsize
+        self.max_header_bytes = max_header_bytes or sys.maxsize
         self.parts = 0
+        self.header_lines = 0  # of the headers read to their end
+        self.header_bytes = 0
+        self._reading_lines = 0  # of the header being read
+        self._reading_bytes = 0
 
     def _new_message(self) -> None:
         self.parts += 1
@@ -119,12 +155,38 @@ class _LimitedParser(BytesFeedParser):
         if self.max_depth > 0 and depth > self.max_depth:
             raise TooDeep(depth, self.max_depth)
         super()._new_message()  # type: ignore[attr-defined]
+        self._reading_lines = self._reading_bytes = 0
+        self._input.push_eof_matcher(self._count_header_line)  # type: ignore[attr-defined]
+
+    def _count_header_line(self, line: str) -> bool:
+        """Shown each line the parser reads for a header (the header's lines, then the one that ends it), this is
+        an end-of-input matcher that never matches. The lines shown before `line` are all header lines."""
+        self._check_header(self.header_lines + self._reading_lines, self.header_bytes + self._reading_bytes)
+        self._reading_lines += 1
+        self._reading_bytes += len(line)
+        return False
+
+    def _parse_headers(self, lines: list[str]) -> None:
+        self._input.pop_eof_matcher()  # type: ignore[attr-defined]
+        self.header_lines += len(lines)
+        self.header_bytes += sum(map(len, lines))
+        self._check_header(self.header_lines, self.header_bytes)  # a header that ends the mail has no line after it
+        super()._parse_headers(lines)  # type: ignore[misc]
+
+    def _check_header(self, lines: int, size: int) -> None:
+        if lines > self.max_header_lines:
+            raise TooManyHeaderLines(lines, self.max_header_lines, self.parts)
+        if size > self.max_header_bytes:
+            raise HeaderTooLarge(size, self.max_header_bytes, self.parts)
 
 
-def parse_bytes(raw: bytes, max_parts: int = 0, max_depth: int = 0) -> EmailMessage:
+def parse_bytes(raw: bytes, max_parts: int = 0, max_depth: int = 0, *, max_header_lines: int = 0,
+                max_header_bytes: int = 0) -> EmailMessage:
     """The mail as the standard library reads it; TooManyParts past `max_parts` parts, TooDeep past `max_depth`
-    levels (0: no limit)."""
-    parser = _LimitedParser(max_parts=max_parts, max_depth=max_depth)
+    levels, TooManyHeaderLines past `max_header_lines` header lines and HeaderTooLarge past `max_header_bytes` header
+    bytes (0: no limit)."""
+    parser = _LimitedParser(max_parts=max_parts, max_depth=max_depth, max_header_lines=max_header_lines,
+                            max_header_bytes=max_header_bytes)
     for start in range(0, len(raw), 65536):  # as the stdlib's BytesParser feeds it; a refusal leaves the rest unread
         parser.feed(raw[start:start + 65536])
     message = parser.close()
@@ -385,14 +447,17 @@ def _sender(message: EmailMessage) -> tuple[str, str | None]:
     return address.strip().lower(), (name.strip() or None)
 
 
-def parse_mail(raw: bytes, max_parts: int = 0, max_depth: int = 0) -> ParsedMail:
+def parse_mail(raw: bytes, max_parts: int = 0, max_depth: int = 0, *, max_header_lines: int = 0,
+               max_header_bytes: int = 0) -> ParsedMail:
     """Everything the channel needs from one raw mail; RejectedInput when it cannot be read at all, TooManyParts
-    when it has more than `max_parts` MIME parts, TooDeep when they nest more than `max_depth` levels (0: no
-    limit)."""
+    when it has more than `max_parts` MIME parts, TooDeep when they nest more than `max_depth` levels,
+    TooManyHeaderLines or HeaderTooLarge when its headers are over `max_header_lines` lines or `max_header_bytes`
+    bytes (0: no limit)."""
     if not raw.strip():
         raise RejectedInput("empty message", reason="empty")
     try:
-        return _read_mail(raw, max_parts, max_depth)
+        return _read_mail(parse_bytes(raw, max_parts, max_depth, max_header_lines=max_header_lines,
+                                      max_header_bytes=max_header_bytes))
     except GatewayError:
         raise
     except Exception as error:
@@ -401,8 +466,7 @@ def parse_mail(raw: bytes, max_parts: int = 0, max_depth: int = 0) -> ParsedMail
         raise RejectedInput(f"unreadable MIME headers: {type(error).__name__}", reason="unreadable_mime") from error
 
 
-def _read_mail(raw: bytes, max_parts: int, max_depth: int) -> ParsedMail:
-    message = parse_bytes(raw, max_parts, max_depth)
+def _read_mail(message: EmailMessage) -> ParsedMail:
     if not list(message.keys()):
         raise RejectedInput("message has no headers", reason="no_headers")
     address, name = _sender(message)

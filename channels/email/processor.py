@@ -3,8 +3,9 @@
 Used by the SMTP server, the IMAP poller and the quarantine's reprocess command alike. `process` returns only
 once what it decided is durable (the report in Redis with its reply job, the bounce recorded, the quarantine
 file on disk) and raises NotDurable otherwise, so the caller answers 451 or keeps its cursor. A mail over the
-MIME-part or nesting limit is refused (TooComplex) when the caller can refuse it, which only SMTP can: the sending
-server bounces it to its sender. The poller and the reprocess command have no one to refuse it to: it is quarantined.
+MIME-part, nesting or header limits is refused (TooComplex) when the caller can refuse it, which only SMTP can: the
+sending server bounces it to its sender. The poller and the reprocess command have no one to refuse it to: it is
+quarantined.
 """
 
 from __future__ import annotations
@@ -99,10 +100,12 @@ class MailProcessor:
         metrics.RECEIVED.labels(self.source).inc()
         if self.signals.note_message(self.source):  # the Redis write at most once a second, off the event loop
             await asyncio.to_thread(self.signals.write_message, self.source)
+        limits = self.settings.email
         try:  # ~8 ms of CPU for a typical multipart mail: kept off the event loop
-            mail = await asyncio.to_thread(parse_mail, raw, self.settings.email.max_mime_parts,
-                                           self.settings.email.max_mime_depth)
-        except TooComplex as error:  # too many parts, or nested too deep
+            mail = await asyncio.to_thread(parse_mail, raw, limits.max_mime_parts, limits.max_mime_depth,
+                                           max_header_lines=limits.max_header_lines,
+                                           max_header_bytes=limits.max_header_bytes)
+        except TooComplex as error:  # too many parts, nested too deep, too many header lines or bytes
             if self.can_refuse:
                 raise
             return await self._quarantine(raw, error.reason, error.detail, envelope_sender, recipients,

@@ -1,8 +1,9 @@
 """The SMTP server: aiosmtpd on asyncio, feeding the mail processor.
 
 Never an open relay: RCPT is refused (550) for any address that is not ours. The size limit (552) is
-aiosmtpd's own, lowered from its 32 MiB default; a mail of more MIME parts than `email.max_mime_parts`, or nested
-deeper than `email.max_mime_depth`, is refused with 552 5.3.4 at DATA, as soon as the parse reaches the limit. DATA
+aiosmtpd's own, lowered from its 32 MiB default; a mail of more MIME parts than `email.max_mime_parts`, nested
+deeper than `email.max_mime_depth`, or of more header lines or bytes than `email.max_header_lines` and
+`email.max_header_bytes`, is refused with 552 5.3.4 at DATA, as soon as the parse reaches the limit. DATA
 answers 250 only once the report is durable, 451 when it cannot be made durable (the sending server retries), and
 STARTTLS is offered when a certificate is configured. Every refusal a citizen's mail can earn carries a text from
 config/replies.toml (Indonesian, then English), which the sending server quotes in its bounce; aiosmtpd's own English
@@ -100,7 +101,8 @@ class IntakeHandler:
         except TooComplex as error:  # permanent: the sending server bounces it to its sender, nothing is kept
             metrics.REJECTED.labels(self.processor.source, error.reason).inc()
             log.warning("message.rejected", reason=error.reason, status=552, **error.counts, size=len(raw))
-            return "552 5.3.4 " + refusal_text(error.refusal, limit=error.limit)
+            limit = readable_size(error.limit) if error.limit_is_size else error.limit
+            return "552 5.3.4 " + refusal_text(error.refusal, limit=limit)
         except Exception as error:  # never crash a session; the sender retries later
             log.exception("email.failed", error=type(error).__name__)
             return "451 4.3.0 " + refusal_text("smtp_retry_later")
