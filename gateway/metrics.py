@@ -62,7 +62,7 @@ ATTACHMENT_FETCHES = Counter(
 # An anonymous report's files kept by the gateway, as the forward worker cleaned them (workers/image_metadata.py).
 ATTACHMENT_METADATA = Counter(
     "lapor_attachment_metadata_total",
-    "Anonymous reports' stored files by outcome: removed (a copy without metadata), clean, not_an_image, or why the "
+    "Anonymous reports' stored files by outcome: removed (a copy without metadata), clean (none to remove), or why the "
     "file was withheld.",
     ["outcome"],
 )

@@ -1,4 +1,7 @@
-"""An anonymous report's photos reach the case store without what identifies their taker, their pixels untouched.
+"""An anonymous report's files reach the case store without what identifies their sender, or not at all.
+
+Photos lose their metadata, their pixels untouched; a file that carries no metadata (plain text) goes as it is;
+every other file the gateway keeps is withheld.
 
 A phone photo carries more than the picture: Exif (GPS coordinates, often the reporter's home or office; the camera
 owner's name; the device's serial number; the time; a thumbnail that may show what a crop took out), XMP and IPTC
@@ -26,6 +29,13 @@ Anything else an image may be (HEIC/HEIF, AVIF, TIFF and camera raw, GIF, SVG...
 add up (truncated, a length past the end, a bad CRC, an unknown critical part), is not given to the case store at
 all: its attachment goes with the flag `metadata_not_removed` and no location, sha256 or size (they would tell a copy
 of the photo found on the reporter's phone); the gateway keeps the file.
+
+A file that is no image is no better: a PDF's Author and XMP, an Office document's docProps (author, last modified by,
+company), a phone video's place, a forwarded mail's headers name the sender as surely as a photo's GPS, and no filter
+here removes them. So it is withheld the same way, for the reason its kind gives (`unsupported_pdf`, `_office`,
+`_archive`, `_video`, `_audio`, `_mail`, `_type`: workers/file_kinds.py), but plain text: a file declared
+`text/plain` whose bytes are UTF-8 text without control characters shows the citizen all it holds, and goes as it is
+(`not_plain_text` when its bytes are something else).
 """
 
 from __future__ import annotations
@@ -41,14 +51,15 @@ from typing import Any
 from gateway import metrics
 from gateway.attachments import attachment_location, kept_by_gateway, store_attachment, stored_path
 from gateway.logs import get_logger
+from workers.file_kinds import PLAIN_TEXT, SNIFF_BYTES, file_kind, is_plain_text, media_type
 
 log = get_logger()
 
 # The flag of an anonymous report's file whose copy for the case store has its metadata removed (its sha256, size and
 # location are the copy's; the gateway's envelope keeps the file as sent).
 METADATA_REMOVED = "metadata_removed"
-# The flag of an anonymous report's image the gateway could not clean: withheld from the case store (no location,
-# sha256 or size).
+# The flag of an anonymous report's file the gateway could not give without its metadata (an image it could not
+# clean, a document, a video...): withheld from the case store (no location, sha256 or size).
 METADATA_NOT_REMOVED = "metadata_not_removed"
 # Enough of a file's start to tell its format.
 HEAD_BYTES = 32
@@ -266,79 +277,101 @@ def _strip_webp(data: bytes) -> bytes:
     return b"RIFF" + len(body).to_bytes(4, "little") + body
 
 
-# -- the forward worker's step -----------------------------------------------------------------------------------------
-# What became of an anonymous report's stored file, besides being withheld for a reason (MetadataNotRemoved's, or
-# `unreadable`, `not_stored`): a copy without metadata, an image with none, a file that is no image (it goes as it is).
-REMOVED, CLEAN, NOT_AN_IMAGE = "removed", "clean", "not_an_image"
+# -- the forward worker's step ---------------------------------------------------------------------------------------
+# What became of an anonymous report's stored file when it was not withheld (for a reason: MetadataNotRemoved's, a
+# non-image kind's, `unreadable`, `not_stored`): a copy without metadata, or a file without any (an image, plain text).
+REMOVED, CLEAN = "removed", "clean"
+TEXT = "text"
 
 
 @dataclass(frozen=True, slots=True)
-class _Cleaned:
+class Examined:
+    """What the case store gets of one stored file of an anonymous report: `outcome` (REMOVED, CLEAN, or why it is
+    withheld), the file's kind (jpeg, pdf, text...) when known, and the copy's sha256 and size when REMOVED."""
+
     outcome: str
     kind: str | None = None
-    sha256: str | None = None  # the copy's, when `removed`
+    sha256: str | None = None
     size: int | None = None
 
     @property
     def withheld(self) -> bool:
-        return self.outcome not in (REMOVED, CLEAN, NOT_AN_IMAGE)
+        return self.outcome not in (REMOVED, CLEAN)
 
 
 def without_identifying_metadata(data_dir: Path, envelopes: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The envelopes as the case store is to get them: each anonymous report's image kept by the gateway replaced by
-    its copy without metadata (flag `metadata_removed`), or withheld (flag `metadata_not_removed`, no location, sha256
-    or size). The envelopes given are left as they are; a batch without an anonymous report's stored file costs
-    nothing more than this look at its envelopes (no disk, no Redis)."""
+    """The envelopes as the case store is to get them: each anonymous report's file kept by the gateway replaced by
+    its copy without metadata (flag `metadata_removed`), as it is when it has none, or withheld (flag
+    `metadata_not_removed`, no location, sha256 or size). The envelopes given are left as they are; a batch without
+    an anonymous report's stored file costs nothing more than this look at its envelopes (no disk, no Redis)."""
     wanted = [(tracking_id, index) for tracking_id, envelope in envelopes.items() if envelope.get("anonymous")
               for index, attachment in enumerate(envelope.get("attachments") or []) if kept_by_gateway(attachment)]
     if not wanted:
         return dict(envelopes)
     result = dict(envelopes)
-    cleaned: dict[str, _Cleaned] = {}  # by location: a file in several reports of the batch is read once
+    examined: dict[tuple[str, str], Examined] = {}  # a file in several reports of the batch is read once
     for tracking_id, index in wanted:
         envelope = result[tracking_id]
         if envelope is envelopes[tracking_id]:  # copied once, before its first change
             envelope = result[tracking_id] = {**envelope, "attachments": list(envelope["attachments"])}
         attachment = envelope["attachments"][index]
-        location = str(attachment["location"])
-        if location not in cleaned:
-            cleaned[location] = _clean(data_dir, location, str(attachment.get("content_type") or ""))
-            metrics.ATTACHMENT_METADATA.labels(cleaned[location].outcome).inc()
-        outcome = cleaned[location]
-        flags = list(attachment.get("flags", []))
+        key = (str(attachment["location"]), media_type(attachment.get("content_type")))
+        if key not in examined:
+            examined[key] = examine(data_dir, attachment)
+            metrics.ATTACHMENT_METADATA.labels(examined[key].outcome).inc()
+        outcome = examined[key]
+        envelope["attachments"][index] = as_given(attachment, outcome)
         if outcome.withheld:
-            # Nor its sha256 and size: they would tell a copy of the photo found on the reporter's phone.
-            envelope["attachments"][index] = {**attachment, "location": "", "sha256": None, "size": None,
-                                              "flags": [*flags, METADATA_NOT_REMOVED]}
             log.warning("attachment.metadata_not_removed", tracking_id=tracking_id, attachment=index,
                         reason=outcome.outcome, format=outcome.kind)
-        elif outcome.outcome == REMOVED:
-            envelope["attachments"][index] = {**attachment, "sha256": outcome.sha256, "size": outcome.size,
-                                              "location": attachment_location(str(outcome.sha256)),
-                                              "flags": [*flags, METADATA_REMOVED]}
     return result
 
 
-def _clean(data_dir: Path, location: str, content_type: str) -> _Cleaned:
-    """Read a stored file, and keep its copy without metadata by the copy's sha256 beside it."""
+def as_given(attachment: Mapping[str, Any], examined: Examined) -> dict[str, Any]:
+    """An anonymous report's stored file as the case store gets it, once examined."""
+    flags = list(attachment.get("flags", []))
+    if examined.withheld:
+        # Nor its sha256 and size: they would tell a copy of the file found on the reporter's phone or computer.
+        return {**attachment, "location": "", "sha256": None, "size": None, "flags": [*flags, METADATA_NOT_REMOVED]}
+    if examined.outcome == REMOVED:
+        return {**attachment, "sha256": examined.sha256, "size": examined.size,
+                "location": attachment_location(str(examined.sha256)), "flags": [*flags, METADATA_REMOVED]}
+    return dict(attachment)
+
+
+def examine(data_dir: Path, attachment: Mapping[str, Any], *, keep_copy: bool = True) -> Examined:
+    """Read a stored file and tell what the case store may get of it; keep its copy without metadata by the copy's
+    sha256 beside it (unless `keep_copy` is False: an operator's look, workers/handover.py, writes nothing)."""
+    content_type = media_type(attachment.get("content_type"))
     try:
-        with stored_path(data_dir, location).open("rb") as file:
-            head = file.read(HEAD_BYTES)
-            kind = image_format(head)
-            if kind is None and not content_type.lower().startswith("image/"):
-                return _Cleaned(NOT_AN_IMAGE)  # a PDF, a document, a video: goes as it is
+        with stored_path(data_dir, str(attachment["location"])).open("rb") as file:
+            head = file.read(SNIFF_BYTES)
+            kind = image_format(head[:HEAD_BYTES])
+            if kind is None and not content_type.startswith("image/"):
+                return _no_image(head, file.read() if content_type == PLAIN_TEXT else b"", content_type)
             data = head + file.read()
     except OSError:
-        return _Cleaned("unreadable")  # never sent unexamined
+        return Examined("unreadable")  # never sent unexamined
     try:
         stripped = strip_metadata(data)
     except MetadataNotRemoved as failure:
-        return _Cleaned(failure.reason, kind)
+        return Examined(failure.reason, kind)
     if stripped == data:
-        return _Cleaned(CLEAN, kind)
+        return Examined(CLEAN, kind)
     sha256 = hashlib.sha256(stripped).hexdigest()
-    try:
-        store_attachment(data_dir, sha256, stripped)
-    except OSError:  # a full or unwritable data dir: the file is not sent as it is instead
-        return _Cleaned("not_stored", kind)
-    return _Cleaned(REMOVED, kind, sha256, len(stripped))
+    if keep_copy:
+        try:
+            store_attachment(data_dir, sha256, stripped)
+        except OSError:  # a full or unwritable data dir: the file is not sent as it is instead
+            return Examined("not_stored", kind)
+    return Examined(REMOVED, kind, sha256, len(stripped))
+
+
+def _no_image(head: bytes, rest: bytes, content_type: str) -> Examined:
+    """A file that is no image: plain text goes as it is, anything else is withheld by its kind."""
+    kind = file_kind(head, content_type)
+    if kind is not None:
+        return Examined(f"unsupported_{kind}", kind)
+    if content_type != PLAIN_TEXT:
+        return Examined("unsupported_type")
+    return Examined(CLEAN, TEXT) if is_plain_text(head + rest) else Examined("not_plain_text")

@@ -1,0 +1,198 @@
+"""An anonymous report's files that cannot go without their metadata are withheld from the case store.
+
+The table sends one real anonymous mail per file kind through the SMTP server, works the forward queue and reads the
+reference case store: a PDF with /Author, Word documents old and new, an MP4 and a QuickTime movie with the place
+they were shot, voice notes, an archive, a forwarded mail, HTML and CSV are withheld (flag `metadata_not_removed`, no
+location, sha256 or size, no bytes in the case store, a log line and a count with the reason); plain text goes as it
+is; a named report's files go as sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import sqlite3
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from prometheus_client import REGISTRY
+from redis import Redis
+
+from gateway.attachments import attachment_location
+from gateway.queues import FORWARD_QUEUE
+from gateway.settings import Settings
+from tests.aggregator_support import drain
+from tests.conftest import CaseStoreServer, log_events
+from tests.email_support import RECIPIENT, SmtpServerThread
+from tests.file_kinds_support import (
+    ADDRESS,
+    DOC,
+    DOCX_TYPE,
+    EML,
+    HTML,
+    M4A,
+    MOV,
+    MP4,
+    OGG,
+    PDF,
+    PLACE,
+    SENDER_IP,
+    TEXT,
+    WHISTLEBLOWER,
+    archive,
+    docx,
+)
+from tests.test_anonymity import stored_strings
+from tests.test_media_fetch import FETCHING
+from workers.file_kinds import file_kind, is_plain_text
+from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED
+
+if TYPE_CHECKING:
+    from tests.conftest import TestEnvironment
+
+# What names the whistleblower in the files: never in the case store of an anonymous report.
+NEEDLES = (WHISTLEBLOWER, ADDRESS, PLACE, SENDER_IP)
+AS_SENT = "as_sent"  # a named report's file: not examined, not counted
+
+
+@dataclass(frozen=True)
+class FileKind:
+    content: bytes
+    content_type: str
+    filename: str
+    outcome: str  # `clean` (goes as it is), the reason it is withheld, or AS_SENT
+    anonymous: bool = True
+
+
+FILES = [
+    pytest.param(FileKind(PDF, "application/pdf", "Laporan Budi.pdf", "unsupported_pdf"), id="pdf with /Author"),
+    pytest.param(FileKind(PDF, "application/octet-stream", "scan.pdf", "unsupported_pdf"),
+                 id="pdf declared as anything: known by its bytes"),
+    pytest.param(FileKind(PDF, "text/plain", "catatan.txt", "unsupported_pdf"), id="pdf declared as plain text"),
+    pytest.param(FileKind(docx(), DOCX_TYPE, "bukti.docx", "unsupported_office"), id="docx: docProps author, company"),
+    pytest.param(FileKind(DOC, "application/msword", "bukti.doc", "unsupported_office"), id="word 97 (ole2)"),
+    pytest.param(FileKind(MP4, "video/mp4", "VID_20251118.mp4", "unsupported_video"), id="mp4 with its place (©xyz)"),
+    pytest.param(FileKind(MOV, "video/quicktime", "IMG_0042.MOV", "unsupported_video"), id="quicktime mov"),
+    pytest.param(FileKind(M4A, "audio/mp4", "rekaman.m4a", "unsupported_audio"), id="m4a voice memo"),
+    pytest.param(FileKind(OGG, "audio/ogg", "PTT-20251118.opus", "unsupported_audio"), id="whatsapp voice note"),
+    pytest.param(FileKind(archive(), "application/zip", "bukti.zip", "unsupported_archive"), id="zip archive"),
+    pytest.param(FileKind(EML, "application/octet-stream", "setoran.eml", "unsupported_mail"),
+                 id="forwarded .eml: its To: and Received: name the whistleblower"),
+    pytest.param(FileKind(EML, "text/plain", "setoran.txt", "unsupported_mail"), id="a mail declared as plain text"),
+    pytest.param(FileKind(HTML, "text/html", "halaman.html", "unsupported_type"), id="html: meta author"),
+    pytest.param(FileKind(b"nama,nominal\nloket 3,50000\n", "text/csv", "setoran.csv", "unsupported_type"),
+                 id="csv: only plain text goes"),
+    pytest.param(FileKind(TEXT, "text/plain", "kuitansi.txt", "clean"), id="plain text (utf-8): as it is"),
+    pytest.param(FileKind(b"\xef\xbb\xbf" + TEXT, "text/plain", "kuitansi.txt", "clean"),
+                 id="plain text with a byte order mark: as it is"),
+    pytest.param(FileKind(b"Rp 50.000 \x96 loket 3\n", "text/plain", "kuitansi.txt", "not_plain_text"),
+                 id="text in windows-1252: not utf-8, withheld"),
+    pytest.param(FileKind(b"loket 3\x00\x1b[8m" + WHISTLEBLOWER.encode(), "text/plain", "kuitansi.txt",
+                          "not_plain_text"), id="text with control characters: withheld"),
+    pytest.param(FileKind(PDF, "application/pdf", "Laporan Budi.pdf", AS_SENT, anonymous=False),
+                 id="named report: a pdf as sent"),
+    pytest.param(FileKind(MP4, "video/mp4", "VID_20251118.mp4", AS_SENT, anonymous=False),
+                 id="named report: a video as sent (its place may be the problem's)"),
+]
+
+
+def mail_with(*files: FileKind, anonymous: bool = True) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Warga <warga@example.net>"
+    message["To"] = RECIPIENT
+    message["Subject"] = ("ANONIM: " if anonymous else "") + "pungli di loket 3"
+    message["Message-ID"] = make_msgid(domain="example.net")
+    message.set_content("Petugas loket meminta uang tambahan. Bukti terlampir.")
+    for file in files:
+        maintype, subtype = file.content_type.split("/")
+        message.add_attachment(file.content, maintype=maintype, subtype=subtype, filename=file.filename)
+    return message.as_bytes().replace(b"\n", b"\r\n")
+
+
+def mail_in(settings: Settings, redis: Redis, raw: bytes) -> str:
+    """Deliver one mail through the gateway's SMTP server; its Tracking ID."""
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        result = server.deliver(raw)
+    finally:
+        server.stop()
+    assert result.data_code == 250 and result.tracking_id, result
+    return result.tracking_id
+
+
+def case_store_files(tmp_path: Path) -> list[bytes]:
+    with sqlite3.connect(f"file:{tmp_path / 'casestore.db'}?mode=ro", uri=True) as connection:
+        return [content for (content,) in connection.execute("SELECT content FROM attachments")]
+
+
+def counted(outcome: str) -> float:
+    return REGISTRY.get_sample_value("lapor_attachment_metadata_total", {"outcome": outcome}) or 0.0
+
+
+@pytest.fixture
+def settings(test_env: TestEnvironment) -> Settings:
+    """The tests' settings, with the providers' media hosts allowed (under respx) for an MMS's files."""
+    return test_env.settings(**FETCHING)
+
+
+@pytest.mark.parametrize("file", FILES)
+def test_a_file_that_cannot_go_without_its_metadata_is_withheld_from_the_case_store(
+        file: FileKind, settings: Settings, redis: Redis, casestore: CaseStoreServer, tmp_path: Path,
+        log_stream: io.StringIO) -> None:
+    before = counted(file.outcome)
+    tracking_id = mail_in(settings, redis, mail_with(file, anonymous=file.anonymous))
+    drain(settings, (FORWARD_QUEUE,))
+    [report] = casestore.reports()
+    [attachment] = report["attachments"]
+    sha256 = hashlib.sha256(file.content).hexdigest()
+    withheld = [(event["tracking_id"], event["attachment"], event["reason"]) for event in log_events(log_stream)
+                if event["event"] == "attachment.metadata_not_removed"]
+    assert (settings.data_dir / attachment_location(sha256)).read_bytes() == file.content  # the gateway keeps it
+    if file.outcome in (AS_SENT, "clean"):
+        assert (attachment["sha256"], attachment["size"]) == (sha256, len(file.content))
+        assert attachment["location"] == attachment_location(sha256)
+        assert METADATA_NOT_REMOVED not in attachment["flags"] and METADATA_REMOVED not in attachment["flags"]
+        assert case_store_files(tmp_path) == [file.content] and withheld == []
+    else:
+        assert {key: attachment[key] for key in ("content_type", "location", "sha256", "size", "name", "flags")} == {
+            "content_type": file.content_type, "location": "", "sha256": None, "size": None, "name": None,
+            "flags": [METADATA_NOT_REMOVED]}
+        assert case_store_files(tmp_path) == []
+        assert withheld == [(tracking_id, 0, file.outcome)]
+    if file.anonymous:
+        assert counted(file.outcome) == before + 1
+        leaks = [value for value in stored_strings(tmp_path / "casestore.db") for needle in NEEDLES
+                 if needle in value]
+        assert leaks == []
+
+
+@pytest.mark.parametrize(("head", "content_type", "kind"), [
+    pytest.param(b"\xff\xfeR\x00p\x00", "text/plain", None, id="utf-16 text: no audio frame (its byte order mark)"),
+    pytest.param(b"Kepada Yth. Bapak Camat,\nSubject: pungli\n\nIsi", "text/plain", None,
+                 id="a note that begins like a letter: no mail"),
+    pytest.param(b"Subject: pungli\nDate: Kamis\n\nIsi laporan", "text/plain", "mail", id="two mail header lines"),
+    pytest.param(b"From kadis@dinas-pu.go.id Tue Nov 18 09:11:58 2025\nFrom: Kadis <kadis@dinas-pu.go.id>\n"
+                 b"X-Folded: a\n  b\n\nbody", "text/plain", "mail", id="an mbox, a folded header line"),
+    pytest.param(b"anything", "message/rfc822", "mail", id="declared a mail"),
+    pytest.param(b"\x00" * 600 + b"%PDF-1.7", "application/octet-stream", "pdf", id="a pdf's header after junk"),
+    pytest.param(b"\x00\x00\x00\x08wide\x00\x00\x00\x10mdat", "video/quicktime", "video",
+                 id="an old quicktime movie without ftyp"),
+    pytest.param(b"{\\rtf1\\ansi{\\info{\\author Budi}}", "text/plain", "office", id="rtf declared as text"),
+])
+def test_a_files_kind_is_told_by_its_first_bytes(head: bytes, content_type: str, kind: str | None) -> None:
+    assert file_kind(head, content_type) == kind
+
+
+@pytest.mark.parametrize(("data", "plain"), [
+    pytest.param("Laporan pungli: Rp 50.000 — loket 3\r\n\tKamis\f".encode(), True, id="utf-8, tab, crlf, ff"),
+    pytest.param(b"", True, id="empty"),
+    pytest.param("Rp 50.000 — loket 3".encode("utf-16"), False, id="utf-16"),
+    pytest.param(b"loket 3\x1b[8mtersembunyi", False, id="an escape sequence hides text in a terminal"),
+    pytest.param("loket\u00853".encode(), False, id="a c1 control"),
+])
+def test_plain_text_is_utf_8_that_hides_nothing(data: bytes, plain: bool) -> None:
+    assert is_plain_text(data) is plain
