@@ -1,4 +1,4 @@
-"""`lapor-gateway`: run the processes, and the operator's tools (dead letters, status)."""
+"""`lapor-gateway`: run the processes, and the operator's tools (dead letters, a report's files, status)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -346,6 +347,77 @@ def deadletters_purge(
     console.print(f"purged {registry.purge(letters)} dead letter(s)")
     if missing:
         raise typer.Exit(1)
+
+
+attachments_app = typer.Typer(help="A report's files: what the case store got, and handing withheld ones over.",
+                              no_args_is_help=True)
+app.add_typer(attachments_app, name="attachments")
+TrackingIdArgument = Annotated[str, typer.Argument(help="The report's Tracking ID.")]
+# Shown before any export: what is written is what the case store was kept from.
+EXPORT_WARNING = ("[bold red]WARNING:[/bold red] these files are as the citizen sent them, metadata included (a "
+                  "photo's GPS, a document's author, a video's place): for an anonymous report they may name the "
+                  "whistleblower. Hand over only what a review found safe.")
+
+
+def _report_files(settings: Settings, tracking_id: str):  # type: ignore[no-untyped-def]
+    """The report's attachments as workers.handover sees them; a clear line and exit 1 (2 for no Tracking ID) for
+    what it cannot show."""
+    from gateway.queues import redis_connection
+    from workers.handover import HandoverError, NotATrackingId, report_files
+
+    try:
+        return report_files(settings, redis_connection(_require_redis_url(settings)), tracking_id)
+    except HandoverError as error:
+        console.print(f"[red]{type(error).__name__}:[/red] {escape(str(error))}")
+        raise typer.Exit(2 if isinstance(error, NotATrackingId) else 1) from None
+
+
+@attachments_app.command("list")
+def attachments_list(tracking_id: TrackingIdArgument) -> None:
+    """Each attachment of a report as the gateway keeps it, and what the case store gets of it (or why not)."""
+    from workers.handover import WITHHELD
+
+    report = _report_files(_settings(), tracking_id)
+    forwarded = f"forwarded at {_when(report.forwarded_at)}" if report.forwarded_at else "not forwarded yet"
+    console.print(f"report {report.tracking_id}: {'anonymous' if report.anonymous else 'named'}, {report.channel}, "
+                  f"{forwarded}")
+    table = Table(title=f"Attachments ({len(report.attachments)})")
+    for column in ("#", "type", "size", "flags", "gateway keeps", "case store gets", "why"):
+        table.add_column(column)
+    for view in report.attachments:
+        table.add_row(str(view.index), escape(view.content_type), "-" if view.size is None else str(view.size),
+                      escape(", ".join(view.flags)) or "-", view.keeps, view.case_store, view.reason or "")
+    console.print(table)
+    withheld = [str(view.index) for view in report.attachments if view.case_store == WITHHELD]
+    if withheld:
+        console.print(f"{len(withheld)} file(s) withheld from the case store. After a review: lapor-gateway "
+                      f"attachments export {report.tracking_id} <dir> " + " ".join(f"--index {i}" for i in withheld))
+
+
+@attachments_app.command("export")
+def attachments_export(
+    tracking_id: TrackingIdArgument,
+    directory: Annotated[Path, typer.Argument(help="Where to write the files (created if missing).")],
+    index: Annotated[list[int] | None, typer.Option("--index", help="Only this attachment (repeatable).")] = None,
+) -> None:
+    """Copy a report's files as the gateway keeps them (as sent, metadata included), never over an existing file."""
+    from workers.handover import HandoverError, export_files
+
+    settings = _settings()
+    report = _report_files(settings, tracking_id)
+    console.print(EXPORT_WARNING)
+    try:
+        exported = export_files(report, settings.data_dir, directory, index)
+    except HandoverError as error:
+        console.print(f"[red]{type(error).__name__}:[/red] {escape(str(error))}")
+        raise typer.Exit(1) from None
+    except OSError as error:
+        console.print(f"[red]cannot write to {escape(str(directory))}:[/red] {escape(str(error))}")
+        raise typer.Exit(1) from None
+    for item in exported:
+        note = " (withheld from the case store)" if item.withheld else ""
+        console.print(f"{item.index}: {escape(str(item.path))}, {item.size} bytes{note}")
+    console.print(f"exported {len(exported)} file(s), as the citizen sent them")
 
 
 email_app = typer.Typer(help="The e-mail channel's operator tools.", no_args_is_help=True)

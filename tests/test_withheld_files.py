@@ -1,32 +1,37 @@
-"""An anonymous report's files that cannot go without their metadata are withheld from the case store.
+"""An anonymous report's files that cannot go without their metadata are withheld; an operator hands them over.
 
 The table sends one real anonymous mail per file kind through the SMTP server, works the forward queue and reads the
 reference case store: a PDF with /Author, Word documents old and new, an MP4 and a QuickTime movie with the place
 they were shot, voice notes, an archive, a forwarded mail, HTML and CSV are withheld (flag `metadata_not_removed`, no
 location, sha256 or size, no bytes in the case store, a log line and a count with the reason); plain text goes as it
-is; a named report's files go as sent.
+is; a named report's files go as sent. Then `lapor-gateway attachments list` and `export` run as an operator runs them
+(real processes, real Redis): the listing says what the case store got, the export gives the files as sent.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
 import sqlite3
+import stat
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from prometheus_client import REGISTRY
 from redis import Redis
 
 from gateway.attachments import attachment_location
-from gateway.queues import FORWARD_QUEUE
+from gateway.queues import FORWARD_QUEUE, envelope_key
 from gateway.settings import Settings
+from gateway.tracking import format_tracking_id
 from tests.aggregator_support import drain
-from tests.conftest import CaseStoreServer, log_events
+from tests.conftest import CaseStoreServer, GatewayServer, log_events
 from tests.email_support import RECIPIENT, SmtpServerThread
 from tests.file_kinds_support import (
     ADDRESS,
@@ -46,8 +51,11 @@ from tests.file_kinds_support import (
     archive,
     docx,
 )
+from tests.image_support import fixture
 from tests.test_anonymity import stored_strings
-from tests.test_media_fetch import FETCHING
+from tests.test_forwarding import cli
+from tests.test_media_fetch import FETCHING, SIGNED_CDN, TWILIO_MEDIA, X_PHOTO, photo, providers, redirect
+from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers.file_kinds import file_kind, is_plain_text
 from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED
 
@@ -196,3 +204,141 @@ def test_a_files_kind_is_told_by_its_first_bytes(head: bytes, content_type: str,
 ])
 def test_plain_text_is_utf_8_that_hides_nothing(data: bytes, plain: bool) -> None:
     assert is_plain_text(data) is plain
+
+
+# -- the operator's commands ------------------------------------------------------------------------------------------
+PHOTO = fixture("phone.jpg")  # Exif GPS, owner and serial: the case store gets a copy without them
+REPORT_FILES = (FileKind(PHOTO, "image/jpeg", "IMG_20251118.jpg", "removed"),
+                FileKind(PDF, "application/pdf", "Laporan Budi Santoso Rahasia.pdf", "unsupported_pdf"),
+                FileKind(TEXT, "text/plain", "kuitansi.txt", "clean"),
+                FileKind(MP4, "video/mp4", "../../VID_Budi.mp4", "unsupported_video"))
+
+
+@pytest.fixture
+def forwarded(test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer) -> tuple[str, Settings]:
+    """An anonymous report with a photo, a PDF, a text and a video, forwarded to the reference case store."""
+    settings = test_env.settings()
+    tracking_id = mail_in(settings, redis, mail_with(*REPORT_FILES))
+    drain(settings, (FORWARD_QUEUE,))
+    return tracking_id, settings
+
+
+def table_rows(output: str) -> list[list[str]]:
+    """The data rows of a rich table (its header is drawn with ┃), cells stripped."""
+    rows = [[cell.strip() for cell in line.strip().strip("│").split("│")] for line in output.splitlines()
+            if line.strip().startswith("│")]
+    return rows
+
+
+def test_the_listing_says_what_the_case_store_got_of_each_file(
+        forwarded: tuple[str, Settings], test_env: TestEnvironment, casestore: CaseStoreServer) -> None:
+    tracking_id, _ = forwarded
+    listing = cli(test_env, "attachments", "list", tracking_id)
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    assert f"report {tracking_id}: anonymous, email, forwarded at " in listing.stdout
+    rows = table_rows(listing.stdout)
+    assert [(row[0], row[1], row[4], row[5], row[6]) for row in rows] == [
+        ("0", "image/jpeg", "file", "copy without metadata", ""),
+        ("1", "application/pdf", "file", "withheld", "unsupported_pdf"),
+        ("2", "text/plain", "file", "as sent", ""),
+        ("3", "video/mp4", "file", "withheld", "unsupported_video"),
+    ]
+    assert [row[2] for row in rows] == [str(len(file.content)) for file in REPORT_FILES]
+    # The same answer as the case store's: it cannot disagree with the forward worker.
+    got = casestore.get(tracking_id)
+    assert got is not None
+    shown = {"copy without metadata": METADATA_REMOVED, "withheld": METADATA_NOT_REMOVED, "as sent": None}
+    for row, attachment in zip(rows, got["attachments"], strict=True):  # type: ignore[call-overload]
+        flag = shown[row[5]]
+        assert flag is None or flag in attachment["flags"]
+        assert (attachment["sha256"] is None) == (row[5] == "withheld")
+    assert "Budi" not in listing.stdout  # no citizen's file name
+    assert f"attachments export {tracking_id} <dir> --index 1 --index 3" in listing.stdout
+
+
+def test_an_operator_exports_the_files_as_sent_and_nothing_is_overwritten(
+        forwarded: tuple[str, Settings], test_env: TestEnvironment, tmp_path: Path) -> None:
+    tracking_id, _ = forwarded
+    handover = tmp_path / "serah-terima"
+    withheld = cli(test_env, "attachments", "export", tracking_id, str(handover), "--index", "1", "--index", "3")
+    assert withheld.returncode == 0, withheld.stdout + withheld.stderr
+    assert "WARNING" in withheld.stdout and "metadata included" in withheld.stdout
+    assert sorted(path.name for path in handover.iterdir()) == [f"{tracking_id}-1.pdf", f"{tracking_id}-3.mp4"]
+    assert (handover / f"{tracking_id}-1.pdf").read_bytes() == PDF  # as sent: its /Author too
+    assert (handover / f"{tracking_id}-3.mp4").read_bytes() == MP4
+    assert stat.S_IMODE((handover / f"{tracking_id}-1.pdf").stat().st_mode) == 0o600
+    assert stat.S_IMODE(handover.stat().st_mode) == 0o700
+    assert '"event":"attachments.exported"' in withheld.stdout
+
+    again = cli(test_env, "attachments", "export", tracking_id, str(handover))
+    assert again.returncode == 1
+    assert "WouldOverwrite" in again.stdout and "nothing was exported" in again.stdout
+    assert sorted(path.name for path in handover.iterdir()) == [f"{tracking_id}-1.pdf", f"{tracking_id}-3.mp4"]
+
+    everything = tmp_path / "semua"
+    exported = cli(test_env, "attachments", "export", tracking_id, str(everything))
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    names = sorted(path.name for path in everything.iterdir())
+    assert names == [f"{tracking_id}-{index}.{extension}" for index, extension in enumerate(("jpg", "pdf", "txt",
+                                                                                               "mp4"))]
+    assert [(everything / name).read_bytes() for name in names] == [file.content for file in REPORT_FILES]
+
+
+def test_an_unknown_or_expired_report_or_a_missing_file_is_said_plainly(
+        forwarded: tuple[str, Settings], test_env: TestEnvironment, redis: Redis, tmp_path: Path) -> None:
+    tracking_id, settings = forwarded
+    mistyped = tracking_id[:-1] + str((int(tracking_id[-1]) + 1) % 10)
+    never_minted = format_tracking_id(int(tracking_id[:-1]) + 10_000_000)
+    for wanted, code, error in ((mistyped, 2, "NotATrackingId"), (never_minted, 1, "UnknownReport")):
+        result = cli(test_env, "attachments", "list", wanted)
+        assert (result.returncode, error in result.stdout) == (code, True), result.stdout + result.stderr
+
+    beyond = cli(test_env, "attachments", "export", tracking_id, str(tmp_path / "out"), "--index", "4")
+    assert beyond.returncode == 1 and "NoSuchAttachment" in beyond.stdout, beyond.stdout
+
+    (settings.data_dir / attachment_location(hashlib.sha256(PDF).hexdigest())).unlink()
+    missing = cli(test_env, "attachments", "export", tracking_id, str(tmp_path / "out"), "--index", "1")
+    assert missing.returncode == 1 and "FileMissing" in missing.stdout, missing.stdout
+    assert not (tmp_path / "out").exists()
+    listing = cli(test_env, "attachments", "list", tracking_id)
+    assert [row[4:] for row in table_rows(listing.stdout)][1] == ["missing file", "withheld", "unreadable"]
+
+    redis.delete(envelope_key(tracking_id))  # as its TTL would, once forwarded
+    expired = cli(test_env, "attachments", "export", tracking_id, str(tmp_path / "out"))
+    assert expired.returncode == 1 and "EnvelopeGone" in expired.stdout, expired.stdout
+    assert re.search(r"kept \d+ days", expired.stdout)
+
+
+async def test_a_providers_file_is_listed_and_exported_as_the_forward_worker_fetched_it(
+        gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, test_env: TestEnvironment,
+        tmp_path: Path) -> None:
+    """An anonymous MMS: a video the forward worker fetched (kept by its sha256, withheld from the case store) and
+    a photo it could not (its URL withheld): the listing and the export find the video where the worker kept it."""
+    with providers() as router:
+        router.get(url=TWILIO_MEDIA).mock(return_value=redirect(SIGNED_CDN))
+        router.get(url=SIGNED_CDN).mock(return_value=photo(MP4, "video/mp4"))
+        router.get(url=X_PHOTO).mock(return_value=httpx.Response(404))
+        form = gateway.twilio_form(Body="#anonim Rekaman pungli di loket 3", NumMedia="2", MediaUrl0=TWILIO_MEDIA,
+                                   MediaContentType0="video/mp4", MediaUrl1=X_PHOTO, MediaContentType1="image/jpeg")
+        response = await gateway.post_twilio(form)
+        assert response.status_code == 200
+        tracking_id = tracking_id_in(twiml_message(response.text))
+        drain(settings, (FORWARD_QUEUE,))
+    report = casestore.get(tracking_id)
+    assert report is not None
+    assert [(attachment["location"], attachment["flags"]) for attachment in report["attachments"]] == [
+        ("", [METADATA_NOT_REMOVED]), ("", ["not_fetched", "location_withheld"])]  # type: ignore[index]
+
+    listing = cli(test_env, "attachments", "list", tracking_id)
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    assert [row[:3] + row[4:] for row in table_rows(listing.stdout)] == [
+        ["0", "video/mp4", str(len(MP4)), "fetched file", "withheld", "unsupported_video"],
+        ["1", "image/jpeg", "-", "at its provider", "no file", "location_withheld"]]
+    assert "twilio" not in listing.stdout.lower() and "twimg" not in listing.stdout  # no provider's address
+
+    out = tmp_path / "out"
+    exported = cli(test_env, "attachments", "export", tracking_id, str(out))
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    assert [(path.name, path.read_bytes()) for path in out.iterdir()] == [(f"{tracking_id}-0.mp4", MP4)]
+    nothing = cli(test_env, "attachments", "export", tracking_id, str(tmp_path / "none"), "--index", "1")
+    assert nothing.returncode == 1 and "NoFileKept" in nothing.stdout and "at its provider" in nothing.stdout

@@ -35,7 +35,8 @@ company), a phone video's place, a forwarded mail's headers name the sender as s
 here removes them. So it is withheld the same way, for the reason its kind gives (`unsupported_pdf`, `_office`,
 `_archive`, `_video`, `_audio`, `_mail`, `_type`: workers/file_kinds.py), but plain text: a file declared
 `text/plain` whose bytes are UTF-8 text without control characters shows the citizen all it holds, and goes as it is
-(`not_plain_text` when its bytes are something else).
+(`not_plain_text` when its bytes are something else). An operator hands a withheld file over after a review
+(`lapor-gateway attachments`, workers/handover.py).
 """
 
 from __future__ import annotations

@@ -1,0 +1,295 @@
+"""A report's files as the gateway keeps them, and their hand-over after a human review.
+
+An anonymous report's file that the gateway cannot give without its metadata is withheld from the case store
+(workers/image_metadata.py); the gateway keeps it, under the data dir by its sha256, listed in the envelope copy in
+Redis. `lapor-gateway attachments list` shows each attachment of a report and what the case store gets of it,
+worked out by the steps the forward worker runs (gateway.attachments.kept_by_gateway, image_metadata.examine and
+as_given, forward.anonymous_attachment), so the two cannot disagree. `attachments export` copies the gateway's files
+out, as the citizen sent them, metadata included, for an operator to hand over what a review found safe. The citizen's
+file names are never used: a file is named by its Tracking ID, its index and an extension from a fixed table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redis import Redis
+
+from gateway.attachments import attachment_location, is_provider_url, is_stored, kept_by_gateway, stored_path
+from gateway.logs import get_logger
+from gateway.private_files import DIRECTORY_MODE, FILE_MODE
+from gateway.queues import REPORT_STATE_KEY, envelope_key, readable_envelope
+from gateway.settings import Settings
+from gateway.tracking import is_valid_tracking_id, normalize_tracking_id, was_issued
+from workers.file_kinds import media_type
+from workers.forward import LOCATION_WITHHELD, anonymous_attachment
+from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED, Examined, as_given, examine
+from workers.media import _known, _url_key  # the forward worker's record of a fetched file, read as it reads it
+
+log = get_logger()
+
+# What the case store gets of an attachment.
+AS_SENT, COPY, WITHHELD, NO_FILE, PROVIDER_URL = "as sent", "copy without metadata", "withheld", "no file", "its URL"
+# An exported file's extension, by the type the gateway keeps it under; any other type (HTML and SVG among them: they
+# run scripts when opened) and any file flagged executable get `bin`.
+EXTENSIONS = {
+    "image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif", "image/heic": "heic",
+    "image/heif": "heif", "image/avif": "avif", "image/tiff": "tif", "application/pdf": "pdf",
+    "application/msword": "doc", "application/vnd.ms-excel": "xls", "application/vnd.ms-powerpoint": "ppt",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
+    "application/vnd.oasis.opendocument.text": "odt", "application/vnd.oasis.opendocument.spreadsheet": "ods",
+    "application/rtf": "rtf", "application/zip": "zip", "text/plain": "txt", "text/csv": "csv", "message/rfc822": "eml",
+    "video/mp4": "mp4", "video/quicktime": "mov", "video/3gpp": "3gp", "video/webm": "webm", "audio/mpeg": "mp3",
+    "audio/mp4": "m4a", "audio/aac": "aac", "audio/ogg": "ogg", "audio/amr": "amr", "audio/wav": "wav",
+}
+UNKNOWN_EXTENSION = "bin"
+# The flags that say why a mailed file was not stored (channels/email/store.py).
+NOT_STORED_BECAUSE = ("too_large", "too_many", "message_too_large")
+
+
+class HandoverError(Exception):
+    """What an operator asked for that cannot be done; its text names no citizen's data, for the terminal."""
+
+
+class NotATrackingId(HandoverError):
+    """The text is no Tracking ID (wrong shape, or its check digit fails: a typo)."""
+
+
+class UnknownReport(HandoverError):
+    """A Tracking ID no gateway of this cell ever minted."""
+
+
+class EnvelopeGone(HandoverError):
+    """A minted Tracking ID whose envelope the gateway no longer has (expired after forwarding) or never stored."""
+
+
+class EnvelopeUnreadable(HandoverError):
+    """The stored envelope is damaged, or another report's."""
+
+
+class NoSuchAttachment(HandoverError):
+    """An index the report has no attachment at."""
+
+
+class NoFileKept(HandoverError):
+    """The gateway keeps no file for this attachment (not stored, or still at its provider)."""
+
+
+class FileMissing(HandoverError):
+    """The gateway's file is gone from the data dir, unreadable, or no longer the bytes its envelope names."""
+
+
+class WouldOverwrite(HandoverError):
+    """A file of the export is there already: nothing is replaced."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentView:
+    """One attachment: how the gateway keeps it and what the case store gets of it (and why, when not the file)."""
+
+    index: int
+    content_type: str
+    size: int | None
+    flags: tuple[str, ...]
+    location: str  # the gateway's file, relative to the data dir; "" when it keeps none
+    sha256: str | None
+    keeps: str  # "file", "fetched file", "missing file", "no file (<why>)", "at its provider"
+    case_store: str  # AS_SENT, COPY, WITHHELD, NO_FILE or PROVIDER_URL
+    reason: str | None = None  # why withheld, or why no file
+
+    @property
+    def has_file(self) -> bool:
+        return bool(self.location)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFiles:
+    tracking_id: str
+    channel: str
+    anonymous: bool
+    forwarded_at: float | None
+    attachments: tuple[AttachmentView, ...]
+
+
+def report_files(settings: Settings, redis: Redis, text: str) -> ReportFiles:
+    """Every attachment of a report, as the gateway keeps it and as the case store gets it."""
+    tracking_id = _checked_tracking_id(settings, redis, text)
+    raw = redis.get(envelope_key(tracking_id))
+    if raw is None:
+        days = settings.intake.envelope_ttl_seconds / 86400
+        raise EnvelopeGone(f"the gateway no longer has report {tracking_id}: its envelope is kept {days:g} days "
+                           "after the report was forwarded (or the report never reached Redis: see the spool); "
+                           "its files cannot be told apart without it")
+    envelope = readable_envelope(tracking_id, raw)
+    if envelope is None:
+        raise EnvelopeUnreadable(f"the envelope stored for {tracking_id} is damaged (not a JSON object of this "
+                                 "Tracking ID)")
+    anonymous = bool(envelope.get("anonymous"))
+    state = redis.hgetall(REPORT_STATE_KEY.format(tracking_id=tracking_id))
+    forwarded = state.get(b"forwarded_at") if state.get(b"state") == b"forwarded" else None
+    views = tuple(_view(settings.data_dir, redis, index, attachment, anonymous)
+                  for index, attachment in enumerate(envelope.get("attachments") or []))
+    return ReportFiles(tracking_id, str(envelope.get("channel") or ""), anonymous,
+                       float(forwarded) if forwarded else None, views)
+
+
+def _checked_tracking_id(settings: Settings, redis: Redis, text: str) -> str:
+    tracking_id = normalize_tracking_id(text)
+    if not is_valid_tracking_id(tracking_id):
+        raise NotATrackingId(f"{tracking_id[:20]!r} is not a Tracking ID (a digit mistyped or two swapped?)")
+    if not was_issued(redis, tracking_id, *settings.intake.id_range):
+        raise UnknownReport(f"no gateway minted Tracking ID {tracking_id}: no such report")
+    return tracking_id
+
+
+def _view(data_dir: Path, redis: Redis, index: int, listed: Mapping[str, Any], anonymous: bool) -> AttachmentView:
+    """One attachment, through the forward worker's steps: a provider's file it fetched, then (anonymous) the
+    metadata step and the payload's attachment."""
+    kept = _as_fetched(data_dir, redis, listed)
+    examined: Examined | None = None
+    given: Mapping[str, Any] = kept
+    if anonymous and kept_by_gateway(kept):
+        examined = examine(data_dir, kept, keep_copy=False)
+        given = as_given(kept, examined)
+    if anonymous:
+        given = anonymous_attachment(dict(given))
+    flags = tuple(str(flag) for flag in listed.get("flags") or [])
+    has_file = kept_by_gateway(kept)
+    location = str(kept.get("location") or "") if has_file else ""
+    return AttachmentView(
+        index=index, content_type=str(kept.get("content_type") or ""), size=kept.get("size"), flags=flags,
+        location=location, sha256=str(kept.get("sha256")) if has_file else None,
+        keeps=_keeps(data_dir, listed, kept), **_case_store(given, examined))
+
+
+def _as_fetched(data_dir: Path, redis: Redis, attachment: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A file still at its provider in the envelope, as the forward worker gives it once fetched (workers/media.py
+    keeps it by its sha256 and records what the URL was fetched as); as listed when it was not, or is gone."""
+    location = str(attachment.get("location") or "")
+    if not is_provider_url(location):
+        return attachment
+    known = _known(redis.get(_url_key(location)))
+    if known is None or not is_stored(data_dir, known.sha256):
+        return attachment
+    return {**attachment, "content_type": known.content_type, "size": known.size, "sha256": known.sha256,
+            "location": attachment_location(known.sha256)}
+
+
+def _keeps(data_dir: Path, listed: Mapping[str, Any], kept: Mapping[str, Any]) -> str:
+    if kept_by_gateway(kept):
+        try:
+            present = stored_path(data_dir, str(kept["location"])).is_file()
+        except OSError:
+            present = False
+        if not present:
+            return "missing file"
+        return "fetched file" if kept is not listed else "file"  # _as_fetched gave a new mapping
+    if is_provider_url(str(kept.get("location") or "")):
+        return "at its provider"
+    why = [flag for flag in listed.get("flags") or [] if flag in NOT_STORED_BECAUSE]
+    return f"no file ({', '.join(why) or 'not stored'})"
+
+
+def _case_store(given: Mapping[str, Any], examined: Examined | None) -> dict[str, str | None]:
+    flags = given.get("flags") or []
+    location = str(given.get("location") or "")
+    if METADATA_NOT_REMOVED in flags:
+        return {"case_store": WITHHELD, "reason": examined.outcome if examined else None}
+    if METADATA_REMOVED in flags:
+        return {"case_store": COPY, "reason": None}
+    if LOCATION_WITHHELD in flags:
+        return {"case_store": NO_FILE, "reason": LOCATION_WITHHELD}
+    if is_provider_url(location):
+        return {"case_store": PROVIDER_URL, "reason": None}
+    if not kept_by_gateway(given):
+        return {"case_store": NO_FILE, "reason": "not_stored"}
+    return {"case_store": AS_SENT, "reason": None}
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    index: int
+    path: Path
+    size: int
+    withheld: bool
+
+
+def export_files(report: ReportFiles, data_dir: Path, directory: Path,
+                 indexes: Sequence[int] | None = None) -> list[Exported]:
+    """Copy the gateway's files of a report (every one it keeps, or those at `indexes`) into `directory`, as the
+    citizen sent them. All or nothing: every file is checked (there, the bytes its envelope names, no file of that
+    name in `directory`) before the first is written, and none is ever replaced."""
+    chosen = _chosen(report, indexes)
+    contents = {view.index: _original(data_dir, report.tracking_id, view) for view in chosen}
+    targets = {view.index: directory / export_name(report.tracking_id, view) for view in chosen}
+    there = sorted(str(path) for path in targets.values() if path.exists() or path.is_symlink())
+    if there:
+        raise WouldOverwrite(f"not overwriting {', '.join(there)}: nothing was exported")
+    if not directory.exists():
+        directory.mkdir(mode=DIRECTORY_MODE, parents=True)
+    exported: list[Exported] = []
+    for view in chosen:
+        _write_new(targets[view.index], contents[view.index])
+        exported.append(Exported(view.index, targets[view.index], len(contents[view.index]),
+                                 view.case_store == WITHHELD))
+    # The citizen's files leave the gateway, withheld ones among them: a line at any log level, for the record.
+    log.warning("attachments.exported", tracking_id=report.tracking_id, channel=report.channel,
+                anonymous=report.anonymous, attachments=[item.index for item in exported],
+                withheld=[item.index for item in exported if item.withheld])
+    return exported
+
+
+def export_name(tracking_id: str, view: AttachmentView) -> str:
+    """`<tracking id>-<index>.<extension>`: nothing of the citizen's file name, an extension from a fixed table."""
+    extension = EXTENSIONS.get(media_type(view.content_type), UNKNOWN_EXTENSION)
+    if "executable" in view.flags:
+        extension = UNKNOWN_EXTENSION
+    return f"{tracking_id}-{view.index}.{extension}"
+
+
+def _chosen(report: ReportFiles, indexes: Sequence[int] | None) -> list[AttachmentView]:
+    if indexes is None:
+        chosen = [view for view in report.attachments if view.has_file]
+        if not chosen:
+            raise NoFileKept(f"the gateway keeps no file of report {report.tracking_id}")
+        return chosen
+    by_index = {view.index: view for view in report.attachments}
+    chosen = []
+    for index in dict.fromkeys(indexes):
+        view = by_index.get(index)
+        if view is None:
+            raise NoSuchAttachment(f"report {report.tracking_id} has no attachment {index} (its attachments: "
+                                   f"{len(report.attachments)}, from 0)")
+        if not view.has_file:
+            raise NoFileKept(f"the gateway keeps no file for attachment {index} of {report.tracking_id}: "
+                             f"{view.keeps}")
+        chosen.append(view)
+    return chosen
+
+
+def _original(data_dir: Path, tracking_id: str, view: AttachmentView) -> bytes:
+    what = f"attachment {view.index} of {tracking_id} ({view.location})"
+    try:
+        content = stored_path(data_dir, view.location).read_bytes()
+    except OSError as error:
+        raise FileMissing(f"the gateway's file of {what} cannot be read: {error.strerror or error}") from None
+    if hashlib.sha256(content).hexdigest() != view.sha256:
+        raise FileMissing(f"the gateway's file of {what} is not the one its envelope names (its sha256 differs)")
+    return content
+
+
+def _write_new(path: Path, content: bytes) -> None:
+    """Created here, never over a file (O_EXCL), readable by this user only: the file may name the whistleblower."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        raise WouldOverwrite(f"not overwriting {path}") from None
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(content)
