@@ -31,7 +31,7 @@ from gateway.queues import FORWARD_QUEUE, envelope_key
 from gateway.settings import Settings
 from gateway.tracking import format_tracking_id
 from tests.aggregator_support import drain
-from tests.conftest import CaseStoreServer, GatewayServer, log_events
+from tests.conftest import CaseStoreServer, GatewayServer, free_port, log_events
 from tests.email_support import RECIPIENT, SmtpServerThread
 from tests.file_kinds_support import (
     ADDRESS,
@@ -143,8 +143,9 @@ def counted(outcome: str) -> float:
 
 @pytest.fixture
 def settings(test_env: TestEnvironment) -> Settings:
-    """The tests' settings, with the providers' media hosts allowed (under respx) for an MMS's files."""
-    return test_env.settings(**FETCHING)
+    """The tests' settings, with the providers' media hosts allowed (under respx) for an MMS's files, and an SMTP
+    port of their own (the tests run in parallel)."""
+    return test_env.settings(**FETCHING, LAPOR_SMTP_PORT=str(free_port()))
 
 
 @pytest.mark.parametrize("file", FILES)
