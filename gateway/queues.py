@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from redis import Redis
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import WatchError
 from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
@@ -54,6 +55,20 @@ def redis_connection(url: str, *, timeout: float = 5.0) -> Redis:
     return Redis.from_url(
         url, socket_timeout=timeout, socket_connect_timeout=min(timeout, 2.0), health_check_interval=30,
         retry=RedisRetry(NoBackoff(), 1),
+    )
+
+
+def answer_within(url: str, timeout: float) -> Redis:
+    """A client that counts a Redis silent for `timeout` as lost: what a worker's liveness thread watches Redis with.
+
+    Not the worker's own connection: RQ raises that one's socket timeout to its blocking dequeue's (about 415 s), so
+    a Redis that took the connection and stopped answering (paused, a blocked main thread, a partition dropping
+    packets) held every call on it silent for minutes. One immediate retry for a stale pooled connection (a Redis
+    restarted), none for a timeout: the command already waited its whole `timeout`, and the reconnection's handshake
+    would wait it again."""
+    return Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout,
+        retry=RedisRetry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
 
 

@@ -93,6 +93,8 @@ class QueueSettings(_Section):
     retry_intervals: list[int]
     job_timeout_seconds: int
     max_worker_deaths: int = Field(ge=1)
+    # Below the 5-second lifetime of a worker's liveness key (workers.reaper.Liveness), which it waits to refresh.
+    liveness_timeout_seconds: float = Field(gt=0, lt=5)
 
 
 class PrivacySettings(_Section):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis import Redis
 
-from gateway.queues import redis_connection
+from gateway.queues import answer_within, redis_connection
 from gateway.settings import Settings, load_settings
 from workers.casestore_client import CaseStoreClient
 
@@ -25,6 +25,9 @@ class WorkerContext:
     settings: Settings
     redis: Redis
     casestore: CaseStoreClient
+    # What the liveness thread watches Redis with: a client that gives up after queues.liveness_timeout_seconds,
+    # where RQ has the one in `redis` wait for an answer as long as its blocking dequeue may last (workers.run).
+    watch: Redis
     # Provider clients built on first use by reply jobs, and the forward worker's media fetcher (one HTTP connection
     # pool per process), closed with it.
     clients: dict[str, Any] = field(default_factory=dict)
@@ -42,10 +45,12 @@ class WorkerContext:
             settings=settings,
             redis=redis or redis_connection(settings.redis_url),
             casestore=CaseStoreClient(settings),
+            watch=answer_within(settings.redis_url, settings.queues.liveness_timeout_seconds),
         )
 
     def close(self) -> None:
         self.casestore.close()
+        self.watch.close()
         for client in self.clients.values():
             client.close()
         self.clients.clear()

@@ -5,7 +5,9 @@ retrying" at error level at every try (258 lines in a 90-second outage over four
 liveness thread `worker.liveness_failed` every second; the line to alert on was lost among them. Each of those now
 tells this one tracker, which logs `worker.redis_lost` (error, with the first error: the line to alert on) once,
 `worker.redis_still_lost` (warning) every `REMIND_SECONDS` while it lasts, and `worker.redis_back` (info, with the
-outage's length) at the first call Redis answers again.
+outage's length) at the first call Redis answers again. Each says why: `unreachable` (refused, reset, closed: a
+Redis stopped or restarting) or `not_answering` (it took the connection and let a command run out of time: paused,
+a blocked main thread, a partition dropping packets), so that a hang is told in the same lines as a stop.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.logs import get_logger
 
@@ -24,6 +28,12 @@ REMIND_SECONDS = 60.0
 # Redis instance: %s retrying in %d seconds...").
 RQ_RETRY_LINE = "could not connect to Redis"
 DETAIL_LIMIT = 200
+
+
+def outage_reason(error: BaseException) -> str:
+    """Why Redis is away, as the outage's lines say it: `not_answering` for a command or a connection that ran out of
+    time, `unreachable` for anything else (refused, reset, closed)."""
+    return "not_answering" if isinstance(error, (RedisTimeoutError, TimeoutError)) else "unreachable"
 
 
 class RedisOutage:
@@ -52,11 +62,11 @@ class RedisOutage:
             since = self._since
         assert since is not None
         if started:
-            log.error("worker.redis_lost", queue=self.queue, error=type(error).__name__,
+            log.error("worker.redis_lost", queue=self.queue, reason=outage_reason(error), error=type(error).__name__,
                       detail=str(error)[:DETAIL_LIMIT])
         elif remind:
-            log.warning("worker.redis_still_lost", queue=self.queue, error=type(error).__name__,
-                        outage_seconds=round(now - since))
+            log.warning("worker.redis_still_lost", queue=self.queue, reason=outage_reason(error),
+                        error=type(error).__name__, outage_seconds=round(now - since))
 
     def back(self) -> None:
         """A call to Redis went through: the outage, if there was one, is over."""

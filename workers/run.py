@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import Any
 
+from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
@@ -25,7 +26,7 @@ from rq.job import Job
 
 from gateway.errors import RetryableError
 from gateway.logs import clear_message_context, get_logger
-from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue, release_held_forwards
+from gateway.queues import FORWARD_QUEUE, JSONSerializer, answer_within, queue, release_held_forwards
 from gateway.runtime import die_with_parent, libc_prctl, settle_heap, tied_to_this_process
 from gateway.settings import Settings
 from workers.context import WorkerContext, current, use_context
@@ -70,13 +71,15 @@ class LaporWorker(SimpleWorker):
     max_connection_wait_time = 2 * REDIS_RETRY_SECONDS
 
     def __init__(self, *args: Any, stop: StopRequest | None = None, settings: Settings | None = None,
-                 outage: RedisOutage | None = None, **kwargs: Any) -> None:
+                 outage: RedisOutage | None = None, watch: Redis | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Shared by the workers `run_worker` builds one after another, so a late signal is not lost, and an outage
         # that outlasts a run is logged once.
         self.stop = stop or StopRequest()
         self.outage = outage or RedisOutage(",".join(q.name for q in self.queues))
         self._settings = settings
+        # The client the liveness thread watches Redis with (`answer_within`); None: one of its own for each run.
+        self._watch = watch
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop.ask()
@@ -111,21 +114,30 @@ class LaporWorker(SimpleWorker):
                 break
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
+        """RQ's loop, beside the liveness thread. That thread watches Redis on a client of its own that gives up
+        after `queues.liveness_timeout_seconds` (`answer_within`): a Redis that hangs is logged as lost within
+        seconds, while RQ's blocking dequeue keeps its own long wait. A Redis that does not answer the first beat
+        ends the run at once (RedisError), for `run_worker` to log and try again."""
         names = [q.name for q in self.queues]
-        held = HeldForwardWatch(self.connection, current().settings) if FORWARD_QUEUE in names else None
-        if held is not None and kwargs.get("burst", args[0] if args else False):
-            # A burst run drains everything, including what a gateway holds back for its linger.
-            release_held_forwards(self.connection, current().settings)
-        liveness = Liveness(self.connection, self.name, names, self._settings or current().settings, held=held,
-                            outage=self.outage)
-        liveness.start()
-        rq_lines = self.outage.take_rq_line  # RQ's error line at every try at a lost Redis: told once instead
-        self.log.addFilter(rq_lines)
+        settings = self._settings or current().settings
+        watch = self._watch or answer_within(settings.redis_url, settings.queues.liveness_timeout_seconds)
         try:
-            return super().work(*args, **kwargs)
+            held = HeldForwardWatch(watch, settings) if FORWARD_QUEUE in names else None
+            if held is not None and kwargs.get("burst", args[0] if args else False):
+                # A burst run drains everything, including what a gateway holds back for its linger.
+                release_held_forwards(self.connection, settings)
+            liveness = Liveness(watch, self.name, names, settings, held=held, outage=self.outage)
+            liveness.start()
+            rq_lines = self.outage.take_rq_line  # RQ's error line at every try at a lost Redis: told once instead
+            self.log.addFilter(rq_lines)
+            try:
+                return super().work(*args, **kwargs)
+            finally:
+                self.log.removeFilter(rq_lines)
+                liveness.stop()
         finally:
-            self.log.removeFilter(rq_lines)
-            liveness.stop()
+            if watch is not self._watch:
+                watch.close()
 
 
 def build_worker(settings: Settings, queue_names: str | Sequence[str]) -> LaporWorker:
@@ -144,7 +156,7 @@ def worker_on(context: WorkerContext, queue_names: str | Sequence[str], stop: St
     return LaporWorker(
         [queue(name, context.redis) for name in names], connection=context.redis, serializer=JSONSerializer,
         name=worker_name(), maintenance_interval=MAINTENANCE_INTERVAL_SECONDS, stop=stop, settings=context.settings,
-        outage=outage, exception_handlers=[dead_letter_failed_job],
+        outage=outage, watch=context.watch, exception_handlers=[dead_letter_failed_job],
     )
 
 
@@ -173,6 +185,9 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
         settle_heap()  # once: after an outage it would freeze what the failed run left behind
         while not stop.asked:
             try:
+                # RQ's worker names itself to Redis as it is built, on the connection that waits minutes for an
+                # answer: a Redis that hangs is found here first, in the liveness timeout.
+                context.watch.ping()
                 worker = worker_on(context, queue_name, stop, outage)
                 log.info("worker.ready", queue=queue_name)
                 worked = worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")

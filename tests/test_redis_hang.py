@@ -1,0 +1,99 @@
+"""A Redis that hangs: it takes connections and never answers (paused, a blocked main thread, a partition dropping
+packets). Paused here for real with SIGSTOP, on a Redis of the test's own; every timeout is configured short."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from redis import Redis
+from rq.job import Job
+
+from gateway.embedded_redis import EmbeddedRedis
+from gateway.queues import REPLY_QUEUE, JSONSerializer, enqueue_calls
+from tests.conftest import ProcessHandle, TestEnvironment, wait_until
+
+# How long the worker's liveness thread waits for an answer here (queues.liveness_timeout_seconds: 2 s by default).
+LIVENESS_TIMEOUT = "0.5"
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis this test may pause (the shared one must keep answering the other tests)."""
+    server = EmbeddedRedis(tmp_path / "redis").start()
+    try:
+        yield server
+    finally:
+        if server.pid is not None:
+            os.kill(server.pid, signal.SIGCONT)  # a paused Redis ignores the SIGTERM that stops it
+        server.stop()
+
+
+@contextlib.contextmanager
+def paused(server: EmbeddedRedis) -> Iterator[float]:
+    """Redis hangs (SIGSTOP) inside the block, which gets the moment it started; it answers again after it."""
+    assert server.pid is not None
+    os.kill(server.pid, signal.SIGSTOP)
+    try:
+        yield time.monotonic()
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+
+
+def events(handle: ProcessHandle) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in handle.output().splitlines() if line.startswith("{")]
+
+
+def redis_lines(handle: ProcessHandle) -> list[tuple[object, ...]]:
+    return [(e["event"], e["level"], e.get("reason")) for e in events(handle)
+            if str(e["event"]).startswith("worker.redis")]
+
+
+def seen(handle: ProcessHandle, event: str, count: int = 1) -> Callable[[], bool]:
+    return lambda: handle.output().count(f'"{event}"') >= count
+
+
+LOST = ("worker.redis_lost", "error", "not_answering")
+BACK = ("worker.redis_back", "info", None)
+
+
+@pytest.mark.parametrize("from_start", [pytest.param(False, id="while-it-waits-for-jobs"),
+                                        pytest.param(True, id="from-its-start")])
+def test_a_worker_tells_a_redis_that_hangs_within_seconds_and_takes_jobs_once_it_answers(
+    from_start: bool, own_redis: EmbeddedRedis, test_env: TestEnvironment,
+    start_process: Callable[..., ProcessHandle],
+) -> None:
+    """RQ waits for an answer on its connection as long as its blocking dequeue may last (about 415 s), and the
+    liveness thread shared it: a worker said nothing for seven minutes and more. Its liveness thread now watches
+    Redis on a connection of its own that gives up after `queues.liveness_timeout_seconds`, so the hang is told in
+    the lines of a stopped Redis (`worker.redis_lost`, reason not_answering, then `worker.redis_back`), and RQ's
+    loop, which waited on its own connection meanwhile, takes jobs again."""
+    settings = test_env.settings(REDIS_URL=own_redis.url)
+    start = lambda: start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own_redis.url,  # noqa: E731
+                                  LAPOR_QUEUES_LIVENESS_TIMEOUT_SECONDS=LIVENESS_TIMEOUT)
+    worker = None if from_start else start()
+    if worker is not None:
+        wait_until(seen(worker, "worker.ready"), timeout=30)
+        time.sleep(0.5)  # RQ's loop is waiting for jobs in its blocking dequeue
+    with paused(own_redis) as since:
+        worker = worker or start()
+        wait_until(seen(worker, "worker.redis_lost"), timeout=30 if from_start else 5)
+        told_in = time.monotonic() - since
+        time.sleep(1.5)  # it hangs on: nothing more is logged (the reminder comes after a minute)
+    wait_until(seen(worker, "worker.redis_back"), timeout=5)
+    redis = Redis.from_url(own_redis.url)
+    try:
+        [job] = enqueue_calls(redis, settings, REPLY_QUEUE, "time.sleep", [(0,)], retry=False)
+        wait_until(lambda: Job.fetch(job.id, connection=redis, serializer=JSONSerializer).is_finished, timeout=10)
+    finally:
+        redis.close()
+    assert redis_lines(worker) == [LOST, BACK], worker.output()[-3000:]
+    if not from_start:  # a start includes the process's imports
+        assert told_in < 3, told_in
+    assert "Redis connection timeout" not in worker.output()
