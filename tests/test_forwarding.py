@@ -24,6 +24,7 @@ from aiohttp import web
 from redis import Redis
 from redis.exceptions import BusyLoadingError, ReadOnlyError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
 
 from gateway.embedded_redis import EmbeddedRedis
@@ -968,6 +969,60 @@ def test_rqs_line_at_every_try_at_a_lost_redis_becomes_one_line_with_the_first_e
     [first] = [e for e in log_events(log_stream) if e["event"] == "worker.redis_lost"]
     assert (first["error"], first["detail"]) == ("ConnectionError", "Error 111 connecting to 127.0.0.1:6379. "
                                                                     "Connection refused.")
+
+
+def test_rqs_line_quitting_on_a_connection_that_timed_out_is_the_outage_told_once(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RQ's own loop (rq.worker) whose blocking dequeue ran out of time, as after a Redis that hung for its wait and
+    its retry's (about 14 minutes): its "Redis connection timeout, quitting..." error becomes the outage's line,
+    reason not_answering."""
+    def dequeue_any(*_: Any, **__: Any) -> None:
+        raise RedisTimeoutError("Timeout reading from socket")
+
+    worker = run.LaporWorker([queue(REPLY_QUEUE, redis)], connection=redis, serializer=JSONSerializer,
+                             settings=test_env.settings())
+    monkeypatch.setattr(worker.queue_class, "dequeue_any", staticmethod(dequeue_any))
+    assert worker.work(burst=False, logging_level="WARNING") is False  # RQ quit its loop
+    assert "Redis connection timeout" not in log_stream.getvalue()
+    first = next(e for e in log_events(log_stream) if str(e["event"]).startswith("worker.redis"))
+    assert (first["event"], first["level"], first["reason"]) == ("worker.redis_lost", "error", "not_answering")
+
+
+def test_rq_quitting_on_an_outage_already_told_is_not_an_unasked_quit(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RQ quit its loop on a connection that timed out (a Redis that hung): the worker logged `worker.quit_unasked`,
+    `rq_loop_error`, an error that sends an operator looking for a bug, beside the outage's own lines."""
+    built: list[int] = []
+
+    def work(worker: run.LaporWorker, *args: Any, **kwargs: Any) -> bool:
+        if len(built) == 1:  # the first run; the second is stopped before it starts
+            worker.log.error("Worker %s: Redis connection timeout, quitting...", worker.name)  # rq 2.12's words
+        return False
+
+    real_worker_on = run.worker_on
+
+    def worker_on(*args: Any, **kwargs: Any) -> run.LaporWorker:
+        built.append(1)
+        if len(built) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # the second run ends at once
+        return real_worker_on(*args, **kwargs)
+
+    monkeypatch.setattr(SimpleWorker, "work", work)
+    monkeypatch.setattr(run, "worker_on", worker_on)
+    monkeypatch.setattr(run, "REDIS_RETRY_SECONDS", 0.01)
+    monkeypatch.setattr(run, "settle_heap", lambda: None)
+    monkeypatch.setattr(run.ChildrenDieWithWorker, "register", lambda self: None)
+    original = signal.getsignal(signal.SIGTERM)
+    try:
+        assert run.run_worker(test_env.settings(), "lapor-status") is False
+    finally:
+        signal.signal(signal.SIGTERM, original)
+        use_context(None)
+    lines = [(e["event"], e.get("reason")) for e in log_events(log_stream) if str(e["event"]).startswith("worker.")]
+    assert lines == [("worker.ready", None), ("worker.redis_lost", "not_answering"), ("worker.ready", None),
+                     ("worker.redis_back", None)]
 
 
 def test_a_worker_process_logs_a_real_redis_outage_once_and_its_end(

@@ -6,11 +6,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
+import psutil
 import pytest
 from redis import Redis
 from rq.job import Job
@@ -97,3 +99,31 @@ def test_a_worker_tells_a_redis_that_hangs_within_seconds_and_takes_jobs_once_it
     if not from_start:  # a start includes the process's imports
         assert told_in < 3, told_in
     assert "Redis connection timeout" not in worker.output()
+
+
+def test_a_worker_told_to_stop_while_redis_hangs_stops_within_seconds(
+    own_redis: EmbeddedRedis, start_process: Callable[..., ProcessHandle],
+) -> None:
+    """A restart during the hang (a deploy, `systemctl restart`): RQ waited for its retry scheduler to stop and
+    unregistered the worker, both on connections that wait minutes for a Redis that hangs, so the stop waited out
+    a supervisor's grace and was killed. Told to stop while Redis does not answer, the worker kills its scheduler
+    (which holds no job) and leaves its registration to expire, as a killed worker's does."""
+    worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own_redis.url,
+                           LAPOR_QUEUES_LIVENESS_TIMEOUT_SECONDS=LIVENESS_TIMEOUT)
+    wait_until(seen(worker, "worker.ready"), timeout=30)
+    wait_until(lambda: psutil.Process(worker.process.pid).children(), timeout=10)  # RQ's retry scheduler
+    children = psutil.Process(worker.process.pid).children()
+    with paused(own_redis):
+        wait_until(seen(worker, "worker.redis_lost"), timeout=5)
+        asked = time.monotonic()
+        worker.process.send_signal(signal.SIGTERM)
+        try:
+            code = worker.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the worker did not stop within 10 s while Redis hung")
+        stopped_in = time.monotonic() - asked
+    assert code == 0, worker.output()[-3000:]
+    assert stopped_in < 4, stopped_in
+    assert not [child for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
+    assert [(e["event"], e["reason"]) for e in events(worker) if e["event"] == "worker.scheduler_killed"] == [
+        ("worker.scheduler_killed", "redis_not_answering")]

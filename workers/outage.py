@@ -25,8 +25,10 @@ log = get_logger()
 
 REMIND_SECONDS = 60.0
 # The words of the line RQ's loop logs at every failed try at a lost Redis (rq 2.12: "Worker %s: could not connect to
-# Redis instance: %s retrying in %d seconds...").
+# Redis instance: %s retrying in %d seconds..."), and of the one it quits with when its connection timed out (rq 2.12:
+# "Worker %s: Redis connection timeout, quitting...": after a hang of about 14 minutes, its dequeue's wait and retry).
 RQ_RETRY_LINE = "could not connect to Redis"
+RQ_TIMEOUT_LINE = "Redis connection timeout"
 DETAIL_LIMIT = 200
 
 
@@ -68,6 +70,12 @@ class RedisOutage:
             log.warning("worker.redis_still_lost", queue=self.queue, reason=outage_reason(error),
                         error=type(error).__name__, outage_seconds=round(now - since))
 
+    @property
+    def active(self) -> bool:
+        """Whether an outage is on: lost, and no call went through since."""
+        with self._lock:
+            return self._since is not None
+
     def back(self) -> None:
         """A call to Redis went through: the outage, if there was one, is over."""
         with self._lock:
@@ -78,8 +86,12 @@ class RedisOutage:
         log.info("worker.redis_back", queue=self.queue, outage_seconds=round(seconds, 1))
 
     def take_rq_line(self, record: logging.LogRecord) -> bool:
-        """A filter for RQ's worker logger: RQ's line at each failed try at a lost Redis counts as `lost` and is
-        dropped; any other line, or one whose error cannot be read, passes."""
+        """A filter for RQ's worker logger: RQ's line at each failed try at a lost Redis, and the one it quits with on
+        a timed-out connection, count as `lost` and are dropped; any other line, or one whose error cannot be read,
+        passes."""
+        if RQ_TIMEOUT_LINE in str(record.msg):
+            self.lost(RedisTimeoutError("RQ's connection timed out"))
+            return False
         if RQ_RETRY_LINE not in str(record.msg) or not isinstance(record.args, tuple):
             return True
         error = next((arg for arg in record.args if isinstance(arg, BaseException)), None)

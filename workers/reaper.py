@@ -249,9 +249,13 @@ class Liveness:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop beating and drop the key, so other workers' reapers need not wait for it to expire; not while Redis
+        does not answer (it expires by itself, and a stop during a hang would wait the timeout out once more)."""
         self._stop.set()
         self._thread.join(timeout=self._ttl)
-        with contextlib.suppress(RedisError):  # the key expires by itself anyway
+        if self._outage.active:
+            return
+        with contextlib.suppress(RedisError):
             self._redis.delete(self._key)
 
     def _beat(self) -> None:

@@ -36,6 +36,9 @@ from workers.reaper import HeldForwardWatch, Liveness, worker_name
 
 log = get_logger()
 REDIS_RETRY_SECONDS = 1.0
+# How long a worker that stops waits for its retry scheduler (a child process, stopping at its next loop: within a
+# second or two) before it kills it; at once while Redis does not answer, which the scheduler waits on.
+SCHEDULER_STOP_SECONDS = 5.0
 # RQ's own maintenance (expired registries) runs every ten minutes by default.
 MAINTENANCE_INTERVAL_SECONDS = 30
 
@@ -80,6 +83,45 @@ class LaporWorker(SimpleWorker):
         self._settings = settings
         # The client the liveness thread watches Redis with (`answer_within`); None: one of its own for each run.
         self._watch = watch
+        self._watching: Redis | None = None  # the one of the run in progress
+
+    def stop_scheduler(self) -> None:
+        """RQ's, with a bound: RQ waited for its scheduler to stop for as long as it took, and a scheduler waiting on a
+        Redis that hangs (on RQ's connection: minutes) held up a worker told to stop (a restart, a deploy). One that
+        has not stopped in time is killed, as it is when this process dies (`ChildrenDieWithWorker`): it holds no
+        job, and its lock on the queue's schedule expires within a minute and a half."""
+        process = self.scheduler._process if self.scheduler is not None else None
+        if process is None or process.pid is None or process.exitcode is not None:
+            return
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGTERM)
+        process.join(0 if self.outage.active else SCHEDULER_STOP_SECONDS)
+        if process.exitcode is None:
+            log.warning("worker.scheduler_killed", queue=self.outage.queue,
+                        reason="redis_not_answering" if self.outage.active else "not_stopping")
+            process.kill()
+            process.join()
+
+    def teardown(self) -> None:
+        """RQ's goodbye: stop the scheduler, unregister, unsubscribe. Told to stop while Redis does not answer, only
+        the first: the others wait on RQ's connection, which waits minutes for a Redis that hangs, and a stop must
+        not. RQ's registration then expires by itself, as a killed worker's does; the process is about to end."""
+        if self.stop.asked and not self._redis_answers():
+            self.stop_scheduler()
+            return
+        super().teardown()
+
+    def _redis_answers(self) -> bool:
+        """Whether Redis answers now, as the liveness thread sees it (within its timeout)."""
+        if self.outage.active:
+            return False
+        if self._watching is None:
+            return True
+        try:
+            self._watching.ping()
+        except RedisError:
+            return False
+        return True
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop.ask()
@@ -121,6 +163,7 @@ class LaporWorker(SimpleWorker):
         names = [q.name for q in self.queues]
         settings = self._settings or current().settings
         watch = self._watch or answer_within(settings.redis_url, settings.queues.liveness_timeout_seconds)
+        self._watching = watch
         try:
             held = HeldForwardWatch(watch, settings) if FORWARD_QUEUE in names else None
             if held is not None and kwargs.get("burst", args[0] if args else False):
@@ -136,6 +179,7 @@ class LaporWorker(SimpleWorker):
                 self.log.removeFilter(rq_lines)
                 liveness.stop()
         finally:
+            self._watching = None
             if watch is not self._watch:
                 watch.close()
 
@@ -193,7 +237,8 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
                 worked = worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
                 if burst or stop.asked:
                     return worked
-                log.error("worker.quit_unasked", reason="rq_loop_error", retry_in=REDIS_RETRY_SECONDS)
+                if not outage.active:  # else RQ quit on the outage already told (a connection that timed out)
+                    log.error("worker.quit_unasked", reason="rq_loop_error", retry_in=REDIS_RETRY_SECONDS)
             except StopRequested:  # the finished run's handler, reached during its teardown: the stop is noted
                 break
             except RedisError as error:
