@@ -99,6 +99,14 @@ def test_a_poller_lease_that_is_not_a_positive_period_is_refused(value: str) -> 
         load_settings({**PRODUCTION_SECRETS, "LAPOR_POLLERS_LEASE_SECONDS": value})
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "5", "30"])
+def test_a_liveness_timeout_outside_the_liveness_keys_lifetime_is_refused(value: str) -> None:
+    """At 5 s or more a worker's beat may take longer than its liveness key lives: the other workers would take it for
+    dead (and requeue its job) before it counts Redis as not answering."""
+    with pytest.raises(SettingsError, match=r"queues\.liveness_timeout_seconds"):
+        load_settings({**PRODUCTION_SECRETS, "LAPOR_QUEUES_LIVENESS_TIMEOUT_SECONDS": value})
+
+
 @pytest.mark.parametrize(
     ("environment", "shortest"),
     [
