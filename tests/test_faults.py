@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from aiohttp import web
 from redis import Redis
@@ -175,15 +176,20 @@ async def test_a_thousand_webhooks_while_redis_stops_and_restarts(
           f" all stored {time.monotonic() - started:.1f} s after the first")
 
 
-async def test_while_redis_hangs_webhooks_are_answered_from_the_spool_and_reach_redis_when_it_answers(
-    own_redis: EmbeddedRedis, test_env: TestEnvironment, start_process: Callable[..., ProcessHandle],
+async def test_while_redis_hangs_webhooks_are_answered_from_the_spool_workers_say_so_and_all_are_stored_once(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, casestore: CaseStoreServer,
+    start_process: Callable[..., ProcessHandle],
 ) -> None:
     """A Redis that accepts connections but never answers (a stalled host, a long fork): the gateway counts it down
     after its short timeout once (intake.redis_timeout_seconds), then answers from the spool at once, until the spool
-    replayer finds Redis answering again."""
+    replayer finds Redis answering again. The forward worker says so within its liveness timeout (before, nothing for
+    minutes), and every acknowledged report reaches the case store once."""
     settings = test_env.settings(REDIS_URL=own_redis.url)
     gateway = start_process("serve", REDIS_URL=own_redis.url)
+    worker = start_process("worker", "--queues", FORWARD_QUEUE, REDIS_URL=own_redis.url,
+                           LAPOR_QUEUES_LIVENESS_TIMEOUT_SECONDS="0.5")
     wait_until(lambda: _ready(settings.public_url), timeout=30)
+    wait_until(lambda: '"worker.ready"' in worker.output(), timeout=30)
     answered_in: list[float] = []
     acknowledged: dict[str, str] = {}
     async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=30) as client:
@@ -203,6 +209,7 @@ async def test_while_redis_hangs_webhooks_are_answered_from_the_spool_and_reach_
         try:
             for index in range(1, 5):
                 await send(f"SMhang{index:02d}")
+            await async_wait_until(lambda: '"worker.redis_lost"' in worker.output(), timeout=5)
         finally:
             os.kill(pid, signal.SIGCONT)
     assert "intake.spooling" in gateway.output()
@@ -218,6 +225,14 @@ async def test_while_redis_hangs_webhooks_are_answered_from_the_spool_and_reach_
         redis.close()
     await async_wait_until(lambda: "intake.redis_back" in gateway.output(), timeout=10)
     assert len(set(acknowledged.values())) == 5
+    stored = lambda: {r["tracking_id"] for r in casestore.reports()}  # noqa: E731
+    await async_wait_until(lambda: set(acknowledged.values()) <= stored(), timeout=30)
+    # The first commit in the hang was sent before Redis stopped answering and ran when it answered again: that
+    # message is also stored under the ID it was never given, which its spooled one names (duplicate_of).
+    assert_exactly_once(casestore, acknowledged, answers_lost_with_redis=True)
+    lines = [orjson.loads(line) for line in worker.output().splitlines() if '"worker.redis' in line]
+    assert [(e["event"], e.get("reason")) for e in lines] == [("worker.redis_lost", "not_answering"),
+                                                             ("worker.redis_back", None)]
 
 
 async def test_the_case_store_down_for_a_minute_and_back(
