@@ -8,6 +8,7 @@ gateway never imports worker code.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -47,14 +48,22 @@ class JSONSerializer:
         return orjson.loads(data)
 
 
+# TCP keepalive on every connection: a Redis host that vanished without a word (a failover, a partition) is found
+# dead by the kernel after about 30 s of silence (15 s idle, then 3 probes 5 s apart), where a worker's blocking
+# dequeue, whose socket timeout RQ raises to about 415 s, would otherwise wait that long for a peer that is gone.
+KEEPALIVE_OPTIONS = {getattr(socket, name): value for name, value in
+                     (("TCP_KEEPIDLE", 15), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3)) if hasattr(socket, name)}
+
+
 def redis_connection(url: str, *, timeout: float = 5.0) -> Redis:
     """A connection for RQ and intake. Never decode_responses: RQ stores bytes.
 
     One immediate retry (a pooled connection gone stale after a Redis restart), no backoff: during an outage
     intake must fall back to the spool at once rather than keep a citizen waiting."""
+    tcp = {} if url.startswith("unix:") else {"socket_keepalive": True, "socket_keepalive_options": KEEPALIVE_OPTIONS}
     return Redis.from_url(
         url, socket_timeout=timeout, socket_connect_timeout=min(timeout, 2.0), health_check_interval=30,
-        retry=RedisRetry(NoBackoff(), 1),
+        retry=RedisRetry(NoBackoff(), 1), **tcp,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -17,8 +18,8 @@ import pytest
 from redis import Redis
 from rq.job import Job
 
-from gateway.embedded_redis import EmbeddedRedis
-from gateway.queues import REPLY_QUEUE, JSONSerializer, enqueue_calls
+from gateway.embedded_redis import EmbeddedRedis, find_redis_server
+from gateway.queues import REPLY_QUEUE, JSONSerializer, enqueue_calls, redis_connection
 from tests.conftest import ProcessHandle, TestEnvironment, wait_until
 
 # How long the worker's liveness thread waits for an answer here (queues.liveness_timeout_seconds: 2 s by default).
@@ -127,3 +128,30 @@ def test_a_worker_told_to_stop_while_redis_hangs_stops_within_seconds(
     assert not [child for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
     assert [(e["event"], e["reason"]) for e in events(worker) if e["event"] == "worker.scheduler_killed"] == [
         ("worker.scheduler_killed", "redis_not_answering")]
+
+
+def test_a_connection_to_a_redis_host_that_vanished_is_found_dead_by_tcp_keepalive(redis: Redis) -> None:
+    """A host gone without a word (a failover, a partition) sends no reset: only keepalive probes tell the worker's
+    blocking dequeue, whose socket timeout RQ raises to about 415 s. Dropping packets on loopback is beyond a test;
+    the socket's options are what the kernel acts on."""
+    url = redis.connection_pool.connection_kwargs
+    connection = redis_connection(f"redis://{url['host']}:{url['port']}/{url.get('db', 0)}")
+    assert connection.ping()
+    sock = connection.connection_pool.get_connection("PING")._sock
+    assert sock is not None and sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    idle, interval, probes = (sock.getsockopt(socket.IPPROTO_TCP, option)
+                              for option in (socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_KEEPCNT))
+    assert idle + interval * probes <= 30
+
+
+def test_a_redis_on_a_unix_socket_is_reached_without_tcp_options(tmp_path: Path) -> None:
+    """redis-py refuses keepalive options for a unix socket (TypeError): a REDIS_URL of unix:// must still work."""
+    path = tmp_path / "redis.sock"
+    server = subprocess.Popen([find_redis_server(), "--port", "0", "--unixsocket", str(path), "--save", "",
+                               "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        wait_until(path.exists, timeout=10)
+        assert redis_connection(f"unix://{path}?db=0").ping()
+    finally:
+        server.terminate()
+        server.wait(10)
