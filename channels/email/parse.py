@@ -435,7 +435,20 @@ def message_ids(value: str) -> list[str]:
     return [item.strip() for item in re.findall(r"<([^<>\s]+)>", value)]
 
 
+# The longest address field (From, Reply-To) parsed. The stdlib's address parser takes time quadratic in a field's
+# length (a From of 64 KiB, 1,300 folded addresses: 0.65 s of CPU, 16 KiB: 0.09 s, 4 KiB: 0.02 s), and a citizen's
+# mail names one address there, a few at most: a longer From is malformed input, a longer Reply-To is not read.
+MAX_ADDRESS_FIELD = 4096
+
+
+def _raw_length(message: Message, name: str) -> int:
+    """The longest raw value of a header, read without the policy's parse."""
+    return max((len(value) for key, value in message.raw_items() if key.lower() == name.lower()), default=0)
+
+
 def _sender(message: EmailMessage) -> tuple[str, str | None]:
+    if _raw_length(message, "From") > MAX_ADDRESS_FIELD:
+        raise RejectedInput(f"From header longer than {MAX_ADDRESS_FIELD} characters", reason="from_too_long")
     raw = header_text(message, "From")
     addresses = [(name, address) for name, address in getaddresses([raw]) if "@" in address]
     if not addresses:
@@ -474,7 +487,8 @@ def _read_mail(message: EmailMessage) -> ParsedMail:
     _walk(message, walk)
     body = "\n\n".join(text.strip("\n") for text in walk.texts if text.strip())
     message_id = message_ids(header_text(message, "Message-ID"))
-    reply_to = [a for _, a in getaddresses([header_text(message, "Reply-To")]) if "@" in a]
+    reply_to = [a for _, a in getaddresses([header_text(message, "Reply-To")]) if "@" in a] \
+        if _raw_length(message, "Reply-To") <= MAX_ADDRESS_FIELD else []
     subject = header_text(message, "Subject")
     return ParsedMail(
         message=message,
