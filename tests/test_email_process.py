@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import smtplib
 import subprocess
 from collections.abc import Callable
+from typing import Any
 
+import pytest
 from redis import Redis
 
+from channels.base import InboundMessage
+from channels.email import processor
+from normalizer.pipeline import Normalized, normalize
 from tests.conftest import REPO_ROOT, VENV_BIN, CaseStoreServer, ProcessHandle, TestEnvironment, free_port, wait_until
 from tests.email_support import RECIPIENT, SmtpServerThread, envelope_count, fixture, outbox, stored_envelope
 
@@ -117,3 +123,27 @@ def test_the_quarantine_list_shows_no_address_or_number_a_parse_error_quotes(tes
     assert "parse_error" in listing.stdout and "[email]" in listing.stdout
     for private in ("siti.rahma", "desa.id", "3456"):
         assert private not in listing.stdout
+
+
+def test_a_mail_is_normalized_off_the_event_loop(test_env: TestEnvironment, redis: Redis,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Normalizing costs as much as the mail is long (a million short lines: 1.1 s): on the event loop, every other
+    SMTP session waited for it."""
+    on_the_loop: list[bool] = []
+
+    def normalize_where_it_runs(message: InboundMessage, **options: Any) -> Normalized:
+        try:
+            asyncio.get_running_loop()
+            on_the_loop.append(True)
+        except RuntimeError:  # a thread of its own
+            on_the_loop.append(False)
+        return normalize(message, **options)
+
+    monkeypatch.setattr(processor, "normalize", normalize_where_it_runs)
+    server = SmtpServerThread(test_env.settings(LAPOR_SMTP_PORT=str(free_port())), redis).start()
+    try:
+        result = server.deliver(fixture("apple_mail_related"))
+    finally:
+        server.stop()
+    assert result.data_code == 250 and result.tracking_id
+    assert on_the_loop == [False]
