@@ -33,7 +33,6 @@ from gateway.intake import Intake
 from gateway.logs import (
     _EMAIL,
     _ID_INT_FLOOR,
-    _PHONE,
     _PHONE_INT_FLOOR,
     _QUOTED_EMAIL,
     _SENSITIVE,
@@ -41,7 +40,7 @@ from gateway.logs import (
     SAFE_KEYS,
     SENSITIVE_KEYS,
     VERBATIM_KEYS,
-    _number_label,
+    _redact_numbers,
     configure_logging,
     get_logger,
     redact,
@@ -296,7 +295,7 @@ def _scrub_without_shortcuts(text: str) -> str:
     for value in _SENSITIVE.get():
         if value in text:
             text = text.replace(value, REDACTED)
-    return _PHONE.sub(_number_label, _QUOTED_EMAIL.sub("[email]", _EMAIL.sub("[email]", text)))
+    return _redact_numbers(_QUOTED_EMAIL.sub("[email]", _EMAIL.sub("[email]", text)))
 
 
 @hypothesis_settings(max_examples=300, deadline=None)
