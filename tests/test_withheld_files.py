@@ -62,6 +62,8 @@ from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED
 if TYPE_CHECKING:
     from tests.conftest import TestEnvironment
 
+# An unfolded DKIM signature: a mail's first header line may hold more than the first KiB of its file.
+LONG_FIRST_LINE = b"DKIM-Signature: v=1; a=rsa-sha256; d=contoh-desa.net; b=" + b"Qm9n" * 300 + b"\r\n"
 # What names the whistleblower in the files: never in the case store of an anonymous report.
 NEEDLES = (WHISTLEBLOWER, ADDRESS, PLACE, SENDER_IP)
 AS_SENT = "as_sent"  # a named report's file: not examined, not counted
@@ -91,6 +93,10 @@ FILES = [
     pytest.param(FileKind(EML, "application/octet-stream", "setoran.eml", "unsupported_mail"),
                  id="forwarded .eml: its To: and Received: name the whistleblower"),
     pytest.param(FileKind(EML, "text/plain", "setoran.txt", "unsupported_mail"), id="a mail declared as plain text"),
+    pytest.param(FileKind(b"\xef\xbb\xbf" + EML, "text/plain", "setoran.txt", "unsupported_mail"),
+                 id="a mail's source saved by notepad (a byte order mark first) as plain text"),
+    pytest.param(FileKind(LONG_FIRST_LINE + EML, "text/plain", "setoran.txt", "unsupported_mail"),
+                 id="a mail declared as plain text whose first header line is longer than a KiB"),
     pytest.param(FileKind(HTML, "text/html", "halaman.html", "unsupported_type"), id="html: meta author"),
     pytest.param(FileKind(b"nama,nominal\nloket 3,50000\n", "text/csv", "setoran.csv", "unsupported_type"),
                  id="csv: only plain text goes"),
@@ -191,6 +197,10 @@ def test_a_file_that_cannot_go_without_its_metadata_is_withheld_from_the_case_st
     pytest.param(b"\x00\x00\x00\x08wide\x00\x00\x00\x10mdat", "video/quicktime", "video",
                  id="an old quicktime movie without ftyp"),
     pytest.param(b"{\\rtf1\\ansi{\\info{\\author Budi}}", "text/plain", "office", id="rtf declared as text"),
+    pytest.param(b"\xef\xbb\xbf{\\rtf1\\ansi{\\info{\\author Budi}}", "text/plain", "office",
+                 id="rtf after a byte order mark"),
+    pytest.param(b"\xef\xbb\xbfReturn-Path: <kadis@dinas-pu.go.id>\r\nTo: Budi <budi@contoh-desa.net>\r\n\r\nx",
+                 "text/plain", "mail", id="mail headers after a byte order mark"),
 ])
 def test_a_files_kind_is_told_by_its_first_bytes(head: bytes, content_type: str, kind: str | None) -> None:
     assert file_kind(head, content_type) == kind

@@ -18,6 +18,8 @@ import re
 SNIFF_BYTES = 1024
 PLAIN_TEXT = "text/plain"
 MAIL_TYPE = "message/rfc822"
+# What Windows' Notepad wrote before UTF-8 text until 2019: a mail's source or an RTF saved by it begins so.
+UTF8_BOM = b"\xef\xbb\xbf"
 
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word, Excel and PowerPoint before 2007, Outlook's .msg
 # What the first entries of an Office Open XML or OpenDocument zip are named, or say.
@@ -44,11 +46,13 @@ def media_type(content_type: str | None) -> str:
 
 
 def file_kind(head: bytes, content_type: str) -> str | None:
-    """pdf, office, archive, video, audio or mail by a file's first SNIFF_BYTES (mail by its declared type too);
-    None when they say none of these. Only for a file that image_metadata.image_format knows as no image."""
+    """pdf, office, archive, video, audio or mail by a file's first SNIFF_BYTES, or all of a declared plain text
+    (mail by its declared type too; an RTF or a mail after a UTF-8 byte order mark as well); None when they say none
+    of these. Only for a file that image_metadata.image_format knows as no image."""
+    text = head.removeprefix(UTF8_BOM)
     if b"%PDF-" in head:
         return "pdf"
-    if head.startswith(OLE2) or head.startswith(b"{\\rtf"):
+    if head.startswith(OLE2) or text.startswith(b"{\\rtf"):
         return "office"
     if head.startswith(ARCHIVE_STARTS):
         return "office" if any(name in head for name in OFFICE_ZIP_NAMES) else "archive"
@@ -60,7 +64,7 @@ def file_kind(head: bytes, content_type: str) -> str | None:
         return "video" if head[8:12] == b"AVI " else "audio"
     if head.startswith(AUDIO_STARTS) or head.startswith(AUDIO_FRAME_STARTS):
         return "audio"
-    if media_type(content_type) == MAIL_TYPE or looks_like_mail(head):
+    if media_type(content_type) == MAIL_TYPE or looks_like_mail(text):
         return "mail"
     return None
 

@@ -370,9 +370,10 @@ def examine(data_dir: Path, attachment: Mapping[str, Any], *, keep_copy: bool = 
 
 def _no_image(head: bytes, rest: bytes, content_type: str) -> Examined:
     """A file that is no image: plain text goes as it is, anything else is withheld by its kind."""
-    kind = file_kind(head, content_type)
+    data = head + rest  # all of a declared plain text (a mail's first header line may be longer than the head)
+    kind = file_kind(data, content_type)
     if kind is not None:
         return Examined(f"unsupported_{kind}", kind)
     if content_type != PLAIN_TEXT:
         return Examined("unsupported_type")
-    return Examined(CLEAN, TEXT) if is_plain_text(head + rest) else Examined("not_plain_text")
+    return Examined(CLEAN, TEXT) if is_plain_text(data) else Examined("not_plain_text")
