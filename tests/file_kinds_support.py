@@ -77,3 +77,9 @@ EML = ("Return-Path: <kadis@dinas-pu.go.id>\r\n"
        "\r\nTolong setor Rp 5 juta sebelum Jumat.\r\n").encode()
 TEXT = "Kuitansi pungli: Rp 50.000 — loket 3, Kamis pagi.\n".encode()
 HTML = b"<html><head><meta name=\"author\" content=\"" + WHISTLEBLOWER.encode() + b"\"></head><body>x</body></html>"
+# What Word writes for "Save as Web Page": its author in an XML block no browser shows.
+WORD_PAGE = ('<html xmlns:o="urn:schemas-microsoft-com:office:office">\r\n<head><!--[if gte mso 9]><xml>'
+             f"<o:DocumentProperties><o:Author>{WHISTLEBLOWER}</o:Author></o:DocumentProperties></xml><![endif]-->"
+             "</head><body><p>Pungli di loket 3</p></body></html>").encode()
+# The card a mail client attaches on its own to every mail its user sends ("attach my vCard").
+VCARD = f"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:{WHISTLEBLOWER}\r\nEMAIL:{ADDRESS}\r\nEND:VCARD\r\n".encode()

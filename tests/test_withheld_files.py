@@ -47,7 +47,9 @@ from tests.file_kinds_support import (
     PLACE,
     SENDER_IP,
     TEXT,
+    VCARD,
     WHISTLEBLOWER,
+    WORD_PAGE,
     archive,
     docx,
 )
@@ -56,7 +58,7 @@ from tests.test_anonymity import stored_strings
 from tests.test_forwarding import cli
 from tests.test_media_fetch import FETCHING, SIGNED_CDN, TWILIO_MEDIA, X_PHOTO, photo, providers, redirect
 from tests.test_twilio_intake import tracking_id_in, twiml_message
-from workers.file_kinds import file_kind, is_plain_text
+from workers.file_kinds import file_kind, is_plain_text, text_format
 from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED
 
 if TYPE_CHECKING:
@@ -98,6 +100,9 @@ FILES = [
     pytest.param(FileKind(LONG_FIRST_LINE + EML, "text/plain", "setoran.txt", "unsupported_mail"),
                  id="a mail declared as plain text whose first header line is longer than a KiB"),
     pytest.param(FileKind(HTML, "text/html", "halaman.html", "unsupported_type"), id="html: meta author"),
+    pytest.param(FileKind(WORD_PAGE, "text/plain", "laporan.txt", "unsupported_type"),
+                 id="a page word saved (o:Author) declared as plain text"),
+    pytest.param(FileKind(VCARD, "text/plain", "budi.txt", "unsupported_type"), id="a vcard declared as plain text"),
     pytest.param(FileKind(b"nama,nominal\nloket 3,50000\n", "text/csv", "setoran.csv", "unsupported_type"),
                  id="csv: only plain text goes"),
     pytest.param(FileKind(TEXT, "text/plain", "kuitansi.txt", "clean"), id="plain text (utf-8): as it is"),
@@ -204,6 +209,20 @@ def test_a_file_that_cannot_go_without_its_metadata_is_withheld_from_the_case_st
 ])
 def test_a_files_kind_is_told_by_its_first_bytes(head: bytes, content_type: str, kind: str | None) -> None:
     assert file_kind(head, content_type) == kind
+
+
+@pytest.mark.parametrize(("data", "shown_as"), [
+    pytest.param(b"\xef\xbb\xbf\r\n  <!DOCTYPE html><html>", "markup", id="html after a bom and blank space"),
+    pytest.param(b'<?xml version="1.0"?><w:wordDocument>', "markup", id="xml (word 2003)"),
+    pytest.param(b"<!-- Budi --> catatan", "markup", id="a comment first"),
+    pytest.param(b"begin:vcard\nfn:Budi", "vcard", id="vcard, any case"),
+    pytest.param(b"BEGIN:VCALENDAR\r\nORGANIZER;CN=Budi:mailto:budi@contoh-desa.net", "calendar", id="invitation"),
+    pytest.param(b"%!PS-Adobe-3.0\n%%For: Budi", "postscript", id="postscript"),
+    pytest.param(b"<- lihat foto, <3 terima kasih", None, id="a note that begins with <-"),
+    pytest.param(b"Kuitansi pungli: <b>Rp 50.000</b>", None, id="markup after text: shown as text"),
+])
+def test_text_that_another_program_shows_is_told_by_its_start(data: bytes, shown_as: str | None) -> None:
+    assert text_format(data) == shown_as
 
 
 @pytest.mark.parametrize(("data", "plain"), [

@@ -7,7 +7,8 @@ Creator), an Office document's docProps (author, last modified by, company), a p
 lines their provider and address). The kind only names why a file is withheld, for the operator who reviews it
 (`lapor-gateway attachments list`): a file is never sent because its kind is unknown. Bytes are read, never the type
 the sender's client declared (a mailed file's type is whatever that client said), but for plain text, which has no
-bytes of its own to be known by: it must be declared `text/plain` and read as UTF-8 text.
+bytes of its own to be known by: it must be declared `text/plain`, read as UTF-8 text, and not begin as a text that
+other programs show in part (HTML, a vCard, a calendar, PostScript: `text_format`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ ARCHIVE_STARTS = (b"PK\x03\x04", b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"\x1f\
 MAIL_FIELDS = frozenset({b"from", b"to", b"cc", b"date", b"subject", b"message-id", b"received", b"return-path",
                          b"delivered-to", b"mime-version", b"reply-to"})
 HEADER_LINE = re.compile(rb"([!-9;-~]+)[ \t]*:")
+# Text that a program other than a text editor shows, hiding part of it, whatever type it was declared as: HTML or XML
+# (a page Word saved names its author in <o:Author>; a <meta> or a comment shows nowhere), a vCard (a mail client
+# attaches its user's own: name, number, address), an invitation (its organizer), PostScript (%%For: who printed it).
+TEXT_FORMATS = re.compile(rb"(?:\xef\xbb\xbf)?\s*(?:(?P<markup><[a-z!?])|(?P<vcard>begin:vcard)|"
+                          rb"(?P<calendar>begin:vcalendar)|(?P<postscript>%!))", re.IGNORECASE)
 # What plain text has no use for: every control character but tab, line feed, form feed and carriage return.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
@@ -86,6 +92,13 @@ def looks_like_mail(head: bytes) -> bool:
             return False
         names.append(field.group(1).lower())
     return len(names) >= 2 and any(name in MAIL_FIELDS for name in names)
+
+
+def text_format(data: bytes) -> str | None:
+    """markup, vcard, calendar or postscript for a text that begins as one (after a byte order mark and blank space);
+    None for any other."""
+    found = TEXT_FORMATS.match(data)
+    return found.lastgroup if found else None
 
 
 def is_plain_text(data: bytes) -> bool:

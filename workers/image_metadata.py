@@ -34,7 +34,8 @@ A file that is no image is no better: a PDF's Author and XMP, an Office document
 company), a phone video's place, a forwarded mail's headers name the sender as surely as a photo's GPS, and no filter
 here removes them. So it is withheld the same way, for the reason its kind gives (`unsupported_pdf`, `_office`,
 `_archive`, `_video`, `_audio`, `_mail`, `_type`: workers/file_kinds.py), but plain text: a file declared
-`text/plain` whose bytes are UTF-8 text without control characters shows the citizen all it holds, and goes as it is
+`text/plain` whose bytes are UTF-8 text without control characters (and no HTML, vCard, calendar or PostScript,
+which other programs show in part) shows the citizen all it holds, and goes as it is
 (`not_plain_text` when its bytes are something else). An operator hands a withheld file over after a review
 (`lapor-gateway attachments`, workers/handover.py).
 """
@@ -52,7 +53,7 @@ from typing import Any
 from gateway import metrics
 from gateway.attachments import attachment_location, kept_by_gateway, store_attachment, stored_path
 from gateway.logs import get_logger
-from workers.file_kinds import PLAIN_TEXT, SNIFF_BYTES, file_kind, is_plain_text, media_type
+from workers.file_kinds import PLAIN_TEXT, SNIFF_BYTES, file_kind, is_plain_text, media_type, text_format
 
 log = get_logger()
 
@@ -376,4 +377,6 @@ def _no_image(head: bytes, rest: bytes, content_type: str) -> Examined:
         return Examined(f"unsupported_{kind}", kind)
     if content_type != PLAIN_TEXT:
         return Examined("unsupported_type")
+    if (shown_otherwise := text_format(data)) is not None:  # HTML, a vCard... declared as plain text
+        return Examined("unsupported_type", shown_otherwise)
     return Examined(CLEAN, TEXT) if is_plain_text(data) else Examined("not_plain_text")
