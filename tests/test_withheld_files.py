@@ -15,6 +15,8 @@ import io
 import re
 import sqlite3
 import stat
+import sys
+import unicodedata
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -66,6 +68,8 @@ if TYPE_CHECKING:
 
 # An unfolded DKIM signature: a mail's first header line may hold more than the first KiB of its file.
 LONG_FIRST_LINE = b"DKIM-Signature: v=1; a=rsa-sha256; d=contoh-desa.net; b=" + b"Qm9n" * 300 + b"\r\n"
+# An internal memo as the office handed it to one reader: the zero-width characters between its words spell who.
+FINGERPRINTED_MEMO = "Setoran\u200b\u200c\u200c\u200b bulan ini\u200d\u2060 Rp 5 juta.\n".encode()
 # What names the whistleblower in the files: never in the case store of an anonymous report.
 NEEDLES = (WHISTLEBLOWER, ADDRESS, PLACE, SENDER_IP)
 AS_SENT = "as_sent"  # a named report's file: not examined, not counted
@@ -106,6 +110,8 @@ FILES = [
     pytest.param(FileKind(b"nama,nominal\nloket 3,50000\n", "text/csv", "setoran.csv", "unsupported_type"),
                  id="csv: only plain text goes"),
     pytest.param(FileKind(TEXT, "text/plain", "kuitansi.txt", "clean"), id="plain text (utf-8): as it is"),
+    pytest.param(FileKind(FINGERPRINTED_MEMO, "text/plain", "memo.txt", "not_plain_text"),
+                 id="a memo marked for its reader with zero-width characters: withheld"),
     pytest.param(FileKind(b"\xef\xbb\xbf" + TEXT, "text/plain", "kuitansi.txt", "clean"),
                  id="plain text with a byte order mark: as it is"),
     pytest.param(FileKind(b"Rp 50.000 \x96 loket 3\n", "text/plain", "kuitansi.txt", "not_plain_text"),
@@ -231,9 +237,23 @@ def test_text_that_another_program_shows_is_told_by_its_start(data: bytes, shown
     pytest.param("Rp 50.000 — loket 3".encode("utf-16"), False, id="utf-16"),
     pytest.param(b"loket 3\x1b[8mtersembunyi", False, id="an escape sequence hides text in a terminal"),
     pytest.param("loket\u00853".encode(), False, id="a c1 control"),
+    pytest.param(FINGERPRINTED_MEMO, False, id="a memo marked for its reader with zero-width characters"),
+    pytest.param("Memo\U000e0042\U000e0075\U000e0064\U000e0069".encode(), False, id="tag characters"),
+    pytest.param("loket 3 \u202egnuhsip".encode(), False, id="a direction override"),
+    pytest.param("pung\u00adli".encode(), False, id="a soft hyphen"),
+    pytest.param("loket\ufeff3".encode(), False, id="a byte order mark past the first character"),
+    pytest.param("loket\U000e0101 3".encode(), False, id="a variation selector of the supplement"),
+    pytest.param("Terima kasih \u2764\ufe0f \u263a\ufe0e".encode(), True, id="an emoji's own variation selectors"),
 ])
 def test_plain_text_is_utf_8_that_hides_nothing(data: bytes, plain: bool) -> None:
     assert is_plain_text(data) is plain
+
+
+def test_no_format_character_passes_as_plain_text() -> None:
+    """Every character Unicode (as this Python knows it) files as a format character: each is shown as nothing."""
+    shown = [hex(code) for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) == "Cf"
+             and is_plain_text(f"loket{chr(code)}3".encode())]
+    assert shown == []
 
 
 # -- the operator's commands ------------------------------------------------------------------------------------------
