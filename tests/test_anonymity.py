@@ -243,7 +243,9 @@ NOT_FETCHED = {**TWILIO_MEDIA, "flags": ["not_fetched"]}
 
 @pytest.mark.parametrize(("attachment", "anonymous", "expected"), [
     pytest.param(STORED, True, {**STORED, "name": None}, id="stored by the gateway: its sha256 path stays"),
-    pytest.param(NOT_STORED, True, {**NOT_STORED, "name": None}, id="not stored: nothing to withhold"),
+    pytest.param(NOT_STORED, True, {**NOT_STORED, "name": None, "sha256": None, "size": None},
+                 id="not stored: nor its sha256 and size, which would tell the copy on the reporter's phone"),
+    pytest.param(NOT_STORED, False, NOT_STORED, id="not stored, not anonymous: its sha256 and size as before"),
     pytest.param(TWILIO_MEDIA, True, {**TWILIO_MEDIA, "location": "", "flags": ["location_withheld"]},
                  id="twilio media URL: withheld, the type stays"),
     pytest.param(X_PHOTO, True, {**X_PHOTO, "name": None, "location": "", "flags": ["location_withheld"]},

@@ -82,9 +82,13 @@ def anonymous_attachment(attachment: dict[str, Any]) -> dict[str, Any]:
     well: a Twilio media URL holds the Message SID (Twilio maps it to the sender's number), an X or Instagram CDN
     address the media id. Such a location, of a file the forward worker could not fetch (workers/media.py), is
     withheld and flagged (the gateway's envelope copy keeps it); a file the gateway keeps, mailed or fetched, goes by
-    its sha256 path, which names nothing but the bytes.
+    its sha256 path, which names nothing but the bytes; one it does not keep goes without sha256 and size.
     """
     anonymous = {**attachment, "name": None}
+    if not kept_by_gateway(attachment):
+        # A file the case store gets no bytes of (not stored: too large, one too many; not fetched): its sha256 and
+        # size would tell the copy on the reporter's phone, as a withheld file's would (workers/image_metadata.py).
+        anonymous.update(sha256=None, size=None)
     if is_provider_url(str(attachment.get("location") or "")):
         anonymous["location"] = ""
         anonymous["flags"] = [*attachment.get("flags", []), LOCATION_WITHHELD]
