@@ -412,7 +412,8 @@ def attachments_export(
         console.print(f"[red]{type(error).__name__}:[/red] {escape(str(error))}")
         raise typer.Exit(1) from None
     except OSError as error:
-        console.print(f"[red]cannot write to {escape(str(directory))}:[/red] {escape(str(error))}")
+        console.print(f"[red]cannot write to {escape(str(directory))}:[/red] {escape(str(error))}: nothing was "
+                      "exported")
         raise typer.Exit(1) from None
     for item in exported:
         note = " (withheld from the case store)" if item.withheld else ""

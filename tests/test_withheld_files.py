@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import resource
 import sqlite3
 import stat
+import subprocess
 import sys
 import unicodedata
 from dataclasses import dataclass
@@ -33,7 +35,7 @@ from gateway.queues import FORWARD_QUEUE, envelope_key
 from gateway.settings import Settings
 from gateway.tracking import format_tracking_id
 from tests.aggregator_support import drain
-from tests.conftest import CaseStoreServer, GatewayServer, free_port, log_events
+from tests.conftest import VENV_BIN, CaseStoreServer, GatewayServer, free_port, log_events
 from tests.email_support import RECIPIENT, SmtpServerThread
 from tests.file_kinds_support import (
     ADDRESS,
@@ -332,6 +334,28 @@ def test_an_operator_exports_the_files_as_sent_and_nothing_is_overwritten(
     assert names == [f"{tracking_id}-{index}.{extension}" for index, extension in enumerate(("jpg", "pdf", "txt",
                                                                                                "mp4"))]
     assert [(everything / name).read_bytes() for name in names] == [file.content for file in REPORT_FILES]
+
+
+def test_an_export_that_cannot_write_every_file_leaves_none(
+        forwarded: tuple[str, Settings], test_env: TestEnvironment, tmp_path: Path) -> None:
+    """A disk that fills up halfway (here: a file size limit the PDF fits and the photo does not): no file of the
+    export stays, the first whole and unlogged or the second cut short, and the export can be run again."""
+    tracking_id, _ = forwarded
+    out = tmp_path / "out"
+    limit = len(PDF) + 1
+    assert len(PHOTO) > limit
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    args = ["attachments", "export", tracking_id, str(out), "--index", "1", "--index", "0"]
+    full = subprocess.run([str(VENV_BIN / "lapor-gateway"), *args], env=test_env.process_env(COLUMNS="200"),
+                          capture_output=True, text=True, timeout=60, preexec_fn=small_files)
+    assert full.returncode == 1 and "nothing was exported" in full.stdout, full.stdout + full.stderr
+    assert list(out.iterdir()) == []
+    again = cli(test_env, *args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert sorted(path.name for path in out.iterdir()) == [f"{tracking_id}-0.jpg", f"{tracking_id}-1.pdf"]
 
 
 def test_an_unknown_or_expired_report_or_a_missing_file_is_said_plainly(

@@ -225,7 +225,8 @@ def export_files(report: ReportFiles, data_dir: Path, directory: Path,
                  indexes: Sequence[int] | None = None) -> list[Exported]:
     """Copy the gateway's files of a report (every one it keeps, or those at `indexes`) into `directory`, as the
     citizen sent them. All or nothing: every file is checked (there, the bytes its envelope names, no file of that
-    name in `directory`) before the first is written, and none is ever replaced."""
+    name in `directory`) before the first is written, none is ever replaced, and a write that fails (a full disk)
+    takes back those before it."""
     chosen = _chosen(report, indexes)
     contents = {view.index: _original(data_dir, report.tracking_id, view) for view in chosen}
     targets = {view.index: directory / export_name(report.tracking_id, view) for view in chosen}
@@ -235,10 +236,15 @@ def export_files(report: ReportFiles, data_dir: Path, directory: Path,
     if not directory.exists():
         directory.mkdir(mode=DIRECTORY_MODE, parents=True)
     exported: list[Exported] = []
-    for view in chosen:
-        _write_new(targets[view.index], contents[view.index])
-        exported.append(Exported(view.index, targets[view.index], len(contents[view.index]),
-                                 view.case_store == WITHHELD))
+    try:
+        for view in chosen:
+            _write_new(targets[view.index], contents[view.index])
+            exported.append(Exported(view.index, targets[view.index], len(contents[view.index]),
+                                     view.case_store == WITHHELD))
+    except BaseException:  # a full disk, a file made meanwhile: none of this export stays, unlogged or cut short
+        for item in exported:
+            item.path.unlink(missing_ok=True)
+        raise
     # The citizen's files leave the gateway, withheld ones among them: a line at any log level, for the record.
     log.warning("attachments.exported", tracking_id=report.tracking_id, channel=report.channel,
                 anonymous=report.anonymous, attachments=[item.index for item in exported],
@@ -291,5 +297,9 @@ def _write_new(path: Path, content: bytes) -> None:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     except FileExistsError:
         raise WouldOverwrite(f"not overwriting {path}") from None
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(content)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content)
+    except BaseException:
+        path.unlink(missing_ok=True)  # cut short: no copy of the citizen's file
+        raise
