@@ -336,6 +336,22 @@ def test_an_operator_exports_the_files_as_sent_and_nothing_is_overwritten(
     assert [(everything / name).read_bytes() for name in names] == [file.content for file in REPORT_FILES]
 
 
+def test_a_named_reports_file_gone_before_its_forward_is_listed_as_the_worker_sent_it(
+        test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer) -> None:
+    """The forward worker sends an attachment whose file it cannot read flagged not_uploaded, without its bytes: the
+    listing says the case store got no file, not the file as sent."""
+    settings = test_env.settings()
+    tracking_id = mail_in(settings, redis, mail_with(FileKind(PDF, "application/pdf", "bukti.pdf", AS_SENT,
+                                                              anonymous=False), anonymous=False))
+    (settings.data_dir / attachment_location(hashlib.sha256(PDF).hexdigest())).unlink()
+    drain(settings, (FORWARD_QUEUE,))
+    got = casestore.get(tracking_id)
+    assert got is not None and "not_uploaded" in got["attachments"][0]["flags"]  # type: ignore[index]
+    listing = cli(test_env, "attachments", "list", tracking_id)
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    assert [row[4:] for row in table_rows(listing.stdout)] == [["missing file", "no file", "not_uploaded"]]
+
+
 def test_an_export_that_cannot_write_every_file_leaves_none(
         forwarded: tuple[str, Settings], test_env: TestEnvironment, tmp_path: Path) -> None:
     """A disk that fills up halfway (here: a file size limit the PDF fits and the photo does not): no file of the

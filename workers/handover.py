@@ -27,7 +27,7 @@ from gateway.queues import REPORT_STATE_KEY, envelope_key, readable_envelope
 from gateway.settings import Settings
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id, was_issued
 from workers.file_kinds import media_type
-from workers.forward import LOCATION_WITHHELD, anonymous_attachment
+from workers.forward import LOCATION_WITHHELD, NOT_UPLOADED, anonymous_attachment
 from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED, Examined, as_given, examine
 from workers.media import _known, _url_key  # the forward worker's record of a fetched file, read as it reads it
 
@@ -50,6 +50,7 @@ EXTENSIONS = {
     "audio/mp4": "m4a", "audio/aac": "aac", "audio/ogg": "ogg", "audio/amr": "amr", "audio/wav": "wav",
 }
 UNKNOWN_EXTENSION = "bin"
+MISSING_FILE = "missing file"
 # The flags that say why a mailed file was not stored (channels/email/store.py).
 NOT_STORED_BECAUSE = ("too_large", "too_many", "message_too_large")
 
@@ -163,10 +164,13 @@ def _view(data_dir: Path, redis: Redis, index: int, listed: Mapping[str, Any], a
     flags = tuple(str(flag) for flag in listed.get("flags") or [])
     has_file = kept_by_gateway(kept)
     location = str(kept.get("location") or "") if has_file else ""
+    keeps = _keeps(data_dir, listed, kept)
+    case_store = _case_store(given, examined)
+    if case_store["case_store"] == AS_SENT and keeps == MISSING_FILE:  # a named report's: uploaded it cannot be
+        case_store = {"case_store": NO_FILE, "reason": NOT_UPLOADED}
     return AttachmentView(
         index=index, content_type=str(kept.get("content_type") or ""), size=kept.get("size"), flags=flags,
-        location=location, sha256=str(kept.get("sha256")) if has_file else None,
-        keeps=_keeps(data_dir, listed, kept), **_case_store(given, examined))
+        location=location, sha256=str(kept.get("sha256")) if has_file else None, keeps=keeps, **case_store)
 
 
 def _as_fetched(data_dir: Path, redis: Redis, attachment: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -189,7 +193,7 @@ def _keeps(data_dir: Path, listed: Mapping[str, Any], kept: Mapping[str, Any]) -
         except OSError:
             present = False
         if not present:
-            return "missing file"
+            return MISSING_FILE
         return "fetched file" if kept is not listed else "file"  # _as_fetched gave a new mapping
     if is_provider_url(str(kept.get("location") or "")):
         return "at its provider"
