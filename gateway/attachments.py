@@ -40,7 +40,10 @@ def stored_path(data_dir: Path, location: str) -> Path:
     """The file at an attachment's `location`; OSError for one that leads out of the data dir (an envelope in Redis is
     not trusted to name only the gateway's files)."""
     root = data_dir.resolve()
-    path = (root / location).resolve()
+    try:
+        path = (root / location).resolve()
+    except ValueError as error:  # a NUL in it: no file's name
+        raise OSError("attachment location is no path") from error
     if not path.is_relative_to(root):
         raise OSError("attachment location outside the data dir")
     return path

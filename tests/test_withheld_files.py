@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+import orjson
 import pytest
 from prometheus_client import REGISTRY
 from redis import Redis
@@ -392,6 +393,19 @@ def test_an_unknown_or_expired_report_or_a_missing_file_is_said_plainly(
     assert not (tmp_path / "out").exists()
     listing = cli(test_env, "attachments", "list", tracking_id)
     assert [row[4:] for row in table_rows(listing.stdout)][1] == ["missing file", "withheld", "unreadable"]
+
+    stored = orjson.loads(redis.get(envelope_key(tracking_id)))  # type: ignore[arg-type]
+    for damaged in ("x", [1], [{"location": 7}], [{"location": "", "flags": "not_stored"}]):
+        redis.set(envelope_key(tracking_id), orjson.dumps({**stored, "attachments": damaged}))
+        result = cli(test_env, "attachments", "list", tracking_id)
+        assert (result.returncode, "EnvelopeUnreadable" in result.stdout, result.stderr) == (1, True, ""), damaged
+    nul = {**stored["attachments"][1], "location": "attachments/\x00"}
+    redis.set(envelope_key(tracking_id), orjson.dumps({**stored, "attachments": [nul]}))
+    listing = cli(test_env, "attachments", "list", tracking_id)
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    assert [row[4:] for row in table_rows(listing.stdout)] == [["missing file", "withheld", "unreadable"]]
+    nothing = cli(test_env, "attachments", "export", tracking_id, str(tmp_path / "out"))
+    assert (nothing.returncode, "FileMissing" in nothing.stdout, nothing.stderr) == (1, True, "")
 
     redis.delete(envelope_key(tracking_id))  # as its TTL would, once forwarded
     expired = cli(test_env, "attachments", "export", tracking_id, str(tmp_path / "out"))

@@ -132,13 +132,23 @@ def report_files(settings: Settings, redis: Redis, text: str) -> ReportFiles:
     if envelope is None:
         raise EnvelopeUnreadable(f"the envelope stored for {tracking_id} is damaged (not a JSON object of this "
                                  "Tracking ID)")
+    attachments = envelope.get("attachments") or []
+    if not isinstance(attachments, list) or not all(_readable_attachment(item) for item in attachments):
+        raise EnvelopeUnreadable(f"the envelope stored for {tracking_id} is damaged (its attachments are not a list "
+                                 "of attachments)")
     anonymous = bool(envelope.get("anonymous"))
     state = redis.hgetall(REPORT_STATE_KEY.format(tracking_id=tracking_id))
     forwarded = state.get(b"forwarded_at") if state.get(b"state") == b"forwarded" else None
     views = tuple(_view(settings.data_dir, redis, index, attachment, anonymous)
-                  for index, attachment in enumerate(envelope.get("attachments") or []))
+                  for index, attachment in enumerate(attachments))
     return ReportFiles(tracking_id, str(envelope.get("channel") or ""), anonymous,
                        float(forwarded) if forwarded else None, views)
+
+
+def _readable_attachment(item: Any) -> bool:
+    """An object whose location and flags, the fields every step reads, are what they should be."""
+    return (isinstance(item, dict) and isinstance(item.get("location", ""), str)
+            and isinstance(item.get("flags", []), list))
 
 
 def _checked_tracking_id(settings: Settings, redis: Redis, text: str) -> str:
