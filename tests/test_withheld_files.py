@@ -269,8 +269,9 @@ REPORT_FILES = (FileKind(PHOTO, "image/jpeg", "IMG_20251118.jpg", "removed"),
 
 @pytest.fixture
 def forwarded(test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer) -> tuple[str, Settings]:
-    """An anonymous report with a photo, a PDF, a text and a video, forwarded to the reference case store."""
-    settings = test_env.settings()
+    """An anonymous report with a photo, a PDF, a text and a video, forwarded to the reference case store (through an
+    SMTP port of its own: the tests run in parallel)."""
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
     tracking_id = mail_in(settings, redis, mail_with(*REPORT_FILES))
     drain(settings, (FORWARD_QUEUE,))
     return tracking_id, settings
@@ -341,7 +342,7 @@ def test_a_named_reports_file_gone_before_its_forward_is_listed_as_the_worker_se
         test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer) -> None:
     """The forward worker sends an attachment whose file it cannot read flagged not_uploaded, without its bytes: the
     listing says the case store got no file, not the file as sent."""
-    settings = test_env.settings()
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
     tracking_id = mail_in(settings, redis, mail_with(FileKind(PDF, "application/pdf", "bukti.pdf", AS_SENT,
                                                               anonymous=False), anonymous=False))
     (settings.data_dir / attachment_location(hashlib.sha256(PDF).hexdigest())).unlink()
