@@ -372,6 +372,13 @@ def _report_files(settings: Settings, tracking_id: str):  # type: ignore[no-unty
         raise typer.Exit(2 if isinstance(error, NotATrackingId) else 1) from None
 
 
+def _printable(text: str) -> str:
+    """Text from an envelope (a type the citizen's mail client declared) for the terminal: markup escaped, and any
+    character that is not printable (an escape sequence that moves the cursor or hides what follows, a direction
+    override) written as its code, so a file cannot make its row read "as sent" or hide a row."""
+    return escape("".join(char if char.isprintable() else ascii(char)[1:-1] for char in text))
+
+
 @attachments_app.command("list")
 def attachments_list(tracking_id: TrackingIdArgument) -> None:
     """Each attachment of a report as the gateway keeps it, and what the case store gets of it (or why not)."""
@@ -379,14 +386,14 @@ def attachments_list(tracking_id: TrackingIdArgument) -> None:
 
     report = _report_files(_settings(), tracking_id)
     forwarded = f"forwarded at {_when(report.forwarded_at)}" if report.forwarded_at else "not forwarded yet"
-    console.print(f"report {report.tracking_id}: {'anonymous' if report.anonymous else 'named'}, {report.channel}, "
-                  f"{forwarded}")
+    console.print(f"report {report.tracking_id}: {'anonymous' if report.anonymous else 'named'}, "
+                  f"{_printable(report.channel)}, {forwarded}")
     table = Table(title=f"Attachments ({len(report.attachments)})")
     for column in ("#", "type", "size", "flags", "gateway keeps", "case store gets", "why"):
         table.add_column(column)
     for view in report.attachments:
-        table.add_row(str(view.index), escape(view.content_type), "-" if view.size is None else str(view.size),
-                      escape(", ".join(view.flags)) or "-", view.keeps, view.case_store, view.reason or "")
+        table.add_row(str(view.index), _printable(view.content_type), "-" if view.size is None else str(view.size),
+                      _printable(", ".join(view.flags)) or "-", view.keeps, view.case_store, view.reason or "")
     console.print(table)
     withheld = [str(view.index) for view in report.attachments if view.case_store == WITHHELD]
     if withheld:

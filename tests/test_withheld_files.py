@@ -354,6 +354,24 @@ def test_a_named_reports_file_gone_before_its_forward_is_listed_as_the_worker_se
     assert [row[4:] for row in table_rows(listing.stdout)] == [["missing file", "no file", "not_uploaded"]]
 
 
+def test_a_declared_type_cannot_write_to_the_operators_terminal(
+        test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer) -> None:
+    """A mail client (or whoever wrote the mail) declares any type: an escape sequence in it would move the cursor
+    over the listing or hide what follows; the listing writes it as its code."""
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    raw = (b"From: Warga <warga@example.net>\r\nTo: " + RECIPIENT.encode() + b"\r\nSubject: ANONIM: pungli\r\n"
+           b"Message-ID: <escape-1@example.net>\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\nContent-Type: text/plain\r\n\r\nBukti.\r\n"
+           b"--BB\r\nContent-Type: application/x\x1b[8m\x1b[9a\xe2\x80\xae; name=bukti.bin\r\n"
+           b"Content-Disposition: attachment; filename=bukti.bin\r\n\r\nisi\r\n--BB--\r\n")
+    tracking_id = mail_in(settings, redis, raw)
+    drain(settings, (FORWARD_QUEUE,))
+    listing = cli(test_env, "attachments", "list", tracking_id)
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    assert "\x1b" not in listing.stdout
+    assert [row[1] for row in table_rows(listing.stdout)] == ["application/x\\x1b[8m\\x1b[9a\\u202e"]
+
+
 def test_an_export_that_cannot_write_every_file_leaves_none(
         forwarded: tuple[str, Settings], test_env: TestEnvironment, tmp_path: Path) -> None:
     """A disk that fills up halfway (here: a file size limit the PDF fits and the photo does not): no file of the
