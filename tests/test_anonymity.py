@@ -44,8 +44,8 @@ from tests.test_forwarding import cli
 from tests.test_log_redaction import echoing_case_store, send_twilio_sms
 from tests.test_media_fetch import FETCHING, photo, providers, redirect
 from workers.deadletters import DeadLetters
-from workers.forward import case_store_payload
 from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED
+from workers.report_payload import case_store_payload
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnvironment

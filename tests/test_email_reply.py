@@ -38,8 +38,8 @@ from tests.image_support import fixture as image_fixture
 from tests.job_support import SecondJobInFirstSend
 from workers import email_reply
 from workers.deadletters import DeadLetters
-from workers.forward import NOT_UPLOADED
 from workers.image_metadata import METADATA_NOT_REMOVED, strip_metadata
+from workers.report_payload import NOT_UPLOADED
 from workers.send_lease import SendInProgress, send_lease_key
 
 

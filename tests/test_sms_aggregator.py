@@ -60,8 +60,8 @@ from tests.conftest import CaseStoreServer, GatewayServer, async_wait_until, log
 from tests.conftest import TestEnvironment as Environment
 from tests.job_support import SecondJobInFirstSend
 from workers.deadletters import DeadLetters
-from workers.forward import reply_handle
 from workers.reply import RateLimiter
+from workers.report_payload import reply_handle
 from workers.send_lease import SendInProgress, send_lease_key
 
 

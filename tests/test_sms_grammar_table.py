@@ -19,7 +19,7 @@ from gateway.tracking import damm_digit
 from tests.aggregator_support import AggregatorApi, aggregator_api, aggregator_settings, drain, post_callback
 from tests.conftest import CaseStoreServer, GatewayServer
 from tests.conftest import TestEnvironment as Environment
-from workers.forward import opaque_message_id
+from workers.report_payload import opaque_message_id
 
 
 @dataclass(frozen=True)

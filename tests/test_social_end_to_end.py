@@ -14,7 +14,7 @@ from gateway.settings import SettingsError, load_settings
 from gateway.tls import tls_context
 from tests.conftest import CaseStoreServer, GatewayServer, ProcessHandle, async_wait_until, free_port, wait_until
 from tests.social_helpers import FakeProviderServer, running_fake_provider
-from workers.forward import opaque_message_id
+from workers.report_payload import opaque_message_id
 
 if TYPE_CHECKING:
     from gateway.settings import Settings

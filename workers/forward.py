@@ -9,8 +9,6 @@ backoff, skipping what is already done, until the retries run out and the rest i
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 import time
 from datetime import UTC, datetime
@@ -20,12 +18,11 @@ from rq import get_current_job
 from rq.job import Job
 
 from gateway import metrics
-from gateway.attachments import is_provider_url, kept_by_gateway, stored_path
+from gateway.attachments import kept_by_gateway, stored_path
 from gateway.errors import PermanentError, RetryableError
 from gateway.logs import add_sensitive_values, get_logger, sensitive_values
 from gateway.queues import FORWARD_QUEUE, REPORT_STATE_KEY, JSONSerializer, envelope_key, queue, readable_envelope
 from gateway.settings import Settings
-from normalizer.envelope import SenderKind
 from triage.engine import TriageEngine
 from triage.model import TrainingDataError
 from workers.casestore_client import SubmitResult
@@ -33,71 +30,15 @@ from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.image_metadata import without_identifying_metadata
 from workers.media import fetch_provider_media
+from workers.report_payload import HANDLE_KEY, NOT_UPLOADED, case_store_payload, reply_handle
 
 log = get_logger()
 
-HANDLE_KEY = "lapor:handle:{handle}"
 # The longest a case store's Retry-After may hold a forward back (a misconfigured one must not park reports for days).
 MAX_RETRY_AFTER_SECONDS = 3600
 # Set by a forward that found the case store down; the next forward the case store takes clears it and moves the
 # forwards waiting out that outage to now (see `retry_outage_now`).
 CASESTORE_DOWN_KEY = "lapor:casestore:down"
-
-
-def reply_handle(secret: str, tracking_id: str) -> str:
-    """An opaque, per-report handle: unlinkable across reports, mapped back only by the gateway."""
-    digest = hmac.new(secret.encode(), f"reply-handle:{tracking_id}".encode(), hashlib.sha256).hexdigest()
-    return f"h_{digest[:32]}"
-
-
-def case_store_payload(envelope: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """What the case store receives. An anonymous report carries no number, address or handle of the citizen."""
-    payload = dict(envelope)
-    if payload.get("anonymous"):
-        payload["sender"] = {
-            "kind": SenderKind.REPLY_HANDLE.value,
-            "id": reply_handle(settings.privacy.reply_handle_secret, payload["tracking_id"]),
-            "display_name": None,
-        }
-        payload["channel_meta"] = {}
-        # The provider's id leads back to the citizen: a tweet id opens the tweet and its author, a Message-ID
-        # often names the sender's domain or address. An opaque, stable stand-in keeps it unique per report.
-        payload["channel_message_id"] = opaque_message_id(settings.privacy.reply_handle_secret,
-                                                          str(payload.get("channel", "")),
-                                                          str(payload.get("channel_message_id", "")))
-        payload["attachments"] = [anonymous_attachment(attachment) for attachment in payload.get("attachments") or []]
-    return payload
-
-
-# The flag of an anonymous report's attachment whose provider address was left out (see anonymous_attachment).
-LOCATION_WITHHELD = "location_withheld"
-
-
-def anonymous_attachment(attachment: dict[str, Any]) -> dict[str, Any]:
-    """An anonymous report's attachment as the case store gets it: its type (with the size and sha256 of a file the
-    gateway keeps), nothing that points back.
-
-    A name says who sent it: an Instagram post's is its media id (which opens the post and its author), an X photo's
-    its media key, a mailed file is often named after its sender. A provider's address names the message just as
-    well: a Twilio media URL holds the Message SID (Twilio maps it to the sender's number), an X or Instagram CDN
-    address the media id. Such a location, of a file the forward worker could not fetch (workers/media.py), is
-    withheld and flagged (the gateway's envelope copy keeps it); a file the gateway keeps, mailed or fetched, goes by
-    its sha256 path, which names nothing but the bytes; one it does not keep goes without sha256 and size.
-    """
-    anonymous = {**attachment, "name": None}
-    if not kept_by_gateway(attachment):
-        # A file the case store gets no bytes of (not stored: too large, one too many; not fetched): its sha256 and
-        # size would tell the copy on the reporter's phone, as a withheld file's would (workers/image_metadata.py).
-        anonymous.update(sha256=None, size=None)
-    if is_provider_url(str(attachment.get("location") or "")):
-        anonymous["location"] = ""
-        anonymous["flags"] = [*attachment.get("flags", []), LOCATION_WITHHELD]
-    return anonymous
-
-
-def opaque_message_id(secret: str, channel: str, message_id: str) -> str:
-    digest = hmac.new(secret.encode(), f"message-id:{channel}:{message_id}".encode(), hashlib.sha256).hexdigest()
-    return f"anon_{digest[:32]}"
 
 
 def triage_engine(context: WorkerContext) -> TriageEngine | Exception | None:
@@ -170,11 +111,6 @@ def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]]) -> 
 def _dead_letter(context: WorkerContext, envelope: dict[str, Any] | None, tracking_id: str, reason: str,
                  detail: str, attempts: int) -> None:
     DeadLetters(context.redis).add_forward(tracking_id, envelope, reason=reason, detail=detail, attempts=attempts)
-
-
-# The flag of an attachment whose bytes the case store did not get: the gateway could not read its file, or the case
-# store refused it. Without it the report would list a sha256 the case store has no file for, and nothing saying why.
-NOT_UPLOADED = "not_uploaded"
 
 
 def _upload_attachments(context: WorkerContext, payloads: list[dict[str, Any]]) -> None:

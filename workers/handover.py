@@ -27,9 +27,9 @@ from gateway.queues import REPORT_STATE_KEY, envelope_key, readable_envelope
 from gateway.settings import Settings
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id, was_issued
 from workers.file_kinds import media_type
-from workers.forward import LOCATION_WITHHELD, NOT_UPLOADED, anonymous_attachment
 from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED, Examined, as_given, examine
-from workers.media import _known, _url_key  # the forward worker's record of a fetched file, read as it reads it
+from workers.media import fetched_key, fetched_record  # the forward worker's record of a fetched file
+from workers.report_payload import LOCATION_WITHHELD, NOT_UPLOADED, anonymous_attachment
 
 log = get_logger()
 
@@ -189,7 +189,7 @@ def _as_fetched(data_dir: Path, redis: Redis, attachment: Mapping[str, Any]) -> 
     location = str(attachment.get("location") or "")
     if not is_provider_url(location):
         return attachment
-    known = _known(redis.get(_url_key(location)))
+    known = fetched_record(redis.get(fetched_key(location)))
     if known is None or not is_stored(data_dir, known.sha256):
         return attachment
     return {**attachment, "content_type": known.content_type, "size": known.size, "sha256": known.sha256,

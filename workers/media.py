@@ -205,11 +205,11 @@ class _Wanted:
     channel: str
 
 
-def _url_key(location: str) -> str:
+def fetched_key(location: str) -> str:
     return FETCHED_KEY.format(url_digest=hashlib.sha256(location.encode()).hexdigest())
 
 
-def _known(raw: bytes | None) -> Fetched | None:
+def fetched_record(raw: bytes | None) -> Fetched | None:
     """What a URL was fetched as, from its record; None without one (or with one this version cannot read)."""
     try:
         return Fetched(**orjson.loads(raw)) if raw is not None else None
@@ -241,8 +241,8 @@ def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[st
     settings = context.settings
     locations = list(dict.fromkeys(item.location for item in wanted))
     outcomes: dict[str, Fetched | FetchFailed] = {}
-    for location, raw in zip(locations, context.redis.mget([_url_key(loc) for loc in locations]), strict=True):
-        known = _known(raw)
+    for location, raw in zip(locations, context.redis.mget([fetched_key(loc) for loc in locations]), strict=True):
+        known = fetched_record(raw)
         if known is not None and is_stored(settings.data_dir, known.sha256):
             outcomes[location] = known
     reused = set(outcomes)
@@ -309,6 +309,6 @@ def _remember(context: WorkerContext, fetched: Mapping[str, Fetched]) -> None:
     ttl = context.settings.intake.envelope_ttl_seconds
     pipe = context.redis.pipeline(transaction=False)
     for location, outcome in fetched.items():
-        pipe.set(_url_key(location), orjson.dumps({"sha256": outcome.sha256, "size": outcome.size,
+        pipe.set(fetched_key(location), orjson.dumps({"sha256": outcome.sha256, "size": outcome.size,
                                                    "content_type": outcome.content_type}), ex=ttl)
     pipe.execute()

@@ -35,7 +35,7 @@ from gateway.outbound import REPLY_FUNC, reply_key, write_reply_record
 from gateway.queues import REPLY_QUEUE, envelope_key
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
-from workers.forward import HANDLE_KEY
+from workers.report_payload import HANDLE_KEY
 from workers.send_lease import SendInProgress, send_lease, wait_for_holder
 from workers.windows import count_in_window
 
