@@ -29,7 +29,16 @@ from rq import SimpleWorker
 
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.intake import Intake
-from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, JSONSerializer, envelope_key, queue
+from gateway.queues import (
+    FORWARD_FUNC,
+    FORWARD_QUEUE,
+    REPLY_QUEUE,
+    JSONSerializer,
+    enqueue_calls,
+    envelope_key,
+    queue,
+    redis_connection,
+)
 from tests.aggregator_support import drain
 from tests.conftest import (
     REPO_ROOT,
@@ -1048,6 +1057,28 @@ def test_a_worker_process_logs_a_real_redis_outage_once_and_its_end(
     assert [(e["event"], e["level"]) for e in events if str(e["event"]).startswith("worker.redis")] == [
         ("worker.redis_lost", "error"), ("worker.redis_back", "info")]
     assert next(e["outage_seconds"] for e in events if e["event"] == "worker.redis_back") >= 5
+
+
+def test_a_run_that_redis_ended_leaves_no_pubsub_thread_behind(tmp_path: Path, test_env: TestEnvironment) -> None:
+    """RQ stops its command channel's thread last in its goodbye, after unregistering the worker on Redis: a run that
+    Redis ended (RQ quits its loop and its goodbye raises) left that thread running for good, holding a connection,
+    and logging RQ's "could not connect to Redis instance" at error level every 2 s while Redis stayed away (outside
+    the run, no outage filter took it): one more thread, connection and flood after each outage. Here the job kills
+    Redis, as a Redis that died under a running job."""
+    own = EmbeddedRedis(tmp_path / "redis").start()
+    try:
+        settings = test_env.settings(REDIS_URL=own.url)
+        redis = redis_connection(own.url)
+        enqueue_calls(redis, settings, REPLY_QUEUE, "os.kill", [(own.pid, int(signal.SIGKILL))], retry=False)
+        worker = run.LaporWorker([queue(REPLY_QUEUE, redis)], connection=redis, serializer=JSONSerializer,
+                                 settings=settings)
+        with pytest.raises(RedisError):  # RQ's goodbye met the Redis its job killed
+            worker.work(burst=True, logging_level="WARNING")
+        thread = worker.pubsub_thread
+        assert thread is not None
+        wait_until(lambda: not thread.is_alive(), timeout=5)
+    finally:
+        own.stop()
 
 
 def test_sigterm_between_two_tries_during_an_outage_stops_the_worker(

@@ -106,10 +106,21 @@ class LaporWorker(SimpleWorker):
         """RQ's goodbye: stop the scheduler, unregister, unsubscribe. Told to stop while Redis does not answer, only
         the first: the others wait on RQ's connection, which waits minutes for a Redis that hangs, and a stop must
         not. RQ's registration then expires by itself, as a killed worker's does; the process is about to end."""
-        if self.stop.asked and not self._redis_answers():
-            self.stop_scheduler()
-            return
-        super().teardown()
+        try:
+            if self.stop.asked and not self._redis_answers():
+                self.stop_scheduler()
+                return
+            super().teardown()
+        finally:
+            self._end_pubsub_thread()
+
+    def _end_pubsub_thread(self) -> None:
+        """RQ stops the thread of its command channel last, after unregistering on Redis: a goodbye that Redis ended
+        (gone, silent) left it running for good after the run, reconnecting, holding a connection and logging RQ's
+        "could not connect" error every 2 s outside any run's outage filter, one more after each outage. Told to
+        stop, it needs no Redis: it ends at its next wake-up (at most a minute) and closes its connection."""
+        if self.pubsub_thread is not None:
+            self.pubsub_thread.stop()
 
     def _redis_answers(self) -> bool:
         """Whether Redis answers now, as the liveness thread sees it (within its timeout)."""
