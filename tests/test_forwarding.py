@@ -1034,6 +1034,49 @@ def test_rq_quitting_on_an_outage_already_told_is_not_an_unasked_quit(
                      ("worker.redis_back", None)]
 
 
+def test_rq_quitting_on_a_hang_that_ends_during_its_goodbye_is_not_an_unasked_quit(
+    test_env: TestEnvironment, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RQ quits on its timed-out connection while Redis still hangs, then says goodbye on that connection, which
+    waits until Redis answers again; meanwhile the liveness thread's beat has told the outage's end. Whether the quit
+    was the outage's is what held when RQ's loop ended, not after its goodbye: `worker.quit_unasked` (an error that
+    sends an operator looking for a bug) came after every hang that ended during it (14 to 28 minutes long)."""
+    built: list[int] = []
+
+    def work(worker: run.LaporWorker, *args: Any, **kwargs: Any) -> bool:
+        if len(built) == 1:  # the first run; the second is stopped before it starts
+            try:
+                worker.log.error("Worker %s: Redis connection timeout, quitting...", worker.name)  # rq 2.12's words
+            finally:
+                worker.teardown()  # as RQ's loop ends
+        return False
+
+    real_worker_on = run.worker_on
+
+    def worker_on(*args: Any, **kwargs: Any) -> run.LaporWorker:
+        built.append(1)
+        if len(built) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # the second run ends at once
+        return real_worker_on(*args, **kwargs)
+
+    # Redis answers again while RQ's goodbye waits on it; the liveness thread's beat tells it first.
+    monkeypatch.setattr(run.LaporWorker, "register_death", lambda worker: worker.outage.back())
+    monkeypatch.setattr(SimpleWorker, "work", work)
+    monkeypatch.setattr(run, "worker_on", worker_on)
+    monkeypatch.setattr(run, "REDIS_RETRY_SECONDS", 0.01)
+    monkeypatch.setattr(run, "settle_heap", lambda: None)
+    monkeypatch.setattr(run.ChildrenDieWithWorker, "register", lambda self: None)
+    original = signal.getsignal(signal.SIGTERM)
+    try:
+        assert run.run_worker(test_env.settings(), "lapor-status") is False
+    finally:
+        signal.signal(signal.SIGTERM, original)
+        use_context(None)
+    lines = [(e["event"], e.get("reason")) for e in log_events(log_stream) if str(e["event"]).startswith("worker.")]
+    assert lines == [("worker.ready", None), ("worker.redis_lost", "not_answering"), ("worker.redis_back", None),
+                     ("worker.ready", None)]
+
+
 def test_a_worker_process_logs_a_real_redis_outage_once_and_its_end(
     tmp_path: Path, start_process: Callable[..., ProcessHandle]
 ) -> None:

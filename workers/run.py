@@ -84,6 +84,8 @@ class LaporWorker(SimpleWorker):
         # The client the liveness thread watches Redis with (`answer_within`); None: one of its own for each run.
         self._watch = watch
         self._watching: Redis | None = None  # the one of the run in progress
+        # Whether Redis was away as RQ's loop ended (`teardown`): RQ quit on the outage, not on a bug of its own.
+        self.ended_in_outage = False
 
     def stop_scheduler(self) -> None:
         """RQ's, with a bound: RQ waited for its scheduler to stop for as long as it took, and a scheduler waiting on a
@@ -105,7 +107,10 @@ class LaporWorker(SimpleWorker):
     def teardown(self) -> None:
         """RQ's goodbye: stop the scheduler, unregister, unsubscribe. Told to stop while Redis does not answer, only
         the first: the others wait on RQ's connection, which waits minutes for a Redis that hangs, and a stop must
-        not. RQ's registration then expires by itself, as a killed worker's does; the process is about to end."""
+        not. RQ's registration then expires by itself, as a killed worker's does; the process is about to end.
+        Whether an outage was on is noted first: RQ's goodbye after a quit on a hang waits until Redis answers again,
+        and by then the liveness thread may have told the outage's end."""
+        self.ended_in_outage = self.outage.active
         try:
             if self.stop.asked and not self._redis_answers():
                 self.stop_scheduler()
@@ -248,7 +253,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
                 worked = worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
                 if burst or stop.asked:
                     return worked
-                if not outage.active:  # else RQ quit on the outage already told (a connection that timed out)
+                if not (worker.ended_in_outage or outage.active):  # else RQ quit on the outage already told
                     log.error("worker.quit_unasked", reason="rq_loop_error", retry_in=REDIS_RETRY_SECONDS)
             except StopRequested:  # the finished run's handler, reached during its teardown: the stop is noted
                 break
