@@ -953,6 +953,24 @@ def test_a_redis_outage_is_logged_when_it_starts_every_minute_while_it_lasts_and
     assert all(e["queue"] == "lapor-forward" for e in log_events(log_stream) if str(e["event"]).startswith("worker."))
 
 
+def test_whether_an_outage_is_on_is_answered_on_the_thread_that_holds_the_outages_lock() -> None:
+    """A stop asks it from RQ's signal handler (`stop_scheduler`), which runs on the main thread wherever that thread
+    was: possibly inside `lost`, with the lock held (RQ's "could not connect" line through the outage filter, every
+    2 s of a stopped Redis). Waiting for that lock there, the worker would never stop."""
+    outage = RedisOutage(REPLY_QUEUE)
+    outage.lost(RedisConnectionError("Connection refused"))
+    answers: list[bool] = []
+
+    def ask_holding_the_lock() -> None:
+        with outage._lock:  # a signal handler runs on the thread it interrupted, the lock still held
+            answers.append(outage.active)
+
+    asker = threading.Thread(target=ask_holding_the_lock, daemon=True)
+    asker.start()
+    asker.join(timeout=5)
+    assert answers == [True]
+
+
 def test_rqs_line_at_every_try_at_a_lost_redis_becomes_one_line_with_the_first_error(
     test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:

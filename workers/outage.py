@@ -72,9 +72,12 @@ class RedisOutage:
 
     @property
     def active(self) -> bool:
-        """Whether an outage is on: lost, and no call went through since."""
-        with self._lock:
-            return self._since is not None
+        """Whether an outage is on: lost, and no call went through since.
+
+        Read without the lock (one attribute: atomic): a stop asks this from RQ's signal handler, which runs on the
+        main thread wherever it was, possibly inside `lost` with the lock held (RQ's line through the filter), and
+        would wait for it forever."""
+        return self._since is not None
 
     def back(self) -> None:
         """A call to Redis went through: the outage, if there was one, is over."""
