@@ -227,7 +227,7 @@ async def test_while_redis_hangs_webhooks_are_answered_from_the_spool_workers_sa
     assert len(set(acknowledged.values())) == 5
     stored = lambda: {r["tracking_id"] for r in casestore.reports()}  # noqa: E731
     await async_wait_until(lambda: set(acknowledged.values()) <= stored(), timeout=30)
-    # The first commit in the hang was sent before Redis stopped answering and ran when it answered again: that
+    # The first commit in the hang was taken into the paused Redis's socket all the same and ran when it resumed: that
     # message is also stored under the ID it was never given, which its spooled one names (duplicate_of).
     assert_exactly_once(casestore, acknowledged, answers_lost_with_redis=True)
     lines = [orjson.loads(line) for line in worker.output().splitlines() if '"worker.redis' in line]
