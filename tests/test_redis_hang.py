@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import orjson
 import psutil
 import pytest
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq.job import Job
 
 from gateway.embedded_redis import EmbeddedRedis, find_redis_server
@@ -144,14 +146,22 @@ def test_a_connection_to_a_redis_host_that_vanished_is_found_dead_by_tcp_keepali
     assert idle + interval * probes <= 30
 
 
-def test_a_redis_on_a_unix_socket_is_reached_without_tcp_options(tmp_path: Path) -> None:
+def test_a_redis_on_a_unix_socket_is_reached_without_tcp_options() -> None:
     """redis-py refuses keepalive options for a unix socket (TypeError): a REDIS_URL of unix:// must still work."""
-    path = tmp_path / "redis.sock"
-    server = subprocess.Popen([find_redis_server(), "--port", "0", "--unixsocket", str(path), "--save", "",
-                               "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-    try:
-        wait_until(path.exists, timeout=10)
-        assert redis_connection(f"unix://{path}?db=0").ping()
-    finally:
-        server.terminate()
-        server.wait(10)
+    with tempfile.TemporaryDirectory(prefix="lapor-") as directory:  # short: a socket's path has at most 107 bytes
+        path = Path(directory) / "redis.sock"
+        server = subprocess.Popen([find_redis_server(), "--port", "0", "--unixsocket", str(path), "--save", "",
+                                   "--appendonly", "no", "--dir", directory], stdout=subprocess.PIPE, text=True)
+        try:
+            connection = redis_connection(f"unix://{path}?db=0")
+
+            def answers() -> bool:  # the socket file exists a moment before redis-server listens on it
+                try:
+                    return bool(connection.ping())
+                except RedisConnectionError:
+                    return False
+
+            assert wait_until(answers, timeout=30)
+        finally:
+            server.terminate()
+            server.communicate(timeout=10)
