@@ -31,6 +31,7 @@ from gateway.health import HealthMonitor, HealthSignals, disabled_channels, load
 from gateway.intake import Intake, build_intake, run_spool_replayer
 from gateway.lease import polled_accounts
 from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
+from gateway.outage import RedisOutage
 from gateway.outbound import OutboundReplies, durably
 from gateway.queries import answer_query, casestore_client
 from gateway.ratelimit import rate_limit_middleware
@@ -76,6 +77,8 @@ class Gateway:
     # The operator views' health check in flight, per kind (with the metrics collection or without): shared by
     # every view asked meanwhile, so a slow Redis does not gather one stuck thread per scrape or page refresh.
     view_checks: dict[bool, asyncio.Future[Any]] = field(default_factory=dict)
+    # Redis away for the health loop and the views: `gateway.redis_lost`, a reminder a minute, `gateway.redis_back`.
+    redis_outage: RedisOutage = field(default_factory=lambda: RedisOutage("gateway"))
 
     def record_signal(self, method: str, *args: object) -> None:
         """Record a health signal off the event loop without waiting for it (signals are best effort)."""
@@ -341,7 +344,13 @@ async def _bounded_check(gateway: Gateway, collect: bool = False) -> Any:
         running = asyncio.ensure_future(asyncio.to_thread(check))
         running.add_done_callback(_retrieve)  # a check nobody awaits any more must not log "never retrieved"
         gateway.view_checks[collect] = running
-    return await asyncio.wait_for(asyncio.shield(running), VIEW_CHECK_SECONDS)
+    try:
+        checked = await asyncio.wait_for(asyncio.shield(running), VIEW_CHECK_SECONDS)
+    except (RedisError, TimeoutError) as error:
+        gateway.redis_outage.lost(error)
+        raise
+    gateway.redis_outage.back()
+    return checked
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
@@ -389,7 +398,6 @@ def metrics_with_health_handler(gateway: Gateway) -> Handler:
             try:  # queue gauges and states as of now
                 checked = await _bounded_check(gateway, collect=True)
             except (RedisError, TimeoutError) as error:  # the process's own metrics (the spool's size too) still count
-                log.warning("health.check_failed", error=type(error).__name__)
                 gateway.monitor.redis_down(error)
             else:  # the check collected every metric once already: render that, not a second collection
                 return metrics_response(checked.collected)
@@ -407,12 +415,16 @@ async def health_loop(gateway: Gateway) -> None:
         await asyncio.sleep(settings.evaluate_seconds)
         try:
             document = await asyncio.to_thread(gateway.monitor.check)
-        except Exception as error:  # Redis away: say so, keep trying; webhooks go to the disk spool meanwhile
-            log.warning("health.check_failed", error=type(error).__name__)
+        except RedisError as error:  # Redis away: said once, keep trying; webhooks go to the disk spool meanwhile
+            gateway.redis_outage.lost(error)
             document = None
-            if isinstance(error, RedisError):
-                with contextlib.suppress(Exception):  # the heartbeat goes on even if reading the spool fails
-                    document = await asyncio.to_thread(gateway.monitor.redis_down, error)
+            with contextlib.suppress(Exception):  # the heartbeat goes on even if reading the spool fails
+                document = await asyncio.to_thread(gateway.monitor.redis_down, error)
+        except Exception as error:  # a bug: said each time, the loop goes on
+            log.error("health.check_failed", error=type(error).__name__)
+            document = None
+        else:
+            gateway.redis_outage.back()
         if document is None:
             continue
         if settings.heartbeat_seconds and time.monotonic() - last_heartbeat >= settings.heartbeat_seconds:

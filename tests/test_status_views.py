@@ -697,6 +697,31 @@ async def test_metrics_say_whether_redis_answers_and_clear_once_it_is_back(
         assert await scrape() == (1.0, 0.0)
 
 
+async def test_a_redis_outage_is_three_lines_of_the_gateway_whatever_looks_at_redis(
+    test_env: TestEnvironment, tmp_path: Path, log_stream: io.StringIO
+) -> None:
+    """The health loop (every 0.1 s here, 5 s by default) and every scrape and status view meet a lost Redis: each
+    logged `health.check_failed`, twelve lines a minute and more, and nothing when Redis came back. Now the outage is
+    `gateway.redis_lost` once (a reminder a minute) and `gateway.redis_back`."""
+    async with gateway_on_its_own_redis(test_env, tmp_path, LAPOR_HEALTH_EVALUATE_SECONDS="0.1") as (own, server):
+
+        def lines() -> list[tuple[object, ...]]:
+            return [(e["event"], e["level"], e.get("reason")) for e in log_events(log_stream)
+                    if str(e["event"]).startswith(("gateway.redis", "health.check"))]
+
+        assert (await server.client.get("/v1/status")).status_code == 200
+        own.stop()
+        for _ in range(3):
+            assert (await server.client.get("/v1/status")).status_code == 503
+            assert (await server.client.get("/metrics")).status_code == 200
+        await asyncio.sleep(1.0)  # some ten rounds of the health loop
+        own.start_again()
+        await async_wait_until(lambda: ("gateway.redis_back", "info", None) in lines(), timeout=10)
+        assert lines() == [("gateway.redis_lost", "error", "unreachable"), ("gateway.redis_back", "info", None)]
+        [back] = [e for e in log_events(log_stream) if e["event"] == "gateway.redis_back"]
+        assert float(str(back["outage_seconds"])) >= 1.0
+
+
 def test_a_stuck_queue_says_why_the_last_retry_failed_and_whether_a_worker_takes_its_jobs(
     test_env: TestEnvironment, redis: Redis, start_process: Callable[..., ProcessHandle]
 ) -> None:

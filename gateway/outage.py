@@ -1,0 +1,84 @@
+"""A process's Redis outage, told in three lines: when it starts, now and then while it lasts, when it ends.
+
+Everything in a process meets a lost Redis on its own and at its own pace (a worker's RQ loop and liveness thread, the
+gateway's health loop every few seconds and each /metrics scrape); a line at each of those buried the line to alert
+on. Each tells one tracker instead, which logs `<process>.redis_lost` (error, with the first error: the line to alert
+on) once, `<process>.redis_still_lost` (warning) every `REMIND_SECONDS` while it lasts, and `<process>.redis_back`
+(info, with the outage's length) at the first call Redis answers again. Each says why: `unreachable` (refused, reset,
+closed: a Redis stopped or restarting) or `not_answering` (it took the connection and let a command run out of time:
+paused, a blocked main thread, a partition dropping packets), so that a hang is told in the same lines as a stop.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from gateway.logs import get_logger
+
+log = get_logger()
+
+REMIND_SECONDS = 60.0
+DETAIL_LIMIT = 200
+
+
+def outage_reason(error: BaseException) -> str:
+    """Why Redis is away, as the outage's lines say it: `not_answering` for a command or a connection that ran out of
+    time, `unreachable` for anything else (refused, reset, closed)."""
+    return "not_answering" if isinstance(error, (RedisTimeoutError, TimeoutError)) else "unreachable"
+
+
+class RedisOutage:
+    """Whether Redis is away for this process, told by whatever met it and logged once, as `<process>.redis_*` with
+    `fields` (a worker's queue). Thread-safe."""
+
+    def __init__(self, process: str, *, clock: Callable[[], float] = time.monotonic,
+                 remind_seconds: float = REMIND_SECONDS, **fields: Any) -> None:
+        self._process = process
+        self._fields = fields
+        self._clock = clock
+        self._remind_seconds = remind_seconds
+        self._lock = threading.Lock()
+        self._since: float | None = None
+        self._reminded_at = 0.0
+
+    def lost(self, error: BaseException) -> None:
+        """A call to Redis failed: the outage's first line, a reminder when one is due, else nothing."""
+        with self._lock:
+            now = self._clock()
+            started = self._since is None
+            remind = not started and now - self._reminded_at >= self._remind_seconds
+            if started:
+                self._since = now
+            if started or remind:
+                self._reminded_at = now
+            since = self._since
+        assert since is not None
+        if started:
+            log.error(f"{self._process}.redis_lost", **self._fields, reason=outage_reason(error),
+                      error=type(error).__name__, detail=str(error)[:DETAIL_LIMIT])
+        elif remind:
+            log.warning(f"{self._process}.redis_still_lost", **self._fields, reason=outage_reason(error),
+                        error=type(error).__name__, outage_seconds=round(now - since))
+
+    @property
+    def active(self) -> bool:
+        """Whether an outage is on: lost, and no call went through since.
+
+        Read without the lock (one attribute: atomic): a worker's stop asks this from RQ's signal handler, which runs
+        on the main thread wherever it was, possibly inside `lost` with the lock held (RQ's line through the filter),
+        and would wait for it forever."""
+        return self._since is not None
+
+    def back(self) -> None:
+        """A call to Redis went through: the outage, if there was one, is over."""
+        with self._lock:
+            if self._since is None:
+                return
+            seconds = self._clock() - self._since
+            self._since = None
+        log.info(f"{self._process}.redis_back", **self._fields, outage_seconds=round(seconds, 1))
