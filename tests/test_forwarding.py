@@ -39,6 +39,7 @@ from gateway.queues import (
     queue,
     redis_connection,
 )
+from gateway.settings import Settings
 from tests.aggregator_support import drain
 from tests.conftest import (
     REPO_ROOT,
@@ -1016,37 +1017,43 @@ def test_rqs_line_quitting_on_a_connection_that_timed_out_is_the_outage_told_onc
     assert (first["event"], first["level"], first["reason"]) == ("worker.redis_lost", "error", "not_answering")
 
 
-def test_rq_quitting_on_an_outage_already_told_is_not_an_unasked_quit(
-    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """RQ quit its loop on a connection that timed out (a Redis that hung): the worker logged `worker.quit_unasked`,
-    `rq_loop_error`, an error that sends an operator looking for a bug, beside the outage's own lines."""
+def run_stopped_at_the_second_build(settings: Settings, monkeypatch: pytest.MonkeyPatch,
+                                    work: Callable[[run.LaporWorker, int], bool]) -> None:
+    """`run.run_worker` on lapor-status with RQ's loop replaced by `work` (given the worker and which run it is, from
+    1), and a SIGTERM while the second run's worker is built: two runs, and the worker stops."""
     built: list[int] = []
-
-    def work(worker: run.LaporWorker, *args: Any, **kwargs: Any) -> bool:
-        if len(built) == 1:  # the first run; the second is stopped before it starts
-            worker.log.error("Worker %s: Redis connection timeout, quitting...", worker.name)  # rq 2.12's words
-        return False
-
     real_worker_on = run.worker_on
 
     def worker_on(*args: Any, **kwargs: Any) -> run.LaporWorker:
         built.append(1)
         if len(built) == 2:
-            os.kill(os.getpid(), signal.SIGTERM)  # the second run ends at once
+            os.kill(os.getpid(), signal.SIGTERM)  # while the next worker is built
         return real_worker_on(*args, **kwargs)
 
-    monkeypatch.setattr(SimpleWorker, "work", work)
+    monkeypatch.setattr(SimpleWorker, "work", lambda worker, *args, **kwargs: work(worker, len(built)))
     monkeypatch.setattr(run, "worker_on", worker_on)
     monkeypatch.setattr(run, "REDIS_RETRY_SECONDS", 0.01)
     monkeypatch.setattr(run, "settle_heap", lambda: None)
     monkeypatch.setattr(run.ChildrenDieWithWorker, "register", lambda self: None)
     original = signal.getsignal(signal.SIGTERM)
     try:
-        assert run.run_worker(test_env.settings(), "lapor-status") is False
+        assert run.run_worker(settings, "lapor-status") is False
     finally:
         signal.signal(signal.SIGTERM, original)
         use_context(None)
+
+
+def test_rq_quitting_on_an_outage_already_told_is_not_an_unasked_quit(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RQ quit its loop on a connection that timed out (a Redis that hung): the worker logged `worker.quit_unasked`,
+    `rq_loop_error`, an error that sends an operator looking for a bug, beside the outage's own lines."""
+    def work(worker: run.LaporWorker, run_number: int) -> bool:
+        if run_number == 1:  # the second is stopped before it starts
+            worker.log.error("Worker %s: Redis connection timeout, quitting...", worker.name)  # rq 2.12's words
+        return False
+
+    run_stopped_at_the_second_build(test_env.settings(), monkeypatch, work)
     lines = [(e["event"], e.get("reason")) for e in log_events(log_stream) if str(e["event"]).startswith("worker.")]
     assert lines == [("worker.ready", None), ("worker.redis_lost", "not_answering"), ("worker.ready", None),
                      ("worker.redis_back", None)]
@@ -1059,37 +1066,17 @@ def test_rq_quitting_on_a_hang_that_ends_during_its_goodbye_is_not_an_unasked_qu
     waits until Redis answers again; meanwhile the liveness thread's beat has told the outage's end. Whether the quit
     was the outage's is what held when RQ's loop ended, not after its goodbye: `worker.quit_unasked` (an error that
     sends an operator looking for a bug) came after every hang that ended during it (14 to 28 minutes long)."""
-    built: list[int] = []
-
-    def work(worker: run.LaporWorker, *args: Any, **kwargs: Any) -> bool:
-        if len(built) == 1:  # the first run; the second is stopped before it starts
+    def work(worker: run.LaporWorker, run_number: int) -> bool:
+        if run_number == 1:  # the second is stopped before it starts
             try:
                 worker.log.error("Worker %s: Redis connection timeout, quitting...", worker.name)  # rq 2.12's words
             finally:
                 worker.teardown()  # as RQ's loop ends
         return False
 
-    real_worker_on = run.worker_on
-
-    def worker_on(*args: Any, **kwargs: Any) -> run.LaporWorker:
-        built.append(1)
-        if len(built) == 2:
-            os.kill(os.getpid(), signal.SIGTERM)  # the second run ends at once
-        return real_worker_on(*args, **kwargs)
-
     # Redis answers again while RQ's goodbye waits on it; the liveness thread's beat tells it first.
     monkeypatch.setattr(run.LaporWorker, "register_death", lambda worker: worker.outage.back())
-    monkeypatch.setattr(SimpleWorker, "work", work)
-    monkeypatch.setattr(run, "worker_on", worker_on)
-    monkeypatch.setattr(run, "REDIS_RETRY_SECONDS", 0.01)
-    monkeypatch.setattr(run, "settle_heap", lambda: None)
-    monkeypatch.setattr(run.ChildrenDieWithWorker, "register", lambda self: None)
-    original = signal.getsignal(signal.SIGTERM)
-    try:
-        assert run.run_worker(test_env.settings(), "lapor-status") is False
-    finally:
-        signal.signal(signal.SIGTERM, original)
-        use_context(None)
+    run_stopped_at_the_second_build(test_env.settings(), monkeypatch, work)
     lines = [(e["event"], e.get("reason")) for e in log_events(log_stream) if str(e["event"]).startswith("worker.")]
     assert lines == [("worker.ready", None), ("worker.redis_lost", "not_answering"), ("worker.redis_back", None),
                      ("worker.ready", None)]
@@ -1204,31 +1191,12 @@ def test_sigterm_while_the_next_worker_is_built_stops_it_cleanly(
     a worker nobody reads): it stops the worker."""
     runs: list[run.LaporWorker] = []
 
-    def work(worker: run.LaporWorker, *args: Any, **kwargs: Any) -> bool:
+    def work(worker: run.LaporWorker, _: int) -> bool:
         runs.append(worker)
         signal.signal(signal.SIGTERM, worker.request_stop)  # as RQ's work() does, and leaves
         return False  # the first run quit on an error, unasked
 
-    built: list[int] = []
-    real_worker_on = run.worker_on
-
-    def worker_on(*args: Any, **kwargs: Any) -> run.LaporWorker:
-        built.append(1)
-        if len(built) == 2:
-            os.kill(os.getpid(), signal.SIGTERM)  # while the next worker is built
-        return real_worker_on(*args, **kwargs)
-
-    monkeypatch.setattr(SimpleWorker, "work", work)
-    monkeypatch.setattr(run, "worker_on", worker_on)
-    monkeypatch.setattr(run, "REDIS_RETRY_SECONDS", 0.01)
-    monkeypatch.setattr(run, "settle_heap", lambda: None)
-    monkeypatch.setattr(run.ChildrenDieWithWorker, "register", lambda self: None)
-    original = signal.getsignal(signal.SIGTERM)
-    try:
-        assert run.run_worker(test_env.settings(), "lapor-status") is False
-    finally:
-        signal.signal(signal.SIGTERM, original)
-        use_context(None)
+    run_stopped_at_the_second_build(test_env.settings(), monkeypatch, work)
     assert len(runs) == 2  # the run that started after the stop (RQ's loop would end at once: see the next test)
     events = [event["event"] for event in log_events(log_stream) if str(event["event"]).startswith("worker.")]
     assert events == ["worker.ready", "worker.quit_unasked", "worker.ready"]
