@@ -18,7 +18,8 @@ report back while the forward job may still wait (`attachments.retry_seconds`, s
 is often the evidence, and a CDN's bad minute must not cost an anonymous report its photo.
 
 What a URL was fetched as is remembered in Redis, so a retry of the job, or a requeue of the report, takes the file
-already kept instead of fetching it again (as long as the file is there).
+already kept instead of fetching it again (as long as the file is there: `lapor-gateway attachments purge` keeps the
+file while an envelope in Redis names its URL and the record is there, workers/retention.py).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import httpx
 import orjson
 
 from gateway import metrics
-from gateway.attachments import attachment_location, is_provider_url, is_stored, store_attachment
+from gateway.attachments import attachment_location, is_provider_url, reuse_stored, store_attachment
 from gateway.logs import get_logger
 from gateway.settings import Settings
 from gateway.tls import tls_context
@@ -243,7 +244,8 @@ def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[st
     outcomes: dict[str, Fetched | FetchFailed] = {}
     for location, raw in zip(locations, context.redis.mget([fetched_key(loc) for loc in locations]), strict=True):
         known = fetched_record(raw)
-        if known is not None and is_stored(settings.data_dir, known.sha256):
+        # Marked as used: this report may have reached Redis after a running purge read the envelopes.
+        if known is not None and reuse_stored(settings.data_dir, known.sha256):
             outcomes[location] = known
     reused = set(outcomes)
     to_fetch = {item.location: item.content_type for item in wanted if item.location not in outcomes}
