@@ -349,8 +349,8 @@ def deadletters_purge(
         raise typer.Exit(1)
 
 
-attachments_app = typer.Typer(help="A report's files: what the case store got, and handing withheld ones over.",
-                              no_args_is_help=True)
+attachments_app = typer.Typer(help="A report's files: what the case store got, handing withheld ones over, and "
+                              "deleting those no report needs any more.", no_args_is_help=True)
 app.add_typer(attachments_app, name="attachments")
 TrackingIdArgument = Annotated[str, typer.Argument(help="The report's Tracking ID.")]
 # Shown before any export: what is written is what the case store was kept from.
@@ -426,6 +426,39 @@ def attachments_export(
         note = " (withheld from the case store)" if item.withheld else ""
         console.print(f"{item.index}: {escape(str(item.path))}, {item.size} bytes{note}")
     console.print(f"exported {len(exported)} file(s), as the citizen sent them")
+
+
+@attachments_app.command("purge")
+def attachments_purge(
+    older_than: Annotated[int | None, typer.Option(
+        "--older-than", min=1, metavar="DAYS",
+        help="This once, delete what was not used for DAYS days (default: attachments.retention_days).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")] = False,
+) -> None:
+    """Delete the kept files no envelope in Redis names, and quarantined mail, unused for the retention (cron)."""
+    from gateway.queues import redis_connection
+    from workers.retention import DAY_SECONDS, PurgeError, purge
+
+    settings = _settings()
+    redis = redis_connection(_require_redis_url(settings))
+    try:
+        result = purge(settings, redis, older_than_days=older_than, dry_run=dry_run)
+    except PurgeError as error:
+        console.print(f"[red]{type(error).__name__}:[/red] {escape(str(error))}")
+        raise typer.Exit(1) from None
+    days = f"{result.retention_seconds / DAY_SECONDS:g} day(s)"
+    verb = "would delete" if dry_run else "deleted"
+    console.print(f"attachments: {verb} {result.deleted.files} file(s), {result.deleted.bytes:,} bytes; kept "
+                  f"{result.kept_named.files} named by an envelope, {result.kept_recent.files} used within {days}")
+    console.print(f"quarantined mail: {verb} {result.quarantine_deleted.files} mail(s), "
+                  f"{result.quarantine_deleted.bytes:,} bytes; kept {result.quarantine_kept.files} newer than {days}")
+    unreadable = f" ({result.envelopes_unreadable} damaged: kept what they name)" if result.envelopes_unreadable else ""
+    console.print(f"envelopes in Redis: {result.envelopes}{unreadable}")
+    if dry_run:
+        console.print("dry run: nothing was deleted")
+    if result.failed:
+        console.print(f"[red]{result.failed} file(s) or folder(s) could not be read or deleted[/red] (permissions?)")
+        raise typer.Exit(1)
 
 
 email_app = typer.Typer(help="The e-mail channel's operator tools.", no_args_is_help=True)
@@ -526,8 +559,13 @@ def quarantine_reprocess(
         processor = MailProcessor(settings, redis, intake, source="email-quarantine")
         released = 0
         for entry in entries:
+            try:
+                raw = quarantine.raw(entry)
+            except OSError:  # deleted since it was listed (`attachments purge`), or unreadable
+                console.print(f"{entry.key[:16]}: gone from the quarantine, or unreadable")
+                continue
             # Still quarantined: the entry is rewritten with the new reason; otherwise it is released.
-            outcome = await processor.process(quarantine.raw(entry), entry.envelope_sender, entry.recipients)
+            outcome = await processor.process(raw, entry.envelope_sender, entry.recipients)
             console.print(f"{entry.key[:16]}: {outcome.status} {outcome.tracking_id or outcome.reason or ''}")
             if outcome.status != "quarantined":
                 quarantine.remove(entry)

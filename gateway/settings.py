@@ -102,7 +102,8 @@ class PrivacySettings(_Section):
 
 
 class AttachmentSettings(_Section):
-    """Fetching a report's files from its provider (see config/defaults.toml [attachments], workers/media.py)."""
+    """Fetching a report's files from its provider (see config/defaults.toml [attachments], workers/media.py), and
+    how long the files are kept (workers/retention.py)."""
 
     fetch_hosts: list[str]
     max_bytes: int = Field(gt=0)
@@ -110,6 +111,7 @@ class AttachmentSettings(_Section):
     fetch_concurrency: int = Field(ge=1)
     batch_seconds: float = Field(gt=0)
     retry_seconds: float = Field(ge=0)
+    retention_days: int = Field(ge=0)  # 0: as long as intake.envelope_ttl_seconds
 
     @field_validator("fetch_hosts")
     @classmethod

@@ -104,7 +104,10 @@ class Quarantine:
     def list(self) -> list[QuarantinedMail]:
         entries = []
         for meta in sorted(self.directory.glob("*.json")) if self.directory.exists() else []:
-            entries.append(QuarantinedMail(**orjson.loads(meta.read_bytes())))
+            try:
+                entries.append(QuarantinedMail(**orjson.loads(meta.read_bytes())))
+            except FileNotFoundError:  # deleted since the glob (`attachments purge`)
+                continue
         return sorted(entries, key=lambda entry: entry.quarantined_at)
 
     def get(self, key: str) -> QuarantinedMail | None:

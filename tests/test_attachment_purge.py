@@ -1,0 +1,396 @@
+"""`lapor-gateway attachments purge`: the files no report needs any more go, and nothing a report needs.
+
+On real Redis and a real data dir: a table of kept files (their age, what in Redis names them) through the purge;
+an anonymous report's photo through the SMTP server, the forward worker and the reference case store, whose copy
+without metadata goes by its age and whose original goes once its envelope is gone; writers racing the purge (a mail
+with the same file, the forward worker reusing a fetched file, a mail quarantined again) at the two moments that
+matter; and the command as an operator's cron runs it: the dry run deletes nothing, the log line, the exit codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import pytest
+from redis import Redis
+
+from channels.email.store import Quarantine
+from gateway.attachments import attachment_location, store_attachment
+from gateway.queues import FORWARD_QUEUE, envelope_key
+from gateway.settings import Settings
+from gateway.tracking import SEQUENCE_KEY, format_tracking_id
+from tests.aggregator_support import drain
+from tests.conftest import VENV_BIN, CaseStoreServer, TestEnvironment, free_port
+from tests.email_support import RECIPIENT
+from tests.image_support import fixture
+from tests.test_withheld_files import FileKind, mail_in, mail_with
+from workers import retention
+from workers.context import WorkerContext
+from workers.deadletters import DeadLetters
+from workers.media import fetch_provider_media, fetched_key
+from workers.retention import DAY_SECONDS, NotTheGatewaysRedis, purge
+
+PHOTO = fixture("phone.jpg")  # Exif GPS, owner and serial: the case store gets a copy without them
+RAW_MAIL = b"From: \r\nTo: pengaduan@lapor.go.id\r\n\r\nPungli di loket 3, saya warga@example.net\r\n"
+URL = "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages/MM1/Media/ME1"
+FIRST_SEQUENCE = 1_000_000
+
+
+def cli(test_env: TestEnvironment, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(VENV_BIN / "lapor-gateway"), *args], env=test_env.process_env(COLUMNS="200", **env),
+                          capture_output=True, text=True, timeout=60)
+
+
+def kept_file(settings: Settings, data: bytes, age_days: float) -> Path:
+    """A file kept as the gateway keeps it, last used `age_days` ago."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    path = settings.data_dir / store_attachment(settings.data_dir, sha256, data)
+    aged(path, age_days)
+    return path
+
+
+def aged(path: Path, age_days: float) -> None:
+    then = time.time() - age_days * DAY_SECONDS
+    os.utime(path, (then, then))
+
+
+def tracking_id(redis: Redis, offset: int = 0) -> str:
+    """A Tracking ID as minted: the sequence counter is past it."""
+    sequence = FIRST_SEQUENCE + offset
+    redis.set(SEQUENCE_KEY, max(sequence, int(redis.get(SEQUENCE_KEY) or 0)))
+    return format_tracking_id(sequence)
+
+
+def stored_envelope(redis: Redis, tid: str, attachments: list[dict[str, object]], *, raw: bytes | None = None) -> None:
+    """An envelope as intake stores it (no TTL until its report is forwarded)."""
+    envelope = {"envelope_version": 1, "tracking_id": tid, "channel": "email", "anonymous": True,
+                "text": "Pungli di loket 3", "attachments": attachments}
+    redis.set(envelope_key(tid), raw if raw is not None else orjson.dumps(envelope))
+
+
+def mailed(path: Path) -> dict[str, object]:
+    return {"content_type": "application/pdf", "size": path.stat().st_size, "sha256": path.name,
+            "name": "bukti.pdf", "location": attachment_location(path.name), "flags": []}
+
+
+# -- what keeps a file ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    id: str
+    age_days: float
+    named_by: str  # "": nothing; "envelope", "dead letter", "fetched", "damaged envelope", "expired envelope"
+    kept: bool
+    older_than: int | None = None
+
+
+ROWS = [
+    Row("old, named by nothing", 31, "", kept=False),
+    Row("old, its envelope expired", 45, "expired envelope", kept=False),
+    Row("old, its report waits to be forwarded", 400, "envelope", kept=True),
+    Row("old, its report dead-lettered (an operator may requeue it)", 90, "dead letter", kept=True),
+    Row("old, fetched from the provider URL its envelope names", 45, "fetched", kept=True),
+    Row("old, its envelope damaged but holding its sha256", 45, "damaged envelope", kept=True),
+    Row("new, named by nothing", 2, "", kept=True),
+    Row("10 days old, named by nothing: the default retention keeps it", 10, "", kept=True),
+    Row("10 days old, named by nothing, --older-than 7", 10, "", kept=False, older_than=7),
+    Row("10 days old, its report waits, --older-than 7", 10, "envelope", kept=True, older_than=7),
+]
+
+
+def name_it(redis: Redis, path: Path, named_by: str) -> None:
+    tid = tracking_id(redis)
+    if named_by in ("envelope", "dead letter", "expired envelope"):
+        stored_envelope(redis, tid, [mailed(path)])
+    if named_by == "dead letter":
+        DeadLetters(redis).add_forward(tid, {"channel": "email"}, reason="casestore_422", detail="refused",
+                                       attempts=1)
+    if named_by == "expired envelope":
+        redis.delete(envelope_key(tid))  # as its TTL does, intake.envelope_ttl_seconds after forwarding
+    if named_by == "fetched":  # the gateway's copy keeps the URL; the forward worker's record names the file
+        stored_envelope(redis, tid, [{"content_type": "image/jpeg", "location": URL, "flags": []}])
+        redis.set(fetched_key(URL), orjson.dumps({"sha256": path.name, "size": path.stat().st_size,
+                                                   "content_type": "image/jpeg"}))
+    if named_by == "damaged envelope":
+        stored_envelope(redis, tid, [], raw=b'{"tracking_id": "' + tid.encode() + b'", "attachments": [{"sha256": "'
+                        + path.name.encode() + b'", "location": "attachments/')
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
+def test_a_file_goes_once_nothing_names_it_and_it_is_older_than_the_retention(
+        row: Row, settings: Settings, redis: Redis) -> None:
+    path = kept_file(settings, b"%PDF-1.7 /Author (Budi Santoso) " + row.id.encode(), row.age_days)
+    name_it(redis, path, row.named_by)
+
+    result = purge(settings, redis, older_than_days=row.older_than)
+
+    assert path.exists() == row.kept
+    assert (result.deleted.files, result.kept_named.files + result.kept_recent.files) == (
+        (0, 1) if row.kept else (1, 0))
+    assert result.retention_seconds == (row.older_than or 30) * DAY_SECONDS
+
+
+def test_a_write_cut_short_goes_by_its_age_and_other_files_are_left(settings: Settings, redis: Redis) -> None:
+    tracking_id(redis)
+    folder = settings.data_dir / "attachments" / "ab"
+    folder.mkdir(parents=True)
+    cut_short, writing, foreign = folder / f".ab{'0' * 62}.77.88.tmp", folder / f".ab{'1' * 62}.77.88.tmp", \
+        folder / "README"
+    for path, age in ((cut_short, 40), (writing, 0), (foreign, 400)):
+        path.write_bytes(b"part of a photo")
+        aged(path, age)
+
+    purge(settings, redis)
+
+    assert (cut_short.exists(), writing.exists(), foreign.exists()) == (False, True, True)
+
+
+def test_an_anonymous_reports_copy_goes_by_its_age_and_its_original_with_its_envelope(
+        test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer) -> None:
+    """The copy without metadata was the case store's: no envelope names it. The original, GPS and all, is what an
+    operator may still hand over while the envelope is in Redis, and nobody can tell whose it is after."""
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    tid = mail_in(settings, redis, mail_with(FileKind(PHOTO, "image/jpeg", "IMG_2025.jpg", "removed")))
+    drain(settings, (FORWARD_QUEUE,))
+    got = casestore.get(tid)
+    assert got is not None
+    copy_sha = got["attachments"][0]["sha256"]  # type: ignore[index]
+    original = settings.data_dir / attachment_location(hashlib.sha256(PHOTO).hexdigest())
+    copy = settings.data_dir / attachment_location(copy_sha)
+    assert original != copy and original.exists() and copy.exists()
+
+    assert purge(settings, redis).deleted.files == 0  # both used today
+    copy_size = copy.stat().st_size
+    for path in (original, copy):
+        aged(path, 31)
+    first = purge(settings, redis)
+    assert (original.exists(), copy.exists()) == (True, False)
+    assert (first.deleted.files, first.deleted.bytes, first.kept_named.files) == (1, copy_size, 1)
+
+    redis.delete(envelope_key(tid))  # its TTL, 30 days after forwarding
+    assert purge(settings, redis).deleted.files == 1
+    assert not original.exists()
+
+
+# -- writers racing the purge ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Race:
+    id: str
+    moment: str  # "after the envelopes were read" or "between the look and the removal"
+    writer: Callable[[Settings, Redis, Path], None]
+    quarantined: bool = False
+
+
+def mailed_again(settings: Settings, redis: Redis, path: Path) -> None:
+    """The same bytes in a new report: stored as the SMTP server stores a mail's file, then its envelope."""
+    store_attachment(settings.data_dir, path.name, path.read_bytes())
+    stored_envelope(redis, tracking_id(redis, 1), [mailed(path)])
+
+
+def mailed_through_smtp(settings: Settings, redis: Redis, path: Path) -> None:
+    mail_in(settings, redis, mail_with(FileKind(path.read_bytes(), "application/pdf", "bukti.pdf", "withheld")))
+
+
+def fetched_again(settings: Settings, redis: Redis, path: Path) -> None:
+    """A new report naming a URL the forward worker fetched for an earlier one: it takes the file it kept."""
+    tid = tracking_id(redis, 1)
+    envelope = {"tracking_id": tid, "channel": "twilio", "attachments": [{"content_type": "image/jpeg",
+                                                                          "location": URL, "flags": []}]}
+    stored_envelope(redis, tid, envelope["attachments"])  # type: ignore[arg-type]
+    context = WorkerContext.build(settings, redis)
+    try:
+        sent = fetch_provider_media(context, {tid: envelope}).envelopes[tid]
+    finally:
+        context.close()
+    assert sent["attachments"][0]["sha256"] == path.name  # reused, not fetched
+
+
+def quarantined_again(settings: Settings, redis: Redis, path: Path) -> None:
+    """Reprocessed, and still unreadable: the entry is written again with the new reason."""
+    Quarantine(settings.data_dir).add(path.read_bytes(), "parse_error", "again", "warga@example.net", [RECIPIENT])
+
+
+RACES = [
+    Race("the same file mailed in a new report", "after the envelopes were read", mailed_again),
+    Race("the same file mailed through the SMTP server", "after the envelopes were read", mailed_through_smtp),
+    Race("the forward worker reusing a file it fetched", "after the envelopes were read", fetched_again),
+    Race("the same file mailed in a new report", "between the look and the removal", mailed_again),
+    Race("the forward worker reusing a file it fetched", "between the look and the removal", fetched_again),
+    Race("the same mail quarantined again", "between the look and the removal", quarantined_again,
+         quarantined=True),
+]
+
+
+@pytest.mark.parametrize("race", RACES, ids=[f"{race.id}, {race.moment}" for race in RACES])
+def test_a_file_a_writer_uses_while_the_purge_runs_is_kept(
+        race: Race, test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    tid = tracking_id(redis)
+    if race.quarantined:
+        path = settings.data_dir / "email" / "quarantine" / f"{hashlib.sha256(RAW_MAIL).hexdigest()}.eml"
+        Quarantine(settings.data_dir).add(RAW_MAIL, "parse_error", "first", "warga@example.net", [RECIPIENT])
+        for stale in path.parent.iterdir():
+            aged(stale, 31)
+    elif race.writer is fetched_again:
+        path = kept_file(settings, PHOTO, 31)
+        redis.set(fetched_key(URL), orjson.dumps({"sha256": path.name, "size": path.stat().st_size,
+                                                   "content_type": "image/jpeg"}))
+    else:
+        path = kept_file(settings, b"%PDF-1.7 bukti " + tid.encode(), 31)
+    written = []
+
+    def write_once() -> None:
+        if not written:
+            race.writer(settings, redis, path)
+            written.append(True)
+
+    if race.moment == "after the envelopes were read":
+        read = retention.referenced_files
+
+        def then_write(redis_: Redis) -> retention.References:
+            references = read(redis_)
+            write_once()
+            return references
+
+        monkeypatch.setattr(retention, "referenced_files", then_write)
+    else:
+        set_aside = retention.set_aside
+
+        def write_first(path_: Path, aside: Path) -> None:
+            write_once()
+            set_aside(path_, aside)
+
+        monkeypatch.setattr(retention, "set_aside", write_first)
+
+    result = purge(settings, redis)
+
+    assert written and path.exists()
+    if race.quarantined:
+        assert path.with_suffix(".json").exists()
+        assert (result.quarantine_deleted.files, result.quarantine_kept.files) == (0, 1)
+    else:
+        assert (result.deleted.files, result.kept_recent.files) == (0, 1)
+    assert not [name for name in os.listdir(path.parent) if name.endswith(".tmp")]
+
+
+# -- the command -------------------------------------------------------------------------------------------------------
+def test_the_dry_run_counts_what_the_purge_deletes_and_deletes_nothing(
+        test_env: TestEnvironment, settings: Settings, redis: Redis) -> None:
+    tid = tracking_id(redis)
+    old = [kept_file(settings, f"%PDF-1.7 lama {n}".encode(), 40) for n in range(3)]
+    named = kept_file(settings, b"%PDF-1.7 menunggu", 40)
+    stored_envelope(redis, tid, [mailed(named)])
+    young = kept_file(settings, b"%PDF-1.7 baru", 1)
+    quarantine = settings.data_dir / "email" / "quarantine"
+    quarantine.mkdir(parents=True)
+    key = "c" * 64
+    for suffix in (".eml", ".json"):
+        (quarantine / f"{key}{suffix}").write_bytes(RAW_MAIL)
+        aged(quarantine / f"{key}{suffix}", 40)
+    every_file = sorted(str(path) for path in settings.data_dir.rglob("*") if path.is_file())
+    old_bytes = sum(path.stat().st_size for path in old)
+
+    dry = cli(test_env, "attachments", "purge", "--dry-run")
+
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert sorted(str(path) for path in settings.data_dir.rglob("*") if path.is_file()) == every_file
+    assert f"would delete 3 file(s), {old_bytes:,} bytes; kept 1 named by an envelope, 1 used within 30 day(s)" \
+        in dry.stdout
+    assert f"quarantined mail: would delete 1 mail(s), {2 * len(RAW_MAIL)} bytes" in dry.stdout
+    assert "envelopes in Redis: 1" in dry.stdout and "dry run: nothing was deleted" in dry.stdout
+    assert '"attachments.purged"' not in dry.stdout
+    assert not re.search(r"[0-9a-f]{16}", dry.stdout + dry.stderr)  # no file's name, not even a sha256's start
+
+    done = cli(test_env, "attachments", "purge")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"deleted 3 file(s), {old_bytes:,} bytes" in done.stdout
+    assert [path.exists() for path in (*old, named, young)] == [False, False, False, True, True]
+    assert list(quarantine.iterdir()) == []
+    line = next(orjson.loads(text) for text in done.stdout.splitlines() if '"attachments.purged"' in text)
+    assert {name: line[name] for name in ("files", "megabytes", "kept_named", "kept_recent", "quarantined_mails",
+                                          "envelopes", "failed", "retention_days")} == {
+        "files": 3, "megabytes": old_bytes / 1_000_000, "kept_named": 1, "kept_recent": 1, "quarantined_mails": 1,
+        "envelopes": 1, "failed": 0, "retention_days": 30}
+    assert not re.search(r"[0-9a-f]{16}", done.stdout + done.stderr)
+
+
+def test_a_purge_that_cannot_tell_what_is_needed_deletes_nothing(
+        test_env: TestEnvironment, settings: Settings, redis: Redis) -> None:
+    old = kept_file(settings, b"%PDF-1.7 lama", 40)
+
+    fresh = cli(test_env, "attachments", "purge")  # a Redis that never minted a Tracking ID: the wrong one?
+    assert (fresh.returncode, "NotTheGatewaysRedis" in fresh.stdout, old.exists()) == (1, True, True), fresh.stdout
+    with pytest.raises(NotTheGatewaysRedis):
+        purge(settings, redis)
+
+    tracking_id(redis)
+    unreachable = cli(test_env, "attachments", "purge", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    assert (unreachable.returncode, "RedisUnavailable" in unreachable.stdout, old.exists()) == (1, True, True), \
+        unreachable.stdout
+    assert "nothing was deleted" in unreachable.stdout and "Traceback" not in unreachable.stderr
+
+    too_short = cli(test_env, "attachments", "purge", "--older-than", "0")
+    assert (too_short.returncode, old.exists()) == (2, True), too_short.stdout + too_short.stderr
+
+    assert cli(test_env, "attachments", "purge", "--older-than", "1").returncode == 0
+    assert not old.exists()
+
+
+def quarantined_long_ago(settings: Settings) -> Path:
+    """A quarantined mail (its .eml) that neither file of was written for 40 days."""
+    entry = Quarantine(settings.data_dir).add(RAW_MAIL, "parse_error", "old", "warga@example.net", [RECIPIENT])
+    eml = entry.eml_path(settings.data_dir)
+    for path in (eml, eml.with_suffix(".json")):
+        aged(path, 40)
+    return eml
+
+
+def test_the_quarantine_listed_while_a_purge_deletes_it_lists_what_is_left(
+        settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    tracking_id(redis)
+    eml = quarantined_long_ago(settings)
+    glob = Path.glob
+
+    def glob_then_purge(self: Path, pattern: str):  # type: ignore[no-untyped-def]
+        found = list(glob(self, pattern))
+        purge(settings, redis)
+        return iter(found)
+
+    monkeypatch.setattr(Path, "glob", glob_then_purge)
+
+    assert Quarantine(settings.data_dir).list() == []
+    assert not eml.exists()
+
+
+def test_a_mail_purged_while_it_is_reprocessed_is_said_gone(
+        test_env: TestEnvironment, settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+
+    tracking_id(redis)
+    eml = quarantined_long_ago(settings)
+    listed = Quarantine.list
+
+    def list_then_purge(self: Quarantine) -> list[object]:
+        entries = listed(self)
+        purge(settings, redis)
+        return entries  # type: ignore[return-value]
+
+    monkeypatch.setattr(Quarantine, "list", list_then_purge)
+    for name, value in test_env.values.items():
+        monkeypatch.setenv(name, value)
+
+    result = CliRunner().invoke(app, ["email", "quarantine", "reprocess", "--all"], env={"COLUMNS": "200"})
+
+    assert (result.exit_code, type(result.exception)) == (1, SystemExit), result.output
+    assert f"{eml.stem[:16]}: gone from the quarantine, or unreadable" in result.output
+    assert "released 0 of 1 quarantined mail(s)" in result.output

@@ -1,0 +1,334 @@
+"""How long the gateway keeps a report's files, and the purge that deletes them after (`lapor-gateway attachments
+purge`, from cron).
+
+Every file of every report is kept under the data dir by its sha256 (gateway/attachments.py): mailed files, files
+fetched from their providers, the copies without metadata sent for anonymous reports. An anonymous report's
+originals (a photo's GPS, a document's author) stay there for an operator to hand over after a review, as long as
+the report's envelope is in Redis to tell which report they belong to. Once it expired nobody can, and the file only
+waits to name its sender to whoever reads the disk. So the purge deletes a file when
+- no envelope in Redis names it: not by a sha256 written anywhere in it (whatever its shape: a damaged envelope keeps
+  its files too), nor by a provider URL the forward worker fetched it from (its record, workers/media.py). An
+  envelope stays in Redis until `intake.envelope_ttl_seconds` after its report is forwarded: a report still waiting
+  (a forward job retrying through a long case-store outage, a dead letter an operator may requeue) keeps its files;
+- and it has not been used since before the retention (`attachments.retention_days`, by default the envelopes'
+  lifetime): its mtime, which every writer that names existing bytes sets to now (gateway.attachments.mark_used),
+  is older than both the retention and the moment the purge began to read the envelopes, so a report that reaches
+  Redis while it runs keeps its files.
+A copy without metadata is named by no envelope (the gateway's copy keeps the original): it goes by its age alone.
+The case store has it, and the forward worker makes it again from the original should the report go again (a
+requeue); the retention's floor of a day keeps it through the forward job that wrote it and reads it back.
+
+Quarantined mail (`email/quarantine/<sha256>.eml` and its `.json`) is the raw mail, the sender's address and every
+attachment in it, never a report: it goes by the same age, once neither of its files was written within it.
+
+A file is deleted in two steps: renamed aside, then looked at again. A writer that marked it used in between (the
+same bytes mailed again) is seen then, and the file is put back; one that comes after the rename finds no file and
+writes it anew. Nothing is deleted unless every envelope could be read, and nothing when the Redis read holds no
+Tracking-ID counter (a wrong REDIS_URL or database, or a Redis that lost its data would otherwise name no file).
+No file name is printed or logged, only counts and bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from gateway.attachments import ATTACHMENTS_DIR, is_provider_url
+from gateway.logs import get_logger
+from gateway.queues import ENVELOPE_KEY, readable_envelope
+from gateway.settings import Settings
+from gateway.tracking import SEQUENCE_KEY
+from workers.media import fetched_key, fetched_record
+
+log = get_logger()
+
+DAY_SECONDS = 86_400
+# The shortest retention: a copy without metadata is named by no envelope, and the forward job that wrote it reads it
+# back within its job timeout (minutes).
+MIN_RETENTION_SECONDS = DAY_SECONDS
+# channels/email/store.py keeps quarantined mail there (not imported: the purge needs none of the mail parser).
+QUARANTINE_DIR = Path("email") / "quarantine"
+# How many keys one SCAN step asks Redis to look at, and so at most how many envelopes one MGET reads.
+SCAN_COUNT = 1000
+_ENVELOPE_PATTERN = ENVELOPE_KEY.format(tracking_id="*")
+_ENVELOPE_PREFIX = ENVELOPE_KEY.format(tracking_id="")
+SHA256 = re.compile(rb"[0-9a-f]{64}")
+_SHA256_NAME = re.compile(r"[0-9a-f]{64}")
+# What gateway.private_files.write_atomically writes before its rename, and what a purge sets a file aside as.
+TEMPORARY_SUFFIX = ".tmp"
+
+
+class PurgeError(Exception):
+    """A purge that could not decide what to keep: nothing was deleted. Its text names no citizen's data."""
+
+
+class RedisUnavailable(PurgeError):
+    """Redis could not be read to the end: which envelopes name which files is unknown."""
+
+
+class NotTheGatewaysRedis(PurgeError):
+    """The Redis read has never minted a Tracking ID: no envelope in it would keep any file."""
+
+
+@dataclass(slots=True)
+class Tally:
+    files: int = 0
+    bytes: int = 0
+
+    def add(self, size: int) -> None:
+        self.files += 1
+        self.bytes += size
+
+
+@dataclass(slots=True)
+class PurgeResult:
+    """What a purge did (or, dry, would do): counts and bytes, never a name."""
+
+    retention_seconds: int
+    dry_run: bool
+    envelopes: int = 0
+    envelopes_unreadable: int = 0
+    deleted: Tally = field(default_factory=Tally)  # files under attachments/ (and leftover temporary files)
+    kept_named: Tally = field(default_factory=Tally)  # named by an envelope in Redis, whatever their age
+    kept_recent: Tally = field(default_factory=Tally)  # used within the retention
+    quarantine_deleted: Tally = field(default_factory=Tally)  # quarantined mails (.eml and .json together)
+    quarantine_kept: Tally = field(default_factory=Tally)
+    failed: int = 0  # files or folders that could not be read or deleted
+
+
+@dataclass(frozen=True, slots=True)
+class References:
+    """The files the envelopes in Redis name, by sha256 (as bytes of hex), read from `started_at` on."""
+
+    names: frozenset[bytes]
+    envelopes: int
+    unreadable: int
+    started_at: float
+
+
+def retention_seconds(settings: Settings, older_than_days: int | None = None) -> int:
+    """The retention: `--older-than` when given, else `attachments.retention_days`, else the envelopes' lifetime;
+    never below a day."""
+    if older_than_days is not None:
+        seconds = older_than_days * DAY_SECONDS
+    elif settings.attachments.retention_days:
+        seconds = settings.attachments.retention_days * DAY_SECONDS
+    else:
+        seconds = settings.intake.envelope_ttl_seconds
+    return max(seconds, MIN_RETENTION_SECONDS)
+
+
+def purge(settings: Settings, redis: Redis, *, older_than_days: int | None = None,
+          dry_run: bool = False) -> PurgeResult:
+    """Delete (with `dry_run`: count) the kept files and quarantined mail nothing needs any more; logged as
+    `attachments.purged`. Raises PurgeError, having deleted nothing, when it cannot tell what is needed."""
+    began = time.monotonic()
+    retention = retention_seconds(settings, older_than_days)
+    result = PurgeResult(retention_seconds=retention, dry_run=dry_run)
+    references = referenced_files(redis)
+    result.envelopes, result.envelopes_unreadable = references.envelopes, references.unreadable
+    # A file used after the envelopes began to be read may belong to a report the scan missed.
+    deadline = min(time.time() - retention, references.started_at)
+    _purge_attachments(settings.data_dir / ATTACHMENTS_DIR, references.names, deadline, result)
+    _purge_quarantine(settings.data_dir / QUARANTINE_DIR, deadline, result)
+    if not dry_run:
+        _log(result, time.monotonic() - began)
+    return result
+
+
+def referenced_files(redis: Redis) -> References:
+    """Every sha256 the envelopes in Redis name, directly or through the record of a provider URL they carry.
+
+    SCAN, never KEYS (it would stop Redis for every other process while it walks millions of keys). An envelope
+    stored while the scan runs may be missed: its files are new, or were marked used, after `started_at`."""
+    started_at = time.time()
+    names: set[bytes] = set()
+    envelopes = unreadable = 0
+    try:
+        if not redis.exists(SEQUENCE_KEY):
+            raise NotTheGatewaysRedis(
+                "the Redis read has never minted a Tracking ID, so no envelope would keep any file: is REDIS_URL "
+                "(and its database number) the gateway's? nothing was deleted")
+        for keys in _scanned(redis):
+            raws = redis.mget(keys)
+            urls: list[str] = []
+            for key, raw in zip(keys, raws, strict=True):
+                if raw is None:  # expired since the scan saw it, or no string
+                    continue
+                envelopes += 1
+                names.update(SHA256.findall(raw))
+                envelope = readable_envelope(key.decode(errors="replace").removeprefix(_ENVELOPE_PREFIX), raw)
+                if envelope is None:
+                    unreadable += 1
+                    continue
+                urls.extend(_provider_urls(envelope))
+            names.update(_fetched_names(redis, urls))
+    except RedisError as error:
+        raise RedisUnavailable(f"Redis could not be read ({type(error).__name__}), so which files the envelopes "
+                               "name is unknown: nothing was deleted") from None
+    return References(frozenset(names), envelopes, unreadable, started_at)
+
+
+def _scanned(redis: Redis) -> Iterator[list[bytes]]:
+    """The envelope keys, a SCAN step's worth at a time."""
+    cursor = 0
+    while True:
+        cursor, keys = redis.scan(cursor, match=_ENVELOPE_PATTERN, count=SCAN_COUNT)
+        if keys:
+            yield list(keys)
+        if cursor == 0:
+            return
+
+
+def _provider_urls(envelope: dict[str, Any]) -> Iterator[str]:
+    attachments = envelope.get("attachments")
+    for attachment in attachments if isinstance(attachments, list) else []:
+        location = attachment.get("location") if isinstance(attachment, dict) else None
+        if isinstance(location, str) and is_provider_url(location):
+            yield location
+
+
+def _fetched_names(redis: Redis, urls: list[str]) -> Iterable[bytes]:
+    """The files the forward worker fetched these URLs as (it finds them by the same records)."""
+    if not urls:
+        return []
+    records = (fetched_record(raw) for raw in redis.mget([fetched_key(url) for url in dict.fromkeys(urls)]))
+    return [record.sha256.encode() for record in records if record is not None]
+
+
+def _purge_attachments(root: Path, named: frozenset[bytes], deadline: float, result: PurgeResult) -> None:
+    """attachments/<sha[:2]>/<sha256>: a file no envelope names and unused since `deadline` goes, and so does a
+    temporary file left that long (a write or a purge cut short: part of a citizen's file). Anything else is left."""
+    for folder in _entries(root, result):
+        if not folder.is_dir(follow_symlinks=False):
+            continue
+        for entry in _entries(Path(folder.path), result):
+            name = entry.name
+            content = _SHA256_NAME.fullmatch(name) is not None and name[:2] == folder.name
+            if not content and not (name.startswith(".") and name.endswith(TEMPORARY_SUFFIX)):
+                continue
+            stat = _stat(entry, result)
+            if stat is None:
+                continue
+            if content and name.encode() in named:
+                result.kept_named.add(stat.st_size)
+            elif stat.st_mtime >= deadline:
+                result.kept_recent.add(stat.st_size)
+            else:
+                _delete(Path(entry.path), stat.st_size, deadline, result, result.deleted, result.kept_recent)
+
+
+def _purge_quarantine(directory: Path, deadline: float, result: PurgeResult) -> None:
+    """A quarantined mail goes whole (its .json first: then `email quarantine list` no longer shows it), once
+    neither of its files was written since `deadline`; a temporary file left that long goes too."""
+    mails: dict[str, list[tuple[Path, os.stat_result]]] = {}
+    for entry in _entries(directory, result):
+        if entry.name.startswith(".") and entry.name.endswith(TEMPORARY_SUFFIX):
+            stat = _stat(entry, result)
+            if stat is not None and stat.st_mtime < deadline:  # counted as a mail: it is one, or part of one
+                _delete(Path(entry.path), stat.st_size, deadline, result, result.quarantine_deleted, Tally())
+            continue
+        stem, dot, suffix = entry.name.partition(".")
+        if not dot or suffix not in ("eml", "json") or _SHA256_NAME.fullmatch(stem) is None:
+            continue
+        stat = _stat(entry, result)
+        if stat is not None:
+            mails.setdefault(stem, []).append((Path(entry.path), stat))
+    for files in mails.values():
+        size = sum(stat.st_size for _, stat in files)
+        if any(stat.st_mtime >= deadline for _, stat in files):
+            result.quarantine_kept.add(size)
+            continue
+        deleted, kept = Tally(), Tally()
+        for path, stat in sorted(files, key=lambda item: item[0].suffix != ".json"):
+            _delete(path, stat.st_size, deadline, result, deleted, kept)
+        if kept.files:
+            result.quarantine_kept.add(size)
+        elif deleted.files:
+            result.quarantine_deleted.add(deleted.bytes)
+
+
+def _entries(directory: Path, result: PurgeResult) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as entries:
+            return list(entries)
+    except FileNotFoundError:
+        return []
+    except OSError:
+        result.failed += 1
+        return []
+
+
+def _stat(entry: os.DirEntry[str], result: PurgeResult) -> os.stat_result | None:
+    """A regular file's stat; None for anything else (a link, a folder) and for one gone meanwhile."""
+    try:
+        stat = entry.stat(follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        result.failed += 1
+        return None
+    return stat if entry.is_file(follow_symlinks=False) else None
+
+
+def _delete(path: Path, size: int, deadline: float, result: PurgeResult, deleted: Tally, kept: Tally) -> None:
+    """Delete `path` unless a writer marks it used before it is gone (see the module's docstring)."""
+    if result.dry_run:
+        deleted.add(size)
+        return
+    aside = path.with_name(f".{path.name}.purge-{os.getpid()}{TEMPORARY_SUFFIX}")
+    try:
+        set_aside(path, aside)
+        stat = aside.stat()
+        if stat.st_mtime >= deadline:  # marked used between the look and the rename
+            _put_back(aside, path)
+            kept.add(stat.st_size)
+            return
+        aside.unlink()
+    except FileNotFoundError:  # gone meanwhile (another purge)
+        return
+    except OSError:
+        result.failed += 1
+        return
+    deleted.add(stat.st_size)
+
+
+def _put_back(aside: Path, path: Path) -> None:
+    """Never over a file written meanwhile (a quarantined mail's .json is rewritten, not only marked)."""
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        pass
+    except OSError:  # a file system without hard links
+        if not path.exists():
+            os.rename(aside, path)
+            return
+    aside.unlink()
+
+
+def set_aside(path: Path, aside: Path) -> None:
+    """The step that decides: after it, a writer finds no file under `path` and writes one anew."""
+    os.rename(path, aside)
+
+
+def _log(result: PurgeResult, seconds: float) -> None:
+    """One line per purge. Bytes as decimal megabytes: the log redaction takes an integer of nine digits or more for
+    a phone number."""
+    fields = {
+        "retention_days": round(result.retention_seconds / DAY_SECONDS, 3),
+        "envelopes": result.envelopes, "envelopes_unreadable": result.envelopes_unreadable,
+        "files": result.deleted.files, "megabytes": result.deleted.bytes / 1_000_000,
+        "kept_named": result.kept_named.files, "kept_recent": result.kept_recent.files,
+        "quarantined_mails": result.quarantine_deleted.files,
+        "quarantined_megabytes": result.quarantine_deleted.bytes / 1_000_000,
+        "quarantined_kept": result.quarantine_kept.files, "failed": result.failed, "seconds": round(seconds, 3),
+    }
+    (log.warning if result.failed else log.info)("attachments.purged", **fields)
