@@ -31,7 +31,6 @@ from gateway.errors import RejectedInput
 from gateway.health import SIGNALS_KEY, HealthSignals
 from gateway.intake import Intake
 from gateway.logs import (
-    _EMAIL,
     _ID_INT_FLOOR,
     _PHONE_INT_FLOOR,
     _QUOTED_EMAIL,
@@ -40,6 +39,7 @@ from gateway.logs import (
     SAFE_KEYS,
     SENSITIVE_KEYS,
     VERBATIM_KEYS,
+    _redact_addresses,
     _redact_numbers,
     configure_logging,
     get_logger,
@@ -295,7 +295,7 @@ def _scrub_without_shortcuts(text: str) -> str:
     for value in _SENSITIVE.get():
         if value in text:
             text = text.replace(value, REDACTED)
-    return _redact_numbers(_QUOTED_EMAIL.sub("[email]", _EMAIL.sub("[email]", text)))
+    return _redact_numbers(_QUOTED_EMAIL.sub("[email]", _redact_addresses(text)))
 
 
 @hypothesis_settings(max_examples=300, deadline=None)

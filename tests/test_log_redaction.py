@@ -8,6 +8,7 @@ import logging
 import re
 import smtplib
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -15,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 import structlog
 from aiohttp import web
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from redis import Redis
@@ -407,8 +408,9 @@ _OLD_PHONE = re.compile(r"(?<![\w+])(?!\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|
 
 @hypothesis_settings(max_examples=400, deadline=None)
 @given(st.text(alphabet="0123456789 -.()+@a_Z:T", max_size=60))
+@example("a@a.a+a@a.a")  # the second address begins where the first ends
 def test_the_linear_patterns_find_what_the_earlier_ones_found(text: str) -> None:
-    assert logs._EMAIL.sub("[email]", text) == _OLD_EMAIL.sub("[email]", text)
+    assert logs._redact_addresses(text) == _OLD_EMAIL.sub("[email]", text)
     assert logs._redact_numbers(text) == _OLD_PHONE.sub(lambda m: logs._number_label(m.group()), text)
 
 
@@ -419,3 +421,25 @@ def test_the_linear_patterns_find_what_the_earlier_ones_found(text: str) -> None
 ])
 def test_a_long_run_is_redacted_whole_or_left_whole(text: str, shown: str) -> None:
     assert scrub(text) == shown
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    pytest.param("mailto:siti@desa.id?cc=budi@desa.id", "mailto:[email][email]", id="a mailto link's cc"),
+    pytest.param("siti@desa.id/budi@desa.id", "[email][email]", id="two addresses with a slash between"),
+    pytest.param("siti@desa.id...budi@desa.id", "[email][email]", id="an ellipsis between"),
+    pytest.param("siti@[203.0.113.5]+budi@desa.id", "[email][email]", id="after an address literal"),
+    pytest.param("a@b.id&c@d.id&e@f.id", "[email][email][email]", id="three in a row"),
+])
+def test_an_address_right_after_another_is_redacted_too(text: str, shown: str) -> None:
+    assert scrub(text) == shown
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("siti@desa.id" + "x" * 200_000, id="a long run after an address"),
+    pytest.param("siti@desa.id/" * 20_000, id="many addresses in a row"),
+    pytest.param(("a@b.id" + "y-" * 500 + "@") * 200, id="runs after addresses that end in no domain"),
+])
+def test_addresses_in_a_row_cost_linear_time(text: str) -> None:
+    started = time.process_time()
+    scrub(text)
+    assert time.process_time() - started < 1.0
