@@ -417,6 +417,9 @@ def test_the_linear_patterns_find_what_the_earlier_ones_found(text: str) -> None
 @pytest.mark.parametrize(("text", "shown"), [
     pytest.param("1" * 100_000 + "a", "1" * 100_000 + "a", id="digits run into a word: no number"),
     pytest.param("1" * 100_000 + " a", "[id] a", id="a run of plain digits, whole"),
+    pytest.param("+" + "6281234567890" * 4, "[phone]", id="four numbers typed together after a +"),
+    pytest.param("+" + "1" * 100_000 + " a", "[phone] a", id="a run of plain digits after a +, whole"),
+    pytest.param("+" + "1" * 100_000 + "a", "+" + "1" * 100_000 + "a", id="after a +, run into a word: no number"),
     pytest.param("1-" * 50_000, "[phone]-", id="separated digits far past the bound, every one"),
 ])
 def test_a_long_run_is_redacted_whole_or_left_whole(text: str, shown: str) -> None:
