@@ -45,10 +45,12 @@ VERBATIM_KEYS = frozenset({"level", "timestamp", "tracking_id", "tracking_ids", 
 # long run costs little, and what follows a run cut at the bound is taken with it (_PHONE_TAIL); a longer run of
 # plain digits (after a "+" too) is taken whole, possessively, so that one followed by a letter costs no
 # backtracking (four numbers typed together, 52 digits, went wholly unredacted).
+# A number may begin right after a "+" that cannot begin it itself ("HP+62812...", a form body's "saya+0812...",
+# "+62812...+62813..."): all three went unredacted.
 # A time as the status views write it, `2026-12-02 01:06:30Z` (a rate limit's end in a `channel.health` line), is
 # no number: its date and hour read as one would, and the line said "until [phone]:06:30Z". Only a real date and
 # time: a number typed in that shape with no month 23 ("6281-23-45 67:89") still goes.
-_PHONE = re.compile(r"(?<![\w+])(?:\+?\d{41,}+(?!\w)|"
+_PHONE = re.compile(r"(?<!\w)(?:\+?\d{41,}+(?!\w)|"
                     r"(?!\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[ T](?:[01]\d|2[0-3]):[0-5]\d)"
                     r"\+?\(?\d(?:[\s().\-/\u2010-\u2015]{0,3}\d){8,40}(?!\w))")
 # What goes on after a run: found only where the bound cut it (the bounded run takes whatever follows it otherwise).
