@@ -42,6 +42,7 @@ from tests.conftest import (
 )
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers.deadletters import DeadLetters
+from workers.forward import FIRST_TRY_META
 from workers.media import FETCHED_KEY, FetchFailed, MediaFetcher, host_allowed
 
 DEFAULTS = tomllib.loads((REPO_ROOT / "config" / "defaults.toml").read_text())
@@ -441,6 +442,7 @@ class Waiting:
     requests: int  # how many times the file is asked for
     fetched: bool  # whether the case store gets the file, or its URL flagged not_fetched
     retried: list[str]  # the forward.retry reasons logged
+    tried_before: float | None = None  # seconds since an earlier try of the job (None: this is its first)
 
 
 WAITING_CASES = [
@@ -453,8 +455,10 @@ WAITING_CASES = [
                  id="503 on every try: the last try sends it without, never a dead letter"),
     pytest.param(Waiting([httpx.Response(404), photo()], 0, 1, False, []),
                  id="a 404 is for good: sent without at once"),
-    pytest.param(Waiting([httpx.Response(503), photo()], 61, 1, False, []),
-                 id="a job older than retry_seconds: sent without at once"),
+    pytest.param(Waiting([httpx.Response(503), photo()], 61, 1, False, [], tried_before=61),
+                 id="a job first tried longer ago than retry_seconds: sent without at once"),
+    pytest.param(Waiting([httpx.Response(503), photo()], 600, 2, True, ["attachment_http_503"]),
+                 id="a job that waited in a backlog longer than retry_seconds still waits for the file"),
 ]
 
 
@@ -481,6 +485,8 @@ async def test_a_file_that_may_come_later_holds_its_report_and_not_the_others_of
         other = tracking_id_in(twiml_message(response.text))
         job = await one_forward_job(gateway, redis, settings, [tracking_id, other])
         job.created_at = job.created_at - timedelta(seconds=case.job_age)
+        if case.tried_before is not None:
+            job.meta[FIRST_TRY_META] = time.time() - case.tried_before
         job.save()
         drain(settings, (FORWARD_QUEUE,))
     report, mate = casestore.get(tracking_id), casestore.get(other)

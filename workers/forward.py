@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from rq import get_current_job
@@ -39,6 +38,8 @@ MAX_RETRY_AFTER_SECONDS = 3600
 # Set by a forward that found the case store down; the next forward the case store takes clears it and moves the
 # forwards waiting out that outage to now (see `retry_outage_now`).
 CASESTORE_DOWN_KEY = "lapor:casestore:down"
+# When a forward job first ran (epoch seconds, in its meta): what a report's wait for its file counts from.
+FIRST_TRY_META = "first_try_at"
 
 
 def triage_engine(context: WorkerContext) -> TriageEngine | Exception | None:
@@ -150,6 +151,8 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
     job = get_current_job()
     done: set[str] = set(job.meta.get("done", [])) if job else set()
     attempts = attempt_number(job)
+    if job is not None:  # kept with the job's progress by note_retry; see may_wait_for_files
+        job.meta.setdefault(FIRST_TRY_META, time.time())
     pending = [tid for tid in tracking_ids if tid not in done]
     stored = _load_envelopes(context, pending)
     envelopes = {tid: envelope for tid, envelope in stored.items() if envelope is not None}
@@ -209,13 +212,14 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
 
 
 def may_wait_for_files(settings: Settings, job: Any) -> bool:
-    """Whether a report may be held back for a file that failed for a reason that may pass: while the job is younger
-    than `attachments.retry_seconds` and has a retry left, so that a file never costs a report its delivery."""
+    """Whether a report may be held back for a file that failed for a reason that may pass: within
+    `attachments.retry_seconds` of the job's first try, and with a retry left, so that a file never costs a report its
+    delivery. From the first try, not from the job's queueing: a job that waited longer than that in a backlog (no
+    worker for a while, a burst) would never wait for a file at all."""
     window = settings.attachments.retry_seconds
-    if job is None or not job.retries_left or window <= 0 or job.created_at is None:
+    if job is None or not job.retries_left or window <= 0:
         return False
-    created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=UTC)
-    return (datetime.now(UTC) - created).total_seconds() < window
+    return time.time() - float(job.meta.get(FIRST_TRY_META, time.time())) < window
 
 
 def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dict[str, Any]], remaining: list[str],
