@@ -146,8 +146,8 @@ def named_redis(redis: Redis, data_dir: Path | None) -> str:
 def _embedded_address(data_dir: Path) -> str | None:
     """The address of the embedded Redis a running `make run` wrote down under `data_dir`; None without one (or with
     a file that names none: the status views must still answer)."""
-    url = embedded_redis_url(data_dir)
     try:
+        url = embedded_redis_url(data_dir)
         return redis_address(Redis.from_url(url)) if url else None
-    except ValueError:
+    except (OSError, ValueError):  # unreadable, or not text (UnicodeDecodeError): the view must answer all the same
         return None

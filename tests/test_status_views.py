@@ -421,11 +421,15 @@ def test_with_the_redis_of_redis_url_unreachable_the_views_name_it_by_address_wi
     assert "s3cret-pass" not in reason
 
 
-def test_a_url_file_that_names_no_redis_does_not_stop_the_views(tmp_path: Path) -> None:
+@pytest.mark.parametrize("content", [
+    pytest.param(b"redis://127.0.0.1:port/0\n", id="a port that is no number"),
+    pytest.param(b"\xff\xferedis\x00", id="bytes that are no text"),
+])
+def test_a_url_file_that_names_no_redis_does_not_stop_the_views(tmp_path: Path, content: bytes) -> None:
     from gateway.embedded_redis import URL_FILE, named_redis
 
     (tmp_path / "redis").mkdir()
-    (tmp_path / "redis" / URL_FILE).write_text("redis://127.0.0.1:port/0\n")
+    (tmp_path / "redis" / URL_FILE).write_bytes(content)
     assert named_redis(redis_connection("redis://127.0.0.1:6390/0"), tmp_path) == (
         "the Redis server REDIS_URL names (127.0.0.1:6390)")
 
