@@ -19,7 +19,7 @@ from prometheus_client import REGISTRY
 from redis import Redis
 
 from channels.email.guards import SUPPRESSED, loop_reason
-from channels.email.parse import parse_mail
+from channels.email.parse import MAX_MIME_FIELD_BYTES, parse_mail
 from channels.email.processor import MailProcessor
 from channels.email.server import readable_size, refusal_text
 from channels.email.store import MAX_LISTED_ATTACHMENTS
@@ -256,6 +256,9 @@ HEADER_CASES = [
                50_000, {"header_lines": 50_001, "part": 102}),
     HeaderCase("long-header-lines", lambda: mail_with_header_lines(2_200, "X-Flood: " + "b" * 980), 552,
                "header_too_large", "2 MB", {"part": 1}),
+    HeaderCase("mime-parameters-spread-over-parts",
+               lambda: mail_with_flooded_parts(70, 1, "Content-Disposition: attachment;" + ("\n " + "x;" * 100) * 5), 552,
+               "mime_fields_too_large", "65536 byte", {"part": 63}),
     HeaderCase("real-mail-through-30-relays-and-3-forwarders", mail_through_relays, 250),
 ]
 
@@ -281,8 +284,8 @@ def test_a_mail_over_the_header_limits_is_refused_with_552_and_nothing_kept(make
     assert not (server.settings.data_dir / "email" / "quarantine").exists()
     assert rejected(case.reason) == refused_before + 1
     [line] = events
-    limit = server.settings.email.max_header_lines if case.reason == "too_many_header_lines" \
-        else server.settings.email.max_header_bytes
+    limit = {"too_many_header_lines": server.settings.email.max_header_lines,
+             "mime_fields_too_large": MAX_MIME_FIELD_BYTES}.get(case.reason, server.settings.email.max_header_bytes)
     assert {k: line[k] for k in ("reason", "status", "limit", *case.logged)} == {
         "reason": case.reason, "status": 552, "limit": limit, **case.logged}
     assert "warga" not in str(line) and "berlubang" not in str(line) and "Flood" not in str(line)
@@ -402,7 +405,7 @@ def test_smtp_texts_in_config_are_ascii_lines_in_both_languages() -> None:
     tables = {key: table for key, table in load_replies().items() if key.startswith("smtp_")}
     assert {"smtp_relay_denied", "smtp_bad_sender", "smtp_retry_later", "smtp_too_large",
             "smtp_too_many_parts", "smtp_too_deeply_nested", "smtp_too_many_header_lines",
-            "smtp_header_too_large"} <= set(tables)
+            "smtp_header_too_large", "smtp_mime_fields_too_large"} <= set(tables)
     for key, table in tables.items():
         assert set(table) == {"id", "en"}, key
         text = refusal_text(key, limit="20 MB")
