@@ -28,7 +28,7 @@ from redis import Redis
 from rq.job import Job
 
 from gateway.attachments import attachment_location
-from gateway.queues import FORWARD_QUEUE, enqueue_forward, queue
+from gateway.queues import FORWARD_QUEUE, enqueue_forward, envelope_key, queue
 from gateway.settings import Settings
 from tests.aggregator_support import drain
 from tests.conftest import (
@@ -301,6 +301,9 @@ async def test_a_retried_and_requeued_report_takes_the_file_it_already_fetched(
         drain(settings, (FORWARD_QUEUE,))  # three tries (retry intervals 0, 0), the case store down for each
         [letter] = DeadLetters(redis).list()
         assert route.call_count == 1
+        record = FETCHED_KEY.format(url_digest=hashlib.sha256(X_PHOTO.encode()).hexdigest())
+        # Kept as long as the report waits, as its envelope is: a requeue after weeks still finds the file.
+        assert redis.ttl(record) == -1 and redis.ttl(envelope_key(tracking_id)) == -1
         if file_removed:
             (settings.data_dir / attachment_location(sha256)).unlink()
         casestore.start()
@@ -310,6 +313,8 @@ async def test_a_retried_and_requeued_report_takes_the_file_it_already_fetched(
     report = casestore.get(tracking_id)
     assert report is not None and report["attachments"][0]["sha256"] == sha256
     assert casestore.store.get_attachment(sha256) == ("image/jpeg", PHOTO)
+    ttl = settings.intake.envelope_ttl_seconds  # forwarded: both go together
+    assert ttl - 60 < redis.ttl(record) <= ttl and ttl - 60 < redis.ttl(envelope_key(tracking_id)) <= ttl
 
 
 def unreadable_record(settings: Settings, redis: Redis) -> None:

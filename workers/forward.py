@@ -28,7 +28,7 @@ from workers.casestore_client import SubmitResult
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.image_metadata import without_identifying_metadata
-from workers.media import fetch_provider_media
+from workers.media import expire_with_envelope, fetch_provider_media
 from workers.report_payload import HANDLE_KEY, NOT_UPLOADED, case_store_payload, reply_handle
 
 log = get_logger()
@@ -101,6 +101,7 @@ def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]]) -> 
         pipe.hset(state_key, mapping={"state": "forwarded", "forwarded_at": now})
         pipe.expire(state_key, ttl)
         pipe.expire(envelope_key(tracking_id), ttl)
+        expire_with_envelope(pipe, envelope, ttl)
         if envelope.get("anonymous"):
             handle = reply_handle(context.settings.privacy.reply_handle_secret, tracking_id)
             pipe.set(HANDLE_KEY.format(handle=handle), tracking_id, ex=ttl)

@@ -306,11 +306,21 @@ def _fetch_all(context: WorkerContext, wanted: Mapping[str, str]) -> dict[str, F
 
 
 def _remember(context: WorkerContext, fetched: Mapping[str, Fetched]) -> None:
+    """What each URL was fetched as, kept as long as its report waits (as its envelope is): a dead letter requeued
+    after weeks takes its file (the provider's URL has expired by then), and the retention purge sees the file named.
+    `expire_with_envelope` gives it its envelope's lifetime once the report is forwarded."""
     if not fetched:
         return
-    ttl = context.settings.intake.envelope_ttl_seconds
     pipe = context.redis.pipeline(transaction=False)
     for location, outcome in fetched.items():
         pipe.set(fetched_key(location), orjson.dumps({"sha256": outcome.sha256, "size": outcome.size,
-                                                   "content_type": outcome.content_type}), ex=ttl)
+                                                   "content_type": outcome.content_type}))
     pipe.execute()
+
+
+def expire_with_envelope(pipe: Any, envelope: Mapping[str, Any], ttl: int) -> None:
+    """The records of an envelope's fetched files expire with it (queued on `pipe`)."""
+    for attachment in envelope.get("attachments") or []:
+        location = str(attachment.get("location") or "")
+        if is_provider_url(location):
+            pipe.expire(fetched_key(location), ttl)
