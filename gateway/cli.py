@@ -339,12 +339,13 @@ def deadletters_purge(
     reason: ReasonFilter = None,
 ) -> None:
     """Delete dead letters for good (their reports are NOT delivered)."""
-    registry = _dead_letters(_settings())
+    settings = _settings()
+    registry = _dead_letters(settings)
     letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
     if letters and not yes and not typer.confirm(
             f"purge {len(letters)} dead letter(s)? their reports will not be delivered"):
         raise typer.Exit(1)
-    console.print(f"purged {registry.purge(letters)} dead letter(s)")
+    console.print(f"purged {registry.purge(letters, settings.intake.envelope_ttl_seconds)} dead letter(s)")
     if missing:
         raise typer.Exit(1)
 

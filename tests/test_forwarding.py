@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import io
 import os
 import signal
@@ -33,6 +34,7 @@ from gateway.queues import (
     FORWARD_FUNC,
     FORWARD_QUEUE,
     REPLY_QUEUE,
+    REPORT_STATE_KEY,
     JSONSerializer,
     enqueue_calls,
     envelope_key,
@@ -59,6 +61,7 @@ from triage.engine import TriageEngine
 from workers import run
 from workers.context import WorkerContext, current, use_context
 from workers.deadletters import ENTRIES_KEY, DeadLetters, Requeued
+from workers.media import FETCHED_KEY
 from workers.outage import RedisOutage
 
 
@@ -162,6 +165,31 @@ def test_requeue_names_each_id_not_found_beside_those_it_requeued(test_env: Test
     filtered = cli(test_env, "deadletters", "requeue", known, "--queue", FORWARD_QUEUE)
     assert filtered.returncode == 1
     assert f"no dead letter for {known} that passes the filters" in filtered.stdout
+
+
+def test_a_purged_forward_lets_its_report_expire_as_a_forwarded_one_does(test_env: TestEnvironment,
+                                                                          redis: Redis) -> None:
+    """A report waits for its forward without end: its envelope (the citizen's words and number), its state and the
+    records of its fetched files have no expiry. Purged, it will not be delivered: they stayed in Redis for ever,
+    and its files could never be purged. They now expire as a forwarded report's do; a purged reply touches none."""
+    registry = DeadLetters(redis)
+    photo = "https://pbs.twimg.com/media/GdQx1aXbYAA8kq2.jpg"
+    record = FETCHED_KEY.format(url_digest=hashlib.sha256(photo.encode()).hexdigest())
+    waiting = {"10000011": "forward", "10000029": "reply"}
+    for tracking_id, kind in waiting.items():
+        redis.set(envelope_key(tracking_id), orjson.dumps({"tracking_id": tracking_id, "text": "jalan rusak",
+                                                           "attachments": [{"location": photo}]}))
+        redis.hset(REPORT_STATE_KEY.format(tracking_id=tracking_id), "state", "queued")
+        queue_name, func = (FORWARD_QUEUE, FORWARD_FUNC) if kind == "forward" else (REPLY_QUEUE, "workers.reply.x")
+        registry.add_new(queue=queue_name, func=func, args=[[tracking_id]], tracking_id=tracking_id,
+                         item=tracking_id, reason="casestore_422", detail="refused")
+    redis.set(record, b'{"sha256": "00", "size": 1, "content_type": "image/jpeg"}')
+    result = cli(test_env, "deadletters", "purge", "--all", "--queue", FORWARD_QUEUE, "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    ttl = test_env.settings().intake.envelope_ttl_seconds
+    for key in (envelope_key("10000011"), REPORT_STATE_KEY.format(tracking_id="10000011"), record):
+        assert ttl - 60 < redis.ttl(key) <= ttl, key
+    assert redis.ttl(envelope_key("10000029")) == -1 and registry.count() == 1
 
 
 def test_purge_names_each_id_not_found_and_purges_the_rest(test_env: TestEnvironment, redis: Redis) -> None:

@@ -19,9 +19,17 @@ from redis.exceptions import WatchError
 from gateway import metrics
 from gateway.health import HealthSignals
 from gateway.logs import get_logger, scrub
-from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls
+from gateway.queues import (
+    FORWARD_FUNC,
+    FORWARD_QUEUE,
+    REPORT_STATE_KEY,
+    enqueue_calls,
+    envelope_key,
+    readable_envelope,
+)
 from gateway.settings import Settings
 from gateway.transactions import after_commit, commit
+from workers.media import expire_with_envelope
 
 log = get_logger()
 
@@ -174,12 +182,23 @@ class DeadLetters:
                     continue
         return "busy"
 
-    def purge(self, letters: Sequence[DeadLetter]) -> int:
+    def purge(self, letters: Sequence[DeadLetter], envelope_ttl: int) -> int:
+        """Delete the letters. A purged forward's report will not be delivered: its envelope, state and fetched-file
+        records, kept without end while it waited, now expire in `envelope_ttl` as a forwarded report's do (they held
+        the citizen's words and number in Redis for ever, and their files could never be purged)."""
         if not letters:
             return 0
+        forwards = sorted({letter.tracking_id for letter in letters if letter.queue == FORWARD_QUEUE})
+        stored = self._redis.mget([envelope_key(tid) for tid in forwards]) if forwards else []
         pipe = self._redis.pipeline(transaction=True)
         pipe.hdel(ENTRIES_KEY, *[letter.key for letter in letters])
         pipe.zrem(INDEX_KEY, *[letter.key for letter in letters])
+        for tracking_id, raw in zip(forwards, stored, strict=True):
+            pipe.expire(envelope_key(tracking_id), envelope_ttl)
+            pipe.expire(REPORT_STATE_KEY.format(tracking_id=tracking_id), envelope_ttl)
+            envelope = readable_envelope(tracking_id, raw) if raw is not None else None
+            if envelope is not None:
+                expire_with_envelope(pipe, envelope, envelope_ttl)
         HealthSignals(self._redis).dead_letters_cleared([(lt.channel or "unknown", lt.key) for lt in letters], pipe)
         pipe.execute()
         for letter in letters:
