@@ -257,8 +257,8 @@ HEADER_CASES = [
     HeaderCase("long-header-lines", lambda: mail_with_header_lines(2_200, "X-Flood: " + "b" * 980), 552,
                "header_too_large", "2 MB", {"part": 1}),
     HeaderCase("mime-parameters-spread-over-parts",
-               lambda: mail_with_flooded_parts(70, 1, "Content-Disposition: attachment;" + ("\n " + "x;" * 100) * 5), 552,
-               "mime_fields_too_large", "65536 byte", {"part": 63}),
+               lambda: mail_with_flooded_parts(70, 1, "Content-Disposition: attachment;" + ("\n " + "x;" * 100) * 5),
+               552, "mime_fields_too_large", "65536 byte", {"part": 63}),
     HeaderCase("real-mail-through-30-relays-and-3-forwarders", mail_through_relays, 250),
 ]
 
