@@ -10,6 +10,7 @@ matter; and the command as an operator's cron runs it: the dry run deletes nothi
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import subprocess
@@ -371,7 +372,10 @@ def test_the_quarantine_listed_while_a_purge_deletes_it_lists_what_is_left(
 
 
 def test_a_mail_purged_while_it_is_reprocessed_is_said_gone(
-        test_env: TestEnvironment, settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+        test_env: TestEnvironment, settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch,
+        log_stream: io.StringIO) -> None:
+    """(`log_stream` sets the logging back after it: the command configures it on CliRunner's stdout, which is
+    closed once the command returns, and every later in-process line of this test worker failed.)"""
     from typer.testing import CliRunner
 
     from gateway.cli import app
