@@ -10,6 +10,8 @@ import ssl
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email import policy
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -245,6 +247,9 @@ class HeaderCase:
     logged: dict[str, int] = field(default_factory=dict)  # counts of the `message.rejected` line
 
 
+# A part's Content-Disposition of 1 KB of parameters (five folded lines).
+PARAMETERS_OF_A_KB = "Content-Disposition: attachment;" + ("\n " + "x;" * 100) * 5
+
 # Before the limits, the parser built every header line of a flood into the message (1,000,000 lines in 7.6 MiB:
 # 5 s of the SMTP process's CPU, the other sessions waiting up to 0.9 s) and every lookup walked them all.
 HEADER_CASES = [
@@ -257,8 +262,8 @@ HEADER_CASES = [
     HeaderCase("long-header-lines", lambda: mail_with_header_lines(2_200, "X-Flood: " + "b" * 980), 552,
                "header_too_large", "2 MB", {"part": 1}),
     HeaderCase("mime-parameters-spread-over-parts",
-               lambda: mail_with_flooded_parts(70, 1, "Content-Disposition: attachment;" + ("\n " + "x;" * 100) * 5),
-               552, "mime_fields_too_large", "65536 byte", {"part": 63}),
+               lambda: mail_with_flooded_parts(70, 1, PARAMETERS_OF_A_KB), 552,
+               "mime_fields_too_large", "65536 byte", {"part": 63}),
     HeaderCase("real-mail-through-30-relays-and-3-forwarders", mail_through_relays, 250),
 ]
 
@@ -306,7 +311,54 @@ def test_a_real_mail_at_exactly_the_header_limit_is_taken_and_one_field_more_ref
     assert envelope_count(redis) == 1
 
 
-@pytest.mark.parametrize("name", ["max_mime_parts", "max_mime_depth", "max_header_lines", "max_header_bytes"])
+def mail_with_a_long_file_name(name: str) -> bytes:
+    """A citizen's mail with one photo named `name`, as Outlook names it: filename= in RFC 2047 and filename*= in
+    RFC 2231 continuations, and name= in the Content-Type."""
+    message = EmailMessage()
+    message["From"] = "Warga <warga@example.net>"
+    message["To"] = RECIPIENT
+    message["Subject"] = "Jalan rusak"
+    message.set_content("Foto terlampir.")
+    message.add_attachment(b"\xff\xd8", maintype="image", subtype="jpeg", filename=name)
+    encoded = Header(name, "utf-8").encode(maxlinelen=76).replace("\n", "\r\n").encode()
+    raw = message.as_bytes(policy=policy.SMTP)
+    disposition = b"Content-Disposition: attachment;"
+    return raw.replace(b"Content-Type: image/jpeg", b'Content-Type: image/jpeg;\r\n name="' + encoded + b'"') \
+        .replace(disposition, disposition + b'\r\n filename="' + encoded + b'";')
+
+
+# The longest real field: a file name of 255 Thai characters (Windows' limit) as filename= and filename*= (4.2 KB).
+THAI_NAME = ("ถนนเสียหายหน้าสำนักงานเทศบาล" * 10)[:251] + ".jpg"
+
+
+def test_a_real_long_file_name_is_taken_and_one_field_over_its_share_of_the_budget_refused(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, log_stream: io.StringIO) -> None:
+    """One field may hold an eighth of `email.max_mime_field_bytes` (8 KB): the stdlib's cost is quadratic in a
+    field's length (63 KB of "x;" in one field, within the mail's budget: 55 s of CPU). The longest real field is
+    taken."""
+    server = make_server()
+    taken = server.deliver(mail_with_a_long_file_name(THAI_NAME))
+    assert taken.data_code == 250, taken.data_message
+    over_its_share = "Content-Disposition: attachment;" + ("\n" + " a=b;" * 100) * 17  # 8.5 KB
+    refused = server.deliver(mail_with_flooded_parts(1, 1, over_its_share))
+    assert (refused.data_code, refused.data_message) == (
+        552, "5.3.4 " + refusal_text("smtp_mime_fields_too_large", limit="8192 byte"))
+    [line] = [e for e in log_events(log_stream) if e.get("event") == "message.rejected"]
+    assert (line["reason"], line["limit"], line["part"]) == ("mime_fields_too_large", 8192, 3)
+
+
+def test_the_mime_fields_budget_is_a_setting_so_a_quarantined_mail_can_be_let_through(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis) -> None:
+    """`LAPOR_EMAIL_MAX_MIME_FIELD_BYTES`: what `email quarantine reprocess` raises for a mail the IMAP poller kept as
+    mime_fields_too_large, as for the other limits."""
+    mail = mail_with_flooded_parts(70, 1, PARAMETERS_OF_A_KB)
+    assert make_server().deliver(mail).data_code == 552
+    assert make_server(LAPOR_EMAIL_MAX_MIME_FIELD_BYTES="131072").deliver(mail).data_code == 250
+    assert envelope_count(redis) == 1
+
+
+@pytest.mark.parametrize("name", ["max_mime_parts", "max_mime_depth", "max_header_lines", "max_header_bytes",
+                                  "max_mime_field_bytes"])
 def test_the_mime_limits_must_be_positive(test_env: TestEnvironment, name: str) -> None:
     with pytest.raises(SettingsError, match=name):
         test_env.settings(**{f"LAPOR_EMAIL_{name.upper()}": "0"})

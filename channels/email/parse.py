@@ -122,36 +122,43 @@ class HeaderTooLarge(TooComplex):
         super().__init__(f"more than {limit} bytes of header", limit, header_bytes=size, part=part)
 
 
-# The most bytes of Content-Type and Content-Disposition fields, every part's together, that a mail may carry. These
-# are the fields read with the stdlib's structured parser, and read again and again (about twelve times a part), at
-# some 85 ms of CPU per KB of parameters (1 KB of "x;" in each of 100 parts: 10 s; at the other limits, 2 MB of them:
-# minutes). A real mail's are some 300 bytes a part: 64 KB take 200 parts with long file names; no more than 5 s.
+# The most bytes of Content-Type and Content-Disposition fields, every part's together, that a mail may carry by
+# default (`email.max_mime_field_bytes`), and the share of it one field may hold. These are the fields read with the
+# stdlib's structured parser, and read again and again (about twelve times a part), at some 85 ms of CPU per KB of
+# parameters (1 KB of "x;" in each of 100 parts: 10 s), and at a cost quadratic in one field's length (16 KB of "x;"
+# in one field: 3 s, 63 KB: 55 s): hence the share. A real mail's are some 300 bytes a part; the longest real field,
+# a file name of 255 Thai characters as both filename= (RFC 2047) and filename*= (RFC 2231), is 4.2 KB.
 MAX_MIME_FIELD_BYTES = 65536
+MIME_FIELD_SHARE = 8
 MIME_FIELDS = ("content-type", "content-disposition")
 
 
 class MimeFieldsTooLarge(TooComplex):
-    """More bytes of Content-Type and Content-Disposition, every part's together, than `MAX_MIME_FIELD_BYTES`: `size`
-    is the count when it first passed `limit`, in the header of part number `part`."""
+    """More bytes of Content-Type and Content-Disposition, every part's together, than `limit`, or more in one field
+    than its share of it: `size` is the count when it first passed the limit, in the header of part number `part`."""
 
     reason = "mime_fields_too_large"
     refusal = "smtp_mime_fields_too_large"
     limit_is_size = True
 
-    def __init__(self, size: int, limit: int, part: int) -> None:
-        super().__init__(f"more than {limit} bytes of Content-Type and Content-Disposition", limit,
-                         mime_field_bytes=size, part=part)
+    def __init__(self, size: int, limit: int, part: int, *, one_field: bool = False) -> None:
+        what = "in one Content-Type or Content-Disposition field" if one_field else \
+            "of Content-Type and Content-Disposition"
+        super().__init__(f"more than {limit} bytes {what}", limit, mime_field_bytes=size, part=part)
 
 
-def mime_field_bytes(lines: list[str]) -> int:
-    """The bytes of a header's Content-Type and Content-Disposition fields, folded lines included."""
-    size, counting = 0, False
+def mime_field_sizes(lines: list[str]) -> list[int]:
+    """The bytes of each of a header's Content-Type and Content-Disposition fields, folded lines included."""
+    sizes: list[int] = []
+    counting = False
     for line in lines:
         if line[:1] not in (" ", "\t"):  # a field's first line; others continue the one before
             counting = line.split(":", 1)[0].strip().lower() in MIME_FIELDS
+            if counting:
+                sizes.append(0)
         if counting:
-            size += len(line)
-    return size
+            sizes[-1] += len(line)
+    return sizes
 
 
 class _LimitedParser(BytesFeedParser):
@@ -167,7 +174,7 @@ class _LimitedParser(BytesFeedParser):
     These are private names of the stdlib's feedparser (3.11 to 3.13); the limits' tests fail if they change."""
 
     def __init__(self, *, max_parts: int, max_depth: int, max_header_lines: int = 0,
-                 max_header_bytes: int = 0) -> None:
+                 max_header_bytes: int = 0, max_mime_field_bytes: int = MAX_MIME_FIELD_BYTES) -> None:
         super().__init__(policy=policy.default)
         self.max_parts = max_parts
         self.max_depth = max_depth
@@ -176,6 +183,7 @@ class _LimitedParser(BytesFeedParser):
         self.parts = 0
         self.header_lines = 0  # of the headers read to their end
         self.header_bytes = 0
+        self.max_mime_field_bytes = max_mime_field_bytes
         self.mime_field_bytes = 0
         self._reading_lines = 0  # of the header being read
         self._reading_bytes = 0
@@ -204,10 +212,17 @@ class _LimitedParser(BytesFeedParser):
         self.header_lines += len(lines)
         self.header_bytes += sum(map(len, lines))
         self._check_header(self.header_lines, self.header_bytes)  # a header that ends the mail has no line after it
-        self.mime_field_bytes += mime_field_bytes(lines)
-        if self.mime_field_bytes > MAX_MIME_FIELD_BYTES:
-            raise MimeFieldsTooLarge(self.mime_field_bytes, MAX_MIME_FIELD_BYTES, self.parts)
+        self._check_mime_fields(mime_field_sizes(lines))
         super()._parse_headers(lines)  # type: ignore[misc]
+
+    def _check_mime_fields(self, sizes: list[int]) -> None:
+        one_field = self.max_mime_field_bytes // MIME_FIELD_SHARE
+        for size in sizes:
+            if size > one_field:
+                raise MimeFieldsTooLarge(size, one_field, self.parts, one_field=True)
+        self.mime_field_bytes += sum(sizes)
+        if self.mime_field_bytes > self.max_mime_field_bytes:
+            raise MimeFieldsTooLarge(self.mime_field_bytes, self.max_mime_field_bytes, self.parts)
 
     def _check_header(self, lines: int, size: int) -> None:
         if lines > self.max_header_lines:
@@ -217,12 +232,12 @@ class _LimitedParser(BytesFeedParser):
 
 
 def parse_bytes(raw: bytes, max_parts: int = 0, max_depth: int = 0, *, max_header_lines: int = 0,
-                max_header_bytes: int = 0) -> EmailMessage:
+                max_header_bytes: int = 0, max_mime_field_bytes: int = MAX_MIME_FIELD_BYTES) -> EmailMessage:
     """The mail as the standard library reads it; TooManyParts past `max_parts` parts, TooDeep past `max_depth`
     levels, TooManyHeaderLines past `max_header_lines` header lines and HeaderTooLarge past `max_header_bytes` header
-    bytes (0: no limit)."""
+    bytes (0: no limit), and MimeFieldsTooLarge past `max_mime_field_bytes` (or an eighth of it in one field)."""
     parser = _LimitedParser(max_parts=max_parts, max_depth=max_depth, max_header_lines=max_header_lines,
-                            max_header_bytes=max_header_bytes)
+                            max_header_bytes=max_header_bytes, max_mime_field_bytes=max_mime_field_bytes)
     for start in range(0, len(raw), 65536):  # as the stdlib's BytesParser feeds it; a refusal leaves the rest unread
         parser.feed(raw[start:start + 65536])
     message = parser.close()
@@ -497,7 +512,7 @@ def _sender(message: EmailMessage) -> tuple[str, str | None]:
 
 
 def parse_mail(raw: bytes, max_parts: int = 0, max_depth: int = 0, *, max_header_lines: int = 0,
-               max_header_bytes: int = 0) -> ParsedMail:
+               max_header_bytes: int = 0, max_mime_field_bytes: int = MAX_MIME_FIELD_BYTES) -> ParsedMail:
     """Everything the channel needs from one raw mail; RejectedInput when it cannot be read at all, TooManyParts
     when it has more than `max_parts` MIME parts, TooDeep when they nest more than `max_depth` levels,
     TooManyHeaderLines or HeaderTooLarge when its headers are over `max_header_lines` lines or `max_header_bytes`
@@ -506,7 +521,7 @@ def parse_mail(raw: bytes, max_parts: int = 0, max_depth: int = 0, *, max_header
         raise RejectedInput("empty message", reason="empty")
     try:
         return _read_mail(parse_bytes(raw, max_parts, max_depth, max_header_lines=max_header_lines,
-                                      max_header_bytes=max_header_bytes))
+                                      max_header_bytes=max_header_bytes, max_mime_field_bytes=max_mime_field_bytes))
     except GatewayError:
         raise
     except Exception as error:
