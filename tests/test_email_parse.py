@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,7 +26,7 @@ from channels.email.parse import (
 from channels.email.store import executable_flags, store_attachments
 from gateway.errors import RejectedInput, TooLarge
 from gateway.settings import Settings
-from tests.email_support import header_size_of, mail_nested
+from tests.email_support import fixture, header_size_of, mail_nested
 
 
 @pytest.mark.parametrize(
@@ -392,3 +393,26 @@ def test_an_address_field_too_long_to_parse_in_time_is_refused_or_left_unread(
         return
     mail = parse_mail(raw)
     assert (mail.sender_address, mail.reply_to) == ("siti@desa.id", reply_to)
+
+
+def test_a_parts_content_type_and_disposition_are_read_once_per_mail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stdlib parses a header again at every lookup, and a part's type, parameters, charset and disposition are
+    looked up about twelve times between the parser and the walk: eight times the CPU of a mail whose parts carry
+    long parameters (8 parts of 8 KB: 6.7 s, now 0.8 s)."""
+    parsed: list[str] = []
+    fetch = EmailPolicy.header_fetch_parse
+
+    def counting(self: EmailPolicy, name: str, value: str) -> object:
+        if name.lower() in ("content-type", "content-disposition") and not hasattr(value, "name"):
+            parsed.append(name.lower())
+        return fetch(self, name, value)
+
+    monkeypatch.setattr(EmailPolicy, "header_fetch_parse", counting)
+    raw = fixture("apple_mail_related")
+    mail = parse_mail(raw)
+    assert mail.sender_address and mail.attachments
+    distinct = {(name.lower(), value) for part in parse_bytes(raw).walk() for name, value in part.raw_items()
+                if name.lower() in ("content-type", "content-disposition")}
+    parsed.clear()
+    parse_mail(raw)
+    assert len(parsed) == len(distinct)

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from email import policy
 from email.feedparser import BytesFeedParser
 from email.message import EmailMessage, Message
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parseaddr
+from typing import Any
 
 import html2text
 
@@ -161,6 +163,28 @@ def mime_field_sizes(lines: list[str]) -> list[int]:
     return sizes
 
 
+class _ReadOncePolicy(EmailPolicy):
+    """policy.default, reading each Content-Type and Content-Disposition value of one mail once: the stdlib parses a
+    header again at every lookup, and a part's type, parameters, charset and disposition are looked up about twelve
+    times between the parser and the walk, each parse costing as much as the field is long, and more. A policy per
+    mail (`fresh`), so nothing outlives it."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if hasattr(value, "name") or name.lower() not in MIME_FIELDS:
+            return super().header_fetch_parse(name, value)
+        read: dict[tuple[str, str], Any] = self.__dict__["_read"]
+        key = (name.lower(), value)
+        if key not in read:
+            read[key] = super().header_fetch_parse(name, value)
+        return read[key]
+
+    @classmethod
+    def fresh(cls) -> _ReadOncePolicy:
+        made = cls(**{name: getattr(policy.default, name) for name in ("linesep", "utf8", "raise_on_defect")})
+        object.__setattr__(made, "_read", {})  # policies are read-only; this memo is theirs alone
+        return made
+
+
 class _LimitedParser(BytesFeedParser):
     """The stdlib's parser, stopping at the first part over `max_parts` or deeper than `max_depth`, and at the first
     header line over `max_header_lines` or `max_header_bytes` (0: no limit).
@@ -175,7 +199,7 @@ class _LimitedParser(BytesFeedParser):
 
     def __init__(self, *, max_parts: int, max_depth: int, max_header_lines: int = 0,
                  max_header_bytes: int = 0, max_mime_field_bytes: int = MAX_MIME_FIELD_BYTES) -> None:
-        super().__init__(policy=policy.default)
+        super().__init__(policy=_ReadOncePolicy.fresh())
         self.max_parts = max_parts
         self.max_depth = max_depth
         self.max_header_lines = max_header_lines or sys.maxsize
