@@ -50,9 +50,13 @@ class JSONSerializer:
 
 # TCP keepalive on every connection: a Redis host that vanished without a word (a failover, a partition) is found
 # dead by the kernel after about 30 s of silence (15 s idle, then 3 probes 5 s apart), where a worker's blocking
-# dequeue, whose socket timeout RQ raises to about 415 s, would otherwise wait that long for a peer that is gone.
+# dequeue, whose socket timeout RQ raises to about 415 s, would otherwise wait that long for a peer that is gone;
+# and, with a command sent that the peer never acknowledged (keepalive waits while data is unacknowledged), after
+# 30 s too (TCP_USER_TIMEOUT, in ms). A Redis that is alive but paused still acknowledges: the socket timeouts and the
+# liveness connection tell that one.
 KEEPALIVE_OPTIONS = {getattr(socket, name): value for name, value in
-                     (("TCP_KEEPIDLE", 15), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3)) if hasattr(socket, name)}
+                     (("TCP_KEEPIDLE", 15), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3), ("TCP_USER_TIMEOUT", 30_000))
+                     if hasattr(socket, name)}
 
 
 def redis_connection(url: str, *, timeout: float = 5.0) -> Redis:

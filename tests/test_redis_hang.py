@@ -144,6 +144,7 @@ def test_a_connection_to_a_redis_host_that_vanished_is_found_dead_by_tcp_keepali
     idle, interval, probes = (sock.getsockopt(socket.IPPROTO_TCP, option)
                               for option in (socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_KEEPCNT))
     assert idle + interval * probes <= 30
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 30_000  # a command never acknowledged
 
 
 def test_a_redis_on_a_unix_socket_is_reached_without_tcp_options() -> None:
