@@ -295,7 +295,11 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     After a status command, or alone, any number of an ID's shape is still read as a (maybe mistyped) ID."""
     grammar = grammar or load_grammar()
     language = detect_language(text, grammar)
-    command = _parse_command(text, grammar, language) or _parse_follow_up(text, language, shortest_id)
+    # Only thanks, fillers and our names: no command or Tracking ID either ("1708 1708 alhamdulilah" read as the ID
+    # 17081708, our short code twice, and was answered "not valid").
+    courtesy = is_courtesy(text, grammar)
+    command = None if courtesy else (_parse_command(text, grammar, language)
+                                     or _parse_follow_up(text, language, shortest_id))
     if command is not None:
         return command
 
@@ -325,7 +329,7 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     rest = _SPACE_RUNS.sub(" ", rest).lstrip(" \t\n:.,;-").rstrip()
     return ParsedText(
         # A courtesy keeps what a report of it would hold: sent with a photo, it is a report (`normalize`).
-        action=Action.COURTESY if is_courtesy(text, grammar) else Action.REPORT,
+        action=Action.COURTESY if courtesy else Action.REPORT,
         text=rest,
         kind=kind,
         explicit_kind=explicit,

@@ -175,6 +175,7 @@ ROWS = [
     courtesy("tq", "tq"),
     courtesy("trims-elongated", "trimsss 🙏🙏"),
     courtesy("thumbs-up-alone", "👍"),
+    courtesy("short-code-twice-is-no-tracking-id", "1708 1708 alhamdulilah"),
     report("thanks-but", "terima kasih, tapi jalan masih rusak", "complaint", "terima kasih, tapi jalan masih rusak"),
     report("lapor-thanks-and-more", "Lapor: terima kasih, lampu di gang 5 juga mati", "complaint",
            "terima kasih, lampu di gang 5 juga mati"),
