@@ -8,7 +8,6 @@ import logging
 import re
 import smtplib
 import threading
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -427,33 +426,22 @@ def test_a_long_run_is_redacted_whole_or_left_whole(text: str, shown: str) -> No
 
 
 @pytest.mark.parametrize(("text", "shown"), [
+    # An address right after another: the address pattern, made linear, refused to start where one ended.
     pytest.param("mailto:siti@desa.id?cc=budi@desa.id", "mailto:[email][email]", id="a mailto link's cc"),
     pytest.param("siti@desa.id/budi@desa.id", "[email][email]", id="two addresses with a slash between"),
     pytest.param("siti@desa.id...budi@desa.id", "[email][email]", id="an ellipsis between"),
     pytest.param("siti@[203.0.113.5]+budi@desa.id", "[email][email]", id="after an address literal"),
     pytest.param("a@b.id&c@d.id&e@f.id", "[email][email][email]", id="three in a row"),
-])
-def test_an_address_right_after_another_is_redacted_too(text: str, shown: str) -> None:
-    assert scrub(text) == shown
-
-
-@pytest.mark.parametrize("text", [
-    pytest.param("siti@desa.id" + "x" * 200_000, id="a long run after an address"),
-    pytest.param("siti@desa.id/" * 20_000, id="many addresses in a row"),
-    pytest.param(("a@b.id" + "y-" * 500 + "@") * 200, id="runs after addresses that end in no domain"),
-])
-def test_addresses_in_a_row_cost_linear_time(text: str) -> None:
-    started = time.process_time()
-    scrub(text)
-    assert time.process_time() - started < 1.0
-
-
-@pytest.mark.parametrize(("text", "shown"), [
+    # Long runs around addresses, each quadratic in an earlier form (minutes of CPU at this length).
+    pytest.param("siti@desa.id" + "x" * 200_000, "[email]", id="a long run after an address"),
+    pytest.param("siti@desa.id/" * 20_000, "[email]" * 20_000 + "/", id="many addresses in a row"),
+    pytest.param(("a@b.id" + "y-" * 500 + "@") * 200, "[email]@" * 200, id="runs after addresses, no domain"),
+    # A number right after a + that cannot begin it.
     pytest.param("HP+6281234567890", "HP+[phone]", id="a + after a word"),
     pytest.param("Body=Nomor+saya+081234567890&To=1708", "Body=Nomor+saya+[phone]&To=1708", id="a form body"),
     pytest.param("+6281234567890+6281234567891", "[phone]+[phone]", id="two numbers joined by a +"),
     pytest.param("++6281234567890", "+[phone]", id="a + doubled"),
     pytest.param("v1.2+20261202 ID 10000004", "v1.2+20261202 ID 10000004", id="8 digits after a + stay"),
 ])
-def test_a_number_after_a_plus_that_cannot_begin_it_is_redacted(text: str, shown: str) -> None:
+def test_addresses_and_numbers_next_to_others_are_redacted(text: str, shown: str) -> None:
     assert scrub(text) == shown
