@@ -21,7 +21,7 @@ from redis import Redis
 
 from gateway.attachments import attachment_location
 from gateway.lease import process_table
-from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, enqueue_calls, queue
+from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, enqueue_calls, enqueue_forward, queue
 from gateway.settings import Settings
 from tests.aggregator_support import drain
 from tests.conftest import (
@@ -37,6 +37,7 @@ from tests.email_support import RECIPIENT, SmtpServerThread, fixture, outbox, ru
 from tests.image_support import fixture as image_fixture
 from tests.job_support import SecondJobInFirstSend
 from workers import email_reply
+from workers.casestore_client import CaseStoreClient
 from workers.deadletters import DeadLetters
 from workers.image_metadata import METADATA_NOT_REMOVED, strip_metadata
 from workers.report_payload import NOT_UPLOADED
@@ -274,6 +275,39 @@ def file_gone(path: Path) -> None:
 def bytes_changed(path: Path) -> None:
     """The case store checks the bytes against the sha256 in the path: 422."""
     path.write_bytes(b"%PDF-1.4 not what was mailed")
+
+
+@pytest.mark.parametrize(("spoil", "uploads", "flags"), [
+    pytest.param(None, 1, [], id="uploaded once for both reports"),
+    pytest.param(bytes_changed, 1, [NOT_UPLOADED], id="refused once, flagged in both reports"),
+])
+def test_a_file_in_two_reports_of_a_batch_is_read_and_uploaded_once(
+        spoil: Callable[[Path], None] | None, uploads: int, flags: list[str], test_env: TestEnvironment,
+        redis: Redis, casestore: CaseStoreServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A follow-up with the same photo, a mail sent twice: the same sha256 in two reports of one forward job."""
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    photo = b"\x89PNG\r\n\x1a\n same photo"
+    first, attachment = mailed_report(settings, redis, mail_with_file("image/png", "a.png", photo, "Jalan rusak"))
+    second, _ = mailed_report(settings, redis, mail_with_file("image/png", "a.png", photo, "Jalan rusak lagi"))
+    if spoil is not None:
+        spoil(settings.data_dir / attachment["location"])
+    forward = queue(FORWARD_QUEUE, redis)
+    wait_until(lambda: sorted(tid for job in forward.get_jobs() for tid in job.args[0]) == sorted([first, second]))
+    forward.empty()
+    enqueue_forward(redis, settings, [first, second])  # one job for both
+    put = CaseStoreClient.put_attachment
+    sent: list[str] = []
+
+    def counted(self: CaseStoreClient, sha256: str, content_type: str, content: bytes) -> None:
+        sent.append(sha256)
+        put(self, sha256, content_type, content)
+
+    monkeypatch.setattr(CaseStoreClient, "put_attachment", counted)
+    drain(settings, (FORWARD_QUEUE,))
+    assert sent == [attachment["sha256"]] * uploads
+    for tracking_id in (first, second):
+        report = casestore.get(tracking_id)
+        assert report is not None and report["attachments"][0]["flags"] == flags
 
 
 @pytest.mark.parametrize(("spoil", "error", "reason"), [

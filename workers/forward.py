@@ -118,19 +118,25 @@ def _dead_letter(context: WorkerContext, envelope: dict[str, Any] | None, tracki
 def _upload_attachments(context: WorkerContext, payloads: list[dict[str, Any]]) -> None:
     """Attachments stored under the data dir go to the case store before their report (content-addressed, so a
     retry uploads again harmlessly). A refused or missing file is logged and flagged `not_uploaded` in the payload
-    (the stored envelope stays as it is); the report still goes."""
+    (the stored envelope stays as it is); the report still goes. A file in several reports of the batch (a
+    follow-up with the same photo, a mail sent twice) is read and uploaded once."""
+    uploaded: dict[str, bool] = {}  # by sha256: whether the case store has it
     for payload in payloads:
         attachments = list(payload.get("attachments") or [])
         for index, attachment in enumerate(attachments):
             if not kept_by_gateway(attachment):
                 continue
             location, sha256 = attachment["location"], attachment["sha256"]
-            try:
-                content = stored_path(context.settings.data_dir, location).read_bytes()
-                context.casestore.put_attachment(sha256, attachment.get("content_type", ""), content)
-            except (OSError, PermanentError) as error:
-                log.error("forward.attachment_failed", tracking_id=payload["tracking_id"], attachment=index,
-                          error=type(error).__name__, reason=getattr(error, "reason", "unreadable"))
+            if sha256 not in uploaded:
+                try:
+                    content = stored_path(context.settings.data_dir, location).read_bytes()
+                    context.casestore.put_attachment(sha256, attachment.get("content_type", ""), content)
+                    uploaded[sha256] = True
+                except (OSError, PermanentError) as error:
+                    log.error("forward.attachment_failed", tracking_id=payload["tracking_id"], attachment=index,
+                              error=type(error).__name__, reason=getattr(error, "reason", "unreadable"))
+                    uploaded[sha256] = False
+            if not uploaded[sha256]:
                 attachments[index] = {**attachment, "flags": [*attachment.get("flags", []), NOT_UPLOADED]}
         if attachments:
             payload["attachments"] = attachments
