@@ -184,6 +184,7 @@ class EmailSettings(_Section):
     max_header_lines: int = Field(ge=1)
     max_header_bytes: int = Field(ge=1)
     max_mime_field_bytes: int = Field(ge=1024)
+    max_address_field_bytes: int = Field(ge=256)
     max_attachment_bytes: int
     max_attachments_bytes: int
     max_attachments: int

@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
+import orjson
 import pytest
 from prometheus_client import REGISTRY
 from redis import Redis
@@ -669,3 +670,21 @@ def test_an_answer_to_the_reply_to_an_anonymous_report_stays_anonymous(make_serv
     envelope = stored_envelope(redis, answer.tracking_id or "")
     assert envelope is not None and envelope["follow_up_of"] == first.tracking_id
     assert envelope["anonymous"] is True  # the reporter did not repeat ANONIM; the follow-up keeps it
+
+
+@pytest.mark.parametrize(("env", "reported"), [
+    pytest.param({}, False, id="default: quarantined as from_too_long"),
+    pytest.param({"LAPOR_EMAIL_MAX_ADDRESS_FIELD_BYTES": "8192"}, True, id="the limit raised: a report"),
+])
+def test_a_from_longer_than_the_address_limit_is_quarantined_unless_the_limit_is_raised(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, env: dict[str, str], reported: bool) -> None:
+    """The limit is a setting, as every other limit of a mail is: a quarantined mail can be reprocessed past it."""
+    names = ",\r\n ".join(f'"Warga {index}" <w{index}@desa.id>' for index in range(200))  # some 5 KB
+    raw = (f"From: {names}\r\nTo: {RECIPIENT}\r\nSubject: Jalan rusak\r\nMessage-ID: <long-from@desa.id>\r\n\r\n"
+           "Jalan di depan SDN 3 berlubang.\r\n").encode()
+    server = make_server(**env)
+    assert server.deliver(raw, mail_from="w0@desa.id").data_code == 250
+    quarantined = list((server.settings.data_dir / "email" / "quarantine").glob("*.json"))
+    assert (envelope_count(redis), len(quarantined)) == ((1, 0) if reported else (0, 1))
+    if not reported:
+        assert orjson.loads(quarantined[0].read_bytes())["reason"] == "from_too_long"

@@ -510,9 +510,10 @@ def message_ids(value: str) -> list[str]:
     return [item.strip() for item in re.findall(r"<([^<>\s]+)>", value)]
 
 
-# The longest address field (From, Reply-To) parsed. The stdlib's address parser takes time quadratic in a field's
-# length (a From of 64 KiB, 1,300 folded addresses: 0.65 s of CPU, 16 KiB: 0.09 s, 4 KiB: 0.02 s), and a citizen's
-# mail names one address there, a few at most: a longer From is malformed input, a longer Reply-To is not read.
+# The longest address field (From, Reply-To) parsed, by default (`email.max_address_field_bytes`). The stdlib's
+# address parser takes time quadratic in a field's length (a From of 64 KiB, 1,300 folded addresses: 0.65 s of CPU,
+# 16 KiB: 0.09 s, 4 KiB: 0.02 s), and a citizen's mail names one address there, a few at most: a longer From is
+# malformed input, a longer Reply-To is not read.
 MAX_ADDRESS_FIELD = 4096
 
 
@@ -521,9 +522,9 @@ def _raw_length(message: Message, name: str) -> int:
     return max((len(value) for key, value in message.raw_items() if key.lower() == name.lower()), default=0)
 
 
-def _sender(message: EmailMessage) -> tuple[str, str | None]:
-    if _raw_length(message, "From") > MAX_ADDRESS_FIELD:
-        raise RejectedInput(f"From header longer than {MAX_ADDRESS_FIELD} characters", reason="from_too_long")
+def _sender(message: EmailMessage, max_address_field: int) -> tuple[str, str | None]:
+    if _raw_length(message, "From") > max_address_field:
+        raise RejectedInput(f"From header longer than {max_address_field} characters", reason="from_too_long")
     raw = header_text(message, "From")
     addresses = [(name, address) for name, address in getaddresses([raw]) if "@" in address]
     if not addresses:
@@ -536,7 +537,8 @@ def _sender(message: EmailMessage) -> tuple[str, str | None]:
 
 
 def parse_mail(raw: bytes, max_parts: int = 0, max_depth: int = 0, *, max_header_lines: int = 0,
-               max_header_bytes: int = 0, max_mime_field_bytes: int = MAX_MIME_FIELD_BYTES) -> ParsedMail:
+               max_header_bytes: int = 0, max_mime_field_bytes: int = MAX_MIME_FIELD_BYTES,
+               max_address_field: int = MAX_ADDRESS_FIELD) -> ParsedMail:
     """Everything the channel needs from one raw mail; RejectedInput when it cannot be read at all, TooManyParts
     when it has more than `max_parts` MIME parts, TooDeep when they nest more than `max_depth` levels,
     TooManyHeaderLines or HeaderTooLarge when its headers are over `max_header_lines` lines or `max_header_bytes`
@@ -545,7 +547,8 @@ def parse_mail(raw: bytes, max_parts: int = 0, max_depth: int = 0, *, max_header
         raise RejectedInput("empty message", reason="empty")
     try:
         return _read_mail(parse_bytes(raw, max_parts, max_depth, max_header_lines=max_header_lines,
-                                      max_header_bytes=max_header_bytes, max_mime_field_bytes=max_mime_field_bytes))
+                                      max_header_bytes=max_header_bytes, max_mime_field_bytes=max_mime_field_bytes),
+                          max_address_field)
     except GatewayError:
         raise
     except Exception as error:
@@ -554,16 +557,16 @@ def parse_mail(raw: bytes, max_parts: int = 0, max_depth: int = 0, *, max_header
         raise RejectedInput(f"unreadable MIME headers: {type(error).__name__}", reason="unreadable_mime") from error
 
 
-def _read_mail(message: EmailMessage) -> ParsedMail:
+def _read_mail(message: EmailMessage, max_address_field: int = MAX_ADDRESS_FIELD) -> ParsedMail:
     if not list(message.keys()):
         raise RejectedInput("message has no headers", reason="no_headers")
-    address, name = _sender(message)
+    address, name = _sender(message, max_address_field)
     walk = _Walk()
     _walk(message, walk)
     body = "\n\n".join(text.strip("\n") for text in walk.texts if text.strip())
     message_id = message_ids(header_text(message, "Message-ID"))
     reply_to = [a for _, a in getaddresses([header_text(message, "Reply-To")]) if "@" in a] \
-        if _raw_length(message, "Reply-To") <= MAX_ADDRESS_FIELD else []
+        if _raw_length(message, "Reply-To") <= max_address_field else []
     subject = header_text(message, "Subject")
     return ParsedMail(
         message=message,

@@ -105,7 +105,8 @@ class MailProcessor:
             mail = await asyncio.to_thread(parse_mail, raw, limits.max_mime_parts, limits.max_mime_depth,
                                            max_header_lines=limits.max_header_lines,
                                            max_header_bytes=limits.max_header_bytes,
-                                           max_mime_field_bytes=limits.max_mime_field_bytes)
+                                           max_mime_field_bytes=limits.max_mime_field_bytes,
+                                           max_address_field=limits.max_address_field_bytes)
         except TooComplex as error:  # too many parts, nested too deep, too many header lines or bytes
             if self.can_refuse:
                 raise
