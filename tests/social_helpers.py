@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -10,10 +10,11 @@ from typing import Any
 import orjson
 
 from channels.fake_provider import FakeProviderConfig, FakeProviderState, Fault, create_fake_provider_app
+from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE
 from gateway.settings import Settings
 from tests.aggregator_support import drain
-from tests.conftest import LoopbackServer, free_port
+from tests.conftest import LoopbackServer, TestEnvironment, free_port
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 X_TOKEN = "test-x-bearer-token"
@@ -80,3 +81,20 @@ def running_fake_provider(webhook_url: str | None = None) -> Iterator[FakeProvid
     finally:
         server.stop()
 
+
+
+def on_a_restarted_fake_provider(test_env: TestEnvironment, redis: Any, started_at: float,
+                                 post_and_poll: Callable[[FakeProviderServer, Settings, Intake, int], None]) -> None:
+    """`make run` twice on one Redis: a new fake provider on the same port, started 5 s after the first, each run
+    posting and polling once through `post_and_poll(provider, settings, intake, run)` (runs 1 and 2)."""
+    port = free_port()
+    for run, started in enumerate((started_at, started_at + 5), start=1):
+        provider = FakeProviderServer(port, started_at=started)
+        provider.start()
+        try:
+            settings = test_env.settings(**provider.env())
+            intake = Intake(redis, settings)
+            post_and_poll(provider, settings, intake, run)
+            intake.close()
+        finally:
+            provider.stop()

@@ -33,6 +33,7 @@ from tests.social_helpers import (
     FakeProviderServer,
     fixture,
     fixture_bytes,
+    on_a_restarted_fake_provider,
     run_reply_jobs,
     running_fake_provider,
 )
@@ -300,18 +301,11 @@ def test_posts_made_on_a_restarted_fake_provider_are_reported_and_answered(
 ) -> None:
     """`make run` started again keeps its Redis (the media seen, the claims of the mentions taken) and starts a new
     fake provider: its posts must not read as ones already taken."""
-    port = free_port()
-    for run, started_at in enumerate((NOW, NOW + 5), start=1):
-        provider = FakeProviderServer(port, started_at=started_at)
-        provider.start()
-        try:
-            settings = test_env.settings(**provider.env())
-            intake = Intake(redis, settings)
-            provider.state.add_ig_mention(f"@lapor1708 drainase nomor {run} tersumbat", kind="media")
-            poller(settings, redis, intake).poll_tags()
-            intake.close()
-        finally:
-            provider.stop()
+    def post_and_poll(provider: FakeProviderServer, settings: Settings, intake: Intake, run: int) -> None:
+        provider.state.add_ig_mention(f"@lapor1708 drainase nomor {run} tersumbat", kind="media")
+        poller(settings, redis, intake).poll_tags()
+
+    on_a_restarted_fake_provider(test_env, redis, NOW, post_and_poll)
 
     assert sorted(report["text"] for report in envelopes(redis)) == [
         "drainase nomor 1 tersumbat", "drainase nomor 2 tersumbat"]

@@ -29,7 +29,7 @@ from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id
 from tests.conftest import TestEnvironment, free_port, log_events
 from tests.job_support import SecondJobInFirstSend
-from tests.social_helpers import X_USER_ID, FakeProviderServer, fixture, run_reply_jobs
+from tests.social_helpers import X_USER_ID, FakeProviderServer, fixture, on_a_restarted_fake_provider, run_reply_jobs
 from workers import social_reply
 from workers.deadletters import DeadLetters
 from workers.send_lease import SendInProgress, send_lease_key
@@ -312,18 +312,11 @@ def test_mentions_posted_to_a_restarted_fake_provider_are_reported_and_answered(
 ) -> None:
     """`make run` started again keeps its Redis (the cursor, the claims of the mentions taken) and starts a new fake
     provider: its mentions must not read as ones already taken, nor as older than the cursor."""
-    port = free_port()
-    for run, started_at in enumerate((NOW, NOW + 5), start=1):
-        provider = FakeProviderServer(port, started_at=started_at)
-        provider.start()
-        try:
-            settings = test_env.settings(**provider.env())
-            intake = Intake(redis, settings)
-            provider.state.add_tweet(f"@lapor1708 LAPOR jalan rusak nomor {run}")
-            make_poller(settings, redis, intake).poll_once()
-            intake.close()
-        finally:
-            provider.stop()
+    def post_and_poll(provider: FakeProviderServer, settings: Settings, intake: Intake, run: int) -> None:
+        provider.state.add_tweet(f"@lapor1708 LAPOR jalan rusak nomor {run}")
+        make_poller(settings, redis, intake).poll_once()
+
+    on_a_restarted_fake_provider(test_env, redis, NOW, post_and_poll)
 
     assert sorted(report["text"] for report in envelopes(redis)) == ["jalan rusak nomor 1", "jalan rusak nomor 2"]
     assert len({args[1]["tweet_id"] for args in reply_jobs(redis)}) == 2
