@@ -95,7 +95,7 @@ def classify_response(response: httpx.Response, now: float) -> ProviderError:
         error = {}
     code = error.get("code") if isinstance(error, dict) else None
     code = code if isinstance(code, int) and not isinstance(code, bool) else None
-    meaning = CODE_MEANINGS.get(code) if code is not None else None
+    meaning = CODE_MEANINGS.get(code)
     detail = f"{response.status_code} code={code}" + (f" ({meaning})" if meaning else "")
     if response.status_code == 429 or code in RATE_LIMIT_CODES:
         return ProviderError(ProviderErrorKind.RATE_LIMIT, detail, status=response.status_code,

@@ -220,3 +220,9 @@ HEALTH_CHANNEL_OF_SOURCE = {
 def health_channel(source: str) -> str:
     """The health channel a source reports to (`x-mentions` -> `x`, `email-imap` -> `email`)."""
     return HEALTH_CHANNEL_OF_SOURCE.get(source, source)
+
+
+def reply_source(channel: str) -> str:
+    """What operators see a channel's replies as (logs, dead letters): `x-reply` for the envelope's `twitter`,
+    as the status views name the channel `x` and the README names its dead letters."""
+    return f"{health_channel(channel)}-reply"

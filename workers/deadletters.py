@@ -22,14 +22,13 @@ from gateway.logs import get_logger, scrub
 from gateway.queues import (
     FORWARD_FUNC,
     FORWARD_QUEUE,
-    REPORT_STATE_KEY,
     enqueue_calls,
     envelope_key,
     readable_envelope,
 )
 from gateway.settings import Settings
 from gateway.transactions import after_commit, commit
-from workers.media import expire_with_envelope
+from workers.media import expire_report
 
 log = get_logger()
 
@@ -194,11 +193,8 @@ class DeadLetters:
         pipe.hdel(ENTRIES_KEY, *[letter.key for letter in letters])
         pipe.zrem(INDEX_KEY, *[letter.key for letter in letters])
         for tracking_id, raw in zip(forwards, stored, strict=True):
-            pipe.expire(envelope_key(tracking_id), envelope_ttl)
-            pipe.expire(REPORT_STATE_KEY.format(tracking_id=tracking_id), envelope_ttl)
-            envelope = readable_envelope(tracking_id, raw) if raw is not None else None
-            if envelope is not None:
-                expire_with_envelope(pipe, envelope, envelope_ttl)
+            expire_report(pipe, tracking_id, readable_envelope(tracking_id, raw) if raw is not None else None,
+                          envelope_ttl)
         HealthSignals(self._redis).dead_letters_cleared([(lt.channel or "unknown", lt.key) for lt in letters], pipe)
         pipe.execute()
         for letter in letters:

@@ -20,6 +20,7 @@ from rq.job import Job
 from gateway.errors import RetryableError
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import get_logger
+from gateway.metrics import reply_source
 from gateway.outbound import REPLY_FUNC, STATUS_FUNC, write_reply_record
 from gateway.queues import FORWARD_FUNC, REPLY_QUEUE
 from gateway.settings import Settings
@@ -107,7 +108,7 @@ def count_failed_reply(redis: Redis, job: Job, reason: str) -> None:
 def job_identity(job: Job, args: list[Any]) -> tuple[str, str | None]:
     """(Tracking ID, channel) of a reply or status job, from its arguments; the job id when it names no report."""
     if job.func_name == SOCIAL_REPLY_FUNC and len(args) >= 4:  # (channel, target, reply_key, tracking_id, ...)
-        return str(args[3] or job.id), f"{health_channel(str(args[0]))}-reply"  # social_reply.reply_source
+        return str(args[3] or job.id), reply_source(str(args[0]))
     first = args[0] if args and isinstance(args[0], dict) else {}
     channel = first.get("source") or ("email" if job.func_name == EMAIL_REPLY_FUNC else None)
     return str(first.get("tracking_id") or first.get("reply_id") or job.id), channel

@@ -28,7 +28,7 @@ from workers.casestore_client import SubmitResult
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.image_metadata import without_identifying_metadata
-from workers.media import expire_with_envelope, fetch_provider_media
+from workers.media import expire_report, fetch_provider_media
 from workers.report_payload import HANDLE_KEY, NOT_UPLOADED, case_store_payload, reply_handle
 
 log = get_logger()
@@ -91,23 +91,27 @@ def _load_envelopes(context: WorkerContext, tracking_ids: list[str]) -> dict[str
     return {tid: readable_envelope(tid, raw) for tid, raw in zip(tracking_ids, raws, strict=True) if raw is not None}
 
 
-def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]]) -> None:
+def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]]) -> bool:
+    """Mark the reports the case store took; returns whether that ended an outage of the case store (a forward
+    had found it down), in the same round trip."""
+    if not envelopes:
+        return False
     ttl = context.settings.intake.envelope_ttl_seconds
     pipe = context.redis.pipeline(transaction=False)
     now = time.time()
     for envelope in envelopes:
         tracking_id = envelope["tracking_id"]
-        state_key = REPORT_STATE_KEY.format(tracking_id=tracking_id)
-        pipe.hset(state_key, mapping={"state": "forwarded", "forwarded_at": now})
-        pipe.expire(state_key, ttl)
-        pipe.expire(envelope_key(tracking_id), ttl)
-        expire_with_envelope(pipe, envelope, ttl)
+        pipe.hset(REPORT_STATE_KEY.format(tracking_id=tracking_id),
+                  mapping={"state": "forwarded", "forwarded_at": now})
+        expire_report(pipe, tracking_id, envelope, ttl)
         if envelope.get("anonymous"):
             handle = reply_handle(context.settings.privacy.reply_handle_secret, tracking_id)
             pipe.set(HANDLE_KEY.format(handle=handle), tracking_id, ex=ttl)
-    pipe.execute()
+    pipe.delete(CASESTORE_DOWN_KEY)
+    outage_over = bool(pipe.execute()[-1])
     for envelope in envelopes:
         metrics.FORWARDED.labels(envelope.get("source") or envelope.get("channel", "unknown")).inc()
+    return outage_over
 
 
 def _dead_letter(context: WorkerContext, envelope: dict[str, Any] | None, tracking_id: str, reason: str,
@@ -193,8 +197,7 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
         results = [SubmitResult(p["tracking_id"], error.status or 400, error.detail) for p in payloads]
 
     accepted = [envelopes[r.tracking_id] for r in results if r.accepted]
-    _mark_forwarded(context, accepted)
-    if accepted and context.redis.delete(CASESTORE_DOWN_KEY):
+    if _mark_forwarded(context, accepted):
         retry_outage_now(context)
     counts["forwarded"] = len(accepted)
     done.update(r.tracking_id for r in results if r.accepted)

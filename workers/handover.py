@@ -20,7 +20,7 @@ from typing import Any
 
 from redis import Redis
 
-from gateway.attachments import attachment_location, is_provider_url, is_stored, kept_by_gateway, stored_path
+from gateway.attachments import is_provider_url, is_stored, kept_by_gateway, stored_path
 from gateway.logs import get_logger
 from gateway.private_files import DIRECTORY_MODE, FILE_MODE
 from gateway.queues import REPORT_STATE_KEY, envelope_key, readable_envelope
@@ -28,7 +28,7 @@ from gateway.settings import Settings
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id, was_issued
 from workers.file_kinds import media_type
 from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED, Examined, as_given, examine
-from workers.media import fetched_key, fetched_record  # the forward worker's record of a fetched file
+from workers.media import as_fetched, fetched_key, fetched_record  # the forward worker's record of a fetched file
 from workers.report_payload import LOCATION_WITHHELD, NOT_UPLOADED, anonymous_attachment
 
 log = get_logger()
@@ -192,8 +192,7 @@ def _as_fetched(data_dir: Path, redis: Redis, attachment: Mapping[str, Any]) -> 
     known = fetched_record(redis.get(fetched_key(location)))
     if known is None or not is_stored(data_dir, known.sha256):
         return attachment
-    return {**attachment, "content_type": known.content_type, "size": known.size, "sha256": known.sha256,
-            "location": attachment_location(known.sha256)}
+    return as_fetched(attachment, known)
 
 
 def _keeps(data_dir: Path, listed: Mapping[str, Any], kept: Mapping[str, Any]) -> str:

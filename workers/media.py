@@ -38,9 +38,11 @@ import orjson
 from gateway import metrics
 from gateway.attachments import attachment_location, is_provider_url, reuse_stored, store_attachment
 from gateway.logs import get_logger
+from gateway.queues import REPORT_STATE_KEY, envelope_key
 from gateway.settings import Settings
 from gateway.tls import tls_context
 from workers.context import WorkerContext
+from workers.file_kinds import media_type
 
 log = get_logger()
 
@@ -95,10 +97,6 @@ def host_allowed(url: httpx.URL, entries: Sequence[str]) -> bool:
         if not slash or (url.path.startswith(f"/{prefix}") and ".." not in url.path.split("/")):
             return True
     return False
-
-
-def media_type(value: str | None) -> str:
-    return (value or "").split(";", 1)[0].strip().lower()
 
 
 def type_matches(expected: str, served: str) -> bool:
@@ -206,6 +204,12 @@ class _Wanted:
     channel: str
 
 
+def as_fetched(attachment: Mapping[str, Any], fetched: Fetched) -> dict[str, Any]:
+    """The attachment as the case store gets it once its file is kept: the bytes' type, size, sha256 and path."""
+    return {**attachment, "content_type": fetched.content_type, "size": fetched.size, "sha256": fetched.sha256,
+            "location": attachment_location(fetched.sha256)}
+
+
 def fetched_key(location: str) -> str:
     return FETCHED_KEY.format(url_digest=hashlib.sha256(location.encode()).hexdigest())
 
@@ -262,9 +266,7 @@ def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[st
         attachment = envelope["attachments"][item.index]
         outcome = outcomes[item.location]
         if isinstance(outcome, Fetched):
-            envelope["attachments"][item.index] = {
-                **attachment, "content_type": outcome.content_type, "size": outcome.size, "sha256": outcome.sha256,
-                "location": attachment_location(outcome.sha256)}
+            envelope["attachments"][item.index] = as_fetched(attachment, outcome)
             metrics.ATTACHMENT_FETCHES.labels("reused" if item.location in reused else "fetched").inc()
             continue
         retry = may_hold and outcome.transient
@@ -308,7 +310,7 @@ def _fetch_all(context: WorkerContext, wanted: Mapping[str, str]) -> dict[str, F
 def _remember(context: WorkerContext, fetched: Mapping[str, Fetched]) -> None:
     """What each URL was fetched as, kept as long as its report waits (as its envelope is): a dead letter requeued
     after weeks takes its file (the provider's URL has expired by then), and the retention purge sees the file named.
-    `expire_with_envelope` gives it its envelope's lifetime once the report is forwarded."""
+    `expire_report` gives it its envelope's lifetime once the report is forwarded."""
     if not fetched:
         return
     pipe = context.redis.pipeline(transaction=False)
@@ -318,9 +320,12 @@ def _remember(context: WorkerContext, fetched: Mapping[str, Fetched]) -> None:
     pipe.execute()
 
 
-def expire_with_envelope(pipe: Any, envelope: Mapping[str, Any], ttl: int) -> None:
-    """The records of an envelope's fetched files expire with it (queued on `pipe`)."""
-    for attachment in envelope.get("attachments") or []:
+def expire_report(pipe: Any, tracking_id: str, envelope: Mapping[str, Any] | None, ttl: int) -> None:
+    """A report's envelope, its state and the records of its fetched files expire together (queued on `pipe`): what
+    waited without end while the report was to be forwarded, once it is forwarded or will never be."""
+    pipe.expire(envelope_key(tracking_id), ttl)
+    pipe.expire(REPORT_STATE_KEY.format(tracking_id=tracking_id), ttl)
+    for attachment in (envelope or {}).get("attachments") or []:
         location = str(attachment.get("location") or "")
         if is_provider_url(location):
             pipe.expire(fetched_key(location), ttl)

@@ -33,6 +33,7 @@ from channels.x_mentions import XReplyClient
 from gateway.errors import RetryableError
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
+from gateway.metrics import reply_source
 from gateway.queues import REPLY_QUEUE, enqueue_later
 from gateway.replies import load_replies, render
 from gateway.settings import Settings
@@ -70,12 +71,6 @@ def reply_text(settings: Settings, reply_key: str, tracking_id: str | None, lang
         reply_key = fallback
     link = settings.social.report_link.format(tracking_id=tracking_id or "")
     return render(reply_key, language, tracking_id=tracking_id or "", link=link, ref=mention_ref(target_id))
-
-
-def reply_source(channel: str) -> str:
-    """What operators see this channel's replies as (logs, dead letters): `x-reply` for the envelope's `twitter`,
-    as the status views name the channel `x` and the README names its dead letters."""
-    return f"{health_channel(channel)}-reply"
 
 
 def _refusal(channel: str, error: ProviderError) -> str:

@@ -21,7 +21,6 @@ import codecs
 import re
 import sys
 from dataclasses import dataclass, field
-from email import policy
 from email.feedparser import BytesFeedParser
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy
@@ -180,7 +179,7 @@ class _ReadOncePolicy(EmailPolicy):
 
     @classmethod
     def fresh(cls) -> _ReadOncePolicy:
-        made = cls(**{name: getattr(policy.default, name) for name in ("linesep", "utf8", "raise_on_defect")})
+        made = cls()  # policy.default is EmailPolicy() as it is
         object.__setattr__(made, "_read", {})  # policies are read-only; this memo is theirs alone
         return made
 
@@ -557,7 +556,7 @@ def parse_mail(raw: bytes, max_parts: int = 0, max_depth: int = 0, *, max_header
         raise RejectedInput(f"unreadable MIME headers: {type(error).__name__}", reason="unreadable_mime") from error
 
 
-def _read_mail(message: EmailMessage, max_address_field: int = MAX_ADDRESS_FIELD) -> ParsedMail:
+def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
     if not list(message.keys()):
         raise RejectedInput("message has no headers", reason="no_headers")
     address, name = _sender(message, max_address_field)
