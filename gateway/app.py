@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -336,26 +337,30 @@ async def _bounded_check(gateway: Gateway, collect: bool = False) -> Any:
     """The health check (with its metrics collection when `collect`), or TimeoutError past VIEW_CHECK_SECONDS.
 
     A check already running is joined, not started again: a thread waiting on a hung Redis keeps waiting after its
-    caller gave up, and the default executor it shares with the spool replayer has only a few threads."""
+    caller gave up, and the default executor it shares with the spool replayer has only a few threads.
+
+    The outage lines are told by how the check ends, not by how long a view waited for it: a Redis slow past the
+    views' bound but answering is no outage to alert on, and a hung one fails the check on its own socket timeout."""
     assert gateway.monitor is not None
     running = gateway.view_checks.get(collect)
     if running is None or running.done():
         check = gateway.monitor.check_and_collect if collect else gateway.monitor.check
         running = asyncio.ensure_future(asyncio.to_thread(check))
-        running.add_done_callback(_retrieve)  # a check nobody awaits any more must not log "never retrieved"
+        running.add_done_callback(functools.partial(_tell_outage, gateway.redis_outage))
         gateway.view_checks[collect] = running
-    try:
-        checked = await asyncio.wait_for(asyncio.shield(running), VIEW_CHECK_SECONDS)
-    except (RedisError, TimeoutError) as error:
-        gateway.redis_outage.lost(error)
-        raise
-    gateway.redis_outage.back()
-    return checked
+    return await asyncio.wait_for(asyncio.shield(running), VIEW_CHECK_SECONDS)
 
 
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
+def _tell_outage(outage: RedisOutage, future: asyncio.Future[Any]) -> None:
+    """A view's check ended: Redis lost or back as it found it. Retrieving the exception here also keeps a check
+    nobody awaits any more from logging "never retrieved"."""
+    if future.cancelled():
+        return
+    error = future.exception()
+    if error is None:
+        outage.back()
+    elif isinstance(error, RedisError):
+        outage.lost(error)
 
 
 def redis_down_page(document: dict[str, object], refresh: int) -> str:

@@ -726,6 +726,36 @@ async def test_a_redis_outage_is_three_lines_of_the_gateway_whatever_looks_at_re
         assert float(str(back["outage_seconds"])) >= 1.0
 
 
+async def test_a_redis_slower_than_the_views_bound_but_answering_is_no_outage(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A view gives up on its check past its bound and answers 503, but the check that then succeeds is Redis
+    answering: `gateway.redis_lost` is the line operators alert on, and a slow scrape once paged them."""
+    monkeypatch.setattr("gateway.app.VIEW_CHECK_SECONDS", 0.2)
+    settings = test_env.settings()
+    runner = web.AppRunner(create_app(settings, redis), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    monitor = runner.app[GATEWAY_KEY].monitor
+    assert monitor is not None
+    real_check = monitor.check
+
+    def slow_check() -> dict[str, object]:
+        time.sleep(0.5)
+        return real_check()
+
+    try:
+        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
+            monkeypatch.setattr(monitor, "check", slow_check)
+            assert (await client.get("/v1/status")).status_code == 503  # the view did not wait
+            await asyncio.sleep(0.6)  # the check it gave up on ends: Redis answered
+            monkeypatch.setattr(monitor, "check", real_check)
+            assert (await client.get("/v1/status")).status_code == 200
+    finally:
+        await runner.cleanup()
+    assert [e["event"] for e in log_events(log_stream) if str(e["event"]).startswith("gateway.redis")] == []
+
+
 def test_a_stuck_queue_says_why_the_last_retry_failed_and_whether_a_worker_takes_its_jobs(
     test_env: TestEnvironment, redis: Redis, start_process: Callable[..., ProcessHandle]
 ) -> None:
