@@ -436,7 +436,8 @@ def attachments_purge(
         help="This once, delete what was not used for DAYS days (default: attachments.retention_days).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")] = False,
 ) -> None:
-    """Delete the kept files no envelope in Redis names, and quarantined mail, unused for the retention (cron)."""
+    """Delete the kept files no envelope in Redis names, quarantined mail and spool records, and e-mail outbox
+    replies, unused for the retention (cron)."""
     from gateway.queues import redis_connection
     from workers.retention import DAY_SECONDS, PurgeError, purge
 
@@ -451,8 +452,12 @@ def attachments_purge(
     verb = "would delete" if dry_run else "deleted"
     console.print(f"attachments: {verb} {result.deleted.files} file(s), {result.deleted.bytes:,} bytes; kept "
                   f"{result.kept_named.files} named by an envelope, {result.kept_recent.files} used within {days}")
-    console.print(f"quarantined mail: {verb} {result.quarantine_deleted.files} mail(s), "
-                  f"{result.quarantine_deleted.bytes:,} bytes; kept {result.quarantine_kept.files} newer than {days}")
+    for what, unit, deleted, kept in (
+            ("quarantined mail", "mail(s)", result.quarantine_deleted, result.quarantine_kept),
+            ("spool quarantine", "record(s)", result.spool_quarantine_deleted, result.spool_quarantine_kept),
+            ("e-mail outbox", "reply(ies)", result.outbox_deleted, result.outbox_kept)):
+        console.print(f"{what}: {verb} {deleted.files} {unit}, {deleted.bytes:,} bytes; kept {kept.files} newer "
+                      f"than {days}")
     unreadable = f" ({result.envelopes_unreadable} damaged: kept what they name)" if result.envelopes_unreadable else ""
     console.print(f"envelopes in Redis: {result.envelopes}{unreadable}")
     if dry_run:

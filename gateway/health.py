@@ -48,7 +48,7 @@ from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSerializer, queue
 from gateway.settings import Settings
-from gateway.spool import Spool
+from gateway.spool import SPOOL_DIR, Spool
 from gateway.transactions import after_commit, commit
 
 log = get_logger()
@@ -547,7 +547,7 @@ def disabled_channels(settings: Settings) -> frozenset[str]:
 
 def spool_size(data_dir: Path) -> int:
     """Bytes waiting in the disk spool (LAPOR_DATA_DIR/spool) for replay into Redis; quarantine not counted."""
-    return Spool(data_dir / "spool").size_bytes()
+    return Spool(data_dir / SPOOL_DIR).size_bytes()
 
 
 def redis_down_document(error: BaseException, spool_bytes: int, now: float, redis_name: str) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from gateway.errors import NotDurable
 from gateway.logs import get_logger
 from gateway.queues import HELD_FORWARD_KEY, enqueue_forward, envelope_key, release_held_forwards
 from gateway.settings import Settings
-from gateway.spool import Spool, SpoolRecord
+from gateway.spool import SPOOL_DIR, Spool, SpoolRecord
 from gateway.tracking import SEQUENCE_KEY, IdRangeExhausted, TrackingIdAllocator
 from normalizer.envelope import ReportDraft
 
@@ -548,7 +548,7 @@ def _settle(future: asyncio.Future[Receipt], receipt: Receipt | None, error: Bas
 
 def build_intake(settings: Settings, redis: Redis) -> Intake:
     """The intake every receiving process uses: with the disk spool, which must be writable before we start."""
-    spool = Spool(settings.data_dir / "spool")
+    spool = Spool(settings.data_dir / SPOOL_DIR)
     spool.check_writable()
     intake = Intake(redis, settings, spool)
     intake.restore_saved_reserve()

@@ -4,13 +4,15 @@ Each record is one line, `<crc32 hex> <json>\n`, appended and fsync'd before the
 Every process writes its own file (`<host>-p<pid>-t<start>.spool`, see `file_stem`); a replayer claims a file by
 renaming it (`.replaying`), pushes its records into Redis in order through the same claim-and-commit path as live
 intake, and deletes it only when every record is durable there. A record that cannot be read (torn write, bit rot)
-is copied to `quarantine/` with the reason instead of being replayed forever.
+is copied to `quarantine/` with the reason instead of being replayed forever; `lapor-gateway attachments purge`
+deletes it after the retention (workers/retention.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import threading
 import time
@@ -27,12 +29,18 @@ from gateway.private_files import open_private, private_directory, write_private
 
 log = get_logger()
 
+# Under the data dir.
+SPOOL_DIR = "spool"
 SPOOL_SUFFIX = ".spool"
 CLAIMED_SUFFIX = ".replaying"
 # Tracking-ID sequence numbers a process leased and did not use, left for the processes that need them (see
 # `save_reserve`): a gateway restarted while Redis is down can still answer from the spool.
 RESERVE_PREFIX = "reserve-"
 RESERVE_SUFFIX = ".json"
+# A record that could not be read, under the spool directory: `<spool file's stem>-line<n>.bad` (the line as it was)
+# and `.reason` beside it. The stem is `key`: the two files are one record to the retention's purge.
+QUARANTINE_DIR = "quarantine"
+QUARANTINED_RECORD = re.compile(r"(?P<key>.+-line[0-9]+)\.(?:bad|reason)", re.DOTALL)
 
 
 def file_stem(host: str) -> str:
@@ -79,7 +87,7 @@ class Spool:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.quarantine = directory / "quarantine"
+        self.quarantine = directory / QUARANTINE_DIR
         self._lock = threading.Lock()
         self._path = directory / f"{file_stem(socket.gethostname())}{SPOOL_SUFFIX}"
         # Files this process claimed for replay: retried at once after a replay cut short by another outage.

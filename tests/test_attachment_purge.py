@@ -1,10 +1,12 @@
 """`lapor-gateway attachments purge`: the files no report needs any more go, and nothing a report needs.
 
-On real Redis and a real data dir: a table of kept files (their age, what in Redis names them) through the purge;
-an anonymous report's photo through the SMTP server, the forward worker and the reference case store, whose copy
-without metadata goes by its age and whose original goes once its envelope is gone; writers racing the purge (a mail
-with the same file, the forward worker reusing a fetched file, a mail quarantined again) at the two moments that
-matter; and the command as an operator's cron runs it: the dry run deletes nothing, the log line, the exit codes.
+On real Redis and a real data dir: a table of kept files (their age, what in Redis names them) through the purge; a
+table of the spool's quarantined records and the e-mail outbox's replies, written by the gateway's own writers, which
+go by their age alone; an anonymous report's photo through the SMTP server, the forward worker and the reference case
+store, whose copy without metadata goes by its age and whose original goes once its envelope is gone; writers racing
+the purge (a mail with the same file, the forward worker reusing a fetched file, a mail or a spool record quarantined
+again) at the two moments that matter; and the command as an operator's cron runs it: the dry run deletes nothing,
+the log line, the exit codes.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ import orjson
 import pytest
 from redis import Redis
 
+from channels.email.reply import build_reply, outbox_dir, write_to_outbox
 from channels.email.store import Quarantine
 from gateway.attachments import attachment_location, store_attachment
 from gateway.queues import FORWARD_QUEUE, envelope_key
 from gateway.settings import Settings
+from gateway.spool import SPOOL_DIR, Spool, SpoolRecord
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id
 from tests.aggregator_support import drain
 from tests.conftest import VENV_BIN, CaseStoreServer, TestEnvironment, free_port
@@ -180,13 +184,124 @@ def test_an_anonymous_reports_copy_goes_by_its_age_and_its_original_with_its_env
     assert not original.exists()
 
 
+# -- what no envelope names: the spool's quarantine and the e-mail outbox go by their age ---------------------------
+SPOOLED = SpoolRecord("10000009", "aggregator:telkomsel:8f2c", {
+    "tracking_id": "10000009", "channel": "sms", "sender": {"kind": "msisdn", "id": "+6281234567890"},
+    "text": "Pungli di loket 3 kantor kelurahan"})
+
+
+def spool_record_quarantined(settings: Settings) -> list[Path]:
+    """A spooled record damaged on disk (a flipped character), quarantined as the replayer does when it reads the
+    file it claimed: the line and its reason. Read again, the same record is quarantined again."""
+    spool = Spool(settings.data_dir / SPOOL_DIR)
+    spool.check_writable()
+    claimed = next(spool.directory.glob("*.replaying"), None)
+    if claimed is None:
+        spool.append([SPOOLED])
+        [pending] = spool.pending_files()
+        pending.write_bytes(pending.read_bytes().replace(b"loket 3", b"loket 8"))
+        claimed = spool.claim(pending)
+        assert claimed is not None
+    assert list(spool.read(claimed)) == []
+    return sorted(spool.quarantine.iterdir())
+
+
+def reply_in_outbox(settings: Settings) -> list[Path]:
+    """The acknowledgement of a mail as the reply worker writes it without a relay: the citizen's address in it."""
+    payload = {"tracking_id": format_tracking_id(FIRST_SEQUENCE), "to": "warga@example.net", "kind": "ack",
+               "subject": "Pungli di loket 3", "in_reply_to": "CAF3x@mail.example.net"}
+    return [write_to_outbox(build_reply(payload, settings), settings)]
+
+
+def foreign_file_in_outbox(name: str) -> Callable[[Settings], list[Path]]:
+    """A file the gateway did not write, in an outbox directory an operator chose (`email.outbox_dir`)."""
+    def write(settings: Settings) -> list[Path]:
+        path = outbox_dir(settings) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"From: operator@example.go.id\r\n\r\ncatatan\r\n")
+        return [path]
+    return write
+
+
+def cut_short(make: Callable[[Settings], list[Path]], how: str) -> Callable[[Settings], list[Path]]:
+    """What is left of an item when a write (`how`: write_atomically's pid and thread) or a purge (`purge-<pid>`)
+    was cut short: one temporary file."""
+    def write(settings: Settings) -> list[Path]:
+        first, *others = make(settings)
+        temporary = first.with_name(f".{first.name}.{how}.tmp")
+        first.rename(temporary)
+        for other in others:  # deleted by the purge cut short
+            other.unlink()
+        return [temporary]
+    return write
+
+
+@dataclass(frozen=True)
+class Aged:
+    id: str
+    files: Callable[[Settings], list[Path]]
+    kind: str  # the PurgeResult tallies: "spool_quarantine" or "outbox"
+    age_days: float
+    kept: bool
+    counted: bool = True  # a file the gateway did not write is neither deleted nor counted
+    older_than: int | None = None
+    one_written_since: bool = False  # one of the item's files (the .reason) written 2 days ago
+    own_outbox: bool = False  # `email.outbox_dir` set to a directory outside the data dir
+
+
+AGED = [
+    Aged("spool record, old", spool_record_quarantined, "spool_quarantine", 31, kept=False),
+    Aged("spool record, new", spool_record_quarantined, "spool_quarantine", 2, kept=True),
+    Aged("spool record, old, its reason written since", spool_record_quarantined, "spool_quarantine", 31, kept=True,
+         one_written_since=True),
+    Aged("spool record, 10 days old, --older-than 7", spool_record_quarantined, "spool_quarantine", 10, kept=False,
+         older_than=7),
+    Aged("spool record cut short, old", cut_short(spool_record_quarantined, "purge-4242"),
+         "spool_quarantine", 40, kept=False),
+    Aged("outbox reply, old", reply_in_outbox, "outbox", 31, kept=False),
+    Aged("outbox reply, new", reply_in_outbox, "outbox", 2, kept=True),
+    Aged("outbox reply, 10 days old: the default retention keeps it", reply_in_outbox, "outbox", 10, kept=True),
+    Aged("outbox reply, 10 days old, --older-than 7", reply_in_outbox, "outbox", 10, kept=False, older_than=7),
+    Aged("outbox reply, old, in an outbox outside the data dir", reply_in_outbox, "outbox", 31, kept=False,
+         own_outbox=True),
+    Aged("outbox reply cut short, old", cut_short(reply_in_outbox, "4242.139872"), "outbox", 40, kept=False),
+    Aged("a mail of another name in the outbox, old", foreign_file_in_outbox("20250101-catatan.eml"), "outbox", 400,
+         kept=True, counted=False, own_outbox=True),
+    Aged("a temporary file of another name in the outbox, old", foreign_file_in_outbox(".catatan.eml.1.2.tmp"),
+         "outbox", 400, kept=True, counted=False, own_outbox=True),
+]
+
+
+@pytest.mark.parametrize("row", AGED, ids=[row.id for row in AGED])
+def test_quarantined_spool_records_and_outbox_replies_go_by_their_age(
+        row: Aged, test_env: TestEnvironment, redis: Redis, tmp_path: Path) -> None:
+    settings = test_env.settings(**({"LAPOR_EMAIL_OUTBOX_DIR": str(tmp_path / "balasan")} if row.own_outbox else {}))
+    tracking_id(redis)
+    paths = row.files(settings)
+    assert paths
+    for path in paths:
+        aged(path, row.age_days)
+    if row.one_written_since:
+        aged(paths[-1], 2)
+    size = sum(path.stat().st_size for path in paths)
+
+    result = purge(settings, redis, older_than_days=row.older_than)
+
+    assert [path.exists() for path in paths] == [row.kept] * len(paths)
+    deleted, kept = getattr(result, f"{row.kind}_deleted"), getattr(result, f"{row.kind}_kept")
+    expected = (0, 0) if not row.counted else (0, 1) if row.kept else (1, 0)
+    assert (deleted.files, kept.files) == expected
+    assert (deleted.bytes, kept.bytes) == ((0, 0) if not row.counted else (0, size) if row.kept else (size, 0))
+    assert result.failed == 0
+
+
 # -- writers racing the purge ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Race:
     id: str
     moment: str  # "after the envelopes were read" or "between the look and the removal"
     writer: Callable[[Settings, Redis, Path], None]
-    quarantined: bool = False
+    kind: str = "attachment"  # or "quarantined mail", "spool record"
 
 
 def mailed_again(settings: Settings, redis: Redis, path: Path) -> None:
@@ -218,6 +333,12 @@ def quarantined_again(settings: Settings, redis: Redis, path: Path) -> None:
     Quarantine(settings.data_dir).add(path.read_bytes(), "parse_error", "again", "warga@example.net", [RECIPIENT])
 
 
+def spool_record_quarantined_again(settings: Settings, redis: Redis, path: Path) -> None:
+    """A replay cut short by another outage, retried: the claimed file read again, the damaged line quarantined again
+    (its .bad and .reason written over)."""
+    spool_record_quarantined(settings)
+
+
 RACES = [
     Race("the same file mailed in a new report", "after the envelopes were read", mailed_again),
     Race("the same file mailed through the SMTP server", "after the envelopes were read", mailed_through_smtp),
@@ -225,7 +346,9 @@ RACES = [
     Race("the same file mailed in a new report", "between the look and the removal", mailed_again),
     Race("the forward worker reusing a file it fetched", "between the look and the removal", fetched_again),
     Race("the same mail quarantined again", "between the look and the removal", quarantined_again,
-         quarantined=True),
+         kind="quarantined mail"),
+    Race("the same spool record quarantined again", "between the look and the removal",
+         spool_record_quarantined_again, kind="spool record"),
 ]
 
 
@@ -234,7 +357,11 @@ def test_a_file_a_writer_uses_while_the_purge_runs_is_kept(
         race: Race, test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
     tid = tracking_id(redis)
-    if race.quarantined:
+    if race.kind == "spool record":
+        path, _reason = spool_record_quarantined(settings)
+        for stale in path.parent.iterdir():
+            aged(stale, 31)
+    elif race.kind == "quarantined mail":
         path = settings.data_dir / "email" / "quarantine" / f"{hashlib.sha256(RAW_MAIL).hexdigest()}.eml"
         Quarantine(settings.data_dir).add(RAW_MAIL, "parse_error", "first", "warga@example.net", [RECIPIENT])
         for stale in path.parent.iterdir():
@@ -273,7 +400,10 @@ def test_a_file_a_writer_uses_while_the_purge_runs_is_kept(
     result = purge(settings, redis)
 
     assert written and path.exists()
-    if race.quarantined:
+    if race.kind == "spool record":
+        assert path.with_suffix(".reason").exists()
+        assert (result.spool_quarantine_deleted.files, result.spool_quarantine_kept.files) == (0, 1)
+    elif race.kind == "quarantined mail":
         assert path.with_suffix(".json").exists()
         assert (result.quarantine_deleted.files, result.quarantine_kept.files) == (0, 1)
     else:
@@ -295,6 +425,12 @@ def test_the_dry_run_counts_what_the_purge_deletes_and_deletes_nothing(
     for suffix in (".eml", ".json"):
         (quarantine / f"{key}{suffix}").write_bytes(RAW_MAIL)
         aged(quarantine / f"{key}{suffix}", 40)
+    for path in (*spool_record_quarantined(settings), *reply_in_outbox(settings)):
+        aged(path, 40)
+    spool_quarantine, outbox = settings.data_dir / "spool" / "quarantine", outbox_dir(settings)
+    spool_bytes = sum(path.stat().st_size for path in spool_quarantine.iterdir())
+    [reply] = outbox.iterdir()
+    reply_bytes = reply.stat().st_size
     every_file = sorted(str(path) for path in settings.data_dir.rglob("*") if path.is_file())
     old_bytes = sum(path.stat().st_size for path in old)
 
@@ -305,6 +441,8 @@ def test_the_dry_run_counts_what_the_purge_deletes_and_deletes_nothing(
     assert f"would delete 3 file(s), {old_bytes:,} bytes; kept 1 named by an envelope, 1 used within 30 day(s)" \
         in dry.stdout
     assert f"quarantined mail: would delete 1 mail(s), {2 * len(RAW_MAIL)} bytes" in dry.stdout
+    assert f"spool quarantine: would delete 1 record(s), {spool_bytes:,} bytes; kept 0" in dry.stdout
+    assert f"e-mail outbox: would delete 1 reply(ies), {reply_bytes:,} bytes; kept 0" in dry.stdout
     assert "envelopes in Redis: 1" in dry.stdout and "dry run: nothing was deleted" in dry.stdout
     assert '"attachments.purged"' not in dry.stdout
     assert not re.search(r"[0-9a-f]{16}", dry.stdout + dry.stderr)  # no file's name, not even a sha256's start
@@ -314,12 +452,16 @@ def test_the_dry_run_counts_what_the_purge_deletes_and_deletes_nothing(
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"deleted 3 file(s), {old_bytes:,} bytes" in done.stdout
     assert [path.exists() for path in (*old, named, young)] == [False, False, False, True, True]
-    assert list(quarantine.iterdir()) == []
+    assert list(quarantine.iterdir()) == list(spool_quarantine.iterdir()) == list(outbox.iterdir()) == []
     line = next(orjson.loads(text) for text in done.stdout.splitlines() if '"attachments.purged"' in text)
     assert {name: line[name] for name in ("files", "megabytes", "kept_named", "kept_recent", "quarantined_mails",
-                                          "envelopes", "failed", "retention_days")} == {
+                                          "spool_quarantined_records", "spool_quarantined_megabytes",
+                                          "spool_quarantined_kept", "outbox_replies", "outbox_megabytes",
+                                          "outbox_kept", "envelopes", "failed", "retention_days")} == {
         "files": 3, "megabytes": old_bytes / 1_000_000, "kept_named": 1, "kept_recent": 1, "quarantined_mails": 1,
-        "envelopes": 1, "failed": 0, "retention_days": 30}
+        "spool_quarantined_records": 1, "spool_quarantined_megabytes": spool_bytes / 1_000_000,
+        "spool_quarantined_kept": 0, "outbox_replies": 1, "outbox_megabytes": reply_bytes / 1_000_000,
+        "outbox_kept": 0, "envelopes": 1, "failed": 0, "retention_days": 30}
     assert not re.search(r"[0-9a-f]{16}", done.stdout + done.stderr)
 
 

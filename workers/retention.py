@@ -18,8 +18,14 @@ A copy without metadata is named by no envelope (the gateway's copy keeps the or
 The case store has it, and the forward worker makes it again from the original should the report go again (a
 requeue); the retention's floor of a day keeps it through the forward job that wrote it and reads it back.
 
-Quarantined mail (`email/quarantine/<sha256>.eml` and its `.json`) is the raw mail, the sender's address and every
-attachment in it, never a report: it goes by the same age, once neither of its files was written within it.
+Three more places keep a citizen's number, address or words and are named by no envelope; each goes by the same age,
+an item whose files were none written within it:
+- quarantined mail (`email/quarantine/<sha256>.eml` and its `.json`): the raw mail, the sender's address and every
+  attachment in it, never a report;
+- the spool's quarantine (`spool/quarantine/<spool file>-line<n>.bad` and its `.reason`): a record that could not be
+  read back into Redis, the envelope as far as it was written;
+- the e-mail outbox (`email.outbox_dir`, `email/outbox/` by default: the replies written without a relay, as the
+  development profile does), where only the files named as the gateway names a reply go: it may be any directory.
 
 A file is deleted in two steps: renamed aside, then looked at again. A writer that marked it used in between (the
 same bytes mailed again) is seen then, and the file is put back; one that comes after the rename finds no file and
@@ -41,10 +47,13 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 
+from channels.email.reply import OUTBOX_FILE, outbox_dir
 from gateway.attachments import ATTACHMENTS_DIR, is_provider_url
 from gateway.logs import get_logger
 from gateway.queues import ENVELOPE_KEY, readable_envelope
 from gateway.settings import Settings
+from gateway.spool import QUARANTINE_DIR as SPOOL_QUARANTINE_DIR
+from gateway.spool import QUARANTINED_RECORD, SPOOL_DIR
 from gateway.tracking import SEQUENCE_KEY
 from workers.media import fetched_key, fetched_record
 
@@ -54,7 +63,7 @@ DAY_SECONDS = 86_400
 # The shortest retention: a copy without metadata is named by no envelope, and the forward job that wrote it reads it
 # back within its job timeout (minutes).
 MIN_RETENTION_SECONDS = DAY_SECONDS
-# channels/email/store.py keeps quarantined mail there (not imported: the purge needs none of the mail parser).
+# channels/email/store.py keeps quarantined mail there.
 QUARANTINE_DIR = Path("email") / "quarantine"
 # How many keys one SCAN step asks Redis to look at, and so at most how many envelopes one MGET reads.
 SCAN_COUNT = 1000
@@ -64,6 +73,31 @@ SHA256 = re.compile(rb"[0-9a-f]{64}")
 _SHA256_NAME = re.compile(r"[0-9a-f]{64}")
 # What gateway.private_files.write_atomically writes before its rename, and what a purge sets a file aside as.
 TEMPORARY_SUFFIX = ".tmp"
+
+
+@dataclass(frozen=True, slots=True)
+class AgedFiles:
+    """Files named by no envelope, which go by their age alone: the files of one item (a mail and its reason) whole."""
+
+    item: re.Pattern[str]  # fullmatch of a file's name; its group `key` names the item the file belongs to
+    temporary: re.Pattern[str]  # a write or a purge cut short: part of an item
+    first: str = ""  # the suffix of an item's file deleted first
+
+
+# Any temporary file in a directory the gateway alone writes.
+_ANY_TEMPORARY = re.compile(rf"\..*{re.escape(TEMPORARY_SUFFIX)}", re.DOTALL)
+
+
+def own_temporary(item: re.Pattern[str]) -> re.Pattern[str]:
+    """An item's own temporary file (gateway.private_files.write_atomically's, or one a purge set aside), for a
+    directory where other files may be."""
+    return re.compile(rf"\.(?:{item.pattern})\..+{re.escape(TEMPORARY_SUFFIX)}", re.DOTALL)
+
+
+# The .json first: then `email quarantine list` no longer shows the mail.
+QUARANTINED_MAIL = AgedFiles(re.compile(r"(?P<key>[0-9a-f]{64})\.(?:eml|json)"), _ANY_TEMPORARY, first=".json")
+QUARANTINED_SPOOL_RECORD = AgedFiles(QUARANTINED_RECORD, _ANY_TEMPORARY)
+OUTBOX_REPLY = AgedFiles(OUTBOX_FILE, own_temporary(OUTBOX_FILE))
 
 
 class PurgeError(Exception):
@@ -101,6 +135,10 @@ class PurgeResult:
     kept_recent: Tally = field(default_factory=Tally)  # used within the retention
     quarantine_deleted: Tally = field(default_factory=Tally)  # quarantined mails (.eml and .json together)
     quarantine_kept: Tally = field(default_factory=Tally)
+    spool_quarantine_deleted: Tally = field(default_factory=Tally)  # spool records (.bad and .reason together)
+    spool_quarantine_kept: Tally = field(default_factory=Tally)
+    outbox_deleted: Tally = field(default_factory=Tally)  # replies written to the e-mail outbox
+    outbox_kept: Tally = field(default_factory=Tally)
     failed: int = 0  # files or folders that could not be read or deleted
 
 
@@ -128,8 +166,9 @@ def retention_seconds(settings: Settings, older_than_days: int | None = None) ->
 
 def purge(settings: Settings, redis: Redis, *, older_than_days: int | None = None,
           dry_run: bool = False) -> PurgeResult:
-    """Delete (with `dry_run`: count) the kept files and quarantined mail nothing needs any more; logged as
-    `attachments.purged`. Raises PurgeError, having deleted nothing, when it cannot tell what is needed."""
+    """Delete (with `dry_run`: count) the kept files, quarantined mail and spool records, and outbox replies nothing
+    needs any more; logged as `attachments.purged`. Raises PurgeError, having deleted nothing, when it cannot tell
+    what is needed."""
     began = time.monotonic()
     retention = retention_seconds(settings, older_than_days)
     result = PurgeResult(retention_seconds=retention, dry_run=dry_run)
@@ -138,7 +177,12 @@ def purge(settings: Settings, redis: Redis, *, older_than_days: int | None = Non
     # A file used after the envelopes began to be read may belong to a report the scan missed.
     deadline = min(time.time() - retention, references.started_at)
     _purge_attachments(settings.data_dir / ATTACHMENTS_DIR, references.names, deadline, result)
-    _purge_quarantine(settings.data_dir / QUARANTINE_DIR, deadline, result)
+    for directory, files, deleted, kept in (
+            (settings.data_dir / QUARANTINE_DIR, QUARANTINED_MAIL, result.quarantine_deleted, result.quarantine_kept),
+            (settings.data_dir / SPOOL_DIR / SPOOL_QUARANTINE_DIR, QUARANTINED_SPOOL_RECORD,
+             result.spool_quarantine_deleted, result.spool_quarantine_kept),
+            (outbox_dir(settings), OUTBOX_REPLY, result.outbox_deleted, result.outbox_kept)):
+        _purge_by_age(directory, files, deadline, result, deleted, kept)
     if not dry_run:
         _log(result, time.monotonic() - began)
     return result
@@ -226,34 +270,35 @@ def _purge_attachments(root: Path, named: frozenset[bytes], deadline: float, res
                 _delete(Path(entry.path), stat.st_size, deadline, result, result.deleted, result.kept_recent)
 
 
-def _purge_quarantine(directory: Path, deadline: float, result: PurgeResult) -> None:
-    """A quarantined mail goes whole (its .json first: then `email quarantine list` no longer shows it), once
-    neither of its files was written since `deadline`; a temporary file left that long goes too."""
-    mails: dict[str, list[tuple[Path, os.stat_result]]] = {}
+def _purge_by_age(directory: Path, files: AgedFiles, deadline: float, result: PurgeResult, deleted: Tally,
+                  kept: Tally) -> None:
+    """An item goes whole (`files.first` first), once none of its files was written since `deadline`; a temporary
+    file left that long goes too. Anything else is left."""
+    items: dict[str, list[tuple[Path, os.stat_result]]] = {}
     for entry in _entries(directory, result):
-        if entry.name.startswith(".") and entry.name.endswith(TEMPORARY_SUFFIX):
+        if files.temporary.fullmatch(entry.name):
             stat = _stat(entry, result)
-            if stat is not None and stat.st_mtime < deadline:  # counted as a mail: it is one, or part of one
-                _delete(Path(entry.path), stat.st_size, deadline, result, result.quarantine_deleted, Tally())
+            if stat is not None and stat.st_mtime < deadline:  # counted as an item: it is one, or part of one
+                _delete(Path(entry.path), stat.st_size, deadline, result, deleted, Tally())
             continue
-        stem, dot, suffix = entry.name.partition(".")
-        if not dot or suffix not in ("eml", "json") or _SHA256_NAME.fullmatch(stem) is None:
+        match = files.item.fullmatch(entry.name)
+        if match is None:
             continue
         stat = _stat(entry, result)
         if stat is not None:
-            mails.setdefault(stem, []).append((Path(entry.path), stat))
-    for files in mails.values():
-        size = sum(stat.st_size for _, stat in files)
-        if any(stat.st_mtime >= deadline for _, stat in files):
-            result.quarantine_kept.add(size)
+            items.setdefault(match["key"], []).append((Path(entry.path), stat))
+    for item in items.values():
+        size = sum(stat.st_size for _, stat in item)
+        if any(stat.st_mtime >= deadline for _, stat in item):
+            kept.add(size)
             continue
-        deleted, kept = Tally(), Tally()
-        for path, stat in sorted(files, key=lambda item: item[0].suffix != ".json"):
-            _delete(path, stat.st_size, deadline, result, deleted, kept)
-        if kept.files:
-            result.quarantine_kept.add(size)
-        elif deleted.files:
-            result.quarantine_deleted.add(deleted.bytes)
+        gone, put_back = Tally(), Tally()
+        for path, stat in sorted(item, key=lambda found: found[0].suffix != files.first):
+            _delete(path, stat.st_size, deadline, result, gone, put_back)
+        if put_back.files:
+            kept.add(size)
+        elif gone.files:
+            deleted.add(gone.bytes)
 
 
 def _entries(directory: Path, result: PurgeResult) -> list[os.DirEntry[str]]:
@@ -329,6 +374,11 @@ def _log(result: PurgeResult, seconds: float) -> None:
         "kept_named": result.kept_named.files, "kept_recent": result.kept_recent.files,
         "quarantined_mails": result.quarantine_deleted.files,
         "quarantined_megabytes": result.quarantine_deleted.bytes / 1_000_000,
-        "quarantined_kept": result.quarantine_kept.files, "failed": result.failed, "seconds": round(seconds, 3),
+        "quarantined_kept": result.quarantine_kept.files,
+        "spool_quarantined_records": result.spool_quarantine_deleted.files,
+        "spool_quarantined_megabytes": result.spool_quarantine_deleted.bytes / 1_000_000,
+        "spool_quarantined_kept": result.spool_quarantine_kept.files,
+        "outbox_replies": result.outbox_deleted.files, "outbox_megabytes": result.outbox_deleted.bytes / 1_000_000,
+        "outbox_kept": result.outbox_kept.files, "failed": result.failed, "seconds": round(seconds, 3),
     }
     (log.warning if result.failed else log.info)("attachments.purged", **fields)

@@ -25,6 +25,9 @@ from gateway.private_files import write_atomically
 from gateway.replies import load_replies
 from gateway.settings import Settings
 
+# A reply written to the outbox (`write_to_outbox`), `key` without its extension. The outbox may be any directory
+# (`email.outbox_dir`): `lapor-gateway attachments purge` deletes only files of this name there.
+OUTBOX_FILE = re.compile(r"(?P<key>[0-9]{8}T[0-9]{6}Z-[0-9A-Za-z]+-[0-9a-f]{8})\.eml")
 REPLY_TEXTS = {"ack": "email_ack", "duplicate": "email_duplicate", "follow_up": "email_follow_up"}
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|fw|fwd|balas|bls|tr|trs)\s*:\s*)+", re.IGNORECASE)
 
@@ -85,11 +88,13 @@ def build_reply(payload: dict[str, Any], settings: Settings) -> EmailMessage:
 
 
 def outbox_dir(settings: Settings) -> Path:
+    """Where replies go without a relay. They hold the citizen's address: the retention's purge deletes them."""
     return Path(settings.email.outbox_dir) if settings.email.outbox_dir else settings.data_dir / "email" / "outbox"
 
 
 def write_to_outbox(message: EmailMessage, settings: Settings) -> Path:
-    """Without a relay: one .eml file per reply, which any mail client opens."""
+    """Without a relay: one .eml file per reply, which any mail client opens, named as OUTBOX_FILE says and never
+    written again."""
     name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{message['X-LAPOR-Tracking-ID']}-" \
            f"{secrets.token_hex(4)}.eml"
     path = outbox_dir(settings) / name
