@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -58,6 +60,36 @@ def _require_redis_url(settings: Settings) -> str:
         return embedded
     console.print("[red]REDIS_URL is not set[/red] and no `make run` is running under this data dir")
     raise typer.Exit(2)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+# Exit code of an operator's command that met a Redis it could not reach (as `attachments purge`'s RedisUnavailable).
+EXIT_REDIS_UNREACHABLE = 1
+
+
+def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
+    """An operator's command that meets a Redis refusing or not answering says which Redis and what to do, and exits
+    1, instead of ending on a traceback (which named neither). Not for the processes: they ride an outage out."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    @functools.wraps(command)
+    def told(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            from gateway.embedded_redis import named_redis
+            from gateway.queues import redis_connection
+
+            settings = _settings()
+            redis = named_redis(redis_connection(_require_redis_url(settings)), settings.data_dir)
+            console.print(f"[red]Redis unreachable ({type(error).__name__}):[/red] check {escape(redis)}: is it "
+                          "running, and are REDIS_URL and its database number the gateway's? The command stopped "
+                          "there; run it again once Redis answers (`lapor-gateway status` says when)")
+            raise typer.Exit(EXIT_REDIS_UNREACHABLE) from None
+
+    return told
 
 
 def _count_into_shared_metrics(settings: Settings) -> None:
@@ -113,6 +145,15 @@ def worker(
     burst: Annotated[bool, typer.Option(help="Exit when the queues are empty.")] = False,
 ) -> None:
     """RQ workers (non-forking, with the retry scheduler): one process per queue."""
+    from gateway.queues import ALL_QUEUES
+
+    names = [name.strip() for name in queues.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ALL_QUEUES]
+    if unknown or not names:
+        # A misspelt queue ran a worker that took no job and looked alive, and none at all one that exited 0 at once.
+        console.print(f"[red]no such queue:[/red] {escape(', '.join(unknown) or repr(queues))}; the gateway's queues "
+                      f"are {', '.join(ALL_QUEUES)}")
+        raise typer.Exit(2)
     settings = _settings()
     _count_into_shared_metrics(settings)
     from workers.run import run_workers
@@ -120,7 +161,7 @@ def worker(
     # The workers connect to settings.redis_url: the embedded Redis of a running `make run` when REDIS_URL is unset.
     settings = settings.model_copy(update={"redis_url": _require_redis_url(settings)})
     log.info("worker.starting", queues=queues)
-    raise typer.Exit(run_workers(settings, [name.strip() for name in queues.split(",") if name.strip()], burst=burst))
+    raise typer.Exit(run_workers(settings, names, burst=burst))
 
 
 @app.command()
@@ -239,6 +280,7 @@ def _matching(letters: list[DeadLetter], queue: str | None, channel: str | None,
 
 
 @deadletters_app.command("list")
+@_tells_an_unreachable_redis
 def deadletters_list(
     limit: Annotated[int, typer.Option(help="How many to show.")] = 50,
     queue: QueueFilter = None,
@@ -260,6 +302,7 @@ def deadletters_list(
 
 
 @deadletters_app.command("show")
+@_tells_an_unreachable_redis
 def deadletters_show(selector: Annotated[str, typer.Argument(help="Tracking ID or entry key.")]) -> None:
     """Everything recorded about one dead letter."""
     letter = _dead_letters(_settings()).get(selector)
@@ -289,6 +332,9 @@ def _selected(registry: DeadLetters, selectors: list[str] | None, all_: bool, qu
     if not selectors and not all_:
         console.print("name Tracking IDs or pass --all")
         raise typer.Exit(2)
+    if selectors and all_:  # `purge <id> --all --yes` would otherwise drop every dead letter, not the one named
+        console.print("name Tracking IDs or pass --all, not both: nothing was done")
+        raise typer.Exit(2)
     letters = _matching(registry.select(None if all_ else selectors), queue, channel, reason)
     filtered = queue is not None or channel is not None or reason is not None
     found = {letter.key for letter in letters} | {letter.tracking_id for letter in letters}
@@ -299,6 +345,7 @@ def _selected(registry: DeadLetters, selectors: list[str] | None, all_: bool, qu
 
 
 @deadletters_app.command("requeue")
+@_tells_an_unreachable_redis
 def deadletters_requeue(
     selectors: Annotated[list[str] | None, typer.Argument(help="Tracking IDs or keys; none with --all.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Requeue every dead letter (that passes the filters).")] = False,
@@ -330,6 +377,7 @@ def deadletters_requeue(
 
 
 @deadletters_app.command("purge")
+@_tells_an_unreachable_redis
 def deadletters_purge(
     selectors: Annotated[list[str] | None, typer.Argument(help="Tracking IDs or keys; none with --all.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Purge every dead letter (that passes the filters).")] = False,
@@ -381,6 +429,7 @@ def _printable(text: str) -> str:
 
 
 @attachments_app.command("list")
+@_tells_an_unreachable_redis
 def attachments_list(tracking_id: TrackingIdArgument) -> None:
     """Each attachment of a report as the gateway keeps it, and what the case store gets of it (or why not)."""
     from workers.handover import WITHHELD
@@ -403,6 +452,7 @@ def attachments_list(tracking_id: TrackingIdArgument) -> None:
 
 
 @attachments_app.command("export")
+@_tells_an_unreachable_redis
 def attachments_export(
     tracking_id: TrackingIdArgument,
     directory: Annotated[Path, typer.Argument(help="Where to write the files (created if missing).")],
@@ -475,7 +525,7 @@ app.add_typer(email_app, name="email")
 
 @app.command()
 def smtp() -> None:
-    """The SMTP server for e-mail intake ([smtp] port, LAPOR_SMTP_PORT), plus the IMAP poller when configured."""
+    """The SMTP server for e-mail intake (LAPOR_SMTP_PORT), plus the IMAP poller when configured."""
     import asyncio
     import logging
     import signal

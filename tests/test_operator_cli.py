@@ -1,0 +1,89 @@
+"""The operator's commands on a bad night: a Redis that is not there, a misspelt queue, flags that contradict each
+other. Each says what is wrong and what to check, exits non-zero, and ends on no traceback; none does more than it
+was asked to.
+
+As processes (the entry point an operator runs), against real Redis, or against a port where none listens.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE
+from tests.conftest import VENV_BIN, TestEnvironment, free_port
+from workers.deadletters import DeadLetters
+
+
+def cli(test_env: TestEnvironment, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(VENV_BIN / "lapor-gateway"), *args], env=test_env.process_env(COLUMNS="200", **env),
+                          capture_output=True, text=True, timeout=60)
+
+
+def no_traceback(result: subprocess.CompletedProcess[str]) -> bool:
+    output = result.stdout + result.stderr
+    return "Traceback" not in output and "uncaught_exception" not in output
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    id: str
+    args: tuple[str, ...]
+
+
+UNREACHABLE = [
+    Unreachable("deadletters list", ("deadletters", "list")),
+    Unreachable("deadletters show", ("deadletters", "show", "10000004")),
+    Unreachable("deadletters requeue", ("deadletters", "requeue", "--all")),
+    Unreachable("deadletters purge", ("deadletters", "purge", "--all", "--yes")),
+    Unreachable("attachments list", ("attachments", "list", "10000004")),
+    Unreachable("attachments export", ("attachments", "export", "10000004", "{tmp}/handed-over")),
+]
+
+
+@pytest.mark.parametrize("row", UNREACHABLE, ids=[row.id for row in UNREACHABLE])
+def test_a_command_that_cannot_reach_redis_names_it_and_exits_1(
+        row: Unreachable, test_env: TestEnvironment, tmp_path: Path) -> None:
+    """It ended on a JSON traceback (`process.uncaught_exception`) that said neither which Redis nor what to do."""
+    port = free_port()
+    args = [arg.format(tmp=tmp_path) for arg in row.args]
+
+    result = cli(test_env, *args, REDIS_URL=f"redis://127.0.0.1:{port}/0")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert no_traceback(result), result.stdout + result.stderr
+    assert "Redis unreachable (ConnectionError)" in result.stdout
+    assert f"the Redis server REDIS_URL names (127.0.0.1:{port})" in result.stdout
+    assert not (tmp_path / "handed-over").exists()
+
+
+@pytest.mark.parametrize("queues", ["lapor-foward", "lapor-forward,lapor-reply,lapor-stats", ","])
+def test_a_worker_for_a_queue_that_does_not_exist_is_refused(test_env: TestEnvironment, queues: str) -> None:
+    """A misspelt queue ran a worker that took no job while looking alive (and with --burst exited 0); no queue at
+    all exited 0 at once."""
+    result = cli(test_env, "worker", "--queues", queues, "--burst")
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "no such queue" in result.stdout
+    assert "the gateway's queues are lapor-forward, lapor-reply, lapor-status" in result.stdout
+    assert '"worker.starting"' not in result.stdout and no_traceback(result)
+
+
+@pytest.mark.parametrize("command", ["requeue", "purge"])
+def test_tracking_ids_and_all_together_are_refused_and_nothing_is_done(
+        command: str, test_env: TestEnvironment, redis: Redis) -> None:
+    """`purge <id> --all --yes` purged every dead letter, not the one named: an operator who typed an ID meant it."""
+    registry = DeadLetters(redis)
+    for tracking_id in ("10000011", "10000029"):
+        registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[tracking_id]], tracking_id=tracking_id,
+                         item=tracking_id, reason="casestore_422", detail="refused")
+
+    result = cli(test_env, "deadletters", command, "10000011", "--all", *(["--yes"] if command == "purge" else []))
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "name Tracking IDs or pass --all, not both: nothing was done" in result.stdout
+    assert registry.count() == 2
