@@ -585,6 +585,7 @@ def quarantine_list() -> None:
 
 
 @quarantine_app.command("reprocess")
+@_tells_an_unreachable_redis
 def quarantine_reprocess(
     keys: Annotated[list[str] | None, typer.Argument(help="Keys (or key prefixes); none with --all.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Reprocess every quarantined mail.")] = False,
@@ -596,6 +597,8 @@ def quarantine_reprocess(
     _count_into_shared_metrics(settings)
     from channels.email.processor import MailProcessor
     from channels.email.store import Quarantine
+    from gateway.embedded_redis import named_redis
+    from gateway.errors import NotDurable
     from gateway.intake import Intake
     from gateway.queues import redis_connection
 
@@ -621,7 +624,13 @@ def quarantine_reprocess(
                 console.print(f"{entry.key[:16]}: gone from the quarantine, or unreadable")
                 continue
             # Still quarantined: the entry is rewritten with the new reason; otherwise it is released.
-            outcome = await processor.process(raw, entry.envelope_sender, entry.recipients)
+            try:
+                outcome = await processor.process(raw, entry.envelope_sender, entry.recipients)
+            except NotDurable:  # Redis unreachable: this mail and the rest stay quarantined, as they were
+                console.print(f"{entry.key[:16]}: not reprocessed, Redis unreachable: check "
+                              f"{escape(named_redis(redis, settings.data_dir))}; it stays quarantined, and the rest "
+                              "were not tried: run the command again once Redis answers")
+                break
             console.print(f"{entry.key[:16]}: {outcome.status} {outcome.tracking_id or outcome.reason or ''}")
             if outcome.status != "quarantined":
                 quarantine.remove(entry)

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
+from channels.email.store import Quarantine
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE
 from tests.conftest import VENV_BIN, TestEnvironment, free_port
+from tests.email_support import RECIPIENT
 from workers.deadletters import DeadLetters
 
 
@@ -59,6 +61,24 @@ def test_a_command_that_cannot_reach_redis_names_it_and_exits_1(
     assert "Redis unreachable (ConnectionError)" in result.stdout
     assert f"the Redis server REDIS_URL names (127.0.0.1:{port})" in result.stdout
     assert not (tmp_path / "handed-over").exists()
+
+
+def test_quarantined_mail_reprocessed_while_redis_is_unreachable_stays_quarantined_and_is_said_so(
+        test_env: TestEnvironment) -> None:
+    """A readable mail (the parser fixed since) met intake's NotDurable and ended on a traceback."""
+    mail = (b"From: Budi <budi.santoso@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject: Pungli\r\n"
+            b"Message-ID: <a1@example.net>\r\n\r\nPungli di loket 3\r\n")
+    quarantine = Quarantine(test_env.settings().data_dir)
+    entry = quarantine.add(mail, "parse_error", "before the fix", "budi.santoso@example.net", [RECIPIENT])
+    port = free_port()
+
+    result = cli(test_env, "email", "quarantine", "reprocess", "--all", REDIS_URL=f"redis://127.0.0.1:{port}/0")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert no_traceback(result), result.stdout + result.stderr
+    assert (f"{entry.key[:16]}: not reprocessed, Redis unreachable: check the Redis server REDIS_URL names "
+            f"(127.0.0.1:{port}); it stays quarantined") in result.stdout
+    assert [kept.key for kept in quarantine.list()] == [entry.key]
 
 
 @pytest.mark.parametrize("queues", ["lapor-foward", "lapor-forward,lapor-reply,lapor-stats", ","])
