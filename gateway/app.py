@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -31,6 +31,7 @@ from gateway.followups import resolve_follow_up
 from gateway.health import HealthMonitor, HealthSignals, disabled_channels, load_rules
 from gateway.intake import Intake, build_intake, run_spool_replayer
 from gateway.lease import polled_accounts
+from gateway.liveness import ServingBeat
 from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
 from gateway.outage import RedisOutage
 from gateway.outbound import OutboundReplies, durably
@@ -461,6 +462,13 @@ def log_heartbeat(document: dict[str, object]) -> None:
 GATEWAY_KEY = web.AppKey("gateway", Gateway)
 
 
+def served_channels(adapters: Sequence[WebhookAdapter]) -> list[str]:
+    """The channels whose messages this process receives itself, for its beat: not those its webhooks only notify
+    of (Instagram's: the pollers process fetches the message, and its beat is the one that says the channel is
+    served)."""
+    return [adapter.name for adapter in adapters if not adapter.notifies_only]
+
+
 def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -> web.Application:
     gateway = Gateway(settings=settings, redis=redis, intake=intake or build_intake(settings, redis))
     gateway.adapters = enabled_webhook_adapters(settings)
@@ -493,7 +501,11 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
         gateway.status_client = casestore_client(settings, timeout=1.5)
         replayer = asyncio.create_task(run_spool_replayer(gateway.intake))
         monitor_task = asyncio.create_task(health_loop(gateway))
+        beat_stop = asyncio.Event()
+        beat = asyncio.create_task(ServingBeat(redis, "serve", served_channels(gateway.adapters)).run(beat_stop))
         yield
+        beat_stop.set()
+        beat.cancel()
         replayer.cancel()
         monitor_task.cancel()
         await gateway.status_client.aclose()

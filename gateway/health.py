@@ -59,7 +59,7 @@ DEADLETTERS_KEY = "lapor:health:deadletters:{channel}"
 STATE_KEY = "lapor:health:state"
 DEADLETTER_INDEX_KEY = "lapor:deadletters:index"  # workers.deadletters.INDEX_KEY (gateway code imports no worker)
 WORKER_ALIVE_KEY = "lapor:worker-alive:{name}"  # workers.reaper.ALIVE_KEY: a worker's 5-second liveness key
-# When each process receiving the channel outside the HTTP gateway (SMTP server, pollers) last said it was alive:
+# When each process receiving the channel (HTTP gateway, SMTP server, pollers) last said it was alive:
 # a sorted set, one member per process, scored with the time of its last beat (gateway.liveness).
 SERVING_KEY = "lapor:health:serving:{channel}"
 # A serving process counts as alive while its last beat is this recent (it beats every 2 s, gateway.liveness); the
@@ -109,8 +109,8 @@ class ChannelRules(BaseModel):
     queues: tuple[str, ...] = ("lapor-forward", "lapor-reply")
     quiet_degraded_seconds: float = 0
     quiet_down_seconds: float = 0
-    # No process receiving the channel (outside the HTTP gateway) alive for this long (seconds); 0: the channel
-    # has no such process. `serving_process` names it in the reason.
+    # No process receiving the channel alive for this long (seconds); 0: the rule is off. `serving_process` names
+    # it in the reason.
     process_missing_degraded_seconds: float = 0
     process_missing_down_seconds: float = 0
     serving_process: str = "process serving the channel"
@@ -317,8 +317,9 @@ def rule_quiet(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelR
 
 def rule_process_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
                          now: float) -> Finding | None:
-    """The SMTP server or pollers process not running: counted from its last beat, or from when monitoring began
-    if none ever beat (a grace for start-up: `make run` starts the gateway and these processes together)."""
+    """The process receiving the channel (the HTTP gateway, the SMTP server, the pollers) not running: counted from
+    its last beat, or from when monitoring began if none ever beat (a grace for start-up: `make run` starts them
+    together)."""
     if not (rules.process_missing_degraded_seconds or rules.process_missing_down_seconds):
         return None
     since = signals.process_seen_at or signals.first_seen

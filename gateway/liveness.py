@@ -1,5 +1,6 @@
-"""The beat of a process that receives a channel outside the HTTP gateway: the SMTP server (`email`) and the pollers
-(`x`, `instagram`). Without it a dead `lapor-gateway smtp` or `pollers` looks like a quiet channel for hours.
+"""The beat of a process that receives a channel: the HTTP gateway (the SMS webhooks), the SMTP server (`email`) and
+the pollers (`x`, `instagram`). Without it a dead `lapor-gateway serve`, `smtp` or `pollers` looks like a quiet
+channel for hours, or, for Twilio's SMS, like a channel that is fine.
 
 Every `interval` seconds the process writes, for each channel it serves right now, the time into the channel's
 sorted set (`gateway.health.SERVING_KEY`, one member per process, so several processes of a kind each count and
@@ -11,8 +12,8 @@ A clean stop leaves its last beat where it is and lets it age: a restart (a depl
 well within the rule's threshold, so it does not page anyone; a process stopped for good goes down after the same
 threshold as one that was killed, which is the case the rule is for (a killed process cannot delete anything).
 
-Two drivers for one beat: `run` on an event loop (the SMTP server: a blocked loop stops the beats, as it stops the
-server), `start`/`stop` on a daemon thread (the pollers, which are threads).
+Two drivers for one beat: `run` on an event loop (the HTTP gateway, the SMTP server: a blocked loop stops the beats,
+as it stops the server), `start`/`stop` on a daemon thread (the pollers, which are threads).
 """
 
 from __future__ import annotations

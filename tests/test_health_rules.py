@@ -134,9 +134,10 @@ def test_the_shipped_rules_cover_every_channel_with_their_overrides() -> None:
     assert rules.for_channel("sms-twilio").auth_failures_down == rules.defaults.auth_failures_down == 3
     assert rules.for_channel("x").auth_failures_down == rules.defaults.auth_failures_down
     assert rules.for_channel("sms-aggregator").quiet_degraded_seconds == 3600
-    # Only the channels a process other than the HTTP gateway receives watch that process.
+    # Every channel watches the process that receives it.
     served = {name: rules.for_channel(name).process_missing_down_seconds for name in rules.channels}
-    assert served == {"sms-aggregator": 0, "sms-twilio": 0, "email": 30, "x": 30, "instagram": 30}
+    assert served == {"sms-aggregator": 30, "sms-twilio": 30, "email": 30, "x": 30, "instagram": 30}
+    assert rules.for_channel("sms-twilio").serving_process == "HTTP gateway process (lapor-gateway serve)"
     assert rules.for_channel("email").serving_process == "SMTP server process"
 
 

@@ -107,8 +107,8 @@ class RuleCase:
     id: str
     channel: str
     steps: tuple[Step, ...]
-    # The SMTP server and pollers processes beat before every step, as in a healthy deployment; off for the cases
-    # about them.
+    # The HTTP gateway, SMTP server and pollers processes beat before every step, as in a healthy deployment; off for
+    # the cases about them.
     processes_beating: bool = True
 
 
@@ -172,6 +172,14 @@ CASES = [
         Step(600, nothing, "down"),
         Step(601, serving_beat("smtp", "email"), "ok"),
     ), processes_beating=False),
+    RuleCase("every HTTP gateway killed: the SMS it receives", "sms-twilio", (
+        Step(0, steps(serving_beat("serve", "sms-twilio", "sms-aggregator", instance="a"),
+                      serving_beat("serve", "sms-twilio", "sms-aggregator", instance="b")), "ok"),
+        Step(20, serving_beat("serve", "sms-twilio", "sms-aggregator", instance="b"), "ok"),  # a killed at 0 s
+        Step(49, nothing, "ok"),
+        Step(51, nothing, "down"),  # b killed at 20 s
+        Step(52, serving_beat("serve", "sms-twilio", "sms-aggregator", instance="a"), "ok"),
+    ), processes_beating=False),
     RuleCase("pollers process never started", "x", (
         Step(0, nothing, "ok"),  # a grace from when monitoring began: `make run` starts everything at once
         Step(31, nothing, "down"),
@@ -215,6 +223,7 @@ def test_each_rule_drives_a_channel_there_and_back_with_one_line_per_change(
     for step in case.steps:
         clock["now"] = start + step.at
         if case.processes_beating:
+            serving_beat("serve", "sms-twilio", "sms-aggregator")(redis, signals, settings, start)
             serving_beat("smtp", "email")(redis, signals, settings, start)
             serving_beat("pollers", "x", "instagram")(redis, signals, settings, start)
         step.action(redis, signals, settings, start)

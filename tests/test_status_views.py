@@ -33,6 +33,7 @@ from gateway.errors import RetryableError
 from gateway.health import HealthMonitor, HealthSignals, load_rules, spool_size
 from gateway.intake import Intake
 from gateway.lease import LEASE_KEY, Lease, mailbox_digest
+from gateway.liveness import ServingBeat
 from gateway.metrics import render_metrics
 from gateway.queries import lookup_status
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, HELD_FORWARD_KEY, queue, redis_connection
@@ -274,6 +275,7 @@ def test_a_reason_given_over_several_lines_reads_as_one(redis: Redis, signal: st
     signals = HealthSignals(redis)
     for _ in range(times):
         getattr(signals, signal)("sms-twilio", "401 Unauthorized\nUnauthorized\r\n")
+    ServingBeat(redis, "serve", ["sms-twilio"], clock=lambda: time.time() + 130).beat()  # the gateway receiving it
     monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: time.time() + 130)
     twilio = next(c for c in monitor.check()["channels"] if c["channel"] == "sms-twilio")
     assert (twilio["state"], twilio["reason"]) == ("degraded", reason)
@@ -951,6 +953,44 @@ async def test_the_status_views_say_which_process_polls_each_account_and_how_lon
     assert re.search(r"email\s+│\s+imap:[0-9a-f]{24}\s+│\s+nobody \(no lease held\)\s+│\s+-", table)
 
 
+async def test_with_every_http_gateway_gone_the_sms_channels_are_down_on_the_operators_cli(
+    test_env: TestEnvironment, redis: Redis, tmp_path: Path
+) -> None:
+    """The gateway receives the SMS webhooks itself, so nothing said it was gone: `lapor-gateway status` (cron, the
+    operator's shell) showed Twilio's SMS ok for ever and the aggregator's degraded after an hour of quiet. The
+    gateway beats for the channels it receives (not Instagram's, whose messages the pollers fetch)."""
+    rules = tmp_path / "health.toml"
+    rules.write_text((CONFIG_DIR / "health.toml").read_text().replace("process_missing_down_seconds = 30",
+                                                                      "process_missing_down_seconds = 5"))
+    env = {"LAPOR_HEALTH_RULES_FILE": str(rules)}
+    settings = test_env.settings(**env)
+    runner = web.AppRunner(create_app(settings, redis), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    try:
+        await async_wait_until(lambda: redis.zcard("lapor:health:serving:sms-twilio") == 1, timeout=5)
+        assert redis.zcard("lapor:health:serving:sms-aggregator") == 1
+        assert redis.zcard("lapor:health:serving:instagram") == 0
+    finally:
+        await runner.cleanup()
+
+    def cli_status() -> tuple[int, dict[str, dict[str, object]]]:
+        done = subprocess.run([str(VENV_BIN / "lapor-gateway"), "status", "--json"], capture_output=True, text=True,
+                              env=test_env.process_env(**env), timeout=60)
+        return done.returncode, {c["channel"]: c for c in orjson.loads(done.stdout)["channels"]}
+
+    deadline = time.monotonic() + 30
+    while (status := await asyncio.to_thread(cli_status))[1]["sms-twilio"]["state"] != "down":
+        assert time.monotonic() < deadline, status
+        await asyncio.sleep(1)
+    code, channels = status
+    assert code == 2
+    for name in ("sms-twilio", "sms-aggregator"):
+        assert re.fullmatch(r"no HTTP gateway process \(lapor-gateway serve\) alive \(last seen \d+ s ago\)",
+                            str(channels[name]["reason"])), channels[name]
+        assert channels[name]["processes_alive"] == 0
+
+
 async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one_runs_again(
     test_env: TestEnvironment, start_process: Callable[..., ProcessHandle], tmp_path: Path, log_stream: io.StringIO,
 ) -> None:
@@ -961,7 +1001,7 @@ async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one
 
     rules = tmp_path / "health.toml"
     shipped = (CONFIG_DIR / "health.toml").read_text()
-    assert shipped.count("process_missing_down_seconds = 30") == 3
+    assert shipped.count("process_missing_down_seconds = 30") == 5
     rules.write_text(shipped.replace("process_missing_down_seconds = 30", "process_missing_down_seconds = 5"))
     fake = FakeProviderServer(port=free_port())
     fake.start()
@@ -1002,7 +1042,7 @@ async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one
             pollers = start_process("pollers", **env)
             running = await wait_for(email="ok", x="ok", instagram="ok")
             assert running["email"]["processes_alive"] == 1 and running["x"]["processes_alive"] == 1
-            assert running["sms-twilio"]["processes_alive"] is None  # the gateway itself receives SMS
+            assert running["sms-twilio"]["processes_alive"] == 1  # the gateway itself, which receives SMS
 
             smtp.stop(signal.SIGKILL)
             pollers.stop(signal.SIGKILL)
