@@ -53,11 +53,18 @@ CASESTORE_SECONDS = Histogram(
     "Case-store request latency.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-# A report's files still at its provider, as the forward worker fetched them (workers/media.py).
+# A report's files still at its provider, as each try of the forward worker found them (workers/media.py). A held
+# try is not a loss (the report waits for another); what reached the case store without its file is counted apart.
 ATTACHMENT_FETCHES = Counter(
     "lapor_attachment_fetches_total",
-    "Provider-hosted attachments by outcome: fetched, reused (kept by an earlier try), or why not fetched.",
-    ["outcome"],
+    "Provider-hosted attachments by try outcome: fetched, reused (kept by an earlier try), held (failed, its report "
+    "waits for another try) or not_fetched (failed, its report goes without it), and the failure's reason.",
+    ["outcome", "reason"],
+)
+ATTACHMENTS_FORWARDED_NOT_FETCHED = Counter(
+    "lapor_attachment_forwarded_not_fetched_total",
+    "Attachments the case store took flagged not_fetched (their report went without the file), by channel and reason.",
+    ["channel", "reason"],
 )
 # An anonymous report's files kept by the gateway, as the forward worker cleaned them (workers/image_metadata.py).
 ATTACHMENT_METADATA = Counter(

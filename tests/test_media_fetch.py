@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from prometheus_client import REGISTRY
 from redis import Redis
 from rq.job import Job
 
@@ -508,3 +509,81 @@ async def test_a_file_that_may_come_later_holds_its_report_and_not_the_others_of
     last_sent_without = [] if case.fetched else [(tracking_id, False)]
     assert failures == [(tracking_id, True)] * len(case.retried) + last_sent_without
     assert DeadLetters(redis).list() == []
+
+
+# -- what the metrics say: a held try is no loss, a file the case store took without is ----------------------------
+FETCHES, FORWARDED_WITHOUT = "lapor_attachment_fetches_total", "lapor_attachment_forwarded_not_fetched_total"
+
+
+def counted(name: str, *labels: str) -> dict[tuple[str, ...], float]:
+    """This process's samples of a counter, by the values of `labels`."""
+    return {tuple(sample.labels[label] for label in labels): sample.value
+            for family in REGISTRY.collect() for sample in family.samples if sample.name == name}
+
+
+def increase(before: dict[tuple[str, ...], float], after: dict[tuple[str, ...], float]) -> dict[tuple[str, ...], int]:
+    return {key: int(value - before.get(key, 0)) for key, value in after.items() if value != before.get(key, 0)}
+
+
+def in_turn(answers: list[Any]) -> Any:
+    """A provider giving these answers to the file's URL, one per request."""
+    remaining = iter(answers)
+
+    def provider(_: httpx.Request) -> httpx.Response:
+        given = next(remaining)
+        if isinstance(given, Exception):
+            raise given
+        return given
+
+    return provider
+
+
+@dataclass(frozen=True)
+class Counted:
+    answers: list[Any]  # the provider's answers to the file's URL, one per request
+    retry_seconds: int  # attachments.retry_seconds: 0, never held
+    fetches: dict[tuple[str, str], int]  # (outcome, reason) of each try
+    forwarded_without: dict[str, int]  # by reason, the files the case store took without (channel sms-twilio)
+    casestore_down_first: bool = False  # every try of the first forward fails: a dead letter, requeued
+
+
+COUNTED_CASES = [
+    pytest.param(Counted([httpx.Response(503), photo()], 60, {("held", "http_5xx"): 1, ("fetched", ""): 1}, {}),
+                 id="a 503 held its report, then the photo came: no file lost"),
+    pytest.param(Counted([httpx.Response(503)] * 3, 60, {("held", "http_5xx"): 2, ("not_fetched", "http_5xx"): 1},
+                         {"http_5xx": 1}), id="503 on every try: two held, then sent without"),
+    pytest.param(Counted([httpx.Response(404)], 60, {("not_fetched", "http_404"): 1}, {"http_404": 1}),
+                 id="a 404 is sent without at once"),
+    pytest.param(Counted([httpx.Response(404)] * 4, 60, {("not_fetched", "http_404"): 4}, {"http_404": 1},
+                         casestore_down_first=True),
+                 id="every try counted, the file the case store took without counted once"),
+    pytest.param(Counted([httpx.Response(418)], 0, {("not_fetched", "http_4xx"): 1}, {"http_4xx": 1}),
+                 id="an odd status counts by its class"),
+    pytest.param(Counted([ValueError("unexpected")], 0, {("not_fetched", "error"): 1}, {"error": 1}),
+                 id="an exception the fetch did not expect counts as error, not by its type"),
+]
+
+
+@pytest.mark.parametrize("case", COUNTED_CASES)
+async def test_the_metrics_tell_a_held_try_from_a_file_the_case_store_took_without(
+        case: Counted, gateway: GatewayServer, casestore: CaseStoreServer, test_env: TestEnvironment,
+        redis: Redis) -> None:
+    """`lapor_attachment_fetches_total` counted a held try under its failure's reason, as a file given up on was, and
+    nothing counted the reports that reached the case store without their file."""
+    settings = test_env.settings(**{**FETCHING, "LAPOR_ATTACHMENTS_RETRY_SECONDS": str(case.retry_seconds)})
+    fetches, without = counted(FETCHES, "outcome", "reason"), counted(FORWARDED_WITHOUT, "channel", "reason")
+    with providers() as router:
+        router.get(url=X_PHOTO).mock(side_effect=in_turn(case.answers))
+        if case.casestore_down_first:
+            casestore.stop()
+        tracking_id = await send_mms(gateway, (X_PHOTO, "image/jpeg"))
+        drain(settings, (FORWARD_QUEUE,))
+        if case.casestore_down_first:
+            letters = DeadLetters(redis).list()
+            casestore.start()
+            assert DeadLetters(redis).requeue(letters, settings).requeued == 1
+            drain(settings, (FORWARD_QUEUE,))
+    assert casestore.get(tracking_id) is not None
+    assert increase(fetches, counted(FETCHES, "outcome", "reason")) == case.fetches
+    assert increase(without, counted(FORWARDED_WITHOUT, "channel", "reason")) == {
+        ("sms-twilio", reason): count for reason, count in case.forwarded_without.items()}

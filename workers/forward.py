@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from rq import get_current_job
@@ -28,7 +29,7 @@ from workers.casestore_client import SubmitResult
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.image_metadata import without_identifying_metadata
-from workers.media import expire_report, fetch_provider_media
+from workers.media import counted_reason, expire_report, fetch_provider_media
 from workers.report_payload import HANDLE_KEY, NOT_UPLOADED, case_store_payload, reply_handle
 
 log = get_logger()
@@ -91,9 +92,11 @@ def _load_envelopes(context: WorkerContext, tracking_ids: list[str]) -> dict[str
     return {tid: readable_envelope(tid, raw) for tid, raw in zip(tracking_ids, raws, strict=True) if raw is not None}
 
 
-def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]]) -> bool:
-    """Mark the reports the case store took; returns whether that ended an outage of the case store (a forward
-    had found it down), in the same round trip."""
+def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]],
+                    not_fetched: Mapping[str, list[str]]) -> bool:
+    """Mark the reports the case store took, and count them and their files it took without (`not_fetched`, by why:
+    a try that held its report back is no loss, this is); returns whether that ended an outage of the case store (a
+    forward had found it down), in the same round trip."""
     if not envelopes:
         return False
     ttl = context.settings.intake.envelope_ttl_seconds
@@ -110,7 +113,10 @@ def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]]) -> 
     pipe.delete(CASESTORE_DOWN_KEY)
     outage_over = bool(pipe.execute()[-1])
     for envelope in envelopes:
-        metrics.FORWARDED.labels(envelope.get("source") or envelope.get("channel", "unknown")).inc()
+        source = envelope.get("source") or envelope.get("channel", "unknown")
+        metrics.FORWARDED.labels(source).inc()
+        for reason in not_fetched.get(envelope["tracking_id"], ()):
+            metrics.ATTACHMENTS_FORWARDED_NOT_FETCHED.labels(source, counted_reason(reason)).inc()
     return outage_over
 
 
@@ -197,7 +203,7 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
         results = [SubmitResult(p["tracking_id"], error.status or 400, error.detail) for p in payloads]
 
     accepted = [envelopes[r.tracking_id] for r in results if r.accepted]
-    if _mark_forwarded(context, accepted):
+    if _mark_forwarded(context, accepted, with_media.not_fetched):
         retry_outage_now(context)
     counts["forwarded"] = len(accepted)
     done.update(r.tracking_id for r in results if r.accepted)

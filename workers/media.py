@@ -29,7 +29,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -48,6 +48,12 @@ log = get_logger()
 
 # The flag of an attachment the forward worker could not fetch from its provider.
 NOT_FETCHED = "not_fetched"
+# What lapor_attachment_fetches_total says of each try of a file (besides NOT_FETCHED): fetched, taken from an
+# earlier try, or failed while its report waits for another try.
+FETCHED, REUSED, HELD = "fetched", "reused", "held"
+# Statuses the metrics keep apart, each calling for its own look (our Twilio credentials, an expired Instagram address,
+# a rate limit); any other counts by its class, `http_5xx`.
+COUNTED_STATUSES = frozenset({"http_401", "http_403", "http_404", "http_410", "http_429"})
 # What a provider URL was fetched as (sha256, size, content type), by the sha256 of the URL.
 FETCHED_KEY = "lapor:attachment:fetched:{url_digest}"
 MAX_REDIRECTS = 3
@@ -210,6 +216,16 @@ def as_fetched(attachment: Mapping[str, Any], fetched: Fetched) -> dict[str, Any
             "location": attachment_location(fetched.sha256)}
 
 
+def counted_reason(reason: str) -> str:
+    """A failure's reason as the metrics label it: one of a bounded set, whatever statuses a provider answers or
+    exceptions a fetch meets (`http_418` is `http_4xx`, `error_KeyError` is `error`); the log line keeps it exact."""
+    if reason.startswith("error_"):
+        return "error"
+    if reason.startswith("http_") and reason not in COUNTED_STATUSES:
+        return f"http_{reason.removeprefix('http_')[:1]}xx"
+    return reason
+
+
 def fetched_key(location: str) -> str:
     return FETCHED_KEY.format(url_digest=hashlib.sha256(location.encode()).hexdigest())
 
@@ -224,10 +240,12 @@ def fetched_record(raw: bytes | None) -> Fetched | None:
 
 @dataclass(frozen=True, slots=True)
 class WithMedia:
-    """The envelopes as the case store is to get them, and the reports held back for a later try (with why)."""
+    """The envelopes as the case store is to get them, the reports held back for a later try (with why), and why
+    each attachment flagged `not_fetched` was not fetched, by Tracking ID (counted once the case store takes it)."""
 
     envelopes: dict[str, dict[str, Any]]
     held: dict[str, str]
+    not_fetched: dict[str, list[str]] = field(default_factory=dict)
 
 
 def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[str, Any]], *,
@@ -259,6 +277,7 @@ def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[st
 
     result = dict(envelopes)
     held: dict[str, str] = {}
+    not_fetched: dict[str, list[str]] = {}
     for item in wanted:
         envelope = result[item.tracking_id]
         if envelope is envelopes[item.tracking_id]:  # copied once, before its first change
@@ -267,7 +286,7 @@ def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[st
         outcome = outcomes[item.location]
         if isinstance(outcome, Fetched):
             envelope["attachments"][item.index] = as_fetched(attachment, outcome)
-            metrics.ATTACHMENT_FETCHES.labels("reused" if item.location in reused else "fetched").inc()
+            metrics.ATTACHMENT_FETCHES.labels(REUSED if item.location in reused else FETCHED, "").inc()
             continue
         retry = may_hold and outcome.transient
         if retry:
@@ -275,10 +294,12 @@ def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[st
         else:
             envelope["attachments"][item.index] = {**attachment,
                                                    "flags": [*attachment.get("flags", []), NOT_FETCHED]}
-        metrics.ATTACHMENT_FETCHES.labels(outcome.reason).inc()
+            not_fetched.setdefault(item.tracking_id, []).append(outcome.reason)
+        metrics.ATTACHMENT_FETCHES.labels(HELD if retry else NOT_FETCHED, counted_reason(outcome.reason)).inc()
         log.warning("attachment.fetch_failed", tracking_id=item.tracking_id, attachment=item.index,
                     channel=item.channel, reason=outcome.reason, transient=outcome.transient, retry=retry)
-    return WithMedia({tid: envelope for tid, envelope in result.items() if tid not in held}, held)
+    return WithMedia({tid: envelope for tid, envelope in result.items() if tid not in held}, held,
+                     {tid: reasons for tid, reasons in not_fetched.items() if tid not in held})
 
 
 def _fetch_all(context: WorkerContext, wanted: Mapping[str, str]) -> dict[str, Fetched | FetchFailed]:
