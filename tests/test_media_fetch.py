@@ -44,7 +44,7 @@ from tests.conftest import (
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers.deadletters import DeadLetters
 from workers.forward import FIRST_TRY_META
-from workers.media import FETCHED_KEY, FetchFailed, MediaFetcher, host_allowed
+from workers.media import FETCHED_KEY, FetchFailed, MediaFetcher, fetched_key, host_allowed, takers_key
 
 DEFAULTS = tomllib.loads((REPO_ROOT / "config" / "defaults.toml").read_text())
 ACCOUNT = "AC" + "1" * 32
@@ -316,6 +316,61 @@ async def test_a_retried_and_requeued_report_takes_the_file_it_already_fetched(
     assert casestore.store.get_attachment(sha256) == ("image/jpeg", PHOTO)
     ttl = settings.intake.envelope_ttl_seconds  # forwarded: both go together
     assert ttl - 60 < redis.ttl(record) <= ttl and ttl - 60 < redis.ttl(envelope_key(tracking_id)) <= ttl
+
+
+def time_passes(redis: Redis) -> None:
+    """Weeks go by: every key of the gateway's that has an expiry is gone, as Redis would have expired it."""
+    for key in list(redis.scan_iter(match="lapor:*")):
+        if redis.ttl(key) >= 0:
+            redis.delete(key)
+
+
+def end_as_a_dead_letter(settings: Settings, redis: Redis, casestore: CaseStoreServer, tracking_id: str,
+                         end: str) -> None:
+    """The report's dead letter requeued and forwarded, or purged."""
+    letter = DeadLetters(redis).get(tracking_id)
+    assert letter is not None
+    if end == "forwarded":
+        assert DeadLetters(redis).requeue([letter], settings).requeued == 1
+        drain(settings, (FORWARD_QUEUE,))
+        report = casestore.get(tracking_id)
+        assert report is not None and report["attachments"][0]["sha256"] == hashlib.sha256(PHOTO).hexdigest()
+    else:
+        assert DeadLetters(redis).purge([letter], settings.intake.envelope_ttl_seconds) == 1
+
+
+@pytest.mark.parametrize("second_end", ["forwarded", "purged"])
+@pytest.mark.parametrize("together", [
+    pytest.param(True, id="both waited as dead letters, the first requeued and forwarded"),
+    pytest.param(False, id="the second took it after the first was forwarded"),
+])
+async def test_a_file_two_reports_took_is_kept_while_either_waits(
+        together: bool, second_end: str, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings,
+        redis: Redis) -> None:
+    """Two reports name one provider URL (an Instagram post mentioned twice). The record of what it was fetched as
+    was one for both: the first forwarded gave it its envelope's expiry while the second still waited as a dead
+    letter, so the second, requeued weeks later, fetched the file again from an address expired by then."""
+    record, takers = fetched_key(IG_PHOTO), takers_key(IG_PHOTO)
+    ttl = settings.intake.envelope_ttl_seconds
+    with providers() as router:
+        route = router.get(url=IG_PHOTO).mock(side_effect=[photo()] + [httpx.Response(403)] * 9)  # then expired
+        if together:
+            casestore.stop()
+        first = await send_mms(gateway, (IG_PHOTO, "image/jpeg"), sid="MM" + "a" * 32)
+        drain(settings, (FORWARD_QUEUE,))
+        casestore.stop()
+        second = await send_mms(gateway, (IG_PHOTO, "image/jpeg"), sid="MM" + "b" * 32)
+        drain(settings, (FORWARD_QUEUE,))  # three tries, the case store down for each: a dead letter
+        casestore.start()
+        if together:
+            end_as_a_dead_letter(settings, redis, casestore, first, "forwarded")
+        assert casestore.get(first) is not None and casestore.get(second) is None
+        assert redis.ttl(record) == -1, "the first report forwarded, the second still waits"
+        time_passes(redis)
+        assert not redis.exists(envelope_key(first))
+        end_as_a_dead_letter(settings, redis, casestore, second, second_end)
+    assert route.call_count == 1, "fetched once, taken by both"
+    assert ttl - 60 < redis.ttl(record) <= ttl and not redis.exists(takers), "the last one done gives it its expiry"
 
 
 def unreadable_record(settings: Settings, redis: Redis) -> None:

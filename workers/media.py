@@ -19,7 +19,8 @@ is often the evidence, and a CDN's bad minute must not cost an anonymous report 
 
 What a URL was fetched as is remembered in Redis, so a retry of the job, or a requeue of the report, takes the file
 already kept instead of fetching it again (as long as the file is there: `lapor-gateway attachments purge` keeps the
-file while an envelope in Redis names its URL and the record is there, workers/retention.py).
+file while an envelope in Redis names its URL and the record is there, workers/retention.py). The record lasts while
+any report that took the file waits, two reports naming one URL included (see _remember).
 """
 
 from __future__ import annotations
@@ -56,6 +57,17 @@ FETCHED, REUSED, HELD = "fetched", "reused", "held"
 COUNTED_STATUSES = frozenset({"http_401", "http_403", "http_404", "http_410", "http_429"})
 # What a provider URL was fetched as (sha256, size, content type), by the sha256 of the URL.
 FETCHED_KEY = "lapor:attachment:fetched:{url_digest}"
+# The Tracking IDs of the reports that took that file and still wait: the record has no expiry while there is one.
+TAKERS_KEY = FETCHED_KEY + ":waiting"
+# A report done waiting (forwarded, or purged as a dead letter) no longer keeps the record: the last one gives it its
+# envelope's lifetime. In one step, so a report taking the file meanwhile (_remember's transaction) is either seen
+# here, or comes after and makes the record lasting again.
+_RELEASE_SCRIPT = """
+redis.call('SREM', KEYS[2], ARGV[1])
+if redis.call('SCARD', KEYS[2]) == 0 then
+    redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+"""
 MAX_REDIRECTS = 3
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # The one host our Twilio credentials go to; its redirects lead to pre-signed addresses that need none.
@@ -230,6 +242,10 @@ def fetched_key(location: str) -> str:
     return FETCHED_KEY.format(url_digest=hashlib.sha256(location.encode()).hexdigest())
 
 
+def takers_key(location: str) -> str:
+    return TAKERS_KEY.format(url_digest=hashlib.sha256(location.encode()).hexdigest())
+
+
 def fetched_record(raw: bytes | None) -> Fetched | None:
     """What a URL was fetched as, from its record; None without one (or with one this version cannot read)."""
     try:
@@ -272,8 +288,11 @@ def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[st
     reused = set(outcomes)
     to_fetch = {item.location: item.content_type for item in wanted if item.location not in outcomes}
     outcomes.update(_fetch_all(context, to_fetch))
-    _remember(context, {loc: outcome for loc, outcome in outcomes.items()
-                        if isinstance(outcome, Fetched) and loc not in reused})
+    takers: dict[str, set[str]] = {}
+    for item in wanted:
+        if isinstance(outcomes[item.location], Fetched):
+            takers.setdefault(item.location, set()).add(item.tracking_id)
+    _remember(context, {loc: outcome for loc, outcome in outcomes.items() if isinstance(outcome, Fetched)}, takers)
 
     result = dict(envelopes)
     held: dict[str, str] = {}
@@ -328,14 +347,18 @@ def _fetch_all(context: WorkerContext, wanted: Mapping[str, str]) -> dict[str, F
         return dict(zip(wanted, pool.map(fetch, wanted), strict=True))
 
 
-def _remember(context: WorkerContext, fetched: Mapping[str, Fetched]) -> None:
-    """What each URL was fetched as, kept as long as its report waits (as its envelope is): a dead letter requeued
-    after weeks takes its file (the provider's URL has expired by then), and the retention purge sees the file named.
-    `expire_report` gives it its envelope's lifetime once the report is forwarded."""
+def _remember(context: WorkerContext, fetched: Mapping[str, Fetched], takers: Mapping[str, set[str]]) -> None:
+    """What each URL was fetched as, kept as long as any report that took the file waits (as its envelope is): a
+    dead letter requeued after weeks takes its file (the provider's URL has expired by then), and the retention purge
+    sees the file named. Two reports may name one URL (an Instagram post mentioned twice): the first forwarded must
+    not give the record an expiry while the other waits, so each taker is added to the URL's set, and `expire_report`
+    gives the record its envelope's lifetime once the last of them is done. A file taken again (reused) is written
+    again: a record that had an expiry (its earlier reports forwarded) has none while this report waits."""
     if not fetched:
         return
-    pipe = context.redis.pipeline(transaction=False)
+    pipe = context.redis.pipeline(transaction=True)
     for location, outcome in fetched.items():
+        pipe.sadd(takers_key(location), *sorted(takers[location]))
         pipe.set(fetched_key(location), orjson.dumps({"sha256": outcome.sha256, "size": outcome.size,
                                                    "content_type": outcome.content_type}))
     pipe.execute()
@@ -343,10 +366,10 @@ def _remember(context: WorkerContext, fetched: Mapping[str, Fetched]) -> None:
 
 def expire_report(pipe: Any, tracking_id: str, envelope: Mapping[str, Any] | None, ttl: int) -> None:
     """A report's envelope, its state and the records of its fetched files expire together (queued on `pipe`): what
-    waited without end while the report was to be forwarded, once it is forwarded or will never be."""
+    waited without end while the report was to be forwarded, once it is forwarded or will never be. A record another
+    waiting report took too stays until that one is done (see _remember)."""
     pipe.expire(envelope_key(tracking_id), ttl)
     pipe.expire(REPORT_STATE_KEY.format(tracking_id=tracking_id), ttl)
-    for attachment in (envelope or {}).get("attachments") or []:
-        location = str(attachment.get("location") or "")
-        if is_provider_url(location):
-            pipe.expire(fetched_key(location), ttl)
+    locations = (str(attachment.get("location") or "") for attachment in (envelope or {}).get("attachments") or [])
+    for location in dict.fromkeys(loc for loc in locations if is_provider_url(loc)):
+        pipe.eval(_RELEASE_SCRIPT, 2, fetched_key(location), takers_key(location), tracking_id, ttl)
