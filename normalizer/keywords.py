@@ -7,12 +7,15 @@ rule has its own table of test cases.
 from __future__ import annotations
 
 import re
+import string
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
+from gateway.replies import load_replies
 from gateway.settings import CONFIG_DIR
 from gateway.tracking import MIN_LENGTH, is_valid_tracking_id, looks_like_tracking_id, normalize_tracking_id
 from normalizer.envelope import ReportKind
@@ -51,6 +54,12 @@ class Grammar:
     indonesian_markers: frozenset[str]
     status_fillers: frozenset[str] = frozenset()
     courtesy: Courtesy = Courtesy()
+    # A greeting and nothing more ("Halo", "P", "tes"): answered with help. Same shape as `courtesy`, no emoji.
+    greeting: Courtesy = Courtesy()
+    # Our short code and handle typed before the message ("1708 CEK 12345678"), lowercased.
+    addressed_to: frozenset[str] = frozenset()
+    # Words around one of our answers sent back to us ("Fwd:", "Pesan diteruskan"), lowercased.
+    forward_markers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +89,10 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         indonesian_markers=frozenset(raw["language"]["indonesian_markers"]),
         status_fillers=frozenset(w.lower() for w in raw["commands"].get("status_fillers", [])),
         courtesy=_load_courtesy(raw.get("courtesy", {})),
+        # A greeting may be surrounded by the courtesy's fillers and names ("Halo min", "Selamat pagi LAPOR").
+        greeting=_load_courtesy({**raw.get("courtesy", {}), "emoji": [], **raw.get("greeting", {})}),
+        addressed_to=frozenset(w.lower() for w in raw["commands"].get("addressed_to", [])),
+        forward_markers=frozenset(w.lower() for w in raw["commands"].get("forward_markers", [])),
     )
 
 
@@ -105,6 +118,10 @@ _HASHTAG = re.compile(r"(?<![\w#])#(?P<tag>[^\W\d_]+)\b", re.UNICODE)
 _LEADING_ID = re.compile(r"^\s*#?(?P<id>\d[\d\s.\-]{4,20}\d)(?=\D|$)")
 # What people type between a Tracking ID and the text that follows it: "12345678: ...", "12345678 - ...".
 _ID_CLOSE = " \t\n:.,;!-–—"
+# What people put around an ID: quotes, brackets, WhatsApp's bold ("CEK (12345678)", "CEK <12345678>", "*12345678*").
+_ID_OPEN = " \t\n\"'*(<[{«“‘"
+# Our short code or handle first ("1708 CEK ...", "@lapor1708: ..."), and the separators after it.
+_LEADING_NAME = re.compile(r"\s*@?(?P<name>[^\W_]+)(?P<sep>[\s:.,;!?\-–—=/]*)", re.UNICODE)
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Words and numbers for the courtesy check ("lapor1708", "1708" are ours); what lies between them is ignored.
 _TOKENS = re.compile(r"[^\W_]+", re.UNICODE)
@@ -146,11 +163,21 @@ def _squeeze(word: str) -> str:
 
 def is_courtesy(text: str, grammar: Grammar) -> bool:
     """Whether the text is only thanks or an "ok": a courtesy phrase or emoji at least, fillers and our names, other
-    punctuation and emoji. Any other word or number makes it something more.
+    punctuation and emoji. Any other word or number makes it something more."""
+    return _made_only_of(text, grammar.courtesy)
 
-    Every message a citizen sends is asked this: a report is known at its first word that no courtesy holds,
+
+def is_greeting(text: str, grammar: Grammar) -> bool:
+    """Whether the text is only a greeting ("Halo", "P", "Selamat pagi min"): no report yet, answered with help."""
+    return _made_only_of(text, grammar.greeting)
+
+
+def _made_only_of(text: str, courtesy: Courtesy) -> bool:
+    """Whether the text holds a phrase (or an emoji) of the table at least, and otherwise only its fillers and names,
+    punctuation and emoji.
+
+    Every message a citizen sends is asked this: a report is known at its first word that the table does not hold,
     before any phrase is looked for (squeezing a word costs a regex, so only a word not found as typed is)."""
-    courtesy = grammar.courtesy
     squeezed: list[str] = []
     for match in _TOKENS.finditer(text):
         word = match.group().lower()
@@ -173,6 +200,21 @@ def is_courtesy(text: str, grammar: Grammar) -> bool:
     return found or any(ch in courtesy.emoji for ch in text)
 
 
+def _is_punctuation(text: str) -> bool:
+    """Only punctuation and spaces ("?", " ?!", "..."): nothing a report or a follow-up could hold."""
+    return all(unicodedata.category(char).startswith("P") or char.isspace() for char in text)
+
+
+def _without_our_address(text: str, grammar: Grammar) -> str | None:
+    """The text after our short code or handle typed first ("1708 CEK 12345678" -> "CEK 12345678"), every one of
+    them if repeated; None when the text does not open with one."""
+    at = 0
+    while (match := _LEADING_NAME.match(text, at)) and match.group("name").lower() in grammar.addressed_to and (
+            match.group("sep") or match.end() == len(text)):
+        at = match.end()
+    return text[at:] if at else None
+
+
 def _take_leading_word(text: str) -> tuple[str, str, bool]:
     """(lowercased first word, the rest, whether it was followed by a separator or ended the text)."""
     match = _LEADING_WORD.match(text)
@@ -190,7 +232,7 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
     if word in grammar.help_words and not rest.strip():
         return ParsedText(action=Action.HELP, text="", language=language)
     if word in grammar.status_words:
-        after_fillers = _skip_fillers(rest, grammar)
+        after_fillers = _skip_fillers(rest, grammar).lstrip(_ID_OPEN)
         candidate = _status_candidate(after_fillers)
         if not candidate:
             # A bare "CEK", or "CEK laporan saya": the citizen needs to know how to ask.
@@ -244,6 +286,8 @@ def _parse_follow_up(text: str, language: str, shortest_id: int) -> ParsedText |
     if not looks_like_tracking_id(candidate) or _is_prose_number(typed, candidate):
         return None
     rest = text[end:].lstrip(_ID_CLOSE).strip()
+    if _is_punctuation(rest):  # "12345678?", "12345678 ??": a question about the report, nothing to add to it
+        rest = ""
     if rest and len(candidate) < shortest_id:
         # Shorter than any ID that may have been minted, and words follow: an amount ("500000 diminta petugas"),
         # a case or receipt number. Read as a mistyped ID, the complaint would be answered and never filed.
@@ -254,6 +298,97 @@ def _parse_follow_up(text: str, language: str, shortest_id: int) -> ParsedText |
         # A Tracking ID on its own asks how that report is doing.
         return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language)
     return ParsedText(action=Action.FOLLOW_UP, text=rest, tracking_id=candidate, language=language)
+
+
+def _parse_named_id(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
+    """A Tracking ID named with filler words and nothing else ("Nomor lacak: 12345678", "laporan 12345678",
+    "ID (12345678)"): the citizen asks about that report, as with the ID alone. Filed, the report would hold only
+    the number. With words after the ID it stays a report: a filler such as "laporan" also opens prose."""
+    after = _skip_fillers(text, grammar)
+    if after == text:
+        return None
+    parsed = _parse_follow_up(after.lstrip(_ID_OPEN), language, shortest_id)
+    if parsed is None or parsed.action is Action.FOLLOW_UP:
+        return None
+    if parsed.action is Action.BAD_TRACKING_ID and not _ONLY_A_NUMBER.fullmatch(after.lstrip(_ID_OPEN)):
+        return None  # a mistyped ID with words after it: the words may be a complaint of their own
+    return parsed
+
+
+def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
+    """One of our own SMS answers sent back to us (forwarded, or copied into a new message): the citizen points at
+    the report it names. With nothing else, or only a forward's marker, it asks how the report is doing; with words
+    of their own, those are added to it. Filed as a report, our own text would become a new case."""
+    match = _our_replies().search(text)
+    if match is None:
+        return None
+    assert match.lastgroup is not None
+    tracking_id = match.group(match.lastgroup)
+    language = match.lastgroup.split("_")[1]  # the language of our answer: the citizen's, when they asked
+    rest = (text[:match.start()] + " " + text[match.end():]).strip()
+    words = [word.lower() for word in _TOKENS.findall(rest)]
+    if all(word in grammar.forward_markers or word in grammar.addressed_to for word in words):
+        return ParsedText(action=Action.STATUS, text="", tracking_id=tracking_id, language=language)
+    return _parse_follow_up(f"{tracking_id} {rest.lstrip(_ID_CLOSE + '?')}", language, shortest_id)
+
+
+# Our SMS answers that name a report (config/replies.toml), both languages.
+_QUOTED_REPLY_KEYS = ("ack", "duplicate", "follow_up", "follow_up_unknown", "status", "status_retry",
+                      "status_pending", "status_unknown")
+
+
+@lru_cache(maxsize=1)
+def _our_replies() -> re.Pattern[str]:
+    """One pattern for every SMS answer of ours that names a report; the ID it names is the group that matched (for
+    "not found, filed as a new report": the new report's), named `id_<language>_<n>`. Spaces may be folded or broken
+    into lines."""
+    replies = load_replies()
+    alternatives = []
+    for index, (key, language) in enumerate((key, language) for key in _QUOTED_REPLY_KEYS for language in ("id", "en")):
+        template = replies[key][language]
+        named = "tracking_id" if "{tracking_id}" in template else "follow_up_of"
+        pattern, seen = "", False
+        for literal, field, _, _ in string.Formatter().parse(template):
+            pattern += r"\s+".join(re.escape(piece) for piece in literal.split(" "))
+            if field == named and not seen:
+                pattern, seen = pattern + rf"(?P<id_{language}_{index}>\d{{6,14}})", True
+            elif field in ("tracking_id", "follow_up_of"):
+                pattern += r"\d{6,14}"
+            elif field:
+                pattern += r"[^.\n]{1,60}"
+        alternatives.append(pattern)
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
+    """What the text asks or adds to, when it is no new report: a greeting, a command, a Tracking ID (first, named,
+    or in one of our answers sent back), or any of these after our short code."""
+    if is_greeting(text, grammar):
+        return ParsedText(action=Action.HELP, text="", language=language)
+    command = _parse_command(text, grammar, language) or _parse_follow_up(text, language, shortest_id)
+    if command is None or command.action is Action.BAD_TRACKING_ID:
+        # "1708 12345678" is our short code and an ID, not the mistyped ID 170812345678; a valid ID that opens with
+        # our short code ("1708 0004") stays one.
+        addressed = _parse_addressed(text, grammar, language, shortest_id)
+        if addressed is not None:
+            return addressed
+    return (command or _parse_named_id(text, grammar, language, shortest_id)
+            or _parse_quoted_reply(text, grammar, language, shortest_id))
+
+
+def _parse_addressed(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
+    """The message after our short code typed first ("1708 CEK 12345678", "1708 ANONIM pungli", "1708" alone: help),
+    when what follows it is a command, an ID or a kind or flag word; else None, and the text stays whole ("1708 jalan
+    rusak"). Missed, an ANONIM there would send the reporter's number to the agency."""
+    addressed = _without_our_address(text, grammar)
+    if addressed is None:
+        return None
+    if not addressed.strip():
+        return ParsedText(action=Action.HELP, text="", language=language)
+    after = parse_text(addressed, grammar, shortest_id=shortest_id)
+    if after.action is not Action.REPORT or after.explicit_kind or after.anonymous or after.confidential:
+        return after
+    return None
 
 
 def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
@@ -298,8 +433,7 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     # Only thanks, fillers and our names: no command or Tracking ID either ("1708 1708 alhamdulilah" read as the ID
     # 17081708, our short code twice, and was answered "not valid").
     courtesy = is_courtesy(text, grammar)
-    command = None if courtesy else (_parse_command(text, grammar, language)
-                                     or _parse_follow_up(text, language, shortest_id))
+    command = None if courtesy else _parse_query(text, grammar, language, shortest_id)
     if command is not None:
         return command
 
@@ -327,6 +461,8 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     rest = _take_trailing_flags(rest, grammar, flags)
     # Separators left before the text go; the citizen's own closing punctuation stays.
     rest = _SPACE_RUNS.sub(" ", rest).lstrip(" \t\n:.,;-").rstrip()
+    if _without_our_address(rest, grammar) == "":  # "LAPOR 1708": a keyword and our short code, nothing to file
+        rest = ""
     return ParsedText(
         # A courtesy keeps what a report of it would hold: sent with a photo, it is a report (`normalize`).
         action=Action.COURTESY if courtesy else Action.REPORT,

@@ -180,6 +180,37 @@ ROWS = [
     report("lapor-thanks-and-more", "Lapor: terima kasih, lampu di gang 5 juga mati", "complaint",
            "terima kasih, lampu di gang 5 juga mati"),
     follow_up("follow-up-thanks", "{parent} terima kasih", "terima kasih"),
+    # an ID asked about with a question mark, named with words, or put in brackets (help shows "CEK <nomor lacak>")
+    query("bare-id-question-mark", "{parent}?", "status"),
+    query("bare-id-spaced-question-marks", "{parent} ??", "status"),
+    query("id-named-nomor-lacak", "Nomor lacak: {parent}", "status"),
+    query("id-named-laporan", "laporan {parent}", "status"),
+    query("cek-id-in-brackets", "CEK ({parent})", "status"),
+    query("cek-id-in-angle-brackets", "cek <{parent}>", "status"),
+    # our short code typed first, as if it were the address
+    query("short-code-cek", "1708 CEK {parent}", "status"),
+    query("short-code-id", "1708 {parent}", "status"),
+    query("short-code-alone", "1708", "help"),
+    query("short-code-bantuan", "1708 bantuan", "help"),
+    report("short-code-anonim", "1708 ANONIM preman minta uang parkir di pasar", "complaint",
+           "preman minta uang parkir di pasar", anonymous=True),
+    report("short-code-wbs", "1708: WBS kepala desa minta potongan BLT", "whistleblowing",
+           "kepala desa minta potongan BLT"),
+    report("short-code-then-prose", "1708 jalan di desa kami rusak", "complaint", "1708 jalan di desa kami rusak"),
+    # our own answer sent back (forwarded, or copied): it points at its report
+    query("forwarded-ack", "Fwd: " + render("ack", "id", tracking_id="{parent}"), "status"),
+    query("forwarded-ack-en", render("ack", "en", tracking_id="{parent}"), "status", "en"),
+    follow_up("forwarded-ack-and-words",
+              render("ack", "id", tracking_id="{parent}") + "\nsudah 2 minggu belum ada tindakan",
+              "sudah 2 minggu belum ada tindakan"),
+    # a greeting alone: the usage text, no case
+    query("greeting-halo-min", "Halo min", "help"),
+    query("greeting-p", "P", "help"),
+    query("greeting-salam", "Assalamualaikum wr wb", "help"),
+    query("greeting-tes", "tes", "help"),
+    query("greeting-selamat-pagi", "Selamat pagi pak", "help"),
+    report("greeting-and-a-report", "Halo min, lampu jalan di gang 3 mati", "complaint",
+           "Halo min, lampu jalan di gang 3 mati"),
 ]
 
 # The forms a number arrives in from operators and aggregators; all are +62 812 xxxx xxxx.

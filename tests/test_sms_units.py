@@ -201,6 +201,31 @@ BAD = VALID[:-1] + str((int(VALID[-1]) + 1) % 10)
         ("cek no. 1234-5.", Action.BAD_TRACKING_ID, "12345"),
         ("cek 1234567890123456", Action.BAD_TRACKING_ID, "1234567890123456"),
         ("Cek 2 lampu jalan mati di RT 3", Action.REPORT, None),
+        (f"{VALID}?", Action.STATUS, VALID),
+        (f"{VALID} ?!", Action.STATUS, VALID),
+        (f"{BAD}?", Action.BAD_TRACKING_ID, BAD),
+        (f"{VALID} 🙏", Action.FOLLOW_UP, VALID),  # an emoji is the citizen's to add, as "terima kasih" is
+        (f"Nomor lacak: {VALID}", Action.STATUS, VALID),
+        (f"ID ({VALID})", Action.STATUS, VALID),
+        (f"no. {BAD}", Action.BAD_TRACKING_ID, BAD),
+        (f"No. {VALID} jalan masih rusak", Action.REPORT, None),
+        (f"laporan {BAD} jalan masih rusak", Action.REPORT, None),
+        ("Nomor 081234567890", Action.REPORT, None),
+        (f"CEK ({VALID})", Action.STATUS, VALID),
+        (f"cek <{VALID}>", Action.STATUS, VALID),
+        (f'cek "{VALID}"', Action.STATUS, VALID),
+        (f"cek *{VALID}*", Action.STATUS, VALID),
+        (f"1708 CEK {VALID}", Action.STATUS, VALID),
+        (f"1708 1708: {VALID}", Action.STATUS, VALID),
+        (f"@lapor1708 {VALID} tambahan foto", Action.FOLLOW_UP, VALID),
+        ("1708", Action.HELP, None),
+        ("1708 ?", Action.HELP, None),
+        ("1708 jalan rusak", Action.REPORT, None),
+        ("1708 2 motor jatuh", Action.REPORT, None),
+        (f"1708 {BAD}", Action.BAD_TRACKING_ID, BAD),
+        (f"{format_tracking_id(1708000)[:4]} {format_tracking_id(1708000)[4:]}", Action.STATUS,
+         format_tracking_id(1708000)),  # a valid ID typed in groups whose first is our short code stays one
+        ("1708 " * 3000, Action.HELP, None),
     ],
     ids=["cek", "cek-grouped", "status-filler", "cek-bad", "follow-up-bad", "rotated", "follow-up", "bare-id",
          "bare-cek", "phone-prose", "cek-hash-no-space", "cek-no-space", "cek-colon-hash", "cek-bad-no-space",
@@ -209,7 +234,13 @@ BAD = VALID[:-1] + str((int(VALID[-1]) + 1) % 10)
          "cek-question-mark", "bantuan-question-mark", "help-question-mark", "menu-spaced-question-mark",
          "cek-question-mark-id", "follow-up-opens-with-a-number", "follow-up-opens-with-a-date",
          "grouped-follow-up-opens-with-a-number", "cek-grouped-then-a-number", "bad-then-a-number",
-         "cek-too-short", "cek-filler-too-short", "cek-too-long", "cek-a-number-in-a-complaint"],
+         "cek-too-short", "cek-filler-too-short", "cek-too-long", "cek-a-number-in-a-complaint",
+         "id-question-mark", "id-spaced-punctuation", "bad-question-mark", "id-emoji-is-a-follow-up",
+         "named-nomor-lacak", "named-id-in-brackets", "named-bad", "named-then-words", "named-bad-then-words",
+         "named-phone-number", "cek-brackets", "cek-angle-brackets", "cek-quotes", "cek-bold", "short-code-cek",
+         "short-code-twice-id", "handle-follow-up", "short-code-alone", "short-code-question-mark",
+         "short-code-prose", "short-code-number-prose", "short-code-bad", "valid-id-opening-with-1708",
+         "short-code-many-times"],
 )
 def test_tracking_ids_in_the_grammar(text: str, action: Action, tracking_id: str | None) -> None:
     parsed = parse_text(text)
@@ -373,7 +404,7 @@ def test_words_indonesians_use_too_do_not_make_the_reply_english(text: str, lang
         ("#anonim terima kasih", Action.REPORT),
         ("terima", Action.REPORT),
         ("banyak", Action.REPORT),
-        ("1708", Action.REPORT),
+        ("1708", Action.HELP),  # no courtesy: our short code alone asks how to use it
         ("😡", Action.REPORT),
         ("help, thanks", Action.REPORT),
         (f"{VALID} terima kasih", Action.FOLLOW_UP),
@@ -390,4 +421,67 @@ def test_words_indonesians_use_too_do_not_make_the_reply_english(text: str, lang
 def test_a_courtesy_is_only_thanks_or_an_ok(text: str, action: Action) -> None:
     """Citizens answer the acknowledgement with "Terima kasih": filed, it was a junk report with a new Tracking ID
     and a paid SMS back. A message with anything more stays what the rest of the grammar makes of it."""
+    assert parse_text(text).action is action
+
+
+OTHER = format_tracking_id(7654321)
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "tracking_id", "body", "language"),
+    [
+        (render("ack", "id", tracking_id=VALID), Action.STATUS, VALID, "", "id"),
+        (render("ack", "en", tracking_id=VALID), Action.STATUS, VALID, "", "en"),
+        ("Fwd: " + render("duplicate", "id", tracking_id=VALID), Action.STATUS, VALID, "", "id"),
+        ("Pesan diteruskan\n" + render("status", "id", tracking_id=VALID, status=status_name("in_progress", "id")),
+         Action.STATUS, VALID, "", "id"),
+        # "not found, filed as a new report": the new report is the one to ask about
+        (render("follow_up_unknown", "id", follow_up_of=OTHER, tracking_id=VALID), Action.STATUS, VALID, "", "id"),
+        (render("follow_up", "en", follow_up_of=VALID), Action.STATUS, VALID, "", "en"),
+        # folded by the phone that forwarded it
+        (render("ack", "id", tracking_id=VALID).replace(" ", "\n", 3), Action.STATUS, VALID, "", "id"),
+        (render("ack", "id", tracking_id=VALID) + " kok belum ada kabar?", Action.FOLLOW_UP, VALID,
+         "kok belum ada kabar?", "id"),
+        ("Pak ini gimana? " + render("ack", "id", tracking_id=VALID), Action.FOLLOW_UP, VALID, "Pak ini gimana?",
+         "id"),
+    ],
+    ids=["ack", "ack-en", "forwarded-duplicate", "forwarded-status", "follow-up-unknown", "follow-up-en", "folded",
+         "words-after", "words-before"],
+)
+def test_our_own_answer_sent_back_points_at_its_report(text: str, action: Action, tracking_id: str, body: str,
+                                                       language: str) -> None:
+    """A citizen who forwards our acknowledgement to 1708 asks about that report: filed, our own text became a new
+    case with a new Tracking ID."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.tracking_id, parsed.text, parsed.language) == (action, tracking_id, body, language)
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("Halo", Action.HELP),
+        ("P", Action.HELP),
+        ("p", Action.HELP),
+        ("tes", Action.HELP),
+        ("Test 1708", Action.HELP),
+        ("Assalamualaikum", Action.HELP),
+        ("Assalamu'alaikum wr wb", Action.HELP),
+        ("Selamat pagi pak", Action.HELP),
+        ("Halooo min!", Action.HELP),
+        ("Permisi, LAPOR", Action.HELP),
+        ("Good morning", Action.HELP),
+        ("1708 halo", Action.HELP),
+        ("Halo min, lampu jalan di gang 3 mati", Action.REPORT),
+        ("halo terima kasih", Action.REPORT),
+        ("Pagi ini banjir lagi", Action.REPORT),
+        ("Halo 👍", Action.HELP),
+        ("#anonim halo", Action.REPORT),
+    ],
+    ids=["halo", "p", "p-lower", "tes", "test-short-code", "salam", "salam-wr-wb", "selamat-pagi", "elongated",
+         "permisi-lapor", "english", "short-code-first", "with-a-report", "with-thanks", "a-greeting-word-in-prose",
+         "with-emoji", "with-a-flag"],
+)
+def test_a_greeting_alone_is_answered_with_help(text: str, action: Action) -> None:
+    """"Halo", "P", "Assalamualaikum": citizens open so before saying what is wrong. Filed, each was an empty case and
+    an acknowledgement saying a report was received; help tells them how to report."""
     assert parse_text(text).action is action
