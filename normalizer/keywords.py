@@ -310,8 +310,11 @@ def _parse_named_id(text: str, grammar: Grammar, language: str, shortest_id: int
     parsed = _parse_follow_up(after.lstrip(_ID_OPEN), language, shortest_id)
     if parsed is None or parsed.action is Action.FOLLOW_UP:
         return None
-    if parsed.action is Action.BAD_TRACKING_ID and not _ONLY_A_NUMBER.fullmatch(after.lstrip(_ID_OPEN)):
-        return None  # a mistyped ID with words after it: the words may be a complaint of their own
+    if parsed.action is Action.BAD_TRACKING_ID and (
+            not _ONLY_A_NUMBER.fullmatch(after.lstrip(_ID_OPEN)) or _take_leading_word(text)[0] in grammar.kinds):
+        # A mistyped ID with words after it: the words may be a complaint of their own. After a kind word
+        # ("REPORT 15000000") the citizen follows our advice for a refused ID: they want it filed.
+        return None
     return parsed
 
 

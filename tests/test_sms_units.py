@@ -323,6 +323,9 @@ def test_a_refused_tracking_id_says_how_to_send_the_message_as_a_report(language
     assert advice is not None, "the reply names no keyword to report with"
     resent = parse_text(f"{advice.group(1)} {refused}", shortest_id=SHORTEST)
     assert (resent.action, resent.text) == (Action.REPORT, refused)
+    # a number alone, refused, then sent as advised: filed too (a named ID is asked about only when it is valid)
+    alone = parse_text(f"{advice.group(1)} 15000000", shortest_id=SHORTEST)
+    assert (alone.action, alone.text) == (Action.REPORT, "15000000")
 
 
 @pytest.mark.parametrize(
