@@ -357,6 +357,9 @@ def _our_replies() -> re.Pattern[str]:
                 pattern, seen = pattern + rf"(?P<id_{language}_{index}>\d{{6,14}})", True
             elif field in ("tracking_id", "follow_up_of"):
                 pattern += r"\d{6,14}"
+            elif field == "status":  # one of our status names only: "LAPOR! Laporan <id>: <words>." is the citizen's
+                pattern += "(?:" + "|".join(re.escape(name) for names in replies["status_names"].values()
+                                            for name in names.values()) + ")"
             elif field:
                 pattern += r"[^.\n]{1,60}"
         alternatives.append(pattern)

@@ -447,12 +447,15 @@ OTHER = format_tracking_id(7654321)
          "kok belum ada kabar?", "id"),
         ("Pak ini gimana? " + render("ack", "id", tracking_id=VALID), Action.FOLLOW_UP, VALID, "Pak ini gimana?",
          "id"),
+        # the shape of our status answer, with the citizen's words where the status goes: theirs, not ours
+        (f"LAPOR! Laporan {VALID}: jalan masih rusak.", Action.REPORT, None, f"Laporan {VALID}: jalan masih rusak.",
+         "id"),
     ],
     ids=["ack", "ack-en", "forwarded-duplicate", "forwarded-status", "follow-up-unknown", "follow-up-en", "folded",
-         "words-after", "words-before"],
+         "words-after", "words-before", "status-shape-with-own-words"],
 )
-def test_our_own_answer_sent_back_points_at_its_report(text: str, action: Action, tracking_id: str, body: str,
-                                                       language: str) -> None:
+def test_our_own_answer_sent_back_points_at_its_report(text: str, action: Action, tracking_id: str | None,
+                                                       body: str, language: str) -> None:
     """A citizen who forwards our acknowledgement to 1708 asks about that report: filed, our own text became a new
     case with a new Tracking ID."""
     parsed = parse_text(text)
