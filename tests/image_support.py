@@ -6,6 +6,7 @@ the owner's name, the device's serial number and GPS coordinates where its forma
 the Exif IFD's CameraOwnerName and BodySerialNumber, the GPS IFD), XMP, IPTC in a Photoshop APP13, a JPEG comment,
 PNG text chunks and tIME, a private PNG chunk, a JFIF thumbnail, and what phones append after a JPEG's EOI (a second
 image, a motion photo's video).
+Colour profiles are made by `icc_profile` in a test, as a calibration tool leaves them.
 """
 
 from __future__ import annotations
@@ -103,6 +104,62 @@ def before_idat(png: bytes, *chunks: bytes) -> bytes:
 
 def srgb_profile() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+# -- ICC profiles as calibration tools and vendors write them ----------------------------------------------------------
+# A display calibrated by its owner: the description a calibration tool saves it under, by default or as typed.
+CALIBRATED = "Budi's Pixel 7 calibrated"
+# The D50 colorants (rXYZ, gXYZ, bXYZ) of Apple's Display P3 and Adobe's AdobeRGB1998.icc, to 4 places, as their
+# profiles hold them: the gateway's own profiles are checked against these, not against its own arithmetic.
+APPLE_DISPLAY_P3 = ((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841))
+ADOBE_RGB_1998 = ((0.6097, 0.3111, 0.0195), (0.2053, 0.6257, 0.0609), (0.1492, 0.0632, 0.7446))
+
+
+def mluc(text: str) -> bytes:
+    """An ICC multiLocalizedUnicode tag of one English record (what a v4 profile's desc is)."""
+    encoded = text.encode("utf-16-be")
+    return b"mluc" + bytes(4) + struct.pack(">II2s2sII", 1, 12, b"en", b"US", len(encoded), 28) + encoded
+
+
+def icc_profile(description: str, colorants: tuple[tuple[float, float, float], ...] | None = None,
+                **tags: bytes) -> bytes:
+    """lcms's sRGB profile (Pillow's) as a calibration tool leaves one: its own description, the colorants it
+    measured (those of another space when given), its creation date, and `tags` (the display's model and serial in
+    `dmdd`, a private tag...) by their four-letter names."""
+    profile = srgb_profile()
+    table = {}
+    for index in range(struct.unpack(">I", profile[128:132])[0]):
+        name, offset, size = struct.unpack(">4sII", profile[132 + 12 * index:144 + 12 * index])
+        table[name] = profile[offset:offset + size]
+    table[b"desc"] = mluc(description)
+    table.pop(b"chrm")  # lcms's record of the sRGB primaries: not what a measured profile has
+    for name, xyz in zip((b"rXYZ", b"gXYZ", b"bXYZ"), colorants or (), strict=False):
+        table[name] = b"XYZ " + bytes(4) + struct.pack(">3i", *(round(value * 65536) for value in xyz))
+    table.update({name.encode(): data for name, data in tags.items()})
+    start = 132 + 12 * len(table)
+    directory, body = b"", b""
+    for name, data in table.items():
+        directory += struct.pack(">4sII", name, start + len(body), len(data))
+        body += data + bytes(-len(data) % 4)
+    created = struct.pack(">6H", 2024, 5, 1, 9, 30, 12)  # when the calibration ran
+    header = struct.pack(">I", start + len(body)) + profile[4:24] + created + profile[36:84] + bytes(44)
+    return header + struct.pack(">I", len(table)) + directory + body
+
+
+def profile_description(data: bytes) -> str | None:
+    """The description of the ICC profile a decoder finds in the file, as lcms reads it; None when it has none."""
+    profile = Image.open(io.BytesIO(data)).info.get("icc_profile")
+    if not profile:
+        return None
+    return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(profile))).strip()
+
+
+def png_with_icc(profile: bytes, name: bytes = b"ICC profile") -> bytes:
+    """A PNG whose iCCP chunk carries `profile` under `name` (its keyword: a writer's choice, Photoshop's is the
+    profile's description)."""
+    return before_idat(encode(picture(), "PNG"), png_chunk(b"iCCP", name + b"\x00\x00" + zlib.compress(profile)))
+
+
 
 
 def build() -> dict[str, bytes]:

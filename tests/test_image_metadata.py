@@ -2,37 +2,59 @@
 
 The files are real ones (tests/fixtures/attachments/, written by tests/image_support.py): JPEGs with Exif GPS, owner
 and serial, XMP, IPTC, comments, a JFIF thumbnail and a motion photo's trailer; PNGs with text chunks, eXIf, tIME and
-a private chunk; a WebP with Exif and XMP. Each row checks the original does carry what it should lose (or the test
+a private chunk; WebPs with Exif and XMP. Each row checks the original does carry what it should lose (or the test
 would prove nothing), that a decoder finds none of it in the copy, and that every frame decodes to the same pixels.
-Files the filter cannot clean (other formats, broken framing) are refused with a reason, whatever their bytes.
+Colour profiles are made here as a calibration tool leaves them (lcms's, with the owner's description, the display's
+serial, a date): the copy carries the gateway's own Display P3 or Adobe RGB profile, or none. Every other place a JPEG,
+PNG or WebP may carry a name (extended XMP, an Exif thumbnail, FlashPix, MPF, JFXX, C2PA, a cHRM or mDCv, an unknown
+chunk in an animation frame, bytes after the end) has a row of a file made here. Files the filter cannot clean (other
+formats, broken framing) are refused with a reason, whatever their bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import struct
+import zlib
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageCms
 
 from gateway.attachments import attachment_location, store_attachment
 from tests.conftest import log_events
 from tests.image_support import (
+    ADOBE_RGB_1998,
+    APPLE_DISPLAY_P3,
+    CALIBRATED,
     GPS_IFD,
     ORIENTATION,
+    SERIAL,
+    after_first_segments,
+    before_idat,
+    encode,
     exif_orientation_payload,
     fixture,
     frames_of,
+    icc_profile,
     identifying_metadata,
+    jpeg_segment,
+    mluc,
+    picture,
     png_chunk,
     png_chunks,
+    png_with_icc,
+    profile_description,
 )
 from workers import image_metadata
+from workers.colour_profiles import ADOBE_RGB, DISPLAY_P3, SRGB, ColourSpace
+from workers.colour_profiles import icc_profile as icc_profile_of
 from workers.image_metadata import (
     HEAD_BYTES,
     METADATA_NOT_REMOVED,
@@ -65,19 +87,19 @@ def kept_parts(data: bytes) -> list[str]:
 # (fixture, what its original carries (at least), the parts the copy keeps, the copy's orientation)
 CLEANED = [
     pytest.param("phone.jpg", {"gps", "exif_ifd", "ifd0", "xmp", "iptc", "comment", "photoshop", "bytes:R58N91XK2QZ"},
-                 ["APP0", "APP1", "APP2"], 6, id="jpeg: exif gps, owner, serial, xmp, iptc, comment; icc kept"),
+                 ["APP0", "APP1"], 6, id="jpeg: exif gps, owner, serial, xmp, iptc, comment, an sRGB profile"),
     pytest.param("progressive.jpg", {"gps", "exif_ifd", "comment"}, ["APP0"], None,
                  id="progressive jpeg with restart markers: ten scans, tables between them"),
     pytest.param("cmyk.jpg", {"gps", "xmp"}, ["APP14"], None, id="cmyk jpeg: adobe transform kept"),
     pytest.param("motion.jpg", {"gps", "exif_ifd"}, ["APP0", "APP1"], 3,
                  id="jpeg with a second image and a video after EOI: both gone"),
     pytest.param("text.png", {"gps", "Author", "Comment", "XML:com.adobe.xmp", "tIME", "eXIf", "prVt"},
-                 ["IHDR", "iCCP", "pHYs", "IDAT", "IEND"], None,
-                 id="png: tEXt, zTXt, iTXt xmp, eXIf, tIME, a private chunk; icc and density kept"),
+                 ["IHDR", "pHYs", "IDAT", "IEND"], None,
+                 id="png: tEXt, zTXt, iTXt xmp, eXIf, tIME, a private chunk, an sRGB iCCP; density kept"),
     pytest.param("animated.png", {"Author"}, ["IHDR", "acTL", "fcTL", "IDAT", "fcTL", "fdAT", "IEND"], None,
                  id="animated png: every frame kept"),
-    pytest.param("phone.webp", {"gps", "exif_ifd", "xmp"}, ["VP8X", "ICCP", "VP8 "], None,
-                 id="webp: exif and xmp chunks gone, their flags cleared"),
+    pytest.param("phone.webp", {"gps", "exif_ifd", "xmp"}, ["VP8X", "VP8 "], None,
+                 id="webp: exif, xmp and an sRGB ICCP gone, their flags cleared"),
 ]
 
 
@@ -93,7 +115,7 @@ def test_a_photo_loses_what_names_its_taker_and_keeps_every_pixel(
     image = Image.open(io.BytesIO(cleaned))
     assert dict(image.getexif()) == ({ORIENTATION: orientation} if orientation else {})
     assert image.getexif().get_ifd(GPS_IFD) == {}
-    assert image.info.get("icc_profile") == Image.open(io.BytesIO(original)).info.get("icc_profile")
+    assert "icc_profile" not in image.info  # an sRGB profile goes: an untagged photo is shown as sRGB
     assert strip_metadata(cleaned) == cleaned  # nothing more to take
 
 
@@ -105,8 +127,98 @@ def test_the_copy_keeps_the_jfif_header_without_its_thumbnail_and_nothing_after_
     motion = strip_metadata(fixture("motion.jpg"))
     assert motion.endswith(b"\xff\xd9") and motion.count(b"\xff\xd8") == 1 and b"MotionPhoto" not in motion
     webp = strip_metadata(fixture("phone.webp"))
-    assert webp[20] == fixture("phone.webp")[20] & ~0x0C and webp[20] & 0x20  # exif, xmp off; icc on
+    assert webp[20] == fixture("phone.webp")[20] & ~0x2C  # exif, xmp and icc off
     assert struct.unpack("<I", webp[4:8])[0] == len(webp) - 8
+
+
+# -- colour profiles: the gateway's own or none, never the sender's (workers/colour_profiles.py) ----------------------
+def jpeg_with_icc(profile: bytes) -> bytes:
+    return encode(picture(), "JPEG", icc_profile=profile, quality=90)  # Pillow splits a profile past 64 KiB
+
+
+def webp_with_icc(profile: bytes) -> bytes:
+    return encode(picture(), "WEBP", icc_profile=profile, quality=80)
+
+
+def without_second_icc_part(jpeg: bytes) -> bytes:
+    at = jpeg.index(b"ICC_PROFILE\x00\x02") - 4
+    return jpeg[:at] + jpeg[at + 2 + struct.unpack(">H", jpeg[at + 2:at + 4])[0]:]
+
+
+def readable(data: bytes) -> bytes:
+    """The file's bytes, and a PNG's iCCP profiles inflated: where a profile's description and tags can be read."""
+    inflated = []
+    for kind, chunk in png_chunks(data) if data.startswith(b"\x89PNG") else ():
+        if kind == b"iCCP":
+            with contextlib.suppress(zlib.error):
+                inflated.append(zlib.decompress(chunk.partition(b"\x00")[2][1:]))
+    return data + b"".join(inflated)
+
+
+# What names the owner in a profile: its description (UTF-16 in a v4 profile), the display's serial in its dmdd, a
+# PNG iCCP's keyword.
+PROFILE_NAMES = ("Budi".encode("utf-16-be"), SERIAL.encode("utf-16-be"), b"Budi")
+CALIBRATED_SRGB = icc_profile(CALIBRATED, dmdd=mluc(f"Pixel 7 {SERIAL}"))
+CALIBRATED_P3 = icc_profile("Budi's iPhone 15 Pro", APPLE_DISPLAY_P3, dmdd=mluc(f"iPhone 15 Pro {SERIAL}"))
+EDITED_ADOBE_RGB = icc_profile("Budi's Lightroom export", ADOBE_RGB_1998, dmdd=mluc(SERIAL))
+
+# (the file, the space whose profile (the gateway's) the copy carries: None for none)
+ICC_PROFILES = [
+    pytest.param(jpeg_with_icc(CALIBRATED_SRGB), None, id="jpeg: a calibrated sRGB profile goes"),
+    pytest.param(png_with_icc(CALIBRATED_SRGB, b"Budi's MacBook Pro"), None,
+                 id="png: a calibrated sRGB iCCP goes, its keyword too"),
+    pytest.param(webp_with_icc(CALIBRATED_SRGB), None, id="webp: a calibrated sRGB ICCP goes, its flag cleared"),
+    pytest.param(jpeg_with_icc(CALIBRATED_P3), DISPLAY_P3, id="jpeg: a display p3 profile becomes the gateway's"),
+    pytest.param(png_with_icc(CALIBRATED_P3, b"Budi's iPhone"), DISPLAY_P3,
+                 id="png: a display p3 iCCP becomes the gateway's"),
+    pytest.param(webp_with_icc(CALIBRATED_P3), DISPLAY_P3, id="webp: a display p3 ICCP becomes the gateway's"),
+    pytest.param(jpeg_with_icc(EDITED_ADOBE_RGB), ADOBE_RGB, id="jpeg: an adobe rgb profile becomes the gateway's"),
+    pytest.param(jpeg_with_icc(icc_profile("Display P3", dmdd=mluc(SERIAL), prvt=b"Budi" * 4)), None,
+                 id="jpeg: sRGB colorants named display p3 go (a description is not what a profile does)"),
+    pytest.param(jpeg_with_icc(icc_profile(CALIBRATED, APPLE_DISPLAY_P3, prvt=b"Budi" * 20_000)), DISPLAY_P3,
+                 id="jpeg: a display p3 profile in two APP2 segments becomes one"),
+    pytest.param(without_second_icc_part(jpeg_with_icc(icc_profile(CALIBRATED, APPLE_DISPLAY_P3,
+                                                                   prvt=b"Budi" * 20_000))), None,
+                 id="jpeg: a profile missing a part goes"),
+    pytest.param(jpeg_with_icc(icc_profile(CALIBRATED, APPLE_DISPLAY_P3, A2B0=b"mAB " + bytes(28))), None,
+                 id="jpeg: a LUT profile with display p3 colorants goes (its colorants are not what it does)"),
+    pytest.param(after_first_segments(encode(picture(), "JPEG"), jpeg_segment(0xE2, b"ICC_PROFILE\x00\x01\x01"
+                                                                                  + CALIBRATED.encode())), None,
+                 id="jpeg: an ICC segment that holds no profile goes"),
+    pytest.param(before_idat(encode(picture(), "PNG"), png_chunk(b"iCCP", b"Budi\x00\x00not zlib")), None,
+                 id="png: an iCCP that holds no zlib stream goes"),
+]
+
+
+@pytest.mark.parametrize(("data", "space"), ICC_PROFILES)
+def test_a_photos_colour_profile_goes_as_the_gateways_own_or_not_at_all(
+        data: bytes, space: ColourSpace | None) -> None:
+    assert any(name in readable(data) for name in PROFILE_NAMES)  # the file does carry one
+    cleaned = strip_metadata(data)
+    assert not any(name in readable(cleaned) for name in PROFILE_NAMES)
+    assert frames_of(cleaned) == frames_of(data)
+    assert Image.open(io.BytesIO(cleaned)).info.get("icc_profile") == (icc_profile_of(space) if space else None)
+    assert profile_description(cleaned) == (space.name if space else None)  # as lcms reads it
+    if cleaned.startswith(b"\xff\xd8"):
+        assert kept_parts(cleaned).count("APP2") == (1 if space else 0)
+    if cleaned.startswith(b"RIFF"):
+        assert bool(cleaned[20] & 0x20) == (space is not None)  # VP8X's ICC flag says whether there is one
+    assert strip_metadata(cleaned) == cleaned  # the gateway's profile is its own replacement
+
+
+@pytest.mark.parametrize(("space", "published"), [(DISPLAY_P3, APPLE_DISPLAY_P3), (ADOBE_RGB, ADOBE_RGB_1998)])
+def test_the_gateways_own_profiles_are_the_standard_spaces_and_nothing_else(
+        space: ColourSpace, published: tuple[tuple[float, float, float], ...]) -> None:
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile_of(space)))
+    read = profile.profile
+    colorants = (read.red_colorant[0], read.green_colorant[0], read.blue_colorant[0])
+    assert [pytest.approx(colorant, abs=5e-4) for colorant in published] == list(colorants)
+    assert read.media_white_point[0] == pytest.approx((0.9642, 1.0, 0.8249), abs=1e-4)  # D50, as v4 has it
+    assert (read.profile_description, read.model, read.manufacturer) == (space.name, None, None)
+    assert read.creation_date == datetime(2025, 1, 1)  # the same in every copy
+    to_srgb = ImageCms.buildTransform(profile, ImageCms.createProfile("sRGB"), "RGB", "RGB")
+    grey = ImageCms.applyTransform(Image.new("RGB", (1, 1), (128, 128, 128)), to_srgb).getpixel((0, 0))
+    assert grey == ((128, 128, 128) if space.curve == SRGB.curve else (129, 129, 129))  # its tone curve, not sRGB's
 
 
 @pytest.mark.parametrize("name", ["clean.jpg", "clean.webp"])

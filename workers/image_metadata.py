@@ -15,16 +15,18 @@ it is, so the picture is exactly the one the citizen sent. No maintained library
 and WebP alike without parsing the metadata itself (exiv2 through pyexiv2 does, in C++, whose metadata parsers are a
 long record of CVEs; Pillow re-encodes); this filter reads only the containers' framing (markers, lengths, chunk
 types, CRCs) and keeps what decoding needs, everything else goes:
-- JPEG: SOI, APP0 JFIF (rebuilt without its thumbnail), APP2 ICC profile (the colours of the evidence; a standard
-  profile is shared by every phone of a make, and names no owner), APP14 Adobe (its fixed 12 bytes: the colour
-  transform of a CMYK/YCCK file), the tables, frames, scans and their entropy data, EOI. Gone: APP1 (Exif, XMP),
-  APP13 (Photoshop/IPTC), every other APPn (MPF, FlashPix, JUMBF/C2PA, makers' segments), COM, and whatever follows
-  EOI (the MPF's second images, a motion photo's video, makers' trailers). A photo's Exif Orientation, and that
-  alone, is kept in an Exif segment built anew, so a portrait photo is not shown on its side.
-- PNG: the critical chunks and the ancillary ones that change how it looks (transparency, colour space, gamma, ICC,
-  HDR, pixel density, background, animation). Gone: tEXt, zTXt, iTXt (XMP), eXIf, tIME, and every other ancillary
-  chunk (dropping one is always allowed: a decoder must be able to ignore it), and whatever follows IEND.
+- JPEG: SOI, APP0 JFIF (rebuilt without its thumbnail), APP14 Adobe (its fixed 12 bytes: the colour transform of a
+  CMYK/YCCK file), the tables, frames, scans and their entropy data, EOI. Gone: APP1 (Exif, XMP), APP13
+  (Photoshop/IPTC), every other APPn (MPF, FlashPix, JUMBF/C2PA, makers' segments), COM, and whatever follows EOI (the
+  MPF's second images, a motion photo's video, makers' trailers). A photo's Exif Orientation, and that alone, is kept
+  in an Exif segment built anew, so a portrait photo is not shown on its side.
+- PNG: the critical chunks and the ancillary ones that change how it looks (transparency, colour space, gamma, HDR,
+  pixel density, background, animation). Gone: tEXt, zTXt, iTXt (XMP), eXIf, tIME, and every other ancillary chunk
+  (dropping one is always allowed: a decoder must be able to ignore it), and whatever follows IEND.
 - WebP: the image's chunks, VP8X with its Exif and XMP flags cleared. Gone: EXIF, XMP and unknown chunks.
+A colour profile (JPEG's APP2 ICC, PNG's iCCP, WebP's ICCP) is never the sender's: the copy carries the gateway's own
+Display P3 or Adobe RGB profile when the photo's is one of these, none otherwise (workers/colour_profiles.py says
+why).
 Anything else an image may be (HEIC/HEIF, AVIF, TIFF and camera raw, GIF, SVG...), and a file whose framing does not
 add up (truncated, a length past the end, a bad CRC, an unknown critical part), is not given to the case store at
 all: its attachment goes with the flag `metadata_not_removed` and no location, sha256 or size (they would tell a copy
@@ -45,7 +47,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,7 @@ from typing import Any
 from gateway import metrics
 from gateway.attachments import attachment_location, kept_by_gateway, store_attachment, stored_path
 from gateway.logs import get_logger
+from workers.colour_profiles import inflated_profile, replacement_profile
 from workers.file_kinds import PLAIN_TEXT, SNIFF_BYTES, file_kind, is_plain_text, media_type, text_format
 
 log = get_logger()
@@ -124,11 +127,14 @@ SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
 JFIF_FIXED = 14  # "JFIF\0", version, units, densities, thumbnail width and height
 ADOBE_FIXED = 12  # "Adobe", version, flags0, flags1, transform
 ORIENTATION_TAG = 0x0112
+ICC_SIGNATURE = b"ICC_PROFILE\x00"
 
 
 def _strip_jpeg(data: bytes) -> bytes:
     kept = [b"\xff\xd8"]
     orientation: int | None = None
+    icc_parts: list[bytes] = []
+    icc_at = 0  # where the first ICC segment was, for the one that replaces them
     framed = scanned = False
     pos, end = 2, len(data)
     while True:
@@ -164,8 +170,9 @@ def _strip_jpeg(data: bytes) -> bytes:
             framed = framed or marker in FRAME_MARKERS
         elif marker == APP0 and payload.startswith(b"JFIF\x00") and len(payload) >= JFIF_FIXED:
             kept.append(_segment(APP0, payload[:JFIF_FIXED - 2] + b"\x00\x00"))  # no thumbnail
-        elif marker == APP2 and payload.startswith(b"ICC_PROFILE\x00"):
-            kept.append(segment)
+        elif marker == APP2 and payload.startswith(ICC_SIGNATURE):
+            icc_at = icc_at or len(kept)
+            icc_parts.append(payload[len(ICC_SIGNATURE):])
         elif marker == APP14 and payload.startswith(b"Adobe") and len(payload) >= ADOBE_FIXED:
             kept.append(_segment(APP14, payload[:ADOBE_FIXED]))
         elif marker == APP1 and payload.startswith(b"Exif\x00\x00") and orientation is None:
@@ -174,9 +181,22 @@ def _strip_jpeg(data: bytes) -> bytes:
             raise MetadataNotRemoved("malformed")  # a marker no baseline, progressive or lossless file has here
     if not scanned:
         raise MetadataNotRemoved("malformed")
+    if (profile := replacement_profile(_jpeg_icc_profile(icc_parts))) is not None:
+        kept.insert(icc_at, _segment(APP2, ICC_SIGNATURE + b"\x01\x01" + profile))
     if orientation is not None and orientation != 1:
         kept.insert(2 if kept[1].startswith(b"\xff\xe0") else 1, _orientation_segment(orientation))
     return b"".join(kept) + b"\xff\xd9"
+
+
+def _jpeg_icc_profile(parts: list[bytes]) -> bytes | None:
+    """The profile an APP2 ICC segment or several hold (each its number, their count, its part); None when they do
+    not add up."""
+    if not parts or any(len(part) < 2 or part[1] != len(parts) for part in parts):
+        return None
+    ordered = sorted(parts, key=lambda part: part[0])
+    if [part[0] for part in ordered] != list(range(1, len(parts) + 1)):
+        return None
+    return b"".join(part[2:] for part in ordered)
 
 
 def _segment(marker: int, payload: bytes) -> bytes:
@@ -212,10 +232,12 @@ def _orientation_segment(orientation: int) -> bytes:
 
 # -- PNG ---------------------------------------------------------------------------------------------------------------
 PNG_CRITICAL = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND"})
-# Ancillary chunks that change how the image looks (and APNG's frames); any other ancillary chunk may be dropped.
-PNG_KEPT = frozenset({b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"cICP", b"mDCv", b"cLLI", b"bKGD",
-                      b"pHYs", b"acTL", b"fcTL", b"fdAT"})
+# Ancillary chunks that change how the image looks (and APNG's frames); any other ancillary chunk may be dropped. An
+# iCCP goes as the gateway's own profile or not at all (colour_profiles).
+PNG_KEPT = frozenset({b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT", b"cICP", b"mDCv", b"cLLI", b"bKGD", b"pHYs",
+                      b"acTL", b"fcTL", b"fdAT"})
 PNG_MAX_LENGTH = 2**31 - 1
+PNG_ICC_NAME = b"ICC profile"
 
 
 def _strip_png(data: bytes) -> bytes:
@@ -231,6 +253,7 @@ def _strip_png(data: bytes) -> bytes:
         if pos + 12 + length > end:
             raise MetadataNotRemoved("truncated")
         crc = int.from_bytes(data[pos + 8 + length:pos + 12 + length], "big")
+        chunk = data[pos + 8:pos + 8 + length]
         if zlib.crc32(data[pos + 4:pos + 8 + length]) != crc:
             raise MetadataNotRemoved("bad_crc")
         if (pos == len(PNG_SIGNATURE)) != (kind == b"IHDR"):
@@ -240,14 +263,27 @@ def _strip_png(data: bytes) -> bytes:
             raise MetadataNotRemoved("malformed")  # a critical chunk no standard decoder reads (Apple's CgBI...)
         if critical or kind in PNG_KEPT:
             kept.append(data[pos:pos + 12 + length])
+        elif kind == b"iCCP" and (profile := replacement_profile(_png_icc_profile(chunk))) is not None:
+            kept.append(_png_chunk(b"iCCP", PNG_ICC_NAME + b"\x00\x00" + zlib.compress(profile, 9)))
         pos += 12 + length
         if kind == b"IEND":
             return b"".join(kept)  # what follows IEND is not the image
 
 
+def _png_icc_profile(chunk: bytes) -> bytes | None:
+    """An iCCP chunk's profile (after its name, which is its writer's choice, and compression method 0)."""
+    _name, separator, rest = chunk.partition(b"\x00")
+    return inflated_profile(rest[1:]) if separator and rest[:1] == b"\x00" else None
+
+
+def _png_chunk(kind: bytes, chunk: bytes) -> bytes:
+    return len(chunk).to_bytes(4, "big") + kind + chunk + zlib.crc32(kind + chunk).to_bytes(4, "big")
+
+
 # -- WebP --------------------------------------------------------------------------------------------------------------
-WEBP_IMAGE_CHUNKS = frozenset({b"VP8 ", b"VP8L", b"VP8X", b"ICCP", b"ANIM", b"ANMF", b"ALPH"})
-VP8X_EXIF_AND_XMP = 0x08 | 0x04
+WEBP_IMAGE_CHUNKS = frozenset({b"VP8 ", b"VP8L", b"ALPH", b"ANIM", b"ANMF"})
+VP8X_SIZE = 10  # its flags, 3 reserved bytes, the canvas width and height
+VP8X_ICC, VP8X_EXIF, VP8X_XMP = 0x20, 0x08, 0x04
 
 
 def _strip_webp(data: bytes) -> bytes:
@@ -255,28 +291,43 @@ def _strip_webp(data: bytes) -> bytes:
     if riff_end > len(data):
         raise MetadataNotRemoved("truncated")
     chunks: list[bytes] = []
-    pos = 12
-    while pos < riff_end:
-        if pos + 8 > riff_end:
-            raise MetadataNotRemoved("truncated")
-        kind, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
-        total = 8 + size + (size & 1)  # a chunk of odd size is padded to an even one
-        if pos + total > riff_end:
-            raise MetadataNotRemoved("truncated")
-        chunk = data[pos:pos + total]
-        pos += total
+    for kind, chunk in _riff_chunks(data, 12, riff_end):
         if not chunks:
-            if kind not in (b"VP8 ", b"VP8L", b"VP8X") or (kind == b"VP8X" and size < 10):
+            if kind not in (b"VP8 ", b"VP8L", b"VP8X") or (kind == b"VP8X" and len(chunk) < 8 + VP8X_SIZE):
                 raise MetadataNotRemoved("malformed")
-            if kind == b"VP8X":
-                chunk = chunk[:8] + bytes((chunk[8] & ~VP8X_EXIF_AND_XMP,)) + chunk[9:]
             chunks.append(chunk)
-        elif chunks[0].startswith(b"VP8X") and kind in WEBP_IMAGE_CHUNKS - {b"VP8X"}:
-            chunks.append(chunk)  # a simple (lossy or lossless) file is its one image chunk: nothing after it
+        elif not chunks[0].startswith(b"VP8X"):
+            continue  # a simple (lossy or lossless) file is its one image chunk: nothing after it
+        elif kind == b"ICCP":
+            if (profile := replacement_profile(chunk[8:8 + int.from_bytes(chunk[4:8], "little")])) is not None:
+                chunks.append(_riff_chunk(b"ICCP", profile))
+        elif kind in WEBP_IMAGE_CHUNKS:
+            chunks.append(chunk)
     if not chunks:
         raise MetadataNotRemoved("malformed")
+    if chunks[0].startswith(b"VP8X"):
+        icc = VP8X_ICC if any(chunk.startswith(b"ICCP") for chunk in chunks) else 0
+        flags = chunks[0][8] & ~(VP8X_ICC | VP8X_EXIF | VP8X_XMP) | icc
+        chunks[0] = chunks[0][:8] + bytes((flags,)) + chunks[0][9:]
     body = b"WEBP" + b"".join(chunks)
     return b"RIFF" + len(body).to_bytes(4, "little") + body
+
+
+def _riff_chunks(data: bytes, pos: int, end: int) -> Iterator[tuple[bytes, bytes]]:
+    """(type, the chunk with its header and padding) of each chunk from `pos` to `end`, which they must fill."""
+    while pos < end:
+        if pos + 8 > end:
+            raise MetadataNotRemoved("truncated")
+        size = int.from_bytes(data[pos + 4:pos + 8], "little")
+        total = 8 + size + (size & 1)  # a chunk of odd size is padded to an even one
+        if pos + total > end:
+            raise MetadataNotRemoved("truncated")
+        yield data[pos:pos + 4], data[pos:pos + total]
+        pos += total
+
+
+def _riff_chunk(kind: bytes, payload: bytes) -> bytes:
+    return kind + len(payload).to_bytes(4, "little") + payload + bytes(len(payload) & 1)
 
 
 # -- the forward worker's step ---------------------------------------------------------------------------------------
