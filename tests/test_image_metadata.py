@@ -35,6 +35,7 @@ from tests.image_support import (
     CALIBRATED,
     GPS_IFD,
     ORIENTATION,
+    OWNER,
     SERIAL,
     after_first_segments,
     before_idat,
@@ -219,6 +220,35 @@ def test_the_gateways_own_profiles_are_the_standard_spaces_and_nothing_else(
     to_srgb = ImageCms.buildTransform(profile, ImageCms.createProfile("sRGB"), "RGB", "RGB")
     grey = ImageCms.applyTransform(Image.new("RGB", (1, 1), (128, 128, 128)), to_srgb).getpixel((0, 0))
     assert grey == ((128, 128, 128) if space.curve == SRGB.curve else (129, 129, 129))  # its tone curve, not sRGB's
+
+
+# -- every other place a photo may carry a name: each goes (or, a standard space's chromaticities, stays) ------------
+# A cHRM as a display's calibration measured it, and sRGB's as libpng writes it.
+MEASURED_CHROMATICITIES = struct.pack(">8I", 31340, 32910, 68120, 31800, 26610, 69210, 15090, 5770)
+SRGB_CHROMATICITIES = struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)
+# An mDCv: the mastering display's primaries and white (in 0.00002), its most and least luminance (in 0.0001 cd/m2).
+MASTERING_DISPLAY = struct.pack(">8HII", 34010, 15990, 13240, 34510, 7490, 3010, 15635, 16450, 16_000_000, 5)
+PNG_PLAIN = encode(picture(), "PNG")
+OWNER_BYTES = OWNER.encode()
+
+# (the file, what it carries there, whether the copy keeps it)
+PLACES = [
+    pytest.param(before_idat(PNG_PLAIN, png_chunk(b"cHRM", MEASURED_CHROMATICITIES)), MEASURED_CHROMATICITIES,
+                 False, id="png: a cHRM a display's calibration measured"),
+    pytest.param(before_idat(PNG_PLAIN, png_chunk(b"cHRM", SRGB_CHROMATICITIES)), SRGB_CHROMATICITIES, True,
+                 id="png: sRGB's cHRM as libpng writes it stays"),
+    pytest.param(before_idat(PNG_PLAIN, png_chunk(b"mDCv", MASTERING_DISPLAY)), MASTERING_DISPLAY, False,
+                 id="png: the mastering display's primaries and luminance (mDCv)"),
+]
+
+
+@pytest.mark.parametrize(("data", "carried", "stays"), PLACES)
+def test_every_other_place_a_photo_may_carry_a_name_is_emptied(data: bytes, carried: bytes, stays: bool) -> None:
+    assert carried in data
+    cleaned = strip_metadata(data)
+    assert (carried in cleaned) == stays
+    assert frames_of(cleaned) == frames_of(data)
+    assert strip_metadata(cleaned) == cleaned
 
 
 @pytest.mark.parametrize("name", ["clean.jpg", "clean.webp"])

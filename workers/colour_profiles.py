@@ -18,7 +18,8 @@ within 0.002 of a space's (vendors' rounding differs by less than 0.0005, any tw
 and only a matrix profile (a LUT profile's colorant tags are not what it does); its tone curve is taken as its
 space's own, as every phone and editor writes it. What is lost is colour, never a name: a photo in any other space
 (ProPhoto, Rec. 2020, a calibrated display's own, a CMYK or grey profile) is shown as sRGB, a CMYK JPEG by a viewer's
-default CMYK.
+default CMYK. PNG's cHRM (the chromaticities a profile is made of, which some encoders write beside or instead of
+one) follows the same rule: it goes on only when it is exactly one of these spaces'.
 """
 
 from __future__ import annotations
@@ -113,6 +114,15 @@ def inflated_profile(compressed: bytes) -> bytes | None:
     except zlib.error:
         return None
     return None if inflater.unconsumed_tail else profile
+
+
+def png_chromaticities(space: ColourSpace) -> bytes:
+    """A PNG cHRM chunk's data for the space: white then red, green and blue, x and y in 1/100,000."""
+    points = (space.white, *space.primaries)
+    return b"".join(struct.pack(">II", round(x * 100_000), round(y * 100_000)) for x, y in points)
+
+
+STANDARD_CHROMATICITIES = frozenset(png_chromaticities(space) for space in SPACES)
 
 
 # -- the gateway's own profiles ---------------------------------------------------------------------------------------

@@ -20,13 +20,14 @@ types, CRCs) and keeps what decoding needs, everything else goes:
   (Photoshop/IPTC), every other APPn (MPF, FlashPix, JUMBF/C2PA, makers' segments), COM, and whatever follows EOI (the
   MPF's second images, a motion photo's video, makers' trailers). A photo's Exif Orientation, and that alone, is kept
   in an Exif segment built anew, so a portrait photo is not shown on its side.
-- PNG: the critical chunks and the ancillary ones that change how it looks (transparency, colour space, gamma, HDR,
-  pixel density, background, animation). Gone: tEXt, zTXt, iTXt (XMP), eXIf, tIME, and every other ancillary chunk
-  (dropping one is always allowed: a decoder must be able to ignore it), and whatever follows IEND.
+- PNG: the critical chunks and the ancillary ones that change how it looks (transparency, colour space, gamma, HDR
+  code points and light level, pixel density, background, animation). Gone: tEXt, zTXt, iTXt (XMP), eXIf, tIME,
+  mDCv (the display it was mastered on), every other ancillary chunk (dropping one is always allowed: a decoder must
+  be able to ignore it), and whatever follows IEND.
 - WebP: the image's chunks, VP8X with its Exif and XMP flags cleared. Gone: EXIF, XMP and unknown chunks.
 A colour profile (JPEG's APP2 ICC, PNG's iCCP, WebP's ICCP) is never the sender's: the copy carries the gateway's own
-Display P3 or Adobe RGB profile when the photo's is one of these, none otherwise (workers/colour_profiles.py says
-why).
+Display P3 or Adobe RGB profile when the photo's is one of these, none otherwise, and a PNG's cHRM only when it is a
+standard space's (workers/colour_profiles.py says why).
 Anything else an image may be (HEIC/HEIF, AVIF, TIFF and camera raw, GIF, SVG...), and a file whose framing does not
 add up (truncated, a length past the end, a bad CRC, an unknown critical part), is not given to the case store at
 all: its attachment goes with the flag `metadata_not_removed` and no location, sha256 or size (they would tell a copy
@@ -55,7 +56,7 @@ from typing import Any
 from gateway import metrics
 from gateway.attachments import attachment_location, kept_by_gateway, store_attachment, stored_path
 from gateway.logs import get_logger
-from workers.colour_profiles import inflated_profile, replacement_profile
+from workers.colour_profiles import STANDARD_CHROMATICITIES, inflated_profile, replacement_profile
 from workers.file_kinds import PLAIN_TEXT, SNIFF_BYTES, file_kind, is_plain_text, media_type, text_format
 
 log = get_logger()
@@ -233,9 +234,11 @@ def _orientation_segment(orientation: int) -> bytes:
 # -- PNG ---------------------------------------------------------------------------------------------------------------
 PNG_CRITICAL = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND"})
 # Ancillary chunks that change how the image looks (and APNG's frames); any other ancillary chunk may be dropped. An
-# iCCP goes as the gateway's own profile or not at all (colour_profiles).
-PNG_KEPT = frozenset({b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT", b"cICP", b"mDCv", b"cLLI", b"bKGD", b"pHYs",
-                      b"acTL", b"fcTL", b"fdAT"})
+# iCCP goes as the gateway's own profile or not at all, a cHRM only when it is a standard space's (colour_profiles).
+# Not mDCv: the display the picture was mastered on (its measured primaries and luminance), not the picture; an HDR
+# viewer tone-maps without it.
+PNG_KEPT = frozenset({b"tRNS", b"gAMA", b"sRGB", b"sBIT", b"cICP", b"cLLI", b"bKGD", b"pHYs", b"acTL", b"fcTL",
+                      b"fdAT"})
 PNG_MAX_LENGTH = 2**31 - 1
 PNG_ICC_NAME = b"ICC profile"
 
@@ -261,7 +264,7 @@ def _strip_png(data: bytes) -> bytes:
         critical = not kind[0] & 0x20
         if critical and kind not in PNG_CRITICAL:
             raise MetadataNotRemoved("malformed")  # a critical chunk no standard decoder reads (Apple's CgBI...)
-        if critical or kind in PNG_KEPT:
+        if critical or kind in PNG_KEPT or (kind == b"cHRM" and chunk in STANDARD_CHROMATICITIES):
             kept.append(data[pos:pos + 12 + length])
         elif kind == b"iCCP" and (profile := replacement_profile(_png_icc_profile(chunk))) is not None:
             kept.append(_png_chunk(b"iCCP", PNG_ICC_NAME + b"\x00\x00" + zlib.compress(profile, 9)))
