@@ -5,14 +5,15 @@ tests' dependency only) and are committed, so a test reads the same bytes whatev
 the owner's name, the device's serial number and GPS coordinates where its format has room for them: Exif (IFD0,
 the Exif IFD's CameraOwnerName and BodySerialNumber, the GPS IFD), XMP, IPTC in a Photoshop APP13, a JPEG comment,
 PNG text chunks and tIME, a private PNG chunk, a JFIF thumbnail, and what phones append after a JPEG's EOI (a second
-image, a motion photo's video).
-Colour profiles are made by `icc_profile` in a test, as a calibration tool leaves them.
+image, a motion photo's video). `python -m tests.image_support NAME...` writes the fixtures named alone (a new one, the
+others' bytes untouched). Colour profiles are made by `icc_profile` in a test, as a calibration tool leaves them.
 """
 
 from __future__ import annotations
 
 import io
 import struct
+import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,6 +161,23 @@ def png_with_icc(profile: bytes, name: bytes = b"ICC profile") -> bytes:
     return before_idat(encode(picture(), "PNG"), png_chunk(b"iCCP", name + b"\x00\x00" + zlib.compress(profile)))
 
 
+def riff_chunk(kind: bytes, payload: bytes) -> bytes:
+    return kind + struct.pack("<I", len(payload)) + payload + bytes(len(payload) & 1)
+
+
+def webp_chunks_of(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, payload) of each chunk of a well-formed WebP."""
+    chunks, pos = [], 12
+    while pos < len(data):
+        size = struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        chunks.append((data[pos:pos + 4], data[pos + 8:pos + 8 + size]))
+        pos += 8 + size + (size & 1)
+    return chunks
+
+
+def webp_of(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    body = b"WEBP" + b"".join(riff_chunk(kind, payload) for kind, payload in chunks)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
 def build() -> dict[str, bytes]:
@@ -191,6 +209,8 @@ def build() -> dict[str, bytes]:
         "phone.webp": encode(picture(), "WEBP", exif=exif(orientation=None), xmp=XMP, icc_profile=srgb_profile(),
                              quality=80),
         "clean.webp": encode(picture(), "WEBP", lossless=True),
+        "animated.webp": encode(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=200,
+                                exif=exif(orientation=None), xmp=XMP),
         "phone.tiff": encode(picture(), "TIFF", exif=exif()),
         "comment.gif": encode(picture("P"), "GIF", comment=OWNER.encode()),
         # A HEIF's first box, as an iPhone writes it: the file's brand is what the gateway goes by.
@@ -250,12 +270,14 @@ def frames_of(data: bytes) -> list[bytes]:
     return frames
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
+    """Write the fixtures named (all of them when none is): a new one without changing the bytes of the others."""
     FIXTURES.mkdir(parents=True, exist_ok=True)
     for name, data in build().items():
-        (FIXTURES / name).write_bytes(data)
-        print(f"{name}: {len(data)} bytes")
+        if name in names or not names:
+            (FIXTURES / name).write_bytes(data)
+            print(f"{name}: {len(data)} bytes")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -37,6 +37,7 @@ from tests.image_support import (
     ORIENTATION,
     OWNER,
     SERIAL,
+    XMP,
     after_first_segments,
     before_idat,
     encode,
@@ -52,6 +53,9 @@ from tests.image_support import (
     png_chunks,
     png_with_icc,
     profile_description,
+    riff_chunk,
+    webp_chunks_of,
+    webp_of,
 )
 from workers import image_metadata
 from workers.colour_profiles import ADOBE_RGB, DISPLAY_P3, SRGB, ColourSpace
@@ -223,6 +227,16 @@ def test_the_gateways_own_profiles_are_the_standard_spaces_and_nothing_else(
 
 
 # -- every other place a photo may carry a name: each goes (or, a standard space's chromaticities, stays) ------------
+def animated_webp_with_frame_chunk() -> bytes:
+    """An animated WebP whose first ANMF frame holds, after its bitstream, an unknown chunk (the container allows
+    them there), here an XMP packet."""
+    frames = [picture(), picture().transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    chunks = webp_chunks_of(encode(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=200))
+    first = next(index for index, (kind, _) in enumerate(chunks) if kind == b"ANMF")
+    chunks[first] = (b"ANMF", chunks[first][1] + riff_chunk(b"XMP ", XMP))
+    return webp_of(chunks)
+
+
 # A cHRM as a display's calibration measured it, and sRGB's as libpng writes it.
 MEASURED_CHROMATICITIES = struct.pack(">8I", 31340, 32910, 68120, 31800, 26610, 69210, 15090, 5770)
 SRGB_CHROMATICITIES = struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)
@@ -239,6 +253,8 @@ PLACES = [
                  id="png: sRGB's cHRM as libpng writes it stays"),
     pytest.param(before_idat(PNG_PLAIN, png_chunk(b"mDCv", MASTERING_DISPLAY)), MASTERING_DISPLAY, False,
                  id="png: the mastering display's primaries and luminance (mDCv)"),
+    pytest.param(animated_webp_with_frame_chunk(), OWNER_BYTES, False,
+                 id="webp: an unknown chunk in an animation frame (ANMF)"),
 ]
 
 
@@ -303,6 +319,11 @@ WEBP = fixture("phone.webp")
                  "truncated", id="webp chunk size past the end"),
     pytest.param(b"RIFF\x0c\x00\x00\x00WEBPEXIF\x00\x00\x00\x00", "malformed", id="webp without an image chunk"),
     pytest.param(b"RIFF\x04\x00\x00\x00WEBP", "malformed", id="webp of nothing"),
+    pytest.param(webp_of([(b"VP8X", webp_chunks_of(WEBP)[0][1] + OWNER_BYTES), *webp_chunks_of(WEBP)[1:]]),
+                 "malformed", id="webp VP8X longer than its 10 bytes (libwebp refuses it)"),
+    pytest.param(webp_of([(kind, payload[:16] + riff_chunk(b"XMP ", XMP) if kind == b"ANMF" else payload)
+                          for kind, payload in webp_chunks_of(fixture("animated.webp"))]),
+                 "malformed", id="webp animation frame without a bitstream"),
 ])
 def test_an_image_that_cannot_be_cleaned_is_refused_with_the_reason(data: bytes, reason: str) -> None:
     with pytest.raises(MetadataNotRemoved) as refused:

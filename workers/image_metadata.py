@@ -24,7 +24,8 @@ types, CRCs) and keeps what decoding needs, everything else goes:
   code points and light level, pixel density, background, animation). Gone: tEXt, zTXt, iTXt (XMP), eXIf, tIME,
   mDCv (the display it was mastered on), every other ancillary chunk (dropping one is always allowed: a decoder must
   be able to ignore it), and whatever follows IEND.
-- WebP: the image's chunks, VP8X with its Exif and XMP flags cleared. Gone: EXIF, XMP and unknown chunks.
+- WebP: the image's chunks, VP8X with its Exif and XMP flags cleared, an animation frame's header, alpha and
+  bitstream. Gone: EXIF, XMP and unknown chunks, within a frame too.
 A colour profile (JPEG's APP2 ICC, PNG's iCCP, WebP's ICCP) is never the sender's: the copy carries the gateway's own
 Display P3 or Adobe RGB profile when the photo's is one of these, none otherwise, and a PNG's cHRM only when it is a
 standard space's (workers/colour_profiles.py says why).
@@ -284,8 +285,12 @@ def _png_chunk(kind: bytes, chunk: bytes) -> bytes:
 
 
 # -- WebP --------------------------------------------------------------------------------------------------------------
-WEBP_IMAGE_CHUNKS = frozenset({b"VP8 ", b"VP8L", b"ALPH", b"ANIM", b"ANMF"})
-VP8X_SIZE = 10  # its flags, 3 reserved bytes, the canvas width and height
+WEBP_IMAGE_CHUNKS = frozenset({b"VP8 ", b"VP8L", b"ALPH", b"ANIM"})
+# What an ANMF frame keeps after its 16-byte header: its alpha and its bitstream, not the unknown chunks the container
+# lets a writer add after them.
+WEBP_FRAME_CHUNKS = frozenset({b"ALPH", b"VP8 ", b"VP8L"})
+ANMF_HEADER = 16
+VP8X_SIZE = 10  # its flags, 3 reserved bytes, the canvas width and height; libwebp refuses any other size
 VP8X_ICC, VP8X_EXIF, VP8X_XMP = 0x20, 0x08, 0x04
 
 
@@ -296,7 +301,7 @@ def _strip_webp(data: bytes) -> bytes:
     chunks: list[bytes] = []
     for kind, chunk in _riff_chunks(data, 12, riff_end):
         if not chunks:
-            if kind not in (b"VP8 ", b"VP8L", b"VP8X") or (kind == b"VP8X" and len(chunk) < 8 + VP8X_SIZE):
+            if kind not in (b"VP8 ", b"VP8L", b"VP8X") or (kind == b"VP8X" and len(chunk) != 8 + VP8X_SIZE):
                 raise MetadataNotRemoved("malformed")
             chunks.append(chunk)
         elif not chunks[0].startswith(b"VP8X"):
@@ -304,6 +309,8 @@ def _strip_webp(data: bytes) -> bytes:
         elif kind == b"ICCP":
             if (profile := replacement_profile(chunk[8:8 + int.from_bytes(chunk[4:8], "little")])) is not None:
                 chunks.append(_riff_chunk(b"ICCP", profile))
+        elif kind == b"ANMF":
+            chunks.append(_webp_frame(chunk[8:8 + int.from_bytes(chunk[4:8], "little")]))
         elif kind in WEBP_IMAGE_CHUNKS:
             chunks.append(chunk)
     if not chunks:
@@ -327,6 +334,16 @@ def _riff_chunks(data: bytes, pos: int, end: int) -> Iterator[tuple[bytes, bytes
             raise MetadataNotRemoved("truncated")
         yield data[pos:pos + 4], data[pos:pos + total]
         pos += total
+
+
+def _webp_frame(frame: bytes) -> bytes:
+    """An ANMF chunk with its header, its alpha and its bitstream alone."""
+    if len(frame) < ANMF_HEADER:
+        raise MetadataNotRemoved("malformed")
+    kept = [chunk for kind, chunk in _riff_chunks(frame, ANMF_HEADER, len(frame)) if kind in WEBP_FRAME_CHUNKS]
+    if not any(chunk.startswith((b"VP8 ", b"VP8L")) for chunk in kept):
+        raise MetadataNotRemoved("malformed")
+    return _riff_chunk(b"ANMF", frame[:ANMF_HEADER] + b"".join(kept))
 
 
 def _riff_chunk(kind: bytes, payload: bytes) -> bytes:
