@@ -41,6 +41,7 @@ from tests.image_support import (
     after_first_segments,
     before_idat,
     encode,
+    exif,
     exif_orientation_payload,
     fixture,
     frames_of,
@@ -105,6 +106,8 @@ CLEANED = [
                  id="animated png: every frame kept"),
     pytest.param("phone.webp", {"gps", "exif_ifd", "xmp"}, ["VP8X", "VP8 "], None,
                  id="webp: exif, xmp and an sRGB ICCP gone, their flags cleared"),
+    pytest.param("animated.webp", {"gps", "exif_ifd", "xmp"}, ["VP8X", "ANIM", "ANMF", "ANMF"], None,
+                 id="animated webp: every frame kept"),
 ]
 
 
@@ -227,6 +230,54 @@ def test_the_gateways_own_profiles_are_the_standard_spaces_and_nothing_else(
 
 
 # -- every other place a photo may carry a name: each goes (or, a standard space's chromaticities, stays) ------------
+def box(kind: bytes, payload: bytes) -> bytes:
+    """An ISO BMFF box, as JUMBF (C2PA's container) is made of."""
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def thumbnail(**options: object) -> bytes:
+    return encode(picture(size=(16, 8)), "JPEG", **options)
+
+
+def exif_with_thumbnail() -> bytes:
+    """An Exif APP1 whose IFD1 holds the thumbnail, a JPEG with an Exif of its own (GPS, owner, serial), as cameras
+    write it: IFD0 (Orientation 1), IFD1 (Compression, JPEGInterchangeFormat and its length), the thumbnail."""
+    small = thumbnail(exif=exif(orientation=None))
+    ifd0 = struct.pack(">HHHIHHI", 1, ORIENTATION, 3, 1, 1, 0, 26)
+    ifd1 = struct.pack(">H", 3) + struct.pack(">HHIHH", 0x0103, 3, 1, 6, 0) + struct.pack(
+        ">HHIIHHII", 0x0201, 4, 1, 68, 0x0202, 4, 1, len(small)) + bytes(4)
+    return jpeg_segment(0xE1, b"Exif\x00\x00MM\x00*\x00\x00\x00\x08" + ifd0 + ifd1 + small)
+
+
+def extended_xmp() -> bytes:
+    """An APP1 of Adobe's extended XMP: the part of an XMP packet past 64 KiB, by its GUID, length and offset."""
+    guid = hashlib.md5(XMP, usedforsecurity=False).hexdigest().upper().encode()
+    return jpeg_segment(0xE1, b"http://ns.adobe.com/xmp/extension/\x00" + guid + struct.pack(">II", len(XMP), 0) + XMP)
+
+
+def flashpix() -> bytes:
+    """An APP2 of FlashPix extensions (Kodak's, Sanyo's, Fuji's), its stream named in UTF-16."""
+    return jpeg_segment(0xE2, b"FPXR\x00\x00\x01\x00\x01" + struct.pack(">I", 64)
+                        + f"Screen Nail {OWNER}".encode("utf-16-le"))
+
+
+def multi_picture() -> bytes:
+    """A multi-picture file (MPO) as phones write a depth map or a 3D pair: an APP2 MPF index, and after EOI a second
+    image with an Exif of its own."""
+    out = io.BytesIO()
+    picture().save(out, "MPO", save_all=True, append_images=[picture().transpose(Image.Transpose.ROTATE_180)],
+                   exif=exif(orientation=None))
+    return out.getvalue()
+
+
+def c2pa_manifest() -> bytes:
+    """An APP11 JUMBF box of Content Credentials (C2PA), as signing cameras and phones write it: its assertion names
+    the author."""
+    author = b'{"@type": "CreativeWork", "author": [{"@type": "Person", "name": "' + OWNER.encode() + b'"}]}'
+    manifest = box(b"jumb", box(b"jumd", b"c2pa" + bytes(12) + b"\x03c2pa\x00") + box(b"json", author))
+    return jpeg_segment(0xEB, b"JP\x00\x01\x00\x00\x00\x01" + manifest)
+
+
 def animated_webp_with_frame_chunk() -> bytes:
     """An animated WebP whose first ANMF frame holds, after its bitstream, an unknown chunk (the container allows
     them there), here an XMP packet."""
@@ -247,12 +298,27 @@ OWNER_BYTES = OWNER.encode()
 
 # (the file, what it carries there, whether the copy keeps it)
 PLACES = [
+    pytest.param(after_first_segments(fixture("clean.jpg"), extended_xmp()), OWNER_BYTES, False,
+                 id="jpeg: extended xmp (APP1)"),
+    pytest.param(after_first_segments(fixture("clean.jpg"), exif_with_thumbnail()), SERIAL.encode(), False,
+                 id="jpeg: an exif thumbnail with its own gps, owner and serial (APP1 IFD1)"),
+    pytest.param(after_first_segments(fixture("clean.jpg"), flashpix()), OWNER.encode("utf-16-le"), False,
+                 id="jpeg: flashpix extensions (APP2)"),
+    pytest.param(multi_picture(), OWNER_BYTES, False,
+                 id="jpeg: an MPF index (APP2) and a second image after EOI with its own exif"),
+    pytest.param(after_first_segments(fixture("clean.jpg"), jpeg_segment(0xE0, b"JFXX\x00\x10"
+                                                                          + thumbnail(comment=OWNER_BYTES))),
+                 OWNER_BYTES, False, id="jpeg: a JFXX thumbnail (APP0)"),
+    pytest.param(after_first_segments(fixture("clean.jpg"), c2pa_manifest()), OWNER_BYTES, False,
+                 id="jpeg: content credentials, c2pa (APP11 JUMBF)"),
+    pytest.param(PNG_PLAIN + b"PK\x03\x04" + OWNER_BYTES, OWNER_BYTES, False, id="png: a zip after IEND"),
     pytest.param(before_idat(PNG_PLAIN, png_chunk(b"cHRM", MEASURED_CHROMATICITIES)), MEASURED_CHROMATICITIES,
                  False, id="png: a cHRM a display's calibration measured"),
     pytest.param(before_idat(PNG_PLAIN, png_chunk(b"cHRM", SRGB_CHROMATICITIES)), SRGB_CHROMATICITIES, True,
                  id="png: sRGB's cHRM as libpng writes it stays"),
     pytest.param(before_idat(PNG_PLAIN, png_chunk(b"mDCv", MASTERING_DISPLAY)), MASTERING_DISPLAY, False,
                  id="png: the mastering display's primaries and luminance (mDCv)"),
+    pytest.param(fixture("clean.webp") + OWNER_BYTES, OWNER_BYTES, False, id="webp: bytes after the RIFF"),
     pytest.param(animated_webp_with_frame_chunk(), OWNER_BYTES, False,
                  id="webp: an unknown chunk in an animation frame (ANMF)"),
 ]
@@ -263,7 +329,8 @@ def test_every_other_place_a_photo_may_carry_a_name_is_emptied(data: bytes, carr
     assert carried in data
     cleaned = strip_metadata(data)
     assert (carried in cleaned) == stays
-    assert frames_of(cleaned) == frames_of(data)
+    pictures = frames_of(data)
+    assert frames_of(cleaned) == (pictures[:1] if Image.open(io.BytesIO(data)).format == "MPO" else pictures)
     assert strip_metadata(cleaned) == cleaned
 
 
@@ -331,7 +398,8 @@ def test_an_image_that_cannot_be_cleaned_is_refused_with_the_reason(data: bytes,
     assert refused.value.reason == reason
 
 
-FIXTURES = ["phone.jpg", "progressive.jpg", "cmyk.jpg", "motion.jpg", "text.png", "animated.png", "phone.webp"]
+FIXTURES = ["phone.jpg", "progressive.jpg", "cmyk.jpg", "motion.jpg", "text.png", "animated.png", "phone.webp",
+            "animated.webp"]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
