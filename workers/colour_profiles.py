@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import cache
 
 # The ICC's profile connection space illuminant, D50, as every profile's header encodes it, and Bradford's matrix,
-# which adapts a colour from a space's own white to it (ICC.1:2022, annex E).
+# which adapts a colour from a space's own white to it (the linear Bradford transform ICC v4 profiles use).
 D50 = (0.9642, 1.0, 0.8249)
 BRADFORD = ((0.8951, 0.2664, -0.1614), (-0.7502, 1.7135, 0.0367), (0.0389, -0.0685, 1.0296))
 D65 = (0.3127, 0.3290)
