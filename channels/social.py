@@ -34,7 +34,7 @@ from gateway.logs import bind_message_context, clear_message_context, get_logger
 from gateway.queues import REPLY_QUEUE, enqueue_calls
 from gateway.settings import Settings
 from normalizer.keywords import Action
-from normalizer.pipeline import normalize
+from normalizer.pipeline import UNANSWERED, normalize
 
 log = get_logger()
 
@@ -251,12 +251,13 @@ class MentionIntake:
                 refused.append((message.source, error.reason))
                 continue
             if normalized.query is not None:
-                if normalized.query.action is Action.COURTESY:  # a public thank-you is left unanswered
-                    log.info("message.courtesy", channel=message.source)
+                action = normalized.query.action
+                if action in UNANSWERED:  # a public thank-you or "STOP" is left unanswered
+                    log.info(f"message.{action.value}", channel=message.source, reason=UNANSWERED[action])
                 else:
-                    jobs.append(self._query_reply(message, normalized.query.action, normalized.query.tracking_id,
+                    jobs.append(self._query_reply(message, action, normalized.query.tracking_id,
                                                   normalized.language))
-                queries.append((message.source, normalized.query.action.value))
+                queries.append((message.source, action.value))
                 continue
             assert normalized.draft is not None
             draft, unknown_parent = normalized.draft, None

@@ -40,8 +40,7 @@ from gateway.ratelimit import rate_limit_middleware
 from gateway.replies import render
 from gateway.settings import Settings
 from gateway.status_page import render_status_page
-from normalizer.keywords import Action
-from normalizer.pipeline import normalize
+from normalizer.pipeline import UNANSWERED, normalize
 
 log = get_logger()
 
@@ -104,8 +103,10 @@ class Gateway:
         if normalized.query is not None:
             query = normalized.query
             metrics.QUERIES.labels(adapter.name, query.action.value).inc()
-            if query.action is Action.COURTESY:  # no reply: an SMS that costs money and would draw another thanks
-                log.info("message.courtesy")
+            if query.action in UNANSWERED:
+                # No reply: to thanks, an SMS that costs money and would draw another thanks; to "STOP", one the
+                # citizen asked not to get.
+                log.info(f"message.{query.action.value}", reason=UNANSWERED[query.action])
                 return Outcome(reply_text=None)
             assert self.status_client is not None
             reply: str | None

@@ -29,6 +29,8 @@ class Action(StrEnum):
     BAD_TRACKING_ID = "bad_tracking_id"
     # Only thanks or an "ok" ("Terima kasih", "Ok 👍"): neither filed nor answered.
     COURTESY = "courtesy"
+    # Only an opt-out word ("STOP", "UNREG", "Berhenti"): neither filed nor answered, as a courtesy.
+    OPT_OUT = "opt_out"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,8 @@ class Grammar:
     courtesy: Courtesy = Courtesy()
     # A greeting and nothing more ("Halo", "P", "tes"): answered with help. Same shape as `courtesy`, no emoji.
     greeting: Courtesy = Courtesy()
+    # An opt-out word and nothing more ("STOP", "UNREG 1708"): left unfiled and unanswered. Phrases and our names.
+    opt_out: Courtesy = Courtesy()
     # Our short code and handle typed before the message ("1708 CEK 12345678"), lowercased.
     addressed_to: frozenset[str] = frozenset()
     # Words around one of our answers sent back to us ("Fwd:", "Pesan diteruskan"), lowercased.
@@ -91,6 +95,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         courtesy=_load_courtesy(raw.get("courtesy", {})),
         # A greeting may be surrounded by the courtesy's fillers and names ("Halo min", "Selamat pagi LAPOR").
         greeting=_load_courtesy({**raw.get("courtesy", {}), "emoji": [], **raw.get("greeting", {})}),
+        # Only our names may stand around an opt-out word, no fillers: as narrow as the forms people send to stop SMS.
+        opt_out=_load_courtesy({"names": raw.get("courtesy", {}).get("names", []), **raw.get("opt_out", {})}),
         addressed_to=frozenset(w.lower() for w in raw["commands"].get("addressed_to", [])),
         forward_markers=frozenset(w.lower() for w in raw["commands"].get("forward_markers", [])),
     )
@@ -170,6 +176,12 @@ def is_courtesy(text: str, grammar: Grammar) -> bool:
 def is_greeting(text: str, grammar: Grammar) -> bool:
     """Whether the text is only a greeting ("Halo", "P", "Selamat pagi min"): no report yet, answered with help."""
     return _made_only_of(text, grammar.greeting)
+
+
+def is_opt_out(text: str, grammar: Grammar) -> bool:
+    """Whether the text is only an opt-out word ("STOP", "UNREG", "Berhenti", "batal langganan"), our names around it
+    at most: no report, and no answer to someone who asked for none."""
+    return _made_only_of(text, grammar.opt_out)
 
 
 def _made_only_of(text: str, courtesy: Courtesy) -> bool:
@@ -439,7 +451,9 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     # Only thanks, fillers and our names: no command or Tracking ID either ("1708 1708 alhamdulilah" read as the ID
     # 17081708, our short code twice, and was answered "not valid").
     courtesy = is_courtesy(text, grammar)
-    command = None if courtesy else _parse_query(text, grammar, language, shortest_id)
+    # Only an opt-out word ("STOP", "UNREG 1708"): as a courtesy, nothing to file and no answer wanted.
+    opt_out = not courtesy and is_opt_out(text, grammar)
+    command = None if courtesy or opt_out else _parse_query(text, grammar, language, shortest_id)
     if command is not None:
         return command
 
@@ -470,8 +484,9 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     if _without_our_address(rest, grammar) == "":  # "LAPOR 1708": a keyword and our short code, nothing to file
         rest = ""
     return ParsedText(
-        # A courtesy keeps what a report of it would hold: sent with a photo, it is a report (`normalize`).
-        action=Action.COURTESY if courtesy else Action.REPORT,
+        # A courtesy (an opt-out too) keeps what a report of it would hold: sent with a photo, it is a report
+        # (`normalize`).
+        action=Action.COURTESY if courtesy else Action.OPT_OUT if opt_out else Action.REPORT,
         text=rest,
         kind=kind,
         explicit_kind=explicit,

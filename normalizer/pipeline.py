@@ -19,10 +19,15 @@ from normalizer.text import clean_text
 GRAMMAR_CHANNELS = frozenset({Channel.SMS, Channel.TWITTER, Channel.INSTAGRAM})
 
 
+# Queries left unanswered and unfiled: only thanks, or only an opt-out word. The reason logged for each.
+UNANSWERED = {Action.COURTESY: "only_courtesy_words", Action.OPT_OUT: "only_opt_out_words"}
+
+
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A message that is not reported: a status check, a help request, a mistyped ID (answered), or a courtesy
-    ("Terima kasih", "Ok 👍": left unanswered, as an answer would only draw another)."""
+    """A message that is not reported: a status check, a help request, a mistyped ID (answered), a courtesy
+    ("Terima kasih", "Ok 👍": left unanswered, as an answer would only draw another) or an opt-out ("STOP": left
+    unanswered, as the citizen asked for no more messages)."""
 
     action: Action
     message: InboundMessage
@@ -60,9 +65,9 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
     grammar = grammar or load_grammar()
     text = clean_text(message.text)
     parsed = _parse(message, text, grammar, shortest_id)
-    if parsed.action is Action.COURTESY and message.attachments:  # "terima kasih" and a photo: the photo is a report
+    if parsed.action in UNANSWERED and message.attachments:  # "terima kasih" and a photo: the photo is a report
         parsed = replace(parsed, action=Action.REPORT)
-    if parsed.action in (Action.STATUS, Action.HELP, Action.BAD_TRACKING_ID, Action.COURTESY) or (
+    if parsed.action in (Action.STATUS, Action.HELP, Action.BAD_TRACKING_ID, *UNANSWERED) or (
         parsed.action is Action.REPORT and not parsed.text and not message.attachments
     ):
         action = Action.HELP if parsed.action is Action.REPORT else parsed.action

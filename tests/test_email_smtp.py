@@ -523,6 +523,21 @@ def test_an_answer_to_our_reply_is_a_follow_up(make_server, redis: Redis, by_sub
     assert str(follow_up_reply["Subject"]).startswith(f"[LAPOR #{first.tracking_id}]")
 
 
+@pytest.mark.parametrize(("subject", "body"), [("STOP", "STOP"), ("Unsubscribe", "unsubscribe"), ("", "berhenti")],
+                         ids=["stop", "unsubscribe", "berhenti-no-subject"])
+def test_a_mail_saying_only_an_opt_out_word_is_still_a_report(make_server, redis: Redis, subject: str,  # type: ignore[no-untyped-def]
+                                                              body: str) -> None:
+    """Mail reads no opt-out table (SMS and mentions do): a mail is no subscription a word stops, our answer to it is
+    one mail (capped per address and hour), and what a person means by "STOP" there is for the agency to read."""
+    server = make_server()
+    result = server.deliver(citizen_mail(subject=subject, body=body))
+    envelope = stored_envelope(redis, result.tracking_id or "")
+    assert envelope is not None and (envelope["text"], envelope["follow_up_of"]) == (body, None)
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    assert "laporan Anda telah kami terima" in ack.get_content()
+
+
 def test_a_tag_with_a_wrong_check_digit_is_a_new_report(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
     server = make_server()
     result = server.deliver(citizen_mail(subject="Re: [LAPOR #10000058] Jalan"))

@@ -663,9 +663,9 @@ async def test_the_lookups_count_every_mention_taken_not_the_replies_queued(
     gateway: GatewayServer, fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:
     """Thanks left unanswered were counted as nothing resolved: `channel.polled` read as a poll that had found
-    nothing while two citizens' comments had been taken."""
-    for text in ("@lapor1708 terima kasih 🙏", "@lapor1708 Ok, makasih min"):
+    nothing while two citizens' comments had been taken. A "STOP", left unanswered as thanks are, counts too."""
+    for text in ("@lapor1708 terima kasih 🙏", "@lapor1708 Ok, makasih min", "@lapor1708 STOP"):
         ids = fake.state.add_ig_mention(text, kind="comment")
         assert (await post_webhook(gateway, fake.state.webhook_payload(ids))).status_code == 200
-    assert poller(settings, redis, intake).resolve_pending() == 2
+    assert poller(settings, redis, intake).resolve_pending() == 3
     assert envelopes(redis) == [] and reply_targets(redis) == [] and pending(redis) == 0

@@ -408,8 +408,36 @@ async def test_a_courtesy_after_the_acknowledgement_is_neither_filed_nor_answere
     after = REGISTRY.get_sample_value("lapor_queries_total", {"channel": "sms-aggregator", "action": "courtesy"})
     assert (after or 0) - (before or 0) == len(thanks)
     courtesies = [e for e in log_events(log_stream) if e["event"] == "message.courtesy"]
-    assert [e["channel"] for e in courtesies] == ["sms-aggregator"] * len(thanks)
+    assert [(e["channel"], e["reason"]) for e in courtesies] == [
+        ("sms-aggregator", "only_courtesy_words")] * len(thanks)
     assert "Terima" not in log_stream.getvalue() and "makasih" not in log_stream.getvalue()
+
+
+async def test_an_opt_out_word_alone_is_neither_filed_nor_answered(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis,
+    log_stream: io.StringIO
+) -> None:
+    """"STOP", "UNREG" (as operators' subscription services are stopped), "Berhenti" after the acknowledgement: filed,
+    each was an empty case for an agency and a paid SMS with a new Tracking ID to someone who had asked for none.
+    Counted as a non-report message, logged with the reason and without the text."""
+    number = "081298765021"
+    tracking_id = await _report(gateway, casestore, settings, number, "LAPOR lampu jalan mati di gang 4", "oo-1")
+    labels = {"channel": "sms-aggregator", "action": "opt_out"}
+    before = REGISTRY.get_sample_value("lapor_queries_total", labels) or 0
+    stops = [sms(number, "STOP", "oo-2"), sms(number, "unreg 1708", "oo-3"),
+             sms(number, "Berhenti!".encode("utf-16-be").hex().upper(), "oo-4", coding="2")]
+    for message in stops:
+        response = await post_callback(gateway.client, message)
+        assert (response.status_code, response.json()) == (200, {"status": "accepted", "messages": []})
+    assert all(queue(name, redis).count == 0 for name in (FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE))
+    drain(settings)
+    assert api.texts_to("+6281298765021") == [render("ack", "id", tracking_id=tracking_id)]
+    assert [r["tracking_id"] for r in casestore.reports()] == [tracking_id]
+    assert (REGISTRY.get_sample_value("lapor_queries_total", labels) or 0) - before == len(stops)
+    opt_outs = [e for e in log_events(log_stream) if e["event"] == "message.opt_out"]
+    assert [(e["channel"], e["reason"]) for e in opt_outs] == [
+        ("sms-aggregator", "only_opt_out_words")] * len(stops)
+    assert "Berhenti" not in log_stream.getvalue() and "unreg" not in log_stream.getvalue()
 
 
 async def test_a_status_query_the_case_store_cannot_answer_in_time_is_answered_by_a_status_job(

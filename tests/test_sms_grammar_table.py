@@ -51,6 +51,11 @@ def courtesy(id: str, text: str) -> Row:
     return Row(id, text, None)
 
 
+def opt_out(id: str, text: str) -> Row:
+    """An opt-out word alone: as a courtesy, neither filed nor answered."""
+    return Row(id, text, None)
+
+
 ROWS = [
     # complaints, in every way people start them
     report("lapor-colon", "LAPOR: Jalan berlubang di depan SDN 3 Cibubur", "complaint",
@@ -211,6 +216,17 @@ ROWS = [
     query("greeting-selamat-pagi", "Selamat pagi pak", "help"),
     report("greeting-and-a-report", "Halo min, lampu jalan di gang 3 mati", "complaint",
            "Halo min, lampu jalan di gang 3 mati"),
+    # an opt-out word alone: nothing to file, and no SMS to someone who asked for none
+    opt_out("stop", "STOP"),
+    opt_out("stop-lowercase-exclaimed", "stop!"),
+    opt_out("unreg", "UNREG"),
+    opt_out("unreg-short-code", "UNREG 1708"),
+    opt_out("berhenti", "Berhenti"),
+    opt_out("batal-langganan", "batal langganan"),
+    opt_out("unsubscribe-en", "Unsubscribe"),
+    report("stop-and-a-report", "STOP pungli di jembatan timbang", "complaint", "STOP pungli di jembatan timbang"),
+    report("berhenti-and-a-report", "berhenti bayar pungli di pasar", "complaint", "berhenti bayar pungli di pasar"),
+    follow_up("follow-up-stop", "{parent} stop", "stop"),
 ]
 
 # The forms a number arrives in from operators and aggregators; all are +62 812 xxxx xxxx.

@@ -427,6 +427,46 @@ def test_a_courtesy_is_only_thanks_or_an_ok(text: str, action: Action) -> None:
     assert parse_text(text).action is action
 
 
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("STOP", Action.OPT_OUT),
+        ("stop", Action.OPT_OUT),
+        ("Stop.", Action.OPT_OUT),
+        ("STOPPP!!", Action.OPT_OUT),
+        ("UNREG", Action.OPT_OUT),
+        ("unreg 1708", Action.OPT_OUT),
+        ("STOP LAPOR", Action.OPT_OUT),
+        ("Berhenti", Action.OPT_OUT),
+        ("batal langganan", Action.OPT_OUT),
+        ("Unsubscribe", Action.OPT_OUT),
+        ("stop all", Action.OPT_OUT),
+        ("END", Action.OPT_OUT),
+        ("stop 😡", Action.OPT_OUT),
+        # Any other word is the citizen's: a report, a follow-up, a query.
+        ("STOP pungli", Action.REPORT),
+        ("berhenti bayar pungli di pasar", Action.REPORT),
+        ("stop pak", Action.REPORT),
+        ("batal", Action.REPORT),
+        ("langganan", Action.REPORT),
+        ("stop terima kasih", Action.REPORT),
+        ("#anonim stop", Action.REPORT),
+        ("LAPOR: stop", Action.OPT_OUT),  # our name, as in "STOP LAPOR": nothing to file either way
+        (f"{VALID} stop", Action.FOLLOW_UP),
+        (f"CEK {VALID}", Action.STATUS),
+        ("terima kasih", Action.COURTESY),
+    ],
+    ids=["stop", "stop-lowercase", "stop-dot", "stop-elongated", "unreg", "unreg-short-code", "stop-our-name",
+         "berhenti", "batal-langganan", "unsubscribe", "stop-all", "end", "stop-emoji",
+         "stop-and-words", "berhenti-and-words", "stop-filler", "half-a-phrase", "other-half", "stop-and-thanks",
+         "with-a-flag", "our-name-first", "follow-up", "status", "courtesy"],
+)
+def test_an_opt_out_word_alone_is_neither_filed_nor_answered(text: str, action: Action) -> None:
+    """"STOP" or "UNREG" alone was filed as a complaint (an empty case for an agency) and acknowledged by an SMS to
+    someone who had asked for none. With anything more it stays what the rest of the grammar makes of it."""
+    assert parse_text(text).action is action
+
+
 OTHER = format_tracking_id(7654321)
 
 

@@ -228,13 +228,22 @@ async def test_a_status_query_while_the_case_store_is_down_promises_nothing(
     assert queue(FORWARD_QUEUE, redis).count == 0
 
 
-@pytest.mark.parametrize("body", ["Terima kasih", "Ok 👍", "makasih banyak pak!", "thanks"])
-async def test_a_courtesy_gets_an_empty_answer_and_makes_no_report(
-    gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, body: str
+@pytest.mark.parametrize(("body", "action", "reason"), [
+    ("Terima kasih", "courtesy", "only_courtesy_words"),
+    ("Ok 👍", "courtesy", "only_courtesy_words"),
+    ("makasih banyak pak!", "courtesy", "only_courtesy_words"),
+    ("thanks", "courtesy", "only_courtesy_words"),
+    ("STOP", "opt_out", "only_opt_out_words"),
+    ("Unsubscribe", "opt_out", "only_opt_out_words"),
+    ("UNREG 1708", "opt_out", "only_opt_out_words"),
+])
+async def test_a_courtesy_or_an_opt_out_gets_an_empty_answer_and_makes_no_report(
+    gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, body: str, action: str, reason: str
 ) -> None:
     """"Terima kasih" after the acknowledgement: filed, it was a junk report and a second SMS (with a new Tracking
-    ID) the citizen did not ask for. Counted as a non-report message, logged without its text."""
-    before = counted("lapor_queries_total", channel="sms-twilio", action="courtesy")
+    ID) the citizen did not ask for. "STOP" was too, and an SMS to someone who asked for none (Twilio answers its own
+    opt-out words itself). Counted as a non-report message, logged with the reason and without its text."""
+    before = counted("lapor_queries_total", channel="sms-twilio", action=action)
     response = await gateway.post_twilio(gateway.twilio_form(Body=body, From="+6281377778888",
                                                              MessageSid="SM" + "c" * 32))
     assert response.status_code == 200
@@ -242,9 +251,9 @@ async def test_a_courtesy_gets_an_empty_answer_and_makes_no_report(
     assert (root.tag, list(root)) == ("Response", [])
     assert queue(FORWARD_QUEUE, redis).count == 0
     assert list(redis.scan_iter("lapor:envelope:*")) == []
-    assert counted("lapor_queries_total", channel="sms-twilio", action="courtesy") - before == 1
+    assert counted("lapor_queries_total", channel="sms-twilio", action=action) - before == 1
     events = [e for e in log_events(log_stream) if e["event"].startswith("message.")]
-    assert [(e["event"], e["channel"]) for e in events] == [("message.courtesy", "sms-twilio")]
+    assert [(e["event"], e["channel"], e["reason"]) for e in events] == [(f"message.{action}", "sms-twilio", reason)]
     assert body not in log_stream.getvalue() and "6281377778888" not in log_stream.getvalue()
 
 

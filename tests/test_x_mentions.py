@@ -384,14 +384,18 @@ def counted(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-@pytest.mark.parametrize("text", ["@lapor1708 Terima kasih 🙏", "@lapor1708 makasih min!",
-                                  "@pemkot_bdg @lapor1708 thanks", "Ok, terima kasih @lapor1708 👍"])
-def test_a_courtesy_mention_is_neither_reported_nor_answered(
-    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, text: str
+@pytest.mark.parametrize(("text", "action"), [
+    ("@lapor1708 Terima kasih 🙏", "courtesy"), ("@lapor1708 makasih min!", "courtesy"),
+    ("@pemkot_bdg @lapor1708 thanks", "courtesy"), ("Ok, terima kasih @lapor1708 👍", "courtesy"),
+    ("@lapor1708 STOP", "opt_out"), ("@lapor1708 berhenti!", "opt_out"),
+])
+def test_a_courtesy_or_an_opt_out_mention_is_neither_reported_nor_answered(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, text: str, action: str
 ) -> None:
-    """A public thank-you was filed as a report and answered in public with a new Tracking ID. It is counted as a
-    non-report mention, and the cursor moves past it as past any mention taken."""
-    counters = {"lapor_messages_received_total": {}, "lapor_queries_total": {"action": "courtesy"}}
+    """A public thank-you was filed as a report and answered in public with a new Tracking ID; so was a "STOP" (to
+    our replies mentioning the citizen), answered with one more mention. Each is counted as a non-report mention, and
+    the cursor moves past it as past any mention taken."""
+    counters = {"lapor_messages_received_total": {}, "lapor_queries_total": {"action": action}}
     before = {name: counted(name, channel="x-mentions", **labels) for name, labels in counters.items()}
     tweet = fake.state.add_tweet(text)
     make_poller(settings, redis, intake).poll_once()
