@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections import deque
 
 from redis import Redis
@@ -61,9 +62,19 @@ def format_tracking_id(sequence: int) -> str:
     return body + str(damm_digit(body))
 
 
+def ascii_digits(text: str) -> str:
+    """Every Unicode decimal digit as its ASCII digit: fullwidth `１２３` (an Asian phone keyboard), Arabic-Indic
+    `١٢٣`, Devanagari `१२३`... An ID so typed is the ID the citizen is shown back in ASCII digits, so it must be read
+    as that ID, not as a mistyped one. Other characters are left as they are."""
+    if text.isascii():  # nearly every message: nothing to do
+        return text
+    return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in text)
+
+
 def normalize_tracking_id(text: str) -> str:
-    """Strip what people type around an ID (`#`, spaces, dashes, dots); no validation."""
-    return _SEPARATORS.sub("", text.strip())
+    """Strip what people type around an ID (`#`, spaces, dashes, dots) and read its digits in ASCII
+    (`ascii_digits`); no validation. Every ID check goes through here."""
+    return _SEPARATORS.sub("", ascii_digits(text.strip()))
 
 
 def looks_like_tracking_id(text: str) -> bool:

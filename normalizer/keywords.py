@@ -338,7 +338,7 @@ def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id:
     if match is None:
         return None
     assert match.lastgroup is not None
-    tracking_id = match.group(match.lastgroup)
+    tracking_id = normalize_tracking_id(match.group(match.lastgroup))  # `\d` matches any script's digits
     language = match.lastgroup.split("_")[1]  # the language of our answer: the citizen's, when they asked
     rest = (text[:match.start()] + " " + text[match.end():]).strip()
     words = [word.lower() for word in _TOKENS.findall(rest)]

@@ -24,6 +24,7 @@ from redis import Redis
 from channels.email.guards import SUPPRESSED, loop_reason
 from channels.email.parse import MAX_MIME_FIELD_BYTES, parse_mail
 from channels.email.processor import MailProcessor
+from channels.email.reply import reply_body
 from channels.email.server import readable_size, refusal_text
 from channels.email.store import MAX_LISTED_ATTACHMENTS
 from gateway.intake import Intake
@@ -536,6 +537,47 @@ def test_a_mail_saying_only_an_opt_out_word_is_still_a_report(make_server, redis
     run_replies(server.settings, redis)
     [ack] = outbox(server.settings)
     assert "laporan Anda telah kami terima" in ack.get_content()
+
+
+# Digits as a fullwidth keyboard (Chinese and Japanese phones and mail clients) types them.
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@dataclass(frozen=True)
+class TagRow:
+    """A mail whose subject names a report by `[LAPOR #<id>]` (`{first}`: the report the citizen sent before; other
+    fields: that ID in fullwidth digits) and what it becomes: `follow_up` (added to the report named)."""
+
+    id: str
+    subject: str
+    becomes: str
+    names: str = "first"  # the field the subject's ID comes from
+
+
+TAG_ROWS = [
+    TagRow("subject-tag", "Re: [LAPOR #{first}] Drainase tersumbat", "follow_up"),
+    TagRow("subject-tag-fullwidth-digits", "Re: [LAPOR #{first_fullwidth}] Drainase tersumbat", "follow_up"),
+]
+
+
+@pytest.mark.parametrize("row", TAG_ROWS, ids=[row.id for row in TAG_ROWS])
+def test_a_subject_tag_names_the_report_a_mail_adds_to(make_server, redis: Redis, row: TagRow) -> None:  # type: ignore[no-untyped-def]
+    """Through the real SMTP server and the reply worker: what the mail is stored as, and what its reply says."""
+    server = make_server()
+    first = server.deliver(citizen_mail(subject="Drainase tersumbat"))
+    assert first.tracking_id is not None
+    fields = {"first": first.tracking_id, "first_fullwidth": first.tracking_id.translate(FULLWIDTH)}
+    message_id = make_msgid(domain="example.net")
+    answer = server.deliver(citizen_mail(subject=row.subject.format(**fields), body="Sekarang makin parah.",
+                                         message_id=message_id))
+    envelope = stored_envelope(redis, answer.tracking_id or "")
+    assert envelope is not None and envelope["text"] == "Sekarang makin parah."
+    run_replies(server.settings, redis)
+    [reply] = [r for r in outbox(server.settings) if str(r["In-Reply-To"]).strip() == message_id]
+    assert row.becomes == "follow_up"
+    assert envelope["follow_up_of"] == first.tracking_id
+    assert str(reply["Subject"]).startswith(f"[LAPOR #{first.tracking_id}] ")
+    assert reply.get_content() == reply_body("follow_up", first.tracking_id)
 
 
 def test_a_tag_with_a_wrong_check_digit_is_a_new_report(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]

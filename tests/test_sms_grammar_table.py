@@ -150,6 +150,11 @@ ROWS = [
     query("cek-status", "cek status {parent}", "status"),
     query("bare-tracking-id", "{parent}", "status"),
     query("cek-bad-check-digit", "CEK {bad}", "bad_tracking_id"),
+    # the ID in another keyboard's digits: the ID the reply shows in ASCII digits
+    query("cek-fullwidth-digits", "cek {parent_fullwidth}", "status"),
+    query("bare-id-arabic-indic-digits", "{parent_arabic_indic}", "status"),
+    query("cek-bad-check-digit-fullwidth", "CEK {bad_fullwidth}", "bad_tracking_id"),
+    follow_up("follow-up-fullwidth-id", "{parent_fullwidth} ２ motor jatuh lagi", "２ motor jatuh lagi"),
     query("check-bad-check-digit-en", "check {bad}", "bad_tracking_id", "en"),
     # follow-ups to the parent report
     follow_up("follow-up", "{parent} tambahan: lubangnya sekarang makin besar",
@@ -229,6 +234,10 @@ ROWS = [
     follow_up("follow-up-stop", "{parent} stop", "stop"),
 ]
 
+# Digits as other keyboards type them: fullwidth (Chinese and Japanese phones), Arabic-Indic.
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
 # The forms a number arrives in from operators and aggregators; all are +62 812 xxxx xxxx.
 SENDER_FORMS = ("0812{local}", "62812{local}", "+62 812-{local}", "+62812{local}", "(0812) {local}")
 
@@ -271,13 +280,18 @@ async def test_every_message_form_gets_the_right_report_and_reply(
     drain(settings)
     casestore.store.set_status(parent, "in_progress")
     fields = {"parent": parent, "bad": bad_check_digit(parent), "parent_spaced": f"{parent[:4]} {parent[4:]}"}
+    fields |= {"parent_fullwidth": parent.translate(FULLWIDTH), "bad_fullwidth": fields["bad"].translate(FULLWIDTH),
+               "parent_arabic_indic": parent.translate(ARABIC_INDIC)}
 
     numbers = {}
     for index, row in enumerate(ROWS):
         raw_number, numbers[row.id] = sender(index)
+        text = row.text.format(**fields)
+        # A text outside GSM-7 (emoji, fullwidth digits) comes as the phone sent it: UCS-2, hex-encoded.
+        coded = {"coding": "0", "text": text} if is_gsm7(text) else {
+            "coding": "2", "text": text.encode("utf-16-be").hex().upper()}
         response = await post_callback(gateway.client, {
-            "from": raw_number, "to": "1708", "id": f"table-{row.id}", "coding": "0", "ts": "1763800000",
-            "text": row.text.format(**fields),
+            "from": raw_number, "to": "1708", "id": f"table-{row.id}", "ts": "1763800000", **coded,
         })
         assert response.status_code == 200, (row.id, response.text)
     drain(settings)

@@ -158,6 +158,10 @@ def test_a_window_counts_each_call_and_always_expires(redis: Redis, keys: list[s
 
 VALID = format_tracking_id(1234567)
 BAD = VALID[:-1] + str((int(VALID[-1]) + 1) % 10)
+# The same digits as other keyboards type them: fullwidth (Chinese and Japanese phones), Arabic-Indic, Devanagari.
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
 
 
 @pytest.mark.parametrize(
@@ -226,6 +230,15 @@ BAD = VALID[:-1] + str((int(VALID[-1]) + 1) % 10)
         (f"{format_tracking_id(1708000)[:4]} {format_tracking_id(1708000)[4:]}", Action.STATUS,
          format_tracking_id(1708000)),  # a valid ID typed in groups whose first is our short code stays one
         ("1708 " * 3000, Action.HELP, None),
+        # An ID in other scripts' digits is the ID the reply shows in ASCII digits.
+        (f"cek {VALID.translate(FULLWIDTH)}", Action.STATUS, VALID),
+        (VALID.translate(FULLWIDTH), Action.STATUS, VALID),
+        (f"{VALID.translate(ARABIC_INDIC)} jalan masih rusak", Action.FOLLOW_UP, VALID),
+        (f"Nomor lacak: {VALID.translate(DEVANAGARI)}", Action.STATUS, VALID),
+        (f"1708 {VALID.translate(FULLWIDTH)}", Action.STATUS, VALID),
+        (f"CEK {BAD.translate(FULLWIDTH)}", Action.BAD_TRACKING_ID, BAD),
+        ("０８１２３４５６７８９０ nomor saya", Action.REPORT, None),
+        ("１７-０８-２０２５ ada pungli di kelurahan", Action.REPORT, None),
     ],
     ids=["cek", "cek-grouped", "status-filler", "cek-bad", "follow-up-bad", "rotated", "follow-up", "bare-id",
          "bare-cek", "phone-prose", "cek-hash-no-space", "cek-no-space", "cek-colon-hash", "cek-bad-no-space",
@@ -240,13 +253,20 @@ BAD = VALID[:-1] + str((int(VALID[-1]) + 1) % 10)
          "named-phone-number", "cek-brackets", "cek-angle-brackets", "cek-quotes", "cek-bold", "short-code-cek",
          "short-code-twice-id", "handle-follow-up", "short-code-alone", "short-code-question-mark",
          "short-code-prose", "short-code-number-prose", "short-code-bad", "valid-id-opening-with-1708",
-         "short-code-many-times"],
+         "short-code-many-times", "cek-fullwidth", "bare-fullwidth", "follow-up-arabic-indic", "named-devanagari",
+         "short-code-fullwidth", "cek-bad-fullwidth-shown-in-ascii", "phone-fullwidth-prose", "date-fullwidth-prose"],
 )
 def test_tracking_ids_in_the_grammar(text: str, action: Action, tracking_id: str | None) -> None:
     parsed = parse_text(text)
     assert parsed.action is action
     if tracking_id is not None:
         assert parsed.tracking_id == tracking_id
+
+
+def test_a_follow_up_to_an_id_in_fullwidth_digits_keeps_the_citizens_own_digits_in_its_text() -> None:
+    """Only the ID is read in ASCII digits: the words (and numbers) the citizen adds stay as typed."""
+    parsed = parse_text(f"{VALID.translate(FULLWIDTH)} ２ motor jatuh lagi")
+    assert (parsed.action, parsed.tracking_id, parsed.text) == (Action.FOLLOW_UP, VALID, "２ motor jatuh lagi")
 
 
 # Digits of the first ID minted from the default intake.id_start (1,000,000); a 7-digit number whose check digit holds.
@@ -490,9 +510,11 @@ OTHER = format_tracking_id(7654321)
         # the shape of our status answer, with the citizen's words where the status goes: theirs, not ours
         (f"LAPOR! Laporan {VALID}: jalan masih rusak.", Action.REPORT, None, f"Laporan {VALID}: jalan masih rusak.",
          "id"),
+        # retyped on a keyboard of fullwidth digits: the same report
+        (render("ack", "id", tracking_id=VALID.translate(FULLWIDTH)), Action.STATUS, VALID, "", "id"),
     ],
     ids=["ack", "ack-en", "forwarded-duplicate", "forwarded-status", "follow-up-unknown", "follow-up-en", "folded",
-         "words-after", "words-before", "status-shape-with-own-words"],
+         "words-after", "words-before", "status-shape-with-own-words", "ack-fullwidth-digits"],
 )
 def test_our_own_answer_sent_back_points_at_its_report(text: str, action: Action, tracking_id: str | None,
                                                        body: str, language: str) -> None:

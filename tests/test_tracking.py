@@ -61,6 +61,13 @@ def test_any_swap_of_neighbouring_digits_is_caught(sequence: int, data: st.DataO
         pytest.param(" 1000-0011 ", "10000011", id="dashes"),
         pytest.param("10 000 011", "10000011", id="spaces"),
         pytest.param("1000.0011", "10000011", id="dots"),
+        # Any script's decimal digits are read as the ASCII digits the citizen is shown back.
+        pytest.param("１０００００１１", "10000011", id="fullwidth"),
+        pytest.param("#１０００-００１１", "10000011", id="fullwidth-hash-dash"),
+        pytest.param("١٠٠٠٠٠١١", "10000011", id="arabic-indic"),
+        pytest.param("۱۰۰۰۰۰۱۱", "10000011", id="extended-arabic-indic"),
+        pytest.param("१००००० ११", "10000011", id="devanagari-spaced"),
+        pytest.param("1000０011", "10000011", id="mixed-scripts"),
     ],
 )
 def test_what_people_type_around_an_id_is_ignored(typed: str, expected: str) -> None:
@@ -75,7 +82,10 @@ def test_what_people_type_around_an_id_is_ignored(typed: str, expected: str) -> 
         pytest.param("12345", False, False, id="too-short"),
         pytest.param("abc12345", False, False, id="letters"),
         pytest.param("0" + format_tracking_id(1_000_001), True, False, id="leading-zero"),
-        pytest.param("١٢٣٤٥٦٧٨", False, False, id="non-ascii-digits"),
+        pytest.param("١٠٠٠٠٠١٢", True, True, id="minted-in-arabic-indic-digits"),
+        pytest.param("１０００００１２", True, True, id="minted-in-fullwidth-digits"),
+        pytest.param("١٢٣٤٥٦٧٨", True, False, id="arabic-indic-digits-check-fails"),
+        pytest.param("¹²³⁴⁵⁶⁷⁸", False, False, id="superscripts-are-no-decimal-digits"),
         pytest.param("", False, False, id="empty"),
     ],
 )

@@ -16,7 +16,7 @@ from prometheus_client import Counter
 
 from channels.email.parse import ParsedMail, header_text, message_ids
 from gateway.settings import EmailSettings
-from gateway.tracking import is_valid_tracking_id
+from gateway.tracking import is_valid_tracking_id, normalize_tracking_id
 
 SUPPRESSED = Counter("lapor_email_suppressed_total", "Mail neither reported nor answered, by loop-guard reason.",
                      ["reason"])
@@ -45,7 +45,7 @@ def our_tracking_id(message_id: str, settings: EmailSettings) -> str | None:
     """The Tracking ID inside one of our own Message-IDs, or None if the id is not ours."""
     match = OUR_MESSAGE_ID.match(message_id.strip("<> "))
     if match and match.group(2).lower() == settings.message_id_domain.lower() and is_valid_tracking_id(match.group(1)):
-        return match.group(1)
+        return normalize_tracking_id(match.group(1))
     return None
 
 
@@ -106,7 +106,7 @@ def follow_up_of(mail: ParsedMail, settings: EmailSettings) -> str | None:
     """The report this mail continues: `[LAPOR #<id>]` in the subject, or one of our replies referenced."""
     match = SUBJECT_TAG.search(mail.subject)
     if match and is_valid_tracking_id(match.group(1)):
-        return match.group(1)
+        return normalize_tracking_id(match.group(1))  # `\d` matches any script's digits: `[LAPOR #１０...]` too
     for reference in [*mail.in_reply_to, *reversed(mail.references)]:
         tracking_id = our_tracking_id(reference, settings)
         if tracking_id:
