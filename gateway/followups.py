@@ -26,7 +26,7 @@ from gateway.outbound import durably
 from gateway.queries import lookup_status
 from gateway.queues import envelope_key
 from gateway.tracking import was_issued
-from normalizer.envelope import ReportDraft
+from normalizer.envelope import Channel, ReportDraft
 
 
 def parent_flags(redis: Redis, tracking_id: str) -> tuple[bool, bool] | None:
@@ -50,24 +50,20 @@ def with_parent_flags(draft: ReportDraft, anonymous: bool, confidential: bool) -
 UNKNOWN_PARENT_FLAGS = (True, False)
 
 
-def with_stored_parent_flags(redis: Redis, draft: ReportDraft) -> ReportDraft:
-    """The follow-up with its report's flags as the gateway stored them, or UNKNOWN_PARENT_FLAGS when the gateway
-    no longer has the report (channels without a case-store lookup: mentions, e-mail answers)."""
-    assert draft.follow_up_of is not None
-    return with_parent_flags(draft, *(parent_flags(redis, draft.follow_up_of) or UNKNOWN_PARENT_FLAGS))
-
-
 def as_new_report(draft: ReportDraft) -> ReportDraft:
     """A follow-up to an ID no gateway ever minted, filed as a report of its own: the ID it named stays at the start
-    of its text, as the citizen typed it."""
+    of its text, as the citizen typed it. A mail keeps its text as written: it named the ID in its subject (which
+    the report keeps) or in its headers, not in its text."""
+    if draft.channel is Channel.EMAIL:
+        return draft.model_copy(update={"follow_up_of": None})
     return draft.model_copy(update={"follow_up_of": None, "text": f"{draft.follow_up_of} {draft.text}"})
 
 
 def resolve_follow_up_now(redis: Redis, draft: ReportDraft, id_range: tuple[int, int] = (0, 0),
                           ) -> tuple[ReportDraft, bool]:
-    """`resolve_follow_up` for channels that ask no case store (mentions), in the same order: (the draft to commit,
-    whether it named a report that was never issued). A minted ID whose report the gateway no longer has stays a
-    follow-up, anonymous."""
+    """`resolve_follow_up` for channels that ask no case store (mentions, e-mail), in the same order: (the draft to
+    commit, whether it named a report that was never issued). A minted ID whose report the gateway no longer has
+    stays a follow-up, anonymous."""
     parent = draft.follow_up_of
     assert parent is not None
     flags = parent_flags(redis, parent)

@@ -17,6 +17,7 @@ from redis import Redis
 from channels.email.guards import SUPPRESSED
 from channels.email.parse import parse_mail
 from gateway.settings import Settings
+from gateway.tracking import SEQUENCE_KEY
 from tests.conftest import TestEnvironment, free_port
 from tests.email_support import (
     RECIPIENT,
@@ -157,6 +158,10 @@ def test_the_corpus_has_at_least_thirty_fixtures() -> None:
 def test_fixture_mail_over_smtp(case: Case, smtp_server: SmtpServerThread, email_settings: Settings,
                                 redis: Redis) -> None:
     before = suppressed_count(case.reason) if case.reason else 0.0
+    if case.outcome == "follow_up" and case.follow_up_of:  # the report it adds to was minted here: it is one
+        minted = int(case.follow_up_of[:-1])
+        if int(redis.get(SEQUENCE_KEY) or 0) < minted:
+            redis.set(SEQUENCE_KEY, minted)
     raw = fixture(case.fixture)
     result = smtp_server.deliver(raw, mail_from=case.sender if case.mail_from is None and case.sender
                                  else case.mail_from if case.mail_from is not None else "sender@example.net")

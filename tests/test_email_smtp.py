@@ -31,6 +31,7 @@ from gateway.intake import Intake
 from gateway.queues import ALL_QUEUES, queue, redis_connection
 from gateway.replies import load_replies, render
 from gateway.settings import Settings, SettingsError
+from gateway.tracking import format_tracking_id
 from tests.conftest import TestEnvironment, free_port, log_events
 from tests.email_support import (
     RECIPIENT,
@@ -545,39 +546,84 @@ FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 @dataclass(frozen=True)
 class TagRow:
-    """A mail whose subject names a report by `[LAPOR #<id>]` (`{first}`: the report the citizen sent before; other
-    fields: that ID in fullwidth digits) and what it becomes: `follow_up` (added to the report named)."""
+    """A mail whose subject names a report by `[LAPOR #<id>]` and what it becomes: `follow_up` (added to the report
+    named, `anonymous` when the gateway no longer has that report's flags) or `new_report` (an ID no gateway ever
+    issued: a report of its own, answered with its own Tracking ID)."""
 
     id: str
     subject: str
+    names: str  # the field the subject's ID comes from (see `_tag_fields`)
     becomes: str
-    names: str = "first"  # the field the subject's ID comes from
+    anonymous: bool = False
 
 
 TAG_ROWS = [
-    TagRow("subject-tag", "Re: [LAPOR #{first}] Drainase tersumbat", "follow_up"),
-    TagRow("subject-tag-fullwidth-digits", "Re: [LAPOR #{first_fullwidth}] Drainase tersumbat", "follow_up"),
+    TagRow("subject-tag", "Re: [LAPOR #{first}] Drainase tersumbat", "first", "follow_up"),
+    TagRow("subject-tag-fullwidth-digits", "Re: [LAPOR #{first_fullwidth}] Drainase tersumbat", "first",
+           "follow_up"),
+    TagRow("never-issued", "Re: [LAPOR #{never_issued}] Drainase tersumbat", "never_issued", "new_report"),
+    TagRow("never-issued-fullwidth-digits", "[LAPOR #{never_issued_fullwidth}] Drainase", "never_issued",
+           "new_report"),
+    # Minted (leased to a gateway with the first report's block) but found nowhere: its report may still be in a
+    # spool, so it stays a follow-up, made anonymous as its flags cannot be read.
+    TagRow("issued-report-gone", "Re: [LAPOR #{issued_unused}] Drainase tersumbat", "issued_unused", "follow_up",
+           anonymous=True),
 ]
 
 
+def _tag_fields(first: str) -> dict[str, str]:
+    sequence = int(first[:-1])
+    fields = {"first": first, "never_issued": format_tracking_id(sequence + 5_000_000),
+              "issued_unused": format_tracking_id(sequence + 1)}
+    return fields | {f"{name}_fullwidth": value.translate(FULLWIDTH) for name, value in list(fields.items())}
+
+
 @pytest.mark.parametrize("row", TAG_ROWS, ids=[row.id for row in TAG_ROWS])
-def test_a_subject_tag_names_the_report_a_mail_adds_to(make_server, redis: Redis, row: TagRow) -> None:  # type: ignore[no-untyped-def]
-    """Through the real SMTP server and the reply worker: what the mail is stored as, and what its reply says."""
+def test_a_subject_tag_names_the_report_a_mail_adds_to(make_server, redis: Redis, log_stream: io.StringIO,  # type: ignore[no-untyped-def]
+                                                       row: TagRow) -> None:
+    """Through the real SMTP server and the reply worker: what the mail is stored as, and what its reply says. A tag
+    no gateway ever issued was filed as a follow-up to nothing, and the citizen, told "addition to <id> received",
+    never learnt the Tracking ID their mail got: as by SMS, it is a new report and the reply says so, with that ID."""
     server = make_server()
     first = server.deliver(citizen_mail(subject="Drainase tersumbat"))
     assert first.tracking_id is not None
-    fields = {"first": first.tracking_id, "first_fullwidth": first.tracking_id.translate(FULLWIDTH)}
+    fields = _tag_fields(first.tracking_id)
+    named = fields[row.names]
     message_id = make_msgid(domain="example.net")
-    answer = server.deliver(citizen_mail(subject=row.subject.format(**fields), body="Sekarang makin parah.",
-                                         message_id=message_id))
-    envelope = stored_envelope(redis, answer.tracking_id or "")
-    assert envelope is not None and envelope["text"] == "Sekarang makin parah."
+    subject = row.subject.format(**fields)
+    answer = server.deliver(citizen_mail(subject=subject, body="Sekarang makin parah.", message_id=message_id))
+    assert answer.tracking_id is not None and answer.tracking_id != first.tracking_id
+    envelope = stored_envelope(redis, answer.tracking_id)
+    assert envelope is not None
     run_replies(server.settings, redis)
     [reply] = [r for r in outbox(server.settings) if str(r["In-Reply-To"]).strip() == message_id]
-    assert row.becomes == "follow_up"
-    assert envelope["follow_up_of"] == first.tracking_id
-    assert str(reply["Subject"]).startswith(f"[LAPOR #{first.tracking_id}] ")
-    assert reply.get_content() == reply_body("follow_up", first.tracking_id)
+    # The mail's text and subject stay as written, whatever it becomes.
+    assert (envelope["text"], envelope["subject"], envelope["anonymous"]) == (
+        "Sekarang makin parah.", subject, row.anonymous)
+    if row.becomes == "follow_up":
+        assert envelope["follow_up_of"] == named
+        assert str(reply["Subject"]).startswith(f"[LAPOR #{named}] ")
+        assert reply.get_content() == reply_body("follow_up", named)
+    else:
+        assert row.becomes == "new_report" and envelope["follow_up_of"] is None
+        # The reply's subject carries the new ID, so the citizen's next answer threads to the new report.
+        assert str(reply["Subject"]) == f"[LAPOR #{answer.tracking_id}] {subject.split('] ', 1)[1]}"
+        body = reply.get_content()
+        assert body == reply_body("follow_up_unknown", answer.tracking_id, follow_up_of=named)
+        assert body.index("tidak ditemukan") < body.index("English: no report") and named in body
+    unknown = [(e["reason"], e["follow_up_of"], e["tracking_id"]) for e in log_events(log_stream)
+               if e["event"] == "message.follow_up_unknown"]
+    assert unknown == ([("no_such_report", named, answer.tracking_id)] if row.becomes == "new_report" else [])
+
+
+def test_the_reply_to_a_mail_naming_a_report_never_issued_says_so_in_both_languages() -> None:
+    """Indonesian first, then English, as every e-mail reply: each names the ID the mail named and the new one."""
+    body = reply_body("follow_up_unknown", "10000004", follow_up_of="1000000001")
+    indonesian, english = body.split("\n\nEnglish: ")
+    for text in (indonesian, english):
+        assert "1000000001" in text and "10000004" in text
+    assert "laporan baru" in indonesian and "[LAPOR #10000004]" in indonesian
+    assert english.startswith("no report 1000000001 was found; your mail was filed as a new report")
 
 
 def test_a_tag_with_a_wrong_check_digit_is_a_new_report(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]

@@ -27,7 +27,7 @@ from channels.email.parse import ParsedMail, TooComplex, parse_mail
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
-from gateway.followups import with_stored_parent_flags
+from gateway.followups import resolve_follow_up_now
 from gateway.health import HealthSignals
 from gateway.intake import Intake, Receipt
 from gateway.logs import bind_message_context, clear_message_context, get_logger
@@ -184,21 +184,28 @@ class MailProcessor:
             return self._suppress("empty")
         draft = normalized.draft
         parent = follow_up_of(mail, self.settings.email)
+        unknown_parent: str | None = None
         if parent is not None:
-            draft = draft.model_copy(update={"follow_up_of": parent})
-            # An answer to an anonymous report's reply stays anonymous; when the report's flags are gone, too.
-            draft = await durably(with_stored_parent_flags, self.redis, draft)
+            # As by SMS and mentions: an answer to an anonymous report's reply stays anonymous (when the report's
+            # flags are gone, too), and an ID no gateway ever minted makes the mail a new report of its own.
+            draft, unknown = await durably(resolve_follow_up_now, self.redis,
+                                           draft.model_copy(update={"follow_up_of": parent}),
+                                           self.settings.intake.id_range)
+            unknown_parent = parent if unknown else None
         receipt = await self.intake.submit(draft)
         bind_message_context(tracking_id=receipt.tracking_id)
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
-        await self._enqueue_reply(mail, draft, receipt, normalized.language)
+        await self._enqueue_reply(mail, draft, receipt, normalized.language, unknown_parent)
+        if unknown_parent:
+            log.info("message.follow_up_unknown", reason="no_such_report", follow_up_of=unknown_parent)
         log.info("message.accepted", duplicate=receipt.duplicate, follow_up_of=draft.follow_up_of,
                  attachments=len(draft.attachments))
-        status = "duplicate" if receipt.duplicate else "follow_up" if parent else "accepted"
+        status = "duplicate" if receipt.duplicate else "follow_up" if draft.follow_up_of else "accepted"
         return MailOutcome(status, receipt.tracking_id)
 
-    async def _enqueue_reply(self, mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str) -> None:
-        payload = reply_payload(mail, draft, receipt, language)
+    async def _enqueue_reply(self, mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
+                             unknown_parent: str | None) -> None:
+        payload = reply_payload(mail, draft, receipt, language, unknown_parent)
 
         def enqueue() -> None:
             enqueue_calls(self.redis, self.settings, REPLY_QUEUE, REPLY_FUNC, [(payload,)])
@@ -209,11 +216,20 @@ class MailProcessor:
             raise NotDurable(f"reply not queued: {type(error).__name__}", reason="redis_unavailable") from error
 
 
-def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str) -> dict[str, Any]:
-    """What the reply worker needs, and nothing else of the report."""
-    kind = "follow_up" if draft.follow_up_of else "duplicate" if receipt.duplicate else "ack"
+def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
+                  unknown_parent: str | None = None) -> dict[str, Any]:
+    """What the reply worker needs, and nothing else of the report. A mail that named a report never issued
+    (`unknown_parent`) is answered with the new report's Tracking ID and the ID it named: the citizen learns the
+    Tracking ID their mail got, in the subject too, so their next answer threads to it."""
+    if draft.follow_up_of:
+        kind = "follow_up"
+    elif unknown_parent:  # before "duplicate": a mail delivered again is answered as its first delivery was
+        kind = "follow_up_unknown"
+    else:
+        kind = "duplicate" if receipt.duplicate else "ack"
     references = [*mail.references, *([mail.message_id] if mail.message_id else [])]
     return {
+        **({"follow_up_of": unknown_parent} if unknown_parent else {}),
         "tracking_id": draft.follow_up_of or receipt.tracking_id,
         "report_id": receipt.tracking_id,
         "kind": kind,

@@ -28,7 +28,8 @@ from gateway.settings import Settings
 # A reply written to the outbox (`write_to_outbox`), `key` without its extension. The outbox may be any directory
 # (`email.outbox_dir`): `lapor-gateway attachments purge` deletes only files of this name there.
 OUTBOX_FILE = re.compile(r"(?P<key>[0-9]{8}T[0-9]{6}Z-[0-9A-Za-z]+-[0-9a-f]{8})\.eml")
-REPLY_TEXTS = {"ack": "email_ack", "duplicate": "email_duplicate", "follow_up": "email_follow_up"}
+REPLY_TEXTS = {"ack": "email_ack", "duplicate": "email_duplicate", "follow_up": "email_follow_up",
+               "follow_up_unknown": "email_follow_up_unknown"}
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|fw|fwd|balas|bls|tr|trs)\s*:\s*)+", re.IGNORECASE)
 
 
@@ -45,10 +46,12 @@ def reply_subject(tracking_id: str, original: str) -> str:
     return f"[LAPOR #{tracking_id}] {original}".strip()
 
 
-def reply_body(kind: str, tracking_id: str) -> str:
-    """Indonesian text, then the English line (config/replies.toml)."""
+def reply_body(kind: str, tracking_id: str, follow_up_of: str | None = None) -> str:
+    """Indonesian text, then the English line (config/replies.toml). `follow_up_of`: the ID a mail named that no
+    gateway issued (kind `follow_up_unknown`; `tracking_id` is then the new report's)."""
     table = load_replies()[REPLY_TEXTS[kind]]
-    return table["id"].format(tracking_id=tracking_id) + "\n\n" + table["en"].format(tracking_id=tracking_id) + "\n"
+    fields = {"tracking_id": tracking_id, "follow_up_of": follow_up_of}
+    return table["id"].format(**fields) + "\n\n" + table["en"].format(**fields) + "\n"
 
 
 def ascii_address(address: str) -> str:
@@ -83,7 +86,7 @@ def build_reply(payload: dict[str, Any], settings: Settings) -> EmailMessage:
     message["X-Loop"] = email.from_address
     message["Precedence"] = "auto_reply"
     message["X-LAPOR-Tracking-ID"] = tracking_id
-    message.set_content(reply_body(payload["kind"], tracking_id))
+    message.set_content(reply_body(payload["kind"], tracking_id, payload.get("follow_up_of")))
     return message
 
 
