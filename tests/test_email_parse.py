@@ -86,6 +86,44 @@ def test_trim_quoted(text: str, expected: str) -> None:
     assert trim_quoted(text) == expected
 
 
+NOTA_DINAS = "Kepada: Seluruh Kepala Sekolah\nDari: Kepala Dinas Pendidikan\nTanggal: 3 November 2025\n" \
+    "Perihal: Iuran wajib\n\nSetiap sekolah wajib menyetor Rp 5.000.000 paling lambat 10 November."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Saya laporkan nota dinas berikut:\n\n" + NOTA_DINAS + "\n\nMohon ditindaklanjuti.",
+         "Saya laporkan nota dinas berikut:\n\n" + NOTA_DINAS + "\n\nMohon ditindaklanjuti."),
+        ("Dari: Budi Santoso, warga RT 03\nKepada: Bupati Bogor\nTanggal: 1 Desember 2025\nPerihal: Jalan rusak\n\n"
+         "Jalan di depan SDN 3 berlubang.",
+         "Dari: Budi Santoso, warga RT 03\nKepada: Bupati Bogor\nTanggal: 1 Desember 2025\nPerihal: Jalan rusak\n\n"
+         "Jalan di depan SDN 3 berlubang."),
+        ("Nama pelapor: Budi\n__________________________\nIsi: jalan berlubang\nLokasi: Cibubur",
+         "Nama pelapor: Budi\n__________________________\nIsi: jalan berlubang\nLokasi: Cibubur"),
+        ("Saya lampirkan pesan WA.\nPada tanggal 5 Mei 2025 kepala desa menulis:\nBayar 50 ribu kalau mau KTP cepat.",
+         "Saya lampirkan pesan WA.\nPada tanggal 5 Mei 2025 kepala desa menulis:\nBayar 50 ribu kalau mau KTP cepat."),
+        ("Look.\nOn Monday the village head wrote:\n\"Pay Rp 50.000 or no KTP\"\nThis is extortion.",
+         "Look.\nOn Monday the village head wrote:\n\"Pay Rp 50.000 or no KTP\"\nThis is extortion."),
+        # and the mail clients' own marks still cut the quote off
+        ("Isi.\n\nOn 12/1/25 10:00 AM, LAPOR! wrote:\n> Terima kasih", "Isi."),
+        ("Isi.\n\nFrom: LAPOR! <pengaduan@lapor.go.id>\nDate: Monday, 1 December 2025 at 10.00\nTo: Budi\n"
+         "Subject: [LAPOR #10000057] Jalan\n\nTerima kasih", "Isi."),
+        ("Isi.\n\nDari: LAPOR!\nDikirim: Senin, 01 Desember 2025 10.00\nKepada: Budi\nSubjek: Jalan\n\nTerima kasih",
+         "Isi."),
+        ("Pada Sen, 1 Des 2025 10.00, LAPOR! <pengaduan@lapor.go.id>\nmenulis:\n> Terima kasih\n\nJawaban di bawah.",
+         "Jawaban di bawah."),
+    ],
+    ids=["nota-dinas-pasted", "letter-head-dari-first", "rule-in-a-form", "citizen-quotes-a-message-id",
+         "citizen-quotes-a-message-en", "thunderbird-no-address", "outlook-mac-block", "outlook-id-block-subjek",
+         "bottom-post-two-line-attribution"],
+)
+def test_a_citizens_own_memo_letter_or_quotation_is_not_taken_for_quoted_history(text: str, expected: str) -> None:
+    """A header block needs Sent/Dikirim or Subject/Subjek, an attribution an address or a ">" quote below it, a rule
+    of underscores a header block below it: what a citizen writes or pastes in that shape is the report."""
+    assert trim_quoted(text) == expected
+
+
 FORWARDED = "Jembatan desa ambrol sejak Senin."
 
 

@@ -438,27 +438,46 @@ def _walk_forwarded(part: Message, out: _Walk) -> None:
     out.attachments.extend(inner_walk.attachments)
 
 
-# Where quoted history starts: "On ... wrote:", "Pada ... menulis:", Outlook's separators and header blocks.
-_QUOTE_HEADERS = [
-    re.compile(r"^\s*(On|Am|Le|El|Op)\s.+(wrote|schrieb|a écrit|escribió|schreef)\s*:\s*$", re.IGNORECASE),
-    re.compile(r"^\s*Pada\s.+menulis\s*:\s*$", re.IGNORECASE),
-    re.compile(r"^\s*-{2,}\s*(Original Message|Pesan Asli|Pesan asli)\s*-{2,}\s*$", re.IGNORECASE),
-    re.compile(r"^\s*_{10,}\s*$"),
-    re.compile(r"^\s*(From|Dari)\s*:\s.+$"),
-]
-_OUTLOOK_FIELDS = re.compile(r"^\s*(Sent|Dikirim|Date|Tanggal|To|Kepada|Subject|Subjek)\s*:", re.IGNORECASE)
+# Where quoted history starts: "On ... wrote:", "Pada ... menulis:", Outlook's separators and header blocks. Each is
+# told by what the mail client writes and a citizen does not: an attribution names the quoted mail's address or has the
+# quote (">") below it; a header block has a Sent/Dikirim or Subject/Subjek field (a memo or a letter pasted into the
+# mail has Perihal or Hal); Outlook's rule of underscores has a header block below it. A citizen's own "Pada 5 Mei
+# kepala desa menulis:" or a pasted "Kepada: / Dari: / Tanggal: / Perihal:" nota dinas is the report, and stays.
+_ATTRIBUTION = re.compile(r"^\s*(?:(On|Am|Le|El|Op)\s.+(wrote|schrieb|a écrit|escribió|schreef)|Pada\s.+menulis)"
+                          r"\s*:\s*$", re.IGNORECASE)
+_ATTRIBUTION_START = re.compile(r"^\s*(On|Pada)\s", re.IGNORECASE)
+_ATTRIBUTION_END = re.compile(r"(wrote|menulis)\s*:\s*$", re.IGNORECASE)
+_ORIGINAL_MESSAGE = re.compile(r"^\s*-{2,}\s*(Original Message|Pesan Asli)\s*-{2,}\s*$", re.IGNORECASE)
+_OUTLOOK_RULE = re.compile(r"^\s*_{10,}\s*$")
+_HEADER_FROM = re.compile(r"^\s*(From|Dari)\s*:\s.+$")
+_HEADER_FIELDS = re.compile(r"^\s*(Sent|Dikirim|Subject|Subjek)\s*:", re.IGNORECASE)
+_ADDRESS = re.compile(r"[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+")
 
 
-def _is_quote_start(lines: list[str], index: int) -> bool:
+def _is_header_block(lines: list[str], index: int) -> bool:
+    """A quoted mail's header block: "From:"/"Dari:" with a Sent/Dikirim or Subject/Subjek field in the next lines
+    (Outlook writes From, Sent, To, Cc, Subject; Outlook for Mac and iOS From, Date, To, Subject)."""
+    return bool(_HEADER_FROM.match(lines[index])) and any(
+        _HEADER_FIELDS.match(item) for item in lines[index + 1:index + 5])
+
+
+def _quote_start(lines: list[str], index: int) -> int:
+    """How many lines the mark of quoted history at `index` spans (0: none there)."""
     line = lines[index]
-    if _QUOTE_HEADERS[-1].match(line):  # "From:" only counts as an Outlook header block
-        following = lines[index + 1:index + 4]
-        return any(_OUTLOOK_FIELDS.match(item) for item in following)
-    if any(pattern.match(line) for pattern in _QUOTE_HEADERS[:-1]):
-        return True
-    # Gmail wraps a long "On ... wrote:" over two lines.
-    return bool(re.match(r"^\s*(On|Pada)\s", line) and index + 1 < len(lines)
-                and re.search(r"(wrote|menulis)\s*:\s*$", lines[index + 1]))
+    if _ORIGINAL_MESSAGE.match(line) or _is_header_block(lines, index):
+        return 1
+    if _OUTLOOK_RULE.match(line):
+        below = next((i for i in range(index + 1, len(lines)) if lines[i].strip()), None)
+        return 1 if below is not None and _is_header_block(lines, below) else 0
+    if _ATTRIBUTION.match(line):
+        span = 1
+    elif _ATTRIBUTION_START.match(line) and index + 1 < len(lines) and _ATTRIBUTION_END.search(lines[index + 1]):
+        span = 2  # Gmail wraps a long "On ... wrote:" over two lines
+    else:
+        return 0
+    attribution = " ".join(lines[index:index + span])
+    below = next((item for item in lines[index + span:] if item.strip()), "")
+    return span if _ADDRESS.search(attribution) or below.lstrip().startswith(">") else 0
 
 
 # Where a forwarded message starts (Gmail, Thunderbird, Apple Mail, in English and Indonesian): it is the report
@@ -486,16 +505,22 @@ def trim_quoted(text: str, *, forwarded: bool = False) -> str:
     lines = text.split("\n")
     kept: list[str] = []
     forward: list[str] = []
+    skip = 0
     for index, line in enumerate(lines):
         if line.strip() == FORWARD_MARKER or any(pattern.match(line) for pattern in _FORWARD_STARTS):
             forward = lines[index:]
             break
-        if _is_quote_start(lines, index):
+        if skip:  # the second line of an attribution a bottom-posted reply starts with
+            skip -= 1
+            continue
+        span = _quote_start(lines, index)
+        if span:
             if forwarded:
                 forward = lines[index:]
                 break
             if any(item.strip() and not item.lstrip().startswith(">") for item in kept):
                 break
+            skip = span - 1
             continue  # a bottom-posted reply: the quote comes first, the answer below it
         kept.append(line)
     # Interleaved ">" lines are quotes too; a text that is only quotes keeps them.
