@@ -125,6 +125,14 @@ class FakeProviderState:
             keys.append(key)
         if keys:
             tweet["attachments"] = {"media_keys": keys}
+            # As X does: the post's text ends with a t.co link to its own first photo or video.
+            link = f"https://t.co/{hashlib.sha1(tweet_id.encode()).hexdigest()[:10]}"
+            start = len(tweet["text"]) + 1
+            tweet["text"] = f"{tweet['text']} {link}"
+            tweet["entities"] = {"urls": [{
+                "start": start, "end": start + len(link), "url": link, "media_key": keys[0],
+                "expanded_url": f"https://x.com/{username}/status/{tweet_id}/photo/1",
+                "display_url": f"pic.x.com/{link.rsplit('/', 1)[1]}"}]}
         self.tweets.append(tweet)
         return tweet
 

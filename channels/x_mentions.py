@@ -15,7 +15,9 @@ the last `x.first_poll_lookback_minutes` (`start_time`): an account with a long 
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -54,7 +56,8 @@ SOURCE = "x-mentions"
 TWITTER_HOST = "https://api.twitter.com"
 PROGRESS_KEY = "lapor:cursor:x:{user_id}"
 EXPANSIONS = ["author_id", "attachments.media_keys", "referenced_tweets.id"]
-TWEET_FIELDS = ["id", "text", "author_id", "created_at", "conversation_id", "referenced_tweets", "attachments", "lang"]
+TWEET_FIELDS = ["id", "text", "author_id", "created_at", "conversation_id", "referenced_tweets", "attachments", "lang",
+                "entities", "note_tweet"]
 MEDIA_FIELDS = ["media_key", "type", "url", "preview_image_url", "variants"]
 USER_FIELDS = ["id", "username", "name"]
 MEDIA_TYPES = {"photo": "image/jpeg", "video": "video/mp4", "animated_gif": "video/mp4"}
@@ -139,6 +142,30 @@ def _attachments(tweet: tweepy.Tweet, media_by_key: Mapping[str, tweepy.Media]) 
     return attachments
 
 
+def _own_media_link(url: Mapping[str, Any], tweet_id: str) -> bool:
+    """The t.co link X appends for a post's own photo or video (`x.com/<handle>/status/<id>/photo/1`): the file is
+    an attachment already, and the link names the sender's handle, which an anonymous report must not carry."""
+    expanded = str(url.get("expanded_url") or "")
+    return bool(url.get("media_key")) or bool(re.search(rf"/status/{tweet_id}/(photo|video)/", expanded))
+
+
+def tweet_text(tweet: tweepy.Tweet) -> str:
+    """What the citizen wrote, whole and as they typed it. A post over 280 characters (X Premium) comes whole only as
+    `note_tweet.text` (`text` is cut short); X escapes `&`, `<` and `>` as HTML entities (`Rp 50rb &amp; KTP`);
+    its t.co links stand for the addresses the citizen wrote (`expanded_url`), and the link of the post's own
+    photo or video is left out (see _own_media_link)."""
+    note = tweet.data.get("note_tweet") or {}
+    text, entities = (note["text"], note.get("entities")) if note.get("text") else (tweet.text, tweet.entities)
+    text = html.unescape(text)
+    for url in (entities or {}).get("urls") or []:
+        short = url.get("url")
+        if not short:
+            continue
+        own_media = _own_media_link(url, str(tweet.id))
+        text = text.replace(short, "" if own_media else str(url.get("unwound_url") or url.get("expanded_url") or short))
+    return text
+
+
 def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
                media_by_key: Mapping[str, tweepy.Media]) -> InboundMessage:
     author = users.get(str(tweet.author_id))
@@ -150,7 +177,7 @@ def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
         sender_kind=SenderKind.X_USER,
         sender_address=str(tweet.author_id),
         sender_display_name=(author.name if author else None),
-        text=strip_leading_mentions(tweet.text),
+        text=strip_leading_mentions(tweet_text(tweet)),
         received_at=created or utc_now(),
         attachments=_attachments(tweet, media_by_key),
         channel_meta={"tweet_id": str(tweet.id), "conversation_id": str(tweet.conversation_id or tweet.id),

@@ -166,8 +166,10 @@ async def via_x(settings: Settings, redis: Redis, fake: FakeProviderServer, **_:
     finally:
         intake.close()
     [media_key] = tweet["attachments"]["media_keys"]
+    # The t.co link X ends a post with a photo with leads to x.com/budi_rahasia/status/<id>/photo/1.
+    [photo_link] = [url["url"] for url in tweet["entities"]["urls"]]
     return Identity(("@budi_rahasia", "budi_rahasia", "Budi Sangat Rahasia", tweet["author_id"], tweet["id"],
-                     media_key), files=(PHOTOS["x"],))
+                     media_key, photo_link), files=(PHOTOS["x"],))
 
 
 async def via_instagram(settings: Settings, redis: Redis, fake: FakeProviderServer, **_: Any) -> Identity:

@@ -101,6 +101,33 @@ def test_a_real_mentions_page_becomes_reports_without_own_tweets_and_retweets(
     assert sorted(args[1]["tweet_id"] for args in reply_jobs(redis)) == sorted(reports)
 
 
+def test_a_mentions_text_is_what_the_citizen_wrote_whole_unescaped_and_without_the_link_to_their_own_post(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """X escapes & < > as HTML entities, cuts a long post's `text` short (the whole of it is `note_tweet.text`), and
+    shows links as t.co: the report holds the text as typed, the links' own addresses, and not the t.co link of the
+    post's own photo, which leads to the sender's handle (`x.com/<handle>/status/<id>/photo/1`)."""
+    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page_text.json"))
+    make_poller(settings, redis, intake).poll_once()
+    asked = next(r for r in fake.state.requests if r["path"].endswith("/mentions"))
+    assert {"entities", "note_tweet"} <= set(asked["query"]["tweet.fields"].split(","))
+
+    reports = reports_by_tweet(redis)
+    anonymous = reports["1860000000000000707"]
+    assert anonymous["anonymous"] is True
+    assert anonymous["text"] == "pungli di loket Samsat Cibinong: bayar Rp 150rb & tanpa kuitansi"
+    assert [a["location"] for a in anonymous["attachments"]] == ["https://pbs.twimg.com/media/GdTq9xAbYAAk1m3.jpg"]
+    long_post = reports["1860000000000000808"]["text"]
+    assert long_post.startswith("Saya melaporkan pelayanan RSUD Cibinong.")
+    assert "kontrol jantung & baru dilayani" in long_post
+    assert long_post.endswith("banyak pasien lansia yang pingsan menunggu. Berita serupa: "
+                              "https://www.detik.com/jabar/berita/d-7650001/antrean-rsud-cibinong")
+    assert reports["1860000000000000909"]["text"] == \
+        "harga beras > HET di Pasar Anyar Bogor, Rp 16.500/kg https://www.instagram.com/p/DBx1yz2AbCd/"
+    assert not any("t.co/" in report["text"] or "&amp;" in report["text"] or "&gt;" in report["text"]
+                   for report in reports.values())
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
