@@ -95,6 +95,7 @@ def classify_response(response: httpx.Response, now: float) -> ProviderError:
         error = {}
     code = error.get("code") if isinstance(error, dict) else None
     code = code if isinstance(code, int) and not isinstance(code, bool) else None
+    subcode = error.get("error_subcode") if isinstance(error, dict) else None
     meaning = CODE_MEANINGS.get(code)
     detail = f"{response.status_code} code={code}" + (f" ({meaning})" if meaning else "")
     if response.status_code == 429 or code in RATE_LIMIT_CODES:
@@ -104,7 +105,9 @@ def classify_response(response: httpx.Response, now: float) -> ProviderError:
         return ProviderError(ProviderErrorKind.AUTH, detail, status=response.status_code, code=code)
     if response.status_code >= 500:
         return ProviderError(ProviderErrorKind.SERVER, detail, status=response.status_code, code=code)
-    return ProviderError(ProviderErrorKind.BAD_PAYLOAD, detail, status=response.status_code, code=code)
+    # Code 100 subcode 33: the object does not exist (any more) for us; to a reply, the comment or post was deleted.
+    return ProviderError(ProviderErrorKind.BAD_PAYLOAD, detail, status=response.status_code, code=code,
+                         gone=code == 100 and subcode == 33)
 
 
 def about_one_object(error: ProviderError) -> bool:

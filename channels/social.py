@@ -93,7 +93,8 @@ class ProviderError(GatewayError):
     """A classified provider failure. `retry_at` (epoch seconds) is the provider's own reset time if it gave one."""
 
     def __init__(self, kind: ProviderErrorKind, detail: str = "", *, status: int | None = None,
-                 retry_at: float | None = None, duplicate: bool = False, code: int | None = None) -> None:
+                 retry_at: float | None = None, duplicate: bool = False, code: int | None = None,
+                 gone: bool = False) -> None:
         super().__init__(detail, reason=kind.value)
         self.kind = kind
         self.status = status
@@ -102,6 +103,9 @@ class ProviderError(GatewayError):
         self.retry_at = retry_at
         # The provider refused a post as a copy of one already made (X: 403 "duplicate content").
         self.duplicate = duplicate
+        # The post or comment a reply answers is deleted or hidden from us (X: 403 "deleted or not visible"; Graph:
+        # code 100, subcode 33): nothing is wrong with our account, and no later attempt can reach it.
+        self.gone = gone
 
 
 @dataclass

@@ -110,6 +110,9 @@ def classify(error: Exception) -> ProviderError:
     if isinstance(error, tweepy.Forbidden) and "duplicate content" in str(error).lower():
         # Not our token: X refuses a tweet identical to one we posted (a retried reply that went out before).
         return ProviderError(ProviderErrorKind.BAD_PAYLOAD, str(error)[:200], status=status, duplicate=True)
+    if isinstance(error, tweepy.Forbidden) and "deleted or not visible" in str(error).lower():
+        # Not our token: the citizen deleted the mention, or their account went protected, before we replied.
+        return ProviderError(ProviderErrorKind.BAD_PAYLOAD, str(error)[:200], status=status, gone=True)
     if isinstance(error, tweepy.Unauthorized | tweepy.Forbidden | tweepy.NotFound):
         return ProviderError(ProviderErrorKind.AUTH, str(error), status=status)
     if isinstance(error, requests.ConnectionError | requests.Timeout):  # no answer: say why

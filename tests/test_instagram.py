@@ -37,6 +37,7 @@ from tests.social_helpers import (
     run_reply_jobs,
     running_fake_provider,
 )
+from workers.deadletters import DeadLetters
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnvironment
@@ -657,6 +658,25 @@ def test_an_instagram_reply_carries_the_tracking_id_and_nothing_of_the_complaint
     assert f"https://www.lapor.go.id/pengaduan/{report['tracking_id']}" in reply["message"]
     for private in ("Lurah", "Cibeunying", "domisili", "uang", "rina"):
         assert private.lower() not in reply["message"].lower()
+
+
+def test_a_comment_deleted_before_its_reply_is_no_dead_letter_and_no_failing_channel(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """The Graph API answers a reply to a deleted comment with code 100, subcode 33: the report stands, the reply
+    is counted `target_gone`, and the channel is not made degraded by a dead letter nobody could requeue."""
+    ids = fake.state.add_ig_mention("@lapor1708 lampu jalan mati di Jl. Cibeunying", kind="comment")
+    redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ids))
+    poller(settings, redis, intake).resolve_pending()
+    assert ids["comment_id"] in reports_by_id(redis)
+    labels = {"channel": "instagram", "outcome": "target_gone"}
+    gone_before = REGISTRY.get_sample_value("lapor_replies_total", labels) or 0
+    fake.fail(f"/graph/v21.0/{IG_USER_ID}/mentions", 400, body=fixture("instagram/graph_error_reply_deleted.json"))
+    run_reply_jobs(settings)
+    assert fake.state.ig_replies == [] and DeadLetters(redis).list() == []
+    assert REGISTRY.get_sample_value("lapor_replies_total", labels) == gone_before + 1
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
+    assert {health["channel"]: health for health in monitor.status()["channels"]}["instagram"]["state"] == "ok"
 
 
 async def test_the_lookups_count_every_mention_taken_not_the_replies_queued(

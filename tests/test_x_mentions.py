@@ -883,6 +883,30 @@ def test_a_failing_reply_is_retried_rescheduled_or_dead_lettered_by_kind(
     assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == scheduled
 
 
+def test_a_mention_deleted_before_its_reply_is_no_dead_letter_and_no_failing_channel(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """X answers a reply to a deleted (or since protected) post with 403 "deleted or not visible": citizens delete
+    posts every day, and each one dead-lettered as `x_auth` made the channel degraded and sent an operator after a
+    token that was fine. The report stands; the reply is counted `target_gone` and not tried again."""
+    fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
+    make_poller(settings, redis, intake).poll_once()
+    (args,) = reply_jobs(redis)
+    gone_before = REGISTRY.get_sample_value("lapor_replies_total", {"channel": "x", "outcome": "target_gone"}) or 0
+    fake.fail("/x/2/tweets", 403, body=fixture("x/reply_to_deleted.json"))
+    run_reply_jobs(settings)
+    assert fake.state.x_replies == [] and DeadLetters(redis).list() == []
+    assert REGISTRY.get_sample_value("lapor_replies_total", {"channel": "x", "outcome": "target_gone"}) == \
+        gone_before + 1
+    assert [e["event"] for e in log_events(log_stream) if e["event"].startswith("reply.")] == ["reply.target_gone"]
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
+    assert {health["channel"]: health for health in monitor.status()["channels"]}["x"]["state"] == "ok"
+    enqueue_calls(redis, settings, REPLY_QUEUE, "workers.social_reply.send_social_reply", [args])  # queued again
+    run_reply_jobs(settings)
+    assert fake.state.x_replies == []  # not tried again: no second request either
+    assert len([r for r in fake.state.requests if r["path"] == "/x/2/tweets"]) == 1
+
+
 def test_a_follow_up_mention_to_an_id_never_minted_is_filed_as_a_new_report(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
 ) -> None:

@@ -30,6 +30,7 @@ from rq import get_current_job
 from channels.instagram_graph import GraphClient
 from channels.social import SOCIAL_REPLY_FUNC, ProviderError, ProviderErrorKind
 from channels.x_mentions import XReplyClient
+from gateway import metrics
 from gateway.errors import RetryableError
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
@@ -114,7 +115,8 @@ def _later(context: WorkerContext, delay: float, args: tuple[Any, ...]) -> None:
 
 def send_social_reply(channel: str, target: dict[str, str], reply_key: str, tracking_id: str | None,
                       language: str | None = None) -> str:
-    """RQ job. Returns what happened: sent, already_sent, deferred, dead_lettered."""
+    """RQ job. Returns what happened: sent, already_sent, deferred, dead_lettered, or target_gone (the mention was
+    deleted or hidden from us before its reply)."""
     context = current()
     args = (channel, target, reply_key, tracking_id, language)
     bind_message_context(channel=reply_source(channel), tracking_id=tracking_id)
@@ -145,6 +147,8 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
     try:
         reply_id = _send(context, channel, target, text)
     except ProviderError as error:
+        if error.gone:
+            return _target_gone(context, channel, sent_key, ttl)
         # The text carries this mention's reference: refused as a copy after an attempt that may have posted it,
         # it is out.
         if not (error.duplicate and tried_before):
@@ -157,6 +161,16 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
     HealthSignals(context.redis).reply_sent(health_channel(channel))
     log.info("reply.sent", reply_key=reply_key)
     return "sent"
+
+
+def _target_gone(context: WorkerContext, channel: str, sent_key: str, ttl: int) -> str:
+    """The mention was deleted (or hidden from us) before its reply: the report stands, the reply has nowhere to go.
+    Not a failure of the channel (no dead letter an operator could requeue, no authentication error on the status
+    views: citizens delete posts every day), only counted and logged."""
+    context.redis.set(sent_key, "gone", ex=ttl)
+    metrics.REPLIES.labels(health_channel(channel), "target_gone").inc()
+    log.info("reply.target_gone", reason="target_gone")
+    return "target_gone"
 
 
 def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...]) -> str:
