@@ -643,7 +643,8 @@ def quarantine_reprocess(
     if len(entries) < len(keys or []) or released < len(entries):
         raise typer.Exit(1)
 STATE_STYLE = {"ok": "green", "degraded": "bold yellow", "down": "bold red"}
-# Exit codes of `status`: cron and probes alarm on non-zero.
+# Exit codes of `status`: cron and probes alarm on non-zero. 2 too when it cannot look (Redis unreachable, or one
+# that shows no sign of the deployment).
 EXIT_DOWN = 2
 EXIT_DEGRADED_STRICT = 1
 
@@ -653,11 +654,20 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="The /v1/status document instead of a table.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a channel is degraded, too.")] = False,
 ) -> None:
-    """Every channel's state and why, the queues and the dead letters. Exit 2 when a channel is down."""
+    """Every channel's state and why, the queues and the dead letters. Exit 2 when a channel is down, or when it
+    cannot look: Redis unreachable, or a Redis that shows no sign of the deployment."""
     import orjson
     from redis.exceptions import RedisError
 
-    from gateway.health import HealthMonitor, disabled_channels, load_rules
+    from gateway.embedded_redis import named_redis
+    from gateway.health import (
+        DEPLOYMENT_WAIT_SECONDS,
+        HealthMonitor,
+        deployment_seen,
+        disabled_channels,
+        load_rules,
+        no_deployment_document,
+    )
     from gateway.lease import polled_accounts
     from gateway.queues import redis_connection
 
@@ -666,6 +676,15 @@ def status(
     monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir,
                             disabled=disabled_channels(settings), polled=polled_accounts(settings))
     try:
+        # A Redis that is not the deployment's (a wrong database number) read as one gave "overall: OK" while its
+        # rules' grace ran, and got the monitor's keys written into it: it is said so, and nothing is written.
+        if not deployment_seen(redis, monitor.rules.watched, wait=DEPLOYMENT_WAIT_SECONDS):
+            unknown = no_deployment_document(named_redis(redis, settings.data_dir, database=True), time.time())
+            if as_json:
+                sys.stdout.write(orjson.dumps(unknown, option=orjson.OPT_INDENT_2).decode() + "\n")
+            else:
+                console.print(f"[bold red]overall: UNKNOWN[/] {escape(unknown['reason'])}")
+            raise typer.Exit(EXIT_DOWN)
         document = monitor.status()
     except RedisError as error:
         # The spool size is this data dir's: on the gateway's host, that of the gateways running there.

@@ -133,14 +133,23 @@ def redis_address(redis: Redis) -> str:
     return str(kwargs.get("path") or f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}")
 
 
-def named_redis(redis: Redis, data_dir: Path | None) -> str:
+def redis_database(redis: Redis) -> str:
+    """Where a client connects and which database it reads, as host:port/db (a socket path: path?db=N), never the
+    URL: what tells a typo in REDIS_URL's database number apart from the deployment's Redis."""
+    database = redis.connection_pool.connection_kwargs.get("db", 0)
+    address = redis_address(redis)
+    return f"{address}?db={database}" if address.startswith("/") else f"{address}/{database}"
+
+
+def named_redis(redis: Redis, data_dir: Path | None, *, database: bool = False) -> str:
     """The Redis a process uses, named for the operator who has to check it: the embedded one of the `make run` on
     this data dir (their shell has no REDIS_URL then: the supervisor hands it to its processes), or the one REDIS_URL
-    names."""
+    names; with `database`, its database number too (`redis_database`)."""
     address = redis_address(redis)
+    shown = redis_database(redis) if database else address
     if data_dir is not None and _embedded_address(data_dir) == address:
-        return f"the embedded Redis of `make run` ({address}, its log in {data_dir / 'redis' / 'redis.log'})"
-    return f"the Redis server REDIS_URL names ({address})"
+        return f"the embedded Redis of `make run` ({shown}, its log in {data_dir / 'redis' / 'redis.log'})"
+    return f"the Redis server REDIS_URL names ({shown})"
 
 
 def _embedded_address(data_dir: Path) -> str | None:

@@ -49,6 +49,7 @@ from gateway.metrics import health_channel
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSerializer, queue
 from gateway.settings import Settings
 from gateway.spool import SPOOL_DIR, Spool
+from gateway.tracking import SEQUENCE_KEY
 from gateway.transactions import after_commit, commit
 
 log = get_logger()
@@ -83,6 +84,9 @@ class State(StrEnum):
 
 
 SEVERITY = {State.OK: 0, State.DEGRADED: 1, State.DOWN: 2}
+# The overall state of `lapor-gateway status` when the Redis it reads is not the deployment's (`deployment_seen`):
+# no channel has a state there to show.
+UNKNOWN_OVERALL = "unknown"
 
 
 # -- Rules (config/health.toml) ---------------------------------------------------------------------------------------
@@ -562,6 +566,40 @@ def redis_down_document(error: BaseException, spool_bytes: int, now: float, redi
               f"get 503 (their senders retry), SMTP answers 451, pollers wait. Check {redis_name}")
     return {"generated_at": _clock(now), "overall": State.DOWN.value, "redis": type(error).__name__,
             "reason": reason, "spool_size": spool_bytes}
+
+
+# How long `lapor-gateway status` waits for a sign of the deployment in a Redis that shows none (a deployment started
+# a moment ago beats within one beat, gateway.liveness.BEAT_SECONDS, 2 s), and how often it looks meanwhile.
+DEPLOYMENT_WAIT_SECONDS = 2.5
+DEPLOYMENT_LOOK_SECONDS = 0.25
+
+
+def deployment_seen(redis: Redis, channels: Iterable[str], *, wait: float = 0.0,
+                    sleep: Callable[[float], None] = time.sleep,
+                    clock: Callable[[], float] = time.monotonic) -> bool:
+    """Whether this Redis shows any sign of the deployment: a beat of a process serving one of `channels` (the HTTP
+    gateway, SMTP server or pollers: a channel's set keeps its newest beat for good) or the Tracking-ID counter (set
+    when a process takes its first reserve of IDs). A Redis with neither (a typo in REDIS_URL's database number, a
+    fresh Redis after a failover without persistence) is not the deployment's as it is now, whatever its rules would
+    say; looked at again until `wait` has passed, one round trip each."""
+    keys = [SEQUENCE_KEY, *(SERVING_KEY.format(channel=channel) for channel in channels)]
+    deadline = clock() + wait
+    while not redis.exists(*keys):
+        if clock() >= deadline:
+            return False
+        sleep(DEPLOYMENT_LOOK_SECONDS)
+    return True
+
+
+def no_deployment_document(redis_name: str, now: float) -> dict[str, Any]:
+    """The status document of a Redis that shows no sign of the deployment (`deployment_seen`): overall unknown, and
+    a reason naming the Redis read, its database number included, so the operator checks REDIS_URL before anything
+    else. Nothing was written to it."""
+    reason = (f"no sign of this deployment in {redis_name}: no process receiving a channel (lapor-gateway serve, "
+              "smtp, pollers) ever beat there and no Tracking ID was minted there. Is REDIS_URL, its database "
+              "number included, the deployment's? If it is, none of those processes runs and this Redis lost what "
+              "they wrote (a fresh one after a failover, without persistence): start them. Nothing was written to it")
+    return {"generated_at": _clock(now), "overall": UNKNOWN_OVERALL, "reason": reason}
 
 
 # -- The monitor -------------------------------------------------------------------------------------------------------

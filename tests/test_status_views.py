@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import orjson
@@ -28,18 +29,27 @@ from redis import Redis
 
 from gateway import metrics
 from gateway.app import GATEWAY_KEY, create_app
-from gateway.embedded_redis import EmbeddedRedis
+from gateway.embedded_redis import EmbeddedRedis, named_redis
 from gateway.errors import RetryableError
-from gateway.health import HealthMonitor, HealthSignals, load_rules, spool_size
+from gateway.health import (
+    DEPLOYMENT_LOOK_SECONDS,
+    DEPLOYMENT_WAIT_SECONDS,
+    HealthMonitor,
+    HealthSignals,
+    deployment_seen,
+    load_rules,
+    spool_size,
+)
 from gateway.intake import Intake
 from gateway.lease import LEASE_KEY, Lease, mailbox_digest
-from gateway.liveness import ServingBeat
+from gateway.liveness import BEAT_SECONDS, ServingBeat
 from gateway.metrics import render_metrics
 from gateway.queries import lookup_status
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, HELD_FORWARD_KEY, queue, redis_connection
 from gateway.settings import CONFIG_DIR, Settings
 from gateway.status_page import render_status_page
 from gateway.tls import tls_context
+from gateway.tracking import TrackingIdAllocator
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 from tests.aggregator_support import post_callback
 from tests.conftest import (
@@ -240,7 +250,15 @@ async def _sleep() -> None:
     await asyncio.sleep(0.1)
 
 
+def the_deployments(redis: Redis) -> Redis:
+    """`redis` as a running deployment's: the HTTP gateway's beat for the SMS channels it receives, which
+    `lapor-gateway status` looks for (or the Tracking-ID counter) before it reads the channels there."""
+    ServingBeat(redis, "serve", ["sms-twilio", "sms-aggregator"]).beat()
+    return redis
+
+
 def test_cli_status_exits_non_zero_when_a_channel_is_down(test_env: TestEnvironment, redis: Redis) -> None:
+    the_deployments(redis)
     ok = cli(test_env, "status")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "overall: OK" in ok.stdout
@@ -319,6 +337,7 @@ def test_requeueing_many_dead_letters_shows_progress_and_honours_the_filters(
 
 
 def test_cli_status_counts_each_channels_dead_letters(test_env: TestEnvironment, redis: Redis) -> None:
+    the_deployments(redis)
     _add_letters(redis, 2, "email", "casestore_422")
     document = orjson.loads(cli(test_env, "status", "--json").stdout)
     email = next(c for c in document["channels"] if c["channel"] == "email")
@@ -333,6 +352,91 @@ def test_status_cli_refuses_without_redis(test_env: TestEnvironment) -> None:
     result = subprocess.run([env["PATH"].split(":")[0] + "/lapor-gateway", "status"], env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
+
+
+def test_a_redis_with_no_sign_of_the_deployment_is_said_so_and_nothing_is_written_to_it(
+        test_env: TestEnvironment, redis: Redis, redis_url: str) -> None:
+    """A typo in REDIS_URL's database number, or a fresh Redis after a failover without persistence: the CLI said
+    `overall: OK` and exited 0 for the process rule's first 30 s (counted from "monitoring began", which its own read
+    started by writing the monitor's keys into that Redis). At 2 a.m. that sent the operator looking elsewhere."""
+    runs = [subprocess.Popen([str(VENV_BIN / "lapor-gateway"), "status", *args], text=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=test_env.process_env(COLUMNS="200"))
+            for args in ((), ("--json",))]  # together: each waits a beat for a sign before it says so
+    (table, table_err), (as_json, json_err) = (run.communicate(timeout=60) for run in runs)
+
+    assert [run.returncode for run in runs] == [2, 2], table + table_err + as_json + json_err
+    parsed = urlparse(redis_url)
+    read = f"the Redis server REDIS_URL names ({parsed.hostname}:{parsed.port}{parsed.path})"
+    document = orjson.loads(as_json)
+    assert document["overall"] == "unknown" and "channels" not in document
+    assert document["reason"].startswith(f"no sign of this deployment in {read}: no process receiving a channel "
+                                         "(lapor-gateway serve, smtp, pollers) ever beat there and no Tracking ID "
+                                         "was minted there. Is REDIS_URL, its database number included, the "
+                                         "deployment's?"), document["reason"]
+    assert table.startswith(f"overall: UNKNOWN {document['reason']}"), table
+    assert "overall: OK" not in table and "Channels" not in table
+    assert redis.dbsize() == 0  # not a key of the monitor's written into a Redis that is not the deployment's
+
+
+@pytest.mark.parametrize("sign", [
+    pytest.param(lambda redis: ServingBeat(redis, "smtp", ["email"]).beat(), id="a beat of the smtp process alone"),
+    pytest.param(lambda redis: TrackingIdAllocator(redis, block_size=1).mint(), id="the Tracking-ID counter alone"),
+])
+def test_one_sign_of_the_deployment_is_enough_for_the_status_to_read_its_channels(
+        sign: Callable[[Redis], object], test_env: TestEnvironment, redis: Redis) -> None:
+    sign(redis)
+    result = cli(test_env, "status", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = orjson.loads(result.stdout)
+    assert document["overall"] == "ok"
+    assert [c["channel"] for c in document["channels"]] == ["sms-aggregator", "sms-twilio", "email", "x", "instagram"]
+
+
+async def test_a_deployment_started_a_moment_ago_is_not_called_unknown(test_env: TestEnvironment, redis: Redis) -> None:
+    """A brand-new deployment on an empty Redis, running fine: its gateway takes its reserve of Tracking IDs and
+    beats as it starts."""
+    async with serving_gateway(test_env.settings(), redis):
+        result = await asyncio.to_thread(cli, test_env, "status")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("overall: OK")
+
+
+def test_the_status_waits_a_beat_for_a_deployment_starting_as_it_looks(redis: Redis) -> None:
+    """`make run` and `lapor-gateway status` typed at once: each process beats within a beat of starting, so the CLI
+    looks again for that long before it says the Redis is not the deployment's. (A clock that moves when slept.)"""
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    def clock() -> float:
+        return now[0]
+
+    assert not deployment_seen(redis, ["email"]) and slept == []  # no wait asked: one look
+    assert not deployment_seen(redis, ["email"], wait=DEPLOYMENT_WAIT_SECONDS, sleep=sleep, clock=clock)
+    assert sum(slept) == DEPLOYMENT_WAIT_SECONDS > BEAT_SECONDS
+
+    slept.clear()
+
+    def sleep_while_smtp_starts(seconds: float) -> None:
+        sleep(seconds)
+        if len(slept) == 3:
+            ServingBeat(redis, "smtp", ["email"]).beat()
+
+    assert deployment_seen(redis, ["email"], wait=DEPLOYMENT_WAIT_SECONDS, sleep=sleep_while_smtp_starts, clock=clock)
+    assert slept == [DEPLOYMENT_LOOK_SECONDS] * 3
+
+
+@pytest.mark.parametrize(("url", "named"), [
+    pytest.param("redis://:s3cret-pass@127.0.0.1:6390/7", "127.0.0.1:6390/7", id="a password is never shown"),
+    pytest.param("redis://127.0.0.1:6390", "127.0.0.1:6390/0", id="no database in the URL: 0"),
+    pytest.param("unix:///run/redis/redis.sock?db=3", "/run/redis/redis.sock?db=3", id="a unix socket"),
+])
+def test_the_redis_read_is_named_with_its_database_number(url: str, named: str) -> None:
+    assert named_redis(redis_connection(url), None, database=True) == f"the Redis server REDIS_URL names ({named})"
+    assert "s3cret-pass" not in named_redis(redis_connection(url), None)
 
 
 def test_the_page_headline_groups_channels_by_state() -> None:
@@ -821,6 +925,7 @@ def test_jobs_created_in_the_same_microsecond_do_not_break_the_queue_age(redis: 
 def test_piped_cli_tables_keep_queue_names_and_reasons_whole(test_env: TestEnvironment, redis: Redis) -> None:
     """Piped to grep or a file, or mailed by cron, there is no terminal: rich squeezed the tables into 80 columns
     and cut short the names an operator greps for and passes to --queue, --channel and --reason."""
+    the_deployments(redis)
     _add_letters(redis, 1, "sms-aggregator", "casestore_unreachable")
     env = test_env.process_env()
     env.pop("COLUMNS", None)
@@ -850,6 +955,7 @@ def test_a_shown_dead_letter_says_when_it_failed_as_the_list_does(test_env: Test
 def test_the_channel_filter_takes_the_name_the_status_shows(test_env: TestEnvironment, redis: Redis) -> None:
     """Dead letters are recorded under their source (`x-mentions`, `x-reply`, `email-smtp`); the status counts them
     under the channel (`x`, `email`) and tells the operator to filter by that name, so the filter must take it."""
+    the_deployments(redis)
     _add_letters(redis, 1, "x-mentions", "casestore_422")
     _add_letters(redis, 1, "x-reply", "x_auth", start=1)
     _add_letters(redis, 2, "email-smtp", "casestore_422", start=2)
@@ -896,6 +1002,7 @@ def test_dead_letters_of_no_known_channel_do_not_leave_the_status_green(
 ) -> None:
     """A forward job whose envelope is gone (`envelope_missing`) cannot tell its channel: its dead letter must
     still turn the status from ok, under a name the dead-letter commands take."""
+    the_deployments(redis)
     DeadLetters(redis).add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000011"]], tracking_id="10000011",
                                item="10000011", reason="envelope_missing", detail="no envelope", channel=None)
     result = cli(test_env, "status", "--json")
