@@ -710,14 +710,15 @@ def _print_status(document: dict[str, Any]) -> None:
                   f"{document.get('counters_at') or 'never'})")
     table = Table(title="Channels")
     for column in ("channel", "state", "reason", "received", "accepted", "dup", "rejected", "forwarded",
-                   "replies ok/failed", "dead letters", "last message"):
+                   "files lost", "replies ok/failed", "dead letters", "last message"):
         table.add_column(column, overflow="fold")
     for entry in document["channels"]:
         c = entry["counters"]
         table.add_row(entry["channel"], f"[{STATE_STYLE[entry['state']]}]{entry['state'].upper()}[/]",
                       entry["reason"] or "-", str(c["received"]), str(c["accepted"]), str(c["duplicates"]),
-                      str(c["rejected"]), str(c["forwarded"]), f"{c['replies_sent']}/{c['replies_failed']}",
-                      str(entry["deadletters"]), entry["last_message_at"] or "never")
+                      str(c["rejected"]), str(c["forwarded"]), str(c["attachments_not_fetched"]),
+                      f"{c['replies_sent']}/{c['replies_failed']}", str(entry["deadletters"]),
+                      entry["last_message_at"] or "never")
     console.print(table)
     queues = Table(title="Queues")
     for column in ("queue", "queued", "held", "retrying", "oldest job (s)", "live workers", "last failure"):

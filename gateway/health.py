@@ -866,7 +866,8 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
             "channel": health.channel, "state": health.state.value, "reason": health.reason,
             "since": _clock(since.get("since")) if since.get("state") == health.state.value else None,
             "findings": [{**asdict(f), "state": f.state.value} for f in health.findings],
-            "counters": counters.get(health.channel, metrics.empty_counters()),
+            # Every counter this version shows: a snapshot an older gateway wrote lacks the newer ones.
+            "counters": {**metrics.empty_counters(), **counters.get(health.channel, {})},
             "last_message_at": _clock(sig.last_message_at), "last_poll_ok_at": _clock(sig.last_poll_ok_at),
             # The SMTP server or pollers processes receiving it (None: no such process ever beat for it).
             "processes_alive": sig.processes_alive if sig.process_seen_at is not None else None,

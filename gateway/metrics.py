@@ -157,7 +157,10 @@ CHANNEL_COUNTER_SAMPLES: dict[str, str] = {
     "lapor_reports_forwarded_total": "forwarded",
     "lapor_replies_total": "replies",
     "lapor_channel_deadletters_total": "dead_lettered",
+    "lapor_attachment_forwarded_not_fetched_total": "attachments_not_fetched",
 }
+# Counters shown by their `reason` label too, under "<name>_by_reason".
+BY_REASON = frozenset({"rejected", "attachments_not_fetched"})
 
 
 def _collecting_registry() -> CollectorRegistry:
@@ -174,7 +177,8 @@ REPLY_OUTCOMES = {"sent": "replies_sent", "outbox": "replies_sent", "failed": "r
 
 def channel_counters(collected: CollectedMetrics) -> dict[str, dict[str, Any]]:
     """Counters per channel, summed over every process: received, accepted, duplicates, rejected (by reason),
-    forwarded, replies_sent, replies_failed, dead_lettered."""
+    forwarded, replies_sent, replies_failed, dead_lettered, attachments_not_fetched (by reason: files its reports
+    reached the case store without)."""
     counters: dict[str, dict[str, Any]] = {}
     for family in collected.families:
         for sample in family.samples:
@@ -184,10 +188,10 @@ def channel_counters(collected: CollectedMetrics) -> dict[str, dict[str, Any]]:
                 continue
             channel = health_channel(channel)
             entry = counters.setdefault(channel, empty_counters())
-            if name == "rejected":
-                reason = sample.labels.get("reason", "unknown")
-                entry["rejected_by_reason"][reason] = entry["rejected_by_reason"].get(reason, 0) + int(sample.value)
-                entry["rejected"] += int(sample.value)
+            if name in BY_REASON:
+                reason, by_reason = sample.labels.get("reason", "unknown"), entry[f"{name}_by_reason"]
+                by_reason[reason] = by_reason.get(reason, 0) + int(sample.value)
+                entry[name] += int(sample.value)
             elif name == "replies":
                 key = REPLY_OUTCOMES.get(sample.labels.get("outcome", ""))
                 if key is not None:  # skipped on purpose (reply cap, our own address...): neither
@@ -200,7 +204,8 @@ def channel_counters(collected: CollectedMetrics) -> dict[str, dict[str, Any]]:
 def empty_counters() -> dict[str, Any]:
     """The counters of a channel that has seen nothing yet."""
     return {"received": 0, "accepted": 0, "duplicates": 0, "rejected": 0, "rejected_by_reason": {}, "forwarded": 0,
-            "replies_sent": 0, "replies_failed": 0, "dead_lettered": 0}
+            "replies_sent": 0, "replies_failed": 0, "dead_lettered": 0, "attachments_not_fetched": 0,
+            "attachments_not_fetched_by_reason": {}}
 
 
 def gauge_value(collected: CollectedMetrics, name: str) -> float | None:

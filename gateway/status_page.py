@@ -20,11 +20,14 @@ h1{font-size:1.6rem;margin:0 0 .5rem} .muted{color:#aaa;font-size:.9rem}
 td,th{padding:.2rem .8rem .2rem 0;text-align:left;font-size:.95rem;vertical-align:top}
 """
 
+# "files lost": attachments its reports reached the case store without (flagged not_fetched).
 COUNTER_LABELS = (
     ("received", "received"), ("accepted", "accepted"), ("duplicates", "duplicates"), ("rejected", "rejected"),
-    ("forwarded", "forwarded"), ("replies_sent", "replies sent"), ("replies_failed", "replies failed"),
-    ("dead_lettered", "dead-lettered"),
+    ("forwarded", "forwarded"), ("attachments_not_fetched", "files lost"), ("replies_sent", "replies sent"),
+    ("replies_failed", "replies failed"), ("dead_lettered", "dead-lettered"),
 )
+# The counters also shown by reason, under the table.
+BY_REASON_LABELS = (("rejected", "rejected by reason"), ("attachments_not_fetched", "files lost by reason"))
 
 
 def _poller_html(poller: dict[str, Any] | None) -> str:
@@ -45,7 +48,10 @@ def _channel_html(entry: dict[str, Any]) -> str:
     counters = entry["counters"]
     counter_cells = "".join(f"<td>{escape(label)}: <b>{int(counters.get(key, 0))}</b></td>"
                             for key, label in COUNTER_LABELS)
-    rejected = ", ".join(f"{escape(str(k))} {int(v)}" for k, v in counters.get("rejected_by_reason", {}).items())
+    by_reason = "".join(
+        f'<div class="muted">{label}: '
+        + ", ".join(f"{escape(str(k))} {int(v)}" for k, v in counters[f"{key}_by_reason"].items()) + "</div>"
+        for key, label in BY_REASON_LABELS if counters.get(f"{key}_by_reason"))
     errors = "".join(
         f"<tr><td>{escape(str(e.get('at')))}</td><td>{escape(str(e.get('kind')))}</td>"
         f"<td>{escape(str(e.get('reason')))}</td></tr>"
@@ -56,7 +62,7 @@ def _channel_html(entry: dict[str, Any]) -> str:
         f'<h2>{escape(entry["channel"])}<span class="state {state}">{state.upper()}</span>{since}</h2>'
         f'<div class="reason">{reason}</div>'
         f"<table><tr>{counter_cells}</tr></table>"
-        + (f'<div class="muted">rejected by reason: {rejected}</div>' if rejected else "")
+        + by_reason
         + f'<div class="muted">last message: {escape(str(entry.get("last_message_at") or "never"))} · '
         f'last successful poll: {escape(str(entry.get("last_poll_ok_at") or "never"))} · '
         f'dead letters waiting: {int(entry.get("deadletters", 0))}{_poller_html(entry.get("poller"))}</div>'

@@ -104,6 +104,17 @@ def json_logs() -> None:
     configure_logging("info")
 
 
+def first_table(output: str) -> dict[str, dict[str, str]]:
+    """The first rich table of the output (its header drawn with ┃, its rows with │, its end with └) as
+    {first cell: {column: cell}}."""
+    lines = [line.strip() for line in output.splitlines()]
+    start = next(index for index, line in enumerate(lines) if line.startswith("┃"))
+    end = next(index for index, line in enumerate(lines) if index > start and line.startswith("└"))
+    header = [cell.strip() for cell in lines[start].strip("┃").split("┃")]
+    rows = [[cell.strip() for cell in line.strip("│").split("│")] for line in lines[start:end] if line.startswith("│")]
+    return {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+
+
 # -- Redis -------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

@@ -8,10 +8,12 @@ attachment as before with the flag `not_fetched` and the reason in the log, neve
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import hashlib
 import io
+import subprocess
 import time
 import tomllib
 import tracemalloc
@@ -35,10 +37,12 @@ from tests.aggregator_support import drain
 from tests.conftest import (
     REPO_ROOT,
     TWILIO_TOKEN,
+    VENV_BIN,
     CaseStoreServer,
     GatewayServer,
     TestEnvironment,
     async_wait_until,
+    first_table,
     log_events,
 )
 from tests.test_twilio_intake import tracking_id_in, twiml_message
@@ -642,3 +646,35 @@ async def test_the_metrics_tell_a_held_try_from_a_file_the_case_store_took_witho
     assert increase(fetches, counted(FETCHES, "outcome", "reason")) == case.fetches
     assert increase(without, counted(FORWARDED_WITHOUT, "channel", "reason")) == {
         ("sms-twilio", reason): count for reason, count in case.forwarded_without.items()}
+
+
+async def test_the_status_views_show_the_files_each_channels_reports_reached_the_case_store_without(
+        gateway: GatewayServer, casestore: CaseStoreServer, test_env: TestEnvironment, settings: Settings) -> None:
+    """A provider's file lost on the way (a 404: the report goes without it) was counted on /metrics alone: /v1/status,
+    the page and `lapor-gateway status` now show it with the channel's other counters."""
+
+    async def twilio_counters() -> dict[str, Any]:
+        document = (await gateway.client.get("/v1/status")).json()  # the gateway's check: its snapshot, for the CLI
+        return next(c["counters"] for c in document["channels"] if c["channel"] == "sms-twilio")
+
+    before = await twilio_counters()
+    with providers() as router:
+        router.get(url=X_PHOTO).mock(return_value=httpx.Response(404))
+        tracking_id = await send_mms(gateway, (X_PHOTO, "image/jpeg"))
+        drain(settings, (FORWARD_QUEUE,))
+    assert casestore.get(tracking_id) is not None
+    after = await twilio_counters()
+
+    assert after["attachments_not_fetched"] == before["attachments_not_fetched"] + 1
+    lost_404 = after["attachments_not_fetched_by_reason"]["http_404"]
+    assert lost_404 == before["attachments_not_fetched_by_reason"].get("http_404", 0) + 1
+    page = (await gateway.client.get("/status")).text
+    twilio = page[page.index('id="channel-sms-twilio"'):]
+    twilio = twilio[:twilio.index("</section>")]
+    assert f"files lost: <b>{after['attachments_not_fetched']}</b>" in twilio
+    assert "files lost by reason: " in twilio and f"http_404 {lost_404}" in twilio
+    shown = await asyncio.to_thread(
+        subprocess.run, [str(VENV_BIN / "lapor-gateway"), "status"], env=test_env.process_env(COLUMNS="400"),
+        capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert first_table(shown.stdout)["sms-twilio"]["files lost"] == str(after["attachments_not_fetched"])

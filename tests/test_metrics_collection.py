@@ -246,6 +246,13 @@ def channel(**counts: object) -> dict[str, object]:
             id="reply-outcomes",
         ),
         pytest.param(
+            [("lapor_attachment_forwarded_not_fetched", {"channel": "x-mentions", "reason": "http_404"}, 2),
+             ("lapor_attachment_forwarded_not_fetched", {"channel": "twitter", "reason": "timeout"}, 1),
+             ("lapor_attachment_fetches", {"outcome": "held", "reason": "http_5xx"}, 4)],  # a try, not a loss
+            {"x": channel(attachments_not_fetched=3, attachments_not_fetched_by_reason={"http_404": 2, "timeout": 1})},
+            id="files-the-case-store-took-without-by-reason",
+        ),
+        pytest.param(
             [("lapor_spooled", {}, 2), ("lapor_queries", {"channel": "x", "action": "help"}, 1)],
             {}, id="other-counters-ignored",
         ),

@@ -32,6 +32,7 @@ from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis, named_redis
 from gateway.errors import RetryableError
 from gateway.health import (
+    COUNTERS_KEY,
     DEPLOYMENT_LOOK_SECONDS,
     DEPLOYMENT_WAIT_SECONDS,
     HealthMonitor,
@@ -59,6 +60,7 @@ from tests.conftest import (
     ProcessHandle,
     TestEnvironment,
     async_wait_until,
+    first_table,
     free_port,
     log_events,
     serving_gateway,
@@ -344,6 +346,23 @@ def test_cli_status_counts_each_channels_dead_letters(test_env: TestEnvironment,
     assert email["deadletters"] == 2
     assert email["state"] == "degraded"
     assert document["deadletters"]["total"] == 2
+
+
+def test_counters_a_gateway_of_an_earlier_version_wrote_show_as_nought_where_it_had_none(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """The CLI shows the counters of the gateway's last snapshot: during an upgrade that is one an older gateway
+    wrote, without the counters added since (`attachments_not_fetched`), which must not end the CLI on a KeyError."""
+    older = {"received": 3, "accepted": 1, "duplicates": 0, "rejected": 0, "rejected_by_reason": {}, "forwarded": 1,
+             "replies_sent": 1, "replies_failed": 0, "dead_lettered": 0}
+    the_deployments(redis).set(COUNTERS_KEY, orjson.dumps({"at": time.time(), "counters": {"sms-twilio": older}}))
+
+    table = cli(test_env, "status")
+    assert table.returncode == 0, table.stdout + table.stderr
+    twilio = first_table(table.stdout)["sms-twilio"]
+    assert (twilio["received"], twilio["files lost"]) == ("3", "0")
+    document = orjson.loads(cli(test_env, "status", "--json").stdout)
+    assert next(c for c in document["channels"] if c["channel"] == "sms-twilio")["counters"] == {
+        **metrics.empty_counters(), **older}
 
 
 def test_status_cli_refuses_without_redis(test_env: TestEnvironment) -> None:
