@@ -107,3 +107,43 @@ def test_tracking_ids_and_all_together_are_refused_and_nothing_is_done(
     assert result.returncode == 2, result.stdout + result.stderr
     assert "name Tracking IDs or pass --all, not both: nothing was done" in result.stdout
     assert registry.count() == 2
+
+
+@dataclass(frozen=True)
+class Typed:
+    id: str
+    typed: str  # what the operator passed to `attachments list`
+    said: str  # the error's text after "NotATrackingId: "
+
+
+PASTED = "CEK 10000004 " + "tolong dicek laporan saya " * 12
+NOT_TRACKING_IDS = [
+    Typed("26 digits: said whole and too long", "1" * 13 + "2" * 13,
+          f"'{'1' * 13 + '2' * 13}' is not a Tracking ID (26 digits: a Tracking ID has 6 to 14)"),
+    Typed("too short", "12345", "'12345' is not a Tracking ID (5 digits: a Tracking ID has 6 to 14)"),
+    Typed("a check digit that fails", "10000005", "'10000005' is not a Tracking ID (a digit mistyped or two swapped?)"),
+    Typed("as typed, its separators too", "#1000-0005",
+          "'#1000-0005' is not a Tracking ID (a digit mistyped or two swapped?)"),
+    Typed("a leading 0", "010000004", "'010000004' is not a Tracking ID (a Tracking ID does not start with 0)"),
+    Typed("a pasted message: cut, saying its length", PASTED,
+          f"{PASTED[:40]!r}... ({len(PASTED)} characters) is not a Tracking ID (a Tracking ID is 6 to 14 digits; #, "
+          "dots, dashes and spaces are left out)"),
+    Typed("an escape sequence is shown escaped", "\x1b[2J10000004",
+          r"'\x1b[2J10000004' is not a Tracking ID (a Tracking ID is 6 to 14 digits; #, dots, dashes and spaces are "
+          "left out)"),
+    Typed("markup is shown as typed", "[/red]10000004",
+          "'[/red]10000004' is not a Tracking ID (a Tracking ID is 6 to 14 digits; #, dots, dashes and spaces are "
+          "left out)"),
+]
+
+
+@pytest.mark.parametrize("row", NOT_TRACKING_IDS, ids=[row.id for row in NOT_TRACKING_IDS])
+def test_a_text_that_is_no_tracking_id_is_said_as_typed_and_why(row: Typed, test_env: TestEnvironment) -> None:
+    """26 digits came back cut to 20 ("'12345678901234567890' is not a Tracking ID"): another ID than the one typed,
+    and no word of why."""
+    result = cli(test_env, "attachments", "list", row.typed)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == f"NotATrackingId: {row.said}\n"
+    assert "\x1b" not in result.stdout and no_traceback(result)
+

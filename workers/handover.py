@@ -25,7 +25,7 @@ from gateway.logs import get_logger
 from gateway.private_files import DIRECTORY_MODE, FILE_MODE
 from gateway.queues import REPORT_STATE_KEY, envelope_key, readable_envelope
 from gateway.settings import Settings
-from gateway.tracking import is_valid_tracking_id, normalize_tracking_id, was_issued
+from gateway.tracking import MAX_LENGTH, MIN_LENGTH, is_valid_tracking_id, normalize_tracking_id, was_issued
 from workers.file_kinds import media_type
 from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED, Examined, as_given, examine
 from workers.media import as_fetched, fetched_key, fetched_record  # the forward worker's record of a fetched file
@@ -151,10 +151,33 @@ def _readable_attachment(item: Any) -> bool:
             and isinstance(item.get("flags", []), list))
 
 
+# The most of what an operator typed that an error repeats: a paste of a whole message is cut, and says so.
+SHOWN_LIMIT = 40
+
+
+def as_typed(text: str) -> str:
+    """What an operator typed, for an error: quoted, with anything unprintable escaped (an escape sequence, a direction
+    override), and past SHOWN_LIMIT characters cut with its length said: an ID cut silently reads as another ID."""
+    if len(text) <= SHOWN_LIMIT:
+        return repr(text)
+    return f"{text[:SHOWN_LIMIT]!r}... ({len(text)} characters)"
+
+
+def _why_not_a_tracking_id(candidate: str) -> str:
+    """Why a text (separators taken out) is no Tracking ID, in the words an operator fixes it by."""
+    if not (candidate.isascii() and candidate.isdigit()):
+        return f"a Tracking ID is {MIN_LENGTH} to {MAX_LENGTH} digits; #, dots, dashes and spaces are left out"
+    if not MIN_LENGTH <= len(candidate) <= MAX_LENGTH:
+        return f"{len(candidate)} digits: a Tracking ID has {MIN_LENGTH} to {MAX_LENGTH}"
+    if candidate.startswith("0"):
+        return "a Tracking ID does not start with 0"
+    return "a digit mistyped or two swapped?"
+
+
 def _checked_tracking_id(settings: Settings, redis: Redis, text: str) -> str:
     tracking_id = normalize_tracking_id(text)
     if not is_valid_tracking_id(tracking_id):
-        raise NotATrackingId(f"{tracking_id[:20]!r} is not a Tracking ID (a digit mistyped or two swapped?)")
+        raise NotATrackingId(f"{as_typed(text)} is not a Tracking ID ({_why_not_a_tracking_id(tracking_id)})")
     if not was_issued(redis, tracking_id, *settings.intake.id_range):
         raise UnknownReport(f"no gateway minted Tracking ID {tracking_id}: no such report")
     return tracking_id
