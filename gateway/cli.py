@@ -282,7 +282,7 @@ def _matching(letters: list[DeadLetter], queue: str | None, channel: str | None,
 @deadletters_app.command("list")
 @_tells_an_unreachable_redis
 def deadletters_list(
-    limit: Annotated[int, typer.Option(help="How many to show.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 50,
     queue: QueueFilter = None,
     channel: ChannelFilter = None,
     reason: ReasonFilter = None,

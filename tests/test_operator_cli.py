@@ -147,3 +147,13 @@ def test_a_text_that_is_no_tracking_id_is_said_as_typed_and_why(row: Typed, test
     assert result.stdout == f"NotATrackingId: {row.said}\n"
     assert "\x1b" not in result.stdout and no_traceback(result)
 
+
+@pytest.mark.parametrize("limit", ["-1", "0"])
+def test_a_dead_letter_listing_of_fewer_than_one_is_refused(limit: str, test_env: TestEnvironment) -> None:
+    """`--limit -1` listed every dead letter but the newest and `--limit 0` every one (Redis's ZRANGE 0 -2 and 0 -1;
+    with a filter, all but the last and none), and both exited 0."""
+    result = cli(test_env, "deadletters", "list", "--limit", limit)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Invalid value for '--limit': Input should be greater than or equal to 1" in result.stderr
+    assert result.stdout == "" and no_traceback(result)
