@@ -307,7 +307,7 @@ def deadletters_show(selector: Annotated[str, typer.Argument(help="Tracking ID o
     """Everything recorded about one dead letter."""
     letter = _dead_letters(_settings()).get(selector)
     if letter is None:
-        console.print(f"no dead letter for {selector}")
+        console.print(f"no dead letter for {_printable(selector)}")
         raise typer.Exit(1)
     for field, value in _shown(letter).items():
         console.print(f"[bold]{field}[/bold]: {escape(str(value))}")
@@ -340,7 +340,7 @@ def _selected(registry: DeadLetters, selectors: list[str] | None, all_: bool, qu
     found = {letter.key for letter in letters} | {letter.tracking_id for letter in letters}
     missing = [selector for selector in dict.fromkeys(selectors or []) if selector not in found]
     for selector in missing:
-        console.print(f"no dead letter for {escape(selector)}" + (" that passes the filters" if filtered else ""))
+        console.print(f"no dead letter for {_printable(selector)}" + (" that passes the filters" if filtered else ""))
     return letters, missing
 
 

@@ -157,3 +157,18 @@ def test_a_dead_letter_listing_of_fewer_than_one_is_refused(limit: str, test_env
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Invalid value for '--limit': Input should be greater than or equal to 1" in result.stderr
     assert result.stdout == "" and no_traceback(result)
+
+
+@pytest.mark.parametrize("command", ["show", "requeue", "purge"])
+@pytest.mark.parametrize(("typed", "said"), [
+    pytest.param("[/bold]", "[/bold]", id="markup"),
+    pytest.param("\x1b[2J1000", "\\x1b[2J1000", id="an escape sequence"),
+])
+def test_a_dead_letter_named_that_is_not_there_is_said_as_typed(
+        command: str, typed: str, said: str, test_env: TestEnvironment) -> None:
+    """`deadletters show '[/bold]'` ended on rich's MarkupError traceback; an escape sequence reached the terminal."""
+    result = cli(test_env, "deadletters", command, typed, *(["--yes"] if command == "purge" else []))
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith(f"no dead letter for {said}\n") and no_traceback(result), result.stdout
+    assert "\x1b" not in result.stdout
