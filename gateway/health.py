@@ -19,7 +19,8 @@ Three parts, kept apart so each can be tested alone:
 - `HealthMonitor`: reads the signals and queues, evaluates every channel, and logs one `channel.health` line per
   change of state (compare-and-set in Redis, so two processes never both log it). `check()` is what /v1/status,
   the status page, /metrics and the heartbeat show (it records the state and the counter snapshot); `status()`
-  only reads, for `lapor-gateway status`.
+  records only when monitoring of a channel began (`first_seen`, once), for `lapor-gateway status`, which first
+  asks `deployment_seen` so that a Redis that is not the deployment's gets nothing written to it.
 """
 
 from __future__ import annotations
@@ -808,7 +809,8 @@ class HealthMonitor:
         return CheckedHealth(document, collected)
 
     def status(self, now: float | None = None) -> dict[str, Any]:
-        """The status document without recording anything (counters from the gateway's last snapshot)."""
+        """The status document, recording nothing but when monitoring of a channel began where no process did yet
+        (counters from the gateway's last snapshot). Ask `deployment_seen` first: that is a write."""
         now = self._clock() if now is None else now
         healths, queues, signals = self.evaluate_all(now)
         raw = self._redis.get(COUNTERS_KEY)
