@@ -1122,13 +1122,14 @@ async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one
 ) -> None:
     """Real `lapor-gateway smtp` and `pollers` processes, the gateway over HTTP: not started, then killed, each
     turns its channels down on /v1/status, /status, /metrics, the heartbeat and `lapor-gateway status`, saying
-    which process and when it was last seen; running again turns them back to ok. (Rules file: 5 s, not 30 s.)"""
+    which process and when it was last seen; running again turns them back to ok. (Rules file: 8 s, not 30 s: on a
+    loaded machine a process's beat, every 2 s, was once late past 5 s, and the channel flapped.)"""
     from tests.social_helpers import FakeProviderServer
 
     rules = tmp_path / "health.toml"
     shipped = (CONFIG_DIR / "health.toml").read_text()
     assert shipped.count("process_missing_down_seconds = 30") == 5
-    rules.write_text(shipped.replace("process_missing_down_seconds = 30", "process_missing_down_seconds = 5"))
+    rules.write_text(shipped.replace("process_missing_down_seconds = 30", "process_missing_down_seconds = 8"))
     fake = FakeProviderServer(port=free_port())
     fake.start()
     smtp_port = str(free_port())
