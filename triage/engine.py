@@ -125,6 +125,15 @@ class TriageEngine:
     def _duplicates(self, envelope: dict[str, Any], text: str) -> DuplicateSuggestion:
         if self.duplicates is None or not text.strip():
             return DuplicateSuggestion()
-        sender = envelope.get("sender") or {}
-        return self.duplicates.check_and_add(
-            envelope["tracking_id"], text, envelope.get("channel"), f"{sender.get('kind')}:{sender.get('id')}")
+        return self.duplicates.check_and_add(envelope["tracking_id"], text, envelope.get("channel"),
+                                             campaign_sender(envelope))
+
+
+def campaign_sender(envelope: dict[str, Any]) -> str:
+    """Who a report counts as in a campaign: its sender, or, for an anonymous report, a sender of its own (stable
+    across retries). Counted as its sender, an anonymous report resent from a named one's number would make a
+    `campaign_count` of 1 beside a match of that report, telling the case store who sent it."""
+    if envelope.get("anonymous"):
+        return f"anonymous:{envelope['tracking_id']}"
+    sender = envelope.get("sender") or {}
+    return f"{sender.get('kind')}:{sender.get('id')}"
