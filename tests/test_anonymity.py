@@ -4,7 +4,9 @@ One row per channel: a real anonymous report goes in the way the channel takes i
 X and Instagram pollers against the local fake provider), the forward queue is worked, and then every string of
 every row the reference case store wrote to SQLite (every column, every key and value of the stored JSON) is
 searched for the sender in any form: E.164, 62..., 08..., with spaces or dashes, the bare subscriber digits; the
-address in any case and its local part; the @handle, the handle, the display name and the numeric user id. A photo
+address in any case and its local part; the @handle, the handle, the display name and the numeric user id. Each
+report's own text names its sender too (a number to answer, a closing with the name and address, a handle), as
+citizens who ask for anonymity still write: the case store gets the text with those replaced by `[anonim]`. A photo
 (MMS, X, Instagram) or a mailed file reaches the case store as its bytes, fetched from the provider (under respx)
 where it was left, and by nothing that names where it came from. The photos are real ones that name their taker
 (Exif GPS, owner and serial, XMP, IPTC, PNG text chunks: tests/fixtures/attachments/): the case store gets a copy
@@ -45,6 +47,7 @@ from tests.test_log_redaction import echoing_case_store, send_twilio_sms
 from tests.test_media_fetch import FETCHING, photo, providers, redirect
 from workers.deadletters import DeadLetters
 from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED
+from workers.own_identity import OWN_IDENTITY
 from workers.report_payload import case_store_payload
 
 if TYPE_CHECKING:
@@ -119,7 +122,8 @@ def stored_strings(database: Path) -> list[str]:
 
 async def via_twilio(gateway: GatewayServer, **_: Any) -> Identity:
     # An MMS: its media URL holds the Message SID, which Twilio maps to the sender's number.
-    form = gateway.twilio_form(From=NUMBER_TWILIO, Body="#anonim Pungli di kantor kelurahan oleh oknum petugas",
+    form = gateway.twilio_form(From=NUMBER_TWILIO,
+                               Body="#anonim Pungli di kantor kelurahan oleh oknum petugas. Balas ke 0812-3456-7001",
                                MessageSid=MESSAGE_SID, SmsSid=MESSAGE_SID, SmsMessageSid=MESSAGE_SID, NumMedia="1",
                                MediaUrl0=TWILIO_MEDIA_URL, MediaContentType0="image/jpeg")
     assert (await gateway.post_twilio(form)).status_code == 200
@@ -129,7 +133,8 @@ async def via_twilio(gateway: GatewayServer, **_: Any) -> Identity:
 
 async def via_aggregator(gateway: GatewayServer, **_: Any) -> Identity:
     fields = {"id": "anon-agg-1", "from": NUMBER_AGGREGATOR, "to": "1708", "coding": "0",
-              "text": "ANONIM LAPOR pungutan liar di sekolah dasar", "smsc": "telkomsel", "ts": "1763800000"}
+              "text": "ANONIM LAPOR pungutan liar di sekolah dasar, sms saya 0812 9876 5002", "smsc": "telkomsel",
+              "ts": "1763800000"}
     assert (await post_callback(gateway.client, fields)).status_code == 200
     return msisdn_identity(NUMBER_AGGREGATOR)
 
@@ -141,7 +146,8 @@ async def via_email(settings: Settings, redis: Redis, **_: Any) -> Identity:
     raw = (f"From: Warga Rahasia <{ADDRESS}>\r\nTo: pengaduan@lapor.go.id\r\nSubject: ANONIM: pungli di puskesmas\r\n"
            f"Message-ID: <anon-1@contoh-desa.net>\r\nReply-To: {ADDRESS}\r\nMIME-Version: 1.0\r\n"
            'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n'
-           "Petugas meminta uang tambahan untuk layanan gratis.\r\n--b1\r\nContent-Type: application/pdf\r\n"
+           "Petugas meminta uang tambahan untuk layanan gratis.\r\n\r\nSalam,\r\nWarga Rahasia\r\n"
+           f"{ADDRESS}\r\n--b1\r\nContent-Type: application/pdf\r\n"
            'Content-Disposition: attachment; filename="Kuitansi Warga Rahasia.pdf"\r\n\r\n%PDF-1.4 kuitansi\r\n'
            f"--b1\r\nContent-Type: {photo_type}\r\nContent-Transfer-Encoding: base64\r\n"
            'Content-Disposition: attachment; filename="Foto Warga Rahasia.webp"\r\n\r\n'
@@ -158,7 +164,8 @@ async def via_email(settings: Settings, redis: Redis, **_: Any) -> Identity:
 
 async def via_x(settings: Settings, redis: Redis, fake: FakeProviderServer, **_: Any) -> Identity:
     # A photo: its media key (and the CDN address that names it) opens the tweet and its author, as the tweet id does.
-    tweet = fake.state.add_tweet("@lapor1708 #anonim jalan berlubang di depan balai desa", username="budi_rahasia",
+    tweet = fake.state.add_tweet("@lapor1708 #anonim jalan berlubang di depan balai desa, cc @budi_rahasia",
+                                 username="budi_rahasia",
                                  name="Budi Sangat Rahasia", media=[{"type": "photo"}])
     intake = Intake(redis, settings)
     try:
@@ -175,7 +182,8 @@ async def via_x(settings: Settings, redis: Redis, fake: FakeProviderServer, **_:
 async def via_instagram(settings: Settings, redis: Redis, fake: FakeProviderServer, **_: Any) -> Identity:
     # The media id opens the post and its author through the Graph API, like a tweet id: it must not travel either,
     # nor the CDN address of the picture, which names it (the file name's ids, `ig_cache_key`).
-    ids = fake.state.add_ig_mention("@lapor1708 #anonim lampu jalan mati sebulan", username="rina.rahasia",
+    ids = fake.state.add_ig_mention("@lapor1708 #anonim lampu jalan mati sebulan, DM @rina.rahasia",
+                                    username="rina.rahasia",
                                     kind="media", tagged=True)
     intake = Intake(redis, settings)
     try:
@@ -202,6 +210,7 @@ async def test_an_anonymous_report_reaches_the_case_store_without_its_sender(
     assert report["anonymous"] is True
     assert report["sender"]["kind"] == "reply_handle" and report["sender"]["display_name"] is None
     assert report["channel_meta"] == {}
+    assert OWN_IDENTITY in report["text"]  # each row's text names its sender too: a number, an address, a handle
     assert len(report["attachments"]) == len(identity.files)
     for (content_type, content), attachment in zip(identity.files, report["attachments"], strict=True):
         if not content_type.startswith("image/"):  # a document: withheld (tests/test_withheld_files.py)
@@ -265,6 +274,63 @@ def test_an_anonymous_reports_attachment_keeps_what_it_is_and_loses_where_it_cam
                 "attachments": [attachment]}
     assert case_store_payload(envelope, test_env.settings())["attachments"] == [expected]
     assert envelope["attachments"] == [attachment]  # the gateway's own copy keeps the location
+
+
+# -- the sender's own identity written in an anonymous report's text -------------------------------------------------
+SMS_SENDER = {"kind": "msisdn", "id": NUMBER_TWILIO, "display_name": None}
+MAIL_SENDER = {"kind": "email", "id": ADDRESS.lower(), "display_name": "Budi Santoso"}
+X_SENDER = {"kind": "x_user", "id": "1790000000000000042", "display_name": "Budi Sangat Rahasia"}
+IG_SENDER = {"kind": "ig_user", "id": "rina.rahasia", "display_name": None}
+
+
+@dataclass(frozen=True)
+class OwnIdentityCase:
+    id: str
+    sender: dict[str, Any]
+    text: str
+    expected: str
+    meta: dict[str, Any] | None = None
+
+
+OWN_IDENTITY_CASES = [
+    OwnIdentityCase("sms: the number typed as the citizen writes it, in every form", SMS_SENDER,
+                    "Pungli di kelurahan. Balas ke 0812-3456-7001 / +62 812 3456 7001 / 6281234567001 / "
+                    "(0812) 3456.7001 / 81234567001",
+                    "Pungli di kelurahan. Balas ke [anonim] / [anonim] / [anonim] / [anonim] / [anonim]"),
+    OwnIdentityCase("sms: another number, an account and a Tracking ID stay", SMS_SENDER,
+                    "Oknum minta transfer ke 0812-9999-0000, rek 1234567001, lihat laporan 10000004",
+                    "Oknum minta transfer ke 0812-9999-0000, rek 1234567001, lihat laporan 10000004"),
+    OwnIdentityCase("mail: a closing with the From name, the address and its local part", MAIL_SENDER,
+                    "Petugas meminta uang.\n\nSalam,\nBUDI  santoso\nWarga.Rahasia@Contoh-Desa.NET (warga.rahasia)",
+                    "Petugas meminta uang.\n\nSalam,\n[anonim]\n[anonim] ([anonim])"),
+    OwnIdentityCase("mail: one word of the name is someone else's (Pak Budi, the official)", MAIL_SENDER,
+                    "Pak Budi dan Bu Santoso di loket 3 meminta uang",
+                    "Pak Budi dan Bu Santoso di loket 3 meminta uang"),
+    OwnIdentityCase("x: the handle, a link to the profile or a post, the user id and the name",
+                    X_SENDER, "jalan rusak, cc @Budi_Rahasia; foto di https://x.com/budi_rahasia/status/1 "
+                    "(x.com/i/user/1790000000000000042), Budi Sangat Rahasia",
+                    "jalan rusak, cc [anonim]; foto di https://x.com/[anonim]/status/1 (x.com/i/user/[anonim]), "
+                    "[anonim]", {"tweet_id": "1", "username": "budi_rahasia"}),
+    OwnIdentityCase("x: another handle that starts with the sender's stays", X_SENDER,
+                    "cc @budi_rahasia_lain dan @budi_rahasia.", "cc @budi_rahasia_lain dan [anonim].",
+                    {"username": "budi_rahasia"}),
+    OwnIdentityCase("instagram: the handle and the profile link", IG_SENDER,
+                    "lampu mati, DM @rina.rahasia atau instagram.com/rina.rahasia/",
+                    "lampu mati, DM [anonim] atau instagram.com/[anonim]/"),
+]
+
+
+@pytest.mark.parametrize("case", OWN_IDENTITY_CASES, ids=lambda case: case.id)
+def test_an_anonymous_reports_text_and_subject_lose_the_senders_own_identity(
+        case: OwnIdentityCase, test_env: TestEnvironment) -> None:
+    envelope = {"tracking_id": "10000004", "channel": "sms", "channel_message_id": "m-1", "anonymous": True,
+                "sender": case.sender, "channel_meta": case.meta or {}, "text": case.text, "subject": case.text,
+                "attachments": []}
+    payload = case_store_payload(envelope, test_env.settings())
+    assert (payload["text"], payload["subject"]) == (case.expected, case.expected)
+    assert envelope["text"] == case.text  # the gateway's own copy keeps the text whole
+    named = case_store_payload({**envelope, "anonymous": False}, test_env.settings())
+    assert (named["text"], named["subject"]) == (case.text, case.text)  # a named report's text is as written
 
 
 # -- what operators see of a failed reply or forward ------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """What the case store gets of a report: the envelope as stored, or, for an anonymous report, nothing that points
-back to its citizen (no number, address or handle; no provider id, file name or provider address; no sha256 of a
-file it gets no bytes of). The forward worker sends it, and `lapor-gateway attachments list` says what was sent by the
-same code (workers/handover.py), without loading the forward worker's triage model.
+back to its citizen (no number, address or handle, in the sender or in the text and subject; no provider id, file
+name or provider address; no sha256 of a file it gets no bytes of). The forward worker sends it, and
+`lapor-gateway attachments list` says what was sent by the same code (workers/handover.py), without loading the
+forward worker's triage model.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from gateway.attachments import is_provider_url, kept_by_gateway
 from gateway.settings import Settings
 from normalizer.envelope import SenderKind
+from workers.own_identity import without_own_identity
 
 # An anonymous report's reply handle, mapped back to its Tracking ID (by the forward worker, for the reply worker).
 HANDLE_KEY = "lapor:handle:{handle}"
@@ -31,6 +33,8 @@ def case_store_payload(envelope: dict[str, Any], settings: Settings) -> dict[str
     """What the case store receives. An anonymous report carries no number, address or handle of the citizen."""
     payload = dict(envelope)
     if payload.get("anonymous"):
+        # Before the sender and channel_meta go: they say what the sender's own identity looks like in the text.
+        payload.update(without_own_identity(envelope))
         payload["sender"] = {
             "kind": SenderKind.REPLY_HANDLE.value,
             "id": reply_handle(settings.privacy.reply_handle_secret, payload["tracking_id"]),

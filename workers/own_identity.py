@@ -1,0 +1,103 @@
+"""An anonymous report's own words, without the identity its sender gave the gateway.
+
+A citizen who asks for anonymity often still writes who they are: a mail closes with "Salam, Budi Santoso" (the name
+the From header carries) and its address, an SMS ends "balas ke 0812 3456 7001", a post says "cc @budi_rahasia" or
+links to x.com/budi_rahasia. The envelope's sender is replaced by a reply handle (workers/report_payload.py); left in
+the text, these would name the sender to the case store all the same. So the case store gets the text and the subject
+with each form of the sender's own number, address, handle, user id and full display name replaced by `[anonim]`.
+
+Only what the gateway knows to be the sender's own is replaced: another number (an official's, a bank account), a
+name the sender did not send under, and a one-word display name (`Budi` would take "Pak Budi", often the official
+the report is about) stay as written. The gateway's envelope copy keeps the text whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import phonenumbers
+
+from normalizer.envelope import SenderKind
+
+OWN_IDENTITY = "[anonim]"
+# What may stand between the digits of a number as people write it: 0812-3456-7001, (0812) 3456 7001, +62 812.3456.
+_NUMBER_GAP = r"[\s().\-/\u2010-\u2015]{0,3}"
+# A handle's characters (X: letters, digits, _; Instagram also "."): a handle ends where none follows.
+_HANDLE_CHAR = r"[A-Za-z0-9_]"
+# An address's local part is a word of its own only when it has no dot, digit, underscore or hyphen ("budi"): then it
+# may be anyone's name in the text, and only the whole address is replaced.
+_DISTINCT_LOCAL_PART = re.compile(r"[._\d-]")
+_MIN_LOCAL_PART = 4
+_MIN_DISPLAY_NAME_WORDS = 2
+_MIN_USER_ID_DIGITS = 5
+
+
+def _spaced_digits(digits: str) -> str:
+    return _NUMBER_GAP.join(re.escape(digit) for digit in digits)
+
+
+def _number_pattern(e164: str) -> str | None:
+    """The sender's number in any way it is written: +62 812-3456-7001, 62812..., 0812 3456 7001, 812 3456 7001."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    national = str(number.national_number)
+    if len(national) < _MIN_USER_ID_DIGITS:
+        return None
+    country = str(number.country_code)
+    prefix = rf"\(?(?:(?:\+\s?|00\s?)?{_spaced_digits(country)}|0){_NUMBER_GAP}"
+    return rf"(?<![\d+])(?:{prefix})?{_spaced_digits(national)}(?!\d)"
+
+
+def _handle_patterns(handle: str) -> list[str]:
+    """`@handle`, and the handle as a path segment of a link (x.com/handle, instagram.com/handle/)."""
+    escaped = re.escape(handle.lstrip("@"))
+    end = rf"(?!{_HANDLE_CHAR}|\.{_HANDLE_CHAR})"
+    return [rf"(?<!{_HANDLE_CHAR})@{escaped}{end}", rf"(?<=/){escaped}{end}"]
+
+
+def _address_patterns(address: str) -> list[str]:
+    patterns = [rf"(?<![\w.+-]){re.escape(address)}(?![\w-])"]
+    local = address.split("@", 1)[0]
+    if len(local) >= _MIN_LOCAL_PART and _DISTINCT_LOCAL_PART.search(local):
+        patterns.append(rf"(?<![\w.+-]){re.escape(local)}(?![\w-]|\.\w)")
+    return patterns
+
+
+def _display_name_pattern(name: str | None) -> str | None:
+    words = (name or "").split()
+    if len(words) < _MIN_DISPLAY_NAME_WORDS:
+        return None
+    return r"(?<!\w)" + r"\s+".join(re.escape(word) for word in words) + r"(?!\w)"
+
+
+def own_identity_patterns(envelope: Mapping[str, Any]) -> re.Pattern[str] | None:
+    """One pattern for every form of the sender's identity the envelope holds; None when it holds none."""
+    sender = envelope.get("sender") or {}
+    kind, identity = sender.get("kind"), str(sender.get("id") or "")
+    patterns: list[str | None] = [_display_name_pattern(sender.get("display_name"))]
+    if kind == SenderKind.MSISDN.value:
+        patterns.append(_number_pattern(identity))
+    elif kind == SenderKind.EMAIL.value:
+        patterns += _address_patterns(identity)
+    elif kind == SenderKind.IG_USER.value and identity:
+        patterns += _handle_patterns(identity)
+    elif kind == SenderKind.X_USER.value and len(identity) >= _MIN_USER_ID_DIGITS and identity.isdigit():
+        patterns.append(rf"(?<!\d){identity}(?!\d)")
+    username = (envelope.get("channel_meta") or {}).get("username")
+    if username:
+        patterns += _handle_patterns(str(username))
+    found = [pattern for pattern in patterns if pattern]
+    return re.compile("|".join(f"(?:{p})" for p in found), re.IGNORECASE) if found else None
+
+
+def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("text", "subject")) -> dict[str, Any]:
+    """The envelope's `fields` with the sender's own identity replaced by OWN_IDENTITY (see the module)."""
+    pattern = own_identity_patterns(envelope)
+    if pattern is None:
+        return {}
+    return {field: pattern.sub(OWN_IDENTITY, envelope[field]) for field in fields
+            if isinstance(envelope.get(field), str)}
