@@ -13,10 +13,13 @@ from pathlib import Path
 from redis import Redis
 from redis.exceptions import RedisError
 
+from gateway.private_files import private_directory, write_private
 from gateway.runtime import tied_to_this_process
 
 # Under the embedded Redis's directory: its URL while it runs, for the CLI of the same data dir.
 URL_FILE = "url"
+# redis-server creates its append-only files and log with the mode its umask leaves: none for other accounts.
+PRIVATE_UMASK = 0o077
 
 
 def find_redis_server() -> str:
@@ -65,7 +68,9 @@ class EmbeddedRedis:
         return self._process.pid if self._process is not None and self._process.poll() is None else None
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # Its append-only file holds every envelope (numbers, addresses, an anonymous reporter's among them, and
+        # their words): the gateway user's only, as the spool is (gateway/private_files.py), whatever the umask.
+        private_directory(self.directory)
         command = [
             find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
             "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", "", "--daemonize", "no",
@@ -76,7 +81,7 @@ class EmbeddedRedis:
         # foreground process group, and Redis must outlive the processes still finishing their work on it; its owner
         # stops it (`stop`), last.
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=tie,
-                                         start_new_session=True)
+                                         start_new_session=True, umask=PRIVATE_UMASK)
         deadline = time.monotonic() + timeout
         client = Redis(port=self.port, socket_connect_timeout=0.2)
         while time.monotonic() < deadline:
@@ -102,7 +107,7 @@ class EmbeddedRedis:
 
     def write_url(self) -> None:
         """Leave the URL where the CLI of the same data dir looks for it (`embedded_redis_url`)."""
-        (self.directory / URL_FILE).write_text(self.url + "\n")
+        write_private(self.directory / URL_FILE, (self.url + "\n").encode())
 
     def stop(self) -> None:
         (self.directory / URL_FILE).unlink(missing_ok=True)

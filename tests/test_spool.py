@@ -186,6 +186,32 @@ def test_spooled_reports_are_readable_by_the_gateway_user_only(intake: Intake, o
     assert all(private(p) for p in spool.pending_files())
 
 
+
+@pytest.mark.parametrize("older_directory", [False, True], ids=["new data dir", "a directory an older version made"])
+def test_the_embedded_redis_files_are_readable_by_the_gateway_user_only(tmp_path: Path, older_directory: bool) -> None:
+    """Its append-only file holds every envelope as the spool does: an anonymous reporter's number and words."""
+    directory = tmp_path / "redis"
+    previous = os.umask(0o022)
+    try:
+        if older_directory:
+            directory.mkdir(mode=0o755)
+        server = EmbeddedRedis(directory).start()
+        try:
+            server.write_url()
+            client = Redis.from_url(server.url)
+            client.set("lapor:envelope:10000004", b'{"anonymous": true, "sender": {"id": "+6281234567001"}}')
+            client.close()
+            url_file = directory / "url"
+            assert private(url_file)
+        finally:
+            server.stop()
+    finally:
+        os.umask(previous)
+    files = [path for path in directory.rglob("*") if path.is_file()]
+    assert any(b"+6281234567001" in path.read_bytes() for path in files)  # the append-only file was looked at
+    assert private(directory) and [path for path in directory.rglob("*") if not private(path)] == []
+
+
 def test_without_a_reserve_an_outage_is_not_acknowledged(test_env: TestEnvironment, tmp_path: Path) -> None:
     settings: Settings = test_env.settings(REDIS_URL="redis://127.0.0.1:1/0")
     cold = Intake(redis_connection(settings.redis_url, timeout=0.5), settings, Spool(tmp_path / "spool"))
