@@ -11,7 +11,8 @@ and a control API for people and tests:
   POST /_fake/x/mentions            {"text", "username"?, "name"?, "author_id"?, "media"?: [{"type","url"}],
                                      "retweet"?: bool, "own"?: bool} -> the tweet
   POST /_fake/instagram/mentions    {"text", "username"?, "kind": "comment"|"media", "media_url"?,
-                                     "tagged"?: bool, "deliver"?: bool} -> ids (+ the signed webhook's status)
+                                     "tagged"?: bool, "own"?: bool, "deliver"?: bool} -> ids (+ the signed
+                                     webhook's status)
   GET  /_fake/replies               every reply posted, per provider
   POST /_fake/faults                {"path": prefix, "status", "headers"?, "body"?, "count"?}: the next matching
                                      requests fail like that (rate limits, outages, revoked tokens)
@@ -54,6 +55,8 @@ class FakeProviderConfig:
     webhook_url: str | None = None
     # The token replies are posted with, when it is not the bearer token (x.user_access_token).
     x_write_token: str | None = None
+    # The Instagram account's own username (instagram.username): an `own` comment or post is written by it.
+    ig_username: str = "lapor1708"
 
 
 @dataclass
@@ -137,7 +140,11 @@ class FakeProviderState:
         return tweet
 
     def add_ig_mention(self, text: str, *, username: str = "warga.bandung", kind: str = "comment",
-                       media_url: str | None = None, tagged: bool = False) -> dict[str, str]:
+                       media_url: str | None = None, tagged: bool = False, own: bool = False) -> dict[str, str]:
+        """A comment (or a post's caption) that mentions the account; `own`: written by the account itself, as our
+        reply that names @lapor1708 is, which Meta may notify us of too."""
+        if own:
+            username = self.config.ig_username
         media_id = str(next(self._ig_ids))
         media = {"id": media_id, "caption": text if kind == "media" else "Foto jalan", "media_type": "IMAGE",
                  "media_url": media_url or f"https://scontent.cdninstagram.com/v/{media_id}.jpg",
@@ -349,7 +356,7 @@ async def inject_instagram(request: web.Request) -> web.Response:
     body = await request.json()
     ids = state.add_ig_mention(body["text"], username=body.get("username", "warga.bandung"),
                                kind=body.get("kind", "comment"), media_url=body.get("media_url"),
-                               tagged=bool(body.get("tagged")))
+                               tagged=bool(body.get("tagged")), own=bool(body.get("own")))
     result: dict[str, Any] = dict(ids)
     if body.get("deliver", True) and state.config.webhook_url:
         payload = state.webhook_payload(ids)

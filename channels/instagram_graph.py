@@ -45,7 +45,7 @@ from gateway.health import HealthSignals
 from gateway.intake import Intake
 from gateway.lease import lease_account
 from gateway.logs import clear_message_context, get_logger
-from gateway.settings import Settings
+from gateway.settings import InstagramSettings, Settings
 from gateway.tls import tls_context
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
 
@@ -230,6 +230,19 @@ def _message(provider_id: str, username: str, text: str, timestamp: Any, attachm
     )
 
 
+def own_post(found: Mapping[str, Any], settings: InstagramSettings) -> bool:
+    """Whether a comment or post the Graph API gave us is our account's own. X's mentions are told apart by author
+    id; Meta may notify us of our own comment too, and a reply that names @lapor1708 (`social_help` does) would
+    then be filed as a report and answered. The username comes with every comment and post we read; an id
+    (`from`, `owner`) only when the object carries one."""
+    username = str(found.get("username") or "").lstrip("@").lower()
+    if username and username == settings.username.lstrip("@").lower():
+        return True
+    authors = (found.get("from"), found.get("owner"))
+    return any(isinstance(author, Mapping) and str(author.get("id") or "") == settings.ig_user_id
+               for author in authors if settings.ig_user_id)
+
+
 def reply_target(message: InboundMessage) -> dict[str, str]:
     meta = message.channel_meta
     target = {"media_id": str(meta.get("media_id") or "")}
@@ -343,16 +356,23 @@ class InstagramPoller:
                 self._retry_later(raw, item, error)
                 continue
             server_errors = 0
-            self.mentions.take([message])
-            taken += 1
+            if message is None:
+                log.info("mention.ignored", channel=self.channel, reason="own_post")
+            else:
+                self.mentions.take([message])
+                taken += 1
             self.redis.lrem(self.pending_key, 1, raw)
         return taken
 
-    def _resolve(self, item: Mapping[str, Any]) -> InboundMessage:
+    def _resolve(self, item: Mapping[str, Any]) -> InboundMessage | None:
+        """The notification's comment or post as a message; None when it is our own (see own_post)."""
         comment_id, media_id = item.get("comment_id"), str(item["media_id"])
         if comment_id:
-            return comment_message(self.graph.mentioned_comment(str(comment_id)), media_id, self.settings.username)
-        return media_message(self.graph.mentioned_media(media_id), self.settings.username)
+            comment = self.graph.mentioned_comment(str(comment_id))
+            return None if own_post(comment, self.settings) else comment_message(comment, media_id,
+                                                                                 self.settings.username)
+        media = self.graph.mentioned_media(media_id)
+        return None if own_post(media, self.settings) else media_message(media, self.settings.username)
 
     def _retry_later(self, raw: bytes, item: Mapping[str, Any], error: ProviderError) -> None:
         """Count the failed attempt and move the notification to the end of the list, due again after a delay that
@@ -411,6 +431,8 @@ class InstagramPoller:
                 if str(media.get("id")) in known:
                     reached = True
                     break
+                if own_post(media, self.settings):
+                    continue
                 # Graph timestamps are whole seconds: compare with the start's second. An old post is skipped, not
                 # a reason to stop: /tags is not promised to be in posting order (a post can be tagged later).
                 if start is not None and _timestamp(media.get("timestamp")).timestamp() < int(start):

@@ -232,7 +232,7 @@ def fake_providers(
     config = FakeProviderConfig(
         x_bearer_token=settings.x.bearer_token, x_write_token=settings.x.user_access_token or None,
         x_user_id=settings.x.user_id,
-        x_username="lapor1708", ig_user_id=settings.instagram.ig_user_id,
+        x_username="lapor1708", ig_user_id=settings.instagram.ig_user_id, ig_username=settings.instagram.username,
         ig_access_token=settings.instagram.access_token, ig_app_secret=settings.instagram.app_secret,
         webhook_url=settings.public_url.rstrip("/") + "/v1/channels/instagram/webhook",
     )

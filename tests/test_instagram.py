@@ -16,7 +16,7 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from channels.instagram_graph import PENDING_KEY, PROGRESS_KEY, InstagramPoller
+from channels.instagram_graph import PENDING_KEY, PROGRESS_KEY, InstagramPoller, own_post
 from gateway.app import create_app
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
@@ -262,6 +262,81 @@ def test_a_real_tags_page_becomes_a_report(fake: FakeProviderServer, settings: S
     report = reports_by_id(redis)[MEDIA["id"]]
     assert report["anonymous"] is True
     assert report["attachments"][0]["location"] == MEDIA["media_url"]
+
+
+OWN_COMMENT = fixture("instagram/graph_mentioned_comment_own.json")["mentioned_comment"]
+
+
+@pytest.mark.parametrize(
+    ("found", "path", "reported"),
+    [
+        pytest.param(OWN_COMMENT, "webhook", False, id="our-comment-by-webhook"),
+        pytest.param({**OWN_COMMENT, "username": "dewi.coblong"}, "webhook", True, id="a-citizens-comment"),
+        pytest.param({**MEDIA, "username": "lapor1708"}, "webhook", False, id="our-caption-by-webhook"),
+        pytest.param({**MEDIA, "username": "lapor1708"}, "tags", False, id="our-post-in-tags"),
+        pytest.param(MEDIA, "tags", True, id="a-citizens-post-in-tags"),
+    ],
+)
+async def test_our_own_comment_or_post_is_no_report_and_gets_no_reply(
+    gateway: GatewayServer, fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
+    log_stream: io.StringIO, found: dict[str, Any], path: str, reported: bool,
+) -> None:
+    """X filters our own tweets by author id; Meta may notify us of our own comment too (our `social_help` reply
+    names @lapor1708). Ours, by `instagram.username`, is dropped with `mention.ignored`: no report, no reply, no
+    notification left waiting. The same text from a citizen is a report."""
+    is_comment = "text" in found
+    store = fake.state.ig_comments if is_comment else fake.state.ig_media
+    store[found["id"]] = dict(found)
+    ids = {"media_id": found["media"]["id"], "comment_id": found["id"]} if is_comment else {"media_id": found["id"]}
+    if path == "tags":
+        fake.state.ig_tags.append(found["id"])
+        poller(settings, redis, intake).poll_tags()
+    else:
+        assert (await post_webhook(gateway, fake.state.webhook_payload(ids))).status_code == 200
+        poller(settings, redis, intake).resolve_pending()
+        assert pending(redis) == 0
+    assert (found["id"] in reports_by_id(redis)) is reported
+    assert len(reply_targets(redis)) == int(reported)
+    ignored = [e for e in log_events(log_stream) if e["event"] == "mention.ignored"]
+    assert [e["reason"] for e in ignored] == ([] if reported or path == "tags" else ["own_post"])
+
+
+@pytest.mark.parametrize(
+    ("found", "own"),
+    [
+        pytest.param({"username": "lapor1708"}, True, id="our-username"),
+        pytest.param({"username": "LAPOR1708"}, True, id="our-username-in-capitals"),
+        pytest.param({"username": "lapor1708.fans"}, False, id="a-username-that-starts-like-ours"),
+        pytest.param({"username": "warga", "from": {"id": IG_USER_ID, "username": "lapor1708"}}, True,
+                     id="our-id-as-author"),
+        pytest.param({"owner": {"id": IG_USER_ID}}, True, id="our-id-as-owner"),
+        pytest.param({"username": "warga", "from": {"id": "17841400000000001"}}, False, id="another-id"),
+        pytest.param({"from": "17841405309211844"}, False, id="an-author-that-is-no-object"),
+        pytest.param({}, False, id="no-author-at-all"),
+    ],
+)
+def test_our_own_comment_is_told_by_our_username_or_id(settings: Settings, found: dict[str, Any], own: bool) -> None:
+    assert own_post(found, settings.instagram) is own
+
+
+async def test_our_help_reply_that_names_the_account_does_not_come_back_as_a_report(
+    gateway: GatewayServer, fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """The loop itself: a citizen asks for help, the reply worker posts `social_help` (which says "Sebut @lapor1708
+    ..."), and Meta notifies us of that comment of ours: nothing is filed and nothing answered a second time."""
+    asked = fake.state.add_ig_mention("@lapor1708 bantuan", kind="comment")
+    assert (await post_webhook(gateway, fake.state.webhook_payload(asked))).status_code == 200
+    ig = poller(settings, redis, intake)
+    ig.resolve_pending()
+    run_reply_jobs(settings)
+    (help_reply,) = fake.state.ig_replies
+    assert "@lapor1708" in help_reply["message"]
+    ours = fake.state.add_ig_mention(help_reply["message"], kind="comment", own=True)
+    assert (await post_webhook(gateway, fake.state.webhook_payload(ours))).status_code == 200
+    ig.resolve_pending()
+    run_reply_jobs(settings)
+    assert envelopes(redis) == [] and pending(redis) == 0
+    assert len(fake.state.ig_replies) == 1
 
 
 def test_tags_over_several_pages_a_failure_half_way_and_a_restart_report_each_once(
