@@ -85,6 +85,9 @@ class InboundMessage:
     incomplete: bool = False
     # Set for one part of a concatenated SMS: the gateway buffers it and normalizes the joined message.
     part: MessagePart | None = None
+    # The provider id of the public post this one answers (an X reply): an answer to one of our replies, by that
+    # report's sender, adds to the report (gateway.followups.thread_report).
+    replied_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ It serves the documented response shapes of exactly the calls the gateway makes,
   /graph/{version}/{ig-user-id}/mentions  POST media_id, comment_id, message (a reply is recorded)
 and a control API for people and tests:
   POST /_fake/x/mentions            {"text", "username"?, "name"?, "author_id"?, "media"?: [{"type","url"}],
-                                     "retweet"?: bool, "own"?: bool} -> the tweet
+                                     "retweet"?: bool, "own"?: bool, "in_reply_to"?: id, "quote_of"?: id,
+                                     "mention"?: bool (false: a post a mention may quote)} -> the tweet
   POST /_fake/instagram/mentions    {"text", "username"?, "kind": "comment"|"media", "media_url"?,
                                      "tagged"?: bool, "own"?: bool, "deliver"?: bool} -> ids (+ the signed
                                      webhook's status)
@@ -74,6 +75,8 @@ class FakeProviderState:
 
     config: FakeProviderConfig
     tweets: list[dict[str, Any]] = field(default_factory=list)
+    # Posts that mention nobody we poll for: only ever returned as a mention's referenced post.
+    posts: list[dict[str, Any]] = field(default_factory=list)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     media: dict[str, dict[str, Any]] = field(default_factory=dict)
     ig_media: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -106,7 +109,11 @@ class FakeProviderState:
     # -- injection -----------------------------------------------------------------------------------------
     def add_tweet(self, text: str, *, username: str = "warga_bandung", name: str = "Warga Bandung",
                   author_id: str | None = None, media: list[dict[str, str]] | None = None, retweet: bool = False,
-                  own: bool = False, tweet_id: str | None = None) -> dict[str, Any]:
+                  own: bool = False, tweet_id: str | None = None, in_reply_to: str | None = None,
+                  quote_of: str | None = None, mention: bool = True) -> dict[str, Any]:
+        """A post that mentions the account (`mention=False`: one that does not, which a mention may quote or
+        answer); `in_reply_to` / `quote_of`: the id of the post it answers / quotes (as X does,
+        `referenced_tweets`, and that post in `includes.tweets` of a mentions page)."""
         tweet_id = tweet_id or str(next(self._x_ids))
         if own:
             author_id, username, name = self.config.x_user_id, self.config.x_username, "LAPOR!"
@@ -120,6 +127,13 @@ class FakeProviderState:
         if retweet:
             tweet["referenced_tweets"] = [{"type": "retweeted", "id": str(next(self._x_ids))}]
             tweet["text"] = f"RT @{username}: {text}"
+        references = [("replied_to", in_reply_to), ("quoted", quote_of)]
+        if in_reply_to or quote_of:
+            tweet["referenced_tweets"] = [{"type": kind, "id": ref} for kind, ref in references if ref]
+        parent = self.tweet(in_reply_to) if in_reply_to else None
+        if parent is not None:
+            tweet["conversation_id"] = parent["conversation_id"]
+            tweet["in_reply_to_user_id"] = parent["author_id"]
         keys = []
         for index, item in enumerate(media or []):
             key = f"3_{tweet_id}{index}"
@@ -136,8 +150,11 @@ class FakeProviderState:
                 "start": start, "end": start + len(link), "url": link, "media_key": keys[0],
                 "expanded_url": f"https://x.com/{username}/status/{tweet_id}/photo/1",
                 "display_url": f"pic.x.com/{link.rsplit('/', 1)[1]}"}]}
-        self.tweets.append(tweet)
+        (self.tweets if mention else self.posts).append(tweet)
         return tweet
+
+    def tweet(self, tweet_id: str) -> dict[str, Any] | None:
+        return next((tweet for tweet in [*self.tweets, *self.posts] if tweet["id"] == tweet_id), None)
 
     def add_ig_mention(self, text: str, *, username: str = "warga.bandung", kind: str = "comment",
                        media_url: str | None = None, tagged: bool = False, own: bool = False) -> dict[str, str]:
@@ -252,6 +269,10 @@ async def x_mentions(request: web.Request) -> web.Response:
     media = [state.media[key] for t in page for key in t.get("attachments", {}).get("media_keys", [])]
     if media:
         includes["media"] = media
+    if "referenced_tweets.id" in query.get("expansions", "").split(","):
+        referenced = [state.tweet(ref["id"]) for t in page for ref in t.get("referenced_tweets", [])]
+        if any(referenced):
+            includes["tweets"] = list({t["id"]: t for t in referenced if t is not None}.values())
     return web.json_response({"data": page, "includes": includes, "meta": meta}, headers=headers)
 
 
@@ -266,7 +287,7 @@ async def x_create_tweet(request: web.Request) -> web.Response:
     tweet_id = str(next(state._x_ids))
     reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
     state.x_replies.append({"id": tweet_id, "text": body.get("text", ""), "in_reply_to_tweet_id": reply_to})
-    state.add_tweet(body.get("text", ""), own=True, tweet_id=tweet_id)
+    state.add_tweet(body.get("text", ""), own=True, tweet_id=tweet_id, in_reply_to=reply_to)
     return web.json_response({"data": {"id": tweet_id, "text": body.get("text", ""),
                                        "edit_history_tweet_ids": [tweet_id]}}, status=201)
 
@@ -347,7 +368,8 @@ async def inject_x(request: web.Request) -> web.Response:
     tweet = _state(request).add_tweet(
         body["text"], username=body.get("username", "warga_bandung"), name=body.get("name", "Warga Bandung"),
         author_id=body.get("author_id"), media=body.get("media"), retweet=bool(body.get("retweet")),
-        own=bool(body.get("own")))
+        own=bool(body.get("own")), in_reply_to=body.get("in_reply_to"), quote_of=body.get("quote_of"),
+        mention=bool(body.get("mention", True)))
     return web.json_response(tweet, status=201)
 
 

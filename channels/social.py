@@ -27,12 +27,13 @@ from redis.exceptions import RedisError, WatchError
 from channels.base import InboundMessage
 from gateway import metrics
 from gateway.errors import GatewayError, NotDurable, RejectedInput
-from gateway.followups import resolve_follow_up_now
+from gateway.followups import resolve_follow_up_now, thread_report
 from gateway.health import HealthSignals, health_channel
 from gateway.intake import Intake, dedup_key
 from gateway.logs import bind_message_context, clear_message_context, get_logger
 from gateway.queues import REPLY_QUEUE, enqueue_calls
 from gateway.settings import Settings
+from normalizer.envelope import ReportDraft
 from normalizer.keywords import Action
 from normalizer.pipeline import UNANSWERED, normalize
 
@@ -246,6 +247,8 @@ class MentionIntake:
         # (source, label) of the mentions that were refused or were queries, counted once the batch is taken.
         refused: list[tuple[str, str]] = []
         queries: list[tuple[str, str]] = []
+        # Per draft: whether it continues a report by answering our reply in its thread.
+        threads: list[bool] = []
         for message in messages:
             try:
                 normalized = normalize(message, default_region=self._settings.sms.default_region,
@@ -265,22 +268,27 @@ class MentionIntake:
                 continue
             assert normalized.draft is not None
             draft, unknown_parent = normalized.draft, None
+            threaded = self._thread_follow_up(message, draft)
+            if threaded:
+                draft = draft.model_copy(update={"follow_up_of": threaded})
             if draft.follow_up_of:  # adding to an anonymous report stays anonymous; unknown flags: anonymous too
                 parent = draft.follow_up_of
                 draft, unknown = resolve_follow_up_now(self._redis, draft, self._settings.intake.id_range)
                 unknown_parent = parent if unknown else None
             drafts.append(draft)
             draft_messages.append((message, normalized.language, unknown_parent))
+            threads.append(threaded is not None)
         receipts = self._intake.commit(drafts) if drafts else []
         for source in {message.source for message in messages}:
             self._signals.message_received(source)
-        for draft, (message, language, unknown_parent), receipt in zip(drafts, draft_messages, receipts, strict=True):
+        for draft, (message, language, unknown_parent), receipt, threaded in zip(
+                drafts, draft_messages, receipts, threads, strict=True):
             bind_message_context(channel=message.source, tracking_id=receipt.tracking_id)
             if unknown_parent:
                 log.info("message.follow_up_unknown", reason="no_such_report", follow_up_of=unknown_parent)
             log.info("message.accepted", channel=message.source, tracking_id=receipt.tracking_id,
                      kind=draft.kind.value, duplicate=receipt.duplicate, follow_up_of=draft.follow_up_of,
-                     anonymous=draft.anonymous)
+                     anonymous=draft.anonymous, **({"thread": True} if threaded else {}))
             if draft.follow_up_of:
                 jobs.append(self._job(message, "social_follow_up", draft.follow_up_of, language))
             elif unknown_parent:
@@ -292,6 +300,14 @@ class MentionIntake:
         _count(messages, refused, queries, [(m.source, r.duplicate) for (m, _, _), r in zip(
             draft_messages, receipts, strict=True)])
         return queued
+
+    def _thread_follow_up(self, message: InboundMessage, draft: ReportDraft) -> str | None:
+        """The report this message continues by answering our reply to it in the thread, written by that report's
+        own sender; None when it names a Tracking ID itself (`<id> text` wins), answers no reply of ours, or is
+        someone else's. It then goes through the same follow-up steps as `<id> text` (the report's flags)."""
+        if draft.follow_up_of or not message.replied_to:
+            return None
+        return thread_report(self._redis, message.channel.value, message.replied_to, draft.sender)
 
     def _query_reply(self, message: InboundMessage, action: Action, tracking_id: str | None,
                      language: str) -> ReplyJob:

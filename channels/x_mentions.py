@@ -185,6 +185,7 @@ def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
         attachments=_attachments(tweet, media_by_key),
         channel_meta={"tweet_id": str(tweet.id), "conversation_id": str(tweet.conversation_id or tweet.id),
                       "username": author.username if author else None},
+        replied_to=next((str(ref.id) for ref in tweet.referenced_tweets or [] if ref.type == "replied_to"), None),
     )
 
 

@@ -12,6 +12,13 @@ counter and within this cell's range: a guess, an ID from another system) makes 
 own, and the citizen is told so. An ID that was minted (or may have been, in another cell's range) but is found
 nowhere stays a follow-up: its report may be in a gateway's disk spool or on its way, and filing it as an open
 report could name the reporter next to an anonymous report.
+
+A citizen who answers our public reply in its thread ("sudah seminggu belum diperbaiki", on X) adds to the report
+that reply was for, as a mail answering ours does: the reply worker remembers our reply's post id -> Tracking ID
+(`remember_reply`), and the channel asks `thread_report` whether a post answering one of ours, by that report's own
+sender, continues it. The record holds nothing the reply did not already make public (our post id, and the Tracking
+ID it shows): who may continue the report is read from the report's envelope, which the gateway keeps anyway to
+answer its sender, and the record lives no longer than that envelope.
 """
 
 from __future__ import annotations
@@ -24,9 +31,12 @@ from redis import Redis
 
 from gateway.outbound import durably
 from gateway.queries import lookup_status
-from gateway.queues import envelope_key
+from gateway.queues import envelope_key, readable_envelope
 from gateway.tracking import was_issued
-from normalizer.envelope import Channel, ReportDraft
+from normalizer.envelope import Channel, ReportDraft, Sender
+
+# One of our public replies (the id of the post we made) -> the Tracking ID it carried.
+REPLY_THREAD_KEY = "lapor:social:thread:{channel}:{post_id}"
 
 
 def parent_flags(redis: Redis, tracking_id: str) -> tuple[bool, bool] | None:
@@ -93,3 +103,35 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
     if lookup is not None and lookup.found:
         return with_parent_flags(draft, lookup.anonymous, lookup.confidential), False
     return with_parent_flags(draft, *UNKNOWN_PARENT_FLAGS), False
+
+
+def reply_thread_key(channel: str, post_id: str) -> str:
+    return REPLY_THREAD_KEY.format(channel=channel, post_id=post_id)
+
+
+def remember_reply(redis: Redis, channel: str, post_id: str, tracking_id: str, default_ttl: int) -> bool:
+    """Remember that our post `post_id` was the reply for report `tracking_id`, for as long as the report's envelope
+    stays (`default_ttl`, `intake.envelope_ttl_seconds`, while it waits to be forwarded without an expiry of its
+    own). Not when the envelope is gone: an answer to the reply could not be checked against its sender. Returns
+    whether it was remembered."""
+    remaining = redis.ttl(envelope_key(tracking_id))
+    if remaining == -2:
+        return False
+    redis.set(reply_thread_key(channel, post_id), tracking_id, ex=remaining if remaining > 0 else default_ttl)
+    return True
+
+
+def thread_report(redis: Redis, channel: str, replied_to: str, sender: Sender) -> str | None:
+    """The report a post answering our post `replied_to` continues: the report that reply was for, when `sender`
+    is that report's own sender. None for an answer by anyone else (their post is a report of its own), to a post
+    that was no reply of ours, or once the report's envelope is gone."""
+    raw_id = redis.get(reply_thread_key(channel, replied_to))
+    if raw_id is None:
+        return None
+    tracking_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+    raw = redis.get(envelope_key(tracking_id))
+    envelope = readable_envelope(tracking_id, raw) if raw is not None else None
+    stored = (envelope or {}).get("sender")
+    if not isinstance(stored, dict) or (stored.get("kind"), stored.get("id")) != (sender.kind.value, sender.id):
+        return None
+    return tracking_id

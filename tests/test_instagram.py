@@ -735,6 +735,18 @@ def test_an_instagram_reply_carries_the_tracking_id_and_nothing_of_the_complaint
         assert private.lower() not in reply["message"].lower()
 
 
+def test_an_instagram_reply_is_not_remembered_for_a_thread(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """The Graph API does not say which comment a mentioning comment answers (README): nothing would read it."""
+    ids = fake.state.add_ig_mention("@lapor1708 lampu jalan mati di Jl. Cibeunying", kind="comment")
+    redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ids))
+    poller(settings, redis, intake).resolve_pending()
+    run_reply_jobs(settings)
+    assert len(fake.state.ig_replies) == 1
+    assert list(redis.scan_iter("lapor:social:thread:*")) == []
+
+
 def test_a_comment_deleted_before_its_reply_is_no_dead_letter_and_no_failing_channel(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:

@@ -20,6 +20,7 @@ from redis.retry import Retry
 from channels.pollers import run_poller
 from channels.social import ProviderErrorKind
 from channels.x_mentions import XMentionsPoller, classify, strip_leading_mentions, tweet_time, x_progress
+from gateway.followups import remember_reply
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
 from gateway.lease import process_table
@@ -939,6 +940,147 @@ def test_a_follow_up_mention_to_an_anonymous_report_stays_anonymous(
     poller.poll_once()
     follow_up = next(e for e in envelopes(redis) if e["follow_up_of"] == parent["tracking_id"])
     assert follow_up["anonymous"] is True and follow_up["text"] == "kejadian lagi hari ini"
+
+
+# -- answers in the thread of our reply -----------------------------------------------------------------------------
+def acknowledged_mention(fake: FakeProviderServer, settings: Settings, redis: Redis, poller: XMentionsPoller,
+                         text: str, username: str = "siti_rahma") -> tuple[dict[str, Any], dict[str, Any]]:
+    """A citizen's mention taken and answered: (its report, our reply as X holds it)."""
+    mention = fake.state.add_tweet(text, username=username)
+    poller.poll_once()
+    run_reply_jobs(settings)
+    report = reports_by_tweet(redis)[mention["id"]]
+    (reply,) = [r for r in fake.state.x_replies if r["in_reply_to_tweet_id"] == mention["id"]]
+    return report, reply
+
+
+@pytest.mark.parametrize(
+    ("parent_text", "answer", "expected"),
+    [
+        pytest.param("@lapor1708 lampu jalan mati di Jl. Dago",
+                     {"text": "@lapor1708 sudah seminggu belum diperbaiki"},
+                     {"follow_up_of": "parent", "anonymous": False, "text": "sudah seminggu belum diperbaiki"},
+                     id="the-reporter-adds-to-their-report"),
+        pytest.param("@lapor1708 #anonim pungli di loket samsat",
+                     {"text": "@lapor1708 kejadian lagi hari ini"},
+                     {"follow_up_of": "parent", "anonymous": True, "text": "kejadian lagi hari ini"},
+                     id="an-anonymous-report-stays-anonymous"),
+        pytest.param("@lapor1708 #rahasia pungli di loket samsat",
+                     {"text": "@lapor1708 kejadian lagi hari ini"},
+                     {"follow_up_of": "parent", "confidential": True}, id="a-confidential-report-stays-confidential"),
+        pytest.param("@lapor1708 lampu jalan mati di Jl. Dago",
+                     {"text": "@lapor1708 di gang saya juga mati", "username": "budi_bdg"},
+                     {"follow_up_of": None, "text": "di gang saya juga mati"}, id="someone-else-files-a-report"),
+        pytest.param("@lapor1708 lampu jalan mati di Jl. Dago",
+                     {"text": f"@lapor1708 {VALID_ID} lubangnya makin besar"},
+                     {"follow_up_of": VALID_ID, "text": "lubangnya makin besar"}, id="an-id-they-typed-wins"),
+        pytest.param("@lapor1708 lampu jalan mati di Jl. Dago",
+                     {"text": "@lapor1708 sudah seminggu belum diperbaiki", "envelope_gone": True},
+                     {"follow_up_of": None}, id="a-report-the-gateway-no-longer-keeps"),
+    ],
+)
+def test_an_answer_to_our_reply_in_its_thread_adds_to_the_report_when_its_reporter_writes_it(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    parent_text: str, answer: dict[str, Any], expected: dict[str, Any],
+) -> None:
+    """"No wrong door": X puts @lapor1708 in front of any answer to our reply, and the reporter's "sudah seminggu
+    belum diperbaiki" there is about their report, as a mail answering ours is. It goes through the follow-up steps
+    of `<id> text` (the report's anonymous and confidential flags). Anyone else's answer is a report of its own; an
+    ID typed in the answer wins; a report whose envelope is gone can no longer tell its reporter."""
+    redis.set(SEQUENCE_KEY, 2_000_000)  # VALID_ID was minted: a follow-up to it is one
+    poller = make_poller(settings, redis, intake)
+    parent, our_reply = acknowledged_mention(fake, settings, redis, poller, parent_text)
+    if answer.get("envelope_gone"):
+        redis.delete(f"lapor:envelope:{parent['tracking_id']}")
+    tweet = fake.state.add_tweet(answer["text"], username=answer.get("username", "siti_rahma"),
+                                 in_reply_to=our_reply["id"])
+    poller.poll_once()
+
+    report = reports_by_tweet(redis)[tweet["id"]]
+    wanted = {**expected, "follow_up_of": parent["tracking_id"] if expected["follow_up_of"] == "parent"
+              else expected["follow_up_of"]}
+    for name, value in wanted.items():
+        assert report[name] == value, name
+    [job] = [job for job in reply_jobs(redis) if job[1] == {"tweet_id": tweet["id"]}]
+    follow_up_of = wanted["follow_up_of"]
+    assert job[2:4] == (("social_follow_up", follow_up_of) if follow_up_of else ("social_ack", report["tracking_id"]))
+    threaded = [e for e in log_events(log_stream) if e["event"] == "message.accepted" and e.get("thread")]
+    assert len(threaded) == int(expected["follow_up_of"] == "parent")
+
+
+def test_a_real_page_of_answers_to_our_reply_adds_its_reporters_answer_to_the_report(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """X API v2's shape: each answer names our reply in `referenced_tweets` (type `replied_to`), and our reply comes
+    in `includes.tweets`. Siti's answer adds to her anonymous report; Budi's, under the same reply, is his own."""
+    poller = make_poller(settings, redis, intake)
+    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page.json"))
+    poller.poll_once()
+    parent = reports_by_tweet(redis)["1860000000000000101"]
+    # What the reply worker does once X gave our reply to that mention its id.
+    assert remember_reply(redis, "twitter", "1860000000000001001", parent["tracking_id"],
+                          settings.intake.envelope_ttl_seconds)
+    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page_thread.json"))
+    poller.poll_once()
+
+    reports = reports_by_tweet(redis)
+    siti, budi = reports["1860000000000001101"], reports["1860000000000001102"]
+    assert (siti["follow_up_of"], siti["anonymous"], siti["text"]) == (
+        parent["tracking_id"], True, "sudah seminggu belum diperbaiki")
+    assert (budi["follow_up_of"], budi["anonymous"]) == (None, False)
+    assert budi["text"] == "di Jl. Soekarno-Hatta km 7 juga berlubang, dekat halte"
+
+
+def test_the_thread_goes_on_through_our_reply_to_each_addition(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """Our reply to an addition carries the report's Tracking ID too: an answer to it adds to the same report."""
+    poller = make_poller(settings, redis, intake)
+    parent, reply = acknowledged_mention(fake, settings, redis, poller, "@lapor1708 #anonim pungli di loket samsat")
+    for text in ("@lapor1708 kejadian lagi hari ini", "@lapor1708 sekarang minta Rp 200rb"):
+        answer = fake.state.add_tweet(text, username="siti_rahma", in_reply_to=reply["id"])
+        poller.poll_once()
+        run_reply_jobs(settings)
+        report = reports_by_tweet(redis)[answer["id"]]
+        assert (report["follow_up_of"], report["anonymous"]) == (parent["tracking_id"], True)
+        (reply,) = [r for r in fake.state.x_replies if r["in_reply_to_tweet_id"] == answer["id"]]
+        assert parent["tracking_id"] in reply["text"]
+
+
+@pytest.mark.parametrize("envelope_ttl", [None, 1234], ids=["report-waiting-to-be-forwarded", "report-forwarded"])
+def test_our_reply_is_remembered_with_its_report_only_for_the_envelopes_lifetime_and_without_its_sender(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, envelope_ttl: int | None
+) -> None:
+    """The record is our post's id -> the Tracking ID, both public in the reply itself: nothing in it links the
+    reporter's handle or id to a report (an anonymous one included); who may add to the report is read from the
+    envelope the gateway keeps to answer them, and the record goes when that envelope goes (or, while it waits to
+    be forwarded without an expiry of its own, after `intake.envelope_ttl_seconds`)."""
+    mention = fake.state.add_tweet("@lapor1708 #anonim pungli di loket samsat", username="siti_rahma")
+    make_poller(settings, redis, intake).poll_once()
+    report = reports_by_tweet(redis)[mention["id"]]
+    if envelope_ttl:
+        redis.expire(f"lapor:envelope:{report['tracking_id']}", envelope_ttl)
+    run_reply_jobs(settings)
+    (reply,) = fake.state.x_replies
+    [key] = list(redis.scan_iter("lapor:social:thread:*"))
+    assert key == f"lapor:social:thread:twitter:{reply['id']}".encode()
+    assert redis.get(key) == report["tracking_id"].encode()
+    ttl = redis.ttl(key)
+    assert 0 < ttl <= (envelope_ttl or settings.intake.envelope_ttl_seconds)
+    assert ttl >= (envelope_ttl or settings.intake.envelope_ttl_seconds) - 5
+    for private in (mention["author_id"], "siti_rahma", mention["id"]):
+        assert private.encode() not in key + redis.get(key)
+
+
+def test_a_help_reply_is_not_remembered(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """Only a reply that carries a Tracking ID names a report to add to."""
+    fake.state.add_tweet("@lapor1708 bantuan")
+    make_poller(settings, redis, intake).poll_once()
+    run_reply_jobs(settings)
+    assert len(fake.state.x_replies) == 1
+    assert list(redis.scan_iter("lapor:social:thread:*")) == []
 
 
 def test_poll_progress_keeps_its_fields_and_refuses_others(redis: Redis) -> None:

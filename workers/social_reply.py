@@ -16,6 +16,10 @@ first runs) are kept apart by the mention's send lease (`workers.send_lease`); t
 again once that lease has ended, never dead-lettered), and then finds the reply sent. Instagram has no duplicate
 check of its own; X's, met by an attempt after one that may have posted, shows that it did (the text is this
 mention's alone).
+
+The id of a reply posted on X is remembered with its Tracking ID (gateway.followups.remember_reply): the citizen who
+answers it in the thread adds to that report. Instagram's replies are not: its Graph API does not say which comment
+a mentioning comment answers (see the README).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from channels.social import SOCIAL_REPLY_FUNC, ProviderError, ProviderErrorKind
 from channels.x_mentions import XReplyClient
 from gateway import metrics
 from gateway.errors import RetryableError
+from gateway.followups import remember_reply
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
 from gateway.metrics import reply_source
@@ -158,6 +163,9 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
         context.redis.set(sent_key, "1", ex=ttl)
         return "already_sent"
     context.redis.set(sent_key, reply_id or "1", ex=ttl)
+    if channel == Channel.TWITTER.value and reply_id and tracking_id:
+        # A citizen who answers this reply in its thread adds to the report (gateway.followups.thread_report).
+        remember_reply(context.redis, channel, reply_id, tracking_id, context.settings.intake.envelope_ttl_seconds)
     HealthSignals(context.redis).reply_sent(health_channel(channel))
     log.info("reply.sent", reply_key=reply_key)
     return "sent"
