@@ -2,7 +2,8 @@
 
 It serves the documented response shapes of exactly the calls the gateway makes, under two prefixes:
   /x/2/users/{id}/mentions          GET  since_id, start_time, pagination_token, max_results (newest first, only
-                                         the newest 800 reachable, x-rate-limit-* headers); 401 for a wrong token
+                                         the newest 800 reachable, x-rate-limit-* headers; the posts they quote or
+                                         answer in includes.tweets); 401 for a wrong token
   /x/2/tweets                       POST create_tweet (a reply is recorded; 403 for a duplicate text)
   /graph/{version}/{ig-user-id}     GET  fields=mentioned_comment.comment_id(ID){..} | mentioned_media.media_id(ID){..}
   /graph/{version}/{ig-user-id}/tags      GET  newest first, paging.cursors.after + paging.next

@@ -19,7 +19,7 @@ import html
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +47,7 @@ from gateway.health import HealthSignals
 from gateway.intake import Intake
 from gateway.lease import lease_account
 from gateway.logs import clear_message_context, get_logger
+from gateway.replies import load_replies
 from gateway.settings import Settings
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
 
@@ -68,6 +69,11 @@ REQUEST_TIMEOUT = 10.0
 REACHABLE_MENTIONS = 800
 GAP_WARNING_AT = 750
 TWITTER_EPOCH_MS = 1288834974657
+# The references whose post a report carries, marked as quoted: a quote tweet's, and an answer's (retweets are skipped).
+QUOTING = frozenset({"quoted", "replied_to"})
+# A post's address without its author's handle.
+POST_URL = "https://x.com/i/status/{post_id}"
+STATUS_LINK = re.compile(r"/status(?:es)?/(\d+)")
 
 
 class XApiSession(requests.Session):
@@ -152,11 +158,18 @@ def _own_media_link(url: Mapping[str, Any], tweet_id: str) -> bool:
     return bool(url.get("media_key")) or bool(re.search(rf"/status/{tweet_id}/(photo|video)/", expanded))
 
 
-def tweet_text(tweet: tweepy.Tweet) -> str:
+def _links_to(url: Mapping[str, Any], post_ids: Collection[str]) -> bool:
+    """A link to one of `post_ids` (`x.com/<handle>/status/<id>`: a quote tweet's link to the post it quotes)."""
+    found = STATUS_LINK.search(str(url.get("expanded_url") or ""))
+    return found is not None and found.group(1) in post_ids
+
+
+def tweet_text(tweet: tweepy.Tweet, quoted_ids: Collection[str] = ()) -> str:
     """What the citizen wrote, whole and as they typed it. A post over 280 characters (X Premium) comes whole only as
     `note_tweet.text` (`text` is cut short); X escapes `&`, `<` and `>` as HTML entities (`Rp 50rb &amp; KTP`);
     its t.co links stand for the addresses the citizen wrote (`expanded_url`), and the link of the post's own
-    photo or video is left out (see _own_media_link)."""
+    photo or video is left out (see _own_media_link), as is a link to a post in `quoted_ids`, which the report
+    carries marked as quoted (see quoted_posts)."""
     note = tweet.data.get("note_tweet") or {}
     text, entities = (note["text"], note.get("entities")) if note.get("text") else (tweet.text, tweet.entities)
     text = html.unescape(text)
@@ -164,15 +177,64 @@ def tweet_text(tweet: tweepy.Tweet) -> str:
         short = url.get("url")
         if not short:
             continue
-        own_media = _own_media_link(url, str(tweet.id))
-        text = text.replace(short, "" if own_media else str(url.get("unwound_url") or url.get("expanded_url") or short))
+        left_out = _own_media_link(url, str(tweet.id)) or _links_to(url, quoted_ids)
+        text = text.replace(short, "" if left_out else str(url.get("unwound_url") or url.get("expanded_url") or short))
     return text
 
 
+def _label(key: str) -> str:
+    """A mark from config/replies.toml, Indonesian then English: `Kutipan ... / Quoted ...`."""
+    table = load_replies()[key]
+    return f"{table['id']} / {table['en']}"
+
+
+def _without_handle(text: str, username: str | None) -> str:
+    """`text` with `@username` and `x.com/username` (twitter.com too) standing as `@[pelapor / reporter]`."""
+    if not username:
+        return text
+    table = load_replies()["report_reporter_handle"]
+    return re.sub(rf"(@|\b(?:x|twitter)\.com/){re.escape(username)}(?!\w)",
+                  lambda found: f"{found.group(1)}[{table['id']} / {table['en']}]", text, flags=re.IGNORECASE)
+
+
+def _cut(text: str, max_chars: int) -> str:
+    return text if len(text) <= max_chars else text[:max(0, max_chars - 1)].rstrip() + "…"
+
+
+def quoted_posts(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet], own_user_id: str,
+                 reporter_username: str | None, max_chars: int) -> tuple[str | None, set[str]]:
+    """The posts a mention quotes or answers (X returns them in `includes.tweets`), marked for the report: a quote
+    tweet's or an answer's substance is often all in them ("@lapor1708 tolong ditindak"). Returns the marked text
+    and the ids of the posts it holds.
+
+    Each is marked as not the reporter's words, with its address (`x.com/i/status/<id>`: no handle in it), cut to
+    `max_chars`; the reporter's @handle (and a link to their profile) inside it is replaced, as a post that names
+    them would name the sender of an anonymous report. The reporter's own earlier post is marked as theirs, without
+    its address (it opens their profile). Our own posts are left out: an answer to our reply is about its report
+    (gateway.followups)."""
+    blocks, held = [], set()
+    for ref in tweet.referenced_tweets or []:
+        post = posts.get(str(ref.id))
+        if ref.type not in QUOTING or post is None or str(post.author_id) == own_user_id or str(ref.id) in held:
+            continue
+        text = _cut(_without_handle(tweet_text(post).strip(), reporter_username), max_chars)
+        if str(post.author_id) == str(tweet.author_id):
+            label = f"[{_label('report_earlier_post')}]"
+        else:
+            label = f"[{_label('report_quoted_post')}] {POST_URL.format(post_id=post.id)}"
+        blocks.append("\n".join([label, *(f"> {line}" for line in text.splitlines() or [""])]))
+        held.add(str(ref.id))
+    return ("\n\n".join(blocks) or None), held
+
+
 def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
-               media_by_key: Mapping[str, tweepy.Media]) -> InboundMessage:
+               media_by_key: Mapping[str, tweepy.Media], posts: Mapping[str, tweepy.Tweet] | None = None,
+               own_user_id: str = "", quoted_max_chars: int = 1000) -> InboundMessage:
+    """The mention as an inbound message; `posts`: the page's `includes.tweets` (see quoted_posts)."""
     author = users.get(str(tweet.author_id))
     created: datetime | None = tweet.created_at
+    quoted, quoted_ids = quoted_posts(tweet, posts or {}, own_user_id, author.username if author else None,
+                                      quoted_max_chars)
     return InboundMessage(
         channel=Channel.TWITTER,
         source=SOURCE,
@@ -180,12 +242,13 @@ def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
         sender_kind=SenderKind.X_USER,
         sender_address=str(tweet.author_id),
         sender_display_name=(author.name if author else None),
-        text=strip_leading_mentions(tweet_text(tweet)),
+        text=strip_leading_mentions(tweet_text(tweet, quoted_ids)),
         received_at=created or utc_now(),
         attachments=_attachments(tweet, media_by_key),
         channel_meta={"tweet_id": str(tweet.id), "conversation_id": str(tweet.conversation_id or tweet.id),
                       "username": author.username if author else None},
         replied_to=next((str(ref.id) for ref in tweet.referenced_tweets or [] if ref.type == "replied_to"), None),
+        quoted_text=quoted,
     )
 
 
@@ -193,11 +256,12 @@ def reply_target(message: InboundMessage) -> dict[str, str]:
     return {"tweet_id": message.provider_message_id}
 
 
-def mentions_of(response: Any, own_user_id: str) -> list[InboundMessage]:
+def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000) -> list[InboundMessage]:
     """The page's mentions as inbound messages, oldest first, without our own tweets and retweets."""
     includes = response.includes or {}
     users = {str(user.id): user for user in includes.get("users", [])}
     media_by_key = {media.media_key: media for media in includes.get("media", [])}
+    posts = {str(post.id): post for post in includes.get("tweets", [])}
     messages = []
     for tweet in sorted(response.data or [], key=lambda t: int(t.id)):
         if str(tweet.author_id) == own_user_id:
@@ -206,7 +270,7 @@ def mentions_of(response: Any, own_user_id: str) -> list[InboundMessage]:
         if is_retweet(tweet):
             log.debug("mention.ignored", channel=SOURCE, reason="retweet")
             continue
-        messages.append(to_inbound(tweet, users, media_by_key))
+        messages.append(to_inbound(tweet, users, media_by_key, posts, own_user_id, quoted_max_chars))
     return messages
 
 
@@ -285,7 +349,7 @@ class XMentionsPoller:
             newest = newest or (response.meta or {}).get("newest_id")
             try:
                 page_ids = [int(tweet.id) for tweet in response.data or []]
-                messages = mentions_of(response, self.settings.user_id)
+                messages = mentions_of(response, self.settings.user_id, self.settings.quoted_post_max_chars)
             except (AttributeError, KeyError, TypeError, ValueError) as error:
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable mentions page: {error}") from error
             self.mentions.take(messages)

@@ -243,6 +243,7 @@ class XSettings(_Section):
     auth_retry_seconds: float
     error_retry_seconds: float
     reply_rate_per_minute: int
+    quoted_post_max_chars: int = Field(gt=0)
 
 
 class InstagramSettings(_Section):

@@ -67,13 +67,17 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
     parsed = _parse(message, text, grammar, shortest_id)
     if parsed.action in UNANSWERED and message.attachments:  # "terima kasih" and a photo: the photo is a report
         parsed = replace(parsed, action=Action.REPORT)
+    quoted = clean_text(message.quoted_text or "")
+    # "@lapor1708" alone under a complaint, or quoting one, asks us to take that post: a report, not a help request.
     if parsed.action in (Action.STATUS, Action.HELP, Action.BAD_TRACKING_ID, *UNANSWERED) or (
-        parsed.action is Action.REPORT and not parsed.text and not message.attachments
+        parsed.action is Action.REPORT and not parsed.text and not message.attachments and not quoted
     ):
         action = Action.HELP if parsed.action is Action.REPORT else parsed.action
         return Normalized(query=Query(action, message, parsed.language, parsed.tracking_id), language=parsed.language)
 
     sender = normalize_sender(message.sender_kind, message.sender_address, message.sender_display_name, default_region)
+    if quoted:
+        parsed = replace(parsed, text=f"{parsed.text}\n\n{quoted}" if parsed.text else quoted)
     try:
         draft = _draft(message, parsed, sender)
     except ValidationError as error:

@@ -942,6 +942,89 @@ def test_a_follow_up_mention_to_an_anonymous_report_stays_anonymous(
     assert follow_up["anonymous"] is True and follow_up["text"] == "kejadian lagi hari ini"
 
 
+# -- posts a mention quotes or answers ------------------------------------------------------------------------------
+QUOTED_MARK = ("[Kutipan post lain di X, bukan tulisan pelapor / "
+               "Quoted from another post on X, not the reporter's words]")
+EARLIER_MARK = "[Post pelapor sebelumnya di X / The reporter's earlier post on X]"
+VIRAL_950 = ("> INFO Jalan di depan SDN 3 Cibinong ambles sedalam 1 meter & sudah 2 minggu dibiarkan, motor sering "
+             "jatuh malam hari. @pemkab_bogor tolong! https://www.instagram.com/reel/DC1abcDEfgh/")
+
+
+def test_a_real_page_of_quotes_and_answers_carries_each_post_marked_as_not_the_reporters_words(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """X API v2's shape: a quote tweet or an answer names its post in `referenced_tweets` (`quoted`, `replied_to`),
+    and the page brings it in `includes.tweets`. "@lapor1708 tolong ditindak" files the viral complaint it quotes,
+    marked, with its address and without the quote tweet's own link to it; the quoted post's INFO sets no kind. An
+    anonymous reporter's handle in the post they answer is replaced; their own earlier post is theirs, without the
+    address or photo link that name them. A quoted post X could not give (`errors`) leaves the link as it was."""
+    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page_quotes.json"))
+    make_poller(settings, redis, intake).poll_once()
+    asked = next(r for r in fake.state.requests if r["path"].endswith("/mentions"))
+    assert "referenced_tweets.id" in asked["query"]["expansions"].split(",")
+
+    reports = reports_by_tweet(redis)
+    quote = reports["1860000000000001203"]
+    assert quote["text"] == f"tolong ditindak\n\n{QUOTED_MARK} https://x.com/i/status/1860000000000000950\n{VIRAL_950}"
+    assert (quote["kind"], quote["anonymous"]) == ("complaint", False)
+    bare = reports["1860000000000001207"]  # "@lapor1708" and the quoted post alone: a report, not a help request
+    assert bare["text"] == f"{QUOTED_MARK} https://x.com/i/status/1860000000000000950\n{VIRAL_950}"
+    assert bare["kind"] == "complaint"
+    rina = reports["1860000000000001204"]
+    assert rina["anonymous"] is True
+    assert rina["text"] == (
+        f"di Jl. Kopo Sayati juga sama\n\n{QUOTED_MARK} https://x.com/i/status/1860000000000000960\n"
+        "> Jalan Kopo banjir lagi setinggi lutut, @dishub_bdg @[pelapor / reporter] kapan gorong-gorongnya "
+        "dibersihkan? Sudah lapor dari https://x.com/[pelapor / reporter]")
+    agus = reports["1860000000000001205"]
+    assert agus["anonymous"] is True
+    assert agus["text"] == \
+        f"tolong dicek\n\n{EARLIER_MARK}\n> Sudah 3 bulan PJU di Jl. Rungkut Industri mati, rawan begal."
+    assert reports["1860000000000001208"]["text"] == \
+        "lihat ini, pungli parkir di alun-alun https://twitter.com/parkir_info/status/1860000000000000999"
+    for private in ("rina_kopo", "agus_sby", "1860000000000000970", "t.co/"):
+        assert all(private not in report["text"] for report in reports.values()), private
+
+
+@pytest.mark.parametrize(
+    ("mention", "expected_text"),
+    [
+        pytest.param({"text": "@lapor1708 tolong ditindak", "ref": "quote_of"},
+                     "tolong ditindak\n\n{mark} {url}\n> {post}", id="a-quote-tweet"),
+        pytest.param({"text": "@info_bogor @lapor1708 tolong ditindak", "ref": "in_reply_to"},
+                     "tolong ditindak\n\n{mark} {url}\n> {post}", id="an-answer-under-someone-elses-post"),
+        pytest.param({"text": "@lapor1708 ini juga terjadi di desa kami", "ref": "in_reply_to", "own_post": True},
+                     "ini juga terjadi di desa kami", id="an-answer-to-a-post-of-ours-quotes-nothing"),
+        pytest.param({"text": "@lapor1708", "ref": "quote_of", "max_chars": "40"},
+                     "{mark} {url}\n> {post_cut_40}", id="cut-to-quoted-post-max-chars"),
+        pytest.param({"text": "@info_bogor @lapor1708 terima kasih 🙏", "ref": "in_reply_to"}, None,
+                     id="thanks-under-a-post-stay-a-courtesy"),
+    ],
+)
+def test_the_post_a_mention_quotes_or_answers_is_in_its_report_marked_and_bounded(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, mention: dict[str, Any],
+    expected_text: str | None,
+) -> None:
+    """The post's text comes after the reporter's own, after the keyword grammar has read theirs; a thank-you under
+    a post is still only a courtesy (neither filed nor answered)."""
+    settings = test_env.settings(**fake.env(LAPOR_X_QUOTED_POST_MAX_CHARS=mention.get("max_chars", "1000")))
+    post_text = ("Jalan di depan SDN 3 Cibinong ambles sedalam 1 meter, sudah 2 minggu dibiarkan. "
+                 "Motor sering jatuh malam hari.")
+    post = fake.state.add_tweet(post_text, username="lapor1708" if mention.get("own_post") else "info_bogor",
+                                own=bool(mention.get("own_post")), mention=False)
+    tweet = fake.state.add_tweet(mention["text"], username="dewi_cibinong", **{mention["ref"]: post["id"]})
+    intake = Intake(redis, settings)
+    make_poller(settings, redis, intake).poll_once()
+    intake.close()
+    if expected_text is None:
+        assert envelopes(redis) == [] and reply_jobs(redis) == []
+        return
+    report = reports_by_tweet(redis)[tweet["id"]]
+    assert report["text"] == expected_text.format(
+        mark=QUOTED_MARK, url=f"https://x.com/i/status/{post['id']}", post=post_text,
+        post_cut_40=post_text[:39].rstrip() + "…")
+
+
 # -- answers in the thread of our reply -----------------------------------------------------------------------------
 def acknowledged_mention(fake: FakeProviderServer, settings: Settings, redis: Redis, poller: XMentionsPoller,
                          text: str, username: str = "siti_rahma") -> tuple[dict[str, Any], dict[str, Any]]:
