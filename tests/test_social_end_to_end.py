@@ -66,6 +66,45 @@ async def test_mentions_on_x_and_instagram_become_reports_and_threaded_replies(
     assert "Merdeka" not in x_reply["text"] and "Riau" not in ig_reply["message"]
 
 
+async def test_an_answer_in_our_replys_thread_and_a_quote_tweet_reach_the_case_store_as_the_reporters_words(
+    gateway: GatewayServer, casestore: CaseStoreServer, fake: FakeProviderServer,
+    start_process: Callable[..., ProcessHandle],
+) -> None:
+    """The whole way: Siti's anonymous report is answered; her answer under our reply adds to it, anonymous too.
+    Budi's anonymous quote of a viral post reaches the case store with the post, marked, and nothing of Budi."""
+    pollers = start_process("pollers", **fake.env())
+    worker = start_process("worker", **fake.env())
+    async with httpx.AsyncClient(verify=tls_context(), base_url=fake.url, timeout=10) as control:
+        first = (await control.post("/_fake/x/mentions", json={
+            "text": "@lapor1708 #anonim pungli di loket samsat", "username": "siti_rahma"})).json()
+        await async_wait_until(lambda: len(fake.state.x_replies) == 1, timeout=30)
+        answer = (await control.post("/_fake/x/mentions", json={
+            "text": "@lapor1708 kejadian lagi hari ini", "username": "siti_rahma",
+            "in_reply_to": fake.state.x_replies[0]["id"]})).json()
+        viral = (await control.post("/_fake/x/mentions", json={
+            "text": "Jembatan gantung Desa Sukamaju putus, anak sekolah menyeberang sungai", "username": "info_garut",
+            "mention": False})).json()
+        quote = (await control.post("/_fake/x/mentions", json={
+            "text": "@lapor1708 #anonim tolong ditindak", "username": "budi_garut", "quote_of": viral["id"]})).json()
+
+    try:
+        await async_wait_until(lambda: len(casestore.reports()) == 3 and len(fake.state.x_replies) == 3, timeout=30)
+    except AssertionError:
+        pytest.fail(f"not delivered\npollers:\n{pollers.output()[-3000:]}\nworker:\n{worker.output()[-3000:]}")
+    reports = {r["tracking_id"]: r for r in casestore.reports()}
+    parent = next(r for r in reports.values() if r["text"] == "pungli di loket samsat")
+    follow_up = next(r for r in reports.values() if r["text"] == "kejadian lagi hari ini")
+    assert (follow_up["follow_up_of"], follow_up["anonymous"]) == (parent["tracking_id"], True)
+    assert follow_up["sender"]["kind"] == "reply_handle"
+    quoted = next(r for r in reports.values() if r["text"].startswith("tolong ditindak"))
+    assert quoted["anonymous"] is True and quoted["text"].endswith(
+        f"https://x.com/i/status/{viral['id']}\n> Jembatan gantung Desa Sukamaju putus, anak sekolah menyeberang "
+        "sungai")
+    assert all(private not in str(quoted) for private in ("budi_garut", quote["author_id"], quote["id"]))
+    [thread_reply] = [r for r in fake.state.x_replies if r["in_reply_to_tweet_id"] == answer["id"]]
+    assert parent["tracking_id"] in thread_reply["text"] and first["id"] not in thread_reply["text"]
+
+
 def test_the_pollers_process_idles_when_no_social_channel_is_enabled(
     start_process: Callable[..., ProcessHandle],
 ) -> None:
