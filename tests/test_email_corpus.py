@@ -60,6 +60,12 @@ CASES = [
     Case("outlook_html_only_cp1252", "report", "hendra.gunawan@outlook.co.id", "Hendra Gunawan",
          "Banjir di perumahan", ("Griya Asri \u201ctersumbat\u201d dan banjir setinggi 50 cm \u2013 mohon bantuan",),
          ("<p", "MsoNormal", "o:p")),
+    Case("webform_html_only_template", "report", "formulir@sukamaju.desa.id", "Formulir Desa Sukamaju",
+         "Pengaduan warga: Pungutan liar",
+         ("Diterima: 24 November 2026 09.12 WIB\n\nKategori: Pungutan liar",
+          "Nama \u00b7 Sri Wahyuni\nAlamat \u00b7 RT 02 RW 05, Dusun Krajan\nIsi laporan \u00b7 Petugas kantor desa "
+          "meminta Rp 150.000 untuk surat keterangan tidak mampu (SKTM), padahal layanan ini gratis.",
+          "Pesan ini dikirim otomatis"), ("Pengaduan baru dari formulir", "* * *", "|", "---", "\u200c")),
     Case("outlook_reply_original", "report", "maria.ulfa@hotmail.com", "Maria Ulfa", "RE: Izin usaha belum terbit",
          ("Izin usaha saya sudah 3 bulan belum terbit",), ("Berkas Anda sedang diproses", "Sent:")),
     Case("outlook_reply_indonesian", "report", "rahmat.hidayat@outlook.co.id", "Rahmat Hidayat",

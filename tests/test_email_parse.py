@@ -154,6 +154,60 @@ def test_a_forwarded_message_is_kept_whole(text: str, forwarded: bool, kept: str
     assert "Kepala Desa" not in trimmed  # the forwarder's own signature still goes
 
 
+def html_mail(html: str) -> bytes:
+    """An HTML-only mail, as Outlook, web forms and some webmail send them."""
+    return ("From: Warga <warga@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject: Laporan\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+            f"<html><body>{html}</body></html>\r\n").encode()
+
+
+ROADS = "<p>Jalan di depan SDN 3 berlubang.</p>"
+SEEN = "Jalan di depan SDN 3 berlubang."
+
+
+@pytest.mark.parametrize(("html", "expected"), [
+    pytest.param('<div style="display:none;font-size:1px;color:#ffffff;line-height:1px;max-height:0px;max-width:0px;'
+                 'opacity:0;overflow:hidden;">Pratinjau laporan&zwnj;&nbsp;&#847;&zwnj;&nbsp;</div>' + ROADS, SEEN,
+                 id="preheader-display-none"),
+    pytest.param('<span style="display: none !important">Pratinjau</span>' + ROADS, SEEN, id="display-none-important"),
+    pytest.param('<span style="visibility:hidden">Pratinjau</span>' + ROADS, SEEN, id="visibility-hidden"),
+    pytest.param('<div style="visibility:hidden">Pratinjau <span style="visibility:visible">Lihat foto.</span></div>',
+                 "Lihat foto.", id="visibility-hidden-child-visible"),
+    pytest.param('<div style="max-height:0;overflow:hidden;mso-hide:all">Pratinjau</div>' + ROADS, SEEN,
+                 id="max-height-zero-clipped"),
+    pytest.param('<div style="max-height:0">Lihat foto terlampir.</div>' + ROADS, "Lihat foto terlampir.\n\n" + SEEN,
+                 id="max-height-zero-not-clipped-is-seen"),
+    pytest.param('<p>Jalan<span style="font-size:0">Pratinjau</span> rusak.</p>', "Jalan rusak.", id="font-size-zero"),
+    pytest.param('<table role="presentation"><tr><td style="font-size:0px"><div style="display:inline-block;'
+                 'font-size:14px">Jalan rusak.</div><div style="display:inline-block;font-size:14px">Sejak Mei.</div>'
+                 '</td></tr></table>', "Jalan rusak.\n\nSejak Mei.", id="font-size-zero-row-of-sized-cells"),
+    pytest.param('<span style="opacity:0">Pratinjau</span>' + ROADS, SEEN, id="opacity-zero"),
+    pytest.param('<div hidden>Pratinjau</div>' + ROADS, SEEN, id="hidden-attribute"),
+    pytest.param('<style>.preheader { display:none !important; }</style><span class="preheader">Pratinjau</span>'
+                 + ROADS, SEEN, id="class-of-the-mails-style"),
+    pytest.param('<a href="https://lapor.go.id" style="mso-hide:all">Lihat foto</a>', "[Lihat foto](https://lapor.go.id)",
+                 id="mso-hide-only-hides-from-outlook"),
+    pytest.param('<div style="display:none">Pratinjau<p>Jalan di depan SDN 3 berlubang.</p>',
+                 "Pratinjau\n\n" + SEEN, id="hidden-left-open-hides-nothing"),
+    pytest.param('<p>Jalan rusak.</p><hr><p>Lampu mati.</p>', "Jalan rusak.\n\nLampu mati.", id="rule"),
+    pytest.param('<p>Potongan BLT:</p><table border="1"><tr><th>No</th><th>Nama</th><th>Potongan</th></tr>'
+                 '<tr><td>1</td><td>Siti</td><td>Rp 100.000</td></tr><tr><td>2</td><td>Budi, RT 03</td>'
+                 '<td>Rp 150.000</td></tr></table>',
+                 "Potongan BLT:\n\nNo · Nama · Potongan\n1 · Siti · Rp 100.000\n2 · Budi, RT 03 · Rp 150.000",
+                 id="data-table"),
+    pytest.param('<table role="presentation" width="100%"><tr><td width="20">&nbsp;</td><td>' + ROADS +
+                 '</td><td width="20">&nbsp;</td></tr></table>', SEEN, id="layout-table-spacer-cells"),
+    pytest.param("<div>Kronologi:</div><div>1. Diminta Rp 50.000</div><div>2. Tidak diberi kuitansi</div>"
+                 "<div>- Lokasi: kantor desa</div><div>+ saksi 2 orang</div><div>Berkas: C:\\Data\\surat-1.pdf</div>",
+                 "\n\n".join(["Kronologi:", "1. Diminta Rp 50.000", "2. Tidak diberi kuitansi", "- Lokasi: kantor desa",
+                             "+ saksi 2 orang", "Berkas: C:\\Data\\surat-1.pdf"]), id="markdown-escapes-undone"),
+])
+def test_an_html_only_mail_reads_as_its_reader_sees_it(html: str, expected: str) -> None:
+    """What the mail hides (a preview, a preheader) is left out, what it shows stays; no `* * *`, `|` or `---|---`
+    of html2text's Markdown, and no backslashes it adds to a numbered line."""
+    assert parse_mail(html_mail(html)).text == expected
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("-- \nBudi Santoso\n0812", "-- \nBudi Santoso\n0812"), ("\n-- \nBudi Santoso", "-- \nBudi Santoso")],

@@ -1,4 +1,4 @@
-"""Raw mail -> ParsedMail, with the standard library's email package (policy.default) and html2text.
+"""Raw mail -> ParsedMail, with the standard library's email package (policy.default) and html2text (html_text.py).
 
 Real mail is messy: undeclared 8-bit text, charsets that lie (iso-8859-1 that is really windows-1252),
 unknown transfer encodings. Every text part is decoded by `decode_text`, which never raises: it tries the
@@ -27,8 +27,7 @@ from email.policy import EmailPolicy
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
-import html2text
-
+from channels.email.html_text import html_to_text
 from gateway.errors import GatewayError, RejectedInput, TooLarge
 
 # Declared charsets that mail clients use for something wider (WHATWG encoding rules).
@@ -336,16 +335,6 @@ def part_text(part: Message) -> str:
     if part.get_content_type() == "text/plain" and (part.get_param("format") or "").lower() == "flowed":
         text = unflow(text, (part.get_param("delsp") or "").lower() == "yes")
     return text
-
-
-def html_to_text(html: str) -> str:
-    converter = html2text.HTML2Text(bodywidth=0)
-    converter.ignore_images = True
-    converter.ignore_emphasis = True
-    converter.unicode_snob = True
-    converter.ignore_links = False
-    converter.ignore_tables = False
-    return converter.handle(html).strip()
 
 
 def _is_attachment(part: Message) -> bool:

@@ -1,0 +1,170 @@
+"""An HTML mail part -> the text a person reads in it, with html2text (pinned in pyproject.toml).
+
+html2text writes Markdown; a case-store reader should see the mail as its reader saw it. So, on top of its options
+(no images, no emphasis marks, no wrapping, `ignore_tables`):
+- what the mail does not show is left out: an element styled `display:none`, `visibility:hidden`, `opacity:0`,
+  `max-height:0` or `height:0` with `overflow:hidden`, or with the `hidden` attribute, and text of `font-size:0`
+  (inline or by a class of the mail's <style>). Mail clients, Outlook's and Gmail's templates and newsletter tools
+  put a preview ("preheader") there, padded with invisible characters, and responsive layouts set `font-size:0`
+  on a row whose cells set their own size again, which stay. `mso-hide:all` hides only from Outlook, which reads
+  the `<!--[if mso]>` copy html2text never sees: it stays. A hidden element left open to the end of its parent
+  hides nothing (the mail is read again without hiding): a tag left open must never cost the citizen's words.
+- a rule (<hr>) is a blank line, not `* * *`;
+- a table row is a line, its cells set apart by ` · ` (empty spacer cells dropped), with no `|` or `---|---`;
+- Markdown's escapes (`1\\.`, `\\-`, `\\+` at a line's start, a doubled backslash) are undone, and so is the
+  hard line break's two trailing spaces: a signature's `-- ` stays `-- `, a citizen's `--` stays `--`.
+Headings keep html2text's `#` marks and links read `[text](address)`: the address may be what the report is about.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import html2text
+from html2text.utils import element_style
+
+# Elements without content or end tag: never open.
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+                   "track", "wbr"})
+_ZERO = re.compile(r"[+-]?0*\.?0+(px|pt|em|rem|ex|ch|%|vh|vw|cm|mm|in|pc)?")
+# A private-use character between a row's cells while converting; no mail keeps one (they are removed first).
+_CELL = "\ue000"
+CELL_SEPARATOR = " · "
+# html2text's escapes: a doubled backslash before a Markdown character, `1\.` and `\-`/`\+` that would start a list.
+_BLANK_LINES = re.compile(r"\n{3,}")
+_MD_ESCAPE = re.compile(r"\\(\\)(?=[`*_{}\[\]()#+\-.!])|(?<=\d)\\(\.)(?=\s)|\\(\+)(?=\s)|\\(-)(?=\s|-)")
+
+
+def _value(style: dict[str, str], name: str) -> str:
+    return style.get(name, "").replace("!important", "").strip().lower()
+
+
+def _is_zero(value: str) -> bool:
+    return bool(_ZERO.fullmatch(value))
+
+
+def _hides_all_inside(style: dict[str, str], attrs: dict[str, str | None]) -> bool:
+    """Whether the element and everything in it are out of sight, whatever its children say."""
+    clipped = _value(style, "overflow") == "hidden" or _value(style, "overflow-y") == "hidden"
+    return ("hidden" in attrs or _value(style, "display") == "none" or _is_zero(_value(style, "opacity"))
+            or (clipped and (_is_zero(_value(style, "max-height")) or _is_zero(_value(style, "height")))))
+
+
+@dataclass(frozen=True, slots=True)
+class _Open:
+    """An open element: whether it hides all inside it, and whether its text is visible and of a size (both
+    inherited unless it sets them)."""
+
+    tag: str
+    hides: bool
+    visible: bool
+    sized: bool
+
+
+class _MailHtml(html2text.HTML2Text):
+    """html2text leaving out what is hidden and writing table cells apart (see the module's docstring)."""
+
+    def __init__(self, *, hide: bool) -> None:
+        super().__init__(bodywidth=0)
+        self.ignore_images = True
+        self.ignore_emphasis = True
+        self.unicode_snob = True
+        self.ignore_links = False
+        self.ignore_tables = True  # rows kept as lines, no Markdown table; cells set apart below
+        self.hide = hide
+        self.open: list[_Open] = []
+        self.open_tags: Counter[str] = Counter()  # of `open`, by tag: an end tag of none open costs no scan
+        self.hiding = 0  # open elements that hide all inside them
+        self.cells: list[int] = []  # per open table: cells begun in its current row
+        self.left_open = False  # a hiding element closed only by its parent's end or the mail's
+
+    def _hidden(self) -> bool:
+        return self.hide and (self.hiding > 0 or (bool(self.open) and not (self.open[-1].visible
+                                                                            and self.open[-1].sized)))
+
+    def handle_tag(self, tag: str, attrs: dict[str, str | None], start: bool) -> None:
+        if start and tag not in _VOID:
+            self._push(tag, attrs)
+        elif not start:
+            self._pop(tag)
+        if tag == "hr":  # a rule is a break between paragraphs
+            if start:
+                self.p()
+            return
+        if tag == "table":
+            if start:
+                self.cells.append(0)
+            elif self.cells:
+                self.cells.pop()
+        elif tag == "tr" and start and self.cells:
+            self.cells[-1] = 0
+        elif tag in ("td", "th") and start and self.cells:
+            if self.cells[-1]:
+                self.o(_CELL)
+            self.cells[-1] += 1
+        super().handle_tag(tag, attrs, start)
+
+    def _push(self, tag: str, attrs: dict[str, str | None]) -> None:
+        style = element_style({name: value for name, value in attrs.items() if value is not None}, self.style_def, {})
+        parent = self.open[-1] if self.open else _Open("", False, True, True)
+        visibility = _value(style, "visibility")
+        size = _value(style, "font-size")
+        opened = _Open(tag, _hides_all_inside(style, attrs),
+                       parent.visible if not visibility else visibility not in ("hidden", "collapse"),
+                       parent.sized if not size else not _is_zero(size))
+        self.open.append(opened)
+        self.open_tags[tag] += 1
+        self.hiding += opened.hides
+
+    def _pop(self, tag: str) -> None:
+        """Close `tag` and whatever was left open inside it; an end tag that closes nothing open is ignored."""
+        if not self.open_tags[tag]:
+            return
+        while self.open:
+            item = self.open.pop()
+            self.open_tags[item.tag] -= 1
+            self.hiding -= item.hides
+            if item.tag == tag:
+                return
+            if item.hides or not item.visible or not item.sized:
+                self.left_open = True
+
+    def close(self) -> str:
+        if any(item.hides or not item.visible or not item.sized for item in self.open):
+            self.left_open = True
+        self.open.clear()
+        self.open_tags.clear()
+        self.hiding = 0
+        return super().close()
+
+    def o(self, data: str, puredata: bool = False, force: bool | str = False) -> None:
+        if data and self._hidden():
+            return
+        super().o(data, puredata, force)
+
+
+def _convert(html: str, *, hide: bool) -> tuple[str, bool]:
+    converter = _MailHtml(hide=hide)
+    text = converter.handle(html.replace(_CELL, ""))
+    return text, converter.left_open
+
+
+def _tidy_line(line: str) -> str:
+    """One line of html2text's output as plain text: cells set apart, escapes and the hard break's spaces undone."""
+    if not line.strip():  # a spacer cell's &nbsp;
+        return ""
+    if line.endswith("  "):  # html2text's hard line break (<br>)
+        line = line[:-2]
+    if _CELL in line:
+        line = CELL_SEPARATOR.join(cell.strip() for cell in line.split(_CELL) if cell.strip())
+    return _MD_ESCAPE.sub(lambda match: next(group for group in match.groups() if group), line)
+
+
+def html_to_text(html: str) -> str:
+    """The text a person reads in an HTML mail part (see the module's docstring)."""
+    text, left_open = _convert(html, hide=True)
+    if left_open:
+        text, _ = _convert(html, hide=False)
+    return _BLANK_LINES.sub("\n\n", "\n".join(_tidy_line(line) for line in text.split("\n"))).strip()
