@@ -208,6 +208,29 @@ def test_an_html_only_mail_reads_as_its_reader_sees_it(html: str, expected: str)
     assert parse_mail(html_mail(html)).text == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param("Isi.\n\n-- \nBudi Santoso\n0812", "Isi.", id="rfc-3676-delimiter"),
+    pytest.param("Isi.\n--  \nBudi Santoso", "Isi.", id="delimiter-with-more-spaces"),
+    pytest.param("Kronologi:\n--\nPetugas meminta Rp 50.000.\n--\nSaksi: 2 orang.",
+                 "Kronologi:\n--\nPetugas meminta Rp 50.000.\n--\nSaksi: 2 orang.", id="dashes-alone-are-the-citizens"),
+    pytest.param("Jalan rusak.\n--\nBudi", "Jalan rusak.\n--\nBudi", id="dashes-alone-above-a-name-stay"),
+    pytest.param("Kepala desa menjawab:\nBayar dulu baru diurus.\n-- \nKepala Desa Sukamaju\n\nMohon ditindak.\n-- \n"
+                 "Budi", "Kepala desa menjawab:\nBayar dulu baru diurus.\n-- \nKepala Desa Sukamaju\n\nMohon ditindak.",
+                 id="a-signature-pasted-above-the-citizens-own"),
+])
+def test_the_signature_is_below_the_last_delimiter(text: str, expected: str) -> None:
+    """Only `-- ` (RFC 3676) delimits a signature, and only the last one: a `--` typed alone, or an official's
+    signature in what the citizen pasted, is the report."""
+    assert trim_quoted(text) == expected
+
+
+def test_an_html_signature_is_trimmed_as_its_text_is() -> None:
+    """Gmail's HTML signature keeps its `-- ` through html2text (which writes it `\\--` and a hard break)."""
+    html = ('<div dir="ltr">Jalan rusak.<br clear="all"><br><span class="gmail_signature_prefix">-- </span><br>'
+            '<div dir="ltr" class="gmail_signature">Budi Santoso<br>0812</div></div>')
+    assert parse_mail(html_mail(html)).text == "Jalan rusak."
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("-- \nBudi Santoso\n0812", "-- \nBudi Santoso\n0812"), ("\n-- \nBudi Santoso", "-- \nBudi Santoso")],

@@ -477,12 +477,22 @@ _FORWARD_STARTS = [
 ]
 # A forward's subject (Fwd:, FW:, Outlook's Indonesian TRS:...): there a header block starts the forwarded message.
 FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|tr|trs|wg|terusan)\s*:", re.IGNORECASE)
-_SIGNATURE = re.compile(r"(?:^|\n)(-- |--)\n[\s\S]*$")
+# The signature delimiter (RFC 3676 4.3): "-- ", dash dash space, alone on its line, as Gmail, Thunderbird, K-9 and
+# mutt write it (and html_text keeps it from an HTML signature). A line of "--" alone is the citizen's: a divider,
+# a dash typed on its own line, with the report below it.
+_SIGNATURE_DELIMITER = re.compile(r"-- [ \t]*")
 
 
 def _without_signature(text: str, *, keep_if_empty: bool) -> str:
-    """The text above the last "-- " block; a text that is only a signature keeps it (it is all there is)."""
-    trimmed = _SIGNATURE.sub("", text)
+    """The text above the last signature delimiter: what a citizen pasted with someone's signature in it (an
+    official's mail, a letter) stays, only the signature at the end goes. A text that is only a signature keeps it
+    (it is all there is)."""
+    lines = text.split("\n")
+    last = next((index for index in range(len(lines) - 1, -1, -1) if _SIGNATURE_DELIMITER.fullmatch(lines[index])),
+                None)
+    if last is None:
+        return text
+    trimmed = "\n".join(lines[:last])
     return text if keep_if_empty and not trimmed.strip() else trimmed
 
 
