@@ -224,6 +224,44 @@ def test_the_signature_is_below_the_last_delimiter(text: str, expected: str) -> 
     assert trim_quoted(text) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param("Jalan rusak.\n\nSent from my iPhone", "Jalan rusak.", id="iphone-en"),
+    pytest.param("Jalan rusak.\n\nDikirim dari iPhone saya", "Jalan rusak.", id="iphone-id"),
+    pytest.param("Jalan rusak.\n\nSent from Outlook", "Jalan rusak.", id="outlook"),
+    pytest.param("Jalan rusak.\n\nGet Outlook for Android<https://aka.ms/ghei36>", "Jalan rusak.",
+                 id="outlook-mobile-text-part"),
+    pytest.param("Jalan rusak.\n\nDapatkan [Outlook untuk Android](https://aka.ms/AAb9ysg)", "Jalan rusak.",
+                 id="outlook-mobile-html-part-id"),
+    pytest.param("Jalan rusak.\n\n[Dikirim dari Yahoo Mail di Android](https://go.onelink.me/107872968?pid=InProduct)",
+                 "Jalan rusak.", id="yahoo-android-html-part"),
+    pytest.param("Jalan rusak.\n\nSent from Yahoo Mail for iPhone", "Jalan rusak.", id="yahoo-iphone"),
+    pytest.param("Jalan rusak.\n\nDikirim dari ponsel cerdas Samsung Galaxy saya.", "Jalan rusak.", id="samsung-id"),
+    pytest.param("Jalan rusak.\n\nSent from Mail for Windows", "Jalan rusak.", id="windows-mail"),
+    pytest.param("Jalan rusak.\n\nSent from my iPhone\n\nOn 1 Dec 2025, at 10.00, LAPOR! <pengaduan@lapor.go.id> "
+                 "wrote:\n> Terima kasih", "Jalan rusak.", id="above-the-quote"),
+    pytest.param("Jalan rusak.\nBudi\nSent from my iPhone\n-- \nBudi Santoso", "Jalan rusak.\nBudi",
+                 id="above-a-signature"),
+    pytest.param("Sent from my iPhone\n\nBegin forwarded message:\n\nFrom: A <a@x.id>\nSubject: Jembatan\n\n"
+                 "Jembatan ambrol.", "Begin forwarded message:\n\nFrom: A <a@x.id>\nSubject: Jembatan\n\n"
+                 "Jembatan ambrol.", id="above-a-forward"),
+    pytest.param("Sent from my iPhone", "", id="nothing-else"),
+    # the citizen's own words stay
+    pytest.param("Jalan rusak.\nDikirim dari Desa Sukamaju, Kab. Bogor", "Jalan rusak.\nDikirim dari Desa Sukamaju, "
+                 "Kab. Bogor", id="a-place-is-no-app"),
+    pytest.param("Sent from my iPhone because my laptop was taken.\nJalan rusak.",
+                 "Sent from my iPhone because my laptop was taken.\nJalan rusak.", id="in-a-sentence"),
+])
+def test_the_mail_apps_footer_is_not_the_citizens(text: str, expected: str) -> None:
+    """"Sent from my iPhone", "Dikirim dari Yahoo Mail di Android": the app's last lines, by its own names, go."""
+    assert trim_quoted(text) == expected
+
+
+def test_an_html_only_mails_app_footer_goes_too() -> None:
+    """Outlook for Android's footer, a link in an HTML-only mail."""
+    html = ('<div dir="auto">Jalan rusak.</div><div dir="auto"><br></div><div id="ms-outlook-mobile-signature" '
+            'dir="auto">Sent from <a href="https://aka.ms/AAb9ysg">Outlook for Android</a></div>')
+    assert parse_mail(html_mail(html)).text == "Jalan rusak."
+
 def test_an_html_signature_is_trimmed_as_its_text_is() -> None:
     """Gmail's HTML signature keeps its `-- ` through html2text (which writes it `\\--` and a hard break)."""
     html = ('<div dir="ltr">Jalan rusak.<br clear="all"><br><span class="gmail_signature_prefix">-- </span><br>'

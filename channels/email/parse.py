@@ -496,8 +496,49 @@ def _without_signature(text: str, *, keep_if_empty: bool) -> str:
     return text if keep_if_empty and not trimmed.strip() else trimmed
 
 
+# What mail apps write below the citizen's words, by their own names only ("Sent from my iPhone", "Dikirim dari iPhone
+# saya", "Sent from Outlook", "Get Outlook for Android", "Dikirim dari Yahoo Mail di Android", "Sent from my Samsung
+# Galaxy smartphone.", "Sent from Mail for Windows", "Dikirim dari Email untuk Windows"): the app's line, not the
+# citizen's. "Dikirim dari Desa Sukamaju" names no app and stays.
+_DEVICE = (r"(?:iphone|ipad|ipod|android(?:\s+(?:phone|device|tablet))?"
+           r"|(?:samsung\s+)?galaxy(?:\s+(?:smartphone|device))?|samsung\s+(?:mobile|smartphone|device)"
+           r"|huawei(?:\s+(?:phone|mobile))?|xiaomi|redmi|oppo|vivo|realme"
+           r"|blackberry(?:\s+device)?|mobile(?:\s+(?:device|phone))?|phone|smartphone)")
+_APP = (r"(?:outlook(?:\.com)?|yahoo\s+mail|gmail(?:\s+mobile)?|(?:e-?mail|mail|surel)(?=\s+(?:for|untuk)\s+windows)"
+        r"|proton\s*mail(?:\s+(?:mobile|secure\s+email))?|spark)"
+        r"(?:\s+(?:for|on|untuk|di|pada)\s+(?:android|ios|iphone|ipad|windows(?:\s+1[01])?))?")
+_CLIENT_FOOTER = re.compile(
+    rf"(?:sent\s+(?:from|with|via)\s+(?:my\s+)?(?:{_DEVICE}|{_APP})"
+    rf"|dikirim\s+(?:dari|dengan|melalui|lewat)\s+(?:(?:ponsel|perangkat|hp)(?:\s+(?:cerdas|seluler|pintar))?\s+)?"
+    rf"(?:{_DEVICE}|{_APP})(?:\s+saya)?"
+    rf"|dikirim\s+(?:dari|dengan|melalui|lewat)\s+(?:ponsel|perangkat|hp)(?:\s+(?:cerdas|seluler|pintar))?\s+saya"
+    rf"|(?:get|dapatkan)\s+outlook\s+(?:for|untuk)\s+(?:android|ios))[\s.!]*",
+    re.IGNORECASE)
+# A link as html2text writes it ("Sent from [Outlook](https://aka.ms/...)"), or as Outlook's text part does ("Get
+# Outlook for Android<https://aka.ms/ghei36>"): its words are what the reader sees.
+_LINKED = re.compile(r"\[([^\]\n]*)\]\([^)\s]*\)|<https?://[^>\s]*>")
+
+
+def _is_client_footer(line: str) -> bool:
+    """Whether the line is only an app's footer; a long line is none (and is not scanned for links: a line of
+    "[" would take the link pattern time quadratic in its length)."""
+    if len(line) > 300:
+        return False
+    return bool(_CLIENT_FOOTER.fullmatch(_LINKED.sub(lambda match: match.group(1) or "", line).strip()))
+
+
+def _without_client_footer(text: str) -> str:
+    """The text without the mail app's lines at its end ("Sent from my iPhone"), however many; one in the middle of
+    the text is left as it is."""
+    lines = text.rstrip().split("\n")
+    while lines and (not lines[-1].strip() or _is_client_footer(lines[-1])):
+        lines.pop()
+    return "\n".join(lines)
+
+
 def trim_quoted(text: str, *, forwarded: bool = False) -> str:
-    """Drop the quoted history and the signature of a reply; a forwarded message is kept whole (it is the report).
+    """Drop the quoted history, the signature and the mail app's footer ("Sent from my iPhone") of a reply; a
+    forwarded message is kept whole (it is the report).
 
     In a forward (`forwarded`: the subject says so) Outlook's header block starts the forwarded message, not
     quoted history, and the forwarder's signature above it does not cut it off."""
@@ -525,7 +566,7 @@ def trim_quoted(text: str, *, forwarded: bool = False) -> str:
     # Interleaved ">" lines are quotes too; a text that is only quotes keeps them.
     unquoted = [line for line in kept if not line.lstrip().startswith(">")]
     own = "\n".join(unquoted if any(line.strip() for line in unquoted) else kept)
-    own = _without_signature(own, keep_if_empty=not forward).strip()
+    own = _without_client_footer(_without_signature(own, keep_if_empty=not forward)).strip()
     return "\n\n".join(part for part in (own, "\n".join(forward).strip()) if part)
 
 
