@@ -19,6 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from redis import Redis
 
+from channels.email.reply import build_reply
 from gateway.attachments import attachment_location
 from gateway.lease import process_table
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, enqueue_calls, enqueue_forward, queue
@@ -42,6 +43,31 @@ from workers.deadletters import DeadLetters
 from workers.image_metadata import METADATA_NOT_REMOVED, strip_metadata
 from workers.report_payload import NOT_UPLOADED
 from workers.send_lease import SendInProgress, send_lease_key
+
+
+@pytest.mark.parametrize(("subject", "expected"), [
+    pytest.param("Jalan rusak", "Jalan rusak", id="no-prefix"),
+    pytest.param("Re: Re: Jalan rusak", "Jalan rusak", id="re-stacked"),
+    pytest.param("Re[2]: Jalan rusak", "Jalan rusak", id="re-counter-brackets"),
+    pytest.param("RE(3): Jalan rusak", "Jalan rusak", id="re-counter-parentheses"),
+    pytest.param("RE: WG: AW: Jalan rusak", "Jalan rusak", id="german-outlook"),
+    pytest.param("SV: VS: Jalan rusak", "Jalan rusak", id="nordic"),
+    pytest.param("Fwd: FW: Jalan rusak", "Jalan rusak", id="forwards"),
+    pytest.param("Balas: Bls: Trs: Jalan rusak", "Jalan rusak", id="indonesian-outlook"),
+    pytest.param("Re: [LAPOR #10000004] Re[2]: AW: Jalan rusak", "Jalan rusak", id="around-our-tag"),
+    pytest.param("RE: Fwd: [LAPOR #10000004] [LAPOR #10000004] Jalan rusak", "Jalan rusak", id="tag-twice"),
+    pytest.param("Re\uff1a Jalan rusak", "Jalan rusak", id="fullwidth-colon"),
+    # a subject's own words stay
+    pytest.param("Retribusi pasar: pungli", "Retribusi pasar: pungli", id="a-word-starting-re"),
+    pytest.param("Trotoar rusak: Re: lama", "Trotoar rusak: Re: lama", id="a-prefix-inside"),
+])
+def test_our_acknowledgements_subject_carries_no_stacked_prefix(subject: str, expected: str,
+                                                              settings: Settings) -> None:
+    """`[LAPOR #<id>] <subject>`, whatever reply and forward prefixes the citizen's clients stacked before, between
+    and after our tag."""
+    reply = build_reply({"tracking_id": "10000004", "to": "warga@example.net", "subject": subject, "kind": "ack"},
+                        settings)
+    assert reply["Subject"] == f"[LAPOR #10000004] {expected}"
 
 
 @dataclass

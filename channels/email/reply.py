@@ -30,7 +30,11 @@ from gateway.settings import Settings
 OUTBOX_FILE = re.compile(r"(?P<key>[0-9]{8}T[0-9]{6}Z-[0-9A-Za-z]+-[0-9a-f]{8})\.eml")
 REPLY_TEXTS = {"ack": "email_ack", "duplicate": "email_duplicate", "follow_up": "email_follow_up",
                "follow_up_unknown": "email_follow_up_unknown"}
-_REPLY_PREFIX = re.compile(r"^\s*((re|aw|fw|fwd|balas|bls|tr|trs)\s*:\s*)+", re.IGNORECASE)
+# The reply and forward prefixes mail clients put before a subject, stacked however deep, with or without a counter
+# ("Re[2]:", "RE(3):", "Re^2:"), and a fullwidth colon: Re/RE, Fwd/FW (English), AW/WG (German Outlook), SV/VS
+# (Nordic), Antw (Dutch), TR (French), RV/ENC/RES (Spanish, Portuguese), Balas/Bls/Trs/Terusan (Indonesian Outlook).
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|wg|sv|vs|antw|fw|fwd|tr|rv|enc|res|balas|bls|trs|terusan)\s*"
+                           r"(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:\uff1a]\s*)+", re.IGNORECASE)
 
 
 def our_message_id(tracking_id: str, domain: str) -> str:
@@ -38,7 +42,8 @@ def our_message_id(tracking_id: str, domain: str) -> str:
 
 
 def reply_subject(tracking_id: str, original: str) -> str:
-    """`[LAPOR #<id>] <original subject>`, without stacking tags or Re: prefixes."""
+    """`[LAPOR #<id>] <original subject>`, without stacking tags or the reply and forward prefixes before, between
+    and after them ("RE: AW: [LAPOR #<id>] Re[2]: Jalan rusak" answers as "[LAPOR #<id>] Jalan rusak")."""
     original = " ".join((original or "").split())
     if SUBJECT_TAG.search(original):
         original = SUBJECT_TAG.sub("", original)
