@@ -105,7 +105,7 @@ class Gateway:
             metrics.QUERIES.labels(adapter.name, query.action.value).inc()
             if query.action in UNANSWERED:
                 # No reply: to thanks, an SMS that costs money and would draw another thanks; to "STOP", one the
-                # citizen asked not to get.
+                # citizen asked not to get; to "START", nothing was asked (Twilio acts on its opt-in words itself).
                 log.info(f"message.{query.action.value}", reason=UNANSWERED[query.action])
                 return Outcome(reply_text=None)
             assert self.status_client is not None

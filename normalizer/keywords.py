@@ -31,6 +31,8 @@ class Action(StrEnum):
     COURTESY = "courtesy"
     # Only an opt-out word ("STOP", "UNREG", "Berhenti"): neither filed nor answered, as a courtesy.
     OPT_OUT = "opt_out"
+    # Only an opt-in word ("START", "UNSTOP", "YES"): neither filed nor answered, as an opt-out.
+    OPT_IN = "opt_in"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,8 @@ class Grammar:
     greeting: Courtesy = Courtesy()
     # An opt-out word and nothing more ("STOP", "UNREG 1708"): left unfiled and unanswered. Phrases and our names.
     opt_out: Courtesy = Courtesy()
+    # An opt-in word and nothing more ("START", "YES 1708"): left unfiled and unanswered, as an opt-out is.
+    opt_in: Courtesy = Courtesy()
     # Our short code and handle typed before the message ("1708 CEK 12345678"), lowercased.
     addressed_to: frozenset[str] = frozenset()
     # Words around one of our answers sent back to us ("Fwd:", "Pesan diteruskan"), lowercased.
@@ -97,6 +101,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         greeting=_load_courtesy({**raw.get("courtesy", {}), "emoji": [], **raw.get("greeting", {})}),
         # Only our names may stand around an opt-out word, no fillers: as narrow as the forms people send to stop SMS.
         opt_out=_load_courtesy({"names": raw.get("courtesy", {}).get("names", []), **raw.get("opt_out", {})}),
+        opt_in=_load_courtesy({"names": raw.get("courtesy", {}).get("names", []), **raw.get("opt_in", {})}),
         addressed_to=frozenset(w.lower() for w in raw["commands"].get("addressed_to", [])),
         forward_markers=frozenset(w.lower() for w in raw["commands"].get("forward_markers", [])),
     )
@@ -182,6 +187,12 @@ def is_opt_out(text: str, grammar: Grammar) -> bool:
     """Whether the text is only an opt-out word ("STOP", "UNREG", "Berhenti", "batal langganan"), our names around it
     at most: no report, and no answer to someone who asked for none."""
     return _made_only_of(text, grammar.opt_out)
+
+
+def is_opt_in(text: str, grammar: Grammar) -> bool:
+    """Whether the text is only an opt-in word ("START", "UNSTOP", "YES"), our names around it at most: Twilio's
+    words for receiving SMS again, nothing to file or answer."""
+    return _made_only_of(text, grammar.opt_in)
 
 
 def _made_only_of(text: str, courtesy: Courtesy) -> bool:
@@ -449,11 +460,11 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     grammar = grammar or load_grammar()
     language = detect_language(text, grammar)
     # Only thanks, fillers and our names: no command or Tracking ID either ("1708 1708 alhamdulilah" read as the ID
-    # 17081708, our short code twice, and was answered "not valid").
-    courtesy = is_courtesy(text, grammar)
-    # Only an opt-out word ("STOP", "UNREG 1708"): as a courtesy, nothing to file and no answer wanted.
-    opt_out = not courtesy and is_opt_out(text, grammar)
-    command = None if courtesy or opt_out else _parse_query(text, grammar, language, shortest_id)
+    # 17081708, our short code twice, and was answered "not valid"). Only an opt-out word ("STOP", "UNREG 1708") or
+    # only an opt-in word ("START", "YES"): as a courtesy, nothing to file and no answer wanted.
+    unanswered = (Action.COURTESY if is_courtesy(text, grammar) else Action.OPT_OUT if is_opt_out(text, grammar)
+                  else Action.OPT_IN if is_opt_in(text, grammar) else None)
+    command = None if unanswered else _parse_query(text, grammar, language, shortest_id)
     if command is not None:
         return command
 
@@ -484,9 +495,9 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     if _without_our_address(rest, grammar) == "":  # "LAPOR 1708": a keyword and our short code, nothing to file
         rest = ""
     return ParsedText(
-        # A courtesy (an opt-out too) keeps what a report of it would hold: sent with a photo, it is a report
-        # (`normalize`).
-        action=Action.COURTESY if courtesy else Action.OPT_OUT if opt_out else Action.REPORT,
+        # A courtesy (an opt-out or opt-in too) keeps what a report of it would hold: sent with a photo, it is a
+        # report (`normalize`).
+        action=unanswered or Action.REPORT,
         text=rest,
         kind=kind,
         explicit_kind=explicit,

@@ -19,15 +19,17 @@ from normalizer.text import clean_text
 GRAMMAR_CHANNELS = frozenset({Channel.SMS, Channel.TWITTER, Channel.INSTAGRAM})
 
 
-# Queries left unanswered and unfiled: only thanks, or only an opt-out word. The reason logged for each.
-UNANSWERED = {Action.COURTESY: "only_courtesy_words", Action.OPT_OUT: "only_opt_out_words"}
+# Queries left unanswered and unfiled: only thanks, only an opt-out word or only an opt-in word. The reason logged
+# for each.
+UNANSWERED = {Action.COURTESY: "only_courtesy_words", Action.OPT_OUT: "only_opt_out_words",
+              Action.OPT_IN: "only_opt_in_words"}
 
 
 @dataclass(frozen=True, slots=True)
 class Query:
     """A message that is not reported: a status check, a help request, a mistyped ID (answered), a courtesy
-    ("Terima kasih", "Ok 👍": left unanswered, as an answer would only draw another) or an opt-out ("STOP": left
-    unanswered, as the citizen asked for no more messages)."""
+    ("Terima kasih", "Ok 👍": left unanswered, as an answer would only draw another), an opt-out ("STOP": left
+    unanswered, as the citizen asked for no more messages) or an opt-in ("START": Twilio's word, nothing to answer)."""
 
     action: Action
     message: InboundMessage

@@ -56,6 +56,11 @@ def opt_out(id: str, text: str) -> Row:
     return Row(id, text, None)
 
 
+def opt_in(id: str, text: str) -> Row:
+    """An opt-in word alone (Twilio's START, UNSTOP, YES): as an opt-out, neither filed nor answered."""
+    return Row(id, text, None)
+
+
 ROWS = [
     # complaints, in every way people start them
     report("lapor-colon", "LAPOR: Jalan berlubang di depan SDN 3 Cibubur", "complaint",
@@ -232,6 +237,12 @@ ROWS = [
     report("stop-and-a-report", "STOP pungli di jembatan timbang", "complaint", "STOP pungli di jembatan timbang"),
     report("berhenti-and-a-report", "berhenti bayar pungli di pasar", "complaint", "berhenti bayar pungli di pasar"),
     follow_up("follow-up-stop", "{parent} stop", "stop"),
+    # an opt-in word alone: nothing to file, and nothing to answer
+    opt_in("start", "START"),
+    opt_in("unstop", "unstop"),
+    opt_in("yes", "Yes"),
+    opt_in("start-short-code", "START 1708"),
+    report("start-and-a-report", "start pungli lagi di pasar", "complaint", "start pungli lagi di pasar"),
 ]
 
 # Digits as other keyboards type them: fullwidth (Chinese and Japanese phones), Arabic-Indic.

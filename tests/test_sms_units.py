@@ -487,6 +487,29 @@ def test_an_opt_out_word_alone_is_neither_filed_nor_answered(text: str, action: 
     assert parse_text(text).action is action
 
 
+@pytest.mark.parametrize(("text", "action"), [
+    pytest.param("START", Action.OPT_IN, id="start"),
+    pytest.param("start!", Action.OPT_IN, id="start-lowercase-exclaimed"),
+    pytest.param("UNSTOP", Action.OPT_IN, id="unstop"),
+    pytest.param("Yes", Action.OPT_IN, id="yes"),
+    pytest.param("YESSS", Action.OPT_IN, id="yes-elongated"),
+    pytest.param("START 1708", Action.OPT_IN, id="start-short-code"),
+    pytest.param("LAPOR: start", Action.OPT_IN, id="our-name-first"),
+    # Any other word is the citizen's: a report, a follow-up, a query.
+    pytest.param("start pungli lagi di pasar", Action.REPORT, id="start-and-words"),
+    pytest.param("yes pak", Action.REPORT, id="yes-filler"),
+    pytest.param("yes terima kasih", Action.REPORT, id="yes-and-thanks"),
+    pytest.param("#anonim start", Action.REPORT, id="with-a-flag"),
+    pytest.param(f"{VALID} yes", Action.FOLLOW_UP, id="follow-up"),
+    pytest.param("STOP", Action.OPT_OUT, id="stop-still-an-opt-out"),
+    pytest.param("ok", Action.COURTESY, id="ok-still-a-courtesy"),
+])
+def test_an_opt_in_word_alone_is_neither_filed_nor_answered(text: str, action: Action) -> None:
+    """Twilio's opt-in words ("START", "UNSTOP", "YES") alone were filed as complaints: empty cases for an agency and
+    an acknowledgement nobody asked for. `[opt_in]` of config/keywords.toml."""
+    assert parse_text(text).action is action
+
+
 OTHER = format_tracking_id(7654321)
 
 

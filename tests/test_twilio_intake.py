@@ -236,13 +236,17 @@ async def test_a_status_query_while_the_case_store_is_down_promises_nothing(
     ("STOP", "opt_out", "only_opt_out_words"),
     ("Unsubscribe", "opt_out", "only_opt_out_words"),
     ("UNREG 1708", "opt_out", "only_opt_out_words"),
+    ("START", "opt_in", "only_opt_in_words"),
+    ("unstop", "opt_in", "only_opt_in_words"),
+    ("Yes", "opt_in", "only_opt_in_words"),
 ])
-async def test_a_courtesy_or_an_opt_out_gets_an_empty_answer_and_makes_no_report(
+async def test_a_courtesy_an_opt_out_or_an_opt_in_gets_an_empty_answer_and_makes_no_report(
     gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, body: str, action: str, reason: str
 ) -> None:
     """"Terima kasih" after the acknowledgement: filed, it was a junk report and a second SMS (with a new Tracking
     ID) the citizen did not ask for. "STOP" was too, and an SMS to someone who asked for none (Twilio answers its own
-    opt-out words itself). Counted as a non-report message, logged with the reason and without its text."""
+    opt-out words itself), and so were "START", "UNSTOP" and "YES", Twilio's opt-in words, which it acts on itself.
+    Counted as a non-report message, logged with the reason and without its text."""
     before = counted("lapor_queries_total", channel="sms-twilio", action=action)
     response = await gateway.post_twilio(gateway.twilio_form(Body=body, From="+6281377778888",
                                                              MessageSid="SM" + "c" * 32))
