@@ -16,6 +16,7 @@ from collections import deque
 from redis import Redis
 
 from gateway.errors import NotDurable
+from normalizer.text import with_compatibility_forms
 
 # The Damm quasigroup of order 10 (Damm 2004): totally anti-symmetric, zero diagonal.
 _DAMM_TABLE = (
@@ -35,8 +36,8 @@ MIN_LENGTH = 6
 MAX_LENGTH = 14
 SEQUENCE_KEY = "lapor:tracking:seq"
 
-# What a citizen may type around the digits: "#1234567-8", "12 345 678".
-_SEPARATORS = re.compile(r"[\s#.\-]")
+# What a citizen may type around the digits: "#1234567-8", "12 345 678", and these in fullwidth ("＃", "－", "．").
+_SEPARATORS = re.compile(rf"[\s{''.join(map(re.escape, with_compatibility_forms('#.-')))}]")
 
 
 class IdRangeExhausted(NotDurable):

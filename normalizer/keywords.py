@@ -19,6 +19,7 @@ from gateway.replies import load_replies
 from gateway.settings import CONFIG_DIR
 from gateway.tracking import MIN_LENGTH, is_valid_tracking_id, looks_like_tracking_id, normalize_tracking_id
 from normalizer.envelope import ReportKind
+from normalizer.text import fold_word, with_compatibility_forms
 
 
 class Action(StrEnum):
@@ -122,36 +123,51 @@ def _load_courtesy(table: dict[str, list[str]]) -> Courtesy:
     )
 
 
+# Fullwidth and other compatibility forms of our punctuation ("＃", "－", "：", "？") count as their ASCII forms in
+# every set below, and words are looked up folded (`fold_word`: "ｃｅｋ" is "cek"), so a fullwidth keyboard's
+# "ｃｅｋ＃１００００００４" is a status query; what is kept of the text is as typed.
+_HASH = with_compatibility_forms("#")
+_SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/"))) + "–—"
 # A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it ("?" too:
 # "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do).
-_LEADING_WORD = re.compile(r"^\s*#?(?P<word>[^\W\d_]+|\?)(?P<sep>[\s:.,;!?\-–—=/]*)", re.UNICODE)
-_HASHTAG = re.compile(r"(?<![\w#])#(?P<tag>[^\W\d_]+)\b", re.UNICODE)
-_LEADING_ID = re.compile(r"^\s*#?(?P<id>\d[\d\s.\-]{4,20}\d)(?=\D|$)")
+_LEADING_WORD = re.compile(rf"^\s*[{_HASH}]?(?P<word>[^\W\d_]+|[{re.escape(with_compatibility_forms('?'))}])"
+                           rf"(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
+_HASHTAG = re.compile(rf"(?<![\w{_HASH}])[{_HASH}](?P<tag>[^\W\d_]+)\b", re.UNICODE)
+_ID_GROUPING = "".join(map(re.escape, with_compatibility_forms(".-")))  # "1000-0004", "1.000.0004"
+_LEADING_ID = re.compile(rf"^\s*[{_HASH}]?(?P<id>\d[\d\s{_ID_GROUPING}]{{4,20}}\d)(?=\D|$)")
 # What people type between a Tracking ID and the text that follows it: "12345678: ...", "12345678 - ...".
-_ID_CLOSE = " \t\n:.,;!-–—"
+_ID_CLOSE = with_compatibility_forms(" \t\n:.,;!-") + "–—"
 # What people put around an ID: quotes, brackets, WhatsApp's bold ("CEK (12345678)", "CEK <12345678>", "*12345678*").
-_ID_OPEN = " \t\n\"'*(<[{«“‘"
+_ID_OPEN = with_compatibility_forms(" \t\n\"'*(<[{") + "«“‘"
 # Our short code or handle first ("1708 CEK ...", "@lapor1708: ..."), and the separators after it.
-_LEADING_NAME = re.compile(r"\s*@?(?P<name>[^\W_]+)(?P<sep>[\s:.,;!?\-–—=/]*)", re.UNICODE)
+_LEADING_NAME = re.compile(rf"\s*[{with_compatibility_forms('@')}]?(?P<name>[^\W_]+)(?P<sep>[\s{_SEPARATOR_SET}]*)",
+                           re.UNICODE)
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Words and numbers for the courtesy check ("lapor1708", "1708" are ours); what lies between them is ignored.
 _TOKENS = re.compile(r"[^\W_]+", re.UNICODE)
 # A letter typed over and over ("makasiiih", "okeee"); digits are left as they are.
 _REPEATED_LETTER = re.compile(r"([^\W\d_])\1+", re.UNICODE)
 # What follows a status command when it is a number and nothing else ("CEK 12345", "cek no. 1234-56").
-_ONLY_A_NUMBER = re.compile(r"\s*#?\d[\d\s.\-]*[\s.!?]*")
+_ONLY_A_NUMBER = re.compile(rf"\s*[{_HASH}]?\d[\d\s{_ID_GROUPING}]*"
+                            rf"[\s{''.join(map(re.escape, with_compatibility_forms('.!?')))}]*")
 # An ID typed straight after a status command, with no space: "cek#12345678", "CEK12345678".
-_GLUED_ID = re.compile(r"#?\d")
+_GLUED_ID = re.compile(rf"[{_HASH}]?\d")
 # Numbers that open a complaint and are no Tracking ID: a date ("17-08-2025", "17.08.2025") or an amount written
 # with thousands dots ("1.500.000"). Tracking IDs are shown as one run of digits.
-_DATE_OR_AMOUNT = re.compile(r"\d{1,2}([-./])\d{1,2}\1\d{2,4}|\d{1,3}(?:\.\d{3})+")
+_DOTS = "".join(map(re.escape, with_compatibility_forms(".")))
+_DATE_OR_AMOUNT = re.compile(rf"\d{{1,2}}([{''.join(map(re.escape, with_compatibility_forms('-./')))}])\d{{1,2}}\1"
+                             rf"\d{{2,4}}|\d{{1,3}}(?:[{_DOTS}]\d{{3}})+")
 # An Indonesian number written without its plus ("6281234567890"); a Tracking ID this long and starting so would
 # need billions of reports.
 _PHONE_WITHOUT_PLUS = re.compile(r"62\d{9,12}")
 _SPACE_RUNS = re.compile(r"[ \t]{2,}")
 # Around a flag word at the end: the closing marks after it and the separators before it ("... kelurahan, ANONIM!").
-_TRAILING_CLOSE = " \t\n.!)"
-_TRAILING_OPEN = " \t\n,;:-–—("
+_TRAILING_CLOSE = with_compatibility_forms(" \t\n.!)")
+_TRAILING_OPEN = with_compatibility_forms(" \t\n,;:-(") + "–—"
+_SENTENCE_END = tuple(with_compatibility_forms(".!?"))
+_QUESTION = with_compatibility_forms("?")
+# What separates a kind or flag word from the text after it, taken off the text's start.
+_TEXT_OPEN = with_compatibility_forms(" \t\n:.,;-")
 
 
 def detect_language(text: str, grammar: Grammar) -> str:
@@ -160,7 +176,7 @@ def detect_language(text: str, grammar: Grammar) -> str:
     One pass over the words (every SMS goes through this; two generator sums cost a third more)."""
     english = indonesian = 0
     for word in _WORDS.findall(text):
-        word = word.lower()
+        word = fold_word(word)
         if word in grammar.english_markers:
             english += 1
         if word in grammar.indonesian_markers:
@@ -203,7 +219,7 @@ def _made_only_of(text: str, courtesy: Courtesy) -> bool:
     before any phrase is looked for (squeezing a word costs a regex, so only a word not found as typed is)."""
     squeezed: list[str] = []
     for match in _TOKENS.finditer(text):
-        word = match.group().lower()
+        word = fold_word(match.group())
         if word not in courtesy.vocabulary:
             word = _squeeze(word)  # vocabulary words are squeezed: one found as typed has no letter twice
             if word not in courtesy.vocabulary:
@@ -232,7 +248,7 @@ def _without_our_address(text: str, grammar: Grammar) -> str | None:
     """The text after our short code or handle typed first ("1708 CEK 12345678" -> "CEK 12345678"), every one of
     them if repeated; None when the text does not open with one."""
     at = 0
-    while (match := _LEADING_NAME.match(text, at)) and match.group("name").lower() in grammar.addressed_to and (
+    while (match := _LEADING_NAME.match(text, at)) and fold_word(match.group("name")) in grammar.addressed_to and (
             match.group("sep") or match.end() == len(text)):
         at = match.end()
     return text[at:] if at else None
@@ -245,7 +261,7 @@ def _take_leading_word(text: str) -> tuple[str, str, bool]:
         return "", text, False
     rest = text[match.end():]
     separated = bool(match.group("sep")) or not rest
-    return match.group("word").lower(), rest, separated
+    return fold_word(match.group("word")), rest, separated
 
 
 def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | None:
@@ -352,10 +368,10 @@ def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id:
     tracking_id = normalize_tracking_id(match.group(match.lastgroup))  # `\d` matches any script's digits
     language = match.lastgroup.split("_")[1]  # the language of our answer: the citizen's, when they asked
     rest = (text[:match.start()] + " " + text[match.end():]).strip()
-    words = [word.lower() for word in _TOKENS.findall(rest)]
+    words = [fold_word(word) for word in _TOKENS.findall(rest)]
     if all(word in grammar.forward_markers or word in grammar.addressed_to for word in words):
         return ParsedText(action=Action.STATUS, text="", tracking_id=tracking_id, language=language)
-    return _parse_follow_up(f"{tracking_id} {rest.lstrip(_ID_CLOSE + '?')}", language, shortest_id)
+    return _parse_follow_up(f"{tracking_id} {rest.lstrip(_ID_CLOSE + _QUESTION)}", language, shortest_id)
 
 
 # Our SMS answers that name a report (config/replies.toml), both languages.
@@ -431,15 +447,15 @@ def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
         start = len(body)
         while start and body[start - 1].isalpha():
             start -= 1
-        word = body[start:].lower()
-        head = body[:start - 1] if body[:start].endswith("#") else body[:start]
+        word = fold_word(body[start:])
+        head = body[:start - 1] if body[:start].endswith(tuple(_HASH)) else body[:start]
         before = head.rstrip(_TRAILING_OPEN)
         if word not in grammar.flags or before == head:  # no separator before it: part of a longer word
             return rest if found and set_apart else text
         flags.add(grammar.flags[word])
         # The separator before the leftmost flag word decides: punctuation in it ("," "-" "("), or the sentence
         # before it ended ("."), sets them apart.
-        set_apart = head[len(before):].strip() != "" or before.endswith((".", "!", "?"))
+        set_apart = head[len(before):].strip() != "" or before.endswith(_SENTENCE_END)
         found, rest = True, before
 
 
@@ -483,15 +499,15 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
             break
     # Flags as hashtags anywhere.
     for match in _HASHTAG.finditer(rest):
-        tag = match.group("tag").lower()
+        tag = fold_word(match.group("tag"))
         if tag in grammar.flags:
             flags.add(grammar.flags[tag])
         elif tag in grammar.kinds and not explicit:
             kind, explicit = grammar.kinds[tag], True
-    rest = _HASHTAG.sub(lambda m: "" if m.group("tag").lower() in grammar.flags else m.group(0), rest)
+    rest = _HASHTAG.sub(lambda m: "" if fold_word(m.group("tag")) in grammar.flags else m.group(0), rest)
     rest = _take_trailing_flags(rest, grammar, flags)
     # Separators left before the text go; the citizen's own closing punctuation stays.
-    rest = _SPACE_RUNS.sub(" ", rest).lstrip(" \t\n:.,;-").rstrip()
+    rest = _SPACE_RUNS.sub(" ", rest).lstrip(_TEXT_OPEN).rstrip()
     if _without_our_address(rest, grammar) == "":  # "LAPOR 1708": a keyword and our short code, nothing to file
         rest = ""
     return ParsedText(

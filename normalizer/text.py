@@ -20,3 +20,26 @@ def clean_text(text: str) -> str:
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return unicodedata.normalize("NFC", _BLANK_LINES.sub("\n\n", text).strip())
+
+
+# The compatibility forms of ASCII punctuation: fullwidth (U+FF01-FF5E), small (U+FE50-FE6B) and vertical
+# (U+FE10-FE19, U+FE30-FE4F) forms, and the ideographic space. A phone keyboard in fullwidth mode (Chinese and
+# Japanese input) types them; NFKC reads each as its ASCII character.
+_COMPATIBILITY_FORMS = tuple(chr(code) for code in (*range(0xFE10, 0xFE1A), *range(0xFE30, 0xFE70),
+                                                      *range(0xFF01, 0xFF5F), 0x3000))
+
+
+def with_compatibility_forms(chars: str) -> str:
+    """`chars` and every compatibility form NFKC reads as one of them ("#" -> "#＃﹟", "-" -> "-－﹣"), for the
+    grammar's sets of punctuation: a command or a Tracking ID typed on a fullwidth keyboard is read as typed in ASCII,
+    while the citizen's text keeps what they typed."""
+    wide = [form for form in _COMPATIBILITY_FORMS
+            if len(folded := unicodedata.normalize("NFKC", form)) == 1 and folded in chars]
+    return chars + "".join(wide)
+
+
+def fold_word(word: str) -> str:
+    """A word as the keyword tables hold it: lowercased, and read through NFKC when it is not ASCII ("ｃｅｋ" is "cek",
+    "ＬＡＰＯＲ" "lapor", "１７０８" "1708"). For looking words up only: the citizen's text is never folded."""
+    return word.lower() if word.isascii() else unicodedata.normalize("NFKC", word).lower()
+

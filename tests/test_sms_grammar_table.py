@@ -160,6 +160,12 @@ ROWS = [
     query("bare-id-arabic-indic-digits", "{parent_arabic_indic}", "status"),
     query("cek-bad-check-digit-fullwidth", "CEK {bad_fullwidth}", "bad_tracking_id"),
     follow_up("follow-up-fullwidth-id", "{parent_fullwidth} ２ motor jatuh lagi", "２ motor jatuh lagi"),
+    # letters and punctuation as a fullwidth keyboard types them: read as ASCII, kept as typed
+    query("cek-fullwidth-letters", "ｃｅｋ {parent_fullwidth}", "status"),
+    query("cek-fullwidth-hash-glued", "ＣＥＫ＃{parent_fullwidth}", "status"),
+    follow_up("follow-up-fullwidth-colon", "{parent_fullwidth}：ｊａｌａｎ masih rusak", "ｊａｌａｎ masih rusak"),
+    report("kind-fullwidth", "ＷＢＳ：ｋｅｐａｌａ ｄｅｓａ minta potongan BLT", "whistleblowing",
+           "ｋｅｐａｌａ ｄｅｓａ minta potongan BLT"),
     query("check-bad-check-digit-en", "check {bad}", "bad_tracking_id", "en"),
     # follow-ups to the parent report
     follow_up("follow-up", "{parent} tambahan: lubangnya sekarang makin besar",

@@ -269,6 +269,55 @@ def test_a_follow_up_to_an_id_in_fullwidth_digits_keeps_the_citizens_own_digits_
     assert (parsed.action, parsed.tracking_id, parsed.text) == (Action.FOLLOW_UP, VALID, "２ motor jatuh lagi")
 
 
+# Letters and punctuation as a fullwidth keyboard (Chinese and Japanese input) types them.
+WIDE = str.maketrans({chr(code): chr(code + 0xFEE0) for code in range(0x21, 0x7F)} | {" ": "\u3000"})
+WIDE_VALID = VALID.translate(WIDE)
+
+
+@pytest.mark.parametrize(("text", "action", "read"), [
+    pytest.param(f"ｃｅｋ {WIDE_VALID}", Action.STATUS, {"tracking_id": VALID}, id="cek-fullwidth-letters"),
+    pytest.param(f"cek {VALID}".translate(WIDE), Action.STATUS, {"tracking_id": VALID}, id="all-fullwidth"),
+    pytest.param(f"ＣＥＫ＃{WIDE_VALID}", Action.STATUS, {"tracking_id": VALID}, id="cek-glued-fullwidth-hash"),
+    pytest.param(f"ｃｅｋ {WIDE_VALID[:4]}－{WIDE_VALID[4:]}", Action.STATUS, {"tracking_id": VALID},
+                 id="grouped-with-a-fullwidth-dash"),
+    pytest.param(f"＃{WIDE_VALID}", Action.STATUS, {"tracking_id": VALID}, id="bare-id-fullwidth-hash"),
+    pytest.param(f"Ｃｅｋ？ {VALID}", Action.STATUS, {"tracking_id": VALID}, id="fullwidth-question-mark"),
+    pytest.param(f"cek （{VALID}）", Action.STATUS, {"tracking_id": VALID}, id="fullwidth-brackets"),
+    pytest.param(f"１７０８ ＣＥＫ {VALID}", Action.STATUS, {"tracking_id": VALID}, id="short-code-fullwidth"),
+    pytest.param(f"＠lapor1708 ＣＥＫ {VALID}", Action.STATUS, {"tracking_id": VALID}, id="handle-fullwidth-at"),
+    pytest.param(f"ｃｅｋ {BAD}", Action.BAD_TRACKING_ID, {"tracking_id": BAD}, id="cek-bad"),
+    pytest.param("ＢＡＮＴＵＡＮ", Action.HELP, {}, id="help"),
+    pytest.param("？", Action.HELP, {}, id="question-mark-alone"),
+    pytest.param("ＳＴＯＰ", Action.OPT_OUT, {}, id="opt-out"),
+    pytest.param("ＳＴＡＲＴ", Action.OPT_IN, {}, id="opt-in"),
+    pytest.param("ｔｅｒｉｍａ ｋａｓｉｈ", Action.COURTESY, {}, id="courtesy"),
+    # the citizen's text is kept as typed
+    pytest.param(f"{WIDE_VALID}：ｔａｍｂａｈａｎ ｆｏｔｏ", Action.FOLLOW_UP,
+                 {"tracking_id": VALID, "text": "ｔａｍｂａｈａｎ ｆｏｔｏ"}, id="follow-up-keeps-its-text"),
+    pytest.param("ＷＢＳ\u3000ｋｅｐａｌａ ｄｅｓａ minta potongan", Action.REPORT,
+                 {"kind": "whistleblowing", "text": "ｋｅｐａｌａ ｄｅｓａ minta potongan"}, id="kind-word"),
+    pytest.param("ＬＡＰＯＲ：jalan rusak", Action.REPORT, {"explicit_kind": True, "text": "jalan rusak"},
+                 id="kind-word-fullwidth-colon"),
+    pytest.param("jalan rusak，ＡＮＯＮＩＭ", Action.REPORT, {"anonymous": True, "text": "jalan rusak"},
+                 id="trailing-flag"),
+    pytest.param("jalan rusak ＃ａｎｏｎｉｍ", Action.REPORT, {"anonymous": True, "text": "jalan rusak"},
+                 id="flag-hashtag"),
+    pytest.param("１７－０８－２０２５ ada pungli", Action.REPORT, {"text": "１７－０８－２０２５ ada pungli"},
+                 id="date-fullwidth-dashes-prose"),
+    pytest.param("１．５００．０００ diminta petugas", Action.REPORT, {"text": "１．５００．０００ diminta petugas"},
+                 id="amount-fullwidth-dots-prose"),
+    pytest.param("ｃｅｋａｔａｎ petugas kurang", Action.REPORT, {"text": "ｃｅｋａｔａｎ petugas kurang"},
+                 id="a-word-starting-cek"),
+])
+def test_a_command_typed_on_a_fullwidth_keyboard_is_read_as_in_ascii(text: str, action: Action,
+                                                                   read: dict[str, object]) -> None:
+    """Fullwidth letters and punctuation are read through NFKC for commands, keywords and Tracking IDs only: what the
+    citizen wrote is kept as typed."""
+    parsed = parse_text(text)
+    assert parsed.action is action
+    assert {field: getattr(parsed, field) for field in read} == read
+
+
 # Digits of the first ID minted from the default intake.id_start (1,000,000); a 7-digit number whose check digit holds.
 SHORTEST = len(format_tracking_id(1_000_000))
 SHORT_VALID = format_tracking_id(150_000)
