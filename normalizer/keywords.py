@@ -69,6 +69,8 @@ class Grammar:
     addressed_to: frozenset[str] = frozenset()
     # Words around one of our answers sent back to us ("Fwd:", "Pesan diteruskan"), lowercased.
     forward_markers: frozenset[str] = frozenset()
+    # Every word of those four tables: a message with any other word is none of them (asked first, once).
+    short_message_vocabulary: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,13 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         raw = tomllib.load(handle)
     kinds = {word.lower(): ReportKind(kind) for kind, words in raw["kinds"].items() for word in words}
     flags = {word.lower(): flag for flag, words in raw["flags"].items() for word in words}
+    courtesy = _load_courtesy(raw.get("courtesy", {}))
+    # A greeting may be surrounded by the courtesy's fillers and names ("Halo min", "Selamat pagi LAPOR").
+    greeting = _load_courtesy({**raw.get("courtesy", {}), "emoji": [], **raw.get("greeting", {})})
+    # Only our names may stand around an opt-out word, no fillers: as narrow as the forms people send to stop SMS.
+    names = raw.get("courtesy", {}).get("names", [])
+    opt_out = _load_courtesy({"names": names, **raw.get("opt_out", {})})
+    opt_in = _load_courtesy({"names": names, **raw.get("opt_in", {})})
     return Grammar(
         kinds=kinds,
         flags=flags,
@@ -97,12 +106,11 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         english_markers=frozenset(raw["language"]["english_markers"]),
         indonesian_markers=frozenset(raw["language"]["indonesian_markers"]),
         status_fillers=frozenset(w.lower() for w in raw["commands"].get("status_fillers", [])),
-        courtesy=_load_courtesy(raw.get("courtesy", {})),
-        # A greeting may be surrounded by the courtesy's fillers and names ("Halo min", "Selamat pagi LAPOR").
-        greeting=_load_courtesy({**raw.get("courtesy", {}), "emoji": [], **raw.get("greeting", {})}),
-        # Only our names may stand around an opt-out word, no fillers: as narrow as the forms people send to stop SMS.
-        opt_out=_load_courtesy({"names": raw.get("courtesy", {}).get("names", []), **raw.get("opt_out", {})}),
-        opt_in=_load_courtesy({"names": raw.get("courtesy", {}).get("names", []), **raw.get("opt_in", {})}),
+        courtesy=courtesy,
+        greeting=greeting,
+        opt_out=opt_out,
+        opt_in=opt_in,
+        short_message_vocabulary=frozenset().union(*(t.vocabulary for t in (courtesy, greeting, opt_out, opt_in))),
         addressed_to=frozenset(w.lower() for w in raw["commands"].get("addressed_to", [])),
         forward_markers=frozenset(w.lower() for w in raw["commands"].get("forward_markers", [])),
     )
@@ -175,8 +183,7 @@ def detect_language(text: str, grammar: Grammar) -> str:
 
     One pass over the words (every SMS goes through this; two generator sums cost a third more)."""
     english = indonesian = 0
-    for word in _WORDS.findall(text):
-        word = fold_word(word)
+    for word in _WORDS.findall(fold_word(text)):  # folded once, not word by word
         if word in grammar.english_markers:
             english += 1
         if word in grammar.indonesian_markers:
@@ -184,7 +191,10 @@ def detect_language(text: str, grammar: Grammar) -> str:
     return "en" if english > indonesian else "id"
 
 
+@lru_cache(maxsize=4096)
 def _squeeze(word: str) -> str:
+    """The word with letters typed more than once taken once ("makasihhh" -> "makasih"). Cached: each message's
+    first word outside a table is squeezed by all four tables (courtesy, greeting, opt-out, opt-in)."""
     return _REPEATED_LETTER.sub(r"\1", word)
 
 
@@ -209,6 +219,17 @@ def is_opt_in(text: str, grammar: Grammar) -> bool:
     """Whether the text is only an opt-in word ("START", "UNSTOP", "YES"), our names around it at most: Twilio's
     words for receiving SMS again, nothing to file or answer."""
     return _made_only_of(text, grammar.opt_in)
+
+
+def _only_short_message_words(text: str, grammar: Grammar) -> bool:
+    """Whether every word of the text is in one of the short-message tables' vocabularies: only then is each table
+    asked. Most messages fail at their first or second word, once instead of four times."""
+    vocabulary = grammar.short_message_vocabulary
+    for match in _TOKENS.finditer(text):
+        word = fold_word(match.group())
+        if word not in vocabulary and _squeeze(word) not in vocabulary:
+            return False
+    return True
 
 
 def _made_only_of(text: str, courtesy: Courtesy) -> bool:
@@ -408,7 +429,7 @@ def _our_replies() -> re.Pattern[str]:
 def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
     """What the text asks or adds to, when it is no new report: a greeting, a command, a Tracking ID (first, named,
     or in one of our answers sent back), or any of these after our short code."""
-    if is_greeting(text, grammar):
+    if _only_short_message_words(text, grammar) and is_greeting(text, grammar):
         return ParsedText(action=Action.HELP, text="", language=language)
     command = _parse_command(text, grammar, language) or _parse_follow_up(text, language, shortest_id)
     if command is None or command.action is Action.BAD_TRACKING_ID:
@@ -478,8 +499,10 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     # Only thanks, fillers and our names: no command or Tracking ID either ("1708 1708 alhamdulilah" read as the ID
     # 17081708, our short code twice, and was answered "not valid"). Only an opt-out word ("STOP", "UNREG 1708") or
     # only an opt-in word ("START", "YES"): as a courtesy, nothing to file and no answer wanted.
-    unanswered = (Action.COURTESY if is_courtesy(text, grammar) else Action.OPT_OUT if is_opt_out(text, grammar)
-                  else Action.OPT_IN if is_opt_in(text, grammar) else None)
+    short = _only_short_message_words(text, grammar)
+    unanswered = (None if not short else Action.COURTESY if is_courtesy(text, grammar)
+                  else Action.OPT_OUT if is_opt_out(text, grammar) else Action.OPT_IN if is_opt_in(text, grammar)
+                  else None)
     command = None if unanswered else _parse_query(text, grammar, language, shortest_id)
     if command is not None:
         return command
