@@ -28,9 +28,14 @@ def private_directory(path: Path) -> Path:
 
 
 def open_private(path: Path, *, append: bool = False) -> BinaryIO:
-    """Open `path` for binary writing (truncated, or appended to), created with FILE_MODE."""
+    """Open `path` for binary writing (truncated, or appended to), created with FILE_MODE; one that is there already
+    with a looser mode (an older version's, or one made by hand) is tightened before anything is written to it."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
-    return os.fdopen(os.open(path, flags, FILE_MODE), "ab" if append else "wb")
+    descriptor = os.open(path, flags, FILE_MODE)
+    if os.fstat(descriptor).st_mode & 0o077:
+        with contextlib.suppress(PermissionError):  # not ours to change (another owner): left as it is
+            os.fchmod(descriptor, FILE_MODE)
+    return os.fdopen(descriptor, "ab" if append else "wb")
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -193,8 +193,9 @@ def test_the_embedded_redis_files_are_readable_by_the_gateway_user_only(tmp_path
     directory = tmp_path / "redis"
     previous = os.umask(0o022)
     try:
-        if older_directory:
+        if older_directory:  # with a URL file a killed supervisor of an older version left readable by all
             directory.mkdir(mode=0o755)
+            (directory / "url").write_text("redis://127.0.0.1:6390/0\n")
         server = EmbeddedRedis(directory).start()
         try:
             server.write_url()
