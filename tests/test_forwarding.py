@@ -261,6 +261,8 @@ def dead_letters_pouring_in(redis: Redis) -> Iterator[None]:
         return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(part), part) for part in parts)
 
     batch = command(b"HSET", ENTRIES_KEY.encode(), b"pouring-in", b"1") * 1000
+    if address.get("password"):  # the embedded Redis asks for one
+        sock.sendall(command(b"AUTH", str(address["password"]).encode()))
     sock.sendall(command(b"SELECT", str(address.get("db", 0)).encode()))
     stop = threading.Event()
 

@@ -137,7 +137,8 @@ def test_a_connection_to_a_redis_host_that_vanished_is_found_dead_by_tcp_keepali
     blocking dequeue, whose socket timeout RQ raises to about 415 s. Dropping packets on loopback is beyond a test;
     the socket's options are what the kernel acts on."""
     url = redis.connection_pool.connection_kwargs
-    connection = redis_connection(f"redis://{url['host']}:{url['port']}/{url.get('db', 0)}")
+    password = f":{url['password']}@" if url.get("password") else ""  # the embedded Redis asks for one
+    connection = redis_connection(f"redis://{password}{url['host']}:{url['port']}/{url.get('db', 0)}")
     assert connection.ping()
     sock = connection.connection_pool.get_connection("PING")._sock
     assert sock is not None and sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1

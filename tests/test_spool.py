@@ -189,13 +189,15 @@ def test_spooled_reports_are_readable_by_the_gateway_user_only(intake: Intake, o
 
 @pytest.mark.parametrize("older_directory", [False, True], ids=["new data dir", "a directory an older version made"])
 def test_the_embedded_redis_files_are_readable_by_the_gateway_user_only(tmp_path: Path, older_directory: bool) -> None:
-    """Its append-only file holds every envelope as the spool does: an anonymous reporter's number and words."""
+    """Its append-only file holds every envelope as the spool does: an anonymous reporter's number and words; its
+    password file and URL file let whoever reads them in."""
     directory = tmp_path / "redis"
     previous = os.umask(0o022)
     try:
-        if older_directory:  # with a URL file a killed supervisor of an older version left readable by all
+        if older_directory:  # with a URL file left by a killed supervisor, and a password file made by hand
             directory.mkdir(mode=0o755)
             (directory / "url").write_text("redis://127.0.0.1:6390/0\n")
+            (directory / "password").write_text("0123456789abcdef0123456789abcdef\n")
         server = EmbeddedRedis(directory).start()
         try:
             server.write_url()
@@ -203,7 +205,9 @@ def test_the_embedded_redis_files_are_readable_by_the_gateway_user_only(tmp_path
             client.set("lapor:envelope:10000004", b'{"anonymous": true, "sender": {"id": "+6281234567001"}}')
             client.close()
             url_file = directory / "url"
-            assert private(url_file)
+            assert private(url_file) and private(directory / "password")
+            if older_directory:  # the password kept there, now for the gateway user's eyes only
+                assert server.password == "0123456789abcdef0123456789abcdef"
         finally:
             server.stop()
     finally:
