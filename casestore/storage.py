@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from gateway.private_files import open_private, private_directory, private_file
+
 STATUSES = ("received", "verified", "forwarded", "in_progress", "resolved", "rejected", "archived")
 
 _SCHEMA = """
@@ -34,6 +36,18 @@ CREATE TABLE IF NOT EXISTS attachments (
 """
 
 
+def _make_private(path: Path) -> None:
+    """The database holds every report (an anonymous reporter's words, a named one's number and address): the
+    gateway user's only, as the gateway's own files are (gateway/private_files.py), whatever the umask. SQLite creates
+    a file 0644 less the umask, but gives its write-ahead log and shared-memory file the database file's mode: the
+    database file is made first, empty (what SQLite takes for a new database), 0600."""
+    private_directory(path.parent)
+    with open_private(path, append=True):  # a new one empty; one an older version made 0644 tightened
+        pass
+    for companion in (path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        private_file(companion)  # left by an older version that stopped without a checkpoint
+
+
 @dataclass(frozen=True, slots=True)
 class StoreResult:
     tracking_id: str
@@ -44,6 +58,8 @@ class ReportStore:
     """Thread-safe; one connection, one lock (the reference store favours clarity over concurrency)."""
 
     def __init__(self, path: Path | str) -> None:
+        if str(path) not in ("", ":memory:"):  # SQLite's names for a database of no file
+            _make_private(Path(path))
         self._connection = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=NORMAL")

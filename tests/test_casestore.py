@@ -1,10 +1,16 @@
-"""The reference case store keeps its contract: idempotent on the Tracking ID, typed refusals, arrival order."""
+"""The reference case store keeps its contract: idempotent on the Tracking ID, typed refusals, arrival order; its
+database is the gateway user's only."""
 
 from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
 
 import httpx
 import pytest
 
+from gateway.settings import Settings
 from gateway.tls import tls_context
 from normalizer.envelope import Envelope
 from tests.conftest import CASESTORE_TOKEN, CaseStoreServer
@@ -105,3 +111,46 @@ def test_operators_set_the_status(client: httpx.Client) -> None:
     assert client.get(f"/v1/reports/{tracking_id}").json()["status"] == "in_progress"
     assert client.patch(f"/v1/reports/{tracking_id}", json={"status": "lost"}).status_code == 422
     assert client.get("/v1/reports/99999994").status_code == 404
+
+
+def private(path: Path) -> bool:
+    """Readable and writable by the gateway's own user only."""
+    return path.stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("older_database", [False, True],
+                         ids=["new data dir", "a database an older version left readable by all"])
+def test_the_database_is_readable_by_the_gateway_user_only(
+    settings: Settings, tmp_path: Path, older_database: bool,
+) -> None:
+    """It holds every report: a named one's number and an anonymous one's words. Under a common umask (022) SQLite
+    made it, its write-ahead log and its shared-memory file readable by every account of the machine."""
+    data_dir = tmp_path / "var"
+    path = data_dir / "casestore.sqlite3"
+    previous = os.umask(0o022)
+    older = None
+    try:
+        if older_database:  # 0755 and 0644, its -wal and -shm still there (a process of it still running, or killed)
+            data_dir.mkdir(mode=0o755)
+            older = sqlite3.connect(path, isolation_level=None)
+            older.execute("PRAGMA journal_mode=WAL")
+            older.execute("CREATE TABLE kept (x)")
+            assert not private(path) and not private(path.with_name("casestore.sqlite3-wal"))
+        server = CaseStoreServer(port=settings.casestore.port, token=CASESTORE_TOKEN, path=path)
+        server.start()
+        try:
+            [tracking_id] = ids(1)
+            posted = httpx.post(f"{server.url}/v1/reports", json=envelope(tracking_id), headers=AUTH,
+                                verify=tls_context(), timeout=5)
+            assert posted.status_code == 201
+            files = sorted(p.name for p in data_dir.iterdir())
+            assert files == ["casestore.sqlite3", "casestore.sqlite3-shm", "casestore.sqlite3-wal"]
+            assert any(b"+6281234567890" in p.read_bytes() for p in data_dir.iterdir())  # the report was looked at
+            assert private(data_dir) and [name for name in files if not private(data_dir / name)] == []
+        finally:
+            server.stop()
+            server.store.close()
+    finally:
+        os.umask(previous)
+        if older is not None:
+            older.close()
