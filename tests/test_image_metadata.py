@@ -214,6 +214,20 @@ def test_a_photos_colour_profile_goes_as_the_gateways_own_or_not_at_all(
     assert strip_metadata(cleaned) == cleaned  # the gateway's profile is its own replacement
 
 
+def test_a_png_s_profile_is_read_once_however_many_iccp_chunks_it_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PNG has one iCCP at most: a second (or thousands, each a megabyte of zeros inflated from two kilobytes) is
+    never inflated, and goes."""
+    inflated: list[int] = []
+    inflate = image_metadata.inflated_profile
+    monkeypatch.setattr(image_metadata, "inflated_profile", lambda data: inflated.append(len(data)) or inflate(data))
+    bomb = png_chunk(b"iCCP", b"Budi\x00\x00" + zlib.compress(bytes(1 << 20), 9))
+    data = before_idat(png_with_icc(CALIBRATED_P3, b"Budi's iPhone"), *[bomb] * 50)
+    cleaned = strip_metadata(data)
+    assert len(inflated) == 1
+    assert [kind for kind, _ in png_chunks(cleaned)].count(b"iCCP") == 1
+    assert Image.open(io.BytesIO(cleaned)).info.get("icc_profile") == icc_profile_of(DISPLAY_P3)
+
+
 @pytest.mark.parametrize(("space", "published"), [(DISPLAY_P3, APPLE_DISPLAY_P3), (ADOBE_RGB, ADOBE_RGB_1998)])
 def test_the_gateways_own_profiles_are_the_standard_spaces_and_nothing_else(
         space: ColourSpace, published: tuple[tuple[float, float, float], ...]) -> None:

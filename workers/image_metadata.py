@@ -246,6 +246,7 @@ PNG_ICC_NAME = b"ICC profile"
 
 def _strip_png(data: bytes) -> bytes:
     kept = [PNG_SIGNATURE]
+    icc_read = False
     pos, end = len(PNG_SIGNATURE), len(data)
     while True:
         if pos + 8 > end:
@@ -267,8 +268,12 @@ def _strip_png(data: bytes) -> bytes:
             raise MetadataNotRemoved("malformed")  # a critical chunk no standard decoder reads (Apple's CgBI...)
         if critical or kind in PNG_KEPT or (kind == b"cHRM" and chunk in STANDARD_CHROMATICITIES):
             kept.append(data[pos:pos + 12 + length])
-        elif kind == b"iCCP" and (profile := replacement_profile(_png_icc_profile(chunk))) is not None:
-            kept.append(_png_chunk(b"iCCP", PNG_ICC_NAME + b"\x00\x00" + zlib.compress(profile, 9)))
+        elif kind == b"iCCP" and not icc_read:
+            # A PNG has one at most, and only the first is inflated: each is up to MAX_PROFILE_BYTES from about a
+            # thousandth of that, and a file of thousands would take the forward job's time. Any other goes.
+            icc_read = True
+            if (profile := replacement_profile(_png_icc_profile(chunk))) is not None:
+                kept.append(_png_chunk(b"iCCP", PNG_ICC_NAME + b"\x00\x00" + zlib.compress(profile, 9)))
         pos += 12 + length
         if kind == b"IEND":
             return b"".join(kept)  # what follows IEND is not the image
