@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -102,8 +103,7 @@ def matrix_colorants(profile: bytes) -> Matrix | None:
         if size < 20 or len(tag) < 20 or tag[:4] != b"XYZ ":
             return None
         columns.append(tuple(value / 65536 for value in struct.unpack(">3i", tag[8:20])))
-    return ((columns[0][0], columns[1][0], columns[2][0]), (columns[0][1], columns[1][1], columns[2][1]),
-            (columns[0][2], columns[1][2], columns[2][2]))
+    return _transposed(columns)
 
 
 def inflated_profile(compressed: bytes) -> bytes | None:
@@ -129,9 +129,7 @@ STANDARD_CHROMATICITIES = frozenset(png_chromaticities(space) for space in SPACE
 @cache
 def adapted_colorants(space: ColourSpace) -> Matrix:
     """The space's RGB to XYZ matrix, adapted to D50 (Bradford), as an ICC profile's rXYZ, gXYZ and bXYZ hold it."""
-    columns = [_xyz(*primary) for primary in space.primaries]
-    to_xyz = ((columns[0][0], columns[1][0], columns[2][0]), (columns[0][1], columns[1][1], columns[2][1]),
-              (columns[0][2], columns[1][2], columns[2][2]))
+    to_xyz = _transposed([_xyz(*primary) for primary in space.primaries])
     scale = _apply(_inverse(to_xyz), _xyz(*space.white))
     scaled = tuple(tuple(to_xyz[row][column] * scale[column] for column in range(3)) for row in range(3))
     return _multiply(_adaptation(space.white), scaled)
@@ -145,8 +143,8 @@ def icc_profile(space: ColourSpace) -> bytes:
     curve = (b"para" + bytes(4) + struct.pack(">HH", 0 if len(space.curve) == 1 else 3, 0)
              + b"".join(_s15(value) for value in space.curve))
     tags = [(b"desc", _text(space.name)), (b"cprt", _text("No copyright, use freely")), (b"wtpt", _xyz_tag(D50)),
-            *((name, _xyz_tag(tuple(colorants[row][column] for row in range(3))))
-              for column, name in enumerate((b"rXYZ", b"gXYZ", b"bXYZ"))),
+            *((name, _xyz_tag(column)) for name, column in zip((b"rXYZ", b"gXYZ", b"bXYZ"), _transposed(colorants),
+                                                                strict=True)),
             (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve),
             (b"chad", b"sf32" + bytes(4) + b"".join(_s15(value) for row in _adaptation(space.white) for value in row))]
     table, body, placed = bytearray(), bytearray(), {}
@@ -190,9 +188,13 @@ def _adaptation(white: tuple[float, float]) -> Matrix:
     return _multiply(_inverse(BRADFORD), _multiply(scale, BRADFORD))
 
 
+def _transposed(matrix: Sequence[tuple[float, ...]]) -> Matrix:
+    """Rows as columns: a profile holds a matrix's columns (rXYZ, gXYZ, bXYZ), the arithmetic its rows."""
+    return tuple(zip(*matrix, strict=True))
+
+
 def _apply(matrix: Matrix, vector: tuple[float, ...]) -> tuple[float, ...]:
-    return (sum(matrix[0][k] * vector[k] for k in range(3)), sum(matrix[1][k] * vector[k] for k in range(3)),
-            sum(matrix[2][k] * vector[k] for k in range(3)))
+    return tuple(sum(row[k] * vector[k] for k in range(3)) for row in matrix)
 
 
 def _multiply(left: Matrix, right: Matrix) -> Matrix:
