@@ -698,7 +698,8 @@ class HealthMonitor:
         return rules.model_copy(update=NO_SERVING_PROCESS) if channel in self.disabled else rules
 
     def read_signals(self, now: float) -> dict[str, ChannelSignals]:
-        """Every configured channel's signals, in one round trip."""
+        """Every configured channel's signals, in one round trip; a channel never seen before gets its `first_seen`
+        (the start of the process rule's grace), its one write."""
         pipe = self._redis.pipeline(transaction=False)
         for channel in self.rules.watched:
             key = SIGNALS_KEY.format(channel=channel)
@@ -752,7 +753,8 @@ class HealthMonitor:
 
     def evaluate_all(self, now: float | None = None) -> tuple[list[ChannelHealth], list[QueueStats],
                                                              dict[str, ChannelSignals]]:
-        """Every channel's health, read-only (the CLI uses this; `check` also records and logs changes)."""
+        """Every channel's health, recording nothing but when monitoring of a channel began (`read_signals`); `check`
+        also records states and logs changes."""
         now = self._clock() if now is None else now
         queues = self.queue_stats(now)
         signals = self.read_signals(now)
@@ -871,7 +873,7 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
             # Every counter this version shows: a snapshot an older gateway wrote lacks the newer ones.
             "counters": {**metrics.empty_counters(), **counters.get(health.channel, {})},
             "last_message_at": _clock(sig.last_message_at), "last_poll_ok_at": _clock(sig.last_poll_ok_at),
-            # The SMTP server or pollers processes receiving it (None: no such process ever beat for it).
+            # The processes receiving it (HTTP gateways, SMTP servers, pollers; None: none ever beat for it).
             "processes_alive": sig.processes_alive if sig.process_seen_at is not None else None,
             "process_last_seen_at": _clock(sig.process_seen_at),
             # Its poller's account, the process holding its lease (host:pid) and the time the lease has left;
