@@ -573,9 +573,9 @@ def quarantine_list() -> None:
     """Quarantined mail, oldest first: key, reason, size, when."""
     from channels.email.store import Quarantine
 
-    settings = _settings()
-    entries = Quarantine(settings.data_dir).list()
-    table = Table(title=f"Quarantined mail ({len(entries)}) in {settings.data_dir / 'email' / 'quarantine'}")
+    quarantine = Quarantine(_settings().data_dir)
+    entries = quarantine.list()
+    table = Table(title=f"Quarantined mail ({len(entries)}) in {quarantine.directory}")
     for column in ("key", "reason", "size", "quarantined at", "detail"):
         table.add_column(column)
     for entry in entries:

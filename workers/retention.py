@@ -48,6 +48,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from channels.email.reply import OUTBOX_FILE, outbox_dir
+from channels.email.store import QUARANTINE_DIR, QUARANTINED_FILE
 from gateway.attachments import ATTACHMENTS_DIR, is_provider_url
 from gateway.logs import get_logger
 from gateway.queues import ENVELOPE_KEY, readable_envelope
@@ -63,8 +64,6 @@ DAY_SECONDS = 86_400
 # The shortest retention: a copy without metadata is named by no envelope, and the forward job that wrote it reads it
 # back within its job timeout (minutes).
 MIN_RETENTION_SECONDS = DAY_SECONDS
-# channels/email/store.py keeps quarantined mail there.
-QUARANTINE_DIR = Path("email") / "quarantine"
 # How many keys one SCAN step asks Redis to look at, and so at most how many envelopes one MGET reads.
 SCAN_COUNT = 1000
 _ENVELOPE_PATTERN = ENVELOPE_KEY.format(tracking_id="*")
@@ -95,7 +94,7 @@ def own_temporary(item: re.Pattern[str]) -> re.Pattern[str]:
 
 
 # The .json first: then `email quarantine list` no longer shows the mail.
-QUARANTINED_MAIL = AgedFiles(re.compile(r"(?P<key>[0-9a-f]{64})\.(?:eml|json)"), _ANY_TEMPORARY, first=".json")
+QUARANTINED_MAIL = AgedFiles(QUARANTINED_FILE, _ANY_TEMPORARY, first=".json")
 QUARANTINED_SPOOL_RECORD = AgedFiles(QUARANTINED_RECORD, _ANY_TEMPORARY)
 OUTBOX_REPLY = AgedFiles(OUTBOX_FILE, own_temporary(OUTBOX_FILE))
 
@@ -257,7 +256,7 @@ def _purge_attachments(root: Path, named: frozenset[bytes], deadline: float, res
         for entry in _entries(Path(folder.path), result):
             name = entry.name
             content = _SHA256_NAME.fullmatch(name) is not None and name[:2] == folder.name
-            if not content and not (name.startswith(".") and name.endswith(TEMPORARY_SUFFIX)):
+            if not content and not _ANY_TEMPORARY.fullmatch(name):
                 continue
             stat = _stat(entry, result)
             if stat is None:

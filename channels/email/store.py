@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ from gateway.settings import EmailSettings
 from normalizer.envelope import Attachment
 
 QUARANTINE_DIR = "email/quarantine"
+# A quarantined mail's two files, `<sha256>.eml` and `<sha256>.json`; `key` is the mail (workers/retention.py
+# deletes both together).
+QUARANTINED_FILE = re.compile(r"(?P<key>[0-9a-f]{64})\.(?:eml|json)")
 EXECUTABLE_TYPES = frozenset({
     "application/x-msdownload", "application/x-msdos-program", "application/x-dosexec", "application/x-executable",
     "application/vnd.microsoft.portable-executable", "application/x-sh", "application/x-shellscript",
