@@ -239,11 +239,16 @@ def counted_reason(reason: str) -> str:
 
 
 def fetched_key(location: str) -> str:
-    return FETCHED_KEY.format(url_digest=hashlib.sha256(location.encode()).hexdigest())
+    return FETCHED_KEY.format(url_digest=_url_digest(location))
 
 
 def takers_key(location: str) -> str:
-    return TAKERS_KEY.format(url_digest=hashlib.sha256(location.encode()).hexdigest())
+    return TAKERS_KEY.format(url_digest=_url_digest(location))
+
+
+def _url_digest(location: str) -> str:
+    """A provider URL as its records are keyed: its sha256, the same length whatever the URL."""
+    return hashlib.sha256(location.encode()).hexdigest()
 
 
 def fetched_record(raw: bytes | None) -> Fetched | None:
