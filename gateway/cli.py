@@ -656,7 +656,6 @@ def status(
 ) -> None:
     """Every channel's state and why, the queues and the dead letters. Exit 2 when a channel is down, or when it
     cannot look: Redis unreachable, or a Redis that shows no sign of the deployment."""
-    import orjson
     from redis.exceptions import RedisError
 
     from gateway.embedded_redis import named_redis
@@ -681,7 +680,7 @@ def status(
         if not deployment_seen(redis, monitor.rules.watched, wait=DEPLOYMENT_WAIT_SECONDS):
             unknown = no_deployment_document(named_redis(redis, settings.data_dir, database=True), time.time())
             if as_json:
-                sys.stdout.write(orjson.dumps(unknown, option=orjson.OPT_INDENT_2).decode() + "\n")
+                _write_json(unknown)
             else:
                 console.print(f"[bold red]overall: UNKNOWN[/] {escape(unknown['reason'])}")
             raise typer.Exit(EXIT_DOWN)
@@ -690,18 +689,25 @@ def status(
         # The spool size is this data dir's: on the gateway's host, that of the gateways running there.
         down = monitor.redis_down(error)
         if as_json:
-            sys.stdout.write(orjson.dumps(down, option=orjson.OPT_INDENT_2).decode() + "\n")
+            _write_json(down)
         else:
             console.print(f"[bold red]overall: DOWN[/] {down['reason']}")
         raise typer.Exit(EXIT_DOWN) from None
     if as_json:
-        sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+        _write_json(document)
     else:
         _print_status(document)
     if document["overall"] == "down":
         raise typer.Exit(EXIT_DOWN)
     if strict and document["overall"] == "degraded":
         raise typer.Exit(EXIT_DEGRADED_STRICT)
+
+
+def _write_json(document: dict[str, Any]) -> None:
+    """A status document as `--json` gives it: the /v1/status document, indented, on stdout (not through rich)."""
+    import orjson
+
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 def _print_status(document: dict[str, Any]) -> None:
