@@ -422,9 +422,10 @@ def _report_files(settings: Settings, tracking_id: str):  # type: ignore[no-unty
 
 
 def _printable(text: str) -> str:
-    """Text from an envelope (a type the citizen's mail client declared) for the terminal: markup escaped, and any
-    character that is not printable (an escape sequence that moves the cursor or hides what follows, a direction
-    override) written as its code, so a file cannot make its row read "as sent" or hide a row."""
+    """Text from an envelope (a type the citizen's mail client declared) or as an operator typed it (a dead letter's
+    name), for the terminal: markup escaped, and any character that is not printable (an escape sequence that moves
+    the cursor or hides what follows, a direction override) written as its code, so a file cannot make its row read
+    "as sent" or hide a row."""
     return escape("".join(char if char.isprintable() else ascii(char)[1:-1] for char in text))
 
 
