@@ -228,6 +228,17 @@ def test_a_png_s_profile_is_read_once_however_many_iccp_chunks_it_has(monkeypatc
     assert Image.open(io.BytesIO(cleaned)).info.get("icc_profile") == icc_profile_of(DISPLAY_P3)
 
 
+def test_a_webp_keeps_one_profile_where_the_format_has_it_however_many_it_carries() -> None:
+    """WebP's ICCP comes once, right after VP8X: a second one (or one after the picture) became a second copy of the
+    gateway's profile, a file decoders may refuse."""
+    chunks = webp_chunks_of(webp_with_icc(CALIBRATED_P3))
+    icc = next(payload for kind, payload in chunks if kind == b"ICCP")
+    cleaned = strip_metadata(webp_of([*chunks[:2], (b"ICCP", icc), *chunks[2:], (b"ICCP", icc)]))
+    assert webp_chunks(cleaned).count(b"ICCP") == 1
+    assert webp_chunks(cleaned)[:2] == [b"VP8X", b"ICCP"]
+    assert Image.open(io.BytesIO(cleaned)).info.get("icc_profile") == icc_profile_of(DISPLAY_P3)
+
+
 @pytest.mark.parametrize(("space", "published"), [(DISPLAY_P3, APPLE_DISPLAY_P3), (ADOBE_RGB, ADOBE_RGB_1998)])
 def test_the_gateways_own_profiles_are_the_standard_spaces_and_nothing_else(
         space: ColourSpace, published: tuple[tuple[float, float, float], ...]) -> None:

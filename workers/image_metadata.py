@@ -311,8 +311,9 @@ def _strip_webp(data: bytes) -> bytes:
             chunks.append(chunk)
         elif not chunks[0].startswith(b"VP8X"):
             continue  # a simple (lossy or lossless) file is its one image chunk: nothing after it
-        elif kind == b"ICCP":
-            if (profile := replacement_profile(chunk[8:8 + int.from_bytes(chunk[4:8], "little")])) is not None:
+        elif kind == b"ICCP":  # one at most, right after VP8X: a later or second one goes
+            if len(chunks) == 1 and (profile := replacement_profile(
+                    chunk[8:8 + int.from_bytes(chunk[4:8], "little")])) is not None:
                 chunks.append(_riff_chunk(b"ICCP", profile))
         elif kind == b"ANMF":
             chunks.append(_webp_frame(chunk[8:8 + int.from_bytes(chunk[4:8], "little")]))
