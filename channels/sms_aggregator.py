@@ -23,6 +23,7 @@ from aiohttp import web
 from channels.base import InboundMessage, MessagePart, Outcome, WebhookAdapter, parse_form, verify_hmac_sha256
 from channels.sms_aggregator_send import DLR_PATH
 from gateway.errors import AuthenticationFailed, RejectedInput
+from gateway.ratelimit import request_source
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind, utc_now
 
@@ -169,8 +170,10 @@ class AggregatorSmsAdapter(WebhookAdapter):
 
     def authenticate(self, request: web.Request, body: bytes) -> None:
         if self._allowed:
+            # Behind a trusted proxy the peer is the proxy: the aggregator's address is the one the proxy wrote into
+            # ratelimit.source_header, as the rate limit reads it. Without that setting the header is not trusted.
             try:
-                remote = ipaddress.ip_address(request.remote or "")
+                remote = ipaddress.ip_address(request_source(request, self.settings.ratelimit.source_header))
             except ValueError:
                 remote = None
             if remote is None or not any(remote in network for network in self._allowed):

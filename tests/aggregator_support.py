@@ -54,13 +54,14 @@ def sign(body: bytes, secret: str = AGGREGATOR_SECRET) -> str:
 
 
 async def post_callback(client: httpx.AsyncClient, fields: Mapping[str, Any], *, as_json: bool = False,
-                        signature: str | None = "auto", path: str = AGGREGATOR_PATH) -> httpx.Response:
+                        signature: str | None = "auto", path: str = AGGREGATOR_PATH,
+                        headers: Mapping[str, str] | None = None) -> httpx.Response:
     """POST a callback the way the aggregator does: form-encoded (or JSON), signed over the raw body."""
     if as_json:
         body, content_type = orjson.dumps(dict(fields)), "application/json"
     else:
         body, content_type = urlencode(dict(fields)).encode(), "application/x-www-form-urlencoded"
-    headers = {"Content-Type": content_type}
+    headers = {"Content-Type": content_type, **(headers or {})}
     if signature == "auto":
         signature = sign(body)
     if signature is not None:

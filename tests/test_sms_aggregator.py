@@ -265,16 +265,30 @@ async def test_a_bad_signature_is_refused_and_nothing_is_queued(
 
 
 @pytest.mark.parametrize(
-    ("allowlist", "status"),
-    [("10.0.0.0/8,192.168.1.7", 403), ("127.0.0.1/32", 200), ("10.1.2.3,127.0.0.0/8", 200)],
-    ids=["not-listed", "listed-network", "listed-among-others"],
+    ("allowlist", "source_header", "forwarded_for", "status"),
+    [
+        pytest.param("10.0.0.0/8,192.168.1.7", "", None, 403, id="not-listed"),
+        pytest.param("127.0.0.1/32", "", None, 200, id="listed-network"),
+        pytest.param("10.1.2.3,127.0.0.0/8", "", None, 200, id="listed-among-others"),
+        # Behind a proxy the peer is the proxy; the aggregator's address is the one the proxy wrote.
+        pytest.param("203.0.113.0/24", "X-Forwarded-For", "198.51.100.1, 203.0.113.9", 200, id="proxy-listed"),
+        pytest.param("203.0.113.0/24", "X-Forwarded-For", "203.0.113.9, 198.51.100.1", 403, id="proxy-not-listed"),
+        pytest.param("203.0.113.0/24", "X-Forwarded-For", "not-an-address", 403, id="proxy-garbled"),
+        pytest.param("127.0.0.0/8", "X-Forwarded-For", "203.0.113.9", 403, id="proxy-its-own-address-is-not-enough"),
+        # Without a trusted proxy configured, a client naming an allowed address in the header gains nothing.
+        pytest.param("203.0.113.0/24", "", "203.0.113.9", 403, id="header-not-trusted"),
+    ],
 )
 async def test_the_source_allowlist(
-    test_env: Environment, redis: Redis, casestore: CaseStoreServer, allowlist: str, status: int
+    test_env: Environment, redis: Redis, casestore: CaseStoreServer, allowlist: str, source_header: str,
+    forwarded_for: str | None, status: int,
 ) -> None:
-    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_ALLOWLIST=allowlist)
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_ALLOWLIST=allowlist,
+                                   LAPOR_RATELIMIT_SOURCE_HEADER=source_header)
+    headers = {} if forwarded_for is None else {"X-Forwarded-For": forwarded_for}
     async with running_gateway(settings, redis) as gateway:
-        response = await post_callback(gateway.client, sms("081234567890", "LAPOR jalan rusak", "allow-1"))
+        response = await post_callback(gateway.client, sms("081234567890", "LAPOR jalan rusak", "allow-1"),
+                                       headers=headers)
     assert response.status_code == status
     if status == 403:
         assert response.json()["error"] == "source_not_allowed"
