@@ -19,7 +19,7 @@ from rich.table import Table
 
 from gateway.embedded_redis import embedded_redis_url
 from gateway.logs import configure_logging, get_logger, redact_fields, scrub
-from gateway.settings import Settings, SettingsError, load_settings
+from gateway.settings import Settings, SettingsError, load_settings, unknown_variables
 
 if TYPE_CHECKING:
     from workers.deadletters import DeadLetter, DeadLetters
@@ -31,6 +31,8 @@ deadletters_app = typer.Typer(help="List, inspect, requeue and purge dead letter
 app.add_typer(deadletters_app, name="deadletters")
 # Messages are not wrapped at the terminal width: paths, IDs and reasons stay whole, to copy and to grep.
 console = Console(soft_wrap=True)
+# Warnings about the configuration, apart from what a command prints (`status --json` stays one JSON document).
+errors = Console(stderr=True, soft_wrap=True)
 # Piped (to grep, a file, a cron mail) there is no terminal width to keep to: without a width rich squeezes tables
 # into 80 columns and cuts queue names and reasons short ("lapor-for…", "casesto…"). Tables take the width their
 # cells need instead (COLUMNS still sets one).
@@ -46,6 +48,9 @@ def _settings() -> Settings:
     except SettingsError as error:
         console.print(f"[red]configuration error:[/red] {error}")
         raise typer.Exit(2) from None
+    for name, close in unknown_variables():  # names only: a value may be a secret
+        errors.print(f"[yellow]warning:[/yellow] {name} is no setting and is ignored"
+                     + (f" (did you mean {close}?)" if close else ""))
     configure_logging(settings.logging.level)
     return settings
 

@@ -7,6 +7,7 @@ declare none, so a default cannot say one thing there and another here (a key mi
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
@@ -408,6 +409,19 @@ def _check_secrets(settings: Settings) -> None:
             + ", ".join(missing)
             + " (set them in the environment, disable the channel, or use LAPOR_PROFILE=development)"
         )
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None,
+                      config_dir: Path = CONFIG_DIR) -> list[tuple[str, str | None]]:
+    """`LAPOR_*` variables that name no setting, each with the closest one's name (or None). Such a variable is
+    ignored, so a misspelt override (`LAPOR_ATTACHMENTS_FETCH_BATCH_SECONDS` for `LAPOR_ATTACHMENTS_BATCH_SECONDS`,
+    `LAPOR_HTTP_HOSTS`) left the default in force without a word: the processes say so at start."""
+    environ = os.environ if environ is None else environ
+    raw = _read_toml(config_dir / "defaults.toml")
+    known = {env_name(section, key) for section, value in raw.items() if isinstance(value, dict) for key in value}
+    known |= {env_name(None, key) for key, value in raw.items() if not isinstance(value, dict)}
+    return [(name, next(iter(difflib.get_close_matches(name, known, n=1, cutoff=0.8)), None))
+            for name in sorted(environ) if name.startswith(ENV_PREFIX) and name not in known]
 
 
 def load_settings(environ: Mapping[str, str] | None = None, config_dir: Path = CONFIG_DIR) -> Settings:

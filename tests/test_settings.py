@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
 
-from gateway.settings import CONFIG_DIR, Settings, SettingsError, env_name, load_settings
+from gateway.settings import CONFIG_DIR, Settings, SettingsError, env_name, load_settings, unknown_variables
 
 PRODUCTION_SECRETS = {
     "LAPOR_TWILIO_AUTH_TOKEN": "t",
@@ -207,3 +211,31 @@ def test_every_setting_is_in_the_readme() -> None:
     keys += [(None, key) for key, value in raw.items() if not isinstance(value, dict)]
     missing = [f"{section}.{key}" if section else key for section, key in keys if not _documented(section, key, readme)]
     assert missing == []
+
+
+@pytest.mark.parametrize(("environ", "unknown"), [
+    pytest.param({"LAPOR_HTTP_HOST": "0.0.0.0", "REDIS_URL": "redis://x", "PATH": "/bin"}, [], id="all-known"),
+    pytest.param({"LAPOR_PROFILE": "development", "LAPOR_DATA_DIR": "/srv"}, [], id="top-level-keys"),
+    pytest.param({"LAPOR_HTTP_HOSTS": "0.0.0.0"}, [("LAPOR_HTTP_HOSTS", "LAPOR_HTTP_HOST")], id="plural"),
+    pytest.param({"LAPOR_ATTACHMENTS_FETCH_BATCH_SECONDS": "5"},
+                 [("LAPOR_ATTACHMENTS_FETCH_BATCH_SECONDS", "LAPOR_ATTACHMENTS_BATCH_SECONDS")],
+                 id="short-form-read-wrong"),
+    pytest.param({"LAPOR_TWILIO_TOKEN": "t"}, [("LAPOR_TWILIO_TOKEN", "LAPOR_TWILIO_AUTH_TOKEN")], id="secret"),
+    pytest.param({"LAPOR_SOMETHING_ELSE": "1"}, [("LAPOR_SOMETHING_ELSE", None)], id="nothing-close"),
+])
+def test_a_lapor_variable_that_names_no_setting_is_found(environ: dict[str, str],
+                                                         unknown: list[tuple[str, str | None]]) -> None:
+    """A misspelt override is ignored by load_settings: the default stayed in force without a word."""
+    assert unknown_variables(environ) == unknown
+
+
+def test_a_command_warns_of_a_misspelt_variable_on_stderr_and_keeps_its_output() -> None:
+    environ = {**os.environ, "LAPOR_PROFILE": "development", "LAPOR_HTTP_HOSTS": "0.0.0.0",
+               "LAPOR_WEBHOOK_SECRET": "value-never-shown", "REDIS_URL": "redis://127.0.0.1:1/0"}
+    done = subprocess.run([sys.executable, "-m", "gateway.cli", "status", "--json"], env=environ, cwd=CONFIG_DIR.parent,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2  # Redis unreachable
+    assert json.loads(done.stdout)["overall"] == "down"  # --json is still one document
+    assert "LAPOR_HTTP_HOSTS is no setting and is ignored (did you mean LAPOR_HTTP_HOST?)" in done.stderr
+    assert "LAPOR_WEBHOOK_SECRET is no setting" in done.stderr
+    assert "value-never-shown" not in done.stderr + done.stdout
