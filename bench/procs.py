@@ -162,6 +162,7 @@ def gateway_env(redis_url: str, casestore_port: int, gateway_port: int, data_dir
     return {
         "LAPOR_PROFILE": "production",
         "LAPOR_DATA_DIR": str(data_dir),
+        "LAPOR_EMAIL_OUTBOX_DIR": str(data_dir / "email" / "outbox"),  # production wants a way out for e-mail replies
         "REDIS_URL": redis_url,
         "LAPOR_HTTP_PORT": str(gateway_port),
         "LAPOR_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",

@@ -411,6 +411,18 @@ def _check_secrets(settings: Settings) -> None:
         )
 
 
+def _check_reply_routes(settings: Settings) -> None:
+    """In production an enabled e-mail channel needs a way out for its replies: without a relay they were written to
+    the outbox under the data dir, counted as sent, and no citizen got one. A pickup directory another mailer sends
+    from is a choice made by naming it (`email.outbox_dir`); the development profile's local outbox is its own."""
+    email = settings.email
+    if settings.profile == "production" and email.enabled and not email.relay_host and not email.outbox_dir:
+        raise SettingsError(
+            "e-mail replies have no way out: set LAPOR_EMAIL_RELAY_HOST (the SMTP relay they go through), or "
+            "LAPOR_EMAIL_OUTBOX_DIR (a pickup directory another mailer sends from), or LAPOR_EMAIL_ENABLED=false"
+        )
+
+
 def unknown_variables(environ: Mapping[str, str] | None = None,
                       config_dir: Path = CONFIG_DIR) -> list[tuple[str, str | None]]:
     """`LAPOR_*` variables that name no setting, each with the closest one's name (or None). Such a variable is
@@ -440,4 +452,5 @@ def load_settings(environ: Mapping[str, str] | None = None, config_dir: Path = C
         )
         raise SettingsError(f"invalid settings: {problems}") from None
     _check_secrets(settings)
+    _check_reply_routes(settings)
     return settings

@@ -165,6 +165,8 @@ def test_env(redis: Redis, redis_url: str, tmp_path: Path) -> TestEnvironment:
         {
             "LAPOR_PROFILE": "production",
             "LAPOR_DATA_DIR": str(tmp_path / "data"),
+            # Production wants a relay or a pickup directory for e-mail replies: the tests read them there.
+            "LAPOR_EMAIL_OUTBOX_DIR": str(tmp_path / "data" / "email" / "outbox"),
             "REDIS_URL": redis_url,
             "LAPOR_HTTP_PORT": str(gateway_port),
             "LAPOR_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",

@@ -21,6 +21,7 @@ PRODUCTION_SECRETS = {
     "LAPOR_PRIVACY_REPLY_HANDLE_SECRET": "p",
     "LAPOR_AGGREGATOR_SECRET": "a",
     "LAPOR_AGGREGATOR_SEND_URL": "http://aggregator.example/cgi-bin/sendsms",
+    "LAPOR_EMAIL_RELAY_HOST": "smtp.example",
 }
 
 
@@ -61,6 +62,22 @@ def test_production_refuses_to_start_without_a_secret_and_names_it(missing: str)
     environ = {k: v for k, v in PRODUCTION_SECRETS.items() if k != missing}
     with pytest.raises(SettingsError, match=missing):
         load_settings(environ)
+
+
+@pytest.mark.parametrize(("environ", "starts"), [
+    pytest.param({}, False, id="no-relay-no-outbox"),
+    pytest.param({"LAPOR_EMAIL_OUTBOX_DIR": "/srv/mail/pickup"}, True, id="a-pickup-directory-named"),
+    pytest.param({"LAPOR_EMAIL_ENABLED": "false"}, True, id="e-mail-off"),
+    pytest.param({"LAPOR_PROFILE": "development"}, True, id="development-local-outbox"),
+])
+def test_production_e_mail_needs_a_relay_or_a_named_pickup_directory(environ: dict[str, str], starts: bool) -> None:
+    """Without a relay the replies were written under the data dir and counted as sent: no citizen got one."""
+    without_relay = {k: v for k, v in PRODUCTION_SECRETS.items() if k != "LAPOR_EMAIL_RELAY_HOST"}
+    if starts:
+        load_settings({**without_relay, **environ})
+    else:
+        with pytest.raises(SettingsError, match=r"LAPOR_EMAIL_RELAY_HOST.*LAPOR_EMAIL_OUTBOX_DIR"):
+            load_settings({**without_relay, **environ})
 
 
 def test_a_disabled_channel_needs_no_secret() -> None:
