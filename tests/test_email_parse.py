@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
+import re
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from pathlib import Path
@@ -10,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
+from channels.email.html_text import _is_zero
 from channels.email.parse import (
     FORWARD_MARKER,
     MAX_ADDRESS_FIELD,
@@ -183,6 +186,11 @@ SEEN = "Jalan di depan SDN 3 berlubang."
                  '</td></tr></table>', "Jalan rusak.\n\nSejak Mei.", id="font-size-zero-row-of-sized-cells"),
     pytest.param('<span style="opacity:0">Pratinjau</span>' + ROADS, SEEN, id="opacity-zero"),
     pytest.param('<div hidden>Pratinjau</div>' + ROADS, SEEN, id="hidden-attribute"),
+    # A style value of 100 000 zeros that is no length: read in linear time (the quadratic pattern took minutes).
+    pytest.param('<span style="opacity:' + "0" * 100_000 + 'x">Pratinjau</span>' + ROADS, "Pratinjau\n\n" + SEEN,
+                 id="a-long-run-of-zeros-is-no-zero"),
+    pytest.param('<span style="font-size:' + "0" * 100_000 + 'px">Pratinjau</span>' + ROADS, SEEN,
+                 id="a-long-run-of-zeros-is-zero"),
     pytest.param('<style>.preheader { display:none !important; }</style><span class="preheader">Pratinjau</span>'
                  + ROADS, SEEN, id="class-of-the-mails-style"),
     pytest.param('<a href="https://lapor.go.id" style="mso-hide:all">Lihat foto</a>', "[Lihat foto](https://lapor.go.id)",
@@ -206,6 +214,15 @@ def test_an_html_only_mail_reads_as_its_reader_sees_it(html: str, expected: str)
     """What the mail hides (a preview, a preheader) is left out, what it shows stays; no `* * *`, `|` or `---|---`
     of html2text's Markdown, and no backslashes it adds to a numbered line."""
     assert parse_mail(html_mail(html)).text == expected
+
+
+def test_a_zero_length_is_told_as_the_quadratic_pattern_told_it() -> None:
+    """The linear pattern for a zero length (opacity, font-size, height) says what the earlier one said, for every
+    value up to five characters of its alphabet."""
+    earlier = re.compile(r"[+-]?0*\.?0+(px|pt|em|rem|ex|ch|%|vh|vw|cm|mm|in|pc)?")
+    for length in range(1, 6):
+        for value in map("".join, itertools.product("0.+-1px%", repeat=length)):
+            assert _is_zero(value) == bool(earlier.fullmatch(value)), value
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -28,7 +28,9 @@ from html2text.utils import element_style
 # Elements without content or end tag: never open.
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
                    "track", "wbr"})
-_ZERO = re.compile(r"[+-]?0*\.?0+(px|pt|em|rem|ex|ch|%|vh|vw|cm|mm|in|pc)?")
+# A zero length: "0", "0px", ".0em", "-0.00%". Linear in the value's length: "0*\.?0+" tried every split of a run of
+# zeros between its two quantifiers, time quadratic in a style value the mail may make as long as it likes.
+_ZERO = re.compile(r"[+-]?(?:0*\.)?0+(px|pt|em|rem|ex|ch|%|vh|vw|cm|mm|in|pc)?")
 # A private-use character between a row's cells while converting; no mail keeps one (they are removed first).
 _CELL = "\ue000"
 CELL_SEPARATOR = " · "
