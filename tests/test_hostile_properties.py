@@ -113,6 +113,17 @@ def test_the_keyword_grammar_reads_anything(text: str, shortest_id: int) -> None
         assert parsed.text
 
 
+# Long hostile texts, read in linear time: a mention may hold 25 000 characters (X's note_tweet), and each row took
+# minutes in an earlier, quadratic form of the grammar.
+@pytest.mark.parametrize(("text", "action", "kept"), [
+    pytest.param("CEK 1" + " ." * 150_000 + " x", Action.REPORT, "CEK 1" + " ." * 150_000 + " x",
+                 id="a-status-word-a-number-and-a-long-run-of-spaces-and-dots"),
+])
+def test_a_long_hostile_text_is_read_in_linear_time(text: str, action: Action, kept: str) -> None:
+    parsed = parse_text(text, load_grammar())
+    assert (parsed.action, parsed.text) == (action, kept)
+
+
 COURTESY = load_grammar().courtesy
 # Every word a courtesy may hold, as `_squeeze` leaves it: a word outside it is something more.
 COURTESY_WORDS = COURTESY.vocabulary
