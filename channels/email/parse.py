@@ -465,7 +465,7 @@ def _quote_start(lines: list[str], index: int) -> int:
     else:
         return 0
     attribution = " ".join(lines[index:index + span])
-    below = next((item for item in lines[index + span:] if item.strip()), "")
+    below = next((lines[i] for i in range(index + span, len(lines)) if lines[i].strip()), "")  # no copy of the rest
     return span if _ADDRESS.search(attribution) or below.lstrip().startswith(">") else 0
 
 
@@ -546,6 +546,7 @@ def trim_quoted(text: str, *, forwarded: bool = False) -> str:
     kept: list[str] = []
     forward: list[str] = []
     skip = 0
+    own_text = False  # whether `kept` holds a line of the citizen's own (not blank, not a ">" quote)
     for index, line in enumerate(lines):
         if line.strip() == FORWARD_MARKER or any(pattern.match(line) for pattern in _FORWARD_STARTS):
             forward = lines[index:]
@@ -558,11 +559,12 @@ def trim_quoted(text: str, *, forwarded: bool = False) -> str:
             if forwarded:
                 forward = lines[index:]
                 break
-            if any(item.strip() and not item.lstrip().startswith(">") for item in kept):
+            if own_text:
                 break
             skip = span - 1
             continue  # a bottom-posted reply: the quote comes first, the answer below it
         kept.append(line)
+        own_text = own_text or (bool(line.strip()) and not line.lstrip().startswith(">"))
     # Interleaved ">" lines are quotes too; a text that is only quotes keeps them.
     unquoted = [line for line in kept if not line.lstrip().startswith(">")]
     own = "\n".join(unquoted if any(line.strip() for line in unquoted) else kept)
