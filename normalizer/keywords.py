@@ -290,6 +290,15 @@ def _take_leading_word(text: str) -> tuple[str, str, bool]:
     return fold_word(match.group("word")), rest, separated
 
 
+def _leading_keyword(text: str, grammar: Grammar, explicit: bool) -> tuple[str, str] | None:
+    """(the word, the text after it) when the text opens with a flag word, or a kind word when no kind was given yet
+    (`explicit`), set apart from what follows; else None."""
+    word, after, separated = _take_leading_word(text)
+    if (separated or not after.strip()) and (word in grammar.flags or (word in grammar.kinds and not explicit)):
+        return word, after
+    return None
+
+
 def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | None:
     word, rest, separated = _take_leading_word(text)
     if not separated and not (word in grammar.status_words and _GLUED_ID.match(rest)):
@@ -515,16 +524,19 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     kind, explicit, flags, rest = ReportKind.COMPLAINT, False, set(), text
     # Leading words: at most one kind keyword and any number of flag words, in any order.
     while True:
-        word, after, separated = _take_leading_word(rest)
-        if not separated and after.strip():
+        taken = _leading_keyword(rest, grammar, explicit)
+        if taken is None and (explicit or flags):
+            # Our short code between them ("LAPOR 1708 ANONIM ..."), skipped when a keyword follows it. Missed, the
+            # ANONIM was the text's and the reporter's number went to the agency.
+            addressed = _without_our_address(rest, grammar)
+            taken = _leading_keyword(addressed, grammar, explicit) if addressed else None
+        if taken is None:
             break
+        word, rest = taken
         if word in grammar.kinds and not explicit:
-            kind, explicit, rest = grammar.kinds[word], True, after
-        elif word in grammar.flags:
-            flags.add(grammar.flags[word])
-            rest = after
+            kind, explicit = grammar.kinds[word], True
         else:
-            break
+            flags.add(grammar.flags[word])
     # Flags as hashtags anywhere.
     for match in _HASHTAG.finditer(rest):
         tag = fold_word(match.group("tag"))

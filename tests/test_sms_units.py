@@ -426,6 +426,31 @@ def test_a_flag_word_at_the_end_counts_like_one_at_the_start(text: str, body: st
         Action.REPORT, body, anonymous, confidential)
 
 
+@pytest.mark.parametrize(("text", "body", "kind", "anonymous", "confidential"), [
+    pytest.param("LAPOR 1708 ANONIM preman minta uang parkir", "preman minta uang parkir", "complaint", True, False,
+                 id="kind-short-code-flag"),
+    pytest.param("Lapor 1708, anonim: preman minta uang parkir", "preman minta uang parkir", "complaint", True, False,
+                 id="kind-short-code-flag-punctuated"),
+    pytest.param("ANONIM 1708 WBS camat terima suap", "camat terima suap", "whistleblowing", True, False,
+                 id="flag-short-code-kind"),
+    pytest.param("LAPOR @lapor1708 #rahasia camat terima suap", "camat terima suap", "complaint", False, True,
+                 id="kind-handle-hashtag-flag"),
+    pytest.param("LAPOR 1708 1708 ANONIM pungli", "pungli", "complaint", True, False, id="short-code-twice"),
+    # Our short code followed by the citizen's words stays theirs, as it does first ("1708 jalan rusak").
+    pytest.param("LAPOR 1708 jalan rusak", "1708 jalan rusak", "complaint", False, False, id="short-code-then-prose"),
+    pytest.param("ANONIM 1708 jalan rusak", "1708 jalan rusak", "complaint", True, False,
+                 id="flag-short-code-then-prose"),
+    pytest.param("LAPOR 1708", "", "complaint", False, False, id="kind-and-short-code-alone"),
+])
+def test_our_short_code_between_the_leading_keywords_is_skipped(text: str, body: str, kind: str, anonymous: bool,
+                                                                confidential: bool) -> None:
+    """"LAPOR 1708 ANONIM ...": the service's name as people write it, then the flag. Read as the text's first words,
+    the ANONIM was missed and the reporter's number reached the agency."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.text, parsed.kind.value, parsed.anonymous, parsed.confidential) == (
+        Action.REPORT, body, kind, anonymous, confidential)
+
+
 @pytest.mark.parametrize(
     ("text", "language"),
     [
