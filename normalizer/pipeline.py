@@ -67,9 +67,13 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
     grammar = grammar or load_grammar()
     text = clean_text(message.text)
     parsed = _parse(message, text, grammar, shortest_id)
-    if parsed.action in UNANSWERED and message.attachments:  # "terima kasih" and a photo: the photo is a report
-        parsed = replace(parsed, action=Action.REPORT)
     quoted = clean_text(message.quoted_text or "")
+    # A photo is something to report whatever the words beside it: thanks, "STOP", a greeting or a help word sent with
+    # one is its report ("Halo" and a photo of the road). So is a post quoted or answered with a greeting or a help word
+    # ("@lapor1708 tolong" under a complaint). A courtesy's text is the words as a report keeps them; help's, as typed.
+    if (message.attachments and parsed.action in (*UNANSWERED, Action.HELP)) or (
+            quoted and parsed.action is Action.HELP):
+        parsed = replace(parsed, action=Action.REPORT, text=text if parsed.action is Action.HELP else parsed.text)
     # "@lapor1708" alone under a complaint, or quoting one, asks us to take that post: a report, not a help request.
     if parsed.action in (Action.STATUS, Action.HELP, Action.BAD_TRACKING_ID, *UNANSWERED) or (
         parsed.action is Action.REPORT and not parsed.text and not message.attachments and not quoted

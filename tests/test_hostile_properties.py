@@ -73,6 +73,8 @@ def assert_accounted_for(message: InboundMessage, result: Normalized | None) -> 
         # (its text is kept whole).
         assert result.query.action not in (Action.COURTESY, Action.OPT_OUT, Action.OPT_IN) or not (
             message.attachments or message.channel is Channel.EMAIL)
+        # Nor is a photo answered with help: a greeting or a help word sent with one is its report.
+        assert result.query.action is not Action.HELP or not message.attachments
         return
     draft = result.draft
     assert draft is not None

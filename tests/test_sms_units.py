@@ -4,10 +4,12 @@ limiter, the grammar's edges."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from redis import Redis
 
+from channels.base import InboundMessage
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
 from channels.sms_aggregator import decode_payload, parse_timestamp, parse_udh
 from channels.sms_aggregator_send import reply_parts
@@ -15,7 +17,9 @@ from gateway.concat import GAP_MARKER, join_parts
 from gateway.errors import RejectedInput
 from gateway.replies import render, status_name
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id
+from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.keywords import Action, parse_text
+from normalizer.pipeline import normalize
 from normalizer.sender import normalize_msisdn
 from workers.reply import RateLimiter
 from workers.windows import count_in_window
@@ -650,3 +654,34 @@ def test_a_greeting_alone_is_answered_with_help(text: str, action: Action) -> No
     """"Halo", "P", "Assalamualaikum": citizens open so before saying what is wrong. Filed, each was an empty case and
     an acknowledgement saying a report was received; help tells them how to report."""
     assert parse_text(text).action is action
+
+
+PHOTO = Attachment(content_type="image/jpeg", location="https://api.twilio.com/2010-04-01/Accounts/AC1/Media/ME1")
+QUOTED_POST = "[Kutipan / Quoted] https://x.com/i/status/1860000000000000950\n> Jalan di depan SDN 3 berlubang"
+
+
+@pytest.mark.parametrize(("channel", "text", "attachments", "quoted", "expected"), [
+    pytest.param(Channel.SMS, "Halo", [PHOTO], None, "Halo", id="greeting-and-a-photo"),
+    pytest.param(Channel.SMS, "P", [PHOTO], None, "P", id="p-and-a-photo"),
+    pytest.param(Channel.SMS, "tolong", [PHOTO], None, "tolong", id="help-word-and-a-photo"),
+    pytest.param(Channel.SMS, "1708", [PHOTO], None, "1708", id="short-code-and-a-photo"),
+    pytest.param(Channel.SMS, "Terima kasih", [PHOTO], None, "Terima kasih", id="thanks-and-a-photo"),
+    pytest.param(Channel.TWITTER, "tolong", [], QUOTED_POST, f"tolong\n\n{QUOTED_POST}", id="help-word-quoting-a-post"),
+    pytest.param(Channel.TWITTER, "Halo min", [], QUOTED_POST, f"Halo min\n\n{QUOTED_POST}",
+                 id="greeting-quoting-a-post"),
+    pytest.param(Channel.SMS, "Halo", [], None, None, id="greeting-alone-is-help"),
+    pytest.param(Channel.TWITTER, "tolong", [], None, None, id="help-word-alone-is-help"),
+])
+def test_a_greeting_or_help_word_with_a_photo_or_a_quoted_post_is_a_report(
+        channel: Channel, text: str, attachments: list[Attachment], quoted: str | None, expected: str | None) -> None:
+    """A photo is something to report whatever the words beside it, and "@lapor1708 tolong" under a complaint asks us
+    to take that post: answered with help, the photo or the post was never filed."""
+    kind, address = (SenderKind.MSISDN, "+6281234567890") if channel is Channel.SMS else (SenderKind.X_USER, "123")
+    normalized = normalize(InboundMessage(
+        channel=channel, source="table", provider_message_id="SM1", sender_kind=kind, sender_address=address,
+        text=text, received_at=datetime(2026, 11, 22, tzinfo=UTC), attachments=attachments, quoted_text=quoted))
+    if expected is None:
+        assert normalized.query is not None and normalized.query.action is Action.HELP
+        return
+    assert normalized.draft is not None
+    assert (normalized.draft.text, len(normalized.draft.attachments)) == (expected, len(attachments))
