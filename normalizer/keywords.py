@@ -402,11 +402,12 @@ def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id:
     assert match.lastgroup is not None
     tracking_id = normalize_tracking_id(match.group(match.lastgroup))  # `\d` matches any script's digits
     language = match.lastgroup.split("_")[1]  # the language of our answer: the citizen's, when they asked
-    rest = (text[:match.start()] + " " + text[match.end():]).strip()
+    rest = " ".join(part for part in (text[:match.start()].strip(), text[match.end():].strip()) if part)
     words = [fold_word(word) for word in _TOKENS.findall(rest)]
     if all(word in grammar.forward_markers or word in grammar.addressed_to for word in words):
-        return ParsedText(action=Action.STATUS, text="", tracking_id=tracking_id, language=language)
-    return _parse_follow_up(f"{tracking_id} {rest.lstrip(_ID_CLOSE + _QUESTION)}", language, shortest_id)
+        rest = ""
+    # As the ID typed first: alone a status query, with words a follow-up, a check digit that fails a mistyped ID.
+    return _parse_follow_up(f"{tracking_id} {rest.lstrip(_ID_CLOSE + _QUESTION)}".rstrip(), language, shortest_id)
 
 
 # Our SMS answers that name a report (config/replies.toml), both languages.

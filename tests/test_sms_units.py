@@ -613,9 +613,15 @@ OTHER = format_tracking_id(7654321)
          "id"),
         # retyped on a keyboard of fullwidth digits: the same report
         (render("ack", "id", tracking_id=VALID.translate(FULLWIDTH)), Action.STATUS, VALID, "", "id"),
+        # retyped with a digit wrong: a mistyped ID, as typed alone, not a status query for a report that is none
+        (render("ack", "id", tracking_id=BAD), Action.BAD_TRACKING_ID, BAD, BAD, "id"),
+        # a forward's marker before it and words after: one space between them, as the citizen left it
+        ("Fwd: " + render("ack", "id", tracking_id=VALID) + " masih rusak", Action.FOLLOW_UP, VALID,
+         "Fwd: masih rusak", "id"),
     ],
     ids=["ack", "ack-en", "forwarded-duplicate", "forwarded-status", "follow-up-unknown", "follow-up-en", "folded",
-         "words-after", "words-before", "status-shape-with-own-words", "ack-fullwidth-digits"],
+         "words-after", "words-before", "status-shape-with-own-words", "ack-fullwidth-digits", "ack-mistyped-id",
+         "forward-marker-and-words"],
 )
 def test_our_own_answer_sent_back_points_at_its_report(text: str, action: Action, tracking_id: str | None,
                                                        body: str, language: str) -> None:
