@@ -37,15 +37,16 @@ class Action(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Courtesy:
-    """The `[courtesy]` table, its words squeezed (`_squeeze`). Phrases are word tuples, matched longest first."""
+class WordTable:
+    """A table of short messages made only of its words (`[courtesy]`, `[greeting]`, `[opt_out]`, `[opt_in]`), its
+    words squeezed (`_squeeze`). Phrases are word tuples, matched longest first."""
 
     phrases: frozenset[tuple[str, ...]] = frozenset()
     fillers: frozenset[str] = frozenset()
     names: frozenset[str] = frozenset()
     emoji: frozenset[str] = frozenset()
     longest_phrase: int = 0
-    # Every word a courtesy may hold (the phrases' words, fillers, names): a message with any other is none.
+    # Every word a message of the table may hold (the phrases' words, fillers, names): one with any other is none.
     vocabulary: frozenset[str] = frozenset()
 
 
@@ -58,13 +59,13 @@ class Grammar:
     english_markers: frozenset[str]
     indonesian_markers: frozenset[str]
     status_fillers: frozenset[str] = frozenset()
-    courtesy: Courtesy = Courtesy()
+    courtesy: WordTable = WordTable()
     # A greeting and nothing more ("Halo", "P", "tes"): answered with help. Same shape as `courtesy`, no emoji.
-    greeting: Courtesy = Courtesy()
+    greeting: WordTable = WordTable()
     # An opt-out word and nothing more ("STOP", "UNREG 1708"): left unfiled and unanswered. Phrases and our names.
-    opt_out: Courtesy = Courtesy()
+    opt_out: WordTable = WordTable()
     # An opt-in word and nothing more ("START", "YES 1708"): left unfiled and unanswered, as an opt-out is.
-    opt_in: Courtesy = Courtesy()
+    opt_in: WordTable = WordTable()
     # Our short code and handle typed before the message ("1708 CEK 12345678"), lowercased.
     addressed_to: frozenset[str] = frozenset()
     # Words around one of our answers sent back to us ("Fwd:", "Pesan diteruskan"), lowercased.
@@ -91,13 +92,13 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         raw = tomllib.load(handle)
     kinds = {word.lower(): ReportKind(kind) for kind, words in raw["kinds"].items() for word in words}
     flags = {word.lower(): flag for flag, words in raw["flags"].items() for word in words}
-    courtesy = _load_courtesy(raw.get("courtesy", {}))
+    courtesy = _load_word_table(raw.get("courtesy", {}))
     # A greeting may be surrounded by the courtesy's fillers and names ("Halo min", "Selamat pagi LAPOR").
-    greeting = _load_courtesy({**raw.get("courtesy", {}), "emoji": [], **raw.get("greeting", {})})
+    greeting = _load_word_table({**raw.get("courtesy", {}), "emoji": [], **raw.get("greeting", {})})
     # Only our names may stand around an opt-out word, no fillers: as narrow as the forms people send to stop SMS.
     names = raw.get("courtesy", {}).get("names", [])
-    opt_out = _load_courtesy({"names": names, **raw.get("opt_out", {})})
-    opt_in = _load_courtesy({"names": names, **raw.get("opt_in", {})})
+    opt_out = _load_word_table({"names": names, **raw.get("opt_out", {})})
+    opt_in = _load_word_table({"names": names, **raw.get("opt_in", {})})
     return Grammar(
         kinds=kinds,
         flags=flags,
@@ -116,12 +117,12 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
     )
 
 
-def _load_courtesy(table: dict[str, list[str]]) -> Courtesy:
+def _load_word_table(table: dict[str, list[str]]) -> WordTable:
     phrases = frozenset(tuple(_squeeze(word) for word in _TOKENS.findall(phrase.lower()))
                         for phrase in table.get("phrases", []))
     fillers = frozenset(_squeeze(word.lower()) for word in table.get("fillers", []))
     names = frozenset(_squeeze(word.lower()) for word in table.get("names", []))
-    return Courtesy(
+    return WordTable(
         phrases=phrases,
         fillers=fillers,
         names=names,
@@ -198,8 +199,8 @@ def detect_language(text: str, grammar: Grammar) -> str:
 
 @lru_cache(maxsize=4096)
 def _squeeze(word: str) -> str:
-    """The word with letters typed more than once taken once ("makasihhh" -> "makasih"). Cached: each message's
-    first word outside a table is squeezed by all four tables (courtesy, greeting, opt-out, opt-in)."""
+    """The word with letters typed more than once taken once ("makasihhh" -> "makasih"). Cached: a word not in the
+    tables as typed is squeezed by `_only_short_message_words` and again by each table then asked."""
     return _REPEATED_LETTER.sub(r"\1", word)
 
 
@@ -237,32 +238,32 @@ def _only_short_message_words(text: str, grammar: Grammar) -> bool:
     return True
 
 
-def _made_only_of(text: str, courtesy: Courtesy) -> bool:
+def _made_only_of(text: str, table: WordTable) -> bool:
     """Whether the text holds a phrase (or an emoji) of the table at least, and otherwise only its fillers and names,
     punctuation and emoji.
 
-    Every message a citizen sends is asked this: a report is known at its first word that the table does not hold,
-    before any phrase is looked for (squeezing a word costs a regex, so only a word not found as typed is)."""
+    Asked only of a text whose words are all in some table (`_only_short_message_words`); another table's word ends
+    it before any phrase is looked for (squeezing a word costs a regex, so only a word not found as typed is)."""
     squeezed: list[str] = []
     for match in _TOKENS.finditer(text):
         word = fold_word(match.group())
-        if word not in courtesy.vocabulary:
+        if word not in table.vocabulary:
             word = _squeeze(word)  # vocabulary words are squeezed: one found as typed has no letter twice
-            if word not in courtesy.vocabulary:
+            if word not in table.vocabulary:
                 return False
         squeezed.append(word)
     found, at = False, 0
     while at < len(squeezed):
-        longest = min(courtesy.longest_phrase, len(squeezed) - at)
-        length = next((n for n in range(longest, 0, -1) if tuple(squeezed[at:at + n]) in courtesy.phrases), 0)
+        longest = min(table.longest_phrase, len(squeezed) - at)
+        length = next((n for n in range(longest, 0, -1) if tuple(squeezed[at:at + n]) in table.phrases), 0)
         if length:
             found = True
-        elif squeezed[at] in courtesy.fillers or squeezed[at] in courtesy.names:
+        elif squeezed[at] in table.fillers or squeezed[at] in table.names:
             length = 1
         else:
             return False
         at += length
-    return found or any(ch in courtesy.emoji for ch in text)
+    return found or any(ch in table.emoji for ch in text)
 
 
 def _is_punctuation(text: str) -> bool:
@@ -281,7 +282,8 @@ def _without_our_address(text: str, grammar: Grammar) -> str | None:
 
 
 def _take_leading_word(text: str) -> tuple[str, str, bool]:
-    """(lowercased first word, the rest, whether it was followed by a separator or ended the text)."""
+    """(the first word folded as the tables hold it (`fold_word`), the rest, whether it was followed by a separator
+    or ended the text)."""
     match = _LEADING_WORD.match(text)
     if not match:
         return "", text, False
@@ -441,10 +443,11 @@ def _our_replies() -> re.Pattern[str]:
     return re.compile("|".join(alternatives), re.IGNORECASE)
 
 
-def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
+def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, short: bool) -> ParsedText | None:
     """What the text asks or adds to, when it is no new report: a greeting, a command, a Tracking ID (first, named,
-    or in one of our answers sent back), or any of these after our short code."""
-    if _only_short_message_words(text, grammar) and is_greeting(text, grammar):
+    or in one of our answers sent back), or any of these after our short code. `short`: the text's words are all in
+    the short-message tables (`_only_short_message_words`), so it may be a greeting."""
+    if short and is_greeting(text, grammar):
         return ParsedText(action=Action.HELP, text="", language=language)
     command = _parse_command(text, grammar, language) or _parse_follow_up(text, language, shortest_id)
     if command is None or command.action is Action.BAD_TRACKING_ID:
@@ -518,7 +521,7 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     unanswered = (None if not short else Action.COURTESY if is_courtesy(text, grammar)
                   else Action.OPT_OUT if is_opt_out(text, grammar) else Action.OPT_IN if is_opt_in(text, grammar)
                   else None)
-    command = None if unanswered else _parse_query(text, grammar, language, shortest_id)
+    command = None if unanswered else _parse_query(text, grammar, language, shortest_id, short)
     if command is not None:
         return command
 
