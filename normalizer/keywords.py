@@ -186,8 +186,8 @@ def detect_language(text: str, grammar: Grammar) -> str:
 
     One pass over the words (every SMS goes through this; two generator sums cost a third more)."""
     english = indonesian = 0
-    # An ASCII text is lowercased once, not word by word; any other is folded word by word, as lowercasing first
-    # may split a word ("İ" lowercases to "i" and a combining dot, which is no letter).
+    # An ASCII text is lowercased once, not word by word. Any other is folded word by word: folded whole, a letter
+    # whose fold is no letter ("İ" lowercases to "i" and a combining dot) cut its word in two ("İS" read as "i", "s").
     words = _WORDS.findall(text.lower()) if text.isascii() else [fold_word(word) for word in _WORDS.findall(text)]
     for word in words:
         if word in grammar.english_markers:
