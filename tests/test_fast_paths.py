@@ -376,9 +376,10 @@ def test_language_detection_in_one_pass_decides_as_before(words: list[str]) -> N
 
 
 def _is_courtesy_phrase_by_phrase(text: str) -> bool:
-    """The courtesy check as it was first written: every word squeezed, phrases looked for from the first word on."""
+    """The courtesy check as it was first written: every word squeezed, phrases looked for from the first word on
+    (each word folded as the grammar folds it: "ª" reads as "a")."""
     courtesy = load_grammar().courtesy
-    words = (_squeeze(match.group().lower()) for match in _TOKENS.finditer(text))
+    words = (_squeeze(fold_word(match.group())) for match in _TOKENS.finditer(text))  # read as the grammar reads
     window = list(islice(words, max(courtesy.longest_phrase, 1)))
     found = False
     while window:
