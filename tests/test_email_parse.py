@@ -26,6 +26,7 @@ from channels.email.parse import (
     parse_mail,
     trim_quoted,
 )
+from channels.email.prefixes import FORWARD_SUBJECT, FORWARD_WORDS, STACKED_PREFIXES
 from channels.email.store import executable_flags, store_attachments
 from gateway.errors import RejectedInput, TooLarge
 from gateway.settings import Settings
@@ -155,6 +156,49 @@ def test_a_forwarded_message_is_kept_whole(text: str, forwarded: bool, kept: str
     assert FORWARDED in trimmed
     assert trimmed.startswith(kept)
     assert "Kepala Desa" not in trimmed  # the forwarder's own signature still goes
+
+
+OUTLOOK_FORWARDED = "Petugas di pintu masuk Pelabuhan Merak meminta Rp 50.000 per truk tanpa karcis."
+
+
+@pytest.mark.parametrize(("prefix", "forward"), [
+    pytest.param("FW:", True, id="fw"),
+    pytest.param("Fwd:", True, id="fwd"),
+    pytest.param("WG:", True, id="wg-german"),
+    pytest.param("TR:", True, id="tr-french"),
+    pytest.param("TRS:", True, id="trs-indonesian"),
+    pytest.param("Terusan:", True, id="terusan-indonesian"),
+    # the forward prefixes the reply side knew and the parse did not
+    pytest.param("Fwd[2]:", True, id="fwd-counter-brackets"),
+    pytest.param("FW(3):", True, id="fw-counter-parentheses"),
+    pytest.param("FW\uff1a", True, id="fw-fullwidth-colon"),
+    pytest.param("RV:", True, id="rv-spanish"),
+    pytest.param("ENC:", True, id="enc-portuguese"),
+    pytest.param("VS:", True, id="vs-danish-norwegian"),
+    pytest.param("FW: RE:", True, id="forward-of-a-reply"),
+    # a reply's header block is quoted history
+    pytest.param("RE:", False, id="re"),
+    pytest.param("AW:", False, id="aw-german"),
+    pytest.param("SV:", False, id="sv-nordic"),
+    pytest.param("Antw:", False, id="antw-dutch"),
+    pytest.param("RES:", False, id="res-portuguese"),
+    pytest.param("Balas:", False, id="balas-indonesian"),
+    pytest.param("RE: FW:", False, id="reply-to-a-forward"),
+    pytest.param("", False, id="no-prefix"),
+])
+def test_a_forward_prefix_keeps_outlooks_forwarded_message(prefix: str, forward: bool) -> None:
+    """Outlook forwards inline below a header block, which in a reply starts the quoted history: the subject's first
+    prefix tells them apart, in every form the reply's subject knows (counters, fullwidth colon, other languages)."""
+    raw = fixture("outlook_forward_inline").replace(b"Subject: FW: Pungli", f"Subject: {prefix} Pungli".encode())
+    mail = parse_mail(raw)
+    assert mail.text.startswith("Diteruskan untuk ditindaklanjuti.")
+    assert (OUTLOOK_FORWARDED in mail.text) is forward
+
+
+@pytest.mark.parametrize("word", FORWARD_WORDS)
+def test_every_forward_prefix_is_also_stripped_from_our_replys_subject(word: str) -> None:
+    """One list read two ways: what the parse takes for a forward, the reply's subject drops."""
+    assert FORWARD_SUBJECT.match(f"{word.upper()}: Jalan") and STACKED_PREFIXES.sub("", f"{word}: Jalan") == "Jalan"
 
 
 def html_mail(html: str) -> bytes:

@@ -57,6 +57,7 @@ from workers.send_lease import SendInProgress, send_lease_key
     pytest.param("Re: [LAPOR #10000004] Re[2]: AW: Jalan rusak", "Jalan rusak", id="around-our-tag"),
     pytest.param("RE: Fwd: [LAPOR #10000004] [LAPOR #10000004] Jalan rusak", "Jalan rusak", id="tag-twice"),
     pytest.param("Re\uff1a Jalan rusak", "Jalan rusak", id="fullwidth-colon"),
+    pytest.param("RV\ufe55 ENC: Jalan rusak", "Jalan rusak", id="small-colon"),
     # a subject's own words stay
     pytest.param("Retribusi pasar: pungli", "Retribusi pasar: pungli", id="a-word-starting-re"),
     pytest.param("Trotoar rusak: Re: lama", "Trotoar rusak: Re: lama", id="a-prefix-inside"),

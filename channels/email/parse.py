@@ -28,6 +28,7 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from channels.email.html_text import html_to_text
+from channels.email.prefixes import FORWARD_SUBJECT
 from gateway.errors import GatewayError, RejectedInput, TooLarge
 
 # Declared charsets that mail clients use for something wider (WHATWG encoding rules).
@@ -475,8 +476,6 @@ _FORWARD_STARTS = [
     re.compile(r"^\s*-{2,}\s*(Forwarded message|Pesan terusan|Pesan yang diteruskan)\b[^-]*-{2,}\s*$", re.IGNORECASE),
     re.compile(r"^\s*(Begin forwarded message|Awal pesan yang diteruskan)\s*:\s*$", re.IGNORECASE),
 ]
-# A forward's subject (Fwd:, FW:, Outlook's Indonesian TRS:...): there a header block starts the forwarded message.
-FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|tr|trs|wg|terusan)\s*:", re.IGNORECASE)
 # The signature delimiter (RFC 3676 4.3): "-- ", dash dash space, alone on its line, as Gmail, Thunderbird, K-9 and
 # mutt write it (and html_text keeps it from an HTML signature). A line of "--" alone is the citizen's: a divider,
 # a dash typed on its own line, with the report below it.

@@ -20,6 +20,7 @@ from typing import Any
 import idna
 
 from channels.email.guards import SUBJECT_TAG
+from channels.email.prefixes import STACKED_PREFIXES
 from gateway.errors import PermanentError, RetryableError
 from gateway.private_files import write_atomically
 from gateway.replies import load_replies
@@ -30,11 +31,6 @@ from gateway.settings import Settings
 OUTBOX_FILE = re.compile(r"(?P<key>[0-9]{8}T[0-9]{6}Z-[0-9A-Za-z]+-[0-9a-f]{8})\.eml")
 REPLY_TEXTS = {"ack": "email_ack", "duplicate": "email_duplicate", "follow_up": "email_follow_up",
                "follow_up_unknown": "email_follow_up_unknown"}
-# The reply and forward prefixes mail clients put before a subject, stacked however deep, with or without a counter
-# ("Re[2]:", "RE(3):", "Re^2:"), and a fullwidth colon: Re/RE, Fwd/FW (English), AW/WG (German Outlook), SV/VS
-# (Nordic), Antw (Dutch), TR (French), RV/ENC/RES (Spanish, Portuguese), Balas/Bls/Trs/Terusan (Indonesian Outlook).
-_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|wg|sv|vs|antw|fw|fwd|tr|rv|enc|res|balas|bls|trs|terusan)\s*"
-                           r"(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:\uff1a]\s*)+", re.IGNORECASE)
 
 
 def our_message_id(tracking_id: str, domain: str) -> str:
@@ -47,7 +43,7 @@ def reply_subject(tracking_id: str, original: str) -> str:
     original = " ".join((original or "").split())
     if SUBJECT_TAG.search(original):
         original = SUBJECT_TAG.sub("", original)
-    original = _REPLY_PREFIX.sub("", original).strip()
+    original = STACKED_PREFIXES.sub("", original).strip()
     return f"[LAPOR #{tracking_id}] {original}".strip()
 
 

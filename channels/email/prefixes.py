@@ -1,0 +1,33 @@
+"""The reply and forward prefixes mail clients put before a subject: one list, read two ways.
+
+The parse asks whether a mail is a forward (its first prefix is a forward's: a header block in its body then starts the
+forwarded message, the report, and is kept); the reply strips every prefix stacked before our tag. Kept in one place
+so the two never disagree on what a prefix looks like.
+"""
+
+from __future__ import annotations
+
+import re
+
+from normalizer.text import with_compatibility_forms
+
+# Forward prefixes: Fwd/FW (English), WG (German Outlook), TR (French), RV (Spanish), ENC (Portuguese), VS (Danish and
+# Norwegian; Finnish writes VS for a reply, read as a forward: its quoted history is then kept, never a report lost),
+# Trs/Terusan (Indonesian Outlook).
+FORWARD_WORDS = ("fwd", "fw", "wg", "tr", "rv", "enc", "vs", "trs", "terusan")
+# Reply prefixes: Re, AW (German Outlook), SV (Nordic), Antw (Dutch), RES (Portuguese), Balas/Bls (Indonesian Outlook).
+REPLY_WORDS = ("re", "aw", "sv", "antw", "res", "balas", "bls")
+
+# A counter some clients add ("Re[2]:", "FW(3):", "Re^2:"), and the colon as a fullwidth keyboard types it too ("：").
+_COUNTER = r"(?:\[\d+\]|\(\d+\)|\^\d+)?"
+_COLON = "".join(map(re.escape, with_compatibility_forms(":")))
+
+
+def _one_prefix(words: tuple[str, ...]) -> str:
+    return rf"(?:{'|'.join(words)})\s*{_COUNTER}\s*[{_COLON}]\s*"
+
+
+# A subject that starts with a forward prefix ("Fwd: ...", "FW[2]: ...", "TRS：...").
+FORWARD_SUBJECT = re.compile(rf"^\s*{_one_prefix(FORWARD_WORDS)}", re.IGNORECASE)
+# The reply and forward prefixes before a subject, stacked however deep ("RE: AW: Fwd[2]: ...").
+STACKED_PREFIXES = re.compile(rf"^\s*(?:{_one_prefix(REPLY_WORDS + FORWARD_WORDS)})+", re.IGNORECASE)
