@@ -13,10 +13,14 @@ from gateway.tracking import MIN_LENGTH
 from normalizer.envelope import Channel, ReportDraft, Sender
 from normalizer.keywords import Action, Grammar, ParsedText, load_grammar, parse_text
 from normalizer.sender import normalize_sender
-from normalizer.text import clean_text
+from normalizer.text import clean_text, fold_word, with_compatibility_forms
 
 # Channels whose text carries the keyword grammar (mail has a subject and a body instead).
 GRAMMAR_CHANNELS = frozenset({Channel.SMS, Channel.TWITTER, Channel.INSTAGRAM})
+# A hashtag in a mail's body ("#anonim", "#rahasia"), read as the SMS grammar reads one: its "#" in any compatibility
+# form and its word through NFKC (`fold_word`), so a fullwidth keyboard's "＃ａｎｏｎｉｍ" asks for anonymity too.
+_HASH = with_compatibility_forms("#")
+_BODY_HASHTAG = re.compile(rf"(?<![\w{_HASH}])[{_HASH}]([^\W\d_]+)")
 
 
 # Queries left unanswered and unfiled: only thanks, only an opt-out word or only an opt-in word. The reason logged
@@ -53,8 +57,7 @@ def _parse(message: InboundMessage, text: str, grammar: Grammar, shortest_id: in
     # "#rahasia") or with a hashtag in the body.
     in_subject = parse_text(clean_text(message.subject or ""), grammar)
     in_body = parse_text(text, grammar)
-    body_flags = {grammar.flags[tag.lower()] for tag in re.findall(r"(?<![\w#])#([^\W\d_]+)", text)
-                  if tag.lower() in grammar.flags}
+    body_flags = {grammar.flags[tag] for tag in map(fold_word, _BODY_HASHTAG.findall(text)) if tag in grammar.flags}
     return ParsedText(action=Action.REPORT, text=text, language=in_body.language,
                       anonymous=in_subject.anonymous or "anonymous" in body_flags,
                       confidential=in_subject.confidential or "confidential" in body_flags)

@@ -28,11 +28,12 @@ from channels.email.reply import reply_body
 from channels.email.server import readable_size, refusal_text
 from channels.email.store import MAX_LISTED_ATTACHMENTS
 from gateway.intake import Intake
-from gateway.queues import ALL_QUEUES, queue, redis_connection
+from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, queue, redis_connection
 from gateway.replies import load_replies, render
 from gateway.settings import Settings, SettingsError
 from gateway.tracking import format_tracking_id
-from tests.conftest import TestEnvironment, free_port, log_events
+from tests.aggregator_support import drain
+from tests.conftest import CaseStoreServer, TestEnvironment, free_port, log_events
 from tests.email_support import (
     RECIPIENT,
     SmtpServerThread,
@@ -564,6 +565,11 @@ TAG_ROWS = [
     TagRow("never-issued", "Re: [LAPOR #{never_issued}] Drainase tersumbat", "never_issued", "new_report"),
     TagRow("never-issued-fullwidth-digits", "[LAPOR #{never_issued_fullwidth}] Drainase", "never_issued",
            "new_report"),
+    # the tag's "#" (and all of it) as a fullwidth keyboard types it, read through NFKC as the SMS grammar reads it
+    TagRow("subject-tag-fullwidth-hash", "Re: [LAPOR ＃{first}] Drainase tersumbat", "first", "follow_up"),
+    TagRow("subject-tag-all-fullwidth", "Re: ［ＬＡＰＯＲ ＃{first_fullwidth}］ Drainase tersumbat", "first",
+           "follow_up"),
+    TagRow("never-issued-fullwidth-hash", "[LAPOR ＃{never_issued}] Drainase", "never_issued", "new_report"),
     # Minted (leased to a gateway with the first report's block) but found nowhere: its report may still be in a
     # spool, so it stays a follow-up, made anonymous as its flags cannot be read.
     TagRow("issued-report-gone", "Re: [LAPOR #{issued_unused}] Drainase tersumbat", "issued_unused", "follow_up",
@@ -773,6 +779,47 @@ def test_an_answer_to_the_reply_to_an_anonymous_report_stays_anonymous(make_serv
     envelope = stored_envelope(redis, answer.tracking_id or "")
     assert envelope is not None and envelope["follow_up_of"] == first.tracking_id
     assert envelope["anonymous"] is True  # the reporter did not repeat ANONIM; the follow-up keeps it
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    """A mail asking for anonymity or confidentiality, and the flags its report reaches the case store with."""
+
+    id: str
+    subject: str
+    body: str
+    anonymous: bool = False
+    confidential: bool = False
+
+
+FLAG_ROWS = [
+    FlagRow("body-hashtag", "Pungli di kelurahan", "Petugas meminta uang. #anonim", anonymous=True),
+    # a fullwidth keyboard's hashtag (Chinese and Japanese phones), read through NFKC as the SMS grammar reads it
+    FlagRow("body-hashtag-fullwidth", "Pungli di kelurahan", "Petugas meminta uang. ＃ａｎｏｎｉｍ", anonymous=True),
+    FlagRow("body-fullwidth-hash", "Pungli di kelurahan", "＃anonim Petugas meminta uang.", anonymous=True),
+    FlagRow("body-small-hash-confidential", "Pungli di kelurahan", "Petugas meminta uang. ﹟RAHASIA",
+            confidential=True),
+    FlagRow("subject-hashtag-fullwidth", "Pungli di kelurahan ＃ａｎｏｎｉｍ", "Petugas meminta uang.", anonymous=True),
+    # a "#" inside a word is no hashtag, in any form
+    FlagRow("inside-a-word", "Pungli di kelurahan", "Petugas meminta uang. kode＃anonim"),
+]
+
+
+@pytest.mark.parametrize("row", FLAG_ROWS, ids=[row.id for row in FLAG_ROWS])
+def test_a_mails_flags_reach_the_case_store_in_any_form_of_the_hash(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, row: FlagRow) -> None:
+    """Through the real SMTP server and the forward worker: an anonymity asked for and missed sends the citizen's
+    address to the agency. The envelope keeps the subject and text as typed; only the reading is folded."""
+    server = make_server()
+    result = server.deliver(citizen_mail(subject=row.subject, body=row.body))
+    server.stop()  # its intake hands the report to the forward queue
+    assert result.tracking_id is not None
+    envelope = stored_envelope(redis, result.tracking_id)
+    assert envelope is not None and (envelope["subject"], envelope["text"]) == (row.subject, row.body)
+    drain(server.settings, (FORWARD_QUEUE,))
+    [report] = casestore.reports()
+    assert (report["anonymous"], report["confidential"]) == (row.anonymous, row.confidential)
+    assert (report["sender"]["kind"] == "reply_handle") is row.anonymous  # type: ignore[index]
 
 
 @pytest.mark.parametrize(("env", "reported"), [

@@ -17,12 +17,23 @@ from prometheus_client import Counter
 from channels.email.parse import ParsedMail, header_text, message_ids
 from gateway.settings import EmailSettings
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id
+from normalizer.text import with_compatibility_forms
 
 SUPPRESSED = Counter("lapor_email_suppressed_total", "Mail neither reported nor answered, by loop-guard reason.",
                      ["reason"])
 BOUNCES = Counter("lapor_email_bounces_total", "Bounces of our replies recorded against their report.", ["action"])
 
-SUBJECT_TAG = re.compile(r"\[LAPOR\s*#\s*(\d{6,14})\]", re.IGNORECASE)
+
+def _any_form(char: str) -> str:
+    """A class of `char` and its compatibility forms (`with_compatibility_forms`)."""
+    return f"[{re.escape(with_compatibility_forms(char))}]"
+
+
+# `[LAPOR #<id>]`, read as the SMS grammar reads a fullwidth keyboard's text (NFKC): `[LAPOR ＃<id>]`,
+# `［ＬＡＰＯＲ　＃１００００００４］` name the report as the ASCII tag does (`\d`: any script's digits, `\s`: the
+# ideographic space too).
+SUBJECT_TAG = re.compile(rf"{_any_form('[')}\s*{''.join(map(_any_form, 'LAPOR'))}\s*{_any_form('#')}\s*(\d{{6,14}})"
+                         rf"{_any_form(']')}", re.IGNORECASE)
 OUR_MESSAGE_ID = re.compile(r"^lapor-(\d{6,14})-[0-9a-f]+@(.+)$", re.IGNORECASE)
 # "auto_reply" is what vacation responders (and our own replies) set when they set no Auto-Submitted.
 BULK_PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply"})
@@ -106,7 +117,7 @@ def follow_up_of(mail: ParsedMail, settings: EmailSettings) -> str | None:
     """The report this mail continues: `[LAPOR #<id>]` in the subject, or one of our replies referenced."""
     match = SUBJECT_TAG.search(mail.subject)
     if match and is_valid_tracking_id(match.group(1)):
-        return normalize_tracking_id(match.group(1))  # `\d` matches any script's digits: `[LAPOR #１０...]` too
+        return normalize_tracking_id(match.group(1))
     for reference in [*mail.in_reply_to, *reversed(mail.references)]:
         tracking_id = our_tracking_id(reference, settings)
         if tracking_id:
