@@ -63,10 +63,12 @@ UNKNOWN_PARENT_FLAGS = (True, False)
 def as_new_report(draft: ReportDraft) -> ReportDraft:
     """A follow-up to an ID no gateway ever minted, filed as a report of its own: the ID it named stays at the start
     of its text, as the citizen typed it. A mail keeps its text as written: it named the ID in its subject (which
-    the report keeps) or in its headers, not in its text."""
+    the report keeps) or in its headers, not in its text. A photo sent with the ID alone has no text: the ID is its
+    text then."""
     if draft.channel is Channel.EMAIL:
         return draft.model_copy(update={"follow_up_of": None})
-    return draft.model_copy(update={"follow_up_of": None, "text": f"{draft.follow_up_of} {draft.text}"})
+    text = f"{draft.follow_up_of} {draft.text}" if draft.text else str(draft.follow_up_of)
+    return draft.model_copy(update={"follow_up_of": None, "text": text})
 
 
 def resolve_follow_up_now(redis: Redis, draft: ReportDraft, id_range: tuple[int, int] = (0, 0),

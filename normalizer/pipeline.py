@@ -74,9 +74,12 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
     # A photo is something to report whatever the words beside it: thanks, "STOP", a greeting or a help word sent with
     # one is its report ("Halo" and a photo of the road). So is a post quoted or answered with a greeting or a help word
     # ("@lapor1708 tolong" under a complaint). A courtesy's text is the words as a report keeps them; help's, as typed.
+    # A status query with a photo adds it to that report; with a mistyped ID, it is a report of its own.
     if (message.attachments and parsed.action in (*UNANSWERED, Action.HELP)) or (
             quoted and parsed.action is Action.HELP):
         parsed = replace(parsed, action=Action.REPORT, text=text if parsed.action is Action.HELP else parsed.text)
+    elif message.attachments and parsed.action in (Action.STATUS, Action.BAD_TRACKING_ID):
+        parsed = _photo_with_a_tracking_id(parsed, text)
     # "@lapor1708" alone under a complaint, or quoting one, asks us to take that post: a report, not a help request.
     if parsed.action in (Action.STATUS, Action.HELP, Action.BAD_TRACKING_ID, *UNANSWERED) or (
         parsed.action is Action.REPORT and not parsed.text and not message.attachments and not quoted
@@ -95,6 +98,23 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
         fields = ",".join(sorted({".".join(str(p) for p in item["loc"]) for item in error.errors()}))
         raise RejectedInput(f"message does not fit the envelope: {fields}", reason="bad_field") from None
     return Normalized(draft=draft, language=parsed.language)
+
+
+def _photo_with_a_tracking_id(parsed: ParsedText, text: str) -> ParsedText:
+    """A status query sent with a photo ("12345678", "CEK 12345678" and a picture): answered with the status only,
+    the photo was never filed. It is the citizen's evidence for that report: a follow-up of it, with the photo and no
+    words (the ID is `follow_up_of`; the status words add nothing), which keeps the report's privacy flags and is
+    answered as a follow-up is (gateway/followups.py).
+
+    With a mistyped ID (its check digit fails, or too short: "CEK 12345672", "CEK 12345") no report can be named, and
+    the mistyped-ID answer alone loses the photo. So it is a new report of the photo, the words as typed (the number
+    tells the agency which report it may belong to), answered with its own Tracking ID. Made anonymous:
+    it was meant for a report whose flags cannot be read, and an open report carrying a number one digit off an
+    anonymous report's ID could name its reporter there; as a follow-up whose report cannot be found is made
+    anonymous (`UNKNOWN_PARENT_FLAGS`), privacy first. The gateway still keeps the sender, so the reply reaches them."""
+    if parsed.action is Action.STATUS:
+        return replace(parsed, action=Action.FOLLOW_UP, text="")
+    return replace(parsed, action=Action.REPORT, text=text, tracking_id=None, anonymous=True)
 
 
 def _draft(message: InboundMessage, parsed: ParsedText, sender: Sender) -> ReportDraft:

@@ -73,8 +73,9 @@ def assert_accounted_for(message: InboundMessage, result: Normalized | None) -> 
         # (its text is kept whole).
         assert result.query.action not in (Action.COURTESY, Action.OPT_OUT, Action.OPT_IN) or not (
             message.attachments or message.channel is Channel.EMAIL)
-        # Nor is a photo answered with help: a greeting or a help word sent with one is its report.
-        assert result.query.action is not Action.HELP or not message.attachments
+        # Nor is a photo answered at all, with help or with a status only: a greeting or a help word sent with one is
+        # its report, a Tracking ID with one a follow-up of that report (a mistyped one, a report of its own).
+        assert not message.attachments
         return
     draft = result.draft
     assert draft is not None
@@ -220,18 +221,23 @@ def inbound_messages(draw: st.DrawFn) -> InboundMessage:
     )
 
 
-def _thanks(channel: Channel, sender_kind: SenderKind, sender: str, **fields: object) -> InboundMessage:
+def _message(channel: Channel, sender_kind: SenderKind, sender: str, text: str = "Terima kasih \U0001f44d",
+            **fields: object) -> InboundMessage:
     return InboundMessage(channel=channel, source="property", provider_message_id="SM1", sender_kind=sender_kind,
-                          sender_address=sender, text="Terima kasih \U0001f44d",
+                          sender_address=sender, text=text,
                           received_at=datetime(2026, 11, 22, tzinfo=UTC), **fields)  # type: ignore[arg-type]
 
 
 @BOUNDED
 @given(inbound_messages())
-@example(_thanks(Channel.SMS, SenderKind.MSISDN, "+6281234567890"))
-@example(_thanks(Channel.SMS, SenderKind.MSISDN, "+6281234567890", attachments=[
+@example(_message(Channel.SMS, SenderKind.MSISDN, "+6281234567890"))
+@example(_message(Channel.SMS, SenderKind.MSISDN, "+6281234567890", attachments=[
     Attachment(content_type="image/jpeg", location="https://example.net/m/1")]))
-@example(_thanks(Channel.EMAIL, SenderKind.EMAIL, "warga@example.net", subject="Re: LAPOR #10000009"))
+@example(_message(Channel.EMAIL, SenderKind.EMAIL, "warga@example.net", subject="Re: LAPOR #10000009"))
+@example(_message(Channel.SMS, SenderKind.MSISDN, "+6281234567890", text="CEK 10000009", attachments=[
+    Attachment(content_type="image/jpeg", location="https://example.net/m/1")]))
+@example(_message(Channel.TWITTER, SenderKind.X_USER, "1234567890", text="10000008", attachments=[
+    Attachment(content_type="image/jpeg", location="https://example.net/m/1")]))
 def test_the_normalizer_answers_every_message_with_a_draft_a_query_or_a_typed_rejection(
         message: InboundMessage) -> None:
     assert_accounted_for(message, normalize_or_reject(message))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -24,7 +25,7 @@ from gateway.replies import render
 from gateway.settings import Settings
 from gateway.spool import Spool
 from gateway.tls import tls_context
-from gateway.tracking import is_valid_tracking_id
+from gateway.tracking import format_tracking_id, is_valid_tracking_id
 from tests.conftest import (
     TWILIO_TOKEN,
     CaseStoreServer,
@@ -271,6 +272,61 @@ async def test_a_courtesy_sent_with_a_photo_is_a_report(gateway: GatewayServer, 
     assert reply == render("ack", "id", tracking_id=tracking_id)
     stored = orjson.loads(redis.get(envelope_key(tracking_id)))
     assert (stored["text"], len(stored["attachments"])) == ("Terima kasih", 1)
+
+
+@dataclass(frozen=True)
+class PhotoWithId:
+    """An MMS naming a Tracking ID, sent after the citizen's anonymous report. In `body`, `reply_fields` and `text`:
+    {parent} is that report's ID, {mistyped} it with its check digit wrong, {never} an ID no gateway minted, {new}
+    the Tracking ID the MMS was filed under."""
+
+    id: str
+    body: str
+    reply: str  # the key in config/replies.toml
+    reply_fields: dict[str, str]
+    text: str  # the text filed with the photo
+    follow_up_of: str | None
+    anonymous: bool
+
+
+PHOTO_WITH_ID_ROWS = [
+    PhotoWithId("id-alone", "{parent}", "follow_up", {"follow_up_of": "{parent}"}, "", "{parent}", True),
+    PhotoWithId("cek-id", "CEK {parent}", "follow_up", {"follow_up_of": "{parent}"}, "", "{parent}", True),
+    PhotoWithId("named-id", "Nomor lacak: {parent}", "follow_up", {"follow_up_of": "{parent}"}, "", "{parent}",
+                True),
+    PhotoWithId("cek-mistyped-id", "CEK {mistyped}", "ack", {"tracking_id": "{new}"}, "CEK {mistyped}", None, True),
+    PhotoWithId("mistyped-id-alone", "{mistyped}", "ack", {"tracking_id": "{new}"}, "{mistyped}", None, True),
+    PhotoWithId("cek-too-short", "CEK 12345", "ack", {"tracking_id": "{new}"}, "CEK 12345", None, True),
+    PhotoWithId("cek-id-never-minted", "CEK {never}", "follow_up_unknown",
+                {"follow_up_of": "{never}", "tracking_id": "{new}"}, "{never}", None, False),
+]
+
+
+@pytest.mark.parametrize("row", PHOTO_WITH_ID_ROWS, ids=lambda row: row.id)
+async def test_a_tracking_id_sent_with_a_photo_files_the_photo(
+        gateway: GatewayServer, redis: Redis, row: PhotoWithId) -> None:
+    """"12345678" or "CEK 12345678" with a picture was answered with the status and the picture never filed: the
+    evidence lost. It is a follow-up of that report (its anonymity kept) answered as one; with a mistyped ID, whose
+    report cannot be named, a report of its own with the words as typed, anonymous (normalizer/pipeline.py)."""
+    sender = "+6281355556666"
+    ack = await gateway.post_twilio(gateway.twilio_form(Body="ANONIM pungli di loket samsat", From=sender,
+                                                        MessageSid="SM" + "a" * 32))
+    parent = tracking_id_in(twiml_message(ack.text))
+    ids = {"parent": parent, "mistyped": parent[:-1] + str((int(parent[-1]) + 1) % 10),
+           "never": format_tracking_id(7_777_777)}
+    sid = "MM" + "b" * 32
+    media_url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'1' * 32}/Messages/{sid}/Media/ME{'3' * 32}"
+    form = gateway.twilio_form(Body=row.body.format(**ids), From=sender, MessageSid=sid, SmsMessageSid=sid,
+                               SmsSid=sid, NumMedia="1", MediaUrl0=media_url, MediaContentType0="image/jpeg")
+    reply = twiml_message((await gateway.post_twilio(form)).text)
+    (filed,) = [e for key in redis.scan_iter("lapor:envelope:*")
+                if (e := orjson.loads(redis.get(key)))["tracking_id"] != parent]
+    ids["new"] = filed["tracking_id"]
+    assert reply == render(row.reply, "id", **{k: v.format(**ids) for k, v in row.reply_fields.items()})
+    assert [a["location"] for a in filed["attachments"]] == [media_url]
+    expected_parent = row.follow_up_of.format(**ids) if row.follow_up_of else None
+    assert (filed["text"], filed["follow_up_of"], filed["anonymous"]) == (
+        row.text.format(**ids), expected_parent, row.anonymous)
 
 
 async def test_two_gateway_processes_share_one_port_with_reuse_port(

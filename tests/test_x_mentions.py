@@ -942,6 +942,37 @@ def test_a_follow_up_mention_to_an_anonymous_report_stays_anonymous(
     assert follow_up["anonymous"] is True and follow_up["text"] == "kejadian lagi hari ini"
 
 
+@pytest.mark.parametrize(("text", "reply_key", "filed"), [
+    pytest.param("@lapor1708 {parent}", "social_follow_up", {"text": "", "follow_up_of": "{parent}"}, id="id-alone"),
+    pytest.param("@lapor1708 CEK {parent}", "social_follow_up", {"text": "", "follow_up_of": "{parent}"},
+                 id="cek-id"),
+    pytest.param("@lapor1708 CEK {mistyped}", "social_ack", {"text": "CEK {mistyped}", "follow_up_of": None},
+                 id="cek-mistyped-id"),
+])
+def test_a_mention_naming_a_tracking_id_with_a_photo_files_the_photo(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, text: str, reply_key: str,
+    filed: dict[str, str | None],
+) -> None:
+    """"@lapor1708 12345678" with a photo was answered with the status only, the photo never filed. It adds the
+    photo to that report (anonymous as the report is), or, with a mistyped ID, files it as a report of its own with
+    the words as typed, anonymous: the report it was meant for cannot be named."""
+    fake.state.add_tweet("@lapor1708 #anonim pungli di loket samsat")
+    poller = make_poller(settings, redis, intake)
+    poller.poll_once()
+    (parent,) = envelopes(redis)
+    ids = {"parent": parent["tracking_id"],
+           "mistyped": parent["tracking_id"][:-1] + str((int(parent["tracking_id"][-1]) + 1) % 10)}
+    tweet = fake.state.add_tweet(text.format(**ids), media=[{"type": "photo"}])
+    poller.poll_once()
+    (report,) = [e for e in envelopes(redis) if e["tracking_id"] != parent["tracking_id"]]
+    expected = {name: value.format(**ids) if value is not None else None for name, value in filed.items()}
+    assert {name: report[name] for name in expected} == expected
+    assert report["anonymous"] is True
+    assert [a["location"] for a in report["attachments"]] == [f"https://pbs.twimg.com/media/3_{tweet['id']}0.jpg"]
+    reply_for = report["follow_up_of"] or report["tracking_id"]
+    assert reply_jobs(redis)[-1] == ("twitter", {"tweet_id": tweet["id"]}, reply_key, reply_for, "id")
+
+
 # -- posts a mention quotes or answers ------------------------------------------------------------------------------
 QUOTED_MARK = ("[Kutipan post lain di X, bukan tulisan pelapor / "
                "Quoted from another post on X, not the reporter's words]")
