@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pydantic import ValidationError
 
 from channels.base import InboundMessage
+from channels.email.prefixes import STACKED_PREFIXES
 from gateway.errors import RejectedInput
 from gateway.tracking import MIN_LENGTH
 from normalizer.envelope import Channel, ReportDraft, Sender
@@ -54,8 +55,9 @@ def _parse(message: InboundMessage, text: str, grammar: Grammar, shortest_id: in
     if message.channel in GRAMMAR_CHANNELS:
         return parse_text(text, grammar, shortest_id=shortest_id)
     # Mail keeps its text whole; the citizen asks for anonymity or confidentiality in the subject ("ANONIM: ...",
-    # "#rahasia") or with a hashtag in the body.
-    in_subject = parse_text(clean_text(message.subject or ""), grammar)
+    # "#rahasia") or with a hashtag in the body. The subject is read past the reply and forward prefixes a client put
+    # before it ("Fwd: ANONIM pungli", the citizen's own mail sent on): read with them, the flag was missed.
+    in_subject = parse_text(clean_text(STACKED_PREFIXES.sub("", message.subject or "")), grammar)
     in_body = parse_text(text, grammar)
     body_flags = {grammar.flags[tag] for tag in map(fold_word, _BODY_HASHTAG.findall(text)) if tag in grammar.flags}
     return ParsedText(action=Action.REPORT, text=text, language=in_body.language,

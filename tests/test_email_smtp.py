@@ -800,6 +800,11 @@ FLAG_ROWS = [
     FlagRow("body-small-hash-confidential", "Pungli di kelurahan", "Petugas meminta uang. ﹟RAHASIA",
             confidential=True),
     FlagRow("subject-hashtag-fullwidth", "Pungli di kelurahan ＃ａｎｏｎｉｍ", "Petugas meminta uang.", anonymous=True),
+    # the flag after the prefixes a client put before the subject: the citizen's own mail sent on, or an answer
+    FlagRow("subject-flag-after-forward-prefix", "Fwd: ANONIM pungli di kelurahan", "Petugas meminta uang.",
+            anonymous=True),
+    FlagRow("subject-flag-after-stacked-prefixes", "RE: FW[2]： RAHASIA pungli", "Petugas meminta uang.",
+            confidential=True),
     # a "#" inside a word is no hashtag, in any form
     FlagRow("inside-a-word", "Pungli di kelurahan", "Petugas meminta uang. kode＃anonim"),
 ]
