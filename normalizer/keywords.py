@@ -314,7 +314,8 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
             # A bare "CEK", or "CEK laporan saya": the citizen needs to know how to ask.
             return ParsedText(action=Action.HELP, text="", language=language)
         if is_valid_tracking_id(candidate):
-            return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language)
+            return ParsedText(action=Action.STATUS, text=_words_after_status_id(after_fillers), tracking_id=candidate,
+                              language=language)
         if looks_like_tracking_id(candidate) or _ONLY_A_NUMBER.fullmatch(after_fillers):
             # A number too short or too long for an ID and nothing else ("CEK 12345"): a status query with the
             # number mistyped, not a complaint of its own.
@@ -328,6 +329,23 @@ def _status_candidate(rest: str) -> str:
     if digits is not None:
         return _id_in(digits)[0]
     return normalize_tracking_id(rest.strip().split()[0]) if rest.strip() else ""
+
+
+# What closes an ID a status command named ("CEK (12345678) foto", "CEK *12345678*: foto").
+_STATUS_ID_CLOSE = _ID_CLOSE + with_compatibility_forms("\"'*)>]}") + "»”’"
+
+
+def _words_after_status_id(rest: str) -> str:
+    """The citizen's words after a status command's ID ("CEK 12345678 foto jalannya"): a status query answers
+    without them, but sent with a photo they describe it and go with it to the report (normalizer/pipeline.py)."""
+    digits = _LEADING_ID.match(rest)
+    if digits is not None:
+        after = rest[_id_in(digits)[2]:]
+    else:
+        words = rest.strip().split(maxsplit=1)
+        after = words[1] if len(words) > 1 else ""
+    after = after.lstrip(_STATUS_ID_CLOSE).strip()
+    return "" if _is_punctuation(after) else after
 
 
 def _id_in(digits: re.Match[str]) -> tuple[str, str, int]:

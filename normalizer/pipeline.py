@@ -104,8 +104,9 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
 
 def _photo_with_a_tracking_id(parsed: ParsedText, text: str) -> ParsedText:
     """A status query sent with a photo ("12345678", "CEK 12345678" and a picture): answered with the status only,
-    the photo was never filed. It is the citizen's evidence for that report: a follow-up of it, with the photo and no
-    words (the ID is `follow_up_of`; the status words add nothing), which keeps the report's privacy flags and is
+    the photo was never filed. It is the citizen's evidence for that report: a follow-up of it, with the photo and the
+    words typed after the ID ("CEK 12345678 lubangnya makin besar"; none for the ID alone: it is `follow_up_of`, and
+    the status words add nothing), which keeps the report's privacy flags and is
     answered as a follow-up is (gateway/followups.py).
 
     With a mistyped ID (its check digit fails, or too short: "CEK 12345672", "CEK 12345") no report can be named, and
@@ -115,7 +116,7 @@ def _photo_with_a_tracking_id(parsed: ParsedText, text: str) -> ParsedText:
     anonymous report's ID could name its reporter there; as a follow-up whose report cannot be found is made
     anonymous (`UNKNOWN_PARENT_FLAGS`), privacy first. The gateway still keeps the sender, so the reply reaches them."""
     if parsed.action is Action.STATUS:
-        return replace(parsed, action=Action.FOLLOW_UP, text="")
+        return replace(parsed, action=Action.FOLLOW_UP)
     return replace(parsed, action=Action.REPORT, text=text, tracking_id=None, anonymous=True)
 
 

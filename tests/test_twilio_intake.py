@@ -292,6 +292,11 @@ class PhotoWithId:
 PHOTO_WITH_ID_ROWS = [
     PhotoWithId("id-alone", "{parent}", "follow_up", {"follow_up_of": "{parent}"}, "", "{parent}", True),
     PhotoWithId("cek-id", "CEK {parent}", "follow_up", {"follow_up_of": "{parent}"}, "", "{parent}", True),
+    # the words after the ID describe the photo: they go with it
+    PhotoWithId("cek-id-words", "CEK {parent} lubangnya makin besar", "follow_up", {"follow_up_of": "{parent}"},
+                "lubangnya makin besar", "{parent}", True),
+    PhotoWithId("cek-bracketed-id-words", "CEK ({parent}): lubangnya makin besar", "follow_up",
+                {"follow_up_of": "{parent}"}, "lubangnya makin besar", "{parent}", True),
     PhotoWithId("named-id", "Nomor lacak: {parent}", "follow_up", {"follow_up_of": "{parent}"}, "", "{parent}",
                 True),
     PhotoWithId("cek-mistyped-id", "CEK {mistyped}", "ack", {"tracking_id": "{new}"}, "CEK {mistyped}", None, True),
