@@ -201,6 +201,18 @@ def test_every_forward_prefix_is_also_stripped_from_our_replys_subject(word: str
     assert FORWARD_SUBJECT.match(f"{word.upper()}: Jalan") and STACKED_PREFIXES.sub("", f"{word}: Jalan") == "Jalan"
 
 
+@pytest.mark.parametrize(("subject", "stripped"), [
+    pytest.param("Fwd" + " " * 100_000 + "Jalan", "Fwd" + " " * 100_000 + "Jalan", id="no-colon-after-the-run"),
+    pytest.param("Re:" + " " * 100_000 + "Jalan", "Jalan", id="a-run-after-the-colon"),
+    pytest.param("RE" + " " * 100_000 + "[2] : Jalan", "Jalan", id="a-run-before-the-counter"),
+])
+def test_a_long_run_of_spaces_in_a_subject_is_read_in_linear_time(subject: str, stripped: str) -> None:
+    """A prefix's spaces before its counter and before its colon were two adjacent runs: "Fwd" and 100 000 spaces
+    took a minute, every split of the run tried. The normalizer reads every mail's subject past its prefixes."""
+    assert STACKED_PREFIXES.sub("", subject) == stripped
+    assert bool(FORWARD_SUBJECT.match(subject)) is False
+
+
 def html_mail(html: str) -> bytes:
     """An HTML-only mail, as Outlook, web forms and some webmail send them."""
     return ("From: Warga <warga@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject: Laporan\r\nMIME-Version: 1.0\r\n"
