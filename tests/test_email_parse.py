@@ -240,6 +240,11 @@ SEEN = "Jalan di depan SDN 3 berlubang."
     pytest.param('<table role="presentation"><tr><td style="font-size:0px"><div style="display:inline-block;'
                  'font-size:14px">Jalan rusak.</div><div style="display:inline-block;font-size:14px">Sejak Mei.</div>'
                  '</td></tr></table>', "Jalan rusak.\n\nSejak Mei.", id="font-size-zero-row-of-sized-cells"),
+    pytest.param('<table><tr><td style="font-size:0"><font size="2">Jalan rusak.</font></td></tr><tr><td style="font-size:0">'
+                 '<font size="+1">Sejak Mei.</font></td></tr></table>', "Jalan rusak.\nSejak Mei.", id="font-size-zero-cell-of-a-font-size"),
+    # All of it hidden by a size we do not read (a tag selector of its <style>): read whole, not left empty.
+    pytest.param('<style>td div { font-size:14px }</style><table><tr><td style="font-size:0"><div>Jalan rusak.</div>'
+                 '</td></tr></table>', "Jalan rusak.", id="all-hidden-is-read-whole"),
     pytest.param('<span style="opacity:0">Pratinjau</span>' + ROADS, SEEN, id="opacity-zero"),
     pytest.param('<div hidden>Pratinjau</div>' + ROADS, SEEN, id="hidden-attribute"),
     # A style value of 100 000 zeros that is no length: read in linear time (the quadratic pattern took minutes).

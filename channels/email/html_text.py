@@ -8,7 +8,8 @@ html2text writes Markdown; a case-store reader should see the mail as its reader
   put a preview ("preheader") there, padded with invisible characters, and responsive layouts set `font-size:0`
   on a row whose cells set their own size again, which stay. `mso-hide:all` hides only from Outlook, which reads
   the `<!--[if mso]>` copy html2text never sees: it stays. A hidden element left open to the end of its parent
-  hides nothing (the mail is read again without hiding): a tag left open must never cost the citizen's words.
+  hides nothing (the mail is read again without hiding): a tag left open must never cost the citizen's words; nor
+  does a mail all of whose text would be hidden. `<font size="3">` sets a size again as a style's `font-size` does.
 - a rule (<hr>) is a blank line, not `* * *`;
 - a table row is a line, its cells set apart by ` · ` (empty spacer cells dropped), with no `|` or `---|---`;
 - Markdown's escapes (`1\\.`, `\\-`, `\\+` at a line's start, a doubled backslash) are undone, and so is the
@@ -113,6 +114,8 @@ class _MailHtml(html2text.HTML2Text):
         parent = self.open[-1] if self.open else _Open("", False, True, True)
         visibility = _value(style, "visibility")
         size = _value(style, "font-size")
+        if not size and tag == "font" and (attrs.get("size") or "").strip().lstrip("+-")[:1].isdigit():
+            size = "medium"  # <font size="3">, and "+1" too (HTML reads it as 3 + 1, whatever the parent's size)
         opened = _Open(tag, _hides_all_inside(style, attrs),
                        parent.visible if not visibility else visibility not in ("hidden", "collapse"),
                        parent.sized if not size else not _is_zero(size))
@@ -167,6 +170,8 @@ def _tidy_line(line: str) -> str:
 def html_to_text(html: str) -> str:
     """The text a person reads in an HTML mail part (see the module's docstring)."""
     text, left_open = _convert(html, hide=True)
-    if left_open:
+    if left_open or not text.strip():
+        # Nothing left: a mail showing its reader nothing was not sent to hide itself; a size or a style we do not
+        # read (a tag selector, a media query) must not cost the citizen's words.
         text, _ = _convert(html, hide=False)
     return _BLANK_LINES.sub("\n\n", "\n".join(_tidy_line(line) for line in text.split("\n"))).strip()
