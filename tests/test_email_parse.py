@@ -240,8 +240,12 @@ SEEN = "Jalan di depan SDN 3 berlubang."
     pytest.param('<table role="presentation"><tr><td style="font-size:0px"><div style="display:inline-block;'
                  'font-size:14px">Jalan rusak.</div><div style="display:inline-block;font-size:14px">Sejak Mei.</div>'
                  '</td></tr></table>', "Jalan rusak.\n\nSejak Mei.", id="font-size-zero-row-of-sized-cells"),
-    pytest.param('<table><tr><td style="font-size:0"><font size="2">Jalan rusak.</font></td></tr><tr><td style="font-size:0">'
-                 '<font size="+1">Sejak Mei.</font></td></tr></table>', "Jalan rusak.\nSejak Mei.", id="font-size-zero-cell-of-a-font-size"),
+    pytest.param('<table><tr><td style="font-size:0"><font size="2">Jalan rusak.</font></td></tr>'
+                 '<tr><td style="font-size:0"><font size="+1">Sejak Mei.</font></td></tr></table>',
+                 "Jalan rusak.\nSejak Mei.", id="font-size-zero-cell-of-a-font-size"),
+    pytest.param('<table><tr><td>Nama</td><td style="font-size:0"><span style="font-size:14px">Budi</span></td>'
+                 '<td style="display:none">Pratinjau</td><td>RT 03</td></tr></table>', "Nama · Budi · RT 03",
+                 id="a-cell-of-font-size-zero-is-set-apart"),
     # All of it hidden by a size we do not read (a tag selector of its <style>): read whole, not left empty.
     pytest.param('<style>td div { font-size:14px }</style><table><tr><td style="font-size:0"><div>Jalan rusak.</div>'
                  '</td></tr></table>', "Jalan rusak.", id="all-hidden-is-read-whole"),

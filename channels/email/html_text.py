@@ -105,7 +105,9 @@ class _MailHtml(html2text.HTML2Text):
             self.cells[-1] = 0
         elif tag in ("td", "th") and start and self.cells:
             if self.cells[-1]:
-                self.o(_CELL)
+                # Whatever the cell hides: a cell of font-size:0 showing a sized text ("Nama", "Budi") would join
+                # its words to the last cell's. An empty cell between two is dropped with its separator.
+                super().o(_CELL)
             self.cells[-1] += 1
         super().handle_tag(tag, attrs, start)
 
