@@ -55,14 +55,16 @@ def _parse(message: InboundMessage, text: str, grammar: Grammar, shortest_id: in
     if message.channel in GRAMMAR_CHANNELS:
         return parse_text(text, grammar, shortest_id=shortest_id)
     # Mail keeps its text whole; the citizen asks for anonymity or confidentiality in the subject ("ANONIM: ...",
-    # "#rahasia") or with a hashtag in the body. The subject is read past the reply and forward prefixes a client put
-    # before it ("Fwd: ANONIM pungli", the citizen's own mail sent on): read with them, the flag was missed.
+    # "#rahasia"), with a hashtag in the body, or with the flag word opening or closing the body as the SMS help
+    # teaches ("ANONIM" above the words, "... Terima kasih. ANONIM"): missed, their address went to the agency. The
+    # subject is read past the reply and forward prefixes a client put before it ("Fwd: ANONIM pungli", the citizen's
+    # own mail sent on): read with them, the flag was missed.
     in_subject = parse_text(clean_text(STACKED_PREFIXES.sub("", message.subject or "")), grammar)
     in_body = parse_text(text, grammar)
     body_flags = {grammar.flags[tag] for tag in map(fold_word, _BODY_HASHTAG.findall(text)) if tag in grammar.flags}
     return ParsedText(action=Action.REPORT, text=text, language=in_body.language,
-                      anonymous=in_subject.anonymous or "anonymous" in body_flags,
-                      confidential=in_subject.confidential or "confidential" in body_flags)
+                      anonymous=in_subject.anonymous or in_body.anonymous or "anonymous" in body_flags,
+                      confidential=in_subject.confidential or in_body.confidential or "confidential" in body_flags)
 
 
 def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_id: int = MIN_LENGTH,

@@ -805,6 +805,11 @@ FLAG_ROWS = [
             anonymous=True),
     FlagRow("subject-flag-after-stacked-prefixes", "RE: FW[2]： RAHASIA pungli", "Petugas meminta uang.",
             confidential=True),
+    # the flag word opening or closing the body, as the SMS help teaches ("Tambah ANONIM")
+    FlagRow("body-opens-with-the-flag", "Pungli di kelurahan", "ANONIM\nPetugas meminta uang.", anonymous=True),
+    FlagRow("body-closes-with-the-flag", "Pungli di kelurahan", "Petugas meminta uang. Terima kasih.\nRAHASIA",
+            confidential=True),
+    FlagRow("flag-word-inside-the-body-is-prose", "Pungli di kelurahan", "Dia menulis surat anonim ke camat kemarin."),
     # a "#" inside a word is no hashtag, in any form
     FlagRow("inside-a-word", "Pungli di kelurahan", "Petugas meminta uang. kode＃anonim"),
 ]
