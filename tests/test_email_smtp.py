@@ -632,10 +632,16 @@ def test_the_reply_to_a_mail_naming_a_report_never_issued_says_so_in_both_langua
     assert english.startswith("no report 1000000001 was found; your mail was filed as a new report")
 
 
-def test_a_tag_with_a_wrong_check_digit_is_a_new_report(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+def test_a_tag_with_a_wrong_check_digit_is_a_new_anonymous_report(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    """Its subject names a report one typo away, maybe the citizen's own anonymous one: filed open, the citizen's
+    address would stand beside that ID in the case store."""
     server = make_server()
     result = server.deliver(citizen_mail(subject="Re: [LAPOR #10000058] Jalan"))
-    assert stored_envelope(redis, result.tracking_id or "")["follow_up_of"] is None  # type: ignore[index]
+    envelope = stored_envelope(redis, result.tracking_id or "")
+    assert envelope is not None
+    assert (envelope["follow_up_of"], envelope["anonymous"]) == (None, True)
+    plain = server.deliver(citizen_mail(subject="Re: [LAPOR] Jalan", message_id=make_msgid(domain="example.net")))
+    assert stored_envelope(redis, plain.tracking_id or "")["anonymous"] is False  # type: ignore[index]
 
 
 @pytest.mark.parametrize(

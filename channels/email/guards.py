@@ -125,6 +125,13 @@ def follow_up_of(mail: ParsedMail, settings: EmailSettings) -> str | None:
     return None
 
 
+def names_a_mistyped_report(mail: ParsedMail) -> bool:
+    """Whether the subject's `[LAPOR #<id>]` names an ID whose check digit fails: a report one typo away, which may
+    be the citizen's own anonymous one."""
+    match = SUBJECT_TAG.search(mail.subject)
+    return bool(match) and not is_valid_tracking_id(match.group(1))
+
+
 # RFC 3464 2.3.3 and 2.3.4. What a mail claims beyond these is kept out of metric labels and the report's record
 # (it can be anything: a number, an address, a new series per mail).
 DSN_ACTIONS = frozenset({"failed", "delayed", "delivered", "relayed", "expanded"})

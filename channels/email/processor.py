@@ -22,7 +22,15 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from channels.base import InboundMessage
-from channels.email.guards import BOUNCES, SUPPRESSED, Bounce, bounce_of_our_reply, follow_up_of, loop_reason
+from channels.email.guards import (
+    BOUNCES,
+    SUPPRESSED,
+    Bounce,
+    bounce_of_our_reply,
+    follow_up_of,
+    loop_reason,
+    names_a_mistyped_report,
+)
 from channels.email.parse import ParsedMail, TooComplex, parse_mail
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
 from gateway import metrics
@@ -192,6 +200,11 @@ class MailProcessor:
                                            draft.model_copy(update={"follow_up_of": parent}),
                                            self.settings.intake.id_range)
             unknown_parent = parent if unknown else None
+        elif names_a_mistyped_report(mail) and not draft.anonymous:
+            # A new report whose subject names an ID one typo from a report (maybe the citizen's own anonymous one):
+            # filed open, it would put their address beside it. Privacy first, as a mistyped ID with a photo by SMS.
+            draft = draft.model_copy(update={"anonymous": True})
+            log.info("message.made_anonymous", reason="mistyped_report_tag")
         receipt = await self.intake.submit(draft)
         bind_message_context(tracking_id=receipt.tracking_id)
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
