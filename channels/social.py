@@ -244,6 +244,8 @@ class MentionIntake:
         drafts = []
         # Per draft: its message, its language, and the ID it named when that was never minted (a new report then).
         draft_messages: list[tuple[InboundMessage, str, str | None]] = []
+        # Per draft: whether it is a photo filed as a new report because the ID named with it was mistyped.
+        mistyped: list[bool] = []
         # (source, label) of the mentions that were refused or were queries, counted once the batch is taken.
         refused: list[tuple[str, str]] = []
         queries: list[tuple[str, str]] = []
@@ -277,12 +279,13 @@ class MentionIntake:
                 unknown_parent = parent if unknown else None
             drafts.append(draft)
             draft_messages.append((message, normalized.language, unknown_parent))
+            mistyped.append(normalized.mistyped_id is not None)
             threads.append(threaded is not None)
         receipts = self._intake.commit(drafts) if drafts else []
         for source in {message.source for message in messages}:
             self._signals.message_received(source)
-        for draft, (message, language, unknown_parent), receipt, threaded in zip(
-                drafts, draft_messages, receipts, threads, strict=True):
+        for draft, (message, language, unknown_parent), receipt, threaded, named_a_mistyped_id in zip(
+                drafts, draft_messages, receipts, threads, mistyped, strict=True):
             bind_message_context(channel=message.source, tracking_id=receipt.tracking_id)
             if unknown_parent:
                 log.info("message.follow_up_unknown", reason="no_such_report", follow_up_of=unknown_parent)
@@ -293,6 +296,8 @@ class MentionIntake:
                 jobs.append(self._job(message, "social_follow_up", draft.follow_up_of, language))
             elif unknown_parent:
                 jobs.append(self._job(message, "social_follow_up_unknown", receipt.tracking_id, language))
+            elif named_a_mistyped_id:
+                jobs.append(self._job(message, "social_bad_tracking_id_photo", receipt.tracking_id, language))
             else:
                 jobs.append(self._job(message, "social_ack", receipt.tracking_id, language))
         queued = self._queue_replies(jobs)

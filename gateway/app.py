@@ -152,6 +152,9 @@ class Gateway:
         elif unknown_report and not repeated_text:
             reply = render("follow_up_unknown", normalized.language, follow_up_of=unknown_report,
                            tracking_id=receipt.tracking_id)
+        elif normalized.mistyped_id and not repeated_text:
+            reply = render("bad_tracking_id_photo", normalized.language, typed_id=normalized.mistyped_id,
+                           tracking_id=receipt.tracking_id)
         else:
             reply = render("duplicate" if repeated_text else "ack", normalized.language,
                            tracking_id=receipt.tracking_id)

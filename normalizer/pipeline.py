@@ -44,11 +44,14 @@ class Query:
 
 @dataclass(frozen=True, slots=True)
 class Normalized:
-    """The pipeline's result: exactly one of `draft` (a report or follow-up) and `query` is set."""
+    """The pipeline's result: exactly one of `draft` (a report or follow-up) and `query` is set. `mistyped_id`: the
+    Tracking ID as typed when its check digit failed and a photo sent with it was filed as a new report, so that the
+    reply can say the ID was not valid."""
 
     draft: ReportDraft | None = None
     query: Query | None = None
     language: str = "id"
+    mistyped_id: str | None = None
 
 
 def _parse(message: InboundMessage, text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
@@ -75,6 +78,7 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
     text = clean_text(message.text)
     parsed = _parse(message, text, grammar, shortest_id)
     quoted = clean_text(message.quoted_text or "")
+    mistyped_id: str | None = None
     # A photo is something to report whatever the words beside it: thanks, "STOP", a greeting or a help word sent with
     # one is its report ("Halo" and a photo of the road). So is a post quoted or answered with a greeting or a help word
     # ("@lapor1708 tolong" under a complaint). A courtesy's text is the words as a report keeps them; help's, as typed.
@@ -83,6 +87,8 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
             quoted and parsed.action is Action.HELP):
         parsed = replace(parsed, action=Action.REPORT, text=text if parsed.action is Action.HELP else parsed.text)
     elif message.attachments and parsed.action in (Action.STATUS, Action.BAD_TRACKING_ID):
+        if parsed.action is Action.BAD_TRACKING_ID:
+            mistyped_id = parsed.tracking_id
         parsed = _photo_with_a_tracking_id(parsed, text)
     # "@lapor1708" alone under a complaint, or quoting one, asks us to take that post: a report, not a help request.
     if parsed.action in (Action.STATUS, Action.HELP, Action.BAD_TRACKING_ID, *UNANSWERED) or (
@@ -101,7 +107,7 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
         # rejection naming the fields, never their values (they may be the citizen's).
         fields = ",".join(sorted({".".join(str(p) for p in item["loc"]) for item in error.errors()}))
         raise RejectedInput(f"message does not fit the envelope: {fields}", reason="bad_field") from None
-    return Normalized(draft=draft, language=parsed.language)
+    return Normalized(draft=draft, language=parsed.language, mistyped_id=mistyped_id)
 
 
 def _photo_with_a_tracking_id(parsed: ParsedText, text: str) -> ParsedText:
@@ -113,7 +119,8 @@ def _photo_with_a_tracking_id(parsed: ParsedText, text: str) -> ParsedText:
 
     With a mistyped ID (its check digit fails, or too short: "CEK 12345672", "CEK 12345") no report can be named, and
     the mistyped-ID answer alone loses the photo. So it is a new report of the photo, the words as typed (the number
-    tells the agency which report it may belong to), answered with its own Tracking ID. Made anonymous:
+    tells the agency which report it may belong to), answered with its own Tracking ID and that the ID typed was not
+    valid (`Normalized.mistyped_id`). Made anonymous:
     it was meant for a report whose flags cannot be read, and an open report carrying a number one digit off an
     anonymous report's ID could name its reporter there; as a follow-up whose report cannot be found is made
     anonymous (`UNKNOWN_PARENT_FLAGS`), privacy first. The gateway still keeps the sender, so the reply reaches them."""

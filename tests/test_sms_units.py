@@ -360,11 +360,11 @@ def test_a_leading_number_shorter_than_any_minted_id_is_prose(text: str, shortes
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
-@pytest.mark.parametrize("key", ["ack", "duplicate", "follow_up", "follow_up_unknown"])
+@pytest.mark.parametrize("key", ["ack", "duplicate", "follow_up", "follow_up_unknown", "bad_tracking_id_photo"])
 def test_acknowledgements_fit_one_gsm7_sms_with_the_longest_tracking_id(key: str, language: str) -> None:
     longest = format_tracking_id(10 ** (MAX_LENGTH - 1) - 1)
     assert len(longest) == MAX_LENGTH
-    text = render(key, language, tracking_id=longest, follow_up_of=longest)
+    text = render(key, language, tracking_id=longest, follow_up_of=longest, typed_id=longest)
     assert is_gsm7(text) and septets(text) <= SINGLE_PART
     assert len(reply_parts(text, "r")) == 1
 

@@ -299,9 +299,13 @@ PHOTO_WITH_ID_ROWS = [
                 {"follow_up_of": "{parent}"}, "lubangnya makin besar", "{parent}", True),
     PhotoWithId("named-id", "Nomor lacak: {parent}", "follow_up", {"follow_up_of": "{parent}"}, "", "{parent}",
                 True),
-    PhotoWithId("cek-mistyped-id", "CEK {mistyped}", "ack", {"tracking_id": "{new}"}, "CEK {mistyped}", None, True),
-    PhotoWithId("mistyped-id-alone", "{mistyped}", "ack", {"tracking_id": "{new}"}, "{mistyped}", None, True),
-    PhotoWithId("cek-too-short", "CEK 12345", "ack", {"tracking_id": "{new}"}, "CEK 12345", None, True),
+    # the reply says the ID typed is not valid, and gives the photo's own report's Tracking ID
+    PhotoWithId("cek-mistyped-id", "CEK {mistyped}", "bad_tracking_id_photo",
+                {"typed_id": "{mistyped}", "tracking_id": "{new}"}, "CEK {mistyped}", None, True),
+    PhotoWithId("mistyped-id-alone", "{mistyped}", "bad_tracking_id_photo",
+                {"typed_id": "{mistyped}", "tracking_id": "{new}"}, "{mistyped}", None, True),
+    PhotoWithId("cek-too-short", "CEK 12345", "bad_tracking_id_photo", {"typed_id": "12345", "tracking_id": "{new}"},
+                "CEK 12345", None, True),
     PhotoWithId("cek-id-never-minted", "CEK {never}", "follow_up_unknown",
                 {"follow_up_of": "{never}", "tracking_id": "{new}"}, "{never}", None, False),
 ]

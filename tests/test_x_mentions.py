@@ -946,8 +946,9 @@ def test_a_follow_up_mention_to_an_anonymous_report_stays_anonymous(
     pytest.param("@lapor1708 {parent}", "social_follow_up", {"text": "", "follow_up_of": "{parent}"}, id="id-alone"),
     pytest.param("@lapor1708 CEK {parent}", "social_follow_up", {"text": "", "follow_up_of": "{parent}"},
                  id="cek-id"),
-    pytest.param("@lapor1708 CEK {mistyped}", "social_ack", {"text": "CEK {mistyped}", "follow_up_of": None},
-                 id="cek-mistyped-id"),
+    # the reply says the ID given is not valid, and gives the photo's own report's Tracking ID
+    pytest.param("@lapor1708 CEK {mistyped}", "social_bad_tracking_id_photo",
+                 {"text": "CEK {mistyped}", "follow_up_of": None}, id="cek-mistyped-id"),
 ])
 def test_a_mention_naming_a_tracking_id_with_a_photo_files_the_photo(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, text: str, reply_key: str,
@@ -955,7 +956,7 @@ def test_a_mention_naming_a_tracking_id_with_a_photo_files_the_photo(
 ) -> None:
     """"@lapor1708 12345678" with a photo was answered with the status only, the photo never filed. It adds the
     photo to that report (anonymous as the report is), or, with a mistyped ID, files it as a report of its own with
-    the words as typed, anonymous: the report it was meant for cannot be named."""
+    the words as typed, anonymous: the report it was meant for cannot be named; its reply says the ID was not valid."""
     fake.state.add_tweet("@lapor1708 #anonim pungli di loket samsat")
     poller = make_poller(settings, redis, intake)
     poller.poll_once()
@@ -971,6 +972,9 @@ def test_a_mention_naming_a_tracking_id_with_a_photo_files_the_photo(
     assert [a["location"] for a in report["attachments"]] == [f"https://pbs.twimg.com/media/3_{tweet['id']}0.jpg"]
     reply_for = report["follow_up_of"] or report["tracking_id"]
     assert reply_jobs(redis)[-1] == ("twitter", {"tweet_id": tweet["id"]}, reply_key, reply_for, "id")
+    run_reply_jobs(settings)
+    replies = {reply["in_reply_to_tweet_id"]: reply["text"] for reply in fake.state.x_replies}
+    assert replies[tweet["id"]] == social_reply.reply_text(settings, reply_key, reply_for, "id", tweet["id"])
 
 
 # -- posts a mention quotes or answers ------------------------------------------------------------------------------
