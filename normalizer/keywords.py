@@ -431,8 +431,8 @@ def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id:
 
 
 # Our SMS answers that name a report (config/replies.toml), both languages.
-_QUOTED_REPLY_KEYS = ("ack", "duplicate", "follow_up", "follow_up_unknown", "status", "status_retry",
-                      "status_pending", "status_unknown")
+_QUOTED_REPLY_KEYS = ("ack", "duplicate", "follow_up", "follow_up_unknown", "bad_tracking_id_photo", "status",
+                      "status_retry", "status_pending", "status_unknown")
 
 
 @lru_cache(maxsize=1)

@@ -602,6 +602,8 @@ OTHER = format_tracking_id(7654321)
         # "not found, filed as a new report": the new report is the one to ask about
         (render("follow_up_unknown", "id", follow_up_of=OTHER, tracking_id=VALID), Action.STATUS, VALID, "", "id"),
         (render("follow_up", "en", follow_up_of=VALID), Action.STATUS, VALID, "", "en"),
+        # "that ID is not valid, your photo was filed as a new report": the new report, not the mistyped ID
+        (render("bad_tracking_id_photo", "id", typed_id=BAD, tracking_id=VALID), Action.STATUS, VALID, "", "id"),
         # folded by the phone that forwarded it
         (render("ack", "id", tracking_id=VALID).replace(" ", "\n", 3), Action.STATUS, VALID, "", "id"),
         (render("ack", "id", tracking_id=VALID) + " kok belum ada kabar?", Action.FOLLOW_UP, VALID,
@@ -619,7 +621,8 @@ OTHER = format_tracking_id(7654321)
         ("Fwd: " + render("ack", "id", tracking_id=VALID) + " masih rusak", Action.FOLLOW_UP, VALID,
          "Fwd: masih rusak", "id"),
     ],
-    ids=["ack", "ack-en", "forwarded-duplicate", "forwarded-status", "follow-up-unknown", "follow-up-en", "folded",
+    ids=["ack", "ack-en", "forwarded-duplicate", "forwarded-status", "follow-up-unknown", "follow-up-en",
+         "bad-id-photo-filed-as-new", "folded",
          "words-after", "words-before", "status-shape-with-own-words", "ack-fullwidth-digits", "ack-mistyped-id",
          "forward-marker-and-words"],
 )
