@@ -87,7 +87,7 @@ def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
             from gateway.embedded_redis import named_redis
             from gateway.queues import redis_connection
 
-            settings = _settings()
+            settings = load_settings()  # loaded by the command already: not `_settings`, which warns again
             redis = named_redis(redis_connection(_require_redis_url(settings)), settings.data_dir)
             console.print(f"[red]Redis unreachable ({type(error).__name__}):[/red] check {escape(redis)}: is it "
                           "running, and are REDIS_URL and its database number the gateway's? The command stopped "
@@ -648,6 +648,8 @@ def quarantine_reprocess(
     console.print(f"released {released} of {len(entries)} quarantined mail(s)")
     if len(entries) < len(keys or []) or released < len(entries):
         raise typer.Exit(1)
+
+
 STATE_STYLE = {"ok": "green", "degraded": "bold yellow", "down": "bold red"}
 # Exit codes of `status`: cron and probes alarm on non-zero. 2 too when it cannot look (Redis unreachable, or one
 # that shows no sign of the deployment).
