@@ -21,6 +21,8 @@ import orjson
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
+from gateway.tracking import is_valid_tracking_id
+
 REDACTED = "[redacted]"
 
 # Keys whose values are citizens' words or identities: dropped whatever they contain.
@@ -37,6 +39,10 @@ SAFE_KEYS = frozenset(
 )
 # Keys whose values the gateway itself formats (never a citizen's input): left exactly as they are.
 VERBATIM_KEYS = frozenset({"level", "timestamp", "tracking_id", "tracking_ids", "logger"})
+# Keys whose values are a Tracking ID read from a citizen's message (the report a follow-up names): kept when the
+# value is one (ASCII digits whose check digit holds), so that an operator can trace a follow-up to its report;
+# anything else under them is scrubbed as any value is. Scrubbed, an ID of 9 digits or more read as `[phone]`.
+TRACKING_ID_KEYS = frozenset({"follow_up_of"})
 
 # An optional "+", then 9 to 17 digits with a short separator between digits: +62 812-3456-7890,
 # 0812.3456.7890, (0812) 3456 7890, 0812 - 3456 - 7890, 0812/3456/7890, 6281234567890. Tracking IDs (8 digits)
@@ -199,9 +205,17 @@ def _scrub_value(value: Any) -> Any:
 def _redact_item(key: str, value: Any) -> Any:
     if value is None or key in VERBATIM_KEYS:
         return value
+    if key in TRACKING_ID_KEYS and _is_tracking_id(value):
+        return value
     if key not in SAFE_KEYS and key.lower() in SENSITIVE_KEYS and value not in ("", [], {}):
         return REDACTED
     return _scrub_value(value)
+
+
+def _is_tracking_id(value: Any) -> bool:
+    """A Tracking ID as the gateway writes it: ASCII digits only (not "0812-..." nor "+62..."), its check digit
+    holding. By the key, not by the look of a number in free text, which cannot tell an ID from a phone number."""
+    return isinstance(value, str) and value.isascii() and value.isdigit() and is_valid_tracking_id(value)
 
 
 def redact_fields(fields: Mapping[str, Any]) -> dict[str, Any]:

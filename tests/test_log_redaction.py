@@ -26,6 +26,7 @@ from gateway.logs import get_logger, scrub, sensitive_values
 from gateway.outbound import OutboundReplies
 from gateway.queues import REPLY_QUEUE
 from gateway.settings import Settings
+from gateway.tracking import format_tracking_id
 from tests.aggregator_support import aggregator_api, drain
 from tests.conftest import (
     CaseStoreServer,
@@ -36,6 +37,7 @@ from tests.conftest import (
     async_wait_until,
     free_port,
     log_events,
+    serving_gateway,
     wait_ready,
 )
 from tests.email_support import SmtpServerThread
@@ -215,6 +217,62 @@ def test_an_id_is_redacted_as_an_id_and_a_phone_number_as_a_phone_number(
     get_logger().info("case.ids", detail=text, ig_user=int(IG_MEDIA_ID), msisdn_as_int=6281234567890)
     [line] = [e for e in log_events(log_stream) if e["event"] == "case.ids"]
     assert (line["detail"], line["ig_user"], line["msisdn_as_int"]) == (shown, "[id]", "[phone]")
+
+
+# A Tracking ID of 10 digits (a cell whose IDs start at 100,000,000): scrubbed as free text, it reads as a number.
+LONG_ID = format_tracking_id(123_456_789)
+
+
+@pytest.mark.parametrize(("fields", "shown"), [
+    pytest.param({"follow_up_of": LONG_ID}, {"follow_up_of": LONG_ID}, id="a follow-up's report, kept"),
+    pytest.param({"follow_up_of": format_tracking_id(1_000_000)}, {"follow_up_of": format_tracking_id(1_000_000)},
+                 id="an 8-digit ID, kept as before"),
+    pytest.param({"extra": {"follow_up_of": LONG_ID}}, {"extra": {"follow_up_of": LONG_ID}}, id="nested, kept"),
+    pytest.param({"follow_up_of": None}, {"follow_up_of": None}, id="none"),
+    # Under the key, only a Tracking ID as the gateway writes it is kept: a number in another shape still goes.
+    pytest.param({"follow_up_of": "081234567890"}, {"follow_up_of": "[phone]"}, id="a phone number under the key"),
+    pytest.param({"follow_up_of": "+6281234567890"}, {"follow_up_of": "[phone]"}, id="with a plus"),
+    pytest.param({"follow_up_of": "812-3456-7890"}, {"follow_up_of": "[phone]"}, id="with separators"),
+    pytest.param({"follow_up_of": LONG_ID[:-1] + str((int(LONG_ID[-1]) + 1) % 10)}, {"follow_up_of": "[phone]"},
+                 id="a check digit that fails"),
+    pytest.param({"follow_up_of": f"{LONG_ID} 081234567890"}, {"follow_up_of": "[phone]"}, id="an ID and more"),
+    # Everywhere else the ID is free text, where no pattern can tell it from a phone number; numbers still go.
+    pytest.param({"follow_up_of": LONG_ID, "detail": f"report {LONG_ID} from 081234567890"},
+                 {"follow_up_of": LONG_ID, "detail": "report [phone] from [phone]"}, id="the same ID in free text"),
+    pytest.param({"follow_up_of": LONG_ID, "reply": f"Tambahan untuk {LONG_ID} diterima, hubungi 0812-3456-7890"},
+                 {"follow_up_of": LONG_ID, "reply": "Tambahan untuk [phone] diterima, hubungi [phone]"},
+                 id="in a reply's text"),
+    pytest.param({"follow_up_of": LONG_ID, "text": f"{LONG_ID} tambahan"},
+                 {"follow_up_of": LONG_ID, "text": "[redacted]"}, id="the message text, dropped"),
+])
+def test_a_follow_ups_tracking_id_is_kept_by_its_key_and_numbers_go_elsewhere(
+        fields: dict[str, object], shown: dict[str, object], log_stream: io.StringIO) -> None:
+    """`message.accepted` names the report a follow-up adds to (`follow_up_of`). An ID of 9 digits or more read as a
+    phone number, `[phone]`, and the operator could not trace the follow-up to its report."""
+    get_logger().info("case.follow_up", **fields)
+    [line] = [e for e in log_events(log_stream) if e["event"] == "case.follow_up"]
+    assert {key: line[key] for key in shown} == shown
+
+
+async def test_a_follow_up_by_sms_names_its_report_in_the_log_and_no_number(
+        test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO) -> None:
+    """A real Twilio follow-up to a report of a cell whose Tracking IDs have 10 digits: the accepted line names the
+    report; the sender's number and the one typed in the message are in no line."""
+    async with serving_gateway(test_env.settings(LAPOR_INTAKE_ID_START="100000000"), redis) as gateway:
+        first = gateway.twilio_form(Body="LAPOR jalan berlubang di depan SDN 3 Bandung", From="+6281299990001",
+                                    MessageSid="SM" + "a" * 32, SmsMessageSid="SM" + "a" * 32, SmsSid="SM" + "a" * 32)
+        parent = tracking_id_in(twiml_message((await gateway.post_twilio(first)).text))
+        assert len(parent) == 10, parent
+        body = f"{parent} tambahan: hubungi saya di 0812-9999-0001"
+        second = gateway.twilio_form(Body=body, From="+6281299990001", MessageSid="SM" + "b" * 32,
+                                     SmsMessageSid="SM" + "b" * 32, SmsSid="SM" + "b" * 32)
+        response = await gateway.post_twilio(second)
+        assert response.status_code == 200, response.text
+    accepted = [e for e in log_events(log_stream) if e["event"] == "message.accepted"]
+    assert [e.get("follow_up_of") for e in accepted] == [None, parent]
+    output = log_stream.getvalue()
+    for secret in ("6281299990001", "0812-9999-0001", "081299990001", "tambahan: hubungi"):
+        assert secret not in output, f"{secret!r} leaked: {output}"
 
 
 def test_deadletters_show_calls_an_instagram_id_an_id(test_env: TestEnvironment, redis: Redis) -> None:
