@@ -16,7 +16,7 @@ from collections import deque
 from redis import Redis
 
 from gateway.errors import NotDurable
-from normalizer.text import with_compatibility_forms
+from normalizer.text import HASH, with_compatibility_forms
 
 # The Damm quasigroup of order 10 (Damm 2004): totally anti-symmetric, zero diagonal.
 _DAMM_TABLE = (
@@ -37,7 +37,7 @@ MAX_LENGTH = 14
 SEQUENCE_KEY = "lapor:tracking:seq"
 
 # What a citizen may type around the digits: "#1234567-8", "12 345 678", and these in fullwidth ("＃", "－", "．").
-_SEPARATORS = re.compile(rf"[\s{''.join(map(re.escape, with_compatibility_forms('#.-')))}]")
+_SEPARATORS = re.compile(rf"[\s{''.join(map(re.escape, HASH + with_compatibility_forms('.-')))}]")
 
 
 class IdRangeExhausted(NotDurable):

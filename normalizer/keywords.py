@@ -19,7 +19,7 @@ from gateway.replies import load_replies
 from gateway.settings import CONFIG_DIR
 from gateway.tracking import MIN_LENGTH, is_valid_tracking_id, looks_like_tracking_id, normalize_tracking_id
 from normalizer.envelope import ReportKind
-from normalizer.text import fold_word, with_compatibility_forms
+from normalizer.text import HASH, fold_word, with_compatibility_forms
 
 
 class Action(StrEnum):
@@ -135,15 +135,14 @@ def _load_word_table(table: dict[str, list[str]]) -> WordTable:
 # Fullwidth and other compatibility forms of our punctuation ("＃", "－", "：", "？") count as their ASCII forms in
 # every set below, and words are looked up folded (`fold_word`: "ｃｅｋ" is "cek"), so a fullwidth keyboard's
 # "ｃｅｋ＃１００００００４" is a status query; what is kept of the text is as typed.
-_HASH = with_compatibility_forms("#")
 _SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/"))) + "–—"
 # A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it ("?" too:
 # "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do).
-_LEADING_WORD = re.compile(rf"^\s*[{_HASH}]?(?P<word>[^\W\d_]+|[{re.escape(with_compatibility_forms('?'))}])"
+_LEADING_WORD = re.compile(rf"^\s*[{HASH}]?(?P<word>[^\W\d_]+|[{re.escape(with_compatibility_forms('?'))}])"
                            rf"(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
-_HASHTAG = re.compile(rf"(?<![\w{_HASH}])[{_HASH}](?P<tag>[^\W\d_]+)\b", re.UNICODE)
+_HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}](?P<tag>[^\W\d_]+)\b", re.UNICODE)
 _ID_GROUPING = "".join(map(re.escape, with_compatibility_forms(".-")))  # "1000-0004", "1.000.0004"
-_LEADING_ID = re.compile(rf"^\s*[{_HASH}]?(?P<id>\d[\d\s{_ID_GROUPING}]{{4,20}}\d)(?=\D|$)")
+_LEADING_ID = re.compile(rf"^\s*[{HASH}]?(?P<id>\d[\d\s{_ID_GROUPING}]{{4,20}}\d)(?=\D|$)")
 # What people type between a Tracking ID and the text that follows it: "12345678: ...", "12345678 - ...".
 _ID_CLOSE = with_compatibility_forms(" \t\n:.,;!-") + "–—"
 # What people put around an ID: quotes, brackets, WhatsApp's bold ("CEK (12345678)", "CEK <12345678>", "*12345678*").
@@ -159,10 +158,10 @@ _REPEATED_LETTER = re.compile(r"([^\W\d_])\1+", re.UNICODE)
 # What follows a status command when it is a number and nothing else ("CEK 12345", "cek no. 1234-56"). The number's
 # run is possessive (`*+`): the spaces and dots it shares with the closing marks are never given back one by one, which
 # took time quadratic in the text ("CEK 1 . . . x", a long mention: seconds).
-_ONLY_A_NUMBER = re.compile(rf"\s*[{_HASH}]?\d[\d\s{_ID_GROUPING}]*+"
+_ONLY_A_NUMBER = re.compile(rf"\s*[{HASH}]?\d[\d\s{_ID_GROUPING}]*+"
                             rf"[\s{''.join(map(re.escape, with_compatibility_forms('.!?')))}]*")
 # An ID typed straight after a status command, with no space: "cek#12345678", "CEK12345678".
-_GLUED_ID = re.compile(rf"[{_HASH}]?\d")
+_GLUED_ID = re.compile(rf"[{HASH}]?\d")
 # Numbers that open a complaint and are no Tracking ID: a date ("17-08-2025", "17.08.2025") or an amount written
 # with thousands dots ("1.500.000"). Tracking IDs are shown as one run of digits.
 _DOTS = "".join(map(re.escape, with_compatibility_forms(".")))
@@ -505,7 +504,7 @@ def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
         while start and body[start - 1].isalpha():
             start -= 1
         word = fold_word(body[start:])
-        head = body[:start - 1] if body[:start].endswith(tuple(_HASH)) else body[:start]
+        head = body[:start - 1] if body[:start].endswith(tuple(HASH)) else body[:start]
         before = head.rstrip(_TRAILING_OPEN)
         if word not in grammar.flags or before == head:  # no separator before it: part of a longer word
             return rest if found and set_apart else text

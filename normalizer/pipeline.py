@@ -14,14 +14,13 @@ from gateway.tracking import MIN_LENGTH
 from normalizer.envelope import Channel, ReportDraft, Sender
 from normalizer.keywords import Action, Grammar, ParsedText, load_grammar, parse_text
 from normalizer.sender import normalize_sender
-from normalizer.text import clean_text, fold_word, with_compatibility_forms
+from normalizer.text import HASH, clean_text, fold_word
 
 # Channels whose text carries the keyword grammar (mail has a subject and a body instead).
 GRAMMAR_CHANNELS = frozenset({Channel.SMS, Channel.TWITTER, Channel.INSTAGRAM})
 # A hashtag in a mail's body ("#anonim", "#rahasia"), read as the SMS grammar reads one: its "#" in any compatibility
 # form and its word through NFKC (`fold_word`), so a fullwidth keyboard's "＃ａｎｏｎｉｍ" asks for anonymity too.
-_HASH = with_compatibility_forms("#")
-_BODY_HASHTAG = re.compile(rf"(?<![\w{_HASH}])[{_HASH}]([^\W\d_]+)")
+_BODY_HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}]([^\W\d_]+)")
 
 
 # Queries left unanswered and unfiled: only thanks, only an opt-out word or only an opt-in word. The reason logged

@@ -38,6 +38,11 @@ def with_compatibility_forms(chars: str) -> str:
     return chars + "".join(wide)
 
 
+# "#" in every form a keyboard types it ("#", fullwidth "＃", small "﹟"): the hashtags and `#<id>` of the SMS grammar,
+# the hashtags of a mail's body, what is stripped around a typed Tracking ID.
+HASH = with_compatibility_forms("#")
+
+
 def fold_word(word: str) -> str:
     """A word as the keyword tables hold it: lowercased, and read through NFKC when it is not ASCII ("ｃｅｋ" is "cek",
     "ＬＡＰＯＲ" "lapor", "１７０８" "1708"). For looking words up only: the citizen's text is never folded."""
