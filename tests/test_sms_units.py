@@ -359,6 +359,51 @@ def test_a_leading_number_shorter_than_any_minted_id_is_prose(text: str, shortes
         assert parsed.text == text
 
 
+# An amount of eight digits whose last one happens to be its check digit: it has a Tracking ID's shape and check.
+AMOUNT = format_tracking_id(2_500_000)
+
+
+@pytest.mark.parametrize(("text", "action", "tracking_id", "body"), [
+    # Inside a sentence, after the citizen's own words, a number is theirs: the grammar looks for an ID only first.
+    pytest.param(f"LAPOR pungli {AMOUNT} di kelurahan", Action.REPORT, None, f"pungli {AMOUNT} di kelurahan",
+                 id="after-a-kind-and-a-word"),
+    pytest.param(f"pungli Rp {AMOUNT} di kelurahan", Action.REPORT, None, f"pungli Rp {AMOUNT} di kelurahan",
+                 id="no-keyword"),
+    pytest.param(f"ANONIM pungli {AMOUNT} di kelurahan", Action.REPORT, None, f"pungli {AMOUNT} di kelurahan",
+                 id="after-a-flag-and-a-word"),
+    pytest.param(f"LAPOR pungli\n{AMOUNT} di kelurahan", Action.REPORT, None, f"pungli\n{AMOUNT} di kelurahan",
+                 id="first-on-a-later-line"),
+    pytest.param(f"Cek pungli {AMOUNT} di kelurahan", Action.REPORT, None, f"Cek pungli {AMOUNT} di kelurahan",
+                 id="a-status-word-then-prose"),
+    pytest.param(f"status pembayaran {AMOUNT} belum jelas", Action.REPORT, None,
+                 f"status pembayaran {AMOUNT} belum jelas", id="a-status-word-then-a-noun"),
+    pytest.param(f"Nomor rekening {AMOUNT} diminta transfer", Action.REPORT, None,
+                 f"Nomor rekening {AMOUNT} diminta transfer", id="a-filler-then-a-noun"),
+    pytest.param(f"laporan saya {AMOUNT} belum diproses", Action.REPORT, None, f"saya {AMOUNT} belum diproses",
+                 id="named-with-words-after"),
+    pytest.param(f"1708 pungli {AMOUNT} di pasar", Action.REPORT, None, f"1708 pungli {AMOUNT} di pasar",
+                 id="our-short-code-then-prose"),
+    pytest.param(f"LAPOR: {AMOUNT} diminta petugas", Action.REPORT, None, f"{AMOUNT} diminta petugas",
+                 id="first-after-a-kind-word"),
+    # First in the message (after `#`, our short code, a status command or words naming an ID), the same digits are
+    # an ID: the citizen's way to point at a report. One never minted is filed as a new report (gateway/followups.py),
+    # the number kept in its text.
+    pytest.param(f"{AMOUNT} diminta petugas", Action.FOLLOW_UP, AMOUNT, "diminta petugas", id="first"),
+    pytest.param(f"#{AMOUNT} foto sudah dikirim", Action.FOLLOW_UP, AMOUNT, "foto sudah dikirim", id="hash-first"),
+    pytest.param(f"1708 {AMOUNT} tambahan", Action.FOLLOW_UP, AMOUNT, "tambahan", id="after-our-short-code"),
+    pytest.param(f"CEK {AMOUNT}", Action.STATUS, AMOUNT, "", id="after-a-status-command"),
+    pytest.param(f"CEK ({AMOUNT})", Action.STATUS, AMOUNT, "", id="in-brackets-after-a-status-command"),
+    pytest.param(f"ID [{AMOUNT}]", Action.STATUS, AMOUNT, "", id="named-id-in-brackets"),
+    pytest.param(f"Nomor lacak: {AMOUNT}", Action.STATUS, AMOUNT, "", id="named-nomor-lacak"),
+])
+def test_a_number_inside_a_sentence_is_text_and_one_first_is_an_id(text: str, action: Action, tracking_id: str | None,
+                                                                    body: str) -> None:
+    """An amount with an ID's shape and a check digit that holds (one in ten do) is read as an ID only where a
+    citizen points at a report: first in the message, or after a command or words naming one."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.action, parsed.tracking_id, parsed.text) == (action, tracking_id, body)
+
+
 @pytest.mark.parametrize("language", ["id", "en"])
 @pytest.mark.parametrize("key", ["ack", "duplicate", "follow_up", "follow_up_unknown", "bad_tracking_id_photo"])
 def test_acknowledgements_fit_one_gsm7_sms_with_the_longest_tracking_id(key: str, language: str) -> None:
