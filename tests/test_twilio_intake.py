@@ -237,6 +237,13 @@ async def test_a_status_query_while_the_case_store_is_down_promises_nothing(
     ("STOP", "opt_out", "only_opt_out_words"),
     ("Unsubscribe", "opt_out", "only_opt_out_words"),
     ("UNREG 1708", "opt_out", "only_opt_out_words"),
+    # The rest of Twilio's default opt-out words: Twilio blocks our answers after each, so an answer is lost anyway.
+    ("STOPALL", "opt_out", "only_opt_out_words"),
+    ("CANCEL", "opt_out", "only_opt_out_words"),
+    ("END", "opt_out", "only_opt_out_words"),
+    ("QUIT", "opt_out", "only_opt_out_words"),
+    ("REVOKE", "opt_out", "only_opt_out_words"),
+    ("OPTOUT", "opt_out", "only_opt_out_words"),
     ("START", "opt_in", "only_opt_in_words"),
     ("unstop", "opt_in", "only_opt_in_words"),
     ("Yes", "opt_in", "only_opt_in_words"),
@@ -260,6 +267,17 @@ async def test_a_courtesy_an_opt_out_or_an_opt_in_gets_an_empty_answer_and_makes
     events = [e for e in log_events(log_stream) if e["event"].startswith("message.")]
     assert [(e["event"], e["channel"], e["reason"]) for e in events] == [(f"message.{action}", "sms-twilio", reason)]
     assert body not in log_stream.getvalue() and "6281377778888" not in log_stream.getvalue()
+
+
+@pytest.mark.parametrize(("body", "language"), [("HELP", "en"), ("INFO", "id")])
+async def test_twilios_help_words_are_answered_with_the_usage_text(
+    gateway: GatewayServer, redis: Redis, body: str, language: str
+) -> None:
+    """Twilio's help words, unlike its opt-out and opt-in words, block nothing: the citizen asking gets our usage
+    text (how to report to 1708), and no report is made."""
+    response = await gateway.post_twilio(gateway.twilio_form(Body=body, MessageSid="SM" + "9" * 32))
+    assert twiml_message(response.text) == render("help", language)
+    assert list(redis.scan_iter("lapor:envelope:*")) == []
 
 
 async def test_a_courtesy_sent_with_a_photo_is_a_report(gateway: GatewayServer, redis: Redis) -> None:
