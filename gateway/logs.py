@@ -43,6 +43,13 @@ VERBATIM_KEYS = frozenset({"level", "timestamp", "tracking_id", "tracking_ids", 
 # value is one (ASCII digits whose check digit holds), so that an operator can trace a follow-up to its report;
 # anything else under them is scrubbed as any value is. Scrubbed, an ID of 9 digits or more read as `[phone]`.
 TRACKING_ID_KEYS = frozenset({"follow_up_of"})
+# Keys whose values, on the gateway's own lines, are names from its code (an event, a query's action, a channel):
+# kept from the removal of the citizen's words, which matches by value. A message reading just "help" (a Twilio
+# HELP) turned the `message.query` line's action into `[redacted]`, and one reading "message" would turn every
+# event of its handling into `[redacted].accepted`. Only names (lowercase letters, `.`, `_`, `-`) qualify, and only
+# on lines without a `logger` key: a library's line (aiohttp, rq) may quote anything in its event.
+OWN_NAME_KEYS = frozenset({"event", "action", "channel"})
+_OWN_NAME = re.compile(r"[a-z][a-z_]*(?:[.\-][a-z_]+)*")
 
 # An optional "+", then 9 to 17 digits with a short separator between digits: +62 812-3456-7890,
 # 0812.3456.7890, (0812) 3456 7890, 0812 - 3456 - 7890, 0812/3456/7890, 6281234567890. Tracking IDs (8 digits)
@@ -225,7 +232,14 @@ def redact_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 def redact(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """structlog processor: no citizen's number, address or words leave the process in a log line."""
-    return {key: _redact_item(key, value) for key, value in event_dict.items()}
+    if "logger" in event_dict:
+        return {key: _redact_item(key, value) for key, value in event_dict.items()}
+    return {key: value if key in OWN_NAME_KEYS and _is_own_name(value) else _redact_item(key, value)
+            for key, value in event_dict.items()}
+
+
+def _is_own_name(value: Any) -> bool:
+    return isinstance(value, str) and _OWN_NAME.fullmatch(value) is not None
 
 
 def _as_text(value: Any) -> str:

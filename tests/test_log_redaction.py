@@ -275,6 +275,36 @@ async def test_a_follow_up_by_sms_names_its_report_in_the_log_and_no_number(
         assert secret not in output, f"{secret!r} leaked: {output}"
 
 
+@pytest.mark.parametrize(("body", "event", "shown"), [
+    pytest.param("help", "message.query", {"action": "help"}, id="a Twilio HELP: the query's action"),
+    pytest.param("message", "message.accepted", {"channel": "sms-twilio"}, id="a report reading 'message'"),
+    pytest.param("sms-twilio", "message.accepted", {"channel": "sms-twilio"}, id="a report naming the channel"),
+])
+async def test_a_message_that_reads_like_a_name_of_ours_leaves_our_names_whole(
+        body: str, event: str, shown: dict[str, str], test_env: TestEnvironment, redis: Redis,
+        log_stream: io.StringIO) -> None:
+    """The citizen's words are removed from a line wherever they appear, but the gateway's own names (events, a
+    query's action, the channel) are not their words: a text of just "help" showed `action: [redacted]`, one of
+    "message" turned every event of its handling into `[redacted].accepted`."""
+    async with serving_gateway(test_env.settings(), redis) as gateway:
+        response = await gateway.post_twilio(gateway.twilio_form(Body=body))
+        assert response.status_code == 200, response.text
+    lines = [e for e in log_events(log_stream) if e["event"] == event]
+    assert lines, log_stream.getvalue()
+    assert {key: lines[0][key] for key in shown} == shown
+    assert not any(str(e["event"]).startswith(logs.REDACTED) for e in log_events(log_stream))
+
+
+def test_a_librarys_line_quoting_the_citizens_words_loses_them_even_in_its_event(log_stream: io.StringIO) -> None:
+    """Only the gateway's own lines keep their names whole: a library's message may quote anything."""
+    with sensitive_values("pungli"):
+        logging.getLogger("somelibrary").warning("pungli")
+        get_logger().info("case.own", action="pungli.x")
+    events = log_events(log_stream)
+    assert [e["event"] for e in events] == [logs.REDACTED, "case.own"]
+    assert events[1]["action"] == "pungli.x"
+
+
 def test_deadletters_show_calls_an_instagram_id_an_id(test_env: TestEnvironment, redis: Redis) -> None:
     """A public reply the Graph API refused: its target's ids stay redacted, under a label that does not send an
     operator looking for a phone number."""
