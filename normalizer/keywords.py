@@ -307,7 +307,11 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
     if word in grammar.help_words and not rest.strip():
         return ParsedText(action=Action.HELP, text="", language=language)
     if word in grammar.status_words:
-        after_fillers = _skip_fillers(rest, grammar).lstrip(_ID_OPEN)
+        after_fillers = _skip_fillers(rest, grammar)
+        # "CEK 1708 10000004": our short code copied from "kirim ke 1708" read with the ID as one 12-digit number.
+        if (after_name := _without_our_address(after_fillers, grammar)) and after_name.strip():
+            after_fillers = _skip_fillers(after_name, grammar)
+        after_fillers = after_fillers.lstrip(_ID_OPEN)
         candidate = _status_candidate(after_fillers)
         if not candidate:
             # A bare "CEK", or "CEK laporan saya": the citizen needs to know how to ask.
