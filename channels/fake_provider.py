@@ -164,7 +164,9 @@ class FakeProviderState:
         if own:
             username = self.config.ig_username
         media_id = str(next(self._ig_ids))
-        media = {"id": media_id, "caption": text if kind == "media" else "Foto jalan", "media_type": "IMAGE",
+        # As the Graph API does: a caption that mentions the account comes without the `@`, unless it is our own.
+        caption = text if own else re.sub(rf"@({re.escape(self.config.ig_username)})(?![\w.])", r"\1", text)
+        media = {"id": media_id, "caption": caption if kind == "media" else "Foto jalan", "media_type": "IMAGE",
                  "media_url": media_url or f"https://scontent.cdninstagram.com/v/{media_id}.jpg",
                  "permalink": f"https://www.instagram.com/p/{media_id}/", "timestamp": _graph_time(),
                  "username": username if kind == "media" else "pemilik.akun"}
