@@ -135,6 +135,14 @@ class FakeProviderState:
         if parent is not None:
             tweet["conversation_id"] = parent["conversation_id"]
             tweet["in_reply_to_user_id"] = parent["author_id"]
+        if quote_of:
+            # As X does: a quote's text ends with a t.co link to the post it quotes (to a post it does not know, too:
+            # one deleted since, which X leaves out of includes.tweets).
+            quoted = self.tweet(quote_of)
+            author = self.users.get(quoted["author_id"], {}).get("username", "i") if quoted else "i"
+            self._append_link(tweet, f"https://t.co/q{hashlib.sha1(tweet_id.encode()).hexdigest()[:9]}",
+                              {"expanded_url": f"https://x.com/{author}/status/{quote_of}",
+                               "display_url": f"x.com/{author}/status/{quote_of}"[:24] + "…"})
         keys = []
         for index, item in enumerate(media or []):
             key = f"3_{tweet_id}{index}"
@@ -145,14 +153,18 @@ class FakeProviderState:
             tweet["attachments"] = {"media_keys": keys}
             # As X does: the post's text ends with a t.co link to its own first photo or video.
             link = f"https://t.co/{hashlib.sha1(tweet_id.encode()).hexdigest()[:10]}"
-            start = len(tweet["text"]) + 1
-            tweet["text"] = f"{tweet['text']} {link}"
-            tweet["entities"] = {"urls": [{
-                "start": start, "end": start + len(link), "url": link, "media_key": keys[0],
-                "expanded_url": f"https://x.com/{username}/status/{tweet_id}/photo/1",
-                "display_url": f"pic.x.com/{link.rsplit('/', 1)[1]}"}]}
+            self._append_link(tweet, link, {"media_key": keys[0], "display_url": f"pic.x.com/{link.rsplit('/', 1)[1]}",
+                                            "expanded_url": f"https://x.com/{username}/status/{tweet_id}/photo/1"})
         (self.tweets if mention else self.posts).append(tweet)
         return tweet
+
+    @staticmethod
+    def _append_link(tweet: dict[str, Any], link: str, entity: dict[str, str]) -> None:
+        """A t.co link at the end of the post's text, with its `entities.urls` entry."""
+        start = len(tweet["text"]) + 1
+        tweet["text"] = f"{tweet['text']} {link}"
+        urls = tweet.setdefault("entities", {}).setdefault("urls", [])
+        urls.append({"start": start, "end": start + len(link), "url": link, **entity})
 
     def tweet(self, tweet_id: str) -> dict[str, Any] | None:
         return next((tweet for tweet in [*self.tweets, *self.posts] if tweet["id"] == tweet_id), None)

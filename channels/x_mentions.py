@@ -169,7 +169,7 @@ def tweet_text(tweet: tweepy.Tweet, quoted_ids: Collection[str] = ()) -> str:
     `note_tweet.text` (`text` is cut short); X escapes `&`, `<` and `>` as HTML entities (`Rp 50rb &amp; KTP`);
     its t.co links stand for the addresses the citizen wrote (`expanded_url`), and the link of the post's own
     photo or video is left out (see _own_media_link), as is a link to a post in `quoted_ids`, which the report
-    carries marked as quoted (see quoted_posts)."""
+    carries marked as quoted, or leaves out as ours (see quoted_posts)."""
     note = tweet.data.get("note_tweet") or {}
     text, entities = (note["text"], note.get("entities")) if note.get("text") else (tweet.text, tweet.entities)
     text = html.unescape(text)
@@ -205,17 +205,25 @@ def quoted_posts(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet], own_use
                  reporter_username: str | None, max_chars: int) -> tuple[str | None, set[str]]:
     """The posts a mention quotes or answers (X returns them in `includes.tweets`), marked for the report: a quote
     tweet's or an answer's substance is often all in them ("@lapor1708 tolong ditindak"). Returns the marked text
-    and the ids of the posts it holds.
+    and the ids of the posts whose links the mention's own text leaves out (see tweet_text).
 
     Each is marked as not the reporter's words, with its address (`x.com/i/status/<id>`: no handle in it), cut to
     `max_chars`; the reporter's @handle (and a link to their profile) inside it is replaced, as a post that names
     them would name the sender of an anonymous report. The reporter's own earlier post is marked as theirs, without
     its address (it opens their profile). Our own posts are left out: an answer to our reply is about its report
-    (gateway.followups)."""
+    (gateway.followups). A post quoted that X could not give (deleted, protected: `errors`) is marked by its address
+    alone. The link X appends to a quote is no word of the reporter's either, whatever it quotes: read with them,
+    "<id>" quoting our reply was an addition to that report (the link its text), not a status query."""
     blocks, held = [], set()
     for ref in tweet.referenced_tweets or []:
         post = posts.get(str(ref.id))
-        if ref.type not in QUOTING or post is None or str(post.author_id) == own_user_id or str(ref.id) in held:
+        if ref.type not in QUOTING or str(ref.id) in held:
+            continue
+        if post is None or str(post.author_id) == own_user_id:
+            if ref.type == "quoted":
+                held.add(str(ref.id))
+                if post is None:
+                    blocks.append(f"[{_label('report_quoted_post')}] {POST_URL.format(post_id=ref.id)}")
             continue
         text = _cut(_without_handle(tweet_text(post).strip(), reporter_username), max_chars)
         if str(post.author_id) == str(tweet.author_id):

@@ -1016,8 +1016,8 @@ def test_a_real_page_of_quotes_and_answers_carries_each_post_marked_as_not_the_r
     assert agus["text"] == \
         f"tolong dicek\n\n{EARLIER_MARK}\n> Sudah 3 bulan PJU di Jl. Rungkut Industri mati, rawan begal."
     assert reports["1860000000000001208"]["text"] == \
-        "lihat ini, pungli parkir di alun-alun https://twitter.com/parkir_info/status/1860000000000000999"
-    for private in ("rina_kopo", "agus_sby", "1860000000000000970", "t.co/"):
+        f"lihat ini, pungli parkir di alun-alun\n\n{QUOTED_MARK} https://x.com/i/status/1860000000000000999"
+    for private in ("rina_kopo", "agus_sby", "1860000000000000970", "t.co/", "parkir_info"):
         assert all(private not in report["text"] for report in reports.values()), private
 
 
@@ -1030,6 +1030,10 @@ def test_a_real_page_of_quotes_and_answers_carries_each_post_marked_as_not_the_r
                      "tolong ditindak\n\n{mark} {url}\n> {post}", id="an-answer-under-someone-elses-post"),
         pytest.param({"text": "@lapor1708 ini juga terjadi di desa kami", "ref": "in_reply_to", "own_post": True},
                      "ini juga terjadi di desa kami", id="an-answer-to-a-post-of-ours-quotes-nothing"),
+        pytest.param({"text": "@lapor1708 masih belum diperbaiki", "ref": "quote_of", "own_post": True},
+                     "masih belum diperbaiki", id="a-quote-of-a-post-of-ours-quotes-nothing-and-drops-its-link"),
+        pytest.param({"text": "@lapor1708 tolong ditindak", "ref": "quote_of", "gone": True},
+                     "tolong ditindak\n\n{mark} {url}", id="a-quoted-post-x-could-not-give-by-its-address-only"),
         pytest.param({"text": "@lapor1708", "ref": "quote_of", "max_chars": "40"},
                      "{mark} {url}\n> {post_cut_40}", id="cut-to-quoted-post-max-chars"),
         pytest.param({"text": "@info_bogor @lapor1708 terima kasih 🙏", "ref": "in_reply_to"}, None,
@@ -1041,13 +1045,17 @@ def test_the_post_a_mention_quotes_or_answers_is_in_its_report_marked_and_bounde
     expected_text: str | None,
 ) -> None:
     """The post's text comes after the reporter's own, after the keyword grammar has read theirs; a thank-you under
-    a post is still only a courtesy (neither filed nor answered)."""
+    a post is still only a courtesy (neither filed nor answered). The quote's link to a post of ours, or to one X
+    could not give, is no word of the reporter's either: left out (a post X could not give is named by its address,
+    which names no handle)."""
     settings = test_env.settings(**fake.env(LAPOR_X_QUOTED_POST_MAX_CHARS=mention.get("max_chars", "1000")))
     post_text = ("Jalan di depan SDN 3 Cibinong ambles sedalam 1 meter, sudah 2 minggu dibiarkan. "
                  "Motor sering jatuh malam hari.")
     post = fake.state.add_tweet(post_text, username="lapor1708" if mention.get("own_post") else "info_bogor",
                                 own=bool(mention.get("own_post")), mention=False)
     tweet = fake.state.add_tweet(mention["text"], username="dewi_cibinong", **{mention["ref"]: post["id"]})
+    if mention.get("gone"):  # deleted since: X leaves it out of includes.tweets
+        fake.state.posts.remove(post)
     intake = Intake(redis, settings)
     make_poller(settings, redis, intake).poll_once()
     intake.close()
@@ -1058,6 +1066,35 @@ def test_the_post_a_mention_quotes_or_answers_is_in_its_report_marked_and_bounde
     assert report["text"] == expected_text.format(
         mark=QUOTED_MARK, url=f"https://x.com/i/status/{post['id']}", post=post_text,
         post_cut_40=post_text[:39].rstrip() + "…")
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        pytest.param("@lapor1708 STATUS {id}", "a-post", id="status-quoting-a-post"),
+        pytest.param("@lapor1708 {id}", "a-post", id="the-id-alone-quoting-a-post"),
+        pytest.param("@lapor1708 CEK {id}", "our-reply", id="cek-quoting-our-reply"),
+        pytest.param("@lapor1708 {id}", "our-reply", id="the-id-alone-quoting-our-reply"),
+        pytest.param("@lapor1708 {id}", "a-post-x-could-not-give", id="the-id-alone-quoting-a-deleted-post"),
+    ],
+)
+def test_a_status_query_that_quotes_a_post_is_answered_with_the_status_and_files_nothing(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, text: str, quoted: str
+) -> None:
+    """A citizen asks about their report by quoting a post: the complaint, or our reply that gave them the Tracking
+    ID. The quote's link (X appends one) was read as their words: "<id> https://x.com/lapor1708/status/..." was an
+    addition to the report, a link to our own reply, answered as one, and the citizen never got the status."""
+    redis.set(SEQUENCE_KEY, 2_000_000)  # VALID_ID was minted
+    if quoted == "our-reply":
+        post = fake.state.add_tweet(f"Laporan Anda kami terima. Nomor lacak: {VALID_ID}.", own=True, mention=False)
+    else:
+        post = fake.state.add_tweet("Jalan di depan SDN 3 Cibinong ambles", username="info_bogor", mention=False)
+    tweet = fake.state.add_tweet(text.format(id=VALID_ID), username="dewi_cibinong", quote_of=post["id"])
+    if quoted == "a-post-x-could-not-give":
+        fake.state.posts.remove(post)
+    make_poller(settings, redis, intake).poll_once()
+    assert envelopes(redis) == []
+    assert reply_jobs(redis) == [("twitter", {"tweet_id": tweet["id"]}, "social_status", VALID_ID, "id")]
 
 
 # -- answers in the thread of our reply -----------------------------------------------------------------------------
