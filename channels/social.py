@@ -6,8 +6,8 @@ NotDurable the cursor must stay. Dedup is intake's, by (channel, provider id): a
 after a failure, a restart, the Instagram webhook and the /tags poll) is one report and one reply.
 
 Replies are queued as `workers.social_reply.send_social_reply` jobs whose arguments are the reply *target*
-(tweet id, IG media/comment id), a reply key, the Tracking ID and a language: never the text or the sender, so a
-public reply cannot carry them.
+(tweet id, IG media/comment id), a reply key, the Tracking ID and a language (and, for a mistyped ID sent with a
+photo, that number as typed): never the text or the sender, so a public reply cannot carry them.
 """
 
 from __future__ import annotations
@@ -222,9 +222,13 @@ class ReplyJob:
     reply_key: str
     tracking_id: str | None
     language: str
+    # The number a citizen typed as a Tracking ID whose check failed (`social_bad_tracking_id_photo`).
+    typed_id: str | None = None
 
     def args(self) -> tuple[Any, ...]:
-        return (self.channel, self.target, self.reply_key, self.tracking_id, self.language)
+        """The job's arguments; the typed number only when there is one (a job as an older worker takes it)."""
+        return (self.channel, self.target, self.reply_key, self.tracking_id, self.language,
+                *([self.typed_id] if self.typed_id else []))
 
 
 class MentionIntake:
@@ -244,8 +248,8 @@ class MentionIntake:
         drafts = []
         # Per draft: its message, its language, and the ID it named when that was never minted (a new report then).
         draft_messages: list[tuple[InboundMessage, str, str | None]] = []
-        # Per draft: whether it is a photo filed as a new report because the ID named with it was mistyped.
-        mistyped: list[bool] = []
+        # Per draft: the ID as typed when it is a photo filed as a new report because that ID was mistyped.
+        mistyped: list[str | None] = []
         # (source, label) of the mentions that were refused or were queries, counted once the batch is taken.
         refused: list[tuple[str, str]] = []
         queries: list[tuple[str, str]] = []
@@ -279,12 +283,12 @@ class MentionIntake:
                 unknown_parent = parent if unknown else None
             drafts.append(draft)
             draft_messages.append((message, normalized.language, unknown_parent))
-            mistyped.append(normalized.mistyped_id is not None)
+            mistyped.append(normalized.mistyped_id)
             threads.append(threaded is not None)
         receipts = self._intake.commit(drafts) if drafts else []
         for source in {message.source for message in messages}:
             self._signals.message_received(source)
-        for draft, (message, language, unknown_parent), receipt, threaded, named_a_mistyped_id in zip(
+        for draft, (message, language, unknown_parent), receipt, threaded, mistyped_id in zip(
                 drafts, draft_messages, receipts, threads, mistyped, strict=True):
             bind_message_context(channel=message.source, tracking_id=receipt.tracking_id)
             if unknown_parent:
@@ -296,8 +300,9 @@ class MentionIntake:
                 jobs.append(self._job(message, "social_follow_up", draft.follow_up_of, language))
             elif unknown_parent:
                 jobs.append(self._job(message, "social_follow_up_unknown", receipt.tracking_id, language))
-            elif named_a_mistyped_id:
-                jobs.append(self._job(message, "social_bad_tracking_id_photo", receipt.tracking_id, language))
+            elif mistyped_id:
+                jobs.append(self._job(message, "social_bad_tracking_id_photo", receipt.tracking_id, language,
+                                      mistyped_id))
             else:
                 jobs.append(self._job(message, "social_ack", receipt.tracking_id, language))
         queued = self._queue_replies(jobs)
@@ -321,10 +326,11 @@ class MentionIntake:
             return self._job(message, "social_status", tracking_id, language)
         return self._job(message, "social_help", None, language)
 
-    def _job(self, message: InboundMessage, key: str, tracking_id: str | None, language: str) -> ReplyJob:
+    def _job(self, message: InboundMessage, key: str, tracking_id: str | None, language: str,
+             typed_id: str | None = None) -> ReplyJob:
         return ReplyJob(channel=message.channel.value, provider_id=message.provider_message_id,
                         target=self._reply_target(message), reply_key=key, tracking_id=tracking_id,
-                        language=language)
+                        language=language, typed_id=typed_id)
 
     def _queue_replies(self, jobs: list[ReplyJob]) -> list[ReplyJob]:
         """One reply per mention: a marker per (channel, provider id) is written with its job, in one MULTI.

@@ -480,6 +480,22 @@ def test_a_caption_the_graph_api_returns_without_the_at_sign_keeps_the_keyword_g
         assert report[name] == value
 
 
+def test_a_post_naming_a_mistyped_tracking_id_is_filed_and_its_reply_repeats_the_number_typed(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """A post is its photo: "CEK <id>" with a check digit that fails files it as a report of its own (anonymous), and
+    the public reply says which number was not valid, as the SMS answer does, with the new report's Tracking ID."""
+    mistyped = CHECKED_ID[:-1] + str((int(CHECKED_ID[-1]) + 1) % 10)
+    ids = fake.state.add_ig_mention(f"@lapor1708 CEK {mistyped}", kind="media")
+    poller(settings, redis, intake).poll_tags()
+    run_reply_jobs(settings)
+    report = reports_by_id(redis)[ids["media_id"]]
+    assert (report["follow_up_of"], report["anonymous"], report["text"]) == (None, True, f"CEK {mistyped}")
+    (reply,) = fake.state.ig_replies
+    assert reply["message"].startswith(f"Nomor lacak {mistyped} tidak valid.")
+    assert f"Nomor lacak: {report['tracking_id']}." in reply["message"]
+
+
 # -- errors -------------------------------------------------------------------------------------------------
 GRACE = 15 * 60
 

@@ -689,10 +689,13 @@ def test_every_public_reply_text_carries_a_link_and_the_mentions_reference_and_f
 ) -> None:
     template = load_replies()[reply_key][language]
     assert "{ref}" in template
-    text = social_reply.reply_text(settings, reply_key, VALID_ID, language, "1859325037151428609")
+    # The longest number a citizen may type as a Tracking ID, shown cut to an ID's length.
+    typed_id = "9" * 300 if "{typed_id}" in template else None
+    text = social_reply.reply_text(settings, reply_key, VALID_ID, language, "1859325037151428609", typed_id)
     assert "https://www.lapor.go.id" in text
     assert text.endswith(f"(ref {social_reply.mention_ref('1859325037151428609')})")
     assert len(text) <= 280
+    assert not typed_id or "99999999999999…" in text
 
 
 @pytest.mark.parametrize(
@@ -843,6 +846,26 @@ def test_a_reply_key_this_worker_does_not_know_is_sent_as_the_plain_reply_not_de
     assert warning["reply_key"] == "social_key_from_a_newer_gateway"
 
 
+def test_a_mistyped_id_reply_queued_without_the_number_typed_is_sent_as_the_plain_reply(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """A reply job an older gateway queued (or a dead letter requeued) has no number typed: the citizen still gets
+    their new report's Tracking ID, and the job is not dead-lettered."""
+    fake.state.add_tweet("@lapor1708 jembatan gantung putus")
+    make_poller(settings, redis, intake).poll_once()
+    (args,) = reply_jobs(redis)
+    channel, target, _, tracking_id, language = args
+    redis.flushdb()  # this mention's reply marker too: only the job below runs
+    queue(REPLY_QUEUE, redis).enqueue("workers.social_reply.send_social_reply", channel, target,
+                                      "social_bad_tracking_id_photo", tracking_id, language)
+    run_reply_jobs(settings)
+    (reply,) = fake.state.x_replies
+    assert reply["text"].startswith(f"Laporan Anda kami terima. Nomor lacak: {tracking_id}.")
+    assert DeadLetters(redis).list() == []
+    (warning,) = [e for e in log_events(log_stream) if e["event"] == "reply.unknown_key"]
+    assert (warning["reply_key"], warning["reason"]) == ("social_bad_tracking_id_photo", "no_typed_id")
+
+
 def test_replies_keep_to_the_configured_rate(
     fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis
 ) -> None:
@@ -942,21 +965,28 @@ def test_a_follow_up_mention_to_an_anonymous_report_stays_anonymous(
     assert follow_up["anonymous"] is True and follow_up["text"] == "kejadian lagi hari ini"
 
 
-@pytest.mark.parametrize(("text", "reply_key", "filed"), [
-    pytest.param("@lapor1708 {parent}", "social_follow_up", {"text": "", "follow_up_of": "{parent}"}, id="id-alone"),
-    pytest.param("@lapor1708 CEK {parent}", "social_follow_up", {"text": "", "follow_up_of": "{parent}"},
+@pytest.mark.parametrize(("text", "reply_key", "filed", "typed"), [
+    pytest.param("@lapor1708 {parent}", "social_follow_up", {"text": "", "follow_up_of": "{parent}"}, None,
+                 id="id-alone"),
+    pytest.param("@lapor1708 CEK {parent}", "social_follow_up", {"text": "", "follow_up_of": "{parent}"}, None,
                  id="cek-id"),
-    # the reply says the ID given is not valid, and gives the photo's own report's Tracking ID
+    # the reply says the ID given (repeated, as the SMS answer does) is not valid, and gives the photo's own report's
+    # Tracking ID
     pytest.param("@lapor1708 CEK {mistyped}", "social_bad_tracking_id_photo",
-                 {"text": "CEK {mistyped}", "follow_up_of": None}, id="cek-mistyped-id"),
+                 {"text": "CEK {mistyped}", "follow_up_of": None}, "{mistyped}", id="cek-mistyped-id"),
+    pytest.param("@lapor1708 {mistyped}", "social_bad_tracking_id_photo",
+                 {"text": "{mistyped}", "follow_up_of": None}, "{mistyped}", id="mistyped-id-alone"),
+    pytest.param("@lapor1708 CEK 12345", "social_bad_tracking_id_photo",
+                 {"text": "CEK 12345", "follow_up_of": None}, "12345", id="cek-too-short"),
 ])
 def test_a_mention_naming_a_tracking_id_with_a_photo_files_the_photo(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, text: str, reply_key: str,
-    filed: dict[str, str | None],
+    filed: dict[str, str | None], typed: str | None,
 ) -> None:
     """"@lapor1708 12345678" with a photo was answered with the status only, the photo never filed. It adds the
     photo to that report (anonymous as the report is), or, with a mistyped ID, files it as a report of its own with
-    the words as typed, anonymous: the report it was meant for cannot be named; its reply says the ID was not valid."""
+    the words as typed, anonymous: the report it was meant for cannot be named; its reply says the ID was not valid,
+    and which: the number as typed, public in the mention already (the reply said only "the ID you gave")."""
     fake.state.add_tweet("@lapor1708 #anonim pungli di loket samsat")
     poller = make_poller(settings, redis, intake)
     poller.poll_once()
@@ -971,10 +1001,15 @@ def test_a_mention_naming_a_tracking_id_with_a_photo_files_the_photo(
     assert report["anonymous"] is True
     assert [a["location"] for a in report["attachments"]] == [f"https://pbs.twimg.com/media/3_{tweet['id']}0.jpg"]
     reply_for = report["follow_up_of"] or report["tracking_id"]
-    assert reply_jobs(redis)[-1] == ("twitter", {"tweet_id": tweet["id"]}, reply_key, reply_for, "id")
+    typed_id = typed.format(**ids) if typed else None
+    assert reply_jobs(redis)[-1] == ("twitter", {"tweet_id": tweet["id"]}, reply_key, reply_for, "id",
+                                     *([typed_id] if typed_id else []))
     run_reply_jobs(settings)
     replies = {reply["in_reply_to_tweet_id"]: reply["text"] for reply in fake.state.x_replies}
-    assert replies[tweet["id"]] == social_reply.reply_text(settings, reply_key, reply_for, "id", tweet["id"])
+    assert replies[tweet["id"]] == social_reply.reply_text(settings, reply_key, reply_for, "id", tweet["id"],
+                                                           typed_id)
+    if typed_id:
+        assert replies[tweet["id"]].startswith(f"Nomor lacak {typed_id} tidak valid.")
 
 
 # -- posts a mention quotes or answers ------------------------------------------------------------------------------

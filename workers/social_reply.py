@@ -1,7 +1,8 @@
 """The public reply to a mention on X or Instagram (job on `lapor-reply`).
 
 Privacy by construction: the job's arguments are the reply target (tweet id, IG media/comment id), a reply key
-from config/replies.toml, the Tracking ID and a language. The text is rendered here from those alone, with the
+from config/replies.toml, the Tracking ID and a language (and the number a citizen typed as a mistyped ID, public
+in their mention already, for `social_bad_tracking_id_photo`). The text is rendered here from those alone, with the
 report link (`social.report_link`), so a reply can never carry the complaint text or the citizen's name; anonymous
 and confidential reports get the same reply as any other. Each reply ends with its mention's reference
 (`mention_ref`, a digest of the id it answers): X refuses a text the account posted before as "duplicate content",
@@ -43,6 +44,7 @@ from gateway.metrics import reply_source
 from gateway.queues import REPLY_QUEUE, enqueue_later
 from gateway.replies import load_replies, render
 from gateway.settings import Settings
+from gateway.tracking import MAX_LENGTH
 from normalizer.envelope import Channel
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
@@ -65,18 +67,24 @@ def mention_ref(target_id: str) -> str:
 
 
 def reply_text(settings: Settings, reply_key: str, tracking_id: str | None, language: str | None,
-               target_id: str) -> str:
-    """The public reply: a template filled with the Tracking ID, the report link and the mention's reference.
+               target_id: str, typed_id: str | None = None) -> str:
+    """The public reply: a template filled with the Tracking ID, the report link, the mention's reference and, for a
+    mistyped ID, the number as typed (cut to a Tracking ID's length: a citizen may type any number of digits).
 
-    A key this worker's replies.toml lacks (a newer gateway queued it during a rolling deploy) gets the plain
-    acknowledgement, or the help text when there is no Tracking ID: a reply the citizen can use, instead of a job
-    that fails until it is dead-lettered."""
-    if reply_key not in load_replies():
+    A key this worker's replies.toml lacks (a newer gateway queued it during a rolling deploy), or one that repeats
+    the number typed in a job that has none (queued by an older gateway), gets the plain acknowledgement, or the
+    help text when there is no Tracking ID: a reply the citizen can use, instead of a job that fails until it is
+    dead-lettered."""
+    table = load_replies().get(reply_key)
+    if table is None or (not typed_id and any("{typed_id}" in text for text in table.values())):
         fallback = "social_ack" if tracking_id else "social_help"
-        log.warning("reply.unknown_key", reason="unknown_reply_key", reply_key=reply_key, fallback=fallback)
+        log.warning("reply.unknown_key", reason="unknown_reply_key" if table is None else "no_typed_id",
+                    reply_key=reply_key, fallback=fallback)
         reply_key = fallback
     link = settings.social.report_link.format(tracking_id=tracking_id or "")
-    return render(reply_key, language, tracking_id=tracking_id or "", link=link, ref=mention_ref(target_id))
+    shown = typed_id if typed_id is None or len(typed_id) <= MAX_LENGTH else typed_id[:MAX_LENGTH] + "…"
+    return render(reply_key, language, tracking_id=tracking_id or "", link=link, ref=mention_ref(target_id),
+                  typed_id=shown)
 
 
 def _refusal(channel: str, error: ProviderError) -> str:
@@ -119,11 +127,11 @@ def _later(context: WorkerContext, delay: float, args: tuple[Any, ...]) -> None:
 
 
 def send_social_reply(channel: str, target: dict[str, str], reply_key: str, tracking_id: str | None,
-                      language: str | None = None) -> str:
+                      language: str | None = None, typed_id: str | None = None) -> str:
     """RQ job. Returns what happened: sent, already_sent, deferred, dead_lettered, or target_gone (the mention was
     deleted or hidden from us before its reply)."""
     context = current()
-    args = (channel, target, reply_key, tracking_id, language)
+    args = (channel, target, reply_key, tracking_id, language, *([typed_id] if typed_id else []))
     bind_message_context(channel=reply_source(channel), tracking_id=tracking_id)
     try:
         with send_lease(context, f"{channel}:{_target_id(target)}", channel=reply_source(channel)):
@@ -135,7 +143,7 @@ def send_social_reply(channel: str, target: dict[str, str], reply_key: str, trac
 
 def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
     """Under the mention's send lease: reply unless an earlier job did, or defer it past this minute's rate."""
-    channel, target, reply_key, tracking_id, language = args
+    channel, target, reply_key, tracking_id, language, *typed = args
     sent_key = SENT_KEY.format(channel=channel, target=_target_id(target))
     if context.redis.exists(sent_key):
         log.info("reply.already_sent")
@@ -145,7 +153,7 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
         _later(context, wait, args)
         log.info("reply.rate_limited", retry_in_seconds=round(wait, 1), limit=_rate_limit(context, channel))
         return "deferred"
-    text = reply_text(context.settings, reply_key, tracking_id, language, _target_id(target))
+    text = reply_text(context.settings, reply_key, tracking_id, language, _target_id(target), *typed)
     ttl = context.settings.intake.dedup_ttl_seconds
     tried_before = not context.redis.set(ATTEMPTED_KEY.format(channel=channel, target=_target_id(target)), "1",
                                          nx=True, ex=ttl)
@@ -197,7 +205,7 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...])
 
 
 def _dead_letter(context: WorkerContext, args: tuple[Any, ...], reason: str, detail: str) -> str:
-    channel, target, _, tracking_id, _ = args
+    channel, target, _, tracking_id, *_ = args
     HealthSignals(context.redis).reply_failed(health_channel(channel), reason)
     DeadLetters(context.redis).add_new(
         queue=REPLY_QUEUE, func=SOCIAL_REPLY_FUNC, args=list(args), tracking_id=tracking_id or "",
