@@ -88,6 +88,10 @@ class InboundMessage:
     # The provider id of the public post this one answers (an X reply): an answer to one of our replies, by that
     # report's sender, adds to the report (gateway.followups.thread_report).
     replied_to: str | None = None
+    # The post this comment was made on (an Instagram comment, which does not say which comment it answers): a
+    # comment there by a report's sender, after our reply to that report there, adds to it
+    # (gateway.followups.post_thread_report).
+    commented_on: str | None = None
     # The posts this one quotes or answers (X), already marked as not the sender's words: added to the report's text
     # after the keyword grammar has read the sender's own, so nothing in them sets a kind, a flag or an ID.
     quoted_text: str | None = None

@@ -13,8 +13,8 @@ and a control API for people and tests:
                                      "retweet"?: bool, "own"?: bool, "in_reply_to"?: id, "quote_of"?: id,
                                      "mention"?: bool (false: a post a mention may quote)} -> the tweet
   POST /_fake/instagram/mentions    {"text", "username"?, "kind": "comment"|"media", "media_url"?,
-                                     "tagged"?: bool, "own"?: bool, "deliver"?: bool} -> ids (+ the signed
-                                     webhook's status)
+                                     "tagged"?: bool, "own"?: bool, "deliver"?: bool, "media_id"?: a comment
+                                     on that post} -> ids (+ the signed webhook's status)
   GET  /_fake/replies               every reply posted, per provider
   POST /_fake/faults                {"path": prefix, "status", "headers"?, "body"?, "count"?}: the next matching
                                      requests fail like that (rate limits, outages, revoked tokens)
@@ -170,19 +170,25 @@ class FakeProviderState:
         return next((tweet for tweet in [*self.tweets, *self.posts] if tweet["id"] == tweet_id), None)
 
     def add_ig_mention(self, text: str, *, username: str = "warga.bandung", kind: str = "comment",
-                       media_url: str | None = None, tagged: bool = False, own: bool = False) -> dict[str, str]:
+                       media_url: str | None = None, tagged: bool = False, own: bool = False,
+                       on_media: str | None = None) -> dict[str, str]:
         """A comment (or a post's caption) that mentions the account; `own`: written by the account itself, as our
-        reply that names @lapor1708 is, which Meta may notify us of too."""
+        reply that names @lapor1708 is, which Meta may notify us of too; `on_media`: a comment on that post (one
+        answering our reply there, say), not on a new one."""
         if own:
             username = self.config.ig_username
-        media_id = str(next(self._ig_ids))
-        # As the Graph API does: a caption that mentions the account comes without the `@`, unless it is our own.
-        caption = text if own else re.sub(rf"@({re.escape(self.config.ig_username)})(?![\w.])", r"\1", text)
-        media = {"id": media_id, "caption": caption if kind == "media" else "Foto jalan", "media_type": "IMAGE",
-                 "media_url": media_url or f"https://scontent.cdninstagram.com/v/{media_id}.jpg",
-                 "permalink": f"https://www.instagram.com/p/{media_id}/", "timestamp": _graph_time(),
-                 "username": username if kind == "media" else "pemilik.akun"}
-        self.ig_media[media_id] = media
+        if kind == "comment" and on_media in self.ig_media:
+            media_id = str(on_media)
+            media = self.ig_media[media_id]
+        else:
+            media_id = str(next(self._ig_ids))
+            # As the Graph API does: a caption that mentions the account comes without the `@`, unless it is ours.
+            caption = text if own else re.sub(rf"@({re.escape(self.config.ig_username)})(?![\w.])", r"\1", text)
+            media = {"id": media_id, "caption": caption if kind == "media" else "Foto jalan", "media_type": "IMAGE",
+                     "media_url": media_url or f"https://scontent.cdninstagram.com/v/{media_id}.jpg",
+                     "permalink": f"https://www.instagram.com/p/{media_id}/", "timestamp": _graph_time(),
+                     "username": username if kind == "media" else "pemilik.akun"}
+            self.ig_media[media_id] = media
         ids = {"media_id": media_id}
         if kind == "comment":
             comment_id = str(next(self._ig_ids))
@@ -393,7 +399,8 @@ async def inject_instagram(request: web.Request) -> web.Response:
     body = await request.json()
     ids = state.add_ig_mention(body["text"], username=body.get("username", "warga.bandung"),
                                kind=body.get("kind", "comment"), media_url=body.get("media_url"),
-                               tagged=bool(body.get("tagged")), own=bool(body.get("own")))
+                               tagged=bool(body.get("tagged")), own=bool(body.get("own")),
+                               on_media=body.get("media_id"))
     result: dict[str, Any] = dict(ids)
     if body.get("deliver", True) and state.config.webhook_url:
         payload = state.webhook_payload(ids)

@@ -212,21 +212,23 @@ def media_message(media: Mapping[str, Any], own_handle: str | None = None) -> In
 
 def comment_message(comment: Mapping[str, Any], media_id: str | None, own_handle: str | None = None
                     ) -> InboundMessage:
-    """A comment that mentions @lapor1708 (on anyone's post)."""
+    """A comment that mentions @lapor1708 (on anyone's post). Answering our reply, it is a comment on the same post
+    (`commented_on`): the Graph API does not say which comment it answers (see gateway.followups)."""
     media = comment.get("media") or {}
     media_id = str(media.get("id") or media_id or "")
     return _message(str(comment["id"]), str(comment.get("username") or ""), str(comment.get("text") or ""),
                     comment.get("timestamp"), [], {"media_id": media_id, "comment_id": str(comment["id"]),
-                                                   "permalink": media.get("permalink")}, own_handle)
+                                                   "permalink": media.get("permalink")}, own_handle,
+                    commented_on=media_id or None)
 
 
 def _message(provider_id: str, username: str, text: str, timestamp: Any, attachments: list[Attachment],
-             meta: dict[str, Any], own_handle: str | None) -> InboundMessage:
+             meta: dict[str, Any], own_handle: str | None, commented_on: str | None = None) -> InboundMessage:
     return InboundMessage(
         channel=Channel.INSTAGRAM, source=SOURCE, provider_message_id=provider_id,
         sender_kind=SenderKind.IG_USER, sender_address=username, sender_display_name=None,
         text=strip_leading_mentions(text, own_handle), received_at=_timestamp(timestamp), attachments=attachments,
-        channel_meta=meta,
+        channel_meta=meta, commented_on=commented_on,
     )
 
 

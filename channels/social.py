@@ -27,7 +27,7 @@ from redis.exceptions import RedisError, WatchError
 from channels.base import InboundMessage
 from gateway import metrics
 from gateway.errors import GatewayError, NotDurable, RejectedInput
-from gateway.followups import resolve_follow_up_now, thread_report
+from gateway.followups import post_thread_report, resolve_follow_up_now, thread_report
 from gateway.health import HealthSignals, health_channel
 from gateway.intake import Intake, dedup_key
 from gateway.logs import bind_message_context, clear_message_context, get_logger
@@ -314,10 +314,17 @@ class MentionIntake:
     def _thread_follow_up(self, message: InboundMessage, draft: ReportDraft) -> str | None:
         """The report this message continues by answering our reply to it in the thread, written by that report's
         own sender; None when it names a Tracking ID itself (`<id> text` wins), answers no reply of ours, or is
-        someone else's. It then goes through the same follow-up steps as `<id> text` (the report's flags)."""
-        if draft.follow_up_of or not message.replied_to:
+        someone else's. It then goes through the same follow-up steps as `<id> text` (the report's flags). On
+        Instagram, which does not say which comment a comment answers: a comment on the post where we answered that
+        sender's report (gateway.followups.post_thread_report)."""
+        if draft.follow_up_of:
             return None
-        return thread_report(self._redis, message.channel.value, message.replied_to, draft.sender)
+        if message.replied_to:
+            return thread_report(self._redis, message.channel.value, message.replied_to, draft.sender)
+        if message.commented_on:
+            return post_thread_report(self._redis, message.channel.value, message.commented_on, draft.sender,
+                                      message.provider_message_id)
+        return None
 
     def _query_reply(self, message: InboundMessage, action: Action, tracking_id: str | None,
                      language: str) -> ReplyJob:

@@ -19,11 +19,17 @@ that reply was for, as a mail answering ours does: the reply worker remembers ou
 sender, continues it. The record holds nothing the reply did not already make public (our post id, and the Tracking
 ID it shows): who may continue the report is read from the report's envelope, which the gateway keeps anyway to
 answer its sender, and the record lives no longer than that envelope.
+
+Instagram does not say which comment a comment answers (the `mentions` webhook and the mentioned-comment lookup give
+its post, not its parent), so there the record is per post: the post our reply was made on -> the Tracking IDs our
+replies there showed (`remember_post_reply`), and a later comment mentioning us on that post, by one of those
+reports' own senders, continues the newest of them (`post_thread_report`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import orjson
@@ -37,6 +43,11 @@ from normalizer.envelope import Channel, ReportDraft, Sender
 
 # One of our public replies (the id of the post we made) -> the Tracking ID it carried.
 REPLY_THREAD_KEY = "lapor:social:thread:{channel}:{post_id}"
+# A post our public replies were made on (Instagram: a citizen's, or the one they commented on) -> the Tracking IDs
+# those replies carried, newest first, at most POST_THREAD_MAX.
+POST_THREAD_KEY = "lapor:social:thread-post:{channel}:{post_id}"
+# A viral post may carry many citizens' reports: the newest are looked at, each an envelope read.
+POST_THREAD_MAX = 20
 
 
 def parent_flags(redis: Redis, tracking_id: str) -> tuple[bool, bool] | None:
@@ -131,9 +142,52 @@ def thread_report(redis: Redis, channel: str, replied_to: str, sender: Sender) -
     if raw_id is None:
         return None
     tracking_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+    return tracking_id if _sent_by(redis, tracking_id, sender) is not None else None
+
+
+def _sent_by(redis: Redis, tracking_id: str, sender: Sender) -> dict[str, Any] | None:
+    """The report's envelope when `sender` is its sender; None for anyone else's, or once it is gone."""
     raw = redis.get(envelope_key(tracking_id))
     envelope = readable_envelope(tracking_id, raw) if raw is not None else None
     stored = (envelope or {}).get("sender")
     if not isinstance(stored, dict) or (stored.get("kind"), stored.get("id")) != (sender.kind.value, sender.id):
         return None
-    return tracking_id
+    return envelope
+
+
+def post_thread_key(channel: str, post_id: str) -> str:
+    return POST_THREAD_KEY.format(channel=channel, post_id=post_id)
+
+
+def remember_post_reply(redis: Redis, channel: str, post_id: str, tracking_id: str, default_ttl: int) -> bool:
+    """Remember that one of our replies on post `post_id` carried report `tracking_id` (`remember_reply`, for a
+    channel that does not say which comment a comment answers), for as long as the longest-lived envelope of the
+    reports remembered there. Returns whether it was remembered (not once the report's envelope is gone)."""
+    remaining = redis.ttl(envelope_key(tracking_id))
+    if remaining == -2:
+        return False
+    key = post_thread_key(channel, post_id)
+    ttl = max(remaining if remaining > 0 else default_ttl, redis.ttl(key))
+    pipe = redis.pipeline(transaction=True)
+    pipe.lrem(key, 0, tracking_id)
+    pipe.lpush(key, tracking_id)
+    pipe.ltrim(key, 0, POST_THREAD_MAX - 1)
+    pipe.expire(key, ttl)
+    pipe.execute()
+    return True
+
+
+def post_thread_report(redis: Redis, channel: str, post_id: str, sender: Sender, message_id: str) -> str | None:
+    """The report a comment of `sender` on post `post_id` continues: the newest report our replies on that post
+    carried whose sender `sender` is (their comment there answers our reply, or adds to what they reported on that
+    post). None for anyone else's comment, on a post we never answered on, once the envelope is gone, and for the
+    report's own comment notified again (`message_id`: it stays that report, not an addition to it)."""
+    theirs = []
+    for raw_id in redis.lrange(post_thread_key(channel, post_id), 0, POST_THREAD_MAX - 1):
+        tracking_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+        envelope = _sent_by(redis, tracking_id, sender)
+        if envelope is not None:
+            if envelope.get("channel_message_id") == message_id:
+                return None
+            theirs.append(tracking_id)
+    return theirs[0] if theirs else None

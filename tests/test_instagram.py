@@ -749,16 +749,139 @@ def test_an_instagram_reply_carries_the_tracking_id_and_nothing_of_the_complaint
         assert private.lower() not in reply["message"].lower()
 
 
-def test_an_instagram_reply_is_not_remembered_for_a_thread(
-    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
-) -> None:
-    """The Graph API does not say which comment a mentioning comment answers (README): nothing would read it."""
-    ids = fake.state.add_ig_mention("@lapor1708 lampu jalan mati di Jl. Cibeunying", kind="comment")
+# -- answers in the thread of our reply ---------------------------------------------------------------------
+def take_comment(fake: FakeProviderServer, redis: Redis, ig: InstagramPoller, text: str, username: str,
+                 on_media: str | None = None) -> dict[str, str]:
+    """A comment that mentions us, resolved as the webhook's pending entry would be."""
+    ids = fake.state.add_ig_mention(text, username=username, kind="comment", on_media=on_media)
     redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ids))
-    poller(settings, redis, intake).resolve_pending()
+    ig.resolve_pending()
+    return ids
+
+
+def acknowledged(fake: FakeProviderServer, settings: Settings, redis: Redis, ig: InstagramPoller, text: str,
+                 kind: str, username: str = "siti.rahma") -> tuple[dict[str, str], dict[str, Any]]:
+    """A citizen's comment (or post) taken and answered: (its ids, its report)."""
+    if kind == "comment":
+        ids = take_comment(fake, redis, ig, text, username)
+    else:
+        ids = fake.state.add_ig_mention(text, username=username, kind="media")
+        ig.poll_tags()
     run_reply_jobs(settings)
-    assert len(fake.state.ig_replies) == 1
-    assert list(redis.scan_iter("lapor:social:thread:*")) == []
+    return ids, reports_by_id(redis)[ids.get("comment_id", ids["media_id"])]
+
+
+@pytest.mark.parametrize(
+    ("parent", "answer", "expected"),
+    [
+        pytest.param({"text": "@lapor1708 lampu jalan mati di Jl. Dago"},
+                     {"text": "@lapor1708 sudah seminggu belum diperbaiki"},
+                     {"follow_up_of": "parent", "anonymous": False, "text": "sudah seminggu belum diperbaiki"},
+                     id="the-reporter-adds-to-their-report"),
+        pytest.param({"text": "@lapor1708 #anonim pungli di loket samsat"},
+                     {"text": "@lapor1708 kejadian lagi hari ini"},
+                     {"follow_up_of": "parent", "anonymous": True, "text": "kejadian lagi hari ini"},
+                     id="an-anonymous-report-stays-anonymous"),
+        pytest.param({"text": "@lapor1708 #rahasia pungli di loket samsat"},
+                     {"text": "@lapor1708 kejadian lagi hari ini"},
+                     {"follow_up_of": "parent", "confidential": True}, id="a-confidential-report-stays-confidential"),
+        pytest.param({"text": "@lapor1708 #anonim drainase tersumbat", "kind": "media"},
+                     {"text": "@lapor1708 sudah meluap ke jalan"},
+                     {"follow_up_of": "parent", "anonymous": True, "text": "sudah meluap ke jalan"},
+                     id="under-our-reply-on-their-own-post"),
+        pytest.param({"text": "@lapor1708 lampu jalan mati di Jl. Dago"},
+                     {"text": "@lapor1708 di gang saya juga mati", "username": "budi.bdg"},
+                     {"follow_up_of": None, "text": "di gang saya juga mati"}, id="someone-else-files-a-report"),
+        pytest.param({"text": "@lapor1708 lampu jalan mati di Jl. Dago"},
+                     {"text": f"@lapor1708 {CHECKED_ID} lubangnya makin besar"},
+                     {"follow_up_of": CHECKED_ID, "text": "lubangnya makin besar"}, id="an-id-they-typed-wins"),
+        pytest.param({"text": "@lapor1708 lampu jalan mati di Jl. Dago"},
+                     {"text": "@lapor1708 sudah seminggu belum diperbaiki", "envelope_gone": True},
+                     {"follow_up_of": None}, id="a-report-the-gateway-no-longer-keeps"),
+        pytest.param({"text": "@lapor1708 lampu jalan mati di Jl. Dago"},
+                     {"text": "@lapor1708 sampah menumpuk di pasar", "another_post": True},
+                     {"follow_up_of": None, "text": "sampah menumpuk di pasar"}, id="on-another-post-a-report"),
+    ],
+)
+def test_a_comment_answering_our_reply_adds_to_the_report_when_its_reporter_writes_it(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    parent: dict[str, str], answer: dict[str, Any], expected: dict[str, Any],
+) -> None:
+    """"No wrong door", as on X: Instagram puts @lapor1708 in front of an answer to our reply, and the reporter's
+    "sudah seminggu belum diperbaiki" there is about their report. It was a new report: the Graph API does not say
+    which comment a comment answers, but it says which post it is on, and our reply there carried the report's
+    Tracking ID. Anyone else's comment there is a report of its own, an ID typed wins, the report's flags carry over
+    (an anonymous reporter stays anonymous), and a report whose envelope is gone can no longer tell its reporter."""
+    redis.set(SEQUENCE_KEY, 2_000_000)  # CHECKED_ID was minted: a follow-up to it is one
+    ig = poller(settings, redis, intake)
+    ids, report = acknowledged(fake, settings, redis, ig, parent["text"], parent.get("kind", "comment"))
+    if answer.get("envelope_gone"):
+        redis.delete(f"lapor:envelope:{report['tracking_id']}")
+    answered = take_comment(fake, redis, ig, answer["text"], answer.get("username", "siti.rahma"),
+                            on_media=None if answer.get("another_post") else ids["media_id"])
+
+    added = reports_by_id(redis)[answered["comment_id"]]
+    wanted = {**expected, "follow_up_of": report["tracking_id"] if expected["follow_up_of"] == "parent"
+              else expected["follow_up_of"]}
+    for name, value in wanted.items():
+        assert added[name] == value, name
+    [job] = [job for job in queue(REPLY_QUEUE, redis).jobs if job.args[1] == answered]
+    follow_up_of = wanted["follow_up_of"]
+    assert tuple(job.args[2:4]) == (("social_follow_up", follow_up_of) if follow_up_of
+                                    else ("social_ack", added["tracking_id"]))
+    threaded = [e for e in log_events(log_stream) if e["event"] == "message.accepted" and e.get("thread")]
+    assert len(threaded) == int(expected["follow_up_of"] == "parent")
+
+
+def test_the_thread_goes_on_through_our_reply_to_each_addition_and_the_report_is_not_its_own_addition(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """Our reply to an addition carries the report's Tracking ID too; the report's own comment, notified again
+    after our reply, stays that report: no addition to itself, no second reply."""
+    ig = poller(settings, redis, intake)
+    ids, report = acknowledged(fake, settings, redis, ig, "@lapor1708 #anonim pungli di loket samsat", "comment")
+    for text in ("@lapor1708 kejadian lagi hari ini", "@lapor1708 sekarang minta Rp 200rb"):
+        answered = take_comment(fake, redis, ig, text, "siti.rahma", on_media=ids["media_id"])
+        run_reply_jobs(settings)
+        added = reports_by_id(redis)[answered["comment_id"]]
+        assert (added["follow_up_of"], added["anonymous"]) == (report["tracking_id"], True)
+        (reply,) = [r for r in fake.state.ig_replies if r["comment_id"] == answered["comment_id"]]
+        assert report["tracking_id"] in reply["message"]
+    before = len(log_events(log_stream))
+    redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ids))
+    ig.resolve_pending()
+    run_reply_jobs(settings)
+    (again,) = [e for e in log_events(log_stream)[before:] if e["event"] == "message.accepted"]
+    assert (again["duplicate"], again["follow_up_of"], again.get("thread")) == (True, None, None)
+    assert reports_by_id(redis)[ids["comment_id"]] == report
+    assert len([r for r in fake.state.ig_replies if r["comment_id"] == ids["comment_id"]]) == 1
+    assert redis.lrange(f"lapor:social:thread-post:instagram:{ids['media_id']}", 0, -1) == [
+        report["tracking_id"].encode()]
+
+
+@pytest.mark.parametrize("envelope_ttl", [None, 1234], ids=["report-waiting-to-be-forwarded", "report-forwarded"])
+def test_our_reply_is_remembered_by_its_post_only_for_the_envelopes_lifetime_and_without_its_sender(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, envelope_ttl: int | None
+) -> None:
+    """The record is the post our reply was made on -> the Tracking IDs our replies there showed, all public on that
+    post: nothing in it links the reporter's username or comment to a report; who may add to it is read from the
+    envelope, and the record goes when the envelope goes. A help reply names no report and is not remembered."""
+    ig = poller(settings, redis, intake)
+    take_comment(fake, redis, ig, "@lapor1708 bantuan", "siti.rahma")
+    ids = take_comment(fake, redis, ig, "@lapor1708 #anonim pungli di loket samsat", "siti.rahma")
+    report = reports_by_id(redis)[ids["comment_id"]]
+    if envelope_ttl:
+        redis.expire(f"lapor:envelope:{report['tracking_id']}", envelope_ttl)
+    run_reply_jobs(settings)
+    assert len(fake.state.ig_replies) == 2
+    [key] = list(redis.scan_iter("lapor:social:thread*"))
+    assert key == f"lapor:social:thread-post:instagram:{ids['media_id']}".encode()
+    assert redis.lrange(key, 0, -1) == [report["tracking_id"].encode()]
+    ttl = redis.ttl(key)
+    assert (envelope_ttl or settings.intake.envelope_ttl_seconds) - 5 <= ttl <= (
+        envelope_ttl or settings.intake.envelope_ttl_seconds)
+    for private in ("siti.rahma", ids["comment_id"]):
+        assert private.encode() not in key + b"".join(redis.lrange(key, 0, -1))
 
 
 def test_a_comment_deleted_before_its_reply_is_no_dead_letter_and_no_failing_channel(

@@ -19,8 +19,9 @@ check of its own; X's, met by an attempt after one that may have posted, shows t
 mention's alone).
 
 The id of a reply posted on X is remembered with its Tracking ID (gateway.followups.remember_reply): the citizen who
-answers it in the thread adds to that report. Instagram's replies are not: its Graph API does not say which comment
-a mentioning comment answers (see the README).
+answers it in the thread adds to that report. On Instagram, whose Graph API does not say which comment a mentioning
+comment answers, the post our reply was made on is remembered with it (gateway.followups.remember_post_reply): the
+citizen's later comment there adds to their report.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from channels.social import SOCIAL_REPLY_FUNC, ProviderError, ProviderErrorKind
 from channels.x_mentions import XReplyClient
 from gateway import metrics
 from gateway.errors import RetryableError
-from gateway.followups import remember_reply
+from gateway.followups import remember_post_reply, remember_reply
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
 from gateway.metrics import reply_source
@@ -174,6 +175,10 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
     if channel == Channel.TWITTER.value and reply_id and tracking_id:
         # A citizen who answers this reply in its thread adds to the report (gateway.followups.thread_report).
         remember_reply(context.redis, channel, reply_id, tracking_id, context.settings.intake.envelope_ttl_seconds)
+    elif channel == Channel.INSTAGRAM.value and target.get("media_id") and tracking_id:
+        # ... and on Instagram, their comment on the post it was made on (gateway.followups.post_thread_report).
+        remember_post_reply(context.redis, channel, target["media_id"], tracking_id,
+                            context.settings.intake.envelope_ttl_seconds)
     HealthSignals(context.redis).reply_sent(health_channel(channel))
     log.info("reply.sent", reply_key=reply_key)
     return "sent"
