@@ -105,6 +105,35 @@ async def test_an_answer_in_our_replys_thread_and_a_quote_tweet_reach_the_case_s
     assert parent["tracking_id"] in thread_reply["text"] and first["id"] not in thread_reply["text"]
 
 
+async def test_a_comment_answering_our_instagram_reply_reaches_the_case_store_as_an_addition(
+    gateway: GatewayServer, casestore: CaseStoreServer, fake: FakeProviderServer,
+    start_process: Callable[..., ProcessHandle],
+) -> None:
+    """The whole way on Instagram: Siti's anonymous comment is answered; her comment under our reply (the fake
+    provider's `media_id`: on the same post) adds to her report, anonymous too, and our reply to it names it."""
+    pollers = start_process("pollers", **fake.env())
+    worker = start_process("worker", **fake.env())
+    async with httpx.AsyncClient(verify=tls_context(), base_url=fake.url, timeout=10) as control:
+        first = (await control.post("/_fake/instagram/mentions", json={
+            "text": "@lapor1708 #anonim pungli di loket samsat", "username": "siti.rahma"})).json()
+        await async_wait_until(lambda: len(fake.state.ig_replies) == 1, timeout=30)
+        answer = (await control.post("/_fake/instagram/mentions", json={
+            "text": "@lapor1708 kejadian lagi hari ini", "username": "siti.rahma",
+            "media_id": first["media_id"]})).json()
+    assert answer["media_id"] == first["media_id"] and answer["webhook_status"] == 200
+
+    try:
+        await async_wait_until(lambda: len(casestore.reports()) == 2 and len(fake.state.ig_replies) == 2, timeout=30)
+    except AssertionError:
+        pytest.fail(f"not delivered\npollers:\n{pollers.output()[-3000:]}\nworker:\n{worker.output()[-3000:]}")
+    reports = {r["text"]: r for r in casestore.reports()}
+    parent, follow_up = reports["pungli di loket samsat"], reports["kejadian lagi hari ini"]
+    assert (follow_up["follow_up_of"], follow_up["anonymous"]) == (parent["tracking_id"], True)
+    assert follow_up["sender"]["kind"] == "reply_handle"
+    [reply] = [r for r in fake.state.ig_replies if r["comment_id"] == answer["comment_id"]]
+    assert parent["tracking_id"] in reply["message"]
+
+
 def test_the_pollers_process_idles_when_no_social_channel_is_enabled(
     start_process: Callable[..., ProcessHandle],
 ) -> None:
