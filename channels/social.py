@@ -226,7 +226,8 @@ class ReplyJob:
     typed_id: str | None = None
 
     def args(self) -> tuple[Any, ...]:
-        """The job's arguments; the typed number only when there is one (a job as an older worker takes it)."""
+        """The job's arguments; the typed number only when there is one (without it, the five an older worker
+        takes)."""
         return (self.channel, self.target, self.reply_key, self.tracking_id, self.language,
                 *([self.typed_id] if self.typed_id else []))
 
