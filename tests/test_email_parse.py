@@ -258,7 +258,7 @@ SEEN = "Jalan di depan SDN 3 berlubang."
                  id="a-long-run-of-zeros-is-zero"),
     pytest.param('<style>.preheader { display:none !important; }</style><span class="preheader">Pratinjau</span>'
                  + ROADS, SEEN, id="class-of-the-mails-style"),
-    pytest.param('<a href="https://lapor.go.id" style="mso-hide:all">Lihat foto</a>', "[Lihat foto](https://lapor.go.id)",
+    pytest.param('<a href="https://lapor.go.id" style="mso-hide:all">Lihat foto</a>', "Lihat foto (https://lapor.go.id)",
                  id="mso-hide-only-hides-from-outlook"),
     pytest.param('<div style="display:none">Pratinjau<p>Jalan di depan SDN 3 berlubang.</p>',
                  "Pratinjau\n\n" + SEEN, id="hidden-left-open-hides-nothing"),
@@ -293,6 +293,7 @@ def test_a_zero_length_is_told_as_the_quadratic_pattern_told_it() -> None:
 @pytest.mark.parametrize(("text", "expected"), [
     pytest.param("Isi.\n\n-- \nBudi Santoso\n0812", "Isi.", id="rfc-3676-delimiter"),
     pytest.param("Isi.\n--  \nBudi Santoso", "Isi.", id="delimiter-with-more-spaces"),
+    pytest.param("Isi.\n--\u00a0\nBudi Santoso\n0812-3456-7890", "Isi.", id="delimiter-with-a-no-break-space"),
     pytest.param("Kronologi:\n--\nPetugas meminta Rp 50.000.\n--\nSaksi: 2 orang.",
                  "Kronologi:\n--\nPetugas meminta Rp 50.000.\n--\nSaksi: 2 orang.", id="dashes-alone-are-the-citizens"),
     pytest.param("Jalan rusak.\n--\nBudi", "Jalan rusak.\n--\nBudi", id="dashes-alone-above-a-name-stay"),

@@ -477,9 +477,11 @@ _FORWARD_STARTS = [
     re.compile(r"^\s*(Begin forwarded message|Awal pesan yang diteruskan)\s*:\s*$", re.IGNORECASE),
 ]
 # The signature delimiter (RFC 3676 4.3): "-- ", dash dash space, alone on its line, as Gmail, Thunderbird, K-9 and
-# mutt write it (and html_text keeps it from an HTML signature). A line of "--" alone is the citizen's: a divider,
-# a dash typed on its own line, with the report below it.
-_SIGNATURE_DELIMITER = re.compile(r"-- [ \t]*")
+# mutt write it (and html_text keeps it from an HTML signature); its space a no-break space too, as an HTML editor
+# keeps a space typed at a line's end ("--&nbsp;"). A line of "--" alone is the citizen's: a divider, a dash typed on
+# its own line, with the report below it (an anonymous mail's signature below one is withheld from the case store,
+# workers/own_identity.py).
+_SIGNATURE_DELIMITER = re.compile(r"--[ \u00a0][ \t\u00a0]*")
 
 
 def _without_signature(text: str, *, keep_if_empty: bool) -> str:
