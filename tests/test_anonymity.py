@@ -290,6 +290,7 @@ class OwnIdentityCase:
     text: str
     expected: str
     meta: dict[str, Any] | None = None
+    channel: str = "sms"
 
 
 OWN_IDENTITY_CASES = [
@@ -306,6 +307,25 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("mail: one word of the name is someone else's (Pak Budi, the official)", MAIL_SENDER,
                     "Pak Budi dan Bu Santoso di loket 3 meminta uang",
                     "Pak Budi dan Bu Santoso di loket 3 meminta uang"),
+    # A signature below "--" typed without its space (the parse cuts only below "-- "): a phone number or an address
+    # there is the sender's, whatever name stands beside it.
+    OwnIdentityCase("mail: a signature below a bare -- with a phone number", MAIL_SENDER,
+                    "Petugas meminta uang.\n--\nPak RT 03 Sukajadi\nHP/WA 0857-1234-9876",
+                    "Petugas meminta uang.\n--\n[anonim]", channel="email"),
+    OwnIdentityCase("mail: a signature below a bare -- with another address, after blank lines", MAIL_SENDER,
+                    "Petugas meminta uang.\n\n--\n\nSalam\nB. Santoso\nbudi.kantor@dinas.example.go.id",
+                    "Petugas meminta uang.\n\n--\n[anonim]", channel="email"),
+    OwnIdentityCase("mail: a -- divider above the citizen's words stays", MAIL_SENDER,
+                    "Kronologi:\n--\nPetugas meminta Rp 50.000.\n--\nSaksi: 2 orang.",
+                    "Kronologi:\n--\nPetugas meminta Rp 50.000.\n--\nSaksi: 2 orang.", channel="email"),
+    OwnIdentityCase("mail: a name alone below -- stays (no contact)", MAIL_SENDER, "Jalan rusak.\n--\nBudi",
+                    "Jalan rusak.\n--\nBudi", channel="email"),
+    OwnIdentityCase("mail: more below -- than a signature's lines stays", MAIL_SENDER,
+                    "Lampiran:\n--\n1. foto\n2. video\n3. kuitansi\n4. surat\n5. KTP\n6. KK\n7. kontak 0812-1111-2222",
+                    "Lampiran:\n--\n1. foto\n2. video\n3. kuitansi\n4. surat\n5. KTP\n6. KK\n7. kontak 0812-1111-2222",
+                    channel="email"),
+    OwnIdentityCase("sms: a -- line is no mail signature", SMS_SENDER, "Pungli.\n--\nHubungi 0857-1234-9876",
+                    "Pungli.\n--\nHubungi 0857-1234-9876"),
     OwnIdentityCase("x: the handle, a link to the profile or a post, the user id and the name",
                     X_SENDER, "jalan rusak, cc @Budi_Rahasia; foto di https://x.com/budi_rahasia/status/1 "
                     "(x.com/i/user/1790000000000000042), Budi Sangat Rahasia",
@@ -323,11 +343,12 @@ OWN_IDENTITY_CASES = [
 @pytest.mark.parametrize("case", OWN_IDENTITY_CASES, ids=lambda case: case.id)
 def test_an_anonymous_reports_text_and_subject_lose_the_senders_own_identity(
         case: OwnIdentityCase, test_env: TestEnvironment) -> None:
-    envelope = {"tracking_id": "10000004", "channel": "sms", "channel_message_id": "m-1", "anonymous": True,
+    envelope = {"tracking_id": "10000004", "channel": case.channel, "channel_message_id": "m-1", "anonymous": True,
                 "sender": case.sender, "channel_meta": case.meta or {}, "text": case.text, "subject": case.text,
                 "attachments": []}
     payload = case_store_payload(envelope, test_env.settings())
-    assert (payload["text"], payload["subject"]) == (case.expected, case.expected)
+    assert payload["text"] == case.expected
+    assert payload["subject"] == (case.text if "--" in case.text else case.expected)  # a subject has no signature
     assert envelope["text"] == case.text  # the gateway's own copy keeps the text whole
     named = case_store_payload({**envelope, "anonymous": False}, test_env.settings())
     assert (named["text"], named["subject"]) == (case.text, case.text)  # a named report's text is as written

@@ -9,6 +9,13 @@ with each form of the sender's own number, address, handle, user id and full dis
 Only what the gateway knows to be the sender's own is replaced: another number (an official's, a bank account), a
 name the sender did not send under, and a one-word display name (`Budi` would take "Pak Budi", often the official
 the report is about) stay as written. The gateway's envelope copy keeps the text whole.
+
+A mail's signature is the sender's own too. Below RFC 3676's `-- ` the parse has cut it already; typed by hand or in
+a webmail editor the delimiter often loses its space, and a line of `--` alone is also a citizen's divider with the
+report below it, so the parse keeps what follows it. In an anonymous mail the case store gets `[anonim]` for what
+follows the last `--` when that is a signature's shape: at most SIGNATURE_MAX_LINES lines, none longer than
+SIGNATURE_MAX_LINE, at the end of the text, with a phone number or an e-mail address among them ("Budi Santoso /
+Staf TU SDN 3 / 0812-3456-7890"). A divider above the citizen's words ("--\nSaksi: 2 orang.") stays.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from typing import Any
 
 import phonenumbers
 
-from normalizer.envelope import SenderKind
+from normalizer.envelope import Channel, SenderKind
 
 OWN_IDENTITY = "[anonim]"
 # What may stand between the digits of a number as people write it: 0812-3456-7001, (0812) 3456 7001, +62 812.3456.
@@ -32,6 +39,10 @@ _DISTINCT_LOCAL_PART = re.compile(r"[._\d-]")
 _MIN_LOCAL_PART = 4
 _MIN_DISPLAY_NAME_WORDS = 2
 _MIN_USER_ID_DIGITS = 5
+# A signature below a "--" line (see the module): its most lines (blank ones not counted) and longest line.
+SIGNATURE_MAX_LINES = 6
+SIGNATURE_MAX_LINE = 80
+_MAIL_ADDRESS = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.\w")
 
 
 def _spaced_digits(digits: str) -> str:
@@ -94,10 +105,33 @@ def own_identity_patterns(envelope: Mapping[str, Any]) -> re.Pattern[str] | None
     return re.compile("|".join(f"(?:{p})" for p in found), re.IGNORECASE) if found else None
 
 
+def _has_contact(block: str) -> bool:
+    """Whether a signature holds a way to reach its writer: a phone number (read as Indonesian when written without a
+    country code) or an e-mail address."""
+    return bool(_MAIL_ADDRESS.search(block)) or phonenumbers.PhoneNumberMatcher(block, "ID").has_next()
+
+
+def without_dashed_signature(text: str) -> str:
+    """A mail's text with the signature below its last line of `--` replaced by OWN_IDENTITY, when what follows that
+    line has a signature's shape and a contact in it (see the module); else as it is."""
+    lines = text.split("\n")
+    last = next((index for index in range(len(lines) - 1, -1, -1) if lines[index].strip() == "--"), None)
+    if last is None:
+        return text
+    below = [line for line in lines[last + 1:] if line.strip()]
+    if not below or len(below) > SIGNATURE_MAX_LINES or any(len(line) > SIGNATURE_MAX_LINE for line in below) \
+            or not _has_contact("\n".join(below)):
+        return text
+    return "\n".join([*lines[:last + 1], OWN_IDENTITY])
+
+
 def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("text", "subject")) -> dict[str, Any]:
-    """The envelope's `fields` with the sender's own identity replaced by OWN_IDENTITY (see the module)."""
+    """The envelope's `fields` with the sender's own identity replaced by OWN_IDENTITY, and a mail's text without its
+    signature's contacts (see the module)."""
+    kept = {field: envelope[field] for field in fields if isinstance(envelope.get(field), str)}
+    if envelope.get("channel") == Channel.EMAIL.value and "text" in kept:
+        kept["text"] = without_dashed_signature(kept["text"])
     pattern = own_identity_patterns(envelope)
     if pattern is None:
-        return {}
-    return {field: pattern.sub(OWN_IDENTITY, envelope[field]) for field in fields
-            if isinstance(envelope.get(field), str)}
+        return kept
+    return {field: pattern.sub(OWN_IDENTITY, value) for field, value in kept.items()}
