@@ -274,11 +274,47 @@ SEEN = "Jalan di depan SDN 3 berlubang."
                  "<div>- Lokasi: kantor desa</div><div>+ saksi 2 orang</div><div>Berkas: C:\\Data\\surat-1.pdf</div>",
                  "\n\n".join(["Kronologi:", "1. Diminta Rp 50.000", "2. Tidak diberi kuitansi", "- Lokasi: kantor desa",
                              "+ saksi 2 orang", "Berkas: C:\\Data\\surat-1.pdf"]), id="markdown-escapes-undone"),
+    # Plain text for the agency: a heading without "#", a link as "text (address)", each address shown once.
+    pytest.param("<h1>Pungli di Kantor Desa</h1><h3>Kronologi</h3><p>Petugas meminta Rp 50.000.</p>",
+                 "Pungli di Kantor Desa\n\nKronologi\n\nPetugas meminta Rp 50.000.", id="headings-without-marks"),
+    pytest.param('<p>Video: <a href="https://youtu.be/a1b2c3">rekaman petugas</a>, dan <a href="https://drive.google.com/'
+                 'file/d/9z">foto </a>kuitansi.</p>', "Video: rekaman petugas (https://youtu.be/a1b2c3), dan foto "
+                 "(https://drive.google.com/file/d/9z) kuitansi.", id="link-text-then-its-address"),
+    pytest.param('<p><a href="https://lapor.go.id/pengaduan/10000004">https://lapor.go.id/pengaduan/10000004</a></p>',
+                 "https://lapor.go.id/pengaduan/10000004", id="a-linked-address-shown-once"),
+    pytest.param('<p>Lihat <a href="https://www.lapor.go.id/">lapor.go.id</a></p>', "Lihat lapor.go.id",
+                 id="a-linked-address-without-its-scheme-shown-once"),
+    pytest.param('<p><a href="https://apc01.safelinks.protection.outlook.com/?url=https%3A%2F%2Fdesa.id%2Fapbdes.pdf&'
+                 'data=05">https://desa.id/apbdes.pdf</a></p>', "https://desa.id/apbdes.pdf",
+                 id="a-linked-address-a-redirect-wraps-shown-as-seen"),
+    pytest.param('<p>Tembusan: <a href="mailto:inspektorat@desa.id?subject=Pungli">Inspektorat</a>, '
+                 '<a href="mailto:camat@desa.id">camat@desa.id</a>, <a href="tel:+62215551234">kantor</a></p>',
+                 "Tembusan: Inspektorat (inspektorat@desa.id), camat@desa.id, kantor (+62215551234)",
+                 id="mailto-and-tel-links"),
+    pytest.param('<p><a href="#kronologi">Kronologi</a> <a href="cid:ii_abc">Foto</a> <a href="javascript:void(0)">'
+                 'Tutup</a></p>', "Kronologi Foto Tutup", id="links-that-lead-nowhere-outside-the-mail"),
+    pytest.param('<p>Bukti: <a href="https://desa.id/bukti.jpg"><img src="cid:ii_abc" alt=""></a></p>',
+                 "Bukti: https://desa.id/bukti.jpg", id="a-link-of-an-image-reads-as-its-address"),
+    pytest.param('<div style="display:none"><a href="https://t.example/open?u=1">Pratinjau</a></div>' + ROADS, SEEN,
+                 id="a-hidden-link-shows-nothing"),
 ])
 def test_an_html_only_mail_reads_as_its_reader_sees_it(html: str, expected: str) -> None:
     """What the mail hides (a preview, a preheader) is left out, what it shows stays; no `* * *`, `|` or `---|---`
-    of html2text's Markdown, and no backslashes it adds to a numbered line."""
+    of html2text's Markdown, no `#` before a heading, no `[text](address)`, and no backslashes it adds to a numbered
+    line."""
     assert parse_mail(html_mail(html)).text == expected
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("x" * 200_000, id="a-run-of-letters"),
+    pytest.param("a1" * 100_000 + "x:", id="a-run-of-scheme-letters"),
+    pytest.param("(a" * 100_000, id="a-run-of-word-starts"),
+])
+def test_a_long_link_text_is_read_in_linear_time(text: str) -> None:
+    """Whether a link's text shows an address was looked for at every letter, each look scanning the run after it:
+    200 000 letters took minutes. The address follows the text, which shows none."""
+    html = f'<p><a href="https://desa.id/bukti">{text}</a></p>'
+    assert parse_mail(html_mail(html)).text == f"{text} (https://desa.id/bukti)"
 
 
 def test_a_zero_length_is_told_as_the_quadratic_pattern_told_it() -> None:
@@ -356,6 +392,13 @@ def test_an_html_signature_is_trimmed_as_its_text_is() -> None:
     """Gmail's HTML signature keeps its `-- ` through html2text (which writes it `\\--` and a hard break)."""
     html = ('<div dir="ltr">Jalan rusak.<br clear="all"><br><span class="gmail_signature_prefix">-- </span><br>'
             '<div dir="ltr" class="gmail_signature">Budi Santoso<br>0812</div></div>')
+    assert parse_mail(html_mail(html)).text == "Jalan rusak."
+
+
+def test_a_signature_typed_in_a_webmail_editor_is_trimmed() -> None:
+    """An HTML editor keeps the space typed after `--` at a line's end as `&nbsp;`: it is RFC 3676's `-- ` as typed."""
+    html = ("<div>Jalan rusak.</div><div><br></div><div>--&nbsp;</div><div>Budi Santoso</div>"
+            "<div>0812-3456-7890</div>")
     assert parse_mail(html_mail(html)).text == "Jalan rusak."
 
 

@@ -838,6 +838,29 @@ def test_a_mails_flags_reach_the_case_store_in_any_form_of_the_hash(  # type: ig
     assert (report["sender"]["kind"] == "reply_handle") is row.anonymous  # type: ignore[index]
 
 
+def test_a_webmail_html_mail_reaches_the_agency_as_plain_text_without_its_signatures_contact(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer) -> None:
+    """Roundcube, HTML only: a heading ANONIM opens it (read as "# ANONIM" it was missed, and the address went to the
+    agency), links to the evidence, and a signature typed below "--" without its space, with a phone number. The
+    agency reads plain text, each address once, and no contact of the anonymous sender; the gateway keeps it all."""
+    server = make_server()
+    result = server.deliver(fixture("webmail_html_heading_dash_signature"),
+                            mail_from="sri.wahyuni.kds@mail.desa-krajan.example.id")
+    server.stop()  # its intake hands the report to the forward queue
+    envelope = stored_envelope(redis, result.tracking_id or "")
+    assert envelope is not None and envelope["anonymous"] is True
+    assert envelope["text"].endswith("--\nSri W.\nKader Posyandu Melati\nHP/WA 0857-1234-9876")
+    drain(server.settings, (FORWARD_QUEUE,))
+    [report] = casestore.reports()
+    assert report["sender"]["kind"] == "reply_handle"  # type: ignore[index]
+    text = str(report["text"])
+    assert text.startswith("ANONIM\n\nBendahara desa memotong honor kader posyandu")
+    assert "rekaman rapat 12 Agustus (https://drive.google.com/file/d/1aB2cD3eF4gH5iJ6kL7mN8oP9qR0sT/view)." in text
+    assert text.count("https://desa-krajan.example.id/apbdes") == 1
+    assert "#" not in text and "](" not in text
+    assert text.endswith("--\n[anonim]") and "0857" not in text and "Sri" not in text
+
+
 @pytest.mark.parametrize(("env", "reported"), [
     pytest.param({}, False, id="default: quarantined as from_too_long"),
     pytest.param({"LAPOR_EMAIL_MAX_ADDRESS_FIELD_BYTES": "8192"}, True, id="the limit raised: a report"),

@@ -13,18 +13,25 @@ html2text writes Markdown; a case-store reader should see the mail as its reader
 - a rule (<hr>) is a blank line, not `* * *`;
 - a table row is a line, its cells set apart by ` · ` (empty spacer cells dropped), with no `|` or `---|---`;
 - Markdown's escapes (`1\\.`, `\\-`, `\\+` at a line's start, a doubled backslash) are undone, and so is the
-  hard line break's two trailing spaces: a signature's `-- ` stays `-- `, a citizen's `--` stays `--`.
-Headings keep html2text's `#` marks and links read `[text](address)`: the address may be what the report is about.
+  hard line break's two trailing spaces: a signature's `-- ` stays `-- `, a citizen's `--` stays `--`;
+- a heading is a paragraph of its own, without `#` marks: an agency reads plain text, and a heading `ANONIM`
+  opening the mail asks for anonymity as the word on a line of its own does (read as `# ANONIM` it was missed);
+- a link reads `text (address)`, its address once: the address may be what the report is about (a video, a
+  document), so it stays visible, but not a second time when the text shows it already (a pasted address the mail
+  app made a link of, `lapor.go.id` for `https://www.lapor.go.id/`, an address a redirect wraps). A `mailto:` or
+  `tel:` link shows its address or number; a link to a place in the mail, a relative or a `cid:` address shows
+  nothing more than its text. A link with no text (an image's) reads as its address.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 import html2text
-from html2text.utils import element_style
+from html2text.utils import element_style, hn
 
 # Elements without content or end tag: never open.
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
@@ -38,6 +45,13 @@ CELL_SEPARATOR = " · "
 # html2text's escapes: a doubled backslash before a Markdown character, `1\.` and `\-`/`\+` that would start a list.
 _BLANK_LINES = re.compile(r"\n{3,}")
 _MD_ESCAPE = re.compile(r"\\(\\)(?=[`*_{}\[\]()#+\-.!])|(?<=\d)\\(\.)(?=\s)|\\(\+)(?=\s)|\\(-)(?=\s|-)")
+# A link's text that shows an address itself (a pasted URL the mail app linked, an e-mail address): its `href`, often
+# the same address or a redirect wrapping it (Outlook's safelinks, Gmail's google.com/url?q=), is not shown a second
+# time. A scheme and an e-mail address are looked for where they may start only (a scheme not after a letter of one,
+# an address after a space or a bracket): tried at every letter of a long run, each took time quadratic in it.
+_ADDRESS_IN_TEXT = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://|\bwww\.|(?<![^\s()<>])[^\s@()<>]+@[^\s@()<>]+\.\w",
+                              re.IGNORECASE)
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:(?://)?(?:www\.)?", re.IGNORECASE)
 
 
 def _value(style: dict[str, str], name: str) -> str:
@@ -53,6 +67,35 @@ def _hides_all_inside(style: dict[str, str], attrs: dict[str, str | None]) -> bo
     clipped = _value(style, "overflow") == "hidden" or _value(style, "overflow-y") == "hidden"
     return ("hidden" in attrs or _value(style, "display") == "none" or _is_zero(_value(style, "opacity"))
             or (clipped and (_is_zero(_value(style, "max-height")) or _is_zero(_value(style, "height")))))
+
+
+@dataclass(slots=True)
+class _Link:
+    """An open link: the address a reader would follow (None: none to show), whether it is seen, its text so far."""
+
+    address: str | None
+    seen: bool
+    text: list[str] = field(default_factory=list)
+
+
+def _shown_address(href: str | None) -> str | None:
+    """The address a link's reader follows, as the report shows it: a web address as written, a `mailto:` or `tel:`
+    link's address or number alone; None for what leads nowhere outside the mail (`#part`, a relative or a `cid:`
+    address, `javascript:`)."""
+    href = (href or "").strip()
+    lower = href.lower()
+    if lower.startswith(("http://", "https://", "ftp://", "www.")):
+        return href
+    if lower.startswith(("mailto:", "tel:")):
+        return unquote(href.split(":", 1)[1].split("?", 1)[0]).strip() or None
+    return None
+
+
+def _shows(text: str, address: str) -> bool:
+    """Whether a link's text shows an address already: the address itself (without its scheme, `www.` and a
+    trailing slash), or an address of any kind."""
+    bare = _SCHEME.sub("", address).rstrip("/").lower()
+    return bool(_ADDRESS_IN_TEXT.search(text)) or (bool(bare) and bare in text.lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +117,7 @@ class _MailHtml(html2text.HTML2Text):
         self.ignore_images = True
         self.ignore_emphasis = True
         self.unicode_snob = True
-        self.ignore_links = False
+        self.ignore_links = True  # written by `_end_link` as "text (address)", not html2text's [text](address)
         self.ignore_tables = True  # rows kept as lines, no Markdown table; cells set apart below
         self.hide = hide
         self.open: list[_Open] = []
@@ -82,6 +125,7 @@ class _MailHtml(html2text.HTML2Text):
         self.hiding = 0  # open elements that hide all inside them
         self.cells: list[int] = []  # per open table: cells begun in its current row
         self.left_open = False  # a hiding element closed only by its parent's end or the mail's
+        self.link: _Link | None = None  # the open link
 
     def _hidden(self) -> bool:
         return self.hide and (self.hiding > 0 or (bool(self.open) and not (self.open[-1].visible
@@ -96,6 +140,15 @@ class _MailHtml(html2text.HTML2Text):
             if start:
                 self.p()
             return
+        if hn(tag):  # a heading is a paragraph, without html2text's "#" marks
+            self.p()
+            return
+        if tag == "a":
+            if self.link is not None:  # a link starting inside another ends it, as a browser reads it
+                self._end_link(self.link)
+                self.link = None
+            if start:
+                self.link = _Link(_shown_address(attrs.get("href")), not self._hidden())
         if tag == "table":
             if start:
                 self.cells.append(0)
@@ -138,7 +191,23 @@ class _MailHtml(html2text.HTML2Text):
             if item.hides or not item.visible or not item.sized:
                 self.left_open = True
 
+    def _end_link(self, link: _Link) -> None:
+        """After a link's text, its address, unless the text shows it already (see the module's docstring)."""
+        if not link.seen or not link.address:
+            return
+        written = "".join(link.text)
+        if not written.strip():
+            super().o(link.address)
+        elif not _shows(written, link.address):
+            ends_in_space = written[-1].isspace()  # then written already, before the address: it goes after it
+            self.space = not ends_in_space
+            super().o(f"({link.address})")
+            self.space = ends_in_space
+
     def close(self) -> str:
+        if self.link is not None:  # a link left open to the mail's end
+            self._end_link(self.link)
+            self.link = None
         if any(item.hides or not item.visible or not item.sized for item in self.open):
             self.left_open = True
         self.open.clear()
@@ -149,6 +218,8 @@ class _MailHtml(html2text.HTML2Text):
     def o(self, data: str, puredata: bool = False, force: bool | str = False) -> None:
         if data and self._hidden():
             return
+        if puredata and self.link is not None:
+            self.link.text.append(data)
         super().o(data, puredata, force)
 
 

@@ -515,9 +515,10 @@ _CLIENT_FOOTER = re.compile(
     rf"|dikirim\s+(?:dari|dengan|melalui|lewat)\s+(?:ponsel|perangkat|hp)(?:\s+(?:cerdas|seluler|pintar))?\s+saya"
     rf"|(?:get|dapatkan)\s+outlook\s+(?:for|untuk)\s+(?:android|ios))[\s.!]*",
     re.IGNORECASE)
-# A link as html2text writes it ("Sent from [Outlook](https://aka.ms/...)"), or as Outlook's text part does ("Get
-# Outlook for Android<https://aka.ms/ghei36>"): its words are what the reader sees.
-_LINKED = re.compile(r"\[([^\]\n]*)\]\([^)\s]*\)|<https?://[^>\s]*>")
+# A link as html_text writes it ("Sent from Outlook (https://aka.ms/...)"), in Markdown ("Sent from
+# [Outlook](https://aka.ms/...)"), or as Outlook's text part does ("Get Outlook for Android<https://aka.ms/ghei36>"):
+# its words are what the reader sees.
+_LINKED = re.compile(r"\[([^\]\n]*)\]\([^)\s]*\)|<https?://[^>\s]*>|\s\(https?://[^)\s]*\)")
 
 
 def _is_client_footer(line: str) -> bool:
