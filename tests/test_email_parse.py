@@ -175,6 +175,14 @@ OUTLOOK_FORWARDED = "Petugas di pintu masuk Pelabuhan Merak meminta Rp 50.000 pe
     pytest.param("RV:", True, id="rv-spanish"),
     pytest.param("ENC:", True, id="enc-portuguese"),
     pytest.param("VS:", True, id="vs-danish-norwegian"),
+    # Outlook's other localizations
+    pytest.param("VB:", True, id="vb-swedish"),
+    pytest.param("VL:", True, id="vl-finnish"),
+    pytest.param("Doorst:", True, id="doorst-dutch"),
+    pytest.param("I:", True, id="i-italian"),
+    pytest.param("PD:", True, id="pd-polish"),
+    pytest.param("FS:", True, id="fs-icelandic"),
+    pytest.param("\u0130LT:", True, id="ilt-turkish"),
     pytest.param("FW: RE:", True, id="forward-of-a-reply"),
     # a reply's header block is quoted history
     pytest.param("RE:", False, id="re"),
@@ -183,6 +191,10 @@ OUTLOOK_FORWARDED = "Petugas di pintu masuk Pelabuhan Merak meminta Rp 50.000 pe
     pytest.param("Antw:", False, id="antw-dutch"),
     pytest.param("RES:", False, id="res-portuguese"),
     pytest.param("Balas:", False, id="balas-indonesian"),
+    pytest.param("R:", False, id="r-italian"),
+    pytest.param("RIF:", False, id="rif-italian"),
+    pytest.param("Odp:", False, id="odp-polish"),
+    pytest.param("YNT:", False, id="ynt-turkish"),
     pytest.param("RE: FW:", False, id="reply-to-a-forward"),
     pytest.param("", False, id="no-prefix"),
 ])

@@ -52,6 +52,12 @@ from workers.send_lease import SendInProgress, send_lease_key
     pytest.param("RE(3): Jalan rusak", "Jalan rusak", id="re-counter-parentheses"),
     pytest.param("RE: WG: AW: Jalan rusak", "Jalan rusak", id="german-outlook"),
     pytest.param("SV: VS: Jalan rusak", "Jalan rusak", id="nordic"),
+    pytest.param("SV: VB: Jalan rusak", "Jalan rusak", id="swedish"),
+    pytest.param("VS: VL: Jalan rusak", "Jalan rusak", id="finnish"),
+    pytest.param("Antw: Doorst: Jalan rusak", "Jalan rusak", id="dutch"),
+    pytest.param("R: I: RIF: Jalan rusak", "Jalan rusak", id="italian"),
+    pytest.param("Odp: PD: Jalan rusak", "Jalan rusak", id="polish"),
+    pytest.param("YNT: \u0130LT: FS: Jalan rusak", "Jalan rusak", id="turkish-icelandic"),
     pytest.param("Fwd: FW: Jalan rusak", "Jalan rusak", id="forwards"),
     pytest.param("Balas: Bls: Trs: Jalan rusak", "Jalan rusak", id="indonesian-outlook"),
     pytest.param("Re: [LAPOR #10000004] Re[2]: AW: Jalan rusak", "Jalan rusak", id="around-our-tag"),
@@ -60,6 +66,8 @@ from workers.send_lease import SendInProgress, send_lease_key
     pytest.param("RV\ufe55 ENC: Jalan rusak", "Jalan rusak", id="small-colon"),
     # a subject's own words stay
     pytest.param("Retribusi pasar: pungli", "Retribusi pasar: pungli", id="a-word-starting-re"),
+    pytest.param("Irigasi: saluran jebol", "Irigasi: saluran jebol", id="a-word-starting-i"),
+    pytest.param("RT 03: jalan rusak", "RT 03: jalan rusak", id="a-word-starting-r"),
     pytest.param("Trotoar rusak: Re: lama", "Trotoar rusak: Re: lama", id="a-prefix-inside"),
 ])
 def test_our_acknowledgements_subject_carries_no_stacked_prefix(subject: str, expected: str,

@@ -811,6 +811,8 @@ FLAG_ROWS = [
             anonymous=True),
     FlagRow("subject-flag-after-stacked-prefixes", "RE: FW[2]： RAHASIA pungli", "Petugas meminta uang.",
             confidential=True),
+    FlagRow("subject-flag-after-italian-outlooks-prefixes", "R: I: ANONIM pungli", "Petugas meminta uang.",
+            anonymous=True),
     # the flag word opening or closing the body, as the SMS help teaches ("Tambah ANONIM")
     FlagRow("body-opens-with-the-flag", "Pungli di kelurahan", "ANONIM\nPetugas meminta uang.", anonymous=True),
     FlagRow("body-closes-with-the-flag", "Pungli di kelurahan", "Petugas meminta uang. Terima kasih.\nRAHASIA",

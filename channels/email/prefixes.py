@@ -11,12 +11,16 @@ import re
 
 from normalizer.text import with_compatibility_forms
 
-# Forward prefixes: Fwd/FW (English), WG (German Outlook), TR (French), RV (Spanish), ENC (Portuguese), VS (Danish and
-# Norwegian; Finnish writes VS for a reply, read as a forward: its quoted history is then kept, never a report lost),
-# Trs/Terusan (Indonesian Outlook).
-FORWARD_WORDS = ("fwd", "fw", "wg", "tr", "rv", "enc", "vs", "trs", "terusan")
-# Reply prefixes: Re, AW (German Outlook), SV (Nordic), Antw (Dutch), RES (Portuguese), Balas/Bls (Indonesian Outlook).
-REPLY_WORDS = ("re", "aw", "sv", "antw", "res", "balas", "bls")
+# The prefixes Outlook's localizations write (Wikipedia's "List of email subject abbreviations"), Indonesian first.
+# Forward prefixes: Trs/Terusan (Indonesian Outlook), Fwd/FW (English), WG (German), TR (French), RV (Spanish), ENC
+# (Portuguese), VS (Danish and Norwegian; Finnish writes VS for a reply, read as a forward: its quoted history is then
+# kept, never a report lost), VB (Swedish), VL (Finnish), Doorst (Dutch), I (Italian), PD (Polish), FS (Icelandic),
+# İLT (Turkish; "ilt" matches "İLT" without case).
+FORWARD_WORDS = ("trs", "terusan", "fwd", "fw", "wg", "tr", "rv", "enc", "vs", "vb", "vl", "doorst", "i", "pd", "fs",
+                 "ilt")
+# Reply prefixes: Balas/Bls (Indonesian Outlook), Re, AW (German), SV (Danish, Norwegian, Swedish, Icelandic), Antw
+# (Dutch), RES (Portuguese), R/RIF (Italian), Odp (Polish), YNT (Turkish).
+REPLY_WORDS = ("balas", "bls", "re", "aw", "sv", "antw", "res", "r", "rif", "odp", "ynt")
 
 # A counter some clients add ("Re[2]:", "FW(3):", "Re^2:"), and the colon as a fullwidth keyboard types it too ("：").
 _COUNTER = r"(?:\[\d+\]|\(\d+\)|\^\d+)"
