@@ -13,6 +13,11 @@ own, and the citizen is told so. An ID that was minted (or may have been, in ano
 nowhere stays a follow-up: its report may be in a gateway's disk spool or on its way, and filing it as an open
 report could name the reporter next to an anonymous report.
 
+A mail adds to a report only when it comes from that report's own sender (`others_report_flags`): a tracking ID is
+short, sequential and shown on public pages, and anyone who knows one could otherwise write into a whistleblower's
+anonymous report, which the agency could not tell from the reporter's own words. A mail naming someone else's report
+is a report of its own, with that report's privacy flags (it may be the reporter writing from another address).
+
 A citizen who answers our public reply in its thread ("sudah seminggu belum diperbaiki", on X) adds to the report
 that reply was for, as a mail answering ours does: the reply worker remembers our reply's post id -> Tracking ID
 (`remember_reply`), and the channel asks `thread_report` whether a post answering one of ours, by that report's own
@@ -39,7 +44,7 @@ from gateway.outbound import durably
 from gateway.queries import lookup_status
 from gateway.queues import envelope_key, readable_envelope
 from gateway.tracking import was_issued
-from normalizer.envelope import Channel, ReportDraft, Sender
+from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 
 # One of our public replies (the id of the post we made) -> the Tracking ID it carried.
 REPLY_THREAD_KEY = "lapor:social:thread:{channel}:{post_id}"
@@ -116,6 +121,22 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
     if lookup is not None and lookup.found:
         return with_parent_flags(draft, lookup.anonymous, lookup.confidential), False
     return with_parent_flags(draft, *UNKNOWN_PARENT_FLAGS), False
+
+
+def others_report_flags(redis: Redis, tracking_id: str, sender: Sender) -> tuple[bool, bool] | None:
+    """(anonymous, confidential) of a stored report that `sender` did not send: its sender is another, and so is the
+    address our replies to it went to (a mail's Reply-To). None when it is the sender's own, or when the gateway no
+    longer has it and cannot tell whose it is."""
+    raw = redis.get(envelope_key(tracking_id))
+    envelope = readable_envelope(tracking_id, raw) if raw is not None else None
+    if envelope is None:
+        return None
+    stored = envelope.get("sender")
+    ours = isinstance(stored, dict) and (stored.get("kind"), stored.get("id")) == (sender.kind.value, sender.id)
+    answered = (envelope.get("channel_meta") or {}).get("reply_to")
+    if ours or (sender.kind is SenderKind.EMAIL and isinstance(answered, str) and answered.lower() == sender.id):
+        return None
+    return bool(envelope.get("anonymous")), bool(envelope.get("confidential"))
 
 
 def reply_thread_key(channel: str, post_id: str) -> str:

@@ -3,6 +3,7 @@ guards, a per-address reply cap and STARTTLS, all over real SMTP sessions on loo
 
 from __future__ import annotations
 
+import asyncio
 import io
 import smtplib
 import socket
@@ -21,6 +22,7 @@ import pytest
 from prometheus_client import REGISTRY
 from redis import Redis
 
+from channels.base import InboundMessage
 from channels.email.guards import SUPPRESSED, loop_reason
 from channels.email.parse import MAX_MIME_FIELD_BYTES, parse_mail
 from channels.email.processor import MailProcessor
@@ -32,6 +34,8 @@ from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, queue, redis_connection
 from gateway.replies import load_replies, render
 from gateway.settings import Settings, SettingsError
 from gateway.tracking import format_tracking_id
+from normalizer.envelope import Channel, SenderKind, utc_now
+from normalizer.pipeline import normalize
 from tests.aggregator_support import drain
 from tests.conftest import CaseStoreServer, TestEnvironment, free_port, log_events
 from tests.email_support import (
@@ -620,6 +624,106 @@ def test_a_subject_tag_names_the_report_a_mail_adds_to(make_server, redis: Redis
     unknown = [(e["reason"], e["follow_up_of"], e["tracking_id"]) for e in log_events(log_stream)
                if e["event"] == "message.follow_up_unknown"]
     assert unknown == ([("no_such_report", named, answer.tracking_id)] if row.becomes == "new_report" else [])
+
+
+@dataclass(frozen=True)
+class SenderRow:
+    """A mail naming a report (by its subject's tag, or by answering our reply to it, as a forwarded copy of our reply
+    lets anyone do) and who writes it: the report's own sender adds to it; anyone else's mail is a report of its own,
+    with that report's anonymity, answered with its own Tracking ID. The report is `parent_subject` from
+    warga@example.net (Reply-To `parent_reply_to`), or an SMS (`by_sms`)."""
+
+    id: str
+    sender: str
+    adds: bool
+    by_references: bool = False
+    parent_subject: str = "Drainase tersumbat"
+    parent_reply_to: str | None = None
+    by_sms: bool = False
+
+
+SENDER_ROWS = [
+    SenderRow("the-reports-sender", "warga@example.net", adds=True),
+    SenderRow("the-reports-sender-in-capitals", "WARGA@Example.NET", adds=True),
+    SenderRow("the-address-our-reply-went-to", "rumah@example.net", adds=True, parent_reply_to="rumah@example.net"),
+    SenderRow("another-address-by-the-tag", "lurah@example.org", adds=False),
+    SenderRow("another-address-answering-our-reply", "lurah@example.org", adds=False, by_references=True),
+    # A whistleblower's anonymous report: whoever learnt its ID (a forwarded acknowledgement, a guess) wrote into it,
+    # anonymous as the report, and the agency could not tell their words from the reporter's.
+    SenderRow("another-address-to-an-anonymous-report", "lurah@example.org", adds=False,
+              parent_subject="ANONIM: pungli dana desa"),
+    SenderRow("a-mail-to-a-report-sent-by-sms", "warga@example.net", adds=False, by_sms=True),
+]
+
+
+def sms_report(settings: Settings, redis: Redis, text: str) -> str:
+    """A report filed by SMS, through the normalizer and intake as the aggregator's callback files one."""
+    message = InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id="kannel-77",
+                             sender_kind=SenderKind.MSISDN, sender_address="0812-3456-7001", text=text,
+                             received_at=utc_now())
+    draft = normalize(message).draft
+    assert draft is not None
+    intake = Intake(redis, settings)
+    try:
+        return asyncio.run(intake.submit(draft)).tracking_id
+    finally:
+        intake.close()
+
+
+@pytest.mark.parametrize("row", SENDER_ROWS, ids=[row.id for row in SENDER_ROWS])
+def test_a_mail_adds_to_a_report_only_from_the_reports_sender(make_server, redis: Redis,  # type: ignore[no-untyped-def]
+                                                             log_stream: io.StringIO, row: SenderRow) -> None:
+    server = make_server()
+    if row.by_sms:
+        parent, anonymous = sms_report(server.settings, redis, "ANONIM pungli di kantor desa"), True
+    else:
+        headers = {"Reply-To": row.parent_reply_to} if row.parent_reply_to else None
+        first = server.deliver(citizen_mail(subject=row.parent_subject, headers=headers))
+        assert first.tracking_id is not None
+        parent, anonymous = first.tracking_id, row.parent_subject.startswith("ANONIM")
+        run_replies(server.settings, redis)
+    message_id = make_msgid(domain="example.org")
+    subject = f"Re: [LAPOR #{parent}] Drainase tersumbat"
+    if row.by_references:
+        [ack] = outbox(server.settings)
+        headers = {"In-Reply-To": str(ack["Message-ID"]), "References": str(ack["Message-ID"])}
+        subject = "Tanggapan"
+    answer = server.deliver(citizen_mail(subject=subject, body="Laporan ini tidak benar, mohon dicabut.",
+                                         sender=row.sender, message_id=message_id,
+                                         headers=headers if row.by_references else None), mail_from=row.sender)
+    assert answer.tracking_id is not None and answer.tracking_id != parent
+    envelope = stored_envelope(redis, answer.tracking_id)
+    assert envelope is not None
+    # The mail's text and subject stay as written; its sender is its own.
+    assert (envelope["text"], envelope["subject"]) == ("Laporan ini tidak benar, mohon dicabut.", subject)
+    assert envelope["sender"]["id"] == row.sender.lower()
+    assert envelope["anonymous"] is anonymous  # the report's anonymity, whichever it becomes
+    run_replies(server.settings, redis)
+    [reply] = [r for r in outbox(server.settings) if str(r["In-Reply-To"]).strip() == message_id]
+    assert str(reply["To"]) == row.sender.lower()
+    refused = [(e["reason"], e["follow_up_of"]) for e in log_events(log_stream)
+               if e["event"] == "message.follow_up_other_sender"]
+    if row.adds:
+        assert envelope["follow_up_of"] == parent
+        assert reply.get_content() == reply_body("follow_up", parent)
+        assert refused == []
+        return
+    assert envelope["follow_up_of"] is None
+    # Answered with the new report's ID, in the subject too, and nothing of the report it named.
+    assert str(reply["Subject"]).startswith(f"[LAPOR #{answer.tracking_id}] ")
+    assert reply.get_content() == reply_body("follow_up_other_sender", answer.tracking_id, follow_up_of=parent)
+    assert refused == [("not_the_reports_sender", parent)]
+
+
+def test_the_reply_to_a_mail_naming_someone_elses_report_says_so_in_both_languages() -> None:
+    """Indonesian first, then English: the new ID, the ID named, and whose additions are taken; not how the report
+    named was sent (a mail or an SMS), nor anything else of it."""
+    body = reply_body("follow_up_other_sender", "10000004", follow_up_of="10000057")
+    indonesian, english = body.split("\n\nEnglish: ")
+    for text in (indonesian, english):
+        assert "10000057" in text and "10000004" in text
+    assert "laporan baru" in indonesian and "pengirimnya" in indonesian and "[LAPOR #10000004]" in indonesian
+    assert english.startswith("your mail was filed as a new report with Tracking ID 10000004, not as an addition")
 
 
 def test_the_reply_to_a_mail_naming_a_report_never_issued_says_so_in_both_languages() -> None:

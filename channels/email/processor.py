@@ -35,7 +35,7 @@ from channels.email.parse import ParsedMail, TooComplex, parse_mail
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
-from gateway.followups import resolve_follow_up_now
+from gateway.followups import others_report_flags, resolve_follow_up_now, with_parent_flags
 from gateway.health import HealthSignals
 from gateway.intake import Intake, Receipt
 from gateway.logs import bind_message_context, clear_message_context, get_logger
@@ -193,7 +193,15 @@ class MailProcessor:
         draft = normalized.draft
         parent = follow_up_of(mail, self.settings.email)
         unknown_parent: str | None = None
-        if parent is not None:
+        others_parent: str | None = None
+        others_flags = await durably(others_report_flags, self.redis, parent, draft.sender) if parent else None
+        if others_flags is not None:
+            # Someone else's report (gateway/followups.py): the mail is a report of its own, with that report's
+            # flags: it may be the reporter writing from another address, which filed open would stand beside an
+            # anonymous report's ID in the subject.
+            draft = with_parent_flags(draft, *others_flags)
+            others_parent = parent
+        elif parent is not None:
             # As by SMS and mentions: an answer to an anonymous report's reply stays anonymous (when the report's
             # flags are gone, too), and an ID no gateway ever minted makes the mail a new report of its own.
             draft, unknown = await durably(resolve_follow_up_now, self.redis,
@@ -208,17 +216,19 @@ class MailProcessor:
         receipt = await self.intake.submit(draft)
         bind_message_context(tracking_id=receipt.tracking_id)
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
-        await self._enqueue_reply(mail, draft, receipt, normalized.language, unknown_parent)
+        await self._enqueue_reply(mail, draft, receipt, normalized.language, unknown_parent, others_parent)
         if unknown_parent:
             log.info("message.follow_up_unknown", reason="no_such_report", follow_up_of=unknown_parent)
+        if others_parent:
+            log.info("message.follow_up_other_sender", reason="not_the_reports_sender", follow_up_of=others_parent)
         log.info("message.accepted", duplicate=receipt.duplicate, follow_up_of=draft.follow_up_of,
                  attachments=len(draft.attachments))
         status = "duplicate" if receipt.duplicate else "follow_up" if draft.follow_up_of else "accepted"
         return MailOutcome(status, receipt.tracking_id)
 
     async def _enqueue_reply(self, mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
-                             unknown_parent: str | None) -> None:
-        payload = reply_payload(mail, draft, receipt, language, unknown_parent)
+                             unknown_parent: str | None, others_parent: str | None) -> None:
+        payload = reply_payload(mail, draft, receipt, language, unknown_parent, others_parent)
 
         def enqueue() -> None:
             enqueue_calls(self.redis, self.settings, REPLY_QUEUE, REPLY_FUNC, [(payload,)])
@@ -230,19 +240,23 @@ class MailProcessor:
 
 
 def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
-                  unknown_parent: str | None = None) -> dict[str, Any]:
+                  unknown_parent: str | None = None, others_parent: str | None = None) -> dict[str, Any]:
     """What the reply worker needs, and nothing else of the report. A mail that named a report never issued
-    (`unknown_parent`) is answered with the new report's Tracking ID and the ID it named: the citizen learns the
-    Tracking ID their mail got, in the subject too, so their next answer threads to it."""
+    (`unknown_parent`), or someone else's (`others_parent`), is answered with the new report's Tracking ID and the
+    ID it named: the citizen learns the Tracking ID their mail got, in the subject too, so their next answer threads
+    to it. Nothing of the report named is told but that it was not theirs to add to."""
+    named = unknown_parent or others_parent
     if draft.follow_up_of:
         kind = "follow_up"
     elif unknown_parent:  # before "duplicate": a mail delivered again is answered as its first delivery was
         kind = "follow_up_unknown"
+    elif others_parent:
+        kind = "follow_up_other_sender"
     else:
         kind = "duplicate" if receipt.duplicate else "ack"
     references = [*mail.references, *([mail.message_id] if mail.message_id else [])]
     return {
-        **({"follow_up_of": unknown_parent} if unknown_parent else {}),
+        **({"follow_up_of": named} if named else {}),
         "tracking_id": draft.follow_up_of or receipt.tracking_id,
         "report_id": receipt.tracking_id,
         "kind": kind,

@@ -30,7 +30,7 @@ from gateway.settings import Settings
 # (`email.outbox_dir`): `lapor-gateway attachments purge` deletes only files of this name there.
 OUTBOX_FILE = re.compile(r"(?P<key>[0-9]{8}T[0-9]{6}Z-[0-9A-Za-z]+-[0-9a-f]{8})\.eml")
 REPLY_TEXTS = {"ack": "email_ack", "duplicate": "email_duplicate", "follow_up": "email_follow_up",
-               "follow_up_unknown": "email_follow_up_unknown"}
+               "follow_up_unknown": "email_follow_up_unknown", "follow_up_other_sender": "email_follow_up_other_sender"}
 
 
 def our_message_id(tracking_id: str, domain: str) -> str:
@@ -49,7 +49,8 @@ def reply_subject(tracking_id: str, original: str) -> str:
 
 def reply_body(kind: str, tracking_id: str, follow_up_of: str | None = None) -> str:
     """Indonesian text, then the English line (config/replies.toml). `follow_up_of`: the ID a mail named that no
-    gateway issued (kind `follow_up_unknown`; `tracking_id` is then the new report's)."""
+    gateway issued (kind `follow_up_unknown`) or that is someone else's report (`follow_up_other_sender`);
+    `tracking_id` is then the new report's."""
     table = load_replies()[REPLY_TEXTS[kind]]
     fields = {"tracking_id": tracking_id, "follow_up_of": follow_up_of}
     return table["id"].format(**fields) + "\n\n" + table["en"].format(**fields) + "\n"
