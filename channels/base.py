@@ -1,7 +1,9 @@
-"""What every channel shares: the channel-neutral inbound message and the webhook adapter base.
+"""What every webhook adapter shares: the adapter base, form parsing and the signature checks.
 
 An adapter only speaks its provider's protocol. It verifies a request, parses it into `InboundMessage`s and
-renders the answer; it knows nothing of queues or the case store. The gateway app drives it.
+renders the answer; it knows nothing of queues or the case store. The gateway app drives it. `InboundMessage` itself
+is the normalizer's input (`normalizer.inbound`), so that the normalizer and the workers never load this module; it
+is imported here for the adapters' convenience.
 """
 
 from __future__ import annotations
@@ -9,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -20,7 +21,10 @@ from redis import Redis
 
 from gateway.errors import AuthenticationFailed, RejectedInput
 from gateway.settings import Settings
-from normalizer.envelope import Attachment, Channel, SenderKind
+from normalizer.inbound import InboundMessage, MessagePart
+
+__all__ = ["InboundMessage", "MessagePart", "Outcome", "WebhookAdapter", "constant_time_equals", "parse_form",
+           "verify_hmac_sha256"]
 
 
 def _unquote_plus(text: str, encoding: str = "utf-8") -> str:
@@ -48,53 +52,6 @@ def parse_form(body: bytes, charset: str = "utf-8") -> list[tuple[str, str]]:
     except UnicodeError as error:  # UnicodeDecodeError, and codecs such as punycode or idna that raise the base class
         raise RejectedInput(f"form body is not {charset.upper()}", reason="bad_encoding") from error
     return pairs
-
-
-@dataclass(frozen=True, slots=True)
-class MessagePart:
-    """One part of a concatenated SMS (UDH reference, part count, part number), joined by the gateway.
-
-    `data` is the part's payload as delivered: text for GSM-7, hex for UCS-2 and 8-bit, so a character split
-    across two parts (a UTF-16 surrogate pair) is decoded only once the bytes are joined.
-    """
-
-    reference: str
-    total: int
-    number: int
-    coding: str
-    data: str
-
-
-@dataclass(frozen=True, slots=True)
-class InboundMessage:
-    """A message as a provider delivered it, before normalization."""
-
-    channel: Channel
-    # The adapter's name ("sms-twilio", "email"...): the label of the channel's health and metrics.
-    source: str
-    provider_message_id: str
-    sender_kind: SenderKind
-    sender_address: str
-    text: str
-    received_at: datetime
-    sender_display_name: str | None = None
-    recipient: str | None = None
-    subject: str | None = None
-    attachments: Sequence[Attachment] = ()
-    channel_meta: Mapping[str, Any] = field(default_factory=dict)
-    incomplete: bool = False
-    # Set for one part of a concatenated SMS: the gateway buffers it and normalizes the joined message.
-    part: MessagePart | None = None
-    # The provider id of the public post this one answers (an X reply): an answer to one of our replies, by that
-    # report's sender, adds to the report (gateway.followups.thread_report).
-    replied_to: str | None = None
-    # The post this comment was made on (an Instagram comment, which does not say which comment it answers): a
-    # comment there by a report's sender, after our reply to that report there, adds to it
-    # (gateway.followups.post_thread_report).
-    commented_on: str | None = None
-    # The posts this one quotes or answers (X), already marked as not the sender's words: added to the report's text
-    # after the keyword grammar has read the sender's own, so nothing in them sets a kind, a flag or an ID.
-    quoted_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,6 @@ import orjson
 from redis import Redis
 from redis.exceptions import RedisError
 
-from channels.base import InboundMessage
 from channels.social import (
     Backoff,
     Clock,
@@ -48,6 +47,7 @@ from gateway.logs import clear_message_context, get_logger
 from gateway.settings import InstagramSettings, Settings
 from gateway.tls import tls_context
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
+from normalizer.inbound import InboundMessage
 
 log = get_logger()
 

@@ -24,7 +24,6 @@ import orjson
 from redis import Redis
 from redis.exceptions import RedisError, WatchError
 
-from channels.base import InboundMessage
 from gateway import metrics
 from gateway.errors import GatewayError, NotDurable, RejectedInput
 from gateway.followups import post_thread_report, resolve_follow_up_now, thread_report
@@ -34,6 +33,7 @@ from gateway.logs import bind_message_context, clear_message_context, get_logger
 from gateway.queues import REPLY_QUEUE, enqueue_calls
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft
+from normalizer.inbound import InboundMessage
 from normalizer.keywords import Action
 from normalizer.pipeline import UNANSWERED, normalize
 

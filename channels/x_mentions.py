@@ -28,7 +28,6 @@ import tweepy
 from redis import Redis
 from redis.exceptions import RedisError
 
-from channels.base import InboundMessage
 from channels.social import (
     Backoff,
     Clock,
@@ -50,6 +49,7 @@ from gateway.logs import clear_message_context, get_logger
 from gateway.replies import load_replies
 from gateway.settings import Settings
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
+from normalizer.inbound import InboundMessage
 
 log = get_logger()
 

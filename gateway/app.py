@@ -22,7 +22,7 @@ from aiohttp import web
 from redis import Redis
 from redis.exceptions import RedisError
 
-from channels.base import InboundMessage, Outcome, WebhookAdapter
+from channels.base import Outcome, WebhookAdapter
 from channels.registry import enabled_webhook_adapters
 from gateway import metrics
 from gateway.concat import PartBuffer, run_sweeper
@@ -40,6 +40,7 @@ from gateway.ratelimit import rate_limit_middleware
 from gateway.replies import render
 from gateway.settings import Settings
 from gateway.status_page import render_status_page
+from normalizer.inbound import InboundMessage
 from normalizer.pipeline import UNANSWERED, normalize
 
 log = get_logger()

@@ -21,7 +21,6 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 
-from channels.base import InboundMessage
 from channels.email.guards import (
     BOUNCES,
     SUPPRESSED,
@@ -43,6 +42,7 @@ from gateway.outbound import durably
 from gateway.queues import REPLY_QUEUE, REPORT_STATE_KEY, enqueue_calls
 from gateway.settings import Settings
 from normalizer.envelope import Channel, ReportDraft, SenderKind, utc_now
+from normalizer.inbound import InboundMessage
 from normalizer.pipeline import Normalized, normalize
 
 log = get_logger()

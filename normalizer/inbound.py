@@ -1,0 +1,61 @@
+"""The channel-neutral inbound message: what a channel adapter builds and the normalizer reads.
+
+It lives with the normalizer, not with the channels, so that data flows one way (channels -> normalizer -> intake ->
+workers): the normalizer, and the workers that reach it, never load a channel's HTTP handler to know its input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from normalizer.envelope import Attachment, Channel, SenderKind
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePart:
+    """One part of a concatenated SMS (UDH reference, part count, part number), joined by the gateway.
+
+    `data` is the part's payload as delivered: text for GSM-7, hex for UCS-2 and 8-bit, so a character split
+    across two parts (a UTF-16 surrogate pair) is decoded only once the bytes are joined.
+    """
+
+    reference: str
+    total: int
+    number: int
+    coding: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A message as a provider delivered it, before normalization."""
+
+    channel: Channel
+    # The adapter's name ("sms-twilio", "email"...): the label of the channel's health and metrics.
+    source: str
+    provider_message_id: str
+    sender_kind: SenderKind
+    sender_address: str
+    text: str
+    received_at: datetime
+    sender_display_name: str | None = None
+    recipient: str | None = None
+    subject: str | None = None
+    attachments: Sequence[Attachment] = ()
+    channel_meta: Mapping[str, Any] = field(default_factory=dict)
+    incomplete: bool = False
+    # Set for one part of a concatenated SMS: the gateway buffers it and normalizes the joined message.
+    part: MessagePart | None = None
+    # The provider id of the public post this one answers (an X reply): an answer to one of our replies, by that
+    # report's sender, adds to the report (gateway.followups.thread_report).
+    replied_to: str | None = None
+    # The post this comment was made on (an Instagram comment, which does not say which comment it answers): a
+    # comment there by a report's sender, after our reply to that report there, adds to it
+    # (gateway.followups.post_thread_report).
+    commented_on: str | None = None
+    # The posts this one quotes or answers (X), already marked as not the sender's words: added to the report's text
+    # after the keyword grammar has read the sender's own, so nothing in them sets a kind, a flag or an ID.
+    quoted_text: str | None = None
