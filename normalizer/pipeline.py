@@ -7,12 +7,12 @@ from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
 
-from channels.email.prefixes import STACKED_PREFIXES
 from gateway.errors import RejectedInput
 from gateway.tracking import MIN_LENGTH
 from normalizer.envelope import Channel, ReportDraft, Sender
 from normalizer.inbound import InboundMessage
 from normalizer.keywords import Action, Grammar, ParsedText, load_grammar, parse_text
+from normalizer.prefixes import STACKED_PREFIXES
 from normalizer.sender import normalize_sender
 from normalizer.text import HASH, clean_text, fold_word
 

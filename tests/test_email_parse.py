@@ -26,10 +26,10 @@ from channels.email.parse import (
     parse_mail,
     trim_quoted,
 )
-from channels.email.prefixes import FORWARD_SUBJECT, FORWARD_WORDS, STACKED_PREFIXES
 from channels.email.store import executable_flags, store_attachments
 from gateway.errors import RejectedInput, TooLarge
 from gateway.settings import Settings
+from normalizer.prefixes import FORWARD_SUBJECT, FORWARD_WORDS, STACKED_PREFIXES
 from tests.email_support import fixture, header_size_of, mail_nested
 
 

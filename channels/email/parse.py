@@ -28,8 +28,8 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from channels.email.html_text import html_to_text
-from channels.email.prefixes import FORWARD_SUBJECT
 from gateway.errors import GatewayError, RejectedInput, TooLarge
+from normalizer.prefixes import FORWARD_SUBJECT
 
 # Declared charsets that mail clients use for something wider (WHATWG encoding rules).
 CHARSET_ALIASES = {"iso-8859-1": "windows-1252", "latin1": "windows-1252", "us-ascii": "windows-1252",

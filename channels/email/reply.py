@@ -20,11 +20,11 @@ from typing import Any
 import idna
 
 from channels.email.guards import SUBJECT_TAG
-from channels.email.prefixes import STACKED_PREFIXES
 from gateway.errors import PermanentError, RetryableError
 from gateway.private_files import write_atomically
 from gateway.replies import load_replies
 from gateway.settings import Settings
+from normalizer.prefixes import STACKED_PREFIXES
 
 # A reply written to the outbox (`write_to_outbox`), `key` without its extension. The outbox may be any directory
 # (`email.outbox_dir`): `lapor-gateway attachments purge` deletes only files of this name there.

@@ -1,8 +1,9 @@
-"""The reply and forward prefixes mail clients put before a subject: one list, read two ways.
+"""The reply and forward prefixes mail clients put before a subject: one list, read three ways.
 
 The parse asks whether a mail is a forward (its first prefix is a forward's: a header block in its body then starts the
-forwarded message, the report, and is kept); the reply strips every prefix stacked before our tag. Kept in one place
-so the two never disagree on what a prefix looks like.
+forwarded message, the report, and is kept); the reply strips every prefix stacked before our tag; the normalizer reads
+a subject's flags past them ("Fwd: ANONIM ..."). Kept in one place so the three never disagree on what a prefix looks
+like, and in the normalizer, which the e-mail channel imports (never the other way round: data flows one way).
 """
 
 from __future__ import annotations
