@@ -1,4 +1,8 @@
-"""The one place that names every channel adapter. A new provider is one module plus one line here."""
+"""The one place that names every channel adapter. A new provider is one module plus one line here.
+
+What the gateway knows of a channel it reads from here: the webhook routes (`gateway.app`) and which channels are
+switched off in settings (`disabled_channels`, for the health rules).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,24 @@ WEBHOOK_ADAPTERS: dict[str, type[WebhookAdapter]] = {
 }
 
 
+# The channels a process of their own receives (the SMTP server and IMAP poller, the pollers), by their health names,
+# each switched on and off by the settings section of that name.
+OWN_PROCESS_CHANNELS = ("email", "x", "instagram")
+
+
+def _enabled(settings: Settings, section: str) -> bool:
+    return bool(getattr(getattr(settings, section), "enabled", True))
+
+
 def enabled_webhook_adapters(settings: Settings) -> list[WebhookAdapter]:
-    adapters = []
-    for adapter_class in WEBHOOK_ADAPTERS.values():
-        if getattr(getattr(settings, adapter_class.settings_section), "enabled", True):
-            adapters.append(adapter_class(settings))
-    return adapters
+    return [adapter_class(settings) for adapter_class in WEBHOOK_ADAPTERS.values()
+            if _enabled(settings, adapter_class.settings_section)]
+
+
+def disabled_channels(settings: Settings) -> frozenset[str]:
+    """The watched channels switched off in settings, by their health names: nothing is meant to receive them, so
+    the pollers process idling for `x`, or `lapor-gateway smtp` idling with e-mail off, is not a missing process.
+    A webhook adapter counts by its `name` and `settings_section`: a new one needs no line here."""
+    sections = {adapter_class.name: adapter_class.settings_section for adapter_class in WEBHOOK_ADAPTERS.values()}
+    sections.update((channel, channel) for channel in OWN_PROCESS_CHANNELS)
+    return frozenset(channel for channel, section in sections.items() if not _enabled(settings, section))

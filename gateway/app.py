@@ -23,12 +23,12 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from channels.base import Outcome, WebhookAdapter
-from channels.registry import enabled_webhook_adapters
+from channels.registry import disabled_channels, enabled_webhook_adapters
 from gateway import metrics
 from gateway.concat import PartBuffer, run_sweeper
 from gateway.errors import AuthenticationFailed, GatewayError, NotDurable, RejectedInput, TooLarge
 from gateway.followups import resolve_follow_up
-from gateway.health import HealthMonitor, HealthSignals, disabled_channels, load_rules
+from gateway.health import HealthMonitor, HealthSignals, load_rules
 from gateway.intake import Intake, build_intake, run_spool_replayer
 from gateway.lease import polled_accounts
 from gateway.liveness import ServingBeat

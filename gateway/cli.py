@@ -666,12 +666,12 @@ def status(
     cannot look: Redis unreachable, or a Redis that shows no sign of the deployment."""
     from redis.exceptions import RedisError
 
+    from channels.registry import disabled_channels
     from gateway.embedded_redis import named_redis
     from gateway.health import (
         DEPLOYMENT_WAIT_SECONDS,
         HealthMonitor,
         deployment_seen,
-        disabled_channels,
         load_rules,
         no_deployment_document,
     )

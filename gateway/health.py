@@ -48,7 +48,6 @@ from gateway.lease import LEASE_KEY, lease_status
 from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSerializer, queue
-from gateway.settings import Settings
 from gateway.spool import SPOOL_DIR, Spool
 from gateway.tracking import SEQUENCE_KEY
 from gateway.transactions import after_commit, commit
@@ -543,14 +542,6 @@ class HealthSignals:
             pipeline.zrem(DEADLETTERS_KEY.format(channel=health_channel(channel)), key)
 
 
-def disabled_channels(settings: Settings) -> frozenset[str]:
-    """The watched channels switched off in settings, by their health names: nothing is meant to receive them, so
-    the pollers process idling for `x`, or `lapor-gateway smtp` idling with e-mail off, is not a missing process."""
-    switched = {"sms-twilio": settings.twilio.enabled, "sms-aggregator": settings.aggregator.enabled,
-                "email": settings.email.enabled, "x": settings.x.enabled, "instagram": settings.instagram.enabled}
-    return frozenset(channel for channel, enabled in switched.items() if not enabled)
-
-
 def spool_size(data_dir: Path) -> int:
     """Bytes waiting in the disk spool (LAPOR_DATA_DIR/spool) for replay into Redis; quarantine not counted."""
     return Spool(data_dir / SPOOL_DIR).size_bytes()
@@ -682,7 +673,7 @@ class HealthMonitor:
         self.rules = rules
         # This process's recorder: what it noted and has not written yet is written before each check evaluates.
         self._signals = signals
-        # Channels switched off in settings: no process is meant to serve them (see `disabled_channels`).
+        # Channels switched off in settings: no process is meant to serve them (channels.registry.disabled_channels).
         self.disabled = frozenset(disabled)
         # The lease account of each channel's poller (gateway.lease.polled_accounts): who polls it is shown.
         self.polled = dict(polled or {})

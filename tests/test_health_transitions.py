@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import pytest
 from redis import Redis
 
-from gateway.health import HealthMonitor, HealthSignals, disabled_channels, load_rules
+from channels.base import WebhookAdapter
+from channels.registry import WEBHOOK_ADAPTERS, disabled_channels
+from gateway.health import HealthMonitor, HealthSignals, load_rules
 from gateway.liveness import ServingBeat
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue, redis_connection
 from gateway.settings import CONFIG_DIR, Settings
@@ -364,6 +366,36 @@ def test_a_channel_disabled_in_settings_has_no_process_to_miss(redis: Redis, tes
         expected = "ok" if disabled else "down"
         assert {name: states[name] for name in ("email", "x", "instagram")} == dict.fromkeys(
             ("email", "x", "instagram"), expected)
+
+
+class _SecondAggregator(WebhookAdapter):
+    """A webhook adapter the registry does not ship, switched by the aggregator's section (never instantiated)."""
+
+    name = "sms-second"
+    path = "/v1/channels/sms/second"
+    settings_section = "aggregator"
+
+
+@pytest.mark.parametrize(
+    ("adapters", "switched_off", "disabled"),
+    [
+        pytest.param({}, "LAPOR_TWILIO_ENABLED", {"sms-twilio"}, id="twilio"),
+        pytest.param({}, "LAPOR_AGGREGATOR_ENABLED", {"sms-aggregator"}, id="aggregator"),
+        pytest.param({"sms-second": _SecondAggregator}, "LAPOR_AGGREGATOR_ENABLED", {"sms-aggregator", "sms-second"},
+                     id="an-adapter-added-to-the-registry"),
+        pytest.param({"sms-second": _SecondAggregator}, None, set(), id="an-added-adapter-switched-on"),
+    ],
+)
+def test_a_webhook_adapter_switched_off_in_its_settings_section_is_a_disabled_channel(
+    monkeypatch: pytest.MonkeyPatch, test_env: TestEnvironment, adapters: dict[str, type[WebhookAdapter]],
+    switched_off: str | None, disabled: set[str],
+) -> None:
+    """A new webhook adapter is one line in channels.registry: its channel is known to be off by its name and its
+    `settings_section`, with no second list of channels to keep in step."""
+    for name, adapter in adapters.items():
+        monkeypatch.setitem(WEBHOOK_ADAPTERS, name, adapter)
+    settings = test_env.settings(**({switched_off: "false"} if switched_off else {}))
+    assert disabled_channels(settings) == {"x", "instagram", *disabled}  # X and Instagram are off by default
 
 
 def test_a_beat_without_redis_never_raises_and_is_logged_once_per_outage(
