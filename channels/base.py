@@ -13,7 +13,7 @@ import hmac
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -92,6 +92,12 @@ class WebhookAdapter(ABC):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    @property
+    def section(self) -> Any:
+        """This adapter's settings section: its `enabled` switch, its secrets and, for a provider answered in the
+        webhook's response, `status_inline_timeout_seconds` (how long a status query waits for the case store)."""
+        return getattr(self.settings, self.settings_section)
 
     def public_url(self, request: web.Request) -> str:
         """The URL the provider called, rebuilt from the configured public base (proxies rewrite hosts)."""

@@ -116,7 +116,7 @@ class Gateway:
             else:
                 try:  # one deadline for the whole lookup: httpx's timeouts are per step, and an answer may trickle
                     reply, later = await asyncio.wait_for(answer_query(query, self.status_client, self.redis),
-                                                          self.settings.twilio.status_inline_timeout_seconds)
+                                                          adapter.section.status_inline_timeout_seconds)
                 except TimeoutError:
                     reply, later = None, True
                 if later:  # no outbound sender on this channel: promise nothing, ask the citizen to try again

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
@@ -17,8 +17,10 @@ from prometheus_client import REGISTRY
 from redis import Redis
 from twilio.request_validator import RequestValidator
 
+from channels.base import Outcome, WebhookAdapter
 from channels.gsm7 import SINGLE_PART, is_gsm7, septets
-from gateway.app import create_app
+from channels.twilio_sms import TwilioSmsAdapter
+from gateway.app import Gateway, create_app
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
 from gateway.replies import render
@@ -26,6 +28,8 @@ from gateway.settings import Settings
 from gateway.spool import Spool
 from gateway.tls import tls_context
 from gateway.tracking import format_tracking_id, is_valid_tracking_id
+from normalizer.envelope import Channel, SenderKind, utc_now
+from normalizer.inbound import InboundMessage
 from tests.conftest import (
     TWILIO_TOKEN,
     CaseStoreServer,
@@ -501,3 +505,52 @@ async def test_a_status_answer_trickling_in_is_cut_at_the_deadline_and_twilio_is
     finally:
         await slow_runner.cleanup()
 
+
+
+class _SecondInlineProvider(WebhookAdapter):
+    """A provider answered in its webhook's response, as Twilio is, with the aggregator's settings section."""
+
+    name = "sms-second"
+    path = "/v1/channels/sms/second"
+    settings_section = "aggregator"
+
+    def authenticate(self, request: web.Request, body: bytes) -> None:
+        return None
+
+    def parse(self, request: web.Request, body: bytes) -> list[InboundMessage]:
+        return []
+
+    def respond(self, outcomes: Sequence[Outcome]) -> web.Response:
+        return web.Response()
+
+
+@pytest.mark.parametrize(
+    ("adapter_class", "deadlines"),
+    [
+        pytest.param(TwilioSmsAdapter, {"TWILIO": "0.3", "AGGREGATOR": "30"}, id="twilio-by-its-own"),
+        pytest.param(_SecondInlineProvider, {"TWILIO": "30", "AGGREGATOR": "0.3"}, id="another-by-its-own"),
+    ],
+)
+async def test_a_status_asked_in_a_webhook_waits_as_long_as_the_adapters_own_settings_say(
+    test_env: TestEnvironment, redis: Redis, adapter_class: type[WebhookAdapter], deadlines: dict[str, str]
+) -> None:
+    """The deadline of a status answered in the webhook's response is `status_inline_timeout_seconds` of the
+    adapter's own settings section: a second such provider is not held to Twilio's."""
+    import asyncio
+
+    settings = test_env.settings(**{f"LAPOR_{section}_STATUS_INLINE_TIMEOUT_SECONDS": seconds
+                                    for section, seconds in deadlines.items()})
+
+    async def never_answers(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(60)
+        return httpx.Response(200)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(never_answers),
+                                 base_url=settings.casestore_url) as client:
+        gateway = Gateway(settings=settings, redis=redis, intake=None, status_client=client)  # type: ignore[arg-type]
+        adapter = adapter_class(settings)
+        message = InboundMessage(channel=Channel.SMS, source=adapter.name, provider_message_id="SM" + "d" * 32,
+                                 sender_kind=SenderKind.MSISDN, sender_address="+6281234567890",
+                                 text="CEK 10000004", received_at=utc_now())
+        outcome = await asyncio.wait_for(gateway.handle_message(adapter, message), 5)
+    assert outcome.reply_text == render("status_retry", "id", tracking_id="10000004")
