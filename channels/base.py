@@ -24,7 +24,7 @@ from gateway.settings import Settings
 from normalizer.inbound import InboundMessage, MessagePart
 
 __all__ = ["InboundMessage", "MessagePart", "Outcome", "WebhookAdapter", "constant_time_equals", "parse_form",
-           "verify_hmac_sha256"]
+           "subscription_handshake", "verify_hmac_sha256"]
 
 
 def _unquote_plus(text: str, encoding: str = "utf-8") -> str:
@@ -82,6 +82,16 @@ def verify_hmac_sha256(secret: str, body: bytes, header_value: str | None, *, pr
         raise AuthenticationFailed("signature does not match", reason="signature_invalid")
 
 
+def subscription_handshake(request: web.Request, verify_token: str) -> web.Response:
+    """Meta's GET handshake for a webhook (Instagram, and WhatsApp or Messenger alike): `hub.mode=subscribe` and our
+    `hub.verify_token` -> `hub.challenge` echoed as text; anything else raises AuthenticationFailed."""
+    query = request.rel_url.query
+    token = query.get("hub.verify_token", "")
+    if query.get("hub.mode") != "subscribe" or not constant_time_equals(verify_token, token):
+        raise AuthenticationFailed("hub.verify_token does not match", reason="verify_token_invalid")
+    return web.Response(text=query.get("hub.challenge", ""), content_type="text/plain")
+
+
 class WebhookAdapter(ABC):
     """A provider that calls us over HTTP. Subclasses set the class variables and implement the three steps."""
 
@@ -123,7 +133,7 @@ class WebhookAdapter(ABC):
     notifies_only: ClassVar[bool] = False
 
     def verify(self, request: web.Request) -> web.Response | None:
-        """A GET subscription handshake (Meta's hub.challenge). None, the default: the path takes no GET."""
+        """A GET subscription handshake (Meta's: `subscription_handshake`). None, the default: the path takes no GET."""
         return None
 
     async def defer(self, redis: Redis, request: web.Request, body: bytes) -> bool:

@@ -17,9 +17,9 @@ import orjson
 from aiohttp import web
 from redis import Redis
 
-from channels.base import InboundMessage, Outcome, WebhookAdapter, constant_time_equals, verify_hmac_sha256
+from channels.base import InboundMessage, Outcome, WebhookAdapter, subscription_handshake, verify_hmac_sha256
 from channels.instagram_graph import notification_items, store_pending
-from gateway.errors import AuthenticationFailed, RejectedInput
+from gateway.errors import RejectedInput
 from gateway.logs import get_logger
 
 log = get_logger()
@@ -32,12 +32,7 @@ class InstagramWebhookAdapter(WebhookAdapter):
     notifies_only = True
 
     def verify(self, request: web.Request) -> web.Response | None:
-        query = request.rel_url.query
-        token = query.get("hub.verify_token", "")
-        if query.get("hub.mode") != "subscribe" or not constant_time_equals(self.settings.instagram.verify_token,
-                                                                              token):
-            raise AuthenticationFailed("hub.verify_token does not match", reason="verify_token_invalid")
-        return web.Response(text=query.get("hub.challenge", ""), content_type="text/plain")
+        return subscription_handshake(request, self.settings.instagram.verify_token)
 
     def authenticate(self, request: web.Request, body: bytes) -> None:
         verify_hmac_sha256(self.settings.instagram.app_secret, body, request.headers.get("X-Hub-Signature-256"))
