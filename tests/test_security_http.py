@@ -22,6 +22,7 @@ import pytest
 from redis import Redis
 from twilio.request_validator import RequestValidator
 
+from channels.registry import WEBHOOK_ADAPTERS
 from gateway.queues import ALL_QUEUES, envelope_key, queue
 from gateway.settings import Settings
 from normalizer.text import clean_text
@@ -206,6 +207,13 @@ def test_every_secret_is_compared_in_constant_time(module: str, comparison: str)
     tree = ast.parse((REPO_ROOT / module).read_text())
     assert comparison in _compare_calls(tree)
     assert _plain_secret_comparisons(tree) == [], f"{module} compares a secret with ==/!="
+
+
+@pytest.mark.parametrize("module", sorted({adapter.__module__.replace(".", "/") + ".py"
+                                           for adapter in WEBHOOK_ADAPTERS.values()}))
+def test_no_registered_adapter_compares_a_secret_with_equals(module: str) -> None:
+    """Every adapter in channels.registry, a new one too, without a line here."""
+    assert _plain_secret_comparisons(ast.parse((REPO_ROOT / module).read_text())) == [], module
 
 
 def test_the_shared_verifiers_use_hmac_compare_digest() -> None:

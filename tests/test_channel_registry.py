@@ -1,0 +1,78 @@
+"""What registering a webhook adapter in `channels.registry` brings along, checked for every registered adapter.
+
+A new provider is one module plus one line in the registry; the gateway routes it, counts it, switches it off and
+checks its signatures from there. What the code cannot derive is named here, so that a forgotten piece fails a test
+instead of going unseen: its typed settings section, its channel on the status views, its documented routes.
+"""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+import yaml
+
+from channels.base import WebhookAdapter
+from channels.registry import WEBHOOK_ADAPTERS
+from gateway.app import OPENAPI_PATH
+from gateway.settings import CONFIG_DIR, Settings
+
+HEALTH_CHANNELS = tomllib.loads((CONFIG_DIR / "health.toml").read_text())["channels"]
+DEFAULTS = tomllib.loads((CONFIG_DIR / "defaults.toml").read_text())
+DOCUMENTED_PATHS = set(yaml.safe_load(OPENAPI_PATH.read_text())["paths"])
+
+
+def missing(adapter: type[WebhookAdapter]) -> list[str]:
+    """What the adapter lacks outside its own module (nothing, for one properly added)."""
+    gaps = []
+    if adapter.settings_section not in Settings.model_fields:
+        gaps.append(f"gateway/settings.py: no [{adapter.settings_section}] section in Settings")
+    elif "enabled" not in DEFAULTS.get(adapter.settings_section, {}):
+        gaps.append(f"config/defaults.toml: [{adapter.settings_section}] has no `enabled`")
+    if adapter.name not in HEALTH_CHANNELS:
+        gaps.append(f"config/health.toml: {adapter.name!r} not in `channels`")
+    for path in (adapter.path, getattr(adapter, "dlr_path", None)):
+        if path and path not in DOCUMENTED_PATHS:
+            gaps.append(f"gateway/openapi.yaml: {path} not documented")
+    return gaps
+
+
+@pytest.mark.parametrize("adapter", list(WEBHOOK_ADAPTERS.values()), ids=list(WEBHOOK_ADAPTERS))
+def test_a_registered_adapter_has_its_settings_its_health_channel_and_its_documented_routes(
+        adapter: type[WebhookAdapter]) -> None:
+    assert missing(adapter) == []
+
+
+def test_the_names_are_the_registry_keys_and_the_paths_are_distinct() -> None:
+    assert all(name == adapter.name for name, adapter in WEBHOOK_ADAPTERS.items())
+    paths = [adapter.path for adapter in WEBHOOK_ADAPTERS.values()]
+    assert len(paths) == len(set(paths))
+
+
+class _Unwired(WebhookAdapter):
+    """Registered and nothing else: no settings section, no health channel, no documented route."""
+
+    name = "sms-unwired"
+    path = "/v1/channels/sms/unwired"
+    settings_section = "unwired"
+
+
+class _DeliveryReportsUndocumented(WebhookAdapter):
+    name = "sms-twilio"
+    path = "/v1/channels/sms/twilio"
+    settings_section = "twilio"
+    dlr_path = "/v1/channels/sms/twilio/dlr"
+
+
+@pytest.mark.parametrize(
+    ("adapter", "gaps"),
+    [
+        pytest.param(_Unwired, ["gateway/settings.py: no [unwired] section in Settings",
+                                "config/health.toml: 'sms-unwired' not in `channels`",
+                                "gateway/openapi.yaml: /v1/channels/sms/unwired not documented"], id="unwired"),
+        pytest.param(_DeliveryReportsUndocumented, ["gateway/openapi.yaml: /v1/channels/sms/twilio/dlr not documented"],
+                     id="delivery-reports-undocumented"),
+    ],
+)
+def test_what_an_adapter_lacks_is_named(adapter: type[WebhookAdapter], gaps: list[str]) -> None:
+    assert missing(adapter) == gaps
