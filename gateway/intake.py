@@ -40,8 +40,11 @@ from normalizer.envelope import ReportDraft
 log = get_logger()
 
 # Both scripts take a whole batch: one command per batch instead of one or two per report (redis-py spends more
-# CPU packing and parsing a command than Redis spends running it). Sent with EVAL, not EVALSHA: a Redis that
-# restarted has no scripts, and inside MULTI/EXEC a refused EVALSHA would not stop the rest of the transaction.
+# CPU packing and parsing a command than Redis spends running it). The claim goes alone, as EVALSHA (redis-py's
+# registered script): a Redis that restarted without it refuses it unrun, and redis-py loads it and sends it again.
+# The store goes with EVAL, its text each time: inside MULTI/EXEC a refused EVALSHA would not stop the rest of the
+# transaction (the forward jobs of envelopes never stored), and redis-py's scripts in a pipeline ask SCRIPT EXISTS
+# before every execute, a third round trip per batch.
 
 # KEYS: one dedup claim per message. ARGV[1]: the claim's TTL; ARGV[1 + i]: the candidate Tracking ID for KEYS[i].
 # Returns id1, state1, id2, state2...: the existing claim's ID and state, or the candidate and 'new'. A claim that
@@ -112,6 +115,8 @@ class Intake:
     def __init__(self, redis: Redis, settings: Settings, spool: Spool | None = None) -> None:
         self._redis = redis
         self._settings = settings
+        self._claim = redis.register_script(_CLAIM_SCRIPT)
+        self._raise_sequence = redis.register_script(_RAISE_SEQUENCE_SCRIPT)
         self._spool = spool
         self._allocator = TrackingIdAllocator(
             redis, block_size=settings.intake.id_block_size, start=settings.intake.id_start,
@@ -189,8 +194,7 @@ class Intake:
 
     def _run_claims(self, keys: Sequence[str], candidates: Sequence[str]) -> list[tuple[str, str]]:
         """Claim every key in one atomic script: (Tracking ID, 'new' | 'pending' | 'committed') per key."""
-        flat = self._redis.eval(_CLAIM_SCRIPT, len(keys), *keys, self._settings.intake.dedup_ttl_seconds,
-                                *candidates)
+        flat = self._claim(keys, [self._settings.intake.dedup_ttl_seconds, *candidates])
         return [(flat[i].decode(), flat[i + 1].decode()) for i in range(0, len(flat), 2)]
 
     def _existing_claims(self, keys: Sequence[str]) -> list[tuple[str, str]] | None:
@@ -490,7 +494,7 @@ class Intake:
     def _sequence_past(self, number: int) -> None:
         """Raise Redis's ID sequence to at least `number` (a reserve taken while Redis was down): a Redis that came
         back behind it (emptied, rolled back, another one) must not lease these IDs to anyone again."""
-        if self._redis.eval(_RAISE_SEQUENCE_SCRIPT, 1, SEQUENCE_KEY, number):
+        if self._raise_sequence([SEQUENCE_KEY], [number]):
             log.warning("intake.sequence_raised", reason="sequence_below_reserve", to=number)
 
     def restore_saved_reserve(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import io
 import json
 import subprocess
@@ -13,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from itertools import islice
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlparse
 
 import pytest
@@ -27,6 +29,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.gsm7 import to_gsm7
 from channels.twilio_sms import _form, _signed_urls, compute_signature, render_twiml, signed_params
+from gateway.embedded_redis import EmbeddedRedis
 from gateway.errors import RejectedInput
 from gateway.health import SIGNALS_KEY, HealthSignals
 from gateway.intake import Intake
@@ -123,15 +126,45 @@ def _draft(sid: str) -> ReportDraft:
                        sender=Sender(kind=SenderKind.MSISDN, id="+6281234567890"), text="Jalan rusak")
 
 
-def test_claims_survive_a_redis_that_lost_its_scripts(redis: Redis, settings: Settings) -> None:
-    """Claims go out as EVALSHA; a Redis restarted without the script refuses them unrun, intake loads it again."""
-    intake = Intake(redis, settings)
-    first = intake.commit([_draft("SMa")])
-    redis.script_flush()
-    again, fresh = intake.commit([_draft("SMa"), _draft("SMb")])
-    assert again.tracking_id == first[0].tracking_id and again.duplicate
-    assert not fresh.duplicate and fresh.tracking_id != first[0].tracking_id
-    assert redis.hget(f"lapor:dedup:sms:{__import__('hashlib').sha1(b'SMb').hexdigest()}", "state") == b"committed"
+class CountingRedis(Redis):
+    """A client that keeps the name of every command it sends on its own (not those of its pipelines)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent: list[str] = []
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.sent.append(str(args[0]))
+        return super().execute_command(*args, **options)
+
+
+@pytest.mark.parametrize("loss", ["script-flush", "embedded-redis-restarted"])
+def test_claims_go_as_evalsha_and_survive_a_redis_that_lost_its_scripts(
+        loss: str, redis_url: str, settings: Settings, tmp_path: Path) -> None:
+    """Claims go out as EVALSHA, the script's text sent once (SCRIPT LOAD), not with every batch; a Redis that lost
+    it (SCRIPT FLUSH; `make run`'s embedded Redis restarted on its port and data) refuses the claim unrun, and intake
+    loads it again and claims."""
+    server = EmbeddedRedis(tmp_path / "redis").start() if loss == "embedded-redis-restarted" else None
+    redis = CountingRedis.from_url(server.url if server is not None else redis_url)
+    try:
+        intake = Intake(redis, settings)
+        first = intake.commit([_draft("SMa")])
+        if server is None:
+            redis.script_flush()
+        else:
+            server.stop()
+            server = EmbeddedRedis(tmp_path / "redis", port=server.port).start()
+        again, fresh = intake.commit([_draft("SMa"), _draft("SMb")])
+        third = intake.commit([_draft("SMc")])[0]
+        assert again.tracking_id == first[0].tracking_id and again.duplicate
+        assert not fresh.duplicate and fresh.tracking_id != first[0].tracking_id and not third.duplicate
+        assert redis.hget(f"lapor:dedup:sms:{hashlib.sha1(b'SMb').hexdigest()}", "state") == b"committed"
+        assert "EVAL" not in redis.sent and redis.sent.count("EVALSHA") >= 3
+        assert 1 <= redis.sent.count("SCRIPT LOAD") <= 2  # after the loss, once: not with every claim
+    finally:
+        redis.close()
+        if server is not None:
+            server.stop()
 
 
 MMS_FORM = json.loads((Path(__file__).parent / "fixtures" / "twilio" / "inbound_mms.json").read_text())
