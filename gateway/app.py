@@ -502,15 +502,25 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
     app.router.add_get("/status", status_page_handler(gateway))
     app.router.add_get("/openapi.yaml", openapi_handler())
 
+    # The beat says this process takes its channels' webhooks: it ends when the process stops listening (on
+    # shutdown: the sites are closed, the handlers in flight not drained yet, which may take 10 s), its round trip
+    # in flight finished, so no beat comes after. The last one is left to age (gateway/liveness.py).
+    beat_stop = asyncio.Event()
+    beats: list[asyncio.Task[None]] = []
+
+    async def stop_beating(_: web.Application) -> None:
+        beat_stop.set()
+        await asyncio.gather(*beats)
+
+    app.on_shutdown.append(stop_beating)
+
     async def lifecycle(_: web.Application):  # type: ignore[no-untyped-def]
         gateway.status_client = casestore_client(settings, timeout=1.5)
         replayer = asyncio.create_task(run_spool_replayer(gateway.intake))
         monitor_task = asyncio.create_task(health_loop(gateway))
-        beat_stop = asyncio.Event()
-        beat = asyncio.create_task(ServingBeat(redis, "serve", served_channels(gateway.adapters)).run(beat_stop))
+        beats.append(asyncio.create_task(ServingBeat(redis, "serve", served_channels(gateway.adapters)).run(beat_stop)))
         yield
-        beat_stop.set()
-        beat.cancel()
+        await stop_beating(app)  # done on shutdown, unless the app stopped before serving (a failed start)
         replayer.cancel()
         monitor_task.cancel()
         await gateway.status_client.aclose()

@@ -1117,6 +1117,43 @@ async def test_with_every_http_gateway_gone_the_sms_channels_are_down_on_the_ope
         assert channels[name]["processes_alive"] == 0
 
 
+def test_a_gateway_told_to_stop_beats_no_more_once_it_stops_listening(
+    test_env: TestEnvironment, redis: Redis, start_process: Callable[..., ProcessHandle]
+) -> None:
+    """SIGTERM: `lapor-gateway serve` stops listening, then lets the webhooks in flight finish (up to 10 s). Its beat
+    went on through that drain, so the views counted a gateway alive that took no webhook any more; it now ends as
+    the listening does. The last beat is left to age, as a killed process's is (a restart pages nobody), and the
+    stop logs no traceback."""
+    port = test_env.settings().http.port
+    gateway = start_process("serve")
+    key = "lapor:health:serving:sms-twilio"
+    wait_until(lambda: redis.zcard(key), timeout=30)
+
+    def listening() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    with socket.create_connection(("127.0.0.1", port)) as in_flight:  # a webhook whose body is still on its way
+        in_flight.sendall(b"POST /v1/channels/sms/twilio HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                          b"application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\nBody=Jalan")
+        time.sleep(0.5)
+        gateway.process.send_signal(signal.SIGTERM)
+        wait_until(lambda: not listening(), timeout=10)
+        time.sleep(0.5)  # a beat in flight as the listening stopped has landed
+        last = redis.zrange(key, 0, -1, withscores=True)
+        time.sleep(BEAT_SECONDS * 2)
+        assert gateway.process.poll() is None, gateway.output()  # still draining the webhook in flight
+        assert redis.zrange(key, 0, -1, withscores=True) == last
+    assert gateway.process.wait(15) == 0
+    assert redis.zrange(key, 0, -1, withscores=True) == last and len(last) == 1
+    assert "Traceback" not in gateway.output() and not [
+        e for e in (orjson.loads(line) for line in gateway.output().splitlines() if line.startswith("{"))
+        if e["level"] == "error"]
+
+
 async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one_runs_again(
     test_env: TestEnvironment, start_process: Callable[..., ProcessHandle], tmp_path: Path, log_stream: io.StringIO,
 ) -> None:
