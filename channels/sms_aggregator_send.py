@@ -10,7 +10,9 @@ redirect) is permanent. Only a 2xx is a part accepted: the reply worker never se
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -27,7 +29,15 @@ from normalizer.envelope import utc_now
 # Where delivery reports come back (the adapter serves it; this module must not import the HTTP handler).
 DLR_PATH = "/v1/channels/sms/aggregator/dlr"
 OUTBOX_SCHEME = "outbox:"
-OUTBOX_FILE = "sms-aggregator.jsonl"
+# The development outbox under the data dir: one file a day (UTC), so the retention's purge deletes a day's replies
+# whole once none was written within it (workers/retention.py); sms-aggregator.jsonl, the one file earlier versions
+# appended to for ever, goes by its age the same way.
+OUTBOX_DIR = "outbox"
+OUTBOX_FILE = re.compile(r"(?P<key>sms-aggregator(?:-[0-9]{4}-[0-9]{2}-[0-9]{2})?)\.jsonl")
+
+
+def outbox_file(day: datetime) -> str:
+    return f"sms-aggregator-{day:%Y-%m-%d}.jsonl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +116,10 @@ class AggregatorSender:
         return response.text[:200]
 
     def _to_outbox(self, to: str, part: SmsPart, reply_id: str) -> str:
-        outbox = private_directory(Path(self._settings.data_dir) / "outbox")
-        line = {"at": utc_now().isoformat(), "reply_id": reply_id, "to": to, "part": part.number,
+        outbox = private_directory(Path(self._settings.data_dir) / OUTBOX_DIR)
+        at = utc_now()
+        line = {"at": at.isoformat(), "reply_id": reply_id, "to": to, "part": part.number,
                 "parts": part.total, "text": part.text}
-        with open_private(outbox / OUTBOX_FILE, append=True) as handle:
+        with open_private(outbox / outbox_file(at), append=True) as handle:
             handle.write(orjson.dumps(line) + b"\n")
         return "outbox"

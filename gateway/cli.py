@@ -492,8 +492,8 @@ def attachments_purge(
         help="This once, delete what was not used for DAYS days (default: attachments.retention_days).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")] = False,
 ) -> None:
-    """Delete the kept files no envelope in Redis names, quarantined mail and spool records, and e-mail outbox
-    replies, unused for the retention (cron)."""
+    """Delete the kept files no envelope in Redis names, quarantined mail and spool records, and e-mail and SMS
+    outbox replies, unused for the retention (cron)."""
     from gateway.queues import redis_connection
     from workers.retention import DAY_SECONDS, PurgeError, purge
 
@@ -511,7 +511,8 @@ def attachments_purge(
     for what, unit, deleted, kept in (
             ("quarantined mail", "mail(s)", result.quarantine_deleted, result.quarantine_kept),
             ("spool quarantine", "record(s)", result.spool_quarantine_deleted, result.spool_quarantine_kept),
-            ("e-mail outbox", "reply(ies)", result.outbox_deleted, result.outbox_kept)):
+            ("e-mail outbox", "reply(ies)", result.outbox_deleted, result.outbox_kept),
+            ("SMS outbox", "day(s) of replies", result.sms_outbox_deleted, result.sms_outbox_kept)):
         console.print(f"{what}: {verb} {deleted.files} {unit}, {deleted.bytes:,} bytes; kept {kept.files} newer "
                       f"than {days}")
     unreadable = f" ({result.envelopes_unreadable} damaged: kept what they name)" if result.envelopes_unreadable else ""

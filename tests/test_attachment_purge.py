@@ -1,12 +1,12 @@
 """`lapor-gateway attachments purge`: the files no report needs any more go, and nothing a report needs.
 
 On real Redis and a real data dir: a table of kept files (their age, what in Redis names them) through the purge; a
-table of the spool's quarantined records and the e-mail outbox's replies, written by the gateway's own writers, which
-go by their age alone; an anonymous report's photo through the SMTP server, the forward worker and the reference case
-store, whose copy without metadata goes by its age and whose original goes once its envelope is gone; writers racing
-the purge (a mail with the same file, the forward worker reusing a fetched file, a mail or a spool record quarantined
-again) at the two moments that matter; and the command as an operator's cron runs it: the dry run deletes nothing,
-the log line, the exit codes.
+table of the spool's quarantined records and the e-mail and SMS outboxes' replies, written by the gateway's own
+writers, which go by their age alone; an anonymous report's photo through the SMTP server, the forward worker and the
+reference case store, whose copy without metadata goes by its age and whose original goes once its envelope is gone;
+writers racing the purge (a mail with the same file, the forward worker reusing a fetched file, a mail or a spool
+record quarantined again) at the two moments that matter; and the command as an operator's cron runs it: the dry run
+deletes nothing, the log line, the exit codes.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from redis import Redis
 
 from channels.email.reply import build_reply, outbox_dir, write_to_outbox
 from channels.email.store import Quarantine
+from channels.sms_aggregator_send import AggregatorSender, reply_parts
 from gateway.attachments import attachment_location, store_attachment
 from gateway.queues import FORWARD_QUEUE, envelope_key
 from gateway.settings import Settings
@@ -213,6 +214,35 @@ def reply_in_outbox(settings: Settings) -> list[Path]:
     return [write_to_outbox(build_reply(payload, settings), settings)]
 
 
+def sms_replies_in_outbox(settings: Settings) -> list[Path]:
+    """A two-part SMS reply as the reply worker writes it in development (`aggregator.send_url = "outbox:"`): the
+    day's file, the citizen's number and the reply's text in it."""
+    development = settings.model_copy(update={"aggregator": settings.aggregator.model_copy(
+        update={"send_url": "outbox:"})})
+    sender = AggregatorSender(development)
+    try:
+        for part in reply_parts("LAPOR! Laporan Anda diterima. Nomor lacak: 10000011. " * 4, "reply-1"):
+            sender.send_part("+6281234567890", part, "reply-1")
+    finally:
+        sender.close()
+    return sorted((settings.data_dir / "outbox").iterdir())
+
+
+def sms_outbox_of_earlier_versions(settings: Settings) -> list[Path]:
+    """The one file earlier versions appended every SMS reply to, for ever."""
+    path = settings.data_dir / "outbox" / "sms-aggregator.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b'{"to":"+6281234567890","text":"LAPOR! Laporan Anda diterima."}\n')
+    return [path]
+
+
+def foreign_file_in_sms_outbox(settings: Settings) -> list[Path]:
+    path = settings.data_dir / "outbox" / "catatan.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"{}\n")
+    return [path]
+
+
 def foreign_file_in_outbox(name: str) -> Callable[[Settings], list[Path]]:
     """A file the gateway did not write, in an outbox directory an operator chose (`email.outbox_dir`)."""
     def write(settings: Settings) -> list[Path]:
@@ -240,7 +270,7 @@ def cut_short(make: Callable[[Settings], list[Path]], how: str) -> Callable[[Set
 class Aged:
     id: str
     files: Callable[[Settings], list[Path]]
-    kind: str  # the PurgeResult tallies: "spool_quarantine" or "outbox"
+    kind: str  # the PurgeResult tallies: "spool_quarantine", "outbox" or "sms_outbox"
     age_days: float
     kept: bool
     counted: bool = True  # a file the gateway did not write is neither deleted nor counted
@@ -269,6 +299,14 @@ AGED = [
          kept=True, counted=False, own_outbox=True),
     Aged("a temporary file of another name in the outbox, old", foreign_file_in_outbox(".catatan.eml.1.2.tmp"),
          "outbox", 400, kept=True, counted=False, own_outbox=True),
+    Aged("SMS outbox day, old", sms_replies_in_outbox, "sms_outbox", 31, kept=False),
+    Aged("SMS outbox day, new", sms_replies_in_outbox, "sms_outbox", 2, kept=True),
+    Aged("SMS outbox day, 10 days old, --older-than 7", sms_replies_in_outbox, "sms_outbox", 10, kept=False,
+         older_than=7),
+    Aged("SMS outbox of earlier versions, one file, old", sms_outbox_of_earlier_versions, "sms_outbox", 31,
+         kept=False),
+    Aged("a file of another name in the SMS outbox, old", foreign_file_in_sms_outbox, "sms_outbox", 400, kept=True,
+         counted=False),
 ]
 
 
@@ -425,12 +463,14 @@ def test_the_dry_run_counts_what_the_purge_deletes_and_deletes_nothing(
     for suffix in (".eml", ".json"):
         (quarantine / f"{key}{suffix}").write_bytes(RAW_MAIL)
         aged(quarantine / f"{key}{suffix}", 40)
-    for path in (*spool_record_quarantined(settings), *reply_in_outbox(settings)):
+    for path in (*spool_record_quarantined(settings), *reply_in_outbox(settings), *sms_replies_in_outbox(settings)):
         aged(path, 40)
     spool_quarantine, outbox = settings.data_dir / "spool" / "quarantine", outbox_dir(settings)
     spool_bytes = sum(path.stat().st_size for path in spool_quarantine.iterdir())
     [reply] = outbox.iterdir()
     reply_bytes = reply.stat().st_size
+    [sms_day] = (settings.data_dir / "outbox").iterdir()
+    sms_bytes = sms_day.stat().st_size
     every_file = sorted(str(path) for path in settings.data_dir.rglob("*") if path.is_file())
     old_bytes = sum(path.stat().st_size for path in old)
 
@@ -443,6 +483,7 @@ def test_the_dry_run_counts_what_the_purge_deletes_and_deletes_nothing(
     assert f"quarantined mail: would delete 1 mail(s), {2 * len(RAW_MAIL)} bytes" in dry.stdout
     assert f"spool quarantine: would delete 1 record(s), {spool_bytes:,} bytes; kept 0" in dry.stdout
     assert f"e-mail outbox: would delete 1 reply(ies), {reply_bytes:,} bytes; kept 0" in dry.stdout
+    assert f"SMS outbox: would delete 1 day(s) of replies, {sms_bytes:,} bytes; kept 0" in dry.stdout
     assert "envelopes in Redis: 1" in dry.stdout and "dry run: nothing was deleted" in dry.stdout
     assert '"attachments.purged"' not in dry.stdout
     assert not re.search(r"[0-9a-f]{16}", dry.stdout + dry.stderr)  # no file's name, not even a sha256's start
@@ -453,15 +494,18 @@ def test_the_dry_run_counts_what_the_purge_deletes_and_deletes_nothing(
     assert f"deleted 3 file(s), {old_bytes:,} bytes" in done.stdout
     assert [path.exists() for path in (*old, named, young)] == [False, False, False, True, True]
     assert list(quarantine.iterdir()) == list(spool_quarantine.iterdir()) == list(outbox.iterdir()) == []
+    assert list(sms_day.parent.iterdir()) == []
     line = next(orjson.loads(text) for text in done.stdout.splitlines() if '"attachments.purged"' in text)
     assert {name: line[name] for name in ("files", "megabytes", "kept_named", "kept_recent", "quarantined_mails",
                                           "spool_quarantined_records", "spool_quarantined_megabytes",
                                           "spool_quarantined_kept", "outbox_replies", "outbox_megabytes",
-                                          "outbox_kept", "envelopes", "failed", "retention_days")} == {
+                                          "outbox_kept", "sms_outbox_days", "sms_outbox_megabytes",
+                                          "sms_outbox_kept", "envelopes", "failed", "retention_days")} == {
         "files": 3, "megabytes": old_bytes / 1_000_000, "kept_named": 1, "kept_recent": 1, "quarantined_mails": 1,
         "spool_quarantined_records": 1, "spool_quarantined_megabytes": spool_bytes / 1_000_000,
         "spool_quarantined_kept": 0, "outbox_replies": 1, "outbox_megabytes": reply_bytes / 1_000_000,
-        "outbox_kept": 0, "envelopes": 1, "failed": 0, "retention_days": 30}
+        "outbox_kept": 0, "sms_outbox_days": 1, "sms_outbox_megabytes": sms_bytes / 1_000_000,
+        "sms_outbox_kept": 0, "envelopes": 1, "failed": 0, "retention_days": 30}
     assert not re.search(r"[0-9a-f]{16}", done.stdout + done.stderr)
 
 

@@ -1174,9 +1174,11 @@ async def test_the_development_outbox_takes_replies_without_an_aggregator(
     async with running_gateway(settings, redis) as gateway:
         await post_callback(gateway.client, sms("081244449999", "LAPOR trotoar rusak", "outbox-1"))
     drain(settings)
-    outbox = settings.data_dir / "outbox" / "sms-aggregator.jsonl"
+    [outbox] = (settings.data_dir / "outbox").iterdir()
     lines = outbox.read_text().splitlines()
     assert [orjson.loads(line)["to"] for line in lines] == ["+6281244449999"]
+    # One file a day (UTC), for the retention's purge to delete whole (tests/test_attachment_purge.py).
+    assert outbox.name == f"sms-aggregator-{orjson.loads(lines[0])['at'][:10]}.jsonl"
     # Numbers and texts: the gateway user's only, whatever the umask.
     assert outbox.stat().st_mode & 0o077 == 0 and outbox.parent.stat().st_mode & 0o077 == 0
 

@@ -18,14 +18,16 @@ A copy without metadata is named by no envelope (the gateway's copy keeps the or
 The case store has it, and the forward worker makes it again from the original should the report go again (a
 requeue); the retention's floor of a day keeps it through the forward job that wrote it and reads it back.
 
-Three more places keep a citizen's number, address or words and are named by no envelope; each goes by the same age,
+Four more places keep a citizen's number, address or words and are named by no envelope; each goes by the same age,
 an item whose files were none written within it:
 - quarantined mail (`email/quarantine/<sha256>.eml` and its `.json`): the raw mail, the sender's address and every
   attachment in it, never a report;
 - the spool's quarantine (`spool/quarantine/<spool file>-line<n>.bad` and its `.reason`): a record that could not be
   read back into Redis, the envelope as far as it was written;
 - the e-mail outbox (`email.outbox_dir`, `email/outbox/` by default: the replies written without a relay, as the
-  development profile does), where only the files named as the gateway names a reply go: it may be any directory.
+  development profile does), where only the files named as the gateway names a reply go: it may be any directory;
+- the SMS aggregator's outbox (`outbox/sms-aggregator-<day>.jsonl`: the replies written instead of sent with
+  `aggregator.send_url = "outbox:"`, as the development profile does), a day's file whole.
 
 A file is deleted in two steps: renamed aside, then looked at again. A writer that marked it used in between (the
 same bytes mailed again) is seen then, and the file is put back; one that comes after the rename finds no file and
@@ -49,6 +51,8 @@ from redis.exceptions import RedisError
 
 from channels.email.reply import OUTBOX_FILE, outbox_dir
 from channels.email.store import QUARANTINE_DIR, QUARANTINED_FILE
+from channels.sms_aggregator_send import OUTBOX_DIR as SMS_OUTBOX_DIR
+from channels.sms_aggregator_send import OUTBOX_FILE as SMS_OUTBOX_FILE
 from gateway.attachments import ATTACHMENTS_DIR, is_provider_url
 from gateway.logs import get_logger
 from gateway.queues import ENVELOPE_KEY, readable_envelope
@@ -97,6 +101,7 @@ def own_temporary(item: re.Pattern[str]) -> re.Pattern[str]:
 QUARANTINED_MAIL = AgedFiles(QUARANTINED_FILE, _ANY_TEMPORARY, first=".json")
 QUARANTINED_SPOOL_RECORD = AgedFiles(QUARANTINED_RECORD, _ANY_TEMPORARY)
 OUTBOX_REPLY = AgedFiles(OUTBOX_FILE, own_temporary(OUTBOX_FILE))
+SMS_OUTBOX_DAY = AgedFiles(SMS_OUTBOX_FILE, own_temporary(SMS_OUTBOX_FILE))
 
 
 class PurgeError(Exception):
@@ -138,6 +143,8 @@ class PurgeResult:
     spool_quarantine_kept: Tally = field(default_factory=Tally)
     outbox_deleted: Tally = field(default_factory=Tally)  # replies written to the e-mail outbox
     outbox_kept: Tally = field(default_factory=Tally)
+    sms_outbox_deleted: Tally = field(default_factory=Tally)  # days of replies written to the SMS outbox
+    sms_outbox_kept: Tally = field(default_factory=Tally)
     failed: int = 0  # files or folders that could not be read or deleted
 
 
@@ -165,9 +172,9 @@ def retention_seconds(settings: Settings, older_than_days: int | None = None) ->
 
 def purge(settings: Settings, redis: Redis, *, older_than_days: int | None = None,
           dry_run: bool = False) -> PurgeResult:
-    """Delete (with `dry_run`: count) the kept files, quarantined mail and spool records, and outbox replies nothing
-    needs any more; logged as `attachments.purged`. Raises PurgeError, having deleted nothing, when it cannot tell
-    what is needed."""
+    """Delete (with `dry_run`: count) the kept files, quarantined mail and spool records, and outbox replies (e-mail,
+    SMS) nothing needs any more; logged as `attachments.purged`. Raises PurgeError, having deleted nothing, when it
+    cannot tell what is needed."""
     began = time.monotonic()
     retention = retention_seconds(settings, older_than_days)
     result = PurgeResult(retention_seconds=retention, dry_run=dry_run)
@@ -180,7 +187,8 @@ def purge(settings: Settings, redis: Redis, *, older_than_days: int | None = Non
             (settings.data_dir / QUARANTINE_DIR, QUARANTINED_MAIL, result.quarantine_deleted, result.quarantine_kept),
             (settings.data_dir / SPOOL_DIR / SPOOL_QUARANTINE_DIR, QUARANTINED_SPOOL_RECORD,
              result.spool_quarantine_deleted, result.spool_quarantine_kept),
-            (outbox_dir(settings), OUTBOX_REPLY, result.outbox_deleted, result.outbox_kept)):
+            (outbox_dir(settings), OUTBOX_REPLY, result.outbox_deleted, result.outbox_kept),
+            (settings.data_dir / SMS_OUTBOX_DIR, SMS_OUTBOX_DAY, result.sms_outbox_deleted, result.sms_outbox_kept)):
         _purge_by_age(directory, files, deadline, result, deleted, kept)
     if not dry_run:
         _log(result, time.monotonic() - began)
@@ -378,6 +386,8 @@ def _log(result: PurgeResult, seconds: float) -> None:
         "spool_quarantined_megabytes": result.spool_quarantine_deleted.bytes / 1_000_000,
         "spool_quarantined_kept": result.spool_quarantine_kept.files,
         "outbox_replies": result.outbox_deleted.files, "outbox_megabytes": result.outbox_deleted.bytes / 1_000_000,
-        "outbox_kept": result.outbox_kept.files, "failed": result.failed, "seconds": round(seconds, 3),
+        "outbox_kept": result.outbox_kept.files, "sms_outbox_days": result.sms_outbox_deleted.files,
+        "sms_outbox_megabytes": result.sms_outbox_deleted.bytes / 1_000_000,
+        "sms_outbox_kept": result.sms_outbox_kept.files, "failed": result.failed, "seconds": round(seconds, 3),
     }
     (log.warning if result.failed else log.info)("attachments.purged", **fields)
