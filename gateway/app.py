@@ -333,9 +333,9 @@ REDIS_DOWN_PAGE = (
 )
 
 
-# How long an operator view waits for the health check's Redis reads. A Redis that never answers costs a command
-# the socket timeout (intake.redis_timeout_seconds) for it, its retry and the retry's reconnection: the views say
-# "down" or show the process's own metrics before a scraper's timeout (Prometheus: 10 s) instead.
+# How long an operator view waits for the health check's Redis reads. A Redis that never answers costs the check
+# the socket timeout (intake.redis_timeout_seconds, 2 s): the views say "down" or show the process's own metrics
+# before a scraper's timeout (Prometheus: 10 s) instead.
 VIEW_CHECK_SECONDS = 3.0
 
 

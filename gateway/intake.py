@@ -155,8 +155,8 @@ class Intake:
 
         With `hold`, their forward jobs are left to `release_held` (the committer's linger). Once a Redis command
         has failed (a commit, a reserve top-up, a release), reports go straight to the spool until the spool
-        replayer finds Redis answering again (`replay_spool`): a Redis that hangs then costs its timeout once (with
-        the retry and its reconnection, about four times `intake.redis_timeout_seconds`), not once per batch."""
+        replayer finds Redis answering again (`replay_spool`): a Redis that hangs then costs its timeout once
+        (`intake.redis_timeout_seconds`: a command that timed out is not sent again), not once per batch."""
         if self._spooling:
             return self._commit_to_spool(drafts)
         try:

@@ -62,12 +62,15 @@ KEEPALIVE_OPTIONS = {getattr(socket, name): value for name, value in
 def redis_connection(url: str, *, timeout: float = 5.0) -> Redis:
     """A connection for RQ and intake. Never decode_responses: RQ stores bytes.
 
-    One immediate retry (a pooled connection gone stale after a Redis restart), no backoff: during an outage
-    intake must fall back to the spool at once rather than keep a citizen waiting."""
+    One immediate retry for a pooled connection gone stale (a Redis restarted), no backoff: during an outage intake
+    must fall back to the spool at once rather than keep a citizen waiting. None for a timeout (redis-py's default
+    retries those too): a Redis that hangs cost the command its timeout, then the retry's reconnection and handshake
+    as long again (the first webhook of a hang answered after 4 s, a scheduler's call after twice RQ's 415 s); and a
+    command that timed out may have run, or run once the Redis resumes, so sending it again ran it twice."""
     tcp = {} if url.startswith("unix:") else {"socket_keepalive": True, "socket_keepalive_options": KEEPALIVE_OPTIONS}
     return Redis.from_url(
         url, socket_timeout=timeout, socket_connect_timeout=min(timeout, 2.0), health_check_interval=30,
-        retry=RedisRetry(NoBackoff(), 1), **tcp,
+        retry=RedisRetry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)), **tcp,
     )
 
 

@@ -18,6 +18,7 @@ import psutil
 import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.job import Job
 
 from gateway.embedded_redis import EmbeddedRedis, find_redis_server
@@ -130,6 +131,52 @@ def test_a_worker_told_to_stop_while_redis_hangs_stops_within_seconds(
     assert not [child for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
     assert [(e["event"], e["reason"]) for e in events(worker) if e["event"] == "worker.scheduler_killed"] == [
         ("worker.scheduler_killed", "redis_not_answering")]
+
+
+def _hung_for_good(server: EmbeddedRedis, client: Redis) -> tuple[float, int]:
+    """A command while Redis hangs (SIGSTOP) past the client's timeout: how long it took to fail, and how many times
+    it ran once Redis answered again."""
+    with paused(server):
+        started = time.monotonic()
+        with pytest.raises(RedisTimeoutError):
+            client.rpush("lapor:test:sent", "x")
+        failed_in = time.monotonic() - started
+    return failed_in, Redis.from_url(server.url).llen("lapor:test:sent")
+
+
+def _hung_a_moment(server: EmbeddedRedis, client: Redis) -> tuple[float, int]:
+    """Redis busy for a moment (CLIENT PAUSE, 0.8 s) past the client's timeout (0.5 s): the command is in Redis's
+    socket and runs when it resumes; a retry, sent once the new connection's handshake got through, ran it again."""
+    Redis.from_url(server.url).execute_command("CLIENT", "PAUSE", "800", "ALL")
+    started = time.monotonic()
+    with pytest.raises(RedisTimeoutError):
+        client.rpush("lapor:test:sent", "x")
+    failed_in = time.monotonic() - started
+    time.sleep(1)
+    return failed_in, Redis.from_url(server.url).llen("lapor:test:sent")
+
+
+@pytest.mark.parametrize("hang", [pytest.param(_hung_for_good, id="sigstop"),
+                                  pytest.param(_hung_a_moment, id="client-pause-shorter-than-two-timeouts")])
+def test_a_command_redis_does_not_answer_in_time_fails_once_and_is_not_sent_again(
+        hang: Callable[[EmbeddedRedis, Redis], tuple[float, int]], own_redis: EmbeddedRedis) -> None:
+    """The gateway's client (and the workers', and RQ's) retried a command that timed out, as redis-py's default
+    retry does: a Redis that hangs cost the first webhook its timeout, then the retry's reconnection and handshake as
+    long again (4 s with the default 2 s, before it was answered from the spool; RQ's scheduler twice RQ's 415 s),
+    and a command Redis took late ran twice. A stale pooled connection (next test) is still tried again."""
+    client = redis_connection(own_redis.url, timeout=0.5)
+    client.ping()  # a pooled connection, as the gateway's are
+    failed_in, runs = hang(own_redis, client)
+    assert failed_in < 0.9, failed_in  # one timeout, not two
+    assert runs <= 1
+
+
+def test_a_pooled_connection_a_restarted_redis_closed_is_tried_again(own_redis: EmbeddedRedis) -> None:
+    client = redis_connection(own_redis.url, timeout=0.5)
+    client.ping()
+    own_redis.stop()
+    own_redis.start()
+    assert client.ping()
 
 
 def test_a_connection_to_a_redis_host_that_vanished_is_found_dead_by_tcp_keepalive(redis: Redis) -> None:
