@@ -9,8 +9,10 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
@@ -19,11 +21,12 @@ import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rq.job import Job
+from rq.job import Job, JobStatus
 
 from gateway.embedded_redis import EmbeddedRedis, find_redis_server
-from gateway.queues import REPLY_QUEUE, JSONSerializer, enqueue_calls, redis_connection
+from gateway.queues import REPLY_QUEUE, JSONSerializer, enqueue_calls, queue, redis_connection
 from tests.conftest import ProcessHandle, TestEnvironment, wait_until
+from workers.run import OutageProofScheduler
 
 # How long the worker's liveness thread waits for an answer here (queues.liveness_timeout_seconds: 2 s by default).
 LIVENESS_TIMEOUT = "0.5"
@@ -177,6 +180,71 @@ def test_a_pooled_connection_a_restarted_redis_closed_is_tried_again(own_redis: 
     own_redis.stop()
     own_redis.start()
     assert client.ping()
+
+
+@pytest.mark.parametrize("outage", ["restarted", "hangs"])
+def test_the_retry_scheduler_waits_out_a_redis_outage_and_schedules_on(
+        outage: str, own_redis: EmbeddedRedis) -> None:
+    """RQ's retry scheduler ended at the first Redis error, its traceback logged twice: at every Redis restart, and
+    after a hang as long as its connection's timeout (RQ's 415 s; 0.5 s here). It now skips the round and goes on,
+    and a retry due after the outage is put back on its queue."""
+    client = redis_connection(own_redis.url, timeout=0.5)
+    scheduler = OutageProofScheduler([queue(REPLY_QUEUE, client)], connection=client, serializer=JSONSerializer,
+                                     interval=1)
+    scheduled: list[bool] = []
+
+    def break_redis_then_schedule() -> None:
+        try:
+            wait_until(lambda: scheduler.acquired_locks, timeout=10)
+            if outage == "hangs":
+                with paused(own_redis):
+                    time.sleep(1.5)
+            else:
+                own_redis.stop()
+                time.sleep(1)
+                own_redis.start()
+            redis = Redis.from_url(own_redis.url)
+            job = queue(REPLY_QUEUE, redis).enqueue_in(timedelta(seconds=0.5), "time.sleep", 0)
+            scheduled.append(bool(wait_until(lambda: job.get_status(refresh=True) == JobStatus.QUEUED)))
+        finally:
+            scheduler.request_stop()
+
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    helper = threading.Thread(target=break_redis_then_schedule)
+    helper.start()
+    try:
+        scheduler.work()  # on the main thread, as in its own process: it takes SIGTERM and SIGINT
+    finally:
+        helper.join(30)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert scheduled == [True]
+
+
+def test_a_worker_keeps_its_retry_scheduler_through_a_redis_restart_without_a_traceback(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, start_process: Callable[..., ProcessHandle],
+) -> None:
+    """Redis restarted under a worker: its retry scheduler (a child process) printed two tracebacks and died, to be
+    started again at the worker's next maintenance; it now waits the restart out, and a job's retry still comes."""
+    settings = test_env.settings(REDIS_URL=own_redis.url)
+    worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own_redis.url,
+                           LAPOR_QUEUES_LIVENESS_TIMEOUT_SECONDS=LIVENESS_TIMEOUT)
+    wait_until(seen(worker, "worker.ready"), timeout=30)
+    [scheduler] = wait_until(lambda: psutil.Process(worker.process.pid).children(), timeout=10)  # type: ignore[misc]
+    own_redis.stop()
+    time.sleep(2)
+    own_redis.start()
+    wait_until(seen(worker, "worker.redis_back"), timeout=10)
+    redis = Redis.from_url(own_redis.url)
+    try:
+        [job] = enqueue_calls(redis, settings, REPLY_QUEUE, "time.sleep", [(0,)], retry=False)
+        later = queue(REPLY_QUEUE, redis).enqueue_in(timedelta(seconds=1), "time.sleep", 0)
+        wait_until(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, timeout=10)
+        wait_until(lambda: later.get_status(refresh=True) == JobStatus.FINISHED, timeout=10)
+    finally:
+        redis.close()
+    assert scheduler.is_running() and psutil.Process(worker.process.pid).children() == [scheduler]
+    assert "Traceback" not in worker.output(), worker.output()[-3000:]
 
 
 def test_a_connection_to_a_redis_host_that_vanished_is_found_dead_by_tcp_keepalive(redis: Redis) -> None:

@@ -19,10 +19,14 @@ from types import FrameType
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import StopRequested
 from rq.job import Job
+from rq.scheduler import RQScheduler
 
 from gateway.errors import RetryableError
 from gateway.logs import clear_message_context, get_logger
@@ -66,6 +70,35 @@ class StopRequest:
         return self.asked
 
 
+class OutageProofScheduler(RQScheduler):
+    """RQ's retry scheduler (a child process of the worker, moving jobs whose retry interval is up back onto their
+    queue), which waits out a Redis outage instead of dying of it.
+
+    RQ's loop ended at the first Redis error, logged with its traceback twice (RQ's line, then multiprocessing's): at
+    every restart of Redis, and after a hang as long as its connection's timeout (RQ's 415 s); the worker started
+    another at its next maintenance, 30 s later. Here a Redis lost or silent only costs the round: the worker's
+    liveness thread tells the outage (`worker.redis_lost`), and the next round, a second later, goes on where this
+    one stopped. Any other error ends it as before."""
+
+    def work(self) -> None:
+        self._install_signal_handlers()
+        born = False
+        while not self._stop_requested:
+            try:
+                if not born:
+                    self.register_birth()
+                    born = True
+                if self.should_reacquire_locks:
+                    self.acquire_locks()
+                self.heartbeat()
+                self.enqueue_scheduled_jobs()
+            except (RedisConnectionError, RedisTimeoutError):
+                pass
+            time.sleep(self.interval)
+        with contextlib.suppress(RedisConnectionError, RedisTimeoutError):  # its locks expire by themselves
+            self.stop()
+
+
 class LaporWorker(SimpleWorker):
     """SimpleWorker on one queue, plus liveness: other workers requeue our job quickly if this process dies."""
 
@@ -86,6 +119,28 @@ class LaporWorker(SimpleWorker):
         self._watching: Redis | None = None  # the one of the run in progress
         # Whether Redis was away as RQ's loop ended (`teardown`): RQ quit on the outage, not on a bug of its own.
         self.ended_in_outage = False
+
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
+                         date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+                         log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
+        """RQ's (rq 2.12), with the scheduler that waits out an outage."""
+        self.scheduler = OutageProofScheduler(
+            self.queues, connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            date_format=date_format, log_format=log_format, serializer=self.serializer,
+        )
+        self.scheduler.acquire_locks()
+        if not self.scheduler.acquired_locks:
+            return
+        if not burst:
+            self.scheduler.start()
+            return
+        try:
+            self.scheduler.register_birth()
+            self.scheduler.enqueue_scheduled_jobs()
+        finally:
+            self.scheduler.release_locks()
+            self.scheduler.register_death()
 
     def stop_scheduler(self) -> None:
         """RQ's, with a bound: RQ waited for its scheduler to stop for as long as it took, and a scheduler waiting on a
