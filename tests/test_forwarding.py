@@ -1032,9 +1032,9 @@ def test_rqs_line_at_every_try_at_a_lost_redis_becomes_one_line_with_the_first_e
 def test_rqs_line_quitting_on_a_connection_that_timed_out_is_the_outage_told_once(
     test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """RQ's own loop (rq.worker) whose blocking dequeue ran out of time, as after a Redis that hung for its wait and
-    its retry's (about 14 minutes): its "Redis connection timeout, quitting..." error becomes the outage's line,
-    reason not_answering."""
+    """RQ's own loop (rq.worker) whose blocking dequeue ran out of time, as after a Redis that hung as long as RQ's
+    socket timeout (up to about 7 minutes): its "Redis connection timeout, quitting..." error becomes the outage's
+    line, reason not_answering."""
     def dequeue_any(*_: Any, **__: Any) -> None:
         raise RedisTimeoutError("Timeout reading from socket")
 

@@ -19,7 +19,7 @@ from gateway.outage import RedisOutage as BaseOutage
 
 # The words of the line RQ's loop logs at every failed try at a lost Redis (rq 2.12: "Worker %s: could not connect to
 # Redis instance: %s retrying in %d seconds..."), and of the one it quits with when its connection timed out (rq 2.12:
-# "Worker %s: Redis connection timeout, quitting...": after a hang of about 14 minutes, its dequeue's wait and retry).
+# "Worker %s: Redis connection timeout, quitting...": after a hang of up to its dequeue's wait, about 7 minutes).
 RQ_RETRY_LINE = "could not connect to Redis"
 RQ_TIMEOUT_LINE = "Redis connection timeout"
 
