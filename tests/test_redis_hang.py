@@ -255,7 +255,7 @@ def test_a_connection_to_a_redis_host_that_vanished_is_found_dead_by_tcp_keepali
     password = f":{url['password']}@" if url.get("password") else ""  # the embedded Redis asks for one
     connection = redis_connection(f"redis://{password}{url['host']}:{url['port']}/{url.get('db', 0)}")
     assert connection.ping()
-    sock = connection.connection_pool.get_connection("PING")._sock
+    sock = connection.connection_pool.get_connection()._sock
     assert sock is not None and sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
     idle, interval, probes = (sock.getsockopt(socket.IPPROTO_TCP, option)
                               for option in (socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_KEEPCNT))
