@@ -26,6 +26,7 @@ from gateway.errors import AuthenticationFailed, RejectedInput
 from gateway.ratelimit import request_source
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind, utc_now
+from normalizer.inbound import decode_payload, hex_bytes
 
 SIGNATURE_HEADER = "X-Lapor-Signature"
 
@@ -41,27 +42,6 @@ MAX_PARTS = 255
 # What our dlr-url carries in its query (channels.sms_aggregator_send).
 DLR_URL_FIELDS = ("reply_id", "part")
 MAX_TEXT = 10_000
-
-
-def decode_payload(coding: str, data: str) -> str:
-    """A part's text: GSM-7 arrives as text, UCS-2 as hex of UTF-16BE, 8-bit as hex of the raw bytes."""
-    if coding == "gsm7":
-        return data
-    raw = hex_bytes(data)
-    if coding == "ucs2":
-        return raw.decode("utf-16-be", errors="replace")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def hex_bytes(data: str) -> bytes:
-    cleaned = "".join(data.split())
-    try:
-        return bytes.fromhex(cleaned)
-    except ValueError as error:
-        raise RejectedInput("text is not hex for its coding", reason="bad_hex") from error
 
 
 def parse_udh(udh_hex: str) -> tuple[str, int, int] | None:

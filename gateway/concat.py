@@ -25,12 +25,11 @@ import orjson
 from redis import Redis
 from redis.exceptions import RedisError
 
-from channels.sms_aggregator import decode_payload
 from gateway.errors import GatewayError, RejectedInput
 from gateway.logs import get_logger
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind
-from normalizer.inbound import InboundMessage
+from normalizer.inbound import InboundMessage, decode_payload
 from normalizer.sender import normalize_msisdn
 
 log = get_logger()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gateway.errors import RejectedInput
 from normalizer.envelope import Attachment, Channel, SenderKind
 
 
@@ -27,6 +28,29 @@ class MessagePart:
     number: int
     coding: str
     data: str
+
+
+def decode_payload(coding: str, data: str) -> str:
+    """A payload's text by its `MessagePart.coding`: GSM-7 arrives as text, UCS-2 as hex of UTF-16BE, 8-bit as hex
+    of the raw bytes (UTF-8, else Latin-1). RejectedInput when hex is expected and the data is not."""
+    if coding == "gsm7":
+        return data
+    raw = hex_bytes(data)
+    if coding == "ucs2":
+        return raw.decode("utf-16-be", errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def hex_bytes(data: str) -> bytes:
+    """Hex as the aggregators send it (either case, spaces allowed); RejectedInput for anything else."""
+    cleaned = "".join(data.split())
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError as error:
+        raise RejectedInput("text is not hex for its coding", reason="bad_hex") from error
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,12 +21,13 @@ from hypothesis import strategies as st
 from channels.base import InboundMessage, parse_form
 from channels.email.parse import decode_text, header_text, parse_bytes, parse_mail
 from channels.email.processor import provider_message_id
-from channels.sms_aggregator import AggregatorSmsAdapter, decode_payload, parse_udh
+from channels.sms_aggregator import AggregatorSmsAdapter, parse_udh
 from channels.twilio_sms import TwilioSmsAdapter
 from gateway.errors import RejectedInput
 from gateway.settings import Settings, load_settings
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH
 from normalizer.envelope import Attachment, Channel, SenderKind
+from normalizer.inbound import decode_payload
 from normalizer.keywords import Action, load_grammar, parse_text
 from normalizer.pipeline import Normalized, normalize
 from normalizer.text import clean_text

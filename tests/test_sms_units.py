@@ -11,13 +11,14 @@ from redis import Redis
 
 from channels.base import InboundMessage
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
-from channels.sms_aggregator import decode_payload, parse_timestamp, parse_udh
+from channels.sms_aggregator import parse_timestamp, parse_udh
 from channels.sms_aggregator_send import reply_parts
 from gateway.concat import GAP_MARKER, join_parts
 from gateway.errors import RejectedInput
 from gateway.replies import render, status_name
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id
 from normalizer.envelope import Attachment, Channel, SenderKind
+from normalizer.inbound import decode_payload
 from normalizer.keywords import Action, parse_text
 from normalizer.pipeline import normalize
 from normalizer.sender import normalize_msisdn
