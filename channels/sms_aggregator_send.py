@@ -72,6 +72,9 @@ class AggregatorSender:
     def close(self) -> None:
         self._client.close()
 
+    def parts(self, text: str, reply_id: str) -> list[SmsPart]:
+        return reply_parts(text, reply_id)
+
     def request_url(self, to: str, part: SmsPart, reply_id: str) -> str:
         dlr_url = (
             f"{self._settings.public_url.rstrip('/')}{DLR_PATH}?"

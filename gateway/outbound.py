@@ -1,7 +1,8 @@
 """Replies that go out later through the reply worker, for providers that cannot carry them in their callback.
 
 The aggregator's callback is answered with a bare 200; the citizen's SMS (acknowledgement, follow-up, help,
-status) is a job on `lapor-reply`. This module decides and queues those jobs:
+status) is a job on `lapor-reply`. This module decides and queues those jobs, with the limits of each provider's
+own settings section (its reply sender's, in `channels.reply_senders`; the aggregator's is `[aggregator]`):
 - flood control: more than `flood_replies_per_minute` messages a minute from one number and the replies are held
   back (recorded as `held`, not sent); the reports themselves are accepted and forwarded as always;
 - same text: the same text from the same number within `same_text_window_seconds` is one report, by mapping
@@ -33,6 +34,7 @@ import httpx
 from redis import Redis
 from redis.exceptions import RedisError, WatchError
 
+from channels.reply_senders import reply_limits
 from gateway import metrics
 from gateway.errors import NotDurable
 from gateway.logs import get_logger
@@ -120,7 +122,7 @@ class OutboundReplies:
         pipe.zcard(key)
         pipe.expire(key, 61)
         _, _, count, _ = pipe.execute()
-        return int(count) <= self._settings.aggregator.flood_replies_per_minute
+        return int(count) <= reply_limits(self._settings, source).flood_replies_per_minute
 
     def first_of_same_text(self, source: str, draft: ReportDraft) -> str:
         """The provider id of the first message with this text from this number in the window (maybe this one).
@@ -132,8 +134,8 @@ class OutboundReplies:
                            draft.follow_up_of or "", " ".join(draft.text.casefold().split()))
         keys = [SAME_TEXT_KEY.format(source=source, digest=identity),
                 REPEAT_OF_KEY.format(source=source, digest=_digest(draft.channel_message_id))]
-        first = self._first_of_same_text(keys=keys, args=[draft.channel_message_id,
-                                                          self._settings.aggregator.same_text_window_seconds,
+        window = reply_limits(self._settings, source).same_text_window_seconds
+        first = self._first_of_same_text(keys=keys, args=[draft.channel_message_id, window,
                                                           self._settings.intake.dedup_ttl_seconds])
         return first.decode() if first else draft.channel_message_id
 
@@ -264,7 +266,7 @@ class OutboundReplies:
         try:
             text, later = await asyncio.wait_for(
                 answer_query(query, client, self._redis),
-                self._settings.aggregator.status_inline_timeout_seconds
+                reply_limits(self._settings, source).status_inline_timeout_seconds
             )
         except TimeoutError:
             text, later = None, True

@@ -1,10 +1,13 @@
 """The reply job (queue `lapor-reply`): send a citizen's SMS through their provider, rate limited.
 
+The provider is the reply's source, found in `channels.reply_senders` (its client, and its settings section with
+`send_rate_per_second`); a source with no sender there is dead-lettered at once as `no_sender`.
+
 A reply is addressed by its report's Tracking ID (the number is read from the envelope the gateway stored), by an
 anonymous report's opaque reply handle (mapped back through the gateway's own handle table), or, for answers to
 queries that have no report, by the number itself.
 
-Each part the aggregator accepts is written on the reply's record (`part.<n>.answer`) the moment it is accepted, so
+Each part the provider accepts is written on the reply's record (`part.<n>.answer`) the moment it is accepted, so
 whatever ends an attempt (a retryable failure, RQ's job timeout, a killed worker, a bug), the next run of the reply
 (RQ's retry, the reaper's requeue, a requeue from the dead letters, a second job for the same reply id) sends only the
 parts not recorded, and nothing once every part is. Two jobs of one reply running at the same moment, on two reply
@@ -20,14 +23,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 from redis import Redis
 from rq import get_current_job
 
-from channels.sms_aggregator_send import AggregatorSender, SmsPart, reply_parts
+from channels.reply_senders import REPLY_SENDERS, ReplyPart, ReplySenderEntry
 from gateway.errors import PermanentError, RetryableError
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
@@ -90,11 +93,11 @@ def _record(context: WorkerContext, reply_id: str, **fields: Any) -> None:
 
 
 def _sent_field(number: int) -> str:
-    """The record's field of a part the aggregator accepted: its answer, written the moment it was accepted."""
+    """The record's field of a part the provider accepted: its answer, written the moment it was accepted."""
     return f"part.{number}.answer"
 
 
-def _sent_so_far(context: WorkerContext, reply_id: str, parts: list[SmsPart]) -> tuple[set[int], bool]:
+def _sent_so_far(context: WorkerContext, reply_id: str, parts: Sequence[ReplyPart]) -> tuple[set[int], bool]:
     """(the parts of this reply any earlier run had accepted, whether the record says the reply was sent)."""
     fields = [_sent_field(part.number) for part in parts]
     *answers, state = context.redis.hmget(reply_key(reply_id), [*fields, "state"])
@@ -109,26 +112,32 @@ def send_reply(reply: dict[str, Any]) -> dict[str, Any]:
     reply_id = str(reply["reply_id"])
     bind_message_context(channel=reply.get("source"), tracking_id=reply.get("tracking_id"))
     attempts = attempt_number(job)
-    if reply.get("source") != "sms-aggregator":
-        return _give_up(context, reply, PermanentError("no sender for this source", reason="no_sender"), attempts)
+    source = str(reply.get("source"))
+    provider = REPLY_SENDERS.get(source)
+    if provider is None:
+        unknown = PermanentError(f"no reply sender for source {source!r} in channels/reply_senders.py",
+                                 reason="no_sender")
+        return _give_up(context, reply, unknown, attempts)
     try:
-        with send_lease(context, reply_id, channel=str(reply["source"])):
-            return _send_parts(context, job, reply, attempts)
+        with send_lease(context, reply_id, channel=source):
+            return _send_parts(context, job, reply, provider, attempts)
     except SendInProgress as error:
         return {"reply_id": reply_id, "rescheduled_in": wait_for_holder(context, error, REPLY_FUNC, [reply])}
 
 
-def _send_parts(context: WorkerContext, job: Any, reply: dict[str, Any], attempts: int) -> dict[str, Any]:
+def _send_parts(context: WorkerContext, job: Any, reply: dict[str, Any], provider: ReplySenderEntry,
+                attempts: int) -> dict[str, Any]:
     """Under the reply's send lease: what the record says was sent, the parts it lacks, and the outcome written."""
     reply_id = str(reply["reply_id"])
-    parts = reply_parts(str(reply["text"]), reply_id)
+    source = str(reply["source"])
+    sender = context.client(source, lambda: provider.build(context.settings))
+    parts = sender.parts(str(reply["text"]), reply_id)
     sent, recorded_sent = _sent_so_far(context, reply_id, parts)
     if recorded_sent and len(sent) == len(parts):  # a second job for this reply, or a requeue of a sent one
         log.info("reply.already_sent", reply_id=reply_id, parts=len(parts))
         return {"reply_id": reply_id, "parts": len(parts), "already_sent": True}
     pending = [part for part in parts if part.number not in sent]
-    limiter = RateLimiter(context.redis, "sms-aggregator", context.settings.aggregator.send_rate_per_second)
-    sender: AggregatorSender = context.client("sms-aggregator", lambda: AggregatorSender(context.settings))
+    limiter = RateLimiter(context.redis, source, provider.section(context.settings).send_rate_per_second)
     try:
         to = resolve_recipient(context, reply) if pending else ""
         for part in pending:
