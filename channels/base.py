@@ -126,7 +126,8 @@ class WebhookAdapter(ABC):
         """The provider-specific answer (TwiML, JSON, an empty 200...)."""
 
     # Adapters whose provider cannot carry a reply in the webhook answer send replies later, through the reply
-    # worker (`outbound_replies`), with flood control and same-text dedup from their settings section.
+    # worker (`outbound_replies`), with flood control and same-text dedup from their settings section; their
+    # sender is registered under the adapter's `name` in `channels.reply_senders`.
     outbound_replies: ClassVar[bool] = False
     # Adapters whose requests only notify of a message (`defer`): the request counts as a notification, and the
     # message as received when its poller has fetched it.

@@ -1,4 +1,5 @@
-"""The one place that names every channel adapter. A new provider is one module plus one line here.
+"""The one place that names every channel adapter. A new provider is one module plus one line here (and, if its
+replies go out later, through the reply worker, its sender in `channels.reply_senders`, which loads no adapter).
 
 What the gateway knows of a channel it reads from here: the webhook routes (`gateway.app`) and which channels are
 switched off in settings (`disabled_channels`, for the health rules).

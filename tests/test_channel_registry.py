@@ -2,7 +2,8 @@
 
 A new provider is one module plus one line in the registry; the gateway routes it, counts it, switches it off and
 checks its signatures from there. What the code cannot derive is named here, so that a forgotten piece fails a test
-instead of going unseen: its typed settings section, its channel on the status views, its documented routes.
+instead of going unseen: its typed settings section, its channel on the status views, its documented routes, and,
+for a provider whose replies go out later, its reply sender in `channels.reply_senders` with its limits.
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ import yaml
 
 from channels.base import WebhookAdapter
 from channels.registry import WEBHOOK_ADAPTERS
+from channels.reply_senders import REPLY_SENDERS, ReplySenderEntry
+from channels.sms_aggregator_send import AggregatorSender
 from gateway.app import OPENAPI_PATH
 from gateway.settings import CONFIG_DIR, Settings
 
 HEALTH_CHANNELS = tomllib.loads((CONFIG_DIR / "health.toml").read_text())["channels"]
 DEFAULTS = tomllib.loads((CONFIG_DIR / "defaults.toml").read_text())
 DOCUMENTED_PATHS = set(yaml.safe_load(OPENAPI_PATH.read_text())["paths"])
+# What the reply worker and gateway.outbound read from a reply sender's section (channels.reply_senders).
+REPLY_LIMITS = ("send_rate_per_second", "flood_replies_per_minute", "same_text_window_seconds",
+                "status_inline_timeout_seconds")
 
 
 def missing(adapter: type[WebhookAdapter]) -> list[str]:
@@ -34,7 +40,20 @@ def missing(adapter: type[WebhookAdapter]) -> list[str]:
     for path in (adapter.path, getattr(adapter, "dlr_path", None)):
         if path and path not in DOCUMENTED_PATHS:
             gaps.append(f"gateway/openapi.yaml: {path} not documented")
+    if adapter.outbound_replies:
+        gaps += _reply_sender_gaps(adapter)
     return gaps
+
+
+def _reply_sender_gaps(adapter: type[WebhookAdapter]) -> list[str]:
+    sender = REPLY_SENDERS.get(adapter.name)
+    if sender is None:
+        return [f"channels/reply_senders.py: no reply sender for {adapter.name!r}"]
+    if sender.settings_section != adapter.settings_section:
+        return [f"channels/reply_senders.py: {adapter.name!r} reads [{sender.settings_section}], "
+                f"its adapter [{adapter.settings_section}]"]
+    lacking = [key for key in REPLY_LIMITS if key not in DEFAULTS.get(adapter.settings_section, {})]
+    return [f"config/defaults.toml: [{adapter.settings_section}] has no {', '.join(lacking)}"] if lacking else []
 
 
 @pytest.mark.parametrize("adapter", list(WEBHOOK_ADAPTERS.values()), ids=list(WEBHOOK_ADAPTERS))
@@ -47,6 +66,10 @@ def test_the_names_are_the_registry_keys_and_the_paths_are_distinct() -> None:
     assert all(name == adapter.name for name, adapter in WEBHOOK_ADAPTERS.items())
     paths = [adapter.path for adapter in WEBHOOK_ADAPTERS.values()]
     assert len(paths) == len(set(paths))
+
+
+def test_every_reply_sender_is_a_registered_adapter_whose_replies_go_out_later() -> None:
+    assert {name for name, adapter in WEBHOOK_ADAPTERS.items() if adapter.outbound_replies} == set(REPLY_SENDERS)
 
 
 class _Unwired(WebhookAdapter):
@@ -64,15 +87,36 @@ class _DeliveryReportsUndocumented(WebhookAdapter):
     dlr_path = "/v1/channels/sms/twilio/dlr"
 
 
+class _RepliesLater(WebhookAdapter):
+    """Twilio's, were its replies sent later by the reply worker."""
+
+    name = "sms-twilio"
+    path = "/v1/channels/sms/twilio"
+    settings_section = "twilio"
+    outbound_replies = True
+
+
 @pytest.mark.parametrize(
-    ("adapter", "gaps"),
+    ("adapter", "senders", "gaps"),
     [
-        pytest.param(_Unwired, ["gateway/settings.py: no [unwired] section in Settings",
-                                "config/health.toml: 'sms-unwired' not in `channels`",
-                                "gateway/openapi.yaml: /v1/channels/sms/unwired not documented"], id="unwired"),
-        pytest.param(_DeliveryReportsUndocumented, ["gateway/openapi.yaml: /v1/channels/sms/twilio/dlr not documented"],
+        pytest.param(_Unwired, {}, ["gateway/settings.py: no [unwired] section in Settings",
+                                    "config/health.toml: 'sms-unwired' not in `channels`",
+                                    "gateway/openapi.yaml: /v1/channels/sms/unwired not documented"], id="unwired"),
+        pytest.param(_DeliveryReportsUndocumented, {},
+                     ["gateway/openapi.yaml: /v1/channels/sms/twilio/dlr not documented"],
                      id="delivery-reports-undocumented"),
+        pytest.param(_RepliesLater, {}, ["channels/reply_senders.py: no reply sender for 'sms-twilio'"],
+                     id="replies-later-without-a-sender"),
+        pytest.param(_RepliesLater, {"sms-twilio": ReplySenderEntry("aggregator", AggregatorSender)},
+                     ["channels/reply_senders.py: 'sms-twilio' reads [aggregator], its adapter [twilio]"],
+                     id="replies-later-by-another-providers-section"),
+        pytest.param(_RepliesLater, {"sms-twilio": ReplySenderEntry("twilio", AggregatorSender)},
+                     ["config/defaults.toml: [twilio] has no send_rate_per_second, flood_replies_per_minute, "
+                      "same_text_window_seconds"], id="replies-later-without-its-limits"),
     ],
 )
-def test_what_an_adapter_lacks_is_named(adapter: type[WebhookAdapter], gaps: list[str]) -> None:
+def test_what_an_adapter_lacks_is_named(monkeypatch: pytest.MonkeyPatch, adapter: type[WebhookAdapter],
+                                        senders: dict[str, ReplySenderEntry], gaps: list[str]) -> None:
+    for name, sender in senders.items():
+        monkeypatch.setitem(REPLY_SENDERS, name, sender)
     assert missing(adapter) == gaps
