@@ -67,6 +67,9 @@ SERVING_KEY = "lapor:health:serving:{channel}"
 # process rule's thresholds may not be shorter.
 SERVING_ALIVE_SECONDS = 5.0
 LAPOR_WORKER_PREFIX = "lapor-"  # workers.reaper.WORKER_PREFIX
+# When a live worker was last seen on each queue (field: the queue, value: Unix seconds): written by every worker's
+# liveness beat (workers.reaper.Liveness) and as the worker process starts, before it warms up.
+WORKER_SEEN_KEY = "lapor:health:worker-seen"
 COUNTERS_KEY = "lapor:health:counters"
 CASESTORE_LATENCY_SAMPLE = "lapor_casestore_latency_seconds"
 LAST_ERRORS_KEPT = 10
@@ -118,18 +121,25 @@ class ChannelRules(BaseModel):
     process_missing_degraded_seconds: float = 0
     process_missing_down_seconds: float = 0
     serving_process: str = "process serving the channel"
+    # One of the channel's `queues` with no live worker for this long (seconds); 0: the rule is off.
+    worker_missing_degraded_seconds: float = 0
+    worker_missing_down_seconds: float = 0
 
-    @field_validator("process_missing_degraded_seconds", "process_missing_down_seconds")
+    @field_validator("process_missing_degraded_seconds", "process_missing_down_seconds",
+                     "worker_missing_degraded_seconds", "worker_missing_down_seconds")
     @classmethod
     def _longer_than_a_beat(cls, value: float) -> float:
-        """Shorter, a live process between two beats would count as missing."""
+        """Shorter, a live process between two beats (a worker's liveness key lives as long) would count as
+        missing."""
         if value and value < SERVING_ALIVE_SECONDS:
             raise ValueError(f"must be 0 (off) or at least {SERVING_ALIVE_SECONDS:g} s")
         return value
 
 
-# The process rule switched off, for a channel disabled in settings (no process is meant to serve it).
-NO_SERVING_PROCESS = {"process_missing_degraded_seconds": 0, "process_missing_down_seconds": 0}
+# The process rules switched off, for a channel disabled in settings: no process is meant to serve it, and no
+# message of it waits for a worker.
+NO_SERVING_PROCESS = {"process_missing_degraded_seconds": 0, "process_missing_down_seconds": 0,
+                      "worker_missing_degraded_seconds": 0, "worker_missing_down_seconds": 0}
 
 
 class HealthRules(BaseModel):
@@ -199,6 +209,8 @@ class QueueStats:
     # Workers alive and listening on the queue (None: not counted); why the oldest job waiting for a retry failed.
     workers: int | None = None
     last_failure: str | None = None
+    # When a live worker was last seen on it (None: never since Redis started).
+    worker_seen_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +321,33 @@ def _why_stuck(stats: QueueStats) -> str:
     return why + ("; no live worker takes its jobs" if stats.workers == 0 else "")
 
 
+def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
+                        now: float) -> Finding | None:
+    """A queue of the channel that no live worker takes (its worker killed, crashed or never started): counted from
+    when a worker was last seen on it, or from when monitoring began. Without it a dead forward or reply worker
+    showed only as "live workers 0" in the queues table, every channel ok, until a job had waited out the queue-age
+    rule (5 min), and never while nothing was queued."""
+    if not (rules.worker_missing_degraded_seconds or rules.worker_missing_down_seconds):
+        return None
+    missing: list[tuple[State, str]] = []
+    for stats in queues:
+        if stats.name not in rules.queues or stats.workers != 0:
+            continue
+        since = stats.worker_seen_at or signals.first_seen
+        if since is None:
+            continue
+        gone = max(0.0, now - since)
+        state = _level(gone, rules.worker_missing_degraded_seconds, rules.worker_missing_down_seconds)
+        seen = (f"last seen {_duration(gone)} ago" if stats.worker_seen_at is not None
+                else f"last seen never; monitoring began {_duration(gone)} ago")
+        if state is not State.OK:
+            missing.append((state, f"{stats.name}: no live worker ({seen})"))
+    if not missing:
+        return None
+    worst = max((state for state, _ in missing), key=SEVERITY.__getitem__)
+    return Finding("worker_missing", worst, "; ".join(reason for state, reason in missing if state is worst))
+
+
 def rule_quiet(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, now: float) -> Finding | None:
     since = signals.last_message_at or signals.first_seen
     if since is None:
@@ -339,7 +378,7 @@ def rule_process_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules
 Rule = Callable[[ChannelSignals, Sequence[QueueStats], ChannelRules, float], Finding | None]
 RULES: tuple[Rule, ...] = (
     rule_process_missing, rule_auth, rule_signatures, rule_poll_failing, rule_rate_limited, rule_replies,
-    rule_deadletters, rule_queue_age, rule_quiet,
+    rule_deadletters, rule_worker_missing, rule_queue_age, rule_quiet,
 )
 
 
@@ -713,6 +752,7 @@ class HealthMonitor:
         worker")."""
         stats = []
         workers = self.live_workers()
+        seen = {name.decode(): _float(at) for name, at in self._redis.hgetall(WORKER_SEEN_KEY).items()}
         for name in self._queues:
             target = queue(name, self._redis)
             scheduled = target.scheduled_job_registry
@@ -724,7 +764,8 @@ class HealthMonitor:
             oldest = max(0.0, now - dated[0][0]) if dated else None
             failure = next((str(job.meta["last_error"]) for _, job in dated if job.meta.get("last_error")), None)
             held = int(self._redis.llen(HELD_FORWARD_KEY)) if name == FORWARD_QUEUE else 0
-            stats.append(QueueStats(name, target.count, scheduled.count, oldest, held, workers[name], failure))
+            stats.append(QueueStats(name, target.count, scheduled.count, oldest, held, workers[name], failure,
+                                    seen.get(name)))
         return stats
 
     def live_workers(self) -> dict[str, int]:
@@ -878,7 +919,7 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
         "generated_at": _clock(now),
         "overall": next(s.value for s, level in SEVERITY.items() if level == worst),
         "channels": channels,
-        "queues": [asdict(stats) for stats in queues],
+        "queues": [{**asdict(stats), "worker_seen_at": _clock(stats.worker_seen_at)} for stats in queues],
         "deadletters": {"total": stored.deadletters_total},
         "spool_size": stored.spool_size,
         "casestore_latency_seconds": casestore_latency,

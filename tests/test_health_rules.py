@@ -19,6 +19,7 @@ from gateway.settings import CONFIG_DIR
 NOW = 1_800_000_000.0
 RULES = ChannelRules(quiet_degraded_seconds=3600, quiet_down_seconds=86400)
 SERVED = ChannelRules(process_missing_down_seconds=30, serving_process="SMTP server process")
+WORKED = ChannelRules(worker_missing_degraded_seconds=30)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,38 @@ CASES = [
          rules_fired=("queue_age",)),
     Case("a queue the channel does not use is ignored", ChannelSignals(), State.OK,
          queues=(QueueStats("lapor-status", 9, 0, 9999.0),)),
+    # a queue of the channel with no live worker (worker_seen_at: when one was last seen on it)
+    Case("its queues' workers alive is ok", ChannelSignals(first_seen=NOW - 9999), State.OK, rules=WORKED,
+         queues=(QueueStats("lapor-forward", 0, workers=1, worker_seen_at=NOW - 1),
+                 QueueStats("lapor-reply", 0, workers=2, worker_seen_at=NOW - 1))),
+    Case("a worker gone a moment ago (a restart) is ok", ChannelSignals(first_seen=NOW - 9999), State.OK,
+         rules=WORKED, queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 20),)),
+    Case("no forward worker past the threshold degrades, with nothing queued", ChannelSignals(first_seen=NOW - 9999),
+         State.DEGRADED, "lapor-forward: no live worker (last seen 45 s ago)", rules=WORKED,
+         queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 45),
+                 QueueStats("lapor-reply", 0, workers=1, worker_seen_at=NOW - 1)),
+         rules_fired=("worker_missing",)),
+    Case("both queues without a worker are named", ChannelSignals(first_seen=NOW - 9999), State.DEGRADED,
+         "lapor-forward: no live worker (last seen 3 min ago); lapor-reply: no live worker (last seen 40 s ago)",
+         rules=WORKED, queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 180),
+                               QueueStats("lapor-reply", 0, workers=0, worker_seen_at=NOW - 40)),
+         rules_fired=("worker_missing",)),
+    Case("no worker ever since monitoring began", ChannelSignals(first_seen=NOW - 60), State.DEGRADED,
+         "lapor-reply: no live worker (last seen never; monitoring began 60 s ago)", rules=WORKED,
+         queues=(QueueStats("lapor-reply", 0, workers=0),), rules_fired=("worker_missing",)),
+    Case("no worker yet, monitoring just began, is ok", ChannelSignals(first_seen=NOW - 10), State.OK, rules=WORKED,
+         queues=(QueueStats("lapor-reply", 0, workers=0),)),
+    Case("a missing worker can be made down", ChannelSignals(first_seen=NOW - 9999), State.DOWN,
+         "lapor-forward: no live worker (last seen 10 min ago)",
+         rules=ChannelRules(worker_missing_degraded_seconds=30, worker_missing_down_seconds=300),
+         queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 600),),
+         rules_fired=("worker_missing",)),
+    Case("a queue the channel does not use needs no worker", ChannelSignals(first_seen=NOW - 9999), State.OK,
+         rules=WORKED, queues=(QueueStats("lapor-status", 0, workers=0, worker_seen_at=NOW - 999),)),
+    Case("workers not counted are not missing", ChannelSignals(first_seen=NOW - 9999), State.OK, rules=WORKED,
+         queues=(QueueStats("lapor-forward", 0, workers=None, worker_seen_at=NOW - 999),)),
+    Case("worker rule off", ChannelSignals(first_seen=NOW - 9999), State.OK, rules=ChannelRules(),
+         queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 9999),)),
     # quiet period
     Case("quiet past the usual period degrades", ChannelSignals(first_seen=NOW - 90000, last_message_at=NOW - 3700),
          State.DEGRADED, "no message for 61 min", rules_fired=("quiet",)),
@@ -139,6 +172,9 @@ def test_the_shipped_rules_cover_every_channel_with_their_overrides() -> None:
     assert served == {"sms-aggregator": 30, "sms-twilio": 30, "email": 30, "x": 30, "instagram": 30}
     assert rules.for_channel("sms-twilio").serving_process == "HTTP gateway process (lapor-gateway serve)"
     assert rules.for_channel("email").serving_process == "SMTP server process"
+    # Every channel but the one of unattributed dead letters watches its queues' workers.
+    assert {rules.for_channel(name).worker_missing_degraded_seconds for name in rules.channels} == {30}
+    assert rules.for_channel("unknown").queues == ()
 
 
 def test_a_misspelt_rule_fails_at_load(tmp_path: object) -> None:
@@ -157,4 +193,7 @@ def test_a_process_threshold_shorter_than_its_beats_fails_at_load(tmp_path: obje
     path = Path(str(tmp_path)) / "health.toml"
     path.write_text('channels = ["email"]\n[channel.email]\nprocess_missing_down_seconds = 1\n')
     with pytest.raises(ValueError, match="process_missing_down_seconds"):
+        load_rules(path)
+    path.write_text('channels = ["email"]\n[channel.email]\nworker_missing_degraded_seconds = 2\n')
+    with pytest.raises(ValueError, match="worker_missing_degraded_seconds"):
         load_rules(path)

@@ -11,16 +11,18 @@ from dataclasses import dataclass
 
 import pytest
 from redis import Redis
+from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from channels.base import WebhookAdapter
 from channels.registry import WEBHOOK_ADAPTERS, disabled_channels
 from gateway.health import HealthMonitor, HealthSignals, load_rules
 from gateway.liveness import ServingBeat
-from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue, redis_connection
+from gateway.queues import ALL_QUEUES, FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue, redis_connection
 from gateway.settings import CONFIG_DIR, Settings
 from tests.aggregator_support import post_callback
 from tests.conftest import GatewayServer, TestEnvironment, async_wait_until, free_port, log_events
 from workers.deadletters import DeadLetters
+from workers.reaper import ALIVE_KEY, note_worker_seen
 
 Action = Callable[[Redis, HealthSignals, Settings, float], None]
 
@@ -71,6 +73,33 @@ def serving_beat(process: str, *channels: str, instance: str = "1") -> Action:
     return act
 
 
+def live_worker(redis: Redis, queues: tuple[str, ...] = ALL_QUEUES, *, name: str = "lapor-test-p1-abcdef",
+                at: float | None = None) -> None:
+    """A worker alive on `queues`, as RQ registers it and its liveness thread beats (workers.reaper.Liveness)."""
+    for queue_name in queues:
+        redis.sadd(WORKERS_BY_QUEUE_KEY % queue_name, f"rq:worker:{name}")
+    redis.set(ALIVE_KEY.format(name=name), "1", ex=3600)
+    note_worker_seen(redis, queues, at=at)
+
+
+def worker_beat(*queues: str) -> Action:
+    """The worker of `queues` saying it is alive (at the case's clock)."""
+
+    def act(redis: Redis, _: HealthSignals, __: Settings, ___: float) -> None:
+        live_worker(redis, queues, name=f"lapor-test-p1-{'-'.join(queues)}", at=CLOCK["now"])
+
+    return act
+
+
+def kill_worker(*queues: str) -> Action:
+    """A killed worker's liveness key expires within 5 s; its last time seen stays."""
+
+    def act(redis: Redis, _: HealthSignals, __: Settings, ___: float) -> None:
+        redis.delete(ALIVE_KEY.format(name=f"lapor-test-p1-{'-'.join(queues)}"))
+
+    return act
+
+
 def steps(*actions: Action) -> Action:
     def act(redis: Redis, signals: HealthSignals, settings: Settings, start: float) -> None:
         for action in actions:
@@ -112,6 +141,8 @@ class RuleCase:
     # The HTTP gateway, SMTP server and pollers processes beat before every step, as in a healthy deployment; off for
     # the cases about them.
     processes_beating: bool = True
+    # A worker on every queue beats before every step; off for the cases about workers.
+    workers_beating: bool = True
 
 
 CASES = [
@@ -195,6 +226,20 @@ CASES = [
         Step(140, nothing, "down"),  # b killed at 100 s
         Step(141, serving_beat("pollers", "instagram", instance="a"), "ok"),
     ), processes_beating=False),
+    # Nothing queued: only the worker rule can tell.
+    RuleCase("forward worker killed, then started again", "sms-aggregator", (
+        Step(0, steps(worker_beat(FORWARD_QUEUE), worker_beat("lapor-reply", "lapor-status")), "ok"),
+        Step(10, kill_worker(FORWARD_QUEUE), "ok"),
+        Step(29, worker_beat("lapor-reply", "lapor-status"), "ok"),
+        Step(31, worker_beat("lapor-reply", "lapor-status"), "degraded"),
+        Step(600, worker_beat("lapor-reply", "lapor-status"), "degraded"),
+        Step(601, worker_beat(FORWARD_QUEUE), "ok"),
+    ), workers_beating=False),
+    RuleCase("no reply worker ever started", "email", (
+        Step(0, worker_beat(FORWARD_QUEUE), "ok"),  # monitoring began: a grace, as for the processes
+        Step(31, worker_beat(FORWARD_QUEUE), "degraded"),
+        Step(40, steps(worker_beat(FORWARD_QUEUE), worker_beat("lapor-reply", "lapor-status")), "ok"),
+    ), workers_beating=False),
 ]
 # The case's clock, and its serving processes by (process, instance), for the beats its steps make.
 CLOCK = {"now": 0.0}
@@ -228,6 +273,8 @@ def test_each_rule_drives_a_channel_there_and_back_with_one_line_per_change(
             serving_beat("serve", "sms-twilio", "sms-aggregator")(redis, signals, settings, start)
             serving_beat("smtp", "email")(redis, signals, settings, start)
             serving_beat("pollers", "x", "instagram")(redis, signals, settings, start)
+        if case.workers_beating:
+            live_worker(redis, at=clock["now"])
         step.action(redis, signals, settings, start)
         document = monitor.check()
         monitor.check()  # evaluating again without a change logs nothing

@@ -35,6 +35,7 @@ from gateway.health import (
     COUNTERS_KEY,
     DEPLOYMENT_LOOK_SECONDS,
     DEPLOYMENT_WAIT_SECONDS,
+    WORKER_SEEN_KEY,
     HealthMonitor,
     HealthSignals,
     deployment_seen,
@@ -46,7 +47,15 @@ from gateway.lease import LEASE_KEY, Lease, mailbox_digest
 from gateway.liveness import BEAT_SECONDS, ServingBeat
 from gateway.metrics import render_metrics
 from gateway.queries import lookup_status
-from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, HELD_FORWARD_KEY, queue, redis_connection
+from gateway.queues import (
+    FORWARD_FUNC,
+    FORWARD_QUEUE,
+    HELD_FORWARD_KEY,
+    REPLY_QUEUE,
+    STATUS_QUEUE,
+    queue,
+    redis_connection,
+)
 from gateway.settings import CONFIG_DIR, Settings
 from gateway.status_page import render_status_page
 from gateway.tls import tls_context
@@ -68,6 +77,7 @@ from tests.conftest import (
     wait_until,
 )
 from tests.test_forwarding import cli
+from tests.test_health_transitions import live_worker
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers import casestore_client
 from workers.casestore_client import CaseStoreClient
@@ -296,6 +306,7 @@ def test_a_reason_given_over_several_lines_reads_as_one(redis: Redis, signal: st
     for _ in range(times):
         getattr(signals, signal)("sms-twilio", "401 Unauthorized\nUnauthorized\r\n")
     ServingBeat(redis, "serve", ["sms-twilio"], clock=lambda: time.time() + 130).beat()  # the gateway receiving it
+    live_worker(redis)
     monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: time.time() + 130)
     twilio = next(c for c in monitor.check()["channels"] if c["channel"] == "sms-twilio")
     assert (twilio["state"], twilio["reason"]) == ("degraded", reason)
@@ -919,6 +930,50 @@ def test_a_stuck_queue_says_why_the_last_retry_failed_and_whether_a_worker_takes
     wait_until(lambda: "no live worker takes its jobs" in reason(), timeout=15)
     assert "last failure: casestore_unreachable" in reason()
     assert scraped_workers() == 0
+
+
+@pytest.mark.parametrize("queues", [(FORWARD_QUEUE,), (REPLY_QUEUE, STATUS_QUEUE)], ids=["forward", "replies"])
+def test_a_killed_worker_degrades_the_channels_of_its_queue_with_nothing_queued(
+    test_env: TestEnvironment, redis: Redis, start_process: Callable[..., ProcessHandle], queues: tuple[str, ...]
+) -> None:
+    """The forward worker, or the reply worker, killed at 2 a.m. with nothing queued: every view said "ALL CHANNELS
+    OK" (only "live workers 0" in the queues table) until a job had waited out the queue-age rule (5 min), and never
+    while no message came. Now every channel whose queue it took says which queue has no live worker, and since when,
+    30 s after the worker was last seen."""
+    # The clock of the views runs 40 s ahead: a worker last seen a moment ago reads as gone for longer than 30 s.
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: time.time() + 40)
+    handle = wait_ready(start_process("worker", "--queues", ",".join(queues)), queues=len(queues))
+
+    def channel(name: str) -> dict[str, Any]:
+        return next(c for c in monitor.status()["channels"] if c["channel"] == name)
+
+    assert f"{queues[0]}: no live worker" not in channel("sms-aggregator")["reason"]
+    handle.stop(signal.SIGKILL)
+    wait_until(lambda: f"{queues[0]}: no live worker (last seen 4" in channel("sms-aggregator")["reason"], timeout=15)
+    for name in ("sms-aggregator", "sms-twilio", "email", "x", "instagram"):
+        shown = channel(name)
+        assert shown["state"] == "degraded", shown
+        assert f"{queues[0]}: no live worker (last seen 4" in shown["reason"]
+        assert "worker_missing" in [f["rule"] for f in shown["findings"]]
+    [stats] = [q for q in monitor.status()["queues"] if q["name"] == queues[0]]
+    assert stats["workers"] == 0 and stats["worker_seen_at"].endswith("Z")  # as the views write a time
+
+
+def test_a_worker_is_seen_on_its_queue_before_it_warms_up(
+    test_env: TestEnvironment, redis: Redis, start_process: Callable[..., ProcessHandle]
+) -> None:
+    """A forward worker trains its triage model (seconds) before it takes jobs: started where the queue's last worker
+    was seen an hour ago (a restart after a stop, `make run` on yesterday's Redis), it counted as missing until then,
+    and the views went degraded and back at every start. It says it is there as it starts."""
+    redis.hset(WORKER_SEEN_KEY, FORWARD_QUEUE, time.time() - 3600)
+
+    def seen_at() -> float:
+        return float(redis.hget(WORKER_SEEN_KEY, FORWARD_QUEUE) or 0)
+
+    handle = start_process("worker", "--queues", FORWARD_QUEUE, LAPOR_TRIAGE_ENABLED="true")
+    wait_until(lambda: seen_at() > time.time() - 60, timeout=30)
+    assert '"worker.ready"' not in handle.output()  # still warming up
+    wait_ready(handle, queues=1)
 
 
 def test_jobs_created_in_the_same_microsecond_do_not_break_the_queue_age(redis: Redis) -> None:

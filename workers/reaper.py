@@ -28,6 +28,7 @@ from rq.exceptions import NoSuchJobError
 from rq.executions import Execution, ExecutionRegistry
 from rq.job import Job
 
+from gateway.health import WORKER_SEEN_KEY
 from gateway.logs import get_logger, loggable_host
 from gateway.queues import (
     FORWARD_FUNC,
@@ -65,6 +66,14 @@ def worker_name() -> str:
     digits (about one name in 17) or a host ending in digits joined it into a phone number: `lapor-vm-[phone]`.
     After a letter the pid's digits join nobody's, and a host name that reads as a number goes as its checksum."""
     return f"{WORKER_PREFIX}{loggable_host(socket.gethostname())}-p{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def note_worker_seen(redis: Redis, queue_names: Sequence[str], *, pipeline: Any = None,
+                     at: float | None = None) -> None:
+    """Say that a live worker takes `queue_names` now (or `at`): the status views count a queue's missing worker
+    from the last time (`gateway.health.rule_worker_missing`)."""
+    now = time.time() if at is None else at
+    (pipeline if pipeline is not None else redis).hset(WORKER_SEEN_KEY, mapping=dict.fromkeys(queue_names, now))
 
 
 def is_worker_alive(redis: Redis, name: str) -> bool:
@@ -259,7 +268,10 @@ class Liveness:
             self._redis.delete(self._key)
 
     def _beat(self) -> None:
-        self._redis.set(self._key, "1", px=int(self._ttl * 1000))
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(self._key, "1", px=int(self._ttl * 1000))
+        note_worker_seen(self._redis, self._queue_names, pipeline=pipe)
+        pipe.execute()
 
     def _run(self) -> None:
         while not self._stop.wait(self._ttl / 5):

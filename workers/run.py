@@ -36,7 +36,7 @@ from gateway.settings import Settings
 from workers.context import WorkerContext, current, use_context
 from workers.failures import dead_letter_failed_job
 from workers.outage import RedisOutage
-from workers.reaper import HeldForwardWatch, Liveness, worker_name
+from workers.reaper import HeldForwardWatch, Liveness, note_worker_seen, worker_name
 
 log = get_logger()
 REDIS_RETRY_SECONDS = 1.0
@@ -296,6 +296,11 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
         ChildrenDieWithWorker().register()
         context = WorkerContext.build(settings)
         use_context(context)
+        # Before the warm-up (the forward worker's triage model: seconds), so a worker starting where its queue's
+        # last worker was seen long ago (a restart after a stop, a new deployment on an old Redis) is not shown as
+        # missing meanwhile. An outage here is the loop's below to tell.
+        with contextlib.suppress(RedisError):
+            note_worker_seen(context.watch, [queue_name])
         warm_up(context, queue_name)
         settle_heap()  # once: after an outage it would freeze what the failed run left behind
         while not stop.asked:
