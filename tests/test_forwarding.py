@@ -58,7 +58,7 @@ from tests.conftest import (
 from tests.test_spool import draft
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from triage.engine import TriageEngine
-from workers import run
+from workers import forward, run
 from workers.context import WorkerContext, current, use_context
 from workers.deadletters import ENTRIES_KEY, DeadLetters, Requeued
 from workers.media import FETCHED_KEY
@@ -622,6 +622,73 @@ def test_forwards_waiting_out_a_case_store_outage_run_as_soon_as_it_takes_a_repo
                                                                                                else [])
 
 
+def unavailable_case_store() -> web.Application:
+    """A case store answering 503 to every report, one or a batch (a database failover behind it)."""
+
+    async def unavailable(_: web.Request) -> web.Response:
+        return web.json_response({"error": "unavailable"}, status=503)
+
+    app = web.Application()
+    app.router.add_post("/v1/reports", unavailable)
+    app.router.add_post("/v1/reports/batch", unavailable)
+    return app
+
+
+@pytest.mark.parametrize("failing", [None, unavailable_case_store], ids=["not-listening", "answering-503"])
+def test_a_case_store_outage_is_logged_once_when_it_has_lasted_and_once_when_it_is_over(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch, failing: Callable[[], web.Application] | None,
+) -> None:
+    """Through a case-store outage every forward's every try was a forward.retry line (an hour of it: hundreds), and
+    no line said when the outage began, that it went on, or that it was over. Now the forward that finds it down
+    past a few seconds logs casestore.down once, whatever the number of forwards failing, and the one it takes again
+    logs casestore.back with how long it lasted; a single failure taken at the next try logs neither."""
+    monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.5, raising=False)
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600")
+    intake = Intake(redis, settings)
+
+    def forward_one(message_id: str) -> str:
+        [receipt] = intake.commit([draft(message_id)])
+        drain(settings, (FORWARD_QUEUE,))
+        return receipt.tracking_id
+
+    def told() -> list[dict[str, Any]]:
+        return [e for e in log_events(log_stream) if e["event"] in ("casestore.down", "casestore.back")]
+
+    try:
+        casestore.stop()
+        stand_in = LoopbackServer(failing, settings.casestore.port) if failing else None
+        if stand_in:
+            stand_in.start()
+        try:
+            forward_one("outage-1")
+            assert told() == []  # one failure: maybe a blip
+            time.sleep(0.6)
+            forward_one("outage-2")
+            forward_one("outage-3")
+        finally:
+            if stand_in:
+                stand_in.stop()
+        casestore.start()
+        back = forward_one("back")
+        [down, over] = told()
+        reason = "casestore_unreachable" if failing is None else "casestore_503"
+        assert (down["event"], down["level"], down["reason"], down["queue"]) == ("casestore.down", "error", reason,
+                                                                                FORWARD_QUEUE)
+        assert 0.5 <= down["failing_seconds"] < 30
+        assert (over["event"], over["level"], over["last_failure"]) == ("casestore.back", "info", reason)
+        assert down["failing_seconds"] <= over["down_seconds"] < 30 and over["forwards_retried_now"] == 3
+        assert casestore.get(back)
+
+        casestore.stop()  # a blip: one failure, and the next try goes through
+        forward_one("blip")
+        casestore.start()
+        forward_one("after-the-blip")
+        assert len(told()) == 2
+    finally:
+        intake.close()
+
+
 def _gone(process: psutil.Process) -> bool:
     try:
         return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
@@ -716,7 +783,7 @@ RUN_WORKERS_SCRIPT = """
 import os, signal, sys, threading, time
 from pathlib import Path
 from gateway.logs import configure_logging
-from workers import run
+from workers import forward, run
 
 configure_logging("info")
 marks, plan, burst = Path(sys.argv[1]), dict(item.split("=") for item in sys.argv[2].split(",")), sys.argv[3] == "burst"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from rq import get_current_job
 from rq.job import Job
@@ -36,9 +36,15 @@ log = get_logger()
 
 # The longest a case store's Retry-After may hold a forward back (a misconfigured one must not park reports for days).
 MAX_RETRY_AFTER_SECONDS = 3600
-# Set by a forward that found the case store down; the next forward the case store takes clears it and moves the
-# forwards waiting out that outage to now (see `retry_outage_now`).
+# Set by a forward that found the case store down (to the reason); the next forward the case store takes clears it and
+# moves the forwards waiting out that outage to now (see `retry_outage_now`).
 CASESTORE_DOWN_KEY = "lapor:casestore:down"
+# The outage noted there: `since` (Unix seconds, by the forward that found it first) and `told` once it was logged;
+# cleared with the key above.
+CASESTORE_OUTAGE_KEY = "lapor:casestore:outage"
+# How long forwards must have failed before the outage is logged: a case store failing now and then (a 503 under
+# load, taken at the next try) is the forward.retry lines' to tell, not a casestore.down / casestore.back pair each.
+OUTAGE_TOLD_AFTER_SECONDS = 10.0
 # When a forward job first ran (epoch seconds, in its meta): what a report's wait for its file counts from.
 FIRST_TRY_META = "first_try_at"
 
@@ -93,12 +99,12 @@ def _load_envelopes(context: WorkerContext, tracking_ids: list[str]) -> dict[str
 
 
 def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]],
-                    not_fetched: Mapping[str, list[str]]) -> bool:
+                    not_fetched: Mapping[str, list[str]]) -> OutageEnd | None:
     """Mark the reports the case store took, and count them and their files it took without (`not_fetched`, by why:
-    a try that held its report back is no loss, this is); returns whether that ended an outage of the case store (a
-    forward had found it down), in the same round trip."""
+    a try that held its report back is no loss, this is); returns the outage of the case store it ended (a forward
+    had found it down), if any, in the same round trip."""
     if not envelopes:
-        return False
+        return None
     ttl = context.settings.intake.envelope_ttl_seconds
     pipe = context.redis.pipeline(transaction=False)
     now = time.time()
@@ -110,14 +116,52 @@ def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]],
         if envelope.get("anonymous"):
             handle = reply_handle(context.settings.privacy.reply_handle_secret, tracking_id)
             pipe.set(HANDLE_KEY.format(handle=handle), tracking_id, ex=ttl)
-    pipe.delete(CASESTORE_DOWN_KEY)
-    outage_over = bool(pipe.execute()[-1])
+    pipe.hgetall(CASESTORE_OUTAGE_KEY)
+    pipe.delete(CASESTORE_OUTAGE_KEY)
+    pipe.getdel(CASESTORE_DOWN_KEY)
+    *_, outage_noted, _, down_reason = pipe.execute()
     for envelope in envelopes:
         source = envelope.get("source") or envelope.get("channel", "unknown")
         metrics.FORWARDED.labels(source).inc()
         for reason in not_fetched.get(envelope["tracking_id"], ()):
             metrics.ATTACHMENTS_FORWARDED_NOT_FETCHED.labels(source, counted_reason(reason)).inc()
-    return outage_over
+    if down_reason is None:
+        return None
+    since = outage_noted.get(b"since")
+    return OutageEnd(down_reason.decode(errors="replace"), float(since) if since else None, b"told" in outage_noted)
+
+
+class OutageEnd(NamedTuple):
+    """An outage of the case store a forward ended: the last failure it was noted for, since when (None: noted by a
+    version that kept no start), and whether it was logged."""
+
+    reason: str
+    since: float | None
+    told: bool
+
+
+def casestore_failing(context: WorkerContext, reason: str) -> None:
+    """Note the case store down for `reason` (a failure of the whole case store, `outage`). Once forwards have failed
+    for `OUTAGE_TOLD_AFTER_SECONDS`, the forward that finds it so, of every worker, logs `casestore.down`, once for
+    the outage; the forward that ends it logs `casestore.back` (`_forward_reports`). Each forward's own try stays a
+    `forward.retry` line with its Tracking IDs: through an hour of outage those were hundreds of lines, and none of
+    them said when it began or that it was over."""
+    redis = context.redis
+    now = time.time()
+    if redis.set(CASESTORE_DOWN_KEY, reason, get=True) is None:  # a new outage: its start, nothing told yet
+        pipe = redis.pipeline(transaction=True)
+        pipe.delete(CASESTORE_OUTAGE_KEY)
+        pipe.hset(CASESTORE_OUTAGE_KEY, "since", now)
+        pipe.execute()
+        return
+    since = redis.hget(CASESTORE_OUTAGE_KEY, "since")
+    if since is None:  # noted by an older version, which kept no start
+        redis.hsetnx(CASESTORE_OUTAGE_KEY, "since", now)
+        return
+    failing = now - float(since)
+    if failing >= OUTAGE_TOLD_AFTER_SECONDS and redis.hsetnx(CASESTORE_OUTAGE_KEY, "told", now):
+        log.error("casestore.down", reason=reason, failing_seconds=round(failing, 1), queue=FORWARD_QUEUE,
+                  detail="the reports are kept and their forwards retried")
 
 
 def _dead_letter(context: WorkerContext, envelope: dict[str, Any] | None, tracking_id: str, reason: str,
@@ -203,8 +247,13 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
         results = [SubmitResult(p["tracking_id"], error.status or 400, error.detail) for p in payloads]
 
     accepted = [envelopes[r.tracking_id] for r in results if r.accepted]
-    if _mark_forwarded(context, accepted, with_media.not_fetched):
-        retry_outage_now(context)
+    ended = _mark_forwarded(context, accepted, with_media.not_fetched)
+    if ended is not None:
+        waiting = retry_outage_now(context)
+        if ended.told:
+            down = None if ended.since is None else round(max(0.0, time.time() - ended.since), 1)
+            log.info("casestore.back", last_failure=ended.reason, down_seconds=down, forwards_retried_now=waiting,
+                     queue=FORWARD_QUEUE)
     counts["forwarded"] = len(accepted)
     done.update(r.tracking_id for r in results if r.accepted)
     for result in results:
@@ -241,7 +290,7 @@ def may_wait_for_files(settings: Settings, job: Any) -> bool:
 def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dict[str, Any]], remaining: list[str],
                       done: set[str], error: RetryableError, attempts: int) -> dict[str, int]:
     if outage(error.reason):
-        context.redis.set(CASESTORE_DOWN_KEY, error.reason)
+        casestore_failing(context, error.reason)
     if job is not None and job.retries_left:
         if error.retry_after:
             _wait_at_least(job, error.retry_after)
