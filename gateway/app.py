@@ -461,7 +461,8 @@ def log_heartbeat(document: dict[str, object]) -> None:
                                  "oldest_age_seconds": q["oldest_age_seconds"], "workers": q["workers"],
                                  "last_failure": q["last_failure"]}
                      for q in document["queues"]},  # type: ignore[union-attr]
-             deadletters=document["deadletters"], spool_size=document["spool_size"])
+             deadletters=document["deadletters"], spool_size=document["spool_size"],
+             **({"casestore_outage": document["casestore_outage"]} if document.get("casestore_outage") else {}))
 
 
 GATEWAY_KEY = web.AppKey("gateway", Gateway)

@@ -745,7 +745,11 @@ def _print_status(document: dict[str, Any]) -> None:
                        q.get("last_failure") or "-")
     console.print(queues)
     _print_pollers(document)
-    console.print(f"dead letters waiting: {document['deadletters']['total']}  spool: {document['spool_size']}")
+    outage = document.get("casestore_outage")
+    casestore = (f"  case store: forwards failing since {outage.get('since') or '?'} ({outage.get('reason') or '?'})"
+                 if outage else "")
+    console.print(f"dead letters waiting: {document['deadletters']['total']}  spool: {document['spool_size']}"
+                  + casestore, highlight=False, markup=False)
 
 
 def _print_pollers(document: dict[str, Any]) -> None:

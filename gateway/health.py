@@ -71,6 +71,10 @@ LAPOR_WORKER_PREFIX = "lapor-"  # workers.reaper.WORKER_PREFIX
 # liveness beat (workers.reaper.Liveness) and as the worker process starts, before it warms up.
 WORKER_SEEN_KEY = "lapor:health:worker-seen"
 COUNTERS_KEY = "lapor:health:counters"
+# workers.forward.CASESTORE_DOWN_KEY and CASESTORE_OUTAGE_KEY: while forwards find the case store down, the last
+# failure and (field `since`) when the outage began; cleared by the first forward the case store takes again.
+CASESTORE_DOWN_KEY = "lapor:casestore:down"
+CASESTORE_OUTAGE_KEY = "lapor:casestore:outage"
 CASESTORE_LATENCY_SAMPLE = "lapor_casestore_latency_seconds"
 LAST_ERRORS_KEPT = 10
 DEADLETTER_MEMORY_SECONDS = 7 * 24 * 3600
@@ -662,6 +666,8 @@ class StoredStatus:
     spool_size: int
     # Per polled channel: who holds its account's lease and for how long (gateway.lease.lease_status).
     pollers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # While forwards find the case store down: their last failure and since when (None: not known).
+    casestore_outage: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -874,7 +880,9 @@ class HealthMonitor:
         for account in self.polled.values():
             pipe.get(LEASE_KEY.format(account=account))
             pipe.pttl(LEASE_KEY.format(account=account))
-        raw_states, deadletters_total, *replies = pipe.execute()
+        pipe.get(CASESTORE_DOWN_KEY)
+        pipe.hget(CASESTORE_OUTAGE_KEY, "since")
+        raw_states, deadletters_total, *replies, down_reason, down_since = pipe.execute()
         per_channel, leases = replies[:2 * len(healths)], replies[2 * len(healths):]
         return StoredStatus(
             states={key.decode(): orjson.loads(value) for key, value in raw_states.items()},
@@ -885,6 +893,8 @@ class HealthMonitor:
             spool_size=self._spool(),
             pollers={channel: lease_status(account, leases[2 * index], leases[2 * index + 1])
                      for index, (channel, account) in enumerate(self.polled.items())},
+            casestore_outage=None if down_reason is None else {
+                "reason": _clean(_text(down_reason)), "since": _clock(_float(down_since))},
         )
 
 
@@ -923,4 +933,7 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
         "deadletters": {"total": stored.deadletters_total},
         "spool_size": stored.spool_size,
         "casestore_latency_seconds": casestore_latency,
+        # While forwards find the case store down (the latency above is then the last request it answered, from
+        # before): their last failure and since when.
+        "casestore_outage": stored.casestore_outage,
     }

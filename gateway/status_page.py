@@ -90,6 +90,12 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
         for q in status["queues"]
     )
     latency = status.get("casestore_latency_seconds")
+    outage = status.get("casestore_outage")
+    # While forwards find the case store down, its latency is that of the last request it answered, from before:
+    # "case-store latency: 3 ms" all through an outage.
+    casestore = (f"case store: forwards failing since {escape(str(outage.get('since') or '?'))} "
+                 f"({escape(str(outage.get('reason') or '?'))})" if outage
+                 else f"case-store latency: {'-' if latency is None else f'{latency * 1000:.0f} ms'}")
     return (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f'<meta http-equiv="refresh" content="{int(refresh_seconds)}">'
@@ -98,7 +104,7 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
         f'<div class="overall {overall}" id="overall">{headline}</div>'
         f'<div class="muted">generated {escape(str(status["generated_at"]))} · reloads every {int(refresh_seconds)} s'
         f' · dead letters waiting: {int(status["deadletters"]["total"])} · spool: {int(status["spool_size"])}'
-        f' · case-store latency: {"-" if latency is None else f"{latency * 1000:.0f} ms"}</div>'
+        f" · {casestore}</div>"
         + "".join(_channel_html(entry) for entry in channels)
         + "<h2>Queues</h2><table><tr><th>queue</th><th>queued</th><th>held</th><th>retrying</th>"
         + "<th>oldest (s)</th><th>live workers</th><th>last failure</th></tr>"

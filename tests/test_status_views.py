@@ -705,6 +705,52 @@ def test_case_store_latency_counts_only_requests_that_met_the_case_store(
     assert f"case-store latency: {250 if recorded else 40} ms" in page
 
 
+async def test_while_forwards_find_the_case_store_down_every_view_says_so_instead_of_its_old_latency(
+    fast_gateway: GatewayServer, casestore: CaseStoreServer, test_env: TestEnvironment,
+    start_process: Callable[..., ProcessHandle], log_stream: io.StringIO,
+) -> None:
+    """The latency is that of the last request the case store answered: through an outage the page said "case-store
+    latency: 3 ms", every channel ok, for the 5 min the queue-age rule waits. Now the page, /v1/status,
+    `lapor-gateway status` and the heartbeat say forwards find it down, why and since when, until it takes one again."""
+    gateway = fast_gateway
+    wait_ready(start_process("worker", "--queues", FORWARD_QUEUE, LAPOR_INTAKE_FORWARD_LINGER_MS="0"), queues=1)
+
+    async def send(sid: str) -> str:
+        response = await gateway.post_twilio(gateway.twilio_form(MessageSid="SM" + sid * 32, Body="Jalan rusak"))
+        return tracking_id_in(twiml_message(response.text))
+
+    async def outage() -> dict[str, Any] | None:
+        return (await gateway.client.get("/v1/status")).json()["casestore_outage"]
+
+    first = await send("1")
+    await async_wait_until(lambda: casestore.get(first), timeout=20)
+    assert await outage() is None
+    assert "case-store latency: " in (await gateway.client.get("/status")).text
+
+    casestore.stop()
+    await send("2")
+    for _ in range(200):
+        if (found := await outage()) is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert found is not None and found["reason"] == "casestore_unreachable", found
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", found["since"])
+    page = (await gateway.client.get("/status")).text
+    assert f"case store: forwards failing since {found['since']} (casestore_unreachable)" in page
+    assert "case-store latency" not in page
+    shown = await asyncio.to_thread(cli, test_env, "status")
+    assert f"case store: forwards failing since {found['since']} (casestore_unreachable)" in shown.stdout
+    await async_wait_until(lambda: any(e["event"] == "health.heartbeat" and e.get("casestore_outage") == found
+                                       for e in log_events(log_stream)), timeout=5)
+
+    casestore.start()
+    third = await send("3")
+    await async_wait_until(lambda: casestore.get(third), timeout=20)
+    assert await outage() is None
+    assert "case-store latency: " in (await gateway.client.get("/status")).text
+    assert "case store:" not in (await asyncio.to_thread(cli, test_env, "status")).stdout
+
+
 class RestartableRedis:
     """An embedded Redis of the test's own (the shared one must stay up), stopped and started again on its port."""
 
