@@ -6,8 +6,9 @@ NotDurable the cursor must stay. Dedup is intake's, by (channel, provider id): a
 after a failure, a restart, the Instagram webhook and the /tags poll) is one report and one reply.
 
 Replies are queued as `workers.social_reply.send_social_reply` jobs whose arguments are the reply *target*
-(tweet id, IG media/comment id), a reply key, the Tracking ID and a language (and, for a mistyped ID sent with a
-photo, that number as typed): never the text or the sender, so a public reply cannot carry them.
+(tweet id, IG media/comment id), a reply key, the Tracking ID and a language (and the number the citizen gave as a
+Tracking ID when the reply repeats it: a mistyped ID sent with a photo, or an ID never issued): never the text or the
+sender, so a public reply cannot carry them.
 """
 
 from __future__ import annotations
@@ -222,7 +223,8 @@ class ReplyJob:
     reply_key: str
     tracking_id: str | None
     language: str
-    # The number a citizen typed as a Tracking ID whose check failed (`social_bad_tracking_id_photo`).
+    # The number a citizen gave as a Tracking ID, which the reply repeats (public in their mention already): one
+    # whose check failed (`social_bad_tracking_id_photo`) or that was never issued (`social_follow_up_unknown`).
     typed_id: str | None = None
 
     def args(self) -> tuple[Any, ...]:
@@ -300,7 +302,8 @@ class MentionIntake:
             if draft.follow_up_of:
                 jobs.append(self._job(message, "social_follow_up", draft.follow_up_of, language))
             elif unknown_parent:
-                jobs.append(self._job(message, "social_follow_up_unknown", receipt.tracking_id, language))
+                jobs.append(self._job(message, "social_follow_up_unknown", receipt.tracking_id, language,
+                                      unknown_parent))
             elif mistyped_id:
                 jobs.append(self._job(message, "social_bad_tracking_id_photo", receipt.tracking_id, language,
                                       mistyped_id))

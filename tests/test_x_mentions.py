@@ -846,24 +846,27 @@ def test_a_reply_key_this_worker_does_not_know_is_sent_as_the_plain_reply_not_de
     assert warning["reply_key"] == "social_key_from_a_newer_gateway"
 
 
-def test_a_mistyped_id_reply_queued_without_the_number_typed_is_sent_as_the_plain_reply(
-    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+@pytest.mark.parametrize("reply_key", ["social_bad_tracking_id_photo", "social_follow_up_unknown"])
+def test_a_reply_repeating_the_number_given_queued_without_it_is_sent_as_the_plain_reply(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    reply_key: str,
 ) -> None:
-    """A reply job an older gateway queued (or a dead letter requeued) has no number typed: the citizen still gets
-    their new report's Tracking ID, and the job is not dead-lettered."""
+    """A reply job an older gateway queued (or a dead letter requeued) has no number given (a mistyped ID; an ID
+    never issued, which older replies did not repeat): the citizen still gets their new report's Tracking ID, and the
+    job is not dead-lettered."""
     fake.state.add_tweet("@lapor1708 jembatan gantung putus")
     make_poller(settings, redis, intake).poll_once()
     (args,) = reply_jobs(redis)
     channel, target, _, tracking_id, language = args
     redis.flushdb()  # this mention's reply marker too: only the job below runs
-    queue(REPLY_QUEUE, redis).enqueue("workers.social_reply.send_social_reply", channel, target,
-                                      "social_bad_tracking_id_photo", tracking_id, language)
+    queue(REPLY_QUEUE, redis).enqueue("workers.social_reply.send_social_reply", channel, target, reply_key,
+                                      tracking_id, language)
     run_reply_jobs(settings)
     (reply,) = fake.state.x_replies
     assert reply["text"].startswith(f"Laporan Anda kami terima. Nomor lacak: {tracking_id}.")
     assert DeadLetters(redis).list() == []
     (warning,) = [e for e in log_events(log_stream) if e["event"] == "reply.unknown_key"]
-    assert (warning["reply_key"], warning["reason"]) == ("social_bad_tracking_id_photo", "no_typed_id")
+    assert (warning["reply_key"], warning["reason"]) == (reply_key, "no_typed_id")
 
 
 def test_replies_keep_to_the_configured_rate(
@@ -935,7 +938,8 @@ def test_a_follow_up_mention_to_an_id_never_minted_is_filed_as_a_new_report(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
 ) -> None:
     """design.md: a follow-up is to an *existing* report. An ID above the counter (a guess, another system's ID)
-    makes the mention a report of its own, and the public reply says so with the new Tracking ID only."""
+    makes the mention a report of its own, and the public reply says so with the new Tracking ID and, as the SMS
+    answer does, the number given (it said only "the report number you gave"): public in the mention already."""
     unknown = format_tracking_id(7_777_777)
     tweet = fake.state.add_tweet(f"@lapor1708 {unknown} lubangnya makin besar")
     make_poller(settings, redis, intake).poll_once()
@@ -943,11 +947,12 @@ def test_a_follow_up_mention_to_an_id_never_minted_is_filed_as_a_new_report(
     assert report["follow_up_of"] is None and report["tracking_id"] != unknown
     assert report["text"] == f"{unknown} lubangnya makin besar"  # what the citizen typed, number included
     assert reply_jobs(redis) == [("twitter", {"tweet_id": tweet["id"]}, "social_follow_up_unknown",
-                                  report["tracking_id"], "id")]
+                                  report["tracking_id"], "id", unknown)]
     assert any(e["event"] == "message.follow_up_unknown" and e["follow_up_of"] == unknown
                for e in log_events(log_stream))
     run_reply_jobs(settings)
     (reply,) = fake.state.x_replies
+    assert reply["text"].startswith(f"Laporan {unknown} tidak ditemukan. ")
     assert report["tracking_id"] in reply["text"] and "lubang" not in reply["text"]
 
 

@@ -1,12 +1,13 @@
 """The public reply to a mention on X or Instagram (job on `lapor-reply`).
 
 Privacy by construction: the job's arguments are the reply target (tweet id, IG media/comment id), a reply key
-from config/replies.toml, the Tracking ID and a language (and the number a citizen typed as a mistyped ID, public
-in their mention already, for `social_bad_tracking_id_photo`). The text is rendered here from those alone, with the
-report link (`social.report_link`), so a reply can never carry the complaint text or the citizen's name; anonymous
-and confidential reports get the same reply as any other. Each reply ends with its mention's reference
-(`mention_ref`, a digest of the id it answers): X refuses a text the account posted before as "duplicate content",
-and without it the second citizen asking for help, checking a report or adding to it would get no reply.
+from config/replies.toml, the Tracking ID and a language (and the number a citizen gave as a Tracking ID, public in
+their mention already, for `social_bad_tracking_id_photo` and `social_follow_up_unknown`). The text is rendered here
+from those alone, with the report link (`social.report_link`), so a reply can never carry the complaint text or the
+citizen's name; anonymous and confidential reports get the same reply as any other. Each reply ends with its
+mention's reference (`mention_ref`, a digest of the id it answers): X refuses a text the account posted before as
+"duplicate content", and without it the second citizen asking for help, checking a report or adding to it would get
+no reply.
 
 Rate: at most `reply_rate_per_minute` replies per channel per minute (a Redis counter per minute); a job over the
 limit is scheduled again for the next minute. A provider rate limit schedules it at the provider's reset time;
@@ -70,7 +71,8 @@ def mention_ref(target_id: str) -> str:
 def reply_text(settings: Settings, reply_key: str, tracking_id: str | None, language: str | None,
                target_id: str, typed_id: str | None = None) -> str:
     """The public reply: a template filled with the Tracking ID, the report link, the mention's reference and, for a
-    mistyped ID, the number as typed (cut to a Tracking ID's length: a citizen may type any number of digits).
+    mistyped ID or one never issued, the number as given (cut to a Tracking ID's length: a citizen may type any
+    number of digits).
 
     A key this worker's replies.toml lacks (a newer gateway queued it during a rolling deploy), or one that repeats
     the number typed in a job that has none (queued by an older gateway), gets the plain acknowledgement, or the
