@@ -316,15 +316,19 @@ class MentionIntake:
         return queued
 
     def _thread_follow_up(self, message: InboundMessage, draft: ReportDraft) -> str | None:
-        """The report this message continues by answering our reply to it in the thread, written by that report's
-        own sender; None when it names a Tracking ID itself (`<id> text` wins), answers no reply of ours, or is
-        someone else's. It then goes through the same follow-up steps as `<id> text` (the report's flags). On
-        Instagram, which does not say which comment a comment answers: a comment on the post where we answered that
-        sender's report (gateway.followups.post_thread_report)."""
+        """The report this message continues by answering our reply to it, in the thread or quoting it (X), written
+        by that report's own sender; None when it names a Tracking ID itself (`<id> text` wins), answers or quotes no
+        reply of ours, or is someone else's. It then goes through the same follow-up steps as `<id> text` (the
+        report's flags). On Instagram, which does not say which comment a comment answers: a comment on the post
+        where we answered that sender's report (gateway.followups.post_thread_report)."""
         if draft.follow_up_of:
             return None
-        if message.replied_to:
-            return thread_report(self._redis, message.channel.value, message.replied_to, draft.sender)
+        if message.replied_to or message.quoted_post:
+            for post_id in filter(None, (message.replied_to, message.quoted_post)):
+                report = thread_report(self._redis, message.channel.value, post_id, draft.sender)
+                if report:
+                    return report
+            return None
         if message.commented_on:
             return post_thread_report(self._redis, message.channel.value, message.commented_on, draft.sender,
                                       message.provider_message_id)

@@ -210,10 +210,11 @@ def quoted_posts(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet], own_use
     Each is marked as not the reporter's words, with its address (`x.com/i/status/<id>`: no handle in it), cut to
     `max_chars`; the reporter's @handle (and a link to their profile) inside it is replaced, as a post that names
     them would name the sender of an anonymous report. The reporter's own earlier post is marked as theirs, without
-    its address (it opens their profile). Our own posts are left out: an answer to our reply is about its report
-    (gateway.followups). A post quoted that X could not give (deleted, protected: `errors`) is marked by its address
-    alone. The link X appends to a quote is no word of the reporter's either, whatever it quotes: read with them,
-    "<id>" quoting our reply was an addition to that report (the link its text), not a status query."""
+    its address (it opens their profile). Our own posts are left out: an answer to our reply, or a quote of it, is
+    about its report (gateway.followups). A post quoted that X could not give (deleted, protected: `errors`) is
+    marked by its address alone. The link X appends to a quote is no word of the reporter's either, whatever it
+    quotes: read with them, "<id>" quoting our reply was an addition to that report (the link its text), not a
+    status query."""
     blocks, held = [], set()
     for ref in tweet.referenced_tweets or []:
         post = posts.get(str(ref.id))
@@ -255,9 +256,15 @@ def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
         attachments=_attachments(tweet, media_by_key),
         channel_meta={"tweet_id": str(tweet.id), "conversation_id": str(tweet.conversation_id or tweet.id),
                       "username": author.username if author else None},
-        replied_to=next((str(ref.id) for ref in tweet.referenced_tweets or [] if ref.type == "replied_to"), None),
+        replied_to=_referenced(tweet, "replied_to"),
+        quoted_post=_referenced(tweet, "quoted"),
         quoted_text=quoted,
     )
+
+
+def _referenced(tweet: tweepy.Tweet, kind: str) -> str | None:
+    """The id of the post the mention answers (`replied_to`) or quotes (`quoted`), if it does."""
+    return next((str(ref.id) for ref in tweet.referenced_tweets or [] if ref.type == kind), None)
 
 
 def reply_target(message: InboundMessage) -> dict[str, str]:

@@ -18,12 +18,12 @@ short, sequential and shown on public pages, and anyone who knows one could othe
 anonymous report, which the agency could not tell from the reporter's own words. A mail naming someone else's report
 is a report of its own, with that report's privacy flags (it may be the reporter writing from another address).
 
-A citizen who answers our public reply in its thread ("sudah seminggu belum diperbaiki", on X) adds to the report
-that reply was for, as a mail answering ours does: the reply worker remembers our reply's post id -> Tracking ID
-(`remember_reply`), and the channel asks `thread_report` whether a post answering one of ours, by that report's own
-sender, continues it. The record holds nothing the reply did not already make public (our post id, and the Tracking
-ID it shows): who may continue the report is read from the report's envelope, which the gateway keeps anyway to
-answer its sender, and the record lives no longer than that envelope.
+A citizen who answers our public reply in its thread ("sudah seminggu belum diperbaiki", on X), or quotes it with
+their words, adds to the report that reply was for, as a mail answering ours does: the reply worker remembers our
+reply's post id -> Tracking ID (`remember_reply`), and the channel asks `thread_report` whether a post answering or
+quoting one of ours, by that report's own sender, continues it. The record holds nothing the reply did not already
+make public (our post id, and the Tracking ID it shows): who may continue the report is read from the report's
+envelope, which the gateway keeps anyway to answer its sender, and the record lives no longer than that envelope.
 
 Instagram does not say which comment a comment answers (the `mentions` webhook and the mentioned-comment lookup give
 its post, not its parent), so there the record is per post: the post our reply was made on -> the Tracking IDs our
@@ -156,9 +156,9 @@ def remember_reply(redis: Redis, channel: str, post_id: str, tracking_id: str, d
 
 
 def thread_report(redis: Redis, channel: str, replied_to: str, sender: Sender) -> str | None:
-    """The report a post answering our post `replied_to` continues: the report that reply was for, when `sender`
-    is that report's own sender. None for an answer by anyone else (their post is a report of its own), to a post
-    that was no reply of ours, or once the report's envelope is gone."""
+    """The report a post answering (or quoting) our post `replied_to` continues: the report that reply was for,
+    when `sender` is that report's own sender. None for an answer by anyone else (their post is a report of its
+    own), to a post that was no reply of ours, or once the report's envelope is gone."""
     raw_id = redis.get(reply_thread_key(channel, replied_to))
     if raw_id is None:
         return None

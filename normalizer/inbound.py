@@ -76,6 +76,9 @@ class InboundMessage:
     # The provider id of the public post this one answers (an X reply): an answer to one of our replies, by that
     # report's sender, adds to the report (gateway.followups.thread_report).
     replied_to: str | None = None
+    # The provider id of the public post this one quotes (an X quote tweet): quoting one of our replies, that report's
+    # sender answers it, as in its thread.
+    quoted_post: str | None = None
     # The post this comment was made on (an Instagram comment, which does not say which comment it answers): a
     # comment there by a report's sender, after our reply to that report there, adds to it
     # (gateway.followups.post_thread_report).

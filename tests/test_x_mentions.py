@@ -1172,6 +1172,27 @@ def acknowledged_mention(fake: FakeProviderServer, settings: Settings, redis: Re
         pytest.param("@lapor1708 lampu jalan mati di Jl. Dago",
                      {"text": "@lapor1708 sudah seminggu belum diperbaiki", "envelope_gone": True},
                      {"follow_up_of": None}, id="a-report-the-gateway-no-longer-keeps"),
+        # Quoting our reply (a quote tweet of it) answers it as well: its link is no word of theirs.
+        pytest.param("@lapor1708 lampu jalan mati di Jl. Dago",
+                     {"text": "@lapor1708 masih rusak", "quote": True},
+                     {"follow_up_of": "parent", "anonymous": False, "text": "masih rusak"},
+                     id="the-reporter-quotes-our-reply"),
+        pytest.param("@lapor1708 #anonim pungli di loket samsat",
+                     {"text": "@lapor1708 kejadian lagi hari ini", "quote": True},
+                     {"follow_up_of": "parent", "anonymous": True, "text": "kejadian lagi hari ini"},
+                     id="the-reporter-quotes-our-reply-and-their-report-stays-anonymous"),
+        pytest.param("@lapor1708 #rahasia pungli di loket samsat",
+                     {"text": "@lapor1708 kejadian lagi hari ini", "quote": True},
+                     {"follow_up_of": "parent", "confidential": True},
+                     id="the-reporter-quotes-our-reply-and-their-report-stays-confidential"),
+        pytest.param("@lapor1708 lampu jalan mati di Jl. Dago",
+                     {"text": "@lapor1708 di gang saya juga mati", "username": "budi_bdg", "quote": True},
+                     {"follow_up_of": None, "text": "di gang saya juga mati"},
+                     id="someone-else-quoting-our-reply-files-a-report"),
+        pytest.param("@lapor1708 lampu jalan mati di Jl. Dago",
+                     {"text": "@lapor1708 masih rusak", "quote": True, "envelope_gone": True},
+                     {"follow_up_of": None, "text": "masih rusak"},
+                     id="a-quote-of-our-reply-to-a-report-the-gateway-no-longer-keeps"),
     ],
 )
 def test_an_answer_to_our_reply_in_its_thread_adds_to_the_report_when_its_reporter_writes_it(
@@ -1179,16 +1200,17 @@ def test_an_answer_to_our_reply_in_its_thread_adds_to_the_report_when_its_report
     parent_text: str, answer: dict[str, Any], expected: dict[str, Any],
 ) -> None:
     """"No wrong door": X puts @lapor1708 in front of any answer to our reply, and the reporter's "sudah seminggu
-    belum diperbaiki" there is about their report, as a mail answering ours is. It goes through the follow-up steps
-    of `<id> text` (the report's anonymous and confidential flags). Anyone else's answer is a report of its own; an
-    ID typed in the answer wins; a report whose envelope is gone can no longer tell its reporter."""
+    belum diperbaiki" there is about their report, as a mail answering ours is; so is their "masih rusak" quoting our
+    reply (it was filed as a new report). It goes through the follow-up steps of `<id> text` (the report's anonymous
+    and confidential flags). Anyone else's answer or quote is a report of its own; an ID typed in the answer wins; a
+    report whose envelope is gone can no longer tell its reporter."""
     redis.set(SEQUENCE_KEY, 2_000_000)  # VALID_ID was minted: a follow-up to it is one
     poller = make_poller(settings, redis, intake)
     parent, our_reply = acknowledged_mention(fake, settings, redis, poller, parent_text)
     if answer.get("envelope_gone"):
         redis.delete(f"lapor:envelope:{parent['tracking_id']}")
     tweet = fake.state.add_tweet(answer["text"], username=answer.get("username", "siti_rahma"),
-                                 in_reply_to=our_reply["id"])
+                                 **{"quote_of" if answer.get("quote") else "in_reply_to": our_reply["id"]})
     poller.poll_once()
 
     report = reports_by_tweet(redis)[tweet["id"]]
@@ -1224,6 +1246,33 @@ def test_a_real_page_of_answers_to_our_reply_adds_its_reporters_answer_to_the_re
         parent["tracking_id"], True, "sudah seminggu belum diperbaiki")
     assert (budi["follow_up_of"], budi["anonymous"]) == (None, False)
     assert budi["text"] == "di Jl. Soekarno-Hatta km 7 juga berlubang, dekat halte"
+
+
+def test_a_real_page_of_quotes_of_our_reply_adds_its_reporters_quote_to_the_report(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """X API v2's shape: a quote tweet names our reply in `referenced_tweets` (type `quoted`), its text ends with a
+    t.co link to it, and our reply comes in `includes.tweets`. Siti's "masih rusak" quoting the reply to her
+    anonymous report adds to it, without the link; Budi's quote of the same reply is his own report."""
+    poller = make_poller(settings, redis, intake)
+    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page.json"))
+    poller.poll_once()
+    parent = reports_by_tweet(redis)["1860000000000000101"]
+    # What the reply worker does once X gave our reply to that mention its id.
+    assert remember_reply(redis, "twitter", "1860000000000001001", parent["tracking_id"],
+                          settings.intake.envelope_ttl_seconds)
+    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page_quotes_of_our_reply.json"))
+    poller.poll_once()
+
+    reports = reports_by_tweet(redis)
+    siti, budi = reports["1860000000000001301"], reports["1860000000000001302"]
+    assert (siti["follow_up_of"], siti["anonymous"], siti["text"]) == (
+        parent["tracking_id"], True, "masih rusak, sudah seminggu belum diperbaiki")
+    assert (budi["follow_up_of"], budi["anonymous"]) == (None, False)
+    assert budi["text"] == "di Jl. Soekarno-Hatta km 7 juga berlubang"
+    jobs = {job[1]["tweet_id"]: job[2:4] for job in reply_jobs(redis)}
+    assert jobs["1860000000000001301"] == ("social_follow_up", parent["tracking_id"])
+    assert jobs["1860000000000001302"] == ("social_ack", budi["tracking_id"])
 
 
 def test_the_thread_goes_on_through_our_reply_to_each_addition(
