@@ -416,16 +416,23 @@ def _parse_named_id(text: str, grammar: Grammar, language: str, shortest_id: int
 
 
 def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
-    """One of our own SMS answers sent back to us (forwarded, or copied into a new message): the citizen points at
-    the report it names. With nothing else, or only a forward's marker, it asks how the report is doing; with words
-    of their own, those are added to it. Filed as a report, our own text would become a new case."""
-    match = _our_replies().search(text)
+    """One of our own answers sent back to us (an SMS answer forwarded or copied into a new message, a public reply
+    to a mention copied into a new mention): the citizen points at the report it names. With nothing else, or only a
+    forward's marker, it asks how the report is doing; with words of their own, those are added to it. Filed as a
+    report, our own text would become a new case."""
+    match = _our_replies(_SMS_REPLY_KEYS).search(text)
+    public = match is None and _PUBLIC_REPLY_MARK.search(text) is not None
+    if public:
+        match = _our_replies(_PUBLIC_REPLY_KEYS).search(text)
     if match is None:
         return None
     assert match.lastgroup is not None
     tracking_id = normalize_tracking_id(match.group(match.lastgroup))  # `\d` matches any script's digits
     language = match.lastgroup.split("_")[1]  # the language of our answer: the citizen's, when they asked
-    rest = " ".join(part for part in (text[:match.start()].strip(), text[match.end():].strip()) if part)
+    before = text[:match.start()].strip()
+    if public:
+        before = _without_trailing_handles(before)
+    rest = " ".join(part for part in (before, text[match.end():].strip()) if part)
     words = [fold_word(word) for word in _TOKENS.findall(rest)]
     if all(word in grammar.forward_markers or word in grammar.addressed_to for word in words):
         rest = ""
@@ -433,19 +440,32 @@ def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id:
     return _parse_follow_up(f"{tracking_id} {rest.lstrip(_ID_CLOSE + _QUESTION)}".rstrip(), language, shortest_id)
 
 
-# Our SMS answers that name a report (config/replies.toml), both languages.
-_QUOTED_REPLY_KEYS = ("ack", "duplicate", "follow_up", "follow_up_unknown", "bad_tracking_id_photo", "status",
-                      "status_retry", "status_pending", "status_unknown")
+# Our answers that name a report (config/replies.toml), both languages: by SMS, and in public to a mention.
+_SMS_REPLY_KEYS = ("ack", "duplicate", "follow_up", "follow_up_unknown", "bad_tracking_id_photo", "status",
+                   "status_retry", "status_pending", "status_unknown")
+_PUBLIC_REPLY_KEYS = ("social_ack", "social_follow_up", "social_follow_up_unknown", "social_bad_tracking_id_photo",
+                      "social_status")
+# What every public reply holds, its mention's reference (`(ref <code>)`), looked for first: the public replies'
+# pattern opens with no common word, as the SMS answers' ("LAPOR!") does, and searched for in every message it cost
+# ten times the SMS answers' pattern.
+_PUBLIC_REPLY_MARK = re.compile(r"\(ref\s", re.IGNORECASE)
+# An @handle (X: 15 characters, Instagram: 30, with dots), and how many before our public reply copied back are
+# taken as the ones X put before its text (those of everyone in the thread: a few, seldom dozens).
+_HANDLE = re.compile(r"@[\w.]{1,30}")
+_REPLY_HANDLES = 50
+# What stands in our public replies for their fields other than IDs: the report's link (as written, or as X shows or
+# unwinds it: cut short with "…"), the mention's reference (`workers.social_reply.mention_ref`: 8 base32 characters).
+_REPLY_FIELDS = {"link": r"\S{1,300}", "ref": r"[A-Z2-7]{8}"}
 
 
-@lru_cache(maxsize=1)
-def _our_replies() -> re.Pattern[str]:
-    """One pattern for every SMS answer of ours that names a report; the ID it names is the group that matched (for
-    "not found, filed as a new report": the new report's), named `id_<language>_<n>`. Spaces may be folded or broken
-    into lines."""
+@lru_cache(maxsize=2)
+def _our_replies(keys: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for the answers of ours under `keys` that name a report; the ID it names is the group that
+    matched (for "not found, filed as a new report": the new report's), named `id_<language>_<n>`. Spaces may be
+    folded or broken into lines."""
     replies = load_replies()
     alternatives = []
-    for index, (key, language) in enumerate((key, language) for key in _QUOTED_REPLY_KEYS for language in ("id", "en")):
+    for index, (key, language) in enumerate((key, language) for key in keys for language in ("id", "en")):
         template = replies[key][language]
         named = "tracking_id" if "{tracking_id}" in template else "follow_up_of"
         pattern, seen = "", False
@@ -459,9 +479,21 @@ def _our_replies() -> re.Pattern[str]:
                 pattern += "(?:" + "|".join(re.escape(name) for names in replies["status_names"].values()
                                             for name in names.values()) + ")"
             elif field:
-                pattern += r"[^.\n]{1,60}"
+                pattern += _REPLY_FIELDS.get(field, r"[^.\n]{1,60}")
         alternatives.append(pattern)
     return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def _without_trailing_handles(text: str) -> str:
+    """`text` without the @handles at its end: those X puts before our reply's text (`@siti_rahma Laporan Anda ...`),
+    copied with it. Theirs no more than the reply is, and one would name an anonymous reporter in their addition.
+    A loop from the end, not a pattern: one searched for in a text of many handles took time quadratic in it."""
+    for _ in range(_REPLY_HANDLES):
+        words = text.rsplit(maxsplit=1)
+        if not words or not _HANDLE.fullmatch(words[-1]):
+            break
+        text = words[0] if len(words) == 2 else ""
+    return text
 
 
 def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, short: bool) -> ParsedText | None:
@@ -477,6 +509,12 @@ def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, s
         addressed = _parse_addressed(text, grammar, language, shortest_id)
         if addressed is not None:
             return addressed
+    if command is not None and command.action is Action.STATUS:
+        # Our answer to a status query sent back ("Status laporan <id> dapat dilihat di ..."): it opens as a status
+        # command does, but its words are ours, and any others the citizen's, to add to that report.
+        ours = _parse_quoted_reply(text, grammar, language, shortest_id)
+        if ours is not None and ours.tracking_id == command.tracking_id:
+            return ours
     return (command or _parse_named_id(text, grammar, language, shortest_id)
             or _parse_quoted_reply(text, grammar, language, shortest_id))
 

@@ -122,6 +122,13 @@ def test_the_keyword_grammar_reads_anything(text: str, shortest_id: int) -> None
 @pytest.mark.parametrize(("text", "action", "kept"), [
     pytest.param("CEK 1" + " ." * 150_000 + " x", Action.REPORT, "CEK 1" + " ." * 150_000 + " x",
                  id="a-status-word-a-number-and-a-long-run-of-spaces-and-dots"),
+    # Our public reply's mark after thousands of @handles: X's handles before a reply copied back are ours, and a
+    # pattern for them took 30 s here.
+    pytest.param("@lapor1708 " * 8000 + "(ref ", Action.REPORT, ("@lapor1708 " * 8000 + "(ref").strip(),
+                 id="handles-and-the-mark-of-our-public-reply"),
+    pytest.param("@warga " * 8000 + "Laporan Anda kami terima. Nomor lacak: 10000004. Pantau di "
+                 "https://www.lapor.go.id/pengaduan/10000004 (ref K7QX2MPA)", Action.FOLLOW_UP,
+                 ("@warga " * 7950).strip(), id="handles-before-our-public-reply"),
 ])
 def test_a_long_hostile_text_is_read_in_linear_time(text: str, action: Action, kept: str) -> None:
     parsed = parse_text(text, load_grammar())

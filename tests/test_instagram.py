@@ -833,6 +833,30 @@ def test_a_comment_answering_our_reply_adds_to_the_report_when_its_reporter_writ
     assert len(threaded) == int(expected["follow_up_of"] == "parent")
 
 
+def test_our_reply_pasted_into_a_comment_elsewhere_adds_the_citizens_words_to_its_report(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """A comment that copies our public reply ("Laporan Anda kami terima. Nomor lacak: <id>. Pantau di <link> (ref
+    ...)") with the citizen's words, on another post (no thread of ours there), was filed as a new report, our own
+    text its complaint. It adds the words to the report that reply named, with its flags, as our SMS answers sent
+    back do."""
+    ig = poller(settings, redis, intake)
+    _, parent = acknowledged(fake, settings, redis, ig, "@lapor1708 #anonim lampu jalan mati di Jl. Dago", "comment")
+    assert parent["tracking_id"] == "10000004"  # the ID the pasted reply names
+    pasted = fixture("instagram/graph_mentioned_comment_our_reply_pasted.json")["mentioned_comment"]
+    fake.state.ig_comments[pasted["id"]] = dict(pasted)
+    fake.state.ig_media[pasted["media"]["id"]] = {**MEDIA, "id": pasted["media"]["id"], "caption": "Jalan Dago"}
+    ids = {"media_id": pasted["media"]["id"], "comment_id": pasted["id"]}
+    redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ids))
+    ig.resolve_pending()
+
+    added = reports_by_id(redis)[pasted["id"]]
+    assert (added["follow_up_of"], added["anonymous"], added["text"]) == (
+        "10000004", True, "sampai sekarang lampunya masih mati")
+    [job] = [job for job in queue(REPLY_QUEUE, redis).jobs if job.args[1] == ids]
+    assert tuple(job.args[2:4]) == ("social_follow_up", "10000004")
+
+
 def test_the_thread_goes_on_through_our_reply_to_each_addition_and_the_report_is_not_its_own_addition(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
 ) -> None:

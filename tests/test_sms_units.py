@@ -23,6 +23,7 @@ from normalizer.keywords import Action, parse_text
 from normalizer.pipeline import normalize
 from normalizer.sender import normalize_msisdn
 from workers.reply import RateLimiter
+from workers.social_reply import mention_ref
 from workers.windows import count_in_window
 
 
@@ -682,6 +683,53 @@ def test_our_own_answer_sent_back_points_at_its_report(text: str, action: Action
                                                        body: str, language: str) -> None:
     """A citizen who forwards our acknowledgement to 1708 asks about that report: filed, our own text became a new
     case with a new Tracking ID."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.tracking_id, parsed.text, parsed.language) == (action, tracking_id, body, language)
+
+
+def public(key: str, language: str, tracking_id: str = VALID, **fields: str) -> str:
+    """Our public reply to a mention as the citizen sees it (workers.social_reply.reply_text's fields)."""
+    return render(key, language, tracking_id=tracking_id, link=f"https://www.lapor.go.id/pengaduan/{tracking_id}",
+                  ref=mention_ref("1860000000000000101"), **fields)
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "tracking_id", "body", "language"),
+    [
+        pytest.param(public("social_ack", "id"), Action.STATUS, VALID, "", "id", id="ack"),
+        pytest.param(public("social_ack", "en"), Action.STATUS, VALID, "", "en", id="ack-en"),
+        pytest.param(public("social_ack", "id") + "\n\nmasih rusak, belum ada perbaikan", Action.FOLLOW_UP, VALID,
+                     "masih rusak, belum ada perbaikan", "id", id="ack-and-words-after"),
+        pytest.param("kok belum ada kabar? " + public("social_ack", "id"), Action.FOLLOW_UP, VALID,
+                     "kok belum ada kabar?", "id", id="words-before"),
+        pytest.param(public("social_follow_up", "en") + " still broken", Action.FOLLOW_UP, VALID, "still broken",
+                     "en", id="follow-up-en-and-words"),
+        # opens as a status command does ("Status laporan <id>"): the words after it are still ours
+        pytest.param(public("social_status", "id"), Action.STATUS, VALID, "", "id", id="status"),
+        pytest.param(public("social_status", "id") + " lubangnya makin besar", Action.FOLLOW_UP, VALID,
+                     "lubangnya makin besar", "id", id="status-and-words"),
+        # "not found, filed as a new report" and "that ID is not valid, filed as a new report": the new report
+        pytest.param(public("social_follow_up_unknown", "id", typed_id=OTHER), Action.STATUS, VALID, "", "id",
+                     id="follow-up-unknown"),
+        pytest.param(public("social_bad_tracking_id_photo", "en", typed_id=BAD), Action.STATUS, VALID, "", "en",
+                     id="bad-id-photo-filed-as-new"),
+        # as X holds our reply (the @handle it answered first) and shows its link (cut short)
+        pytest.param(f"@siti_rahma {public('social_ack', 'id')}".replace(f"/{VALID} ", f"/{VALID[:4]}… "),
+                     Action.STATUS, VALID, "", "id", id="as-x-shows-it"),
+        pytest.param(f"sudah 2 minggu @siti_rahma {public('social_ack', 'id')}", Action.FOLLOW_UP, VALID,
+                     "sudah 2 minggu", "id", id="the-handle-x-put-before-it-is-ours"),
+        pytest.param(public("social_ack", "id", tracking_id=BAD), Action.BAD_TRACKING_ID, BAD, BAD, "id",
+                     id="retyped-with-a-digit-wrong"),
+        # without its reference it is not our reply as sent: the words are the citizen's
+        pytest.param(f"Status laporan {VALID} dapat dilihat di kantor desa, jalan masih rusak", Action.STATUS, VALID,
+                     "dapat dilihat di kantor desa, jalan masih rusak", "id", id="a-status-command-of-its-own"),
+    ],
+)
+def test_our_own_public_reply_sent_back_points_at_its_report(text: str, action: Action, tracking_id: str | None,
+                                                             body: str, language: str) -> None:
+    """A citizen who copies our public reply to a mention into a new one ("Laporan Anda kami terima. Nomor lacak:
+    <id>. Pantau di <link> (ref ...)", and "masih rusak") points at that report, as with our SMS answers sent back:
+    filed, our own text became a new case."""
     parsed = parse_text(text)
     assert (parsed.action, parsed.tracking_id, parsed.text, parsed.language) == (action, tracking_id, body, language)
 

@@ -1275,6 +1275,31 @@ def test_a_real_page_of_quotes_of_our_reply_adds_its_reporters_quote_to_the_repo
     assert jobs["1860000000000001302"] == ("social_ack", budi["tracking_id"])
 
 
+def test_a_real_page_of_our_reply_pasted_back_points_at_its_report(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """Our public reply copied into a new mention ("Laporan Anda kami terima. Nomor lacak: <id>. Pantau di <link>
+    (ref ...)", the link a new t.co one) was filed as a new report, our own text its complaint. As our SMS answers
+    sent back are, it points at its report: with the citizen's words, an addition to it (with its flags); alone, a
+    status query, answered with the status and filing nothing."""
+    poller = make_poller(settings, redis, intake)
+    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page.json"))
+    poller.poll_once()
+    parent = reports_by_tweet(redis)["1860000000000000101"]
+    assert (parent["tracking_id"], parent["anonymous"]) == ("10000004", True)  # the ID our reply in the page gave
+    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page_our_reply_pasted.json"))
+    poller.poll_once()
+
+    reports = reports_by_tweet(redis)
+    assert "1860000000000001401" not in reports
+    added = reports["1860000000000001402"]
+    assert (added["follow_up_of"], added["anonymous"], added["text"]) == (
+        "10000004", True, "sudah seminggu lebih, masih rusak")
+    jobs = {job[1]["tweet_id"]: job[2:] for job in reply_jobs(redis)}
+    assert jobs["1860000000000001402"] == ("social_follow_up", "10000004", "id")
+    assert jobs["1860000000000001401"] == ("social_status", "10000004", "id")
+
+
 def test_the_thread_goes_on_through_our_reply_to_each_addition(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:
