@@ -640,12 +640,22 @@ class SenderRow:
     parent_subject: str = "Drainase tersumbat"
     parent_reply_to: str | None = None
     by_sms: bool = False
+    # The answer's own Reply-To, and where our reply to it goes (None: its From).
+    reply_to: str | None = None
+    answered_at: str | None = None
 
 
 SENDER_ROWS = [
     SenderRow("the-reports-sender", "warga@example.net", adds=True),
     SenderRow("the-reports-sender-in-capitals", "WARGA@Example.NET", adds=True),
     SenderRow("the-address-our-reply-went-to", "rumah@example.net", adds=True, parent_reply_to="rumah@example.net"),
+    SenderRow("the-reports-sender-with-the-reports-reply-to", "warga@example.net", adds=True,
+              parent_reply_to="rumah@example.net", reply_to="rumah@example.net", answered_at="rumah@example.net"),
+    # A From is easily forged: answered at a Reply-To of the writer's choosing, the confirmation that it was taken as
+    # an addition would tell them whose address sent an anonymous report. It goes to the report's own address.
+    SenderRow("the-reports-sender-forged-with-another-reply-to", "warga@example.net", adds=True,
+              parent_subject="ANONIM: pungli dana desa", reply_to="lurah@example.org",
+              answered_at="warga@example.net"),
     SenderRow("another-address-by-the-tag", "lurah@example.org", adds=False),
     SenderRow("another-address-answering-our-reply", "lurah@example.org", adds=False, by_references=True),
     # A whistleblower's anonymous report: whoever learnt its ID (a forwarded acknowledgement, a guess) wrote into it,
@@ -688,9 +698,10 @@ def test_a_mail_adds_to_a_report_only_from_the_reports_sender(make_server, redis
         [ack] = outbox(server.settings)
         headers = {"In-Reply-To": str(ack["Message-ID"]), "References": str(ack["Message-ID"])}
         subject = "Tanggapan"
+    answer_headers = {**(headers if row.by_references else {}), **({"Reply-To": row.reply_to} if row.reply_to else {})}
     answer = server.deliver(citizen_mail(subject=subject, body="Laporan ini tidak benar, mohon dicabut.",
-                                         sender=row.sender, message_id=message_id,
-                                         headers=headers if row.by_references else None), mail_from=row.sender)
+                                         sender=row.sender, message_id=message_id, headers=answer_headers),
+                            mail_from=row.sender)
     assert answer.tracking_id is not None and answer.tracking_id != parent
     envelope = stored_envelope(redis, answer.tracking_id)
     assert envelope is not None
@@ -700,7 +711,7 @@ def test_a_mail_adds_to_a_report_only_from_the_reports_sender(make_server, redis
     assert envelope["anonymous"] is anonymous  # the report's anonymity, whichever it becomes
     run_replies(server.settings, redis)
     [reply] = [r for r in outbox(server.settings) if str(r["In-Reply-To"]).strip() == message_id]
-    assert str(reply["To"]) == row.sender.lower()
+    assert str(reply["To"]) == (row.answered_at or row.sender.lower())
     refused = [(e["reason"], e["follow_up_of"]) for e in log_events(log_stream)
                if e["event"] == "message.follow_up_other_sender"]
     if row.adds:

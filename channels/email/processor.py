@@ -34,7 +34,7 @@ from channels.email.parse import ParsedMail, TooComplex, parse_mail
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
-from gateway.followups import others_report_flags, resolve_follow_up_now, with_parent_flags
+from gateway.followups import others_report_flags, report_addresses, resolve_follow_up_now, with_parent_flags
 from gateway.health import HealthSignals
 from gateway.intake import Intake, Receipt
 from gateway.logs import bind_message_context, clear_message_context, get_logger
@@ -213,10 +213,17 @@ class MailProcessor:
             # filed open, it would put their address beside it. Privacy first, as a mistyped ID with a photo by SMS.
             draft = draft.model_copy(update={"anonymous": True})
             log.info("message.made_anonymous", reason="mistyped_report_tag")
+        to = None
+        if draft.follow_up_of:
+            # An addition is answered at its From (the report's, or the address our replies to it went to), or at its
+            # Reply-To only when that is one of the report's own: a forged From with the forger's Reply-To would learn
+            # whose address sent the report (gateway/followups.py report_addresses).
+            known = await durably(report_addresses, self.redis, draft.follow_up_of)
+            to = mail.reply_to if mail.reply_to in known else mail.sender_address
         receipt = await self.intake.submit(draft)
         bind_message_context(tracking_id=receipt.tracking_id)
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
-        await self._enqueue_reply(mail, draft, receipt, normalized.language, unknown_parent, others_parent)
+        await self._enqueue_reply(mail, draft, receipt, normalized.language, unknown_parent, others_parent, to)
         if unknown_parent:
             log.info("message.follow_up_unknown", reason="no_such_report", follow_up_of=unknown_parent)
         if others_parent:
@@ -227,8 +234,8 @@ class MailProcessor:
         return MailOutcome(status, receipt.tracking_id)
 
     async def _enqueue_reply(self, mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
-                             unknown_parent: str | None, others_parent: str | None) -> None:
-        payload = reply_payload(mail, draft, receipt, language, unknown_parent, others_parent)
+                             unknown_parent: str | None, others_parent: str | None, to: str | None) -> None:
+        payload = reply_payload(mail, draft, receipt, language, unknown_parent, others_parent, to)
 
         def enqueue() -> None:
             enqueue_calls(self.redis, self.settings, REPLY_QUEUE, REPLY_FUNC, [(payload,)])
@@ -240,11 +247,13 @@ class MailProcessor:
 
 
 def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
-                  unknown_parent: str | None = None, others_parent: str | None = None) -> dict[str, Any]:
+                  unknown_parent: str | None = None, others_parent: str | None = None,
+                  to: str | None = None) -> dict[str, Any]:
     """What the reply worker needs, and nothing else of the report. A mail that named a report never issued
     (`unknown_parent`), or someone else's (`others_parent`), is answered with the new report's Tracking ID and the
     ID it named: the citizen learns the Tracking ID their mail got, in the subject too, so their next answer threads
-    to it. Nothing of the report named is told but that it was not theirs to add to."""
+    to it. Nothing of the report named is told but that it was not theirs to add to. Answered at `to`, or else at
+    the mail's Reply-To or From."""
     named = unknown_parent or others_parent
     if draft.follow_up_of:
         kind = "follow_up"
@@ -260,7 +269,7 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
         "tracking_id": draft.follow_up_of or receipt.tracking_id,
         "report_id": receipt.tracking_id,
         "kind": kind,
-        "to": mail.reply_to or mail.sender_address,
+        "to": to or mail.reply_to or mail.sender_address,
         "subject": mail.subject,
         "in_reply_to": mail.message_id,
         "references": references[-20:],
