@@ -162,6 +162,32 @@ async def via_email(settings: Settings, redis: Redis, **_: Any) -> Identity:
                     files=(("application/pdf", b"%PDF-1.4 kuitansi"), PHOTOS["email"]))
 
 
+HTML_ADDRESS = "budisantoso@contoh-desa.net"
+HTML_REPLY_TO = "rumahbudi@contoh-desa.net"
+
+
+async def via_email_html(settings: Settings, redis: Redis, **_: Any) -> Identity:
+    """An HTML-only mail from Outlook's "Last, First" (the name signed "Budi Santoso"), its replies asked at another
+    address of the sender's (Reply-To, then in the text), its own address in a mailto: link and in a link's query
+    (%40), as a form's prefilled link carries it."""
+    html = ("<html><body><p>ANONIM</p><p>Kepala dinas meminta setoran dari setiap kontraktor.</p>"
+            f'<p>Formulir saya: <a href="https://forms.example/isi?email={HTML_ADDRESS.replace("@", "%40")}">'
+            "formulir</a></p>"
+            f'<p>Hubungi <a href="mailto:{HTML_ADDRESS}">saya</a> atau balas ke {HTML_REPLY_TO}.</p>'
+            "<p>Salam,<br>Budi Santoso</p></body></html>")
+    raw = (f'From: "Santoso, Budi" <{HTML_ADDRESS}>\r\nTo: pengaduan@lapor.go.id\r\n'
+           f"Subject: Setoran kontraktor\r\nMessage-ID: <anon-html-1@contoh-desa.net>\r\n"
+           f"Reply-To: {HTML_REPLY_TO}\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+           f"{html}\r\n").encode()
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        result = server.deliver(raw, mail_from=HTML_ADDRESS)
+    finally:
+        server.stop()
+    assert result.data_code == 250 and result.tracking_id
+    return Identity((HTML_ADDRESS, "budisantoso", HTML_REPLY_TO, "rumahbudi", "Budi Santoso", "Santoso, Budi"))
+
+
 async def via_x(settings: Settings, redis: Redis, fake: FakeProviderServer, **_: Any) -> Identity:
     # A photo: its media key (and the CDN address that names it) opens the tweet and its author, as the tweet id does.
     tweet = fake.state.add_tweet("@lapor1708 #anonim jalan berlubang di depan balai desa, cc @budi_rahasia",
@@ -193,8 +219,8 @@ async def via_instagram(settings: Settings, redis: Redis, fake: FakeProviderServ
     return Identity(("@rina.rahasia", "rina.rahasia", "rina rahasia", ids["media_id"]), files=(PHOTOS["instagram"],))
 
 
-@pytest.mark.parametrize("send", [via_twilio, via_aggregator, via_email, via_x, via_instagram],
-                         ids=["sms-twilio", "sms-aggregator", "email", "x", "instagram"])
+@pytest.mark.parametrize("send", [via_twilio, via_aggregator, via_email, via_email_html, via_x, via_instagram],
+                         ids=["sms-twilio", "sms-aggregator", "email", "email-html", "x", "instagram"])
 async def test_an_anonymous_report_reaches_the_case_store_without_its_sender(
         send: Any, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, redis: Redis,
         fake: FakeProviderServer, tmp_path: Path) -> None:
@@ -304,6 +330,19 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("mail: a closing with the From name, the address and its local part", MAIL_SENDER,
                     "Petugas meminta uang.\n\nSalam,\nBUDI  santoso\nWarga.Rahasia@Contoh-Desa.NET (warga.rahasia)",
                     "Petugas meminta uang.\n\nSalam,\n[anonim]\n[anonim] ([anonim])"),
+    OwnIdentityCase("mail: the Reply-To and the envelope sender, the sender's other addresses", MAIL_SENDER,
+                    "Balas ke Rumah.Budi@contoh.id atau budi99@kantor.example, bukan ke humas@dinas.example",
+                    "Balas ke [anonim] atau [anonim], bukan ke humas@dinas.example",
+                    {"reply_to": "rumah.budi@contoh.id", "envelope_sender": "budi99@kantor.example"}),
+    OwnIdentityCase("mail: the address in a link's query, its @ written %40", MAIL_SENDER,
+                    "formulir (https://forms.example/isi?email=warga.rahasia%40contoh-desa.net&to=%3C"
+                    "Warga.Rahasia%40Contoh-Desa.NET%3E)",
+                    "formulir (https://forms.example/isi?email=[anonim]&to=%3C[anonim]%3E)"),
+    OwnIdentityCase("mail: a From of Last, First signed First Last, and written as it was", {
+                        **MAIL_SENDER, "display_name": "Santoso, Budi"},
+                    "Salam,\nBudi Santoso\n(Santoso, Budi)", "Salam,\n[anonim]\n([anonim])"),
+    OwnIdentityCase("mail: two names in a list are not the sender's", MAIL_SENDER,
+                    "Pelaku: Pak Budi, Santoso dan Rina", "Pelaku: Pak Budi, Santoso dan Rina"),
     OwnIdentityCase("mail: one word of the name is someone else's (Pak Budi, the official)", MAIL_SENDER,
                     "Pak Budi dan Bu Santoso di loket 3 meminta uang",
                     "Pak Budi dan Bu Santoso di loket 3 meminta uang"),

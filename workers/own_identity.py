@@ -5,6 +5,9 @@ the From header carries) and its address, an SMS ends "balas ke 0812 3456 7001",
 links to x.com/budi_rahasia. The envelope's sender is replaced by a reply handle (workers/report_payload.py); left in
 the text, these would name the sender to the case store all the same. So the case store gets the text and the subject
 with each form of the sender's own number, address, handle, user id and full display name replaced by `[anonim]`.
+A mail's sender gave more of their own: the Reply-To our replies go to and the envelope sender are their addresses
+too; an address also travels in a link's query as `budi%40desa.id` (html_text shows a link's address); and a From
+of "Santoso, Budi" is signed "Budi Santoso".
 
 Only what the gateway knows to be the sender's own is replaced: another number (an official's, a bank account), a
 name the sender did not send under, and a one-word display name (`Budi` would take "Pak Budi", often the official
@@ -71,18 +74,26 @@ def _handle_patterns(handle: str) -> list[str]:
 
 
 def _address_patterns(address: str) -> list[str]:
-    patterns = [rf"(?<![\w.+-]){re.escape(address)}(?![\w-])"]
-    local = address.split("@", 1)[0]
+    """The address, also with its `@` written `%40` as a link's query carries it (`?email=budi%40desa.id`, after
+    another %-escape too), and its local part when that is distinct (see _DISTINCT_LOCAL_PART)."""
+    local, _, domain = address.partition("@")
+    patterns = [rf"(?:(?<![\w.+-])|(?<=%[0-9a-f]{{2}})){re.escape(local)}(?:@|%40){re.escape(domain)}(?![\w-])"]
     if len(local) >= _MIN_LOCAL_PART and _DISTINCT_LOCAL_PART.search(local):
         patterns.append(rf"(?<![\w.+-]){re.escape(local)}(?![\w-]|\.\w)")
     return patterns
 
 
 def _display_name_pattern(name: str | None) -> str | None:
+    """The full name, its words in its order; for a name written "Last, First" (Outlook's directories) also in the
+    order its owner signs it, "First Last"."""
     words = (name or "").split()
     if len(words) < _MIN_DISPLAY_NAME_WORDS:
         return None
-    return r"(?<!\w)" + r"\s+".join(re.escape(word) for word in words) + r"(?!\w)"
+    orders = [words]
+    last, comma, first = (name or "").partition(",")
+    if comma and first.split() and last.split():
+        orders.append([*first.split(), *last.split()])
+    return "|".join(r"(?<!\w)" + r"\s+".join(re.escape(word) for word in order) + r"(?!\w)" for order in orders)
 
 
 def own_identity_patterns(envelope: Mapping[str, Any]) -> re.Pattern[str] | None:
@@ -94,6 +105,11 @@ def own_identity_patterns(envelope: Mapping[str, Any]) -> re.Pattern[str] | None
         patterns.append(_number_pattern(identity))
     elif kind == SenderKind.EMAIL.value:
         patterns += _address_patterns(identity)
+        # The sender's other addresses the mail gave: where our replies go (Reply-To), and its envelope sender.
+        meta = envelope.get("channel_meta") or {}
+        for other in {str(meta.get(key) or "").lower() for key in ("reply_to", "envelope_sender")} - {"", identity}:
+            if "@" in other:
+                patterns += _address_patterns(other)
     elif kind == SenderKind.IG_USER.value and identity:
         patterns += _handle_patterns(identity)
     elif kind == SenderKind.X_USER.value and len(identity) >= _MIN_USER_ID_DIGITS and identity.isdigit():
