@@ -40,7 +40,7 @@ from tests.aggregator_support import AggregatorApi, aggregator_api, drain, post_
 from tests.conftest import CaseStoreServer, GatewayServer, LoopbackServer, free_port
 from tests.email_support import SmtpServerThread, run_replies
 from tests.image_support import OWNER, SERIAL, fixture, frames_of, identifying_metadata
-from tests.social_helpers import FakeProviderServer
+from tests.social_helpers import FakeProviderServer, run_reply_jobs
 from tests.test_email_reply import RelayHandler, relay  # noqa: F401  (a fixture)
 from tests.test_forwarding import cli
 from tests.test_log_redaction import echoing_case_store, send_twilio_sms
@@ -457,3 +457,18 @@ async def test_a_case_store_refusal_quoting_the_report_shows_operators_neither_i
     assert msisdn_identity("+6281277773333").found_in(shown) == [], shown
     assert "Cibeunying" not in shown and "puskesmas" not in shown, shown
     assert "invalid_report: cannot file" in shown  # the reason stays readable
+
+
+async def test_a_dead_lettered_public_reply_shows_operators_no_post_of_the_reporter(
+        test_env: TestEnvironment, redis: Redis, fake: FakeProviderServer, settings: Settings) -> None:
+    """An anonymous mention's reply X refused: the post it answers (its id opens the post and its author) is in the
+    registry for a requeue, not in what an operator reads."""
+    fake.fail("/x/2/tweets", 401, body={"title": "Unauthorized", "type": "about:blank", "status": 401,
+                                         "detail": "Unauthorized"})
+    identity = await via_x(settings, redis, fake)
+    run_reply_jobs(settings)
+    [letter] = DeadLetters(redis).list()
+    assert letter.reason == "x_auth"
+    shown = operator_views(test_env, letter.tracking_id)
+    assert identity.found_in(shown) == [], shown
+    assert letter.args[1]["tweet_id"] in identity.needles  # the registry still holds what a requeue needs

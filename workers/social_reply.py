@@ -50,6 +50,7 @@ from gateway.tracking import MAX_LENGTH
 from normalizer.envelope import Channel
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
+from workers.report_payload import opaque_message_id
 from workers.send_lease import SendInProgress, send_lease, wait_for_holder
 from workers.windows import count_in_window
 
@@ -214,9 +215,12 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...])
 def _dead_letter(context: WorkerContext, args: tuple[Any, ...], reason: str, detail: str) -> str:
     channel, target, _, tracking_id, *_ = args
     HealthSignals(context.redis).reply_failed(health_channel(channel), reason)
+    # The letter's key is shown to operators as it is: the post it answers (whose id opens the post and its author,
+    # beside an anonymous report's Tracking ID) goes in it by a keyed digest; the arguments keep it for a requeue.
+    item = f"{channel}:{opaque_message_id(context.settings.privacy.reply_handle_secret, channel, _target_id(target))}"
     DeadLetters(context.redis).add_new(
         queue=REPLY_QUEUE, func=SOCIAL_REPLY_FUNC, args=list(args), tracking_id=tracking_id or "",
-        item=f"{channel}:{_target_id(target)}", reason=reason, detail=detail[:200],
+        item=item, reason=reason, detail=detail[:200],
         attempts=attempt_number(get_current_job()), channel=reply_source(channel),
     )
     return "dead_lettered"
