@@ -324,6 +324,10 @@ OWN_IDENTITY_CASES = [
                     "Pungli di kelurahan. Balas ke 0812-3456-7001 / +62 812 3456 7001 / 6281234567001 / "
                     "(0812) 3456.7001 / 81234567001",
                     "Pungli di kelurahan. Balas ke [anonim] / [anonim] / [anonim] / [anonim] / [anonim]"),
+    OwnIdentityCase("sms: the number in an Asian phone keyboard's fullwidth forms, in Arabic-Indic digits",
+                    SMS_SENDER, "Balas ke ０８１２－３４５６－７００１ / ＋６２ ８１２ ３４５６ ７００１ / "
+                    "（０８１２）３４５６．７００１ / ٠٨١٢٣٤٥٦٧٠٠١, bukan ０８１２－３４５６－７００２",
+                    "Balas ke [anonim] / [anonim] / [anonim] / [anonim], bukan ０８１２－３４５６－７００２"),
     OwnIdentityCase("sms: another number, an account and a Tracking ID stay", SMS_SENDER,
                     "Oknum minta transfer ke 0812-9999-0000, rek 1234567001, lihat laporan 10000004",
                     "Oknum minta transfer ke 0812-9999-0000, rek 1234567001, lihat laporan 10000004"),

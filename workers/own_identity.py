@@ -29,11 +29,15 @@ from typing import Any
 
 import phonenumbers
 
+from gateway.tracking import ascii_digits
 from normalizer.envelope import Channel, SenderKind
 
 OWN_IDENTITY = "[anonim]"
-# What may stand between the digits of a number as people write it: 0812-3456-7001, (0812) 3456 7001, +62 812.3456.
-_NUMBER_GAP = r"[\s().\-/\u2010-\u2015]{0,3}"
+# What may stand between the digits of a number as people write it: 0812-3456-7001, (0812) 3456 7001, +62 812.3456,
+# and the fullwidth forms of an Asian phone keyboard (０８１２－３４５６, （０８１２）). Its digits are read in any
+# script (without_own_identity matches the text with gateway.tracking.ascii_digits applied).
+_NUMBER_GAP = r"[\s().\-/\u2010-\u2015\uff08\uff09\uff0d\uff0e\uff0f]{0,3}"
+_PLUS = "[+\uff0b]"
 # A handle's characters (X: letters, digits, _; Instagram also "."): a handle ends where none follows.
 _HANDLE_CHAR = r"[A-Za-z0-9_]"
 # An address's local part is a word of its own only when it has no dot, digit, underscore or hyphen ("budi"): then it
@@ -62,8 +66,8 @@ def _number_pattern(e164: str) -> str | None:
     if len(national) < _MIN_USER_ID_DIGITS:
         return None
     country = str(number.country_code)
-    prefix = rf"\(?(?:(?:\+\s?|00\s?)?{_spaced_digits(country)}|0){_NUMBER_GAP}"
-    return rf"(?<![\d+])(?:{prefix})?{_spaced_digits(national)}(?!\d)"
+    prefix = rf"[(\uff08]?(?:(?:{_PLUS}\s?|00\s?)?{_spaced_digits(country)}|0){_NUMBER_GAP}"
+    return rf"(?<![\d+\uff0b])(?:{prefix})?{_spaced_digits(national)}(?!\d)"
 
 
 def _handle_patterns(handle: str) -> list[str]:
@@ -150,4 +154,18 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
     pattern = own_identity_patterns(envelope)
     if pattern is None:
         return kept
-    return {field: pattern.sub(OWN_IDENTITY, value) for field, value in kept.items()}
+    return {field: _replaced(pattern, value) for field, value in kept.items()}
+
+
+def _replaced(pattern: re.Pattern[str], value: str) -> str:
+    """`value` with `pattern`'s matches replaced by OWN_IDENTITY, its digits read in any script: a number typed
+    `０８１２ ３４５６ ７００１` (fullwidth) or `٠٨١٢...` (Arabic-Indic) is the sender's number as `0812...` is.
+    ascii_digits keeps every character's place, so a match in the digits read is a match in the text as typed."""
+    read = ascii_digits(value)
+    if read == value:
+        return pattern.sub(OWN_IDENTITY, value)
+    parts, position = [], 0
+    for match in pattern.finditer(read):
+        parts += (value[position:match.start()], OWN_IDENTITY)
+        position = match.end()
+    return "".join(parts) + value[position:]
