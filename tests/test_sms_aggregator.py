@@ -1270,6 +1270,29 @@ async def test_a_follow_up_to_an_anonymous_report_stays_anonymous(
     assert api.texts_to("+6281233334444")[-1] == render("follow_up", "id", follow_up_of=parent)
 
 
+async def test_someone_elses_status_query_and_addition_to_an_anonymous_report_tell_them_only_its_status(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    """A Tracking ID is short, sequential and public: whoever sends `CEK <id>` or `<id> <text>` from another number
+    is answered at their own number, with the status or the confirmation and nothing of the report or its sender;
+    the reporter gets nothing of it, and the addition reaches the case store anonymous, without the other number."""
+    first = await post_callback(gateway.client, sms("081233334444", "WBS #anonim camat terima suap", "other-1"))
+    parent = first.json()["messages"][0]["tracking_id"]
+    drain(settings)
+    casestore.store.set_status(parent, "in_progress")
+    await post_callback(gateway.client, sms("085699990000", f"CEK {parent}", "other-2"))
+    await post_callback(gateway.client, sms("085699990000", f"{parent} saya juga lihat", "other-3"))
+    drain(settings)
+    assert api.texts_to("+6285699990000") == [render("status", "id", tracking_id=parent,
+                                                     status=status_name("in_progress", "id")),
+                                              render("follow_up", "id", follow_up_of=parent)]
+    assert api.texts_to("+6281233334444") == [render("ack", "id", tracking_id=parent)]
+    [follow_up] = casestore.get(parent)["follow_ups"]
+    assert (follow_up["anonymous"], follow_up["sender"]["kind"]) == (True, "reply_handle")
+    stored = orjson.dumps(casestore.reports()).decode()
+    assert "81233334444" not in stored and "85699990000" not in stored
+
+
 async def test_a_follow_up_to_a_tracking_id_never_issued_is_filed_as_a_new_report(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
 ) -> None:
