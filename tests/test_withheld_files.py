@@ -64,7 +64,7 @@ from tests.test_forwarding import cli
 from tests.test_media_fetch import FETCHING, SIGNED_CDN, TWILIO_MEDIA, X_PHOTO, photo, providers, redirect
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers.file_kinds import file_kind, is_plain_text, text_format
-from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED
+from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED, OWN_IDENTITY_REMOVED
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnvironment
@@ -197,6 +197,34 @@ def test_a_file_that_cannot_go_without_its_metadata_is_withheld_from_the_case_st
         leaks = [value for value in stored_strings(tmp_path / "casestore.db") for needle in NEEDLES
                  if needle in value]
         assert leaks == []
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    pytest.param("Kronologi: loket 3 meminta Rp 50.000.\r\nBalas ke Warga@Example.NET atau warga%40example.net\r\n",
+                 "Kronologi: loket 3 meminta Rp 50.000.\r\nBalas ke [anonim] atau [anonim]\r\n",
+                 id="the sender's address, windows line ends"),
+    pytest.param("\ufeffSetoran Rp 50.000 tiap bulan.\n--\nPak RT 03 Sukajadi\nHP/WA 0857-1234-9876\n",
+                 "\ufeffSetoran Rp 50.000 tiap bulan.\n--\n[anonim]", id="a signature below --, a byte order mark"),
+])
+def test_a_plain_text_naming_its_sender_goes_as_a_copy_without_them(
+        content: str, expected: str, settings: Settings, redis: Redis, casestore: CaseStoreServer,
+        test_env: TestEnvironment, tmp_path: Path) -> None:
+    """The sender writes a text file as they write the mail: its closing, its address. The case store gets it as the
+    report's own text, with the sender's identity replaced by [anonim] (workers/own_identity.py); the gateway keeps
+    the file as sent, and the operator's listing says what the case store got."""
+    sent = content.encode()
+    tracking_id = mail_in(settings, redis, mail_with(FileKind(sent, "text/plain", "kronologi.txt", "removed")))
+    drain(settings, (FORWARD_QUEUE,))
+    [attachment] = casestore.get(tracking_id)["attachments"]  # type: ignore[index]
+    copy = expected.encode()
+    assert (attachment["sha256"], attachment["size"]) == (hashlib.sha256(copy).hexdigest(), len(copy))
+    assert OWN_IDENTITY_REMOVED in attachment["flags"] and attachment["name"] is None
+    assert case_store_files(tmp_path) == [copy]
+    assert (settings.data_dir / attachment_location(hashlib.sha256(sent).hexdigest())).read_bytes() == sent
+    leaks = [value for value in stored_strings(tmp_path / "casestore.db") if "warga@example.net" in value.lower()]
+    assert leaks == []
+    listing = cli(test_env, "attachments", "list", tracking_id)
+    assert [row[4:6] for row in table_rows(listing.stdout)] == [["file", "copy without its sender"]], listing.stdout
 
 
 @pytest.mark.parametrize(("head", "content_type", "kind"), [

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,14 +27,23 @@ from gateway.queues import REPORT_STATE_KEY, envelope_key, readable_envelope
 from gateway.settings import Settings
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH, is_valid_tracking_id, normalize_tracking_id, was_issued
 from workers.file_kinds import media_type
-from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED, Examined, as_given, examine
+from workers.image_metadata import (
+    METADATA_NOT_REMOVED,
+    METADATA_REMOVED,
+    OWN_IDENTITY_REMOVED,
+    Examined,
+    as_given,
+    examine,
+)
 from workers.media import as_fetched, fetched_key, fetched_record  # the forward worker's record of a fetched file
+from workers.own_identity import own_identity_remover
 from workers.report_payload import LOCATION_WITHHELD, NOT_UPLOADED, anonymous_attachment
 
 log = get_logger()
 
 # What the case store gets of an attachment.
 AS_SENT, COPY, WITHHELD, NO_FILE, PROVIDER_URL = "as sent", "copy without metadata", "withheld", "no file", "its URL"
+TEXT_COPY = "copy without its sender"  # a plain text naming its sender (workers/image_metadata.OWN_IDENTITY_REMOVED)
 # An exported file's extension, by the type the gateway keeps it under; any other type (HTML and SVG among them: they
 # run scripts when opened) and any file flagged executable get `bin`.
 EXTENSIONS = {
@@ -139,7 +148,8 @@ def report_files(settings: Settings, redis: Redis, text: str) -> ReportFiles:
     anonymous = bool(envelope.get("anonymous"))
     state = redis.hgetall(REPORT_STATE_KEY.format(tracking_id=tracking_id))
     forwarded = state.get(b"forwarded_at") if state.get(b"state") == b"forwarded" else None
-    views = tuple(_view(settings.data_dir, redis, index, attachment, anonymous)
+    own_identity = own_identity_remover(envelope) if anonymous else None
+    views = tuple(_view(settings.data_dir, redis, index, attachment, own_identity)
                   for index, attachment in enumerate(attachments))
     return ReportFiles(tracking_id, str(envelope.get("channel") or ""), anonymous,
                        float(forwarded) if forwarded else None, views)
@@ -183,14 +193,17 @@ def _checked_tracking_id(settings: Settings, redis: Redis, text: str) -> str:
     return tracking_id
 
 
-def _view(data_dir: Path, redis: Redis, index: int, listed: Mapping[str, Any], anonymous: bool) -> AttachmentView:
-    """One attachment, through the forward worker's steps: a provider's file it fetched, then (anonymous) the
-    metadata step and the payload's attachment."""
+def _view(data_dir: Path, redis: Redis, index: int, listed: Mapping[str, Any],
+          own_identity: Callable[[str], str] | None) -> AttachmentView:
+    """One attachment, through the forward worker's steps: a provider's file it fetched, then (for an anonymous
+    report, whose sender's identity `own_identity` removes from a text) the metadata step and the payload's
+    attachment."""
+    anonymous = own_identity is not None
     kept = _as_fetched(data_dir, redis, listed)
     examined: Examined | None = None
     given: Mapping[str, Any] = kept
     if anonymous and kept_by_gateway(kept):
-        examined = examine(data_dir, kept, keep_copy=False)
+        examined = examine(data_dir, kept, keep_copy=False, own_identity=own_identity)
         given = as_given(kept, examined)
     if anonymous:
         given = anonymous_attachment(dict(given))
@@ -240,6 +253,8 @@ def _case_store(given: Mapping[str, Any], examined: Examined | None) -> dict[str
         return {"case_store": WITHHELD, "reason": examined.outcome if examined else None}
     if METADATA_REMOVED in flags:
         return {"case_store": COPY, "reason": None}
+    if OWN_IDENTITY_REMOVED in flags:
+        return {"case_store": TEXT_COPY, "reason": None}
     if LOCATION_WITHHELD in flags:
         return {"case_store": NO_FILE, "reason": LOCATION_WITHHELD}
     if is_provider_url(location):

@@ -1,6 +1,7 @@
 """An anonymous report's files reach the case store without what identifies their sender, or not at all.
 
-Photos lose their metadata, their pixels untouched; a file that carries no metadata (plain text) goes as it is;
+Photos lose their metadata, their pixels untouched; a file that carries no metadata (plain text) goes as it is, or
+as a copy without what its sender wrote of their own identity in it (workers/own_identity.py, as the report's text);
 every other file the gateway keeps is withheld.
 
 A phone photo carries more than the picture: Exif (GPS coordinates, often the reporter's home or office; the camera
@@ -39,7 +40,8 @@ company), a phone video's place, a forwarded mail's headers name the sender as s
 here removes them. So it is withheld the same way, for the reason its kind gives (`unsupported_pdf`, `_office`,
 `_archive`, `_video`, `_audio`, `_mail`, `_type`: workers/file_kinds.py), but plain text: a file declared
 `text/plain` whose bytes are UTF-8 text without control characters (and no HTML, vCard, calendar or PostScript,
-which other programs show in part) shows the citizen all it holds, and goes as it is
+which other programs show in part) shows the citizen all it holds, and goes as it is, their own number, address,
+handle or name replaced by `[anonim]` in a copy (flag `own_identity_removed`), as in the report's text
 (`not_plain_text` when its bytes are something else). An operator hands a withheld file over after a review
 (`lapor-gateway attachments`, workers/handover.py).
 """
@@ -49,7 +51,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,12 +61,17 @@ from gateway.attachments import attachment_location, kept_by_gateway, store_atta
 from gateway.logs import get_logger
 from workers.colour_profiles import STANDARD_CHROMATICITIES, inflated_profile, replacement_profile
 from workers.file_kinds import PLAIN_TEXT, SNIFF_BYTES, file_kind, is_plain_text, media_type, text_format
+from workers.own_identity import own_identity_remover
 
 log = get_logger()
 
 # The flag of an anonymous report's file whose copy for the case store has its metadata removed (its sha256, size and
 # location are the copy's; the gateway's envelope keeps the file as sent).
 METADATA_REMOVED = "metadata_removed"
+# The flag of an anonymous report's plain-text file whose copy for the case store has the sender's own number, address,
+# handle or name replaced by `[anonim]`, as the report's text has (workers/own_identity.py); its sha256, size and
+# location are the copy's.
+OWN_IDENTITY_REMOVED = "own_identity_removed"
 # The flag of an anonymous report's file the gateway could not give without its metadata (an image it could not
 # clean, a document, a video...): withheld from the case store (no location, sha256 or size).
 METADATA_NOT_REMOVED = "metadata_not_removed"
@@ -394,9 +401,11 @@ def without_identifying_metadata(data_dir: Path, envelopes: Mapping[str, dict[st
         if envelope is envelopes[tracking_id]:  # copied once, before its first change
             envelope = result[tracking_id] = {**envelope, "attachments": list(envelope["attachments"])}
         attachment = envelope["attachments"][index]
-        key = (str(attachment["location"]), media_type(attachment.get("content_type")))
+        # A plain text's copy depends on whose report it is (its sender's identity goes): read once per report.
+        content_type = media_type(attachment.get("content_type"))
+        key = (str(attachment["location"]), content_type, tracking_id if content_type == PLAIN_TEXT else "")
         if key not in examined:
-            examined[key] = examine(data_dir, attachment)
+            examined[key] = examine(data_dir, attachment, own_identity=own_identity_remover(envelope))
             metrics.ATTACHMENT_METADATA.labels(examined[key].outcome).inc()
         outcome = examined[key]
         envelope["attachments"][index] = as_given(attachment, outcome)
@@ -413,28 +422,38 @@ def as_given(attachment: Mapping[str, Any], examined: Examined) -> dict[str, Any
         # Nor its sha256 and size: they would tell a copy of the file found on the reporter's phone or computer.
         return {**attachment, "location": "", "sha256": None, "size": None, "flags": [*flags, METADATA_NOT_REMOVED]}
     if examined.outcome == REMOVED:
+        removed = OWN_IDENTITY_REMOVED if examined.kind == TEXT else METADATA_REMOVED
         return {**attachment, "sha256": examined.sha256, "size": examined.size,
-                "location": attachment_location(str(examined.sha256)), "flags": [*flags, METADATA_REMOVED]}
+                "location": attachment_location(str(examined.sha256)), "flags": [*flags, removed]}
     return dict(attachment)
 
 
-def examine(data_dir: Path, attachment: Mapping[str, Any], *, keep_copy: bool = True) -> Examined:
+def examine(data_dir: Path, attachment: Mapping[str, Any], *, keep_copy: bool = True,
+            own_identity: Callable[[str], str] | None = None) -> Examined:
     """Read a stored file and tell what the case store may get of it; keep its copy without metadata by the copy's
-    sha256 beside it (unless `keep_copy` is False: an operator's look, workers/handover.py, writes nothing)."""
+    sha256 beside it (unless `keep_copy` is False: an operator's look, workers/handover.py, writes nothing). A plain
+    text goes through `own_identity` (workers/own_identity.own_identity_remover of its report): changed, it goes as
+    that copy."""
     content_type = media_type(attachment.get("content_type"))
     try:
         with stored_path(data_dir, str(attachment["location"])).open("rb") as file:
             head = file.read(SNIFF_BYTES)
             kind = image_format(head[:HEAD_BYTES])
             if kind is None and not content_type.startswith("image/"):
-                return _no_image(head, file.read() if content_type == PLAIN_TEXT else b"", content_type)
-            data = head + file.read()
+                data = head + (file.read() if content_type == PLAIN_TEXT else b"")
+                examined = _no_image(data, content_type)
+                if examined.kind != TEXT or own_identity is None:
+                    return examined
+                kind, stripped = TEXT, own_identity(data.decode("utf-8")).encode("utf-8")
+            else:
+                data = head + file.read()
     except OSError:
         return Examined("unreadable")  # never sent unexamined
-    try:
-        stripped = strip_metadata(data)
-    except MetadataNotRemoved as failure:
-        return Examined(failure.reason, kind)
+    if kind != TEXT:
+        try:
+            stripped = strip_metadata(data)
+        except MetadataNotRemoved as failure:
+            return Examined(failure.reason, kind)
     if stripped == data:
         return Examined(CLEAN, kind)
     sha256 = hashlib.sha256(stripped).hexdigest()
@@ -446,9 +465,9 @@ def examine(data_dir: Path, attachment: Mapping[str, Any], *, keep_copy: bool = 
     return Examined(REMOVED, kind, sha256, len(stripped))
 
 
-def _no_image(head: bytes, rest: bytes, content_type: str) -> Examined:
-    """A file that is no image: plain text goes as it is, anything else is withheld by its kind."""
-    data = head + rest  # all of a declared plain text (a mail's first header line may be longer than the head)
+def _no_image(data: bytes, content_type: str) -> Examined:
+    """A file that is no image (`data`: all of a declared plain text, a mail's first header line may be longer than
+    the head; the head of anything else): plain text goes as it is, anything else is withheld by its kind."""
     kind = file_kind(data, content_type)
     if kind is not None:
         return Examined(f"unsupported_{kind}", kind)

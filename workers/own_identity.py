@@ -24,7 +24,7 @@ Staf TU SDN 3 / 0812-3456-7890"). A divider above the citizen's words ("--\nSaks
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import phonenumbers
@@ -155,6 +155,15 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
     if pattern is None:
         return kept
     return {field: _replaced(pattern, value) for field, value in kept.items()}
+
+
+def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:
+    """What `without_own_identity` does to a report's text, for another text of the same report: a plain-text file
+    it carries (workers/image_metadata.py), whose words the sender wrote as they wrote the mail's."""
+    def remove(text: str) -> str:
+        return str(without_own_identity({**envelope, "text": text}, ("text",))["text"])
+
+    return remove
 
 
 def _replaced(pattern: re.Pattern[str], value: str) -> str:
