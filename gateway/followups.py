@@ -17,7 +17,7 @@ A mail adds to a report only when it comes from that report's own sender (`other
 short, sequential and shown on public pages, and anyone who knows one could otherwise write into a whistleblower's
 anonymous report, which the agency could not tell from the reporter's own words. A mail naming someone else's report
 is a report of its own, with that report's privacy flags (it may be the reporter writing from another address). An
-addition is answered only at an address the report is known by (`report_addresses`), never at a Reply-To it brings.
+mail naming a report is answered at its From, never at a Reply-To the report does not know (`report_addresses`).
 
 A citizen who answers our public reply in its thread ("sudah seminggu belum diperbaiki", on X), or quotes it with
 their words, adds to the report that reply was for, as a mail answering ours does: the reply worker remembers our
@@ -142,9 +142,10 @@ def others_report_flags(redis: Redis, tracking_id: str, sender: Sender) -> tuple
 
 def report_addresses(redis: Redis, tracking_id: str) -> frozenset[str]:
     """The addresses a mailed report is known by: its sender's, and the Reply-To our replies to it went to. Empty
-    when the gateway no longer has it, or it came by another channel. An addition's answer goes only to one of
-    them: a From is easily forged, and answered at a Reply-To of the forger's choosing, the confirmation that the
-    mail was taken as an addition would tell them whose address sent an anonymous report."""
+    when the gateway no longer has it, or it came by another channel. A mail naming the report is answered at its
+    From, or at its Reply-To only when that is one of these: a From is easily forged, and answered at a Reply-To of
+    the forger's choosing, whether the mail was taken as an addition or not would tell them whether that From sent an
+    anonymous report."""
     raw = redis.get(envelope_key(tracking_id))
     envelope = readable_envelope(tracking_id, raw) if raw is not None else None
     if envelope is None:

@@ -651,11 +651,14 @@ SENDER_ROWS = [
     SenderRow("the-address-our-reply-went-to", "rumah@example.net", adds=True, parent_reply_to="rumah@example.net"),
     SenderRow("the-reports-sender-with-the-reports-reply-to", "warga@example.net", adds=True,
               parent_reply_to="rumah@example.net", reply_to="rumah@example.net", answered_at="rumah@example.net"),
-    # A From is easily forged: answered at a Reply-To of the writer's choosing, the confirmation that it was taken as
-    # an addition would tell them whose address sent an anonymous report. It goes to the report's own address.
+    # A From is easily forged: answered at a Reply-To of the writer's choosing, whether the mail was taken as an
+    # addition or not would tell them whether that From sent an anonymous report. Either goes to the From.
     SenderRow("the-reports-sender-forged-with-another-reply-to", "warga@example.net", adds=True,
               parent_subject="ANONIM: pungli dana desa", reply_to="lurah@example.org",
               answered_at="warga@example.net"),
+    SenderRow("another-address-forged-with-another-reply-to", "tetangga@example.org", adds=False,
+              parent_subject="ANONIM: pungli dana desa", reply_to="lurah@example.org",
+              answered_at="tetangga@example.org"),
     SenderRow("another-address-by-the-tag", "lurah@example.org", adds=False),
     SenderRow("another-address-answering-our-reply", "lurah@example.org", adds=False, by_references=True),
     # A whistleblower's anonymous report: whoever learnt its ID (a forwarded acknowledgement, a guess) wrote into it,

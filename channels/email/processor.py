@@ -214,11 +214,11 @@ class MailProcessor:
             draft = draft.model_copy(update={"anonymous": True})
             log.info("message.made_anonymous", reason="mistyped_report_tag")
         to = None
-        if draft.follow_up_of:
-            # An addition is answered at its From (the report's, or the address our replies to it went to), or at its
-            # Reply-To only when that is one of the report's own: a forged From with the forger's Reply-To would learn
-            # whose address sent the report (gateway/followups.py report_addresses).
-            known = await durably(report_addresses, self.redis, draft.follow_up_of)
+        if draft.follow_up_of or others_parent:
+            # A mail naming a report is answered at its From, or at its Reply-To only when that is one of the report's
+            # own addresses: a forged From with the forger's Reply-To would learn from the answer (an addition, or
+            # not) whether that From sent the report (gateway/followups.py report_addresses).
+            known = await durably(report_addresses, self.redis, draft.follow_up_of or others_parent)
             to = mail.reply_to if mail.reply_to in known else mail.sender_address
         receipt = await self.intake.submit(draft)
         bind_message_context(tracking_id=receipt.tracking_id)
