@@ -181,6 +181,15 @@ class ReportDraft(BaseModel):
     language: str | None = Field(default=None, description="BCP 47 tag, e.g. 'id' or 'en'.")
     attachments: list[Attachment] = Field(default_factory=list)
     follow_up_of: str | None = Field(default=None, pattern=TRACKING_ID_PATTERN)
+    from_reports_sender: bool | None = Field(
+        default=None,
+        description="A follow-up: whether its report's own sender sent it (the same number, mail address or account; "
+                    "for mail also the Reply-To the report was answered at): false for anyone else, or the reporter "
+                    "on another phone, address or channel. Null for a new report, when the gateway no longer held "
+                    "the report and cannot tell, and for an anonymous follow-up to a report that names its sender "
+                    "(either value would tell who wrote it). It names nobody; never show it publicly: it would tell "
+                    "whoever can forge a sender (a mail's From) whether that sender wrote an anonymous report.",
+    )
     channel_meta: dict[str, Any] = Field(default_factory=dict)
     incomplete: bool = Field(default=False, description="Some parts of the message never arrived.")
     duplicate_of: str | None = Field(

@@ -3,16 +3,22 @@ database is the gateway user's only."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from pathlib import Path
 
 import httpx
+import jsonschema
 import pytest
+import yaml
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from gateway.settings import Settings
 from gateway.tls import tls_context
 from normalizer.envelope import Envelope
+from normalizer.schema import SCHEMA_PATH
 from tests.conftest import CASESTORE_TOKEN, CaseStoreServer
 from tests.test_envelope_schema import sample_envelope
 
@@ -55,6 +61,8 @@ def test_first_post_creates_and_later_posts_change_nothing(client: httpx.Client,
         pytest.param("bad-id", lambda d: d.update(tracking_id="12"), id="bad-tracking-id"),
         pytest.param("no-sender", lambda d: d.pop("sender"), id="missing-sender"),
         pytest.param("bad-channel", lambda d: d.update(channel="pigeon"), id="unknown-channel"),
+        pytest.param("bad-from-reports-sender", lambda d: d.update(from_reports_sender="+6281234567890"),
+                     id="from-reports-sender-not-a-boolean"),
         pytest.param("not-object", None, id="not-an-object"),
     ],
 )
@@ -102,6 +110,53 @@ def test_follow_ups_appear_under_their_report(client: httpx.Client) -> None:
     client.post("/v1/reports", json=envelope(child, follow_up_of=parent, text="Sudah seminggu belum diperbaiki"))
     stored = client.get(f"/v1/reports/{parent}").json()
     assert [f["tracking_id"] for f in stored["follow_ups"]] == [child]
+
+
+OPENAPI = Path(__file__).resolve().parent.parent / "casestore" / "openapi.yaml"
+# The stored report is its envelope plus the store's own fields (StoredReport's second part).
+STORE_FIELDS = ("status", "seq", "stored_at", "follow_ups")
+
+
+def contract_validator(pointer: str) -> jsonschema.Draft202012Validator:
+    """A validator for the schema at `pointer` in casestore/openapi.yaml, its reference to the committed envelope
+    schema resolved as the file names it (../schemas/envelope-v1.json)."""
+    document = yaml.safe_load(OPENAPI.read_text())
+    envelope_schema = json.loads(SCHEMA_PATH.read_text())
+    envelope_resource = Resource.from_contents(envelope_schema, default_specification=DRAFT202012)
+    registry = Registry().with_resources([
+        (OPENAPI.as_uri(), Resource.from_contents(document, default_specification=DRAFT202012)),
+        (SCHEMA_PATH.as_uri(), envelope_resource),
+        (envelope_schema["$id"], envelope_resource),
+    ])
+    return jsonschema.Draft202012Validator({"$ref": f"{OPENAPI.as_uri()}#{pointer}"}, registry=registry,
+                                           format_checker=jsonschema.FormatChecker())
+
+
+def test_follow_ups_come_back_with_whether_their_reports_sender_sent_them_as_the_contract_says(
+    client: httpx.Client,
+) -> None:
+    """`from_reports_sender` is how the agency tells an anonymous reporter's addition from a stranger's: stored as the
+    gateway sent it and returned in the report's `follow_ups`, each valid under casestore/openapi.yaml."""
+    parent, *children = ids(4)
+    assert client.post("/v1/reports", json=envelope(parent, anonymous=True)).status_code == 201
+    for child, told in zip(children, (True, False, None), strict=True):
+        posted = client.post("/v1/reports", json=envelope(child, follow_up_of=parent, anonymous=True,
+                                                          from_reports_sender=told))
+        assert posted.status_code == 201, posted.text
+    stored = client.get(f"/v1/reports/{parent}").json()
+    assert [(f["tracking_id"], f["from_reports_sender"]) for f in stored["follow_ups"]] == [
+        (children[0], True), (children[1], False), (children[2], None)]
+    # StoredReport is allOf the envelope and the store's fields; the envelope schema admits no other field, so each
+    # part is checked on its own.
+    contract_validator("/components/schemas/Envelope").validate(
+        {key: value for key, value in stored.items() if key not in STORE_FIELDS})
+    contract_validator("/components/schemas/StoredReport/allOf/1").validate(
+        {key: value for key, value in stored.items() if key in STORE_FIELDS})
+    for follow_up in stored["follow_ups"]:
+        contract_validator("/components/schemas/Envelope").validate(follow_up)
+    with pytest.raises(jsonschema.ValidationError):
+        contract_validator("/components/schemas/Envelope").validate({**stored["follow_ups"][0],
+                                                                    "from_reports_sender": "yes"})
 
 
 def test_operators_set_the_status(client: httpx.Client) -> None:

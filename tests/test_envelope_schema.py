@@ -14,6 +14,7 @@ from normalizer.schema import SCHEMA_PATH, envelope_schema, render_schema
 CONTRACT_FIELDS = {
     "envelope_version", "tracking_id", "received_at", "channel", "channel_message_id", "sender", "kind",
     "anonymous", "confidential", "text", "subject", "language", "attachments", "follow_up_of", "channel_meta",
+    "from_reports_sender",
 }
 
 
@@ -43,7 +44,8 @@ def test_a_real_envelope_validates_against_the_committed_schema() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("tracking_id", "12345"), ("channel", "fax"), ("kind", "gossip"), ("anonymous", "yes")],
+    [("tracking_id", "12345"), ("channel", "fax"), ("kind", "gossip"), ("anonymous", "yes"),
+     ("from_reports_sender", "+6281234567890")],
 )
 def test_the_schema_refuses_what_the_contract_forbids(field: str, value: str) -> None:
     schema = json.loads(SCHEMA_PATH.read_text())
