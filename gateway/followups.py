@@ -13,6 +13,13 @@ own, and the citizen is told so. An ID that was minted (or may have been, in ano
 nowhere stays a follow-up: its report may be in a gateway's disk spool or on its way, and filing it as an open
 report could name the reporter next to an anonymous report.
 
+Anyone who knows a Tracking ID may add to its report by SMS or a mention (a citizen may use a relative's phone), and
+the case store cannot tell the reporter's words from a stranger's by an anonymous report's sender: it gets an opaque
+handle per report. So every follow-up tells it `from_reports_sender`: whether the report's own sender sent it,
+compared here, where the report's envelope is read for its flags anyway (`parent_facts`): only the answer travels,
+never the ids. None when the gateway no longer holds the envelope, and for an anonymous follow-up to a report that
+names its sender: there either answer would tell the case store who wrote the follow-up, or who did not.
+
 A mail adds to a report only when it comes from that report's own sender (`others_report_flags`): a tracking ID is
 short, sequential and shown on public pages, and anyone who knows one could otherwise write into a whistleblower's
 anonymous report, which the agency could not tell from the reporter's own words. A mail naming someone else's report
@@ -56,13 +63,26 @@ POST_THREAD_KEY = "lapor:social:thread-post:{channel}:{post_id}"
 POST_THREAD_MAX = 20
 
 
-def parent_flags(redis: Redis, tracking_id: str) -> tuple[bool, bool] | None:
-    """(anonymous, confidential) of a stored report, None when the gateway no longer has it."""
+def sent_by_reports_sender(envelope: dict[str, Any], sender: Sender) -> bool:
+    """Whether `sender` is the sender of the report `envelope` is: the same kind and id in normal form (E.164, a
+    lowercased address, an account's user id), or, for a mail, the address our replies to the report went to (its
+    Reply-To, which the reporter chose)."""
+    stored = envelope.get("sender")
+    if isinstance(stored, dict) and (stored.get("kind"), stored.get("id")) == (sender.kind.value, sender.id):
+        return True
+    answered = (envelope.get("channel_meta") or {}).get("reply_to")
+    return sender.kind is SenderKind.EMAIL and isinstance(answered, str) and answered.lower() == sender.id
+
+
+def parent_facts(redis: Redis, tracking_id: str, sender: Sender) -> tuple[bool, bool, bool] | None:
+    """(anonymous, confidential, whether `sender` sent it) of a stored report, None when the gateway no longer has
+    it: one read of its envelope for all three."""
     raw = redis.get(envelope_key(tracking_id))
     if raw is None:
         return None
     envelope = orjson.loads(raw)
-    return bool(envelope.get("anonymous")), bool(envelope.get("confidential"))
+    return (bool(envelope.get("anonymous")), bool(envelope.get("confidential")),
+            sent_by_reports_sender(envelope, sender))
 
 
 def with_parent_flags(draft: ReportDraft, anonymous: bool, confidential: bool) -> ReportDraft:
@@ -73,7 +93,20 @@ def with_parent_flags(draft: ReportDraft, anonymous: bool, confidential: bool) -
     return draft.model_copy(update={"anonymous": merged[0], "confidential": merged[1]})
 
 
-# The flags a follow-up takes when its report's cannot be read: a follow-up never names a reporter who hid.
+def as_follow_up(draft: ReportDraft, anonymous: bool, confidential: bool,
+                 from_reports_sender: bool | None) -> ReportDraft:
+    """The follow-up with its report's privacy flags added (`with_parent_flags`) and whether the report's sender
+    sent it (None: the gateway cannot tell). None too when the follow-up is anonymous and its report is not: the case
+    store knows that report's sender, and true would name the follow-up's writer, false tell who it was not."""
+    if draft.anonymous and not anonymous:
+        from_reports_sender = None
+    if from_reports_sender is not None:
+        draft = draft.model_copy(update={"from_reports_sender": from_reports_sender})
+    return with_parent_flags(draft, anonymous, confidential)
+
+
+# The flags a follow-up takes when its report's cannot be read: a follow-up never names a reporter who hid. Nor can
+# the gateway tell whether the report's sender sent it (None).
 UNKNOWN_PARENT_FLAGS = (True, False)
 
 
@@ -95,24 +128,25 @@ def resolve_follow_up_now(redis: Redis, draft: ReportDraft, id_range: tuple[int,
     stays a follow-up, anonymous."""
     parent = draft.follow_up_of
     assert parent is not None
-    flags = parent_flags(redis, parent)
-    if flags is not None:
-        return with_parent_flags(draft, *flags), False
+    facts = parent_facts(redis, parent, draft.sender)
+    if facts is not None:
+        return as_follow_up(draft, *facts), False
     if not was_issued(redis, parent, *id_range):
         return as_new_report(draft), True
-    return with_parent_flags(draft, *UNKNOWN_PARENT_FLAGS), False
+    return as_follow_up(draft, *UNKNOWN_PARENT_FLAGS, None), False
 
 
 async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: ReportDraft,
                             id_range: tuple[int, int] = (0, 0), lookup_seconds: float = 1.5,
                             ) -> tuple[ReportDraft, bool]:
     """(the draft to commit, whether it named a report that was never issued). The case store is asked, within
-    `lookup_seconds` in all, only when the gateway's own copy of the report is gone."""
+    `lookup_seconds` in all, only when the gateway's own copy of the report is gone: for its flags alone, since it
+    keeps no anonymous report's sender to compare with (`from_reports_sender` None)."""
     parent = draft.follow_up_of
     assert parent is not None
-    flags = await durably(parent_flags, redis, parent)
-    if flags is not None:
-        return with_parent_flags(draft, *flags), False
+    facts = await durably(parent_facts, redis, parent, draft.sender)
+    if facts is not None:
+        return as_follow_up(draft, *facts), False
     if not await durably(was_issued, redis, parent, *id_range):
         return as_new_report(draft), True
     try:
@@ -120,8 +154,8 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
     except TimeoutError:
         lookup = None
     if lookup is not None and lookup.found:
-        return with_parent_flags(draft, lookup.anonymous, lookup.confidential), False
-    return with_parent_flags(draft, *UNKNOWN_PARENT_FLAGS), False
+        return as_follow_up(draft, lookup.anonymous, lookup.confidential, None), False
+    return as_follow_up(draft, *UNKNOWN_PARENT_FLAGS, None), False
 
 
 def others_report_flags(redis: Redis, tracking_id: str, sender: Sender) -> tuple[bool, bool] | None:
@@ -132,10 +166,7 @@ def others_report_flags(redis: Redis, tracking_id: str, sender: Sender) -> tuple
     envelope = readable_envelope(tracking_id, raw) if raw is not None else None
     if envelope is None:
         return None
-    stored = envelope.get("sender")
-    ours = isinstance(stored, dict) and (stored.get("kind"), stored.get("id")) == (sender.kind.value, sender.id)
-    answered = (envelope.get("channel_meta") or {}).get("reply_to")
-    if ours or (sender.kind is SenderKind.EMAIL and isinstance(answered, str) and answered.lower() == sender.id):
+    if sent_by_reports_sender(envelope, sender):
         return None
     return bool(envelope.get("anonymous")), bool(envelope.get("confidential"))
 

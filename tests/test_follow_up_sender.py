@@ -1,0 +1,202 @@
+"""A follow-up tells the case store whether its report's own sender sent it, and never who either is.
+
+A Tracking ID is short, sequential and public: anyone may send `<id> text` by SMS or a mention. The case store gets
+no sender of an anonymous report (an opaque handle per report), so without `from_reports_sender` it could not tell
+the reporter's addition from a stranger's ("this report is false", by the official it names). The gateway compares
+the senders where it reads the report's envelope for its flags anyway (gateway/followups.py) and sends the answer
+alone: true, false, or null when it no longer holds the report, or when either answer would name an anonymous
+follow-up's writer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from redis import Redis
+
+from channels.x_mentions import XMentionsPoller
+from gateway.followups import resolve_follow_up, resolve_follow_up_now
+from gateway.intake import Intake
+from gateway.queries import casestore_client
+from gateway.queues import FORWARD_QUEUE, envelope_key
+from gateway.settings import Settings
+from gateway.tracking import SEQUENCE_KEY, format_tracking_id
+from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
+from tests.aggregator_support import drain
+from tests.conftest import CaseStoreServer, GatewayServer
+from tests.social_helpers import FakeProviderServer
+from tests.test_anonymity import Identity, msisdn_identity, stored_strings
+from tests.test_twilio_intake import tracking_id_in, twiml_message
+
+if TYPE_CHECKING:
+    from tests.conftest import TestEnvironment
+
+REPORTER = "+6281234567001"
+STRANGER = "+6285699990002"
+PARENT = format_tracking_id(1_000_001)
+
+
+
+@pytest.fixture
+def settings(test_env: TestEnvironment, fake: FakeProviderServer) -> Settings:
+    return test_env.settings(**fake.env())
+
+
+# -- resolving a follow-up: the comparison and when it is withheld ----------------------------------------------------
+
+
+def draft(kind: SenderKind, sender_id: str, *, anonymous: bool = False, channel: Channel = Channel.SMS,
+          reply_to: str | None = None, follow_up_of: str | None = PARENT) -> ReportDraft:
+    return ReportDraft(received_at=datetime(2026, 12, 2, 8, 0, tzinfo=UTC), channel=channel,
+                       channel_message_id=f"m-{sender_id}-{follow_up_of}", sender=Sender(kind=kind, id=sender_id),
+                       anonymous=anonymous, text="ada foto baru", follow_up_of=follow_up_of,
+                       channel_meta={"reply_to": reply_to} if reply_to else {})
+
+
+SMS_REPORTER = (SenderKind.MSISDN, REPORTER)
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    parent: ReportDraft | None  # the report as the gateway holds it; None: its envelope is gone
+    follow_up: ReportDraft
+    expected: bool | None
+    anonymous: bool = True
+
+
+ROWS = [
+    Row("same-number", draft(*SMS_REPORTER, anonymous=True, follow_up_of=None), draft(*SMS_REPORTER), True),
+    Row("another-number", draft(*SMS_REPORTER, anonymous=True, follow_up_of=None),
+        draft(SenderKind.MSISDN, STRANGER), False),
+    Row("same-number-anonim-again", draft(*SMS_REPORTER, anonymous=True, follow_up_of=None),
+        draft(*SMS_REPORTER, anonymous=True), True),
+    Row("same-x-account", draft(SenderKind.X_USER, "1500000000000001", anonymous=True, channel=Channel.TWITTER,
+                                follow_up_of=None),
+        draft(SenderKind.X_USER, "1500000000000001", channel=Channel.TWITTER), True),
+    Row("another-x-account", draft(SenderKind.X_USER, "1500000000000001", anonymous=True, channel=Channel.TWITTER,
+                                   follow_up_of=None),
+        draft(SenderKind.X_USER, "1500000000000002", channel=Channel.TWITTER), False),
+    Row("the-reporter-on-another-channel", draft(*SMS_REPORTER, anonymous=True, follow_up_of=None),
+        draft(SenderKind.IG_USER, "17841400000000001", channel=Channel.INSTAGRAM), False),
+    Row("mail-from-the-reply-to-the-report-asked", draft(SenderKind.EMAIL, "warga@contoh.net", anonymous=True,
+                                                         channel=Channel.EMAIL, reply_to="Rumah@Contoh.NET",
+                                                         follow_up_of=None),
+        draft(SenderKind.EMAIL, "rumah@contoh.net", channel=Channel.EMAIL), True),
+    Row("open-report-another-number", draft(*SMS_REPORTER, follow_up_of=None),
+        draft(SenderKind.MSISDN, STRANGER), False, anonymous=False),
+    Row("open-report-its-sender", draft(*SMS_REPORTER, follow_up_of=None), draft(*SMS_REPORTER), True,
+        anonymous=False),
+    # The case store knows the named report's sender: true would name the anonymous follow-up's writer, false say
+    # who it was not.
+    Row("anonymous-follow-up-to-a-named-report-by-its-sender", draft(*SMS_REPORTER, follow_up_of=None),
+        draft(*SMS_REPORTER, anonymous=True), None),
+    Row("anonymous-follow-up-to-a-named-report-by-another", draft(*SMS_REPORTER, follow_up_of=None),
+        draft(SenderKind.MSISDN, STRANGER, anonymous=True), None),
+    Row("report-no-longer-held", None, draft(*SMS_REPORTER), None),
+]
+
+
+def hold(redis: Redis, row: Row) -> None:
+    redis.set(SEQUENCE_KEY, 1_000_100)  # the ID was minted
+    if row.parent is not None:
+        redis.set(envelope_key(PARENT), row.parent.envelope_json(PARENT))
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
+def test_a_follow_up_says_whether_its_reports_sender_sent_it(row: Row, redis: Redis) -> None:
+    hold(redis, row)
+    resolved, unknown = resolve_follow_up_now(redis, row.follow_up)
+    assert not unknown and resolved.follow_up_of == PARENT
+    assert (resolved.from_reports_sender, resolved.anonymous) == (row.expected, row.anonymous)
+    assert resolved.sender == row.follow_up.sender  # the gateway keeps it, to answer
+
+
+@pytest.mark.parametrize("row", [row for row in ROWS if row.parent is not None], ids=lambda row: row.id)
+async def test_the_webhook_path_says_the_same(row: Row, redis: Redis, settings: Settings) -> None:
+    hold(redis, row)
+    async with casestore_client(settings, 1.0) as client:  # not asked: the report is held
+        resolved, _ = await resolve_follow_up(redis, client, row.follow_up)
+    assert (resolved.from_reports_sender, resolved.anonymous) == (row.expected, row.anonymous)
+
+
+# -- the whole way: Twilio webhooks, the forward worker, the reference case store ------------------------------------
+
+
+async def post_sms(gateway: GatewayServer, number: str, body: str, sid: str) -> str:
+    form = gateway.twilio_form(From=number, Body=body, MessageSid=sid, SmsSid=sid, SmsMessageSid=sid)
+    response = await gateway.post_twilio(form)
+    assert response.status_code == 200
+    return tracking_id_in(twiml_message(response.text))
+
+
+def assert_names_nobody(casestore: CaseStoreServer, database: Path, *identities: Identity) -> None:
+    strings = stored_strings(database)
+    assert strings, "the search sees the stored rows"
+    leaks = {value: hits for value in strings for identity in identities if (hits := identity.found_in(value))}
+    assert leaks == {}, f"the case store received a sender: {leaks}"
+
+
+def handles(report: dict[str, Any]) -> list[str]:
+    return [report["sender"]["id"], *(follow_up["sender"]["id"] for follow_up in report["follow_ups"])]
+
+
+async def test_sms_additions_to_an_anonymous_report_by_its_number_and_by_another_reach_the_case_store_told_apart(
+    gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, redis: Redis, tmp_path: Path
+) -> None:
+    """The reporter adds from their own number, the official the report names from another ("laporan ini palsu"):
+    the agency sees which is which, and neither number. Once the gateway no longer holds the report (its copy
+    expires after `intake.envelope_ttl_seconds`), it cannot tell: null. Each envelope has a handle of its own, so the
+    handles do not link the reporter's addition to the report either: only `from_reports_sender` says it."""
+    parent = await post_sms(gateway, REPORTER, "WBS #anonim camat terima suap proyek jalan", "SM" + "1" * 32)
+    drain(settings, (FORWARD_QUEUE,))
+    await post_sms(gateway, REPORTER, f"{parent} ada rekaman videonya", "SM" + "2" * 32)
+    await post_sms(gateway, STRANGER, f"{parent} laporan ini palsu", "SM" + "3" * 32)
+    redis.delete(envelope_key(parent))
+    await post_sms(gateway, REPORTER, f"{parent} pelakunya minta lagi", "SM" + "4" * 32)
+    drain(settings, (FORWARD_QUEUE,))
+
+    report = casestore.get(parent)
+    told = [(f["text"], f["from_reports_sender"], f["anonymous"], f["sender"]["kind"]) for f in report["follow_ups"]]
+    assert told == [("ada rekaman videonya", True, True, "reply_handle"),
+                    ("laporan ini palsu", False, True, "reply_handle"),
+                    ("pelakunya minta lagi", None, True, "reply_handle")]
+    assert report["from_reports_sender"] is None  # a report of its own, not a follow-up
+    assert len(set(handles(report))) == 4
+    assert_names_nobody(casestore, tmp_path / "casestore.db", msisdn_identity(REPORTER), msisdn_identity(STRANGER))
+
+
+async def test_mentions_adding_to_an_anonymous_report_by_its_author_and_by_another_reach_the_case_store_told_apart(
+    gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, redis: Redis, fake: FakeProviderServer,
+    tmp_path: Path,
+) -> None:
+    fake.state.add_tweet("@lapor1708 #anonim pungli di loket samsat", username="siti_rahasia", name="Siti Rahasia",
+                         author_id="1500000000000001")
+    intake = Intake(redis, settings)
+    try:
+        poller = XMentionsPoller(settings, redis, intake)
+        poller.poll_once()
+        drain(settings, (FORWARD_QUEUE,))
+        [parent] = casestore.reports()
+        tracking_id = parent["tracking_id"]
+        own = fake.state.add_tweet(f"@lapor1708 {tracking_id} kejadian lagi hari ini", username="siti_rahasia",
+                                   name="Siti Rahasia", author_id="1500000000000001")
+        other = fake.state.add_tweet(f"@lapor1708 {tracking_id} laporan ini fitnah", username="pak_lurah",
+                                     name="Pak Lurah", author_id="1500000000000002")
+        poller.poll_once()
+    finally:
+        intake.close()
+    drain(settings, (FORWARD_QUEUE,))
+
+    report = casestore.get(tracking_id)
+    told = [(f["text"], f["from_reports_sender"], f["anonymous"], f["sender"]["kind"]) for f in report["follow_ups"]]
+    assert told == [("kejadian lagi hari ini", True, True, "reply_handle"),
+                    ("laporan ini fitnah", False, True, "reply_handle")]
+    assert len(set(handles(report))) == 3
+    assert_names_nobody(casestore, tmp_path / "casestore.db",
+                        Identity(("siti_rahasia", "Siti Rahasia", "1500000000000001", own["id"])),
+                        Identity(("pak_lurah", "Pak Lurah", "1500000000000002", other["id"])))
