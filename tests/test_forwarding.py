@@ -42,6 +42,7 @@ from gateway.queues import (
     redis_connection,
 )
 from gateway.settings import Settings
+from normalizer.envelope import Channel, Sender, SenderKind
 from tests.aggregator_support import drain
 from tests.conftest import (
     REPO_ROOT,
@@ -577,6 +578,48 @@ def test_a_retry_the_job_asked_for_is_a_warning_and_an_unexpected_failure_keeps_
     events = log_events(log_stream)
     assert [e["level"] for e in events if e["event"] == "forward.retry"] == ["warning"] * warnings
     assert len([e for e in events if "exception raised while executing" in str(e["event"])]) == tracebacks
+
+
+CITIZEN_TEXT = "Jalan rusak di depan rumah Bu Siti Aminah, RT 04"
+SENDERS = {"sms-twilio": (Channel.SMS, Sender(kind=SenderKind.MSISDN, id="+6281234567890")),
+           "sms-aggregator": (Channel.SMS, Sender(kind=SenderKind.MSISDN, id="+6285712345678")),
+           "email": (Channel.EMAIL, Sender(kind=SenderKind.EMAIL, id="siti.aminah@desa.id", display_name="Siti"))}
+
+
+@pytest.mark.parametrize(
+    ("sources", "lines"),
+    [
+        pytest.param(["sms-twilio"], [("sms-twilio", [0])], id="one-report"),
+        pytest.param(["email", "sms-twilio", "sms-aggregator", "sms-twilio"],
+                     [("email", [0]), ("sms-twilio", [1, 3]), ("sms-aggregator", [2])], id="a-batch-of-three-channels"),
+    ],
+)
+def test_a_forward_retry_line_names_its_reports_channel_and_nothing_of_the_citizen(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, log_stream: io.StringIO,
+    sources: list[str], lines: list[tuple[str, list[int]]],
+) -> None:
+    """Every other line about a report names its channel (the adapter it came through); a forward.retry line named
+    its Tracking IDs alone, so an operator could not tell which channel's reports were waiting. A batch of several
+    channels is a line per channel, each with its reports' Tracking IDs; their words and senders are in none."""
+    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="600", LAPOR_INTAKE_FORWARD_LINGER_MS="0")
+    drafts = [draft(f"retry-{index}", CITIZEN_TEXT).model_copy(
+        update={"source": source, "channel": SENDERS[source][0], "sender": SENDERS[source][1]})
+        for index, source in enumerate(sources)]
+    casestore.stop()
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit(drafts)  # one forward job
+        drain(settings, (FORWARD_QUEUE,))
+    finally:
+        intake.close()
+    ids = [receipt.tracking_id for receipt in receipts]
+    retries = [e for e in log_events(log_stream) if e["event"] == "forward.retry"]
+    assert [(e["channel"], e["tracking_ids"]) for e in retries] == [
+        (channel, [ids[index] for index in indexes]) for channel, indexes in lines]
+    assert {(e["level"], e["reason"], e["attempt"]) for e in retries} == {("warning", "casestore_unreachable", 1)}
+    written = log_stream.getvalue()
+    for citizen in ("Jalan rusak", "Siti", "siti.aminah@desa.id", "81234567890", "85712345678"):
+        assert citizen not in written
 
 
 @pytest.mark.parametrize(

@@ -121,7 +121,7 @@ def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]],
     pipe.getdel(CASESTORE_DOWN_KEY)
     *_, outage_noted, _, down_reason = pipe.execute()
     for envelope in envelopes:
-        source = envelope.get("source") or envelope.get("channel", "unknown")
+        source = _source(envelope)
         metrics.FORWARDED.labels(source).inc()
         for reason in not_fetched.get(envelope["tracking_id"], ()):
             metrics.ATTACHMENTS_FORWARDED_NOT_FETCHED.labels(source, counted_reason(reason)).inc()
@@ -129,6 +129,11 @@ def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]],
         return None
     since = outage_noted.get(b"since")
     return OutageEnd(down_reason.decode(errors="replace"), float(since) if since else None, b"told" in outage_noted)
+
+
+def _source(envelope: Mapping[str, Any]) -> str:
+    """The adapter a report came through (`sms-twilio`), as the metrics and the log lines name its channel."""
+    return str(envelope.get("source") or envelope.get("channel", "unknown"))
 
 
 class OutageEnd(NamedTuple):
@@ -295,13 +300,22 @@ def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dic
         if error.retry_after:
             _wait_at_least(job, error.retry_after)
         note_retry(job, attempts, error.reason, done=sorted(done))
-        log.warning("forward.retry", reason=error.reason, tracking_ids=remaining, attempt=attempts,
-                    retries_left=job.retries_left)
+        for channel, tracking_ids in _by_channel(envelopes, remaining).items():  # a line per channel of the batch
+            log.warning("forward.retry", channel=channel, reason=error.reason, tracking_ids=tracking_ids,
+                        attempt=attempts, retries_left=job.retries_left)
         raise error
     for tracking_id in remaining:
         _dead_letter(context, envelopes.get(tracking_id), tracking_id, error.reason,
                      f"gave up after {attempts} attempt(s): {error.detail}", attempts)
     return {"forwarded": 0, "dead_lettered": len(remaining), "retry": 0}
+
+
+def _by_channel(envelopes: Mapping[str, Mapping[str, Any]], tracking_ids: list[str]) -> dict[str, list[str]]:
+    """The Tracking IDs by their reports' channel (`_source`), in their order."""
+    grouped: dict[str, list[str]] = {}
+    for tracking_id in tracking_ids:
+        grouped.setdefault(_source(envelopes.get(tracking_id) or {}), []).append(tracking_id)
+    return grouped
 
 
 def outage(reason: str | None) -> bool:
