@@ -72,7 +72,8 @@ LAPOR_WORKER_PREFIX = "lapor-"  # workers.reaper.WORKER_PREFIX
 WORKER_SEEN_KEY = "lapor:health:worker-seen"
 COUNTERS_KEY = "lapor:health:counters"
 # workers.forward.CASESTORE_DOWN_KEY and CASESTORE_OUTAGE_KEY: while forwards find the case store down, the last
-# failure and (field `since`) when the outage began; cleared by the first forward the case store takes again.
+# failure and (field `since`) when the outage began; cleared by the first forward the case store takes again (or by
+# the forward worker's probe, once the case store answers it with no forward left waiting: workers.casestore_probe).
 CASESTORE_DOWN_KEY = "lapor:casestore:down"
 CASESTORE_OUTAGE_KEY = "lapor:casestore:outage"
 CASESTORE_LATENCY_SAMPLE = "lapor_casestore_latency_seconds"

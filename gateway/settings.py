@@ -58,6 +58,7 @@ class CaseStoreSettings(_Section):
     port: int
     timeout_seconds: float
     batch: bool
+    probe_seconds: float = Field(ge=0)  # 0: never (workers.casestore_probe)
 
 
 class IntakeSettings(_Section):

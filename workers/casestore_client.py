@@ -21,6 +21,9 @@ from gateway.settings import Settings
 from gateway.tls import tls_context
 
 ACCEPTED_STATUSES = frozenset({200, 201})
+# What `CaseStoreClient.answers` asks for: a Tracking ID of the contract's shape whose check digit fails (10000004 is
+# the valid one), so no gateway ever mints it and the case store can only answer 404.
+PROBE_TRACKING_ID = "10000000"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,15 @@ class CaseStoreClient:
                 f"case store answered {response.status_code}", reason=f"casestore_{response.status_code}"
             )
         return response.json()
+
+    def answers(self) -> bool:
+        """Whether the case store answers a read as its contract says: GET of a report it cannot have, 404 (200 would
+        do). False while it fails as in an outage (5xx, 429, a timeout, not listening) or refuses us (401, 403)."""
+        try:
+            response = self._request("GET", f"/v1/reports/{PROBE_TRACKING_ID}")
+        except RetryableError:
+            return False
+        return response.status_code in (200, 404)
 
     def put_attachment(self, sha256: str, content_type: str, content: bytes) -> int:
         """PUT /v1/attachments/{sha256} (idempotent); 201 or 200. Other 4xx are PermanentError."""

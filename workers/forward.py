@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from redis import Redis
 from rq import get_current_job
 from rq.job import Job
 
@@ -37,16 +38,19 @@ log = get_logger()
 # The longest a case store's Retry-After may hold a forward back (a misconfigured one must not park reports for days).
 MAX_RETRY_AFTER_SECONDS = 3600
 # Set by a forward that found the case store down (to the reason); the next forward the case store takes clears it and
-# moves the forwards waiting out that outage to now (see `retry_outage_now`).
+# moves the forwards waiting out that outage to now (see `retry_outage_now`). Meanwhile a forward worker probes the
+# case store (workers/casestore_probe.py), and runs a waiting forward as soon as it answers.
 CASESTORE_DOWN_KEY = "lapor:casestore:down"
-# The outage noted there: `since` (Unix seconds, by the forward that found it first) and `told` once it was logged;
-# cleared with the key above.
+# The outage noted there: `since` (Unix seconds, by the forward that found it first), `told` once it was logged, and
+# the probe's `probed` and `probed_at`; cleared with the key above.
 CASESTORE_OUTAGE_KEY = "lapor:casestore:outage"
 # How long forwards must have failed before the outage is logged: a case store failing now and then (a 503 under
 # load, taken at the next try) is the forward.retry lines' to tell, not a casestore.down / casestore.back pair each.
 OUTAGE_TOLD_AFTER_SECONDS = 10.0
 # When a forward job first ran (epoch seconds, in its meta): what a report's wait for its file counts from.
 FIRST_TRY_META = "first_try_at"
+# Retry-scheduled forward jobs read at a time looking for one that waits out an outage (`retry_next_outage_forward`).
+PROBE_PAGE = 100
 
 
 def triage_engine(context: WorkerContext) -> TriageEngine | Exception | None:
@@ -116,24 +120,50 @@ def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]],
         if envelope.get("anonymous"):
             handle = reply_handle(context.settings.privacy.reply_handle_secret, tracking_id)
             pipe.set(HANDLE_KEY.format(handle=handle), tracking_id, ex=ttl)
-    pipe.hgetall(CASESTORE_OUTAGE_KEY)
-    pipe.delete(CASESTORE_OUTAGE_KEY)
-    pipe.getdel(CASESTORE_DOWN_KEY)
+    _end_outage(pipe)
     *_, outage_noted, _, down_reason = pipe.execute()
     for envelope in envelopes:
         source = _source(envelope)
         metrics.FORWARDED.labels(source).inc()
         for reason in not_fetched.get(envelope["tracking_id"], ()):
             metrics.ATTACHMENTS_FORWARDED_NOT_FETCHED.labels(source, counted_reason(reason)).inc()
+    return _ended(outage_noted, down_reason)
+
+
+def _source(envelope: Mapping[str, Any]) -> str:
+    """The adapter a report came through (`sms-twilio`), as the metrics and the log lines name its channel."""
+    return str(envelope.get("source") or envelope.get("channel", "unknown"))
+
+
+def _end_outage(pipe: Any) -> None:
+    """Queue into `pipe` the end of a case-store outage: its record read and cleared (`_ended` reads the answers)."""
+    pipe.hgetall(CASESTORE_OUTAGE_KEY)
+    pipe.delete(CASESTORE_OUTAGE_KEY)
+    pipe.getdel(CASESTORE_DOWN_KEY)
+
+
+def _ended(outage_noted: dict[bytes, bytes], down_reason: bytes | None) -> OutageEnd | None:
     if down_reason is None:
         return None
     since = outage_noted.get(b"since")
     return OutageEnd(down_reason.decode(errors="replace"), float(since) if since else None, b"told" in outage_noted)
 
 
-def _source(envelope: Mapping[str, Any]) -> str:
-    """The adapter a report came through (`sms-twilio`), as the metrics and the log lines name its channel."""
-    return str(envelope.get("source") or envelope.get("channel", "unknown"))
+def end_outage(redis: Redis) -> OutageEnd | None:
+    """End a case-store outage that no forward can end, none waiting for it (`workers.casestore_probe`); the outage,
+    if one was noted."""
+    pipe = redis.pipeline(transaction=True)
+    _end_outage(pipe)
+    outage_noted, _, down_reason = pipe.execute()
+    return _ended(outage_noted, down_reason)
+
+
+def tell_back(ended: OutageEnd, retried_now: int, **fields: Any) -> None:
+    """`casestore.back` for an outage that was told (`casestore.down`); one that was not stays a blip."""
+    if ended.told:
+        down = None if ended.since is None else round(max(0.0, time.time() - ended.since), 1)
+        log.info("casestore.back", last_failure=ended.reason, down_seconds=down, forwards_retried_now=retried_now,
+                 queue=FORWARD_QUEUE, **fields)
 
 
 class OutageEnd(NamedTuple):
@@ -254,11 +284,7 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
     accepted = [envelopes[r.tracking_id] for r in results if r.accepted]
     ended = _mark_forwarded(context, accepted, with_media.not_fetched)
     if ended is not None:
-        waiting = retry_outage_now(context)
-        if ended.told:
-            down = None if ended.since is None else round(max(0.0, time.time() - ended.since), 1)
-            log.info("casestore.back", last_failure=ended.reason, down_seconds=down, forwards_retried_now=waiting,
-                     queue=FORWARD_QUEUE)
+        tell_back(ended, retry_outage_now(context))
     counts["forwarded"] = len(accepted)
     done.update(r.tracking_id for r in results if r.accepted)
     for result in results:
@@ -337,6 +363,23 @@ def retry_outage_now(context: WorkerContext) -> int:
         context.redis.zadd(registry.key, dict.fromkeys(waiting, int(time.time())), xx=True)
         log.info("forward.retry_now", reason="casestore_back", jobs=len(waiting))
     return len(waiting)
+
+
+def retry_next_outage_forward(redis: Redis) -> str | None:
+    """A probe found the case store answering again (`workers.casestore_probe`): the forward waiting out the outage
+    whose retry is due first runs now, alone; the first report the case store takes brings the others to now
+    (`retry_outage_now`). Its job id; None when no forward waits for an outage."""
+    registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
+    start = 0
+    while ids := registry.get_job_ids(start, start + PROBE_PAGE - 1, cleanup=False):  # the soonest due first
+        for job in Job.fetch_many(ids, connection=redis, serializer=JSONSerializer):
+            if job is not None and outage(job.meta.get("last_error")):
+                # XX: one the scheduler enqueued meanwhile runs already
+                redis.zadd(registry.key, {job.id: int(time.time())}, xx=True)
+                log.info("forward.retry_now", reason="casestore_answers", jobs=1)
+                return job.id
+        start += PROBE_PAGE
+    return None
 
 
 def _wait_at_least(job: Any, seconds: float) -> None:

@@ -236,18 +236,29 @@ class LaporWorker(SimpleWorker):
         watch = self._watch or answer_within(settings.redis_url, settings.queues.liveness_timeout_seconds)
         self._watching = watch
         try:
+            burst = kwargs.get("burst", args[0] if args else False)
             held = HeldForwardWatch(watch, settings) if FORWARD_QUEUE in names else None
-            if held is not None and kwargs.get("burst", args[0] if args else False):
+            if held is not None and burst:
                 # A burst run drains everything, including what a gateway holds back for its linger.
                 release_held_forwards(self.connection, settings)
+            probe = None
+            if held is not None and not burst and settings.casestore.probe_seconds > 0:
+                from workers.casestore_probe import CaseStoreProbe  # the forward job's module, with triage: 1 s
+
+                # A thread of its own, not the liveness thread's: a probe may wait out the case store's timeout.
+                probe = CaseStoreProbe(watch, settings, self.name)
             liveness = Liveness(watch, self.name, names, settings, held=held, outage=self.outage)
             liveness.start()
+            if probe is not None:
+                probe.start()
             rq_lines = self.outage.take_rq_line  # RQ's error line at every try at a lost Redis: told once instead
             self.log.addFilter(rq_lines)
             try:
                 return super().work(*args, **kwargs)
             finally:
                 self.log.removeFilter(rq_lines)
+                if probe is not None:
+                    probe.stop()
                 liveness.stop()
         finally:
             self._watching = None

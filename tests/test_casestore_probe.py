@@ -1,0 +1,224 @@
+"""The forward worker's probe of a case store found down (workers/casestore_probe.py), over real HTTP and Redis.
+
+Each test takes the probe's rounds one at a time (`CaseStoreProbe.probe`); tests/test_faults.py runs it in worker
+processes through a whole outage.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from aiohttp import web
+from redis import Redis
+from rq.scheduler import RQScheduler
+
+from gateway.intake import Intake
+from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue
+from gateway.settings import Settings
+from gateway.tracking import is_valid_tracking_id
+from tests.aggregator_support import drain
+from tests.conftest import CaseStoreServer, LoopbackServer, TestEnvironment, log_events
+from tests.test_spool import draft
+from workers import forward
+from workers.casestore_client import PROBE_TRACKING_ID
+from workers.casestore_probe import PROBE_KEY, CaseStoreProbe
+
+PERIOD = 0.2
+
+
+@pytest.fixture
+def settings(test_env: TestEnvironment) -> Settings:
+    """A job per report, each waiting ten minutes after its first failure, and a short probe period."""
+    return test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600",
+                             LAPOR_CASESTORE_PROBE_SECONDS=str(PERIOD))
+
+
+@pytest.fixture
+def intake(redis: Redis, settings: Settings) -> Iterator[Intake]:
+    made = Intake(redis, settings)
+    yield made
+    made.close()
+
+
+def forward_each(intake: Intake, settings: Settings, *message_ids: str) -> list[str]:
+    """Commit one report per id, each a forward job of its own, and run those jobs; their Tracking IDs."""
+    tracking_ids = []
+    for message_id in message_ids:
+        [receipt] = intake.commit([draft(message_id)])
+        drain(settings, (FORWARD_QUEUE,))
+        tracking_ids.append(receipt.tracking_id)
+    return tracking_ids
+
+
+def due_now(redis: Redis) -> list[str]:
+    registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
+    return [job_id for job_id in registry.get_job_ids(cleanup=False)
+            if registry.get_scheduled_time(job_id).timestamp() <= time.time()]
+
+
+def run_due(redis: Redis, settings: Settings) -> None:
+    """What a worker's retry scheduler does within a second, then the worker: the forwards due now run."""
+    scheduler = RQScheduler([FORWARD_QUEUE], connection=redis, serializer=JSONSerializer)
+    scheduler.prepare_registries([FORWARD_QUEUE])
+    scheduler.enqueue_scheduled_jobs()
+    drain(settings, (FORWARD_QUEUE,))
+
+
+def next_round(probe: CaseStoreProbe, redis: Redis) -> str:
+    """The probe's next period: its slot has expired."""
+    redis.delete(PROBE_KEY)
+    return probe.probe()
+
+
+def test_once_the_case_store_answers_the_probe_the_backlog_goes_without_a_new_report(
+    settings: Settings, redis: Redis, intake: Intake, casestore: CaseStoreServer, log_stream: io.StringIO,
+) -> None:
+    """After an outage the forwards waited out their own backoff (here ten minutes; up to an hour) until a new report
+    went through. Now the probe finds the case store back, the forward due first runs at once, and the first report
+    the case store takes brings the others: each stored once, the outage over, told by the forward."""
+    assert not is_valid_tracking_id(PROBE_TRACKING_ID)  # never minted: the case store can only answer 404
+    casestore.stop()
+    waiting = forward_each(intake, settings, "outage-1", "outage-2", "outage-3")
+    probe, other = (CaseStoreProbe(redis, settings, name) for name in ("lapor-a", "lapor-b"))
+    try:
+        assert probe.probe() == "down"
+        assert other.probe() == "probed_elsewhere"  # one probe a period for the deployment
+        assert due_now(redis) == []
+        casestore.start()
+        assert other.probe() == "probed_elsewhere"
+        assert next_round(probe, redis) == "retried"
+        assert len(due_now(redis)) == 1
+        run_due(redis, settings)  # the first: it ends the outage and brings the other two to now
+        assert casestore.store.count() == 1 and len(due_now(redis)) == 2
+        run_due(redis, settings)
+        assert next_round(probe, redis) == "no_outage"
+    finally:
+        probe.stop()
+        other.stop()
+    assert sorted(r["tracking_id"] for r in casestore.reports()) == sorted(waiting)
+    assert redis.get(forward.CASESTORE_DOWN_KEY) is None and not redis.exists(forward.CASESTORE_OUTAGE_KEY)
+    assert [(e["reason"], e["jobs"]) for e in log_events(log_stream) if e["event"] == "forward.retry_now"] == [
+        ("casestore_answers", 1), ("casestore_back", 2)]
+
+
+def reads_but_no_writes() -> web.Application:
+    """A case store answering reads (404 for the probe's report) while every write fails: a database failover."""
+
+    async def unavailable(_: web.Request) -> web.Response:
+        return web.json_response({"error": "unavailable"}, status=503)
+
+    async def not_found(_: web.Request) -> web.Response:
+        return web.json_response({"error": "not_found"}, status=404)
+
+    app = web.Application()
+    app.router.add_get("/v1/reports/{tracking_id}", not_found)
+    app.router.add_post("/v1/reports", unavailable)
+    app.router.add_post("/v1/reports/batch", unavailable)
+    return app
+
+
+def test_a_case_store_answering_the_probe_but_failing_writes_costs_one_forward_a_probe_less_and_less_often(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+) -> None:
+    """Had each probe run every waiting forward, a case store failing writes while it answers reads would spend a
+    try of each forward every period, and dead-letter them all within minutes instead of hours. One forward a probe,
+    and after each that failed the probe waits twice as long before it runs another."""
+    period = 0.5  # each forward run here takes about a second (a worker built and stopped)
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600,600,600",
+                                 LAPOR_CASESTORE_PROBE_SECONDS=str(period))
+    casestore.stop()
+    intake = Intake(redis, settings)
+    try:
+        forward_each(intake, settings, "outage-1", "outage-2", "outage-3")
+    finally:
+        intake.close()
+    stand_in = LoopbackServer(reads_but_no_writes, settings.casestore.port)
+    stand_in.start()
+    probe = CaseStoreProbe(redis, settings, "lapor-a")
+    rounds: list[tuple[float, str, int]] = []  # (seconds since the first, outcome, forwards due)
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < 9 * period:
+            outcome = next_round(probe, redis)
+            rounds.append((time.monotonic() - started, outcome, len(due_now(redis))))
+            if outcome == "retried":
+                run_due(redis, settings)  # it fails again: back to its backoff
+            time.sleep(period / 4)
+    finally:
+        probe.stop()
+        stand_in.stop()
+    retried = [at for at, outcome, _ in rounds if outcome == "retried"]
+    assert {due for _, outcome, due in rounds if outcome == "retried"} == {1}
+    assert {outcome for _, outcome, _ in rounds} == {"retried", "holding_back"}
+    # Two, four, then eight periods apart: three in nine periods, where every round found the case store answering.
+    assert len(retried) == 3, rounds
+    assert retried[1] - retried[0] >= 2 * period and retried[2] - retried[1] >= 4 * period
+    assert queue(FORWARD_QUEUE, redis).scheduled_job_registry.count == 3
+    assert redis.get(forward.CASESTORE_DOWN_KEY) == b"casestore_503"
+
+
+def test_with_no_forward_left_waiting_the_probe_ends_the_outage_itself(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Forwards whose retries ran out through the outage are dead letters: none is left to end it, and the views said
+    the case store was failing until a new report went through. The probe that finds it answering ends it then."""
+    monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.0)
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0",
+                                 LAPOR_CASESTORE_PROBE_SECONDS=str(PERIOD))
+    casestore.stop()
+    intake = Intake(redis, settings)
+    try:
+        forward_each(intake, settings, "given-up-1", "given-up-2")
+    finally:
+        intake.close()
+    assert queue(FORWARD_QUEUE, redis).scheduled_job_registry.count == 0
+    probe = CaseStoreProbe(redis, settings, "lapor-a")
+    try:
+        assert probe.probe() == "down"
+        casestore.start()
+        assert next_round(probe, redis) == "ended"
+    finally:
+        probe.stop()
+    assert redis.get(forward.CASESTORE_DOWN_KEY) is None and not redis.exists(forward.CASESTORE_OUTAGE_KEY)
+    [back] = [e for e in log_events(log_stream) if e["event"] == "casestore.back"]
+    assert (back["last_failure"], back["forwards_retried_now"], back["seen_by"]) == ("casestore_unreachable", 0,
+                                                                                      "probe")
+
+
+@pytest.mark.parametrize(
+    ("answer", "answers"),
+    [pytest.param(404, True, id="404-the-contracts-answer"),
+     pytest.param(503, False, id="503-still-down"),
+     pytest.param(401, False, id="401-refusing-our-token")],
+)
+def test_what_the_probe_takes_for_a_case_store_that_answers(
+    settings: Settings, casestore: CaseStoreServer, answer: int, answers: bool,
+) -> None:
+    from workers.casestore_client import CaseStoreClient
+
+    seen: list[tuple[str, str]] = []
+
+    def build() -> web.Application:
+        async def report(request: web.Request) -> web.Response:
+            seen.append((request.path, request.headers.get("Authorization", "")))
+            return web.json_response({"error": "x"}, status=answer)
+
+        app = web.Application()
+        app.router.add_get("/v1/reports/{tracking_id}", report)
+        return app
+
+    casestore.stop()
+    stand_in: Callable[[], web.Application] = build
+    server = LoopbackServer(stand_in, settings.casestore.port)
+    server.start()
+    client = CaseStoreClient(settings)
+    try:
+        assert client.answers() is answers
+    finally:
+        client.close()
+        server.stop()
+    assert seen == [(f"/v1/reports/{PROBE_TRACKING_ID}", f"Bearer {settings.casestore.token}")]
