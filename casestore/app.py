@@ -1,7 +1,9 @@
 """The reference case store's HTTP API (see casestore/openapi.yaml).
 
 Idempotent on the Tracking ID: the first POST of a report answers 201, every later one 200 and changes nothing.
-A malformed envelope answers 422 with the reason. Every request needs the bearer token.
+A malformed envelope answers 422 with the reason (`invalid_envelope`), one of another major `envelope_version`
+422 `unsupported_envelope_version`. A field this store does not know, at any level, is a later revision's: stored
+and returned as sent, never refused. Every request needs the bearer token.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pydantic import ValidationError
 
 from casestore.storage import STATUSES, ReportStore
 from gateway.logs import get_logger
-from normalizer.envelope import Envelope
+from normalizer.envelope import ENVELOPE_VERSION, accept_envelope
 
 log = get_logger()
 
@@ -35,16 +37,20 @@ def _problem(status: int, error: str, detail: str = "") -> web.Response:
     return _json({"error": error, "detail": detail}, status)
 
 
-def _validate(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
-    """(the envelope as stored, None) or (None, why it is refused)."""
+def _validate(raw: Any) -> tuple[dict[str, Any] | None, str, str]:
+    """(the envelope as stored, "", "") or (None, the error, why it is refused)."""
     if not isinstance(raw, dict):
-        return None, "a report must be a JSON object"
+        return None, "invalid_envelope", "a report must be a JSON object"
+    version = raw.get("envelope_version", ENVELOPE_VERSION)
+    if isinstance(version, int) and not isinstance(version, bool) and version != ENVELOPE_VERSION:
+        detail = f"envelope_version {version}: this case store takes {ENVELOPE_VERSION}"
+        return None, "unsupported_envelope_version", detail
     try:
-        Envelope.model_validate(raw)
+        accept_envelope(raw)
     except ValidationError as error:
         first = error.errors()[0]
-        return None, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return raw, None
+        return None, "invalid_envelope", f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return raw, "", ""
 
 
 @web.middleware
@@ -67,9 +73,9 @@ async def _read_json(request: web.Request) -> Any:
 
 
 async def post_report(request: web.Request) -> web.Response:
-    envelope, problem = _validate(await _read_json(request))
+    envelope, error, detail = _validate(await _read_json(request))
     if envelope is None:
-        return _problem(422, "invalid_envelope", problem or "")
+        return _problem(422, error, detail)
     [result] = await asyncio.to_thread(request.app[STORE_KEY].store_many, [envelope])
     log.info("casestore.stored", tracking_id=result.tracking_id, created=result.created)
     return _json({"tracking_id": result.tracking_id, "created": result.created}, 201 if result.created else 200)
@@ -82,10 +88,10 @@ async def post_batch(request: web.Request) -> web.Response:
         return _problem(422, "invalid_batch", f"'reports' must be a list of at most {MAX_BATCH} envelopes")
     valid, results = [], []
     for raw in reports:
-        envelope, problem = _validate(raw)
+        envelope, error, detail = _validate(raw)
         if envelope is None:
             tracking_id = raw.get("tracking_id") if isinstance(raw, dict) else None
-            results.append({"tracking_id": tracking_id, "status": 422, "error": problem})
+            results.append({"tracking_id": tracking_id, "status": 422, "error": error, "detail": detail})
         else:
             valid.append(envelope)
     stored = await asyncio.to_thread(request.app[STORE_KEY].store_many, valid)

@@ -15,6 +15,8 @@ import orjson
 from gateway.private_files import open_private, private_directory, private_file
 
 STATUSES = ("received", "verified", "forwarded", "in_progress", "resolved", "rejected", "archived")
+# What a stored report adds to its envelope (openapi.yaml's StoredReport): names no envelope field may take.
+STORE_FIELDS = ("status", "seq", "stored_at", "follow_ups")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (

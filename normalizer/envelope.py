@@ -3,6 +3,12 @@
 Field names and values here are a published contract (`schemas/envelope-v1.json`, checked by a test): add
 fields freely, rename none. Provider detail needed to answer a citizen lives in `channel_meta` and never in
 the case store's public fields.
+
+`envelope_version` is the major version: it changes only when a field is renamed, removed or changes meaning, and a
+case store refuses a major version it does not know. Fields are added within a major version, at any level (the
+envelope, `sender`, an attachment, `triage` and its parts): the published schema leaves every object open, and a case
+store keeps a field it does not know as sent (`accept_envelope`), so a gateway can be upgraded before its case store.
+The models themselves forbid unknown fields at every level: what this gateway emits is checked strictly.
 """
 
 from __future__ import annotations
@@ -219,8 +225,17 @@ class ReportDraft(BaseModel):
 class Envelope(ReportDraft):
     """A report as intake made it durable: a draft plus its Tracking ID."""
 
-    envelope_version: int = ENVELOPE_VERSION
+    envelope_version: Literal[1] = Field(
+        default=ENVELOPE_VERSION,
+        description="The major version. Fields added later keep it; a rename, a removal or a new meaning changes it.",
+    )
     tracking_id: str = Field(pattern=TRACKING_ID_PATTERN)
+
+
+def accept_envelope(document: Any) -> Envelope:
+    """How a case store reads an envelope of this major version: typed as the model says, a field of a later revision
+    (at any level) ignored by the model and kept by the caller in the document as sent. Raises ValidationError."""
+    return Envelope.model_validate(document, extra="ignore")
 
 
 def utc_now() -> datetime:

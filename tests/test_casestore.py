@@ -15,6 +15,7 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from casestore.storage import STORE_FIELDS
 from gateway.settings import Settings
 from gateway.tls import tls_context
 from normalizer.envelope import Envelope
@@ -51,7 +52,7 @@ def test_first_post_creates_and_later_posts_change_nothing(client: httpx.Client,
     stored = client.get(f"/v1/reports/{tracking_id}").json()
     assert stored["text"] == "Jalan rusak"
     assert stored["status"] == "received"
-    Envelope.model_validate({k: v for k, v in stored.items() if k not in ("status", "seq", "stored_at", "follow_ups")})
+    Envelope.model_validate({k: v for k, v in stored.items() if k not in STORE_FIELDS})
     assert casestore.store.count() == 1
 
 
@@ -113,8 +114,6 @@ def test_follow_ups_appear_under_their_report(client: httpx.Client) -> None:
 
 
 OPENAPI = Path(__file__).resolve().parent.parent / "casestore" / "openapi.yaml"
-# The stored report is its envelope plus the store's own fields (StoredReport's second part).
-STORE_FIELDS = ("status", "seq", "stored_at", "follow_ups")
 
 
 def contract_validator(pointer: str) -> jsonschema.Draft202012Validator:
@@ -146,17 +145,87 @@ def test_follow_ups_come_back_with_whether_their_reports_sender_sent_them_as_the
     stored = client.get(f"/v1/reports/{parent}").json()
     assert [(f["tracking_id"], f["from_reports_sender"]) for f in stored["follow_ups"]] == [
         (children[0], True), (children[1], False), (children[2], None)]
-    # StoredReport is allOf the envelope and the store's fields; the envelope schema admits no other field, so each
-    # part is checked on its own.
-    contract_validator("/components/schemas/Envelope").validate(
-        {key: value for key, value in stored.items() if key not in STORE_FIELDS})
-    contract_validator("/components/schemas/StoredReport/allOf/1").validate(
-        {key: value for key, value in stored.items() if key in STORE_FIELDS})
+    contract_validator("/components/schemas/StoredReport").validate(stored)
     for follow_up in stored["follow_ups"]:
         contract_validator("/components/schemas/Envelope").validate(follow_up)
     with pytest.raises(jsonschema.ValidationError):
         contract_validator("/components/schemas/Envelope").validate({**stored["follow_ups"][0],
                                                                     "from_reports_sender": "yes"})
+
+
+def later_revision(tracking_id: str) -> dict[str, object]:
+    """An envelope of a later revision of v1: fields this store does not know, at the top and in nested objects."""
+    document = envelope(tracking_id, attachments=[{
+        "content_type": "audio/amr", "size": 5120, "sha256": "0" * 64, "name": None,
+        "location": "attachments/00/voice.amr", "flags": [], "duration_seconds": 12}])
+    document["sender"] = {**document["sender"], "operator": "telkomsel"}  # type: ignore[dict-item]
+    document["urgency"] = {"level": "high", "source": "keyword"}
+    return document
+
+
+def post(client: httpx.Client, document: dict[str, object], *, batch: bool) -> tuple[int, dict[str, object]]:
+    """(status, the answer about this report) from the single or the batch endpoint."""
+    if not batch:
+        response = client.post("/v1/reports", json=document)
+        return response.status_code, response.json()
+    response = client.post("/v1/reports/batch", json={"reports": [document]})
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    return result["status"], result
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
+def test_an_envelope_of_a_later_revision_is_stored_as_sent_once(
+    client: httpx.Client, casestore: CaseStoreServer, batch: bool,
+) -> None:
+    """A gateway upgraded before its case store sends fields the store does not know: taken and kept, not a 422 that
+    would dead-letter every report until both are upgraded together."""
+    casestore.later_revision_posted = True
+    [tracking_id] = ids(1)
+    document = later_revision(tracking_id)
+    first, _ = post(client, document, batch=batch)
+    again, _ = post(client, {**document, "urgency": {"level": "low"}}, batch=batch)
+    assert (first, again) == (201, 200)
+    assert casestore.store.count() == 1
+    stored = client.get(f"/v1/reports/{tracking_id}").json()
+    assert {key: value for key, value in stored.items() if key not in STORE_FIELDS} == document
+    contract_validator("/components/schemas/StoredReport").validate(stored)
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
+@pytest.mark.parametrize("version", [2, 0])
+def test_another_major_envelope_version_is_refused_with_its_own_error(
+    client: httpx.Client, casestore: CaseStoreServer, batch: bool, version: int,
+) -> None:
+    status, answer = post(client, envelope(ids(1)[0], envelope_version=version), batch=batch)
+    assert (status, answer["error"]) == (422, "unsupported_envelope_version")
+    assert f"envelope_version {version}" in str(answer["detail"])
+    assert casestore.store.count() == 0
+
+
+RESPONSES = "/paths/~1v1~1reports{path}/get/responses/200/content/application~1json/schema"
+
+
+def test_stored_reports_as_the_store_answers_them_are_valid_under_the_contract(
+    client: httpx.Client, casestore: CaseStoreServer,
+) -> None:
+    """GET /v1/reports/{tracking_id} and the list answer StoredReports: the envelope (as sent, a later revision's
+    fields too) with the store's own fields."""
+    casestore.later_revision_posted = True
+    parent, child, later = ids(3)
+    client.post("/v1/reports", json=envelope(parent))
+    client.post("/v1/reports", json=envelope(child, follow_up_of=parent, from_reports_sender=True))
+    client.post("/v1/reports", json=later_revision(later))
+    client.patch(f"/v1/reports/{parent}", json={"status": "in_progress"})
+    one = contract_validator(RESPONSES.format(path="~1{tracking_id}"))
+    for tracking_id in (parent, child, later):
+        one.validate(client.get(f"/v1/reports/{tracking_id}").json())
+    page = client.get("/v1/reports", params={"after": 0, "limit": 10}).json()
+    assert [report["tracking_id"] for report in page["reports"]] == [parent, child, later]
+    contract_validator(RESPONSES.format(path="")).validate(page)
+    with pytest.raises(jsonschema.ValidationError):  # the schema does check: a stored report needs its status
+        one.validate({key: value for key, value in client.get(f"/v1/reports/{parent}").json().items()
+                      if key != "status"})
 
 
 def test_operators_set_the_status(client: httpx.Client) -> None:

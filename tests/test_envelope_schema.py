@@ -7,8 +7,23 @@ from datetime import UTC, datetime
 
 import jsonschema
 import pytest
+from pydantic import ValidationError
 
-from normalizer.envelope import Channel, Envelope, ReportDraft, Sender, SenderKind
+from casestore.storage import STORE_FIELDS
+from normalizer.envelope import (
+    Attachment,
+    Channel,
+    Envelope,
+    KindSuggestion,
+    LanguageSuggestion,
+    ReportDraft,
+    ReportKind,
+    Sender,
+    SenderKind,
+    TopicSuggestion,
+    Triage,
+    accept_envelope,
+)
 from normalizer.schema import SCHEMA_PATH, envelope_schema, render_schema
 
 CONTRACT_FIELDS = {
@@ -45,7 +60,7 @@ def test_a_real_envelope_validates_against_the_committed_schema() -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [("tracking_id", "12345"), ("channel", "fax"), ("kind", "gossip"), ("anonymous", "yes"),
-     ("from_reports_sender", "+6281234567890")],
+     ("from_reports_sender", "+6281234567890"), ("envelope_version", 2)],
 )
 def test_the_schema_refuses_what_the_contract_forbids(field: str, value: str) -> None:
     schema = json.loads(SCHEMA_PATH.read_text())
@@ -57,3 +72,40 @@ def test_the_schema_refuses_what_the_contract_forbids(field: str, value: str) ->
 
 def test_received_at_is_utc_rfc3339() -> None:
     assert json.loads(sample_envelope().model_dump_json())["received_at"] == "2026-11-22T08:30:00Z"
+
+
+def test_no_envelope_field_takes_a_name_the_case_store_adds() -> None:
+    assert not set(envelope_schema(strict=True)["properties"]) & set(STORE_FIELDS)
+
+
+def full_envelope() -> dict[str, object]:
+    """An envelope with every nested object: sender, an attachment, triage."""
+    triage = Triage(model_version="test", topic=TopicSuggestion(category="TOPIK LAINNYA", confidence=0.4, top=[]),
+                    kind=KindSuggestion(kind=ReportKind.COMPLAINT, confidence=0.9, source="model"),
+                    language=LanguageSuggestion(code="id", confidence=0.99))
+    attachment = Attachment(content_type="image/jpeg", size=10, sha256="a" * 64, location="attachments/aa/photo.jpg")
+    return sample_envelope(attachments=[attachment], triage=triage).model_dump(mode="json")
+
+
+@pytest.mark.parametrize(
+    "where",
+    [pytest.param((), id="envelope"), pytest.param(("sender",), id="sender"),
+     pytest.param(("attachments", 0), id="attachment"), pytest.param(("triage", "spam"), id="triage-spam")],
+)
+def test_a_later_revisions_field_is_taken_by_the_published_schema_and_refused_in_the_gateways_own(
+    where: tuple[str | int, ...],
+) -> None:
+    """Fields are added within a major version at any level: a case store validating against the published schema
+    takes one it does not know. What this gateway emits is held to the model (and the strict schema), where a
+    misspelled field fails."""
+    document = full_envelope()
+    target: object = document
+    for step in where:
+        target = target[step]  # type: ignore[index]
+    target["received_via"] = "a later revision"  # type: ignore[index]
+    jsonschema.validate(document, json.loads(SCHEMA_PATH.read_text()), format_checker=jsonschema.FormatChecker())
+    assert accept_envelope(document).tracking_id == "10000004"
+    with pytest.raises(jsonschema.ValidationError, match="received_via"):
+        jsonschema.validate(document, envelope_schema(strict=True))
+    with pytest.raises(ValidationError, match="received_via"):
+        Envelope.model_validate(document)

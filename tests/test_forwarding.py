@@ -42,7 +42,7 @@ from gateway.queues import (
     redis_connection,
 )
 from gateway.settings import Settings
-from normalizer.envelope import Channel, Sender, SenderKind
+from normalizer.envelope import Attachment, Channel, Sender, SenderKind
 from tests.aggregator_support import drain
 from tests.conftest import (
     REPO_ROOT,
@@ -507,6 +507,33 @@ def test_an_unreadable_envelope_is_dead_lettered_alone_and_its_batch_goes_on(
     letters = DeadLetters(redis)
     assert [(letter.tracking_id, letter.reason) for letter in letters.list()] == [(damaged, "envelope_unreadable")]
     assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
+
+
+def test_what_the_forward_worker_sends_is_the_envelope_model_and_nothing_more(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer
+) -> None:
+    """The case store keeps fields it does not know (a later revision's), so it no longer refuses a misspelled one
+    this gateway sends: what it got, triage and an anonymous report's rewritten fields included, is held to the
+    envelope model, which forbids any field it does not define, at any level."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_TRIAGE_ENABLED="true")
+    mailed = Attachment(content_type="image/jpeg", size=3, sha256="b" * 64, name="budi.jpg",
+                        location="attachments/bb/missing.jpg")
+    anonymous = draft("strict-anonymous", "Pungli di kelurahan. ANONIM").model_copy(update={
+        "channel": Channel.EMAIL, "sender": Sender(kind=SenderKind.EMAIL, id="budi@example.id"), "anonymous": True,
+        "subject": "Pungli", "attachments": [mailed], "channel_meta": {"message_id": "<a1@example.id>"}})
+    intake = Intake(redis, settings)
+    try:
+        [named] = intake.commit([draft("strict-named")])
+        follow_up = draft("strict-follow-up", "Sudah seminggu").model_copy(update={
+            "follow_up_of": named.tracking_id, "from_reports_sender": True})
+        intake.commit([anonymous, follow_up])
+        drain(settings, (FORWARD_QUEUE,))
+    finally:
+        intake.close()
+    reports = casestore.reports()
+    assert len(reports) == 3 and all(report["triage"] for report in reports)
+    assert [report["sender"]["kind"] for report in reports] == ["msisdn", "reply_handle", "msisdn"]
+    casestore.assert_envelopes_strict()
 
 
 def stalling_case_store(delay: float) -> Callable[[], web.Application]:
