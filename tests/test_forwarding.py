@@ -440,6 +440,31 @@ def test_a_batch_answer_that_is_not_the_contract_is_retried_then_dead_lettered(
     assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
 
 
+def test_a_report_a_batch_refuses_is_dead_lettered_with_the_case_stores_error_and_its_detail(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """A case store of another major envelope version refuses each report of a batch with a typed error and why: the
+    dead letter reads as a single POST's refusal does (`error: detail`), not the bare error."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0")
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft("typed-1"), draft("typed-2")])
+        results = [{"tracking_id": receipt.tracking_id, "status": 422, "error": "unsupported_envelope_version",
+                    "detail": "envelope_version 1: this case store takes 2"} for receipt in receipts]
+        newer = LoopbackServer(batch_answering(orjson.dumps({"results": results})), settings.casestore.port)
+        newer.start()
+        try:
+            drain(settings, (FORWARD_QUEUE,))
+        finally:
+            newer.stop()
+    finally:
+        intake.close()
+    letters = [DeadLetters(redis).get(receipt.tracking_id) for receipt in receipts]
+    assert [letter.reason if letter else None for letter in letters] == ["casestore_422"] * 2
+    assert all("unsupported_envelope_version: envelope_version 1: this case store takes 2" in letter.detail
+               for letter in letters if letter)
+
+
 def batch_throttling(retry_after: str) -> Callable[[], web.Application]:
     """A case store that throttles: 429 with a Retry-After header (seconds or an HTTP date)."""
 

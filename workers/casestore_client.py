@@ -70,6 +70,12 @@ def _describe(response: httpx.Response) -> str:
     return str(body)[:200]
 
 
+def _reason(item: dict[str, Any]) -> str | None:
+    """A batch result's refusal as a single answer's reads (`error: detail`); None for an accepted one."""
+    parts = [str(item[key]) for key in ("error", "detail") if item.get(key)]
+    return ": ".join(parts) or None
+
+
 def _batch_statuses(response: httpx.Response) -> dict[str, tuple[int, str | None]]:
     """Tracking ID -> (status, error) from a batch answer; a report it leaves out counts as 502 (retried).
 
@@ -77,7 +83,7 @@ def _batch_statuses(response: httpx.Response) -> dict[str, tuple[int, str | None
     such, the job's retries run out into the dead-letter registry instead of RQ's failed registry."""
     try:
         results = response.json().get("results")
-        statuses = {str(item["tracking_id"]): (int(item["status"]), item.get("error")) for item in results}
+        statuses = {str(item["tracking_id"]): (int(item["status"]), _reason(item)) for item in results}
     except (ValueError, AttributeError, TypeError, KeyError) as error:
         raise RetryableError(f"batch answer is not one result per report: {_describe(response)}",
                              reason="casestore_bad_answer") from error
