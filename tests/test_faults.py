@@ -32,12 +32,8 @@ from tests.conftest import (
     ProcessHandle,
     TestEnvironment,
     async_wait_until,
-    serving_gateway,
-    wait_ready,
     wait_until,
 )
-from workers.casestore_client import PROBE_TRACKING_ID
-from workers.forward import CASESTORE_DOWN_KEY
 
 # One xdist group: the fault tests load the machine heavily and must not overlap each other.
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(300), pytest.mark.xdist_group("faults")]
@@ -258,72 +254,6 @@ async def test_the_case_store_down_for_a_minute_and_back(
     await async_wait_until(lambda: casestore.store.count() >= 250, timeout=60)
     assert_exactly_once(casestore, {**first, **during})
     print(f"\nfigures[casestore]: backlog of 200 stored {time.monotonic() - back:.1f} s after the case store returned")
-
-
-def unavailable_case_store(probes: list[float]) -> Callable[[], web.Application]:
-    """A case store answering 503 to everything (a database failover behind it), noting when it was probed."""
-
-    def factory() -> web.Application:
-        async def unavailable(request: web.Request) -> web.Response:
-            if request.method == "GET" and request.path == f"/v1/reports/{PROBE_TRACKING_ID}":
-                probes.append(time.monotonic())
-            return web.json_response({"error": "unavailable"}, status=503)
-
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", unavailable)
-        return app
-
-    return factory
-
-
-@pytest.mark.parametrize("how", ["not-listening", "answering-503"])
-async def test_the_case_store_back_after_its_forwards_went_into_a_long_backoff_takes_them_without_a_new_report(
-    how: str, test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
-    start_process: Callable[..., ProcessHandle],
-) -> None:
-    """The forwards of an outage wait ten minutes here (an hour with the defaults) once their first tries failed.
-    Only a new report the case store took brought them to now; without one they waited it all out, the views saying
-    the case store was failing. Two forward workers probe it now, one of them a period (2 s here): the backlog is
-    stored within seconds of its return, each report once, and the outage ends."""
-    period = 2.0
-    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="2,4,8,600")  # the gateway gives its jobs their retries
-    probes: list[float] = []
-    stand_in = LoopbackServer(unavailable_case_store(probes), casestore.port) if how == "answering-503" else None
-    casestore.stop()
-    if stand_in:
-        stand_in.start()
-    workers = [wait_ready(start_process("worker", "--queues", FORWARD_QUEUE, LAPOR_QUEUES_RETRY_INTERVALS="2,4,8,600",
-                                        LAPOR_CASESTORE_PROBE_SECONDS=str(period)), queues=1) for _ in range(2)]
-    forward = queue(FORWARD_QUEUE, redis)
-
-    def all_in_the_long_wait() -> bool:
-        # The schedule read in one call: read id by id, a job the scheduler moved on in between raised NoSuchJobError.
-        due = [at for _, at in redis.zrange(forward.scheduled_job_registry.key, 0, -1, withscores=True)]
-        return (bool(due) and forward.count == 0 and forward.started_job_registry.count == 0
-                and all(at > time.time() + 300 for at in due))
-
-    try:
-        async with serving_gateway(settings, redis) as gateway:
-            acknowledged = await send_stream(gateway, 100, prefix=how)
-        await async_wait_until(all_in_the_long_wait, timeout=60)
-        watched = time.monotonic()
-        await asyncio.sleep(4 * period)
-        if stand_in:  # one probe a period for the deployment, not one per worker
-            during = [at for at in probes if at >= watched]
-            assert 2 <= len(during) <= 4 + 1, during
-    finally:
-        if stand_in:
-            stand_in.stop()
-    assert casestore.store.count() == 0
-    casestore.start()
-    back = time.monotonic()
-    await async_wait_until(lambda: all_stored(casestore, acknowledged), timeout=6 * period)
-    drained = time.monotonic() - back
-    assert_exactly_once(casestore, acknowledged)
-    assert "casestore.back" in "".join(worker.output() for worker in workers)
-    assert redis.get(CASESTORE_DOWN_KEY) is None
-    print(f"\nfigures[probe-{how}]: backlog of 100 stored {drained:.1f} s after the case store returned "
-          f"(probe every {period:.0f} s; their next retry was ten minutes away)")
 
 
 def slow_case_store(store_server: CaseStoreServer, delay: float) -> Callable[[], web.Application]:
