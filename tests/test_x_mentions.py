@@ -1225,22 +1225,27 @@ def test_an_answer_to_our_reply_in_its_thread_adds_to_the_report_when_its_report
     assert len(threaded) == int(expected["follow_up_of"] == "parent")
 
 
+def answered_our_reply(fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
+                       page: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The first page's mention 101 reported and answered by our reply 1001 (remembered as the reply worker does once
+    X gave it its id), then `page` polled: the report and every stored report by its tweet."""
+    poller = make_poller(settings, redis, intake)
+    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page.json"))
+    poller.poll_once()
+    parent = reports_by_tweet(redis)["1860000000000000101"]
+    assert remember_reply(redis, "twitter", "1860000000000001001", parent["tracking_id"],
+                          settings.intake.envelope_ttl_seconds)
+    fake.fail("/x/2/users", 200, body=fixture(page))
+    poller.poll_once()
+    return parent, reports_by_tweet(redis)
+
+
 def test_a_real_page_of_answers_to_our_reply_adds_its_reporters_answer_to_the_report(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:
     """X API v2's shape: each answer names our reply in `referenced_tweets` (type `replied_to`), and our reply comes
     in `includes.tweets`. Siti's answer adds to her anonymous report; Budi's, under the same reply, is his own."""
-    poller = make_poller(settings, redis, intake)
-    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page.json"))
-    poller.poll_once()
-    parent = reports_by_tweet(redis)["1860000000000000101"]
-    # What the reply worker does once X gave our reply to that mention its id.
-    assert remember_reply(redis, "twitter", "1860000000000001001", parent["tracking_id"],
-                          settings.intake.envelope_ttl_seconds)
-    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page_thread.json"))
-    poller.poll_once()
-
-    reports = reports_by_tweet(redis)
+    parent, reports = answered_our_reply(fake, settings, redis, intake, "x/mentions_page_thread.json")
     siti, budi = reports["1860000000000001101"], reports["1860000000000001102"]
     assert (siti["follow_up_of"], siti["anonymous"], siti["text"]) == (
         parent["tracking_id"], True, "sudah seminggu belum diperbaiki")
@@ -1254,17 +1259,7 @@ def test_a_real_page_of_quotes_of_our_reply_adds_its_reporters_quote_to_the_repo
     """X API v2's shape: a quote tweet names our reply in `referenced_tweets` (type `quoted`), its text ends with a
     t.co link to it, and our reply comes in `includes.tweets`. Siti's "masih rusak" quoting the reply to her
     anonymous report adds to it, without the link; Budi's quote of the same reply is his own report."""
-    poller = make_poller(settings, redis, intake)
-    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page.json"))
-    poller.poll_once()
-    parent = reports_by_tweet(redis)["1860000000000000101"]
-    # What the reply worker does once X gave our reply to that mention its id.
-    assert remember_reply(redis, "twitter", "1860000000000001001", parent["tracking_id"],
-                          settings.intake.envelope_ttl_seconds)
-    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page_quotes_of_our_reply.json"))
-    poller.poll_once()
-
-    reports = reports_by_tweet(redis)
+    parent, reports = answered_our_reply(fake, settings, redis, intake, "x/mentions_page_quotes_of_our_reply.json")
     siti, budi = reports["1860000000000001301"], reports["1860000000000001302"]
     assert (siti["follow_up_of"], siti["anonymous"], siti["text"]) == (
         parent["tracking_id"], True, "masih rusak, sudah seminggu belum diperbaiki")
