@@ -162,8 +162,7 @@ def others_report_flags(redis: Redis, tracking_id: str, sender: Sender) -> tuple
     """(anonymous, confidential) of a stored report that `sender` did not send: its sender is another, and so is the
     address our replies to it went to (a mail's Reply-To). None when it is the sender's own, or when the gateway no
     longer has it and cannot tell whose it is."""
-    raw = redis.get(envelope_key(tracking_id))
-    envelope = readable_envelope(tracking_id, raw) if raw is not None else None
+    envelope = _stored_envelope(redis, tracking_id)
     if envelope is None:
         return None
     if sent_by_reports_sender(envelope, sender):
@@ -177,8 +176,7 @@ def report_addresses(redis: Redis, tracking_id: str) -> frozenset[str]:
     From, or at its Reply-To only when that is one of these: a From is easily forged, and answered at a Reply-To of
     the forger's choosing, whether the mail was taken as an addition or not would tell them whether that From sent an
     anonymous report."""
-    raw = redis.get(envelope_key(tracking_id))
-    envelope = readable_envelope(tracking_id, raw) if raw is not None else None
+    envelope = _stored_envelope(redis, tracking_id)
     if envelope is None:
         return frozenset()
     stored = envelope.get("sender")
@@ -217,12 +215,14 @@ def thread_report(redis: Redis, channel: str, replied_to: str, sender: Sender) -
 
 def _sent_by(redis: Redis, tracking_id: str, sender: Sender) -> dict[str, Any] | None:
     """The report's envelope when `sender` is its sender; None for anyone else's, or once it is gone."""
+    envelope = _stored_envelope(redis, tracking_id)
+    return envelope if envelope is not None and sent_by_reports_sender(envelope, sender) else None
+
+
+def _stored_envelope(redis: Redis, tracking_id: str) -> dict[str, Any] | None:
+    """The gateway's copy of the report's envelope; None once it is gone or unreadable."""
     raw = redis.get(envelope_key(tracking_id))
-    envelope = readable_envelope(tracking_id, raw) if raw is not None else None
-    stored = (envelope or {}).get("sender")
-    if not isinstance(stored, dict) or (stored.get("kind"), stored.get("id")) != (sender.kind.value, sender.id):
-        return None
-    return envelope
+    return readable_envelope(tracking_id, raw) if raw is not None else None
 
 
 def post_thread_key(channel: str, post_id: str) -> str:
