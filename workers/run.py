@@ -205,6 +205,12 @@ class LaporWorker(SimpleWorker):
         if self.stop.asked:
             self._stop_requested = True
 
+    def bootstrap(self, *args: Any, **kwargs: Any) -> None:
+        """RQ's start of a run, then `worker.ready`: said before it, a worker that a monitor or a test trusted at its
+        word was not yet registered on its queue, and the views counted it missing (seen in CI)."""
+        super().bootstrap(*args, **kwargs)
+        log.info("worker.ready", queue=",".join(self.queue_names()))
+
     def execute_job(self, job: Job, queue: Queue) -> None:
         """The job, its failure handling included, with the channel and Tracking ID it binds for its own lines
         only: left bound, the worker's next lines (a lost Redis connection while idle) named the last report."""
@@ -320,7 +326,6 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
                 # answer: a Redis that hangs is found here first, in the liveness timeout.
                 context.watch.ping()
                 worker = worker_on(context, queue_name, stop, outage)
-                log.info("worker.ready", queue=queue_name)
                 worked = worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
                 if burst or stop.asked:
                     return worked
