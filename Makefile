@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The project's own modules compiled once: every process a test starts imports them, and where the environment says
+# not to write bytecode (PYTHONDONTWRITEBYTECODE) each one compiled them again (half a second of CPU a process).
+PACKAGES := gateway channels normalizer workers triage casestore bench
 
 .PHONY: run test lint bench clean
 
@@ -14,6 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/python -m compileall -q $(PACKAGES) >/dev/null
 	LAPOR_PROFILE=$${LAPOR_PROFILE:-development} $(BIN)/lapor-gateway dev
 
 # Three test processes on the two cores: most tests wait on sockets, subprocesses and timers, so a third process
@@ -24,6 +28,7 @@ PYTEST_WORKERS ?= 3
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/python -m compileall -q $(PACKAGES) >/dev/null
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
