@@ -34,7 +34,8 @@ from gateway.settings import Settings
 from gateway.spool import SPOOL_DIR, Spool, SpoolRecord
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id
 from tests.aggregator_support import drain
-from tests.conftest import VENV_BIN, CaseStoreServer, TestEnvironment, free_port
+from tests.cli_process import run_cli
+from tests.conftest import CaseStoreServer, TestEnvironment, free_port
 from tests.email_support import RECIPIENT
 from tests.image_support import fixture
 from tests.test_withheld_files import FileKind, mail_in, mail_with
@@ -51,8 +52,7 @@ FIRST_SEQUENCE = 1_000_000
 
 
 def cli(test_env: TestEnvironment, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(VENV_BIN / "lapor-gateway"), *args], env=test_env.process_env(COLUMNS="200", **env),
-                          capture_output=True, text=True, timeout=60)
+    return run_cli(list(args), test_env.process_env(COLUMNS="200", **env))
 
 
 def kept_file(settings: Settings, data: bytes, age_days: float) -> Path:

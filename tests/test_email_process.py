@@ -14,7 +14,8 @@ from redis import Redis
 from channels.base import InboundMessage
 from channels.email import processor
 from normalizer.pipeline import Normalized, normalize
-from tests.conftest import REPO_ROOT, VENV_BIN, CaseStoreServer, ProcessHandle, TestEnvironment, free_port, wait_until
+from tests.cli_process import run_cli
+from tests.conftest import REPO_ROOT, CaseStoreServer, ProcessHandle, TestEnvironment, free_port, wait_until
 from tests.email_support import RECIPIENT, SmtpServerThread, envelope_count, fixture, outbox, stored_envelope
 
 
@@ -44,8 +45,7 @@ def test_mail_to_the_smtp_process_gives_one_report_and_one_reply(
 
 
 def cli(test_env: TestEnvironment, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(VENV_BIN / "lapor-gateway"), "email", "quarantine", *args], env=test_env.process_env(),
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    return run_cli(["email", "quarantine", *args], test_env.process_env(), cwd=REPO_ROOT)
 
 
 def test_quarantined_mail_can_be_listed_fixed_and_reprocessed(test_env: TestEnvironment, redis: Redis) -> None:
@@ -97,8 +97,7 @@ def test_reprocessed_mail_is_counted_where_the_processes_of_make_run_count(test_
     Quarantine(settings.data_dir).add(mail, "parse_error", "a parser since fixed", "kevin.tanoto@icloud.com",
                                       [RECIPIENT])
     env = {name: value for name, value in test_env.process_env().items() if name != "PROMETHEUS_MULTIPROC_DIR"}
-    result = subprocess.run([str(VENV_BIN / "lapor-gateway"), "email", "quarantine", "reprocess", "--all"], env=env,
-                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    result = run_cli(["email", "quarantine", "reprocess", "--all"], env, cwd=REPO_ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=str(shared))

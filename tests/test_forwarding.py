@@ -45,6 +45,7 @@ from gateway.queues import (
 from gateway.settings import CONFIG_DIR, Settings
 from normalizer.envelope import Attachment, Channel, Sender, SenderKind
 from tests.aggregator_support import drain
+from tests.cli_process import run_cli
 from tests.conftest import (
     REPO_ROOT,
     VENV_BIN,
@@ -68,10 +69,7 @@ from workers.outage import RedisOutage
 
 
 def cli(test_env: TestEnvironment, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(VENV_BIN / "lapor-gateway"), *args], env=test_env.process_env(COLUMNS="200"),
-        capture_output=True, text=True, timeout=60,
-    )
+    return run_cli(list(args), test_env.process_env(COLUMNS="200"))
 
 
 def refusing_case_store() -> web.Application:

@@ -13,7 +13,6 @@ import base64
 import gzip
 import hashlib
 import io
-import subprocess
 import time
 import tomllib
 import tracemalloc
@@ -34,10 +33,10 @@ from gateway.attachments import attachment_location
 from gateway.queues import FORWARD_QUEUE, enqueue_forward, envelope_key, queue
 from gateway.settings import Settings
 from tests.aggregator_support import drain
+from tests.cli_process import run_cli
 from tests.conftest import (
     REPO_ROOT,
     TWILIO_TOKEN,
-    VENV_BIN,
     CaseStoreServer,
     GatewayServer,
     TestEnvironment,
@@ -673,8 +672,6 @@ async def test_the_status_views_show_the_files_each_channels_reports_reached_the
     twilio = twilio[:twilio.index("</section>")]
     assert f"files lost: <b>{after['attachments_not_fetched']}</b>" in twilio
     assert "files lost by reason: " in twilio and f"http_404 {lost_404}" in twilio
-    shown = await asyncio.to_thread(
-        subprocess.run, [str(VENV_BIN / "lapor-gateway"), "status"], env=test_env.process_env(COLUMNS="400"),
-        capture_output=True, text=True, timeout=60)
+    shown = await asyncio.to_thread(run_cli, ["status"], test_env.process_env(COLUMNS="400"))
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert first_table(shown.stdout)["sms-twilio"]["files lost"] == str(after["attachments_not_fetched"])

@@ -2,7 +2,8 @@
 other. Each says what is wrong and what to check, exits non-zero, and ends on no traceback; none does more than it
 was asked to.
 
-As processes (the entry point an operator runs), against real Redis, or against a port where none listens.
+As processes (forked with the libraries imported: tests/cli_process.py; the console script itself answers alike,
+`test_the_forked_cli_answers_as_the_console_script`), against real Redis, or against a port where none listens.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from redis import Redis
 
 from channels.email.store import Quarantine
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE
+from tests.cli_process import run_cli
 from tests.conftest import VENV_BIN, TestEnvironment, free_port
 from tests.email_support import RECIPIENT
 from workers.deadletters import DeadLetters
 
 
 def cli(test_env: TestEnvironment, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(VENV_BIN / "lapor-gateway"), *args], env=test_env.process_env(COLUMNS="200", **env),
-                          capture_output=True, text=True, timeout=60)
+    return run_cli(list(args), test_env.process_env(COLUMNS="200", **env))
 
 
 def no_traceback(result: subprocess.CompletedProcess[str]) -> bool:
@@ -172,3 +173,18 @@ def test_a_dead_letter_named_that_is_not_there_is_said_as_typed(
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.startswith(f"no dead letter for {said}\n") and no_traceback(result), result.stdout
     assert "\x1b" not in result.stdout
+
+
+@pytest.mark.parametrize("args", [("deadletters", "list"), ("deadletters", "show", "10000004"),
+                                  ("attachments", "list", "not-an-id"), ("no-such-command",), ("--help",)],
+                         ids=["list", "show-missing", "attachments-bad-id", "unknown-command", "help"])
+def test_the_forked_cli_answers_as_the_console_script(
+        args: tuple[str, ...], test_env: TestEnvironment, redis: Redis) -> None:
+    """The tests run operator commands forked from a server that imported the libraries once (tests/cli_process.py):
+    each answers as the console script an operator runs, word for word, with the same exit status."""
+    env = test_env.process_env(COLUMNS="200")
+    real = subprocess.run([str(VENV_BIN / "lapor-gateway"), *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+    forked = run_cli(list(args), env)
+    assert (forked.returncode, forked.stdout, forked.stderr) == (real.returncode, real.stdout, real.stderr)
+    assert real.stdout + real.stderr  # each says something

@@ -5,7 +5,6 @@ other job is dead-lettered as worker_died, requeueable by an operator with a fre
 from __future__ import annotations
 
 import io
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +23,8 @@ from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEU
 from gateway.replies import render
 from gateway.settings import Settings
 from tests.aggregator_support import drain
-from tests.conftest import REPO_ROOT, VENV_BIN, ProcessHandle, TestEnvironment, log_events, wait_until
+from tests.cli_process import run_cli
+from tests.conftest import REPO_ROOT, ProcessHandle, TestEnvironment, log_events, wait_until
 from workers import reaper
 from workers.deadletters import DeadLetters
 from workers.reaper import ALIVE_KEY, REAPS_META, reap_abandoned, reap_count
@@ -206,8 +206,7 @@ def test_a_requeued_dead_letter_starts_a_fresh_count(
     reap_abandoned(redis, [REPLY_QUEUE], settings)
     assert DeadLetters(redis).count() == 1
 
-    result = subprocess.run([str(VENV_BIN / "lapor-gateway"), "deadletters", "requeue", "10000011"],
-                            env=test_env.process_env(COLUMNS="200"), capture_output=True, text=True, timeout=60)
+    result = run_cli(["deadletters", "requeue", "10000011"], test_env.process_env(COLUMNS="200"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert DeadLetters(redis).count() == 0
     [requeued] = queue(REPLY_QUEUE, redis).get_jobs()

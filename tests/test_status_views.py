@@ -62,6 +62,7 @@ from gateway.tls import tls_context
 from gateway.tracking import TrackingIdAllocator
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 from tests.aggregator_support import post_callback
+from tests.cli_process import run_cli
 from tests.conftest import (
     VENV_BIN,
     CaseStoreServer,
@@ -506,20 +507,18 @@ async def test_with_redis_unreachable_status_says_so_and_metrics_still_answer(
             assert (await client.get("/metrics")).status_code == 200
     finally:
         await runner.cleanup()
-    result = subprocess.run([str(cli_path()), "status"], env=test_env.process_env(REDIS_URL=dead),
-                            capture_output=True, text=True, timeout=60)
+    result = run_cli(["status"], test_env.process_env(REDIS_URL=dead))
     assert result.returncode == 2
     assert "Redis unreachable" in result.stdout
     # Webhooks still answer from the spool: the CLI must not say nothing can be made durable.
     assert "Twilio's webhooks are answered from the disk spool (0 bytes waiting" in result.stdout
-    as_json = subprocess.run([str(cli_path()), "status", "--json"], env=test_env.process_env(REDIS_URL=dead),
-                             capture_output=True, text=True, timeout=60)
+    as_json = run_cli(["status", "--json"], test_env.process_env(REDIS_URL=dead))
     assert as_json.returncode == 2
     assert orjson.loads(as_json.stdout)["spool_size"] == 0
 
 
 def _status_reason(env: dict[str, str]) -> str:
-    result = subprocess.run([str(cli_path()), "status", "--json"], env=env, capture_output=True, text=True, timeout=60)
+    result = run_cli(["status", "--json"], env)
     assert result.returncode == 2, result.stdout + result.stderr
     return str(orjson.loads(result.stdout)["reason"])
 
@@ -629,12 +628,6 @@ async def test_with_redis_hanging_the_operator_views_still_answer_in_time(
     finally:
         server.kill()
         server.wait()
-
-
-def cli_path() -> object:
-    from tests.conftest import VENV_BIN
-
-    return VENV_BIN / "lapor-gateway"
 
 
 @pytest.mark.parametrize(
@@ -1051,7 +1044,7 @@ def test_piped_cli_tables_keep_queue_names_and_reasons_whole(test_env: TestEnvir
     env.pop("COLUMNS", None)
 
     def piped(*args: str) -> str:
-        result = subprocess.run([str(cli_path()), *args], env=env, capture_output=True, text=True, timeout=60)
+        result = run_cli(list(args), env)
         assert result.returncode in (0, 1), result.stdout + result.stderr
         return result.stdout
 
@@ -1202,8 +1195,7 @@ async def test_with_every_http_gateway_gone_the_sms_channels_are_down_on_the_ope
         await runner.cleanup()
 
     def cli_status() -> tuple[int, dict[str, dict[str, object]]]:
-        done = subprocess.run([str(VENV_BIN / "lapor-gateway"), "status", "--json"], capture_output=True, text=True,
-                              env=test_env.process_env(**env), timeout=60)
+        done = run_cli(["status", "--json"], test_env.process_env(**env))
         return done.returncode, {c["channel"]: c for c in orjson.loads(done.stdout)["channels"]}
 
     deadline = time.monotonic() + 30
@@ -1287,7 +1279,7 @@ async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one
                 return {c["channel"]: c for c in (await client.get("/v1/status")).json()["channels"]}
 
             async def wait_for(**states: str) -> dict[str, dict[str, object]]:
-                deadline = time.monotonic() + 30
+                deadline = time.monotonic() + 60  # process start-ups on a loaded machine
                 while True:
                     current = await channels()
                     if all(current[name]["state"] == state for name, state in states.items()):

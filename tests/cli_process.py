@@ -1,0 +1,70 @@
+"""`lapor-gateway <command>` in a process of its own, forked from a server that has imported the libraries once.
+
+An operator's command is a real process here as in production: its own environment, working directory, stdout,
+stderr and exit status, its imports of the gateway's own modules, its settings and its logging. What it does not pay
+again is the interpreter start-up and the import of the third-party libraries (redis, pydantic, structlog, typer,
+rich...) and of the settings' models: most of the second a command takes, and the tests run some 120 of them. Only
+modules that read nothing from the environment as they are imported are preloaded; the CLI itself (its console's
+width) and prometheus_client (which picks its storage from PROMETHEUS_MULTIPROC_DIR when imported) are imported by
+each command afresh, as are the modules of the command it runs.
+
+The console script itself (`.venv/bin/lapor-gateway`, the entry point in pyproject.toml) is still run as a whole new
+process by the tests that start the long-running processes, and by `test_the_forked_cli_answers_as_the_console_script`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+# Imported once by the fork server. Nothing here may read the environment at import time (see the module docstring):
+# aiohttp reads only OpenSSL's certificate paths, which no test sets; gateway.settings reads it only when called.
+PRELOAD = [
+    "redis", "rq", "pydantic", "structlog", "typer", "click", "rich.console", "rich.table", "rich.markup",
+    "rich.progress", "orjson", "httpx", "aiohttp", "aiohttp.web", "phonenumbers", "gateway.settings",
+]
+# Read the environment as they are imported (the console's width; the metrics' storage): each command's own.
+FRESH = ("prometheus_client", "gateway.cli", "gateway.metrics")
+
+_context = multiprocessing.get_context("forkserver")
+_context.set_forkserver_preload(PRELOAD)
+
+
+def _command(args: list[str], env: dict[str, str], cwd: str, stdout: str, stderr: str) -> None:
+    """The child: the command's environment, directory and output files, then the console script's `main`."""
+    loaded = sorted(name for name in sys.modules if name.startswith(FRESH))
+    if loaded:  # the fork server imported what each command must import afresh: a preload went wrong
+        raise RuntimeError(f"preloaded modules that read the environment: {loaded[:5]}")
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    for fd, path in ((1, stdout), (2, stderr)):
+        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(target, fd)
+        os.close(target)
+    sys.stdin = open(os.devnull)  # noqa: SIM115 (as `subprocess.run` without input: no terminal to read)
+    sys.argv = [str(Path(sys.executable).parent / "lapor-gateway"), *args]
+    from gateway.cli import main
+
+    main()
+
+
+def run_cli(args: list[str], env: dict[str, str], *, cwd: str | Path | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """As `subprocess.run([lapor-gateway, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=...)`."""
+    with tempfile.TemporaryDirectory(prefix="lapor-cli-") as scratch:
+        stdout, stderr = os.path.join(scratch, "stdout"), os.path.join(scratch, "stderr")
+        child = _context.Process(target=_command, args=(list(args), dict(env), str(cwd or os.getcwd()), stdout, stderr))
+        child.start()
+        child.join(timeout)
+        if child.exitcode is None:
+            child.kill()
+            child.join()
+            raise subprocess.TimeoutExpired(["lapor-gateway", *args], timeout)
+        output, errors = (Path(path).read_text(encoding="utf-8", errors="replace") if os.path.exists(path) else ""
+                          for path in (stdout, stderr))
+    return subprocess.CompletedProcess(["lapor-gateway", *args], child.exitcode, output, errors)
