@@ -25,6 +25,8 @@ short, sequential and shown on public pages, and anyone who knows one could othe
 anonymous report, which the agency could not tell from the reporter's own words. A mail naming someone else's report
 is a report of its own, with that report's privacy flags (it may be the reporter writing from another address). An
 mail naming a report is answered at its From, never at a Reply-To the report does not know (`report_addresses`).
+These decisions and the follow-up's own (`resolve_with_facts`) take the report's envelope copy as read once for the
+mail (`stored_copy`): one Redis round trip, and one view of the report for all three.
 
 A citizen who answers our public reply in its thread ("sudah seminggu belum diperbaiki", on X), or quotes it with
 their words, adds to the report that reply was for, as a mail answering ours does: the reply worker remembers our
@@ -74,10 +76,25 @@ def sent_by_reports_sender(envelope: dict[str, Any], sender: Sender) -> bool:
     return sender.kind is SenderKind.EMAIL and isinstance(answered, str) and answered.lower() == sender.id
 
 
+def stored_copy(redis: Redis, tracking_id: str) -> bytes | None:
+    """The gateway's copy of a report's envelope as Redis holds it, None once it is gone: read once per message and
+    handed to every decision the message takes about that report (a mail's takes three)."""
+    return redis.get(envelope_key(tracking_id))
+
+
+def readable_copy(tracking_id: str, raw: bytes | None) -> dict[str, Any] | None:
+    """The copy as an envelope; None once it is gone or unreadable (`readable_envelope`)."""
+    return readable_envelope(tracking_id, raw) if raw is not None else None
+
+
 def parent_facts(redis: Redis, tracking_id: str, sender: Sender) -> tuple[bool, bool, bool] | None:
     """(anonymous, confidential, whether `sender` sent it) of a stored report, None when the gateway no longer has
     it: one read of its envelope for all three."""
-    raw = redis.get(envelope_key(tracking_id))
+    return facts_of_copy(stored_copy(redis, tracking_id), sender)
+
+
+def facts_of_copy(raw: bytes | None, sender: Sender) -> tuple[bool, bool, bool] | None:
+    """`parent_facts` of a copy already read (`stored_copy`)."""
     if raw is None:
         return None
     envelope = orjson.loads(raw)
@@ -123,12 +140,20 @@ def as_new_report(draft: ReportDraft) -> ReportDraft:
 
 def resolve_follow_up_now(redis: Redis, draft: ReportDraft, id_range: tuple[int, int] = (0, 0),
                           ) -> tuple[ReportDraft, bool]:
-    """`resolve_follow_up` for channels that ask no case store (mentions, e-mail), in the same order: (the draft to
-    commit, whether it named a report that was never issued). A minted ID whose report the gateway no longer has
-    stays a follow-up, anonymous."""
+    """`resolve_follow_up` for channels that ask no case store (mentions; a mail through `resolve_with_facts`), in
+    the same order: (the draft to commit, whether it named a report that was never issued). A minted ID whose report
+    the gateway no longer has stays a follow-up, anonymous."""
+    assert draft.follow_up_of is not None
+    return resolve_with_facts(redis, draft, parent_facts(redis, draft.follow_up_of, draft.sender), id_range)
+
+
+def resolve_with_facts(redis: Redis, draft: ReportDraft, facts: tuple[bool, bool, bool] | None,
+                       id_range: tuple[int, int] = (0, 0)) -> tuple[ReportDraft, bool]:
+    """`resolve_follow_up_now` with its report's `parent_facts` already read (`facts_of_copy`): a mail reads the
+    report's envelope copy once for this and its other decisions about the report. Redis is asked only whether an ID
+    whose report the gateway no longer has was ever issued."""
     parent = draft.follow_up_of
     assert parent is not None
-    facts = parent_facts(redis, parent, draft.sender)
     if facts is not None:
         return as_follow_up(draft, *facts), False
     if not was_issued(redis, parent, *id_range):
@@ -158,11 +183,10 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
     return as_follow_up(draft, *UNKNOWN_PARENT_FLAGS, None), False
 
 
-def others_report_flags(redis: Redis, tracking_id: str, sender: Sender) -> tuple[bool, bool] | None:
-    """(anonymous, confidential) of a stored report that `sender` did not send: its sender is another, and so is the
-    address our replies to it went to (a mail's Reply-To). None when it is the sender's own, or when the gateway no
-    longer has it and cannot tell whose it is."""
-    envelope = _stored_envelope(redis, tracking_id)
+def others_report_flags(envelope: dict[str, Any] | None, sender: Sender) -> tuple[bool, bool] | None:
+    """(anonymous, confidential) of a stored report (its `readable_copy`) that `sender` did not send: its sender is
+    another, and so is the address our replies to it went to (a mail's Reply-To). None when it is the sender's own, or
+    when the gateway no longer has it and cannot tell whose it is."""
     if envelope is None:
         return None
     if sent_by_reports_sender(envelope, sender):
@@ -170,13 +194,12 @@ def others_report_flags(redis: Redis, tracking_id: str, sender: Sender) -> tuple
     return bool(envelope.get("anonymous")), bool(envelope.get("confidential"))
 
 
-def report_addresses(redis: Redis, tracking_id: str) -> frozenset[str]:
-    """The addresses a mailed report is known by: its sender's, and the Reply-To our replies to it went to. Empty
-    when the gateway no longer has it, or it came by another channel. A mail naming the report is answered at its
-    From, or at its Reply-To only when that is one of these: a From is easily forged, and answered at a Reply-To of
-    the forger's choosing, whether the mail was taken as an addition or not would tell them whether that From sent an
-    anonymous report."""
-    envelope = _stored_envelope(redis, tracking_id)
+def report_addresses(envelope: dict[str, Any] | None) -> frozenset[str]:
+    """The addresses a mailed report (its `readable_copy`) is known by: its sender's, and the Reply-To our replies to
+    it went to. Empty when the gateway no longer has it, or it came by another channel. A mail naming the report is
+    answered at its From, or at its Reply-To only when that is one of these: a From is easily forged, and answered at
+    a Reply-To of the forger's choosing, whether the mail was taken as an addition or not would tell them whether that
+    From sent an anonymous report."""
     if envelope is None:
         return frozenset()
     stored = envelope.get("sender")
@@ -221,8 +244,7 @@ def _sent_by(redis: Redis, tracking_id: str, sender: Sender) -> dict[str, Any] |
 
 def _stored_envelope(redis: Redis, tracking_id: str) -> dict[str, Any] | None:
     """The gateway's copy of the report's envelope; None once it is gone or unreadable."""
-    raw = redis.get(envelope_key(tracking_id))
-    return readable_envelope(tracking_id, raw) if raw is not None else None
+    return readable_copy(tracking_id, stored_copy(redis, tracking_id))
 
 
 def post_thread_key(channel: str, post_id: str) -> str:

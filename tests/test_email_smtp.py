@@ -9,7 +9,9 @@ import smtplib
 import socket
 import ssl
 import subprocess
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import policy
 from email.header import Header
@@ -30,7 +32,7 @@ from channels.email.reply import reply_body
 from channels.email.server import readable_size, refusal_text
 from channels.email.store import MAX_LISTED_ATTACHMENTS
 from gateway.intake import Intake
-from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, queue, redis_connection
+from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, envelope_key, queue, redis_connection
 from gateway.replies import load_replies, render
 from gateway.settings import Settings, SettingsError
 from gateway.tracking import format_tracking_id
@@ -727,6 +729,64 @@ def test_a_mail_adds_to_a_report_only_from_the_reports_sender(make_server, redis
     assert str(reply["Subject"]).startswith(f"[LAPOR #{answer.tracking_id}] ")
     assert reply.get_content() == reply_body("follow_up_other_sender", answer.tracking_id, follow_up_of=parent)
     assert refused == [("not_the_reports_sender", parent)]
+
+
+# What reads a key's value: MONITOR shows each as its command and arguments.
+VALUE_READS = frozenset({"GET", "GETEX", "MGET"})
+
+
+@contextmanager
+def envelope_reads(redis: Redis, tracking_id: str) -> Iterator[list[str]]:
+    """The commands on this test's database that read `tracking_id`'s envelope copy while the block ran, as Redis saw
+    them (MONITOR), whichever client or thread sent them; the list is filled as the block ends."""
+    key, db = envelope_key(tracking_id), redis.connection_pool.connection_kwargs.get("db", 0)
+    marker = f"envelope-reads-end-{uuid.uuid4().hex}"
+    reads: list[str] = []
+    with redis.monitor() as monitor:
+        yield reads
+        redis.echo(marker)
+        while (seen := monitor.next_command())["command"].lower() != f"echo {marker}":
+            words = seen["command"].split()
+            if seen["db"] == db and words[0].upper() in VALUE_READS and key in words[1:]:
+                reads.append(seen["command"])
+
+
+@dataclass(frozen=True)
+class ReadRow:
+    """A mail naming a report (`_tag_fields`) by `sender`, the report's own (warga@example.net) or not, and whether it
+    becomes a follow-up."""
+
+    id: str
+    sender: str
+    names: str
+    follow_up: bool
+
+
+READ_ROWS = [
+    ReadRow("the-reports-sender", "warga@example.net", "first", follow_up=True),
+    ReadRow("another-address", "lurah@example.org", "first", follow_up=False),
+    ReadRow("issued-report-gone", "warga@example.net", "issued_unused", follow_up=True),
+    ReadRow("never-issued", "warga@example.net", "never_issued", follow_up=False),
+]
+
+
+@pytest.mark.parametrize("row", READ_ROWS, ids=[row.id for row in READ_ROWS])
+def test_a_mail_naming_a_report_reads_its_envelope_copy_once(make_server, redis: Redis,  # type: ignore[no-untyped-def]
+                                                              row: ReadRow) -> None:
+    """Whose report it is, its flags and `from_reports_sender`, and where the mail is answered all come from one read
+    of the report's envelope copy (gateway/followups.py `stored_copy`). Read by each decision, it cost up to three
+    Redis round trips for the same data, and the decisions could see the report change (expire) between them."""
+    server = make_server()
+    first = server.deliver(citizen_mail(subject="ANONIM: pungli dana desa"))
+    assert first.tracking_id is not None
+    named = _tag_fields(first.tracking_id)[row.names]
+    with envelope_reads(redis, named) as reads:
+        answer = server.deliver(citizen_mail(subject=f"Re: [LAPOR #{named}] pungli dana desa", sender=row.sender,
+                                             body="Ada bukti transfernya."), mail_from=row.sender)
+    assert answer.tracking_id is not None
+    envelope = stored_envelope(redis, answer.tracking_id)
+    assert envelope is not None and envelope["follow_up_of"] == (named if row.follow_up else None)
+    assert (len(reads), set(reads)) == (1, {f"GET {envelope_key(named)}"})
 
 
 def test_the_reply_to_a_mail_naming_someone_elses_report_says_so_in_both_languages() -> None:

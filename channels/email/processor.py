@@ -34,7 +34,15 @@ from channels.email.parse import ParsedMail, TooComplex, parse_mail
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
-from gateway.followups import others_report_flags, report_addresses, resolve_follow_up_now, with_parent_flags
+from gateway.followups import (
+    facts_of_copy,
+    others_report_flags,
+    readable_copy,
+    report_addresses,
+    resolve_with_facts,
+    stored_copy,
+    with_parent_flags,
+)
 from gateway.health import HealthSignals
 from gateway.intake import Intake, Receipt
 from gateway.logs import bind_message_context, clear_message_context, get_logger
@@ -194,7 +202,10 @@ class MailProcessor:
         parent = follow_up_of(mail, self.settings.email)
         unknown_parent: str | None = None
         others_parent: str | None = None
-        others_flags = await durably(others_report_flags, self.redis, parent, draft.sender) if parent else None
+        # The report's envelope copy, read once for the three decisions below (gateway/followups.py).
+        copy = await durably(stored_copy, self.redis, parent) if parent else None
+        envelope = readable_copy(parent, copy) if parent else None
+        others_flags = others_report_flags(envelope, draft.sender)
         if others_flags is not None:
             # Someone else's report (gateway/followups.py): the mail is a report of its own, with that report's
             # flags: it may be the reporter writing from another address, which filed open would stand beside an
@@ -204,9 +215,9 @@ class MailProcessor:
         elif parent is not None:
             # As by SMS and mentions: an answer to an anonymous report's reply stays anonymous (when the report's
             # flags are gone, too), and an ID no gateway ever minted makes the mail a new report of its own.
-            draft, unknown = await durably(resolve_follow_up_now, self.redis,
+            draft, unknown = await durably(resolve_with_facts, self.redis,
                                            draft.model_copy(update={"follow_up_of": parent}),
-                                           self.settings.intake.id_range)
+                                           facts_of_copy(copy, draft.sender), self.settings.intake.id_range)
             unknown_parent = parent if unknown else None
         elif names_a_mistyped_report(mail) and not draft.anonymous:
             # A new report whose subject names an ID one typo from a report (maybe the citizen's own anonymous one):
@@ -218,7 +229,7 @@ class MailProcessor:
             # A mail naming a report is answered at its From, or at its Reply-To only when that is one of the report's
             # own addresses: a forged From with the forger's Reply-To would learn from the answer (an addition, or
             # not) whether that From sent the report (gateway/followups.py report_addresses).
-            known = await durably(report_addresses, self.redis, draft.follow_up_of or others_parent)
+            known = report_addresses(envelope)
             to = mail.reply_to if mail.reply_to in known else mail.sender_address
         receipt = await self.intake.submit(draft)
         bind_message_context(tracking_id=receipt.tracking_id)
