@@ -6,6 +6,8 @@ The engine is trained once per session (about two seconds); duplicate tests use 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -423,3 +425,12 @@ def test_cli_evaluate_prints_every_figure(monkeypatch: pytest.MonkeyPatch) -> No
         assert float(figures[name]) >= 0, name
     for name in ("region top-1 accuracy", "topic macro-F1", "duplicate recall"):
         assert 0 <= float(figures[name]) <= 1
+
+
+def test_a_forward_worker_without_triage_does_not_load_its_libraries() -> None:
+    """scikit-learn, numpy and datasketch cost a forward worker two seconds of CPU at every start (three times its
+    start-up), triage enabled or not; they are loaded when the engine is first built."""
+    script = ("import sys, workers.forward, workers.casestore_probe, workers.run; "
+              "print(sorted(m for m in ('triage.engine', 'sklearn', 'numpy', 'datasketch') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from redis import Redis
 from rq import get_current_job
@@ -24,14 +24,15 @@ from gateway.errors import PermanentError, RetryableError
 from gateway.logs import add_sensitive_values, get_logger, sensitive_values
 from gateway.queues import FORWARD_QUEUE, REPORT_STATE_KEY, JSONSerializer, envelope_key, queue, readable_envelope
 from gateway.settings import Settings
-from triage.engine import TriageEngine
-from triage.model import TrainingDataError
 from workers.casestore_client import SubmitResult
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.image_metadata import without_identifying_metadata
 from workers.media import counted_reason, expire_report, fetch_provider_media
 from workers.report_payload import HANDLE_KEY, NOT_UPLOADED, case_store_payload, reply_handle
+
+if TYPE_CHECKING:
+    from triage.engine import TriageEngine
 
 log = get_logger()
 
@@ -62,6 +63,10 @@ def triage_engine(context: WorkerContext) -> TriageEngine | Exception | None:
     if not context.settings.triage.enabled:
         return None
     if context.triage is None:
+        # Imported here: its libraries (scikit-learn, numpy, datasketch) took two seconds of CPU at every start of
+        # a forward worker, triage enabled or not.
+        from triage.engine import TriageEngine
+
         try:
             context.triage = TriageEngine.build(context.settings, context.redis)
         except Exception as error:  # reported per report by with_triage
@@ -84,6 +89,8 @@ def with_triage(engine: TriageEngine | Exception | None, envelope: dict[str, Any
             raise engine
         block = engine.triage(envelope)
     except Exception as error:  # any failure of a suggestion step must not hold a report back
+        from triage.model import TrainingDataError  # the engine's own module: imported with it
+
         metrics.TRIAGE_FAILURES.labels(type(error).__name__).inc()
         detail = str(error)[:300] if isinstance(error, TrainingDataError) else None
         log.warning("triage.failed", tracking_id=envelope.get("tracking_id"), error=type(error).__name__,

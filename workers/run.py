@@ -249,7 +249,7 @@ class LaporWorker(SimpleWorker):
                 release_held_forwards(self.connection, settings)
             probe = None
             if held is not None and not burst and settings.casestore.probe_seconds > 0:
-                from workers.casestore_probe import CaseStoreProbe  # the forward job's module, with triage: 1 s
+                from workers.casestore_probe import CaseStoreProbe  # the forward job's module: forward workers only
 
                 # A thread of its own, not the liveness thread's: a probe may wait out the case store's timeout.
                 probe = CaseStoreProbe(watch, settings, self.name)
