@@ -40,7 +40,7 @@ CHECKS = [status_code_conformance, content_type_conformance, response_headers_co
           response_schema_conformance]
 WEBHOOKS = {"/v1/channels/sms/twilio", "/v1/channels/sms/aggregator", "/v1/channels/sms/aggregator/dlr",
             "/v1/channels/instagram/webhook"}
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 15  # per operation and mode: the webhook forms take ~0.1 s an example to generate
 
 
 @pytest.fixture
@@ -109,14 +109,16 @@ def _caller(base_url: str, session: requests.Session, settings: Settings, *, sig
     return call
 
 
-def _fuzz(base_url: str, gateway_settings: Settings, *, signed: bool,
-          modes: list[GenerationMode]) -> dict[str, set[int]]:
+def _fuzz(base_url: str, gateway_settings: Settings, *, signed: bool, modes: list[GenerationMode],
+          only_webhooks: bool = False) -> dict[str, set[int]]:
     schema = schemathesis.openapi.from_url(base_url + "/openapi.yaml")
     seen: dict[str, set[int]] = {}
     with requests.Session() as session:
         call = _caller(base_url, session, gateway_settings, signed=signed, seen=seen)
         for result in schema.get_all_operations():
             operation = result.ok()
+            if only_webhooks and not (operation.method.upper() == "POST" and operation.path in WEBHOOKS):
+                continue
             for mode in modes:
                 strategy = operation.as_strategy(generation_mode=mode)
 
@@ -144,8 +146,11 @@ def test_the_served_description_is_the_repository_file(served: str) -> None:
 
 def test_unsigned_fuzzing_only_ever_meets_the_auth_layer(served: str, fuzz_settings: Settings,
                                                          redis: Redis) -> None:
+    """The signed run sends the other operations' requests unchanged (only webhook posts are signed)."""
     before = queued(redis)
-    seen = _fuzz(served, fuzz_settings, signed=False, modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+    seen = _fuzz(served, fuzz_settings, signed=False, modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+                 only_webhooks=True)
+    assert {f"POST {path}" for path in WEBHOOKS} <= set(seen)
     for operation, statuses in seen.items():
         method, path = operation.split(" ", 1)
         if method == "POST" and path in WEBHOOKS:
