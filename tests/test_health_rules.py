@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from channels.registry import WEBHOOK_ADAPTERS
 from gateway.health import (
     ChannelRules,
     ChannelSignals,
@@ -14,6 +15,7 @@ from gateway.health import (
     evaluate,
     load_rules,
 )
+from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE
 from gateway.settings import CONFIG_DIR
 
 NOW = 1_800_000_000.0
@@ -175,6 +177,18 @@ def test_the_shipped_rules_cover_every_channel_with_their_overrides() -> None:
     # Every channel but the one of unattributed dead letters watches its queues' workers.
     assert {rules.for_channel(name).worker_missing_degraded_seconds for name in rules.channels} == {30}
     assert rules.for_channel("unknown").queues == ()
+
+
+def test_the_status_queue_is_watched_for_the_channels_whose_status_queries_it_answers() -> None:
+    """Status jobs are queued only for a channel whose replies go through the reply worker (gateway.outbound, the
+    aggregator's); no channel watched it, so a dead status worker left every view green while the CEK queries of
+    1708 went unanswered. A new such adapter must watch it too, and no other channel may."""
+    rules = load_rules(CONFIG_DIR / "health.toml")
+    status_jobs = {name for name, adapter in WEBHOOK_ADAPTERS.items() if adapter.outbound_replies}
+    assert status_jobs == {"sms-aggregator"}
+    assert {name for name in rules.channels if STATUS_QUEUE in rules.for_channel(name).queues} == status_jobs
+    for name in rules.channels:  # and every channel still watches its forwards and replies
+        assert {FORWARD_QUEUE, REPLY_QUEUE} <= set(rules.for_channel(name).queues), name
 
 
 def test_a_misspelt_rule_fails_at_load(tmp_path: object) -> None:

@@ -235,6 +235,15 @@ CASES = [
         Step(600, worker_beat("lapor-reply", "lapor-status"), "degraded"),
         Step(601, worker_beat(FORWARD_QUEUE), "ok"),
     ), workers_beating=False),
+    # Only the aggregator queues status jobs: its CEK queries go unanswered with no status worker.
+    RuleCase("status worker killed, then started again", "sms-aggregator", (
+        Step(0, steps(worker_beat(FORWARD_QUEUE, "lapor-reply"), worker_beat("lapor-status")), "ok"),
+        Step(10, kill_worker("lapor-status"), "ok"),
+        Step(29, worker_beat(FORWARD_QUEUE, "lapor-reply"), "ok"),
+        Step(31, worker_beat(FORWARD_QUEUE, "lapor-reply"), "degraded"),
+        Step(600, worker_beat(FORWARD_QUEUE, "lapor-reply"), "degraded"),
+        Step(601, worker_beat("lapor-status"), "ok"),
+    ), workers_beating=False),
     RuleCase("no reply worker ever started", "email", (
         Step(0, worker_beat(FORWARD_QUEUE), "ok"),  # monitoring began: a grace, as for the processes
         Step(31, worker_beat(FORWARD_QUEUE), "degraded"),

@@ -26,6 +26,7 @@ import respx
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
+from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from gateway import metrics
 from gateway.app import GATEWAY_KEY, create_app
@@ -996,6 +997,42 @@ def test_a_killed_worker_degrades_the_channels_of_its_queue_with_nothing_queued(
         assert "worker_missing" in [f["rule"] for f in shown["findings"]]
     [stats] = [q for q in monitor.status()["queues"] if q["name"] == queues[0]]
     assert stats["workers"] == 0 and stats["worker_seen_at"].endswith("Z")  # as the views write a time
+
+
+async def test_a_dead_status_worker_degrades_the_aggregators_sms_on_every_view_and_no_other_channel(
+    gateway: GatewayServer, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """The status worker (`lapor-status`) killed a minute ago, the forward and reply workers alive: no channel watched
+    its queue, so every view said "ALL CHANNELS OK" while the aggregator's citizens, told their CEK answer follows,
+    got none. Now the aggregator's channel, the only one whose status queries it answers, is degraded and says which
+    queue, on /v1/status, the page and `lapor-gateway status`; the other channels stay ok."""
+    the_deployments(redis)
+    now = time.time()
+    live_worker(redis, (FORWARD_QUEUE, REPLY_QUEUE), at=now)
+    # As a SIGKILL leaves it: RQ's registration stays, the liveness key is gone, last seen a minute ago.
+    redis.sadd(WORKERS_BY_QUEUE_KEY % STATUS_QUEUE, "rq:worker:lapor-test-p2-status")
+    redis.hset(WORKER_SEEN_KEY, STATUS_QUEUE, now - 60)
+    missing = re.compile(r"lapor-status: no live worker \(last seen 6\d s ago\)")
+
+    def shown(document: dict[str, Any]) -> None:
+        assert document["overall"] == "degraded", document
+        channels = {c["channel"]: c for c in document["channels"]}
+        aggregator = channels.pop("sms-aggregator")
+        assert aggregator["state"] == "degraded" and missing.fullmatch(aggregator["reason"]), aggregator
+        assert [f["rule"] for f in aggregator["findings"]] == ["worker_missing"]
+        assert {name: c["state"] for name, c in channels.items()} == dict.fromkeys(
+            ("sms-twilio", "email", "x", "instagram"), "ok")
+        [status_queue] = [q for q in document["queues"] if q["name"] == STATUS_QUEUE]
+        assert status_queue["workers"] == 0 and status_queue["worker_seen_at"].endswith("Z")
+
+    shown((await gateway.client.get("/v1/status")).json())
+    page = (await gateway.client.get("/status")).text
+    assert 'id="overall">DEGRADED: sms-aggregator<' in page
+    assert 'id="channel-sms-aggregator" data-state="degraded"' in page and missing.search(page)
+    shown(orjson.loads((await asyncio.to_thread(cli, test_env, "status", "--json")).stdout))
+    table = await asyncio.to_thread(cli, test_env, "status", "--strict")
+    assert table.returncode == 1, table.stdout + table.stderr  # degraded, nothing down
+    assert "overall: DEGRADED" in table.stdout and missing.search(table.stdout), table.stdout
 
 
 def test_a_worker_is_seen_on_its_queue_before_it_warms_up(
