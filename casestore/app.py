@@ -1,9 +1,11 @@
 """The reference case store's HTTP API (see casestore/openapi.yaml).
 
 Idempotent on the Tracking ID: the first POST of a report answers 201, every later one 200 and changes nothing.
-A malformed envelope answers 422 with the reason (`invalid_envelope`), one of another major `envelope_version`
-422 `unsupported_envelope_version`. A field this store does not know, at any level, is a later revision's: stored
-and returned as sent, never refused. Every request needs the bearer token.
+A malformed envelope answers 422 with the reason (`invalid_envelope`; an `envelope_version` that is not the JSON
+integer, `1.0`, `true`, `"1"` or null, is one), one of another major `envelope_version` 422
+`unsupported_envelope_version`, one naming a field the store adds itself (`status`, `seq`, `stored_at`, `follow_ups`)
+422 `reserved_field`. Any other field this store does not know, at any level, is a later revision's: stored and
+returned as sent, never refused. Every request needs the bearer token.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pydantic import ValidationError
 
 from casestore.storage import STATUSES, ReportStore
 from gateway.logs import get_logger
-from normalizer.envelope import ENVELOPE_VERSION, accept_envelope
+from normalizer.envelope import ENVELOPE_VERSION, RESERVED_FIELD, accept_envelope
 
 log = get_logger()
 
@@ -42,14 +44,16 @@ def _validate(raw: Any) -> tuple[dict[str, Any] | None, str, str]:
     if not isinstance(raw, dict):
         return None, "invalid_envelope", "a report must be a JSON object"
     version = raw.get("envelope_version", ENVELOPE_VERSION)
-    if isinstance(version, int) and not isinstance(version, bool) and version != ENVELOPE_VERSION:
+    if type(version) is int and version != ENVELOPE_VERSION:  # another major; any other form is malformed
         detail = f"envelope_version {version}: this case store takes {ENVELOPE_VERSION}"
         return None, "unsupported_envelope_version", detail
     try:
         accept_envelope(raw)
     except ValidationError as error:
         first = error.errors()[0]
-        return None, "invalid_envelope", f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        where = ".".join(str(part) for part in first["loc"])
+        refusal = RESERVED_FIELD if first["type"] == RESERVED_FIELD else "invalid_envelope"
+        return None, refusal, f"{where}: {first['msg']}" if where else first["msg"]
     return raw, "", ""
 
 

@@ -15,8 +15,6 @@ import orjson
 from gateway.private_files import open_private, private_directory, private_file
 
 STATUSES = ("received", "verified", "forwarded", "in_progress", "resolved", "rejected", "archived")
-# What a stored report adds to its envelope (openapi.yaml's StoredReport): names no envelope field may take.
-STORE_FIELDS = ("status", "seq", "stored_at", "follow_ups")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (
@@ -103,6 +101,7 @@ class ReportStore:
                 "SELECT envelope FROM reports WHERE follow_up_of = ? ORDER BY seq", (tracking_id,)
             ).fetchall()
         report = orjson.loads(row[3])
+        # The store's own fields (normalizer.envelope.STORE_FIELDS), which no envelope it took names.
         report.update(status=row[1], seq=row[0], stored_at=row[2], follow_ups=[orjson.loads(f[0]) for f in follow_ups])
         return report
 

@@ -9,6 +9,11 @@ case store refuses a major version it does not know. Fields are added within a m
 envelope, `sender`, an attachment, `triage` and its parts): the published schema leaves every object open, and a case
 store keeps a field it does not know as sent (`accept_envelope`), so a gateway can be upgraded before its case store.
 The models themselves forbid unknown fields at every level: what this gateway emits is checked strictly.
+
+`envelope_version` is the JSON integer itself, read strictly everywhere: the Literal alone compares by equality, and
+Python's `1 == 1.0 == True` took `1.0` and `true` as version 1. Absent, it is 1 (the schema's default). The names a
+case store adds to a report it stores (`STORE_FIELDS`) are never an envelope's: an envelope naming one is refused,
+not stored for a later revision's field.
 """
 
 from __future__ import annotations
@@ -18,9 +23,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 ENVELOPE_VERSION = 1
+# What a case store adds to a report it stores (casestore/openapi.yaml's StoredReport): names no envelope field may
+# take, so that no envelope sets or shadows what only the store decides (a report's status, arrival order, time and
+# follow-ups).
+STORE_FIELDS = ("status", "seq", "stored_at", "follow_ups")
+# The `type` of the validation error an envelope naming one of them gets, and the case store's `error` for it.
+RESERVED_FIELD = "reserved_field"
 TRACKING_ID_PATTERN = r"^[1-9][0-9]{5,13}$"
 _TRACKING_ID = re.compile(TRACKING_ID_PATTERN)
 
@@ -227,14 +240,46 @@ class Envelope(ReportDraft):
 
     envelope_version: Literal[1] = Field(
         default=ENVELOPE_VERSION,
-        description="The major version. Fields added later keep it; a rename, a removal or a new meaning changes it.",
+        description="The major version, as the JSON integer itself: 1.0, true or \"1\" is refused (absent, it is 1). "
+                    "Fields added later keep it; a rename, a removal or a new meaning changes it.",
     )
     tracking_id: str = Field(pattern=TRACKING_ID_PATTERN)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_store_field(cls, data: Any) -> Any:
+        """A case store reads an envelope with the fields it does not know kept as sent (`accept_envelope`): one named
+        as a stored report's own would set or shadow it (`status: resolved` on arrival)."""
+        if isinstance(data, dict):
+            taken = [name for name in STORE_FIELDS if name in data]
+            if taken:
+                raise PydanticCustomError(RESERVED_FIELD, "{names}: a stored report's own field(s), set by the case "
+                                                          "store, never by an envelope", {"names": ", ".join(taken)})
+        return data
+
+    @field_validator("envelope_version", mode="before")
+    @classmethod
+    def _the_json_integer(cls, value: Any) -> Any:
+        """Strict where the Literal is lax: it compared by equality, so `true` and `1.0` were version 1."""
+        if type(value) is not int:
+            raise PydanticCustomError("envelope_version_type", "must be the JSON integer {major}, not {given}",
+                                      {"major": ENVELOPE_VERSION, "given": _json_form(value)})
+        return value
+
+
+def _json_form(value: Any) -> str:
+    """A refused value as JSON wrote it (`true`, `1.0`, `"1"`), short: it is echoed in a 422's detail."""
+    try:
+        shown = orjson.dumps(value).decode()
+    except TypeError:
+        shown = type(value).__name__
+    return shown if len(shown) <= 40 else f"{shown[:37]}..."
 
 
 def accept_envelope(document: Any) -> Envelope:
     """How a case store reads an envelope of this major version: typed as the model says, a field of a later revision
-    (at any level) ignored by the model and kept by the caller in the document as sent. Raises ValidationError."""
+    (at any level) ignored by the model and kept by the caller in the document as sent; `envelope_version` strictly
+    the JSON integer, and none of `STORE_FIELDS` (the error's type: `RESERVED_FIELD`). Raises ValidationError."""
     return Envelope.model_validate(document, extra="ignore")
 
 

@@ -15,10 +15,9 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from casestore.storage import STORE_FIELDS
 from gateway.settings import Settings
 from gateway.tls import tls_context
-from normalizer.envelope import Envelope
+from normalizer.envelope import STORE_FIELDS, Envelope
 from normalizer.schema import SCHEMA_PATH
 from tests.conftest import CASESTORE_TOKEN, CaseStoreServer
 from tests.test_envelope_schema import sample_envelope
@@ -180,7 +179,7 @@ def test_an_envelope_of_a_later_revision_is_stored_as_sent_once(
 ) -> None:
     """A gateway upgraded before its case store sends fields the store does not know: taken and kept, not a 422 that
     would dead-letter every report until both are upgraded together."""
-    casestore.later_revision_posted = True
+    casestore.posted_by_hand = True
     [tracking_id] = ids(1)
     document = later_revision(tracking_id)
     first, _ = post(client, document, batch=batch)
@@ -203,6 +202,98 @@ def test_another_major_envelope_version_is_refused_with_its_own_error(
     assert casestore.store.count() == 0
 
 
+def with_version_as_written(document: dict[str, object], written: str | None) -> bytes:
+    """The envelope's JSON with `envelope_version` written exactly as `written` (None: absent), so that what is on the
+    wire is what the row says, not what a JSON encoder makes of a Python value."""
+    without = json.dumps({key: value for key, value in document.items() if key != "envelope_version"})
+    return (without if written is None else f'{without[:-1]}, "envelope_version": {written}}}').encode()
+
+
+def post_raw(client: httpx.Client, report: bytes, *, batch: bool) -> tuple[int, dict[str, object]]:
+    """`post` with the report's JSON as given."""
+    body = b'{"reports": [' + report + b"]}" if batch else report
+    response = client.post("/v1/reports/batch" if batch else "/v1/reports", content=body,
+                           headers={"Content-Type": "application/json"})
+    if not batch:
+        return response.status_code, response.json()
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    return result["status"], result
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
+@pytest.mark.parametrize(
+    ("written", "refusal"),
+    [
+        pytest.param("1", None, id="the-integer-1"),
+        pytest.param(None, None, id="absent-is-1-as-the-schema-says"),
+        pytest.param("true", "must be the JSON integer 1, not true", id="true"),
+        pytest.param("false", "must be the JSON integer 1, not false", id="false"),
+        pytest.param("1.0", "must be the JSON integer 1, not 1.0", id="1.0"),
+        pytest.param("1e0", "must be the JSON integer 1, not 1.0", id="1e0"),
+        pytest.param('"1"', 'must be the JSON integer 1, not "1"', id="string-1"),
+        pytest.param("null", "must be the JSON integer 1, not null", id="null"),
+        pytest.param("[1]", "must be the JSON integer 1, not [1]", id="a-list"),
+        # Another major written as a float is malformed too, not a version this store could name.
+        pytest.param("2.0", "must be the JSON integer 1, not 2.0", id="2.0"),
+    ],
+)
+def test_envelope_version_is_taken_only_as_the_json_integer(
+    client: httpx.Client, casestore: CaseStoreServer, written: str | None, refusal: str | None, batch: bool,
+) -> None:
+    """The version was read in pydantic's lax mode, by equality: `true` and `1.0` were stored as version 1, as sent.
+    Only the integer 1 (or no version, which the published schema makes 1) is an envelope of this major version."""
+    casestore.posted_by_hand = True  # the envelope with no version is not one this gateway makes
+    [tracking_id] = ids(1)
+    document = envelope(tracking_id)
+    status, answer = post_raw(client, with_version_as_written(document, written), batch=batch)
+    if refusal is None:
+        assert status == 201, answer
+        stored = client.get(f"/v1/reports/{tracking_id}").json()
+        assert {key: value for key, value in stored.items() if key not in STORE_FIELDS} == (
+            document if written else {key: value for key, value in document.items() if key != "envelope_version"})
+        return
+    assert (status, answer["error"], answer["detail"]) == (422, "invalid_envelope", f"envelope_version: {refusal}")
+    assert casestore.store.count() == 0
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"status": "resolved"}, id="status"),
+        pytest.param({"seq": 1}, id="seq"),
+        pytest.param({"stored_at": 0}, id="stored_at"),
+        pytest.param({"follow_ups": []}, id="follow_ups"),
+        pytest.param({"status": None, "follow_ups": [{"text": "forged"}]}, id="two-at-once"),
+    ],
+)
+def test_an_envelope_naming_a_stored_reports_own_field_is_refused(
+    client: httpx.Client, casestore: CaseStoreServer, fields: dict[str, object], batch: bool,
+) -> None:
+    """`status`, `seq`, `stored_at` and `follow_ups` are the store's: an envelope naming one was taken as a later
+    revision's field and stored as sent, the listing then showing its own `stored_at` and `follow_ups`, and a report
+    of another store implementation arriving "resolved". Refused with its own error, naming them."""
+    status, answer = post(client, envelope(ids(1)[0], **fields), batch=batch)
+    assert (status, answer["error"]) == (422, "reserved_field")
+    assert answer["detail"] == f"{', '.join(fields)}: a stored report's own field(s), set by the case store, never " \
+                               "by an envelope"
+    assert casestore.store.count() == 0
+
+
+def test_a_later_revisions_nested_field_may_take_a_store_fields_name(
+    client: httpx.Client, casestore: CaseStoreServer,
+) -> None:
+    """Only the stored report's own level is reserved: `status` inside `sender` is a later revision's field."""
+    casestore.posted_by_hand = True
+    [tracking_id] = ids(1)
+    document = envelope(tracking_id)
+    document["sender"] = {**document["sender"], "status": "verified"}  # type: ignore[dict-item]
+    assert client.post("/v1/reports", json=document).status_code == 201
+    stored = client.get(f"/v1/reports/{tracking_id}").json()
+    assert (stored["status"], stored["sender"]["status"]) == ("received", "verified")
+
+
 RESPONSES = "/paths/~1v1~1reports{path}/get/responses/200/content/application~1json/schema"
 
 
@@ -211,7 +302,7 @@ def test_stored_reports_as_the_store_answers_them_are_valid_under_the_contract(
 ) -> None:
     """GET /v1/reports/{tracking_id} and the list answer StoredReports: the envelope (as sent, a later revision's
     fields too) with the store's own fields."""
-    casestore.later_revision_posted = True
+    casestore.posted_by_hand = True
     parent, child, later = ids(3)
     client.post("/v1/reports", json=envelope(parent))
     client.post("/v1/reports", json=envelope(child, follow_up_of=parent, from_reports_sender=True))

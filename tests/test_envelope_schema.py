@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from casestore.storage import STORE_FIELDS
 from normalizer.envelope import (
+    STORE_FIELDS,
     Attachment,
     Channel,
     Envelope,
@@ -72,6 +72,26 @@ def test_the_schema_refuses_what_the_contract_forbids(field: str, value: str) ->
 
 def test_received_at_is_utc_rfc3339() -> None:
     assert json.loads(sample_envelope().model_dump_json())["received_at"] == "2026-11-22T08:30:00Z"
+
+
+@pytest.mark.parametrize("version", [True, False, 1.0, "1", None], ids=["true", "false", "1.0", "string-1", "null"])
+def test_the_model_takes_envelope_version_only_as_the_integer(version: object) -> None:
+    """Pydantic's lax Literal compared by equality (`1 == 1.0 == True`): strict wherever an envelope is read."""
+    document = {**json.loads(sample_envelope().model_dump_json()), "envelope_version": version}
+    for read in (Envelope.model_validate, accept_envelope, lambda d: Envelope.model_validate_json(json.dumps(d))):
+        with pytest.raises(ValidationError, match="envelope_version\n  must be the JSON integer 1, not "):
+            read(document)
+
+
+def test_the_gateway_writes_envelope_version_as_the_integer() -> None:
+    """What intake stores (and the forward worker sends as it is) and what the model dumps: the JSON integer 1."""
+    draft = ReportDraft.model_validate({key: value for key, value in full_envelope().items()
+                                        if key not in ("envelope_version", "tracking_id")})
+    for emitted in (draft.envelope_json("10000004"), draft.with_tracking_id("10000004").model_dump_json(),
+                    sample_envelope().model_dump_json()):
+        version = json.loads(emitted)["envelope_version"]
+        assert type(version) is int and version == 1, emitted
+        assert accept_envelope(json.loads(emitted)).envelope_version == 1
 
 
 def test_no_envelope_field_takes_a_name_the_case_store_adds() -> None:
