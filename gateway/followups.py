@@ -26,7 +26,13 @@ anonymous report, which the agency could not tell from the reporter's own words.
 is a report of its own, with that report's privacy flags (it may be the reporter writing from another address). An
 mail naming a report is answered at its From, never at a Reply-To the report does not know (`report_addresses`).
 These decisions and the follow-up's own (`resolve_with_facts`) take the report's envelope copy as read once for the
-mail (`stored_copy`): one Redis round trip, and one view of the report for all three.
+mail (`stored_envelope`): one Redis round trip, and one view of the report for all three.
+
+Every decision reads the copy through one check (`readable_copy`): a copy that is not JSON, not an object, another
+report's (stored under this one's key), or without a field the decisions read, is taken as gone, and a warning says
+so (`follow_up.copy_damaged`). Read unchecked, it failed the message, or gave another report's flags and sender: an
+open follow-up beside an anonymous report, told as its reporter's words. Gone, the report's flags come from the case
+store (SMS), or the follow-up is made anonymous: privacy first, as for any report whose flags cannot be read.
 
 A citizen who answers our public reply in its thread ("sudah seminggu belum diperbaiki", on X), or quotes it with
 their words, adds to the report that reply was for, as a mail answering ours does: the reply worker remembers our
@@ -47,12 +53,12 @@ import asyncio
 from typing import Any
 
 import httpx
-import orjson
 from redis import Redis
 
+from gateway.logs import get_logger
 from gateway.outbound import durably
 from gateway.queries import lookup_status
-from gateway.queues import envelope_key, readable_envelope
+from gateway.queues import envelope_key, read_envelope
 from gateway.tracking import was_issued
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 
@@ -63,6 +69,8 @@ REPLY_THREAD_KEY = "lapor:social:thread:{channel}:{post_id}"
 POST_THREAD_KEY = "lapor:social:thread-post:{channel}:{post_id}"
 # A viral post may carry many citizens' reports: the newest are looked at, each an envelope read.
 POST_THREAD_MAX = 20
+
+log = get_logger()
 
 
 def sent_by_reports_sender(envelope: dict[str, Any], sender: Sender) -> bool:
@@ -76,30 +84,53 @@ def sent_by_reports_sender(envelope: dict[str, Any], sender: Sender) -> bool:
     return sender.kind is SenderKind.EMAIL and isinstance(answered, str) and answered.lower() == sender.id
 
 
-def stored_copy(redis: Redis, tracking_id: str) -> bytes | None:
-    """The gateway's copy of a report's envelope as Redis holds it, None once it is gone: read once per message and
-    handed to every decision the message takes about that report (a mail's takes three)."""
-    return redis.get(envelope_key(tracking_id))
+def stored_envelope(redis: Redis, tracking_id: str, channel: str) -> dict[str, Any] | None:
+    """The gateway's copy of a report's envelope (`readable_copy`), None once it is gone or damaged: read once per
+    message and handed to every decision the message takes about that report (a mail's takes three). `channel`:
+    the message's, for the warning about a damaged copy."""
+    return readable_copy(tracking_id, redis.get(envelope_key(tracking_id)), channel)
 
 
-def readable_copy(tracking_id: str, raw: bytes | None) -> dict[str, Any] | None:
-    """The copy as an envelope; None once it is gone or unreadable (`readable_envelope`)."""
-    return readable_envelope(tracking_id, raw) if raw is not None else None
-
-
-def parent_facts(redis: Redis, tracking_id: str, sender: Sender) -> tuple[bool, bool, bool] | None:
-    """(anonymous, confidential, whether `sender` sent it) of a stored report, None when the gateway no longer has
-    it: one read of its envelope for all three."""
-    return facts_of_copy(stored_copy(redis, tracking_id), sender)
-
-
-def facts_of_copy(raw: bytes | None, sender: Sender) -> tuple[bool, bool, bool] | None:
-    """`parent_facts` of a copy already read (`stored_copy`)."""
+def readable_copy(tracking_id: str, raw: bytes | None, channel: str) -> dict[str, Any] | None:
+    """The copy as an envelope every decision can read; None once it is gone, and for a damaged copy, which is taken
+    as gone and logged (`follow_up.copy_damaged`, with why: see `read_envelope` and `_missing_field`)."""
     if raw is None:
         return None
-    envelope = orjson.loads(raw)
-    return (bool(envelope.get("anonymous")), bool(envelope.get("confidential")),
-            sent_by_reports_sender(envelope, sender))
+    envelope = read_envelope(tracking_id, raw)
+    if isinstance(envelope, dict) and _missing_field(envelope):
+        envelope = "missing_fields"
+    if isinstance(envelope, str):
+        log.warning("follow_up.copy_damaged", channel=channel, tracking_id=tracking_id, reason=envelope)
+        return None
+    return envelope
+
+
+def _missing_field(envelope: dict[str, Any]) -> bool:
+    """Whether a field the decisions read is missing or of another type than intake writes it: the flags (a missing
+    `anonymous` read as false would file an anonymous report's follow-up open), the sender, and `channel_meta`."""
+    sender = envelope.get("sender")
+    return not (isinstance(envelope.get("anonymous"), bool) and isinstance(envelope.get("confidential"), bool)
+                and isinstance(sender, dict) and isinstance(sender.get("kind"), str)
+                and isinstance(sender.get("id"), str) and isinstance(envelope.get("channel_meta"), dict))
+
+
+def parent_facts(redis: Redis, draft: ReportDraft) -> tuple[bool, bool, bool] | None:
+    """(anonymous, confidential, whether its sender sent it) of the report a follow-up names, None when the gateway
+    no longer has it (or its copy is damaged): one read of its envelope for all three."""
+    assert draft.follow_up_of is not None
+    return facts_of(stored_envelope(redis, draft.follow_up_of, _message_channel(draft)), draft.sender)
+
+
+def facts_of(envelope: dict[str, Any] | None, sender: Sender) -> tuple[bool, bool, bool] | None:
+    """`parent_facts` of a copy already read (`stored_envelope`)."""
+    if envelope is None:
+        return None
+    return envelope["anonymous"], envelope["confidential"], sent_by_reports_sender(envelope, sender)
+
+
+def _message_channel(draft: ReportDraft) -> str:
+    """The channel a message's log lines name: the adapter that received it (`sms-twilio`, `email-smtp`)."""
+    return draft.source or draft.channel.value
 
 
 def with_parent_flags(draft: ReportDraft, anonymous: bool, confidential: bool) -> ReportDraft:
@@ -143,13 +174,12 @@ def resolve_follow_up_now(redis: Redis, draft: ReportDraft, id_range: tuple[int,
     """`resolve_follow_up` for channels that ask no case store (mentions; a mail through `resolve_with_facts`), in
     the same order: (the draft to commit, whether it named a report that was never issued). A minted ID whose report
     the gateway no longer has stays a follow-up, anonymous."""
-    assert draft.follow_up_of is not None
-    return resolve_with_facts(redis, draft, parent_facts(redis, draft.follow_up_of, draft.sender), id_range)
+    return resolve_with_facts(redis, draft, parent_facts(redis, draft), id_range)
 
 
 def resolve_with_facts(redis: Redis, draft: ReportDraft, facts: tuple[bool, bool, bool] | None,
                        id_range: tuple[int, int] = (0, 0)) -> tuple[ReportDraft, bool]:
-    """`resolve_follow_up_now` with its report's `parent_facts` already read (`facts_of_copy`): a mail reads the
+    """`resolve_follow_up_now` with its report's `parent_facts` already read (`facts_of`): a mail reads the
     report's envelope copy once for this and its other decisions about the report. Redis is asked only whether an ID
     whose report the gateway no longer has was ever issued."""
     parent = draft.follow_up_of
@@ -165,11 +195,11 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
                             id_range: tuple[int, int] = (0, 0), lookup_seconds: float = 1.5,
                             ) -> tuple[ReportDraft, bool]:
     """(the draft to commit, whether it named a report that was never issued). The case store is asked, within
-    `lookup_seconds` in all, only when the gateway's own copy of the report is gone: for its flags alone, since it
-    keeps no anonymous report's sender to compare with (`from_reports_sender` None)."""
+    `lookup_seconds` in all, only when the gateway's own copy of the report is gone (or damaged): for its flags
+    alone, since it keeps no anonymous report's sender to compare with (`from_reports_sender` None)."""
     parent = draft.follow_up_of
     assert parent is not None
-    facts = await durably(parent_facts, redis, parent, draft.sender)
+    facts = await durably(parent_facts, redis, draft)
     if facts is not None:
         return as_follow_up(draft, *facts), False
     if not await durably(was_issued, redis, parent, *id_range):
@@ -184,7 +214,7 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
 
 
 def others_report_flags(envelope: dict[str, Any] | None, sender: Sender) -> tuple[bool, bool] | None:
-    """(anonymous, confidential) of a stored report (its `readable_copy`) that `sender` did not send: its sender is
+    """(anonymous, confidential) of a stored report (its `stored_envelope`) that `sender` did not send: its sender is
     another, and so is the address our replies to it went to (a mail's Reply-To). None when it is the sender's own, or
     when the gateway no longer has it and cannot tell whose it is."""
     if envelope is None:
@@ -195,7 +225,7 @@ def others_report_flags(envelope: dict[str, Any] | None, sender: Sender) -> tupl
 
 
 def report_addresses(envelope: dict[str, Any] | None) -> frozenset[str]:
-    """The addresses a mailed report (its `readable_copy`) is known by: its sender's, and the Reply-To our replies to
+    """The addresses a mailed report (its `stored_envelope`) is known by: its sender's, and the Reply-To our replies to
     it went to. Empty when the gateway no longer has it, or it came by another channel. A mail naming the report is
     answered at its From, or at its Reply-To only when that is one of these: a From is easily forged, and answered at
     a Reply-To of the forger's choosing, whether the mail was taken as an addition or not would tell them whether that
@@ -233,18 +263,13 @@ def thread_report(redis: Redis, channel: str, replied_to: str, sender: Sender) -
     if raw_id is None:
         return None
     tracking_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
-    return tracking_id if _sent_by(redis, tracking_id, sender) is not None else None
+    return tracking_id if _sent_by(redis, channel, tracking_id, sender) is not None else None
 
 
-def _sent_by(redis: Redis, tracking_id: str, sender: Sender) -> dict[str, Any] | None:
-    """The report's envelope when `sender` is its sender; None for anyone else's, or once it is gone."""
-    envelope = _stored_envelope(redis, tracking_id)
+def _sent_by(redis: Redis, channel: str, tracking_id: str, sender: Sender) -> dict[str, Any] | None:
+    """The report's envelope when `sender` is its sender; None for anyone else's, or once it is gone or damaged."""
+    envelope = stored_envelope(redis, tracking_id, channel)
     return envelope if envelope is not None and sent_by_reports_sender(envelope, sender) else None
-
-
-def _stored_envelope(redis: Redis, tracking_id: str) -> dict[str, Any] | None:
-    """The gateway's copy of the report's envelope; None once it is gone or unreadable."""
-    return readable_copy(tracking_id, stored_copy(redis, tracking_id))
 
 
 def post_thread_key(channel: str, post_id: str) -> str:
@@ -277,7 +302,7 @@ def post_thread_report(redis: Redis, channel: str, post_id: str, sender: Sender,
     theirs = []
     for raw_id in redis.lrange(post_thread_key(channel, post_id), 0, POST_THREAD_MAX - 1):
         tracking_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
-        envelope = _sent_by(redis, tracking_id, sender)
+        envelope = _sent_by(redis, channel, tracking_id, sender)
         if envelope is not None:
             if envelope.get("channel_message_id") == message_id:
                 return None

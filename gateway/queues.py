@@ -107,13 +107,20 @@ def envelope_key(tracking_id: str) -> str:
 
 def readable_envelope(tracking_id: str, raw: bytes) -> dict[str, Any] | None:
     """A stored envelope as a dict, or None when it is not JSON, not an object, or not under its own Tracking ID."""
+    envelope = read_envelope(tracking_id, raw)
+    return envelope if isinstance(envelope, dict) else None
+
+
+def read_envelope(tracking_id: str, raw: bytes) -> dict[str, Any] | str:
+    """`readable_envelope`, or why it is not: `not_json`, `not_an_object`, `another_tracking_id` (a copy stored
+    under another report's key), for a log line that tells an operator what they will find."""
     try:
         envelope = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return None
-    if not isinstance(envelope, dict) or envelope.get("tracking_id") != tracking_id:
-        return None
-    return envelope
+        return "not_json"
+    if not isinstance(envelope, dict):
+        return "not_an_object"
+    return envelope if envelope.get("tracking_id") == tracking_id else "another_tracking_id"
 
 
 def enqueue_calls(

@@ -40,6 +40,7 @@ from normalizer.envelope import Channel, SenderKind, utc_now
 from normalizer.pipeline import normalize
 from tests.aggregator_support import drain
 from tests.conftest import CaseStoreServer, TestEnvironment, free_port, log_events
+from tests.copy_support import DAMAGES, Damage, damage
 from tests.email_support import (
     RECIPIENT,
     SmtpServerThread,
@@ -774,7 +775,7 @@ READ_ROWS = [
 def test_a_mail_naming_a_report_reads_its_envelope_copy_once(make_server, redis: Redis,  # type: ignore[no-untyped-def]
                                                               row: ReadRow) -> None:
     """Whose report it is, its flags and `from_reports_sender`, and where the mail is answered all come from one read
-    of the report's envelope copy (gateway/followups.py `stored_copy`). Read by each decision, it cost up to three
+    of the report's envelope copy (gateway/followups.py `stored_envelope`). Read by each decision, it cost up to three
     Redis round trips for the same data, and the decisions could see the report change (expire) between them."""
     server = make_server()
     first = server.deliver(citizen_mail(subject="ANONIM: pungli dana desa"))
@@ -787,6 +788,38 @@ def test_a_mail_naming_a_report_reads_its_envelope_copy_once(make_server, redis:
     envelope = stored_envelope(redis, answer.tracking_id)
     assert envelope is not None and envelope["follow_up_of"] == (named if row.follow_up else None)
     assert (len(reads), set(reads)) == (1, {f"GET {envelope_key(named)}"})
+
+
+@pytest.mark.parametrize("row", DAMAGES, ids=[row.id for row in DAMAGES])
+def test_a_mail_naming_a_report_whose_copy_is_damaged_is_taken_as_one_whose_copy_is_gone(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, log_stream: io.StringIO, row: Damage) -> None:
+    """A copy that is not JSON, not an object, another report's, or without a field the decisions read, is the
+    report's copy gone (gateway/followups.py `readable_copy`), for every decision the mail takes: an anonymous
+    follow-up that cannot say whose words it is, answered at its From, and a warning an operator sees. The flags and
+    sender were read from it unchecked: a copy not an object failed the mail (451, over and over), and another report's
+    copy made a stranger's mail a follow-up filed open beside an anonymous report, told as its reporter's words (or
+    as someone else's, from a mail that may not add to the report at all)."""
+    server = make_server()
+    parent = server.deliver(citizen_mail(subject="ANONIM: pungli dana desa")).tracking_id
+    other = server.deliver(citizen_mail(subject="Jalan rusak", sender="lurah@example.org"),
+                           mail_from="lurah@example.org").tracking_id
+    assert parent is not None and other is not None
+    damage(redis, parent, other, row)
+    message_id = make_msgid(domain="example.org")
+    answer = server.deliver(citizen_mail(subject=f"Re: [LAPOR #{parent}] pungli dana desa", sender="lurah@example.org",
+                                         body="Laporan ini tidak benar.", message_id=message_id,
+                                         headers={"Reply-To": "lurah.pribadi@example.org"}),
+                            mail_from="lurah@example.org")
+    assert answer.data_code == 250 and answer.tracking_id is not None
+    envelope = stored_envelope(redis, answer.tracking_id)
+    assert envelope is not None
+    assert (envelope["follow_up_of"], envelope["anonymous"], envelope["from_reports_sender"]) == (parent, True, None)
+    run_replies(server.settings, redis)
+    [reply] = [r for r in outbox(server.settings) if str(r["In-Reply-To"]).strip() == message_id]
+    assert (str(reply["To"]), reply.get_content()) == ("lurah@example.org", reply_body("follow_up", parent))
+    damaged = [(e["level"], e["channel"], e["tracking_id"], e["reason"]) for e in log_events(log_stream)
+               if e["event"] == "follow_up.copy_damaged"]
+    assert damaged == ([("warning", "email-smtp", parent, row.reason)] if row.reason else [])
 
 
 def test_the_reply_to_a_mail_naming_someone_elses_report_says_so_in_both_languages() -> None:

@@ -10,6 +10,7 @@ follow-up's writer.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 from redis import Redis
 
 from channels.x_mentions import XMentionsPoller
-from gateway.followups import resolve_follow_up, resolve_follow_up_now
+from gateway.followups import remember_reply, resolve_follow_up, resolve_follow_up_now, thread_report
 from gateway.intake import Intake
 from gateway.queries import casestore_client
 from gateway.queues import FORWARD_QUEUE, envelope_key
@@ -27,7 +28,8 @@ from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 from tests.aggregator_support import drain
-from tests.conftest import CaseStoreServer, GatewayServer
+from tests.conftest import CaseStoreServer, GatewayServer, log_events
+from tests.copy_support import DAMAGES, Damage, damage
 from tests.social_helpers import FakeProviderServer
 from tests.test_anonymity import Identity, msisdn_identity, stored_strings
 from tests.test_twilio_intake import tracking_id_in, twiml_message
@@ -122,6 +124,69 @@ async def test_the_webhook_path_says_the_same(row: Row, redis: Redis, settings: 
     async with casestore_client(settings, 1.0) as client:  # not asked: the report is held
         resolved, _ = await resolve_follow_up(redis, client, row.follow_up)
     assert (resolved.from_reports_sender, resolved.anonymous) == (row.expected, row.anonymous)
+
+
+# -- a report whose copy is damaged: taken as one whose copy is gone --------------------------------------------------
+
+
+OTHER = format_tracking_id(1_000_002)
+
+
+def copy_damaged(stream: io.StringIO) -> list[tuple[str, str, str, str]]:
+    """The warnings about a damaged copy: (level, channel, the report's Tracking ID, reason), and nothing else (no
+    field of the copy, no sender, no text)."""
+    lines = [e for e in log_events(stream) if e["event"] == "follow_up.copy_damaged"]
+    assert all(set(e) == {"event", "level", "timestamp", "channel", "tracking_id", "reason"} for e in lines), lines
+    return [(e["level"], e["channel"], e["tracking_id"], e["reason"]) for e in lines]
+
+
+@pytest.mark.parametrize("row", DAMAGES, ids=[row.id for row in DAMAGES])
+async def test_a_follow_up_to_a_report_whose_copy_is_damaged_is_one_to_a_report_whose_copy_is_gone(
+    row: Damage, redis: Redis, settings: Settings, log_stream: io.StringIO
+) -> None:
+    """Mentions (`resolve_follow_up_now`), the webhook path (`resolve_follow_up`, the case store down here) and the
+    answer to our public reply (`thread_report`) read a report's copy through one check (gateway/followups.py
+    `readable_copy`): the flags and sender were read from it unchecked, so a copy not an object raised, and another
+    report's gave its flags and sender (an open follow-up, told as the reporter's words)."""
+    redis.set(SEQUENCE_KEY, 1_000_100)  # the ID was minted
+    redis.set(envelope_key(PARENT), draft(*SMS_REPORTER, anonymous=True, follow_up_of=None).envelope_json(PARENT))
+    redis.set(envelope_key(OTHER), draft(SenderKind.MSISDN, STRANGER, follow_up_of=None).envelope_json(OTHER))
+    remember_reply(redis, "twitter", "1800000000000001", PARENT, 3600)
+    damage(redis, PARENT, OTHER, row)
+    follow_up = draft(SenderKind.MSISDN, STRANGER)
+    resolved, unknown = resolve_follow_up_now(redis, follow_up)
+    async with casestore_client(settings, 1.0) as client:
+        by_webhook, unknown_by_webhook = await resolve_follow_up(redis, client, follow_up, lookup_seconds=1.0)
+    for draft_, was_unknown in ((resolved, unknown), (by_webhook, unknown_by_webhook)):
+        assert not was_unknown
+        assert (draft_.follow_up_of, draft_.anonymous, draft_.from_reports_sender) == (PARENT, True, None)
+    assert thread_report(redis, "twitter", "1800000000000001", Sender(kind=SenderKind.MSISDN, id=REPORTER)) is None
+    # Read three times, once per message: each read says so.
+    expected = [("warning", "sms", PARENT, row.reason)] * 2 + [("warning", "twitter", PARENT, row.reason)]
+    assert copy_damaged(log_stream) == (expected if row.reason else [])
+
+
+@pytest.mark.parametrize("row", DAMAGES, ids=[row.id for row in DAMAGES])
+async def test_an_sms_to_a_report_whose_copy_is_damaged_is_filed_as_one_to_a_report_whose_copy_is_gone(
+    row: Damage, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, redis: Redis,
+    log_stream: io.StringIO,
+) -> None:
+    """Through the Twilio webhook: the report's flags come from the case store, as once its copy is gone, and the
+    follow-up cannot say whose words it is. A copy not an object failed the webhook (Twilio does not retry: the
+    message was lost), and another report's copy, open and by the follow-up's number, filed that number beside the
+    anonymous report as its reporter's own words."""
+    parent = await post_sms(gateway, REPORTER, "WBS #anonim camat terima suap proyek jalan", "SM" + "1" * 32)
+    other = await post_sms(gateway, STRANGER, "Jalan rusak di depan pasar", "SM" + "2" * 32)
+    drain(settings, (FORWARD_QUEUE,))
+    damage(redis, parent, other, row)
+    await post_sms(gateway, STRANGER, f"{parent} laporan ini palsu", "SM" + "3" * 32)
+    drain(settings, (FORWARD_QUEUE,))
+
+    report = casestore.get(parent)
+    assert report is not None
+    told = [(f["text"], f["from_reports_sender"], f["anonymous"], f["sender"]["kind"]) for f in report["follow_ups"]]
+    assert told == [("laporan ini palsu", None, True, "reply_handle")]
+    assert copy_damaged(log_stream) == ([("warning", "sms-twilio", parent, row.reason)] if row.reason else [])
 
 
 # -- the whole way: Twilio webhooks, the forward worker, the reference case store ------------------------------------

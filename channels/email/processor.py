@@ -35,12 +35,11 @@ from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attac
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
 from gateway.followups import (
-    facts_of_copy,
+    facts_of,
     others_report_flags,
-    readable_copy,
     report_addresses,
     resolve_with_facts,
-    stored_copy,
+    stored_envelope,
     with_parent_flags,
 )
 from gateway.health import HealthSignals
@@ -202,9 +201,9 @@ class MailProcessor:
         parent = follow_up_of(mail, self.settings.email)
         unknown_parent: str | None = None
         others_parent: str | None = None
-        # The report's envelope copy, read once for the three decisions below (gateway/followups.py).
-        copy = await durably(stored_copy, self.redis, parent) if parent else None
-        envelope = readable_copy(parent, copy) if parent else None
+        # The report's envelope copy, read and checked once for the three decisions below (gateway/followups.py): a
+        # damaged copy is taken as gone by all three.
+        envelope = await durably(stored_envelope, self.redis, parent, self.source) if parent else None
         others_flags = others_report_flags(envelope, draft.sender)
         if others_flags is not None:
             # Someone else's report (gateway/followups.py): the mail is a report of its own, with that report's
@@ -217,7 +216,7 @@ class MailProcessor:
             # flags are gone, too), and an ID no gateway ever minted makes the mail a new report of its own.
             draft, unknown = await durably(resolve_with_facts, self.redis,
                                            draft.model_copy(update={"follow_up_of": parent}),
-                                           facts_of_copy(copy, draft.sender), self.settings.intake.id_range)
+                                           facts_of(envelope, draft.sender), self.settings.intake.id_range)
             unknown_parent = parent if unknown else None
         elif names_a_mistyped_report(mail) and not draft.anonymous:
             # A new report whose subject names an ID one typo from a report (maybe the citizen's own anonymous one):
