@@ -182,13 +182,27 @@ def resolve_with_facts(redis: Redis, draft: ReportDraft, facts: tuple[bool, bool
     """`resolve_follow_up_now` with its report's `parent_facts` already read (`facts_of`): a mail reads the
     report's envelope copy once for this and its other decisions about the report. Redis is asked only whether an ID
     whose report the gateway no longer has was ever issued."""
+    settled = settled_follow_up(redis, draft, facts, id_range)
+    return settled if settled is not None else (as_follow_up(draft, *UNKNOWN_PARENT_FLAGS, None), False)
+
+
+def settled_follow_up(redis: Redis, draft: ReportDraft, facts: tuple[bool, bool, bool] | None,
+                      id_range: tuple[int, int] = (0, 0)) -> tuple[ReportDraft, bool] | None:
+    """The steps every path takes first: a follow-up with its report's `facts`, or a new report for an ID never
+    issued. None when the ID was issued but its report's copy is gone (or damaged): there each path has its own
+    answer (the case store's flags, or anonymous)."""
     parent = draft.follow_up_of
     assert parent is not None
     if facts is not None:
         return as_follow_up(draft, *facts), False
     if not was_issued(redis, parent, *id_range):
         return as_new_report(draft), True
-    return as_follow_up(draft, *UNKNOWN_PARENT_FLAGS, None), False
+    return None
+
+
+def _settled_now(redis: Redis, draft: ReportDraft, id_range: tuple[int, int]) -> tuple[ReportDraft, bool] | None:
+    """`settled_follow_up` with the report's copy read here: one thread hop for both Redis steps."""
+    return settled_follow_up(redis, draft, parent_facts(redis, draft), id_range)
 
 
 async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: ReportDraft,
@@ -199,11 +213,9 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
     alone, since it keeps no anonymous report's sender to compare with (`from_reports_sender` None)."""
     parent = draft.follow_up_of
     assert parent is not None
-    facts = await durably(parent_facts, redis, draft)
-    if facts is not None:
-        return as_follow_up(draft, *facts), False
-    if not await durably(was_issued, redis, parent, *id_range):
-        return as_new_report(draft), True
+    settled = await durably(_settled_now, redis, draft, id_range)
+    if settled is not None:
+        return settled
     try:
         lookup = await asyncio.wait_for(lookup_status(client, parent), lookup_seconds)
     except TimeoutError:
