@@ -36,6 +36,10 @@ STORE_FIELDS = ("status", "seq", "stored_at", "follow_ups")
 RESERVED_FIELD = "reserved_field"
 TRACKING_ID_PATTERN = r"^[1-9][0-9]{5,13}$"
 _TRACKING_ID = re.compile(TRACKING_ID_PATTERN)
+# The `channel_meta` key of a mail's other names for its sender (the addresses and display names of its Sender,
+# Reply-To, Return-Path... fields, channels/email/parse.py SENDER_HEADERS). Kept for the gateway alone: it tells what
+# an anonymous report's text must lose (workers/own_identity.py), and no case store ever gets it.
+SENDER_IDENTITIES = "sender_identities"
 
 
 class Channel(StrEnum):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import io
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -36,9 +37,11 @@ from gateway.attachments import attachment_location
 from gateway.intake import Intake
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE
 from gateway.settings import Settings
+from normalizer.envelope import SENDER_IDENTITIES
 from tests.aggregator_support import AggregatorApi, aggregator_api, drain, post_callback, running_gateway
 from tests.conftest import CaseStoreServer, GatewayServer, LoopbackServer, free_port
 from tests.email_support import SmtpServerThread, run_replies
+from tests.email_support import fixture as email_fixture
 from tests.image_support import OWNER, SERIAL, fixture, frames_of, identifying_metadata
 from tests.social_helpers import FakeProviderServer, run_reply_jobs
 from tests.test_email_reply import RelayHandler, relay  # noqa: F401  (a fixture)
@@ -188,6 +191,21 @@ async def via_email_html(settings: Settings, redis: Redis, **_: Any) -> Identity
     return Identity((HTML_ADDRESS, "budisantoso", HTML_REPLY_TO, "rumahbudi", "Budi Santoso", "Santoso, Budi"))
 
 
+async def via_email_sender_header(settings: Settings, redis: Redis, **_: Any) -> Identity:
+    """Exchange's "send on behalf of" a shared mailbox (tests/fixtures/email/anonymous_outlook_on_behalf.eml): only its
+    Sender and its read receipt's Disposition-Notification-To name the staff member ("Santoso, Budi"), who signs
+    "Budi Santoso" and gives their own address in the text."""
+    shared = "pelayanan@kecamatan-sukajadi.example.go.id"
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        result = server.deliver(email_fixture("anonymous_outlook_on_behalf"), mail_from=shared)
+    finally:
+        server.stop()
+    assert result.data_code == 250 and result.tracking_id
+    return Identity((shared, "budi.santoso@kecamatan-sukajadi.example.go.id", "budi.santoso", "Budi Santoso",
+                     "Santoso, Budi"))
+
+
 async def via_x(settings: Settings, redis: Redis, fake: FakeProviderServer, **_: Any) -> Identity:
     # A photo: its media key (and the CDN address that names it) opens the tweet and its author, as the tweet id does.
     tweet = fake.state.add_tweet("@lapor1708 #anonim jalan berlubang di depan balai desa, cc @budi_rahasia",
@@ -219,11 +237,13 @@ async def via_instagram(settings: Settings, redis: Redis, fake: FakeProviderServ
     return Identity(("@rina.rahasia", "rina.rahasia", "rina rahasia", ids["media_id"]), files=(PHOTOS["instagram"],))
 
 
-@pytest.mark.parametrize("send", [via_twilio, via_aggregator, via_email, via_email_html, via_x, via_instagram],
-                         ids=["sms-twilio", "sms-aggregator", "email", "email-html", "x", "instagram"])
+@pytest.mark.parametrize("send", [via_twilio, via_aggregator, via_email, via_email_html, via_email_sender_header, via_x,
+                                  via_instagram],
+                         ids=["sms-twilio", "sms-aggregator", "email", "email-html", "email-sender-header", "x",
+                              "instagram"])
 async def test_an_anonymous_report_reaches_the_case_store_without_its_sender(
         send: Any, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, redis: Redis,
-        fake: FakeProviderServer, tmp_path: Path) -> None:
+        fake: FakeProviderServer, tmp_path: Path, log_stream: io.StringIO) -> None:
     with providers() as media:
         media.get(url=TWILIO_MEDIA_URL).mock(return_value=redirect(TWILIO_SIGNED_CDN))
         for route, channel in ((media.get(url=TWILIO_SIGNED_CDN), "sms-twilio"), (media.get(host="pbs.twimg.com"), "x"),
@@ -263,6 +283,10 @@ async def test_an_anonymous_report_reaches_the_case_store_without_its_sender(
     assert any(report["tracking_id"] in value for value in strings)  # the search does see the stored row
     leaks = {value: identity.found_in(value) for value in strings if identity.found_in(value)}
     assert leaks == {}, f"the case store received the sender: {leaks}"
+    # Nor did a log line of the SMTP server, the poller or the forward worker name them (a mail's Sender, say).
+    assert report["tracking_id"] in log_stream.getvalue()
+    logged = [line for line in log_stream.getvalue().splitlines() if identity.found_in(line)]
+    assert logged == [], f"a log line named the sender: {logged}"
 
 
 # -- what the case store keeps of an anonymous report's attachment ---------------------------------------------------
@@ -345,6 +369,15 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("mail: a From of Last, First signed First Last, and written as it was", {
                         **MAIL_SENDER, "display_name": "Santoso, Budi"},
                     "Salam,\nBudi Santoso\n(Santoso, Budi)", "Salam,\n[anonim]\n([anonim])"),
+    OwnIdentityCase("mail: a name and an address only its Sender or its read receipt gave, signed First Last", {
+                        **MAIL_SENDER, "display_name": "Warga Peduli"},
+                    "Balas ke budi.santoso@kecamatan.example.go.id.\nHormat saya,\nBudi Santoso\n(Santoso, Budi)",
+                    "Balas ke [anonim].\nHormat saya,\n[anonim]\n([anonim])",
+                    {SENDER_IDENTITIES: {"addresses": ["budi.santoso@kecamatan.example.go.id"],
+                                         "names": ["Santoso, Budi"]}}),
+    OwnIdentityCase("mail: a one-word name a field gave stays (it may be the official's)", MAIL_SENDER,
+                    "Pak Budi di loket 3 meminta uang", "Pak Budi di loket 3 meminta uang",
+                    {SENDER_IDENTITIES: {"addresses": [], "names": ["Budi"]}}),
     OwnIdentityCase("mail: two names in a list are not the sender's", MAIL_SENDER,
                     "Pelaku: Pak Budi, Santoso dan Rina", "Pelaku: Pak Budi, Santoso dan Rina"),
     OwnIdentityCase("mail: one word of the name is someone else's (Pak Budi, the official)", MAIL_SENDER,

@@ -6,8 +6,10 @@ links to x.com/budi_rahasia. The envelope's sender is replaced by a reply handle
 the text, these would name the sender to the case store all the same. So the case store gets the text and the subject
 with each form of the sender's own number, address, handle, user id and full display name replaced by `[anonim]`.
 A mail's sender gave more of their own: the Reply-To our replies go to and the envelope sender are their addresses
-too; an address also travels in a link's query as `budi%40desa.id` (html_text shows a link's address); and a From
-of "Santoso, Budi" is signed "Budi Santoso".
+too, and so is each address and name of the fields that name a sender (Sender, Return-Path, X-Sender, a read
+receipt's Disposition-Notification-To...: channels/email/parse.py SENDER_HEADERS, kept in the envelope's channel_meta
+for the gateway alone); an address also travels in a link's query as `budi%40desa.id` (html_text shows a link's
+address); and a From of "Santoso, Budi" is signed "Budi Santoso".
 
 Only what the gateway knows to be the sender's own is replaced: another number (an official's, a bank account), a
 name the sender did not send under, and a one-word display name (`Budi` would take "Pak Budi", often the official
@@ -30,7 +32,7 @@ from typing import Any
 import phonenumbers
 
 from gateway.tracking import ascii_digits
-from normalizer.envelope import Channel, SenderKind
+from normalizer.envelope import SENDER_IDENTITIES, Channel, SenderKind
 
 OWN_IDENTITY = "[anonim]"
 # What may stand between the digits of a number as people write it: 0812-3456-7001, (0812) 3456 7001, +62 812.3456,
@@ -109,11 +111,10 @@ def own_identity_patterns(envelope: Mapping[str, Any]) -> re.Pattern[str] | None
         patterns.append(_number_pattern(identity))
     elif kind == SenderKind.EMAIL.value:
         patterns += _address_patterns(identity)
-        # The sender's other addresses the mail gave: where our replies go (Reply-To), and its envelope sender.
-        meta = envelope.get("channel_meta") or {}
-        for other in {str(meta.get(key) or "").lower() for key in ("reply_to", "envelope_sender")} - {"", identity}:
-            if "@" in other:
-                patterns += _address_patterns(other)
+        addresses, names = mail_identities(envelope.get("channel_meta") or {})
+        for other in sorted(addresses - {identity}):
+            patterns += _address_patterns(other)
+        patterns += [_display_name_pattern(name) for name in names]
     elif kind == SenderKind.IG_USER.value and identity:
         patterns += _handle_patterns(identity)
     elif kind == SenderKind.X_USER.value and len(identity) >= _MIN_USER_ID_DIGITS and identity.isdigit():
@@ -123,6 +124,17 @@ def own_identity_patterns(envelope: Mapping[str, Any]) -> re.Pattern[str] | None
         patterns += _handle_patterns(str(username))
     found = [pattern for pattern in patterns if pattern]
     return re.compile("|".join(f"(?:{p})" for p in found), re.IGNORECASE) if found else None
+
+
+def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
+    """The sender's other addresses (lowercased) and display names a mail gave, from its `channel_meta`: where our
+    replies go (Reply-To), its envelope sender, and what the fields that name a sender say (SENDER_IDENTITIES: Sender,
+    Return-Path, X-Original-From, a read receipt's address... channels/email/parse.py SENDER_HEADERS)."""
+    given = meta.get(SENDER_IDENTITIES)
+    given = given if isinstance(given, Mapping) else {}
+    addresses = [meta.get("reply_to"), meta.get("envelope_sender"), *(given.get("addresses") or [])]
+    names = [str(name) for name in given.get("names") or [] if name]
+    return {str(address).lower() for address in addresses if address and "@" in str(address)}, names
 
 
 def _has_contact(block: str) -> bool:

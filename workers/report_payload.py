@@ -13,7 +13,7 @@ from typing import Any
 
 from gateway.attachments import is_provider_url, kept_by_gateway
 from gateway.settings import Settings
-from normalizer.envelope import SenderKind
+from normalizer.envelope import SENDER_IDENTITIES, SenderKind
 from workers.own_identity import without_own_identity
 
 # An anonymous report's reply handle, mapped back to its Tracking ID (by the forward worker, for the reply worker).
@@ -32,6 +32,11 @@ def reply_handle(secret: str, tracking_id: str) -> str:
 def case_store_payload(envelope: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """What the case store receives. An anonymous report carries no number, address or handle of the citizen."""
     payload = dict(envelope)
+    if SENDER_IDENTITIES in (envelope.get("channel_meta") or {}):
+        # A mail's other names for its sender are the gateway's, to know what an anonymous text must lose: no reply
+        # needs them, so no case store gets them, of a named report either.
+        payload["channel_meta"] = {key: value for key, value in envelope["channel_meta"].items()
+                                   if key != SENDER_IDENTITIES}
     if payload.get("anonymous"):
         # Before the sender and channel_meta go: they say what the sender's own identity looks like in the text.
         payload.update(without_own_identity(envelope))

@@ -48,6 +48,19 @@ class RawAttachment:
     inline: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class SenderIdentities:
+    """The addresses and display names the mail's SENDER_HEADERS give for its sender, besides its From: an
+    anonymous report's text loses them as it loses the From's (workers/own_identity.py)."""
+
+    addresses: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+
+    def as_meta(self) -> dict[str, list[str]]:
+        """As the envelope's channel_meta keeps them (`SENDER_IDENTITIES`), for the gateway alone."""
+        return {"addresses": list(self.addresses), "names": list(self.names)}
+
+
 @dataclass(slots=True)
 class ParsedMail:
     message: EmailMessage
@@ -60,6 +73,7 @@ class ParsedMail:
     references: list[str] = field(default_factory=list)
     reply_to: str | None = None
     attachments: list[RawAttachment] = field(default_factory=list)
+    sender_identities: SenderIdentities = field(default_factory=SenderIdentities)
 
 
 class TooComplex(TooLarge):
@@ -585,6 +599,59 @@ def message_ids(value: str) -> list[str]:
 MAX_ADDRESS_FIELD = 4096
 
 
+# The header fields besides From that name a mail's sender, by address or display name: the one list the gateway
+# reads them from. An anonymous report's text and subject lose whatever of them the sender also wrote there (a closing
+# with the Sender's name, a Reply-To typed out, a read-receipt address), as they lose the From's; their values reach
+# neither the case store nor a log line. Fields that name others stay out: To/Cc, Mail-Followup-To (a list's address
+# and everyone in the thread), List-* (the list's; such mail is not reported at all).
+SENDER_HEADERS = (
+    "Sender",                       # RFC 5322: who sent it, when not the From (a secretary, an office account)
+    "Reply-To",                     # where the sender wants answers (our replies go there)
+    "Mail-Reply-To",                # mutt's and Gnus's Reply-To for the author alone
+    "Return-Path",                  # the envelope sender, as the delivering server recorded it
+    "X-Envelope-From",              # the same, as qmail, Courier and some filters record it
+    "X-Original-From",              # the From a mailing list or a group rewrote (DMARC), or a forwarder kept
+    "X-Original-Sender",            # Google Groups: the original author
+    "X-Google-Original-From",       # Gmail's "send mail as": the mailbox behind the From
+    "X-Sender",                     # Roundcube, Eudora, Pine: the account that sent it
+    "X-Authenticated-Sender",       # cPanel/Exim submission: the account that logged in to send it
+    "Resent-From",                  # a mail sent on again (RFC 5322 3.6.6): who sent it on
+    "Resent-Sender",
+    "Resent-Reply-To",
+    "Disposition-Notification-To",  # read receipts (RFC 8098) go to the sender
+    "Return-Receipt-To",            # the same, an older form
+    "X-Confirm-Reading-To",         # the same, Pegasus and old Outlook
+    "Errors-To",                    # bounces go to the sender (obsolete, still written)
+)
+_SENDER_HEADER_NAMES = frozenset(name.lower() for name in SENDER_HEADERS)
+# The most addresses and names kept of them: a sender has a handful, and each becomes a pattern matched at every
+# position of the report's text (a Reply-To of 4 KB holds some hundred addresses).
+MAX_SENDER_IDENTITIES = 16
+
+
+def sender_identities(message: Message, max_address_field: int = MAX_ADDRESS_FIELD) -> SenderIdentities:
+    """The addresses (lowercased) and display names SENDER_HEADERS give, the first field of each name only (a mail
+    sent on again names its latest sender first); a field longer than `max_address_field` is not read, as a Reply-To
+    is not (the address parser is quadratic in its length)."""
+    first: dict[str, str] = {}
+    for key, raw in message.raw_items():
+        name = key.lower()
+        if name in _SENDER_HEADER_NAMES and name not in first:
+            first[name] = raw
+    addresses: dict[str, None] = {}
+    names: dict[str, None] = {}
+    for header in SENDER_HEADERS:
+        raw = first.get(header.lower())
+        if raw is None or len(raw) > max_address_field:
+            continue
+        for display_name, address in getaddresses([header_text(message, header)]):
+            if "@" in address and len(addresses) < MAX_SENDER_IDENTITIES:
+                addresses.setdefault(address.strip().lower(), None)
+            if display_name.strip() and len(names) < MAX_SENDER_IDENTITIES:
+                names.setdefault(" ".join(display_name.split()), None)
+    return SenderIdentities(tuple(addresses), tuple(names))
+
+
 def _raw_length(message: Message, name: str) -> int:
     """The longest raw value of a header, read without the policy's parse."""
     return max((len(value) for key, value in message.raw_items() if key.lower() == name.lower()), default=0)
@@ -647,4 +714,5 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
         references=message_ids(header_text(message, "References")),
         reply_to=reply_to[0].lower() if reply_to else None,
         attachments=walk.attachments,
+        sender_identities=sender_identities(message, max_address_field),
     )

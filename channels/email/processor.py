@@ -48,7 +48,7 @@ from gateway.logs import bind_message_context, clear_message_context, get_logger
 from gateway.outbound import durably
 from gateway.queues import REPLY_QUEUE, REPORT_STATE_KEY, enqueue_calls
 from gateway.settings import Settings
-from normalizer.envelope import Channel, ReportDraft, SenderKind, utc_now
+from normalizer.envelope import SENDER_IDENTITIES, Channel, ReportDraft, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
 from normalizer.pipeline import Normalized, normalize
 
@@ -183,7 +183,8 @@ class MailProcessor:
             subject=mail.subject or None, attachments=attachments,
             channel_meta={"message_id": mail.message_id, "in_reply_to": mail.in_reply_to,
                           "references": mail.references, "reply_to": mail.reply_to,
-                          "envelope_sender": envelope_sender, **({"attachments_omitted": omitted} if omitted else {})},
+                          "envelope_sender": envelope_sender, SENDER_IDENTITIES: mail.sender_identities.as_meta(),
+                          **({"attachments_omitted": omitted} if omitted else {})},
         )
 
     def _normalized(self, mail: ParsedMail, raw: bytes, envelope_sender: str | None,
