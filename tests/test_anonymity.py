@@ -396,7 +396,34 @@ OWN_IDENTITY_CASES = [
                     "Kronologi:\n--\nPetugas meminta Rp 50.000.\n--\nSaksi: 2 orang.", channel="email"),
     OwnIdentityCase("mail: a name alone below -- stays (no contact)", MAIL_SENDER, "Jalan rusak.\n--\nBudi",
                     "Jalan rusak.\n--\nBudi", channel="email"),
-    OwnIdentityCase("mail: more below -- than a signature's lines stays", MAIL_SENDER,
+    # A work signature runs longer than a personal one, a line of it (an address) past 80 characters, a disclaimer
+    # below it: each kept the whole signature, name and phone number included.
+    OwnIdentityCase("mail: a work signature of eight lines below --, a disclaimer below it", MAIL_SENDER,
+                    "Dana BOS dipotong.\n--\nB. Santoso, S.Pd.\nGuru Kelas V\nSD Negeri 3 Sukajadi\n"
+                    "Jl. Merdeka No. 10, RT 03/RW 05, Kel. Sukajadi, Kec. Sukajadi, Kota Bandung 40162\n"
+                    "Telp. (022) 2034567\nHP/WA 0812-3456-7890\nb.santoso@sdn3.sch.id\nhttps://sdn3.sch.id\n\n"
+                    "PERHATIAN: E-mail ini bersifat rahasia dan hanya ditujukan kepada penerima yang dimaksud.",
+                    "Dana BOS dipotong.\n--\n[anonim]\n\n"
+                    "PERHATIAN: E-mail ini bersifat rahasia dan hanya ditujukan kepada penerima yang dimaksud.",
+                    channel="email"),
+    OwnIdentityCase("mail: a signature below the citizen's own words below --, blank lines in it", MAIL_SENDER,
+                    "Kronologi:\n--\nPetugas meminta uang di loket 3 setiap pagi.\n\nB. Santoso\n\nStaf TU\n"
+                    "IG: @bsantoso_tu",
+                    "Kronologi:\n--\nPetugas meminta uang di loket 3 setiap pagi.\n\n[anonim]", channel="email"),
+    OwnIdentityCase("mail: the citizen's sentences below --, the official's number among them, stay", MAIL_SENDER,
+                    "Kronologi:\n--\nPetugas bernama Agus meminta uang.\nNomor petugas itu 0813-2222-3333",
+                    "Kronologi:\n--\nPetugas bernama Agus meminta uang.\nNomor petugas itu 0813-2222-3333",
+                    channel="email"),
+    OwnIdentityCase("mail: more lines below -- than a signature has stay", MAIL_SENDER,
+                    "Data:\n--\n" + "".join(f"Saksi {index}: Warga RT {index:02d}\n" for index in range(1, 16))
+                    + "Kontak: 0812-1111-2222",
+                    "Data:\n--\n" + "".join(f"Saksi {index}: Warga RT {index:02d}\n" for index in range(1, 16))
+                    + "Kontak: 0812-1111-2222", channel="email"),
+    OwnIdentityCase("mail: a contact far above the mail's end (a signature ends it) stays", MAIL_SENDER,
+                    "Data:\n--\nB. Santoso\nHP 0857-1234-9876\n\n" + "Petugas meminta uang lagi.\n" * 100,
+                    "Data:\n--\nB. Santoso\nHP 0857-1234-9876\n\n" + "Petugas meminta uang lagi.\n" * 100,
+                    channel="email"),
+    OwnIdentityCase("mail: a numbered list below -- stays, a contact in it too", MAIL_SENDER,
                     "Lampiran:\n--\n1. foto\n2. video\n3. kuitansi\n4. surat\n5. KTP\n6. KK\n7. kontak 0812-1111-2222",
                     "Lampiran:\n--\n1. foto\n2. video\n3. kuitansi\n4. surat\n5. KTP\n6. KK\n7. kontak 0812-1111-2222",
                     channel="email"),

@@ -17,10 +17,14 @@ the report is about) stay as written. The gateway's envelope copy keeps the text
 
 A mail's signature is the sender's own too. Below RFC 3676's `-- ` the parse has cut it already; typed by hand or in
 a webmail editor the delimiter often loses its space, and a line of `--` alone is also a citizen's divider with the
-report below it, so the parse keeps what follows it. In an anonymous mail the case store gets `[anonim]` for what
-follows the last `--` when that is a signature's shape: at most SIGNATURE_MAX_LINES lines, none longer than
-SIGNATURE_MAX_LINE, at the end of the text, with a phone number or an e-mail address among them ("Budi Santoso /
-Staf TU SDN 3 / 0812-3456-7890"). A divider above the citizen's words ("--\nSaksi: 2 orang.") stays.
+report below it, so the parse keeps what follows it. In an anonymous mail the case store gets `[anonim]` for each
+signature below the last `--`, among the mail's last SIGNATURE_TAIL_LINES lines (a signature ends a mail): a run of
+paragraphs none of whose lines is the citizen's writing (prose, a long line, a list's item), at most
+SIGNATURE_MAX_LINES lines, with a phone number, an e-mail address or an @handle among them ("Budi Santoso / Staf TU
+SDN 3 / Jl. Merdeka No. 10 ... / 0812-3456-7890 / budi@sdn3.sch.id"). A work signature runs to ten lines and more, a
+line of it past 80 characters, a disclaimer below it: each once kept the whole signature.
+A divider above the citizen's words ("--\nSaksi: 2 orang."), their sentences below it with an official's number in
+them, and a disclaimer stay.
 """
 
 from __future__ import annotations
@@ -48,10 +52,18 @@ _DISTINCT_LOCAL_PART = re.compile(r"[._\d-]")
 _MIN_LOCAL_PART = 4
 _MIN_DISPLAY_NAME_WORDS = 2
 _MIN_USER_ID_DIGITS = 5
-# A signature below a "--" line (see the module): its most lines (blank ones not counted) and longest line.
-SIGNATURE_MAX_LINES = 6
-SIGNATURE_MAX_LINE = 80
+# A signature below a "--" line (see the module): its most lines (blank ones not counted; a company's, with its
+# address, phone, fax, mobile, mail and web, runs to 10 or 12) and its longest line (a line longer is prose).
+SIGNATURE_MAX_LINES = 15
+SIGNATURE_MAX_LINE = 120
+# The last lines of a mail read for signatures (blank ones counted): a signature, its disclaimer and the citizen's
+# closing words fit many times over, and the rest of a long mail costs nothing to read.
+SIGNATURE_TAIL_LINES = 100
+# A line of at least this many words, most of them lowercase, is prose (_is_citizens_line).
+_PROSE_MIN_WORDS = 5
+_LIST_ITEM = re.compile(r"\s*(?:\d{1,3}[.)]|[-*\u2022])\s")
 _MAIL_ADDRESS = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.\w")
+_HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
 
 
 def _spaced_digits(digits: str) -> str:
@@ -139,22 +151,76 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
 
 def _has_contact(block: str) -> bool:
     """Whether a signature holds a way to reach its writer: a phone number (read as Indonesian when written without a
-    country code) or an e-mail address."""
-    return bool(_MAIL_ADDRESS.search(block)) or phonenumbers.PhoneNumberMatcher(block, "ID").has_next()
+    country code), an e-mail address or an @handle."""
+    return bool(_MAIL_ADDRESS.search(block) or _HANDLE.search(block)) \
+        or phonenumbers.PhoneNumberMatcher(block, "ID").has_next()
+
+
+def _is_citizens_line(line: str) -> bool:
+    """Whether a line below a `--` is the citizen's writing, never a signature's: longer than a signature's line, an
+    item of a numbered or bulleted list, or prose (most of its words lowercase, as a sentence is and a signature's
+    names, titles and places are not: "Staf Tata Usaha SD Negeri 3", "Jl. Merdeka No. 10, Kel. Sukajadi")."""
+    if len(line.strip()) > SIGNATURE_MAX_LINE or _LIST_ITEM.match(line):
+        return True
+    words = [token for token in line.split() if token[:1].isalpha()]
+    return len(words) >= _PROSE_MIN_WORDS and 2 * sum(word[0].islower() for word in words) > len(words)
+
+
+def _paragraphs(lines: list[str], top: int) -> list[tuple[int, int]]:
+    """The (start, end) indexes of each run of lines that are not blank, from line `top` on."""
+    found: list[tuple[int, int]] = []
+    start: int | None = None
+    for index in range(top, len(lines) + 1):
+        written = index < len(lines) and bool(lines[index].strip())
+        if written and start is None:
+            start = index
+        elif not written and start is not None:
+            found.append((start, index))
+            start = None
+    return found
+
+
+def _signatures(lines: list[str]) -> list[tuple[int, int]]:
+    """The (start, end) indexes of each signature in the lines below a `--`, among their last SIGNATURE_TAIL_LINES
+    (a signature ends a mail; what is above them is the citizen's, and is not read): a run of paragraphs none of whose
+    lines is the citizen's (`_is_citizens_line`), at most SIGNATURE_MAX_LINES lines that are not blank, with a
+    contact."""
+    top = max(0, len(lines) - SIGNATURE_TAIL_LINES)
+    runs: list[list[tuple[int, int]]] = [[]]
+    for start, end in _paragraphs(lines, top):
+        # A paragraph begun above the lines read, or longer than a signature, is the citizen's: no need to read it.
+        if (start == top and top and lines[top - 1].strip()) or end - start > SIGNATURE_MAX_LINES \
+                or any(_is_citizens_line(line) for line in lines[start:end]):
+            runs.append([])
+        else:
+            runs[-1].append((start, end))
+    return [(run[0][0], run[-1][1]) for run in runs
+            if run and sum(end - start for start, end in run) <= SIGNATURE_MAX_LINES
+            and _has_contact("\n".join(lines[run[0][0]:run[-1][1]]))]
 
 
 def without_dashed_signature(text: str) -> str:
-    """A mail's text with the signature below its last line of `--` replaced by OWN_IDENTITY, when what follows that
-    line has a signature's shape and a contact in it (see the module); else as it is."""
+    """A mail's text with each signature below its last line of `--` replaced by OWN_IDENTITY (see the module and
+    `_signatures`): the citizen's words there, and a disclaimer, stay."""
     lines = text.split("\n")
     last = next((index for index in range(len(lines) - 1, -1, -1) if lines[index].strip() == "--"), None)
     if last is None:
         return text
-    below = [line for line in lines[last + 1:] if line.strip()]
-    if not below or len(below) > SIGNATURE_MAX_LINES or any(len(line) > SIGNATURE_MAX_LINE for line in below) \
-            or not _has_contact("\n".join(below)):
+    below = lines[last + 1:]
+    signatures = _signatures(below)
+    if not signatures:
         return text
-    return "\n".join([*lines[:last + 1], OWN_IDENTITY])
+    kept, position = lines[:last + 1], 0
+    for number, (start, end) in enumerate(signatures):
+        # The blank lines between the `--` and a signature right below it, and after one that ends the text, go with
+        # it ("--\n[anonim]").
+        if number == 0 and not any(line.strip() for line in below[:start]):
+            start = 0
+        if number == len(signatures) - 1 and not any(line.strip() for line in below[end:]):
+            end = len(below)
+        kept += [*below[position:start], OWN_IDENTITY]
+        position = end
+    return "\n".join([*kept, *below[position:]])
 
 
 def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("text", "subject")) -> dict[str, Any]:
