@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from channels.registry import WEBHOOK_ADAPTERS
+from channels.reply_senders import REPLY_SENDERS
 from gateway.health import (
     ChannelRules,
     ChannelSignals,
@@ -187,8 +188,18 @@ def test_the_status_queue_is_watched_for_the_channels_whose_status_queries_it_an
     status_jobs = {name for name, adapter in WEBHOOK_ADAPTERS.items() if adapter.outbound_replies}
     assert status_jobs == {"sms-aggregator"}
     assert {name for name in rules.channels if STATUS_QUEUE in rules.for_channel(name).queues} == status_jobs
-    for name in rules.channels:  # and every channel still watches its forwards and replies
-        assert {FORWARD_QUEUE, REPLY_QUEUE} <= set(rules.for_channel(name).queues), name
+    for name in rules.channels:  # and every channel still watches its forwards
+        assert FORWARD_QUEUE in rules.for_channel(name).queues, name
+
+
+def test_the_reply_queue_is_watched_for_the_channels_that_queue_replies() -> None:
+    """Twilio answers in its webhook's TwiML and queues no reply job (no reply sender is registered for it): a dead
+    reply worker degraded its channel with every Twilio citizen answered. The aggregator (gateway.outbound), e-mail
+    and the mentions queue their replies."""
+    rules = load_rules(CONFIG_DIR / "health.toml")
+    assert "sms-twilio" not in REPLY_SENDERS
+    watching = {name for name in rules.channels if REPLY_QUEUE in rules.for_channel(name).queues}
+    assert watching == {"sms-aggregator", "email", "x", "instagram"}
 
 
 def test_a_misspelt_rule_fails_at_load(tmp_path: object) -> None:
