@@ -411,8 +411,31 @@ OWN_IDENTITY_CASES = [
                     "IG: @bsantoso_tu",
                     "Kronologi:\n--\nPetugas meminta uang di loket 3 setiap pagi.\n\n[anonim]", channel="email"),
     OwnIdentityCase("mail: the citizen's sentences below --, the official's number among them, stay", MAIL_SENDER,
-                    "Kronologi:\n--\nPetugas bernama Agus meminta uang.\nNomor petugas itu 0813-2222-3333",
-                    "Kronologi:\n--\nPetugas bernama Agus meminta uang.\nNomor petugas itu 0813-2222-3333",
+                    "Kronologi:\n--\nPetugas bernama Agus meminta uang di loket tiga setiap pagi.\n"
+                    "Nomor petugas itu 0813-2222-3333\nSaya melihatnya sendiri bersama dua warga lain.\n"
+                    "Kejadian ini sudah berlangsung sejak bulan Januari.\nWarga lain juga mengeluhkan hal yang sama.\n"
+                    "Mohon segera ditindaklanjuti oleh dinas terkait.\nTerima kasih atas perhatiannya.",
+                    "Kronologi:\n--\nPetugas bernama Agus meminta uang di loket tiga setiap pagi.\n"
+                    "Nomor petugas itu 0813-2222-3333\nSaya melihatnya sendiri bersama dua warga lain.\n"
+                    "Kejadian ini sudah berlangsung sejak bulan Januari.\nWarga lain juga mengeluhkan hal yang sama.\n"
+                    "Mohon segera ditindaklanjuti oleh dinas terkait.\nTerima kasih atas perhatiannya.",
+                    channel="email"),
+    # Privacy first: a short tail with a number reads the same whether the number is an official's or the sender's
+    # own, lowercase, dashed or said in a sentence; it goes whole, as before.
+    OwnIdentityCase("mail: a short lowercase signature below -- goes", MAIL_SENDER,
+                    "Pungli.\n--\nb. santoso\nstaf tu sdn 3 sukajadi bandung\nhp 0812-3456-7890",
+                    "Pungli.\n--\n[anonim]", channel="email"),
+    OwnIdentityCase("mail: a short signature said in a sentence below -- goes", MAIL_SENDER,
+                    "Pungli.\n--\nB. Santoso\nbisa hubungi saya lewat wa di 0812-3456-7890",
+                    "Pungli.\n--\n[anonim]", channel="email"),
+    OwnIdentityCase("mail: a short dashed signature below -- goes", MAIL_SENDER,
+                    "Pungli.\n--\nB. Santoso\n- Staf TU SDN 3\n- 0812-3456-7890",
+                    "Pungli.\n--\n[anonim]", channel="email"),
+    OwnIdentityCase("mail: a report of labelled lines below --, a witness's number in it, stays", MAIL_SENDER,
+                    "Laporan pungli\n--\nNama pelaku: Ahmad Yani\nJabatan: Kepala Desa\nLokasi: Balai Desa\n"
+                    "Waktu: Senin pagi\nJumlah: Rp 500.000\nSaksi: Pak Dedi (0813-2222-3333)\nBukti: foto terlampir",
+                    "Laporan pungli\n--\nNama pelaku: Ahmad Yani\nJabatan: Kepala Desa\nLokasi: Balai Desa\n"
+                    "Waktu: Senin pagi\nJumlah: Rp 500.000\nSaksi: Pak Dedi (0813-2222-3333)\nBukti: foto terlampir",
                     channel="email"),
     OwnIdentityCase("mail: more lines below -- than a signature has stay", MAIL_SENDER,
                     "Data:\n--\n" + "".join(f"Saksi {index}: Warga RT {index:02d}\n" for index in range(1, 16))

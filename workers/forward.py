@@ -10,6 +10,7 @@ backoff, skipping what is already done, until the retries run out and the rest i
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -63,11 +64,11 @@ def triage_engine(context: WorkerContext) -> TriageEngine | Exception | None:
     if not context.settings.triage.enabled:
         return None
     if context.triage is None:
-        # Imported here: its libraries (scikit-learn, numpy, datasketch) took two seconds of CPU at every start of
-        # a forward worker, triage enabled or not.
-        from triage.engine import TriageEngine
-
         try:
+            # Imported here: its libraries (scikit-learn, numpy, datasketch) took two seconds of CPU at every start
+            # of a forward worker, triage enabled or not. A broken install fails the build, never the forward.
+            from triage.engine import TriageEngine
+
             context.triage = TriageEngine.build(context.settings, context.redis)
         except Exception as error:  # reported per report by with_triage
             return error
@@ -89,10 +90,11 @@ def with_triage(engine: TriageEngine | Exception | None, envelope: dict[str, Any
             raise engine
         block = engine.triage(envelope)
     except Exception as error:  # any failure of a suggestion step must not hold a report back
-        from triage.model import TrainingDataError  # the engine's own module: imported with it
-
         metrics.TRIAGE_FAILURES.labels(type(error).__name__).inc()
-        detail = str(error)[:300] if isinstance(error, TrainingDataError) else None
+        # A TrainingDataError (triage.model, loaded with the engine: never imported here, where a broken install
+        # would fail the forward) says which row of the training data is wrong.
+        model = sys.modules.get("triage.model")
+        detail = str(error)[:300] if model is not None and isinstance(error, model.TrainingDataError) else None
         log.warning("triage.failed", tracking_id=envelope.get("tracking_id"), error=type(error).__name__,
                     detail=detail)
         return payload

@@ -56,6 +56,21 @@ _MIN_USER_ID_DIGITS = 5
 # address, phone, fax, mobile, mail and web, runs to 10 or 12) and its longest line (a line longer is prose).
 SIGNATURE_MAX_LINES = 15
 SIGNATURE_MAX_LINE = 120
+# Where no signature is found, a short tail below the last `--` with a contact goes whole, whatever its words: at
+# most this many lines (blank ones not counted), none longer than this. A signature typed in lowercase ("budi santoso
+# / staf tu / hp 0812..."), with dashes before its lines, or saying "hubungi saya di 0812..." reads as the citizen's
+# writing to the rule above, and so does an official's number given in a sentence: the two cannot be told apart, and
+# an anonymous reporter's number must not reach the agency (the gateway's copy keeps the text whole).
+SHORT_TAIL_MAX_LINES = 6
+SHORT_TAIL_MAX_LINE = 80
+# A line "Label: value" is the citizen's (a structured report: "Nama pelaku: ...", "Lokasi: ...", "Saksi: ...") unless
+# its label is a signature's contact label.
+_LABELLED_LINE = re.compile(r"\s*([A-Za-z][A-Za-z ./-]{0,24}?)\s*:\s+\S")  # a space after: not a link's scheme
+_CONTACT_LABELS = frozenset({
+    "telp", "tel", "telp.", "tel.", "telepon", "phone", "hp", "no hp", "no. hp", "no.hp", "ponsel", "mobile", "wa",
+    "whatsapp", "hp/wa", "wa/hp", "fax", "faks", "email", "e-mail", "surel", "web", "website", "alamat", "address",
+    "kantor", "office", "ig", "instagram", "twitter", "x", "linkedin",
+})
 # The last lines of a mail read for signatures (blank ones counted): a signature, its disclaimer and the citizen's
 # closing words fit many times over, and the rest of a long mail costs nothing to read.
 SIGNATURE_TAIL_LINES = 100
@@ -162,6 +177,9 @@ def _is_citizens_line(line: str) -> bool:
     names, titles and places are not: "Staf Tata Usaha SD Negeri 3", "Jl. Merdeka No. 10, Kel. Sukajadi")."""
     if len(line.strip()) > SIGNATURE_MAX_LINE or _LIST_ITEM.match(line):
         return True
+    labelled = _LABELLED_LINE.match(line)
+    if labelled and labelled.group(1).strip().lower() not in _CONTACT_LABELS:
+        return True
     words = [token for token in line.split() if token[:1].isalpha()]
     return len(words) >= _PROSE_MIN_WORDS and 2 * sum(word[0].islower() for word in words) > len(words)
 
@@ -209,6 +227,10 @@ def without_dashed_signature(text: str) -> str:
     below = lines[last + 1:]
     signatures = _signatures(below)
     if not signatures:
+        written = [line for line in below if line.strip()]
+        if written and len(written) <= SHORT_TAIL_MAX_LINES \
+                and all(len(line) <= SHORT_TAIL_MAX_LINE for line in written) and _has_contact("\n".join(written)):
+            return "\n".join([*lines[:last + 1], OWN_IDENTITY])  # a short tail with a contact: SHORT_TAIL_MAX_LINES
         return text
     kept, position = lines[:last + 1], 0
     for number, (start, end) in enumerate(signatures):
