@@ -1300,7 +1300,10 @@ async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one
     rules = tmp_path / "health.toml"
     shipped = (CONFIG_DIR / "health.toml").read_text()
     assert shipped.count("process_missing_down_seconds = 30") == 5
-    rules.write_text(shipped.replace("process_missing_down_seconds = 30", "process_missing_down_seconds = 8"))
+    # No worker runs here: the missing-worker rule (30 s) would turn a channel degraded while a process starts slowly.
+    assert shipped.count("worker_missing_degraded_seconds = 30") == 1
+    rules.write_text(shipped.replace("process_missing_down_seconds = 30", "process_missing_down_seconds = 8")
+                     .replace("worker_missing_degraded_seconds = 30", "worker_missing_degraded_seconds = 0"))
     fake = FakeProviderServer(port=free_port())
     fake.start()
     smtp_port = str(free_port())
