@@ -22,8 +22,8 @@ run: $(STAMP)
 
 # Four test processes on the two cores: most tests wait on sockets, subprocesses and timers (operator commands are
 # forked from a warmed-up server, tests/cli_process.py), so the cores are about 80% busy with four and idle a third
-# of the time with three; each has its own Redis database and port band; fault tests run in one group. About 5 min
-# on this two-core machine (2,540 tests), 4 min on a quicker one.
+# of the time with three; each has its own Redis database and port band; fault tests run in one group. 5:10-5:20
+# on this shared two-core machine (2,545 tests), less on a quicker one.
 PYTEST_WORKERS ?= 4
 
 test: $(STAMP)
