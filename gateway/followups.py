@@ -229,11 +229,11 @@ def others_report_flags(envelope: dict[str, Any] | None, sender: Sender) -> tupl
     """(anonymous, confidential) of a stored report (its `stored_envelope`) that `sender` did not send: its sender is
     another, and so is the address our replies to it went to (a mail's Reply-To). None when it is the sender's own, or
     when the gateway no longer has it and cannot tell whose it is."""
-    if envelope is None:
+    facts = facts_of(envelope, sender)
+    if facts is None:
         return None
-    if sent_by_reports_sender(envelope, sender):
-        return None
-    return bool(envelope.get("anonymous")), bool(envelope.get("confidential"))
+    anonymous, confidential, theirs = facts
+    return None if theirs else (anonymous, confidential)
 
 
 def report_addresses(envelope: dict[str, Any] | None) -> frozenset[str]:
