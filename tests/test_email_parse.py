@@ -1,10 +1,12 @@
-"""The parsing steps on their own: charset fallback, quote trimming, executable flags, attachment limits."""
+"""The parsing steps on their own: charset fallback, quote trimming, which parts are the text and which files,
+executable flags, attachment limits."""
 
 from __future__ import annotations
 
 import hashlib
 import itertools
 import re
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from pathlib import Path
@@ -714,3 +716,76 @@ def test_a_parts_content_type_and_disposition_are_read_once_per_mail(monkeypatch
     parsed.clear()
     parse_mail(raw)
     assert len(parsed) == len(distinct)
+
+
+# -- which parts are the report's text -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TextPart:
+    """A mail with a text part that is no body text: its `content_type`, as its file keeps it, and what it `holds`
+    (never in the report's text); `text` is what the report's text is, or `starts` with."""
+
+    id: str
+    raw: bytes
+    content_type: str
+    holds: tuple[str, ...]
+    starts: str
+    inline: bool = False
+    text: str | None = None
+
+
+def _beside_text(part: str, text: str = "Petugas loket meminta Rp 50.000.") -> bytes:
+    """A mail of a text/plain body and one more part (`part`: its header lines, a blank line, its content)."""
+    return _mail("multipart/mixed; boundary=b", f"--b\nContent-Type: text/plain; charset=utf-8\n\n{text}\n"
+                                                 f"--b\n{part}\n--b--\n")
+
+
+VCARD_4 = "BEGIN:VCARD\nVERSION:4.0\nFN:Endang Lestari\nTEL;TYPE=cell:+62 813-9876-5432\nEND:VCARD\n"
+TEXT_PARTS = [
+    TextPart("thunderbird: a nameless text/calendar beside the text", fixture("thunderbird_calendar_nameless"),
+             "text/calendar", ("BEGIN:VCALENDAR", "ORGANIZER", "hartono.kepsek@sdn3-sukajadi.sch.id",
+                               "mailto:ratna.kusumawardani@posteo.net"), "Kepala sekolah mengundang semua wali murid"),
+    TextPart("samsung email: text/x-vcard inline", fixture("samsung_vcard_inline"), "text/x-vcard",
+             ("BEGIN:VCARD", "Sri Wahyuni", "0857-1111-2222", "Jl. Kenanga No. 7", "sri.wahyuni.kds@example.net"),
+             "Di depan loket KTP kecamatan ada calo", inline=True),
+    TextPart("mutt: text/rfc822-headers, a relay's Received lines", fixture("mutt_rfc822_headers"),
+             "text/rfc822-headers", ("Received:", "36.72.214.9", "Delivered-To", "noreply@djp-pajak-online.example"),
+             "Saya menerima surel yang mengaku dari DJP", inline=True),
+    TextPart("outlook invitation: text/calendar beside text/plain and text/html alternatives",
+             fixture("outlook_invitation_alternative"), "text/calendar",
+             ("BEGIN:VCALENDAR", "ORGANIZER", "mailto:bambang.sutrisno@dpmptsp-kabbogor.example.go.id",
+              "X-MICROSOFT-CDO-BUSYSTATUS"), "Petugas perizinan mengundang saya bertemu di warung kopi"),
+    TextPart("text/vcard, vCard 4", _beside_text(f"Content-Type: text/vcard; charset=utf-8\n\n{VCARD_4}"),
+             "text/vcard", ("BEGIN:VCARD", "Endang Lestari", "813-9876-5432"), "Petugas loket meminta"),
+    TextPart("text/directory, a vCard in its old type (RFC 2425)",
+             _beside_text(f"Content-Type: text/directory; profile=vCard; charset=utf-8\n\n{VCARD_4}"),
+             "text/directory", ("BEGIN:VCARD", "Endang Lestari", "813-9876-5432"), "Petugas loket meminta"),
+    TextPart("text/csv inline", _beside_text("Content-Type: text/csv\nContent-Disposition: inline\n\n"
+                                             "nama,nominal\nSri Wahyuni,50000\n"),
+             "text/csv", ("nama,nominal", "Sri Wahyuni,50000"), "Petugas loket meminta", inline=True),
+    TextPart("text/xml", _beside_text('Content-Type: text/xml\n\n<?xml version="1.0"?><pelapor>Sri Wahyuni</pelapor>'),
+             "text/xml", ("<?xml", "<pelapor>Sri Wahyuni"), "Petugas loket meminta"),
+    TextPart("text/x-* (a log)", _beside_text("Content-Type: text/x-log\n\nlogin budi.s 36.72.214.9\n"),
+             "text/x-log", ("login budi.s", "36.72.214.9"), "Petugas loket meminta"),
+    TextPart("text/enriched: no reader here, a file", _beside_text("Content-Type: text/enriched\n\n"
+                                                                    "<bold>Sri Wahyuni</bold> 0857-1111-2222\n"),
+             "text/enriched", ("<bold>", "Sri Wahyuni", "0857-1111-2222"), "Petugas loket meminta"),
+    TextPart("a mail that is one text/calendar (iMIP without multipart)",
+             _mail("text/calendar; method=REQUEST; charset=utf-8",
+                   "BEGIN:VCALENDAR\nMETHOD:REQUEST\nBEGIN:VEVENT\nORGANIZER:mailto:camat@kec.example.go.id\n"
+                   "END:VEVENT\nEND:VCALENDAR\n"),
+             "text/calendar", ("BEGIN:VCALENDAR", "camat@kec.example.go.id"), "", text=""),
+]
+
+
+@pytest.mark.parametrize("case", TEXT_PARTS, ids=lambda case: case.id)
+def test_only_plain_text_and_html_are_the_reports_text_any_other_text_part_is_a_file(case: TextPart) -> None:
+    """A calendar (its organizer and attendees), a contact card (a name and number), a mail's headers (a relay's
+    Received lines: an IP address, a provider), CSV, XML, named or not, were read into the report as they were, past
+    an anonymous report's own-identity removal: they are files, with their type, and go the attachment path."""
+    mail = parse_mail(case.raw)
+    assert mail.text.startswith(case.starts) and case.text in (None, mail.text), mail.text
+    assert [held for held in case.holds if held.lower() in mail.text.lower()] == []
+    assert [(file.content_type, file.name, file.inline) for file in mail.attachments] == [
+        (case.content_type, None, case.inline)]
+    [file] = mail.attachments
+    assert [held for held in case.holds if held.encode() not in file.data] == []

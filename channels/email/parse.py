@@ -352,13 +352,22 @@ def part_text(part: Message) -> str:
     return text
 
 
+# The parts read as the report's text: what mail clients write a citizen's words in. Any other text part is a file,
+# named or not: a calendar invitation (its organizer's and attendees' addresses), a contact card (a name, a number, an
+# address), a mail's headers (Received lines with the sender's IP address and provider), CSV, XML. Read as text, it
+# went into the report as it was, past an anonymous report's own-identity removal (which knows the sender's From and
+# header fields, not a card's name); as a file an anonymous report's is withheld (workers/file_kinds.py). There is no
+# reader of text/enriched or text/richtext here: they are files too.
+BODY_TYPES = frozenset({"text/plain", "text/html"})
+
+
 def _is_attachment(part: Message) -> bool:
-    """Files, not body text: declared attachments, any non-text leaf, and named text files (CSV, calendars)."""
+    """Files, not body text: declared attachments and any leaf that is no body text (BODY_TYPES), named or not."""
     if (part.get_content_disposition() or "").lower() == "attachment":
         return True
-    if part.get_content_maintype() not in ("text", "multipart", "message"):
-        return True
-    return part.get_content_type() not in ("text/plain", "text/html") and bool(_filename(part))
+    if part.get_content_maintype() in ("multipart", "message"):
+        return False
+    return part.get_content_type() not in BODY_TYPES
 
 
 def _best_alternative(parts: list[Message]) -> Message | None:
@@ -402,7 +411,9 @@ def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
             best = _best_alternative(children)
             if best is not None:
                 _walk(best, out, related=related)
-            for child in children:  # inline images hide in the other alternatives too (Apple Mail)
+            # The other alternatives' text is the same words again, but their files are kept as any other part's:
+            # the inline images of Apple Mail's, the text/calendar beside Outlook's and Google's invitation text.
+            for child in children:
                 if child is not best:
                     files = _Walk()
                     _walk(child, files, related=related)
@@ -421,7 +432,7 @@ def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
         return
     if ctype == "text/html":
         out.texts.append(html_to_text(part_text(part)))
-    elif part.get_content_maintype() == "text":
+    elif ctype == "text/plain":
         out.texts.append(part_text(part))
 
 
