@@ -2,10 +2,11 @@
 
 The table sends one real anonymous mail per file kind through the SMTP server, works the forward queue and reads the
 reference case store: a PDF with /Author, Word documents old and new, an MP4 and a QuickTime movie with the place
-they were shot, voice notes, an archive, a forwarded mail, HTML and CSV are withheld (flag `metadata_not_removed`, no
-location, sha256 or size, no bytes in the case store, a log line and a count with the reason); plain text goes as it
-is; a named report's files go as sent. Then `lapor-gateway attachments list` and `export` run as an operator runs them
-(real processes, real Redis): the listing says what the case store got, the export gives the files as sent.
+they were shot, voice notes, an archive, a forwarded mail, HTML, CSV and a contact card sent beside the text are
+withheld (flag `metadata_not_removed`, no location, sha256 or size, no bytes in the case store, a log line and a
+count with the reason); plain text goes as it is; a named report's files go as sent. Then `lapor-gateway attachments
+list` and `export` run as an operator runs them (real processes, real Redis): the listing says what the case store
+got, the export gives the files as sent.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from gateway.tracking import format_tracking_id
 from tests.aggregator_support import drain
 from tests.conftest import VENV_BIN, CaseStoreServer, GatewayServer, free_port, log_events
 from tests.email_support import RECIPIENT, SmtpServerThread
+from tests.email_support import fixture as email_fixture
 from tests.file_kinds_support import (
     ADDRESS,
     DOC,
@@ -225,6 +227,38 @@ def test_a_plain_text_naming_its_sender_goes_as_a_copy_without_them(
     assert leaks == []
     listing = cli(test_env, "attachments", "list", tracking_id)
     assert [row[4:6] for row in table_rows(listing.stdout)] == [["file", "copy without its sender"]], listing.stdout
+
+
+# What the card beside an anonymous mail's text says of its owner: the sender, in the card their mail app added.
+CARD_OWNER = ("Endang Lestari", "Lestari;Endang", "9876-5432", "Posyandu Melati", "Dusun Krajan RT 02", "BEGIN:VCARD")
+
+
+def test_an_anonymous_mails_nameless_contact_card_is_withheld_and_never_read_into_its_text(
+        settings: Settings, redis: Redis, casestore: CaseStoreServer, tmp_path: Path,
+        log_stream: io.StringIO) -> None:
+    """A card beside the text, without a file name (text/vcard), was read as the report's text: its name, number and
+    address reached the case store, as the own-identity removal knows the sender's From and header fields, not a
+    card's. It is a file, withheld as any vCard is, and kept by the gateway for an operator's handover."""
+    before = counted("unsupported_type")
+    raw = email_fixture("anonymous_vcard_nameless")
+    tracking_id = mail_in(settings, redis, raw)
+    drain(settings, (FORWARD_QUEUE,))
+    report = casestore.get(tracking_id)
+    assert report is not None and str(report["text"]).startswith("Bendahara desa memotong honor kader posyandu")
+    [attachment] = report["attachments"]  # type: ignore[misc]
+    assert {key: attachment[key] for key in ("content_type", "location", "sha256", "size", "name", "flags")} == {
+        "content_type": "text/vcard", "location": "", "sha256": None, "size": None, "name": None,
+        "flags": [METADATA_NOT_REMOVED]}
+    withheld = [(event["tracking_id"], event["attachment"], event["reason"]) for event in log_events(log_stream)
+                if event["event"] == "attachment.metadata_not_removed"]
+    assert withheld == [(tracking_id, 0, "unsupported_type")]
+    assert counted("unsupported_type") == before + 1
+    assert case_store_files(tmp_path) == []
+    leaks = [value for value in stored_strings(tmp_path / "casestore.db") for held in CARD_OWNER if held in value]
+    assert leaks == []
+    [kept] = orjson.loads(redis.get(envelope_key(tracking_id)) or b"{}")["attachments"]
+    card = (settings.data_dir / kept["location"]).read_bytes()
+    assert card.startswith(b"BEGIN:VCARD") and b"FN:Endang Lestari" in card  # the gateway keeps it as sent
 
 
 @pytest.mark.parametrize(("head", "content_type", "kind"), [
