@@ -301,7 +301,7 @@ def deadletters_list(
     for column in ("tracking_id", "queue", "channel", "reason", "attempts", "failed at", "detail"):
         table.add_column(column)
     for letter in letters:
-        table.add_row(letter.tracking_id, letter.queue, letter.channel or "", letter.reason, str(letter.attempts),
+        table.add_row(letter.tracking_id, letter.queue, _channel_of(letter), letter.reason, str(letter.attempts),
                       _when(letter.failed_at), escape(scrub(letter.detail)[:60]))
     console.print(table)
 
@@ -327,7 +327,15 @@ def _shown(letter: DeadLetter) -> dict[str, Any]:
     fields = asdict(letter)
     redacted = redact_fields({name: value for name, value in fields.items() if name not in _LETTER_VERBATIM})
     shown = {name: fields[name] if name in _LETTER_VERBATIM else redacted[name] for name in fields}
-    return {**shown, "failed_at": _when(letter.failed_at)}  # as `list` shows it, not in Unix seconds
+    return {**shown, "failed_at": _when(letter.failed_at), "channel": _channel_of(letter)}  # as `list` shows them
+
+
+def _channel_of(letter: DeadLetter) -> str:
+    """The letter's channel, or `unknown` for one that could not tell it (a forward whose envelope was gone): the
+    channel the views count it against and `--channel unknown` lists."""
+    from gateway.health import UNATTRIBUTED
+
+    return letter.channel or UNATTRIBUTED
 
 
 def _selected(registry: DeadLetters, selectors: list[str] | None, all_: bool, queue: str | None,

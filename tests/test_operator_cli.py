@@ -188,3 +188,18 @@ def test_the_forked_cli_answers_as_the_console_script(
     forked = run_cli(list(args), env)
     assert (forked.returncode, forked.stdout, forked.stderr) == (real.returncode, real.stdout, real.stderr)
     assert real.stdout + real.stderr  # each says something
+
+
+def test_a_dead_letter_of_no_channel_is_shown_under_the_name_the_views_give_it(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """A forward whose envelope was gone (`envelope_missing`) counts against the channel `unknown` in every view and
+    `--channel unknown` lists it, but `list` showed an empty channel and `show` printed `channel: None`."""
+    DeadLetters(redis).add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]], tracking_id="10000012",
+                               item="10000012", reason="envelope_missing", detail="no envelope")
+
+    shown = cli(test_env, "deadletters", "show", "10000012")
+    listed = cli(test_env, "deadletters", "list", "--channel", "unknown")
+
+    assert shown.returncode == 0 and "channel: unknown\n" in shown.stdout, shown.stdout + shown.stderr
+    row = next(line for line in listed.stdout.splitlines() if "10000012" in line)
+    assert [cell.strip() for cell in row.split("│")[1:5]] == ["10000012", FORWARD_QUEUE, "unknown", "envelope_missing"]
