@@ -152,7 +152,7 @@ def start_redis(stack: Stack) -> str:
         "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--daemonize", "no",
     ])
     client = Redis(port=port, socket_connect_timeout=0.2)
-    wait_for(client.ping, 10, "redis")
+    wait_for(client.ping, START_TIMEOUT, "redis")
     client.close()
     return f"redis://127.0.0.1:{port}/0"
 
@@ -179,7 +179,12 @@ def gateway_env(redis_url: str, casestore_port: int, gateway_port: int, data_dir
     }
 
 
-def wait_http(url: str, timeout: float = 15) -> None:
+# How long a process may take to come up: seconds on an idle machine, but several processes starting at once on
+# two loaded cores (the test suite runs the bench beside other tests) were seen to take over 15.
+START_TIMEOUT = 60.0
+
+
+def wait_http(url: str, timeout: float = START_TIMEOUT) -> None:
     wait_for(lambda: httpx.get(url, timeout=1).status_code < 500, timeout, url)
 
 
@@ -195,7 +200,7 @@ def start_gateway(stack: Stack, env: dict[str, str], processes: int = 1) -> Proc
         env = {**env, "LAPOR_HTTP_REUSE_PORT": "true"}
     procs = [stack.start("gateway", [str(VENV_BIN / "lapor-gateway"), "serve"], env) for _ in range(processes)]
     wait_http(f"{env['LAPOR_PUBLIC_URL']}/healthz")
-    wait_for(lambda: all(b"gateway.listening" in p.log_path.read_bytes() for p in procs), 30, "gateways")
+    wait_for(lambda: all(b"gateway.listening" in p.log_path.read_bytes() for p in procs), START_TIMEOUT, "gateways")
     return procs[0]
 
 

@@ -219,7 +219,7 @@ async def test_purge_removes_without_delivering(
         response = await gateway.post_twilio(gateway.twilio_form(Body="Pungli", MessageSid="SM" + "d" * 32))
         tracking_id = tracking_id_in(twiml_message(response.text))
         registry = DeadLetters(redis)
-        await async_wait_until(lambda: registry.count() == 1, timeout=15)
+        await async_wait_until(lambda: registry.count() == 1, timeout=60)  # a worker's start on a loaded machine
         result = cli(test_env, "deadletters", "purge", tracking_id, "--yes")
         assert result.returncode == 0, result.stderr
         assert registry.count() == 0
