@@ -7,7 +7,11 @@ marked `incomplete`, by a sweep the gateway runs every `concat_sweep_seconds`: t
 sorted set; a sweeper claims a due buffer by pushing its deadline out by a lease (so a sweeper that dies
 mid-way leaves it to the next one), commits it through intake, then marks it done. The joined message's id is the
 aggregator id of its lowest part, so a buffer completed twice (a retried last part, a sweep racing a late part)
-dedups to one report. A done marker answers parts that arrive after the join with the same Tracking ID.
+dedups to one report. A done marker answers parts that arrive after the join with the same Tracking ID, for as
+long as intake remembers a single SMS's id (`intake.dedup_ttl_seconds`): a part an SMSC delivers late, or an
+aggregator's retried callback, is no second report. A phone's reference is a counter of 8 (or 16) bits, so within
+that time its sender may use it again for another message: the marker also keeps a fingerprint of each part taken,
+and a part whose number the message had with other content starts that other message.
 """
 
 from __future__ import annotations
@@ -44,7 +48,10 @@ LEASE_SECONDS = 60
 
 _ADD_PART = """
 local done = redis.call('GET', KEYS[2])
-if done then return {'done', done} end
+if done then
+  local taken = redis.call('HGET', KEYS[4], ARGV[1])
+  if not taken or taken == ARGV[6] then return {'done', done} end
+end
 redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
@@ -72,6 +79,12 @@ class PartResult:
     key: str
     message: InboundMessage | None = None
     tracking_id: str | None = None
+
+
+def fingerprint(coding: str, data: str) -> str:
+    """What tells one part's content from another's at the same number: the same part delivered again has it."""
+    payload = data if coding == "gsm7" else "".join(data.split()).lower()
+    return hashlib.sha1(f"{coding}\0{payload}".encode(), usedforsecurity=False).hexdigest()[:16]
 
 
 def join_parts(parts: list[dict[str, Any]], total: int) -> tuple[str, bool]:
@@ -121,6 +134,14 @@ class PartBuffer:
     def wait_seconds(self) -> float:
         return self._settings.aggregator.concat_wait_seconds
 
+    @property
+    def done_ttl(self) -> int:
+        """How long a joined message's done marker answers its parts: as long as intake's claim on a single SMS's id
+        (`intake.dedup_ttl_seconds`), so a part delivered late or again is deduped as that SMS would be, and at least
+        twice the wait. With the fingerprints of its parts (`mark_done`): some 350 bytes of Redis per joined message,
+        beside the 1.4 kB of its envelope, kept as long."""
+        return int(max(self._settings.intake.dedup_ttl_seconds, 2 * self.wait_seconds))
+
     def buffer_key(self, message: InboundMessage) -> str:
         assert message.part is not None
         sender = normalize_msisdn(message.sender_address, self._settings.sms.default_region)
@@ -140,10 +161,11 @@ class PartBuffer:
             "received_at": message.received_at.isoformat(), "meta": dict(message.channel_meta),
         }
         deadline = time.time() + self.wait_seconds
-        done_ttl = int(max(2 * self.wait_seconds, 600))
+        parts_ttl = int(max(PARTS_TTL_SECONDS, 2 * self.wait_seconds))
         result = self._add(
-            keys=[key, key + ":done", PENDING_KEY],
-            args=[f"p{part.number}", orjson.dumps(record), part.total, deadline, max(PARTS_TTL_SECONDS, done_ttl)],
+            keys=[key, key + ":done", PENDING_KEY, key + ":taken"],
+            args=[f"p{part.number}", orjson.dumps(record), part.total, deadline, parts_ttl,
+                  fingerprint(part.coding, part.data)],
         )
         state = result[0].decode()
         if state == "done":
@@ -179,10 +201,16 @@ class PartBuffer:
         )
 
     def mark_done(self, key: str, tracking_id: str) -> None:
-        """After intake committed the joined message: later parts get its Tracking ID; the parts can go."""
-        done_ttl = int(max(2 * self.wait_seconds, 600))
+        """After intake committed the joined message: later parts get its Tracking ID, unless the message had other
+        content at their number (`add`); the parts can go."""
+        taken = {f"p{record['number']}": fingerprint(record["coding"], record["data"])
+                 for record in map(orjson.loads, self._redis.hvals(key))}
         pipe = self._redis.pipeline(transaction=True)
-        pipe.set(key + ":done", tracking_id, ex=done_ttl)
+        pipe.set(key + ":done", tracking_id, ex=self.done_ttl)
+        pipe.delete(key + ":taken")
+        if taken:
+            pipe.hset(key + ":taken", mapping=taken)
+            pipe.expire(key + ":taken", self.done_ttl)
         pipe.zrem(PENDING_KEY, key)
         pipe.delete(key)
         pipe.execute()

@@ -378,6 +378,69 @@ async def test_missing_parts_are_taken_as_they_are_after_the_wait_marked_incompl
     assert len(casestore.reports()) == 1 and len(api.parts()) == 1
 
 
+def _age(redis: Redis, pattern: str, seconds: int) -> None:
+    """Let `seconds` pass for the keys matching `pattern`: what would have expired by then is gone."""
+    for key in redis.scan_iter(pattern):
+        left = redis.ttl(key)
+        if 0 < left <= seconds:
+            redis.delete(key)
+        elif left > seconds:
+            redis.expire(key, left - seconds)
+
+
+@pytest.mark.parametrize(
+    ("taken", "late"),
+    [
+        ([1, 2, 3], {"number": 2}),
+        ([1, 2, 3], {"number": 1}),
+        ([1, 2, 3], {"number": 3, "id": "kannel-cc-3-redelivered"}),
+        ([1, 3], {"number": 2}),
+    ],
+    ids=["a-part-retried", "the-lowest-part-retried", "a-part-the-smsc-delivers-again", "the-missing-part-at-last"],
+)
+async def test_a_part_arriving_long_after_its_message_was_taken_makes_no_second_report(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis,
+    taken: list[int], late: dict[str, object],
+) -> None:
+    """Eleven minutes after the join (an SMSC that late, an aggregator retrying a part's callback), a part is still
+    answered with its message's Tracking ID: no second report, no second acknowledgement."""
+    case = fixture("kannel_concat_gsm7_udh.json")
+    for number in taken:
+        assert (await post_callback(gateway.client, case["parts"][number - 1])).status_code == 200
+    await async_wait_until(lambda: redis.zcard(PENDING_KEY) == 0, timeout=10)
+    await async_wait_until(lambda: queue(FORWARD_QUEUE, redis).count == 1, timeout=5)
+    drain(settings)
+    [stored] = casestore.reports()
+
+    _age(redis, "lapor:concat:*", 11 * 60)
+    number = int(str(late.pop("number")))
+    response = await post_callback(gateway.client, {**case["parts"][number - 1], **late})
+    assert response.json()["messages"] == [{"tracking_id": stored["tracking_id"], "duplicate": True}]
+    await asyncio.sleep(settings.aggregator.concat_wait_seconds + 3 * settings.aggregator.concat_sweep_seconds)
+    assert redis.zcard(PENDING_KEY) == 0
+    drain(settings)
+    assert len(casestore.reports()) == 1 and len(api.parts()) == 1
+
+
+@pytest.mark.parametrize("later", [0, 24 * 3600], ids=["at-once", "a-day-later"])
+async def test_another_message_with_the_reference_its_sender_used_before_is_a_report_of_its_own(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis,
+    later: int,
+) -> None:
+    """A phone's concatenation reference is a counter of 8 bits: the same sender's next long SMS may carry an old
+    one, with the same part count. Its parts are not the first message's late parts."""
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+    for part in first["parts"]:
+        assert (await post_callback(gateway.client, part)).status_code == 200
+    _age(redis, "lapor:concat:*", later)
+    answers = [(await post_callback(gateway.client, part)).json()["messages"] for part in second["parts"]]
+    assert answers[:2] == [[], []] and answers[2][0]["duplicate"] is False
+    drain(settings)
+    stored = report_by_message_id(casestore, "kannel-cc-7")
+    assert stored["text"] == second["expected_text"] and stored["incomplete"] is False
+    assert len(casestore.reports()) == 2 and len(api.parts()) == 2
+
+
 async def test_ucs2_parts_joined_as_bytes_keep_a_split_emoji(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
 ) -> None:
