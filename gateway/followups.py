@@ -5,7 +5,8 @@ Sent as it is, the follow-up would carry their number to the case store, right n
 belongs to. So a follow-up inherits `anonymous` and `confidential` from its report: read from the envelope the
 gateway keeps in Redis, or, once that is gone (older than `intake.envelope_ttl_seconds`), from the case store.
 When neither can tell, the follow-up is made anonymous: privacy first (the gateway still keeps the sender, so
-replies reach the citizen).
+replies reach the citizen). A flag the case store does not give as JSON true or false is one it cannot tell (its
+contract asks it for a status only).
 
 A follow-up is to an *existing* report (design.md). An ID no gateway ever minted (its number above the Tracking-ID
 counter and within this cell's range: a guess, an ID from another system) makes the message a new report of its
@@ -57,7 +58,7 @@ from redis import Redis
 
 from gateway.logs import get_logger
 from gateway.outbound import durably
-from gateway.queries import lookup_status
+from gateway.queries import StatusLookup, lookup_status
 from gateway.queues import envelope_key, read_envelope
 from gateway.tracking import was_issued
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
@@ -221,8 +222,16 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
     except TimeoutError:
         lookup = None
     if lookup is not None and lookup.found:
-        return as_follow_up(draft, lookup.anonymous, lookup.confidential, None), False
+        return as_follow_up(draft, *casestore_flags(lookup), None), False
     return as_follow_up(draft, *UNKNOWN_PARENT_FLAGS, None), False
+
+
+def casestore_flags(lookup: StatusLookup) -> tuple[bool, bool]:
+    """(anonymous, confidential) of a report as the case store gave them; a flag it did not give (`said_flag`) is
+    `UNKNOWN_PARENT_FLAGS`'s, as when the case store does not answer."""
+    anonymous = UNKNOWN_PARENT_FLAGS[0] if lookup.anonymous is None else lookup.anonymous
+    confidential = UNKNOWN_PARENT_FLAGS[1] if lookup.confidential is None else lookup.confidential
+    return anonymous, confidential
 
 
 def others_report_flags(envelope: dict[str, Any] | None, sender: Sender) -> tuple[bool, bool] | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from redis import Redis
@@ -25,9 +26,10 @@ from normalizer.pipeline import Query
 class StatusLookup:
     found: bool
     status: str | None = None
-    # The report's privacy flags, for a follow-up whose report the gateway no longer keeps.
-    anonymous: bool = False
-    confidential: bool = False
+    # The report's privacy flags, for a follow-up whose report the gateway no longer keeps; None where the case store
+    # did not say (`said_flag`).
+    anonymous: bool | None = None
+    confidential: bool | None = None
 
 
 async def lookup_status(client: httpx.AsyncClient, tracking_id: str) -> StatusLookup | None:
@@ -47,7 +49,15 @@ async def lookup_status(client: httpx.AsyncClient, tracking_id: str) -> StatusLo
     if not isinstance(report, dict):
         return None
     return StatusLookup(found=True, status=str(report.get("status", "received")),
-                        anonymous=bool(report.get("anonymous")), confidential=bool(report.get("confidential")))
+                        anonymous=said_flag(report, "anonymous"), confidential=said_flag(report, "confidential"))
+
+
+def said_flag(report: dict[str, Any], name: str) -> bool | None:
+    """A privacy flag as the case store said it, JSON true or false; None for anything else (missing, null, "false",
+    0): the contract asks its GET for a status only, and a missing `anonymous` read as false filed an anonymous
+    report's follow-up with its sender's number."""
+    value = report.get(name)
+    return value if isinstance(value, bool) else None
 
 
 def held_by_gateway(redis: Redis, tracking_id: str) -> bool:

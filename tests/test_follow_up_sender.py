@@ -11,12 +11,14 @@ follow-up's writer.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from aiohttp import web
 from redis import Redis
 
 from channels.x_mentions import XMentionsPoller
@@ -28,7 +30,7 @@ from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 from tests.aggregator_support import drain
-from tests.conftest import CaseStoreServer, GatewayServer, log_events
+from tests.conftest import CaseStoreServer, GatewayServer, LoopbackServer, log_events
 from tests.copy_support import DAMAGES, Damage, damage
 from tests.social_helpers import FakeProviderServer
 from tests.test_anonymity import Identity, msisdn_identity, stored_strings
@@ -124,6 +126,64 @@ async def test_the_webhook_path_says_the_same(row: Row, redis: Redis, settings: 
     async with casestore_client(settings, 1.0) as client:  # not asked: the report is held
         resolved, _ = await resolve_follow_up(redis, client, row.follow_up)
     assert (resolved.from_reports_sender, resolved.anonymous) == (row.expected, row.anonymous)
+
+
+# -- a report only the case store still has: its flags as the case store gives them -----------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    id: str
+    flags: dict[str, Any]  # what the case store's GET /v1/reports/{id} says besides the tracking ID and status
+    expected: tuple[bool, bool]  # (anonymous, confidential) of the follow-up
+
+
+# Only JSON true and false are flags; anything else is a flag the case store cannot tell: anonymous, not confidential,
+# as when it does not answer at all.
+ANSWERS = [
+    Answer("flags-missing", {}, (True, False)),
+    Answer("null", {"anonymous": None, "confidential": None}, (True, False)),
+    Answer("false-as-a-string", {"anonymous": "false", "confidential": "false"}, (True, False)),
+    Answer("zero", {"anonymous": 0, "confidential": 0}, (True, False)),
+    Answer("true", {"anonymous": True, "confidential": True}, (True, True)),
+    Answer("false", {"anonymous": False, "confidential": False}, (False, False)),
+    Answer("anonymous-missing-confidential-true", {"confidential": True}, (True, True)),
+    Answer("anonymous-false-confidential-null", {"anonymous": False, "confidential": None}, (False, False)),
+]
+
+
+def case_store_answering(flags: dict[str, Any]) -> Callable[[], web.Application]:
+    """A case store whose report GET gives what design.md asks of it, a status, and `flags` besides."""
+
+    def factory() -> web.Application:
+        async def report(request: web.Request) -> web.Response:
+            tracking_id = request.match_info["tracking_id"]
+            return web.json_response({"tracking_id": tracking_id, "status": "in_progress", **flags})
+
+        app = web.Application()
+        app.router.add_get("/v1/reports/{tracking_id}", report)
+        return app
+
+    return factory
+
+
+@pytest.mark.parametrize("answer", ANSWERS, ids=[answer.id for answer in ANSWERS])
+async def test_a_follow_up_to_a_report_only_the_case_store_has_takes_only_the_flags_it_gives_as_booleans(
+    answer: Answer, redis: Redis, settings: Settings
+) -> None:
+    """The gateway's copy has expired. A case store that keeps only a status (or says `null`, `"false"`, `0`) does not
+    make an anonymous report's follow-up carry its sender's number: the flag was read as false."""
+    hold(redis, Row("report-no-longer-held", None, draft(*SMS_REPORTER), None))
+    server = LoopbackServer(case_store_answering(answer.flags), settings.casestore.port)
+    server.start()
+    try:
+        async with casestore_client(settings, 1.0) as client:
+            resolved, unknown = await resolve_follow_up(redis, client, draft(*SMS_REPORTER), lookup_seconds=1.0)
+    finally:
+        server.stop()
+    assert not unknown and resolved.follow_up_of == PARENT
+    assert (resolved.anonymous, resolved.confidential) == answer.expected
+    assert resolved.from_reports_sender is None and resolved.sender == draft(*SMS_REPORTER).sender
 
 
 # -- a report whose copy is damaged: taken as one whose copy is gone --------------------------------------------------
