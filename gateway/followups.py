@@ -12,7 +12,10 @@ A follow-up is to an *existing* report (design.md). An ID no gateway ever minted
 counter and within this cell's range: a guess, an ID from another system) makes the message a new report of its
 own, and the citizen is told so. An ID that was minted (or may have been, in another cell's range) but is found
 nowhere stays a follow-up: its report may be in a gateway's disk spool or on its way, and filing it as an open
-report could name the reporter next to an anonymous report.
+report could name the reporter next to an anonymous report. So does an ID named while Redis is away (down, or
+hanging past its timeout): neither the copy nor the counter can be read, and a webhook refused for it (503) is
+lost, Twilio sending no inbound message again; the follow-up takes the case store's flags or is made anonymous,
+and intake spools it like any report (`resolve_follow_up`).
 
 Anyone who knows a Tracking ID may add to its report by SMS or a mention (a citizen may use a relative's phone), and
 the case store cannot tell the reporter's words from a stranger's by an anonymous report's sender: it gets an opaque
@@ -56,6 +59,7 @@ from typing import Any
 import httpx
 from redis import Redis
 
+from gateway.errors import NotDurable
 from gateway.logs import get_logger
 from gateway.outbound import durably
 from gateway.queries import StatusLookup, lookup_status
@@ -206,15 +210,31 @@ def _settled_now(redis: Redis, draft: ReportDraft, id_range: tuple[int, int]) ->
     return settled_follow_up(redis, draft, parent_facts(redis, draft), id_range)
 
 
+async def _settled_unless_down(redis: Redis, draft: ReportDraft, id_range: tuple[int, int],
+                               ) -> tuple[ReportDraft, bool] | None:
+    """`_settled_now` off the event loop; None, as for a copy that is gone, when Redis fails or does not answer."""
+    try:
+        return await durably(_settled_now, redis, draft, id_range)
+    except NotDurable as error:
+        log.warning("follow_up.report_unread", channel=_message_channel(draft), follow_up_of=draft.follow_up_of,
+                    reason=error.reason, error=type(error.__cause__).__name__)
+        return None
+
+
 async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: ReportDraft,
-                            id_range: tuple[int, int] = (0, 0), lookup_seconds: float = 1.5,
-                            ) -> tuple[ReportDraft, bool]:
+                            id_range: tuple[int, int] = (0, 0), lookup_seconds: float = 1.5, *,
+                            redis_down: bool = False) -> tuple[ReportDraft, bool]:
     """(the draft to commit, whether it named a report that was never issued). The case store is asked, within
     `lookup_seconds` in all, only when the gateway's own copy of the report is gone (or damaged): for its flags
-    alone, since it keeps no anonymous report's sender to compare with (`from_reports_sender` None)."""
+    alone, since it keeps no anonymous report's sender to compare with (`from_reports_sender` None).
+
+    A copy Redis cannot give (down, or hanging past its timeout; `redis_down`: intake already sends reports to its
+    spool, so Redis is not asked) is taken as gone, and whether the ID was ever issued is not asked either: the
+    follow-up stays one (its report may well be in a spool), with the case store's flags or anonymous, and intake
+    spools it like any report. Refused instead, it was lost: Twilio does not send an inbound message again."""
     parent = draft.follow_up_of
     assert parent is not None
-    settled = await durably(_settled_now, redis, draft, id_range)
+    settled = None if redis_down else await _settled_unless_down(redis, draft, id_range)
     if settled is not None:
         return settled
     try:

@@ -1,0 +1,139 @@
+"""Messages around a Redis outage: every one acknowledged reaches Redis and the case store, and its citizen is answered.
+
+Redis is taken away as in tests/test_faults.py: a Redis of the test's own, stopped, or paused with SIGSTOP (it takes
+connections and never answers), under the gateway's app on this test's loop with its spool replayer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import orjson
+import pytest
+from redis import Redis
+
+from gateway.embedded_redis import EmbeddedRedis
+from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
+from gateway.replies import render
+from gateway.settings import Settings
+from tests.aggregator_support import drain
+from tests.conftest import FIXTURES, CaseStoreServer, TestEnvironment, async_wait_until, serving_gateway
+from tests.test_faults import own_redis  # noqa: F401  (a fixture)
+from tests.test_twilio_intake import tracking_id_in, twiml_message
+
+# How long the gateway's Redis client waits for an answer (intake.redis_timeout_seconds; 2 s by default).
+REDIS_TIMEOUT = 1.0
+REPORTER = "+6281234567001"
+MMS = json.loads((FIXTURES / "twilio" / "inbound_mms.json").read_text())
+
+
+@contextlib.contextmanager
+def redis_away(server: EmbeddedRedis, how: str) -> Iterator[None]:
+    """Redis stopped (connections refused), or paused (it takes them and never answers), inside the block."""
+    if how == "stopped":
+        server.stop()
+        try:
+            yield
+        finally:
+            server.start()
+        return
+    assert server.pid is not None
+    os.kill(server.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+
+
+def envelope_of(redis: Redis, message_id: str) -> dict[str, object] | None:
+    """The envelope in Redis of the report made of provider message `message_id`."""
+    for key in redis.scan_iter(envelope_key("*")):
+        raw = redis.get(key)
+        envelope = orjson.loads(raw) if raw else {}
+        if envelope.get("channel_message_id") == message_id:
+            return envelope  # type: ignore[no-any-return]
+    return None
+
+
+def outage_settings(test_env: TestEnvironment, server: EmbeddedRedis) -> Settings:
+    """Forward jobs at once (no linger): a test drains them right after a report."""
+    return test_env.settings(REDIS_URL=server.url, LAPOR_INTAKE_FORWARD_LINGER_MS="0")
+
+
+@dataclass(frozen=True)
+class FollowUpRow:
+    id: str
+    outage: str  # "stopped" or "hanging"
+    form: dict[str, str] = field(default_factory=dict)  # the follow-up's Twilio fields ({parent}: the report's ID)
+    parent_forwarded: bool = False  # the case store had the report before the outage
+    anonymous: bool = True  # the follow-up as stored
+    files: int = 0
+
+
+FOLLOW_UPS = [
+    # The gateway's copy of the report cannot be read and the case store does not have it: anonymous, privacy first.
+    FollowUpRow("text-redis-stopped", "stopped", {"Body": "{parent} sekarang lubangnya makin besar"}),
+    FollowUpRow("text-redis-hanging", "hanging", {"Body": "{parent} sekarang lubangnya makin besar"}),
+    # The case store has it: its flags (an open report, an open follow-up).
+    FollowUpRow("text-report-at-the-case-store", "stopped", {"Body": "{parent} sekarang lubangnya makin besar"},
+                parent_forwarded=True, anonymous=False),
+    # CEK with a photo is the photo added to the report, not a status query.
+    FollowUpRow("cek-with-a-photo-redis-stopped", "stopped",
+                {**MMS, "Body": "CEK {parent}", "NumMedia": "1", "From": REPORTER}, files=1),
+    FollowUpRow("cek-with-a-photo-redis-hanging", "hanging",
+                {**MMS, "Body": "CEK {parent}", "NumMedia": "1", "From": REPORTER}, files=1),
+]
+
+
+@pytest.mark.parametrize("row", FOLLOW_UPS, ids=lambda row: row.id)
+async def test_a_twilio_follow_up_while_redis_is_away_is_answered_from_the_spool_and_reaches_the_case_store(
+    row: FollowUpRow, own_redis: EmbeddedRedis, test_env: TestEnvironment, casestore: CaseStoreServer,  # noqa: F811
+) -> None:
+    """Twilio does not send an inbound-message webhook again: a follow-up answered 503 while Redis was away (its
+    report's copy could not be read) was lost, its photo with it, where a new report was answered from the spool. It
+    is now resolved as one whose report's copy is gone (the case store's flags, or anonymous), spooled like any
+    report, and added to its report once Redis is back. While intake already spools, Redis is not asked at all:
+    a Redis that hangs costs the next follow-ups nothing."""
+    settings = outage_settings(test_env, own_redis)
+    async with serving_gateway(settings, redis_connection(own_redis.url, timeout=REDIS_TIMEOUT)) as gateway:
+        first = await gateway.post_twilio(gateway.twilio_form(From=REPORTER, MessageSid="SMparent", SmsSid="SMparent",
+                                                              Body="Jalan berlubang di depan SDN 3"))
+        parent = tracking_id_in(twiml_message(first.text))  # Redis answers: this also leases the spool's reserve
+        if row.parent_forwarded:
+            drain(settings, (FORWARD_QUEUE,))
+            assert casestore.get(parent) is not None
+        sids = ["SMfollow1", "SMfollow2"]
+        answered_in = []
+        with redis_away(own_redis, row.outage):
+            for sid in sids:
+                form = gateway.twilio_form(**{**row.form, "MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid})
+                form["Body"] = form["Body"].format(parent=parent)
+                started = time.monotonic()
+                response = await gateway.post_twilio(form)
+                answered_in.append(time.monotonic() - started)
+                assert response.status_code == 200, response.text
+                assert twiml_message(response.text) == render("follow_up", "id", follow_up_of=parent)
+        # The second one finds intake spooling: no wait for Redis (a hang's timeout) before its answer.
+        assert answered_in[1] < REDIS_TIMEOUT, answered_in
+        redis = Redis.from_url(own_redis.url)
+        try:
+            envelopes = await async_wait_until(lambda: [envelope_of(redis, sid) for sid in sids] if all(
+                envelope_of(redis, sid) for sid in sids) else None, timeout=15)
+        finally:
+            redis.close()
+    for envelope in envelopes:  # type: ignore[attr-defined]
+        assert (envelope["follow_up_of"], envelope["anonymous"]) == (parent, row.anonymous)
+    drain(settings, (FORWARD_QUEUE,))
+    for envelope in envelopes:  # type: ignore[attr-defined]
+        stored = casestore.get(str(envelope["tracking_id"]))
+        assert stored is not None
+        assert (stored["follow_up_of"], stored["anonymous"]) == (parent, row.anonymous)
+        assert stored["sender"]["kind"] == ("reply_handle" if row.anonymous else "msisdn")  # type: ignore[index]
+        assert len(stored["attachments"]) == row.files  # type: ignore[arg-type]
+    assert queue(FORWARD_QUEUE, Redis.from_url(own_redis.url)).count == 0
