@@ -96,8 +96,12 @@ return 0
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
+    """A report made durable: its Tracking ID, whether it was one already, and whether it went to the disk spool (not in
+    Redis until the replayer next finds Redis answering: a reply addressed by its Tracking ID waits for that)."""
+
     tracking_id: str
     duplicate: bool
+    spooled: bool = False
 
 
 def dedup_key(channel: str, provider_message_id: str) -> str:
@@ -302,7 +306,7 @@ class Intake:
             key = dedup_key(draft.channel.value, draft.channel_message_id)
             known = self._spooled_ids.get(key) or in_batch.get(key)
             if known is not None:
-                receipts.append(Receipt(tracking_id=known, duplicate=True))
+                receipts.append(Receipt(tracking_id=known, duplicate=True, spooled=True))
                 continue
             try:
                 tracking_id = self._mint_from_reserve()
@@ -313,7 +317,7 @@ class Intake:
                 ) from error
             envelope = draft.with_tracking_id(tracking_id).model_dump(mode="json")
             records.append(SpoolRecord(tracking_id, key, envelope))
-            receipts.append(Receipt(tracking_id=tracking_id, duplicate=False))
+            receipts.append(Receipt(tracking_id=tracking_id, duplicate=False, spooled=True))
             in_batch[key] = tracking_id
         try:
             if records:

@@ -142,10 +142,11 @@ class OutboundReplies:
     # -- queueing ------------------------------------------------------------------------------------------------
     def queue_reply(self, *, source: str, kind: str, text: str, language: str, tracking_id: str | None,
                     to: str | None = None, to_report: str | None = None, allowed: bool = True,
-                    pipeline: Any = None) -> Queued:
+                    pipeline: Any = None, report_spooled: bool = False) -> Queued:
         """Record the reply and, unless flood control holds it, enqueue its job in the same transaction; inside
         `pipeline` when given (the caller runs it with `commit`, so the reply commits with the caller's other writes,
-        and is logged and counted only then)."""
+        and is logged and counted only then). `report_spooled`: the report `to_report` names went to the disk spool,
+        and the reply worker waits for its envelope (`workers.reply.resolve_recipient`)."""
         reply_id = uuid.uuid4().hex
         state = "queued" if allowed else "held"
         record = {"source": source, "kind": kind, "language": language, "tracking_id": tracking_id or "",
@@ -154,7 +155,8 @@ class OutboundReplies:
         write_reply_record(pipe, self._settings, reply_id, record)
         if allowed:
             job = {"reply_id": reply_id, "source": source, "kind": kind, "text": text, "language": language,
-                   "tracking_id": tracking_id, "to": to, "to_report": to_report}
+                   "tracking_id": tracking_id, "to": to, "to_report": to_report,
+                   **({"report_spooled": True} if report_spooled else {})}
             enqueue_calls(self._redis, self._settings, REPLY_QUEUE, REPLY_FUNC, [(job,)], pipeline=pipe)
 
         def committed() -> None:
@@ -244,16 +246,18 @@ class OutboundReplies:
         return draft.model_copy(update={"channel_message_id": first})
 
     async def reply_to_report(self, source: str, draft: ReportDraft, tracking_id: str, duplicate: bool,
-                              text: str, language: str, message_id: str) -> Queued:
+                              text: str, language: str, message_id: str, *, spooled: bool = False) -> Queued:
         """The reply to a report, once per provider message (`message_id`, this delivery's own id: a same-text
         repeat's draft carries the first message's), as a query's answer is: the provider's retry of a report whose
-        200 it never got is a duplicate at intake, and must not send the citizen a second SMS."""
+        200 it never got is a duplicate at intake, and must not send the citizen a second SMS. `spooled`: intake put
+        the report in its disk spool (Redis failed and the replayer has not found it answering since), while Redis
+        takes the reply: the job says so, and waits for the report's replay."""
         kind = "follow_up" if draft.follow_up_of else "duplicate" if duplicate else "ack"
 
         def count_and_queue() -> Queued:  # one thread hop for both Redis steps
             allowed = self.count_message(source, draft.sender.id, message_id)
             reply = partial(self.queue_reply, source=source, kind=kind, text=text, language=language,
-                            tracking_id=tracking_id, to_report=tracking_id, allowed=allowed)
+                            tracking_id=tracking_id, to_report=tracking_id, allowed=allowed, report_spooled=spooled)
             return self.once_per_message(source, message_id, reply, what="report")
 
         return await durably(count_and_queue)

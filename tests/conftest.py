@@ -353,9 +353,11 @@ class GatewayServer:
 
 
 @contextlib.asynccontextmanager
-async def serving_gateway(settings: Settings, redis: Redis, *, timeout: float = 10) -> AsyncIterator[GatewayServer]:
-    """The gateway's app on `settings.http.port` of this test's loop, with a client for it; cleaned up after."""
-    runner = web.AppRunner(create_app(settings, redis), access_log=None)
+async def serving_gateway(settings: Settings, redis: Redis, *, timeout: float = 10,
+                          app: web.Application | None = None) -> AsyncIterator[GatewayServer]:
+    """The gateway's app (`app`, or one made here) on `settings.http.port` of this test's loop, with a client for it;
+    cleaned up after."""
+    runner = web.AppRunner(app or create_app(settings, redis), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
     try:

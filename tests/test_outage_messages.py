@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,14 +19,19 @@ import orjson
 import pytest
 from redis import Redis
 
+from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis
-from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
+from gateway.intake import Intake
+from gateway.outbound import OutboundReplies, reply_key
+from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, envelope_key, queue, redis_connection
 from gateway.replies import render
 from gateway.settings import Settings
-from tests.aggregator_support import drain
+from tests.aggregator_support import AggregatorApi, aggregator_settings, drain, post_callback
 from tests.conftest import FIXTURES, CaseStoreServer, TestEnvironment, async_wait_until, serving_gateway
 from tests.test_faults import own_redis  # noqa: F401  (a fixture)
+from tests.test_sms_aggregator import api, sms  # noqa: F401  (api: a fixture)
 from tests.test_twilio_intake import tracking_id_in, twiml_message
+from workers.deadletters import DeadLetters
 
 # How long the gateway's Redis client waits for an answer (intake.redis_timeout_seconds; 2 s by default).
 REDIS_TIMEOUT = 1.0
@@ -137,3 +143,100 @@ async def test_a_twilio_follow_up_while_redis_is_away_is_answered_from_the_spool
         assert stored["sender"]["kind"] == ("reply_handle" if row.anonymous else "msisdn")  # type: ignore[index]
         assert len(stored["attachments"]) == row.files  # type: ignore[arg-type]
     assert queue(FORWARD_QUEUE, Redis.from_url(own_redis.url)).count == 0
+
+
+@contextlib.contextmanager
+def replay_held(intake: Intake) -> Iterator[threading.Event]:
+    """The gateway's spool replayer waits at its next round until the event is set: the moment before it comes round
+    (once a second) after Redis answers again, held as long as the test needs. What it then runs is the real replay."""
+    let_go = threading.Event()
+    replay = intake.replay_spool
+
+    def when_let_go() -> int:
+        let_go.wait(30)
+        return replay()
+
+    intake.replay_spool = when_let_go  # type: ignore[method-assign]
+    try:
+        yield let_go
+    finally:
+        let_go.set()
+        intake.replay_spool = replay  # type: ignore[method-assign]
+
+
+async def test_an_aggregator_report_spooled_just_after_redis_returned_gets_its_acknowledgement_sms(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, casestore: CaseStoreServer, api: AggregatorApi,  # noqa: F811
+) -> None:
+    """After a Redis failure intake writes to the spool until its replayer next finds Redis answering (within a
+    second). An aggregator's callback in that window is spooled, and its acknowledgement, addressed by its Tracking
+    ID, queued in Redis, which answers: the reply worker found no envelope to read the number from and dead-lettered
+    it at once (`recipient_unknown`), the citizen told nothing while the aggregator had its 200 and Tracking ID. The
+    reply now waits for its report's replay (retried), and then goes out."""
+    settings = aggregator_settings(test_env, REDIS_URL=own_redis.url, LAPOR_QUEUES_RETRY_INTERVALS="1")
+    redis = redis_connection(own_redis.url, timeout=REDIS_TIMEOUT)
+    app = create_app(settings, redis)
+    intake = app[GATEWAY_KEY].intake
+    async with serving_gateway(settings, redis, app=app) as gateway:
+        with replay_held(intake) as let_go:
+            # Redis answers: this also leases the reserve the spool draws on.
+            await gateway.post_twilio(gateway.twilio_form(MessageSid="SMbefore", SmsSid="SMbefore"))
+            with redis_away(own_redis, "stopped"):
+                spooled = await gateway.post_twilio(gateway.twilio_form(MessageSid="SMduring", SmsSid="SMduring"))
+                assert spooled.status_code == 200 and intake.spooling
+            # Redis answers again; the replayer has not come round yet.
+            response = await post_callback(gateway.client, sms(REPORTER, "Lampu jalan mati di Jl. Merdeka", "kannel-7"))
+            assert response.status_code == 200, response.text
+            [answer] = response.json()["messages"]
+            tracking_id = answer["tracking_id"]
+            assert not redis.exists(envelope_key(tracking_id))  # in the spool, its acknowledgement queued in Redis
+            drain(settings, (REPLY_QUEUE,))  # the reply worker takes it at once
+            assert DeadLetters(redis).count() == 0
+            assert api.parts() == []
+            let_go.set()
+            await async_wait_until(lambda: redis.exists(envelope_key(tracking_id)), timeout=10)
+    replies = queue(REPLY_QUEUE, redis)
+    [job_id] = replies.scheduled_job_registry.get_job_ids()  # its retry, a second from then
+    replies.scheduled_job_registry.remove(job_id)
+    replies.enqueue_job(replies.fetch_job(job_id))  # as RQ's scheduler does once the second has passed
+    drain(settings, (REPLY_QUEUE,))
+    assert api.texts_to(REPORTER) == [render("ack", "id", tracking_id=tracking_id)]
+    assert DeadLetters(redis).count() == 0
+    drain(settings, (FORWARD_QUEUE,))
+    assert casestore.get(tracking_id) is not None
+    redis.close()
+
+
+@dataclass(frozen=True)
+class MissingEnvelopeRow:
+    id: str
+    spooled: bool  # the gateway queued the reply to a report it had put in its disk spool
+    retry_intervals: str
+    dead_letter: str | None  # its reason; None: retried later
+    state: str
+
+
+MISSING_ENVELOPE = [
+    # A report whose envelope is gone from Redis (expired, deleted): no number to send to, at once.
+    MissingEnvelopeRow("not-spooled", False, "1", "recipient_unknown", "dead_lettered"),
+    # A report still in a spool: retried, on the queue's intervals ...
+    MissingEnvelopeRow("spooled-retried", True, "1", None, "retrying"),
+    # ... until they run out (a spool not replayed for about two hours with the defaults): a letter to requeue then.
+    MissingEnvelopeRow("spooled-retries-run-out", True, "0", "report_not_replayed", "dead_lettered"),
+]
+
+
+@pytest.mark.parametrize("row", MISSING_ENVELOPE, ids=lambda row: row.id)
+def test_a_reply_to_a_report_not_in_redis_waits_only_when_its_report_was_spooled(
+    row: MissingEnvelopeRow, test_env: TestEnvironment, redis: Redis, api: AggregatorApi,  # noqa: F811
+) -> None:
+    settings = aggregator_settings(test_env, LAPOR_QUEUES_RETRY_INTERVALS=row.retry_intervals)
+    tracking_id = "10000004"
+    queued = OutboundReplies(redis, settings).queue_reply(
+        source="sms-aggregator", kind="ack", text=render("ack", "id", tracking_id=tracking_id), language="id",
+        tracking_id=tracking_id, to_report=tracking_id, report_spooled=row.spooled)
+    assert queued.reply_id is not None
+    drain(settings, (REPLY_QUEUE,))
+    assert api.parts() == []
+    assert [letter.reason for letter in DeadLetters(redis).list()] == ([row.dead_letter] if row.dead_letter else [])
+    assert redis.hget(reply_key(queued.reply_id), "state") == row.state.encode()
+    assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == (0 if row.dead_letter else 1)

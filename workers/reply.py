@@ -3,9 +3,10 @@
 The provider is the reply's source, found in `channels.reply_senders` (its client, and its settings section with
 `send_rate_per_second`); a source with no sender there is dead-lettered at once as `no_sender`.
 
-A reply is addressed by its report's Tracking ID (the number is read from the envelope the gateway stored), by an
-anonymous report's opaque reply handle (mapped back through the gateway's own handle table), or, for answers to
-queries that have no report, by the number itself.
+A reply is addressed by its report's Tracking ID (the number is read from the envelope the gateway stored; for a
+report still in a gateway's disk spool, once it is replayed: `resolve_recipient`), by an anonymous report's opaque
+reply handle (mapped back through the gateway's own handle table), or, for answers to queries that have no report,
+by the number itself.
 
 Each part the provider accepts is written on the reply's record (`part.<n>.answer`) the moment it is accepted, so
 whatever ends an attempt (a retryable failure, RQ's job timeout, a killed worker, a bug), the next run of the reply
@@ -71,7 +72,15 @@ class RateLimiter:
 
 
 def resolve_recipient(context: WorkerContext, reply: dict[str, Any]) -> str:
-    """The number to send to, from the reply's address (number, report, or anonymous reply handle)."""
+    """The number to send to, from the reply's address (number, report, or anonymous reply handle).
+
+    A report acknowledged from a gateway's disk spool while Redis already answered again (intake spools until its
+    replayer, once a second, finds Redis back) has its reply queued before its envelope reaches Redis. Its job says
+    so (`report_spooled`), and a missing envelope is then retried on the queue's intervals (about two hours in all,
+    past a gateway's restart), not a recipient unknown at once: the citizen whose report was acknowledged gets the
+    SMS once the spool is replayed. Queueing the reply at the replay instead would put the reply (and the flood and
+    once-per-message bookkeeping done while the webhook waits) into the spool and its replay; this keeps both as
+    they are, and touches replies to spooled reports alone."""
     if reply.get("to"):
         return str(reply["to"])
     tracking_id = reply.get("to_report")
@@ -81,6 +90,8 @@ def resolve_recipient(context: WorkerContext, reply: dict[str, Any]) -> str:
     if not tracking_id:
         raise PermanentError("reply has no known recipient", reason="recipient_unknown")
     raw_envelope = context.redis.get(envelope_key(str(tracking_id)))
+    if raw_envelope is None and reply.get("report_spooled"):
+        raise RetryableError("the report is in a gateway's disk spool, not in Redis yet", reason="report_not_replayed")
     if raw_envelope is None:
         raise PermanentError("the report's envelope is gone", reason="recipient_unknown")
     return str(orjson.loads(raw_envelope)["sender"]["id"])
