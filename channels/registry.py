@@ -2,7 +2,8 @@
 replies go out later, through the reply worker, its sender in `channels.reply_senders`, which loads no adapter).
 
 What the gateway knows of a channel it reads from here: the webhook routes (`gateway.app`) and which channels are
-switched off in settings (`disabled_channels`, for the health rules).
+switched off in settings (`disabled_channels`, for the health rules), and the channel names an operator's dead-letter
+filter takes (`channel_names`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ WEBHOOK_ADAPTERS: dict[str, type[WebhookAdapter]] = {
 # The channels a process of their own receives (the SMTP server and IMAP poller, the pollers), by their health names,
 # each switched on and off by the settings section of that name.
 OWN_PROCESS_CHANNELS = ("email", "x", "instagram")
+
+
+def channel_names() -> tuple[str, ...]:
+    """Every channel by the name the status views give it (webhook adapters first), once each: what an operator's
+    `deadletters --channel` may name, so a misspelt one is refused rather than matching nothing."""
+    return tuple(dict.fromkeys((*WEBHOOK_ADAPTERS, *OWN_PROCESS_CHANNELS)))
 
 
 def _enabled(settings: Settings, section: str) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -64,6 +64,13 @@ def _require_redis_url(settings: Settings) -> str:
     if embedded:
         return embedded
     console.print("[red]REDIS_URL is not set[/red] and no `make run` is running under this data dir")
+    raise typer.Exit(2)
+
+
+def _refuse_unknown(what: str, typed: str, known: str) -> NoReturn:
+    """One line naming what was typed (markup-escaped) and what is known, then exit 2: the answer to a name that is
+    none of the gateway's, given where a typo would otherwise match nothing and look like nothing to do."""
+    console.print(f"[red]no such {what}:[/red] {typed}; {known}")
     raise typer.Exit(2)
 
 
@@ -156,9 +163,8 @@ def worker(
     unknown = [name for name in names if name not in ALL_QUEUES]
     if unknown or not names:
         # A misspelt queue ran a worker that took no job and looked alive, and none at all one that exited 0 at once.
-        console.print(f"[red]no such queue:[/red] {escape(', '.join(unknown) or repr(queues))}; the gateway's queues "
-                      f"are {', '.join(ALL_QUEUES)}")
-        raise typer.Exit(2)
+        _refuse_unknown("queue", escape(', '.join(unknown) or repr(queues)),
+                        f"the gateway's queues are {', '.join(ALL_QUEUES)}")
     settings = _settings()
     _count_into_shared_metrics(settings)
     from workers.run import run_workers
@@ -269,6 +275,26 @@ ChannelFilter = Annotated[str | None, typer.Option(
 ReasonFilter = Annotated[str | None, typer.Option("--reason", help="Only this reason (e.g. casestore_422).")]
 
 
+def _refuse_unknown_filters(queue: str | None, channel: str | None) -> None:
+    """A misspelt `--queue` or `--channel` matched no dead letter and exited 0 (`requeued 0`), which at night reads
+    as nothing to do: refused, as `worker --queues` refuses one, before anything is read. A channel is one of the
+    registry's (or `unknown`), or a source the status counts under one (`x-mentions`, `email-imap`)."""
+    from gateway.queues import ALL_QUEUES
+
+    if queue is not None and queue not in ALL_QUEUES:
+        _refuse_unknown("queue", _printable(queue), f"the gateway's queues are {', '.join(ALL_QUEUES)}")
+    if channel is None:
+        return
+    from channels.registry import channel_names
+    from gateway.health import UNATTRIBUTED
+    from gateway.metrics import health_channel
+
+    known = (*channel_names(), UNATTRIBUTED)
+    if health_channel(channel) not in known:
+        _refuse_unknown("channel", _printable(channel), f"the channels are {', '.join(known)} (or a source of one, as "
+                        "`deadletters list` shows it: x-mentions, email-imap...)")
+
+
 def _matching(letters: list[DeadLetter], queue: str | None, channel: str | None,
               reason: str | None) -> list[DeadLetter]:
     """Dead letters that pass every filter given (none given: all of them). A channel is the name the status shows
@@ -293,6 +319,7 @@ def deadletters_list(
     reason: ReasonFilter = None,
 ) -> None:
     """Dead letters, oldest first: Tracking ID, queue, reason, attempts, when."""
+    _refuse_unknown_filters(queue, channel)
     registry = _dead_letters(_settings())
     filtered = queue is not None or channel is not None or reason is not None
     letters = _matching(registry.select(None), queue, channel, reason)[:limit] if filtered else registry.list(
@@ -369,6 +396,7 @@ def deadletters_requeue(
     """Put dead letters back on their queue (after fixing what made them fail)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    _refuse_unknown_filters(queue, channel)
     settings = _settings()
     registry = _dead_letters(settings)
     letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
@@ -400,6 +428,7 @@ def deadletters_purge(
     reason: ReasonFilter = None,
 ) -> None:
     """Delete dead letters for good (their reports are NOT delivered)."""
+    _refuse_unknown_filters(queue, channel)
     settings = _settings()
     registry = _dead_letters(settings)
     letters, missing = _selected(registry, selectors, all_, queue, channel, reason)

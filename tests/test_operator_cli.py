@@ -203,3 +203,52 @@ def test_a_dead_letter_of_no_channel_is_shown_under_the_name_the_views_give_it(
     assert shown.returncode == 0 and "channel: unknown\n" in shown.stdout, shown.stdout + shown.stderr
     row = next(line for line in listed.stdout.splitlines() if "10000012" in line)
     assert [cell.strip() for cell in row.split("│")[1:5]] == ["10000012", FORWARD_QUEUE, "unknown", "envelope_missing"]
+
+
+@dataclass(frozen=True)
+class Filter:
+    id: str
+    option: str
+    value: str
+    said: str  # the whole line an unknown name gets; "" for a name the command takes
+    recorded: str | None = "sms-twilio"  # the channel the one dead letter is recorded under
+
+
+KNOWN_CHANNELS = "sms-twilio, sms-aggregator, instagram, email, x, unknown"
+QUEUES_SAID = "the gateway's queues are lapor-forward, lapor-reply, lapor-status"
+FILTERS = [
+    Filter("typo'd channel", "--channel", "sms-twillio",
+           f"no such channel: sms-twillio; the channels are {KNOWN_CHANNELS} (or a source of one, as `deadletters "
+           "list` shows it: x-mentions, email-imap...)"),
+    Filter("typo'd queue", "--queue", "lapor-foward", f"no such queue: lapor-foward; {QUEUES_SAID}"),
+    Filter("markup is shown as typed", "--queue", "[/red]", f"no such queue: [/red]; {QUEUES_SAID}"),
+    Filter("a channel the status shows", "--channel", "sms-twilio", ""),
+    Filter("a source of one", "--channel", "x-mentions", "", recorded="x-mentions"),
+    Filter("no channel: unknown", "--channel", "unknown", "", recorded=None),
+    Filter("a queue", "--queue", FORWARD_QUEUE, ""),
+]
+FILTERED_COMMANDS = {"list": ("list",), "requeue": ("requeue", "--all"), "purge": ("purge", "--all", "--yes")}
+# What each command says of the one dead letter a known name takes.
+DONE = {"list": "10000012", "requeue": "requeued 1 dead letter(s)", "purge": "purged 1 dead letter(s)"}
+
+
+@pytest.mark.parametrize("command", list(FILTERED_COMMANDS))
+@pytest.mark.parametrize("row", FILTERS, ids=[row.id for row in FILTERS])
+def test_a_dead_letter_filter_naming_no_channel_or_queue_is_refused_and_nothing_is_done(
+        row: Filter, command: str, test_env: TestEnvironment, redis: Redis) -> None:
+    """`requeue --all --channel sms-twillio` matched nothing and exited 0 with `requeued 0 dead letter(s)`: at 2 a.m.
+    that reads as nothing to do. The names it knows are the registry's channels (and the sources the status counts
+    under them), `unknown` (a dead letter that could not tell its channel) and the queues; those still work."""
+    registry = DeadLetters(redis)
+    registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]], tracking_id="10000012",
+                     item="10000012", reason="casestore_422", detail="refused", channel=row.recorded)
+
+    result = cli(test_env, "deadletters", *FILTERED_COMMANDS[command], row.option, row.value)
+
+    assert no_traceback(result), result.stdout + result.stderr
+    if row.said:
+        assert (result.returncode, result.stdout) == (2, row.said + "\n"), result.stdout + result.stderr
+        assert registry.count() == 1 and redis.llen(f"rq:queue:{FORWARD_QUEUE}") == 0
+    else:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert DONE[command] in result.stdout
