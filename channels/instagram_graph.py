@@ -310,7 +310,8 @@ class InstagramPoller:
         self.progress = PollProgress(redis, PROGRESS_KEY.format(ig_user_id=self.settings.ig_user_id),
                                      fields=("seen", "after", "newest", "start", "recent", "walk_ids"))
         self.backoff = Backoff(self.settings.error_retry_seconds, self.settings.auth_retry_seconds,
-                               max(self.settings.poll_interval_seconds, self.settings.auth_retry_seconds), clock)
+                               max(self.settings.poll_interval_seconds, self.settings.auth_retry_seconds), clock,
+                               rate_limit_max_seconds=self.settings.rate_limit_max_wait_seconds)
         self.next_tags_at = 0.0
 
     def poll_once(self, go_on: GoOn = unleased) -> float:

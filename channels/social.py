@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -112,12 +113,17 @@ class ProviderError(GatewayError):
 
 @dataclass
 class Backoff:
-    """When to poll next after a failure, by kind; doubles for repeated server errors."""
+    """When to poll next after a failure, by kind; doubles for repeated server errors.
+
+    A rate limit waits for the provider's reset, but never longer than `rate_limit_max_seconds`: a reset far ahead
+    (a clock-skewed, buggy or hostile answer: 103,775,290 s was seen) slept the poller that long, the channel stuck
+    until a restart. Asking too early costs one more 429. A reset already past takes the backoff of a server error."""
 
     error_seconds: float
     auth_seconds: float
     max_seconds: float
     clock: Clock = time.time
+    rate_limit_max_seconds: float = field(kw_only=True)
     _failures: int = 0
 
     def after_success(self) -> None:
@@ -127,20 +133,31 @@ class Backoff:
         self._failures += 1
         if error.kind is ProviderErrorKind.AUTH:
             return self.auth_seconds
-        if error.kind is ProviderErrorKind.RATE_LIMIT and error.retry_at is not None:
-            return max(1.0, error.retry_at - self.clock() + 1)
+        asked = self.reset_wait(error)
+        if asked is not None:
+            return min(asked, self.rate_limit_max_seconds)
         return min(self.max_seconds, self.error_seconds * 2 ** (self._failures - 1))
 
+    def reset_wait(self, error: ProviderError) -> float | None:
+        """The wait a rate limit's reset asks for (to it, and a second more), uncapped; None without a reset or
+        with one not ahead of our clock."""
+        if error.kind is not ProviderErrorKind.RATE_LIMIT or error.retry_at is None:
+            return None
+        wait = error.retry_at - self.clock() + 1
+        return wait if wait > 1 else None
 
-def signal_poll_error(signals: HealthSignals, channel: str, error: ProviderError) -> None:
-    """What a provider error means for the channel's health (auth: down; rate limit: until the reset). The reason
-    is what the provider answered (`503 Service Unavailable`) or why nothing did (`ConnectionError`), not only the
-    error's kind: "server" did not tell an outage at X from a network that no longer reaches it."""
+
+def signal_poll_error(signals: HealthSignals, channel: str, error: ProviderError,
+                      until: float | None = None) -> None:
+    """What a provider error means for the channel's health (auth: down; rate limit: `until` the poller asks again,
+    when it knows). The reason is what the provider answered (`503 Service Unavailable`) or why nothing did
+    (`ConnectionError`), not only the error's kind: "server" did not tell an outage at X from a network that no
+    longer reaches it."""
     target = health_channel(channel)
     if error.kind is ProviderErrorKind.AUTH:
         signals.auth_failed(target, error.detail[:120] or "authentication failed")
     elif error.kind is ProviderErrorKind.RATE_LIMIT:
-        signals.rate_limited(target, until=error.retry_at)
+        signals.rate_limited(target, until=until)
     else:
         signals.poll_failed(target, error.detail[:120] or error.kind.value)
 
@@ -158,14 +175,31 @@ def after_poll_error(channel: str, signals: HealthSignals, backoff: Backoff,
     """Seconds until the next poll after a failed one, logged and signalled the same way for every poller: a
     provider error by its kind, a report that could not be made durable as `channel.not_durable`."""
     if isinstance(error, ProviderError):
+        asked = backoff.reset_wait(error)
         delay = backoff.after_error(error)
         log_provider_error(channel, error, delay)
-        signal_poll_error(signals, channel, error)
+        capped = asked is not None and asked > delay
+        if capped:
+            log.warning("channel.rate_limit_wait_capped", channel=channel, reset_at=_utc(error.retry_at or 0),
+                        retry_in_seconds=round(delay, 1))
+        # The provider's reset when it is ahead and waited for; none when it is past (or before the year 1, which
+        # the views could not print): the channel is rate limited until a poll gets through.
+        until = (backoff.clock() + delay if capped else error.retry_at) if asked is not None else None
+        signal_poll_error(signals, channel, error, until=until)
         return delay
     delay = backoff.after_error(ProviderError(ProviderErrorKind.SERVER, type(error).__name__))
     signals.poll_failed(health_channel(channel), "not_durable")
     log.error("channel.not_durable", channel=channel, error=type(error).__name__, retry_in_seconds=delay)
     return delay
+
+
+def _utc(timestamp: float) -> str:
+    """A provider's reset time for a log line: as a date (seconds from now of nine digits would read as a phone
+    number and be redacted), and said in words past what a date can hold."""
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):
+        return "after the year 9999"
 
 
 def after_poll_success(channel: str, signals: HealthSignals, backoff: Backoff) -> None:

@@ -84,7 +84,7 @@ class XApiSession(requests.Session):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.last_headers: Mapping[str, str] = {}
-        self.hooks["response"].append(self._remember)
+        self.hooks["response"].extend([self._readable_reset, self._remember])
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         url = url.decode() if isinstance(url, bytes) else url
@@ -92,6 +92,19 @@ class XApiSession(requests.Session):
             url = self.base_url + url[len(TWITTER_HOST):]
         kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, *args, **kwargs)
+
+    @staticmethod
+    def _readable_reset(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        """A 429 whose x-rate-limit-reset is no integer loses it. tweepy reads it with int() before it raises
+        TooManyRequests: its ValueError was classified a bad payload (an error line, the channel's poll failing)
+        instead of a rate limit; without a reset the poller waits as after a server error."""
+        reset = response.headers.get("x-rate-limit-reset")
+        if response.status_code == 429 and reset is not None:
+            try:
+                int(reset)
+            except ValueError:
+                del response.headers["x-rate-limit-reset"]
+        return response
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
         self.last_headers = dict(response.headers)
@@ -325,7 +338,8 @@ class XMentionsPoller:
         self.signals = HealthSignals(redis)
         self.clock = clock
         self.backoff = Backoff(self.settings.error_retry_seconds, self.settings.auth_retry_seconds,
-                               self.settings.max_poll_interval_seconds, clock)
+                               self.settings.max_poll_interval_seconds, clock,
+                               rate_limit_max_seconds=self.settings.rate_limit_max_wait_seconds)
 
     def poll_once(self, go_on: GoOn = unleased) -> float:
         """One round of up to `max_pages` pages, asking `go_on` before each; the delay before the next round."""

@@ -244,6 +244,8 @@ class XSettings(_Section):
     first_poll_lookback_minutes: float
     auth_retry_seconds: float
     error_retry_seconds: float
+    # The longest wait for a 429's x-rate-limit-reset (channels.social.Backoff).
+    rate_limit_max_wait_seconds: float = Field(gt=0)
     reply_rate_per_minute: int
     quoted_post_max_chars: int = Field(gt=0)
 
@@ -265,6 +267,8 @@ class InstagramSettings(_Section):
     first_poll_lookback_minutes: float
     auth_retry_seconds: float
     error_retry_seconds: float
+    # The longest wait for a rate limit's time to regain access (channels.social.Backoff).
+    rate_limit_max_wait_seconds: float = Field(gt=0)
     request_timeout_seconds: float
     reply_rate_per_minute: int
 

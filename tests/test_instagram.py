@@ -717,6 +717,43 @@ def test_graph_errors_are_classified_logged_and_acted_on(
     assert "test-instagram-access-token" not in log_stream.getvalue()
 
 
+def usage(minutes: object) -> dict[str, str]:
+    """Meta's X-Business-Use-Case-Usage header, saying access comes back in `minutes`."""
+    return {"X-Business-Use-Case-Usage": orjson.dumps({IG_USER_ID: [
+        {"type": "instagram", "call_count": 100, "estimated_time_to_regain_access": minutes}]}).decode()}
+
+
+@pytest.mark.parametrize(
+    ("minutes", "delay", "capped"),
+    [
+        # 103,775,280 s: the poller slept that long, the channel stuck until a restart.
+        pytest.param(1_729_588, 900.0, "2033-06-30T20:14:40Z", id="far-future-capped"),
+        pytest.param(7, 7 * 60 + 1.0, None, id="within-the-window-as-given"),
+        # A time already past: waited 1 s and asked again, as often as Meta kept answering so.
+        pytest.param(-10, 0.2, None, id="past-normal-backoff"),
+        pytest.param("soon", 0.2, None, id="garbage-normal-backoff"),
+    ],
+)
+def test_a_rate_limit_waits_to_regain_access_at_most_the_longest_wait(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    minutes: object, delay: float, capped: str | None,
+) -> None:
+    """As for X: Meta's time to regain access is waited for up to `instagram.rate_limit_max_wait_seconds`, a longer
+    one logged with the wait it got; one past or unreadable waits as a server error does."""
+    fake.fail("/graph", 400, body=fixture("instagram/graph_error_rate_limit.json"), headers=usage(minutes))
+
+    assert poller(settings, redis, intake).poll_once() == pytest.approx(delay)
+
+    events = log_events(log_stream)
+    [limited] = [e for e in events if e["event"] == "channel.rate_limited"]
+    assert (limited["channel"], limited["retry_in_seconds"]) == ("instagram", delay)
+    said = [{k: e[k] for k in ("level", "channel", "reset_at", "retry_in_seconds")}
+            for e in events if e["event"] == "channel.rate_limit_wait_capped"]
+    assert said == ([{"level": "warning", "channel": "instagram", "reset_at": capped, "retry_in_seconds": delay}]
+                    if capped else [])
+    assert settings.instagram.access_token not in log_stream.getvalue()
+
+
 # -- replies ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "kind"),

@@ -497,6 +497,56 @@ def test_a_429_waits_until_the_reset_header_and_keeps_the_cursor(
 
 
 @pytest.mark.parametrize(
+    ("reset", "cap", "delay", "capped"),
+    [
+        # A far-future test value against a real clock (the poller asleep 103,775,290 s, the channel stuck).
+        pytest.param(str(int(NOW) + 103_775_290), None, 900.0, "2033-06-30T20:14:50Z", id="far-future-capped"),
+        pytest.param(str(int(NOW) + 3600), "120", 120.0, "2030-03-17T18:46:40Z", id="beyond-a-lower-cap-capped"),
+        # The health view printed it as a date: past the year 9999 that raised, and the poller died.
+        pytest.param("99999999999999", None, 900.0, "after the year 9999", id="after-year-9999-capped"),
+        pytest.param(str(int(NOW) + 600), None, 601.0, None, id="within-the-window-as-given"),
+        pytest.param(str(int(NOW) + 899), None, 900.0, None, id="at-the-cap-as-given"),
+        # X's clock behind ours, or a stale header: waited 1 s and asked again, as often as X kept answering so.
+        pytest.param(str(int(NOW) - 600), None, 0.2, None, id="past-normal-backoff"),
+        # The health view printed it as a date: before the year 1 that raised, and the poller died.
+        pytest.param("-99999999999999", None, 0.2, None, id="before-year-1-normal-backoff"),
+        # tweepy's int() raised ValueError on it: classified a bad payload (an error line, the poll failing).
+        pytest.param("soon", None, 0.2, None, id="garbage-normal-backoff"),
+    ],
+)
+def test_a_429_waits_for_its_reset_at_most_the_longest_wait(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, reset: str,
+    cap: str | None, delay: float, capped: str | None,
+) -> None:
+    """A rate limit waits for x-rate-limit-reset up to `x.rate_limit_max_wait_seconds` (X's windows are 15 min): a
+    reset further ahead is logged (the channel and the wait it got) and the channel's view says when it is asked
+    again; a reset that is past or unreadable waits as a server error does."""
+    overrides = {"LAPOR_X_RATE_LIMIT_MAX_WAIT_SECONDS": cap} if cap else {}
+    settings = test_env.settings(**fake.env(**overrides))
+    fake.fail("/x/2/users", 429, body=fixture("x/too_many_requests.json"),
+              headers={"x-rate-limit-limit": "450", "x-rate-limit-remaining": "0", "x-rate-limit-reset": reset})
+    intake = Intake(redis, settings)
+
+    assert make_poller(settings, redis, intake).poll_once() == pytest.approx(delay)
+
+    intake.close()
+    events = log_events(log_stream)
+    [limited] = [e for e in events if e["event"] == "channel.rate_limited"]
+    assert (limited["channel"], limited["retry_in_seconds"]) == ("x-mentions", delay)
+    said = [{k: e[k] for k in ("level", "channel", "reset_at", "retry_in_seconds")}
+            for e in events if e["event"] == "channel.rate_limit_wait_capped"]
+    assert said == ([{"level": "warning", "channel": "x-mentions", "reset_at": capped, "retry_in_seconds": delay}]
+                    if capped else [])
+    until = redis.hget("lapor:health:signals:x", "rate_limited_until")
+    if capped:
+        assert float(until or 0) == NOW + delay
+    elif delay == 0.2:  # no reset ahead: rate limited until a poll gets through, not until a time gone by
+        assert until is None
+    assert "channel.bad_payload" not in {e["event"] for e in events}
+    assert settings.x.bearer_token not in log_stream.getvalue()
+
+
+@pytest.mark.parametrize(
     ("remaining", "reset_in", "expected"),
     [
         pytest.param("449", 900, 15.0, id="plenty-left-polls-at-the-floor"),
