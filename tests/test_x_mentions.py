@@ -960,6 +960,28 @@ def test_a_failing_reply_is_retried_rescheduled_or_dead_lettered_by_kind(
     assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == scheduled
 
 
+@pytest.mark.parametrize(
+    ("reset_in", "waits"),
+    [
+        pytest.param(120, 121, id="reset-within-the-window"),
+        pytest.param(10 ** 8, 900, id="reset-years-ahead-capped"),
+        pytest.param(-30, 60, id="reset-past-a-minute"),
+    ],
+)
+def test_a_rate_limited_reply_waits_for_the_reset_at_most_the_longest_wait(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, reset_in: int, waits: float,
+) -> None:
+    """As the poller does (`x.rate_limit_max_wait_seconds`): a reset far ahead put the reply off for that long."""
+    fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
+    make_poller(settings, redis, intake).poll_once()
+    fake.fail("/x/2/tweets", 429, body=fixture("x/too_many_requests.json"),
+              headers={"x-rate-limit-reset": str(int(time.time()) + reset_in)})
+    before = time.time()
+    run_reply_jobs(settings)
+    [(_, due)] = redis.zrange(queue(REPLY_QUEUE, redis).scheduled_job_registry.key, 0, -1, withscores=True)
+    assert waits - 2 <= due - before <= waits + 2
+
+
 def test_a_mention_deleted_before_its_reply_is_no_dead_letter_and_no_failing_channel(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
 ) -> None:

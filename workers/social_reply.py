@@ -201,7 +201,7 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...])
     channel = args[0]
     job = get_current_job()
     if error.kind is ProviderErrorKind.RATE_LIMIT:
-        delay = (error.retry_at - time.time()) if error.retry_at else 60.0
+        delay = _reset_wait(context, channel, error.retry_at)
         _later(context, delay, args)
         log.warning("reply.provider_rate_limited", retry_in_seconds=round(delay, 1))
         return "deferred"
@@ -210,6 +210,17 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...])
         note_retry(job, attempt_number(job), _refusal(channel, error))
         raise RetryableError(error.detail, reason=error.reason)
     return _dead_letter(context, args, _refusal(channel, error), error.detail)
+
+
+def _reset_wait(context: WorkerContext, channel: str, retry_at: float | None) -> float:
+    """Until the provider's rate-limit reset, at most the channel's `rate_limit_max_wait_seconds`, as its poller
+    waits: a reset years ahead (a clock-skewed or buggy answer) put the citizen's reply off for years. A minute when
+    the provider named no reset ahead."""
+    now = time.time()
+    if retry_at is None or retry_at <= now:
+        return 60.0
+    channel_settings = context.settings.x if channel == Channel.TWITTER.value else context.settings.instagram
+    return min(retry_at - now + 1, channel_settings.rate_limit_max_wait_seconds)
 
 
 def _dead_letter(context: WorkerContext, args: tuple[Any, ...], reason: str, detail: str) -> str:
