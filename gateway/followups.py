@@ -27,8 +27,9 @@ names its sender: there either answer would tell the case store who wrote the fo
 A mail adds to a report only when it comes from that report's own sender (`others_report_flags`): a tracking ID is
 short, sequential and shown on public pages, and anyone who knows one could otherwise write into a whistleblower's
 anonymous report, which the agency could not tell from the reporter's own words. A mail naming someone else's report
-is a report of its own, with that report's privacy flags (it may be the reporter writing from another address). An
-mail naming a report is answered at its From, never at a Reply-To the report does not know (`report_addresses`).
+is a report of its own, with that report's privacy flags (it may be the reporter writing from another address),
+answered at its From alone. The sender's own mail is answered at its From, or at a Reply-To the report knows
+(`report_addresses`), never at one it does not.
 These decisions and the follow-up's own (`resolve_with_facts`) take the report's envelope copy as read once for the
 mail (`stored_envelope`): one Redis round trip, and one view of the report for all three.
 
@@ -267,10 +268,12 @@ def others_report_flags(envelope: dict[str, Any] | None, sender: Sender) -> tupl
 
 def report_addresses(envelope: dict[str, Any] | None) -> frozenset[str]:
     """The addresses a mailed report (its `stored_envelope`) is known by: its sender's, and the Reply-To our replies to
-    it went to. Empty when the gateway no longer has it, or it came by another channel. A mail naming the report is
-    answered at its From, or at its Reply-To only when that is one of these: a From is easily forged, and answered at
-    a Reply-To of the forger's choosing, whether the mail was taken as an addition or not would tell them whether that
-    From sent an anonymous report."""
+    it went to. Empty when the gateway no longer has it, or it came by another channel. A mail of the report's sender
+    naming the report is answered at its From, or at its Reply-To only when that is one of these: a From is easily
+    forged, and answered at a Reply-To of the forger's choosing, whether the mail was taken as an addition or not
+    would tell them whether that From sent an anonymous report. Anyone else's is answered at its From alone, never at
+    one of these: whether a stranger's guess of the reporter's address as Reply-To got them an answer would tell them
+    too."""
     if envelope is None:
         return frozenset()
     stored = envelope.get("sender")

@@ -662,6 +662,14 @@ SENDER_ROWS = [
     SenderRow("another-address-forged-with-another-reply-to", "tetangga@example.org", adds=False,
               parent_subject="ANONIM: pungli dana desa", reply_to="lurah@example.org",
               answered_at="tetangga@example.org"),
+    # A stranger guessing who sent an anonymous report, by naming it with the guess as Reply-To: answered there on a
+    # right guess (one of the report's addresses), they got no answer, and on a wrong one they did. Always the From.
+    SenderRow("another-address-with-the-reports-sender-as-reply-to", "probe@evil.example", adds=False,
+              parent_subject="ANONIM: pungli dana desa", reply_to="warga@example.net",
+              answered_at="probe@evil.example"),
+    SenderRow("another-address-with-the-reports-reply-to-as-reply-to", "probe@evil.example", adds=False,
+              parent_subject="ANONIM: pungli dana desa", parent_reply_to="rumah@example.net",
+              reply_to="rumah@example.net", answered_at="probe@evil.example"),
     SenderRow("another-address-by-the-tag", "lurah@example.org", adds=False),
     SenderRow("another-address-answering-our-reply", "lurah@example.org", adds=False, by_references=True),
     # A whistleblower's anonymous report: whoever learnt its ID (a forwarded acknowledgement, a guess) wrote into it,
@@ -726,6 +734,11 @@ def test_a_mail_adds_to_a_report_only_from_the_reports_sender(make_server, redis
         assert refused == []
         return
     assert envelope["follow_up_of"] is None
+    # Nothing but the report's own acknowledgement went to the report's addresses.
+    if not row.by_sms:
+        report_addresses = {"warga@example.net", row.parent_reply_to}
+        assert [str(r["Subject"]) for r in outbox(server.settings) if str(r["To"]) in report_addresses] == [
+            f"[LAPOR #{parent}] {row.parent_subject}"]
     # Answered with the new report's ID, in the subject too, and nothing of the report it named.
     assert str(reply["Subject"]).startswith(f"[LAPOR #{answer.tracking_id}] ")
     assert reply.get_content() == reply_body("follow_up_other_sender", answer.tracking_id, follow_up_of=parent)

@@ -224,13 +224,7 @@ class MailProcessor:
             # filed open, it would put their address beside it. Privacy first, as a mistyped ID with a photo by SMS.
             draft = draft.model_copy(update={"anonymous": True})
             log.info("message.made_anonymous", reason="mistyped_report_tag")
-        to = None
-        if draft.follow_up_of or others_parent:
-            # A mail naming a report is answered at its From, or at its Reply-To only when that is one of the report's
-            # own addresses: a forged From with the forger's Reply-To would learn from the answer (an addition, or
-            # not) whether that From sent the report (gateway/followups.py report_addresses).
-            known = report_addresses(envelope)
-            to = mail.reply_to if mail.reply_to in known else mail.sender_address
+        to = reply_address(mail, envelope, draft.follow_up_of, others_parent)
         receipt = await self.intake.submit(draft)
         bind_message_context(tracking_id=receipt.tracking_id)
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
@@ -255,6 +249,21 @@ class MailProcessor:
             await asyncio.to_thread(enqueue)
         except RedisError as error:
             raise NotDurable(f"reply not queued: {type(error).__name__}", reason="redis_unavailable") from error
+
+
+def reply_address(mail: ParsedMail, envelope: dict[str, Any] | None, follow_up: str | None,
+                  others_parent: str | None) -> str | None:
+    """Where a mail naming a report is answered (None: one naming none, or an ID never issued, is a new report answered
+    at its Reply-To or From, as any). Someone else's mail (`others_parent`) at its From alone: answered at a Reply-To
+    that is one of the report's addresses, a stranger who guessed the whistleblower's address got no answer, and one
+    who guessed wrong got it, so the answer told them who sent the anonymous report. The report's sender's own mail at
+    its Reply-To only when that is one of the report's addresses (`report_addresses`): a forged From with the forger's
+    Reply-To would learn from the answer (an addition, or not) whether that From sent the report."""
+    if others_parent:
+        return mail.sender_address
+    if follow_up:
+        return mail.reply_to if mail.reply_to in report_addresses(envelope) else mail.sender_address
+    return None
 
 
 def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
