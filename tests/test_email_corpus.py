@@ -219,7 +219,10 @@ def check_report(case: Case, tracking_id: str | None, raw: bytes, redis: Redis, 
     for unwanted in case.text_lacks:
         assert unwanted not in envelope["text"]
     assert envelope["follow_up_of"] == case.follow_up_of
-    expected_id = envelope["channel_meta"]["message_id"] or "sha256:" + hashlib.sha256(raw).hexdigest()
+    # A Message-ID is its sender's: the dedup id is a digest of the From address and the Message-ID.
+    message_id = envelope["channel_meta"]["message_id"]
+    expected_id = ("from-message-id:" + hashlib.sha256(f"{case.sender}\0{message_id}".encode()).hexdigest()
+                   if message_id else "sha256:" + hashlib.sha256(raw).hexdigest())
     assert envelope["channel_message_id"] == expected_id
     listed = envelope["attachments"]
     assert [(a["name"], a["content_type"]) for a in listed] == [(n, t) for n, t, _ in case.attachments]

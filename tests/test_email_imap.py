@@ -34,7 +34,7 @@ class FailingIntake(Intake):
     fail_for: str | None = None
 
     async def submit(self, draft: ReportDraft) -> Receipt:
-        if draft.channel_message_id == self.fail_for:
+        if draft.channel_meta.get("message_id") == self.fail_for:
             raise NotDurable("simulated outage", reason="redis_unavailable")
         return await super().submit(draft)
 

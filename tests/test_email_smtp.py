@@ -162,6 +162,63 @@ def test_the_same_message_id_twice_is_one_report_and_one_reply(make_server, redi
     assert len(outbox(server.settings)) == 1
 
 
+@dataclass(frozen=True)
+class MessageIdRow:
+    """A second mail under the first one's Message-ID (from whistle@example.net, an anonymous report) and whether it is
+    that mail again (an MTA's retry, the IMAP poller reading it again, another relay's copy) or a mail of its own."""
+
+    id: str
+    sender: str
+    body: str
+    same_report: bool
+    trace: bytes = b""
+
+
+MESSAGE_ID_ROWS = [
+    MessageIdRow("same-sender-retried", "whistle@example.net", "Pungli dana desa oleh kepala desa.", True),
+    MessageIdRow("same-sender-through-another-relay", "whistle@example.net", "Pungli dana desa oleh kepala desa.",
+                 True, trace=b"Received: from relay2.example.net by mx.lapor.go.id\r\n"),
+    MessageIdRow("same-sender-in-capitals", "Whistle@Example.NET", "Pungli dana desa oleh kepala desa.", True),
+    # Form mailers and broken clients reuse Message-IDs, and anyone who saw a copy of a mail can send one under its
+    # Message-ID: as one mail, the stranger was answered "duplicate" with the whistleblower's Tracking ID (in the
+    # SMTP answer and the reply), tying them to the anonymous report, and their own report was lost.
+    MessageIdRow("other-sender-other-text", "other@example.org", "Jalan di depan balai desa berlubang.", False),
+    MessageIdRow("other-sender-same-text", "other@example.org", "Pungli dana desa oleh kepala desa.", False),
+]
+
+
+@pytest.mark.parametrize("row", MESSAGE_ID_ROWS, ids=[row.id for row in MESSAGE_ID_ROWS])
+def test_a_message_id_is_one_mail_only_from_its_sender(make_server, redis: Redis, row: MessageIdRow) -> None:  # type: ignore[no-untyped-def]
+    server = make_server()
+    message_id = "<form-mailer-1@example.com>"
+    first = server.deliver(citizen_mail(subject="ANONIM: pungli", body="Pungli dana desa oleh kepala desa.",
+                                        sender="whistle@example.net", message_id=message_id),
+                           mail_from="whistle@example.net")
+    second = server.deliver(row.trace + citizen_mail(subject="ANONIM: pungli" if row.same_report else "Laporan",
+                                                     body=row.body, sender=row.sender, message_id=message_id),
+                            mail_from=row.sender.lower())
+    assert first.data_code == second.data_code == 250 and first.tracking_id and second.tracking_id
+    run_replies(server.settings, redis)
+    replies = outbox(server.settings)
+    if row.same_report:
+        assert second.tracking_id == first.tracking_id
+        assert envelope_count(redis) == 1
+        assert [str(r["To"]) for r in replies] == ["whistle@example.net"]  # one reply: the first delivery's
+        return
+    assert second.tracking_id != first.tracking_id
+    assert first.tracking_id not in second.data_message
+    assert envelope_count(redis) == 2
+    envelope = stored_envelope(redis, second.tracking_id)
+    assert envelope is not None
+    assert (envelope["sender"]["id"], envelope["text"], envelope["anonymous"]) == (row.sender, row.body, False)
+    # Each mail answered at its own address, with its own Tracking ID; the stranger's never names the first.
+    [theirs] = [r for r in replies if str(r["To"]) == row.sender]
+    assert str(theirs["Subject"]) == f"[LAPOR #{second.tracking_id}] Laporan"
+    assert theirs.get_content() == reply_body("ack", second.tracking_id)
+    assert first.tracking_id not in theirs.as_string()
+    assert sorted(str(r["To"]) for r in replies) == sorted(["whistle@example.net", row.sender])
+
+
 def test_without_message_id_dedup_uses_a_hash_of_the_raw_message(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
     server = make_server()
     mail = citizen_mail(message_id=None)

@@ -3,7 +3,7 @@
 The cursor (UIDVALIDITY + last UID, in Redis) advances past a message only once that message and all before
 it are durable; a NotDurable stops the round and the next round starts from the same UID. A changed
 UIDVALIDITY means the server renumbered the folder: the poller reads it again from the start and the
-Message-ID dedup keeps that from producing a second report. Messages are fetched with PEEK (never marked
+dedup by From and Message-ID keeps that from producing a second report. Messages are fetched with PEEK (never marked
 read) and never deleted: the mailbox stays the operator's.
 """
 
