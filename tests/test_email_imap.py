@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from channels.email.imap import Cursor, ImapPoller
 from channels.email.store import Quarantine
@@ -27,15 +28,19 @@ from tests.email_support import (
 )
 from tests.fake_imap import FakeImapServer, FakeMailbox
 
+OUTLOOK_ID = "TYZPR03MB7001E2F3A4B5C6D7@TYZPR03MB7001.apcprd03.prod.outlook.com"  # fixture outlook_pdf_attachment
+
 
 class FailingIntake(Intake):
-    """The real intake, except that one chosen message cannot be made durable (as if Redis failed then)."""
+    """The real intake, except that one chosen message cannot be made durable (as if Redis failed then), or meets
+    another error (`error`)."""
 
     fail_for: str | None = None
+    error: Exception | None = None
 
     async def submit(self, draft: ReportDraft) -> Receipt:
         if draft.channel_meta.get("message_id") == self.fail_for:
-            raise NotDurable("simulated outage", reason="redis_unavailable")
+            raise self.error or NotDurable("simulated outage", reason="redis_unavailable")
         return await super().submit(draft)
 
 
@@ -94,7 +99,7 @@ async def test_the_cursor_stops_before_mail_that_is_not_durable(imap_settings: S
     box, _ = mailbox
     box.messages[7] = fixture("outlook_pdf_attachment")
     failing = FailingIntake(redis, imap_settings)
-    failing.fail_for = "TYZPR03MB7001E2F3A4B5C6D7@TYZPR03MB7001.apcprd03.prod.outlook.com"
+    failing.fail_for = OUTLOOK_ID
     imap = poller(imap_settings, redis, failing)
     with pytest.raises(NotDurable):
         await imap.poll_once()
@@ -103,6 +108,45 @@ async def test_the_cursor_stops_before_mail_that_is_not_durable(imap_settings: S
     # The next round (Redis healthy again) starts at UID 7: nothing skipped, nothing repeated.
     assert await poller(imap_settings, redis).poll_once() == 2
     assert imap.read_cursor() == Cursor(1700, 9)
+    assert envelope_count(redis) == 3
+    failing.close()
+
+
+async def test_a_mail_that_fails_for_another_reason_is_quarantined_and_the_poll_moves_on(
+    imap_settings: Settings, redis: Redis, mailbox: tuple[FakeMailbox, FakeImapServer], log_stream: io.StringIO
+) -> None:
+    """An error no other mail meets (a bug some mail's content triggers) is that mail's alone: it is kept in the
+    quarantine, and the mails after it are taken; before, every round failed on it and IMAP intake stopped there."""
+    box, _ = mailbox
+    box.messages[7] = fixture("outlook_pdf_attachment")
+    broken = FailingIntake(redis, imap_settings)
+    broken.fail_for, broken.error = OUTLOOK_ID, RecursionError("maximum recursion depth exceeded")
+    imap = poller(imap_settings, redis, broken)
+    assert await imap.poll_once() == 3
+    assert imap.read_cursor() == Cursor(1700, 9)
+    assert envelope_count(redis) == 2
+    [entry] = Quarantine(imap_settings.data_dir).list()
+    assert (entry.reason, entry.detail) == ("processing_error", "RecursionError: maximum recursion depth exceeded")
+    assert Quarantine(imap_settings.data_dir).raw(entry) == box.messages[7]
+    assert [e["error"] for e in log_events(log_stream) if e["event"] == "email.failed"] == ["RecursionError"]
+    assert await imap.poll_once() == 0
+    broken.close()
+
+
+async def test_a_redis_error_from_one_mail_keeps_the_cursor_before_it(
+    imap_settings: Settings, redis: Redis, mailbox: tuple[FakeMailbox, FakeImapServer]
+) -> None:
+    """A Redis error is no fault of the mail: it is not quarantined, the round stops before it."""
+    box, _ = mailbox
+    box.messages[7] = fixture("outlook_pdf_attachment")
+    failing = FailingIntake(redis, imap_settings)
+    failing.fail_for, failing.error = OUTLOOK_ID, RedisConnectionError("Connection refused")
+    imap = poller(imap_settings, redis, failing)
+    with pytest.raises(NotDurable):
+        await imap.poll_once()
+    assert imap.read_cursor() == Cursor(1700, 3)
+    assert Quarantine(imap_settings.data_dir).list() == []
+    assert await poller(imap_settings, redis).poll_once() == 2
     assert envelope_count(redis) == 3
     failing.close()
 
@@ -125,6 +169,10 @@ async def test_a_new_uidvalidity_rereads_the_folder_without_new_reports(
 TOO_COMPLEX = {
     "too-many-parts": ("LAPOR_EMAIL_MAX_MIME_PARTS", 10, lambda: mail_of_parts(11), "too_many_parts", "parts"),
     "nested-too-deep": ("LAPOR_EMAIL_MAX_MIME_DEPTH", 10, lambda: mail_nested(400), "too_deeply_nested", "depth"),
+    # Past the standard library's recursion limit (~80 KB): a parse of the fetched mail outside our parser's limits
+    # raised RecursionError in the fetch, and every round failed on it for good.
+    "nested-past-the-recursion-limit": ("LAPOR_EMAIL_MAX_MIME_DEPTH", 30, lambda: mail_nested(1200),
+                                        "too_deeply_nested", "depth"),
     "too-many-header-lines": ("LAPOR_EMAIL_MAX_HEADER_LINES", 100, lambda: mail_with_header_lines(400),
                               "too_many_header_lines", "header_lines"),
 }

@@ -1,7 +1,9 @@
 """The IMAP poller, for a mailbox hosted elsewhere (imap-tools).
 
 The cursor (UIDVALIDITY + last UID, in Redis) advances past a message only once that message and all before
-it are durable; a NotDurable stops the round and the next round starts from the same UID. A changed
+it are durable; a NotDurable stops the round and the next round starts from the same UID. Each mail is fetched
+unparsed and handled on its own: one the processor fails on any other way is quarantined and the cursor moves on,
+so no mail can stop the folder's intake. A changed
 UIDVALIDITY means the server renumbered the folder: the poller reads it again from the start and the
 dedup by From and Message-ID keeps that from producing a second report. Messages are fetched with PEEK (never marked
 read) and never deleted: the mailbox stays the operator's.
@@ -34,11 +36,13 @@ BATCH = 50
 
 
 class RawMailMessage(MailMessage):
-    """imap-tools' message, keeping the raw bytes (our parser reads them, not imap-tools' parse)."""
+    """imap-tools' message as fetched, unparsed: the raw bytes and the UID. imap-tools' own constructor runs the
+    standard library's parser over every mail with none of our limits (channels/email/parse.py), and a mail nested
+    1,200 levels deep (80 KB) raised RecursionError inside the fetch: every round failed on it, for good. Our
+    parser reads the bytes, within the limits, one mail at a time."""
 
-    def __init__(self, fetch_data: list) -> None:
-        super().__init__(fetch_data)
-        self.raw: bytes = self._get_message_data_parts(fetch_data)[0]
+    def __init__(self, fetch_data: list) -> None:  # no super().__init__: that is the parse
+        self.raw, self._raw_uid_data, self._raw_flag_data = self._get_message_data_parts(fetch_data)
 
 
 class _SslMailBox(MailBox):
@@ -114,13 +118,29 @@ class ImapPoller:
             log.warning("email.imap_uidvalidity_changed", channel="email-imap")
         done = 0
         for uid, raw in messages:
-            await self.processor.process(raw, envelope_sender(raw), list(self.email.addresses[:1]))
+            await self._take(raw)
             try:
                 await asyncio.to_thread(self._save_cursor, Cursor(uidvalidity, uid))
             except RedisError as error:
                 raise NotDurable("cursor not saved", reason="redis_unavailable") from error
             done += 1
         return done
+
+    async def _take(self, raw: bytes) -> None:
+        """One mail through the processor. NotDurable (or a Redis error) stops the round before this mail; any other
+        failure is this mail's alone: it is quarantined (never lost: reprocess it once the cause is fixed) and the
+        cursor moves past it, where the round failed on it again and again and no later mail was taken."""
+        sender, recipients = envelope_sender(raw), list(self.email.addresses[:1])
+        try:
+            await self.processor.process(raw, sender, recipients)
+        except NotDurable:
+            raise
+        except RedisError as error:
+            raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
+        except Exception as error:
+            log.exception("email.failed", error=type(error).__name__)
+            await self.processor._quarantine(raw, "processing_error", f"{type(error).__name__}: {error}", sender,
+                                             recipients)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll every imap_interval_seconds until `stop` is set, while this process holds the mailbox's lease
