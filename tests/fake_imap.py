@@ -1,7 +1,8 @@
 """A small IMAP4rev1 server for tests (loopback only): LOGIN, SELECT, STATUS, UID SEARCH, UID FETCH, LOGOUT.
 
 Just enough of RFC 3501 for imaplib/imap-tools, including the quirk that `UID n:*` also matches the highest
-UID when it is below n, which a poller must filter out.
+UID when it is below n, which a poller must filter out. Each message has an INTERNALDATE (`dates`, else the time the
+mailbox was made), which SEARCH's SINCE and BEFORE compare by its day alone, in its own time zone, as RFC 3501 says.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 import socketserver
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 
 @dataclass
@@ -18,7 +20,20 @@ class FakeMailbox:
     password: str = "imap-secret"
     uidvalidity: int = 1700
     messages: dict[int, bytes] = field(default_factory=dict)
+    dates: dict[int, datetime] = field(default_factory=dict)  # INTERNALDATE by UID
     commands: list[str] = field(default_factory=list)
+    made_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def internal_date(self, uid: int) -> datetime:
+        return self.dates.get(uid, self.made_at)
+
+    def renumber(self, uidvalidity: int, order: list[int] | None = None) -> None:
+        """What a migration or an index rebuild does: a new UIDVALIDITY, the same mails (dates kept) from UID 1, in
+        the order of their old UIDs or in `order` (old UIDs; a migration may copy them in another)."""
+        order = order or sorted(self.messages)
+        self.uidvalidity = uidvalidity
+        self.dates = {new: self.internal_date(old) for new, old in enumerate(order, 1)}
+        self.messages = {new: self.messages[old] for new, old in enumerate(order, 1)}
 
     def uids_in(self, low: int, high: str) -> list[int]:
         uids = sorted(self.messages)
@@ -82,6 +97,9 @@ def _handler(mailbox: FakeMailbox) -> type[socketserver.StreamRequestHandler]:
             if sub.upper() == "SEARCH":
                 match = re.search(r"UID (\d+):(\*|\d+)", args)
                 found = mailbox.uids_in(int(match.group(1)), match.group(2)) if match else sorted(mailbox.messages)
+                since, before = _search_date(args, "SINCE"), _search_date(args, "BEFORE")
+                found = [uid for uid in found if (since is None or mailbox.internal_date(uid).date() >= since)
+                         and (before is None or mailbox.internal_date(uid).date() < before)]
                 self.send("* SEARCH" + "".join(f" {uid}" for uid in found))
             elif sub.upper() == "FETCH":
                 wanted = [int(uid) for uid in args.split(" ", 1)[0].split(",") if uid.isdigit()]
@@ -96,6 +114,15 @@ def _handler(mailbox: FakeMailbox) -> type[socketserver.StreamRequestHandler]:
             self.send(f"{tag} OK UID {sub} completed")
 
     return Handler
+
+
+def _search_date(args: str, key: str) -> date | None:
+    """The date of a SEARCH key (`SINCE 5-Jan-2024`), or None when the search has none."""
+    match = re.search(rf"{key} (\d{{1,2}})-([A-Za-z]{{3}})-(\d{{4}})", args)
+    if match is None:
+        return None
+    month = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    return date(int(match.group(3)), month.index(match.group(2).lower()) + 1, int(match.group(1)))
 
 
 class FakeImapServer:

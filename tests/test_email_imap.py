@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from channels.email.imap import Cursor, ImapPoller
+from channels.email import imap as imap_module
+from channels.email.imap import Cursor, ImapPoller, since_date
 from channels.email.store import Quarantine
 from gateway.errors import NotDurable
 from gateway.intake import Intake, Receipt
@@ -162,6 +164,71 @@ async def test_a_new_uidvalidity_rereads_the_folder_without_new_reports(
     assert await imap.poll_once() == 2
     assert imap.read_cursor() == Cursor(1800, 2)
     assert envelope_count(redis) == 2  # dedup by Message-ID
+
+
+def pass_the_dedup_window(redis: Redis, settings: Settings) -> None:
+    """`intake.dedup_ttl_seconds` on: every key Redis would keep no longer than that (the dedup claims, the replied
+    markers) is gone."""
+    for key in list(redis.scan_iter("*")):
+        if 0 < redis.ttl(key) <= settings.intake.dedup_ttl_seconds:
+            redis.delete(key)
+
+
+async def test_after_a_new_uidvalidity_mail_older_than_the_dedup_window_is_not_filed_again(
+    test_env: TestEnvironment, redis: Redis, mailbox: tuple[FakeMailbox, FakeImapServer], log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A renumbered folder is read again, except the mail it held at the change that is older than the dedup window:
+    that mail's dedup claim and replied marker have expired, and the mailbox is never emptied, so a migration filed
+    every mail of the folder's past again as a new report and answered its sender again."""
+    box, server = mailbox
+    settings = test_env.settings(LAPOR_EMAIL_IMAP_HOST="127.0.0.1", LAPOR_EMAIL_IMAP_PORT=str(server.port),
+                                 LAPOR_EMAIL_IMAP_SSL="false", LAPOR_EMAIL_IMAP_USER="lapor",
+                                 LAPOR_EMAIL_IMAP_PASSWORD="imap-secret",
+                                 LAPOR_INTAKE_DEDUP_TTL_SECONDS=str(10 * 86400))
+    now = datetime.now(UTC)
+    old, recent = now - timedelta(days=12), now - timedelta(hours=1)
+    box.messages = {3: fixture("gmail_alternative"), 7: fixture("autoreply_auto_submitted")}
+    box.dates = {3: old, 7: old}
+    imap = poller(settings, redis)
+    assert await imap.poll_once() == 2  # the first poll of a folder reads all of it, whatever the dates
+    assert envelope_count(redis) == 1
+    pass_the_dedup_window(redis, settings)
+    box.messages[9], box.dates[9] = fixture("yahoo_alternative"), recent
+    assert await imap.poll_once() == 1
+    assert envelope_count(redis) == 2
+    # A mail arrives, then the server renumbers the folder, copying the recent mail first (1 Yahoo's, 2 the new one,
+    # 3 and 4 the old ones): the poller reads the recent ones, one a round here, then passes the old ones at once.
+    box.messages[10], box.dates[10] = fixture("base64_utf8"), recent
+    box.renumber(1800, order=[9, 10, 3, 7])
+    monkeypatch.setattr(imap_module, "BATCH", 1)
+    assert await imap.poll_once() == 1  # Yahoo's, deduped
+    [changed] = [e for e in log_events(log_stream) if e["event"] == "email.imap_uidvalidity_changed"]
+    assert (changed["skipped"], changed["since"]) == (2, since_date(now.timestamp(), 10 * 86400).isoformat())
+    assert await imap.poll_once() == 1  # the new one
+    assert imap.read_cursor() == Cursor(1800, 4)
+    assert envelope_count(redis) == 3
+    # Mail that arrives after the change is read whatever its date (moved in from another folder, its date kept).
+    box.messages[5], box.dates[5] = fixture("outlook_pdf_attachment"), old
+    assert await imap.poll_once() == 1
+    assert await imap.poll_once() == 0
+    assert imap.read_cursor() == Cursor(1800, 5)
+    assert envelope_count(redis) == 4
+    run_replies(settings, redis)
+    assert len(outbox(settings)) == 4  # one answer a report, none twice
+
+
+@pytest.mark.parametrize(("now", "ttl_days", "since"), [
+    (datetime(2024, 3, 31, 12, tzinfo=UTC), 30, date(2024, 3, 3)),  # 1 March, plus a day for the time, one for the zone
+    (datetime(2024, 3, 31, 0, 0, 1, tzinfo=UTC), 30, date(2024, 3, 3)),
+    (datetime(2024, 3, 1, 23, 59, tzinfo=UTC), 30, date(2024, 2, 2)),  # 2024 is a leap year: 31 January
+    (datetime(2024, 3, 31, 12, tzinfo=UTC), 3, date(2024, 3, 30)),
+    (datetime(2024, 3, 31, 12, tzinfo=UTC), 1, date(2024, 3, 30)),  # a short TTL: yesterday's mail still read
+    (datetime(2024, 3, 31, 12, tzinfo=UTC), 0, date(2024, 3, 30)),
+], ids=["30-days", "30-days-just-after-midnight", "30-days-across-february", "3-days", "1-day", "no-ttl"])
+def test_a_renumbered_folder_is_read_from_a_day_within_the_dedup_window(now: datetime, ttl_days: int,
+                                                                       since: date) -> None:
+    assert since_date(now.timestamp(), ttl_days * 86400) == since
 
 
 # (the limit's setting and its value, a mail over it, the reason, the count logged: the first part, level or header

@@ -1,19 +1,22 @@
 """The IMAP poller, for a mailbox hosted elsewhere (imap-tools).
 
-The cursor (UIDVALIDITY + last UID, in Redis) advances past a message only once that message and all before
-it are durable; a NotDurable stops the round and the next round starts from the same UID. Each mail is fetched
-unparsed and handled on its own: one the processor fails on any other way is quarantined and the cursor moves on,
-so no mail can stop the folder's intake. A changed
-UIDVALIDITY means the server renumbered the folder: the poller reads it again from the start and the
-dedup by From and Message-ID keeps that from producing a second report. Messages are fetched with PEEK (never marked
-read) and never deleted: the mailbox stays the operator's.
+The cursor (UIDVALIDITY + last UID, in Redis) advances past a message only once that message and all before it are
+durable; a NotDurable stops the round and the next round starts from the same UID. Each mail is fetched unparsed and
+handled on its own: one the processor fails on any other way is quarantined and the cursor moves on, so no mail can
+stop the folder's intake. The first poll of a folder reads all of it. A changed UIDVALIDITY means the server
+renumbered the folder: the poller reads again the mail it holds that is recent enough for the dedup to remember it
+(`since_date`), the dedup by From and Message-ID keeping that from producing a second report; the older mail is
+passed, as the mailbox is never emptied. Messages are fetched with PEEK (never marked read) and never deleted: the
+mailbox stays the operator's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
 
 from imap_tools import AND, MailBox, MailBoxUnencrypted, MailMessage, U
@@ -55,12 +58,37 @@ class _PlainMailBox(MailBoxUnencrypted):
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
+    """Where the poller is in the folder. After a UIDVALIDITY change, the mail the renumbered folder held then (UIDs up
+    to `until`) is read only from day `since` on; from `until` on, everything is read again."""
+
     uidvalidity: int
     uid: int
+    since: date | None = None
+    until: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One round's mail, oldest first, and the cursor it starts from (a new one after a UIDVALIDITY change)."""
+
+    start: Cursor
+    messages: list[tuple[int, bytes]]
+    past_the_old: bool = False  # the last of the renumbered folder's recent mail: the cursor then moves to `until`
+    skipped: int | None = None  # at a UIDVALIDITY change: the renumbered folder's mails older than `since`
 
 
 def cursor_key(settings: EmailSettings) -> str:
     return CURSOR_KEY.format(account=mailbox_digest(settings))
+
+
+def since_date(now: float, dedup_ttl_seconds: int) -> date:
+    """The first day of mail a renumbered folder is read again from. Older mail has lost its dedup claim and replied
+    marker (`intake.dedup_ttl_seconds`): read again, it would be filed again and its sender answered again. IMAP's
+    SINCE compares the day alone, in the server's time zone: two days' margin (one for the time of day, one for the
+    zone) keeps every mail read within the TTL. Yesterday's and today's mail is read whatever the TTL: it may have
+    arrived after the last round before the change."""
+    cutoff = datetime.fromtimestamp(now - dedup_ttl_seconds, UTC).date() + timedelta(days=2)
+    return min(cutoff, datetime.fromtimestamp(now, UTC).date() - timedelta(days=1))
 
 
 def envelope_sender(raw: bytes) -> str | None:
@@ -86,26 +114,57 @@ class ImapPoller:
         raw = self.redis.hgetall(self.key)
         if not raw:
             return None
-        return Cursor(int(raw[b"uidvalidity"]), int(raw[b"uid"]))
+        since = raw.get(b"since", b"").decode()
+        return Cursor(int(raw[b"uidvalidity"]), int(raw[b"uid"]), date.fromisoformat(since) if since else None,
+                      int(raw.get(b"until", 0)))
 
     def _save_cursor(self, cursor: Cursor) -> None:
-        self.redis.hset(self.key, mapping={"uidvalidity": cursor.uidvalidity, "uid": cursor.uid})
+        self.redis.hset(self.key, mapping={"uidvalidity": cursor.uidvalidity, "uid": cursor.uid,
+                                           "since": cursor.since.isoformat() if cursor.since else "",
+                                           "until": cursor.until})
+
+    async def _save(self, cursor: Cursor) -> None:
+        try:
+            await asyncio.to_thread(self._save_cursor, cursor)
+        except RedisError as error:
+            raise NotDurable("cursor not saved", reason="redis_unavailable") from error
 
     def _mailbox(self) -> BaseMailBox:
         mailbox_class = _SslMailBox if self.email.imap_ssl else _PlainMailBox
         return mailbox_class(self.email.imap_host, self.email.imap_port, timeout=30)
 
-    def _fetch(self, cursor: Cursor | None) -> tuple[int, list[tuple[int, bytes]]]:
-        """(UIDVALIDITY, [(uid, raw)]) of the messages after the cursor, oldest first, at most BATCH."""
+    def _fetch(self, cursor: Cursor | None) -> Fetched:
+        """The messages after the cursor, at most BATCH. The first poll of a folder (no cursor) reads all of it."""
         with self._mailbox().login(self.email.imap_user, self.email.imap_password, self.email.imap_folder) as box:
             uidvalidity = int(box.folder.status(self.email.imap_folder, ["UIDVALIDITY"])["UIDVALIDITY"])
-            after = cursor.uid if cursor and cursor.uidvalidity == uidvalidity else 0
-            found = []
-            for message in box.fetch(AND(uid=U(after + 1, "*")), mark_seen=False, bulk=BATCH, limit=BATCH):
-                uid = int(message.uid or 0)
-                if uid > after:  # "n:*" also matches the last message when it is below n
-                    found.append((uid, message.raw))
-        return uidvalidity, sorted(found)
+            skipped = None
+            if cursor is None:
+                cursor = Cursor(uidvalidity, 0)
+            elif cursor.uidvalidity != uidvalidity:
+                cursor, skipped = self._renumbered(box, uidvalidity)
+            recent_only = cursor.since is not None and cursor.uid < cursor.until
+            criteria = AND(uid=U(cursor.uid + 1, cursor.until), date_gte=cursor.since) if recent_only \
+                else AND(uid=U(cursor.uid + 1, "*"))
+            # "n:*" also matches the last message when it is below n
+            uids = sorted(uid for uid in map(int, box.uids(criteria)) if uid > cursor.uid)
+            batch = {str(uid) for uid in uids[:BATCH]}
+            found = [(int(message.uid or 0), message.raw)
+                     for message in box.fetch(uid_list=sorted(batch), mark_seen=False, bulk=True)
+                     if message.uid in batch] if batch else []
+        return Fetched(cursor, sorted(found), recent_only and len(uids) <= BATCH, skipped)
+
+    def _renumbered(self, box: BaseMailBox, uidvalidity: int) -> tuple[Cursor, int]:
+        """The cursor of a folder the server renumbered (a new UIDVALIDITY: a migration, an index rebuild), and how
+        many of its mails it passes. Its mails are read again, the Message-ID dedup keeping them from making second
+        reports, but only those of the dedup window (`since_date`): the dedup claims of older ones have expired, and
+        the mailbox is never emptied, so every mail of the folder's past was filed and answered again. Mail that
+        arrives after the change (UIDs past the highest now) is read whatever its date, as on any round."""
+        everything = [int(uid) for uid in box.uids("ALL")]
+        if not everything:
+            return Cursor(uidvalidity, 0), 0
+        since, until = since_date(time.time(), self.settings.intake.dedup_ttl_seconds), max(everything)
+        recent = box.uids(AND(uid=U(1, until), date_gte=since))
+        return Cursor(uidvalidity, 0, since, until), len(everything) - len(recent)
 
     async def poll_once(self) -> int:
         """One round; returns how many messages were made durable. Raises NotDurable if Redis is down."""
@@ -113,17 +172,19 @@ class ImapPoller:
             cursor = await asyncio.to_thread(self.read_cursor)
         except RedisError as error:
             raise NotDurable("cursor unreadable", reason="redis_unavailable") from error
-        uidvalidity, messages = await asyncio.to_thread(self._fetch, cursor)
-        if cursor is not None and cursor.uidvalidity != uidvalidity:
-            log.warning("email.imap_uidvalidity_changed", channel="email-imap")
+        fetched = await asyncio.to_thread(self._fetch, cursor)
+        start = fetched.start
+        if fetched.skipped is not None:  # a count only: nothing of the mails passed is logged
+            log.warning("email.imap_uidvalidity_changed", channel="email-imap", skipped=fetched.skipped,
+                        since=start.since.isoformat() if start.since else None)
+            await self._save(start)  # the cutoff holds for every round of this UIDVALIDITY, whatever this one does
         done = 0
-        for uid, raw in messages:
+        for uid, raw in fetched.messages:
             await self._take(raw)
-            try:
-                await asyncio.to_thread(self._save_cursor, Cursor(uidvalidity, uid))
-            except RedisError as error:
-                raise NotDurable("cursor not saved", reason="redis_unavailable") from error
+            await self._save(replace(start, uid=uid))
             done += 1
+        if fetched.past_the_old:  # what remains below `until` is older than `since`: passed on purpose
+            await self._save(Cursor(start.uidvalidity, start.until))
         return done
 
     async def _take(self, raw: bytes) -> None:
