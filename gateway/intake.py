@@ -322,7 +322,7 @@ class Intake:
         try:
             if records:
                 self._spool.append(records)
-        except OSError as error:  # part of the batch may be on disk: its IDs are not given back
+        except OSError as error:  # part of the batch may be on disk (see Spool.append): its IDs are not given back
             raise NotDurable(f"redis unavailable and the spool failed: {error}", reason="spool_failed") from error
         for key, tracking_id in in_batch.items():
             self._remember_spooled(key, tracking_id)

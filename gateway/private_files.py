@@ -27,15 +27,16 @@ def private_directory(path: Path) -> Path:
     return path
 
 
-def open_private(path: Path, *, append: bool = False) -> BinaryIO:
+def open_private(path: Path, *, append: bool = False, buffered: bool = True) -> BinaryIO:
     """Open `path` for binary writing (truncated, or appended to), created with FILE_MODE; one that is there already
-    with a looser mode (an older version's, or one made by hand) is tightened before anything is written to it."""
+    with a looser mode (an older version's, or one made by hand) is tightened before anything is written to it.
+    Unbuffered, each `write` is one system call and may write less than it was given (a full disk)."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
     descriptor = os.open(path, flags, FILE_MODE)
     if os.fstat(descriptor).st_mode & 0o077:
         with contextlib.suppress(PermissionError):  # not ours to change (another owner): left as it is
             os.fchmod(descriptor, FILE_MODE)
-    return os.fdopen(descriptor, "ab" if append else "wb")
+    return os.fdopen(descriptor, "ab" if append else "wb", buffering=-1 if buffered else 0)
 
 
 def private_file(path: Path) -> Path:

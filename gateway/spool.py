@@ -1,6 +1,7 @@
 """The disk spool: where intake puts reports while Redis is unreachable, so the citizen is still answered.
 
-Each record is one line, `<crc32 hex> <json>\n`, appended and fsync'd before the provider is acknowledged.
+Each record is one line, `<crc32 hex> <json>\n`, appended and fsync'd before the provider is acknowledged; an
+append that fails is cut off the file again, so the next record starts on a line of its own (`Spool.append`).
 Every process writes its own file (`<host>-p<pid>-t<start>.spool`, see `file_stem`); a replayer claims a file by
 renaming it (`.replaying`), pushes its records into Redis in order through the same claim-and-commit path as live
 intake, and deletes it only when every record is durable there. A record that cannot be read (torn write, bit rot)
@@ -20,7 +21,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -108,12 +109,30 @@ class Spool:
             raise SpoolNotWritable(f"spool directory {self.directory} is not writable: {error}") from error
 
     def append(self, records: list[SpoolRecord]) -> None:
-        """Durable on disk when this returns (written and fsync'd)."""
+        """Durable on disk when this returns (written and fsync'd). When it raises, nothing of `records` is left in
+        the file (`_cut_back`). Unbuffered: a buffered file would write what a failed write left in its buffer
+        when closed, after the cut."""
         payload = b"".join(encode_record(record) for record in records)
-        with self._lock, open_private(self._path, append=True) as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with self._lock, open_private(self._path, append=True, buffered=False) as handle:
+            start = os.fstat(handle.fileno()).st_size
+            try:
+                unwritten = memoryview(payload)
+                while unwritten:
+                    unwritten = unwritten[handle.write(unwritten):]
+                os.fsync(handle.fileno())
+            except OSError:
+                self._cut_back(handle, start)
+                raise
+
+    def _cut_back(self, handle: BinaryIO, size: int) -> None:
+        """Take a failed append's bytes off the end of the file. A full disk (ENOSPC) writes part of a batch, then
+        fails: left there, the next record, acknowledged, would follow them on the same line, fail its checksum on
+        replay and go to quarantine. Should the cut fail too, the next records go to a new file."""
+        try:
+            os.ftruncate(handle.fileno(), size)
+        except OSError as error:
+            torn, self._path = self._path, self.directory / f"{file_stem(socket.gethostname())}{SPOOL_SUFFIX}"
+            log.error("spool.cut_back_failed", file=torn.name, next_file=self._path.name, error=type(error).__name__)
 
     def _pending_stats(self) -> list[tuple[os.stat_result, Path]]:
         """Files waiting for replay with their stat, oldest first. A file renamed or deleted meanwhile (a replayer

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import os
+import resource
+import signal
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -116,6 +120,59 @@ def test_corrupt_records_are_quarantined_not_replayed_forever(intake: Intake, ow
     reasons = sorted(p.read_text().strip() for p in spool.quarantine.glob("*.reason"))
     assert reasons == ["checksum mismatch", "truncated record (no newline)"]
     assert intake.replay_spool() == 0
+
+
+@contextlib.contextmanager
+def file_size_limit(limit: int) -> Iterator[None]:
+    """No file of this process grows past `limit` bytes: the kernel writes up to it (a short write) and refuses the
+    rest (EFBIG), as a disk that fills mid-write does (ENOSPC). SIGXFSZ, which would end the process, is ignored."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def refuse_truncate(descriptor: int, length: int) -> None:
+    raise OSError(errno.EIO, "Input/output error")
+
+
+@pytest.mark.parametrize(
+    ("cut_back_fails", "quarantined"),
+    [
+        pytest.param(False, [], id="torn-bytes-cut-back"),
+        # The torn bytes stay at the end of the old file (no record of them was acknowledged); the next record
+        # begins a new one.
+        pytest.param(True, ["truncated record (no newline)"], id="cut-back-fails-next-record-in-a-new-file"),
+    ],
+)
+def test_a_record_acknowledged_after_an_append_the_disk_cut_short_is_replayed(
+    intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, cut_back_fails: bool,
+    quarantined: list[str],
+) -> None:
+    """A full disk takes part of a batch and fails the write: that batch is refused (503), the next one, once there
+    is room, acknowledged. Its record was written after the torn bytes, on their line: on replay it failed the
+    checksum and went to quarantine (deleted after the retention), an acknowledged report lost."""
+    intake.commit([draft("warm-up")])
+    own_redis.stop()
+    (first,) = intake.commit([draft("before-the-disk-filled")])
+    assert intake.spool is not None
+    [path] = intake.spool.pending_files()
+    with file_size_limit(path.stat().st_size + 40), monkeypatch.context() as patch:
+        if cut_back_fails:
+            patch.setattr(os, "ftruncate", refuse_truncate)
+        with pytest.raises(NotDurable, match="spool failed"):
+            intake.commit([draft("cut-short")])
+    (third,) = intake.commit([draft("after-room-was-made")])
+    own_redis.start()
+    assert intake.replay_spool() == 2
+    redis = Redis.from_url(own_redis.url)
+    assert [orjson.loads(redis.get(envelope_key(r.tracking_id)))["channel_message_id"] for r in (first, third)] == [
+        "before-the-disk-filled", "after-room-was-made"]
+    assert sorted(p.read_text().strip() for p in intake.spool.quarantine.glob("*.reason")) == quarantined
 
 
 def test_spool_files_are_logged_by_the_name_they_have_on_disk(
