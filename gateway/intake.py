@@ -488,6 +488,7 @@ class Intake:
                     self._spool.save_reserve(self._allocator.take_reserve())
                 except OSError as error:  # the IDs are only lost (a gap in the sequence), never given twice
                     log.warning("intake.reserve_not_saved", error=type(error).__name__)
+                self._spool.close()  # its spool file the other gateways' to replay now
 
     @property
     def replay_due(self) -> bool:

@@ -2,16 +2,18 @@
 
 Each record is one line, `<crc32 hex> <json>\n`, appended and fsync'd before the provider is acknowledged; an
 append that fails is cut off the file again, so the next record starts on a line of its own (`Spool.append`).
-Every process writes its own file (`<host>-p<pid>-t<start>.spool`, see `file_stem`); a replayer claims a file by
-renaming it (`.replaying`), pushes its records into Redis in order through the same claim-and-commit path as live
-intake, and deletes it only when every record is durable there. A record that cannot be read (torn write, bit rot)
-is copied to `quarantine/` with the reason instead of being replayed forever; `lapor-gateway attachments purge`
-deletes it after the retention (workers/retention.py).
+Every process writes its own file (`<host>-p<pid>-t<start>.spool`, see `file_stem`), open and locked while it lives;
+a replayer claims a file whose owner is gone, or its own, by renaming it (`.replaying`; see `Spool` for the lock),
+pushes its records into Redis in order through the same claim-and-commit path as live intake, and deletes it only
+when every record is durable there. A record that cannot be read (torn write, bit rot) is copied to `quarantine/`
+with the reason instead of being replayed forever; `lapor-gateway attachments purge` deletes it after the retention
+(workers/retention.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import socket
@@ -84,15 +86,30 @@ def decode_record(line: bytes) -> SpoolRecord:
 
 
 class Spool:
-    """Append-only, fsync'd files under `<data_dir>/spool`. Thread-safe for writers of one process."""
+    """Append-only, fsync'd files under `<data_dir>/spool`. Thread-safe for writers of one process.
+
+    Who may take a file for replay is settled by a lock on it (flock), held by whoever uses it: the process writing
+    a `.spool` keeps it open and locked from before it has that name until it claims it itself or stops (`close`, or
+    its exit), and a replayer holds the `.replaying` file it replays until it has deleted it. A replayer takes only a
+    file whose lock it gets, so one whose owner is gone (the kernel lets a dead process's locks go), and at once.
+    Never a live process's `.spool`: an append that had opened it before the rename would land after the replayer
+    read it to its end, and be deleted with it. Never a file another replayer is replaying: both would store its
+    reports and enqueue their forward jobs, and the second to finish find it gone. Its age, the rule before, tells
+    neither: a rename keeps the mtime (a file claimed a moment ago looked as old as its last append), and an mtime
+    refreshed while replaying would still give away a replay stalled past the limit, and says nothing of a writer."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.quarantine = directory / QUARANTINE_DIR
         self._lock = threading.Lock()
-        self._path = directory / f"{file_stem(socket.gethostname())}{SPOOL_SUFFIX}"
-        # Files this process claimed for replay: retried at once after a replay cut short by another outage.
-        self._claimed: set[Path] = set()
+        self._path = self._new_path()
+        self._file: BinaryIO | None = None  # `_path`, open and locked, once something was appended to it
+        # Files this process claimed for replay, each open to hold its lock: retried at once after a replay cut short
+        # by another outage.
+        self._claimed: dict[Path, BinaryIO] = {}
+
+    def _new_path(self) -> Path:
+        return self.directory / f"{file_stem(socket.gethostname())}{SPOOL_SUFFIX}"
 
     def check_writable(self) -> None:
         """Prove the spool can take a record now; raise SpoolNotWritable naming the directory otherwise."""
@@ -113,7 +130,8 @@ class Spool:
         the file (`_cut_back`). Unbuffered: a buffered file would write what a failed write left in its buffer
         when closed, after the cut."""
         payload = b"".join(encode_record(record) for record in records)
-        with self._lock, open_private(self._path, append=True, buffered=False) as handle:
+        with self._lock:
+            handle = self._live_file()
             start = os.fstat(handle.fileno()).st_size
             try:
                 unwritten = memoryview(payload)
@@ -131,8 +149,48 @@ class Spool:
         try:
             os.ftruncate(handle.fileno(), size)
         except OSError as error:
-            torn, self._path = self._path, self.directory / f"{file_stem(socket.gethostname())}{SPOOL_SUFFIX}"
-            log.error("spool.cut_back_failed", file=torn.name, next_file=self._path.name, error=type(error).__name__)
+            log.error("spool.cut_back_failed", file=self._path.name, error=type(error).__name__)
+            self._let_go_of_live_file()  # a replayer's to take, its torn end quarantined
+
+    def _live_file(self) -> BinaryIO:
+        """This process's `.spool`, open and locked (under `_lock`). A new one is made under a name no replayer looks
+        at and locked before it is renamed to its own, so that no replayer takes it in between. One renamed away
+        by a process that takes no lock (an older version's replayer) is not written to again."""
+        if self._file is not None:
+            if _still_named(self._path, self._file):
+                return self._file
+            log.warning("spool.file_taken_while_written", file=self._path.name)
+            self._let_go_of_live_file()
+        path = self._new_path()
+        opening = path.with_name(f".{path.name}.opening")
+        handle = open_private(opening, append=True, buffered=False)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # a file nobody else knows yet
+            opening.rename(path)
+            try:
+                _fsync_directory(self.directory)  # its name as durable as the records fsync'd in it
+            except OSError:
+                path.unlink(missing_ok=True)
+                raise
+        except BaseException:
+            handle.close()
+            opening.unlink(missing_ok=True)
+            raise
+        self._path, self._file = path, handle
+        return handle
+
+    def _let_go_of_live_file(self) -> None:
+        """Close this process's `.spool` (under `_lock`), its lock with it: the next append starts a new one."""
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
+
+    def close(self) -> None:
+        """Let go of this process's `.spool`, for a process that stops: the gateways that go on replay it at once, as
+        after its exit. Files it is replaying stay its own until it has deleted them (or exits)."""
+        with self._lock:
+            self._let_go_of_live_file()
 
     def _pending_stats(self) -> list[tuple[os.stat_result, Path]]:
         """Files waiting for replay with their stat, oldest first. A file renamed or deleted meanwhile (a replayer
@@ -151,34 +209,38 @@ class Spool:
         return sum(stat.st_size for stat, _ in self._pending_stats())
 
     def claim(self, path: Path) -> Path | None:
-        """Take a file for replay (rename is atomic); None when another replayer has it or it is gone.
-
-        A `.replaying` file is retried at once by the process that claimed it; one left by a replayer that died
-        is taken over by another process after it is a minute old."""
-        if path.suffix == CLAIMED_SUFFIX:
-            if path in self._claimed or time.time() - path.stat().st_mtime >= 60:
-                self._claimed.add(path)
-                return path
-            return None
-        if path == self._path:
-            with self._lock:
-                if not path.exists():
-                    return None
+        """Take a file for replay, renamed `.replaying`, and hold its lock until `release`; None while a live process
+        holds it (its writer, another replayer), or once it is gone. A file this process claimed before is still
+        its own: a replay cut short by another outage is retried at once."""
+        if path in self._claimed:
+            return path
+        with self._lock:
+            if path == self._path and self._file is not None:  # its own: its appends wait on `_lock`
                 target = path.with_suffix(CLAIMED_SUFFIX)
                 path.rename(target)
-                self._claimed.add(target)
+                self._claimed[target], self._file = self._file, None
                 return target
+        handle = _lock_if_abandoned(path)
+        if handle is None:
+            return None
         target = path.with_suffix(CLAIMED_SUFFIX)
         try:
-            path.rename(target)
-        except FileNotFoundError:
-            return None
-        self._claimed.add(target)
+            if target != path:
+                if target.exists():  # a replay under that name not finished (older versions reused names): first
+                    handle.close()
+                    return None
+                path.rename(target)
+        except BaseException:
+            handle.close()
+            raise
+        self._claimed[target] = handle
         return target
 
     def release(self, path: Path) -> None:
-        """Forget a claimed file once it is fully replayed and deleted."""
-        self._claimed.discard(path)
+        """Let go of a claimed file once it is fully replayed and deleted."""
+        handle = self._claimed.pop(path, None)
+        if handle is not None:
+            handle.close()
 
     def save_reserve(self, numbers: list[int]) -> None:
         """Leave leased, unused sequence numbers to the processes on this directory (whole and fsync'd, or none)."""
@@ -234,3 +296,40 @@ class Spool:
         write_private(target, line)
         write_private(target.with_suffix(".reason"), (reason + "\n").encode())
         log.error("spool.record_quarantined", file=path.name, line_number=number, reason=reason)
+
+
+def _lock_if_abandoned(path: Path) -> BinaryIO | None:
+    """`path` open and locked, when no live process holds its lock; None when one does, or it is gone."""
+    try:
+        handle = path.open("r+b")  # for writing: over NFS an exclusive lock asks for it
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if _still_named(path, handle):
+            return handle
+    except BlockingIOError:
+        pass
+    except BaseException:
+        handle.close()
+        raise
+    handle.close()  # held by another, or replayed and deleted between the open and the lock
+    return None
+
+
+def _still_named(path: Path, handle: BinaryIO) -> bool:
+    """Whether `path` still names the file `handle` has open (not renamed away, nor deleted)."""
+    try:
+        named = path.stat()
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(handle.fileno())
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

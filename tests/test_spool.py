@@ -9,18 +9,23 @@ import os
 import resource
 import signal
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 import pytest
 from redis import Redis
 
+from gateway import spool as spool_module
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.errors import NotDurable
-from gateway.intake import Intake, build_intake, dedup_key
+from gateway.intake import Intake, Receipt, build_intake, dedup_key
 from gateway.logs import scrub
+from gateway.private_files import open_private
 from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
 from gateway.settings import Settings
 from gateway.spool import Spool, SpoolNotWritable, SpoolRecord, decode_record, encode_record, file_stem
@@ -211,6 +216,114 @@ def test_a_spool_file_of_the_old_decimal_name_is_still_replayed(intake: Intake, 
     assert intake.replay_spool() == 1
     assert Redis.from_url(own_redis.url).exists(envelope_key(tracking_id))
     assert not old.exists()
+
+
+def spool_file_left(directory: Path, name: str, count: int, *, age_seconds: float = 0) -> list[str]:
+    """A spool file as a gateway that stopped left it, its last record appended `age_seconds` ago; its IDs."""
+    ids = [format_tracking_id(9_000_100 + n) for n in range(count)]
+    path = directory / name
+    path.write_bytes(b"".join(
+        encode_record(SpoolRecord(t, dedup_key("sms", f"{name}-{n}"),
+                                  draft(f"{name}-{n}").with_tracking_id(t).model_dump(mode="json")))
+        for n, t in enumerate(ids)))
+    then = time.time() - age_seconds
+    os.utime(path, (then, then))
+    return ids
+
+
+@pytest.fixture
+def other_gateway(own_redis: EmbeddedRedis, test_env: TestEnvironment) -> Iterator[Intake]:
+    """The intake of another gateway process on the same data directory: its own spool files, its own replayer."""
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_INTAKE_ID_RESERVE="50")
+    made = build_intake(settings, redis_connection(own_redis.url, timeout=1))
+    yield made
+    made.close()
+
+
+def test_a_file_one_replayer_claimed_is_not_replayed_by_another(
+    intake: Intake, other_gateway: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two gateways on one data directory replay in the same second. The claim (a rename) keeps the file's mtime,
+    and a `.replaying` file a minute old was taken as abandoned: with the last report spooled over a minute before
+    Redis came back, the other replayer took the file the moment it was claimed, stored its reports again (each
+    forward job enqueued twice) and one of them failed to delete it (`spool.replay_failed`)."""
+    assert intake.spool is not None
+    ids = spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 3, age_seconds=120)
+    in_store, let_go = threading.Event(), threading.Event()
+    store = intake._store
+
+    def store_when_let_go(items: dict[str, tuple[bytes | str, str | None]], *, hold: bool = False) -> None:
+        in_store.set()  # the first replayer has claimed the file and its reports, not stored them yet
+        let_go.wait(10)
+        store(items, hold=hold)
+
+    monkeypatch.setattr(intake, "_store", store_when_let_go)
+    outcome: dict[str, object] = {}
+
+    def first_replayer() -> None:
+        try:
+            outcome["replayed"] = intake.replay_spool()
+        except Exception as error:  # what run_spool_replayer logs as spool.replay_failed
+            outcome["error"] = error
+
+    thread = threading.Thread(target=first_replayer)
+    thread.start()
+    try:
+        assert in_store.wait(10)
+        replayed_by_the_other = other_gateway.replay_spool()
+    finally:
+        let_go.set()
+        thread.join(10)
+    assert (outcome, replayed_by_the_other) == ({"replayed": 3}, 0)
+    jobs = queue(FORWARD_QUEUE, Redis.from_url(own_redis.url)).get_jobs()
+    assert sorted(t for job in jobs for t in job.args[0]) == ids  # each once
+    assert intake.spool.pending_files() == []
+
+
+def test_a_report_spooled_while_another_gateway_replays_is_not_lost(
+    intake: Intake, other_gateway: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis is back; this gateway has not noticed yet and still spools while another one replays. That one took
+    this gateway's own file (renamed it): an append that had opened the file before the rename wrote to it after
+    the other had read it to its end, and went with the file when it was deleted. Acknowledged and lost."""
+    intake.commit([draft("warm-up")])
+    own_redis.stop()
+    (first,) = intake.commit([draft("spooled-before")])
+    own_redis.start()
+    opened, let_go = threading.Event(), threading.Event()
+
+    def open_and_wait(path: Path, **kwargs: bool) -> BinaryIO:  # the writer descheduled between open and write
+        handle = open_private(path, **kwargs)
+        opened.set()
+        let_go.wait(10)
+        return handle
+
+    monkeypatch.setattr(spool_module, "open_private", open_and_wait)
+    receipts: list[Receipt] = []
+    writer = threading.Thread(target=lambda: receipts.extend(intake.commit([draft("spooled-meanwhile")])))
+    writer.start()
+    try:
+        while writer.is_alive() and not opened.wait(0.01):  # a writer that keeps its file open opens nothing
+            pass
+        replayed_by_the_other = other_gateway.replay_spool()
+    finally:
+        let_go.set()
+        writer.join(10)
+    intake.replay_spool()
+    (second,) = receipts
+    redis = Redis.from_url(own_redis.url)
+    assert [redis.exists(envelope_key(r.tracking_id)) for r in (first, second)] == [1, 1]
+    assert replayed_by_the_other == 0  # a live gateway's file is its own to replay
+
+
+def test_a_file_whose_replayer_stopped_is_taken_over_at_once(intake: Intake, own_redis: EmbeddedRedis) -> None:
+    """A `.replaying` file no live process holds (its replayer stopped mid-replay) is the next replayer's at once;
+    it waited a minute after its last append."""
+    assert intake.spool is not None
+    ids = spool_file_left(intake.spool.directory, "vm-p1f-t1.replaying", 2)
+    assert intake.replay_spool() == 2
+    redis = Redis.from_url(own_redis.url)
+    assert all(redis.exists(envelope_key(tracking_id)) for tracking_id in ids)
 
 
 def private(path: Path) -> bool:
