@@ -12,6 +12,7 @@ Three parts, kept apart so each can be tested alone:
       signals.rate_limited("x", until=reset_epoch) # 429: the provider says wait until `until` (Unix time)
       signals.auth_failed("x", "401 from the API") # a token or secret is refused
       signals.reply_sent("x") / signals.reply_failed("x", "403 duplicate content")
+      signals.intake_refused("x", "id_range_exhausted")  # a new report refused: not durable, or no Tracking ID
       signals.dead_lettered("x", key)              # called by workers.deadletters for you
 
 - `evaluate(...)`: a pure function of (signals, queue stats, rules, now) -> `ChannelHealth`; the rules are the
@@ -111,6 +112,10 @@ class ChannelRules(BaseModel):
     auth_failures_down: int = 3
     signature_failures_degraded: int = 5
     signature_failures_down: int = 20
+    intake_refusals_degraded: int = 1
+    intake_refusals_down: int = 5
+    # Refusals no retry gets past until an operator acts: the channel is down at the first.
+    intake_refusals_down_at_once: tuple[str, ...] = ("id_range_exhausted",)
     deadletter_window_seconds: float = 900
     deadletters_degraded: int = 1
     deadletters_down: int = 20
@@ -192,6 +197,8 @@ class ChannelSignals:
     last_auth_error: str | None = None
     signature_failures: int = 0
     last_signature_error: str | None = None
+    intake_refusals: int = 0
+    last_intake_refusal: str | None = None
     reply_failures: int = 0
     last_reply_error: str | None = None
     deadletters_in_window: int = 0
@@ -291,6 +298,31 @@ def rule_signatures(signals: ChannelSignals, _: Sequence[QueueStats], rules: Cha
                                         f"message since): {signals.last_signature_error or '?'}")
 
 
+# What a refusal's reason means, where its code alone does not tell the operator.
+REFUSAL_CAUSES = {
+    "id_range_exhausted": "this cell's Tracking IDs up to intake.id_end are used up",
+    "internal_error": "an error in the gateway: see its message.rejected or email.failed log lines",
+}
+
+
+def rule_intake_refused(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                        __: float) -> Finding | None:
+    """New reports refused because they could not be made durable or given a Tracking ID (a webhook's 5xx, SMTP's
+    451, a poller keeping its cursor): nothing filed, no citizen answered. A run, ended by the next new report the
+    channel takes (not by a status query or a retry answered from its claim, which a used-up ID range lets through);
+    down at the first for a refusal no retry gets past."""
+    if not signals.intake_refusals:
+        return None
+    cause = signals.last_intake_refusal or "?"
+    if cause in rules.intake_refusals_down_at_once:
+        state = State.DOWN
+    else:
+        state = _level(signals.intake_refusals, rules.intake_refusals_degraded, rules.intake_refusals_down)
+    meaning = f" ({REFUSAL_CAUSES[cause]})" if cause in REFUSAL_CAUSES else ""
+    return _finding("intake_refused", state, f"new reports refused ({signals.intake_refusals} in a row, none taken "
+                                             f"since): {cause}{meaning}")
+
+
 def rule_deadletters(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
                      __: float) -> Finding | None:
     count = signals.deadletters_in_window
@@ -382,8 +414,8 @@ def rule_process_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules
 
 Rule = Callable[[ChannelSignals, Sequence[QueueStats], ChannelRules, float], Finding | None]
 RULES: tuple[Rule, ...] = (
-    rule_process_missing, rule_auth, rule_signatures, rule_poll_failing, rule_rate_limited, rule_replies,
-    rule_deadletters, rule_worker_missing, rule_queue_age, rule_quiet,
+    rule_process_missing, rule_intake_refused, rule_auth, rule_signatures, rule_poll_failing, rule_rate_limited,
+    rule_replies, rule_deadletters, rule_worker_missing, rule_queue_age, rule_quiet,
 )
 
 
@@ -418,6 +450,12 @@ _KEEP_LATEST = """
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
 if not current or tonumber(ARGV[2]) > current then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 """
+# A new report taken ends the run of refusals before it, not one recorded after it (a report noted within the second
+# before a refusal, written with the next write).
+_END_REFUSALS = """
+local refused = tonumber(redis.call('HGET', KEYS[1], 'last_intake_refusal_at'))
+if refused and refused <= tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'intake_refusals', 0) end
+"""
 
 
 class HealthSignals:
@@ -425,7 +463,9 @@ class HealthSignals:
 
     `message_received` writes at most once a second per channel and instance (a quiet period is hours long). The
     newest message noted and not written yet (one within that second, or one whose write Redis did not take) is
-    kept, and written by the next write or by `write_unwritten`, which the gateway's health check runs first.
+    kept, and written by the next write or by `write_unwritten`, which the gateway's health check runs first. A new
+    report (`report=True`) is written the same way, in a second of its own: the mail noted as it came in must not
+    hold back the report it became, which ends a run of intake refusals.
     """
 
     def __init__(self, redis: Redis, *, clock: Callable[[], float] = time.time) -> None:
@@ -433,6 +473,8 @@ class HealthSignals:
         self._clock = clock
         self._last_attempt: dict[str, float] = {}
         self._unwritten: dict[str, float] = {}
+        self._last_report_attempt: dict[str, float] = {}
+        self._unwritten_reports: dict[str, float] = {}
 
     def _write(self, channel: str, kind: str, build: Callable[[Any, str, float], None],
                error: str | None = None, *, quiet: bool = False) -> bool:
@@ -455,12 +497,13 @@ class HealthSignals:
             return False
         return True
 
-    def message_received(self, channel: str) -> None:
-        """A message came in on `channel` (counted where it came in: webhook path, poller, SMTP server)."""
-        if self.note_message(channel):
+    def message_received(self, channel: str, *, report: bool = False) -> None:
+        """A message came in on `channel` (counted where it came in: webhook path, poller, SMTP server); `report`:
+        it was taken as a new report (not a query, not one already received), which ends a run of intake refusals."""
+        if self.note_message(channel, report=report):
             self.write_message(channel)
 
-    def note_message(self, channel: str) -> bool:
+    def note_message(self, channel: str, *, report: bool = False) -> bool:
         """The in-process half of `message_received`: sets the gauge, keeps the time for the Redis write and says
         whether that write is due. No I/O, so the webhook path calls it on the event loop and hands only the due
         writes to a thread."""
@@ -468,35 +511,51 @@ class HealthSignals:
         now = self._clock()
         metrics.labelled(metrics.LAST_MESSAGE, channel).set(now)
         self._unwritten[channel] = now
-        if now - self._last_attempt.get(channel, 0.0) < 1.0:
+        due = now - self._last_attempt.get(channel, 0.0) >= 1.0
+        if report:
+            self._unwritten_reports[channel] = now
+            due = due or now - self._last_report_attempt.get(channel, 0.0) >= 1.0
+        if not due:
             return False
         self._last_attempt[channel] = now
+        if channel in self._unwritten_reports:
+            self._last_report_attempt[channel] = now
         return True
 
     def write_message(self, channel: str, *, quiet: bool = False) -> bool:
         """The Redis half of `message_received` (due at most once a second per channel, see `note_message`): the
         newest message noted and not written yet becomes the channel's last (unless another process wrote a later
-        one), and ends a run of failures. Kept for the next write when Redis does not take it."""
+        one), and ends a run of failures; the newest new report ends the run of intake refusals before it. Kept for
+        the next write when Redis does not take it."""
         channel = health_channel(channel)
         at = self._unwritten.pop(channel, None)
-        if at is None:  # written meanwhile, by another thread
+        report_at = self._unwritten_reports.pop(channel, None)
+        if at is None and report_at is None:  # written meanwhile, by another thread
             return True
 
         def build(pipe: Any, key: str, _: float) -> None:
-            pipe.eval(_KEEP_LATEST, 1, key, "last_message_at", at)
-            pipe.hset(key, mapping={"auth_failures": 0, "signature_failures": 0})
+            if at is not None:
+                pipe.eval(_KEEP_LATEST, 1, key, "last_message_at", at)
+                pipe.hset(key, mapping={"auth_failures": 0, "signature_failures": 0})
+            if report_at is not None:
+                pipe.eval(_END_REFUSALS, 1, key, report_at)
 
         if self._write(channel, "message", build, quiet=quiet):
             return True
-        self._unwritten.setdefault(channel, at)  # a message noted meanwhile is newer: that one is kept
+        # What was noted meanwhile is newer: that is kept.
+        if at is not None:
+            self._unwritten.setdefault(channel, at)
+        if report_at is not None:
+            self._unwritten_reports.setdefault(channel, report_at)
         return False
 
     def write_unwritten(self) -> None:
-        """Write every channel's newest message not written yet. A message answered from the disk spool while Redis
-        was away, or a valid SMS within a second of the write before (after a run of bad signatures), was never
-        written: "last message" stayed at the outage's start, and the channel "down: signature_invalid", until the
-        next message. Quiet when Redis does not take it: the check that runs this next says so."""
-        for channel in list(self._unwritten):
+        """Write every channel's newest message (and new report) not written yet. A message answered from the disk
+        spool while Redis was away, or a valid SMS within a second of the write before (after a run of bad
+        signatures), was never written: "last message" stayed at the outage's start, and the channel "down:
+        signature_invalid", until the next message. Quiet when Redis does not take it: the check that runs this next
+        says so."""
+        for channel in {*self._unwritten, *self._unwritten_reports}:
             self.write_message(channel, quiet=True)
 
     def poll_succeeded(self, channel: str) -> None:
@@ -546,6 +605,18 @@ class HealthSignals:
             pipe.hset(key, "last_signature_error", _clean(reason))
 
         self._write(channel, "signature_failed", build, error=reason)
+
+    def intake_refused(self, channel: str, reason: str) -> None:
+        """A new report was refused because it could not be made durable or given a Tracking ID (the webhook answered
+        5xx, SMTP 451, a poller kept its cursor): `reason` is the refusal's code (`id_range_exhausted`,
+        `redis_unavailable`, `internal_error`...). Counted in a run that the next new report taken ends
+        (`message_received(..., report=True)`)."""
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hincrby(key, "intake_refusals", 1)
+            pipe.hset(key, mapping={"last_intake_refusal": _clean(reason), "last_intake_refusal_at": at})
+
+        self._write(channel, "intake_refused", build, error=reason)
 
     def reply_sent(self, channel: str) -> None:
         metrics.REPLIES.labels(channel, "sent").inc()
@@ -693,6 +764,8 @@ def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
         last_auth_error=_text(get(b"last_auth_error")),
         signature_failures=int(get(b"signature_failures") or 0),
         last_signature_error=_text(get(b"last_signature_error")),
+        intake_refusals=int(get(b"intake_refusals") or 0),
+        last_intake_refusal=_text(get(b"last_intake_refusal")),
         reply_failures=int(get(b"reply_failures") or 0),
         last_reply_error=_text(get(b"last_reply_error")), deadletters_in_window=int(deadletters_in_window),
         channel=channel, last_deadletter_reason=last_deadletter,

@@ -66,6 +66,26 @@ CASES = [
          "webhook signatures refused (5 in a row, no valid message since): signature_invalid",
          rules_fired=("signature",)),
     Case("a long run of them is down", ChannelSignals(signature_failures=20), State.DOWN, rules_fired=("signature",)),
+    # new reports refused: not durable, or no Tracking ID left to give
+    Case("one refused report degrades", ChannelSignals(intake_refusals=1, last_intake_refusal="redis_unavailable"),
+         State.DEGRADED, "new reports refused (1 in a row, none taken since): redis_unavailable",
+         rules_fired=("intake_refused",)),
+    Case("five refused in a row are down", ChannelSignals(intake_refusals=5, last_intake_refusal="spool_failed"),
+         State.DOWN, "new reports refused (5 in a row, none taken since): spool_failed",
+         rules_fired=("intake_refused",)),
+    Case("a used-up ID range is down at the first refusal",
+         ChannelSignals(intake_refusals=1, last_intake_refusal="id_range_exhausted"), State.DOWN,
+         "new reports refused (1 in a row, none taken since): id_range_exhausted (this cell's Tracking IDs up to "
+         "intake.id_end are used up)", rules_fired=("intake_refused",)),
+    Case("a used-up ID range left to the counts", ChannelSignals(intake_refusals=1,
+         last_intake_refusal="id_range_exhausted"), State.DEGRADED,
+         rules=ChannelRules(intake_refusals_down_at_once=()), rules_fired=("intake_refused",)),
+    Case("an error in the gateway says where to look", ChannelSignals(intake_refusals=2,
+         last_intake_refusal="internal_error"), State.DEGRADED,
+         "new reports refused (2 in a row, none taken since): internal_error (an error in the gateway: see its "
+         "message.rejected or email.failed log lines)", rules_fired=("intake_refused",)),
+    Case("refusals ended by a report are ok", ChannelSignals(intake_refusals=0,
+         last_intake_refusal="id_range_exhausted"), State.OK),
     # dead letters
     Case("one dead letter degrades", ChannelSignals(deadletters_in_window=1), State.DEGRADED,
          rules_fired=("deadletters",)),
@@ -170,6 +190,10 @@ def test_the_shipped_rules_cover_every_channel_with_their_overrides() -> None:
     assert rules.for_channel("sms-twilio").auth_failures_down == rules.defaults.auth_failures_down == 3
     assert rules.for_channel("x").auth_failures_down == rules.defaults.auth_failures_down
     assert rules.for_channel("sms-aggregator").quiet_degraded_seconds == 3600
+    # Every channel takes new reports: one refused degrades it, a used-up ID range takes it down.
+    refusals = {(r.intake_refusals_degraded, r.intake_refusals_down, tuple(r.intake_refusals_down_at_once))
+                for r in map(rules.for_channel, rules.channels)}
+    assert refusals == {(1, 5, ("id_range_exhausted",))}
     # Every channel watches the process that receives it.
     served = {name: rules.for_channel(name).process_missing_down_seconds for name in rules.channels}
     assert served == {"sms-aggregator": 30, "sms-twilio": 30, "email": 30, "x": 30, "instagram": 30}

@@ -35,9 +35,9 @@ def nothing(*_: object) -> None:
     """A step that only lets time pass."""
 
 
-def call(method: str, *args: object) -> Action:
+def call(method: str, *args: object, **kwargs: object) -> Action:
     def act(_: Redis, signals: HealthSignals, __: Settings, ___: float) -> None:
-        getattr(signals, method)(*args)
+        getattr(signals, method)(*args, **kwargs)
 
     act.__name__ = method
     return act
@@ -198,6 +198,21 @@ CASES = [
         Step(0.2, steps(*[call("signature_failed", "sms-twilio", "signature_invalid")] * 20), "down"),
         Step(0.5, call("message_received", "sms-twilio"), "ok"),
     )),
+    # A status query or a message already received is answered while no new report can be filed (a used-up ID range
+    # answers a provider's retry from its claim): only a new report taken ends a run of refusals.
+    RuleCase("a run of refused reports, ended by a new report only", "sms-aggregator", (
+        Step(0, call("intake_refused", "sms-aggregator", "redis_unavailable"), "degraded"),
+        Step(1, call("message_received", "sms-aggregator"), "degraded"),
+        Step(2, steps(*[call("intake_refused", "sms-aggregator", "redis_unavailable")] * 4), "down"),
+        Step(3, call("message_received", "sms-aggregator", report=True), "ok"),
+    )),
+    # The mail is noted as it comes in (a write), the report it becomes a moment later: that one is written too.
+    RuleCase("a used-up ID range is down at once, and a report within a second of the last write ends it", "email", (
+        Step(0, call("message_received", "email"), "ok"),
+        Step(0.2, call("intake_refused", "email", "id_range_exhausted"), "down"),
+        Step(0.4, call("message_received", "email"), "down"),
+        Step(0.5, call("message_received", "email", report=True), "ok"),
+    )),
     RuleCase("SMTP server process killed, then started again", "email", (
         Step(0, serving_beat("smtp", "email"), "ok"),
         Step(29, kill_serving_process, "ok"),
@@ -323,6 +338,43 @@ def test_last_message_written_late_never_goes_back_past_another_processs(
         signals.write_unwritten()
     written = float(redis.hget("lapor:health:signals:sms-twilio", "last_message_at") or 0)
     assert written == start + expected
+
+
+def test_a_report_noted_before_a_refusal_and_written_after_it_does_not_end_it(redis: Redis) -> None:
+    """A report within the second of the write before waits for the next write: by then a refusal may have come
+    (another process's, or this one's), which it must not end."""
+    clock = {"now": time.time()}
+    signals = HealthSignals(redis, clock=lambda: clock["now"])
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"])
+    signals.message_received("sms-twilio", report=True)
+    clock["now"] += 0.3
+    signals.message_received("sms-twilio", report=True)  # within the second: noted, not written
+    clock["now"] += 0.2
+    HealthSignals(redis, clock=lambda: clock["now"]).intake_refused("sms-twilio", "id_range_exhausted")
+    signals.write_unwritten()
+    twilio = next(c for c in monitor.check()["channels"] if c["channel"] == "sms-twilio")
+    assert twilio["state"] == "down" and "id_range_exhausted" in twilio["reason"]
+    clock["now"] += 0.1
+    signals.message_received("sms-twilio", report=True)  # a report after the refusal
+    signals.write_unwritten()
+    assert next(c for c in monitor.check()["channels"] if c["channel"] == "sms-twilio")["state"] == "ok"
+
+
+def test_a_report_right_after_its_message_is_written_at_once_where_no_check_runs(redis: Redis) -> None:
+    """The SMTP server notes a mail as it comes in (a write) and the report it became a moment later. No health check
+    runs there to write what it noted late: the report has a second of its own, or the e-mail channel stayed down
+    after the range was extended, until a mail came more than a second after the last write."""
+    clock = {"now": time.time()}
+    signals = HealthSignals(redis, clock=lambda: clock["now"])
+    signals.message_received("email-smtp")
+    clock["now"] += 0.1
+    signals.intake_refused("email-smtp", "id_range_exhausted")
+    clock["now"] += 0.1
+    signals.message_received("email-smtp")  # the next mail, as it comes in: not written (within the second)
+    assert int(redis.hget("lapor:health:signals:email", "intake_refusals") or 0) == 1
+    clock["now"] += 0.1
+    signals.message_received("email-smtp", report=True)  # ... and the report it became
+    assert int(redis.hget("lapor:health:signals:email", "intake_refusals") or 0) == 0
 
 
 def test_two_processes_evaluating_at_once_log_a_change_once(
