@@ -173,7 +173,8 @@ def log_provider_error(channel: str, error: ProviderError, delay: float) -> None
 def after_poll_error(channel: str, signals: HealthSignals, backoff: Backoff,
                      error: ProviderError | NotDurable | RedisError) -> float:
     """Seconds until the next poll after a failed one, logged and signalled the same way for every poller: a
-    provider error by its kind, a report that could not be made durable as `channel.not_durable`."""
+    provider error by its kind, a report that could not be made durable (or given a Tracking ID) as
+    `channel.not_durable` and an intake refusal with its reason: the provider answered, intake did not take it."""
     if isinstance(error, ProviderError):
         asked = backoff.reset_wait(error)
         delay = backoff.after_error(error)
@@ -188,8 +189,10 @@ def after_poll_error(channel: str, signals: HealthSignals, backoff: Backoff,
         signal_poll_error(signals, channel, error, until=until)
         return delay
     delay = backoff.after_error(ProviderError(ProviderErrorKind.SERVER, type(error).__name__))
-    signals.poll_failed(health_channel(channel), "not_durable")
-    log.error("channel.not_durable", channel=channel, error=type(error).__name__, retry_in_seconds=delay)
+    reason = error.reason if isinstance(error, NotDurable) else "redis_unavailable"
+    signals.intake_refused(health_channel(channel), reason)
+    log.error("channel.not_durable", channel=channel, reason=reason, error=type(error).__name__,
+              retry_in_seconds=delay)
     return delay
 
 
@@ -323,8 +326,10 @@ class MentionIntake:
             mistyped.append(normalized.mistyped_id)
             threads.append(threaded is not None)
         receipts = self._intake.commit(drafts) if drafts else []
+        reported = {message.source for (message, _, _), receipt in zip(draft_messages, receipts, strict=True)
+                    if not receipt.duplicate}
         for source in {message.source for message in messages}:
-            self._signals.message_received(source)
+            self._signals.message_received(source, report=source in reported)
         for draft, (message, language, unknown_parent), receipt, threaded, mistyped_id in zip(
                 drafts, draft_messages, receipts, threads, mistyped, strict=True):
             bind_message_context(channel=message.source, tracking_id=receipt.tracking_id)

@@ -2,7 +2,8 @@
 
 Every webhook goes through one handler: read the bounded body, let the adapter authenticate and parse it,
 normalize each message, make reports durable through intake, and let the adapter render the answer. Errors map
-once, by kind: AuthenticationFailed 403, RejectedInput 400, TooLarge 413, NotDurable 503.
+once, by kind: AuthenticationFailed 403, RejectedInput 400, TooLarge 413, NotDurable 503, any other error (a bug) 500
+`internal_error`; a 5xx is a refused report, which the health rules count against the channel (`intake_refused`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from channels.base import Outcome, WebhookAdapter
 from channels.registry import disabled_channels, enabled_webhook_adapters
 from gateway import metrics
 from gateway.concat import PartBuffer, run_sweeper
-from gateway.errors import AuthenticationFailed, GatewayError, NotDurable, RejectedInput, TooLarge
+from gateway.errors import INTERNAL_ERROR, AuthenticationFailed, GatewayError, NotDurable, RejectedInput, TooLarge
 from gateway.followups import resolve_follow_up
 from gateway.health import HealthMonitor, HealthSignals, load_rules
 from gateway.intake import Intake, build_intake, run_spool_replayer
@@ -87,9 +88,9 @@ class Gateway:
         if self.signals is not None:
             asyncio.get_running_loop().run_in_executor(None, getattr(self.signals, method), *args)
 
-    def note_received(self, channel: str) -> None:
+    def note_received(self, channel: str, *, report: bool = False) -> None:
         """`message_received` without a thread hop per request: only the throttled Redis write goes to a thread."""
-        if self.signals is not None and self.signals.note_message(channel):
+        if self.signals is not None and self.signals.note_message(channel, report=report):
             self.record_signal("write_message", channel)
 
     async def handle_message(self, adapter: WebhookAdapter, message: InboundMessage) -> Outcome:
@@ -240,13 +241,22 @@ class Gateway:
                 metrics.REJECTED.labels(adapter.name, error.reason).inc()
                 if isinstance(error, AuthenticationFailed):
                     self.record_signal("signature_failed", adapter.name, error.reason)
+                elif status >= 500:  # nothing filed (not durable, no Tracking ID left): the health rules must know
+                    self.record_signal("intake_refused", adapter.name, error.reason)
                 level = log.error if status >= 500 else log.warning
                 level("message.rejected", reason=error.reason, detail=error.detail, status=status)
                 return web.json_response({"error": error.reason, "detail": error.detail}, status=status)
+            except web.HTTPException:
+                raise
+            except Exception as error:  # a bug: refused like a report that could not be made durable, and counted
+                metrics.REJECTED.labels(adapter.name, INTERNAL_ERROR).inc()
+                self.record_signal("intake_refused", adapter.name, INTERNAL_ERROR)
+                log.exception("message.rejected", reason=INTERNAL_ERROR, error=type(error).__name__, status=500)
+                return web.json_response({"error": INTERNAL_ERROR, "detail": ""}, status=500)
             finally:
                 metrics.labelled(metrics.INTAKE_SECONDS, adapter.name).observe(time.perf_counter() - started)
             if messages:
-                self.note_received(adapter.name)
+                self.note_received(adapter.name, report=any(o.tracking_id and not o.duplicate for o in outcomes))
             # A reply in the webhook answer is sent now; a reply through the reply worker is counted when it is.
             replies = 0 if adapter.outbound_replies else sum(1 for outcome in outcomes if outcome.reply_text)
             if replies:

@@ -6,6 +6,9 @@ retry or dead-letter decisions in `workers`. Code acts on the kind, never on the
 
 from __future__ import annotations
 
+# The reason a webhook or a mail refused for an error none of these kinds names (a bug) is counted and logged under.
+INTERNAL_ERROR = "internal_error"
+
 
 class GatewayError(Exception):
     """Base class. `reason` is a short machine-readable code that goes into logs and metrics."""

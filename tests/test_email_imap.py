@@ -15,6 +15,7 @@ from channels.email import imap as imap_module
 from channels.email.imap import Cursor, ImapPoller, since_date
 from channels.email.store import Quarantine
 from gateway.errors import NotDurable
+from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake, Receipt
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft
@@ -310,3 +311,19 @@ async def test_two_pollers_of_one_mailbox_fetch_from_one_and_the_other_takes_ove
         await asyncio.gather(*tasks)
     run_replies(settings, redis)
     assert len(outbox(settings)) == 3  # one reply per mail
+
+
+async def test_mail_refused_for_a_used_up_id_range_takes_the_email_channel_down_at_once(
+    imap_settings: Settings, redis: Redis
+) -> None:
+    """A round that meets a mail it cannot give a Tracking ID keeps the cursor before it; the channel said "poller
+    failing" only two minutes later, and not that nothing could be filed."""
+    one_id = imap_settings.model_copy(update={"intake": imap_settings.intake.model_copy(update={"id_end": 1_000_000})})
+    imap = poller(one_id, redis)
+    await imap._round()  # the first report takes the cell's one ID; the second mail is refused
+    assert imap.read_cursor() == Cursor(1700, 7)
+    await async_wait_until(lambda: redis.hget("lapor:health:signals:email", "intake_refusals") == b"1")
+    monitor = HealthMonitor(redis, load_rules(one_id.health.rules_path()))
+    email = {h["channel"]: h for h in monitor.status()["channels"]}["email"]
+    assert email["state"] == "down"
+    assert email["reason"].startswith("new reports refused (1 in a row, none taken since): id_range_exhausted")

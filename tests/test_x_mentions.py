@@ -397,6 +397,26 @@ def test_redis_down_during_a_poll_moves_nothing_and_crashes_nothing(
     assert list(reports_by_tweet(redis)) == [tweet["id"]]
 
 
+def test_mentions_refused_for_a_used_up_id_range_keep_the_cursor_and_take_x_down_at_once(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """The cell's last Tracking ID is given out: the poller keeps its cursor and tries again. The views said "ok"
+    for two minutes, then "poller failing for 2 min: not_durable"; they say at once that X is down, and why."""
+    settings = test_env.settings(**fake.env(LAPOR_INTAKE_ID_END="1000000"))  # one ID, two mentions on the page
+    fake.state.add_tweet("@lapor1708 jalan rusak di depan pasar")
+    fake.state.add_tweet("@lapor1708 lampu jalan mati")
+    intake = Intake(redis, settings)
+    make_poller(settings, redis, intake).poll_once()
+    intake.close()
+    assert "since_id" not in x_progress(redis, X_USER_ID).load()
+    [line] = [e for e in log_events(log_stream) if e["event"] == "channel.not_durable"]
+    assert line["reason"] == "id_range_exhausted"
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()))
+    x_health = {h["channel"]: h for h in monitor.status()["channels"]}["x"]
+    assert x_health["state"] == "down"
+    assert x_health["reason"].startswith("new reports refused (1 in a row, none taken since): id_range_exhausted")
+
+
 def test_the_same_tweet_twice_on_a_page_is_one_report_and_one_reply(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:

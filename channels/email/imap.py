@@ -224,9 +224,9 @@ class ImapPoller:
             await asyncio.to_thread(HealthSignals(self.redis).poll_succeeded, "email")
             if count:
                 log.info("email.imap_polled", channel="email-imap", count=count)
-        except NotDurable as error:
+        except NotDurable as error:  # the mailbox answered: what it gave could not be made durable
             log.error("email.imap_not_durable", channel="email-imap", reason=error.reason)
-            await asyncio.to_thread(HealthSignals(self.redis).poll_failed, "email", error.reason)
+            self.processor.refused(error.reason)
         except Exception as error:  # a broken server or network: log, keep the cursor, try again later
             log.error("email.imap_failed", channel="email-imap", error=type(error).__name__)
             await asyncio.to_thread(HealthSignals(self.redis).poll_failed, "email", type(error).__name__)

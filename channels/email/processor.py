@@ -117,8 +117,7 @@ class MailProcessor:
         clear_message_context()
         bind_message_context(channel=self.source)
         metrics.RECEIVED.labels(self.source).inc()
-        if self.signals.note_message(self.source):  # the Redis write at most once a second, off the event loop
-            await asyncio.to_thread(self.signals.write_message, self.source)
+        await self._note_message()
         limits = self.settings.email
         try:  # ~8 ms of CPU for a typical multipart mail: kept off the event loop
             mail = await asyncio.to_thread(parse_mail, raw, limits.max_mime_parts, limits.max_mime_depth,
@@ -144,6 +143,18 @@ class MailProcessor:
         if reason is not None:
             return self._suppress(reason)
         return await self._report(mail, raw, envelope_sender, recipients)
+
+    async def _note_message(self, *, report: bool = False) -> None:
+        """`message_received` (`report`: taken as a new report), its Redis write at most once a second and off the
+        event loop."""
+        if self.signals.note_message(self.source, report=report):
+            await asyncio.to_thread(self.signals.write_message, self.source)
+
+    def refused(self, reason: str) -> None:
+        """The mail could not be made a durable report (the caller answers 451 or keeps its cursor): the health rules
+        count it against the channel. Recorded off the event loop without waiting for it (best effort), so a Redis
+        that hangs does not hold the 451 back a second time."""
+        asyncio.get_running_loop().run_in_executor(None, self.signals.intake_refused, self.source, reason)
 
     async def _quarantine(self, raw: bytes, reason: str, detail: str, envelope_sender: str | None,
                           recipients: Sequence[str], **counts: int) -> MailOutcome:
@@ -233,6 +244,8 @@ class MailProcessor:
         bind_message_context(tracking_id=receipt.tracking_id)
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
         await self._enqueue_reply(mail, draft, receipt, normalized.language, unknown_parent, others_parent, to)
+        if not receipt.duplicate:
+            await self._note_message(report=True)
         if unknown_parent:
             log.info("message.follow_up_unknown", reason="no_such_report", follow_up_of=unknown_parent)
         if others_parent:

@@ -22,7 +22,7 @@ from redis import Redis
 from channels.email.parse import TooComplex
 from channels.email.processor import MailProcessor
 from gateway import metrics
-from gateway.errors import NotDurable
+from gateway.errors import INTERNAL_ERROR, NotDurable
 from gateway.intake import Intake
 from gateway.logs import get_logger
 from gateway.replies import render
@@ -96,6 +96,7 @@ class IntakeHandler:
             outcome = await self.processor.process(raw, envelope.mail_from, list(envelope.rcpt_tos))
         except NotDurable as error:
             metrics.REJECTED.labels(self.processor.source, error.reason).inc()
+            self.processor.refused(error.reason)
             log.error("message.rejected", reason=error.reason, status=451)
             return "451 4.3.0 " + refusal_text("smtp_retry_later")
         except TooComplex as error:  # permanent: the sending server bounces it to its sender, nothing is kept
@@ -104,6 +105,8 @@ class IntakeHandler:
             limit = readable_size(error.limit) if error.limit_is_size else error.limit
             return "552 5.3.4 " + refusal_text(error.refusal, limit=limit)
         except Exception as error:  # never crash a session; the sender retries later
+            metrics.REJECTED.labels(self.processor.source, INTERNAL_ERROR).inc()
+            self.processor.refused(INTERNAL_ERROR)
             log.exception("email.failed", error=type(error).__name__)
             return "451 4.3.0 " + refusal_text("smtp_retry_later")
         if outcome.tracking_id and outcome.status != "bounce":

@@ -1,0 +1,178 @@
+"""A new report refused because it could not be made durable or given a Tracking ID (a webhook's 5xx, SMTP's 451)
+turns its channel degraded or down on every view, with the refusal's reason, until the channel takes a new report;
+/metrics counts the refusals by reason. Over real HTTP, real SMTP and real Redis.
+
+Before, every view said "ok" while each new SMS got 503 `id_range_exhausted`: only signature failures reached the
+health rules, and /readyz stays ready while Redis answers."""
+
+from __future__ import annotations
+
+import io
+import re
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import httpx
+import pytest
+from redis import Redis
+
+from gateway.app import create_app
+from gateway.health import HealthMonitor, load_rules
+from gateway.intake import Intake, Receipt
+from gateway.settings import CONFIG_DIR
+from normalizer.envelope import ReportDraft
+from tests.aggregator_support import post_callback
+from tests.cli_process import run_cli
+from tests.conftest import GatewayServer, TestEnvironment, async_wait_until, free_port, log_events, serving_gateway
+from tests.email_support import RECIPIENT, SmtpServerThread
+from tests.test_status_views import the_deployments, value
+
+# Four Tracking IDs in this cell: sequence numbers 1000000 to 1000003.
+RANGE_END = "1000003"
+USED_UP = ("new reports refused (1 in a row, none taken since): id_range_exhausted (this cell's Tracking IDs up to "
+           "intake.id_end are used up)")
+BROKEN = ("new reports refused (1 in a row, none taken since): internal_error (an error in the gateway: see its "
+          "message.rejected or email.failed log lines)")
+
+
+class BrokenIntake(Intake):
+    """The real intake with a bug: every report it is given raises an error no GatewayError names."""
+
+    async def submit(self, draft: ReportDraft) -> Receipt:
+        raise RuntimeError("a bug in intake")
+
+
+async def send(server: GatewayServer, channel: str, number: int, text: str = "") -> httpx.Response:
+    """One new SMS on `channel`'s webhook, signed as its provider signs it."""
+    text = text or f"Jalan rusak di RT {number}"
+    if channel == "sms-twilio":
+        sid = f"SM{number:032d}"
+        return await server.post_twilio(server.twilio_form(Body=text, MessageSid=sid, SmsSid=sid))
+    fields = {"from": "081234567890", "to": "1708", "text": text, "id": f"refusal-{number}", "coding": "0"}
+    return await post_callback(server.client, fields)
+
+
+def refusals(redis: Redis, channel: str) -> int:
+    return int(redis.hget(f"lapor:health:signals:{channel}", "intake_refusals") or 0)
+
+
+def channel_of(document: dict[str, object], channel: str) -> dict[str, object]:
+    return next(c for c in document["channels"] if c["channel"] == channel)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("channel", ["sms-twilio", "sms-aggregator"])
+async def test_a_used_up_id_range_takes_the_channel_down_on_every_view_until_a_new_report_is_taken(
+    test_env: TestEnvironment, redis: Redis, channel: str
+) -> None:
+    """The 2 a.m. case: the cell's last Tracking ID is given out, and from then on every new SMS is refused. The
+    channel is down at the first refusal, its reason names the cause, a status query (1708 gets them all night) does
+    not end it, and the status CLI exits 2; the next new report, once the range is extended, does."""
+    other = "sms-aggregator" if channel == "sms-twilio" else "sms-twilio"
+    env = {"LAPOR_INTAKE_ID_END": RANGE_END}
+    async with serving_gateway(test_env.settings(**env), redis) as server:
+        for number in range(4):
+            assert (await send(server, channel, number)).status_code == 200
+        before = (await server.client.get("/metrics")).text
+        refused = await send(server, channel, 4)
+        assert refused.status_code == 503 and refused.json()["error"] == "id_range_exhausted"
+        await async_wait_until(lambda: refusals(redis, channel) == 1)
+        assert (await send(server, channel, 5, text="CEK 10000004")).status_code == 200
+
+        document = (await server.client.get("/v1/status")).json()
+        assert document["overall"] == "down"
+        refusing = channel_of(document, channel)
+        assert (refusing["state"], refusing["reason"]) == ("down", USED_UP)
+        assert refusing["last_errors"][0]["kind"] == "intake_refused"
+        assert refusing["last_errors"][0]["reason"] == "id_range_exhausted"
+        assert channel_of(document, other)["state"] == "ok"
+
+        page = (await server.client.get("/status")).text
+        assert f'id="overall">DOWN: {channel}<' in page
+        assert f'id="channel-{channel}" data-state="down"' in page
+        assert "id_range_exhausted (this cell&#x27;s Tracking IDs up to intake.id_end are used up)" in page
+
+        after = (await server.client.get("/metrics")).text
+        counted = {text: value(text, "lapor_messages_rejected_total", channel=channel, reason="id_range_exhausted")
+                   for text in (before, after)}
+        assert counted[after] - counted[before] == 1
+        assert value(after, "lapor_channel_state", channel=channel) == 2
+
+    status = run_cli(["status"], test_env.process_env(**env))
+    assert status.returncode == 2, status.stdout + status.stderr
+    assert "overall: DOWN" in status.stdout
+    assert "id_range_exhausted" in status.stdout
+
+    # The operator extends the cell's range and restarts the gateway: its next new report ends the run.
+    async with serving_gateway(test_env.settings(LAPOR_INTAKE_ID_END="1000999"), redis) as server:
+        assert (await send(server, channel, 6)).status_code == 200
+
+        # Each view's check writes what the gateway noted and has not written yet before it evaluates.
+        document = (await server.client.get("/v1/status")).json()
+        assert (channel_of(document, channel)["state"], document["overall"]) == ("ok", "ok")
+
+
+async def test_a_webhook_refused_for_an_error_in_the_gateway_is_counted_and_degrades_its_channel(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """An error no GatewayError names (a bug) answered aiohttp's bare 500, counted nowhere and seen by no rule."""
+    settings = test_env.settings()
+    broken = BrokenIntake(redis, settings)
+    async with serving_gateway(settings, redis, app=create_app(settings, redis, broken)) as server:
+        before = (await server.client.get("/metrics")).text
+        refused = await send(server, "sms-twilio", 0)
+        assert refused.status_code == 500
+        assert refused.json() == {"error": "internal_error", "detail": ""}
+        await async_wait_until(lambda: refusals(redis, "sms-twilio") == 1)
+        document = (await server.client.get("/v1/status")).json()
+        after = (await server.client.get("/metrics")).text
+    assert document["overall"] == "degraded"
+    assert (channel_of(document, "sms-twilio")["state"], channel_of(document, "sms-twilio")["reason"]) == (
+        "degraded", BROKEN)
+    counted = {text: value(text, "lapor_messages_rejected_total", channel="sms-twilio", reason="internal_error")
+               for text in (before, after)}
+    assert counted[after] - counted[before] == 1
+    [line] = [e for e in log_events(log_stream) if e["event"] == "message.rejected"]
+    assert (line["level"], line["reason"], line["status"], line["error"]) == ("error", "internal_error", 500,
+                                                                               "RuntimeError")
+    assert "a bug in intake" in str(line["exception"])
+
+
+def mail(number: int) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Warga <warga@example.net>"
+    message["To"] = RECIPIENT
+    message["Subject"] = "Jalan rusak"
+    message["Message-ID"] = make_msgid(domain="example.net")
+    message.set_content(f"Jalan rusak di RT {number}, mohon diperbaiki.")
+    return message.as_bytes().replace(b"\n", b"\r\n")
+
+
+@pytest.mark.parametrize(
+    ("broken", "taken", "state", "reason"),
+    [
+        pytest.param(False, 4, "down", USED_UP, id="id-range-used-up"),
+        pytest.param(True, 0, "degraded", BROKEN, id="an-error-in-the-gateway"),
+    ],
+)
+async def test_a_mail_refused_with_451_counts_against_the_email_channel(
+    test_env: TestEnvironment, redis: Redis, broken: bool, taken: int, state: str, reason: str
+) -> None:
+    """SMTP's 451 is the webhook's 503: the sending server retries, nothing is filed meanwhile. It was counted in
+    /metrics only, and the e-mail channel stayed ok."""
+    env = {"LAPOR_INTAKE_ID_END": RANGE_END, "LAPOR_SMTP_PORT": str(free_port())}
+    settings = test_env.settings(**env)
+    server = SmtpServerThread(settings, redis, BrokenIntake(redis, settings) if broken else None).start()
+    try:
+        for number in range(taken):
+            assert server.deliver(mail(number)).data_code == 250
+        assert server.deliver(mail(taken)).data_code == 451
+        await async_wait_until(lambda: refusals(redis, "email") == 1)
+    finally:
+        server.stop()
+    monitor = HealthMonitor(the_deployments(redis), load_rules(CONFIG_DIR / "health.toml"))
+    email = channel_of(monitor.check(), "email")
+    assert (email["state"], email["reason"]) == (state, reason)
+    status = run_cli(["status"], test_env.process_env(**env))
+    assert status.returncode == (2 if state == "down" else 0), status.stdout + status.stderr
+    assert re.search(rf"email\s.*{state.upper()}", status.stdout)
+
