@@ -97,7 +97,7 @@ async def test_a_used_up_id_range_takes_the_channel_down_on_every_view_until_a_n
         assert counted[after] - counted[before] == 1
         assert value(after, "lapor_channel_state", channel=channel) == 2
 
-    status = run_cli(["status"], test_env.process_env(**env))
+    status = run_cli(["status"], test_env.process_env(COLUMNS="400", **env))  # the reason cell whole
     assert status.returncode == 2, status.stdout + status.stderr
     assert "overall: DOWN" in status.stdout
     assert "id_range_exhausted" in status.stdout
@@ -172,7 +172,7 @@ async def test_a_mail_refused_with_451_counts_against_the_email_channel(
     monitor = HealthMonitor(the_deployments(redis), load_rules(CONFIG_DIR / "health.toml"))
     email = channel_of(monitor.check(), "email")
     assert (email["state"], email["reason"]) == (state, reason)
-    status = run_cli(["status"], test_env.process_env(**env))
+    status = run_cli(["status"], test_env.process_env(COLUMNS="400", **env))  # the reason cell whole
     assert status.returncode == (2 if state == "down" else 0), status.stdout + status.stderr
     assert re.search(rf"email\s.*{state.upper()}", status.stdout)
 
