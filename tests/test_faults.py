@@ -238,6 +238,9 @@ async def test_while_redis_hangs_webhooks_are_answered_from_the_spool_workers_sa
                                                              ("worker.redis_back", None)]
 
 
+# Its own group: it spends its minute waiting for the outage to end, and so was a minute more of the one process
+# that runs the fault group, the suite's longest chain; the little load it puts on the machine overlaps no timing.
+@pytest.mark.xdist_group("faults-waiting")
 async def test_the_case_store_down_for_a_minute_and_back(
     gateway: GatewayServer, casestore: CaseStoreServer, start_process: Callable[..., ProcessHandle]
 ) -> None:
