@@ -58,13 +58,13 @@ AGGREGATOR_SEND_URL = "http://aggregator.invalid/cgi-bin/sendsms"
 # outgoing connections the tests make take theirs: a port the kernel handed out (bind to 0) could be taken by such a
 # connection before the test's server binds it ("address already in use"). Each xdist worker draws from its own
 # band, and a test process never hands the same port out twice.
-PORT_BASE, PORT_BAND = 20_000, 2_500
+PORT_BASE, PORT_BAND, PORT_BANDS = 20_000, 2_000, 6  # 20000-31999: up to six workers apart
 _issued_ports: set[int] = set()
 
 
 def free_port() -> int:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    low = PORT_BASE + (int(worker[2:] or 0) % 4) * PORT_BAND
+    low = PORT_BASE + (int(worker[2:] or 0) % PORT_BANDS) * PORT_BAND
     for _ in range(500):
         port = random.randrange(low, low + PORT_BAND)
         if port in _issued_ports:
