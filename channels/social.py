@@ -139,12 +139,18 @@ class Backoff:
         return min(self.max_seconds, self.error_seconds * 2 ** (self._failures - 1))
 
     def reset_wait(self, error: ProviderError) -> float | None:
-        """The wait a rate limit's reset asks for (to it, and a second more), uncapped; None without a reset or
-        with one not ahead of our clock."""
-        if error.kind is not ProviderErrorKind.RATE_LIMIT or error.retry_at is None:
-            return None
-        wait = error.retry_at - self.clock() + 1
-        return wait if wait > 1 else None
+        """`reset_wait` on this backoff's clock."""
+        return reset_wait(error, self.clock())
+
+
+def reset_wait(error: ProviderError, now: float) -> float | None:
+    """The wait a rate limit's reset asks for (to it, and a second more), uncapped; None for another error, without
+    a reset, or with one not ahead of `now`. A poller and a reply worker each cap it at the channel's
+    `rate_limit_max_wait_seconds`."""
+    if error.kind is not ProviderErrorKind.RATE_LIMIT or error.retry_at is None:
+        return None
+    wait = error.retry_at - now + 1
+    return wait if wait > 1 else None
 
 
 def signal_poll_error(signals: HealthSignals, channel: str, error: ProviderError,

@@ -35,7 +35,7 @@ from typing import Any
 from rq import get_current_job
 
 from channels.instagram_graph import GraphClient
-from channels.social import SOCIAL_REPLY_FUNC, ProviderError, ProviderErrorKind
+from channels.social import SOCIAL_REPLY_FUNC, ProviderError, ProviderErrorKind, reset_wait
 from channels.x_mentions import XReplyClient
 from gateway import metrics
 from gateway.errors import RetryableError
@@ -201,7 +201,7 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...])
     channel = args[0]
     job = get_current_job()
     if error.kind is ProviderErrorKind.RATE_LIMIT:
-        delay = _reset_wait(context, channel, error.retry_at)
+        delay = _reset_wait(context, channel, error)
         _later(context, delay, args)
         log.warning("reply.provider_rate_limited", retry_in_seconds=round(delay, 1))
         return "deferred"
@@ -212,15 +212,15 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...])
     return _dead_letter(context, args, _refusal(channel, error), error.detail)
 
 
-def _reset_wait(context: WorkerContext, channel: str, retry_at: float | None) -> float:
-    """Until the provider's rate-limit reset, at most the channel's `rate_limit_max_wait_seconds`, as its poller
-    waits: a reset years ahead (a clock-skewed or buggy answer) put the citizen's reply off for years. A minute when
-    the provider named no reset ahead."""
-    now = time.time()
-    if retry_at is None or retry_at <= now:
+def _reset_wait(context: WorkerContext, channel: str, error: ProviderError) -> float:
+    """Until the provider's rate-limit reset (`reset_wait`), at most the channel's `rate_limit_max_wait_seconds`, as
+    its poller waits: a reset years ahead (a clock-skewed or buggy answer) put the citizen's reply off for years. A
+    minute when the provider named no reset ahead."""
+    asked = reset_wait(error, time.time())
+    if asked is None:
         return 60.0
     channel_settings = context.settings.x if channel == Channel.TWITTER.value else context.settings.instagram
-    return min(retry_at - now + 1, channel_settings.rate_limit_max_wait_seconds)
+    return min(asked, channel_settings.rate_limit_max_wait_seconds)
 
 
 def _dead_letter(context: WorkerContext, args: tuple[Any, ...], reason: str, detail: str) -> str:

@@ -200,7 +200,7 @@ class ImapPoller:
             raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
         except Exception as error:
             log.exception("email.failed", error=type(error).__name__)
-            await self.processor._quarantine(raw, "processing_error", f"{type(error).__name__}: {error}", sender,
+            await self.processor.quarantine_mail(raw, "processing_error", f"{type(error).__name__}: {error}", sender,
                                              recipients)
 
     async def run(self, stop: asyncio.Event) -> None:

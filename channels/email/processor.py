@@ -128,12 +128,12 @@ class MailProcessor:
         except TooComplex as error:  # too many parts, nested too deep, too many header lines or bytes
             if self.can_refuse:
                 raise
-            return await self._quarantine(raw, error.reason, error.detail, envelope_sender, recipients,
+            return await self.quarantine_mail(raw, error.reason, error.detail, envelope_sender, recipients,
                                           **error.counts)
         except RejectedInput as error:
-            return await self._quarantine(raw, error.reason, error.detail, envelope_sender, recipients)
+            return await self.quarantine_mail(raw, error.reason, error.detail, envelope_sender, recipients)
         except Exception as error:  # a parser bug must not lose the mail: keep it for an operator
-            return await self._quarantine(raw, "parse_error", f"{type(error).__name__}: {error}", envelope_sender,
+            return await self.quarantine_mail(raw, "parse_error", f"{type(error).__name__}: {error}", envelope_sender,
                                           recipients)
         bounce = bounce_of_our_reply(mail, self.settings.email)
         if bounce is not None:
@@ -156,8 +156,10 @@ class MailProcessor:
         that hangs does not hold the 451 back a second time."""
         asyncio.get_running_loop().run_in_executor(None, self.signals.intake_refused, self.source, reason)
 
-    async def _quarantine(self, raw: bytes, reason: str, detail: str, envelope_sender: str | None,
-                          recipients: Sequence[str], **counts: int) -> MailOutcome:
+    async def quarantine_mail(self, raw: bytes, reason: str, detail: str, envelope_sender: str | None,
+                              recipients: Sequence[str], **counts: int) -> MailOutcome:
+        """Keep the mail in the quarantine (`lapor-gateway email quarantine`), counted and logged by reason: for the
+        processor's own refusals, and for a poller whose mail failed the processor another way."""
         entry = await asyncio.to_thread(self.quarantine.add, raw, reason, detail, envelope_sender, recipients)
         metrics.REJECTED.labels(self.source, reason).inc()
         log.warning("email.quarantined", reason=reason, key=entry.key, size=len(raw), **counts)
