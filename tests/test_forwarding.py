@@ -391,6 +391,77 @@ def test_a_batch_too_large_for_the_case_store_is_split_and_only_a_report_too_lar
     assert letters.get(too_large).reason == "casestore_413"  # type: ignore[union-attr]
 
 
+def failing_one_case_store(failing: str, failures: int, posted: list[str]) -> Callable[[], web.Application]:
+    """A case store that takes one report per request (one without the batch extension, or a batch split under its
+    size limit) and answers 503 to the first `failures` posts of the report `failing` (a shard down behind it), as a
+    whole answer, not as one result of a batch. `posted` collects the Tracking ID of each report posted to it."""
+
+    def answer(tracking_id: str, batch: bool) -> web.Response:
+        posted.append(tracking_id)
+        if tracking_id == failing and posted.count(tracking_id) <= failures:
+            return web.json_response({"error": "unavailable"}, status=503)
+        if batch:
+            return web.json_response({"results": [{"tracking_id": tracking_id, "status": 201}]})
+        return web.json_response({"tracking_id": tracking_id, "created": True}, status=201)
+
+    def build() -> web.Application:
+        async def one(request: web.Request) -> web.Response:
+            return answer((await request.json())["tracking_id"], batch=False)
+
+        async def batch(request: web.Request) -> web.Response:
+            reports = (await request.json())["reports"]
+            if len(reports) > 1:
+                return web.json_response({"error": "too_large"}, status=413)
+            return answer(reports[0]["tracking_id"], batch=True)
+
+        app = web.Application()
+        app.router.add_post("/v1/reports", one)
+        app.router.add_post("/v1/reports/batch", batch)
+        return app
+
+    return build
+
+
+@pytest.mark.parametrize("batch", ["false", "true"], ids=["one-by-one", "batch-split-to-one-each"])
+@pytest.mark.parametrize(
+    ("failures", "forwarded", "dead_lettered"),
+    [
+        pytest.param(2, [0, 1, 2], [], id="taken-at-the-last-try"),
+        pytest.param(3, [0], [1, 2], id="failing-past-the-last-try"),
+    ],
+)
+def test_reports_the_case_store_took_before_a_retryable_failure_stay_forwarded(
+    batch: str, failures: int, forwarded: list[int], dead_lettered: list[int], test_env: TestEnvironment,
+    redis: Redis
+) -> None:
+    """Posted one at a time, a 503, 429 or timeout on one report must not undo the reports the case store took before
+    it in that try: they are forwarded and never posted again (a case store that throttles would otherwise see the
+    same first reports at every try and never the rest), nor dead-lettered when the retries run out."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0",
+                                 LAPOR_CASESTORE_BATCH=batch)
+    posted: list[str] = []
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft(f"partial-{batch}-{failures}-{n}") for n in range(3)])  # one job of three
+        tracking_ids = [receipt.tracking_id for receipt in receipts]
+        store = LoopbackServer(failing_one_case_store(tracking_ids[1], failures, posted), settings.casestore.port)
+        store.start()
+        try:
+            drain(settings, (FORWARD_QUEUE,))
+        finally:
+            store.stop()
+    finally:
+        intake.close()
+    states = {tid: redis.hget(REPORT_STATE_KEY.format(tracking_id=tid), "state") for tid in tracking_ids}
+    assert [n for n, tid in enumerate(tracking_ids) if states[tid] == b"forwarded"] == forwarded
+    assert posted.count(tracking_ids[0]) == 1
+    assert posted.count(tracking_ids[1]) == 3  # once a try
+    letters = DeadLetters(redis)
+    assert [(letter.tracking_id, letter.reason) for letter in letters.list()] == [
+        (tracking_ids[n], "casestore_503") for n in dead_lettered]
+    assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
+
+
 def batch_answering(body: bytes) -> Callable[[], web.Application]:
     """A case store (or a proxy before it) whose batch endpoint answers 200 with `body`."""
 

@@ -7,7 +7,7 @@ with the reason the case store gave). The Tracking ID is the idempotency key: 20
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -39,6 +39,18 @@ class SubmitResult:
     @property
     def retryable(self) -> bool:
         return self.status >= 500 or self.status == 429
+
+
+class SubmitInterrupted(RetryableError):
+    """A retryable failure part-way through reports posted one request after another (no batch extension, a batch
+    split under the case store's size limit): `answered` holds the results of the requests answered before it. The
+    forward keeps those (forwarded, dead-lettered) and retries the rest: posting them all again at every try, a case
+    store that throttles saw the same first reports each time and never the others, and when the retries ran out the
+    reports it had taken were dead-lettered as failed."""
+
+    def __init__(self, error: RetryableError, answered: list[SubmitResult]) -> None:
+        super().__init__(error.detail, reason=error.reason, retry_after=error.retry_after)
+        self.answered = answered
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -133,7 +145,23 @@ class CaseStoreClient:
         """Post reports; one result per report. Raises RetryableError when the whole call must be retried."""
         if self._batch and len(reports) > 1:
             return self._submit_batch(reports)
-        return [self._submit_one(report) for report in reports]
+        return self._submit_each(reports)
+
+    @staticmethod
+    def _in_turn(parts: Iterable[Sequence[dict[str, Any]]],
+                 post: Callable[[Sequence[dict[str, Any]]], list[SubmitResult]]) -> list[SubmitResult]:
+        """`post` each part in turn; a retryable failure is raised as SubmitInterrupted with what came before."""
+        results: list[SubmitResult] = []
+        for part in parts:
+            try:
+                results.extend(post(part))
+            except RetryableError as error:
+                earlier = error.answered if isinstance(error, SubmitInterrupted) else []
+                raise SubmitInterrupted(error, results + earlier) from error
+        return results
+
+    def _submit_each(self, reports: Sequence[dict[str, Any]]) -> list[SubmitResult]:
+        return self._in_turn(([report] for report in reports), lambda part: [self._submit_one(part[0])])
 
     def _submit_one(self, report: dict[str, Any]) -> SubmitResult:
         response = self._request("POST", "/v1/reports", json=report)
@@ -144,7 +172,7 @@ class CaseStoreClient:
         response = self._request("POST", "/v1/reports/batch", json={"reports": list(reports)})
         if response.status_code == 404:  # a case store without the batch extension: fall back
             self._batch = False
-            return [self._submit_one(report) for report in reports]
+            return self._submit_each(reports)
         if response.status_code == 413:  # the batch is too large, not its reports: halves, down to one each
             return self._submit_halves(reports)
         if response.status_code != 200:
@@ -158,7 +186,7 @@ class CaseStoreClient:
         if len(reports) == 1:
             return [self._submit_one(reports[0])]
         middle = len(reports) // 2
-        return self._submit_batch(reports[:middle]) + self._submit_batch(reports[middle:])
+        return self._in_turn((reports[:middle], reports[middle:]), self._submit_batch)
 
     def get_report(self, tracking_id: str) -> dict[str, Any] | None:
         response = self._request("GET", f"/v1/reports/{tracking_id}")

@@ -4,7 +4,8 @@ One job carries up to `intake.max_batch` Tracking IDs; their envelopes are read 
 providers are fetched (workers/media.py) and uploaded with the mailed ones, before the reports. Reports the case
 store takes (201, or 200 when it already had them) are marked forwarded; a refusal (other 4xx) goes to the
 dead-letter registry with the reason; a retryable failure (5xx, 429, timeout) makes RQ retry the job with
-backoff, skipping what is already done, until the retries run out and the rest is dead-lettered too.
+backoff, skipping what is already done, until the retries run out and the rest is dead-lettered too. Reports posted
+one request after another keep what the case store answered before such a failure (`SubmitInterrupted`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from gateway.errors import PermanentError, RetryableError
 from gateway.logs import add_sensitive_values, get_logger, sensitive_values
 from gateway.queues import FORWARD_QUEUE, REPORT_STATE_KEY, JSONSerializer, envelope_key, queue, readable_envelope
 from gateway.settings import Settings
-from workers.casestore_client import SubmitResult
+from workers.casestore_client import SubmitInterrupted, SubmitResult
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.image_metadata import without_identifying_metadata
@@ -281,9 +282,12 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
                 for tid in pending if tid in outgoing]
     held = sorted(with_media.held)
     counts = {"forwarded": 0, "dead_lettered": 0, "retry": 0}
+    interrupted: SubmitInterrupted | None = None
     try:
         _upload_attachments(context, payloads)
         results = context.casestore.submit(payloads) if payloads else []
+    except SubmitInterrupted as error:  # what the case store answered before the failure is kept, not posted again
+        results, interrupted = error.answered, error
     except RetryableError as error:
         return _retry_or_give_up(context, job, envelopes, [p["tracking_id"] for p in payloads] + held, done, error,
                                  attempts)
@@ -304,6 +308,9 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
             counts["dead_lettered"] += 1
     for envelope in accepted:
         log.info("report.forwarded", tracking_id=envelope["tracking_id"], channel=envelope.get("source"))
+    if interrupted is not None:
+        unanswered = [p["tracking_id"] for p in payloads if p["tracking_id"] not in done]
+        return _retry_or_give_up(context, job, envelopes, unanswered + held, done, interrupted, attempts)
     retry_ids = [r.tracking_id for r in results if r.retryable]
     if retry_ids:
         error = RetryableError(f"case store failed {len(retry_ids)} report(s) in a batch", reason="casestore_partial")
