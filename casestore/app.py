@@ -27,6 +27,8 @@ from normalizer.envelope import ENVELOPE_VERSION, RESERVED_FIELD, accept_envelop
 log = get_logger()
 
 MAX_BATCH = 1000
+MAX_PAGE = 1000
+MAX_SEQ = 2**63 - 1  # SQLite's largest integer
 STORE_KEY = web.AppKey("store", ReportStore)
 TOKEN_KEY = web.AppKey("token", str)
 
@@ -111,11 +113,15 @@ async def get_report(request: web.Request) -> web.Response:
 
 
 async def list_reports(request: web.Request) -> web.Response:
+    """A page in arrival order. `after` is a seq (0 up to SQLite's largest integer, past which SQLite fails: a 500),
+    `limit` 0 or more (SQLite reads a negative LIMIT as none: the whole store in one answer), at most `MAX_PAGE`."""
     try:
         after = int(request.query.get("after", "0"))
-        limit = min(int(request.query.get("limit", "100")), 1000)
+        limit = min(int(request.query.get("limit", "100")), MAX_PAGE)
     except ValueError:
         return _problem(400, "bad_query", "after and limit must be integers")
+    if not 0 <= after <= MAX_SEQ or limit < 0:
+        return _problem(400, "bad_query", f"after must be 0 to {MAX_SEQ}, limit 0 to {MAX_PAGE}")
     reports = await asyncio.to_thread(request.app[STORE_KEY].list_after, after, limit)
     return _json({"reports": reports, "next_after": reports[-1]["seq"] if reports else after})
 

@@ -104,6 +104,33 @@ def test_listing_is_in_arrival_order_and_pages(client: httpx.Client) -> None:
     assert [r["tracking_id"] for r in rest["reports"]] == list(reversed(posted))[3:]
 
 
+@pytest.mark.parametrize(
+    ("params", "status", "listed"),
+    [
+        pytest.param({"limit": "-1"}, 400, None, id="negative-limit-is-no-limit-to-sqlite"),
+        pytest.param({"limit": "-1000000"}, 400, None, id="large-negative-limit"),
+        pytest.param({"after": str(2**63)}, 400, None, id="after-past-sqlite-integers"),
+        pytest.param({"limit": str(2**64)}, 200, 3, id="limit-past-sqlite-integers-is-the-maximum"),
+        pytest.param({"after": "-1"}, 400, None, id="negative-after"),
+        pytest.param({"limit": "abc"}, 400, None, id="limit-not-a-number"),
+        pytest.param({"limit": "0"}, 200, 0, id="empty-page"),
+        pytest.param({"limit": "2"}, 200, 2, id="a-page"),
+    ],
+)
+def test_a_listing_query_out_of_range_is_refused_with_400_never_unbounded_or_a_500(
+    client: httpx.Client, params: dict[str, str], status: int, listed: int | None
+) -> None:
+    """SQLite reads a negative LIMIT as none (every report in one answer) and fails on an integer past 64 bits."""
+    for tracking_id in ids(3):
+        client.post("/v1/reports", json=envelope(tracking_id))
+    response = client.get("/v1/reports", params=params)
+    assert response.status_code == status
+    if listed is None:
+        assert response.json()["error"] == "bad_query"
+    else:
+        assert len(response.json()["reports"]) == listed
+
+
 def test_follow_ups_appear_under_their_report(client: httpx.Client) -> None:
     parent, child = ids(2)
     client.post("/v1/reports", json=envelope(parent))
