@@ -462,6 +462,55 @@ def test_reports_the_case_store_took_before_a_retryable_failure_stay_forwarded(
     assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
 
 
+def core_only_case_store(status: int | None) -> Callable[[], web.Application]:
+    """A case store of the core contract only (POST /v1/reports, GET /v1/reports/{tracking_id}), no batch extension:
+    its router answers POST /v1/reports/batch as its framework does, 405 (the path is a report's, GET only) or 404
+    when `status` is None, or `status` (501, or a 404 of its own)."""
+
+    def build() -> web.Application:
+        async def post(request: web.Request) -> web.Response:
+            tracking_id = (await request.json())["tracking_id"]
+            return web.json_response({"tracking_id": tracking_id, "created": True}, status=201)
+
+        async def get(_: web.Request) -> web.Response:
+            return web.json_response({"error": "not_found"}, status=404)
+
+        async def no_batch(_: web.Request) -> web.Response:
+            return web.json_response({"error": "not_implemented"}, status=status or 404)
+
+        app = web.Application()
+        app.router.add_post("/v1/reports", post)
+        if status is not None:
+            app.router.add_post("/v1/reports/batch", no_batch)
+        app.router.add_get("/v1/reports/{tracking_id}", get)
+        return app
+
+    return build
+
+
+@pytest.mark.parametrize("status", [None, 404, 501], ids=["its-routers-405", "404", "501-not-implemented"])
+def test_a_case_store_without_the_batch_extension_takes_the_reports_one_by_one(
+    status: int | None, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """The batch endpoint is this gateway's extension of the contract: a case store that does not have it answers as
+    its router does (a POST to a path it serves only GETs on is a 405) and must cost no report a dead letter."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft(f"core-only-{status}-{n}") for n in range(3)])  # one commit: one job of three
+        store = LoopbackServer(core_only_case_store(status), settings.casestore.port)
+        store.start()
+        try:
+            drain(settings, (FORWARD_QUEUE,))
+        finally:
+            store.stop()
+    finally:
+        intake.close()
+    states = [redis.hget(REPORT_STATE_KEY.format(tracking_id=receipt.tracking_id), "state") for receipt in receipts]
+    assert states == [b"forwarded"] * 3
+    assert DeadLetters(redis).count() == 0
+
+
 def batch_answering(body: bytes) -> Callable[[], web.Application]:
     """A case store (or a proxy before it) whose batch endpoint answers 200 with `body`."""
 

@@ -21,6 +21,10 @@ from gateway.settings import Settings
 from gateway.tls import tls_context
 
 ACCEPTED_STATUSES = frozenset({200, 201})
+# How a case store without the batch extension (the contract's core) answers POST /v1/reports/batch: no such path
+# (404), a path it serves other methods on, /v1/reports/{tracking_id} (405, as most routers answer), or 501. Each
+# report then goes on its own; a 405 refused every batch, each report dead-lettered, and a 501 was retried as an outage.
+NO_BATCH = frozenset({404, 405, 501})
 # What `CaseStoreClient.answers` asks for: a Tracking ID of the contract's shape whose check digit fails (10000004 is
 # the valid one), so no gateway ever mints it and the case store can only answer 404.
 PROBE_TRACKING_ID = "10000000"
@@ -123,7 +127,9 @@ class CaseStoreClient:
     def close(self) -> None:
         self._client.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, path: str, *, returned: frozenset[int] = frozenset(),
+                 **kwargs: Any) -> httpx.Response:
+        """The answer; RetryableError for a timeout, no connection, 429 or 5xx, unless its status is in `returned`."""
         started = time.perf_counter()
         try:
             response = self._client.request(method, path, **kwargs)
@@ -136,7 +142,7 @@ class CaseStoreClient:
             raise RetryableError(f"case store unreachable: {type(error).__name__}",
                                  reason="casestore_unreachable") from error
         _record_latency(time.perf_counter() - started)
-        if response.status_code >= 500 or response.status_code == 429:
+        if (response.status_code >= 500 or response.status_code == 429) and response.status_code not in returned:
             raise RetryableError(f"case store answered {response.status_code}",
                                  reason=f"casestore_{response.status_code}", retry_after=_retry_after(response))
         return response
@@ -169,8 +175,8 @@ class CaseStoreClient:
         return SubmitResult(report["tracking_id"], response.status_code, error)
 
     def _submit_batch(self, reports: Sequence[dict[str, Any]]) -> list[SubmitResult]:
-        response = self._request("POST", "/v1/reports/batch", json={"reports": list(reports)})
-        if response.status_code == 404:  # a case store without the batch extension: fall back
+        response = self._request("POST", "/v1/reports/batch", json={"reports": list(reports)}, returned=NO_BATCH)
+        if response.status_code in NO_BATCH:  # a case store without the batch extension: fall back
             self._batch = False
             return self._submit_each(reports)
         if response.status_code == 413:  # the batch is too large, not its reports: halves, down to one each
