@@ -511,6 +511,57 @@ def test_a_case_store_without_the_batch_extension_takes_the_reports_one_by_one(
     assert DeadLetters(redis).count() == 0
 
 
+def timing_out_once_case_store(stored: list[str]) -> Callable[[], web.Application]:
+    """A case store behind a proxy that gives up on the first request it reads (408 Request Timeout, as nginx's
+    client_body_timeout answers), then takes every report; `stored` collects what it took."""
+
+    def build() -> web.Application:
+        requests: list[str] = []
+
+        async def answer(request: web.Request) -> web.Response:
+            body = await request.json()
+            requests.append(request.path)
+            if len(requests) == 1:
+                return web.Response(text="<html><body>408 Request Time-out</body></html>", status=408,
+                                    content_type="text/html")
+            reports = body["reports"] if request.path.endswith("/batch") else [body]
+            stored.extend(report["tracking_id"] for report in reports)
+            if request.path.endswith("/batch"):
+                return web.json_response({"results": [{"tracking_id": report["tracking_id"], "status": 201}
+                                                      for report in reports]})
+            return web.json_response({"tracking_id": body["tracking_id"], "created": True}, status=201)
+
+        app = web.Application()
+        app.router.add_post("/v1/reports", answer)
+        app.router.add_post("/v1/reports/batch", answer)
+        return app
+
+    return build
+
+
+@pytest.mark.parametrize("batch", ["true", "false"], ids=["batch", "one-by-one"])
+def test_a_request_timeout_answered_408_is_retried_as_a_timeout_is(
+    batch: str, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """The contract retries timeouts: one a proxy answers for the case store (408) is no refusal of the reports."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0",
+                                 LAPOR_CASESTORE_BATCH=batch)
+    stored: list[str] = []
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft(f"timeout-408-{batch}-{n}") for n in range(2)])  # one commit: one job of two
+        store = LoopbackServer(timing_out_once_case_store(stored), settings.casestore.port)
+        store.start()
+        try:
+            drain(settings, (FORWARD_QUEUE,))
+        finally:
+            store.stop()
+    finally:
+        intake.close()
+    assert sorted(stored) == sorted(receipt.tracking_id for receipt in receipts)
+    assert DeadLetters(redis).count() == 0
+
+
 def batch_answering(body: bytes) -> Callable[[], web.Application]:
     """A case store (or a proxy before it) whose batch endpoint answers 200 with `body`."""
 

@@ -1,6 +1,6 @@
 """The case-store HTTP client, with failures classified once.
 
-5xx, 429, timeouts and connection errors are RetryableError; any other 4xx is PermanentError (dead letter,
+5xx, 429, timeouts (408 too) and connection errors are RetryableError; any other 4xx is PermanentError (dead letter,
 with the reason the case store gave). The Tracking ID is the idempotency key: 201 created, 200 already had it.
 """
 
@@ -42,7 +42,13 @@ class SubmitResult:
 
     @property
     def retryable(self) -> bool:
-        return self.status >= 500 or self.status == 429
+        return retryable_status(self.status)
+
+
+def retryable_status(status: int) -> bool:
+    """5xx, 429, and 408: a request timeout (a proxy before the case store gave up reading it) is a timeout, which
+    the contract retries; as a refusal it dead-lettered every report of the request at its first try."""
+    return status >= 500 or status in (408, 429)
 
 
 class SubmitInterrupted(RetryableError):
@@ -142,7 +148,7 @@ class CaseStoreClient:
             raise RetryableError(f"case store unreachable: {type(error).__name__}",
                                  reason="casestore_unreachable") from error
         _record_latency(time.perf_counter() - started)
-        if (response.status_code >= 500 or response.status_code == 429) and response.status_code not in returned:
+        if retryable_status(response.status_code) and response.status_code not in returned:
             raise RetryableError(f"case store answered {response.status_code}",
                                  reason=f"casestore_{response.status_code}", retry_after=_retry_after(response))
         return response
