@@ -562,6 +562,55 @@ def test_a_request_timeout_answered_408_is_retried_as_a_timeout_is(
     assert DeadLetters(redis).count() == 0
 
 
+def split_refusing_case_store(refused: str, stored: list[str]) -> Callable[[], web.Application]:
+    """A case store that takes one report a batch (413 for more: the size is checked first), behind a web application
+    firewall that refuses the request carrying the report `refused` (403, as ModSecurity answers a body matching a
+    rule); `stored` collects what it took."""
+
+    def build() -> web.Application:
+        async def batch(request: web.Request) -> web.Response:
+            reports = (await request.json())["reports"]
+            if len(reports) > 1:
+                return web.json_response({"error": "too_large"}, status=413)
+            if reports[0]["tracking_id"] == refused:
+                return web.Response(text="<html><body>403 Forbidden</body></html>", status=403,
+                                    content_type="text/html")
+            stored.append(reports[0]["tracking_id"])
+            return web.json_response({"results": [{"tracking_id": reports[0]["tracking_id"], "status": 201}]})
+
+        app = web.Application()
+        app.router.add_post("/v1/reports/batch", batch)
+        return app
+
+    return build
+
+
+def test_a_part_of_a_split_batch_refused_whole_costs_only_its_own_reports(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """A batch split under the case store's size limit goes as several requests: one refused whole (a firewall's 403)
+    is a refusal of its reports only, not of those another request of the split delivered."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
+    stored: list[str] = []
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft(f"split-refused-{n}") for n in range(3)])  # one commit: one job of three
+        tracking_ids = [receipt.tracking_id for receipt in receipts]
+        store = LoopbackServer(split_refusing_case_store(tracking_ids[1], stored), settings.casestore.port)
+        store.start()
+        try:
+            drain(settings, (FORWARD_QUEUE,))
+        finally:
+            store.stop()
+    finally:
+        intake.close()
+    assert stored == [tracking_ids[0], tracking_ids[2]]
+    states = [redis.hget(REPORT_STATE_KEY.format(tracking_id=tid), "state") for tid in tracking_ids]
+    assert [states[0], states[2]] == [b"forwarded"] * 2
+    letters = DeadLetters(redis)
+    assert [(letter.tracking_id, letter.reason) for letter in letters.list()] == [(tracking_ids[1], "casestore_403")]
+
+
 def batch_answering(body: bytes) -> Callable[[], web.Application]:
     """A case store (or a proxy before it) whose batch endpoint answers 200 with `body`."""
 

@@ -162,11 +162,16 @@ class CaseStoreClient:
     @staticmethod
     def _in_turn(parts: Iterable[Sequence[dict[str, Any]]],
                  post: Callable[[Sequence[dict[str, Any]]], list[SubmitResult]]) -> list[SubmitResult]:
-        """`post` each part in turn; a retryable failure is raised as SubmitInterrupted with what came before."""
+        """`post` each part in turn; a retryable failure is raised as SubmitInterrupted with what came before. A part
+        refused whole (PermanentError: a firewall's 403 for one report's words) is a refusal of its own reports, under
+        its status: raised, it dead-lettered the reports other parts delivered, and the parts after it never went."""
         results: list[SubmitResult] = []
         for part in parts:
             try:
                 results.extend(post(part))
+            except PermanentError as error:
+                status = error.status or 400
+                results.extend(SubmitResult(report["tracking_id"], status, error.detail) for report in part)
             except RetryableError as error:
                 earlier = error.answered if isinstance(error, SubmitInterrupted) else []
                 raise SubmitInterrupted(error, results + earlier) from error
