@@ -500,7 +500,7 @@ class Intake:
         """Raise Redis's ID sequence to at least `number` (a reserve taken while Redis was down): a Redis that came
         back behind it (emptied, rolled back, another one) must not lease these IDs to anyone again."""
         if self._raise_sequence([SEQUENCE_KEY], [number]):
-            log.warning("intake.sequence_raised", reason="sequence_below_reserve", to=number)
+            log.warning("intake.sequence_raised", reason="sequence_below_reserve", sequence=number)
 
     def restore_saved_reserve(self) -> int:
         """At start, take one of the reserves earlier processes left in the spool directory, so that this one can

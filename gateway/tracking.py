@@ -4,6 +4,11 @@ A Tracking ID is a decimal sequence number followed by one Damm check digit. Dam
 mistyped digit and every swap of two neighbouring digits, which is what happens on a keypad. Sequence numbers
 are leased from Redis in blocks (`INCRBY`), so IDs are unique across every gateway process and a process can
 mint one without a round trip to Redis.
+
+Each lease also raises the counter to the highest number the process has leased before, should it be lower: a
+Redis that came back behind (emptied, a crash that lost its last second of AOF with a lease in it, a failover to a
+replica that lagged) would otherwise lease the same numbers again, and a second report would be stored over the
+first under the same Tracking ID.
 """
 
 from __future__ import annotations
@@ -35,6 +40,20 @@ _DAMM_TABLE = (
 MIN_LENGTH = 6
 MAX_LENGTH = 14
 SEQUENCE_KEY = "lapor:tracking:seq"
+
+# KEYS[1] the counter; ARGV[1] the number before this cell's first (`start - 1`, where an absent counter starts),
+# ARGV[2] the highest number this allocator has leased (0: none), ARGV[3] the block size. Returns the block's last
+# number and 1 when the counter had to be raised to ARGV[2] first. Integers stay Redis's (INCRBY): Lua's numbers
+# print large ones in exponent notation.
+_LEASE_SCRIPT = """
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+local raised = 0
+if tonumber(redis.call('GET', KEYS[1])) < tonumber(ARGV[2]) then
+  redis.call('SET', KEYS[1], ARGV[2])
+  raised = 1
+end
+return {redis.call('INCRBY', KEYS[1], ARGV[3]), raised}
+"""
 
 # What a citizen may type around the digits: "#1234567-8", "12 345 678", and these in fullwidth ("＃", "－", "．").
 _SEPARATORS = re.compile(rf"[\s{''.join(map(re.escape, HASH + with_compatibility_forms('.-')))}]")
@@ -115,16 +134,23 @@ class TrackingIdAllocator:
         self._used_up = False  # the end was reached: refuse without asking Redis (each lease moves its counter)
         self._free: deque[int] = deque()
         self._lock = threading.Lock()
+        self._leased_high = 0  # the highest number leased by (or restored to) this allocator
+        self._lease = redis.register_script(_LEASE_SCRIPT)
 
     def _lease_block(self) -> None:
         if self._used_up:
             raise self._range_used_up()
-        # SET NX makes the first lease start at `start`; INCRBY is atomic across processes.
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.set(SEQUENCE_KEY, self._start - 1, nx=True)
-        pipe.incrby(SEQUENCE_KEY, self._block_size)
-        _, high = pipe.execute()
-        low = int(high) - self._block_size + 1
+        # One script, atomic across processes: an absent counter starts at `start`, and one behind what this
+        # allocator leased before is raised past it first.
+        high, raised = self._lease(keys=[SEQUENCE_KEY], args=[self._start - 1, self._leased_high, self._block_size])
+        high = int(high)
+        if raised:
+            from gateway.logs import get_logger  # here: gateway.logs reads Tracking IDs through this module
+
+            get_logger().warning("intake.sequence_raised", reason="sequence_below_lease",
+                                   sequence=self._leased_high)
+        self._leased_high = max(self._leased_high, high)
+        low = high - self._block_size + 1
         if self._end and low > self._end:
             self._used_up = True
             raise self._range_used_up()
@@ -169,7 +195,9 @@ class TrackingIdAllocator:
         """Mint these sequence numbers (leased by an earlier process, never used) before leasing more."""
         with self._lock:
             self._free.extendleft(reversed(numbers))
+            self._leased_high = max(self._leased_high, *numbers, 0)
 
     @property
     def reserve(self) -> int:
         return len(self._free)
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 
 import pytest
@@ -24,7 +25,7 @@ from gateway.tracking import (
     normalize_tracking_id,
     was_issued,
 )
-from tests.conftest import TestEnvironment
+from tests.conftest import TestEnvironment, log_events
 from tests.test_spool import draft
 
 sequences = st.integers(min_value=100_000, max_value=10**12)
@@ -125,6 +126,31 @@ def test_an_id_given_back_is_reused_before_a_new_block(redis: Redis) -> None:
     allocator.give_back(first)
     assert allocator.mint() == first
     assert int(redis.get("lapor:tracking:seq")) == 1_000_002
+
+
+@pytest.mark.parametrize(
+    "counter_after",
+    [
+        pytest.param(1_000_009, id="rolled-back-one-lease"),  # AOF everysec: the last second lost with its INCRBY
+        pytest.param(None, id="emptied"),  # a Redis restarted without its data, a failover to an empty replica
+    ],
+)
+def test_an_allocator_never_mints_an_id_twice_when_the_counter_comes_back_behind_its_leases(
+    redis: Redis, counter_after: int | None, log_stream: io.StringIO,
+) -> None:
+    """A Redis that came back behind the blocks this process leased must not lease them to it again: the same
+    Tracking ID on two reports, the second envelope stored over the first under `lapor:envelope:<id>`."""
+    allocator = TrackingIdAllocator(redis, block_size=10, start=1_000_000)
+    before = [allocator.mint() for _ in range(15)]  # two blocks leased: the counter at 1_000_019
+    if counter_after is None:
+        redis.delete(SEQUENCE_KEY)
+    else:
+        redis.set(SEQUENCE_KEY, counter_after)
+    after = [allocator.mint() for _ in range(20)]
+    assert len(set(before + after)) == 35, sorted(set(before) & set(after))
+    assert int(redis.get(SEQUENCE_KEY)) >= max(int(tracking_id[:-1]) for tracking_id in after)
+    raised = [(e["reason"], e["sequence"]) for e in log_events(log_stream) if e["event"] == "intake.sequence_raised"]
+    assert raised == [("sequence_below_lease", 1_000_019)]
 
 
 @pytest.mark.parametrize(
