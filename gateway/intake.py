@@ -354,8 +354,11 @@ class Intake:
             return 0
         self._redis.ping()  # RedisError when still down: nothing is claimed in vain
         unchecked = self._unchecked_reserve
-        if unchecked:
-            self._sequence_past(unchecked)
+        # Redis found again after an outage may have come back behind this process's own leases too (emptied, its
+        # last second lost): the reserve this process goes on minting from must not be leased to another.
+        leased = self._allocator.leased_high if self._spooling else 0
+        if unchecked or leased:
+            self._sequence_past(max(unchecked, leased))
             with self._unchecked_lock:  # the committer may have taken another one meanwhile: that one stays to check
                 if self._unchecked_reserve == unchecked:
                     self._unchecked_reserve = 0
@@ -497,8 +500,8 @@ class Intake:
             self._spooling or self._unchecked_reserve or self._spool.pending_files())
 
     def _sequence_past(self, number: int) -> None:
-        """Raise Redis's ID sequence to at least `number` (a reserve taken while Redis was down): a Redis that came
-        back behind it (emptied, rolled back, another one) must not lease these IDs to anyone again."""
+        """Raise Redis's ID sequence to at least `number` (a reserve taken or held while Redis was down): a Redis that
+        came back behind it (emptied, rolled back, another one) must not lease these IDs to anyone again."""
         if self._raise_sequence([SEQUENCE_KEY], [number]):
             log.warning("intake.sequence_raised", reason="sequence_below_reserve", sequence=number)
 

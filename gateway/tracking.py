@@ -201,3 +201,10 @@ class TrackingIdAllocator:
     def reserve(self) -> int:
         return len(self._free)
 
+    @property
+    def leased_high(self) -> int:
+        """The highest sequence number this allocator leased or was given (0: none): Redis's counter must never be
+        below it while this process may still mint up to it."""
+        with self._lock:
+            return self._leased_high
+

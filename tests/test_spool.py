@@ -491,6 +491,45 @@ def test_a_reserve_taken_while_redis_was_down_is_checked_when_it_answers_and_nev
         intake.close()
 
 
+@pytest.mark.parametrize("counter_after", [pytest.param("first", id="rolled-back-to-the-first-lease"),
+                                           pytest.param(None, id="emptied")])
+def test_ids_a_process_holds_in_reserve_are_never_leased_again_by_a_redis_that_came_back_behind(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, tmp_path: Path, log_stream: io.StringIO,
+    counter_after: str | None,
+) -> None:
+    """The reserve a gateway leased before an outage, and keeps minting from once Redis answers again, must not be
+    leased to another process by a Redis that came back without those leases (emptied; a crash that lost the last
+    second of its AOF, the reserve's top-up in it): two reports would share a Tracking ID, the second envelope
+    stored over the first."""
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_DATA_DIR=str(tmp_path / "data"))
+    intake = build_intake(settings, redis_connection(own_redis.url, timeout=0.5))
+    try:
+        (before,) = intake.commit([draft("before-the-outage")])  # and the reserve topped up
+        own_redis.stop()
+        (during,) = intake.commit([draft("during-the-outage")])
+        assert during.spooled
+        own_redis.start()
+        redis = Redis.from_url(own_redis.url)
+        if counter_after is None:
+            redis.delete(SEQUENCE_KEY)
+        else:
+            redis.set(SEQUENCE_KEY, int(before.tracking_id[:-1]))
+        assert intake.replay_spool() == 1
+        held = set(intake._allocator.take_reserve())
+        assert held
+        other = build_intake(settings, redis_connection(own_redis.url, timeout=1))
+        try:
+            receipts = other.commit([draft(f"other-{n}") for n in range(3)])
+            leased = {int(receipt.tracking_id[:-1]) for receipt in receipts}
+            leased |= set(other._allocator.take_reserve())
+        finally:
+            other.close()
+        assert not leased & held, sorted(leased & held)[:5]
+        assert "intake.sequence_raised" in [e["event"] for e in log_events(log_stream)]
+    finally:
+        intake.close()
+
+
 def saved_reserves(settings: Settings, *reserves: list[int]) -> Spool:
     """The spool directory of `settings` with `reserves` left in it by processes that stopped, oldest first."""
     spool = Spool(settings.data_dir / "spool")
