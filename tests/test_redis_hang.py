@@ -24,8 +24,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.job import Job, JobStatus
 
 from gateway.embedded_redis import EmbeddedRedis, find_redis_server
-from gateway.queues import REPLY_QUEUE, JSONSerializer, enqueue_calls, queue, redis_connection
+from gateway.outbound import REPLY_FUNC
+from gateway.queues import REPLY_QUEUE, JSONSerializer, answer_within, enqueue_calls, queue, redis_connection
+from gateway.settings import Settings
 from tests.conftest import ProcessHandle, TestEnvironment, wait_until
+from workers.reaper import ALIVE_KEY, Liveness
 from workers.run import OutageProofScheduler
 
 # How long the worker's liveness thread waits for an answer here (queues.liveness_timeout_seconds: 2 s by default).
@@ -282,3 +285,37 @@ def test_a_redis_on_a_unix_socket_is_reached_without_tcp_options() -> None:
         finally:
             server.terminate()
             server.communicate(timeout=10)
+
+
+def test_a_reaper_back_from_a_hang_gives_the_workers_it_finds_unbeaten_a_lifetime_to_beat_again(
+    own_redis: EmbeddedRedis, settings: Settings,
+) -> None:
+    """Every worker's liveness key lapses while Redis hangs (or restarts) longer than the key's lifetime. The first
+    reaper to reach Redis again took the jobs of live workers that had not beaten yet for abandoned: requeued while
+    they ran (a job run twice at once), each hang counted as a worker death toward its dead letter. A reaper now
+    reaps only once Redis has answered its own beats for a whole lifetime; a worker that died is still reaped then."""
+    from tests.test_poison_jobs import LIVE_WORKER, reply_args, started_by
+
+    ttl = 2.0
+    redis = Redis.from_url(own_redis.url)
+    alive = ALIVE_KEY.format(name=LIVE_WORKER)
+    job = started_by(redis, settings, REPLY_QUEUE, REPLY_FUNC, reply_args(), worker=LIVE_WORKER)
+    target = queue(REPLY_QUEUE, redis)
+    redis.set(alive, "1", px=int(ttl * 1000))
+    reaper = Liveness(answer_within(own_redis.url, 0.3), "lapor-reaper-hang", [REPLY_QUEUE], settings, ttl=ttl)
+    reaper.start()
+    try:
+        with paused(own_redis):
+            time.sleep(ttl + 0.5)  # longer than the key's lifetime: both workers' keys lapse
+        back = time.monotonic()
+        time.sleep(1.2)  # the live worker's beat comes a moment after the reaper's (its own wait, a timed-out beat)
+        while time.monotonic() - back < 2.5 * ttl:
+            redis.set(alive, "1", px=int(ttl * 1000))
+            assert target.started_job_registry.get_job_ids(cleanup=False) == [job.id], "a live worker's job reaped"
+            time.sleep(ttl / 5)
+        assert target.get_job_ids() == []
+        redis.delete(alive)  # now it died
+        wait_until(lambda: target.get_job_ids() == [job.id], timeout=3 * ttl)
+    finally:
+        reaper.stop()
+        redis.close()

@@ -9,6 +9,11 @@ e-mails, a native crash) must not stall its queue: each reap is counted on the j
 alone, and any other job is dead-lettered as `worker_died`, where an operator sees it and can requeue it.
 The same thread of a forward worker releases held forward IDs that no gateway
 released (`HeldForwardWatch`): a gateway that died between making reports durable and releasing them.
+
+A key that lapsed tells a dead worker only while Redis answered it: a Redis that hangs or restarts for longer than
+the key's lifetime lets every worker's key lapse, live ones included. So a reaper reaps only once Redis has answered
+its own beats for a whole lifetime (after its start, and again after each beat that met a Redis error): by
+then every live worker has beaten again.
 """
 
 from __future__ import annotations
@@ -249,11 +254,14 @@ class Liveness:
         self._queue_names = list(queue_names)
         self._ttl = ttl
         self._held = held
+        # Since when (monotonic) every beat reached Redis; None after one that did not.
+        self._answering_since: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="worker-liveness", daemon=True)
 
     def start(self) -> None:
         self._beat()
+        self._answering_since = time.monotonic()
         self._outage.back()
         self._thread.start()
 
@@ -275,14 +283,22 @@ class Liveness:
 
     def _run(self) -> None:
         while not self._stop.wait(self._ttl / 5):
+            beaten = False
             try:
                 self._beat()
-                reap_abandoned(self._redis, self._queue_names, self._settings)
+                beaten = True
+                now = time.monotonic()
+                if self._answering_since is None:
+                    self._answering_since = now
+                if now - self._answering_since >= self._ttl:  # every live worker has beaten since
+                    reap_abandoned(self._redis, self._queue_names, self._settings)
                 if self._held is not None:
                     self._held.check()
             except WatchError:  # other workers' reapers took the same jobs meanwhile, three times: next beat
                 log.info("worker.reap_contended")
             except RedisError as error:  # Redis is down: RQ's own loop reconnects; so do we, next beat
+                if not beaten:  # other workers' beats may not have reached it either
+                    self._answering_since = None
                 self._outage.lost(error)
                 continue
             except Exception as error:  # the reaper must never take the worker down
