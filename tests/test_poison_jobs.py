@@ -324,3 +324,23 @@ def test_a_failing_reaper_pass_is_logged_for_what_it_was_and_the_worker_stays_al
         liveness.stop()
     logged = [(e["event"], e["level"]) for e in log_events(log_stream) if str(e["event"]).startswith("worker.")]
     assert logged and set(logged) == {(event, level)}
+
+
+@pytest.mark.parametrize("reaps", [pytest.param(0, id="requeued"), pytest.param(2, id="given-up")])
+def test_reapers_that_found_the_same_dead_workers_job_requeue_or_give_it_up_once(
+    redis: Redis, settings: Settings, reaps: int,
+) -> None:
+    """Two reapers can read the started registry before either acts on it (one whose pass outlasted the reaper lock,
+    RQ's own clean-up of an abandoned job): the second pushed the job onto its queue again, and two workers ran it at
+    once, or filed a second dead letter of it. Whoever acts second finds it reaped and leaves it."""
+    job = started_by(redis, settings, REPLY_QUEUE, REPLY_FUNC, reply_args(), **{REAPS_META: reaps})
+    target = queue(REPLY_QUEUE, redis)
+    [(job_id, execution_id)] = target.started_job_registry.get_job_and_execution_ids(cleanup=False)
+    seen = [Job.fetch(job_id, connection=redis, serializer=reaper.JSONSerializer) for _ in range(2)]
+    for found in seen:  # each reaper acts on what it read
+        reaper._after_worker_died(redis, settings, target, found, f"{job_id}:{execution_id}", DEAD_WORKER)
+    if reaps:
+        assert target.get_job_ids() == [] and DeadLetters(redis).count() == 1
+    else:
+        assert target.get_job_ids() == [job.id]
+        assert reap_count(Job.fetch(job.id, connection=redis, serializer=reaper.JSONSerializer)) == 1

@@ -129,17 +129,27 @@ def _after_worker_died(redis: Redis, settings: Settings, target: Any, job: Job, 
     """Requeue the job at the front, its reap counted in the same transaction; once it has taken
     `queues.max_worker_deaths` workers, split or dead-letter it instead (`_give_up_running_whole`)."""
     reaps = reap_count(job) + 1
+    registry = target.started_job_registry.key
     if reaps < settings.queues.max_worker_deaths:
-        pipe = redis.pipeline(transaction=True)
-        pipe.multi()  # explicit: RQ's enqueue_job joins a transaction only if it is already open
-        pipe.zrem(target.started_job_registry.key, member)
-        job.meta[REAPS_META] = reaps  # saved with the job by enqueue_job, in this transaction
-        target.enqueue_job(job, pipeline=pipe, at_front=True)
-        pipe.execute()
-        log.warning("worker.job_reaped", job_id=job.id, queue=target.name, dead_worker=dead_worker, reaps=reaps)
+
+        def requeue(pipe: Any) -> bool:
+            if not _still_started(pipe, registry, job, member):
+                pipe.multi()
+                return False
+            pipe.multi()  # explicit: RQ's enqueue_job joins a transaction only if it is already open
+            pipe.zrem(registry, member)
+            job.meta[REAPS_META] = reaps  # saved with the job by enqueue_job, in this transaction
+            target.enqueue_job(job, pipeline=pipe, at_front=True)
+            return True
+
+        if commit_watched(redis, requeue, what="requeue of a job whose worker died"):
+            log.warning("worker.job_reaped", job_id=job.id, queue=target.name, dead_worker=dead_worker, reaps=reaps)
         return
 
-    def replace(pipe: Any) -> str:
+    def replace(pipe: Any) -> str | None:
+        if not _still_started(pipe, registry, job, member):
+            pipe.multi()
+            return None
         outcome = _give_up_running_whole(redis, settings, pipe, job, reaps)  # opens the MULTI
         pipe.zrem(target.started_job_registry.key, member)
         # Not RQ's job.delete: it reads every execution of the job, and fails on one whose hash expired (90 s) before
@@ -150,10 +160,20 @@ def _after_worker_died(redis: Redis, settings: Settings, target: Any, job: Job, 
 
     # Under WATCH: a status job's give-up reads whether its answer was queued (`workers.status.give_up`).
     outcome = commit_watched(redis, replace, what="give-up of a job that killed its workers")
+    if outcome is None:
+        return
     if outcome == "dead_lettered":
         count_failed_reply(redis, job, WORKER_DIED)
     log.warning("worker.job_poisoned", job_id=job.id, queue=target.name, func=job.func_name,
                 dead_worker=dead_worker, reaps=reaps, outcome=outcome)
+
+
+def _still_started(pipe: Any, registry: str, job: Job, member: str) -> bool:
+    """WATCH the job, then read whether its run is still in the started registry. Another reaper that read the
+    registry too, or RQ's clean-up of an abandoned job, may act on it first: that one removes the entry and changes
+    the job, so this one's EXEC fails and the transaction, built again, finds the entry gone and leaves the job."""
+    pipe.watch(job.key)
+    return pipe.zscore(registry, member) is not None
 
 
 def _give_up_running_whole(redis: Redis, settings: Settings, pipe: Any, job: Job, reaps: int) -> str:
