@@ -141,6 +141,13 @@ _SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/"))) 
 _LEADING_WORD = re.compile(rf"^\s*[{HASH}]?(?P<word>[^\W\d_]+|[{re.escape(with_compatibility_forms('?'))}])"
                            rf"(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 _HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}](?P<tag>[^\W\d_]+)\b", re.UNICODE)
+# A leading kind or flag word set off as a tag ("[ANONIM] ...", "(RAHASIA)", WhatsApp's bold "*ANONIM*" and italic
+# "_ANONIM_", "【ANONIM】"): a pair of marks around the word alone (`_TAG_PAIRS`), then separators.
+_TAG_PAIRS = {"[": "]", "(": ")", "*": "*", "_": "_", "【": "】"}
+_TAG_OPEN = "".join(map(re.escape, with_compatibility_forms("[(*_") + "【"))
+_TAG_CLOSE = "".join(map(re.escape, with_compatibility_forms("])*_") + "】"))
+_WRAPPED_WORD = re.compile(rf"^\s*(?P<open>[{_TAG_OPEN}])\s*[{HASH}]?(?P<word>[^\W\d_]+)\s*(?P<close>[{_TAG_CLOSE}])"
+                           rf"(?!\w)(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 _ID_GROUPING = "".join(map(re.escape, with_compatibility_forms(".-")))  # "1000-0004", "1.000.0004"
 _LEADING_ID = re.compile(rf"^\s*[{HASH}]?(?P<id>\d[\d\s{_ID_GROUPING}]{{4,20}}\d)(?=\D|$)")
 # What people type between a Tracking ID and the text that follows it: "12345678: ...", "12345678 - ...".
@@ -172,8 +179,9 @@ _DATE_OR_AMOUNT = re.compile(rf"\d{{1,2}}([{''.join(map(re.escape, with_compatib
 _PHONE_WITHOUT_PLUS = re.compile(r"62\d{9,12}")
 _SPACE_RUNS = re.compile(r"[ \t]{2,}")
 # Around a flag word at the end: the closing marks after it and the separators before it ("... kelurahan, ANONIM!").
-_TRAILING_CLOSE = with_compatibility_forms(" \t\n.!)")
-_TRAILING_OPEN = with_compatibility_forms(" \t\n,;:-(") + "–—"
+# A tag's marks too ("... [ANONIM]", "... *anonim*"); not "_", which joins the words of a handle ("@budi_rahasia").
+_TRAILING_CLOSE = with_compatibility_forms(" \t\n.!)]*") + "】"
+_TRAILING_OPEN = with_compatibility_forms(" \t\n,;:-([*") + "–—【"
 _SENTENCE_END = tuple(with_compatibility_forms(".!?"))
 _QUESTION = with_compatibility_forms("?")
 # What separates a kind or flag word from the text after it, taken off the text's start.
@@ -293,8 +301,13 @@ def _take_leading_word(text: str) -> tuple[str, str, bool]:
 
 def _leading_keyword(text: str, grammar: Grammar, explicit: bool) -> tuple[str, str] | None:
     """(the word, the text after it) when the text opens with a flag word, or a kind word when no kind was given yet
-    (`explicit`), set apart from what follows; else None."""
-    word, after, separated = _take_leading_word(text)
+    (`explicit`), set apart from what follows, or set off as a tag (`_WRAPPED_WORD`); else None."""
+    wrapped = _WRAPPED_WORD.match(text)
+    if wrapped is not None and _TAG_PAIRS.get(unicodedata.normalize("NFKC", wrapped.group("open"))) == (
+            unicodedata.normalize("NFKC", wrapped.group("close"))):
+        word, after, separated = fold_word(wrapped.group("word")), text[wrapped.end():], True
+    else:
+        word, after, separated = _take_leading_word(text)
     if (separated or not after.strip()) and (word in grammar.flags or (word in grammar.kinds and not explicit)):
         return word, after
     return None

@@ -794,3 +794,43 @@ def test_a_greeting_or_help_word_with_a_photo_or_a_quoted_post_is_a_report(
         return
     assert normalized.draft is not None
     assert (normalized.draft.text, len(normalized.draft.attachments)) == (expected, len(attachments))
+
+
+@pytest.mark.parametrize(("text", "body", "kind", "anonymous", "confidential"), [
+    pytest.param("[ANONIM] pungli di pasar", "pungli di pasar", "complaint", True, False, id="square-brackets"),
+    pytest.param("(ANONIM) pungli di pasar", "pungli di pasar", "complaint", True, False, id="round-brackets"),
+    pytest.param("*ANONIM* pungli di pasar", "pungli di pasar", "complaint", True, False, id="whatsapp-bold"),
+    pytest.param("_RAHASIA_ camat terima suap", "camat terima suap", "complaint", False, True, id="whatsapp-italic"),
+    pytest.param("[WBS] [ANONIM] camat terima suap", "camat terima suap", "whistleblowing", True, False,
+                 id="kind-and-flag-tags"),
+    pytest.param("LAPOR (ANONIM): pungli", "pungli", "complaint", True, False, id="kind-then-bracketed-flag"),
+    pytest.param("[LAPOR]: [ANONIM] pungli", "pungli", "complaint", True, False, id="tags-and-a-colon"),
+    pytest.param("【ＡＮＯＮＩＭ】 pungli", "pungli", "complaint", True, False, id="fullwidth-in-cjk-brackets"),
+    pytest.param("pungli di pasar [ANONIM]", "pungli di pasar", "complaint", True, False, id="trailing-brackets"),
+    pytest.param("pungli di pasar *anonim*", "pungli di pasar", "complaint", True, False, id="trailing-bold"),
+    # Marks that do not pair, or wrap more than the word, are the citizen's text.
+    pytest.param("[ANONIM pungli di pasar]", "[ANONIM pungli di pasar]", "complaint", False, False,
+                 id="bracket-around-the-text"),
+    pytest.param("(ANONIM] pungli", "(ANONIM] pungli", "complaint", False, False, id="unpaired"),
+    pytest.param("(anonimnya) pungli", "(anonimnya) pungli", "complaint", False, False, id="longer-word"),
+    pytest.param("_rahasia_kantor bocor", "_rahasia_kantor bocor", "complaint", False, False, id="glued-to-a-word"),
+    # An underscore inside a handle is no tag mark: "@budi_rahasia" is a name, kept whole.
+    pytest.param("jalan berlubang, cc @budi_rahasia", "jalan berlubang, cc @budi_rahasia", "complaint", False, False,
+                 id="handle-at-the-end"),
+])
+def test_a_flag_or_kind_word_in_brackets_or_bold_marks_counts(text: str, body: str, kind: str, anonymous: bool,
+                                                              confidential: bool) -> None:
+    """"[ANONIM] ...", "*ANONIM* ...": a tag as mail subjects and chat apps write it. Read as the text's first word,
+    the flag was missed and the reporter's number reached the agency."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.text, parsed.kind.value, parsed.anonymous, parsed.confidential) == (
+        Action.REPORT, body, kind, anonymous, confidential)
+
+
+def test_a_bracketed_flag_in_a_mail_subject_makes_the_report_anonymous() -> None:
+    normalized = normalize(InboundMessage(
+        channel=Channel.EMAIL, source="email-smtp", provider_message_id="<m1@example.net>",
+        sender_kind=SenderKind.EMAIL, sender_address="Warga@Example.NET", subject="[ANONIM] Pungli di kelurahan",
+        text="Petugas kelurahan meminta uang Rp 500.000 untuk surat domisili.",
+        received_at=datetime(2026, 11, 22, tzinfo=UTC)))
+    assert normalized.draft is not None and normalized.draft.anonymous
