@@ -554,7 +554,7 @@ def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
     ("menyimpan dokumen rahasia"), which stay: a flag set once too often is the safe error, a lost word is not."""
     rest, set_apart, found = text, False, False
     while True:  # a scan from the end, not a regex search: linear however long the text
-        body = rest.rstrip(_TRAILING_CLOSE)
+        body = _without_closing_marks(rest)
         start = len(body)
         while start and body[start - 1].isalpha():
             start -= 1
@@ -568,6 +568,21 @@ def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
         # before it ended ("."), sets them apart.
         set_apart = head[len(before):].strip() != "" or before.endswith(_SENTENCE_END)
         found, rest = True, before
+
+
+# Emoji and their selectors and skin tones after a closing flag word ("..., ANONIM 🙏", "... anonim ❤️").
+_EMOJI_CATEGORIES = frozenset({"So", "Sk"})
+_EMOJI_SELECTORS = frozenset("\ufe0e\ufe0f\u20e3")
+
+
+def _without_closing_marks(text: str) -> str:
+    """`text` without the closing marks (`_TRAILING_CLOSE`) and emoji at its end. Missed, the emoji hid a flag word
+    before it ("..., ANONIM 🙏") and the reporter's number reached the agency."""
+    end = len(text)
+    while end and (text[end - 1] in _TRAILING_CLOSE or text[end - 1] in _EMOJI_SELECTORS
+                   or unicodedata.category(text[end - 1]) in _EMOJI_CATEGORIES):
+        end -= 1
+    return text[:end]
 
 
 def _is_prose_number(typed: str, candidate: str) -> bool:

@@ -834,3 +834,23 @@ def test_a_bracketed_flag_in_a_mail_subject_makes_the_report_anonymous() -> None
         text="Petugas kelurahan meminta uang Rp 500.000 untuk surat domisili.",
         received_at=datetime(2026, 11, 22, tzinfo=UTC)))
     assert normalized.draft is not None and normalized.draft.anonymous
+
+
+@pytest.mark.parametrize(("text", "body", "anonymous", "confidential"), [
+    pytest.param("pungli di pasar, ANONIM 🙏", "pungli di pasar", True, False, id="praying-hands"),
+    pytest.param("pungli di pasar. ANONIM🙏🏽🙏🏽", "pungli di pasar.", True, False, id="skin-tone-glued"),
+    pytest.param("camat terima suap (rahasia) 🙏", "camat terima suap", False, True, id="bracketed-then-emoji"),
+    pytest.param("pungli di pasar, anonim ❤️", "pungli di pasar", True, False, id="emoji-with-selector"),
+    # After a plain space the word stays the citizen's, as without the emoji: flagged, never cut off.
+    pytest.param("pejabat menyimpan dokumen rahasia 😡", "pejabat menyimpan dokumen rahasia 😡", False, True,
+                 id="prose-word-kept"),
+    pytest.param("jalan rusak di Desa Anonim Jaya 🙏", "jalan rusak di Desa Anonim Jaya 🙏", False, False,
+                 id="no-flag-at-the-end"),
+])
+def test_a_flag_word_at_the_end_counts_with_emoji_after_it(text: str, body: str, anonymous: bool,
+                                                           confidential: bool) -> None:
+    """"..., ANONIM 🙏": the closing emoji many add after the flag help taught them. The flag was missed there and
+    the reporter's number reached the agency."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.text, parsed.anonymous, parsed.confidential) == (
+        Action.REPORT, body, anonymous, confidential)
