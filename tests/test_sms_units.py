@@ -22,6 +22,7 @@ from normalizer.inbound import decode_payload
 from normalizer.keywords import Action, parse_text
 from normalizer.pipeline import normalize
 from normalizer.sender import normalize_msisdn
+from normalizer.text import clean_text
 from workers.reply import RateLimiter
 from workers.social_reply import mention_ref
 from workers.windows import count_in_window
@@ -854,3 +855,25 @@ def test_a_flag_word_at_the_end_counts_with_emoji_after_it(text: str, body: str,
     parsed = parse_text(text)
     assert (parsed.action, parsed.text, parsed.anonymous, parsed.confidential) == (
         Action.REPORT, body, anonymous, confidential)
+
+
+# Invisible format characters a copy from a web page or a keyboard leaves in a message: soft hyphen, Arabic letter
+# mark, Mongolian vowel separator, word joiner, invisible operators, deprecated format controls, interlinear annotation
+# marks.
+INVISIBLE = ["\u00ad", "\u061c", "\u180e", "\u2060", "\u2061", "\u2064", "\u206a", "\u206f", "\ufff9",
+             "\ufffb"]
+
+
+@pytest.mark.parametrize("mark", INVISIBLE, ids=lambda mark: f"U+{ord(mark):04X}")
+def test_invisible_format_characters_hide_no_keyword_or_tracking_id(mark: str) -> None:
+    """design.md: the text has its control characters removed. These were kept, and one inside or after a word cut it:
+    "ANONIM\\u2060 ..." was no flag (the reporter's number reached the agency), "CEK\\u00ad <id>" no status query (filed
+    as a new report), "1000\\u20600004 ..." no follow-up."""
+    tracking_id = format_tracking_id(1_000_000)
+    assert clean_text(f"a{mark}b") == "ab"
+    anonymous = parse_text(clean_text(f"ANO{mark}NIM{mark} pungli di pasar"))
+    assert (anonymous.anonymous, anonymous.text) == (True, "pungli di pasar")
+    status = parse_text(clean_text(f"C{mark}EK{mark} {tracking_id}"))
+    assert (status.action, status.tracking_id) == (Action.STATUS, tracking_id)
+    follow_up = parse_text(clean_text(f"{tracking_id[:4]}{mark}{tracking_id[4:]} foto baru"))
+    assert (follow_up.action, follow_up.tracking_id, follow_up.text) == (Action.FOLLOW_UP, tracking_id, "foto baru")
