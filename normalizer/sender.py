@@ -35,7 +35,11 @@ def _normalize_with_phonenumbers(candidate: str, default_region: str) -> str:
         number = phonenumbers.parse(candidate, default_region)
     except phonenumbers.NumberParseException as error:
         raise RejectedInput("sender is not a phone number", reason="bad_sender") from error
-    if not phonenumbers.is_possible_number(number):
+    # Possible with its area code, not only locally ("62812" read as a local number gave "+6262812"); and a national
+    # "0" kept in the E.164 form ("08123" -> "+6208123", "0062..." -> "+620062...") only where the number is valid so
+    # (Italy's "+3906..."): else an id no reply reaches and no follow-up matches.
+    if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE or (
+            number.italian_leading_zero and not phonenumbers.is_valid_number(number)):
         raise RejectedInput("sender is not a possible phone number", reason="bad_sender")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

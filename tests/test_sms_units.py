@@ -877,3 +877,26 @@ def test_invisible_format_characters_hide_no_keyword_or_tracking_id(mark: str) -
     assert (status.action, status.tracking_id) == (Action.STATUS, tracking_id)
     follow_up = parse_text(clean_text(f"{tracking_id[:4]}{mark}{tracking_id[4:]} foto baru"))
     assert (follow_up.action, follow_up.tracking_id, follow_up.text) == (Action.FOLLOW_UP, tracking_id, "foto baru")
+
+
+@pytest.mark.parametrize("raw", ["08123", "0812345", "62812", "021-555", "0062812345678901", "+620812"],
+                         ids=["short-mobile", "mobile-cut-short", "short-without-plus", "landline-without-area",
+                              "double-zero-prefix", "trunk-zero-after-plus"])
+def test_a_sender_no_reply_can_reach_is_rejected_not_turned_into_a_false_e164(raw: str) -> None:
+    """phonenumbers keeps a national "0" it cannot strip ("08123" -> "+6208123", "0062..." -> "+620062...") and takes
+    a number without its area code as possible ("62812" -> "+6262812"): ids no Indonesian number has, which no reply
+    reaches and no follow-up matches. A typed rejection says so instead."""
+    normalize_msisdn.cache_clear()
+    with pytest.raises(RejectedInput) as refused:
+        normalize_msisdn(raw)
+    assert refused.value.reason == "bad_sender"
+
+
+@pytest.mark.parametrize(("raw", "e164"), [
+    ("+39 06 6982 1234", "+390669821234"),  # an Italian number keeps the zero its national number starts with
+    ("021 5551234", "+62215551234"),
+    ("+62 0812 3456 7890", "+6281234567890"),
+])
+def test_a_leading_zero_stays_only_where_the_number_has_one(raw: str, e164: str) -> None:
+    normalize_msisdn.cache_clear()
+    assert normalize_msisdn(raw) == e164
