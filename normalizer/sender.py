@@ -9,6 +9,7 @@ import phonenumbers
 
 from gateway.errors import RejectedInput
 from normalizer.envelope import Sender, SenderKind
+from normalizer.text import clean_text
 
 # An Indonesian mobile number as SMS providers send it, unseparated: "+62" or "62" or (in Indonesia) "0", then 8 and
 # 8 to 11 digits. phonenumbers answers "+62" + the digits after the prefix for every such string (a property test
@@ -55,4 +56,10 @@ def normalize_sender(kind: SenderKind, raw: str, display_name: str | None, defau
         identity = raw.strip()
         if not identity:
             raise RejectedInput("sender id is empty", reason="bad_sender")
-    return Sender(kind=kind, id=identity, display_name=(display_name or None))
+    return Sender(kind=kind, id=identity, display_name=display_name_of(display_name))
+
+
+def display_name_of(raw: str | None) -> str | None:
+    """A display name cleaned as the text is (`clean_text`) on one line; None when nothing is left. As the provider
+    gave it, a bidi override or a zero-width character reached the case store's operators in it."""
+    return " ".join(clean_text(raw or "").split()) or None

@@ -900,3 +900,21 @@ def test_a_sender_no_reply_can_reach_is_rejected_not_turned_into_a_false_e164(ra
 def test_a_leading_zero_stays_only_where_the_number_has_one(raw: str, e164: str) -> None:
     normalize_msisdn.cache_clear()
     assert normalize_msisdn(raw) == e164
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("Budi\u202e Santoso", "Budi Santoso"),  # a right-to-left override: the operator's view would show it reversed
+    ("  Siti\u200b  Rahma\x00 ", "Siti Rahma"),
+    ("Siti\nRahma", "Siti Rahma"),  # one line
+    ("Jose\u0301", "Jos\u00e9"),  # NFC, as the text
+    (" \u200b\t", None),  # nothing left: no name
+    (None, None),
+])
+def test_a_senders_display_name_is_cleaned_as_the_text_is(name: str | None, shown: str | None) -> None:
+    """An X or mail display name went to the case store as the provider gave it: controls, bidi overrides and
+    zero-width characters in a field operators read, and a blank name as a name."""
+    normalized = normalize(InboundMessage(
+        channel=Channel.TWITTER, source="x-mentions", provider_message_id="1850000000000000001",
+        sender_kind=SenderKind.X_USER, sender_address="1234567890", sender_display_name=name,
+        text="jalan rusak di depan SDN 3 Bandung", received_at=datetime(2026, 11, 22, tzinfo=UTC)))
+    assert normalized.draft is not None and normalized.draft.sender.display_name == shown
