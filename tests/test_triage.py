@@ -327,7 +327,7 @@ async def test_every_forwarded_report_carries_a_triage_block(
         assert response.status_code == 200  # acknowledged before any triage ran
         tracking_ids[sid] = next(w for w in response.text.replace("<", " ").replace(">", " ").split()
                                  if w.isdigit() and len(w) >= 6)
-    await async_wait_until(lambda: all(casestore.get(t) for t in tracking_ids.values()), timeout=30)
+    await async_wait_until(lambda: all(casestore.get(t) for t in tracking_ids.values()), timeout=90)
     redis = Redis.from_url(gateway.settings.redis_url)
     for tracking_id in tracking_ids.values():  # intake stored the envelope untouched: triage ran in the worker
         assert orjson.loads(redis.get(envelope_key(tracking_id)) or b"{}").get("triage") is None
@@ -352,7 +352,8 @@ def test_a_triage_failure_forwards_the_report_without_it(
     worker = start_process("worker", LAPOR_TRIAGE_TRAINING_DATA=str(TRIAGE_FIXTURES / "bad_export.csv"))
     receipts = Intake(redis, settings).commit([sms_draft("Jalan rusak di Kab. Bandung", "SM-fail-1"),
                                                sms_draft("Lampu jalan mati", "SM-fail-2")])
-    wait_until(lambda: all(casestore.get(r.tracking_id) for r in receipts), timeout=30)
+    # A guard, not a speed check: a worker loading the triage libraries under load took over 30 s to start.
+    wait_until(lambda: all(casestore.get(r.tracking_id) for r in receipts), timeout=90)
     for receipt in receipts:
         report = casestore.get(receipt.tracking_id)
         assert report is not None and report.get("triage") is None
