@@ -22,6 +22,7 @@ from twilio.request_validator import RequestValidator
 from gateway import embedded_redis
 from gateway.embedded_redis import EmbeddedRedis, embedded_redis_url, named_redis
 from gateway.queues import redis_connection
+from gateway.tls import tls_context
 from tests.conftest import REPO_ROOT, VENV_BIN, free_port, wait_until
 
 pytestmark = pytest.mark.embedded
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.embedded
 
 def _alive(url: str) -> bool:
     try:
-        return httpx.get(url, timeout=0.5).status_code == 200
+        return httpx.get(url, timeout=0.5, verify=tls_context()).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -81,7 +82,8 @@ def test_make_run_path_end_to_end_with_embedded_redis(tmp_path: Path) -> None:
 
         auth = {"Authorization": "Bearer dev-casestore-token"}
         stored = wait_until(
-            lambda: httpx.get(f"{casestore}/v1/reports/{tracking_id}", headers=auth, timeout=1).status_code == 200,
+            lambda: httpx.get(f"{casestore}/v1/reports/{tracking_id}", headers=auth, timeout=1,
+                                verify=tls_context()).status_code == 200,
             timeout=2.0,
         )
         assert stored

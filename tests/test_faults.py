@@ -44,7 +44,7 @@ TRACKING_ID = re.compile(r"Nomor lacak: (\d+)")
 
 def _ready(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/readyz", timeout=0.5).status_code == 200
+        return httpx.get(f"{url}/readyz", timeout=0.5, verify=tls_context()).status_code == 200
     except httpx.HTTPError:
         return False
 

@@ -104,7 +104,7 @@ def test_no_secret_in_any_log_line_or_error(
 
     def up() -> bool:
         try:
-            return httpx.get(base + "/healthz", timeout=1).status_code == 200
+            return httpx.get(base + "/healthz", timeout=1, verify=tls_context()).status_code == 200
         except httpx.HTTPError:
             return False
 

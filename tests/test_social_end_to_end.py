@@ -163,7 +163,7 @@ def _mention_ids_of_a_fake_providers_run(start_process: Callable[..., ProcessHan
 
     def listening() -> bool:
         try:
-            httpx.get(f"{base_url}/_fake/replies", timeout=0.5)
+            httpx.get(f"{base_url}/_fake/replies", timeout=0.5, verify=tls_context())
         except httpx.HTTPError:
             return process.process.poll() is not None  # died: the assertion below says why
         return True
