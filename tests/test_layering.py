@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 from collections import deque
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
@@ -28,16 +29,32 @@ def _module_name(path_parts: tuple[str, ...]) -> str:
     return ".".join(parts)
 
 
-def _modules() -> dict[str, ast.Module]:
-    modules = {}
-    for package in PACKAGES:
-        for path in sorted((REPO_ROOT / package).rglob("*.py")):
-            name = _module_name(path.relative_to(REPO_ROOT).with_suffix("").parts)
-            modules[name] = ast.parse(path.read_text(), filename=str(path))
-    return modules
+def _module_paths() -> dict[str, Path]:
+    return {_module_name(path.relative_to(REPO_ROOT).with_suffix("").parts): path
+            for package in PACKAGES for path in sorted((REPO_ROOT / package).rglob("*.py"))}
 
 
-MODULES = _modules()
+# Parsed when a test first follows them, not when the module is collected: every test process collects this file,
+# and parsing all of them there cost each one a second of CPU.
+PATHS = _module_paths()
+MODULES: dict[str, ast.Module] = {}
+GRAPH: dict[str, dict[str, int]] = {}
+
+
+def _known(name: str) -> bool:
+    return name in PATHS or name in MODULES
+
+
+def _tree(name: str) -> ast.Module:
+    if name not in MODULES:
+        MODULES[name] = ast.parse(PATHS[name].read_text(), filename=str(PATHS[name]))
+    return MODULES[name]
+
+
+def _imports_of(name: str) -> dict[str, int]:
+    if name not in GRAPH:
+        GRAPH[name] = _imports(name)
+    return GRAPH[name]
 
 
 def _resolve(importer: str, node: ast.ImportFrom) -> str:
@@ -54,27 +71,24 @@ def _with_parents(name: str) -> Iterable[str]:
     """A module and the packages Python loads before it (`a.b.c`: `a.b.c`, `a.b`, `a`), those we have; the module
     first, so that a chain names it rather than its package."""
     parts = name.split(".")
-    return [candidate for i in range(len(parts), 0, -1) if (candidate := ".".join(parts[:i])) in MODULES]
+    return [candidate for i in range(len(parts), 0, -1) if _known(candidate := ".".join(parts[:i]))]
 
 
 def _imports(name: str) -> dict[str, int]:
     """The first-party modules `name` imports, each with the line of its first import there."""
     found: dict[str, int] = {}
-    for node in ast.walk(MODULES[name]):
+    for node in ast.walk(_tree(name)):
         targets: list[str] = []
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = _resolve(name, node)
-            targets = [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in MODULES] + [base]
+            targets = [f"{base}.{alias.name}" for alias in node.names if _known(f"{base}.{alias.name}")] + [base]
         for target in targets:
             for module in _with_parents(target):
                 if module != name:
                     found.setdefault(module, node.lineno)
     return found
-
-
-GRAPH = {name: _imports(name) for name in MODULES}
 
 
 def _chain(start: str, forbidden: set[str]) -> str | None:
@@ -89,7 +103,7 @@ def _chain(start: str, forbidden: set[str]) -> str | None:
                 steps.append(f"{at[0]}:{at[1]}")
                 at = previous[at[0]]
             return " -> ".join(reversed(steps))
-        for imported, line in GRAPH[current].items():
+        for imported, line in _imports_of(current).items():
             if imported not in previous:
                 previous[imported] = (current, line)
                 waiting.append(imported)
@@ -97,7 +111,7 @@ def _chain(start: str, forbidden: set[str]) -> str | None:
 
 
 def _under(*packages: str) -> set[str]:
-    return {name for name in MODULES if name.split(".")[0] in packages}
+    return {name for name in PATHS.keys() | MODULES.keys() if name.split(".")[0] in packages}
 
 
 # A channel's HTTP handler: every registered webhook adapter's module, the adapter base and the registry itself.
