@@ -20,7 +20,6 @@ import hmac
 from dataclasses import dataclass
 
 import numpy as np
-from datasketch import MinHash
 from redis import Redis
 
 from normalizer.envelope import DuplicateMatch, DuplicateSuggestion
@@ -61,10 +60,13 @@ class Sketcher:
     """MinHash sketches with one fixed set of permutations (drawing them per report would cost more than hashing)."""
 
     def __init__(self) -> None:
+        from datasketch import MinHash  # here: datasketch loads scipy whole, 1.2 s of CPU for any importer
+
+        self._minhash = MinHash
         self._permutations = MinHash(num_perm=NUM_PERM, seed=1).permutations
 
     def sketch(self, text: str) -> np.ndarray:
-        minhash = MinHash(num_perm=NUM_PERM, permutations=self._permutations, scheme="affine32")
+        minhash = self._minhash(num_perm=NUM_PERM, permutations=self._permutations, scheme="affine32")
         minhash.update_batch(list(shingles(text)))
         return minhash.hashvalues.astype(np.uint32)
 

@@ -21,11 +21,15 @@ import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import SGDClassifier
+
+if TYPE_CHECKING:  # scikit-learn is loaded by the functions that build a model: 1.6 s of CPU for a process that only
+    # imports this module (a gateway, the CLI, every test process collecting the triage tests)
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import SGDClassifier
 
 from gateway.settings import CONFIG_DIR
 from normalizer.envelope import ReportKind
@@ -202,6 +206,8 @@ class TextModel:
 
 
 def _classifier(balanced: bool = False) -> SGDClassifier:
+    from sklearn.linear_model import SGDClassifier
+
     return SGDClassifier(loss="log_loss", alpha=1e-4, max_iter=50, tol=None, random_state=0,
                          class_weight="balanced" if balanced else None)
 
@@ -233,6 +239,8 @@ def content_analyzer() -> Callable[[str], list[str]]:
 
 
 def build_vectorizers() -> tuple[TfidfVectorizer, ...]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return (
         TfidfVectorizer(analyzer=content_analyzer(), sublinear_tf=True, min_df=1),
         TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), preprocessor=fold, sublinear_tf=True, min_df=2,
