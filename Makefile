@@ -20,11 +20,11 @@ run: $(STAMP)
 	$(BIN)/python -m compileall -q $(PACKAGES) >/dev/null
 	LAPOR_PROFILE=$${LAPOR_PROFILE:-development} $(BIN)/lapor-gateway dev
 
-# Five test processes on the two cores: most tests wait on sockets, subprocesses and timers (operator commands are
-# forked from a warmed-up server, tests/cli_process.py), so with four the cores were still idle a fifth of the time;
-# each has its own Redis database and port band; fault tests run in one group. Measured on a shared two-core
-# machine (2,650 tests): 5:27 with five, 5:44-5:55 with four.
-PYTEST_WORKERS ?= 5
+# Eight test processes on the two cores: most tests wait on sockets, subprocesses and timers (operator commands are
+# forked from a warmed-up server, tests/cli_process.py), so with five the cores were still idle part of the time;
+# each has its own Redis database (REDIS_URL's number plus its index: keep it at 8 or below) and port band; fault
+# tests run in one group. Measured on a shared two-core machine (2,721 tests): 4:47 with eight, 5:25-6:10 with five.
+PYTEST_WORKERS ?= 8
 
 # Each test process rewrites the asserts of every test module and pytest plugin module it imports;
 # tests/warm_asserts.py writes pytest's cache of them once first (where PYTHONDONTWRITEBYTECODE is set, no test

@@ -58,7 +58,7 @@ AGGREGATOR_SEND_URL = "http://aggregator.invalid/cgi-bin/sendsms"
 # outgoing connections the tests make take theirs: a port the kernel handed out (bind to 0) could be taken by such a
 # connection before the test's server binds it ("address already in use"). Each xdist worker draws from its own
 # band, and a test process never hands the same port out twice.
-PORT_BASE, PORT_BAND, PORT_BANDS = 20_000, 2_000, 6  # 20000-31999: up to six workers apart
+PORT_BASE, PORT_BAND, PORT_BANDS = 12_000, 2_500, 8  # 12000-31999: up to eight workers apart
 _issued_ports: set[int] = set()
 
 
