@@ -233,6 +233,9 @@ async def test_while_redis_hangs_webhooks_are_answered_from_the_spool_workers_sa
     # The first commit in the hang was taken into the paused Redis's socket all the same and ran when it resumed: that
     # message is also stored under the ID it was never given, which its spooled one names (duplicate_of).
     assert_exactly_once(casestore, acknowledged, answers_lost_with_redis=True)
+    # The worker's liveness thread says Redis is back at its next beat, which on a loaded machine may come after the
+    # forwards the main loop made.
+    await async_wait_until(lambda: '"worker.redis_back"' in worker.output(), timeout=10)
     lines = [orjson.loads(line) for line in worker.output().splitlines() if '"worker.redis' in line]
     assert [(e["event"], e.get("reason")) for e in lines] == [("worker.redis_lost", "not_answering"),
                                                              ("worker.redis_back", None)]
