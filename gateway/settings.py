@@ -67,7 +67,9 @@ class IntakeSettings(_Section):
     id_reserve: int
     id_start: int
     id_end: int
-    max_batch: int
+    # At most the 1,000 reports the contract's batch endpoint takes (casestore/openapi.yaml, maxItems): a larger
+    # batch is refused with 422, and every report of a forward job that size would be dead-lettered.
+    max_batch: int = Field(le=1000)
     forward_linger_ms: int
     envelope_ttl_seconds: int
     redis_timeout_seconds: float = Field(gt=0)

@@ -128,6 +128,18 @@ def test_a_liveness_timeout_outside_the_liveness_keys_lifetime_is_refused(value:
         load_settings({**PRODUCTION_SECRETS, "LAPOR_QUEUES_LIVENESS_TIMEOUT_SECONDS": value})
 
 
+@pytest.mark.parametrize("value", ["1001", "5000"])
+def test_a_forward_batch_larger_than_the_case_store_takes_is_refused(value: str) -> None:
+    """The case store refuses a batch of more than 1,000 reports with 422: every forward job of that size would be
+    dead-lettered whole, each of its reports with it."""
+    with pytest.raises(SettingsError, match=r"intake\.max_batch"):
+        load_settings({**PRODUCTION_SECRETS, "LAPOR_INTAKE_MAX_BATCH": value})
+
+
+def test_a_forward_batch_of_the_case_stores_largest_is_taken() -> None:
+    assert load_settings({**PRODUCTION_SECRETS, "LAPOR_INTAKE_MAX_BATCH": "1000"}).intake.max_batch == 1000
+
+
 @pytest.mark.parametrize(
     ("environment", "shortest"),
     [
