@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 import pytest
+import respx
 from prometheus_client import REGISTRY
 from redis import Redis
 from redis.client import Pipeline
@@ -556,6 +557,38 @@ async def test_a_status_job_that_never_reaches_the_case_store_is_dead_lettered(
     assert api.texts_to("+6281298765002")[1:] == [
         render("status_pending", "id", tracking_id=tracking_id), render("status_retry", "id", tracking_id=tracking_id),
     ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"null", id="json-null"),
+        pytest.param(b"<html><body>Maintenance</body></html>", id="html-page"),
+        pytest.param(b"", id="empty"),
+        pytest.param(b'["received"]', id="json-list"),
+        pytest.param(b'"resolved"', id="json-string"),
+    ],
+)
+def test_a_status_answer_that_is_not_a_report_is_no_answer_and_never_not_found(
+    settings: Settings, redis: Redis, log_stream: io.StringIO, body: bytes,
+) -> None:
+    """A 200 whose body is not a report (a proxy's page, a broken deploy answering `null`) is the case store not
+    answering properly, as in an outage: retried, then "send CEK later" and a dead letter. `null` told the citizen of
+    a report the gateway no longer holds that it does not exist; any other such body failed the job as a bug."""
+    tracking_id, number = format_tracking_id(4_545_454), "+6281298765012"
+    OutboundReplies(redis, settings).queue_status_job_and_promise(source="sms-aggregator", to=number,
+                                                                  tracking_id=tracking_id, language="id")
+    queue(REPLY_QUEUE, redis).empty()  # the promise: not what this test counts
+    with respx.mock(base_url=settings.casestore_url, assert_all_called=True) as mock:
+        mock.get(f"/v1/reports/{tracking_id}").respond(200, content=body,
+                                                       headers={"Content-Type": "application/json"})
+        drain(settings, (STATUS_QUEUE,))
+    [answer] = queue(REPLY_QUEUE, redis).get_jobs()
+    assert answer.args[0]["text"] == render("status_retry", "id", tracking_id=tracking_id)
+    [letter] = DeadLetters(redis).list()
+    assert (letter.queue, letter.tracking_id, letter.reason) == (STATUS_QUEUE, tracking_id, "casestore_bad_answer")
+    bad = [e for e in log_events(log_stream) if e["event"] == "casestore.bad_answer"]
+    assert bad and all((e["level"], e["path"]) == ("warning", "/v1/reports/{tracking_id}") for e in bad)
 
 
 def _rerun(redis: Redis, settings: Settings, job: Job, how: str) -> None:

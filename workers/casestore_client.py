@@ -17,10 +17,15 @@ import httpx
 
 from gateway import metrics
 from gateway.errors import PermanentError, RetryableError
+from gateway.logs import get_logger
 from gateway.settings import Settings
 from gateway.tls import tls_context
 
+log = get_logger()
+
 ACCEPTED_STATUSES = frozenset({200, 201})
+# A body that did not parse as JSON (`get_report`), told apart from one that parsed to JSON null.
+_NOT_JSON = object()
 # How a case store without the batch extension (the contract's core) answers POST /v1/reports/batch: no such path
 # (404), a path it serves other methods on, /v1/reports/{tracking_id} (405, as most routers answer), or 501. Each
 # report then goes on its own; a 405 refused every batch, each report dead-lettered, and a 501 was retried as an outage.
@@ -206,6 +211,9 @@ class CaseStoreClient:
         return self._in_turn((reports[:middle], reports[middle:]), self._submit_batch)
 
     def get_report(self, tracking_id: str) -> dict[str, Any] | None:
+        """The stored report; None only for the case store's 404. A 200 whose body is not a JSON object (a proxy's
+        page, a truncated body, a broken deploy answering `null`) is the case store not answering properly, retried
+        as an outage is: read as "no such report", the citizen was told their report does not exist."""
         response = self._request("GET", f"/v1/reports/{tracking_id}")
         if response.status_code == 404:
             return None
@@ -213,7 +221,17 @@ class CaseStoreClient:
             raise PermanentError(
                 f"case store answered {response.status_code}", reason=f"casestore_{response.status_code}"
             )
-        return response.json()
+        try:
+            report = response.json()
+        except ValueError:
+            report = _NOT_JSON
+        if not isinstance(report, dict):
+            # The body's kind only: a page or a string may quote a report's words.
+            kind = "not_json" if report is _NOT_JSON else type(report).__name__.replace("NoneType", "null")
+            log.warning("casestore.bad_answer", path="/v1/reports/{tracking_id}", status=response.status_code,
+                        body=kind)
+            raise RetryableError(f"report answer is not a JSON object ({kind})", reason="casestore_bad_answer")
+        return report
 
     def answers(self) -> bool:
         """Whether the case store answers a read as its contract says: GET of a report it cannot have, 404 (200 would
