@@ -295,6 +295,92 @@ def test_a_job_back_on_the_intermediate_list_is_not_taken_for_stranded_by_an_old
 
 
 @pytest.mark.parametrize(
+    ("damage", "reaps"),
+    [
+        pytest.param({"data": b"not the JSON of a call"}, 2, id="data-not-json-given-up"),
+        pytest.param({"data": b'{"func": "workers.reply.send_reply"}'}, 2, id="data-not-a-call-given-up"),
+        pytest.param({"status": b"exploded"}, 0, id="status-unknown"),
+        pytest.param({"created_at": b"yesterday"}, 0, id="created-at-not-a-date"),
+        pytest.param({"dependency_ids": b"[not json"}, 0, id="dependencies-not-json"),
+    ],
+)
+def test_a_dead_workers_job_that_cannot_be_read_is_set_aside_and_the_reaper_goes_on(
+    redis: Redis, settings: Settings, log_stream: io.StringIO, damage: dict[str, bytes], reaps: int,
+) -> None:
+    """A job hash that cannot be read (written by hand, by another version, damaged) made every reaper pass raise
+    before the jobs after it: each beat logged `worker.reaper_failed`, and no dead worker's job on that queue or the
+    queues after it was requeued again. It goes to RQ's failed registry, as a job a worker cannot read does."""
+    damaged = started_by(redis, settings, REPLY_QUEUE, REPLY_FUNC, reply_args("r-damaged"), **{REAPS_META: reaps})
+    redis.hset(damaged.key, mapping=damage)
+    same_queue = started_by(redis, settings, REPLY_QUEUE, REPLY_FUNC, reply_args("r-after"))
+    next_queue = started_by(redis, settings, STATUS_QUEUE, STATUS_FUNC, status_args())
+
+    reaped = reap_abandoned(redis, [REPLY_QUEUE, STATUS_QUEUE], settings)
+
+    assert reaped == [same_queue.id, next_queue.id]
+    replies, statuses = queue(REPLY_QUEUE, redis), queue(STATUS_QUEUE, redis)
+    assert (replies.get_job_ids(), statuses.get_job_ids()) == ([same_queue.id], [next_queue.id])
+    assert replies.started_job_registry.get_job_ids(cleanup=False) == []
+    assert replies.failed_job_registry.get_job_ids() == [damaged.id]
+    assert redis.hget(damaged.key, "status") == b"failed"
+    assert DeadLetters(redis).count() == 0
+    unreadable = [e for e in log_events(log_stream) if e.get("event") == "worker.reap_job_unreadable"]
+    assert [(e["job_id"], e["queue"], e["level"]) for e in unreadable] == [(damaged.id, REPLY_QUEUE, "error")]
+    assert reap_abandoned(redis, [REPLY_QUEUE, STATUS_QUEUE], settings) == []  # set aside once, not at every pass
+
+
+def test_a_dead_workers_job_the_reaper_fails_on_is_left_and_the_others_are_reaped(
+    redis: Redis, settings: Settings, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A failure of the reaper's own on one job (a bug) is that job's: logged with its id, the job left where it is for
+    the next pass (or RQ's own clean-up), every other job reaped."""
+    failing = started_by(redis, settings, REPLY_QUEUE, REPLY_FUNC, reply_args("r-failing"))
+    same_queue = started_by(redis, settings, REPLY_QUEUE, REPLY_FUNC, reply_args("r-after"))
+    next_queue = started_by(redis, settings, STATUS_QUEUE, STATUS_FUNC, status_args())
+    handle = reaper._after_worker_died
+
+    def after_worker_died(*args: Any) -> None:
+        if args[3].id == failing.id:
+            raise TypeError("a bug")
+        handle(*args)
+
+    monkeypatch.setattr(reaper, "_after_worker_died", after_worker_died)
+    assert reap_abandoned(redis, [REPLY_QUEUE, STATUS_QUEUE], settings) == [same_queue.id, next_queue.id]
+    assert queue(REPLY_QUEUE, redis).started_job_registry.get_job_ids(cleanup=False) == [failing.id]
+    failed = [e for e in log_events(log_stream) if e.get("event") == "worker.reap_job_failed"]
+    assert [(e["job_id"], e["queue"], e["error"], e["level"]) for e in failed] == [
+        (failing.id, REPLY_QUEUE, "TypeError", "error")]
+
+
+def test_a_stranded_job_that_cannot_be_read_is_set_aside_and_the_reaper_goes_on(
+    redis: Redis, settings: Settings, log_stream: io.StringIO,
+) -> None:
+    """The same for a job a dead worker left on the intermediate list."""
+    from workers.reaper import INTERMEDIATE_SEEN
+
+    damaged, stranded = enqueue_calls(redis, settings, REPLY_QUEUE, REPLY_FUNC,
+                                      [reply_args("r-damaged"), reply_args("r-stranded")])
+    (other,) = enqueue_calls(redis, settings, STATUS_QUEUE, STATUS_FUNC, [status_args()])
+    redis.hset(damaged.key, "status", "exploded")
+    for job, name in ((damaged, REPLY_QUEUE), (stranded, REPLY_QUEUE), (other, STATUS_QUEUE)):
+        target = queue(name, redis)
+        redis.lrem(target.key, 0, job.id)
+        redis.rpush(target.intermediate_queue_key, job.id)
+        redis.hset(INTERMEDIATE_SEEN, f"{name}:{job.id}", time.time() - 60)
+
+    reaped = reap_abandoned(redis, [REPLY_QUEUE, STATUS_QUEUE], settings)
+
+    assert reaped == [stranded.id, other.id]
+    replies = queue(REPLY_QUEUE, redis)
+    assert (replies.get_job_ids(), queue(STATUS_QUEUE, redis).get_job_ids()) == ([stranded.id], [other.id])
+    assert redis.lrange(replies.intermediate_queue_key, 0, -1) == []
+    assert replies.failed_job_registry.get_job_ids() == [damaged.id]
+    assert not redis.hexists(INTERMEDIATE_SEEN, f"{REPLY_QUEUE}:{damaged.id}")
+    unreadable = [e for e in log_events(log_stream) if e.get("event") == "worker.reap_job_unreadable"]
+    assert [(e["job_id"], e["queue"]) for e in unreadable] == [(damaged.id, REPLY_QUEUE)]
+
+
+@pytest.mark.parametrize(
     ("error", "event", "level"),
     [
         pytest.param(WatchError("the keys kept changing"), "worker.reap_contended", "info", id="contended"),

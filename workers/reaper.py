@@ -7,6 +7,8 @@ harmless); it cannot be lost. A job that kills every worker that runs it (an out
 e-mails, a native crash) must not stall its queue: each reap is counted on the job, and after
 `queues.max_worker_deaths` a forward job of several reports is split in halves, so the report at fault ends up
 alone, and any other job is dead-lettered as `worker_died`, where an operator sees it and can requeue it.
+A job whose hash cannot be read is set aside in RQ's failed registry, and a failure on one job is logged with its
+id: either made every pass fail before the jobs after it, and no dead worker's job was requeued again.
 The same thread of a forward worker releases held forward IDs that no gateway
 released (`HeldForwardWatch`): a gateway that died between making reports durable and releasing them.
 
@@ -29,9 +31,9 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError, WatchError
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import DeserializationError, NoSuchJobError
 from rq.executions import Execution, ExecutionRegistry
-from rq.job import Job
+from rq.job import Job, JobStatus
 
 from gateway.health import WORKER_SEEN_KEY
 from gateway.logs import get_logger, loggable_host
@@ -62,6 +64,8 @@ INTERMEDIATE_SEEN = "lapor:reaper:intermediate-seen"
 ORPHAN_AFTER_SECONDS = 3.0
 # Forward jobs a reaper pass makes at most from IDs a dead gateway held (the rest: next pass).
 MAX_RELEASE_JOBS_PER_PASS = 20
+# How long RQ's failed registry keeps a job the reaper could not read: as long as it keeps any failed job of ours.
+UNREADABLE_FAILURE_TTL = 30 * 24 * 3600
 # The job meta field counting the workers that died running the job (written with each requeue).
 REAPS_META = "reaps"
 
@@ -104,17 +108,49 @@ def reap_abandoned(redis: Redis, queue_names: Sequence[str], settings: Settings)
                     continue
                 if is_worker_alive(redis, execution.worker_name):
                     continue
+                member = f"{job_id}:{execution_id}"
                 try:
                     job = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
                 except NoSuchJobError:
-                    redis.zrem(registry.key, f"{job_id}:{execution_id}")
+                    redis.zrem(registry.key, member)
                     continue
-                _after_worker_died(redis, settings, target, job, f"{job_id}:{execution_id}", execution.worker_name)
+                except RedisError:
+                    raise
+                except Exception as error:  # a hash RQ cannot read (a bad status, date, dependency list)
+                    _set_aside_unreadable(redis, target, job_id, error, started_member=member)
+                    continue
+                try:
+                    _after_worker_died(redis, settings, target, job, member, execution.worker_name)
+                except RedisError:  # Redis down, or contention: the whole pass waits for the next beat
+                    raise
+                except DeserializationError as error:  # its call cannot be read: neither split nor dead-lettered
+                    _set_aside_unreadable(redis, target, job_id, error, started_member=member)
+                    continue
+                except Exception as error:  # one job's failure must not keep the reaper from the others
+                    log.error("worker.reap_job_failed", job_id=job_id, queue=name, error=type(error).__name__)
+                    continue
                 reaped.append(job_id)
             reaped.extend(_reap_intermediate(redis, target))
     finally:
         redis.delete(REAPER_LOCK)
     return reaped
+
+
+def _set_aside_unreadable(redis: Redis, target: Any, job_id: str, error: Exception, *,
+                          started_member: str | None = None, intermediate_field: str | None = None) -> None:
+    """A dead worker's job that cannot be read goes to RQ's failed registry, as a job a worker cannot read does (no
+    dead letter: it names no call to redo), instead of failing every reaper pass before the jobs after it. Logged
+    once, by the reaper that took it off the started registry or the intermediate list."""
+    pipe = redis.pipeline(transaction=True)
+    if started_member is not None:
+        pipe.zrem(target.started_job_registry.key, started_member)
+    else:
+        pipe.lrem(target.intermediate_queue_key, 1, job_id)
+        pipe.hdel(INTERMEDIATE_SEEN, intermediate_field)
+    pipe.zadd(target.failed_job_registry.key, {job_id: time.time() + UNREADABLE_FAILURE_TTL})
+    pipe.hset(Job.key_for(job_id), "status", JobStatus.FAILED.value)
+    if pipe.execute()[0]:
+        log.error("worker.reap_job_unreadable", job_id=job_id, queue=target.name, error=type(error).__name__)
 
 
 def reap_count(job: Job) -> int:
@@ -224,15 +260,21 @@ def _reap_intermediate(redis: Redis, target: Any) -> list[str]:
             continue
         if now - float(first_seen) < ORPHAN_AFTER_SECONDS:
             continue
+        try:
+            job: Job | None = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
+        except NoSuchJobError:
+            job = None
+        except RedisError:
+            raise
+        except Exception as error:  # a hash RQ cannot read: set aside, and on to the next job
+            _set_aside_unreadable(redis, target, job_id, error, intermediate_field=field)
+            continue
         pipe = redis.pipeline(transaction=True)
         pipe.multi()
         pipe.lrem(target.intermediate_queue_key, 1, job_id)
         pipe.hdel(INTERMEDIATE_SEEN, field)
-        try:
-            target.enqueue_job(Job.fetch(job_id, connection=redis, serializer=JSONSerializer), pipeline=pipe,
-                               at_front=True)
-        except NoSuchJobError:
-            pass
+        if job is not None:
+            target.enqueue_job(job, pipeline=pipe, at_front=True)
         pipe.execute()
         reaped.append(job_id)
         log.warning("worker.job_reaped", job_id=job_id, queue=target.name, dead_worker="unknown (intermediate)")
