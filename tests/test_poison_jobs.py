@@ -380,6 +380,30 @@ def test_a_stranded_job_that_cannot_be_read_is_set_aside_and_the_reaper_goes_on(
     assert [(e["job_id"], e["queue"]) for e in unreadable] == [(damaged.id, REPLY_QUEUE)]
 
 
+def test_a_reaper_pass_that_outlasts_its_lock_leaves_the_next_reapers_lock(
+    redis: Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The lock lives 5 s; a pass that takes longer (a slow Redis, a long registry) found another reaper holding it
+    when it ended, and deleted it: a third reaper then ran beside the second."""
+    others = []
+    reap_one_queue = reaper._reap_intermediate
+
+    def slow_pass(redis_: Redis, target: Any) -> list[str]:
+        redis.delete(reaper.REAPER_LOCK)  # ... the lock lapsed meanwhile,
+        assert redis.set(reaper.REAPER_LOCK, "another-reaper", nx=True, ex=5)  # and another reaper took it
+        others.append(reap_abandoned(redis, [REPLY_QUEUE], settings))  # which runs beside nobody
+        return reap_one_queue(redis_, target)
+
+    monkeypatch.setattr(reaper, "_reap_intermediate", slow_pass)
+    reap_abandoned(redis, [REPLY_QUEUE], settings)
+    assert others == [[]]  # the third found the lock held
+    assert redis.get(reaper.REAPER_LOCK) == b"another-reaper"
+    monkeypatch.setattr(reaper, "_reap_intermediate", reap_one_queue)
+    redis.delete(reaper.REAPER_LOCK)
+    reap_abandoned(redis, [REPLY_QUEUE], settings)
+    assert not redis.exists(reaper.REAPER_LOCK)  # its own lock, released at the end of its pass
+
+
 @pytest.mark.parametrize(
     ("error", "event", "level"),
     [

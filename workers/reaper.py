@@ -36,6 +36,7 @@ from rq.executions import Execution, ExecutionRegistry
 from rq.job import Job, JobStatus
 
 from gateway.health import WORKER_SEEN_KEY
+from gateway.lease import RELEASE_SCRIPT
 from gateway.logs import get_logger, loggable_host
 from gateway.queues import (
     FORWARD_FUNC,
@@ -93,8 +94,10 @@ def is_worker_alive(redis: Redis, name: str) -> bool:
 
 def reap_abandoned(redis: Redis, queue_names: Sequence[str], settings: Settings) -> list[str]:
     """Requeue started jobs whose worker is gone (or split or dead-letter one that took too many workers with it);
-    returns their job ids. One reaper at a time (a short lock)."""
-    if not redis.set(REAPER_LOCK, "1", nx=True, ex=5):
+    returns their job ids. One reaper at a time (a short lock, released only while it is still this pass's: a pass
+    that outlasted it deleted the next reaper's, and a third ran beside that one)."""
+    token = uuid.uuid4().hex
+    if not redis.set(REAPER_LOCK, token, nx=True, ex=5):
         return []
     reaped: list[str] = []
     try:
@@ -132,7 +135,7 @@ def reap_abandoned(redis: Redis, queue_names: Sequence[str], settings: Settings)
                 reaped.append(job_id)
             reaped.extend(_reap_intermediate(redis, target))
     finally:
-        redis.delete(REAPER_LOCK)
+        redis.eval(RELEASE_SCRIPT, 1, REAPER_LOCK, token)
     return reaped
 
 
