@@ -21,7 +21,7 @@ from collections import deque
 from redis import Redis
 
 from gateway.errors import NotDurable
-from normalizer.text import HASH, with_compatibility_forms
+from normalizer.text import DASHES, HASH, with_compatibility_forms
 
 # The Damm quasigroup of order 10 (Damm 2004): totally anti-symmetric, zero diagonal.
 _DAMM_TABLE = (
@@ -55,8 +55,9 @@ end
 return {redis.call('INCRBY', KEYS[1], ARGV[3]), raised}
 """
 
-# What a citizen may type around the digits: "#1234567-8", "12 345 678", and these in fullwidth ("＃", "－", "．").
-_SEPARATORS = re.compile(rf"[\s{''.join(map(re.escape, HASH + with_compatibility_forms('.-')))}]")
+# What a citizen may type around the digits: "#1234567-8", "12 345 678", these in fullwidth ("＃", "－", "．"), and
+# the other dashes phones type for "-" ("1000–0004", `DASHES`).
+_SEPARATORS = re.compile(rf"[\s{''.join(map(re.escape, HASH + with_compatibility_forms('.') + DASHES))}]")
 
 
 class IdRangeExhausted(NotDurable):

@@ -19,7 +19,7 @@ from gateway.replies import load_replies
 from gateway.settings import CONFIG_DIR
 from gateway.tracking import MIN_LENGTH, is_valid_tracking_id, looks_like_tracking_id, normalize_tracking_id
 from normalizer.envelope import ReportKind
-from normalizer.text import HASH, fold_word, with_compatibility_forms
+from normalizer.text import DASHES, HASH, fold_word, with_compatibility_forms
 
 
 class Action(StrEnum):
@@ -148,10 +148,11 @@ _TAG_OPEN = "".join(map(re.escape, with_compatibility_forms("[(*_") + "【"))
 _TAG_CLOSE = "".join(map(re.escape, with_compatibility_forms("])*_") + "】"))
 _WRAPPED_WORD = re.compile(rf"^\s*(?P<open>[{_TAG_OPEN}])\s*[{HASH}]?(?P<word>[^\W\d_]+)\s*(?P<close>[{_TAG_CLOSE}])"
                            rf"(?!\w)(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
-_ID_GROUPING = "".join(map(re.escape, with_compatibility_forms(".-")))  # "1000-0004", "1.000.0004"
+# "1000-0004", "1.000.0004", "1000–0004" (any of `DASHES`: autocorrect makes an en dash of "-")
+_ID_GROUPING = "".join(map(re.escape, with_compatibility_forms(".") + DASHES))
 _LEADING_ID = re.compile(rf"^\s*[{HASH}]?(?P<id>\d[\d\s{_ID_GROUPING}]{{4,20}}\d)(?=\D|$)")
 # What people type between a Tracking ID and the text that follows it: "12345678: ...", "12345678 - ...".
-_ID_CLOSE = with_compatibility_forms(" \t\n:.,;!-") + "–—"
+_ID_CLOSE = with_compatibility_forms(" \t\n:.,;!") + DASHES + "—"
 # What people put around an ID: quotes, brackets, WhatsApp's bold ("CEK (12345678)", "CEK <12345678>", "*12345678*").
 _ID_OPEN = with_compatibility_forms(" \t\n\"'*(<[{") + "«“‘"
 # Our short code or handle first ("1708 CEK ...", "@lapor1708: ..."), and the separators after it.
@@ -169,10 +170,11 @@ _ONLY_A_NUMBER = re.compile(rf"\s*[{HASH}]?\d[\d\s{_ID_GROUPING}]*+"
                             rf"[\s{''.join(map(re.escape, with_compatibility_forms('.!?')))}]*")
 # An ID typed straight after a status command, with no space: "cek#12345678", "CEK12345678".
 _GLUED_ID = re.compile(rf"[{HASH}]?\d")
-# Numbers that open a complaint and are no Tracking ID: a date ("17-08-2025", "17.08.2025") or an amount written
-# with thousands dots ("1.500.000"). Tracking IDs are shown as one run of digits.
+# Numbers that open a complaint and are no Tracking ID: a date ("17-08-2025", "17.08.2025", "17–08–2025") or an amount
+# written with thousands dots ("1.500.000"). Tracking IDs are shown as one run of digits.
 _DOTS = "".join(map(re.escape, with_compatibility_forms(".")))
-_DATE_OR_AMOUNT = re.compile(rf"\d{{1,2}}([{''.join(map(re.escape, with_compatibility_forms('-./')))}])\d{{1,2}}\1"
+_DATE_MARKS = "".join(map(re.escape, with_compatibility_forms("./") + DASHES))
+_DATE_OR_AMOUNT = re.compile(rf"\d{{1,2}}([{_DATE_MARKS}])\d{{1,2}}\1"
                              rf"\d{{2,4}}|\d{{1,3}}(?:[{_DOTS}]\d{{3}})+")
 # An Indonesian number written without its plus ("6281234567890"); a Tracking ID this long and starting so would
 # need billions of reports.

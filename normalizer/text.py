@@ -46,6 +46,12 @@ def with_compatibility_forms(chars: str) -> str:
 # the hashtags of a mail's body, what is stripped around a typed Tracking ID.
 HASH = with_compatibility_forms("#")
 
+# "-" in every form a phone types it between the digit groups of a Tracking ID ("1000–0004"): ASCII and its
+# compatibility forms ("－", "﹣"), and what autocorrect and other keyboards put in its place: hyphen U+2010,
+# non-breaking hyphen U+2011, figure dash U+2012, en dash U+2013, minus sign U+2212. Read only as "-"
+# (`gateway/tracking.py`, the grammar's ID, date and closing marks), a grouped ID was a new report, not a query.
+DASHES = with_compatibility_forms("-") + "\u2010\u2011\u2012\u2013\u2212"
+
 
 def fold_word(word: str) -> str:
     """A word as the keyword tables hold it: lowercased, and read through NFKC when it is not ASCII ("ｃｅｋ" is "cek",

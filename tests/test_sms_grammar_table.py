@@ -152,6 +152,8 @@ ROWS = [
     query("status-no", "status no. {parent}", "status"),
     query("cek-filler-words", "Cek laporan no. {parent}", "status"),
     query("cek-spaced-id", "CEK {parent_spaced}", "status"),
+    # autocorrect's en dash between the ID's digit groups (a UCS-2 SMS): read as "-"
+    query("cek-en-dash-grouped-id", "CEK {parent_en_dash}", "status"),
     query("cek-status", "cek status {parent}", "status"),
     query("bare-tracking-id", "{parent}", "status"),
     query("cek-bad-check-digit", "CEK {bad}", "bad_tracking_id"),
@@ -296,7 +298,8 @@ async def test_every_message_form_gets_the_right_report_and_reply(
     parent = parent_response.json()["messages"][0]["tracking_id"]
     drain(settings)
     casestore.store.set_status(parent, "in_progress")
-    fields = {"parent": parent, "bad": bad_check_digit(parent), "parent_spaced": f"{parent[:4]} {parent[4:]}"}
+    fields = {"parent": parent, "bad": bad_check_digit(parent), "parent_spaced": f"{parent[:4]} {parent[4:]}",
+              "parent_en_dash": f"{parent[:4]}\u2013{parent[4:]}"}
     fields |= {"parent_fullwidth": parent.translate(FULLWIDTH), "bad_fullwidth": fields["bad"].translate(FULLWIDTH),
                "parent_arabic_indic": parent.translate(ARABIC_INDIC)}
 

@@ -20,7 +20,7 @@ from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id
 from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.inbound import decode_payload
 from normalizer.keywords import Action, parse_text
-from normalizer.pipeline import normalize
+from normalizer.pipeline import Normalized, normalize
 from normalizer.sender import normalize_msisdn
 from normalizer.text import clean_text
 from workers.reply import RateLimiter
@@ -329,6 +329,42 @@ def test_a_command_typed_on_a_fullwidth_keyboard_is_read_as_in_ascii(text: str, 
     parsed = parse_text(text)
     assert parsed.action is action
     assert {field: getattr(parsed, field) for field in read} == read
+
+
+# The dashes phones type between digit groups in place of "-": autocorrect's en dash, Unicode's hyphens, figure dash and
+# minus sign, the fullwidth hyphen-minus of a CJK keyboard.
+UNICODE_DASHES = {"hyphen": "\u2010", "non-breaking-hyphen": "\u2011", "figure-dash": "\u2012", "en-dash": "\u2013",
+                  "minus-sign": "\u2212", "fullwidth-hyphen-minus": "\uff0d"}
+
+
+def _sms(text: str) -> Normalized:
+    return normalize(InboundMessage(
+        channel=Channel.SMS, source="table", provider_message_id="SM1", sender_kind=SenderKind.MSISDN,
+        sender_address="+6281234567890", text=text, received_at=datetime(2026, 11, 22, tzinfo=UTC)))
+
+
+@pytest.mark.parametrize("dash", UNICODE_DASHES.values(), ids=UNICODE_DASHES.keys())
+@pytest.mark.parametrize(("form", "action", "tracking_id", "text"), [
+    pytest.param("CEK {grouped}", Action.STATUS, VALID, None, id="cek"),
+    pytest.param("cek #{grouped}", Action.STATUS, VALID, None, id="cek-hash"),
+    pytest.param("{grouped}", Action.STATUS, VALID, None, id="bare-id"),
+    pytest.param("{grouped} jalan masih rusak", Action.FOLLOW_UP, VALID, "jalan masih rusak", id="follow-up"),
+    pytest.param("CEK {bad_grouped}", Action.BAD_TRACKING_ID, BAD, None, id="cek-bad-check-digit"),
+    pytest.param("17{dash}08{dash}2025 ada pungli di kelurahan", Action.REPORT, None,
+                 "17{dash}08{dash}2025 ada pungli di kelurahan", id="date-is-prose"),
+])
+def test_an_id_grouped_with_any_dash_is_read_as_with_a_hyphen_minus(form: str, action: Action, tracking_id: str | None,
+                                                                    text: str | None, dash: str) -> None:
+    """"CEK 1234–5674": a phone's autocorrect turns the "-" between digit groups into an en dash, another keyboard
+    types a Unicode hyphen or a minus sign. Not read as "-", the status query was filed as a new report."""
+    fields = {"dash": dash, "grouped": f"{VALID[:4]}{dash}{VALID[4:]}", "bad_grouped": f"{BAD[:4]}{dash}{BAD[4:]}"}
+    normalized = _sms(form.format(**fields))
+    if text is not None:  # filed: a report, or a follow-up to the ID's report
+        assert normalized.draft is not None and normalized.query is None
+        assert (normalized.draft.text, normalized.draft.follow_up_of) == (text.format(**fields), tracking_id)
+    else:
+        assert normalized.query is not None and normalized.draft is None
+        assert (normalized.query.action, normalized.query.tracking_id) == (action, tracking_id)
 
 
 # Digits of the first ID minted from the default intake.id_start (1,000,000); a 7-digit number whose check digit holds.
