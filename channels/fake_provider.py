@@ -14,7 +14,8 @@ and a control API for people and tests:
                                      "mention"?: bool (false: a post a mention may quote)} -> the tweet
   POST /_fake/instagram/mentions    {"text", "username"?, "kind": "comment"|"media", "media_url"?,
                                      "tagged"?: bool, "own"?: bool, "deliver"?: bool, "media_id"?: a comment
-                                     on that post} -> ids (+ the signed webhook's status)
+                                     on that post, "user_id"?: the commenter's id, when not the username's}
+                                     -> ids (+ the signed webhook's status)
   GET  /_fake/replies               every reply posted, per provider
   POST /_fake/faults                {"path": prefix, "status", "headers"?, "body"?, "count"?}: the next matching
                                      requests fail like that (rate limits, outages, revoked tokens)
@@ -38,6 +39,7 @@ from aiohttp import web
 
 X_ID_START = 1_860_000_000_000_000_000
 IG_ID_START = 17_900_000_000_000_000
+IG_USER_ID_START = 17_841_400_000_000_000  # the users' Instagram-scoped ids (ours: `ig_user_id`)
 # X's ids are snowflakes: milliseconds since this moment (Unix ms), shifted left by 22 bits.
 X_EPOCH_MS = 1_288_834_974_657
 IG_EPOCH_MS = 1_704_067_200_000  # 2024-01-01: a started provider's Instagram ids count milliseconds from here
@@ -169,12 +171,21 @@ class FakeProviderState:
     def tweet(self, tweet_id: str) -> dict[str, Any] | None:
         return next((tweet for tweet in [*self.tweets, *self.posts] if tweet["id"] == tweet_id), None)
 
+    def ig_user(self, username: str) -> str:
+        """The Instagram-scoped user id behind a username (our own account's is `ig_user_id`): made from the
+        username, so a restarted provider (`make run` keeps its Redis) gives the same person the same id."""
+        if username == self.config.ig_username:
+            return self.config.ig_user_id
+        digest = int.from_bytes(hashlib.sha256(username.encode()).digest()[:6], "big")
+        return str(IG_USER_ID_START + digest % 10**14)
+
     def add_ig_mention(self, text: str, *, username: str = "warga.bandung", kind: str = "comment",
                        media_url: str | None = None, tagged: bool = False, own: bool = False,
-                       on_media: str | None = None) -> dict[str, str]:
+                       on_media: str | None = None, user_id: str | None = None) -> dict[str, str]:
         """A comment (or a post's caption) that mentions the account; `own`: written by the account itself, as our
         reply that names @lapor1708 is, which Meta may notify us of too; `on_media`: a comment on that post (one
-        answering our reply there, say), not on a new one."""
+        answering our reply there, say), not on a new one. A comment names its author (`from`: their user id and
+        username); `user_id`: another account's under that username (one renamed, or a username taken over)."""
         if own:
             username = self.config.ig_username
         if kind == "comment" and on_media in self.ig_media:
@@ -193,8 +204,9 @@ class FakeProviderState:
         if kind == "comment":
             comment_id = str(next(self._ig_ids))
             self.ig_comments[comment_id] = {"id": comment_id, "text": text, "timestamp": _graph_time(),
-                                            "username": username, "media": {"id": media_id,
-                                                                            "permalink": media["permalink"]}}
+                                            "username": username,
+                                            "from": {"id": user_id or self.ig_user(username), "username": username},
+                                            "media": {"id": media_id, "permalink": media["permalink"]}}
             ids["comment_id"] = comment_id
         if tagged or kind == "media":
             self.ig_tags.append(media_id)
@@ -400,7 +412,7 @@ async def inject_instagram(request: web.Request) -> web.Response:
     ids = state.add_ig_mention(body["text"], username=body.get("username", "warga.bandung"),
                                kind=body.get("kind", "comment"), media_url=body.get("media_url"),
                                tagged=bool(body.get("tagged")), own=bool(body.get("own")),
-                               on_media=body.get("media_id"))
+                               on_media=body.get("media_id"), user_id=body.get("user_id"))
     result: dict[str, Any] = dict(ids)
     if body.get("deliver", True) and state.config.webhook_url:
         payload = state.webhook_payload(ids)

@@ -55,7 +55,9 @@ SOURCE = "instagram"
 PENDING_KEY = "lapor:instagram:pending:{ig_user_id}"
 PROGRESS_KEY = "lapor:cursor:instagram:{ig_user_id}"
 MEDIA_FIELDS = "id,caption,media_type,media_url,permalink,timestamp,username"
-COMMENT_FIELDS = "id,text,timestamp,username,media{id,permalink}"
+# `from`: the commenter's Instagram-scoped user id and username. The id is the sender's identity: a username can be
+# changed and then taken by someone else, who would be taken for the reporter (`gateway.followups`).
+COMMENT_FIELDS = "id,text,timestamp,username,from{id,username},media{id,permalink}"
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80002})
 # 102 (an API session gone) as much as 190: Meta answers it with 400, which alone would read as a bad payload.
 AUTH_CODES = frozenset({10, 102, 190, 200})
@@ -216,17 +218,23 @@ def comment_message(comment: Mapping[str, Any], media_id: str | None, own_handle
     (`commented_on`): the Graph API does not say which comment it answers (see gateway.followups)."""
     media = comment.get("media") or {}
     media_id = str(media.get("id") or media_id or "")
-    return _message(str(comment["id"]), str(comment.get("username") or ""), str(comment.get("text") or ""),
+    author = comment.get("from") if isinstance(comment.get("from"), Mapping) else {}
+    username = str(author.get("username") or comment.get("username") or "")
+    return _message(str(comment["id"]), username, str(comment.get("text") or ""),
                     comment.get("timestamp"), [], {"media_id": media_id, "comment_id": str(comment["id"]),
                                                    "permalink": media.get("permalink")}, own_handle,
-                    commented_on=media_id or None)
+                    commented_on=media_id or None, user_id=str(author.get("id") or "") or None)
 
 
 def _message(provider_id: str, username: str, text: str, timestamp: Any, attachments: list[Attachment],
-             meta: dict[str, Any], own_handle: str | None, commented_on: str | None = None) -> InboundMessage:
+             meta: dict[str, Any], own_handle: str | None, commented_on: str | None = None,
+             user_id: str | None = None) -> InboundMessage:
+    """The sender is the author's stable user id where the object gives it (a comment's `from.id`), their username
+    otherwise (a post gives no id of an author other than us); the username is always the display name, the handle
+    the citizen is known by. See `gateway.followups.sent_by_reports_sender` for reports filed by username."""
     return InboundMessage(
         channel=Channel.INSTAGRAM, source=SOURCE, provider_message_id=provider_id,
-        sender_kind=SenderKind.IG_USER, sender_address=username, sender_display_name=None,
+        sender_kind=SenderKind.IG_USER, sender_address=user_id or username, sender_display_name=username or None,
         text=strip_leading_mentions(text, own_handle), received_at=_timestamp(timestamp), attachments=attachments,
         channel_meta=meta, commented_on=commented_on,
     )

@@ -81,13 +81,37 @@ log = get_logger()
 
 def sent_by_reports_sender(envelope: dict[str, Any], sender: Sender) -> bool:
     """Whether `sender` is the sender of the report `envelope` is: the same kind and id in normal form (E.164, a
-    lowercased address, an account's user id), or, for a mail, the address our replies to the report went to (its
-    Reply-To, which the reporter chose)."""
+    lowercased address, an account's user id; on Instagram see `_same_instagram_user`), or, for a mail, the address
+    our replies to the report went to (its Reply-To, which the reporter chose)."""
     stored = envelope.get("sender")
+    if isinstance(stored, dict) and sender.kind is SenderKind.IG_USER:
+        return stored.get("kind") == sender.kind.value and _same_instagram_user(stored, sender)
     if isinstance(stored, dict) and (stored.get("kind"), stored.get("id")) == (sender.kind.value, sender.id):
         return True
     answered = (envelope.get("channel_meta") or {}).get("reply_to")
     return sender.kind is SenderKind.EMAIL and isinstance(answered, str) and answered.lower() == sender.id
+
+
+def instagram_user_id(sender_id: str, display_name: str | None) -> str | None:
+    """The stable user id of an Instagram sender, None when its id is its username. A comment's sender is its
+    author's id (`from.id`) and its display name the username; a post's sender, and every sender stored before
+    comments were read with `from`, is the username alone (the display name the same, or none)."""
+    return sender_id if display_name and sender_id != display_name else None
+
+
+def _same_instagram_user(stored: dict[str, Any], sender: Sender) -> bool:
+    """Whether an Instagram sender is the stored report's. A username can be changed and then taken by someone else,
+    so the stable user id decides where both have one: the reporter renamed is still the reporter, a stranger
+    with their old username is not. A report filed by username alone (a post, or a report stored before the id
+    was read) is matched by the username the sender writes under now: nothing else names its reporter. A sender
+    without an id is never taken for a report filed by id: their username proves nothing."""
+    stored_id, stored_name = str(stored.get("id") or ""), stored.get("display_name")
+    stored_user = instagram_user_id(stored_id, stored_name if isinstance(stored_name, str) else None)
+    sender_user = instagram_user_id(sender.id, sender.display_name)
+    if stored_user is not None:
+        return sender_user == stored_user
+    username = sender.display_name if sender_user is not None else sender.id
+    return bool(stored_id) and username == stored_id
 
 
 def stored_envelope(redis: Redis, tracking_id: str, channel: str) -> dict[str, Any] | None:

@@ -463,6 +463,11 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("instagram: the handle and the profile link", IG_SENDER,
                     "lampu mati, DM @rina.rahasia atau instagram.com/rina.rahasia/",
                     "lampu mati, DM [anonim] atau instagram.com/[anonim]/"),
+    # A comment's sender is its author's user id, the username its display name.
+    OwnIdentityCase("instagram: a commenter's handle, profile link and user id",
+                    {"kind": "ig_user", "id": "17841452907381265", "display_name": "rina.rahasia"},
+                    "lampu mati, DM @rina.rahasia atau instagram.com/rina.rahasia/ (17841452907381265)",
+                    "lampu mati, DM [anonim] atau instagram.com/[anonim]/ ([anonim])", channel="instagram"),
 ]
 
 

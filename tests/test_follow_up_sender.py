@@ -54,14 +54,24 @@ def settings(test_env: TestEnvironment, fake: FakeProviderServer) -> Settings:
 
 
 def draft(kind: SenderKind, sender_id: str, *, anonymous: bool = False, channel: Channel = Channel.SMS,
-          reply_to: str | None = None, follow_up_of: str | None = PARENT) -> ReportDraft:
+          reply_to: str | None = None, follow_up_of: str | None = PARENT, name: str | None = None) -> ReportDraft:
     return ReportDraft(received_at=datetime(2026, 12, 2, 8, 0, tzinfo=UTC), channel=channel,
-                       channel_message_id=f"m-{sender_id}-{follow_up_of}", sender=Sender(kind=kind, id=sender_id),
+                       channel_message_id=f"m-{sender_id}-{follow_up_of}",
+                       sender=Sender(kind=kind, id=sender_id, display_name=name),
                        anonymous=anonymous, text="ada foto baru", follow_up_of=follow_up_of,
                        channel_meta={"reply_to": reply_to} if reply_to else {})
 
 
 SMS_REPORTER = (SenderKind.MSISDN, REPORTER)
+# Instagram: a comment's sender is its author's user id (`from.id`), the username its display name; a post's sender,
+# and any sender stored before comments were read with `from`, is the username.
+IG_REPORTER_ID, IG_STRANGER_ID = "17841452907381265", "17841460128835172"
+
+
+def ig(sender_id: str, name: str | None, *, parent: bool = False) -> ReportDraft:
+    return draft(SenderKind.IG_USER, sender_id, name=name, channel=Channel.INSTAGRAM, anonymous=parent,
+                 follow_up_of=None if parent else PARENT)
+
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,19 @@ ROWS = [
     Row("anonymous-follow-up-to-a-named-report-by-another", draft(*SMS_REPORTER, follow_up_of=None),
         draft(SenderKind.MSISDN, STRANGER, anonymous=True), None),
     Row("report-no-longer-held", None, draft(*SMS_REPORTER), None),
+    # A username can be changed, and then taken by someone else: the user id decides.
+    Row("ig-the-reporter-renamed", ig(IG_REPORTER_ID, "siti.rahma", parent=True), ig(IG_REPORTER_ID, "siti.r2"),
+        True),
+    Row("ig-the-reporters-old-username-taken-over", ig(IG_REPORTER_ID, "siti.rahma", parent=True),
+        ig(IG_STRANGER_ID, "siti.rahma"), False),
+    Row("ig-no-id-to-a-report-filed-by-id", ig(IG_REPORTER_ID, "siti.rahma", parent=True),
+        ig("siti.rahma", "siti.rahma"), False),
+    # A report filed by username (before the user id was read, or a post's): the username is all there is.
+    Row("ig-stored-by-username-its-username", ig("siti.rahma", None, parent=True), ig(IG_REPORTER_ID, "siti.rahma"),
+        True),
+    Row("ig-stored-by-username-another", ig("siti.rahma", None, parent=True), ig(IG_STRANGER_ID, "budi.bdg"), False),
+    Row("ig-post-by-username-its-username", ig("siti.rahma", "siti.rahma", parent=True),
+        ig(IG_REPORTER_ID, "siti.rahma"), True),
 ]
 
 

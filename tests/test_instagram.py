@@ -188,7 +188,8 @@ async def test_the_notification_is_durable_before_the_200_or_the_answer_is_503(
     [
         pytest.param("instagram/webhook_comment_mention.json", COMMENT["id"],
                      {"confidential": True, "anonymous": False, "kind": "complaint",
-                      "text": "pungli di loket KTP kecamatan Coblong", "sender": "dewi.coblong"}, id="comment"),
+                      "text": "pungli di loket KTP kecamatan Coblong", "sender": COMMENT["from"]["id"]},
+                     id="comment"),
         pytest.param("instagram/webhook_media_mention.json", MEDIA["id"],
                      {"confidential": False, "anonymous": True, "kind": "complaint",
                       "text": "sampah menumpuk di pasar Kosambi sudah dua minggu", "sender": "agus.kosambi"},
@@ -271,7 +272,8 @@ OWN_COMMENT = fixture("instagram/graph_mentioned_comment_own.json")["mentioned_c
     ("found", "path", "reported"),
     [
         pytest.param(OWN_COMMENT, "webhook", False, id="our-comment-by-webhook"),
-        pytest.param({**OWN_COMMENT, "username": "dewi.coblong"}, "webhook", True, id="a-citizens-comment"),
+        pytest.param({**OWN_COMMENT, "username": "dewi.coblong", "from": COMMENT["from"]}, "webhook", True,
+                     id="a-citizens-comment"),
         pytest.param({**MEDIA, "username": "lapor1708"}, "webhook", False, id="our-caption-by-webhook"),
         pytest.param({**MEDIA, "username": "lapor1708"}, "tags", False, id="our-post-in-tags"),
         pytest.param(MEDIA, "tags", True, id="a-citizens-post-in-tags"),
@@ -788,9 +790,13 @@ def test_an_instagram_reply_carries_the_tracking_id_and_nothing_of_the_complaint
 
 # -- answers in the thread of our reply ---------------------------------------------------------------------
 def take_comment(fake: FakeProviderServer, redis: Redis, ig: InstagramPoller, text: str, username: str,
-                 on_media: str | None = None) -> dict[str, str]:
-    """A comment that mentions us, resolved as the webhook's pending entry would be."""
-    ids = fake.state.add_ig_mention(text, username=username, kind="comment", on_media=on_media)
+                 on_media: str | None = None, user_id: str | None = None, *, with_author: bool = True
+                 ) -> dict[str, str]:
+    """A comment that mentions us, resolved as the webhook's pending entry would be. `user_id`: its author's, when
+    not the one behind `username`; `with_author` False: the Graph API gave no `from`."""
+    ids = fake.state.add_ig_mention(text, username=username, kind="comment", on_media=on_media, user_id=user_id)
+    if not with_author:
+        del fake.state.ig_comments[ids["comment_id"]]["from"]
     redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ids))
     ig.resolve_pending()
     return ids
@@ -868,6 +874,49 @@ def test_a_comment_answering_our_reply_adds_to_the_report_when_its_reporter_writ
                                     else ("social_ack", added["tracking_id"]))
     threaded = [e for e in log_events(log_stream) if e["event"] == "message.accepted" and e.get("thread")]
     assert len(threaded) == int(expected["follow_up_of"] == "parent")
+
+
+STRANGER_ID = "17841499999999991"
+
+
+@pytest.mark.parametrize(
+    ("answer", "added"),
+    [
+        pytest.param({"username": "siti.rahma.bdg", "user_id": "reporter"}, True, id="the-reporter-renamed"),
+        pytest.param({"username": "siti.rahma", "user_id": STRANGER_ID}, False,
+                     id="a-stranger-who-took-the-reporters-old-username"),
+        pytest.param({"username": "siti.rahma", "with_author": False}, False, id="a-comment-without-its-author-id"),
+        pytest.param({"username": "siti.rahma", "stored_by_username": True}, True,
+                     id="a-report-stored-by-username-its-username"),
+        pytest.param({"username": "budi.bdg", "stored_by_username": True}, False,
+                     id="a-report-stored-by-username-another"),
+    ],
+)
+def test_a_comment_is_the_reporters_by_their_user_id_not_by_a_username_someone_else_may_take(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, answer: dict[str, Any], added: bool,
+) -> None:
+    """A username can be changed and then taken by someone else. Compared by username, a stranger's comment under our
+    reply on an anonymous report was added to it, and our public answer told them it was that report. The comment's
+    `from.id` decides; a report stored before the id was read (its sender the username, no display name) is matched
+    by the username the commenter writes under now, and a comment without its author's id by nothing."""
+    ig = poller(settings, redis, intake)
+    ids, report = acknowledged(fake, settings, redis, ig, "@lapor1708 #anonim pungli di loket samsat", "comment")
+    assert report["sender"] == {"kind": "ig_user", "id": fake.state.ig_user("siti.rahma"),
+                                "display_name": "siti.rahma"}
+    if answer.get("stored_by_username"):
+        key = f"lapor:envelope:{report['tracking_id']}"
+        legacy = {**orjson.loads(redis.get(key)), "sender": {"kind": "ig_user", "id": "siti.rahma",
+                                                              "display_name": None}}
+        redis.set(key, orjson.dumps(legacy), keepttl=True)
+    user_id = fake.state.ig_user("siti.rahma") if answer.get("user_id") == "reporter" else answer.get("user_id")
+    answered = take_comment(fake, redis, ig, "@lapor1708 kejadian lagi hari ini", answer["username"],
+                            on_media=ids["media_id"], user_id=user_id, with_author=answer.get("with_author", True))
+
+    comment = reports_by_id(redis)[answered["comment_id"]]
+    assert comment["follow_up_of"] == (report["tracking_id"] if added else None)
+    [job] = [job for job in queue(REPLY_QUEUE, redis).jobs if job.args[1] == answered]
+    assert tuple(job.args[2:4]) == (("social_follow_up", report["tracking_id"]) if added
+                                    else ("social_ack", comment["tracking_id"]))
 
 
 def test_our_reply_pasted_into_a_comment_elsewhere_adds_the_citizens_words_to_its_report(

@@ -143,7 +143,13 @@ def own_identity_patterns(envelope: Mapping[str, Any]) -> re.Pattern[str] | None
             patterns += _address_patterns(other)
         patterns += [_display_name_pattern(name) for name in names]
     elif kind == SenderKind.IG_USER.value and identity:
+        # The id is the user id and the display name the username (a comment), or both are the username (a post, a
+        # report stored before comments were read with their author's id).
         patterns += _handle_patterns(identity)
+        if sender.get("display_name"):
+            patterns += _handle_patterns(str(sender["display_name"]))
+        if len(identity) >= _MIN_USER_ID_DIGITS and identity.isdigit():
+            patterns.append(rf"(?<!\d){identity}(?!\d)")
     elif kind == SenderKind.X_USER.value and len(identity) >= _MIN_USER_ID_DIGITS and identity.isdigit():
         patterns.append(rf"(?<!\d){identity}(?!\d)")
     username = (envelope.get("channel_meta") or {}).get("username")
