@@ -328,8 +328,9 @@ def deadletters_list(
     for column in ("tracking_id", "queue", "channel", "reason", "attempts", "failed at", "detail"):
         table.add_column(column)
     for letter in letters:
-        table.add_row(letter.tracking_id, letter.queue, _channel_of(letter), letter.reason, str(letter.attempts),
-                      _when(letter.failed_at), escape(scrub(letter.detail)[:60]))
+        table.add_row(escape(letter.tracking_id), escape(letter.queue), escape(_channel_of(letter)),
+                      escape(letter.reason), str(letter.attempts), _when(letter.failed_at),
+                      escape(scrub(letter.detail)[:60]))
     console.print(table)
 
 
@@ -737,7 +738,7 @@ def status(
         if as_json:
             _write_json(down)
         else:
-            console.print(f"[bold red]overall: DOWN[/] {down['reason']}")
+            console.print(f"[bold red]overall: DOWN[/] {escape(down['reason'])}")
         raise typer.Exit(EXIT_DOWN) from None
     if as_json:
         _write_json(document)
@@ -757,6 +758,9 @@ def _write_json(document: dict[str, Any]) -> None:
 
 
 def _print_status(document: dict[str, Any]) -> None:
+    """The status document as tables. What Redis holds is text, not markup: a reason reads "[email]" where the
+    scrubber took an address out (rich took it for a style and dropped it), and a provider's "[/...]" ended the
+    command on a MarkupError just when a channel was failing."""
     overall = document["overall"]
     console.print(f"[{STATE_STYLE[overall]}]overall: {overall.upper()}[/]  ({document['generated_at']}; counters as of "
                   f"{document.get('counters_at') or 'never'})")
@@ -766,8 +770,8 @@ def _print_status(document: dict[str, Any]) -> None:
         table.add_column(column, overflow="fold")
     for entry in document["channels"]:
         c = entry["counters"]
-        table.add_row(entry["channel"], f"[{STATE_STYLE[entry['state']]}]{entry['state'].upper()}[/]",
-                      entry["reason"] or "-", str(c["received"]), str(c["accepted"]), str(c["duplicates"]),
+        table.add_row(escape(entry["channel"]), f"[{STATE_STYLE[entry['state']]}]{entry['state'].upper()}[/]",
+                      escape(entry["reason"] or "-"), str(c["received"]), str(c["accepted"]), str(c["duplicates"]),
                       str(c["rejected"]), str(c["forwarded"]), str(c["attachments_not_fetched"]),
                       f"{c['replies_sent']}/{c['replies_failed']}", str(entry["deadletters"]),
                       entry["last_message_at"] or "never")
@@ -779,7 +783,7 @@ def _print_status(document: dict[str, Any]) -> None:
         age = q["oldest_age_seconds"]
         queues.add_row(q["name"], str(q["depth"]), str(q.get("held", 0)), str(q["scheduled"]),
                        "-" if age is None else f"{age:.0f}", "-" if q.get("workers") is None else str(q["workers"]),
-                       q.get("last_failure") or "-")
+                       escape(q.get("last_failure") or "-"))
     console.print(queues)
     _print_pollers(document)
     outage = document.get("casestore_outage")
@@ -800,8 +804,8 @@ def _print_pollers(document: dict[str, Any]) -> None:
     for entry in polled:
         poller = entry["poller"]
         left = poller["lease_remaining_seconds"]
-        table.add_row(entry["channel"], poller["account"], poller["holder"] or "nobody (no lease held)",
-                      "-" if left is None else f"{left:.0f}")
+        table.add_row(escape(entry["channel"]), escape(poller["account"]),
+                      escape(poller["holder"] or "nobody (no lease held)"), "-" if left is None else f"{left:.0f}")
     console.print(table)
 
 

@@ -296,6 +296,25 @@ def test_cli_status_exits_non_zero_when_a_channel_is_down(test_env: TestEnvironm
     assert next(c for c in document["channels"] if c["channel"] == "x")["state"] == "down"
 
 
+@pytest.mark.parametrize(("channel", "error", "shown"), [
+    # An IMAP server quoting the mailbox it refused: the scrubber's "[email]" is no rich style to drop.
+    ("email", "LOGIN failed for pengaduan@lapor.go.id: [AUTHENTICATIONFAILED] Invalid credentials",
+     "authentication failing (1 in a row): LOGIN failed for [email]: [AUTHENTICATIONFAILED] Invalid credentials"),
+    # A provider's text with what reads as a closing tag: it ended the command on rich's MarkupError.
+    ("x", "502 from the proxy: upstream [/2/users/me/mentions] closed the connection",
+     "authentication failing (1 in a row): 502 from the proxy: upstream [/2/users/me/mentions] closed the connection"),
+])
+def test_the_cli_shows_a_reason_as_its_text_not_as_markup(
+        test_env: TestEnvironment, redis: Redis, channel: str, error: str, shown: str) -> None:
+    the_deployments(redis)
+    HealthSignals(redis).auth_failed(channel, error)
+
+    result = run_cli(["status"], test_env.process_env(COLUMNS="400"))  # wide enough for the reason on one line
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert first_table(result.stdout)[channel]["reason"] == shown
+
+
 @pytest.mark.parametrize(("signal", "times", "reason"), [
     ("auth_failed", 1, "authentication failing (1 in a row): 401 Unauthorized Unauthorized"),
     ("poll_failed", 1, "poller failing for 2 min: 401 Unauthorized Unauthorized"),
