@@ -339,7 +339,7 @@ def metrics_response(collected: metrics.CollectedMetrics | None = None) -> web.R
 REDIS_DOWN_PAGE = (
     '<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="{refresh}">'
     "<title>DOWN · LAPOR! gateway status</title></head><body style=\"font-family:sans-serif;background:#111;"
-    'color:#eee\"><h1 id="overall" style="background:#c62828;padding:.5rem">DOWN: Redis unreachable ({error})</h1>'
+    'color:#eee\"><h1 id="overall" style="background:#c62828;padding:.5rem">DOWN: Redis {state} ({error})</h1>'
     "<p>{reason}</p><p>generated {generated_at} · spool: {spool_size} bytes</p></body></html>"
 )
 
@@ -382,6 +382,7 @@ def _tell_outage(outage: RedisOutage, future: asyncio.Future[Any]) -> None:
 
 def redis_down_page(document: dict[str, object], refresh: int) -> str:
     return REDIS_DOWN_PAGE.format(refresh=refresh, error=escape(str(document["redis"])),
+                                  state=escape(str(document.get("redis_state", "unreachable"))),
                                   reason=escape(str(document["reason"])),
                                   generated_at=escape(str(document["generated_at"])),
                                   spool_size=int(document["spool_size"]))  # type: ignore[call-overload]

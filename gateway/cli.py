@@ -84,21 +84,24 @@ def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
     """An operator's command that meets a Redis refusing or not answering says which Redis and what to do, and exits
     1, instead of ending on a traceback (which named neither). Not for the processes: they ride an outage out."""
     from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import ResponseError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     @functools.wraps(command)
     def told(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except (RedisConnectionError, RedisTimeoutError) as error:
+        except (RedisConnectionError, RedisTimeoutError, ResponseError) as error:
             from gateway.embedded_redis import named_redis
+            from gateway.health import redis_trouble
             from gateway.queues import redis_connection
 
             settings = load_settings()  # loaded by the command already: not `_settings`, which warns again
             redis = named_redis(redis_connection(_require_redis_url(settings)), settings.data_dir)
-            console.print(f"[red]Redis unreachable ({type(error).__name__}):[/red] check {escape(redis)}: is it "
-                          "running, and are REDIS_URL and its database number the gateway's? The command stopped "
-                          "there; run it again once Redis answers (`lapor-gateway status` says when)")
+            check = ("." if isinstance(error, ResponseError) else
+                     ": is it running, and are REDIS_URL and its database number the gateway's?")
+            console.print(f"[red]{escape(redis_trouble(error))}:[/red] check {escape(redis)}{check} The command "
+                          "stopped there; run it again once Redis answers (`lapor-gateway status` says when)")
             raise typer.Exit(EXIT_REDIS_UNREACHABLE) from None
 
     return told

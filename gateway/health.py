@@ -38,7 +38,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, field_validator
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from rq.job import Job
 from rq.worker import Worker
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
@@ -667,12 +667,25 @@ def redis_down_document(error: BaseException, spool_bytes: int, now: float, redi
     the spool's size is what an operator watches then; the webhooks that are not (the aggregator's SMS, whose reply is
     a queued job; Instagram's notifications, kept on a Redis list) are named, 1708 being the main SMS path. Every
     view shows this one text, ending with the Redis to check (`embedded_redis.named_redis`)."""
-    reason = (f"Redis unreachable ({type(error).__name__}): Twilio's webhooks are answered from the disk spool "
+    reason = (f"{redis_trouble(error)}: Twilio's webhooks are answered from the disk spool "
               f"({spool_bytes} bytes waiting, replayed when Redis is back) while the gateways hold Tracking IDs in "
               "reserve (/readyz shows how many), 503 after; the aggregator's callbacks and Instagram's notifications "
               f"get 503 (their senders retry), SMTP answers 451, pollers wait. Check {redis_name}")
     return {"generated_at": _clock(now), "overall": State.DOWN.value, "redis": type(error).__name__,
+            "redis_state": "refusing" if isinstance(error, ResponseError) else "unreachable",
             "reason": reason, "spool_size": spool_bytes}
+
+
+def redis_trouble(error: BaseException) -> str:
+    """What is wrong with Redis, first in every view's reason. A Redis that answers with an error (full at its
+    maxmemory, a replica since a failover, MISCONF: it cannot write its disk) was said "unreachable" by its error's
+    class alone ("ResponseError"): the operator found it running and answering, and never saw what it said."""
+    if isinstance(error, ResponseError):
+        # Redis's words only: redis-py prefixes a pipeline's with the command, its arguments (data) included.
+        said = str(error).rpartition(" of pipeline caused error: ")[2]
+        return (f"Redis answers but refuses commands ({type(error).__name__}: {_clean(said)}; full at its "
+                "maxmemory, a read-only replica, or unable to write its disk: see its log and INFO)")
+    return f"Redis unreachable ({type(error).__name__})"
 
 
 # How long `lapor-gateway status` waits for a sign of the deployment in a Redis that shows none (a deployment started

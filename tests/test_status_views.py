@@ -543,6 +543,32 @@ def _status_reason(env: dict[str, str]) -> str:
     return str(orjson.loads(result.stdout)["reason"])
 
 
+def test_a_redis_that_answers_with_an_error_is_said_so_with_its_words_not_called_unreachable(
+        test_env: TestEnvironment, tmp_path: Path) -> None:
+    """A Redis full at its maxmemory takes reads and refuses writes: `status` said "Redis unreachable
+    (OutOfMemoryError)" and the operator found it running and answering; `deadletters purge` ended on a traceback."""
+    server = EmbeddedRedis(tmp_path / "redis").start()
+    try:
+        full = the_deployments(redis_connection(server.url))
+        _add_letters(full, 1, "sms-twilio", "casestore_422")
+        full.config_set("maxmemory-policy", "noeviction")
+        full.config_set("maxmemory", "1")  # every write refused from here on
+        env = test_env.process_env(COLUMNS="400", REDIS_URL=server.url)
+
+        reason = _status_reason(env)
+        table = run_cli(["status"], env)
+        purge = run_cli(["deadletters", "purge", "--all", "--yes"], env)
+    finally:
+        server.stop()
+
+    said = "Redis answers but refuses commands (OutOfMemoryError: command not allowed when used memory > 'maxmemory'"
+    assert reason.startswith(said) and "unreachable" not in reason, reason
+    assert (table.returncode, table.stdout.splitlines()[0].startswith(f"overall: DOWN {said}")) == (2, True), (
+        table.stdout + table.stderr)
+    assert purge.returncode == 1 and "Traceback" not in purge.stdout + purge.stderr, purge.stdout + purge.stderr
+    assert purge.stdout.startswith(said), purge.stdout
+
+
 async def test_with_the_embedded_redis_gone_the_views_name_it_not_redis_url(
         test_env: TestEnvironment, settings: Settings) -> None:
     """Under `make run` REDIS_URL is unset in the operator's shell (the supervisor hands the embedded Redis's URL to
