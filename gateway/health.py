@@ -26,6 +26,7 @@ Three parts, kept apart so each can be tested alone:
 
 from __future__ import annotations
 
+import math
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -434,7 +435,10 @@ def evaluate(channel: str, signals: ChannelSignals, queues: Sequence[QueueStats]
 def _clock(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):  # a damaged time, past the year 9999: not shown
+        return None
 
 
 def _clean(reason: str | None) -> str:
@@ -728,10 +732,13 @@ _SET_STATE = """
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 local previous = 'ok'
 local since = tonumber(ARGV[4])
+local known = {ok = true, degraded = true, down = true}
 if raw then
-  local current = cjson.decode(raw)
-  previous = current.state
-  if previous == ARGV[2] then since = current.since end
+  local decoded, current = pcall(cjson.decode, raw)
+  if decoded and type(current) == 'table' and known[current.state] then
+    previous = current.state
+    if previous == ARGV[2] then since = tonumber(current.since) or since end
+  end
 end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({state = ARGV[2], reason = ARGV[3], since = since}))
 if previous ~= ARGV[2] then return previous end
@@ -767,31 +774,84 @@ def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
              errors: Sequence[bytes] = (), newest_beat: Sequence[tuple[bytes, float]] = (),
              processes_alive: int = 0) -> ChannelSignals:
     get = raw.get
-    entries = (orjson.loads(entry) for entry in errors)
-    last_deadletter = next((e.get("reason") for e in entries if e.get("kind") == "dead_letter"), None)
+    entries = (entry for entry in map(_error_entry, errors) if entry is not None)
+    last_deadletter = next((e["reason"] for e in entries if e["kind"] == "dead_letter"), None)
     return ChannelSignals(
         first_seen=_float(get(b"first_seen")), last_message_at=_float(get(b"last_message_at")),
         last_poll_ok_at=_float(get(b"last_poll_ok_at")), poll_failing_since=_float(get(b"poll_failing_since")),
         last_poll_error=_text(get(b"last_poll_error")), rate_limited_since=_float(get(b"rate_limited_since")),
-        rate_limited_until=_float(get(b"rate_limited_until")), auth_failures=int(get(b"auth_failures") or 0),
+        rate_limited_until=_float(get(b"rate_limited_until")), auth_failures=_int(get(b"auth_failures")),
         last_auth_error=_text(get(b"last_auth_error")),
-        signature_failures=int(get(b"signature_failures") or 0),
+        signature_failures=_int(get(b"signature_failures")),
         last_signature_error=_text(get(b"last_signature_error")),
-        intake_refusals=int(get(b"intake_refusals") or 0),
+        intake_refusals=_int(get(b"intake_refusals")),
         last_intake_refusal=_text(get(b"last_intake_refusal")),
-        reply_failures=int(get(b"reply_failures") or 0),
+        reply_failures=_int(get(b"reply_failures")),
         last_reply_error=_text(get(b"last_reply_error")), deadletters_in_window=int(deadletters_in_window),
         channel=channel, last_deadletter_reason=last_deadletter,
         process_seen_at=float(newest_beat[0][1]) if newest_beat else None, processes_alive=int(processes_alive),
     )
 
 
-def _float(value: bytes | None) -> float | None:
-    return float(value) if value not in (None, b"") else None
+# What the views read from Redis is parsed so that a damaged value (a partial restore, a hand edit, another program
+# writing into the database, an older version's form) is read as absent: before, one value that was not a number or
+# not JSON (`int(b"x")`, orjson on b"\xff") ended every view on an exception, `lapor-gateway status` on a traceback
+# and exit 1 (the code of "degraded" with --strict), /v1/status and /metrics on a 500, until someone found the key.
+def _float(value: bytes | float | None) -> float | None:
+    """A time or a count as a float; None for absent, not a number, infinite or NaN."""
+    try:
+        number = float(value) if value not in (None, b"") else None  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if number is not None and math.isfinite(number) else None
+
+
+def _int(value: bytes | None) -> int:
+    """A run's count; 0 for absent or damaged."""
+    number = _float(value)
+    return int(number) if number is not None else 0
+
+
+def _json_object(raw: bytes | None) -> dict[str, Any] | None:
+    """A JSON object as stored; None for absent, not JSON, or not an object."""
+    try:
+        value = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _error_entry(raw: bytes) -> dict[str, Any] | None:
+    """One of a channel's last errors (`at`, `kind`, `reason`); None for one that is damaged."""
+    entry = _json_object(raw)
+    at = _float(entry.get("at")) if entry is not None else None
+    if entry is None or at is None:
+        return None
+    reason = entry.get("reason")
+    return {**entry, "at": at, "kind": str(entry.get("kind") or "?"),
+            "reason": reason if isinstance(reason, str) else ""}
+
+
+def _stored_state(raw: bytes) -> dict[str, Any]:
+    """A channel's recorded state and since when; empty for one that is damaged."""
+    entry = _json_object(raw) or {}
+    return {"state": entry.get("state"), "since": _float(entry.get("since"))} if entry else {}
 
 
 def _text(value: bytes | None) -> str | None:
     return value.decode(errors="replace") if value is not None else None
+
+
+def _fetch_jobs(redis: Redis, ids: Sequence[str]) -> list[Job]:
+    """The jobs of `ids` that exist and can be read: one that cannot (an older version's pickled job, a damaged hash)
+    is left out of the queue's age and last failure instead of ending the view. RQ's restore raises whatever its
+    serializer and parsers raise; Redis's own errors still end the check (Redis down)."""
+    try:
+        return [job for job in Job.fetch_many(ids, connection=redis, serializer=JSONSerializer) if job]
+    except RedisError:
+        raise
+    except Exception:
+        return [job for job_id in ids for job in _fetch_jobs(redis, [job_id])] if len(ids) > 1 else []
 
 
 class HealthMonitor:
@@ -845,13 +905,14 @@ class HealthMonitor:
         worker")."""
         stats = []
         workers = self.live_workers()
-        seen = {name.decode(): _float(at) for name, at in self._redis.hgetall(WORKER_SEEN_KEY).items()}
+        seen = {name.decode(errors="replace"): _float(at)
+                for name, at in self._redis.hgetall(WORKER_SEEN_KEY).items()}
         for name in self._queues:
             target = queue(name, self._redis)
             scheduled = target.scheduled_job_registry
             # The head of the queue (RQ appends), and the first 50 jobs waiting for a retry.
             ids = target.get_job_ids(0, 1) + scheduled.get_job_ids(0, 49, cleanup=False)
-            jobs = [job for job in Job.fetch_many(ids, connection=self._redis, serializer=JSONSerializer) if job]
+            jobs = _fetch_jobs(self._redis, ids)
             dated = sorted(((job.created_at.timestamp(), job) for job in jobs if job.created_at is not None),
                            key=lambda pair: pair[0])  # equal times must not fall through to comparing jobs
             oldest = max(0.0, now - dated[0][0]) if dated else None
@@ -867,7 +928,8 @@ class HealthMonitor:
         pipe = self._redis.pipeline(transaction=False)
         for name in self._queues:
             pipe.smembers(WORKERS_BY_QUEUE_KEY % name)
-        names = {queue_name: [key.decode().removeprefix(Worker.redis_worker_namespace_prefix) for key in keys]
+        prefix = Worker.redis_worker_namespace_prefix
+        names = {queue_name: [key.decode(errors="replace").removeprefix(prefix) for key in keys]
                  for queue_name, keys in zip(self._queues, pipe.execute(), strict=True)}
         for members in names.values():
             for name in members:
@@ -941,11 +1003,14 @@ class HealthMonitor:
         now = self._clock() if now is None else now
         healths, queues, signals = self.evaluate_all(now)
         raw = self._redis.get(COUNTERS_KEY)
-        snapshot = orjson.loads(raw) if raw else {"at": None, "counters": {}}
+        snapshot = _json_object(raw) or {}
+        counters = snapshot.get("counters")
         stored = self.read_stored(healths)
         casestore_latency = metrics.gauge_value(metrics.collect_metrics(), CASESTORE_LATENCY_SAMPLE)
-        document = _document(healths, queues, signals, stored, snapshot["counters"], casestore_latency, now)
-        document["counters_at"] = _clock(snapshot["at"])
+        counters = {channel: values for channel, values in counters.items()
+                    if isinstance(values, dict)} if isinstance(counters, dict) else {}
+        document = _document(healths, queues, signals, stored, counters, casestore_latency, now)
+        document["counters_at"] = _clock(_float(snapshot.get("at")))
         return document
 
     def redis_down(self, error: BaseException) -> dict[str, Any]:
@@ -972,9 +1037,9 @@ class HealthMonitor:
         raw_states, deadletters_total, *replies, down_reason, down_since = pipe.execute()
         per_channel, leases = replies[:2 * len(healths)], replies[2 * len(healths):]
         return StoredStatus(
-            states={key.decode(): orjson.loads(value) for key, value in raw_states.items()},
+            states={key.decode(errors="replace"): _stored_state(value) for key, value in raw_states.items()},
             deadletters_total=int(deadletters_total),
-            last_errors={health.channel: [orjson.loads(raw) for raw in per_channel[2 * index]]
+            last_errors={health.channel: [entry for entry in map(_error_entry, per_channel[2 * index]) if entry]
                          for index, health in enumerate(healths)},
             deadletters={health.channel: int(per_channel[2 * index + 1]) for index, health in enumerate(healths)},
             spool_size=self._spool(),

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -36,6 +37,9 @@ from gateway.health import (
     COUNTERS_KEY,
     DEPLOYMENT_LOOK_SECONDS,
     DEPLOYMENT_WAIT_SECONDS,
+    ERRORS_KEY,
+    SIGNALS_KEY,
+    STATE_KEY,
     WORKER_SEEN_KEY,
     HealthMonitor,
     HealthSignals,
@@ -332,6 +336,49 @@ def test_a_reason_given_over_several_lines_reads_as_one(redis: Redis, signal: st
     twilio = next(c for c in monitor.check()["channels"] if c["channel"] == "sms-twilio")
     assert (twilio["state"], twilio["reason"]) == ("degraded", reason)
     assert twilio["last_errors"][0]["reason"] == "401 Unauthorized Unauthorized"
+
+
+@dataclass(frozen=True)
+class Damaged:
+    id: str
+    write: Callable[[Redis], object]
+
+
+# One damaged value each, of every kind the views read: not UTF-8, not JSON, JSON of another shape, not a number.
+DAMAGED = [
+    Damaged("state not utf-8", lambda r: r.hset(STATE_KEY, "x", b"\xff\xfe")),
+    Damaged("state of no known name", lambda r: r.hset(STATE_KEY, "x", b'{"state": "sideways", "since": "then"}')),
+    Damaged("last error not json", lambda r: r.lpush(ERRORS_KEY.format(channel="x"), b"not json")),
+    Damaged("last error without its time", lambda r: r.lpush(ERRORS_KEY.format(channel="email"),
+                                                             b'{"kind": "dead_letter", "reason": "casestore_422"}')),
+    Damaged("counters not utf-8", lambda r: r.set(COUNTERS_KEY, b"\x80garbage")),
+    Damaged("counters of another shape", lambda r: r.set(COUNTERS_KEY, b'{"at": "x", "counters": [1]}')),
+    Damaged("worker seen not utf-8", lambda r: r.hset(WORKER_SEEN_KEY, b"\xff", b"abc")),
+    Damaged("a count not a number", lambda r: r.hset(SIGNALS_KEY.format(channel="x"), "auth_failures", b"many")),
+    Damaged("a time out of range", lambda r: r.hset(SIGNALS_KEY.format(channel="x"), "first_seen", b"1e400")),
+    # A job an older version pickled, at the head of the forward queue: its meta is no JSON.
+    Damaged("a job that is not json", lambda r: (
+        r.hset("rq:job:pickled-1", mapping={"created_at": "2026-12-02T02:00:00.000000Z", "meta": b"\x80\x04\x95"}),
+        r.rpush("rq:queue:lapor-forward", "pickled-1"))),
+]
+
+
+@pytest.mark.parametrize("damaged", DAMAGED, ids=[row.id for row in DAMAGED])
+def test_one_damaged_value_in_redis_does_not_blind_the_views(
+        test_env: TestEnvironment, redis: Redis, damaged: Damaged) -> None:
+    """Each of these ended `lapor-gateway status` on a traceback (exit 1, the code of "degraded" with --strict) and
+    the gateway's check, so /v1/status, the page and /metrics, on an exception, until someone found the key."""
+    the_deployments(redis)
+    damaged.write(redis)
+
+    table = run_cli(["status"], test_env.process_env(COLUMNS="400"))
+    as_json = run_cli(["status", "--json"], test_env.process_env(COLUMNS="400"))
+    checked = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).check()
+
+    assert table.returncode == 0 and "overall: OK" in table.stdout, table.stdout + table.stderr
+    assert "Traceback" not in table.stdout + table.stderr + as_json.stderr
+    assert orjson.loads(as_json.stdout)["overall"] == checked["overall"] == "ok"
+    assert {c["channel"] for c in checked["channels"]} >= {"sms-twilio", "x", "email"}
 
 
 def _add_letters(redis: Redis, count: int, channel: str, reason: str, start: int = 0) -> None:
