@@ -20,7 +20,7 @@ from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE
 from tests.cli_process import run_cli
 from tests.conftest import VENV_BIN, TestEnvironment, free_port
 from tests.email_support import RECIPIENT
-from workers.deadletters import DeadLetters
+from workers.deadletters import ENTRIES_KEY, INDEX_KEY, DeadLetters
 
 
 def cli(test_env: TestEnvironment, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -252,3 +252,46 @@ def test_a_dead_letter_filter_naming_no_channel_or_queue_is_refused_and_nothing_
     else:
         assert result.returncode == 0, result.stdout + result.stderr
         assert DONE[command] in result.stdout
+
+
+# Entries of the dead-letter hash no version of the registry can read: not JSON, not UTF-8, another shape, an
+# earlier form without the fields a letter needs.
+UNREADABLE_ENTRIES = {
+    "not json": b"{truncated",
+    "not utf-8": b"\xff\xfe",
+    "a list": b"[1, 2]",
+    "fields missing": b'{"key": "lapor-reply:r-1", "queue": "lapor-reply", "reason": "aggregator_500"}',
+}
+
+
+@pytest.mark.parametrize("raw", list(UNREADABLE_ENTRIES.values()), ids=list(UNREADABLE_ENTRIES))
+def test_an_unreadable_dead_letter_is_listed_to_purge_and_does_not_stop_the_others(
+        raw: bytes, test_env: TestEnvironment, redis: Redis) -> None:
+    """One such entry ended `deadletters list`, `show`, `requeue` and `purge` on a traceback (orjson, or
+    DeadLetter's constructor), so no letter could be seen, requeued or purged, that one included."""
+    registry = DeadLetters(redis)
+    registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]], tracking_id="10000012",
+                     item="10000012", reason="casestore_422", detail="refused", channel="sms-twilio")
+    damaged = "lapor-reply:r-1"
+    redis.hset(ENTRIES_KEY, damaged, raw)
+    redis.zadd(INDEX_KEY, {damaged: 1_796_176_800})  # 2026-12-02 02:00:00Z
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        result = run_cli(["deadletters", *args], test_env.process_env(COLUMNS="400"))
+        assert no_traceback(result), result.stdout + result.stderr
+        return result
+
+    listing = run("list")
+    show = run("show", damaged)
+    requeue = run("requeue", "--all")
+    purge = run("purge", damaged, "--yes")
+
+    assert listing.returncode == 0 and "Dead letters (2 in all)" in listing.stdout, listing.stdout
+    rows = [line for line in listing.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 2 and any("unreadable" in row and "2026-12-02 02:00:00Z" in row for row in rows), rows
+    assert show.returncode == 0 and "reason: unreadable" in show.stdout and "purge it by its key" in show.stdout
+    assert requeue.returncode == 1, requeue.stdout + requeue.stderr
+    assert "requeued 1 dead letter(s)" in requeue.stdout and "skipped 1 unreadable dead letter(s)" in requeue.stdout
+    assert redis.llen(f"rq:queue:{FORWARD_QUEUE}") == 1  # the readable one, and nothing for the other
+    assert (purge.returncode, "purged 1 dead letter(s)" in purge.stdout) == (0, True), purge.stdout + purge.stderr
+    assert registry.count() == 0 and not redis.hexists(ENTRIES_KEY, damaged)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import partial
 from typing import Any, Literal
 
@@ -54,13 +54,22 @@ class DeadLetter:
     channel: str | None = None
 
 
+# The reason of an entry that could not be read as a dead letter (not JSON, not an object, fields missing): it is
+# listed, shown and purged by its key like any other, never requeued (there is no job in it to redo).
+UNREADABLE = "unreadable"
+_FIELDS = frozenset(field.name for field in fields(DeadLetter))
+_REQUIRED = frozenset(field.name for field in fields(DeadLetter) if field.name not in {"attempts", "channel"})
+
+
 @dataclass(frozen=True, slots=True)
 class Requeued:
-    """What a requeue did: letters put back on their queue, and letters left in the registry (`busy`) because it
-    kept changing under them; running the requeue again takes those."""
+    """What a requeue did: letters put back on their queue, letters left in the registry (`busy`) because it
+    kept changing under them (running the requeue again takes those), and `unreadable` ones, which only a purge
+    takes."""
 
     requeued: int = 0
     busy: int = 0
+    unreadable: int = 0
 
 
 def _announce(letter: DeadLetter) -> None:
@@ -127,7 +136,28 @@ class DeadLetters:
         if not keys:
             return []
         raws = self._redis.hmget(ENTRIES_KEY, list(keys))
-        return [DeadLetter(**orjson.loads(raw)) for raw in raws if raw is not None]
+        return [self._read(key, raw) for key, raw in zip(keys, raws, strict=True) if raw is not None]
+
+    def _read(self, key: bytes | str, raw: bytes) -> DeadLetter:
+        """The entry as a dead letter. One that is not (a partial restore, a hand edit, a version's other form) ended
+        every `deadletters` command on a traceback, so none could list, requeue or purge any letter: it is read as
+        an `unreadable` letter under its key, to purge."""
+        name = key.decode(errors="replace") if isinstance(key, bytes) else key
+        try:
+            stored = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            stored = None
+        if isinstance(stored, dict) and stored.keys() >= _REQUIRED:
+            try:
+                letter = DeadLetter(**{field: value for field, value in stored.items() if field in _FIELDS})
+                if letter.key == name and isinstance(letter.failed_at, (int, float)):
+                    return letter
+            except TypeError:
+                pass
+        return DeadLetter(
+            key=name, queue=name.partition(":")[0], func="", args=[], tracking_id="", reason=UNREADABLE,
+            detail="this entry is no dead letter this version can read: nothing to requeue; purge it by its key",
+            failed_at=float(self._redis.zscore(INDEX_KEY, name) or 0), attempts=0)
 
     def select(self, selectors: Iterable[str] | None) -> list[DeadLetter]:
         """Entries by key or Tracking ID; every entry when `selectors` is None."""
@@ -145,8 +175,11 @@ class DeadLetters:
         A letter no longer in the registry (another operator requeued or purged it since it was listed) is skipped:
         its job is never enqueued twice. A letter whose registry kept changing through every try is left there,
         counted as busy."""
-        requeued = busy = 0
+        requeued = busy = unreadable = 0
         for letter in {letter.key: letter for letter in letters}.values():
+            if not letter.func:  # an unreadable entry: no job to redo
+                unreadable += 1
+                continue
             outcome = self._requeue_one(letter, settings)
             if outcome == "requeued":
                 requeued += 1
@@ -155,7 +188,7 @@ class DeadLetters:
                 busy += 1
                 log.warning("deadletter.requeue_busy", queue=letter.queue, tracking_id=letter.tracking_id,
                             attempts=REQUEUE_ATTEMPTS)
-        return Requeued(requeued, busy)
+        return Requeued(requeued, busy, unreadable)
 
     def _requeue_one(self, letter: DeadLetter, settings: Settings) -> Literal["requeued", "gone", "busy"]:
         """Requeue one letter under WATCH of the whole registry (a letter is a field of one hash), so any letter added
@@ -187,7 +220,7 @@ class DeadLetters:
         the citizen's words and number in Redis for ever, and their files could never be purged)."""
         if not letters:
             return 0
-        forwards = sorted({letter.tracking_id for letter in letters if letter.queue == FORWARD_QUEUE})
+        forwards = sorted({letter.tracking_id for letter in letters if letter.queue == FORWARD_QUEUE and letter.func})
         stored = self._redis.mget([envelope_key(tid) for tid in forwards]) if forwards else []
         pipe = self._redis.pipeline(transaction=True)
         pipe.hdel(ENTRIES_KEY, *[letter.key for letter in letters])
