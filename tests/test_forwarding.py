@@ -391,6 +391,24 @@ def test_a_batch_too_large_for_the_case_store_is_split_and_only_a_report_too_lar
     assert letters.get(too_large).reason == "casestore_413"  # type: ignore[union-attr]
 
 
+def forward_one_job(settings: Settings, redis: Redis, names: list[str],
+                    case_store: Callable[[list[str]], Callable[[], web.Application]]) -> list[str]:
+    """Commit one draft per name in one commit (one forward job), then drain the forward queue against the case store
+    `case_store(tracking_ids)` builds, on the case store's port. The reports' Tracking IDs, in order."""
+    intake = Intake(redis, settings)
+    try:
+        tracking_ids = [receipt.tracking_id for receipt in intake.commit([draft(name) for name in names])]
+        store = LoopbackServer(case_store(tracking_ids), settings.casestore.port)
+        store.start()
+        try:
+            drain(settings, (FORWARD_QUEUE,))
+        finally:
+            store.stop()
+    finally:
+        intake.close()
+    return tracking_ids
+
+
 def failing_one_case_store(failing: str, failures: int, posted: list[str]) -> Callable[[], web.Application]:
     """A case store that takes one report per request (one without the batch extension, or a batch split under its
     size limit) and answers 503 to the first `failures` posts of the report `failing` (a shard down behind it), as a
@@ -440,18 +458,8 @@ def test_reports_the_case_store_took_before_a_retryable_failure_stay_forwarded(
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0",
                                  LAPOR_CASESTORE_BATCH=batch)
     posted: list[str] = []
-    intake = Intake(redis, settings)
-    try:
-        receipts = intake.commit([draft(f"partial-{batch}-{failures}-{n}") for n in range(3)])  # one job of three
-        tracking_ids = [receipt.tracking_id for receipt in receipts]
-        store = LoopbackServer(failing_one_case_store(tracking_ids[1], failures, posted), settings.casestore.port)
-        store.start()
-        try:
-            drain(settings, (FORWARD_QUEUE,))
-        finally:
-            store.stop()
-    finally:
-        intake.close()
+    tracking_ids = forward_one_job(settings, redis, [f"partial-{batch}-{failures}-{n}" for n in range(3)],
+                                   lambda ids: failing_one_case_store(ids[1], failures, posted))
     states = {tid: redis.hget(REPORT_STATE_KEY.format(tracking_id=tid), "state") for tid in tracking_ids}
     assert [n for n, tid in enumerate(tracking_ids) if states[tid] == b"forwarded"] == forwarded
     assert posted.count(tracking_ids[0]) == 1
@@ -495,18 +503,9 @@ def test_a_case_store_without_the_batch_extension_takes_the_reports_one_by_one(
     """The batch endpoint is this gateway's extension of the contract: a case store that does not have it answers as
     its router does (a POST to a path it serves only GETs on is a 405) and must cost no report a dead letter."""
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
-    intake = Intake(redis, settings)
-    try:
-        receipts = intake.commit([draft(f"core-only-{status}-{n}") for n in range(3)])  # one commit: one job of three
-        store = LoopbackServer(core_only_case_store(status), settings.casestore.port)
-        store.start()
-        try:
-            drain(settings, (FORWARD_QUEUE,))
-        finally:
-            store.stop()
-    finally:
-        intake.close()
-    states = [redis.hget(REPORT_STATE_KEY.format(tracking_id=receipt.tracking_id), "state") for receipt in receipts]
+    tracking_ids = forward_one_job(settings, redis, [f"core-only-{status}-{n}" for n in range(3)],
+                                   lambda _: core_only_case_store(status))
+    states = [redis.hget(REPORT_STATE_KEY.format(tracking_id=tracking_id), "state") for tracking_id in tracking_ids]
     assert states == [b"forwarded"] * 3
     assert DeadLetters(redis).count() == 0
 
@@ -547,18 +546,9 @@ def test_a_request_timeout_answered_408_is_retried_as_a_timeout_is(
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0",
                                  LAPOR_CASESTORE_BATCH=batch)
     stored: list[str] = []
-    intake = Intake(redis, settings)
-    try:
-        receipts = intake.commit([draft(f"timeout-408-{batch}-{n}") for n in range(2)])  # one commit: one job of two
-        store = LoopbackServer(timing_out_once_case_store(stored), settings.casestore.port)
-        store.start()
-        try:
-            drain(settings, (FORWARD_QUEUE,))
-        finally:
-            store.stop()
-    finally:
-        intake.close()
-    assert sorted(stored) == sorted(receipt.tracking_id for receipt in receipts)
+    tracking_ids = forward_one_job(settings, redis, [f"timeout-408-{batch}-{n}" for n in range(2)],
+                                   lambda _: timing_out_once_case_store(stored))
+    assert sorted(stored) == sorted(tracking_ids)
     assert DeadLetters(redis).count() == 0
 
 
@@ -592,18 +582,8 @@ def test_a_part_of_a_split_batch_refused_whole_costs_only_its_own_reports(
     is a refusal of its reports only, not of those another request of the split delivered."""
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
     stored: list[str] = []
-    intake = Intake(redis, settings)
-    try:
-        receipts = intake.commit([draft(f"split-refused-{n}") for n in range(3)])  # one commit: one job of three
-        tracking_ids = [receipt.tracking_id for receipt in receipts]
-        store = LoopbackServer(split_refusing_case_store(tracking_ids[1], stored), settings.casestore.port)
-        store.start()
-        try:
-            drain(settings, (FORWARD_QUEUE,))
-        finally:
-            store.stop()
-    finally:
-        intake.close()
+    tracking_ids = forward_one_job(settings, redis, [f"split-refused-{n}" for n in range(3)],
+                                   lambda ids: split_refusing_case_store(ids[1], stored))
     assert stored == [tracking_ids[0], tracking_ids[2]]
     states = [redis.hget(REPORT_STATE_KEY.format(tracking_id=tid), "state") for tid in tracking_ids]
     assert [states[0], states[2]] == [b"forwarded"] * 2
