@@ -53,6 +53,11 @@ class DeadLetter:
     attempts: int = 1
     channel: str | None = None
 
+    @property
+    def readable(self) -> bool:
+        """False for an entry read as `UNREADABLE`: it names no job to redo, so it is never requeued."""
+        return bool(self.func)
+
 
 # The reason of an entry that could not be read as a dead letter (not JSON, not an object, fields missing): it is
 # listed, shown and purged by its key like any other, never requeued (there is no job in it to redo).
@@ -177,7 +182,7 @@ class DeadLetters:
         counted as busy."""
         requeued = busy = unreadable = 0
         for letter in {letter.key: letter for letter in letters}.values():
-            if not letter.func:  # an unreadable entry: no job to redo
+            if not letter.readable:
                 unreadable += 1
                 continue
             outcome = self._requeue_one(letter, settings)
@@ -220,7 +225,8 @@ class DeadLetters:
         the citizen's words and number in Redis for ever, and their files could never be purged)."""
         if not letters:
             return 0
-        forwards = sorted({letter.tracking_id for letter in letters if letter.queue == FORWARD_QUEUE and letter.func})
+        forwards = sorted({letter.tracking_id for letter in letters
+                           if letter.queue == FORWARD_QUEUE and letter.readable})
         stored = self._redis.mget([envelope_key(tid) for tid in forwards]) if forwards else []
         pipe = self._redis.pipeline(transaction=True)
         pipe.hdel(ENTRIES_KEY, *[letter.key for letter in letters])

@@ -129,6 +129,12 @@ def _display_name_pattern(name: str | None) -> str | None:
     return "|".join(r"(?<!\w)" + r"\s+".join(re.escape(word) for word in order) + r"(?!\w)" for order in orders)
 
 
+def _user_id_pattern(identity: str) -> str | None:
+    """An account's numeric user id (X's, an Instagram commenter's) as a whole number; None for a short or
+    non-numeric id, which would match ordinary figures."""
+    return rf"(?<!\d){identity}(?!\d)" if len(identity) >= _MIN_USER_ID_DIGITS and identity.isdigit() else None
+
+
 def own_identity_patterns(envelope: Mapping[str, Any]) -> re.Pattern[str] | None:
     """One pattern for every form of the sender's identity the envelope holds; None when it holds none."""
     sender = envelope.get("sender") or {}
@@ -148,10 +154,9 @@ def own_identity_patterns(envelope: Mapping[str, Any]) -> re.Pattern[str] | None
         patterns += _handle_patterns(identity)
         if sender.get("display_name"):
             patterns += _handle_patterns(str(sender["display_name"]))
-        if len(identity) >= _MIN_USER_ID_DIGITS and identity.isdigit():
-            patterns.append(rf"(?<!\d){identity}(?!\d)")
-    elif kind == SenderKind.X_USER.value and len(identity) >= _MIN_USER_ID_DIGITS and identity.isdigit():
-        patterns.append(rf"(?<!\d){identity}(?!\d)")
+        patterns.append(_user_id_pattern(identity))
+    elif kind == SenderKind.X_USER.value:
+        patterns.append(_user_id_pattern(identity))
     username = (envelope.get("channel_meta") or {}).get("username")
     if username:
         patterns += _handle_patterns(str(username))
