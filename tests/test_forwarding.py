@@ -591,6 +591,60 @@ def test_a_part_of_a_split_batch_refused_whole_costs_only_its_own_reports(
     assert [(letter.tracking_id, letter.reason) for letter in letters.list()] == [(tracking_ids[1], "casestore_403")]
 
 
+def firewalled_case_store(refused: str, status: int, stored: list[str],
+                          requests: list[int]) -> Callable[[], web.Application]:
+    """A case store behind a web application firewall that refuses, with `status`, every request carrying the report
+    `refused` (ModSecurity answers a body matching a rule 403, whatever else the body holds); `requests` collects the
+    number of reports in each request, `stored` what it took."""
+
+    def build() -> web.Application:
+        async def batch(request: web.Request) -> web.Response:
+            reports = (await request.json())["reports"]
+            requests.append(len(reports))
+            if any(report["tracking_id"] == refused for report in reports):
+                return web.Response(text=f"<html><body>{status} refused</body></html>", status=status,
+                                    content_type="text/html")
+            stored.extend(report["tracking_id"] for report in reports)
+            return web.json_response({"results": [{"tracking_id": report["tracking_id"], "status": 201}
+                                                  for report in reports]})
+
+        app = web.Application()
+        app.router.add_post("/v1/reports/batch", batch)
+        return app
+
+    return build
+
+
+@pytest.mark.parametrize("status", [403, 400, 422])
+def test_a_batch_refused_whole_for_one_report_costs_only_that_report(
+    status: int, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """A batch refused whole for one report's words is split, halves down to one report each, so that only the report
+    the refusal is about is dead-lettered; before, the five reports of the job with it were."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
+    stored: list[str] = []
+    requests: list[int] = []
+    tracking_ids = forward_one_job(settings, redis, [f"firewalled-{status}-{n}" for n in range(6)],
+                                   lambda ids: firewalled_case_store(ids[4], status, stored, requests))
+    assert sorted(stored) == sorted(tracking_ids[:4] + tracking_ids[5:])
+    letters = DeadLetters(redis)
+    assert [(letter.tracking_id, letter.reason) for letter in letters.list()] == [(tracking_ids[4],
+                                                                                 f"casestore_{status}")]
+    assert requests[0] == 6 and len(requests) <= 2 * 6 - 1  # halves: never more than a binary tree's requests
+
+
+def test_a_batch_refused_for_its_credentials_is_not_split(test_env: TestEnvironment, redis: Redis) -> None:
+    """A 401 refuses the request's credentials, never a report in it: one request, not one per report, and every
+    report dead-lettered under it for the operator to requeue once the token is right."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
+    stored: list[str] = []
+    requests: list[int] = []
+    tracking_ids = forward_one_job(settings, redis, [f"credentials-{n}" for n in range(4)],
+                                   lambda ids: firewalled_case_store(ids[0], 401, stored, requests))
+    assert requests == [4] and stored == []
+    assert sorted(letter.tracking_id for letter in DeadLetters(redis).list()) == sorted(tracking_ids)
+
+
 def batch_answering(body: bytes) -> Callable[[], web.Application]:
     """A case store (or a proxy before it) whose batch endpoint answers 200 with `body`."""
 

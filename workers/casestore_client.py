@@ -30,6 +30,8 @@ _NOT_JSON = object()
 # (404), a path it serves other methods on, /v1/reports/{tracking_id} (405, as most routers answer), or 501. Each
 # report then goes on its own; a 405 refused every batch, each report dead-lettered, and a 501 was retried as an outage.
 NO_BATCH = frozenset({404, 405, 501})
+# A refusal of the request's credentials, never of a report in it: a batch refused so is not split to find one.
+CREDENTIAL_REFUSALS = frozenset({401, 407})
 # What `CaseStoreClient.answers` asks for: a Tracking ID of the contract's shape whose check digit fails (10000004 is
 # the valid one), so no gateway ever mints it and the case store can only answer 404.
 PROBE_TRACKING_ID = "10000000"
@@ -196,6 +198,11 @@ class CaseStoreClient:
             self._batch = False
             return self._submit_each(reports)
         if response.status_code == 413:  # the batch is too large, not its reports: halves, down to one each
+            return self._submit_halves(reports)
+        if response.status_code != 200 and len(reports) > 1 and response.status_code not in CREDENTIAL_REFUSALS:
+            # Refused whole (a firewall's 403 for one report's words, a proxy's 400): halves, down to one each, so
+            # the refusal costs the report it is about, not the other reports of the batch with it.
+            log.warning("casestore.batch_refused_whole", status=response.status_code, reports=len(reports))
             return self._submit_halves(reports)
         if response.status_code != 200:
             raise PermanentError(f"batch refused with {response.status_code}: {_describe(response)}",
