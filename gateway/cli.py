@@ -784,14 +784,19 @@ def _print_status(document: dict[str, Any]) -> None:
                       entry["last_message_at"] or "never")
     console.print(table)
     queues = Table(title="Queues")
-    for column in ("queue", "queued", "held", "retrying", "oldest job (s)", "live workers", "last failure"):
+    for column in ("queue", "queued", "held", "retrying", "oldest job (s)", "live workers", "unreadable",
+                   "last failure"):
         queues.add_column(column)
     for q in document["queues"]:
         age = q["oldest_age_seconds"]
         queues.add_row(q["name"], str(q["depth"]), str(q.get("held", 0)), str(q["scheduled"]),
                        "-" if age is None else f"{age:.0f}", "-" if q.get("workers") is None else str(q["workers"]),
-                       escape(q.get("last_failure") or "-"))
+                       str(q.get("failed", 0)), escape(q.get("last_failure") or "-"))
     console.print(queues)
+    unreadable = sum(q.get("failed", 0) for q in document["queues"])
+    if unreadable:
+        console.print(f"[yellow]{unreadable} job(s) no worker could read were set aside in RQ's failed registry[/]: "
+                      "the `worker.reap_job_unreadable` log lines name them", highlight=False)
     _print_pollers(document)
     outage = document.get("casestore_outage")
     casestore = (f"  case store: forwards failing since {outage.get('since') or '?'} ({outage.get('reason') or '?'})"

@@ -224,6 +224,9 @@ class QueueStats:
     last_failure: str | None = None
     # When a live worker was last seen on it (None: never since Redis started).
     worker_seen_at: float | None = None
+    # Jobs in RQ's failed registry: jobs file their own failures as dead letters, so only a job no worker or reaper
+    # could read ends there (`worker.reap_job_unreadable`), where no dead-letter view showed it.
+    failed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -918,8 +921,10 @@ class HealthMonitor:
             oldest = max(0.0, now - dated[0][0]) if dated else None
             failure = next((str(job.meta["last_error"]) for _, job in dated if job.meta.get("last_error")), None)
             held = int(self._redis.llen(HELD_FORWARD_KEY)) if name == FORWARD_QUEUE else 0
+            # Counted as RQ keeps them (scored by expiry), without RQ's clean-up: a status view writes nothing.
+            failed = int(self._redis.zcount(target.failed_job_registry.key, now, "+inf"))
             stats.append(QueueStats(name, target.count, scheduled.count, oldest, held, workers[name], failure,
-                                    seen.get(name)))
+                                    seen.get(name), failed))
         return stats
 
     def live_workers(self) -> dict[str, int]:
@@ -986,6 +991,7 @@ class HealthMonitor:
             metrics.QUEUE_OLDEST_AGE.labels(stats.name).set(stats.oldest_age_seconds or 0)
             if stats.workers is not None:
                 metrics.QUEUE_WORKERS.labels(stats.name).set(stats.workers)
+            metrics.QUEUE_FAILED.labels(stats.name).set(stats.failed)
         stored = self.read_stored(healths)
         metrics.DEADLETTERS_WAITING.set(stored.deadletters_total)
         metrics.SPOOL_SIZE.set(stored.spool_size)

@@ -133,6 +133,10 @@ QUEUE_WORKERS = Gauge(
     "lapor_queue_workers", "Workers alive and listening on the queue (liveness key fresh).", ["queue"],
     multiprocess_mode="mostrecent",
 )
+QUEUE_FAILED = Gauge(
+    "lapor_queue_failed_jobs", "Jobs set aside in RQ's failed registry: unreadable, in no dead-letter view.",
+    ["queue"], multiprocess_mode="mostrecent",
+)
 DEADLETTERS_WAITING = Gauge(
     "lapor_deadletters_waiting", "Dead letters in the registry, waiting for an operator.",
     multiprocess_mode="mostrecent",

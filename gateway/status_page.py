@@ -86,6 +86,7 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
         f"<td>{int(q['scheduled'])}</td>"
         f"<td>{'-' if q['oldest_age_seconds'] is None else int(q['oldest_age_seconds'])}</td>"
         f"<td>{'-' if q.get('workers') is None else int(q['workers'])}</td>"
+        f"<td>{int(q.get('failed', 0))}</td>"
         f"<td>{escape(str(q.get('last_failure') or '-'))}</td></tr>"
         for q in status["queues"]
     )
@@ -107,6 +108,6 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
         f" · {casestore}</div>"
         + "".join(_channel_html(entry) for entry in channels)
         + "<h2>Queues</h2><table><tr><th>queue</th><th>queued</th><th>held</th><th>retrying</th>"
-        + "<th>oldest (s)</th><th>live workers</th><th>last failure</th></tr>"
+        + "<th>oldest (s)</th><th>live workers</th><th>unreadable</th><th>last failure</th></tr>"
         + queues + "</table></body></html>"
     )

@@ -1148,6 +1148,31 @@ def test_a_worker_is_seen_on_its_queue_before_it_warms_up(
     wait_ready(handle, queues=1)
 
 
+def test_jobs_no_worker_could_read_are_counted_on_every_view(test_env: TestEnvironment, redis: Redis) -> None:
+    """A job the reaper sets aside as unreadable goes to RQ's failed registry, which no dead-letter view lists: the
+    views count it on its queue (RQ's expired entries not), and say where it is named."""
+    the_deployments(redis)
+    failed_key = queue(REPLY_QUEUE, redis).failed_job_registry.key
+    redis.zadd(failed_key, {"unreadable-now": time.time() + 3600, "expired-long-ago": time.time() - 60})
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"))
+
+    document = monitor.status()
+    assert {q["name"]: q["failed"] for q in document["queues"]} == {FORWARD_QUEUE: 0, REPLY_QUEUE: 1, STATUS_QUEUE: 0}
+    assert redis.zcard(failed_key) == 2  # a status view cleans up nothing
+    payload, _ = render_metrics(monitor.check_and_collect().collected)
+    assert value(payload.decode(), "lapor_queue_failed_jobs", queue=REPLY_QUEUE) == 1
+    assert value(payload.decode(), "lapor_queue_failed_jobs", queue=FORWARD_QUEUE) == 0
+    page = render_status_page(document, 10)
+    assert f"<tr><td>{REPLY_QUEUE}</td><td>0</td><td>0</td><td>0</td><td>-</td><td>0</td><td>1</td>" in page
+
+    result = run_cli(["status"], test_env.process_env(COLUMNS="400"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = next(line for line in result.stdout.splitlines() if REPLY_QUEUE in line and "│" in line)
+    assert [cell.strip() for cell in row.split("│")[1:-1]][:7] == [REPLY_QUEUE, "0", "0", "0", "-", "0", "1"]
+    assert "1 job(s) no worker could read were set aside" in result.stdout
+    assert "worker.reap_job_unreadable" in result.stdout
+
+
 def test_jobs_created_in_the_same_microsecond_do_not_break_the_queue_age(redis: Redis) -> None:
     """Two gateways can create jobs with equal timestamps: ordering must never fall through to comparing jobs."""
     from datetime import timedelta
