@@ -49,6 +49,7 @@ from gateway.embedded_redis import named_redis
 from gateway.lease import LEASE_KEY, lease_status
 from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
+from gateway.outage import redis_words
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSerializer, queue
 from gateway.spool import SPOOL_DIR, Spool
 from gateway.tracking import SEQUENCE_KEY
@@ -688,10 +689,8 @@ def redis_trouble(error: BaseException) -> str:
     maxmemory, a replica since a failover, MISCONF: it cannot write its disk) was said "unreachable" by its error's
     class alone ("ResponseError"): the operator found it running and answering, and never saw what it said."""
     if isinstance(error, ResponseError):
-        # Redis's words only: redis-py prefixes a pipeline's with the command, its arguments (data) included.
-        said = str(error).rpartition(" of pipeline caused error: ")[2]
-        return (f"Redis answers but refuses commands ({type(error).__name__}: {_clean(said)}; full at its "
-                "maxmemory, a read-only replica, or unable to write its disk: see its log and INFO)")
+        return (f"Redis answers but refuses commands ({type(error).__name__}: {_clean(redis_words(error))}; full at "
+                "its maxmemory, a read-only replica, or unable to write its disk: see its log and INFO)")
     return f"Redis unreachable ({type(error).__name__})"
 
 

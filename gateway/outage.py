@@ -5,8 +5,9 @@ gateway's health loop every few seconds and each /metrics scrape); a line at eac
 on. Each tells one tracker instead, which logs `<process>.redis_lost` (error, with the first error: the line to alert
 on) once, `<process>.redis_still_lost` (warning) every `REMIND_SECONDS` while it lasts, and `<process>.redis_back`
 (info, with the outage's length) at the first call Redis answers again. Each says why: `unreachable` (refused, reset,
-closed: a Redis stopped or restarting) or `not_answering` (it took the connection and let a command run out of time:
-paused, a blocked main thread, a partition dropping packets), so that a hang is told in the same lines as a stop.
+closed: a Redis stopped or restarting), `not_answering` (it took the connection and let a command run out of time:
+paused, a blocked main thread, a partition dropping packets), so that a hang is told in the same lines as a stop, or
+`refusing` (it answers with an error: full at its maxmemory, a read-only replica, MISCONF), with its words.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.logs import get_logger
@@ -28,8 +30,16 @@ DETAIL_LIMIT = 200
 
 def outage_reason(error: BaseException) -> str:
     """Why Redis is away, as the outage's lines say it: `not_answering` for a command or a connection that ran out of
-    time, `unreachable` for anything else (refused, reset, closed)."""
+    time, `refusing` for an error Redis answered, `unreachable` for anything else (refused, reset, closed)."""
+    if isinstance(error, ResponseError):
+        return "refusing"
     return "not_answering" if isinstance(error, (RedisTimeoutError, TimeoutError)) else "unreachable"
+
+
+def redis_words(error: BaseException) -> str:
+    """The error's own words, without what redis-py puts before a pipeline's: the command and its arguments, a
+    citizen's words and number among them."""
+    return str(error).rpartition(" of pipeline caused error: ")[2]
 
 
 class RedisOutage:
@@ -60,7 +70,7 @@ class RedisOutage:
         assert since is not None
         if started:
             log.error(f"{self._process}.redis_lost", **self._fields, reason=outage_reason(error),
-                      error=type(error).__name__, detail=str(error)[:DETAIL_LIMIT])
+                      error=type(error).__name__, detail=redis_words(error)[:DETAIL_LIMIT])
         elif remind:
             log.warning(f"{self._process}.redis_still_lost", **self._fields, reason=outage_reason(error),
                         error=type(error).__name__, outage_seconds=round(now - since))

@@ -23,7 +23,7 @@ import psutil
 import pytest
 from aiohttp import web
 from redis import Redis
-from redis.exceptions import BusyLoadingError, ReadOnlyError, RedisError
+from redis.exceptions import BusyLoadingError, ReadOnlyError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
@@ -1398,6 +1398,26 @@ def test_a_redis_outage_is_logged_when_it_starts_every_minute_while_it_lasts_and
             outage.back()
     assert worker_lines(log_stream) == expected
     assert all(e["queue"] == "lapor-forward" for e in log_events(log_stream) if str(e["event"]).startswith("worker."))
+
+
+def test_a_redis_refusing_commands_is_logged_as_refusing_with_its_words_and_none_of_the_commands_data(
+    redis: Redis, log_stream: io.StringIO
+) -> None:
+    """A Redis that answers with an error (OOM at its maxmemory, READONLY after a failover) is running: logged as
+    `unreachable`, the operator looked for a stopped one. redis-py words a pipeline's error with the command and its
+    arguments, the citizen's words among them: the line keeps Redis's words only."""
+    key = "lapor:test:refusing"
+    redis.set(key, "a string")
+    pipe = redis.pipeline(transaction=False)
+    pipe.lpush(key, "Jalan rusak di depan rumah Pak Budi +6281234567890")  # a list command on a string: refused
+    with pytest.raises(ResponseError) as refused:
+        pipe.execute()
+    outage = RedisOutage(FORWARD_QUEUE)
+    outage.lost(refused.value)
+    (line,) = [e for e in log_events(log_stream) if e.get("event") == "worker.redis_lost"]
+    assert (line["reason"], line["error"]) == ("refusing", "ResponseError")
+    assert str(line["detail"]).startswith("WRONGTYPE"), line
+    assert "Budi" not in log_stream.getvalue() and "rusak" not in log_stream.getvalue()
 
 
 def test_whether_an_outage_is_on_is_answered_on_the_thread_that_holds_the_outages_lock() -> None:
