@@ -510,6 +510,52 @@ def test_a_case_store_without_the_batch_extension_takes_the_reports_one_by_one(
     assert DeadLetters(redis).count() == 0
 
 
+def test_a_worker_tries_the_batch_endpoint_again_a_while_after_it_was_missing(test_env: TestEnvironment) -> None:
+    """A 404 from a deploy in progress (or a case store upgraded since) had every worker post one report per request
+    until it restarted: it posts one by one for `BATCH_PROBE_SECONDS`, then tries the batch endpoint again."""
+    from workers.casestore_client import BATCH_PROBE_SECONDS, CaseStoreClient
+
+    settings = test_env.settings()
+    has_batch = {"now": False}
+    paths: list[str] = []
+
+    def build() -> web.Application:
+        async def post(request: web.Request) -> web.Response:
+            paths.append(request.path)
+            if request.path.endswith("/batch"):
+                if not has_batch["now"]:
+                    return web.json_response({"error": "not_found"}, status=404)
+                reports = (await request.json())["reports"]
+                return web.json_response({"results": [{"tracking_id": r["tracking_id"], "status": 201}
+                                                      for r in reports]})
+            return web.json_response({"tracking_id": (await request.json())["tracking_id"], "created": True},
+                                     status=201)
+
+        app = web.Application()
+        app.router.add_post("/v1/reports", post)
+        app.router.add_post("/v1/reports/batch", post)
+        return app
+
+    clock = {"now": 1000.0}
+    store = LoopbackServer(build, settings.casestore.port)
+    store.start()
+    client = CaseStoreClient(settings, clock=lambda: clock["now"])
+    try:
+        def submit(*names: str) -> list[int]:
+            paths.clear()
+            return [result.status for result in client.submit([{"tracking_id": name} for name in names])]
+
+        assert submit("a", "b") == [201, 201] and paths == ["/v1/reports/batch", "/v1/reports", "/v1/reports"]
+        has_batch["now"] = True  # the deploy is over
+        clock["now"] += BATCH_PROBE_SECONDS - 1
+        assert submit("c", "d") == [201, 201] and paths == ["/v1/reports", "/v1/reports"]  # no probe at every job
+        clock["now"] += 1
+        assert submit("e", "f") == [201, 201] and paths == ["/v1/reports/batch"]
+    finally:
+        client.close()
+        store.stop()
+
+
 def timing_out_once_case_store(stored: list[str]) -> Callable[[], web.Application]:
     """A case store behind a proxy that gives up on the first request it reads (408 Request Timeout, as nginx's
     client_body_timeout answers), then takes every report; `stored` collects what it took."""

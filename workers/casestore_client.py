@@ -30,6 +30,9 @@ _NOT_JSON = object()
 # (404), a path it serves other methods on, /v1/reports/{tracking_id} (405, as most routers answer), or 501. Each
 # report then goes on its own; a 405 refused every batch, each report dead-lettered, and a 501 was retried as an outage.
 NO_BATCH = frozenset({404, 405, 501})
+# How long a worker posts one by one after such an answer before it tries the batch endpoint again: a case store
+# upgraded, or a 404 of a deploy in progress, had every worker post one by one until it restarted.
+BATCH_PROBE_SECONDS = 600.0
 # A refusal of the request's credentials, never of a report in it: a batch refused so is not split to find one.
 CREDENTIAL_REFUSALS = frozenset({401, 407})
 # What `CaseStoreClient.answers` asks for: a Tracking ID of the contract's shape whose check digit fails (10000004 is
@@ -127,8 +130,11 @@ def _record_latency(seconds: float) -> None:
 
 
 class CaseStoreClient:
-    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._batch = settings.casestore.batch
+        self._clock = clock
+        self._no_batch_until = float("-inf")
         self._client = httpx.Client(
             base_url=settings.casestore_url,
             headers={"Authorization": f"Bearer {settings.casestore.token}", "User-Agent": "lapor-gateway"},
@@ -162,7 +168,7 @@ class CaseStoreClient:
 
     def submit(self, reports: Sequence[dict[str, Any]]) -> list[SubmitResult]:
         """Post reports; one result per report. Raises RetryableError when the whole call must be retried."""
-        if self._batch and len(reports) > 1:
+        if self._batch and len(reports) > 1 and self._clock() >= self._no_batch_until:
             return self._submit_batch(reports)
         return self._submit_each(reports)
 
@@ -194,8 +200,10 @@ class CaseStoreClient:
 
     def _submit_batch(self, reports: Sequence[dict[str, Any]]) -> list[SubmitResult]:
         response = self._request("POST", "/v1/reports/batch", json={"reports": list(reports)}, returned=NO_BATCH)
-        if response.status_code in NO_BATCH:  # a case store without the batch extension: fall back
-            self._batch = False
+        if response.status_code in NO_BATCH:  # a case store without the batch extension: fall back, for a while
+            self._no_batch_until = self._clock() + BATCH_PROBE_SECONDS
+            log.warning("casestore.batch_unsupported", status=response.status_code,
+                        one_by_one_seconds=BATCH_PROBE_SECONDS)
             return self._submit_each(reports)
         if response.status_code == 413:  # the batch is too large, not its reports: halves, down to one each
             return self._submit_halves(reports)
