@@ -543,7 +543,7 @@ def _parse_addressed(text: str, grammar: Grammar, language: str, shortest_id: in
         return None
     if not addressed.strip():
         return ParsedText(action=Action.HELP, text="", language=language)
-    after = parse_text(addressed, grammar, shortest_id=shortest_id)
+    after = _parse_message(addressed, grammar, shortest_id)
     if after.action is not Action.REPORT or after.explicit_kind or after.anonymous or after.confidential:
         return after
     return None
@@ -587,6 +587,24 @@ def _without_closing_marks(text: str) -> str:
     return text[:end]
 
 
+# What a message opening with emoji may ask once they are read past: a courtesy, an opt-out or an opt-in stays what the
+# whole message makes of it ("😡 terima kasih" is no thanks), as does a report without a keyword (its emoji kept).
+_READ_PAST_SYMBOLS = frozenset({Action.STATUS, Action.HELP, Action.FOLLOW_UP, Action.BAD_TRACKING_ID})
+# Emoji and what builds them: symbols (So: pictographs, regional indicators), skin tones (Sk), variation selectors and
+# a keycap's enclosing mark (Mn, Me), the zero-width joiner (Cf).
+_EMOJI_CATEGORIES = frozenset({"So", "Sk", "Mn", "Me", "Cf"})
+
+
+def _after_leading_symbols(text: str) -> str | None:
+    """The text after the emoji (and spaces) it opens with; None when it opens with none, or is nothing else."""
+    at = 0
+    while at < len(text) and (text[at].isspace() or unicodedata.category(text[at]) in _EMOJI_CATEGORIES):
+        at += 1
+    if at == len(text) or not any(unicodedata.category(char) in _EMOJI_CATEGORIES for char in text[:at]):
+        return None
+    return text[at:]
+
+
 def _is_prose_number(typed: str, candidate: str) -> bool:
     """A leading number that is part of the complaint, not a Tracking ID: a phone number ("0812...", "62812..."),
     a date or an amount. Read as an ID with a wrong check digit, the complaint would be answered and never filed."""
@@ -602,6 +620,19 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     `intake.shortest_tracking_id`); a shorter number opening a message with words after it is the citizen's prose.
     After a status command, or alone, any number of an ID's shape is still read as a (maybe mistyped) ID."""
     grammar = grammar or load_grammar()
+    after_symbols = _after_leading_symbols(text)
+    if after_symbols is not None:
+        # Emoji typed before a command or a keyword ("🙏 CEK 10000004", "🙏🙏 ANONIM ..."): read past them. Missed,
+        # the query was filed as a report, and the ANONIM was the text's and the reporter's number went to the agency.
+        # Once, at the start: "🙏 1708 🙏 1708 ..." must not recurse through our short code as deep as it repeats.
+        parsed = _parse_message(after_symbols, grammar, shortest_id)
+        if parsed.action in _READ_PAST_SYMBOLS or parsed.anonymous or parsed.confidential or parsed.explicit_kind:
+            return parsed
+    return _parse_message(text, grammar, shortest_id)
+
+
+def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
+    """`parse_text` of a text whose leading emoji, if any, are part of it."""
     language = detect_language(text, grammar)
     # Only thanks, fillers and our names: no command or Tracking ID either ("1708 1708 alhamdulilah" read as the ID
     # 17081708, our short code twice, and was answered "not valid"). Only an opt-out word ("STOP", "UNREG 1708") or

@@ -251,6 +251,10 @@ ROWS = [
     opt_in("yes", "Yes"),
     opt_in("start-short-code", "START 1708"),
     report("start-and-a-report", "start pungli lagi di pasar", "complaint", "start pungli lagi di pasar"),
+    # emoji typed before a command or a flag
+    query("emoji-then-cek", "🙏 CEK {parent}", "status"),
+    report("emoji-then-anonim", "🙏🙏 ANONIM kepala desa potong dana BLT", "complaint", "kepala desa potong dana BLT",
+           anonymous=True),
 ]
 
 # Digits as other keyboards type them: fullwidth (Chinese and Japanese phones), Arabic-Indic.

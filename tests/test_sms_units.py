@@ -545,6 +545,38 @@ def test_our_short_code_between_the_leading_keywords_is_skipped(text: str, body:
         Action.REPORT, body, kind, anonymous, confidential)
 
 
+@pytest.mark.parametrize(("text", "action", "tracking_id", "body", "anonymous", "kind"), [
+    pytest.param(f"🙏 CEK {VALID}", Action.STATUS, VALID, "", False, "complaint", id="status"),
+    pytest.param(f"🙏🏽 cek {VALID}", Action.STATUS, VALID, "", False, "complaint", id="status-skin-tone"),
+    pytest.param("🙏🙏 ANONIM Kepala desa korupsi dana desa", Action.REPORT, None, "Kepala desa korupsi dana desa",
+                 True, "complaint", id="flag"),
+    pytest.param("🙏ANONIM pungli di pasar", Action.REPORT, None, "pungli di pasar", True, "complaint",
+                 id="flag-glued"),
+    pytest.param("❤️ ANONIM pungli di pasar", Action.REPORT, None, "pungli di pasar", True, "complaint",
+                 id="flag-after-a-variation-selector"),
+    pytest.param("🇮🇩 ANONIM pungli di pasar", Action.REPORT, None, "pungli di pasar", True, "complaint",
+                 id="flag-after-a-flag-emoji"),
+    pytest.param("👍🏻👍🏻 WBS camat terima suap", Action.REPORT, None, "camat terima suap", False, "whistleblowing",
+                 id="kind"),
+    pytest.param(f"👉 {VALID} tambahan foto", Action.FOLLOW_UP, VALID, "tambahan foto", False, "complaint",
+                 id="follow-up"),
+    pytest.param("🙏 Bantuan", Action.HELP, None, "", False, "complaint", id="help"),
+    # Without a keyword after them, emoji are the citizen's words, kept; alone, or with thanks, nothing changes.
+    pytest.param("😡 jalan rusak", Action.REPORT, None, "😡 jalan rusak", False, "complaint", id="prose-kept"),
+    pytest.param("😡 2 hari listrik padam", Action.REPORT, None, "😡 2 hari listrik padam", False, "complaint",
+                 id="prose-number-kept"),
+    pytest.param("😡", Action.REPORT, None, "😡", False, "complaint", id="emoji-alone"),
+    pytest.param("🙏 terima kasih", Action.COURTESY, None, "🙏 terima kasih", False, "complaint", id="courtesy"),
+])
+def test_emoji_before_a_command_or_a_keyword_are_read_past(text: str, action: Action, tracking_id: str | None,
+                                                           body: str, anonymous: bool, kind: str) -> None:
+    """"🙏 CEK 10000004" was filed as a new report with a new ID, and "🙏🙏 ANONIM ..." as a named one: the reporter's
+    number went to the agency."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.tracking_id, parsed.text, parsed.anonymous, parsed.kind.value) == (
+        action, tracking_id, body, anonymous, kind)
+
+
 @pytest.mark.parametrize(
     ("text", "language"),
     [
