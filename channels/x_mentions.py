@@ -409,7 +409,9 @@ class XMentionsPoller:
         return datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _next_interval(self) -> float:
-        """Spread the remaining quota over the time to its reset, within [poll_interval, max_poll_interval]."""
+        """Spread the remaining quota over the time to its reset, within [poll_interval, max_poll_interval]. With
+        none left, the wait for the reset is bounded too: a reset far ahead (a skewed clock, a broken answer) slept
+        the poller that long after a good poll, as an uncapped 429 did (see Backoff)."""
         headers = {k.lower(): v for k, v in getattr(self.client.session, "last_headers", {}).items()}
         low, high = self.settings.poll_interval_seconds, self.settings.max_poll_interval_seconds
         try:
@@ -418,7 +420,7 @@ class XMentionsPoller:
         except (KeyError, ValueError):
             return low
         if remaining <= 0:
-            return max(low, reset_in + 1)
+            return min(high, max(low, reset_in + 1))
         return min(high, max(low, reset_in / remaining))
 
 

@@ -573,6 +573,8 @@ def test_a_429_waits_for_its_reset_at_most_the_longest_wait(
         pytest.param("10", 900, 90.0, id="spread-over-the-window"),
         pytest.param("1", 900, 900.0, id="last-call-capped"),
         pytest.param("0", 120, 121.0, id="none-left-waits-for-reset"),
+        # A reset far ahead after a good poll: the poller slept 103,775,290 s, the channel stuck until a restart.
+        pytest.param("0", 103_775_290, 900.0, id="none-left-far-future-reset-capped"),
     ],
 )
 def test_the_poll_interval_adapts_to_the_remaining_quota(
