@@ -6,7 +6,8 @@ It serves the documented response shapes of exactly the calls the gateway makes,
                                          answer in includes.tweets); 401 for a wrong token
   /x/2/tweets                       POST create_tweet (a reply is recorded; 403 for a duplicate text)
   /graph/{version}/{ig-user-id}     GET  fields=mentioned_comment.comment_id(ID){..} | mentioned_media.media_id(ID){..}
-  /graph/{version}/{ig-user-id}/tags      GET  newest first, paging.cursors.after + paging.next
+  /graph/{version}/{ig-user-id}/tags      GET  newest first, paging.cursors.after + paging.next (a cursor whose
+                                               media is gone: 400, code 2642)
   /graph/{version}/{ig-user-id}/mentions  POST media_id, comment_id, message (a reply is recorded)
 and a control API for people and tests:
   POST /_fake/x/mentions            {"text", "username"?, "name"?, "author_id"?, "media"?: [{"type","url"}],
@@ -370,7 +371,10 @@ async def graph_tags(request: web.Request) -> web.Response:
     state = _state(request)
     limit = max(1, min(100, int(request.query.get("limit") or 25)))
     ordered = list(reversed(state.ig_tags))
-    start = ordered.index(request.query["after"]) + 1 if request.query.get("after") in ordered else 0
+    after = request.query.get("after")
+    if after and after not in ordered:  # as Meta: a cursor points at its item and dies with it
+        return _graph_error("(#2642) Invalid cursors values", 2642)
+    start = ordered.index(after) + 1 if after else 0
     page_ids = ordered[start:start + limit]
     body: dict[str, Any] = {"data": [state.ig_media[i] for i in page_ids]}
     if page_ids:

@@ -67,7 +67,8 @@ ACCOUNT_AUTH_CODES = frozenset({102, 190})
 # the long-lived token expires every 60 days, and the code alone sent the operator to Meta's error tables.
 CODE_MEANINGS = {190: "access token invalid or expired", 102: "API session invalid", 10: "permission missing",
                  200: "permission missing", 4: "app rate limit", 17: "user rate limit", 32: "page rate limit",
-                 613: "rate limit", 80002: "Instagram rate limit", 100: "object missing or not readable"}
+                 613: "rate limit", 80002: "Instagram rate limit", 100: "object missing or not readable",
+                 2642: "pagination cursor invalid"}
 MEDIA_TYPES = {"IMAGE": "image/jpeg", "VIDEO": "video/mp4", "CAROUSEL_ALBUM": "image/jpeg"}
 PENDING_BATCH = 50
 # How far down the pending list a round looks for notifications due for a lookup (those waiting to be retried are
@@ -126,6 +127,12 @@ def about_one_object(error: ProviderError) -> bool:
     if error.kind is ProviderErrorKind.AUTH:
         return error.code is not None and error.code not in ACCOUNT_AUTH_CODES and error.status != 401
     return False
+
+
+def refuses_cursor(error: ProviderError) -> bool:
+    """Whether a page asked for with an `after` cursor was refused as a request (a 4xx that is no rate limit or
+    authentication error): Meta invalidates a cursor once its item is deleted, and says not to store one."""
+    return error.kind is ProviderErrorKind.BAD_PAYLOAD and error.status is not None and 400 <= error.status < 500
 
 
 class GraphClient:
@@ -430,7 +437,15 @@ class InstagramPoller:
         for _ in range(max(1, self.settings.max_pages)):
             if not go_on():  # the lease went to another process: it walks on from the progress saved below
                 return taken
-            page = self.graph.tags(after, self.settings.page_size)
+            try:
+                page = self.graph.tags(after, self.settings.page_size)
+            except ProviderError as error:
+                if after and refuses_cursor(error):
+                    # The cursor's media is gone ("(#2642) Invalid cursors values"): asked again each round, it
+                    # failed for ever. The next walk starts at the top and stops at what was seen (dedup: once).
+                    log.warning("channel.pagination_reset", channel=self.channel, code=error.code)
+                    self.progress.save(seen=seen, start=start, recent=recent)
+                raise
             data = page.get("data")
             if not isinstance(data, list) or not all(isinstance(media, dict) for media in data):
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "tags page without data", status=200)

@@ -17,6 +17,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from channels.instagram_graph import PENDING_KEY, PROGRESS_KEY, InstagramPoller, own_post
+from channels.social import ProviderError
 from gateway.app import create_app
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
@@ -409,6 +410,30 @@ def test_a_deleted_newest_post_does_not_send_the_tags_walk_back_through_the_acco
     assert len(walked) == 1  # the first page already holds posts seen before
     assert [t["media_id"] for t in reply_targets(redis)].count(old[0]["media_id"]) == 1
     assert len(reports_by_id(redis)) == 8 and fresh["media_id"] in reports_by_id(redis)
+
+
+def test_a_tags_walk_whose_saved_cursor_died_with_its_post_starts_again_instead_of_failing_for_ever(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """A walk cut short keeps its `after` cursor for the next round; Meta invalidates a cursor when its media is
+    deleted ("(#2642) Invalid cursors values"). Asked with it again every round, /tags failed for ever: the posts
+    below it never reported, the channel failing."""
+    settings = test_env.settings(**fake.env(LAPOR_INSTAGRAM_PAGE_SIZE="3", LAPOR_INSTAGRAM_MAX_PAGES="1"))
+    posts = [fake.state.add_ig_mention(f"@lapor1708 trotoar rusak {n}", kind="media") for n in range(7)]
+    intake = Intake(redis, settings)
+    ig = poller(settings, redis, intake)
+    assert ig.poll_tags() == 3  # one page of three: the walk goes on from its cursor next round
+    fake.state.ig_tags.remove(posts[4]["media_id"])  # the post under the cursor is deleted
+
+    with pytest.raises(ProviderError):
+        ig.poll_tags()
+    for _ in range(3):
+        ig.poll_tags()
+    intake.close()
+
+    assert set(reports_by_id(redis)) == {ids["media_id"] for ids in posts}
+    assert sorted(t["media_id"] for t in reply_targets(redis)) == sorted(ids["media_id"] for ids in posts)
+    assert [e["code"] for e in log_events(log_stream) if e["event"] == "channel.pagination_reset"] == [2642]
 
 
 def _posted(seconds_ago: float) -> str:
