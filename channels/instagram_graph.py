@@ -63,9 +63,13 @@ RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80002})
 AUTH_CODES = frozenset({10, 102, 190, 200})
 # Auth errors about the whole account (an invalid or expired token, an API session): nothing can be read.
 ACCOUNT_AUTH_CODES = frozenset({102, 190})
+# Meta's "wait and retry" codes (1: unknown, possibly downtime; 2: service temporarily unavailable). Meta answers
+# them with 400 as often as with 500, marked `is_transient`: read by the status alone, a reply was dead-lettered.
+TRANSIENT_CODES = frozenset({1, 2})
 # What a code means, said after it in the reasons the views show ("400 code=190 (access token invalid or expired)"):
 # the long-lived token expires every 60 days, and the code alone sent the operator to Meta's error tables.
-CODE_MEANINGS = {190: "access token invalid or expired", 102: "API session invalid", 10: "permission missing",
+CODE_MEANINGS = {1: "unknown error, possibly temporary", 2: "service temporarily unavailable",
+                 190: "access token invalid or expired", 102: "API session invalid", 10: "permission missing",
                  200: "permission missing", 4: "app rate limit", 17: "user rate limit", 32: "page rate limit",
                  613: "rate limit", 80002: "Instagram rate limit", 100: "object missing or not readable",
                  2642: "pagination cursor invalid"}
@@ -106,7 +110,8 @@ def classify_response(response: httpx.Response, now: float) -> ProviderError:
                              retry_at=_retry_at(response, now), code=code)
     if response.status_code in (401, 403) or code in AUTH_CODES:
         return ProviderError(ProviderErrorKind.AUTH, detail, status=response.status_code, code=code)
-    if response.status_code >= 500:
+    transient = code in TRANSIENT_CODES or (isinstance(error, dict) and error.get("is_transient") is True)
+    if response.status_code >= 500 or transient:
         return ProviderError(ProviderErrorKind.SERVER, detail, status=response.status_code, code=code)
     # Code 100 subcode 33: the object does not exist (any more) for us; to a reply, the comment or post was deleted.
     return ProviderError(ProviderErrorKind.BAD_PAYLOAD, detail, status=response.status_code, code=code,

@@ -730,6 +730,9 @@ async def test_a_deleted_mention_is_dropped_after_the_grace_period_and_a_graph_o
                          {"type": "instagram", "call_count": 100, "estimated_time_to_regain_access": 7}]}).decode()},
                      "channel.rate_limited", 7 * 60 + 1.0, id="rate-limit-with-usage-header"),
         pytest.param(500, None, {}, "channel.provider_error", 0.2, id="server-error"),
+        # Meta's "(#2) Service temporarily unavailable" comes with 400 too: an outage, not a bad answer.
+        pytest.param(400, "instagram/graph_error_transient.json", {}, "channel.provider_error", 0.2,
+                     id="transient-error-with-400"),
         pytest.param(200, None, {}, "channel.bad_payload", 0.2, id="bad-payload"),
     ],
 )
@@ -1036,6 +1039,20 @@ def test_a_comment_deleted_before_its_reply_is_no_dead_letter_and_no_failing_cha
     assert REGISTRY.get_sample_value("lapor_replies_total", labels) == gone_before + 1
     monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
     assert {health["channel"]: health for health in monitor.status()["channels"]}["instagram"]["state"] == "ok"
+
+
+def test_a_reply_meta_refuses_for_a_moment_is_retried_not_dead_lettered(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """Meta answers "(#2) Service temporarily unavailable" (`is_transient`) with 400 as often as with 500: read by
+    its status, the citizen's reply went to the dead letters, sent only once an operator requeued it."""
+    ids = fake.state.add_ig_mention("@lapor1708 lampu jalan mati di Jl. Cibeunying", kind="comment")
+    redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ids))
+    poller(settings, redis, intake).resolve_pending()
+    fake.fail(f"/graph/v21.0/{IG_USER_ID}/mentions", 400, body=fixture("instagram/graph_error_transient.json"))
+    run_reply_jobs(settings)
+    assert fake.state.ig_replies == [] and DeadLetters(redis).list() == []
+    assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 1  # retried by RQ, with its backoff
 
 
 async def test_the_lookups_count_every_mention_taken_not_the_replies_queued(
