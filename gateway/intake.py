@@ -23,6 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import orjson
 from redis import Redis
@@ -368,9 +369,25 @@ class Intake:
             log.warning("intake.redis_back", detail="new reports go to Redis again; the spool is being replayed")
         replayed = 0
         for path in self._spool.pending_files():
+            replayed += self._replay_file(path)
+        if replayed:
+            self._spooled_ids.clear()
+            log.warning("spool.replayed", count=replayed)
+        return replayed
+
+    def _replay_file(self, path: Path) -> int:
+        """Replay one spool file, if this process may claim it, and delete it; how many reports were replayed.
+
+        A file this process cannot open or read (another user's, an I/O error) is left as it is, nothing of it
+        deleted, and tried again next round: raised, the error ended every round at that file, and the files after
+        it were never replayed."""
+        assert self._spool is not None
+        replayed = 0
+        claimed: Path | None = None
+        try:
             claimed = self._spool.claim(path)
             if claimed is None:
-                continue
+                return 0
             batch: list[SpoolRecord] = []
             for record in self._spool.read(claimed):
                 batch.append(record)
@@ -379,12 +396,12 @@ class Intake:
                     batch = []
             if batch:
                 replayed += self._replay_batch(batch)
-            claimed.unlink()
-            self._spool.release(claimed)
-            log.info("spool.file_replayed", file=claimed.name)
-        if replayed:
-            self._spooled_ids.clear()
-            log.warning("spool.replayed", count=replayed)
+        except OSError as error:
+            self._spool.unreadable(claimed or path, error)
+            return replayed
+        claimed.unlink()
+        self._spool.release(claimed)
+        log.info("spool.file_replayed", file=claimed.name)
         return replayed
 
     def _replay_batch(self, records: Sequence[SpoolRecord]) -> int:

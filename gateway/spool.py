@@ -107,6 +107,8 @@ class Spool:
         # Files this process claimed for replay, each open to hold its lock: retried at once after a replay cut short
         # by another outage.
         self._claimed: dict[Path, BinaryIO] = {}
+        # Files found unreadable (`unreadable`), by the error's name: logged once, not at every replay round.
+        self._unreadable: dict[str, str] = {}
 
     def _new_path(self) -> Path:
         return self.directory / f"{file_stem(socket.gethostname())}{SPOOL_SUFFIX}"
@@ -241,6 +243,14 @@ class Spool:
         handle = self._claimed.pop(path, None)
         if handle is not None:
             handle.close()
+
+    def unreadable(self, path: Path, error: OSError) -> None:
+        """A file the replayer could not open or read: left as it is (not quarantined, not deleted: its records may
+        all be intact), tried again at the next round, and told once per file and error, not once a second."""
+        reason = type(error).__name__
+        if self._unreadable.get(path.stem) != reason:
+            self._unreadable[path.stem] = reason
+            log.error("spool.file_unreadable", file=path.name, error=reason, errno=error.errno)
 
     def save_reserve(self, numbers: list[int]) -> None:
         """Leave leased, unused sequence numbers to the processes on this directory (whole and fsync'd, or none)."""

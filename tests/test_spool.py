@@ -218,9 +218,11 @@ def test_a_spool_file_of_the_old_decimal_name_is_still_replayed(intake: Intake, 
     assert not old.exists()
 
 
-def spool_file_left(directory: Path, name: str, count: int, *, age_seconds: float = 0) -> list[str]:
-    """A spool file as a gateway that stopped left it, its last record appended `age_seconds` ago; its IDs."""
-    ids = [format_tracking_id(9_000_100 + n) for n in range(count)]
+def spool_file_left(directory: Path, name: str, count: int, *, age_seconds: float = 0, first: int = 9_000_100
+                    ) -> list[str]:
+    """A spool file as a gateway that stopped left it, its last record appended `age_seconds` ago; its IDs, from
+    sequence number `first` on."""
+    ids = [format_tracking_id(first + n) for n in range(count)]
     path = directory / name
     path.write_bytes(b"".join(
         encode_record(SpoolRecord(t, dedup_key("sms", f"{name}-{n}"),
@@ -324,6 +326,66 @@ def test_a_file_whose_replayer_stopped_is_taken_over_at_once(intake: Intake, own
     assert intake.replay_spool() == 2
     redis = Redis.from_url(own_redis.url)
     assert all(redis.exists(envelope_key(tracking_id)) for tracking_id in ids)
+
+
+class FailsAfterFirstLine:
+    """A spool file open for reading whose disk fails (EIO) after its first line."""
+
+    def __init__(self, handle: BinaryIO, error: OSError) -> None:
+        self._handle, self._error = handle, error
+
+    def __enter__(self) -> FailsAfterFirstLine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._handle.close()
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._handle.readline()
+        raise self._error
+
+
+@pytest.mark.parametrize(
+    ("failing_mode", "error"),
+    [
+        # The replayer's open for its lock refused: a file a gateway run as another user (root) left behind.
+        pytest.param("r+b", PermissionError(errno.EACCES, "Permission denied"), id="cannot-be-opened"),
+        pytest.param("rb", OSError(errno.EIO, "Input/output error"), id="io-error-mid-file"),
+    ],
+)
+def test_a_spool_file_that_cannot_be_read_does_not_hold_back_the_files_after_it(
+    intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO,
+    failing_mode: str, error: OSError,
+) -> None:
+    """The oldest file cannot be read: the replay raised at it every round (`spool.replay_failed` once a second),
+    and the reports in every newer file stayed in the spool for as long. It is left as it is, nothing of it deleted,
+    told once, and replayed once it can be read."""
+    assert intake.spool is not None
+    older = spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
+    newer = spool_file_left(intake.spool.directory, "vm-p2f-t2.spool", 2, first=9_000_200)
+    real_open = Path.open
+
+    def failing_open(path: Path, mode: str = "r", *args: object, **kwargs: object) -> object:
+        handle = real_open(path, mode, *args, **kwargs)  # type: ignore[call-overload]
+        if path.stem != "vm-p1f-t1" or mode != failing_mode:
+            return handle
+        if mode == "rb":
+            return FailsAfterFirstLine(handle, error)
+        handle.close()
+        raise error
+
+    monkeypatch.setattr(Path, "open", failing_open)
+    assert [intake.replay_spool() for _ in range(2)] == [2, 0]
+    redis = Redis.from_url(own_redis.url)
+    assert all(redis.exists(envelope_key(tracking_id)) for tracking_id in newer)
+    assert [path.stem for path in intake.spool.pending_files()] == ["vm-p1f-t1"]
+    told = [e for e in log_events(log_stream) if e["event"] == "spool.file_unreadable"]
+    assert [(e["error"], e["errno"]) for e in told] == [(type(error).__name__, error.errno)]
+
+    monkeypatch.setattr(Path, "open", real_open)
+    assert intake.replay_spool() == 2
+    assert all(redis.exists(envelope_key(tracking_id)) for tracking_id in older)
+    assert intake.spool.pending_files() == []
 
 
 def private(path: Path) -> bool:
