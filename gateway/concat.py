@@ -11,7 +11,9 @@ dedups to one report. A done marker answers parts that arrive after the join wit
 long as intake remembers a single SMS's id (`intake.dedup_ttl_seconds`): a part an SMSC delivers late, or an
 aggregator's retried callback, is no second report. A phone's reference is a counter of 8 (or 16) bits, so within
 that time its sender may use it again for another message: the marker also keeps a fingerprint of each part taken,
-and a part whose number the message had with other content starts that other message.
+and a part whose number the message had with other content starts that other message. A part at a number the
+message never had (taken incomplete) goes to that other message once one has begun, and is taken as the late part
+only while none has: else the next message's part, in the order sent, was answered as the first one's and lost.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ _ADD_PART = """
 local done = redis.call('GET', KEYS[2])
 if done then
   local taken = redis.call('HGET', KEYS[4], ARGV[1])
-  if not taken or taken == ARGV[6] then return {'done', done} end
+  if taken == ARGV[6] or (not taken and redis.call('EXISTS', KEYS[1]) == 0) then return {'done', done} end
 end
 redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
