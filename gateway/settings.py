@@ -308,9 +308,11 @@ class RateLimitSettings(_Section):
     """Per-source token buckets on the webhook endpoints (see gateway/ratelimit.py and config/defaults.toml)."""
 
     enabled: bool
-    rate_per_second: float
-    burst: int
-    max_sources: int
+    # 0 would end every request past the burst in a ZeroDivisionError (500); a burst of 0 refuses every request, and
+    # 0 sources remembered forgets each bucket at once, so nothing is ever limited.
+    rate_per_second: float = Field(gt=0)
+    burst: int = Field(ge=1)
+    max_sources: int = Field(ge=1)
     path_prefix: str
     source_header: str
 

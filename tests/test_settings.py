@@ -109,6 +109,18 @@ def test_an_instagram_pending_retry_of_zero_is_refused() -> None:
         load_settings({**PRODUCTION_SECRETS, "LAPOR_INSTAGRAM_PENDING_RETRY_SECONDS": "0"})
 
 
+@pytest.mark.parametrize(("variable", "value"), [
+    ("LAPOR_RATELIMIT_RATE_PER_SECOND", "0"),  # every request past the burst a ZeroDivisionError, answered 500
+    ("LAPOR_RATELIMIT_RATE_PER_SECOND", "-1"),
+    ("LAPOR_RATELIMIT_BURST", "0"),  # every webhook refused with 429, for ever
+    ("LAPOR_RATELIMIT_MAX_SOURCES", "0"),  # each bucket forgotten at once: nothing ever limited
+])
+def test_a_rate_limit_that_cannot_work_is_refused(variable: str, value: str) -> None:
+    section_key = variable.removeprefix("LAPOR_").lower().replace("_", ".", 1)
+    with pytest.raises(SettingsError, match=re.escape(section_key)):
+        load_settings({**PRODUCTION_SECRETS, variable: value})
+
+
 def test_env_names() -> None:
     assert env_name("twilio", "auth_token") == "LAPOR_TWILIO_AUTH_TOKEN"
     assert env_name(None, "public_url") == "LAPOR_PUBLIC_URL"
