@@ -204,13 +204,15 @@ class PartBuffer:
 
     def mark_done(self, key: str, tracking_id: str) -> None:
         """After intake committed the joined message: later parts get its Tracking ID, unless the message had other
-        content at their number (`add`); the parts can go."""
+        content at their number (`add`); the parts can go. A second mark of the message (two joins of it raced: a
+        retried last part, a sweep as the missing part came) finds no parts, and leaves the first one's fingerprints:
+        wiped, every part of the sender's next message with that reference was taken for a late part of this one."""
         taken = {f"p{record['number']}": fingerprint(record["coding"], record["data"])
                  for record in map(orjson.loads, self._redis.hvals(key))}
         pipe = self._redis.pipeline(transaction=True)
         pipe.set(key + ":done", tracking_id, ex=self.done_ttl)
-        pipe.delete(key + ":taken")
         if taken:
+            pipe.delete(key + ":taken")
             pipe.hset(key + ":taken", mapping=taken)
             pipe.expire(key + ":taken", self.done_ttl)
         pipe.zrem(PENDING_KEY, key)

@@ -1327,6 +1327,45 @@ def test_a_sweeper_that_dies_mid_way_leaves_the_message_to_the_next_one(redis: R
     assert buffer.add(part).tracking_id == "10000004"
 
 
+@pytest.mark.parametrize("race", ["last-part-twice-at-once", "sweep-and-late-part"])
+def test_a_message_marked_done_twice_keeps_its_fingerprints(redis: Redis, settings: Settings, race: str) -> None:
+    """A message is marked done twice when two of its joins race: the aggregator's retry of the last part while the
+    first delivery is still being handled (both complete it), or the sweep taking it as the missing part arrives.
+    The second mark found the parts gone and wiped their fingerprints, and with the done marker left alone every part
+    of the sender's next message with that reference, for 30 days, was answered as a late part: all of it lost."""
+    from channels.base import InboundMessage, MessagePart
+    from gateway.concat import PartBuffer
+    from normalizer.envelope import Channel, SenderKind, utc_now
+
+    buffer = PartBuffer(redis, settings)
+
+    def part(message_id: str, number: int, data: str) -> InboundMessage:
+        return InboundMessage(
+            channel=Channel.SMS, source="sms-aggregator", provider_message_id=message_id,
+            sender_kind=SenderKind.MSISDN, sender_address="081277770001", text=data, received_at=utc_now(),
+            part=MessagePart(reference="42", total=2, number=number, coding="gsm7", data=data),
+        )
+
+    assert buffer.add(part("a-1", 1, "LAPOR jalan")).state == "waiting"
+    if race == "last-part-twice-at-once":
+        first, second = buffer.add(part("a-2", 2, " rusak")), buffer.add(part("a-2", 2, " rusak"))
+        assert (first.state, second.state) == ("complete", "complete")
+        keys = [first.key, second.key]
+    else:
+        [(swept, _)] = buffer.claim_due(time.time() + settings.aggregator.concat_wait_seconds + 1)
+        completed = buffer.add(part("a-2", 2, " rusak"))
+        assert completed.state == "complete"
+        keys = [completed.key, swept]
+    for key in keys:
+        buffer.mark_done(key, "10000004")
+
+    assert buffer.add(part("a-2", 2, " rusak")).tracking_id == "10000004"  # still a late part
+    assert buffer.add(part("b-1", 1, "LAPOR lampu")).state == "waiting"
+    joined = buffer.add(part("b-2", 2, " mati"))
+    assert joined.state == "complete" and joined.message is not None
+    assert joined.message.text == "LAPOR lampu mati" and not joined.message.incomplete
+
+
 @pytest.mark.parametrize(
     "fields",
     [sms("081288880001", "LAPOR jalan rusak", "down-1"),
