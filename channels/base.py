@@ -51,7 +51,22 @@ def parse_form(body: bytes, charset: str = "utf-8") -> list[tuple[str, str]]:
         raise RejectedInput("form body declares an unknown charset", reason="bad_encoding") from error
     except UnicodeError as error:  # UnicodeDecodeError, and codecs such as punycode or idna that raise the base class
         raise RejectedInput(f"form body is not {charset.upper()}", reason="bad_encoding") from error
+    if not all(_is_text(name) and _is_text(value) for name, value in pairs):
+        # Some codecs (UTF-7, unicode_escape) decode to a lone surrogate: no text can hold it, and a report with one
+        # could not be stored (a 500, the provider sending it again and again).
+        raise RejectedInput(f"form body in {charset.upper()} is not text (a lone surrogate)", reason="bad_encoding")
     return pairs
+
+
+def _is_text(value: str) -> bool:
+    """Whether `value` is Unicode text (no lone surrogate). UTF-8 and most charsets can never decode to one."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

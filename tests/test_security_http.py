@@ -295,6 +295,16 @@ HOSTILE = [
     pytest.param(Hostile(Call(AGGREGATOR, b'{"id": "1", "text": "kaf\xc3\xa9"}', "application/json; charset=idna"), 400,
                          "bad_encoding"),
                  id="aggregator-json-in-a-charset-that-cannot-decode-it"),
+    # Codecs that decode to a lone surrogate, which no text holds: the report (or the concatenated SMS's part) could
+    # not be stored, and the aggregator was answered 500 (internal_error) and sent it again and again
+    pytest.param(Hostile(Call(AGGREGATOR, b"id=1&from=6281234567890&text=LAPOR+2AA-rusak", FORM + "; charset=utf-7"),
+                         400, "bad_encoding"), id="aggregator-utf7-lone-surrogate"),
+    pytest.param(Hostile(Call(AGGREGATOR, b"id=1&from=6281234567890&udh=050003110201&text=LAPOR%2B2AA-",
+                              FORM + "; charset=utf-7"), 400, "bad_encoding"),
+                 id="aggregator-utf7-lone-surrogate-in-a-part-escaped"),
+    pytest.param(Hostile(Call(AGGREGATOR, b"id=1&from=6281234567890&text=LAPOR\\ud800",
+                              FORM + "; charset=unicode_escape"), 400, "bad_encoding"),
+                 id="aggregator-escaped-lone-surrogate"),
     pytest.param(Hostile(Call(DLR, form({"reply_id": "../../etc", "type": "1"})), 400, "bad_field"),
                  id="dlr-reply-id-path"),
     # control-character-laden: a sender is refused, a text is cleaned and accepted
