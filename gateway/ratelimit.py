@@ -77,6 +77,13 @@ def request_source(request: web.Request, header: str) -> str:
     return request.remote or "unknown"
 
 
+def route_path(request: web.Request) -> str:
+    """The path of the route `request` matched (`unmatched` for none), never the path as sent: a label per path sent
+    would let a flood to made-up paths under the prefix add time series without bound."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
 def rate_limit_middleware(settings: RateLimitSettings, clock: Clock = time.monotonic) -> Callable[..., object]:
     """An aiohttp middleware limiting POSTs under `settings.path_prefix` per source (429 + Retry-After)."""
     buckets = TokenBuckets(rate=settings.rate_per_second, burst=settings.burst, max_sources=settings.max_sources,
@@ -90,9 +97,10 @@ def rate_limit_middleware(settings: RateLimitSettings, clock: Clock = time.monot
         allowed, wait, started = buckets.take(source)
         if allowed:
             return await handler(request)
-        THROTTLED.labels(request.path).inc()
+        path = route_path(request)
+        THROTTLED.labels(path).inc()
         if started:  # one line when a source starts being throttled, not one per refused request
-            log.warning("ratelimit.throttled", reason="rate_limited", source=source, path=request.path,
+            log.warning("ratelimit.throttled", reason="rate_limited", source=source, path=path,
                         retry_after_seconds=math.ceil(wait))
         return web.json_response({"error": "rate_limited", "detail": "too many requests from this source"},
                                  status=429, headers={"Retry-After": str(max(1, math.ceil(wait)))})

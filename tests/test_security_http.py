@@ -459,6 +459,28 @@ async def test_a_flood_from_one_source_is_slowed_without_losing_an_accepted_repo
     assert {line["reason"] for line in throttle_lines} == {"rate_limited"}
 
 
+def _throttled_paths() -> set[str]:
+    from prometheus_client import REGISTRY
+
+    return {sample.labels["path"] for metric in REGISTRY.collect() if metric.name == "lapor_ratelimited"
+            for sample in metric.samples if sample.name == "lapor_ratelimited_total"}
+
+
+async def test_a_flood_of_made_up_paths_adds_no_time_series(flood_settings: Settings, redis: Redis) -> None:
+    """A throttled request was counted under the path it was sent to: a flood to made-up paths under the prefix
+    (`/v1/channels/<anything>`) added a time series to `lapor_ratelimited_total` per path, for as long as the process
+    ran, growing its memory and every `/metrics` answer without bound. It is counted under its route's path."""
+    before = _throttled_paths()
+    async with running_gateway(flood_settings, redis) as gateway:
+        made_up = await asyncio.gather(*(gateway.client.post(f"/v1/channels/made-up-{n}", content=b"x")
+                                         for n in range(40)))
+        await asyncio.sleep(2 / 5)  # two tokens back, at 5 a second
+        on_routes = await asyncio.gather(_post_aggregator(gateway.client, 1), _post_aggregator(gateway.client, 2),
+                                         *(_post_aggregator(gateway.client, n) for n in range(3, 10)))
+    assert sum(r.status_code == 429 for r in made_up) >= 20 and any(r.status_code == 429 for r in on_routes)
+    assert _throttled_paths() - before <= {AGGREGATOR, "unmatched"}
+
+
 async def test_the_default_limit_never_throttles_a_provider_at_a_normal_rate(
         server: GatewayServer) -> None:
     responses = await asyncio.gather(*(_post_aggregator(server.client, n) for n in range(100)))
