@@ -1,4 +1,4 @@
-"""Per-source rate limits on the webhook endpoints: a token bucket per source address, in process.
+"""Per-source rate limits on the webhook endpoints: a token bucket per source address (IPv6: per /64), in process.
 
 A flood from one source is slowed with 429 and Retry-After before the body is read, authenticated, parsed or
 queued, so a refused request costs almost nothing and an accepted one is never dropped: every request that gets
@@ -11,6 +11,7 @@ Redis round trip per request. The defaults are generous, so a real provider at i
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections import OrderedDict
@@ -77,6 +78,21 @@ def request_source(request: web.Request, header: str) -> str:
     return request.remote or "unknown"
 
 
+def bucket_key(source: str) -> str:
+    """The bucket a source counts against: an IPv6 address by its /64, which a client is given whole and may send
+    from any address of (one bucket per address let a flood that changed address at each request through); an
+    IPv4 address, IPv4-mapped too (a dual-stack socket's), as it is."""
+    try:
+        address = ipaddress.ip_address(source)
+    except ValueError:
+        return source
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
+    return source
+
+
 def route_path(request: web.Request) -> str:
     """The path of the route `request` matched (`unmatched` for none), never the path as sent: a label per path sent
     would let a flood to made-up paths under the prefix add time series without bound."""
@@ -94,7 +110,7 @@ def rate_limit_middleware(settings: RateLimitSettings, clock: Clock = time.monot
         if not settings.enabled or request.method != "POST" or not request.path.startswith(settings.path_prefix):
             return await handler(request)
         source = request_source(request, settings.source_header)
-        allowed, wait, started = buckets.take(source)
+        allowed, wait, started = buckets.take(bucket_key(source))
         if allowed:
             return await handler(request)
         path = route_path(request)

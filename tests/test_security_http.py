@@ -424,11 +424,13 @@ def flood_settings(test_env: Environment) -> Settings:
     return test_env.settings(LAPOR_RATELIMIT_RATE_PER_SECOND="5", LAPOR_RATELIMIT_BURST="10")
 
 
-async def _post_aggregator(client: httpx.AsyncClient, number: int) -> httpx.Response:
+async def _post_aggregator(client: httpx.AsyncClient, number: int, *, forwarded_for: str | None = None
+                           ) -> httpx.Response:
     body = form({**AGG, "id": f"flood-{number}", "text": f"Jalan rusak nomor {number}"})
-    return await client.post(AGGREGATOR, content=body, headers={"Content-Type": FORM,
-                                                                "X-Lapor-Signature": hmac_header(AGGREGATOR_SECRET,
-                                                                                                 body)})
+    headers = {"Content-Type": FORM, "X-Lapor-Signature": hmac_header(AGGREGATOR_SECRET, body)}
+    if forwarded_for is not None:
+        headers["X-Forwarded-For"] = forwarded_for
+    return await client.post(AGGREGATOR, content=body, headers=headers)
 
 
 async def test_a_flood_from_one_source_is_slowed_without_losing_an_accepted_report(
@@ -457,6 +459,23 @@ async def test_a_flood_from_one_source_is_slowed_without_losing_an_accepted_repo
     throttle_lines = [e for e in log_events(log_stream) if e.get("event") == "ratelimit.throttled"]
     assert 1 <= len(throttle_lines) <= 3 < len(throttled), (len(throttle_lines), len(throttled))
     assert {line["reason"] for line in throttle_lines} == {"rate_limited"}
+
+
+async def test_a_flood_from_the_addresses_of_one_ipv6_network_is_one_source(test_env: Environment, redis: Redis
+                                                                             ) -> None:
+    """An IPv6 client is given a whole /64 and may send from any address in it: each address had a bucket of its own,
+    so a flood that changed address at every request was never slowed. IPv4 clients seen as IPv4-mapped IPv6
+    addresses (a dual-stack socket) stay one source each."""
+    settings = test_env.settings(LAPOR_RATELIMIT_RATE_PER_SECOND="5", LAPOR_RATELIMIT_BURST="10",
+                                 LAPOR_RATELIMIT_SOURCE_HEADER="X-Forwarded-For")
+    async with running_gateway(settings, redis) as gateway:
+        flood = await asyncio.gather(*(_post_aggregator(gateway.client, n, forwarded_for=f"2001:db8:1:2::{n:x}")
+                                       for n in range(30)))
+        neighbour = await _post_aggregator(gateway.client, 100, forwarded_for="2001:db8:1:3::1")
+        mapped = await asyncio.gather(*(_post_aggregator(gateway.client, 200 + n,
+                                                         forwarded_for=f"::ffff:198.51.100.{n}") for n in range(15)))
+    assert sum(r.status_code == 429 for r in flood) >= 10
+    assert neighbour.status_code == 200 and {r.status_code for r in mapped} == {200}
 
 
 def _throttled_paths() -> set[str]:
