@@ -114,9 +114,13 @@ def test_an_instagram_pending_retry_of_zero_is_refused() -> None:
     ("LAPOR_RATELIMIT_RATE_PER_SECOND", "-1"),
     ("LAPOR_RATELIMIT_BURST", "0"),  # every webhook refused with 429, for ever
     ("LAPOR_RATELIMIT_MAX_SOURCES", "0"),  # each bucket forgotten at once: nothing ever limited
+    ("LAPOR_AGGREGATOR_SAME_TEXT_WINDOW_SECONDS", "0"),  # SET ... EX 0 refused by Redis: every SMS report a 503
+    ("LAPOR_AGGREGATOR_SEND_RATE_PER_SECOND", "0"),  # every reply job a ZeroDivisionError
+    ("LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS", "0"),  # each part taken alone, the next ones lost as its late parts
+    ("LAPOR_AGGREGATOR_CONCAT_SWEEP_SECONDS", "0"),  # a sweep loop that never sleeps
 ])
-def test_a_rate_limit_that_cannot_work_is_refused(variable: str, value: str) -> None:
-    section_key = variable.removeprefix("LAPOR_").lower().replace("_", ".", 1)
+def test_a_limit_that_cannot_work_is_refused(variable: str, value: str) -> None:
+    section_key = variable.removeprefix("LAPOR_").lower().replace("_", ".", 1)  # ratelimit.burst
     with pytest.raises(SettingsError, match=re.escape(section_key)):
         load_settings({**PRODUCTION_SECRETS, variable: value})
 
