@@ -2,7 +2,8 @@
 
 A flood from one source is slowed with 429 and Retry-After before the body is read, authenticated, parsed or
 queued, so a refused request costs almost nothing and an accepted one is never dropped: every request that gets
-past the limiter is handled exactly as without it. Providers retry a 429 (Twilio, Meta and Kannel all do).
+past the limiter is handled exactly as without it. Kannel and Meta send a 429'd request again; Twilio does not retry a
+message webhook (only its fallback URL is asked), hence defaults no single provider account reaches.
 
 The buckets live in this process: with N gateway processes behind a balancer a source gets up to N times the
 rate. That is acceptable for a limit whose job is to keep one source from starving the others, and it needs no
