@@ -96,17 +96,20 @@ def _int_field(fields: Mapping[str, str], name: str) -> int | None:
 
 
 def parse_timestamp(value: str) -> str | None:
-    """Kannel %T (unix seconds) or an RFC 3339 / `YYYY-MM-DD HH:MM:SS` time (UTC when no zone), as RFC 3339."""
+    """Kannel %T (unix seconds) or an RFC 3339 / `YYYY-MM-DD HH:MM:SS` time (UTC when no zone), as RFC 3339.
+
+    None for one that is no time, or whose UTC falls outside years 1-9999 ("0001-01-01T00:00:00+07:00", a reset
+    clock's): that raised out of the callback, a 500 the aggregator retried for ever, and a delivery report's crash."""
     value = value.strip()
     if not value:
         return None
     try:
         moment = datetime.fromtimestamp(int(value), UTC) if value.isdigit() else datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
     except (ValueError, OverflowError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _concat_fields(fields: Mapping[str, str]) -> tuple[str, int, int] | None:

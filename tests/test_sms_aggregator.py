@@ -1223,6 +1223,27 @@ async def test_delivery_reports_are_recorded_against_the_reply(
     assert unknown.status_code == 404
 
 
+async def test_a_time_outside_the_calendar_in_utc_is_dropped_not_a_crash(
+    gateway: GatewayServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """A `ts` whose UTC falls before year 1 (an aggregator's reset clock in WIB) raised out of the handlers: the
+    callback answered 500, retried by the aggregator for ever with the citizen's report never filed, and the
+    delivery report went unrecorded. It is dropped like any unreadable time."""
+    reset_clock = "0001-01-01T00:00:00+07:00"
+    response = await post_callback(gateway.client, {**sms("081244440007", "LAPOR jembatan putus", "ts-1"),
+                                                    "ts": reset_clock})
+    assert response.status_code == 200, response.text
+    [message] = response.json()["messages"]
+    stored = orjson.loads(redis.get(envelope_key(message["tracking_id"])))
+    assert "sent_at" not in stored["channel_meta"]
+    drain(settings)
+    [part] = api.parts()
+    dlr = await post_callback(gateway.client, {"reply_id": part.reply_id, "type": "1", "ts": reset_clock},
+                              path=DLR_PATH)
+    assert dlr.status_code == 200, dlr.text
+    assert redis.hget(reply_key(part.reply_id), "dlr.1") == b"delivered"
+
+
 async def test_a_delivery_report_posted_to_the_dlr_url_we_gave_is_recorded(
     gateway: GatewayServer, api: AggregatorApi, settings: Settings, redis: Redis
 ) -> None:

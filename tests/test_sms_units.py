@@ -105,8 +105,9 @@ def test_joining_parts_as_bytes_and_marking_gaps() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("1763800000", "2025-11-22T08:26:40Z"), ("2026-11-22 09:15:00", "2026-11-22T09:15:00Z"),
-     ("2026-11-22T16:15:00+07:00", "2026-11-22T09:15:00Z"), ("kemarin", None), ("", None)],
-    ids=["unix", "kannel-naive", "rfc3339-wib", "garbage", "empty"],
+     ("2026-11-22T16:15:00+07:00", "2026-11-22T09:15:00Z"), ("kemarin", None), ("", None),
+     ("0001-01-01T00:00:00+07:00", None), ("9999-12-31T23:59:59-05:00", None)],
+    ids=["unix", "kannel-naive", "rfc3339-wib", "garbage", "empty", "utc-before-year-1", "utc-after-year-9999"],
 )
 def test_timestamps(value: str, expected: str | None) -> None:
     assert parse_timestamp(value) == expected
