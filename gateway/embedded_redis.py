@@ -102,6 +102,11 @@ class EmbeddedRedis:
         """The running server's process id (None when stopped)."""
         return self._process.pid if self._process is not None and self._process.poll() is None else None
 
+    @property
+    def returncode(self) -> int | None:
+        """The server's exit status once it has exited by itself (None while it runs, and once stopped)."""
+        return self._process.poll() if self._process is not None else None
+
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         # Its append-only file holds every envelope (numbers, addresses, an anonymous reporter's among them, and
         # their words): the gateway user's only, as the spool is (gateway/private_files.py), whatever the umask.

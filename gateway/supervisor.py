@@ -1,9 +1,10 @@
 """`make run`: every process of the Procfile in the foreground, with an embedded Redis when REDIS_URL is unset.
 
 Ctrl-C or SIGTERM stops them all (SIGTERM first, so requests and jobs in flight finish; SIGKILL after a grace
-period). If one process dies, the others are stopped too: a half-running system hides problems. If the supervisor
-itself is killed outright (SIGKILL, the OOM killer, a closed terminal's process group gone), the kernel sends each
-child SIGTERM, so no gateway or worker is left holding the ports and queues of the next `make run`.
+period). If one process dies, the embedded Redis among them, the others are stopped too: a half-running system hides
+problems. If the supervisor itself is killed outright (SIGKILL, the OOM killer, a closed terminal's process group
+gone), the kernel sends each child SIGTERM, so no gateway or worker is left holding the ports and queues of the next
+`make run`.
 """
 
 from __future__ import annotations
@@ -110,6 +111,12 @@ def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> in
                     log.error("supervisor.process_exited", process=name, returncode=child.returncode)
                     stopping, exit_code = True, 1
                     break
+            # A Redis that died (the OOM killer, a full disk) left the processes spooling and waiting for good, and
+            # nothing said why: it ends the run like any process, its log named.
+            if not stopping and embedded is not None and embedded.returncode is not None:
+                log.error("supervisor.process_exited", process="redis", returncode=embedded.returncode,
+                          detail=f"see {embedded.directory / 'redis.log'}")
+                stopping, exit_code = True, 1
             time.sleep(0.2)
     finally:
         log.info("supervisor.stopping")

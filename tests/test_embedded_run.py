@@ -212,6 +212,9 @@ def test_the_password_is_never_on_the_redis_servers_command_line(
 SUPERVISE = ("import sys; from pathlib import Path; from gateway.settings import load_settings; "
              "from gateway.supervisor import supervise; sys.exit(supervise(load_settings(), Path(sys.argv[1])))")
 
+# The same, logging JSON lines as `lapor-gateway dev` does.
+SUPERVISE_LOGGING_JSON = "from gateway.logs import configure_logging; configure_logging(); " + SUPERVISE
+
 
 def test_ctrl_c_stops_the_processes_before_the_embedded_redis(tmp_path: Path) -> None:
     """Ctrl-C in a terminal sends SIGINT to the whole foreground process group, not only to the supervisor. The
@@ -280,3 +283,30 @@ def test_a_supervisor_killed_outright_leaves_no_process_behind(
         supervisor.kill()
         supervisor.wait(timeout=10)
     wait_until(lambda: all(_gone(child) for child in children), timeout=15)
+
+
+def test_an_embedded_redis_that_dies_ends_the_run_and_says_so(tmp_path: Path) -> None:
+    """A Redis killed under a running `make run` (the OOM killer) left the gateway spooling and the workers waiting
+    for good, with not a line from the supervisor: it ends the run like any of its processes, naming Redis."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("sleeper: sleep 300\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
+    env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR=str(tmp_path / "var"),
+               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    log_path = tmp_path / "supervisor.log"
+    with log_path.open("wb") as log:
+        supervisor = subprocess.Popen([str(VENV_BIN / "python"), "-c", SUPERVISE_LOGGING_JSON, str(procfile)],
+                                      env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+    try:
+        wait_until(lambda: '"supervisor.started"' in log_path.read_text(), timeout=60)
+        [redis] = [child for child in psutil.Process(supervisor.pid).children() if child.name() == "redis-server"]
+        sleeper = next(child for child in psutil.Process(supervisor.pid).children() if child.name() == "sleep")
+        redis.kill()
+        assert supervisor.wait(timeout=30) == 1, log_path.read_text()[-3000:]
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+    exited = [json.loads(line) for line in log_path.read_text().splitlines() if '"supervisor.process_exited"' in line]
+    assert [(line["process"], line["returncode"]) for line in exited] == [("redis", -signal.SIGKILL)]
+    wait_until(lambda: _gone(sleeper), timeout=15)
