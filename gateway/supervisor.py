@@ -2,13 +2,14 @@
 
 Ctrl-C or SIGTERM stops them all (SIGTERM first, so requests and jobs in flight finish; SIGKILL after a grace
 period). If one process dies, the embedded Redis among them, the others are stopped too: a half-running system hides
-problems. If the supervisor itself is killed outright (SIGKILL, the OOM killer, a closed terminal's process group
-gone), the kernel sends each child SIGTERM, so no gateway or worker is left holding the ports and queues of the next
-`make run`.
+problems. One supervisor per data dir: a second one refuses to start. If the supervisor itself is killed outright
+(SIGKILL, the OOM killer, a closed terminal's process group gone), the kernel sends each child SIGTERM, so no gateway
+or worker is left holding the ports and queues of the next `make run`.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.logs import get_logger
@@ -26,6 +28,8 @@ log = get_logger()
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GRACE_SECONDS = 15.0
+# Under the data dir: locked while a supervisor runs on it.
+LOCK_FILE = "supervisor.lock"
 
 
 def read_procfile(path: Path) -> dict[str, str]:
@@ -71,9 +75,35 @@ def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
+def _hold_data_dir(data_dir: Path) -> BinaryIO | None:
+    """The data dir's lock, held until the returned file is closed (this process's end at the latest); None while
+    another supervisor holds it."""
+    handle = (data_dir / LOCK_FILE).open("ab")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
 def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> int:
-    """Run until interrupted or until a process dies; returns the exit code."""
+    """Run until interrupted or until a process dies; returns the exit code.
+
+    One at a time per data dir. A second `make run` beside a running one started a second Redis on the same
+    append-only file, emptied the first one's metrics directory (its counters read 0) and, as its gateway found the
+    port taken and it stopped, removed the first one's Redis URL file (the CLI no longer found that Redis)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = _hold_data_dir(settings.data_dir)
+    if lock is None:
+        log.error("supervisor.already_running", reason="data_dir_in_use",
+                  detail=f"another make run uses {settings.data_dir}: stop it, or give this one another LAPOR_DATA_DIR")
+        return 1
+    with lock:
+        return _supervise(settings, procfile)
+
+
+def _supervise(settings: Settings, procfile: Path) -> int:
     if settings.is_development:
         log.warning("profile.development", detail="development secrets, fake providers and a local outbox are in "
                     "use; never expose this instance to the internet")

@@ -310,3 +310,41 @@ def test_an_embedded_redis_that_dies_ends_the_run_and_says_so(tmp_path: Path) ->
     exited = [json.loads(line) for line in log_path.read_text().splitlines() if '"supervisor.process_exited"' in line]
     assert [(line["process"], line["returncode"]) for line in exited] == [("redis", -signal.SIGKILL)]
     wait_until(lambda: _gone(sleeper), timeout=15)
+
+
+def test_a_second_make_run_on_the_same_data_dir_refuses_and_leaves_the_first_whole(tmp_path: Path) -> None:
+    """A second `make run` beside a running one (another terminal) started a second Redis on the first one's
+    append-only file, emptied its metrics directory and, stopping once its gateway found the port taken, removed its
+    Redis URL file. It refuses to start instead, touching nothing."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("sleeper: sleep 300\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
+    env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR=str(tmp_path / "var"),
+               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    command = [str(VENV_BIN / "python"), "-c", SUPERVISE_LOGGING_JSON, str(procfile)]
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    with first_log.open("wb") as log:
+        first = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        wait_until(lambda: '"supervisor.started"' in first_log.read_text(), timeout=60)
+        metrics_file = tmp_path / "var" / "metrics" / "counter_1.db"
+        metrics_file.write_bytes(b"kept")  # as a process of the first run would have written
+        url = embedded_redis_url(tmp_path / "var")
+        with second_log.open("wb") as log:
+            second = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+        assert second.wait(timeout=30) == 1, second_log.read_text()[-3000:]
+        [refused] = [json.loads(line) for line in second_log.read_text().splitlines() if line.startswith("{")
+                     and json.loads(line)["event"] == "supervisor.already_running"]
+        assert refused["reason"] == "data_dir_in_use"
+        assert embedded_redis_url(tmp_path / "var") == url and metrics_file.read_bytes() == b"kept"
+        servers = [p for p in psutil.process_iter(["name", "cwd"]) if p.info["name"] == "redis-server"
+                   and p.info["cwd"] == str(tmp_path / "var" / "redis")]
+        assert len(servers) == 1 and first.poll() is None
+        assert url is not None and redis_connection(url).ping()
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
