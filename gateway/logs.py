@@ -7,6 +7,7 @@ addresses and message text from every line, tracebacks included; tracebacks carr
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -97,6 +98,10 @@ def _number_label(found: str) -> str:
 # Values known to be a citizen's (the text and sender of the message in hand): removed wherever they appear.
 _SENSITIVE: ContextVar[tuple[str, ...]] = ContextVar("lapor_sensitive_values", default=())
 _MIN_SENSITIVE_LENGTH = 4
+# A value's first characters, this many, found in a line: removed with as much of the value as follows them. A
+# downstream's answer quoting a report is cut to 200 characters before it is logged (a dead letter's detail), and
+# the cut text, no longer the whole value, went out as it was.
+_CUT_PREFIX = 24
 
 
 # A phone number needs a digit and an address an "@": text with neither (event names, states, reasons) skips both.
@@ -111,12 +116,26 @@ def scrub(text: str) -> str:
     for value in _SENSITIVE.get():
         if value in text:
             text = text.replace(value, REDACTED)
+        elif len(value) > _CUT_PREFIX and value[:_CUT_PREFIX] in text:
+            text = _redact_cut(text, value)
     if _MAYBE_NUMBER_OR_ADDRESS.search(text) is None:
         return text
     text = _redact_addresses(text)
     if '"@' in text:
         text = _QUOTED_EMAIL.sub("[email]", text)
     return _redact_numbers(text)
+
+
+def _redact_cut(text: str, value: str) -> str:
+    """`value` quoted in part, from its start (cut short, or up to a character quoted otherwise), replaced."""
+    parts, position, head = [], 0, value[:_CUT_PREFIX]
+    while (start := text.find(head, position)) != -1:
+        end, limit = start + _CUT_PREFIX, min(len(text), start + len(value))
+        while end < limit and text[end] == value[end - start]:
+            end += 1
+        parts += (text[position:start], REDACTED)
+        position = end
+    return "".join(parts) + text[position:]
 
 
 def _redact_addresses(text: str) -> str:
@@ -150,14 +169,26 @@ def loggable_host(host: str) -> str:
     return host if scrub(host) == host else f"h{zlib.crc32(host.encode()):08x}"
 
 
+# Text that JSON (ASCII or not) and repr quote as it is: printable ASCII without a quote or a backslash.
+_QUOTES_AS_IT_IS = re.compile(r"[ !#-&(-\[\]-~]*")
+
+
 def _sensitive_parts(values: Iterable[str | None]) -> tuple[str, ...]:
-    """Each value and each of its lines (an exception often quotes one line of a message)."""
+    """Each value and each of its lines (an exception often quotes one line of a message), each also as a quoted
+    string shows it: in JSON (quotes and control characters escaped, and accents too in ASCII-only JSON) and in
+    Python's repr (a downstream's answer, a dict, made text). Quoted so, a text with a quote, a tab or an accent went
+    out whole."""
     parts: set[str] = set()
     for value in values:
         if not value:
             continue
         candidates = [value, *value.splitlines(), value.strip()]
-        parts.update(part.strip() for part in candidates if len(part.strip()) >= _MIN_SENSITIVE_LENGTH)
+        plain = {part.strip() for part in candidates if len(part.strip()) >= _MIN_SENSITIVE_LENGTH}
+        parts.update(plain)
+        if _QUOTES_AS_IT_IS.fullmatch(value):  # most texts, and then each of their parts: quoted as they are
+            continue
+        for part in plain:
+            parts.update((orjson.dumps(part).decode()[1:-1], json.dumps(part)[1:-1], repr(part)[1:-1]))
     return tuple(sorted(parts, key=len, reverse=True))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import re
 import smtplib
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 
+import orjson
 import pytest
 import structlog
 from aiohttp import web
@@ -142,6 +144,20 @@ def structlog_times_beside_numbers() -> None:
                          typed_like_a_time="6281-23-45 67:89")
 
 
+LONG_WORDS = ("Kepala desa Sukamulya meminta uang Rp 500 ribu untuk surat keterangan tidak mampu, katanya biaya "
+              "administrasi resmi padahal tidak ada aturannya; saya punya rekaman percakapan dan bukti transfernya")
+QUOTED_WORDS = 'Pak RT bilang "bayar dulu" baru diurus, Jum\'at kemarin\tdi balai désa'
+
+
+def downstream_quoting_the_message() -> None:
+    """A case store or provider answer quoting the report, as the worker logs it: cut to 200 characters, in JSON
+    (quotes, tabs and accents escaped, ASCII only or not), or a dict of it made text (Python's repr)."""
+    with sensitive_values(LONG_WORDS, QUOTED_WORDS):
+        echoed = orjson.dumps({"tracking_id": "10000004", "text": LONG_WORDS}).decode()
+        get_logger().warning("case.downstream", detail=echoed[:200], reason=orjson.dumps(QUOTED_WORDS).decode(),
+                             answer=json.dumps({"text": QUOTED_WORDS}), error=str({"text": QUOTED_WORDS}))
+
+
 @dataclass(frozen=True)
 class LogCase:
     id: str
@@ -172,6 +188,8 @@ CASES = [
             ("0812-3456-7890", "081234567890")),
     LogCase("uncaught exception in a thread", uncaught_in_a_thread, "process.uncaught_exception",
             ("812 3456 7890", ADDRESS)),
+    LogCase("a downstream's answer quoting the message, cut or escaped", downstream_quoting_the_message,
+            "case.downstream", ("Sukamulya", "surat keterangan", "bayar dulu", "diurus", "balai")),
 ]
 
 
