@@ -64,15 +64,21 @@ _OWN_NAME = re.compile(r"[a-z][a-z_]*(?:[.\-][a-z_]+)*")
 # A time as the status views write it, `2026-12-02 01:06:30Z` (a rate limit's end in a `channel.health` line), is
 # no number: its date and hour read as one would, and the line said "until [phone]:06:30Z". Only a real date and
 # time: a number typed in that shape with no month 23 ("6281-23-45 67:89") still goes.
-_PHONE = re.compile(r"(?<!\w)(?:\+?\d{41,}+(?!\w)|"
+# Percent-encoded, as a URL or a request body quoted back carries it (the aggregator's send URL writes the number
+# "to=%2B6281234567890"): a number may begin right after an escape, and an escaped space, parenthesis or slash
+# separates its digits, but an escape's own digits begin none ("%2010000004" is a Tracking ID after a space).
+# "%2B62..." went out whole, its "B" taken for a word's letter.
+_SEPARATOR = r"(?:[\s().\-/\u2010-\u2015]|%(?:2[089Ff]))"
+_PHONE = re.compile(r"(?:(?<![\w%])(?<!%[0-9A-Fa-f])|(?<=%[0-9A-Fa-f]{2}))(?:\+?\d{41,}+(?!\w)|"
                     r"(?!\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[ T](?:[01]\d|2[0-3]):[0-5]\d)"
-                    r"\+?\(?\d(?:[\s().\-/\u2010-\u2015]{0,3}\d){8,40}(?!\w))")
+                    rf"\+?\(?\d(?:{_SEPARATOR}{{0,3}}\d){{8,40}}(?!\w))")
 # What goes on after a run: found only where the bound cut it (the bounded run takes whatever follows it otherwise).
-_PHONE_TAIL = re.compile(r"(?:[\s().\-/\u2010-\u2015]{0,3}\d){1,40}(?!\w)")
+_PHONE_TAIL = re.compile(rf"(?:{_SEPARATOR}{{0,3}}\d){{1,40}}(?!\w)")
 # An address, its domain a name or an address literal (siti@[203.0.113.5]: the sender's own server), as a relay's
 # refusal quotes it. A quoted local part ("siti aminah"@desa.id) has its own pattern, tried only when the text has
 # '"@': as an alternative within the first pattern it made every scrubbed line a third slower.
-_EMAIL_DOMAIN = r"@(?:[\w-]+(?:\.[\w-]+)+|\[[^\]\s]{1,64}\])"
+# The "@" percent-encoded too ("siti%40desa.id", in a URL's query).
+_EMAIL_DOMAIN = r"(?:@|%40)(?:[\w-]+(?:\.[\w-]+)+|\[[^\]\s]{1,64}\])"
 # Tried only where a local part begins: from every character of a long run without an "@" it was quadratic (a
 # 40,000-character token in a line took 9 s of CPU); now it is linear, and finds the same addresses.
 _EMAIL_LOCAL = r"[\w.!#$%&'*+/=?^`{|}~-]"

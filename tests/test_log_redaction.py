@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 
+import httpx
 import orjson
 import pytest
 import structlog
@@ -548,6 +549,29 @@ def test_a_long_run_is_redacted_whole_or_left_whole(text: str, shown: str) -> No
     pytest.param("+6281234567890+6281234567891", "[phone]+[phone]", id="two numbers joined by a +"),
     pytest.param("++6281234567890", "+[phone]", id="a + doubled"),
     pytest.param("v1.2+20261202 ID 10000004", "v1.2+20261202 ID 10000004", id="8 digits after a + stay"),
+    # Percent-encoded, as a URL or a form body quoted back carries them.
+    pytest.param("to=%2B6281234567890&text=a", "to=%2B[phone]&text=a", id="an escaped + before a number"),
+    pytest.param("to=%2b62%20812%203456%207890", "to=%2b[phone]", id="escaped spaces between its digits"),
+    pytest.param("hp%3A%280812%29%2F3456-7890", "hp%3A%28[phone]", id="escaped parentheses and slash"),
+    pytest.param("mailto:siti%40desa.id", "mailto:[email]", id="an escaped @"),
+    pytest.param("id=%2010000004&port=%208080", "id=%2010000004&port=%208080", id="escaped short numbers stay"),
 ])
 def test_addresses_and_numbers_next_to_others_are_redacted(text: str, shown: str) -> None:
     assert scrub(text) == shown
+
+
+def test_an_aggregators_refusal_quoting_the_send_url_shows_no_number(test_env: TestEnvironment) -> None:
+    """The send URL carries the citizen's number percent-encoded (to=%2B62...): an aggregator's 4xx that quotes the
+    request, kept in the reply's dead letter and its log line, showed it whole."""
+    from channels.sms_aggregator_send import AggregatorSender, reply_parts
+    from gateway.errors import PermanentError
+
+    settings = test_env.settings(LAPOR_AGGREGATOR_SEND_URL="http://127.0.0.1:9/cgi-bin/sendsms")
+    quoting = httpx.Client(transport=httpx.MockTransport(
+        lambda request: httpx.Response(400, text=f"invalid destination in {request.url}")))
+    sender = AggregatorSender(settings, client=quoting)
+    [part] = reply_parts("Laporan Anda diterima. Nomor lacak: 1000-0004.", "r1")
+    with pytest.raises(PermanentError) as refused:
+        sender.send_part("+6281234567890", part, "r1")  # as the reply worker sends it: E.164
+    assert "to=%2B6281234567890&" in str(refused.value)
+    assert "81234567890" not in scrub(str(refused.value))
