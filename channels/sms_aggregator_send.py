@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 import httpx
 import orjson
@@ -111,12 +111,20 @@ class AggregatorSender:
             raise RetryableError(f"aggregator answered {response.status_code}",
                                  reason=f"aggregator_{response.status_code}")
         if response.status_code >= 400:
-            raise PermanentError(f"aggregator refused with {response.status_code}: {response.text[:200]}",
+            raise PermanentError(f"aggregator refused with {response.status_code}: {self._answer(response)}",
                                  reason=f"aggregator_{response.status_code}")
         if not response.is_success:  # not followed: its target would get the password, the number and the text
             raise PermanentError(f"aggregator answered {response.status_code}, a redirect: nothing was sent "
                                  "(check aggregator.send_url)", reason=f"aggregator_{response.status_code}")
-        return response.text[:200]
+        return self._answer(response)
+
+    def _answer(self, response: httpx.Response) -> str:
+        """The aggregator's answer as the reply's record, its dead letter and the log keep it: without the send
+        password, which an answer quoting the request (the sendsms URL) carries as its query does."""
+        answer, password = response.text[:2000], self._config.send_password
+        for form in {password, quote(password, safe=""), quote_plus(password)} if password else ():
+            answer = answer.replace(form, "[secret]")
+        return answer[:200]
 
     def _to_outbox(self, to: str, part: SmsPart, reply_id: str) -> str:
         outbox = private_directory(Path(self._settings.data_dir) / OUTBOX_DIR)

@@ -575,3 +575,27 @@ def test_an_aggregators_refusal_quoting_the_send_url_shows_no_number(test_env: T
         sender.send_part("+6281234567890", part, "r1")  # as the reply worker sends it: E.164
     assert "to=%2B6281234567890&" in str(refused.value)
     assert "81234567890" not in scrub(str(refused.value))
+
+
+@pytest.mark.parametrize("password", ["kata-sandi-kirim", "p@ss w/rd+&=1"], ids=["plain", "escaped-in-the-url"])
+def test_an_aggregators_answer_quoting_the_send_url_keeps_no_password(test_env: TestEnvironment,
+                                                                       password: str) -> None:
+    """The sendsms URL carries the send password in its query: an answer quoting the request (a refusal, kept in
+    the reply's dead letter and its log line, or an acceptance, kept on the reply) carried it too."""
+    from urllib.parse import quote
+
+    from channels.sms_aggregator_send import AggregatorSender, reply_parts
+    from gateway.errors import PermanentError
+
+    settings = test_env.settings(LAPOR_AGGREGATOR_SEND_URL="http://127.0.0.1:9/sendsms",
+                                 LAPOR_AGGREGATOR_SEND_PASSWORD=password)
+    [part] = reply_parts("Laporan Anda diterima.", "r1")
+    for status in (400, 202):
+        quoting = httpx.Client(transport=httpx.MockTransport(
+            lambda request, status=status: httpx.Response(status, text=f"{status} for {request.url}")))
+        try:
+            answer = AggregatorSender(settings, client=quoting).send_part("+6281234567890", part, "r1")
+        except PermanentError as refused:
+            answer = str(refused)
+        assert "[secret]" in answer and f"{status} for" in answer
+        assert password not in answer and quote(password, safe="") not in answer
