@@ -83,7 +83,10 @@ TRIAGE_SECONDS = Histogram(
     "Time to triage one report in the forward worker.",
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 5),
 )
-QUEUE_DEPTH = Gauge("lapor_queue_depth", "Jobs waiting per queue.", ["queue"], multiprocess_mode="livemax")
+# The most recent value, as the other queue gauges: every gateway reads the same queues. With "livemax", the file of
+# a gateway that had died (a restart policy's restart: nothing empties the shared directory then, nor marks it dead)
+# kept the depth of its last check in the maximum for good, a backlog long drained read as waiting.
+QUEUE_DEPTH = Gauge("lapor_queue_depth", "Jobs waiting per queue.", ["queue"], multiprocess_mode="mostrecent")
 
 
 @dataclass(frozen=True, slots=True)

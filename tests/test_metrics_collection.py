@@ -4,6 +4,9 @@ unchanged."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from gateway.app import GATEWAY_KEY, create_app
 from gateway.health import HealthMonitor, HealthSignals
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE
 from gateway.settings import Settings
+from tests.conftest import REPO_ROOT
 from tests.test_status_views import value
 from workers.deadletters import DeadLetters
 
@@ -274,3 +278,21 @@ def test_a_gauge_value_comes_from_the_collection(latency: float | None, expected
     if latency is not None:
         Gauge("lapor_casestore_latency_seconds", "Latency.", registry=registry).set(latency)
     assert metrics.gauge_value(metrics.collect_metrics(registry), "lapor_casestore_latency_seconds") == expected
+
+
+SET_QUEUE_DEPTH = ("import sys; from gateway import metrics; "
+                   "metrics.QUEUE_DEPTH.labels('lapor-forward').set(int(sys.argv[1])); "
+                   "print([s.value for f in metrics.collect_metrics().families for s in f.samples "
+                   "if s.name == 'lapor_queue_depth'])")
+
+
+def test_a_dead_gateways_queue_depth_does_not_outlive_it(tmp_path: Path) -> None:
+    """Gateways behind a balancer share one PROMETHEUS_MULTIPROC_DIR, and a restart policy restarts one that died
+    without emptying it: the depth its last check saw (a backlog since drained) must not stay the one shown."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": str(REPO_ROOT)}
+    died = subprocess.run([sys.executable, "-c", SET_QUEUE_DEPTH, "5000"], env=env, capture_output=True, text=True,
+                          check=True)
+    assert died.stdout.strip() == "[5000.0]"
+    restarted = subprocess.run([sys.executable, "-c", SET_QUEUE_DEPTH, "3"], env=env, capture_output=True, text=True,
+                               check=True)
+    assert restarted.stdout.strip() == "[3.0]", restarted.stdout + restarted.stderr
