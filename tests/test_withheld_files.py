@@ -527,3 +527,72 @@ async def test_a_providers_file_is_listed_and_exported_as_the_forward_worker_fet
     assert [(path.name, path.read_bytes()) for path in out.iterdir()] == [(f"{tracking_id}-0.mp4", MP4)]
     nothing = cli(test_env, "attachments", "export", tracking_id, str(tmp_path / "none"), "--index", "1")
     assert nothing.returncode == 1 and "NoFileKept" in nothing.stdout and "at its provider" in nothing.stdout
+
+
+# An export killed halfway through its second file, as a dropped SSH session's SIGHUP or the OOM killer ends it: no
+# exception handler runs. `os.fdopen` is what every write of a file there goes through.
+KILLED_EXPORT = """
+import hashlib, os, sys
+from pathlib import Path
+from gateway.attachments import attachment_location
+from workers.handover import AS_SENT, WITHHELD, AttachmentView, ReportFiles, export_files
+
+data_dir, out = Path(sys.argv[1]), Path(sys.argv[2])
+views = []
+for index, content in enumerate((b"%PDF-1.4 /Author (Budi Santoso) " * 200, b"\\xff\\xd8\\xff" + bytes(40_000))):
+    sha256 = hashlib.sha256(content).hexdigest()
+    location = attachment_location(sha256)
+    (data_dir / location).parent.mkdir(parents=True, exist_ok=True)
+    (data_dir / location).write_bytes(content)
+    views.append(AttachmentView(index=index, content_type=("application/pdf", "image/jpeg")[index], size=len(content),
+                                flags=(), location=location, sha256=sha256, keeps="file",
+                                case_store=(WITHHELD, AS_SENT)[index]))
+real_fdopen, opened = os.fdopen, []
+
+class KilledMidWrite:
+    def __init__(self, file):
+        self.file = file
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+    def write(self, data):
+        if len(opened) < 2:
+            return self.file.write(data)
+        self.file.write(data[:len(data) // 2])
+        self.file.flush()
+        os._exit(9)
+
+def fdopen(*args, **kwargs):
+    opened.append(args)
+    return KilledMidWrite(real_fdopen(*args, **kwargs))
+
+if sys.argv[3] == "kill":
+    os.fdopen = fdopen
+export_files(ReportFiles("10000004", "email", True, None, tuple(views)), data_dir, out)
+"""
+
+
+def test_an_export_killed_halfway_leaves_no_file_under_its_name(tmp_path: Path) -> None:
+    """Killed while it writes the second file, the export leaves neither the first file whole (exported, unlogged)
+    nor the second cut short under the names an operator hands over: a rerun exports both."""
+    out = tmp_path / "serah-terima"
+
+    def export(how: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", KILLED_EXPORT, str(tmp_path / "data"), str(out), how],
+                              capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent)
+
+    killed = export("kill")
+    assert killed.returncode == 9, killed.stdout + killed.stderr
+    assert [path.name for path in out.iterdir() if not path.name.startswith(".")] == []
+    again = export("whole")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert sorted(path.name for path in out.iterdir() if not path.name.startswith(".")) == [
+        "10000004-0.pdf", "10000004-1.jpg"]
+    assert (out / "10000004-1.jpg").stat().st_size == 40_003

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,8 @@ UNKNOWN_EXTENSION = "bin"
 MISSING_FILE = "missing file"
 # The flags that say why a mailed file was not stored (channels/email/store.py).
 NOT_STORED_BECAUSE = ("too_large", "too_many", "message_too_large")
+# An exported file's name while it is written (`.<name>.<hex>.tmp`), before it is given its own.
+TEMPORARY_SUFFIX = ".tmp"
 
 
 class HandoverError(Exception):
@@ -277,7 +280,8 @@ def export_files(report: ReportFiles, data_dir: Path, directory: Path,
     """Copy the gateway's files of a report (every one it keeps, or those at `indexes`) into `directory`, as the
     citizen sent them. All or nothing: every file is checked (there, the bytes its envelope names, no file of that
     name in `directory`) before the first is written, none is ever replaced, and a write that fails (a full disk)
-    takes back those before it."""
+    takes back those before it; killed halfway, it leaves at most hidden temporary files, never one under its
+    name."""
     chosen = _chosen(report, indexes)
     contents = {view.index: _original(data_dir, report.tracking_id, view) for view in chosen}
     targets = {view.index: directory / export_name(report.tracking_id, view) for view in chosen}
@@ -286,16 +290,25 @@ def export_files(report: ReportFiles, data_dir: Path, directory: Path,
         raise WouldOverwrite(f"not overwriting {', '.join(there)}: nothing was exported")
     if not directory.exists():
         directory.mkdir(mode=DIRECTORY_MODE, parents=True)
+    # Every file written whole under a temporary name first, and only then given its own: an export killed halfway
+    # (the operator's session dropped, the OOM killer), where no handler below runs, leaves no file under a name an
+    # operator hands over, neither one cut short nor one whole and unlogged.
+    written: dict[int, Path] = {}
     exported: list[Exported] = []
     try:
         for view in chosen:
-            _write_new(targets[view.index], contents[view.index])
+            written[view.index] = _write_temporary(targets[view.index], contents[view.index])
+        for view in chosen:
+            _publish(written[view.index], targets[view.index])
             exported.append(Exported(view.index, targets[view.index], len(contents[view.index]),
                                      view.case_store == WITHHELD))
     except BaseException:  # a full disk, a file made meanwhile: none of this export stays, unlogged or cut short
         for item in exported:
             item.path.unlink(missing_ok=True)
         raise
+    finally:
+        for temporary in written.values():
+            temporary.unlink(missing_ok=True)
     # The citizen's files leave the gateway, withheld ones among them: a line at any log level, for the record.
     log.warning("attachments.exported", tracking_id=report.tracking_id, channel=report.channel,
                 anonymous=report.anonymous, attachments=[item.index for item in exported],
@@ -342,15 +355,29 @@ def _original(data_dir: Path, tracking_id: str, view: AttachmentView) -> bytes:
     return content
 
 
-def _write_new(path: Path, content: bytes) -> None:
-    """Created here, never over a file (O_EXCL), readable by this user only: the file may name the whistleblower."""
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    except FileExistsError:
-        raise WouldOverwrite(f"not overwriting {path}") from None
+def _write_temporary(path: Path, content: bytes) -> Path:
+    """`content` written whole and fsynced under a hidden name of its own beside `path`, created here (O_EXCL),
+    readable by this user only: the file may name the whistleblower."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
         with os.fdopen(descriptor, "wb") as file:
             file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
     except BaseException:
-        path.unlink(missing_ok=True)  # cut short: no copy of the citizen's file
+        temporary.unlink(missing_ok=True)  # cut short: no copy of the citizen's file
         raise
+    return temporary
+
+
+def _publish(temporary: Path, path: Path) -> None:
+    """The written file under its own name, never over a file: a hard link fails when there is one."""
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise WouldOverwrite(f"not overwriting {path}") from None
+    except OSError:  # a file system without hard links (a FAT-formatted USB stick)
+        if path.exists() or path.is_symlink():
+            raise WouldOverwrite(f"not overwriting {path}") from None
+        os.rename(temporary, path)
