@@ -366,6 +366,11 @@ OWN_IDENTITY_CASES = [
                     "formulir (https://forms.example/isi?email=warga.rahasia%40contoh-desa.net&to=%3C"
                     "Warga.Rahasia%40Contoh-Desa.NET%3E)",
                     "formulir (https://forms.example/isi?email=[anonim]&to=%3C[anonim]%3E)"),
+    # RFC 5233's subaddress: budi.santoso+lapor@ and budi.santoso@ are one mailbox, whatever the tag.
+    OwnIdentityCase("mail: a +tagged From's mailbox, without its tag or with another", {
+                        **MAIL_SENDER, "id": "budi.santoso+lapor@gmail.com"},
+                    "Balas ke budi.santoso@gmail.com atau Budi.Santoso+kerja@Gmail.com, bukan humas+lapor@gmail.com",
+                    "Balas ke [anonim] atau [anonim], bukan humas+lapor@gmail.com"),
     OwnIdentityCase("mail: a From of Last, First signed First Last, and written as it was", {
                         **MAIL_SENDER, "display_name": "Santoso, Budi"},
                     "Salam,\nBudi Santoso\n(Santoso, Budi)", "Salam,\n[anonim]\n([anonim])"),

@@ -108,11 +108,16 @@ def _handle_patterns(handle: str) -> list[str]:
 
 def _address_patterns(address: str) -> list[str]:
     """The address, also with its `@` written `%40` as a link's query carries it (`?email=budi%40desa.id`, after
-    another %-escape too), and its local part when that is distinct (see _DISTINCT_LOCAL_PART)."""
+    another %-escape too), its mailbox with any tag or none (RFC 5233: `budi.santoso+lapor@gmail.com` is
+    `budi.santoso@gmail.com`'s mailbox, the address its owner gives out), and its local part and its mailbox's when
+    they are distinct (see _DISTINCT_LOCAL_PART)."""
     local, _, domain = address.partition("@")
-    patterns = [rf"(?:(?<![\w.+-])|(?<=%[0-9a-f]{{2}})){re.escape(local)}(?:@|%40){re.escape(domain)}(?![\w-])"]
-    if len(local) >= _MIN_LOCAL_PART and _DISTINCT_LOCAL_PART.search(local):
-        patterns.append(rf"(?<![\w.+-]){re.escape(local)}(?![\w-]|\.\w)")
+    mailbox = local.split("+", 1)[0] or local
+    patterns = [rf"(?:(?<![\w.+-])|(?<=%[0-9a-f]{{2}})){re.escape(mailbox)}(?:\+[\w.+-]*)?(?:@|%40)"
+                rf"{re.escape(domain)}(?![\w-])"]
+    for part in dict.fromkeys((local, mailbox)):
+        if len(part) >= _MIN_LOCAL_PART and _DISTINCT_LOCAL_PART.search(part):
+            patterns.append(rf"(?<![\w.+-]){re.escape(part)}(?![\w-]|\.\w)")
     return patterns
 
 
