@@ -314,6 +314,23 @@ def test_plain_text_is_utf_8_that_hides_nothing(data: bytes, plain: bool) -> Non
     assert is_plain_text(data) is plain
 
 
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt, 15.1): what a renderer shows as nothing, assigned
+# or not (the Mongolian free variation selectors, the reserved tag block...), a text editor too.
+DEFAULT_IGNORABLE = ((0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+                     (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+                     (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+                     (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF))
+
+
+def test_no_character_shown_as_nothing_passes_as_plain_text() -> None:
+    """A memo marked for its reader with Mongolian free variation selectors (U+180B..U+180F) between its words, or
+    with reserved code points a renderer ignores, is marked as surely as with zero-width spaces; an emoji's own two
+    variation selectors alone pass."""
+    shown = [hex(code) for first, last in DEFAULT_IGNORABLE for code in range(first, last + 1)
+             if code not in (0xFE0E, 0xFE0F) and is_plain_text(f"Setoran{chr(code)} bulan ini".encode())]
+    assert shown == []
+
+
 def test_no_format_character_passes_as_plain_text() -> None:
     """Every character Unicode (as this Python knows it) files as a format character: each is shown as nothing."""
     shown = [hex(code) for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) == "Cf"

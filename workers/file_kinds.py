@@ -46,12 +46,17 @@ TEXT_FORMATS = re.compile(rb"(?:\xef\xbb\xbf)?\s*(?:(?P<markup><[a-z!?])|(?P<vca
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 # What a text editor shows as nothing: Unicode's format characters (zero-width spaces and joiners, direction marks and
 # overrides, the soft hyphen, a byte order mark past the first character, tag characters), the grapheme joiner, the
-# Hangul fillers, Khmer's invisible vowels and the variation selectors but an emoji's own two (U+FE0E, U+FE0F). A
-# memo handed out to each reader with a different pattern of them names the reader who passed it on: the whistleblower.
+# Hangul fillers, Khmer's invisible vowels and the variation selectors (Mongolian's free ones too) but an emoji's own
+# two (U+FE0E, U+FE0F), and the code points Unicode reserves to be shown as nothing when they are assigned (U+2065,
+# U+FFF0..U+FFF8, the rest of the tag block): all of its Default_Ignorable_Code_Point. A memo handed out to each
+# reader with a different pattern of them names the reader who passed it on: the whistleblower.
 INVISIBLE = re.compile("[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
                        "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
                        "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"  # category Cf
-                       "\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0\ufe00-\ufe0d\U000e0100-\U000e01ef]")
+                       "\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u3164\uffa0\ufe00-\ufe0d"
+                       "\U000e0100-\U000e01ef"
+                       "\u2065\ufff0-\ufff8\U000e0000\U000e0002-\U000e001f\U000e0080-\U000e00ff"  # reserved
+                       "\U000e01f0-\U000e0fff]")
 
 
 def media_type(content_type: str | None) -> str:
