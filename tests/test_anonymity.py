@@ -348,6 +348,10 @@ OWN_IDENTITY_CASES = [
                     "Pungli di kelurahan. Balas ke 0812-3456-7001 / +62 812 3456 7001 / 6281234567001 / "
                     "(0812) 3456.7001 / 81234567001",
                     "Pungli di kelurahan. Balas ke [anonim] / [anonim] / [anonim] / [anonim] / [anonim]"),
+    # The trunk 0 kept after the country code, as many write their number in a form's "+62" field.
+    OwnIdentityCase("sms: the number with its trunk 0 after the country code", SMS_SENDER,
+                    "Balas ke +620812-3456-7001 / 6208123456 7001 / +62 (0)812 3456 7001 / 0062 0812 3456 7001",
+                    "Balas ke [anonim] / [anonim] / [anonim] / [anonim]"),
     OwnIdentityCase("sms: the number in an Asian phone keyboard's fullwidth forms, in Arabic-Indic digits",
                     SMS_SENDER, "Balas ke ０８１２－３４５６－７００１ / ＋６２ ８１２ ３４５６ ７００１ / "
                     "（０８１２）３４５６．７００１ / ٠٨١٢٣٤٥٦٧٠٠١, bukan ０８１２－３４５６－７００２",

@@ -86,7 +86,8 @@ def _spaced_digits(digits: str) -> str:
 
 
 def _number_pattern(e164: str) -> str | None:
-    """The sender's number in any way it is written: +62 812-3456-7001, 62812..., 0812 3456 7001, 812 3456 7001."""
+    """The sender's number in any way it is written: +62 812-3456-7001, 62812..., 0812 3456 7001, 812 3456 7001, and
+    with the trunk 0 kept after the country code (+620812..., +62 (0)812...), as many type it in a form's +62 field."""
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
@@ -95,7 +96,7 @@ def _number_pattern(e164: str) -> str | None:
     if len(national) < _MIN_USER_ID_DIGITS:
         return None
     country = str(number.country_code)
-    prefix = rf"[(\uff08]?(?:(?:{_PLUS}\s?|00\s?)?{_spaced_digits(country)}|0){_NUMBER_GAP}"
+    prefix = rf"[(\uff08]?(?:(?:{_PLUS}\s?|00\s?)?{_spaced_digits(country)}(?:{_NUMBER_GAP}0)?|0){_NUMBER_GAP}"
     return rf"(?<![\d+\uff0b])(?:{prefix})?{_spaced_digits(national)}(?!\d)"
 
 
