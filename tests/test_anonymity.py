@@ -378,6 +378,15 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("mail: a From of Last, First signed First Last, and written as it was", {
                         **MAIL_SENDER, "display_name": "Santoso, Budi"},
                     "Salam,\nBudi Santoso\n(Santoso, Budi)", "Salam,\n[anonim]\n([anonim])"),
+    # A directory's From name: degrees after a comma and titles before it (S.Pd., M.Si., Dr.), the office in brackets or
+    # after a bar; the sender signs with the name alone.
+    OwnIdentityCase("mail: a From with degrees, a title and an office, signed with the name alone", {
+                        **MAIL_SENDER, "display_name": "Dr. Budi Santoso, M.Si. (Dinas PU)"},
+                    "Dana dipotong.\n\nHormat saya,\nBudi Santoso, staf teknis",
+                    "Dana dipotong.\n\nHormat saya,\n[anonim], staf teknis"),
+    OwnIdentityCase("mail: a From with a degree and an office after a bar, signed with the name alone", {
+                        **MAIL_SENDER, "display_name": "Budi Santoso, S.Pd. | SDN 3 Sukajadi"},
+                    "Dana BOS dipotong. Salam, budi santoso", "Dana BOS dipotong. Salam, [anonim]"),
     OwnIdentityCase("mail: a name and an address only its Sender or its read receipt gave, signed First Last", {
                         **MAIL_SENDER, "display_name": "Warga Peduli"},
                     "Balas ke budi.santoso@kecamatan.example.go.id.\nHormat saya,\nBudi Santoso\n(Santoso, Budi)",

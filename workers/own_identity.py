@@ -51,6 +51,8 @@ _HANDLE_CHAR = r"[A-Za-z0-9_]"
 _DISTINCT_LOCAL_PART = re.compile(r"[._\d-]")
 _MIN_LOCAL_PART = 4
 _MIN_DISPLAY_NAME_WORDS = 2
+# What a directory adds to a display name in brackets: an office, a unit ("Budi Santoso (Dinas PU)").
+_BRACKETED = re.compile(r"[(\[][^()\[\]]*[)\]]")
 _MIN_USER_ID_DIGITS = 5
 # A signature below a "--" line (see the module): its most lines (blank ones not counted; a company's, with its
 # address, phone, fax, mobile, mail and web, runs to 10 or 12) and its longest line (a line longer is prose).
@@ -124,7 +126,9 @@ def _address_patterns(address: str) -> list[str]:
 
 def _display_name_pattern(name: str | None) -> str | None:
     """The full name, its words in its order; for a name written "Last, First" (Outlook's directories) also in the
-    order its owner signs it, "First Last"."""
+    order its owner signs it, "First Last"; and the name alone, as its owner signs it, without what a directory adds
+    around it: degrees and titles (`Dr. Budi Santoso, M.Si.`: every word with a dot), an office in brackets or after
+    a bar (`Budi Santoso (Dinas PU)`, `Budi Santoso | SDN 3`), when two words or more are left."""
     words = (name or "").split()
     if len(words) < _MIN_DISPLAY_NAME_WORDS:
         return None
@@ -132,6 +136,10 @@ def _display_name_pattern(name: str | None) -> str | None:
     last, comma, first = (name or "").partition(",")
     if comma and first.split() and last.split():
         orders.append([*first.split(), *last.split()])
+    unadorned = _BRACKETED.sub(" ", (name or "").split("|")[0])
+    alone = [word for word in (word.strip(",") for word in unadorned.split()) if word and "." not in word]
+    if len(alone) >= _MIN_DISPLAY_NAME_WORDS and alone not in orders:
+        orders.append(alone)
     return "|".join(r"(?<!\w)" + r"\s+".join(re.escape(word) for word in order) + r"(?!\w)" for order in orders)
 
 
