@@ -475,6 +475,10 @@ OWN_IDENTITY_CASES = [
                     "(x.com/i/user/1790000000000000042), Budi Sangat Rahasia",
                     "jalan rusak, cc [anonim]; foto di https://x.com/[anonim]/status/1 (x.com/i/user/[anonim]), "
                     "[anonim]", {"tweet_id": "1", "username": "budi_rahasia"}),
+    OwnIdentityCase("x: a display name with a flag and a sparkle, the name written without them",
+                    {**X_SENDER, "display_name": "\u2728 Budi Santoso \U0001f1ee\U0001f1e9"},
+                    "jalan rusak, lapor dari Budi Santoso", "jalan rusak, lapor dari [anonim]",
+                    {"username": "budi_rahasia"}),
     OwnIdentityCase("x: another handle that starts with the sender's stays", X_SENDER,
                     "cc @budi_rahasia_lain dan @budi_rahasia.", "cc @budi_rahasia_lain dan [anonim].",
                     {"username": "budi_rahasia"}),

@@ -128,7 +128,8 @@ def _display_name_pattern(name: str | None) -> str | None:
     """The full name, its words in its order; for a name written "Last, First" (Outlook's directories) also in the
     order its owner signs it, "First Last"; and the name alone, as its owner signs it, without what a directory adds
     around it: degrees and titles (`Dr. Budi Santoso, M.Si.`: every word with a dot), an office in brackets or after
-    a bar (`Budi Santoso (Dinas PU)`, `Budi Santoso | SDN 3`), when two words or more are left."""
+    a bar (`Budi Santoso (Dinas PU)`, `Budi Santoso | SDN 3`), an X or Instagram name's emoji (`Budi Santoso 🇮🇩`),
+    when two words or more are left."""
     words = (name or "").split()
     if len(words) < _MIN_DISPLAY_NAME_WORDS:
         return None
@@ -137,7 +138,8 @@ def _display_name_pattern(name: str | None) -> str | None:
     if comma and first.split() and last.split():
         orders.append([*first.split(), *last.split()])
     unadorned = _BRACKETED.sub(" ", (name or "").split("|")[0])
-    alone = [word for word in (word.strip(",") for word in unadorned.split()) if word and "." not in word]
+    alone = [word for word in (word.strip(",") for word in unadorned.split())
+             if "." not in word and any(character.isalnum() for character in word)]
     if len(alone) >= _MIN_DISPLAY_NAME_WORDS and alone not in orders:
         orders.append(alone)
     return "|".join(r"(?<!\w)" + r"\s+".join(re.escape(word) for word in order) + r"(?!\w)" for order in orders)
