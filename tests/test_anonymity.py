@@ -485,6 +485,12 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("instagram: the handle and the profile link", IG_SENDER,
                     "lampu mati, DM @rina.rahasia atau instagram.com/rina.rahasia/",
                     "lampu mati, DM [anonim] atau instagram.com/[anonim]/"),
+    # Written without its @ after "IG:" or "akun", a handle with a dot, an underscore or a digit is still the sender's.
+    OwnIdentityCase("instagram: the handle written without its @, and longer handles that stay", IG_SENDER,
+                    "lampu mati, info IG rina.rahasia / ig:Rina.Rahasia, bukan rina.rahasia2 atau budi.rina.rahasia",
+                    "lampu mati, info IG [anonim] / ig:[anonim], bukan rina.rahasia2 atau budi.rina.rahasia"),
+    OwnIdentityCase("x: the handle written without its @", X_SENDER, "jalan rusak. akun saya budi_rahasia (x)",
+                    "jalan rusak. akun saya [anonim] (x)", {"username": "budi_rahasia"}),
     # A comment's sender is its author's user id, the username its display name.
     OwnIdentityCase("instagram: a commenter's handle, profile link and user id",
                     {"kind": "ig_user", "id": "17841452907381265", "display_name": "rina.rahasia"},

@@ -103,10 +103,16 @@ def _number_pattern(e164: str) -> str | None:
 
 
 def _handle_patterns(handle: str) -> list[str]:
-    """`@handle`, and the handle as a path segment of a link (x.com/handle, instagram.com/handle/)."""
-    escaped = re.escape(handle.lstrip("@"))
+    """`@handle`, the handle as a path segment of a link (x.com/handle, instagram.com/handle/), and the handle alone
+    when it is distinct, as an e-mail's local part (a dot, an underscore or a digit in it: `rina.rahasia`, `budi_99`):
+    written without its @ after "IG:" or "akun saya", it is no other word."""
+    bare = handle.lstrip("@")
+    escaped = re.escape(bare)
     end = rf"(?!{_HANDLE_CHAR}|\.{_HANDLE_CHAR})"
-    return [rf"(?<!{_HANDLE_CHAR})@{escaped}{end}", rf"(?<=/){escaped}{end}"]
+    patterns = [rf"(?<!{_HANDLE_CHAR})@{escaped}{end}", rf"(?<=/){escaped}{end}"]
+    if len(bare) >= _MIN_LOCAL_PART and _DISTINCT_LOCAL_PART.search(bare):
+        patterns.append(rf"(?<![\w.]){escaped}{end}")
+    return patterns
 
 
 def _address_patterns(address: str) -> list[str]:
