@@ -802,6 +802,49 @@ def test_a_mail_adds_to_a_report_only_from_the_reports_sender(make_server, redis
     assert refused == [("not_the_reports_sender", parent)]
 
 
+@dataclass(frozen=True)
+class FromRow:
+    """A From field as written (raw, so not RFC 5322 where the row says so) and the sender it is: the address in angle
+    brackets, as mail clients answer it and DMARC checks its domain."""
+
+    id: str
+    field: str
+    sender: str
+
+
+FROM_ROWS = [
+    FromRow("an-address-as-display-name", "warga@example.net <penyusup@evil.example>", "penyusup@evil.example"),
+    FromRow("the-same-without-a-space", "warga@example.net<penyusup@evil.example>", "penyusup@evil.example"),
+    FromRow("a-quoted-address-as-display-name", '"warga@example.net" <penyusup@evil.example>', "penyusup@evil.example"),
+    FromRow("a-bracketed-address-in-the-quoted-name", '"Warga <warga@example.net>" <penyusup@evil.example>',
+            "penyusup@evil.example"),
+    FromRow("a-bracketed-address-in-a-comment", "penyusup@evil.example (<warga@example.net>)", "penyusup@evil.example"),
+    FromRow("the-reports-sender-named-by-its-address", "warga@example.net <warga@example.net>", "warga@example.net"),
+    FromRow("the-reports-sender", "Warga <warga@example.net>", "warga@example.net"),
+]
+
+
+@pytest.mark.parametrize("row", FROM_ROWS, ids=[row.id for row in FROM_ROWS])
+def test_a_mail_is_its_from_fields_bracketed_address(make_server, redis: Redis, row: FromRow) -> None:  # type: ignore[no-untyped-def]
+    server = make_server()
+    first = server.deliver(citizen_mail(subject="ANONIM: pungli dana desa"))
+    assert first.tracking_id is not None
+    parent = first.tracking_id
+    message_id = make_msgid(domain="evil.example")
+    raw = (f"From: {row.field}\r\nTo: {RECIPIENT}\r\nSubject: Re: [LAPOR #{parent}] pungli dana desa\r\n"
+           f"Message-ID: {message_id}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+           "Laporan ini tidak benar, mohon dicabut.\r\n").encode()
+    answer = server.deliver(raw, mail_from=row.sender)
+    assert answer.tracking_id is not None
+    envelope = stored_envelope(redis, answer.tracking_id)
+    assert envelope is not None and envelope["sender"]["id"] == row.sender
+    # Only the report's sender adds to it; anyone else's mail is a report of its own, answered at its own address.
+    assert envelope["follow_up_of"] == (parent if row.sender == "warga@example.net" else None)
+    run_replies(server.settings, redis)
+    [reply] = [r for r in outbox(server.settings) if str(r["In-Reply-To"]).strip() == message_id]
+    assert str(reply["To"]) == row.sender
+
+
 # What reads a key's value: MONITOR shows each as its command and arguments.
 VALUE_READS = frozenset({"GET", "GETEX", "MGET"})
 

@@ -668,14 +668,43 @@ def _raw_length(message: Message, name: str) -> int:
     return max((len(value) for key, value in message.raw_items() if key.lower() == name.lower()), default=0)
 
 
+# A field's quoted strings (but a quoted local part, `"a b"@x`) and comments, which may hold anything (an address in
+# brackets too), and the addresses it writes in angle brackets outside them: `name <address>`'s mailbox.
+_QUOTED_STRING = re.compile(r'"(?:[^"\\]|\\.)*"(?!\s*@)')
+_COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
+_ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>")
+
+
+def _angle_addresses(message: Message, name: str) -> list[str]:
+    """The addresses the first raw `name` field writes in angle brackets, outside quoted strings and comments."""
+    raw = next((value for key, value in message.raw_items() if key.lower() == name.lower()), "")
+    raw = _QUOTED_STRING.sub('""', raw)
+    while (uncommented := _COMMENT.sub(" ", raw)) != raw:  # a comment may hold comments
+        raw = uncommented
+    return [address.lower() for address in _ANGLE_ADDRESS.findall(raw)]
+
+
+def mailboxes(message: Message, name: str) -> list[tuple[str, str]]:
+    """The (display name, address) pairs of an address field (From, Reply-To), its mailbox first as mail clients
+    and DMARC read it: the address in angle brackets. "victim@gov.id <me@evil.example>" is not RFC 5322 (an
+    unquoted display name holds no "@"); the stdlib read it as two addresses, or the policy as victim@gov.id alone,
+    and the mail was taken as victim@gov.id's while its author, its DMARC check and every mail client's answer are
+    me@evil.example's: it added to victim@gov.id's anonymous report, and our reply went to victim@gov.id."""
+    raw = header_text(message, name)
+    addresses = [(display, address) for display, address in getaddresses([raw]) if "@" in address]
+    if not addresses:
+        display, address = parseaddr(raw)
+        addresses = [(display, address)] if "@" in address else []
+    bracketed = _angle_addresses(message, name)
+    if bracketed and not any(address.strip().lower() in bracketed for _, address in addresses[:1]):
+        return [("", bracketed[0])]
+    return addresses
+
+
 def _sender(message: EmailMessage, max_address_field: int) -> tuple[str, str | None]:
     if _raw_length(message, "From") > max_address_field:
         raise RejectedInput(f"From header longer than {max_address_field} characters", reason="from_too_long")
-    raw = header_text(message, "From")
-    addresses = [(name, address) for name, address in getaddresses([raw]) if "@" in address]
-    if not addresses:
-        name, address = parseaddr(raw)
-        addresses = [(name, address)] if "@" in address else []
+    addresses = mailboxes(message, "From")
     if not addresses:
         raise RejectedInput("mail has no usable From address", reason="no_sender")
     name, address = addresses[0]
@@ -711,7 +740,7 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
     _walk(message, walk)
     body = "\n\n".join(text.strip("\n") for text in walk.texts if text.strip())
     message_id = message_ids(header_text(message, "Message-ID"))
-    reply_to = [a for _, a in getaddresses([header_text(message, "Reply-To")]) if "@" in a] \
+    reply_to = [a for _, a in mailboxes(message, "Reply-To")] \
         if _raw_length(message, "Reply-To") <= max_address_field else []
     subject = header_text(message, "Subject")
     return ParsedMail(
