@@ -130,6 +130,11 @@ MAIL_CASES = [
              ("setiap triwulan. Kronologi:\n--\nJanuari: setoran pertama, diminta tunai di ruang kepala sekolah.\n"
               "April: setoran kedua", "Bukti transfer dan catatan rapat ada pada saya.\n\n--\n[anonim]\n\n"
               "PERHATIAN: E-mail ini beserta lampirannya bersifat rahasia")),
+    # An old client (Eudora) writes its latin-1 header undeclared, 8-bit: the name the citizen signs with is the From's
+    # as that client wrote it, read as its body is (UTF-8, else windows-1252), not as "Jos\ufffd".
+    MailCase("anonymous_eudora_8bit_latin1_headers", "jose.ximenes.kupang@example.net",
+             ("Jos\u00e9 Ximenes", "jose.ximenes.kupang"),
+             ("Petugas kelurahan meminta Rp 50.000 untuk surat keterangan domisili", "Hormat saya,\n[anonim]")),
     # The citizen's own words below a "--" divider, the number of the tout they report among them: all of it stays.
     MailCase("anonymous_dash_divider_report", "warga.samsat@yahoo.co.id", ("warga.samsat",),
              ("Calo di Samsat Kota Bandung.\n--\nPetugas calo di depan loket 3 menawarkan perpanjangan STNK",

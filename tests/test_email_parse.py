@@ -71,6 +71,23 @@ def test_encoded_words_read_like_body_text(subject: bytes, expected: str) -> Non
 
 
 @pytest.mark.parametrize(
+    ("header", "subject", "name"),
+    [
+        ("caf\u00e9 \u201ckutip\u201d".encode("cp1252"), "caf\u00e9 \u201ckutip\u201d", "Jos\u00e9 Ximenes"),
+        ("caf\u00e9 \u201ckutip\u201d".encode(), "caf\u00e9 \u201ckutip\u201d", "Jos\u00e9 Ximenes"),
+        ("caf\u00e9".encode("cp1252") + b" =?utf-8?q?Jalan?=", "caf\u00e9 Jalan", "Jos\u00e9 Ximenes"),
+    ],
+    ids=["cp1252", "utf8", "with-an-encoded-word"],
+)
+def test_undeclared_8bit_headers_read_like_body_text(header: bytes, subject: str, name: str) -> None:
+    """Old clients and web forms write their header in their own charset, undeclared: UTF-8, else windows-1252."""
+    charset = "utf-8" if header.startswith("caf\u00e9".encode()) else "cp1252"
+    raw = b"From: " + name.encode(charset) + b" <jose@example.net>\r\nSubject: " + header + b"\r\n\r\nisi\r\n"
+    mail = parse_mail(raw)
+    assert (mail.subject, mail.sender_name, mail.sender_address) == (subject, name, "jose@example.net")
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("Isi.\n\nOn Mon, 16 Nov 2026 at 09:00, A <a@x.id> wrote:\n> lama", "Isi."),

@@ -309,16 +309,27 @@ def decode_text(data: bytes, charset: str | None = None) -> str:
 _C1 = re.compile(r"[\x80-\x9f]")
 
 
+def _has_raw_bytes(text: str) -> bool:
+    """Whether the text holds undeclared 8-bit bytes, as the parser keeps them (surrogate escapes)."""
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
 def header_text(message: Message, name: str) -> str:
-    """A header as text: RFC 2047 decoded by the policy; undeclared 8-bit bytes re-read as UTF-8 or cp1252."""
-    try:
-        value = message.get(name)
-    except Exception:  # a header the policy cannot parse at all: read its raw form
-        value = next((v for k, v in message.raw_items() if k.lower() == name.lower()), None)
-    if value is None:
+    """A header as text: RFC 2047 decoded by the policy; undeclared 8-bit bytes read as UTF-8, else cp1252. The
+    policy reads them as UTF-8 alone, each other byte a U+FFFD: an old client's latin-1 "José" was "Jos\ufffd", in the
+    subject and in the name an anonymous report's text loses (workers/own_identity.py), so "José" stayed in it."""
+    raw = next((v for k, v in message.raw_items() if k.lower() == name.lower()), None)
+    if raw is None:
         return ""
+    try:
+        if _has_raw_bytes(raw):  # the bytes as body text is read, then the policy's parse of that text
+            value = message.policy.header_fetch_parse(name, decode_text(raw.encode("utf-8", "surrogateescape")))
+        else:
+            value = message.get(name)
+    except Exception:  # a header the policy cannot parse at all: read its raw form
+        value = raw
     text = str(value)
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
+    if _has_raw_bytes(text):
         text = decode_text(text.encode("utf-8", "surrogateescape"))
     if _C1.search(text):  # an encoded-word labelled iso-8859-1 that is really windows-1252 (as in bodies)
         text = _C1.sub(lambda match: match.group().encode("latin-1").decode("cp1252", "ignore"), text)
