@@ -14,7 +14,7 @@ from email.message import Message
 
 from prometheus_client import Counter
 
-from channels.email.parse import ParsedMail, header_text, message_ids
+from channels.email.parse import ParsedMail, header_text, message_ids, without_comments
 from gateway.settings import EmailSettings
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id
 from normalizer.text import with_compatibility_forms
@@ -91,10 +91,12 @@ def loop_reason(mail: ParsedMail, envelope_sender: str | None, settings: EmailSe
         return "read_receipt"
     if envelope_sender is not None and envelope_sender.strip("<> ") == "":
         return "null_sender"
-    auto = header_text(message, "Auto-Submitted").split(";")[0].strip().lower()
+    # Read without comments (RFC 3834 allows them): "no (dikirim oleh warga)" was taken for auto-mail, answered 250
+    # and dropped.
+    auto = without_comments(header_text(message, "Auto-Submitted")).split(";")[0].strip().lower()
     if auto and auto != "no":
         return "auto_submitted"
-    if header_text(message, "Precedence").strip().lower() in BULK_PRECEDENCE:
+    if without_comments(header_text(message, "Precedence")).strip().lower() in BULK_PRECEDENCE:
         return "precedence"
     if message.get("X-Auto-Response-Suppress") is not None:
         return "x_auto_response_suppress"

@@ -686,13 +686,17 @@ _COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
 _ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>")
 
 
+def without_comments(value: str) -> str:
+    """A structured field's value without its comments (RFC 5322 3.2.2), each a space: "no (a person)" is "no "."""
+    while (uncommented := _COMMENT.sub(" ", value)) != value:  # a comment may hold comments
+        value = uncommented
+    return value
+
+
 def _angle_addresses(message: Message, name: str) -> list[str]:
     """The addresses the first raw `name` field writes in angle brackets, outside quoted strings and comments."""
     raw = next((value for key, value in message.raw_items() if key.lower() == name.lower()), "")
-    raw = _QUOTED_STRING.sub('""', raw)
-    while (uncommented := _COMMENT.sub(" ", raw)) != raw:  # a comment may hold comments
-        raw = uncommented
-    return [address.lower() for address in _ANGLE_ADDRESS.findall(raw)]
+    return [address.lower() for address in _ANGLE_ADDRESS.findall(without_comments(_QUOTED_STRING.sub('""', raw)))]
 
 
 def mailboxes(message: Message, name: str) -> list[tuple[str, str]]:
