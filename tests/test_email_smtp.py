@@ -818,7 +818,10 @@ FROM_ROWS = [
     FromRow("a-quoted-address-as-display-name", '"warga@example.net" <penyusup@evil.example>', "penyusup@evil.example"),
     FromRow("a-bracketed-address-in-the-quoted-name", '"Warga <warga@example.net>" <penyusup@evil.example>',
             "penyusup@evil.example"),
-    FromRow("a-bracketed-address-in-a-comment", "penyusup@evil.example (<warga@example.net>)", "penyusup@evil.example"),
+    FromRow("a-bracketed-address-in-a-comment", "penyusup@evil.example (<warga@example.net>)",
+            "penyusup@evil.example"),
+    FromRow("an-undeclared-8-bit-address", "warga@example.net <penyus\u00fcp@evil.example>",
+            "penyus\u00fcp@evil.example"),
     FromRow("the-reports-sender-named-by-its-address", "warga@example.net <warga@example.net>", "warga@example.net"),
     FromRow("the-reports-sender", "Warga <warga@example.net>", "warga@example.net"),
 ]
@@ -834,7 +837,7 @@ def test_a_mail_is_its_from_fields_bracketed_address(make_server, redis: Redis, 
     raw = (f"From: {row.field}\r\nTo: {RECIPIENT}\r\nSubject: Re: [LAPOR #{parent}] pungli dana desa\r\n"
            f"Message-ID: {message_id}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
            "Laporan ini tidak benar, mohon dicabut.\r\n").encode()
-    answer = server.deliver(raw, mail_from=row.sender)
+    answer = server.deliver(raw, mail_from=row.sender if row.sender.isascii() else "penyusup@evil.example")
     assert answer.tracking_id is not None
     envelope = stored_envelope(redis, answer.tracking_id)
     assert envelope is not None and envelope["sender"]["id"] == row.sender
@@ -843,6 +846,17 @@ def test_a_mail_is_its_from_fields_bracketed_address(make_server, redis: Redis, 
     run_replies(server.settings, redis)
     [reply] = [r for r in outbox(server.settings) if str(r["In-Reply-To"]).strip() == message_id]
     assert str(reply["To"]) == row.sender
+
+
+def test_a_from_whose_bracketed_address_is_no_address_is_quarantined(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    """Read as the name before it, the mail would be warga@example.net's; its own address has a control character."""
+    server = make_server()
+    raw = (f"From: warga@example.net <penyusup\x7f@evil.example>\r\nTo: {RECIPIENT}\r\nSubject: Jalan rusak\r\n"
+           "Message-ID: <ctl-1@evil.example>\r\n\r\nJalan di depan pasar rusak parah.\r\n").encode()
+    result = server.deliver(raw, mail_from="penyusup@evil.example")
+    assert (result.data_code, result.tracking_id, envelope_count(redis)) == (250, None, 0)
+    [quarantined] = (server.settings.data_dir / "email" / "quarantine").glob("*.json")
+    assert orjson.loads(quarantined.read_bytes())["reason"] == "no_sender"
 
 
 # What reads a key's value: MONITOR shows each as its command and arguments.

@@ -696,6 +696,8 @@ def without_comments(value: str) -> str:
 def _angle_addresses(message: Message, name: str) -> list[str]:
     """The addresses the first raw `name` field writes in angle brackets, outside quoted strings and comments."""
     raw = next((value for key, value in message.raw_items() if key.lower() == name.lower()), "")
+    if _has_raw_bytes(raw):  # undeclared 8-bit, read as header_text reads it
+        raw = decode_text(raw.encode("utf-8", "surrogateescape"))
     return [address.lower() for address in _ANGLE_ADDRESS.findall(without_comments(_QUOTED_STRING.sub('""', raw)))]
 
 
@@ -704,15 +706,17 @@ def mailboxes(message: Message, name: str) -> list[tuple[str, str]]:
     and DMARC read it: the address in angle brackets. "victim@gov.id <me@evil.example>" is not RFC 5322 (an
     unquoted display name holds no "@"); the stdlib read it as two addresses, or the policy as victim@gov.id alone,
     and the mail was taken as victim@gov.id's while its author, its DMARC check and every mail client's answer are
-    me@evil.example's: it added to victim@gov.id's anonymous report, and our reply went to victim@gov.id."""
+    me@evil.example's: it added to victim@gov.id's anonymous report, and our reply went to victim@gov.id. A field
+    whose bracketed address is no address (control characters) has none."""
     raw = header_text(message, name)
     addresses = [(display, address) for display, address in getaddresses([raw]) if "@" in address]
     if not addresses:
         display, address = parseaddr(raw)
         addresses = [(display, address)] if "@" in address else []
     bracketed = _angle_addresses(message, name)
-    if bracketed and not any(address.strip().lower() in bracketed for _, address in addresses[:1]):
-        return [("", bracketed[0])]
+    if addresses and bracketed and addresses[0][1].strip().lower() not in bracketed:
+        first = bracketed[0]
+        return [("", first)] if first.isprintable() and parseaddr(f"<{first}>")[1].lower() == first else []
     return addresses
 
 
