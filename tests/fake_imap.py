@@ -1,4 +1,5 @@
-"""A small IMAP4rev1 server for tests (loopback only): LOGIN, SELECT, STATUS, UID SEARCH, UID FETCH, LOGOUT.
+"""A small IMAP4rev1 server for tests (loopback only): LOGIN, SELECT, STATUS, UID SEARCH, UID FETCH (the mails, or
+their RFC822.SIZE alone), LOGOUT.
 
 Just enough of RFC 3501 for imaplib/imap-tools, including the quirk that `UID n:*` also matches the highest
 UID when it is below n, which a poller must filter out. Each message has an INTERNALDATE (`dates`, else the time the
@@ -109,6 +110,9 @@ def _handler(mailbox: FakeMailbox) -> type[socketserver.StreamRequestHandler]:
                     if raw is None:
                         continue
                     sequence = ordered.index(uid) + 1
+                    if "BODY" not in args.upper():  # the sizes alone
+                        self.send(f"* {sequence} FETCH (UID {uid} RFC822.SIZE {len(raw)})")
+                        continue
                     self.send(f"* {sequence} FETCH (UID {uid} FLAGS () RFC822.SIZE {len(raw)} BODY[] {{{len(raw)}}}"
                               .encode() + b"\r\n" + raw + b")\r\n")
             self.send(f"{tag} OK UID {sub} completed")

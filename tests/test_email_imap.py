@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
 
 import pytest
 from redis import Redis
@@ -73,7 +76,8 @@ async def test_new_mail_is_reported_and_the_cursor_advances(imap_settings: Setti
     assert await imap.poll_once() == 3
     assert imap.read_cursor() == Cursor(1700, 9)
     assert envelope_count(redis) == 2  # the autoreply is neither reported nor answered
-    assert all("PEEK" in c for c in box.commands if "FETCH" in c)  # the mailbox's read state is left alone
+    # The mailbox's read state is left alone: every fetch of a mail is a PEEK (its size alone sets no \Seen).
+    assert all("PEEK" in c for c in box.commands if "FETCH" in c and not c.endswith("(RFC822.SIZE)"))
     # Nothing new: "UID 10:*" still matches UID 9 on a real server; it must not be processed again.
     assert await imap.poll_once() == 0
     box.messages[12] = fixture("base64_utf8")
@@ -217,6 +221,38 @@ async def test_after_a_new_uidvalidity_mail_older_than_the_dedup_window_is_not_f
     assert envelope_count(redis) == 4
     run_replies(settings, redis)
     assert len(outbox(settings)) == 4  # one answer a report, none twice
+
+
+def photo_mail(number: int, size: int) -> bytes:
+    """A citizen's mail with a photo of `size` bytes (base64 makes the mail about a third larger)."""
+    message = EmailMessage()
+    message["From"] = f"Warga {number} <warga{number}@example.net>"
+    message["To"] = "pengaduan@lapor.go.id"
+    message["Subject"] = f"Jalan rusak {number}"
+    message["Message-ID"] = make_msgid(domain="example.net")
+    message.set_content("Foto jalan berlubang terlampir.")
+    message.add_attachment(os.urandom(size), maintype="image", subtype="jpeg", filename=f"jalan{number}.jpg")
+    return message.as_bytes().replace(b"\n", b"\r\n")
+
+
+async def test_a_round_fetches_a_bounded_number_of_bytes(test_env: TestEnvironment, redis: Redis,
+                                                         mailbox: tuple[FakeMailbox, FakeImapServer]) -> None:
+    """A batch is fetched whole before any of it is taken: fifty mails of 20 MB (a folder's backlog, which the first
+    poll reads) were a gigabyte in memory at once. A round fetches four mails at the size limit's worth, and a mail
+    larger than that alone."""
+    box, server = mailbox
+    settings = test_env.settings(LAPOR_EMAIL_IMAP_HOST="127.0.0.1", LAPOR_EMAIL_IMAP_PORT=str(server.port),
+                                 LAPOR_EMAIL_IMAP_SSL="false", LAPOR_EMAIL_IMAP_USER="lapor",
+                                 LAPOR_EMAIL_IMAP_PASSWORD="imap-secret", LAPOR_EMAIL_MAX_MESSAGE_BYTES="25000")
+    box.messages = {uid: photo_mail(uid, 30_000) for uid in range(1, 7)}  # about 41 KB each: two fit 100 KB
+    box.messages[9] = photo_mail(9, 120_000)  # over the budget alone
+    imap = poller(settings, redis)
+    taken = [await imap.poll_once() for _ in range(5)]
+    assert taken == [2, 2, 2, 1, 0]
+    assert imap.read_cursor() == Cursor(1700, 9)
+    assert envelope_count(redis) == 7
+    fetched = [command.split()[3] for command in box.commands if "BODY.PEEK[]" in command]
+    assert fetched == ["1,2", "3,4", "5,6", "9"]
 
 
 @pytest.mark.parametrize(("now", "ttl_days", "since"), [
