@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.header import Header
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import make_msgid
 from pathlib import Path
 
@@ -1019,6 +1020,27 @@ def test_loop_guard_headers(settings: Settings, headers: dict[str, str], envelop
                             reason: str | None) -> None:
     mail = parse_mail(citizen_mail(headers=headers))
     assert loop_reason(mail, envelope_sender, settings.email) == reason
+
+
+@pytest.mark.parametrize(("attached", "text"), [("dsn_gmail_other", "Surel saya ke dinas selalu ditolak"),
+                                               ("read_receipt_mdn", "Dinas sudah membaca surel saya")],
+                         ids=["a-bounce", "a-read-receipt"])
+def test_a_bounce_or_read_receipt_a_citizen_attaches_is_their_report(make_server, redis: Redis,  # type: ignore[no-untyped-def]
+                                                                     attached: str, text: str) -> None:
+    """The bounce of a citizen's mail to an agency, attached as evidence: read as a DSN sent to us, the mail was
+    answered 250 and dropped. Sent to us as it is, the same bounce is still neither reported nor answered."""
+    server = make_server()
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "Warga <warga@example.net>", RECIPIENT, "Surel dinas"
+    message["Message-ID"] = make_msgid(domain="example.net")
+    message.set_content(f"{text}, bukti terlampir.")
+    message.add_attachment(BytesParser(policy=policy.default).parsebytes(fixture(attached)))
+    result = server.deliver(message.as_bytes().replace(b"\n", b"\r\n"))
+    assert result.data_code == 250 and result.tracking_id is not None
+    envelope = stored_envelope(redis, result.tracking_id)
+    assert envelope is not None and envelope["text"].startswith(f"{text}, bukti terlampir.")
+    assert server.deliver(fixture(attached)).tracking_id is None
+    assert envelope_count(redis) == 1
 
 
 def test_a_mail_saying_it_is_not_auto_mail_in_a_comment_is_a_report(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ Tracking ID (`<lapor-<id>-<token>@<domain>>`), so a reply or a bounce can be tie
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 
@@ -66,16 +67,30 @@ def report_type(message: Message) -> str | None:
     return (message.get_param("report-type") or "").lower() or None
 
 
+# A mail attached to a mail: what is in it was sent to someone else, not to us.
+ATTACHED_MAIL = frozenset({"message/rfc822", "message/global"})
+
+
+def own_parts(message: Message) -> Iterator[Message]:
+    """The message and its parts, not those of a mail attached to it: a bounce or a read receipt a citizen forwards
+    as an attachment ("my mail to the agency bounced, here it is") is their report's evidence. Read with `walk`,
+    it made the citizen's mail a DSN: answered 250, neither reported nor answered."""
+    yield message
+    if message.is_multipart() and message.get_content_type() not in ATTACHED_MAIL:
+        for part in message.get_payload():
+            yield from own_parts(part)
+
+
 def is_dsn(message: Message) -> bool:
     if report_type(message) == "delivery-status":
         return True
-    return any(part.get_content_type() == "message/delivery-status" for part in message.walk())
+    return any(part.get_content_type() == "message/delivery-status" for part in own_parts(message))
 
 
 def is_mdn(message: Message) -> bool:
     if report_type(message) == "disposition-notification":
         return True
-    return any(part.get_content_type() == "message/disposition-notification" for part in message.walk())
+    return any(part.get_content_type() == "message/disposition-notification" for part in own_parts(message))
 
 
 def _own_addresses(settings: EmailSettings) -> set[str]:
