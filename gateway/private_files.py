@@ -53,6 +53,15 @@ def write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+def fsync_directory(directory: Path) -> None:
+    """The names made or renamed in `directory` made durable: fsyncing a file keeps its bytes, not its name."""
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Written whole or not at all (a temporary name, fsynced, renamed): a crash never leaves half a file under its
     final name. The temporary name is this thread's own, so two threads writing the same file never share one."""
