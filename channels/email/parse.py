@@ -683,7 +683,8 @@ def _raw_length(message: Message, name: str) -> int:
 # brackets too), and the addresses it writes in angle brackets outside them: `name <address>`'s mailbox.
 _QUOTED_STRING = re.compile(r'"(?:[^"\\]|\\.)*"(?!\s*@)')
 _COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
-_ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>")
+# (an obsolete source route, `<@relay:a@b>`, is not the address; a quoted local part may hold spaces)
+_ANGLE_ADDRESS = re.compile(r'<\s*(?:@[^<>\s:]*:)?((?:"(?:[^"\\]|\\.)*"|[^<>\s"@]+)@[^<>\s]+)\s*>')
 
 
 def without_comments(value: str) -> str:
@@ -716,7 +717,7 @@ def mailboxes(message: Message, name: str) -> list[tuple[str, str]]:
     bracketed = _angle_addresses(message, name)
     if addresses and bracketed and addresses[0][1].strip().lower() not in bracketed:
         first = bracketed[0]
-        return [("", first)] if first.isprintable() and parseaddr(f"<{first}>")[1].lower() == first else []
+        return [("", first)] if "@" in first and first.isprintable() else []
     return addresses
 
 
