@@ -66,13 +66,14 @@ def held_by_gateway(redis: Redis, tracking_id: str) -> bool:
     return bool(redis.exists(envelope_key(tracking_id)))
 
 
-async def _held(redis: Redis | None, tracking_id: str) -> bool:
+async def _held(redis: Redis | None, tracking_id: str) -> bool | None:
+    """`held_by_gateway`, or None when Redis cannot tell (down: the report may be in a gateway's disk spool)."""
     if redis is None:
         return False
     try:
         return await asyncio.to_thread(held_by_gateway, redis, tracking_id)
-    except RedisError:  # cannot tell: the case store's word stands
-        return False
+    except RedisError:
+        return None
 
 
 def casestore_client(settings: Settings, timeout: float) -> httpx.AsyncClient:
@@ -93,7 +94,7 @@ def status_text(tracking_id: str, status: str | None, language: str | None, *, f
 
 async def answer_query(query: Query, client: httpx.AsyncClient, redis: Redis | None = None) -> tuple[str, bool]:
     """(reply text, whether a status job must still answer later). With `redis`, a report the case store does not
-    have yet but the gateway holds is "received"."""
+    have yet but the gateway holds is "received"; while Redis cannot say, it is answered later, never "not found"."""
     language = query.language
     if query.action is Action.HELP:
         return render("help", language), False
@@ -103,6 +104,12 @@ async def answer_query(query: Query, client: httpx.AsyncClient, redis: Redis | N
     lookup = await lookup_status(client, query.tracking_id)
     if lookup is None:
         return render("status_pending", language, tracking_id=query.tracking_id), True
-    if not lookup.found and await _held(redis, query.tracking_id):
-        lookup = StatusLookup(found=True, status="received")
+    if not lookup.found:
+        held = await _held(redis, query.tracking_id)
+        if held is None:
+            # Redis away: intake answers from its disk spool, whose reports neither Redis nor the case store has.
+            # "Not found" would deny a report just acknowledged; the answer follows as for a case store away.
+            return render("status_pending", language, tracking_id=query.tracking_id), True
+        if held:
+            lookup = StatusLookup(found=True, status="received")
     return status_text(query.tracking_id, lookup.status, language, found=lookup.found), False

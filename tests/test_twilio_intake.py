@@ -554,3 +554,26 @@ async def test_a_status_asked_in_a_webhook_waits_as_long_as_the_adapters_own_set
                                  text="CEK 10000004", received_at=utc_now())
         outcome = await asyncio.wait_for(gateway.handle_message(adapter, message), 5)
     assert outcome.reply_text == render("status_retry", "id", tracking_id="10000004")
+
+
+async def test_a_status_query_for_a_report_answered_from_the_spool_is_never_not_found(
+    test_env: TestEnvironment, casestore: CaseStoreServer, tmp_path: Path
+) -> None:
+    """Redis down: the report is acknowledged from the disk spool, so neither the case store nor Redis has it yet.
+    Its CEK cannot tell "received" from "no such report" while Redis is away: it asks to try later, and must never
+    tell the citizen that the report they were just given an ID for does not exist."""
+    own = EmbeddedRedis(tmp_path / "redis").start()
+    try:
+        settings = test_env.settings(REDIS_URL=own.url)
+        async with serving_gateway(settings, redis_connection(own.url, timeout=0.5)) as server:
+            first = await server.post_twilio(server.twilio_form(MessageSid="SMcek1", SmsSid="SMcek1"))
+            assert first.status_code == 200  # Redis up: this also leases the reserve
+            own.stop()
+            spooled = await server.post_twilio(server.twilio_form(MessageSid="SMcek2", SmsSid="SMcek2"))
+            tracking_id = tracking_id_in(twiml_message(spooled.text))
+            response = await server.post_twilio(server.twilio_form(Body=f"CEK {tracking_id}", MessageSid="SMcek3",
+                                                                   SmsSid="SMcek3"))
+            assert casestore.get(tracking_id) is None
+            assert twiml_message(response.text) == render("status_retry", "id", tracking_id=tracking_id)
+    finally:
+        own.stop()
