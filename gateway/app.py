@@ -38,7 +38,7 @@ from gateway.outage import RedisOutage
 from gateway.outbound import OutboundReplies, durably
 from gateway.queries import answer_query, casestore_client
 from gateway.ratelimit import rate_limit_middleware
-from gateway.replies import render
+from gateway.replies import render, shown_typed_id
 from gateway.settings import Settings
 from gateway.status_page import render_status_page
 from normalizer.inbound import InboundMessage
@@ -156,8 +156,8 @@ class Gateway:
             reply = render("follow_up_unknown", normalized.language, follow_up_of=unknown_report,
                            tracking_id=receipt.tracking_id)
         elif normalized.mistyped_id and not repeated_text:
-            reply = render("bad_tracking_id_photo", normalized.language, typed_id=normalized.mistyped_id,
-                           tracking_id=receipt.tracking_id)
+            reply = render("bad_tracking_id_photo", normalized.language,
+                           typed_id=shown_typed_id(normalized.mistyped_id), tracking_id=receipt.tracking_id)
         else:
             reply = render("duplicate" if repeated_text else "ack", normalized.language,
                            tracking_id=receipt.tracking_id)

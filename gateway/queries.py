@@ -15,7 +15,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from gateway.queues import envelope_key
-from gateway.replies import render, status_name
+from gateway.replies import render, shown_typed_id, status_name
 from gateway.settings import Settings
 from gateway.tls import tls_context
 from normalizer.keywords import Action
@@ -99,7 +99,7 @@ async def answer_query(query: Query, client: httpx.AsyncClient, redis: Redis | N
     if query.action is Action.HELP:
         return render("help", language), False
     if query.action is Action.BAD_TRACKING_ID:
-        return render("bad_tracking_id", language, tracking_id=query.tracking_id or "?"), False
+        return render("bad_tracking_id", language, tracking_id=shown_typed_id(query.tracking_id or "?")), False
     assert query.tracking_id is not None
     lookup = await lookup_status(client, query.tracking_id)
     if lookup is None:

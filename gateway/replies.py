@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.settings import CONFIG_DIR
+from gateway.tracking import MAX_LENGTH
 
 DEFAULT_LANGUAGE = "id"
 
@@ -28,3 +29,10 @@ def render(key: str, language: str | None = None, **fields: Any) -> str:
 def status_name(status: str, language: str | None = None) -> str:
     names = load_replies()["status_names"]
     return names.get(language or DEFAULT_LANGUAGE, names[DEFAULT_LANGUAGE]).get(status, status)
+
+
+def shown_typed_id(typed: str) -> str:
+    """A mistyped Tracking ID as a reply repeats it: cut past the longest ID ("...": GSM-7). The number is the
+    citizen's own and may be any length ("CEK" and a receipt number); whole, it made the answer as long, an SMS part
+    per 153 digits, none at all past Twilio's 1,600 characters."""
+    return typed if len(typed) <= MAX_LENGTH else typed[:MAX_LENGTH] + "..."

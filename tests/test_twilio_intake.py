@@ -27,7 +27,7 @@ from gateway.replies import render
 from gateway.settings import Settings
 from gateway.spool import Spool
 from gateway.tls import tls_context
-from gateway.tracking import format_tracking_id, is_valid_tracking_id
+from gateway.tracking import MAX_LENGTH, format_tracking_id, is_valid_tracking_id
 from normalizer.envelope import Channel, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
 from tests.conftest import (
@@ -577,3 +577,19 @@ async def test_a_status_query_for_a_report_answered_from_the_spool_is_never_not_
             assert twiml_message(response.text) == render("status_retry", "id", tracking_id=tracking_id)
     finally:
         own.stop()
+
+
+@pytest.mark.parametrize("photo", [False, True], ids=["alone", "with-a-photo"])
+async def test_a_mistyped_id_of_any_length_is_answered_in_one_sms(gateway: GatewayServer, photo: bool) -> None:
+    """"CEK" and a long number (a receipt number, a finger resting on a key): the answer repeats the number cut at the
+    longest Tracking ID. Repeated whole, the answer ran to an SMS part per 153 digits, and past 1,600 characters
+    Twilio sends none; with a photo, the acknowledgement of the report it filed no longer fit one SMS."""
+    typed = "3" * 1_500
+    sid = "MM" + ("c" if photo else "d") * 32
+    media = {"NumMedia": "1", "MediaUrl0": f"https://api.twilio.com/2010-04-01/Accounts/AC{'1' * 32}/Messages/{sid}"
+             f"/Media/ME{'3' * 32}", "MediaContentType0": "image/jpeg"} if photo else {}
+    form = gateway.twilio_form(Body=f"CEK {typed}", MessageSid=sid, SmsMessageSid=sid, SmsSid=sid, **media)
+    reply = twiml_message((await gateway.post_twilio(form)).text)
+    assert is_gsm7(reply) and septets(reply) <= SINGLE_PART
+    assert f" {typed[:MAX_LENGTH]}... " in reply and typed[:MAX_LENGTH + 1] not in reply
+    assert ("foto" in reply and is_valid_tracking_id(reply.rstrip(".").split()[-1])) if photo else "foto" not in reply
