@@ -116,6 +116,9 @@ def test_an_instagram_pending_retry_of_zero_is_refused() -> None:
     ("LAPOR_RATELIMIT_MAX_SOURCES", "0"),  # each bucket forgotten at once: nothing ever limited
     ("LAPOR_AGGREGATOR_SAME_TEXT_WINDOW_SECONDS", "0"),  # SET ... EX 0 refused by Redis: every SMS report a 503
     ("LAPOR_AGGREGATOR_SEND_RATE_PER_SECOND", "0"),  # every reply job a ZeroDivisionError
+    ("LAPOR_AGGREGATOR_SEND_RATE_PER_SECOND", "-1"),  # no rate at all
+    ("LAPOR_AGGREGATOR_SEND_RATE_PER_SECOND", "inf"),  # every reply job an OverflowError in the limiter's floor
+    ("LAPOR_AGGREGATOR_SEND_RATE_PER_SECOND", "nan"),  # every reply job a ValueError there
     ("LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS", "0"),  # each part taken alone, the next ones lost as its late parts
     ("LAPOR_AGGREGATOR_CONCAT_SWEEP_SECONDS", "0"),  # a sweep loop that never sleeps
 ])
