@@ -89,6 +89,17 @@ REGION_CASES = [
     RegionCase("weak-name-with-prefix", "Jalan rusak di Kota Batu", "35.79"),
     RegionCase("weak-name-as-word", "Tumpukan batu di jalan desa belum dibersihkan", None),
     RegionCase("dictionary-word-not-a-place", "Perusahaan tidak membayar lembur", None),
+    RegionCase("weak-city-as-word", "Sungguh malang nasib guru honorer, gaji belum dibayar", None),
+    RegionCase("weak-regency-as-word", "Batang pohon tumbang menutup jalan", None),
+    RegionCase("coal-is-no-regency", "Tambang batu bara mencemari sumur warga", None),
+    RegionCase("river-full-is-no-city", "Sungai penuh sampah di belakang rumah kami", None),
+    RegionCase("hammer-is-no-city", "Anak saya dipukul dengan palu oleh tetangga", None),
+    RegionCase("attack-is-no-city", "Warga serang petugas saat penggusuran", None),
+    RegionCase("flat-land-is-no-regency", "Lahan tanah datar itu diserobot pengembang", None),
+    RegionCase("south-coast-is-no-regency", "Nelayan pesisir selatan tidak dapat bantuan solar", None),
+    RegionCase("weak-city-announced", "Jalan rusak di Malang dekat alun-alun", "35.73", ambiguous=True, province="35"),
+    RegionCase("weak-city-with-prefix", "Sampah menumpuk di Kota Palu", "72.71"),
+    RegionCase("weak-regency-with-prefix", "Jalan rusak di Kabupaten Batang", "33.25"),
     RegionCase("no-place", "Harga beras naik terus", None),
 ]
 
