@@ -254,6 +254,21 @@ def test_the_index_forgets_after_the_window(index: DuplicateIndex, redis: Redis)
     assert b"62811" not in stored_sender
 
 
+@pytest.mark.parametrize("texts", [
+    pytest.param(["😡😡😡", "🙏🙏", "👍"], id="only emoji"),
+    pytest.param(["???", "!!! ...", "-- --"], id="only punctuation"),
+])
+def test_reports_without_a_word_are_no_duplicates_of_each_other_nor_a_campaign(
+        engine: TriageEngine, index: DuplicateIndex, texts: list[str]) -> None:
+    """Their sketches are all the empty set's: three senders' photos captioned with an emoji were linked to each
+    other at similarity 1.0 and counted as one campaign."""
+    with_index = replace(engine, duplicates=index)
+    blocks = [with_index.triage(envelope(text, tracking_id=f"1000{i}011", sender={"kind": "msisdn", "id": f"+6281{i}"}))
+              for i, text in enumerate(texts)]
+    assert [(b.duplicates.matches, b.duplicates.campaign_count, b.duplicates.campaign) for b in blocks] == \
+        [([], 1, False)] * len(texts)
+
+
 def test_a_retried_report_is_not_its_own_duplicate(index: DuplicateIndex) -> None:
     text = "Air PDAM mati sudah lima hari"
     index.check_and_add("10000011", text, "sms", "msisdn:+62811")

@@ -95,7 +95,13 @@ class DuplicateIndex:
         return hmac.new(self.sender_key, sender.encode(), hashlib.sha256).hexdigest()[:16]
 
     def check_and_add(self, tracking_id: str, text: str, channel: str | None, sender: str) -> DuplicateSuggestion:
-        """Three round trips: read the buckets, read the candidates' sketches, write this report."""
+        """Three round trips: read the buckets, read the candidates' sketches, write this report.
+
+        A text without a word (only emoji, punctuation, symbols) is neither looked up nor recorded: it has no
+        shingles, and every such sketch is the same (the empty set's), so each would be a duplicate of all the
+        others, and their senders one campaign, whoever sent them."""
+        if not shingles(text):
+            return DuplicateSuggestion()
         sketch = self.sketcher.sketch(text)
         buckets = band_buckets(sketch)
         candidates = self._candidates(buckets, tracking_id)
