@@ -32,7 +32,16 @@ from tests.conftest import (
     async_wait_until,
     wait_until,
 )
-from triage.duplicates import BAND_KEY, CAMPAIGN_KEY, SKETCH_KEY, DuplicateIndex, DuplicatePolicy, Sketcher
+from triage.duplicates import (
+    BAND_KEY,
+    BAND_MEMBERS,
+    BAND_SAMPLE,
+    CAMPAIGN_KEY,
+    SKETCH_KEY,
+    DuplicateIndex,
+    DuplicatePolicy,
+    Sketcher,
+)
 from triage.engine import TriageEngine
 from triage.model import TrainingDataError, load_categories, read_examples
 
@@ -252,6 +261,20 @@ def test_the_index_forgets_after_the_window(index: DuplicateIndex, redis: Redis)
     stored_sender = redis.hget(SKETCH_KEY.format(tracking_id="10000011"), "sender")
     assert stored_sender == index.sender_digest("msisdn:+62811").encode()  # a keyed digest, never the number
     assert b"62811" not in stored_sender
+
+
+def test_a_text_that_keeps_coming_keeps_each_band_bounded_and_finds_its_newest_copies(
+        index: DuplicateIndex, redis: Redis) -> None:
+    """A band's ids were a set whose TTL every write renewed: the bucket of a text that keeps coming grew for as long
+    as it came, and a random sample of it was mostly reports long expired; now the newest, the same every time."""
+    text = "Tolak tambang pasir ilegal di sungai desa kami"
+    for i in range(BAND_MEMBERS + 20):
+        index.check_and_add(f"{10000000 + i}", text, "sms", f"msisdn:+6281{i}")
+    bands = [key for key in redis.scan_iter(BAND_KEY.split("{")[0] + "*")]
+    assert bands and all(redis.zcard(key) <= BAND_MEMBERS for key in bands)
+    found = index.check_and_add("20000000", text, "sms", "msisdn:+62899")
+    newest = [f"{10000000 + i}" for i in range(BAND_MEMBERS + 20)][-BAND_SAMPLE:]
+    assert [match.tracking_id for match in found.matches] == newest[:5]
 
 
 @pytest.mark.parametrize("texts", [

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,13 @@ MAX_MATCHES = 5
 # at a few hundred small reads per report instead of thousands. Five matches are shown.
 BAND_SAMPLE = 8
 MAX_CANDIDATES = 16
-BAND_KEY = "lapor:triage:lsh:{band}:{bucket}"
+# A band bucket is a sorted set of Tracking IDs by when they were written: the newest BAND_SAMPLE are read (the same
+# ones in every process, every run), and a write drops those older than the window and all but the newest
+# BAND_MEMBERS. (A plain set refreshed its TTL at every write, so the bucket of a text that keeps coming, a campaign
+# or a common short message, grew for as long as it came, and a random sample of it was mostly reports expired
+# long ago.) "lsh2": the sets of the earlier layout are left to expire.
+BAND_MEMBERS = 32
+BAND_KEY = "lapor:triage:lsh2:{band}:{bucket}"
 SKETCH_KEY = "lapor:triage:sketch:{tracking_id}"
 CAMPAIGN_KEY = "lapor:triage:campaign:{digest}"
 
@@ -157,7 +164,7 @@ class DuplicateIndex:
         pipe.hset(key, mapping={"sketch": sketch.tobytes(), "channel": channel or "", "sender": sender})
         pipe.expire(key, ttl)
         keys = [BAND_KEY.format(band=band, bucket=bucket) for band, bucket in enumerate(buckets)]
-        self._write_bands(keys=keys, args=[tracking_id, ttl], client=pipe)
+        self._write_bands(keys=keys, args=[tracking_id, ttl, time.time(), BAND_MEMBERS], client=pipe)
         return int(pipe.execute()[2])
 
 
@@ -165,15 +172,18 @@ class DuplicateIndex:
 _READ_BANDS = """
 local out = {}
 for i, key in ipairs(KEYS) do
-  local members = redis.call('SRANDMEMBER', key, tonumber(ARGV[1]))
+  local members = redis.call('ZREVRANGE', key, 0, tonumber(ARGV[1]) - 1)
   for _, member in ipairs(members) do out[#out + 1] = member end
 end
 return out
 """
 _WRITE_BANDS = """
+local ttl, now = tonumber(ARGV[2]), tonumber(ARGV[3])
 for _, key in ipairs(KEYS) do
-  redis.call('SADD', key, ARGV[1])
-  redis.call('EXPIRE', key, tonumber(ARGV[2]))
+  redis.call('ZADD', key, now, ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - ttl))
+  redis.call('ZREMRANGEBYRANK', key, 0, -tonumber(ARGV[4]) - 1)
+  redis.call('EXPIRE', key, ttl)
 end
 return #KEYS
 """
