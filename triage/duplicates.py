@@ -101,8 +101,13 @@ class DuplicateIndex:
     def sender_digest(self, sender: str) -> str:
         return hmac.new(self.sender_key, sender.encode(), hashlib.sha256).hexdigest()[:16]
 
-    def check_and_add(self, tracking_id: str, text: str, channel: str | None, sender: str) -> DuplicateSuggestion:
+    def check_and_add(self, tracking_id: str, text: str, channel: str | None, sender: str,
+                      anonymous: bool = False) -> DuplicateSuggestion:
         """Three round trips: read the buckets, read the candidates' sketches, write this report.
+
+        An anonymous report and a named one are never listed as each other's duplicates (they still count towards a
+        campaign): the match would hand the case store the named report, and with it its sender, as the likely
+        writer of the anonymous one (a whistleblower who first wrote under their own number, then again without it).
 
         A text without a word (only emoji, punctuation, symbols) is neither looked up nor recorded: it has no
         shingles, and every such sketch is the same (the empty set's), so each would be a duplicate of all the
@@ -112,9 +117,9 @@ class DuplicateIndex:
         sketch = self.sketcher.sketch(text)
         buckets = band_buckets(sketch)
         candidates = self._candidates(buckets, tracking_id)
-        matches, campaign_senders = self._verify(sketch, candidates)
+        matches, campaign_senders = self._verify(sketch, candidates, anonymous)
         digest = self.sender_digest(sender)
-        same_text = self._add(tracking_id, sketch, buckets, channel, digest, text)
+        same_text = self._add(tracking_id, sketch, buckets, channel, digest, text, anonymous)
         campaign_senders.add(digest)
         count = max(len(campaign_senders), same_text)
         return DuplicateSuggestion(
@@ -132,18 +137,19 @@ class DuplicateIndex:
         hits.pop(tracking_id, None)
         return sorted(hits, key=lambda name: (-hits[name], name))[:MAX_CANDIDATES]
 
-    def _verify(self, sketch: np.ndarray, candidates: list[str]) -> tuple[list[DuplicateMatch], set[str]]:
+    def _verify(self, sketch: np.ndarray, candidates: list[str],
+                anonymous: bool) -> tuple[list[DuplicateMatch], set[str]]:
         if not candidates:
             return [], set()
         pipe = self.redis.pipeline(transaction=False)
         for candidate in candidates:
-            pipe.hmget(SKETCH_KEY.format(tracking_id=candidate), "sketch", "channel", "sender")
+            pipe.hmget(SKETCH_KEY.format(tracking_id=candidate), "sketch", "channel", "sender", "anonymous")
         matches, senders = [], set()
-        for candidate, (raw, channel, sender) in zip(candidates, pipe.execute(), strict=True):
+        for candidate, (raw, channel, sender, candidate_anonymous) in zip(candidates, pipe.execute(), strict=True):
             if raw is None or len(raw) != NUM_PERM * 4:
                 continue  # expired, or written by another sketch layout: not comparable
             score = similarity(sketch, np.frombuffer(raw, dtype=np.uint32))
-            if score >= self.policy.threshold:
+            if score >= self.policy.threshold and bool(candidate_anonymous) == anonymous:
                 matches.append(DuplicateMatch(tracking_id=candidate, channel=_text(channel),
                                               similarity=round(score, 3)))
             if score >= self.policy.campaign_threshold and sender:
@@ -152,7 +158,7 @@ class DuplicateIndex:
         return matches, senders
 
     def _add(self, tracking_id: str, sketch: np.ndarray, buckets: list[str], channel: str | None,
-             sender: str, text: str) -> int:
+             sender: str, text: str, anonymous: bool) -> int:
         """Record the report; return how many distinct senders sent exactly this text within the window."""
         ttl = self.policy.window_seconds
         pipe = self.redis.pipeline(transaction=False)
@@ -161,7 +167,8 @@ class DuplicateIndex:
         pipe.expire(campaign_key, ttl)
         pipe.scard(campaign_key)
         key = SKETCH_KEY.format(tracking_id=tracking_id)
-        pipe.hset(key, mapping={"sketch": sketch.tobytes(), "channel": channel or "", "sender": sender})
+        pipe.hset(key, mapping={"sketch": sketch.tobytes(), "channel": channel or "", "sender": sender,
+                                "anonymous": "1" if anonymous else ""})
         pipe.expire(key, ttl)
         keys = [BAND_KEY.format(band=band, bucket=bucket) for band, bucket in enumerate(buckets)]
         self._write_bands(keys=keys, args=[tracking_id, ttl, time.time(), BAND_MEMBERS], client=pipe)

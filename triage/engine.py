@@ -126,7 +126,7 @@ class TriageEngine:
         if self.duplicates is None or not text.strip():
             return DuplicateSuggestion()
         return self.duplicates.check_and_add(envelope["tracking_id"], text, envelope.get("channel"),
-                                             campaign_sender(envelope))
+                                             campaign_sender(envelope), bool(envelope.get("anonymous")))
 
 
 def campaign_sender(envelope: dict[str, Any]) -> str:
