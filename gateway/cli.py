@@ -443,8 +443,13 @@ def deadletters_purge(
     if letters and not yes and not typer.confirm(
             f"purge {len(letters)} dead letter(s)? their reports will not be delivered"):
         raise typer.Exit(1)
-    console.print(f"purged {registry.purge(letters, settings.intake.envelope_ttl_seconds)} dead letter(s)")
-    if missing:
+    purged = registry.purge(letters, settings.intake.envelope_ttl_seconds)
+    console.print(f"purged {purged} dead letter(s)")
+    if purged < len(letters):
+        console.print(f"skipped {len(letters) - purged} dead letter(s) that changed since they were listed (requeued, "
+                      "purged or failed again meanwhile, or the list kept changing): see `deadletters list`, and run "
+                      "the command again for those still to purge")
+    if missing or purged < len(letters):
         raise typer.Exit(1)
 
 

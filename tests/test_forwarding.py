@@ -209,6 +209,42 @@ def test_purge_names_each_id_not_found_and_purges_the_rest(test_env: TestEnviron
     assert (nothing.returncode, nothing.stdout.splitlines()[0]) == (1, "no dead letter for 10000037")
 
 
+def test_a_purge_leaves_what_was_requeued_or_failed_again_since_it_was_listed(
+        test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO) -> None:
+    """While one operator's purge waits for its confirmation, another requeues a letter, and a requeued one fails
+    again for another reason. The purge deleted them all the same (the new failure despite `--reason`) and set the
+    requeued report's envelope to expire while its forward was queued: it takes only letters as they were listed.
+    (`log_stream` sets the logging back after the in-process command, which configures it on CliRunner's stdout.)"""
+    import typer
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+
+    settings = test_env.settings()
+    registry = DeadLetters(redis)
+    for tracking_id in ("10000011", "10000029", "10000037"):
+        redis.set(envelope_key(tracking_id), orjson.dumps({"tracking_id": tracking_id, "text": "jalan rusak"}))
+        registry.add_forward(tracking_id, None, reason="casestore_422", detail="refused", attempts=1)
+
+    def meanwhile(*_: Any, **__: Any) -> bool:
+        listed = {letter.tracking_id: letter for letter in registry.select(None)}
+        registry.requeue([listed["10000011"], listed["10000029"]], settings)
+        registry.add_forward("10000029", None, reason="casestore_500", detail="failed again", attempts=1)
+        return True
+
+    for name, value in test_env.values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(typer, "confirm", meanwhile)
+    result = CliRunner().invoke(app, ["deadletters", "purge", "--all", "--reason", "casestore_422"],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    assert "purged 1 dead letter(s)" in result.output and "skipped 2 dead letter(s)" in result.output
+    assert [(letter.tracking_id, letter.reason) for letter in registry.select(None)] == [("10000029", "casestore_500")]
+    assert queue(FORWARD_QUEUE, redis).count == 2  # both requeued forwards still to run
+    assert [redis.ttl(envelope_key(tid)) for tid in ("10000011", "10000029")] == [-1, -1]
+    assert redis.ttl(envelope_key("10000037")) > 0
+
+
 async def test_purge_removes_without_delivering(
     gateway: GatewayServer, test_env: TestEnvironment, start_process: Callable[..., ProcessHandle], redis: Redis
 ) -> None:

@@ -220,15 +220,48 @@ class DeadLetters:
         return "busy"
 
     def purge(self, letters: Sequence[DeadLetter], envelope_ttl: int) -> int:
-        """Delete the letters. A purged forward's report will not be delivered: its envelope, state and fetched-file
-        records, kept without end while it waited, now expire in `envelope_ttl` as a forwarded report's do (they held
-        the citizen's words and number in Redis for ever, and their files could never be purged)."""
-        if not letters:
+        """Delete the letters, each only if it is still in the registry as it was listed; returns how many.
+
+        A purge is asked for from a listing (and a confirmation that may wait): a letter another operator requeued
+        meanwhile is on its queue, and one that failed again since is a new failure, maybe for another reason than
+        the filters chose. Either was deleted all the same, and its report's envelope set to expire while its forward
+        was queued or dead-lettered again: under WATCH of the registry, only letters unchanged since they were
+        listed are deleted; the rest are left (not counted), and so is everything when the registry kept changing
+        through every try.
+
+        A purged forward's report will not be delivered: its envelope, state and fetched-file records, kept without
+        end while it waited, now expire in `envelope_ttl` as a forwarded report's do (they held the citizen's words
+        and number in Redis for ever, and their files could never be purged)."""
+        wanted = {letter.key: letter for letter in letters}
+        if not wanted:
             return 0
+        with self._redis.pipeline(transaction=True) as pipe:
+            for attempt in range(REQUEUE_ATTEMPTS):
+                if attempt:
+                    time.sleep(REQUEUE_BACKOFF_SECONDS * 2 ** (attempt - 1))
+                try:
+                    pipe.watch(ENTRIES_KEY)
+                    raws = pipe.hmget(ENTRIES_KEY, list(wanted))
+                    unchanged = [letter for (key, letter), raw in zip(wanted.items(), raws, strict=True)
+                                 if raw is not None and self._read(key, raw) == letter]
+                    if not unchanged:
+                        return 0
+                    self._purge(pipe, unchanged, envelope_ttl)
+                    break
+                except WatchError:  # a letter was added or removed meanwhile: look again, a moment later
+                    continue
+            else:
+                return 0
+        for letter in unchanged:
+            log.warning("deadletter.purged", queue=letter.queue, tracking_id=letter.tracking_id)
+        return len(unchanged)
+
+    def _purge(self, pipe: Any, letters: list[DeadLetter], envelope_ttl: int) -> None:
+        """Delete the letters in the watched `pipe`, and let their forwards' reports expire."""
         forwards = sorted({letter.tracking_id for letter in letters
                            if letter.queue == FORWARD_QUEUE and letter.readable})
-        stored = self._redis.mget([envelope_key(tid) for tid in forwards]) if forwards else []
-        pipe = self._redis.pipeline(transaction=True)
+        stored = pipe.mget([envelope_key(tid) for tid in forwards]) if forwards else []
+        pipe.multi()
         pipe.hdel(ENTRIES_KEY, *[letter.key for letter in letters])
         pipe.zrem(INDEX_KEY, *[letter.key for letter in letters])
         for tracking_id, raw in zip(forwards, stored, strict=True):
@@ -236,6 +269,3 @@ class DeadLetters:
                           envelope_ttl)
         HealthSignals(self._redis).dead_letters_cleared([(lt.channel or "unknown", lt.key) for lt in letters], pipe)
         pipe.execute()
-        for letter in letters:
-            log.warning("deadletter.purged", queue=letter.queue, tracking_id=letter.tracking_id)
-        return len(letters)
