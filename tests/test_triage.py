@@ -333,6 +333,33 @@ def test_cli_train_installs_the_export_and_show_uses_it(tmp_path: Path, monkeypa
 
 
 
+@pytest.mark.parametrize(("content", "code", "said"), [
+    pytest.param(b"text,category\nJalan rusak parah di desa kami,PEKERJAAN UMUM DAN PENATAAN RUANG\n"
+                 b"Jembatan putus,PEKERJAAN UMUM DAN PENATAAN RUANG\nKTP belum jadi,KEPENDUDUKAN\n",
+                 0, "held-out topic accuracy not measured", id="a category with one example is installed"),
+    pytest.param("text,category\nJalan rusak é parah,PEKERJAAN UMUM DAN PENATAAN RUANG\nKTP,KEPENDUDUKAN\n"
+                 .encode("cp1252"), 2, "not UTF-8 text", id="an export saved as Windows-1252 is refused"),
+    pytest.param(b"text,category,kind\nJalan rusak,PEKERJAAN UMUM DAN PENATAAN RUANG\nKTP belum jadi\n", 2,
+                 "row 3: 1 column(s)", id="a row cut short is refused with its row"),
+])
+def test_cli_train_says_what_is_wrong_with_an_export_and_leaves_no_file_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, code: int, said: str) -> None:
+    """These ended `triage train --replace` on a traceback, the first after writing a temporary file it left in
+    the data dir, each time, without installing the export."""
+    from gateway.cli import app
+
+    monkeypatch.setenv("LAPOR_PROFILE", "development")
+    monkeypatch.setenv("LAPOR_DATA_DIR", str(tmp_path / "data"))
+    export = tmp_path / "export.csv"
+    export.write_bytes(content)
+    result = CliRunner().invoke(app, ["triage", "train", str(export), "--replace"], env={"COLUMNS": "200"})
+    assert (result.exit_code, type(result.exception)) == (code, SystemExit if code else type(None)), result.output
+    assert said in result.output
+    installed = tmp_path / "data" / "triage"
+    left = sorted(path.name for path in installed.iterdir()) if installed.exists() else []
+    assert left == (["training.csv"] if code == 0 else [])
+
+
 @pytest.mark.parametrize(("first_anonymous", "second_anonymous", "count", "matched"), [
     pytest.param(False, False, 1, True, id="named twice: one sender"),
     pytest.param(False, True, 2, False, id="named, then anonymous: not told to be the same sender"),

@@ -90,18 +90,23 @@ def train(
         raise typer.Exit(2) from None
     if not replace:
         examples = read_examples(SEED_PATH, categories) + examples
+    try:
+        held_out_train, held_out = split(examples)
+    except ValueError:  # a category with a single example cannot be held out: the data is still good to train on
+        measured = "held-out topic accuracy not measured (every category needs two examples or more for it)"
+    else:
+        model = TextModel.train(held_out_train + categories.keyword_examples())
+        accuracy = sum(model.predict(e.text)[0].labels[0] == e.category for e in held_out) / len(held_out)
+        measured = f"held-out topic accuracy {accuracy:.3f}"
     target = settings.data_dir / OPERATOR_TRAINING_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", newline="", encoding="utf-8", dir=target.parent, delete=False) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["text", "category", "kind", "language"])
         writer.writerows([e.text, e.category, e.kind.value if e.kind else "", e.language or ""] for e in examples)
-    held_out_train, held_out = split(examples)
-    model = TextModel.train(held_out_train + categories.keyword_examples())
-    accuracy = sum(model.predict(e.text)[0].labels[0] == e.category for e in held_out) / len(held_out)
     shutil.move(handle.name, target)
     console.print(f"{len(examples)} examples in {len({e.category for e in examples})} categories -> {target}")
-    console.print(f"held-out topic accuracy {accuracy:.3f}; data version {data_digest([target])}")
+    console.print(f"{measured}; data version {data_digest([target])}")
     console.print("restart the workers (or set triage.training_data) for the forward worker to use it")
 
 

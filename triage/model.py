@@ -101,7 +101,19 @@ def _kind(value: str, row: int) -> ReportKind | None:
 
 
 def read_examples(path: Path, categories: Categories) -> list[Example]:
-    """Read labelled reports from a CSV (the seed set, or an operator's export with a text and a category column)."""
+    """Read labelled reports from a CSV (the seed set, or an operator's export with a text and a category column).
+
+    Whatever makes the file unusable is a TrainingDataError naming where: `triage train` says it and exits 2, a
+    worker logs it (an export saved as Windows-1252 or a row cut short ended the command on a traceback)."""
+    try:
+        return _read_examples(path, categories)
+    except UnicodeDecodeError as error:
+        raise TrainingDataError(f"{path}: not UTF-8 text (byte {error.start}); save the export as CSV UTF-8") from None
+    except csv.Error as error:
+        raise TrainingDataError(f"{path}: not a readable CSV ({error})") from None
+
+
+def _read_examples(path: Path, categories: Categories) -> list[Example]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -117,6 +129,8 @@ def read_examples(path: Path, categories: Categories) -> list[Example]:
         for row_number, row in enumerate(reader, start=2):
             if not row or not "".join(row).strip():
                 continue
+            if max(text_at, category_at) >= len(row):
+                raise TrainingDataError(f"row {row_number}: {len(row)} column(s), no text or no category")
             text, category = row[text_at].strip(), row[category_at].strip().upper()
             if not text:
                 continue
