@@ -439,6 +439,32 @@ def test_a_triage_failure_forwards_the_report_without_it(
     assert "Jalan rusak" not in worker.output()  # the report's text never reaches the log
 
 
+def test_a_configuration_file_triage_cannot_read_fails_its_build_before_the_training(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build is tried again with every forward job while it fails: a broken spam.toml cost each job the model's
+    training (seconds) before the build failed, so the forward queue crawled."""
+    import tomllib
+
+    from triage import engine as engine_module
+    from triage.model import TextModel
+
+    trained: list[int] = []
+    train = TextModel.train
+
+    def counted(examples: Any) -> TextModel:
+        trained.append(len(examples))
+        return train(examples)
+
+    def broken(*_: Any) -> None:
+        raise tomllib.TOMLDecodeError("Expected '=' after a key in a key/value pair (at line 3, column 7)")
+
+    monkeypatch.setattr(TextModel, "train", staticmethod(counted))
+    monkeypatch.setattr(engine_module.SpamFilter, "load", broken)
+    with pytest.raises(tomllib.TOMLDecodeError):
+        TriageEngine.build(settings, None)
+    assert trained == []
+
+
 def test_a_triage_failure_is_counted(settings: Settings, redis: Redis, casestore: CaseStoreServer,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from workers import forward

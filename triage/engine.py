@@ -72,24 +72,23 @@ class TriageEngine:
     @classmethod
     def build(cls, settings: Settings, redis: Redis | None, training_path: Path | None = None,
               examples: list[Example] | None = None) -> TriageEngine:
+        """Everything read from files first, the training (seconds) last: a worker whose build fails tries again
+        with its next job, and a configuration file it cannot read (a TOML typo in spam.toml) cost every forward
+        job a training before that failure, slowing the whole forward queue to a batch every few seconds."""
         path = training_path or training_data_path(settings)
         categories = load_categories()
         if examples is None:
             examples = read_examples(path, categories)
-        model = TextModel.train(examples + categories.keyword_examples())
+        version = model_version(path)
+        regions = RegionMatcher(Gazetteer.load(), load_region_config(REGIONS_PATH), indonesian_stop_words(),
+                                indonesian_root_words())
+        language, spam = LanguageDetector.load(), SpamFilter.load()
         index = None
         if redis is not None:
             index = DuplicateIndex(redis, duplicate_policy(settings), settings.privacy.reply_handle_secret, Sketcher())
-        return cls(
-            version=model_version(path),
-            categories=categories,
-            model=model,
-            regions=RegionMatcher(Gazetteer.load(), load_region_config(REGIONS_PATH), indonesian_stop_words(),
-                                  indonesian_root_words()),
-            language=LanguageDetector.load(),
-            spam=SpamFilter.load(),
-            duplicates=index,
-        )
+        model = TextModel.train(examples + categories.keyword_examples())
+        return cls(version=version, categories=categories, model=model, regions=regions, language=language,
+                   spam=spam, duplicates=index)
 
     def triage(self, envelope: dict[str, Any]) -> Triage:
         """Suggestions for one stored envelope (a dict as kept in Redis)."""
