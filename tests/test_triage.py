@@ -333,6 +333,21 @@ def test_cli_train_installs_the_export_and_show_uses_it(tmp_path: Path, monkeypa
 
 
 
+def test_cli_show_takes_a_kind_as_an_export_names_it_and_refuses_an_unknown_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--kind aspirasi` (or any unknown kind) ended the command on a ValueError traceback."""
+    from gateway.cli import app
+
+    monkeypatch.setenv("LAPOR_PROFILE", "development")
+    runner = CliRunner()
+    shown = runner.invoke(app, ["triage", "Mohon dibangun taman bermain", "--kind", "Aspirasi", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert orjson.loads(shown.output)["kind"] == {"kind": "aspiration", "confidence": 1.0, "source": "keyword"}
+    refused = runner.invoke(app, ["triage", "Mohon dibangun taman", "--kind", "[bold]usulan"], env={"COLUMNS": "200"})
+    assert (refused.exit_code, type(refused.exception)) == (2, SystemExit), refused.output
+    assert "no such kind: [bold]usulan; the kinds are complaint, aspiration" in refused.output
+
+
 @pytest.mark.parametrize(("content", "code", "said"), [
     pytest.param(b"text,category\nJalan rusak parah di desa kami,PEKERJAAN UMUM DAN PENATAAN RUANG\n"
                  b"Jembatan putus,PEKERJAAN UMUM DAN PENATAAN RUANG\nKTP belum jadi,KEPENDUDUKAN\n",

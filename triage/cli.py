@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -47,11 +48,20 @@ def show(text: Annotated[str, typer.Argument(help="The report text.")],
          kind: Annotated[str | None, typer.Option(help="An explicit keyword kind, as the citizen gave it.")] = None,
          json_output: Annotated[bool, typer.Option("--json", help="Print the triage block as JSON.")] = False) -> None:
     """What a report with this text would get (duplicates are not looked up: no Redis is touched)."""
+    from normalizer.envelope import ReportKind
     from triage.engine import TriageEngine
+    from triage.model import KIND_ALIASES
+    from triage.text import fold
 
+    # As an export names it too (`aspirasi`, `wbs`): an unknown one ended the command on a traceback.
+    named = KIND_ALIASES.get(fold(kind).strip(), fold(kind).strip()) if kind is not None else None
+    if named is not None and named not in {k.value for k in ReportKind}:
+        console.print(f"[red]no such kind:[/red] {escape(kind or '')}; the kinds are "
+                      f"{', '.join(k.value for k in ReportKind)} (or {', '.join(KIND_ALIASES)})")
+        raise typer.Exit(2)
     engine = TriageEngine.build(_settings(), None)
     envelope: dict[str, Any] = {"tracking_id": "0", "channel": "sms", "text": text,
-                                "kind": kind or "complaint", "explicit_kind": kind is not None}
+                                "kind": named or "complaint", "explicit_kind": kind is not None}
     block = engine.triage(envelope)
     if json_output:
         console.print_json(block.model_dump_json())
