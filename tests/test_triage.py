@@ -277,6 +277,20 @@ def test_a_text_that_keeps_coming_keeps_each_band_bounded_and_finds_its_newest_c
     assert [match.tracking_id for match in found.matches] == newest[:5]
 
 
+def test_a_campaign_counts_the_senders_of_the_window_only(index: DuplicateIndex) -> None:
+    """The senders of a text were a set whose TTL each new sender renewed: a text that kept coming counted every
+    sender since it first came, months back, as a campaign of the window."""
+    text = "Tolak pembangunan pabrik semen di desa kami!"
+    start = 1_800_000_000.0
+    for day in range(3):
+        index.clock = lambda day=day: start + day * POLICY.window_seconds * 2  # each a window after the last
+        found = index.check_and_add(f"1000{day}011", text, "sms", f"msisdn:+6281{day}")
+        assert (found.campaign_count, found.matches) == (1, []), day
+    index.clock = lambda: start + 4 * POLICY.window_seconds + 1  # within the window of the last one
+    found = index.check_and_add("10009011", text, "sms", "msisdn:+62819")
+    assert found.campaign_count == 2 and [m.tracking_id for m in found.matches] == ["10002011"]
+
+
 @pytest.mark.parametrize("texts", [
     pytest.param(["😡😡😡", "🙏🙏", "👍"], id="only emoji"),
     pytest.param(["???", "!!! ...", "-- --"], id="only punctuation"),

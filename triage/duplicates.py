@@ -9,7 +9,8 @@ seed set, a resent report with two typos, other case and an added phrase keeps a
 (`triage.duplicate_window_seconds`), so the index holds the last days only, whichever gateway process wrote it.
 
 Campaigns: the distinct senders of the same text (same words, whatever the case and punctuation) over the window,
-counted exactly in a Redis set, or of nearly the same text among the compared candidates, whichever is larger.
+counted exactly in a Redis sorted set by when each sent it, or of nearly the same text among the compared
+candidates, whichever is larger.
 Senders are kept as keyed digests (HMAC with the reply-handle secret), never as numbers or addresses.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +47,9 @@ MAX_CANDIDATES = 16
 BAND_MEMBERS = 32
 BAND_KEY = "lapor:triage:lsh2:{band}:{bucket}"
 SKETCH_KEY = "lapor:triage:sketch:{tracking_id}"
-CAMPAIGN_KEY = "lapor:triage:campaign:{digest}"
+# The senders of one exact text, by when each last sent it: counted over the window only (a set whose TTL every
+# sender renewed counted every sender since the text first came, for as long as it kept coming).
+CAMPAIGN_KEY = "lapor:triage:campaign2:{digest}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +99,7 @@ class DuplicateIndex:
         self.policy = policy
         self.sender_key = sender_key.encode() or b"lapor-triage"
         self.sketcher = sketcher or Sketcher()
+        self.clock: Callable[[], float] = time.time
         self._read_bands = redis.register_script(_READ_BANDS)
         self._write_bands = redis.register_script(_WRITE_BANDS)
 
@@ -116,10 +121,11 @@ class DuplicateIndex:
             return DuplicateSuggestion()
         sketch = self.sketcher.sketch(text)
         buckets = band_buckets(sketch)
-        candidates = self._candidates(buckets, tracking_id)
+        now = self.clock()
+        candidates = self._candidates(buckets, tracking_id, now)
         matches, campaign_senders = self._verify(sketch, candidates, anonymous)
         digest = self.sender_digest(sender)
-        same_text = self._add(tracking_id, sketch, buckets, channel, digest, text, anonymous)
+        same_text = self._add(tracking_id, sketch, buckets, channel, digest, text, anonymous, now)
         campaign_senders.add(digest)
         count = max(len(campaign_senders), same_text)
         return DuplicateSuggestion(
@@ -128,10 +134,10 @@ class DuplicateIndex:
             campaign_count=count,
         )
 
-    def _candidates(self, buckets: list[str], tracking_id: str) -> list[str]:
+    def _candidates(self, buckets: list[str], tracking_id: str, now: float) -> list[str]:
         keys = [BAND_KEY.format(band=band, bucket=bucket) for band, bucket in enumerate(buckets)]
         hits: dict[str, int] = {}
-        for member in self._read_bands(keys=keys, args=[BAND_SAMPLE]):
+        for member in self._read_bands(keys=keys, args=[BAND_SAMPLE, now - self.policy.window_seconds]):
             name = member.decode() if isinstance(member, bytes) else member
             hits[name] = hits.get(name, 0) + 1
         hits.pop(tracking_id, None)
@@ -158,28 +164,29 @@ class DuplicateIndex:
         return matches, senders
 
     def _add(self, tracking_id: str, sketch: np.ndarray, buckets: list[str], channel: str | None,
-             sender: str, text: str, anonymous: bool) -> int:
+             sender: str, text: str, anonymous: bool, now: float) -> int:
         """Record the report; return how many distinct senders sent exactly this text within the window."""
         ttl = self.policy.window_seconds
         pipe = self.redis.pipeline(transaction=False)
         campaign_key = CAMPAIGN_KEY.format(digest=hashlib.sha256(" ".join(words(text)).encode()).hexdigest()[:32])
-        pipe.sadd(campaign_key, sender)
+        pipe.zadd(campaign_key, {sender: now})
+        pipe.zremrangebyscore(campaign_key, "-inf", f"({now - ttl}")
         pipe.expire(campaign_key, ttl)
-        pipe.scard(campaign_key)
+        pipe.zcard(campaign_key)
         key = SKETCH_KEY.format(tracking_id=tracking_id)
         pipe.hset(key, mapping={"sketch": sketch.tobytes(), "channel": channel or "", "sender": sender,
                                 "anonymous": "1" if anonymous else ""})
         pipe.expire(key, ttl)
         keys = [BAND_KEY.format(band=band, bucket=bucket) for band, bucket in enumerate(buckets)]
-        self._write_bands(keys=keys, args=[tracking_id, ttl, time.time(), BAND_MEMBERS], client=pipe)
-        return int(pipe.execute()[2])
+        self._write_bands(keys=keys, args=[tracking_id, ttl, now, BAND_MEMBERS], client=pipe)
+        return int(pipe.execute()[3])
 
 
 # Every band in one command each way (a pipeline of ~100 small commands costs more in the client than in Redis).
 _READ_BANDS = """
 local out = {}
 for i, key in ipairs(KEYS) do
-  local members = redis.call('ZREVRANGE', key, 0, tonumber(ARGV[1]) - 1)
+  local members = redis.call('ZREVRANGEBYSCORE', key, '+inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[1]))
   for _, member in ipairs(members) do out[#out + 1] = member end
 end
 return out
