@@ -261,6 +261,9 @@ UNREADABLE_ENTRIES = {
     "not utf-8": b"\xff\xfe",
     "a list": b"[1, 2]",
     "fields missing": b'{"key": "lapor-reply:r-1", "queue": "lapor-reply", "reason": "aggregator_500"}',
+    "a field of another type": b'{"key": "lapor-reply:r-1", "queue": "lapor-reply", "func": "workers.reply.x", '
+                               b'"args": [], "tracking_id": 10000012, "reason": "aggregator_500", "detail": "", '
+                               b'"failed_at": 1796176800}',
 }
 
 

@@ -64,6 +64,12 @@ class DeadLetter:
 UNREADABLE = "unreadable"
 _FIELDS = frozenset(field.name for field in fields(DeadLetter))
 _REQUIRED = frozenset(field.name for field in fields(DeadLetter) if field.name not in {"attempts", "channel"})
+# What each field must hold for the commands to print, filter and sort letters: a Tracking ID written as a JSON
+# number (a hand edit, another version) ended `deadletters list` on a TypeError, and a purge among others too.
+_TYPES: dict[str, tuple[type, ...]] = {
+    "key": (str,), "queue": (str,), "func": (str,), "args": (list,), "tracking_id": (str,), "reason": (str,),
+    "detail": (str,), "failed_at": (int, float), "attempts": (int,), "channel": (str, type(None)),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +158,12 @@ class DeadLetters:
             stored = orjson.loads(raw)
         except orjson.JSONDecodeError:
             stored = None
-        if isinstance(stored, dict) and stored.keys() >= _REQUIRED:
-            try:
-                letter = DeadLetter(**{field: value for field, value in stored.items() if field in _FIELDS})
-                if letter.key == name and isinstance(letter.failed_at, (int, float)):
-                    return letter
-            except TypeError:
-                pass
+        if isinstance(stored, dict) and stored.keys() >= _REQUIRED and all(
+                isinstance(stored[field], types) and not isinstance(stored[field], bool)
+                for field, types in _TYPES.items() if field in stored):
+            letter = DeadLetter(**{field: value for field, value in stored.items() if field in _FIELDS})
+            if letter.key == name:
+                return letter
         return DeadLetter(
             key=name, queue=name.partition(":")[0], func="", args=[], tracking_id="", reason=UNREADABLE,
             detail="this entry is no dead letter this version can read: nothing to requeue; purge it by its key",
