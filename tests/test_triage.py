@@ -44,6 +44,7 @@ from triage.duplicates import (
 )
 from triage.engine import TriageEngine
 from triage.model import TrainingDataError, load_categories, read_examples
+from triage.text import words
 
 TRIAGE_FIXTURES = FIXTURES / "triage"
 
@@ -128,6 +129,28 @@ def test_region_table(engine: TriageEngine, case: RegionCase) -> None:
         assert region.alternatives and region.confidence <= 0.55
     if case.province:
         assert region.province is not None and region.province.code == case.province
+
+
+def test_a_text_naming_places_hundreds_of_times_costs_bounded_work(
+        engine: TriageEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each reading was weighed against every other place named, and every word after "di" or "kec" looked up
+    fuzzily among thousands of names: a mail of "di Bandung" four hundred times cost two seconds of CPU, one of
+    "kec xxxxx" over half a second, in the forward worker, per report."""
+    from triage import region as region_module
+
+    looked_up: list[str] = []
+    extract_one = region_module.process.extractOne
+
+    def counted(query: str, *args: Any, **kwargs: Any) -> Any:
+        looked_up.append(query)
+        return extract_one(query, *args, **kwargs)
+
+    monkeypatch.setattr(region_module.process, "extractOne", counted)
+    named = engine.triage(envelope("Jalan rusak di Bandung " * 400)).region
+    assert named is not None and named.code == "32.73" and named.ambiguous
+    assert len(engine.regions.mentions(words("Jalan rusak di Bandung " * 400))) == region_module.MAX_MENTIONS
+    assert engine.triage(envelope("Pungli di kec Qwrtzx " * 400)).region is None
+    assert 0 < len(looked_up) <= 2 * region_module.MAX_FUZZY_TRIES
 
 
 def test_region_names_come_from_the_official_list(engine: TriageEngine) -> None:

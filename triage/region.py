@@ -31,6 +31,11 @@ _PREFIX = re.compile(
 _LEVELS: dict[int, Level] = {1: "province", 2: "regency", 3: "district"}
 AMBIGUITY_MARGIN = 0.06
 MIN_SCORE = 0.35  # below: a name read against its marker ("Kota X" where only a district X exists)
+# Bounded work per text, whatever it holds: the places weighed (the first ones named: each reading is weighed against
+# every other) and the fuzzy look-ups (each a scan of thousands of names). A mail naming a place four hundred times
+# ("di Bandung di Bandung ...") cost the forward worker two seconds of CPU, one of "kec xxxxx ..." over half a second.
+MAX_MENTIONS = 40
+MAX_FUZZY_TRIES = 20
 REGIONS_PATH = CONFIG_DIR / "triage" / "regions.toml"
 _RAW_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -170,8 +175,12 @@ class RegionMatcher:
     def mentions(self, tokens: list[str], capitalized: list[bool] | None = None) -> list[Mention]:
         found: list[Mention] = []
         index = 0
-        while index < len(tokens):
-            mention = self._exact_at(tokens, index) or self._fuzzy_at(tokens, index)
+        fuzzy_tries = MAX_FUZZY_TRIES
+        while index < len(tokens) and len(found) < MAX_MENTIONS:
+            mention = self._exact_at(tokens, index)
+            if mention is None and fuzzy_tries > 0 and index > 0 and tokens[index - 1] in self.config.locative:
+                fuzzy_tries -= 1
+                mention = self._fuzzy_at(tokens, index)
             if mention is None:
                 index += 1
                 continue
