@@ -9,10 +9,17 @@ Replies are queued as `workers.social_reply.send_social_reply` jobs whose argume
 (tweet id, IG media/comment id), a reply key, the Tracking ID and a language (and the number the citizen gave as a
 Tracking ID when the reply repeats it: a mistyped ID sent with a photo, or an ID never issued): never the text or the
 sender, so a public reply cannot carry them.
+
+At most `reply_cap_per_hour` public replies go to one account (`[x]`, `[instagram]`) within an hour (sliding, counted
+per mention, as the SMS flood control counts an SMS: `gateway.outbound.count_in_sliding_window`): another bot that
+answers every reply of ours would otherwise have each answer taken as an addition to its report, answered, and
+answered again, in public and without end. Past the cap the mention is still filed (a report, an addition); only
+its reply is left out (`reply.capped`, counted as `capped`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -32,6 +39,8 @@ from gateway.followups import post_thread_report, resolve_follow_up_now, thread_
 from gateway.health import HealthSignals, health_channel
 from gateway.intake import Intake, dedup_key
 from gateway.logs import bind_message_context, clear_message_context, get_logger
+from gateway.metrics import reply_source
+from gateway.outbound import count_in_sliding_window
 from gateway.queues import REPLY_QUEUE, enqueue_calls
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft
@@ -43,6 +52,9 @@ log = get_logger()
 
 SOCIAL_REPLY_FUNC = "workers.social_reply.send_social_reply"
 REPLY_QUEUED_KEY = "lapor:social:reply-queued:{channel}:{digest}"
+# The mentions of one account (a digest of its id) answered or capped within the last hour: see the module's docstring.
+REPLY_CAP_KEY = "lapor:social:reply-cap:{channel}:{digest}"
+REPLY_CAP_WINDOW_SECONDS = 3600
 # Tries at queuing a batch's replies while other batches keep writing the same markers; then NotDurable (retried).
 QUEUE_ATTEMPTS = 5
 
@@ -269,6 +281,8 @@ class ReplyJob:
     # The number a citizen gave as a Tracking ID, which the reply repeats (public in their mention already): one
     # whose check failed (`social_bad_tracking_id_photo`) or that was never issued (`social_follow_up_unknown`).
     typed_id: str | None = None
+    # Who the reply goes to (`kind:id`), for the cap per account only: never in the job's arguments.
+    sender: str = ""
 
     def args(self) -> tuple[Any, ...]:
         """The job's arguments; the typed number only when there is one (without it, the five an older worker
@@ -390,7 +404,8 @@ class MentionIntake:
              typed_id: str | None = None) -> ReplyJob:
         return ReplyJob(channel=message.channel.value, provider_id=message.provider_message_id,
                         target=self._reply_target(message), reply_key=key, tracking_id=tracking_id,
-                        language=language, typed_id=typed_id)
+                        language=language, typed_id=typed_id,
+                        sender=f"{message.sender_kind.value}:{message.sender_address}")
 
     def _queue_replies(self, jobs: list[ReplyJob]) -> list[ReplyJob]:
         """One reply per mention: a marker per (channel, provider id) is written with its job, in one MULTI.
@@ -398,7 +413,8 @@ class MentionIntake:
         The markers are WATCHed from the check to the write, so two batches holding the same mention at once
         (two pollers of one account whose rounds overlap: one outlasted its lease, or no lease) queue one reply
         between them: the later EXEC fails, is retried, and finds the marker. The reply job also skips a target
-        it already answered.
+        it already answered. A mention whose account had its replies this hour (`_over_cap`) gets its marker and no
+        job: it is decided, and a poll that takes it again does not answer it either.
         """
         if not jobs:
             return []
@@ -409,9 +425,11 @@ class MentionIntake:
                     try:
                         pipe.watch(*set(keys))
                         fresh = self._fresh(pipe, jobs, keys)
+                        capped = {key for job, key in fresh if self._over_cap(job)}
                         if fresh:
-                            self._write_replies(pipe, fresh)
-                        return [job for job, _ in fresh]
+                            self._write_replies(pipe, fresh, capped)
+                        self._note_capped([job for job, key in fresh if key in capped])
+                        return [job for job, key in fresh if key not in capped]
                     except WatchError:
                         continue  # another batch wrote one of these markers meanwhile: look again
             raise NotDurable("reply markers kept changing", reason="contention")
@@ -426,14 +444,31 @@ class MentionIntake:
                 fresh.append((job, key))
         return fresh
 
-    def _write_replies(self, pipe: Any, fresh: list[tuple[ReplyJob, str]]) -> None:
+    def _over_cap(self, job: ReplyJob) -> bool:
+        """Counts the mention among its account's replies of the last hour; whether that is more than the cap. Counted
+        by the mention's id, so a batch taken again (a WatchError, a poll retried after a failure) counts it once."""
+        cap = (self._settings.x if job.channel == "twitter" else self._settings.instagram).reply_cap_per_hour
+        digest = hashlib.sha256(job.sender.encode()).hexdigest()[:40]
+        key = REPLY_CAP_KEY.format(channel=job.channel, digest=digest)
+        return count_in_sliding_window(self._redis, key, job.provider_id, REPLY_CAP_WINDOW_SECONDS) > cap
+
+    def _write_replies(self, pipe: Any, fresh: list[tuple[ReplyJob, str]], capped: set[str]) -> None:
         ttl = self._settings.intake.dedup_ttl_seconds
         pipe.multi()
         for job, key in fresh:
             pipe.set(key, job.tracking_id or "-", ex=ttl)
-        enqueue_calls(self._redis, self._settings, REPLY_QUEUE, SOCIAL_REPLY_FUNC,
-                      [job.args() for job, _ in fresh], pipeline=pipe)
+        calls = [job.args() for job, key in fresh if key not in capped]
+        if calls:
+            enqueue_calls(self._redis, self._settings, REPLY_QUEUE, SOCIAL_REPLY_FUNC, calls, pipeline=pipe)
         pipe.execute()
+
+    @staticmethod
+    def _note_capped(capped: list[ReplyJob]) -> None:
+        """Each reply left out, once its marker is written: logged with its report, never with the account."""
+        for job in capped:
+            metrics.REPLIES.labels(health_channel(job.channel), "capped").inc()
+            log.warning("reply.capped", channel=reply_source(job.channel), tracking_id=job.tracking_id,
+                        reply_key=job.reply_key, reason="sender_cap")
 
 
 def reply_marker_key(channel: str, provider_id: str) -> str:

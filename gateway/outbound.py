@@ -90,6 +90,21 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
+def count_in_sliding_window(redis: Redis, key: str, message_id: str | None, window_seconds: int) -> int:
+    """Count one message in the sliding window `key` names (a sorted set of arrival times); returns how many the
+    last `window_seconds` hold, this one included. Counted by `message_id` when given: the provider's retry of a
+    message, or a poll that takes it again, is not a second one. The flood control of SMS numbers and the cap on
+    public replies per account (`channels.social`) count with it."""
+    now = time.time()
+    pipe = redis.pipeline(transaction=True)
+    pipe.zremrangebyscore(key, "-inf", now - window_seconds)
+    pipe.zadd(key, {_digest(message_id) if message_id is not None else uuid.uuid4().hex: now})
+    pipe.zcard(key)
+    pipe.expire(key, window_seconds + 1)
+    _, _, count, _ = pipe.execute()
+    return int(count)
+
+
 @dataclass(frozen=True, slots=True)
 class Queued:
     """What became of a reply: `queued` (a job will send it), `held` (flood control), `status_job`, or `repeated`
@@ -114,15 +129,9 @@ class OutboundReplies:
         A sliding window (a sorted set of arrival times per number), so a flood is not split by minute boundaries.
         Counted by `message_id` when given, so the provider's retry of a message is not a second one.
         """
-        now = time.time()
         key = FLOOD_KEY.format(source=source, digest=_digest(number))
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.zremrangebyscore(key, "-inf", now - 60)
-        pipe.zadd(key, {_digest(message_id) if message_id is not None else uuid.uuid4().hex: now})
-        pipe.zcard(key)
-        pipe.expire(key, 61)
-        _, _, count, _ = pipe.execute()
-        return int(count) <= reply_limits(self._settings, source).flood_replies_per_minute
+        count = count_in_sliding_window(self._redis, key, message_id, 60)
+        return count <= reply_limits(self._settings, source).flood_replies_per_minute
 
     def first_of_same_text(self, source: str, draft: ReportDraft) -> str:
         """The provider id of the first message with this text from this number in the window (maybe this one).

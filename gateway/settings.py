@@ -252,6 +252,8 @@ class XSettings(_Section):
     # The longest wait for a 429's x-rate-limit-reset (channels.social.Backoff).
     rate_limit_max_wait_seconds: float = Field(gt=0)
     reply_rate_per_minute: int
+    # Public replies to one account within an hour (channels.social): past it, mentions are filed unanswered.
+    reply_cap_per_hour: int = Field(ge=1)
     quoted_post_max_chars: int = Field(gt=0)
 
 
@@ -276,6 +278,7 @@ class InstagramSettings(_Section):
     rate_limit_max_wait_seconds: float = Field(gt=0)
     request_timeout_seconds: float
     reply_rate_per_minute: int
+    reply_cap_per_hour: int = Field(ge=1)
 
 
 class PollerSettings(_Section):

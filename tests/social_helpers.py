@@ -56,6 +56,8 @@ class FakeProviderServer(LoopbackServer):
             "LAPOR_INSTAGRAM_IG_USER_ID": IG_USER_ID, "LAPOR_INSTAGRAM_GRAPH_BASE_URL": f"{self.url}/graph/v21.0",
             "LAPOR_INSTAGRAM_POLL_INTERVAL_SECONDS": "0.3", "LAPOR_INSTAGRAM_PENDING_INTERVAL_SECONDS": "0.1",
             "LAPOR_INSTAGRAM_ERROR_RETRY_SECONDS": "0.2", "LAPOR_INSTAGRAM_FIRST_POLL_LOOKBACK_MINUTES": "5256000",
+            # Most tests' mentions share one author: the cap on replies per account is tested on its own.
+            "LAPOR_X_REPLY_CAP_PER_HOUR": "1000", "LAPOR_INSTAGRAM_REPLY_CAP_PER_HOUR": "1000",
             **overrides,
         }
 

@@ -1454,3 +1454,59 @@ def test_poll_progress_keeps_its_fields_and_refuses_others(redis: Redis) -> None
     with pytest.raises(TypeError, match="newest"):
         progress.save(since_id="1", newest="2")
     assert progress.load() == {"since_id": "1860000000000000405"}
+
+
+def test_a_bot_answering_every_reply_of_ours_gets_its_additions_filed_and_at_most_the_cap_of_replies(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """Another auto-replying account reports, then answers each of our replies in its thread: each answer is an
+    addition to its report, and was answered again, in public and without end. Past `x.reply_cap_per_hour` its
+    answers are still filed; only their replies are left out, logged with the report and never the account."""
+    settings = test_env.settings(**fake.env(LAPOR_X_REPLY_CAP_PER_HOUR="3"))
+    intake = Intake(redis, settings)
+    poller = make_poller(settings, redis, intake)
+    parent, our_reply = acknowledged_mention(fake, settings, redis, poller, "@lapor1708 lampu jalan mati",
+                                             username="auto_responder_bot")
+    answers = []
+    for n in range(6):  # the bot answers our newest reply, as long as there is one to answer
+        answers.append(fake.state.add_tweet(f"@lapor1708 terima kasih atas balasan Anda #{n}",
+                                            username="auto_responder_bot", in_reply_to=our_reply["id"]))
+        poller.poll_once()
+        run_reply_jobs(settings)
+        newest = [r for r in fake.state.x_replies if r["in_reply_to_tweet_id"] == answers[-1]["id"]]
+        if newest:
+            our_reply = newest[0]
+    intake.close()
+
+    reports = reports_by_tweet(redis)
+    assert all(reports[answer["id"]]["follow_up_of"] == parent["tracking_id"] for answer in answers), "never lost"
+    assert len(fake.state.x_replies) == 3  # the acknowledgement and two additions: the cap, then silence
+    capped = [e for e in log_events(log_stream) if e["event"] == "reply.capped"]
+    assert len(capped) == 4 and {e["tracking_id"] for e in capped} == {parent["tracking_id"]}
+    assert {e["channel"] for e in capped} == {"x-reply"}
+    assert "auto_responder_bot" not in log_stream.getvalue()
+    assert counted("lapor_replies_total", channel="x", outcome="capped") >= 4
+
+
+def test_the_reply_cap_counts_per_account_and_each_mention_once(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """Another citizen is answered while one account is capped; a batch taken again (its EXEC lost to a WatchError
+    or a Redis failure, the poll retried) does not count its mentions twice."""
+    settings = test_env.settings(**fake.env(LAPOR_X_REPLY_CAP_PER_HOUR="2"))
+    intake = Intake(redis, settings)
+    poller = make_poller(settings, redis, intake)
+    for n in range(2):
+        fake.state.add_tweet(f"@lapor1708 keluhan {n} soal parkir liar", username="siti_rahma")
+    poller.poll_once()
+    for key in redis.scan_iter("lapor:social:reply-queued:*"):  # as if that batch's EXEC had not gone through
+        redis.delete(key)
+    redis.delete(x_progress(redis, X_USER_ID).key)
+    queue(REPLY_QUEUE, redis).empty()
+    poller.poll_once()  # the same two mentions taken again
+    fake.state.add_tweet("@lapor1708 keluhan lagi soal parkir liar", username="siti_rahma")
+    fake.state.add_tweet("@lapor1708 jalan berlubang", username="budi_bdg")
+    poller.poll_once()
+    intake.close()
+    answered = sorted(job[2] for job in reply_jobs(redis))
+    assert answered == ["social_ack"] * 3  # siti's first two and budi's; siti's third is over the cap
