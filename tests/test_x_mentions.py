@@ -7,6 +7,7 @@ import io
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +33,7 @@ from tests.conftest import TestEnvironment, free_port, log_events
 from tests.job_support import SecondJobInFirstSend
 from tests.social_helpers import X_USER_ID, FakeProviderServer, fixture, on_a_restarted_fake_provider, run_reply_jobs
 from workers import social_reply
+from workers.context import WorkerContext
 from workers.deadletters import DeadLetters
 from workers.send_lease import SendInProgress, send_lease_key
 
@@ -953,6 +955,31 @@ def test_replies_keep_to_the_configured_rate(
     run_reply_jobs(settings)
     assert len(fake.state.x_replies) == 2
     assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 3
+
+
+def test_a_backlog_over_the_reply_rate_is_tried_about_once_per_reply_not_again_every_minute(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """A backlog of 40 replies at 4 a minute, each job run when it is scheduled (on a simulated clock): every reply
+    over the limit waits for a place of its own. Sent all to the next minute, the backlog ran again whole there,
+    and again less 4 the minute after: 40 replies took some 200 runs, where the limit allows each minute's 4."""
+    settings = test_env.settings(**fake.env(LAPOR_X_REPLY_RATE_PER_MINUTE="4"))
+    context = WorkerContext(settings=settings, redis=redis, casestore=None, watch=redis)  # type: ignore[arg-type]
+    due = [NOW] * 40
+    runs, sent_at = 0, []
+    while due:
+        now = min(due)
+        due.remove(now)
+        runs += 1
+        wait = social_reply._over_rate(context, "twitter", now)
+        if wait is None:
+            sent_at.append(now)
+        else:
+            due.append(now + wait)
+    assert len(sent_at) == 40
+    per_minute = Counter(int(at // 60) for at in sent_at)
+    assert max(per_minute.values()) <= 4 and len(per_minute) == 10  # the rate holds, and no minute is wasted
+    assert runs <= 2 * 40
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ mention's reference (`mention_ref`, a digest of the id it answers): X refuses a 
 no reply.
 
 Rate: at most `reply_rate_per_minute` replies per channel per minute (a Redis counter per minute); a job over the
-limit is scheduled again for the next minute. A provider rate limit schedules it at the provider's reset time;
+limit is scheduled again for its own place in a later minute (`_over_rate`), so a backlog is not tried again whole
+every minute. A provider rate limit schedules it at the provider's reset time;
 server errors are retried by RQ with backoff; an auth or payload refusal goes to the dead-letter registry.
 
 One job at a time replies to a mention: two running at once (a job queued twice, a dead letter requeued while the
@@ -106,12 +107,19 @@ def _rate_limit(context: WorkerContext, channel: str) -> int:
 
 
 def _over_rate(context: WorkerContext, channel: str, now: float) -> float | None:
-    """Seconds until the next minute when this minute's replies are used up; None when we may send."""
+    """Seconds until this reply's turn when this minute's replies are used up; None when we may send.
+
+    The n-th reply over the limit in a minute takes the n-th free place after it: `limit` per minute, spread over
+    the minute. All sent to the next minute, a backlog of N ran again there whole, N - limit of it again the minute
+    after, and so on: some N * N / (2 * limit) runs, where each reply now runs about twice."""
     minute = int(now // 60)
     key = RATE_KEY.format(channel=channel, minute=minute)
-    if count_in_window(context.redis, key, 120) <= max(1, _rate_limit(context, channel)):
+    limit = max(1, _rate_limit(context, channel))
+    count = count_in_window(context.redis, key, 120)
+    if count <= limit:
         return None
-    return (minute + 1) * 60 - now + 0.5
+    minutes_ahead, place = divmod(count - 1, limit)
+    return (minute + minutes_ahead) * 60 + place * 60 / limit - now + 0.5
 
 
 def _send(context: WorkerContext, channel: str, target: dict[str, str], text: str) -> str:
