@@ -78,6 +78,9 @@ PENDING_BATCH = 50
 # How far down the pending list a round looks for notifications due for a lookup (those waiting to be retried are
 # skipped without a call).
 PENDING_SCAN = 500
+# Notifications of this many mentions whose lookups failed for more than "not readable" (code 100), with no lookup
+# read since: the lookups are failing, not those objects (`InstagramPoller.lookups_failing`).
+LOOKUPS_FAILING = 2
 # The newest media ids of the last walks: a walk stops at any of them, so one deleted post does not send it back
 # through the account's whole history (where posts whose dedup entries expired would be answered again).
 RECENT_SEEN = 20
@@ -333,6 +336,10 @@ class InstagramPoller:
                                max(self.settings.poll_interval_seconds, self.settings.auth_retry_seconds), clock,
                                rate_limit_max_seconds=self.settings.rate_limit_max_wait_seconds)
         self.next_tags_at = 0.0
+        # Since the last lookup that read its object: each mention whose lookup failed for more than "not readable"
+        # (its comment or media id -> why); and the failure last signalled.
+        self.failed_lookups: dict[str, str] = {}
+        self.signalled_failure: str | None = None
 
     def poll_once(self, go_on: GoOn = unleased) -> float:
         """One round (pending notifications, then /tags when due), asking `go_on` before each Graph call that
@@ -345,11 +352,39 @@ class InstagramPoller:
                 tagged = self.poll_tags(go_on)
                 self.next_tags_at = self.clock() + self.settings.poll_interval_seconds
         except (ProviderError, NotDurable, RedisError) as error:
+            self.signalled_failure = None
             return after_poll_error(self.channel, self.signals, self.backoff, error)
-        after_poll_success(self.channel, self.signals, self.backoff)
+        self._after_round()
         if resolved or tagged is not None:
             log.info("channel.polled", channel=self.channel, resolved=resolved, tagged=tagged)
         return max(0.05, min(self.settings.pending_interval_seconds, self.next_tags_at - self.clock()))
+
+    def _after_round(self) -> None:
+        """A round that raised nothing: a success, unless the lookups are failing (`lookups_failing`), which the
+        poll answering /tags does not clear. Signalled when it starts or its reason changes: `poll_failing_since`
+        stays from the first, so the health rule sees how long it lasts."""
+        failing = self.lookups_failing()
+        if failing is None:
+            self.signalled_failure = None
+            after_poll_success(self.channel, self.signals, self.backoff)
+            return
+        self.backoff.after_success()
+        if failing != self.signalled_failure:
+            self.signals.poll_failed(self.channel, failing)
+            log.warning("channel.lookups_failing", channel=self.channel, reason=failing,
+                        mentions=len(self.failed_lookups))
+            self.signalled_failure = failing
+
+    def lookups_failing(self) -> str | None:
+        """Why the mention lookups are failing: LOOKUPS_FAILING mentions or more failed for more than "not readable"
+        (a permission, an error answer) and no lookup read its object since; None otherwise. Each failure alone is
+        about its object (`about_one_object`), and the round went on; all of them together, the account cannot read
+        mentions (code 10: `instagram_manage_comments` missing) while /tags may still answer. A poll that counted
+        as a success then showed the channel healthy, and the /tags answers let the mentions be dropped."""
+        if len(self.failed_lookups) < LOOKUPS_FAILING:
+            return None
+        last = next(reversed(self.failed_lookups.values()))
+        return f"mention lookups failing ({len(self.failed_lookups)} mentions, none read since): {last}"
 
     def resolve_pending(self, go_on: GoOn = unleased) -> int:
         """Fetch and take the stored notifications, oldest first; each leaves the list only once durable or dropped.
@@ -376,9 +411,12 @@ class InstagramPoller:
                 server_errors = server_errors + 1 if error.kind is ProviderErrorKind.SERVER else 0
                 if not about_one_object(error) or server_errors >= 2:
                     raise
+                if error.code != 100:  # not readable (yet), or deleted: every day's, about that object alone
+                    self.failed_lookups[str(item.get("comment_id") or item["media_id"])] = error.detail[:120]
                 self._retry_later(raw, item, error)
                 continue
             server_errors = 0
+            self.failed_lookups.clear()
             if message is None:
                 log.info("mention.ignored", channel=self.channel, reason="own_post")
             else:
@@ -400,17 +438,19 @@ class InstagramPoller:
     def _retry_later(self, raw: bytes, item: Mapping[str, Any], error: ProviderError) -> None:
         """Count the failed attempt and move the notification to the end of the list, due again after a delay that
         doubles; or drop it, once its grace period is over, after two attempts at least, and only if the Graph API
-        has answered another call since its last attempt (so an outage or a revoked permission drops nothing)."""
+        has answered another call since its last attempt and the lookups are not failing (so an outage or a revoked
+        permission drops nothing, even while /tags answers)."""
         now = self.clock()
         first_seen = float(item.get("first_seen") or now)  # notifications stored before they carried it
         attempts = int(item.get("attempts") or 0) + 1
         waited = now - first_seen
-        graph_works = self.graph.last_ok_at >= float(item.get("tried_at") or now)
+        graph_works = self.graph.last_ok_at >= float(item.get("tried_at") or now) and self.lookups_failing() is None
         fields = {"channel": self.channel, "reason": error.reason, "status": error.status, "code": error.code,
                   "attempts": attempts}
         if attempts >= 2 and waited >= self.settings.pending_grace_minutes * 60 and graph_works:
             # Deleted since, never readable, or not a mention of ours: dropped, with a log line (ids only in Redis).
             self.redis.lrem(self.pending_key, 1, raw)
+            self.failed_lookups.pop(str(item.get("comment_id") or item["media_id"]), None)
             log.warning("mention.unresolvable", waited_seconds=round(waited), **fields)
             return
         retry = self.settings.pending_retry_seconds

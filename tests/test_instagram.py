@@ -700,6 +700,42 @@ def test_an_account_wide_failure_classified_per_item_never_drops_the_pending_men
     assert list(reports_by_id(redis)) == [ids["comment_id"]] and pending(redis) == 0
 
 
+@pytest.mark.parametrize("error", [
+    pytest.param(graph_error(10, "Application does not have permission for this action"), id="permission-code-10"),
+    pytest.param(graph_error(200, "Permissions error", 403), id="permissions-code-200"),
+])
+def test_every_mention_lookup_failing_while_tags_answers_is_a_failing_channel_that_drops_nothing(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    error: tuple[int, dict[str, Any]],
+) -> None:
+    """Each lookup refused for itself (about_one_object), while /tags answers: every round went on and counted as a
+    successful poll, so the channel showed healthy, and the /tags answers let each mention be dropped after its
+    grace period. Two mentions or more refused with none read since: the channel is failing, with why, and keeps
+    them until a lookup reads one again."""
+    mentions = [fake.state.add_ig_mention(f"@lapor1708 jalan rusak {n}", kind="comment") for n in range(3)]
+    for ids in mentions:
+        fake.state.ig_object_errors[ids["comment_id"]] = error
+    redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), *[orjson.dumps(ids) for ids in mentions])
+    ig, now = clocked(settings, redis, intake)
+    for _ in range(40):  # twenty minutes, /tags answering all along
+        now[0] += 30
+        ig.poll_once()
+    assert [r for r in fake.state.requests if r["path"].endswith("/tags")]
+    assert pending(redis) == 3 and "mention.unresolvable" not in [e["event"] for e in log_events(log_stream)]
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()))
+    instagram = {h["channel"]: h for h in monitor.status(now=time.time() + 700)["channels"]}["instagram"]
+    assert instagram["state"] == "down"
+    assert f"mention lookups failing (3 mentions, none read since): {error[0]} code=" in instagram["reason"]
+    assert "permission missing" in instagram["reason"]
+    for ids in mentions:
+        del fake.state.ig_object_errors[ids["comment_id"]]
+    now[0] += 600
+    ig.poll_once()
+    assert len(reports_by_id(redis)) == 3 and pending(redis) == 0
+    instagram = {h["channel"]: h for h in monitor.status()["channels"]}["instagram"]
+    assert "lookups failing" not in instagram["reason"]
+
+
 async def test_a_deleted_mention_is_dropped_after_the_grace_period_and_a_graph_outage_keeps_it_pending(
     gateway: GatewayServer, fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
     log_stream: io.StringIO,
