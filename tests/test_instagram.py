@@ -1101,3 +1101,25 @@ async def test_the_lookups_count_every_mention_taken_not_the_replies_queued(
         assert (await post_webhook(gateway, fake.state.webhook_payload(ids))).status_code == 200
     assert poller(settings, redis, intake).resolve_pending() == 3
     assert envelopes(redis) == [] and reply_targets(redis) == [] and pending(redis) == 0
+
+
+def test_comments_of_one_account_past_the_reply_cap_are_filed_and_left_unanswered(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """As on X (`instagram.reply_cap_per_hour`): an account's mentions past the cap are reports like any, without a
+    public reply; another account's comment is answered all the same."""
+    settings = test_env.settings(**fake.env(LAPOR_INSTAGRAM_REPLY_CAP_PER_HOUR="2"))
+    intake = Intake(redis, settings)
+    mentions = [fake.state.add_ig_mention(f"@lapor1708 terima kasih #{n}", username="balasan.otomatis")
+                for n in range(4)]
+    mentions.append(fake.state.add_ig_mention("@lapor1708 lampu jalan mati", username="siti.rahma"))
+    redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), *[orjson.dumps(ids) for ids in mentions])
+    ig, _ = clocked(settings, redis, intake)
+    ig.poll_once()
+    intake.close()
+    assert set(reports_by_id(redis)) == {ids["comment_id"] for ids in mentions}
+    answered = [job.args[1]["comment_id"] for job in queue(REPLY_QUEUE, redis).jobs]
+    assert answered == [ids["comment_id"] for ids in (mentions[0], mentions[1], mentions[4])]
+    capped = [e for e in log_events(log_stream) if e["event"] == "reply.capped"]
+    assert [e["channel"] for e in capped] == ["instagram-reply"] * 2
+    assert "balasan.otomatis" not in log_stream.getvalue()
