@@ -379,8 +379,9 @@ class InstagramPoller:
         """Why the mention lookups are failing: LOOKUPS_FAILING mentions or more failed for more than "not readable"
         (a permission, an error answer) and no lookup read its object since; None otherwise. Each failure alone is
         about its object (`about_one_object`), and the round went on; all of them together, the account cannot read
-        mentions (code 10: `instagram_manage_comments` missing) while /tags may still answer. A poll that counted
-        as a success then showed the channel healthy, and the /tags answers let the mentions be dropped."""
+        mentions (a permission or a field the lookups need and /tags does not) while /tags may still answer. A poll
+        that counted as a success then showed the channel healthy, and the /tags answers let the mentions be
+        dropped."""
         if len(self.failed_lookups) < LOOKUPS_FAILING:
             return None
         last = next(reversed(self.failed_lookups.values()))
