@@ -111,6 +111,10 @@ def readable_envelope(tracking_id: str, raw: bytes) -> dict[str, Any] | None:
     return envelope if isinstance(envelope, dict) else None
 
 
+# What `read_envelope` answers for a stored value that is no envelope.
+ENVELOPE_DAMAGE = frozenset({"not_json", "not_an_object", "another_tracking_id"})
+
+
 def read_envelope(tracking_id: str, raw: bytes) -> dict[str, Any] | str:
     """`readable_envelope`, or why it is not: `not_json`, `not_an_object`, `another_tracking_id` (a copy stored
     under another report's key), for a log line that tells an operator what they will find."""
@@ -121,6 +125,42 @@ def read_envelope(tracking_id: str, raw: bytes) -> dict[str, Any] | str:
     if not isinstance(envelope, dict):
         return "not_an_object"
     return envelope if envelope.get("tracking_id") == tracking_id else "another_tracking_id"
+
+
+# The fields of a stored envelope the forward worker's steps read, with the type intake writes each as. A field absent
+# or null is left to the case store (it refuses what it needs, that report alone); one of another type made a step
+# raise, or went to the case store unread (an anonymous report's text in a list kept its sender's number).
+_FIELD_TYPES: tuple[tuple[str, type], ...] = (
+    ("text", str), ("subject", str), ("source", str), ("channel", str), ("anonymous", bool), ("confidential", bool),
+    ("sender", dict), ("channel_meta", dict), ("attachments", list),
+)
+_SENDER_FIELD_TYPES = (("kind", str), ("id", str), ("display_name", str))
+_ATTACHMENT_FIELD_TYPES = (("location", str), ("content_type", str), ("sha256", str), ("flags", list))
+# channel_meta's record of a mail's other names for its sender (normalizer.envelope.SENDER_IDENTITIES).
+_SENDER_IDENTITIES = "sender_identities"
+
+
+def damaged_field(envelope: dict[str, Any]) -> str | None:
+    """The first field of a stored envelope (`readable_envelope`) that is not of the type intake writes it as
+    (`attachments[0].flags`), None when none is: the forward worker's one check of a report's envelope, so a field
+    damaged in Redis is that report's dead letter, not an exception in a step that failed its whole batch."""
+    for name, kind in _FIELD_TYPES:
+        if not isinstance(envelope.get(name), (kind, type(None))):
+            return name
+    for name, kind in _SENDER_FIELD_TYPES:
+        if not isinstance((envelope.get("sender") or {}).get(name), (kind, type(None))):
+            return f"sender.{name}"
+    identities = (envelope.get("channel_meta") or {}).get(_SENDER_IDENTITIES)
+    if identities is not None and not (isinstance(identities, dict) and all(
+            isinstance(identities.get(name), (list, type(None))) for name in ("addresses", "names"))):
+        return f"channel_meta.{_SENDER_IDENTITIES}"
+    for index, attachment in enumerate(envelope.get("attachments") or []):
+        if not isinstance(attachment, dict):
+            return f"attachments[{index}]"
+        for name, kind in _ATTACHMENT_FIELD_TYPES:
+            if not isinstance(attachment.get(name), (kind, type(None))):
+                return f"attachments[{index}].{name}"
+    return None
 
 
 def enqueue_calls(

@@ -869,6 +869,57 @@ def test_an_unreadable_envelope_is_dead_lettered_alone_and_its_batch_goes_on(
     assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
 
 
+# A stored envelope that is JSON of its Tracking ID, with a field of a type intake never writes: each made every step
+# of the forward (fetching provider files, cleaning an anonymous report's photos, the case store's payload) raise.
+DAMAGED_FIELDS = [
+    pytest.param({"attachments": "foto.jpg"}, "attachments", id="attachments-a-string"),
+    pytest.param({"attachments": {"location": "attachments/ab/x.jpg"}}, "attachments", id="attachments-an-object"),
+    pytest.param({"attachments": [7]}, "attachments[0]", id="an-attachment-not-an-object"),
+    pytest.param({"attachments": [{"location": 7}]}, "attachments[0].location", id="an-attachment-location-a-number"),
+    pytest.param({"attachments": [{"location": "https://api.twilio.com/m/1", "flags": 3}]}, "attachments[0].flags",
+                 id="an-attachment-flags-a-number"),
+    pytest.param({"attachments": [{"location": "attachments/ab/x", "sha256": ["ab"]}]}, "attachments[0].sha256",
+                 id="a-sha256-a-list"),
+    pytest.param({"sender": "+6281234567890"}, "sender", id="sender-a-string"),
+    pytest.param({"sender": {"kind": "msisdn", "id": 6281234567890}}, "sender.id", id="sender-id-a-number"),
+    pytest.param({"text": ["Jalan rusak"]}, "text", id="text-a-list"),
+    pytest.param({"subject": 12}, "subject", id="subject-a-number"),
+    pytest.param({"channel_meta": "link-1"}, "channel_meta", id="channel-meta-a-string"),
+    pytest.param({"anonymous": True, "channel_meta": 5}, "channel_meta", id="anonymous-channel-meta-a-number"),
+    pytest.param({"channel": "email", "sender": {"kind": "email", "id": "budi@example.id"}, "anonymous": True,
+                  "channel_meta": {"sender_identities": {"addresses": 5}}}, "channel_meta.sender_identities",
+                 id="anonymous-mail-identities-a-number"),
+    pytest.param({"anonymous": 0}, "anonymous", id="anonymous-not-a-flag"),
+]
+
+
+@pytest.mark.parametrize(("damage", "field"), DAMAGED_FIELDS)
+def test_an_envelope_with_a_damaged_field_is_dead_lettered_alone_and_its_batch_goes_on(
+    damage: dict[str, Any], field: str, test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer
+) -> None:
+    """One report's damaged field is that report's trouble: raised in a step of the forward, it retried the whole
+    batch and dead-lettered every report of it (`forward_failed`), the healthy ones with it; a flag of another type
+    (`anonymous: 0`) was forwarded as the case store would read it. Its dead letter names the field, and purges."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft("healthy-1"), draft("field-damaged"), draft("healthy-2")])
+        damaged = receipts[1].tracking_id
+        stored = orjson.loads(redis.get(envelope_key(damaged)))  # type: ignore[arg-type]
+        redis.set(envelope_key(damaged), orjson.dumps({**stored, **damage}))
+        drain(settings, (FORWARD_QUEUE,))
+    finally:
+        intake.close()
+    assert [r["tracking_id"] for r in casestore.reports()] == [receipts[0].tracking_id, receipts[2].tracking_id]
+    letters = DeadLetters(redis).list()
+    assert [(letter.tracking_id, letter.reason) for letter in letters] == [(damaged, "envelope_unreadable")]
+    assert f"envelope's {field} is not" in letters[0].detail
+    assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
+    purged = cli(test_env, "deadletters", "purge", damaged, "--yes")
+    assert purged.returncode == 0, purged.stdout + purged.stderr
+    assert DeadLetters(redis).count() == 0
+
+
 def test_what_the_forward_worker_sends_is_the_envelope_model_and_nothing_more(
     test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer
 ) -> None:

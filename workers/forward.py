@@ -24,7 +24,16 @@ from gateway import metrics
 from gateway.attachments import kept_by_gateway, stored_path
 from gateway.errors import PermanentError, RetryableError
 from gateway.logs import add_sensitive_values, get_logger, sensitive_values
-from gateway.queues import FORWARD_QUEUE, REPORT_STATE_KEY, JSONSerializer, envelope_key, queue, readable_envelope
+from gateway.queues import (
+    ENVELOPE_DAMAGE,
+    FORWARD_QUEUE,
+    REPORT_STATE_KEY,
+    JSONSerializer,
+    damaged_field,
+    envelope_key,
+    queue,
+    read_envelope,
+)
 from gateway.settings import Settings
 from workers.casestore_client import SubmitInterrupted, SubmitResult
 from workers.context import WorkerContext, attempt_number, current, note_retry
@@ -105,11 +114,21 @@ def with_triage(engine: TriageEngine | Exception | None, envelope: dict[str, Any
     return {**payload, "triage": block.model_dump(mode="json")}
 
 
-def _load_envelopes(context: WorkerContext, tracking_ids: list[str]) -> dict[str, dict[str, Any] | None]:
-    """The stored envelopes by Tracking ID: None for one that is not a JSON object under its own Tracking ID (damaged,
-    or written by something else), so it is dead-lettered alone; absent when nothing is stored."""
+def _load_envelopes(context: WorkerContext, tracking_ids: list[str]) -> dict[str, dict[str, Any] | str]:
+    """The stored envelopes by Tracking ID, or why one cannot be forwarded, so it is dead-lettered alone: not a JSON
+    object under its own Tracking ID (`read_envelope`: damaged, or written by something else), or a field of another
+    type than intake writes (`damaged_field`: the field's name); absent when nothing is stored."""
     raws = context.redis.mget([envelope_key(tracking_id) for tracking_id in tracking_ids])
-    return {tid: readable_envelope(tid, raw) for tid, raw in zip(tracking_ids, raws, strict=True) if raw is not None}
+    stored = {tid: read_envelope(tid, raw) for tid, raw in zip(tracking_ids, raws, strict=True) if raw is not None}
+    return {tid: (damaged_field(envelope) or envelope) if isinstance(envelope, dict) else envelope
+            for tid, envelope in stored.items()}
+
+
+def _unreadable_detail(why: str) -> str:
+    """A dead letter's detail for an envelope `_load_envelopes` could not take: what is wrong, never its value."""
+    if why in ENVELOPE_DAMAGE:
+        return f"the stored envelope is not a JSON object with this Tracking ID ({why})"
+    return f"the stored envelope's {why} is not of the type intake writes"
 
 
 def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]],
@@ -261,16 +280,15 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
         job.meta.setdefault(FIRST_TRY_META, time.time())
     pending = [tid for tid in tracking_ids if tid not in done]
     stored = _load_envelopes(context, pending)
-    envelopes = {tid: envelope for tid, envelope in stored.items() if envelope is not None}
+    envelopes = {tid: envelope for tid, envelope in stored.items() if isinstance(envelope, dict)}
     add_sensitive_values(*[value for envelope in envelopes.values() for value in _citizen_values(envelope)])
     for missing in (tid for tid in pending if tid not in stored):
         log.error("forward.envelope_missing", tracking_id=missing)
         _dead_letter(context, None, missing, "envelope_missing", "no envelope stored under this Tracking ID", attempts)
         done.add(missing)
-    for unreadable in (tid for tid in pending if tid in stored and stored[tid] is None):
-        log.error("forward.envelope_unreadable", tracking_id=unreadable)
-        _dead_letter(context, None, unreadable, "envelope_unreadable",
-                     "the stored envelope is not a JSON object with this Tracking ID", attempts)
+    for unreadable, why in ((tid, stored[tid]) for tid in pending if isinstance(stored.get(tid), str)):
+        log.error("forward.envelope_unreadable", tracking_id=unreadable, damaged=why)
+        _dead_letter(context, None, unreadable, "envelope_unreadable", _unreadable_detail(str(why)), attempts)
         done.add(unreadable)
 
     engine = triage_engine(context) if any(tid in envelopes for tid in pending) else None
@@ -414,4 +432,5 @@ def dead_letter_unfinished(context: WorkerContext, job: Any, *, reason: str, det
     pending = [str(tid) for tid in (job.args[0] if job.args else []) if tid not in done]
     stored = _load_envelopes(context, pending)
     for tracking_id in pending:
-        _dead_letter(context, stored.get(tracking_id), tracking_id, reason, detail, attempts)
+        envelope = stored.get(tracking_id)
+        _dead_letter(context, envelope if isinstance(envelope, dict) else None, tracking_id, reason, detail, attempts)

@@ -372,9 +372,12 @@ def _remember(context: WorkerContext, fetched: Mapping[str, Fetched], takers: Ma
 def expire_report(pipe: Any, tracking_id: str, envelope: Mapping[str, Any] | None, ttl: int) -> None:
     """A report's envelope, its state and the records of its fetched files expire together (queued on `pipe`): what
     waited without end while the report was to be forwarded, once it is forwarded or will never be. A record another
-    waiting report took too stays until that one is done (see _remember)."""
+    waiting report took too stays until that one is done (see _remember). The attachments are read as a damaged
+    envelope may have them (not a list, an item not an object: its dead letter is purged here too)."""
     pipe.expire(envelope_key(tracking_id), ttl)
     pipe.expire(REPORT_STATE_KEY.format(tracking_id=tracking_id), ttl)
-    locations = (str(attachment.get("location") or "") for attachment in (envelope or {}).get("attachments") or [])
+    attachments = (envelope or {}).get("attachments")
+    locations = (str(attachment.get("location") or "") for attachment in attachments
+                 if isinstance(attachment, dict)) if isinstance(attachments, list) else ()
     for location in dict.fromkeys(loc for loc in locations if is_provider_url(loc)):
         pipe.eval(_RELEASE_SCRIPT, 2, fetched_key(location), takers_key(location), tracking_id, ttl)
