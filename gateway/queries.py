@@ -14,17 +14,21 @@ import httpx
 from redis import Redis
 from redis.exceptions import RedisError
 
+from gateway.logs import get_logger
 from gateway.queues import envelope_key
-from gateway.replies import render, shown_typed_id, status_name
+from gateway.replies import is_status, render, shown_typed_id, status_name
 from gateway.settings import Settings
 from gateway.tls import tls_context
 from normalizer.keywords import Action
 from normalizer.pipeline import Query
 
+log = get_logger()
+
 
 @dataclass(frozen=True, slots=True)
 class StatusLookup:
     found: bool
+    # A status of the contract (`reported_status`); None for a report the case store answered without one.
     status: str | None = None
     # The report's privacy flags, for a follow-up whose report the gateway no longer keeps; None where the case store
     # did not say (`said_flag`).
@@ -48,8 +52,22 @@ async def lookup_status(client: httpx.AsyncClient, tracking_id: str) -> StatusLo
         return None
     if not isinstance(report, dict):
         return None
-    return StatusLookup(found=True, status=str(report.get("status", "received")),
+    return StatusLookup(found=True, status=reported_status(report),
                         anonymous=said_flag(report, "anonymous"), confidential=said_flag(report, "confidential"))
+
+
+def reported_status(report: dict[str, Any]) -> str | None:
+    """A report's status as the case store answered it, when it is one of the contract's (`is_status`); None for any
+    other (missing, null, a number, a name the contract does not have), logged as `casestore.bad_answer` with the
+    kind of value, never the value (a broken case store may answer anything). Both answers to a CEK read it: the
+    immediate one echoed an unknown name raw ("None" for null), the status job's read null as "received"."""
+    status = report.get("status")
+    if is_status(status):
+        return str(status)
+    kind = ("missing" if "status" not in report else "unknown_name" if isinstance(status, str)
+            else type(status).__name__.replace("NoneType", "null"))
+    log.warning("casestore.bad_answer", path="/v1/reports/{tracking_id}", status=200, report_status=kind)
+    return None
 
 
 def said_flag(report: dict[str, Any], name: str) -> bool | None:
@@ -102,7 +120,8 @@ async def answer_query(query: Query, client: httpx.AsyncClient, redis: Redis | N
         return render("bad_tracking_id", language, tracking_id=shown_typed_id(query.tracking_id or "?")), False
     assert query.tracking_id is not None
     lookup = await lookup_status(client, query.tracking_id)
-    if lookup is None:
+    if lookup is None or (lookup.found and lookup.status is None):
+        # No answer, or one without a status of the contract: the status job asks again, as the case store away.
         return render("status_pending", language, tracking_id=query.tracking_id), True
     if not lookup.found:
         held = await _held(redis, query.tracking_id)

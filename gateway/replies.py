@@ -26,6 +26,12 @@ def render(key: str, language: str | None = None, **fields: Any) -> str:
     return template.format(**fields)
 
 
+def is_status(value: Any) -> bool:
+    """Whether `value` is a case-store status of the contract (casestore/openapi.yaml): one `status_names` names, in
+    Indonesian, the table every language falls back to."""
+    return isinstance(value, str) and value in load_replies()["status_names"][DEFAULT_LANGUAGE]
+
+
 def status_name(status: str, language: str | None = None) -> str:
     names = load_replies()["status_names"]
     return names.get(language or DEFAULT_LANGUAGE, names[DEFAULT_LANGUAGE]).get(status, status)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -26,12 +27,14 @@ from redis.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq.job import Job
 
+from channels.base import InboundMessage
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
 from channels.sms_aggregator_send import reply_parts
 from gateway.concat import PENDING_KEY
 from gateway.health import SIGNALS_KEY, health_channel
 from gateway.lease import Holder, process_table
 from gateway.outbound import REPLY_FUNC, STATUS_FUNC, OutboundReplies, reply_key
+from gateway.queries import answer_query, casestore_client
 from gateway.queues import (
     FORWARD_QUEUE,
     REPLY_QUEUE,
@@ -44,6 +47,8 @@ from gateway.queues import (
 from gateway.replies import render, status_name
 from gateway.settings import Settings, SettingsError, load_settings
 from gateway.tracking import format_tracking_id, is_valid_tracking_id
+from normalizer.envelope import Channel, SenderKind, utc_now
+from normalizer.pipeline import normalize
 from tests.aggregator_support import (
     AGGREGATOR_PATH,
     DLR_PATH,
@@ -596,6 +601,53 @@ def test_a_status_answer_that_is_not_a_report_is_no_answer_and_never_not_found(
     assert (letter.queue, letter.tracking_id, letter.reason) == (STATUS_QUEUE, tracking_id, "casestore_bad_answer")
     bad = [e for e in log_events(log_stream) if e["event"] == "casestore.bad_answer"]
     assert bad and all((e["level"], e["path"]) == ("warning", "/v1/reports/{tracking_id}") for e in bad)
+
+
+@pytest.mark.parametrize(
+    ("report", "kind"),
+    [
+        pytest.param({"status": None}, "null", id="status-null"),
+        pytest.param({"status": "ditutup_sementara"}, "unknown_name", id="status-unknown"),
+        pytest.param({"status": "Resolved"}, "unknown_name", id="status-another-case"),
+        pytest.param({}, "missing", id="status-missing"),
+        pytest.param({"status": 3}, "int", id="status-a-number"),
+        pytest.param({"status": ["resolved"]}, "list", id="status-a-list"),
+    ],
+)
+def test_a_status_outside_the_contract_is_never_echoed_and_both_answers_agree(
+    settings: Settings, redis: Redis, log_stream: io.StringIO, report: dict[str, Any], kind: str,
+) -> None:
+    """A report whose status is none of the contract's is the case store not answering properly, as a body that is
+    no report: the immediate answer says the answer follows, the status job retries, then "send CEK later" and a dead
+    letter. The immediate answer echoed an unknown name raw, and null as "None"; the job read null as "received"."""
+    tracking_id, number = format_tracking_id(4_545_462), "+6281298765013"
+    body = orjson.dumps({"tracking_id": tracking_id, "text": "Jalan rusak", **report})
+    message = InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id="kannel-cek",
+                             sender_kind=SenderKind.MSISDN, sender_address=number, text=f"CEK {tracking_id}",
+                             received_at=utc_now())
+    query = normalize(message).query
+    assert query is not None and query.tracking_id == tracking_id
+
+    async def immediate() -> tuple[str, bool]:
+        async with casestore_client(settings, 5) as client:
+            return await answer_query(query, client, redis)
+
+    OutboundReplies(redis, settings).queue_status_job_and_promise(source="sms-aggregator", to=number,
+                                                                  tracking_id=tracking_id, language="id")
+    queue(REPLY_QUEUE, redis).empty()  # the promise: not what this test counts
+    with respx.mock(base_url=settings.casestore_url, assert_all_called=True) as mock:
+        mock.get(f"/v1/reports/{tracking_id}").respond(200, content=body,
+                                                       headers={"Content-Type": "application/json"})
+        inline = asyncio.run(immediate())
+        drain(settings, (STATUS_QUEUE,))
+    assert inline == (render("status_pending", "id", tracking_id=tracking_id), True)
+    [answer] = queue(REPLY_QUEUE, redis).get_jobs()
+    assert answer.args[0]["text"] == render("status_retry", "id", tracking_id=tracking_id)
+    [letter] = DeadLetters(redis).list()
+    assert (letter.queue, letter.tracking_id, letter.reason) == (STATUS_QUEUE, tracking_id, "casestore_bad_answer")
+    bad = [e for e in log_events(log_stream) if e["event"] == "casestore.bad_answer"]
+    assert bad and all((e["level"], e["report_status"]) == ("warning", kind) for e in bad)
+    assert "ditutup" not in log_stream.getvalue() and "Jalan rusak" not in log_stream.getvalue()
 
 
 def _rerun(redis: Redis, settings: Settings, job: Job, how: str) -> None:

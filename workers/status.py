@@ -21,7 +21,7 @@ from rq.job import Job
 from gateway.errors import PermanentError, RetryableError
 from gateway.logs import bind_message_context, get_logger
 from gateway.outbound import STATUS_FUNC, OutboundReplies
-from gateway.queries import held_by_gateway, status_text
+from gateway.queries import held_by_gateway, reported_status, status_text
 from gateway.queues import STATUS_QUEUE
 from gateway.replies import render
 from gateway.settings import Settings
@@ -53,6 +53,9 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
         return {"tracking_id": tracking_id, "already_answered": True}
     try:
         report = context.casestore.get_report(tracking_id)
+        status = "received" if report is None else reported_status(report)  # None: not a status of the contract
+        if status is None:  # as a body that is no report: the case store not answering properly, retried
+            raise RetryableError("report answer has no status of the contract", reason="casestore_bad_answer")
     except RetryableError as error:
         if job is not None and job.retries_left:
             log.warning("status.retry", reason=error.reason, attempt=attempts)
@@ -62,7 +65,7 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
     except PermanentError as error:
         return _give_up(query, job, error, attempts)
     found = report is not None or held_by_gateway(context.redis, tracking_id)  # not forwarded yet: "received"
-    text = status_text(tracking_id, str((report or {}).get("status") or "received"), language, found=found)
+    text = status_text(tracking_id, status, language, found=found)
     outbound = OutboundReplies(context.redis, context.settings)
     reply = partial(outbound.queue_reply, source=str(query["source"]), kind="status", text=text, language=language,
                     tracking_id=tracking_id, to=str(query["to"]))
