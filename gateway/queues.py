@@ -23,6 +23,7 @@ from rq import Queue, Retry
 from rq.job import Job
 
 from gateway.settings import Settings
+from normalizer.envelope import SENDER_IDENTITIES
 
 FORWARD_QUEUE = "lapor-forward"
 REPLY_QUEUE = "lapor-reply"
@@ -136,8 +137,6 @@ _FIELD_TYPES: tuple[tuple[str, type], ...] = (
 )
 _SENDER_FIELD_TYPES = (("kind", str), ("id", str), ("display_name", str))
 _ATTACHMENT_FIELD_TYPES = (("location", str), ("content_type", str), ("sha256", str), ("flags", list))
-# channel_meta's record of a mail's other names for its sender (normalizer.envelope.SENDER_IDENTITIES).
-_SENDER_IDENTITIES = "sender_identities"
 
 
 def damaged_field(envelope: dict[str, Any]) -> str | None:
@@ -150,10 +149,10 @@ def damaged_field(envelope: dict[str, Any]) -> str | None:
     for name, kind in _SENDER_FIELD_TYPES:
         if not isinstance((envelope.get("sender") or {}).get(name), (kind, type(None))):
             return f"sender.{name}"
-    identities = (envelope.get("channel_meta") or {}).get(_SENDER_IDENTITIES)
+    identities = (envelope.get("channel_meta") or {}).get(SENDER_IDENTITIES)  # a mail's other names for its sender
     if identities is not None and not (isinstance(identities, dict) and all(
             isinstance(identities.get(name), (list, type(None))) for name in ("addresses", "names"))):
-        return f"channel_meta.{_SENDER_IDENTITIES}"
+        return f"channel_meta.{SENDER_IDENTITIES}"
     for index, attachment in enumerate(envelope.get("attachments") or []):
         if not isinstance(attachment, dict):
             return f"attachments[{index}]"
