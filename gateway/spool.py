@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from gateway.logs import get_logger, loggable_host
-from gateway.private_files import open_private, private_directory, write_private
+from gateway.private_files import fsync_directory, open_private, private_directory, write_private
 
 log = get_logger()
 
@@ -170,7 +170,7 @@ class Spool:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # a file nobody else knows yet
             opening.rename(path)
             try:
-                _fsync_directory(self.directory)  # its name as durable as the records fsync'd in it
+                fsync_directory(self.directory)  # its name as durable as the records fsync'd in it
             except OSError:
                 path.unlink(missing_ok=True)
                 raise
@@ -335,11 +335,3 @@ def _still_named(path: Path, handle: BinaryIO) -> bool:
         return False
     opened = os.fstat(handle.fileno())
     return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
-
-
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

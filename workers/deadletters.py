@@ -7,10 +7,10 @@ function and arguments that will redo it, so `requeue` works the same for every 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import orjson
 from redis import Redis
@@ -31,6 +31,7 @@ from gateway.transactions import after_commit, commit
 from workers.media import expire_report
 
 log = get_logger()
+T = TypeVar("T")
 
 ENTRIES_KEY = "lapor:deadletters"
 INDEX_KEY = "lapor:deadletters:index"
@@ -204,25 +205,32 @@ class DeadLetters:
         """Requeue one letter under WATCH of the whole registry (a letter is a field of one hash), so any letter added
         or removed meanwhile spoils the try. Tries `REQUEUE_ATTEMPTS` times: while a case-store outage dead-letters
         many a second, trying until a quiet moment could spin for as long as the outage lasts."""
+        def requeue(pipe: Any) -> Literal["requeued", "gone"]:
+            if not pipe.hexists(ENTRIES_KEY, letter.key):
+                return "gone"
+            pipe.multi()
+            enqueue_calls(self._redis, settings, letter.queue, letter.func, [tuple(letter.args)], pipeline=pipe)
+            pipe.hdel(ENTRIES_KEY, letter.key)
+            pipe.zrem(INDEX_KEY, letter.key)
+            HealthSignals(self._redis).dead_letters_cleared([(letter.channel or "unknown", letter.key)], pipe)
+            pipe.execute()
+            return "requeued"
+
+        return self._watching_the_registry(requeue) or "busy"
+
+    def _watching_the_registry(self, run: Callable[[Any], T]) -> T | None:
+        """`run(pipe)` with the registry WATCHed, again a moment later whenever a letter was added or removed
+        meanwhile (WatchError), `REQUEUE_ATTEMPTS` times; None when it kept changing through every try."""
         with self._redis.pipeline(transaction=True) as pipe:
             for attempt in range(REQUEUE_ATTEMPTS):
                 if attempt:
                     time.sleep(REQUEUE_BACKOFF_SECONDS * 2 ** (attempt - 1))
                 try:
                     pipe.watch(ENTRIES_KEY)
-                    if not pipe.hexists(ENTRIES_KEY, letter.key):
-                        return "gone"
-                    pipe.multi()
-                    enqueue_calls(self._redis, settings, letter.queue, letter.func, [tuple(letter.args)],
-                                  pipeline=pipe)
-                    pipe.hdel(ENTRIES_KEY, letter.key)
-                    pipe.zrem(INDEX_KEY, letter.key)
-                    HealthSignals(self._redis).dead_letters_cleared([(letter.channel or "unknown", letter.key)], pipe)
-                    pipe.execute()
-                    return "requeued"
-                except WatchError:  # a letter was added or removed meanwhile: look again, a moment later
+                    return run(pipe)
+                except WatchError:
                     continue
-        return "busy"
+        return None
 
     def purge(self, letters: Sequence[DeadLetter], envelope_ttl: int) -> int:
         """Delete the letters, each only if it is still in the registry as it was listed; returns how many.
@@ -240,23 +248,16 @@ class DeadLetters:
         wanted = {letter.key: letter for letter in letters}
         if not wanted:
             return 0
-        with self._redis.pipeline(transaction=True) as pipe:
-            for attempt in range(REQUEUE_ATTEMPTS):
-                if attempt:
-                    time.sleep(REQUEUE_BACKOFF_SECONDS * 2 ** (attempt - 1))
-                try:
-                    pipe.watch(ENTRIES_KEY)
-                    raws = pipe.hmget(ENTRIES_KEY, list(wanted))
-                    unchanged = [letter for (key, letter), raw in zip(wanted.items(), raws, strict=True)
-                                 if raw is not None and self._read(key, raw) == letter]
-                    if not unchanged:
-                        return 0
-                    self._purge(pipe, unchanged, envelope_ttl)
-                    break
-                except WatchError:  # a letter was added or removed meanwhile: look again, a moment later
-                    continue
-            else:
-                return 0
+
+        def purge_unchanged(pipe: Any) -> list[DeadLetter]:
+            raws = pipe.hmget(ENTRIES_KEY, list(wanted))
+            unchanged = [letter for (key, letter), raw in zip(wanted.items(), raws, strict=True)
+                         if raw is not None and self._read(key, raw) == letter]
+            if unchanged:
+                self._purge(pipe, unchanged, envelope_ttl)
+            return unchanged
+
+        unchanged = self._watching_the_registry(purge_unchanged) or []
         for letter in unchanged:
             log.warning("deadletter.purged", queue=letter.queue, tracking_id=letter.tracking_id)
         return len(unchanged)
