@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import sys
@@ -61,10 +62,13 @@ class Config:
 
 
 def percentile(values: list[float], q: float) -> float:
+    """Nearest rank: the smallest value with at least q % of the values at or below it. Rounded half to even
+    instead of up, the rank fell one short whenever q % of the count ended in .5 (the p99 of 150 latencies was the
+    148th, the p50 of 5 the 2nd)."""
     if not values:
         return 0.0
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(round(q * len(ordered) / 100, 6)) - 1))]
 
 
 def _cpu_per_1000(stack: Stack, reports: int) -> dict[str, float]:

@@ -14,6 +14,7 @@ import pytest
 from bench.__main__ import main as bench_main
 from bench.load import sign_requests
 from bench.report import evaluate
+from bench.run import percentile
 from bench.verify import stored_rows, verify
 from casestore.storage import ReportStore
 from gateway.tracking import format_tracking_id
@@ -123,3 +124,21 @@ def test_intake_is_divided_by_the_bare_runs_around_it(bare_runs: list[float], ra
     for key, rate in zip(("bare", "bare_after"), bare_runs, strict=False):
         results[key] = {"rate": rate}
     assert evaluate(results)["ratios"]["intake/bare"] == ratio
+
+
+@pytest.mark.parametrize(
+    ("count", "q", "expected"),
+    [
+        pytest.param(5, 50, 3, id="p50-of-5-is-the-median"),
+        pytest.param(150, 99, 149, id="p99-of-150-half-rank-goes-up"),
+        pytest.param(250, 99, 248, id="p99-of-250-half-rank-goes-up"),
+        pytest.param(100, 99, 99, id="p99-of-100-exact-rank"),
+        pytest.param(1, 99, 1, id="one-value"),
+        pytest.param(1000, 100, 1000, id="p100-is-the-maximum"),
+        pytest.param(41_000, 99.9, 40_959, id="p99.9-float-rank-not-pushed-up"),
+    ],
+)
+def test_percentile_is_the_nearest_rank(count: int, q: float, expected: float) -> None:
+    """The smallest latency with at least q % of them at or below it, whatever order they came in."""
+    values = [float(v) for v in range(count, 0, -1)]
+    assert percentile(values, q) == expected
