@@ -211,13 +211,20 @@ class Bench:
 
     # -- the gateway stack ----------------------------------------------------------------------------------
     def _gateway_stack(self, name: str, workers: int) -> tuple[Stack, dict[str, str], Path]:
+        """Redis, case store, gateway, workers; on a failure to start, whatever did start is stopped here (the
+        caller's `finally` only begins once it has the stack: a gateway that would not come up left Redis and the
+        case store running on their ports after the bench had ended)."""
         stack = self._stack(name)
-        redis_url = start_redis(stack)
-        gateway_port, casestore_port = free_port(), free_port()
-        env = gateway_env(redis_url, casestore_port, gateway_port, stack.workdir / "data")
-        start_casestore(stack, env)
-        start_gateway(stack, env)
-        start_workers(stack, env, workers)
+        try:
+            redis_url = start_redis(stack)
+            gateway_port, casestore_port = free_port(), free_port()
+            env = gateway_env(redis_url, casestore_port, gateway_port, stack.workdir / "data")
+            start_casestore(stack, env)
+            start_gateway(stack, env)
+            start_workers(stack, env, workers)
+        except BaseException:
+            stack.stop()
+            raise
         return stack, env, stack.workdir / "data" / "casestore.sqlite3"
 
     def _warm(self, stack: Stack, env: dict[str, str]) -> list[str]:

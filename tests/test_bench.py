@@ -13,8 +13,9 @@ import pytest
 
 from bench.__main__ import main as bench_main
 from bench.load import sign_requests
+from bench.procs import Stack
 from bench.report import evaluate
-from bench.run import percentile
+from bench.run import Bench, Config, percentile
 from bench.verify import stored_rows, verify
 from casestore.storage import ReportStore
 from gateway.tracking import format_tracking_id
@@ -142,3 +143,34 @@ def test_percentile_is_the_nearest_rank(count: int, q: float, expected: float) -
     """The smallest latency with at least q % of them at or below it, whatever order they came in."""
     values = [float(v) for v in range(count, 0, -1)]
     assert percentile(values, q) == expected
+
+
+@pytest.mark.parametrize("phase", ["intake", "e2e"])
+def test_a_gateway_that_does_not_come_up_leaves_no_process_behind(
+    phase: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis and the case store, started before the gateway failed to start, are stopped with the phase."""
+    import bench.run as bench_run
+
+    started: list[Stack] = []
+    real_start_redis = bench_run.start_redis
+
+    def start_redis(stack: Stack) -> str:
+        started.append(stack)
+        return real_start_redis(stack)
+
+    def start_gateway(stack: Stack, env: dict[str, str], processes: int = 1) -> None:
+        raise RuntimeError("gateway did not come up")
+
+    monkeypatch.setenv("BENCH_NO_WRK", "1")
+    monkeypatch.setattr(bench_run, "start_redis", start_redis)
+    monkeypatch.setattr(bench_run, "start_gateway", start_gateway)
+    bench = Bench(Config.quick(), tmp_path)
+    with pytest.raises(RuntimeError, match="did not come up"):
+        getattr(bench, phase)()
+    [stack] = started
+    assert {proc.role for proc in stack.procs} == {"redis", "casestore"}
+    still_running = [proc.role for proc in stack.procs if proc.alive()]
+    for proc in stack.procs:  # the test's own cleanup, whatever the outcome
+        proc.stop()
+    assert still_running == []
