@@ -174,3 +174,51 @@ def test_a_gateway_that_does_not_come_up_leaves_no_process_behind(
     for proc in stack.procs:  # the test's own cleanup, whatever the outcome
         proc.stop()
     assert still_running == []
+
+
+@dataclass(frozen=True)
+class IntakeCase:
+    id: str
+    answered: int  # answered 200 with a Tracking ID, as the load generator counted
+    durable: int  # claims committed in Redis, as the bench counted them per message
+    rate: float
+    verified: bool
+
+
+INTAKE_CASES = [
+    IntakeCase("all-answered-all-durable", answered=200, durable=200, rate=100.0, verified=True),
+    IntakeCase("answered-500-after-the-commit", answered=150, durable=200, rate=75.0, verified=False),
+    IntakeCase("answered-without-a-committed-claim", answered=150, durable=100, rate=50.0, verified=False),
+    IntakeCase("all-answered-some-not-durable", answered=200, durable=180, rate=90.0, verified=False),
+]
+
+
+@pytest.mark.parametrize("phase", ["intake", "scale"])
+@pytest.mark.parametrize("case", INTAKE_CASES, ids=[case.id for case in INTAKE_CASES])
+def test_intake_counts_webhooks_both_answered_and_durable(
+    case: IntakeCase, phase: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """200 webhooks in 2 s: the rate counts only those answered and durable, and the run is verified only when
+    every one was both, in the intake runs and in the scale phase alike. No process is started."""
+    import bench.run as bench_run
+
+    def closed_loop(*_: object) -> dict[str, float]:
+        return {"seconds": 2.0, "ok": case.answered, "bad": 200 - case.answered, "p50_ms": 1.0, "p99_ms": 2.0}
+
+    monkeypatch.setenv("BENCH_NO_WRK", "1")
+    monkeypatch.setattr(bench_run, "_closed_loop", closed_loop)
+    monkeypatch.setattr(bench_run.Bench, "_count_durable", staticmethod(lambda _url, _sids: case.durable))
+    bench = Bench(Config.quick(), tmp_path)
+    bench.config.intake_reports = 200
+    if phase == "intake":
+        run = bench._intake_run(Stack(tmp_path), "http://127.0.0.1:1", 1, "redis://127.0.0.1:1/0")
+        assert (run["rate"], run["verified"]) == (case.rate, case.verified)
+        return
+    monkeypatch.setattr(bench_run, "wait_http", lambda _url: None)
+    monkeypatch.setattr(bench_run, "start_redis", lambda _stack: "redis://127.0.0.1:1/0")
+    monkeypatch.setattr(bench_run, "start_gateway", lambda *_, **__: None)
+    monkeypatch.setattr(bench_run.Bench, "_warm", lambda *_: [])
+    monkeypatch.setattr(bench_run.Stack, "start", lambda *_: None)
+    monkeypatch.setattr(bench_run.time, "sleep", lambda _seconds: None)
+    scale = bench.scale()
+    assert (scale["intake_rate"], scale["verified"]) == (case.rate, case.verified)
