@@ -81,7 +81,7 @@ def table(results: dict[str, Any]) -> str:
                      f"{i['durable']}/{i['reports']} durable, closed loop" + _runs_note(i)))
         h = i["half_rate"]
         rows.append(("intake @half", f"{h['achieved_rate']:.0f}", f"{h['p50_ms']:.2f}", f"{h['p99_ms']:.2f}",
-                     "open loop"))
+                     f"{h['durable']}/{h['requests']} durable, open loop"))
     if "e2e" in results:
         e = results["e2e"]
         rows.append(("e2e", f"{e['rate']:.0f}", "", "", f"{e['reports']} reports stored once: "

@@ -222,3 +222,38 @@ def test_intake_counts_webhooks_both_answered_and_durable(
     monkeypatch.setattr(bench_run.time, "sleep", lambda _seconds: None)
     scale = bench.scale()
     assert (scale["intake_rate"], scale["verified"]) == (case.rate, case.verified)
+
+
+@pytest.mark.parametrize("lost", [0, 5], ids=["all-durable", "five-answered-not-durable"])
+def test_open_loop_sweep_counts_only_durable_webhooks(
+    lost: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every sweep point is answered in full; `lost` of each point's webhooks have no committed claim. The achieved
+    rate counts the durable ones, and the half-rate point (the latency target's) must be all durable to verify."""
+    import bench.run as bench_run
+
+    def drive_client(_stack: Stack, _port: int, requests: list[object], *, rate: float = 0.0,
+                     concurrency: int = 64) -> dict[str, object]:
+        count = len(requests)
+        return {"latencies": [0.001] * count, "statuses": [200] * count, "sent_at": [0.0] * count,
+                "elapsed": count / rate if rate else 2.0}
+
+    def count_durable(_url: str, sids: list[str]) -> int:
+        return len(sids) if len(sids) == 200 else len(sids) - lost  # the closed-loop runs send 200: all durable
+
+    monkeypatch.setenv("BENCH_NO_WRK", "1")
+    monkeypatch.setattr(bench_run, "_drive_client", drive_client)
+    monkeypatch.setattr(bench_run.Bench, "_count_durable", staticmethod(count_durable))
+    monkeypatch.setattr(bench_run.Bench, "_warm", lambda *_: [])
+    monkeypatch.setattr(bench_run.Bench, "_gateway_stack", lambda *_, **__: (
+        Stack(tmp_path), {"LAPOR_PUBLIC_URL": "http://127.0.0.1:1", "LAPOR_HTTP_PORT": "1",
+                          "REDIS_URL": "redis://127.0.0.1:1/0"}, tmp_path / "casestore.sqlite3"))
+    bench = Bench(Config.quick(), tmp_path)
+    bench.config.intake_reports = 200
+    result, sweep = bench.intake()
+    assert result["rate"] == 100.0  # 200 webhooks in 2 s
+    for point in sweep:
+        assert point["ok"] == point["requests"] and point["durable"] == point["requests"] - lost
+        assert point["achieved_rate"] == pytest.approx(point["offered_rate"] * point["durable"] / point["requests"],
+                                                       abs=0.1)
+    assert result["half_rate"]["verified"] is result["verified"] is (lost == 0)
