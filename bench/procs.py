@@ -191,6 +191,22 @@ def wait_http(url: str, timeout: float = START_TIMEOUT) -> None:
     wait_for(lambda: httpx.get(url, timeout=1, verify=tls_context()).status_code < 500, timeout, url)
 
 
+def listening(proc: Proc, port: int) -> bool:
+    """Whether this process holds a listening socket of its own on `port` (with SO_REUSEPORT each process does)."""
+    try:
+        connections = psutil.Process(proc.pid).net_connections(kind="tcp")
+    except psutil.Error:
+        return False
+    return any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in connections)
+
+
+def wait_listening(procs: Sequence[Proc], port: int, timeout: float = START_TIMEOUT) -> None:
+    """Until every one of `procs` listens on `port`. One answering /healthz is not all of them: the kernel spreads
+    connections over the sockets bound when they connect, and a closed-loop load keeps its connections, so a
+    process that bound late took no share of the whole run."""
+    wait_for(lambda: all(listening(proc, port) for proc in procs), timeout, f"{len(procs)} processes on port {port}")
+
+
 def start_casestore(stack: Stack, env: dict[str, str]) -> Proc:
     proc = stack.start("casestore", [str(VENV_BIN / "lapor-gateway"), "casestore"], env)
     wait_http(f"{env['LAPOR_CASESTORE_URL']}/healthz")
@@ -203,7 +219,7 @@ def start_gateway(stack: Stack, env: dict[str, str], processes: int = 1) -> Proc
         env = {**env, "LAPOR_HTTP_REUSE_PORT": "true"}
     procs = [stack.start("gateway", [str(VENV_BIN / "lapor-gateway"), "serve"], env) for _ in range(processes)]
     wait_http(f"{env['LAPOR_PUBLIC_URL']}/healthz")
-    wait_for(lambda: all(b"gateway.listening" in p.log_path.read_bytes() for p in procs), START_TIMEOUT, "gateways")
+    wait_listening(procs, int(env["LAPOR_HTTP_PORT"]))  # its `gateway.listening` log line comes before it binds
     return procs[0]
 
 

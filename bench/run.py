@@ -25,6 +25,7 @@ from bench.procs import (
     start_redis,
     start_workers,
     wait_http,
+    wait_listening,
 )
 from bench.verify import stored_at_by_sid, stored_count, stored_rows, verify
 from gateway.intake import dedup_key
@@ -182,11 +183,11 @@ class Bench:
         bare_stack = self._stack("scale-bare")
         try:
             port = free_port()
-            for _ in range(count):
-                bare_stack.start("bare", [PYTHON, "-m", "bench.bare", "--port", str(port), "--reuse-port"])
+            bare_procs = [bare_stack.start("bare", [PYTHON, "-m", "bench.bare", "--port", str(port), "--reuse-port"])
+                          for _ in range(count)]
             url = f"http://127.0.0.1:{port}"
             wait_http(url + "/healthz")
-            time.sleep(1.0)  # every process bound, not only the first
+            wait_listening(bare_procs, port)  # every process bound, not only the first
             bare_requests = self._sign(url, 2_000)
             many = bare_requests * max(1, int(self.config.bare_seconds * 3))
             bare_stack.mark()

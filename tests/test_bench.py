@@ -257,3 +257,37 @@ def test_open_loop_sweep_counts_only_durable_webhooks(
         assert point["achieved_rate"] == pytest.approx(point["offered_rate"] * point["durable"] / point["requests"],
                                                        abs=0.1)
     assert result["half_rate"]["verified"] is result["verified"] is (lost == 0)
+
+
+def test_scale_loads_the_bare_servers_only_once_each_listens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two bare servers on one port, the second binding 2 s late (a loaded machine's slow start): the closed loop
+    begins only once both listen, or the second takes no connection and 'two processes' measure one."""
+    import bench.run as bench_run
+    from bench.procs import listening
+
+    real_start = Stack.start
+    listening_at_load: list[int] = []
+
+    def start(stack: Stack, role: str, command: list[str], env: dict[str, str] | None = None) -> object:
+        if role == "bare" and any(proc.role == "bare" for proc in stack.procs):
+            late = ("import runpy, sys, time; time.sleep(2); sys.argv = ['bench.bare'] + sys.argv[1:]; "
+                    "runpy.run_module('bench.bare', run_name='__main__')")
+            command = [command[0], "-c", late, *command[3:]]
+        return real_start(stack, role, command, env)
+
+    def closed_loop(stack: Stack, _url: str, port: int, *_: object) -> dict[str, float]:
+        listening_at_load.append(sum(listening(proc, port) for proc in stack.procs if proc.role == "bare"))
+        return {"seconds": 1.0, "ok": 100, "bad": 0, "p50_ms": 1.0, "p99_ms": 2.0}
+
+    def start_redis(_stack: Stack) -> str:
+        raise RuntimeError("bare part done")
+
+    monkeypatch.setenv("BENCH_NO_WRK", "1")
+    monkeypatch.setattr(Stack, "start", start)
+    monkeypatch.setattr(bench_run, "_closed_loop", closed_loop)
+    monkeypatch.setattr(bench_run, "start_redis", start_redis)
+    bench = Bench(Config.quick(), tmp_path)
+    bench.config.processes = 2
+    with pytest.raises(RuntimeError, match="bare part done"):
+        bench.scale()
+    assert listening_at_load == [2]
