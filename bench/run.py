@@ -16,6 +16,7 @@ from redis import Redis
 
 from bench.load import SignedRequest, ensure_wrk, run_wrk, sign_requests, write_requests
 from bench.procs import (
+    START_TIMEOUT,
     TWILIO_PATH,
     Stack,
     free_port,
@@ -24,6 +25,7 @@ from bench.procs import (
     start_gateway,
     start_redis,
     start_workers,
+    wait_for,
     wait_http,
     wait_listening,
 )
@@ -130,6 +132,19 @@ def _wait_stored(db_path: Path, count: int, timeout: float, stack: Stack) -> Non
             raise RuntimeError(f"only {stored_count(db_path)} of {count} reports stored within {timeout}s")
         stack.check_alive()
         time.sleep(0.05)
+
+
+def _wait_rq_workers(redis_url: str, queue: str, count: int) -> None:
+    """Until `count` RQ workers have registered for `queue`: the naive design's rate and CPU are of its work, not
+    of its workers starting up (the gateway's workers are warm by the time e2e measures: its warm-up is stored)."""
+    from rq import Queue, Worker
+
+    redis = Redis.from_url(redis_url)
+    try:
+        wait_for(lambda: Worker.count(queue=Queue(queue, connection=redis)) >= count, START_TIMEOUT,
+                 f"{count} RQ worker(s) on {queue}")
+    finally:
+        redis.close()
 
 
 class Bench:
@@ -362,6 +377,7 @@ class Bench:
             for _ in range(self.config.naive_workers):
                 stack.start("naive-worker", [str(Path(PYTHON).parent / "rq"), "worker", "-u", redis_url, "--path",
                                              str(Path(__file__).resolve().parent.parent), "-q", "naive"], env)
+            _wait_rq_workers(redis_url, "naive", self.config.naive_workers)
             requests = self._sign(env["LAPOR_PUBLIC_URL"], self.config.naive_reports)
             stack.mark()
             started = time.time()

@@ -291,3 +291,34 @@ def test_scale_loads_the_bare_servers_only_once_each_listens(tmp_path: Path, mon
     with pytest.raises(RuntimeError, match="bare part done"):
         bench.scale()
     assert listening_at_load == [2]
+
+
+def test_naive_load_begins_once_its_worker_is_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The naive design's RQ worker starting 2 s late (a loaded machine): no webhook is sent before it has
+    registered, or its start-up would count as the design's slowness."""
+    from redis import Redis
+    from rq import Queue, Worker
+
+    import bench.run as bench_run
+
+    real_start = Stack.start
+    workers_at_load: list[int] = []
+
+    def start(stack: Stack, role: str, command: list[str], env: dict[str, str] | None = None) -> object:
+        if role == "naive-worker":
+            command = ["sh", "-c", 'sleep 2; exec "$@"', "sh", *command]
+        return real_start(stack, role, command, env)
+
+    def closed_loop(stack: Stack, url: str, *_: object) -> dict[str, float]:
+        [redis_proc] = [proc for proc in stack.procs if proc.role == "redis"]
+        redis = Redis(port=int(redis_proc.popen.args[2]))  # type: ignore[index]
+        workers_at_load.append(Worker.count(queue=Queue("naive", connection=redis)))
+        redis.close()
+        raise RuntimeError("load begins")
+
+    monkeypatch.setenv("BENCH_NO_WRK", "1")
+    monkeypatch.setattr(Stack, "start", start)
+    monkeypatch.setattr(bench_run, "_closed_loop", closed_loop)
+    with pytest.raises(RuntimeError, match="load begins"):
+        Bench(Config.quick(), tmp_path).naive()
+    assert workers_at_load == [1]
