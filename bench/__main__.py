@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -100,6 +101,11 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     return results
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    """A stop (SIGTERM) unwinds like Ctrl-C: every phase stops its processes and the run's directory is removed."""
+    sys.exit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     results = run(args)
@@ -114,4 +120,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     sys.exit(main())

@@ -23,6 +23,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from gateway.embedded_redis import find_redis_server
+from gateway.runtime import tied_to_this_process
 from gateway.tls import tls_context
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -116,8 +117,10 @@ class Stack:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
         full_env.update(env or {})
         full_env["PATH"] = f"{VENV_BIN}{os.pathsep}{full_env.get('PATH', '')}"
+        # Tied to the bench: killed or stopped by a signal (a CI job's timeout, `kill`), it could not stop them itself,
+        # and Redis, the gateways and a load generator still hammering them kept running with their ports.
         popen = subprocess.Popen(list(command), env=full_env, cwd=REPO_ROOT, stdout=log_path.open("wb"),
-                                 stderr=subprocess.STDOUT)
+                                 stderr=subprocess.STDOUT, preexec_fn=tied_to_this_process(signal.SIGTERM))
         proc = Proc(role, popen, log_path)
         self.procs.append(proc)
         return proc

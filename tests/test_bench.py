@@ -5,6 +5,12 @@ Nothing here is timed: speed is measured by `python -m bench`, never asserted in
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -322,3 +328,39 @@ def test_naive_load_begins_once_its_worker_is_up(tmp_path: Path, monkeypatch: py
     with pytest.raises(RuntimeError, match="load begins"):
         Bench(Config.quick(), tmp_path).naive()
     assert workers_at_load == [1]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+def test_a_bench_stopped_or_killed_leaves_no_process_behind(signum: int, tmp_path: Path) -> None:
+    """`python -m bench` stopped (a CI job's timeout) or killed in its naive phase, with Redis, the case store, the
+    naive gateway and its RQ worker running: none of them outlives it; stopped, it removes its run directory too."""
+    import psutil
+
+    bench = subprocess.Popen(
+        [sys.executable, "-m", "bench", "--quick", "--phases", "naive", "--naive-reports", "100000", "--no-plot",
+         "--out", str(tmp_path / "out")],
+        cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "BENCH_NO_WRK": "1", "TMPDIR": str(tmp_path)},
+    )
+    children: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+            "naive" in " ".join(child.cmdline()) and "worker" in " ".join(child.cmdline()) for child in children
+        ):
+            time.sleep(0.2)
+            with contextlib.suppress(psutil.Error):
+                children = psutil.Process(bench.pid).children()
+        assert len(children) >= 4, "the naive phase did not start"
+        bench.send_signal(signum)
+        bench.wait(30)
+        _, alive = psutil.wait_procs(children, timeout=20)
+    finally:
+        for child in children:  # the test's own cleanup, whatever the outcome
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        bench.kill()
+        bench.wait()
+    assert [child.pid for child in alive] == []
+    if signum == signal.SIGTERM:
+        assert list(tmp_path.glob("lapor-bench-*")) == []
