@@ -221,6 +221,7 @@ def test_intake_counts_webhooks_both_answered_and_durable(
         assert (run["rate"], run["verified"]) == (case.rate, case.verified)
         return
     monkeypatch.setattr(bench_run, "wait_http", lambda _url: None)
+    monkeypatch.setattr(bench_run, "wait_listening", lambda _procs, _port: None)
     monkeypatch.setattr(bench_run, "start_redis", lambda _stack: "redis://127.0.0.1:1/0")
     monkeypatch.setattr(bench_run, "start_gateway", lambda *_, **__: None)
     monkeypatch.setattr(bench_run.Bench, "_warm", lambda *_: [])
