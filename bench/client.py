@@ -16,6 +16,7 @@ from pathlib import Path
 import orjson
 
 MAX_CONNECTIONS = 1024
+TIMEOUT = 10.0  # seconds, as the bench's wrk runs
 
 
 def build_requests(path: Path, host: str, port: int, url_path: str) -> list[bytes]:
@@ -42,18 +43,25 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
 
 
 class Client:
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    """`timeout`: an answer that takes longer counts as failed (599) at that latency, as wrk's --timeout; without
+    it, one request the server never answered kept the client, and the whole bench, waiting for good."""
+
+    def __init__(self, host: str, port: int, timeout: float = TIMEOUT) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self.slots = asyncio.Semaphore(MAX_CONNECTIONS)
 
     async def send(self, request: bytes) -> tuple[int, bytes]:
         async with self.slots:
-            conn = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
+            conn = self.idle.pop() if self.idle else None
             try:
-                result = await _exchange(*conn, request)
-            except (OSError, asyncio.IncompleteReadError, ValueError):
-                conn[1].close()
+                async with asyncio.timeout(self.timeout):
+                    if conn is None:
+                        conn = await asyncio.open_connection(self.host, self.port)
+                    result = await _exchange(*conn, request)
+            except (OSError, asyncio.IncompleteReadError, ValueError, TimeoutError):
+                if conn is not None:
+                    conn[1].close()
                 return 599, b""
             self.idle.append(conn)
             return result
@@ -106,7 +114,7 @@ async def closed_loop(client: Client, requests: list[bytes], concurrency: int) -
 
 async def main_async(args: argparse.Namespace) -> None:
     requests = build_requests(Path(args.requests), args.host, args.port, args.path)
-    client = Client(args.host, args.port)
+    client = Client(args.host, args.port, args.timeout)
     if args.rate:
         result = await open_loop(client, requests, args.rate)
     else:
@@ -122,6 +130,7 @@ def main() -> None:
     parser.add_argument("--requests", required=True, help="file of 'signature<TAB>body' lines")
     parser.add_argument("--rate", type=float, default=0.0, help="open loop: requests per second")
     parser.add_argument("--concurrency", type=int, default=64, help="closed loop: requests in flight")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds an answer may take")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     try:

@@ -5,6 +5,7 @@ Nothing here is timed: speed is measured by `python -m bench`, never asserted in
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -365,3 +366,35 @@ def test_a_bench_stopped_or_killed_leaves_no_process_behind(signum: int, tmp_pat
     assert [child.pid for child in alive] == []
     if signum == signal.SIGTERM:
         assert list(tmp_path.glob("lapor-bench-*")) == []
+
+
+@pytest.mark.parametrize("mode", ["open", "closed"])
+def test_client_gives_up_on_an_answer_that_never_comes(mode: str) -> None:
+    """A server that reads the request and never answers: the client counts it failed (599) at its timeout and
+    ends, the other request answered, instead of waiting for good with the whole bench."""
+    from bench.client import Client, closed_loop, open_loop
+
+    async def scenario() -> dict[str, list[float]]:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            request = await reader.readuntil(b"\r\n\r\n")
+            if b"never" not in request:
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n<Message>")
+            await reader.read()  # until the client closes the connection
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        requests = [b"GET /never HTTP/1.1\r\n\r\n", b"GET /ok HTTP/1.1\r\n\r\n"]
+        client = Client("127.0.0.1", port, timeout=0.3)
+        run = open_loop(client, requests, 100.0) if mode == "open" else closed_loop(client, requests, 2)
+        try:
+            return await asyncio.wait_for(run, 5)  # type: ignore[return-value]
+        finally:
+            for _, writer in client.idle:
+                writer.close()
+            server.close()
+            await asyncio.sleep(0.1)  # the handlers see the connections close
+
+    record = asyncio.run(scenario())
+    assert record["statuses"] == [599, 200]
+    assert 0.3 <= record["latencies"][0] < 2
