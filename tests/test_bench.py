@@ -19,7 +19,7 @@ import orjson
 import pytest
 
 from bench.__main__ import main as bench_main
-from bench.load import sign_requests
+from bench.load import SignedRequest, sign_requests
 from bench.procs import Stack
 from bench.report import evaluate
 from bench.run import Bench, Config, percentile
@@ -398,3 +398,45 @@ def test_client_gives_up_on_an_answer_that_never_comes(mode: str) -> None:
     record = asyncio.run(scenario())
     assert record["statuses"] == [599, 200]
     assert 0.3 <= record["latencies"][0] < 2
+
+
+def test_e2e_reports_a_duplicate_and_a_missing_report_instead_of_crashing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The case store holds as many rows as were sent, one report twice (under two Tracking IDs) and another not
+    at all: the phase ends with its verification saying so, and counts only the reports stored."""
+    import bench.run as bench_run
+
+    db_path = tmp_path / "casestore.sqlite3"
+    store = ReportStore(db_path)
+    sequence = iter(range(3_000_000, 4_000_000))
+
+    def store_sids(sids: list[str]) -> None:
+        store.store_many([sample_envelope(tracking_id=format_tracking_id(next(sequence)), channel_message_id=sid)
+                          .model_dump(mode="json") for sid in sids])
+
+    def closed_loop(_stack: Stack, _url: str, _port: int, requests: list[SignedRequest], *_: object) -> dict:
+        sids = [r.sid for r in requests]
+        time.sleep(2)  # the reports take 2 s to be stored
+        store_sids(sids[:-1] + sids[:1])  # the last one lost, the first one stored twice
+        return {"seconds": 1.0, "ok": len(sids), "bad": 0, "p50_ms": 1.0, "p99_ms": 2.0}
+
+    def open_loop(_stack: Stack, _port: int, requests: list[SignedRequest], rate: float) -> dict:
+        store_sids([r.sid for r in requests])
+        return {"offered_rate": rate, "p50_ms": 1.0, "p99_ms": 2.0, "sent_at": [time.time()] * len(requests)}
+
+    monkeypatch.setenv("BENCH_NO_WRK", "1")
+    monkeypatch.setattr(bench_run, "_closed_loop", closed_loop)
+    monkeypatch.setattr(bench_run, "_open_loop", open_loop)
+    monkeypatch.setattr(bench_run.Bench, "_warm", lambda *_: [])
+    monkeypatch.setattr(bench_run.Bench, "_gateway_stack", lambda *_, **__: (
+        Stack(tmp_path), {"LAPOR_PUBLIC_URL": "http://127.0.0.1:1", "LAPOR_HTTP_PORT": "1"}, db_path))
+    bench = Bench(Config.quick(), tmp_path)
+    bench.config.e2e_reports = 100
+    try:
+        result = bench.e2e()
+    finally:
+        store.close()
+    check = result["verification"]
+    assert (check["ok"], check["missing"], check["duplicated"]) == (False, 1, 1)
+    assert result["rate"] == pytest.approx(99 / result["seconds"], rel=0.005)  # not 100
