@@ -48,11 +48,17 @@ def twilio_form(sid: str, index: int) -> dict[str, str]:
 
 
 def sign_requests(public_url: str, prefix: str, count: int, start: int = 0) -> list[SignedRequest]:
+    """`count` webhooks with Twilio's 34-character message ids: "SM", `prefix`, then the index, zero-padded. Give
+    every batch of a run a prefix of the same width: cut to 34, a longer prefix or index made ids of one batch the
+    same as another's (prefix "100" ended where "10" did), which the gateway dedups as retries of one message."""
     validator = RequestValidator(TWILIO_TOKEN)
     url = public_url.rstrip("/") + TWILIO_PATH
+    width = 32 - len(prefix)
+    if start + count > 10**width:
+        raise ValueError(f"{start + count} webhooks do not fit {width} digits after the prefix {prefix!r}")
     requests = []
     for index in range(start, start + count):
-        sid = f"SM{prefix}{index:030d}"[:34]
+        sid = f"SM{prefix}{index:0{width}d}"
         form = twilio_form(sid, index)
         requests.append(SignedRequest(sid, validator.compute_signature(url, form), urlencode(form)))
     return requests

@@ -156,8 +156,8 @@ class Bench:
         self._sequence = 0
 
     def _sign(self, public_url: str, count: int) -> list[SignedRequest]:
-        self._sequence += 1
-        return sign_requests(public_url, f"{self._sequence:02d}", count)
+        self._sequence += 1  # one fixed-width prefix per batch: no two batches of a run share a message id
+        return sign_requests(public_url, f"{self._sequence:06d}", count)
 
     def _stack(self, name: str) -> Stack:
         directory = self.workdir / name

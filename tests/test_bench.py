@@ -440,3 +440,14 @@ def test_e2e_reports_a_duplicate_and_a_missing_report_instead_of_crashing(
     check = result["verification"]
     assert (check["ok"], check["missing"], check["duplicated"]) == (False, 1, 1)
     assert result["rate"] == pytest.approx(99 / result["seconds"], rel=0.005)  # not 100
+
+
+def test_every_webhook_of_a_run_has_its_own_message_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """150 batches (a run with many intake repeats): no message id comes twice, or the gateway would answer the
+    second as a retry of the first, from its dedup record, and the bench count work never done."""
+    monkeypatch.setenv("BENCH_NO_WRK", "1")
+    monkeypatch.setattr("bench.load.RequestValidator.compute_signature", lambda *_: "signature")
+    bench = Bench(Config.quick(), tmp_path)
+    sids = [request.sid for _ in range(150) for request in bench._sign("http://127.0.0.1:1", 20)]
+    assert len(set(sids)) == len(sids) == 3_000
+    assert {len(sid) for sid in sids} == {34}
