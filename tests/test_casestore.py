@@ -396,3 +396,24 @@ def test_the_database_is_readable_by_the_gateway_user_only(
         os.umask(previous)
         if older is not None:
             older.close()
+
+
+def test_stored_at_is_when_the_report_was_stored_not_when_it_waited_to_be(tmp_path: Path) -> None:
+    """A batch waiting 0.3 s for another forward worker's transaction: its `stored_at` is after that wait (the
+    bench's webhook-to-stored latency ends there)."""
+    import threading
+    import time
+
+    from casestore.storage import ReportStore
+
+    store = ReportStore(tmp_path / "casestore.sqlite3")
+    envelope = sample_envelope().model_dump(mode="json")
+    with store._lock:  # another batch's transaction
+        waiting = threading.Thread(target=store.store_many, args=([envelope],))
+        waiting.start()
+        time.sleep(0.3)
+        released = time.time()
+    waiting.join(5)
+    stored = store.get(envelope["tracking_id"])
+    store.close()
+    assert stored is not None and stored["stored_at"] >= released
