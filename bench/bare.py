@@ -28,7 +28,7 @@ def main() -> None:
     uvloop.install()
     app = web.Application()
     app.router.add_post("/v1/channels/sms/twilio", handle)
-    app.router.add_get("/healthz", lambda _: web.Response(text="ok"))
+    app.router.add_get("/healthz", lambda _: web.json_response({"status": "ok"}))
     web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None,
                 reuse_port=args.reuse_port or None)
 

@@ -73,7 +73,7 @@ def create_app() -> web.Application:
 
     app = web.Application()
     app.router.add_post(adapter.path, webhook)
-    app.router.add_get("/healthz", lambda _: web.Response(text="ok"))
+    app.router.add_get("/healthz", lambda _: web.json_response({"status": "ok"}))
     return app
 
 

@@ -1,7 +1,9 @@
 -- wrk script: pre-signed Twilio SMS webhooks, each sent once.
 -- Thread i of T sends lines i, i+T, i+2T ... of $BENCH_REQUESTS ("signature<TAB>form body" per line). When a
 -- thread has had an answer to each of its lines it stops and touches $BENCH_DONE.<i>; the bench then ends wrk
--- with SIGINT. Connections that would otherwise sit idle meanwhile poll GET /healthz (not counted), so no line
+-- with SIGINT. Connections that would otherwise sit idle meanwhile poll GET /healthz (not counted: every server
+-- the bench loads answers it {"status": "ok"}; one answering plain text had each poll counted a failed webhook,
+-- ending the thread before its last webhooks were answered), so no line
 -- is sent twice, so wrk's duration is the time the requests took. With $BENCH_REPEAT=1 a thread cycles through
 -- its lines for wrk's whole duration instead (the `bare` ceiling, where answers do not depend on the body).
 local threads = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -451,3 +452,23 @@ def test_every_webhook_of_a_run_has_its_own_message_id(tmp_path: Path, monkeypat
     sids = [request.sid for _ in range(150) for request in bench._sign("http://127.0.0.1:1", 20)]
     assert len(set(sids)) == len(sids) == 3_000
     assert {len(sid) for sid in sids} == {34}
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_wrk_counts_no_health_poll_of_the_bare_server_as_a_webhook(tmp_path: Path) -> None:
+    """Each webhook once through wrk against the bare server (the scale phase's closed loop): the /healthz polls of
+    its idle connections at the end are not counted, answered or failed, so the thread ends on its last answer."""
+    from bench.load import run_wrk, write_requests
+    from bench.procs import TWILIO_PATH, free_port, wait_http
+
+    stack = Stack(tmp_path)
+    try:
+        port = free_port()
+        stack.start("bare", [sys.executable, "-m", "bench.bare", "--port", str(port)])
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/healthz")
+        path = write_requests(tmp_path / "requests.txt", sign_requests(url, "000001", 3_000))
+        results = [run_wrk(stack, url + TWILIO_PATH, path, connections=64) for _ in range(10)]
+    finally:
+        stack.stop()
+    assert [(result.ok, result.bad) for result in results] == [(3_000, 0)] * 10
