@@ -1,12 +1,13 @@
 """Processes the benchmark starts and measures: Redis, the case store, gateways, workers, the load generator.
 
 Everything listens on free loopback ports and keeps its data in the run's temporary directory, so a run never
-touches another Redis or case store. CPU time is read per process (children included: RQ's forking worker
-does its work in children).
+touches another Redis or case store. CPU time is read per process (children included, ended or still running:
+RQ's forking worker does its work in children, Redis rewrites its AOF in one).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -51,6 +52,11 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str, interva
     raise RuntimeError(f"{what} did not come up within {timeout}s")
 
 
+def _cpu_total(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 @dataclass
 class Proc:
     """One child process, with its role for the CPU table."""
@@ -66,14 +72,22 @@ class Proc:
         return self.popen.pid
 
     def cpu_seconds(self) -> float:
-        """User + system time of the process and its waited-for children (a forking worker's work horses)."""
+        """User + system time of the process, of its children it has waited for (a forking worker's work horses)
+        and of those still running: the kernel adds a child's time to its parent's only once it is reaped, so a
+        long-lived child (RQ's retry scheduler, Redis's AOF rewrite, a work horse at work) was missing, or counted
+        whole, time before the mark included, when it ended between the mark and the reading."""
         if self._final is not None:
             return self._final
         try:
-            times = psutil.Process(self.pid).cpu_times()
+            process = psutil.Process(self.pid)
+            total = _cpu_total(process)
+            children = process.children(recursive=True)
         except psutil.Error:
             return self._mark
-        return times.user + times.system + times.children_user + times.children_system
+        for child in children:
+            with contextlib.suppress(psutil.Error):  # ended meanwhile: its time is its parent's from now on
+                total += _cpu_total(child)
+        return total
 
     def mark(self) -> None:
         self._mark = self.cpu_seconds()

@@ -472,3 +472,30 @@ def test_wrk_counts_no_health_poll_of_the_bare_server_as_a_webhook(tmp_path: Pat
     finally:
         stack.stop()
     assert [(result.ok, result.bad) for result in results] == [(3_000, 0)] * 10
+
+
+def test_cpu_of_a_child_still_running_is_counted_with_its_parent(tmp_path: Path) -> None:
+    """A process whose forked child burns 0.5 s of CPU and lives on (as RQ's scheduler does beside its worker):
+    the child's time is the process's, not left out until it is reaped at the end."""
+    burn = ("import os, time\n"
+            "if os.fork() == 0:\n"
+            "    end = time.process_time() + 0.5\n"
+            "    while time.process_time() < end: pass\n"
+            "    open(os.environ['DONE'], 'w').close()\n"
+            "time.sleep(30)\n")
+    import psutil
+
+    done = tmp_path / "done"
+    stack = Stack(tmp_path)
+    proc = stack.start("parent", [sys.executable, "-c", burn], {"DONE": str(done)})
+    try:
+        proc.mark()
+        deadline = time.monotonic() + 20
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert done.exists()
+        assert proc.since_mark() >= 0.45
+    finally:
+        for child in psutil.Process(proc.pid).children():
+            child.kill()
+        stack.stop()
