@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -259,6 +260,80 @@ def test_every_setting_is_in_the_readme() -> None:
     keys += [(None, key) for key, value in raw.items() if not isinstance(value, dict)]
     missing = [f"{section}.{key}" if section else key for section, key in keys if not _documented(section, key, readme)]
     assert missing == []
+
+
+# LAPOR_* names the README gives on purpose though no setting reads them: the misspelling its warning example quotes.
+README_NOT_SETTINGS = {"LAPOR_HTTP_HOSTS"}
+
+
+def _defaults_by_variable() -> dict[str, Any]:
+    raw = tomllib.loads((CONFIG_DIR / "defaults.toml").read_text(encoding="utf-8"))
+    defaults = {env_name(section, key): default for section, value in raw.items() if isinstance(value, dict)
+                for key, default in value.items()}
+    return defaults | {env_name(None, key): value for key, value in raw.items() if not isinstance(value, dict)}
+
+
+def test_every_variable_the_readme_names_is_a_setting() -> None:
+    """The reverse of the test above: a variable the README names that no setting reads is ignored (a warning at
+    start), and the operator who copied it keeps the default. Wildcards (`LAPOR_X_*`, `LAPOR_<SECTION>_<KEY>`) aside."""
+    named = set(re.findall(r"\bLAPOR_[A-Z0-9_]+", README.read_text(encoding="utf-8")))
+    unknown = sorted(name for name in named if not name.endswith("_") and name not in _defaults_by_variable())
+    assert unknown == sorted(README_NOT_SETTINGS)
+
+
+def _readme_default_matches(written: str, default: Any) -> bool:
+    """A default as a README table writes it (`5`, `1,2,5,...,3600`, `true`, empty) against the TOML value."""
+    if isinstance(default, list):
+        head, _, tail = written.partition(",...,")
+        items = [str(item) for item in default]
+        shown = [item for item in head.split(",") if item]
+        ends = [item for item in tail.split(",") if item]
+        return (items[:len(shown)] == shown and items[len(items) - len(ends):] == ends if tail
+                else items == shown)
+    if isinstance(default, bool):
+        return written == str(default).lower()
+    if isinstance(default, int | float):
+        return re.fullmatch(r"-?\d+(\.\d+)?", written) is not None and float(written) == default
+    return written == default
+
+
+def _readme_table_defaults(readme: str) -> list[tuple[int, str, str]]:
+    """(line, variable, default as written) of each row of the README's setting tables that gives a default: the
+    Configuration table (`| `LAPOR_A` / `LAPOR_B` | `1` / `2` | meaning |`, or `empty`) and the X and Instagram one
+    (`| `LAPOR_X_A`, `..._B` | 15, 900: meaning |`, `default `...``)."""
+    rows = []
+    for number, line in enumerate(readme.splitlines(), 1):
+        cells = [cell.strip() for cell in line.strip().removesuffix("|").split(" | ")]
+        if not cells[0].startswith("| `LAPOR_") or len(cells) < 2:
+            continue
+        names: list[str] = []
+        for name in re.findall(r"`(LAPOR_[A-Z0-9_]+|\.\.\._[A-Z0-9_]+)(?:=[^`]*)?`", cells[0]):
+            section = "_".join((names[-1] if names else name).split("_")[:2])  # LAPOR_X of LAPOR_X_MAX_RESULTS
+            names.append(section + name[3:] if name.startswith("...") else name)
+        if len(cells) >= 3:  # | variables | default(s) | meaning |
+            written = [re.match(r"`([^`]*)`|(empty)", piece) for piece in cells[1].split(" / ")]
+            values = [(match.group(1) or "") if match else None for match in written]
+        elif match := re.match(r"default `([^`]*)`", cells[1]):
+            values = [match.group(1)]
+        elif match := re.match(r"(\d[\d.]*(?:, \d[\d.]*)*)(?::|$)", cells[1]):
+            values = match.group(1).split(", ")
+        else:
+            continue
+        if len(values) == 1:  # one value for several variables (`LAPOR_X_REPLY_CAP_PER_HOUR`, `LAPOR_INSTAGRAM_...`)
+            values = values * len(names)
+        rows += [(number, name, value) for name, value in zip(names, values, strict=True) if value is not None]
+    return rows
+
+
+def test_the_readme_tables_give_each_settings_default_as_config_defaults_toml_does() -> None:
+    """An operator sizes and tunes from the README's tables: a default changed in config/defaults.toml alone made
+    the table say one value while the gateway ran with another."""
+    defaults = _defaults_by_variable()
+    rows = _readme_table_defaults(README.read_text(encoding="utf-8"))
+    assert len(rows) > 60  # the tables are read at all
+    wrong = [(number, name, written, defaults.get(name, "no such setting")) for number, name, written in rows
+             if name not in defaults or not _readme_default_matches(written, defaults[name])]
+    assert wrong == []
 
 
 @pytest.mark.parametrize(("environ", "unknown"), [
