@@ -52,9 +52,12 @@ def _child_environment(settings: Settings, redis_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env["REDIS_URL"] = redis_url
     env["LAPOR_PROFILE"] = settings.profile
-    env["LAPOR_DATA_DIR"] = str(settings.data_dir)
+    # Absolute: the processes run in the repository, not in the directory `lapor-gateway dev` was started from, and
+    # a relative data dir (the default ./var) read there was another one than their Redis's and metrics'.
+    data_dir = settings.data_dir.absolute()
+    env["LAPOR_DATA_DIR"] = str(data_dir)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    metrics_dir = metrics_directory(settings.data_dir)
+    metrics_dir = metrics_directory(data_dir)
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True, exist_ok=True)
     env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)

@@ -348,3 +348,22 @@ def test_a_second_make_run_on_the_same_data_dir_refuses_and_leaves_the_first_who
         for process in (first, second):
             if process is not None and process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_the_processes_are_given_the_data_dir_as_an_absolute_path(tmp_path: Path) -> None:
+    """The processes run in the repository, not where `lapor-gateway dev` was started: a relative LAPOR_DATA_DIR (the
+    default ./var) handed on as it was named another directory there than the one its Redis and metrics were in."""
+    procfile = tmp_path / "Procfile"
+    seen = tmp_path / "seen"
+    procfile.write_text(f"probe: printenv LAPOR_DATA_DIR PROMETHEUS_MULTIPROC_DIR > {seen}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_")}
+    env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR="var", REDIS_URL="redis://127.0.0.1:1/0",
+               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+    run = subprocess.run([str(VENV_BIN / "python"), "-c", SUPERVISE, str(procfile)], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+
+    assert run.returncode == 1, run.stdout + run.stderr  # the probe exited: the run ends
+    data_dir = tmp_path.resolve() / "var"
+    assert seen.read_text().splitlines() == [str(data_dir), str(data_dir / "metrics")]
+
