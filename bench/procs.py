@@ -236,7 +236,7 @@ def start_gateway(stack: Stack, env: dict[str, str], processes: int = 1) -> Proc
         env = {**env, "LAPOR_HTTP_REUSE_PORT": "true"}
     procs = [stack.start("gateway", [str(VENV_BIN / "lapor-gateway"), "serve"], env) for _ in range(processes)]
     wait_http(f"{env['LAPOR_PUBLIC_URL']}/healthz")
-    wait_listening(procs, int(env["LAPOR_HTTP_PORT"]))  # its `gateway.listening` log line comes before it binds
+    wait_listening(procs, int(env["LAPOR_HTTP_PORT"]))  # each of them, not only the first to answer
     return procs[0]
 
 

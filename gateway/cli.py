@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -118,6 +119,36 @@ def _count_into_shared_metrics(settings: Settings) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
 
 
+# Exit code of a process that cannot listen: its port is another process's.
+EXIT_PORT_IN_USE = 2
+
+
+def _port_in_use(process: str, host: str, port: int, setting: str, *, together_with: str = "") -> NoReturn:
+    """One line naming the port and the setting that moves it, then exit 2: a port already taken (another service, a
+    second checkout's `make run`) ended the process on an OSError traceback that named neither."""
+    log.error("process.port_in_use", process=process, host=host, port=port, setting=setting,
+              detail=f"another process listens on port {port}: stop it, or move this one with {setting}"
+              + (f" together with {together_with}" if together_with else ""))
+    raise typer.Exit(EXIT_PORT_IN_USE)
+
+
+def _run_web_app(app_: Any, process: str, host: str, port: int, setting: str, *, together_with: str = "",
+                 listening: dict[str, Any] | None = None, **options: Any) -> None:
+    """aiohttp's `run_app`, logging `<process>.listening` once the port is bound (its `print` hook is called then; a
+    line logged before it said so of a port another process held), and `process.port_in_use` when it is taken."""
+    from aiohttp import web
+
+    def bound(_: str) -> None:
+        log.info(f"{process}.listening", host=host, port=port, **(listening or {}))
+
+    try:
+        web.run_app(app_, host=host, port=port, print=bound, access_log=None, **options)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        _port_in_use(process, host, port, setting, together_with=together_with)
+
+
 def _install_uvloop() -> None:
     try:
         import uvloop
@@ -130,8 +161,6 @@ def _install_uvloop() -> None:
 @app.command()
 def serve() -> None:
     """The HTTP gateway: channel webhooks, /healthz, /readyz, /metrics, /v1/status."""
-    from aiohttp import web
-
     from gateway.app import create_app
     from gateway.queues import redis_connection
     from gateway.runtime import settle_heap
@@ -147,9 +176,9 @@ def serve() -> None:
         console.print(f"[red]refusing to start:[/red] {error}")
         raise typer.Exit(2) from None
     settle_heap()
-    log.info("gateway.listening", host=settings.http.host, port=settings.http.port, profile=settings.profile)
-    web.run_app(app_, host=settings.http.host, port=settings.http.port, print=None,
-                access_log=None, shutdown_timeout=10, reuse_port=settings.http.reuse_port or None)
+    _run_web_app(app_, "gateway", settings.http.host, settings.http.port, "LAPOR_HTTP_PORT",
+                 together_with="LAPOR_PUBLIC_URL", listening={"profile": settings.profile}, shutdown_timeout=10,
+                 reuse_port=settings.http.reuse_port or None)
 
 
 @app.command()
@@ -183,8 +212,6 @@ def casestore(
     port: Annotated[int | None, typer.Option(help="Listening port (default: casestore.port).")] = None,
 ) -> None:
     """The reference case store on SQLite (data dir/casestore.sqlite3)."""
-    from aiohttp import web
-
     from casestore.app import create_casestore_app
     from casestore.storage import ReportStore
 
@@ -192,10 +219,9 @@ def casestore(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = ReportStore(settings.data_dir / "casestore.sqlite3")
     listen_port = port or settings.casestore.port
-    log.info("casestore.listening", port=listen_port)
     _install_uvloop()
-    web.run_app(create_casestore_app(store, settings.casestore.token), host="127.0.0.1", port=listen_port,
-                print=None, access_log=None)
+    _run_web_app(create_casestore_app(store, settings.casestore.token), "casestore", "127.0.0.1", listen_port,
+                 "--port" if port else "LAPOR_CASESTORE_PORT")
 
 
 @app.command()
@@ -234,8 +260,6 @@ def fake_providers(
     port: Annotated[int | None, typer.Option(help="Listening port (default: social.fake_providers_port).")] = None,
 ) -> None:
     """A local fake X API and Instagram Graph API (development profile only; idle otherwise)."""
-    from aiohttp import web
-
     from channels.fake_provider import FakeProviderConfig, FakeProviderState, create_fake_provider_app
 
     settings = _settings()
@@ -251,9 +275,10 @@ def fake_providers(
         webhook_url=settings.public_url.rstrip("/") + "/v1/channels/instagram/webhook",
     )
     listen_port = port or settings.social.fake_providers_port
-    log.info("fake_providers.listening", port=listen_port)
     state = FakeProviderState(config, started_at=time.time())
-    web.run_app(create_fake_provider_app(state), host="127.0.0.1", port=listen_port, print=None, access_log=None)
+    _run_web_app(create_fake_provider_app(state), "fake_providers", "127.0.0.1", listen_port,
+                 "--port" if port else "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT",
+                 together_with="" if port else "LAPOR_X_BASE_URL and LAPOR_INSTAGRAM_GRAPH_BASE_URL")
 
 
 def _dead_letters(settings: Settings):  # type: ignore[no-untyped-def]
@@ -609,7 +634,13 @@ def smtp() -> None:
             await stop.wait()
             return
         intake = Intake(redis, settings)
-        server = await start_smtp_server(settings, redis, intake)
+        try:
+            server = await start_smtp_server(settings, redis, intake)
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            intake.close()
+            _port_in_use("smtp", settings.smtp.host, settings.smtp.port, "LAPOR_SMTP_PORT")
         poller = asyncio.create_task(ImapPoller(settings, redis, intake).run(stop)) if settings.email.imap_host \
             else None
         # Listening: say so every 2 s, or `email` goes down on the status (health rule process_missing).

@@ -8,6 +8,8 @@ As processes (forked with the libraries imported: tests/cli_process.py; the cons
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -298,3 +300,43 @@ def test_an_unreadable_dead_letter_is_listed_to_purge_and_does_not_stop_the_othe
     assert redis.llen(f"rq:queue:{FORWARD_QUEUE}") == 1  # the readable one, and nothing for the other
     assert (purge.returncode, "purged 1 dead letter(s)" in purge.stdout) == (0, True), purge.stdout + purge.stderr
     assert registry.count() == 0 and not redis.hexists(ENTRIES_KEY, damaged)
+
+
+@dataclass(frozen=True)
+class Listener:
+    id: str
+    args: tuple[str, ...]
+    port_variable: str  # the setting the test takes the port with
+    process: str  # the `<process>.listening` event's first part
+    setting: str  # what `process.port_in_use` tells to change
+    env: tuple[tuple[str, str], ...] = ()
+
+
+LISTENERS = [
+    Listener("gateway", ("serve",), "LAPOR_HTTP_PORT", "gateway", "LAPOR_HTTP_PORT"),
+    Listener("smtp server", ("smtp",), "LAPOR_SMTP_PORT", "smtp", "LAPOR_SMTP_PORT"),
+    Listener("reference case store", ("casestore",), "LAPOR_CASESTORE_PORT", "casestore", "LAPOR_CASESTORE_PORT"),
+    Listener("fake providers", ("fake-providers",), "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT", "fake_providers",
+             "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT", env=(("LAPOR_PROFILE", "development"),)),
+]
+
+
+@pytest.mark.parametrize("row", LISTENERS, ids=[row.id for row in LISTENERS])
+def test_a_process_whose_port_is_taken_says_which_setting_moves_it_and_exits_2(
+        row: Listener, test_env: TestEnvironment) -> None:
+    """A port another process held (another service, a second checkout's `make run`) ended the process on an
+    OSError traceback, after a `gateway.listening` line that said it listened: one `process.port_in_use` line names
+    the port and the setting to move it, and no `.listening` line comes before the port is bound."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(list(row.args), test_env.process_env(**{row.port_variable: str(port)}, **dict(row.env)))
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert no_traceback(result), result.stdout + result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    [refused] = [event for event in events if event["event"] == "process.port_in_use"]
+    assert (refused["process"], refused["port"], refused["setting"]) == (row.process, port, row.setting)
+    assert f"move this one with {row.setting}" in refused["detail"]
+    assert [event for event in events if event["event"].endswith(".listening")] == []
