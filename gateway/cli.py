@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from gateway.embedded_redis import embedded_redis_url
+from gateway.embedded_redis import URL_FILE, embedded_redis_url
 from gateway.logs import configure_logging, get_logger, redact_fields, scrub
 from gateway.settings import Settings, SettingsError, load_settings, unknown_variables
 
@@ -58,13 +58,28 @@ def _settings() -> Settings:
 
 def _require_redis_url(settings: Settings) -> str:
     """REDIS_URL, or the embedded Redis a running `make run` wrote down under the data dir (so an operator's
-    `lapor-gateway status` or `deadletters list` finds it without looking up its port)."""
+    `lapor-gateway status` or `deadletters list` finds it without looking up its port). Without either it says which
+    data dir it looked in and the ways out: "no `make run` under this data dir" left a `make run` on another one, or
+    a relative LAPOR_DATA_DIR read from another directory, to guess. A URL file no supervisor holds the lock of is
+    left by a `make run` killed outright (SIGKILL: no clean-up): its Redis is gone, and connecting to its port hung on
+    or failed as an outage."""
+    from gateway.supervisor import LOCK_FILE, supervisor_running
+
     if settings.redis_url:
         return settings.redis_url
     embedded = embedded_redis_url(settings.data_dir)
-    if embedded:
+    running = embedded is not None and supervisor_running(settings.data_dir)
+    if embedded and running:
         return embedded
-    console.print("[red]REDIS_URL is not set[/red] and no `make run` is running under this data dir")
+    data_dir = settings.data_dir.absolute()
+    url_file = escape(str(data_dir / "redis" / URL_FILE))
+    if embedded:
+        found = (f"{url_file} is left from a `make run` that no longer runs (killed?): no supervisor holds "
+                 f"{escape(str(data_dir / LOCK_FILE))}, and the Redis it names is gone")
+    else:
+        found = f"no `make run` runs on the data dir {escape(str(data_dir))} (none wrote {url_file})"
+    console.print(f"[red]REDIS_URL is not set[/red] and {found}: start `make run` (or `lapor-gateway dev`) there, "
+                  "point LAPOR_DATA_DIR at the data dir of the one running, or set REDIS_URL to your Redis")
     raise typer.Exit(2)
 
 

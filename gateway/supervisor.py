@@ -30,6 +30,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 GRACE_SECONDS = 15.0
 # Under the data dir: locked while a supervisor runs on it.
 LOCK_FILE = "supervisor.lock"
+# How long a starting supervisor tries for that lock before it refuses: an operator's command takes it a moment to
+# see whether one runs (`supervisor_running`), and one being stopped holds it until it has exited.
+LOCK_WAIT_SECONDS = 1.0
 
 
 def read_procfile(path: Path) -> dict[str, str]:
@@ -78,16 +81,39 @@ def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
-def _hold_data_dir(data_dir: Path) -> BinaryIO | None:
+def hold_data_dir(data_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> BinaryIO | None:
     """The data dir's lock, held until the returned file is closed (this process's end at the latest); None while
-    another supervisor holds it."""
+    another supervisor still holds it after `wait` seconds."""
     handle = (data_dir / LOCK_FILE).open("ab")
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                handle.close()
+                return None
+            time.sleep(0.05)
+
+
+def supervisor_running(data_dir: Path) -> bool:
+    """Whether a supervisor holds the data dir's lock: a `make run` runs there, and the Redis URL file it wrote is
+    current. The kernel drops the lock with its holder, so one killed outright (SIGKILL) holds none, though its URL
+    file is still there. Asked by taking a shared lock and dropping it at once; a lock file this account may not
+    open counts as held (the URL file is then trusted, as before there was a lock)."""
     try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        return None
-    return handle
+        handle = (data_dir / LOCK_FILE).open("rb")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+    return False
 
 
 def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> int:
@@ -97,7 +123,7 @@ def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> in
     append-only file, emptied the first one's metrics directory (its counters read 0) and, as its gateway found the
     port taken and it stopped, removed the first one's Redis URL file (the CLI no longer found that Redis)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    lock = _hold_data_dir(settings.data_dir)
+    lock = hold_data_dir(settings.data_dir)
     if lock is None:
         log.error("supervisor.already_running", reason="data_dir_in_use",
                   detail=f"another make run uses {settings.data_dir}: stop it, or give this one another LAPOR_DATA_DIR")

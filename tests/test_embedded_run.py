@@ -5,6 +5,7 @@ URL file, and no command line or log line, shows."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -22,7 +23,9 @@ from twilio.request_validator import RequestValidator
 from gateway import embedded_redis
 from gateway.embedded_redis import EmbeddedRedis, embedded_redis_url, named_redis
 from gateway.queues import redis_connection
+from gateway.supervisor import LOCK_FILE, hold_data_dir, supervisor_running
 from gateway.tls import tls_context
+from tests.cli_process import run_cli
 from tests.conftest import REPO_ROOT, VENV_BIN, free_port, wait_until
 
 pytestmark = pytest.mark.embedded
@@ -367,3 +370,68 @@ def test_the_processes_are_given_the_data_dir_as_an_absolute_path(tmp_path: Path
     data_dir = tmp_path.resolve() / "var"
     assert seen.read_text().splitlines() == [str(data_dir), str(data_dir / "metrics")]
 
+
+def test_a_starting_supervisor_waits_a_moment_for_a_lock_let_go(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operator's command takes the data dir's lock for a moment to see whether a `make run` runs there (a shared
+    lock, `supervisor_running`), and one being stopped holds it until it has exited: a `make run` started just then
+    refused as if another one ran. It tries again for a second; here the lock is let go at its first wait."""
+    (tmp_path / LOCK_FILE).touch()
+    looking = (tmp_path / LOCK_FILE).open("rb")
+    fcntl.flock(looking.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)  # as `supervisor_running` takes it
+    sleep = time.sleep
+
+    def looked(seconds: float) -> None:
+        looking.close()
+        sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", looked)
+    held = hold_data_dir(tmp_path)
+
+    assert held is not None and looking.closed
+    assert supervisor_running(tmp_path)
+    held.close()
+    assert not supervisor_running(tmp_path)
+
+
+def test_after_a_make_run_killed_outright_the_cli_says_its_url_file_is_stale_and_a_new_one_starts(
+        tmp_path: Path) -> None:
+    """SIGKILL gives the supervisor no chance to remove `var/redis/url`; its embedded Redis stops with it. The CLI
+    took the file's dead Redis for an outage ("Redis unreachable", or a worker waiting for it): no supervisor holds
+    the data dir's lock, so it says the file is stale. The next `make run` starts over it."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("sleeper: sleep 300\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
+    env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR=str(tmp_path / "var"),
+               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    command = [str(VENV_BIN / "python"), "-c", SUPERVISE_LOGGING_JSON, str(procfile)]
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    with first_log.open("wb") as log:
+        first = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        wait_until(lambda: '"supervisor.started"' in first_log.read_text(), timeout=60)
+        children = psutil.Process(first.pid).children()
+        killed_url = embedded_redis_url(tmp_path / "var")
+        first.kill()
+        first.wait(timeout=10)
+        wait_until(lambda: all(_gone(child) for child in children), timeout=15)
+        assert embedded_redis_url(tmp_path / "var") == killed_url  # left behind
+
+        listed = run_cli(["deadletters", "list"], env)
+
+        assert listed.returncode == 2, listed.stdout + listed.stderr
+        assert (f"REDIS_URL is not set and {tmp_path}/var/redis/url is left from a `make run` that no longer runs "
+                "(killed?)") in listed.stdout, listed.stdout + listed.stderr
+        with second_log.open("wb") as log:
+            second = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+        wait_until(lambda: '"supervisor.started"' in second_log.read_text(), timeout=60)
+        assert run_cli(["deadletters", "list"], env).returncode == 0
+        url = embedded_redis_url(tmp_path / "var")
+        assert url is not None and url != killed_url and redis_connection(url).ping()
+    finally:
+        if first.poll() is None:
+            first.kill()
+        if second is not None and second.poll() is None:
+            os.killpg(second.pid, signal.SIGKILL)

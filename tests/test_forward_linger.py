@@ -16,6 +16,7 @@ from redis import Redis
 from gateway.intake import Intake, dedup_key
 from gateway.queues import FORWARD_QUEUE, HELD_FORWARD_KEY, envelope_key, queue, release_held_forwards
 from gateway.settings import Settings
+from gateway.supervisor import hold_data_dir
 from gateway.tls import tls_context
 from tests.conftest import (
     REPO_ROOT,
@@ -142,15 +143,16 @@ async def test_a_burst_worker_started_by_hand_finds_the_embedded_redis_and_drain
     make_intake: Callable[[int], Intake], test_env: TestEnvironment, casestore: CaseStoreServer, redis: Redis
 ) -> None:
     """`lapor-gateway worker --burst` run from the repository while `make run` runs: no REDIS_URL, so the worker
-    finds the embedded Redis through `<data dir>/redis/url` as every other CLI command does, and forwards what a
-    gateway holds."""
+    finds the embedded Redis through `<data dir>/redis/url` as every other CLI command does (its supervisor holding
+    the data dir's lock), and forwards what a gateway holds."""
     receipt = await make_intake(600_000).submit(draft("by-hand"))
     env = test_env.process_env()
     url_file = test_env.settings().data_dir / "redis" / "url"
     url_file.parent.mkdir(parents=True)
     url_file.write_text(env.pop("REDIS_URL") + "\n")
-    result = subprocess.run([str(VENV_BIN / "lapor-gateway"), "worker", "--queues", FORWARD_QUEUE, "--burst"],
-                            env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    with hold_data_dir(test_env.settings().data_dir, wait=0):  # as the running supervisor does
+        result = subprocess.run([str(VENV_BIN / "lapor-gateway"), "worker", "--queues", FORWARD_QUEUE, "--burst"],
+                                env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert casestore.get(receipt.tracking_id) is not None
     assert redis.llen(HELD_FORWARD_KEY) == 0

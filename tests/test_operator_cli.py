@@ -19,6 +19,7 @@ from redis import Redis
 
 from channels.email.store import Quarantine
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE
+from gateway.supervisor import hold_data_dir
 from tests.cli_process import run_cli
 from tests.conftest import VENV_BIN, TestEnvironment, free_port
 from tests.email_support import RECIPIENT
@@ -300,6 +301,61 @@ def test_an_unreadable_dead_letter_is_listed_to_purge_and_does_not_stop_the_othe
     assert redis.llen(f"rq:queue:{FORWARD_QUEUE}") == 1  # the readable one, and nothing for the other
     assert (purge.returncode, "purged 1 dead letter(s)" in purge.stdout) == (0, True), purge.stdout + purge.stderr
     assert registry.count() == 0 and not redis.hexists(ENTRIES_KEY, damaged)
+
+
+@dataclass(frozen=True)
+class NoRedis:
+    id: str
+    data_dir: str  # LAPOR_DATA_DIR, relative to the directory the command runs in ({tmp}: the test's own)
+    url_file: bool  # a `make run` wrote its embedded Redis's URL there
+    supervisor: bool  # and still holds the data dir's lock
+    said: str  # what the line says after "REDIS_URL is not set and "; "" where the command finds its Redis
+
+
+NO_REDIS = [
+    NoRedis("no make run: the data dir looked in, relative as configured", "var", url_file=False, supervisor=False,
+            said="no `make run` runs on the data dir {tmp}/var (none wrote {tmp}/var/redis/url)"),
+    NoRedis("no make run: an absolute data dir", "{tmp}/data", url_file=False, supervisor=False,
+            said="no `make run` runs on the data dir {tmp}/data (none wrote {tmp}/data/redis/url)"),
+    NoRedis("a URL file a killed make run left", "var", url_file=True, supervisor=False,
+            said="{tmp}/var/redis/url is left from a `make run` that no longer runs (killed?): no supervisor holds "
+                 "{tmp}/var/supervisor.lock, and the Redis it names is gone"),
+    NoRedis("a running make run's URL file", "var", url_file=True, supervisor=True, said=""),
+]
+WAYS_OUT = (": start `make run` (or `lapor-gateway dev`) there, point LAPOR_DATA_DIR at the data dir of the one "
+            "running, or set REDIS_URL to your Redis\n")
+
+
+@pytest.mark.parametrize("command", [("deadletters", "list"), ("status",)], ids=["deadletters list", "status"])
+@pytest.mark.parametrize("row", NO_REDIS, ids=[row.id for row in NO_REDIS])
+def test_without_redis_url_a_command_finds_the_make_run_of_its_data_dir_or_says_where_it_looked(
+        row: NoRedis, command: tuple[str, ...], test_env: TestEnvironment, redis_url: str, tmp_path: Path) -> None:
+    """"REDIS_URL is not set and no `make run` is running under this data dir" named no data dir: a relative one
+    (the default ./var) read from another directory than the `make run`'s, or a `make run` on another one, was left to
+    guess. And a `make run` killed outright (SIGKILL: no clean-up) left its URL file behind: the commands took its
+    dead Redis for an outage to wait out. The supervisor's lock tells a URL file of a running `make run`."""
+    data_dir = Path(row.data_dir.format(tmp=tmp_path))
+    data_dir = data_dir if data_dir.is_absolute() else tmp_path / data_dir
+    (data_dir / "redis").mkdir(parents=True)
+    if row.url_file:
+        (data_dir / "redis" / "url").write_text(redis_url + "\n")  # the test's Redis: the running one's
+    (data_dir / "supervisor.lock").touch()  # what any supervisor leaves, running or not
+    lock = hold_data_dir(data_dir, wait=0) if row.supervisor else None
+    env = test_env.process_env(COLUMNS="200", LAPOR_DATA_DIR=row.data_dir.format(tmp=tmp_path))
+    env.pop("REDIS_URL")
+    try:
+        result = run_cli(list(command), env, cwd=tmp_path)
+    finally:
+        if lock is not None:
+            lock.close()
+
+    assert no_traceback(result), result.stdout + result.stderr
+    if row.said:
+        assert (result.returncode, result.stdout) == (
+            2, "REDIS_URL is not set and " + row.said.format(tmp=tmp_path) + WAYS_OUT), result.stdout + result.stderr
+    else:
+        assert "REDIS_URL is not set" not in result.stdout and result.returncode in (0, 2), result.stdout
+        assert ("Dead letters (0 in all)" if command == ("deadletters", "list") else "overall: ") in result.stdout
 
 
 @dataclass(frozen=True)

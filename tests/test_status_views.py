@@ -63,6 +63,7 @@ from gateway.queues import (
 )
 from gateway.settings import CONFIG_DIR, Settings
 from gateway.status_page import render_status_page
+from gateway.supervisor import hold_data_dir
 from gateway.tls import tls_context
 from gateway.tracking import TrackingIdAllocator
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
@@ -622,11 +623,12 @@ async def test_with_the_embedded_redis_gone_the_views_name_it_not_redis_url(
     its processes): "check REDIS_URL" sent them looking for a variable they never set."""
     embedded = EmbeddedRedis(settings.data_dir / "redis").start()
     embedded.write_url()  # as the supervisor does while it runs
-    embedded.kill()  # the embedded Redis died; the supervisor (and its URL file) did not
+    embedded.kill()  # the embedded Redis died; the supervisor (its lock and its URL file) did not
     expected = f"Check the embedded Redis of `make run` (127.0.0.1:{embedded.port}, its log in "
     env = test_env.process_env()
     env.pop("REDIS_URL")
-    reason = _status_reason(env)
+    with hold_data_dir(settings.data_dir, wait=0):
+        reason = _status_reason(env)
     assert expected in reason and "REDIS_URL" not in reason
     # The gateway of that `make run`: REDIS_URL in its environment, set by the supervisor.
     app = create_app(test_env.settings(REDIS_URL=embedded.url), redis_connection(embedded.url, timeout=0.5))
