@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# `exec`: the supervisor takes the recipe shell's place, so a signal sent to the process make started reaches it.
 run: $(STAMP)
 	$(BIN)/python -m compileall -q $(PACKAGES) >/dev/null
-	LAPOR_PROFILE=$${LAPOR_PROFILE:-development} $(BIN)/lapor-gateway dev
+	LAPOR_PROFILE=$${LAPOR_PROFILE:-development} exec $(BIN)/lapor-gateway dev
 
 # Eight test processes on the two cores: most tests wait on sockets, subprocesses and timers (operator commands are
 # forked from a warmed-up server, tests/cli_process.py), so with five the cores were still idle part of the time;
