@@ -64,7 +64,15 @@ def fsync_directory(directory: Path) -> None:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Written whole or not at all (a temporary name, fsynced, renamed): a crash never leaves half a file under its
-    final name. The temporary name is this thread's own, so two threads writing the same file never share one."""
+    final name. The temporary name is this thread's own, so two threads writing the same file never share one.
+
+    Durable on return: its directory is fsynced after the rename, and so is each directory made for it (the one
+    above holds its name). Without that a power cut kept the bytes but lost the name, and with it an e-mail reply
+    the outbox had taken a moment before."""
+    made, directory = [], path.parent
+    while not directory.is_dir() and directory != directory.parent:
+        made.append(directory)
+        directory = directory.parent
     private_directory(path.parent)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with open_private(temporary) as handle:
@@ -72,3 +80,5 @@ def write_atomically(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     temporary.replace(path)
+    for synced in dict.fromkeys([path.parent, *(new.parent for new in made)]):
+        fsync_directory(synced)

@@ -19,7 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from redis import Redis
 
-from channels.email.reply import build_reply
+from channels.email.reply import build_reply, outbox_dir
 from gateway.attachments import attachment_location
 from gateway.lease import process_table
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, enqueue_calls, enqueue_forward, queue
@@ -429,6 +429,34 @@ def test_replies_go_to_the_outbox_as_eml_without_a_relay(test_env: TestEnvironme
     assert str(reply["Subject"]).endswith("詐欺の報告")
     assert str(reply["X-LAPOR-Tracking-ID"]).isdigit()
     assert RECIPIENT in str(reply["From"])
+
+
+def test_a_reply_in_the_outbox_has_its_name_on_disk_before_its_job_ends(
+        test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reply is renamed into the outbox: its bytes were fsynced, but its name only once the outbox directory is
+    (and the outbox's own name once the directory above it is, the outbox made for it). Without that a power cut just
+    after the job ended lost the reply, which nothing would send again."""
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    finally:
+        server.stop()
+    directory = outbox_dir(settings).resolve()
+    assert not directory.exists()
+    synced: list[tuple[str, list[str]]] = []  # each directory fsynced, with the replies named in it by then
+    fsync = os.fsync
+
+    def recording(descriptor: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{descriptor}")
+        synced.append((path, sorted(os.listdir(path)) if os.path.isdir(path) else []))
+        fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    run_replies(settings, redis)
+    [reply] = [path.name for path in directory.glob("*.eml")]
+    assert (str(directory), [reply]) in synced
+    assert str(directory.parent) in [path for path, _ in synced]
 
 
 def test_two_jobs_of_one_mail_at_the_same_moment_answer_it_once(

@@ -2,8 +2,8 @@
 the data dir.
 
 Files are written to a temporary name, fsynced and renamed, so a crash never leaves half a file under a
-final name; then their directories are fsynced, so the names are on disk too: the SMTP server answers 250 only after
-what it keeps is on disk.
+final name, and their directories fsynced, so the names are on disk too (`write_atomically`): the SMTP server answers
+250 only after what it keeps is on disk.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import orjson
 
 from channels.email.parse import RawAttachment, visible_name
 from gateway.attachments import store_attachment
-from gateway.private_files import fsync_directory, write_atomically
+from gateway.private_files import write_atomically
 from gateway.settings import EmailSettings
 from normalizer.envelope import Attachment
 
@@ -54,19 +54,10 @@ def executable_flags(raw: RawAttachment) -> list[str]:
     return []
 
 
-def durable_names(*directories: Path) -> None:
-    """Each directory fsynced, and the one above it (it may have just been made): a file renamed into place and
-    fsynced keeps its bytes through a power cut, but without this not its name, lost with the directory's change a
-    few seconds after the SMTP server answered 250 for it."""
-    for path in dict.fromkeys(path for directory in directories for path in (directory, directory.parent)):
-        fsync_directory(path)
-
-
 def store_attachments(raws: Sequence[RawAttachment], data_dir: Path, settings: EmailSettings) -> list[Attachment]:
-    """Store each attachment within the limits, durably (`durable_names`); list every one, with flags for what was
+    """Store each attachment within the limits, durably (`write_atomically`); list every one, with flags for what was
     not stored."""
     listed: list[Attachment] = []
-    directories: list[Path] = []
     stored_total = 0
     for index, raw in enumerate(raws):
         digest = hashlib.sha256(raw.data).hexdigest()
@@ -80,11 +71,9 @@ def store_attachments(raws: Sequence[RawAttachment], data_dir: Path, settings: E
             location = ""
         else:
             location = store_attachment(data_dir, digest, raw.data)
-            directories.append((data_dir / location).parent)
             stored_total += len(raw.data)
         listed.append(Attachment(content_type=raw.content_type, size=len(raw.data), sha256=digest, name=raw.name,
                                  location=location, flags=flags))
-    durable_names(*directories)
     return listed
 
 
@@ -116,7 +105,6 @@ class Quarantine:
                                 envelope_sender=envelope_sender, recipients=list(recipients), size=len(raw))
         write_atomically(self.directory / f"{key}.eml", raw)
         write_atomically(self.directory / f"{key}.json", orjson.dumps(_as_dict(entry)))
-        durable_names(self.directory)
         return entry
 
     def list(self) -> list[QuarantinedMail]:
