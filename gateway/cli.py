@@ -444,7 +444,7 @@ def deadletters_requeue(
     settings = _settings()
     registry = _dead_letters(settings)
     letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
-    requeued = busy = unreadable = 0
+    requeued = busy = unreadable = gone = 0
     columns = (TextColumn("requeueing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=len(letters) < REQUEUE_PROGRESS_FROM) as progress:
         task = progress.add_task("requeueing", total=len(letters))
@@ -452,16 +452,19 @@ def deadletters_requeue(
             chunk = letters[start:start + REQUEUE_CHUNK]
             outcome = registry.requeue(chunk, settings)
             requeued, busy = requeued + outcome.requeued, busy + outcome.busy
-            unreadable += outcome.unreadable
+            unreadable, gone = unreadable + outcome.unreadable, gone + outcome.gone
             progress.advance(task, len(chunk))
     console.print(f"requeued {requeued} dead letter(s)")
+    if gone:
+        console.print(f"skipped {gone} dead letter(s) no longer there: requeued or purged since this command read "
+                      "them (another operator?); see `deadletters list`")
     if busy:
         console.print(f"skipped {busy} dead letter(s): the dead-letter list kept changing (workers are adding dead "
                       "letters fast); they are still listed: run the same command again")
     if unreadable:
         console.print(f"skipped {unreadable} unreadable dead letter(s): no job in them to redo; see them with "
                       "`deadletters list --reason unreadable`, purge them by key")
-    if busy or missing or unreadable:
+    if busy or missing or unreadable or gone:
         raise typer.Exit(1)
 
 

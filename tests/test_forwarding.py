@@ -279,7 +279,7 @@ def test_requeue_by_tracking_id_takes_each_of_its_dead_letters_once(test_env: Te
     selected = registry.select([tracking_id, tracking_id, f"{FORWARD_QUEUE}:{tracking_id}"])
     assert sorted(letter.key for letter in selected) == [f"{FORWARD_QUEUE}:{tracking_id}", f"{REPLY_QUEUE}:reply-1"]
     assert registry.requeue(selected, settings) == Requeued(requeued=2)
-    assert registry.requeue(selected, settings) == Requeued(requeued=0)  # the other operator, from the same listing
+    assert registry.requeue(selected, settings) == Requeued(gone=2)  # the other operator, from the same listing
     assert (queue(FORWARD_QUEUE, redis).count, queue(REPLY_QUEUE, redis).count) == (1, 1)
     assert registry.count() == 0
 
@@ -369,6 +369,43 @@ def test_the_cli_says_how_many_it_skipped_while_dead_letters_poured_in(test_env:
     assert quiet.returncode == 0, quiet.stdout + quiet.stderr
     assert "requeued 2 dead letter(s)" in quiet.stdout and "skipped" not in quiet.stdout
     assert registry.count() == 0
+
+
+def test_a_requeue_of_dead_letters_gone_meanwhile_says_so_and_exits_1(
+        test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO) -> None:
+    """Between the requeue reading the dead letters and putting them back, another operator requeues one and purges
+    another: neither is queued again, and the command said `requeued 1 dead letter(s)` and exited 0, as if all three
+    went. (`log_stream` sets the logging back after the in-process command, as in the purge's test above.)"""
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+
+    settings = test_env.settings()
+    registry = DeadLetters(redis)
+    for tracking_id in ("10000011", "10000029", "10000037"):
+        registry.add_forward(tracking_id, None, reason="casestore_422", detail="refused", attempts=1)
+    select = DeadLetters.select
+
+    def meanwhile(self: DeadLetters, selectors: Any) -> list[Any]:
+        selected = select(self, selectors)
+        listed = {letter.tracking_id: letter for letter in select(registry, None)}
+        registry.requeue([listed["10000011"]], settings)
+        registry.purge([listed["10000029"]], settings.intake.envelope_ttl_seconds)
+        return selected
+
+    for name, value in test_env.values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(DeadLetters, "select", meanwhile)
+    result = CliRunner().invoke(app, ["deadletters", "requeue", "--all"], env={"COLUMNS": "200"})
+
+    assert result.exit_code == 1, result.output
+    assert "requeued 1 dead letter(s)" in result.output
+    assert "skipped 2 dead letter(s) no longer there" in result.output
+    assert sorted(job.args[0][0] for job in queue(FORWARD_QUEUE, redis).get_jobs()) == ["10000011", "10000037"]
+    assert registry.count() == 0
+    logged = log_events(io.StringIO(result.output))  # the command's own log lines
+    gone = [event for event in logged if event["event"] == "deadletter.requeue_gone"]
+    assert sorted(event["tracking_id"] for event in gone) == ["10000011", "10000029"]
 
 
 def batch_refusing_case_store(status: int) -> Callable[[], web.Application]:

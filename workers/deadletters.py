@@ -76,12 +76,13 @@ _TYPES: dict[str, tuple[type, ...]] = {
 @dataclass(frozen=True, slots=True)
 class Requeued:
     """What a requeue did: letters put back on their queue, letters left in the registry (`busy`) because it
-    kept changing under them (running the requeue again takes those), and `unreadable` ones, which only a purge
-    takes."""
+    kept changing under them (running the requeue again takes those), `unreadable` ones, which only a purge
+    takes, and letters `gone` from the registry since they were read (another operator requeued or purged them)."""
 
     requeued: int = 0
     busy: int = 0
     unreadable: int = 0
+    gone: int = 0
 
 
 def _announce(letter: DeadLetter) -> None:
@@ -186,7 +187,7 @@ class DeadLetters:
         A letter no longer in the registry (another operator requeued or purged it since it was listed) is skipped:
         its job is never enqueued twice. A letter whose registry kept changing through every try is left there,
         counted as busy."""
-        requeued = busy = unreadable = 0
+        requeued = busy = unreadable = gone = 0
         for letter in {letter.key: letter for letter in letters}.values():
             if not letter.readable:
                 unreadable += 1
@@ -199,7 +200,10 @@ class DeadLetters:
                 busy += 1
                 log.warning("deadletter.requeue_busy", queue=letter.queue, tracking_id=letter.tracking_id,
                             attempts=REQUEUE_ATTEMPTS)
-        return Requeued(requeued, busy, unreadable)
+            else:
+                gone += 1
+                log.warning("deadletter.requeue_gone", queue=letter.queue, tracking_id=letter.tracking_id)
+        return Requeued(requeued, busy, unreadable, gone)
 
     def _requeue_one(self, letter: DeadLetter, settings: Settings) -> Literal["requeued", "gone", "busy"]:
         """Requeue one letter under WATCH of the whole registry (a letter is a field of one hash), so any letter added
