@@ -61,7 +61,7 @@ SIGNALS_KEY = "lapor:health:signals:{channel}"
 ERRORS_KEY = "lapor:health:errors:{channel}"
 DEADLETTERS_KEY = "lapor:health:deadletters:{channel}"
 STATE_KEY = "lapor:health:state"
-DEADLETTER_INDEX_KEY = "lapor:deadletters:index"  # workers.deadletters.INDEX_KEY (gateway code imports no worker)
+DEADLETTER_ENTRIES_KEY = "lapor:deadletters"  # workers.deadletters.ENTRIES_KEY (gateway code imports no worker)
 WORKER_ALIVE_KEY = "lapor:worker-alive:{name}"  # workers.reaper.ALIVE_KEY: a worker's 5-second liveness key
 # When each process receiving the channel (HTTP gateway, SMTP server, pollers) last said it was alive:
 # a sorted set, one member per process, scored with the time of its last beat (gateway.liveness).
@@ -664,6 +664,13 @@ class HealthSignals:
         for channel, key in letters:
             pipeline.zrem(DEADLETTERS_KEY.format(channel=health_channel(channel)), key)
 
+    def dead_letters_gone(self, keys: Sequence[bytes | str], pipeline: Any) -> None:
+        """Dead letters gone from the registry by no requeue or purge (their entry deleted) no longer count against
+        any channel: nothing tells their channel any more, so every channel's set is looked for (a scan, but only
+        for letters found gone, which is rare)."""
+        for counted in self._redis.scan_iter(match=DEADLETTERS_KEY.format(channel="*"), count=1000):
+            pipeline.zrem(counted, *keys)
+
 
 def spool_size(data_dir: Path) -> int:
     """Bytes waiting in the disk spool (LAPOR_DATA_DIR/spool) for replay into Redis; quarantine not counted."""
@@ -1030,7 +1037,7 @@ class HealthMonitor:
         """What the document shows besides the evaluation, in one round trip (and the spool's size)."""
         pipe = self._redis.pipeline(transaction=False)
         pipe.hgetall(STATE_KEY)
-        pipe.zcard(DEADLETTER_INDEX_KEY)
+        pipe.hlen(DEADLETTER_ENTRIES_KEY)  # the letters there are: the index may still name one gone
         for health in healths:
             pipe.lrange(ERRORS_KEY.format(channel=health.channel), 0, 4)
             pipe.zcard(DEADLETTERS_KEY.format(channel=health.channel))

@@ -88,7 +88,7 @@ from tests.test_health_transitions import live_worker
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers import casestore_client
 from workers.casestore_client import CaseStoreClient
-from workers.deadletters import DeadLetters
+from workers.deadletters import ENTRIES_KEY, INDEX_KEY, DeadLetters
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -426,6 +426,43 @@ def test_cli_status_counts_each_channels_dead_letters(test_env: TestEnvironment,
     assert email["deadletters"] == 2
     assert email["state"] == "degraded"
     assert document["deadletters"]["total"] == 2
+
+
+@dataclass(frozen=True)
+class Orphaning:
+    id: str
+    orphan: Callable[[Redis], object]  # takes letters' entries away, leaving their index entries
+    left: int  # the letters still there
+
+
+ORPHANINGS = [
+    Orphaning("one entry deleted by hand", lambda r: r.hdel(ENTRIES_KEY, f"{FORWARD_QUEUE}:20000000"), 2),
+    Orphaning("the whole hash lost", lambda r: r.delete(ENTRIES_KEY), 0),
+]
+
+
+@pytest.mark.parametrize("row", ORPHANINGS, ids=[row.id for row in ORPHANINGS])
+def test_index_entries_of_dead_letters_gone_are_not_counted_and_a_listing_prunes_them(
+        test_env: TestEnvironment, redis: Redis, row: Orphaning) -> None:
+    """A letter whose entry is gone was skipped by every listing but its index entry kept for ever: counted in
+    `deadletters list`'s total, every view's dead letters waiting, lapor_deadletters_waiting and its channel's."""
+    the_deployments(redis)
+    _add_letters(redis, 3, "email", "casestore_422")
+    row.orphan(redis)
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"))
+
+    assert monitor.check()["deadletters"] == {"total": row.left}  # at once, before any listing
+    assert value(render_metrics()[0].decode(), "lapor_deadletters_waiting") == row.left
+    assert DeadLetters(redis).count() == row.left
+
+    listing = cli(test_env, "deadletters", "list", "--limit", "2")
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    assert f"Dead letters ({row.left} in all)" in listing.stdout
+    assert listing.stdout.count("casestore_422") == min(row.left, 2)  # the page filled past the one pruned
+    assert redis.zcard(INDEX_KEY) == row.left
+    email = next(c for c in monitor.check()["channels"] if c["channel"] == "email")
+    assert email["deadletters"] == row.left
+    assert (email["state"] == "ok") is (row.left == 0)
 
 
 def test_counters_a_gateway_of_an_earlier_version_wrote_show_as_nought_where_it_had_none(

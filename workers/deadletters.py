@@ -131,11 +131,17 @@ class DeadLetters:
                             channel=envelope.get("source") or envelope.get("channel"), pipeline=pipeline)
 
     def count(self) -> int:
-        return int(self._redis.zcard(INDEX_KEY))
+        """The letters there are: the entries of the hash, not of the index, which may still name a letter gone
+        (`_prune`)."""
+        return int(self._redis.hlen(ENTRIES_KEY))
 
     def list(self, *, limit: int = 100, offset: int = 0) -> list[DeadLetter]:
-        keys = self._redis.zrange(INDEX_KEY, offset, offset + limit - 1)
-        return self._load(keys)
+        """A page of letters, oldest first; the page is read again after index entries of letters gone were pruned
+        from it, so it is as full as the letters there are allow."""
+        while True:
+            letters, pruned = self._load_indexed(self._redis.zrange(INDEX_KEY, offset, offset + limit - 1))
+            if not pruned:
+                return letters
 
     def get(self, key_or_tracking_id: str) -> DeadLetter | None:
         """The entry under this key, or the oldest of this Tracking ID's."""
@@ -143,13 +149,37 @@ class DeadLetters:
         return matches[0] if matches else None
 
     def _all(self) -> list[DeadLetter]:
-        return self._load(self._redis.zrange(INDEX_KEY, 0, -1))
+        return self._load_indexed(self._redis.zrange(INDEX_KEY, 0, -1))[0]
 
     def _load(self, keys: Sequence[bytes | str]) -> list[DeadLetter]:
+        return self._load_indexed(keys, prune=False)[0]
+
+    def _load_indexed(self, keys: Sequence[bytes | str], *, prune: bool = True) -> tuple[list[DeadLetter], int]:
+        """The letters under `keys`, and how many index entries of letters gone among them were pruned (`prune`:
+        the keys were read from the index, not typed by an operator)."""
         if not keys:
-            return []
+            return [], 0
         raws = self._redis.hmget(ENTRIES_KEY, list(keys))
-        return [self._read(key, raw) for key, raw in zip(keys, raws, strict=True) if raw is not None]
+        gone = [key for key, raw in zip(keys, raws, strict=True) if raw is None]
+        letters = [self._read(key, raw) for key, raw in zip(keys, raws, strict=True) if raw is not None]
+        return letters, self._prune(gone) if prune and gone else 0
+
+    def _prune(self, keys: Sequence[bytes | str]) -> int:
+        """Drop index entries whose letter is gone (its entry deleted by hand, or the whole hash lost: a partial
+        restore), and stop counting them against their channel; returns how many. They were skipped by every
+        listing but kept for ever, counted by `count` and the views' dead letters waiting. Under WATCH of the
+        registry: a letter added again under the same key meanwhile keeps its entry."""
+        def prune(pipe: Any) -> int:
+            gone = [key for key, raw in zip(keys, pipe.hmget(ENTRIES_KEY, list(keys)), strict=True) if raw is None]
+            if gone:
+                pipe.multi()
+                pipe.zrem(INDEX_KEY, *gone)
+                HealthSignals(self._redis).dead_letters_gone(gone, pipe)
+                pipe.execute()
+                log.warning("deadletter.orphans_pruned", count=len(gone))
+            return len(gone)
+
+        return self._watching_the_registry(prune) or 0
 
     def _read(self, key: bytes | str, raw: bytes) -> DeadLetter:
         """The entry as a dead letter. One that is not (a partial restore, a hand edit, a version's other form) ended
