@@ -29,7 +29,7 @@ from gateway import metrics
 from gateway.concat import PartBuffer, run_sweeper
 from gateway.errors import INTERNAL_ERROR, AuthenticationFailed, GatewayError, NotDurable, RejectedInput, TooLarge
 from gateway.followups import resolve_follow_up
-from gateway.health import HealthMonitor, HealthSignals, load_rules
+from gateway.health import HealthMonitor, HealthSignals, check_failed_document, load_rules
 from gateway.intake import Intake, build_intake, run_spool_replayer
 from gateway.lease import polled_accounts
 from gateway.liveness import ServingBeat
@@ -40,7 +40,7 @@ from gateway.queries import answer_query, casestore_client
 from gateway.ratelimit import rate_limit_middleware
 from gateway.replies import render, shown_typed_id
 from gateway.settings import Settings
-from gateway.status_page import render_status_page
+from gateway.status_page import render_check_failed_page, render_status_page
 from normalizer.inbound import InboundMessage
 from normalizer.pipeline import UNANSWERED, normalize
 
@@ -388,12 +388,21 @@ def redis_down_page(document: dict[str, object], refresh: int) -> str:
                                   spool_size=int(document["spool_size"]))  # type: ignore[call-overload]
 
 
+def _check_failed(view: str, error: Exception) -> dict[str, object]:
+    """A view's check failed on an error that is not Redis's: logged with its traceback, and answered with the
+    document that says so (the views answered a bare 500, which said nothing of why)."""
+    log.exception("health.check_failed", view=view, error=type(error).__name__)
+    return check_failed_document(error, time.time())
+
+
 def status_json_handler(gateway: Gateway) -> Handler:
     async def status(_: web.Request) -> web.Response:
         try:
             document = await _bounded_check(gateway)
         except (RedisError, TimeoutError) as error:
             return web.json_response(gateway.monitor.redis_down(error), status=503)
+        except Exception as error:
+            return web.json_response(_check_failed("status", error), status=503)
         return web.json_response(document)
 
     return status
@@ -405,6 +414,10 @@ def status_page_handler(gateway: Gateway) -> Handler:
             document = await _bounded_check(gateway)
         except (RedisError, TimeoutError) as error:
             text = redis_down_page(gateway.monitor.redis_down(error), gateway.settings.health.page_refresh_seconds)
+            return web.Response(text=text, content_type="text/html", status=503)
+        except Exception as error:
+            text = render_check_failed_page(_check_failed("status_page", error),
+                                            gateway.settings.health.page_refresh_seconds)
             return web.Response(text=text, content_type="text/html", status=503)
         refresh = gateway.settings.health.page_refresh_seconds
         asked = request.query.get("refresh", "")
@@ -422,6 +435,8 @@ def metrics_with_health_handler(gateway: Gateway) -> Handler:
                 checked = await _bounded_check(gateway, collect=True)
             except (RedisError, TimeoutError) as error:  # the process's own metrics (the spool's size too) still count
                 gateway.monitor.redis_down(error)
+            except Exception as error:  # as for the status views: the process's own metrics still count
+                _check_failed("metrics", error)
             else:  # the check collected every metric once already: render that, not a second collection
                 return metrics_response(checked.collected)
         return metrics_response()
@@ -471,7 +486,7 @@ def log_heartbeat(document: dict[str, object]) -> None:
                         **({"reason": c["reason"]} if c["reason"] else {}), **c["counters"]} for c in channels],
              queues={q["name"]: {"depth": q["depth"], "held": q["held"], "scheduled": q["scheduled"],
                                  "oldest_age_seconds": q["oldest_age_seconds"], "workers": q["workers"],
-                                 "last_failure": q["last_failure"]}
+                                 "last_failure": q["last_failure"], **({"error": q["error"]} if q["error"] else {})}
                      for q in document["queues"]},  # type: ignore[union-attr]
              deadletters=document["deadletters"], spool_size=document["spool_size"],
              **({"casestore_outage": document["casestore_outage"]} if document.get("casestore_outage") else {}))

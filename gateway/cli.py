@@ -822,6 +822,8 @@ def _print_status(document: dict[str, Any]) -> None:
     """The status document as tables. What Redis holds is text, not markup: a reason reads "[email]" where the
     scrubber took an address out (rich took it for a style and dropped it), and a provider's "[/...]" ended the
     command on a MarkupError just when a channel was failing."""
+    from gateway.status_page import queue_failure
+
     overall = document["overall"]
     console.print(f"[{STATE_STYLE[overall]}]overall: {overall.upper()}[/]  ({document['generated_at']}; counters as of "
                   f"{document.get('counters_at') or 'never'})")
@@ -844,8 +846,9 @@ def _print_status(document: dict[str, Any]) -> None:
     for q in document["queues"]:
         age = q["oldest_age_seconds"]
         queues.add_row(q["name"], str(q["depth"]), str(q.get("held", 0)), str(q["scheduled"]),
-                       "-" if age is None else f"{age:.0f}", "-" if q.get("workers") is None else str(q["workers"]),
-                       str(q.get("failed", 0)), escape(q.get("last_failure") or "-"))
+                       "?" if q.get("error") else "-" if age is None else f"{age:.0f}",
+                       "-" if q.get("workers") is None else str(q["workers"]), str(q.get("failed", 0)),
+                       escape(queue_failure(q)))
     console.print(queues)
     unreadable = sum(q.get("failed", 0) for q in document["queues"])
     if unreadable:

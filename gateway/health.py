@@ -228,6 +228,9 @@ class QueueStats:
     # Jobs in RQ's failed registry: jobs file their own failures as dead letters, so only a job no worker or reaper
     # could read ends there (`worker.reap_job_unreadable`), where no dead-letter view showed it.
     failed: int = 0
+    # Why the jobs at its head could not be looked at (the error's type: a job id that is not UTF-8 ...), logged as
+    # `health.queue_unreadable`; its oldest job's age and last failure are then unknown. None: they were read.
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,8 +348,14 @@ def rule_replies(signals: ChannelSignals, _: Sequence[QueueStats], rules: Channe
 
 
 def rule_queue_age(_: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
+    """The oldest job of the channel's queues; a queue whose jobs could not be looked at is degraded: the age of its
+    oldest job is unknown, and its worker may well choke on what the check choked on."""
     worst: Finding | None = None
     for stats in queues:
+        if stats.name in rules.queues and stats.error is not None and worst is None:
+            worst = Finding("queue_age", State.DEGRADED, f"{stats.name}: its jobs could not be read ({stats.error}): "
+                                                         "the age of its oldest is unknown; see the log line "
+                                                         "health.queue_unreadable")
         if stats.name not in rules.queues or stats.oldest_age_seconds is None:
             continue
         state = _level(stats.oldest_age_seconds, rules.queue_age_degraded_seconds, rules.queue_age_down_seconds)
@@ -691,6 +700,16 @@ def redis_down_document(error: BaseException, spool_bytes: int, now: float, redi
             "reason": reason, "spool_size": spool_bytes}
 
 
+def check_failed_document(error: BaseException, now: float) -> dict[str, Any]:
+    """The status document when the check failed on an error that is not Redis's (a damaged value where it expects
+    none, a file in the spool it cannot look at, a bug): overall unknown and why, where the views answered a bare
+    500. What it failed on is in the log line `health.check_failed`."""
+    kind = type(error).__name__
+    return {"generated_at": _clock(now), "overall": UNKNOWN_OVERALL, "error": kind,
+            "reason": f"the health check failed ({kind}), so the channels' states are not known: see the gateway's "
+                      "log line health.check_failed for where"}
+
+
 def redis_trouble(error: BaseException) -> str:
     """What is wrong with Redis, first in every view's reason. A Redis that answers with an error (full at its
     maxmemory, a replica since a failover, MISCONF: it cannot write its disk) was said "unreachable" by its error's
@@ -919,19 +938,34 @@ class HealthMonitor:
         for name in self._queues:
             target = queue(name, self._redis)
             scheduled = target.scheduled_job_registry
-            # The head of the queue (RQ appends), and the first 50 jobs waiting for a retry.
-            ids = target.get_job_ids(0, 1) + scheduled.get_job_ids(0, 49, cleanup=False)
-            jobs = _fetch_jobs(self._redis, ids)
-            dated = sorted(((job.created_at.timestamp(), job) for job in jobs if job.created_at is not None),
-                           key=lambda pair: pair[0])  # equal times must not fall through to comparing jobs
-            oldest = max(0.0, now - dated[0][0]) if dated else None
-            failure = next((str(job.meta["last_error"]) for _, job in dated if job.meta.get("last_error")), None)
+            oldest: float | None = None
+            failure: str | None = None
+            error: str | None = None
+            try:
+                oldest, failure = self._oldest_job(target, now)
+            except RedisError:
+                raise
+            except Exception as unreadable:  # a damaged value (a job id not UTF-8): this queue unknown, not the view
+                error = type(unreadable).__name__
+                log.error("health.queue_unreadable", queue=name, error=error)
             held = int(self._redis.llen(HELD_FORWARD_KEY)) if name == FORWARD_QUEUE else 0
             # Counted as RQ keeps them (scored by expiry), without RQ's clean-up: a status view writes nothing.
             failed = int(self._redis.zcount(target.failed_job_registry.key, now, "+inf"))
             stats.append(QueueStats(name, target.count, scheduled.count, oldest, held, workers[name], failure,
-                                    seen.get(name), failed))
+                                    seen.get(name), failed, error))
         return stats
+
+    def _oldest_job(self, target: Any, now: float) -> tuple[float | None, str | None]:
+        """The age of the queue's oldest job and the failure its oldest retried job recorded: from the head of the
+        queue (RQ appends) and the first 50 jobs waiting for a retry. RQ reads their ids as UTF-8 and raises for
+        one that is not, which ended every view on a 500."""
+        ids = target.get_job_ids(0, 1) + target.scheduled_job_registry.get_job_ids(0, 49, cleanup=False)
+        jobs = _fetch_jobs(self._redis, ids)
+        dated = sorted(((job.created_at.timestamp(), job) for job in jobs if job.created_at is not None),
+                       key=lambda pair: pair[0])  # equal times must not fall through to comparing jobs
+        oldest = max(0.0, now - dated[0][0]) if dated else None
+        failure = next((str(job.meta["last_error"]) for _, job in dated if job.meta.get("last_error")), None)
+        return oldest, failure
 
     def live_workers(self) -> dict[str, int]:
         """Workers listening on each queue whose liveness key is fresh (RQ's own registration outlives a killed

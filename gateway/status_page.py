@@ -14,6 +14,7 @@ body{font-family:system-ui,sans-serif;margin:1.5rem;background:#111;color:#eee;f
 h1{font-size:1.6rem;margin:0 0 .5rem} .muted{color:#aaa;font-size:.9rem}
 .overall{font-size:2.2rem;font-weight:bold;padding:.6rem 1rem;border-radius:.4rem;display:inline-block;margin:.5rem 0}
 .ok{background:#1b5e20;color:#fff} .degraded{background:#f9a825;color:#000} .down{background:#c62828;color:#fff}
+.unknown{background:#616161;color:#fff}
 .channel{border:1px solid #444;border-radius:.4rem;padding:.8rem 1rem;margin:.8rem 0}
 .channel h2{margin:0;font-size:1.4rem} .state{padding:.1rem .6rem;border-radius:.3rem;margin-left:.6rem}
 .reason{font-size:1.2rem;margin:.5rem 0} table{border-collapse:collapse;margin:.3rem 0}
@@ -71,6 +72,29 @@ def _channel_html(entry: dict[str, Any]) -> str:
     )
 
 
+def queue_failure(entry: dict[str, Any]) -> str:
+    """A queue's last failure as the views show it; for a queue whose jobs could not be read, that (its state
+    unknown)."""
+    if entry.get("error"):
+        return f"unknown: its jobs could not be read ({entry['error']}; see health.queue_unreadable)"
+    return str(entry.get("last_failure") or "-")
+
+
+def render_check_failed_page(status: dict[str, Any], refresh_seconds: int) -> str:
+    """The page when the health check itself failed on something not Redis's (`health.check_failed_document`):
+    that, and why, instead of a bare 500."""
+    return (
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f'<meta http-equiv="refresh" content="{int(refresh_seconds)}">'
+        f"<title>UNKNOWN · LAPOR! gateway status</title><style>{STYLE}</style></head><body>"
+        "<h1>LAPOR! intake gateway</h1>"
+        f'<div class="overall unknown" id="overall">UNKNOWN: the health check failed ({escape(status["error"])})</div>'
+        f'<div class="reason">{escape(status["reason"])}</div>'
+        f'<div class="muted">generated {escape(str(status["generated_at"]))} · reloads every {int(refresh_seconds)} s'
+        "</div></body></html>"
+    )
+
+
 def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
     """The whole page; channels that are down first, then degraded, then ok (config order within a state)."""
     order = {"down": 0, "degraded": 1, "ok": 2}
@@ -84,10 +108,10 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
     queues = "".join(
         f"<tr><td>{escape(q['name'])}</td><td>{int(q['depth'])}</td><td>{int(q.get('held', 0))}</td>"
         f"<td>{int(q['scheduled'])}</td>"
-        f"<td>{'-' if q['oldest_age_seconds'] is None else int(q['oldest_age_seconds'])}</td>"
-        f"<td>{'-' if q.get('workers') is None else int(q['workers'])}</td>"
+        f"<td>{'?' if q.get('error') else '-' if q['oldest_age_seconds'] is None else int(q['oldest_age_seconds'])}"
+        f"</td><td>{'-' if q.get('workers') is None else int(q['workers'])}</td>"
         f"<td>{int(q.get('failed', 0))}</td>"
-        f"<td>{escape(str(q.get('last_failure') or '-'))}</td></tr>"
+        f"<td>{escape(queue_failure(q))}</td></tr>"
         for q in status["queues"]
     )
     latency = status.get("casestore_latency_seconds")

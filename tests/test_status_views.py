@@ -382,6 +382,75 @@ def test_one_damaged_value_in_redis_does_not_blind_the_views(
     assert {c["channel"] for c in checked["channels"]} >= {"sms-twilio", "x", "email"}
 
 
+# A job id that is not UTF-8 where the check reads the jobs at the head of a queue: RQ decodes ids as UTF-8, and its
+# UnicodeDecodeError (a ValueError, not Redis's) ended /v1/status, the page, /metrics and `status` on a 500.
+UNREADABLE_QUEUES = [
+    Damaged("a queued job id not utf-8", lambda r: r.rpush(f"rq:queue:{FORWARD_QUEUE}", b"\xff\xfe")),
+    Damaged("a retrying job id not utf-8", lambda r: r.zadd(f"rq:scheduled:{FORWARD_QUEUE}", {b"\x80abc": 1})),
+]
+
+
+@pytest.mark.parametrize("damaged", UNREADABLE_QUEUES, ids=[row.id for row in UNREADABLE_QUEUES])
+async def test_a_queue_whose_jobs_cannot_be_read_is_shown_unknown_and_the_views_still_answer(
+        fast_gateway: GatewayServer, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO,
+        damaged: Damaged) -> None:
+    gateway = fast_gateway
+    the_deployments(redis)
+    damaged.write(redis)
+
+    status = await gateway.client.get("/v1/status")
+    page = await gateway.client.get("/status")
+    exposition = await gateway.client.get("/metrics")
+    table = run_cli(["status"], test_env.process_env(COLUMNS="400"))
+
+    assert (status.status_code, page.status_code, exposition.status_code) == (200, 200, 200)
+    queues = {q["name"]: q for q in status.json()["queues"]}
+    assert queues[FORWARD_QUEUE]["error"] == "UnicodeDecodeError"
+    assert queues[FORWARD_QUEUE]["oldest_age_seconds"] is None
+    assert queues[REPLY_QUEUE]["error"] is None  # the other queues read as ever
+    sms = next(c for c in status.json()["channels"] if c["channel"] == "sms-twilio")
+    assert sms["state"] == "degraded"
+    assert f"{FORWARD_QUEUE}: its jobs could not be read (UnicodeDecodeError)" in sms["reason"]
+    assert "unknown: its jobs could not be read (UnicodeDecodeError; see health.queue_unreadable)" in page.text
+    assert table.returncode == 0 and "Traceback" not in table.stdout + table.stderr, table.stdout + table.stderr
+    assert "its jobs could not be read" in table.stdout
+    unreadable = [e for e in log_events(log_stream) if e["event"] == "health.queue_unreadable"]
+    assert unreadable and {(e["queue"], e["error"], e["level"]) for e in unreadable} == {
+        (FORWARD_QUEUE, "UnicodeDecodeError", "error")}
+
+    def heartbeats() -> list[dict[str, Any]]:
+        return [e for e in log_events(log_stream) if e["event"] == "health.heartbeat"]
+
+    await async_wait_until(heartbeats, timeout=5)
+    beat = heartbeats()[-1]
+    assert beat["queues"][FORWARD_QUEUE]["error"] == "UnicodeDecodeError"
+    assert "error" not in beat["queues"][REPLY_QUEUE]
+
+
+async def test_a_health_check_that_fails_on_no_redis_error_says_so_in_every_view(
+        gateway: GatewayServer, redis: Redis, log_stream: io.StringIO) -> None:
+    """Anything else the check cannot get past (here a spool file it cannot look at: a symbolic link to itself) ended
+    /v1/status and the page on a bare 500 and /metrics too: they say that the state is unknown, and why, and /metrics
+    still shows the process's own metrics."""
+    the_deployments(redis)
+    spool = gateway.settings.data_dir / "spool"
+    (spool / "loop.spool").symlink_to("loop.spool")
+
+    status = await gateway.client.get("/v1/status")
+    page = await gateway.client.get("/status")
+    exposition = await gateway.client.get("/metrics")
+
+    assert status.status_code == page.status_code == 503
+    assert {key: status.json()[key] for key in ("overall", "error")} == {"overall": "unknown", "error": "OSError"}
+    assert "health.check_failed" in status.json()["reason"]
+    assert 'id="overall">UNKNOWN: the health check failed (OSError)<' in page.text
+    assert exposition.status_code == 200 and "lapor_redis_up" in exposition.text
+    failed = [e for e in log_events(log_stream) if e["event"] == "health.check_failed"]
+    assert {(e["view"], e["error"], e["level"]) for e in failed} >= {
+        ("status", "OSError", "error"), ("status_page", "OSError", "error"), ("metrics", "OSError", "error")}
+    assert all("exception" in e for e in failed)  # where it failed: its traceback
+
+
 def _add_letters(redis: Redis, count: int, channel: str, reason: str, start: int = 0) -> None:
     registry = DeadLetters(redis)
     for index in range(start, start + count):
