@@ -1,9 +1,9 @@
 """`make run`: every process of the Procfile in the foreground, with an embedded Redis when REDIS_URL is unset.
 
-Ctrl-C or SIGTERM stops them all (SIGTERM first, so requests and jobs in flight finish; SIGKILL after a grace
-period). If one process dies, the embedded Redis among them, the others are stopped too: a half-running system hides
-problems. One supervisor per data dir: a second one refuses to start. If the supervisor itself is killed outright
-(SIGKILL, the OOM killer, a closed terminal's process group gone), the kernel sends each child SIGTERM, so no gateway
+Ctrl-C, SIGTERM or SIGHUP (its terminal closed) stops them all (SIGTERM first, so requests and jobs in flight
+finish; SIGKILL after a grace period). If one process dies, the embedded Redis among them, the others are stopped
+too: a half-running system hides problems. One supervisor per data dir: a second one refuses to start. If the
+supervisor itself is killed outright (SIGKILL, the OOM killer), the kernel sends each child SIGTERM, so no gateway
 or worker is left holding the ports and queues of the next `make run`.
 """
 
@@ -155,6 +155,9 @@ def _supervise(settings: Settings, procfile: Path) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    # Its terminal closed (an SSH session dropped): its default ended the supervisor at once, its processes stopped by
+    # the kernel without their grace and the embedded Redis with them. Stopped as SIGTERM stops them.
+    signal.signal(signal.SIGHUP, request_stop)
     exit_code = 0
     die_with_supervisor = tied_to_this_process(signal.SIGTERM)
     try:

@@ -244,6 +244,34 @@ def test_ctrl_c_stops_the_processes_before_the_embedded_redis(tmp_path: Path) ->
     assert "Connection refused" not in log_path.read_text()  # the worker stopped with its Redis still there
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup-terminal-closed"])
+def test_a_stop_signal_to_the_supervisor_stops_its_processes_cleanly(tmp_path: Path, signum: int) -> None:
+    """A service manager's SIGTERM, or the SIGHUP of the terminal `make run` ran in closing (an SSH session
+    dropped), reaching the supervisor alone: it stops every process with SIGTERM, then the embedded Redis, and exits 0.
+    SIGHUP's default ended it at once instead (exit -1), without `supervisor.stopping`."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("sleeper: sleep 300\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
+    env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR=str(tmp_path / "var"),
+               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    log_path = tmp_path / "supervisor.log"
+    with log_path.open("wb") as log:
+        supervisor = subprocess.Popen([str(VENV_BIN / "python"), "-c", SUPERVISE_LOGGING_JSON, str(procfile)],
+                                      env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+    try:
+        wait_until(lambda: '"supervisor.started"' in log_path.read_text(), timeout=60)
+        children = psutil.Process(supervisor.pid).children()
+        supervisor.send_signal(signum)
+        assert supervisor.wait(timeout=30) == 0, log_path.read_text()[-3000:]
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+    assert '"supervisor.stopping"' in log_path.read_text()
+    assert "Received SIGTERM" in (tmp_path / "var" / "redis" / "redis.log").read_text()
+    assert all(_gone(child) for child in children)
+
+
 def _gone(process: psutil.Process) -> bool:
     try:
         return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
