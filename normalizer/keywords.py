@@ -543,6 +543,13 @@ def _parse_addressed(text: str, grammar: Grammar, language: str, shortest_id: in
         return None
     if not addressed.strip():
         return ParsedText(action=Action.HELP, text="", language=language)
+    # Emoji after it ("1708 🙏 ANONIM ...", "1708 🙏 CEK <id>") are read past as they are at the start. Missed, the
+    # ANONIM was the text's and the reporter's number went to the agency.
+    past = _past_symbols_and_our_address(addressed, grammar)
+    if past is not None:
+        after = _parse_message(past, grammar, shortest_id)
+        if after.action in _READ_PAST_SYMBOLS or after.anonymous or after.confidential or after.explicit_kind:
+            return after
     after = _parse_message(addressed, grammar, shortest_id)
     if after.action is not Action.REPORT or after.explicit_kind or after.anonymous or after.confidential:
         return after
@@ -605,6 +612,17 @@ def _after_leading_symbols(text: str) -> str | None:
     return text[at:]
 
 
+def _past_symbols_and_our_address(text: str, grammar: Grammar) -> str | None:
+    """The text after the emoji and our short codes or handles it opens with, in any order and number ("🙏 ANONIM
+    ..." -> "ANONIM ...", "🙏 1708 🙏 CEK ..." -> "CEK ..."); None when it opens with neither. One loop, not a
+    recursion through our short code: a text of them repeated hundreds of times is read in one pass."""
+    rest = text
+    while (after := _after_leading_symbols(rest)) is not None or (
+            after := _without_our_address(rest, grammar)) is not None:
+        rest = after
+    return rest if rest is not text else None
+
+
 def _is_prose_number(typed: str, candidate: str) -> bool:
     """A leading number that is part of the complaint, not a Tracking ID: a phone number ("0812...", "62812..."),
     a date or an amount. Read as an ID with a wrong check digit, the complaint would be answered and never filed."""
@@ -650,10 +668,10 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     while True:
         taken = _leading_keyword(rest, grammar, explicit)
         if taken is None and (explicit or flags):
-            # Our short code between them ("LAPOR 1708 ANONIM ..."), skipped when a keyword follows it. Missed, the
-            # ANONIM was the text's and the reporter's number went to the agency.
-            addressed = _without_our_address(rest, grammar)
-            taken = _leading_keyword(addressed, grammar, explicit) if addressed else None
+            # Our short code or emoji between them ("LAPOR 1708 ANONIM ...", "LAPOR 🙏 ANONIM ..."), skipped when a
+            # keyword follows them. Missed, the ANONIM was the text's and the reporter's number went to the agency.
+            past = _past_symbols_and_our_address(rest, grammar)
+            taken = _leading_keyword(past, grammar, explicit) if past else None
         if taken is None:
             break
         word, rest = taken

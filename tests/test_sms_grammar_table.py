@@ -255,6 +255,11 @@ ROWS = [
     query("emoji-then-cek", "🙏 CEK {parent}", "status"),
     report("emoji-then-anonim", "🙏🙏 ANONIM kepala desa potong dana BLT", "complaint", "kepala desa potong dana BLT",
            anonymous=True),
+    report("short-code-emoji-then-anonim", "1708 🙏 ANONIM lurah minta uang pelicin", "complaint",
+           "lurah minta uang pelicin", anonymous=True),
+    report("kind-emoji-then-rahasia", "LAPOR 🙏 RAHASIA camat terima suap", "complaint", "camat terima suap",
+           confidential=True),
+    query("short-code-emoji-then-cek", "1708 🙏 CEK {parent}", "status"),
 ]
 
 # Digits as other keyboards type them: fullwidth (Chinese and Japanese phones), Arabic-Indic.
