@@ -2,8 +2,9 @@
 
 Every webhook goes through one handler: read the bounded body, let the adapter authenticate and parse it,
 normalize each message, make reports durable through intake, and let the adapter render the answer. Errors map
-once, by kind: AuthenticationFailed 403, RejectedInput 400, TooLarge 413, NotDurable 503, any other error (a bug) 500
-`internal_error`; a 5xx is a refused report, which the health rules count against the channel (`intake_refused`).
+once, by kind: AuthenticationFailed 403, RejectedInput 400, TooLarge 413, BodyTimeout 408, NotDurable 503, any other
+error (a bug) 500 `internal_error`; a 5xx is a refused report, which the health rules count against the channel
+(`intake_refused`), but for Stopping's 503 (the process stopped before the body came: there was no report).
 """
 
 from __future__ import annotations
@@ -28,7 +29,16 @@ from channels.base import Outcome, WebhookAdapter
 from channels.registry import disabled_channels, enabled_webhook_adapters
 from gateway import metrics
 from gateway.concat import PartBuffer, run_sweeper
-from gateway.errors import INTERNAL_ERROR, AuthenticationFailed, GatewayError, NotDurable, RejectedInput, TooLarge
+from gateway.errors import (
+    INTERNAL_ERROR,
+    AuthenticationFailed,
+    BodyTimeout,
+    GatewayError,
+    NotDurable,
+    RejectedInput,
+    Stopping,
+    TooLarge,
+)
 from gateway.followups import resolve_follow_up
 from gateway.health import HealthMonitor, HealthSignals, check_failed_document, load_rules
 from gateway.intake import Intake, build_intake, run_spool_replayer
@@ -52,6 +62,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATUS_BY_ERROR: tuple[tuple[type[GatewayError], int], ...] = (
     (AuthenticationFailed, 403),
     (TooLarge, 413),
+    (BodyTimeout, 408),
     (RejectedInput, 400),
     (NotDurable, 503),
 )
@@ -83,11 +94,45 @@ class Gateway:
     view_checks: dict[bool, asyncio.Future[Any]] = field(default_factory=dict)
     # Redis away for the health loop and the views: `gateway.redis_lost`, a reminder a minute, `gateway.redis_back`.
     redis_outage: RedisOutage = field(default_factory=lambda: RedisOutage("gateway"))
+    # The deadlines of the request bodies still arriving (`read_body`), and whether the process is stopping: a stop
+    # ends those reads at once (`stop_reading_bodies`).
+    body_deadlines: set[asyncio.Timeout] = field(default_factory=set)
+    stopping: bool = False
 
     def record_signal(self, method: str, *args: object) -> None:
         """Record a health signal off the event loop without waiting for it (signals are best effort)."""
         if self.signals is not None:
             asyncio.get_running_loop().run_in_executor(None, getattr(self.signals, method), *args)
+
+    async def read_body(self, request: web.Request) -> bytes:
+        """The request's body, decoded. BodyTimeout when it has not all come within `http.body_timeout_seconds`: a
+        client that stalled or trickled it held a connection and a handler for as long as it liked. Stopping when the
+        process stops meanwhile: its stop waited for such a client up to the shutdown grace (10 s), then cut it off
+        without an answer."""
+        limit = self.settings.http.max_body_bytes
+        if request.content.is_eof():  # all of it came with the headers (nearly every webhook): no deadline to arm
+            return await _read_body(request, limit)
+        if self.stopping:
+            raise Stopping("the gateway is stopping")
+        seconds = self.settings.http.body_timeout_seconds
+        try:
+            async with asyncio.timeout(seconds) as deadline:
+                self.body_deadlines.add(deadline)
+                try:
+                    return await _read_body(request, limit)
+                finally:
+                    self.body_deadlines.discard(deadline)
+        except TimeoutError as error:
+            if self.stopping:
+                raise Stopping("the gateway is stopping") from error
+            raise BodyTimeout(f"the body did not arrive within {seconds:g} s") from error
+
+    def stop_reading_bodies(self) -> None:
+        """On shutdown: every body still arriving ends now (`read_body` raises Stopping), and none is waited for."""
+        self.stopping = True
+        now = asyncio.get_running_loop().time()
+        for deadline in self.body_deadlines:
+            deadline.reschedule(now)
 
     def note_received(self, channel: str, *, report: bool = False) -> None:
         """`message_received` without a thread hop per request: only the throttled Redis write goes to a thread."""
@@ -200,7 +245,7 @@ class Gateway:
             clear_message_context()
             bind_message_context(channel=adapter.name)
             try:
-                body = await _read_body(request, self.settings.http.max_body_bytes)
+                body = await self.read_body(request)
                 adapter.authenticate(request, body)
                 report = adapter.parse_dlr(request, body)  # type: ignore[attr-defined]
                 assert self.outbound is not None
@@ -225,7 +270,7 @@ class Gateway:
             bind_message_context(channel=adapter.name)
             metrics.labelled(metrics.NOTIFICATIONS if adapter.notifies_only else metrics.RECEIVED, adapter.name).inc()
             try:
-                body = await _read_body(request, self.settings.http.max_body_bytes)
+                body = await self.read_body(request)
                 adapter.authenticate(request, body)
                 if await adapter.defer(self.redis, request, body):
                     return adapter.respond([])
@@ -240,11 +285,12 @@ class Gateway:
             except GatewayError as error:
                 status = http_status_for(error)
                 metrics.REJECTED.labels(adapter.name, error.reason).inc()
+                refused = status >= 500 and not isinstance(error, Stopping)  # a stop read no report to refuse
                 if isinstance(error, AuthenticationFailed):
                     self.record_signal("signature_failed", adapter.name, error.reason)
-                elif status >= 500:  # nothing filed (not durable, no Tracking ID left): the health rules must know
+                elif refused:  # nothing filed (not durable, no Tracking ID left): the health rules must know
                     self.record_signal("intake_refused", adapter.name, error.reason)
-                level = log.error if status >= 500 else log.warning
+                level = log.error if refused else log.warning
                 level("message.rejected", reason=error.reason, detail=error.detail, status=status)
                 return web.json_response({"error": error.reason, "detail": error.detail}, status=status)
             except web.HTTPException:
@@ -573,6 +619,10 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
         beat_stop.set()
         await asyncio.gather(*beats)
 
+    async def stop_reading_bodies(_: web.Application) -> None:
+        gateway.stop_reading_bodies()
+
+    app.on_shutdown.append(stop_reading_bodies)
     app.on_shutdown.append(stop_beating)
 
     async def lifecycle(_: web.Application):  # type: ignore[no-untyped-def]

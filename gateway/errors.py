@@ -34,6 +34,12 @@ class TooLarge(RejectedInput):
     reason = "too_large"
 
 
+class BodyTimeout(RejectedInput):
+    """A request's body did not all arrive within the configured time: a stalled or trickling client (HTTP 408)."""
+
+    reason = "body_timeout"
+
+
 class AuthenticationFailed(GatewayError):
     """A signature, token or source address did not check out (HTTP 403). Nothing is queued."""
 
@@ -44,6 +50,13 @@ class NotDurable(GatewayError):
     """The report could not be made durable; the provider must retry (HTTP 503, SMTP 451)."""
 
     reason = "not_durable"
+
+
+class Stopping(NotDurable):
+    """The process is stopping before the request's body arrived: nothing was read, the sender retries (HTTP 503).
+    No refused report: nothing was there to refuse."""
+
+    reason = "shutting_down"
 
 
 class RetryableError(GatewayError):

@@ -44,6 +44,7 @@ class HttpSettings(_Section):
     host: str
     port: int
     max_body_bytes: int
+    body_timeout_seconds: float = Field(gt=0)
     reuse_port: bool
 
 

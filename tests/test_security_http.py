@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import gzip
 import hashlib
 import hmac
 import io
 import re
+import signal
+import socket
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -29,7 +32,16 @@ from gateway.queues import ALL_QUEUES, envelope_key, queue
 from gateway.settings import Settings
 from normalizer.text import clean_text
 from tests.aggregator_support import running_gateway
-from tests.conftest import AGGREGATOR_SECRET, REPO_ROOT, TWILIO_TOKEN, GatewayServer, async_wait_until, log_events
+from tests.conftest import (
+    AGGREGATOR_SECRET,
+    REPO_ROOT,
+    TWILIO_TOKEN,
+    GatewayServer,
+    ProcessHandle,
+    async_wait_until,
+    log_events,
+    wait_until,
+)
 from tests.conftest import TestEnvironment as Environment
 from tests.email_support import RECIPIENT, SmtpServerThread
 from tests.social_helpers import IG_SECRET, IG_TOKEN, IG_USER_ID, IG_VERIFY
@@ -386,6 +398,95 @@ async def test_a_caller_that_hangs_up_mid_body_is_a_warning_not_an_error_traceba
     assert redis_snapshot(redis) == before
 
 
+async def _answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, object]]:
+    """The status and JSON body of the one HTTP/1.1 answer on a raw connection (read until the server closes it,
+    or until its Content-Length is in)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+    return status, orjson.loads(await reader.readexactly(length))
+
+
+async def _send_slowly(writer: asyncio.StreamWriter, path: str, *, trickle: bool) -> asyncio.Task[None] | None:
+    """A request whose body is announced as 900 bytes: a few of them, then nothing (stalled) or one more every 50 ms
+    (trickling: it would take 45 s)."""
+    writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nContent-Length: 900\r\n"
+                 f"X-Lapor-Signature: sha256=00\r\n\r\nid=1&from=62".encode())
+    await writer.drain()
+    if not trickle:
+        return None
+
+    async def drip() -> None:
+        with contextlib.suppress(ConnectionError):
+            for _ in range(900):
+                await asyncio.sleep(0.05)
+                writer.write(b"1")
+                await writer.drain()
+
+    return asyncio.create_task(drip())
+
+
+@pytest.mark.parametrize(("path", "trickle"), [
+    pytest.param(TWILIO, False, id="twilio-stalled"), pytest.param(AGGREGATOR, False, id="aggregator-stalled"),
+    pytest.param(DLR, False, id="dlr-stalled"), pytest.param(INSTAGRAM, False, id="instagram-stalled"),
+    pytest.param(AGGREGATOR, True, id="aggregator-trickling"),
+])
+async def test_a_body_that_stalls_or_trickles_is_answered_408_once_the_body_timeout_has_passed(
+        test_env: Environment, redis: Redis, log_stream: io.StringIO, path: str, trickle: bool) -> None:
+    """A client that sends its headers and then its body slowly or not at all held a connection and a handler for as
+    long as it liked (a few hundred such, and the gateway ran out of file descriptors). Past
+    `http.body_timeout_seconds` from the headers, trickling or not, it is answered 408 `body_timeout`, logged."""
+    settings = test_env.settings(**instagram_env(LAPOR_HTTP_BODY_TIMEOUT_SECONDS="0.5"))
+    before = redis_snapshot(redis)
+    async with running_gateway(settings, redis) as gateway:
+        reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.http.port)
+        dripping = await _send_slowly(writer, path, trickle=trickle)
+        try:
+            status, body = await asyncio.wait_for(_answer(reader), 20)
+        finally:
+            if dripping is not None:
+                dripping.cancel()
+            writer.close()
+    assert (status, body["error"]) == (408, "body_timeout")
+    [line] = [e for e in log_events(log_stream) if e.get("reason") == "body_timeout"]
+    assert line["event"] in ("message.rejected", "dlr.rejected") and line["level"] == "warning"
+    assert redis_snapshot(redis) == before
+
+
+def test_a_stop_answers_a_request_whose_body_is_still_arriving_at_once(
+        test_env: Environment, start_process: Callable[..., ProcessHandle]) -> None:
+    """SIGTERM while a client's body is still to come (a body timeout of 30 s here): the stop waited for that
+    handler through the shutdown grace (10 s) and then cut it off without an answer. It is answered 503
+    `shutting_down` as the stop begins, counted as no refused report, and the process ends."""
+    gateway = start_process("serve", LAPOR_HTTP_BODY_TIMEOUT_SECONDS="30")
+    url = test_env.values["LAPOR_PUBLIC_URL"]
+
+    def received() -> float | None:
+        """The aggregator requests the gateway's handler has begun (None: not listening yet)."""
+        try:
+            text = httpx.get(f"{url}/metrics", timeout=5).text
+        except httpx.TransportError:
+            return None
+        found = re.search(r'^lapor_messages_received_total\{channel="sms-aggregator"\} (\S+)$', text, re.MULTILINE)
+        return float(found.group(1)) if found else 0.0
+
+    wait_until(lambda: received() is not None, timeout=30)
+    with socket.create_connection(("127.0.0.1", int(test_env.values["LAPOR_HTTP_PORT"])), timeout=30) as sock:
+        sock.sendall(f"POST {AGGREGATOR} HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nContent-Length: 900\r\n"
+                     "X-Lapor-Signature: sha256=00\r\n\r\nid=1&from=62".encode())
+        wait_until(lambda: received() == 1)  # its handler waits for the rest of the body
+        gateway.process.send_signal(signal.SIGTERM)
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
+    assert b'"shutting_down"' in answer
+    assert gateway.process.wait(30) == 0
+    events = [orjson.loads(line) for line in gateway.output().splitlines() if line.startswith("{")]
+    [line] = [e for e in events if e.get("reason") == "shutting_down"]
+    assert line["event"] == "message.rejected" and line["level"] == "warning" and line["status"] == 503
+
+
 # -- hostile input on SMTP --------------------------------------------------------------------------------------
 @pytest.fixture
 def smtp(test_env: Environment, redis: Redis) -> Iterator[SmtpServerThread]:
@@ -402,8 +503,6 @@ MAIL = b"From: Warga <warga@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject
 
 def _session(smtp: SmtpServerThread, commands: list[bytes]) -> list[int]:
     """Raw SMTP commands over the socket (smtplib would refuse to send some of them); the reply codes."""
-    import socket
-
     codes = []
     with socket.create_connection(("127.0.0.1", smtp.port), timeout=10) as sock:
         reader = sock.makefile("rb")
