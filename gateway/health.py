@@ -148,10 +148,14 @@ class ChannelRules(BaseModel):
         return value
 
 
-# The process rules switched off, for a channel disabled in settings: no process is meant to serve it, and no
-# message of it waits for a worker.
-NO_SERVING_PROCESS = {"process_missing_degraded_seconds": 0, "process_missing_down_seconds": 0,
-                      "worker_missing_degraded_seconds": 0, "worker_missing_down_seconds": 0}
+# The rules switched off for a channel disabled in settings: no process is meant to serve it, no message of it waits
+# for a worker, and no message is meant to come (its quiet rule said "no message since monitoring began": it is
+# off, not quiet).
+SWITCHED_OFF = {"process_missing_degraded_seconds": 0, "process_missing_down_seconds": 0,
+                "worker_missing_degraded_seconds": 0, "worker_missing_down_seconds": 0,
+                "quiet_degraded_seconds": 0, "quiet_down_seconds": 0}
+# The reason every view gives a channel disabled in settings that no rule finds anything on.
+OFF_REASON = "switched off in settings: no traffic expected"
 
 
 class HealthRules(BaseModel):
@@ -904,9 +908,18 @@ class HealthMonitor:
         self._set_state = redis.register_script(_SET_STATE)
 
     def rules_for(self, channel: str) -> ChannelRules:
-        """The channel's thresholds; a channel disabled in settings has no serving process to miss."""
+        """The channel's thresholds; a channel disabled in settings has no serving process to miss, and no message
+        to wait for."""
         rules = self.rules.for_channel(channel)
-        return rules.model_copy(update=NO_SERVING_PROCESS) if channel in self.disabled else rules
+        return rules.model_copy(update=SWITCHED_OFF) if channel in self.disabled else rules
+
+    def evaluated(self, channel: str, signals: ChannelSignals, queues: Sequence[QueueStats],
+                  now: float) -> ChannelHealth:
+        """`evaluate` with the channel's rules; a channel disabled in settings that is ok says it is off."""
+        health = evaluate(channel, signals, queues, self.rules_for(channel), now)
+        if channel in self.disabled and health.state is State.OK:
+            return ChannelHealth(channel, State.OK, OFF_REASON)
+        return health
 
     def read_signals(self, now: float) -> dict[str, ChannelSignals]:
         """Every configured channel's signals, in one round trip; a channel never seen before gets its `first_seen`
@@ -990,8 +1003,7 @@ class HealthMonitor:
         now = self._clock() if now is None else now
         queues = self.queue_stats(now)
         signals = self.read_signals(now)
-        healths = [evaluate(channel, signals[channel], queues, self.rules_for(channel), now)
-                   for channel in self.rules.watched]
+        healths = [self.evaluated(channel, signals[channel], queues, now) for channel in self.rules.watched]
         return healths, queues, signals
 
     def commit(self, healths: Sequence[ChannelHealth], now: float) -> dict[str, State]:

@@ -15,10 +15,11 @@ from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from channels.base import WebhookAdapter
 from channels.registry import WEBHOOK_ADAPTERS, disabled_channels
-from gateway.health import HealthMonitor, HealthSignals, load_rules
+from gateway.health import OFF_REASON, HealthMonitor, HealthSignals, load_rules
 from gateway.liveness import ServingBeat
 from gateway.queues import ALL_QUEUES, FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue, redis_connection
 from gateway.settings import CONFIG_DIR, Settings
+from gateway.status_page import render_status_page
 from tests.aggregator_support import post_callback
 from tests.conftest import GatewayServer, TestEnvironment, async_wait_until, free_port, log_events
 from workers.deadletters import DeadLetters
@@ -474,6 +475,29 @@ def test_a_channel_disabled_in_settings_has_no_process_to_miss(redis: Redis, tes
         expected = "ok" if disabled else "down"
         assert {name: states[name] for name in ("email", "x", "instagram")} == dict.fromkeys(
             ("email", "x", "instagram"), expected)
+
+
+def test_a_channel_disabled_in_settings_is_off_not_quiet(redis: Redis, test_env: TestEnvironment) -> None:
+    """A channel switched off gets no message, by design: its quiet rule (the aggregator's hour, X's six hours,
+    Instagram's twelve) made it degraded on every view with "no message since monitoring began", as if its traffic
+    had stopped. It is ok, and every view says it is off."""
+    settings = test_env.settings(LAPOR_AGGREGATOR_ENABLED="false")  # and X, Instagram off by default
+    start = time.time()
+    clock = {"now": start}
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"],
+                            disabled=disabled_channels(settings))
+    monitor.check()
+    clock["now"] = start + 2 * 86400
+    document = monitor.check()
+    channels = {c["channel"]: c for c in document["channels"]}
+    for name in ("sms-aggregator", "x", "instagram"):
+        assert (channels[name]["state"], channels[name]["reason"], channels[name]["findings"]) == (
+            "ok", OFF_REASON, []), name
+    assert "quiet" in {f["rule"] for f in channels["email"]["findings"]}  # on, and two days without a mail
+    page = render_status_page(document, 30)
+    for name in ("sms-aggregator", "x", "instagram"):
+        section = page.split(f'id="channel-{name}"', 1)[1].split("</section>", 1)[0]
+        assert f'<div class="reason">{OFF_REASON}</div>' in section and "no message" not in section, section
 
 
 class _SecondAggregator(WebhookAdapter):
