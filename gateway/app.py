@@ -15,6 +15,7 @@ import functools
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -51,6 +52,7 @@ from gateway.queries import answer_query, casestore_client
 from gateway.ratelimit import rate_limit_middleware
 from gateway.replies import render, shown_typed_id
 from gateway.settings import Settings
+from gateway.spool import Spool, SpoolNotWritable
 from gateway.status_page import render_check_failed_page, render_status_page
 from normalizer.inbound import InboundMessage
 from normalizer.pipeline import UNANSWERED, normalize
@@ -98,6 +100,11 @@ class Gateway:
     # ends those reads at once (`stop_reading_bodies`).
     body_deadlines: set[asyncio.Timeout] = field(default_factory=set)
     stopping: bool = False
+    # /readyz's probe of the spool's disk, on a thread of its own (a hung disk holds that one thread, not the loop nor
+    # the default executor's), and the probe in flight, which every /readyz meanwhile joins.
+    spool_prober: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="lapor-spool-probe"))
+    spool_probe: asyncio.Future[int] | None = None
 
     def record_signal(self, method: str, *args: object) -> None:
         """Record a health signal off the event loop without waiting for it (signals are best effort)."""
@@ -388,21 +395,66 @@ async def healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+# What /readyz writes to prove Redis takes writes (a PING is answered by a read-only replica, a Redis full at its
+# maxmemory and one that cannot write its disk alike), and for how long it keeps.
+READY_KEY = "lapor:readyz"
+READY_KEY_SECONDS = 10
+# How long /readyz waits for Redis and for the spool's disk.
+READY_CHECK_SECONDS = 2.0
+
+
+def _accepts_a_write(redis: Redis) -> None:
+    redis.set(READY_KEY, "1", ex=READY_KEY_SECONDS)
+
+
+def _probe_spool(spool: Spool) -> int:
+    """Write, fsync and delete a file in the spool directory (SpoolNotWritable if it cannot); the reserves stopped
+    processes left there."""
+    spool.check_writable()
+    return spool.saved_reserves()
+
+
+async def _spool_state(gateway: Gateway, spool: Spool) -> tuple[str, int]:
+    """("ok", the saved reserves), ("not_writable", 0), or ("not_answering", 0) when the disk took longer than
+    READY_CHECK_SECONDS. A probe still running (a hung disk) is joined, not started again beside it."""
+    probe = gateway.spool_probe
+    if probe is None or probe.done():
+        probe = gateway.spool_probe = asyncio.get_running_loop().run_in_executor(gateway.spool_prober,
+                                                                                 _probe_spool, spool)
+        probe.add_done_callback(lambda done: done.cancelled() or done.exception())  # read, should no one wait now
+    try:
+        return "ok", await asyncio.wait_for(asyncio.shield(probe), READY_CHECK_SECONDS)
+    except TimeoutError:  # before OSError, of which it is one
+        return "not_answering", 0
+    except (SpoolNotWritable, OSError):
+        return "not_writable", 0
+
+
 def readyz_handler(gateway: Gateway) -> Handler:
     async def readyz(_: web.Request) -> web.Response:
+        """Ready while reports can be made durable: Redis takes a write (not only a PING) and the spool's disk takes
+        a file; or Redis does not, and this process answers from the spool. Both looked at off the loop, at once."""
+        spool = gateway.intake.spool
+        redis_check = asyncio.ensure_future(asyncio.wait_for(asyncio.to_thread(_accepts_a_write, gateway.redis),
+                                                             READY_CHECK_SECONDS))
+        spool_state, saved = await _spool_state(gateway, spool) if spool is not None else ("ok", 0)
+        # Reports this process could not make durable anywhere when Redis fails: out of rotation, whatever Redis says.
+        unwritable = {"spool": spool_state} if spool_state != "ok" else {}
         try:
-            await asyncio.wait_for(asyncio.to_thread(gateway.redis.ping), timeout=2)
+            await redis_check
         except Exception as error:  # the reason goes to the caller
             # Still ready while this process answers citizens from the disk spool: a load balancer that takes every
             # gateway out when Redis fails would turn the spool's answers into connection errors. It answers while
             # it holds IDs in reserve, or a stopped process left some in the spool directory (taken when its own run
             # out); without either it can only answer 503, and another gateway may do better.
-            reserve, spool = gateway.intake.reserve, gateway.intake.spool
-            saved = spool.saved_reserves() if spool is not None else 0
-            if spool is not None and (reserve > 0 or saved):
+            reserve = gateway.intake.reserve
+            if spool is not None and not unwritable and (reserve > 0 or saved):
                 return web.json_response({"status": "ready", "redis": type(error).__name__, "spool": "answering",
                                           "reserve": reserve, "saved_reserves": saved})
-            return web.json_response({"status": "unavailable", "redis": type(error).__name__}, status=503)
+            return web.json_response({"status": "unavailable", "redis": type(error).__name__, **unwritable},
+                                     status=503)
+        if unwritable:
+            return web.json_response({"status": "unavailable", "redis": "ok", **unwritable}, status=503)
         return web.json_response({"status": "ready", "redis": "ok"})
 
     return readyz
@@ -635,6 +687,7 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
         replayer.cancel()
         monitor_task.cancel()
         await gateway.status_client.aclose()
+        gateway.spool_prober.shutdown(wait=False)
         gateway.intake.close()
 
     app.cleanup_ctx.append(lifecycle)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
+import shutil
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +23,7 @@ from twilio.request_validator import RequestValidator
 from channels.base import Outcome, WebhookAdapter
 from channels.gsm7 import SINGLE_PART, is_gsm7, septets
 from channels.twilio_sms import TwilioSmsAdapter
-from gateway.app import Gateway, create_app
+from gateway.app import GATEWAY_KEY, Gateway, create_app
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
 from gateway.replies import render
@@ -178,6 +181,76 @@ async def test_health_and_readiness(gateway: GatewayServer) -> None:
     ready = await gateway.client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["redis"] == "ok"
+
+
+async def test_a_redis_that_answers_a_ping_but_refuses_writes_is_not_ready(test_env: TestEnvironment,
+                                                                             tmp_path: Path) -> None:
+    """A Redis full at its maxmemory (or a read-only replica, or one that cannot write its disk) answers PING, and
+    /readyz said ready while every webhook got 503: it must take a write."""
+    own = EmbeddedRedis(tmp_path / "redis").start()
+    try:
+        settings = test_env.settings(REDIS_URL=own.url)
+        admin = redis_connection(own.url)
+        async with serving_gateway(settings, redis_connection(own.url, timeout=0.5)) as server:
+            assert (await server.client.get("/readyz")).status_code == 200
+            admin.config_set("maxmemory-policy", "noeviction")
+            admin.config_set("maxmemory", "1")  # every write refused from here on
+            assert admin.ping()
+            refusing = await server.client.get("/readyz")
+            assert refusing.status_code == 503, refusing.text
+            assert refusing.json() == {"status": "unavailable", "redis": "OutOfMemoryError"}
+            admin.config_set("maxmemory", "0")
+            assert (await server.client.get("/readyz")).status_code == 200
+    finally:
+        own.stop()
+
+
+async def test_a_spool_directory_that_cannot_be_written_is_not_ready(gateway: GatewayServer) -> None:
+    """The spool is where reports go while Redis is away: a gateway whose spool cannot take a file would answer 503
+    (or lose reports) at Redis's first hiccup, and /readyz said ready all along."""
+    directory = gateway.settings.data_dir / "spool"
+    assert (await gateway.client.get("/readyz")).status_code == 200
+    shutil.rmtree(directory)
+    directory.write_bytes(b"")  # a file where the directory was: nothing can be written under it
+    try:
+        broken = await gateway.client.get("/readyz")
+        assert broken.status_code == 503, broken.text
+        assert broken.json() == {"status": "unavailable", "redis": "ok", "spool": "not_writable"}
+    finally:
+        directory.unlink()
+    assert (await gateway.client.get("/readyz")).status_code == 200  # the probe makes the directory again
+
+
+async def test_a_hung_spool_disk_does_not_stall_the_gateway_and_is_not_ready(
+        settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A disk that stops answering (a dead NFS server, a failing device) hangs the call that touches it. /readyz
+    probes the spool on a thread of its own: the gateway answers meanwhile, /readyz says the spool is not answering
+    once its bound has passed, and asked again joins the probe still hanging instead of hanging a second thread."""
+    app = create_app(settings, redis)
+    spool = app[GATEWAY_KEY].intake.spool
+    assert spool is not None
+    entered, release = threading.Semaphore(0), threading.Event()
+    probes = []
+
+    def hung_disk() -> None:
+        probes.append(threading.current_thread().name)
+        entered.release()
+        release.wait(30)
+
+    monkeypatch.setattr(spool, "check_writable", hung_disk)
+    async with serving_gateway(settings, redis, app=app) as server:
+        try:
+            pending = asyncio.ensure_future(server.client.get("/readyz"))
+            assert await asyncio.to_thread(entered.acquire, True, 10)
+            assert (await server.client.get("/healthz", timeout=5)).status_code == 200
+            for answer in (await pending, await server.client.get("/readyz")):
+                assert answer.status_code == 503, answer.text
+                assert answer.json() == {"status": "unavailable", "redis": "ok", "spool": "not_answering"}
+            assert len(probes) == 1
+        finally:
+            release.set()
+        await async_wait_until(lambda: app[GATEWAY_KEY].spool_probe.done())  # type: ignore[union-attr]
+        assert (await server.client.get("/readyz")).status_code == 200
 
 
 async def test_redis_down_means_not_ready_and_no_acknowledgement(settings: Settings) -> None:
