@@ -759,20 +759,29 @@ def no_deployment_document(redis_name: str, now: float) -> dict[str, Any]:
 
 
 # -- The monitor -------------------------------------------------------------------------------------------------------
-# Compare-and-set of a channel's state: returns the previous state when it changed (the caller logs), nil otherwise.
+# Compare-and-set of a channel's state: returns the previous state when it changed (the caller logs), `STALE` for a
+# result evaluated before the one stored (`at`: two checks at once, the first to evaluate the last to store), which is
+# discarded, nil otherwise. A stored result more than STALE_WINDOW_SECONDS ahead was stamped by a clock that was wrong
+# (a host resumed before its clock was set), not by a check that overtook this one: it must not hold the state still
+# until that time comes. A check takes a few Redis round trips, each bounded by its timeout.
+STALE = "stale"
+STALE_WINDOW_SECONDS = 60.0
 _SET_STATE = """
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 local previous = 'ok'
-local since = tonumber(ARGV[4])
+local at = tonumber(ARGV[4])
+local since = at
 local known = {ok = true, degraded = true, down = true}
 if raw then
   local decoded, current = pcall(cjson.decode, raw)
   if decoded and type(current) == 'table' and known[current.state] then
+    local stored_at = tonumber(current.at)
+    if stored_at and at < stored_at and stored_at - at <= tonumber(ARGV[5]) then return 'stale' end
     previous = current.state
     if previous == ARGV[2] then since = tonumber(current.since) or since end
   end
 end
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({state = ARGV[2], reason = ARGV[3], since = since}))
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({state = ARGV[2], reason = ARGV[3], since = since, at = at}))
 if previous ~= ARGV[2] then return previous end
 return false
 """
@@ -1007,18 +1016,22 @@ class HealthMonitor:
         return healths, queues, signals
 
     def commit(self, healths: Sequence[ChannelHealth], now: float) -> dict[str, State]:
-        """Store each channel's state (one round trip); on a change, log `channel.health` once, whichever process
-        gets there first. Returns the previous state of every channel that changed."""
+        """Store each channel's state, evaluated at `now` (one round trip); on a change, log `channel.health` once,
+        whichever process gets there first. A result older than the one stored is discarded: it would take the state
+        back, and forth again at the next. Returns the previous state of every channel that changed."""
         pipe = self._redis.pipeline(transaction=False)
         for health in healths:
-            self._set_state(keys=[STATE_KEY], args=[health.channel, health.state.value, health.reason, now],
-                            client=pipe)
+            self._set_state(keys=[STATE_KEY], args=[health.channel, health.state.value, health.reason, now,
+                                                    STALE_WINDOW_SECONDS], client=pipe)
         changed: dict[str, State] = {}
-        for health, previous in zip(healths, pipe.execute(), strict=True):
+        for health, stored in zip(healths, pipe.execute(), strict=True):
+            previous = stored.decode() if isinstance(stored, bytes) else stored
+            if previous == STALE:
+                continue
             metrics.CHANNEL_STATE.labels(health.channel).set(SEVERITY[health.state])
             if previous is None:
                 continue
-            changed[health.channel] = State(previous.decode() if isinstance(previous, bytes) else previous)
+            changed[health.channel] = State(previous)
             level = {State.OK: log.info, State.DEGRADED: log.warning, State.DOWN: log.error}[health.state]
             level("channel.health", channel=health.channel, state=health.state.value,
                   previous=changed[health.channel].value, reason=health.reason or "all rules pass",

@@ -9,13 +9,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import orjson
 import pytest
+from prometheus_client import REGISTRY
 from redis import Redis
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from channels.base import WebhookAdapter
 from channels.registry import WEBHOOK_ADAPTERS, disabled_channels
-from gateway.health import OFF_REASON, HealthMonitor, HealthSignals, load_rules
+from gateway.health import OFF_REASON, ChannelHealth, HealthMonitor, HealthSignals, State, load_rules
 from gateway.liveness import ServingBeat
 from gateway.queues import ALL_QUEUES, FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue, redis_connection
 from gateway.settings import CONFIG_DIR, Settings
@@ -396,6 +398,31 @@ def test_two_processes_evaluating_at_once_log_a_change_once(
     for thread in threads:
         thread.join()
     assert [line["state"] for line in health_lines(log_stream, "x")] == ["degraded"]
+
+
+def test_a_health_result_older_than_the_one_applied_is_discarded(redis: Redis, log_stream: io.StringIO) -> None:
+    """Two checks at once (the health loop's and a view's, or two gateways'), each evaluating at its own time: the one
+    that evaluated first may store its result last. That older result took the state back (degraded, ok, degraded
+    again: two `channel.health` lines and a gauge for a change that never happened). It is discarded."""
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"))
+    now = time.time()
+    failing = ChannelHealth("x", State.DEGRADED, "authentication failing (1 in a row): 401")
+    passing = ChannelHealth("x", State.OK, "")
+
+    def shown() -> tuple[object, ...]:
+        stored = orjson.loads(redis.hget("lapor:health:state", "x") or b"{}")
+        return stored.get("state"), REGISTRY.get_sample_value("lapor_channel_state", {"channel": "x"})
+
+    assert monitor.commit([failing], now) == {"x": State.OK}
+    assert monitor.commit([passing], now - 1) == {}  # evaluated before the result stored: too late
+    assert shown() == ("degraded", 1.0)
+    assert monitor.commit([failing], now) == {}  # the same moment again is no older
+    assert monitor.commit([passing], now + 1) == {"x": State.DEGRADED}
+    assert shown() == ("ok", 0.0)
+    assert [line["state"] for line in health_lines(log_stream, "x")] == ["degraded", "ok"]
+    # A result stamped far ahead came from a clock that was wrong: it does not hold the state still until then.
+    monitor.commit([failing], now + 3600)
+    assert monitor.commit([passing], now + 2) == {"x": State.DEGRADED}
 
 
 async def post_signed(gateway: GatewayServer, channel: str, number: int, *, signature: str | None) -> int:
