@@ -59,6 +59,13 @@ from normalizer.pipeline import UNANSWERED, normalize
 
 log = get_logger()
 
+# The health-signal writes a gateway has on their way to Redis at most (webhook refusals, signatures, its throttled
+# "last message"); past that they are dropped and counted (`health.signals_dropped`, a line a minute at most): while
+# Redis was slow or hung, every webhook queued one more write, without bound.
+SIGNALS_IN_FLIGHT = 8
+SIGNAL_WRITERS = 2
+SIGNALS_DROPPED_LOG_SECONDS = 60.0
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 STATUS_BY_ERROR: tuple[tuple[type[GatewayError], int], ...] = (
@@ -105,11 +112,39 @@ class Gateway:
     spool_prober: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="lapor-spool-probe"))
     spool_probe: asyncio.Future[int] | None = None
+    # The health signals' writes (`record_signal`) on threads of their own, so a hung Redis holds two threads and not
+    # the default executor's; how many are on their way, and those dropped since the last line said so.
+    signal_writer: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=SIGNAL_WRITERS, thread_name_prefix="lapor-signals"))
+    signals_in_flight: int = 0
+    signals_dropped: int = 0
+    signals_dropped_said_at: float = float("-inf")
 
     def record_signal(self, method: str, *args: object) -> None:
-        """Record a health signal off the event loop without waiting for it (signals are best effort)."""
-        if self.signals is not None:
-            asyncio.get_running_loop().run_in_executor(None, getattr(self.signals, method), *args)
+        """Record a health signal off the event loop without waiting for it (signals are best effort): dropped and
+        counted, never queued, while SIGNALS_IN_FLIGHT are on their way already."""
+        if self.signals is None:
+            return
+        if self.signals_in_flight >= SIGNALS_IN_FLIGHT:
+            self._drop_signal(method)
+            return
+        self.signals_in_flight += 1
+        write = asyncio.get_running_loop().run_in_executor(self.signal_writer, getattr(self.signals, method), *args)
+        write.add_done_callback(self._signal_written)
+
+    def _signal_written(self, write: asyncio.Future[Any]) -> None:
+        self.signals_in_flight -= 1
+        if not write.cancelled():
+            write.exception()  # HealthSignals logs its own failures; read here, not left "never retrieved"
+
+    def _drop_signal(self, method: str) -> None:
+        metrics.SIGNALS_DROPPED.inc()
+        self.signals_dropped += 1
+        now = time.monotonic()
+        if now - self.signals_dropped_said_at >= SIGNALS_DROPPED_LOG_SECONDS:
+            log.warning("health.signals_dropped", reason="signals_backlog", signal=method,
+                        dropped=self.signals_dropped, in_flight=self.signals_in_flight)
+            self.signals_dropped, self.signals_dropped_said_at = 0, now
 
     async def read_body(self, request: web.Request) -> bytes:
         """The request's body, decoded. BodyTimeout when it has not all come within `http.body_timeout_seconds`: a
@@ -688,6 +723,7 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
         monitor_task.cancel()
         await gateway.status_client.aclose()
         gateway.spool_prober.shutdown(wait=False)
+        gateway.signal_writer.shutdown(wait=False)
         gateway.intake.close()
 
     app.cleanup_ctx.append(lifecycle)

@@ -125,6 +125,10 @@ LAST_POLL_SUCCESS = Gauge(
     "lapor_channel_last_poll_success_timestamp_seconds", "When the channel's poller last succeeded (Unix time).",
     ["channel"], multiprocess_mode="max",
 )
+SIGNALS_DROPPED = Counter(
+    "lapor_health_signals_dropped_total",
+    "Health signals a gateway dropped unwritten: too many of its writes were already waiting on Redis.",
+)
 CHANNEL_STATE = Gauge(
     "lapor_channel_state", "Channel health: 0 ok, 1 degraded, 2 down.", ["channel"], multiprocess_mode="mostrecent"
 )

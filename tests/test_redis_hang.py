@@ -4,6 +4,7 @@ packets). Paused here for real with SIGSTOP, on a Redis of the test's own; every
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import socket
@@ -18,16 +19,26 @@ from pathlib import Path
 import orjson
 import psutil
 import pytest
+from prometheus_client import REGISTRY
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.job import Job, JobStatus
 
+from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis, find_redis_server
 from gateway.outbound import REPLY_FUNC
 from gateway.queues import REPLY_QUEUE, JSONSerializer, answer_within, enqueue_calls, queue, redis_connection
 from gateway.settings import Settings
-from tests.conftest import ProcessHandle, TestEnvironment, wait_until
+from tests.aggregator_support import post_callback
+from tests.conftest import (
+    ProcessHandle,
+    TestEnvironment,
+    async_wait_until,
+    log_events,
+    serving_gateway,
+    wait_until,
+)
 from workers.reaper import ALIVE_KEY, Liveness
 from workers.run import OutageProofScheduler
 
@@ -319,3 +330,34 @@ def test_a_reaper_back_from_a_hang_gives_the_workers_it_finds_unbeaten_a_lifetim
     finally:
         reaper.stop()
         redis.close()
+
+
+async def test_a_gateway_keeps_at_most_eight_health_signals_waiting_on_a_redis_that_hangs(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, log_stream: io.StringIO,
+) -> None:
+    """Every refused webhook records a health signal off the loop: while Redis hung, each one queued another write
+    (and held another thread), without bound. Eight wait at most; the rest are dropped, counted in
+    `lapor_health_signals_dropped_total` and said in one `health.signals_dropped` line; once Redis answers, signals
+    are written again."""
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_HEALTH_EVALUATE_SECONDS="3600")
+    app = create_app(settings, redis_connection(own_redis.url, timeout=20))
+    gateway = app[GATEWAY_KEY]
+    before = REGISTRY.get_sample_value("lapor_health_signals_dropped_total") or 0.0
+    redis = redis_connection(own_redis.url)
+    async with serving_gateway(settings, redis, app=app) as server:
+
+        async def unsigned() -> int:  # refused before anything else touches Redis: signature_missing
+            return (await post_callback(server.client, {"id": "1", "from": "6281234567890", "text": "x"},
+                                        signature=None)).status_code
+
+        with paused(own_redis):
+            assert [await unsigned() for _ in range(20)] == [403] * 20
+            assert gateway.signals_in_flight == 8
+            assert (REGISTRY.get_sample_value("lapor_health_signals_dropped_total") or 0.0) - before == 12
+        await async_wait_until(lambda: gateway.signals_in_flight == 0)
+        assert int(redis.hget("lapor:health:signals:sms-aggregator", "signature_failures") or 0) == 8
+        assert await unsigned() == 403
+        await async_wait_until(lambda: gateway.signals_in_flight == 0)
+        assert int(redis.hget("lapor:health:signals:sms-aggregator", "signature_failures") or 0) == 9
+    [line] = [e for e in log_events(log_stream) if e["event"] == "health.signals_dropped"]
+    assert (line["level"], line["dropped"], line["in_flight"], line["signal"]) == ("warning", 1, 8, "signature_failed")
