@@ -314,6 +314,8 @@ class Gateway:
             try:
                 body = await self.read_body(request)
                 adapter.authenticate(request, body)
+                if adapter.notifies_only:  # no message will end a run of refused signatures here: this does
+                    self.record_signal("signature_valid", adapter.name)
                 if await adapter.defer(self.redis, request, body):
                     return adapter.respond([])
                 messages = adapter.parse(request, body)

@@ -11,6 +11,7 @@ Three parts, kept apart so each can be tested alone:
       signals.poll_failed("x", "timeout talking to api.x.com")
       signals.rate_limited("x", until=reset_epoch) # 429: the provider says wait until `until` (Unix time)
       signals.auth_failed("x", "401 from the API") # a token or secret is refused
+      signals.signature_valid("instagram")         # a notify-only webhook's signature checked out (ends a run)
       signals.reply_sent("x") / signals.reply_failed("x", "403 duplicate content")
       signals.intake_refused("x", "id_range_exhausted")  # a new report refused: not durable, or no Tracking ID
       signals.dead_lettered("x", key)              # called by workers.deadletters for you
@@ -626,6 +627,12 @@ class HealthSignals:
             pipe.hset(key, "last_signature_error", _clean(reason))
 
         self._write(channel, "signature_failed", build, error=reason)
+
+    def signature_valid(self, channel: str) -> None:
+        """A webhook request's signature checked out: the run of refused ones ends. A valid message does it through
+        `write_message`; this is for a webhook whose valid requests are no message received (Instagram's only
+        notifies: the pollers process fetches the message)."""
+        self._write(channel, "signature_valid", lambda pipe, key, _: pipe.hset(key, "signature_failures", 0))
 
     def intake_refused(self, channel: str, reason: str) -> None:
         """A new report was refused because it could not be made durable or given a Tracking ID (the webhook answered

@@ -22,8 +22,9 @@ from gateway.liveness import ServingBeat
 from gateway.queues import ALL_QUEUES, FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue, redis_connection
 from gateway.settings import CONFIG_DIR, Settings
 from gateway.status_page import render_status_page
-from tests.aggregator_support import post_callback
-from tests.conftest import GatewayServer, TestEnvironment, async_wait_until, free_port, log_events
+from tests.aggregator_support import post_callback, sign
+from tests.conftest import GatewayServer, TestEnvironment, async_wait_until, free_port, log_events, serving_gateway
+from tests.social_helpers import IG_SECRET, IG_TOKEN, IG_USER_ID, IG_VERIFY, fixture_bytes
 from workers.deadletters import DeadLetters
 from workers.reaper import ALIVE_KEY, note_worker_seen
 
@@ -467,6 +468,35 @@ async def test_bad_webhook_signatures_page_only_as_a_run_and_a_good_sms_ends_it(
     assert await post_signed(gateway, channel, 1, signature="good") == 200
     await async_wait_until(lambda: state() == "ok")
     assert [line["state"] for line in health_lines(log_stream, channel)] == ["degraded", "down", "ok"]
+
+
+async def test_a_valid_instagram_notification_ends_a_run_of_refused_signatures(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """Instagram's webhook only notifies (the pollers process fetches the message): a valid notification was no
+    message received by the gateway, so a run of refused signatures (the app secret rotated at Meta before here, then
+    put right) kept the channel degraded, or down, until the poller next took a message. A valid one ends the run."""
+    settings = test_env.settings(LAPOR_INSTAGRAM_ENABLED="true", LAPOR_INSTAGRAM_APP_SECRET=IG_SECRET,
+                                 LAPOR_INSTAGRAM_VERIFY_TOKEN=IG_VERIFY, LAPOR_INSTAGRAM_ACCESS_TOKEN=IG_TOKEN,
+                                 LAPOR_INSTAGRAM_IG_USER_ID=IG_USER_ID, LAPOR_HEALTH_EVALUATE_SECONDS="3600")
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"))
+    body = fixture_bytes("instagram/webhook_comment_mention.json")
+
+    def instagram() -> dict[str, object]:
+        return next(c for c in monitor.check()["channels"] if c["channel"] == "instagram")
+
+    async def post(signature: str) -> int:
+        return (await gateway.client.post("/v1/channels/instagram/webhook", content=body, headers={
+            "Content-Type": "application/json", "X-Hub-Signature-256": signature})).status_code
+
+    async with serving_gateway(settings, redis) as gateway:
+        for _ in range(5):
+            assert await post(sign(body, "the-old-app-secret")) == 403
+        await async_wait_until(lambda: instagram()["state"] == "degraded")
+        assert str(instagram()["reason"]).startswith("webhook signatures refused (5 in a row")
+        assert await post(sign(body, IG_SECRET)) == 200
+        await async_wait_until(lambda: instagram()["state"] == "ok")
+    assert int(redis.hget("lapor:health:signals:instagram", "signature_failures") or 0) == 0
 
 
 def test_a_provider_refusing_our_token_still_pages_at_once_and_bad_signatures_count_apart(redis: Redis) -> None:
