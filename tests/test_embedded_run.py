@@ -219,19 +219,32 @@ SUPERVISE = ("import sys; from pathlib import Path; from gateway.settings import
 SUPERVISE_LOGGING_JSON = "from gateway.logs import configure_logging; configure_logging(); " + SUPERVISE
 
 
+def _supervisor_env(tmp_path: Path) -> dict[str, str]:
+    """A `make run`'s environment on its own data dir under `tmp_path`: no Redis of the test's, the embedded one."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
+    env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR=str(tmp_path / "var"),
+               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    return env
+
+
+def _start_supervisor(procfile: Path, env: dict[str, str], log_path: Path, *, script: str = SUPERVISE_LOGGING_JSON,
+                      new_session: bool = True) -> subprocess.Popen[bytes]:
+    """The supervisor on `procfile`, its output in `log_path`; in a process group of its own (as a shell runs a
+    foreground job) unless `new_session` is False."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen([str(VENV_BIN / "python"), "-c", script, str(procfile)], env=env, cwd=REPO_ROOT,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session)
+
+
 def test_ctrl_c_stops_the_processes_before_the_embedded_redis(tmp_path: Path) -> None:
     """Ctrl-C in a terminal sends SIGINT to the whole foreground process group, not only to the supervisor. The
     embedded Redis must not take it: it is stopped last, by the supervisor, once the processes that use it (a
     worker finishing its job, the gateway draining its committer) have stopped."""
     procfile = tmp_path / "Procfile"
     procfile.write_text("sleeper: sleep 300\nworker: lapor-gateway worker --queues lapor-status\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
-    env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR=str(tmp_path / "var"),
-               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = _supervisor_env(tmp_path)
     log_path = tmp_path / "supervisor.log"
-    with log_path.open("wb") as log:  # a process group of its own, as a shell runs a foreground job
-        supervisor = subprocess.Popen([str(VENV_BIN / "python"), "-c", SUPERVISE, str(procfile)], env=env,
-                                      cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    supervisor = _start_supervisor(procfile, env, log_path, script=SUPERVISE)
     try:
         wait_until(lambda: '"worker.ready"' in log_path.read_text(), timeout=60)
         os.killpg(supervisor.pid, signal.SIGINT)
@@ -251,14 +264,9 @@ def test_a_stop_signal_to_the_supervisor_stops_its_processes_cleanly(tmp_path: P
     SIGHUP's default ended it at once instead (exit -1), without `supervisor.stopping`."""
     procfile = tmp_path / "Procfile"
     procfile.write_text("sleeper: sleep 300\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
-    env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR=str(tmp_path / "var"),
-               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = _supervisor_env(tmp_path)
     log_path = tmp_path / "supervisor.log"
-    with log_path.open("wb") as log:
-        supervisor = subprocess.Popen([str(VENV_BIN / "python"), "-c", SUPERVISE_LOGGING_JSON, str(procfile)],
-                                      env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+    supervisor = _start_supervisor(procfile, env, log_path)
     try:
         wait_until(lambda: '"supervisor.started"' in log_path.read_text(), timeout=60)
         children = psutil.Process(supervisor.pid).children()
@@ -296,15 +304,11 @@ def test_a_supervisor_killed_outright_leaves_no_process_behind(
     when its Redis goes at the same moment (the embedded one does) or was already gone."""
     procfile = tmp_path / "Procfile"
     procfile.write_text("first: sleep 300\nsecond: sleep 300\nworker: lapor-gateway worker --queues lapor-status\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
-    env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR=str(tmp_path / "var"),
-               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = _supervisor_env(tmp_path)
     if redis_url:
         env["REDIS_URL"] = redis_url
     log_path = tmp_path / "supervisor.log"
-    with log_path.open("wb") as log:
-        supervisor = subprocess.Popen([str(VENV_BIN / "python"), "-c", SUPERVISE, str(procfile)], env=env,
-                                      cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    supervisor = _start_supervisor(procfile, env, log_path, script=SUPERVISE, new_session=False)
     try:
         parent = psutil.Process(supervisor.pid)
         wait_until(lambda: f'"{worker_state}"' in log_path.read_text(), timeout=60)
@@ -321,14 +325,9 @@ def test_an_embedded_redis_that_dies_ends_the_run_and_says_so(tmp_path: Path) ->
     for good, with not a line from the supervisor: it ends the run like any of its processes, naming Redis."""
     procfile = tmp_path / "Procfile"
     procfile.write_text("sleeper: sleep 300\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
-    env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR=str(tmp_path / "var"),
-               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = _supervisor_env(tmp_path)
     log_path = tmp_path / "supervisor.log"
-    with log_path.open("wb") as log:
-        supervisor = subprocess.Popen([str(VENV_BIN / "python"), "-c", SUPERVISE_LOGGING_JSON, str(procfile)],
-                                      env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+    supervisor = _start_supervisor(procfile, env, log_path)
     try:
         wait_until(lambda: '"supervisor.started"' in log_path.read_text(), timeout=60)
         [redis] = [child for child in psutil.Process(supervisor.pid).children() if child.name() == "redis-server"]
@@ -349,23 +348,16 @@ def test_a_second_make_run_on_the_same_data_dir_refuses_and_leaves_the_first_who
     Redis URL file. It refuses to start instead, touching nothing."""
     procfile = tmp_path / "Procfile"
     procfile.write_text("sleeper: sleep 300\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
-    env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR=str(tmp_path / "var"),
-               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    command = [str(VENV_BIN / "python"), "-c", SUPERVISE_LOGGING_JSON, str(procfile)]
+    env = _supervisor_env(tmp_path)
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
-    with first_log.open("wb") as log:
-        first = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+    first = _start_supervisor(procfile, env, first_log)
     second: subprocess.Popen[bytes] | None = None
     try:
         wait_until(lambda: '"supervisor.started"' in first_log.read_text(), timeout=60)
         metrics_file = tmp_path / "var" / "metrics" / "counter_1.db"
         metrics_file.write_bytes(b"kept")  # as a process of the first run would have written
         url = embedded_redis_url(tmp_path / "var")
-        with second_log.open("wb") as log:
-            second = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+        second = _start_supervisor(procfile, env, second_log)
         assert second.wait(timeout=30) == 1, second_log.read_text()[-3000:]
         [refused] = [json.loads(line) for line in second_log.read_text().splitlines() if line.startswith("{")
                      and json.loads(line)["event"] == "supervisor.already_running"]
@@ -429,13 +421,9 @@ def test_after_a_make_run_killed_outright_the_cli_says_its_url_file_is_stale_and
     the data dir's lock, so it says the file is stale. The next `make run` starts over it."""
     procfile = tmp_path / "Procfile"
     procfile.write_text("sleeper: sleep 300\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_") and k != "REDIS_URL"}
-    env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR=str(tmp_path / "var"),
-               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    command = [str(VENV_BIN / "python"), "-c", SUPERVISE_LOGGING_JSON, str(procfile)]
+    env = _supervisor_env(tmp_path)
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
-    with first_log.open("wb") as log:
-        first = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    first = _start_supervisor(procfile, env, first_log, new_session=False)
     second: subprocess.Popen[bytes] | None = None
     try:
         wait_until(lambda: '"supervisor.started"' in first_log.read_text(), timeout=60)
@@ -451,9 +439,7 @@ def test_after_a_make_run_killed_outright_the_cli_says_its_url_file_is_stale_and
         assert listed.returncode == 2, listed.stdout + listed.stderr
         assert (f"REDIS_URL is not set and {tmp_path}/var/redis/url is left from a `make run` that no longer runs "
                 "(killed?)") in listed.stdout, listed.stdout + listed.stderr
-        with second_log.open("wb") as log:
-            second = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+        second = _start_supervisor(procfile, env, second_log)
         wait_until(lambda: '"supervisor.started"' in second_log.read_text(), timeout=60)
         assert run_cli(["deadletters", "list"], env).returncode == 0
         url = embedded_redis_url(tmp_path / "var")
