@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from redis import Redis
@@ -278,7 +278,10 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
     attempts = attempt_number(job)
     if job is not None:  # kept with the job's progress by note_retry; see may_wait_for_files
         job.meta.setdefault(FIRST_TRY_META, time.time())
-    pending = [tid for tid in tracking_ids if tid not in done]
+    # The reports whose post failed in an earlier try go after the others: posted first at every try, one the case
+    # store keeps failing on stopped the reports after it each time, and they were dead-lettered untried.
+    failed_before = set(job.meta.get("failed") or []) if job else set()
+    pending = sorted((tid for tid in tracking_ids if tid not in done), key=lambda tid: tid in failed_before)
     stored = _load_envelopes(context, pending)
     envelopes = {tid: envelope for tid, envelope in stored.items() if isinstance(envelope, dict)}
     add_sensitive_values(*[value for envelope in envelopes.values() for value in _citizen_values(envelope)])
@@ -328,11 +331,12 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
         log.info("report.forwarded", tracking_id=envelope["tracking_id"], channel=envelope.get("source"))
     if interrupted is not None:
         unanswered = [p["tracking_id"] for p in payloads if p["tracking_id"] not in done]
-        return _retry_or_give_up(context, job, envelopes, unanswered + held, done, interrupted, attempts)
+        return _retry_or_give_up(context, job, envelopes, unanswered + held, done, interrupted, attempts,
+                                 failed=unanswered[:1])
     retry_ids = [r.tracking_id for r in results if r.retryable]
     if retry_ids:
         error = RetryableError(f"case store failed {len(retry_ids)} report(s) in a batch", reason="casestore_partial")
-        return _retry_or_give_up(context, job, envelopes, retry_ids + held, done, error, attempts)
+        return _retry_or_give_up(context, job, envelopes, retry_ids + held, done, error, attempts, failed=retry_ids)
     if held:
         reason = with_media.held[held[0]]
         error = RetryableError(f"{len(held)} report(s) wait for a file from their provider ({reason})",
@@ -353,13 +357,17 @@ def may_wait_for_files(settings: Settings, job: Any) -> bool:
 
 
 def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dict[str, Any]], remaining: list[str],
-                      done: set[str], error: RetryableError, attempts: int) -> dict[str, int]:
+                      done: set[str], error: RetryableError, attempts: int,
+                      failed: Sequence[str] = ()) -> dict[str, int]:
+    """Retry `remaining` (`failed`: those whose own post failed, to go last in every later try), or, with no retry
+    left, dead-letter them."""
     if outage(error.reason):
         casestore_failing(context, error.reason)
     if job is not None and job.retries_left:
         if error.retry_after:
             _wait_at_least(job, error.retry_after)
-        note_retry(job, attempts, error.reason, done=sorted(done))
+        note_retry(job, attempts, error.reason, done=sorted(done),
+                   failed=sorted(set(job.meta.get("failed") or []).union(failed)))
         for channel, tracking_ids in _by_channel(envelopes, remaining).items():  # a line per channel of the batch
             log.warning("forward.retry", channel=channel, reason=error.reason, tracking_ids=tracking_ids,
                         attempt=attempts, retries_left=job.retries_left)
