@@ -28,6 +28,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
 
+from casestore.app import create_casestore_app
+from gateway.attachments import store_attachment
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
@@ -43,10 +45,11 @@ from gateway.queues import (
     redis_connection,
 )
 from gateway.settings import CONFIG_DIR, Settings
-from normalizer.envelope import Attachment, Channel, Sender, SenderKind
+from normalizer.envelope import Attachment, Channel, ReportDraft, Sender, SenderKind
 from tests.aggregator_support import drain
 from tests.cli_process import run_cli
 from tests.conftest import (
+    CASESTORE_TOKEN,
     REPO_ROOT,
     VENV_BIN,
     CaseStoreServer,
@@ -465,12 +468,14 @@ def test_a_batch_too_large_for_the_case_store_is_split_and_only_a_report_too_lar
 
 
 def forward_one_job(settings: Settings, redis: Redis, names: list[str],
-                    case_store: Callable[[list[str]], Callable[[], web.Application]]) -> list[str]:
-    """Commit one draft per name in one commit (one forward job), then drain the forward queue against the case store
-    `case_store(tracking_ids)` builds, on the case store's port. The reports' Tracking IDs, in order."""
+                    case_store: Callable[[list[str]], Callable[[], web.Application]], *,
+                    drafts: list[ReportDraft] | None = None) -> list[str]:
+    """Commit one draft per name (or `drafts`) in one commit (one forward job), then drain the forward queue against
+    the case store `case_store(tracking_ids)` builds, on the case store's port. The reports' Tracking IDs, in order."""
     intake = Intake(redis, settings)
     try:
-        tracking_ids = [receipt.tracking_id for receipt in intake.commit([draft(name) for name in names])]
+        committed = intake.commit(drafts if drafts is not None else [draft(name) for name in names])
+        tracking_ids = [receipt.tracking_id for receipt in committed]
         store = LoopbackServer(case_store(tracking_ids), settings.casestore.port)
         store.start()
         try:
@@ -752,6 +757,53 @@ def test_a_batch_refused_whole_for_one_report_costs_only_that_report(
     assert [(letter.tracking_id, letter.reason) for letter in letters.list()] == [(tracking_ids[4],
                                                                                  f"casestore_{status}")]
     assert requests[0] == 6 and len(requests) <= 2 * 6 - 1  # halves: never more than a binary tree's requests
+
+
+def file_failing_case_store(store: CaseStoreServer, failing: str) -> Callable[[], web.Application]:
+    """The reference case store of `store`, whose attachment endpoint fails (500) on the file with sha256 `failing`
+    every time (a file its blob storage chokes on), and takes every other file and every report."""
+
+    def build() -> web.Application:
+        @web.middleware
+        async def fail_one_file(request: web.Request, handler: Any) -> web.StreamResponse:
+            if request.method == "PUT" and request.path == f"/v1/attachments/{failing}":
+                return web.json_response({"error": "internal"}, status=500)
+            return await handler(request)
+
+        app = create_casestore_app(store.store, CASESTORE_TOKEN)
+        app.middlewares.append(fail_one_file)
+        return app
+
+    return build
+
+
+def test_a_file_the_case_store_keeps_failing_on_holds_back_only_its_own_report(
+    test_env: TestEnvironment, redis: Redis, tmp_path: Path
+) -> None:
+    """A retryable failure uploading one report's file (a 5xx, a timeout on a large file) retried the whole batch:
+    the reports without files and those whose files the case store takes waited with it through every try, then
+    were all dead-lettered. Only the report whose file fails waits for the next try; the file that failed goes
+    last then, so the files after it are tried too."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
+    files = {name: f"foto {name}".encode() for name in ("failing", "fine")}
+    attached = {}
+    for name, data in files.items():
+        sha256 = hashlib.sha256(data).hexdigest()
+        attached[name] = draft(f"file-{name}").model_copy(update={"attachments": [Attachment(
+            content_type="image/jpeg", size=len(data), sha256=sha256, name=f"{name}.jpg",
+            location=store_attachment(settings.data_dir, sha256, data))]})
+    store = CaseStoreServer(settings.casestore.port, CASESTORE_TOKEN, tmp_path / "store.db")
+    failing_sha = attached["failing"].attachments[0].sha256
+    tracking_ids = forward_one_job(settings, redis, [], lambda _: file_failing_case_store(store, failing_sha),
+                                   drafts=[draft("no-file-1"), attached["failing"], attached["fine"],
+                                           draft("no-file-2")])
+    failing = tracking_ids[1]
+    assert sorted(report["tracking_id"] for report in store.reports()) == sorted(
+        tid for tid in tracking_ids if tid != failing)
+    assert store.store.get_attachment(attached["fine"].attachments[0].sha256) is not None
+    letters = DeadLetters(redis)
+    assert [(letter.tracking_id, letter.reason) for letter in letters.list()] == [(failing, "casestore_500")]
+    store.store.close()
 
 
 def test_a_batch_refused_for_its_credentials_is_not_split(test_env: TestEnvironment, redis: Redis) -> None:

@@ -233,14 +233,26 @@ def _dead_letter(context: WorkerContext, envelope: dict[str, Any] | None, tracki
     DeadLetters(context.redis).add_forward(tracking_id, envelope, reason=reason, detail=detail, attempts=attempts)
 
 
-def _upload_attachments(context: WorkerContext, payloads: list[dict[str, Any]]) -> None:
+def _upload_attachments(context: WorkerContext,
+                        payloads: list[dict[str, Any]]) -> tuple[list[str], RetryableError | None]:
     """Attachments stored under the data dir go to the case store before their report (content-addressed, so a
     retry uploads again harmlessly). A refused or missing file is logged and flagged `not_uploaded` in the payload
     (the stored envelope stays as it is); the report still goes. A file in several reports of the batch (a
-    follow-up with the same photo, a mail sent twice) is read and uploaded once."""
+    follow-up with the same photo, a mail sent twice) is read and uploaded once.
+
+    A retryable failure (5xx, 429, a timeout) stops the uploads, as the case store may be down: the Tracking IDs of
+    the report whose file failed (first) and of the later ones with a file not uploaded yet are returned with the
+    error, to wait for the job's next try; the other reports go now. Raised, it held back every report of the batch
+    at every try, and dead-lettered them all when the tries ran out, for one file the case store kept failing on."""
     uploaded: dict[str, bool] = {}  # by sha256: whether the case store has it
+    waiting: list[str] = []
+    stopped: RetryableError | None = None
     for payload in payloads:
         attachments = list(payload.get("attachments") or [])
+        if stopped is not None and any(kept_by_gateway(attachment) and attachment["sha256"] not in uploaded
+                                       for attachment in attachments):
+            waiting.append(payload["tracking_id"])
+            continue
         for index, attachment in enumerate(attachments):
             if not kept_by_gateway(attachment):
                 continue
@@ -254,10 +266,15 @@ def _upload_attachments(context: WorkerContext, payloads: list[dict[str, Any]]) 
                     log.error("forward.attachment_failed", tracking_id=payload["tracking_id"], attachment=index,
                               error=type(error).__name__, reason=getattr(error, "reason", "unreadable"))
                     uploaded[sha256] = False
+                except RetryableError as error:
+                    stopped = error
+                    waiting.append(payload["tracking_id"])
+                    break
             if not uploaded[sha256]:
                 attachments[index] = {**attachment, "flags": [*attachment.get("flags", []), NOT_UPLOADED]}
-        if attachments:
+        if attachments and payload["tracking_id"] not in waiting:
             payload["attachments"] = attachments
+    return waiting, stopped
 
 
 def forward_reports(tracking_ids: list[str]) -> dict[str, int]:
@@ -278,8 +295,8 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
     attempts = attempt_number(job)
     if job is not None:  # kept with the job's progress by note_retry; see may_wait_for_files
         job.meta.setdefault(FIRST_TRY_META, time.time())
-    # The reports whose post failed in an earlier try go after the others: posted first at every try, one the case
-    # store keeps failing on stopped the reports after it each time, and they were dead-lettered untried.
+    # The reports whose post or file failed in an earlier try go after the others: posted first at every try, one the
+    # case store keeps failing on stopped the reports after it each time, and they were dead-lettered untried.
     failed_before = set(job.meta.get("failed") or []) if job else set()
     pending = sorted((tid for tid in tracking_ids if tid not in done), key=lambda tid: tid in failed_before)
     stored = _load_envelopes(context, pending)
@@ -304,16 +321,20 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
     held = sorted(with_media.held)
     counts = {"forwarded": 0, "dead_lettered": 0, "retry": 0}
     interrupted: SubmitInterrupted | None = None
+    waiting: list[str] = []  # reports whose file failed to upload (first), or not tried after it: the next try's
+    upload_error: RetryableError | None = None
+    ready: list[dict[str, Any]] = []
     try:
-        _upload_attachments(context, payloads)
-        results = context.casestore.submit(payloads) if payloads else []
+        waiting, upload_error = _upload_attachments(context, payloads)
+        ready = [p for p in payloads if p["tracking_id"] not in waiting]
+        results = context.casestore.submit(ready) if ready else []
     except SubmitInterrupted as error:  # what the case store answered before the failure is kept, not posted again
         results, interrupted = error.answered, error
     except RetryableError as error:
         return _retry_or_give_up(context, job, envelopes, [p["tracking_id"] for p in payloads] + held, done, error,
                                  attempts)
     except PermanentError as error:  # the whole batch refused (401, 403...): each report under that status
-        results = [SubmitResult(p["tracking_id"], error.status or 400, error.detail) for p in payloads]
+        results = [SubmitResult(p["tracking_id"], error.status or 400, error.detail) for p in ready]
 
     accepted = [envelopes[r.tracking_id] for r in results if r.accepted]
     ended = _mark_forwarded(context, accepted, with_media.not_fetched)
@@ -330,13 +351,16 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
     for envelope in accepted:
         log.info("report.forwarded", tracking_id=envelope["tracking_id"], channel=envelope.get("source"))
     if interrupted is not None:
-        unanswered = [p["tracking_id"] for p in payloads if p["tracking_id"] not in done]
-        return _retry_or_give_up(context, job, envelopes, unanswered + held, done, interrupted, attempts,
-                                 failed=unanswered[:1])
+        unanswered = [p["tracking_id"] for p in payloads if p["tracking_id"] not in done and
+                      p["tracking_id"] not in waiting]
+        return _retry_or_give_up(context, job, envelopes, unanswered + waiting + held, done, interrupted, attempts,
+                                 failed=unanswered[:1] + waiting[:1])
     retry_ids = [r.tracking_id for r in results if r.retryable]
-    if retry_ids:
-        error = RetryableError(f"case store failed {len(retry_ids)} report(s) in a batch", reason="casestore_partial")
-        return _retry_or_give_up(context, job, envelopes, retry_ids + held, done, error, attempts, failed=retry_ids)
+    if retry_ids or upload_error is not None:
+        error = upload_error if upload_error is not None and not retry_ids else RetryableError(
+            f"case store failed {len(retry_ids)} report(s) in a batch", reason="casestore_partial")
+        return _retry_or_give_up(context, job, envelopes, retry_ids + waiting + held, done, error, attempts,
+                                 failed=retry_ids + waiting[:1])
     if held:
         reason = with_media.held[held[0]]
         error = RetryableError(f"{len(held)} report(s) wait for a file from their provider ({reason})",
@@ -359,8 +383,8 @@ def may_wait_for_files(settings: Settings, job: Any) -> bool:
 def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dict[str, Any]], remaining: list[str],
                       done: set[str], error: RetryableError, attempts: int,
                       failed: Sequence[str] = ()) -> dict[str, int]:
-    """Retry `remaining` (`failed`: those whose own post failed, to go last in every later try), or, with no retry
-    left, dead-letter them."""
+    """Retry `remaining` (`failed`: those whose own post or file failed, to go last in every later try), or, with no
+    retry left, dead-letter them."""
     if outage(error.reason):
         casestore_failing(context, error.reason)
     if job is not None and job.retries_left:
