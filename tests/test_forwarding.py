@@ -1075,6 +1075,46 @@ def test_a_forward_job_that_fails_for_good_unexpectedly_leaves_its_reports_in_th
     assert all(letter.args == [[letter.tracking_id]] for letter in letters if letter)  # each requeues on its own
 
 
+def one_slow_report_case_store(slow: str, delay: float, stored: list[str]) -> Callable[[], web.Application]:
+    """A case store without the batch extension that answers each report at once, but takes `delay` seconds over the
+    report `slow`, every time (then fails it); `stored` collects what it took."""
+
+    def build() -> web.Application:
+        async def post(request: web.Request) -> web.Response:
+            tracking_id = (await request.json())["tracking_id"]
+            if tracking_id == slow:
+                await asyncio.sleep(delay)
+                return web.json_response({"error": "too_slow"}, status=503)
+            stored.append(tracking_id)
+            return web.json_response({"tracking_id": tracking_id, "created": True}, status=201)
+
+        app = web.Application()
+        app.router.add_post("/v1/reports", post)
+        return app
+
+    return build
+
+
+def test_reports_the_case_store_took_before_the_job_timed_out_stay_forwarded(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """RQ's job timeout in the middle of reports posted one after another: what the case store answered before it is
+    kept, and the report it interrupted goes last in the next try. Lost, every try posted the same first reports and
+    timed out on the same slow one; the reports after it never reached the case store, and when the tries ran out
+    every report was dead-lettered, those the case store had taken too."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0",
+                                 LAPOR_QUEUES_JOB_TIMEOUT_SECONDS="1", LAPOR_CASESTORE_BATCH="false")
+    stored: list[str] = []
+    tracking_ids = forward_one_job(settings, redis, [f"timed-out-{n}" for n in range(5)],
+                                   lambda ids: one_slow_report_case_store(ids[2], 3.0, stored))
+    slow = tracking_ids[2]
+    assert sorted(set(stored)) == sorted(tid for tid in tracking_ids if tid != slow)
+    states = {tid: redis.hget(REPORT_STATE_KEY.format(tracking_id=tid), "state") for tid in tracking_ids}
+    assert [tid for tid in tracking_ids if states[tid] == b"forwarded"] == [tid for tid in tracking_ids if tid != slow]
+    letters = DeadLetters(redis)
+    assert [(letter.tracking_id, letter.reason) for letter in letters.list()] == [(slow, "forward_failed")]
+
+
 @pytest.mark.parametrize(
     ("case_store", "warnings", "tracebacks", "reason"),
     [

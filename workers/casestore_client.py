@@ -134,6 +134,9 @@ class CaseStoreClient:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._batch = settings.casestore.batch
         self._clock = clock
+        # What the case store answered of the `submit` in progress (or the last one), as the answers come: a caller
+        # interrupted in the middle of it (RQ's job timeout) still knows which reports it took or refused.
+        self.answered: list[SubmitResult] = []
         self._no_batch_until = float("-inf")
         self._client = httpx.Client(
             base_url=settings.casestore_url,
@@ -168,12 +171,17 @@ class CaseStoreClient:
 
     def submit(self, reports: Sequence[dict[str, Any]]) -> list[SubmitResult]:
         """Post reports; one result per report. Raises RetryableError when the whole call must be retried."""
+        self.answered = []
         if self._batch and len(reports) > 1 and self._clock() >= self._no_batch_until:
             return self._submit_batch(reports)
         return self._submit_each(reports)
 
-    @staticmethod
-    def _in_turn(parts: Iterable[Sequence[dict[str, Any]]],
+    def _answer(self, results: list[SubmitResult]) -> list[SubmitResult]:
+        """Note the case store's answers as they come (`answered`)."""
+        self.answered.extend(results)
+        return results
+
+    def _in_turn(self, parts: Iterable[Sequence[dict[str, Any]]],
                  post: Callable[[Sequence[dict[str, Any]]], list[SubmitResult]]) -> list[SubmitResult]:
         """`post` each part in turn; a retryable failure is raised as SubmitInterrupted with what came before. A part
         refused whole (PermanentError: a firewall's 403 for one report's words) is a refusal of its own reports, under
@@ -184,7 +192,8 @@ class CaseStoreClient:
                 results.extend(post(part))
             except PermanentError as error:
                 status = error.status or 400
-                results.extend(SubmitResult(report["tracking_id"], status, error.detail) for report in part)
+                results.extend(self._answer([SubmitResult(report["tracking_id"], status, error.detail)
+                                             for report in part]))
             except RetryableError as error:
                 earlier = error.answered if isinstance(error, SubmitInterrupted) else []
                 raise SubmitInterrupted(error, results + earlier) from error
@@ -196,7 +205,7 @@ class CaseStoreClient:
     def _submit_one(self, report: dict[str, Any]) -> SubmitResult:
         response = self._request("POST", "/v1/reports", json=report)
         error = None if response.status_code in ACCEPTED_STATUSES else _describe(response)
-        return SubmitResult(report["tracking_id"], response.status_code, error)
+        return self._answer([SubmitResult(report["tracking_id"], response.status_code, error)])[0]
 
     def _submit_batch(self, reports: Sequence[dict[str, Any]]) -> list[SubmitResult]:
         response = self._request("POST", "/v1/reports/batch", json={"reports": list(reports)}, returned=NO_BATCH)
@@ -216,8 +225,8 @@ class CaseStoreClient:
             raise PermanentError(f"batch refused with {response.status_code}: {_describe(response)}",
                                  reason=f"casestore_{response.status_code}", status=response.status_code)
         statuses = _batch_statuses(response)
-        return [SubmitResult(report["tracking_id"], *statuses.get(report["tracking_id"], (502, None)))
-                for report in reports]
+        return self._answer([SubmitResult(report["tracking_id"], *statuses.get(report["tracking_id"], (502, None)))
+                             for report in reports])
 
     def _submit_halves(self, reports: Sequence[dict[str, Any]]) -> list[SubmitResult]:
         if len(reports) == 1:

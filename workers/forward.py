@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from redis import Redis
 from rq import get_current_job
 from rq.job import Job
+from rq.timeouts import JobTimeoutException
 
 from gateway import metrics
 from gateway.attachments import kept_by_gateway, stored_path
@@ -330,26 +331,25 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
         results = context.casestore.submit(ready) if ready else []
     except SubmitInterrupted as error:  # what the case store answered before the failure is kept, not posted again
         results, interrupted = error.answered, error
+    except JobTimeoutException:
+        # RQ's job timeout in the middle of the posts: what the case store answered is kept, as for a retryable
+        # failure, and the report in flight goes last in the next try; RQ retries or gives up the job as before.
+        posted = {p["tracking_id"] for p in ready}
+        _take_answers(context, envelopes, [r for r in context.casestore.answered if r.tracking_id in posted],
+                      with_media.not_fetched, done, attempts)
+        if job is not None:
+            in_flight = [p["tracking_id"] for p in ready if p["tracking_id"] not in done][:1]
+            job.meta.update(done=sorted(done), failed=sorted(set(job.meta.get("failed") or []).union(in_flight)))
+            job.save_meta()
+        raise
     except RetryableError as error:
         return _retry_or_give_up(context, job, envelopes, [p["tracking_id"] for p in payloads] + held, done, error,
                                  attempts)
     except PermanentError as error:  # the whole batch refused (401, 403...): each report under that status
         results = [SubmitResult(p["tracking_id"], error.status or 400, error.detail) for p in ready]
 
-    accepted = [envelopes[r.tracking_id] for r in results if r.accepted]
-    ended = _mark_forwarded(context, accepted, with_media.not_fetched)
-    if ended is not None:
-        tell_back(ended, retry_outage_now(context))
-    counts["forwarded"] = len(accepted)
-    done.update(r.tracking_id for r in results if r.accepted)
-    for result in results:
-        if not result.accepted and not result.retryable:
-            _dead_letter(context, envelopes[result.tracking_id], result.tracking_id,
-                         f"casestore_{result.status}", result.error or "", attempts)
-            done.add(result.tracking_id)
-            counts["dead_lettered"] += 1
-    for envelope in accepted:
-        log.info("report.forwarded", tracking_id=envelope["tracking_id"], channel=envelope.get("source"))
+    counts["forwarded"], counts["dead_lettered"] = _take_answers(context, envelopes, results, with_media.not_fetched,
+                                                                 done, attempts)
     if interrupted is not None:
         unanswered = [p["tracking_id"] for p in payloads if p["tracking_id"] not in done and
                       p["tracking_id"] not in waiting]
@@ -367,6 +367,27 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
                                reason=f"attachment_{reason}")
         return _retry_or_give_up(context, job, envelopes, held, done, error, attempts)
     return counts
+
+
+def _take_answers(context: WorkerContext, envelopes: dict[str, dict[str, Any]], results: list[SubmitResult],
+                  not_fetched: Mapping[str, list[str]], done: set[str], attempts: int) -> tuple[int, int]:
+    """Mark the reports the case store took forwarded and dead-letter those it refused, each added to `done`; how
+    many of each. A retryable answer is left for the caller."""
+    accepted = [envelopes[r.tracking_id] for r in results if r.accepted]
+    ended = _mark_forwarded(context, accepted, not_fetched)
+    if ended is not None:
+        tell_back(ended, retry_outage_now(context))
+    done.update(r.tracking_id for r in results if r.accepted)
+    dead_lettered = 0
+    for result in results:
+        if not result.accepted and not result.retryable:
+            _dead_letter(context, envelopes[result.tracking_id], result.tracking_id,
+                         f"casestore_{result.status}", result.error or "", attempts)
+            done.add(result.tracking_id)
+            dead_lettered += 1
+    for envelope in accepted:
+        log.info("report.forwarded", tracking_id=envelope["tracking_id"], channel=envelope.get("source"))
+    return len(accepted), dead_lettered
 
 
 def may_wait_for_files(settings: Settings, job: Any) -> bool:
