@@ -27,11 +27,12 @@ from pathlib import Path
 
 import orjson
 from redis import Redis
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError, ResponseError, WatchError
 
 from gateway import metrics
 from gateway.errors import NotDurable
 from gateway.logs import get_logger
+from gateway.outage import DETAIL_LIMIT, outage_reason, redis_words
 from gateway.queues import HELD_FORWARD_KEY, enqueue_forward, envelope_key, release_held_forwards
 from gateway.settings import Settings
 from gateway.spool import SPOOL_DIR, Spool, SpoolRecord
@@ -584,18 +585,43 @@ def build_intake(settings: Settings, redis: Redis) -> Intake:
     return intake
 
 
-async def run_spool_replayer(intake: Intake, interval: float = 1.0) -> None:
-    """Forever: when the spool holds reports and Redis answers, replay them. Cancel to stop."""
-    spool = intake.spool
-    if spool is None:
-        return
-    while True:
+class SpoolReplayer:
+    """The rounds of `run_spool_replayer`. A Redis that answers with an error (a read-only replica during a failover,
+    full at its maxmemory, too few replicas to write to) is told once, with its words, until a round goes through:
+    taken for Redis still down, it was told by nothing (intake, spooling, does not ask Redis), and the spool did not
+    drain for as long with no line saying why."""
+
+    def __init__(self, intake: Intake) -> None:
+        self._intake = intake
+        self._refusal: tuple[str, str] | None = None  # the refusal told last: (error type, Redis's words)
+
+    async def round(self) -> None:
+        """When the spool holds reports and Redis answers, replay them."""
+        spool = self._intake.spool
+        if spool is None:
+            return
         try:
-            if intake.replay_due:
-                await asyncio.to_thread(intake.replay_spool)
+            if self._intake.replay_due:
+                await asyncio.to_thread(self._intake.replay_spool)
             metrics.SPOOL_SIZE.set(spool.size_bytes())
+            self._refusal = None
+        except ResponseError as error:
+            refusal = (type(error).__name__, redis_words(error)[:DETAIL_LIMIT])
+            if refusal != self._refusal:
+                self._refusal = refusal
+                log.error("spool.replay_failed", reason=outage_reason(error), error=refusal[0], detail=refusal[1],
+                          spool_bytes=spool.size_bytes())
         except RedisError:
             pass  # still down: try again next round
         except Exception as error:  # a bug must not stop replay for good
             log.error("spool.replay_failed", error=type(error).__name__)
+
+
+async def run_spool_replayer(intake: Intake, interval: float = 1.0) -> None:
+    """Forever: when the spool holds reports and Redis answers, replay them. Cancel to stop."""
+    if intake.spool is None:
+        return
+    replayer = SpoolReplayer(intake)
+    while True:
+        await replayer.round()
         await asyncio.sleep(interval)

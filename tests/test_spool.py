@@ -23,7 +23,7 @@ from redis import Redis
 from gateway import spool as spool_module
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.errors import NotDurable
-from gateway.intake import Intake, Receipt, build_intake, dedup_key
+from gateway.intake import Intake, Receipt, SpoolReplayer, build_intake, dedup_key
 from gateway.logs import scrub
 from gateway.private_files import open_private
 from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
@@ -95,6 +95,33 @@ def test_reports_are_spooled_while_redis_is_down_and_replayed_in_order(
     assert intake.replay_spool() == 0
     # After replay, a retry of a spooled message is recognised through Redis.
     assert intake.commit([draft("during-4")])[0].tracking_id == during[4].tracking_id
+
+
+async def test_a_redis_that_answers_but_refuses_the_replay_is_logged_once_with_its_words(
+    intake: Intake, own_redis: EmbeddedRedis, log_stream: io.StringIO
+) -> None:
+    """Redis back but refusing writes (a read-only replica during a failover, full at its maxmemory, too few
+    replicas): the replay fails at every round and the reports stay in the spool. The replayer took every Redis error
+    for Redis still down and said nothing, and nothing else asks Redis while intake spools: no line said why the
+    spool did not drain. Told once, with Redis's words, until a round goes through."""
+    intake.commit([draft("before-the-outage")])  # the reserve of IDs the spool gives out
+    own_redis.stop()
+    spooled = intake.commit([draft("refused-replay")])[0]
+    own_redis.start()
+    redis = Redis.from_url(own_redis.url)
+    redis.config_set("min-replicas-to-write", 1)  # answers every read, takes no write
+    replayer = SpoolReplayer(intake)
+    for _ in range(3):
+        await replayer.round()
+    failed = [event for event in log_events(log_stream) if event["event"] == "spool.replay_failed"]
+    assert [(event["reason"], event["error"]) for event in failed] == [("refusing", "ResponseError")]
+    assert "NOREPLICAS" in str(failed[0]["detail"])
+    assert redis.get(envelope_key(spooled.tracking_id)) is None and intake.spool is not None
+    assert intake.spool.size_bytes() > 0
+
+    redis.config_set("min-replicas-to-write", 0)
+    await replayer.round()
+    assert redis.get(envelope_key(spooled.tracking_id)) is not None and intake.spool.size_bytes() == 0
 
 
 def test_a_message_first_seen_before_the_outage_keeps_both_ids(intake: Intake, own_redis: EmbeddedRedis) -> None:
