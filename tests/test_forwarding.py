@@ -866,6 +866,47 @@ def test_a_batch_answer_that_is_not_the_contract_is_retried_then_dead_lettered(
     assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
 
 
+def report_answering(body: bytes) -> Callable[[], web.Application]:
+    """A case store (or a proxy before it) whose POST /v1/reports answers 200 with `body`."""
+
+    def build() -> web.Application:
+        async def answer(_: web.Request) -> web.Response:
+            return web.Response(body=body, status=200, content_type="text/html" if body.startswith(b"<") else
+                                "application/json")
+
+        app = web.Application()
+        app.router.add_post("/v1/reports", answer)
+        return app
+
+    return build
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"<html><body>Sedang dalam pemeliharaan</body></html>", id="maintenance-page"),
+        pytest.param(b"null", id="json-null"),
+        pytest.param(b"[]", id="json-list"),
+        pytest.param(b'{"tracking_id": "10000004", "created": false}', id="another-reports-answer"),
+    ],
+)
+def test_a_report_answer_that_is_not_the_contract_is_retried_then_dead_lettered(
+    body: bytes, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """A 200 to one report's POST whose body is not the contract's (a load balancer's maintenance page served with
+    200, a captive portal, a cache answering with another report's answer) marked the report forwarded: it reached no
+    case store, was in no queue and no dead letter, and its envelope expired a month later. It is the case store not
+    answering properly, retried as a batch answer of that kind is. Each report of a batch goes on its own without the
+    batch extension, and a job of one report does with it."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0",
+                                 LAPOR_CASESTORE_BATCH="false", LAPOR_INTAKE_ID_START="2000000")
+    tracking_ids = forward_one_job(settings, redis, ["answered-1", "answered-2"], lambda _: report_answering(body))
+    states = [redis.hget(REPORT_STATE_KEY.format(tracking_id=tid), "state") for tid in tracking_ids]
+    assert b"forwarded" not in states
+    letters = [DeadLetters(redis).get(tracking_id) for tracking_id in tracking_ids]
+    assert [letter.reason if letter else None for letter in letters] == ["casestore_bad_answer"] * 2
+
+
 def test_a_report_a_batch_refuses_is_dead_lettered_with_the_case_stores_error_and_its_detail(
     test_env: TestEnvironment, redis: Redis
 ) -> None:
