@@ -417,3 +417,18 @@ def test_stored_at_is_when_the_report_was_stored_not_when_it_waited_to_be(tmp_pa
     stored = store.get(envelope["tracking_id"])
     store.close()
     assert stored is not None and stored["stored_at"] >= released
+
+
+def test_a_report_answered_stored_is_on_the_disk_before_the_answer(tmp_path: Path) -> None:
+    """201 means stored: the forward worker marks the report forwarded on it and keeps it nowhere else. With SQLite's
+    `synchronous=NORMAL` in WAL mode a commit reaches the disk at the next checkpoint only, so a power loss could take
+    back reports already answered; FULL (2) fsyncs the log at every commit."""
+    from casestore.storage import ReportStore
+
+    store = ReportStore(tmp_path / "casestore.sqlite3")
+    try:
+        connection = store._connection
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2
+    finally:
+        store.close()
