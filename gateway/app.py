@@ -119,6 +119,19 @@ class Gateway:
     signals_in_flight: int = 0
     signals_dropped: int = 0
     signals_dropped_said_at: float = float("-inf")
+    # The beat that says this process takes its channels' webhooks (gateway/liveness.py): started once the port is
+    # bound (`now_listening`), not at start-up, where a gateway that then failed to bind it beat once and left its
+    # channels counted alive for 30 s; ended when the process stops listening.
+    beat_stop: asyncio.Event = field(default_factory=asyncio.Event)
+    beats: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def now_listening(self) -> None:
+        """Called on the loop once a site listens (`lapor-gateway serve`: aiohttp's `run_app` says so): the beat
+        starts, once, unless the process is stopping already."""
+        if self.beats or self.beat_stop.is_set():
+            return
+        beat = ServingBeat(self.redis, "serve", served_channels(self.adapters))
+        self.beats.append(asyncio.create_task(beat.run(self.beat_stop)))
 
     def record_signal(self, method: str, *args: object) -> None:
         """Record a health signal off the event loop without waiting for it (signals are best effort): dropped and
@@ -698,15 +711,12 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
     app.router.add_get("/status", status_page_handler(gateway))
     app.router.add_get("/openapi.yaml", openapi_handler())
 
-    # The beat says this process takes its channels' webhooks: it ends when the process stops listening (on
-    # shutdown: the sites are closed, the handlers in flight not drained yet, which may take 10 s), its round trip
-    # in flight finished, so no beat comes after. The last one is left to age (gateway/liveness.py).
-    beat_stop = asyncio.Event()
-    beats: list[asyncio.Task[None]] = []
-
+    # The beat ends when the process stops listening (on shutdown: the sites are closed, the handlers in flight not
+    # drained yet, which may take 10 s), its round trip in flight finished, so no beat comes after. The last one is
+    # left to age (gateway/liveness.py).
     async def stop_beating(_: web.Application) -> None:
-        beat_stop.set()
-        await asyncio.gather(*beats)
+        gateway.beat_stop.set()
+        await asyncio.gather(*gateway.beats)
 
     async def stop_reading_bodies(_: web.Application) -> None:
         gateway.stop_reading_bodies()
@@ -718,7 +728,6 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
         gateway.status_client = casestore_client(settings, timeout=1.5)
         replayer = asyncio.create_task(run_spool_replayer(gateway.intake))
         monitor_task = asyncio.create_task(health_loop(gateway))
-        beats.append(asyncio.create_task(ServingBeat(redis, "serve", served_channels(gateway.adapters)).run(beat_stop)))
         yield
         await stop_beating(app)  # done on shutdown, unless the app stopped before serving (a failed start)
         replayer.cancel()

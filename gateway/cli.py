@@ -148,13 +148,17 @@ def _port_in_use(process: str, host: str, port: int, setting: str, *, together_w
 
 
 def _run_web_app(app_: Any, process: str, host: str, port: int, setting: str, *, together_with: str = "",
-                 listening: dict[str, Any] | None = None, **options: Any) -> None:
-    """aiohttp's `run_app`, logging `<process>.listening` once the port is bound (its `print` hook is called then; a
-    line logged before it said so of a port another process held), and `process.port_in_use` when it is taken."""
+                 listening: dict[str, Any] | None = None, on_listening: Callable[[], None] | None = None,
+                 **options: Any) -> None:
+    """aiohttp's `run_app`, logging `<process>.listening` and calling `on_listening` (on the loop) once the port is
+    bound (its `print` hook is called then; a line logged before it said so of a port another process held), and
+    `process.port_in_use` when it is taken."""
     from aiohttp import web
 
     def bound(_: str) -> None:
         log.info(f"{process}.listening", host=host, port=port, **(listening or {}))
+        if on_listening is not None:
+            on_listening()
 
     try:
         web.run_app(app_, host=host, port=port, print=bound, access_log=None, **options)
@@ -176,7 +180,7 @@ def _install_uvloop() -> None:
 @app.command()
 def serve() -> None:
     """The HTTP gateway: channel webhooks, /healthz, /readyz, /metrics, /v1/status."""
-    from gateway.app import create_app
+    from gateway.app import GATEWAY_KEY, create_app
     from gateway.queues import redis_connection
     from gateway.runtime import settle_heap
     from gateway.spool import SpoolNotWritable
@@ -193,7 +197,7 @@ def serve() -> None:
     settle_heap()
     _run_web_app(app_, "gateway", settings.http.host, settings.http.port, "LAPOR_HTTP_PORT",
                  together_with="LAPOR_PUBLIC_URL", listening={"profile": settings.profile}, shutdown_timeout=10,
-                 reuse_port=settings.http.reuse_port or None)
+                 reuse_port=settings.http.reuse_port or None, on_listening=app_[GATEWAY_KEY].now_listening)
 
 
 @app.command()

@@ -18,7 +18,7 @@ import respx
 from aiohttp import web
 from redis import Redis
 
-from gateway.app import create_app
+from gateway.app import GATEWAY_KEY, create_app
 from gateway.queues import ALL_QUEUES
 from gateway.settings import Settings
 from gateway.tls import tls_context
@@ -134,6 +134,7 @@ async def running_gateway(settings: Settings, redis: Redis) -> AsyncIterator[Gat
     runner = web.AppRunner(create_app(settings, redis), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    runner.app[GATEWAY_KEY].now_listening()  # as `lapor-gateway serve` once bound: the beat starts
     try:
         async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
             yield GatewayServer(url=settings.public_url, settings=settings, client=client)

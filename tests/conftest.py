@@ -33,7 +33,7 @@ from twilio.request_validator import RequestValidator
 
 from casestore.app import create_casestore_app
 from casestore.storage import ReportStore
-from gateway.app import create_app
+from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.logs import configure_logging
 from gateway.queues import redis_connection
@@ -360,6 +360,7 @@ async def serving_gateway(settings: Settings, redis: Redis, *, timeout: float = 
     runner = web.AppRunner(app or create_app(settings, redis), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    runner.app[GATEWAY_KEY].now_listening()  # as `lapor-gateway serve` once bound: the beat starts
     try:
         async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=timeout) as client:
             yield GatewayServer(url=settings.public_url, settings=settings, client=client)

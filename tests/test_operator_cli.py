@@ -379,10 +379,11 @@ LISTENERS = [
 
 @pytest.mark.parametrize("row", LISTENERS, ids=[row.id for row in LISTENERS])
 def test_a_process_whose_port_is_taken_says_which_setting_moves_it_and_exits_2(
-        row: Listener, test_env: TestEnvironment) -> None:
+        row: Listener, test_env: TestEnvironment, redis: Redis) -> None:
     """A port another process held (another service, a second checkout's `make run`) ended the process on an
     OSError traceback, after a `gateway.listening` line that said it listened: one `process.port_in_use` line names
-    the port and the setting to move it, and no `.listening` line comes before the port is bound."""
+    the port and the setting to move it, and no `.listening` line comes before the port is bound. Nor a beat: the
+    gateway beat once at start-up, and its channels counted as served for 30 s by a process that never was."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -396,3 +397,4 @@ def test_a_process_whose_port_is_taken_says_which_setting_moves_it_and_exits_2(
     assert (refused["process"], refused["port"], refused["setting"]) == (row.process, port, row.setting)
     assert f"move this one with {row.setting}" in refused["detail"]
     assert [event for event in events if event["event"].endswith(".listening")] == []
+    assert redis.keys("lapor:health:serving:*") == []

@@ -1453,6 +1453,7 @@ async def test_with_every_http_gateway_gone_the_sms_channels_are_down_on_the_ope
     runner = web.AppRunner(create_app(settings, redis), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    runner.app[GATEWAY_KEY].now_listening()
     try:
         await async_wait_until(lambda: redis.zcard("lapor:health:serving:sms-twilio") == 1, timeout=5)
         assert redis.zcard("lapor:health:serving:sms-aggregator") == 1
@@ -1541,6 +1542,7 @@ async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one
     runner = web.AppRunner(create_app(settings, redis_connection(own.url)), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    runner.app[GATEWAY_KEY].now_listening()
     try:
         async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
 
