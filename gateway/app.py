@@ -41,7 +41,7 @@ from gateway.errors import (
     TooLarge,
 )
 from gateway.followups import resolve_follow_up
-from gateway.health import HealthMonitor, HealthSignals, check_failed_document, load_rules
+from gateway.health import HealthMonitor, HealthSignals, SignalWriter, check_failed_document, load_rules
 from gateway.intake import Intake, build_intake, run_spool_replayer
 from gateway.lease import polled_accounts
 from gateway.liveness import ServingBeat
@@ -58,13 +58,6 @@ from normalizer.inbound import InboundMessage
 from normalizer.pipeline import UNANSWERED, normalize
 
 log = get_logger()
-
-# The health-signal writes a gateway has on their way to Redis at most (webhook refusals, signatures, its throttled
-# "last message"); past that they are dropped and counted (`health.signals_dropped`, a line a minute at most): while
-# Redis was slow or hung, every webhook queued one more write, without bound.
-SIGNALS_IN_FLIGHT = 8
-SIGNAL_WRITERS = 2
-SIGNALS_DROPPED_LOG_SECONDS = 60.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -112,13 +105,8 @@ class Gateway:
     spool_prober: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="lapor-spool-probe"))
     spool_probe: asyncio.Future[int] | None = None
-    # The health signals' writes (`record_signal`) on threads of their own, so a hung Redis holds two threads and not
-    # the default executor's; how many are on their way, and those dropped since the last line said so.
-    signal_writer: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=SIGNAL_WRITERS, thread_name_prefix="lapor-signals"))
-    signals_in_flight: int = 0
-    signals_dropped: int = 0
-    signals_dropped_said_at: float = float("-inf")
+    # The health signals' writes (`record_signal`): at most SIGNALS_IN_FLIGHT on their way, on threads of their own.
+    signal_writer: SignalWriter | None = None
     # The beat that says this process takes its channels' webhooks (gateway/liveness.py): started once the port is
     # bound (`now_listening`), not at start-up, where a gateway that then failed to bind it beat once and left its
     # channels counted alive for 30 s; ended when the process stops listening.
@@ -135,29 +123,9 @@ class Gateway:
 
     def record_signal(self, method: str, *args: object) -> None:
         """Record a health signal off the event loop without waiting for it (signals are best effort): dropped and
-        counted, never queued, while SIGNALS_IN_FLIGHT are on their way already."""
-        if self.signals is None:
-            return
-        if self.signals_in_flight >= SIGNALS_IN_FLIGHT:
-            self._drop_signal(method)
-            return
-        self.signals_in_flight += 1
-        write = asyncio.get_running_loop().run_in_executor(self.signal_writer, getattr(self.signals, method), *args)
-        write.add_done_callback(self._signal_written)
-
-    def _signal_written(self, write: asyncio.Future[Any]) -> None:
-        self.signals_in_flight -= 1
-        if not write.cancelled():
-            write.exception()  # HealthSignals logs its own failures; read here, not left "never retrieved"
-
-    def _drop_signal(self, method: str) -> None:
-        metrics.SIGNALS_DROPPED.inc()
-        self.signals_dropped += 1
-        now = time.monotonic()
-        if now - self.signals_dropped_said_at >= SIGNALS_DROPPED_LOG_SECONDS:
-            log.warning("health.signals_dropped", reason="signals_backlog", signal=method,
-                        dropped=self.signals_dropped, in_flight=self.signals_in_flight)
-            self.signals_dropped, self.signals_dropped_said_at = 0, now
+        counted, never queued, while SIGNALS_IN_FLIGHT are on their way already (gateway.health.SignalWriter)."""
+        if self.signal_writer is not None:
+            self.signal_writer.record(method, *args)
 
     async def read_body(self, request: web.Request) -> bytes:
         """The request's body, decoded. BodyTimeout when it has not all come within `http.body_timeout_seconds`: a
@@ -686,6 +654,7 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
     gateway = Gateway(settings=settings, redis=redis, intake=intake or build_intake(settings, redis))
     gateway.adapters = enabled_webhook_adapters(settings)
     gateway.signals = HealthSignals(redis)
+    gateway.signal_writer = SignalWriter(gateway.signals)
     gateway.monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir,
                                     disabled=disabled_channels(settings), polled=polled_accounts(settings),
                                     signals=gateway.signals)
@@ -734,7 +703,7 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
         monitor_task.cancel()
         await gateway.status_client.aclose()
         gateway.spool_prober.shutdown(wait=False)
-        gateway.signal_writer.shutdown(wait=False)
+        gateway.signal_writer.close()
         gateway.intake.close()
 
     app.cleanup_ctx.append(lifecycle)

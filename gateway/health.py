@@ -27,10 +27,12 @@ Three parts, kept apart so each can be tested alone:
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -690,6 +692,55 @@ class HealthSignals:
         for letters found gone, which is rare)."""
         for counted in self._redis.scan_iter(match=DEADLETTERS_KEY.format(channel="*"), count=1000):
             pipeline.zrem(counted, *keys)
+
+
+# The health-signal writes a process has on their way to Redis at most (the gateway's webhook refusals, signatures
+# and throttled "last message"; the SMTP process's refusals); past that they are dropped and counted
+# (`health.signals_dropped`, a line a minute at most): while Redis was slow or hung, every refusal queued one more
+# write, without bound.
+SIGNALS_IN_FLIGHT = 8
+SIGNAL_WRITERS = 2
+SIGNALS_DROPPED_LOG_SECONDS = 60.0
+
+
+class SignalWriter:
+    """Writes a process's health signals off its event loop without waiting for them (signals are best effort), on
+    SIGNAL_WRITERS threads of its own, so a hung Redis holds those threads and not the default executor's."""
+
+    def __init__(self, signals: HealthSignals) -> None:
+        self.signals = signals
+        self.in_flight = 0
+        self._dropped = 0  # since the last `health.signals_dropped` line
+        self._dropped_said_at = float("-inf")
+        self._threads = ThreadPoolExecutor(max_workers=SIGNAL_WRITERS, thread_name_prefix="lapor-signals")
+
+    def record(self, method: str, *args: object) -> None:
+        """`self.signals.<method>(*args)` on the writer's threads; called on the event loop. Dropped and counted,
+        never queued, while SIGNALS_IN_FLIGHT are on their way already."""
+        if self.in_flight >= SIGNALS_IN_FLIGHT:
+            self._drop(method)
+            return
+        self.in_flight += 1
+        write = asyncio.get_running_loop().run_in_executor(self._threads, getattr(self.signals, method), *args)
+        write.add_done_callback(self._written)
+
+    def close(self) -> None:
+        """On shutdown: writes still waiting on Redis are not waited for."""
+        self._threads.shutdown(wait=False)
+
+    def _written(self, write: asyncio.Future[Any]) -> None:
+        self.in_flight -= 1
+        if not write.cancelled():
+            write.exception()  # HealthSignals logs its own failures; read here, not left "never retrieved"
+
+    def _drop(self, method: str) -> None:
+        metrics.SIGNALS_DROPPED.inc()
+        self._dropped += 1
+        now = time.monotonic()
+        if now - self._dropped_said_at >= SIGNALS_DROPPED_LOG_SECONDS:
+            log.warning("health.signals_dropped", reason="signals_backlog", signal=method, dropped=self._dropped,
+                        in_flight=self.in_flight)
+            self._dropped, self._dropped_said_at = 0, now
 
 
 def spool_size(data_dir: Path) -> int:

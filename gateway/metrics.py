@@ -127,7 +127,8 @@ LAST_POLL_SUCCESS = Gauge(
 )
 SIGNALS_DROPPED = Counter(
     "lapor_health_signals_dropped_total",
-    "Health signals a gateway dropped unwritten: too many of its writes were already waiting on Redis.",
+    "Health signals a process (gateway, SMTP server) dropped unwritten: too many of its writes were already "
+    "waiting on Redis.",
 )
 CHANNEL_STATE = Gauge(
     "lapor_channel_state", "Channel health: 0 ok, 1 degraded, 2 down.", ["channel"], multiprocess_mode="mostrecent"

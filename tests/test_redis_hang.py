@@ -25,8 +25,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.job import Job, JobStatus
 
+from channels.email.processor import MailProcessor
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis, find_redis_server
+from gateway.intake import Intake
 from gateway.outbound import REPLY_FUNC
 from gateway.queues import REPLY_QUEUE, JSONSerializer, answer_within, enqueue_calls, queue, redis_connection
 from gateway.settings import Settings
@@ -352,12 +354,41 @@ async def test_a_gateway_keeps_at_most_eight_health_signals_waiting_on_a_redis_t
 
         with paused(own_redis):
             assert [await unsigned() for _ in range(20)] == [403] * 20
-            assert gateway.signals_in_flight == 8
+            assert gateway.signal_writer.in_flight == 8
             assert (REGISTRY.get_sample_value("lapor_health_signals_dropped_total") or 0.0) - before == 12
-        await async_wait_until(lambda: gateway.signals_in_flight == 0)
+        await async_wait_until(lambda: gateway.signal_writer.in_flight == 0)
         assert int(redis.hget("lapor:health:signals:sms-aggregator", "signature_failures") or 0) == 8
         assert await unsigned() == 403
-        await async_wait_until(lambda: gateway.signals_in_flight == 0)
+        await async_wait_until(lambda: gateway.signal_writer.in_flight == 0)
         assert int(redis.hget("lapor:health:signals:sms-aggregator", "signature_failures") or 0) == 9
     [line] = [e for e in log_events(log_stream) if e["event"] == "health.signals_dropped"]
     assert (line["level"], line["dropped"], line["in_flight"], line["signal"]) == ("warning", 1, 8, "signature_failed")
+
+
+async def test_the_smtp_process_keeps_at_most_eight_refusals_waiting_on_a_redis_that_hangs(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, log_stream: io.StringIO,
+) -> None:
+    """Every mail answered 451 records `intake_refused` off the loop: while Redis hung, each one queued another write
+    on the default executor, without bound. The gateway's bound holds for it: eight wait at most, the rest are
+    dropped, counted and said in one `health.signals_dropped` line; once Redis answers, refusals are written again."""
+    settings = test_env.settings(REDIS_URL=own_redis.url)
+    hanging = redis_connection(own_redis.url, timeout=20)
+    intake = Intake(hanging, settings)
+    processor = MailProcessor(settings, hanging, intake, can_refuse=True)
+    before = REGISTRY.get_sample_value("lapor_health_signals_dropped_total") or 0.0
+    redis = redis_connection(own_redis.url)
+    try:
+        with paused(own_redis):
+            for _ in range(20):
+                processor.refused("redis_unavailable")
+            assert (REGISTRY.get_sample_value("lapor_health_signals_dropped_total") or 0.0) - before == 12
+            assert processor.signal_writer.in_flight == 8
+        await async_wait_until(lambda: processor.signal_writer.in_flight == 0)
+        assert int(redis.hget("lapor:health:signals:email", "intake_refusals") or 0) == 8
+        processor.refused("redis_unavailable")
+        await async_wait_until(lambda: processor.signal_writer.in_flight == 0)
+        assert int(redis.hget("lapor:health:signals:email", "intake_refusals") or 0) == 9
+    finally:
+        intake.close()
+    [line] = [e for e in log_events(log_stream) if e["event"] == "health.signals_dropped"]
+    assert (line["level"], line["dropped"], line["in_flight"], line["signal"]) == ("warning", 1, 8, "intake_refused")

@@ -42,7 +42,7 @@ from gateway.followups import (
     stored_envelope,
     with_parent_flags,
 )
-from gateway.health import HealthSignals
+from gateway.health import HealthSignals, SignalWriter
 from gateway.intake import Intake, Receipt
 from gateway.logs import bind_message_context, clear_message_context, get_logger
 from gateway.outbound import durably
@@ -106,6 +106,7 @@ class MailProcessor:
         self.settings = settings
         self.redis = redis
         self.signals = HealthSignals(redis)
+        self.signal_writer = SignalWriter(self.signals)
         self.intake = intake
         self.source = source
         self.can_refuse = can_refuse
@@ -153,8 +154,9 @@ class MailProcessor:
     def refused(self, reason: str) -> None:
         """The mail could not be made a durable report (the caller answers 451 or keeps its cursor): the health rules
         count it against the channel. Recorded off the event loop without waiting for it (best effort), so a Redis
-        that hangs does not hold the 451 back a second time."""
-        asyncio.get_running_loop().run_in_executor(None, self.signals.intake_refused, self.source, reason)
+        that hangs does not hold the 451 back a second time; and bounded as the gateway's are (SignalWriter): while
+        Redis hung, each refused mail queued one more write on the default executor, without bound."""
+        self.signal_writer.record("intake_refused", self.source, reason)
 
     async def quarantine_mail(self, raw: bytes, reason: str, detail: str, envelope_sender: str | None,
                               recipients: Sequence[str], **counts: int) -> MailOutcome:
