@@ -13,10 +13,12 @@ with the reason instead of being replayed forever; `lapor-gateway attachments pu
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import re
 import socket
+import stat
 import threading
 import time
 import zlib
@@ -44,6 +46,10 @@ RESERVE_SUFFIX = ".json"
 # and `.reason` beside it. The stem is `key`: the two files are one record to the retention's purge.
 QUARANTINE_DIR = "quarantine"
 QUARANTINED_RECORD = re.compile(r"(?P<key>.+-line[0-9]+)\.(?:bad|reason)", re.DOTALL)
+
+# The files found unreadable (`Spool.unreadable`), by path without its suffix, and the error's name: told once per
+# process, not at every replay round nor at every status view (each reads the spool's size through a Spool of its own).
+_told_unreadable: dict[str, str] = {}
 
 
 def file_stem(host: str) -> str:
@@ -107,8 +113,6 @@ class Spool:
         # Files this process claimed for replay, each open to hold its lock: retried at once after a replay cut short
         # by another outage.
         self._claimed: dict[Path, BinaryIO] = {}
-        # Files found unreadable (`unreadable`), by the error's name: logged once, not at every replay round.
-        self._unreadable: dict[str, str] = {}
 
     def _new_path(self) -> Path:
         return self.directory / f"{file_stem(socket.gethostname())}{SPOOL_SUFFIX}"
@@ -196,11 +200,25 @@ class Spool:
 
     def _pending_stats(self) -> list[tuple[os.stat_result, Path]]:
         """Files waiting for replay with their stat, oldest first. A file renamed or deleted meanwhile (a replayer
-        claiming or finishing it) is left out, not an error: it is on its way."""
+        claiming or finishing it) is left out, not an error: it is on its way. So is, told once and left where it is
+        for the operator, a name that cannot be looked at (a symbolic link to itself) or is no file (a directory; a
+        FIFO, whose read would wait for ever): raised, it failed the status views' size read, and every replay round
+        before the files after it."""
         stamped = []
         for path in [*self.directory.glob(f"*{SPOOL_SUFFIX}"), *self.directory.glob(f"*{CLAIMED_SUFFIX}")]:
-            with contextlib.suppress(FileNotFoundError):
-                stamped.append((path.stat(), path))
+            try:
+                found = path.stat()
+            except FileNotFoundError:
+                continue
+            except OSError as error:
+                self.unreadable(path, error)
+                continue
+            if stat.S_ISREG(found.st_mode):
+                stamped.append((found, path))
+            elif stat.S_ISDIR(found.st_mode):
+                self.unreadable(path, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)))
+            else:
+                self.unreadable(path, OSError(errno.EINVAL, "not a regular file"))
         return sorted(stamped, key=lambda entry: (entry[0].st_mtime_ns, entry[1]))
 
     def pending_files(self) -> list[Path]:
@@ -246,10 +264,11 @@ class Spool:
 
     def unreadable(self, path: Path, error: OSError) -> None:
         """A file the replayer could not open or read: left as it is (not quarantined, not deleted: its records may
-        all be intact), tried again at the next round, and told once per file and error, not once a second."""
-        reason = type(error).__name__
-        if self._unreadable.get(path.stem) != reason:
-            self._unreadable[path.stem] = reason
+        all be intact), tried again at the next round, and told once per file and error, not once a second. Also a
+        name that cannot be looked at or is no file (`_pending_stats`), which no round tries again."""
+        reason, told = type(error).__name__, str(path.with_suffix(""))
+        if _told_unreadable.get(told) != reason:
+            _told_unreadable[told] = reason
             log.error("spool.file_unreadable", file=path.name, error=reason, errno=error.errno)
 
     def save_reserve(self, numbers: list[int]) -> None:

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -413,6 +413,40 @@ def test_a_spool_file_that_cannot_be_read_does_not_hold_back_the_files_after_it(
     assert intake.replay_spool() == 2
     assert all(redis.exists(envelope_key(tracking_id)) for tracking_id in older)
     assert intake.spool.pending_files() == []
+
+
+def symlink_to_itself(path: Path) -> None:
+    path.symlink_to(path.name)
+
+
+def directory(path: Path) -> None:
+    path.mkdir()
+
+
+@pytest.mark.parametrize("make", [symlink_to_itself, directory], ids=["a symbolic link to itself", "a directory"])
+def test_a_spool_name_that_cannot_be_looked_at_or_is_no_file_is_left_in_place_and_skipped(
+    intake: Intake, own_redis: EmbeddedRedis, log_stream: io.StringIO, make: Callable[[Path], None],
+) -> None:
+    """Listing the spool raised at a symbolic link to itself (ELOOP): the spool's size read failed, and with it the
+    status views ("unknown"), and every replay round failed before any file (`spool.replay_failed` once a second).
+    Such a name, or a directory where a spool file should be, is left out of the size and the replay, told once,
+    and left where it is for the operator; the files beside it are replayed, and no round is due for it after."""
+    assert intake.spool is not None
+    spool = intake.spool
+    older = spool_file_left(spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
+    make(spool.directory / "vm-p3f-t3.spool")
+    newer = spool_file_left(spool.directory, "vm-p2f-t2.spool", 2, first=9_000_200)
+    readable = sum((spool.directory / name).stat().st_size for name in ("vm-p1f-t1.spool", "vm-p2f-t2.spool"))
+
+    assert spool.size_bytes() == readable
+    assert intake.replay_spool() == 4
+    redis = Redis.from_url(own_redis.url)
+    assert all(redis.exists(envelope_key(tracking_id)) for tracking_id in [*older, *newer])
+    assert [intake.replay_spool() for _ in range(2)] == [0, 0] and not intake.replay_due
+    assert spool.size_bytes() == 0 and spool.pending_files() == []
+    assert os.path.lexists(spool.directory / "vm-p3f-t3.spool")
+    told = [e for e in log_events(log_stream) if e["event"] == "spool.file_unreadable"]
+    assert [(e["file"], e["level"]) for e in told] == [("vm-p3f-t3.spool", "error")]
 
 
 def private(path: Path) -> bool:

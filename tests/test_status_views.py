@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import io
 import os
 import re
@@ -62,6 +63,7 @@ from gateway.queues import (
     redis_connection,
 )
 from gateway.settings import CONFIG_DIR, Settings
+from gateway.spool import Spool
 from gateway.status_page import render_status_page
 from gateway.supervisor import hold_data_dir
 from gateway.tls import tls_context
@@ -428,13 +430,16 @@ async def test_a_queue_whose_jobs_cannot_be_read_is_shown_unknown_and_the_views_
 
 
 async def test_a_health_check_that_fails_on_no_redis_error_says_so_in_every_view(
-        gateway: GatewayServer, redis: Redis, log_stream: io.StringIO) -> None:
-    """Anything else the check cannot get past (here a spool file it cannot look at: a symbolic link to itself) ended
-    /v1/status and the page on a bare 500 and /metrics too: they say that the state is unknown, and why, and /metrics
-    still shows the process's own metrics."""
+        gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anything else the check cannot get past (here the spool's disk failing as it is listed) ended /v1/status and
+    the page on a bare 500 and /metrics too: they say that the state is unknown, and why, and /metrics still shows
+    the process's own metrics."""
     the_deployments(redis)
-    spool = gateway.settings.data_dir / "spool"
-    (spool / "loop.spool").symlink_to("loop.spool")
+
+    def failing_disk(_: Spool) -> int:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(Spool, "size_bytes", failing_disk)
 
     status = await gateway.client.get("/v1/status")
     page = await gateway.client.get("/status")
@@ -449,6 +454,28 @@ async def test_a_health_check_that_fails_on_no_redis_error_says_so_in_every_view
     assert {(e["view"], e["error"], e["level"]) for e in failed} >= {
         ("status", "OSError", "error"), ("status_page", "OSError", "error"), ("metrics", "OSError", "error")}
     assert all("exception" in e for e in failed)  # where it failed: its traceback
+
+
+async def test_a_spool_file_the_check_cannot_look_at_is_left_out_of_the_spool_size_not_the_view(
+        gateway: GatewayServer, redis: Redis, log_stream: io.StringIO) -> None:
+    """A symbolic link to itself, or a directory, where a spool file should be: the spool's size read raised at it,
+    and every view said the state was unknown. It is left out of the size, and told once."""
+    the_deployments(redis)
+    spool = gateway.settings.data_dir / "spool"
+    (spool / "loop.spool").symlink_to("loop.spool")
+    (spool / "folder.spool").mkdir()
+
+    status = await gateway.client.get("/v1/status")
+    page = await gateway.client.get("/status")
+    exposition = await gateway.client.get("/metrics")
+
+    assert status.status_code == page.status_code == exposition.status_code == 200, status.text
+    assert status.json()["spool_size"] == 0 and status.json()["overall"] != "unknown"
+    assert value(exposition.text, "lapor_spool_size") == 0
+    told = [e for e in log_events(log_stream) if e["event"] == "spool.file_unreadable"]
+    assert sorted((e["file"], e["error"]) for e in told) == [
+        ("folder.spool", "IsADirectoryError"), ("loop.spool", "OSError")]
+    assert [e for e in log_events(log_stream) if e["event"] == "health.check_failed"] == []
 
 
 def _add_letters(redis: Redis, count: int, channel: str, reason: str, start: int = 0) -> None:
