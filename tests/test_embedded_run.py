@@ -342,6 +342,50 @@ def test_an_embedded_redis_that_dies_ends_the_run_and_says_so(tmp_path: Path) ->
     wait_until(lambda: _gone(sleeper), timeout=15)
 
 
+def test_the_supervisor_names_the_process_that_exited_first_and_those_that_had_exited_by_then(
+    tmp_path: Path, redis_url: str,
+) -> None:
+    """The supervisor looked for an exited process in Procfile order: when the case store and then the gateway had
+    both exited by the time it looked (a loaded machine; here, the supervisor stopped meanwhile), it named the
+    gateway, and the operator looked for the failure in the wrong process. The first to exit is named, and the others
+    that had exited by then are listed in the order they did."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("gateway: sleep 301\ncasestore: sleep 302\nworker: sleep 303\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_")}
+    env.update(LAPOR_PROFILE="development", LAPOR_DATA_DIR=str(tmp_path / "var"), REDIS_URL=redis_url,
+               PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    log_path = tmp_path / "supervisor.log"
+
+    def events(name: str) -> list[dict[str, object]]:
+        return [event for event in (json.loads(line) for line in log_path.read_text().splitlines()
+                                    if line.startswith("{")) if event["event"] == name]
+
+    def exit_and_wait(pid: int, signum: int) -> None:
+        os.kill(pid, signum)
+        wait_until(lambda: psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, timeout=10)
+
+    with log_path.open("wb") as log:
+        supervisor = subprocess.Popen([str(VENV_BIN / "python"), "-c", SUPERVISE_LOGGING_JSON, str(procfile)],
+                                      env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+    try:
+        wait_until(lambda: len(events("supervisor.started")) == 3, timeout=60)
+        pids = {event["process"]: int(str(event["pid"])) for event in events("supervisor.started")}
+        os.kill(supervisor.pid, signal.SIGSTOP)
+        try:
+            exit_and_wait(pids["casestore"], signal.SIGKILL)
+            exit_and_wait(pids["gateway"], signal.SIGTERM)
+        finally:
+            os.kill(supervisor.pid, signal.SIGCONT)
+        assert supervisor.wait(timeout=30) == 1, log_path.read_text()[-3000:]
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+    [exited] = events("supervisor.process_exited")
+    assert (exited["process"], exited["returncode"], exited.get("also_exited")) == (
+        "casestore", -signal.SIGKILL, [{"process": "gateway", "returncode": -signal.SIGTERM}])
+
+
 def test_a_second_make_run_on_the_same_data_dir_refuses_and_leaves_the_first_whole(tmp_path: Path) -> None:
     """A second `make run` beside a running one (another terminal) started a second Redis on the first one's
     append-only file, emptied its metrics directory and, stopping once its gateway found the port taken, removed its
