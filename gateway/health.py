@@ -496,9 +496,14 @@ class HealthSignals:
         self._redis = redis
         self._clock = clock
         self._last_attempt: dict[str, float] = {}
-        self._unwritten: dict[str, float] = {}
+        # The newest message (and new report) noted per channel, and the newest of each written. Written is kept
+        # apart, not popped off the noted: a health check that ran while another thread's write was on its way found
+        # nothing left to write and evaluated the state that write was about to end.
+        self._noted: dict[str, float] = {}
+        self._written: dict[str, float] = {}
         self._last_report_attempt: dict[str, float] = {}
-        self._unwritten_reports: dict[str, float] = {}
+        self._noted_reports: dict[str, float] = {}
+        self._written_reports: dict[str, float] = {}
 
     def _write(self, channel: str, kind: str, build: Callable[[Any, str, float], None],
                error: str | None = None, *, quiet: bool = False) -> bool:
@@ -534,15 +539,15 @@ class HealthSignals:
         channel = health_channel(channel)
         now = self._clock()
         metrics.labelled(metrics.LAST_MESSAGE, channel).set(now)
-        self._unwritten[channel] = now
+        self._noted[channel] = now
         due = now - self._last_attempt.get(channel, 0.0) >= 1.0
         if report:
-            self._unwritten_reports[channel] = now
+            self._noted_reports[channel] = now
             due = due or now - self._last_report_attempt.get(channel, 0.0) >= 1.0
         if not due:
             return False
         self._last_attempt[channel] = now
-        if channel in self._unwritten_reports:
+        if self._unwritten(channel)[1] is not None:
             self._last_report_attempt[channel] = now
         return True
 
@@ -552,8 +557,7 @@ class HealthSignals:
         one), and ends a run of failures; the newest new report ends the run of intake refusals before it. Kept for
         the next write when Redis does not take it."""
         channel = health_channel(channel)
-        at = self._unwritten.pop(channel, None)
-        report_at = self._unwritten_reports.pop(channel, None)
+        at, report_at = self._unwritten(channel)
         if at is None and report_at is None:  # written meanwhile, by another thread
             return True
 
@@ -564,14 +568,22 @@ class HealthSignals:
             if report_at is not None:
                 pipe.eval(_END_REFUSALS, 1, key, report_at)
 
-        if self._write(channel, "message", build, quiet=quiet):
-            return True
-        # What was noted meanwhile is newer: that is kept.
+        if not self._write(channel, "message", build, quiet=quiet):
+            return False  # still noted, for the next write
         if at is not None:
-            self._unwritten.setdefault(channel, at)
+            self._written[channel] = max(at, self._written.get(channel, at))
         if report_at is not None:
-            self._unwritten_reports.setdefault(channel, report_at)
-        return False
+            self._written_reports[channel] = max(report_at, self._written_reports.get(channel, report_at))
+        return True
+
+    def _unwritten(self, channel: str) -> tuple[float | None, float | None]:
+        """The newest message and new report noted on `channel` and not written yet (None where there is none)."""
+        at, report_at = self._noted.get(channel), self._noted_reports.get(channel)
+        if at is not None and at <= self._written.get(channel, float("-inf")):
+            at = None
+        if report_at is not None and report_at <= self._written_reports.get(channel, float("-inf")):
+            report_at = None
+        return at, report_at
 
     def write_unwritten(self) -> None:
         """Write every channel's newest message (and new report) not written yet. A message answered from the disk
@@ -579,8 +591,9 @@ class HealthSignals:
         signatures), was never written: "last message" stayed at the outage's start, and the channel "down:
         signature_invalid", until the next message. Quiet when Redis does not take it: the check that runs this next
         says so."""
-        for channel in {*self._unwritten, *self._unwritten_reports}:
-            self.write_message(channel, quiet=True)
+        for channel in {*self._noted, *self._noted_reports}:
+            if self._unwritten(channel) != (None, None):
+                self.write_message(channel, quiet=True)
 
     def poll_succeeded(self, channel: str) -> None:
         """A poll went through: clears failing, rate limited and authentication failures."""
@@ -697,8 +710,9 @@ class HealthSignals:
 # The health-signal writes a process has on their way to Redis at most (the gateway's webhook refusals, signatures
 # and throttled "last message"; the SMTP process's refusals); past that they are dropped and counted
 # (`health.signals_dropped`, a line a minute at most): while Redis was slow or hung, every refusal queued one more
-# write, without bound.
-SIGNALS_IN_FLIGHT = 8
+# write, without bound. Room for a burst on a Redis that answers (20 refused webhooks in a row come faster than their
+# writes: at 8, a healthy gateway dropped part of a run and the channel was never said down), not for a hang's backlog.
+SIGNALS_IN_FLIGHT = 256
 SIGNAL_WRITERS = 2
 SIGNALS_DROPPED_LOG_SECONDS = 60.0
 

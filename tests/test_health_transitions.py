@@ -381,6 +381,43 @@ def test_a_report_right_after_its_message_is_written_at_once_where_no_check_runs
     assert int(redis.hget("lapor:health:signals:email", "intake_refusals") or 0) == 0
 
 
+
+def test_a_check_while_a_reports_write_is_on_its_way_writes_it_itself(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway hands a due write to a thread and its views run the health check, which writes what was noted
+    first. The thread took the report off the unwritten ones before its write reached Redis: a check in that moment
+    found nothing to write and said the run of refusals the report ends was still on (a used-up ID range extended,
+    the channel still down on the first view after the restart)."""
+    clock = {"now": time.time()}
+    signals = HealthSignals(redis, clock=lambda: clock["now"])
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"])
+    signals.intake_refused("sms-twilio", "id_range_exhausted")
+    clock["now"] += 0.1
+    on_its_way, let_go = threading.Event(), threading.Event()
+    real_write = signals._write
+
+    def slow_write(*args: object, **kwargs: object) -> bool:
+        if threading.current_thread().name == "signal-writer":
+            on_its_way.set()
+            assert let_go.wait(10)
+        return real_write(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(signals, "_write", slow_write)
+    assert signals.note_message("sms-twilio", report=True)  # due: handed to a thread, as the gateway does
+    writer = threading.Thread(target=signals.write_message, args=("sms-twilio",), name="signal-writer")
+    writer.start()
+    try:
+        assert on_its_way.wait(10)
+        signals.write_unwritten()  # the check's first step, meanwhile
+        twilio = next(c for c in monitor.check()["channels"] if c["channel"] == "sms-twilio")
+        assert twilio["state"] == "ok", twilio
+    finally:
+        let_go.set()
+        writer.join(10)
+    assert int(redis.hget("lapor:health:signals:sms-twilio", "intake_refusals") or 0) == 0
+
+
 def test_two_processes_evaluating_at_once_log_a_change_once(
     redis: Redis, redis_url: str, log_stream: io.StringIO
 ) -> None:

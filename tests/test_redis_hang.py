@@ -28,6 +28,7 @@ from rq.job import Job, JobStatus
 from channels.email.processor import MailProcessor
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis, find_redis_server
+from gateway.health import SIGNALS_IN_FLIGHT
 from gateway.intake import Intake
 from gateway.outbound import REPLY_FUNC
 from gateway.queues import REPLY_QUEUE, JSONSerializer, answer_within, enqueue_calls, queue, redis_connection
@@ -334,11 +335,11 @@ def test_a_reaper_back_from_a_hang_gives_the_workers_it_finds_unbeaten_a_lifetim
         redis.close()
 
 
-async def test_a_gateway_keeps_at_most_eight_health_signals_waiting_on_a_redis_that_hangs(
+async def test_a_gateway_keeps_a_bounded_number_of_health_signals_waiting_on_a_redis_that_hangs(
     own_redis: EmbeddedRedis, test_env: TestEnvironment, log_stream: io.StringIO,
 ) -> None:
     """Every refused webhook records a health signal off the loop: while Redis hung, each one queued another write
-    (and held another thread), without bound. Eight wait at most; the rest are dropped, counted in
+    (and held another thread), without bound. SIGNALS_IN_FLIGHT wait at most; the rest are dropped, counted in
     `lapor_health_signals_dropped_total` and said in one `health.signals_dropped` line; once Redis answers, signals
     are written again."""
     settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_HEALTH_EVALUATE_SECONDS="3600")
@@ -353,24 +354,27 @@ async def test_a_gateway_keeps_at_most_eight_health_signals_waiting_on_a_redis_t
                                         signature=None)).status_code
 
         with paused(own_redis):
-            assert [await unsigned() for _ in range(20)] == [403] * 20
-            assert gateway.signal_writer.in_flight == 8
+            assert [await unsigned() for _ in range(SIGNALS_IN_FLIGHT + 12)] == [403] * (SIGNALS_IN_FLIGHT + 12)
+            assert gateway.signal_writer.in_flight == SIGNALS_IN_FLIGHT
             assert (REGISTRY.get_sample_value("lapor_health_signals_dropped_total") or 0.0) - before == 12
         await async_wait_until(lambda: gateway.signal_writer.in_flight == 0)
-        assert int(redis.hget("lapor:health:signals:sms-aggregator", "signature_failures") or 0) == 8
+        assert int(redis.hget("lapor:health:signals:sms-aggregator", "signature_failures") or 0) == SIGNALS_IN_FLIGHT
         assert await unsigned() == 403
         await async_wait_until(lambda: gateway.signal_writer.in_flight == 0)
-        assert int(redis.hget("lapor:health:signals:sms-aggregator", "signature_failures") or 0) == 9
+        failures = int(redis.hget("lapor:health:signals:sms-aggregator", "signature_failures") or 0)
+        assert failures == SIGNALS_IN_FLIGHT + 1
     [line] = [e for e in log_events(log_stream) if e["event"] == "health.signals_dropped"]
-    assert (line["level"], line["dropped"], line["in_flight"], line["signal"]) == ("warning", 1, 8, "signature_failed")
+    assert (line["level"], line["dropped"], line["in_flight"], line["signal"]) == (
+        "warning", 1, SIGNALS_IN_FLIGHT, "signature_failed")
 
 
-async def test_the_smtp_process_keeps_at_most_eight_refusals_waiting_on_a_redis_that_hangs(
+async def test_the_smtp_process_keeps_a_bounded_number_of_refusals_waiting_on_a_redis_that_hangs(
     own_redis: EmbeddedRedis, test_env: TestEnvironment, log_stream: io.StringIO,
 ) -> None:
     """Every mail answered 451 records `intake_refused` off the loop: while Redis hung, each one queued another write
-    on the default executor, without bound. The gateway's bound holds for it: eight wait at most, the rest are
-    dropped, counted and said in one `health.signals_dropped` line; once Redis answers, refusals are written again."""
+    on the default executor, without bound. The gateway's bound holds for it: SIGNALS_IN_FLIGHT wait at most, the
+    rest are dropped, counted and said in one `health.signals_dropped` line; once Redis answers, refusals are written
+    again."""
     settings = test_env.settings(REDIS_URL=own_redis.url)
     hanging = redis_connection(own_redis.url, timeout=20)
     intake = Intake(hanging, settings)
@@ -379,16 +383,17 @@ async def test_the_smtp_process_keeps_at_most_eight_refusals_waiting_on_a_redis_
     redis = redis_connection(own_redis.url)
     try:
         with paused(own_redis):
-            for _ in range(20):
+            for _ in range(SIGNALS_IN_FLIGHT + 12):
                 processor.refused("redis_unavailable")
             assert (REGISTRY.get_sample_value("lapor_health_signals_dropped_total") or 0.0) - before == 12
-            assert processor.signal_writer.in_flight == 8
+            assert processor.signal_writer.in_flight == SIGNALS_IN_FLIGHT
         await async_wait_until(lambda: processor.signal_writer.in_flight == 0)
-        assert int(redis.hget("lapor:health:signals:email", "intake_refusals") or 0) == 8
+        assert int(redis.hget("lapor:health:signals:email", "intake_refusals") or 0) == SIGNALS_IN_FLIGHT
         processor.refused("redis_unavailable")
         await async_wait_until(lambda: processor.signal_writer.in_flight == 0)
-        assert int(redis.hget("lapor:health:signals:email", "intake_refusals") or 0) == 9
+        assert int(redis.hget("lapor:health:signals:email", "intake_refusals") or 0) == SIGNALS_IN_FLIGHT + 1
     finally:
         intake.close()
     [line] = [e for e in log_events(log_stream) if e["event"] == "health.signals_dropped"]
-    assert (line["level"], line["dropped"], line["in_flight"], line["signal"]) == ("warning", 1, 8, "intake_refused")
+    assert (line["level"], line["dropped"], line["in_flight"], line["signal"]) == (
+        "warning", 1, SIGNALS_IN_FLIGHT, "intake_refused")
