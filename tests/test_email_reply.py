@@ -183,6 +183,33 @@ def test_retries_through_a_relay_outage_do_not_use_up_the_hourly_cap(
     assert DeadLetters(redis).count() == 0 and replies.count == 0
 
 
+def test_retries_after_an_unexpected_failure_do_not_use_up_the_hourly_cap(
+    test_env: TestEnvironment, redis: Redis, tmp_path: Path
+) -> None:
+    """An attempt that ended by an exception the job does not classify (the outbox cannot be written: a full disk, a
+    path that is no directory) sent nothing either: RQ retries it, and it must not count against the cap. Counted,
+    the retry after the cap's worth dropped the reply as capped, the job done, with no dead letter."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_bytes(b"")
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), LAPOR_EMAIL_REPLY_CAP_PER_HOUR="2",
+                                 LAPOR_EMAIL_OUTBOX_DIR=str(blocker / "outbox"))
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    finally:
+        server.stop()
+    replies = queue(REPLY_QUEUE, redis)
+    for _ in range(4):  # twice the cap
+        run_replies(settings, redis)
+        [job_id] = replies.scheduled_job_registry.get_job_ids()
+        replies.scheduled_job_registry.remove(job_id)
+        replies.enqueue_job(replies.fetch_job(job_id))  # as the scheduler does once its time has come
+    blocker.unlink()
+    run_replies(settings, redis)
+    assert [str(reply["To"]) for reply in outbox(settings)] == ["budi.santoso1987@gmail.com"]
+    assert DeadLetters(redis).count() == 0 and replies.count == 0
+
+
 def test_a_refused_reply_requeued_by_an_operator_is_not_dropped_as_capped(
     test_env: TestEnvironment, redis: Redis, relay: tuple[RelayHandler, int]
 ) -> None:

@@ -100,6 +100,11 @@ def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
             note_retry(job, attempt_number(job), error.reason)
             raise
         return _give_up(context, payload, error.reason, error.detail)
+    except BaseException:
+        # Nor is one ended by an exception the job does not classify (the outbox unwritable, RQ's job timeout): RQ
+        # retries it, and counted, the retry past the cap dropped the reply as capped, with no dead letter.
+        context.redis.decr(cap_key)
+        raise
     context.redis.set(replied_key, payload["tracking_id"], ex=context.settings.intake.dedup_ttl_seconds)
     HealthSignals(context.redis).reply_sent(health_channel(CHANNEL))  # counts lapor_replies_total too
     log.info("email.replied", outcome=outcome, kind=payload["kind"])
