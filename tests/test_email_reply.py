@@ -85,6 +85,10 @@ class RelayHandler:
 
     answer: str = "250 OK"
     received: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
+    quit_answer: str = "221 Bye"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        return self.quit_answer
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.answer.startswith("250"):
@@ -150,6 +154,27 @@ def test_relay_refusals(relay_server: SmtpServerThread, relay: tuple[RelayHandle
         assert letters == []
         # Scheduled for a retry with backoff (the scheduler runs in real workers).
         assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 1
+
+
+@pytest.mark.parametrize("quit_answer", ["421 4.3.2 Service shutting down", "500 5.5.1 Unrecognized command"],
+                         ids=["quit-421", "quit-500"])
+def test_a_reply_the_relay_accepted_is_not_sent_again_for_its_answer_to_quit(
+    relay_server: SmtpServerThread, relay: tuple[RelayHandler, int], redis: Redis, quit_answer: str
+) -> None:
+    """Once the relay said 250 to the mail's data it has the reply: an answer other than 221 to the QUIT after it
+    (a relay shutting down) is no failure of the send. Taken for one, the reply was retried and the citizen got it
+    twice (a 4xx), or it was dead-lettered though sent (a 5xx)."""
+    handler, _ = relay
+    handler.quit_answer = quit_answer
+    relay_server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    replies = queue(REPLY_QUEUE, redis)
+    run_replies(relay_server.settings, redis)
+    for job_id in replies.scheduled_job_registry.get_job_ids():  # a retry, run as the scheduler would
+        replies.scheduled_job_registry.remove(job_id)
+        replies.enqueue_job(replies.fetch_job(job_id))
+    run_replies(relay_server.settings, redis)
+    assert [rcpts for _, rcpts, _ in handler.received] == [["budi.santoso1987@gmail.com"]]
+    assert DeadLetters(redis).count() == 0 and replies.count == 0
 
 
 @pytest.mark.parametrize("failure", ["451 4.3.0 Busy", "unreachable"], ids=["relay-busy", "relay-unreachable"])

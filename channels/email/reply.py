@@ -111,18 +111,26 @@ def send_via_relay(message: EmailMessage, settings: Settings) -> None:
     """smtplib to the configured relay; 4xx and connection trouble are retryable, 5xx permanent, and so is a UTF-8
     address when the relay does not offer SMTPUTF8."""
     email = settings.email
+    accepted = False
     try:
-        with smtplib.SMTP(email.relay_host, email.relay_port, timeout=email.relay_timeout_seconds) as client:
-            client.ehlo()
-            if email.relay_starttls:
-                client.starttls(context=ssl.create_default_context())
+        try:
+            with smtplib.SMTP(email.relay_host, email.relay_port, timeout=email.relay_timeout_seconds) as client:
                 client.ehlo()
-            if email.relay_user:
-                client.login(email.relay_user, email.relay_password)
-            if not str(message["To"]).isascii() and not client.has_extn("smtputf8"):  # a UTF-8 local part: for good
-                raise PermanentError("relay does not offer SMTPUTF8", reason="relay_no_smtputf8")
-            # Null envelope sender would be right for a bounce; an auto-reply uses our address (RFC 3834 §3.3).
-            client.send_message(message, from_addr=email.from_address, to_addrs=[message["To"]])
+                if email.relay_starttls:
+                    client.starttls(context=ssl.create_default_context())
+                    client.ehlo()
+                if email.relay_user:
+                    client.login(email.relay_user, email.relay_password)
+                if not str(message["To"]).isascii() and not client.has_extn("smtputf8"):  # a UTF-8 local part
+                    raise PermanentError("relay does not offer SMTPUTF8", reason="relay_no_smtputf8")
+                # Null envelope sender would be right for a bounce; an auto-reply uses our address (RFC 3834 §3.3).
+                client.send_message(message, from_addr=email.from_address, to_addrs=[message["To"]])
+                accepted = True
+        except (OSError, smtplib.SMTPException):
+            # The relay took the mail: what it answers to the QUIT after (the block's end: a 421 as it shuts down)
+            # is no failure of the send. Raised, the reply was retried and sent twice, or dead-lettered though sent.
+            if not accepted:
+                raise
     except smtplib.SMTPResponseException as error:
         kind = RetryableError if 400 <= error.smtp_code < 500 else PermanentError
         raise kind(f"relay answered {error.smtp_code}", reason=f"relay_{error.smtp_code}") from error
