@@ -187,6 +187,14 @@ ROWS = [
     query("cek-fillers-only", "Cek laporan saya", "help"),
     query("bantuan-question-mark", "Bantuan?", "help"),
     query("help-question-mark-en", "HELP?", "help", "en"),
+    # the grammar's English keywords alone, or before words that carry no marker of either language: answered in English
+    query("track-en", "TRACK {parent}", "status", "en"),
+    query("question-alone-en", "QUESTION", "help", "en"),
+    query("suggestion-alone-en", "Suggestion", "help", "en"),
+    report("question-en", "QUESTION: bus schedule to Bogor?", "information_request", "bus schedule to Bogor?", "en"),
+    report("anonymous-en", "ANONYMOUS officer took a bribe", "complaint", "officer took a bribe", "en",
+           anonymous=True),
+    report("secret-en", "SECRET officer took money", "complaint", "officer took money", "en", confidential=True),
     query("info-question-mark", "Info?", "help"),
     # courtesies: the citizen's thanks after an acknowledgement, neither filed nor answered
     courtesy("terima-kasih", "Terima kasih"),
