@@ -279,10 +279,10 @@ class Gateway:
                 status = http_status_for(error)
                 log.warning("dlr.rejected", reason=error.reason, status=status)
                 return web.json_response({"error": error.reason, "detail": error.detail}, status=status)
-            if not known:
+            if known is False:
                 log.warning("dlr.unknown_reply", reason="unknown_reply")
                 return web.json_response({"error": "unknown_reply"}, status=404)
-            return web.json_response({"recorded": True, "status": report.status})
+            return web.json_response({"recorded": known is True, "status": report.status})
 
         return handle
 

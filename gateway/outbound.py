@@ -61,6 +61,9 @@ REPEAT_OF_KEY = "lapor:sametext-of:{source}:{digest}"
 QUERY_SEEN_KEY = "lapor:query-seen:{source}:{digest}"
 # Tries of `once_per_message` under WATCH before the provider is told to retry (only its own writes spoil a try).
 ONCE_ATTEMPTS = 3
+# Delivery reports after which a part's fate is known (Kannel: 1, 2, 16): a later buffered (4) or submitted (8) one
+# came late and does not replace them.
+FINAL_DELIVERY = frozenset({"delivered", "failed", "rejected"})
 
 # KEYS: the same-text key, the message's repeat-of key; ARGV: its provider id, the window, the repeat-of TTL.
 _FIRST_OF_SAME_TEXT = """
@@ -234,15 +237,32 @@ class OutboundReplies:
         raise WatchError(f"the {what}'s marker kept changing")
 
     # -- delivery reports ------------------------------------------------------------------------------------------
-    def record_delivery(self, reply_id: str, part: int, status: str, details: dict[str, Any]) -> bool:
-        """Record a delivery report against its reply; False when no such reply is known."""
-        if not self._redis.exists(reply_key(reply_id)):
-            return False
-        fields = {f"dlr.{part}": status, f"dlr.{part}.at": time.time(), "delivery": status}
-        fields.update({f"dlr.{part}.{name}": value for name, value in details.items() if value})
+    def record_delivery(self, reply_id: str, part: int, status: str, details: dict[str, Any]) -> bool | None:
+        """Record a delivery report against its reply: True when recorded, None when a final report of the part
+        (`FINAL_DELIVERY`) was recorded already and this one is not final (it arrived late: "submitted" after
+        "delivered"), False when no such reply is known. Under WATCH, so two reports of a part at once keep that."""
+        key, field_ = reply_key(reply_id), f"dlr.{part}"
         with self._redis.pipeline(transaction=True) as pipe:
-            write_reply_record(pipe, self._settings, reply_id, fields)
-            pipe.execute()
+            for _ in range(ONCE_ATTEMPTS):
+                try:
+                    pipe.watch(key)
+                    if not pipe.exists(key):
+                        return False
+                    recorded = pipe.hget(key, field_)
+                    if recorded is not None and recorded.decode() in FINAL_DELIVERY and status not in FINAL_DELIVERY:
+                        log.info("reply.delivery_report_late", reply_id=reply_id, part=part, status=status,
+                                 recorded=recorded.decode())
+                        return None
+                    fields = {field_: status, f"{field_}.at": time.time(), "delivery": status}
+                    fields.update({f"{field_}.{name}": value for name, value in details.items() if value})
+                    pipe.multi()
+                    write_reply_record(pipe, self._settings, reply_id, fields)
+                    pipe.execute()
+                    break
+                except WatchError:  # another report of this reply was written meanwhile: look again
+                    continue
+            else:
+                raise WatchError("the reply's record kept changing")
         log.info("reply.delivery_report", reply_id=reply_id, part=part, status=status)
         return True
 

@@ -1275,6 +1275,29 @@ async def test_delivery_reports_are_recorded_against_the_reply(
     assert unknown.status_code == 404
 
 
+async def test_a_late_intermediate_delivery_report_does_not_undo_a_final_one(
+    gateway: GatewayServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """Kannel reports a part as submitted (8) when the SMSC takes it and as delivered (1) when the phone has it; the
+    two callbacks race, and an aggregator that retries a refused one (our 503 while Redis blinked) sends the submitted
+    report after the delivered one. Recorded as it came, the reply then read "submitted" for good. A final report
+    (delivered, failed, rejected) stays; a later one that is final too still replaces it."""
+    await post_callback(gateway.client, sms("081244440008", "LAPOR gorong-gorong ambrol", "dlr-late-1"))
+    drain(settings)
+    [part] = api.parts()
+    fields = {"reply_id": part.reply_id, "part": "1"}
+    delivered = await post_callback(gateway.client, {**fields, "type": "1", "smsc_id": "tsel-9"}, path=DLR_PATH)
+    late = await post_callback(gateway.client, {**fields, "type": "8", "smsc_id": "tsel-8"}, path=DLR_PATH)
+    assert (delivered.status_code, late.status_code) == (200, 200), late.text
+    assert late.json() == {"recorded": False, "status": "submitted"}
+    record = redis.hgetall(reply_key(part.reply_id))
+    assert (record[b"dlr.1"], record[b"delivery"], record[b"dlr.1.smsc_id"]) == (b"delivered", b"delivered", b"tsel-9")
+
+    failed = await post_callback(gateway.client, {**fields, "type": "2"}, path=DLR_PATH)
+    assert failed.json() == {"recorded": True, "status": "failed"}
+    assert redis.hget(reply_key(part.reply_id), "delivery") == b"failed"
+
+
 async def test_a_time_outside_the_calendar_in_utc_is_dropped_not_a_crash(
     gateway: GatewayServer, api: AggregatorApi, settings: Settings, redis: Redis
 ) -> None:
