@@ -599,3 +599,49 @@ def test_an_aggregators_answer_quoting_the_send_url_keeps_no_password(test_env: 
             answer = str(refused)
         assert "[secret]" in answer and f"{status} for" in answer
         assert password not in answer and quote(password, safe="") not in answer
+
+
+def strict_case_store() -> web.Application:
+    """A case store that refuses a report's provider data, quoting it back, as a strict schema validator does."""
+
+    async def refuse(request: web.Request) -> web.Response:
+        report = await request.json()
+        return web.json_response({"error": "invalid_report",
+                                  "detail": f"unexpected channel_meta {report['channel_meta']!r}"}, status=422)
+
+    app = web.Application()
+    app.router.add_post("/v1/reports", refuse)
+    return app
+
+
+def test_a_case_store_refusal_quoting_an_x_reports_handle_shows_it_nowhere(
+        test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO) -> None:
+    """A named X report's handle travels in its channel_meta (`username`), not in its sender (the user id and the
+    name): a case store quoting it back had it in the forward worker's log line and the dead letter."""
+    from channels.x_mentions import XMentionsPoller
+    from gateway.intake import Intake
+    from gateway.queues import FORWARD_QUEUE
+    from tests.aggregator_support import drain
+    from tests.social_helpers import running_fake_provider
+
+    with running_fake_provider() as fake:
+        settings = test_env.settings(**fake.env())
+        fake.state.add_tweet("@lapor1708 lampu jalan di gang mawar mati sebulan", username="rudi_terang",
+                             name="Rudi Hartono")
+        intake = Intake(redis, settings)
+        try:
+            XMentionsPoller(settings, redis, intake).poll_once()
+        finally:
+            intake.close()
+    refusing = LoopbackServer(strict_case_store, settings.casestore.port)
+    refusing.start()
+    try:
+        drain(settings, (FORWARD_QUEUE,))
+    finally:
+        refusing.stop()
+    [letter] = DeadLetters(redis).list()
+    assert letter.reason == "casestore_422" and "unexpected channel_meta" in letter.detail
+    shown = cli(test_env, "deadletters", "show", letter.tracking_id).stdout
+    assert "unexpected channel_meta" in shown
+    for where, text in {"dead letter": letter.detail, "deadletters show": shown, "log": log_stream.getvalue()}.items():
+        assert "rudi_terang" not in text, f"the handle in the {where}: {text}"

@@ -285,8 +285,12 @@ def forward_reports(tracking_ids: list[str]) -> dict[str, int]:
 
 
 def _citizen_values(envelope: dict[str, Any]) -> list[str | None]:
+    """The report's words and its sender's identity, to keep out of this job's log lines and dead letters: an X
+    sender's handle is in `channel_meta`, not in the sender (the user id and the name), and the case store gets it."""
     sender = envelope.get("sender") or {}
-    return [envelope.get("text"), envelope.get("subject"), sender.get("id"), sender.get("display_name")]
+    username = (envelope.get("channel_meta") or {}).get("username")
+    return [envelope.get("text"), envelope.get("subject"), sender.get("id"), sender.get("display_name"),
+            username if isinstance(username, str) else None]
 
 
 def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
