@@ -70,6 +70,12 @@ STATUS_BY_ERROR: tuple[tuple[type[GatewayError], int], ...] = (
 )
 
 
+def _citizen_values(messages: Sequence[InboundMessage]) -> list[str | None]:
+    """The words and sender of each message, to keep out of every log line about them (`sensitive_values`)."""
+    return [value for message in messages
+            for value in (message.text, message.sender_address, message.sender_display_name, message.subject)]
+
+
 def http_status_for(error: GatewayError) -> int:
     for kind, status in STATUS_BY_ERROR:
         if isinstance(error, kind):
@@ -163,7 +169,7 @@ class Gateway:
             self.record_signal("write_message", channel)
 
     async def handle_message(self, adapter: WebhookAdapter, message: InboundMessage) -> Outcome:
-        with sensitive_values(message.text, message.sender_address, message.sender_display_name, message.subject):
+        with sensitive_values(*_citizen_values([message])):
             return await self._handle_message(adapter, message)
 
     async def _handle_message(self, adapter: WebhookAdapter, message: InboundMessage) -> Outcome:
@@ -292,6 +298,7 @@ class Gateway:
             clear_message_context()
             bind_message_context(channel=adapter.name)
             metrics.labelled(metrics.NOTIFICATIONS if adapter.notifies_only else metrics.RECEIVED, adapter.name).inc()
+            messages: list[InboundMessage] = []
             try:
                 body = await self.read_body(request)
                 adapter.authenticate(request, body)
@@ -316,14 +323,17 @@ class Gateway:
                 elif refused:  # nothing filed (not durable, no Tracking ID left): the health rules must know
                     self.record_signal("intake_refused", adapter.name, error.reason)
                 level = log.error if refused else log.warning
-                level("message.rejected", reason=error.reason, detail=error.detail, status=status)
+                with sensitive_values(*_citizen_values(messages)):  # handle_message's block has ended
+                    level("message.rejected", reason=error.reason, detail=error.detail, status=status)
                 return web.json_response({"error": error.reason, "detail": error.detail}, status=status)
             except web.HTTPException:
                 raise
             except Exception as error:  # a bug: refused like a report that could not be made durable, and counted
                 metrics.REJECTED.labels(adapter.name, INTERNAL_ERROR).inc()
                 self.record_signal("intake_refused", adapter.name, INTERNAL_ERROR)
-                log.exception("message.rejected", reason=INTERNAL_ERROR, error=type(error).__name__, status=500)
+                # The traceback may quote the message in hand: logged with its words and sender still kept out.
+                with sensitive_values(*_citizen_values(messages)):
+                    log.exception("message.rejected", reason=INTERNAL_ERROR, error=type(error).__name__, status=500)
                 return web.json_response({"error": INTERNAL_ERROR, "detail": ""}, status=500)
             finally:
                 metrics.labelled(metrics.INTAKE_SECONDS, adapter.name).observe(time.perf_counter() - started)

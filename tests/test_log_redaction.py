@@ -645,3 +645,28 @@ def test_a_case_store_refusal_quoting_an_x_reports_handle_shows_it_nowhere(
     assert "unexpected channel_meta" in shown
     for where, text in {"dead letter": letter.detail, "deadletters show": shown, "log": log_stream.getvalue()}.items():
         assert "rudi_terang" not in text, f"the handle in the {where}: {text}"
+
+
+async def test_a_webhooks_internal_error_quoting_the_message_logs_neither_its_words_nor_its_number(
+        test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO) -> None:
+    """A bug's exception may quote the message in hand: the webhook logged its traceback (`message.rejected`,
+    internal_error) after leaving the message's sensitive values, so the words went out whole."""
+    from gateway.app import create_app
+    from gateway.intake import Intake, Receipt
+    from normalizer.envelope import ReportDraft
+
+    class QuotingIntake(Intake):
+        async def submit(self, draft: ReportDraft) -> Receipt:
+            raise ValueError(f"no table for {draft.text!r} from {draft.sender.id}")
+
+    settings = test_env.settings()
+    text = "Pungli di kantor kelurahan Cibeunying oleh oknum petugas"
+    app = create_app(settings, redis, QuotingIntake(redis, settings))
+    async with serving_gateway(settings, redis, app=app) as server:
+        form = server.twilio_form(Body=text, From="0812-7777-3333", MessageSid="SM" + "f" * 32)
+        assert (await server.post_twilio(form)).status_code == 500
+    [line] = [event for event in log_events(log_stream) if event["event"] == "message.rejected"]
+    assert "no table for" in str(line["exception"])  # the traceback is still there
+    logged = log_stream.getvalue()
+    for secret in ("Cibeunying", "oknum petugas", "81277773333"):
+        assert secret not in logged, f"{secret!r} in the gateway's log"
