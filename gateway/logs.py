@@ -108,6 +108,10 @@ _MIN_SENSITIVE_LENGTH = 4
 # downstream's answer quoting a report is cut to 200 characters before it is logged (a dead letter's detail), and
 # the cut text, no longer the whole value, went out as it was.
 _CUT_PREFIX = 24
+# And its last characters, this many, with as much of the value as precedes them: a library that shortens what it
+# quotes keeps both ends (pydantic's `input_value='Pungli di kantor kelurah...sana oleh oknum petugas'`), and the tail
+# went out as it was.
+_CUT_TAIL = 16
 
 
 # A phone number needs a digit and an address an "@": text with neither (event names, states, reasons) skips both.
@@ -122,8 +126,11 @@ def scrub(text: str) -> str:
     for value in _SENSITIVE.get():
         if value in text:
             text = text.replace(value, REDACTED)
-        elif len(value) > _CUT_PREFIX and value[:_CUT_PREFIX] in text:
-            text = _redact_cut(text, value)
+        else:
+            if len(value) > _CUT_PREFIX and value[:_CUT_PREFIX] in text:
+                text = _redact_cut(text, value)
+            if len(value) > _CUT_TAIL and value[-_CUT_TAIL:] in text:
+                text = _redact_cut_tail(text, value)
     if _MAYBE_NUMBER_OR_ADDRESS.search(text) is None:
         return text
     text = _redact_addresses(text)
@@ -141,6 +148,18 @@ def _redact_cut(text: str, value: str) -> str:
             end += 1
         parts += (text[position:start], REDACTED)
         position = end
+    return "".join(parts) + text[position:]
+
+
+def _redact_cut_tail(text: str, value: str) -> str:
+    """`value` quoted in part, up to its end (its start cut off), replaced."""
+    parts, position, tail = [], 0, value[-_CUT_TAIL:]
+    while (start := text.find(tail, position)) != -1:
+        begin, floor = start, max(position, start + _CUT_TAIL - len(value))
+        while begin > floor and text[begin - 1] == value[len(value) - _CUT_TAIL - (start - begin) - 1]:
+            begin -= 1
+        parts += (text[position:begin], REDACTED)
+        position = start + _CUT_TAIL
     return "".join(parts) + text[position:]
 
 

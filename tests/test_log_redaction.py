@@ -159,6 +159,23 @@ def downstream_quoting_the_message() -> None:
                              answer=json.dumps({"text": QUOTED_WORDS}), error=str({"text": QUOTED_WORDS}))
 
 
+
+def library_shortening_what_it_quotes() -> None:
+    """pydantic quotes a long input by its two ends (`'Kepala desa Sukamulya me...ti transfernya'`), as other
+    libraries cut what they quote: the tail went out as it was."""
+    from pydantic import BaseModel, ValidationError
+
+    class Amount(BaseModel):
+        rupiah: int
+
+    with sensitive_values(LONG_WORDS):
+        try:
+            Amount.model_validate({"rupiah": LONG_WORDS})
+        except ValidationError as error:
+            assert "..." in str(error)  # quoted by its ends, not whole
+            get_logger().warning("case.shortened", error=str(error))
+            get_logger().warning("case.shortened_tail", detail="..." + LONG_WORDS[-30:])
+
 @dataclass(frozen=True)
 class LogCase:
     id: str
@@ -191,6 +208,8 @@ CASES = [
             ("812 3456 7890", ADDRESS)),
     LogCase("a downstream's answer quoting the message, cut or escaped", downstream_quoting_the_message,
             "case.downstream", ("Sukamulya", "surat keterangan", "bayar dulu", "diurus", "balai")),
+    LogCase("a library's error quoting the message by its two ends", library_shortening_what_it_quotes,
+            "case.shortened", ("Sukamulya", "rekaman", "transfernya")),
 ]
 
 
