@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gateway.embedded_redis import URL_FILE, embedded_redis_url
-from gateway.logs import configure_logging, get_logger, redact_fields, scrub
+from gateway.logs import configure_logging, get_logger, redact_fields, scrub, sensitive_values
 from gateway.settings import Settings, SettingsError, load_settings, unknown_variables
 
 if TYPE_CHECKING:
@@ -735,7 +735,8 @@ def quarantine_reprocess(
                 continue
             # Still quarantined: the entry is rewritten with the new reason; otherwise it is released.
             try:
-                outcome = await processor.process(raw, entry.envelope_sender, entry.recipients)
+                with sensitive_values():  # the mail's words and sender, once parsed, on no log line
+                    outcome = await processor.process(raw, entry.envelope_sender, entry.recipients)
             except NotDurable:  # Redis unreachable: this mail and the rest stay quarantined, as they were
                 console.print(f"{entry.key[:16]}: not reprocessed, Redis unreachable: check "
                               f"{escape(named_redis(redis, settings.data_dir))}; it stays quarantined, and the rest "

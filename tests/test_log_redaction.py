@@ -689,3 +689,32 @@ async def test_a_webhooks_internal_error_quoting_the_message_logs_neither_its_wo
     logged = log_stream.getvalue()
     for secret in ("Cibeunying", "oknum petugas", "81277773333"):
         assert secret not in logged, f"{secret!r} in the gateway's log"
+
+
+async def test_a_mails_error_quoting_it_logs_neither_its_words_nor_its_sender(
+        test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO) -> None:
+    """The SMTP server logs a bug's traceback (`email.failed`) and answers 451: an exception quoting the mail in hand
+    went out whole, its words and the sender's name (addresses and numbers only were caught, by pattern)."""
+    from gateway.intake import Intake, Receipt
+    from normalizer.envelope import ReportDraft
+
+    class QuotingIntake(Intake):
+        async def submit(self, draft: ReportDraft) -> Receipt:
+            raise ValueError(f"no table for {draft.text!r} from {draft.sender.display_name!r}")
+
+    settings = test_env.settings()
+    settings = settings.model_copy(update={"smtp": settings.smtp.model_copy(update={"port": free_port()})})
+    text = "Pungli di kantor kelurahan Cibeunying oleh oknum petugas"
+    raw = (f"From: Warga Sukamulya <warga.sukamulya@contoh-desa.net>\r\nTo: pengaduan@lapor.go.id\r\n"
+           f"Subject: Laporan pungli\r\nMessage-ID: <quoting-1@contoh-desa.net>\r\n\r\n{text}\r\n").encode()
+    server = SmtpServerThread(settings, redis, intake=QuotingIntake(redis, settings)).start()
+    try:
+        result = await asyncio.to_thread(server.deliver, raw, "warga.sukamulya@contoh-desa.net")
+    finally:
+        server.stop()
+    assert result.data_code == 451, result
+    [line] = [event for event in log_events(log_stream) if event["event"] == "email.failed"]
+    assert "no table for" in str(line["exception"])  # the traceback is still there
+    logged = log_stream.getvalue()
+    for secret in ("Cibeunying", "oknum petugas", "Warga Sukamulya", "Laporan pungli"):
+        assert secret not in logged, f"{secret!r} in the SMTP server's log"

@@ -32,7 +32,7 @@ from gateway.errors import NotDurable
 from gateway.health import HealthSignals
 from gateway.intake import Intake
 from gateway.lease import Lease, lease_account, mailbox_digest, wait_holding_async
-from gateway.logs import get_logger
+from gateway.logs import get_logger, sensitive_values
 from gateway.settings import EmailSettings, Settings
 
 log = get_logger()
@@ -221,16 +221,17 @@ class ImapPoller:
         failure is this mail's alone: it is quarantined (never lost: reprocess it once the cause is fixed) and the
         cursor moves past it, where the round failed on it again and again and no later mail was taken."""
         sender, recipients = envelope_sender(raw), list(self.email.addresses[:1])
-        try:
-            await self.processor.process(raw, sender, recipients)
-        except NotDurable:
-            raise
-        except RedisError as error:
-            raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
-        except Exception as error:
-            log.exception("email.failed", error=type(error).__name__)
-            await self.processor.quarantine_mail(raw, "processing_error", f"{type(error).__name__}: {error}", sender,
-                                             recipients)
+        with sensitive_values():  # the mail's words and sender, once parsed, on every line about it
+            try:
+                await self.processor.process(raw, sender, recipients)
+            except NotDurable:
+                raise
+            except RedisError as error:
+                raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
+            except Exception as error:
+                log.exception("email.failed", error=type(error).__name__)
+                await self.processor.quarantine_mail(raw, "processing_error", f"{type(error).__name__}: {error}",
+                                                     sender, recipients)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll every imap_interval_seconds until `stop` is set, while this process holds the mailbox's lease

@@ -44,7 +44,7 @@ from gateway.followups import (
 )
 from gateway.health import HealthSignals, SignalWriter
 from gateway.intake import Intake, Receipt
-from gateway.logs import bind_message_context, clear_message_context, get_logger
+from gateway.logs import add_sensitive_values, bind_message_context, clear_message_context, get_logger
 from gateway.outbound import durably
 from gateway.queues import REPLY_QUEUE, REPORT_STATE_KEY, enqueue_calls
 from gateway.settings import Settings
@@ -113,6 +113,9 @@ class MailProcessor:
         self.quarantine = Quarantine(settings.data_dir)
 
     async def process(self, raw: bytes, envelope_sender: str | None, recipients: Sequence[str]) -> MailOutcome:
+        """One mail, to a report, a follow-up, a bounce, a suppression or the quarantine. Once parsed, its words and
+        sender are kept out of every log line until the caller's `sensitive_values()` block ends: the caller holds one
+        around this call and its own error lines (an exception quoting the mail, `email.failed`)."""
         # A fresh context per mail: the IMAP poller and the quarantine's reprocess handle many in one task, and a
         # mail must not be logged under the Tracking ID of the one before it.
         clear_message_context()
@@ -136,6 +139,7 @@ class MailProcessor:
         except Exception as error:  # a parser bug must not lose the mail: keep it for an operator
             return await self.quarantine_mail(raw, "parse_error", f"{type(error).__name__}: {error}", envelope_sender,
                                           recipients)
+        add_sensitive_values(mail.text, mail.subject, mail.sender_address, mail.sender_name)
         bounce = bounce_of_our_reply(mail, self.settings.email)
         if bounce is not None:
             await self._record_bounce(bounce)

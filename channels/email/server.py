@@ -24,7 +24,7 @@ from channels.email.processor import MailProcessor
 from gateway import metrics
 from gateway.errors import INTERNAL_ERROR, NotDurable
 from gateway.intake import Intake
-from gateway.logs import get_logger
+from gateway.logs import get_logger, sensitive_values
 from gateway.replies import render
 from gateway.settings import EmailSettings, Settings
 
@@ -92,6 +92,10 @@ class IntakeHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or envelope.content or b""
         raw = content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
+        with sensitive_values():  # the mail's words and sender, once parsed, until its answer is chosen
+            return await self._answer(raw, envelope)
+
+    async def _answer(self, raw: bytes, envelope: Envelope) -> str:
         try:
             outcome = await self.processor.process(raw, envelope.mail_from, list(envelope.rcpt_tos))
         except NotDurable as error:
