@@ -22,7 +22,7 @@ from channels.social import GoOn, unleased
 from gateway.intake import Intake
 from gateway.lease import Lease, wait_holding
 from gateway.liveness import ServingBeat
-from gateway.logs import get_logger
+from gateway.logs import get_logger, sensitive_values
 from gateway.settings import Settings
 
 log = get_logger()
@@ -53,11 +53,12 @@ def run_poller(poller: Poller, stop: threading.Event, lease: Lease | None = None
         if lease is not None and not lease.hold():
             stop.wait(lease.check_seconds)
             continue
-        try:
-            delay = poller.poll_once(lease.round() if lease is not None else unleased)
-        except Exception as error:  # a bug must not end the channel: log it and try again later
-            log.exception("poller.crashed", channel=poller.channel, error=type(error).__name__)
-            delay = CRASH_RETRY_SECONDS
+        with sensitive_values():  # the round's mentions, once taken (MentionIntake.take), on no line of it
+            try:
+                delay = poller.poll_once(lease.round() if lease is not None else unleased)
+            except Exception as error:  # a bug must not end the channel: log it and try again later
+                log.exception("poller.crashed", channel=poller.channel, error=type(error).__name__)
+                delay = CRASH_RETRY_SECONDS
         if lease is None:
             stop.wait(delay)
             continue

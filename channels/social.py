@@ -38,7 +38,7 @@ from gateway.errors import GatewayError, NotDurable, RejectedInput
 from gateway.followups import post_thread_report, resolve_follow_up_now, thread_report
 from gateway.health import HealthSignals, health_channel
 from gateway.intake import Intake, dedup_key
-from gateway.logs import bind_message_context, clear_message_context, get_logger
+from gateway.logs import add_sensitive_values, bind_message_context, clear_message_context, get_logger
 from gateway.metrics import reply_source
 from gateway.outbound import count_in_sliding_window
 from gateway.queues import REPLY_QUEUE, enqueue_calls
@@ -303,7 +303,10 @@ class MentionIntake:
         self._signals = HealthSignals(redis)
 
     def take(self, messages: Sequence[InboundMessage]) -> list[ReplyJob]:
-        """Durable when it returns (raises NotDurable otherwise). Returns the replies it queued."""
+        """Durable when it returns (raises NotDurable otherwise). Returns the replies it queued. The mentions' words
+        and authors are kept out of every log line until the poller's round ends (`run_poller`)."""
+        add_sensitive_values(*[value for message in messages for value in (
+            message.text, message.sender_address, message.sender_display_name, message.channel_meta.get("username"))])
         jobs: list[ReplyJob] = []
         drafts = []
         # Per draft: its message, its language, and the ID it named when that was never minted (a new report then).

@@ -102,7 +102,8 @@ def _number_label(found: str) -> str:
     return "[id]" if is_id else "[phone]"
 
 # Values known to be a citizen's (the text and sender of the message in hand): removed wherever they appear.
-_SENSITIVE: ContextVar[tuple[str, ...]] = ContextVar("lapor_sensitive_values", default=())
+# None outside every `sensitive_values()` block: `add_sensitive_values` then keeps nothing.
+_SENSITIVE: ContextVar[tuple[str, ...] | None] = ContextVar("lapor_sensitive_values", default=None)
 _MIN_SENSITIVE_LENGTH = 4
 # A value's first characters, this many, found in a line: removed with as much of the value as follows them. A
 # downstream's answer quoting a report is cut to 200 characters before it is logged (a dead letter's detail), and
@@ -123,7 +124,7 @@ def scrub(text: str) -> str:
     # Bytes that came in undecodable (surrogate escapes) would make the JSON line itself fail: show them escaped.
     if not text.isascii():
         text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    for value in _SENSITIVE.get():
+    for value in _SENSITIVE.get() or ():
         if value in text:
             text = text.replace(value, REDACTED)
         else:
@@ -229,10 +230,10 @@ class sensitive_values:
 
     def __init__(self, *values: str | None) -> None:
         self._parts = _sensitive_parts(values)
-        self._token: Token[tuple[str, ...]] | None = None
+        self._token: Token[tuple[str, ...] | None] | None = None
 
     def __enter__(self) -> None:
-        self._token = _SENSITIVE.set(_SENSITIVE.get() + self._parts)
+        self._token = _SENSITIVE.set((_SENSITIVE.get() or ()) + self._parts)
 
     def __exit__(self, *_: object) -> None:
         if self._token is not None:
@@ -242,8 +243,13 @@ class sensitive_values:
 
 def add_sensitive_values(*values: str | None) -> None:
     """Like `sensitive_values`, for code that learns the values midway: lasts until the enclosing
-    `sensitive_values()` block ends (open one, even empty, around each job)."""
-    _SENSITIVE.set(_SENSITIVE.get() + _sensitive_parts(values))
+    `sensitive_values()` block ends (open one, even empty, around each job and round, with its error lines). Outside
+    every block it keeps nothing: kept, the values of every message a thread ever handled (a test calling a poller
+    directly, a caller that forgot its block) piled up on its context for good, and every later line was scrubbed of
+    them."""
+    current = _SENSITIVE.get()
+    if current is not None:
+        _SENSITIVE.set(current + _sensitive_parts(values))
 
 
 def _scrub_value(value: Any) -> Any:

@@ -326,7 +326,7 @@ def _scrub_without_shortcuts(text: str) -> str:
     """`scrub` without its shortcuts (ASCII text is not re-encoded; no digit and no "@", no regexes; no '"@', no
     quoted local part)."""
     text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    for value in _SENSITIVE.get():
+    for value in _SENSITIVE.get() or ():
         if value in text:
             text = text.replace(value, REDACTED)
     return _redact_numbers(_QUOTED_EMAIL.sub("[email]", _redact_addresses(text)))

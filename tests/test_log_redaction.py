@@ -718,3 +718,17 @@ async def test_a_mails_error_quoting_it_logs_neither_its_words_nor_its_sender(
     logged = log_stream.getvalue()
     for secret in ("Cibeunying", "oknum petugas", "Warga Sukamulya", "Laporan pungli"):
         assert secret not in logged, f"{secret!r} in the SMTP server's log"
+
+
+def test_values_learnt_midway_last_until_their_block_ends_and_outside_every_block_are_not_kept() -> None:
+    """A poller's round and a mail add the words they learn to the block their caller holds. Called without one (a
+    test calling a poller directly, code that forgot its block), the words of every message that thread handled
+    piled up on its context for good: every later line, of any message, was scrubbed of them."""
+    from gateway.logs import add_sensitive_values
+
+    add_sensitive_values("Kepala desa Sukamulya")  # no block: nothing kept
+    assert scrub("Kepala desa Sukamulya") == "Kepala desa Sukamulya"
+    with sensitive_values():
+        add_sensitive_values("Kepala desa Sukamulya")
+        assert scrub("kata Kepala desa Sukamulya") == f"kata {logs.REDACTED}"
+    assert scrub("Kepala desa Sukamulya") == "Kepala desa Sukamulya"

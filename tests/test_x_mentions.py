@@ -8,7 +8,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -23,12 +23,13 @@ from channels.social import ProviderErrorKind
 from channels.x_mentions import XMentionsPoller, classify, strip_leading_mentions, tweet_time, x_progress
 from gateway.followups import remember_reply
 from gateway.health import HealthMonitor, load_rules
-from gateway.intake import Intake
+from gateway.intake import Intake, Receipt
 from gateway.lease import process_table
 from gateway.queues import REPLY_QUEUE, enqueue_calls, queue
 from gateway.replies import load_replies
 from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id
+from normalizer.envelope import ReportDraft
 from tests.conftest import TestEnvironment, free_port, log_events
 from tests.job_support import SecondJobInFirstSend
 from tests.social_helpers import X_USER_ID, FakeProviderServer, fixture, on_a_restarted_fake_provider, run_reply_jobs
@@ -1537,3 +1538,34 @@ def test_the_reply_cap_counts_per_account_and_each_mention_once(
     intake.close()
     answered = sorted(job[2] for job in reply_jobs(redis))
     assert answered == ["social_ack"] * 3  # siti's first two and budi's; siti's third is over the cap
+
+
+def test_a_rounds_error_quoting_a_mention_logs_neither_its_words_nor_its_author(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """The poller logs a bug's traceback (`poller.crashed`) and tries again later: an exception quoting the mention
+    in hand went out whole, its words, the author's name and handle (numbers and addresses only were caught)."""
+
+    class QuotingIntake(Intake):
+        def commit(self, drafts: Sequence[ReportDraft], *, hold: bool = False) -> list[Receipt]:
+            raise ValueError(f"no table for {drafts[0].text!r} from {drafts[0].sender.display_name!r}")
+
+    fake.state.add_tweet("@lapor1708 pungli di kantor kelurahan Cibeunying oleh oknum petugas",
+                         username="rudi_terang", name="Rudi Terang")
+    intake = QuotingIntake(redis, settings)
+    stop = threading.Event()
+
+    def one_round(seconds: float | None = None) -> bool:  # the loop's sleep, without sleeping: one round only
+        stop.set()
+        return True
+
+    stop.wait = one_round  # type: ignore[method-assign]
+    try:
+        run_poller(make_poller(settings, redis, intake), stop)
+    finally:
+        intake.close()
+    [line] = [event for event in log_events(log_stream) if event["event"] == "poller.crashed"]
+    assert "no table for" in str(line["exception"])  # the traceback is still there
+    logged = log_stream.getvalue()
+    for secret in ("Cibeunying", "oknum petugas", "Rudi Terang", "rudi_terang"):
+        assert secret not in logged, f"{secret!r} in the poller's log"
