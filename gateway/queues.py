@@ -189,14 +189,14 @@ def enqueue_calls(
 
 
 def enqueue_later(connection: Redis, settings: Settings, queue_name: str, func: str, args: Sequence[Any],
-                  delay_seconds: float, *, timeout: int | None = None) -> Job:
+                  delay_seconds: float, *, timeout: int | None = None, meta: dict[str, Any] | None = None) -> Job:
     """One job to run in `delay_seconds` (at least a second: RQ's scheduler looks once a second), as `enqueue_calls`
-    would queue it: the queue's retry policy and result TTLs, and `timeout` (the queues' job timeout when None), so a
-    job that schedules itself again keeps what its own run had."""
+    would queue it: the queue's retry policy and result TTLs, `timeout` (the queues' job timeout when None) and
+    `meta`, so a job that schedules itself again keeps what its own run had."""
     return queue(queue_name, connection).enqueue_in(
         timedelta(seconds=max(1.0, delay_seconds)), func, *args,
         job_timeout=timeout or settings.queues.job_timeout_seconds, retry=retry_policy(settings),
-        result_ttl=300, failure_ttl=30 * 24 * 3600,
+        result_ttl=300, failure_ttl=30 * 24 * 3600, meta=meta,
     )
 
 

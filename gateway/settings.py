@@ -253,6 +253,8 @@ class XSettings(_Section):
     # The longest wait for a 429's x-rate-limit-reset (channels.social.Backoff).
     rate_limit_max_wait_seconds: float = Field(gt=0)
     reply_rate_per_minute: int
+    # A reply rate limited this long after its first attempt is dead-lettered at its next 429 (workers.social_reply).
+    reply_rate_limit_max_total_hours: float = Field(gt=0)
     # Public replies to one account within an hour (channels.social): past it, mentions are filed unanswered.
     reply_cap_per_hour: int = Field(ge=1)
     quoted_post_max_chars: int = Field(gt=0)
@@ -279,6 +281,7 @@ class InstagramSettings(_Section):
     rate_limit_max_wait_seconds: float = Field(gt=0)
     request_timeout_seconds: float
     reply_rate_per_minute: int
+    reply_rate_limit_max_total_hours: float = Field(gt=0)
     reply_cap_per_hour: int = Field(ge=1)
 
 

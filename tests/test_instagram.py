@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -38,6 +39,7 @@ from tests.social_helpers import (
     run_reply_jobs,
     running_fake_provider,
 )
+from workers import social_reply
 from workers.deadletters import DeadLetters
 
 if TYPE_CHECKING:
@@ -1089,6 +1091,36 @@ def test_a_reply_meta_refuses_for_a_moment_is_retried_not_dead_lettered(
     run_reply_jobs(settings)
     assert fake.state.ig_replies == [] and DeadLetters(redis).list() == []
     assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 1  # retried by RQ, with its backoff
+
+
+def test_a_reply_meta_keeps_rate_limiting_is_dead_lettered_past_the_channels_longest_total_wait(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on X, by `instagram.reply_rate_limit_max_total_hours`: a reply put off by code 4 (request limit reached)
+    is put off until that long after its first attempt; the next one dead-letters it as `instagram_rate_limit`."""
+    settings = test_env.settings(**fake.env(LAPOR_INSTAGRAM_REPLY_RATE_LIMIT_MAX_TOTAL_HOURS="2"))
+    ids = fake.state.add_ig_mention("@lapor1708 lampu jalan mati di Jl. Cibeunying", kind="comment")
+    redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ids))
+    intake = Intake(redis, settings)
+    try:
+        poller(settings, redis, intake).resolve_pending()
+    finally:
+        intake.close()
+    clock = [time.time()]
+    monkeypatch.setattr(social_reply, "time", SimpleNamespace(time=lambda: clock[0]))
+    fake.fail(f"/graph/v21.0/{IG_USER_ID}/mentions", 400, body=fixture("instagram/graph_error_rate_limit.json"),
+              count=2)
+    replies = queue(REPLY_QUEUE, redis)
+    run_reply_jobs(settings)
+    assert DeadLetters(redis).list() == [] and replies.scheduled_job_registry.count == 1
+    clock[0] += 2 * 3600
+    [job_id] = replies.scheduled_job_registry.get_job_ids()
+    replies.scheduled_job_registry.remove(job_id)
+    replies.enqueue_job(replies.fetch_job(job_id))  # as the scheduler does once its time has come
+    run_reply_jobs(settings)
+    (letter,) = DeadLetters(redis).list()
+    assert (letter.channel, letter.reason) == ("instagram-reply", "instagram_rate_limit")
+    assert fake.state.ig_replies == [] and replies.scheduled_job_registry.count == 0
 
 
 async def test_the_lookups_count_every_mention_taken_not_the_replies_queued(

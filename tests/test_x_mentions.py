@@ -9,6 +9,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -1030,6 +1031,52 @@ def test_a_rate_limited_reply_waits_for_the_reset_at_most_the_longest_wait(
     run_reply_jobs(settings)
     [(_, due)] = redis.zrange(queue(REPLY_QUEUE, redis).scheduled_job_registry.key, 0, -1, withscores=True)
     assert waits - 2 <= due - before <= waits + 2
+
+
+def _run_scheduled_replies(settings: Settings, redis: Redis) -> None:
+    """The replies put off, run now, as the scheduler does once their time has come."""
+    replies = queue(REPLY_QUEUE, redis)
+    for job_id in replies.scheduled_job_registry.get_job_ids():
+        replies.scheduled_job_registry.remove(job_id)
+        replies.enqueue_job(replies.fetch_job(job_id))
+    run_reply_jobs(settings)
+
+
+def test_a_reply_the_provider_keeps_rate_limiting_is_dead_lettered_past_the_longest_total_wait(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An account restricted from posting gets 429 to every reply for days: each was put off again and again,
+    without end, with nothing but warnings. Past `x.reply_rate_limit_max_total_hours` (24 h) from its first attempt
+    (handed on from job to job in their meta), the next 429 dead-letters it, requeueable; before, it is put off."""
+    fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
+    make_poller(settings, redis, intake).poll_once()
+    (args,) = reply_jobs(redis)
+    clock = [time.time()]
+    monkeypatch.setattr(social_reply, "time", SimpleNamespace(time=lambda: clock[0]))
+    fake.fail("/x/2/tweets", 429, body=fixture("x/too_many_requests.json"), count=3,
+              headers={"x-rate-limit-reset": str(int(clock[0]) + 120)})
+    started = clock[0]
+    run_reply_jobs(settings)
+    for hours in (0, 23.9):  # put off, its first attempt handed on
+        if hours:
+            clock[0] = started + hours * 3600
+            _run_scheduled_replies(settings, redis)
+        [job_id] = queue(REPLY_QUEUE, redis).scheduled_job_registry.get_job_ids()
+        assert queue(REPLY_QUEUE, redis).fetch_job(job_id).meta[social_reply.FIRST_ATTEMPT_META] == started
+        assert DeadLetters(redis).list() == []
+    clock[0] = started + 24 * 3600
+    _run_scheduled_replies(settings, redis)
+    assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 0 and fake.state.x_replies == []
+    (letter,) = DeadLetters(redis).list()
+    assert (letter.queue, letter.func, letter.channel, letter.reason) == (
+        REPLY_QUEUE, "workers.social_reply.send_social_reply", "x-reply", "x_rate_limit")
+    assert tuple(letter.args) == args and letter.tracking_id == args[3]
+    assert "24.0 h after its first attempt" in letter.detail
+    assert redis.hget("lapor:health:signals:x", "reply_failures") == b"1"
+    assert DeadLetters(redis).requeue([letter], settings).requeued == 1  # the account may post again
+    run_reply_jobs(settings)
+    (reply,) = fake.state.x_replies
+    assert args[3] in reply["text"] and DeadLetters(redis).list() == []
 
 
 def test_a_mention_deleted_before_its_reply_is_no_dead_letter_and_no_failing_channel(

@@ -11,8 +11,11 @@ no reply.
 
 Rate: at most `reply_rate_per_minute` replies per channel per minute (a Redis counter per minute); a job over the
 limit is scheduled again for its own place in a later minute (`_over_rate`), so a backlog is not tried again whole
-every minute. A provider rate limit schedules it at the provider's reset time;
-server errors are retried by RQ with backoff; an auth or payload refusal goes to the dead-letter registry.
+every minute. A provider rate limit schedules it at the provider's reset time; a 429 once
+`reply_rate_limit_max_total_hours` have passed since the reply's first attempt (kept in its job's meta, from job to
+job) sends it to the dead-letter registry, where an account restricted from posting for days held its citizens'
+replies for ever, unseen. Server errors are retried by RQ with backoff; an auth or payload refusal goes to the
+dead-letter registry.
 
 One job at a time replies to a mention: two running at once (a job queued twice, a dead letter requeued while the
 first runs) are kept apart by the mention's send lease (`workers.send_lease`); the second is retried (then queued
@@ -61,6 +64,9 @@ SENT_KEY = "lapor:social:replied:{channel}:{target}"
 # Set before the first send: a later attempt refused as a duplicate then knows the reply went out.
 ATTEMPTED_KEY = "lapor:social:reply-attempted:{channel}:{target}"
 RATE_KEY = "lapor:social:reply-rate:{channel}:{minute}"
+# When the reply was first sent to its provider (Unix seconds, in its job's meta), handed on to each job that puts it
+# off (`_later`): how long a provider's rate limit has held it. A requeued dead letter starts afresh.
+FIRST_ATTEMPT_META = "first_attempt_at"
 
 
 def mention_ref(target_id: str) -> str:
@@ -132,10 +138,26 @@ def _send(context: WorkerContext, channel: str, target: dict[str, str], text: st
 
 
 def _later(context: WorkerContext, delay: float, args: tuple[Any, ...]) -> None:
-    """This reply again in `delay` seconds, with this job's timeout (the queues' when it had none)."""
+    """This reply again in `delay` seconds, with this job's timeout (the queues' when it had none) and the time of
+    its first attempt."""
     job = get_current_job()
+    first = job.meta.get(FIRST_ATTEMPT_META) if job is not None else None
     enqueue_later(context.redis, context.settings, REPLY_QUEUE, SOCIAL_REPLY_FUNC, args, delay,
-                  timeout=job.timeout if job is not None else None)
+                  timeout=job.timeout if job is not None else None,
+                  meta={FIRST_ATTEMPT_META: first} if first is not None else None)
+
+
+def _first_attempt(now: float) -> float:
+    """When this reply was first sent to its provider: this job's run (`now`) unless an earlier job's was handed on
+    in its meta; noted on the job, which a retry by RQ keeps and `_later` hands on."""
+    job = get_current_job()
+    if job is None:
+        return now
+    try:
+        return float(job.meta.setdefault(FIRST_ATTEMPT_META, now))
+    except (TypeError, ValueError):  # not ours: counted from now
+        job.meta[FIRST_ATTEMPT_META] = now
+        return now
 
 
 def send_social_reply(channel: str, target: dict[str, str], reply_key: str, tracking_id: str | None,
@@ -169,6 +191,7 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
     ttl = context.settings.intake.dedup_ttl_seconds
     tried_before = not context.redis.set(ATTEMPTED_KEY.format(channel=channel, target=_target_id(target)), "1",
                                          nx=True, ex=ttl)
+    _first_attempt(time.time())
     try:
         reply_id = _send(context, channel, target, text)
     except ProviderError as error:
@@ -209,6 +232,11 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...])
     channel = args[0]
     job = get_current_job()
     if error.kind is ProviderErrorKind.RATE_LIMIT:
+        now = time.time()
+        limited = now - _first_attempt(now)
+        if limited >= _max_total_wait(context, channel):
+            detail = f"still rate limited {limited / 3600:.1f} h after its first attempt: {error.detail}"
+            return _dead_letter(context, args, _refusal(channel, error), detail)
         delay = _reset_wait(context, channel, error)
         _later(context, delay, args)
         log.warning("reply.provider_rate_limited", retry_in_seconds=round(delay, 1))
@@ -229,6 +257,12 @@ def _reset_wait(context: WorkerContext, channel: str, error: ProviderError) -> f
         return 60.0
     channel_settings = context.settings.x if channel == Channel.TWITTER.value else context.settings.instagram
     return min(asked, channel_settings.rate_limit_max_wait_seconds)
+
+
+def _max_total_wait(context: WorkerContext, channel: str) -> float:
+    """Seconds from a reply's first attempt after which a 429 dead-letters it (`reply_rate_limit_max_total_hours`)."""
+    channel_settings = context.settings.x if channel == Channel.TWITTER.value else context.settings.instagram
+    return channel_settings.reply_rate_limit_max_total_hours * 3600
 
 
 def _dead_letter(context: WorkerContext, args: tuple[Any, ...], reason: str, detail: str) -> str:
