@@ -13,6 +13,7 @@ Three parts, kept apart so each can be tested alone:
       signals.auth_failed("x", "401 from the API") # a token or secret is refused
       signals.signature_valid("instagram")         # a notify-only webhook's signature checked out (ends a run)
       signals.reply_sent("x") / signals.reply_failed("x", "403 duplicate content")
+      signals.reply_rate_limited("x", until=retry_epoch)  # 429 to a reply, put off until `until`
       signals.intake_refused("x", "id_range_exhausted")  # a new report refused: not durable, or no Tracking ID
       signals.dead_lettered("x", key)              # called by workers.deadletters for you
 
@@ -126,6 +127,9 @@ class ChannelRules(BaseModel):
     deadletters_down: int = 20
     reply_failures_degraded: int = 3
     reply_failures_down: int = 10
+    # Replies put off by their provider's rate limit (429) since the last reply sent, while one is still put off.
+    reply_rate_limits_degraded: int = 1
+    reply_rate_limits_down: int = 0
     queue_age_degraded_seconds: float = 300
     queue_age_down_seconds: float = 1800
     queues: tuple[str, ...] = ("lapor-forward", "lapor-reply")
@@ -210,6 +214,10 @@ class ChannelSignals:
     last_intake_refusal: str | None = None
     reply_failures: int = 0
     last_reply_error: str | None = None
+    # Replies put off by a 429 since the last reply sent: how many, since when, and until when the last is put off.
+    reply_rate_limits: int = 0
+    reply_rate_limited_since: float | None = None
+    reply_rate_limited_until: float | None = None
     deadletters_in_window: int = 0
     # The newest beat of a process serving the channel (None: none since Redis started), and how many are alive.
     process_seen_at: float | None = None
@@ -354,6 +362,21 @@ def rule_replies(signals: ChannelSignals, _: Sequence[QueueStats], rules: Channe
                                       f"{signals.last_reply_error or '?'}")
 
 
+def rule_reply_rate_limited(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                            now: float) -> Finding | None:
+    """Replies the provider told to wait (429), shown while the last one put off is not due again: a poll's success
+    says nothing of them (X limits posting apart from reading, and restricts an account from posting alone). Degraded
+    at the first by default, never down: one 429 is no page, and a reply still limited past the channel's
+    `reply_rate_limit_max_total_hours` is dead-lettered, which the dead-letter and reply rules count."""
+    until = signals.reply_rate_limited_until
+    if not signals.reply_rate_limits or until is None or until <= now:
+        return None
+    state = _level(signals.reply_rate_limits, rules.reply_rate_limits_degraded, rules.reply_rate_limits_down)
+    since = f" since {_clock(signals.reply_rate_limited_since)}" if signals.reply_rate_limited_since else ""
+    return _finding("reply_rate_limited", state, f"replies rate limited ({signals.reply_rate_limits} put off{since}, "
+                                                 f"none sent since; until {_clock(until) or '?'})")
+
+
 def rule_queue_age(_: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
     """The oldest job of the channel's queues; a queue whose jobs could not be looked at is degraded: the age of its
     oldest job is unknown, and its worker may well choke on what the check choked on."""
@@ -436,7 +459,7 @@ def rule_process_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules
 Rule = Callable[[ChannelSignals, Sequence[QueueStats], ChannelRules, float], Finding | None]
 RULES: tuple[Rule, ...] = (
     rule_process_missing, rule_intake_refused, rule_auth, rule_signatures, rule_poll_failing, rule_rate_limited,
-    rule_replies, rule_deadletters, rule_worker_missing, rule_queue_age, rule_quiet,
+    rule_replies, rule_reply_rate_limited, rule_deadletters, rule_worker_missing, rule_queue_age, rule_quiet,
 )
 
 
@@ -662,8 +685,26 @@ class HealthSignals:
         self._write(channel, "intake_refused", build, error=reason)
 
     def reply_sent(self, channel: str) -> None:
+        """A reply went out: ends the run of failed and of rate-limited replies."""
         metrics.REPLIES.labels(channel, "sent").inc()
-        self._write(channel, "reply_sent", lambda pipe, key, _: pipe.hset(key, "reply_failures", 0))
+
+        def build(pipe: Any, key: str, _: float) -> None:
+            pipe.hset(key, mapping={"reply_failures": 0, "reply_rate_limits": 0})
+            pipe.hdel(key, "reply_rate_limited_since", "reply_rate_limited_until")
+
+        self._write(channel, "reply_sent", build)
+
+    def reply_rate_limited(self, channel: str, until: float) -> None:
+        """The provider told a reply to wait (429): it is put off until `until` (Unix seconds). Counted until a reply
+        is sent; the channel shows it while a reply put off is not due again (the latest `until`)."""
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hincrby(key, "reply_rate_limits", 1)
+            pipe.hsetnx(key, "reply_rate_limited_since", at)
+            pipe.eval(_KEEP_LATEST, 1, key, "reply_rate_limited_until", until)
+
+        self._write(channel, "reply_rate_limited", build,
+                    error=f"reply rate limited until {_clock(until) or 'unknown'}")
 
     def reply_failed(self, channel: str, reason: str) -> None:
         metrics.REPLIES.labels(channel, "failed").inc()
@@ -900,7 +941,10 @@ def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
         intake_refusals=_int(get(b"intake_refusals")),
         last_intake_refusal=_text(get(b"last_intake_refusal")),
         reply_failures=_int(get(b"reply_failures")),
-        last_reply_error=_text(get(b"last_reply_error")), deadletters_in_window=int(deadletters_in_window),
+        last_reply_error=_text(get(b"last_reply_error")), reply_rate_limits=_int(get(b"reply_rate_limits")),
+        reply_rate_limited_since=_float(get(b"reply_rate_limited_since")),
+        reply_rate_limited_until=_float(get(b"reply_rate_limited_until")),
+        deadletters_in_window=int(deadletters_in_window),
         channel=channel, last_deadletter_reason=last_deadletter,
         process_seen_at=float(newest_beat[0][1]) if newest_beat else None, processes_alive=int(processes_alive),
     )

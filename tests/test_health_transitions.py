@@ -65,6 +65,14 @@ def rate_limited_for(channel: str, seconds: float) -> Action:
     return act
 
 
+def reply_put_off(channel: str, until: float) -> Action:
+    """A reply told to wait (429), put off until `until` seconds after the start of the case."""
+    def act(_: Redis, signals: HealthSignals, __: Settings, start: float) -> None:
+        signals.reply_rate_limited(channel, until=start + until)
+
+    return act
+
+
 def serving_beat(process: str, *channels: str, instance: str = "1") -> Action:
     """Instance `instance` of the SMTP server or pollers process saying it is alive (at the case's clock)."""
 
@@ -162,6 +170,15 @@ CASES = [
         Step(400, rate_limited_for("instagram", 5000), "degraded"),
         Step(1900, nothing, "down"),
         Step(1910, call("poll_succeeded", "instagram"), "ok"),
+    )),
+    # A poll that goes through says nothing of replies: X limits posting apart from reading.
+    RuleCase("replies rate limited", "x", (
+        Step(0, reply_put_off("x", 900), "degraded"),
+        Step(600, call("poll_succeeded", "x"), "degraded"),
+        Step(901, nothing, "ok"),  # no reply put off any more
+        Step(1000, reply_put_off("x", 1900), "degraded"),
+        Step(1001, steps(*[reply_put_off("x", 1900)] * 50), "degraded"),  # never down: dead letters are
+        Step(1002, call("reply_sent", "x"), "ok"),
     )),
     RuleCase("authentication", "email", (
         Step(0, call("auth_failed", "email", "IMAP LOGIN refused"), "degraded"),
@@ -317,6 +334,30 @@ def test_each_rule_drives_a_channel_there_and_back_with_one_line_per_change(
     assert [line["state"] for line in lines] == [s for i, s in enumerate(seen) if s != (["ok", *seen][i])]
     assert all(line["reason"] for line in lines)
     assert lines[-1]["state"] == "ok"
+
+
+def test_a_run_of_replies_put_off_starts_afresh_after_a_reply_sent(redis: Redis) -> None:
+    """A 429 after a reply went out counts from itself, not from the run before it; a reply put off to an earlier
+    time does not end the wait of one put off further."""
+    clock = {"now": 1_800_000_000.0}
+    signals = HealthSignals(redis, clock=lambda: clock["now"])
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"])
+
+    def put_off() -> str | None:
+        x = next(c for c in monitor.check()["channels"] if c["channel"] == "x")
+        return {f["rule"]: f["reason"] for f in x["findings"]}.get("reply_rate_limited")
+
+    signals.reply_rate_limited("x", until=clock["now"] + 900)
+    signals.reply_rate_limited("x", until=clock["now"] + 60)
+    clock["now"] += 120
+    assert put_off() == ("replies rate limited (2 put off since 2027-01-15 08:00:00Z, none sent since; until "
+                         "2027-01-15 08:15:00Z)")
+    clock["now"] += 3600
+    signals.reply_sent("x")
+    clock["now"] += 7200
+    signals.reply_rate_limited("x", until=clock["now"] + 900)
+    assert put_off() == ("replies rate limited (1 put off since 2027-01-15 11:02:00Z, none sent since; until "
+                         "2027-01-15 11:17:00Z)")
 
 
 @pytest.mark.parametrize(

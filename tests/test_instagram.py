@@ -1097,7 +1097,8 @@ def test_a_reply_meta_keeps_rate_limiting_is_dead_lettered_past_the_channels_lon
     fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As on X, by `instagram.reply_rate_limit_max_total_hours`: a reply put off by code 4 (request limit reached)
-    is put off until that long after its first attempt; the next one dead-letters it as `instagram_rate_limit`."""
+    is put off, counted in the channel's health, until that long after its first attempt; the next one dead-letters
+    it as `instagram_rate_limit`."""
     settings = test_env.settings(**fake.env(LAPOR_INSTAGRAM_REPLY_RATE_LIMIT_MAX_TOTAL_HOURS="2"))
     ids = fake.state.add_ig_mention("@lapor1708 lampu jalan mati di Jl. Cibeunying", kind="comment")
     redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ids))
@@ -1113,6 +1114,7 @@ def test_a_reply_meta_keeps_rate_limiting_is_dead_lettered_past_the_channels_lon
     replies = queue(REPLY_QUEUE, redis)
     run_reply_jobs(settings)
     assert DeadLetters(redis).list() == [] and replies.scheduled_job_registry.count == 1
+    assert redis.hget("lapor:health:signals:instagram", "reply_rate_limits") == b"1"
     clock[0] += 2 * 3600
     [job_id] = replies.scheduled_job_registry.get_job_ids()
     replies.scheduled_job_registry.remove(job_id)

@@ -1042,6 +1042,11 @@ def _run_scheduled_replies(settings: Settings, redis: Redis) -> None:
     run_reply_jobs(settings)
 
 
+def _x_health(settings: Settings, redis: Redis) -> dict[str, Any]:
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
+    return {health["channel"]: health for health in monitor.status()["channels"]}["x"]
+
+
 def test_a_reply_the_provider_keeps_rate_limiting_is_dead_lettered_past_the_longest_total_wait(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1077,6 +1082,30 @@ def test_a_reply_the_provider_keeps_rate_limiting_is_dead_lettered_past_the_long
     run_reply_jobs(settings)
     (reply,) = fake.state.x_replies
     assert args[3] in reply["text"] and DeadLetters(redis).list() == []
+
+
+def test_a_rate_limited_reply_shows_the_channel_degraded_until_a_reply_is_sent(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """A 429 to a reply said nothing to the status views (only `reply.provider_rate_limited` warnings), and the
+    pollers' rate-limit signal would not do: a poll that goes through ends it, and X limits posting apart from
+    reading. The channel is degraded (never down for it) while a reply is put off, until one is sent."""
+    for n in range(2):
+        fake.state.add_tweet(f"@lapor1708 keluhan {n} trotoar dipakai parkir")
+    poller = make_poller(settings, redis, intake)
+    poller.poll_once()
+    fake.fail("/x/2/tweets", 429, body=fixture("x/too_many_requests.json"), count=2,
+              headers={"x-rate-limit-reset": str(int(time.time()) + 120)})
+    run_reply_jobs(settings)
+    assert fake.state.x_replies == [] and DeadLetters(redis).list() == []
+    poller.poll_once()  # reading still goes through
+    health = _x_health(settings, redis)
+    assert health["state"] == "degraded"
+    assert "replies rate limited (2 put off since " in health["reason"]
+    assert "none sent since; until " in health["reason"]
+    _run_scheduled_replies(settings, redis)
+    assert len(fake.state.x_replies) == 2
+    assert _x_health(settings, redis)["state"] == "ok"
 
 
 def test_a_mention_deleted_before_its_reply_is_no_dead_letter_and_no_failing_channel(

@@ -11,11 +11,11 @@ no reply.
 
 Rate: at most `reply_rate_per_minute` replies per channel per minute (a Redis counter per minute); a job over the
 limit is scheduled again for its own place in a later minute (`_over_rate`), so a backlog is not tried again whole
-every minute. A provider rate limit schedules it at the provider's reset time; a 429 once
-`reply_rate_limit_max_total_hours` have passed since the reply's first attempt (kept in its job's meta, from job to
-job) sends it to the dead-letter registry, where an account restricted from posting for days held its citizens'
-replies for ever, unseen. Server errors are retried by RQ with backoff; an auth or payload refusal goes to the
-dead-letter registry.
+every minute. A provider rate limit schedules it at the provider's reset time, and counts in the channel's health
+(`HealthSignals.reply_rate_limited`) until a reply is sent; a 429 once `reply_rate_limit_max_total_hours` have passed
+since the reply's first attempt (kept in its job's meta, from job to job) sends it to the dead-letter registry, where
+an account restricted from posting for days held its citizens' replies for ever, unseen. Server errors are retried
+by RQ with backoff; an auth or payload refusal goes to the dead-letter registry.
 
 One job at a time replies to a mention: two running at once (a job queued twice, a dead letter requeued while the
 first runs) are kept apart by the mention's send lease (`workers.send_lease`); the second is retried (then queued
@@ -239,6 +239,7 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...])
             return _dead_letter(context, args, _refusal(channel, error), detail)
         delay = _reset_wait(context, channel, error)
         _later(context, delay, args)
+        HealthSignals(context.redis).reply_rate_limited(health_channel(channel), until=now + delay)
         log.warning("reply.provider_rate_limited", retry_in_seconds=round(delay, 1))
         return "deferred"
     if error.kind is ProviderErrorKind.SERVER and job is not None and job.retries_left:
