@@ -176,8 +176,25 @@ def _redact_addresses(text: str) -> str:
     return "".join(parts) + text[position:] if parts else text
 
 
+# A UUID, as RQ names its jobs: no phone number, kept whole. Its first groups (`54351668-1642-4c09-...`) read as one,
+# and a line naming the job (`worker.reap_job_unreadable`, RQ's own) named none an operator could find.
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+
+
 def _redact_numbers(text: str) -> str:
-    """`_PHONE`'s matches replaced, a run the bound cut taken whole (`_PHONE_TAIL`)."""
+    """`_PHONE`'s matches replaced, a run the bound cut taken whole (`_PHONE_TAIL`); UUIDs left as they are, the text
+    around each redacted on its own (a number typed right before one is still a number)."""
+    uuids = list(_UUID.finditer(text)) if "-" in text else []
+    if not uuids:
+        return _redact_number_runs(text)
+    pieces, position = [], 0
+    for found in uuids:
+        pieces += (_redact_number_runs(text[position:found.start()]), found.group())
+        position = found.end()
+    return "".join(pieces) + _redact_number_runs(text[position:])
+
+
+def _redact_number_runs(text: str) -> str:
     parts, position = [], 0
     while (match := _PHONE.search(text, position)) is not None:
         end = match.end()

@@ -536,7 +536,7 @@ _OLD_PHONE = re.compile(r"(?<!\w)(?!\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[0
 @example("a@a.a+a@a.a")  # the second address begins where the first ends
 def test_the_linear_patterns_find_what_the_earlier_ones_found(text: str) -> None:
     assert logs._redact_addresses(text) == _OLD_EMAIL.sub("[email]", text)
-    assert logs._redact_numbers(text) == _OLD_PHONE.sub(lambda m: logs._number_label(m.group()), text)
+    assert logs._redact_number_runs(text) == _OLD_PHONE.sub(lambda m: logs._number_label(m.group()), text)
 
 
 @pytest.mark.parametrize(("text", "shown"), [
@@ -574,6 +574,13 @@ def test_a_long_run_is_redacted_whole_or_left_whole(text: str, shown: str) -> No
     pytest.param("hp%3A%280812%29%2F3456-7890", "hp%3A%28[phone]", id="escaped parentheses and slash"),
     pytest.param("mailto:siti%40desa.id", "mailto:[email]", id="an escaped @"),
     pytest.param("id=%2010000004&port=%208080", "id=%2010000004&port=%208080", id="escaped short numbers stay"),
+    # An RQ job's id, a UUID: its first groups read as a number; a number right before one still goes.
+    pytest.param("Job OK (54351668-1642-4c09-8dce-053ebc874e65)", "Job OK (54351668-1642-4c09-8dce-053ebc874e65)",
+                 id="a job id stays"),
+    pytest.param("hp 081234567890 54351668-1642-4c09-8dce-053ebc874e65",
+                 "hp [phone] 54351668-1642-4c09-8dce-053ebc874e65", id="a number before a job id goes"),
+    pytest.param("081234567890-54351668-1642-4c09-8dce-053ebc874e65", "[phone]-54351668-1642-4c09-8dce-053ebc874e65",
+                 id="a number joined to a job id goes"),
 ])
 def test_addresses_and_numbers_next_to_others_are_redacted(text: str, shown: str) -> None:
     assert scrub(text) == shown
