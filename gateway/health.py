@@ -780,8 +780,10 @@ class SignalWriter:
         write.add_done_callback(self._written)
 
     def close(self) -> None:
-        """On shutdown: writes still waiting on Redis are not waited for."""
-        self._threads.shutdown(wait=False)
+        """On shutdown: writes still waiting on Redis are not waited for, and those queued behind them are dropped
+        (`cancel_futures`): the interpreter's exit joins the threads, which ran every queued write first, each
+        waiting out Redis's timeout on a Redis that hung."""
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
     def _written(self, write: asyncio.Future[Any]) -> None:
         self.in_flight -= 1

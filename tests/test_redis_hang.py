@@ -28,7 +28,7 @@ from rq.job import Job, JobStatus
 from channels.email.processor import MailProcessor
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis, find_redis_server
-from gateway.health import SIGNALS_IN_FLIGHT
+from gateway.health import SIGNAL_WRITERS, SIGNALS_IN_FLIGHT, HealthSignals, SignalWriter
 from gateway.intake import Intake
 from gateway.outbound import REPLY_FUNC
 from gateway.queues import REPLY_QUEUE, JSONSerializer, answer_within, enqueue_calls, queue, redis_connection
@@ -397,3 +397,21 @@ async def test_the_smtp_process_keeps_a_bounded_number_of_refusals_waiting_on_a_
     [line] = [e for e in log_events(log_stream) if e["event"] == "health.signals_dropped"]
     assert (line["level"], line["dropped"], line["in_flight"], line["signal"]) == (
         "warning", 1, SIGNALS_IN_FLIGHT, "intake_refused")
+
+
+async def test_a_signal_writer_closed_while_redis_hangs_drops_the_writes_still_queued(
+    own_redis: EmbeddedRedis,
+) -> None:
+    """On shutdown the writes queued behind the ones on their way are dropped: the interpreter's exit joins the
+    writer's threads, and they ran every queued write first, each waiting out Redis's timeout (256 of them held a
+    stopping gateway for minutes). Only the writes already on their way still go."""
+    writer = SignalWriter(HealthSignals(redis_connection(own_redis.url, timeout=20)))
+    queued = SIGNAL_WRITERS + 10
+    redis = redis_connection(own_redis.url)
+    with paused(own_redis):
+        for _ in range(queued):
+            writer.record("signature_failed", "sms-aggregator", "signature_invalid")
+        writer.close()
+    await async_wait_until(lambda: writer.in_flight == 0)
+    written = int(redis.hget("lapor:health:signals:sms-aggregator", "signature_failures") or 0)
+    assert written <= SIGNAL_WRITERS
