@@ -235,6 +235,39 @@ def test_retries_after_an_unexpected_failure_do_not_use_up_the_hourly_cap(
     assert DeadLetters(redis).count() == 0 and replies.count == 0
 
 
+
+def test_retries_of_a_reply_that_could_not_be_built_do_not_use_up_the_hourly_cap(
+    test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reply was counted against the cap before it was built: a build that failed (a bug, a template gone) sent
+    nothing, and its retries used up the address's hour, the reply then dropped as capped."""
+    from workers import email_reply
+
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), LAPOR_EMAIL_REPLY_CAP_PER_HOUR="2")
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    finally:
+        server.stop()
+    real_build, failures = email_reply.build_reply, [4]
+
+    def failing_build(*args: Any, **kwargs: Any) -> Any:
+        if failures[0]:
+            failures[0] -= 1
+            raise RuntimeError("template gone")
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(email_reply, "build_reply", failing_build)
+    replies = queue(REPLY_QUEUE, redis)
+    for _ in range(4):  # twice the cap
+        run_replies(settings, redis)
+        [job_id] = replies.scheduled_job_registry.get_job_ids()
+        replies.scheduled_job_registry.remove(job_id)
+        replies.enqueue_job(replies.fetch_job(job_id))  # as the scheduler does once its time has come
+    run_replies(settings, redis)
+    assert [str(reply["To"]) for reply in outbox(settings)] == ["budi.santoso1987@gmail.com"]
+    assert DeadLetters(redis).count() == 0 and replies.count == 0
+
 def test_a_refused_reply_requeued_by_an_operator_is_not_dropped_as_capped(
     test_env: TestEnvironment, redis: Redis, relay: tuple[RelayHandler, int]
 ) -> None:

@@ -79,10 +79,12 @@ def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
     replied_key = REPLIED_KEY.format(digest=_digest(payload["dedup"]))
     if context.redis.exists(replied_key):
         return _skip("already_replied")
+    # Built before it is counted: a reply that cannot be built (a bug, a template gone) sends nothing, and counted,
+    # RQ's retries of it used up the address's hour as the failures below would.
+    message = build_reply(payload, context.settings)
     cap_key = _cap_key(payload["to"])
     if _over_cap(context, cap_key):
         return _skip("capped")
-    message = build_reply(payload, context.settings)
     try:
         if context.settings.email.relay_host:
             send_via_relay(message, context.settings)
