@@ -636,6 +636,7 @@ def smtp() -> None:
 
     from channels.email.imap import ImapPoller
     from channels.email.server import start_smtp_server
+    from gateway.health import HealthSignals, SignalWriter
     from gateway.intake import Intake
     from gateway.liveness import ServingBeat
     from gateway.queues import redis_connection
@@ -656,15 +657,18 @@ def smtp() -> None:
             await stop.wait()
             return
         intake = Intake(redis, settings)
+        # One writer of health signals for the process, closed when it stops: a Redis that hangs then holds its stop
+        # for no write still queued (the interpreter's exit ran each, each waiting out Redis's timeout).
+        signal_writer = SignalWriter(HealthSignals(redis))
         try:
-            server = await start_smtp_server(settings, redis, intake)
+            server = await start_smtp_server(settings, redis, intake, signal_writer=signal_writer)
         except OSError as error:
             if error.errno != errno.EADDRINUSE:
                 raise
             intake.close()
             _port_in_use("smtp", settings.smtp.host, settings.smtp.port, "LAPOR_SMTP_PORT")
-        poller = asyncio.create_task(ImapPoller(settings, redis, intake).run(stop)) if settings.email.imap_host \
-            else None
+        poller = asyncio.create_task(ImapPoller(settings, redis, intake, signal_writer=signal_writer).run(stop)) \
+            if settings.email.imap_host else None
         # Listening: say so every 2 s, or `email` goes down on the status (health rule process_missing).
         beat = asyncio.create_task(ServingBeat(redis, "smtp", ["email"]).run(stop))
         await stop.wait()
@@ -673,6 +677,7 @@ def smtp() -> None:
         if poller is not None:
             await poller
         await beat
+        signal_writer.close()
         intake.close()
 
     asyncio.run(run())

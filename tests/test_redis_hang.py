@@ -3,6 +3,7 @@ packets). Paused here for real with SIGSTOP, on a Redis of the test's own; every
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import os
@@ -29,7 +30,7 @@ from channels.email.processor import MailProcessor
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis, find_redis_server
 from gateway.health import SIGNAL_WRITERS, SIGNALS_IN_FLIGHT, HealthSignals, SignalWriter
-from gateway.intake import Intake
+from gateway.intake import Intake, Receipt
 from gateway.outbound import REPLY_FUNC
 from gateway.queues import REPLY_QUEUE, JSONSerializer, answer_within, enqueue_calls, queue, redis_connection
 from gateway.settings import Settings
@@ -38,6 +39,7 @@ from tests.conftest import (
     ProcessHandle,
     TestEnvironment,
     async_wait_until,
+    free_port,
     log_events,
     serving_gateway,
     wait_until,
@@ -415,3 +417,44 @@ async def test_a_signal_writer_closed_while_redis_hangs_drops_the_writes_still_q
     await async_wait_until(lambda: writer.in_flight == 0)
     written = int(redis.hget("lapor:health:signals:sms-aggregator", "signature_failures") or 0)
     assert written <= SIGNAL_WRITERS
+
+
+async def test_the_smtp_processs_server_and_imap_poller_write_signals_through_the_one_writer_given(
+    test_env: TestEnvironment, redis: Redis,
+) -> None:
+    """`lapor-gateway smtp` closes its one signal writer when it stops. Each mail processor made a writer of its own,
+    which nothing closed: on a Redis that hung the process's exit ran every queued write first, past the
+    supervisor's grace."""
+    from channels.email.imap import ImapPoller
+    from channels.email.server import start_smtp_server
+    from gateway.errors import NotDurable
+    from normalizer.envelope import ReportDraft
+    from tests.email_support import SmtpServerThread
+
+    class Recording(SignalWriter):
+        def __init__(self) -> None:
+            super().__init__(HealthSignals(redis))
+            self.recorded: list[tuple[object, ...]] = []
+
+        def record(self, method: str, *args: object) -> None:
+            self.recorded.append((method, *args))
+
+    class Refusing(Intake):
+        async def submit(self, draft: ReportDraft) -> Receipt:
+            raise NotDurable("redis unavailable", reason="redis_unavailable")
+
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    writer = Recording()
+    intake = Refusing(redis, settings)
+    server = await start_smtp_server(settings, redis, intake, host="127.0.0.1", signal_writer=writer)
+    try:
+        sender = SmtpServerThread(settings, redis)  # its client only: the server is this test's
+        raw = b"From: warga@contoh-desa.net\r\nTo: pengaduan@lapor.go.id\r\nSubject: jalan\r\n\r\njalan rusak\r\n"
+        result = await asyncio.to_thread(sender.deliver, raw, "warga@contoh-desa.net")
+    finally:
+        server.close()
+        await server.wait_closed()
+        intake.close()
+    assert result.data_code == 451, result
+    assert writer.recorded == [("intake_refused", "email-smtp", "redis_unavailable")]
+    assert ImapPoller(settings, redis, intake, signal_writer=writer).processor.signal_writer is writer

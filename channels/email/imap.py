@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 from channels.email.processor import MailProcessor
 from gateway.errors import NotDurable
-from gateway.health import HealthSignals
+from gateway.health import HealthSignals, SignalWriter
 from gateway.intake import Intake
 from gateway.lease import Lease, lease_account, mailbox_digest, wait_holding_async
 from gateway.logs import get_logger, sensitive_values
@@ -108,11 +108,12 @@ def envelope_sender(raw: bytes) -> str | None:
 
 
 class ImapPoller:
-    def __init__(self, settings: Settings, redis: Redis, intake: Intake) -> None:
+    def __init__(self, settings: Settings, redis: Redis, intake: Intake, *,
+                 signal_writer: SignalWriter | None = None) -> None:
         self.settings = settings
         self.email = settings.email
         self.redis = redis
-        self.processor = MailProcessor(settings, redis, intake, source="email-imap")
+        self.processor = MailProcessor(settings, redis, intake, source="email-imap", signal_writer=signal_writer)
         self.key = cursor_key(settings.email)
         self.account = lease_account(settings, "email")  # the lease: one poller of this folder at a time
 

@@ -102,11 +102,13 @@ def provider_message_id(mail: ParsedMail, raw: bytes) -> str:
 
 class MailProcessor:
     def __init__(self, settings: Settings, redis: Redis, intake: Intake, *, source: str = "email-smtp",
-                 can_refuse: bool = False) -> None:
+                 can_refuse: bool = False, signal_writer: SignalWriter | None = None) -> None:
+        """`signal_writer`: the process's one writer of health signals (`lapor-gateway smtp` shares one between its
+        SMTP server and IMAP poller, and closes it when it stops); without it, one of this processor's own."""
         self.settings = settings
         self.redis = redis
         self.signals = HealthSignals(redis)
-        self.signal_writer = SignalWriter(self.signals)
+        self.signal_writer = signal_writer or SignalWriter(self.signals)
         self.intake = intake
         self.source = source
         self.can_refuse = can_refuse

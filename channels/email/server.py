@@ -23,6 +23,7 @@ from channels.email.parse import TooComplex
 from channels.email.processor import MailProcessor
 from gateway import metrics
 from gateway.errors import INTERNAL_ERROR, NotDurable
+from gateway.health import SignalWriter
 from gateway.intake import Intake
 from gateway.logs import get_logger, sensitive_values
 from gateway.replies import render
@@ -153,9 +154,11 @@ def smtp_factory(processor: MailProcessor, hostname: str | None = None) -> Any:
 
 
 async def start_smtp_server(settings: Settings, redis: Redis, intake: Intake | None = None, *,
-                            host: str | None = None, port: int | None = None) -> asyncio.Server:
-    """Listen on [smtp] host/port (LAPOR_SMTP_PORT); the caller serves it and closes it."""
-    processor = MailProcessor(settings, redis, intake or Intake(redis, settings), can_refuse=True)
+                            host: str | None = None, port: int | None = None,
+                            signal_writer: SignalWriter | None = None) -> asyncio.Server:
+    """Listen on [smtp] host/port (LAPOR_SMTP_PORT); the caller serves it and closes it (and `signal_writer`)."""
+    processor = MailProcessor(settings, redis, intake or Intake(redis, settings), can_refuse=True,
+                              signal_writer=signal_writer)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(smtp_factory(processor), host or settings.smtp.host,
                                       settings.smtp.port if port is None else port, reuse_address=True)
