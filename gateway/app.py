@@ -385,25 +385,38 @@ CONTENT_ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS,
 
 def decoded_body(body: bytes, encoding: str, limit: int) -> bytes:
     """`body` as its Content-Encoding says, at most `limit` bytes once decoded (a small gzip can hold gigabytes):
-    RejectedInput `bad_body` for an encoding not taken or a body that does not decode, TooLarge past the limit."""
+    RejectedInput `bad_body` for an encoding not taken or a body that does not decode, TooLarge past the limit. A gzip
+    body of several members (RFC 1952) is all of them, one after the other: only the first was read, the rest of the
+    message dropped without a word."""
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
         return body
     wbits = CONTENT_ENCODINGS.get(encoding)
     if wbits is None:
         raise RejectedInput(f"Content-Encoding {encoding[:40]!r} is not taken (gzip, deflate)", reason="bad_body")
-    if encoding == "deflate" and body[:1] and body[0] & 0x0F != 8:  # raw deflate without its zlib header, as some send
+    if encoding == "deflate" and not _zlib_header(body):  # raw deflate without its zlib header, as some send
         wbits = -zlib.MAX_WBITS
-    decompressor = zlib.decompressobj(wbits)
-    try:
-        decoded = decompressor.decompress(body, limit + 1)
-    except zlib.error as error:
-        raise RejectedInput(f"the body does not decode as {encoding}", reason="bad_body") from error
-    if len(decoded) > limit:
-        raise TooLarge("request body exceeds the limit once decoded", reason="body_too_large")
-    if not decompressor.eof:
-        raise RejectedInput(f"the {encoding} body ends before its stream does", reason="bad_body")
-    return decoded
+    decoded, rest = b"", body
+    while True:
+        decompressor = zlib.decompressobj(wbits)
+        try:
+            decoded += decompressor.decompress(rest, limit + 1 - len(decoded))
+        except zlib.error as error:
+            raise RejectedInput(f"the body does not decode as {encoding}", reason="bad_body") from error
+        if len(decoded) > limit:
+            raise TooLarge("request body exceeds the limit once decoded", reason="body_too_large")
+        if not decompressor.eof:
+            raise RejectedInput(f"the {encoding} body ends before its stream does", reason="bad_body")
+        rest = decompressor.unused_data
+        if not rest.strip(b"\0"):  # the end, or the zero bytes some writers pad a gzip file with
+            return decoded
+        if encoding == "deflate":
+            raise RejectedInput("the deflate body goes on after its stream's end", reason="bad_body")
+
+
+def _zlib_header(body: bytes) -> bool:
+    """Whether `body` opens with a zlib header (RFC 1950: method 8, the two bytes a multiple of 31)."""
+    return len(body) >= 2 and body[0] & 0x0F == 8 and (body[0] << 8 | body[1]) % 31 == 0
 
 
 OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.yaml"
