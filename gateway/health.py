@@ -768,10 +768,14 @@ class SignalWriter:
         self._dropped = 0  # since the last `health.signals_dropped` line
         self._dropped_said_at = float("-inf")
         self._threads = ThreadPoolExecutor(max_workers=SIGNAL_WRITERS, thread_name_prefix="lapor-signals")
+        self._closed = False
 
     def record(self, method: str, *args: object) -> None:
         """`self.signals.<method>(*args)` on the writer's threads; called on the event loop. Dropped and counted,
-        never queued, while SIGNALS_IN_FLIGHT are on their way already."""
+        never queued, while SIGNALS_IN_FLIGHT are on their way already. Left unwritten once the writer is closed (a
+        request finishing during the stop): its threads take no more work, and asked to, they raised."""
+        if self._closed:
+            return
         if self.in_flight >= SIGNALS_IN_FLIGHT:
             self._drop(method)
             return
@@ -783,6 +787,7 @@ class SignalWriter:
         """On shutdown: writes still waiting on Redis are not waited for, and those queued behind them are dropped
         (`cancel_futures`): the interpreter's exit joins the threads, which ran every queued write first, each
         waiting out Redis's timeout on a Redis that hung."""
+        self._closed = True
         self._threads.shutdown(wait=False, cancel_futures=True)
 
     def _written(self, write: asyncio.Future[Any]) -> None:

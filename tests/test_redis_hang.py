@@ -458,3 +458,13 @@ async def test_the_smtp_processs_server_and_imap_poller_write_signals_through_th
     assert result.data_code == 451, result
     assert writer.recorded == [("intake_refused", "email-smtp", "redis_unavailable")]
     assert ImapPoller(settings, redis, intake, signal_writer=writer).processor.signal_writer is writer
+
+
+async def test_a_signal_recorded_after_its_writer_closed_is_left_unwritten_without_an_error(redis: Redis) -> None:
+    """A webhook that finishes while the gateway stops records its signal after the writer closed: the closed pool
+    raised RuntimeError in the handler (a 500 for a request that was fine) and left `in_flight` one too high."""
+    writer = SignalWriter(HealthSignals(redis))
+    writer.close()
+    writer.record("signature_failed", "sms-aggregator", "signature_invalid")
+    assert writer.in_flight == 0
+    assert redis.hget("lapor:health:signals:sms-aggregator", "signature_failures") is None
