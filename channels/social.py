@@ -305,8 +305,7 @@ class MentionIntake:
     def take(self, messages: Sequence[InboundMessage]) -> list[ReplyJob]:
         """Durable when it returns (raises NotDurable otherwise). Returns the replies it queued. The mentions' words
         and authors are kept out of every log line until the poller's round ends (`run_poller`)."""
-        add_sensitive_values(*[value for message in messages for value in (
-            message.text, message.sender_address, message.sender_display_name, message.channel_meta.get("username"))])
+        add_sensitive_values(*[value for message in messages for value in message.personal_values()])
         jobs: list[ReplyJob] = []
         drafts = []
         # Per draft: its message, its language, and the ID it named when that was never minted (a new report then).

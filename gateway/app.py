@@ -71,9 +71,7 @@ STATUS_BY_ERROR: tuple[tuple[type[GatewayError], int], ...] = (
 
 
 def _citizen_values(messages: Sequence[InboundMessage]) -> list[str | None]:
-    """The words and sender of each message, to keep out of every log line about them (`sensitive_values`)."""
-    return [value for message in messages
-            for value in (message.text, message.sender_address, message.sender_display_name, message.subject)]
+    return [value for message in messages for value in message.personal_values()]
 
 
 def http_status_for(error: GatewayError) -> int:

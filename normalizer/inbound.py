@@ -86,3 +86,11 @@ class InboundMessage:
     # The posts this one quotes or answers (X), already marked as not the sender's words: added to the report's text
     # after the keyword grammar has read the sender's own, so nothing in them sets a kind, a flag or an ID.
     quoted_text: str | None = None
+
+    def personal_values(self) -> tuple[str | None, ...]:
+        """What the citizen wrote and what names them, to keep out of every log line about the message
+        (`gateway.logs.sensitive_values`): the words, a mail's subject, the sender's address and name, and an X or
+        Instagram account's handle (in `channel_meta`, `username`)."""
+        handle = self.channel_meta.get("username")
+        return (self.text, self.subject, self.sender_address, self.sender_display_name,
+                handle if isinstance(handle, str) else None)
