@@ -109,6 +109,11 @@ class Gateway:
     spool_prober: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="lapor-spool-probe"))
     spool_probe: asyncio.Future[int] | None = None
+    # /readyz's write to Redis, likewise: a Redis that hangs holds this one thread until its socket timeout, not one
+    # more of the default executor's (the health loop's and the spool replayer's) per load-balancer probe.
+    redis_prober: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="lapor-redis-probe"))
+    redis_probe: asyncio.Future[None] | None = None
     # The health signals' writes (`record_signal`): at most SIGNALS_IN_FLIGHT on their way, on threads of their own.
     signal_writer: SignalWriter | None = None
     # The beat that says this process takes its channels' webhooks (gateway/liveness.py): started once the port is
@@ -446,6 +451,17 @@ def _accepts_a_write(redis: Redis) -> None:
     redis.set(READY_KEY, "1", ex=READY_KEY_SECONDS)
 
 
+async def _redis_check(gateway: Gateway) -> None:
+    """Returns once Redis took /readyz's write; raises its error, or TimeoutError past READY_CHECK_SECONDS. A write
+    still in flight (a hung Redis) is joined, not started again beside it."""
+    probe = gateway.redis_probe
+    if probe is None or probe.done():
+        probe = gateway.redis_probe = asyncio.get_running_loop().run_in_executor(gateway.redis_prober,
+                                                                                 _accepts_a_write, gateway.redis)
+        probe.add_done_callback(lambda done: done.cancelled() or done.exception())  # read, should no one wait now
+    await asyncio.wait_for(asyncio.shield(probe), READY_CHECK_SECONDS)
+
+
 def _probe_spool(spool: Spool) -> int:
     """Write, fsync and delete a file in the spool directory (SpoolNotWritable if it cannot); the reserves stopped
     processes left there."""
@@ -474,8 +490,7 @@ def readyz_handler(gateway: Gateway) -> Handler:
         """Ready while reports can be made durable: Redis takes a write (not only a PING) and the spool's disk takes
         a file; or Redis does not, and this process answers from the spool. Both looked at off the loop, at once."""
         spool = gateway.intake.spool
-        redis_check = asyncio.ensure_future(asyncio.wait_for(asyncio.to_thread(_accepts_a_write, gateway.redis),
-                                                             READY_CHECK_SECONDS))
+        redis_check = asyncio.ensure_future(_redis_check(gateway))
         spool_state, saved = await _spool_state(gateway, spool) if spool is not None else ("ok", 0)
         # Reports this process could not make durable anywhere when Redis fails: out of rotation, whatever Redis says.
         unwritable = {"spool": spool_state} if spool_state != "ok" else {}
@@ -724,6 +739,7 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
         monitor_task.cancel()
         await gateway.status_client.aclose()
         gateway.spool_prober.shutdown(wait=False)
+        gateway.redis_prober.shutdown(wait=False)
         gateway.signal_writer.close()
         gateway.intake.close()
 

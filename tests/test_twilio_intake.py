@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 from channels.base import Outcome, WebhookAdapter
 from channels.gsm7 import SINGLE_PART, is_gsm7, septets
 from channels.twilio_sms import TwilioSmsAdapter
+from gateway import app as app_module
 from gateway.app import GATEWAY_KEY, Gateway, create_app
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
@@ -251,6 +252,35 @@ async def test_a_hung_spool_disk_does_not_stall_the_gateway_and_is_not_ready(
             release.set()
         await async_wait_until(lambda: app[GATEWAY_KEY].spool_probe.done())  # type: ignore[union-attr]
         assert (await server.client.get("/readyz")).status_code == 200
+
+
+async def test_a_hung_redis_holds_one_thread_of_readyz_own_however_often_it_is_asked(
+        settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Redis that stops answering hangs /readyz's write until its socket timeout. Each /readyz started one more
+    thread of the default executor, which the health loop and the spool replayer share, for every load-balancer
+    probe meanwhile: now the write runs on a thread of its own, and /readyz asked again joins the one still hanging."""
+    app = create_app(settings, redis)
+    entered, release = threading.Semaphore(0), threading.Event()
+    writes = []
+
+    def hung_redis(_: Redis) -> None:
+        writes.append(threading.current_thread().name)
+        entered.release()
+        release.wait(30)
+
+    monkeypatch.setattr(app_module, "_accepts_a_write", hung_redis)
+    async with serving_gateway(settings, redis, app=app) as server:
+        try:
+            pending = asyncio.ensure_future(server.client.get("/readyz"))
+            assert await asyncio.to_thread(entered.acquire, True, 10)
+            assert (await server.client.get("/healthz", timeout=5)).status_code == 200
+            for answer in (await pending, await server.client.get("/readyz")):
+                assert answer.json()["redis"] == "TimeoutError", answer.text
+            assert len(writes) == 1 and writes[0].startswith("lapor-redis-probe")
+        finally:
+            release.set()
+        await async_wait_until(lambda: app[GATEWAY_KEY].redis_probe.done())  # type: ignore[union-attr]
+        assert (await server.client.get("/readyz")).json() == {"status": "ready", "redis": "ok"}
 
 
 async def test_redis_down_means_not_ready_and_no_acknowledgement(settings: Settings) -> None:
