@@ -109,6 +109,8 @@ class Gateway:
     spool_prober: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="lapor-spool-probe"))
     spool_probe: asyncio.Future[int] | None = None
+    # When (the loop's clock) the spool's disk last took /readyz's probe file: reused for SPOOL_PROOF_SECONDS.
+    spool_proven_at: float | None = None
     # /readyz's write to Redis, likewise: a Redis that hangs holds this one thread until its socket timeout, not one
     # more of the default executor's (the health loop's and the spool replayer's) per load-balancer probe.
     redis_prober: ThreadPoolExecutor = field(
@@ -445,6 +447,9 @@ READY_KEY = "lapor:readyz"
 READY_KEY_SECONDS = 10
 # How long /readyz waits for Redis and for the spool's disk.
 READY_CHECK_SECONDS = 2.0
+# How long the spool's disk taking /readyz's probe file stands for it taking one: one write, fsync and delete a second
+# at most per process, however many load balancers ask how often, not one per probe.
+SPOOL_PROOF_SECONDS = 1.0
 
 
 def _accepts_a_write(redis: Redis) -> None:
@@ -462,21 +467,32 @@ async def _redis_check(gateway: Gateway) -> None:
     await asyncio.wait_for(asyncio.shield(probe), READY_CHECK_SECONDS)
 
 
-def _probe_spool(spool: Spool) -> int:
-    """Write, fsync and delete a file in the spool directory (SpoolNotWritable if it cannot); the reserves stopped
-    processes left there."""
-    spool.check_writable()
+def _probe_spool(spool: Spool, prove: bool) -> int:
+    """Write, fsync and delete a file in the spool directory when `prove` (SpoolNotWritable if it cannot); the
+    reserves stopped processes left there, counted every time: any process on the directory may take one."""
+    if prove:
+        spool.check_writable()
     return spool.saved_reserves()
+
+
+def _spool_probed(gateway: Gateway, proven_at: float | None, probe: asyncio.Future[int]) -> None:
+    """A spool probe ended: a proof that held is kept, as of when it started (`proven_at`; None for a probe that only
+    counted). Also retrieves the exception of a probe nobody awaits any more."""
+    if not probe.cancelled() and probe.exception() is None and proven_at is not None:
+        gateway.spool_proven_at = proven_at
 
 
 async def _spool_state(gateway: Gateway, spool: Spool) -> tuple[str, int]:
     """("ok", the saved reserves), ("not_writable", 0), or ("not_answering", 0) when the disk took longer than
-    READY_CHECK_SECONDS. A probe still running (a hung disk) is joined, not started again beside it."""
+    READY_CHECK_SECONDS. A probe still running (a hung disk) is joined, not started again beside it; a file the disk
+    took less than SPOOL_PROOF_SECONDS ago is not written again."""
     probe = gateway.spool_probe
     if probe is None or probe.done():
-        probe = gateway.spool_probe = asyncio.get_running_loop().run_in_executor(gateway.spool_prober,
-                                                                                 _probe_spool, spool)
-        probe.add_done_callback(lambda done: done.cancelled() or done.exception())  # read, should no one wait now
+        loop = asyncio.get_running_loop()
+        now, proven_at = loop.time(), gateway.spool_proven_at
+        prove = proven_at is None or now - proven_at >= SPOOL_PROOF_SECONDS
+        probe = gateway.spool_probe = loop.run_in_executor(gateway.spool_prober, _probe_spool, spool, prove)
+        probe.add_done_callback(functools.partial(_spool_probed, gateway, now if prove else None))
     try:
         return "ok", await asyncio.wait_for(asyncio.shield(probe), READY_CHECK_SECONDS)
     except TimeoutError:  # before OSError, of which it is one

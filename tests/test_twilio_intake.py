@@ -206,9 +206,11 @@ async def test_a_redis_that_answers_a_ping_but_refuses_writes_is_not_ready(test_
         own.stop()
 
 
-async def test_a_spool_directory_that_cannot_be_written_is_not_ready(gateway: GatewayServer) -> None:
+async def test_a_spool_directory_that_cannot_be_written_is_not_ready(gateway: GatewayServer,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The spool is where reports go while Redis is away: a gateway whose spool cannot take a file would answer 503
     (or lose reports) at Redis's first hiccup, and /readyz said ready all along."""
+    monkeypatch.setattr(app_module, "SPOOL_PROOF_SECONDS", 0)  # each /readyz writes its file: broken right after one
     directory = gateway.settings.data_dir / "spool"
     assert (await gateway.client.get("/readyz")).status_code == 200
     shutil.rmtree(directory)
@@ -220,6 +222,33 @@ async def test_a_spool_directory_that_cannot_be_written_is_not_ready(gateway: Ga
     finally:
         directory.unlink()
     assert (await gateway.client.get("/readyz")).status_code == 200  # the probe makes the directory again
+
+
+async def test_readyz_writes_one_spool_probe_file_per_proof_period_however_often_it_is_asked(
+        settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each /readyz wrote, fsynced and deleted a file in the spool directory: one fsync per load-balancer probe per
+    gateway. A file the disk took less than SPOOL_PROOF_SECONDS ago stands for the next; past it, one is written again.
+    The saved reserves are still counted every time (another process may have taken one meanwhile: see the test of
+    gateways sharing them)."""
+    app = create_app(settings, redis)
+    spool = app[GATEWAY_KEY].intake.spool
+    assert spool is not None
+    proofs = []
+    check_writable = spool.check_writable
+
+    def counted() -> None:
+        proofs.append(threading.current_thread().name)
+        check_writable()
+
+    monkeypatch.setattr(spool, "check_writable", counted)
+    monkeypatch.setattr(app_module, "SPOOL_PROOF_SECONDS", 3600)  # no proof expires meanwhile, however slow the run
+    async with serving_gateway(settings, redis, app=app) as server:
+        for _ in range(3):
+            assert (await server.client.get("/readyz")).status_code == 200
+        assert len(proofs) == 1
+        monkeypatch.setattr(app_module, "SPOOL_PROOF_SECONDS", 0)  # the proof has expired
+        assert (await server.client.get("/readyz")).status_code == 200
+        assert len(proofs) == 2 and all(name.startswith("lapor-spool-probe") for name in proofs)
 
 
 async def test_a_hung_spool_disk_does_not_stall_the_gateway_and_is_not_ready(
