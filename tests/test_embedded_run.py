@@ -372,6 +372,9 @@ def test_the_supervisor_names_the_process_that_exited_first_and_those_that_had_e
         wait_until(lambda: len(events("supervisor.started")) == 3, timeout=60)
         pids = {event["process"]: int(str(event["pid"])) for event in events("supervisor.started")}
         os.kill(supervisor.pid, signal.SIGSTOP)
+        # Stopped before the first exit: a supervisor not yet stopped (a loaded machine) could wake to the case
+        # store's exit alone and be stopped with it in hand, before the gateway's.
+        wait_until(lambda: psutil.Process(supervisor.pid).status() == psutil.STATUS_STOPPED, timeout=10)
         try:
             exit_and_wait(pids["casestore"], signal.SIGKILL)
             exit_and_wait(pids["gateway"], signal.SIGTERM)
