@@ -118,6 +118,16 @@ def relay_server(test_env: TestEnvironment, redis: Redis,
     server.stop()
 
 
+
+def run_and_retry(replies: Any, settings: Settings, redis: Redis, *, times: int) -> None:
+    """Run the reply job `times` times, each failed try put back on its queue as the scheduler does once its time
+    has come (the job must have been retried each time)."""
+    for _ in range(times):
+        run_replies(settings, redis)
+        [job_id] = replies.scheduled_job_registry.get_job_ids()
+        replies.scheduled_job_registry.remove(job_id)
+        replies.enqueue_job(replies.fetch_job(job_id))
+
 def test_the_acknowledgement_goes_through_the_relay(relay_server: SmtpServerThread, relay: tuple[RelayHandler, int],
                                                     redis: Redis) -> None:
     handler, _ = relay
@@ -197,11 +207,7 @@ def test_retries_through_a_relay_outage_do_not_use_up_the_hourly_cap(
         server.stop()
     handler.answer = failure
     replies = queue(REPLY_QUEUE, redis)
-    for _ in range(4):  # twice the cap
-        run_replies(failing, redis)
-        [job_id] = replies.scheduled_job_registry.get_job_ids()
-        replies.scheduled_job_registry.remove(job_id)
-        replies.enqueue_job(replies.fetch_job(job_id))  # as the scheduler does once its time has come
+    run_and_retry(replies, failing, redis, times=4)  # twice the cap
     handler.answer = "250 OK"
     run_replies(settings, redis)
     assert [rcpts for _, rcpts, _ in handler.received] == [["budi.santoso1987@gmail.com"]]
@@ -224,11 +230,7 @@ def test_retries_after_an_unexpected_failure_do_not_use_up_the_hourly_cap(
     finally:
         server.stop()
     replies = queue(REPLY_QUEUE, redis)
-    for _ in range(4):  # twice the cap
-        run_replies(settings, redis)
-        [job_id] = replies.scheduled_job_registry.get_job_ids()
-        replies.scheduled_job_registry.remove(job_id)
-        replies.enqueue_job(replies.fetch_job(job_id))  # as the scheduler does once its time has come
+    run_and_retry(replies, settings, redis, times=4)  # twice the cap
     blocker.unlink()
     run_replies(settings, redis)
     assert [str(reply["To"]) for reply in outbox(settings)] == ["budi.santoso1987@gmail.com"]
@@ -259,11 +261,7 @@ def test_retries_of_a_reply_that_could_not_be_built_do_not_use_up_the_hourly_cap
 
     monkeypatch.setattr(email_reply, "build_reply", failing_build)
     replies = queue(REPLY_QUEUE, redis)
-    for _ in range(4):  # twice the cap
-        run_replies(settings, redis)
-        [job_id] = replies.scheduled_job_registry.get_job_ids()
-        replies.scheduled_job_registry.remove(job_id)
-        replies.enqueue_job(replies.fetch_job(job_id))  # as the scheduler does once its time has come
+    run_and_retry(replies, settings, redis, times=4)  # twice the cap
     run_replies(settings, redis)
     assert [str(reply["To"]) for reply in outbox(settings)] == ["budi.santoso1987@gmail.com"]
     assert DeadLetters(redis).count() == 0 and replies.count == 0
