@@ -14,7 +14,7 @@ import contextlib
 import functools
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html import escape
@@ -745,7 +745,7 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
     app.on_shutdown.append(stop_reading_bodies)
     app.on_shutdown.append(stop_beating)
 
-    async def lifecycle(_: web.Application):  # type: ignore[no-untyped-def]
+    async def lifecycle(_: web.Application) -> AsyncIterator[None]:
         gateway.status_client = casestore_client(settings, timeout=1.5)
         replayer = asyncio.create_task(run_spool_replayer(gateway.intake))
         monitor_task = asyncio.create_task(health_loop(gateway))
@@ -761,7 +761,7 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
 
     app.cleanup_ctx.append(lifecycle)
 
-    async def part_sweeper(_: web.Application):  # type: ignore[no-untyped-def]
+    async def part_sweeper(_: web.Application) -> AsyncIterator[None]:
         task = None
         if gateway.parts is not None:
             task = asyncio.create_task(run_sweeper(gateway.parts, gateway.handle_expired_parts,

@@ -23,7 +23,10 @@ from gateway.logs import configure_logging, get_logger, redact_fields, scrub, se
 from gateway.settings import Settings, SettingsError, load_settings, unknown_variables
 
 if TYPE_CHECKING:
+    import threading
+
     from workers.deadletters import DeadLetter, DeadLetters
+    from workers.handover import ReportFiles
 
 # No pretty tracebacks: they print local variables, which hold citizens' numbers and words.
 app = typer.Typer(help="LAPOR! intake gateway: processes and operator tools.", no_args_is_help=True,
@@ -251,7 +254,7 @@ def dev() -> None:
     raise typer.Exit(supervise(_settings()))
 
 
-def _stop_on_signals():  # type: ignore[no-untyped-def]
+def _stop_on_signals() -> threading.Event:
     import signal
     import threading
 
@@ -300,7 +303,7 @@ def fake_providers(
                  together_with="" if port else "LAPOR_X_BASE_URL and LAPOR_INSTAGRAM_GRAPH_BASE_URL")
 
 
-def _dead_letters(settings: Settings):  # type: ignore[no-untyped-def]
+def _dead_letters(settings: Settings) -> DeadLetters:
     from gateway.queues import redis_connection
     from workers.deadletters import DeadLetters
 
@@ -510,7 +513,7 @@ EXPORT_WARNING = ("[bold red]WARNING:[/bold red] these files are as the citizen 
                   "whistleblower. Hand over only what a review found safe.")
 
 
-def _report_files(settings: Settings, tracking_id: str):  # type: ignore[no-untyped-def]
+def _report_files(settings: Settings, tracking_id: str) -> ReportFiles:
     """The report's attachments as workers.handover sees them; a clear line and exit 1 (2 for no Tracking ID) for
     what it cannot show."""
     from gateway.queues import redis_connection
