@@ -16,6 +16,7 @@ from bench.report import evaluate, plot, table
 from bench.run import Bench, Config, config_dict, machine
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ALL_PHASES = "bare,intake,e2e,naive,scale"
 
 
 def _at_least_one(text: str) -> int:
@@ -43,12 +44,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, help="connections of the closed-loop load")
     parser.add_argument("--processes", type=int,
                         help="processes each for bare and intake in the scale phase (default: one per core)")
-    parser.add_argument("--phases", default="bare,intake,e2e,naive,scale",
+    parser.add_argument("--phases", default=ALL_PHASES,
                         help="comma-separated subset of the phases")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="directory for latest.json and the plot")
+    parser.add_argument("--out", type=Path, help="directory for latest.json and the plot (default: bench/results for a "
+                        "full run, bench/results/partial for --quick or a subset of --phases)")
     parser.add_argument("--keep", action="store_true", help="keep the run's directory (logs, databases)")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG (matplotlib not needed)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = output_directory(args.quick, args.phases)
+    return args
+
+
+
+def output_directory(quick: bool, phases: str) -> Path:
+    """Where a run writes when not told: the plot the README links (bench/results/latest.png) is a full run's; a
+    quick or partial run put its own there, small sizes or missing phases, over the committed one."""
+    full = not quick and set(phases.split(",")) >= set(ALL_PHASES.split(","))
+    return RESULTS if full else RESULTS / "partial"
 
 
 def build_config(args: argparse.Namespace) -> Config:

@@ -533,3 +533,21 @@ def test_open_loop_latency_is_never_shorter_than_the_round_trip() -> None:
     record = uvloop.run(scenario())
     assert record["statuses"] == [200] * 400
     assert min(record["latencies"]) >= 0.0003
+
+
+@pytest.mark.parametrize(
+    ("argv", "partial"),
+    [
+        pytest.param([], False, id="full-run"),
+        pytest.param(["--quick"], True, id="quick"),
+        pytest.param(["--phases", "bare,intake"], True, id="some-phases"),
+        pytest.param(["--phases", "scale,naive,e2e,intake,bare"], False, id="every-phase-in-another-order"),
+    ],
+)
+def test_only_a_full_run_writes_the_plot_the_readme_links(argv: list[str], partial: bool) -> None:
+    """A quick or partial run wrote its plot (small sizes, phases missing) over bench/results/latest.png, the full
+    run's that the README links and the repository keeps."""
+    from bench.__main__ import RESULTS, parse_args
+
+    assert parse_args(argv).out == (RESULTS / "partial" if partial else RESULTS)
+    assert parse_args([*argv, "--out", "elsewhere"]).out == Path("elsewhere")
