@@ -92,7 +92,7 @@ def mailed(path: Path) -> dict[str, object]:
 class Row:
     id: str
     age_days: float
-    named_by: str  # "": nothing; "envelope", "dead letter", "fetched", "damaged envelope", "expired envelope"
+    named_by: str  # "": nothing; "envelope", "dead letter", "fetched", "expired envelope", "spool", ... (see name_it)
     kept: bool
     older_than: int | None = None
 
@@ -104,6 +104,9 @@ ROWS = [
     Row("old, its report dead-lettered (an operator may requeue it)", 90, "dead letter", kept=True),
     Row("old, fetched from the provider URL its envelope names", 45, "fetched", kept=True),
     Row("old, its envelope damaged but holding its sha256", 45, "damaged envelope", kept=True),
+    Row("old, its report waits in the spool (answered while Redis was down)", 45, "spool", kept=True),
+    Row("old, its report waits in a spool file claimed for replay", 45, "claimed spool", kept=True),
+    Row("old, its spooled record damaged but holding its sha256", 45, "damaged spool", kept=True),
     Row("new, named by nothing", 2, "", kept=True),
     Row("10 days old, named by nothing: the default retention keeps it", 10, "", kept=True),
     Row("10 days old, named by nothing, --older-than 7", 10, "", kept=False, older_than=7),
@@ -111,7 +114,7 @@ ROWS = [
 ]
 
 
-def name_it(redis: Redis, path: Path, named_by: str) -> None:
+def name_it(settings: Settings, redis: Redis, path: Path, named_by: str) -> None:
     tid = tracking_id(redis)
     if named_by in ("envelope", "dead letter", "expired envelope"):
         stored_envelope(redis, tid, [mailed(path)])
@@ -124,6 +127,16 @@ def name_it(redis: Redis, path: Path, named_by: str) -> None:
         stored_envelope(redis, tid, [{"content_type": "image/jpeg", "location": URL, "flags": []}])
         redis.set(fetched_key(URL), orjson.dumps({"sha256": path.name, "size": path.stat().st_size,
                                                    "content_type": "image/jpeg"}))
+    if named_by.endswith("spool"):  # not in Redis yet: only the host's spool names it
+        spool = Spool(settings.data_dir / SPOOL_DIR)
+        spool.check_writable()
+        spool.append([SpoolRecord(tid, f"email:{tid}", {"tracking_id": tid, "attachments": [mailed(path)]})])
+        spool.close()
+        [pending] = spool.pending_files()
+        if named_by == "claimed spool":
+            pending.rename(pending.with_suffix(".replaying"))
+        if named_by == "damaged spool":
+            pending.write_bytes(pending.read_bytes().replace(b"bukti.pdf", b"bukti.pdX"))
     if named_by == "damaged envelope":
         stored_envelope(redis, tid, [], raw=b'{"tracking_id": "' + tid.encode() + b'", "attachments": [{"sha256": "'
                         + path.name.encode() + b'", "location": "attachments/')
@@ -133,7 +146,7 @@ def name_it(redis: Redis, path: Path, named_by: str) -> None:
 def test_a_file_goes_once_nothing_names_it_and_it_is_older_than_the_retention(
         row: Row, settings: Settings, redis: Redis) -> None:
     path = kept_file(settings, b"%PDF-1.7 /Author (Budi Santoso) " + row.id.encode(), row.age_days)
-    name_it(redis, path, row.named_by)
+    name_it(settings, redis, path, row.named_by)
 
     result = purge(settings, redis, older_than_days=row.older_than)
 
@@ -141,6 +154,36 @@ def test_a_file_goes_once_nothing_names_it_and_it_is_older_than_the_retention(
     assert (result.deleted.files, result.kept_named.files + result.kept_recent.files) == (
         (0, 1) if row.kept else (1, 0))
     assert result.retention_seconds == (row.older_than or 30) * DAY_SECONDS
+
+
+def test_a_spool_file_claimed_for_replay_as_the_purge_lists_it_is_read_under_its_new_name(
+        settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = kept_file(settings, b"%PDF-1.7 /Author (Budi Santoso) claimed", 45)
+    name_it(settings, redis, path, "spool")
+    listed = Spool(settings.data_dir / SPOOL_DIR).pending_files()
+
+    def listed_then_claimed(spool: Spool) -> list[Path]:
+        for pending in listed:  # a replayer claims it between the listing and the read
+            pending.rename(pending.with_suffix(".replaying"))
+        return listed
+
+    monkeypatch.setattr(Spool, "pending_files", listed_then_claimed)
+    purge(settings, redis)
+
+    assert path.exists()
+
+
+def test_a_spool_file_that_cannot_be_read_stops_the_purge(
+        settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = kept_file(settings, b"%PDF-1.7 /Author (Budi Santoso) unreadable", 45)
+    tracking_id(redis)
+    cannot_be_read = settings.data_dir / SPOOL_DIR / "vm-p1-t1.spool"
+    cannot_be_read.mkdir(parents=True)  # opened, it raises an OSError other than "not found"
+    monkeypatch.setattr(Spool, "pending_files", lambda spool: [cannot_be_read])
+
+    with pytest.raises(retention.SpoolUnreadable, match="nothing was deleted"):
+        purge(settings, redis)
+    assert path.exists()
 
 
 def test_a_write_cut_short_goes_by_its_age_and_other_files_are_left(settings: Settings, redis: Redis) -> None:
@@ -545,10 +588,14 @@ def test_the_quarantine_listed_while_a_purge_deletes_it_lists_what_is_left(
     tracking_id(redis)
     eml = quarantined_long_ago(settings)
     glob = Path.glob
+    purging = False
 
     def glob_then_purge(self: Path, pattern: str):  # type: ignore[no-untyped-def]
+        nonlocal purging
         found = list(glob(self, pattern))
-        purge(settings, redis)
+        if not purging:  # the purge globs too (the spool): as it is
+            purging = True
+            purge(settings, redis)
         return iter(found)
 
     monkeypatch.setattr(Path, "glob", glob_then_purge)

@@ -10,6 +10,8 @@ waits to name its sender to whoever reads the disk. So the purge deletes a file 
   its files too), nor by a provider URL the forward worker fetched it from (its record, workers/media.py). An
   envelope stays in Redis until `intake.envelope_ttl_seconds` after its report is forwarded: a report still waiting
   (a forward job retrying through a long case-store outage, a dead letter an operator may requeue) keeps its files;
+  nor by a record waiting in this data dir's spool (a report answered while Redis was down, not yet replayed into
+  it: Redis holds no envelope of it yet);
 - and it has not been used since before the retention (`attachments.retention_days`, by default the envelopes'
   lifetime): its mtime, which every writer that names existing bytes sets to now (gateway.attachments.mark_used),
   is older than both the retention and the moment the purge began to read the envelopes, so a report that reaches
@@ -57,8 +59,8 @@ from gateway.attachments import ATTACHMENTS_DIR, is_provider_url
 from gateway.logs import get_logger
 from gateway.queues import ENVELOPE_KEY, readable_envelope
 from gateway.settings import Settings
+from gateway.spool import CLAIMED_SUFFIX, QUARANTINED_RECORD, SPOOL_DIR, Spool
 from gateway.spool import QUARANTINE_DIR as SPOOL_QUARANTINE_DIR
-from gateway.spool import QUARANTINED_RECORD, SPOOL_DIR
 from gateway.tracking import SEQUENCE_KEY
 from workers.media import fetched_key, fetched_record
 
@@ -114,6 +116,10 @@ class RedisUnavailable(PurgeError):
 
 class NotTheGatewaysRedis(PurgeError):
     """The Redis read has never minted a Tracking ID: no envelope in it would keep any file."""
+
+
+class SpoolUnreadable(PurgeError):
+    """A spool file waiting for replay could not be read: which files its reports name is unknown."""
 
 
 @dataclass(slots=True)
@@ -178,11 +184,14 @@ def purge(settings: Settings, redis: Redis, *, older_than_days: int | None = Non
     began = time.monotonic()
     retention = retention_seconds(settings, older_than_days)
     result = PurgeResult(retention_seconds=retention, dry_run=dry_run)
+    started_at = time.time()
+    # The spool before Redis: a record replayed from it meanwhile is in Redis before the scan begins.
+    spooled = spooled_files(settings.data_dir / SPOOL_DIR)
     references = referenced_files(redis)
     result.envelopes, result.envelopes_unreadable = references.envelopes, references.unreadable
-    # A file used after the envelopes began to be read may belong to a report the scan missed.
-    deadline = min(time.time() - retention, references.started_at)
-    _purge_attachments(settings.data_dir / ATTACHMENTS_DIR, references.names, deadline, result)
+    # A file used after the spool and the envelopes began to be read may belong to a report both missed.
+    deadline = min(time.time() - retention, started_at)
+    _purge_attachments(settings.data_dir / ATTACHMENTS_DIR, references.names | spooled, deadline, result)
     for directory, files, deleted, kept in (
             (settings.data_dir / QUARANTINE_DIR, QUARANTINED_MAIL, result.quarantine_deleted, result.quarantine_kept),
             (settings.data_dir / SPOOL_DIR / SPOOL_QUARANTINE_DIR, QUARANTINED_SPOOL_RECORD,
@@ -226,6 +235,27 @@ def referenced_files(redis: Redis) -> References:
         raise RedisUnavailable(f"Redis could not be read ({type(error).__name__}), so which files the envelopes "
                                "name is unknown: nothing was deleted") from None
     return References(frozenset(names), envelopes, unreadable, started_at)
+
+
+def spooled_files(directory: Path) -> frozenset[bytes]:
+    """Every sha256 the records waiting in the spool name, read from the raw lines (a damaged record keeps its files
+    too, as a damaged envelope does). Raises SpoolUnreadable when a file waiting for replay cannot be read."""
+    names: set[bytes] = set()
+    for path in Spool(directory).pending_files():
+        # A `.spool` claimed for replay since it was listed is read under its new name; one gone altogether was
+        # replayed into Redis, read after this.
+        for name in dict.fromkeys((path, path.with_suffix(CLAIMED_SUFFIX))):
+            try:
+                with name.open("rb") as handle:
+                    for line in handle:
+                        names.update(SHA256.findall(line))
+                break
+            except FileNotFoundError:
+                continue
+            except OSError as error:
+                raise SpoolUnreadable(f"a spool file waiting for replay could not be read ({type(error).__name__}), "
+                                      "so which files its reports name is unknown: nothing was deleted") from None
+    return frozenset(names)
 
 
 def _scanned(redis: Redis) -> Iterator[list[bytes]]:
