@@ -8,13 +8,14 @@ report still in a gateway's disk spool, once it is replayed: `resolve_recipient`
 reply handle (mapped back through the gateway's own handle table), or, for answers to queries that have no report,
 by the number itself.
 
-Each part the provider accepts is written on the reply's record (`part.<n>.answer`) the moment it is accepted, so
-whatever ends an attempt (a retryable failure, RQ's job timeout, a killed worker, a bug), the next run of the reply
-(RQ's retry, the reaper's requeue, a requeue from the dead letters, a second job for the same reply id) sends only the
-parts not recorded, and nothing once every part is. Two jobs of one reply running at the same moment, on two reply
-workers, are kept apart by the reply's send lease (`workers.send_lease`): the job holding it reads the record, sends
-and records the outcome; the other sends nothing, writes nothing on the record and runs again later, after the
-holder's lease has ended once its retries ran out (`reply.send_in_progress`): never a dead letter.
+Each part the provider accepts is written on the reply's record (`part.<n>.answer`, with the reply's part count
+`parts`) the moment it is accepted, so whatever ends an attempt (a retryable failure, RQ's job timeout, a killed
+worker, a bug), the next run of the reply (RQ's retry, the reaper's requeue, a requeue from the dead letters, a
+second job for the same reply id) sends only the parts not recorded, and nothing once every part is. Two jobs of one
+reply running at the same moment, on two reply workers, are kept apart by the reply's send lease
+(`workers.send_lease`): the job holding it reads the record, sends and records the outcome; the other sends nothing,
+writes nothing on the record and runs again later, after the holder's lease has ended once its retries ran out
+(`reply.send_in_progress`): never a dead letter.
 
 Retryable failures (5xx, 429, timeouts) are retried with the queue's backoff, then dead-lettered; a refusal (other
 4xx) is dead-lettered at once. Every outcome is written on the reply's record.
@@ -154,7 +155,9 @@ def _send_parts(context: WorkerContext, job: Any, reply: dict[str, Any], provide
         for part in pending:
             limiter.acquire()
             answer = sender.send_part(to, part, reply_id)
-            _record(context, reply_id, **{_sent_field(part.number): answer})
+            # With the part count, so a delivery report of this part knows how many its reply has to deliver
+            # (`gateway.outbound.reply_delivery`) before `state` is sent, which its reports may well precede.
+            _record(context, reply_id, **{_sent_field(part.number): answer, "parts": len(parts)})
     except RetryableError as error:
         if job is not None and job.retries_left:
             note_retry(job, attempts, error.reason)
