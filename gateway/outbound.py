@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -64,6 +65,13 @@ ONCE_ATTEMPTS = 3
 # Delivery reports after which a part's fate is known (Kannel: 1, 2, 16): a later buffered (4) or submitted (8) one
 # came late and does not replace them.
 FINAL_DELIVERY = frozenset({"delivered", "failed", "rejected"})
+# Final reports that the citizen did not get the part, worst first: a reply with one of them is not delivered, whatever
+# its other parts did. Rejected (the SMSC never took the part) ranks before failed (taken, not delivered).
+FAILED_DELIVERY = ("rejected", "failed")
+# The reply's `delivery` while some parts are delivered and the others' fate is not known yet.
+PARTIAL_DELIVERY = "partial"
+# A part's fields on a reply's record: `part.<n>.answer` (the worker's), `dlr.<n>` and `dlr.<n>.<detail>` (reports').
+_PART_FIELD = re.compile(r"(?P<kind>dlr|part)\.(?P<number>[0-9]+)(?:\.(?P<detail>[a-z_]+))?")
 
 # KEYS: the same-text key, the message's repeat-of key; ARGV: its provider id, the window, the repeat-of TTL.
 _FIRST_OF_SAME_TEXT = """
@@ -87,6 +95,42 @@ def write_reply_record(pipe: Any, settings: Settings, reply_id: str, fields: dic
     key = reply_key(reply_id)
     pipe.hset(key, mapping=fields)
     pipe.expire(key, settings.intake.envelope_ttl_seconds)
+
+
+def reply_delivery(statuses: Mapping[int, str], total: int, latest: str) -> str:
+    """The reply's `delivery` from its parts' statuses (`dlr.<n>`): the citizen has the reply only when every one of
+    its `total` parts is delivered, so the last report to arrive must not speak for the others.
+
+    A failed or rejected part decides it at once (the worst of them, `FAILED_DELIVERY`); every part delivered makes
+    it delivered; some delivered with others not reported or not final makes it `partial`; with no final report yet
+    it is the `latest` report's status (buffered, submitted), as a one-part reply's always was. Independent of the
+    order of final reports, so two orders of the same reports read the same."""
+    finals = {status for status in statuses.values() if status in FINAL_DELIVERY}
+    for failure in FAILED_DELIVERY:
+        if failure in finals:
+            return failure
+    if all(statuses.get(number) == "delivered" for number in range(1, total + 1)):
+        return "delivered"
+    return PARTIAL_DELIVERY if finals else latest
+
+
+def _part_statuses(record: Mapping[bytes, bytes], reported: int) -> tuple[dict[int, str], int]:
+    """(each part's recorded delivery status, the reply's part count) from its record. The count is `parts`, which
+    the reply worker writes with the first part the provider accepts; a report that raced that write, or a record
+    from before it was written there, counts the highest part it knows of: sent, reported, or this report's own
+    (`reported`)."""
+    statuses: dict[int, str] = {}
+    highest = reported
+    for name, value in record.items():
+        field_ = _PART_FIELD.fullmatch(name.decode(errors="replace"))
+        if field_ is None:
+            continue
+        number = int(field_["number"])
+        highest = max(highest, number)
+        if field_["kind"] == "dlr" and field_["detail"] is None:
+            statuses[number] = value.decode()
+    parts = record.get(b"parts", b"")
+    return statuses, int(parts) if parts.isdigit() else highest
 
 
 def _digest(*parts: str) -> str:
@@ -240,20 +284,25 @@ class OutboundReplies:
     def record_delivery(self, reply_id: str, part: int, status: str, details: dict[str, Any]) -> bool | None:
         """Record a delivery report against its reply: True when recorded, None when a final report of the part
         (`FINAL_DELIVERY`) was recorded already and this one is not final (it arrived late: "submitted" after
-        "delivered"), False when no such reply is known. Under WATCH, so two reports of a part at once keep that."""
+        "delivered"), False when no such reply is known. Under WATCH, so two reports of a reply at once keep that,
+        and its `delivery` (`reply_delivery`) is read from every part's report, this one's included."""
         key, field_ = reply_key(reply_id), f"dlr.{part}"
         with self._redis.pipeline(transaction=True) as pipe:
             for _ in range(ONCE_ATTEMPTS):
                 try:
                     pipe.watch(key)
-                    if not pipe.exists(key):
+                    record = pipe.hgetall(key)
+                    if not record:
                         return False
-                    recorded = pipe.hget(key, field_)
+                    recorded = record.get(field_.encode())
                     if recorded is not None and recorded.decode() in FINAL_DELIVERY and status not in FINAL_DELIVERY:
                         log.info("reply.delivery_report_late", reply_id=reply_id, part=part, status=status,
                                  recorded=recorded.decode())
                         return None
-                    fields = {field_: status, f"{field_}.at": time.time(), "delivery": status}
+                    statuses, total = _part_statuses(record, part)
+                    statuses[part] = status
+                    delivery = reply_delivery(statuses, total, status)
+                    fields = {field_: status, f"{field_}.at": time.time(), "delivery": delivery}
                     fields.update({f"{field_}.{name}": value for name, value in details.items() if value})
                     pipe.multi()
                     write_reply_record(pipe, self._settings, reply_id, fields)
@@ -263,7 +312,7 @@ class OutboundReplies:
                     continue
             else:
                 raise WatchError("the reply's record kept changing")
-        log.info("reply.delivery_report", reply_id=reply_id, part=part, status=status)
+        log.info("reply.delivery_report", reply_id=reply_id, part=part, status=status, delivery=delivery)
         return True
 
     # -- the gateway's async faces ------------------------------------------------------------------------------------

@@ -1237,7 +1237,9 @@ def test_a_reply_requeued_from_the_dead_letters_sends_only_the_parts_not_accepte
     for part in (1, 3):
         assert OutboundReplies(redis, settings).record_delivery(reply_id, part, "delivered", {"smsc_id": "tsel-1"})
     record = redis.hgetall(reply_key(reply_id))
-    assert (record[b"dlr.1"], record[b"dlr.3"], record[b"delivery"]) == (b"delivered",) * 3
+    assert (record[b"dlr.1"], record[b"dlr.3"], record[b"delivery"]) == (b"delivered", b"delivered", b"partial")
+    assert OutboundReplies(redis, settings).record_delivery(reply_id, 2, "delivered", {"smsc_id": "tsel-1"})
+    assert redis.hget(reply_key(reply_id), "delivery") == b"delivered"
 
 
 @pytest.mark.parametrize(("answer", "state"), [
