@@ -293,6 +293,8 @@ class Gateway:
             if known is False:
                 log.warning("dlr.unknown_reply", reason="unknown_reply")
                 return web.json_response({"error": "unknown_reply"}, status=404)
+            if known:
+                metrics.labelled(metrics.DELIVERY_REPORTS, adapter.name, report.status).inc()
             return web.json_response({"recorded": known is True, "status": report.status})
 
         return handle

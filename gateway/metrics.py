@@ -42,6 +42,12 @@ QUERIES = Counter("lapor_queries_total", "Status, help and other non-report mess
 FORWARDED = Counter("lapor_reports_forwarded_total", "Reports the case store accepted.", ["channel"])
 DEAD_LETTERED = Counter("lapor_deadletters_total", "Jobs moved to the dead-letter registry.", ["queue", "reason"])
 REPLIES = Counter("lapor_replies_total", "Replies sent to citizens, by outcome.", ["channel", "outcome"])
+# What the provider said became of each SMS part of a reply: a rising `failed` or `rejected` is citizens not getting
+# their Tracking ID although the send was accepted (the reply's record has the reply's worst, `delivery`).
+DELIVERY_REPORTS = Counter(
+    "lapor_delivery_reports_total", "Delivery reports recorded for reply parts, by the part's status.",
+    ["channel", "status"],
+)
 INTAKE_SECONDS = Histogram(
     "lapor_intake_seconds",
     "Time from request to durable acknowledgement.",

@@ -4,11 +4,13 @@ delivery reports, real Redis, the reply worker against the aggregator's send URL
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from redis import Redis
 
 from channels.sms_aggregator_send import reply_parts
@@ -110,6 +112,11 @@ def sent_reply(redis: Redis, settings: Settings, text: str) -> tuple[str, int]:
     return reply_id, len(reply_parts(text, reply_id))
 
 
+def reports_counted(status: str) -> float:
+    return REGISTRY.get_sample_value("lapor_delivery_reports_total",
+                                     {"channel": "sms-aggregator", "status": status}) or 0.0
+
+
 async def report(gateway: GatewayServer, reply_id: str, part: int, dlr_type: int) -> httpx.Response:
     return await post_callback(gateway.client, {"reply_id": reply_id, "part": str(part), "type": str(dlr_type)},
                                path=DLR_PATH)
@@ -121,6 +128,7 @@ async def test_a_reply_delivery_is_its_worst_part_once_all_are_known(
 ) -> None:
     reply_id, parts = sent_reply(redis, settings, case.text)
     assert parts == (1 if case.text == ONE_PART else 2)
+    counted_before = {status: reports_counted(status) for status in NAMES.values()}
     answers = [await report(gateway, reply_id, part, dlr_type) for part, dlr_type in case.reports]
     # The answer to the aggregator keeps its fields: the part's own status, whether it was recorded.
     assert [answer.json() for answer in answers] == [
@@ -129,6 +137,10 @@ async def test_a_reply_delivery_is_its_worst_part_once_all_are_known(
     ]
     record = redis.hgetall(reply_key(reply_id))
     assert record[b"delivery"].decode() == case.delivery
+    # Each recorded report counts once by the part's own status; a late one, not recorded, does not.
+    recorded = Counter(NAMES[dlr_type] for done, (_, dlr_type) in zip(case.recorded, case.reports, strict=True) if done)
+    assert {status: reports_counted(status) - before for status, before in counted_before.items()} == {
+        status: recorded[status] for status in NAMES.values()}
     assert {n: record[f"dlr.{n}".encode()].decode() for n in (1, 2) if f"dlr.{n}".encode() in record} == case.parts
 
 
