@@ -158,6 +158,11 @@ _ID_OPEN = with_compatibility_forms(" \t\n\"'*(<[{") + "«“‘"
 # Our short code or handle first ("1708 CEK ...", "@lapor1708: ..."), and the separators after it.
 _LEADING_NAME = re.compile(rf"\s*[{with_compatibility_forms('@')}]?(?P<name>[^\W_]+)(?P<sep>[\s{_SEPARATOR_SET}]*)",
                            re.UNICODE)
+# What sets a leading name or word apart from what follows when glued to it, as a separator would ("1708🙏ANONIM",
+# "LAPOR🙏ANONIM", "@lapor1708❤️CEK"): an emoji's symbol (a pictograph, a regional indicator, a skin tone), which
+# `_after_leading_symbols` then reads past as it does after a space. A digit or letter never does ("17080", "1708an"
+# are other words), nor a variation selector or joiner on its own.
+_GLUED_SYMBOLS = frozenset({"So", "Sk"})
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Words and numbers for the courtesy check ("lapor1708", "1708" are ours); what lies between them is ignored.
 _TOKENS = re.compile(r"[^\W_]+", re.UNICODE)
@@ -280,25 +285,30 @@ def _is_punctuation(text: str) -> bool:
     return all(unicodedata.category(char).startswith("P") or char.isspace() for char in text)
 
 
+def _set_apart(text: str, end: int, sep: str) -> bool:
+    """Whether a leading name or word ending at `end` stands on its own: separators after it (`sep`), the text's end,
+    or an emoji glued to it (`_GLUED_SYMBOLS`). Missed, "1708🙏ANONIM ..." was a named report of the whole text
+    where "1708 🙏 ANONIM ..." was an anonymous one."""
+    return bool(sep) or end == len(text) or unicodedata.category(text[end]) in _GLUED_SYMBOLS
+
+
 def _without_our_address(text: str, grammar: Grammar) -> str | None:
     """The text after our short code or handle typed first ("1708 CEK 12345678" -> "CEK 12345678"), every one of
     them if repeated; None when the text does not open with one."""
     at = 0
     while (match := _LEADING_NAME.match(text, at)) and fold_word(match.group("name")) in grammar.addressed_to and (
-            match.group("sep") or match.end() == len(text)):
+            _set_apart(text, match.end(), match.group("sep"))):
         at = match.end()
     return text[at:] if at else None
 
 
 def _take_leading_word(text: str) -> tuple[str, str, bool]:
-    """(the first word folded as the tables hold it (`fold_word`), the rest, whether it was followed by a separator
-    or ended the text)."""
+    """(the first word folded as the tables hold it (`fold_word`), the rest, whether it stands on its own
+    (`_set_apart`): a separator or a glued emoji after it, or the text's end)."""
     match = _LEADING_WORD.match(text)
     if not match:
         return "", text, False
-    rest = text[match.end():]
-    separated = bool(match.group("sep")) or not rest
-    return fold_word(match.group("word")), rest, separated
+    return fold_word(match.group("word")), text[match.end():], _set_apart(text, match.end(), match.group("sep"))
 
 
 def _leading_keyword(text: str, grammar: Grammar, explicit: bool) -> tuple[str, str] | None:

@@ -268,6 +268,11 @@ ROWS = [
     report("kind-emoji-then-rahasia", "LAPOR 🙏 RAHASIA camat terima suap", "complaint", "camat terima suap",
            confidential=True),
     query("short-code-emoji-then-cek", "1708 🙏 CEK {parent}", "status"),
+    report("short-code-glued-emoji-anonim", "1708🙏ANONIM lurah minta uang pelicin", "complaint",
+           "lurah minta uang pelicin", anonymous=True),
+    report("kind-glued-emoji-rahasia", "LAPOR🙏RAHASIA camat terima suap", "complaint", "camat terima suap",
+           confidential=True),
+    report("longer-number-glued-emoji", "17080🙏ANONIM pungli", "complaint", "17080🙏ANONIM pungli"),
 ]
 
 # Digits as other keyboards type them: fullwidth (Chinese and Japanese phones), Arabic-Indic.
