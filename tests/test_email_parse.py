@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import quopri
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -46,12 +47,48 @@ from tests.email_support import fixture, header_size_of, mail_nested
         ("詐欺".encode("iso2022_jp"), "ISO-2022-JP", "詐欺"),
         ("ü".encode(), "x-no-such-charset", "ü"),
         (b"\xff\xfe broken", "utf-8", "ÿþ broken"),
+        # The five bytes windows-1252 leaves undefined are Latin-1's, as browsers read them, not U+FFFD.
+        (b"caf\xe9 \x93ok\x94 \x81\x8d\x8f\x90\x9d", None, "caf\u00e9 \u201cok\u201d \x81\x8d\x8f\x90\x9d"),
+        (b"\x80 \x81\x9d", "windows-1252", "\u20ac \x81\x9d"),
+        (b"\x80 \x81\x9d", "iso-8859-1", "\u20ac \x81\x9d"),
+        ("\u041f\u0440\u0438\u0432\u0435\u0442".encode("koi8-r"), "koi8-r", "\u041f\u0440\u0438\u0432\u0435\u0442"),
     ],
     ids=["utf8", "latin1", "latin1-really-cp1252", "undeclared-cp1252", "undeclared-utf8", "iso-2022-jp",
-         "unknown-charset", "invalid-utf8"],
+         "unknown-charset", "invalid-utf8", "undeclared-cp1252-undefined-bytes", "cp1252-undefined-bytes",
+         "latin1-undefined-bytes", "declared-koi8-r"],
 )
 def test_decode_text_never_fails(data: bytes, charset: str | None, expected: str) -> None:
     assert decode_text(data, charset) == expected
+
+
+# A part's header lines (before its blank line) and its body as sent, under one mail's header.
+UNDECLARED = "caf\u00e9 \u201cok\u201d \u2013 50\u20ac"
+
+
+@pytest.mark.parametrize(("part", "expected"), [
+    pytest.param(b"Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                 b"caf=E9 =93ok=94 =96 50=80", UNDECLARED, id="qp-cp1252"),
+    pytest.param(b"Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9 =93ok=94 =96 50=80", UNDECLARED,
+                 id="qp-cp1252-no-content-type"),
+    pytest.param(b"Content-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+                 + UNDECLARED.encode("cp1252"), UNDECLARED, id="8bit-cp1252"),
+    pytest.param(b"Content-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                 b"<p>caf=E9 =93ok=94 =96 50=80</p>", UNDECLARED, id="html-qp-cp1252"),
+    pytest.param(b"Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                 b"Jalan=81rusak=8D di=8F desa=90 Cik=E9=9D", "Jalan\x81rusak\x8d di\x8f desa\x90 Cik\u00e9\x9d",
+                 id="qp-bytes-cp1252-leaves-undefined"),
+    pytest.param(b"Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                 + quopri.encodestring(UNDECLARED.encode()), UNDECLARED,
+                 id="qp-utf8-stays-utf8"),
+    pytest.param(b"Content-Type: text/plain; charset=iso-8859-2\r\nContent-Transfer-Encoding: quoted-printable"
+                 b"\r\n\r\nKrak=F3w =A3=F3d=BC", "Krak\u00f3w \u0141\u00f3d\u017a", id="declared-latin2-honoured"),
+])
+def test_a_part_without_a_charset_that_is_not_utf8_reads_as_windows_1252(part: bytes, expected: str) -> None:
+    """Old Outlook and webmail send windows-1252 (or Latin-1) text without a charset: read as UTF-8 alone, its
+    bytes were U+FFFD; the five bytes windows-1252 leaves undefined still were. A declared charset is honoured."""
+    mail = parse_mail(b"From: Warga <warga@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject: Laporan\r\n"
+                      b"MIME-Version: 1.0\r\n" + part + b"\r\n")
+    assert mail.text == expected
 
 
 @pytest.mark.parametrize(

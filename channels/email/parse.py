@@ -303,7 +303,18 @@ def decode_text(data: bytes, charset: str | None = None) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode(codec if codec == "cp1252" else "cp1252", errors="replace")
+        return _windows_1252(data)
+
+
+# The five bytes windows-1252 leaves undefined, as the decoder's surrogate escapes, and their Latin-1 characters.
+_CP1252_UNDEFINED = {0xDC00 + byte: byte for byte in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
+
+
+def _windows_1252(data: bytes) -> str:
+    """windows-1252 as browsers and mail clients read it (the WHATWG encoding of that name): the five bytes it leaves
+    undefined are Latin-1's. Python's cp1252 refuses them, and each was a U+FFFD in an old client's undeclared
+    Latin-1 text; every byte reads as some character, so this never fails."""
+    return data.decode("cp1252", errors="surrogateescape").translate(_CP1252_UNDEFINED)
 
 
 _C1 = re.compile(r"[\x80-\x9f]")
