@@ -6,6 +6,7 @@ workers): the normalizer, and the workers that reach it, never load a channel's 
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,17 +32,26 @@ class MessagePart:
 
 
 def decode_payload(coding: str, data: str) -> str:
-    """A payload's text by its `MessagePart.coding`: GSM-7 arrives as text, UCS-2 as hex of UTF-16BE, 8-bit as hex
-    of the raw bytes (UTF-8, else Latin-1). RejectedInput when hex is expected and the data is not."""
+    """A payload's text by its `MessagePart.coding`: GSM-7 arrives as text, UCS-2 as hex of UTF-16 (`_utf16_text`),
+    8-bit as hex of the raw bytes (UTF-8, else Latin-1). RejectedInput when hex is expected and the data is not."""
     if coding == "gsm7":
         return data
     raw = hex_bytes(data)
     if coding == "ucs2":
-        return raw.decode("utf-16-be", errors="replace")
+        return _utf16_text(raw)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
+
+
+def _utf16_text(raw: bytes) -> str:
+    """UCS-2/UTF-16 bytes as text: big-endian, as the SMS standard (3GPP TS 23.038) has them, unless a byte order mark
+    opens them: FFFE is little-endian (some phones and aggregators send it; read big-endian, every character was
+    another, CJK or worse), FEFF big-endian. The mark is no text and is dropped."""
+    if raw.startswith(codecs.BOM_UTF16_LE):
+        return raw[len(codecs.BOM_UTF16_LE):].decode("utf-16-le", errors="replace")
+    return raw.removeprefix(codecs.BOM_UTF16_BE).decode("utf-16-be", errors="replace")
 
 
 def hex_bytes(data: str) -> bytes:

@@ -287,7 +287,10 @@ def test_payload_decoding_never_raises_untyped(coding: str, data: str) -> None:
 @BOUNDED
 @given(st.text(st.characters(exclude_categories=("Cs",)), max_size=70))
 def test_ucs2_and_8bit_round_trip(text: str) -> None:
-    assert decode_payload("ucs2", text.encode("utf-16-be").hex().upper()) == text
+    if not text.startswith(("\ufeff", "\ufffe")):  # as the first bytes, a byte order mark's: read as one, dropped
+        assert decode_payload("ucs2", text.encode("utf-16-be").hex().upper()) == text
+    assert decode_payload("ucs2", ("\ufeff" + text).encode("utf-16-be").hex().upper()) == text
+    assert decode_payload("ucs2", ("\ufeff" + text).encode("utf-16-le").hex()) == text
     assert decode_payload("8bit", text.encode("utf-8").hex()) == text
 
 

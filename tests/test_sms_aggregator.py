@@ -153,7 +153,8 @@ def gateway_redis(settings: Settings) -> Redis:
 
 
 @pytest.mark.parametrize(
-    "name", ["kannel_ucs2_form.json", "kannel_8bit_form.json"], ids=["ucs2-hex-with-emoji", "8bit-hex"]
+    "name", ["kannel_ucs2_form.json", "kannel_ucs2_le_bom_form.json", "kannel_8bit_form.json"],
+    ids=["ucs2-hex-with-emoji", "ucs2-little-endian-with-bom", "8bit-hex"],
 )
 async def test_hex_codings_are_decoded(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, name: str

@@ -82,11 +82,37 @@ def test_udh_concatenation_elements(udh: str, expected: tuple[str, int, int] | N
         ("ucs2", "00 4A 00 61", "Ja"),
         ("8bit", "4a616c616e", "Jalan"),
         ("8bit", "e9", "é"),  # not UTF-8: Latin-1
+        # A byte order mark says which end comes first, and is dropped; without one, big-endian as the standard says.
+        ("ucs2", "FFFE4A0061006C0061006E0020003DD821DE", "Jalan 😡"),
+        ("ucs2", "fffe4a006100", "Ja"),
+        ("ucs2", "FF FE 4A 00 61 00", "Ja"),
+        ("ucs2", "FEFF004A0061", "Ja"),
+        ("ucs2", "FFFE", ""),
+        ("ucs2", "FFFEFFFE4A00", "\ufeffJ"),  # one mark only: a second is a character (U+FEFF) of the text
+        ("ucs2", "4A006100", "\u4a00\u6100"),  # no mark: big-endian, whatever it looks like
+        ("ucs2", "004AFFFE", "J\ufffe"),  # FFFE past the start is no mark
     ],
-    ids=["gsm7-text", "ucs2-surrogates", "ucs2-spaced-hex", "8bit-utf8", "8bit-latin1"],
+    ids=["gsm7-text", "ucs2-surrogates", "ucs2-spaced-hex", "8bit-utf8", "8bit-latin1", "ucs2-le-bom-surrogates",
+         "ucs2-le-bom-lowercase", "ucs2-le-bom-spaced", "ucs2-be-bom", "ucs2-bom-alone", "ucs2-le-bom-then-a-zwnbsp",
+         "ucs2-no-bom-big-endian", "ucs2-fffe-past-the-start"],
 )
 def test_payload_decoding(coding: str, data: str, text: str) -> None:
     assert decode_payload(coding, data) == text
+
+
+LE_EMOJI = ("\ufeffJ😡!").encode("utf-16-le").hex()
+
+
+@pytest.mark.parametrize(("parts", "text"), [
+    pytest.param([{"number": 2, "coding": "ucs2", "data": LE_EMOJI[12:]},
+                  {"number": 1, "coding": "ucs2", "data": LE_EMOJI[:12]}], "J😡!", id="little-endian-split-emoji"),
+    pytest.param([{"number": 1, "coding": "ucs2", "data": "FEFF004A"}, {"number": 2, "coding": "ucs2", "data": "0021"}],
+                 "J!", id="big-endian-mark"),
+])
+def test_the_first_parts_byte_order_mark_reads_the_joined_parts(parts: list[dict[str, object]], text: str) -> None:
+    """The mark opens the message, so only its first part holds it: the parts' bytes are joined before decoding, and
+    the mark says how to read all of them."""
+    assert join_parts(parts, 2) == (text, False)
 
 
 def test_joining_parts_as_bytes_and_marking_gaps() -> None:
