@@ -589,17 +589,17 @@ def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
         found, rest = True, before
 
 
-# Emoji and their selectors and skin tones after a closing flag word ("..., ANONIM 🙏", "... anonim ❤️").
-_EMOJI_CATEGORIES = frozenset({"So", "Sk"})
-_EMOJI_SELECTORS = frozenset("\ufe0e\ufe0f\u20e3")
+# Emoji and what builds them: symbols (So: pictographs, regional indicators), skin tones (Sk), variation selectors and
+# a keycap's enclosing mark (Mn, Me), the zero-width joiner (Cf). Read past after a closing flag word ("..., ANONIM 🙏",
+# "... anonim ❤️") and before the leading keywords.
+_EMOJI_CATEGORIES = frozenset({"So", "Sk", "Mn", "Me", "Cf"})
 
 
 def _without_closing_marks(text: str) -> str:
     """`text` without the closing marks (`_TRAILING_CLOSE`) and emoji at its end. Missed, the emoji hid a flag word
     before it ("..., ANONIM 🙏") and the reporter's number reached the agency."""
     end = len(text)
-    while end and (text[end - 1] in _TRAILING_CLOSE or text[end - 1] in _EMOJI_SELECTORS
-                   or unicodedata.category(text[end - 1]) in _EMOJI_CATEGORIES):
+    while end and (text[end - 1] in _TRAILING_CLOSE or unicodedata.category(text[end - 1]) in _EMOJI_CATEGORIES):
         end -= 1
     return text[:end]
 
@@ -607,9 +607,6 @@ def _without_closing_marks(text: str) -> str:
 # What a message opening with emoji may ask once they are read past: a courtesy, an opt-out or an opt-in stays what the
 # whole message makes of it ("😡 terima kasih" is no thanks), as does a report without a keyword (its emoji kept).
 _READ_PAST_SYMBOLS = frozenset({Action.STATUS, Action.HELP, Action.FOLLOW_UP, Action.BAD_TRACKING_ID})
-# Emoji and what builds them: symbols (So: pictographs, regional indicators), skin tones (Sk), variation selectors and
-# a keycap's enclosing mark (Mn, Me), the zero-width joiner (Cf).
-_EMOJI_CATEGORIES = frozenset({"So", "Sk", "Mn", "Me", "Cf"})
 
 
 def _after_leading_symbols(text: str) -> str | None:
