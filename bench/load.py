@@ -83,6 +83,10 @@ def ensure_wrk() -> str | None:
 
 @dataclass
 class WrkResult:
+    """wrk's figures of one run. `requests` and the percentiles are of every answer wrk timed: with each line sent
+    once, the webhooks alone (twilio.lua sends nothing else); `extra`, /healthz polls sent on a connection wrk
+    reopened after an error."""
+
     requests: int
     seconds: float
     ok: int

@@ -1,13 +1,17 @@
 -- wrk script: pre-signed Twilio SMS webhooks, each sent once.
 -- Thread i of T sends lines i, i+T, i+2T ... of $BENCH_REQUESTS ("signature<TAB>form body" per line). When a
 -- thread has had an answer to each of its lines it stops and touches $BENCH_DONE.<i>; the bench then ends wrk
--- with SIGINT. Connections that would otherwise sit idle meanwhile poll GET /healthz (not counted: every server
--- the bench loads answers it {"status": "ok"}; one answering plain text had each poll counted a failed webhook,
--- ending the thread before its last webhooks were answered), so no line
--- is sent twice, so wrk's duration is the time the requests took. With $BENCH_REPEAT=1 a thread cycles through
--- its lines for wrk's whole duration instead (the `bare` ceiling, where answers do not depend on the body).
+-- with SIGINT. A connection that finds no line left to send waits (delay()) until the thread stops instead of
+-- sending anything else: wrk times every answer on a connection into the histogram that done() reads, and the
+-- GET /healthz polls those connections used to send were counted in the intake percentiles (hundreds of
+-- sub-millisecond answers while the last webhooks were in flight). So no line is sent twice, nothing but the
+-- lines is sent, and wrk's duration is the time the requests took. With $BENCH_REPEAT=1 a thread cycles through
+-- its lines for wrk's whole duration instead (the `bare` ceiling, where answers do not depend on the body), and
+-- no delay() is defined: wrk then sends each next request at once, without a timer per request.
 local threads = {}
 local counter = 0
+-- How long a connection with nothing left to send waits, in ms: longer than any run (wrk ends first).
+local IDLE_MS = 24 * 3600 * 1000
 
 function setup(thread)
    thread:set("id", counter)
@@ -35,10 +39,25 @@ function init(args)
    health = wrk.format("GET", "/healthz")
    -- wrk calls request() once on thread 0's state to inspect it, without sending: give that call a dummy
    idx = (id == 0) and -1 or 0
+   claimed = 0
    ok = 0
    bad = 0
    extra = 0
    finished = false
+   if repeat_mode then
+      delay = nil -- wrk asks whether delay() exists once init() has run on thread 0
+   end
+end
+
+-- wrk calls delay() before each request of a connection, then request() once the delay is over. A line is
+-- claimed here, not in request(): connections whose zero delays end in the same turn of wrk's loop would all
+-- see the last line unclaimed, and all but one of them be handed a /healthz poll.
+function delay()
+   if claimed < #reqs then
+      claimed = claimed + 1
+      return 0
+   end
+   return IDLE_MS
 end
 
 function request()
@@ -50,7 +69,7 @@ function request()
       if repeat_mode then
          idx = 1
       else
-         extra = extra + 1
+         extra = extra + 1 -- only on a connection wrk reopened after an error: it asks no delay() then
          return health
       end
    end
@@ -58,6 +77,7 @@ function request()
 end
 
 function response(status, headers, body)
+   -- A /healthz poll (see request()) is no webhook's answer: every server the bench loads answers it {"status": "ok"}
    if status == 200 and body:sub(1, 1) == "{" and body:find('"ok"', 1, true) then
       return
    end
