@@ -13,11 +13,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 import pytest
+from redis import Redis
 
 from bench.__main__ import main as bench_main
 from bench.load import SignedRequest, sign_requests
@@ -26,7 +28,10 @@ from bench.report import evaluate
 from bench.run import Bench, Config, percentile
 from bench.verify import stored_rows, verify
 from casestore.storage import ReportStore
+from gateway.queues import envelope_key
 from gateway.tracking import format_tracking_id
+from tests.conftest import TestEnvironment, free_port
+from tests.email_support import SmtpServerThread
 from tests.test_envelope_schema import sample_envelope
 
 
@@ -69,6 +74,80 @@ def test_verification_reads_the_case_store_database(case: VerifyCase, tmp_path: 
     assert check.ok is case.ok
     assert (check.missing, check.duplicated, check.unexpected) == (case.missing, case.duplicated, case.unexpected)
     assert check.stored == sum(1 for sid, _ in case.stored if sid in case.sent)
+
+
+def _lose_one_report(redis: Redis) -> None:
+    """The first envelope gone after its mail's 250 (what a lost write would leave)."""
+    from bench.verify import durable_rows
+
+    redis.delete(envelope_key(durable_rows(redis)[0][1]))
+
+
+def _store_one_mail_twice(redis: Redis) -> None:
+    """A second report, under a Tracking ID of its own, for the first mail (what a dedup that failed would leave)."""
+    from bench.verify import durable_rows
+
+    envelope = orjson.loads(redis.get(envelope_key(durable_rows(redis)[0][1])))  # type: ignore[arg-type]
+    envelope["tracking_id"] = "twice"
+    redis.set(envelope_key("twice"), orjson.dumps(envelope))
+
+
+def _store_a_mail_never_sent(redis: Redis) -> None:
+    redis.set(envelope_key("unsent"), orjson.dumps({"tracking_id": "unsent", "channel_message_id": "sha256:unsent"}))
+
+
+@dataclass(frozen=True)
+class EmailBenchCase:
+    id: str
+    after: Callable[[Redis], None] | None = None  # done to Redis between the round and its check
+    settings: dict[str, str] = field(default_factory=dict)
+    one_message_id_per_number: bool = False  # the two sessions' mails share Message-IDs: two mails, one report
+    accepted: int = 4
+    refused: int = 0
+    missing: int = 0
+    duplicated: int = 0
+    unexpected: int = 0
+    ok: bool = True
+
+
+EMAIL_BENCH_CASES = [
+    EmailBenchCase("each-accepted-mail-durable-once"),
+    EmailBenchCase("one-report-lost-after-its-250", after=_lose_one_report, missing=1, ok=False),
+    EmailBenchCase("one-mail-stored-twice", after=_store_one_mail_twice, duplicated=1, ok=False),
+    EmailBenchCase("a-report-of-a-mail-never-sent", after=_store_a_mail_never_sent, unexpected=1, ok=False),
+    EmailBenchCase("two-mails-taken-for-one", one_message_id_per_number=True, ok=False),
+    EmailBenchCase("refused-mails-counted-not-accepted", settings={"LAPOR_EMAIL_MAX_MIME_PARTS": "1"}, accepted=0,
+                   refused=4),
+]
+
+
+@pytest.mark.parametrize("case", EMAIL_BENCH_CASES, ids=[case.id for case in EMAIL_BENCH_CASES])
+def test_email_bench_checks_each_accepted_mail_is_durable_exactly_once(
+    case: EmailBenchCase, test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round of the e-mail bench (two SMTP sessions, two mails each) against the gateway's SMTP server on the
+    test's Redis; its check reads the envelopes intake stored, keyed by the provider message id as the webhook
+    bench's check is, and fails on a report lost, stored twice, stored for a mail never accepted, or two mails
+    accepted as one."""
+    import bench.email_smtp as email_bench
+
+    if case.one_message_id_per_number:
+        real_mail = email_bench.bench_mail
+        monkeypatch.setattr(email_bench, "bench_mail", lambda _tag, number: real_mail("same", number))
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), **case.settings)
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        result = email_bench.run_round(server.port, connections=2, per_connection=2, tag="t")
+    finally:
+        server.stop()
+    if case.after is not None:
+        case.after(redis)
+    check = email_bench.check_round(redis, email_bench.accepted_ids(result), earlier=[])
+    summary = check.summary()
+    assert (len(result.accepted), len(result.refused), result.answered) == (case.accepted, case.refused, True)
+    assert (summary["missing"], summary["duplicated"], summary["unexpected"]) == (
+        case.missing, case.duplicated, case.unexpected)
+    assert email_bench.durable_once(result, check) is case.ok
 
 
 def test_signed_requests_are_distinct_and_signed_like_twilio() -> None:
