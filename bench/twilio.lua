@@ -3,11 +3,11 @@
 -- thread has had an answer to each of its lines it stops and touches $BENCH_DONE.<i>; the bench then ends wrk
 -- with SIGINT. A connection that finds no line left to send waits (delay()) until the thread stops instead of
 -- sending anything else: wrk times every answer on a connection into the histogram that done() reads, and the
--- GET /healthz polls those connections used to send were counted in the intake percentiles (hundreds of
--- sub-millisecond answers while the last webhooks were in flight). So no line is sent twice, nothing but the
--- lines is sent, and wrk's duration is the time the requests took. With $BENCH_REPEAT=1 a thread cycles through
--- its lines for wrk's whole duration instead (the `bare` ceiling, where answers do not depend on the body), and
--- no delay() is defined: wrk then sends each next request at once, without a timer per request.
+-- GET /healthz polls those connections used to send were counted in the intake percentiles (against a server
+-- answering webhooks in 20 ms, 100 webhooks came out as 570 to 730 answers, p50 1.4 ms). So no line is sent twice,
+-- nothing but the lines is sent, and wrk's duration is the time the requests took. With $BENCH_REPEAT=1 a thread
+-- cycles through its lines for wrk's whole duration instead (the `bare` ceiling, where answers do not depend on the
+-- body), and no delay() is defined: wrk then sends each next request at once, without a timer per request.
 local threads = {}
 local counter = 0
 -- How long a connection with nothing left to send waits, in ms: longer than any run (wrk ends first).
