@@ -96,6 +96,10 @@ def _store_a_mail_never_sent(redis: Redis) -> None:
     redis.set(envelope_key("unsent"), orjson.dumps({"tracking_id": "unsent", "channel_message_id": "sha256:unsent"}))
 
 
+def _store_a_damaged_copy(redis: Redis) -> None:
+    redis.set(envelope_key("damaged"), b"{not json")
+
+
 @dataclass(frozen=True)
 class EmailBenchCase:
     id: str
@@ -115,6 +119,7 @@ EMAIL_BENCH_CASES = [
     EmailBenchCase("one-report-lost-after-its-250", after=_lose_one_report, missing=1, ok=False),
     EmailBenchCase("one-mail-stored-twice", after=_store_one_mail_twice, duplicated=1, ok=False),
     EmailBenchCase("a-report-of-a-mail-never-sent", after=_store_a_mail_never_sent, unexpected=1, ok=False),
+    EmailBenchCase("a-copy-that-is-no-envelope", after=_store_a_damaged_copy, unexpected=1, ok=False),
     EmailBenchCase("two-mails-taken-for-one", one_message_id_per_number=True, ok=False),
     EmailBenchCase("refused-mails-counted-not-accepted", settings={"LAPOR_EMAIL_MAX_MIME_PARTS": "1"}, accepted=0,
                    refused=4),
