@@ -162,7 +162,7 @@ class AggregatorSettings(_Section):
     # 0 (each meant as "off") broke what it limits: a send rate of 0 failed every reply job (a division by it); a
     # wait of 0 took each part as a message of its own, the parts after it answered as its late parts and lost; a
     # sweep every 0 s spun on Redis; a same-text window of 0 is an expiry Redis refuses, so every report was 503.
-    send_rate_per_second: float = Field(gt=0, allow_inf_nan=False)  # the rate limiter floors it too
+    send_rate_per_second: float = Field(gt=0, allow_inf_nan=False)
     send_timeout_seconds: float
     dlr_mask: int
     concat_wait_seconds: float = Field(gt=0)

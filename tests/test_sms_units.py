@@ -3,7 +3,9 @@ limiter, the grammar's edges."""
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -159,19 +161,39 @@ def test_reply_parts_never_split_an_escape_pair_and_are_gsm7_safe() -> None:
     assert "€" in parts[1].text and "🙏" not in "".join(p.text for p in parts)
 
 
-def test_the_rate_limiter_grants_at_most_its_rate_per_window(redis: Redis) -> None:
+@dataclass(frozen=True)
+class RateCase:
+    id: str
+    per_second: float
+    grants: int
+    windows: list[int]  # the window of each grant, from the clock's second 1000 (a window of 2 s: 500)
+
+
+RATE_CASES = [
+    RateCase("an-integer-rate-fills-each-second", 3, 7, [1000, 1000, 1000, 1001, 1001, 1001, 1002]),
+    RateCase("one-a-second", 1, 3, [1000, 1001, 1002]),
+    RateCase("one-and-a-half-is-three-every-two-seconds", 1.5, 7, [1000, 1001, 1001, 1002, 1003, 1003, 1004]),
+    RateCase("two-and-a-half-is-five-every-two-seconds", 2.5, 6, [1000, 1000, 1001, 1001, 1001, 1002]),
+    RateCase("one-and-a-quarter-is-five-every-four-seconds", 1.25, 6, [1000, 1001, 1002, 1003, 1003, 1004]),
+    RateCase("a-tenth-above-one-is-eleven-every-ten-seconds", 1.1, 12, [*range(1000, 1010), 1009, 1010]),
+    RateCase("below-one-is-one-a-window", 0.5, 3, [500, 501, 502]),
+]
+
+
+@pytest.mark.parametrize("case", RATE_CASES, ids=[case.id for case in RATE_CASES])
+def test_the_rate_limiter_grants_its_exact_rate(redis: Redis, case: RateCase) -> None:
+    """Across every worker, counted in Redis: an integer rate's grants fill each second; a fractional rate of 1 or
+    more gets its exact share over the seconds (it was floored: 1.5 sent as 1 a second), never more in one second
+    than the rate rounded up."""
     clock = [1000.0]
 
     def sleep(seconds: float) -> None:
         clock[0] += seconds
 
-    limiter = RateLimiter(redis, "unit", 3, clock=lambda: clock[0], sleep=sleep)
-    windows = [limiter.acquire() for _ in range(7)]
-    assert windows == [1000, 1000, 1000, 1001, 1001, 1001, 1002]
-    slow = RateLimiter(redis, "unit-slow", 0.5, clock=lambda: clock[0], sleep=sleep)
-    assert slow.window == 2.0 and slow.limit == 1
-    first, second = slow.acquire(), slow.acquire()
-    assert second == first + 1
+    limiter = RateLimiter(redis, case.id, case.per_second, clock=lambda: clock[0], sleep=sleep)
+    windows = [limiter.acquire() for _ in range(case.grants)]
+    assert windows == case.windows
+    assert max(windows.count(window) for window in windows) <= math.ceil(case.per_second)
 
 
 @pytest.mark.parametrize(

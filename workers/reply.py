@@ -23,9 +23,9 @@ Retryable failures (5xx, 429, timeouts) are retried with the queue's backoff, th
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from typing import Any
 
 import orjson
@@ -49,17 +49,35 @@ log = get_logger()
 RATE_KEY = "lapor:ratelimit:{name}:{window}"
 
 
+# How finely a fractional rate of 1 or more is kept: to a millionth of a grant per second.
+RATE_DENOMINATOR_LIMIT = 1_000_000
+
+
 class RateLimiter:
-    """At most `per_second` grants per second across every process: a fixed window counted in Redis."""
+    """At most `per_second` grants per second across every process: fixed windows counted in Redis.
+
+    A rate of 1 or more counts per second, window `w` granting floor((w + 1) * rate) - floor(w * rate): an integer
+    rate its whole rate every second, a fractional one its share exactly over the seconds (1.5: 1 and 2 in turn,
+    3 every 2 s; at most its rate rounded up in any one second). One limit per window, the rate floored, made 1.5
+    send as 1 a second. Below 1, one grant per window of 1 / rate seconds."""
 
     def __init__(self, redis: Redis, name: str, per_second: float, *, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self._redis = redis
         self._name = name
         self.window = 1.0 if per_second >= 1 else 1.0 / per_second
-        self.limit = max(1, math.floor(per_second * self.window))
+        # Exact arithmetic for the per-second shares: a float's w * rate, w some 1.7e9 seconds, is off by a fraction
+        # of a grant, which the floors then turn into a whole grant too many or too few in a second.
+        self._rate = Fraction(per_second).limit_denominator(RATE_DENOMINATOR_LIMIT) if per_second >= 1 else None
         self._clock = clock
         self._sleep = sleep
+
+    def limit(self, window: int) -> int:
+        """How many grants `window` (the clock's seconds divided by `self.window`, floored) holds."""
+        if self._rate is None:
+            return 1
+        share = self._rate.numerator
+        return ((window + 1) * share) // self._rate.denominator - (window * share) // self._rate.denominator
 
     def acquire(self) -> int:
         """Wait for a grant; returns the window it was granted in."""
@@ -67,7 +85,7 @@ class RateLimiter:
             now = self._clock()
             window = int(now // self.window)
             key = RATE_KEY.format(name=self._name, window=window)
-            if count_in_window(self._redis, key, int(self.window) + 2) <= self.limit:
+            if count_in_window(self._redis, key, int(self.window) + 2) <= self.limit(window):
                 return window
             self._sleep(max(0.001, (window + 1) * self.window - now))
 
