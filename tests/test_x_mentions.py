@@ -1052,7 +1052,7 @@ def test_a_reply_the_provider_keeps_rate_limiting_is_dead_lettered_past_the_long
 ) -> None:
     """An account restricted from posting gets 429 to every reply for days: each was put off again and again,
     without end, with nothing but warnings. Past `x.reply_rate_limit_max_total_hours` (24 h) from its first attempt
-    (handed on from job to job in their meta), the next 429 dead-letters it, requeueable; before, it is put off."""
+    (kept with the reply in Redis), the next 429 dead-letters it, requeueable; before, it is put off."""
     fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
     make_poller(settings, redis, intake).poll_once()
     (args,) = reply_jobs(redis)
@@ -1062,12 +1062,13 @@ def test_a_reply_the_provider_keeps_rate_limiting_is_dead_lettered_past_the_long
               headers={"x-rate-limit-reset": str(int(clock[0]) + 120)})
     started = clock[0]
     run_reply_jobs(settings)
-    for hours in (0, 23.9):  # put off, its first attempt handed on
+    first_attempt = social_reply.FIRST_ATTEMPT_KEY.format(channel=args[0], target=args[1]["tweet_id"])
+    for hours in (0, 23.9):  # put off, its first attempt kept
         if hours:
             clock[0] = started + hours * 3600
             _run_scheduled_replies(settings, redis)
-        [job_id] = queue(REPLY_QUEUE, redis).scheduled_job_registry.get_job_ids()
-        assert queue(REPLY_QUEUE, redis).fetch_job(job_id).meta[social_reply.FIRST_ATTEMPT_META] == started
+        assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 1
+        assert float(redis.get(first_attempt) or 0) == started
         assert DeadLetters(redis).list() == []
     clock[0] = started + 24 * 3600
     _run_scheduled_replies(settings, redis)
@@ -1078,10 +1079,46 @@ def test_a_reply_the_provider_keeps_rate_limiting_is_dead_lettered_past_the_long
     assert tuple(letter.args) == args and letter.tracking_id == args[3]
     assert "24.0 h after its first attempt" in letter.detail
     assert redis.hget("lapor:health:signals:x", "reply_failures") == b"1"
+    assert not redis.exists(first_attempt)  # requeued, it starts afresh
     assert DeadLetters(redis).requeue([letter], settings).requeued == 1  # the account may post again
     run_reply_jobs(settings)
     (reply,) = fake.state.x_replies
     assert args[3] in reply["text"] and DeadLetters(redis).list() == []
+
+
+def test_a_rate_limited_reply_queued_again_after_another_jobs_lease_keeps_its_first_attempt(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reply put off by 429s whose job then meets another job of it holding the mention's send lease through every
+    retry is queued again once that lease ends (`wait_for_holder`): that new job started the reply's 24 hours afresh,
+    so a reply whose other job kept crossing it was never dead-lettered. Its first attempt stays with the reply."""
+    fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
+    make_poller(test_env.settings(**fake.env()), redis, intake).poll_once()
+    (args,) = reply_jobs(redis)
+    queue(REPLY_QUEUE, redis).empty()
+    once = test_env.settings(**fake.env(), LAPOR_QUEUES_RETRY_INTERVALS="0")
+    enqueue_calls(redis, once, REPLY_QUEUE, "workers.social_reply.send_social_reply", [args])
+    clock = [time.time()]
+    monkeypatch.setattr(social_reply, "time", SimpleNamespace(time=lambda: clock[0]))
+    fake.fail("/x/2/tweets", 429, body=fixture("x/too_many_requests.json"), count=2,
+              headers={"x-rate-limit-reset": str(int(clock[0]) + 120)})
+    started = clock[0]
+    run_reply_jobs(once)  # 429: put off
+    assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 1
+    clock[0] = started + 23.9 * 3600
+    key = send_lease_key(f"twitter:{args[1]['tweet_id']}")
+    redis.set(key, f"reply-b.lapor.internal:4242:{process_table()}:{secrets.token_hex(16)}", px=60_000)
+    _run_scheduled_replies(once, redis)  # the other job holds the lease through its retry: queued again after it
+    assert [e for e in log_events(log_stream) if "rescheduled_in" in e] != []
+    assert DeadLetters(redis).list() == [] and fake.state.x_replies == []
+    redis.delete(key)  # released, or run out
+    clock[0] = started + 24 * 3600
+    _run_scheduled_replies(once, redis)
+    (letter,) = DeadLetters(redis).list()
+    assert (letter.channel, letter.reason) == ("x-reply", "x_rate_limit")
+    assert "24.0 h after its first attempt" in letter.detail
+    assert fake.state.x_replies == [] and queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 0
 
 
 def test_a_rate_limited_reply_shows_the_channel_degraded_until_a_reply_is_sent(

@@ -13,9 +13,9 @@ Rate: at most `reply_rate_per_minute` replies per channel per minute (a Redis co
 limit is scheduled again for its own place in a later minute (`_over_rate`), so a backlog is not tried again whole
 every minute. A provider rate limit schedules it at the provider's reset time, and counts in the channel's health
 (`HealthSignals.reply_rate_limited`) until a reply is sent; a 429 once `reply_rate_limit_max_total_hours` have passed
-since the reply's first attempt (kept in its job's meta, from job to job) sends it to the dead-letter registry, where
-an account restricted from posting for days held its citizens' replies for ever, unseen. Server errors are retried
-by RQ with backoff; an auth or payload refusal goes to the dead-letter registry.
+since the reply's first attempt (kept with the reply in Redis, `FIRST_ATTEMPT_KEY`, whichever job of it runs) sends it
+to the dead-letter registry, where an account restricted from posting for days held its citizens' replies for ever,
+unseen. Server errors are retried by RQ with backoff; an auth or payload refusal goes to the dead-letter registry.
 
 One job at a time replies to a mention: two running at once (a job queued twice, a dead letter requeued while the
 first runs) are kept apart by the mention's send lease (`workers.send_lease`); the second is retried (then queued
@@ -49,7 +49,7 @@ from gateway.logs import bind_message_context, get_logger
 from gateway.metrics import reply_source
 from gateway.queues import REPLY_QUEUE, enqueue_later
 from gateway.replies import load_replies, render
-from gateway.settings import Settings
+from gateway.settings import InstagramSettings, Settings, XSettings
 from gateway.tracking import MAX_LENGTH
 from normalizer.envelope import Channel
 from workers.context import WorkerContext, attempt_number, current, note_retry
@@ -64,9 +64,17 @@ SENT_KEY = "lapor:social:replied:{channel}:{target}"
 # Set before the first send: a later attempt refused as a duplicate then knows the reply went out.
 ATTEMPTED_KEY = "lapor:social:reply-attempted:{channel}:{target}"
 RATE_KEY = "lapor:social:reply-rate:{channel}:{minute}"
-# When the reply was first sent to its provider (Unix seconds, in its job's meta), handed on to each job that puts it
-# off (`_later`): how long a provider's rate limit has held it. A requeued dead letter starts afresh.
+# When the reply was first sent to its provider (Unix seconds): how long a provider's rate limit has held it. Kept with
+# the reply, not with a job, so every job of it counts from there: the one that puts it off (`_later`), one queued
+# again after another job's send lease ended (`wait_for_holder`), which started its allowance afresh while the time
+# travelled in the job's meta, and a second job of it. Deleted with its dead letter: a requeued one starts afresh.
+FIRST_ATTEMPT_KEY = "lapor:social:reply-first-attempt:{channel}:{target}"
+# Where workers before FIRST_ATTEMPT_KEY kept that time, in the job's meta: still read, so a reply put off across the
+# upgrade keeps its first attempt.
 FIRST_ATTEMPT_META = "first_attempt_at"
+# FIRST_ATTEMPT_KEY outlives the longest total wait by this much more than one provider wait: the 429 that ends it
+# must still find it.
+FIRST_ATTEMPT_MARGIN_SECONDS = 3600
 
 
 def mention_ref(target_id: str) -> str:
@@ -138,25 +146,37 @@ def _send(context: WorkerContext, channel: str, target: dict[str, str], text: st
 
 
 def _later(context: WorkerContext, delay: float, args: tuple[Any, ...]) -> None:
-    """This reply again in `delay` seconds, with this job's timeout (the queues' when it had none) and the time of
-    its first attempt."""
+    """This reply again in `delay` seconds, with this job's timeout (the queues' when it had none). Its first
+    attempt stays with the reply (`FIRST_ATTEMPT_KEY`)."""
     job = get_current_job()
-    first = job.meta.get(FIRST_ATTEMPT_META) if job is not None else None
     enqueue_later(context.redis, context.settings, REPLY_QUEUE, SOCIAL_REPLY_FUNC, args, delay,
-                  timeout=job.timeout if job is not None else None,
-                  meta={FIRST_ATTEMPT_META: first} if first is not None else None)
+                  timeout=job.timeout if job is not None else None)
 
 
-def _first_attempt(now: float) -> float:
-    """When this reply was first sent to its provider: this job's run (`now`) unless an earlier job's was handed on
-    in its meta; noted on the job, which a retry by RQ keeps and `_later` hands on."""
+def _first_attempt_key(channel: str, target: dict[str, str]) -> str:
+    return FIRST_ATTEMPT_KEY.format(channel=channel, target=_target_id(target))
+
+
+def _first_attempt(context: WorkerContext, channel: str, target: dict[str, str], now: float) -> float:
+    """When this reply was first sent to its provider: the time kept with it in Redis, set now (or to the time an
+    older worker handed on in this job's meta) when none is. Kept a provider wait past the longest total wait."""
     job = get_current_job()
-    if job is None:
-        return now
+    seed = now
     try:
-        return float(job.meta.setdefault(FIRST_ATTEMPT_META, now))
+        seed = min(now, float(job.meta[FIRST_ATTEMPT_META])) if job is not None else now
+    except (KeyError, TypeError, ValueError):  # none handed on, or not ours: counted from now
+        pass
+    key = _first_attempt_key(channel, target)
+    ttl = int(_max_total_wait(context, channel) + _channel_settings(context, channel).rate_limit_max_wait_seconds
+              + FIRST_ATTEMPT_MARGIN_SECONDS)
+    with context.redis.pipeline(transaction=True) as pipe:
+        pipe.set(key, seed, nx=True, ex=ttl)
+        pipe.get(key)
+        _, stored = pipe.execute()
+    try:
+        return float(stored)
     except (TypeError, ValueError):  # not ours: counted from now
-        job.meta[FIRST_ATTEMPT_META] = now
+        context.redis.set(key, now, ex=ttl)
         return now
 
 
@@ -191,7 +211,7 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
     ttl = context.settings.intake.dedup_ttl_seconds
     tried_before = not context.redis.set(ATTEMPTED_KEY.format(channel=channel, target=_target_id(target)), "1",
                                          nx=True, ex=ttl)
-    _first_attempt(time.time())
+    first_attempt = _first_attempt(context, channel, target, time.time())
     try:
         reply_id = _send(context, channel, target, text)
     except ProviderError as error:
@@ -200,7 +220,7 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
         # The text carries this mention's reference: refused as a copy after an attempt that may have posted it,
         # it is out.
         if not (error.duplicate and tried_before):
-            return _failed(context, error, args)
+            return _failed(context, error, args, first_attempt)
         # An earlier attempt posted it and never heard back (a timeout, a killed worker): it is out.
         log.info("reply.already_posted", reason="duplicate_content")
         context.redis.set(sent_key, "1", ex=ttl)
@@ -228,12 +248,12 @@ def _target_gone(context: WorkerContext, channel: str, sent_key: str, ttl: int) 
     return "target_gone"
 
 
-def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...]) -> str:
+def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...], first_attempt: float) -> str:
     channel = args[0]
     job = get_current_job()
     if error.kind is ProviderErrorKind.RATE_LIMIT:
         now = time.time()
-        limited = now - _first_attempt(now)
+        limited = now - first_attempt
         if limited >= _max_total_wait(context, channel):
             detail = f"still rate limited {limited / 3600:.1f} h after its first attempt: {error.detail}"
             return _dead_letter(context, args, _refusal(channel, error), detail)
@@ -256,14 +276,16 @@ def _reset_wait(context: WorkerContext, channel: str, error: ProviderError) -> f
     asked = reset_wait(error, time.time())
     if asked is None:
         return 60.0
-    channel_settings = context.settings.x if channel == Channel.TWITTER.value else context.settings.instagram
-    return min(asked, channel_settings.rate_limit_max_wait_seconds)
+    return min(asked, _channel_settings(context, channel).rate_limit_max_wait_seconds)
+
+
+def _channel_settings(context: WorkerContext, channel: str) -> XSettings | InstagramSettings:
+    return context.settings.x if channel == Channel.TWITTER.value else context.settings.instagram
 
 
 def _max_total_wait(context: WorkerContext, channel: str) -> float:
     """Seconds from a reply's first attempt after which a 429 dead-letters it (`reply_rate_limit_max_total_hours`)."""
-    channel_settings = context.settings.x if channel == Channel.TWITTER.value else context.settings.instagram
-    return channel_settings.reply_rate_limit_max_total_hours * 3600
+    return _channel_settings(context, channel).reply_rate_limit_max_total_hours * 3600
 
 
 def _dead_letter(context: WorkerContext, args: tuple[Any, ...], reason: str, detail: str) -> str:
@@ -277,4 +299,5 @@ def _dead_letter(context: WorkerContext, args: tuple[Any, ...], reason: str, det
         item=item, reason=reason, detail=detail[:200],
         attempts=attempt_number(get_current_job()), channel=reply_source(channel),
     )
+    context.redis.delete(_first_attempt_key(channel, target))  # requeued, it starts afresh
     return "dead_lettered"
