@@ -171,7 +171,20 @@ class Gateway:
     def note_received(self, channel: str, *, report: bool = False) -> None:
         """`message_received` without a thread hop per request: only the throttled Redis write goes to a thread."""
         if self.signals is not None and self.signals.note_message(channel, report=report):
-            self.record_signal("write_message", channel)
+            self.record_signal("write_noted", channel)
+
+    def note_signature_valid(self, channel: str) -> None:
+        """`signature_valid` likewise: written at once when it ends a run of refused signatures, else at most once a
+        second per channel (a burst of notifications was one Redis write each)."""
+        if self.signals is not None and self.signals.note_signature_valid(channel):
+            self.record_signal("write_noted", channel)
+
+    def signature_refused(self, channel: str, reason: str) -> None:
+        """`signature_failed`, timed here on the loop, not when its write runs on a thread: a refusal written late
+        looked newer than the valid request after it, which then ended nothing. That valid request is written at
+        once (`HealthSignals.note_signature_refused`)."""
+        at = self.signals.note_signature_refused(channel) if self.signals is not None else None
+        self.record_signal("signature_failed", channel, reason, at)
 
     async def handle_message(self, adapter: WebhookAdapter, message: InboundMessage) -> Outcome:
         with sensitive_values(*_citizen_values([message])):
@@ -310,7 +323,7 @@ class Gateway:
                 body = await self.read_body(request)
                 adapter.authenticate(request, body)
                 if adapter.notifies_only:  # no message will end a run of refused signatures here: this does
-                    self.record_signal("signature_valid", adapter.name)
+                    self.note_signature_valid(adapter.name)
                 if await adapter.defer(self.redis, request, body):
                     return adapter.respond([])
                 messages = adapter.parse(request, body)
@@ -326,7 +339,7 @@ class Gateway:
                 metrics.REJECTED.labels(adapter.name, error.reason).inc()
                 refused = status >= 500 and not isinstance(error, Stopping)  # a stop read no report to refuse
                 if isinstance(error, AuthenticationFailed):
-                    self.record_signal("signature_failed", adapter.name, error.reason)
+                    self.signature_refused(adapter.name, error.reason)
                 elif refused:  # nothing filed (not durable, no Tracking ID left): the health rules must know
                     self.record_signal("intake_refused", adapter.name, error.reason)
                 level = log.error if refused else log.warning

@@ -11,7 +11,7 @@ Three parts, kept apart so each can be tested alone:
       signals.poll_failed("x", "timeout talking to api.x.com")
       signals.rate_limited("x", until=reset_epoch) # 429: the provider says wait until `until` (Unix time)
       signals.auth_failed("x", "401 from the API") # a token or secret is refused
-      signals.signature_valid("instagram")         # a notify-only webhook's signature checked out (ends a run)
+      signals.signature_valid("instagram")         # a webhook's signature checked out (ends a run of refused ones)
       signals.reply_sent("x") / signals.reply_failed("x", "403 duplicate content")
       signals.reply_rate_limited("x", until=retry_epoch)  # 429 to a reply, put off until `until`
       signals.intake_refused("x", "id_range_exhausted")  # a new report refused: not durable, or no Tracking ID
@@ -503,6 +503,31 @@ _END_REFUSALS = """
 local refused = tonumber(redis.call('HGET', KEYS[1], 'last_intake_refusal_at'))
 if refused and refused <= tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'intake_refusals', 0) end
 """
+# Likewise a valid signature (or message) ends the run of refused signatures before it, not a refusal noted after it
+# (a valid one noted within the second before a refusal, written with the next write). Without the refusal's time (a
+# count an older version wrote) the run ends, as it did.
+_END_SIGNATURE_FAILURES = """
+local valid = tonumber(ARGV[1])
+local known = tonumber(redis.call('HGET', KEYS[1], 'last_signature_valid_at'))
+if not known or valid > known then redis.call('HSET', KEYS[1], 'last_signature_valid_at', ARGV[1]) end
+local refused = tonumber(redis.call('HGET', KEYS[1], 'last_signature_failure_at'))
+if not refused or refused <= valid then redis.call('HSET', KEYS[1], 'signature_failures', 0) end
+"""
+# ... and a refusal written after the valid signature that came after it (the two writes on the gateway's two signal
+# threads, in either order) is not counted: that valid one ended the run it belongs to.
+_COUNT_SIGNATURE_FAILURE = """
+local refused = tonumber(ARGV[1])
+local valid = tonumber(redis.call('HGET', KEYS[1], 'last_signature_valid_at'))
+if valid and valid > refused then return 0 end
+redis.call('HINCRBY', KEYS[1], 'signature_failures', 1)
+local known = tonumber(redis.call('HGET', KEYS[1], 'last_signature_failure_at'))
+if not known or refused > known then redis.call('HSET', KEYS[1], 'last_signature_failure_at', ARGV[1]) end
+return 1
+"""
+# How often a process writes what it noted of a channel (the last message, a new report, a valid signature) at most,
+# unless it ends a run of refused signatures that process saw: a burst of valid webhooks, one write per request for
+# facts that change seldom, is one write a second per channel.
+NOTED_WRITE_SECONDS = 1.0
 
 
 class HealthSignals:
@@ -512,7 +537,11 @@ class HealthSignals:
     newest message noted and not written yet (one within that second, or one whose write Redis did not take) is
     kept, and written by the next write or by `write_unwritten`, which the gateway's health check runs first. A new
     report (`report=True`) is written the same way, in a second of its own: the mail noted as it came in must not
-    hold back the report it became, which ends a run of intake refusals.
+    hold back the report it became, which ends a run of intake refusals. A valid webhook signature
+    (`signature_valid`) is noted and written with them, in the same second: it says something only when it ends a
+    run of refused ones, and written per request it was one Redis write per notification of a burst. Whatever this
+    process noted is written at once, though, when it ends a run of refused signatures this process saw
+    (`signature_failed` since its last write): a run ends the moment the provider's signatures check out again.
     """
 
     def __init__(self, redis: Redis, *, clock: Callable[[], float] = time.time) -> None:
@@ -527,6 +556,11 @@ class HealthSignals:
         self._last_report_attempt: dict[str, float] = {}
         self._noted_reports: dict[str, float] = {}
         self._written_reports: dict[str, float] = {}
+        # The newest valid signature noted and written per channel, and the channels with a signature refused since
+        # their last write was due.
+        self._noted_valid: dict[str, float] = {}
+        self._written_valid: dict[str, float] = {}
+        self._refused_since_write: set[str] = set()
 
     def _write(self, channel: str, kind: str, build: Callable[[Any, str, float], None],
                error: str | None = None, *, quiet: bool = False) -> bool:
@@ -553,70 +587,101 @@ class HealthSignals:
         """A message came in on `channel` (counted where it came in: webhook path, poller, SMTP server); `report`:
         it was taken as a new report (not a query, not one already received), which ends a run of intake refusals."""
         if self.note_message(channel, report=report):
-            self.write_message(channel)
+            self.write_noted(channel)
 
     def note_message(self, channel: str, *, report: bool = False) -> bool:
         """The in-process half of `message_received`: sets the gauge, keeps the time for the Redis write and says
-        whether that write is due. No I/O, so the webhook path calls it on the event loop and hands only the due
-        writes to a thread."""
+        whether that write (`write_noted`) is due. No I/O, so the webhook path calls it on the event loop and hands
+        only the due writes to a thread."""
         channel = health_channel(channel)
         now = self._clock()
         metrics.labelled(metrics.LAST_MESSAGE, channel).set(now)
         self._noted[channel] = now
-        due = now - self._last_attempt.get(channel, 0.0) >= 1.0
         if report:
             self._noted_reports[channel] = now
-            due = due or now - self._last_report_attempt.get(channel, 0.0) >= 1.0
+        return self._due(channel, now, report=report)
+
+    def note_signature_valid(self, channel: str) -> bool:
+        """The in-process half of `signature_valid`: keeps the time for the Redis write and says whether that write
+        (`write_noted`) is due: at once when it ends a run of refused signatures this process saw (or it saw none
+        yet), else at most once a second per channel with what else was noted. No I/O, as `note_message`."""
+        channel = health_channel(channel)
+        now = self._clock()
+        self._noted_valid[channel] = now
+        return self._due(channel, now)
+
+    def note_signature_refused(self, channel: str) -> float:
+        """The in-process half of `signature_failed`: the next valid signature or message noted on `channel` is
+        written at once, since it ends this run. Returns the refusal's time, for `signature_failed(..., at=)`."""
+        channel = health_channel(channel)
+        self._refused_since_write.add(channel)
+        return self._clock()
+
+    def _due(self, channel: str, now: float, *, report: bool = False) -> bool:
+        """Whether the write of what was noted on `channel` is due now: a second after the last one due, a new
+        report a second after the last report's, or at once after a refused signature. Notes the attempt."""
+        due = channel in self._refused_since_write or now - self._last_attempt.get(channel, 0.0) >= NOTED_WRITE_SECONDS
+        if report:
+            due = due or now - self._last_report_attempt.get(channel, 0.0) >= NOTED_WRITE_SECONDS
         if not due:
             return False
+        self._refused_since_write.discard(channel)
         self._last_attempt[channel] = now
         if self._unwritten(channel)[1] is not None:
             self._last_report_attempt[channel] = now
         return True
 
-    def write_message(self, channel: str, *, quiet: bool = False) -> bool:
-        """The Redis half of `message_received` (due at most once a second per channel, see `note_message`): the
-        newest message noted and not written yet becomes the channel's last (unless another process wrote a later
-        one), and ends a run of failures; the newest new report ends the run of intake refusals before it. Kept for
-        the next write when Redis does not take it."""
+    def write_noted(self, channel: str, *, quiet: bool = False) -> bool:
+        """The Redis half of `message_received` and `signature_valid` (due at most once a second per channel but after
+        a refused signature, see `_due`): the newest message noted and not written yet becomes the channel's last
+        (unless another process wrote a later one), and ends a run of failures; the newest new report ends the run
+        of intake refusals before it, the newest valid signature (or message) the run of refused signatures before
+        it. Kept for the next write when Redis does not take it."""
         channel = health_channel(channel)
-        at, report_at = self._unwritten(channel)
-        if at is None and report_at is None:  # written meanwhile, by another thread
+        at, report_at, valid_at = self._unwritten(channel)
+        if at is None and report_at is None and valid_at is None:  # written meanwhile, by another thread
             return True
+        valid_since = max((t for t in (at, valid_at) if t is not None), default=None)
 
         def build(pipe: Any, key: str, _: float) -> None:
             if at is not None:
                 pipe.eval(_KEEP_LATEST, 1, key, "last_message_at", at)
-                pipe.hset(key, mapping={"auth_failures": 0, "signature_failures": 0})
+                pipe.hset(key, "auth_failures", 0)
             if report_at is not None:
                 pipe.eval(_END_REFUSALS, 1, key, report_at)
+            if valid_since is not None:
+                pipe.eval(_END_SIGNATURE_FAILURES, 1, key, valid_since)
 
-        if not self._write(channel, "message", build, quiet=quiet):
+        if not self._write(channel, "message" if at is not None else "signature_valid", build, quiet=quiet):
             return False  # still noted, for the next write
         if at is not None:
             self._written[channel] = max(at, self._written.get(channel, at))
         if report_at is not None:
             self._written_reports[channel] = max(report_at, self._written_reports.get(channel, report_at))
+        if valid_at is not None:
+            self._written_valid[channel] = max(valid_at, self._written_valid.get(channel, valid_at))
         return True
 
-    def _unwritten(self, channel: str) -> tuple[float | None, float | None]:
-        """The newest message and new report noted on `channel` and not written yet (None where there is none)."""
-        at, report_at = self._noted.get(channel), self._noted_reports.get(channel)
-        if at is not None and at <= self._written.get(channel, float("-inf")):
-            at = None
-        if report_at is not None and report_at <= self._written_reports.get(channel, float("-inf")):
-            report_at = None
-        return at, report_at
+    def _unwritten(self, channel: str) -> tuple[float | None, float | None, float | None]:
+        """The newest message, new report and valid signature noted on `channel` and not written yet (None where
+        there is none)."""
+
+        def newer(noted: dict[str, float], written: dict[str, float]) -> float | None:
+            at = noted.get(channel)
+            return at if at is not None and at > written.get(channel, float("-inf")) else None
+
+        return (newer(self._noted, self._written), newer(self._noted_reports, self._written_reports),
+                newer(self._noted_valid, self._written_valid))
 
     def write_unwritten(self) -> None:
-        """Write every channel's newest message (and new report) not written yet. A message answered from the disk
-        spool while Redis was away, or a valid SMS within a second of the write before (after a run of bad
-        signatures), was never written: "last message" stayed at the outage's start, and the channel "down:
-        signature_invalid", until the next message. Quiet when Redis does not take it: the check that runs this next
-        says so."""
-        for channel in {*self._noted, *self._noted_reports}:
-            if self._unwritten(channel) != (None, None):
-                self.write_message(channel, quiet=True)
+        """Write every channel's newest message, new report and valid signature not written yet. A message answered
+        from the disk spool while Redis was away, or a valid SMS within a second of the write before, was never
+        written: "last message" stayed at the outage's start, and a channel whose refused signatures another process
+        counted "down: signature_invalid", until the next write. Quiet when Redis does not take it: the check that
+        runs this next says so."""
+        for channel in {*self._noted, *self._noted_reports, *self._noted_valid}:
+            if self._unwritten(channel) != (None, None, None):
+                self.write_noted(channel, quiet=True)
 
     def poll_succeeded(self, channel: str) -> None:
         """A poll went through: clears failing, rate limited and authentication failures."""
@@ -656,21 +721,25 @@ class HealthSignals:
 
         self._write(channel, "auth_failed", build, error=reason)
 
-    def signature_failed(self, channel: str, reason: str = "bad signature") -> None:
+    def signature_failed(self, channel: str, reason: str = "bad signature", at: float | None = None) -> None:
         """A webhook request's signature was refused by us: counted apart from `auth_failed`, since anyone can post
-        to a webhook, and reset by the next valid message (`write_message`)."""
+        to a webhook, and ended by the next valid signature or message (`write_noted`). `at`: when it was refused,
+        as `note_signature_refused` said (the gateway writes it later, on a thread); noted here when not given."""
+        refused_at = self.note_signature_refused(channel) if at is None else at
 
         def build(pipe: Any, key: str, _: float) -> None:
-            pipe.hincrby(key, "signature_failures", 1)
+            pipe.eval(_COUNT_SIGNATURE_FAILURE, 1, key, refused_at)
             pipe.hset(key, "last_signature_error", _clean(reason))
 
         self._write(channel, "signature_failed", build, error=reason)
 
     def signature_valid(self, channel: str) -> None:
-        """A webhook request's signature checked out: the run of refused ones ends. A valid message does it through
-        `write_message`; this is for a webhook whose valid requests are no message received (Instagram's only
-        notifies: the pollers process fetches the message)."""
-        self._write(channel, "signature_valid", lambda pipe, key, _: pipe.hset(key, "signature_failures", 0))
+        """A webhook request's signature checked out: the run of refused ones before it ends, written at once after
+        a refusal this process saw, else at most once a second (`note_signature_valid`). A valid message does it
+        too (`message_received`); this is for a webhook whose valid requests carry none (Instagram's only notify:
+        the pollers process fetches the message)."""
+        if self.note_signature_valid(channel):
+            self.write_noted(channel)
 
     def intake_refused(self, channel: str, reason: str) -> None:
         """A new report was refused because it could not be made durable or given a Tracking ID (the webhook answered

@@ -17,6 +17,7 @@ from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from channels.base import WebhookAdapter
 from channels.registry import WEBHOOK_ADAPTERS, disabled_channels
+from gateway.app import GATEWAY_KEY, create_app
 from gateway.health import OFF_REASON, ChannelHealth, HealthMonitor, HealthSignals, State, load_rules
 from gateway.liveness import ServingBeat
 from gateway.queues import ALL_QUEUES, FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue, redis_connection
@@ -423,6 +424,131 @@ def test_a_report_right_after_its_message_is_written_at_once_where_no_check_runs
 
 
 
+@dataclass(frozen=True)
+class NotedCase:
+    id: str
+    channel: str
+    events: list[tuple[str, float]]  # ("valid" | "refused" | "message", seconds)
+    writes: list[str]  # the Redis writes the process made, by kind
+    failures: int = 0  # the channel's signature_failures after the last event, with no check run
+
+
+NOTED_CASES = [
+    NotedCase("a-first-valid-signature-is-written", "instagram", [("valid", 0)], ["signature_valid"]),
+    NotedCase("a-burst-of-valid-signatures-is-one-write-a-second", "instagram",
+              [("valid", at) for at in (0, 0.1, 0.2, 0.5, 0.9, 1.0, 1.5)], ["signature_valid"] * 2),
+    NotedCase("a-valid-signature-after-a-refusal-is-written-at-once", "instagram",
+              [("valid", 0), ("refused", 0.1), ("refused", 0.15), ("valid", 0.2), ("valid", 0.3)],
+              ["signature_valid", "signature_failed", "signature_failed", "signature_valid"]),
+    NotedCase("a-valid-sms-after-a-refusal-is-written-at-once", "sms-twilio",
+              [("message", 0), ("refused", 0.2), ("refused", 0.3), ("message", 0.5), ("message", 0.6)],
+              ["message", "signature_failed", "signature_failed", "message"]),
+    NotedCase("a-refusal-after-the-last-valid-signature-stands", "instagram",
+              [("valid", 0), ("valid", 0.2), ("refused", 0.4)], ["signature_valid", "signature_failed"], 1),
+]
+
+
+@pytest.mark.parametrize("case", NOTED_CASES, ids=[case.id for case in NOTED_CASES])
+def test_valid_signatures_are_written_when_they_end_a_run_or_once_a_second(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch, case: NotedCase
+) -> None:
+    """Every validly signed Instagram notification was one Redis write, under a burst too, for a fact that only says
+    something when it ends a run of refused signatures: written at once after a refusal this process saw, else at
+    most once a second with what else was noted. A valid SMS after a refusal is written at once as well (it waited
+    for the second, or the next check, with the channel down meanwhile)."""
+    clock = {"now": time.time()}
+    start = clock["now"]
+    signals = HealthSignals(redis, clock=lambda: clock["now"])
+    writes: list[str] = []
+    real_write = signals._write
+
+    def recording(channel: str, kind: str, *args: object, **kwargs: object) -> bool:
+        writes.append(kind)
+        return real_write(channel, kind, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(signals, "_write", recording)
+    act = {"valid": lambda: signals.signature_valid(case.channel),
+           "refused": lambda: signals.signature_failed(case.channel, "signature_invalid"),
+           "message": lambda: signals.message_received(case.channel)}
+    for event, at in case.events:
+        clock["now"] = start + at
+        act[event]()
+    assert writes == case.writes
+    assert int(redis.hget(f"lapor:health:signals:{case.channel}", "signature_failures") or 0) == case.failures
+
+
+@pytest.mark.parametrize("noted", ["message", "valid"])
+def test_a_valid_signature_noted_before_refusals_and_written_after_them_does_not_end_them(
+    redis: Redis, noted: str
+) -> None:
+    """A valid SMS or notification within the second of the write before waits for the next write (the check's):
+    by then another process may have counted a run of refused signatures, which it must not end. Before, a message
+    written late set the count back to 0 whatever came after it."""
+    clock = {"now": time.time()}
+    signals = HealthSignals(redis, clock=lambda: clock["now"])
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"])
+    channel = "instagram" if noted == "valid" else "sms-twilio"
+    note = signals.signature_valid if noted == "valid" else signals.message_received
+    note(channel)
+    clock["now"] += 0.3
+    note(channel)  # within the second: noted, not written
+    clock["now"] += 0.2
+    other = HealthSignals(redis, clock=lambda: clock["now"])
+    for _ in range(5):
+        other.signature_failed(channel, "signature_invalid")
+    clock["now"] += 0.1
+    signals.write_unwritten()  # the gateway's check, first
+    state = next(c for c in monitor.check()["channels"] if c["channel"] == channel)
+    assert state["state"] == "degraded" and "webhook signatures refused (5 in a row" in state["reason"]
+    clock["now"] += 0.1
+    note(channel)  # one after the refusals: within the second of its last write, so noted
+    signals.write_unwritten()
+    assert next(c for c in monitor.check()["channels"] if c["channel"] == channel)["state"] == "ok"
+
+
+async def test_a_burst_of_valid_instagram_notifications_is_not_one_write_each(
+    test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the gateway: a burst of validly signed notifications writes `signature_valid` about once a second,
+    not once per notification, and a valid one after refused ones still ends their run at once."""
+    settings = test_env.settings(LAPOR_INSTAGRAM_ENABLED="true", LAPOR_INSTAGRAM_APP_SECRET=IG_SECRET,
+                                 LAPOR_INSTAGRAM_VERIFY_TOKEN=IG_VERIFY, LAPOR_INSTAGRAM_ACCESS_TOKEN=IG_TOKEN,
+                                 LAPOR_INSTAGRAM_IG_USER_ID=IG_USER_ID, LAPOR_HEALTH_EVALUATE_SECONDS="3600")
+    body = fixture_bytes("instagram/webhook_comment_mention.json")
+    writes: list[tuple[str, str]] = []
+    real_write = HealthSignals._write
+
+    def recording(self: HealthSignals, channel: str, kind: str, *args: object, **kwargs: object) -> bool:
+        writes.append((channel, kind))
+        return real_write(self, channel, kind, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HealthSignals, "_write", recording)
+    app = create_app(settings, redis)
+    gateway_state = app[GATEWAY_KEY]
+
+    async def post(signature: str) -> int:
+        return (await gateway.client.post("/v1/channels/instagram/webhook", content=body, headers={
+            "Content-Type": "application/json", "X-Hub-Signature-256": signature})).status_code
+
+    def valid_writes() -> int:
+        return writes.count(("instagram", "signature_valid"))
+
+    async with serving_gateway(settings, redis, app=app) as gateway:
+        started = time.monotonic()
+        for _ in range(20):
+            assert await post(sign(body, IG_SECRET)) == 200
+        took = time.monotonic() - started
+        assert gateway_state.signal_writer is not None
+        await async_wait_until(lambda: gateway_state.signal_writer.in_flight == 0)
+        assert 1 <= valid_writes() <= took + 1
+        before = valid_writes()
+        assert await post(sign(body, "the-old-app-secret")) == 403
+        assert await post(sign(body, IG_SECRET)) == 200
+        await async_wait_until(lambda: gateway_state.signal_writer.in_flight == 0)
+        assert valid_writes() == before + 1
+    assert int(redis.hget("lapor:health:signals:instagram", "signature_failures") or 0) == 0
+
+
 def test_a_check_while_a_reports_write_is_on_its_way_writes_it_itself(
     redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -446,7 +572,7 @@ def test_a_check_while_a_reports_write_is_on_its_way_writes_it_itself(
 
     monkeypatch.setattr(signals, "_write", slow_write)
     assert signals.note_message("sms-twilio", report=True)  # due: handed to a thread, as the gateway does
-    writer = threading.Thread(target=signals.write_message, args=("sms-twilio",), name="signal-writer")
+    writer = threading.Thread(target=signals.write_noted, args=("sms-twilio",), name="signal-writer")
     writer.start()
     try:
         assert on_its_way.wait(10)

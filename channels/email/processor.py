@@ -155,7 +155,7 @@ class MailProcessor:
         """`message_received` (`report`: taken as a new report), its Redis write at most once a second and off the
         event loop."""
         if self.signals.note_message(self.source, report=report):
-            await asyncio.to_thread(self.signals.write_message, self.source)
+            await asyncio.to_thread(self.signals.write_noted, self.source)
 
     def refused(self, reason: str) -> None:
         """The mail could not be made a durable report (the caller answers 451 or keeps its cursor): the health rules
