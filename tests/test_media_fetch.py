@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import gzip
 import hashlib
 import io
+import socket
+import threading
 import time
 import tomllib
 import tracemalloc
@@ -483,6 +486,72 @@ def test_a_compressed_answer_is_refused_before_it_is_inflated(settings: Settings
         fetcher.close()
     assert (refusal.value.reason, refusal.value.transient, asked) == ("content_encoding", False, ["identity"])
     assert peak < 4 << 20, f"{peak} bytes held to refuse {len(bomb)} bytes of gzip"
+
+
+class ToLoopback(httpx.HTTPTransport):
+    """httpx's own transport (real sockets), every request sent to a server on 127.0.0.1 instead of the provider."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__()
+        self._port = port
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self._port)
+        return super().handle_request(request)
+
+
+def headers_dripping(connection: socket.socket) -> None:
+    """A status line, then a header one byte at a time, each well within a read's timeout."""
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n")
+    for _ in range(60):
+        connection.sendall(b"X")
+        time.sleep(0.05)
+    connection.sendall(b": 1\r\nContent-Length: 1\r\n\r\nx")
+
+
+def continuing_without_end(connection: socket.socket) -> None:
+    """`100 Continue` after `100 Continue`: each a whole answer, none the one the request waits for."""
+    for _ in range(60):
+        connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        time.sleep(0.05)
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 1\r\n\r\nx")
+
+
+@pytest.mark.parametrize("serve", [
+    pytest.param(headers_dripping, id="headers dripping a byte at a time"),
+    pytest.param(continuing_without_end, id="informational answers without end"),
+])
+def test_a_provider_that_drips_its_answer_is_cut_off_at_the_fetch_s_time(
+        serve: Any, test_env: TestEnvironment) -> None:
+    """Each socket read had the fetch's whole timeout, but only the body's chunks were held to its deadline: a
+    provider sending its headers (or informational answers) a byte at a time kept a fetch for as long as it liked,
+    its batch and its forward job with it, until the job's own timeout failed the whole batch. Here the server
+    takes 3 s to answer a fetch that has 0.5 s."""
+    settings = test_env.settings(**{**FETCHING, "LAPOR_ATTACHMENTS_TIMEOUT_SECONDS": "0.5"})
+    listener = socket.create_server(("127.0.0.1", 0))
+    served = threading.Event()
+
+    def provider() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            with contextlib.suppress(OSError):  # the fetcher hung up on it
+                serve(connection)
+        served.set()
+
+    threading.Thread(target=provider, daemon=True).start()
+    fetcher = MediaFetcher(settings, transport=ToLoopback(listener.getsockname()[1]))
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchFailed) as refusal:
+            fetcher.fetch(X_PHOTO, "image/jpeg", started + settings.attachments.timeout_seconds)
+        elapsed = time.monotonic() - started
+    finally:
+        fetcher.close()
+        served.wait(10)
+        listener.close()
+    assert (refusal.value.reason, refusal.value.transient) == ("timeout", True)
+    assert elapsed < 1.5, f"a fetch of 0.5 s took {elapsed:.1f} s"
 
 
 # -- a file that may come later holds its report back, for a while --------------------------------------------------

@@ -27,12 +27,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+import ssl
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpcore
 import httpx
 import orjson
 
@@ -99,6 +102,77 @@ class FetchFailed(Exception):
         self.transient = transient
 
 
+# The deadline of the fetch this thread is making (time.monotonic), which every socket operation is held to.
+_DEADLINE = threading.local()
+
+
+def _within_deadline(timeout: float | None, expired: type[Exception]) -> float | None:
+    """A socket operation's timeout, cut to what is left of the fetch's time; `expired` once none is."""
+    deadline: float | None = getattr(_DEADLINE, "at", None)
+    if deadline is None:
+        return timeout
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise expired("the fetch's time is spent")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the deadline of the fetch using it."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _within_deadline(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _within_deadline(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname,
+                                                      _within_deadline(timeout, httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's connections, made and used within the deadline of the fetch that uses them."""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._backend.connect_tcp(host, port, _within_deadline(timeout, httpcore.ConnectTimeout),
+                                                         local_address, socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._backend.connect_unix_socket(
+            path, _within_deadline(timeout, httpcore.ConnectTimeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _hold_to_deadlines(client: httpx.Client) -> None:
+    """Every connection the client's transports make (a proxy's from the environment too) held to the deadline of
+    the fetch using it. A read's timeout alone bounds one read, not an answer: httpx reads the headers read after
+    read, each with the whole timeout, so a provider sending them a byte at a time (or `100 Continue` without end)
+    held a fetch, its batch and its forward job as long as it liked. httpx has no setting for it: the network
+    backend of its pools is replaced (httpx is pinned; a test fails if this no longer holds)."""
+    for transport in (client._transport, *client._mounts.values()):
+        if isinstance(transport, httpx.HTTPTransport):
+            pool = transport._pool
+            pool._network_backend = _DeadlineBackend(pool._network_backend)
+
+
 def host_allowed(url: httpx.URL, entries: Sequence[str]) -> bool:
     """An https URL on the default port, without credentials, whose host (and path) an allow-list entry names:
     `host`, `*.domain` (any host under it) or `host/path/` (only paths under that one)."""
@@ -141,6 +215,7 @@ class MediaFetcher:
         self._client = httpx.Client(verify=tls_context(), follow_redirects=False, transport=transport,
                                     timeout=self._config.timeout_seconds,
                                     headers={"User-Agent": "lapor-gateway", "Accept-Encoding": IDENTITY})
+        _hold_to_deadlines(self._client)
 
     def close(self) -> None:
         self._client.close()
@@ -161,12 +236,15 @@ class MediaFetcher:
             raise FetchFailed("bad_url", transient=False) from error
         if not host_allowed(url, self._config.fetch_hosts):
             raise FetchFailed("not_allowed", transient=False)
+        _DEADLINE.at = deadline
         try:
             data, served = self._get(url, expected_type, deadline)
         except httpx.TimeoutException as error:
             raise FetchFailed("timeout", transient=True) from error
         except httpx.TransportError as error:  # refused, reset, DNS, TLS, a broken answer (a Location that is no URL)
             raise FetchFailed("unreachable", transient=True) from error
+        finally:
+            _DEADLINE.at = None
         sha256 = hashlib.sha256(data).hexdigest()
         try:
             store_attachment(self._settings.data_dir, sha256, data)
@@ -328,7 +406,7 @@ def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[st
 
 def _fetch_all(context: WorkerContext, wanted: Mapping[str, str]) -> dict[str, Fetched | FetchFailed]:
     """Each location fetched, `fetch_concurrency` at once; none started after `batch_seconds`, none running past it
-    (about: a read in progress ends at its own timeout)."""
+    (every socket operation is held to its fetch's deadline: _hold_to_deadlines; a DNS look-up is not)."""
     if not wanted:
         return {}
     config = context.settings.attachments
