@@ -454,3 +454,62 @@ def test_reapers_that_found_the_same_dead_workers_job_requeue_or_give_it_up_once
     else:
         assert target.get_job_ids() == [job.id]
         assert reap_count(Job.fetch(job.id, connection=redis, serializer=reaper.JSONSerializer)) == 1
+
+
+def another_reaper_requeues_it(redis: Redis, settings: Settings, job: Job) -> None:
+    """A second reaper (the first's pass outlasted the lock) finds the same stranded job and requeues it."""
+    redis.delete(reaper.REAPER_LOCK)
+    assert reap_abandoned(redis, [REPLY_QUEUE], settings) == [job.id]
+
+
+def a_live_worker_starts_it(redis: Redis, settings: Settings, job: Job) -> None:
+    """The worker that moved it there was slow, not dead: it starts the job now, as RQ does (the job's hash marked
+    started, its execution in the started registry, the job taken off the intermediate list)."""
+    target = queue(REPLY_QUEUE, redis)
+    with redis.pipeline() as pipe:
+        job.prepare_for_execution(LIVE_WORKER, pipe)
+        Execution.create(job, ttl=600, pipeline=pipe, worker_name=LIVE_WORKER)
+        pipe.lrem(target.intermediate_queue_key, 1, job.id)
+        pipe.execute()
+
+
+# What happens between a reaper's reading of the intermediate list and its requeue of a job it found stranded there;
+# how many times the job is queued afterwards.
+MEANWHILE: dict[str, tuple[Callable[[Redis, Settings, Job], None] | None, int]] = {
+    "nothing": (None, 1),
+    "another-reaper-requeued-it": (another_reaper_requeues_it, 1),
+    "a-live-worker-started-it": (a_live_worker_starts_it, 0),
+}
+
+
+@pytest.mark.parametrize(("meanwhile", "queued"), list(MEANWHILE.values()), ids=list(MEANWHILE))
+def test_a_stranded_job_is_requeued_only_while_it_is_still_stranded(
+    redis: Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+    meanwhile: Callable[[Redis, Settings, Job], None] | None, queued: int,
+) -> None:
+    """The requeue of a job stranded on the intermediate list took it off the list and pushed it onto its queue
+    whether or not it was still there: a second reaper that had read the list too (a pass that outlasted the lock)
+    pushed it a second time, and a worker that was only slow ran it beside the worker that took the requeued one."""
+    from workers.reaper import INTERMEDIATE_SEEN
+
+    (job,) = enqueue_calls(redis, settings, REPLY_QUEUE, REPLY_FUNC, [reply_args()])
+    target = queue(REPLY_QUEUE, redis)
+    redis.lrem(target.key, 0, job.id)
+    redis.rpush(target.intermediate_queue_key, job.id)
+    redis.hset(INTERMEDIATE_SEEN, f"{REPLY_QUEUE}:{job.id}", time.time() - 60)
+    pending = [meanwhile] if meanwhile is not None else []
+
+    class JobReadThenInterrupted(Job):
+        @classmethod
+        def fetch(cls, *args: Any, **kwargs: Any) -> Job:
+            found = super().fetch(*args, **kwargs)
+            if pending:
+                pending.pop()(redis, settings, found)
+            return found
+
+    monkeypatch.setattr(reaper, "Job", JobReadThenInterrupted)
+    reap_abandoned(redis, [REPLY_QUEUE], settings)
+
+    assert target.get_job_ids() == [job.id] * queued
+    assert redis.lrange(target.intermediate_queue_key, 0, -1) == []
+    assert not redis.hexists(INTERMEDIATE_SEEN, f"{REPLY_QUEUE}:{job.id}")

@@ -27,6 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from redis import Redis
@@ -272,16 +273,34 @@ def _reap_intermediate(redis: Redis, target: Any) -> list[str]:
         except Exception as error:  # a hash RQ cannot read: set aside, and on to the next job
             _set_aside_unreadable(redis, target, job_id, error, intermediate_field=field)
             continue
-        pipe = redis.pipeline(transaction=True)
-        pipe.multi()
-        pipe.lrem(target.intermediate_queue_key, 1, job_id)
-        pipe.hdel(INTERMEDIATE_SEEN, field)
-        if job is not None:
-            target.enqueue_job(job, pipeline=pipe, at_front=True)
-        pipe.execute()
+        requeue = partial(_requeue_stranded, target=target, job_id=job_id, job=job, field=field, first_seen=first_seen)
+        if not commit_watched(redis, requeue, what="requeue of a job stranded on the intermediate list"):
+            continue
         reaped.append(job_id)
         log.warning("worker.job_reaped", job_id=job_id, queue=target.name, dead_worker="unknown (intermediate)")
     return reaped
+
+
+def _requeue_stranded(pipe: Any, *, target: Any, job_id: str, job: Job | None, field: str,
+                      first_seen: bytes) -> bool:
+    """Queue into `pipe` the requeue of a job stranded on the intermediate list, only while it still is: on the
+    list, under the sighting this pass read, its hash unchanged (WATCHed). Another reaper that read the list too (a
+    pass that outlasted the lock) requeues it first and forgets the sighting; a worker that was slow, not dead,
+    starts it (its hash marked started, the job off the list): either way this one leaves it, where it pushed the
+    job onto its queue again and two workers ran it at once."""
+    pipe.watch(Job.key_for(job_id), INTERMEDIATE_SEEN)
+    ours = pipe.hget(INTERMEDIATE_SEEN, field) == first_seen
+    listed = pipe.lpos(target.intermediate_queue_key, job_id) is not None
+    pipe.multi()  # explicit: RQ's enqueue_job joins a transaction only if it is already open
+    if not (ours and listed):
+        if ours:  # started meanwhile: its sighting is forgotten, as one gone on normally is
+            pipe.hdel(INTERMEDIATE_SEEN, field)
+        return False
+    pipe.lrem(target.intermediate_queue_key, 1, job_id)
+    pipe.hdel(INTERMEDIATE_SEEN, field)
+    if job is not None:
+        target.enqueue_job(job, pipeline=pipe, at_front=True)
+    return True
 
 
 class HeldForwardWatch:
