@@ -356,6 +356,9 @@ OWN_IDENTITY_CASES = [
                     SMS_SENDER, "Balas ke ０８１２－３４５６－７００１ / ＋６２ ８１２ ３４５６ ７００１ / "
                     "（０８１２）３４５６．７００１ / ٠٨١٢٣٤٥٦٧٠٠١, bukan ０８１２－３４５６－７００２",
                     "Balas ke [anonim] / [anonim] / [anonim] / [anonim], bukan ０８１２－３４５６－７００２"),
+    # A minus sign (U+2212) is a dash to whoever types it, as a hyphen and an en dash are.
+    OwnIdentityCase("sms: the number with minus signs between its groups", SMS_SENDER,
+                    "Balas ke 0812\u22123456\u22127001", "Balas ke [anonim]"),
     OwnIdentityCase("sms: another number, an account and a Tracking ID stay", SMS_SENDER,
                     "Oknum minta transfer ke 0812-9999-0000, rek 1234567001, lihat laporan 10000004",
                     "Oknum minta transfer ke 0812-9999-0000, rek 1234567001, lihat laporan 10000004"),
