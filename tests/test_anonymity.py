@@ -369,6 +369,15 @@ OWN_IDENTITY_CASES = [
                     "Balas ke Rumah.Budi@contoh.id atau budi99@kantor.example, bukan ke humas@dinas.example",
                     "Balas ke [anonim] atau [anonim], bukan ke humas@dinas.example",
                     {"reply_to": "rumah.budi@contoh.id", "envelope_sender": "budi99@kantor.example"}),
+    # An address written so that harvesters miss it: "at" and "dot" for "@" and ".", in brackets or between spaces,
+    # "titik" (Indonesian), a fullwidth ＠. Its local part "budi" is anyone's name, so only the whole address tells.
+    OwnIdentityCase("mail: the address written against harvesters, its local part a plain word", {
+                        **MAIL_SENDER, "id": "budi@contoh-desa.net"},
+                    "Balas ke budi at contoh-desa dot net / budi [at] contoh-desa [dot] net / "
+                    "BUDI(AT)CONTOH-DESA(DOT)NET / budi{at}contoh-desa.net / budi @ contoh-desa.net / "
+                    "budi＠contoh-desa．net / budi at contoh-desa titik net. Pak Budi at kantor dot com tahu.",
+                    "Balas ke [anonim] / [anonim] / [anonim] / [anonim] / [anonim] / [anonim] / [anonim]. "
+                    "Pak Budi at kantor dot com tahu."),
     OwnIdentityCase("mail: the address in a link's query, its @ written %40", MAIL_SENDER,
                     "formulir (https://forms.example/isi?email=warga.rahasia%40contoh-desa.net&to=%3C"
                     "Warga.Rahasia%40Contoh-Desa.NET%3E)",

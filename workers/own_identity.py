@@ -50,6 +50,11 @@ _HANDLE_CHAR = r"[A-Za-z0-9_]"
 # may be anyone's name in the text, and only the whole address is replaced.
 _DISTINCT_LOCAL_PART = re.compile(r"[._\d-]")
 _MIN_LOCAL_PART = 4
+# An address's "@" and "." as people write them to keep the address from harvesters: "budi at desa dot id",
+# "budi [at] desa [dot] id", "budi(at)desa(titik)id" (Indonesian), spaces around the "@", the fullwidth ＠ and ．; and
+# the "@" as a link's query carries it, %40.
+_AT = r"(?:\s?[@\uff20]\s?|%40|\s?[\[({<]\s?at\s?[\])}>]\s?|\s+at\s+)"
+_DOT = r"(?:[.\uff0e]|\s?[\[({<]\s?(?:dot|titik)\s?[\])}>]\s?|\s+(?:dot|titik)\s+)"
 _MIN_DISPLAY_NAME_WORDS = 2
 # What a directory adds to a display name in brackets: an office, a unit ("Budi Santoso (Dinas PU)").
 _BRACKETED = re.compile(r"[(\[][^()\[\]]*[)\]]")
@@ -117,13 +122,15 @@ def _handle_patterns(handle: str) -> list[str]:
 
 def _address_patterns(address: str) -> list[str]:
     """The address, also with its `@` written `%40` as a link's query carries it (`?email=budi%40desa.id`, after
-    another %-escape too), its mailbox with any tag or none (RFC 5233: `budi.santoso+lapor@gmail.com` is
-    `budi.santoso@gmail.com`'s mailbox, the address its owner gives out), and its local part and its mailbox's when
-    they are distinct (see _DISTINCT_LOCAL_PART)."""
+    another %-escape too) or its `@` and dots written against harvesters (`budi at desa dot id`: _AT, _DOT), its
+    mailbox with any tag or none (RFC 5233: `budi.santoso+lapor@gmail.com` is `budi.santoso@gmail.com`'s mailbox, the
+    address its owner gives out), and its local part and its mailbox's when they are distinct (see
+    _DISTINCT_LOCAL_PART)."""
     local, _, domain = address.partition("@")
     mailbox = local.split("+", 1)[0] or local
-    patterns = [rf"(?:(?<![\w.+-])|(?<=%[0-9a-f]{{2}})){re.escape(mailbox)}(?:\+[\w.+-]*)?(?:@|%40)"
-                rf"{re.escape(domain)}(?![\w-])"]
+    domain_pattern = _DOT.join(re.escape(label) for label in domain.split("."))
+    patterns = [rf"(?:(?<![\w.+-])|(?<=%[0-9a-f]{{2}})){re.escape(mailbox)}(?:\+[\w.+-]*)?{_AT}"
+                rf"{domain_pattern}(?![\w-])"]
     for part in dict.fromkeys((local, mailbox)):
         if len(part) >= _MIN_LOCAL_PART and _DISTINCT_LOCAL_PART.search(part):
             patterns.append(rf"(?<![\w.+-]){re.escape(part)}(?![\w-]|\.\w)")
