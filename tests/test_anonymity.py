@@ -405,6 +405,16 @@ OWN_IDENTITY_CASES = [
                     "Balas ke [anonim].\nHormat saya,\n[anonim]\n([anonim])",
                     {SENDER_IDENTITIES: {"addresses": ["budi.santoso@kecamatan.example.go.id"],
                                          "names": ["Santoso, Budi"]}}),
+    # A name with accents is signed without them on a phone's keyboard, and a Mac writes its accents as combining marks
+    # (NFD) where the From header has them composed (NFC), or the other way round.
+    OwnIdentityCase("mail: a From name with accents, signed without them or in other Unicode forms", {
+                        **MAIL_SENDER, "display_name": "Andr\u00e9 N\u00fa\u00f1ez"},
+                    "Salam, Andre Nunez / ANDR\u00c9 N\u00da\u00d1EZ / Andre\u0301 Nu\u0301n\u0303ez, "
+                    "bukan Andreas Nunez",
+                    "Salam, [anonim] / [anonim] / [anonim], bukan Andreas Nunez"),
+    OwnIdentityCase("mail: a From name without accents, signed with them", {
+                        **MAIL_SENDER, "display_name": "Andre Nunez"},
+                    "Salam, Andr\u00e9 N\u00fa\u00f1ez", "Salam, [anonim]"),
     OwnIdentityCase("mail: a one-word name a field gave stays (it may be the official's)", MAIL_SENDER,
                     "Pak Budi di loket 3 meminta uang", "Pak Budi di loket 3 meminta uang",
                     {SENDER_IDENTITIES: {"addresses": [], "names": ["Budi"]}}),

@@ -30,6 +30,7 @@ them, and a disclaimer stay.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -56,6 +57,8 @@ _MIN_LOCAL_PART = 4
 _AT = r"(?:\s?[@\uff20]\s?|%40|\s?[\[({<]\s?at\s?[\])}>]\s?|\s+at\s+)"
 _DOT = r"(?:[.\uff0e]|\s?[\[({<]\s?(?:dot|titik)\s?[\])}>]\s?|\s+(?:dot|titik)\s+)"
 _MIN_DISPLAY_NAME_WORDS = 2
+# The combining accents (U+0300-U+036F) a letter may carry written decomposed (NFD, as macOS writes names).
+_ACCENTS = r"[\u0300-\u036f]*"
 # What a directory adds to a display name in brackets: an office, a unit ("Budi Santoso (Dinas PU)").
 _BRACKETED = re.compile(r"[(\[][^()\[\]]*[)\]]")
 _MIN_USER_ID_DIGITS = 5
@@ -142,7 +145,7 @@ def _display_name_pattern(name: str | None) -> str | None:
     order its owner signs it, "First Last"; and the name alone, as its owner signs it, without what a directory adds
     around it: degrees and titles (`Dr. Budi Santoso, M.Si.`: every word with a dot), an office in brackets or after
     a bar (`Budi Santoso (Dinas PU)`, `Budi Santoso | SDN 3`), an X or Instagram name's emoji (`Budi Santoso 🇮🇩`),
-    when two words or more are left."""
+    when two words or more are left. Its letters with or without their accents (`_name_word`)."""
     words = (name or "").split()
     if len(words) < _MIN_DISPLAY_NAME_WORDS:
         return None
@@ -155,7 +158,34 @@ def _display_name_pattern(name: str | None) -> str | None:
              if "." not in word and any(character.isalnum() for character in word)]
     if len(alone) >= _MIN_DISPLAY_NAME_WORDS and alone not in orders:
         orders.append(alone)
-    return "|".join(r"(?<!\w)" + r"\s+".join(re.escape(word) for word in order) + r"(?!\w)" for order in orders)
+    return "|".join(r"(?<!\w)" + r"\s+".join(_name_word(word) for word in order) + r"(?!\w)" for order in orders)
+
+
+def _accented_forms() -> dict[str, str]:
+    """Each Latin letter (lowercase) and its forms with accents, composed: "e" -> "EeÈÉÊ...èéê...ẹẻẽ..."."""
+    forms: dict[str, set[str]] = {}
+    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
+        decomposed = unicodedata.normalize("NFD", chr(code))
+        base = decomposed[0]
+        if len(decomposed) > 1 and base.isascii() and base.isalpha() \
+                and all(unicodedata.combining(mark) for mark in decomposed[1:]):
+            forms.setdefault(base.lower(), {base.lower(), base.upper()}).add(chr(code))
+    return {base: "".join(sorted(chars)) for base, chars in forms.items()}
+
+
+_ACCENTED_FORMS = _accented_forms()
+
+
+def _name_word(word: str) -> str:
+    """A word of a name, each Latin letter with or without its accents, composed or not: a name with accents is
+    signed without them on a phone's keyboard ("Andre Nunez" for "André Núñez"), and a Mac sends them decomposed."""
+    parts: list[str] = []
+    for char in unicodedata.normalize("NFC", word):
+        if unicodedata.combining(char) and parts and parts[-1].endswith(_ACCENTS):
+            continue  # a further accent on a letter already matched with any
+        forms = _ACCENTED_FORMS.get(unicodedata.normalize("NFD", char)[0].lower())
+        parts.append(f"[{re.escape(forms)}]{_ACCENTS}" if forms else re.escape(char))
+    return "".join(parts)
 
 
 def _user_id_pattern(identity: str) -> str | None:
