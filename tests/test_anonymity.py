@@ -501,6 +501,10 @@ OWN_IDENTITY_CASES = [
                     {**X_SENDER, "display_name": "\u2728 Budi Santoso \U0001f1ee\U0001f1e9"},
                     "jalan rusak, lapor dari Budi Santoso", "jalan rusak, lapor dari [anonim]",
                     {"username": "budi_rahasia"}),
+    # An Asian phone keyboard's fullwidth ＠ (or the small ﹫) starts a mention on X as @ does.
+    OwnIdentityCase("x: the handle after a fullwidth or small @, a plain word without the @", X_SENDER,
+                    "jalan rusak, cc \uff20budirahasia dan \ufe6bBudiRahasia; budirahasia sudah lihat",
+                    "jalan rusak, cc [anonim] dan [anonim]; budirahasia sudah lihat", {"username": "budirahasia"}),
     OwnIdentityCase("x: another handle that starts with the sender's stays", X_SENDER,
                     "cc @budi_rahasia_lain dan @budi_rahasia.", "cc @budi_rahasia_lain dan [anonim].",
                     {"username": "budi_rahasia"}),

@@ -47,14 +47,16 @@ _NUMBER_GAP = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f]{0,3}
 _PLUS = "[+\uff0b]"
 # A handle's characters (X: letters, digits, _; Instagram also "."): a handle ends where none follows.
 _HANDLE_CHAR = r"[A-Za-z0-9_]"
+# What starts a mention: "@", an Asian phone keyboard's fullwidth "＠" and the small "﹫" (X reads them as "@").
+_AT_SIGN = "[@\uff20\ufe6b]"
 # An address's local part is a word of its own only when it has no dot, digit, underscore or hyphen ("budi"): then it
 # may be anyone's name in the text, and only the whole address is replaced.
 _DISTINCT_LOCAL_PART = re.compile(r"[._\d-]")
 _MIN_LOCAL_PART = 4
 # An address's "@" and "." as people write them to keep the address from harvesters: "budi at desa dot id",
-# "budi [at] desa [dot] id", "budi(at)desa(titik)id" (Indonesian), spaces around the "@", the fullwidth ＠ and ．; and
+# "budi [at] desa [dot] id", "budi(at)desa(titik)id" (Indonesian), spaces around the "@", a fullwidth ＠ and ．; and
 # the "@" as a link's query carries it, %40.
-_AT = r"(?:\s?[@\uff20]\s?|%40|\s?[\[({<]\s?at\s?[\])}>]\s?|\s+at\s+)"
+_AT = r"(?:\s?" + _AT_SIGN + r"\s?|%40|\s?[\[({<]\s?at\s?[\])}>]\s?|\s+at\s+)"
 _DOT = r"(?:[.\uff0e]|\s?[\[({<]\s?(?:dot|titik)\s?[\])}>]\s?|\s+(?:dot|titik)\s+)"
 _MIN_DISPLAY_NAME_WORDS = 2
 # The combining accents (U+0300-U+036F) a letter may carry written decomposed (NFD, as macOS writes names).
@@ -117,7 +119,7 @@ def _handle_patterns(handle: str) -> list[str]:
     bare = handle.lstrip("@")
     escaped = re.escape(bare)
     end = rf"(?!{_HANDLE_CHAR}|\.{_HANDLE_CHAR})"
-    patterns = [rf"(?<!{_HANDLE_CHAR})@{escaped}{end}", rf"(?<=/){escaped}{end}"]
+    patterns = [rf"(?<!{_HANDLE_CHAR}){_AT_SIGN}{escaped}{end}", rf"(?<=/){escaped}{end}"]
     if len(bare) >= _MIN_LOCAL_PART and _DISTINCT_LOCAL_PART.search(bare):
         patterns.append(rf"(?<![\w.]){escaped}{end}")
     return patterns
