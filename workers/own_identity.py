@@ -9,7 +9,8 @@ A mail's sender gave more of their own: the Reply-To our replies go to and the e
 too, and so is each address and name of the fields that name a sender (Sender, Return-Path, X-Sender, a read
 receipt's Disposition-Notification-To...: channels/email/parse.py SENDER_HEADERS, kept in the envelope's channel_meta
 for the gateway alone); an address also travels in a link's query as `budi%40desa.id` (html_text shows a link's
-address); and a From of "Santoso, Budi" is signed "Budi Santoso".
+address) and is written against harvesters as `budi at desa dot id`; a From of "Santoso, Budi" is signed "Budi
+Santoso", and one of "André Núñez" often "Andre Nunez".
 
 Only what the gateway knows to be the sender's own is replaced: another number (an official's, a bank account), a
 name the sender did not send under, and a one-word display name (`Budi` would take "Pak Budi", often the official
