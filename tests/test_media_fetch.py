@@ -488,6 +488,25 @@ def test_a_compressed_answer_is_refused_before_it_is_inflated(settings: Settings
     assert peak < 4 << 20, f"{peak} bytes held to refuse {len(bomb)} bytes of gzip"
 
 
+def test_a_providers_cookie_is_not_sent_back_with_later_fetches(settings: Settings) -> None:
+    """A cookie kept and sent back would link the files of different reports, an anonymous one's among them, to
+    one fetcher at the provider."""
+    sent_cookies: list[str | None] = []
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        sent_cookies.append(request.headers.get("Cookie"))
+        return httpx.Response(200, content=b"\xff\xd8\xff\xe0 a photo", headers={
+            "Content-Type": "image/jpeg", "Set-Cookie": "guest_id=v1%3A1764; Domain=.twimg.com; Path=/; Secure"})
+
+    fetcher = MediaFetcher(settings, transport=httpx.MockTransport(provider))
+    try:
+        for _ in range(2):
+            fetcher.fetch(X_PHOTO, "image/jpeg", time.monotonic() + 5)
+    finally:
+        fetcher.close()
+    assert sent_cookies == [None, None]
+
+
 class ToLoopback(httpx.HTTPTransport):
     """httpx's own transport (real sockets), every request sent to a server on 127.0.0.1 instead of the provider."""
 

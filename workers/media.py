@@ -33,6 +33,7 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpcore
@@ -203,6 +204,11 @@ def type_matches(expected: str, served: str) -> bool:
     return served == expected or (bool(served) and served.split("/")[0] == expected.split("/")[0])
 
 
+def _cookieless_jar() -> CookieJar:
+    """A jar that takes no cookie."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
 class MediaFetcher:
     """Fetches provider-hosted files: one per worker process (`WorkerContext.client`), one connection pool, the
     process's TLS context."""
@@ -212,8 +218,10 @@ class MediaFetcher:
         self._config = settings.attachments
         # The file as the provider keeps it, never compressed: a compressed body of a few kB may inflate to
         # gigabytes, each read's worth in memory before the size cap could see it (and a photo gains nothing).
+        # No cookies kept: sent back with later fetches, a provider's cookie would link the files of different
+        # reports (an anonymous one's among them) to one fetcher, and the jar would grow for the process's life.
         self._client = httpx.Client(verify=tls_context(), follow_redirects=False, transport=transport,
-                                    timeout=self._config.timeout_seconds,
+                                    timeout=self._config.timeout_seconds, cookies=_cookieless_jar(),
                                     headers={"User-Agent": "lapor-gateway", "Accept-Encoding": IDENTITY})
         _hold_to_deadlines(self._client)
 
