@@ -14,6 +14,7 @@ import sys
 import threading
 import zlib
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, TextIO
@@ -256,6 +257,14 @@ class sensitive_values:
         if self._token is not None:
             _SENSITIVE.reset(self._token)
             self._token = None
+
+
+def job_sensitive_values() -> AbstractContextManager[None]:
+    """The block a job keeps the values it learns in (`add_sensitive_values`): the one already open, or a new one.
+    A worker opens one around each job and the handling of its failure (`workers.run`): RQ logs and stores a failed
+    job's traceback after the job returned, and a block of the job's own had ended with it, the citizen's words
+    quoted in an exception message going out in RQ's line and its record of the failure."""
+    return nullcontext() if _SENSITIVE.get() is not None else sensitive_values()
 
 
 def add_sensitive_values(*values: str | None) -> None:

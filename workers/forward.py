@@ -24,7 +24,7 @@ from rq.timeouts import JobTimeoutException
 from gateway import metrics
 from gateway.attachments import kept_by_gateway, stored_path
 from gateway.errors import PermanentError, RetryableError
-from gateway.logs import add_sensitive_values, get_logger, sensitive_values
+from gateway.logs import add_sensitive_values, get_logger, job_sensitive_values
 from gateway.queues import (
     ENVELOPE_DAMAGE,
     FORWARD_QUEUE,
@@ -280,7 +280,7 @@ def _upload_attachments(context: WorkerContext,
 
 def forward_reports(tracking_ids: list[str]) -> dict[str, int]:
     """RQ job. Returns counts; raises RetryableError to have RQ retry what is not done yet."""
-    with sensitive_values():  # the citizens' words and numbers of this job stay out of every log line
+    with job_sensitive_values():  # the citizens' words and numbers of this job stay out of every log line
         return _forward_reports(tracking_ids)
 
 

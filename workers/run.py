@@ -29,7 +29,7 @@ from rq.job import Job
 from rq.scheduler import RQScheduler
 
 from gateway.errors import RetryableError
-from gateway.logs import clear_message_context, get_logger
+from gateway.logs import clear_message_context, get_logger, scrub, sensitive_values
 from gateway.queues import FORWARD_QUEUE, JSONSerializer, answer_within, queue, release_held_forwards
 from gateway.runtime import die_with_parent, libc_prctl, settle_heap, tied_to_this_process
 from gateway.settings import Settings
@@ -213,11 +213,22 @@ class LaporWorker(SimpleWorker):
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """The job, its failure handling included, with the channel and Tracking ID it binds for its own lines
-        only: left bound, the worker's next lines (a lost Redis connection while idle) named the last report."""
+        only: left bound, the worker's next lines (a lost Redis connection while idle) named the last report. The
+        citizen's words and sender the job learns stay bound until its failure is logged and stored
+        (`job_sensitive_values`), and no longer: the next job's lines are not scrubbed of them."""
         try:
-            super().execute_job(job, queue)
+            with sensitive_values():
+                super().execute_job(job, queue)
         finally:
             clear_message_context()
+
+    def handle_job_failure(self, job: Job, queue: Queue, started_job_registry: Any = None,
+                           exc_string: str = "") -> None:
+        """RQ's, storing the traceback as the worker's log line shows it (`scrub`, the job's values bound). RQ keeps a
+        failed job's traceback in Redis for its `failure_ttl` (30 days; `rq:results:<job id>`), and a message quoting a
+        number, an address or the citizen's words (a provider's refusal echoing the recipient, a validation error
+        quoting the input) was kept there as raised, outside the logs' redaction and the dead letter's."""
+        super().handle_job_failure(job, queue, started_job_registry=started_job_registry, exc_string=scrub(exc_string))
 
     def handle_exception(self, job: Job, *exc_info: Any) -> None:
         """RQ logs every exception a job raises at error level with its traceback, then runs the exception handlers.
