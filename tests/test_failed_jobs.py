@@ -99,7 +99,7 @@ def test_a_status_job_that_fails_unexpectedly_tells_the_citizen_to_send_cek_late
             "source": "sms-aggregator", "to": NUMBER, "tracking_id": TRACKING_ID, "language": "id"}
         assert (letter.queue, letter.func, letter.args, letter.tracking_id, letter.channel) == (
             STATUS_QUEUE, STATUS_FUNC, [query], TRACKING_ID, "sms-aggregator")
-        assert (letter.reason, letter.attempts) == ("job_failed", 2)
+        assert (letter.reason, letter.attempts, letter.job_id) == ("job_failed", 2, status_job.id)
         assert letter.detail == "JobTimeoutException on the last of 2 attempt(s)"
         replies = [job.args[0] for job in queue(REPLY_QUEUE, redis).get_jobs()]
         assert [(reply["kind"], reply["text"], reply["to"]) for reply in replies] == [

@@ -132,7 +132,8 @@ def test_a_job_whose_worker_died_is_requeued_until_the_limit_then_split_or_dead_
     letters = DeadLetters(redis).list()
     assert [(letter.tracking_id, letter.args) for letter in letters] == case.letters
     for letter in letters:
-        assert (letter.queue, letter.func, letter.reason) == (case.queue, case.func, "worker_died")
+        assert (letter.queue, letter.func, letter.reason, letter.job_id) == (case.queue, case.func, "worker_died",
+                                                                             job.id)  # `show` names the job
         assert "3 times" in letter.detail
     events = [e for e in log_events(log_stream) if e.get("event") == "worker.job_poisoned"]
     assert len(events) == int(case.poisoned)

@@ -5,18 +5,24 @@ redacted; a purge of the job's dead letters deletes all of it."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 from redis import Redis
 from rq.job import Job
+from rq.results import Result
 
 from gateway.intake import Intake
 from gateway.outbound import OutboundReplies
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, JSONSerializer, queue
+from gateway.settings import Settings
 from tests.aggregator_support import aggregator_api, drain
 from tests.conftest import TestEnvironment, log_events
+from tests.test_forwarding import cli
 from tests.test_spool import draft
+from workers.deadletters import ENTRIES_KEY, DeadLetter, DeadLetters
 
 NUMBER = "+6281234567801"
 ADDRESS = "siti.aminah@desa-sukamulya.id"
@@ -31,15 +37,43 @@ def failed_traceback(redis: Redis, queue_name: str) -> str:
     return result.exc_string
 
 
-def test_rq_keeps_a_failed_reply_jobs_traceback_without_the_number_or_address_its_message_quotes(
-    test_env: TestEnvironment, redis: Redis
-) -> None:
-    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="0")
+def fail_a_reply(settings: Settings, redis: Redis) -> None:
+    """A reply job whose every attempt ends by a bug quoting the number and an address: dead-lettered `job_failed`."""
     OutboundReplies(redis, settings).queue_reply(source="sms-aggregator", kind="ack", text="Laporan diterima",
                                                  language="id", tracking_id="10000029", to=NUMBER)
     for api in aggregator_api():
-        api.route.side_effect = TypeError(f"cannot send to {NUMBER} (copy to {ADDRESS})")  # a bug quoting both
+        api.route.side_effect = TypeError(f"cannot send to {NUMBER} (copy to {ADDRESS})")
         drain(settings, (REPLY_QUEUE,))
+
+
+def fail_a_forward(settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch, texts: list[str]) -> list[str]:
+    """One forward job of these reports whose every attempt ends by a bug quoting the first report: each report
+    dead-lettered `forward_failed`. Their Tracking IDs."""
+    from workers import forward
+
+    def failing_payload(envelope: dict[str, Any], *_: Any) -> dict[str, Any]:
+        raise ValueError(f"cannot build a payload of {envelope['text']!r}")
+
+    monkeypatch.setattr(forward, "case_store_payload", failing_payload)
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft(f"quoted-{n}", text) for n, text in enumerate(texts)])  # one job
+    finally:
+        intake.close()
+    drain(settings, (FORWARD_QUEUE,))
+    return [receipt.tracking_id for receipt in receipts]
+
+
+def rq_record(redis: Redis, job_id: str, queue_name: str) -> dict[str, bool]:
+    """What RQ keeps of the job: its hash (its call), its traceback, its failed-registry entry."""
+    return {"job": bool(redis.exists(Job.key_for(job_id))), "traceback": bool(redis.exists(Result.get_key(job_id))),
+            "failed": redis.zscore(queue(queue_name, redis).failed_job_registry.key, job_id) is not None}
+
+
+def test_rq_keeps_a_failed_reply_jobs_traceback_without_the_number_or_address_its_message_quotes(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    fail_a_reply(test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="0"), redis)
 
     stored = failed_traceback(redis, REPLY_QUEUE)
     assert "TypeError: cannot send to [phone] (copy to [email])" in stored  # still says what and where
@@ -53,19 +87,8 @@ def test_rq_keeps_a_failed_forward_jobs_traceback_without_the_citizens_words(
 ) -> None:
     """The words are known only to the job (`sensitive_values`); RQ logs and stores the traceback after the job
     returned, and both quoted them as raised."""
-    from workers import forward
-
-    def failing_payload(envelope: dict[str, Any], *_: Any) -> dict[str, Any]:
-        raise ValueError(f"cannot build a payload of {envelope['text']!r}")  # a bug quoting the report
-
-    monkeypatch.setattr(forward, "case_store_payload", failing_payload)
-    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0")
-    intake = Intake(redis, settings)
-    try:
-        intake.commit([draft("quoted-1", WORDS)])
-    finally:
-        intake.close()
-    drain(settings, (FORWARD_QUEUE,))
+    fail_a_forward(test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0"), redis,
+                   monkeypatch, [WORDS])
 
     stored = failed_traceback(redis, FORWARD_QUEUE)
     assert "ValueError: cannot build a payload of '[redacted]'" in stored
@@ -74,3 +97,70 @@ def test_rq_keeps_a_failed_forward_jobs_traceback_without_the_citizens_words(
     for where, text in (("RQ's record", stored), ("RQ's log line", str(rq_lines))):
         for secret in (WORDS, "Sukamulya"):
             assert secret not in text, f"{secret!r} in {where}"
+
+
+def test_a_purge_deletes_rqs_record_of_the_forward_job_its_letter_was_made_from(
+    test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`deadletters purge` deleted the letter and left RQ's copy of the job's failure for 30 days: its call, and the
+    traceback quoting the report. The job's record goes with the first of its letters purged; its other reports'
+    letters stay, each requeueable on its own."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0")
+    purged, kept = fail_a_forward(settings, redis, monkeypatch, [WORDS, "Jalan rusak di RT 03"])
+    registry = DeadLetters(redis)
+    [job_id] = queue(FORWARD_QUEUE, redis).failed_job_registry.get_job_ids()
+    assert [letter.job_id for letter in registry.list()] == [job_id, job_id]
+    assert rq_record(redis, job_id, FORWARD_QUEUE) == {"job": True, "traceback": True, "failed": True}
+    shown = cli(test_env, "deadletters", "show", purged)
+    assert f"job_id: {job_id}" in shown.stdout, shown.stdout  # how an operator finds RQ's record and log lines
+
+    result = cli(test_env, "deadletters", "purge", purged, "--yes")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert rq_record(redis, job_id, FORWARD_QUEUE) == {"job": False, "traceback": False, "failed": False}
+    assert [letter.tracking_id for letter in registry.list()] == [kept]
+
+
+def named_only_by_its_key(redis: Redis, letter: DeadLetter, job_id: str) -> DeadLetter:
+    """The letter as an earlier version wrote it: without `job_id`, the job's id in its key."""
+    stored = orjson.loads(redis.hget(ENTRIES_KEY, letter.key) or b"{}")
+    del stored["job_id"]
+    redis.hset(ENTRIES_KEY, letter.key, orjson.dumps(stored))
+    assert letter.key.endswith(job_id)
+    return DeadLetters(redis).list()[0]
+
+
+def requeued_with_rqs_tools(redis: Redis, letter: DeadLetter, job_id: str) -> DeadLetter:
+    queue(REPLY_QUEUE, redis).failed_job_registry.requeue(job_id)  # `rq requeue`: queued again, no longer failed
+    return letter
+
+
+@pytest.mark.parametrize(
+    ("before", "left"),
+    [
+        pytest.param(None, {"job": False, "traceback": False, "failed": False}, id="named-by-the-letter"),
+        pytest.param(named_only_by_its_key, {"job": False, "traceback": False, "failed": False},
+                     id="an-earlier-versions-letter-named-by-its-key"),
+        pytest.param(requeued_with_rqs_tools, {"job": True, "traceback": True, "failed": False},
+                     id="a-job-rq-runs-again-is-left-alone"),
+    ],
+)
+def test_a_purge_deletes_rqs_record_of_the_failed_reply_job_its_letter_was_made_from(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO,
+    before: Callable[[Redis, DeadLetter, str], DeadLetter] | None, left: dict[str, bool],
+) -> None:
+    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="0")
+    fail_a_reply(settings, redis)
+    [job_id] = queue(REPLY_QUEUE, redis).failed_job_registry.get_job_ids()
+    registry = DeadLetters(redis)
+    [letter] = registry.list()
+    assert letter.job_id == job_id
+    if before is not None:
+        letter = before(redis, letter, job_id)
+
+    assert registry.purge([letter], settings.intake.envelope_ttl_seconds) == 1
+
+    assert registry.count() == 0
+    assert rq_record(redis, job_id, REPLY_QUEUE) == left
+    told = [event.get("jobs") for event in log_events(log_stream) if event["event"] == "deadletter.failed_jobs_purged"]
+    assert told == ([] if left["job"] else [1])

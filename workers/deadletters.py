@@ -15,6 +15,9 @@ from typing import Any, Literal, TypeVar
 import orjson
 from redis import Redis
 from redis.exceptions import WatchError
+from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry
+from rq.results import Result
 
 from gateway import metrics
 from gateway.health import HealthSignals
@@ -53,6 +56,9 @@ class DeadLetter:
     failed_at: float
     attempts: int = 1
     channel: str | None = None
+    # The RQ job the letter was made from, when RQ may keep a record of its failure (`purge` deletes it); None in
+    # letters an earlier version wrote, and in those a job wrote of its own decision.
+    job_id: str | None = None
 
     @property
     def readable(self) -> bool:
@@ -64,13 +70,18 @@ class DeadLetter:
 # listed, shown and purged by its key like any other, never requeued (there is no job in it to redo).
 UNREADABLE = "unreadable"
 _FIELDS = frozenset(field.name for field in fields(DeadLetter))
-_REQUIRED = frozenset(field.name for field in fields(DeadLetter) if field.name not in {"attempts", "channel"})
+_REQUIRED = frozenset(field.name for field in fields(DeadLetter)
+                      if field.name not in {"attempts", "channel", "job_id"})
 # What each field must hold for the commands to print, filter and sort letters: a Tracking ID written as a JSON
 # number (a hand edit, another version) ended `deadletters list` on a TypeError, and a purge among others too.
 _TYPES: dict[str, tuple[type, ...]] = {
     "key": (str,), "queue": (str,), "func": (str,), "args": (list,), "tracking_id": (str,), "reason": (str,),
     "detail": (str,), "failed_at": (int, float), "attempts": (int,), "channel": (str, type(None)),
+    "job_id": (str, type(None)),
 }
+# The item of a `job_failed` letter: the reason and the failed job's id (`workers.failures.dead_letter_job`), by which
+# a purge finds RQ's record of a letter written before letters named their job.
+JOB_FAILED_ITEM = "job-failed-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,23 +123,26 @@ class DeadLetters:
             commit(pipe)
 
     def add_new(self, *, queue: str, func: str, args: list[Any], tracking_id: str, item: str, reason: str,
-                detail: str, attempts: int = 1, channel: str | None = None, pipeline: Any = None) -> DeadLetter:
+                detail: str, attempts: int = 1, channel: str | None = None, job_id: str | None = None,
+                pipeline: Any = None) -> DeadLetter:
         """The detail is kept as a log line shows it: a downstream's answer may quote the citizen (a case store
         echoing the report it refuses), and only the job in hand knows their words (`sensitive_values`)."""
         letter = DeadLetter(
             key=self.entry_key(queue, item), queue=queue, func=func, args=args, tracking_id=tracking_id,
             reason=reason, detail=scrub(detail), failed_at=time.time(), attempts=attempts, channel=channel,
+            job_id=job_id,
         )
         self.add(letter, pipeline=pipeline)
         return letter
 
     def add_forward(self, tracking_id: str, envelope: Mapping[str, Any] | None, *, reason: str, detail: str,
-                    attempts: int, pipeline: Any = None) -> DeadLetter:
+                    attempts: int, job_id: str | None = None, pipeline: Any = None) -> DeadLetter:
         """One report's forward, requeued alone (`[[tracking_id]]`), filed under its envelope's source or channel."""
         envelope = envelope or {}
         return self.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[tracking_id]], tracking_id=tracking_id,
                             item=tracking_id, reason=reason, detail=detail, attempts=attempts,
-                            channel=envelope.get("source") or envelope.get("channel"), pipeline=pipeline)
+                            channel=envelope.get("source") or envelope.get("channel"), job_id=job_id,
+                            pipeline=pipeline)
 
     def count(self) -> int:
         """The letters there are: the entries of the hash, not of the index, which may still name a letter gone
@@ -278,29 +292,34 @@ class DeadLetters:
 
         A purged forward's report will not be delivered: its envelope, state and fetched-file records, kept without
         end while it waited, now expire in `envelope_ttl` as a forwarded report's do (they held the citizen's words
-        and number in Redis for ever, and their files could never be purged)."""
+        and number in Redis for ever, and their files could never be purged).
+
+        RQ's record of the job a letter was made from goes in the same transaction (`_left_by_rq`): its call, its
+        traceback and its failed-registry entry, kept 30 days after the letter was gone."""
         wanted = {letter.key: letter for letter in letters}
         if not wanted:
             return 0
 
-        def purge_unchanged(pipe: Any) -> list[DeadLetter]:
+        def purge_unchanged(pipe: Any) -> tuple[list[DeadLetter], int]:
             raws = pipe.hmget(ENTRIES_KEY, list(wanted))
             unchanged = [letter for (key, letter), raw in zip(wanted.items(), raws, strict=True)
                          if raw is not None and self._read(key, raw) == letter]
-            if unchanged:
-                self._purge(pipe, unchanged, envelope_ttl)
-            return unchanged
+            return unchanged, self._purge(pipe, unchanged, envelope_ttl) if unchanged else 0
 
-        unchanged = self._watching_the_registry(purge_unchanged) or []
+        unchanged, jobs = self._watching_the_registry(purge_unchanged) or ([], 0)
         for letter in unchanged:
             log.warning("deadletter.purged", queue=letter.queue, tracking_id=letter.tracking_id)
+        if jobs:
+            log.info("deadletter.failed_jobs_purged", jobs=jobs)
         return len(unchanged)
 
-    def _purge(self, pipe: Any, letters: list[DeadLetter], envelope_ttl: int) -> None:
-        """Delete the letters in the watched `pipe`, and let their forwards' reports expire."""
+    def _purge(self, pipe: Any, letters: list[DeadLetter], envelope_ttl: int) -> int:
+        """Delete the letters in the watched `pipe`, let their forwards' reports expire, and delete RQ's records of
+        their jobs; returns how many jobs' records."""
         forwards = sorted({letter.tracking_id for letter in letters
                            if letter.queue == FORWARD_QUEUE and letter.readable})
         stored = pipe.mget([envelope_key(tid) for tid in forwards]) if forwards else []
+        jobs = self._left_by_rq(pipe, letters)
         pipe.multi()
         pipe.hdel(ENTRIES_KEY, *[letter.key for letter in letters])
         pipe.zrem(INDEX_KEY, *[letter.key for letter in letters])
@@ -308,4 +327,27 @@ class DeadLetters:
             expire_report(pipe, tracking_id, readable_envelope(tracking_id, raw) if raw is not None else None,
                           envelope_ttl)
         HealthSignals(self._redis).dead_letters_cleared([(lt.channel or "unknown", lt.key) for lt in letters], pipe)
+        for job_id, queue_name in jobs.items():
+            pipe.zrem(FailedJobRegistry(queue_name, connection=self._redis).key, job_id)
+            pipe.delete(Job.key_for(job_id), Job.dependents_key_for(job_id), Result.get_key(job_id))
         pipe.execute()
+        return len(jobs)
+
+    def _left_by_rq(self, pipe: Any, letters: list[DeadLetter]) -> dict[str, str]:
+        """{job id: queue} of the jobs the letters were made from that RQ still keeps as failed. A job gone (expired,
+        or deleted by the reaper with its letter's making) has nothing left, and one RQ runs again (requeued with
+        RQ's own tools) is no longer a record of this failure: both are left alone. Reads under WATCH of the jobs, in
+        the not yet MULTI `pipe`. A `job_failed` letter of an earlier version names its job in its key; a
+        `forward_failed` one named none."""
+        jobs: dict[str, str] = {}
+        for letter in letters:
+            item = letter.key.partition(":")[2]
+            job_id = letter.job_id or (item.removeprefix(JOB_FAILED_ITEM) if item.startswith(JOB_FAILED_ITEM) else "")
+            if job_id:
+                jobs[job_id] = letter.queue
+        if not jobs:
+            return {}
+        pipe.watch(*[Job.key_for(job_id) for job_id in jobs])
+        statuses = [pipe.hget(Job.key_for(job_id), "status") for job_id in jobs]
+        return {job_id: queue_name for (job_id, queue_name), status in zip(jobs.items(), statuses, strict=True)
+                if status == JobStatus.FAILED.value.encode()}

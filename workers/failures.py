@@ -89,7 +89,7 @@ def dead_letter_job(redis: Redis, settings: Settings, job: Job, *, reason: str, 
     DeadLetters(redis).add_new(
         queue=job.origin, func=job.func_name, args=args, tracking_id=tracking_id,
         item=f"{reason.replace('_', '-')}-{job.id}", reason=reason, detail=detail, attempts=attempts,
-        channel=channel, pipeline=pipeline,
+        channel=channel, job_id=job.id, pipeline=pipeline,
     )
     if job.func_name == REPLY_FUNC and args and isinstance(args[0], dict) and args[0].get("reply_id"):
         write_reply_record(pipeline, settings, str(args[0]["reply_id"]),

@@ -490,4 +490,5 @@ def dead_letter_unfinished(context: WorkerContext, job: Any, *, reason: str, det
     stored = _load_envelopes(context, pending)
     for tracking_id in pending:
         envelope = stored.get(tracking_id)
-        _dead_letter(context, envelope if isinstance(envelope, dict) else None, tracking_id, reason, detail, attempts)
+        DeadLetters(context.redis).add_forward(tracking_id, envelope if isinstance(envelope, dict) else None,
+                                               reason=reason, detail=detail, attempts=attempts, job_id=job.id)

@@ -238,7 +238,7 @@ def _give_up_running_whole(redis: Redis, settings: Settings, pipe: Any, job: Job
     for tracking_id in pending:
         envelope = readable_envelope(tracking_id, redis.get(envelope_key(tracking_id)) or b"null")
         DeadLetters(redis).add_forward(tracking_id, envelope, reason=WORKER_DIED, detail=detail, attempts=attempts,
-                                       pipeline=pipe)
+                                       job_id=job.id, pipeline=pipe)
     return "dead_lettered" if pending else "nothing_left"
 
 

@@ -141,6 +141,6 @@ def give_up(redis: Redis, settings: Settings, query: dict[str, Any], *, job: Job
     DeadLetters(redis).add_new(
         queue=STATUS_QUEUE, func=STATUS_FUNC, args=[query], tracking_id=tracking_id,
         item=f"status-{tracking_id}-{uuid.uuid4().hex[:12]}", reason=reason, detail=detail, attempts=attempts,
-        channel=query.get("source"), pipeline=pipe,
+        channel=query.get("source"), job_id=job.id if job is not None else None, pipeline=pipe,
     )
     return DEAD_LETTERED
