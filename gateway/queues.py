@@ -20,10 +20,16 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import WatchError
 from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
+from rq.exceptions import DequeueTimeout
+from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
 
+from gateway.errors import RejectedInput
+from gateway.logs import get_logger
 from gateway.settings import Settings
 from normalizer.envelope import SENDER_IDENTITIES
+
+log = get_logger()
 
 FORWARD_QUEUE = "lapor-forward"
 REPLY_QUEUE = "lapor-reply"
@@ -89,8 +95,79 @@ def answer_within(url: str, timeout: float) -> Redis:
     )
 
 
-def queue(name: str, connection: Redis) -> Queue:
-    return Queue(name, connection=connection, serializer=JSONSerializer)
+class UnreadableJobId(RejectedInput):
+    """A job id in Redis that is not UTF-8 (written by hand or by another client, a damaged list): it names no job a
+    worker can read or run. RQ reads ids as UTF-8, and its UnicodeDecodeError ended the worker's loop."""
+
+    reason = "job_id_not_utf8"
+
+    def __init__(self, raw: bytes) -> None:
+        self.shown = raw.decode("utf-8", "backslashreplace")  # as a log line can carry it
+        super().__init__(f"job id {self.shown} is not UTF-8")
+
+
+def job_id_text(raw: bytes | str) -> str:
+    """A job id read from Redis, as RQ reads it; UnreadableJobId for one that is not UTF-8."""
+    if isinstance(raw, str):
+        return raw
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        raise UnreadableJobId(raw) from None
+
+
+def readable_job_ids(connection: Redis, queue_name: str, list_key: str | None, raws: Sequence[bytes], *,
+                     found: str) -> list[str]:
+    """The ids of `raws`, read from `list_key` (None: already off it), that are UTF-8. Each other one is rejected:
+    taken off the list and logged as `worker.job_id_rejected` (error), with where it was `found`."""
+    ids = []
+    for raw in raws:
+        try:
+            ids.append(job_id_text(raw))
+        except UnreadableJobId as rejection:
+            if list_key is not None:
+                connection.lrem(list_key, 1, raw)
+            log.error("worker.job_id_rejected", queue=queue_name, job_id=rejection.shown,
+                      error=type(rejection).__name__, reason=rejection.reason, found=found)
+    return ids
+
+
+class JobQueue(Queue):
+    """RQ's queue, whose dequeue rejects a job id that is not UTF-8 (`readable_job_ids`) and goes on to the next.
+
+    RQ moved such an id to the queue's intermediate list, then raised on decoding it: the worker's loop ended, began
+    again a second later, and its maintenance of that list raised as well, so the jobs behind it waited on restarts."""
+
+    @classmethod
+    def lmove(cls, connection: Redis, queue_key: str, timeout: int | None) -> Any:
+        """One queue's dequeue (BLMOVE, LMOVE into its intermediate list)."""
+        while (result := super().lmove(connection, queue_key, timeout)) is not None:
+            intermediate = IntermediateQueue.get_intermediate_queue_key(queue_key)
+            if readable_job_ids(connection, cls._name_of(queue_key), intermediate, [result[1]], found="queue"):
+                return result
+            if timeout is not None:  # RQ's loop beats, then waits on the queue again
+                raise DequeueTimeout(timeout, queue_key)
+        return None
+
+    @classmethod
+    def lpop(cls, queue_keys: Sequence[str], timeout: int | None, connection: Redis | None = None) -> Any:
+        """Several queues' dequeue (BLPOP, LPOP: an in-process drain of several queues)."""
+        assert connection is not None
+        while (result := super().lpop(queue_keys, timeout, connection=connection)) is not None:
+            queue_key = result[0].decode() if isinstance(result[0], bytes) else result[0]
+            if readable_job_ids(connection, cls._name_of(queue_key), None, [result[1]], found="queue"):
+                return result
+            if timeout is not None:
+                raise DequeueTimeout(timeout, queue_keys)
+        return None
+
+    @classmethod
+    def _name_of(cls, queue_key: str) -> str:
+        return queue_key.removeprefix(cls.redis_queue_namespace_prefix)
+
+
+def queue(name: str, connection: Redis) -> JobQueue:
+    return JobQueue(name, connection=connection, serializer=JSONSerializer)
 
 
 def retry_policy(settings: Settings) -> Retry:

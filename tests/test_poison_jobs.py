@@ -18,13 +18,13 @@ from redis.exceptions import WatchError
 from rq.executions import Execution
 from rq.job import Job
 
-from gateway.outbound import REPLY_FUNC, STATUS_FUNC, reply_key
+from gateway.outbound import REPLY_FUNC, STATUS_FUNC, OutboundReplies, reply_key
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE, enqueue_calls, envelope_key, queue
 from gateway.replies import render
 from gateway.settings import Settings
-from tests.aggregator_support import drain
+from tests.aggregator_support import aggregator_api, drain
 from tests.cli_process import run_cli
-from tests.conftest import REPO_ROOT, ProcessHandle, TestEnvironment, log_events, wait_until
+from tests.conftest import REPO_ROOT, ProcessHandle, TestEnvironment, log_events, wait_ready, wait_until
 from workers import reaper
 from workers.deadletters import DeadLetters
 from workers.reaper import ALIVE_KEY, REAPS_META, reap_abandoned, reap_count
@@ -293,6 +293,77 @@ def test_a_job_back_on_the_intermediate_list_is_not_taken_for_stranded_by_an_old
     assert reap_abandoned(redis, [REPLY_QUEUE], settings) == []  # a first sighting again, not "stranded a minute"
     assert redis.lrange(target.intermediate_queue_key, 0, -1) == [job.id.encode()]
 
+
+# A job id that is not UTF-8, as a hand edit or another client may leave one: RQ reads ids as UTF-8.
+NOT_UTF8 = b"\xff\xfe-not-a-job"
+NUMBER = "+6281234567801"
+
+
+def rejections(stream: io.StringIO) -> list[tuple[object, ...]]:
+    return [(e["queue"], e["job_id"], e["error"], e["found"], e["level"]) for e in log_events(stream)
+            if e.get("event") == "worker.job_id_rejected"]
+
+
+@pytest.mark.parametrize(
+    ("where", "queues"),
+    [
+        pytest.param("queue", (REPLY_QUEUE,), id="on-the-queue"),
+        pytest.param("queue", (REPLY_QUEUE, STATUS_QUEUE), id="on-the-queue-drained-with-another"),
+        pytest.param("intermediate", (REPLY_QUEUE,), id="left-on-the-intermediate-list-by-an-earlier-dequeue"),
+    ],
+)
+def test_a_job_id_that_is_not_utf8_is_rejected_and_the_jobs_behind_it_run(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, where: str, queues: tuple[str, ...],
+) -> None:
+    """RQ's dequeue moved the id to the intermediate list and raised UnicodeDecodeError out of the worker's loop; the
+    worker began again a second later, and RQ's maintenance of that list raised too: the jobs behind it waited on
+    restarts. It is taken off its list and logged, and the worker goes on."""
+    settings = test_env.settings()
+    target = queue(REPLY_QUEUE, redis)
+    redis.rpush(target.key if where == "queue" else target.intermediate_queue_key, NOT_UTF8)
+    OutboundReplies(redis, settings).queue_reply(source="sms-aggregator", kind="ack", text="Laporan diterima",
+                                                 language="id", tracking_id="10000029", to=NUMBER)
+    for api in aggregator_api():
+        drain(settings, queues)
+        assert api.texts_to(NUMBER) == ["Laporan diterima"]
+    assert redis.lrange(target.key, 0, -1) == redis.lrange(target.intermediate_queue_key, 0, -1) == []
+    assert rejections(log_stream) == [(REPLY_QUEUE, "\\xff\\xfe-not-a-job", "UnreadableJobId", where, "error")]
+
+
+def test_a_worker_waiting_on_its_queue_rejects_a_job_id_that_is_not_utf8_and_goes_on(
+    test_env: TestEnvironment, redis: Redis, start_process: Callable[..., ProcessHandle],
+) -> None:
+    """The same for a worker process blocked on its queue (BLMOVE): it restarted its loop (`worker.quit_unasked`)
+    again and again, where it now ends the wait as RQ's own timeout does, and waits again."""
+    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="0")  # the reply fails for good at once: no aggregator
+    worker = wait_ready(start_process("worker", "--queues", REPLY_QUEUE), queues=1)
+    redis.rpush(queue(REPLY_QUEUE, redis).key, NOT_UTF8)
+    wait_until(lambda: "worker.job_id_rejected" in worker.output())
+    OutboundReplies(redis, settings).queue_reply(source="sms-aggregator", kind="ack", text="Laporan diterima",
+                                                 language="id", tracking_id="10000029", to=NUMBER)
+    wait_until(lambda: DeadLetters(redis).count() == 1, timeout=20)  # the reply ran (and met no aggregator)
+    assert "worker.quit_unasked" not in worker.output() and "UnicodeDecodeError" not in worker.output()
+    assert worker.process.poll() is None
+
+
+def test_a_job_id_that_is_not_utf8_on_the_intermediate_list_is_rejected_and_the_reaper_goes_on(
+    redis: Redis, settings: Settings, log_stream: io.StringIO,
+) -> None:
+    """Every reaper pass raised on it (`worker.reaper_failed` each second), and no stranded job was requeued again."""
+    from workers.reaper import INTERMEDIATE_SEEN
+
+    (stranded,) = enqueue_calls(redis, settings, REPLY_QUEUE, REPLY_FUNC, [reply_args()])
+    target = queue(REPLY_QUEUE, redis)
+    redis.lrem(target.key, 0, stranded.id)
+    redis.rpush(target.intermediate_queue_key, NOT_UTF8, stranded.id)
+    redis.hset(INTERMEDIATE_SEEN, f"{REPLY_QUEUE}:{stranded.id}", time.time() - 60)
+
+    assert reap_abandoned(redis, [REPLY_QUEUE], settings) == [stranded.id]
+
+    assert target.get_job_ids() == [stranded.id]
+    assert redis.lrange(target.intermediate_queue_key, 0, -1) == []
+    assert rejections(log_stream) == [(REPLY_QUEUE, "\\xff\\xfe-not-a-job", "UnreadableJobId", "intermediate",
+                                       "error")]
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,7 @@ from gateway.queues import (
     envelope_key,
     queue,
     readable_envelope,
+    readable_job_ids,
     release_held_forwards,
 )
 from gateway.settings import Settings
@@ -247,7 +248,8 @@ def _reap_intermediate(redis: Redis, target: Any) -> list[str]:
     started = set(target.started_job_registry.get_job_ids(cleanup=False))
     now = time.time()
     reaped = []
-    listed = [raw.decode() for raw in redis.lrange(target.intermediate_queue_key, 0, -1)]
+    key = target.intermediate_queue_key
+    listed = readable_job_ids(redis, target.name, key, redis.lrange(key, 0, -1), found="intermediate")
     waiting = [job_id for job_id in listed if job_id not in started]
     # A sighting counts only while the job stays on the list: one that went on normally (started) is forgotten, or
     # the same job id back on the list later (a retry, a reap) would look stranded at once and run twice.

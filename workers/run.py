@@ -30,7 +30,15 @@ from rq.scheduler import RQScheduler
 
 from gateway.errors import RetryableError
 from gateway.logs import clear_message_context, get_logger, scrub, sensitive_values
-from gateway.queues import FORWARD_QUEUE, JSONSerializer, answer_within, queue, release_held_forwards
+from gateway.queues import (
+    FORWARD_QUEUE,
+    JobQueue,
+    JSONSerializer,
+    answer_within,
+    queue,
+    readable_job_ids,
+    release_held_forwards,
+)
 from gateway.runtime import die_with_parent, libc_prctl, settle_heap, tied_to_this_process
 from gateway.settings import Settings
 from workers.context import WorkerContext, current, use_context
@@ -105,6 +113,8 @@ class LaporWorker(SimpleWorker):
     # RQ doubles its wait between tries at a lost Redis up to a minute: after an outage of a few minutes the worker
     # took up to a minute more to take jobs once Redis was back. Trying every two seconds costs nothing.
     max_connection_wait_time = 2 * REDIS_RETRY_SECONDS
+    # Its dequeue rejects a job id that is not UTF-8 instead of ending the loop on it.
+    queue_class = JobQueue
 
     def __init__(self, *args: Any, stop: StopRequest | None = None, settings: Settings | None = None,
                  outage: RedisOutage | None = None, watch: Redis | None = None, **kwargs: Any) -> None:
@@ -141,6 +151,16 @@ class LaporWorker(SimpleWorker):
         finally:
             self.scheduler.release_locks()
             self.scheduler.register_death()
+
+    def clean_registries(self) -> None:
+        """RQ's maintenance, once job ids that are not UTF-8 are off the queues' intermediate lists (rejected, as the
+        dequeue rejects them): RQ's clean-up of a list reads its ids as UTF-8, and one that an earlier version's
+        dequeue left there (or a stock RQ worker's) ended the loop again at every maintenance."""
+        for target in self.queues:
+            key = target.intermediate_queue_key
+            readable_job_ids(self.connection, target.name, key, self.connection.lrange(key, 0, -1),
+                             found="intermediate")
+        super().clean_registries()
 
     def stop_scheduler(self) -> None:
         """RQ's, with a bound: RQ waited for its scheduler to stop for as long as it took, and a scheduler waiting on a
