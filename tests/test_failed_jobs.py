@@ -31,6 +31,11 @@ def sms_aggregator_status(redis: Redis) -> dict[str, Any]:
     return next(channel for channel in document["channels"] if channel["channel"] == "sms-aggregator")
 
 
+def queue_status(redis: Redis, name: str) -> dict[str, Any]:
+    document = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).status(time.time())
+    return next(entry for entry in document["queues"] if entry["name"] == name)
+
+
 def test_a_reply_job_that_fails_unexpectedly_is_dead_lettered_and_can_be_requeued(
     test_env: TestEnvironment, redis: Redis
 ) -> None:
@@ -50,6 +55,9 @@ def test_a_reply_job_that_fails_unexpectedly_is_dead_lettered_and_can_be_requeue
         assert redis.hget(reply_key(str(queued.reply_id)), "state") == b"dead_lettered"
         channel = sms_aggregator_status(redis)
         assert channel["deadletters"] == 1
+        # Its dead letter is its record: not also counted on its queue as a job no worker could read.
+        assert (queue(REPLY_QUEUE, redis).failed_job_registry.count, queue_status(redis, REPLY_QUEUE)["failed"]) == (
+            0, 0)
         assert [error["reason"] for error in channel["last_errors"]] == ["job_failed", "job_failed"]  # dead, failed
 
         api.route.side_effect = None  # fixed: the aggregator's 202 again
@@ -107,6 +115,7 @@ def test_a_status_job_that_fails_unexpectedly_tells_the_citizen_to_send_cek_late
             ("status", render("status_retry", "id", tracking_id=TRACKING_ID), NUMBER),
         ]
         assert sms_aggregator_status(redis)["deadletters"] == 1
+        assert queue_status(redis, STATUS_QUEUE)["failed"] == 0
 
         case_store.stalling = False  # the case store answers again: the operator requeues the query
         assert DeadLetters(redis).requeue([letter], settings).requeued == 1

@@ -39,14 +39,20 @@ EMAIL_REPLY_FUNC = "workers.email_reply.send_email_reply"
 JOB_FAILED = "job_failed"
 FORWARD_FAILED = "forward_failed"
 WORKER_DIED = "worker_died"
+# Set on a job whose failure the handler filed (its dead letters written, or its status query given up). RQ adds a
+# failed job to its failed registry after the handlers ran; the worker then takes a filed one out of it again
+# (`workers.run`), so the registry holds only jobs nobody filed (no worker or reaper could read them, or filing failed),
+# which the status views count on their queue as `unreadable`: a dead-lettered job counted there too told the
+# operator of jobs no worker could read.
+FILED_ATTRIBUTE = "lapor_failure_filed"
 
 
 def dead_letter_failed_job(job: Job, exc_type: type[BaseException], exc_value: BaseException,
                            traceback: Any) -> bool:
     """RQ exception handler (every worker's): the last attempt of a job ended by an exception it did not turn into a
     decision goes to the dead-letter registry. An attempt RQ will retry is only counted on the job (`note_retry`),
-    so the dead letter says how many runs it had and the queue views show why it waits. Always falls through: RQ's
-    failed registry keeps the traceback."""
+    so the dead letter says how many runs it had and the queue views show why it waits. Always falls through: RQ
+    keeps the job and its traceback (`failure_ttl`), out of its failed registry once filed (`FILED_ATTRIBUTE`)."""
     try:
         if job.should_retry:
             if not isinstance(exc_value, RetryableError):  # a job raising for a retry has noted it itself
@@ -65,6 +71,7 @@ def dead_letter_failed_job(job: Job, exc_type: type[BaseException], exc_value: B
                 pipeline=pipe), what="dead letter of a failed job")
             if outcome == DEAD_LETTERED:
                 count_failed_reply(context.redis, job, JOB_FAILED)
+        setattr(job, FILED_ATTRIBUTE, True)
     except Exception as error:  # the handler must never take the worker down; RQ's failed registry still has it
         log.error("job.dead_letter_failed", job_id=job.id, queue=job.origin, error=type(error).__name__)
     return True
