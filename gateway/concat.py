@@ -7,13 +7,16 @@ marked `incomplete`, by a sweep the gateway runs every `concat_sweep_seconds`: t
 sorted set; a sweeper claims a due buffer by pushing its deadline out by a lease (so a sweeper that dies
 mid-way leaves it to the next one), commits it through intake, then marks it done. The joined message's id is the
 aggregator id of its lowest part, so a buffer completed twice (a retried last part, a sweep racing a late part)
-dedups to one report. A done marker answers parts that arrive after the join with the same Tracking ID, for as
-long as intake remembers a single SMS's id (`intake.dedup_ttl_seconds`): a part an SMSC delivers late, or an
-aggregator's retried callback, is no second report. A phone's reference is a counter of 8 (or 16) bits, so within
-that time its sender may use it again for another message: the marker also keeps a fingerprint of each part taken,
-and a part whose number the message had with other content starts that other message. A part at a number the
-message never had (taken incomplete) goes to that other message once one has begun, and is taken as the late part
-only while none has: else the next message's part, in the order sent, was answered as the first one's and lost.
+dedups to one report. Once a sweep has claimed a buffer, every later join of it takes the id the sweep took (the
+buffer's `:as` key names that part): the sweep's lowest part is not the lowest once part 1 comes, and joined under
+two ids the one SMS was two reports, with two Tracking IDs and two acknowledgements. A done marker answers parts
+that arrive after the join with the same Tracking ID, for as long as intake remembers a single SMS's id
+(`intake.dedup_ttl_seconds`): a part an SMSC delivers late, or an aggregator's retried callback, is no second
+report. A phone's reference is a counter of 8 (or 16) bits, so within that time its sender may use it again for
+another message: the marker also keeps a fingerprint of each part taken, and a part whose number the message had
+with other content starts that other message. A part at a number the message never had (taken incomplete) goes to
+that other message once one has begun, and is taken as the late part only while none has: else the next message's
+part, in the order sent, was answered as the first one's and lost.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ GAP_MARKER = " [...] "
 PARTS_TTL_SECONDS = 7 * 24 * 3600
 LEASE_SECONDS = 60
 
+# KEYS: the buffer, its done marker, the pending set, its parts taken, its `:as`. ARGV: the part's field, its record,
+# the part count, the deadline, the parts' TTL, the part's fingerprint.
 _ADD_PART = """
 local done = redis.call('GET', KEYS[2])
 if done then
@@ -57,19 +62,31 @@ end
 redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
-  return {'complete', redis.call('HGETALL', KEYS[1])}
+  return {'complete', redis.call('HGETALL', KEYS[1]), redis.call('GET', KEYS[5])}
 end
 redis.call('ZADD', KEYS[3], 'NX', ARGV[4], KEYS[1])
 return {'waiting'}
 """
 
+# KEYS: the pending set, the buffer, its `:as`. ARGV: the buffer's key, now, the lease's end, the parts' TTL.
+# Nothing (not due, or claimed by another sweeper), an empty list (the buffer is gone: dropped from the pending set in
+# the same step, so a part stored meanwhile keeps its deadline), or the parts and the part whose id the message takes.
 _CLAIM_DUE = """
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if score and tonumber(score) <= tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-  return 1
+if not score or tonumber(score) > tonumber(ARGV[2]) then return false end
+local parts = redis.call('HGETALL', KEYS[2])
+if #parts == 0 then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return {}
 end
-return 0
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+local lowest
+for i = 1, #parts, 2 do
+  local number = tonumber(string.sub(parts[i], 2))
+  if number and (not lowest or number < lowest) then lowest = number end
+end
+redis.call('SET', KEYS[3], 'p' .. lowest, 'NX', 'EX', ARGV[4])
+return {parts, redis.call('GET', KEYS[3])}
 """
 
 
@@ -144,6 +161,11 @@ class PartBuffer:
         beside the 1.4 kB of its envelope, kept as long."""
         return int(max(self._settings.intake.dedup_ttl_seconds, 2 * self.wait_seconds))
 
+    @property
+    def parts_ttl(self) -> int:
+        """How long a buffer's parts (and its `:as`) wait in Redis at most, swept or not."""
+        return int(max(PARTS_TTL_SECONDS, 2 * self.wait_seconds))
+
     def buffer_key(self, message: InboundMessage) -> str:
         assert message.part is not None
         sender = normalize_msisdn(message.sender_address, self._settings.sms.default_region)
@@ -163,10 +185,9 @@ class PartBuffer:
             "received_at": message.received_at.isoformat(), "meta": dict(message.channel_meta),
         }
         deadline = time.time() + self.wait_seconds
-        parts_ttl = int(max(PARTS_TTL_SECONDS, 2 * self.wait_seconds))
         result = self._add(
-            keys=[key, key + ":done", PENDING_KEY, key + ":taken"],
-            args=[f"p{part.number}", orjson.dumps(record), part.total, deadline, parts_ttl,
+            keys=[key, key + ":done", PENDING_KEY, key + ":taken", key + ":as"],
+            args=[f"p{part.number}", orjson.dumps(record), part.total, deadline, self.parts_ttl,
                   fingerprint(part.coding, part.data)],
         )
         state = result[0].decode()
@@ -174,15 +195,15 @@ class PartBuffer:
             return PartResult("done", key, tracking_id=result[1].decode())
         if state == "waiting":
             return PartResult("waiting", key)
-        flat = result[1]
-        records = [orjson.loads(flat[i + 1]) for i in range(0, len(flat), 2)]
-        return PartResult("complete", key, message=self.joined_message(records))
+        return PartResult("complete", key, message=self.joined_message(_records(result[1]), _text(result[2])))
 
     @staticmethod
-    def joined_message(records: list[dict[str, Any]]) -> InboundMessage:
-        """The SMS the parts make, `incomplete` when some are missing. Its id is its lowest part's id."""
+    def joined_message(records: list[dict[str, Any]], taken_as: str | None = None) -> InboundMessage:
+        """The SMS the parts make, `incomplete` when some are missing. Its id is its lowest part's id, or, once a
+        sweep claimed the buffer, the id of the part it took (`taken_as`, the part's field: `p2`)."""
         records = sorted(records, key=lambda record: int(record["number"]))
-        first, total = records[0], int(records[0]["total"])
+        total = int(records[0]["total"])
+        first = next((record for record in records if f"p{record['number']}" == taken_as), records[0])
         text, missing = join_parts(records, total)
         meta = dict(first.get("meta") or {})
         meta.update(
@@ -216,7 +237,7 @@ class PartBuffer:
             pipe.hset(key + ":taken", mapping=taken)
             pipe.expire(key + ":taken", self.done_ttl)
         pipe.zrem(PENDING_KEY, key)
-        pipe.delete(key)
+        pipe.delete(key, key + ":as")
         pipe.execute()
 
     def claim_due(self, now: float | None = None, limit: int = 100) -> list[tuple[str, InboundMessage | None]]:
@@ -225,18 +246,24 @@ class PartBuffer:
         claimed: list[tuple[str, InboundMessage | None]] = []
         for raw_key in self._redis.zrangebyscore(PENDING_KEY, "-inf", now, start=0, num=limit):
             key = raw_key.decode()
-            if not self._claim(keys=[PENDING_KEY], args=[key, now, now + LEASE_SECONDS]):
+            result = self._claim(keys=[PENDING_KEY, key, key + ":as"],
+                                 args=[key, now, now + LEASE_SECONDS, self.parts_ttl])
+            if not result:  # not due any more, or gone
                 continue
-            raws = self._redis.hvals(key)
-            if not raws:
-                self._redis.zrem(PENDING_KEY, key)
-                continue
-            message = self.joined_message([orjson.loads(raw) for raw in raws])
-            claimed.append((key, message))
+            claimed.append((key, self.joined_message(_records(result[0]), _text(result[1]))))
         return claimed
 
     def pending(self) -> int:
         return int(self._redis.zcard(PENDING_KEY))
+
+
+def _records(flat: list[bytes]) -> list[dict[str, Any]]:
+    """The part records of a buffer's HGETALL (field, record, field, record...)."""
+    return [orjson.loads(flat[i + 1]) for i in range(0, len(flat), 2)]
+
+
+def _text(value: bytes | None) -> str | None:
+    return value.decode() if value is not None else None
 
 
 async def sweep_once(buffer: PartBuffer, handle: Callable[[str, InboundMessage], Awaitable[None]]) -> int:

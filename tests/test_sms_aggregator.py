@@ -455,6 +455,45 @@ async def test_another_message_with_the_reference_its_sender_used_before_is_a_re
     assert len(casestore.reports()) == 2 and len(api.parts()) == 2
 
 
+@pytest.mark.parametrize("sweep", ["commits-after-the-join", "died-after-its-commit"])
+async def test_the_lowest_part_arriving_as_the_sweep_takes_its_message_gets_the_sweeps_tracking_id(
+    test_env: Environment, casestore: CaseStoreServer, api: AggregatorApi, redis: Redis, sweep: str
+) -> None:
+    """Part 1 comes just as a sweep takes the message without it (its wait over): the sweep joins parts 2 and 3
+    under part 2's id, the webhook all three under part 1's. Two ids were two reports: two Tracking IDs, two
+    acknowledgements, for one SMS. So too within a sweep's lease when the sweeper died after its commit."""
+    from gateway.app import GATEWAY_KEY, create_app
+    from gateway.concat import PartBuffer
+    from tests.conftest import serving_gateway
+
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS="300")  # no sweep of the app's own
+    case = fixture("kannel_concat_gsm7_udh.json")
+    app = create_app(settings, redis)
+    handler = app[GATEWAY_KEY]
+    adapter = next(adapter for adapter in handler.adapters if adapter.name == "sms-aggregator")
+    async with serving_gateway(settings, redis, app=app) as gateway:
+        for number in (2, 3):
+            assert (await post_callback(gateway.client, case["parts"][number - 1])).json()["messages"] == []
+        # Another gateway's sweep claims the message, its wait over.
+        [(key, message)] = PartBuffer(redis, settings).claim_due(time.time() + 301)
+        assert message is not None and message.incomplete
+        if sweep == "died-after-its-commit":
+            await handler.handle_message(adapter, message)
+        late = await post_callback(gateway.client, case["parts"][0])
+        assert late.status_code == 200
+        [answer] = late.json()["messages"]
+        if sweep == "commits-after-the-join":
+            await handler.handle_expired_parts(key, message)
+        assert PartBuffer(redis, settings).claim_due(time.time() + 400) == []  # done: nothing for the next sweep
+    drain(settings)
+    [stored] = casestore.reports()
+    assert answer["tracking_id"] == stored["tracking_id"]
+    # The first commit is the report: the whole text when the webhook's join came first.
+    assert stored["incomplete"] is (sweep == "died-after-its-commit")
+    [ack] = api.parts()
+    assert ack.text == render("ack", "id", tracking_id=stored["tracking_id"])
+
+
 async def test_ucs2_parts_joined_as_bytes_keep_a_split_emoji(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
 ) -> None:
