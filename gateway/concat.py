@@ -34,8 +34,8 @@ import orjson
 from redis import Redis
 from redis.exceptions import RedisError
 
-from gateway.errors import GatewayError, RejectedInput
-from gateway.logs import get_logger
+from gateway.errors import INTERNAL_ERROR, GatewayError, RejectedInput
+from gateway.logs import get_logger, sensitive_values
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind
 from normalizer.inbound import InboundMessage, decode_payload
@@ -267,7 +267,11 @@ def _text(value: bytes | None) -> str | None:
 
 
 async def sweep_once(buffer: PartBuffer, handle: Callable[[str, InboundMessage], Awaitable[None]]) -> int:
-    """Take every buffer whose wait is over as it is; a failure leaves it to the next sweep (after the lease)."""
+    """Take every buffer whose wait is over as it is; a failure leaves it to the next sweep (after the lease).
+
+    Each message's failure is its own, a bug's too: ended by it, the round left the messages claimed after it to wait
+    out their lease, and the next round, in the same order, ended the same way. Its lines are written with the
+    message's words and sender kept out (an exception may quote them), as the webhook's are."""
     try:
         claimed = await asyncio.to_thread(buffer.claim_due)
     except RedisError as error:
@@ -277,15 +281,18 @@ async def sweep_once(buffer: PartBuffer, handle: Callable[[str, InboundMessage],
     for key, message in claimed:
         if message is None:
             continue
-        try:
-            await handle(key, message)
-            taken += 1
-        except RejectedInput as error:
-            # Retrying cannot change a refusal: drop the buffer rather than retry it for ever.
-            log.error("concat.expired_rejected", reason=error.reason, detail=error.detail)
-            await asyncio.to_thread(buffer.mark_done, key, "-")
-        except GatewayError as error:
-            log.error("concat.expired_not_taken", reason=error.reason, detail=error.detail)
+        with sensitive_values(*message.personal_values()):
+            try:
+                await handle(key, message)
+                taken += 1
+            except RejectedInput as error:
+                # Retrying cannot change a refusal: drop the buffer rather than retry it for ever.
+                log.error("concat.expired_rejected", reason=error.reason, detail=error.detail)
+                await asyncio.to_thread(buffer.mark_done, key, "-")
+            except GatewayError as error:
+                log.error("concat.expired_not_taken", reason=error.reason, detail=error.detail)
+            except Exception as error:  # a bug: this message again after its lease, the others now
+                log.exception("concat.expired_not_taken", reason=INTERNAL_ERROR, error=type(error).__name__)
     return taken
 
 

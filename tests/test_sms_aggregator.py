@@ -494,6 +494,40 @@ async def test_the_lowest_part_arriving_as_the_sweep_takes_its_message_gets_the_
     assert ack.text == render("ack", "id", tracking_id=stored["tracking_id"])
 
 
+async def test_a_message_the_sweep_fails_on_holds_back_no_other_and_its_words_stay_out_of_the_log(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis,
+    log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug in handling one swept message (here: an exception quoting its words) ended the whole round: every other
+    message claimed with it waited out its lease, and the next round, in the same order, ended the same way before
+    reaching them, so their citizens never got a Tracking ID. The crash's line quoted the words, outside the block
+    that keeps them out of the log."""
+    import gateway.app as app_module
+
+    original = app_module.normalize
+
+    def failing_for_one(message: InboundMessage, **kwargs: Any) -> Any:
+        if message.sender_address == "081211110001":
+            raise ValueError(f"cannot read {message.text!r}")
+        return original(message, **kwargs)
+
+    monkeypatch.setattr(app_module, "normalize", failing_for_one)
+    # The failing message first: its deadline is the earlier, and the sweep takes buffers in deadline order.
+    for number, text in (("081211110001", "LAPOR kepala dinas meminta setoran bulanan"),
+                         ("081211110002", "LAPOR lampu jalan di gang mawar mati")):
+        fields = sms(number, text, f"poison-{number}", udh="050003310201")
+        assert (await post_callback(gateway.client, fields)).json()["messages"] == []
+    await async_wait_until(lambda: queue(FORWARD_QUEUE, redis).count == 1, timeout=10)
+    drain(settings)
+    [stored] = casestore.reports()
+    assert stored["text"] == "lampu jalan di gang mawar mati [...]"
+    assert [part.to for part in api.parts()] == ["+6281211110002"]
+    failed = [e for e in log_events(log_stream) if e["event"] == "concat.expired_not_taken"]
+    assert failed and failed[0]["reason"] == "internal_error"
+    assert "setoran bulanan" not in log_stream.getvalue()
+    assert redis.zcard(PENDING_KEY) == 1  # left to a sweep after its lease
+
+
 async def test_ucs2_parts_joined_as_bytes_keep_a_split_emoji(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
 ) -> None:
