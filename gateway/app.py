@@ -259,8 +259,11 @@ class Gateway:
                                            normalized.language, message.provider_message_id, spooled=receipt.spooled)
         return Outcome(reply_text=reply, tracking_id=receipt.tracking_id, duplicate=receipt.duplicate)
 
-    async def handle_part(self, adapter: WebhookAdapter, message: InboundMessage) -> Outcome | None:
-        """Store one part of a concatenated SMS; handle the joined message when this part completes it."""
+    async def handle_part(self, adapter: WebhookAdapter, message: InboundMessage,
+                          joined: list[InboundMessage] | None = None) -> Outcome | None:
+        """Store one part of a concatenated SMS; handle the joined message when this part completes it. The joined
+        message is added to `joined` first: it is the message in hand, whose words and sender the webhook's error
+        line keeps out (the part's alone let the other parts' words out)."""
         assert self.parts is not None
         result = await durably(self.parts.add, message)
         if result.state == "waiting":
@@ -271,6 +274,8 @@ class Gateway:
             tracking_id = result.tracking_id if result.tracking_id != "-" else None
             return Outcome(reply_text=None, tracking_id=tracking_id, duplicate=True)
         assert result.message is not None
+        if joined is not None:
+            joined.append(result.message)
         outcome = await self.handle_message(adapter, result.message)
         await durably(self.parts.mark_done, result.key, outcome.tracking_id or "-")
         return outcome
@@ -319,6 +324,7 @@ class Gateway:
             bind_message_context(channel=adapter.name)
             metrics.labelled(metrics.NOTIFICATIONS if adapter.notifies_only else metrics.RECEIVED, adapter.name).inc()
             messages: list[InboundMessage] = []
+            joined: list[InboundMessage] = []  # a concatenated SMS's, joined from its parts here
             try:
                 body = await self.read_body(request)
                 adapter.authenticate(request, body)
@@ -330,7 +336,7 @@ class Gateway:
                 outcomes = []
                 for message in messages:
                     if message.part is not None and self.parts is not None:
-                        outcome = await self.handle_part(adapter, message)
+                        outcome = await self.handle_part(adapter, message, joined)
                         outcomes.extend([outcome] if outcome is not None else [])
                     else:
                         outcomes.append(await self.handle_message(adapter, message))
@@ -343,7 +349,7 @@ class Gateway:
                 elif refused:  # nothing filed (not durable, no Tracking ID left): the health rules must know
                     self.record_signal("intake_refused", adapter.name, error.reason)
                 level = log.error if refused else log.warning
-                with sensitive_values(*_citizen_values(messages)):  # handle_message's block has ended
+                with sensitive_values(*_citizen_values([*messages, *joined])):  # handle_message's block has ended
                     level("message.rejected", reason=error.reason, detail=error.detail, status=status)
                 return web.json_response({"error": error.reason, "detail": error.detail}, status=status)
             except web.HTTPException:
@@ -352,7 +358,7 @@ class Gateway:
                 metrics.REJECTED.labels(adapter.name, INTERNAL_ERROR).inc()
                 self.record_signal("intake_refused", adapter.name, INTERNAL_ERROR)
                 # The traceback may quote the message in hand: logged with its words and sender still kept out.
-                with sensitive_values(*_citizen_values(messages)):
+                with sensitive_values(*_citizen_values([*messages, *joined])):
                     log.exception("message.rejected", reason=INTERNAL_ERROR, error=type(error).__name__, status=500)
                 return web.json_response({"error": INTERNAL_ERROR, "detail": ""}, status=500)
             finally:

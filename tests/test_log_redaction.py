@@ -698,6 +698,34 @@ async def test_a_webhooks_internal_error_quoting_the_message_logs_neither_its_wo
         assert secret not in logged, f"{secret!r} in the gateway's log"
 
 
+async def test_an_internal_error_quoting_a_joined_sms_logs_none_of_its_parts_words(
+        test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO) -> None:
+    """A concatenated SMS's message in hand is the joined one: the webhook kept out of its error line only the words
+    of the part that completed it, and the other parts' went out."""
+    from gateway.app import create_app
+    from gateway.intake import Intake, Receipt
+    from normalizer.envelope import ReportDraft
+    from tests.aggregator_support import aggregator_settings, post_callback
+
+    class QuotingIntake(Intake):
+        async def submit(self, draft: ReportDraft) -> Receipt:
+            raise ValueError(f"no table for {draft.text!r}")
+
+    settings = aggregator_settings(test_env)
+    texts = ["LAPOR kepala desa Sukamulya meminta uang ", "pelicin untuk surat tanah dari warga"]
+    app = create_app(settings, redis, QuotingIntake(redis, settings))
+    async with serving_gateway(settings, redis, app=app) as server:
+        statuses = [(await post_callback(server.client, {
+            "from": "081277773334", "to": "1708", "id": f"joined-{number}", "coding": "0", "text": text,
+            "udh": f"0500035C02{number:02X}"})).status_code for number, text in enumerate(texts, start=1)]
+    assert statuses == [200, 500]
+    [line] = [event for event in log_events(log_stream) if event["event"] == "message.rejected"]
+    assert "no table for" in str(line["exception"])
+    logged = log_stream.getvalue()
+    for secret in ("Sukamulya meminta", "pelicin untuk"):
+        assert secret not in logged, f"{secret!r} in the gateway's log"
+
+
 async def test_a_mails_error_quoting_it_logs_neither_its_words_nor_its_sender(
         test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO) -> None:
     """The SMTP server logs a bug's traceback (`email.failed`) and answers 451: an exception quoting the mail in hand
