@@ -96,6 +96,11 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
         action = Action.HELP if parsed.action is Action.REPORT else parsed.action
         return Normalized(query=Query(action, message, parsed.language, parsed.tracking_id), language=parsed.language)
 
+    # A message some of whose parts never came (a concatenated SMS taken without them) may have lost its ANONIM or
+    # #anonim with them, or the Tracking ID of the anonymous report it adds to: filed open, the rest carried the
+    # sender's number to the agency. Anonymous, privacy first, as a follow-up whose report's flags cannot be read.
+    if message.incomplete and not parsed.anonymous:
+        parsed = replace(parsed, anonymous=True)
     sender = normalize_sender(message.sender_kind, message.sender_address, message.sender_display_name, default_region)
     if quoted:
         parsed = replace(parsed, text=f"{parsed.text}\n\n{quoted}" if parsed.text else quoted)

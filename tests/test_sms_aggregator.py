@@ -374,7 +374,9 @@ async def test_missing_parts_are_taken_as_they_are_after_the_wait_marked_incompl
     assert stored["incomplete"] is True
     first, third = case["parts"][0]["text"], case["parts"][2]["text"]
     assert stored["text"] == f"{first[len('LAPOR '):]} [...] {third}".strip()
-    assert stored["channel_meta"]["parts_received"] == 2
+    # Anonymous (its missing part may have held ANONIM): the case store gets no channel_meta, the gateway's copy has it.
+    assert stored["anonymous"] is True
+    assert orjson.loads(redis.get(envelope_key(stored["tracking_id"])))["channel_meta"]["parts_received"] == 2
     [ack] = api.parts()
     assert ack.text == render("ack", "id", tracking_id=stored["tracking_id"])
 
@@ -383,6 +385,40 @@ async def test_missing_parts_are_taken_as_they_are_after_the_wait_marked_incompl
     assert late.json()["messages"] == [{"tracking_id": stored["tracking_id"], "duplicate": True}]
     drain(settings)
     assert len(casestore.reports()) == 1 and len(api.parts()) == 1
+
+
+@pytest.mark.parametrize(("lost", "words"), [
+    (1, ["ANONIM WBS kepala bidang perizinan di dinas", " meminta uang pelicin lima juta rupiah untuk",
+         " setiap izin usaha yang diajukan warga"]),
+    (3, ["WBS kepala bidang perizinan di dinas", " meminta uang pelicin lima juta rupiah untuk",
+         " setiap izin usaha yang diajukan warga. #anonim"]),
+    (1, ["{parent} pelakunya kepala bidang perizinan", " meminta uang pelicin lima juta rupiah untuk",
+         " setiap izin usaha yang diajukan warga"]),
+], ids=["anonim-in-the-lost-first-part", "anonim-in-the-lost-last-part", "an-anonymous-reports-id-in-the-lost-part"])
+async def test_a_message_taken_without_a_part_that_may_have_held_its_anonim_is_anonymous(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis,
+    lost: int, words: list[str],
+) -> None:
+    """A whistleblower's ANONIM (at the start, at the end, or anywhere as #anonim), or the Tracking ID of their
+    anonymous report whose flags a follow-up takes, may be in the part that never came: the rest was filed as an
+    open report, their number beside the words about the official, for the agency. Privacy first, as for a follow-up
+    whose report's flags cannot be read; the gateway keeps the number, so the acknowledgement still reaches them."""
+    number = "081266660001"
+    first = await post_callback(gateway.client, sms(number, "LAPOR #anonim pungli di kantor kelurahan", "lost-0"))
+    parent = first.json()["messages"][0]["tracking_id"]
+    await async_wait_until(lambda: queue(FORWARD_QUEUE, redis).count == 1, timeout=5)
+    for part, text in enumerate(words, start=1):
+        if part != lost:
+            fields = sms(number, text.format(parent=parent), f"lost-{part}", udh=f"0500036103{part:02X}")
+            assert (await post_callback(gateway.client, fields)).json()["messages"] == []
+    await async_wait_until(lambda: redis.zcard(PENDING_KEY) == 0, timeout=10)
+    await async_wait_until(lambda: queue(FORWARD_QUEUE, redis).count == 2, timeout=5)
+    drain(settings)
+    [taken] = [report for report in casestore.reports() if report["tracking_id"] != parent]
+    assert taken["incomplete"] is True and "pelicin" in taken["text"]
+    assert (taken["anonymous"], taken["sender"]["kind"]) == (True, "reply_handle")
+    assert "81266660001" not in orjson.dumps(casestore.reports()).decode()
+    assert api.texts_to("+6281266660001")[-1] == render("ack", "id", tracking_id=taken["tracking_id"])
 
 
 def _age(redis: Redis, pattern: str, seconds: int) -> None:
