@@ -12,7 +12,8 @@ It serves the documented response shapes of exactly the calls the gateway makes,
 and a control API for people and tests:
   POST /_fake/x/mentions            {"text", "username"?, "name"?, "author_id"?, "media"?: [{"type","url"}],
                                      "retweet"?: bool, "own"?: bool, "in_reply_to"?: id, "quote_of"?: id,
-                                     "mention"?: bool (false: a post a mention may quote)} -> the tweet
+                                     "mention"?: bool (false: a post a mention may quote),
+                                     "edit_of"?: id (a new version of that mention, with its author)} -> the tweet
   POST /_fake/instagram/mentions    {"text", "username"?, "kind": "comment"|"media", "media_url"?,
                                      "tagged"?: bool, "own"?: bool, "deliver"?: bool, "media_id"?: a comment
                                      on that post, "user_id"?: the commenter's id, when not the username's}
@@ -160,6 +161,25 @@ class FakeProviderState:
                                             "expanded_url": f"https://x.com/{username}/status/{tweet_id}/photo/1"})
         (self.tweets if mention else self.posts).append(tweet)
         return tweet
+
+    def edit_tweet(self, tweet_id: str, text: str) -> dict[str, Any] | None:
+        """A new version of a post, as X makes one: a new id, the post's author and references, and every version
+        naming the whole chain, oldest first (`edit_history_tweet_ids`); only the latest version is in the mentions
+        timeline (an earlier one still answers a lookup by its id). None when no such post mentions the account."""
+        old = next((tweet for tweet in self.tweets if tweet["id"] == tweet_id), None)
+        if old is None:
+            return None
+        author = self.users[old["author_id"]]
+        references = {ref["type"]: ref["id"] for ref in old.get("referenced_tweets", [])}
+        new = self.add_tweet(text, username=author["username"], name=author["name"], author_id=old["author_id"],
+                             in_reply_to=references.get("replied_to"), quote_of=references.get("quoted"))
+        history = [*old["edit_history_tweet_ids"], new["id"]]
+        for version in [*self.tweets, *self.posts]:
+            if version["id"] in history:
+                version["edit_history_tweet_ids"] = history
+        self.tweets.remove(old)
+        self.posts.append(old)
+        return new
 
     @staticmethod
     def _append_link(tweet: dict[str, Any], link: str, entity: dict[str, str]) -> None:
@@ -402,6 +422,11 @@ async def graph_reply(request: web.Request) -> web.Response:
 # -- control ---------------------------------------------------------------------------------------------------
 async def inject_x(request: web.Request) -> web.Response:
     body = await request.json()
+    if body.get("edit_of"):
+        edited = _state(request).edit_tweet(str(body["edit_of"]), body["text"])
+        if edited is None:
+            return web.json_response({"error": "no such mention"}, status=404)
+        return web.json_response(edited, status=201)
     tweet = _state(request).add_tweet(
         body["text"], username=body.get("username", "warga_bandung"), name=body.get("name", "Warga Bandung"),
         author_id=body.get("author_id"), media=body.get("media"), retweet=bool(body.get("retweet")),

@@ -35,7 +35,7 @@ from redis.exceptions import RedisError, WatchError
 
 from gateway import metrics
 from gateway.errors import GatewayError, NotDurable, RejectedInput
-from gateway.followups import post_thread_report, resolve_follow_up_now, thread_report
+from gateway.followups import post_thread_report, resolve_follow_up_now, stored_envelope, thread_report
 from gateway.health import HealthSignals, health_channel
 from gateway.intake import Intake, dedup_key
 from gateway.logs import add_sensitive_values, bind_message_context, clear_message_context, get_logger
@@ -317,6 +317,8 @@ class MentionIntake:
         queries: list[tuple[str, str]] = []
         # Per draft: whether it continues a report by answering our reply in its thread.
         threads: list[bool] = []
+        # Per draft: whether it is an edit of a mention filed before, added to that report unanswered.
+        edits: list[bool] = []
         for message in messages:
             try:
                 normalized = normalize(message, default_region=self._settings.sms.default_region,
@@ -336,9 +338,10 @@ class MentionIntake:
                 continue
             assert normalized.draft is not None
             draft, unknown_parent = normalized.draft, None
-            threaded = self._thread_follow_up(message, draft)
-            if threaded:
-                draft = draft.model_copy(update={"follow_up_of": threaded})
+            edited = None if draft.follow_up_of else self._edited_report(message)
+            threaded = None if edited else self._thread_follow_up(message, draft)
+            if edited or threaded:
+                draft = draft.model_copy(update={"follow_up_of": edited or threaded})
             if draft.follow_up_of:  # adding to an anonymous report stays anonymous; unknown flags: anonymous too
                 parent = draft.follow_up_of
                 draft, unknown = resolve_follow_up_now(self._redis, draft, self._settings.intake.id_range)
@@ -347,19 +350,23 @@ class MentionIntake:
             draft_messages.append((message, normalized.language, unknown_parent))
             mistyped.append(normalized.mistyped_id)
             threads.append(threaded is not None)
+            edits.append(edited is not None)
         receipts = self._intake.commit(drafts) if drafts else []
         reported = {message.source for (message, _, _), receipt in zip(draft_messages, receipts, strict=True)
                     if not receipt.duplicate}
         for source in {message.source for message in messages}:
             self._signals.message_received(source, report=source in reported)
-        for draft, (message, language, unknown_parent), receipt, threaded, mistyped_id in zip(
-                drafts, draft_messages, receipts, threads, mistyped, strict=True):
+        for draft, (message, language, unknown_parent), receipt, threaded, edit, mistyped_id in zip(
+                drafts, draft_messages, receipts, threads, edits, mistyped, strict=True):
             bind_message_context(channel=message.source, tracking_id=receipt.tracking_id)
             if unknown_parent:
                 log.info("message.follow_up_unknown", reason="no_such_report", follow_up_of=unknown_parent)
             log.info("message.accepted", channel=message.source, tracking_id=receipt.tracking_id,
                      kind=draft.kind.value, duplicate=receipt.duplicate, follow_up_of=draft.follow_up_of,
-                     anonymous=draft.anonymous, **({"thread": True} if threaded else {}))
+                     anonymous=draft.anonymous, **({"thread": True} if threaded else {}),
+                     **({"edit": True} if edit else {}))
+            if edit:  # its first version's reply, under the same post, gave the Tracking ID
+                continue
             if draft.follow_up_of:
                 jobs.append(self._job(message, "social_follow_up", draft.follow_up_of, language))
             elif unknown_parent:
@@ -375,6 +382,24 @@ class MentionIntake:
         _count(messages, refused, queries, [(m.source, r.duplicate) for (m, _, _), r in zip(
             draft_messages, receipts, strict=True)])
         return queued
+
+    def _edited_report(self, message: InboundMessage) -> str | None:
+        """The report an edit continues: the one its latest earlier version filed (`channel_meta.edit_of`, X), or the
+        report that version added to. X gives an edited post a new id, and the edit ("jalan rusak di Jl. Dago no. 5,
+        bukan no. 3") was filed as a second report and answered with a second Tracking ID in public. None when no
+        earlier version was filed (never read, or a query, a thank-you, refused): the edit is taken as any mention."""
+        earlier = message.channel_meta.get("edit_of")
+        if not isinstance(earlier, list | tuple):
+            return None
+        for post_id in reversed(earlier):
+            tracking_id, state = self._redis.hmget(dedup_key(message.channel.value, str(post_id)), "id", "state")
+            if tracking_id is None or state != b"committed":  # a claim not yet stored: no report to add to
+                continue
+            filed = tracking_id.decode()
+            envelope = stored_envelope(self._redis, filed, message.source)
+            root = envelope.get("follow_up_of") if envelope is not None else None
+            return root if isinstance(root, str) and root else filed
+        return None
 
     def _thread_follow_up(self, message: InboundMessage, draft: ReportDraft) -> str | None:
         """The report this message continues by answering our reply to it, in the thread or quoting it (X), written

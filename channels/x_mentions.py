@@ -142,6 +142,25 @@ def classify(error: Exception) -> ProviderError:
     return ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"{type(error).__name__}: {error}"[:200], status=status)
 
 
+def edit_history(tweet: tweepy.Tweet) -> list[str]:
+    """The ids of every version of the post, oldest first (`edit_history_tweet_ids`, a default field): X gives each
+    edit a new id, so one post edited is several mentions, each newer than the last."""
+    return [str(post_id) for post_id in tweet.data.get("edit_history_tweet_ids") or []]
+
+
+def earlier_versions(tweet: tweepy.Tweet) -> list[str]:
+    """The ids of the versions this one replaced by an edit, oldest first (none for a post never edited)."""
+    history = edit_history(tweet)
+    return history[:history.index(str(tweet.id))] if str(tweet.id) in history else []
+
+
+def superseded(tweet: tweepy.Tweet) -> bool:
+    """Whether a later version of this post exists: the mention to take is that one, newer, so read in this walk or
+    an earlier one (X returns the latest version of an edited post, an earlier one only when asked for by its id)."""
+    history = edit_history(tweet)
+    return str(tweet.id) in history and history[-1] != str(tweet.id)
+
+
 def is_retweet(tweet: tweepy.Tweet) -> bool:
     referenced = tweet.referenced_tweets or []
     return any(getattr(ref, "type", None) == "retweeted" for ref in referenced) or tweet.text.startswith("RT @")
@@ -268,7 +287,8 @@ def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
         received_at=created or utc_now(),
         attachments=_attachments(tweet, media_by_key),
         channel_meta={"tweet_id": str(tweet.id), "conversation_id": str(tweet.conversation_id or tweet.id),
-                      "username": author.username if author else None},
+                      "username": author.username if author else None,
+                      **({"edit_of": earlier} if (earlier := earlier_versions(tweet)) else {})},
         replied_to=_referenced(tweet, "replied_to"),
         quoted_post=_referenced(tweet, "quoted"),
         quoted_text=quoted,
@@ -285,7 +305,8 @@ def reply_target(message: InboundMessage) -> dict[str, str]:
 
 
 def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000) -> list[InboundMessage]:
-    """The page's mentions as inbound messages, oldest first, without our own tweets and retweets."""
+    """The page's mentions as inbound messages, oldest first, without our own tweets, retweets, and versions of a post
+    edited since (see superseded; a later version says which it replaced: `channel_meta.edit_of`)."""
     includes = response.includes or {}
     users = {str(user.id): user for user in includes.get("users", [])}
     media_by_key = {media.media_key: media for media in includes.get("media", [])}
@@ -297,6 +318,9 @@ def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000) -
             continue
         if is_retweet(tweet):
             log.debug("mention.ignored", channel=SOURCE, reason="retweet")
+            continue
+        if superseded(tweet):
+            log.debug("mention.ignored", channel=SOURCE, reason="edited_since")
             continue
         messages.append(to_inbound(tweet, users, media_by_key, posts, own_user_id, quoted_max_chars))
     return messages

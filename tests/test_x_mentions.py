@@ -1582,6 +1582,73 @@ def test_a_help_reply_is_not_remembered(
     assert list(redis.scan_iter("lapor:social:thread:*")) == []
 
 
+# -- edited mentions ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("edits", [1, 2], ids=["edited-once", "edited-twice"])
+def test_an_edited_mention_adds_to_the_report_its_first_version_filed_and_is_not_answered_again(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO, edits: int
+) -> None:
+    """X gives each edit of a post a new id, newer than the cursor: "pungli di loket no. 3" corrected to "no. 5" came
+    back as a new mention, filed as a second report and answered in public with a second Tracking ID. The edit adds
+    its words to the report its first version filed (with that report's flags), and the first reply, under the same
+    post, stays the only one."""
+    poller = make_poller(settings, redis, intake)
+    first, _ = acknowledged_mention(fake, settings, redis, poller, "@lapor1708 #anonim pungli di loket samsat no. 3")
+    latest = first["channel_message_id"]
+    for edit in range(edits):
+        version = fake.state.edit_tweet(latest, f"@lapor1708 #anonim pungli di loket samsat no. {5 + edit}")
+        assert version is not None
+        latest = version["id"]
+        poller.poll_once()
+        run_reply_jobs(settings)
+
+    reports = reports_by_tweet(redis)
+    assert len(reports) == 1 + edits
+    additions = [report for tweet_id, report in reports.items() if tweet_id != first["channel_message_id"]]
+    assert {(report["follow_up_of"], report["anonymous"]) for report in additions} == {(first["tracking_id"], True)}
+    assert reports[latest]["text"].endswith(f"no. {4 + edits}")
+    assert [reply["in_reply_to_tweet_id"] for reply in fake.state.x_replies] == [first["channel_message_id"]]
+    accepted = [event for event in log_events(log_stream) if event["event"] == "message.accepted"]
+    assert [event.get("edit") for event in accepted] == [None, *[True] * edits]
+
+
+def test_a_mention_read_with_its_edit_on_one_page_is_one_report_of_the_latest_words_answered_once(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """X returns the latest version of an edited post, and an earlier one names it in its edit history: read on one
+    page, the two were two reports and two public replies. The earlier version is left for the latest."""
+    mention = fake.state.add_tweet("@lapor1708 jalan rusak di Jl. Dago no. 3")
+    edited = fake.state.edit_tweet(mention["id"], "@lapor1708 jalan rusak di Jl. Dago no. 5")
+    assert edited is not None and mention["edit_history_tweet_ids"] == [mention["id"], edited["id"]]
+    fake.fail("/x/2/users", 200, body={
+        "data": [edited, mention], "includes": {"users": [fake.state.users[mention["author_id"]]]},
+        "meta": {"newest_id": edited["id"], "oldest_id": mention["id"], "result_count": 2}})
+    make_poller(settings, redis, intake).poll_once()
+    run_reply_jobs(settings)
+
+    reports = reports_by_tweet(redis)
+    assert list(reports) == [edited["id"]]
+    assert (reports[edited["id"]]["text"], reports[edited["id"]]["follow_up_of"]) == (
+        "jalan rusak di Jl. Dago no. 5", None)
+    assert [reply["in_reply_to_tweet_id"] for reply in fake.state.x_replies] == [edited["id"]]
+
+
+def test_an_edit_of_a_mention_that_filed_nothing_is_taken_as_any_mention(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """A thank-you edited into a complaint has no report to add to: the edit is a report, answered."""
+    poller = make_poller(settings, redis, intake)
+    mention = fake.state.add_tweet("@lapor1708 terima kasih")
+    poller.poll_once()
+    edited = fake.state.edit_tweet(mention["id"], "@lapor1708 lampu jalan mati di Jl. Dago")
+    assert edited is not None
+    poller.poll_once()
+    run_reply_jobs(settings)
+
+    report = reports_by_tweet(redis)[edited["id"]]
+    assert (report["text"], report["follow_up_of"]) == ("lampu jalan mati di Jl. Dago", None)
+    assert [reply["in_reply_to_tweet_id"] for reply in fake.state.x_replies] == [edited["id"]]
+
+
 def test_poll_progress_keeps_its_fields_and_refuses_others(redis: Redis) -> None:
     """A misspelt field would be saved and never read back (the cursor would never move): refused. Every save
     writes every field, the ones not given as null, and what is empty is not read back."""
