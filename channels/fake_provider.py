@@ -8,7 +8,8 @@ It serves the documented response shapes of exactly the calls the gateway makes,
   /graph/{version}/{ig-user-id}     GET  fields=mentioned_comment.comment_id(ID){..} | mentioned_media.media_id(ID){..}
   /graph/{version}/{ig-user-id}/tags      GET  newest first, paging.cursors.after + paging.next (a cursor whose
                                                media is gone: 400, code 2642)
-  /graph/{version}/{ig-user-id}/mentions  POST media_id, comment_id, message (a reply is recorded)
+  /graph/{version}/{ig-user-id}/mentions  POST media_id, comment_id, message (a reply is recorded; refused on a
+                                               post whose caption does not name the account: tagged only)
 and a control API for people and tests:
   POST /_fake/x/mentions            {"text", "username"?, "name"?, "author_id"?, "media"?: [{"type","url"}],
                                      "retweet"?: bool, "own"?: bool, "in_reply_to"?: id, "quote_of"?: id,
@@ -412,6 +413,11 @@ async def graph_reply(request: web.Request) -> web.Response:
     params = {**request.query, **(await request.post())}
     media_id, comment_id = params.get("media_id"), params.get("comment_id")
     if not media_id or media_id not in state.ig_media or (comment_id and comment_id not in state.ig_comments):
+        return _graph_error("Invalid parameter", 100)
+    caption = str(state.ig_media[media_id].get("caption") or "")
+    if not comment_id and not re.search(rf"(?<![\w.]){re.escape(state.config.ig_username)}(?!\w)", caption, re.I):
+        # As Meta: a caption that does not @mention the account takes no comment ("Commenting on photos in which you
+        # were tagged is not supported").
         return _graph_error("Invalid parameter", 100)
     reply_id = str(next(state._ig_ids))
     state.ig_replies.append({"id": reply_id, "media_id": media_id, "comment_id": comment_id,

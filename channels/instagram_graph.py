@@ -16,6 +16,7 @@ list, which survives restarts and Graph outages); media that tag us are also fou
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -216,15 +217,29 @@ def _timestamp(value: Any) -> datetime:
         return utc_now()
 
 
-def media_message(media: Mapping[str, Any], own_handle: str | None = None) -> InboundMessage:
-    """A post whose caption mentions (or that tags) @lapor1708 (`own_handle`: see strip_leading_mentions)."""
+def names_account(caption: str, username: str) -> bool:
+    """Whether a caption names the account: `@lapor1708`, or `lapor1708` as the Graph API returns a mention."""
+    own = username.lstrip("@")
+    return bool(own) and re.search(rf"(?<![\w.]){re.escape(own)}(?!\w)(?!\.\w)", caption, re.IGNORECASE) is not None
+
+
+def media_message(media: Mapping[str, Any], own_handle: str | None = None, *, tagged: bool = False) -> InboundMessage:
+    """A post whose caption mentions (or that tags) @lapor1708 (`own_handle`: see strip_leading_mentions).
+
+    `tagged`: found by the /tags walk, which lists the posts that tag the account in the photo. One whose caption
+    does not name the account cannot be answered: the Graph API comments only on a caption or comment that
+    @mentions it ("Commenting on photos in which you were tagged is not supported"), and each such reply was refused
+    into the dead letters, counted as a failing channel. It is filed, marked `unanswerable` (channels.social)."""
     attachments = []
     if media.get("media_url"):
         attachments.append(Attachment(content_type=MEDIA_TYPES.get(str(media.get("media_type")), "image/jpeg"),
                                       location=str(media["media_url"]), name=str(media["id"])))
-    return _message(str(media["id"]), str(media.get("username") or ""), str(media.get("caption") or ""),
-                    media.get("timestamp"), attachments, {"media_id": str(media["id"]),
-                                                          "permalink": media.get("permalink")}, own_handle)
+    caption = str(media.get("caption") or "")
+    meta = {"media_id": str(media["id"]), "permalink": media.get("permalink")}
+    if tagged and not names_account(caption, own_handle or ""):
+        meta["unanswerable"] = "tagged_only"
+    return _message(str(media["id"]), str(media.get("username") or ""), caption, media.get("timestamp"),
+                    attachments, meta, own_handle)
 
 
 def comment_message(comment: Mapping[str, Any], media_id: str | None, own_handle: str | None = None
@@ -515,7 +530,7 @@ class InstagramPoller:
             messages = []
             for media in reversed(fresh):
                 try:
-                    messages.append(media_message(media, self.settings.username))
+                    messages.append(media_message(media, self.settings.username, tagged=True))
                 except (KeyError, TypeError) as error:
                     log.warning("mention.rejected", channel=self.channel, reason="bad_payload", detail=str(error))
             self.mentions.take(messages)

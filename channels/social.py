@@ -283,6 +283,9 @@ class ReplyJob:
     typed_id: str | None = None
     # Who the reply goes to (`kind:id`), for the cap per account only: never in the job's arguments.
     sender: str = ""
+    # Why no reply can be posted where the mention is (`channel_meta.unanswerable`: an Instagram post that tags the
+    # account without naming it, `tagged_only`); None when one can.
+    unanswerable: str | None = None
 
     def args(self) -> tuple[Any, ...]:
         """The job's arguments; the typed number only when there is one (without it, the five an older worker
@@ -377,7 +380,7 @@ class MentionIntake:
                                       mistyped_id))
             else:
                 jobs.append(self._job(message, "social_ack", receipt.tracking_id, language))
-        queued = self._queue_replies(jobs)
+        queued = self._queue_replies(_answerable(jobs))
         clear_message_context()
         _count(messages, refused, queries, [(m.source, r.duplicate) for (m, _, _), r in zip(
             draft_messages, receipts, strict=True)])
@@ -432,7 +435,8 @@ class MentionIntake:
         return ReplyJob(channel=message.channel.value, provider_id=message.provider_message_id,
                         target=self._reply_target(message), reply_key=key, tracking_id=tracking_id,
                         language=language, typed_id=typed_id,
-                        sender=f"{message.sender_kind.value}:{message.sender_address}")
+                        sender=f"{message.sender_kind.value}:{message.sender_address}",
+                        unanswerable=_unanswerable(message))
 
     def _queue_replies(self, jobs: list[ReplyJob]) -> list[ReplyJob]:
         """One reply per mention: a marker per (channel, provider id) is written with its job, in one MULTI.
@@ -496,6 +500,22 @@ class MentionIntake:
             metrics.REPLIES.labels(health_channel(job.channel), "capped").inc()
             log.warning("reply.capped", channel=reply_source(job.channel), tracking_id=job.tracking_id,
                         reply_key=job.reply_key, reason="sender_cap")
+
+
+def _unanswerable(message: InboundMessage) -> str | None:
+    reason = message.channel_meta.get("unanswerable")
+    return str(reason) if reason else None
+
+
+def _answerable(jobs: list[ReplyJob]) -> list[ReplyJob]:
+    """The jobs whose reply can be posted. The others' mentions are filed all the same; each is logged with its report
+    (`reply.unanswerable`, never the account) and counted, as a reply the cap leaves out is."""
+    for job in jobs:
+        if job.unanswerable:
+            metrics.REPLIES.labels(health_channel(job.channel), "unanswerable").inc()
+            log.info("reply.unanswerable", channel=reply_source(job.channel), tracking_id=job.tracking_id,
+                     reply_key=job.reply_key, reason=job.unanswerable)
+    return [job for job in jobs if not job.unanswerable]
 
 
 def reply_marker_key(channel: str, provider_id: str) -> str:

@@ -268,6 +268,32 @@ def test_a_real_tags_page_becomes_a_report(fake: FakeProviderServer, settings: S
     assert report["attachments"][0]["location"] == MEDIA["media_url"]
 
 
+def test_a_post_that_only_tags_the_account_is_filed_without_a_reply_it_could_not_take(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """/tags lists the posts that tag the account in the photo, and the Graph API comments only on a caption that
+    @mentions it ("Commenting on photos in which you were tagged is not supported"): each such reply was refused
+    into the dead letters and counted as the channel failing. The post is a report all the same; a post there whose
+    caption names the account is answered as before."""
+    before = REGISTRY.get_sample_value("lapor_replies_total", {"channel": "instagram", "outcome": "unanswerable"}) or 0
+    only_tagged = fake.state.add_ig_mention("sampah menumpuk di pasar Kosambi", kind="media", username="agus.k")
+    named = fake.state.add_ig_mention("@lapor1708 drainase tersumbat", kind="media")
+    poller(settings, redis, intake).poll_tags()
+
+    reports = reports_by_id(redis)
+    assert reports[only_tagged["media_id"]]["text"] == "sampah menumpuk di pasar Kosambi"
+    assert reply_targets(redis) == [{"media_id": named["media_id"]}]
+    run_reply_jobs(settings)
+    assert [reply["media_id"] for reply in fake.state.ig_replies] == [named["media_id"]]
+    assert DeadLetters(redis).list() == []
+    after = REGISTRY.get_sample_value("lapor_replies_total", {"channel": "instagram", "outcome": "unanswerable"})
+    assert after == before + 1
+    (skipped,) = [e for e in log_events(log_stream) if e["event"] == "reply.unanswerable"]
+    assert (skipped["reason"], skipped["tracking_id"]) == ("tagged_only", reports[only_tagged["media_id"]][
+        "tracking_id"])
+    assert "agus.k" not in log_stream.getvalue()
+
+
 OWN_COMMENT = fixture("instagram/graph_mentioned_comment_own.json")["mentioned_comment"]
 
 
