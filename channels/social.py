@@ -503,6 +503,7 @@ class MentionIntake:
 
 
 def _unanswerable(message: InboundMessage) -> str | None:
+    """Why the provider cannot take a reply where `message` is, as its channel marked it (`channel_meta`)."""
     reason = message.channel_meta.get("unanswerable")
     return str(reason) if reason else None
 
