@@ -19,6 +19,7 @@ from redis import Redis
 
 from channels.base import InboundMessage, Outcome, WebhookAdapter, subscription_handshake, verify_hmac_sha256
 from channels.instagram_graph import notification_items, store_pending
+from gateway import metrics
 from gateway.errors import RejectedInput
 from gateway.logs import get_logger
 
@@ -39,12 +40,19 @@ class InstagramWebhookAdapter(WebhookAdapter):
 
     async def defer(self, redis: Redis, request: web.Request, body: bytes) -> bool:
         try:
-            items = notification_items(orjson.loads(body), self.settings.instagram.ig_user_id)
+            notifications = notification_items(orjson.loads(body), self.settings.instagram.ig_user_id)
         except (orjson.JSONDecodeError, ValueError) as error:
             raise RejectedInput(f"not a mentions notification: {error}", reason="bad_payload") from error
+        items = notifications.items
+        if notifications.rejected and not items:  # nothing in it could be read: refused whole, as a bad payload is
+            raise RejectedInput(f"no mentions change could be read: {notifications.rejected[0]}", reason="bad_payload")
         ours = [item for item in items if item["ig_user_id"] in ("", self.settings.instagram.ig_user_id)]
         await asyncio.to_thread(store_pending, redis, self.settings.instagram.ig_user_id, ours)
-        log.info("webhook.stored", notifications=len(ours), ignored=len(items) - len(ours))
+        for reason in notifications.rejected:  # the rest of the delivery is taken: refused, Meta resent it whole
+            metrics.labelled(metrics.REJECTED, self.name, "bad_payload").inc()
+            log.warning("webhook.change_rejected", reason="bad_payload", detail=reason)
+        log.info("webhook.stored", notifications=len(ours), ignored=len(items) - len(ours),
+                 rejected=len(notifications.rejected))
         return True
 
     def parse(self, request: web.Request, body: bytes) -> list[InboundMessage]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -292,25 +293,51 @@ def reply_target(message: InboundMessage) -> dict[str, str]:
 
 
 # -- the pending notifications the webhook stored ------------------------------------------------------------
-def notification_items(payload: Any, ig_user_id: str | None = None) -> list[dict[str, str]]:
-    """The {media_id, comment_id?} of every `mentions` change in a webhook payload; ValueError if malformed."""
+@dataclass(frozen=True, slots=True)
+class Notifications:
+    """A webhook payload's `mentions` changes: each one's {ig_user_id, media_id, comment_id?}, and why each change
+    that could not be read was left out."""
+
+    items: list[dict[str, str]]
+    rejected: list[str]
+
+
+def _graph_id(value: Any) -> str | None:
+    """A Graph object id as Meta sends it (digits, as a string or a number); None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)
+    return text if text.isdigit() else None
+
+
+def notification_items(payload: Any, ig_user_id: str | None = None) -> Notifications:
+    """The `mentions` changes of a webhook payload; ValueError when it is no notification at all (no entry list).
+
+    One change or entry that cannot be read is left out with its reason, the others kept: Meta sends several
+    accounts' and several mentions' changes in one delivery and retries a refused one whole, so a 400 for one bad
+    change lost every mention beside it, at each retry."""
     if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
         raise ValueError("no entry list")
-    items = []
+    items: list[dict[str, str]] = []
+    rejected: list[str] = []
     for entry in payload["entry"]:
         if not isinstance(entry, dict) or not isinstance(entry.get("changes", []), list):
-            raise ValueError("malformed entry")
+            rejected.append("malformed entry")
+            continue
         for change in entry.get("changes", []):
             if not isinstance(change, dict) or change.get("field") != "mentions":
                 continue
             value = change.get("value")
-            if not isinstance(value, dict) or not value.get("media_id"):
-                raise ValueError("mentions change without media_id")
-            item = {"ig_user_id": str(entry.get("id") or ig_user_id or ""), "media_id": str(value["media_id"])}
-            if value.get("comment_id"):
-                item["comment_id"] = str(value["comment_id"])
+            media_id = _graph_id(value.get("media_id")) if isinstance(value, dict) else None
+            comment_id = value.get("comment_id") if isinstance(value, dict) else None
+            if media_id is None or (comment_id not in (None, "") and _graph_id(comment_id) is None):
+                rejected.append("mentions change without a media_id and comment_id of the Graph API")
+                continue
+            item = {"ig_user_id": str(entry.get("id") or ig_user_id or ""), "media_id": media_id}
+            if comment_id:
+                item["comment_id"] = str(comment_id)
             items.append(item)
-    return items
+    return Notifications(items, rejected)
 
 
 def store_pending(redis: Redis, ig_user_id: str, items: Sequence[Mapping[str, str]], now: float | None = None

@@ -168,6 +168,34 @@ async def test_a_signed_payload_that_is_no_mentions_notification_is_a_400(gatewa
     assert pending(redis) == 0
 
 
+@pytest.mark.parametrize(
+    "bad_change",
+    [
+        pytest.param({"field": "mentions", "value": {"comment_id": "17894227972186121"}}, id="no-media-id"),
+        pytest.param({"field": "mentions", "value": "17887498072083521"}, id="value-not-an-object"),
+        pytest.param({"field": "mentions", "value": {"media_id": {"id": "1"}}}, id="media-id-an-object"),
+        pytest.param({"field": "mentions", "value": {"media_id": "1788", "comment_id": ["1"]}}, id="comment-id-a-list"),
+    ],
+)
+async def test_one_change_that_cannot_be_read_leaves_the_other_mentions_of_its_delivery_durable(
+        gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, bad_change: dict[str, Any]) -> None:
+    """Meta batches changes and resends a refused delivery whole: a 400 for one bad change lost the mentions
+    beside it at every retry."""
+    payload = orjson.loads(fixture_bytes("instagram/webhook_comment_mention.json"))
+    payload["entry"][0]["changes"].insert(0, bad_change)
+    payload["entry"].append("not an entry")
+    before = REGISTRY.get_sample_value("lapor_messages_rejected_total",
+                                       {"channel": "instagram", "reason": "bad_payload"}) or 0.0
+
+    response = await post_webhook(gateway, orjson.dumps(payload))
+
+    assert (response.status_code, pending(redis)) == (200, 1)
+    rejected = [e for e in log_events(log_stream) if e["event"] == "webhook.change_rejected"]
+    assert [e["reason"] for e in rejected] == ["bad_payload", "bad_payload"]
+    assert REGISTRY.get_sample_value("lapor_messages_rejected_total",
+                                     {"channel": "instagram", "reason": "bad_payload"}) == before + 2
+
+
 async def test_the_notification_is_durable_before_the_200_or_the_answer_is_503(
     settings: Settings, redis: Redis
 ) -> None:
