@@ -133,7 +133,8 @@ class Intake:
         )
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        # Dedup while spooling: provider message -> Tracking ID given out during this outage.
+        # Dedup while spooling, and until each report is replayed: provider message -> Tracking ID given out from
+        # the spool (see `_commit_beside_spooled`).
         self._spooled_ids: OrderedDict[str, str] = OrderedDict()
         self._spooling = False
         # The committer's held forward IDs: how many, and since when (monotonic), until released.
@@ -165,6 +166,11 @@ class Intake:
         (`intake.redis_timeout_seconds`: a command that timed out is not sent again), not once per batch."""
         if self._spooling:
             return self._commit_to_spool(drafts)
+        if self._spooled_ids:
+            return self._commit_beside_spooled(drafts, hold=hold)
+        return self._commit_or_spool(drafts, hold=hold)
+
+    def _commit_or_spool(self, drafts: Sequence[ReportDraft], *, hold: bool) -> list[Receipt]:
         try:
             receipts = self._commit(drafts, hold=hold)
         except RedisError as error:
@@ -174,6 +180,16 @@ class Intake:
             return self._commit_to_spool(drafts)
         self._top_up_reserve()
         return receipts
+
+    def _commit_beside_spooled(self, drafts: Sequence[ReportDraft], *, hold: bool) -> list[Receipt]:
+        """`commit` while reports this process spooled are not in Redis yet (the replay under way, or cut short): a
+        provider's retry of one is answered with the Tracking ID it was given, not claimed afresh in Redis (a second
+        ID and a second report). Only then: the usual commit costs one test of an empty dict, no hash."""
+        known = [self._spooled_ids.get(dedup_key(draft.channel.value, draft.channel_message_id)) for draft in drafts]
+        fresh = [draft for draft, tracking_id in zip(drafts, known, strict=True) if tracking_id is None]
+        committed = iter(self._commit_or_spool(fresh, hold=hold) if fresh else [])
+        return [next(committed) if tracking_id is None else Receipt(tracking_id, duplicate=True, spooled=True)
+                for tracking_id in known]
 
     @property
     def spooling(self) -> bool:
@@ -372,7 +388,6 @@ class Intake:
         for path in self._spool.pending_files():
             replayed += self._replay_file(path)
         if replayed:
-            self._spooled_ids.clear()
             log.warning("spool.replayed", count=replayed)
         return replayed
 
@@ -422,6 +437,9 @@ class Intake:
                     to_store[record.tracking_id] = (orjson.dumps(envelope), None)
         if to_store:
             self._store(to_store)
+        for record in records:  # in Redis now, a retry answered from its claim: this process's own record forgotten
+            if self._spooled_ids.get(record.dedup_key) == record.tracking_id:
+                self._spooled_ids.pop(record.dedup_key, None)
         return len(to_store)
 
     # -- asyncio face ------------------------------------------------------------------------------------

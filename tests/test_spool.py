@@ -822,3 +822,37 @@ def test_a_claim_batch_sent_again_after_a_lost_answer_is_still_new(intake: Intak
     assert first == again == [("10000011", "new"), ("10000026", "new")]
     # A real retry of the message (another attempt, another candidate) is a duplicate.
     assert intake._run_claims(keys[:1], ["10000034"]) == [("10000011", "pending")]
+
+
+def test_a_providers_retry_of_a_spooled_report_during_the_replay_gets_its_spooled_id(
+    intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis answers again: new reports go to Redis from the replay's start, while the spooled ones are still being
+    replayed. A provider's retry of a spooled message (its answer lost) in that moment was claimed afresh: a second
+    Tracking ID for one message, and a second report at the case store (the spooled one as its `duplicate_of`)."""
+    intake.commit([draft("warm-up")])  # the reserve of IDs the spool gives out
+    own_redis.stop()
+    (spooled,) = intake.commit([draft("retried-mid-replay")])
+    assert spooled.spooled
+    own_redis.start()
+    replay_file = intake._replay_file
+    during: list[Receipt] = []
+
+    def retry_comes_in_first(path: Path) -> int:  # the committer thread takes the retry before the file's replay
+        during.extend(intake.commit([draft("retried-mid-replay"), draft("new-mid-replay")]))
+        return replay_file(path)
+
+    monkeypatch.setattr(intake, "_replay_file", retry_comes_in_first)
+    assert intake.replay_spool() == 1
+    retried, new = during
+    assert (retried.tracking_id, retried.duplicate) == (spooled.tracking_id, True)
+    assert not new.spooled and not new.duplicate and new.tracking_id != spooled.tracking_id
+    redis = Redis.from_url(own_redis.url)
+    stored = [orjson.loads(redis.get(key)) for key in redis.scan_iter(envelope_key("*"))]
+    assert sorted(e["tracking_id"] for e in stored if e["channel_message_id"] == "retried-mid-replay") == [
+        spooled.tracking_id]
+    assert redis.hmget(dedup_key("sms", "retried-mid-replay"), "id", "state") == [
+        spooled.tracking_id.encode(), b"committed"]
+    # Once replayed, the claim in Redis answers a retry (the process's memory of the outage is not needed).
+    monkeypatch.setattr(intake, "_replay_file", replay_file)
+    assert intake.commit([draft("retried-mid-replay")])[0].tracking_id == spooled.tracking_id
