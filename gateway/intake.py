@@ -85,14 +85,14 @@ return envelopes
 """
 
 
-# KEYS[1]: the ID sequence; ARGV[1]: a number it must be at least. Returns 1 when it had to be raised.
+# KEYS[1]: the ID sequence; ARGV[1]: a number it must be at least. Returns the sequence as it was (0: none), raised
+# to ARGV[1] when it was below.
 _RAISE_SEQUENCE_SCRIPT = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if current < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[1])
-  return 1
 end
-return 0
+return current
 """
 
 
@@ -373,10 +373,11 @@ class Intake:
         self._redis.ping()  # RedisError when still down: nothing is claimed in vain
         unchecked = self._unchecked_reserve
         # Redis found again after an outage may have come back behind this process's own leases too (emptied, its
-        # last second lost): the reserve this process goes on minting from must not be leased to another.
+        # last second lost): the reserve this process goes on minting from must not be leased to another; nor the
+        # numbers below the reserves stopped processes left (`_sequence_past_saved_reserves`).
         leased = self._allocator.leased_high if self._spooling else 0
         if unchecked or leased:
-            self._sequence_past(max(unchecked, leased))
+            self._sequence_past_saved_reserves([max(unchecked, leased)])
             with self._unchecked_lock:  # the committer may have taken another one meanwhile: that one stays to check
                 if self._unchecked_reserve == unchecked:
                     self._unchecked_reserve = 0
@@ -535,11 +536,33 @@ class Intake:
         return self._spool is not None and bool(
             self._spooling or self._unchecked_reserve or self._spool.pending_files())
 
-    def _sequence_past(self, number: int) -> None:
+    def _sequence_past(self, number: int) -> int:
         """Raise Redis's ID sequence to at least `number` (a reserve taken or held while Redis was down): a Redis that
-        came back behind it (emptied, rolled back, another one) must not lease these IDs to anyone again."""
-        if self._raise_sequence([SEQUENCE_KEY], [number]):
+        came back behind it (emptied, rolled back, another one) must not lease these IDs to anyone again. Returns the
+        sequence as it was."""
+        before = int(self._raise_sequence([SEQUENCE_KEY], [number]))
+        if before < number:
             log.warning("intake.sequence_raised", reason="sequence_below_reserve", sequence=number)
+        return before
+
+    def _sequence_past_saved_reserves(self, taken: list[int]) -> int:
+        """Raise the sequence past `taken` (a saved reserve just taken) and every reserve still saved in this cell's
+        range; returns the sequence as it was. One above it is a Redis that came back behind the process that left
+        it (emptied, rolled back, a lagging replica promoted): that process handed out the numbers below its reserve,
+        and a lease from the sequence as it was gives them to new reports, which the case store (idempotent on the
+        Tracking ID) answers "already had it" and never stores. Every reserve, not only the one taken: the processes
+        starting now each take one, and the first to lease must not lease below the others. Those above the sequence
+        as it was are dropped (a gap), as the taken one is by the caller: some of their numbers may have been leased
+        since Redis came back, and once it is raised no taker could tell."""
+        assert self._spool is not None
+        start, end = self._settings.intake.id_range
+        waiting = [(path, in_range) for path, numbers in self._spool.peek_saved_reserves()
+                   if (in_range := [number for number in numbers if start <= number <= (end or number)])]
+        before = self._sequence_past(max([*taken, *(max(numbers) for _, numbers in waiting)]))
+        for path, numbers in waiting:
+            if max(numbers) > before and self._spool.discard_saved_reserve(path):
+                log.warning("intake.saved_reserve_dropped", reason="sequence_below_reserve", count=len(numbers))
+        return before
 
     def restore_saved_reserve(self) -> int:
         """At start, take one of the reserves earlier processes left in the spool directory, so that this one can
@@ -552,10 +575,11 @@ class Intake:
         """Take one saved reserve this process may mint from; returns how many IDs it holds (0: none is left).
 
         Numbers outside this cell's id_start..id_end are not this cell's, and a reserve above Redis's sequence was
-        never leased by this Redis (emptied, or another Redis): both are dropped, and the next file taken. With
-        Redis down (`redis_down`: known to be, so not asked; or found so now) the sequence cannot be read, which
-        is exactly the case a saved reserve is for: the replayer checks once Redis answers, and raises the sequence
-        past it if it must (`_sequence_past`)."""
+        not leased by this Redis as it is now (emptied, rolled back, or another Redis): both are dropped, and the next
+        file taken; the sequence is raised past the latter first, and past every reserve still saved
+        (`_sequence_past_saved_reserves`). With Redis down (`redis_down`: known to be, so not asked; or found so now)
+        the sequence cannot be read, which is exactly the case a saved reserve is for: the replayer checks once Redis
+        answers, and raises the sequence past it if it must."""
         if self._spool is None:
             return 0
         start, end = self._settings.intake.id_range
@@ -565,7 +589,7 @@ class Intake:
                 continue
             if not redis_down:
                 try:
-                    if int(self._redis.get(SEQUENCE_KEY) or 0) < max(numbers):
+                    if self._sequence_past_saved_reserves(numbers) < max(numbers):
                         log.warning("intake.saved_reserve_dropped", reason="sequence_below_reserve",
                                     count=len(numbers))
                         continue

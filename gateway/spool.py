@@ -299,9 +299,7 @@ class Spool:
             except FileNotFoundError:  # another process took it first
                 continue
             try:
-                numbers = orjson.loads(taken.read_bytes())["numbers"]
-                if not all(type(number) is int and number > 0 for number in numbers):
-                    raise ValueError("not sequence numbers")
+                numbers = _reserve_numbers(taken)
             except (OSError, ValueError, KeyError, TypeError) as error:  # a damaged file: its IDs stay unused
                 log.error("spool.reserve_unreadable", file=path.name, reason=type(error).__name__)
                 numbers = []
@@ -309,6 +307,27 @@ class Spool:
             if numbers:
                 return numbers
         return []
+
+    def peek_saved_reserves(self) -> list[tuple[Path, list[int]]]:
+        """The reserves waiting to be taken, read without taking them (one taken meanwhile, or damaged, left out): what
+        the stopped processes leased, for `Intake` to hold Redis's sequence against."""
+        found = []
+        for path in sorted(self.directory.glob(f"{RESERVE_PREFIX}*{RESERVE_SUFFIX}")):
+            try:
+                found.append((path, _reserve_numbers(path)))
+            except (OSError, ValueError, KeyError, TypeError):  # taken meanwhile; a damaged one is its taker's to tell
+                continue
+        return found
+
+    def discard_saved_reserve(self, path: Path) -> bool:
+        """Drop one saved reserve (its numbers are never minted: a gap); False when another process took it first."""
+        taken = path.with_name(f".{path.name}.taken-{os.getpid()}")
+        try:
+            path.rename(taken)
+        except FileNotFoundError:
+            return False
+        taken.unlink(missing_ok=True)
+        return True
 
     def read(self, path: Path) -> Iterator[SpoolRecord]:
         """The intact records of a claimed file in order; damaged lines go to quarantine with the reason."""
@@ -325,6 +344,14 @@ class Spool:
         write_private(target, line)
         write_private(target.with_suffix(".reason"), (reason + "\n").encode())
         log.error("spool.record_quarantined", file=path.name, line_number=number, reason=reason)
+
+
+def _reserve_numbers(path: Path) -> list[int]:
+    """The sequence numbers of a saved reserve; raises (OSError, ValueError, KeyError, TypeError) for a damaged one."""
+    numbers = orjson.loads(path.read_bytes())["numbers"]
+    if not all(type(number) is int and number > 0 for number in numbers):
+        raise ValueError("not sequence numbers")
+    return list(numbers)
 
 
 def _lock_if_abandoned(path: Path) -> BinaryIO | None:

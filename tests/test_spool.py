@@ -856,3 +856,62 @@ def test_a_providers_retry_of_a_spooled_report_during_the_replay_gets_its_spoole
     # Once replayed, the claim in Redis answers a retry (the process's memory of the outage is not needed).
     monkeypatch.setattr(intake, "_replay_file", replay_file)
     assert intake.commit([draft("retried-mid-replay")])[0].tracking_id == spooled.tracking_id
+
+
+@pytest.mark.parametrize(("sequence", "reserves"), [
+    pytest.param(1_000_001, [[1_000_050, 1_000_051, 1_000_052]], id="one-saved-reserve"),
+    pytest.param(1_000_001, [[1_000_050, 1_000_051, 1_000_052], [1_000_080, 1_000_081, 1_000_082]],
+                 id="both-above-the-sequence"),
+    pytest.param(1_000_060, [[1_000_050, 1_000_051, 1_000_052], [1_000_080, 1_000_081, 1_000_082]],
+                 id="the-one-taken-below-the-sequence-the-other-above"),
+])
+def test_ids_handed_out_below_a_saved_reserve_are_never_leased_again_by_a_redis_that_came_back_behind(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, tmp_path: Path, log_stream: io.StringIO,
+    sequence: int, reserves: list[list[int]],
+) -> None:
+    """Gateways stopped (each leaving its reserve: the numbers below it it had handed out to citizens) and Redis came
+    back behind them (emptied, rolled back, a lagging replica promoted). A gateway starting with Redis up dropped
+    such a reserve and left the sequence as it was: its next lease gave the stopped gateways' Tracking IDs to new
+    reports, which the case store, idempotent on the ID, answered 200 "already had it" and never stored. The sequence
+    is raised past every reserve saved in the directory, by the first gateway that takes one, before it leases."""
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_DATA_DIR=str(tmp_path / "data"))
+    spool = saved_reserves(settings, *reserves)
+    Redis.from_url(own_redis.url).set(SEQUENCE_KEY, sequence)  # behind what the stopped gateways leased
+    highest = max(max(numbers) for numbers in reserves)
+    minted: list[int] = []
+    for n in range(2):  # one after the other: the first leases before the second could take the other reserve
+        starting = build_intake(settings, redis_connection(own_redis.url, timeout=1))
+        try:
+            minted += [int(r.tracking_id[:-1]) for r in starting.commit([draft(f"new-{n}-{i}") for i in range(5)])]
+        finally:
+            starting._spool = None  # nothing saved back: this test counts what was minted
+            starting.close()
+    # Nothing Redis forgot it had leased: a number below the sequence is a saved reserve kept, leased before.
+    assert not [number for number in minted if sequence < number <= highest], sorted(minted)
+    assert int(Redis.from_url(own_redis.url).get(SEQUENCE_KEY)) > highest
+    assert spool.saved_reserves() == 0
+    assert "intake.sequence_raised" in [e["event"] for e in log_events(log_stream)]
+
+
+def test_a_gateway_that_took_a_saved_reserve_while_redis_was_down_raises_the_sequence_past_the_others_too(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, tmp_path: Path
+) -> None:
+    """Started during the outage, the gateway takes one saved reserve; Redis comes back emptied. Raised past that
+    reserve only, its next lease handed out the numbers below the other one, which its stopped gateway had given."""
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_DATA_DIR=str(tmp_path / "data"),
+                                 LAPOR_INTAKE_ID_RESERVE="3")
+    spool = saved_reserves(settings, [1_000_050, 1_000_051, 1_000_052], [1_000_080, 1_000_081, 1_000_082])
+    own_redis.stop()
+    intake = build_intake(settings, redis_connection(own_redis.url, timeout=0.5))
+    try:
+        assert intake.reserve == 3 and spool.saved_reserves() == 1
+        own_redis.start()
+        assert Redis.from_url(own_redis.url).get(SEQUENCE_KEY) is None  # emptied
+        intake.replay_spool()
+        minted = [int(r.tracking_id[:-1]) for r in intake.commit([draft(f"after-{i}") for i in range(6)])]
+    finally:
+        intake._spool = None  # nothing saved back
+        intake.close()
+    assert minted[:3] == [1_000_050, 1_000_051, 1_000_052]  # its own reserve first
+    assert min(minted[3:]) > 1_000_082, minted  # then leases past the other one
+    assert spool.saved_reserves() == 0  # the other one dropped: some of its numbers may have been leased meanwhile
