@@ -1,6 +1,8 @@
 """The reference case store's HTTP API (see casestore/openapi.yaml).
 
-Idempotent on the Tracking ID: the first POST of a report answers 201, every later one 200 and changes nothing.
+Idempotent on the Tracking ID: the first POST of a report answers 201, every later one 200 and changes nothing; one
+of another message under a Tracking ID stored (another channel or channel_message_id) 409 `tracking_id_taken`, and
+changes nothing either.
 A malformed envelope answers 422 with the reason (`invalid_envelope`; an `envelope_version` that is not the JSON
 integer, `1.0`, `true`, `"1"` or null, is one), one of another major `envelope_version` 422
 `unsupported_envelope_version`, one naming a field the store adds itself (`status`, `seq`, `stored_at`, `follow_ups`)
@@ -83,8 +85,20 @@ async def post_report(request: web.Request) -> web.Response:
     if envelope is None:
         return _problem(422, error, detail)
     [result] = await asyncio.to_thread(request.app[STORE_KEY].store_many, [envelope])
+    if result.taken:
+        return _taken(result.tracking_id)
     log.info("casestore.stored", tracking_id=result.tracking_id, created=result.created)
     return _json({"tracking_id": result.tracking_id, "created": result.created}, 201 if result.created else 200)
+
+
+TAKEN_DETAIL = "another message is stored under this Tracking ID (its channel or channel_message_id differs)"
+
+
+def _taken(tracking_id: str) -> web.Response:
+    """A report under a Tracking ID another message holds: the minting gateway gave that ID twice (its Redis came back
+    behind its sequence). Answered 200, the report was taken for stored and kept nowhere."""
+    log.warning("casestore.tracking_id_taken", tracking_id=tracking_id)
+    return _problem(409, "tracking_id_taken", TAKEN_DETAIL)
 
 
 async def post_batch(request: web.Request) -> web.Response:
@@ -101,7 +115,13 @@ async def post_batch(request: web.Request) -> web.Response:
         else:
             valid.append(envelope)
     stored = await asyncio.to_thread(request.app[STORE_KEY].store_many, valid)
-    results.extend({"tracking_id": r.tracking_id, "status": 201 if r.created else 200} for r in stored)
+    for result in stored:
+        if result.taken:
+            log.warning("casestore.tracking_id_taken", tracking_id=result.tracking_id)
+            results.append({"tracking_id": result.tracking_id, "status": 409, "error": "tracking_id_taken",
+                            "detail": TAKEN_DETAIL})
+        else:
+            results.append({"tracking_id": result.tracking_id, "status": 201 if result.created else 200})
     return _json({"results": results})
 
 

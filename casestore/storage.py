@@ -52,6 +52,15 @@ def _make_private(path: Path) -> None:
 class StoreResult:
     tracking_id: str
     created: bool
+    # Not created because another message is stored under this Tracking ID (`same_message`): nothing changed.
+    taken: bool = False
+
+
+def same_message(stored: dict[str, Any], posted: dict[str, Any]) -> bool:
+    """Whether two envelopes under one Tracking ID are one provider message: the same channel and channel_message_id
+    (a retry's text, time or files may differ; a new message under an ID given before, by a gateway whose Redis came
+    back behind its Tracking-ID sequence, differs there)."""
+    return all(stored.get(field) == posted.get(field) for field in ("channel", "channel_message_id"))
 
 
 class ReportStore:
@@ -73,7 +82,8 @@ class ReportStore:
         self._connection.close()
 
     def store_many(self, envelopes: Sequence[dict[str, Any]]) -> list[StoreResult]:
-        """Insert each envelope unless its Tracking ID is already stored; one transaction. `stored_at` is taken once
+        """Insert each envelope unless its Tracking ID is already stored (`taken` when by another message, see
+        `same_message`); one transaction. `stored_at` is taken once
         the transaction has begun: taken before waiting for the lock, behind the batches of other forward workers, it
         was earlier than the store by that wait (and the bench's webhook-to-stored latency shorter)."""
         results = []
@@ -88,12 +98,21 @@ class ReportStore:
                         "VALUES (?, ?, ?, ?)",
                         (envelope["tracking_id"], envelope.get("follow_up_of"), now, orjson.dumps(envelope).decode()),
                     )
-                    results.append(StoreResult(envelope["tracking_id"], cursor.rowcount == 1))
+                    created = cursor.rowcount == 1
+                    results.append(StoreResult(envelope["tracking_id"], created,
+                                               taken=not created and not self._holds(cursor, envelope)))
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
         return results
+
+    @staticmethod
+    def _holds(cursor: sqlite3.Cursor, envelope: dict[str, Any]) -> bool:
+        """Whether the report stored under this envelope's Tracking ID is its message (a repeat: read only then)."""
+        query = "SELECT envelope FROM reports WHERE tracking_id = ?"
+        row = cursor.execute(query, (envelope["tracking_id"],)).fetchone()
+        return row is None or same_message(orjson.loads(row[0]), envelope)
 
     def get(self, tracking_id: str) -> dict[str, Any] | None:
         with self._lock:

@@ -104,6 +104,27 @@ def test_listing_is_in_arrival_order_and_pages(client: httpx.Client) -> None:
     assert [r["tracking_id"] for r in rest["reports"]] == list(reversed(posted))[3:]
 
 
+
+def test_a_tracking_id_another_message_is_stored_under_is_refused_with_409_not_taken_as_already_stored(
+    client: httpx.Client, casestore: CaseStoreServer
+) -> None:
+    """Idempotent on the Tracking ID means the same report again: a gateway whose Redis came back behind (emptied,
+    rolled back) mints IDs it gave before, and a new report under one was answered 200 "already had it", marked
+    forwarded by the forward worker and kept nowhere. The same message again (a retry, its text or time differing,
+    as a retry's may) is still 200."""
+    first, second = ids(2)
+    assert client.post("/v1/reports", json=envelope(first)).status_code == 201
+    retried = client.post("/v1/reports", json=envelope(first, text="edited", received_at="2026-11-23T00:00:00Z"))
+    assert retried.status_code == 200
+    reused = client.post("/v1/reports", json=envelope(first, channel_message_id="SM-another-message"))
+    assert reused.status_code == 409 and reused.json()["error"] == "tracking_id_taken"
+    other_channel = client.post("/v1/reports/batch", json={"reports": [
+        envelope(first, channel="email", channel_message_id=f"SM{first}"), envelope(second)]})
+    assert {r["tracking_id"]: (r["status"], r.get("error")) for r in other_channel.json()["results"]} == {
+        first: (409, "tracking_id_taken"), second: (201, None)}
+    assert client.get(f"/v1/reports/{first}").json()["channel_message_id"] == f"SM{first}"
+    assert casestore.store.count() == 2
+
 @pytest.mark.parametrize(
     ("params", "status", "listed"),
     [

@@ -104,6 +104,33 @@ async def test_case_store_down_then_back_delivers_exactly_once(
     assert DeadLetters(redis).count() == 0
 
 
+
+@pytest.mark.parametrize("reports", [pytest.param(1, id="posted-alone"), pytest.param(2, id="in-a-batch")])
+def test_a_new_report_under_a_tracking_id_the_case_store_has_for_another_is_dead_lettered_not_marked_forwarded(
+    settings: Settings, redis: Redis, casestore: CaseStoreServer, reports: int
+) -> None:
+    """Redis came back behind the IDs it had leased (emptied, rolled back): intake mints an ID the case store already
+    has for another citizen's report. Answered 200 "already had it", the new report was marked forwarded, in no queue
+    and no dead letter, and its citizen's Tracking ID showed the other report."""
+    from gateway.tracking import SEQUENCE_KEY, format_tracking_id
+
+    taken = format_tracking_id(2_000_000)
+    earlier = draft("SM-earlier", "Laporan lama").with_tracking_id(taken).model_dump(mode="json")
+    casestore.store.store_many([earlier])
+    redis.set(SEQUENCE_KEY, 1_999_999)  # behind: the next lease starts at the ID taken
+    receipts = Intake(redis, settings).commit([draft(f"SM-new-{n}", "Laporan baru") for n in range(reports)])
+    assert receipts[0].tracking_id == taken
+    use_context(WorkerContext.build(settings, redis))
+    try:
+        counts = forward.forward_reports([receipt.tracking_id for receipt in receipts])
+    finally:
+        use_context(None)
+    assert (counts["forwarded"], counts["dead_lettered"]) == (reports - 1, 1)
+    letter = DeadLetters(redis).get(taken)
+    assert letter is not None and letter.reason == "casestore_409" and "tracking_id_taken" in letter.detail
+    assert redis.hget(REPORT_STATE_KEY.format(tracking_id=taken), "state") is None  # not marked forwarded
+    assert casestore.get(taken)["channel_message_id"] == "SM-earlier"  # type: ignore[index]
+
 async def test_a_refused_report_is_dead_lettered_and_the_cli_requeues_it(
     gateway: GatewayServer, settings: object, test_env: TestEnvironment, worker: ProcessHandle, redis: Redis,
     tmp_path: object,
