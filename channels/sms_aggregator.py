@@ -30,9 +30,11 @@ from normalizer.inbound import decode_payload, hex_bytes
 
 SIGNATURE_HEADER = "X-Lapor-Signature"
 
-# Kannel's %c values, and the names aggregators use for them.
+# Kannel's %c values, and the names aggregators use for them. "-1" is Kannel's DC_UNDEF, the %c of a message no SMSC
+# driver set a coding for (one relayed over an HTTP SMSC that gave none): Kannel itself takes its text as 7-bit, in
+# UTF-8 (%C), and so do we; refused as an unknown coding, the citizen's report was lost.
 CODING_NAMES = {
-    "0": "gsm7", "7bit": "gsm7", "gsm7": "gsm7", "gsm": "gsm7", "gsm-7": "gsm7",
+    "0": "gsm7", "-1": "gsm7", "7bit": "gsm7", "gsm7": "gsm7", "gsm": "gsm7", "gsm-7": "gsm7",
     "1": "8bit", "8bit": "8bit", "binary": "8bit",
     "2": "ucs2", "ucs2": "ucs2", "ucs-2": "ucs2", "utf-16": "ucs2", "utf16": "ucs2",
 }

@@ -215,6 +215,29 @@ async def test_a_callback_is_read_in_the_format_and_charset_it_has(
 
 
 @pytest.mark.parametrize(
+    ("coding", "text", "stored"),
+    [
+        pytest.param("0", "LAPOR jalan rusak", "jalan rusak", id="kannel-7bit"),
+        pytest.param("", "LAPOR jalan rusak", "jalan rusak", id="blank"),
+        # Kannel's DC_UNDEF: %c of a message no SMSC driver set a coding for (one relayed over an HTTP SMSC that gave
+        # none). Kannel reads its text as 7-bit, UTF-8 (%C); refused `bad_coding`, the report was lost.
+        pytest.param("-1", "LAPOR jalan rusak", "jalan rusak", id="kannel-undefined"),
+        pytest.param(" -1 ", "LAPOR jalan rusak", "jalan rusak", id="kannel-undefined-spaced"),
+        pytest.param("2", "LAPOR jalan rusak".encode("utf-16-be").hex(), "jalan rusak", id="kannel-ucs2"),
+        pytest.param("UCS-2", "LAPOR jalan rusak".encode("utf-16-be").hex(), "jalan rusak", id="named-ucs2"),
+    ],
+)
+async def test_each_coding_kannel_gives_reads_the_text(
+    gateway: GatewayServer, redis: Redis, coding: str, text: str, stored: str
+) -> None:
+    response = await post_callback(gateway.client, sms("081234567890", text, f"coding-{coding.strip()}",
+                                                       coding=coding))
+    assert response.status_code == 200, response.text
+    [message] = response.json()["messages"]
+    assert orjson.loads(redis.get(envelope_key(message["tracking_id"])))["text"] == stored
+
+
+@pytest.mark.parametrize(
     ("case", "fields", "reason"),
     [
         ("no-id", {"from": "081234567890", "text": "lapor"}, "missing_field"),
