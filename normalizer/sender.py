@@ -15,6 +15,8 @@ from normalizer.text import clean_text
 # 8 to 11 digits. phonenumbers answers "+62" + the digits after the prefix for every such string (a property test
 # holds this to it), at 60 us a number: a flood of new senders is mostly made of these.
 _PLAIN_ID_MOBILE = re.compile(r"(?:\+?62|(0))(8[0-9]{8,11})")
+# A provider's address scheme before the number ("tel:", Twilio's "whatsapp:"): the number is what follows it.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 @lru_cache(maxsize=16384)  # a pure function of its arguments; a flood repeats senders (retries, several messages)
@@ -28,6 +30,11 @@ def normalize_msisdn(raw: str, default_region: str = "ID") -> str:
 
 
 def _normalize_with_phonenumbers(candidate: str, default_region: str) -> str:
+    # A sender ID with letters ("3636INFO", "BCA1500888") is a name: phonenumbers reads letters off a keypad, or skips
+    # those before the digits, and made someone else's number the report's sender and its reply's recipient.
+    scheme = _SCHEME.match(candidate)
+    if any(ch.isalpha() for ch in candidate[scheme.end() if scheme else 0:]):
+        raise RejectedInput("sender is a name, not a phone number", reason="bad_sender")
     digits = "".join(ch for ch in candidate if ch.isdigit())
     # Aggregators often drop the "+": a bare country code is still international.
     if not candidate.startswith(("+", "0")) and digits.startswith("62") and len(digits) >= 10:

@@ -246,6 +246,9 @@ async def test_each_coding_kannel_gives_reads_the_text(
         ("unknown-coding", {"from": "081234567890", "id": "x3", "text": "a", "coding": "9"}, "bad_coding"),
         ("part-beyond-count", {"from": "081234567890", "id": "x4", "text": "a", "udh": "0500030A0204"}, "bad_concat"),
         ("not-a-number", {"from": "halo", "id": "x5", "text": "LAPOR jalan rusak"}, "bad_sender"),
+        # Read off a keypad it was +6236364636, someone else's number: their report, and the reply SMS to them.
+        ("sender-id-of-letters-and-digits", {"from": "3636INFO", "id": "x6", "text": "LAPOR jalan rusak"},
+         "bad_sender"),
     ],
 )
 async def test_malformed_callbacks_get_a_typed_400(

@@ -1067,6 +1067,32 @@ def test_a_sender_no_reply_can_reach_is_rejected_not_turned_into_a_false_e164(ra
 
 
 @pytest.mark.parametrize(("raw", "e164"), [
+    # A sender ID of letters and digits is a name, never a number: phonenumbers read its letters off a keypad
+    # ("3636INFO" -> "+6236364636", "0812ABCDEFG" -> "+628122223334") or skipped those before the digits
+    # ("BCA1500888" -> "+621500888"), so someone else's number got the report and its reply SMS.
+    ("3636INFO", None),
+    ("0812ABCDEFG", None),
+    ("BCA1500888", None),
+    ("INFO 0812-3456-7890", None),
+    ("+62 812 3456 7890 ext 5", None),
+    ("ＩＮＦＯ１７０８", None),  # fullwidth letters are letters too
+    # A provider's address scheme before the number is no name: the number is what follows it.
+    ("tel:+6281234567890", "+6281234567890"),
+    ("whatsapp:+6281234567890", "+6281234567890"),
+    ("0812-3456-7890", "+6281234567890"),
+], ids=["digits-then-letters", "mobile-then-letters", "letters-then-digits", "word-then-number", "extension",
+        "fullwidth-name", "tel-scheme", "whatsapp-scheme", "plain-number"])
+def test_a_sender_id_with_letters_is_refused_not_read_as_a_number(raw: str, e164: str | None) -> None:
+    normalize_msisdn.cache_clear()
+    if e164 is not None:
+        assert normalize_msisdn(raw) == e164
+        return
+    with pytest.raises(RejectedInput) as refused:
+        normalize_msisdn(raw)
+    assert refused.value.reason == "bad_sender"
+
+
+@pytest.mark.parametrize(("raw", "e164"), [
     ("+39 06 6982 1234", "+390669821234"),  # an Italian number keeps the zero its national number starts with
     ("021 5551234", "+62215551234"),
     ("+62 0812 3456 7890", "+6281234567890"),
