@@ -3,8 +3,9 @@
 A reply is made GSM-7 safe, then sent as one SMS (up to 160 septets) or as 153-septet parts, each part its own
 sendsms request carrying a concatenation UDH (05 00 03 ref count number) so the phone joins them. Each request
 asks for delivery reports (`dlr-mask`, `dlr-url` pointing back at us with the reply id and part number).
-Failures are classified once: 5xx, 429, timeouts and connection errors retry; any other answer but a 2xx (a 4xx, a
-redirect) is permanent. Only a 2xx is a part accepted: the reply worker never sends a part again once it has one.
+Failures are classified once: 5xx, 429, timeouts (a 408 too) and connection errors retry; any other answer but a 2xx
+(a 4xx, a redirect) is permanent. Only a 2xx is a part accepted: the reply worker never sends a part again once it has
+one.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ class AggregatorSender:
         except httpx.TransportError as error:
             raise RetryableError(f"aggregator unreachable: {type(error).__name__}",
                                  reason="aggregator_unreachable") from error
-        if response.status_code >= 500 or response.status_code == 429:
+        # 408: a request timeout (a proxy before the aggregator gave up waiting for the request) is a timeout.
+        if response.status_code >= 500 or response.status_code in (408, 429):
             raise RetryableError(f"aggregator answered {response.status_code}",
                                  reason=f"aggregator_{response.status_code}")
         if response.status_code >= 400:

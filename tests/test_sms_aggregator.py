@@ -29,8 +29,9 @@ from rq.job import Job
 
 from channels.base import InboundMessage
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
-from channels.sms_aggregator_send import reply_parts
+from channels.sms_aggregator_send import AggregatorSender, reply_parts
 from gateway.concat import PENDING_KEY
+from gateway.errors import PermanentError, RetryableError
 from gateway.health import SIGNALS_KEY, health_channel
 from gateway.lease import Holder, process_table
 from gateway.outbound import REPLY_FUNC, STATUS_FUNC, OutboundReplies, reply_key
@@ -1081,6 +1082,50 @@ async def test_a_long_reply_goes_out_in_concatenated_153_septet_parts(
     assert len(parts) >= 2
     reference = parts[0].udh[3] if parts[0].udh else None
     assert [p.udh for p in parts] == [bytes([5, 0, 3, reference, len(parts), n]) for n in range(1, len(parts) + 1)]
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome", "reason"),
+    [
+        pytest.param(httpx.Response(202, text="0: Accepted for delivery"), "accepted", None, id="202-accepted"),
+        pytest.param(httpx.Response(202, text="3: Queued for later delivery"), "accepted", None, id="202-queued"),
+        pytest.param(httpx.Response(503, text="Message queue full"), "retry", "aggregator_503", id="503"),
+        pytest.param(httpx.Response(429), "retry", "aggregator_429", id="429"),
+        # A request timeout (a proxy before the aggregator gave up waiting for the request) is a timeout, retried as
+        # one; refused as permanent, the citizen's acknowledgement went to the dead letters at the first try.
+        pytest.param(httpx.Response(408, text="Request Timeout"), "retry", "aggregator_408", id="408"),
+        pytest.param(httpx.Response(403, text="Authorization failed for sendsms"), "permanent", "aggregator_403",
+                     id="403"),
+        pytest.param(httpx.Response(400, text="Garbage 'to' field, rejected."), "permanent", "aggregator_400",
+                     id="400"),
+        pytest.param(httpx.Response(302, headers={"Location": "https://elsewhere.example/"}), "permanent",
+                     "aggregator_302", id="302"),
+        pytest.param(httpx.ReadTimeout("slow"), "retry", "aggregator_timeout", id="read-timeout"),
+        pytest.param(httpx.ConnectError("refused"), "retry", "aggregator_unreachable", id="unreachable"),
+    ],
+)
+def test_each_answer_of_the_send_url_is_accepted_retried_or_refused(
+    settings: Settings, answer: httpx.Response | httpx.TransportError, outcome: str, reason: str | None
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if isinstance(answer, httpx.TransportError):
+            raise answer
+        return answer
+
+    sender = AggregatorSender(settings.model_copy(update={"aggregator": settings.aggregator.model_copy(
+        update={"send_url": "https://aggregator.example/cgi-bin/sendsms"})}),
+        client=httpx.Client(transport=httpx.MockTransport(handler)))
+    [part] = sender.parts("LAPOR! Laporan Anda diterima.", "r-1")
+    try:
+        sender.send_part("+6281234567890", part, "r-1")
+    except RetryableError as error:
+        assert (outcome, reason) == ("retry", error.reason)
+    except PermanentError as error:
+        assert (outcome, reason) == ("permanent", error.reason)
+    else:
+        assert outcome == "accepted"
+    finally:
+        sender.close()
 
 
 async def test_a_failing_send_url_is_retried_then_dead_lettered(
