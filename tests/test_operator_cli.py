@@ -208,6 +208,19 @@ def test_a_dead_letter_of_no_channel_is_shown_under_the_name_the_views_give_it(
     assert [cell.strip() for cell in row.split("│")[1:5]] == ["10000012", FORWARD_QUEUE, "unknown", "envelope_missing"]
 
 
+def test_a_dead_letter_of_no_rq_job_shows_a_dash_for_its_job_id(test_env: TestEnvironment, redis: Redis) -> None:
+    """A letter a job wrote of its own decision (X refusing a reply, `x_auth`) names no RQ job; `show` printed
+    Python's `job_id: None` for it."""
+    DeadLetters(redis).add_new(queue="lapor-reply", func="workers.social_reply.send_social_reply", args=[],
+                               tracking_id="10000012", item="twitter:1", reason="x_auth", detail="403 Forbidden",
+                               channel="x-reply")
+
+    shown = cli(test_env, "deadletters", "show", "10000012")
+
+    assert shown.returncode == 0 and "job_id: -\n" in shown.stdout, shown.stdout + shown.stderr
+    assert "None" not in shown.stdout
+
+
 @dataclass(frozen=True)
 class Filter:
     id: str
