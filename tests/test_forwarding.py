@@ -1607,15 +1607,19 @@ def test_the_worker_children_are_not_forked_from_a_process_with_threads(tmp_path
     ("outage", "logged"),
     [
         pytest.param(RedisConnectionError("Connection refused"),
-                     [("worker.redis_lost", "ConnectionError"), ("worker.redis_back", None)],
+                     [("worker.redis_lost", "ConnectionError"), ("worker.redis_back", None),
+                      ("worker.stopped", None)],
                      id="redis-down"),
         pytest.param(BusyLoadingError("Redis is loading the dataset in memory"),
-                     [("worker.redis_lost", "BusyLoadingError"), ("worker.redis_back", None)],
+                     [("worker.redis_lost", "BusyLoadingError"), ("worker.redis_back", None),
+                      ("worker.stopped", None)],
                      id="redis-restarted-and-loading"),
         pytest.param(ReadOnlyError("You can't write against a read only replica."),
-                     [("worker.redis_lost", "ReadOnlyError"), ("worker.redis_back", None)],
+                     [("worker.redis_lost", "ReadOnlyError"), ("worker.redis_back", None),
+                      ("worker.stopped", None)],
                      id="redis-failed-over-read-only"),
-        pytest.param(None, [("worker.quit_unasked", None)], id="rq-quit-its-loop-on-a-timeout"),
+        pytest.param(None, [("worker.quit_unasked", None), ("worker.stopped", None)],
+                     id="rq-quit-its-loop-on-a-timeout"),
     ],
 )
 def test_a_forward_worker_back_from_a_redis_outage_keeps_its_context_and_trained_triage_model(
@@ -1853,7 +1857,7 @@ def test_rq_quitting_on_an_outage_already_told_is_not_an_unasked_quit(
 
     run_stopped_at_the_second_build(test_env.settings(), monkeypatch, work)
     lines = [(e["event"], e.get("reason")) for e in log_events(log_stream) if str(e["event"]).startswith("worker.")]
-    assert lines == [("worker.redis_lost", "not_answering"), ("worker.redis_back", None)]
+    assert lines == [("worker.redis_lost", "not_answering"), ("worker.redis_back", None), ("worker.stopped", None)]
 
 
 def test_rq_quitting_on_a_hang_that_ends_during_its_goodbye_is_not_an_unasked_quit(
@@ -1875,7 +1879,7 @@ def test_rq_quitting_on_a_hang_that_ends_during_its_goodbye_is_not_an_unasked_qu
     monkeypatch.setattr(run.LaporWorker, "register_death", lambda worker: worker.outage.back())
     run_stopped_at_the_second_build(test_env.settings(), monkeypatch, work)
     lines = [(e["event"], e.get("reason")) for e in log_events(log_stream) if str(e["event"]).startswith("worker.")]
-    assert lines == [("worker.redis_lost", "not_answering"), ("worker.redis_back", None)]
+    assert lines == [("worker.redis_lost", "not_answering"), ("worker.redis_back", None), ("worker.stopped", None)]
 
 
 def test_a_worker_process_logs_a_real_redis_outage_once_and_its_end(
@@ -2028,7 +2032,7 @@ def test_sigterm_while_the_next_worker_is_built_stops_it_cleanly(
     run_stopped_at_the_second_build(test_env.settings(), monkeypatch, work)
     assert len(runs) == 2  # the run that started after the stop (RQ's loop would end at once: see the next test)
     events = [event["event"] for event in log_events(log_stream) if str(event["event"]).startswith("worker.")]
-    assert events == ["worker.quit_unasked"]
+    assert events == ["worker.quit_unasked", "worker.stopped"]
 
 
 def test_a_stop_reaching_a_finished_runs_handler_during_its_teardown_stops_the_worker(
@@ -2050,3 +2054,25 @@ def test_a_stop_reaching_a_finished_runs_handler_during_its_teardown_stops_the_w
     assert {signum: signal.getsignal(signum) for signum in run.STOP_SIGNALS} == handlers
     events = [event["event"] for event in log_events(log_stream) if str(event["event"]).startswith("worker.")]
     assert events == ["worker.stopped"]
+
+
+def test_a_worker_stopped_while_it_waits_for_jobs_says_so(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The usual stop: SIGTERM (or make run's Ctrl-C) while RQ's loop waits for jobs ends that loop. The worker said
+    `worker.stopped` only when the stop came between two runs or in a run's teardown, so after a clean stop of
+    `make run` or a systemd unit no worker's log said it had stopped."""
+    def work(worker: run.LaporWorker, *args: Any, **kwargs: Any) -> bool:
+        worker.stop.ask()  # what the worker's handler does with the SIGTERM that ends RQ's loop
+        return True
+
+    monkeypatch.setattr(SimpleWorker, "work", work)
+    monkeypatch.setattr(run, "settle_heap", lambda: None)
+    monkeypatch.setattr(run.ChildrenDieWithWorker, "register", lambda self: None)
+    try:
+        assert run.run_worker(test_env.settings(), "lapor-status") is True
+    finally:
+        use_context(None)
+    events = [(event["event"], event.get("queue")) for event in log_events(log_stream)
+              if str(event["event"]).startswith("worker.")]
+    assert events == [("worker.stopped", "lapor-status")]

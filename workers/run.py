@@ -364,7 +364,10 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
                 context.watch.ping()
                 worker = worker_on(context, queue_name, stop, outage)
                 worked = worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
-                if burst or stop.asked:
+                if burst:
+                    return worked
+                if stop.asked:  # the usual stop (SIGTERM, make run's Ctrl-C) ends RQ's loop: logged as the others are
+                    log.info("worker.stopped", queue=queue_name)
                     return worked
                 if not (worker.ended_in_outage or outage.active):  # else RQ quit on the outage already told
                     log.error("worker.quit_unasked", reason="rq_loop_error", retry_in=REDIS_RETRY_SECONDS)
