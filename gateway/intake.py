@@ -178,7 +178,8 @@ class Intake:
                 raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
             self._redis_failed(error)
             return self._commit_to_spool(drafts)
-        self._top_up_reserve()
+        if self._spool is not None:  # only a spool mints from the reserve: without one it was leased to be lost
+            self._top_up_reserve()
         return receipts
 
     def _commit_beside_spooled(self, drafts: Sequence[ReportDraft], *, hold: bool) -> list[Receipt]:

@@ -793,6 +793,19 @@ def test_the_gateway_refuses_to_start_when_the_spool_is_not_writable(test_env: T
     assert "spool_not_writable" in result.stdout
 
 
+def test_a_process_without_a_spool_leases_no_reserve(test_env: TestEnvironment, redis: Redis) -> None:
+    """The SMTP server, the pollers and a quarantine reprocess commit without a spool, so they never mint from a
+    reserve: each start leased `intake.id_reserve` IDs (1,000) more than it could use, lost at its exit."""
+    settings = test_env.settings(LAPOR_INTAKE_ID_RESERVE="1000")
+    intake = Intake(redis, settings)
+    try:
+        intake.commit([draft("no-spool")])
+        assert intake._allocator.reserve < 1000
+        assert int(redis.get(SEQUENCE_KEY) or 0) < settings.intake.id_start + 1000
+    finally:
+        intake.close()
+
+
 def test_a_batch_the_reserve_cannot_cover_is_refused_whole_and_its_retry_is_not_a_phantom_duplicate(
     intake: Intake, own_redis: EmbeddedRedis
 ) -> None:
