@@ -4,6 +4,7 @@ guards, a per-address reply cap and STARTTLS, all over real SMTP sessions on loo
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import os
 import smtplib
@@ -886,6 +887,47 @@ def test_a_from_whose_bracketed_address_is_no_address_is_quarantined(make_server
     assert (result.data_code, result.tracking_id, envelope_count(redis)) == (250, None, 0)
     [quarantined] = (server.settings.data_dir / "email" / "quarantine").glob("*.json")
     assert orjson.loads(quarantined.read_bytes())["reason"] == "no_sender"
+
+
+# An encoded-word (RFC 2047) is text: where it stands for an address, the field names none (RFC 2047 5: never in an
+# addr-spec). Decoded first and read as an address after, the first made the mail warga@example.net's, and the second
+# (Reply-To alone) answered two strangers in one reply, past each one's hourly cap.
+ENCODED_ADDRESSES = {
+    "an-address": "=?utf-8?q?warga=40example=2Enet?=",
+    "two-addresses": "=?utf-8?b?" + base64.b64encode(b"warga@example.net, korban@example.org").decode() + "?=",
+}
+ENCODED_REPLY_TO = {
+    "an-address": "=?utf-8?q?korban=40example=2Eorg?=",
+    "two-addresses": "=?utf-8?b?" + base64.b64encode(b"korban@example.org, target@example.com").decode() + "?=",
+}
+
+
+@pytest.mark.parametrize("written", ENCODED_ADDRESSES.values(), ids=ENCODED_ADDRESSES.keys())
+def test_a_from_that_is_an_encoded_word_names_no_sender(make_server, redis: Redis, written: str) -> None:  # type: ignore[no-untyped-def]
+    server = make_server()
+    first = server.deliver(citizen_mail(subject="ANONIM: pungli dana desa"))
+    assert first.tracking_id is not None
+    raw = (f"From: {written}\r\nTo: {RECIPIENT}\r\nSubject: Re: [LAPOR #{first.tracking_id}] pungli dana desa\r\n"
+           "Message-ID: <ew-1@evil.example>\r\n\r\nLaporan ini tidak benar, mohon dicabut.\r\n").encode()
+    result = server.deliver(raw, mail_from="penyusup@evil.example")
+    assert (result.data_code, result.tracking_id, envelope_count(redis)) == (250, None, 1)
+    [quarantined] = (server.settings.data_dir / "email" / "quarantine").glob("*.json")
+    assert orjson.loads(quarantined.read_bytes())["reason"] == "no_sender"
+
+
+@pytest.mark.parametrize("written", ENCODED_REPLY_TO.values(), ids=ENCODED_REPLY_TO.keys())
+def test_a_reply_to_that_is_an_encoded_word_is_not_answered(make_server, redis: Redis, written: str) -> None:  # type: ignore[no-untyped-def]
+    """The mail is answered at its From, as one without a Reply-To is; an encoded name before an address stays a
+    name (the next mail's Reply-To is answered)."""
+    server = make_server()
+    named = "=?utf-8?q?Budi=2C_RT_03?= <rumah@example.net>"
+    for number, reply_to in enumerate((written, named)):
+        raw = (f"From: Warga <warga@example.net>\r\nReply-To: {reply_to}\r\nTo: {RECIPIENT}\r\n"
+               f"Subject: Jalan rusak\r\nMessage-ID: <ew-{number}@example.net>\r\n\r\n"
+               "Jalan di depan pasar rusak parah.\r\n").encode()
+        assert server.deliver(raw, mail_from="warga@example.net").tracking_id is not None
+    run_replies(server.settings, redis)
+    assert sorted(str(reply["To"]) for reply in outbox(server.settings)) == ["rumah@example.net", "warga@example.net"]
 
 
 # What reads a key's value: MONITOR shows each as its command and arguments.

@@ -720,12 +720,30 @@ def without_comments(value: str) -> str:
     return value
 
 
+def _raw_field(message: Message, name: str) -> str:
+    """The first `name` field as written: its undeclared 8-bit read as header_text reads it, its encoded-words not
+    decoded."""
+    raw = next((value for key, value in message.raw_items() if key.lower() == name.lower()), "")
+    return decode_text(raw.encode("utf-8", "surrogateescape")) if _has_raw_bytes(raw) else raw
+
+
 def _angle_addresses(message: Message, name: str) -> list[str]:
     """The addresses the first raw `name` field writes in angle brackets, outside quoted strings and comments."""
-    raw = next((value for key, value in message.raw_items() if key.lower() == name.lower()), "")
-    if _has_raw_bytes(raw):  # undeclared 8-bit, read as header_text reads it
-        raw = decode_text(raw.encode("utf-8", "surrogateescape"))
+    raw = _raw_field(message, name)
     return [address.lower() for address in _ANGLE_ADDRESS.findall(without_comments(_QUOTED_STRING.sub('""', raw)))]
+
+
+def _written(addresses: list[tuple[str, str]], message: Message, name: str) -> list[tuple[str, str]]:
+    """Those of `addresses` (read from the decoded field) that the field writes as addresses. An encoded-word
+    (RFC 2047) is text, never an address or a part of one (RFC 2047 5): `=?utf-8?q?victim=40gov=2Eid?=` names no
+    mailbox for a mail client, nor a domain for DMARC. Decoded first and read as addresses after, it was the mail's
+    sender (adding to victim@gov.id's anonymous report), or, holding "a@x, b@y", a Reply-To our reply went to as two
+    recipients, past each one's hourly cap."""
+    raw = _raw_field(message, name)
+    if "=?" not in raw:
+        return addresses
+    written = {address.strip().lower() for _, address in getaddresses([raw])}
+    return [(display, address) for display, address in addresses if address.strip().lower() in written]
 
 
 def mailboxes(message: Message, name: str) -> list[tuple[str, str]]:
@@ -734,12 +752,14 @@ def mailboxes(message: Message, name: str) -> list[tuple[str, str]]:
     unquoted display name holds no "@"); the stdlib read it as two addresses, or the policy as victim@gov.id alone,
     and the mail was taken as victim@gov.id's while its author, its DMARC check and every mail client's answer are
     me@evil.example's: it added to victim@gov.id's anonymous report, and our reply went to victim@gov.id. A field
-    whose bracketed address is no address (control characters) has none."""
+    whose bracketed address is no address (control characters) has none, nor has one whose address is an
+    encoded-word (`_written`)."""
     raw = header_text(message, name)
     addresses = [(display, address) for display, address in getaddresses([raw]) if "@" in address]
     if not addresses:
         display, address = parseaddr(raw)
         addresses = [(display, address)] if "@" in address else []
+    addresses = _written(addresses, message, name)
     bracketed = _angle_addresses(message, name)
     if addresses and bracketed and addresses[0][1].strip().lower() not in bracketed:
         first = bracketed[0]
