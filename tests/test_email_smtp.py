@@ -11,6 +11,7 @@ import smtplib
 import socket
 import ssl
 import subprocess
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -887,6 +888,50 @@ def test_a_from_whose_bracketed_address_is_no_address_is_quarantined(make_server
     assert (result.data_code, result.tracking_id, envelope_count(redis)) == (250, None, 0)
     [quarantined] = (server.settings.data_dir / "email" / "quarantine").glob("*.json")
     assert orjson.loads(quarantined.read_bytes())["reason"] == "no_sender"
+
+
+def _open_data(port: int) -> tuple[socket.socket, io.BufferedReader]:
+    """A raw session up to DATA's 354, as a sending server opens it."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    reader = sock.makefile("rb")
+    for command in (None, b"EHLO mx.example.net\r\n", b"MAIL FROM:<warga@example.net>\r\n",
+                    f"RCPT TO:<{RECIPIENT}>\r\n".encode(), b"DATA\r\n"):
+        if command:
+            sock.sendall(command)
+        while (line := reader.readline())[3:4] == b"-":
+            continue
+    assert line.startswith(b"354")
+    return sock, reader
+
+
+def test_a_mail_that_keeps_arriving_is_received_however_long_it_takes(make_server, redis: Redis,  # type: ignore[no-untyped-def]
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session's timeout is how long the server waits for the sender's next bytes (RFC 5321 4.5.3.2), not a
+    time the whole mail must arrive in: aiosmtpd restarts it at each command only, so a 20 MB mail from a sender on
+    a line slower than 1.4 Mbit/s was cut off at 120 s every time it was sent, with no line in our log, and never
+    arrived. Here: a timeout of 1 s and a mail arriving over 3 s, a piece every 0.3 s."""
+    monkeypatch.setattr("channels.email.server.SESSION_TIMEOUT_SECONDS", 1.0)
+    server = make_server()
+    raw = citizen_mail() + b".\r\n"
+    piece = len(raw) // 10 + 1
+    sock, reader = _open_data(server.port)
+    with sock:
+        for start in range(0, len(raw), piece):
+            time.sleep(0.3)  # the sender's pace, not a wait for the server
+            sock.sendall(raw[start:start + piece])
+        assert reader.readline().startswith(b"250 2.0.0 OK: LAPOR #")
+    assert envelope_count(redis) == 1
+
+
+def test_a_sender_that_stops_sending_in_the_middle_of_a_mail_is_still_cut_off(make_server, redis: Redis,  # type: ignore[no-untyped-def]
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("channels.email.server.SESSION_TIMEOUT_SECONDS", 1.0)
+    server = make_server()
+    sock, reader = _open_data(server.port)
+    with sock:
+        sock.sendall(citizen_mail()[:200])
+        assert reader.readline() == b""  # the server closes the connection; nothing is stored
+    assert envelope_count(redis) == 0
 
 
 # An encoded-word (RFC 2047) is text: where it stands for an address, the field names none (RFC 2047 5: never in an

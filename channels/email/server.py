@@ -122,7 +122,18 @@ class IntakeHandler:
 class LoggedSMTP(SMTP):
     """aiosmtpd's SMTP, with one log line for every refusal it sends (552 too large, 500 line too long, 501/553
     malformed commands and addresses...), most of which aiosmtpd answers without calling the handler. The size
-    refusals get our text (`[smtp_too_large]`); the protocol errors only a broken client earns keep aiosmtpd's."""
+    refusals get our text (`[smtp_too_large]`); the protocol errors only a broken client earns keep aiosmtpd's.
+    Its timeout is how long it waits for the client's next bytes (RFC 5321 4.5.3.2), not a time a whole mail must
+    arrive in (`data_received`)."""
+
+    def data_received(self, data: bytes) -> None:
+        """aiosmtpd restarts its timeout at each command alone, so DATA's bytes had to arrive within it from the DATA
+        command on: a 20 MB mail from a sender on a line slower than 1.4 Mbit/s was cut off at 120 s each time it was
+        sent (logged by aiosmtpd at INFO, which we do not show), and never arrived. The timeout restarts at each
+        piece of the mail that arrives; a sender that stops sending is still cut off."""
+        super().data_received(data)
+        if self.transport is not None:
+            self._reset_timeout()
 
     async def push(self, status: str) -> None:
         if status[:1] in ("4", "5"):
@@ -141,6 +152,10 @@ def tls_context(settings: EmailSettings) -> ssl.SSLContext | None:
     return context
 
 
+# How long a session waits for the client's next bytes (`LoggedSMTP.data_received`).
+SESSION_TIMEOUT_SECONDS = 120.0
+
+
 def smtp_factory(processor: MailProcessor, hostname: str | None = None) -> Any:
     handler = IntakeHandler(processor)
     context = tls_context(processor.settings.email)
@@ -148,7 +163,7 @@ def smtp_factory(processor: MailProcessor, hostname: str | None = None) -> Any:
 
     def factory() -> SMTP:
         return LoggedSMTP(handler, data_size_limit=limit, enable_SMTPUTF8=True, decode_data=False, hostname=hostname,
-                    tls_context=context, require_starttls=False, timeout=120)
+                    tls_context=context, require_starttls=False, timeout=SESSION_TIMEOUT_SECONDS)
 
     return factory
 
