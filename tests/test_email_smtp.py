@@ -27,8 +27,10 @@ import orjson
 import pytest
 from prometheus_client import REGISTRY
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from channels.base import InboundMessage
+from channels.email import processor as processor_module
 from channels.email.guards import SUPPRESSED, loop_reason
 from channels.email.parse import MAX_MIME_FIELD_BYTES, parse_mail
 from channels.email.processor import MailProcessor
@@ -164,6 +166,32 @@ def test_the_same_message_id_twice_is_one_report_and_one_reply(make_server, redi
     assert envelope_count(redis) == 1
     run_replies(server.settings, redis)
     assert len(outbox(server.settings)) == 1
+
+
+def test_a_mail_whose_reply_could_not_be_queued_is_acknowledged_when_it_is_sent_again(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its report was stored and its reply job was not (Redis lost in between): 451, and the sending server sends it
+    again. The reply to that delivery is the citizen's first and only answer, so it is the acknowledgement, with how
+    to add to the report: it was "we already have this report", though nobody had sent it before. (A mail comes again
+    only from a sending server or the IMAP poller, never from a citizen, whose client gives each mail a Message-ID of
+    its own; and one whose first reply went out gets none again.)"""
+    server = make_server()
+    enqueue, calls = processor_module.enqueue_calls, []
+
+    def lost_once(*args: object) -> None:
+        calls.append(args)
+        if len(calls) == 1:
+            raise RedisConnectionError("lost")
+        enqueue(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(processor_module, "enqueue_calls", lost_once)
+    mail = citizen_mail()
+    assert server.deliver(mail).data_code == 451
+    again = server.deliver(mail)
+    assert again.data_code == 250 and again.tracking_id is not None and envelope_count(redis) == 1
+    run_replies(server.settings, redis)
+    [reply] = outbox(server.settings)
+    assert reply.get_content() == reply_body("ack", again.tracking_id)
 
 
 @dataclass(frozen=True)

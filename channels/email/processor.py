@@ -302,14 +302,19 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     to it. Nothing of the report named is told but that it was not theirs to add to. Answered at `to`, or else at
     the mail's Reply-To or From."""
     named = unknown_parent or others_parent
+    # A mail delivered again (`receipt.duplicate`: a sending server's retry after our 451, the IMAP poller reading it
+    # again) is answered as its first delivery was: a mail is answered once (workers/email_reply.py), so this reply
+    # goes out only when the first delivery's did not, and is the citizen's first answer. It was "we already have this
+    # report" (`[email_duplicate]`), without how to add to it, to a citizen who had sent it once. A citizen's own mail
+    # sent again is no delivery again: their client gives it a Message-ID of its own.
     if draft.follow_up_of:
         kind = "follow_up"
-    elif unknown_parent:  # before "duplicate": a mail delivered again is answered as its first delivery was
+    elif unknown_parent:
         kind = "follow_up_unknown"
     elif others_parent:
         kind = "follow_up_other_sender"
     else:
-        kind = "duplicate" if receipt.duplicate else "ack"
+        kind = "ack"
     references = [*mail.references, *([mail.message_id] if mail.message_id else [])]
     return {
         **({"follow_up_of": named} if named else {}),
