@@ -514,6 +514,33 @@ def test_replies_go_to_the_outbox_as_eml_without_a_relay(test_env: TestEnvironme
     assert RECIPIENT in str(reply["From"])
 
 
+@pytest.mark.parametrize(("sender", "written"), [
+    ("jos\u00e9@b\u00fccher.example", "jos\u00e9@xn--bcher-kva.example"),
+    ("warga@b\u00fccher.example", "warga@xn--bcher-kva.example"),
+], ids=["utf8-local-part", "idn-domain"])
+def test_a_reply_in_the_outbox_names_its_internationalized_address_as_written(
+        test_env: TestEnvironment, redis: Redis, sender: str, written: str) -> None:
+    """The mailer that sends the outbox reads its recipient from the file's To. A UTF-8 local part has no ASCII form:
+    written as an encoded-word (`=?utf-8?q?jos=C3=A9?=@...`), which is no address but an atom of ASCII, the reply
+    went to another mailbox or none. It is written in UTF-8 (RFC 6532), as a relay with SMTPUTF8 gets it."""
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, RECIPIENT, "Jalan rusak"
+    message.set_content("Jalan di depan pasar rusak parah.")
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        with server.client() as client:
+            assert client.mail(sender, options=["SMTPUTF8"])[0] == 250
+            assert client.rcpt(RECIPIENT)[0] == 250
+            assert client.data(message.as_bytes(policy=policy.SMTPUTF8).replace(b"\n", b"\r\n"))[0] == 250
+    finally:
+        server.stop()
+    run_replies(settings, redis)
+    [path] = outbox_dir(settings).glob("*.eml")
+    head = path.read_bytes().split(b"\n\n", 1)[0].decode()
+    assert f"\nTo: {written}\n" in head
+
+
 def test_a_reply_in_the_outbox_has_its_name_on_disk_before_its_job_ends(
         test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
     """The reply is renamed into the outbox: its bytes were fsynced, but its name only once the outbox directory is

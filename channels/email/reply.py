@@ -104,7 +104,11 @@ def write_to_outbox(message: EmailMessage, settings: Settings) -> Path:
     name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{message['X-LAPOR-Tracking-ID']}-" \
            f"{secrets.token_hex(4)}.eml"
     path = outbox_dir(settings) / name
-    write_atomically(path, bytes(message))
+    # A UTF-8 local part has no ASCII form: the policy wrote it as an encoded-word, which a mailer reads as an ASCII
+    # atom (`=?utf-8?q?jos=C3=A9?=@...`), another mailbox or none. Written in UTF-8 (RFC 6532), as send_via_relay
+    # sends it to a relay with SMTPUTF8.
+    utf8 = not str(message["To"]).isascii()
+    write_atomically(path, message.as_bytes(policy=message.policy.clone(utf8=True)) if utf8 else bytes(message))
     return path
 
 
