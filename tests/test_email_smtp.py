@@ -951,6 +951,25 @@ def test_a_mail_that_keeps_arriving_is_received_however_long_it_takes(make_serve
     assert envelope_count(redis) == 1
 
 
+def test_the_servers_name_is_looked_up_once_not_at_every_connection(make_server, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                                                     redis: Redis) -> None:
+    """aiosmtpd looks up its host's name (`socket.getfqdn`, a DNS lookup when the name is not in /etc/hosts) for each
+    connection it accepts, on the event loop: while DNS was slow or down, each connection stopped every SMTP session
+    and the IMAP poller for the resolver's timeout (5 s, and again for each server it tries)."""
+    looked_up: list[str] = []
+
+    def getfqdn(name: str = "") -> str:
+        looked_up.append(name)
+        return "mx.lapor.go.id"
+
+    monkeypatch.setattr(socket, "getfqdn", getfqdn)
+    server = make_server()
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            assert sock.makefile("rb").readline().startswith(b"220 mx.lapor.go.id ")
+    assert len(looked_up) == 1
+
+
 def test_a_sender_that_stops_sending_in_the_middle_of_a_mail_is_still_cut_off(make_server, redis: Redis,  # type: ignore[no-untyped-def]
                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("channels.email.server.SESSION_TIMEOUT_SECONDS", 1.0)

@@ -13,6 +13,7 @@ size refusals are swapped for ours as they are sent.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from typing import Any
 
@@ -175,7 +176,11 @@ async def start_smtp_server(settings: Settings, redis: Redis, intake: Intake | N
     processor = MailProcessor(settings, redis, intake or Intake(redis, settings), can_refuse=True,
                               signal_writer=signal_writer)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(smtp_factory(processor), host or settings.smtp.host,
+    # The name the server gives in its greeting, looked up once and off the event loop: without it aiosmtpd looks it up
+    # (a DNS lookup when the name is not in /etc/hosts) for each connection, on the loop, and while DNS was slow or
+    # down every connection held up every SMTP session and the IMAP poller for the resolver's timeout.
+    hostname = await asyncio.to_thread(socket.getfqdn)
+    server = await loop.create_server(smtp_factory(processor, hostname), host or settings.smtp.host,
                                       settings.smtp.port if port is None else port, reuse_address=True)
     log.info("smtp.listening", host=host or settings.smtp.host, port=settings.smtp.port if port is None else port,
              starttls=tls_context(settings.email) is not None)
