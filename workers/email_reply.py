@@ -55,12 +55,15 @@ def _own_address(context: WorkerContext, address: str) -> bool:
 
 
 def send_email_reply(payload: dict[str, Any]) -> str:
-    """RQ job. Returns what happened: sent, outbox, already_replied, capped, own_address, failed, or deferred (another
-    job of the mail is answering it: this one runs again once that job's send lease has ended)."""
+    """RQ job. Returns what happened: sent, outbox, already_replied, capped, own_address, auto_response_suppressed,
+    failed, or deferred (another job of the mail is answering it: this one runs again once that job's send lease has
+    ended)."""
     context = current()
     bind_message_context(channel=CHANNEL, tracking_id=payload["tracking_id"])
     if _own_address(context, payload["to"]):
         return _skip("own_address")
+    if payload.get("no_auto_reply"):  # X-Auto-Response-Suppress: the mail is filed, and asked for no answer like ours
+        return _skip("auto_response_suppressed")
     try:
         with send_lease(context, _item(payload), channel=CHANNEL):
             return _answer(context, payload)

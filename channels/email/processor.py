@@ -25,6 +25,7 @@ from channels.email.guards import (
     BOUNCES,
     SUPPRESSED,
     Bounce,
+    asks_no_auto_reply,
     bounce_of_our_reply,
     follow_up_of,
     loop_reason,
@@ -300,7 +301,7 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     (`unknown_parent`), or someone else's (`others_parent`), is answered with the new report's Tracking ID and the
     ID it named: the citizen learns the Tracking ID their mail got, in the subject too, so their next answer threads
     to it. Nothing of the report named is told but that it was not theirs to add to. Answered at `to`, or else at
-    the mail's Reply-To or From."""
+    the mail's Reply-To or From; not at all when the mail asks for no automatic answer (`no_auto_reply`)."""
     named = unknown_parent or others_parent
     # A mail delivered again (`receipt.duplicate`: a sending server's retry after our 451, the IMAP poller reading it
     # again) is answered as its first delivery was: a mail is answered once (workers/email_reply.py), so this reply
@@ -318,6 +319,7 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     references = [*mail.references, *([mail.message_id] if mail.message_id else [])]
     return {
         **({"follow_up_of": named} if named else {}),
+        **({"no_auto_reply": True} if asks_no_auto_reply(mail) else {}),  # the worker skips it (and says so)
         "tracking_id": draft.follow_up_of or receipt.tracking_id,
         "report_id": receipt.tracking_id,
         "kind": kind,
