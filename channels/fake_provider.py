@@ -4,7 +4,8 @@ It serves the documented response shapes of exactly the calls the gateway makes,
   /x/2/users/{id}/mentions          GET  since_id, start_time, pagination_token, max_results (newest first, only
                                          the newest 800 reachable, x-rate-limit-* headers; the posts they quote or
                                          answer in includes.tweets); 401 for a wrong token
-  /x/2/tweets                       POST create_tweet (a reply is recorded; 403 for a duplicate text)
+  /x/2/tweets                       POST create_tweet (a reply is recorded; 403 for a duplicate text); signed with
+                                         OAuth 1.0a User Context (HMAC-SHA1, checked) or with a bearer token, else 401
   /graph/{version}/{ig-user-id}     GET  fields=mentioned_comment.comment_id(ID){..} | mentioned_media.media_id(ID){..}
   /graph/{version}/{ig-user-id}/tags      GET  newest first, paging.cursors.after + paging.next (a cursor whose
                                                media is gone: 400, code 2642)
@@ -27,6 +28,7 @@ Never used in production: the CLI refuses to start it outside the development pr
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import itertools
@@ -39,6 +41,8 @@ from typing import Any
 import aiohttp
 import orjson
 from aiohttp import web
+from oauthlib.oauth1.rfc5849 import signature as oauth1_signature
+from oauthlib.oauth1.rfc5849.utils import escape, parse_authorization_header, unescape
 
 X_ID_START = 1_860_000_000_000_000_000
 IG_ID_START = 17_900_000_000_000_000
@@ -49,6 +53,17 @@ IG_EPOCH_MS = 1_704_067_200_000  # 2024-01-01: a started provider's Instagram id
 RATE_LIMIT = 450
 X_REACHABLE = 800
 FIELD_CALL = re.compile(r"^(mentioned_comment\.comment_id|mentioned_media\.media_id)\((\w+)\)")
+
+
+@dataclass(frozen=True)
+class XUserKeys:
+    """OAuth 1.0a User Context of the X account: the app's consumer key and secret, the account's access token and
+    secret (x.consumer_key, ...), which a reply's signature must be made with."""
+
+    consumer_key: str
+    consumer_secret: str
+    access_token: str
+    access_token_secret: str
 
 
 @dataclass
@@ -62,6 +77,8 @@ class FakeProviderConfig:
     webhook_url: str | None = None
     # The token replies are posted with, when it is not the bearer token (x.user_access_token).
     x_write_token: str | None = None
+    # The OAuth 1.0a keys a reply may be signed with instead (x.consumer_key, ...).
+    x_user_keys: XUserKeys | None = None
     # The Instagram account's own username (instagram.username): an `own` comment or post is written by it.
     ig_username: str = "lapor1708"
 
@@ -268,7 +285,8 @@ def _state(request: web.Request) -> FakeProviderState:
 async def _faults_and_log(request: web.Request, handler: Any) -> web.StreamResponse:
     state = _state(request)
     if not request.path.startswith("/_fake"):
-        state.requests.append({"method": request.method, "path": request.path, "query": dict(request.query)})
+        state.requests.append({"method": request.method, "path": request.path, "query": dict(request.query),
+                               "authorization": request.headers.get("Authorization", "")})
         fault = state.take_fault(request.path)
         if fault is not None:
             return fault
@@ -331,9 +349,32 @@ async def x_mentions(request: web.Request) -> web.Response:
     return web.json_response({"data": page, "includes": includes, "meta": meta}, headers=headers)
 
 
+def _oauth1_ok(request: web.Request, keys: XUserKeys | None) -> bool:
+    """An `Authorization: OAuth ...` header signed as X checks it (RFC 5849, HMAC-SHA1) over this request's method,
+    URL and query (a JSON body is not signed), with `keys`' consumer key and access token."""
+    header = request.headers.get("Authorization", "")
+    if keys is None or not header.startswith("OAuth "):
+        return False
+    try:
+        oauth = {unescape(key): unescape(value) for key, value in parse_authorization_header(header)}
+    except ValueError:  # malformed
+        return False
+    if (oauth.get("oauth_signature_method") != "HMAC-SHA1" or oauth.get("oauth_consumer_key") != keys.consumer_key
+            or oauth.get("oauth_token") != keys.access_token):
+        return False
+    params = oauth1_signature.collect_parameters(uri_query=request.query_string, headers={"Authorization": header})
+    base = oauth1_signature.signature_base_string(
+        request.method, oauth1_signature.base_string_uri(str(request.url)),
+        oauth1_signature.normalize_parameters(params))
+    key = f"{escape(keys.consumer_secret)}&{escape(keys.access_token_secret)}"
+    expected = base64.b64encode(hmac.new(key.encode(), base.encode(), hashlib.sha1).digest()).decode()
+    return hmac.compare_digest(expected, oauth.get("oauth_signature", ""))
+
+
 async def x_create_tweet(request: web.Request) -> web.Response:
     state = _state(request)
-    if not _bearer_ok(request, state.config.x_write_token or state.config.x_bearer_token):
+    if not (_oauth1_ok(request, state.config.x_user_keys)
+            or _bearer_ok(request, state.config.x_write_token or state.config.x_bearer_token)):
         return _x_unauthorized()
     body = await request.json()
     if any(reply["text"] == body.get("text", "") for reply in state.x_replies):  # X refuses identical tweets

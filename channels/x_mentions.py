@@ -47,7 +47,7 @@ from gateway.intake import Intake
 from gateway.lease import lease_account
 from gateway.logs import clear_message_context, get_logger
 from gateway.replies import load_replies
-from gateway.settings import Settings
+from gateway.settings import Settings, XSettings
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
 
@@ -111,10 +111,22 @@ class XApiSession(requests.Session):
         return response
 
 
-def build_client(base_url: str, bearer_token: str) -> tweepy.Client:
-    # tweepy's debug lines print request headers, bearer token included: keep them off whatever the log level.
-    logging.getLogger("tweepy").setLevel(logging.INFO)
-    client = tweepy.Client(bearer_token=bearer_token)
+# Libraries whose debug lines carry credentials: tweepy prints request headers (the bearer token); oauthlib and
+# requests-oauthlib print the OAuth 1.0a parameters, the consumer key and access token among them.
+CREDENTIAL_LOGGERS = ("tweepy", "oauthlib", "requests_oauthlib")
+
+
+def build_client(base_url: str, bearer_token: str | None = None, *, oauth1: XSettings | None = None) -> tweepy.Client:
+    """A tweepy Client on an XApiSession: with `bearer_token` (OAuth 2.0), or signing with the OAuth 1.0a User
+    Context of `oauth1` (its consumer key and secret, access token and secret) for calls made with user_auth=True."""
+    for name in CREDENTIAL_LOGGERS:  # off whatever the log level
+        logging.getLogger(name).setLevel(logging.INFO)
+    if oauth1 is not None:
+        client = tweepy.Client(bearer_token=bearer_token, consumer_key=oauth1.consumer_key,
+                               consumer_secret=oauth1.consumer_secret, access_token=oauth1.access_token,
+                               access_token_secret=oauth1.access_token_secret)
+    else:
+        client = tweepy.Client(bearer_token=bearer_token)
     client.session = XApiSession(base_url)
     return client
 
@@ -449,16 +461,23 @@ class XMentionsPoller:
 
 
 class XReplyClient:
-    """Posts a threaded public reply; used by the reply worker. Raises ProviderError by kind."""
+    """Posts a threaded public reply; used by the reply worker. Raises ProviderError by kind.
+
+    Signed with the account's OAuth 1.0a User Context when it is configured (`x.oauth1`): those credentials do not
+    expire. Otherwise with an OAuth 2.0 token as a bearer (`x.user_access_token`, else `x.bearer_token`), which X
+    expires 2 hours after it is issued: every reply after that was refused with 401 (settings_warnings says so)."""
 
     def __init__(self, settings: Settings) -> None:
-        token = settings.x.user_access_token or settings.x.bearer_token
-        self.client = build_client(settings.x.base_url, token)
+        x = settings.x
+        self.user_auth = x.oauth1
+        if self.user_auth:
+            self.client = build_client(x.base_url, oauth1=x)
+        else:
+            self.client = build_client(x.base_url, x.user_access_token or x.bearer_token)
 
     def reply(self, tweet_id: str, text: str) -> str:
         try:
-            # user_auth=False: the bearer is an OAuth 2.0 user-context token of @lapor1708.
-            response = self.client.create_tweet(text=text, in_reply_to_tweet_id=tweet_id, user_auth=False)
+            response = self.client.create_tweet(text=text, in_reply_to_tweet_id=tweet_id, user_auth=self.user_auth)
         except (tweepy.TweepyException, requests.RequestException, ValueError) as error:
             raise classify(error) from error
         return str((response.data or {}).get("id", ""))

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from gateway.embedded_redis import URL_FILE, embedded_redis_url
 from gateway.logs import configure_logging, get_logger, redact_fields, scrub, sensitive_values
-from gateway.settings import Settings, SettingsError, load_settings, unknown_variables
+from gateway.settings import Settings, SettingsError, load_settings, settings_warnings, unknown_variables
 
 if TYPE_CHECKING:
     import threading
@@ -55,6 +55,8 @@ def _settings() -> Settings:
     for name, close in unknown_variables():  # names only: a value may be a secret
         errors.print(f"[yellow]warning:[/yellow] {name} is no setting and is ignored"
                      + (f" (did you mean {close}?)" if close else ""))
+    for warning in settings_warnings(settings):
+        errors.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     configure_logging(settings.logging.level)
     return settings
 
@@ -282,7 +284,7 @@ def fake_providers(
     port: Annotated[int | None, typer.Option(help="Listening port (default: social.fake_providers_port).")] = None,
 ) -> None:
     """A local fake X API and Instagram Graph API (development profile only; idle otherwise)."""
-    from channels.fake_provider import FakeProviderConfig, FakeProviderState, create_fake_provider_app
+    from channels.fake_provider import FakeProviderConfig, FakeProviderState, XUserKeys, create_fake_provider_app
 
     settings = _settings()
     if not settings.is_development:
@@ -291,6 +293,8 @@ def fake_providers(
         return
     config = FakeProviderConfig(
         x_bearer_token=settings.x.bearer_token, x_write_token=settings.x.user_access_token or None,
+        x_user_keys=XUserKeys(settings.x.consumer_key, settings.x.consumer_secret, settings.x.access_token,
+                              settings.x.access_token_secret) if settings.x.oauth1 else None,
         x_user_id=settings.x.user_id,
         x_username="lapor1708", ig_user_id=settings.instagram.ig_user_id, ig_username=settings.instagram.username,
         ig_access_token=settings.instagram.access_token, ig_app_secret=settings.instagram.app_secret,

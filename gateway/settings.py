@@ -24,6 +24,10 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 ENV_PREFIX = "LAPOR_"
 
 
+# The [x] keys of OAuth 1.0a User Context, as tweepy.Client names its arguments.
+OAUTH1_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+
+
 class SettingsError(RuntimeError):
     """A setting is missing or malformed: the process must not start."""
 
@@ -240,7 +244,14 @@ class SocialSettings(_Section):
 class XSettings(_Section):
     enabled: bool
     bearer_token: str
+    # An OAuth 2.0 user-context token for replies: X expires it 2 hours after it is issued, and nothing renews it.
     user_access_token: str
+    # OAuth 1.0a User Context of @lapor1708 for replies (the app's consumer keys, the account's access token): these
+    # do not expire. All four or none (`oauth1`).
+    consumer_key: str
+    consumer_secret: str
+    access_token: str
+    access_token_secret: str
     user_id: str
     base_url: str
     poll_interval_seconds: float
@@ -258,6 +269,21 @@ class XSettings(_Section):
     # Public replies to one account within an hour (channels.social): past it, mentions are filed unanswered.
     reply_cap_per_hour: int = Field(ge=1)
     quoted_post_max_chars: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _oauth1_whole_or_none(self) -> XSettings:
+        """Three of the four OAuth 1.0a values sign no request: every reply would be refused, and only then seen."""
+        given = {env_name("x", key): bool(getattr(self, key)) for key in OAUTH1_KEYS}
+        if any(given.values()) and not all(given.values()):
+            missing = ", ".join(name for name, present in given.items() if not present)
+            raise ValueError(f"OAuth 1.0a for replies needs all four of {', '.join(given)}, or none; "
+                             f"missing: {missing}")
+        return self
+
+    @property
+    def oauth1(self) -> bool:
+        """Whether replies are signed with OAuth 1.0a User Context (all four values set: see the validator)."""
+        return bool(self.consumer_key)
 
 
 class InstagramSettings(_Section):
@@ -440,6 +466,26 @@ def _check_reply_routes(settings: Settings) -> None:
             "e-mail replies have no way out: set LAPOR_EMAIL_RELAY_HOST (the SMTP relay they go through), or "
             "LAPOR_EMAIL_OUTBOX_DIR (a pickup directory another mailer sends from), or LAPOR_EMAIL_ENABLED=false"
         )
+
+
+def settings_warnings(settings: Settings) -> list[str]:
+    """Settings that start but fail later, each as one line for the operator (names only: never a value). Every
+    command says them on stderr at start, as it does the variables that name no setting.
+
+    X replies without OAuth 1.0a go with an OAuth 2.0 token: a user-context one, which X expires 2 hours after it is
+    issued (nothing here renews it), or the bearer token, which cannot post at all when it is app-only. Either way
+    every reply is refused with 401 sooner or later, dead-lettered and counted as the channel's authentication
+    failure."""
+    found = []
+    x = settings.x
+    if x.enabled and not x.oauth1:
+        used = ("LAPOR_X_USER_ACCESS_TOKEN, an OAuth 2.0 user token that X expires 2 hours after it is issued "
+                "(nothing renews it)" if x.user_access_token else
+                "LAPOR_X_BEARER_TOKEN (an app-only bearer token cannot post; an OAuth 2.0 user token expires in "
+                "2 hours)")
+        found.append(f"X replies are posted with {used}: set {', '.join(env_name('x', key) for key in OAUTH1_KEYS)} "
+                     "(OAuth 1.0a User Context of the account, which does not expire)")
+    return found
 
 
 def unknown_variables(environ: Mapping[str, str] | None = None,

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from channels.fake_provider import FakeProviderConfig, FakeProviderState, Fault, create_fake_provider_app
+from channels.fake_provider import FakeProviderConfig, FakeProviderState, Fault, XUserKeys, create_fake_provider_app
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE
 from gateway.settings import Settings
@@ -19,6 +19,9 @@ from tests.conftest import LoopbackServer, TestEnvironment, free_port
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 X_TOKEN = "test-x-bearer-token"
 X_USER_ID = "1708000000000000001"
+# OAuth 1.0a User Context of @lapor1708, which replies are signed with (the recommended configuration).
+X_USER_KEYS = XUserKeys(consumer_key="test-x-consumer-key", consumer_secret="test-x-consumer-secret",
+                        access_token=f"{X_USER_ID}-test-x-access-token", access_token_secret="test-x-access-secret")
 IG_USER_ID = "17841405309211844"
 IG_TOKEN = "test-instagram-access-token"
 IG_SECRET = "test-instagram-app-secret"
@@ -40,7 +43,8 @@ class FakeProviderServer(LoopbackServer):
         self.webhook_url = webhook_url
         self.state = FakeProviderState(FakeProviderConfig(
             x_bearer_token=X_TOKEN, x_user_id=X_USER_ID, x_username="lapor1708", ig_user_id=IG_USER_ID,
-            ig_access_token=IG_TOKEN, ig_app_secret=IG_SECRET, webhook_url=webhook_url), started_at=started_at)
+            ig_access_token=IG_TOKEN, ig_app_secret=IG_SECRET, webhook_url=webhook_url, x_user_keys=X_USER_KEYS),
+            started_at=started_at)
         super().__init__(lambda: create_fake_provider_app(self.state), port)
 
     def env(self, **overrides: str) -> dict[str, str]:
@@ -49,6 +53,9 @@ class FakeProviderServer(LoopbackServer):
             "LAPOR_X_ENABLED": "true", "LAPOR_X_BEARER_TOKEN": X_TOKEN, "LAPOR_X_USER_ID": X_USER_ID,
             "LAPOR_X_BASE_URL": f"{self.url}/x", "LAPOR_X_MAX_RESULTS": "5", "LAPOR_X_POLL_INTERVAL_SECONDS": "0.2",
             "LAPOR_X_ERROR_RETRY_SECONDS": "0.2",
+            "LAPOR_X_CONSUMER_KEY": X_USER_KEYS.consumer_key, "LAPOR_X_CONSUMER_SECRET": X_USER_KEYS.consumer_secret,
+            "LAPOR_X_ACCESS_TOKEN": X_USER_KEYS.access_token,
+            "LAPOR_X_ACCESS_TOKEN_SECRET": X_USER_KEYS.access_token_secret,
             # Fixture mentions are from 2024 and some tests' clocks from 2030: a first poll looks back ten years.
             "LAPOR_X_FIRST_POLL_LOOKBACK_MINUTES": "5256000",
             "LAPOR_INSTAGRAM_ENABLED": "true", "LAPOR_INSTAGRAM_APP_SECRET": IG_SECRET,

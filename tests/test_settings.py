@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from gateway.settings import CONFIG_DIR, Settings, SettingsError, env_name, load_settings, unknown_variables
+from gateway.settings import (
+    CONFIG_DIR,
+    Settings,
+    SettingsError,
+    env_name,
+    load_settings,
+    settings_warnings,
+    unknown_variables,
+)
 
 PRODUCTION_SECRETS = {
     "LAPOR_TWILIO_AUTH_TOKEN": "t",
@@ -362,3 +370,46 @@ def test_a_command_warns_of_a_misspelt_variable_on_stderr_and_keeps_its_output()
     assert "LAPOR_HTTP_HOSTS is no setting and is ignored (did you mean LAPOR_HTTP_HOST?)" in done.stderr
     assert "LAPOR_WEBHOOK_SECRET is no setting" in done.stderr
     assert "value-never-shown" not in done.stderr + done.stdout
+
+
+X_ON = {"LAPOR_X_ENABLED": "true", "LAPOR_X_BEARER_TOKEN": "x-bearer-value", "LAPOR_X_USER_ID": "1708"}
+X_OAUTH1 = {"LAPOR_X_CONSUMER_KEY": "ck-value", "LAPOR_X_CONSUMER_SECRET": "cs-value",
+            "LAPOR_X_ACCESS_TOKEN": "1708-at-value", "LAPOR_X_ACCESS_TOKEN_SECRET": "ats-value"}
+
+
+@pytest.mark.parametrize("left_out", sorted(X_OAUTH1))
+def test_oauth_1a_for_x_replies_with_a_value_missing_is_refused_naming_it(left_out: str) -> None:
+    """Three of the four sign no request: every reply would be refused, and only seen then."""
+    environ = {**PRODUCTION_SECRETS, **X_ON, **{k: v for k, v in X_OAUTH1.items() if k != left_out}}
+    with pytest.raises(SettingsError, match=rf"missing: {left_out}$") as refused:
+        load_settings(environ)
+    assert not any(value in str(refused.value) for value in X_OAUTH1.values())
+
+
+@pytest.mark.parametrize(("environ", "warned"), [
+    pytest.param({**X_ON, "LAPOR_X_USER_ACCESS_TOKEN": "u"}, "LAPOR_X_USER_ACCESS_TOKEN", id="oauth-2-user-token"),
+    pytest.param(X_ON, "LAPOR_X_BEARER_TOKEN", id="bearer-token"),
+    pytest.param({**X_ON, **X_OAUTH1, "LAPOR_X_USER_ACCESS_TOKEN": "u"}, None, id="oauth-1a"),
+    pytest.param({"LAPOR_X_USER_ACCESS_TOKEN": "u"}, None, id="x-off"),
+    pytest.param({"LAPOR_PROFILE": "development"}, None, id="development-signs-with-oauth-1a"),
+])
+def test_x_replies_without_oauth_1a_are_a_warning_at_start(environ: dict[str, str], warned: str | None) -> None:
+    """An OAuth 2.0 user token expires 2 hours after it is issued and nothing renews it: the channel started, and
+    two hours later every reply was dead-lettered as an authentication failure."""
+    warnings = settings_warnings(load_settings({**PRODUCTION_SECRETS, **environ}))
+    if warned is None:
+        assert warnings == []
+    else:
+        (warning,) = warnings
+        assert warned in warning and "2 hours" in warning
+        assert all(name in warning for name in X_OAUTH1)
+
+
+def test_a_command_warns_of_x_replies_with_an_expiring_token_on_stderr() -> None:
+    environ = {**os.environ, **PRODUCTION_SECRETS, **X_ON, "LAPOR_X_USER_ACCESS_TOKEN": "token-never-shown",
+               "LAPOR_DATA_DIR": "/nonexistent", "REDIS_URL": "redis://127.0.0.1:1/0"}
+    done = subprocess.run([sys.executable, "-m", "gateway.cli", "status", "--json"], env=environ, cwd=CONFIG_DIR.parent,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert json.loads(done.stdout)["overall"] == "down"  # --json is still one document
+    assert "warning: X replies are posted with LAPOR_X_USER_ACCESS_TOKEN" in done.stderr
+    assert "token-never-shown" not in done.stderr + done.stdout

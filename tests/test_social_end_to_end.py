@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from channels.x_mentions import XReplyClient
 from gateway.settings import SettingsError, load_settings
 from gateway.tls import tls_context
 from tests.conftest import CaseStoreServer, GatewayServer, ProcessHandle, async_wait_until, free_port, wait_until
@@ -156,21 +157,48 @@ def test_a_restarted_fake_providers_process_hands_out_ids_above_the_earlier_ones
         assert int(later[name]) > int(earlier[name]), (name, earlier, later)
 
 
-def _mention_ids_of_a_fake_providers_run(start_process: Callable[..., ProcessHandle], port: int) -> dict[str, str]:
-    """Start `lapor-gateway fake-providers`, post a mention on X and one on Instagram, stop it: their ids."""
+def _fake_providers_process(start_process: Callable[..., ProcessHandle], port: int) -> ProcessHandle:
+    """`lapor-gateway fake-providers` of the development profile (`make run`) on `port`, once it listens."""
     process = start_process("fake-providers", "--port", str(port), LAPOR_PROFILE="development")
-    base_url = f"http://127.0.0.1:{port}"
 
     def listening() -> bool:
         try:
-            httpx.get(f"{base_url}/_fake/replies", timeout=0.5, verify=tls_context())
+            httpx.get(f"http://127.0.0.1:{port}/_fake/replies", timeout=0.5, verify=tls_context())
         except httpx.HTTPError:
             return process.process.poll() is not None  # died: the assertion below says why
         return True
 
+    wait_until(listening, timeout=30)
+    assert process.process.poll() is None, process.output()[-3000:]
+    return process
+
+
+def test_make_runs_fake_provider_takes_replies_signed_with_the_development_oauth_1a_keys(
+    start_process: Callable[..., ProcessHandle],
+) -> None:
+    """The development profile signs replies with OAuth 1.0a, as production should: the fake provider it starts
+    checks that signature with the same documented keys."""
+    port = free_port()
+    process = _fake_providers_process(start_process, port)
     try:
-        wait_until(listening, timeout=30)
-        assert process.process.poll() is None, process.output()[-3000:]
+        settings = load_settings({"LAPOR_PROFILE": "development", "LAPOR_X_BASE_URL": f"http://127.0.0.1:{port}/x"})
+        assert settings.x.oauth1
+        client = XReplyClient(settings)
+        try:
+            reply_id = client.reply("1860000000000000000", "Laporan Anda kami terima (ref TEST)")
+        finally:
+            client.close()
+        replies = httpx.get(f"http://127.0.0.1:{port}/_fake/replies", timeout=5).json()["x"]
+    finally:
+        process.stop()
+    assert [reply["id"] for reply in replies] == [reply_id]
+
+
+def _mention_ids_of_a_fake_providers_run(start_process: Callable[..., ProcessHandle], port: int) -> dict[str, str]:
+    """Start `lapor-gateway fake-providers`, post a mention on X and one on Instagram, stop it: their ids."""
+    process = _fake_providers_process(start_process, port)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
         with httpx.Client(base_url=base_url, timeout=5) as control:
             tweet = control.post("/_fake/x/mentions", json={"text": "@lapor1708 jalan rusak"}).json()
             ig = control.post("/_fake/instagram/mentions", json={

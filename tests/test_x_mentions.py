@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import io
+import logging
 import secrets
 import threading
 import time
@@ -14,6 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
+from oauthlib.oauth1.rfc5849.utils import parse_authorization_header, unescape
 from prometheus_client import REGISTRY
 from redis import Redis
 from redis.backoff import NoBackoff
@@ -21,7 +23,14 @@ from redis.retry import Retry
 
 from channels.pollers import run_poller
 from channels.social import ProviderErrorKind
-from channels.x_mentions import XMentionsPoller, classify, strip_leading_mentions, tweet_time, x_progress
+from channels.x_mentions import (
+    CREDENTIAL_LOGGERS,
+    XMentionsPoller,
+    classify,
+    strip_leading_mentions,
+    tweet_time,
+    x_progress,
+)
 from gateway.followups import remember_reply
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake, Receipt
@@ -33,7 +42,14 @@ from gateway.tracking import SEQUENCE_KEY, format_tracking_id
 from normalizer.envelope import ReportDraft
 from tests.conftest import TestEnvironment, free_port, log_events
 from tests.job_support import SecondJobInFirstSend
-from tests.social_helpers import X_USER_ID, FakeProviderServer, fixture, on_a_restarted_fake_provider, run_reply_jobs
+from tests.social_helpers import (
+    X_USER_ID,
+    X_USER_KEYS,
+    FakeProviderServer,
+    fixture,
+    on_a_restarted_fake_provider,
+    run_reply_jobs,
+)
 from workers import social_reply
 from workers.context import WorkerContext
 from workers.deadletters import DeadLetters
@@ -1167,6 +1183,102 @@ def test_a_mention_deleted_before_its_reply_is_no_dead_letter_and_no_failing_cha
     run_reply_jobs(settings)
     assert fake.state.x_replies == []  # not tried again: no second request either
     assert len([r for r in fake.state.requests if r["path"] == "/x/2/tweets"]) == 1
+
+
+# -- how replies authenticate --------------------------------------------------------------------------------
+X_WRITE_TOKEN = "test-x-oauth2-user-token"
+WITHOUT_OAUTH1 = {"LAPOR_X_CONSUMER_KEY": "", "LAPOR_X_CONSUMER_SECRET": "", "LAPOR_X_ACCESS_TOKEN": "",
+                  "LAPOR_X_ACCESS_TOKEN_SECRET": ""}
+
+
+def _authorization(header: str) -> tuple[str, dict[str, str]]:
+    """The scheme of an Authorization header, and its OAuth 1.0a parameters (none for a bearer)."""
+    scheme = header.partition(" ")[0]
+    if scheme != "OAuth":
+        return scheme, {}
+    return scheme, {unescape(key): unescape(value) for key, value in parse_authorization_header(header)}
+
+
+def test_replies_are_signed_with_the_accounts_oauth_1a_user_context(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """Replies went with LAPOR_X_USER_ACCESS_TOKEN, an OAuth 2.0 user token X expires 2 hours after it is issued, and
+    nothing renewed it: from then on every reply was refused with 401, dead-lettered and counted as the channel's
+    authentication failure. The account's OAuth 1.0a keys do not expire; the fake provider checks the signature."""
+    fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
+    make_poller(settings, redis, intake).poll_once()
+    run_reply_jobs(settings)
+    assert len(fake.state.x_replies) == 1 and DeadLetters(redis).list() == []
+    (posted,) = [r for r in fake.state.requests if r["path"] == "/x/2/tweets"]
+    scheme, oauth = _authorization(posted["authorization"])
+    assert scheme == "OAuth"
+    assert oauth["oauth_consumer_key"] == X_USER_KEYS.consumer_key
+    assert oauth["oauth_token"] == X_USER_KEYS.access_token
+    assert oauth["oauth_signature_method"] == "HMAC-SHA1" and oauth["oauth_signature"]
+    # The mentions are still read with the bearer token.
+    assert {r["authorization"] for r in fake.state.requests if r["path"].endswith("/mentions")} == \
+        {f"Bearer {settings.x.bearer_token}"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "scheme", "sent"),
+    [
+        pytest.param({}, "OAuth", True, id="oauth-1a"),
+        pytest.param({**WITHOUT_OAUTH1, "LAPOR_X_USER_ACCESS_TOKEN": X_WRITE_TOKEN}, "Bearer", True,
+                     id="oauth-2-user-token-still-works"),
+        pytest.param({"LAPOR_X_CONSUMER_SECRET": "guessed"}, "OAuth", False, id="oauth-1a-signed-wrong"),
+    ],
+)
+def test_each_reply_credential_is_sent_as_x_expects_it(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, overrides: dict[str, str], scheme: str,
+    sent: bool,
+) -> None:
+    """An OAuth 2.0 user token still works for whoever has one (until it expires); a signature made with the wrong
+    secret is refused as X refuses it (401), dead-lettered as an authentication failure."""
+    fake.state.config.x_write_token = X_WRITE_TOKEN
+    settings = test_env.settings(**fake.env(**overrides))
+    intake = Intake(redis, settings)
+    try:
+        fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
+        make_poller(settings, redis, intake).poll_once()
+        run_reply_jobs(settings)
+    finally:
+        intake.close()
+    (posted,) = [r for r in fake.state.requests if r["path"] == "/x/2/tweets"]
+    assert _authorization(posted["authorization"])[0] == scheme
+    if scheme == "Bearer":
+        assert posted["authorization"] == f"Bearer {X_WRITE_TOKEN}"
+    assert len(fake.state.x_replies) == (1 if sent else 0)
+    assert [letter.reason for letter in DeadLetters(redis).list()] == ([] if sent else ["x_auth"])
+
+
+def test_no_oauth_credential_reaches_a_log_line_or_a_dead_letter(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """oauthlib and requests-oauthlib log the OAuth 1.0a parameters at debug (the consumer key and access token
+    among them): kept off as tweepy's header lines are, even with every library's debug lines let through."""
+    root, libraries = logging.getLogger(), [logging.getLogger(name) for name in CREDENTIAL_LOGGERS]
+    levels = (root.level, [library.level for library in libraries])
+    root.setLevel(logging.DEBUG)
+    for library in libraries:
+        library.setLevel(logging.NOTSET)
+    try:
+        fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
+        fake.state.add_tweet("@lapor1708 lampu jalan mati")
+        make_poller(settings, redis, intake).poll_once()
+        fake.fail("/x/2/tweets", 401, body=fixture("x/unauthorized.json"))
+        run_reply_jobs(settings)
+    finally:
+        root.setLevel(levels[0])
+        for library, level in zip(libraries, levels[1], strict=True):
+            library.setLevel(level)
+    assert len(fake.state.x_replies) == 1
+    (letter,) = DeadLetters(redis).list()
+    written = log_stream.getvalue() + letter.detail
+    for value in (X_USER_KEYS.consumer_key, X_USER_KEYS.consumer_secret, X_USER_KEYS.access_token,
+                  X_USER_KEYS.access_token.partition("-")[2], X_USER_KEYS.access_token_secret,
+                  settings.x.bearer_token):
+        assert value not in written
 
 
 def test_a_follow_up_mention_to_an_id_never_minted_is_filed_as_a_new_report(
