@@ -109,7 +109,7 @@ class ProviderError(GatewayError):
 
     def __init__(self, kind: ProviderErrorKind, detail: str = "", *, status: int | None = None,
                  retry_at: float | None = None, duplicate: bool = False, code: int | None = None,
-                 gone: bool = False) -> None:
+                 gone: bool = False, restricted: bool = False) -> None:
         super().__init__(detail, reason=kind.value)
         self.kind = kind
         self.status = status
@@ -121,6 +121,10 @@ class ProviderError(GatewayError):
         # The post or comment a reply answers is deleted or hidden from us (X: 403 "deleted or not visible"; Graph:
         # code 100, subcode 33): nothing is wrong with our account, and no later attempt can reach it.
         self.gone = gone
+        # The post a reply answers is in a conversation whose author restricted who can reply (X: 403 "Reply to this
+        # conversation is not allowed", legacy code 433): as for `gone`, nothing is wrong with our account, and no later
+        # attempt gets through.
+        self.restricted = restricted
 
 
 @dataclass

@@ -74,6 +74,13 @@ QUOTING = frozenset({"quoted", "replied_to"})
 # A post's address without its author's handle.
 POST_URL = "https://x.com/i/status/{post_id}"
 STATUS_LINK = re.compile(r"/status(?:es)?/(\d+)")
+# X's 403 to a reply into a conversation whose author restricted who can reply: API v2's `detail` ("Reply to this
+# conversation is not allowed because you have not been mentioned or otherwise engaged by the author of the post you
+# are replying to."), and the legacy error (code 433, "The original Tweet author restricted who can reply to this
+# Tweet.").
+REPLY_RESTRICTED_PHRASES = ("reply to this conversation is not allowed", "restricted who can reply",
+                            "not allowed to reply")
+REPLY_RESTRICTED_CODE = 433
 
 
 class XApiSession(requests.Session):
@@ -144,6 +151,12 @@ def classify(error: Exception) -> ProviderError:
     if isinstance(error, tweepy.Forbidden) and "deleted or not visible" in str(error).lower():
         # Not our token: the citizen deleted the mention, or their account went protected, before we replied.
         return ProviderError(ProviderErrorKind.BAD_PAYLOAD, str(error)[:200], status=status, gone=True)
+    if isinstance(error, tweepy.Forbidden) and (
+            REPLY_RESTRICTED_CODE in error.api_codes
+            or any(phrase in str(error).lower() for phrase in REPLY_RESTRICTED_PHRASES)):
+        # Not our token: the author of the conversation limited who may reply in it, and we are not among them.
+        return ProviderError(ProviderErrorKind.BAD_PAYLOAD, str(error)[:200], status=status, restricted=True,
+                             code=REPLY_RESTRICTED_CODE if REPLY_RESTRICTED_CODE in error.api_codes else None)
     if isinstance(error, tweepy.Unauthorized | tweepy.Forbidden | tweepy.NotFound):
         return ProviderError(ProviderErrorKind.AUTH, str(error), status=status)
     if isinstance(error, requests.ConnectionError | requests.Timeout):  # no answer: say why

@@ -1161,22 +1161,35 @@ def test_a_rate_limited_reply_shows_the_channel_degraded_until_a_reply_is_sent(
     assert _x_health(settings, redis)["state"] == "ok"
 
 
-def test_a_mention_deleted_before_its_reply_is_no_dead_letter_and_no_failing_channel(
-    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        pytest.param("x/reply_to_deleted.json", "target_gone", id="mention-deleted"),
+        pytest.param("x/reply_restricted.json", "reply_restricted", id="replies-restricted"),
+        pytest.param("x/reply_restricted_433.json", "reply_restricted", id="replies-restricted-legacy-433"),
+    ],
+)
+def test_a_mention_deleted_or_closed_to_replies_before_its_reply_is_no_dead_letter_and_no_failing_channel(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO, body: str,
+    reason: str,
 ) -> None:
-    """X answers a reply to a deleted (or since protected) post with 403 "deleted or not visible": citizens delete
-    posts every day, and each one dead-lettered as `x_auth` made the channel degraded and sent an operator after a
-    token that was fine. The report stands; the reply is counted `target_gone` and not tried again."""
+    """X answers a reply to a deleted (or since protected) post with 403 "deleted or not visible", and one into a
+    conversation whose author restricted who can reply with 403 "Reply to this conversation is not allowed" (legacy:
+    code 433): citizens delete posts and limit replies every day, and each one dead-lettered as `x_auth` made the
+    channel degraded and sent an operator after a token that was fine. The report stands; the reply is counted
+    `target_gone` and not tried again."""
     fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
     make_poller(settings, redis, intake).poll_once()
     (args,) = reply_jobs(redis)
     gone_before = REGISTRY.get_sample_value("lapor_replies_total", {"channel": "x", "outcome": "target_gone"}) or 0
-    fake.fail("/x/2/tweets", 403, body=fixture("x/reply_to_deleted.json"))
+    fake.fail("/x/2/tweets", 403, body=fixture(body))
     run_reply_jobs(settings)
     assert fake.state.x_replies == [] and DeadLetters(redis).list() == []
     assert REGISTRY.get_sample_value("lapor_replies_total", {"channel": "x", "outcome": "target_gone"}) == \
         gone_before + 1
-    assert [e["event"] for e in log_events(log_stream) if e["event"].startswith("reply.")] == ["reply.target_gone"]
+    replies = [e for e in log_events(log_stream) if str(e["event"]).startswith("reply.")]
+    assert [(e["event"], e["reason"]) for e in replies] == [("reply.target_gone", reason)]
+    assert not [e for e in log_events(log_stream) if e["event"] == "channel.auth_failed"]
     monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
     assert {health["channel"]: health for health in monitor.status()["channels"]}["x"]["state"] == "ok"
     enqueue_calls(redis, settings, REPLY_QUEUE, "workers.social_reply.send_social_reply", [args])  # queued again

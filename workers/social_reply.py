@@ -183,7 +183,7 @@ def _first_attempt(context: WorkerContext, channel: str, target: dict[str, str],
 def send_social_reply(channel: str, target: dict[str, str], reply_key: str, tracking_id: str | None,
                       language: str | None = None, typed_id: str | None = None) -> str:
     """RQ job. Returns what happened: sent, already_sent, deferred, dead_lettered, or target_gone (the mention was
-    deleted or hidden from us before its reply)."""
+    deleted or hidden from us before its reply, or its conversation's author restricted who can reply)."""
     context = current()
     args = (channel, target, reply_key, tracking_id, language, *([typed_id] if typed_id else []))
     bind_message_context(channel=reply_source(channel), tracking_id=tracking_id)
@@ -215,8 +215,8 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
     try:
         reply_id = _send(context, channel, target, text)
     except ProviderError as error:
-        if error.gone:
-            return _target_gone(context, channel, sent_key, ttl)
+        if error.gone or error.restricted:
+            return _target_gone(context, channel, sent_key, ttl, "reply_restricted" if error.restricted else None)
         # The text carries this mention's reference: refused as a copy after an attempt that may have posted it,
         # it is out.
         if not (error.duplicate and tried_before):
@@ -238,13 +238,14 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
     return "sent"
 
 
-def _target_gone(context: WorkerContext, channel: str, sent_key: str, ttl: int) -> str:
-    """The mention was deleted (or hidden from us) before its reply: the report stands, the reply has nowhere to go.
-    Not a failure of the channel (no dead letter an operator could requeue, no authentication error on the status
-    views: citizens delete posts every day), only counted and logged."""
+def _target_gone(context: WorkerContext, channel: str, sent_key: str, ttl: int, why: str | None = None) -> str:
+    """The mention was deleted (or hidden from us) before its reply, or it is in a conversation whose author
+    restricted who can reply (`why` "reply_restricted"): the report stands, the reply has nowhere to go. Not a failure
+    of the channel (no dead letter an operator could requeue, no authentication error on the status views: citizens
+    delete posts and limit replies every day), only counted and logged."""
     context.redis.set(sent_key, "gone", ex=ttl)
     metrics.REPLIES.labels(health_channel(channel), "target_gone").inc()
-    log.info("reply.target_gone", reason="target_gone")
+    log.info("reply.target_gone", reason=why or "target_gone")
     return "target_gone"
 
 
