@@ -219,7 +219,7 @@ class EmailSettings(_Section):
     imap_user: str
     imap_password: str
     imap_folder: str
-    imap_interval_seconds: float
+    imap_interval_seconds: float = Field(gt=0, allow_inf_nan=False)  # 0: the mailbox polled without a pause
 
     @model_validator(mode="after")
     def _secrets_of_what_is_configured(self) -> EmailSettings:
@@ -254,13 +254,16 @@ class XSettings(_Section):
     access_token_secret: str
     user_id: str
     base_url: str
-    poll_interval_seconds: float
-    max_poll_interval_seconds: float
+    # The poller's limits, checked at start-up: a poll of 0 pages asked X for nothing and counted as a good poll (the
+    # channel healthy while no mention was read); a lookback below 0 asks only for mentions from the future; an
+    # interval or retry of 0 polls X without a pause, into its rate limit.
+    poll_interval_seconds: float = Field(gt=0, allow_inf_nan=False)
+    max_poll_interval_seconds: float = Field(gt=0, allow_inf_nan=False)
     max_results: int
-    max_pages: int
-    first_poll_lookback_minutes: float
-    auth_retry_seconds: float
-    error_retry_seconds: float
+    max_pages: int = Field(ge=1)
+    first_poll_lookback_minutes: float = Field(ge=0, allow_inf_nan=False)
+    auth_retry_seconds: float = Field(gt=0, allow_inf_nan=False)
+    error_retry_seconds: float = Field(gt=0, allow_inf_nan=False)
     # The longest wait for a 429's x-rate-limit-reset (channels.social.Backoff).
     rate_limit_max_wait_seconds: float = Field(gt=0)
     reply_rate_per_minute: int
@@ -269,6 +272,14 @@ class XSettings(_Section):
     # Public replies to one account within an hour (channels.social): past it, mentions are filed unanswered.
     reply_cap_per_hour: int = Field(ge=1)
     quoted_post_max_chars: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _poll_interval_within_its_longest(self) -> XSettings:
+        if self.max_poll_interval_seconds < self.poll_interval_seconds:
+            raise ValueError(f"x.max_poll_interval_seconds (LAPOR_X_MAX_POLL_INTERVAL_SECONDS: "
+                             f"{self.max_poll_interval_seconds}) is below x.poll_interval_seconds "
+                             f"(LAPOR_X_POLL_INTERVAL_SECONDS: {self.poll_interval_seconds})")
+        return self
 
     @model_validator(mode="after")
     def _oauth1_whole_or_none(self) -> XSettings:
@@ -294,18 +305,19 @@ class InstagramSettings(_Section):
     ig_user_id: str
     username: str
     graph_base_url: str
-    poll_interval_seconds: float
-    pending_interval_seconds: float
+    # As for X: 0 or less walked /tags at every pending tick, or read nothing.
+    poll_interval_seconds: float = Field(gt=0, allow_inf_nan=False)
+    pending_interval_seconds: float = Field(gt=0, allow_inf_nan=False)
     pending_grace_minutes: float = Field(ge=0)
     pending_retry_seconds: float = Field(gt=0)
-    max_pages: int
-    page_size: int
-    first_poll_lookback_minutes: float
-    auth_retry_seconds: float
-    error_retry_seconds: float
+    max_pages: int = Field(ge=1)
+    page_size: int = Field(ge=1)
+    first_poll_lookback_minutes: float = Field(ge=0, allow_inf_nan=False)
+    auth_retry_seconds: float = Field(gt=0, allow_inf_nan=False)
+    error_retry_seconds: float = Field(gt=0, allow_inf_nan=False)
     # The longest wait for a rate limit's time to regain access (channels.social.Backoff).
     rate_limit_max_wait_seconds: float = Field(gt=0)
-    request_timeout_seconds: float
+    request_timeout_seconds: float = Field(gt=0, allow_inf_nan=False)
     reply_rate_per_minute: int
     reply_rate_limit_max_total_hours: float = Field(gt=0)
     reply_cap_per_hour: int = Field(ge=1)
@@ -501,6 +513,14 @@ def unknown_variables(environ: Mapping[str, str] | None = None,
             for name in sorted(environ) if name.startswith(ENV_PREFIX) and name not in known]
 
 
+def _where(loc: tuple[int | str, ...]) -> str:
+    """A refused value's place: `x.max_pages (LAPOR_X_MAX_PAGES)`, the variable an operator sets it with."""
+    path = ".".join(str(part) for part in loc)
+    if len(loc) == 2 and all(isinstance(part, str) for part in loc):
+        return f"{path} ({env_name(str(loc[0]), str(loc[1]))})"
+    return path
+
+
 def load_settings(environ: Mapping[str, str] | None = None, config_dir: Path = CONFIG_DIR) -> Settings:
     """Build the settings for this process; raises SettingsError naming what is wrong."""
     environ = os.environ if environ is None else environ
@@ -512,9 +532,7 @@ def load_settings(environ: Mapping[str, str] | None = None, config_dir: Path = C
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
-        )
+        problems = "; ".join(f"{_where(item['loc'])}: {item['msg']}" for item in error.errors())
         raise SettingsError(f"invalid settings: {problems}") from None
     _check_secrets(settings)
     _check_reply_routes(settings)

@@ -137,6 +137,36 @@ def test_a_limit_that_cannot_work_is_refused(variable: str, value: str) -> None:
         load_settings({**PRODUCTION_SECRETS, variable: value})
 
 
+@pytest.mark.parametrize(("variable", "value"), [
+    ("LAPOR_X_MAX_PAGES", "0"),  # a poll that reads nothing, counted as a good poll: X healthy, no mention read
+    ("LAPOR_X_MAX_PAGES", "-1"),
+    ("LAPOR_X_POLL_INTERVAL_SECONDS", "0"),  # X polled without a pause, into its rate limit
+    ("LAPOR_X_POLL_INTERVAL_SECONDS", "-15"),
+    ("LAPOR_X_MAX_POLL_INTERVAL_SECONDS", "0"),
+    ("LAPOR_X_MAX_POLL_INTERVAL_SECONDS", "10"),  # below the shortest interval (15)
+    ("LAPOR_X_FIRST_POLL_LOOKBACK_MINUTES", "-60"),  # the first poll asks for mentions from the future only
+    ("LAPOR_X_FIRST_POLL_LOOKBACK_MINUTES", "nan"),
+    ("LAPOR_X_AUTH_RETRY_SECONDS", "0"),
+    ("LAPOR_X_ERROR_RETRY_SECONDS", "0"),  # a failing poll retried at once, forever
+    ("LAPOR_X_ERROR_RETRY_SECONDS", "inf"),
+    ("LAPOR_INSTAGRAM_MAX_PAGES", "0"),
+    ("LAPOR_INSTAGRAM_PAGE_SIZE", "0"),
+    ("LAPOR_INSTAGRAM_POLL_INTERVAL_SECONDS", "0"),  # /tags walked at every pending tick
+    ("LAPOR_INSTAGRAM_PENDING_INTERVAL_SECONDS", "-1"),
+    ("LAPOR_INSTAGRAM_FIRST_POLL_LOOKBACK_MINUTES", "-1"),
+    ("LAPOR_INSTAGRAM_AUTH_RETRY_SECONDS", "0"),
+    ("LAPOR_INSTAGRAM_ERROR_RETRY_SECONDS", "0"),
+    ("LAPOR_INSTAGRAM_REQUEST_TIMEOUT_SECONDS", "0"),  # every Graph API request timed out
+    ("LAPOR_EMAIL_IMAP_INTERVAL_SECONDS", "0"),  # the mailbox polled without a pause
+])
+def test_a_poller_setting_that_cannot_work_is_refused_naming_it(variable: str, value: str) -> None:
+    """Accepted, LAPOR_X_MAX_PAGES=0 left the X poller reading nothing while the channel showed healthy."""
+    section, _, key = variable.removeprefix("LAPOR_").lower().partition("_")  # x, max_pages
+    with pytest.raises(SettingsError, match=re.escape(f"{section}.{key}")) as refused:
+        load_settings({**PRODUCTION_SECRETS, variable: value})
+    assert variable in str(refused.value)  # the variable an operator sets it with
+
+
 def test_env_names() -> None:
     assert env_name("twilio", "auth_token") == "LAPOR_TWILIO_AUTH_TOKEN"
     assert env_name(None, "public_url") == "LAPOR_PUBLIC_URL"
