@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import pytest
+from prometheus_client import REGISTRY
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -235,24 +236,74 @@ def photo_mail(number: int, size: int) -> bytes:
     return message.as_bytes().replace(b"\n", b"\r\n")
 
 
+def size_settings(test_env: TestEnvironment, server: FakeImapServer, max_message_bytes: int) -> Settings:
+    return test_env.settings(LAPOR_EMAIL_IMAP_HOST="127.0.0.1", LAPOR_EMAIL_IMAP_PORT=str(server.port),
+                             LAPOR_EMAIL_IMAP_SSL="false", LAPOR_EMAIL_IMAP_USER="lapor",
+                             LAPOR_EMAIL_IMAP_PASSWORD="imap-secret",
+                             LAPOR_EMAIL_MAX_MESSAGE_BYTES=str(max_message_bytes))
+
+
+def bodies_fetched(box: FakeMailbox) -> list[str]:
+    """The UID sets whose mails were fetched whole, command by command."""
+    return [command.split()[3] for command in box.commands if "BODY.PEEK[]" in command]
+
+
 async def test_a_round_fetches_a_bounded_number_of_bytes(test_env: TestEnvironment, redis: Redis,
                                                          mailbox: tuple[FakeMailbox, FakeImapServer]) -> None:
     """A batch is fetched whole before any of it is taken: fifty mails of 20 MB (a folder's backlog, which the first
-    poll reads) were a gigabyte in memory at once. A round fetches four mails at the size limit's worth, and a mail
-    larger than that alone."""
+    poll reads) were a gigabyte in memory at once. A round fetches four mails at the size limit's worth."""
     box, server = mailbox
-    settings = test_env.settings(LAPOR_EMAIL_IMAP_HOST="127.0.0.1", LAPOR_EMAIL_IMAP_PORT=str(server.port),
-                                 LAPOR_EMAIL_IMAP_SSL="false", LAPOR_EMAIL_IMAP_USER="lapor",
-                                 LAPOR_EMAIL_IMAP_PASSWORD="imap-secret", LAPOR_EMAIL_MAX_MESSAGE_BYTES="25000")
-    box.messages = {uid: photo_mail(uid, 30_000) for uid in range(1, 7)}  # about 41 KB each: two fit 100 KB
-    box.messages[9] = photo_mail(9, 120_000)  # over the budget alone
+    settings = size_settings(test_env, server, 25_000)
+    box.messages = {uid: photo_mail(uid, 17_000) for uid in [1, 2, 3, 4, 5, 6, 9]}  # about 24 KB each: four fit 100 KB
     imap = poller(settings, redis)
-    taken = [await imap.poll_once() for _ in range(5)]
-    assert taken == [2, 2, 2, 1, 0]
+    taken = [await imap.poll_once() for _ in range(3)]
+    assert taken == [4, 3, 0]
     assert imap.read_cursor() == Cursor(1700, 9)
     assert envelope_count(redis) == 7
-    fetched = [command.split()[3] for command in box.commands if "BODY.PEEK[]" in command]
-    assert fetched == ["1,2", "3,4", "5,6", "9"]
+    assert bodies_fetched(box) == ["1,2,3,4", "5,6,9"]
+
+
+def rejected_too_large() -> float:
+    return REGISTRY.get_sample_value("lapor_messages_rejected_total",
+                                     {"channel": "email-imap", "reason": "too_large"}) or 0
+
+
+async def test_a_mail_over_the_size_limit_is_passed_without_fetching_it(
+    test_env: TestEnvironment, redis: Redis, mailbox: tuple[FakeMailbox, FakeImapServer], log_stream: io.StringIO
+) -> None:
+    """SMTP refuses a mail over `email.max_message_bytes` (552); the poller fetched it whole and parsed it, and one
+    large enough ran the process out of memory, then again on the same mail every round. Its size is read first: it
+    is passed unfetched, once the mails before it are durable, logged without its sender, counted as SMTP's size
+    refusals are (`too_large`), and not answered (SMTP's refusal is the sending server's to bounce)."""
+    box, server = mailbox
+    settings = size_settings(test_env, server, 25_000)
+    box.messages[5] = photo_mail(5, 30_000)  # about 41 KB, between two mails within the limit
+    box.messages[12] = photo_mail(12, 120_000)  # the folder's last mail
+    before = rejected_too_large()
+    failing = FailingIntake(redis, settings)
+    failing.fail_for = "CAHx7kPq8Jd3nE1vYw2=mT0xQ9cZL5fQ@mail.gmail.com"  # UID 3's
+    imap = poller(settings, redis, failing)
+    with pytest.raises(NotDurable):  # the mail before it not durable: the oversized one is not passed yet
+        await imap.poll_once()
+    assert imap.read_cursor() is None
+    assert rejected_too_large() == before
+    assert await poller(settings, redis).poll_once() == 3  # UIDs 3, 7 (an auto-reply) and 9
+    assert imap.read_cursor() == Cursor(1700, 12)
+    assert envelope_count(redis) == 2
+    assert set(bodies_fetched(box)) == {"3,7,9"}
+    lines = [e for e in log_events(log_stream) if e["event"] == "message.rejected"]
+    assert [(e["channel"], e["reason"], e["uid"], e["size"], e["limit"]) for e in lines] == [
+        ("email-imap", "too_large", uid, len(box.messages[uid]), 25_000) for uid in (5, 12)]
+    assert all("tracking_id" not in e and "@" not in str(e) for e in lines)
+    assert rejected_too_large() == before + 2
+    assert Quarantine(settings.data_dir).list() == []
+    assert await imap.poll_once() == 0  # passed for good: neither fetched nor logged again
+    assert len([e for e in log_events(log_stream) if e["event"] == "message.rejected"]) == 2
+    assert set(bodies_fetched(box)) == {"3,7,9"}
+    run_replies(settings, redis)
+    assert sorted(str(reply["To"]) for reply in outbox(settings)) == [
+        "budi.santoso1987@gmail.com", "wahyu_nugroho@yahoo.co.id"]
+    failing.close()
 
 
 @pytest.mark.parametrize(("now", "ttl_days", "since"), [

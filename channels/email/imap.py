@@ -3,11 +3,12 @@
 The cursor (UIDVALIDITY + last UID, in Redis) advances past a message only once that message and all before it are
 durable; a NotDurable stops the round and the next round starts from the same UID. Each mail is fetched unparsed and
 handled on its own: one the processor fails on any other way is quarantined and the cursor moves on, so no mail can
-stop the folder's intake. The first poll of a folder reads all of it. A changed UIDVALIDITY means the server
-renumbered the folder: the poller reads again the mail it holds that is recent enough for the dedup to remember it
-(`since_date`), the dedup by From and Message-ID keeping that from producing a second report; the older mail is
-passed, as the mailbox is never emptied. Messages are fetched with PEEK (never marked read) and never deleted: the
-mailbox stays the operator's.
+stop the folder's intake. A mail over `email.max_message_bytes` (the size SMTP refuses with 552) is never fetched: its
+size (RFC822.SIZE) is read first, and it is passed, logged and counted. The first poll of a folder reads all of it. A
+changed UIDVALIDITY means the server renumbered the folder: the poller reads again the mail it holds that is recent
+enough for the dedup to remember it (`since_date`), the dedup by From and Message-ID keeping that from producing a
+second report; the older mail is passed, as the mailbox is never emptied. Messages are fetched with PEEK (never
+marked read) and never deleted: the mailbox stays the operator's.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import asyncio
 import contextlib
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
 
@@ -28,11 +29,12 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from channels.email.processor import MailProcessor
-from gateway.errors import NotDurable
+from gateway import metrics
+from gateway.errors import NotDurable, TooLarge
 from gateway.health import HealthSignals, SignalWriter
 from gateway.intake import Intake
 from gateway.lease import Lease, lease_account, mailbox_digest, wait_holding_async
-from gateway.logs import get_logger, sensitive_values
+from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
 from gateway.settings import EmailSettings, Settings
 
 log = get_logger()
@@ -42,6 +44,8 @@ BATCH = 50
 # A round fetches at most this many mails' worth of bytes at the size limit (`email.max_message_bytes`), and at least
 # one mail: a batch is fetched whole, in one command, before the first of it is taken.
 FETCH_BUDGET_MESSAGES = 4
+# The reason a mail over the size limit is counted under (`gateway.errors.TooLarge`: SMTP's 552, HTTP's 413).
+TOO_LARGE = TooLarge.reason
 
 
 class RawMailMessage(MailMessage):
@@ -75,12 +79,19 @@ class Cursor:
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """One round's mail, oldest first, and the cursor it starts from (a new one after a UIDVALIDITY change)."""
+    """One round's mail, oldest first, and the cursor it starts from (a new one after a UIDVALIDITY change). A mail
+    over the size limit is in `oversized` (UID, size) instead, its body never fetched."""
 
     start: Cursor
     messages: list[tuple[int, bytes]]
     past_the_old: bool = False  # the last of the renumbered folder's recent mail: the cursor then moves to `until`
     skipped: int | None = None  # at a UIDVALIDITY change: the renumbered folder's mails older than `since`
+    oversized: list[tuple[int, int]] = field(default_factory=list)
+
+    def in_order(self) -> list[tuple[int, bytes | None, int]]:
+        """The round's mails by UID: (UID, the raw mail or None when it is over the size limit, its size)."""
+        return sorted([*((uid, raw, len(raw)) for uid, raw in self.messages),
+                       *((uid, None, size) for uid, size in self.oversized)], key=lambda item: item[0])
 
 
 def cursor_key(settings: EmailSettings) -> str:
@@ -154,19 +165,20 @@ class ImapPoller:
                 else AND(uid=U(cursor.uid + 1, "*"))
             # "n:*" also matches the last message when it is below n
             uids = sorted(uid for uid in map(int, box.uids(criteria)) if uid > cursor.uid)
-            batch = {str(uid) for uid in self._within_budget(box, uids[:BATCH])}
+            wanted, oversized = self._within_budget(uids[:BATCH], self._sizes(box, uids[:BATCH]))
+            batch = {str(uid) for uid in wanted}
             found = [(int(message.uid or 0), message.raw)
                      for message in box.fetch(uid_list=sorted(batch), mark_seen=False, bulk=True)
                      if message.uid in batch] if batch else []
-        return Fetched(cursor, sorted(found), recent_only and len(uids) <= len(batch), skipped)
+        return Fetched(cursor, sorted(found), recent_only and len(uids) <= len(batch) + len(oversized), skipped,
+                       oversized)
 
-    def _within_budget(self, box: BaseMailBox, uids: list[int]) -> list[int]:
-        """The first of `uids` (at least one) whose mails together fit the round's budget (FETCH_BUDGET_MESSAGES), by
-        the sizes the server gives (RFC822.SIZE). Fifty at once, a folder's backlog of 20 MB photo mails (the first
-        poll reads all of it) was a gigabyte held in memory at once, every round, by the process that also runs the
-        SMTP server: killed for it, it started again on the same fifty."""
+    @staticmethod
+    def _sizes(box: BaseMailBox, uids: list[int]) -> dict[int, int]:
+        """The sizes the server gives (RFC822.SIZE) of `uids`' mails, in one command, before any of them is fetched
+        (the UIDs come from a SEARCH, which holds the date criterion of a renumbered folder: a FETCH has none)."""
         if not uids:
-            return []
+            return {}
         result = box.client.uid("FETCH", ",".join(map(str, uids)), "(RFC822.SIZE)")
         check_command_status(result, MailboxFetchError)
         sizes: dict[int, int] = {}
@@ -175,13 +187,29 @@ class ImapPoller:
             uid, size = (re.search(rb"%s (\d+)" % key, line or b"") for key in (b"UID", rb"RFC822\.SIZE"))
             if uid and size:
                 sizes[int(uid.group(1))] = int(size.group(1))
-        budget, total, taken = FETCH_BUDGET_MESSAGES * self.email.max_message_bytes, 0, []
+        return sizes
+
+    def _within_budget(self, uids: list[int], sizes: dict[int, int]) -> tuple[list[int], list[tuple[int, int]]]:
+        """The first of `uids` whose mails together fit the round's budget (FETCH_BUDGET_MESSAGES; a size the server
+        did not give counts as none), and those among them over the size limit (UID, size), which are passed
+        unfetched. Fifty at once, a folder's backlog of 20 MB photo mails (the first poll reads all of it) was a
+        gigabyte held in memory at once, every round, by the process that also runs the SMTP server: killed for it,
+        it started again on the same fifty. A mail over the limit, fetched whole and parsed, could do the same alone,
+        on every round, and SMTP would have refused it (552)."""
+        limit = self.email.max_message_bytes
+        budget, total = FETCH_BUDGET_MESSAGES * limit, 0
+        taken: list[int] = []
+        oversized: list[tuple[int, int]] = []
         for uid in uids:
-            total += sizes.get(uid, 0)
+            size = sizes.get(uid, 0)
+            if size > limit:
+                oversized.append((uid, size))
+                continue
+            total += size
             if taken and total > budget:
                 break
             taken.append(uid)
-        return taken
+        return taken, oversized
 
     def _renumbered(self, box: BaseMailBox, uidvalidity: int) -> tuple[Cursor, int]:
         """The cursor of a folder the server renumbered (a new UIDVALIDITY: a migration, an index rebuild), and how
@@ -209,13 +237,26 @@ class ImapPoller:
                         since=start.since.isoformat() if start.since else None)
             await self._save(start)  # the cutoff holds for every round of this UIDVALIDITY, whatever this one does
         done = 0
-        for uid, raw in fetched.messages:
-            await self._take(raw)
+        for uid, raw, size in fetched.in_order():
+            if raw is None:
+                self._pass_oversized(uid, size)
+            else:
+                await self._take(raw)
+                done += 1
             await self._save(replace(start, uid=uid))
-            done += 1
         if fetched.past_the_old:  # what remains below `until` is older than `since`: passed on purpose
             await self._save(Cursor(start.uidvalidity, start.until))
         return done
+
+    def _pass_oversized(self, uid: int, size: int) -> None:
+        """A mail over `email.max_message_bytes`, passed without its body fetched: logged (its UID, size and the limit;
+        nothing of its sender) and counted (`lapor_messages_rejected_total`, reason `too_large`: a size refusal's,
+        SMTP's 552). No one is answered, as at SMTP: there the sending server bounces the mail to its sender, and
+        the poller, which does not read the mail, does not know its sender."""
+        clear_message_context()  # not under the Tracking ID of the mail before it
+        bind_message_context(channel=self.processor.source)
+        metrics.REJECTED.labels(self.processor.source, TOO_LARGE).inc()
+        log.warning("message.rejected", reason=TOO_LARGE, uid=uid, size=size, limit=self.email.max_message_bytes)
 
     async def _take(self, raw: bytes) -> None:
         """One mail through the processor. NotDurable (or a Redis error) stops the round before this mail; any other
