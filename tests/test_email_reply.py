@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import os
@@ -77,6 +78,53 @@ def test_our_acknowledgements_subject_carries_no_stacked_prefix(subject: str, ex
     reply = build_reply({"tracking_id": "10000004", "to": "warga@example.net", "subject": subject, "kind": "ack"},
                         settings)
     assert reply["Subject"] == f"[LAPOR #10000004] {expected}"
+
+
+@pytest.mark.parametrize(("subject", "expected"), [
+    pytest.param("Jalan\x00rusak", "Jalan rusak", id="nul"),
+    pytest.param("Jalan rusak\x1b[2J\x07", "Jalan rusak [2J", id="escape-and-bell"),
+    pytest.param("Jalan\x7frusak\x9b", "Jalan rusak", id="del-and-c1"),
+    pytest.param("Jalan\u2028rusak\u2029parah", "Jalan rusak parah", id="line-and-paragraph-separators"),
+    pytest.param("Faktur \u202egpj.exe", "Faktur gpj.exe", id="right-to-left-override"),
+    pytest.param("\u202a\u202b\u202c\u202dJalan\u2066 \u2067rusak\u2068\u2069", "Jalan rusak", id="bidi-controls"),
+    pytest.param("Re: \x00[LAPOR #\u202e10000004] Jalan rusak", "Jalan rusak", id="controls-around-our-tag"),
+    # what a citizen writes stays as written
+    *(pytest.param(kept, kept, id=label) for label, kept in [
+        ("indonesian", "Pungli di Kelurahan Kebon Jeruk, \u00bd juta"),
+        ("emoji", "Banjir lagi \U0001f62d\U0001f64f\U0001f3fd \U0001f1ee\U0001f1e9 \u2764\ufe0f"),
+        ("emoji-zwj-sequence", "Keluarga \U0001f468\u200d\U0001f469\u200d\U0001f467 terlantar"),
+        ("javanese-arabic-cjk", "\ua997\ua9ad\ua9a4\ua9c0 \u0645\u0633\u062c\u062f \u8a50\u6b3a"),
+    ]),
+])
+def test_our_acknowledgements_subject_carries_no_control_character(subject: str, expected: str,
+                                                                   settings: Settings) -> None:
+    """A control character (C0, C1, the line separators) or a bidi override in a citizen's subject went into our
+    reply's Subject as it was: a NUL, an escape sequence, text a mail client showed reordered."""
+    reply = build_reply({"tracking_id": "10000004", "to": "warga@example.net", "subject": subject, "kind": "ack"},
+                        settings)
+    assert reply["Subject"] == f"[LAPOR #10000004] {expected}"
+
+
+def test_a_control_character_in_a_mailed_subject_stays_out_of_the_reply(test_env: TestEnvironment,
+                                                                       redis: Redis) -> None:
+    """An encoded-word (RFC 2047) carries any character into the subject a mail is read with: a NUL and a
+    right-to-left override sent over SMTP reached the Subject of the reply in the outbox."""
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    message = EmailMessage()
+    message["From"], message["To"] = "warga@example.net", RECIPIENT
+    message["Subject"] = "=?utf-8?b?" + base64.b64encode("Jalan\x00rusak \u202eparah".encode()).decode() + "?="
+    message.set_content("Jalan di depan pasar rusak parah.")
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        assert server.deliver(message.as_bytes().replace(b"\n", b"\r\n")).data_code == 250
+    finally:
+        server.stop()
+    run_replies(settings, redis)
+    [reply] = outbox(settings)
+    assert str(reply["Subject"]).endswith("] Jalan rusak parah")
+    [path] = outbox_dir(settings).glob("*.eml")
+    head = path.read_bytes().split(b"\n\n", 1)[0]
+    assert b"\x00" not in head and "\u202e".encode() not in head
 
 
 @dataclass

@@ -38,10 +38,27 @@ def our_message_id(tracking_id: str, domain: str) -> str:
     return f"<lapor-{tracking_id}-{secrets.token_hex(8)}@{domain}>"
 
 
+# What a citizen's subject (an encoded-word carries any character) must not bring into ours. The controls (C0, DEL,
+# C1, the line and paragraph separators) become a space: copied, a NUL, a bell or an escape sequence went out in the
+# Subject of our reply. The bidi embeddings, overrides and isolates, invisible, are removed: they reorder what a mail
+# client shows of our subject, the Tracking ID too. All else is kept as written: any script, emoji with their joiners
+# and selectors.
+_SUBJECT_SEPARATORS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SUBJECT_BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+
+
+def subject_text(original: str) -> str:
+    """The citizen's subject without control characters (`_SUBJECT_SEPARATORS`, `_SUBJECT_BIDI_CONTROLS`), its
+    whitespace runs one space."""
+    text = _SUBJECT_BIDI_CONTROLS.sub("", _SUBJECT_SEPARATORS.sub(" ", original))
+    return " ".join(text.split())
+
+
 def reply_subject(tracking_id: str, original: str) -> str:
     """`[LAPOR #<id>] <original subject>`, without stacking tags or the reply and forward prefixes before, between
-    and after them ("RE: AW: [LAPOR #<id>] Re[2]: Jalan rusak" answers as "[LAPOR #<id>] Jalan rusak")."""
-    original = " ".join((original or "").split())
+    and after them ("RE: AW: [LAPOR #<id>] Re[2]: Jalan rusak" answers as "[LAPOR #<id>] Jalan rusak"), and
+    without control characters (`subject_text`)."""
+    original = subject_text(original or "")
     if SUBJECT_TAG.search(original):
         original = SUBJECT_TAG.sub("", original)
     original = STACKED_PREFIXES.sub("", original).strip()
