@@ -1298,6 +1298,34 @@ def test_replies_to_one_address_are_capped_per_hour(make_server, redis: Redis) -
     assert recipients.count("lain@example.net") == 1
 
 
+@pytest.mark.parametrize(("spellings", "answered"), [
+    pytest.param(["budi@b\u00fccher.de", "budi@xn--bcher-kva.de", "Budi@B\u00dcCHER.de", "budi@XN--BCHER-KVA.de"],
+                 ["budi@xn--bcher-kva.de"] * 2, id="idn-and-its-ascii-form"),
+    pytest.param(["warga@stra\u00dfe.de", "Warga@xn--strae-oqa.de", "warga@STRA\u00dfE.de"],
+                 ["warga@xn--strae-oqa.de"] * 2, id="idna-2008-sharp-s"),
+    pytest.param(["Budi@Example.ID", "budi@example.id", "BUDI@EXAMPLE.ID"], ["budi@example.id"] * 2, id="case"),
+])
+def test_the_hourly_reply_cap_counts_one_address_however_it_is_written(  # type: ignore[no-untyped-def]
+    make_server, redis: Redis, spellings: list[str], answered: list[str]
+) -> None:
+    """An IDN domain and its ASCII form (punycode), in any case, are one mailbox: counted as written, each spelling
+    had a cap of its own, and a flood from one mailbox got a cap's worth of replies per spelling. Where the replies
+    go is unchanged (the domain's ASCII form, as before)."""
+    server = make_server(LAPOR_EMAIL_REPLY_CAP_PER_HOUR="2")
+    for number, sender in enumerate(spellings):
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = sender, RECIPIENT, f"Laporan {number}"
+        mail["Message-ID"] = make_msgid(domain="example.net")
+        mail.set_content(f"Isi laporan {number}")
+        with server.client() as client:
+            assert client.mail(sender, options=["SMTPUTF8"])[0] == 250
+            assert client.rcpt(RECIPIENT)[0] == 250
+            assert client.data(mail.as_bytes(policy=policy.SMTPUTF8).replace(b"\n", b"\r\n"))[0] == 250
+    run_replies(server.settings, redis)
+    assert envelope_count(redis) == len(spellings)  # every report is kept; only the answers are capped
+    assert [str(reply["To"]) for reply in outbox(server.settings)] == answered
+
+
 @pytest.fixture
 def certificate(tmp_path: Path) -> tuple[Path, Path]:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"

@@ -17,7 +17,7 @@ from typing import Any
 from rq import get_current_job
 
 from channels.email.processor import REPLY_FUNC
-from channels.email.reply import build_reply, send_via_relay, write_to_outbox
+from channels.email.reply import ascii_address, build_reply, send_via_relay, write_to_outbox
 from gateway import metrics
 from gateway.errors import PermanentError, RetryableError
 from gateway.health import HealthSignals, health_channel
@@ -39,9 +39,17 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:40]
 
 
+def capped_address(address: str) -> str:
+    """The address as its hourly cap counts it: lowercased, its domain in its ASCII form (IDNA 2008, as the reply is
+    sent: `ascii_address`). Counted as written, `budi@bücher.de` and `budi@xn--bcher-kva.de`, one mailbox, each had
+    a cap of their own. A case variant of a local part may in theory be another mailbox; merged, the cap errs on the
+    side it protects. Where the reply goes is not this: only what it is counted under."""
+    return ascii_address(address).lower()
+
+
 def _cap_key(address: str) -> str:
     """The address's reply count for this hour (read once per attempt: the hour may turn during a send)."""
-    return CAP_KEY.format(digest=_digest(address.lower()), hour=int(time.time() // 3600))
+    return CAP_KEY.format(digest=_digest(capped_address(address)), hour=int(time.time() // 3600))
 
 
 def _over_cap(context: WorkerContext, cap_key: str) -> bool:
