@@ -35,7 +35,7 @@ from channels.email.guards import SUPPRESSED, loop_reason
 from channels.email.parse import MAX_MIME_FIELD_BYTES, parse_mail
 from channels.email.processor import MailProcessor
 from channels.email.reply import reply_body
-from channels.email.server import readable_size, refusal_text
+from channels.email.server import SESSION_TIMEOUT_SECONDS, readable_size, refusal_text
 from channels.email.store import MAX_LISTED_ATTACHMENTS
 from gateway.intake import Intake
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, envelope_key, queue, redis_connection
@@ -949,6 +949,26 @@ def test_a_mail_that_keeps_arriving_is_received_however_long_it_takes(make_serve
             sock.sendall(raw[start:start + piece])
         assert reader.readline().startswith(b"250 2.0.0 OK: LAPOR #")
     assert envelope_count(redis) == 1
+
+
+def test_a_session_waits_the_five_minutes_rfc_5321_asks_for_the_next_command(make_server,  # type: ignore[no-untyped-def]
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """RFC 5321 4.5.3.2.7: a server SHOULD wait at least 5 minutes for the next command. The session waited 120 s,
+    and a sending server that paused longer between two commands was cut off. The wait is SESSION_TIMEOUT_SECONDS
+    (here run at 1 s, over a socket: an idle client is let go once it is over, not before)."""
+    assert SESSION_TIMEOUT_SECONDS >= 5 * 60
+    monkeypatch.setattr("channels.email.server.SESSION_TIMEOUT_SECONDS", 1.0)
+    server = make_server()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"220 ")
+        sock.sendall(b"EHLO mx.example.net\r\n")
+        while (line := reader.readline())[3:4] == b"-":
+            continue
+        assert line.startswith(b"250 ")
+        answered = time.monotonic()
+        assert reader.readline() == b""  # the server closes the connection
+        assert time.monotonic() - answered >= 0.9
 
 
 def test_the_servers_name_is_looked_up_once_not_at_every_connection(make_server, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]

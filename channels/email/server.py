@@ -153,8 +153,10 @@ def tls_context(settings: EmailSettings) -> ssl.SSLContext | None:
     return context
 
 
-# How long a session waits for the client's next bytes (`LoggedSMTP.data_received`).
-SESSION_TIMEOUT_SECONDS = 120.0
+# How long a session waits for the client's next bytes: the next command (aiosmtpd's own timeout, restarted at each
+# command), or the next piece of a mail (`LoggedSMTP.data_received`). RFC 5321 4.5.3.2.7 asks a server for at least
+# 5 minutes while it waits for a command; 120 s cut off a sending server that paused longer between two commands.
+SESSION_TIMEOUT_SECONDS = 300.0
 
 
 def smtp_factory(processor: MailProcessor, hostname: str | None = None) -> Any:
