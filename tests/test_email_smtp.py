@@ -130,6 +130,7 @@ def test_a_relay_attempt_among_valid_recipients_only_drops_the_foreign_one(make_
 def test_the_size_limit_is_announced_and_enforced(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
     server = make_server(LAPOR_EMAIL_MAX_MESSAGE_BYTES="4096")
     big = citizen_mail(body="Laporan panjang. " * 600)
+    counted = rejected("too_large")
     with server.client() as client:
         assert client.esmtp_features["size"] == "4096"
         code, _ = client.mail("warga@example.net", options=[f"SIZE={len(big)}"])
@@ -138,6 +139,7 @@ def test_the_size_limit_is_announced_and_enforced(make_server, redis: Redis) -> 
     result = server.deliver(big)
     assert result.data_code == 552
     assert envelope_count(redis) == 0
+    assert rejected("too_large") == counted + 2  # both refusals, as IMAP counts a mail it passes for its size
     assert server.deliver(citizen_mail()).data_code == 250
 
 

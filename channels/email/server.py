@@ -23,7 +23,7 @@ from redis import Redis
 from channels.email.parse import TooComplex
 from channels.email.processor import MailProcessor
 from gateway import metrics
-from gateway.errors import INTERNAL_ERROR, NotDurable
+from gateway.errors import INTERNAL_ERROR, NotDurable, TooLarge
 from gateway.health import SignalWriter
 from gateway.intake import Intake
 from gateway.logs import get_logger, sensitive_values
@@ -140,7 +140,8 @@ class LoggedSMTP(SMTP):
         if status[:1] in ("4", "5"):
             code, _, text = status.partition(" ")
             log.warning("smtp.refused", channel="email-smtp", code=code, reason=text[:80])
-        if status in AIOSMTPD_SIZE_REFUSALS:
+        if status in AIOSMTPD_SIZE_REFUSALS:  # refused by aiosmtpd itself, so counted here as every refusal is
+            metrics.REJECTED.labels("email-smtp", TooLarge.reason).inc()
             status = "552 " + refusal_text("smtp_too_large", limit=readable_size(self.data_size_limit or 0))
         await super().push(status)
 
