@@ -224,6 +224,8 @@ CASES = [
                  id="503"),
     pytest.param(refused(X_PHOTO, "http_429", {X_PHOTO: httpx.Response(429)}, ((X_PHOTO, None),), transient=True),
                  id="429"),
+    pytest.param(refused(X_PHOTO, "http_408", {X_PHOTO: httpx.Response(408)}, ((X_PHOTO, None),), transient=True),
+                 id="408: a request timeout is a timeout"),
     pytest.param(refused(X_PHOTO, "timeout", {X_PHOTO: httpx.ConnectTimeout("connect timed out")},
                          ((X_PHOTO, None),), transient=True), id="timeout"),
     pytest.param(refused(X_PHOTO, "timeout", {X_PHOTO: dripping(chunks=6, pause=0.25)}, ((X_PHOTO, None),),

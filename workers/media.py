@@ -13,9 +13,9 @@ as sent (never compressed), within `attachments.timeout_seconds`, and of the typ
 family: X serves a PNG photo as image/png). Our Twilio credentials go to api.twilio.com alone. A file that cannot
 be fetched for good (refused, 404, too large) never holds its report: it goes as before (its URL for a named report,
 withheld for an anonymous one) flagged `not_fetched`, logged as `attachment.fetch_failed` with the reason, never the
-URL (it leads back to the sender). One that failed for a reason that may pass (a timeout, a 5xx, a 429) holds its
-report back while the forward job may still wait (`attachments.retry_seconds`, see workers/forward.py): the file
-is often the evidence, and a CDN's bad minute must not cost an anonymous report its photo.
+URL (it leads back to the sender). One that failed for a reason that may pass (a timeout, a 408, a 5xx, a 429)
+holds its report back while the forward job may still wait (`attachments.retry_seconds`, see workers/forward.py):
+the file is often the evidence, and a CDN's bad minute must not cost an anonymous report its photo.
 
 What a URL was fetched as is remembered in Redis, so a retry of the job, or a requeue of the report, takes the file
 already kept instead of fetching it again (as long as the file is there: `lapor-gateway attachments purge` keeps the
@@ -95,7 +95,7 @@ class Fetched:
 
 
 class FetchFailed(Exception):
-    """A file not fetched: `transient` (a timeout, 5xx, 429: it may work later) or refused for good."""
+    """A file not fetched: `transient` (a timeout, 408, 5xx, 429: it may work later) or refused for good."""
 
     def __init__(self, reason: str, *, transient: bool) -> None:
         super().__init__(reason)
@@ -105,6 +105,12 @@ class FetchFailed(Exception):
 
 # The deadline of the fetch this thread is making (time.monotonic), which every socket operation is held to.
 _DEADLINE = threading.local()
+
+
+def transient_status(status: int) -> bool:
+    """5xx, 429, and 408: a request timeout (the provider's CDN, or a proxy before it, gave up waiting) is a timeout,
+    which may pass, as the case-store client and the aggregator sender take it; refused for good, the file was lost."""
+    return status >= 500 or status in (408, 429)
 
 
 def _within_deadline(timeout: float | None, expired: type[Exception]) -> float | None:
@@ -273,7 +279,7 @@ class MediaFetcher:
                         raise FetchFailed("redirect_not_allowed", transient=False)
                     continue
                 if status != 200:
-                    raise FetchFailed(f"http_{status}", transient=status >= 500 or status == 429)
+                    raise FetchFailed(f"http_{status}", transient=transient_status(status))
                 served = media_type(response.headers.get("Content-Type"))
                 if not type_matches(expected_type, served):
                     raise FetchFailed("content_type_mismatch", transient=False)
