@@ -11,6 +11,7 @@ callback's answer (set Kannel's `max-messages = 0`): they go out through the rep
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -64,12 +65,20 @@ def parse_udh(udh_hex: str) -> tuple[str, int, int] | None:
     return None
 
 
+def _is_utf8(charset: str) -> bool:
+    return charset.lower().replace("_", "-") in ("utf-8", "utf8")
+
+
 def read_fields(request: web.Request, body: bytes) -> dict[str, str]:
     """Form-encoded or JSON body as one flat mapping of strings, in the charset the Content-Type declares.
 
     A body that opens with `{` or `[` is JSON whatever its label (clients post JSON as text/plain or unlabelled):
-    no form starts so, and reading it as one would refuse it for "missing" fields it does carry."""
+    no form starts so, and reading it as one would refuse it for "missing" fields it does carry. A UTF-8 byte order
+    mark before it (Windows tools and .NET's default UTF-8 writer put one there) is dropped: JSON parsers refuse it,
+    and a callback refused `bad_json` for it was a citizen's report lost."""
     charset = request.charset or "utf-8"
+    if body.startswith(codecs.BOM_UTF8) and _is_utf8(charset):
+        body = body[len(codecs.BOM_UTF8):]
     if request.content_type == "application/json" or body.lstrip()[:1] in (b"{", b"["):
         return _json_fields(body, charset)
     return dict(parse_form(body, charset))
@@ -77,7 +86,7 @@ def read_fields(request: web.Request, body: bytes) -> dict[str, str]:
 
 def _json_fields(body: bytes, charset: str) -> dict[str, str]:
     try:
-        raw = orjson.loads(body if charset.lower().replace("_", "-") in ("utf-8", "utf8") else body.decode(charset))
+        raw = orjson.loads(body if _is_utf8(charset) else body.decode(charset))
     except (LookupError, UnicodeError) as error:
         raise RejectedInput(f"JSON body is not {charset}", reason="bad_encoding") from error
     except orjson.JSONDecodeError as error:

@@ -83,6 +83,7 @@ def api() -> Iterator[AggregatorApi]:
 
 
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
 
 
 def sms(number: str, text: str, message_id: str, **extra: str) -> dict[str, str]:
@@ -200,6 +201,15 @@ SENT_JSON = b'{"id": "enc-1", "from": "6281234567001", "to": "1708", "text": '
                      "jalan rusak depan caf\u00e9", id="json-labelled-text"),
         pytest.param(b"\n " + SENT_JSON + b'"LAPOR jalan rusak depan caf\xc3\xa9"}', "",
                      "jalan rusak depan caf\u00e9", id="json-without-content-type"),
+        # A UTF-8 byte order mark first (Windows tools, .NET's default UTF-8 writer): dropped, not `bad_json`.
+        pytest.param(b"\xef\xbb\xbf" + SENT_JSON + b'"LAPOR jalan rusak depan caf\xc3\xa9"}', JSON,
+                     "jalan rusak depan caf\u00e9", id="json-after-a-bom"),
+        pytest.param(b"\xef\xbb\xbf" + SENT_JSON + b'"LAPOR jalan rusak depan caf\xc3\xa9"}', JSON + "; charset=UTF-8",
+                     "jalan rusak depan caf\u00e9", id="json-utf8-declared-after-a-bom"),
+        pytest.param(b"\xef\xbb\xbf" + SENT_JSON + b'"LAPOR jalan rusak depan caf\xc3\xa9"}', "",
+                     "jalan rusak depan caf\u00e9", id="json-unlabelled-after-a-bom"),
+        pytest.param(b"\xef\xbb\xbf" + SENT + b"LAPOR+jalan+rusak+depan+caf%C3%A9", FORM,
+                     "jalan rusak depan caf\u00e9", id="form-after-a-bom"),
     ],
 )
 async def test_a_callback_is_read_in_the_format_and_charset_it_has(
