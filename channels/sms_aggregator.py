@@ -24,10 +24,13 @@ from aiohttp import web
 from channels.base import InboundMessage, MessagePart, Outcome, WebhookAdapter, parse_form, verify_hmac_sha256
 from channels.sms_aggregator_send import DLR_PATH
 from gateway.errors import AuthenticationFailed, RejectedInput
+from gateway.logs import get_logger
 from gateway.ratelimit import request_source
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind, utc_now
 from normalizer.inbound import decode_payload, hex_bytes
+
+log = get_logger()
 
 SIGNATURE_HEADER = "X-Lapor-Signature"
 
@@ -47,22 +50,34 @@ DLR_URL_FIELDS = ("reply_id", "part")
 MAX_TEXT = 10_000
 
 
-def parse_udh(udh_hex: str) -> tuple[str, int, int] | None:
-    """(reference, part count, part number) from a UDH's concatenation element (IEI 0x00 or 0x08), else None."""
+def concat_elements(udh_hex: str) -> list[tuple[str, int, int]]:
+    """Every concatenation element (IEI 0x00 or 0x08) of a UDH, in order, as (reference, part count, part number)."""
     udh = hex_bytes(udh_hex)
     if not udh:
-        return None
+        return []
     length = udh[0]
-    elements, index = udh[1:1 + length], 0
+    elements, index, found = udh[1:1 + length], 0, []
     while index + 2 <= len(elements):
         iei, size = elements[index], elements[index + 1]
         value = elements[index + 2:index + 2 + size]
         if iei == 0x00 and size == 3 and len(value) == 3:
-            return str(value[0]), value[1], value[2]
-        if iei == 0x08 and size == 4 and len(value) == 4:
-            return str(int.from_bytes(value[:2], "big")), value[2], value[3]
+            found.append((str(value[0]), value[1], value[2]))
+        elif iei == 0x08 and size == 4 and len(value) == 4:
+            found.append((str(int.from_bytes(value[:2], "big")), value[2], value[3]))
         index += 2 + size
-    return None
+    return found
+
+
+def usable_concat(element: tuple[str, int, int]) -> bool:
+    """Whether a receiver may use a concatenation element: 3GPP TS 23.040 (9.2.3.24.1, .8) has one whose part count is
+    0, or whose part number is 0 or above the count, ignored whole, and the SMS taken as a single message."""
+    _, total, number = element
+    return 1 <= number <= total
+
+
+def parse_udh(udh_hex: str) -> tuple[str, int, int] | None:
+    """(reference, part count, part number) from a UDH's first usable concatenation element, else None."""
+    return next((element for element in concat_elements(udh_hex) if usable_concat(element)), None)
 
 
 def _is_utf8(charset: str) -> bool:
@@ -125,7 +140,11 @@ def parse_timestamp(value: str) -> str | None:
 
 def _concat_fields(fields: Mapping[str, str]) -> tuple[str, int, int] | None:
     udh = fields.get("udh", "").strip()
-    concat = parse_udh(udh) if udh else None
+    elements = concat_elements(udh) if udh else []
+    concat = next((element for element in elements if usable_concat(element)), None)
+    for _, total, number in (element for element in elements if not usable_concat(element)):
+        # Refused `bad_concat`, the citizen's report was lost; ignored as the standard says, the SMS is one message.
+        log.warning("concat.element_ignored", reason="part_outside_count", part_count=total, part_number=number)
     if concat is None and fields.get("ref", "").strip():
         total, number = _int_field(fields, "parts"), _int_field(fields, "part")
         if total is None or number is None:
@@ -134,7 +153,7 @@ def _concat_fields(fields: Mapping[str, str]) -> tuple[str, int, int] | None:
     if concat is None:
         return None
     _, total, number = concat
-    if not 1 <= total <= MAX_PARTS or not 1 <= number <= total:
+    if not 1 <= total <= MAX_PARTS or not 1 <= number <= total:  # the aggregator's own ref/parts/part fields
         raise RejectedInput("part number outside the part count", reason="bad_concat")
     return None if total == 1 else concat
 

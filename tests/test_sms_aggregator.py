@@ -255,7 +255,8 @@ async def test_each_coding_kannel_gives_reads_the_text(
         ("no-sender", {"id": "x1", "text": "lapor"}, "missing_field"),
         ("bad-hex", {"from": "081234567890", "id": "x2", "text": "zz12", "coding": "2"}, "bad_hex"),
         ("unknown-coding", {"from": "081234567890", "id": "x3", "text": "a", "coding": "9"}, "bad_coding"),
-        ("part-beyond-count", {"from": "081234567890", "id": "x4", "text": "a", "udh": "0500030A0204"}, "bad_concat"),
+        ("part-beyond-count", {"from": "081234567890", "id": "x4", "text": "a", "ref": "10", "parts": "2", "part": "4"},
+         "bad_concat"),
         ("not-a-number", {"from": "halo", "id": "x5", "text": "LAPOR jalan rusak"}, "bad_sender"),
         # Read off a keypad it was +6236364636, someone else's number: their report, and the reply SMS to them.
         ("sender-id-of-letters-and-digits", {"from": "3636INFO", "id": "x6", "text": "LAPOR jalan rusak"},
@@ -270,6 +271,32 @@ async def test_malformed_callbacks_get_a_typed_400(
     assert response.json()["error"] == reason
     assert nothing_queued(redis)
     assert any(e["event"] == "message.rejected" and e["reason"] == reason for e in log_events(log_stream))
+
+
+@pytest.mark.parametrize(
+    "udh",
+    [
+        pytest.param("0500030A0204", id="part-above-count"),
+        pytest.param("0500030A0200", id="part-zero"),
+        pytest.param("0500030A0001", id="count-zero"),
+        pytest.param("0608040A0B0203", id="16bit-part-above-count"),
+        pytest.param("0B05041582000000030A0200", id="part-zero-after-port-addressing"),
+    ],
+)
+async def test_a_concatenation_element_out_of_range_is_ignored_and_the_sms_taken_as_one_message(
+    gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, udh: str
+) -> None:
+    """3GPP TS 23.040 (9.2.3.24.1) has a receiver ignore a concatenation element whose part number is 0 or above its
+    count, and take the SMS as a single message. It was refused `bad_concat`, and the citizen's report lost."""
+    response = await post_callback(gateway.client, sms("081234567890", "LAPOR jalan rusak", f"udh-{udh}", udh=udh))
+    assert response.status_code == 200, response.text
+    [message] = response.json()["messages"]
+    envelope = orjson.loads(redis.get(envelope_key(message["tracking_id"])))
+    assert (envelope["text"], envelope["channel_message_id"]) == ("jalan rusak", f"udh-{udh}")
+    assert not list(redis.scan_iter("lapor:concat:*"))
+    ignored = [e for e in log_events(log_stream) if e["event"] == "concat.element_ignored"]
+    assert [(e["channel"], e["reason"]) for e in ignored] == [("sms-aggregator", "part_outside_count")]
+    assert "081234567890" not in log_stream.getvalue() and "jalan rusak" not in log_stream.getvalue()
 
 
 # -- authentication ---------------------------------------------------------------------------------------------------

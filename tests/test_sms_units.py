@@ -66,11 +66,22 @@ def test_a_sender_that_is_no_number_is_rejected(raw: str) -> None:
         ("050003A70301", ("167", 3, 1)),
         ("050003a70303", ("167", 3, 3)),
         ("060804BEEF0201", ("48879", 2, 1)),
-        ("0B0504158200000003020102", ("2", 1, 2)),  # port addressing first, then concatenation
+        ("0B0504158200000003020201", ("2", 2, 1)),  # port addressing first, then concatenation
         ("050504158200", None),  # port addressing only
         ("", None),
+        # 3GPP TS 23.040 9.2.3.24.1 and .8: an element whose part count is 0, or whose part number is 0 or above the
+        # count, is ignored whole; the SMS is then a single message (or the next usable element's part).
+        ("050003A70304", None),
+        ("050003A70300", None),
+        ("050003A70000", None),
+        ("050003A70001", None),
+        ("060804BEEF0203", None),
+        ("060804BEEF0200", None),
+        ("0A0003A702030003B80201", ("184", 2, 1)),
     ],
-    ids=["8bit-ref", "lowercase-hex", "16bit-ref", "after-another-element", "no-concat-element", "empty"],
+    ids=["8bit-ref", "lowercase-hex", "16bit-ref", "after-another-element", "no-concat-element", "empty",
+         "part-above-count", "part-zero", "count-and-part-zero", "count-zero", "16bit-part-above-count",
+         "16bit-part-zero", "an-ignored-element-then-a-usable-one"],
 )
 def test_udh_concatenation_elements(udh: str, expected: tuple[str, int, int] | None) -> None:
     assert parse_udh(udh) == expected
