@@ -50,7 +50,10 @@ def twilio_form(sid: str, index: int) -> dict[str, str]:
 def sign_requests(public_url: str, prefix: str, count: int, start: int = 0) -> list[SignedRequest]:
     """`count` webhooks with Twilio's 34-character message ids: "SM", `prefix`, then the index, zero-padded. Give
     every batch of a run a prefix of the same width: cut to 34, a longer prefix or index made ids of one batch the
-    same as another's (prefix "100" ended where "10" did), which the gateway dedups as retries of one message."""
+    same as another's (prefix "100" ended where "10" did), which the gateway dedups as retries of one message. The
+    prefix is hex digits: the gateway refuses a message id of any other shape than Twilio's (32 hex digits)."""
+    if not all(char in "0123456789abcdef" for char in prefix):
+        raise ValueError(f"the prefix {prefix!r} is not lowercase hex digits: no Twilio message id holds it")
     validator = RequestValidator(TWILIO_TOKEN)
     url = public_url.rstrip("/") + TWILIO_PATH
     width = 32 - len(prefix)

@@ -3,6 +3,12 @@
 Twilio POSTs form-encoded parameters and signs the public URL plus every POST parameter with the account's
 auth token (X-Twilio-Signature). We validate with twilio's own RequestValidator over the URL rebuilt from
 `LAPOR_PUBLIC_URL`, because a proxy in front of us changes the host we see. The answer is TwiML.
+
+That signature covers the names and values glued together with nothing between them, so it does not fix where one
+parameter ends and the next begins: from one captured webhook anyone can build another body with the same valid
+signature, a `MessageSid` that swallows the next parameter (`SM...NumMedia0`, `NumMedia` gone) or is cut shorter.
+A new MessageSid passes deduplication, and the citizen's number and words were filed again. Twilio's identifiers
+have one fixed shape (two letters, 32 hexadecimal digits), and its counts are digits: one reshaped so is refused.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from urllib.parse import urlparse
@@ -26,6 +33,22 @@ from gateway.settings import Settings
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
 
 MAX_MEDIA = 10
+
+# Twilio's String Identifiers (SIDs): two letters naming the kind, then 32 hexadecimal digits
+# (twilio.com/docs/glossary/what-is-a-sid); a message is SM, or MM with media. The counts are decimal digits.
+MESSAGE_SID = re.compile(r"(?:SM|MM)[0-9a-f]{32}")
+DIGITS = re.compile(r"[0-9]{1,9}")
+SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
+    "MessageSid": (MESSAGE_SID, "a message SID (SM or MM, 32 hex digits)"),
+    "SmsSid": (MESSAGE_SID, "a message SID (SM or MM, 32 hex digits)"),
+    "SmsMessageSid": (MESSAGE_SID, "a message SID (SM or MM, 32 hex digits)"),
+    "AccountSid": (re.compile(r"AC[0-9a-f]{32}"), "an account SID (AC, 32 hex digits)"),
+    "MessagingServiceSid": (re.compile(r"MG[0-9a-f]{32}"), "a messaging service SID (MG, 32 hex digits)"),
+    "NumMedia": (DIGITS, "a number"),
+    "NumSegments": (DIGITS, "a number"),
+}
+# Twilio sends these with every inbound message (and MessageSid or its older name SmsSid, checked in `parse`).
+REQUIRED = ("AccountSid",)
 
 
 # What twilio's MessagingResponse renders for one <Message> (checked against it in the tests); building the
@@ -59,6 +82,21 @@ def signed_params(params: MultiDict[str]) -> str:
 def compute_signature(token: bytes, url: str, signed: str) -> str:
     """twilio's HMAC-SHA1 signature (base64) of the URL followed by `signed_params`."""
     return base64.b64encode(hmac.new(token, (url + signed).encode("utf-8"), hashlib.sha1).digest()).decode()
+
+
+def check_shapes(form: MultiDict[str]) -> None:
+    """RejectedInput (`bad_field`) unless every identifier and count present has Twilio's shape, once; `missing_field`
+    without an AccountSid. The reason names the parameter, never its value (a reshaped one holds the sender's number
+    or words)."""
+    for name, (shape, kind) in SHAPES.items():
+        values = form.getall(name, [])
+        if len(values) > 1:
+            raise RejectedInput(f"{name} given {len(values)} times", reason="bad_field")
+        if values and not shape.fullmatch(values[0]):
+            raise RejectedInput(f"{name} is not {kind}", reason="bad_field")
+    for name in REQUIRED:
+        if name not in form:
+            raise RejectedInput(f"{name} is required", reason="missing_field")
 
 
 def render_twiml(replies: Sequence[str]) -> str:
@@ -100,14 +138,12 @@ class TwilioSmsAdapter(WebhookAdapter):
 
     def parse(self, request: web.Request, body: bytes) -> list[InboundMessage]:
         form = _form(body)
+        check_shapes(form)  # after the signature, which cannot tell a reshaped body from Twilio's (module docstring)
         message_id = form.get("MessageSid") or form.get("SmsSid")
         sender = form.get("From")
         if not message_id or not sender:
             raise RejectedInput("MessageSid and From are required", reason="missing_field")
-        try:
-            media_count = min(int(form.get("NumMedia") or 0), MAX_MEDIA)
-        except ValueError as error:
-            raise RejectedInput("NumMedia is not a number", reason="bad_field") from error
+        media_count = min(int(form.get("NumMedia") or 0), MAX_MEDIA)
         attachments = [
             Attachment(
                 content_type=form.get(f"MediaContentType{index}") or "application/octet-stream",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import io
 import os
 import random
@@ -321,6 +322,12 @@ def casestore(settings: Settings, tmp_path: Path) -> Iterator[CaseStoreServer]:
 
 
 # -- The gateway over real HTTP ---------------------------------------------------------------------------------------
+def twilio_sid(label: str, prefix: str = "SM") -> str:
+    """An identifier of Twilio's shape (two letters, 32 hex digits) named by `label`: the same label, the same SID.
+    The gateway refuses any other shape (channels/twilio_sms.py), so a test's "SMparent" would be a 400."""
+    return prefix + hashlib.md5(label.encode(), usedforsecurity=False).hexdigest()
+
+
 @dataclass
 class GatewayServer:
     url: str

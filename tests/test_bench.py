@@ -158,9 +158,11 @@ def test_email_bench_checks_each_accepted_mail_is_durable_exactly_once(
 def test_signed_requests_are_distinct_and_signed_like_twilio() -> None:
     from urllib.parse import parse_qsl
 
+    from multidict import MultiDict
     from twilio.request_validator import RequestValidator
 
     from bench.procs import TWILIO_PATH, TWILIO_TOKEN
+    from channels.twilio_sms import check_shapes
 
     requests = sign_requests("http://127.0.0.1:8080", "07", 50)
     assert len({r.sid for r in requests}) == 50
@@ -169,6 +171,9 @@ def test_signed_requests_are_distinct_and_signed_like_twilio() -> None:
         form = dict(parse_qsl(request.body, keep_blank_values=True))
         assert form["MessageSid"] == request.sid
         assert validator.validate("http://127.0.0.1:8080" + TWILIO_PATH, form, request.signature)
+        check_shapes(MultiDict(form))  # the gateway refuses any other shape than Twilio's
+    with pytest.raises(ValueError, match="hex"):
+        sign_requests("http://127.0.0.1:8080", "run7", 1)
 
 
 @pytest.mark.bench

@@ -75,8 +75,8 @@ def test_make_run_path_end_to_end_with_embedded_redis(tmp_path: Path) -> None:
         assert '"profile.development"' in output
 
         url = f"{gateway}/v1/channels/sms/twilio"
-        form = {"MessageSid": "SMdemo0001", "From": "0812-3456-7890", "To": "1708",
-                "Body": "LAPOR jalan berlubang di depan SDN 3 Bandung"}
+        form = {"MessageSid": "SMfe01ce2a7fbac8fafaed7c982a04e229", "AccountSid": "AC879119c25f6ab9d8cdfdb5d5de671b84",
+                "From": "0812-3456-7890", "To": "1708", "Body": "LAPOR jalan berlubang di depan SDN 3 Bandung"}
         signature = RequestValidator("dev-twilio-auth-token").compute_signature(url, form)
         sent_at = time.monotonic()
         reply = httpx.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=5)

@@ -32,6 +32,7 @@ from tests.conftest import (
     ProcessHandle,
     TestEnvironment,
     async_wait_until,
+    twilio_sid,
     wait_until,
 )
 
@@ -60,7 +61,7 @@ async def send_stream(server: GatewayServer, count: int, *, prefix: str, concurr
     async def sender() -> None:
         while not pending.empty():
             index = pending.get_nowait()
-            sid = f"SM{prefix}{index:08d}"
+            sid = twilio_sid(f"{prefix}-{index}")
             form = server.twilio_form(MessageSid=sid, Body=f"Laporan nomor {index}", From="+6281234500000")
             for _attempt in range(400):
                 try:
@@ -205,13 +206,13 @@ async def test_while_redis_hangs_webhooks_are_answered_from_the_spool_workers_sa
             assert response.status_code == 200, response.text
             acknowledged[sid] = TRACKING_ID.search(response.text).group(1)  # type: ignore[union-attr]
 
-        await send("SMhang00")  # Redis answers: this also leases the reserve the spool draws on
+        await send(twilio_sid("hang-0"))  # Redis answers: this also leases the reserve the spool draws on
         pid = own_redis.pid
         assert pid is not None
         os.kill(pid, signal.SIGSTOP)
         try:
             for index in range(1, 5):
-                await send(f"SMhang{index:02d}")
+                await send(twilio_sid(f"hang-{index}"))
             await async_wait_until(lambda: '"worker.redis_lost"' in worker.output(), timeout=5)
         finally:
             os.kill(pid, signal.SIGCONT)

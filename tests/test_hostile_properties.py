@@ -371,11 +371,13 @@ def test_arbitrary_callback_bodies_get_a_typed_answer(gateway_settings: Settings
 @BOUNDED
 @given(st.dictionaries(st.sampled_from(["MessageSid", "SmsSid", "From", "To", "Body", "NumMedia", "MediaUrl0",
                                         "MediaContentType0", "MediaUrl9"]),
-                       st.one_of(TEXT, NASTY, st.sampled_from(["+6281234567890", "3", "-1", "99999999999"])),
+                       st.one_of(TEXT, NASTY, st.sampled_from(["+6281234567890", "3", "-1", "99999999999",
+                                                               "SM" + "0" * 32, "MM" + "f" * 32])),
                        max_size=9))
 def test_a_twilio_form_becomes_messages_or_a_typed_rejection(gateway_settings: Settings,
                                                              form: dict[str, str]) -> None:
-    body = urlencode(form).encode()
+    # Over Twilio's identifiers (refused in any other shape), so that the hostile values reach the parser behind them.
+    body = urlencode({"MessageSid": "SM" + "0" * 32, "AccountSid": "AC" + "1" * 32, **form}).encode()
     try:
         messages = TwilioSmsAdapter(gateway_settings).parse(_request("application/x-www-form-urlencoded", body),
                                                             body)

@@ -27,7 +27,7 @@ from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, envelope_key, queue, redi
 from gateway.replies import render
 from gateway.settings import Settings
 from tests.aggregator_support import AggregatorApi, aggregator_settings, drain, post_callback
-from tests.conftest import FIXTURES, CaseStoreServer, TestEnvironment, async_wait_until, serving_gateway
+from tests.conftest import FIXTURES, CaseStoreServer, TestEnvironment, async_wait_until, serving_gateway, twilio_sid
 from tests.test_faults import own_redis  # noqa: F401  (a fixture)
 from tests.test_sms_aggregator import api, sms  # noqa: F401  (api: a fixture)
 from tests.test_twilio_intake import tracking_id_in, twiml_message
@@ -108,13 +108,14 @@ async def test_a_twilio_follow_up_while_redis_is_away_is_answered_from_the_spool
     a Redis that hangs costs the next follow-ups nothing."""
     settings = outage_settings(test_env, own_redis)
     async with serving_gateway(settings, redis_connection(own_redis.url, timeout=REDIS_TIMEOUT)) as gateway:
-        first = await gateway.post_twilio(gateway.twilio_form(From=REPORTER, MessageSid="SMparent", SmsSid="SMparent",
+        first = await gateway.post_twilio(gateway.twilio_form(From=REPORTER, MessageSid=twilio_sid("parent"),
+                                                              SmsSid=twilio_sid("parent"),
                                                               Body="Jalan berlubang di depan SDN 3"))
         parent = tracking_id_in(twiml_message(first.text))  # Redis answers: this also leases the spool's reserve
         if row.parent_forwarded:
             drain(settings, (FORWARD_QUEUE,))
             assert casestore.get(parent) is not None
-        sids = ["SMfollow1", "SMfollow2"]
+        sids = [twilio_sid("follow1"), twilio_sid("follow2")]
         answered_in = []
         with redis_away(own_redis, row.outage):
             for sid in sids:
@@ -179,9 +180,10 @@ async def test_an_aggregator_report_spooled_just_after_redis_returned_gets_its_a
     async with serving_gateway(settings, redis, app=app) as gateway:
         with replay_held(intake) as let_go:
             # Redis answers: this also leases the reserve the spool draws on.
-            await gateway.post_twilio(gateway.twilio_form(MessageSid="SMbefore", SmsSid="SMbefore"))
+            await gateway.post_twilio(gateway.twilio_form(MessageSid=twilio_sid("before"), SmsSid=twilio_sid("before")))
             with redis_away(own_redis, "stopped"):
-                spooled = await gateway.post_twilio(gateway.twilio_form(MessageSid="SMduring", SmsSid="SMduring"))
+                spooled = await gateway.post_twilio(gateway.twilio_form(MessageSid=twilio_sid("during"),
+                                                                      SmsSid=twilio_sid("during")))
                 assert spooled.status_code == 200 and intake.spooling
             # Redis answers again; the replayer has not come round yet.
             response = await post_callback(gateway.client, sms(REPORTER, "Lampu jalan mati di Jl. Merdeka", "kannel-7"))

@@ -18,7 +18,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from gateway.tls import tls_context
-from tests.conftest import CASESTORE_TOKEN, CaseStoreServer, ProcessHandle, free_port, wait_until
+from tests.conftest import CASESTORE_TOKEN, CaseStoreServer, ProcessHandle, free_port, twilio_sid, wait_until
 from tests.email_support import RECIPIENT, fixture
 
 if TYPE_CHECKING:
@@ -41,7 +41,8 @@ WORKER_CASESTORE_TOKEN = "casestore-TOKEN-wrong-1f6e"
 
 
 def _signed_twilio(url: str, token: str, sid: str) -> tuple[bytes, dict[str, str]]:
-    form = {"MessageSid": sid, "From": "+6281234567890", "To": "+621708", "Body": "Jalan rusak di Jl. Kenanga"}
+    form = {"MessageSid": sid, "AccountSid": twilio_sid("account", "AC"), "From": "+6281234567890", "To": "+621708",
+            "Body": "Jalan rusak di Jl. Kenanga"}
     signature = RequestValidator(token).compute_signature(url, form)
     return urlencode(form).encode(), {"Content-Type": "application/x-www-form-urlencoded",
                                       "X-Twilio-Signature": signature}
@@ -56,12 +57,12 @@ def _traffic(base: str) -> list[httpx.Response]:
     aggregator = urlencode({"id": "sec-1", "from": "6281234567890", "text": "LAPOR lampu mati", "to": "1708"}).encode()
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     ig_body = b'{"object": "instagram", "entry": []}'
+    signed = _signed_twilio(twilio_url, SECRETS["LAPOR_TWILIO_AUTH_TOKEN"], twilio_sid("secrets-1"))
+    guessed = _signed_twilio(twilio_url, "guessed", twilio_sid("secrets-2"))
     with httpx.Client(verify=tls_context(), base_url=base, timeout=10) as client:
         return [
-            client.post(twilio_url, content=_signed_twilio(twilio_url, SECRETS["LAPOR_TWILIO_AUTH_TOKEN"], "SM1")[0],
-                        headers=_signed_twilio(twilio_url, SECRETS["LAPOR_TWILIO_AUTH_TOKEN"], "SM1")[1]),
-            client.post(twilio_url, content=_signed_twilio(twilio_url, "guessed", "SM2")[0],
-                        headers=_signed_twilio(twilio_url, "guessed", "SM2")[1]),
+            client.post(twilio_url, content=signed[0], headers=signed[1]),
+            client.post(twilio_url, content=guessed[0], headers=guessed[1]),
             client.post("/v1/channels/sms/aggregator", content=aggregator,
                         headers={**form, "X-Lapor-Signature": _hmac(SECRETS["LAPOR_AGGREGATOR_SECRET"], aggregator)}),
             client.post("/v1/channels/sms/aggregator", content=aggregator,

@@ -16,6 +16,7 @@ import httpx
 import orjson
 import pytest
 from aiohttp import web
+from multidict import MultiDict
 from prometheus_client import REGISTRY
 from redis import Redis
 from twilio.request_validator import RequestValidator
@@ -44,6 +45,7 @@ from tests.conftest import (
     free_port,
     log_events,
     serving_gateway,
+    twilio_sid,
 )
 
 
@@ -148,6 +150,138 @@ async def test_the_signature_covers_the_public_url_not_the_local_one(gateway: Ga
         "http://localhost:1/v1/channels/sms/twilio", form
     )
     assert (await gateway.post_twilio(form, signature=local_signature)).status_code == 403
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A correctly signed webhook whose identifiers or counts are set (None: left out, `repeated`: sent twice)."""
+
+    id: str
+    fields: dict[str, str | None]
+    reason: str | None  # None: taken, 200 and a Tracking ID
+    repeated: tuple[tuple[str, str], ...] = ()
+    named: str = ""  # the parameter the refusal names, when it is not the first of `fields`
+
+
+SID = twilio_sid("shape")
+SHAPES = [
+    Shape("message-sid-of-a-label", {"MessageSid": "SMparent"}, "bad_field"),
+    Shape("message-sid-a-digit-short", {"MessageSid": SID[:-1]}, "bad_field"),
+    Shape("message-sid-a-digit-long", {"MessageSid": SID + "0"}, "bad_field"),
+    Shape("message-sid-swallowing-num-media", {"MessageSid": SID + "NumMedia0", "NumMedia": None}, "bad_field"),
+    Shape("message-sid-upper-case-hex", {"MessageSid": SID.upper()}, "bad_field"),
+    Shape("message-sid-of-another-kind", {"MessageSid": "AC" + SID[2:]}, "bad_field"),
+    Shape("message-sid-empty", {"MessageSid": ""}, "bad_field"),
+    Shape("message-sid-given-twice", {}, "bad_field", repeated=(("MessageSid", twilio_sid("another")),),
+          named="MessageSid"),
+    Shape("sms-sid-alone-malformed", {"MessageSid": None, "SmsSid": "SM1"}, "bad_field", named="SmsSid"),
+    Shape("sms-message-sid-malformed", {"SmsMessageSid": SID + "SmsSid"}, "bad_field"),
+    Shape("account-sid-swallowing-api-version", {"AccountSid": twilio_sid("account", "AC") + "ApiVersion2010-04-01",
+                                                 "ApiVersion": None}, "bad_field"),
+    Shape("account-sid-missing", {"AccountSid": None}, "missing_field"),
+    Shape("messaging-service-sid-malformed", {"MessagingServiceSid": "MG123"}, "bad_field"),
+    Shape("num-media-negative", {"NumMedia": "-1"}, "bad_field"),
+    Shape("num-media-other-digits", {"NumMedia": "\u0661"}, "bad_field"),  # ARABIC-INDIC ONE: int() takes it
+    Shape("num-media-swallowing-num-segments", {"NumMedia": "0NumSegments1", "NumSegments": None}, "bad_field"),
+    Shape("num-segments-spaced", {"NumSegments": " 1"}, "bad_field"),
+    # Twilio's own shapes are taken
+    Shape("message-sid", {"MessageSid": SID, "SmsSid": SID, "SmsMessageSid": SID}, None),
+    Shape("mms-sid", {"MessageSid": twilio_sid("mms", "MM")}, None),
+    Shape("sms-sid-alone", {"MessageSid": None, "SmsSid": SID}, None),
+    Shape("with-a-messaging-service", {"MessagingServiceSid": twilio_sid("service", "MG")}, None),
+    Shape("without-the-counts", {"NumMedia": None, "NumSegments": None}, None),
+]
+
+
+@pytest.mark.parametrize("row", SHAPES, ids=lambda row: row.id)
+async def test_twilios_identifiers_and_counts_must_have_twilios_shape(
+    gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, row: Shape
+) -> None:
+    """The signature does not fix where a parameter ends (channels/twilio_sms.py): a well signed body whose SID or
+    count has another shape is refused 400 with the parameter named and nothing filed; Twilio's own are taken."""
+    form = MultiDict({k: v for k, v in gateway.twilio_form(**row.fields).items() if v is not None})  # type: ignore[arg-type]
+    form.extend(row.repeated)
+    response = await gateway.post_twilio(form)  # type: ignore[arg-type]
+    if row.reason is None:
+        assert response.status_code == 200, response.text
+        assert is_valid_tracking_id(tracking_id_in(twiml_message(response.text)))
+        return
+    assert (response.status_code, response.json()["error"]) == (400, row.reason), response.text
+    assert queue(FORWARD_QUEUE, redis).count == 0
+    assert not list(redis.scan_iter("lapor:dedup:*")) and not list(redis.scan_iter("lapor:envelope:*"))
+    [rejected] = [e for e in log_events(log_stream) if e["event"] == "message.rejected"]
+    assert (rejected["channel"], rejected["reason"]) == ("sms-twilio", row.reason)
+    assert (row.named or next(iter(row.fields))) in rejected["detail"]
+    logged = log_stream.getvalue()
+    # The refusal names the parameter, never its value: a reshaped one may hold the sender's number or words.
+    assert not [value for _, value in [*row.fields.items(), *row.repeated] if value and len(value) > 8
+                and value in logged]
+    assert "6281234567890" not in logged
+
+
+def swallowed(form: dict[str, str], name: str, count: int = 1) -> dict[str, str]:
+    """`form` with `name`'s value taking in the `count` parameters after it in Twilio's signing order, their names and
+    values glued on, and those parameters gone: the string Twilio signs is the same, and so is the signature."""
+    names = sorted(form)
+    taken = names[names.index(name) + 1:names.index(name) + 1 + count]
+    return {**{k: v for k, v in form.items() if k not in taken}, name: form[name] + "".join(k + form[k] for k in taken)}
+
+
+def cut(form: dict[str, str], name: str, keep: int) -> dict[str, str]:
+    """`form` with `name`'s value cut after `keep` characters, the rest made the name of a blank parameter: the same
+    signed string while `name` is signed last and the rest starts with a small letter (sorted after every name)."""
+    value = form[name]
+    assert sorted(form)[-1] == name and value[keep].islower(), "this body cannot be cut so"
+    return {**form, name: value[:keep], value[keep:]: ""}
+
+
+@dataclass(frozen=True)
+class Reshaped:
+    id: str
+    form: Callable[[GatewayServer], dict[str, str]]  # the body Twilio signed
+    reshape: Callable[[dict[str, str]], dict[str, str]]
+
+
+def _minimal(gateway: GatewayServer) -> dict[str, str]:
+    """A body whose MessageSid is signed last (a SID ending in letters), as a short client's may be."""
+    sid = next(sid for index in range(100) if (sid := twilio_sid(f"cut-{index}"))[-4:].isalpha())
+    return {"AccountSid": "AC" + "1" * 32, "Body": "Pungli di kantor kelurahan", "From": "+6281234567890",
+            "MessageSid": sid}
+
+
+RESHAPED = [
+    Reshaped("message-sid-swallows-num-media", lambda g: g.twilio_form(Body="Pungli di kantor kelurahan"),
+             lambda form: swallowed(form, "MessageSid")),
+    Reshaped("message-sid-swallows-num-media-and-num-segments", lambda g: g.twilio_form(Body="Pungli di kelurahan"),
+             lambda form: swallowed(form, "MessageSid", 2)),
+    Reshaped("num-media-swallows-num-segments", lambda g: g.twilio_form(Body="Pungli di kantor kelurahan"),
+             lambda form: swallowed(form, "NumMedia")),
+    Reshaped("message-sid-cut-shorter", _minimal, lambda form: cut(form, "MessageSid", 30)),
+]
+
+
+@pytest.mark.parametrize("row", RESHAPED, ids=lambda row: row.id)
+async def test_a_signed_body_reshaped_under_its_signature_is_refused_and_files_no_second_report(
+    gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, row: Reshaped
+) -> None:
+    """Twilio's signature glues names and values together with nothing between them: from one captured webhook, a
+    body whose MessageSid swallows the next parameter (or is cut shorter) carries the same valid signature and a new
+    MessageSid, so deduplication took it as a new message and filed the citizen's number and words again."""
+    form = row.form(gateway)
+    signature = gateway.twilio_signature(form)
+    reshaped = row.reshape(form)
+    url = gateway.settings.public_url + "/v1/channels/sms/twilio"
+    assert reshaped != form and RequestValidator(TWILIO_TOKEN).validate(url, reshaped, signature)
+
+    first = await gateway.post_twilio(form, signature=signature)
+    assert first.status_code == 200, first.text
+    again = await gateway.post_twilio(reshaped, signature=signature)
+
+    assert (again.status_code, again.json()["error"]) == (400, "bad_field"), again.text
+    assert len(list(redis.scan_iter("lapor:envelope:*"))) == 1
+    assert len(list(redis.scan_iter("lapor:dedup:*"))) == 1
+    rejected = [e["reason"] for e in log_events(log_stream) if e["event"] == "message.rejected"]
+    assert rejected == ["bad_field"]
 
 
 async def test_one_log_line_per_accepted_message_with_channel_event_and_tracking_id(
@@ -506,7 +640,7 @@ async def test_two_gateway_processes_share_one_port_with_reuse_port(
     for index in range(40):  # a new connection each: SO_REUSEPORT balances connections, not requests
         async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
             server = GatewayServer(url=settings.public_url, settings=settings, client=client)
-            response = await server.post_twilio(server.twilio_form(MessageSid=f"SMreuse{index:026d}"))
+            response = await server.post_twilio(server.twilio_form(MessageSid=twilio_sid(f"reuse-{index}")))
             assert response.status_code == 200, response.text
             tracking_ids.append(tracking_id_in(twiml_message(response.text)))
     assert len(set(tracking_ids)) == 40
@@ -525,13 +659,15 @@ async def test_redis_down_with_ids_in_reserve_is_still_ready_and_answers_from_th
     try:
         settings = test_env.settings(REDIS_URL=own.url)
         async with serving_gateway(settings, redis_connection(own.url, timeout=0.5)) as server:
-            first = await server.post_twilio(server.twilio_form(MessageSid="SMready1", SmsSid="SMready1"))
+            sid = twilio_sid("ready1")
+            first = await server.post_twilio(server.twilio_form(MessageSid=sid, SmsSid=sid))
             assert first.status_code == 200  # Redis up: this also leases the reserve
             own.stop()
             ready = await server.client.get("/readyz")
             assert ready.status_code == 200, ready.text
             assert ready.json()["spool"] == "answering" and ready.json()["reserve"] > 0
-            spooled = await server.post_twilio(server.twilio_form(MessageSid="SMready2", SmsSid="SMready2"))
+            sid = twilio_sid("ready2")
+            spooled = await server.post_twilio(server.twilio_form(MessageSid=sid, SmsSid=sid))
             assert spooled.status_code == 200
             assert is_valid_tracking_id(tracking_id_in(twiml_message(spooled.text)))
     finally:
@@ -555,7 +691,7 @@ async def test_gateways_on_one_data_directory_share_the_saved_reserves_through_a
     sent = iter(range(100))
 
     async def answered(server: GatewayServer) -> httpx.Response:
-        sid = f"SMpool{next(sent):026d}"
+        sid = twilio_sid(f"pool-{next(sent)}")
         return await server.post_twilio(server.twilio_form(MessageSid=sid, SmsSid=sid))
 
     async with (serving_gateway(settings[0], redis_connection(dead_redis, timeout=0.5)) as first,
@@ -585,15 +721,16 @@ async def test_once_the_id_range_is_used_up_a_retry_of_an_answered_message_still
     given one must get that ID back ("already received"), not a 503; a new message is still refused, clearly."""
     settings = test_env.settings(LAPOR_INTAKE_ID_END="1000001", LAPOR_INTAKE_ID_BLOCK_SIZE="2")
     forms = {}
+    last, past = [twilio_sid("last1"), twilio_sid("last2")], [twilio_sid("past1"), twilio_sid("past2")]
     async with serving_gateway(settings, redis) as server:
 
         async def post(sid: str) -> httpx.Response:
             form = forms.setdefault(sid, server.twilio_form(MessageSid=sid, SmsSid=sid, Body=f"Jalan rusak {sid}"))
             return await server.post_twilio(form)
 
-        given = {sid: tracking_id_in(twiml_message((await post(sid)).text)) for sid in ("SMlast1", "SMlast2")}
+        given = {sid: tracking_id_in(twiml_message((await post(sid)).text)) for sid in last}
         assert sorted(int(tracking_id[:-1]) for tracking_id in given.values()) == [1_000_000, 1_000_001]
-        for sid in ("SMpast1", "SMlast1", "SMlast2", "SMpast2"):
+        for sid in (past[0], *last, past[1]):
             response = await post(sid)
             if sid in given:
                 assert response.status_code == 200, response.text
@@ -629,7 +766,8 @@ async def test_a_status_answer_trickling_in_is_cut_at_the_deadline_and_twilio_is
     try:
         async with serving_gateway(settings, redis, timeout=30) as server:
             started = time.monotonic()
-            response = await server.post_twilio(server.twilio_form(Body="CEK 10000004", MessageSid="SM" + "t" * 32))
+            form = server.twilio_form(Body="CEK 10000004", MessageSid=twilio_sid("trickle"))
+            response = await server.post_twilio(form)
             answered_in = time.monotonic() - started
         reply = twiml_message(response.text)
         assert "belum bisa dicek" in reply and "10000004" in reply
@@ -698,13 +836,16 @@ async def test_a_status_query_for_a_report_answered_from_the_spool_is_never_not_
     try:
         settings = test_env.settings(REDIS_URL=own.url)
         async with serving_gateway(settings, redis_connection(own.url, timeout=0.5)) as server:
-            first = await server.post_twilio(server.twilio_form(MessageSid="SMcek1", SmsSid="SMcek1"))
+            sid = twilio_sid("cek1")
+            first = await server.post_twilio(server.twilio_form(MessageSid=sid, SmsSid=sid))
             assert first.status_code == 200  # Redis up: this also leases the reserve
             own.stop()
-            spooled = await server.post_twilio(server.twilio_form(MessageSid="SMcek2", SmsSid="SMcek2"))
+            sid = twilio_sid("cek2")
+            spooled = await server.post_twilio(server.twilio_form(MessageSid=sid, SmsSid=sid))
             tracking_id = tracking_id_in(twiml_message(spooled.text))
-            response = await server.post_twilio(server.twilio_form(Body=f"CEK {tracking_id}", MessageSid="SMcek3",
-                                                                   SmsSid="SMcek3"))
+            sid = twilio_sid("cek3")
+            response = await server.post_twilio(server.twilio_form(Body=f"CEK {tracking_id}", MessageSid=sid,
+                                                                   SmsSid=sid))
             assert casestore.get(tracking_id) is None
             assert twiml_message(response.text) == render("status_retry", "id", tracking_id=tracking_id)
     finally:
