@@ -169,7 +169,7 @@ SHAPES = [
     Shape("message-sid-a-digit-short", {"MessageSid": SID[:-1]}, "bad_field"),
     Shape("message-sid-a-digit-long", {"MessageSid": SID + "0"}, "bad_field"),
     Shape("message-sid-swallowing-num-media", {"MessageSid": SID + "NumMedia0", "NumMedia": None}, "bad_field"),
-    Shape("message-sid-upper-case-hex", {"MessageSid": SID.upper()}, "bad_field"),
+    Shape("message-sid-upper-case-hex", {"MessageSid": SID.upper()}, None),
     Shape("message-sid-of-another-kind", {"MessageSid": "AC" + SID[2:]}, "bad_field"),
     Shape("message-sid-empty", {"MessageSid": ""}, "bad_field"),
     Shape("message-sid-given-twice", {}, "bad_field", repeated=(("MessageSid", twilio_sid("another")),),
