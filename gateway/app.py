@@ -47,7 +47,7 @@ from gateway.lease import polled_accounts
 from gateway.liveness import ServingBeat
 from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
 from gateway.outage import RedisOutage
-from gateway.outbound import OutboundReplies, durably
+from gateway.outbound import OutboundReplies, delivery_label, durably
 from gateway.queries import answer_query, casestore_client
 from gateway.ratelimit import rate_limit_middleware
 from gateway.replies import render, shown_typed_id
@@ -312,7 +312,7 @@ class Gateway:
                 log.warning("dlr.unknown_reply", reason="unknown_reply")
                 return web.json_response({"error": "unknown_reply"}, status=404)
             if known:
-                metrics.labelled(metrics.DELIVERY_REPORTS, adapter.name, report.status).inc()
+                metrics.labelled(metrics.DELIVERY_REPORTS, adapter.name, delivery_label(report.status)).inc()
             return web.json_response({"recorded": known is True, "status": report.status})
 
         return handle

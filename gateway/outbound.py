@@ -65,6 +65,9 @@ ONCE_ATTEMPTS = 3
 # Delivery reports after which a part's fate is known (Kannel: 1, 2, 16): a later buffered (4) or submitted (8) one
 # came late and does not replace them.
 FINAL_DELIVERY = frozenset({"delivered", "failed", "rejected"})
+# The statuses `lapor_delivery_reports_total` counts under their own name (`delivery_label`); any other, a report type
+# the aggregator does not document (`type_<n>`: any number it sends), counts as `other`.
+COUNTED_DELIVERY = frozenset({*FINAL_DELIVERY, "buffered", "submitted"})
 # Final reports that the citizen did not get the part, worst first: a reply with one of them is not delivered, whatever
 # its other parts did. Rejected (the SMSC never took the part) ranks before failed (taken, not delivered).
 FAILED_DELIVERY = ("rejected", "failed")
@@ -112,6 +115,12 @@ def reply_delivery(statuses: Mapping[int, str], total: int, latest: str) -> str:
     if all(statuses.get(number) == "delivered" for number in range(1, total + 1)):
         return "delivered"
     return PARTIAL_DELIVERY if finals else latest
+
+
+def delivery_label(status: str) -> str:
+    """A report's status as `lapor_delivery_reports_total` labels it: named after the number sent, each undocumented
+    type added a time series to every scrape for the life of the process."""
+    return status if status in COUNTED_DELIVERY else "other"
 
 
 def _part_statuses(record: Mapping[bytes, bytes], reported: int) -> tuple[dict[int, str], int]:

@@ -183,3 +183,25 @@ async def test_a_record_without_a_part_count_counts_the_parts_it_knows(
     assert (await report(gateway, reply_id, 1, DELIVERED)).status_code == 200
     record = redis.hgetall(reply_key(reply_id))
     assert b"parts" not in record and record[b"delivery"] == delivery.encode()
+
+
+def delivery_series() -> set[str]:
+    """The `status` labels `lapor_delivery_reports_total` has a time series for."""
+    return {sample.labels["status"] for metric in REGISTRY.collect() if metric.name == "lapor_delivery_reports"
+            for sample in metric.samples if sample.name == "lapor_delivery_reports_total"}
+
+
+async def test_a_report_type_kannel_does_not_document_counts_as_other_not_as_a_series_of_its_own(
+    gateway: GatewayServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """A report's type is a number the aggregator sends: one it does not document is recorded on the reply as
+    `type_<n>`, but counted under `other`. Counted under that name, each number sent added a time series to every
+    scrape for as long as the process ran."""
+    reply_id, _ = sent_reply(redis, settings, ONE_PART)
+    other_before = reports_counted("other")
+    for dlr_type in (3, 77, 123456789):
+        assert (await report(gateway, reply_id, 1, dlr_type)).json() == {"recorded": True,
+                                                                          "status": f"type_{dlr_type}"}
+    assert redis.hget(reply_key(reply_id), "dlr.1") == b"type_123456789"
+    assert reports_counted("other") - other_before == 3
+    assert not {status for status in delivery_series() if status.startswith("type_")}
