@@ -15,8 +15,9 @@ from normalizer.text import clean_text
 # 8 to 11 digits. phonenumbers answers "+62" + the digits after the prefix for every such string (a property test
 # holds this to it), at 60 us a number: a flood of new senders is mostly made of these.
 _PLAIN_ID_MOBILE = re.compile(r"(?:\+?62|(0))(8[0-9]{8,11})")
-# A provider's address scheme before the number ("tel:", Twilio's "whatsapp:"): the number is what follows it.
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# A provider's address scheme before the number ("tel:", Twilio's "whatsapp:"): the number is what follows it. Only
+# these: any word before a colon read as one, a sender ID "BCA:1500888" was the number +621500888, someone else's.
+_SCHEME = re.compile(r"(?:tel|sms|whatsapp):", re.IGNORECASE)
 
 
 @lru_cache(maxsize=16384)  # a pure function of its arguments; a flood repeats senders (retries, several messages)

@@ -1087,12 +1087,15 @@ def test_a_sender_no_reply_can_reach_is_rejected_not_turned_into_a_false_e164(ra
     ("INFO 0812-3456-7890", None),
     ("+62 812 3456 7890 ext 5", None),
     ("ＩＮＦＯ１７０８", None),  # fullwidth letters are letters too
+    # A name with a colon is no address scheme: only the schemes providers write are read past.
+    ("BCA:1500888", None),
+    ("INFO:0812345678", None),
     # A provider's address scheme before the number is no name: the number is what follows it.
     ("tel:+6281234567890", "+6281234567890"),
     ("whatsapp:+6281234567890", "+6281234567890"),
     ("0812-3456-7890", "+6281234567890"),
 ], ids=["digits-then-letters", "mobile-then-letters", "letters-then-digits", "word-then-number", "extension",
-        "fullwidth-name", "tel-scheme", "whatsapp-scheme", "plain-number"])
+        "fullwidth-name", "name-colon-digits", "name-colon-mobile", "tel-scheme", "whatsapp-scheme", "plain-number"])
 def test_a_sender_id_with_letters_is_refused_not_read_as_a_number(raw: str, e164: str | None) -> None:
     normalize_msisdn.cache_clear()
     if e164 is not None:
