@@ -1137,6 +1137,45 @@ def test_a_rate_limited_reply_queued_again_after_another_jobs_lease_keeps_its_fi
     assert fake.state.x_replies == [] and queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 0
 
 
+def test_a_reply_dead_lettered_by_its_failure_starts_its_hours_afresh_once_requeued(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, intake: Intake,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reply put off by a 429, whose job then fails for good on an exception it does not decide (a bug, RQ's job
+    timeout: `job_failed`, filed by the workers' failure handler, or `worker_died`, by the reaper), kept its first
+    attempt in Redis past its dead letter: requeued the next day, the first 429 dead-lettered it again at once, where
+    a requeued letter starts its hours afresh (as it did while the time travelled in the job's meta)."""
+    fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
+    make_poller(test_env.settings(**fake.env()), redis, intake).poll_once()
+    (args,) = reply_jobs(redis)
+    once = test_env.settings(**fake.env(), LAPOR_QUEUES_RETRY_INTERVALS="0")
+    queue(REPLY_QUEUE, redis).empty()
+    enqueue_calls(redis, once, REPLY_QUEUE, "workers.social_reply.send_social_reply", [args])
+    clock = [time.time()]
+    monkeypatch.setattr(social_reply, "time", SimpleNamespace(time=lambda: clock[0]))
+    fake.fail("/x/2/tweets", 429, body=fixture("x/too_many_requests.json"), count=1,
+              headers={"x-rate-limit-reset": str(int(clock[0]) + 120)})
+    started = clock[0]
+    run_reply_jobs(once)  # 429: put off, its first attempt kept
+    clock[0] = started + 3600
+    with monkeypatch.context() as bug:
+        bug.setattr(social_reply, "_send", lambda *_: (_ for _ in ()).throw(TypeError("a bug")))
+        _run_scheduled_replies(once, redis)
+    (letter,) = DeadLetters(redis).list()
+    assert letter.reason == "job_failed"
+
+    clock[0] = started + 24 * 3600  # the next day: the account is still limited
+    fake.fail("/x/2/tweets", 429, body=fixture("x/too_many_requests.json"), count=1,
+              headers={"x-rate-limit-reset": str(int(clock[0]) + 120)})
+    assert DeadLetters(redis).requeue([letter], once).requeued == 1
+    run_reply_jobs(once)
+
+    assert DeadLetters(redis).list() == []  # put off, its 24 hours counted from this attempt
+    assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 1
+    first_attempt = social_reply.FIRST_ATTEMPT_KEY.format(channel=args[0], target=args[1]["tweet_id"])
+    assert float(redis.get(first_attempt) or 0) == clock[0]
+
+
 def test_a_rate_limited_reply_shows_the_channel_degraded_until_a_reply_is_sent(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:

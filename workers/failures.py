@@ -101,6 +101,13 @@ def dead_letter_job(redis: Redis, settings: Settings, job: Job, *, reason: str, 
     if job.func_name == REPLY_FUNC and args and isinstance(args[0], dict) and args[0].get("reply_id"):
         write_reply_record(pipeline, settings, str(args[0]["reply_id"]),
                            {"state": "dead_lettered", "last_error": reason, "attempts": str(attempts)})
+    if job.func_name == SOCIAL_REPLY_FUNC and len(args) >= 2 and isinstance(args[1], dict):
+        # Here: a worker that runs no public reply never loads its module. Its first attempt, kept with the reply in
+        # Redis, goes with the letter: requeued, the reply starts its hours of rate limits afresh, as one its own
+        # worker dead-letters does; kept, its first 429 after a requeue the next day dead-lettered it again at once.
+        from workers.social_reply import first_attempt_key
+
+        pipeline.delete(first_attempt_key(str(args[0]), args[1]))
     return DEAD_LETTERED
 
 

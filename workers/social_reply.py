@@ -67,7 +67,8 @@ RATE_KEY = "lapor:social:reply-rate:{channel}:{minute}"
 # When the reply was first sent to its provider (Unix seconds): how long a provider's rate limit has held it. Kept with
 # the reply, not with a job, so every job of it counts from there: the one that puts it off (`_later`), one queued
 # again after another job's send lease ended (`wait_for_holder`), which started its allowance afresh while the time
-# travelled in the job's meta, and a second job of it. Deleted with its dead letter: a requeued one starts afresh.
+# travelled in the job's meta, and a second job of it. Deleted with every dead letter of the reply, whoever writes it
+# (`first_attempt_key`): a requeued one starts afresh.
 FIRST_ATTEMPT_KEY = "lapor:social:reply-first-attempt:{channel}:{target}"
 # Where workers before FIRST_ATTEMPT_KEY kept that time, in the job's meta: still read, so a reply put off across the
 # upgrade keeps its first attempt.
@@ -153,7 +154,9 @@ def _later(context: WorkerContext, delay: float, args: tuple[Any, ...]) -> None:
                   timeout=job.timeout if job is not None else None)
 
 
-def _first_attempt_key(channel: str, target: dict[str, str]) -> str:
+def first_attempt_key(channel: str, target: dict[str, str]) -> str:
+    """The reply's `FIRST_ATTEMPT_KEY`: deleted with each dead letter of it, this module's and `workers.failures`'
+    (a job that failed for good, a job that took its workers down), so a requeued one starts its hours afresh."""
     return FIRST_ATTEMPT_KEY.format(channel=channel, target=_target_id(target))
 
 
@@ -166,7 +169,7 @@ def _first_attempt(context: WorkerContext, channel: str, target: dict[str, str],
         seed = min(now, float(job.meta[FIRST_ATTEMPT_META])) if job is not None else now
     except (KeyError, TypeError, ValueError):  # none handed on, or not ours: counted from now
         pass
-    key = _first_attempt_key(channel, target)
+    key = first_attempt_key(channel, target)
     ttl = int(_max_total_wait(context, channel) + _channel_settings(context, channel).rate_limit_max_wait_seconds
               + FIRST_ATTEMPT_MARGIN_SECONDS)
     with context.redis.pipeline(transaction=True) as pipe:
@@ -300,5 +303,5 @@ def _dead_letter(context: WorkerContext, args: tuple[Any, ...], reason: str, det
         item=item, reason=reason, detail=detail[:200],
         attempts=attempt_number(get_current_job()), channel=reply_source(channel),
     )
-    context.redis.delete(_first_attempt_key(channel, target))  # requeued, it starts afresh
+    context.redis.delete(first_attempt_key(channel, target))  # requeued, it starts afresh
     return "dead_lettered"
