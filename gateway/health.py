@@ -253,6 +253,8 @@ class Finding:
     rule: str
     state: State
     reason: str
+    # What the rule found it on, where one rule may find several things (the queues it names): part of the cause.
+    about: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +263,14 @@ class ChannelHealth:
     state: State
     reason: str
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    @property
+    def cause(self) -> str:
+        """The rules (and what each found it on) that give the channel its state, as stored with it: a new cause
+        within the same state is a change an operator needs to read (a missing worker fixed as the token is refused),
+        the same cause in other words (2 in a row, 3 min) is not."""
+        return ";".join(sorted(f"{f.rule}:{f.about}" if f.about else f.rule
+                               for f in self.findings if f.state is self.state))
 
 
 def _level(value: float, degraded: float, down: float) -> State:
@@ -281,8 +291,8 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-def _finding(rule: str, state: State, reason: str) -> Finding | None:
-    return None if state is State.OK else Finding(rule, state, reason)
+def _finding(rule: str, state: State, reason: str, about: str = "") -> Finding | None:
+    return None if state is State.OK else Finding(rule, state, reason, about)
 
 
 def rule_poll_failing(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
@@ -385,12 +395,13 @@ def rule_queue_age(_: ChannelSignals, queues: Sequence[QueueStats], rules: Chann
         if stats.name in rules.queues and stats.error is not None and worst is None:
             worst = Finding("queue_age", State.DEGRADED, f"{stats.name}: its jobs could not be read ({stats.error}): "
                                                          "the age of its oldest is unknown; see the log line "
-                                                         "health.queue_unreadable")
+                                                         "health.queue_unreadable", stats.name)
         if stats.name not in rules.queues or stats.oldest_age_seconds is None:
             continue
         state = _level(stats.oldest_age_seconds, rules.queue_age_degraded_seconds, rules.queue_age_down_seconds)
         found = _finding("queue_age", state, f"{stats.name}: oldest job waiting {_duration(stats.oldest_age_seconds)}"
-                                             f" ({stats.depth} queued, {stats.scheduled} retrying){_why_stuck(stats)}")
+                                             f" ({stats.depth} queued, {stats.scheduled} retrying){_why_stuck(stats)}",
+                         stats.name)
         if found and (worst is None or SEVERITY[found.state] > SEVERITY[worst.state]):
             worst = found
     return worst
@@ -410,7 +421,7 @@ def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], r
     rule (5 min), and never while nothing was queued."""
     if not (rules.worker_missing_degraded_seconds or rules.worker_missing_down_seconds):
         return None
-    missing: list[tuple[State, str]] = []
+    missing: list[tuple[State, str, str]] = []
     for stats in queues:
         if stats.name not in rules.queues or stats.workers != 0:
             continue
@@ -422,11 +433,12 @@ def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], r
         seen = (f"last seen {_duration(gone)} ago" if stats.worker_seen_at is not None
                 else f"last seen never; monitoring began {_duration(gone)} ago")
         if state is not State.OK:
-            missing.append((state, f"{stats.name}: no live worker ({seen})"))
+            missing.append((state, f"{stats.name}: no live worker ({seen})", stats.name))
     if not missing:
         return None
-    worst = max((state for state, _ in missing), key=SEVERITY.__getitem__)
-    return Finding("worker_missing", worst, "; ".join(reason for state, reason in missing if state is worst))
+    worst = max((state for state, _, _ in missing), key=SEVERITY.__getitem__)
+    return Finding("worker_missing", worst, "; ".join(reason for state, reason, _ in missing if state is worst),
+                   ",".join(name for state, _, name in missing if state is worst))
 
 
 def rule_quiet(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, now: float) -> Finding | None:
@@ -948,11 +960,13 @@ def no_deployment_document(redis_name: str, now: float) -> dict[str, Any]:
 
 
 # -- The monitor -------------------------------------------------------------------------------------------------------
-# Compare-and-set of a channel's state: returns the previous state when it changed (the caller logs), `STALE` for a
-# result evaluated before the one stored (`at`: two checks at once, the first to evaluate the last to store), which is
-# discarded, nil otherwise. A stored result more than STALE_WINDOW_SECONDS ahead was stamped by a clock that was wrong
-# (a host resumed before its clock was set), not by a check that overtook this one: it must not hold the state still
-# until that time comes. A check takes a few Redis round trips, each bounded by its timeout.
+# Compare-and-set of a channel's state: returns the previous state when it changed, or when its cause did within the
+# same state (ChannelHealth.cause; "since" starts again with it), for the caller to log; `STALE` for a result evaluated
+# before the one stored (`at`: two checks at once, the first to evaluate the last to store), which is discarded; nil
+# otherwise. A state stored without a cause (by an older version) keeps its "since" and logs nothing. A stored result
+# more than STALE_WINDOW_SECONDS ahead was stamped by a clock that was wrong (a host resumed before its clock was
+# set), not by a check that overtook this one: it must not hold the state still until that time comes. A check takes a
+# few Redis round trips, each bounded by its timeout.
 STALE = "stale"
 STALE_WINDOW_SECONDS = 60.0
 _SET_STATE = """
@@ -960,6 +974,7 @@ local raw = redis.call('HGET', KEYS[1], ARGV[1])
 local previous = 'ok'
 local at = tonumber(ARGV[4])
 local since = at
+local new_cause = false
 local known = {ok = true, degraded = true, down = true}
 if raw then
   local decoded, current = pcall(cjson.decode, raw)
@@ -967,11 +982,18 @@ if raw then
     local stored_at = tonumber(current.at)
     if stored_at and at < stored_at and stored_at - at <= tonumber(ARGV[5]) then return 'stale' end
     previous = current.state
-    if previous == ARGV[2] then since = tonumber(current.since) or since end
+    if previous == ARGV[2] then
+      if type(current.cause) ~= 'string' or current.cause == ARGV[6] then
+        since = tonumber(current.since) or since
+      else
+        new_cause = true
+      end
+    end
   end
 end
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({state = ARGV[2], reason = ARGV[3], since = since, at = at}))
-if previous ~= ARGV[2] then return previous end
+redis.call('HSET', KEYS[1], ARGV[1],
+           cjson.encode({state = ARGV[2], reason = ARGV[3], since = since, at = at, cause = ARGV[6]}))
+if previous ~= ARGV[2] or new_cause then return previous end
 return false
 """
 
@@ -1208,13 +1230,14 @@ class HealthMonitor:
         return healths, queues, signals
 
     def commit(self, healths: Sequence[ChannelHealth], now: float) -> dict[str, State]:
-        """Store each channel's state, evaluated at `now` (one round trip); on a change, log `channel.health` once,
-        whichever process gets there first. A result older than the one stored is discarded: it would take the state
-        back, and forth again at the next. Returns the previous state of every channel that changed."""
+        """Store each channel's state, evaluated at `now` (one round trip); on a change of state or of its cause,
+        log `channel.health` once, whichever process gets there first. A result older than the one stored is
+        discarded: it would take the state back, and forth again at the next. Returns the previous state of every
+        channel that changed (the same state for a new cause)."""
         pipe = self._redis.pipeline(transaction=False)
         for health in healths:
             self._set_state(keys=[STATE_KEY], args=[health.channel, health.state.value, health.reason, now,
-                                                    STALE_WINDOW_SECONDS], client=pipe)
+                                                    STALE_WINDOW_SECONDS, health.cause], client=pipe)
         changed: dict[str, State] = {}
         for health, stored in zip(healths, pipe.execute(), strict=True):
             previous = stored.decode() if isinstance(stored, bytes) else stored

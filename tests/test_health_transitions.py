@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -628,6 +629,43 @@ def test_a_health_result_older_than_the_one_applied_is_discarded(redis: Redis, l
     # A result stamped far ahead came from a clock that was wrong: it does not hold the state still until then.
     monitor.commit([failing], now + 3600)
     assert monitor.commit([passing], now + 2) == {"x": State.DEGRADED}
+
+
+def test_a_new_cause_within_the_same_state_is_logged_once_and_restarts_since(
+    redis: Redis, log_stream: io.StringIO
+) -> None:
+    """X degraded for a dead reply worker; the worker comes back as X's token is refused: still degraded, for another
+    cause. Only a change of state was logged, so the log's last word on X was the missing worker (long fixed), never
+    the token, and every view said "since" the worker died. A new cause is one line, and "since" starts with it;
+    the same cause worsening in words (2 in a row, not 1) is none."""
+    start = float(int(time.time()))
+    clock = {"now": start}
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"])
+    signals = HealthSignals(redis, clock=lambda: clock["now"])
+    pollers = ServingBeat(redis, "pollers", ["x"], clock=lambda: clock["now"])
+
+    def at(seconds: float, *queues: tuple[str, ...]) -> dict[str, object]:
+        clock["now"] = start + seconds
+        assert pollers.beat()
+        for names in (queues or ((FORWARD_QUEUE,),)):
+            live_worker(redis, names, name=f"lapor-test-p1-{'-'.join(names)}", at=clock["now"])
+        return next(c for c in monitor.check()["channels"] if c["channel"] == "x")
+
+    assert at(0, (FORWARD_QUEUE,), ("lapor-reply", "lapor-status"))["state"] == "ok"
+    redis.delete(ALIVE_KEY.format(name="lapor-test-p1-lapor-reply-lapor-status"))  # the reply worker killed
+    x = at(41)
+    assert (x["state"], x["reason"]) == ("degraded", "lapor-reply: no live worker (last seen 41 s ago)")
+    signals.auth_failed("x", "401 Unauthorized")
+    x = at(45, (FORWARD_QUEUE,), ("lapor-reply", "lapor-status"))  # the reply worker is back
+    assert (x["state"], x["reason"]) == ("degraded", "authentication failing (1 in a row): 401 Unauthorized")
+    assert x["since"] == datetime.fromtimestamp(start + 45, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    signals.auth_failed("x", "401 Unauthorized")
+    assert at(50)["reason"].startswith("authentication failing (2 in a row)")  # the same cause: no line
+    signals.poll_succeeded("x")
+    assert at(55)["state"] == "ok"
+    lines = [(line["state"], line["previous"], line["rules"]) for line in health_lines(log_stream, "x")]
+    assert lines == [("degraded", "ok", ["worker_missing"]), ("degraded", "degraded", ["auth"]), ("ok", "degraded", [])]
+    assert health_lines(log_stream, "x")[1]["reason"] == "authentication failing (1 in a row): 401 Unauthorized"
 
 
 async def post_signed(gateway: GatewayServer, channel: str, number: int, *, signature: str | None) -> int:
