@@ -19,7 +19,7 @@ from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 from channels.base import WebhookAdapter
 from channels.registry import WEBHOOK_ADAPTERS, disabled_channels
 from gateway.app import GATEWAY_KEY, create_app
-from gateway.health import OFF_REASON, ChannelHealth, HealthMonitor, HealthSignals, State, load_rules
+from gateway.health import OFF_REASON, ChannelHealth, Finding, HealthMonitor, HealthSignals, State, load_rules
 from gateway.liveness import ServingBeat
 from gateway.queues import ALL_QUEUES, FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue, redis_connection
 from gateway.settings import CONFIG_DIR, Settings
@@ -666,6 +666,18 @@ def test_a_new_cause_within_the_same_state_is_logged_once_and_restarts_since(
     lines = [(line["state"], line["previous"], line["rules"]) for line in health_lines(log_stream, "x")]
     assert lines == [("degraded", "ok", ["worker_missing"]), ("degraded", "degraded", ["auth"]), ("ok", "degraded", [])]
     assert health_lines(log_stream, "x")[1]["reason"] == "authentication failing (1 in a row): 401 Unauthorized"
+
+
+def test_a_state_an_older_version_stored_without_its_cause_keeps_its_since_and_logs_nothing(redis: Redis) -> None:
+    """Upgraded beside a running deployment, the first check must not log every channel that is not ok as new."""
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"))
+    now = time.time()
+    redis.hset("lapor:health:state", "x", orjson.dumps({"state": "degraded", "reason": "r", "since": now - 600,
+                                                       "at": now - 5}))
+    failing = ChannelHealth("x", State.DEGRADED, "authentication failing (1 in a row): 401",
+                            (Finding("auth", State.DEGRADED, "authentication failing (1 in a row): 401"),))
+    assert monitor.commit([failing], now) == {}
+    assert orjson.loads(redis.hget("lapor:health:state", "x") or b"{}")["since"] == pytest.approx(now - 600)
 
 
 async def post_signed(gateway: GatewayServer, channel: str, number: int, *, signature: str | None) -> int:
