@@ -228,6 +228,14 @@ class ChannelSignals:
 
 
 @dataclass(frozen=True, slots=True)
+class Waiting:
+    """The oldest of some jobs waiting on a queue: its age, and the failure the oldest retried one recorded."""
+
+    age_seconds: float
+    last_failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class QueueStats:
     name: str
     depth: int
@@ -246,6 +254,12 @@ class QueueStats:
     # Why the jobs at its head could not be looked at (the error's type: a job id that is not UTF-8 ...), logged as
     # `health.queue_unreadable`; its oldest job's age and last failure are then unknown. None: they were read.
     error: str | None = None
+    # Jobs waiting for a retry (or put off by their provider's rate limit) that tell their channel, the oldest per
+    # channel: a reply's or a status query's; they hold back that channel alone. `every_channel`: the oldest of the
+    # others (the head of the queue, a forward of any channel's reports), which holds back every channel of the
+    # queue. Empty and None where no retried job tells its channel: the queue's oldest is then every channel's.
+    by_channel: dict[str, Waiting] = field(default_factory=dict)
+    every_channel: Waiting | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,7 +401,8 @@ def rule_reply_rate_limited(signals: ChannelSignals, _: Sequence[QueueStats], ru
                                                  f"none sent since; until {_clock(until) or '?'})")
 
 
-def rule_queue_age(_: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
+def rule_queue_age(signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
+                   __: float) -> Finding | None:
     """The oldest job of the channel's queues; a queue whose jobs could not be looked at is degraded: the age of its
     oldest job is unknown, and its worker may well choke on what the check choked on."""
     worst: Finding | None = None
@@ -396,20 +411,34 @@ def rule_queue_age(_: ChannelSignals, queues: Sequence[QueueStats], rules: Chann
             worst = Finding("queue_age", State.DEGRADED, f"{stats.name}: its jobs could not be read ({stats.error}): "
                                                          "the age of its oldest is unknown; see the log line "
                                                          "health.queue_unreadable", stats.name)
-        if stats.name not in rules.queues or stats.oldest_age_seconds is None:
+        waiting = _waiting_for(stats, signals.channel) if stats.name in rules.queues else None
+        if waiting is None:
             continue
-        state = _level(stats.oldest_age_seconds, rules.queue_age_degraded_seconds, rules.queue_age_down_seconds)
-        found = _finding("queue_age", state, f"{stats.name}: oldest job waiting {_duration(stats.oldest_age_seconds)}"
-                                             f" ({stats.depth} queued, {stats.scheduled} retrying){_why_stuck(stats)}",
-                         stats.name)
+        state = _level(waiting.age_seconds, rules.queue_age_degraded_seconds, rules.queue_age_down_seconds)
+        found = _finding("queue_age", state, f"{stats.name}: oldest job waiting {_duration(waiting.age_seconds)}"
+                                             f" ({stats.depth} queued, {stats.scheduled} retrying)"
+                                             f"{_why_stuck(stats, waiting)}", stats.name)
         if found and (worst is None or SEVERITY[found.state] > SEVERITY[worst.state]):
             worst = found
     return worst
 
 
-def _why_stuck(stats: QueueStats) -> str:
+def _waiting_for(stats: QueueStats, channel: str) -> Waiting | None:
+    """The oldest job of the queue that holds `channel`'s messages back, with the failure the oldest of those retried
+    recorded: its own retried jobs and every channel's. A mail relay that could not be reached aged `lapor-reply` for
+    the SMS aggregator, X and Instagram too, down after 30 min, their replies going out all the while."""
+    if not stats.by_channel:
+        return None if stats.oldest_age_seconds is None else Waiting(stats.oldest_age_seconds, stats.last_failure)
+    holding = sorted((w for w in (stats.every_channel, stats.by_channel.get(channel)) if w is not None),
+                     key=lambda w: w.age_seconds, reverse=True)
+    if not holding:
+        return None
+    return Waiting(holding[0].age_seconds, next((w.last_failure for w in holding if w.last_failure), None))
+
+
+def _why_stuck(stats: QueueStats, waiting: Waiting) -> str:
     """What the operator acts on: the failure its jobs are retried for, and whether any worker takes them."""
-    why = f"; last failure: {stats.last_failure}" if stats.last_failure else ""
+    why = f"; last failure: {waiting.last_failure}" if waiting.last_failure else ""
     return why + ("; no live worker takes its jobs" if stats.workers == 0 else "")
 
 
@@ -1097,6 +1126,31 @@ def _text(value: bytes | None) -> str | None:
     return value.decode(errors="replace") if value is not None else None
 
 
+# The jobs whose arguments tell the channel they serve, as workers.failures.job_identity reads them (gateway code
+# imports no worker): a public reply names its network first (channels.social.SOCIAL_REPLY_FUNC), an e-mail reply is
+# e-mail's (channels.email.processor.REPLY_FUNC), the aggregator's replies and status jobs carry their `source`
+# (gateway.outbound.REPLY_FUNC, STATUS_FUNC). A forward carries reports of any channel: it tells none.
+SOCIAL_REPLY_FUNC = "workers.social_reply.send_social_reply"
+EMAIL_REPLY_FUNC = "workers.email_reply.send_email_reply"
+SOURCED_FUNCS = frozenset({"workers.reply.send_reply", "workers.status.answer_status"})
+
+
+def _job_channel(job: Job) -> str | None:
+    """The health channel a job serves, None when it tells none (or cannot be read)."""
+    try:
+        func, args = job.func_name, job.args
+    except Exception:  # a damaged job: its age still counts, for every channel
+        return None
+    first = args[0] if args else None
+    if func == SOCIAL_REPLY_FUNC and isinstance(first, str):
+        return health_channel(first)
+    if func == EMAIL_REPLY_FUNC:
+        return "email"
+    if func in SOURCED_FUNCS and isinstance(first, dict) and isinstance(first.get("source"), str):
+        return health_channel(first["source"])
+    return None
+
+
 def _fetch_jobs(redis: Redis, ids: Sequence[str]) -> list[Job]:
     """The jobs of `ids` that exist and can be read: one that cannot (an older version's pickled job, a damaged hash)
     is left out of the queue's age and last failure instead of ending the view. RQ's restore raises whatever its
@@ -1177,8 +1231,10 @@ class HealthMonitor:
             oldest: float | None = None
             failure: str | None = None
             error: str | None = None
+            every_channel: Waiting | None = None
+            by_channel: dict[str, Waiting] = {}
             try:
-                oldest, failure = self._oldest_job(target, now)
+                oldest, failure, every_channel, by_channel = self._oldest_job(target, now)
             except RedisError:
                 raise
             except Exception as unreadable:  # a damaged value (a job id not UTF-8): this queue unknown, not the view
@@ -1188,20 +1244,31 @@ class HealthMonitor:
             # Counted as RQ keeps them (scored by expiry), without RQ's clean-up: a status view writes nothing.
             failed = int(self._redis.zcount(target.failed_job_registry.key, now, "+inf"))
             stats.append(QueueStats(name, target.count, scheduled.count, oldest, held, workers[name], failure,
-                                    seen.get(name), failed, error))
+                                    seen.get(name), failed, error, by_channel, every_channel))
         return stats
 
-    def _oldest_job(self, target: Any, now: float) -> tuple[float | None, str | None]:
+    def _oldest_job(self, target: Any, now: float) -> tuple[float | None, str | None, Waiting | None,
+                                                            dict[str, Waiting]]:
         """The age of the queue's oldest job and the failure its oldest retried job recorded: from the head of the
         queue (RQ appends) and the first 50 jobs waiting for a retry. RQ reads their ids as UTF-8 and raises for
-        one that is not, which ended every view on a 500."""
-        ids = target.get_job_ids(0, 1) + target.scheduled_job_registry.get_job_ids(0, 49, cleanup=False)
-        jobs = _fetch_jobs(self._redis, ids)
+        one that is not, which ended every view on a 500. Then the same for every channel's jobs (the head of the
+        queue and jobs that tell no channel) and, per channel, for the retried jobs that tell theirs."""
+        head = target.get_job_ids(0, 1)
+        jobs = _fetch_jobs(self._redis, head + target.scheduled_job_registry.get_job_ids(0, 49, cleanup=False))
         dated = sorted(((job.created_at.timestamp(), job) for job in jobs if job.created_at is not None),
                        key=lambda pair: pair[0])  # equal times must not fall through to comparing jobs
-        oldest = max(0.0, now - dated[0][0]) if dated else None
-        failure = next((str(job.meta["last_error"]) for _, job in dated if job.meta.get("last_error")), None)
-        return oldest, failure
+        groups: dict[str | None, list[tuple[float, Job]]] = {}
+        for created, job in dated:
+            groups.setdefault(None if job.id in head else _job_channel(job), []).append((created, job))
+
+        def failure(members: list[tuple[float, Job]]) -> str | None:
+            return next((str(job.meta["last_error"]) for _, job in members if job.meta.get("last_error")), None)
+
+        every = groups.pop(None, None)
+        own = {channel: Waiting(max(0.0, now - members[0][0]), failure(members)) for channel, members in groups.items()
+               if channel is not None}
+        return (max(0.0, now - dated[0][0]) if dated else None, failure(dated),
+                Waiting(max(0.0, now - every[0][0]), failure(every)) if every else None, own)
 
     def live_workers(self) -> dict[str, int]:
         """Workers listening on each queue whose liveness key is fresh (RQ's own registration outlives a killed

@@ -30,7 +30,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
-from gateway import metrics
+from channels.email.processor import REPLY_FUNC as EMAIL_REPLY_FUNC
+from channels.social import SOCIAL_REPLY_FUNC
+from gateway import health, metrics
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis, named_redis
 from gateway.errors import RetryableError
@@ -52,6 +54,8 @@ from gateway.intake import Intake
 from gateway.lease import LEASE_KEY, Lease, mailbox_digest
 from gateway.liveness import BEAT_SECONDS, ServingBeat
 from gateway.metrics import render_metrics
+from gateway.outbound import REPLY_FUNC as OUTBOUND_REPLY_FUNC
+from gateway.outbound import STATUS_FUNC
 from gateway.queries import lookup_status
 from gateway.queues import (
     FORWARD_FUNC,
@@ -59,6 +63,8 @@ from gateway.queues import (
     HELD_FORWARD_KEY,
     REPLY_QUEUE,
     STATUS_QUEUE,
+    enqueue_calls,
+    enqueue_later,
     queue,
     redis_connection,
 )
@@ -85,6 +91,8 @@ from tests.conftest import (
     wait_ready,
     wait_until,
 )
+from tests.email_support import SmtpServerThread, run_replies
+from tests.email_support import fixture as email_fixture
 from tests.test_forwarding import cli
 from tests.test_health_transitions import live_worker
 from tests.test_twilio_intake import tracking_id_in, twiml_message
@@ -1197,6 +1205,55 @@ def test_a_stuck_queue_says_why_the_last_retry_failed_and_whether_a_worker_takes
     wait_until(lambda: "no live worker takes its jobs" in reason(), timeout=15)
     assert "last failure: casestore_unreachable" in reason()
     assert scraped_workers() == 0
+
+
+def queue_age_reasons(document: dict[str, Any]) -> dict[str, str | None]:
+    """Each channel's queue-age finding (None: none)."""
+    return {c["channel"]: next((f["reason"] for f in c["findings"] if f["rule"] == "queue_age"), None)
+            for c in document["channels"]}
+
+
+def test_replies_retried_for_one_channels_provider_age_that_channel_alone(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """The e-mail relay not listening: e-mail's Tracking-ID replies wait for their retries on `lapor-reply`, which the
+    aggregator's SMS replies and X's and Instagram's share. The queue's age made all four degraded after 5 min and
+    down after 30 ("DOWN: sms-aggregator, email, x, instagram" for a mail relay), their own replies going out all the
+    while. A reply waiting for a retry, or put off by its provider's rate limit, ages its own channel; a job at the
+    head of the queue, or a forward (of any channel's reports), every channel of its queue, as before."""
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), LAPOR_EMAIL_RELAY_HOST="127.0.0.1",
+                                 LAPOR_EMAIL_RELAY_PORT=str(free_port()), LAPOR_EMAIL_RELAY_STARTTLS="false",
+                                 LAPOR_QUEUES_RETRY_INTERVALS="600,600")
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        server.deliver(email_fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    finally:
+        server.stop()
+    run_replies(settings, redis)  # nothing listens at the relay's port: retried in 10 min
+    queue(FORWARD_QUEUE, redis).empty()  # the mail's report: forwarded, say
+    replies = queue(REPLY_QUEUE, redis)
+    assert (replies.count, replies.scheduled_job_registry.count) == (0, 1)
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: time.time() + 400)
+    reasons = queue_age_reasons(monitor.status())
+    assert "relay_unreachable" in str(reasons.pop("email"))
+    assert reasons == dict.fromkeys(("sms-aggregator", "sms-twilio", "x", "instagram"))
+    # X's replies put off by its rate limit, then an aggregator's reply retried: each ages its own channel.
+    enqueue_later(redis, settings, REPLY_QUEUE, SOCIAL_REPLY_FUNC,
+                  ["twitter", {"tweet_id": "1900000000000000001"}, "social_received", "10000004", "id"], 900)
+    aggregator_reply = {"reply_id": "ab12", "source": "sms-aggregator", "kind": "received", "tracking_id": "10000012"}
+    enqueue_later(redis, settings, REPLY_QUEUE, OUTBOUND_REPLY_FUNC, [aggregator_reply], 900)
+    reasons = queue_age_reasons(monitor.status())
+    assert all(str(reasons[name]).startswith("lapor-reply: oldest job waiting 6 min")
+               for name in ("email", "x", "sms-aggregator")), reasons
+    assert (reasons["instagram"], reasons["sms-twilio"]) == (None, None)
+    # The names the check reads jobs by are those the jobs are queued under.
+    queued_under = (SOCIAL_REPLY_FUNC, EMAIL_REPLY_FUNC, {OUTBOUND_REPLY_FUNC, STATUS_FUNC})
+    assert queued_under == (health.SOCIAL_REPLY_FUNC, health.EMAIL_REPLY_FUNC, health.SOURCED_FUNCS)
+    # A forward waiting holds back every channel's reports.
+    enqueue_calls(redis, settings, FORWARD_QUEUE, FORWARD_FUNC, [(["10000020"],)])
+    reasons = queue_age_reasons(monitor.status())
+    assert all(str(reason).startswith("lapor-forward: oldest job waiting 6 min")
+               for reason in reasons.values()), reasons
 
 
 @pytest.mark.parametrize("queues", [(FORWARD_QUEUE,), (REPLY_QUEUE, STATUS_QUEUE)], ids=["forward", "replies"])
