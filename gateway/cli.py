@@ -842,7 +842,7 @@ def _print_status(document: dict[str, Any]) -> None:
     """The status document as tables. What Redis holds is text, not markup: a reason reads "[email]" where the
     scrubber took an address out (rich took it for a style and dropped it), and a provider's "[/...]" ended the
     command on a MarkupError just when a channel was failing."""
-    from gateway.status_page import queue_failure
+    from gateway.status_page import CASESTORE_DOWN_NOTE, queue_failure
 
     overall = document["overall"]
     console.print(f"[{STATE_STYLE[overall]}]overall: {overall.upper()}[/]  ({document['generated_at']}; counters as of "
@@ -876,8 +876,8 @@ def _print_status(document: dict[str, Any]) -> None:
                       "the `worker.reap_job_unreadable` log lines name them", highlight=False)
     _print_pollers(document)
     outage = document.get("casestore_outage")
-    casestore = (f"  case store: forwards failing since {outage.get('since') or '?'} ({outage.get('reason') or '?'})"
-                 if outage else "")
+    casestore = (f"  case store: forwards failing since {outage.get('since') or '?'} ({outage.get('reason') or '?'}); "
+                 f"{CASESTORE_DOWN_NOTE}" if outage else "")
     console.print(f"dead letters waiting: {document['deadletters']['total']}  spool: {document['spool_size']}"
                   + casestore, highlight=False, markup=False)
 

@@ -416,11 +416,18 @@ def rule_queue_age(signals: ChannelSignals, queues: Sequence[QueueStats], rules:
             continue
         state = _level(waiting.age_seconds, rules.queue_age_degraded_seconds, rules.queue_age_down_seconds)
         found = _finding("queue_age", state, f"{stats.name}: oldest job waiting {_duration(waiting.age_seconds)}"
-                                             f" ({stats.depth} queued, {stats.scheduled} retrying)"
-                                             f"{_why_stuck(stats, waiting)}", stats.name)
+                                             f" ({stats.depth} queued, {stats.scheduled} retrying"
+                                             f"{_why_stuck(stats, waiting)})"
+                                             f"{FORWARDS_WAITING if stats.name == FORWARD_QUEUE else ''}", stats.name)
         if found and (worst is None or SEVERITY[found.state] > SEVERITY[worst.state]):
             worst = found
     return worst
+
+
+# What a forward waiting means for citizens, said with its age: their reports were answered and made durable at
+# intake, whatever the case store does. "lapor-forward: oldest job waiting 31 min", every channel down, read as
+# citizens going unanswered.
+FORWARDS_WAITING = ": citizens answered, reports kept; not yet in the case store"
 
 
 def _waiting_for(stats: QueueStats, channel: str) -> Waiting | None:

@@ -27,6 +27,9 @@ COUNTER_LABELS = (
     ("forwarded", "forwarded"), ("attachments_not_fetched", "files lost"), ("replies_sent", "replies sent"),
     ("replies_failed", "replies failed"), ("dead_lettered", "dead-lettered"),
 )
+# Said after "case store: forwards failing since ...": the gateway answers citizens and keeps their reports whatever
+# the case store does, which no view said.
+CASESTORE_DOWN_NOTE = "citizens are still answered and their reports kept"
 # The counters also shown by reason, under the table.
 BY_REASON_LABELS = (("rejected", "rejected by reason"), ("attachments_not_fetched", "files lost by reason"))
 
@@ -119,7 +122,7 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
     # While forwards find the case store down, its latency is that of the last request it answered, from before:
     # "case-store latency: 3 ms" all through an outage.
     casestore = (f"case store: forwards failing since {escape(str(outage.get('since') or '?'))} "
-                 f"({escape(str(outage.get('reason') or '?'))})" if outage
+                 f"({escape(str(outage.get('reason') or '?'))}); {CASESTORE_DOWN_NOTE}" if outage
                  else f"case-store latency: {'-' if latency is None else f'{latency * 1000:.0f} ms'}")
     return (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"

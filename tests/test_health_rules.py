@@ -113,9 +113,18 @@ CASES = [
     # queues
     Case("a young queue is ok", ChannelSignals(), State.OK,
          queues=(QueueStats("lapor-forward", 3, 0, 12.0),)),
-    Case("an old forward queue degrades", ChannelSignals(), State.DEGRADED,
-         "lapor-forward: oldest job waiting 6 min (2 queued, 5 retrying)",
-         queues=(QueueStats("lapor-forward", 2, 5, 360.0),), rules_fired=("queue_age",)),
+    Case("an old forward queue degrades, its citizens answered", ChannelSignals(), State.DEGRADED,
+         "lapor-forward: oldest job waiting 6 min (2 queued, 5 retrying): citizens answered, reports kept; not yet "
+         "in the case store", queues=(QueueStats("lapor-forward", 2, 5, 360.0),), rules_fired=("queue_age",)),
+    # Why it waits is said with the counts, as the README writes it: after them, "; last failure" read as a rule.
+    Case("a forward retried names its last failure", ChannelSignals(), State.DEGRADED,
+         "lapor-forward: oldest job waiting 6 min (0 queued, 3 retrying; last failure: casestore_unreachable): "
+         "citizens answered, reports kept; not yet in the case store",
+         queues=(QueueStats("lapor-forward", 0, 3, 400.0, last_failure="casestore_unreachable"),),
+         rules_fired=("queue_age",)),
+    Case("a reply queue no worker takes says so", ChannelSignals(), State.DEGRADED,
+         "lapor-reply: oldest job waiting 6 min (4 queued, 0 retrying; no live worker takes its jobs)",
+         queues=(QueueStats("lapor-reply", 4, 0, 400.0, workers=0),), rules_fired=("queue_age",)),
     Case("a very old reply queue is down", ChannelSignals(), State.DOWN,
          queues=(QueueStats("lapor-forward", 0, 0, None), QueueStats("lapor-reply", 1, 0, 1900.0)),
          rules_fired=("queue_age",)),
