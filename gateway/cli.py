@@ -859,6 +859,13 @@ def _print_status(document: dict[str, Any]) -> None:
                       f"{c['replies_sent']}/{c['replies_failed']}", str(entry["deadletters"]),
                       entry["last_message_at"] or "never")
     console.print(table)
+    # Since when each channel that is not ok is in its state (and cause), as the gateway recorded it: under the table,
+    # which keeps its width for the reasons. Only the page said it.
+    for entry in document["channels"]:
+        if entry["state"] != "ok":
+            console.print(f"{entry['channel']}: {entry['state'].upper()} since "
+                          f"{entry['since'] or 'not recorded yet (no gateway has checked it in this state)'}",
+                          markup=False, highlight=False)
     queues = Table(title="Queues")
     for column in ("queue", "queued", "held", "retrying", "oldest job (s)", "live workers", "unreadable",
                    "last failure"):

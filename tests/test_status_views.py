@@ -311,6 +311,21 @@ def test_cli_status_exits_non_zero_when_a_channel_is_down(test_env: TestEnvironm
     assert next(c for c in document["channels"] if c["channel"] == "x")["state"] == "down"
 
 
+def test_the_cli_says_since_when_each_channel_is_in_its_state(test_env: TestEnvironment, redis: Redis) -> None:
+    """The page said since when a channel was down; `lapor-gateway status`, the view of an operator on a shell at
+    2 a.m., did not: whether X went down a minute or six hours ago took the page or the JSON."""
+    the_deployments(redis)
+    for _ in range(3):
+        HealthSignals(redis).auth_failed("x", "401 Unauthorized")
+    checked = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).check()  # as the gateway's health loop
+    since = next(c["since"] for c in checked["channels"] if c["channel"] == "x")
+    assert since is not None
+
+    shown = cli(test_env, "status").stdout
+    assert f"x: DOWN since {since}\n" in shown  # under the table, which keeps its width for the reasons
+    assert "sms-twilio: OK since" not in shown  # only the channels that are not ok
+
+
 @pytest.mark.parametrize(("channel", "error", "shown"), [
     # An IMAP server quoting the mailbox it refused: the scrubber's "[email]" is no rich style to drop.
     ("email", "LOGIN failed for pengaduan@lapor.go.id: [AUTHENTICATIONFAILED] Invalid credentials",
