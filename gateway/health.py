@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -1190,6 +1191,9 @@ class HealthMonitor:
         self._data_dir = data_dir
         self._clock = clock
         self._set_state = redis.register_script(_SET_STATE)
+        # The queues whose jobs the last check could not read, and why (logged once per change: `_say_readable`).
+        self._unreadable: dict[str, str] = {}
+        self._unreadable_lock = threading.Lock()
 
     def rules_for(self, channel: str) -> ChannelRules:
         """The channel's thresholds; a channel disabled in settings has no serving process to miss, and no message
@@ -1246,13 +1250,30 @@ class HealthMonitor:
                 raise
             except Exception as unreadable:  # a damaged value (a job id not UTF-8): this queue unknown, not the view
                 error = type(unreadable).__name__
-                log.error("health.queue_unreadable", queue=name, error=error)
+            self._say_readable(name, error)
             held = int(self._redis.llen(HELD_FORWARD_KEY)) if name == FORWARD_QUEUE else 0
             # Counted as RQ keeps them (scored by expiry), without RQ's clean-up: a status view writes nothing.
             failed = int(self._redis.zcount(target.failed_job_registry.key, now, "+inf"))
             stats.append(QueueStats(name, target.count, scheduled.count, oldest, held, workers[name], failure,
                                     seen.get(name), failed, error, by_channel, every_channel))
         return stats
+
+    def _say_readable(self, name: str, error: str | None) -> None:
+        """`health.queue_unreadable` once when a queue's jobs cannot be read (again with another error), and
+        `health.queue_readable` once they can: logged at every check and view, it was an error line every few
+        seconds for as long as it lasted (no worker on the queue to take the bad id off)."""
+        with self._unreadable_lock:
+            said = self._unreadable.get(name)
+            if error == said:
+                return
+            if error is None:
+                del self._unreadable[name]
+            else:
+                self._unreadable[name] = error
+        if error is None:
+            log.info("health.queue_readable", queue=name, was=said)
+        else:
+            log.error("health.queue_unreadable", queue=name, error=error)
 
     def _oldest_job(self, target: Any, now: float) -> tuple[float | None, str | None, Waiting | None,
                                                             dict[str, Waiting]]:

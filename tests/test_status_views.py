@@ -452,6 +452,30 @@ async def test_a_queue_whose_jobs_cannot_be_read_is_shown_unknown_and_the_views_
     assert "error" not in beat["queues"][REPLY_QUEUE]
 
 
+async def test_a_queue_unreadable_is_logged_once_when_it_becomes_so_and_once_when_it_reads_again(
+        fast_gateway: GatewayServer, redis: Redis, log_stream: io.StringIO) -> None:
+    """The check logged `health.queue_unreadable` at every evaluation (every 5 s) and every view and scrape: with no
+    worker on the queue to take the bad id off, an error line every few seconds for as long as it lasted, where the
+    channels' change of state is one line. Now one line when it cannot be read, one when it can again."""
+    the_deployments(redis)
+    UNREADABLE_QUEUES[0].write(redis)
+
+    def lines(event: str) -> list[dict[str, object]]:
+        return [e for e in log_events(log_stream) if e["event"] == event]
+
+    await async_wait_until(lambda: len(lines("health.heartbeat")) >= 5)  # the health loop has evaluated many times
+    for _ in range(3):
+        assert (await fast_gateway.client.get("/v1/status")).json()["queues"][0]["error"] == "UnicodeDecodeError"
+    assert [(e["queue"], e["error"]) for e in lines("health.queue_unreadable")] == [(FORWARD_QUEUE,
+                                                                                    "UnicodeDecodeError")]
+    redis.lrem(f"rq:queue:{FORWARD_QUEUE}", 0, b"\xff\xfe")  # a worker took it off
+    await async_wait_until(lambda: lines("health.queue_readable"))
+    heartbeats = len(lines("health.heartbeat"))
+    await async_wait_until(lambda: len(lines("health.heartbeat")) >= heartbeats + 3)
+    assert [e["queue"] for e in lines("health.queue_readable")] == [FORWARD_QUEUE]
+    assert len(lines("health.queue_unreadable")) == 1
+
+
 async def test_a_health_check_that_fails_on_no_redis_error_says_so_in_every_view(
         gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch) -> None:
     """Anything else the check cannot get past (here the spool's disk failing as it is listed) ended /v1/status and
