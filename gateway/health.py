@@ -35,7 +35,7 @@ import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -100,6 +100,9 @@ class State(StrEnum):
 
 
 SEVERITY = {State.OK: 0, State.DEGRADED: 1, State.DOWN: 2}
+# More wall-clock time than monotonic time gone between two checks of a process, in seconds: its clock stepped
+# forward (NTP); the checks of one process run a few seconds apart, their clocks read within milliseconds.
+CLOCK_STEP_SECONDS = 2.0
 # The overall state of `lapor-gateway status` when the Redis it reads is not the deployment's (`deployment_seen`):
 # no channel has a state there to show.
 UNKNOWN_OVERALL = "unknown"
@@ -226,6 +229,9 @@ class ChannelSignals:
     # The channel's name (for the commands a reason points to) and why its newest dead letter failed.
     channel: str = ""
     last_deadletter_reason: str | None = None
+    # When the evaluating process last saw its clock step forward (None: never): the beats and workers' times written
+    # before it read as older than they are, so their thresholds count from it too.
+    clock_stepped_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -466,7 +472,8 @@ def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], r
         if since is None:
             continue
         gone = max(0.0, now - since)
-        state = _level(gone, rules.worker_missing_degraded_seconds, rules.worker_missing_down_seconds)
+        state = _level(_silent_for(since, signals, now), rules.worker_missing_degraded_seconds,
+                       rules.worker_missing_down_seconds)
         seen = (f"last seen {_duration(gone)} ago" if stats.worker_seen_at is not None
                 else f"last seen never; monitoring began {_duration(gone)} ago")
         if state is not State.OK:
@@ -476,6 +483,12 @@ def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], r
     worst = max((state for state, _, _ in missing), key=SEVERITY.__getitem__)
     return Finding("worker_missing", worst, "; ".join(reason for state, reason, _ in missing if state is worst),
                    ",".join(name for state, _, name in missing if state is worst))
+
+
+def _silent_for(since: float, signals: ChannelSignals, now: float) -> float:
+    """How long a process or worker counts as silent: from its last beat, or from the clock's last step forward
+    when that came later (a beat written before the step reads as older than it is, until the next one)."""
+    return max(0.0, now - max(since, signals.clock_stepped_at or since))
 
 
 def rule_quiet(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, now: float) -> Finding | None:
@@ -499,7 +512,8 @@ def rule_process_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules
     if since is None:
         return None
     missing = max(0.0, now - since)
-    state = _level(missing, rules.process_missing_degraded_seconds, rules.process_missing_down_seconds)
+    state = _level(_silent_for(since, signals, now), rules.process_missing_degraded_seconds,
+                   rules.process_missing_down_seconds)
     seen = (f"last seen {_duration(missing)} ago" if signals.process_seen_at is not None
             else f"last seen never; monitoring began {_duration(missing)} ago")
     return _finding("process_missing", state, f"no {rules.serving_process} alive ({seen})")
@@ -1177,7 +1191,8 @@ class HealthMonitor:
     def __init__(self, redis: Redis, rules: HealthRules, *, data_dir: Path | None = None,
                  queues: Sequence[str] = ALL_QUEUES, spool: Callable[[], int] | None = None,
                  clock: Callable[[], float] = time.time, disabled: Iterable[str] = (),
-                 polled: Mapping[str, str] | None = None, signals: HealthSignals | None = None) -> None:
+                 polled: Mapping[str, str] | None = None, signals: HealthSignals | None = None,
+                 monotonic: Callable[[], float] | None = None) -> None:
         self._redis = redis
         self.rules = rules
         # This process's recorder: what it noted and has not written yet is written before each check evaluates.
@@ -1190,10 +1205,15 @@ class HealthMonitor:
         self._spool = spool or (lambda: spool_size(data_dir) if data_dir is not None else 0)
         self._data_dir = data_dir
         self._clock = clock
+        # A step of the wall clock is told by a clock that does not step: the real monotonic one beside the real wall
+        # clock; a caller moving a wall clock of its own passes its own (or none: no step is looked for).
+        self._monotonic = monotonic if monotonic is not None else (time.monotonic if clock is time.time else None)
+        self._last_clocks: tuple[float, float] | None = None
+        self._clock_stepped_at: float | None = None
         self._set_state = redis.register_script(_SET_STATE)
         # The queues whose jobs the last check could not read, and why (logged once per change: `_say_readable`).
         self._unreadable: dict[str, str] = {}
-        self._unreadable_lock = threading.Lock()
+        self._lock = threading.Lock()  # checks run on several threads at once (the health loop's, the views')
 
     def rules_for(self, channel: str) -> ChannelRules:
         """The channel's thresholds; a channel disabled in settings has no serving process to miss, and no message
@@ -1262,7 +1282,7 @@ class HealthMonitor:
         """`health.queue_unreadable` once when a queue's jobs cannot be read (again with another error), and
         `health.queue_readable` once they can: logged at every check and view, it was an error line every few
         seconds for as long as it lasted (no worker on the queue to take the bad id off)."""
-        with self._unreadable_lock:
+        with self._lock:
             said = self._unreadable.get(name)
             if error == said:
                 return
@@ -1318,11 +1338,33 @@ class HealthMonitor:
                                                              dict[str, ChannelSignals]]:
         """Every channel's health, recording nothing but when monitoring of a channel began (`read_signals`); `check`
         also records states and logs changes."""
-        now = self._clock() if now is None else now
+        now = self._now() if now is None else now
         queues = self.queue_stats(now)
         signals = self.read_signals(now)
+        if self._clock_stepped_at is not None:
+            signals = {channel: replace(sig, clock_stepped_at=self._clock_stepped_at)
+                       for channel, sig in signals.items()}
         healths = [self.evaluated(channel, signals[channel], queues, now) for channel in self.rules.watched]
         return healths, queues, signals
+
+    def _now(self) -> float:
+        """The wall clock for a check, noting (and logging, `health.clock_stepped`) a step forward since the last
+        check: more wall time gone than monotonic time. NTP setting the clock after a resume or a migration made the
+        check that ran before the processes' next beat read every one as silent for as long, every channel down for
+        a moment."""
+        now = self._clock()
+        if self._monotonic is None:
+            return now
+        steady = self._monotonic()
+        with self._lock:
+            last, self._last_clocks = self._last_clocks, (now, steady)
+            step = (now - last[0]) - (steady - last[1]) if last is not None else 0.0
+            if step > CLOCK_STEP_SECONDS:
+                self._clock_stepped_at = now
+        if step > CLOCK_STEP_SECONDS:
+            log.warning("health.clock_stepped", seconds=round(step, 1),
+                        detail="beats and workers counted from now: the clock moved ahead of them")
+        return now
 
     def commit(self, healths: Sequence[ChannelHealth], now: float) -> dict[str, State]:
         """Store each channel's state, evaluated at `now` (one round trip); on a change of state or of its cause,
@@ -1356,7 +1398,7 @@ class HealthMonitor:
         """`check`, also returning the metrics it collected: /metrics renders them instead of collecting again.
 
         The one collection comes after every gauge the check sets, so the exposition shows them as of now."""
-        now = self._clock() if now is None else now
+        now = self._now() if now is None else now
         if self._signals is not None:
             self._signals.write_unwritten()
         healths, queues, signals = self.evaluate_all(now)
@@ -1381,7 +1423,7 @@ class HealthMonitor:
     def status(self, now: float | None = None) -> dict[str, Any]:
         """The status document, recording nothing but when monitoring of a channel began where no process did yet
         (counters from the gateway's last snapshot). Ask `deployment_seen` first: that is a write."""
-        now = self._clock() if now is None else now
+        now = self._now() if now is None else now
         healths, queues, signals = self.evaluate_all(now)
         raw = self._redis.get(COUNTERS_KEY)
         snapshot = _json_object(raw) or {}

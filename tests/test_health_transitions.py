@@ -668,6 +668,39 @@ def test_a_new_cause_within_the_same_state_is_logged_once_and_restarts_since(
     assert health_lines(log_stream, "x")[1]["reason"] == "authentication failing (1 in a row): 401 Unauthorized"
 
 
+def test_a_clock_stepped_forward_is_no_process_or_worker_gone(redis: Redis, log_stream: io.StringIO) -> None:
+    """The host's clock steps 10 min ahead (NTP after a resume, a VM migrated): the check that runs before the
+    processes' next beat (they beat every 2 s, the check every 5 s) read every process as silent for 10 min and took
+    every channel down ("no SMTP server process alive (last seen 10 min ago)", five error lines and five more back),
+    and every queue as without a worker. The step is told by the monotonic clock, which does not step: the beats and
+    workers are given their thresholds again from it, and one that stays silent past them is gone as ever."""
+    start = float(int(time.time()))
+    wall, steady = {"now": start}, {"now": 1000.0}
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: wall["now"],
+                            monotonic=lambda: steady["now"])
+    beats = [ServingBeat(redis, process, channels, clock=lambda: wall["now"]) for process, channels in (
+        ("serve", ["sms-twilio", "sms-aggregator"]), ("smtp", ["email"]), ("pollers", ["x", "instagram"]))]
+
+    def at(seconds: float, stepped: float = 0.0, *, beating: bool = True) -> dict[str, str]:
+        wall["now"], steady["now"] = start + stepped + seconds, 1000.0 + seconds
+        if beating:
+            for beat in beats:
+                assert beat.beat()
+            live_worker(redis, at=wall["now"])
+        return {c["channel"]: c["state"] for c in monitor.check()["channels"]}
+
+    assert set(at(0).values()) == {"ok"}
+    assert set(at(2).values()) == {"ok"}
+    assert set(at(5, stepped=600, beating=False).values()) == {"ok"}  # before the next beats
+    steps = [e for e in log_events(log_stream) if e["event"] == "health.clock_stepped"]
+    assert [round(float(str(e["seconds"]))) for e in steps] == [600]
+    assert set(at(7, stepped=600).values()) == {"ok"}
+    states = at(40, stepped=600, beating=False)  # now every process is silent for 33 s: gone
+    assert {states[name] for name in ("sms-twilio", "email", "x")} == {"down"}
+    assert health_lines(log_stream, "email")[-1]["reason"] == "no SMTP server process alive (last seen 33 s ago)"
+    assert len(health_lines(log_stream, "email")) == 1  # down once, never at the step
+
+
 def test_a_state_an_older_version_stored_without_its_cause_keeps_its_since_and_logs_nothing(redis: Redis) -> None:
     """Upgraded beside a running deployment, the first check must not log every channel that is not ok as new."""
     monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"))
