@@ -289,7 +289,7 @@ class ChannelHealth:
     def cause(self) -> str:
         """The rules (and what each found it on) that give the channel its state, as stored with it: a new cause
         within the same state is a change an operator needs to read (a missing worker fixed as the token is refused),
-        the same cause in other words (2 in a row, 3 min) is not."""
+        the same cause in other words (2 in a row, 3 min) is not. `;`-separated, sorted."""
         return ";".join(sorted(f"{f.rule}:{f.about}" if f.about else f.rule
                                for f in self.findings if f.state is self.state))
 
@@ -1012,12 +1012,12 @@ def no_deployment_document(redis_name: str, now: float) -> dict[str, Any]:
 
 # -- The monitor -------------------------------------------------------------------------------------------------------
 # Compare-and-set of a channel's state: returns the previous state when it changed, or when its cause did within the
-# same state (ChannelHealth.cause; "since" starts again with it), for the caller to log; `STALE` for a result evaluated
-# before the one stored (`at`: two checks at once, the first to evaluate the last to store), which is discarded; nil
-# otherwise. A state stored without a cause (by an older version) keeps its "since" and logs nothing. A stored result
-# more than STALE_WINDOW_SECONDS ahead was stamped by a clock that was wrong (a host resumed before its clock was
-# set), not by a check that overtook this one: it must not hold the state still until that time comes. A check takes a
-# few Redis round trips, each bounded by its timeout.
+# same state (ChannelHealth.cause; "since" starts again when no cause of before remains), for the caller to log;
+# `STALE` for a result evaluated before the one stored (`at`: two checks at once, the first to evaluate the last to
+# store), which is discarded; nil otherwise. A state stored without a cause (by an older version) keeps its "since"
+# and logs nothing. A stored result more than STALE_WINDOW_SECONDS ahead was stamped by a clock that was wrong (a host
+# resumed before its clock was set), not by a check that overtook this one: it must not hold the state still until
+# that time comes. A check takes a few Redis round trips, each bounded by its timeout.
 STALE = "stale"
 STALE_WINDOW_SECONDS = 60.0
 _SET_STATE = """
@@ -1034,11 +1034,14 @@ if raw then
     if stored_at and at < stored_at and stored_at - at <= tonumber(ARGV[5]) then return 'stale' end
     previous = current.state
     if previous == ARGV[2] then
-      if type(current.cause) ~= 'string' or current.cause == ARGV[6] then
-        since = tonumber(current.since) or since
-      else
-        new_cause = true
+      local kept = type(current.cause) ~= 'string' or current.cause == ARGV[6]
+      new_cause = not kept
+      if new_cause then
+        local before = {}
+        for part in string.gmatch(current.cause, '[^;]+') do before[part] = true end
+        for part in string.gmatch(ARGV[6], '[^;]+') do kept = kept or before[part] == true end
       end
+      if kept then since = tonumber(current.since) or since end
     end
   end
 end

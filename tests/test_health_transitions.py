@@ -636,8 +636,9 @@ def test_a_new_cause_within_the_same_state_is_logged_once_and_restarts_since(
 ) -> None:
     """X degraded for a dead reply worker; the worker comes back as X's token is refused: still degraded, for another
     cause. Only a change of state was logged, so the log's last word on X was the missing worker (long fixed), never
-    the token, and every view said "since" the worker died. A new cause is one line, and "since" starts with it;
-    the same cause worsening in words (2 in a row, not 1) is none."""
+    the token, and every view said "since" the worker died. A change of cause is one line; "since" starts again
+    when no cause of before remains (a cause added or gone keeps it); the same cause in other words (2 in a row, not
+    1) is no line."""
     start = float(int(time.time()))
     clock = {"now": start}
     monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"])
@@ -651,20 +652,30 @@ def test_a_new_cause_within_the_same_state_is_logged_once_and_restarts_since(
             live_worker(redis, names, name=f"lapor-test-p1-{'-'.join(names)}", at=clock["now"])
         return next(c for c in monitor.check()["channels"] if c["channel"] == "x")
 
+    def when(seconds: float) -> str:
+        return datetime.fromtimestamp(start + seconds, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
     assert at(0, (FORWARD_QUEUE,), ("lapor-reply", "lapor-status"))["state"] == "ok"
     redis.delete(ALIVE_KEY.format(name="lapor-test-p1-lapor-reply-lapor-status"))  # the reply worker killed
     x = at(41)
-    assert (x["state"], x["reason"]) == ("degraded", "lapor-reply: no live worker (last seen 41 s ago)")
+    assert (x["state"], x["reason"], x["since"]) == ("degraded", "lapor-reply: no live worker (last seen 41 s ago)",
+                                                     when(41))
     signals.auth_failed("x", "401 Unauthorized")
     x = at(45, (FORWARD_QUEUE,), ("lapor-reply", "lapor-status"))  # the reply worker is back
     assert (x["state"], x["reason"]) == ("degraded", "authentication failing (1 in a row): 401 Unauthorized")
-    assert x["since"] == datetime.fromtimestamp(start + 45, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    assert x["since"] == when(45)
     signals.auth_failed("x", "401 Unauthorized")
     assert at(50)["reason"].startswith("authentication failing (2 in a row)")  # the same cause: no line
+    signals.dead_lettered("x", "x-reply-1", "x_auth")
+    assert (at(52)["since"], [f["rule"] for f in at(52)["findings"]]) == (when(45), ["auth", "deadletters"])
     signals.poll_succeeded("x")
-    assert at(55)["state"] == "ok"
+    assert (at(55)["since"], at(55)["reason"].split(" ")[1]) == (when(45), "dead")
+    redis.delete("lapor:health:deadletters:x")  # requeued
+    assert at(57)["state"] == "ok"
     lines = [(line["state"], line["previous"], line["rules"]) for line in health_lines(log_stream, "x")]
-    assert lines == [("degraded", "ok", ["worker_missing"]), ("degraded", "degraded", ["auth"]), ("ok", "degraded", [])]
+    assert lines == [("degraded", "ok", ["worker_missing"]), ("degraded", "degraded", ["auth"]),
+                     ("degraded", "degraded", ["auth", "deadletters"]), ("degraded", "degraded", ["deadletters"]),
+                     ("ok", "degraded", [])]
     assert health_lines(log_stream, "x")[1]["reason"] == "authentication failing (1 in a row): 401 Unauthorized"
 
 
