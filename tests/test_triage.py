@@ -435,6 +435,35 @@ def test_an_anonymous_report_never_counts_as_the_sender_of_another(
     assert retried.duplicates.campaign_count == count  # a retry of the same report adds no sender
 
 
+def test_an_anonymous_reports_suggestions_come_from_the_words_the_case_store_gets(
+        engine: TriageEngine, index: DuplicateIndex, settings: Settings) -> None:
+    """An anonymous teacher's mail loses its work signature (school, address, number, site) on the way to the case
+    store. Triaged on the gateway's whole copy, it came with the school's district as its region (confidence 1.0) and
+    a `link` spam reason: where the reporter works, beside a text that says nothing of it. A second mail under the
+    same signature was a duplicate of the first, its signature making most of the sketch."""
+    from workers.forward import with_triage
+    from workers.report_payload import case_store_payload
+
+    signature = ("\n--\nB. Santoso, S.Pd.\nGuru Kelas V\nSD Negeri 3 Sukajadi\nJl. Merdeka No. 10, RT 03/RW 05, "
+                 "Kel. Sukajadi, Kec. Sukajadi, Kota Bandung 40162\nHP/WA 0812-3456-7890\nb.santoso@sdn3.sch.id\n"
+                 "https://sdn3.sch.id")
+    mail = {"tracking_id": "10000011", "channel": "email", "channel_message_id": "m-1", "kind": "complaint",
+            "anonymous": True, "sender": {"kind": "email", "id": "b.santoso@gmail.com", "display_name": "Budi Santoso"},
+            "channel_meta": {}, "subject": "Dana BOS", "text": "Dana BOS dipotong kepala sekolah." + signature,
+            "attachments": []}
+    with_index = replace(engine, duplicates=index)
+    payload = case_store_payload(mail, settings)
+    assert "Sukajadi" not in payload["text"] and "sdn3" not in payload["text"]
+    block = with_triage(with_index, mail, payload)["triage"]
+    assert block["region"] is None
+    assert block["spam"]["reasons"] == []
+    other = {**mail, "tracking_id": "10000029", "channel_message_id": "m-2",
+             "text": "Seragam sekolah wajib dibeli dari koperasi." + signature}
+    assert with_triage(with_index, other, case_store_payload(other, settings))["triage"]["duplicates"]["matches"] == []
+    named = {**mail, "tracking_id": "10000037", "anonymous": False}  # a named report's suggestions read it whole
+    assert with_triage(engine, named, case_store_payload(named, settings))["triage"]["region"]["code"] == "32.73.07"
+
+
 # -- the forward worker ----------------------------------------------------------------------------------------------
 def sms_draft(text: str, message_id: str, **fields: Any) -> ReportDraft:
     return ReportDraft(received_at=datetime(2026, 11, 22, 8, 30, tzinfo=UTC), channel=Channel.SMS,

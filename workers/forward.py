@@ -90,8 +90,10 @@ def with_triage(engine: TriageEngine | Exception | None, envelope: dict[str, Any
                 payload: dict[str, Any]) -> dict[str, Any]:
     """Add the triage block to what the case store receives; on any failure forward it without, counted and logged.
 
-    Triage reads the stored envelope (before anonymisation) so campaigns can count senders; the block itself
-    carries no sender data.
+    Triage reads the stored envelope (its sender, so campaigns can count senders) with the words the case store gets:
+    an anonymous report's, without its sender's own identity and signature. Read whole, the block told what those
+    had lost (a region from the address in the signature, a `link` reason from its site, a duplicate of another
+    report under the same signature); the block itself carries no sender data.
     """
     if engine is None:
         return payload
@@ -99,7 +101,7 @@ def with_triage(engine: TriageEngine | Exception | None, envelope: dict[str, Any
     try:
         if isinstance(engine, Exception):
             raise engine
-        block = engine.triage(envelope)
+        block = engine.triage({**envelope, "text": payload.get("text"), "subject": payload.get("subject")})
     except Exception as error:  # any failure of a suggestion step must not hold a report back
         metrics.TRIAGE_FAILURES.labels(type(error).__name__).inc()
         # A TrainingDataError (triage.model, loaded with the engine: never imported here, where a broken install
