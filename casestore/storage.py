@@ -103,7 +103,10 @@ class ReportStore:
                                                taken=not created and not self._holds(cursor, envelope)))
                 cursor.execute("COMMIT")
             except BaseException:
-                cursor.execute("ROLLBACK")
+                # SQLite has rolled back already after some errors (a full disk): a ROLLBACK then fails, and its
+                # "no transaction is active" was the error raised and logged in place of the disk's.
+                if self._connection.in_transaction:
+                    cursor.execute("ROLLBACK")
                 raise
         return results
 

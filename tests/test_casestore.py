@@ -453,3 +453,25 @@ def test_a_report_answered_stored_is_on_the_disk_before_the_answer(tmp_path: Pat
         assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2
     finally:
         store.close()
+
+
+def test_a_full_disk_is_the_error_told_and_a_failure_answered_never_stored(
+        client: httpx.Client, casestore: CaseStoreServer) -> None:
+    """On a full disk SQLite rolls the transaction back itself: the store's own ROLLBACK then failed ("cannot rollback
+    - no transaction is active"), and that was the error the log told an operator, not the full disk. The batch is
+    answered a failure (retried by the gateway), nothing of it stored, and taken whole once there is room."""
+    a, b = ids(2)
+    store = casestore.store
+    with store._lock:  # the database may grow no further: as a disk with no room left
+        size = store._connection.execute("PRAGMA page_count").fetchone()[0]
+        store._connection.execute(f"PRAGMA max_page_count={size}")
+    batch = [envelope(a), envelope(b, text="Jalan rusak " * 20_000)]
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        store.store_many(batch)
+    response = client.post("/v1/reports/batch", json={"reports": batch})
+    assert response.status_code == 500
+    assert store.count() == 0
+    with store._lock:
+        store._connection.execute("PRAGMA max_page_count=1073741823")
+    response = client.post("/v1/reports/batch", json={"reports": batch})
+    assert [r["status"] for r in response.json()["results"]] == [201, 201]
