@@ -111,7 +111,9 @@ async def post_batch(request: web.Request) -> web.Response:
         envelope, error, detail = _validate(raw)
         if envelope is None:
             tracking_id = raw.get("tracking_id") if isinstance(raw, dict) else None
-            results.append({"tracking_id": tracking_id, "status": 422, "error": error, "detail": detail})
+            # Echoed only as the contract's string: an object or a number there broke the whole answer's schema.
+            results.append({"tracking_id": tracking_id if isinstance(tracking_id, str) else None, "status": 422,
+                            "error": error, "detail": detail})
         else:
             valid.append(envelope)
     stored = await asyncio.to_thread(request.app[STORE_KEY].store_many, valid)

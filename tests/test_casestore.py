@@ -94,6 +94,20 @@ def test_batch_reports_each_outcome(client: httpx.Client) -> None:
     assert statuses == {a: 200, b: 201, c: 422}
 
 
+def test_a_batch_answer_is_valid_under_the_contract_whatever_its_reports_name_as_tracking_id(
+        client: httpx.Client) -> None:
+    """A refused report's result echoes its Tracking ID only when it is a string: one named by an object, a number
+    or a list came back as sent, and the answer broke BatchResult (`tracking_id` a string or null) for every result
+    of the batch to a client that checks it."""
+    [good] = ids(1)
+    reports = [envelope(good), {"tracking_id": {"id": good}}, {"tracking_id": 10000004}, 5]
+    response = client.post("/v1/reports/batch", json={"reports": reports})
+    batch = "/paths/~1v1~1reports~1batch/post/responses/200/content/application~1json/schema"
+    contract_validator(batch).validate(response.json())
+    assert [(r["tracking_id"], r["status"]) for r in response.json()["results"]] == [
+        (None, 422), (None, 422), (None, 422), (good, 201)]
+
+
 def test_listing_is_in_arrival_order_and_pages(client: httpx.Client) -> None:
     posted = ids(5)
     for tracking_id in reversed(posted):
