@@ -9,17 +9,23 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from aiohttp import web
 from redis import Redis
+from rq.job import Job, JobStatus
+from rq.results import Result
 
 from gateway.health import HealthMonitor, load_rules
 from gateway.outbound import REPLY_FUNC, STATUS_FUNC, OutboundReplies, reply_key
-from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, queue
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE, JSONSerializer, queue
 from gateway.replies import render, status_name
-from gateway.settings import CONFIG_DIR
+from gateway.settings import CONFIG_DIR, Settings
 from tests.aggregator_support import aggregator_api, drain
 from tests.conftest import LoopbackServer, TestEnvironment
+from tests.test_poison_jobs import forward_args, reply_args, started_by
+from workers.context import use_context
 from workers.deadletters import DeadLetters
+from workers.run import build_worker
 
 TRACKING_ID = "10000029"
 NUMBER = "+6281234567801"
@@ -129,3 +135,49 @@ def test_a_status_job_that_fails_unexpectedly_tells_the_citizen_to_send_cek_late
     finally:
         server.stop()
     assert DeadLetters(redis).count() == 0
+
+
+def abandoned(redis: Redis, settings: Settings, queue_name: str, func: str, args: tuple[Any, ...]) -> Job:
+    """A job on its last attempt whose worker vanished without a trace (no reaper took it): its run in the started
+    registry has expired, as RQ's maintenance finds it."""
+    job = started_by(redis, settings, queue_name, func, args, attempts=1)
+    redis.hset(job.key, "retries_left", 0)
+    started = queue(queue_name, redis).started_job_registry
+    [member] = redis.zrange(started.key, 0, -1)
+    redis.zadd(started.key, {member: time.time() - 1})
+    return job
+
+
+@pytest.mark.parametrize(
+    ("queue_name", "func", "args", "reasons"),
+    [
+        pytest.param(REPLY_QUEUE, REPLY_FUNC, reply_args(), ["job_failed"], id="reply"),
+        pytest.param(FORWARD_QUEUE, FORWARD_FUNC, forward_args(2), ["forward_failed", "forward_failed"],
+                     id="forward-of-two"),
+    ],
+)
+def test_a_job_rqs_clean_up_finds_abandoned_is_dead_lettered_and_not_also_counted_unreadable(
+    test_env: TestEnvironment, redis: Redis, queue_name: str, func: str, args: tuple[Any, ...], reasons: list[str],
+) -> None:
+    """RQ's maintenance (`StartedJobRegistry.cleanup`, rq 2.12) fails an abandoned job itself: it runs the exception
+    handlers, which file it, then adds it to the failed registry without the worker's `handle_job_failure`, which
+    took a filed job out of it. The job was both a dead letter and, in every status view, a job no worker could
+    read."""
+    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="0")
+    job = abandoned(redis, settings, queue_name, func, args)
+    worker = build_worker(settings, queue_name)
+    try:
+        worker.clean_registries()  # RQ's maintenance, as a worker runs it every 30 s
+    finally:
+        use_context(None)
+
+    target = queue(queue_name, redis)
+    assert target.started_job_registry.get_job_ids(cleanup=False) == []
+    letters = DeadLetters(redis).list()
+    assert [(letter.reason, letter.job_id) for letter in letters] == [(reason, job.id) for reason in reasons]
+    assert all(letter.detail == "AbandonedJobError on the last of 2 attempt(s)" for letter in letters)
+    assert (target.failed_job_registry.get_job_ids(cleanup=False), queue_status(redis, queue_name)["failed"]) == (
+        [], 0)
+    # RQ's record of the failure stays, as the worker's path keeps it, until its dead letters leave the registry.
+    assert Job.fetch(job.id, connection=redis, serializer=JSONSerializer).get_status() == JobStatus.FAILED
+    assert redis.exists(Result.get_key(job.id))

@@ -40,11 +40,26 @@ JOB_FAILED = "job_failed"
 FORWARD_FAILED = "forward_failed"
 WORKER_DIED = "worker_died"
 # Set on a job whose failure the handler filed (its dead letters written, or its status query given up). RQ adds a
-# failed job to its failed registry after the handlers ran; the worker then takes a filed one out of it again
-# (`workers.run`), so the registry holds only jobs nobody filed (no worker or reaper could read them, or filing failed),
-# which the status views count on their queue as `unreadable`: a dead-lettered job counted there too told the
-# operator of jobs no worker could read.
+# failed job to its failed registry after the handlers ran; `FilingJob` leaves a filed one out of it, so the registry
+# holds only jobs nobody filed (no worker or reaper could read them, or filing failed), which the status views count on
+# their queue as `unreadable`: a dead-lettered job counted there too told the operator of jobs no worker could read.
 FILED_ATTRIBUTE = "lapor_failure_filed"
+
+
+class FilingJob(Job):
+    """RQ's job, whose failure record leaves the job out of the failed registry once the handler filed it.
+
+    RQ records a failure through `_handle_failure` (rq 2.12) on two paths, each after the exception handlers ran on the
+    same job object: the worker's `handle_job_failure`, and its maintenance's clean-up of a job abandoned in the
+    started registry (`StartedJobRegistry.cleanup`), which calls the handlers itself and never reaches the worker's
+    method. Taking the job out afterwards, in the worker, missed the second path: a job dead-lettered there was counted
+    `unreadable` too. Here the removal joins RQ's own transaction on both paths, and cannot fail apart from it. The job
+    hash and its traceback stay (`failure_ttl`), for `deadletters purge` and `requeue` to delete."""
+
+    def _handle_failure(self, exc_string: str, pipeline: Any, *args: Any, **kwargs: Any) -> None:
+        super()._handle_failure(exc_string, pipeline, *args, **kwargs)
+        if getattr(self, FILED_ATTRIBUTE, False):
+            pipeline.zrem(self.failed_job_registry.key, self.id)
 
 
 def dead_letter_failed_job(job: Job, exc_type: type[BaseException], exc_value: BaseException,
@@ -52,7 +67,7 @@ def dead_letter_failed_job(job: Job, exc_type: type[BaseException], exc_value: B
     """RQ exception handler (every worker's): the last attempt of a job ended by an exception it did not turn into a
     decision goes to the dead-letter registry. An attempt RQ will retry is only counted on the job (`note_retry`),
     so the dead letter says how many runs it had and the queue views show why it waits. Always falls through: RQ
-    keeps the job and its traceback (`failure_ttl`), out of its failed registry once filed (`FILED_ATTRIBUTE`)."""
+    keeps the job and its traceback (`failure_ttl`), out of its failed registry once filed (`FilingJob`)."""
     try:
         if job.should_retry:
             if not isinstance(exc_value, RetryableError):  # a job raising for a retry has noted it itself

@@ -42,7 +42,7 @@ from gateway.queues import (
 from gateway.runtime import die_with_parent, libc_prctl, settle_heap, tied_to_this_process
 from gateway.settings import Settings
 from workers.context import WorkerContext, current, use_context
-from workers.failures import FILED_ATTRIBUTE, dead_letter_failed_job
+from workers.failures import FilingJob, dead_letter_failed_job
 from workers.outage import RedisOutage
 from workers.reaper import HeldForwardWatch, Liveness, note_worker_seen, worker_name
 
@@ -115,10 +115,15 @@ class LaporWorker(SimpleWorker):
     max_connection_wait_time = 2 * REDIS_RETRY_SECONDS
     # Its dequeue rejects a job id that is not UTF-8 instead of ending the loop on it.
     queue_class = JobQueue
+    # A failed job its handler filed as dead letters stays out of RQ's failed registry, on the worker's path and on
+    # RQ's clean-up of an abandoned job alike (`__init__` gives its queues this class: the clean-up reads jobs by it).
+    job_class = FilingJob
 
     def __init__(self, *args: Any, stop: StopRequest | None = None, settings: Settings | None = None,
                  outage: RedisOutage | None = None, watch: Redis | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for target in self.queues:  # RQ gives its own class only to the queues it builds from names
+            target.job_class = self.job_class
         # Shared by the workers `run_worker` builds one after another, so a late signal is not lost, and an outage
         # that outlasts a run is logged once.
         self.stop = stop or StopRequest()
@@ -249,12 +254,6 @@ class LaporWorker(SimpleWorker):
         number, an address or the citizen's words (a provider's refusal echoing the recipient, a validation error
         quoting the input) was kept there as raised, outside the logs' redaction and the dead letter's."""
         super().handle_job_failure(job, queue, started_job_registry=started_job_registry, exc_string=scrub(exc_string))
-        if getattr(job, FILED_ATTRIBUTE, False):  # a dead letter is its record: the registry keeps what nobody filed
-            try:
-                self.connection.zrem(queue.failed_job_registry.key, job.id)
-            except RedisError as error:  # counted as unreadable until it expires; the dead letter stands
-                log.warning("worker.failed_job_not_unlisted", job_id=job.id, queue=queue.name,
-                            error=type(error).__name__)
 
     def handle_exception(self, job: Job, *exc_info: Any) -> None:
         """RQ logs every exception a job raises at error level with its traceback, then runs the exception handlers.
