@@ -1,7 +1,7 @@
 """What RQ itself keeps of a failed job: its traceback (`rq:results:<id>`), its call (`rq:job:<id>`) and its entry in
-the failed registry, for the job's `failure_ttl` (30 days); a job filed as dead letters is taken out of the registry
-again. The traceback is stored as the worker's log line shows it, redacted; a purge of the job's dead letters deletes
-all of it."""
+the failed registry, for the job's `failure_ttl` (30 days); a job filed as dead letters is left out of the registry.
+The traceback is stored as the worker's log line shows it, redacted; the last of the job's dead letters to leave the
+registry, requeued or purged, takes all of it."""
 
 from __future__ import annotations
 
@@ -109,26 +109,64 @@ def test_rq_keeps_a_failed_forward_jobs_traceback_without_the_citizens_words(
             assert secret not in text, f"{secret!r} in {where}"
 
 
-def test_a_purge_deletes_rqs_record_of_the_forward_job_its_letter_was_made_from(
-    test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch
+def leave(how: str, registry: DeadLetters, letter: DeadLetter, settings: Settings) -> None:
+    """The letter leaves the registry as an operator takes it out: requeued, or purged."""
+    if how == "requeue":
+        assert registry.requeue([letter], settings).requeued == 1
+    else:
+        assert registry.purge([letter], settings.intake.envelope_ttl_seconds) == 1
+
+
+@pytest.mark.parametrize(("first", "last"), [("purge", "purge"), ("requeue", "purge"), ("purge", "requeue"),
+                                             ("requeue", "requeue")])
+def test_rqs_record_of_a_forward_job_goes_with_the_last_of_its_letters_requeued_or_purged(
+    test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch, first: str, last: str,
 ) -> None:
-    """`deadletters purge` deleted the letter and left RQ's copy of the job's failure for 30 days: its call, and the
-    traceback quoting the report. The job's record goes with the first of its letters purged; its other reports'
-    letters stay, each requeueable on its own."""
+    """A requeue left RQ's copy of the job's failure for 30 days (its call, the traceback quoting the report), with
+    nothing left to reach it; a purge deleted it with the first letter, while the others' failure was still being
+    looked into. It goes with the last letter naming the job, whichever way each leaves; until then the other
+    reports' letters stay, each requeueable on its own."""
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0")
-    purged, kept = fail_a_forward(settings, redis, monkeypatch, [WORDS, "Jalan rusak di RT 03"])
+    fail_a_forward(settings, redis, monkeypatch, [WORDS, "Jalan rusak di RT 03"])
     registry = DeadLetters(redis)
     job_id = failed_job_id(redis)
-    assert [letter.job_id for letter in registry.list()] == [job_id, job_id]
+    one, other = registry.list()
+    assert (one.job_id, other.job_id) == (job_id, job_id)
     assert rq_record(redis, job_id, FORWARD_QUEUE) == {"job": True, "traceback": True, "failed": False}
-    shown = cli(test_env, "deadletters", "show", purged)
+    shown = cli(test_env, "deadletters", "show", one.tracking_id)
     assert f"job_id: {job_id}" in shown.stdout, shown.stdout  # how an operator finds RQ's record and log lines
 
-    result = cli(test_env, "deadletters", "purge", purged, "--yes")
+    leave(first, registry, one, settings)
 
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert rq_record(redis, job_id, FORWARD_QUEUE) == {"job": True, "traceback": True, "failed": False}
+    assert registry.list() == [other]
+
+    leave(last, registry, other, settings)
+
     assert rq_record(redis, job_id, FORWARD_QUEUE) == {"job": False, "traceback": False, "failed": False}
-    assert [letter.tracking_id for letter in registry.list()] == [kept]
+    assert registry.count() == 0
+
+
+def test_a_forward_jobs_record_goes_when_its_other_reports_letter_names_the_job_it_failed_in_since(
+    test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report requeued from one job's letters and failed again has a letter under the same key that names its new
+    job: the old job is named by no letter left, and its record goes with its last letter; the new job's stays."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0")
+    fail_a_forward(settings, redis, monkeypatch, [WORDS, "Jalan rusak di RT 03"])
+    registry = DeadLetters(redis)
+    old_job = failed_job_id(redis)
+    again, other = registry.list()
+    leave("requeue", registry, again, settings)
+    drain(settings, (FORWARD_QUEUE,))  # still failing: a letter under the same key, of the requeued job
+    [new_letter] = [letter for letter in registry.list() if letter.key == again.key]
+    assert new_letter.job_id not in (None, old_job)
+
+    leave("purge", registry, other, settings)
+
+    assert rq_record(redis, old_job, FORWARD_QUEUE) == {"job": False, "traceback": False, "failed": False}
+    assert rq_record(redis, str(new_letter.job_id), FORWARD_QUEUE) == {"job": True, "traceback": True,
+                                                                       "failed": False}
 
 
 def named_only_by_its_key(redis: Redis, letter: DeadLetter, job_id: str) -> DeadLetter:
@@ -146,6 +184,7 @@ def requeued_with_rqs_tools(redis: Redis, letter: DeadLetter, job_id: str) -> De
     return letter
 
 
+@pytest.mark.parametrize("how", ["purge", "requeue"])
 @pytest.mark.parametrize(
     ("before", "left"),
     [
@@ -156,10 +195,12 @@ def requeued_with_rqs_tools(redis: Redis, letter: DeadLetter, job_id: str) -> De
                      id="a-job-rq-runs-again-is-left-alone"),
     ],
 )
-def test_a_purge_deletes_rqs_record_of_the_failed_reply_job_its_letter_was_made_from(
+def test_a_purge_or_requeue_deletes_rqs_record_of_the_failed_reply_job_its_letter_was_made_from(
     test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO,
-    before: Callable[[Redis, DeadLetter, str], DeadLetter] | None, left: dict[str, bool],
+    before: Callable[[Redis, DeadLetter, str], DeadLetter] | None, left: dict[str, bool], how: str,
 ) -> None:
+    """A requeue left RQ's record of the old job (its call: the reply's number and text) for 30 days, and then no
+    letter named it for a purge to find; the requeued reply is a new job."""
     settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="0")
     fail_a_reply(settings, redis)
     job_id = failed_job_id(redis)
@@ -169,9 +210,11 @@ def test_a_purge_deletes_rqs_record_of_the_failed_reply_job_its_letter_was_made_
     if before is not None:
         letter = before(redis, letter, job_id)
 
-    assert registry.purge([letter], settings.intake.envelope_ttl_seconds) == 1
+    leave(how, registry, letter, settings)
 
     assert registry.count() == 0
+    if how == "requeue":
+        assert [job.args for job in queue(REPLY_QUEUE, redis).get_jobs() if job.id != job_id] == [letter.args]
     assert rq_record(redis, job_id, REPLY_QUEUE) == left
     told = [event.get("jobs") for event in log_events(log_stream) if event["event"] == "deadletter.failed_jobs_purged"]
     assert told == ([] if left["job"] else [1])

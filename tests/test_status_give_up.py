@@ -181,6 +181,9 @@ def test_a_status_job_given_up_unanswered_sends_cek_later_and_its_requeue_answer
     monkeypatch.undo()  # the cause fixed: the case store answers, nothing times out
     monkeypatch.setattr(CaseStoreClient, "get_report", lambda client, tracking_id: {"status": "resolved"})
     assert DeadLetters(redis).requeue([letter], settings).requeued == 1
+    # RQ's record of the old job: deleted with its letter when it failed, gone since the reaper gave it up, and kept
+    # a while as finished (no failure of it) when its own worker gave the query up and the job ended normally.
+    assert redis.exists(job.key) == (path.id == "retries-run-out")
     drain(settings, (STATUS_QUEUE,))
     assert replies(redis) == [("status", SEND_CEK_LATER), ("status", ANSWER)]
 

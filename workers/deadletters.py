@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar
 
 import orjson
 from redis import Redis
-from redis.exceptions import WatchError
+from redis.exceptions import RedisError, WatchError
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 from rq.results import Result
@@ -25,6 +25,7 @@ from gateway.logs import get_logger, scrub
 from gateway.queues import (
     FORWARD_FUNC,
     FORWARD_QUEUE,
+    JSONSerializer,
     enqueue_calls,
     envelope_key,
     readable_envelope,
@@ -56,8 +57,9 @@ class DeadLetter:
     failed_at: float
     attempts: int = 1
     channel: str | None = None
-    # The RQ job the letter was made from, when RQ may keep a record of its failure (`purge` deletes it); None in
-    # letters an earlier version wrote, and in those a job wrote of its own decision.
+    # The RQ job the letter was made from, when RQ may keep a record of its failure (`purge` and `requeue` delete it
+    # with the last letter naming the job); None in letters an earlier version wrote, and in those a job wrote of its
+    # own decision.
     job_id: str | None = None
 
     @property
@@ -231,12 +233,13 @@ class DeadLetters:
         A letter no longer in the registry (another operator requeued or purged it since it was listed) is skipped:
         its job is never enqueued twice. A letter whose registry kept changing through every try is left there,
         counted as busy."""
-        requeued = busy = unreadable = gone = 0
+        requeued = busy = unreadable = gone = jobs = 0
         for letter in {letter.key: letter for letter in letters}.values():
             if not letter.readable:
                 unreadable += 1
                 continue
-            outcome = self._requeue_one(letter, settings)
+            outcome, deleted = self._requeue_one(letter, settings)
+            jobs += deleted
             if outcome == "requeued":
                 requeued += 1
                 log.info("deadletter.requeued", queue=letter.queue, tracking_id=letter.tracking_id)
@@ -247,24 +250,31 @@ class DeadLetters:
             else:
                 gone += 1
                 log.warning("deadletter.requeue_gone", queue=letter.queue, tracking_id=letter.tracking_id)
+        if jobs:
+            log.info("deadletter.failed_jobs_purged", jobs=jobs)
         return Requeued(requeued, busy, unreadable, gone)
 
-    def _requeue_one(self, letter: DeadLetter, settings: Settings) -> Literal["requeued", "gone", "busy"]:
+    def _requeue_one(self, letter: DeadLetter, settings: Settings) -> tuple[Literal["requeued", "gone", "busy"], int]:
         """Requeue one letter under WATCH of the whole registry (a letter is a field of one hash), so any letter added
         or removed meanwhile spoils the try. Tries `REQUEUE_ATTEMPTS` times: while a case-store outage dead-letters
-        many a second, trying until a quiet moment could spin for as long as the outage lasts."""
-        def requeue(pipe: Any) -> Literal["requeued", "gone"]:
+        many a second, trying until a quiet moment could spin for as long as the outage lasts. Also returns how many
+        jobs' records RQ kept of the old failure went with it (`_left_by_rq`, as a purge deletes them): the requeued
+        call is a new job, and RQ's record of the old one, its arguments (a reply's number and text) among them, was
+        kept 30 days with nothing left to reach it."""
+        def requeue(pipe: Any) -> tuple[Literal["requeued", "gone"], int]:
             if not pipe.hexists(ENTRIES_KEY, letter.key):
-                return "gone"
+                return "gone", 0
+            jobs = self._left_by_rq(pipe, [letter])
             pipe.multi()
             enqueue_calls(self._redis, settings, letter.queue, letter.func, [tuple(letter.args)], pipeline=pipe)
             pipe.hdel(ENTRIES_KEY, letter.key)
             pipe.zrem(INDEX_KEY, letter.key)
             HealthSignals(self._redis).dead_letters_cleared([(letter.channel or "unknown", letter.key)], pipe)
+            self._delete_rq_records(pipe, jobs)
             pipe.execute()
-            return "requeued"
+            return "requeued", len(jobs)
 
-        return self._watching_the_registry(requeue) or "busy"
+        return self._watching_the_registry(requeue) or ("busy", 0)
 
     def _watching_the_registry(self, run: Callable[[Any], T]) -> T | None:
         """`run(pipe)` with the registry WATCHed, again a moment later whenever a letter was added or removed
@@ -294,8 +304,9 @@ class DeadLetters:
         end while it waited, now expire in `envelope_ttl` as a forwarded report's do (they held the citizen's words
         and number in Redis for ever, and their files could never be purged).
 
-        RQ's record of the job a letter was made from goes in the same transaction (`_left_by_rq`): its call, its
-        traceback and its failed-registry entry, kept 30 days after the letter was gone."""
+        RQ's record of the job a letter was made from goes in the same transaction (`_left_by_rq`), with the last
+        letter naming it, as a requeue's does: its call, its traceback and its failed-registry entry, kept 30 days
+        after the letter was gone."""
         wanted = {letter.key: letter for letter in letters}
         if not wanted:
             return 0
@@ -327,18 +338,25 @@ class DeadLetters:
             expire_report(pipe, tracking_id, readable_envelope(tracking_id, raw) if raw is not None else None,
                           envelope_ttl)
         HealthSignals(self._redis).dead_letters_cleared([(lt.channel or "unknown", lt.key) for lt in letters], pipe)
-        for job_id, queue_name in jobs.items():
-            pipe.zrem(FailedJobRegistry(queue_name, connection=self._redis).key, job_id)
-            pipe.delete(Job.key_for(job_id), Job.dependents_key_for(job_id), Result.get_key(job_id))
+        self._delete_rq_records(pipe, jobs)
         pipe.execute()
         return len(jobs)
 
+    def _delete_rq_records(self, pipe: Any, jobs: dict[str, str]) -> None:
+        """Queue into the MULTI `pipe` the deletion of what RQ keeps of each failed job ({job id: queue},
+        `_left_by_rq`): its hash, dependents, results (the traceback) and failed-registry entry."""
+        for job_id, queue_name in jobs.items():
+            pipe.zrem(FailedJobRegistry(queue_name, connection=self._redis).key, job_id)
+            pipe.delete(Job.key_for(job_id), Job.dependents_key_for(job_id), Result.get_key(job_id))
+
     def _left_by_rq(self, pipe: Any, letters: list[DeadLetter]) -> dict[str, str]:
-        """{job id: queue} of the jobs the letters were made from that RQ still keeps as failed. A job gone (expired,
-        or deleted by the reaper with its letter's making) has nothing left, and one RQ runs again (requeued with
-        RQ's own tools) is no longer a record of this failure: both are left alone. Reads under WATCH of the jobs, in
-        the not yet MULTI `pipe`. A `job_failed` letter of an earlier version names its job in its key; a
-        `forward_failed` one named none."""
+        """{job id: queue} of the jobs the letters (all leaving the registry, requeued or purged) were made from that
+        RQ still keeps as failed and that no other letter names: a forward job files one letter per unfinished report,
+        and its record goes with the last of them, whichever way each leaves (it is what an operator looking into the
+        ones left finds the failure by). A job gone (expired, or deleted by the reaper with its letter's making) has
+        nothing left, and one RQ runs again (requeued with RQ's own tools) is no longer a record of this failure: both
+        are left alone. Reads under WATCH of the jobs, in the not yet MULTI `pipe` that WATCHes the registry. A
+        `job_failed` letter of an earlier version names its job in its key; a `forward_failed` one named none."""
         jobs: dict[str, str] = {}
         for letter in letters:
             item = letter.key.partition(":")[2]
@@ -349,5 +367,24 @@ class DeadLetters:
             return {}
         pipe.watch(*[Job.key_for(job_id) for job_id in jobs])
         statuses = [pipe.hget(Job.key_for(job_id), "status") for job_id in jobs]
+        leaving = {letter.key for letter in letters}
         return {job_id: queue_name for (job_id, queue_name), status in zip(jobs.items(), statuses, strict=True)
-                if status == JobStatus.FAILED.value.encode()}
+                if status == JobStatus.FAILED.value.encode() and not self._named_by_others(pipe, job_id, leaving)}
+
+    def _named_by_others(self, pipe: Any, job_id: str, leaving: set[str]) -> bool:
+        """Whether a letter not `leaving` names the job: another report's of the same forward job, the one job whose
+        failure files several letters, each under its report's Tracking ID (a letter under that key that failed again
+        since names its new job). Read from the job's call; one RQ cannot read back names no report, and goes with
+        the first of its letters."""
+        try:
+            job = Job.fetch(job_id, connection=self._redis, serializer=JSONSerializer)
+            reports = job.args[0] if job.func_name == FORWARD_FUNC and job.args else []
+        except RedisError:
+            raise
+        except Exception:  # its hash or call damaged (as the reaper meets them): RQ itself could not run it either
+            return False
+        keys = [key for key in dict.fromkeys(self.entry_key(FORWARD_QUEUE, str(tid)) for tid in reports)
+                if key not in leaving] if isinstance(reports, list) else []
+        raws = pipe.hmget(ENTRIES_KEY, keys) if keys else []
+        return any(raw is not None and self._read(key, raw).job_id == job_id
+                   for key, raw in zip(keys, raws, strict=True))
