@@ -409,8 +409,9 @@ def _shown(letter: DeadLetter) -> dict[str, Any]:
     fields = asdict(letter)
     redacted = redact_fields({name: value for name, value in fields.items() if name not in _LETTER_VERBATIM})
     shown = {name: fields[name] if name in _LETTER_VERBATIM else redacted[name] for name in fields}
-    # A letter a job wrote of its own decision (a provider's refusal, retries run out) names no RQ job: `-`, as the
-    # tables show a missing value, where Python's `None` was printed.
+    # A letter a forward or reply job wrote of its own decision (a provider's refusal, retries run out) names no RQ
+    # job: `-`, as the tables show a missing value, where Python's `None` was printed. A status query's names its job
+    # whoever gave it up.
     return {**shown, "failed_at": _when(letter.failed_at), "channel": _channel_of(letter),  # as `list` shows them
             "job_id": shown["job_id"] or "-"}
 

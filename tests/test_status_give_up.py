@@ -175,6 +175,7 @@ def test_a_status_job_given_up_unanswered_sends_cek_later_and_its_requeue_answer
     [letter] = DeadLetters(redis).list()
     assert (letter.queue, letter.func, letter.args, letter.reason) == (STATUS_QUEUE, STATUS_FUNC, [query],
                                                                        path.reason)
+    assert letter.job_id == job.id  # whoever gave it up: `deadletters show` names the job
     assert events(log_stream, AFTER_ANSWER) == []
     assert not redis.exists(str(answered_key(query, job)))  # the give-up marks nothing: a requeue is answered
 

@@ -58,8 +58,9 @@ class DeadLetter:
     attempts: int = 1
     channel: str | None = None
     # The RQ job the letter was made from, when RQ may keep a record of its failure (`purge` and `requeue` delete it
-    # with the last letter naming the job); None in letters an earlier version wrote, and in those a job wrote of its
-    # own decision.
+    # with the last letter naming the job): a job that failed, or a status query's, whichever gave it up (one that
+    # gives itself up ends normally, and RQ keeps no failure of it). None in letters an earlier version wrote, and in
+    # those a forward or reply job wrote of its own decision.
     job_id: str | None = None
 
     @property
