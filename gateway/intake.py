@@ -142,8 +142,9 @@ class Intake:
         self._held_since: float | None = None
         self._release_not_before = 0.0  # after a failed release (Redis down): not again at once
         self._release_failures = 0
-        # The highest sequence number of a saved reserve taken while Redis was down (0: none to check), set by the
-        # committer and cleared by the replayer: under its own lock.
+        # The highest sequence number of a saved reserve taken while Redis was down, or of those dropped when the
+        # raise past them met Redis down (0: none to check), set by the committer and cleared by the replayer: under
+        # its own lock.
         self._unchecked_reserve = 0
         self._unchecked_lock = threading.Lock()
 
@@ -378,7 +379,7 @@ class Intake:
         # numbers below the reserves stopped processes left (`_sequence_past_saved_reserves`).
         leased = self._allocator.leased_high if self._spooling else 0
         if unchecked or leased:
-            self._sequence_past_saved_reserves([max(unchecked, leased)])
+            self._sequence_past_saved_reserves(max(unchecked, leased))
             with self._unchecked_lock:  # the committer may have taken another one meanwhile: that one stays to check
                 if self._unchecked_reserve == unchecked:
                     self._unchecked_reserve = 0
@@ -546,24 +547,45 @@ class Intake:
             log.warning("intake.sequence_raised", reason="sequence_below_reserve", sequence=number)
         return before
 
-    def _sequence_past_saved_reserves(self, taken: list[int]) -> int:
-        """Raise the sequence past `taken` (a saved reserve just taken) and every reserve still saved in this cell's
-        range; returns the sequence as it was. One above it is a Redis that came back behind the process that left
-        it (emptied, rolled back, a lagging replica promoted): that process handed out the numbers below its reserve,
-        and a lease from the sequence as it was gives them to new reports, which the case store (idempotent on the
-        Tracking ID) answers "already had it" and never stores. Every reserve, not only the one taken: the processes
-        starting now each take one, and the first to lease must not lease below the others. Those above the sequence
-        as it was are dropped (a gap), as the taken one is by the caller: some of their numbers may have been leased
-        since Redis came back, and once it is raised no taker could tell."""
+    def _sequence_past_saved_reserves(self, high: int) -> None:
+        """Raise the sequence past `high` (a saved reserve just taken, or what this process minted from while Redis
+        was away) and past every reserve still saved in this cell's range, those above the sequence dropped first.
+
+        One above it is a Redis that came back behind the process that left it (emptied, rolled back, a lagging
+        replica promoted): that process handed out the numbers below its reserve, and a lease from the sequence as
+        it was gives them to new reports, which the case store (idempotent on the Tracking ID) answers "already had
+        it" and never stores; and some of the reserve's own numbers may have been leased already, so it is dropped (a
+        gap). Every reserve, not only the one taken: the processes starting now each take one, and the first to lease
+        must not lease below the others.
+
+        The invariant, with `take_saved_reserve`: a reserve is minted from only when it is below the sequence as read
+        before it was taken, and the sequence is raised past a reserve found above it only once that reserve is gone
+        from the directory. So no raise is what puts the sequence past a reserve a taker keeps: a taker that reads
+        after the raise finds none of those the raiser dropped, and one that took such a reserve first read the
+        sequence before the raise, found the reserve above it and drops it too. That holds in every order of two
+        processes starting together (each reading, taking, dropping, raising), and of one starting while another's
+        replayer finds Redis back. (Raised before the drops, a process that took one in that moment, or checked it
+        only after the raise, found the sequence past it and kept numbers a process without a spool had leased from
+        the Redis behind.) Not covered: a lease between the drops and the raise is as blind as any between Redis's
+        return and the first raise; a reserve saved after the raiser looked (a gateway that ran through the outage)
+        and passed by its raise, or one that leases passed, or Redis going behind again between a read and a raise,
+        look like numbers leased from this Redis. A raise that meets Redis down leaves `high` to the replayer (the
+        reserves dropped are gone)."""
         assert self._spool is not None
         start, end = self._settings.intake.id_range
-        waiting = [(path, in_range) for path, numbers in self._spool.peek_saved_reserves()
-                   if (in_range := [number for number in numbers if start <= number <= (end or number)])]
-        before = self._sequence_past(max([*taken, *(max(numbers) for _, numbers in waiting)]))
-        for path, numbers in waiting:
-            if max(numbers) > before and self._spool.discard_saved_reserve(path):
-                log.warning("intake.saved_reserve_dropped", reason="sequence_below_reserve", count=len(numbers))
-        return before
+        try:
+            sequence = int(self._redis.get(SEQUENCE_KEY) or 0)
+            for path, numbers in self._spool.peek_saved_reserves():
+                if not (in_range := [number for number in numbers if start <= number <= (end or number)]):
+                    continue
+                high = max(high, *in_range)
+                if max(in_range) > sequence and self._spool.discard_saved_reserve(path):
+                    log.warning("intake.saved_reserve_dropped", reason="sequence_below_reserve", count=len(in_range))
+            self._sequence_past(high)
+        except RedisError:
+            with self._unchecked_lock:
+                self._unchecked_reserve = max(self._unchecked_reserve, high)
+            raise
 
     def restore_saved_reserve(self) -> int:
         """At start, take one of the reserves earlier processes left in the spool directory, so that this one can
@@ -575,27 +597,37 @@ class Intake:
     def take_saved_reserve(self, *, redis_down: bool) -> int:
         """Take one saved reserve this process may mint from; returns how many IDs it holds (0: none is left).
 
-        Numbers outside this cell's id_start..id_end are not this cell's, and a reserve above Redis's sequence was
-        not leased by this Redis as it is now (emptied, rolled back, or another Redis): both are dropped, and the next
-        file taken; the sequence is raised past the latter first, and past every reserve still saved
-        (`_sequence_past_saved_reserves`). With Redis down (`redis_down`: known to be, so not asked; or found so now)
-        the sequence cannot be read, which is exactly the case a saved reserve is for: the replayer checks once Redis
-        answers, and raises the sequence past it if it must."""
+        Numbers outside this cell's id_start..id_end are not this cell's, and a reserve above Redis's sequence, read
+        before the file is taken, was not leased by this Redis as it is now (emptied, rolled back, or another Redis):
+        both are dropped, and the next file taken; the sequence is raised past the latter, and past every reserve
+        still saved (`_sequence_past_saved_reserves`, which says why the read comes first). With Redis down
+        (`redis_down`: known to be, so not asked; or found so now) the sequence cannot be read, which is exactly the
+        case a saved reserve is for: the replayer checks once Redis answers, and raises the sequence past it if it
+        must."""
         if self._spool is None:
             return 0
         start, end = self._settings.intake.id_range
-        while found := self._spool.take_saved_reserve():
+        while self._spool.saved_reserves():  # none saved: Redis is not asked, so a hanging one delays no start
+            sequence = 0
+            if not redis_down:
+                try:
+                    sequence = int(self._redis.get(SEQUENCE_KEY) or 0)
+                except RedisError:
+                    redis_down = True
+            if not (found := self._spool.take_saved_reserve()):
+                continue
             numbers = [number for number in found if start <= number <= (end or number)]
             if not numbers:
                 continue
             if not redis_down:
+                behind = sequence < max(numbers)
                 try:
-                    if self._sequence_past_saved_reserves(numbers) < max(numbers):
-                        log.warning("intake.saved_reserve_dropped", reason="sequence_below_reserve",
-                                    count=len(numbers))
-                        continue
-                except RedisError:
+                    self._sequence_past_saved_reserves(max(numbers))
+                except RedisError:  # `max(numbers)` left to the replayer to raise past
                     redis_down = True
+                if behind:
+                    log.warning("intake.saved_reserve_dropped", reason="sequence_below_reserve", count=len(numbers))
+                    continue
             if redis_down:
                 with self._unchecked_lock:
                     self._unchecked_reserve = max(self._unchecked_reserve, max(numbers))

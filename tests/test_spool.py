@@ -928,3 +928,152 @@ def test_a_gateway_that_took_a_saved_reserve_while_redis_was_down_raises_the_seq
     assert minted[:3] == [1_000_050, 1_000_051, 1_000_052]  # its own reserve first
     assert min(minted[3:]) > 1_000_082, minted  # then leases past the other one
     assert spool.saved_reserves() == 0  # the other one dropped: some of its numbers may have been leased meanwhile
+
+
+def start_gateway(settings: Settings, url: str, hook: Callable[[Spool], None] | None = None) -> Intake:
+    """`build_intake`, with `hook` given the spool before the saved reserve is taken (to step into what it does)."""
+    spool = Spool(settings.data_dir / "spool")
+    spool.check_writable()
+    intake = Intake(redis_connection(url, timeout=1), settings, spool)
+    if hook is not None:
+        hook(spool)
+    intake.restore_saved_reserve()
+    return intake
+
+
+def step_in(monkeypatch: pytest.MonkeyPatch, spool: Spool, name: str, step: Callable[[], object], *,
+            after: bool = False) -> None:
+    """Run `step` once, just before (or just after) the first call of `spool.<name>`: another process's move at that
+    very point, deterministically."""
+    original = getattr(spool, name)
+    stepped: list[bool] = []
+
+    def with_step(*args: object) -> object:
+        if not stepped and not after:
+            stepped.append(True)
+            step()
+        result = original(*args)
+        if not stepped and after:
+            stepped.append(True)
+            step()
+        return result
+
+    monkeypatch.setattr(spool, name, with_step)
+
+
+def leased_behind(test_env: TestEnvironment, url: str, *, sequence: int, count: int) -> set[int]:
+    """Redis came back behind at `sequence`, and a process without a spool (the SMTP server, a poller) leased `count`
+    numbers from it: the numbers it may give to reports."""
+    redis = Redis.from_url(url)
+    redis.set(SEQUENCE_KEY, sequence)
+    spoolless = Intake(redis_connection(url, timeout=1),
+                       test_env.settings(REDIS_URL=url, LAPOR_INTAKE_ID_BLOCK_SIZE=str(count)))
+    spoolless.commit([draft("through-the-smtp-server")])
+    assert int(redis.get(SEQUENCE_KEY)) == sequence + count
+    return set(range(sequence + 1, sequence + count + 1))
+
+
+def minted_by(gateway: Intake, name: str) -> list[int]:
+    """The sequence numbers a few reports get from `gateway`, and those it holds for the next."""
+    receipts = gateway.commit([draft(f"{name}-{n}") for n in range(4)])
+    return [int(receipt.tracking_id[:-1]) for receipt in receipts] + gateway._allocator.take_reserve()
+
+
+@pytest.mark.parametrize(("first_saved", "hooked", "after"), [
+    pytest.param("high", "discard_saved_reserve", False, id="the-other-starts-as-the-raiser-is-to-drop-its-reserve"),
+    pytest.param("low", "take_saved_reserve", True, id="the-other-raises-between-this-ones-take-and-its-check"),
+])
+def test_two_gateways_starting_together_never_keep_a_reserve_a_redis_behind_it_may_have_leased(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    first_saved: str, hooked: str, after: bool,
+) -> None:
+    """Redis came back behind two saved reserves, and a process without a spool leased from it up into the lower
+    one. Two gateways start together, each taking one. The one that found its reserve above the sequence raised the
+    sequence past every reserve saved, then dropped the others; the other, taking one in that moment (or checking
+    it only after that raise), found the sequence past it and kept numbers already leased: two reports under one
+    Tracking ID. The steps are driven in that order here, against a real Redis."""
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_DATA_DIR=str(tmp_path / "data"),
+                                 LAPOR_INTAKE_ID_RESERVE="3")
+    low, high = [1_000_050, 1_000_051, 1_000_052], [1_000_080, 1_000_081, 1_000_082]
+    saved_reserves(settings, *([high, low] if first_saved == "high" else [low, high]))  # the first one started takes
+    leased = leased_behind(test_env, own_redis.url, sequence=1_000_001, count=50)  # up to 1_000_051
+    other: list[Intake] = []
+    started = start_gateway(settings, own_redis.url, lambda spool: step_in(
+        monkeypatch, spool, hooked, lambda: other.append(start_gateway(settings, own_redis.url)), after=after))
+    gateways = [started, *other]
+    try:
+        assert len(gateways) == 2
+        minted = minted_by(started, "started") + minted_by(other[0], "other")
+    finally:
+        for gateway in gateways:
+            gateway._spool = None  # nothing saved back: this test counts what was minted
+            gateway.close()
+    assert not leased & set(minted), sorted(leased & set(minted))
+    assert len(minted) == len(set(minted))
+    assert int(Redis.from_url(own_redis.url).get(SEQUENCE_KEY)) >= max(high)  # what their gateways handed out
+    assert list((settings.data_dir / "spool").glob("*reserve*")) == []
+
+
+def test_a_gateway_starting_as_another_finds_redis_back_behind_keeps_no_reserve_leased_meanwhile(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gateway that answered through the outage finds Redis back behind a reserve a stopped one saved, which a
+    process without a spool has leased into. It raised the sequence past that reserve before dropping it: another
+    gateway starting in that moment took it, found the sequence past it and kept it."""
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_DATA_DIR=str(tmp_path / "data"),
+                                 LAPOR_INTAKE_ID_RESERVE="3")
+    running = start_gateway(settings, own_redis.url)
+    other: list[Intake] = []
+    try:
+        running.commit([draft("before-the-outage")])  # its reserve: a block from 1_000_000
+        assert running._allocator.leased_high < 1_000_200
+        saved_reserves(settings, [1_000_250, 1_000_251, 1_000_252])  # a gateway that stopped
+        Redis.from_url(own_redis.url).set(SEQUENCE_KEY, 1_000_400)
+        own_redis.stop()
+        assert running.commit([draft("during-the-outage")])[0].spooled
+        own_redis.start()
+        leased = leased_behind(test_env, own_redis.url, sequence=1_000_200, count=51)  # up to 1_000_251
+        assert running.spool is not None
+        step_in(monkeypatch, running.spool, "discard_saved_reserve",
+                lambda: other.append(start_gateway(settings, own_redis.url)))
+        assert running.replay_spool() == 1 and len(other) == 1
+        minted = minted_by(other[0], "other")
+    finally:
+        for gateway in [running, *other]:
+            gateway._spool = None  # nothing saved back
+            gateway.close()
+    assert not leased & set(minted), sorted(leased & set(minted))
+    assert int(Redis.from_url(own_redis.url).get(SEQUENCE_KEY)) >= 1_000_252
+    assert list((settings.data_dir / "spool").glob("*reserve*")) == []
+
+
+def test_reserves_dropped_when_the_raise_past_them_meets_redis_down_are_raised_past_once_it_answers(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reserves above the sequence are dropped before it is raised past them: Redis gone in between, the numbers
+    their stopped gateways handed out were known to no one, and the sequence, once Redis answered, was left behind
+    them for the next lease. The replayer raises it past them."""
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_DATA_DIR=str(tmp_path / "data"))
+    saved_reserves(settings, [1_000_080, 1_000_081, 1_000_082], [1_000_050, 1_000_051, 1_000_052])
+    Redis.from_url(own_redis.url).set(SEQUENCE_KEY, 1_000_001)  # came back behind both
+
+    def redis_gone_after_the_drop(spool: Spool) -> None:
+        discard = spool.discard_saved_reserve
+
+        def then_redis_stops(path: Path) -> bool:
+            dropped = discard(path)
+            own_redis.stop()
+            return dropped
+
+        monkeypatch.setattr(spool, "discard_saved_reserve", then_redis_stops)
+
+    intake = start_gateway(settings, own_redis.url, redis_gone_after_the_drop)
+    try:
+        assert intake.reserve == 0 and list((settings.data_dir / "spool").glob("*reserve*")) == []
+        own_redis.start()
+        assert int(Redis.from_url(own_redis.url).get(SEQUENCE_KEY) or 0) < 1_000_082
+        assert intake.replay_due
+        intake.replay_spool()
+        assert int(Redis.from_url(own_redis.url).get(SEQUENCE_KEY)) >= 1_000_082 and not intake.replay_due
+    finally:
+        intake.close()
