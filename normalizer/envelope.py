@@ -215,6 +215,12 @@ class ReportDraft(BaseModel):
     )
     channel_meta: dict[str, Any] = Field(default_factory=dict)
     incomplete: bool = Field(default=False, description="Some parts of the message never arrived.")
+    text_truncated: bool = Field(
+        default=False,
+        description="The text was longer than the gateway keeps (its intake.max_text_chars, 100,000 characters by "
+                    "default): `text` is its start, ended by a marker in Indonesian and English that gives the "
+                    "length it had. The rest reached no one. Keywords were read in the whole text.",
+    )
     duplicate_of: str | None = Field(
         default=None, pattern=TRACKING_ID_PATTERN,
         description="Set when a retried message got a second Tracking ID during a Redis outage: the first one.",

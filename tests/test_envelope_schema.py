@@ -29,7 +29,7 @@ from normalizer.schema import SCHEMA_PATH, envelope_schema, render_schema
 CONTRACT_FIELDS = {
     "envelope_version", "tracking_id", "received_at", "channel", "channel_message_id", "sender", "kind",
     "anonymous", "confidential", "text", "subject", "language", "attachments", "follow_up_of", "channel_meta",
-    "from_reports_sender",
+    "from_reports_sender", "text_truncated",
 }
 
 
