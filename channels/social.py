@@ -329,7 +329,8 @@ class MentionIntake:
         for message in messages:
             try:
                 normalized = normalize(message, default_region=self._settings.sms.default_region,
-                                       shortest_id=self._settings.intake.shortest_tracking_id)
+                                       shortest_id=self._settings.intake.shortest_tracking_id,
+                                       max_text_chars=self._settings.intake.max_text_chars)
             except RejectedInput as error:
                 log.warning("mention.rejected", channel=message.source, reason=error.reason)
                 refused.append((message.source, error.reason))

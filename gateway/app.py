@@ -192,7 +192,8 @@ class Gateway:
 
     async def _handle_message(self, adapter: WebhookAdapter, message: InboundMessage) -> Outcome:
         normalized = normalize(message, default_region=self.settings.sms.default_region,
-                               shortest_id=self.settings.intake.shortest_tracking_id)
+                               shortest_id=self.settings.intake.shortest_tracking_id,
+                               max_text_chars=self.settings.intake.max_text_chars)
         # Adapters whose provider cannot carry the reply in its answer send it through the reply worker.
         outbound = self.outbound if adapter.outbound_replies else None
         if normalized.query is not None:

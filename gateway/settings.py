@@ -78,6 +78,9 @@ class IntakeSettings(_Section):
     forward_linger_ms: int
     envelope_ttl_seconds: int
     redis_timeout_seconds: float = Field(gt=0)
+    # Room for the words of a report and the marker that ends a cut one (normalizer/pipeline.py): below it, a cut
+    # text would be mostly marker.
+    max_text_chars: int = Field(ge=1000)
 
     @model_validator(mode="after")
     def _range_ends_after_it_starts(self) -> IntakeSettings:

@@ -8,13 +8,17 @@ from dataclasses import dataclass, replace
 from pydantic import ValidationError
 
 from gateway.errors import RejectedInput
+from gateway.logs import get_logger
+from gateway.replies import load_replies
 from gateway.tracking import MIN_LENGTH
 from normalizer.envelope import Channel, ReportDraft, Sender
 from normalizer.inbound import InboundMessage
 from normalizer.keywords import Action, Grammar, ParsedText, load_grammar, parse_text
 from normalizer.prefixes import STACKED_PREFIXES
 from normalizer.sender import normalize_sender
-from normalizer.text import HASH, clean_text, fold_word
+from normalizer.text import HASH, clean_text, cut_text, fold_word
+
+log = get_logger()
 
 # Channels whose text carries the keyword grammar (mail has a subject and a body instead).
 GRAMMAR_CHANNELS = frozenset({Channel.SMS, Channel.TWITTER, Channel.INSTAGRAM})
@@ -70,9 +74,10 @@ def _parse(message: InboundMessage, text: str, grammar: Grammar, shortest_id: in
 
 
 def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_id: int = MIN_LENGTH,
-              grammar: Grammar | None = None) -> Normalized:
+              grammar: Grammar | None = None, max_text_chars: int | None = None) -> Normalized:
     """Clean the text, read the grammar, normalize the sender, and build the draft or the query. `shortest_id`:
-    the settings' `intake.shortest_tracking_id` (see `parse_text`)."""
+    the settings' `intake.shortest_tracking_id` (see `parse_text`); `max_text_chars`: its `intake.max_text_chars`
+    (see `cut_to_limit`; None: no limit)."""
     grammar = grammar or load_grammar()
     text = clean_text(message.text)
     parsed = _parse(message, text, grammar, shortest_id)
@@ -104,8 +109,14 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
     sender = normalize_sender(message.sender_kind, message.sender_address, message.sender_display_name, default_region)
     if quoted:
         parsed = replace(parsed, text=f"{parsed.text}\n\n{quoted}" if parsed.text else quoted)
+    # Last, once every keyword was read in the whole text: an ANONIM closing a long mail is past any cut.
+    kept, truncated = cut_to_limit(parsed.text, max_text_chars)
+    if truncated:
+        log.warning("message.text_truncated", channel=message.source, length=len(parsed.text), kept=len(kept),
+                    limit=max_text_chars)
+        parsed = replace(parsed, text=kept)
     try:
-        draft = _draft(message, parsed, sender)
+        draft = _draft(message, parsed, sender, truncated)
     except ValidationError as error:
         # A provider field outside the envelope's contract (an empty or 600-character message id): a typed
         # rejection naming the fields, never their values (they may be the citizen's).
@@ -133,7 +144,25 @@ def _photo_with_a_tracking_id(parsed: ParsedText, text: str) -> ParsedText:
     return replace(parsed, action=Action.REPORT, text=text, tracking_id=None, anonymous=True)
 
 
-def _draft(message: InboundMessage, parsed: ParsedText, sender: Sender) -> ReportDraft:
+def cut_marker(length: int) -> str:
+    """What ends a text cut short: `[<id> / <en>]` (config/replies.toml `[report_text_cut]`, as the marks around a
+    quoted post), on a line of its own, with the text's own `length` as each language writes a number."""
+    table = load_replies()["report_text_cut"]
+    grouped = f"{length:,}"
+    return f"\n\n[{table['id'].format(length=grouped.replace(',', '.'))} / {table['en'].format(length=grouped)}]"
+
+
+def cut_to_limit(text: str, limit: int | None) -> tuple[str, bool]:
+    """`text` and False when it fits `limit` characters (None: any length fits); else its start (`cut_text`, trailing
+    space dropped) and `cut_marker`, together at most `limit` long, and True. The marker counts towards the limit, so
+    that a case store whose text field holds `limit` characters takes every report."""
+    if limit is None or len(text) <= limit:
+        return text, False
+    marker = cut_marker(len(text))
+    return cut_text(text, limit - len(marker)).rstrip() + marker, True
+
+
+def _draft(message: InboundMessage, parsed: ParsedText, sender: Sender, text_truncated: bool) -> ReportDraft:
     return ReportDraft(
         received_at=message.received_at,
         channel=message.channel,
@@ -151,4 +180,5 @@ def _draft(message: InboundMessage, parsed: ParsedText, sender: Sender) -> Repor
         follow_up_of=parsed.tracking_id if parsed.action is Action.FOLLOW_UP else None,
         channel_meta=dict(message.channel_meta),
         incomplete=message.incomplete,
+        text_truncated=text_truncated,
     )

@@ -58,3 +58,41 @@ def fold_word(word: str) -> str:
     "ＬＡＰＯＲ" "lapor", "１７０８" "1708"). For looking words up only: the citizen's text is never folded."""
     return word.lower() if word.isascii() else unicodedata.normalize("NFKC", word).lower()
 
+
+
+# How far `cut_text` steps back to keep a character whole: further than any character a reader sees as one (a letter
+# with a few marks, an emoji with its tone and presentation selector). A longer run of marks ("Zalgo" text) is cut
+# at the code point instead, so the cut never loses more than this.
+_MAX_STEP_BACK = 32
+_REGIONAL_INDICATORS = range(0x1F1E6, 0x1F200)
+_EMOJI_MODIFIERS = range(0x1F3FB, 0x1F400)
+
+
+def _continues(char: str) -> bool:
+    """Whether `char` belongs to the character before it: a combining mark NFC could not compose (Mn, Mc, Me: an
+    accent on a letter without a precomposed form, a Javanese or Balinese vowel sign, a keycap's enclosing mark, a
+    variation selector) or an emoji's skin tone. Cut before one, a letter loses its mark or an emoji its tone."""
+    return unicodedata.category(char) in ("Mn", "Mc", "Me") or ord(char) in _EMOJI_MODIFIERS
+
+
+def cut_text(text: str, limit: int) -> str:
+    """The start of `text`, at most `limit` code points long, not ending inside a character as a reader sees it.
+
+    A Python string is code points, so no cut splits an emoji's UTF-16 surrogate pair. The cut also steps back (at
+    most `_MAX_STEP_BACK`) before marks and skin tones that belong to the last character kept (`_continues`), and
+    before the first half of a flag (a pair of regional indicators). Zero-width joiners never reach here
+    (`clean_text` removes them). Not a full grapheme segmentation (UAX #29), which no dependency here provides."""
+    if len(text) <= limit:
+        return text
+    end, floor = limit, max(0, limit - _MAX_STEP_BACK)
+    while end > floor and _continues(text[end]):
+        end -= 1
+    if end == floor and _continues(text[end]):
+        end = limit
+    if ord(text[end]) in _REGIONAL_INDICATORS:
+        start = end
+        while start > floor and ord(text[start - 1]) in _REGIONAL_INDICATORS:
+            start -= 1
+        if (end - start) % 2:  # an odd run before the cut: its last indicator is half of a flag
+            end -= 1
+    return text[:end]

@@ -43,6 +43,7 @@ def test_defaults_come_from_the_toml_file() -> None:
     assert settings.casestore_url == "http://127.0.0.1:8081"
     assert settings.redis_url == ""
     assert settings.instagram.pending_grace_minutes == 15.0
+    assert settings.intake.max_text_chars == 100_000
 
 
 @pytest.mark.parametrize(
@@ -59,6 +60,8 @@ def test_defaults_come_from_the_toml_file() -> None:
                      id="redis-url"),
         pytest.param("LAPOR_INSTAGRAM_PENDING_GRACE_MINUTES", "30",
                      lambda s: s.instagram.pending_grace_minutes == 30.0, id="instagram-pending-grace"),
+        pytest.param("LAPOR_INTAKE_MAX_TEXT_CHARS", "1000", lambda s: s.intake.max_text_chars == 1000,
+                     id="max-text-chars-at-its-floor"),
     ],
 )
 def test_environment_overrides(variable: str, value: str, read: object) -> None:
@@ -130,6 +133,8 @@ def test_an_instagram_pending_retry_of_zero_is_refused() -> None:
     ("LAPOR_AGGREGATOR_SEND_RATE_PER_SECOND", "nan"),  # every reply job a ValueError there
     ("LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS", "0"),  # each part taken alone, the next ones lost as its late parts
     ("LAPOR_AGGREGATOR_CONCAT_SWEEP_SECONDS", "0"),  # a sweep loop that never sleeps
+    ("LAPOR_INTAKE_MAX_TEXT_CHARS", "999"),  # a cut text mostly the marker that ends it
+    ("LAPOR_INTAKE_MAX_TEXT_CHARS", "0"),
 ])
 def test_a_limit_that_cannot_work_is_refused(variable: str, value: str) -> None:
     section_key = variable.removeprefix("LAPOR_").lower().replace("_", ".", 1)  # ratelimit.burst

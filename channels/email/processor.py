@@ -217,7 +217,8 @@ class MailProcessor:
                     recipients: Sequence[str]) -> Normalized:
         """The attachments stored and the mail normalized, off the event loop: both cost as much as the mail is long
         (a body of a million short lines took 1.1 s to normalize, while every other SMTP session waited)."""
-        return normalize(self._inbound(mail, raw, envelope_sender, recipients))
+        return normalize(self._inbound(mail, raw, envelope_sender, recipients),
+                         max_text_chars=self.settings.intake.max_text_chars)
 
     async def _report(self, mail: ParsedMail, raw: bytes, envelope_sender: str | None,
                       recipients: Sequence[str]) -> MailOutcome:
