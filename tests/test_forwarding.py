@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -391,13 +392,17 @@ def test_the_cli_says_how_many_it_skipped_while_dead_letters_poured_in(test_env:
     with dead_letters_pouring_in(redis):
         busy = cli(test_env, "deadletters", "requeue", "--all")
     assert busy.returncode == 1, busy.stdout + busy.stderr
-    assert "requeued 0 dead letter(s)" in busy.stdout
-    assert "skipped 2 dead letter(s)" in busy.stdout and "run the same command again" in busy.stdout
-    assert registry.count() == 2
+    # Both letters are skipped as a rule; on a loaded machine the writer's thread may pause long enough for one
+    # requeue to slip through, which must then be counted as requeued, the other as skipped and still listed.
+    requeued = int(re.search(r"requeued (\d) dead letter", busy.stdout)[1])  # type: ignore[index]
+    skipped = int(re.search(r"skipped (\d) dead letter", busy.stdout)[1])  # type: ignore[index]
+    assert (requeued + skipped, skipped >= 1) == (2, True), busy.stdout
+    assert "run the same command again" in busy.stdout
+    assert registry.count() == skipped
 
     quiet = cli(test_env, "deadletters", "requeue", "--all")
     assert quiet.returncode == 0, quiet.stdout + quiet.stderr
-    assert "requeued 2 dead letter(s)" in quiet.stdout and "skipped" not in quiet.stdout
+    assert f"requeued {skipped} dead letter(s)" in quiet.stdout and "skipped" not in quiet.stdout
     assert registry.count() == 0
 
 
