@@ -314,6 +314,27 @@ def test_retries_of_a_reply_that_could_not_be_built_do_not_use_up_the_hourly_cap
     assert [str(reply["To"]) for reply in outbox(settings)] == ["budi.santoso1987@gmail.com"]
     assert DeadLetters(redis).count() == 0 and replies.count == 0
 
+def test_a_send_that_outlived_its_cap_window_leaves_no_counter_without_expiry(
+    test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count taken back after a failed send is taken only from a window still there: the window lost during
+    the send (Redis restarted without its data) was made anew by the DECR at -1, a key that never expired."""
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    finally:
+        server.stop()
+
+    def lost_then_failed(*_: Any) -> None:
+        redis.delete(*redis.keys("lapor:email:replycap:*"))  # the restart: the window counted before is gone
+        raise email_reply.RetryableError("relay unreachable", reason="relay_unreachable")
+
+    monkeypatch.setattr(email_reply, "write_to_outbox", lost_then_failed)
+    run_replies(settings, redis)
+    assert redis.keys("lapor:email:replycap:*") == []
+
+
 def test_a_refused_reply_requeued_by_an_operator_is_not_dropped_as_capped(
     test_env: TestEnvironment, redis: Redis, relay: tuple[RelayHandler, int]
 ) -> None:

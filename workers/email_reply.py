@@ -26,7 +26,7 @@ from gateway.queues import REPLY_QUEUE
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.send_lease import SendInProgress, send_lease, wait_for_holder
-from workers.windows import count_in_window
+from workers.windows import count_in_window, uncount_in_window
 
 log = get_logger()
 
@@ -106,7 +106,7 @@ def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
     except (RetryableError, PermanentError) as error:
         # A reply that did not go out is not one of the address's replies this hour. Counted, the retries of one
         # reply through a relay outage used up the cap, and the reply was then dropped as capped.
-        context.redis.decr(cap_key)
+        uncount_in_window(context.redis, cap_key)
         job = get_current_job()
         if isinstance(error, RetryableError) and job is not None and job.retries_left:
             log.warning("email.reply_retry", reason=error.reason)
@@ -116,7 +116,7 @@ def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
     except BaseException:
         # Nor is one ended by an exception the job does not classify (the outbox unwritable, RQ's job timeout): RQ
         # retries it, and counted, the retry past the cap dropped the reply as capped, with no dead letter.
-        context.redis.decr(cap_key)
+        uncount_in_window(context.redis, cap_key)
         raise
     context.redis.set(replied_key, payload["tracking_id"], ex=context.settings.intake.dedup_ttl_seconds)
     HealthSignals(context.redis).reply_sent(health_channel(CHANNEL))  # counts lapor_replies_total too

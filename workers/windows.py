@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from redis import Redis
 
+# KEYS[1] the window: take one back only while the window is still there (its count and its expiry with it).
+_UNCOUNT_SCRIPT = """
+if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end
+return 0
+"""
+
 
 def count_in_window(redis: Redis, key: str, ttl_seconds: int) -> int:
     """Count one more in the window `key` names; returns the count including this one.
@@ -15,3 +21,11 @@ def count_in_window(redis: Redis, key: str, ttl_seconds: int) -> int:
     pipe.expire(key, ttl_seconds)
     count, _ = pipe.execute()
     return int(count)
+
+
+def uncount_in_window(redis: Redis, key: str) -> None:
+    """Take back one count of `count_in_window` (what it counted did not happen), only while the window exists.
+
+    A bare DECR of a window gone meanwhile (expired, or lost with a Redis restart during the send) made a new key
+    at -1 with no expiry: never deleted, and one more allowed than the cap in its window."""
+    redis.eval(_UNCOUNT_SCRIPT, 1, key)
