@@ -334,8 +334,10 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
     if word in grammar.status_words:
         after_fillers = _skip_fillers(rest, grammar)
         # "CEK 1708 10000004": our short code copied from "kirim ke 1708" read with the ID as one 12-digit number.
-        if (after_name := _without_our_address(after_fillers, grammar)) and after_name.strip():
-            after_fillers = _skip_fillers(after_name, grammar)
+        # Emoji there are read past as at the start ("CEK 🙏 10000004", "CEK🙏10000004"); missed, the query was filed
+        # as a new report. Each turn takes text off, so the loop is linear in it.
+        while (past := _past_symbols_and_our_address(after_fillers, grammar)) and past.strip():
+            after_fillers = _skip_fillers(past, grammar)
         after_fillers = after_fillers.lstrip(_ID_OPEN)
         candidate = _status_candidate(after_fillers)
         if not candidate:
