@@ -31,6 +31,9 @@ log = get_logger()
 MAX_BATCH = 1000
 MAX_PAGE = 1000
 MAX_SEQ = 2**63 - 1  # SQLite's largest integer
+# A query integer as the contract's schema has it (minimum 0): ASCII digits only. `int()` also takes "1_0", " 5 ",
+# "+5" and other scripts' digits ("٥"), which a client's own check of the contract would refuse.
+_DIGITS = re.compile(r"[0-9]+")
 STORE_KEY = web.AppKey("store", ReportStore)
 TOKEN_KEY = web.AppKey("token", str)
 
@@ -137,11 +140,13 @@ async def get_report(request: web.Request) -> web.Response:
 async def list_reports(request: web.Request) -> web.Response:
     """A page in arrival order. `after` is a seq (0 up to SQLite's largest integer, past which SQLite fails: a 500),
     `limit` 0 or more (SQLite reads a negative LIMIT as none: the whole store in one answer), at most `MAX_PAGE`."""
+    after_text, limit_text = request.query.get("after", "0"), request.query.get("limit", "100")
     try:
-        after = int(request.query.get("after", "0"))
-        limit = min(int(request.query.get("limit", "100")), MAX_PAGE)
-    except ValueError:
-        return _problem(400, "bad_query", "after and limit must be integers")
+        if not (_DIGITS.fullmatch(after_text) and _DIGITS.fullmatch(limit_text)):
+            raise ValueError
+        after, limit = int(after_text), min(int(limit_text), MAX_PAGE)
+    except ValueError:  # also a number of more digits than Python converts
+        return _problem(400, "bad_query", "after and limit must be integers written in ASCII digits")
     if not 0 <= after <= MAX_SEQ or limit < 0:
         return _problem(400, "bad_query", f"after must be 0 to {MAX_SEQ}, limit 0 to {MAX_PAGE}")
     reports = await asyncio.to_thread(request.app[STORE_KEY].list_after, after, limit)
