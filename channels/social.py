@@ -385,7 +385,7 @@ class MentionIntake:
                                       mistyped_id))
             else:
                 jobs.append(self._job(message, "social_ack", receipt.tracking_id, language))
-        queued = self._queue_replies(_answerable(jobs))
+        queued = self._queue_replies(jobs)
         clear_message_context()
         _count(messages, refused, queries, [(m.source, r.duplicate) for (m, _, _), r in zip(
             draft_messages, receipts, strict=True)])
@@ -449,8 +449,10 @@ class MentionIntake:
         The markers are WATCHed from the check to the write, so two batches holding the same mention at once
         (two pollers of one account whose rounds overlap: one outlasted its lease, or no lease) queue one reply
         between them: the later EXEC fails, is retried, and finds the marker. The reply job also skips a target
-        it already answered. A mention whose account had its replies this hour (`_over_cap`) gets its marker and no
-        job: it is decided, and a poll that takes it again does not answer it either.
+        it already answered. A mention whose account had its replies this hour (`_over_cap`), or where no reply can
+        be posted (`ReplyJob.unanswerable`), gets its marker and no job: it is decided, and a poll that takes it again
+        neither answers it nor logs and counts it again (a post that only tags the account, read by every later /tags
+        walk that reaches it, was logged `reply.unanswerable` and counted each time).
         """
         if not jobs:
             return []
@@ -461,11 +463,14 @@ class MentionIntake:
                     try:
                         pipe.watch(*set(keys))
                         fresh = self._fresh(pipe, jobs, keys)
-                        capped = {key for job, key in fresh if self._over_cap(job)}
+                        # Not counted against the account's cap: no reply of ours reaches it.
+                        unanswerable = {key for job, key in fresh if job.unanswerable}
+                        capped = {key for job, key in fresh if key not in unanswerable and self._over_cap(job)}
                         if fresh:
-                            self._write_replies(pipe, fresh, capped)
+                            self._write_replies(pipe, fresh, capped | unanswerable)
                         self._note_capped([job for job, key in fresh if key in capped])
-                        return [job for job, key in fresh if key not in capped]
+                        _note_unanswerable([job for job, key in fresh if key in unanswerable])
+                        return [job for job, key in fresh if key not in capped | unanswerable]
                     except WatchError:
                         continue  # another batch wrote one of these markers meanwhile: look again
             raise NotDurable("reply markers kept changing", reason="contention")
@@ -488,12 +493,13 @@ class MentionIntake:
         key = REPLY_CAP_KEY.format(channel=job.channel, digest=digest)
         return count_in_sliding_window(self._redis, key, job.provider_id, REPLY_CAP_WINDOW_SECONDS) > cap
 
-    def _write_replies(self, pipe: Any, fresh: list[tuple[ReplyJob, str]], capped: set[str]) -> None:
+    def _write_replies(self, pipe: Any, fresh: list[tuple[ReplyJob, str]], left_out: set[str]) -> None:
+        """Every fresh mention's marker, and a reply job for each but those `left_out` (capped, unanswerable)."""
         ttl = self._settings.intake.dedup_ttl_seconds
         pipe.multi()
         for job, key in fresh:
             pipe.set(key, job.tracking_id or "-", ex=ttl)
-        calls = [job.args() for job, key in fresh if key not in capped]
+        calls = [job.args() for job, key in fresh if key not in left_out]
         if calls:
             enqueue_calls(self._redis, self._settings, REPLY_QUEUE, SOCIAL_REPLY_FUNC, calls, pipeline=pipe)
         pipe.execute()
@@ -513,15 +519,14 @@ def _unanswerable(message: InboundMessage) -> str | None:
     return str(reason) if reason else None
 
 
-def _answerable(jobs: list[ReplyJob]) -> list[ReplyJob]:
-    """The jobs whose reply can be posted. The others' mentions are filed all the same; each is logged with its report
-    (`reply.unanswerable`, never the account) and counted, as a reply the cap leaves out is."""
+def _note_unanswerable(jobs: list[ReplyJob]) -> None:
+    """Each reply that cannot be posted, once its marker is written (so once per mention, however often it is read
+    again): its mention is filed all the same, logged with its report (`reply.unanswerable`, never the account) and
+    counted, as a reply the cap leaves out is."""
     for job in jobs:
-        if job.unanswerable:
-            metrics.REPLIES.labels(health_channel(job.channel), "unanswerable").inc()
-            log.info("reply.unanswerable", channel=reply_source(job.channel), tracking_id=job.tracking_id,
-                     reply_key=job.reply_key, reason=job.unanswerable)
-    return [job for job in jobs if not job.unanswerable]
+        metrics.REPLIES.labels(health_channel(job.channel), "unanswerable").inc()
+        log.info("reply.unanswerable", channel=reply_source(job.channel), tracking_id=job.tracking_id,
+                 reply_key=job.reply_key, reason=job.unanswerable)
 
 
 def reply_marker_key(channel: str, provider_id: str) -> str:

@@ -322,6 +322,35 @@ def test_a_post_that_only_tags_the_account_is_filed_without_a_reply_it_could_not
     assert "agus.k" not in log_stream.getvalue()
 
 
+@pytest.mark.parametrize(("caption", "reply_key"), [
+    pytest.param("sampah menumpuk di pasar Kosambi", "social_ack", id="a-report"),
+    pytest.param("ANONIM petugas parkir minta uang lebih", "social_ack", id="an-anonymous-report"),
+    pytest.param("CEK 12345", "social_bad_tracking_id_photo", id="a-photo-with-a-mistyped-id"),
+])
+def test_a_post_that_only_tags_the_account_is_logged_and_counted_unanswerable_once_however_often_it_is_read(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    caption: str, reply_key: str
+) -> None:
+    """The report of a post read again is deduplicated, but its `reply.unanswerable` was logged and counted at every
+    read (no reply marker was written for it): each later /tags walk that reached it counted it once more."""
+    labels = {"channel": "instagram", "outcome": "unanswerable"}
+    before = REGISTRY.get_sample_value("lapor_replies_total", labels) or 0
+    post = fake.state.add_ig_mention(caption, kind="media", username="agus.k")
+    ig = poller(settings, redis, intake)
+    for _ in range(3):
+        ig.poll_tags()
+        redis.delete(PROGRESS_KEY.format(ig_user_id=IG_USER_ID))  # the cursor lost: the next walk reads it again
+
+    events = log_events(log_stream)
+    assert [e["duplicate"] for e in events if e["event"] == "message.accepted"] == [False, True, True]
+    assert REGISTRY.get_sample_value("lapor_replies_total", labels) == before + 1
+    (skipped,) = [e for e in events if e["event"] == "reply.unanswerable"]
+    assert (skipped["reason"], skipped["reply_key"], skipped["tracking_id"]) == (
+        "tagged_only", reply_key, reports_by_id(redis)[post["media_id"]]["tracking_id"])
+    assert reply_targets(redis) == []
+    assert "agus.k" not in log_stream.getvalue()
+
+
 OWN_COMMENT = fixture("instagram/graph_mentioned_comment_own.json")["mentioned_comment"]
 
 
