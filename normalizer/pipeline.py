@@ -159,7 +159,32 @@ def cut_to_limit(text: str, limit: int | None) -> tuple[str, bool]:
     if limit is None or len(text) <= limit:
         return text, False
     marker = cut_marker(len(text))
-    return cut_text(text, limit - len(marker)).rstrip() + marker, True
+    kept = cut_text(text, limit - len(marker))
+    return _without_cut_fragment(kept, text[len(kept):]).rstrip() + marker, True
+
+
+# What may be a piece of a number as people write one: digits and the separators between their groups.
+_NUMBER_TAIL = re.compile(r"[0-9+()./\-\s]+$")
+_NUMBER_HEAD = re.compile(r"\s*[0-9+(]")
+# How far back a cut steps to leave out such a piece, at most: a number written with all its separators.
+_MAX_FRAGMENT = 40
+
+
+def _without_cut_fragment(kept: str, rest: str) -> str:
+    """`kept` without the piece of a word the cut ends in (an address, a handle, a link cut in two), nor the groups of
+    a number the cut runs through (`0812 3456` of `0812 3456 7001`): whole, identity removal (workers/own_identity.py)
+    takes an anonymous sender's own number or address out of the text; a piece of one it cannot know, and the piece
+    would reach the agency. Steps back `_MAX_FRAGMENT` characters at most."""
+    floor = max(0, len(kept) - _MAX_FRAGMENT)
+    end = len(kept)
+    if rest and not rest[0].isspace():  # the cut is inside a word: the word goes
+        while end > floor and not kept[end - 1].isspace():
+            end -= 1
+    if _NUMBER_HEAD.match(rest[: _MAX_FRAGMENT]) or end < len(kept):
+        tail = _NUMBER_TAIL.search(kept, floor, end)
+        if tail is not None and any(char.isdigit() for char in tail.group()):
+            end = tail.start()
+    return kept[:end] if end > floor or floor == 0 else kept
 
 
 def _draft(message: InboundMessage, parsed: ParsedText, sender: Sender, text_truncated: bool) -> ReportDraft:

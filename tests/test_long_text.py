@@ -90,6 +90,30 @@ def test_a_cut_text_and_its_marker_fit_the_limit() -> None:
     assert cut_to_limit(text, None) == (text, False)
 
 
+@pytest.mark.parametrize(
+    ("before", "after", "kept"),
+    [
+        pytest.param("Hubungi saya di 0812 34", "56 7001. Terima kasih.", "Hubungi saya di", id="inside-a-number"),
+        pytest.param("Hubungi saya di 0812 ", "3456 7001. Terima kasih.", "Hubungi saya di",
+                     id="between-a-numbers-groups"),
+        pytest.param("Hubungi saya di +62 (812) 3456-", "7001 ya.", "Hubungi saya di", id="inside-a-written-number"),
+        pytest.param("Alamat saya budi.san", "toso@desa.id ya.", "Alamat saya", id="inside-an-address"),
+        pytest.param("Lihat x.com/budi_ra", "hasia/status/1", "Lihat", id="inside-a-link"),
+        pytest.param("Jalan rusak parah", "nya sudah lama.", "Jalan rusak", id="inside-a-word"),
+        pytest.param("Sudah 150 orang ", "mengeluh.", "Sudah 150 orang", id="a-number-before-a-word-stays"),
+        pytest.param("Sudah 150", " orang mengeluh.", "Sudah 150", id="a-whole-number-stays"),
+    ],
+)
+def test_a_cut_leaves_out_the_piece_of_a_number_or_word_it_runs_through(before: str, after: str, kept: str) -> None:
+    """Whole, an anonymous sender's own number or address in the text is taken out by identity removal
+    (workers/own_identity.py); a piece of one left by the cut it cannot know, and the piece reached the agency."""
+    text = filler(1200) + " " + before + after + " " + filler(1200)
+    limit = len(filler(1200) + " " + before) + len(cut_marker(len(text)))  # the cut falls between before and after
+    cut, truncated = cut_to_limit(text, limit)
+    assert truncated
+    assert cut.removesuffix(cut_marker(len(text))).endswith(" " + kept)
+
+
 # -- the pipeline: keywords read in the whole text, then the cut ----------------------------------------------------
 LONG = 150_000
 
