@@ -22,6 +22,7 @@ import orjson
 
 from channels.gsm7 import split_parts, to_gsm7
 from gateway.errors import PermanentError, RetryableError
+from gateway.logs import scrub
 from gateway.private_files import open_private, private_directory
 from gateway.settings import Settings
 from gateway.tls import tls_context
@@ -113,20 +114,25 @@ class AggregatorSender:
             raise RetryableError(f"aggregator answered {response.status_code}",
                                  reason=f"aggregator_{response.status_code}")
         if response.status_code >= 400:
-            raise PermanentError(f"aggregator refused with {response.status_code}: {self._answer(response)}",
+            raise PermanentError(f"aggregator refused with {response.status_code}: "
+                                 f"{self._answer(response, to, part.text)}",
                                  reason=f"aggregator_{response.status_code}")
         if not response.is_success:  # not followed: its target would get the password, the number and the text
             raise PermanentError(f"aggregator answered {response.status_code}, a redirect: nothing was sent "
                                  "(check aggregator.send_url)", reason=f"aggregator_{response.status_code}")
-        return self._answer(response)
+        return self._answer(response, to, part.text)
 
-    def _answer(self, response: httpx.Response) -> str:
+    def _answer(self, response: httpx.Response, to: str, text: str) -> str:
         """The aggregator's answer as the reply's record, its dead letter and the log keep it: without the send
-        password, which an answer quoting the request (the sendsms URL) carries as its query does."""
+        password, which an answer quoting the request (the sendsms URL) carries as its query does, nor the citizen's
+        number and the reply's text it quotes with it (the record is kept as long as the report's envelope)."""
         answer, password = response.text[:2000], self._config.send_password
-        for form in {password, quote(password, safe=""), quote_plus(password)} if password else ():
-            answer = answer.replace(form, "[secret]")
-        return answer[:200]
+        quoted = ((password, "[secret]"), (to, "[phone]"), (to.lstrip("+"), "[phone]"), (text, "[text]"))
+        for value, shown in quoted:
+            forms = {value, quote(value, safe=""), quote_plus(value)} if value else set()
+            for form in sorted(forms, key=len, reverse=True):
+                answer = answer.replace(form, shown)
+        return scrub(answer)[:200]
 
     def _to_outbox(self, to: str, part: SmsPart, reply_id: str) -> str:
         outbox = private_directory(Path(self._settings.data_dir) / OUTBOX_DIR)
