@@ -41,7 +41,14 @@ from gateway.errors import (
     TooLarge,
 )
 from gateway.followups import resolve_follow_up
-from gateway.health import HealthMonitor, HealthSignals, SignalWriter, check_failed_document, load_rules
+from gateway.health import (
+    HealthMonitor,
+    HealthSignals,
+    SignalWriter,
+    check_failed_document,
+    load_rules,
+    publish_disabled,
+)
 from gateway.intake import Intake, build_intake, run_spool_replayer
 from gateway.lease import polled_accounts
 from gateway.liveness import ServingBeat
@@ -667,11 +674,16 @@ def metrics_with_health_handler(gateway: Gateway) -> Handler:
 
 
 async def health_loop(gateway: Gateway) -> None:
-    """Evaluate every channel every `health.evaluate_seconds` (logging changes), and log the heartbeat."""
+    """Evaluate every channel every `health.evaluate_seconds` (logging changes), and log the heartbeat. Each period
+    also says which channels this gateway runs switched off (`publish_disabled`), from the start on: the one write of
+    the loop, so `lapor-gateway status` without the processes' settings does not call such a channel down."""
     assert gateway.monitor is not None
     settings = gateway.settings.health
     last_heartbeat = time.monotonic()
     while True:
+        with contextlib.suppress(RedisError):  # Redis away: the check after says so, the next period writes again
+            await asyncio.to_thread(publish_disabled, gateway.redis, gateway.monitor.disabled,
+                                    settings.evaluate_seconds)
         await asyncio.sleep(settings.evaluate_seconds)
         try:
             document = await asyncio.to_thread(gateway.monitor.check)

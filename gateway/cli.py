@@ -795,6 +795,7 @@ def status(
         deployment_seen,
         load_rules,
         no_deployment_document,
+        published_disabled,
     )
     from gateway.lease import polled_accounts
     from gateway.queues import redis_connection
@@ -813,6 +814,12 @@ def status(
             else:
                 console.print(f"[bold red]overall: UNKNOWN[/] {escape(unknown['reason'])}")
             raise typer.Exit(EXIT_DOWN)
+        # What the running gateway says it switched off, not what this shell's environment does: a cron job without
+        # LAPOR_X_ENABLED=false paged for an X no process was meant to poll. Its set alone, not a union with ours: a
+        # channel the deployment runs is not hidden by a stale environment here. None said lately: our own settings.
+        published = published_disabled(redis)
+        if published is not None:
+            monitor.disabled = published
         document = monitor.status()
     except RedisError as error:
         # The spool size is this data dir's: on the gateway's host, that of the gateways running there.

@@ -78,6 +78,14 @@ LAPOR_WORKER_PREFIX = "lapor-"  # workers.reaper.WORKER_PREFIX
 # When a live worker was last seen on each queue (field: the queue, value: Unix seconds): written by every worker's
 # liveness beat (workers.reaper.Liveness) and as the worker process starts, before it warms up.
 WORKER_SEEN_KEY = "lapor:health:worker-seen"
+# The channels the serving gateway runs with switched off in its settings (channels.registry.disabled_channels), a
+# JSON list its health loop writes once per evaluation period: `lapor-gateway status` run from a shell or a cron job
+# without the processes' LAPOR_* settings says what the deployment switched off, not what its own environment does.
+# It expires DISABLED_PERIODS evaluation periods (at least DISABLED_MIN_SECONDS) after the last write: with no gateway
+# left to say, the CLI goes back to its own settings.
+DISABLED_KEY = "lapor:health:disabled"
+DISABLED_PERIODS = 3
+DISABLED_MIN_SECONDS = 15.0
 COUNTERS_KEY = "lapor:health:counters"
 # workers.forward.CASESTORE_DOWN_KEY and CASESTORE_OUTAGE_KEY: while forwards find the case store down, the last
 # failure and (field `since`) when the outage began; cleared by the first forward the case store takes again (or by
@@ -1186,6 +1194,28 @@ def _fetch_jobs(redis: Redis, ids: Sequence[str]) -> list[Job]:
         raise
     except Exception:
         return [job for job_id in ids for job in _fetch_jobs(redis, [job_id])] if len(ids) > 1 else []
+
+
+def publish_disabled(redis: Redis, disabled: Iterable[str], evaluate_seconds: float) -> None:
+    """Say which channels this gateway runs switched off, for the views of processes without its settings: one
+    write, replacing the last (a list, so that "none switched off" is said too, which an empty Redis set cannot)."""
+    expiry = max(DISABLED_PERIODS * evaluate_seconds, DISABLED_MIN_SECONDS)
+    redis.set(DISABLED_KEY, orjson.dumps(sorted(disabled)), px=math.ceil(expiry * 1000))
+
+
+def published_disabled(redis: Redis) -> frozenset[str] | None:
+    """The channels a running gateway said it has switched off, or None when none said so lately (or what it wrote
+    cannot be read): the caller then goes by its own settings."""
+    raw = redis.get(DISABLED_KEY)
+    if raw is None:
+        return None
+    try:
+        channels = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(channels, list) or not all(isinstance(channel, str) for channel in channels):
+        return None
+    return frozenset(channels)
 
 
 class HealthMonitor:

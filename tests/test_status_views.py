@@ -31,6 +31,7 @@ from redis import Redis
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from channels.email.processor import REPLY_FUNC as EMAIL_REPLY_FUNC
+from channels.registry import disabled_channels
 from channels.social import SOCIAL_REPLY_FUNC
 from gateway import health, metrics
 from gateway.app import GATEWAY_KEY, create_app
@@ -40,6 +41,8 @@ from gateway.health import (
     COUNTERS_KEY,
     DEPLOYMENT_LOOK_SECONDS,
     DEPLOYMENT_WAIT_SECONDS,
+    DISABLED_KEY,
+    DISABLED_MIN_SECONDS,
     ERRORS_KEY,
     SIGNALS_KEY,
     STATE_KEY,
@@ -48,6 +51,7 @@ from gateway.health import (
     HealthSignals,
     deployment_seen,
     load_rules,
+    publish_disabled,
     spool_size,
 )
 from gateway.intake import Intake
@@ -669,6 +673,45 @@ def test_one_sign_of_the_deployment_is_enough_for_the_status_to_read_its_channel
     document = orjson.loads(result.stdout)
     assert document["overall"] == "ok"
     assert [c["channel"] for c in document["channels"]] == ["sms-aggregator", "sms-twilio", "email", "x", "instagram"]
+
+
+# The CLI's own environment with X switched on, as a shell or a cron job without the processes' LAPOR_X_ENABLED=false.
+X_ON = {"LAPOR_X_ENABLED": "true", "LAPOR_X_BEARER_TOKEN": "x-bearer", "LAPOR_X_USER_ID": "1708"}
+
+
+def _x_as_the_cli_says(env: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """`lapor-gateway status --json` in `env`: its exit code and X's channel."""
+    result = run_cli(["status", "--json"], env)
+    document = orjson.loads(result.stdout)
+    return result.returncode, next(c for c in document["channels"] if c["channel"] == "x")
+
+
+async def test_the_status_cli_says_what_the_running_gateway_switched_off_not_what_its_own_environment_does(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """An operator's cron job ran `lapor-gateway status` without the processes' LAPOR_* settings: X, which the
+    deployment switched off, was down for it (no pollers process beat, exit 2) while the status page said it was off.
+    The gateway says which channels it runs switched off; the CLI goes by that, and by its own settings only when no
+    gateway said so lately."""
+    settings = test_env.settings(LAPOR_HEALTH_EVALUATE_SECONDS="0.1")  # X off, as by default
+    assert "x" in disabled_channels(settings) and "x" not in disabled_channels(test_env.settings(**X_ON))
+    # Monitoring of X began an hour ago and no pollers process ever beat: down, for a view that takes X to be on.
+    redis.hset(SIGNALS_KEY.format(channel="x"), "first_seen", time.time() - 3600)
+    async with serving_gateway(settings, redis):
+        await async_wait_until(lambda: redis.exists(DISABLED_KEY))
+        assert 0 < redis.pttl(DISABLED_KEY) <= DISABLED_MIN_SECONDS * 1000  # gone soon after the gateway is
+        code, x = await asyncio.to_thread(_x_as_the_cli_says, test_env.process_env(**X_ON))
+    assert (code, x["state"], x["reason"]) == (0, "ok", health.OFF_REASON)
+
+    redis.delete(DISABLED_KEY)  # as when it expires, no gateway left to say: the CLI's own settings
+    code, x = _x_as_the_cli_says(test_env.process_env(**X_ON))
+    assert (code, x["state"]) == (2, "down") and "no pollers process polling X alive" in x["reason"], x
+    code, x = _x_as_the_cli_says(test_env.process_env())
+    assert (code, x["state"], x["reason"]) == (0, "ok", health.OFF_REASON)
+
+    # A gateway running X: the CLI's stale environment that has it off does not hide the channel (not a union).
+    publish_disabled(redis, disabled_channels(test_env.settings(**X_ON)), 5.0)
+    code, x = _x_as_the_cli_says(test_env.process_env())
+    assert (code, x["state"]) == (2, "down"), x
 
 
 async def test_a_deployment_started_a_moment_ago_is_not_called_unknown(test_env: TestEnvironment, redis: Redis) -> None:
