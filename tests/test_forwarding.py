@@ -9,8 +9,8 @@ import io
 import os
 import re
 import signal
-import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -315,44 +315,44 @@ def test_requeue_by_tracking_id_takes_each_of_its_dead_letters_once(test_env: Te
     assert registry.count() == 0
 
 
+# A writer of its own process: a thread of the test's process waits for the interpreter's lock while the requeue's
+# thread (or the process's other work on a loaded machine) holds it, and a requeue slipped through the pause.
+_POURING_WRITER = """
+import socket, sys, threading
+host, port, password, db, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+def command(*parts):
+    return b"*%d\\r\\n" % len(parts) + b"".join(b"$%d\\r\\n%s\\r\\n" % (len(p), p) for p in parts)
+sock = socket.create_connection((host, port))
+if password:
+    sock.sendall(command(b"AUTH", password.encode()))
+sock.sendall(command(b"SELECT", db.encode()))
+def drain():
+    while sock.recv(1 << 16):
+        pass
+threading.Thread(target=drain, daemon=True).start()
+batch = command(b"HSET", key.encode(), b"pouring-in", b"1") * 1000
+while True:
+    sock.sendall(batch)
+"""
+
+
 @contextlib.contextmanager
 def dead_letters_pouring_in(redis: Redis) -> Iterator[None]:
     """Writes to the dead-letter registry's hash reaching Redis back to back, as from workers dead-lettering without
     pause: every round of Redis's event loop runs one, so no WATCH of the hash stays clean from one command of the
-    WATCHing client to its next. A raw socket that never waits for answers (a thread drains them): a client waiting
-    on each answer leaves gaps that a requeue slips through now and then."""
+    WATCHing client to its next. A raw socket that never waits for answers, written by a process of its own (a
+    client waiting on each answer, or a thread of this process, leaves gaps that a requeue slips through)."""
     address = redis.connection_pool.connection_kwargs
-    sock = socket.create_connection((address.get("host", "127.0.0.1"), address.get("port", 6379)))
-
-    def command(*parts: bytes) -> bytes:
-        return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(part), part) for part in parts)
-
-    batch = command(b"HSET", ENTRIES_KEY.encode(), b"pouring-in", b"1") * 1000
-    if address.get("password"):  # the embedded Redis asks for one
-        sock.sendall(command(b"AUTH", str(address["password"]).encode()))
-    sock.sendall(command(b"SELECT", str(address.get("db", 0)).encode()))
-    stop = threading.Event()
-
-    def write() -> None:
-        while not stop.is_set():
-            sock.sendall(batch)
-
-    def drain_answers() -> None:
-        while sock.recv(1 << 16):
-            pass
-
-    writer, reader = threading.Thread(target=write, daemon=True), threading.Thread(target=drain_answers, daemon=True)
-    writer.start()
-    reader.start()
-    wait_until(lambda: redis.hexists(ENTRIES_KEY, "pouring-in"))
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _POURING_WRITER, str(address.get("host", "127.0.0.1")),
+         str(address.get("port", 6379)), str(address.get("password") or ""), str(address.get("db", 0)), ENTRIES_KEY],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        wait_until(lambda: redis.hexists(ENTRIES_KEY, "pouring-in"))
         yield
     finally:
-        stop.set()
-        writer.join(10)
-        sock.shutdown(socket.SHUT_WR)  # Redis answers what it has, then closes
-        reader.join(10)
-        sock.close()
+        writer.kill()
+        writer.wait(10)
         redis.hdel(ENTRIES_KEY, "pouring-in")
 
 
