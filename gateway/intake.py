@@ -572,11 +572,10 @@ class Intake:
         look like numbers leased from this Redis. A raise that meets Redis down leaves `high` to the replayer (the
         reserves dropped are gone)."""
         assert self._spool is not None
-        start, end = self._settings.intake.id_range
         try:
             sequence = int(self._redis.get(SEQUENCE_KEY) or 0)
             for path, numbers in self._spool.peek_saved_reserves():
-                if not (in_range := [number for number in numbers if start <= number <= (end or number)]):
+                if not (in_range := self._in_cell_range(numbers)):
                     continue
                 high = max(high, *in_range)
                 if max(in_range) > sequence and self._spool.discard_saved_reserve(path):
@@ -586,6 +585,11 @@ class Intake:
             with self._unchecked_lock:
                 self._unchecked_reserve = max(self._unchecked_reserve, high)
             raise
+
+    def _in_cell_range(self, numbers: list[int]) -> list[int]:
+        """The numbers within this cell's id_start..id_end (no end: any above the start)."""
+        start, end = self._settings.intake.id_range
+        return [number for number in numbers if start <= number <= (end or number)]
 
     def restore_saved_reserve(self) -> int:
         """At start, take one of the reserves earlier processes left in the spool directory, so that this one can
@@ -606,7 +610,6 @@ class Intake:
         must."""
         if self._spool is None:
             return 0
-        start, end = self._settings.intake.id_range
         while self._spool.saved_reserves():  # none saved: Redis is not asked, so a hanging one delays no start
             sequence = 0
             if not redis_down:
@@ -616,7 +619,7 @@ class Intake:
                     redis_down = True
             if not (found := self._spool.take_saved_reserve()):
                 continue
-            numbers = [number for number in found if start <= number <= (end or number)]
+            numbers = self._in_cell_range(found)
             if not numbers:
                 continue
             if not redis_down:

@@ -43,7 +43,7 @@ from gateway.queries import answer_query
 from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, enqueue_calls
 from gateway.replies import render
 from gateway.settings import Settings
-from gateway.transactions import after_commit, commit
+from gateway.transactions import after_commit, commit, commit_watched
 from normalizer.envelope import ReportDraft
 from normalizer.keywords import Action
 from normalizer.pipeline import Query
@@ -296,33 +296,29 @@ class OutboundReplies:
         "delivered"), False when no such reply is known. Under WATCH, so two reports of a reply at once keep that,
         and its `delivery` (`reply_delivery`) is read from every part's report, this one's included."""
         key, field_ = reply_key(reply_id), f"dlr.{part}"
-        with self._redis.pipeline(transaction=True) as pipe:
-            for _ in range(ONCE_ATTEMPTS):
-                try:
-                    pipe.watch(key)
-                    record = pipe.hgetall(key)
-                    if not record:
-                        return False
-                    recorded = record.get(field_.encode())
-                    if recorded is not None and recorded.decode() in FINAL_DELIVERY and status not in FINAL_DELIVERY:
-                        log.info("reply.delivery_report_late", reply_id=reply_id, part=part, status=status,
-                                 recorded=recorded.decode())
-                        return None
-                    statuses, total = _part_statuses(record, part)
-                    statuses[part] = status
-                    delivery = reply_delivery(statuses, total, status)
-                    fields = {field_: status, f"{field_}.at": time.time(), "delivery": delivery}
-                    fields.update({f"{field_}.{name}": value for name, value in details.items() if value})
-                    pipe.multi()
-                    write_reply_record(pipe, self._settings, reply_id, fields)
-                    pipe.execute()
-                    break
-                except WatchError:  # another report of this reply was written meanwhile: look again
-                    continue
-            else:
-                raise WatchError("the reply's record kept changing")
-        log.info("reply.delivery_report", reply_id=reply_id, part=part, status=status, delivery=delivery)
-        return True
+
+        def record(pipe: Any) -> bool | None:
+            pipe.watch(key)
+            found = pipe.hgetall(key)
+            recorded = found.get(field_.encode())
+            pipe.multi()  # nothing queued when the report is not recorded: an empty EXEC, read again if it changed
+            if not found:
+                return False
+            if recorded is not None and recorded.decode() in FINAL_DELIVERY and status not in FINAL_DELIVERY:
+                after_commit(pipe, partial(log.info, "reply.delivery_report_late", reply_id=reply_id, part=part,
+                                           status=status, recorded=recorded.decode()))
+                return None
+            statuses, total = _part_statuses(found, part)
+            statuses[part] = status
+            delivery = reply_delivery(statuses, total, status)
+            fields = {field_: status, f"{field_}.at": time.time(), "delivery": delivery}
+            fields.update({f"{field_}.{name}": value for name, value in details.items() if value})
+            write_reply_record(pipe, self._settings, reply_id, fields)
+            after_commit(pipe, partial(log.info, "reply.delivery_report", reply_id=reply_id, part=part, status=status,
+                                       delivery=delivery))
+            return True
+
+        return commit_watched(self._redis, record, what="reply's delivery report")
 
     # -- the gateway's async faces ------------------------------------------------------------------------------------
     async def repeat_of_same_text(self, source: str, draft: ReportDraft) -> ReportDraft:
