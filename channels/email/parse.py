@@ -727,19 +727,17 @@ def _raw_field(message: Message, name: str) -> str:
     return decode_text(raw.encode("utf-8", "surrogateescape")) if _has_raw_bytes(raw) else raw
 
 
-def _angle_addresses(message: Message, name: str) -> list[str]:
-    """The addresses the first raw `name` field writes in angle brackets, outside quoted strings and comments."""
-    raw = _raw_field(message, name)
+def _angle_addresses(raw: str) -> list[str]:
+    """The addresses a raw field (`_raw_field`) writes in angle brackets, outside quoted strings and comments."""
     return [address.lower() for address in _ANGLE_ADDRESS.findall(without_comments(_QUOTED_STRING.sub('""', raw)))]
 
 
-def _written(addresses: list[tuple[str, str]], message: Message, name: str) -> list[tuple[str, str]]:
-    """Those of `addresses` (read from the decoded field) that the field writes as addresses. An encoded-word
-    (RFC 2047) is text, never an address or a part of one (RFC 2047 5): `=?utf-8?q?victim=40gov=2Eid?=` names no
-    mailbox for a mail client, nor a domain for DMARC. Decoded first and read as addresses after, it was the mail's
-    sender (adding to victim@gov.id's anonymous report), or, holding "a@x, b@y", a Reply-To our reply went to as two
-    recipients, past each one's hourly cap."""
-    raw = _raw_field(message, name)
+def _written(addresses: list[tuple[str, str]], raw: str) -> list[tuple[str, str]]:
+    """Those of `addresses` (read from the decoded field) that the raw field (`_raw_field`) writes as addresses. An
+    encoded-word (RFC 2047) is text, never an address or a part of one (RFC 2047 5): `=?utf-8?q?victim=40gov=2Eid?=`
+    names no mailbox for a mail client, nor a domain for DMARC. Decoded first and read as addresses after, it was the
+    mail's sender (adding to victim@gov.id's anonymous report), or, holding "a@x, b@y", a Reply-To our reply went to
+    as two recipients, past each one's hourly cap."""
     if "=?" not in raw:
         return addresses
     written = {address.strip().lower() for _, address in getaddresses([raw])}
@@ -759,8 +757,9 @@ def mailboxes(message: Message, name: str) -> list[tuple[str, str]]:
     if not addresses:
         display, address = parseaddr(raw)
         addresses = [(display, address)] if "@" in address else []
-    addresses = _written(addresses, message, name)
-    bracketed = _angle_addresses(message, name)
+    raw_field = _raw_field(message, name)  # read once for both checks
+    addresses = _written(addresses, raw_field)
+    bracketed = _angle_addresses(raw_field)
     if addresses and bracketed and addresses[0][1].strip().lower() not in bracketed:
         first = bracketed[0]
         return [("", first)] if "@" in first and first.isprintable() else []
