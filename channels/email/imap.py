@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
 
@@ -44,8 +44,6 @@ BATCH = 50
 # A round fetches at most this many mails' worth of bytes at the size limit (`email.max_message_bytes`), and at least
 # one mail: a batch is fetched whole, in one command, before the first of it is taken.
 FETCH_BUDGET_MESSAGES = 4
-# The reason a mail over the size limit is counted under (`gateway.errors.TooLarge`: SMTP's 552, HTTP's 413).
-TOO_LARGE = TooLarge.reason
 
 
 class RawMailMessage(MailMessage):
@@ -79,19 +77,13 @@ class Cursor:
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """One round's mail, oldest first, and the cursor it starts from (a new one after a UIDVALIDITY change). A mail
-    over the size limit is in `oversized` (UID, size) instead, its body never fetched."""
+    """One round's mail, oldest first, as (UID, the raw mail or None when it is over the size limit and so never
+    fetched, its size), and the cursor it starts from (a new one after a UIDVALIDITY change)."""
 
     start: Cursor
-    messages: list[tuple[int, bytes]]
+    messages: list[tuple[int, bytes | None, int]]
     past_the_old: bool = False  # the last of the renumbered folder's recent mail: the cursor then moves to `until`
     skipped: int | None = None  # at a UIDVALIDITY change: the renumbered folder's mails older than `since`
-    oversized: list[tuple[int, int]] = field(default_factory=list)
-
-    def in_order(self) -> list[tuple[int, bytes | None, int]]:
-        """The round's mails by UID: (UID, the raw mail or None when it is over the size limit, its size)."""
-        return sorted([*((uid, raw, len(raw)) for uid, raw in self.messages),
-                       *((uid, None, size) for uid, size in self.oversized)], key=lambda item: item[0])
 
 
 def cursor_key(settings: EmailSettings) -> str:
@@ -167,11 +159,11 @@ class ImapPoller:
             uids = sorted(uid for uid in map(int, box.uids(criteria)) if uid > cursor.uid)
             wanted, oversized = self._within_budget(uids[:BATCH], self._sizes(box, uids[:BATCH]))
             batch = {str(uid) for uid in wanted}
-            found = [(int(message.uid or 0), message.raw)
+            found = [(int(message.uid or 0), message.raw, len(message.raw))
                      for message in box.fetch(uid_list=sorted(batch), mark_seen=False, bulk=True)
                      if message.uid in batch] if batch else []
-        return Fetched(cursor, sorted(found), recent_only and len(uids) <= len(batch) + len(oversized), skipped,
-                       oversized)
+        messages = sorted([*found, *((uid, None, size) for uid, size in oversized)], key=lambda item: item[0])
+        return Fetched(cursor, messages, recent_only and len(uids) <= len(batch) + len(oversized), skipped)
 
     @staticmethod
     def _sizes(box: BaseMailBox, uids: list[int]) -> dict[int, int]:
@@ -237,7 +229,7 @@ class ImapPoller:
                         since=start.since.isoformat() if start.since else None)
             await self._save(start)  # the cutoff holds for every round of this UIDVALIDITY, whatever this one does
         done = 0
-        for uid, raw, size in fetched.in_order():
+        for uid, raw, size in fetched.messages:
             if raw is None:
                 self._pass_oversized(uid, size)
             else:
@@ -255,8 +247,8 @@ class ImapPoller:
         the poller, which does not read the mail, does not know its sender."""
         clear_message_context()  # not under the Tracking ID of the mail before it
         bind_message_context(channel=self.processor.source)
-        metrics.REJECTED.labels(self.processor.source, TOO_LARGE).inc()
-        log.warning("message.rejected", reason=TOO_LARGE, uid=uid, size=size, limit=self.email.max_message_bytes)
+        metrics.REJECTED.labels(self.processor.source, TooLarge.reason).inc()
+        log.warning("message.rejected", reason=TooLarge.reason, uid=uid, size=size, limit=self.email.max_message_bytes)
 
     async def _take(self, raw: bytes) -> None:
         """One mail through the processor. NotDurable (or a Redis error) stops the round before this mail; any other
