@@ -38,16 +38,16 @@ MAX_MEDIA = 10
 # (twilio.com/docs/glossary/what-is-a-sid); a message is SM, or MM with media. The counts are decimal digits. Twilio
 # writes the digits in lower case; upper case is taken too, as refusing a real message loses its report, and the fixed
 # length already keeps a value from swallowing the next parameter (whose name starts with a letter that is no digit).
-MESSAGE_SID = re.compile(r"(?:SM|MM)[0-9a-fA-F]{32}")
-DIGITS = re.compile(r"[0-9]{1,9}")
+MESSAGE_SID = (re.compile(r"(?:SM|MM)[0-9a-fA-F]{32}"), "a message SID (SM or MM, 32 hex digits)")
+COUNT = (re.compile(r"[0-9]{1,9}"), "a number")
 SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
-    "MessageSid": (MESSAGE_SID, "a message SID (SM or MM, 32 hex digits)"),
-    "SmsSid": (MESSAGE_SID, "a message SID (SM or MM, 32 hex digits)"),
-    "SmsMessageSid": (MESSAGE_SID, "a message SID (SM or MM, 32 hex digits)"),
+    "MessageSid": MESSAGE_SID,
+    "SmsSid": MESSAGE_SID,
+    "SmsMessageSid": MESSAGE_SID,
     "AccountSid": (re.compile(r"AC[0-9a-fA-F]{32}"), "an account SID (AC, 32 hex digits)"),
     "MessagingServiceSid": (re.compile(r"MG[0-9a-fA-F]{32}"), "a messaging service SID (MG, 32 hex digits)"),
-    "NumMedia": (DIGITS, "a number"),
-    "NumSegments": (DIGITS, "a number"),
+    "NumMedia": COUNT,
+    "NumSegments": COUNT,
 }
 # Twilio sends these with every inbound message (and MessageSid or its older name SmsSid, checked in `parse`).
 REQUIRED = ("AccountSid",)
