@@ -59,7 +59,6 @@ def fold_word(word: str) -> str:
     return word.lower() if word.isascii() else unicodedata.normalize("NFKC", word).lower()
 
 
-
 # How far `cut_text` steps back to keep a character whole: further than any character a reader sees as one (a letter
 # with a few marks, an emoji with its tone and presentation selector). A longer run of marks ("Zalgo" text) is cut
 # at the code point instead, so the cut never loses more than this.
