@@ -156,12 +156,11 @@ class PurgeResult:
 
 @dataclass(frozen=True, slots=True)
 class References:
-    """The files the envelopes in Redis name, by sha256 (as bytes of hex), read from `started_at` on."""
+    """The files the envelopes in Redis name, by sha256 (as bytes of hex)."""
 
     names: frozenset[bytes]
     envelopes: int
     unreadable: int
-    started_at: float
 
 
 def retention_seconds(settings: Settings, older_than_days: int | None = None) -> int:
@@ -208,8 +207,8 @@ def referenced_files(redis: Redis) -> References:
     """Every sha256 the envelopes in Redis name, directly or through the record of a provider URL they carry.
 
     SCAN, never KEYS (it would stop Redis for every other process while it walks millions of keys). An envelope
-    stored while the scan runs may be missed: its files are new, or were marked used, after `started_at`."""
-    started_at = time.time()
+    stored while the scan runs may be missed: its files are new, or were marked used, after the caller began to read
+    (`purge` keeps those)."""
     names: set[bytes] = set()
     envelopes = unreadable = 0
     try:
@@ -234,7 +233,7 @@ def referenced_files(redis: Redis) -> References:
     except RedisError as error:
         raise RedisUnavailable(f"Redis could not be read ({type(error).__name__}), so which files the envelopes "
                                "name is unknown: nothing was deleted") from None
-    return References(frozenset(names), envelopes, unreadable, started_at)
+    return References(frozenset(names), envelopes, unreadable)
 
 
 def spooled_files(directory: Path) -> frozenset[bytes]:
