@@ -24,7 +24,7 @@ from gateway.tls import tls_context
 log = get_logger()
 
 ACCEPTED_STATUSES = frozenset({200, 201})
-# A body that did not parse as JSON (`get_report`, `_check_stored`), told apart from one that parsed to JSON null.
+# A body that did not parse as JSON (`_json_body`), told apart from one that parsed to JSON null.
 _NOT_JSON = object()
 # How a case store without the batch extension (the contract's core) answers POST /v1/reports/batch: no such path
 # (404), a path it serves other methods on, /v1/reports/{tracking_id} (405, as most routers answer), or 501. Each
@@ -123,20 +123,28 @@ def _batch_statuses(response: httpx.Response) -> dict[str, tuple[int, str | None
             for tracking_id, (status, error) in statuses.items()}
 
 
+def _json_body(response: httpx.Response) -> Any:
+    """The answer's JSON, or `_NOT_JSON` when it does not parse."""
+    try:
+        return response.json()
+    except ValueError:
+        return _NOT_JSON
+
+
+def _body_kind(body: Any) -> str:
+    """What a `_json_body` is, for a log line: its kind only, as a page or a string may quote a report's words."""
+    return "not_json" if body is _NOT_JSON else type(body).__name__.replace("NoneType", "null")
+
+
 def _check_stored(response: httpx.Response, tracking_id: str) -> None:
     """A 201 or 200 to one report's POST is the contract's answer: a JSON object, naming this report if it names one.
     Anything else (a load balancer's maintenance page served with 200, a captive portal, a cache's answer to another
     report) is the case store not answering properly, retried as an outage is: taken as stored, the report was
     marked forwarded, and it reached no case store, no queue and no dead letter."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = _NOT_JSON
+    body = _json_body(response)
     if isinstance(body, dict) and str(body.get("tracking_id", tracking_id)) == tracking_id:
         return
-    # The body's kind only: a page or a string may quote a report's words.
-    kind = ("not_json" if body is _NOT_JSON else "another_report" if isinstance(body, dict)
-            else type(body).__name__.replace("NoneType", "null"))
+    kind = "another_report" if isinstance(body, dict) else _body_kind(body)
     log.warning("casestore.bad_answer", path="/v1/reports", status=response.status_code, body=kind,
                 tracking_id=tracking_id)
     raise RetryableError(f"report answer is not the contract's ({kind})", reason="casestore_bad_answer")
@@ -266,13 +274,9 @@ class CaseStoreClient:
             raise PermanentError(
                 f"case store answered {response.status_code}", reason=f"casestore_{response.status_code}"
             )
-        try:
-            report = response.json()
-        except ValueError:
-            report = _NOT_JSON
+        report = _json_body(response)
         if not isinstance(report, dict):
-            # The body's kind only: a page or a string may quote a report's words.
-            kind = "not_json" if report is _NOT_JSON else type(report).__name__.replace("NoneType", "null")
+            kind = _body_kind(report)
             log.warning("casestore.bad_answer", path="/v1/reports/{tracking_id}", status=response.status_code,
                         body=kind)
             raise RetryableError(f"report answer is not a JSON object ({kind})", reason="casestore_bad_answer")
