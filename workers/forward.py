@@ -232,8 +232,14 @@ def casestore_failing(context: WorkerContext, reason: str) -> None:
 
 
 def _dead_letter(context: WorkerContext, envelope: dict[str, Any] | None, tracking_id: str, reason: str,
-                 detail: str, attempts: int) -> None:
-    DeadLetters(context.redis).add_forward(tracking_id, envelope, reason=reason, detail=detail, attempts=attempts)
+                 detail: str, attempts: int, job_id: str | None = None) -> None:
+    DeadLetters(context.redis).add_forward(tracking_id, envelope, reason=reason, detail=detail, attempts=attempts,
+                                           job_id=job_id)
+
+
+def _failed_before(job: Any) -> set[str]:
+    """The reports whose own post or file failed in an earlier try of the job (its meta's `failed`)."""
+    return set(job.meta.get("failed") or []) if job is not None else set()
 
 
 def _upload_attachments(context: WorkerContext,
@@ -304,7 +310,7 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
         job.meta.setdefault(FIRST_TRY_META, time.time())
     # The reports whose post or file failed in an earlier try go after the others: posted first at every try, one the
     # case store keeps failing on stopped the reports after it each time, and they were dead-lettered untried.
-    failed_before = set(job.meta.get("failed") or []) if job else set()
+    failed_before = _failed_before(job)
     pending = sorted((tid for tid in tracking_ids if tid not in done), key=lambda tid: tid in failed_before)
     stored = _load_envelopes(context, pending)
     envelopes = {tid: envelope for tid, envelope in stored.items() if isinstance(envelope, dict)}
@@ -345,7 +351,7 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
                       with_media.not_fetched, done, attempts)
         if job is not None:
             in_flight = [p["tracking_id"] for p in ready if p["tracking_id"] not in done][:1]
-            job.meta.update(done=sorted(done), failed=sorted(set(job.meta.get("failed") or []).union(in_flight)))
+            job.meta.update(done=sorted(done), failed=sorted(_failed_before(job).union(in_flight)))
             job.save_meta()
         raise
     except RetryableError as error:
@@ -418,7 +424,7 @@ def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dic
         if error.retry_after:
             _wait_at_least(job, error.retry_after)
         note_retry(job, attempts, error.reason, done=sorted(done),
-                   failed=sorted(set(job.meta.get("failed") or []).union(failed)))
+                   failed=sorted(_failed_before(job).union(failed)))
         for channel, tracking_ids in _by_channel(envelopes, remaining).items():  # a line per channel of the batch
             log.warning("forward.retry", channel=channel, reason=error.reason, tracking_ids=tracking_ids,
                         attempt=attempts, retries_left=job.retries_left)
@@ -492,5 +498,5 @@ def dead_letter_unfinished(context: WorkerContext, job: Any, *, reason: str, det
     stored = _load_envelopes(context, pending)
     for tracking_id in pending:
         envelope = stored.get(tracking_id)
-        DeadLetters(context.redis).add_forward(tracking_id, envelope if isinstance(envelope, dict) else None,
-                                               reason=reason, detail=detail, attempts=attempts, job_id=job.id)
+        _dead_letter(context, envelope if isinstance(envelope, dict) else None, tracking_id, reason, detail, attempts,
+                     job_id=job.id)
