@@ -56,7 +56,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-
 def output_directory(quick: bool, phases: str) -> Path:
     """Where a run writes when not told: the plot the README links (bench/results/latest.png) is a full run's; a
     quick or partial run put its own there, small sizes or missing phases, over the committed one."""
