@@ -259,7 +259,13 @@ def test_a_worker_keeps_its_retry_scheduler_through_a_redis_restart_without_a_tr
         [job] = enqueue_calls(redis, settings, REPLY_QUEUE, "time.sleep", [(0,)], retry=False)
         later = queue(REPLY_QUEUE, redis).enqueue_in(timedelta(seconds=1), "time.sleep", 0)
         wait_until(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, timeout=10)
-        wait_until(lambda: later.get_status(refresh=True) == JobStatus.FINISHED, timeout=10)
+        try:
+            wait_until(lambda: later.get_status(refresh=True) == JobStatus.FINISHED, timeout=10)
+        except AssertionError as error:  # what the scheduler and the worker were doing, for a failure seen once
+            locks = {key: redis.get(key) for key in redis.scan_iter("rq:scheduler-lock:*")}
+            state = (f"later={later.get_status(refresh=True)} locks={locks} children="
+                     f"{psutil.Process(worker.process.pid).children()} scheduler={scheduler}")
+            raise AssertionError(f"{error}: {state}\n{worker.output()[-6000:]}") from None
     finally:
         redis.close()
     assert scheduler.is_running() and psutil.Process(worker.process.pid).children() == [scheduler]
