@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -26,6 +26,11 @@ ENV_PREFIX = "LAPOR_"
 
 # The [x] keys of OAuth 1.0a User Context, as tweepy.Client names its arguments.
 OAUTH1_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+
+
+# A TCP port. Unchecked, a listener took 70000 modulo 65536 (4464) or, for 0, a port of the kernel's choosing, and
+# logged `<process>.listening` with the port set; a client's 0 (the case store's URL) reached nothing.
+Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class SettingsError(RuntimeError):
@@ -46,7 +51,7 @@ class _Section(BaseModel):
 
 class HttpSettings(_Section):
     host: str
-    port: int
+    port: Port
     max_body_bytes: int
     body_timeout_seconds: float = Field(gt=0)
     reuse_port: bool
@@ -54,13 +59,13 @@ class HttpSettings(_Section):
 
 class SmtpSettings(_Section):
     host: str
-    port: int
+    port: Port
 
 
 class CaseStoreSettings(_Section):
     url: str
     token: str
-    port: int
+    port: Port
     timeout_seconds: float
     batch: bool
     probe_seconds: float = Field(ge=0)  # 0: never (workers.casestore_probe)
@@ -208,7 +213,7 @@ class EmailSettings(_Section):
     message_id_domain: str
     reply_cap_per_hour: int
     relay_host: str
-    relay_port: int
+    relay_port: Port
     relay_user: str
     relay_password: str
     relay_starttls: bool
@@ -217,7 +222,7 @@ class EmailSettings(_Section):
     tls_cert: str
     tls_key: str
     imap_host: str
-    imap_port: int
+    imap_port: Port
     imap_ssl: bool
     imap_user: str
     imap_password: str
@@ -241,7 +246,7 @@ class EmailSettings(_Section):
 
 class SocialSettings(_Section):
     report_link: str
-    fake_providers_port: int
+    fake_providers_port: Port
 
 
 class XSettings(_Section):

@@ -172,6 +172,27 @@ def test_a_poller_setting_that_cannot_work_is_refused_naming_it(variable: str, v
     assert variable in str(refused.value)  # the variable an operator sets it with
 
 
+PORT_VARIABLES = ["LAPOR_HTTP_PORT", "LAPOR_SMTP_PORT", "LAPOR_CASESTORE_PORT", "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT",
+                  "LAPOR_EMAIL_RELAY_PORT", "LAPOR_EMAIL_IMAP_PORT"]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "65536", "70000"])
+@pytest.mark.parametrize("variable", PORT_VARIABLES)
+def test_a_port_outside_1_to_65535_is_refused_naming_it(variable: str, value: str) -> None:
+    """Accepted, LAPOR_HTTP_PORT=70000 had the gateway listen on 4464 (the port taken modulo 65536) and 0 on a port
+    the kernel chose, each logging `gateway.listening` with the port set; LAPOR_CASESTORE_PORT=0 sent every forward
+    to http://127.0.0.1:0."""
+    section, _, key = variable.removeprefix("LAPOR_").lower().partition("_")
+    with pytest.raises(SettingsError, match=re.escape(f"{section}.{key} ({variable})")):
+        load_settings({**PRODUCTION_SECRETS, variable: value})
+
+
+@pytest.mark.parametrize("variable", PORT_VARIABLES)
+def test_a_port_from_1_to_65535_is_taken(variable: str) -> None:
+    for value in ("1", "65535"):
+        load_settings({**PRODUCTION_SECRETS, variable: value})
+
+
 def test_env_names() -> None:
     assert env_name("twilio", "auth_token") == "LAPOR_TWILIO_AUTH_TOKEN"
     assert env_name(None, "public_url") == "LAPOR_PUBLIC_URL"
