@@ -50,7 +50,7 @@ def _settings() -> Settings:
     try:
         settings = load_settings()
     except SettingsError as error:
-        console.print(f"[red]configuration error:[/red] {error}")
+        console.print(f"[red]configuration error:[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
     for name, close in unknown_variables():  # names only: a value may be a secret
         errors.print(f"[yellow]warning:[/yellow] {name} is no setting and is ignored"

@@ -15,8 +15,10 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from redis.connection import parse_url
 
 from gateway.tracking import MIN_LENGTH, format_tracking_id
 
@@ -373,6 +375,13 @@ class RateLimitSettings(_Section):
     source_header: str
 
 
+# Never the URL itself, nor a piece of it: it carries the password.
+REDIS_URL_UNREADABLE = (
+    "cannot be read as redis://[[user]:password@]host[:port][/database] (or rediss://, unix://path?db=N): "
+    "percent-encode any of / # ? @ % in the password (/ is %2F), and give the database as a number"
+)
+
+
 class Settings(_Section):
     profile: Literal["production", "development"]
     data_dir: Path
@@ -397,6 +406,25 @@ class Settings(_Section):
     health: HealthSettings
     triage: TriageSettings
     ratelimit: RateLimitSettings
+
+    @field_validator("redis_url")
+    @classmethod
+    def _readable_redis_url(cls, url: str) -> str:
+        """Read as every process will read it, at start and without quoting it: redis-py's own error quoted what it
+        took for the port, which in a password with "/", "#" or "?" written as it is was the password's first part,
+        on a traceback in every process's log. Where that part was digits it connected to localhost on them, and a
+        database that is no number was database 0, without a word."""
+        if not url:
+            return url
+        try:
+            parse_url(url)
+            parts = urlsplit(url)
+        except ValueError:
+            raise ValueError(REDIS_URL_UNREADABLE) from None
+        if parts.scheme in ("redis", "rediss") and (not parts.hostname or parts.fragment
+                                                     or not re.fullmatch(r"/?\d*", parts.path)):
+            raise ValueError(REDIS_URL_UNREADABLE)
+        return url
 
     @property
     def casestore_url(self) -> str:
@@ -524,6 +552,8 @@ def unknown_variables(environ: Mapping[str, str] | None = None,
 def _where(loc: tuple[int | str, ...]) -> str:
     """A refused value's place: `x.max_pages (LAPOR_X_MAX_PAGES)`, the variable an operator sets it with."""
     path = ".".join(str(part) for part in loc)
+    if loc == ("redis_url",):
+        return f"{path} (REDIS_URL)"
     if len(loc) == 2 and all(isinstance(part, str) for part in loc):
         return f"{path} ({env_name(str(loc[0]), str(loc[1]))})"
     return path

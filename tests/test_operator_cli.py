@@ -411,3 +411,18 @@ def test_a_process_whose_port_is_taken_says_which_setting_moves_it_and_exits_2(
     assert f"move this one with {row.setting}" in refused["detail"]
     assert [event for event in events if event["event"].endswith(".listening")] == []
     assert redis.keys("lapor:health:serving:*") == []
+
+
+@pytest.mark.parametrize("args", [("serve",), ("worker", "--queues", "lapor-status"), ("deadletters", "list")],
+                         ids=["gateway", "worker", "operator-command"])
+def test_a_redis_url_with_an_unencoded_password_stops_the_command_at_start_without_showing_it(
+        args: tuple[str, ...], test_env: TestEnvironment) -> None:
+    """A generated password ("/" and "+") put into REDIS_URL as it is: redis-py read its first part as the port, and
+    every process ended on a traceback (exit 1) quoting that part into the log. It is a configuration error now,
+    said before anything starts, naming REDIS_URL and nothing of its value."""
+    result = run_cli(list(args), test_env.process_env(REDIS_URL="redis://:Xk9qTz4/a+b@127.0.0.1:6379/0"))
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert no_traceback(result), result.stdout + result.stderr
+    assert "configuration error" in result.stdout and "REDIS_URL" in result.stdout, result.stdout
+    assert "Xk9qTz4" not in result.stdout + result.stderr

@@ -193,6 +193,39 @@ def test_a_port_from_1_to_65535_is_taken(variable: str) -> None:
         load_settings({**PRODUCTION_SECRETS, variable: value})
 
 
+# A password of a generated kind (base64: "/" and "+") written into the URL as it is: its first part read as the port.
+SECRET_PART = "Xk9qTz4"
+
+
+@pytest.mark.parametrize("url", [
+    pytest.param(f"redis://:{SECRET_PART}/a+b@127.0.0.1:6379/0", id="slash-in-password"),
+    pytest.param(f"redis://:{SECRET_PART}#ab@127.0.0.1:6379/0", id="hash-in-password"),
+    pytest.param(f"redis://:{SECRET_PART}?ab@127.0.0.1:6379/0", id="question-mark-in-password"),
+    pytest.param("redis://:12/ab@127.0.0.1:6379/0", id="slash-in-password-read-as-a-port-and-a-path"),
+    pytest.param("redis://:12#ab@127.0.0.1:6379/0", id="hash-in-password-read-as-a-port-and-a-fragment"),
+    pytest.param("127.0.0.1:6379", id="no-scheme"),
+    pytest.param("redis://127.0.0.1:63a9/0", id="port-not-a-number"),
+    pytest.param("redis://127.0.0.1:6379/zero", id="database-not-a-number"),
+    pytest.param("redis://127.0.0.1:6379/0?socket_timeout=soon", id="option-not-a-number"),
+])
+def test_a_redis_url_that_cannot_be_read_is_refused_without_quoting_it(url: str) -> None:
+    """redis-py read such a URL only as each process connected: a traceback (exit 1) whose message quoted the
+    password's first part ("Port could not be cast to integer value as 'Xk9qTz4'") into the logs, or, where the part
+    was digits, a connection to localhost on that port; a database that is no number was database 0."""
+    with pytest.raises(SettingsError, match=re.escape("redis_url (REDIS_URL)")) as refused:
+        load_settings({**PRODUCTION_SECRETS, "REDIS_URL": url})
+    assert SECRET_PART not in str(refused.value) and "12" not in str(refused.value)
+    assert "percent-encode" in str(refused.value)
+
+
+@pytest.mark.parametrize("url", [
+    "redis://127.0.0.1:6379/0", "redis://:p%2Fq%23r@redis.internal:6380/3", "rediss://user:pw@redis.internal:6380",
+    "redis://localhost/", "unix:///run/redis/redis.sock?db=2", "redis://127.0.0.1:6379/0?socket_timeout=5",
+])
+def test_a_readable_redis_url_is_taken(url: str) -> None:
+    assert load_settings({**PRODUCTION_SECRETS, "REDIS_URL": url}).redis_url == url
+
+
 def test_env_names() -> None:
     assert env_name("twilio", "auth_token") == "LAPOR_TWILIO_AUTH_TOKEN"
     assert env_name(None, "public_url") == "LAPOR_PUBLIC_URL"
