@@ -152,12 +152,34 @@ def _port_in_use(process: str, host: str, port: int, setting: str, *, together_w
     raise typer.Exit(EXIT_PORT_IN_USE)
 
 
+def _address_unavailable(process: str, host: str, port: int, setting: str) -> NoReturn:
+    """One line naming the setting of the address to listen on, then exit 2: an address none of this host's
+    interfaces has (another host's, a typo) ended the process on an OSError traceback that named no setting, and
+    whose address the log's redaction took for a phone number."""
+    log.error("process.address_unavailable", process=process, host=host, port=port, setting=setting,
+              detail=f"no interface of this host has the address {setting} names: set {setting} to one of its own "
+              "addresses, or 0.0.0.0 for all of them")
+    raise typer.Exit(EXIT_PORT_IN_USE)
+
+
+def _cannot_listen(error: OSError, process: str, host: str, port: int, setting: str, *, together_with: str = "",
+                   host_setting: str = "") -> NoReturn:
+    """What binding `host`:`port` failed with, told as the setting to change (`_port_in_use`,
+    `_address_unavailable`); any other error is raised as it came."""
+    if error.errno == errno.EADDRINUSE:
+        _port_in_use(process, host, port, setting, together_with=together_with)
+    if error.errno == errno.EADDRNOTAVAIL and host_setting:
+        _address_unavailable(process, host, port, host_setting)
+    raise error
+
+
 def _run_web_app(app_: Any, process: str, host: str, port: int, setting: str, *, together_with: str = "",
-                 listening: dict[str, Any] | None = None, on_listening: Callable[[], None] | None = None,
-                 **options: Any) -> None:
+                 host_setting: str = "", listening: dict[str, Any] | None = None,
+                 on_listening: Callable[[], None] | None = None, **options: Any) -> None:
     """aiohttp's `run_app`, logging `<process>.listening` and calling `on_listening` (on the loop) once the port is
     bound (its `print` hook is called then; a line logged before it said so of a port another process held), and
-    `process.port_in_use` when it is taken."""
+    `process.port_in_use` when it is taken (`process.address_unavailable` when `host`, set by `host_setting`, is
+    none of this host's)."""
     from aiohttp import web
 
     def bound(_: str) -> None:
@@ -168,9 +190,7 @@ def _run_web_app(app_: Any, process: str, host: str, port: int, setting: str, *,
     try:
         web.run_app(app_, host=host, port=port, print=bound, access_log=None, **options)
     except OSError as error:
-        if error.errno != errno.EADDRINUSE:
-            raise
-        _port_in_use(process, host, port, setting, together_with=together_with)
+        _cannot_listen(error, process, host, port, setting, together_with=together_with, host_setting=host_setting)
 
 
 def _install_uvloop() -> None:
@@ -201,7 +221,8 @@ def serve() -> None:
         raise typer.Exit(2) from None
     settle_heap()
     _run_web_app(app_, "gateway", settings.http.host, settings.http.port, "LAPOR_HTTP_PORT",
-                 together_with="LAPOR_PUBLIC_URL", listening={"profile": settings.profile}, shutdown_timeout=10,
+                 together_with="LAPOR_PUBLIC_URL", host_setting="LAPOR_HTTP_HOST",
+                 listening={"profile": settings.profile}, shutdown_timeout=10,
                  reuse_port=settings.http.reuse_port or None, on_listening=app_[GATEWAY_KEY].now_listening)
 
 
@@ -674,10 +695,9 @@ def smtp() -> None:
         try:
             server = await start_smtp_server(settings, redis, intake, signal_writer=signal_writer)
         except OSError as error:
-            if error.errno != errno.EADDRINUSE:
-                raise
             intake.close()
-            _port_in_use("smtp", settings.smtp.host, settings.smtp.port, "LAPOR_SMTP_PORT")
+            _cannot_listen(error, "smtp", settings.smtp.host, settings.smtp.port, "LAPOR_SMTP_PORT",
+                           host_setting="LAPOR_SMTP_HOST")
         poller = asyncio.create_task(ImapPoller(settings, redis, intake, signal_writer=signal_writer).run(stop)) \
             if settings.email.imap_host else None
         # Listening: say so every 2 s, or `email` goes down on the status (health rule process_missing).

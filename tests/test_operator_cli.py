@@ -413,6 +413,27 @@ def test_a_process_whose_port_is_taken_says_which_setting_moves_it_and_exits_2(
     assert redis.keys("lapor:health:serving:*") == []
 
 
+@pytest.mark.parametrize(("args", "host_variable", "process"), [
+    (("serve",), "LAPOR_HTTP_HOST", "gateway"),
+    (("smtp",), "LAPOR_SMTP_HOST", "smtp"),
+], ids=["gateway", "smtp server"])
+def test_a_listening_address_this_host_does_not_have_names_its_setting_and_exits_2(
+        args: tuple[str, ...], host_variable: str, process: str, test_env: TestEnvironment, redis: Redis) -> None:
+    """LAPOR_HTTP_HOST (or LAPOR_SMTP_HOST) set to an address none of this host's interfaces has (another host's, a
+    typo, a proxy's address copied over) ended the process on an OSError traceback, its address redacted as a phone
+    number and no setting named: one `process.address_unavailable` line names the setting, and it exits 2, as for a
+    port in use. 192.0.2.1 is TEST-NET-1 (RFC 5737), nobody's address; binding to it sends nothing."""
+    result = run_cli(list(args), test_env.process_env(**{host_variable: "192.0.2.1"}))
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert no_traceback(result), result.stdout + result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    [refused] = [event for event in events if event["event"] == "process.address_unavailable"]
+    assert (refused["process"], refused["setting"]) == (process, host_variable)
+    assert f"set {host_variable}" in refused["detail"]
+    assert [event for event in events if event["event"].endswith(".listening")] == []
+
+
 @pytest.mark.parametrize("args", [("serve",), ("worker", "--queues", "lapor-status"), ("deadletters", "list")],
                          ids=["gateway", "worker", "operator-command"])
 def test_a_redis_url_with_an_unencoded_password_stops_the_command_at_start_without_showing_it(
