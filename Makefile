@@ -9,9 +9,11 @@ PACKAGES := gateway channels normalizer workers triage casestore bench
 
 .PHONY: run test lint bench clean
 
+# A .venv without pip is made again: `python3 -m venv` leaves one behind when it fails half-way (Debian or Ubuntu
+# without python3-venv: no ensurepip), and every later `make` skipped to `pip install` and failed on it.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required (set PYTHON=...)"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
