@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -46,7 +46,8 @@ if not console.is_terminal and "COLUMNS" not in os.environ:
 log = get_logger()
 
 
-def _settings() -> Settings:
+def _settings(*, log_stream: TextIO | None = None) -> Settings:
+    """The settings, their warnings said on stderr, and logging set up (on stdout, or `log_stream`)."""
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -57,7 +58,7 @@ def _settings() -> Settings:
                      + (f" (did you mean {close}?)" if close else ""))
     for warning in settings_warnings(settings):
         errors.print(f"[yellow]warning:[/yellow] {escape(warning)}")
-    configure_logging(settings.logging.level)
+    configure_logging(settings.logging.level, stream=log_stream)
     return settings
 
 
@@ -820,7 +821,9 @@ def status(
     from gateway.lease import polled_accounts
     from gateway.queues import redis_connection
 
-    settings = _settings()
+    # Its stdout is the view alone: a line the check logs as it reads (`health.queue_unreadable`) came before the
+    # document, and `status --json | jq` failed on it just when a queue was in trouble.
+    settings = _settings(log_stream=sys.stderr)
     redis = redis_connection(_require_redis_url(settings), timeout=3)
     monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir,
                             disabled=disabled_channels(settings), polled=polled_accounts(settings))

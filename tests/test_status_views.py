@@ -456,6 +456,21 @@ async def test_a_queue_whose_jobs_cannot_be_read_is_shown_unknown_and_the_views_
     assert "error" not in beat["queues"][REPLY_QUEUE]
 
 
+def test_cli_status_json_is_one_json_document_while_the_check_logs(test_env: TestEnvironment, redis: Redis) -> None:
+    """A line the check logs as it reads (`health.queue_unreadable`, `health.clock_stepped`) was written to stdout
+    before the document: `status --json | jq` failed on it just when a queue was in trouble. Its log lines go to
+    stderr; stdout is the document alone."""
+    the_deployments(redis)
+    redis.rpush(f"rq:queue:{FORWARD_QUEUE}", b"\xff\xfe")
+
+    result = run_cli(["status", "--json"], test_env.process_env(COLUMNS="400"))
+
+    document = orjson.loads(result.stdout)
+    assert {q["name"]: q["error"] for q in document["queues"]}[FORWARD_QUEUE] == "UnicodeDecodeError"
+    assert [orjson.loads(line)["event"] for line in result.stderr.splitlines() if line.startswith("{")] == [
+        "health.queue_unreadable"]
+
+
 async def test_a_queue_unreadable_is_logged_once_when_it_becomes_so_and_once_when_it_reads_again(
         fast_gateway: GatewayServer, redis: Redis, log_stream: io.StringIO) -> None:
     """The check logged `health.queue_unreadable` at every evaluation (every 5 s) and every view and scrape: with no
