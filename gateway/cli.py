@@ -404,9 +404,9 @@ def deadletters_list(
     for column in ("tracking_id", "queue", "channel", "reason", "attempts", "failed at", "detail"):
         table.add_column(column)
     for letter in letters:
-        table.add_row(escape(letter.tracking_id), escape(letter.queue), escape(_channel_of(letter)),
-                      escape(letter.reason), str(letter.attempts), _when(letter.failed_at),
-                      escape(scrub(letter.detail)[:60]))
+        table.add_row(_printable(letter.tracking_id), _printable(letter.queue), _printable(_channel_of(letter)),
+                      _printable(letter.reason), str(letter.attempts), _when(letter.failed_at),
+                      _printable(scrub(letter.detail)[:60]))
     console.print(table)
 
 
@@ -418,8 +418,10 @@ def deadletters_show(selector: Annotated[str, typer.Argument(help="Tracking ID o
     if letter is None:
         console.print(f"no dead letter for {_printable(selector)}")
         raise typer.Exit(1)
+    # A detail quotes a downstream's answer (an aggregator's or a case store's body, which may echo the citizen's
+    # text): an escape sequence in it cleared the screen or retitled the terminal, a direction override reversed it.
     for field, value in _shown(letter).items():
-        console.print(f"[bold]{field}[/bold]: {escape(str(value))}")
+        console.print(f"[bold]{field}[/bold]: {_printable(str(value))}")
 
 
 # What the gateway itself wrote in a dead letter; the rest (the job's arguments, the downstream's answer) may hold a
@@ -557,10 +559,11 @@ def _report_files(settings: Settings, tracking_id: str) -> ReportFiles:
 
 
 def _printable(text: str) -> str:
-    """Text from an envelope (a type the citizen's mail client declared) or as an operator typed it (a dead letter's
-    name), for the terminal: markup escaped, and any character that is not printable (an escape sequence that moves
-    the cursor or hides what follows, a direction override) written as its code, so a file cannot make its row read
-    "as sent" or hide a row."""
+    """Text from an envelope (a type the citizen's mail client declared), quoted from a downstream or a parser (a
+    dead letter's or a quarantined mail's detail) or as an operator typed it (a dead letter's name), for the
+    terminal: markup escaped, and any character that is not printable (an escape sequence that moves the cursor or
+    hides what follows, a direction override) written as its code, so a file cannot make its row read "as sent" or
+    hide a row."""
     return escape("".join(char if char.isprintable() else ascii(char)[1:-1] for char in text))
 
 
@@ -726,8 +729,8 @@ def quarantine_list() -> None:
     for column in ("key", "reason", "size", "quarantined at", "detail"):
         table.add_column(column)
     for entry in entries:
-        table.add_row(entry.key[:16], escape(entry.reason), str(entry.size), _when(entry.quarantined_at),
-                      escape(scrub(entry.detail)[:60]))
+        table.add_row(entry.key[:16], _printable(entry.reason), str(entry.size), _when(entry.quarantined_at),
+                      _printable(scrub(entry.detail)[:60]))  # a parser's error may quote the mail's headers
     console.print(table)
 
 

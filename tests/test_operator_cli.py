@@ -447,3 +447,28 @@ def test_a_redis_url_with_an_unencoded_password_stops_the_command_at_start_witho
     assert no_traceback(result), result.stdout + result.stderr
     assert "configuration error" in result.stdout and "REDIS_URL" in result.stdout, result.stdout
     assert "Xk9qTz4" not in result.stdout + result.stderr
+
+
+# A downstream's answer quoted in a dead letter's detail, or a parser's error quoting a mail's header in a
+# quarantined mail's: an escape sequence that clears the screen and retitles the terminal, a direction override.
+HOSTILE = "400 Bad Request: \x1b[2J\x1b]0;owned\x07 \u202elanggar\u202c [/bold] end"
+HOSTILE_SHOWN = r"400 Bad Request: \x1b[2J\x1b]0;owned\x07 \u202elanggar\u202c [/bold] end"
+
+
+def test_control_characters_quoted_in_a_detail_reach_the_terminal_as_their_codes(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """`deadletters list`, `show` and `email quarantine list` escaped markup only: the escape sequences and the
+    direction override of an answer quoted in a detail went to the operator's terminal as they were."""
+    DeadLetters(redis).add_new(queue="lapor-reply", func="workers.reply.send_reply", args=[], tracking_id="10000012",
+                               item="r-1", reason="aggregator_400", detail=HOSTILE, channel="sms-aggregator")
+    Quarantine(test_env.settings().data_dir).add(b"From: x\r\n\r\nhi", "parse_error", HOSTILE, None, [RECIPIENT])
+
+    listed = cli(test_env, "deadletters", "list")
+    shown = cli(test_env, "deadletters", "show", "10000012")
+    quarantined = cli(test_env, "email", "quarantine", "list")
+
+    for result in (listed, shown, quarantined):
+        assert result.returncode == 0 and no_traceback(result), result.stdout + result.stderr
+        assert not {"\x1b", "\x07", "\u202e", "\u202c"} & set(result.stdout), result.stdout
+    assert f"detail: {HOSTILE_SHOWN}\n" in shown.stdout
+    assert HOSTILE_SHOWN[:60] in listed.stdout and HOSTILE_SHOWN[:60] in quarantined.stdout
