@@ -472,3 +472,39 @@ def test_control_characters_quoted_in_a_detail_reach_the_terminal_as_their_codes
         assert not {"\x1b", "\x07", "\u202e", "\u202c"} & set(result.stdout), result.stdout
     assert f"detail: {HOSTILE_SHOWN}\n" in shown.stdout
     assert HOSTILE_SHOWN[:60] in listed.stdout and HOSTILE_SHOWN[:60] in quarantined.stdout
+
+
+# A quarantined mail's `.json` as a full disk, a partial restore or a hand edit leaves it.
+DAMAGED_QUARANTINE_ENTRIES = {
+    "cut short": b'{"key": "',
+    "not utf-8": b"\xff\xfe",
+    "a list": b"[1, 2]",
+    "fields missing": b'{"reason": "parse_error"}',
+    "a field of another type": b'{"key": "%s", "reason": "parse_error", "detail": "", "quarantined_at": "today", '
+                               b'"envelope_sender": null, "recipients": [], "size": 10}',
+}
+
+
+@pytest.mark.parametrize("damaged", list(DAMAGED_QUARANTINE_ENTRIES.values()), ids=list(DAMAGED_QUARANTINE_ENTRIES))
+def test_a_quarantined_mail_whose_json_is_damaged_is_listed_and_reprocessed_and_does_not_stop_the_others(
+        damaged: bytes, test_env: TestEnvironment, redis: Redis) -> None:
+    """One such `.json` ended `email quarantine list` and `reprocess`, of any mail, on a traceback: no quarantined
+    mail could be seen or reprocessed. Its mail (the `.eml`) is intact: it is listed as `unreadable` under its key,
+    and reprocessed without its envelope's sender and recipients."""
+    quarantine = Quarantine(test_env.settings().data_dir)
+    other = quarantine.add(b"no headers at all", "no_headers", "no headers", None, [RECIPIENT])
+    mail = (b"From: Budi <budi.santoso@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject: Pungli\r\n"
+            b"Message-ID: <a2@example.net>\r\n\r\nPungli di loket 3\r\n")
+    entry = quarantine.add(mail, "parse_error", "before the fix", "budi.santoso@example.net", [RECIPIENT])
+    (quarantine.directory / f"{entry.key}.json").write_bytes(damaged.replace(b"%s", entry.key.encode()))
+
+    listed = cli(test_env, "email", "quarantine", "list")
+    reprocessed = cli(test_env, "email", "quarantine", "reprocess", entry.key[:16])
+
+    assert listed.returncode == 0 and no_traceback(listed), listed.stdout + listed.stderr
+    rows = {row.split("│")[1].strip(): row.split("│")[2].strip()
+            for row in listed.stdout.splitlines() if row.startswith("│")}
+    assert rows == {other.key[:16]: "no_headers", entry.key[:16]: "unreadable"}, listed.stdout
+    assert reprocessed.returncode == 0 and no_traceback(reprocessed), reprocessed.stdout + reprocessed.stderr
+    assert f"{entry.key[:16]}: accepted " in reprocessed.stdout
+    assert [kept.key for kept in quarantine.list()] == [other.key]

@@ -28,6 +28,12 @@ QUARANTINE_DIR = "email/quarantine"
 # A quarantined mail's two files, `<sha256>.eml` and `<sha256>.json`; `key` is the mail (workers/retention.py
 # deletes both together).
 QUARANTINED_FILE = re.compile(r"(?P<key>[0-9a-f]{64})\.(?:eml|json)")
+# The reason of an entry whose `.json` cannot be read (`Quarantine._read`), and what each field must hold.
+UNREADABLE_ENTRY = "unreadable"
+_ENTRY_TYPES: dict[str, tuple[type, ...]] = {
+    "key": (str,), "reason": (str,), "detail": (str,), "quarantined_at": (int, float),
+    "envelope_sender": (str, type(None)), "recipients": (list,), "size": (int,),
+}
 EXECUTABLE_TYPES = frozenset({
     "application/x-msdownload", "application/x-msdos-program", "application/x-dosexec", "application/x-executable",
     "application/vnd.microsoft.portable-executable", "application/x-sh", "application/x-shellscript",
@@ -111,10 +117,33 @@ class Quarantine:
         entries = []
         for meta in sorted(self.directory.glob("*.json")) if self.directory.exists() else []:
             try:
-                entries.append(QuarantinedMail(**orjson.loads(meta.read_bytes())))
+                entries.append(self._read(meta))
             except FileNotFoundError:  # deleted since the glob (`attachments purge`)
                 continue
         return sorted(entries, key=lambda entry: entry.quarantined_at)
+
+    def _read(self, meta: Path) -> QuarantinedMail:
+        """The entry a `.json` describes. One that is not (cut short, not JSON, fields missing or of another type: a
+        disk filled up, a partial restore, a hand edit) ended `email quarantine list` and `reprocess`, of every mail,
+        on a traceback: it is read as an `unreadable` entry under its file's name, whose mail (the `.eml`, intact)
+        can still be reprocessed, without its envelope's sender and recipients."""
+        try:
+            stored = orjson.loads(meta.read_bytes())
+        except orjson.JSONDecodeError:
+            stored = None
+        if (isinstance(stored, dict) and stored.keys() >= _ENTRY_TYPES.keys() and stored["key"] == meta.stem
+                and all(isinstance(stored[name], types) and not isinstance(stored[name], bool)
+                        for name, types in _ENTRY_TYPES.items())
+                and all(isinstance(recipient, str) for recipient in stored["recipients"])):
+            return QuarantinedMail(**{name: stored[name] for name in _ENTRY_TYPES})
+        eml = self.directory / f"{meta.stem}.eml"
+        try:
+            size = eml.stat().st_size
+        except FileNotFoundError:
+            size = 0
+        return QuarantinedMail(key=meta.stem, reason=UNREADABLE_ENTRY,
+                               detail="its .json cannot be read: reprocess the mail, or delete its two files",
+                               quarantined_at=meta.stat().st_mtime, envelope_sender=None, recipients=[], size=size)
 
     def get(self, key: str) -> QuarantinedMail | None:
         matches = [entry for entry in self.list() if entry.key.startswith(key)] if key else []
