@@ -413,15 +413,25 @@ def deadletters_list(
 @deadletters_app.command("show")
 @_tells_an_unreachable_redis
 def deadletters_show(selector: Annotated[str, typer.Argument(help="Tracking ID or entry key.")]) -> None:
-    """Everything recorded about one dead letter."""
-    letter = _dead_letters(_settings()).get(selector)
-    if letter is None:
+    """Everything recorded about a dead letter: the one under a key, or each of a Tracking ID's (a report's forward
+    and its reply), which `requeue` and `purge` take together."""
+    # Every letter the selector names, as `requeue` and `purge` select them: `show <id>` printed the oldest alone, and
+    # an operator who read a reply's refusal and ran `purge <id> --yes` dropped the report's forward with it.
+    letters = _dead_letters(_settings()).select([selector])
+    if not letters:
         console.print(f"no dead letter for {_printable(selector)}")
         raise typer.Exit(1)
-    # A detail quotes a downstream's answer (an aggregator's or a case store's body, which may echo the citizen's
-    # text): an escape sequence in it cleared the screen or retitled the terminal, a direction override reversed it.
-    for field, value in _shown(letter).items():
-        console.print(f"[bold]{field}[/bold]: {_printable(str(value))}")
+    if len(letters) > 1:
+        console.print(f"{len(letters)} dead letters for {_printable(selector)}: `requeue` and `purge` take them all "
+                      "(a key names one)")
+    for number, letter in enumerate(letters):
+        if number:
+            console.print()
+        # A detail quotes a downstream's answer (an aggregator's or a case store's body, which may echo the citizen's
+        # text): an escape sequence in it cleared the screen or retitled the terminal, a direction override
+        # reversed it.
+        for field, value in _shown(letter).items():
+            console.print(f"[bold]{field}[/bold]: {_printable(str(value))}")
 
 
 # What the gateway itself wrote in a dead letter; the rest (the job's arguments, the downstream's answer) may hold a

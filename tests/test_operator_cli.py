@@ -508,3 +508,26 @@ def test_a_quarantined_mail_whose_json_is_damaged_is_listed_and_reprocessed_and_
     assert reprocessed.returncode == 0 and no_traceback(reprocessed), reprocessed.stdout + reprocessed.stderr
     assert f"{entry.key[:16]}: accepted " in reprocessed.stdout
     assert [kept.key for kept in quarantine.list()] == [other.key]
+
+
+def test_show_of_a_tracking_id_shows_every_letter_that_requeue_and_purge_would_take(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """A report whose forward and whose reply both failed has two letters under its Tracking ID. `show <id>` printed
+    the oldest alone, while `purge <id> --yes` purged both: an operator who looked at the reply's refusal and purged
+    it dropped the report's forward too, never to reach the case store."""
+    registry = DeadLetters(redis)
+    reply = registry.add_new(queue="lapor-reply", func="workers.reply.send_reply", args=[], tracking_id="10000012",
+                             item="r-1", reason="aggregator_400", detail="refused", channel="sms-aggregator")
+    forward = registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]], tracking_id="10000012",
+                               item="10000012", reason="casestore_422", detail="refused", channel="sms-aggregator")
+
+    by_id = cli(test_env, "deadletters", "show", "10000012")
+    by_key = cli(test_env, "deadletters", "show", reply.key)
+
+    assert by_id.returncode == 0 and no_traceback(by_id), by_id.stdout + by_id.stderr
+    assert by_id.stdout.startswith("2 dead letters for 10000012: `requeue` and `purge` take them all (a key names "
+                                   "one)\n"), by_id.stdout
+    assert [line for line in by_id.stdout.splitlines() if line.startswith("key: ")] == [
+        f"key: {reply.key}", f"key: {forward.key}"]
+    assert by_key.returncode == 0 and by_key.stdout.startswith(f"key: {reply.key}\n"), by_key.stdout
+    assert f"key: {forward.key}" not in by_key.stdout
