@@ -7,13 +7,14 @@ addresses and message text from every line, tracebacks included; tracebacks carr
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import re
 import sys
 import threading
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar, Token
 from types import TracebackType
@@ -52,6 +53,16 @@ TRACKING_ID_KEYS = frozenset({"follow_up_of"})
 # on lines without a `logger` key: a library's line (aiohttp, rq) may quote anything in its event.
 OWN_NAME_KEYS = frozenset({"event", "action", "channel"})
 _OWN_NAME = re.compile(r"[a-z][a-z_]*(?:[.\-][a-z_]+)*")
+# Keys whose values, on the gateway's own lines, are addresses of its own network: where a process listens (`host` of
+# `<process>.listening`, `process.port_in_use`, `process.address_unavailable`, `redis.embedded`) and the peer a
+# request came from (`source` of `ratelimit.throttled`). Kept when the value is one IP address, whole, as the ipaddress
+# module reads it; anything else under them is scrubbed as any value is. Scrubbed, an IPv4 address of 9 digits or more
+# (10.255.255.1) read as `[phone]`, and an operator could not tell where the gateway listened or whom it throttled.
+# No phone number as people write it passes: the module refuses a leading zero (0812.3456.7890, 081.234.56.78) and a
+# "+", and a mobile number in international form (62 8..., 11 digits or more) fits no four parts of at most 255. An
+# IPv6 zone (`fe80::1%eth0`) may be any text: refused. Only by the key, and only on the gateway's own lines: the same
+# address in free text or a message is scrubbed, for no pattern tells it from a number typed with dots.
+NETWORK_ADDRESS_KEYS = frozenset({"host", "source"})
 
 # An optional "+", then 9 to 17 digits with a short separator between digits: +62 812-3456-7890,
 # 0812.3456.7890, (0812) 3456 7890, 0812 - 3456 - 7890, 0812/3456/7890, 6281234567890. Tracking IDs (8 digits)
@@ -322,12 +333,29 @@ def redact(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """structlog processor: no citizen's number, address or words leave the process in a log line."""
     if "logger" in event_dict:
         return {key: _redact_item(key, value) for key, value in event_dict.items()}
-    return {key: value if key in OWN_NAME_KEYS and _is_own_name(value) else _redact_item(key, value)
-            for key, value in event_dict.items()}
+    return {key: value if (kept := _KEPT_ON_OWN_LINES.get(key)) is not None and kept(value)
+            else _redact_item(key, value) for key, value in event_dict.items()}
 
 
 def _is_own_name(value: Any) -> bool:
     return isinstance(value, str) and _OWN_NAME.fullmatch(value) is not None
+
+
+def _is_ip_address(value: Any) -> bool:
+    """One IP address and nothing else, without an IPv6 zone (`%` and any text)."""
+    if not isinstance(value, str) or "%" in value:
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+# What keeps a key's value whole on the gateway's own lines (OWN_NAME_KEYS, NETWORK_ADDRESS_KEYS): one lookup a key.
+_KEPT_ON_OWN_LINES: dict[str, Callable[[Any], bool]] = {
+    **dict.fromkeys(OWN_NAME_KEYS, _is_own_name), **dict.fromkeys(NETWORK_ADDRESS_KEYS, _is_ip_address),
+}
 
 
 def _as_text(value: Any) -> str:

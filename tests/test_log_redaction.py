@@ -23,14 +23,16 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from redis import Redis
 
+from channels.email.server import start_smtp_server
 from channels.social import SOCIAL_REPLY_FUNC
 from gateway import logs
+from gateway.intake import Intake
 from gateway.logs import get_logger, scrub, sensitive_values
 from gateway.outbound import OutboundReplies
 from gateway.queues import REPLY_QUEUE
 from gateway.settings import Settings
 from gateway.tracking import format_tracking_id
-from tests.aggregator_support import aggregator_api, drain
+from tests.aggregator_support import aggregator_api, drain, running_gateway
 from tests.conftest import (
     CaseStoreServer,
     GatewayServer,
@@ -341,6 +343,75 @@ def test_a_librarys_line_quoting_the_citizens_words_loses_them_even_in_its_event
     events = log_events(log_stream)
     assert [e["event"] for e in events] == [logs.REDACTED, "case.own"]
     assert events[1]["action"] == "pungli.x"
+
+
+# An address the gateway listens on or a peer it saw: 9 digits or more, which free text cannot tell from a number.
+LISTEN_ADDRESS, PEER_ADDRESS = "10.255.255.1", "203.0.113.254"
+
+
+@pytest.mark.parametrize(("fields", "shown"), [
+    # Kept by the key, on the gateway's own lines: each of these read as `[phone]`.
+    pytest.param({"host": LISTEN_ADDRESS}, {"host": LISTEN_ADDRESS}, id="a listening address"),
+    pytest.param({"host": "192.168.100.200"}, {"host": "192.168.100.200"}, id="a private address"),
+    pytest.param({"source": PEER_ADDRESS}, {"source": PEER_ADDRESS}, id="a peer's address"),
+    pytest.param({"source": "::ffff:10.255.255.1"}, {"source": "::ffff:10.255.255.1"}, id="ipv4-mapped ipv6"),
+    pytest.param({"host": LISTEN_ADDRESS, "port": 8080}, {"host": LISTEN_ADDRESS, "port": 8080}, id="with its port"),
+    # Under the key, only one address: a number written with dots is no address, nor is anything more.
+    pytest.param({"host": "0812.3456.7890"}, {"host": "[phone]"}, id="a number with dots"),
+    pytest.param({"host": "081.234.56.78"}, {"host": "[phone]"}, id="a number in four dotted parts"),
+    pytest.param({"source": "+62.812.3456.789"}, {"source": "[phone]"}, id="an international number with dots"),
+    pytest.param({"source": "62.812.345.678"}, {"source": "[phone]"}, id="one in four parts, one over 255"),
+    pytest.param({"host": 6281234567890}, {"host": "[phone]"}, id="a number as an integer"),
+    pytest.param({"host": f"{LISTEN_ADDRESS}:8080"}, {"host": "[phone]:8080"}, id="an address and a port as text"),
+    pytest.param({"host": f"{LISTEN_ADDRESS} 0812-3456-7890"}, {"host": "[phone]"}, id="an address and more"),
+    pytest.param({"source": "fe80::1%zona 0812-3456-7890"}, {"source": "fe80::1%zona [phone]"},
+                 id="an ipv6 zone, which may be any text"),
+    # Anywhere else the address is text like any other: scrubbed, or dropped with a message's words.
+    pytest.param({"detail": f"listening on {LISTEN_ADDRESS}"}, {"detail": "listening on [phone]"}, id="free text"),
+    pytest.param({"text": LISTEN_ADDRESS}, {"text": "[redacted]"}, id="a message's text"),
+    pytest.param({"address": LISTEN_ADDRESS}, {"address": "[redacted]"}, id="a citizen's address key"),
+    pytest.param({"extra": {"host": LISTEN_ADDRESS}}, {"extra": {"host": "[phone]"}}, id="nested"),
+    pytest.param({"logger": "aiohttp.server", "host": LISTEN_ADDRESS}, {"host": "[phone]"}, id="a library's line"),
+])
+def test_a_network_address_is_kept_by_its_key_and_numbers_go_everywhere(
+        fields: dict[str, object], shown: dict[str, object], log_stream: io.StringIO) -> None:
+    """`gateway.listening` on 10.255.255.1 said `host: [phone]`: an operator could not tell where the gateway
+    listened, nor which peer `ratelimit.throttled` slowed. An IP address is kept by its key (`host`, `source`); no
+    number written with dots is one, and the same address anywhere else is scrubbed as before."""
+    get_logger().info("case.address", **fields)
+    [line] = [e for e in log_events(log_stream) if e["event"] == "case.address"]
+    assert {key: line[key] for key in shown} == shown
+
+
+async def test_the_smtp_server_names_the_address_it_listens_on(
+        settings: Settings, redis: Redis, log_stream: io.StringIO) -> None:
+    """127.100.200.1 is loopback (all of 127.0.0.0/8 is), and 10 digits: its `smtp.listening` line said `[phone]`."""
+    intake = Intake(redis, settings)
+    try:
+        server = await start_smtp_server(settings, redis, intake, host="127.100.200.1", port=free_port())
+        server.close()
+        await server.wait_closed()
+    finally:
+        intake.close()
+    [line] = [e for e in log_events(log_stream) if e["event"] == "smtp.listening"]
+    assert line["host"] == "127.100.200.1"
+
+
+async def test_a_throttled_peer_is_named_and_a_number_in_its_place_is_not(
+        test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO) -> None:
+    """Behind a trusted proxy the source is the address it wrote (X-Forwarded-For): `ratelimit.throttled` names it,
+    and a header holding a number written with dots instead still shows none."""
+    settings = test_env.settings(LAPOR_RATELIMIT_RATE_PER_SECOND="0.01", LAPOR_RATELIMIT_BURST="1",
+                                 LAPOR_RATELIMIT_SOURCE_HEADER="X-Forwarded-For")
+    async with running_gateway(settings, redis) as gateway:
+        for source in (PEER_ADDRESS, "0812.3456.7890"):
+            statuses = [(await gateway.client.post("/v1/channels/sms/aggregator", content=b"x",
+                                                   headers={"X-Forwarded-For": source})).status_code
+                        for _ in range(2)]
+            assert statuses[1] == 429, statuses
+    throttled = [e["source"] for e in log_events(log_stream) if e["event"] == "ratelimit.throttled"]
+    assert throttled == [PEER_ADDRESS, "[phone]"]
+    assert "0812.3456.7890" not in log_stream.getvalue()
 
 
 def test_deadletters_show_calls_an_instagram_id_an_id(test_env: TestEnvironment, redis: Redis) -> None:
