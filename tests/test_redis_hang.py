@@ -272,6 +272,38 @@ def test_a_worker_keeps_its_retry_scheduler_through_a_redis_restart_without_a_tr
     assert "Traceback" not in worker.output(), worker.output()[-3000:]
 
 
+def test_a_worker_whose_run_ended_in_a_redis_restart_schedules_retries_again_at_once(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, start_process: Callable[..., ProcessHandle],
+) -> None:
+    """Redis restarted while a job ran: RQ's loop ends on the lost connection, and the worker's next run started a
+    scheduler of another name, which found the queue's lock (kept in the append-only file, a minute long) held by
+    the one the ended run had stopped, and gave up; retries waited up to a minute and a half. The worker's
+    schedulers share one name now: the next run's takes its predecessor's lock over."""
+    settings = test_env.settings(REDIS_URL=own_redis.url)
+    worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own_redis.url,
+                           LAPOR_QUEUES_LIVENESS_TIMEOUT_SECONDS=LIVENESS_TIMEOUT)
+    wait_until(seen(worker, "worker.ready"), timeout=30)
+    [first_scheduler] = wait_until(lambda: psutil.Process(worker.process.pid).children(), timeout=10)  # type: ignore[misc]
+    redis = Redis.from_url(own_redis.url)
+    try:
+        [running] = enqueue_calls(redis, settings, REPLY_QUEUE, "time.sleep", [(1.5,)], retry=False)
+        wait_until(lambda: running.get_status(refresh=True) == JobStatus.STARTED, timeout=10)
+        redis.close()
+        own_redis.stop()
+        time.sleep(2)  # the job ends meanwhile, and RQ's loop with it
+        own_redis.start()
+        wait_until(lambda: not first_scheduler.is_running(), timeout=10)  # the ended run stopped its scheduler
+        wait_until(seen(worker, "worker.redis_back"), timeout=15)
+        later = queue(REPLY_QUEUE, redis).enqueue_in(timedelta(seconds=1), "time.sleep", 0)
+        wait_until(lambda: later.get_status(refresh=True) == JobStatus.FINISHED, timeout=15)
+    finally:
+        redis.close()
+    assert seen(worker, "worker.ready", count=2)(), worker.output()[-3000:]  # a second run's, as the docstring says
+    # RQ's quit on the lost connection is the outage already told, not an error line with a traceback of its own.
+    assert redis_lines(worker) == [("worker.redis_lost", "error", "unreachable"), BACK], worker.output()[-3000:]
+    assert "Traceback" not in worker.output() and '"exception"' not in worker.output(), worker.output()[-3000:]
+
+
 def test_a_connection_to_a_redis_host_that_vanished_is_found_dead_by_tcp_keepalive(redis: Redis) -> None:
     """A host gone without a word (a failover, a partition) sends no reset: only keepalive probes tell the worker's
     blocking dequeue, whose socket timeout RQ raises to about 415 s. Dropping packets on loopback is beyond a test;

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.outage import REMIND_SECONDS
@@ -22,6 +23,9 @@ from gateway.outage import RedisOutage as BaseOutage
 # "Worker %s: Redis connection timeout, quitting...": after a hang of up to its dequeue's wait, about 7 minutes).
 RQ_RETRY_LINE = "could not connect to Redis"
 RQ_TIMEOUT_LINE = "Redis connection timeout"
+# And of the one it quits with, its traceback attached, when anything else in its loop raised (rq 2.12: "Worker %s:
+# found an unhandled exception, quitting..."): after a job, Redis gone while the job ran.
+RQ_QUIT_LINE = "found an unhandled exception, quitting"
 
 
 class RedisOutage(BaseOutage):
@@ -35,10 +39,16 @@ class RedisOutage(BaseOutage):
 
     def take_rq_line(self, record: logging.LogRecord) -> bool:
         """A filter for RQ's worker logger: RQ's line at each failed try at a lost Redis, and the one it quits with on
-        a timed-out connection, count as `lost` and are dropped; any other line, or one whose error cannot be read,
-        passes."""
+        a timed-out connection or on a lost one (an error line with a traceback at every Redis restart during a job),
+        count as `lost` and are dropped; any other line, or one whose error cannot be read, passes."""
         if RQ_TIMEOUT_LINE in str(record.msg):
             self.lost(RedisTimeoutError("RQ's connection timed out"))
+            return False
+        if RQ_QUIT_LINE in str(record.msg):
+            error = record.exc_info[1] if record.exc_info else None
+            if not isinstance(error, (RedisConnectionError, RedisTimeoutError)):
+                return True  # a bug of RQ's or ours: its traceback is what to read
+            self.lost(error)
             return False
         if RQ_RETRY_LINE not in str(record.msg) or not isinstance(record.args, tuple):
             return True

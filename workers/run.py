@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import Any
@@ -120,7 +121,8 @@ class LaporWorker(SimpleWorker):
     job_class = FilingJob
 
     def __init__(self, *args: Any, stop: StopRequest | None = None, settings: Settings | None = None,
-                 outage: RedisOutage | None = None, watch: Redis | None = None, **kwargs: Any) -> None:
+                 outage: RedisOutage | None = None, watch: Redis | None = None, scheduler_name: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for target in self.queues:  # RQ gives its own class only to the queues it builds from names
             target.job_class = self.job_class
@@ -134,13 +136,19 @@ class LaporWorker(SimpleWorker):
         self._watching: Redis | None = None  # the one of the run in progress
         # Whether Redis was away as RQ's loop ended (`teardown`): RQ quit on the outage, not on a bug of its own.
         self.ended_in_outage = False
+        # The name its retry scheduler holds the queue's scheduler lock under, shared by the runs of one process
+        # (`run_worker`): RQ's loop ends on a Redis lost while a job runs, and the next run's scheduler, named anew,
+        # found the lock (a minute long, kept in Redis's append-only file) held by the one the ended run had just
+        # stopped, and gave up: retries waited up to a minute and a half. One name takes its predecessor's lock
+        # over; the predecessor is dead by then (`stop_scheduler` kills one that does not stop).
+        self.scheduler_name = scheduler_name or uuid.uuid4().hex
 
     def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
                          date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
                          log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
         """RQ's (rq 2.12), with the scheduler that waits out an outage."""
         self.scheduler = OutageProofScheduler(
-            self.queues, connection=self.connection,
+            self.queues, connection=self.connection, name=self.scheduler_name,
             logging_level=logging_level if logging_level is not None else self.log.level,
             date_format=date_format, log_format=log_format, serializer=self.serializer,
         )
@@ -317,7 +325,7 @@ def build_worker(settings: Settings, queue_names: str | Sequence[str]) -> LaporW
 
 
 def worker_on(context: WorkerContext, queue_names: str | Sequence[str], stop: StopRequest | None = None,
-              outage: RedisOutage | None = None) -> LaporWorker:
+              outage: RedisOutage | None = None, scheduler_name: str | None = None) -> LaporWorker:
     """An RQ worker on an existing context's Redis client. Cheap, unlike the context (its trained triage model):
     a worker that lost Redis builds only this again, since the client reconnects by itself."""
     names = [queue_names] if isinstance(queue_names, str) else list(queue_names)
@@ -325,6 +333,7 @@ def worker_on(context: WorkerContext, queue_names: str | Sequence[str], stop: St
         [queue(name, context.redis) for name in names], connection=context.redis, serializer=JSONSerializer,
         name=worker_name(), maintenance_interval=MAINTENANCE_INTERVAL_SECONDS, stop=stop, settings=context.settings,
         outage=outage, watch=context.watch, exception_handlers=[dead_letter_failed_job],
+        scheduler_name=scheduler_name,
     )
 
 
@@ -341,6 +350,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
         raise RuntimeError("run_worker handles SIGTERM and SIGINT: call it from the main thread")
     stop = StopRequest()
     outage = RedisOutage(queue_name)
+    scheduler_name = uuid.uuid4().hex  # one for every run of this process (LaporWorker.scheduler_name)
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     _stop_on_signals(stop)
     # A child of run_workers starts with them blocked: a stop that came before the line above is taken now.
@@ -361,7 +371,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
                 # RQ's worker names itself to Redis as it is built, on the connection that waits minutes for an
                 # answer: a Redis that hangs is found here first, in the liveness timeout.
                 context.watch.ping()
-                worker = worker_on(context, queue_name, stop, outage)
+                worker = worker_on(context, queue_name, stop, outage, scheduler_name)
                 worked = worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
                 if burst:
                     return worked
