@@ -898,7 +898,7 @@ def _print_status(document: dict[str, Any]) -> None:
     for entry in document["channels"]:
         c = entry["counters"]
         table.add_row(escape(entry["channel"]), f"[{STATE_STYLE[entry['state']]}]{entry['state'].upper()}[/]",
-                      escape(entry["reason"] or "-"), str(c["received"]), str(c["accepted"]), str(c["duplicates"]),
+                      _printable(entry["reason"] or "-"), str(c["received"]), str(c["accepted"]), str(c["duplicates"]),
                       str(c["rejected"]), str(c["forwarded"]), str(c["attachments_not_fetched"]),
                       f"{c['replies_sent']}/{c['replies_failed']}", str(entry["deadletters"]),
                       entry["last_message_at"] or "never")

@@ -337,6 +337,10 @@ def test_the_cli_says_since_when_each_channel_is_in_its_state(test_env: TestEnvi
     # A provider's text with what reads as a closing tag: it ended the command on rich's MarkupError.
     ("x", "502 from the proxy: upstream [/2/users/me/mentions] closed the connection",
      "authentication failing (1 in a row): 502 from the proxy: upstream [/2/users/me/mentions] closed the connection"),
+    # A provider's answer quoting an escape sequence (it cleared the screen and retitled the terminal) and a direction
+    # override: written as their codes, as the dead-letter and quarantine commands write them.
+    ("x", "403 \x1b[2J\x1b]0;owned\x07 \u202eforbidden\u202c",
+     r"authentication failing (1 in a row): 403 \x1b[2J\x1b]0;owned\x07 \u202eforbidden\u202c"),
 ])
 def test_the_cli_shows_a_reason_as_its_text_not_as_markup(
         test_env: TestEnvironment, redis: Redis, channel: str, error: str, shown: str) -> None:
@@ -347,6 +351,7 @@ def test_the_cli_shows_a_reason_as_its_text_not_as_markup(
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert first_table(result.stdout)[channel]["reason"] == shown
+    assert not {"\x1b", "\x07", "\u202e", "\u202c"} & set(result.stdout), result.stdout
 
 
 @pytest.mark.parametrize(("signal", "times", "reason"), [
