@@ -773,10 +773,10 @@ def quarantine_reprocess(
     entries = quarantine.list() if all_ else [entry for entry in named.values() if entry is not None]
     redis = redis_connection(_require_redis_url(settings))
 
-    async def run() -> int:
+    async def run() -> tuple[int, int]:
         intake = Intake(redis, settings)
         processor = MailProcessor(settings, redis, intake, source="email-quarantine")
-        released = 0
+        released = kept = 0
         for entry in entries:
             try:
                 raw = quarantine.raw(entry)
@@ -794,14 +794,20 @@ def quarantine_reprocess(
                 break
             console.print(f"{entry.key[:16]}: {outcome.status} {outcome.tracking_id or outcome.reason or ''}")
             if outcome.status != "quarantined":
-                quarantine.remove(entry)
                 released += 1
+                try:
+                    quarantine.remove(entry)
+                except OSError as error:  # a `.json` that is no file (a directory), a folder this user cannot write
+                    console.print(f"{entry.key[:16]}: released, but its files are still in the quarantine "
+                                  f"({escape(error.strerror or type(error).__name__)}): delete "
+                                  f"{escape(str(quarantine.directory / entry.key))}.eml and .json")
+                    kept += 1
         intake.close()
-        return released
+        return released, kept
 
-    released = asyncio.run(run())
+    released, kept = asyncio.run(run())
     console.print(f"released {released} of {len(entries)} quarantined mail(s)")
-    if len(entries) < len(keys or []) or released < len(entries):
+    if len(entries) < len(keys or []) or released < len(entries) or kept:
         raise typer.Exit(1)
 
 

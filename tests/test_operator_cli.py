@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -508,6 +509,54 @@ def test_a_quarantined_mail_whose_json_is_damaged_is_listed_and_reprocessed_and_
     assert reprocessed.returncode == 0 and no_traceback(reprocessed), reprocessed.stdout + reprocessed.stderr
     assert f"{entry.key[:16]}: accepted " in reprocessed.stdout
     assert [kept.key for kept in quarantine.list()] == [other.key]
+
+
+@dataclass(frozen=True)
+class UnreadableJson:
+    id: str
+    make: Callable[[Path], object]  # puts it where the `.json` was
+    left: str  # what reprocessing, which accepts the mail, says it could not delete ("": nothing)
+
+
+# A quarantined mail's `.json` that is there but cannot be read, as another user's file is to an operator (the tests
+# run as root, whom no file mode stops): OSErrors other than "gone".
+UNREADABLE_QUARANTINE_JSON = [
+    UnreadableJson("a directory", lambda path: path.mkdir(), left="Is a directory"),
+    UnreadableJson("a symbolic link to itself", lambda path: path.symlink_to(path.name), left=""),
+]
+
+
+@pytest.mark.parametrize("row", UNREADABLE_QUARANTINE_JSON, ids=[row.id for row in UNREADABLE_QUARANTINE_JSON])
+def test_a_quarantined_mail_whose_json_cannot_be_read_is_listed_and_reprocessed_as_a_damaged_one(
+        row: UnreadableJson, test_env: TestEnvironment, redis: Redis) -> None:
+    """A `.json` the command could not read ended `email quarantine list` and `reprocess`, of any mail, on an
+    OSError traceback, where a damaged one is listed as `unreadable` and its mail reprocessed from the `.eml`. A mail
+    released whose files cannot be deleted is said so, with the path to delete, and the command exits 1."""
+    quarantine = Quarantine(test_env.settings().data_dir)
+    other = quarantine.add(b"no headers at all", "no_headers", "no headers", None, [RECIPIENT])
+    mail = (b"From: Budi <budi.santoso@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject: Pungli\r\n"
+            b"Message-ID: <a3@example.net>\r\n\r\nPungli di loket 3\r\n")
+    entry = quarantine.add(mail, "parse_error", "before the fix", "budi.santoso@example.net", [RECIPIENT])
+    meta = quarantine.directory / f"{entry.key}.json"
+    meta.unlink()
+    row.make(meta)
+
+    listed = cli(test_env, "email", "quarantine", "list")
+    reprocessed = cli(test_env, "email", "quarantine", "reprocess", entry.key[:16])
+
+    assert listed.returncode == 0 and no_traceback(listed), listed.stdout + listed.stderr
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip()
+            for line in listed.stdout.splitlines() if line.startswith("│")}
+    assert rows == {other.key[:16]: "no_headers", entry.key[:16]: "unreadable"}, listed.stdout
+    assert no_traceback(reprocessed), reprocessed.stdout + reprocessed.stderr
+    assert f"{entry.key[:16]}: accepted " in reprocessed.stdout, reprocessed.stdout
+    if row.left:
+        assert reprocessed.returncode == 1, reprocessed.stdout + reprocessed.stderr
+        assert (f"{entry.key[:16]}: released, but its files are still in the quarantine ({row.left}): delete "
+                f"{quarantine.directory / entry.key}.eml and .json\n") in reprocessed.stdout, reprocessed.stdout
+    else:
+        assert reprocessed.returncode == 0, reprocessed.stdout + reprocessed.stderr
+        assert [kept.key for kept in quarantine.list()] == [other.key]
 
 
 def test_show_of_a_tracking_id_shows_every_letter_that_requeue_and_purge_would_take(

@@ -126,10 +126,13 @@ class Quarantine:
         """The entry a `.json` describes. One that is not (cut short, not JSON, fields missing or of another type: a
         disk filled up, a partial restore, a hand edit) ended `email quarantine list` and `reprocess`, of every mail,
         on a traceback: it is read as an `unreadable` entry under its file's name, whose mail (the `.eml`, intact)
-        can still be reprocessed, without its envelope's sender and recipients."""
+        can still be reprocessed, without its envelope's sender and recipients. So is one that cannot be read at all
+        (another user's file, a directory or a symbolic link loop under its name): it ended them on an OSError."""
         try:
             stored = orjson.loads(meta.read_bytes())
-        except orjson.JSONDecodeError:
+        except FileNotFoundError:  # deleted since the listing: `list` skips it
+            raise
+        except (orjson.JSONDecodeError, OSError):
             stored = None
         if (isinstance(stored, dict) and stored.keys() >= _ENTRY_TYPES.keys() and stored["key"] == meta.stem
                 and all(isinstance(stored[name], types) and not isinstance(stored[name], bool)
@@ -143,7 +146,7 @@ class Quarantine:
             size = 0
         return QuarantinedMail(key=meta.stem, reason=UNREADABLE_ENTRY,
                                detail="its .json cannot be read: reprocess the mail, or delete its two files",
-                               quarantined_at=meta.stat().st_mtime, envelope_sender=None, recipients=[], size=size)
+                               quarantined_at=meta.lstat().st_mtime, envelope_sender=None, recipients=[], size=size)
 
     def get(self, key: str) -> QuarantinedMail | None:
         matches = [entry for entry in self.list() if entry.key.startswith(key)] if key else []
