@@ -46,13 +46,28 @@ if not console.is_terminal and "COLUMNS" not in os.environ:
 log = get_logger()
 
 
-def _settings(*, log_stream: TextIO | None = None) -> Settings:
-    """The settings, their warnings said on stderr, and logging set up (on stdout, or `log_stream`)."""
+# Exit code of a command that cannot start: a configuration error, no Redis to read.
+EXIT_CANNOT_START = 2
+
+
+def _cannot_start(lead: str, rest: str, *, error: str, as_json: bool) -> NoReturn:
+    """Why the command cannot even look, then exit 2: `lead` in red and `rest` after it, as text. With `--json`, one
+    JSON document as the status document of a check that failed (`overall` unknown, `error`, `reason`): that text on
+    stdout gave `status --json | jq` a parse error in place of the reason."""
+    if as_json:
+        _write_json({"generated_at": _when(time.time()), "overall": "unknown", "error": error, "reason": lead + rest})
+    else:
+        console.print(f"[red]{escape(lead)}[/red]{escape(rest)}")
+    raise typer.Exit(EXIT_CANNOT_START)
+
+
+def _settings(*, log_stream: TextIO | None = None, as_json: bool = False) -> Settings:
+    """The settings, their warnings said on stderr, and logging set up (on stdout, or `log_stream`). A configuration
+    error is said as `_cannot_start` says it."""
     try:
         settings = load_settings()
     except SettingsError as error:
-        console.print(f"[red]configuration error:[/red] {escape(str(error))}")
-        raise typer.Exit(2) from None
+        _cannot_start("configuration error:", f" {error}", error="configuration_error", as_json=as_json)
     for name, close in unknown_variables():  # names only: a value may be a secret
         errors.print(f"[yellow]warning:[/yellow] {name} is no setting and is ignored"
                      + (f" (did you mean {close}?)" if close else ""))
@@ -62,13 +77,13 @@ def _settings(*, log_stream: TextIO | None = None) -> Settings:
     return settings
 
 
-def _require_redis_url(settings: Settings) -> str:
+def _require_redis_url(settings: Settings, *, as_json: bool = False) -> str:
     """REDIS_URL, or the embedded Redis a running `make run` wrote down under the data dir (so an operator's
     `lapor-gateway status` or `deadletters list` finds it without looking up its port). Without either it says which
     data dir it looked in and the ways out: "no `make run` under this data dir" left a `make run` on another one, or
     a relative LAPOR_DATA_DIR read from another directory, to guess. A URL file no supervisor holds the lock of is
     left by a `make run` killed outright (SIGKILL: no clean-up): its Redis is gone, and connecting to its port hung on
-    or failed as an outage."""
+    or failed as an outage. Said as `_cannot_start` says it."""
     from gateway.supervisor import LOCK_FILE, supervisor_running
 
     if settings.redis_url:
@@ -78,15 +93,15 @@ def _require_redis_url(settings: Settings) -> str:
     if embedded and running:
         return embedded
     data_dir = settings.data_dir.absolute()
-    url_file = escape(str(data_dir / "redis" / URL_FILE))
+    url_file = data_dir / "redis" / URL_FILE
     if embedded:
         found = (f"{url_file} is left from a `make run` that no longer runs (killed?): no supervisor holds "
-                 f"{escape(str(data_dir / LOCK_FILE))}, and the Redis it names is gone")
+                 f"{data_dir / LOCK_FILE}, and the Redis it names is gone")
     else:
-        found = f"no `make run` runs on the data dir {escape(str(data_dir))} (none wrote {url_file})"
-    console.print(f"[red]REDIS_URL is not set[/red] and {found}: start `make run` (or `lapor-gateway dev`) there, "
-                  "point LAPOR_DATA_DIR at the data dir of the one running, or set REDIS_URL to your Redis")
-    raise typer.Exit(2)
+        found = f"no `make run` runs on the data dir {data_dir} (none wrote {url_file})"
+    _cannot_start("REDIS_URL is not set", f" and {found}: start `make run` (or `lapor-gateway dev`) there, point "
+                  "LAPOR_DATA_DIR at the data dir of the one running, or set REDIS_URL to your Redis",
+                  error="no_redis_url", as_json=as_json)
 
 
 def _refuse_unknown(what: str, typed: str, known: str) -> NoReturn:
@@ -842,8 +857,8 @@ def status(
 
     # Its stdout is the view alone: a line the check logs as it reads (`health.queue_unreadable`) came before the
     # document, and `status --json | jq` failed on it just when a queue was in trouble.
-    settings = _settings(log_stream=sys.stderr)
-    redis = redis_connection(_require_redis_url(settings), timeout=3)
+    settings = _settings(log_stream=sys.stderr, as_json=as_json)
+    redis = redis_connection(_require_redis_url(settings, as_json=as_json), timeout=3)
     monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir,
                             disabled=disabled_channels(settings), polled=polled_accounts(settings))
     try:

@@ -450,6 +450,42 @@ def test_a_redis_url_with_an_unencoded_password_stops_the_command_at_start_witho
     assert "Xk9qTz4" not in result.stdout + result.stderr
 
 
+@dataclass(frozen=True)
+class CannotStart:
+    id: str
+    env: tuple[tuple[str, str], ...]  # over the test's environment; REDIS_URL "" takes it out
+    error: str
+    reason: str  # how the reason starts ({tmp}: the test's directory)
+
+
+CANNOT_START = [
+    CannotStart("a configuration error", (("LAPOR_HTTP_PORT", "eighty"),), "configuration_error",
+                "configuration error: invalid settings: http.port (LAPOR_HTTP_PORT): Input should be a valid integer"),
+    CannotStart("no REDIS_URL and no make run", (("REDIS_URL", ""), ("LAPOR_DATA_DIR", "{tmp}/data")), "no_redis_url",
+                "REDIS_URL is not set and no `make run` runs on the data dir {tmp}/data (none wrote "
+                "{tmp}/data/redis/url): start `make run`"),
+]
+
+
+@pytest.mark.parametrize("row", CANNOT_START, ids=[row.id for row in CANNOT_START])
+def test_status_json_that_cannot_start_answers_one_json_document_with_the_reason(
+        row: CannotStart, test_env: TestEnvironment, tmp_path: Path) -> None:
+    """`status --json` printed a configuration error, or REDIS_URL missing, as text on stdout: a script piping it to
+    jq got a parse error in place of the reason. It is a document as for a check that failed (overall unknown,
+    `error`, `reason`), with the same exit code, 2."""
+    env = test_env.process_env(**{name: value.format(tmp=tmp_path) for name, value in row.env})
+    if not env["REDIS_URL"]:
+        env.pop("REDIS_URL")
+
+    result = run_cli(["status", "--json"], env, cwd=tmp_path)
+
+    assert result.returncode == 2 and no_traceback(result), result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert (document["overall"], document["error"]) == ("unknown", row.error), document
+    assert document["reason"].startswith(row.reason.format(tmp=tmp_path)), document
+    assert document["generated_at"].endswith("Z")
+
+
 # A downstream's answer quoted in a dead letter's detail, or a parser's error quoting a mail's header in a
 # quarantined mail's: an escape sequence that clears the screen and retitles the terminal, a direction override.
 HOSTILE = "400 Bad Request: \x1b[2J\x1b]0;owned\x07 \u202elanggar\u202c [/bold] end"
