@@ -383,6 +383,12 @@ def test_cli_show_takes_a_kind_as_an_export_names_it_and_refuses_an_unknown_one(
     refused = runner.invoke(app, ["triage", "Mohon dibangun taman", "--kind", "[bold]usulan"], env={"COLUMNS": "200"})
     assert (refused.exit_code, type(refused.exception)) == (2, SystemExit), refused.output
     assert "no such kind: [bold]usulan; the kinds are complaint, aspiration" in refused.output
+    # With --json, a document a script reads (the text failed its parse), with the same exit code.
+    as_json = runner.invoke(app, ["triage", "Mohon dibangun taman", "--kind", "[bold]usulan", "--json"])
+    assert as_json.exit_code == 2, as_json.output
+    document = orjson.loads(as_json.output)
+    assert document["error"] == "no_such_kind", document
+    assert document["reason"].startswith("no such kind: [bold]usulan; the kinds are complaint, aspiration"), document
 
 
 @pytest.mark.parametrize(("content", "code", "said"), [

@@ -56,8 +56,11 @@ def show(text: Annotated[str, typer.Argument(help="The report text.")],
     # As an export names it too (`aspirasi`, `wbs`): an unknown one ended the command on a traceback.
     named = KIND_ALIASES.get(fold(kind).strip(), fold(kind).strip()) if kind is not None else None
     if named is not None and named not in {k.value for k in ReportKind}:
-        console.print(f"[red]no such kind:[/red] {escape(kind or '')}; the kinds are "
-                      f"{', '.join(k.value for k in ReportKind)} (or {', '.join(KIND_ALIASES)})")
+        known = f"the kinds are {', '.join(k.value for k in ReportKind)} (or {', '.join(KIND_ALIASES)})"
+        if json_output:  # one JSON document, as the answer would have been: text there failed a script's parse
+            console.print_json(data={"error": "no_such_kind", "reason": f"no such kind: {kind}; {known}"})
+        else:
+            console.print(f"[red]no such kind:[/red] {escape(kind or '')}; {known}")
         raise typer.Exit(2)
     engine = TriageEngine.build(_settings(), None)
     envelope: dict[str, Any] = {"tracking_id": "0", "channel": "sms", "text": text,
