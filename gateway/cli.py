@@ -131,14 +131,17 @@ def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
         except (RedisConnectionError, RedisTimeoutError, ResponseError) as error:
             from gateway.embedded_redis import named_redis
             from gateway.health import redis_trouble
+            from gateway.outage import wrong_type
             from gateway.queues import redis_connection
 
             settings = load_settings()  # loaded by the command already: not `_settings`, which warns again
             redis = named_redis(redis_connection(_require_redis_url(settings)), settings.data_dir)
             check = ("." if isinstance(error, ResponseError) else
                      ": is it running, and are REDIS_URL and its database number the gateway's?")
+            again = ("that key is the gateway's again" if wrong_type(error) else
+                     "Redis answers (`lapor-gateway status` says when)")
             console.print(f"[red]{escape(redis_trouble(error))}:[/red] check {escape(redis)}{check} The command "
-                          "stopped there; run it again once Redis answers (`lapor-gateway status` says when)")
+                          f"stopped there; run it again once {again}")
             raise typer.Exit(EXIT_REDIS_UNREACHABLE) from None
 
     return told

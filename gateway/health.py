@@ -54,7 +54,7 @@ from gateway.embedded_redis import named_redis
 from gateway.lease import LEASE_KEY, lease_status
 from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
-from gateway.outage import redis_words
+from gateway.outage import failed_key, redis_words, wrong_type
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSerializer, queue
 from gateway.spool import SPOOL_DIR, Spool
 from gateway.tracking import SEQUENCE_KEY
@@ -955,7 +955,9 @@ def redis_down_document(error: BaseException, spool_bytes: int, now: float, redi
     the spool's size is what an operator watches then; the webhooks that are not (the aggregator's SMS, whose reply is
     a queued job; Instagram's notifications, kept on a Redis list) are named, 1708 being the main SMS path. Every
     view shows this one text, ending with the Redis to check (`embedded_redis.named_redis`)."""
-    reason = (f"{redis_trouble(error)}: Twilio's webhooks are answered from the disk spool "
+    # A key of another type is no outage: Redis answers, and takes what goes to the gateway's other keys.
+    reason = (f"{redis_trouble(error)}; the status cannot be read until it is. Check {redis_name}" if wrong_type(error)
+              else f"{redis_trouble(error)}: Twilio's webhooks are answered from the disk spool "
               f"({spool_bytes} bytes waiting, replayed when Redis is back) while the gateways hold Tracking IDs in "
               "reserve (/readyz shows how many), 503 after; the aggregator's callbacks and Instagram's notifications "
               f"get 503 (their senders retry), SMTP answers 451, pollers wait. Check {redis_name}")
@@ -977,7 +979,14 @@ def check_failed_document(error: BaseException, now: float) -> dict[str, Any]:
 def redis_trouble(error: BaseException) -> str:
     """What is wrong with Redis, first in every view's reason. A Redis that answers with an error (full at its
     maxmemory, a replica since a failover, MISCONF: it cannot write its disk) was said "unreachable" by its error's
-    class alone ("ResponseError"): the operator found it running and answering, and never saw what it said."""
+    class alone ("ResponseError"): the operator found it running and answering, and never saw what it said. A key
+    of another type where the gateway keeps its own (WRONGTYPE) is said so, naming the key where redis-py names the
+    command: it was read as one of those, which sent the operator to the Redis's memory, replicas and disk."""
+    if wrong_type(error):
+        key = failed_key(error)
+        return (f"{f'The key {_clean(key)}' if key else 'A key'} in Redis holds another type than the gateway keeps "
+                "there (WRONGTYPE: written by hand, a SET on a queue key, or by another application on this "
+                "database?): look at it with TYPE, and delete it or move it aside (RENAME) once you know whose it is")
     if isinstance(error, ResponseError):
         return (f"Redis answers but refuses commands ({type(error).__name__}: {_clean(redis_words(error))}; full at "
                 "its maxmemory, a read-only replica, or unable to write its disk: see its log and INFO)")

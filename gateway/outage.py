@@ -12,6 +12,7 @@ paused, a blocked main thread, a partition dropping packets), so that a hang is 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,26 @@ def redis_words(error: BaseException) -> str:
     """The error's own words, without what redis-py puts before a pipeline's: the command and its arguments, a
     citizen's words and number among them."""
     return str(error).rpartition(" of pipeline caused error: ")[2]
+
+
+# Commands whose first argument is no key (a script, a function): an error they meet names no key of theirs.
+_KEYLESS_FIRST_ARGUMENT = frozenset({"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"})
+_PIPELINE_COMMAND = re.compile(r"Command # \d+ \((?P<command>.*?)\) of pipeline caused error: ", re.DOTALL)
+
+
+def wrong_type(error: BaseException) -> bool:
+    """Whether Redis refused a command because its key holds another type than the command's (WRONGTYPE)."""
+    return isinstance(error, ResponseError) and redis_words(error).startswith("WRONGTYPE")
+
+
+def failed_key(error: BaseException) -> str | None:
+    """The key of the command an error came from, where redis-py names the command (a pipeline's: a command sent
+    alone is not named): its first argument, unless that is a script's or a function's, or cut short ("...")."""
+    named = _PIPELINE_COMMAND.match(str(error))
+    parts = named["command"].split(" ") if named else []
+    if len(parts) < 2 or parts[0].upper() in _KEYLESS_FIRST_ARGUMENT or parts[1].endswith("..."):
+        return None
+    return parts[1]
 
 
 class RedisOutage:

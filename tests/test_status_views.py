@@ -860,6 +860,58 @@ def test_a_redis_that_answers_with_an_error_is_said_so_with_its_words_not_called
     assert purge.stdout.startswith(said), purge.stdout
 
 
+WRONG_TYPE_SAID = ("in Redis holds another type than the gateway keeps there (WRONGTYPE: written by hand, a SET on "
+                   "a queue key, or by another application on this database?): look at it with TYPE, and delete it "
+                   "or move it aside (RENAME) once you know whose it is")
+
+
+def test_a_key_of_another_type_is_said_so_naming_the_key_not_taken_for_a_full_redis(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """A stray SET on one of the gateway's keys (here the dead letters' hash) made every read of it a WRONGTYPE
+    ResponseError, which `status` and the dead-letter commands said was a Redis "full at its maxmemory, a read-only
+    replica, or unable to write its disk", and the status added that webhooks were answered from the spool: the
+    operator looked at memory, replication and disk, none of them the trouble. Where redis-py names the command (a
+    pipeline's, as the status reads), the key is named."""
+    the_deployments(redis)
+    redis.set(ENTRIES_KEY, "stray")
+    env = test_env.process_env(COLUMNS="400")
+
+    reason = _status_reason(env)
+    table = run_cli(["status"], env)
+    listing = run_cli(["deadletters", "list"], env)
+
+    assert reason.startswith(f"The key {ENTRIES_KEY} {WRONG_TYPE_SAID}; the status cannot be read until it is. "
+                             "Check the Redis server REDIS_URL names"), reason
+    assert "maxmemory" not in reason and "disk spool" not in reason, reason
+    assert (table.returncode, table.stdout.startswith(f"overall: DOWN The key {ENTRIES_KEY} {WRONG_TYPE_SAID}")) == (
+        2, True), table.stdout + table.stderr
+    # A command sent alone: redis-py does not say which, so no key is named.
+    assert listing.returncode == 1 and "Traceback" not in listing.stdout + listing.stderr, listing.stdout
+    assert listing.stdout.startswith(f"A key {WRONG_TYPE_SAID}: check the Redis server REDIS_URL names"), listing.stdout
+    assert listing.stdout.rstrip().endswith("The command stopped there; run it again once that key is the gateway's "
+                                            "again"), listing.stdout
+    assert "maxmemory" not in listing.stdout
+
+
+@pytest.mark.parametrize(("said", "key"), [
+    pytest.param("Command # 2 (HLEN lapor:deadletters) of pipeline caused error: WRONGTYPE Operation against a key",
+                 "lapor:deadletters", id="a pipeline's command"),
+    pytest.param("Command # 1 (HSET lapor:envelope:10000004 text Jalan rusak) of pipeline caused error: WRONGTYPE",
+                 "lapor:envelope:10000004", id="its first argument, none of the others"),
+    pytest.param("Command # 1 (EVALSHA 4f1c 1 lapor:deadletters) of pipeline caused error: WRONGTYPE", None,
+                 id="a script's sha is no key"),
+    pytest.param("Command # 1 (HSET lapor:reply:" + "a" * 120 + "...) of pipeline caused error: WRONGTYPE", None,
+                 id="a key cut short"),
+    pytest.param("WRONGTYPE Operation against a key holding the wrong kind of value", None, id="a command sent alone"),
+])
+def test_the_key_a_redis_error_came_from_is_named_only_where_redis_py_names_it(said: str, key: str | None) -> None:
+    from redis.exceptions import ResponseError
+
+    from gateway.outage import failed_key, wrong_type
+
+    assert wrong_type(ResponseError(said)) and failed_key(ResponseError(said)) == key
+
+
 async def test_with_the_embedded_redis_gone_the_views_name_it_not_redis_url(
         test_env: TestEnvironment, settings: Settings) -> None:
     """Under `make run` REDIS_URL is unset in the operator's shell (the supervisor hands the embedded Redis's URL to
