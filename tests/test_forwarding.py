@@ -317,6 +317,9 @@ def test_requeue_by_tracking_id_takes_each_of_its_dead_letters_once(test_env: Te
 
 # A writer of its own process: a thread of the test's process waits for the interpreter's lock while the requeue's
 # thread (or the process's other work on a loaded machine) holds it, and a requeue slipped through the pause.
+# The writer's name on Redis: what its socket held when it was killed, Redis still runs after (a closed socket's data is
+# read before its end), so the flood is over once Redis has no client of that name.
+POURING_WRITER_NAME = "pouring-in-writer"
 _POURING_WRITER = """
 import socket, sys, threading
 host, port, password, db, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
@@ -326,6 +329,7 @@ sock = socket.create_connection((host, port))
 if password:
     sock.sendall(command(b"AUTH", password.encode()))
 sock.sendall(command(b"SELECT", db.encode()))
+sock.sendall(command(b"CLIENT", b"SETNAME", sys.argv[6].encode()))
 def drain():
     while sock.recv(1 << 16):
         pass
@@ -345,7 +349,8 @@ def dead_letters_pouring_in(redis: Redis) -> Iterator[None]:
     address = redis.connection_pool.connection_kwargs
     writer = subprocess.Popen(
         [sys.executable, "-c", _POURING_WRITER, str(address.get("host", "127.0.0.1")),
-         str(address.get("port", 6379)), str(address.get("password") or ""), str(address.get("db", 0)), ENTRIES_KEY],
+         str(address.get("port", 6379)), str(address.get("password") or ""), str(address.get("db", 0)), ENTRIES_KEY,
+         POURING_WRITER_NAME],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: redis.hexists(ENTRIES_KEY, "pouring-in"))
@@ -353,6 +358,7 @@ def dead_letters_pouring_in(redis: Redis) -> Iterator[None]:
     finally:
         writer.kill()
         writer.wait(10)
+        wait_until(lambda: all(client.get("name") != POURING_WRITER_NAME for client in redis.client_list()))
         redis.hdel(ENTRIES_KEY, "pouring-in")
 
 
