@@ -158,8 +158,8 @@ def _count_into_shared_metrics(settings: Settings) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
 
 
-# Exit code of a process that cannot listen: its port is another process's.
-EXIT_PORT_IN_USE = 2
+# Exit code of a process that cannot listen: its port is another process's, or its address none of this host's.
+EXIT_CANNOT_LISTEN = 2
 
 
 def _port_in_use(process: str, host: str, port: int, setting: str, *, together_with: str = "") -> NoReturn:
@@ -168,7 +168,7 @@ def _port_in_use(process: str, host: str, port: int, setting: str, *, together_w
     log.error("process.port_in_use", process=process, host=host, port=port, setting=setting,
               detail=f"another process listens on port {port}: stop it, or move this one with {setting}"
               + (f" together with {together_with}" if together_with else ""))
-    raise typer.Exit(EXIT_PORT_IN_USE)
+    raise typer.Exit(EXIT_CANNOT_LISTEN)
 
 
 def _address_unavailable(process: str, host: str, port: int, setting: str) -> NoReturn:
@@ -178,7 +178,7 @@ def _address_unavailable(process: str, host: str, port: int, setting: str) -> No
     log.error("process.address_unavailable", process=process, host=host, port=port, setting=setting,
               detail=f"no interface of this host has the address {setting} names: set {setting} to one of its own "
               "addresses, or 0.0.0.0 for all of them")
-    raise typer.Exit(EXIT_PORT_IN_USE)
+    raise typer.Exit(EXIT_CANNOT_LISTEN)
 
 
 def _cannot_listen(error: OSError, process: str, host: str, port: int, setting: str, *, together_with: str = "",
@@ -900,7 +900,8 @@ def status(
 
 
 def _write_json(document: dict[str, Any]) -> None:
-    """A status document as `--json` gives it: the /v1/status document, indented, on stdout (not through rich)."""
+    """A document as `status --json` gives it (the /v1/status document, or why it could not look: `_cannot_start`),
+    indented, on stdout (not through rich)."""
     import orjson
 
     sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
