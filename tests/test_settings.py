@@ -189,8 +189,10 @@ def test_a_port_outside_1_to_65535_is_refused_naming_it(variable: str, value: st
 
 @pytest.mark.parametrize("variable", PORT_VARIABLES)
 def test_a_port_from_1_to_65535_is_taken(variable: str) -> None:
+    section, _, key = variable.removeprefix("LAPOR_").lower().partition("_")
     for value in ("1", "65535"):
-        load_settings({**PRODUCTION_SECRETS, variable: value})
+        taken = load_settings({**PRODUCTION_SECRETS, variable: value})
+        assert getattr(getattr(taken, section), key) == int(value)
 
 
 # A password of a generated kind (base64: "/" and "+") written into the URL as it is: its first part read as the port.
