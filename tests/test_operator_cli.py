@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from channels.email.store import Quarantine
+from channels.email.store import Quarantine, QuarantinedMail
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE
 from gateway.supervisor import hold_data_dir
 from tests.cli_process import run_cli
@@ -68,13 +68,16 @@ def test_a_command_that_cannot_reach_redis_names_it_and_exits_1(
     assert not (tmp_path / "handed-over").exists()
 
 
+# A mail quarantined by a parser fixed since: reprocessed, it becomes a report.
+READABLE_MAIL = (b"From: Budi <budi.santoso@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject: Pungli\r\n"
+                 b"Message-ID: <a1@example.net>\r\n\r\nPungli di loket 3\r\n")
+
+
 def test_quarantined_mail_reprocessed_while_redis_is_unreachable_stays_quarantined_and_is_said_so(
         test_env: TestEnvironment) -> None:
     """A readable mail (the parser fixed since) met intake's NotDurable and ended on a traceback."""
-    mail = (b"From: Budi <budi.santoso@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject: Pungli\r\n"
-            b"Message-ID: <a1@example.net>\r\n\r\nPungli di loket 3\r\n")
     quarantine = Quarantine(test_env.settings().data_dir)
-    entry = quarantine.add(mail, "parse_error", "before the fix", "budi.santoso@example.net", [RECIPIENT])
+    entry = quarantine.add(READABLE_MAIL, "parse_error", "before the fix", "budi.santoso@example.net", [RECIPIENT])
     port = free_port()
 
     result = cli(test_env, "email", "quarantine", "reprocess", "--all", REDIS_URL=f"redis://127.0.0.1:{port}/0")
@@ -511,6 +514,22 @@ def test_control_characters_quoted_in_a_detail_reach_the_terminal_as_their_codes
     assert HOSTILE_SHOWN[:60] in listed.stdout and HOSTILE_SHOWN[:60] in quarantined.stdout
 
 
+def _readable_mail_quarantined_beside_another(
+        test_env: TestEnvironment) -> tuple[Quarantine, QuarantinedMail, QuarantinedMail]:
+    """The quarantine holding READABLE_MAIL (the entry a test damages) and a mail that stays quarantined (the other
+    one, which the damaged entry must not stop)."""
+    quarantine = Quarantine(test_env.settings().data_dir)
+    other = quarantine.add(b"no headers at all", "no_headers", "no headers", None, [RECIPIENT])
+    entry = quarantine.add(READABLE_MAIL, "parse_error", "before the fix", "budi.santoso@example.net", [RECIPIENT])
+    return quarantine, entry, other
+
+
+def _listed_reasons(listed: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    """`email quarantine list`'s table as each key's reason."""
+    return {row.split("│")[1].strip(): row.split("│")[2].strip()
+            for row in listed.stdout.splitlines() if row.startswith("│")}
+
+
 # A quarantined mail's `.json` as a full disk, a partial restore or a hand edit leaves it.
 DAMAGED_QUARANTINE_ENTRIES = {
     "cut short": b'{"key": "',
@@ -528,20 +547,14 @@ def test_a_quarantined_mail_whose_json_is_damaged_is_listed_and_reprocessed_and_
     """One such `.json` ended `email quarantine list` and `reprocess`, of any mail, on a traceback: no quarantined
     mail could be seen or reprocessed. Its mail (the `.eml`) is intact: it is listed as `unreadable` under its key,
     and reprocessed without its envelope's sender and recipients."""
-    quarantine = Quarantine(test_env.settings().data_dir)
-    other = quarantine.add(b"no headers at all", "no_headers", "no headers", None, [RECIPIENT])
-    mail = (b"From: Budi <budi.santoso@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject: Pungli\r\n"
-            b"Message-ID: <a2@example.net>\r\n\r\nPungli di loket 3\r\n")
-    entry = quarantine.add(mail, "parse_error", "before the fix", "budi.santoso@example.net", [RECIPIENT])
+    quarantine, entry, other = _readable_mail_quarantined_beside_another(test_env)
     (quarantine.directory / f"{entry.key}.json").write_bytes(damaged.replace(b"%s", entry.key.encode()))
 
     listed = cli(test_env, "email", "quarantine", "list")
     reprocessed = cli(test_env, "email", "quarantine", "reprocess", entry.key[:16])
 
     assert listed.returncode == 0 and no_traceback(listed), listed.stdout + listed.stderr
-    rows = {row.split("│")[1].strip(): row.split("│")[2].strip()
-            for row in listed.stdout.splitlines() if row.startswith("│")}
-    assert rows == {other.key[:16]: "no_headers", entry.key[:16]: "unreadable"}, listed.stdout
+    assert _listed_reasons(listed) == {other.key[:16]: "no_headers", entry.key[:16]: "unreadable"}, listed.stdout
     assert reprocessed.returncode == 0 and no_traceback(reprocessed), reprocessed.stdout + reprocessed.stderr
     assert f"{entry.key[:16]}: accepted " in reprocessed.stdout
     assert [kept.key for kept in quarantine.list()] == [other.key]
@@ -568,11 +581,7 @@ def test_a_quarantined_mail_whose_json_cannot_be_read_is_listed_and_reprocessed_
     """A `.json` the command could not read ended `email quarantine list` and `reprocess`, of any mail, on an
     OSError traceback, where a damaged one is listed as `unreadable` and its mail reprocessed from the `.eml`. A mail
     released whose files cannot be deleted is said so, with the path to delete, and the command exits 1."""
-    quarantine = Quarantine(test_env.settings().data_dir)
-    other = quarantine.add(b"no headers at all", "no_headers", "no headers", None, [RECIPIENT])
-    mail = (b"From: Budi <budi.santoso@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject: Pungli\r\n"
-            b"Message-ID: <a3@example.net>\r\n\r\nPungli di loket 3\r\n")
-    entry = quarantine.add(mail, "parse_error", "before the fix", "budi.santoso@example.net", [RECIPIENT])
+    quarantine, entry, other = _readable_mail_quarantined_beside_another(test_env)
     meta = quarantine.directory / f"{entry.key}.json"
     meta.unlink()
     row.make(meta)
@@ -581,9 +590,7 @@ def test_a_quarantined_mail_whose_json_cannot_be_read_is_listed_and_reprocessed_
     reprocessed = cli(test_env, "email", "quarantine", "reprocess", entry.key[:16])
 
     assert listed.returncode == 0 and no_traceback(listed), listed.stdout + listed.stderr
-    rows = {line.split("│")[1].strip(): line.split("│")[2].strip()
-            for line in listed.stdout.splitlines() if line.startswith("│")}
-    assert rows == {other.key[:16]: "no_headers", entry.key[:16]: "unreadable"}, listed.stdout
+    assert _listed_reasons(listed) == {other.key[:16]: "no_headers", entry.key[:16]: "unreadable"}, listed.stdout
     assert no_traceback(reprocessed), reprocessed.stdout + reprocessed.stderr
     assert f"{entry.key[:16]}: accepted " in reprocessed.stdout, reprocessed.stdout
     if row.left:
