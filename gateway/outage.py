@@ -37,19 +37,24 @@ def outage_reason(error: BaseException) -> str:
     return "not_answering" if isinstance(error, (RedisTimeoutError, TimeoutError)) else "unreachable"
 
 
+# What redis-py writes between a pipeline's failed command and Redis's own words.
+_PIPELINE_ERROR = " of pipeline caused error: "
+
+
 def redis_words(error: BaseException) -> str:
     """The error's own words, without what redis-py puts before a pipeline's: the command and its arguments, a
     citizen's words and number among them."""
-    return str(error).rpartition(" of pipeline caused error: ")[2]
+    return str(error).rpartition(_PIPELINE_ERROR)[2]
 
 
 # Commands whose first argument is no key (a script, a function): an error they meet names no key of theirs.
 _KEYLESS_FIRST_ARGUMENT = frozenset({"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"})
-_PIPELINE_COMMAND = re.compile(r"Command # \d+ \((?P<command>.*?)\) of pipeline caused error: ", re.DOTALL)
+_PIPELINE_COMMAND = re.compile(rf"Command # \d+ \((?P<command>.*?)\){re.escape(_PIPELINE_ERROR)}", re.DOTALL)
 
 
 def wrong_type(error: BaseException) -> bool:
-    """Whether Redis refused a command because its key holds another type than the command's (WRONGTYPE)."""
+    """Whether Redis refused a command because its key holds another type than the command's (WRONGTYPE): a key out
+    of place, which the views name as such, not as a Redis full, read-only or unable to write its disk."""
     return isinstance(error, ResponseError) and redis_words(error).startswith("WRONGTYPE")
 
 
