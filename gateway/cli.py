@@ -181,14 +181,26 @@ def _address_unavailable(process: str, host: str, port: int, setting: str) -> No
     raise typer.Exit(EXIT_CANNOT_LISTEN)
 
 
+def _port_not_permitted(process: str, host: str, port: int, setting: str) -> NoReturn:
+    """One line naming the setting of a port this user may not listen on, then exit 2: a port below 1024 (25 for
+    SMTP, 80 for HTTP) asks for privileges the gateway's user has not, and the process ended on a PermissionError
+    traceback that named no setting."""
+    log.error("process.port_not_permitted", process=process, host=host, port=port, setting=setting,
+              detail=f"this user may not listen on port {port}: set {setting} to 1024 or above (a proxy or a "
+              "firewall redirect in front), or grant the capability (CAP_NET_BIND_SERVICE)")
+    raise typer.Exit(EXIT_CANNOT_LISTEN)
+
+
 def _cannot_listen(error: OSError, process: str, host: str, port: int, setting: str, *, together_with: str = "",
                    host_setting: str = "") -> NoReturn:
     """What binding `host`:`port` failed with, told as the setting to change (`_port_in_use`,
-    `_address_unavailable`); any other error is raised as it came."""
+    `_address_unavailable`, `_port_not_permitted`); any other error is raised as it came."""
     if error.errno == errno.EADDRINUSE:
         _port_in_use(process, host, port, setting, together_with=together_with)
     if error.errno == errno.EADDRNOTAVAIL and host_setting:
         _address_unavailable(process, host, port, host_setting)
+    if error.errno in (errno.EACCES, errno.EPERM):
+        _port_not_permitted(process, host, port, setting)
     raise error
 
 

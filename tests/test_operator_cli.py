@@ -9,6 +9,7 @@ As processes (forked with the libraries imported: tests/cli_process.py; the cons
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 from collections.abc import Callable
@@ -436,6 +437,34 @@ def test_a_listening_address_this_host_does_not_have_names_its_setting_and_exits
     assert (refused["process"], refused["setting"]) == (process, host_variable)
     assert f"set {host_variable}" in refused["detail"]
     assert [event for event in events if event["event"].endswith(".listening")] == []
+
+
+# A port below the first a user may listen on without privileges; as root, the process runs without the capability.
+PRIVILEGED_PORT = 81
+UNPRIVILEGED_PORT_START = Path("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+
+
+@pytest.mark.skipif(UNPRIVILEGED_PORT_START.exists() and int(UNPRIVILEGED_PORT_START.read_text()) <= PRIVILEGED_PORT,
+                    reason="this host lets any user listen on every port")
+@pytest.mark.parametrize(("args", "port_variable", "process"), [
+    (("serve",), "LAPOR_HTTP_PORT", "gateway"),
+    (("smtp",), "LAPOR_SMTP_PORT", "smtp"),
+], ids=["gateway", "smtp server"])
+def test_a_port_this_user_may_not_listen_on_names_its_setting_and_exits_2(
+        args: tuple[str, ...], port_variable: str, process: str, test_env: TestEnvironment, redis: Redis) -> None:
+    """LAPOR_SMTP_PORT=25 (or LAPOR_HTTP_PORT=80) for a gateway user without the privilege ended the process on a
+    PermissionError traceback naming no setting: one `process.port_not_permitted` line names it, and it exits 2."""
+    without_privilege = ["setpriv", "--bounding-set", "-net_bind_service"] if os.geteuid() == 0 else []
+    result = subprocess.run([*without_privilege, str(VENV_BIN / "lapor-gateway"), *args],
+                            env=test_env.process_env(**{port_variable: str(PRIVILEGED_PORT)}),
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert no_traceback(result), result.stdout + result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    [refused] = [event for event in events if event["event"] == "process.port_not_permitted"]
+    assert (refused["process"], refused["port"], refused["setting"]) == (process, PRIVILEGED_PORT, port_variable)
+    assert f"set {port_variable} to 1024 or above" in refused["detail"]
 
 
 @pytest.mark.parametrize("args", [("serve",), ("worker", "--queues", "lapor-status"), ("deadletters", "list")],
