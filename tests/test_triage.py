@@ -391,6 +391,24 @@ def test_cli_show_takes_a_kind_as_an_export_names_it_and_refuses_an_unknown_one(
     assert document["reason"].startswith("no such kind: [bold]usulan; the kinds are complaint, aspiration"), document
 
 
+@pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
+def test_cli_show_with_settings_wrong_in_every_profile_says_a_configuration_error(
+        json_output: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The offline tools fall back to the development profile when production's secrets are missing; settings that
+    are wrong there too (a port that is no number) ended the command on a SettingsError traceback."""
+    from gateway.cli import app
+
+    monkeypatch.setenv("LAPOR_HTTP_PORT", "abc")
+    result = CliRunner().invoke(app, ["triage", "Jalan rusak", *(["--json"] if json_output else [])],
+                                env={"COLUMNS": "200"})
+    assert (result.exit_code, type(result.exception)) == (2, SystemExit), result.output
+    if json_output:
+        document = orjson.loads(result.output)
+        assert document["error"] == "configuration_error" and "LAPOR_HTTP_PORT" in document["reason"], document
+    else:
+        assert "configuration error:" in result.output and "LAPOR_HTTP_PORT" in result.output, result.output
+
+
 @pytest.mark.parametrize(("content", "code", "said"), [
     pytest.param(b"text,category\nJalan rusak parah di desa kami,PEKERJAAN UMUM DAN PENATAAN RUANG\n"
                  b"Jembatan putus,PEKERJAAN UMUM DAN PENATAAN RUANG\nKTP belum jadi,KEPENDUDUKAN\n",

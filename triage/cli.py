@@ -35,12 +35,22 @@ triage_app = typer.Typer(cls=_TextByDefault, no_args_is_help=True,
                          help='Triage suggestions: `triage "<text>"`, `triage train <csv>`, `triage evaluate`.')
 
 
-def _settings() -> Settings:
-    """The process settings; a missing production secret does not matter to these offline tools."""
+def _settings(*, as_json: bool = False) -> Settings:
+    """The process settings; a missing production secret does not matter to these offline tools. Settings wrong in
+    any profile (a port that is no number) are a configuration error said as the other commands say it, exit 2: the
+    command ended on a SettingsError traceback."""
     try:
         return load_settings()
     except SettingsError:
+        pass
+    try:
         return load_settings({**os.environ, "LAPOR_PROFILE": "development"})
+    except SettingsError as error:
+        if as_json:
+            console.print_json(data={"error": "configuration_error", "reason": f"configuration error: {error}"})
+        else:
+            console.print(f"[red]configuration error:[/red] {escape(str(error))}")
+        raise typer.Exit(2) from None
 
 
 @triage_app.command("show")
@@ -62,7 +72,7 @@ def show(text: Annotated[str, typer.Argument(help="The report text.")],
         else:
             console.print(f"[red]no such kind:[/red] {escape(kind or '')}; {known}")
         raise typer.Exit(2)
-    engine = TriageEngine.build(_settings(), None)
+    engine = TriageEngine.build(_settings(as_json=json_output), None)
     envelope: dict[str, Any] = {"tracking_id": "0", "channel": "sms", "text": text,
                                 "kind": named or "complaint", "explicit_kind": kind is not None}
     block = engine.triage(envelope)
