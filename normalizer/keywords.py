@@ -344,8 +344,11 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
             # A bare "CEK", or "CEK laporan saya": the citizen needs to know how to ask.
             return ParsedText(action=Action.HELP, text="", language=language)
         if is_valid_tracking_id(candidate):
-            return ParsedText(action=Action.STATUS, text=_words_after_status_id(after_fillers), tracking_id=candidate,
-                              language=language)
+            # Sent with a photo, the words and their flags go to the report as a follow-up (normalizer/pipeline.py).
+            flags: set[str] = set()
+            words = _follow_up_flags(_words_after_status_id(after_fillers), grammar, flags)
+            return ParsedText(action=Action.STATUS, text=words, tracking_id=candidate, language=language,
+                              anonymous="anonymous" in flags, confidential="confidential" in flags)
         if looks_like_tracking_id(candidate) or _ONLY_A_NUMBER.fullmatch(after_fillers):
             # A number too short or too long for an ID and nothing else ("CEK 12345"): a status query with the
             # number mistyped, not a complaint of its own.
@@ -402,7 +405,7 @@ def _skip_fillers(rest: str, grammar: Grammar) -> str:
         rest = after
 
 
-def _parse_follow_up(text: str, language: str, shortest_id: int) -> ParsedText | None:
+def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
     digits = _LEADING_ID.match(text)
     if digits is None or _is_prose_number(digits.group("id"), normalize_tracking_id(digits.group("id"))):
         return None
@@ -418,10 +421,31 @@ def _parse_follow_up(text: str, language: str, shortest_id: int) -> ParsedText |
         return None
     if not is_valid_tracking_id(candidate):
         return ParsedText(action=Action.BAD_TRACKING_ID, text=text, tracking_id=candidate, language=language)
+    flags: set[str] = set()
+    rest = _follow_up_flags(rest, grammar, flags)
+    anonymous, confidential = "anonymous" in flags, "confidential" in flags
     if not rest:
-        # A Tracking ID on its own asks how that report is doing.
-        return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language)
-    return ParsedText(action=Action.FOLLOW_UP, text=rest, tracking_id=candidate, language=language)
+        # A Tracking ID on its own asks how that report is doing (its flags are kept for a photo sent with it).
+        return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language,
+                          anonymous=anonymous, confidential=confidential)
+    return ParsedText(action=Action.FOLLOW_UP, text=rest, tracking_id=candidate, language=language,
+                      anonymous=anonymous, confidential=confidential)
+
+
+def _follow_up_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
+    """The text of a follow-up without the flags it asks for, added to `flags`: flag words opening it ("<id> ANONIM
+    ..."), as hashtags anywhere ("... #anonim") and closing it ("..., RAHASIA"), as a report's are read. Read as the
+    follow-up's words, an anonymous addition to a named report (a witness adding to someone else's report) carried the
+    sender's number to the agency. A kind word stays the citizen's: a follow-up has its report's kind."""
+    while (taken := _leading_keyword(rest, grammar, True)) is not None:
+        word, rest = taken
+        flags.add(grammar.flags[word])
+    for match in _HASHTAG.finditer(rest):
+        if (tag := fold_word(match.group("tag"))) in grammar.flags:
+            flags.add(grammar.flags[tag])
+    rest = _HASHTAG.sub(lambda m: "" if fold_word(m.group("tag")) in grammar.flags else m.group(0), rest)
+    rest = _take_trailing_flags(rest, grammar, flags)
+    return _SPACE_RUNS.sub(" ", rest).lstrip(_TEXT_OPEN).rstrip()
 
 
 def _parse_named_id(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
@@ -431,7 +455,7 @@ def _parse_named_id(text: str, grammar: Grammar, language: str, shortest_id: int
     after = _skip_fillers(text, grammar)
     if after == text:
         return None
-    parsed = _parse_follow_up(after.lstrip(_ID_OPEN), language, shortest_id)
+    parsed = _parse_follow_up(after.lstrip(_ID_OPEN), grammar, language, shortest_id)
     if parsed is None or parsed.action is Action.FOLLOW_UP:
         return None
     if parsed.action is Action.BAD_TRACKING_ID and (
@@ -464,7 +488,8 @@ def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id:
     if all(word in grammar.forward_markers or word in grammar.addressed_to for word in words):
         rest = ""
     # As the ID typed first: alone a status query, with words a follow-up, a check digit that fails a mistyped ID.
-    return _parse_follow_up(f"{tracking_id} {rest.lstrip(_ID_CLOSE + _QUESTION)}".rstrip(), language, shortest_id)
+    return _parse_follow_up(f"{tracking_id} {rest.lstrip(_ID_CLOSE + _QUESTION)}".rstrip(), grammar, language,
+                            shortest_id)
 
 
 # Our answers that name a report (config/replies.toml), both languages: by SMS, and in public to a mention.
@@ -529,7 +554,7 @@ def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, s
     the short-message tables (`_only_short_message_words`), so it may be a greeting."""
     if short and is_greeting(text, grammar):
         return ParsedText(action=Action.HELP, text="", language=language)
-    command = _parse_command(text, grammar, language) or _parse_follow_up(text, language, shortest_id)
+    command = _parse_command(text, grammar, language) or _parse_follow_up(text, grammar, language, shortest_id)
     if command is None or command.action is Action.BAD_TRACKING_ID:
         # "1708 12345678" is our short code and an ID, not the mistyped ID 170812345678; a valid ID that opens with
         # our short code ("1708 0004") stays one.

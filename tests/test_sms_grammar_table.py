@@ -39,8 +39,9 @@ def report(id: str, text: str, kind: str, body: str, language: str = "id", *, an
     return Row(id, text, "ack", kind, body, anonymous, confidential, language)
 
 
-def follow_up(id: str, text: str, body: str, language: str = "id") -> Row:
-    return Row(id, text, "follow_up", "complaint", body, language=language)
+def follow_up(id: str, text: str, body: str, language: str = "id", *, anonymous: bool = False,
+              confidential: bool = False) -> Row:
+    return Row(id, text, "follow_up", "complaint", body, anonymous, confidential, language)
 
 
 def query(id: str, text: str, reply: str, language: str = "id") -> Row:
@@ -177,6 +178,16 @@ ROWS = [
     follow_up("follow-up-opens-with-a-number", "{parent} 2 motor jatuh lagi minggu ini",
               "2 motor jatuh lagi minggu ini"),
     query("follow-up-bad-check-digit", "{bad} masih rusak pak", "bad_tracking_id"),
+    # A follow-up's own flags, to a named report (a witness adding to someone else's report): read as its words, the
+    # anonymous writer's number went to the agency.
+    follow_up("follow-up-anonim-after-the-id", "{parent} ANONIM saya saksi, petugas minta uang",
+              "saya saksi, petugas minta uang", anonymous=True),
+    follow_up("follow-up-hashtag-anonim", "{parent} saya saksi, petugas minta uang #anonim",
+              "saya saksi, petugas minta uang", anonymous=True),
+    follow_up("follow-up-closing-anonim", "{parent} saya saksi, petugas minta uang. ANONIM",
+              "saya saksi, petugas minta uang.", anonymous=True),
+    follow_up("follow-up-rahasia-after-the-id", "{parent}: (RAHASIA) ada rekaman suaranya",
+              "ada rekaman suaranya", confidential=True),
     # help
     query("bantuan", "BANTUAN", "help"),
     query("help-en", "help", "help", "en"),

@@ -596,6 +596,9 @@ PHOTO_WITH_ID_ROWS = [
                 "CEK 12345", None, True),
     PhotoWithId("cek-id-never-minted", "CEK {never}", "follow_up_unknown",
                 {"follow_up_of": "{never}", "tracking_id": "{new}"}, "{never}", None, False),
+    # its words' own flags go with the photo: here to a report of its own, whose flags are the words' alone
+    PhotoWithId("cek-id-never-minted-anonim", "CEK {never} foto loketnya #anonim", "follow_up_unknown",
+                {"follow_up_of": "{never}", "tracking_id": "{new}"}, "{never} foto loketnya", None, True),
 ]
 
 
