@@ -10,7 +10,7 @@ import re
 import string
 import tomllib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -448,6 +448,19 @@ def _follow_up_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
     return _SPACE_RUNS.sub(" ", rest).lstrip(_TEXT_OPEN).rstrip()
 
 
+def _flagged_follow_up(rest: str, grammar: Grammar, language: str, shortest_id: int,
+                       flags: set[str]) -> ParsedText | None:
+    """A follow-up or status query after leading flag words ("ANONIM <id> saya saksi ...", "RAHASIA <id>"), as
+    help's "Tambah ANONIM ... Tambahan: <nomor lacak> <isi>" leads people to write it: with those flags on top of its
+    own. Filed as a new report, the addition never reached the report it names. None when no valid Tracking ID opens
+    `rest` (a mistyped one, a date, an amount): that stays a report, the flags kept."""
+    parsed = _parse_follow_up(rest, grammar, language, shortest_id)
+    if parsed is None or parsed.action not in (Action.FOLLOW_UP, Action.STATUS):
+        return None
+    return replace(parsed, anonymous=parsed.anonymous or "anonymous" in flags,
+                   confidential=parsed.confidential or "confidential" in flags)
+
+
 def _parse_named_id(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
     """A Tracking ID named with filler words and nothing else ("Nomor lacak: 12345678", "laporan 12345678",
     "ID (12345678)"): the citizen asks about that report, as with the ID alone. Filed, the report would hold only
@@ -713,6 +726,10 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
             kind, explicit = grammar.kinds[word], True
         else:
             flags.add(grammar.flags[word])
+    if flags and not explicit:
+        addition = _flagged_follow_up(rest, grammar, language, shortest_id, flags)
+        if addition is not None:
+            return addition
     # Flags as hashtags anywhere.
     for match in _HASHTAG.finditer(rest):
         tag = fold_word(match.group("tag"))

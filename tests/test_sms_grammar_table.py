@@ -15,7 +15,7 @@ import pytest
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
 from gateway.replies import render, status_name
 from gateway.settings import Settings
-from gateway.tracking import damm_digit
+from gateway.tracking import damm_digit, format_tracking_id
 from tests.aggregator_support import AggregatorApi, aggregator_api, aggregator_settings, drain, post_callback
 from tests.conftest import CaseStoreServer, GatewayServer
 from tests.conftest import TestEnvironment as Environment
@@ -42,6 +42,11 @@ def report(id: str, text: str, kind: str, body: str, language: str = "id", *, an
 def follow_up(id: str, text: str, body: str, language: str = "id", *, anonymous: bool = False,
               confidential: bool = False) -> Row:
     return Row(id, text, "follow_up", "complaint", body, anonymous, confidential, language)
+
+
+def unknown_report(id: str, text: str, body: str, *, anonymous: bool = False) -> Row:
+    """A follow-up to an ID no gateway ever minted ({never}): filed as a new report, that ID opening its text."""
+    return Row(id, text, "follow_up_unknown", "complaint", body, anonymous)
 
 
 def query(id: str, text: str, reply: str, language: str = "id") -> Row:
@@ -188,6 +193,21 @@ ROWS = [
               "saya saksi, petugas minta uang.", anonymous=True),
     follow_up("follow-up-rahasia-after-the-id", "{parent}: (RAHASIA) ada rekaman suaranya",
               "ada rekaman suaranya", confidential=True),
+    # The flag first, as help's "Tambah ANONIM ... Tambahan: <nomor lacak> <isi>" leads people to write it: filed as a
+    # new report with the ID in its text, the addition never reached the report it names.
+    follow_up("anonim-before-the-id", "ANONIM {parent} saya saksi, petugas minta uang",
+              "saya saksi, petugas minta uang", anonymous=True),
+    follow_up("rahasia-before-the-id", "RAHASIA {parent} ada rekaman suaranya", "ada rekaman suaranya",
+              confidential=True),
+    follow_up("both-flags-before-the-id", "#anonim RAHASIA: {parent} ada video pungutannya",
+              "ada video pungutannya", anonymous=True, confidential=True),
+    query("anonim-before-the-id-alone", "ANONIM {parent}", "status"),
+    # an ID never minted after the flag: a new report as "<id> <text>" is, that ID in its text, still anonymous
+    unknown_report("anonim-before-an-id-never-minted", "ANONIM {never} saya saksi, petugas minta uang",
+                   "{never} saya saksi, petugas minta uang", anonymous=True),
+    # a mistyped ID after the flag: a report as before, anonymous, the number its text's
+    report("anonim-before-a-bad-check-digit", "ANONIM {bad} petugas minta uang", "complaint",
+           "{bad} petugas minta uang", anonymous=True),
     # help
     query("bantuan", "BANTUAN", "help"),
     query("help-en", "help", "help", "en"),
@@ -335,7 +355,7 @@ async def test_every_message_form_gets_the_right_report_and_reply(
     drain(settings)
     casestore.store.set_status(parent, "in_progress")
     fields = {"parent": parent, "bad": bad_check_digit(parent), "parent_spaced": f"{parent[:4]} {parent[4:]}",
-              "parent_en_dash": f"{parent[:4]}\u2013{parent[4:]}"}
+              "parent_en_dash": f"{parent[:4]}\u2013{parent[4:]}", "never": format_tracking_id(7_777_777)}
     fields |= {"parent_fullwidth": parent.translate(FULLWIDTH), "bad_fullwidth": fields["bad"].translate(FULLWIDTH),
                "parent_arabic_indic": parent.translate(ARABIC_INDIC)}
 
@@ -358,8 +378,8 @@ async def test_every_message_form_gets_the_right_report_and_reply(
         # An anonymous report reaches the case store under an opaque stand-in for the provider's id.
         stored = by_message_id.get(f"table-{row.id}") or by_message_id.get(
             opaque_message_id(settings.privacy.reply_handle_secret, "sms", f"table-{row.id}"))
-        problems.extend(_check_report(row, stored, parent, numbers[row.id]))
-        expected_replies = [] if row.reply is None else [_expected_reply(row, stored, parent, fields["bad"])]
+        problems.extend(_check_report(row, stored, parent, numbers[row.id], fields))
+        expected_replies = [] if row.reply is None else [_expected_reply(row, stored, parent, fields)]
         replies = api.texts_to(numbers[row.id])
         if replies != expected_replies:
             problems.append(f"{row.id}: replies {replies!r} != {expected_replies!r}")
@@ -370,12 +390,13 @@ async def test_every_message_form_gets_the_right_report_and_reply(
     _check_every_part_is_gsm7_and_sized(api)
 
 
-def _check_report(row: Row, stored: dict | None, parent: str, number: str) -> list[str]:
+def _check_report(row: Row, stored: dict | None, parent: str, number: str, fields: dict[str, str]) -> list[str]:
     if row.kind is None:
         return [f"{row.id}: a query made a report"] if stored is not None else []
     if stored is None:
         return [f"{row.id}: no report in the case store"]
-    expected = {"kind": row.kind, "anonymous": row.anonymous, "confidential": row.confidential, "text": row.body,
+    body = row.body.format(**fields) if row.body is not None else None
+    expected = {"kind": row.kind, "anonymous": row.anonymous, "confidential": row.confidential, "text": body,
                 "language": row.language, "follow_up_of": parent if row.reply == "follow_up" else None}
     actual = {key: stored[key] for key in expected}
     problems = [f"{row.id}: {actual} != {expected}"] if actual != expected else []
@@ -387,17 +408,21 @@ def _check_report(row: Row, stored: dict | None, parent: str, number: str) -> li
     return problems
 
 
-def _expected_reply(row: Row, stored: dict | None, parent: str, bad: str) -> str:
+def _expected_reply(row: Row, stored: dict | None, parent: str, fields: dict[str, str]) -> str:
     assert row.reply is not None, row.id
     if row.reply == "ack":
         assert stored is not None, row.id
         return render("ack", row.language, tracking_id=stored["tracking_id"])
     if row.reply == "follow_up":
         return render("follow_up", row.language, follow_up_of=parent)
+    if row.reply == "follow_up_unknown":
+        assert stored is not None, row.id
+        return render("follow_up_unknown", row.language, follow_up_of=fields["never"],
+                      tracking_id=stored["tracking_id"])
     if row.reply == "status":
         return render("status", row.language, tracking_id=parent, status=status_name("in_progress", row.language))
     if row.reply == "bad_tracking_id":
-        return render("bad_tracking_id", row.language, tracking_id=bad)
+        return render("bad_tracking_id", row.language, tracking_id=fields["bad"])
     return render(row.reply, row.language)
 
 
