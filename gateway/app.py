@@ -673,6 +673,19 @@ def metrics_with_health_handler(gateway: Gateway) -> Handler:
     return metrics_view
 
 
+async def _to_thread_to_its_end(func: Callable[..., Any], *args: Any) -> Any:
+    """`asyncio.to_thread`, which a cancel does not leave running: a stop waits for the call in flight, so nothing of
+    the health loop (its write of the switched-off channels, a check's) lands in Redis after the gateway stopped, where
+    a write came after it and said channels were switched off for a gateway that was gone."""
+    call = asyncio.ensure_future(asyncio.to_thread(func, *args))
+    try:
+        return await asyncio.shield(call)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await call
+        raise
+
+
 async def health_loop(gateway: Gateway) -> None:
     """Evaluate every channel every `health.evaluate_seconds` (logging changes), and log the heartbeat. Each period
     also says which channels this gateway runs switched off (`publish_disabled`), from the start on: the one write of
@@ -682,11 +695,11 @@ async def health_loop(gateway: Gateway) -> None:
     last_heartbeat = time.monotonic()
     while True:
         with contextlib.suppress(RedisError):  # Redis away: the check after says so, the next period writes again
-            await asyncio.to_thread(publish_disabled, gateway.redis, gateway.monitor.disabled,
-                                    settings.evaluate_seconds)
+            await _to_thread_to_its_end(publish_disabled, gateway.redis, gateway.monitor.disabled,
+                                        settings.evaluate_seconds)
         await asyncio.sleep(settings.evaluate_seconds)
         try:
-            document = await asyncio.to_thread(gateway.monitor.check)
+            document = await _to_thread_to_its_end(gateway.monitor.check)
         except RedisError as error:  # Redis away: said once, keep trying; webhooks go to the disk spool meanwhile
             gateway.redis_outage.lost(error)
             document = None
@@ -787,6 +800,8 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
         await stop_beating(app)  # done on shutdown, unless the app stopped before serving (a failed start)
         replayer.cancel()
         monitor_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await monitor_task  # its call in flight ends first (`_to_thread_to_its_end`)
         await gateway.status_client.aclose()
         gateway.spool_prober.shutdown(wait=False)
         gateway.redis_prober.shutdown(wait=False)

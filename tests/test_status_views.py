@@ -706,6 +706,31 @@ def _x_as_the_cli_says(env: dict[str, str]) -> tuple[int, dict[str, Any]]:
     return result.returncode, next(c for c in document["channels"] if c["channel"] == "x")
 
 
+async def test_a_stopped_gateway_leaves_no_write_of_its_health_loop_behind(
+        test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The health loop's Redis calls run in threads, and a stop cancelled the loop without them: a write of the
+    switched-off channels in flight landed after the gateway had stopped (and after the test had cleared the key: the
+    status CLI then went by a gateway that was gone). A stop now waits for the call in flight."""
+    import threading
+
+    from gateway import app as gateway_app
+
+    writing = threading.Event()
+
+    def slow_publish(*args: Any) -> None:
+        writing.set()
+        time.sleep(0.5)  # a write that takes its time (a busy Redis)
+        health.publish_disabled(*args)
+
+    monkeypatch.setattr(gateway_app, "publish_disabled", slow_publish)
+    async with serving_gateway(test_env.settings(LAPOR_HEALTH_EVALUATE_SECONDS="0.1"), redis):
+        assert await asyncio.to_thread(writing.wait, 10)
+    assert redis.exists(DISABLED_KEY)  # the write in flight ended before the stop did
+    redis.delete(DISABLED_KEY)
+    await asyncio.sleep(0.8)
+    assert not redis.exists(DISABLED_KEY)
+
+
 async def test_the_status_cli_says_what_the_running_gateway_switched_off_not_what_its_own_environment_does(
         test_env: TestEnvironment, redis: Redis) -> None:
     """An operator's cron job ran `lapor-gateway status` without the processes' LAPOR_* settings: X, which the
