@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 from collections.abc import Callable
@@ -446,6 +447,8 @@ UNPRIVILEGED_PORT_START = Path("/proc/sys/net/ipv4/ip_unprivileged_port_start")
 
 @pytest.mark.skipif(UNPRIVILEGED_PORT_START.exists() and int(UNPRIVILEGED_PORT_START.read_text()) <= PRIVILEGED_PORT,
                     reason="this host lets any user listen on every port")
+@pytest.mark.skipif(os.geteuid() == 0 and shutil.which("setpriv") is None,
+                    reason="as root, needs setpriv (util-linux) to run the process without the privilege")
 @pytest.mark.parametrize(("args", "port_variable", "process"), [
     (("serve",), "LAPOR_HTTP_PORT", "gateway"),
     (("smtp",), "LAPOR_SMTP_PORT", "smtp"),
