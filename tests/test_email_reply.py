@@ -46,6 +46,13 @@ from workers.report_payload import NOT_UPLOADED
 from workers.send_lease import SendInProgress, send_lease_key
 
 
+def acknowledgement_subject(subject: str, settings: Settings) -> str:
+    """The Subject of our acknowledgement of report 10000004, whose mail came with `subject`."""
+    reply = build_reply({"tracking_id": "10000004", "to": "warga@example.net", "subject": subject, "kind": "ack"},
+                        settings)
+    return str(reply["Subject"])
+
+
 @pytest.mark.parametrize(("subject", "expected"), [
     pytest.param("Jalan rusak", "Jalan rusak", id="no-prefix"),
     pytest.param("Re: Re: Jalan rusak", "Jalan rusak", id="re-stacked"),
@@ -75,9 +82,7 @@ def test_our_acknowledgements_subject_carries_no_stacked_prefix(subject: str, ex
                                                               settings: Settings) -> None:
     """`[LAPOR #<id>] <subject>`, whatever reply and forward prefixes the citizen's clients stacked before, between
     and after our tag."""
-    reply = build_reply({"tracking_id": "10000004", "to": "warga@example.net", "subject": subject, "kind": "ack"},
-                        settings)
-    assert reply["Subject"] == f"[LAPOR #10000004] {expected}"
+    assert acknowledgement_subject(subject, settings) == f"[LAPOR #10000004] {expected}"
 
 
 @pytest.mark.parametrize(("subject", "expected"), [
@@ -100,9 +105,7 @@ def test_our_acknowledgements_subject_carries_no_control_character(subject: str,
                                                                    settings: Settings) -> None:
     """A control character (C0, C1, the line separators) or a bidi override in a citizen's subject went into our
     reply's Subject as it was: a NUL, an escape sequence, text a mail client showed reordered."""
-    reply = build_reply({"tracking_id": "10000004", "to": "warga@example.net", "subject": subject, "kind": "ack"},
-                        settings)
-    assert reply["Subject"] == f"[LAPOR #10000004] {expected}"
+    assert acknowledgement_subject(subject, settings) == f"[LAPOR #10000004] {expected}"
 
 
 def test_a_control_character_in_a_mailed_subject_stays_out_of_the_reply(test_env: TestEnvironment,

@@ -1058,6 +1058,29 @@ def _run_scheduled_replies(settings: Settings, redis: Redis) -> None:
     run_reply_jobs(settings)
 
 
+def _x_rate_limited(fake: FakeProviderServer, monkeypatch: pytest.MonkeyPatch, count: int) -> list[float]:
+    """X answering the next `count` replies 429 (its limit reset in 2 min), and the reply worker's clock held: the
+    clock, for the test to move on."""
+    clock = [time.time()]
+    monkeypatch.setattr(social_reply, "time", SimpleNamespace(time=lambda: clock[0]))
+    fake.fail("/x/2/tweets", 429, body=fixture("x/too_many_requests.json"), count=count,
+              headers={"x-rate-limit-reset": str(int(clock[0]) + 120)})
+    return clock
+
+
+def _mention_reply_without_retry_wait(fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis,
+                                      intake: Intake) -> tuple[tuple[Any, ...], Settings]:
+    """A mention polled, and its reply job queued again with retries that wait for nothing: its arguments, and the
+    settings to run it with."""
+    fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
+    make_poller(test_env.settings(**fake.env()), redis, intake).poll_once()
+    (args,) = reply_jobs(redis)
+    queue(REPLY_QUEUE, redis).empty()
+    once = test_env.settings(**fake.env(), LAPOR_QUEUES_RETRY_INTERVALS="0")
+    enqueue_calls(redis, once, REPLY_QUEUE, "workers.social_reply.send_social_reply", [args])
+    return args, once
+
+
 def _x_health(settings: Settings, redis: Redis) -> dict[str, Any]:
     monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
     return {health["channel"]: health for health in monitor.status()["channels"]}["x"]
@@ -1072,10 +1095,7 @@ def test_a_reply_the_provider_keeps_rate_limiting_is_dead_lettered_past_the_long
     fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
     make_poller(settings, redis, intake).poll_once()
     (args,) = reply_jobs(redis)
-    clock = [time.time()]
-    monkeypatch.setattr(social_reply, "time", SimpleNamespace(time=lambda: clock[0]))
-    fake.fail("/x/2/tweets", 429, body=fixture("x/too_many_requests.json"), count=3,
-              headers={"x-rate-limit-reset": str(int(clock[0]) + 120)})
+    clock = _x_rate_limited(fake, monkeypatch, count=3)
     started = clock[0]
     run_reply_jobs(settings)
     first_attempt = social_reply.FIRST_ATTEMPT_KEY.format(channel=args[0], target=args[1]["tweet_id"])
@@ -1109,16 +1129,8 @@ def test_a_rate_limited_reply_queued_again_after_another_jobs_lease_keeps_its_fi
     """A reply put off by 429s whose job then meets another job of it holding the mention's send lease through every
     retry is queued again once that lease ends (`wait_for_holder`): that new job started the reply's 24 hours afresh,
     so a reply whose other job kept crossing it was never dead-lettered. Its first attempt stays with the reply."""
-    fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
-    make_poller(test_env.settings(**fake.env()), redis, intake).poll_once()
-    (args,) = reply_jobs(redis)
-    queue(REPLY_QUEUE, redis).empty()
-    once = test_env.settings(**fake.env(), LAPOR_QUEUES_RETRY_INTERVALS="0")
-    enqueue_calls(redis, once, REPLY_QUEUE, "workers.social_reply.send_social_reply", [args])
-    clock = [time.time()]
-    monkeypatch.setattr(social_reply, "time", SimpleNamespace(time=lambda: clock[0]))
-    fake.fail("/x/2/tweets", 429, body=fixture("x/too_many_requests.json"), count=2,
-              headers={"x-rate-limit-reset": str(int(clock[0]) + 120)})
+    args, once = _mention_reply_without_retry_wait(fake, test_env, redis, intake)
+    clock = _x_rate_limited(fake, monkeypatch, count=2)
     started = clock[0]
     run_reply_jobs(once)  # 429: put off
     assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 1
@@ -1145,16 +1157,8 @@ def test_a_reply_dead_lettered_by_its_failure_starts_its_hours_afresh_once_reque
     timeout: `job_failed`, filed by the workers' failure handler, or `worker_died`, by the reaper), kept its first
     attempt in Redis past its dead letter: requeued the next day, the first 429 dead-lettered it again at once, where
     a requeued letter starts its hours afresh (as it did while the time travelled in the job's meta)."""
-    fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
-    make_poller(test_env.settings(**fake.env()), redis, intake).poll_once()
-    (args,) = reply_jobs(redis)
-    once = test_env.settings(**fake.env(), LAPOR_QUEUES_RETRY_INTERVALS="0")
-    queue(REPLY_QUEUE, redis).empty()
-    enqueue_calls(redis, once, REPLY_QUEUE, "workers.social_reply.send_social_reply", [args])
-    clock = [time.time()]
-    monkeypatch.setattr(social_reply, "time", SimpleNamespace(time=lambda: clock[0]))
-    fake.fail("/x/2/tweets", 429, body=fixture("x/too_many_requests.json"), count=1,
-              headers={"x-rate-limit-reset": str(int(clock[0]) + 120)})
+    args, once = _mention_reply_without_retry_wait(fake, test_env, redis, intake)
+    clock = _x_rate_limited(fake, monkeypatch, count=1)
     started = clock[0]
     run_reply_jobs(once)  # 429: put off, its first attempt kept
     clock[0] = started + 3600
