@@ -85,14 +85,14 @@ return envelopes
 """
 
 
-# KEYS[1]: the ID sequence; ARGV[1]: a number it must be at least. Returns the sequence as it was (0: none), raised
-# to ARGV[1] when it was below.
+# KEYS[1]: the ID sequence; ARGV[1]: a number it must be at least. Returns 1 when it had to be raised.
 _RAISE_SEQUENCE_SCRIPT = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if current < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[1])
+  return 1
 end
-return current
+return 0
 """
 
 
@@ -538,14 +538,11 @@ class Intake:
         return self._spool is not None and bool(
             self._spooling or self._unchecked_reserve or self._spool.pending_files())
 
-    def _sequence_past(self, number: int) -> int:
+    def _sequence_past(self, number: int) -> None:
         """Raise Redis's ID sequence to at least `number` (a reserve taken or held while Redis was down): a Redis that
-        came back behind it (emptied, rolled back, another one) must not lease these IDs to anyone again. Returns the
-        sequence as it was."""
-        before = int(self._raise_sequence([SEQUENCE_KEY], [number]))
-        if before < number:
+        came back behind it (emptied, rolled back, another one) must not lease these IDs to anyone again."""
+        if self._raise_sequence([SEQUENCE_KEY], [number]):
             log.warning("intake.sequence_raised", reason="sequence_below_reserve", sequence=number)
-        return before
 
     def _sequence_past_saved_reserves(self, high: int) -> None:
         """Raise the sequence past `high` (a saved reserve just taken, or what this process minted from while Redis
