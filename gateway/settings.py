@@ -34,6 +34,10 @@ OAUTH1_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_
 # logged `<process>.listening` with the port set; a client's 0 (the case store's URL) reached nothing.
 Port = Annotated[int, Field(ge=1, le=65535)]
 
+# A rate or an interval that must be a real number above 0: 0 or less polled without a pause (or read nothing), and
+# "inf" passed as a float and failed only where it was used.
+FinitePositive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
 
 class SettingsError(RuntimeError):
     """A setting is missing or malformed: the process must not start."""
@@ -176,7 +180,7 @@ class AggregatorSettings(_Section):
     # 0 (each meant as "off") broke what it limits: a send rate of 0 failed every reply job (a division by it); a
     # wait of 0 took each part as a message of its own, the parts after it answered as its late parts and lost; a
     # sweep every 0 s spun on Redis; a same-text window of 0 is an expiry Redis refuses, so every report was 503.
-    send_rate_per_second: float = Field(gt=0, allow_inf_nan=False)
+    send_rate_per_second: FinitePositive
     send_timeout_seconds: float
     dlr_mask: int
     concat_wait_seconds: float = Field(gt=0)
@@ -229,7 +233,7 @@ class EmailSettings(_Section):
     imap_user: str
     imap_password: str
     imap_folder: str
-    imap_interval_seconds: float = Field(gt=0, allow_inf_nan=False)  # 0: the mailbox polled without a pause
+    imap_interval_seconds: FinitePositive  # 0: the mailbox polled without a pause
 
     @model_validator(mode="after")
     def _secrets_of_what_is_configured(self) -> EmailSettings:
@@ -267,13 +271,13 @@ class XSettings(_Section):
     # The poller's limits, checked at start-up: a poll of 0 pages asked X for nothing and counted as a good poll (the
     # channel healthy while no mention was read); a lookback below 0 asks only for mentions from the future; an
     # interval or retry of 0 polls X without a pause, into its rate limit.
-    poll_interval_seconds: float = Field(gt=0, allow_inf_nan=False)
-    max_poll_interval_seconds: float = Field(gt=0, allow_inf_nan=False)
+    poll_interval_seconds: FinitePositive
+    max_poll_interval_seconds: FinitePositive
     max_results: int
     max_pages: int = Field(ge=1)
     first_poll_lookback_minutes: float = Field(ge=0, allow_inf_nan=False)
-    auth_retry_seconds: float = Field(gt=0, allow_inf_nan=False)
-    error_retry_seconds: float = Field(gt=0, allow_inf_nan=False)
+    auth_retry_seconds: FinitePositive
+    error_retry_seconds: FinitePositive
     # The longest wait for a 429's x-rate-limit-reset (channels.social.Backoff).
     rate_limit_max_wait_seconds: float = Field(gt=0)
     reply_rate_per_minute: int
@@ -316,18 +320,18 @@ class InstagramSettings(_Section):
     username: str
     graph_base_url: str
     # As for X: 0 or less walked /tags at every pending tick, or read nothing.
-    poll_interval_seconds: float = Field(gt=0, allow_inf_nan=False)
-    pending_interval_seconds: float = Field(gt=0, allow_inf_nan=False)
+    poll_interval_seconds: FinitePositive
+    pending_interval_seconds: FinitePositive
     pending_grace_minutes: float = Field(ge=0)
     pending_retry_seconds: float = Field(gt=0)
     max_pages: int = Field(ge=1)
     page_size: int = Field(ge=1)
     first_poll_lookback_minutes: float = Field(ge=0, allow_inf_nan=False)
-    auth_retry_seconds: float = Field(gt=0, allow_inf_nan=False)
-    error_retry_seconds: float = Field(gt=0, allow_inf_nan=False)
+    auth_retry_seconds: FinitePositive
+    error_retry_seconds: FinitePositive
     # The longest wait for a rate limit's time to regain access (channels.social.Backoff).
     rate_limit_max_wait_seconds: float = Field(gt=0)
-    request_timeout_seconds: float = Field(gt=0, allow_inf_nan=False)
+    request_timeout_seconds: FinitePositive
     reply_rate_per_minute: int
     reply_rate_limit_max_total_hours: float = Field(gt=0)
     reply_cap_per_hour: int = Field(ge=1)
