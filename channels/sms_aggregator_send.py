@@ -21,7 +21,7 @@ import httpx
 import orjson
 
 from channels.gsm7 import split_parts, to_gsm7
-from gateway.errors import PermanentError, RetryableError
+from gateway.errors import PermanentError, RetryableError, retryable_status
 from gateway.logs import scrub
 from gateway.private_files import open_private, private_directory
 from gateway.settings import Settings
@@ -109,8 +109,7 @@ class AggregatorSender:
         except httpx.TransportError as error:
             raise RetryableError(f"aggregator unreachable: {type(error).__name__}",
                                  reason="aggregator_unreachable") from error
-        # 408: a request timeout (a proxy before the aggregator gave up waiting for the request) is a timeout.
-        if response.status_code >= 500 or response.status_code in (408, 429):
+        if retryable_status(response.status_code):
             raise RetryableError(f"aggregator answered {response.status_code}",
                                  reason=f"aggregator_{response.status_code}")
         if response.status_code >= 400:

@@ -59,6 +59,13 @@ class Stopping(NotDurable):
     reason = "shutting_down"
 
 
+def retryable_status(status: int) -> bool:
+    """Whether an HTTP answer is a failure that may pass: 5xx, 429, and 408 (a request timeout: a proxy before the
+    server gave up reading it is a timeout). One rule for every downstream service (the case store, the aggregator,
+    a provider's CDN): a 408 taken as a refusal dead-lettered every report of the request at its first try."""
+    return status >= 500 or status in (408, 429)
+
+
 class RetryableError(GatewayError):
     """A downstream failure that may pass: 5xx, 429, timeouts, connection errors. Retried with backoff."""
 

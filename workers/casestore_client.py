@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from gateway import metrics
-from gateway.errors import PermanentError, RetryableError
+from gateway.errors import PermanentError, RetryableError, retryable_status
 from gateway.logs import get_logger
 from gateway.settings import Settings
 from gateway.tls import tls_context
@@ -53,12 +53,6 @@ class SubmitResult:
     @property
     def retryable(self) -> bool:
         return retryable_status(self.status)
-
-
-def retryable_status(status: int) -> bool:
-    """5xx, 429, and 408: a request timeout (a proxy before the case store gave up reading it) is a timeout, which
-    the contract retries; as a refusal it dead-lettered every report of the request at its first try."""
-    return status >= 500 or status in (408, 429)
 
 
 class SubmitInterrupted(RetryableError):

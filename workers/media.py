@@ -42,6 +42,7 @@ import orjson
 
 from gateway import metrics
 from gateway.attachments import attachment_location, is_provider_url, reuse_stored, store_attachment
+from gateway.errors import retryable_status
 from gateway.logs import get_logger
 from gateway.queues import REPORT_STATE_KEY, envelope_key
 from gateway.settings import Settings
@@ -105,12 +106,6 @@ class FetchFailed(Exception):
 
 # The deadline of the fetch this thread is making (time.monotonic), which every socket operation is held to.
 _DEADLINE = threading.local()
-
-
-def transient_status(status: int) -> bool:
-    """5xx, 429, and 408: a request timeout (the provider's CDN, or a proxy before it, gave up waiting) is a timeout,
-    which may pass, as the case-store client and the aggregator sender take it; refused for good, the file was lost."""
-    return status >= 500 or status in (408, 429)
 
 
 def _within_deadline(timeout: float | None, expired: type[Exception]) -> float | None:
@@ -279,7 +274,7 @@ class MediaFetcher:
                         raise FetchFailed("redirect_not_allowed", transient=False)
                     continue
                 if status != 200:
-                    raise FetchFailed(f"http_{status}", transient=transient_status(status))
+                    raise FetchFailed(f"http_{status}", transient=retryable_status(status))
                 served = media_type(response.headers.get("Content-Type"))
                 if not type_matches(expected_type, served):
                     raise FetchFailed("content_type_mismatch", transient=False)
