@@ -466,11 +466,12 @@ class MentionIntake:
                         # Not counted against the account's cap: no reply of ours reaches it.
                         unanswerable = {key for job, key in fresh if job.unanswerable}
                         capped = {key for job, key in fresh if key not in unanswerable and self._over_cap(job)}
+                        left_out = capped | unanswerable
                         if fresh:
-                            self._write_replies(pipe, fresh, capped | unanswerable)
+                            self._write_replies(pipe, fresh, left_out)
                         self._note_capped([job for job, key in fresh if key in capped])
                         _note_unanswerable([job for job, key in fresh if key in unanswerable])
-                        return [job for job, key in fresh if key not in capped | unanswerable]
+                        return [job for job, key in fresh if key not in left_out]
                     except WatchError:
                         continue  # another batch wrote one of these markers meanwhile: look again
             raise NotDurable("reply markers kept changing", reason="contention")
