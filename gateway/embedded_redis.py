@@ -63,6 +63,41 @@ def stored_password(directory: Path) -> str:
     return password
 
 
+# What a redis-server that exited at start wrote in its log, and what the operator is told to do about it. Only the
+# cause is taken from the log, never its lines: they may quote a damaged file's bytes.
+_START_FAILURES = (
+    ("Bad file format reading the append only file", "aof_damaged",
+     "its append-only file {directory}/appendonly.aof is damaged: copy it aside, then repair it with "
+     "`redis-check-aof --fix` (Debian's redis-tools) or move it away to start empty (the reports in it are lost then)"),
+    ("Unrecoverable error reading the append only file", "aof_damaged",
+     "its append-only file {directory}/appendonly.aof cannot be read: check the disk and the file's owner"),
+    ("Address already in use", "port_in_use", "its port was taken at start: start again"),
+    ("Can't open the append-only file", "aof_unwritable",
+     "it cannot open {directory}/appendonly.aof: check the directory's owner and free disk space"),
+)
+
+
+class EmbeddedRedisFailed(RuntimeError):
+    """The embedded Redis did not start: `reason` names the cause for a log line, the message what to do."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def start_failure(directory: Path, returncode: int | None) -> EmbeddedRedisFailed:
+    """Why the redis-server under `directory` exited at start, read from the last start in its log."""
+    try:
+        log = (directory / "redis.log").read_text(errors="replace")
+    except OSError:
+        log = ""
+    this_start = log.rsplit("Redis is starting", 1)[-1]
+    for symptom, reason, advice in _START_FAILURES:
+        if symptom in this_start:
+            return EmbeddedRedisFailed(reason, f"embedded redis exited at start: {advice.format(directory=directory)}")
+    return EmbeddedRedisFailed("exited", f"embedded redis exited with {returncode}; see {directory}/redis.log")
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -128,12 +163,12 @@ class EmbeddedRedis:
                                          umask=PRIVATE_UMASK)
         self._send_configuration(f'requirepass "{self._password}"\n'.encode())
         deadline = time.monotonic() + timeout
+        # No read timeout: while it reads a large append-only file, redis-server (6.2 and 7) takes the connection
+        # and answers once loaded, so the limit is on its first answer, never on the load.
         client = Redis(port=self.port, password=self._password, socket_connect_timeout=0.2)
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(
-                    f"embedded redis exited with {self._process.returncode}; see {self.directory}/redis.log"
-                )
+                raise start_failure(self.directory, self._process.returncode)
             try:
                 client.ping()
                 client.close()
@@ -141,7 +176,8 @@ class EmbeddedRedis:
             except RedisError:
                 time.sleep(0.05)
         self.stop()
-        raise RuntimeError("embedded redis did not answer in time")
+        raise EmbeddedRedisFailed("no_answer", f"embedded redis did not answer within {timeout:g} s; see "
+                                  f"{self.directory}/redis.log")
 
     def _send_configuration(self, configuration: bytes) -> None:
         """Write the configuration to redis-server's standard input and close it: it reads up to the end first."""

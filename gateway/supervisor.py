@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from gateway.embedded_redis import EmbeddedRedis
+from gateway.embedded_redis import EmbeddedRedis, EmbeddedRedisFailed
 from gateway.logs import get_logger
 from gateway.runtime import tied_to_this_process
 from gateway.settings import Settings
@@ -186,7 +186,11 @@ def _supervise(settings: Settings, procfile: Path) -> int:
     embedded: EmbeddedRedis | None = None
     redis_url = settings.redis_url
     if not redis_url:
-        embedded = EmbeddedRedis(settings.data_dir / "redis", die_with_owner=True).start()
+        try:
+            embedded = EmbeddedRedis(settings.data_dir / "redis", die_with_owner=True).start()
+        except EmbeddedRedisFailed as failure:
+            log.error("redis.embedded_failed", reason=failure.reason, detail=str(failure))
+            return 1
         embedded.write_url()
         redis_url = embedded.url
         # Where it listens, never its URL: the URL carries the password. (A key named "address" is dropped as a

@@ -8,6 +8,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -340,6 +341,45 @@ def test_an_embedded_redis_that_dies_ends_the_run_and_says_so(tmp_path: Path) ->
     exited = [json.loads(line) for line in log_path.read_text().splitlines() if '"supervisor.process_exited"' in line]
     assert [(line["process"], line["returncode"]) for line in exited] == [("redis", -signal.SIGKILL)]
     wait_until(lambda: _gone(sleeper), timeout=15)
+
+
+def test_a_damaged_append_only_file_ends_make_run_saying_what_to_do(tmp_path: Path) -> None:
+    """Bytes in the middle of the append-only file that are no command (a disk error, a hand edit): Redis exits at
+    start, and `make run` ended on a traceback that pointed at redis.log; it now names the file and the repair."""
+    aof = tmp_path / "var" / "redis" / "appendonly.aof"
+    aof.parent.mkdir(parents=True)
+    aof.write_bytes(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\ngarbage!!\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n")
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("sleeper: sleep 300\n")
+    log_path = tmp_path / "supervisor.log"
+    supervisor = _start_supervisor(procfile, _supervisor_env(tmp_path), log_path)
+    try:
+        assert supervisor.wait(timeout=30) == 1
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+    output = log_path.read_text()
+    assert "Traceback" not in output, output
+    [failed] = [json.loads(line) for line in output.splitlines() if '"redis.embedded_failed"' in line]
+    assert failed["reason"] == "aof_damaged" and failed["level"] == "error"
+    assert str(aof.resolve()) in failed["detail"] and "redis-check-aof --fix" in failed["detail"]
+    assert '"supervisor.started"' not in output
+
+
+def test_the_embedded_redis_waits_out_a_load_longer_than_its_start_limit(tmp_path: Path) -> None:
+    """A large append-only file takes Redis longer to read than the start limit: the first PING waits for the load
+    (no read timeout), so the start does not give up on a Redis that is only reading its reports back."""
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    command = b"*3\r\n$3\r\nSET\r\n$9\r\nkey%06d\r\n$3\r\nvvv\r\n"
+    with (directory / "appendonly.aof").open("wb") as aof:
+        aof.write(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n")
+        for batch in range(20):
+            aof.write(b"".join(command % (batch * 10_000 + n) for n in range(10_000)) * 4)  # 800,000 commands
+    with EmbeddedRedis(directory).start(timeout=0.3) as redis:
+        assert Redis.from_url(redis.url).dbsize() == 200_000
+    [loaded] = re.findall(r"DB loaded from append only file: ([0-9.]+) seconds", (directory / "redis.log").read_text())
+    assert float(loaded) > 0.3  # the load outlasted the start limit: a start that gave up there would have raised
 
 
 def test_the_supervisor_names_the_process_that_exited_first_and_those_that_had_exited_by_then(
