@@ -11,7 +11,7 @@ own settings section (its reply sender's, in `channels.reply_senders`; the aggre
   the window still maps onto the first report;
 - status queries: answered inline when the case store answers within `status_inline_timeout_seconds`, otherwise
   the citizen is told the answer follows and a status job on `lapor-status` sends it (or, when its retries run
-  out, that the status cannot be checked now);
+  out, that the status cannot be checked now), never before the promise (`after_reply`, `workers.reply_order`);
 - queries and reports are answered once per provider message: the provider's retry of one it sent before queues
   nothing new.
 Every reply has a record (`lapor:reply:<id>`) that the worker and the delivery reports update.
@@ -207,11 +207,13 @@ class OutboundReplies:
     # -- queueing ------------------------------------------------------------------------------------------------
     def queue_reply(self, *, source: str, kind: str, text: str, language: str, tracking_id: str | None,
                     to: str | None = None, to_report: str | None = None, allowed: bool = True,
-                    pipeline: Any = None, report_spooled: bool = False) -> Queued:
+                    pipeline: Any = None, report_spooled: bool = False, after_reply: str | None = None) -> Queued:
         """Record the reply and, unless flood control holds it, enqueue its job in the same transaction; inside
         `pipeline` when given (the caller runs it with `commit`, so the reply commits with the caller's other writes,
         and is logged and counted only then). `report_spooled`: the report `to_report` names went to the disk spool,
-        and the reply worker waits for its envelope (`workers.reply.resolve_recipient`)."""
+        and the reply worker waits for its envelope (`workers.reply.resolve_recipient`). `after_reply`: the id of a
+        reply the citizen must read first (a status answer's promise), which the reply worker waits for
+        (`workers.reply_order`)."""
         reply_id = uuid.uuid4().hex
         state = "queued" if allowed else "held"
         record = {"source": source, "kind": kind, "language": language, "tracking_id": tracking_id or "",
@@ -221,7 +223,8 @@ class OutboundReplies:
         if allowed:
             job = {"reply_id": reply_id, "source": source, "kind": kind, "text": text, "language": language,
                    "tracking_id": tracking_id, "to": to, "to_report": to_report,
-                   **({"report_spooled": True} if report_spooled else {})}
+                   **({"report_spooled": True} if report_spooled else {}),
+                   **({"after_reply": after_reply} if after_reply else {})}
             enqueue_calls(self._redis, self._settings, REPLY_QUEUE, REPLY_FUNC, [(job,)], pipeline=pipe)
 
         def committed() -> None:
@@ -240,15 +243,19 @@ class OutboundReplies:
         down (the job may retry for hours) looks lost, and the citizen sends it again and again.
 
         One transaction (or inside `pipeline`, which the caller commits): a Redis failure leaves neither behind, so
-        the provider's retry of the message queues one job and one promise, never a job whose promise was lost."""
+        the provider's retry of the message queues one job and one promise, never a job whose promise was lost.
+
+        The promise and the answer are two reply jobs, which two reply workers, or a retry of the promise's send,
+        could deliver in either order: the job carries the promise's reply id (`promise_reply_id`), and its answer
+        is queued to follow it (`after_reply`, `workers.reply_order`)."""
         pipe = pipeline if pipeline is not None else self._redis.pipeline(transaction=True)
+        promise = self.queue_reply(source=source, kind="status_pending", text=render("status_pending", language,
+                                                                                      tracking_id=tracking_id),
+                                   language=language, tracking_id=tracking_id, to=to, pipeline=pipe)
         # status_id: the job's identity, whatever reruns it (a retry, a requeue, a copy): it is answered once.
         job = {"source": source, "to": to, "tracking_id": tracking_id, "language": language,
-               "status_id": uuid.uuid4().hex}
+               "status_id": uuid.uuid4().hex, "promise_reply_id": promise.reply_id}
         enqueue_calls(self._redis, self._settings, STATUS_QUEUE, STATUS_FUNC, [(job,)], pipeline=pipe)
-        self.queue_reply(source=source, kind="status_pending", text=render("status_pending", language,
-                                                                            tracking_id=tracking_id),
-                         language=language, tracking_id=tracking_id, to=to, pipeline=pipe)
         after_commit(pipe, partial(log.info, "status.job_queued", tracking_id=tracking_id))
         if pipeline is None:
             commit(pipe)

@@ -116,6 +116,9 @@ class QueueSettings(_Section):
     retry_intervals: list[int]
     job_timeout_seconds: int
     max_worker_deaths: int = Field(ge=1)
+    # How long a reply queued to follow another (a status answer after its "the answer follows") waits for that one
+    # to be sent or given up (workers.reply_order); 0: it never waits, and the other is not sent after it.
+    reply_order_wait_seconds: float = Field(ge=0)
     # Below the 5-second lifetime of a worker's liveness key (workers.reaper.Liveness), which it waits to refresh.
     liveness_timeout_seconds: float = Field(gt=0, lt=5)
 

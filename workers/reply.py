@@ -17,6 +17,9 @@ reply running at the same moment, on two reply workers, are kept apart by the re
 writes nothing on the record and runs again later, after the holder's lease has ended once its retries ran out
 (`reply.send_in_progress`): never a dead letter.
 
+A reply queued to follow another (`after_reply`: a status answer after its "the answer follows") waits until that
+one is sent or given up, and one that such a reply overtook is not sent any more (`workers.reply_order`).
+
 Retryable failures (5xx, 429, timeouts) are retried with the queue's backoff, then dead-lettered; a refusal (other
 4xx) is dead-lettered at once. Every outcome is written on the reply's record.
 """
@@ -40,6 +43,7 @@ from gateway.outbound import REPLY_FUNC, reply_key, write_reply_record
 from gateway.queues import REPLY_QUEUE, envelope_key
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
+from workers.reply_order import SUPERSEDED, SUPERSEDED_FIELD, wait_for_earlier
 from workers.report_payload import HANDLE_KEY
 from workers.send_lease import SendInProgress, send_lease, wait_for_holder
 from workers.windows import count_in_window
@@ -127,11 +131,14 @@ def _sent_field(number: int) -> str:
     return f"part.{number}.answer"
 
 
-def _sent_so_far(context: WorkerContext, reply_id: str, parts: Sequence[ReplyPart]) -> tuple[set[int], bool]:
-    """(the parts of this reply any earlier run had accepted, whether the record says the reply was sent)."""
+def _sent_so_far(context: WorkerContext, reply_id: str,
+                 parts: Sequence[ReplyPart]) -> tuple[set[int], bool, bool]:
+    """(the parts of this reply any earlier run had accepted, whether the record says the reply was sent, whether a
+    reply meant to follow it went out first: `workers.reply_order`)."""
     fields = [_sent_field(part.number) for part in parts]
-    *answers, state = context.redis.hmget(reply_key(reply_id), [*fields, "state"])
-    return {part.number for part, answer in zip(parts, answers, strict=True) if answer is not None}, state == b"sent"
+    *answers, state, superseded = context.redis.hmget(reply_key(reply_id), [*fields, "state", SUPERSEDED_FIELD])
+    sent = {part.number for part, answer in zip(parts, answers, strict=True) if answer is not None}
+    return sent, state == b"sent", superseded is not None
 
 
 def send_reply(reply: dict[str, Any]) -> dict[str, Any]:
@@ -148,6 +155,10 @@ def send_reply(reply: dict[str, Any]) -> dict[str, Any]:
         unknown = PermanentError(f"no reply sender for source {source!r} in channels/reply_senders.py",
                                  reason="no_sender")
         return _give_up(context, reply, unknown, attempts)
+    if reply.get("after_reply"):  # the citizen must read another reply first (a status answer's promise)
+        waiting = wait_for_earlier(context, reply)
+        if waiting is not None:
+            return {"reply_id": reply_id, "waits_for": str(reply["after_reply"]), "rescheduled_in": waiting}
     try:
         with send_lease(context, reply_id, channel=source):
             return _send_parts(context, job, reply, provider, attempts)
@@ -162,10 +173,14 @@ def _send_parts(context: WorkerContext, job: Any, reply: dict[str, Any], provide
     source = str(reply["source"])
     sender = context.client(source, lambda: provider.build(context.settings))
     parts = sender.parts(str(reply["text"]), reply_id)
-    sent, recorded_sent = _sent_so_far(context, reply_id, parts)
+    sent, recorded_sent, superseded = _sent_so_far(context, reply_id, parts)
     if recorded_sent and len(sent) == len(parts):  # a second job for this reply, or a requeue of a sent one
         log.info("reply.already_sent", reply_id=reply_id, parts=len(parts))
         return {"reply_id": reply_id, "parts": len(parts), "already_sent": True}
+    if superseded:  # the reply meant to follow it (a status answer after its promise) reached the citizen first
+        _record(context, reply_id, state=SUPERSEDED, attempts=attempt_number(job))
+        log.info("reply.superseded", reply_id=reply_id, parts_sent=len(sent))
+        return {"reply_id": reply_id, "superseded": True}
     pending = [part for part in parts if part.number not in sent]
     limiter = RateLimiter(context.redis, source, provider.section(context.settings).send_rate_per_second)
     try:

@@ -5,7 +5,8 @@ and hands the answer to the reply worker. A query whose retries run out, or that
 workers down with it (the reaper gives it up), or whose last attempt failed unexpectedly (the failure handler), is
 dead-lettered like any job, and the citizen, told at once that the answer follows, gets "cannot be checked now, send
 CEK later" (`give_up`); unless its answer went out already (a run queued it, then failed or lost its worker before the
-job ended): then nothing more is sent or dead-lettered.
+job ended): then nothing more is sent or dead-lettered. Either answer is queued to follow the promise (`after_reply`:
+the reply worker sends it only once "the answer follows" went out or was given up, `workers.reply_order`).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
     text = status_text(tracking_id, status, language, found=found)
     outbound = OutboundReplies(context.redis, context.settings)
     reply = partial(outbound.queue_reply, source=str(query["source"]), kind="status", text=text, language=language,
-                    tracking_id=tracking_id, to=str(query["to"]))
+                    tracking_id=tracking_id, to=str(query["to"]), after_reply=promise_of(query))
     queued = reply() if answered is None else outbound.once(
         answered, reply, repeated=partial(log.info, "status.already_answered"), what="status answer")
     if queued.state == "repeated":  # another run of this job answered while this one asked the case store
@@ -84,6 +85,13 @@ def answered_key(query: dict[str, Any], job: Job | None) -> str | None:
     if query.get("status_id"):
         return ANSWERED_KEY.format(identity=f"status-{query['status_id']}")
     return ANSWERED_KEY.format(identity=f"job-{job.id}") if job is not None else None
+
+
+def promise_of(query: dict[str, Any]) -> str | None:
+    """The reply id of the query's "the answer follows" SMS, which its answer (or "send CEK later") must follow; None
+    for a job an older gateway queued without it."""
+    promise = query.get("promise_reply_id")
+    return str(promise) if promise else None
 
 
 def _give_up(query: dict[str, Any], job: Job | None, error: RetryableError | PermanentError,
@@ -137,6 +145,7 @@ def give_up(redis: Redis, settings: Settings, query: dict[str, Any], *, job: Job
     OutboundReplies(redis, settings).queue_reply(
         source=str(query["source"]), kind="status", language=language, tracking_id=tracking_id,
         text=render("status_retry", language, tracking_id=tracking_id), to=str(query["to"]), pipeline=pipe,
+        after_reply=promise_of(query),
     )
     DeadLetters(redis).add_new(
         queue=STATUS_QUEUE, func=STATUS_FUNC, args=[query], tracking_id=tracking_id,
