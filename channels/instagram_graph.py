@@ -12,6 +12,10 @@ may not be readable for a short while) waits for a retry without holding up the 
 
 The Graph API has no list of mentioned comments: comments reach us only through the webhook (and its pending
 list, which survives restarts and Graph outages); media that tag us are also found by the /tags poll.
+
+A reply whose POST ended without an answer (a 5xx, a timeout) may be on the citizen's post already, and the Graph
+API takes the same comment twice: the reply worker reads the comments where it would be through the same mention
+nodes (`GraphClient.reply_listing`, `our_reply_in`) before it posts again.
 """
 
 from __future__ import annotations
@@ -60,6 +64,10 @@ MEDIA_FIELDS = "id,caption,media_type,media_url,permalink,timestamp,username"
 # `from`: the commenter's Instagram-scoped user id and username. The id is the sender's identity: a username can be
 # changed and then taken by someone else, who would be taken for the reporter (`gateway.followups`).
 COMMENT_FIELDS = "id,text,timestamp,username,from{id,username},media{id,permalink}"
+# Where our reply to a mention would be, read back after an attempt that may have posted it (`GraphClient.
+# reply_listing`): one page of this many comments, with these fields.
+REPLY_LISTING_FIELDS = "id,text,username,timestamp"
+REPLY_LISTING_LIMIT = 50
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80002})
 # 102 (an API session gone) as much as 190: Meta answers it with 400, which alone would read as a bad payload.
 AUTH_CODES = frozenset({10, 102, 190, 200})
@@ -200,6 +208,28 @@ class GraphClient:
             params["after"] = after
         return self._call("GET", f"{self.settings.ig_user_id}/tags", params)
 
+    def reply_listing(self, media_id: str, comment_id: str | None) -> ReplyListing:
+        """The comments where our reply to this mention is once posted, in one GET: the replies to the mentioning
+        comment, or the comments on a post whose caption mentions us.
+
+        Read through the mention's own node (`mentioned_comment` / `mentioned_media`, field expansion): the citizen's
+        comment and post are not ours, and the Graph API lets us read them only there. An edge with nothing in it is
+        left out of the answer: no comment yet."""
+        if comment_id:
+            node, call, edge = "mentioned_comment", f"comment_id({comment_id})", "replies"
+        else:
+            node, call, edge = "mentioned_media", f"media_id({media_id})", "comments"
+        field = f"{node}.{call}{{{edge}.limit({REPLY_LISTING_LIMIT}){{{REPLY_LISTING_FIELDS}}}}}"
+        found = self._object(self._call("GET", self.settings.ig_user_id, {"fields": field}), node)
+        listing = found.get(edge) or {"data": []}
+        comments = listing.get("data") if isinstance(listing, dict) else None
+        if not isinstance(comments, list) or not all(isinstance(comment, dict) for comment in comments):
+            raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"{node}.{edge} without a list of comments",
+                                status=200)
+        # Field expansion gives cursors but no `next` link: a full page may have more behind it.
+        more = len(comments) >= REPLY_LISTING_LIMIT or bool((listing.get("paging") or {}).get("next"))
+        return ReplyListing(comments, complete=not more)
+
     def reply(self, media_id: str, comment_id: str | None, message: str) -> str:
         params = {"media_id": media_id, "message": message}
         if comment_id:
@@ -208,6 +238,24 @@ class GraphClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyListing:
+    """One page of the comments where our reply to a mention would be; `complete`: there are no others."""
+
+    comments: list[dict[str, Any]]
+    complete: bool
+
+
+def our_reply_in(listing: ReplyListing, reference: str, settings: InstagramSettings) -> str | None:
+    """The id of our account's comment in the listing that carries this mention's reference (`(ref K7QX2MPA)`, see
+    workers.social_reply.mention_ref); None when there is none. A citizen's comment quoting our reply is not ours:
+    written by the account alone (`own_post`)."""
+    for comment in listing.comments:
+        if f"(ref {reference})" in str(comment.get("text") or "") and own_post(comment, settings):
+            return str(comment.get("id") or "")
+    return None
 
 
 # -- parsing -------------------------------------------------------------------------------------------------

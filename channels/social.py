@@ -109,8 +109,9 @@ class ProviderError(GatewayError):
 
     def __init__(self, kind: ProviderErrorKind, detail: str = "", *, status: int | None = None,
                  retry_at: float | None = None, duplicate: bool = False, code: int | None = None,
-                 gone: bool = False, restricted: bool = False) -> None:
-        super().__init__(detail, reason=kind.value)
+                 gone: bool = False, restricted: bool = False, reason: str | None = None) -> None:
+        # `reason`: when the kind alone would not tell an operator what failed (a reply's dead letter names it).
+        super().__init__(detail, reason=reason or kind.value)
         self.kind = kind
         self.status = status
         # The provider's own error code when it gave one (the Graph API's `error.code`).
