@@ -7,6 +7,10 @@ It serves the documented response shapes of exactly the calls the gateway makes,
   /x/2/tweets                       POST create_tweet (a reply is recorded; 403 for a duplicate text); signed with
                                          OAuth 1.0a User Context (HMAC-SHA1, checked) or with a bearer token, else 401
   /graph/{version}/{ig-user-id}     GET  fields=mentioned_comment.comment_id(ID){..} | mentioned_media.media_id(ID){..}
+                                         (with `replies.limit(N){..}` / `comments.limit(N){..}` in the braces: the
+                                         replies to that comment / the comments on that post, ours among them, as
+                                         field expansion gives an edge: data and cursors, no `next`, left out when
+                                         empty)
   /graph/{version}/{ig-user-id}/tags      GET  newest first, paging.cursors.after + paging.next (a cursor whose
                                                media is gone: 400, code 2642)
   /graph/{version}/{ig-user-id}/mentions  POST media_id, comment_id, message (a reply is recorded; refused on a
@@ -21,8 +25,10 @@ and a control API for people and tests:
                                      on that post, "user_id"?: the commenter's id, when not the username's}
                                      -> ids (+ the signed webhook's status)
   GET  /_fake/replies               every reply posted, per provider
-  POST /_fake/faults                {"path": prefix, "status", "headers"?, "body"?, "count"?}: the next matching
-                                     requests fail like that (rate limits, outages, revoked tokens)
+  POST /_fake/faults                {"path": prefix, "status", "headers"?, "body"?, "count"?, "method"?,
+                                     "after"?: bool}: the next matching requests fail like that (rate limits,
+                                     outages, revoked tokens); `after`: carried out first, then answered so (a 5xx
+                                     after the comment was created)
 Never used in production: the CLI refuses to start it outside the development profile.
 """
 
@@ -53,6 +59,8 @@ IG_EPOCH_MS = 1_704_067_200_000  # 2024-01-01: a started provider's Instagram id
 RATE_LIMIT = 450
 X_REACHABLE = 800
 FIELD_CALL = re.compile(r"^(mentioned_comment\.comment_id|mentioned_media\.media_id)\((\w+)\)")
+# An edge asked for inside the braces of a mention's field: `replies.limit(50){id,text}`.
+EDGE_CALL = re.compile(r"[{,](replies|comments)(?:\.limit\((\d+)\))?\{")
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,10 @@ class Fault:
     headers: dict[str, str]
     body: Any
     count: int
+    # Only requests of this method (None: any).
+    method: str | None = None
+    # The request is carried out first, then answered with the fault: the provider did it, we never heard so.
+    after: bool = False
 
 
 @dataclass
@@ -260,14 +272,24 @@ class FakeProviderState:
         return "sha256=" + hmac.new(self.config.ig_app_secret.encode(), body, hashlib.sha256).hexdigest()
 
     # -- faults --------------------------------------------------------------------------------------------
-    def take_fault(self, path: str) -> web.Response | None:
+    def take_fault(self, path: str, method: str) -> Fault | None:
         for fault in self.faults:
-            if path.startswith(fault.path) and fault.count > 0:
+            if path.startswith(fault.path) and fault.method in (None, method) and fault.count > 0:
                 fault.count -= 1
                 if fault.count == 0:
                     self.faults.remove(fault)
-                return web.json_response(fault.body, status=fault.status, headers=fault.headers)
+                return fault
         return None
+
+    def our_ig_comments(self, *, comment_id: str | None = None, media_id: str | None = None
+                        ) -> list[dict[str, Any]]:
+        """Our replies to a comment, or our comments on a post itself (its caption answered), as the Graph API
+        reads them."""
+        return [{"id": reply["id"], "text": reply["message"], "username": self.config.ig_username,
+                 "timestamp": reply["timestamp"]}
+                for reply in self.ig_replies
+                if (reply["comment_id"] == comment_id if comment_id
+                    else reply["media_id"] == media_id and not reply["comment_id"])]
 
 
 def _graph_time() -> str:
@@ -287,9 +309,11 @@ async def _faults_and_log(request: web.Request, handler: Any) -> web.StreamRespo
     if not request.path.startswith("/_fake"):
         state.requests.append({"method": request.method, "path": request.path, "query": dict(request.query),
                                "authorization": request.headers.get("Authorization", "")})
-        fault = state.take_fault(request.path)
+        fault = state.take_fault(request.path, request.method)
         if fault is not None:
-            return fault
+            if fault.after:
+                await handler(request)
+            return web.json_response(fault.body, status=fault.status, headers=fault.headers)
     return await handler(request)
 
 
@@ -423,7 +447,27 @@ async def graph_user(request: web.Request) -> web.Response:
     found = store.get(object_id)
     if found is None:
         return _graph_error("Unsupported get request. Object does not exist", 100, subcode=33)
+    edge = EDGE_CALL.search(request.query.get("fields", ""))
+    if edge is not None:
+        found = {**found, **_graph_edge(state, name, object_id, edge.group(1), int(edge.group(2) or 25))}
     return web.json_response({name.split(".")[0]: found, "id": state.config.ig_user_id})
+
+
+def _graph_edge(state: FakeProviderState, name: str, object_id: str, edge: str, limit: int) -> dict[str, Any]:
+    """A comment's replies or a post's comments through field expansion: oldest first (ours are the only replies a
+    comment gets here; a post's comments are the mentions on it and ours), cursors without `next`, and nothing at
+    all when there is none, as the Graph API leaves an empty edge out."""
+    if name.startswith("mentioned_comment"):
+        found = state.our_ig_comments(comment_id=object_id) if edge == "replies" else []
+    else:
+        citizens = [{key: comment.get(key) for key in ("id", "text", "username", "timestamp")}
+                    for comment in state.ig_comments.values() if (comment.get("media") or {}).get("id") == object_id]
+        found = sorted(citizens + state.our_ig_comments(media_id=object_id), key=lambda comment: int(comment["id"]))
+        found = found if edge == "comments" else []
+    page = found[:limit]
+    if not page:
+        return {}
+    return {edge: {"data": page, "paging": {"cursors": {"before": page[0]["id"], "after": page[-1]["id"]}}}}
 
 
 async def graph_tags(request: web.Request) -> web.Response:
@@ -462,7 +506,7 @@ async def graph_reply(request: web.Request) -> web.Response:
         return _graph_error("Invalid parameter", 100)
     reply_id = str(next(state._ig_ids))
     state.ig_replies.append({"id": reply_id, "media_id": media_id, "comment_id": comment_id,
-                             "message": params.get("message", "")})
+                             "message": params.get("message", ""), "timestamp": _graph_time()})
     return web.json_response({"id": reply_id})
 
 
@@ -512,7 +556,8 @@ async def add_fault(request: web.Request) -> web.Response:
     body = await request.json()
     _state(request).faults.append(Fault(path=body["path"], status=int(body["status"]),
                                         headers=dict(body.get("headers") or {}), body=body.get("body") or {},
-                                        count=int(body.get("count", 1))))
+                                        count=int(body.get("count", 1)), method=body.get("method"),
+                                        after=bool(body.get("after"))))
     return web.json_response({"queued": True}, status=201)
 
 

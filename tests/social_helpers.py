@@ -11,7 +11,7 @@ import orjson
 
 from channels.fake_provider import FakeProviderConfig, FakeProviderState, Fault, XUserKeys, create_fake_provider_app
 from gateway.intake import Intake
-from gateway.queues import REPLY_QUEUE
+from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
 from tests.aggregator_support import drain
 from tests.conftest import LoopbackServer, TestEnvironment, free_port
@@ -69,15 +69,36 @@ class FakeProviderServer(LoopbackServer):
         }
 
     def fail(self, path: str, status: int, *, body: Any = None, headers: dict[str, str] | None = None,
-             count: int = 1) -> None:
-        """The next `count` requests under `path` get this canned answer (an error, or a fixture page)."""
+             count: int = 1, method: str | None = None, after: bool = False) -> None:
+        """The next `count` requests under `path` (of `method`, or any) get this canned answer (an error, or a
+        fixture page); `after`: once carried out (a comment created, and a 5xx for it)."""
         self.state.faults.append(Fault(path=path, status=status, headers=headers or {}, body=body or {},
-                                       count=count))
+                                       count=count, method=method, after=after))
 
 
 def run_reply_jobs(settings: Settings) -> None:
     """Send every queued public reply in this process (the fake provider sees the worker's HTTP)."""
     drain(settings, (REPLY_QUEUE,))
+
+
+def run_reply_jobs_once_more(settings: Settings, redis: Any) -> bool:
+    """Run the queued replies, then put each job that asked for a retry (or was put off) back on its queue, as the
+    scheduler does once its time has come. Whether there was one."""
+    run_reply_jobs(settings)
+    replies = queue(REPLY_QUEUE, redis)
+    waiting = replies.scheduled_job_registry.get_job_ids()
+    for job_id in waiting:
+        replies.scheduled_job_registry.remove(job_id)
+        replies.enqueue_job(replies.fetch_job(job_id))
+    return bool(waiting)
+
+
+def run_reply_jobs_to_the_end(settings: Settings, redis: Any, *, rounds: int = 6) -> None:
+    """Run the replies and their retries until none is waiting (at most `rounds` runs)."""
+    for _ in range(rounds):
+        if not run_reply_jobs_once_more(settings, redis):
+            return
+    raise AssertionError(f"a reply was still being retried after {rounds} runs")
 
 
 @contextmanager
