@@ -37,6 +37,8 @@ from tests.social_helpers import (
     fixture_bytes,
     on_a_restarted_fake_provider,
     run_reply_jobs,
+    run_reply_jobs_once_more,
+    run_reply_jobs_to_the_end,
     running_fake_provider,
 )
 from workers import social_reply
@@ -1174,6 +1176,43 @@ def test_a_reply_meta_refuses_for_a_moment_is_retried_not_dead_lettered(
     run_reply_jobs(settings)
     assert fake.state.ig_replies == [] and DeadLetters(redis).list() == []
     assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 1  # retried by RQ, with its backoff
+
+
+@pytest.mark.parametrize("lookup_fails", [False, True], ids=["lookup-answers", "lookup-fails-once"])
+@pytest.mark.parametrize("created", [True, False], ids=["5xx-after-it-was-created", "5xx-before-it-was-created"])
+@pytest.mark.parametrize("kind", ["comment", "media"])
+def test_a_reply_whose_post_got_a_5xx_is_on_the_citizens_post_once_after_its_retry(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, kind: str, created: bool,
+    lookup_fails: bool
+) -> None:
+    """The Graph API takes the same comment twice: a retry after a 5xx that came once the comment was made posted it
+    again, in public. The retry reads the comments where ours would be (the comment's replies, the post's comments)
+    first; a lookup that fails is retried, never followed by a blind post, and then the reply is posted only if the
+    5xx came before the comment was made."""
+    ids = fake.state.add_ig_mention("@lapor1708 lampu jalan mati di Jl. Cibeunying", kind=kind)
+    if kind == "comment":
+        redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ids))
+        poller(settings, redis, intake).resolve_pending()
+    else:
+        poller(settings, redis, intake).poll_tags()
+    fake.state.add_ig_mention("@lapor1708 di sini juga", kind="comment", on_media=ids["media_id"],
+                              username="tetangga.cibeunying")  # another comment where ours may be
+    fake.fail(f"/graph/v21.0/{IG_USER_ID}/mentions", 500, body=fixture("instagram/graph_error_unknown.json"),
+              after=created)
+    if lookup_fails:
+        fake.fail(f"/graph/v21.0/{IG_USER_ID}", 500, body=fixture("instagram/graph_error_unknown.json"),
+                  method="GET")
+    assert run_reply_jobs_once_more(settings, redis)  # the 5xx: retried
+    assert len(fake.state.ig_replies) == (1 if created else 0)
+    run_reply_jobs_to_the_end(settings, redis)
+    (reply,) = fake.state.ig_replies
+    assert (reply["media_id"], reply["comment_id"]) == (ids["media_id"], ids.get("comment_id"))
+    edge = "replies" if kind == "comment" else "comments"
+    lookups = [r for r in fake.state.requests if r["method"] == "GET" and f"{{{edge}." in r["query"]["fields"]]
+    assert len(lookups) == (2 if lookup_fails else 1)
+    assert DeadLetters(redis).list() == []
+    assert redis.get(f"lapor:social:replied:instagram:{ids.get('comment_id', ids['media_id'])}") == (
+        reply["id"].encode())
 
 
 def test_a_reply_meta_keeps_rate_limiting_is_dead_lettered_past_the_channels_longest_total_wait(

@@ -14,10 +14,12 @@ from channels.x_mentions import XReplyClient
 from gateway.settings import SettingsError, load_settings
 from gateway.tls import tls_context
 from tests.conftest import CaseStoreServer, GatewayServer, ProcessHandle, async_wait_until, free_port, wait_until
-from tests.social_helpers import FakeProviderServer, running_fake_provider
+from tests.social_helpers import IG_USER_ID, FakeProviderServer, running_fake_provider
 from workers.report_payload import opaque_message_id
 
 if TYPE_CHECKING:
+    from redis import Redis
+
     from gateway.settings import Settings
     from tests.conftest import TestEnvironment
 
@@ -133,6 +135,32 @@ async def test_a_comment_answering_our_instagram_reply_reaches_the_case_store_as
     assert follow_up["sender"]["kind"] == "reply_handle"
     [reply] = [r for r in fake.state.ig_replies if r["comment_id"] == answer["comment_id"]]
     assert parent["tracking_id"] in reply["message"]
+
+
+async def test_an_instagram_reply_whose_post_got_a_5xx_after_the_comment_was_made_is_posted_once(
+    gateway: GatewayServer, casestore: CaseStoreServer, fake: FakeProviderServer, redis: Redis,
+    start_process: Callable[..., ProcessHandle],
+) -> None:
+    """The Graph API made our comment and answered 500: the worker's retry, after the scheduler's backoff, reads the
+    mention's replies (the fake provider's `mentioned_comment...{replies...}`), finds ours and records it as sent,
+    where it posted it a second time on the citizen's comment, in public."""
+    pollers = start_process("pollers", **fake.env())
+    worker = start_process("worker", **fake.env())
+    async with httpx.AsyncClient(verify=tls_context(), base_url=fake.url, timeout=10) as control:
+        await control.post("/_fake/faults", json={
+            "path": f"/graph/v21.0/{IG_USER_ID}/mentions", "status": 500, "after": True,
+            "body": {"error": {"message": "An unknown error has occurred.", "type": "OAuthException", "code": 1}}})
+        ig = (await control.post("/_fake/instagram/mentions", json={
+            "text": "@lapor1708 lampu jalan mati di Jl. Riau", "kind": "comment"})).json()
+    sent_key = f"lapor:social:replied:instagram:{ig['comment_id']}"
+    try:
+        await async_wait_until(lambda: len(casestore.reports()) == 1 and redis.exists(sent_key), timeout=30)
+    except AssertionError:
+        pytest.fail(f"not delivered\npollers:\n{pollers.output()[-3000:]}\nworker:\n{worker.output()[-3000:]}")
+    (reply,) = fake.state.ig_replies
+    assert reply["comment_id"] == ig["comment_id"] and redis.get(sent_key) == reply["id"].encode()
+    assert casestore.reports()[0]["tracking_id"] in reply["message"]
+    assert "reply.already_posted" in worker.output()
 
 
 def test_the_pollers_process_idles_when_no_social_channel_is_enabled(

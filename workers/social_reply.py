@@ -19,14 +19,19 @@ unseen. Server errors are retried by RQ with backoff; an auth or payload refusal
 
 One job at a time replies to a mention: two running at once (a job queued twice, a dead letter requeued while the
 first runs) are kept apart by the mention's send lease (`workers.send_lease`); the second is retried (then queued
-again once that lease has ended, never dead-lettered), and then finds the reply sent. Instagram has no duplicate
-check of its own; X's, met by an attempt after one that may have posted, shows that it did (the text is this
-mention's alone).
+again once that lease has ended, never dead-lettered), and then finds the reply sent. An attempt may post and never
+hear so (a 5xx, a read timeout after the request went out, a worker killed while sending): a marker set before the
+first send (`ATTEMPTED_KEY`) tells the next attempt. X refuses that attempt's text as "duplicate content", which
+shows the reply is out (the text is this mention's alone). The Graph API takes the same comment again, so on
+Instagram that attempt first reads the comments where ours would be, in one GET (`_posted_before`): found by its
+reference, it is recorded as sent; not there, it is posted; a lookup that cannot tell is retried, and dead-lettered
+as `instagram_reply_unverified` once the retries are spent, never followed by a blind second post. A refusal that
+says nothing was posted (a rate limit, a 4xx) clears the marker: the attempt after it does not look.
 
 The id of a reply posted on X is remembered with its Tracking ID (gateway.followups.remember_reply): the citizen who
 answers it in the thread adds to that report. On Instagram, whose Graph API does not say which comment a mentioning
-comment answers, the post our reply was made on is remembered with it (gateway.followups.remember_post_reply): the
-citizen's later comment there adds to their report.
+comment answers, the post our reply was made on is remembered with it (gateway.followups.remember_post_reply), as
+when a lookup finds it posted: the citizen's later comment there adds to their report.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from typing import Any
 
 from rq import get_current_job
 
-from channels.instagram_graph import GraphClient
+from channels.instagram_graph import GraphClient, our_reply_in
 from channels.social import SOCIAL_REPLY_FUNC, ProviderError, ProviderErrorKind, reset_wait
 from channels.x_mentions import XReplyClient
 from gateway import metrics
@@ -61,7 +66,8 @@ from workers.windows import count_in_window
 log = get_logger()
 
 SENT_KEY = "lapor:social:replied:{channel}:{target}"
-# Set before the first send: a later attempt refused as a duplicate then knows the reply went out.
+# Set before the first send: a later attempt refused as a duplicate then knows the reply went out, and one on
+# Instagram looks for it first. Cleared on Instagram by a refusal that says nothing was posted.
 ATTEMPTED_KEY = "lapor:social:reply-attempted:{channel}:{target}"
 RATE_KEY = "lapor:social:reply-rate:{channel}:{minute}"
 # When the reply was first sent to its provider (Unix seconds): how long a provider's rate limit has held it. Kept with
@@ -142,8 +148,12 @@ def _send(context: WorkerContext, channel: str, target: dict[str, str], text: st
     if channel == Channel.TWITTER.value:
         x_client: XReplyClient = context.client("x-reply", lambda: XReplyClient(context.settings))
         return x_client.reply(target["tweet_id"], text)
+    return _graph(context).reply(target["media_id"], target.get("comment_id"), text)
+
+
+def _graph(context: WorkerContext) -> GraphClient:
     graph: GraphClient = context.client("instagram-reply", lambda: GraphClient(context.settings))
-    return graph.reply(target["media_id"], target.get("comment_id"), text)
+    return graph
 
 
 def _later(context: WorkerContext, delay: float, args: tuple[Any, ...]) -> None:
@@ -212,14 +222,22 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
         return "deferred"
     text = reply_text(context.settings, reply_key, tracking_id, language, _target_id(target), *typed)
     ttl = context.settings.intake.dedup_ttl_seconds
-    tried_before = not context.redis.set(ATTEMPTED_KEY.format(channel=channel, target=_target_id(target)), "1",
-                                         nx=True, ex=ttl)
+    attempted_key = ATTEMPTED_KEY.format(channel=channel, target=_target_id(target))
+    tried_before = not context.redis.set(attempted_key, "1", nx=True, ex=ttl)
     first_attempt = _first_attempt(context, channel, target, time.time())
+    if tried_before and channel == Channel.INSTAGRAM.value:
+        outcome = _posted_before(context, args, first_attempt, sent_key, ttl)
+        if outcome is not None:
+            return outcome
     try:
         reply_id = _send(context, channel, target, text)
     except ProviderError as error:
         if error.gone or error.restricted:
             return _target_gone(context, channel, sent_key, ttl, "reply_restricted" if error.restricted else None)
+        if channel == Channel.INSTAGRAM.value and error.kind is not ProviderErrorKind.SERVER:
+            # Refused (a rate limit, a 4xx): nothing was posted, and no earlier attempt had (looked for above), so
+            # the next attempt posts without looking.
+            context.redis.delete(attempted_key)
         # The text carries this mention's reference: refused as a copy after an attempt that may have posted it,
         # it is out.
         if not (error.duplicate and tried_before):
@@ -228,6 +246,53 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
         log.info("reply.already_posted", reason="duplicate_content")
         context.redis.set(sent_key, "1", ex=ttl)
         return "already_sent"
+    _record_sent(context, args, reply_id, sent_key, ttl)
+    log.info("reply.sent", reply_key=reply_key)
+    return "sent"
+
+
+def _posted_before(context: WorkerContext, args: tuple[Any, ...], first_attempt: float, sent_key: str, ttl: int
+                   ) -> str | None:
+    """Whether an earlier attempt posted this Instagram reply: that attempt ended without an answer that says it did
+    not (a 5xx, a timeout, a worker killed while sending), and the Graph API, unlike X, takes the same comment again.
+    One GET of the comments where it would be (`GraphClient.reply_listing`): ours, carrying this mention's
+    reference, is recorded as sent ("already_sent"); None when it is not there: post it.
+
+    A lookup that cannot tell (it fails, or a full page holds other comments only) is retried as a server error is,
+    and dead-lettered as `instagram_reply_unverified` once the retries are spent: a reply held back, seen by the
+    operator, rather than posted twice in public; a rate limit puts it off, an auth error dead-letters it as a send's
+    would, and a mention gone takes the reply with it."""
+    channel, target, *_ = args
+    reference = mention_ref(_target_id(target))
+    try:
+        listing = _graph(context).reply_listing(target["media_id"], target.get("comment_id"))
+    except ProviderError as error:
+        if error.gone:
+            return _target_gone(context, channel, sent_key, ttl)
+        if error.kind in (ProviderErrorKind.RATE_LIMIT, ProviderErrorKind.AUTH):
+            return _failed(context, error, args, first_attempt)
+        return _failed(context, _unverified(f"lookup failed: {error.detail}", error), args, first_attempt)
+    found = our_reply_in(listing, reference, context.settings.instagram)
+    if found is not None:
+        log.info("reply.already_posted", reason="found_on_instagram")
+        _record_sent(context, args, found, sent_key, ttl)
+        return "already_sent"
+    if not listing.complete:
+        detail = f"lookup inconclusive: a full page of {len(listing.comments)} comments, ours not among them"
+        return _failed(context, _unverified(detail), args, first_attempt)
+    log.info("reply.not_posted_before", comments=len(listing.comments))
+    return None
+
+
+def _unverified(detail: str, cause: ProviderError | None = None) -> ProviderError:
+    """Retried as a server error is; its dead letter says the reply may be out (`instagram_reply_unverified`)."""
+    return ProviderError(ProviderErrorKind.SERVER, detail, status=cause.status if cause else None,
+                         code=cause.code if cause else None, reason="reply_unverified")
+
+
+def _record_sent(context: WorkerContext, args: tuple[Any, ...], reply_id: str, sent_key: str, ttl: int) -> None:
+    """The reply is out: no job of it posts again, and the citizen's answer to it adds to their report."""
+    channel, target, _, tracking_id, *_ = args
     context.redis.set(sent_key, reply_id or "1", ex=ttl)
     if channel == Channel.TWITTER.value and reply_id and tracking_id:
         # A citizen who answers this reply in its thread adds to the report (gateway.followups.thread_report).
@@ -237,8 +302,6 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
         remember_post_reply(context.redis, channel, target["media_id"], tracking_id,
                             context.settings.intake.envelope_ttl_seconds)
     HealthSignals(context.redis).reply_sent(health_channel(channel))
-    log.info("reply.sent", reply_key=reply_key)
-    return "sent"
 
 
 def _target_gone(context: WorkerContext, channel: str, sent_key: str, ttl: int, why: str | None = None) -> str:

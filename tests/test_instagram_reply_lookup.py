@@ -1,0 +1,272 @@
+"""An Instagram reply whose attempt ended without saying whether it posted (a 5xx, a read timeout after the request
+went out) is looked for before the next attempt, so a retry never posts it twice on the citizen's post.
+
+The Graph API under respx, on a loopback URL nothing listens on, answered with the payloads Meta gives
+(`tests/fixtures/instagram/graph_reply_listing_*.json`: the mention's node with its `replies` or `comments` edge by
+field expansion); the reply job runs in this process, each retry put back on its queue as the scheduler does.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from redis import Redis
+
+from channels.instagram_graph import REPLY_LISTING_LIMIT
+from channels.social import SOCIAL_REPLY_FUNC
+from gateway.followups import post_thread_key
+from gateway.queues import REPLY_QUEUE, enqueue_calls, envelope_key
+from gateway.settings import Settings
+from tests.conftest import TestEnvironment, log_events
+from tests.social_helpers import (
+    IG_SECRET,
+    IG_TOKEN,
+    IG_USER_ID,
+    IG_VERIFY,
+    fixture,
+    run_reply_jobs_once_more,
+    run_reply_jobs_to_the_end,
+)
+from workers.deadletters import DeadLetters
+from workers.social_reply import ATTEMPTED_KEY, SENT_KEY, mention_ref
+
+# On loopback, answered by respx: were respx ever bypassed, nothing listens there.
+GRAPH = "http://127.0.0.1:9/graph/v21.0"
+LOOKUP_URL = f"{GRAPH}/{IG_USER_ID}"
+POST_URL = f"{GRAPH}/{IG_USER_ID}/mentions"
+COMMENT = fixture("instagram/graph_mentioned_comment.json")["mentioned_comment"]
+MEDIA = fixture("instagram/graph_mentioned_media.json")["mentioned_media"]
+ON_COMMENT = {"media_id": COMMENT["media"]["id"], "comment_id": COMMENT["id"]}
+ON_CAPTION = {"media_id": MEDIA["id"]}
+TRACKING_ID = "19164490"
+POSTED_ID = fixture("instagram/graph_mentions_reply.json")["id"]
+# Ours in the listings the fixtures give (`graph_reply_listing_*_ours.json`).
+FOUND_ON_COMMENT = "17873440459141088"
+FOUND_ON_CAPTION = "17902114836190017"
+
+
+def graph_answer(status: int, body: str | dict[str, Any]) -> httpx.Response:
+    return httpx.Response(status, json=fixture(f"instagram/{body}") if isinstance(body, str) else body)
+
+
+SERVER_ERROR = graph_answer(500, "graph_error_unknown.json")
+POSTED = graph_answer(200, "graph_mentions_reply.json")
+NOTHING_THERE = graph_answer(200, "graph_reply_listing_comment_none.json")
+OURS_ON_COMMENT = graph_answer(200, "graph_reply_listing_comment_ours.json")
+
+
+def read_timeout(request: httpx.Request) -> httpx.Response:
+    """The request went out (Meta may have created the comment); the answer never came."""
+    raise httpx.ReadTimeout("timed out reading the answer", request=request)
+
+
+def full_page_of_others() -> httpx.Response:
+    """A busy post: a whole page of the citizens' comments, ours not on it (it may be on the next)."""
+    other = fixture("instagram/graph_reply_listing_comment_ours.json")["mentioned_comment"]["replies"]["data"][0]
+    page = [{**other, "id": str(17858893269063300 + n)} for n in range(REPLY_LISTING_LIMIT)]
+    return httpx.Response(200, json={"mentioned_comment": {"replies": {"data": page}, "id": COMMENT["id"]},
+                                     "id": IG_USER_ID})
+
+
+@pytest.fixture
+def settings(test_env: TestEnvironment) -> Settings:
+    return test_env.settings(
+        LAPOR_INSTAGRAM_ENABLED="true", LAPOR_INSTAGRAM_APP_SECRET=IG_SECRET, LAPOR_INSTAGRAM_VERIFY_TOKEN=IG_VERIFY,
+        LAPOR_INSTAGRAM_ACCESS_TOKEN=IG_TOKEN, LAPOR_INSTAGRAM_IG_USER_ID=IG_USER_ID,
+        LAPOR_INSTAGRAM_GRAPH_BASE_URL=GRAPH)
+
+
+@dataclass
+class GraphApi:
+    """The two Graph calls a reply makes, each answered in turn from its list (a response, an exception raised, or
+    a function of the request): its POST /{ig-user-id}/mentions and the lookup
+    GET /{ig-user-id}?fields=mentioned_comment...{replies...} (or mentioned_media...{comments...})."""
+
+    posts: respx.Route
+    lookups: respx.Route
+    fields: list[str] = field(default_factory=list)
+
+    def answer(self, posts: list[Any], lookups: list[Any]) -> None:
+        self.posts.side_effect = self._in_turn(list(posts))
+        self.lookups.side_effect = self._in_turn(list(lookups), note=True)
+
+    def _in_turn(self, answers: list[Any], *, note: bool = False) -> Any:
+        def respond(request: httpx.Request) -> httpx.Response:
+            assert answers, f"an unexpected call: {request.method} {request.url}"
+            if note:
+                self.fields.append(request.url.params["fields"])
+            answer = answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer(request) if callable(answer) else answer
+        return respond
+
+
+@pytest.fixture
+def graph() -> Iterator[GraphApi]:
+    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
+        yield GraphApi(posts=router.post(POST_URL), lookups=router.get(LOOKUP_URL))
+
+
+def queue_reply(redis: Redis, settings: Settings, target: dict[str, str]) -> None:
+    """The reply job intake queues for a report (kept: its envelope stands in Redis, as after intake)."""
+    redis.set(envelope_key(TRACKING_ID), b"{}", ex=3600)
+    enqueue_calls(redis, settings, REPLY_QUEUE, SOCIAL_REPLY_FUNC,
+                  [("instagram", target, "social_ack", TRACKING_ID, "id")])
+
+
+def sent_as(redis: Redis, target: dict[str, str]) -> bytes | None:
+    value = redis.get(SENT_KEY.format(channel="instagram", target=target.get("comment_id") or target["media_id"]))
+    return value if value is None else bytes(value)
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """How a reply's attempts end (`posts`, in turn), what the lookups find (`lookups`), and what must follow."""
+
+    target: dict[str, str]
+    posts: list[Any]
+    lookups: list[Any]
+    posted: int  # POSTs made in all
+    looked: int  # lookups made in all
+    recorded_as: str  # the comment id the reply is recorded as sent under
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(Attempts(ON_COMMENT, [SERVER_ERROR], [OURS_ON_COMMENT], 1, 1, FOUND_ON_COMMENT),
+                     id="5xx-after-the-comment-was-created-one-comment"),
+        pytest.param(Attempts(ON_COMMENT, [read_timeout], [OURS_ON_COMMENT], 1, 1, FOUND_ON_COMMENT),
+                     id="read-timeout-after-the-request-went-out-one-comment"),
+        pytest.param(Attempts(ON_CAPTION, [SERVER_ERROR], [graph_answer(200, "graph_reply_listing_media_ours.json")],
+                              1, 1, FOUND_ON_CAPTION), id="caption-mention-found-among-the-posts-comments"),
+        pytest.param(Attempts(ON_COMMENT, [SERVER_ERROR, POSTED], [NOTHING_THERE], 2, 1, POSTED_ID),
+                     id="5xx-before-the-comment-was-created-the-retry-posts-once"),
+        pytest.param(Attempts(ON_COMMENT, [SERVER_ERROR, POSTED],
+                              [graph_answer(200, "graph_reply_listing_comment_quoted.json")], 2, 1, POSTED_ID),
+                     id="a-citizen-quoting-our-reply-there-is-not-ours"),
+        pytest.param(Attempts(ON_COMMENT, [graph_answer(400, "graph_error_rate_limit.json"), POSTED], [], 2, 0,
+                              POSTED_ID), id="refused-with-a-rate-limit-nothing-posted-the-next-posts-unlooked"),
+        pytest.param(Attempts(ON_COMMENT, [POSTED], [], 1, 0, POSTED_ID), id="a-first-attempt-never-looks"),
+    ],
+)
+def test_an_attempt_after_one_that_may_have_posted_looks_first_and_the_reply_is_posted_once(
+    redis: Redis, settings: Settings, graph: GraphApi, log_stream: io.StringIO, case: Attempts
+) -> None:
+    graph.answer(case.posts, case.lookups)
+    queue_reply(redis, settings, case.target)
+    run_reply_jobs_to_the_end(settings, redis)
+    assert (graph.posts.call_count, graph.lookups.call_count) == (case.posted, case.looked)
+    assert sent_as(redis, case.target) == case.recorded_as.encode()
+    assert DeadLetters(redis).list() == []
+    # Recorded as a reply sent: the citizen's later comment on that post adds to their report.
+    assert redis.lrange(post_thread_key("instagram", case.target["media_id"]), 0, -1) == [TRACKING_ID.encode()]
+    if case.looked:
+        edge = "replies" if "comment_id" in case.target else "comments"
+        assert graph.fields == [
+            f"mentioned_comment.comment_id({COMMENT['id']}){{replies.limit(50){{id,text,username,timestamp}}}}"
+            if edge == "replies" else
+            f"mentioned_media.media_id({MEDIA['id']}){{comments.limit(50){{id,text,username,timestamp}}}}"]
+    events = [e["event"] for e in log_events(log_stream)]
+    assert events.count("reply.already_posted") == (case.posted == 1 and case.looked)
+    assert events.count("reply.sent") == (case.recorded_as == POSTED_ID)
+
+
+@pytest.mark.parametrize(
+    "lookup_failure",
+    [
+        pytest.param(SERVER_ERROR, id="5xx"),
+        pytest.param(graph_answer(400, "graph_error_transient.json"), id="transient-400"),
+        pytest.param(httpx.ConnectTimeout("connect timed out"), id="no-answer"),
+        pytest.param(graph_answer(400, {"error": {"message": "Unsupported get request.", "type": "GraphMethodException",
+                                                  "code": 100, "fbtrace_id": "AvB3kQ8mW1z"}}),
+                     id="not-readable-yet"),
+        pytest.param(full_page_of_others, id="a-full-page-without-ours"),
+    ],
+)
+@pytest.mark.parametrize("created", [True, False], ids=["comment-created", "comment-not-created"])
+def test_a_lookup_that_cannot_tell_is_retried_never_a_second_post_nor_a_lost_reply(
+    redis: Redis, settings: Settings, graph: GraphApi, lookup_failure: Any, created: bool
+) -> None:
+    """After a 5xx, the lookup fails (or a full page of others' comments cannot say ours is not on the next): the
+    reply is retried, not posted blind; once a lookup can tell, it is recorded as sent or posted, once."""
+    graph.answer([SERVER_ERROR, POSTED], [lookup_failure, OURS_ON_COMMENT if created else NOTHING_THERE])
+    queue_reply(redis, settings, ON_COMMENT)
+    assert run_reply_jobs_once_more(settings, redis)  # the POST's 5xx: retried
+    assert run_reply_jobs_once_more(settings, redis)  # the lookup could not tell: retried, nothing posted
+    assert (graph.posts.call_count, graph.lookups.call_count) == (1, 1)
+    assert DeadLetters(redis).list() == [] and sent_as(redis, ON_COMMENT) is None
+    run_reply_jobs_to_the_end(settings, redis)
+    assert (graph.posts.call_count, graph.lookups.call_count) == (1 if created else 2, 2)
+    assert sent_as(redis, ON_COMMENT) == (FOUND_ON_COMMENT if created else POSTED_ID).encode()
+    assert DeadLetters(redis).list() == []
+
+
+def test_a_reply_whose_lookup_fails_through_every_retry_is_dead_lettered_unposted_and_a_requeue_looks_again(
+    redis: Redis, test_env: TestEnvironment, graph: GraphApi
+) -> None:
+    """Leaning to one public reply: held back as `instagram_reply_unverified` (counted in the channel's failing
+    replies, seen by the operator) rather than posted blind; requeued once the Graph API reads again, it looks first
+    and posts only if the earlier attempt had not."""
+    settings = test_env.settings(
+        LAPOR_INSTAGRAM_ENABLED="true", LAPOR_INSTAGRAM_APP_SECRET=IG_SECRET, LAPOR_INSTAGRAM_VERIFY_TOKEN=IG_VERIFY,
+        LAPOR_INSTAGRAM_ACCESS_TOKEN=IG_TOKEN, LAPOR_INSTAGRAM_IG_USER_ID=IG_USER_ID,
+        LAPOR_INSTAGRAM_GRAPH_BASE_URL=GRAPH, LAPOR_QUEUES_RETRY_INTERVALS="0")
+    graph.answer([SERVER_ERROR], [SERVER_ERROR, OURS_ON_COMMENT])
+    queue_reply(redis, settings, ON_COMMENT)
+    run_reply_jobs_to_the_end(settings, redis)
+    (letter,) = DeadLetters(redis).list()
+    assert (letter.channel, letter.reason) == ("instagram-reply", "instagram_reply_unverified")
+    assert letter.detail.startswith("lookup failed: 500 code=1")
+    assert graph.posts.call_count == 1 and sent_as(redis, ON_COMMENT) is None
+    assert redis.hget("lapor:health:signals:instagram", "reply_failures") == b"1"
+    DeadLetters(redis).requeue([letter], settings)
+    run_reply_jobs_to_the_end(settings, redis)
+    assert (graph.posts.call_count, graph.lookups.call_count) == (1, 2)
+    assert sent_as(redis, ON_COMMENT) == FOUND_ON_COMMENT.encode() and DeadLetters(redis).list() == []
+
+
+def test_a_mention_deleted_since_the_attempt_that_may_have_posted_is_gone_not_posted_again(
+    redis: Redis, settings: Settings, graph: GraphApi
+) -> None:
+    """Its comment deleted, our reply under it went with it: the lookup's code 100 subcode 33 is `target_gone`."""
+    graph.answer([SERVER_ERROR], [graph_answer(400, "graph_error_not_found.json")])
+    queue_reply(redis, settings, ON_COMMENT)
+    run_reply_jobs_to_the_end(settings, redis)
+    assert graph.posts.call_count == 1 and DeadLetters(redis).list() == []
+    assert sent_as(redis, ON_COMMENT) == b"gone"
+
+
+def test_an_attempt_cut_short_while_its_post_was_out_leaves_the_next_one_looking(
+    redis: Redis, settings: Settings, graph: GraphApi
+) -> None:
+    """The marker is set before the POST leaves, and only an answer that says nothing was posted clears it: a job
+    that ended by anything else while posting (here an exception no provider error names) is looked for."""
+    marker = ATTEMPTED_KEY.format(channel="instagram", target=COMMENT["id"])
+    marked_while_sending: list[int] = []
+
+    def cut_short(request: httpx.Request) -> httpx.Response:
+        marked_while_sending.append(redis.exists(marker))
+        raise RuntimeError("the job ended while its POST was out")
+
+    graph.answer([cut_short], [OURS_ON_COMMENT])
+    queue_reply(redis, settings, ON_COMMENT)
+    run_reply_jobs_to_the_end(settings, redis)
+    assert marked_while_sending == [1]
+    assert (graph.posts.call_count, graph.lookups.call_count) == (1, 1)
+    assert sent_as(redis, ON_COMMENT) == FOUND_ON_COMMENT.encode()
+
+
+def test_the_listing_fixtures_carry_the_reference_of_the_mention_they_answer() -> None:
+    """Our text in them is what `reply_text` writes for that mention: matched by its reference, as a live one is."""
+    comment = fixture("instagram/graph_reply_listing_comment_ours.json")["mentioned_comment"]["replies"]["data"]
+    caption = fixture("instagram/graph_reply_listing_media_ours.json")["mentioned_media"]["comments"]["data"]
+    assert f"(ref {mention_ref(COMMENT['id'])})" in comment[1]["text"]
+    assert f"(ref {mention_ref(MEDIA['id'])})" in caption[1]["text"]
