@@ -127,8 +127,12 @@ def classify_response(response: httpx.Response, now: float) -> ProviderError:
     if response.status_code >= 500 or transient:
         return ProviderError(ProviderErrorKind.SERVER, detail, status=response.status_code, code=code)
     # Code 100 subcode 33: the object does not exist (any more) for us; to a reply, the comment or post was deleted.
-    return ProviderError(ProviderErrorKind.BAD_PAYLOAD, detail, status=response.status_code, code=code,
-                         gone=code == 100 and subcode == 33)
+    message = error.get("message") if isinstance(error, dict) else None
+    unsupported = code == 100 and isinstance(message, str) and "nonexisting field" in message
+    return ProviderError(ProviderErrorKind.BAD_PAYLOAD, detail + (" (a field the API does not have)" if unsupported
+                                                                  else ""),
+                         status=response.status_code, code=code, gone=code == 100 and subcode == 33,
+                         unsupported=unsupported)
 
 
 def about_one_object(error: ProviderError) -> bool:

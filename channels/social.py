@@ -109,7 +109,8 @@ class ProviderError(GatewayError):
 
     def __init__(self, kind: ProviderErrorKind, detail: str = "", *, status: int | None = None,
                  retry_at: float | None = None, duplicate: bool = False, code: int | None = None,
-                 gone: bool = False, restricted: bool = False, reason: str | None = None) -> None:
+                 gone: bool = False, restricted: bool = False, unsupported: bool = False,
+                 reason: str | None = None) -> None:
         # `reason`: when the kind alone would not tell an operator what failed (a reply's dead letter names it).
         super().__init__(detail, reason=reason or kind.value)
         self.kind = kind
@@ -126,6 +127,9 @@ class ProviderError(GatewayError):
         # conversation is not allowed", legacy code 433): as for `gone`, nothing is wrong with our account, and no later
         # attempt gets through.
         self.restricted = restricted
+        # The request names a field or edge the API does not have (Graph: code 100 "Tried accessing nonexisting
+        # field"): asking again gets the same answer.
+        self.unsupported = unsupported
 
 
 @dataclass

@@ -209,6 +209,21 @@ def test_a_lookup_that_cannot_tell_is_retried_never_a_second_post_nor_a_lost_rep
     assert DeadLetters(redis).list() == []
 
 
+def test_a_lookup_the_graph_api_does_not_have_posts_the_reply_at_once(
+    redis: Redis, settings: Settings, graph: GraphApi, log_stream: io.StringIO
+) -> None:
+    """Meta documents no `replies` on a mentioned comment: should the Graph API refuse the field, no retry can ever
+    tell, and holding every uncertain reply back for hours, then in the dead letters, would leave its citizen without
+    a Tracking ID. The reply is posted (a second copy possible, as before the lookup), and the log says why."""
+    graph.answer([SERVER_ERROR, POSTED], [graph_answer(400, "graph_error_nonexisting_field.json")])
+    queue_reply(redis, settings, ON_COMMENT)
+    run_reply_jobs_to_the_end(settings, redis)
+    assert (graph.posts.call_count, graph.lookups.call_count) == (2, 1)
+    assert sent_as(redis, ON_COMMENT) == POSTED_ID.encode() and DeadLetters(redis).list() == []
+    [unsupported] = [e for e in log_events(log_stream) if e["event"] == "reply.lookup_unsupported"]
+    assert unsupported["level"] == "warning" and "a field the API does not have" in unsupported["detail"]
+
+
 def test_a_reply_whose_lookup_fails_through_every_retry_is_dead_lettered_unposted_and_a_requeue_looks_again(
     redis: Redis, test_env: TestEnvironment, graph: GraphApi
 ) -> None:

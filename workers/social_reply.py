@@ -271,6 +271,12 @@ def _posted_before(context: WorkerContext, args: tuple[Any, ...], first_attempt:
             return _target_gone(context, channel, sent_key, ttl)
         if error.kind in (ProviderErrorKind.RATE_LIMIT, ProviderErrorKind.AUTH):
             return _failed(context, error, args, first_attempt)
+        if error.unsupported:
+            # The Graph API does not read this listing (Meta documents no `replies` on a mentioned comment): it can
+            # never tell, and holding every such reply back would leave its citizen without a Tracking ID. Posted,
+            # at the risk of a second copy, as before the lookup existed.
+            log.warning("reply.lookup_unsupported", reason="instagram_lookup_unsupported", detail=error.detail)
+            return None
         return _failed(context, _unverified(f"lookup failed: {error.detail}", error), args, first_attempt)
     found = our_reply_in(listing, reference, context.settings.instagram)
     if found is not None:
