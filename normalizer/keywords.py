@@ -332,27 +332,33 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
     if word in grammar.help_words and not rest.strip():
         return ParsedText(action=Action.HELP, text="", language=language)
     if word in grammar.status_words:
-        after_fillers = _skip_fillers(rest, grammar)
+        # Flag words between the command and the ID ("CEK ANONIM 10000004") are skipped as fillers are: read as the
+        # ID, the query was filed as a named report of its words. They change nothing for the query; sent with a
+        # photo, they go with it to the report (normalizer/pipeline.py).
+        flags: set[str] = set()
+        after_fillers = _skip_fillers(rest, grammar, flags)
         # "CEK 1708 10000004": our short code copied from "kirim ke 1708" read with the ID as one 12-digit number.
         # Emoji there are read past as at the start ("CEK 🙏 10000004", "CEK🙏10000004"); missed, the query was filed
         # as a new report. Each turn takes text off, so the loop is linear in it.
         while (past := _past_symbols_and_our_address(after_fillers, grammar)) and past.strip():
-            after_fillers = _skip_fillers(past, grammar)
+            after_fillers = _skip_fillers(past, grammar, flags)
         after_fillers = after_fillers.lstrip(_ID_OPEN)
         candidate = _status_candidate(after_fillers)
         if not candidate:
-            # A bare "CEK", or "CEK laporan saya": the citizen needs to know how to ask.
-            return ParsedText(action=Action.HELP, text="", language=language)
+            # A bare "CEK", or "CEK laporan saya": the citizen needs to know how to ask. Its flags are kept for a
+            # photo sent with it ("CEK ANONIM" and a picture: a report of it, anonymous).
+            return ParsedText(action=Action.HELP, text="", language=language, anonymous="anonymous" in flags,
+                              confidential="confidential" in flags)
         if is_valid_tracking_id(candidate):
             # Sent with a photo, the words and their flags go to the report as a follow-up (normalizer/pipeline.py).
-            flags: set[str] = set()
             words = _follow_up_flags(_words_after_status_id(after_fillers), grammar, flags)
             return ParsedText(action=Action.STATUS, text=words, tracking_id=candidate, language=language,
                               anonymous="anonymous" in flags, confidential="confidential" in flags)
         if looks_like_tracking_id(candidate) or _ONLY_A_NUMBER.fullmatch(after_fillers):
             # A number too short or too long for an ID and nothing else ("CEK 12345"): a status query with the
             # number mistyped, not a complaint of its own.
-            return ParsedText(action=Action.BAD_TRACKING_ID, text="", tracking_id=candidate, language=language)
+            return ParsedText(action=Action.BAD_TRACKING_ID, text="", tracking_id=candidate, language=language,
+                              anonymous="anonymous" in flags, confidential="confidential" in flags)
     return None
 
 
@@ -396,9 +402,14 @@ def _id_in(digits: re.Match[str]) -> tuple[str, str, int]:
     return normalize_tracking_id(run), run, start + len(run)
 
 
-def _skip_fillers(rest: str, grammar: Grammar) -> str:
-    """Drop filler words between a status command and the ID: "CEK laporan no. 12345678"."""
+def _skip_fillers(rest: str, grammar: Grammar, flags: set[str] | None = None) -> str:
+    """Drop filler words between a status command and the ID: "CEK laporan no. 12345678". With `flags`, flag words
+    too ("CEK ANONIM 12345678", "cek [rahasia] no. 12345678"), added to it."""
     while True:
+        if flags is not None and (taken := _leading_keyword(rest, grammar, True)) is not None:
+            flag, rest = taken
+            flags.add(grammar.flags[flag])
+            continue
         word, after, separated = _take_leading_word(rest)
         if not word or word not in grammar.status_fillers or not separated:
             return rest
@@ -448,14 +459,26 @@ def _follow_up_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
     return _SPACE_RUNS.sub(" ", rest).lstrip(_TEXT_OPEN).rstrip()
 
 
-def _flagged_follow_up(rest: str, grammar: Grammar, language: str, shortest_id: int,
-                       flags: set[str]) -> ParsedText | None:
-    """A follow-up or status query after leading flag words ("ANONIM <id> saya saksi ...", "RAHASIA <id>"), as
-    help's "Tambah ANONIM ... Tambahan: <nomor lacak> <isi>" leads people to write it: with those flags on top of its
-    own. Filed as a new report, the addition never reached the report it names. None when no valid Tracking ID opens
-    `rest` (a mistyped one, a date, an amount): that stays a report, the flags kept."""
-    parsed = _parse_follow_up(rest, grammar, language, shortest_id)
-    if parsed is None or parsed.action not in (Action.FOLLOW_UP, Action.STATUS):
+# What the words after leading flag words may ask without filing anything new: the flags change none of these.
+_FLAGGED_QUERIES = frozenset({Action.STATUS, Action.FOLLOW_UP, Action.HELP, Action.BAD_TRACKING_ID})
+
+
+def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
+                   flags: set[str]) -> ParsedText | None:
+    """What the words after leading flag words ask when it is no new report, read as they are without the flags,
+    with those flags on top of their own. Help's "Tambah ANONIM ..." leads people to put the flag before anything:
+    "ANONIM <id> saya saksi" (a follow-up), "ANONIM CEK <id>", "RAHASIA laporan <id>" (status queries), "ANONIM CEK"
+    (help). Filed as a new report, the addition never reached its report, and the query became a case holding only
+    a command and a number. For a query the flags change nothing; sent with a photo, which makes it a follow-up or a
+    report (normalizer/pipeline.py), they keep it anonymous or confidential.
+
+    None when the words are a report (the flags kept for it), also when they open with a mistyped ID and more words
+    ("ANONIM 12345672 petugas minta uang": they may be the complaint); a mistyped ID alone, or after a status command,
+    is the query it is without the flag."""
+    parsed = _parse_query(rest, grammar, language, shortest_id, False)
+    if parsed is None or parsed.action not in _FLAGGED_QUERIES:
+        return None
+    if parsed.action is Action.BAD_TRACKING_ID and parsed.text and not _ONLY_A_NUMBER.fullmatch(parsed.text):
         return None
     return replace(parsed, anonymous=parsed.anonymous or "anonymous" in flags,
                    confidential=parsed.confidential or "confidential" in flags)
@@ -713,12 +736,18 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     kind, explicit, flags, rest = ReportKind.COMPLAINT, False, set(), text
     # Leading words: at most one kind keyword and any number of flag words, in any order.
     while True:
-        taken = _leading_keyword(rest, grammar, explicit)
+        taken, past = _leading_keyword(rest, grammar, explicit), None
         if taken is None and (explicit or flags):
             # Our short code or emoji between them ("LAPOR 1708 ANONIM ...", "LAPOR 🙏 ANONIM ..."), skipped when a
             # keyword follows them. Missed, the ANONIM was the text's and the reporter's number went to the agency.
             past = _past_symbols_and_our_address(rest, grammar)
             taken = _leading_keyword(past, grammar, explicit) if past else None
+        if flags and not explicit and (taken is None or taken[0] in grammar.kinds):
+            # The flags end here: what follows them may be a query or a follow-up ("ANONIM CEK <id>", "ANONIM
+            # laporan <id>", before "laporan" is taken as a kind). Asked once, so the loop stays linear in the text.
+            asked = _flagged_query(past if past and past.strip() else rest, grammar, language, shortest_id, flags)
+            if asked is not None:
+                return asked
         if taken is None:
             break
         word, rest = taken
@@ -726,10 +755,6 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
             kind, explicit = grammar.kinds[word], True
         else:
             flags.add(grammar.flags[word])
-    if flags and not explicit:
-        addition = _flagged_follow_up(rest, grammar, language, shortest_id, flags)
-        if addition is not None:
-            return addition
     # Flags as hashtags anywhere.
     for match in _HASHTAG.finditer(rest):
         tag = fold_word(match.group("tag"))

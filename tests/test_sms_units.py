@@ -605,6 +605,94 @@ def test_our_short_code_between_the_leading_keywords_is_skipped(text: str, body:
         Action.REPORT, body, kind, anonymous, confidential)
 
 
+@pytest.mark.parametrize(("text", "action", "tracking_id", "body", "anonymous", "confidential", "language"), [
+    pytest.param(f"ANONIM CEK {VALID}", Action.STATUS, VALID, "", True, False, "id", id="anonim-cek"),
+    pytest.param(f"anonim cek {VALID}", Action.STATUS, VALID, "", True, False, "id", id="lowercase"),
+    pytest.param(f"RAHASIA CEK {VALID}", Action.STATUS, VALID, "", False, True, "id", id="rahasia-cek"),
+    pytest.param(f"ANONYMOUS CHECK {VALID}", Action.STATUS, VALID, "", True, False, "en", id="english"),
+    pytest.param(f"Secret track {VALID}", Action.STATUS, VALID, "", False, True, "en", id="english-secret-track"),
+    pytest.param(f"Anon status no. {VALID}", Action.STATUS, VALID, "", True, False, "id", id="anon-status-filler"),
+    pytest.param(f"ANONIM: CEK: {VALID}", Action.STATUS, VALID, "", True, False, "id", id="colons"),
+    pytest.param(f"ANONIM, cek {VALID}?", Action.STATUS, VALID, "", True, False, "id", id="comma-question-mark"),
+    pytest.param(f"[ANONIM] cek#{VALID}", Action.STATUS, VALID, "", True, False, "id", id="tag-glued-id"),
+    pytest.param(f"*RAHASIA* CEK ({VALID})", Action.STATUS, VALID, "", False, True, "id", id="bold-brackets"),
+    pytest.param(f"#anonim cek {VALID}", Action.STATUS, VALID, "", True, False, "id", id="hashtag"),
+    pytest.param(f"ANONIM RAHASIA CEK {VALID}", Action.STATUS, VALID, "", True, True, "id", id="both-flags"),
+    # The words after the ID are dropped by the query, as after "CEK <id>"; a photo takes them (next test).
+    pytest.param(f"ANONIM CEK {VALID} lubangnya makin besar", Action.STATUS, VALID, "lubangnya makin besar", True,
+                 False, "id", id="words-after-the-id"),
+    pytest.param(f"1708 ANONIM CEK {VALID}", Action.STATUS, VALID, "", True, False, "id", id="short-code-first"),
+    pytest.param(f"ANONIM 1708 CEK {VALID}", Action.STATUS, VALID, "", True, False, "id", id="short-code-between"),
+    pytest.param(f"🙏 ANONIM CEK {VALID}", Action.STATUS, VALID, "", True, False, "id", id="emoji-first"),
+    pytest.param(f"ANONIM 🙏 CEK {VALID}", Action.STATUS, VALID, "", True, False, "id", id="emoji-between"),
+    # The flag between the command and the ID: skipped as a filler is.
+    pytest.param(f"CEK ANONIM {VALID}", Action.STATUS, VALID, "", True, False, "id", id="flag-after-the-command"),
+    pytest.param(f"cek [rahasia] no. {VALID}", Action.STATUS, VALID, "", False, True, "id",
+                 id="tag-and-filler-after-the-command"),
+    # An ID named with "laporan" or "Nomor lacak", as without the flag ("laporan" is not taken as a kind here).
+    pytest.param(f"ANONIM laporan {VALID}", Action.STATUS, VALID, "", True, False, "id", id="anonim-laporan-id"),
+    pytest.param(f"RAHASIA Nomor lacak: {VALID}", Action.STATUS, VALID, "", False, True, "id",
+                 id="rahasia-nomor-lacak"),
+    # A mistyped ID asked about: the query it is without the flag, answered "not valid".
+    pytest.param(f"ANONIM CEK {BAD}", Action.BAD_TRACKING_ID, BAD, "", True, False, "id", id="cek-bad-check-digit"),
+    pytest.param("ANONIM CEK 12345", Action.BAD_TRACKING_ID, "12345", "", True, False, "id", id="cek-too-short"),
+    pytest.param(f"ANONIM {BAD}", Action.BAD_TRACKING_ID, BAD, BAD, True, False, "id", id="bad-id-alone"),
+    # A status command and no ID: help, as "CEK" alone.
+    pytest.param("ANONIM CEK", Action.HELP, None, "", True, False, "id", id="anonim-cek-alone"),
+    pytest.param("CEK ANONIM", Action.HELP, None, "", True, False, "id", id="cek-anonim-alone"),
+    pytest.param("ANONIM cek laporan saya", Action.HELP, None, "", True, False, "id", id="anonim-cek-fillers"),
+    # Reports still, as without the flag: "laporan <id> <words>" is a report (a filler such as "laporan" also opens
+    # prose), and so is a status word followed by words.
+    pytest.param(f"ANONIM laporan {VALID} jalan masih rusak", Action.REPORT, None, f"{VALID} jalan masih rusak", True,
+                 False, "id", id="anonim-laporan-id-words-is-a-report"),
+    pytest.param("ANONIM cek pungli di pasar", Action.REPORT, None, "cek pungli di pasar", True, False, "id",
+                 id="anonim-cek-prose"),
+    pytest.param(f"ANONIM status pembayaran {VALID} belum jelas", Action.REPORT, None,
+                 f"status pembayaran {VALID} belum jelas", True, False, "id", id="anonim-status-noun"),
+    pytest.param("Cek anonim pungli di pasar", Action.REPORT, None, "Cek anonim pungli di pasar", False, False, "id",
+                 id="cek-flag-prose"),
+])
+def test_a_flag_word_changes_nothing_for_a_status_query(text: str, action: Action, tracking_id: str | None,
+                                                        body: str, anonymous: bool, confidential: bool,
+                                                        language: str) -> None:
+    """"ANONIM CEK <id>": help teaches "Tambah ANONIM" and "CEK <nomor lacak>", and some put the two together. It was
+    an anonymous new report of "CEK <id>": an empty case for an agency, and a new Tracking ID where the citizen asked
+    for a status. It is the status query "CEK <id>" is; its flags are kept for a photo sent with it."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.tracking_id, parsed.text, parsed.anonymous, parsed.confidential,
+            parsed.language) == (action, tracking_id, body, anonymous, confidential, language)
+
+
+@pytest.mark.parametrize(("text", "follow_up_of", "body", "anonymous", "confidential", "mistyped_id"), [
+    pytest.param(f"ANONIM CEK {VALID} lubangnya makin besar", VALID, "lubangnya makin besar", True, False, None,
+                 id="anonim-cek-id-words"),
+    pytest.param(f"RAHASIA CEK {VALID}", VALID, "", False, True, None, id="rahasia-cek-id"),
+    pytest.param(f"ANONYMOUS CHECK {VALID}", VALID, "", True, False, None, id="english"),
+    pytest.param(f"CEK ANONIM {VALID}: foto loketnya", VALID, "foto loketnya", True, False, None,
+                 id="flag-after-the-command"),
+    pytest.param(f"ANONIM laporan {VALID}", VALID, "", True, False, None, id="anonim-laporan-id"),
+    # No report can be named: a report of its own, as typed, anonymous (as "CEK <mistyped>" with a photo is).
+    pytest.param(f"RAHASIA CEK {BAD}", None, f"RAHASIA CEK {BAD}", True, True, BAD, id="mistyped-id"),
+    # A status command and no ID, with a photo: a report of it, as typed, with its flag.
+    pytest.param("ANONIM CEK", None, "ANONIM CEK", True, False, None, id="anonim-cek-alone"),
+    pytest.param("CEK ANONIM", None, "CEK ANONIM", True, False, None, id="cek-anonim-alone"),
+])
+def test_a_flagged_status_query_sent_with_a_photo_keeps_its_flags(text: str, follow_up_of: str | None, body: str,
+                                                                  anonymous: bool, confidential: bool,
+                                                                  mistyped_id: str | None) -> None:
+    """"ANONIM CEK <id>" with a photo is a follow-up of that report, as "CEK <id>" with one is, and anonymous
+    whatever the report's flags: a witness adding a photo to someone else's named report keeps their number from the
+    case store (gateway/followups.py files an anonymous follow-up without its sender)."""
+    normalized = normalize(InboundMessage(
+        channel=Channel.SMS, source="table", provider_message_id="MM1", sender_kind=SenderKind.MSISDN,
+        sender_address="+6281234567890", text=text, received_at=datetime(2026, 11, 22, tzinfo=UTC),
+        attachments=[PHOTO]))
+    draft = normalized.draft
+    assert draft is not None and len(draft.attachments) == 1
+    assert (draft.follow_up_of, draft.text, draft.anonymous, draft.confidential, normalized.mistyped_id) == (
+        follow_up_of, body, anonymous, confidential, mistyped_id)
+
+
 @pytest.mark.parametrize(("text", "action", "tracking_id", "body", "anonymous", "kind"), [
     pytest.param(f"🙏 CEK {VALID}", Action.STATUS, VALID, "", False, "complaint", id="status"),
     pytest.param(f"🙏🏽 cek {VALID}", Action.STATUS, VALID, "", False, "complaint", id="status-skin-tone"),
