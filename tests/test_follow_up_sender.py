@@ -26,6 +26,7 @@ from gateway.followups import remember_reply, resolve_follow_up, resolve_follow_
 from gateway.intake import Intake
 from gateway.queries import casestore_client
 from gateway.queues import FORWARD_QUEUE, envelope_key
+from gateway.replies import render
 from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
@@ -348,3 +349,36 @@ async def test_mentions_adding_to_an_anonymous_report_by_its_author_and_by_anoth
     assert_names_nobody(casestore, tmp_path / "casestore.db",
                         Identity(("siti_rahasia", "Siti Rahasia", "1500000000000001", own["id"])),
                         Identity(("pak_lurah", "Pak Lurah", "1500000000000002", other["id"])))
+
+
+@pytest.mark.parametrize(("body", "language", "text", "confidential"), [
+    pytest.param("ANONIM CEK {parent} ini foto pungutannya", "id", "ini foto pungutannya", False, id="anonim-cek"),
+    pytest.param("cek [rahasia] ANONIM {parent}", "id", "", True, id="flags-after-the-command"),
+    pytest.param("ANONYMOUS CHECK {parent}", "en", "", False, id="english"),
+])
+async def test_a_witness_flagged_status_query_with_a_photo_reaches_a_named_report_without_their_number(
+    body: str, language: str, text: str, confidential: bool, gateway: GatewayServer, casestore: CaseStoreServer,
+    settings: Settings, tmp_path: Path,
+) -> None:
+    """A witness sends "ANONIM CEK <id>" and a photo about someone else's named report: "CEK <id>" with a photo adds
+    it to that report, and the flag keeps it anonymous, though the report is not (it was an anonymous new report of
+    "CEK <id>": the photo never reached the report). The case store gets a follow-up under an opaque handle, and
+    neither the witness's number nor the MMS's ids, which Twilio maps to it."""
+    parent = await post_sms(gateway, REPORTER, "Pungli di loket samsat, petugas minta 50 ribu", "SM" + "1" * 32)
+    drain(settings, (FORWARD_QUEUE,))
+    sid = "MM" + "5" * 32
+    media_url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'1' * 32}/Messages/{sid}/Media/ME{'6' * 32}"
+    form = gateway.twilio_form(From=STRANGER, Body=body.format(parent=parent), MessageSid=sid, SmsSid=sid,
+                               SmsMessageSid=sid, NumMedia="1", MediaUrl0=media_url, MediaContentType0="image/jpeg")
+    response = await gateway.post_twilio(form)
+    assert twiml_message(response.text) == render("follow_up", language, follow_up_of=parent)
+    drain(settings, (FORWARD_QUEUE,))
+
+    report = casestore.get(parent)
+    assert report is not None and report["anonymous"] is False
+    told = [(f["text"], f["anonymous"], f["confidential"], f["from_reports_sender"], f["sender"]["kind"],
+             len(f["attachments"])) for f in report["follow_ups"]]
+    assert told == [(text, True, confidential, None, "reply_handle", 1)]
+    witness = msisdn_identity(STRANGER)
+    assert_names_nobody(casestore, tmp_path / "casestore.db",
+                        Identity((*witness.needles, sid, f"ME{'6' * 32}"), digits=witness.digits))

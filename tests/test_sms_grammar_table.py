@@ -208,6 +208,21 @@ ROWS = [
     # a mistyped ID after the flag: a report as before, anonymous, the number its text's
     report("anonim-before-a-bad-check-digit", "ANONIM {bad} petugas minta uang", "complaint",
            "{bad} petugas minta uang", anonymous=True),
+    # A flag word before a status command (help teaches both "Tambah ANONIM" and "CEK <nomor lacak>") changes nothing:
+    # the status query it is without the flag, answered with the status alone. It was an anonymous new report of
+    # "CEK <id>" with a Tracking ID of its own.
+    query("anonim-cek", "ANONIM CEK {parent}", "status"),
+    query("rahasia-cek", "rahasia: cek {parent}", "status"),
+    query("anonymous-check-en", "ANONYMOUS CHECK {parent}", "status", "en"),
+    query("anonim-cek-then-words", "ANONIM CEK {parent} lubangnya makin besar", "status"),  # words dropped, as CEK
+    query("cek-anonim", "CEK ANONIM {parent}", "status"),
+    query("anonim-laporan-id", "ANONIM laporan {parent}", "status"),
+    query("anonim-cek-bad-check-digit", "[ANONIM] CEK {bad}", "bad_tracking_id"),
+    query("cek-never-minted", "CEK {never}", "status_unknown"),
+    query("anonim-cek-never-minted", "ANONIM CEK {never}", "status_unknown"),
+    # "laporan <id> <words>" is a report without the flag ("laporan" opens prose too): with it, an anonymous one
+    report("anonim-laporan-id-then-words", "ANONIM laporan {parent} jalan masih rusak", "complaint",
+           "{parent} jalan masih rusak", anonymous=True),
     # help
     query("bantuan", "BANTUAN", "help"),
     query("help-en", "help", "help", "en"),
@@ -423,6 +438,8 @@ def _expected_reply(row: Row, stored: dict | None, parent: str, fields: dict[str
         return render("status", row.language, tracking_id=parent, status=status_name("in_progress", row.language))
     if row.reply == "bad_tracking_id":
         return render("bad_tracking_id", row.language, tracking_id=fields["bad"])
+    if row.reply == "status_unknown":
+        return render("status_unknown", row.language, tracking_id=fields["never"])
     return render(row.reply, row.language)
 
 

@@ -599,6 +599,15 @@ PHOTO_WITH_ID_ROWS = [
     # its words' own flags go with the photo: here to a report of its own, whose flags are the words' alone
     PhotoWithId("cek-id-never-minted-anonim", "CEK {never} foto loketnya #anonim", "follow_up_unknown",
                 {"follow_up_of": "{never}", "tracking_id": "{new}"}, "{never} foto loketnya", None, True),
+    # A flag word before the status command changes nothing but the flags: a follow-up, the words after the ID with
+    # the photo (it was an anonymous new report of "CEK <id> ..."), and for an ID never minted a report of its own,
+    # still anonymous.
+    PhotoWithId("anonim-cek-id-words", "ANONIM CEK {parent} lubangnya makin besar", "follow_up",
+                {"follow_up_of": "{parent}"}, "lubangnya makin besar", "{parent}", True),
+    PhotoWithId("anonim-laporan-id", "ANONIM laporan {parent}", "follow_up", {"follow_up_of": "{parent}"}, "",
+                "{parent}", True),
+    PhotoWithId("anonim-cek-id-never-minted", "ANONIM CEK {never} foto loketnya", "follow_up_unknown",
+                {"follow_up_of": "{never}", "tracking_id": "{new}"}, "{never} foto loketnya", None, True),
 ]
 
 
