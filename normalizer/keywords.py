@@ -435,12 +435,23 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
     flags: set[str] = set()
     rest = _follow_up_flags(rest, grammar, flags)
     anonymous, confidential = "anonymous" in flags, "confidential" in flags
-    if not rest:
-        # A Tracking ID on its own asks how that report is doing (its flags are kept for a photo sent with it).
+    if not rest or _only_a_status_command(rest, grammar):
+        # A Tracking ID on its own asks how that report is doing (its flags are kept for a photo sent with it), and
+        # so does one followed by a status command ("12345678 cek status"): the query in the other order. Filed,
+        # the agency got "cek status" as an addition and the citizen no status.
         return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language,
                           anonymous=anonymous, confidential=confidential)
     return ParsedText(action=Action.FOLLOW_UP, text=rest, tracking_id=candidate, language=language,
                       anonymous=anonymous, confidential=confidential)
+
+
+def _only_a_status_command(text: str, grammar: Grammar) -> bool:
+    """Whether the words after a Tracking ID are a status command and its fillers alone ("cek", "cek status?",
+    "check my report"), with punctuation at most: nothing to add to the report."""
+    words = [fold_word(word) for word in _TOKENS.findall(text)]
+    return (any(word in grammar.status_words for word in words)
+            and all(word in grammar.status_words or word in grammar.status_fillers for word in words)
+            and _is_punctuation(_TOKENS.sub("", text)))
 
 
 def _follow_up_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:

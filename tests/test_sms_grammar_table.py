@@ -220,6 +220,9 @@ ROWS = [
     query("anonim-cek-bad-check-digit", "[ANONIM] CEK {bad}", "bad_tracking_id"),
     query("cek-never-minted", "CEK {never}", "status_unknown"),
     query("anonim-cek-never-minted", "ANONIM CEK {never}", "status_unknown"),
+    # the ID first, then the status command: the same query in the other order (it was a follow-up "cek status")
+    query("id-then-cek", "{parent} cek status", "status"),
+    query("anonim-id-then-cek", "ANONIM {parent} CEK", "status"),
     # "laporan <id> <words>" is a report without the flag ("laporan" opens prose too): with it, an anonymous one
     report("anonim-laporan-id-then-words", "ANONIM laporan {parent} jalan masih rusak", "complaint",
            "{parent} jalan masih rusak", anonymous=True),

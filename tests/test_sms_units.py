@@ -693,6 +693,26 @@ def test_a_flagged_status_query_sent_with_a_photo_keeps_its_flags(text: str, fol
         follow_up_of, body, anonymous, confidential, mistyped_id)
 
 
+@pytest.mark.parametrize(("text", "action", "text_kept", "anonymous"), [
+    pytest.param(f"{VALID} cek", Action.STATUS, "", False, id="id-then-cek"),
+    pytest.param(f"{VALID}: cek status laporan saya?", Action.STATUS, "", False, id="id-then-cek-and-fillers"),
+    pytest.param(f"{VALID} check my report", Action.STATUS, "", False, id="english"),
+    pytest.param(f"ANONIM {VALID} CEK", Action.STATUS, "", True, id="flag-id-then-cek"),
+    pytest.param(f"1708 {VALID} status", Action.STATUS, "", False, id="short-code-id-then-status"),
+    # Any other word is the citizen's to add, a status word among them included.
+    pytest.param(f"{VALID} cek lagi", Action.FOLLOW_UP, "cek lagi", False, id="other-words"),
+    pytest.param(f"{VALID} status pembayaran belum jelas", Action.FOLLOW_UP, "status pembayaran belum jelas", False,
+                 id="a-status-word-in-prose"),
+    pytest.param(f"{VALID} laporan saya", Action.FOLLOW_UP, "laporan saya", False, id="fillers-without-a-command"),
+])
+def test_an_id_followed_by_a_status_command_is_the_status_query(text: str, action: Action, text_kept: str,
+                                                                anonymous: bool) -> None:
+    """"12345678 cek status": the status query with the ID first. It was a follow-up adding "cek status" to the
+    report, answered "addition received", and the citizen never got the status."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.tracking_id, parsed.text, parsed.anonymous) == (action, VALID, text_kept, anonymous)
+
+
 @pytest.mark.parametrize(("text", "action", "tracking_id", "body", "anonymous", "kind"), [
     pytest.param(f"🙏 CEK {VALID}", Action.STATUS, VALID, "", False, "complaint", id="status"),
     pytest.param(f"🙏🏽 cek {VALID}", Action.STATUS, VALID, "", False, "complaint", id="status-skin-tone"),
