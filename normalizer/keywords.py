@@ -70,6 +70,10 @@ class Grammar:
     addressed_to: frozenset[str] = frozenset()
     # Words around one of our answers sent back to us ("Fwd:", "Pesan diteruskan"), lowercased.
     forward_markers: frozenset[str] = frozenset()
+    # Words labelling an addition before its Tracking ID ("Tambahan: 12345678 ..."), and the words that may stand
+    # between the two ("untuk laporan"): their own fillers and the status command's. Lowercased.
+    follow_up_words: frozenset[str] = frozenset()
+    follow_up_fillers: frozenset[str] = frozenset()
     # Every word of those four tables: a message with any other word is none of them (asked first, once).
     short_message_vocabulary: frozenset[str] = frozenset()
 
@@ -99,6 +103,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
     names = raw.get("courtesy", {}).get("names", [])
     opt_out = _load_word_table({"names": names, **raw.get("opt_out", {})})
     opt_in = _load_word_table({"names": names, **raw.get("opt_in", {})})
+    status_fillers = frozenset(w.lower() for w in raw["commands"].get("status_fillers", []))
     return Grammar(
         kinds=kinds,
         flags=flags,
@@ -106,7 +111,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         help_words=frozenset(w.lower() for w in raw["commands"]["help"]),
         english_markers=frozenset(raw["language"]["english_markers"]),
         indonesian_markers=frozenset(raw["language"]["indonesian_markers"]),
-        status_fillers=frozenset(w.lower() for w in raw["commands"].get("status_fillers", [])),
+        status_fillers=status_fillers,
         courtesy=courtesy,
         greeting=greeting,
         opt_out=opt_out,
@@ -114,6 +119,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         short_message_vocabulary=frozenset().union(*(t.vocabulary for t in (courtesy, greeting, opt_out, opt_in))),
         addressed_to=frozenset(w.lower() for w in raw["commands"].get("addressed_to", [])),
         forward_markers=frozenset(w.lower() for w in raw["commands"].get("forward_markers", [])),
+        follow_up_words=frozenset(w.lower() for w in raw["commands"].get("follow_up", [])),
+        follow_up_fillers=status_fillers | {w.lower() for w in raw["commands"].get("follow_up_fillers", [])},
     )
 
 
@@ -402,16 +409,19 @@ def _id_in(digits: re.Match[str]) -> tuple[str, str, int]:
     return normalize_tracking_id(run), run, start + len(run)
 
 
-def _skip_fillers(rest: str, grammar: Grammar, flags: set[str] | None = None) -> str:
+def _skip_fillers(rest: str, grammar: Grammar, flags: set[str] | None = None,
+                  fillers: frozenset[str] | None = None) -> str:
     """Drop filler words between a status command and the ID: "CEK laporan no. 12345678". With `flags`, flag words
-    too ("CEK ANONIM 12345678", "cek [rahasia] no. 12345678"), added to it."""
+    too ("CEK ANONIM 12345678", "cek [rahasia] no. 12345678"), added to it. `fillers`: other words to drop than the
+    status command's (a follow-up label's: "Tambahan untuk laporan 12345678")."""
+    fillers = grammar.status_fillers if fillers is None else fillers
     while True:
         if flags is not None and (taken := _leading_keyword(rest, grammar, True)) is not None:
             flag, rest = taken
             flags.add(grammar.flags[flag])
             continue
         word, after, separated = _take_leading_word(rest)
-        if not word or word not in grammar.status_fillers or not separated:
+        if not word or word not in fillers or not separated:
             return rest
         rest = after
 
@@ -443,6 +453,30 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
                           anonymous=anonymous, confidential=confidential)
     return ParsedText(action=Action.FOLLOW_UP, text=rest, tracking_id=candidate, language=language,
                       anonymous=anonymous, confidential=confidential)
+
+
+def _parse_labelled_follow_up(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
+    """An addition labelled as help's "Tambahan: <nomor lacak> <isi>" teaches ("Tambahan: 12345678 jalan masih
+    rusak", "TAMBAHAN untuk laporan 12345678: ...", "Addition: 12345678 ..."): read as the ID first is ("<id>
+    <isi>"), with flag words between the label and the ID ("Tambahan ANONIM 12345678 ...") on top of the follow-up's
+    own. Filed as a report, the addition never reached its report, and it carried the sender's number even when that
+    report is anonymous.
+
+    Only with a number right after the label and its fillers: after any other word the label is the citizen's own
+    ("Tambahan biaya 50000 diminta petugas"), and so is a number `_parse_follow_up` takes for prose (an amount, a
+    date, a phone number, one shorter than any ID minted followed by words): None, a report of the whole text."""
+    word, rest, separated = _take_leading_word(text)
+    if word not in grammar.follow_up_words or not separated:
+        return None
+    flags: set[str] = set()
+    after = _skip_fillers(rest, grammar, flags, grammar.follow_up_fillers)
+    if _LEADING_ID.match(after) is None:
+        return None
+    parsed = _parse_follow_up(after, grammar, language, shortest_id)
+    if parsed is None:
+        return None
+    return replace(parsed, anonymous=parsed.anonymous or "anonymous" in flags,
+                   confidential=parsed.confidential or "confidential" in flags)
 
 
 def _only_a_status_command(text: str, grammar: Grammar) -> bool:
@@ -601,7 +635,8 @@ def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, s
     the short-message tables (`_only_short_message_words`), so it may be a greeting."""
     if short and is_greeting(text, grammar):
         return ParsedText(action=Action.HELP, text="", language=language)
-    command = _parse_command(text, grammar, language) or _parse_follow_up(text, grammar, language, shortest_id)
+    command = (_parse_command(text, grammar, language) or _parse_follow_up(text, grammar, language, shortest_id)
+               or _parse_labelled_follow_up(text, grammar, language, shortest_id))
     if command is None or command.action is Action.BAD_TRACKING_ID:
         # "1708 12345678" is our short code and an ID, not the mistyped ID 170812345678; a valid ID that opens with
         # our short code ("1708 0004") stays one.

@@ -713,6 +713,104 @@ def test_an_id_followed_by_a_status_command_is_the_status_query(text: str, actio
     assert (parsed.action, parsed.tracking_id, parsed.text, parsed.anonymous) == (action, VALID, text_kept, anonymous)
 
 
+FOLLOW_UP, STATUS, REPORT = Action.FOLLOW_UP, Action.STATUS, Action.REPORT
+
+
+@pytest.mark.parametrize(("text", "action", "tracking_id", "body", "anonymous", "confidential", "language"), [
+    # Help's own label before the ID ("Tambahan: <nomor lacak> <isi>"): the follow-up "<id> <isi>" is.
+    pytest.param(f"Tambahan: {VALID} jalan masih rusak", FOLLOW_UP, VALID, "jalan masih rusak", False, False, "id",
+                 id="label-colon"),
+    pytest.param(f"TAMBAHAN {VALID} jalan masih rusak", FOLLOW_UP, VALID, "jalan masih rusak", False, False, "id",
+                 id="label-uppercase"),
+    pytest.param(f"Tambahan untuk laporan {VALID}: jalan masih rusak", FOLLOW_UP, VALID, "jalan masih rusak", False,
+                 False, "id", id="label-and-fillers"),
+    pytest.param(f"tambahan - nomor lacak #{VALID} - jalan masih rusak", FOLLOW_UP, VALID, "jalan masih rusak", False,
+                 False, "id", id="label-dashes-and-hash"),
+    pytest.param(f"Tambahan: {VALID} 2 motor jatuh lagi", FOLLOW_UP, VALID, "2 motor jatuh lagi", False, False, "id",
+                 id="text-opens-with-a-number"),
+    # The flags wherever "<id> <isi>" reads them (before the label as before the ID, after the ID, as a hashtag), and
+    # between the label and the ID.
+    pytest.param(f"ANONIM Tambahan: {VALID} saya saksi, petugas minta uang", FOLLOW_UP, VALID,
+                 "saya saksi, petugas minta uang", True, False, "id", id="flag-before-the-label"),
+    pytest.param(f"Tambahan {VALID} ANONIM saya saksi", FOLLOW_UP, VALID, "saya saksi", True, False, "id",
+                 id="flag-after-the-id"),
+    pytest.param(f"Tambahan ANONIM {VALID} saya saksi", FOLLOW_UP, VALID, "saya saksi", True, False, "id",
+                 id="flag-between-the-label-and-the-id"),
+    pytest.param(f"tambahan: {VALID} ada rekaman suaranya #rahasia", FOLLOW_UP, VALID, "ada rekaman suaranya", False,
+                 True, "id", id="hashtag"),
+    pytest.param(f"1708 Tambahan: {VALID} foto lubangnya", FOLLOW_UP, VALID, "foto lubangnya", False, False, "id",
+                 id="short-code-first"),
+    pytest.param(f"🙏 Tambahan: {VALID} foto lubangnya", FOLLOW_UP, VALID, "foto lubangnya", False, False, "id",
+                 id="emoji-first"),
+    pytest.param(f"ADD {VALID} the hole is bigger now", FOLLOW_UP, VALID, "the hole is bigger now", False, False,
+                 "en", id="english-add"),
+    pytest.param(f"Addition: {VALID} the hole is bigger now", FOLLOW_UP, VALID, "the hole is bigger now", False,
+                 False, "en", id="english-addition"),
+    pytest.param(f"Add to my report {VALID}: the hole is bigger now", FOLLOW_UP, VALID, "the hole is bigger now",
+                 False, False, "en", id="english-fillers"),
+    # The ID alone after the label: a status query, as the ID alone is (with a photo: the next test).
+    pytest.param(f"Tambahan: {VALID}", STATUS, VALID, "", False, False, "id", id="label-and-id-alone"),
+    pytest.param(f"ANONIM Tambahan: {VALID}", STATUS, VALID, "", True, False, "id", id="flag-label-and-id-alone"),
+    pytest.param(f"Addition: {VALID}", STATUS, VALID, "", False, False, "en", id="english-label-and-id-alone"),
+    # A mistyped ID: answered "not valid" as "<mistyped> <isi>" is; after a flag word, a report of the whole text as
+    # "ANONIM <mistyped> <isi>" is (the words may be the complaint), still anonymous.
+    pytest.param(f"Tambahan: {BAD} jalan masih rusak", Action.BAD_TRACKING_ID, BAD, f"{BAD} jalan masih rusak", False,
+                 False, "id", id="mistyped-id"),
+    pytest.param(f"Tambahan: {BAD}", Action.BAD_TRACKING_ID, BAD, BAD, False, False, "id", id="mistyped-id-alone"),
+    pytest.param(f"ANONIM Tambahan: {BAD} jalan masih rusak", REPORT, None, f"Tambahan: {BAD} jalan masih rusak", True,
+                 False, "id", id="flag-and-mistyped-id"),
+    # No ID right after the label (and its fillers): the word is the citizen's, a report of the whole text.
+    pytest.param("Tambahan biaya 50000 diminta petugas", REPORT, None, "Tambahan biaya 50000 diminta petugas", False,
+                 False, "id", id="a-word-then-an-amount"),
+    pytest.param(f"Tambahan biaya {AMOUNT} diminta petugas", REPORT, None,
+                 f"Tambahan biaya {AMOUNT} diminta petugas", False, False, "id", id="a-word-then-an-id-shape"),
+    pytest.param("Tambahan 500000 diminta petugas", REPORT, None, "Tambahan 500000 diminta petugas", False, False,
+                 "id", id="an-amount-shorter-than-any-id"),
+    pytest.param("Tambahan: 1.500.000 diminta petugas", REPORT, None, "Tambahan: 1.500.000 diminta petugas", False,
+                 False, "id", id="an-amount-with-dots"),
+    pytest.param("Tambahan: 081234567890 nomor saya", REPORT, None, "Tambahan: 081234567890 nomor saya", False, False,
+                 "id", id="a-phone-number"),
+    pytest.param("tambahan foto lubangnya", REPORT, None, "tambahan foto lubangnya", False, False, "id",
+                 id="no-number"),
+    pytest.param(f"Jalan {VALID} rusak", REPORT, None, f"Jalan {VALID} rusak", False, False, "id",
+                 id="an-ordinary-word-then-an-id"),
+    # A kind word first: a report, as "LAPOR: <id> ..." is.
+    pytest.param(f"LAPOR Tambahan: {VALID} jalan masih rusak", REPORT, None, f"Tambahan: {VALID} jalan masih rusak",
+                 False, False, "id", id="kind-word-first"),
+])
+def test_helps_label_before_a_tracking_id_makes_the_follow_up(text: str, action: Action, tracking_id: str | None,
+                                                              body: str, anonymous: bool, confidential: bool,
+                                                              language: str) -> None:
+    """Help says "Tambahan: <nomor lacak> <isi>", and citizens type the label too. It was a new report holding the ID
+    in its text, filed under their number even when the report they added to is anonymous. It is read as "<id>
+    <isi>" is; a label followed by anything but an ID is the citizen's own word."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.action, parsed.tracking_id, parsed.text, parsed.anonymous, parsed.confidential,
+            parsed.language) == (action, tracking_id, body, anonymous, confidential, language)
+
+
+@pytest.mark.parametrize(("text", "follow_up_of", "body", "anonymous", "mistyped_id"), [
+    pytest.param(f"Tambahan: {VALID}", VALID, "", False, None, id="label-and-id"),
+    pytest.param(f"Tambahan: {VALID} foto lubangnya", VALID, "foto lubangnya", False, None, id="label-id-words"),
+    pytest.param(f"ANONIM Tambahan: {VALID}", VALID, "", True, None, id="flag-label-and-id"),
+    # No report can be named: a report of its own, as typed, anonymous (as "<mistyped>" with a photo is).
+    pytest.param(f"Tambahan: {BAD} foto lubangnya", None, f"Tambahan: {BAD} foto lubangnya", True, BAD,
+                 id="mistyped-id"),
+])
+def test_helps_label_and_a_tracking_id_with_a_photo_add_it_to_that_report(text: str, follow_up_of: str | None,
+                                                                          body: str, anonymous: bool,
+                                                                          mistyped_id: str | None) -> None:
+    """"Tambahan: <id>" with a photo is what "<id>" with one is: the photo added to that report."""
+    normalized = normalize(InboundMessage(
+        channel=Channel.SMS, source="table", provider_message_id="MM1", sender_kind=SenderKind.MSISDN,
+        sender_address="+6281234567890", text=text, received_at=datetime(2026, 11, 22, tzinfo=UTC),
+        attachments=[PHOTO]))
+    draft = normalized.draft
+    assert draft is not None and len(draft.attachments) == 1
+    assert (draft.follow_up_of, draft.text, draft.anonymous, normalized.mistyped_id) == (
+        follow_up_of, body, anonymous, mistyped_id)
+
+
 @pytest.mark.parametrize(("text", "action", "tracking_id", "body", "anonymous", "kind"), [
     pytest.param(f"🙏 CEK {VALID}", Action.STATUS, VALID, "", False, "complaint", id="status"),
     pytest.param(f"🙏🏽 cek {VALID}", Action.STATUS, VALID, "", False, "complaint", id="status-skin-tone"),
