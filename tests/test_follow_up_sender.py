@@ -382,3 +382,38 @@ async def test_a_witness_flagged_status_query_with_a_photo_reaches_a_named_repor
     witness = msisdn_identity(STRANGER)
     assert_names_nobody(casestore, tmp_path / "casestore.db",
                         Identity((*witness.needles, sid, f"ME{'6' * 32}"), digits=witness.digits))
+
+
+
+@pytest.mark.parametrize(("parent_text", "number", "body", "text", "from_reports_sender"), [
+    # the reporter of an anonymous report adds to it: the report's flag goes to the addition
+    pytest.param("WBS #anonim camat terima suap proyek jalan", REPORTER, "Tambahan: {parent} ada rekaman videonya",
+                 "ada rekaman videonya", True, id="reporter-to-an-anonymous-report"),
+    # a witness adds to someone else's named report, asking for anonymity
+    pytest.param("Pungli di loket samsat, petugas minta 50 ribu", STRANGER,
+                 "ANONIM Tambahan: {parent} saya saksi, saya juga dimintai", "saya saksi, saya juga dimintai", None,
+                 id="anonim-witness-to-a-named-report"),
+])
+async def test_an_addition_labelled_as_help_shows_reaches_its_report_without_the_senders_number(
+    parent_text: str, number: str, body: str, text: str, from_reports_sender: bool | None, gateway: GatewayServer,
+    casestore: CaseStoreServer, settings: Settings, tmp_path: Path,
+) -> None:
+    """Help says "Tambahan: <nomor lacak> <isi>", and citizens type its label too. Such an SMS was a new report of the
+    whole text under the sender's number: an anonymous report's reporter named beside its Tracking ID, a witness who
+    asked for ANONIM named all the same. It is a follow-up of the report it names, as "<id> <isi>" is, anonymous by
+    the report's flag or its own, and the case store gets no number of its sender."""
+    parent = await post_sms(gateway, REPORTER, parent_text, "SM" + "1" * 32)
+    drain(settings, (FORWARD_QUEUE,))
+    sid = "SM" + "2" * 32
+    form = gateway.twilio_form(From=number, Body=body.format(parent=parent), MessageSid=sid, SmsSid=sid,
+                               SmsMessageSid=sid)
+    response = await gateway.post_twilio(form)
+    assert twiml_message(response.text) == render("follow_up", "id", follow_up_of=parent)
+    drain(settings, (FORWARD_QUEUE,))
+
+    assert [report["follow_up_of"] for report in casestore.reports()] == [None, parent]  # no new report
+    told = [(f["text"], f["anonymous"], f["from_reports_sender"], f["sender"]["kind"])
+            for f in casestore.get(parent)["follow_ups"]]
+    assert told == [(text, True, from_reports_sender, "reply_handle")]
+    sender = msisdn_identity(number)
+    assert_names_nobody(casestore, tmp_path / "casestore.db", Identity((*sender.needles, sid), digits=sender.digits))

@@ -226,6 +226,28 @@ ROWS = [
     # "laporan <id> <words>" is a report without the flag ("laporan" opens prose too): with it, an anonymous one
     report("anonim-laporan-id-then-words", "ANONIM laporan {parent} jalan masih rusak", "complaint",
            "{parent} jalan masih rusak", anonymous=True),
+    # Help's own label before the ID ("Tambahan: <nomor lacak> <isi>"), as citizens copy it: the follow-up "<id> <isi>"
+    # is. It was a new report of the whole text under the sender's number, the anonymous writer's too.
+    follow_up("tambahan-label", "Tambahan: {parent} jalan masih rusak, sudah 3 minggu",
+              "jalan masih rusak, sudah 3 minggu"),
+    follow_up("tambahan-uppercase", "TAMBAHAN {parent} air menggenang di lubangnya", "air menggenang di lubangnya"),
+    follow_up("tambahan-untuk-laporan", "Tambahan untuk laporan {parent}: sudah ada korban jatuh",
+              "sudah ada korban jatuh"),
+    follow_up("anonim-tambahan", "ANONIM Tambahan: {parent} saya saksi, motor saya jatuh di situ",
+              "saya saksi, motor saya jatuh di situ", anonymous=True),
+    follow_up("tambahan-id-anonim", "Tambahan {parent} ANONIM saya warga sebelah, benar rusak",
+              "saya warga sebelah, benar rusak", anonymous=True),
+    follow_up("addition-en", "Addition: {parent} the hole is bigger now", "the hole is bigger now", "en"),
+    follow_up("add-en", "ADD {parent} a car fell in the hole", "a car fell in the hole", "en"),
+    query("tambahan-id-alone", "Tambahan: {parent}", "status"),
+    query("tambahan-bad-check-digit", "Tambahan: {bad} jalan masih rusak", "bad_tracking_id"),
+    unknown_report("anonim-tambahan-never-minted", "ANONIM Tambahan: {never} saya saksi", "{never} saya saksi",
+                   anonymous=True),
+    # no ID right after the label: the citizen's own word, a report of the whole text
+    report("tambahan-biaya", "Tambahan biaya 50000 diminta petugas", "complaint",
+           "Tambahan biaya 50000 diminta petugas"),
+    report("tambahan-amount", "Tambahan 500000 diminta petugas untuk surat pindah", "complaint",
+           "Tambahan 500000 diminta petugas untuk surat pindah"),
     # help
     query("bantuan", "BANTUAN", "help"),
     query("help-en", "help", "help", "en"),

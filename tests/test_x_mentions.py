@@ -178,6 +178,18 @@ def test_leading_mentions_are_stripped(text: str, expected: str) -> None:
                      {"text": "terima kasih, tapi lampu masih mati", "follow_up_of": None}, id="thanks-and-more"),
         pytest.param({"text": f"@lapor1708 {VALID_ID} terima kasih"},
                      {"text": "terima kasih", "follow_up_of": VALID_ID}, id="follow-up-thanks"),
+        # help's label before the ID ("Tambahan: <nomor lacak> <isi>"): the follow-up "<id> <isi>" is
+        pytest.param({"text": f"@lapor1708 Tambahan: {VALID_ID} lubangnya makin besar"},
+                     {"text": "lubangnya makin besar", "follow_up_of": VALID_ID}, id="follow-up-labelled"),
+        pytest.param({"text": f"@lapor1708 ANONIM Tambahan: {VALID_ID} saya saksi"},
+                     {"text": "saya saksi", "follow_up_of": VALID_ID, "anonymous": True},
+                     id="follow-up-labelled-anonim"),
+        pytest.param({"text": f"@lapor1708 Addition: {VALID_ID} the hole is bigger"},
+                     {"text": "the hole is bigger", "follow_up_of": VALID_ID, "language": "en"},
+                     id="follow-up-labelled-en"),
+        pytest.param({"text": "@lapor1708 Tambahan biaya 50000 diminta petugas"},
+                     {"text": "Tambahan biaya 50000 diminta petugas", "follow_up_of": None, "anonymous": False},
+                     id="label-word-in-prose"),
     ],
 )
 def test_the_sms_keyword_grammar_applies_to_mentions(
@@ -1378,6 +1390,8 @@ def test_a_follow_up_mention_to_an_anonymous_report_stays_anonymous(
                  id="id-alone"),
     pytest.param("@lapor1708 CEK {parent}", "social_follow_up", {"text": "", "follow_up_of": "{parent}"}, None,
                  id="cek-id"),
+    pytest.param("@lapor1708 Tambahan: {parent} ini fotonya", "social_follow_up",
+                 {"text": "ini fotonya", "follow_up_of": "{parent}"}, None, id="labelled-id"),
     # the reply says the ID given (repeated, as the SMS answer does) is not valid, and gives the photo's own report's
     # Tracking ID
     pytest.param("@lapor1708 CEK {mistyped}", "social_bad_tracking_id_photo",
