@@ -58,6 +58,8 @@ class Grammar:
     help_words: frozenset[str]
     english_markers: frozenset[str]
     indonesian_markers: frozenset[str]
+    # Words read with a flag word directly after them as part of the flag ("Tambah ANONIM ...", `[flag_openers]`).
+    flag_openers: frozenset[str] = frozenset()
     status_fillers: frozenset[str] = frozenset()
     courtesy: WordTable = WordTable()
     # A greeting and nothing more ("Halo", "P", "tes"): answered with help. Same shape as `courtesy`, no emoji.
@@ -107,6 +109,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
     return Grammar(
         kinds=kinds,
         flags=flags,
+        flag_openers=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("words", [])),
         status_words=frozenset(w.lower() for w in raw["commands"]["status"]),
         help_words=frozenset(w.lower() for w in raw["commands"]["help"]),
         english_markers=frozenset(raw["language"]["english_markers"]),
@@ -320,7 +323,23 @@ def _take_leading_word(text: str) -> tuple[str, str, bool]:
 
 def _leading_keyword(text: str, grammar: Grammar, explicit: bool) -> tuple[str, str] | None:
     """(the word, the text after it) when the text opens with a flag word, or a kind word when no kind was given yet
-    (`explicit`), set apart from what follows, or set off as a tag (`_WRAPPED_WORD`); else None."""
+    (`explicit`), set apart from what follows, or set off as a tag (`_WRAPPED_WORD`); else None.
+
+    A word that introduces a flag word (`[flag_openers]`: "Tambah ANONIM ...", "secara anonim", "ANONIM dan
+    RAHASIA") is read with the flag word right after it, as one: (the flag word, the text after it). Help said "Tambah
+    ANONIM", and read as the citizen's words the ANONIM was theirs too and their number reached the agency. Followed by
+    anything else ("tambah parah ...") the word is the citizen's."""
+    taken = _leading_table_word(text, grammar, explicit)
+    if taken is not None:
+        return taken
+    word, after, separated = _take_leading_word(text)
+    if separated and word in grammar.flag_openers and (flag := _leading_table_word(after, grammar, True)) is not None:
+        return flag
+    return None
+
+
+def _leading_table_word(text: str, grammar: Grammar, explicit: bool) -> tuple[str, str] | None:
+    """`_leading_keyword` without the words that introduce a flag."""
     wrapped = _WRAPPED_WORD.match(text)
     if wrapped is not None and _TAG_PAIRS.get(unicodedata.normalize("NFKC", wrapped.group("open"))) == (
             unicodedata.normalize("NFKC", wrapped.group("close"))):
@@ -692,10 +711,30 @@ def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
         if word not in grammar.flags or before == head:  # no separator before it: part of a longer word
             return rest if found and set_apart else text
         flags.add(grammar.flags[word])
+        head, before = _with_flag_opener(head, before, grammar)
         # The separator before the leftmost flag word decides: punctuation in it ("," "-" "("), or the sentence
         # before it ended ("."), sets them apart.
         set_apart = head[len(before):].strip() != "" or before.endswith(_SENTENCE_END)
         found, rest = True, before
+
+
+def _with_flag_opener(head: str, before: str, grammar: Grammar) -> tuple[str, str]:
+    """`_take_trailing_flags`' (text up to a flag word, the same without the separators before the flag word), with a
+    word introducing the flag (`[flag_openers]`) before those separators read as part of the flag ("..., tambah
+    ANONIM": the text up to "tambah"), when only spaces separate it from the flag word and it is a word of its own.
+    Then the separators before that word decide whether the flag is set apart."""
+    if not head[len(before):].isspace():  # "rusak tambah, ANONIM": the word before the comma is the citizen's
+        return head, before
+    start = len(before)
+    while start and before[start - 1].isalpha():
+        start -= 1
+    if fold_word(before[start:]) not in grammar.flag_openers:
+        return head, before
+    opener_head = before[:start]
+    opener_before = opener_head.rstrip(_TRAILING_OPEN)
+    if start and opener_before == opener_head:  # no separator before it: the end of a longer word
+        return head, before
+    return opener_head, opener_before
 
 
 # Emoji and what builds them: symbols (So: pictographs, regional indicators), skin tones (Sk), variation selectors and
@@ -780,7 +819,8 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
         return command
 
     kind, explicit, flags, rest = ReportKind.COMPLAINT, False, set(), text
-    # Leading words: at most one kind keyword and any number of flag words, in any order.
+    # Leading words: at most one kind keyword and any number of flag words, in any order (a word introducing a
+    # flag word read with it: "Tambah ANONIM", `_leading_keyword`).
     while True:
         taken, past = _leading_keyword(rest, grammar, explicit), None
         if taken is None and (explicit or flags):

@@ -289,6 +289,31 @@ async def test_an_anonymous_report_reaches_the_case_store_without_its_sender(
     assert logged == [], f"a log line named the sender: {logged}"
 
 
+@pytest.mark.parametrize("body", [
+    pytest.param("Tambah ANONIM preman minta uang parkir di pasar", id="tambah-anonim"),
+    pytest.param("LAPOR tambah anonim: preman minta uang parkir di pasar", id="kind-then-tambah-anonim"),
+    pytest.param("preman minta uang parkir di pasar, tambah ANONIM", id="closing-tambah-anonim"),
+])
+async def test_helps_tambah_anonim_as_citizens_write_it_reaches_the_case_store_without_their_number(
+        body: str, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, tmp_path: Path) -> None:
+    """Help said "Tambah ANONIM agar identitas dirahasiakan", and a whistleblower who wrote "Tambah ANONIM <isi>" had
+    a named report of "Tambah ANONIM <isi>": their number in the case store beside it. The word before the flag is
+    the flag's: an anonymous report of what they said, no number in any string the case store wrote."""
+    form = gateway.twilio_form(From=NUMBER_TWILIO, Body=body, MessageSid=MESSAGE_SID, SmsSid=MESSAGE_SID,
+                               SmsMessageSid=MESSAGE_SID)
+    assert (await gateway.post_twilio(form)).status_code == 200
+    drain(settings, (FORWARD_QUEUE,))
+    (report,) = casestore.reports()
+    assert (report["anonymous"], report["sender"]["kind"], report["text"]) == (
+        True, "reply_handle", "preman minta uang parkir di pasar")
+    identity = msisdn_identity(NUMBER_TWILIO)
+    strings = stored_strings(tmp_path / "casestore.db")
+    assert any(report["tracking_id"] in value for value in strings)  # the search does see the stored row
+    leaks = {value: hits for value in strings if (hits := Identity((*identity.needles, MESSAGE_SID),
+                                                                   digits=identity.digits).found_in(value))}
+    assert leaks == {}, f"the case store received the sender: {leaks}"
+
+
 # -- what the case store keeps of an anonymous report's attachment ---------------------------------------------------
 SHA256 = "ab" * 32
 STORED = {"content_type": "application/pdf", "size": 17, "sha256": SHA256, "name": "Kuitansi Warga Rahasia.pdf",

@@ -248,6 +248,35 @@ ROWS = [
            "Tambahan biaya 50000 diminta petugas"),
     report("tambahan-amount", "Tambahan 500000 diminta petugas untuk surat pindah", "complaint",
            "Tambahan 500000 diminta petugas untuk surat pindah"),
+    # Help's "Tambah ANONIM agar identitas dirahasiakan" as citizens write it: the word before the flag is the flag's.
+    # Each was a named report of "Tambah ANONIM <isi>": the whistleblower's number went to the agency.
+    report("tambah-anonim", "Tambah ANONIM preman minta uang parkir di pasar", "complaint",
+           "preman minta uang parkir di pasar", anonymous=True),
+    report("tambah-anonim-colon", "TAMBAH ANONIM: petugas samsat minta uang tambahan", "complaint",
+           "petugas samsat minta uang tambahan", anonymous=True),
+    report("tambah-rahasia", "tambah rahasia kepala desa korupsi dana desa", "complaint",
+           "kepala desa korupsi dana desa", confidential=True),
+    report("lapor-tambah-anonim", "Lapor tambah anonim jalan rusak dibiarkan setahun", "complaint",
+           "jalan rusak dibiarkan setahun", anonymous=True),
+    report("tambahkan-anonim", "Tambahkan ANONIM oknum guru minta uang seragam", "complaint",
+           "oknum guru minta uang seragam", anonymous=True),
+    report("wbs-tambah-anonim-dan-rahasia", "WBS tambah ANONIM dan RAHASIA bendahara desa memalsukan kuitansi",
+           "whistleblowing", "bendahara desa memalsukan kuitansi", anonymous=True, confidential=True),
+    report("add-anonim-en", "Add ANONIM the officer at the port asked for a bribe", "complaint",
+           "the officer at the port asked for a bribe", "en", anonymous=True),
+    report("closing-tambah-anonim", "Preman minta uang parkir di terminal, tambah ANONIM", "complaint",
+           "Preman minta uang parkir di terminal", anonymous=True),
+    follow_up("tambah-anonim-before-the-id", "Tambah ANONIM {parent} saya saksi, pengendara jatuh kemarin",
+              "saya saksi, pengendara jatuh kemarin", anonymous=True),
+    # help's label "Tambahan" does not collide with "tambah": with an ID after the flag a follow-up, without one the
+    # flag is still the citizen's wish
+    follow_up("tambahan-anonim-id", "Tambahan ANONIM {parent} saya tetangganya, benar sering ada kecelakaan",
+              "saya tetangganya, benar sering ada kecelakaan", anonymous=True),
+    report("tambahan-anonim-no-id", "Tambahan ANONIM pungli juga terjadi di loket dua", "complaint",
+           "pungli juga terjadi di loket dua", anonymous=True),
+    # not before a flag word: the citizen's own
+    report("tambah-parah", "tambah parah jalan rusak di depan pasar", "complaint",
+           "tambah parah jalan rusak di depan pasar"),
     # help
     query("bantuan", "BANTUAN", "help"),
     query("help-en", "help", "help", "en"),

@@ -811,6 +811,92 @@ def test_helps_label_and_a_tracking_id_with_a_photo_add_it_to_that_report(text: 
         follow_up_of, body, anonymous, mistyped_id)
 
 
+WBS = "whistleblowing"
+
+
+@pytest.mark.parametrize(("text", "action", "tracking_id", "body", "anonymous", "confidential", "kind", "language"), [
+    # Help's "Tambah ANONIM agar identitas dirahasiakan" as citizens write it: the word before the flag is the flag's.
+    pytest.param("Tambah ANONIM preman minta uang parkir di pasar", REPORT, None, "preman minta uang parkir di pasar",
+                 True, False, "complaint", "id", id="tambah-anonim"),
+    pytest.param("TAMBAH ANONIM: preman minta uang parkir", REPORT, None, "preman minta uang parkir", True, False,
+                 "complaint", "id", id="tambah-anonim-colon"),
+    pytest.param("tambah rahasia kepala desa korupsi dana desa", REPORT, None, "kepala desa korupsi dana desa", False,
+                 True, "complaint", "id", id="tambah-rahasia"),
+    pytest.param("Tambahkan ANONIM preman minta uang", REPORT, None, "preman minta uang", True, False, "complaint",
+                 "id", id="tambahkan"),
+    pytest.param("pakai ANONIM preman minta uang", REPORT, None, "preman minta uang", True, False, "complaint", "id",
+                 id="pakai"),
+    pytest.param("Secara anonim, saya melaporkan pungli di samsat", REPORT, None, "saya melaporkan pungli di samsat",
+                 True, False, "complaint", "id", id="secara-anonim"),
+    pytest.param("Mohon ANONIM, lurah minta uang pelicin", REPORT, None, "lurah minta uang pelicin", True, False,
+                 "complaint", "id", id="mohon-anonim"),
+    pytest.param("Tambah [ANONIM] preman minta uang", REPORT, None, "preman minta uang", True, False, "complaint",
+                 "id", id="tambah-tagged-flag"),
+    pytest.param("Tambah #anonim preman minta uang", REPORT, None, "preman minta uang", True, False, "complaint",
+                 "id", id="tambah-hashtag"),
+    pytest.param("Add ANONIM the officer asked for a bribe", REPORT, None, "the officer asked for a bribe", True, False,
+                 "complaint", "en", id="english-add"),
+    pytest.param("REPORT with anonymous: the officer asked for a bribe", REPORT, None, "the officer asked for a bribe",
+                 True, False, "complaint", "en", id="english-with"),
+    # After the kind word, before it, between flag words, after our short code or emoji.
+    pytest.param("Lapor tambah anonim jalan rusak", REPORT, None, "jalan rusak", True, False, "complaint", "id",
+                 id="kind-then-tambah"),
+    pytest.param("LAPOR tambah ANONIM preman minta uang", REPORT, None, "preman minta uang", True, False, "complaint",
+                 "id", id="kind-uppercase-then-tambah"),
+    pytest.param("Tambah ANONIM WBS camat terima suap", REPORT, None, "camat terima suap", True, False, WBS, "id",
+                 id="tambah-then-kind"),
+    pytest.param("WBS tambah ANONIM dan RAHASIA camat terima suap", REPORT, None, "camat terima suap", True, True, WBS,
+                 "id", id="kind-tambah-flag-dan-flag"),
+    pytest.param("1708 tambah anonim pungli di pasar", REPORT, None, "pungli di pasar", True, False, "complaint", "id",
+                 id="short-code-then-tambah"),
+    pytest.param("🙏 Tambah ANONIM pungli di pasar", REPORT, None, "pungli di pasar", True, False, "complaint", "id",
+                 id="emoji-then-tambah"),
+    # At the end: taken off with the flag when punctuation sets them apart, kept (the flag set) after a plain space.
+    pytest.param("Preman minta uang parkir, tambah ANONIM", REPORT, None, "Preman minta uang parkir", True, False,
+                 "complaint", "id", id="trailing-tambah-anonim"),
+    pytest.param("Camat terima suap. ANONIM dan RAHASIA", REPORT, None, "Camat terima suap.", True, True, "complaint",
+                 "id", id="trailing-two-flags-joined"),
+    pytest.param("jalan rusak tambah ANONIM", REPORT, None, "jalan rusak tambah ANONIM", True, False, "complaint",
+                 "id", id="trailing-after-a-plain-space"),
+    # A follow-up's flags: before the ID, after it, between help's label and the ID.
+    pytest.param(f"Tambah ANONIM {VALID} saya saksi", FOLLOW_UP, VALID, "saya saksi", True, False, "complaint", "id",
+                 id="tambah-anonim-before-the-id"),
+    pytest.param(f"{VALID} tambah anonim saya saksi", FOLLOW_UP, VALID, "saya saksi", True, False, "complaint", "id",
+                 id="tambah-anonim-after-the-id"),
+    pytest.param(f"Tambahan tambah ANONIM {VALID} saya saksi", FOLLOW_UP, VALID, "saya saksi", True, False,
+                 "complaint", "id", id="tambah-anonim-after-the-label"),
+    pytest.param(f"Tambah ANONIM CEK {VALID}", STATUS, VALID, "", True, False, "complaint", "id",
+                 id="tambah-anonim-before-a-status-command"),
+    # Help's label "Tambahan" and "tambah" do not collide: with the ID after the flag a follow-up, without one the
+    # flag still the citizen's wish.
+    pytest.param(f"Tambahan ANONIM {VALID} saya saksi", FOLLOW_UP, VALID, "saya saksi", True, False, "complaint",
+                 "id", id="label-flag-id"),
+    pytest.param("Tambahan ANONIM jalan masih rusak", REPORT, None, "jalan masih rusak", True, False, "complaint",
+                 "id", id="label-flag-no-id"),
+    pytest.param(f"ADD ANONIM {VALID} I saw it too", FOLLOW_UP, VALID, "I saw it too", True, False, "complaint", "en",
+                 id="english-label-flag-id"),
+    # Not before a flag word: the citizen's own.
+    pytest.param("tambah parah jalan rusak di depan pasar", REPORT, None, "tambah parah jalan rusak di depan pasar",
+                 False, False, "complaint", "id", id="tambah-parah"),
+    pytest.param("tambah anggaran desa tapi jalan tetap rusak", REPORT, None,
+                 "tambah anggaran desa tapi jalan tetap rusak", False, False, "complaint", "id", id="tambah-anggaran"),
+    pytest.param("Usul: tambah halte di Cawang", REPORT, None, "tambah halte di Cawang", False, False, "aspiration",
+                 "id", id="kind-then-tambah-prose"),
+    pytest.param("Tambah", REPORT, None, "Tambah", False, False, "complaint", "id", id="tambah-alone"),
+    pytest.param("tambahanonim jalan rusak", REPORT, None, "tambahanonim jalan rusak", False, False, "complaint",
+                 "id", id="one-word"),
+])
+def test_a_word_introducing_a_flag_word_is_read_with_it(text: str, action: Action, tracking_id: str | None,
+                                                        body: str, anonymous: bool, confidential: bool, kind: str,
+                                                        language: str) -> None:
+    """Help said "Tambah ANONIM agar identitas dirahasiakan", and citizens wrote "Tambah ANONIM <isi>": a named
+    report of "Tambah ANONIM <isi>", the whistleblower's number sent to the agency. A word that introduces a flag
+    (`[flag_openers]`) directly before a flag word is read with it, wherever flag words are read."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.action, parsed.tracking_id, parsed.text, parsed.anonymous, parsed.confidential, parsed.kind,
+            parsed.language) == (action, tracking_id, body, anonymous, confidential, kind, language)
+
+
 @pytest.mark.parametrize(("text", "action", "tracking_id", "body", "anonymous", "kind"), [
     pytest.param(f"🙏 CEK {VALID}", Action.STATUS, VALID, "", False, "complaint", id="status"),
     pytest.param(f"🙏🏽 cek {VALID}", Action.STATUS, VALID, "", False, "complaint", id="status-skin-tone"),
