@@ -446,13 +446,19 @@ def _skip_fillers(rest: str, grammar: Grammar, flags: set[str] | None = None,
 
 
 def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
-    digits = _LEADING_ID.match(text)
+    """A Tracking ID first: with words after it a follow-up, alone a status query, with a check digit that fails a
+    mistyped ID; None when the number is prose. The ID may stand in brackets or quotes, as help shows it ("<nomor
+    lacak>": "<12345678> jalan masih rusak", "(12345678): ..."), as after a status command; missed, the addition was
+    a new report under the sender's number, an anonymous report's reporter's too."""
+    unmarked = text.lstrip(_ID_OPEN)
+    marked = unmarked != text.lstrip()
+    digits = _LEADING_ID.match(unmarked)
     if digits is None or _is_prose_number(digits.group("id"), normalize_tracking_id(digits.group("id"))):
         return None
     candidate, typed, end = _id_in(digits)
     if not looks_like_tracking_id(candidate) or _is_prose_number(typed, candidate):
         return None
-    rest = text[end:].lstrip(_ID_CLOSE).strip()
+    rest = unmarked[end:].lstrip(_STATUS_ID_CLOSE if marked else _ID_CLOSE).strip()
     if _is_punctuation(rest):  # "12345678?", "12345678 ??": a question about the report, nothing to add to it
         rest = ""
     if rest and len(candidate) < shortest_id:
@@ -489,7 +495,7 @@ def _parse_labelled_follow_up(text: str, grammar: Grammar, language: str, shorte
         return None
     flags: set[str] = set()
     after = _skip_fillers(rest, grammar, flags, grammar.follow_up_fillers)
-    if _LEADING_ID.match(after) is None:
+    if _LEADING_ID.match(after.lstrip(_ID_OPEN)) is None:
         return None
     parsed = _parse_follow_up(after, grammar, language, shortest_id)
     if parsed is None:
@@ -542,7 +548,8 @@ def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
     parsed = _parse_query(rest, grammar, language, shortest_id, False)
     if parsed is None or parsed.action not in _FLAGGED_QUERIES:
         return None
-    if parsed.action is Action.BAD_TRACKING_ID and parsed.text and not _ONLY_A_NUMBER.fullmatch(parsed.text):
+    if parsed.action is Action.BAD_TRACKING_ID and parsed.text and not _ONLY_A_NUMBER.fullmatch(
+            parsed.text.lstrip(_ID_OPEN).rstrip(_STATUS_ID_CLOSE)):  # "ANONIM <12345672>" as "ANONIM 12345672"
         return None
     return replace(parsed, anonymous=parsed.anonymous or "anonymous" in flags,
                    confidential=parsed.confidential or "confidential" in flags)

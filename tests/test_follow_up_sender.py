@@ -393,6 +393,10 @@ async def test_a_witness_flagged_status_query_with_a_photo_reaches_a_named_repor
     pytest.param("Pungli di loket samsat, petugas minta 50 ribu", STRANGER,
                  "ANONIM Tambahan: {parent} saya saksi, saya juga dimintai", "saya saksi, saya juga dimintai", None,
                  id="anonim-witness-to-a-named-report"),
+    # help's "Tambah ANONIM" and "<nomor lacak>" as written: it was a named new report holding the ID
+    pytest.param("Pungli di loket samsat, petugas minta 50 ribu", STRANGER,
+                 "Tambah ANONIM <{parent}> saya saksi, saya juga dimintai", "saya saksi, saya juga dimintai", None,
+                 id="tambah-anonim-bracketed-id-witness-to-a-named-report"),
 ])
 async def test_an_addition_labelled_as_help_shows_reaches_its_report_without_the_senders_number(
     parent_text: str, number: str, body: str, text: str, from_reports_sender: bool | None, gateway: GatewayServer,

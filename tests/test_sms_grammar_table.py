@@ -277,6 +277,12 @@ ROWS = [
     # not before a flag word: the citizen's own
     report("tambah-parah", "tambah parah jalan rusak di depan pasar", "complaint",
            "tambah parah jalan rusak di depan pasar"),
+    # the ID in angle brackets, as help shows "<nomor lacak>": read as the ID (only CEK read them)
+    follow_up("id-in-angle-brackets", "<{parent}> lubangnya sudah sebesar ban mobil",
+              "lubangnya sudah sebesar ban mobil"),
+    follow_up("tambahan-id-in-angle-brackets", "Tambahan: <{parent}> sudah ada yang patah kaki",
+              "sudah ada yang patah kaki"),
+    query("id-in-angle-brackets-alone", "<{parent}>", "status"),
     # help
     query("bantuan", "BANTUAN", "help"),
     query("help-en", "help", "help", "en"),

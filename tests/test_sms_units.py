@@ -897,6 +897,43 @@ def test_a_word_introducing_a_flag_word_is_read_with_it(text: str, action: Actio
             parsed.language) == (action, tracking_id, body, anonymous, confidential, kind, language)
 
 
+@pytest.mark.parametrize(("text", "action", "tracking_id", "body", "anonymous"), [
+    # Help shows "<nomor lacak>", and some type the brackets: as the ID typed without them.
+    pytest.param(f"<{VALID}> jalan masih rusak", FOLLOW_UP, VALID, "jalan masih rusak", False, id="angle-brackets"),
+    pytest.param(f"Tambahan: <{VALID}> jalan masih rusak", FOLLOW_UP, VALID, "jalan masih rusak", False,
+                 id="label-angle-brackets"),
+    pytest.param(f"Tambahan untuk laporan <{VALID}>: jalan masih rusak", FOLLOW_UP, VALID, "jalan masih rusak",
+                 False, id="label-fillers-angle-brackets"),
+    pytest.param(f"({VALID}) jalan masih rusak", FOLLOW_UP, VALID, "jalan masih rusak", False, id="parentheses"),
+    pytest.param(f"*{VALID}* jalan masih rusak", FOLLOW_UP, VALID, "jalan masih rusak", False, id="bold"),
+    pytest.param(f"ANONIM <{VALID}> saya saksi", FOLLOW_UP, VALID, "saya saksi", True, id="flag-angle-brackets"),
+    pytest.param(f"Tambah ANONIM <{VALID}> saya saksi", FOLLOW_UP, VALID, "saya saksi", True,
+                 id="tambah-flag-angle-brackets"),
+    pytest.param(f"<{VALID}>", STATUS, VALID, "", False, id="alone"),
+    pytest.param(f"Tambahan: <{VALID}>", STATUS, VALID, "", False, id="label-alone"),
+    # A mistyped ID: answered as one, as without the brackets.
+    pytest.param(f"<{BAD}> jalan masih rusak", Action.BAD_TRACKING_ID, BAD, f"<{BAD}> jalan masih rusak", False,
+                 id="mistyped"),
+    pytest.param(f"ANONIM <{BAD}>", Action.BAD_TRACKING_ID, BAD, f"<{BAD}>", True, id="flag-mistyped-alone"),
+    pytest.param(f"ANONIM <{BAD}> petugas minta uang", REPORT, None, f"<{BAD}> petugas minta uang", True,
+                 id="flag-mistyped-and-words"),
+    # The same guards as without brackets: an amount, a phone number, a date stay the citizen's.
+    pytest.param("(500000) diminta petugas", REPORT, None, "(500000) diminta petugas", False, id="amount"),
+    pytest.param("(081234567890) nomor saya, jalan rusak", REPORT, None, "(081234567890) nomor saya, jalan rusak",
+                 False, id="phone-number"),
+    pytest.param("<17-08-2025> ada pungli", REPORT, None, "<17-08-2025> ada pungli", False, id="date"),
+    pytest.param(f"Tambahan <biaya> {AMOUNT} diminta", REPORT, None, f"Tambahan <biaya> {AMOUNT} diminta", False,
+                 id="label-then-a-bracketed-word"),
+])
+def test_a_tracking_id_in_brackets_as_help_shows_it_is_read_as_the_id(text: str, action: Action,
+                                                                      tracking_id: str | None, body: str,
+                                                                      anonymous: bool) -> None:
+    """Help shows "Tambahan: <nomor lacak> <isi>", and "<12345678> jalan masih rusak" was a new report under the
+    sender's number (only CEK read brackets): the addition never reached its report."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.action, parsed.tracking_id, parsed.text, parsed.anonymous) == (action, tracking_id, body, anonymous)
+
+
 @pytest.mark.parametrize(("text", "action", "tracking_id", "body", "anonymous", "kind"), [
     pytest.param(f"🙏 CEK {VALID}", Action.STATUS, VALID, "", False, "complaint", id="status"),
     pytest.param(f"🙏🏽 cek {VALID}", Action.STATUS, VALID, "", False, "complaint", id="status-skin-tone"),
