@@ -536,7 +536,7 @@ _FLAGGED_QUERIES = frozenset({Action.STATUS, Action.FOLLOW_UP, Action.HELP, Acti
 def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
                    flags: set[str]) -> ParsedText | None:
     """What the words after leading flag words ask when it is no new report, read as they are without the flags,
-    with those flags on top of their own. Help's "Tambah ANONIM ..." leads people to put the flag before anything:
+    with those flags on top of their own. Help's earlier "Tambah ANONIM ..." led people to put the flag before anything:
     "ANONIM <id> saya saksi" (a follow-up), "ANONIM CEK <id>", "RAHASIA laporan <id>" (status queries), "ANONIM CEK"
     (help). Filed as a new report, the addition never reached its report, and the query became a case holding only
     a command and a number. For a query the flags change nothing; sent with a photo, which makes it a follow-up or a
@@ -702,7 +702,7 @@ def _parse_addressed(text: str, grammar: Grammar, language: str, shortest_id: in
 
 
 def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
-    """Flag words at the end ("..., ANONIM", "... (rahasia)", "... ANONIM"), as help's "add ANONIM" leads many to
+    """Flag words at the end ("..., ANONIM", "... (rahasia)", "... ANONIM"), as help's earlier "add ANONIM" led many to
     write: added to `flags`. Missed, an anonymous reporter's number would reach the agency. They are taken off the
     text only when punctuation sets them apart from it; after a plain space they may be the citizen's own words
     ("menyimpan dokumen rahasia"), which stay: a flag set once too often is the safe error, a lost word is not."""

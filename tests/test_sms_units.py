@@ -535,6 +535,24 @@ def test_every_other_reply_is_gsm7_in_both_languages(key: str) -> None:
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
+def test_helps_flag_forms_typed_as_shown_file_flagged_reports(language: str) -> None:
+    """Help said "Tambah ANONIM agar identitas dirahasiakan", and citizens typed it as it reads. Each flag's form opens
+    its sentence with the keywords as they are typed ("LAPOR ANONIM <isi>: ..."): typed alone or with the sentence's
+    explanation after it, the report is flagged. Help keeps to the two SMS parts it had."""
+    usage = render("help", language)
+    assert len(reply_parts(usage, "r")) <= 2
+    complaint = "preman minta uang parkir"
+    for flag, field in (("ANONIM", "anonymous"), ("RAHASIA", "confidential")):
+        sentence = next(part for part in re.split(r"(?<=\.) ", usage) if flag in part.split())
+        form = re.match(rf"([A-Z]+ {flag}) <[^>]+>", sentence)
+        assert form is not None, f"help shows no form opening with the keywords of {flag}: {sentence!r}"
+        for typed in (f"{form.group(1)} {complaint}", re.sub(r"<[^>]+>", complaint, sentence)):
+            parsed = parse_text(typed)
+            assert (parsed.action, getattr(parsed, field), parsed.text[:len(complaint)]) == (
+                Action.REPORT, True, complaint), typed
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
 def test_a_refused_tracking_id_says_how_to_send_the_message_as_a_report(language: str) -> None:
     """A complaint opening with a number as long as an ID ("15000000 diminta petugas", Rp 15 million) is refused
     as a mistyped ID: the reply names the keyword that files it, and sent with it the message is a report, its number
