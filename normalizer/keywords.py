@@ -562,7 +562,9 @@ def _parse_named_id(text: str, grammar: Grammar, language: str, shortest_id: int
     after = _skip_fillers(text, grammar)
     if after == text:
         return None
-    parsed = _parse_follow_up(after.lstrip(_ID_OPEN), grammar, language, shortest_id)
+    # Its marks left on: `_parse_follow_up` reads what closes them ("Nomor lacak: <12345678>.": a ">" is no
+    # punctuation, and taken off here only at the front, it was read as words after the ID).
+    parsed = _parse_follow_up(after, grammar, language, shortest_id)
     if parsed is None or parsed.action is Action.FOLLOW_UP:
         return None
     if parsed.action is Action.BAD_TRACKING_ID and (

@@ -499,6 +499,8 @@ AMOUNT = format_tracking_id(2_500_000)
     pytest.param(f"CEK {AMOUNT}", Action.STATUS, AMOUNT, "", id="after-a-status-command"),
     pytest.param(f"CEK ({AMOUNT})", Action.STATUS, AMOUNT, "", id="in-brackets-after-a-status-command"),
     pytest.param(f"ID [{AMOUNT}]", Action.STATUS, AMOUNT, "", id="named-id-in-brackets"),
+    # help's "<nomor lacak>" marks ("Nomor lacak: <12345678>."): a ">" is no punctuation, and it was a report
+    pytest.param(f"Nomor lacak: <{AMOUNT}>.", Action.STATUS, AMOUNT, "", id="named-id-in-angle-brackets"),
     pytest.param(f"Nomor lacak: {AMOUNT}", Action.STATUS, AMOUNT, "", id="named-nomor-lacak"),
 ])
 def test_a_number_inside_a_sentence_is_text_and_one_first_is_an_id(text: str, action: Action, tracking_id: str | None,
