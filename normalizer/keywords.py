@@ -50,6 +50,24 @@ class WordTable:
     vocabulary: frozenset[str] = frozenset()
 
 
+class Introduces(StrEnum):
+    """What one of help's instruction words (`[instructions]`) is read past before."""
+
+    FORM = "form"  # any form help teaches: a kind or flag word, a command, a Tracking ID ("ketik ...")
+    QUERY = "query"  # a status query ("Cek status: CEK <id>")
+    KIND = "kind"  # a kind word ("Jenis: WBS <isi>")
+
+
+@dataclass(frozen=True, slots=True)
+class Instruction:
+    """One of help's instruction words or phrases (`[instructions]`), folded: a verb ("ketik") is read with a space
+    after it, a label ("cek status") only with the punctuation help puts after it ("Cek status:")."""
+
+    words: tuple[str, ...]
+    label: bool
+    introduces: Introduces
+
+
 @dataclass(frozen=True, slots=True)
 class Grammar:
     kinds: dict[str, ReportKind]
@@ -78,6 +96,10 @@ class Grammar:
     follow_up_fillers: frozenset[str] = frozenset()
     # Every word of those four tables: a message with any other word is none of them (asked first, once).
     short_message_vocabulary: frozenset[str] = frozenset()
+    # Help's instruction words copied before its forms ("ketik LAPOR ...", "Cek status: CEK <id>"), longest first;
+    # what help puts after a form ("kirim ke 1708"), word tuples, longest first (`[instructions]`).
+    instructions: tuple[Instruction, ...] = ()
+    instruction_closings: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +146,23 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         forward_markers=frozenset(w.lower() for w in raw["commands"].get("forward_markers", [])),
         follow_up_words=frozenset(w.lower() for w in raw["commands"].get("follow_up", [])),
         follow_up_fillers=status_fillers | {w.lower() for w in raw["commands"].get("follow_up_fillers", [])},
+        **_load_instructions(raw.get("instructions", {})),
     )
+
+
+def _load_instructions(table: dict[str, list[str]]) -> dict:
+    """`Grammar`'s fields for help's instructions (`[instructions]`)."""
+    instructions = [Instruction(tuple(fold_word(word) for word in phrase.split()), label, introduces)
+                    for key, label, introduces in (("verbs", False, Introduces.FORM),
+                                                   ("status_labels", True, Introduces.QUERY),
+                                                   ("kind_labels", True, Introduces.KIND))
+                    for phrase in table.get(key, [])]
+    closings = sorted((tuple(fold_word(word) for word in phrase.split()) for phrase in table.get("closings", [])),
+                      key=len, reverse=True)
+    return {
+        "instructions": tuple(sorted(instructions, key=lambda instruction: len(instruction.words), reverse=True)),
+        "instruction_closings": tuple(closings),
+    }
 
 
 def _load_word_table(table: dict[str, list[str]]) -> WordTable:
@@ -150,6 +188,8 @@ _SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/"))) 
 # "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do).
 _LEADING_WORD = re.compile(rf"^\s*[{HASH}]?(?P<word>[^\W\d_]+|[{re.escape(with_compatibility_forms('?'))}])"
                            rf"(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
+# A word anywhere (`_LEADING_WORD` from a position, letters only): one of help's instruction words (`[instructions]`).
+_WORD_AT = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+)(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 _HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}](?P<tag>[^\W\d_]+)\b", re.UNICODE)
 # A leading kind or flag word set off as a tag ("[ANONIM] ...", "(RAHASIA)", WhatsApp's bold "*ANONIM*" and italic
 # "_ANONIM_", "【ANONIM】"): a pair of marks around the word alone (`_TAG_PAIRS`), then separators.
@@ -546,13 +586,17 @@ def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
     ("ANONIM 12345672 petugas minta uang": they may be the complaint); a mistyped ID alone, or after a status command,
     is the query it is without the flag."""
     parsed = _parse_query(rest, grammar, language, shortest_id, False)
-    if parsed is None or parsed.action not in _FLAGGED_QUERIES:
-        return None
-    if parsed.action is Action.BAD_TRACKING_ID and parsed.text and not _ONLY_A_NUMBER.fullmatch(
-            parsed.text.lstrip(_ID_OPEN).rstrip(_STATUS_ID_CLOSE)):  # "ANONIM <12345672>" as "ANONIM 12345672"
+    if parsed is None or parsed.action not in _FLAGGED_QUERIES or _mistyped_id_and_words(parsed):
         return None
     return replace(parsed, anonymous=parsed.anonymous or "anonymous" in flags,
                    confidential=parsed.confidential or "confidential" in flags)
+
+
+def _mistyped_id_and_words(parsed: ParsedText) -> bool:
+    """Whether the parse is a mistyped ID opening words ("12345672 petugas minta uang"): after a word in front of it
+    (a flag word, an instruction of help's) the words may be the complaint, and the number its own."""
+    return parsed.action is Action.BAD_TRACKING_ID and bool(parsed.text) and not _ONLY_A_NUMBER.fullmatch(
+        parsed.text.lstrip(_ID_OPEN).rstrip(_STATUS_ID_CLOSE))  # "ANONIM <12345672>" as "ANONIM 12345672"
 
 
 def _parse_named_id(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
@@ -802,6 +846,9 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     `intake.shortest_tracking_id`); a shorter number opening a message with words after it is the citizen's prose.
     After a status command, or alone, any number of an ID's shape is still read as a (maybe mistyped) ID."""
     grammar = grammar or load_grammar()
+    instructed = _parse_instructed(text, grammar, shortest_id)
+    if instructed is not None:
+        return instructed
     after_symbols = _after_leading_symbols(text)
     if after_symbols is not None:
         # Emoji typed before a command or a keyword ("🙏 CEK 10000004", "🙏🙏 ANONIM ..."): read past them. Missed,
@@ -811,6 +858,103 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
         if parsed.action in _READ_PAST_SYMBOLS or parsed.anonymous or parsed.confidential or parsed.explicit_kind:
             return parsed
     return _parse_message(text, grammar, shortest_id)
+
+
+def _parse_instructed(text: str, grammar: Grammar, shortest_id: int) -> ParsedText | None:
+    """The form a citizen copied with help's instruction words before it (`[instructions]`: "ketik LAPOR ANONIM
+    <isi>", "Cek status: CEK <id>", "Jenis: WBS <isi>", "Cek status: ketik CEK <id> kirim ke 1708."), read as the form
+    alone is; None when the text opens with none of them, or what follows is no form each of them introduces: then
+    they are the citizen's words ("ketik KTP dipungut biaya", "Status: laporan saya belum ditindaklanjuti").
+
+    Emoji and our short code may stand around them ("1708 ketik LAPOR ..."). One loop from the start, asked once at
+    the top: what follows them is read as a message of its own, never back through here, so repeated instruction
+    words cost no recursion."""
+    at, read = 0, []
+    while True:
+        found = _instruction_at(text, at, grammar)
+        if found is not None:
+            instruction, at = found
+            read.append(instruction)
+            continue
+        past = _past_symbols_and_address_at(text, at, grammar)
+        if past == at:
+            break
+        at = past
+    if not read:
+        return None
+    rest = text[at:]
+    if any(not instruction.label for instruction in read):
+        # A verb copied: the instruction copied whole, and so its closing ("... kirim ke 1708").
+        rest = _without_closing(rest, grammar)
+    parsed = _parse_message(rest, grammar, shortest_id)
+    if _mistyped_id_and_words(parsed) or not all(_introduces(instruction, parsed) for instruction in read):
+        return None
+    return parsed
+
+
+def _instruction_at(text: str, at: int, grammar: Grammar) -> tuple[Instruction, int] | None:
+    """(the instruction, where it ends, the separators after it taken) when one of help's instruction words or phrases
+    is typed at `at`, its words one space or more apart, set apart from what follows: a verb by anything, a label by
+    punctuation ("Cek status:", "Jenis -")."""
+    first = _WORD_AT.match(text, at)
+    if first is None:
+        return None
+    word = fold_word(first.group("word"))
+    for instruction in grammar.instructions:  # longest first: "cek status" before "status"
+        if instruction.words[0] != word:
+            continue
+        match: re.Match[str] | None = first
+        for following in instruction.words[1:]:
+            assert match is not None
+            sep = match.group("sep")
+            match = _WORD_AT.match(text, match.end()) if sep and sep.isspace() else None
+            if match is None or fold_word(match.group("word")) != following:
+                match = None
+                break
+        if match is None:
+            continue
+        sep = match.group("sep")
+        if (sep.strip() != "") if instruction.label else _set_apart(text, match.end(), sep):
+            return instruction, match.end()
+    return None
+
+
+def _past_symbols_and_address_at(text: str, at: int, grammar: Grammar) -> int:
+    """Where the emoji, spaces and our short codes or handles typed at `at` end (`_past_symbols_and_our_address`
+    without copying the text: `_parse_instructed`'s loop stays linear however often they repeat)."""
+    while True:
+        start = at
+        while at < len(text) and (text[at].isspace() or unicodedata.category(text[at]) in _EMOJI_CATEGORIES):
+            at += 1
+        name = _LEADING_NAME.match(text, at)
+        if name is not None and fold_word(name.group("name")) in grammar.addressed_to and (
+                _set_apart(text, name.end(), name.group("sep"))):
+            at = name.end()
+        if at == start:
+            return at
+
+
+def _introduces(instruction: Instruction, parsed: ParsedText) -> bool:
+    """Whether what follows an instruction word is a form it introduces: a status query after "Cek status:", a report
+    of a kind after "Jenis:", any of help's forms after "ketik"."""
+    if instruction.introduces is Introduces.QUERY:
+        return parsed.action in (Action.STATUS, Action.BAD_TRACKING_ID, Action.HELP)
+    report = parsed.action is Action.REPORT
+    if instruction.introduces is Introduces.KIND:
+        return report and parsed.explicit_kind
+    return parsed.action in _FLAGGED_QUERIES or (
+        report and (parsed.explicit_kind or parsed.anonymous or parsed.confidential))
+
+
+def _without_closing(text: str, grammar: Grammar) -> str:
+    """`text` without what help puts after a form at its end ("LAPOR jalan rusak kirim ke 1708." -> "LAPOR jalan
+    rusak"; `[instructions]` closings), and the separators before it; as it was when it does not end so."""
+    body = _without_closing_marks(text)
+    for closing in grammar.instruction_closings:
+        parts = body.rsplit(maxsplit=len(closing))
+        if len(parts) == len(closing) + 1 and tuple(fold_word(part) for part in parts[1:]) == closing:
+            return parts[0].rstrip(_TRAILING_OPEN)
+    return text
 
 
 def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:

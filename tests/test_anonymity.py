@@ -293,6 +293,11 @@ async def test_an_anonymous_report_reaches_the_case_store_without_its_sender(
     pytest.param("Tambah ANONIM preman minta uang parkir di pasar", id="tambah-anonim"),
     pytest.param("LAPOR tambah anonim: preman minta uang parkir di pasar", id="kind-then-tambah-anonim"),
     pytest.param("preman minta uang parkir di pasar, tambah ANONIM", id="closing-tambah-anonim"),
+    # help's "ketik LAPOR <isi laporan> kirim ke 1708" and "LAPOR ANONIM <isi>" copied together, the verb and all: it
+    # was a named report of "ketik LAPOR ANONIM <isi>"
+    pytest.param("ketik LAPOR ANONIM preman minta uang parkir di pasar", id="ketik-lapor-anonim"),
+    pytest.param("ketik LAPOR ANONIM preman minta uang parkir di pasar, kirim ke 1708.",
+                 id="ketik-lapor-anonim-closing"),
 ])
 async def test_helps_tambah_anonim_as_citizens_write_it_reaches_the_case_store_without_their_number(
         body: str, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, tmp_path: Path) -> None:

@@ -129,6 +129,13 @@ def test_the_keyword_grammar_reads_anything(text: str, shortest_id: int) -> None
     pytest.param("@warga " * 8000 + "Laporan Anda kami terima. Nomor lacak: 10000004. Pantau di "
                  "https://www.lapor.go.id/pengaduan/10000004 (ref K7QX2MPA)", Action.FOLLOW_UP,
                  ("@warga " * 7950).strip(), id="handles-before-our-public-reply"),
+    # Help's instruction words, our short code and emoji before a form, repeated: read past in one loop.
+    pytest.param("ketik 1708 \U0001f64f Cek status: " * 20_000 + "CEK 10000004", Action.STATUS, "",
+                 id="instruction-words-repeated"),
+    pytest.param("ketik 1708 \U0001f64f " * 20_000 + "LAPOR ANONIM pungli", Action.REPORT, "pungli",
+                 id="a-verb-repeated"),
+    pytest.param("ketik LAPOR " + "jalan " * 50_000 + "kirim ke 1708.", Action.REPORT, ("jalan " * 50_000).strip(),
+                 id="a-long-text-before-helps-closing"),
 ])
 def test_a_long_hostile_text_is_read_in_linear_time(text: str, action: Action, kept: str) -> None:
     parsed = parse_text(text, load_grammar())

@@ -283,6 +283,30 @@ ROWS = [
     follow_up("tambahan-id-in-angle-brackets", "Tambahan: <{parent}> sudah ada yang patah kaki",
               "sudah ada yang patah kaki"),
     query("id-in-angle-brackets-alone", "<{parent}>", "status"),
+    # Help's sentences copied whole, its own words around the form: read as the form alone. "Cek status: CEK <id>" was
+    # a named new report (beside an anonymous report's ID: its reporter's number), "ketik LAPOR ANONIM <isi>" a named
+    # report of "ketik LAPOR ANONIM <isi>".
+    query("cek-status-label", "Cek status: CEK {parent}", "status"),
+    query("status-label-en-help", "Status: CEK <{parent}>", "status"),
+    query("acknowledgements-cek-sentence", "Cek status: ketik CEK {parent} kirim ke 1708.", "status"),
+    report("ketik-lapor-anonim", "ketik LAPOR ANONIM preman minta uang parkir di pasar", "complaint",
+           "preman minta uang parkir di pasar", anonymous=True),
+    report("ketik-lapor-kirim-ke-1708", "ketik LAPOR jalan rusak di depan pasar kirim ke 1708.", "complaint",
+           "jalan rusak di depan pasar"),
+    report("text-report-to-1708-en", "text REPORT the bridge in Desa Sukamaju is broken to 1708", "complaint",
+           "the bridge in Desa Sukamaju is broken", "en"),
+    report("jenis-label", "Jenis: WBS kepala desa korupsi dana desa", "whistleblowing",
+           "kepala desa korupsi dana desa"),
+    # the closing without help's verb may be the citizen's ("sudah saya kirim ke 1708"): kept
+    report("kirim-ke-1708-without-ketik", "LAPOR lampu jalan mati kirim ke 1708", "complaint",
+           "lampu jalan mati kirim ke 1708"),
+    # the same words before anything but the form they introduce: the citizen's
+    report("ketik-prose", "ketik KTP di kelurahan dipungut biaya", "complaint",
+           "ketik KTP di kelurahan dipungut biaya"),
+    report("jenis-prose", "jenis informasi yang diminta warga tidak diberikan", "complaint",
+           "jenis informasi yang diminta warga tidak diberikan"),
+    report("status-label-prose", "Status: laporan saya belum ditindaklanjuti", "complaint",
+           "Status: laporan saya belum ditindaklanjuti"),
     # help
     query("bantuan", "BANTUAN", "help"),
     query("help-en", "help", "help", "en"),

@@ -554,6 +554,79 @@ def test_helps_flag_forms_typed_as_shown_file_flagged_reports(language: str) -> 
                 Action.REPORT, True, complaint), typed
 
 
+@pytest.mark.parametrize(("text", "action", "tracking_id", "body", "kind", "anonymous", "language"), [
+    # the whole "Cek status:" sentence copied: the status query (it was a named new report, beside an anonymous
+    # report's ID)
+    pytest.param(f"Cek status: CEK {VALID}", Action.STATUS, VALID, "", "complaint", False, "id", id="cek-status-label"),
+    pytest.param(f"Status: CEK {VALID}", Action.STATUS, VALID, "", "complaint", False, "id", id="status-label"),
+    pytest.param(f"Cek status: CEK <{VALID}>", Action.STATUS, VALID, "", "complaint", False, "id",
+                 id="cek-status-label-brackets"),
+    pytest.param("Cek status: CEK", Action.HELP, None, "", "complaint", False, "id", id="cek-status-label-no-id"),
+    pytest.param(f"Cek status: ketik CEK {VALID} kirim ke 1708.", Action.STATUS, VALID, "", "complaint", False, "id",
+                 id="acknowledgements-sentence"),
+    pytest.param(f"For its status, text CEK {VALID} to 1708.", Action.STATUS, VALID, "", "complaint", False, "id",
+                 id="acknowledgements-sentence-en"),
+    pytest.param(f"Cek status: CEK {BAD}", Action.BAD_TRACKING_ID, BAD, "", "complaint", False, "id",
+                 id="cek-status-label-mistyped"),
+    # help's verb "ketik" copied: as without it, the anonymity kept
+    pytest.param("ketik LAPOR ANONIM preman minta uang", Action.REPORT, None, "preman minta uang", "complaint", True,
+                 "id", id="ketik-lapor-anonim"),
+    pytest.param("Ketik LAPOR jalan rusak", Action.REPORT, None, "jalan rusak", "complaint", False, "id",
+                 id="ketik-lapor"),
+    pytest.param("ketik ANONIM pungli di pasar", Action.REPORT, None, "pungli di pasar", "complaint", True, "id",
+                 id="ketik-anonim"),
+    pytest.param(f"ketik CEK {VALID}", Action.STATUS, VALID, "", "complaint", False, "id", id="ketik-cek"),
+    pytest.param(f"ketik {VALID} jalan masih rusak", Action.FOLLOW_UP, VALID, "jalan masih rusak", "complaint", False,
+                 "id", id="ketik-follow-up"),
+    pytest.param("1708 ketik LAPOR ANONIM preman minta uang", Action.REPORT, None, "preman minta uang", "complaint",
+                 True, "id", id="short-code-ketik"),
+    pytest.param("🙏 ketik LAPOR ANONIM preman minta uang", Action.REPORT, None, "preman minta uang", "complaint",
+                 True, "id", id="emoji-ketik"),
+    # ... and its closing, taken off with it: the instruction copied whole
+    pytest.param("ketik LAPOR jalan rusak kirim ke 1708", Action.REPORT, None, "jalan rusak", "complaint", False, "id",
+                 id="ketik-and-closing"),
+    pytest.param("ketik LAPOR ANONIM jalan rusak, kirim ke 1708.", Action.REPORT, None, "jalan rusak", "complaint",
+                 True, "id", id="ketik-and-closing-after-a-comma"),
+    pytest.param("text REPORT the bridge is broken to 1708", Action.REPORT, None, "the bridge is broken", "complaint",
+                 False, "en", id="text-and-closing-en"),
+    # without the verb the closing may be the citizen's: kept
+    pytest.param("LAPOR jalan rusak kirim ke 1708", Action.REPORT, None, "jalan rusak kirim ke 1708", "complaint",
+                 False, "id", id="closing-without-the-verb"),
+    # help's label before a kind word
+    pytest.param("Jenis: WBS kepala desa korupsi", Action.REPORT, None, "kepala desa korupsi", "whistleblowing",
+                 False, "id", id="jenis-label"),
+    pytest.param("JENIS: ASPIRASI tambah halte", Action.REPORT, None, "tambah halte", "aspiration", False, "id",
+                 id="jenis-label-aspirasi"),
+    pytest.param("Kinds: INFO what is the bus schedule to Bogor?", Action.REPORT, None,
+                 "what is the bus schedule to Bogor?", "information_request", False, "en", id="kinds-label-en"),
+    # the citizen's own words: as before
+    pytest.param("ketik KTP di kelurahan dipungut biaya", Action.REPORT, None, "ketik KTP di kelurahan dipungut biaya",
+                 "complaint", False, "id", id="prose-ketik"),
+    pytest.param("jenis informasi yang diminta warga tidak diberikan", Action.REPORT, None,
+                 "jenis informasi yang diminta warga tidak diberikan", "complaint", False, "id", id="prose-jenis"),
+    pytest.param("Jenis: pungli di pasar", Action.REPORT, None, "Jenis: pungli di pasar", "complaint", False, "id",
+                 id="prose-jenis-label"),
+    pytest.param("Cek status tanah warga tidak jelas", Action.REPORT, None, "Cek status tanah warga tidak jelas",
+                 "complaint", False, "id", id="prose-cek-status"),
+    pytest.param("Status: laporan saya belum ditindaklanjuti", Action.REPORT, None,
+                 "Status: laporan saya belum ditindaklanjuti", "complaint", False, "id", id="prose-status-label"),
+    pytest.param("Status: WBS kepala desa korupsi", Action.REPORT, None, "Status: WBS kepala desa korupsi",
+                 "complaint", False, "id", id="status-label-before-a-kind"),
+    pytest.param("Jenis: CEK 1000", Action.REPORT, None, "Jenis: CEK 1000", "complaint", False, "id",
+                 id="kind-label-before-a-command"),
+    pytest.param("ketik 15000000 diminta petugas", Action.REPORT, None, "ketik 15000000 diminta petugas", "complaint",
+                 False, "id", id="ketik-an-amount"),
+])
+def test_helps_instruction_words_copied_with_a_form_are_read_past(text: str, action: Action,
+                                                                  tracking_id: str | None, body: str, kind: str,
+                                                                  anonymous: bool, language: str) -> None:
+    """Help's own words around a form, copied with it ("ketik", "Cek status:", "Jenis:", "kirim ke 1708"): read as the
+    form alone is. Before anything else than the form they introduce they are the citizen's words, as before."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.tracking_id, parsed.text, parsed.kind.value, parsed.anonymous, parsed.language) == (
+        action, tracking_id, body, kind, anonymous, language)
+
+
 @pytest.mark.parametrize("language", ["id", "en"])
 def test_a_refused_tracking_id_says_how_to_send_the_message_as_a_report(language: str) -> None:
     """A complaint opening with a number as long as an ID ("15000000 diminta petugas", Rp 15 million) is refused
