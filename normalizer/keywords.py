@@ -97,9 +97,11 @@ class Grammar:
     # Every word of those four tables: a message with any other word is none of them (asked first, once).
     short_message_vocabulary: frozenset[str] = frozenset()
     # Help's instruction words copied before its forms ("ketik LAPOR ...", "Cek status: CEK <id>"), longest first;
-    # what help puts after a form ("kirim ke 1708"), word tuples, longest first (`[instructions]`).
+    # what help puts after a form ("kirim ke 1708"), word tuples, longest first; and the text help's placeholder marks
+    # open ("<isi laporan>"), matched at a text's start (`[instructions]`).
     instructions: tuple[Instruction, ...] = ()
     instruction_closings: tuple[tuple[str, ...], ...] = ()
+    placeholder: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +161,17 @@ def _load_instructions(table: dict[str, list[str]]) -> dict:
                     for phrase in table.get(key, [])]
     closings = sorted((tuple(fold_word(word) for word in phrase.split()) for phrase in table.get("closings", [])),
                       key=len, reverse=True)
+    marks = table.get("placeholder", [])
+    placeholder = None
+    if marks:
+        opening, closing = (re.escape(with_compatibility_forms(mark)) for mark in marks)
+        # A pair of marks opening the text, something inside them: "<jalan rusak> di depan SD".
+        placeholder = re.compile(rf"[{opening}]\s*(?P<inside>[^{opening}{closing}]*[^{opening}{closing}\s])\s*"
+                                 rf"[{closing}]")
     return {
         "instructions": tuple(sorted(instructions, key=lambda instruction: len(instruction.words), reverse=True)),
         "instruction_closings": tuple(closings),
+        "placeholder": placeholder,
     }
 
 
@@ -566,7 +576,7 @@ def _follow_up_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
             flags.add(grammar.flags[tag])
     rest = _HASHTAG.sub(lambda m: "" if fold_word(m.group("tag")) in grammar.flags else m.group(0), rest)
     rest = _take_trailing_flags(rest, grammar, flags)
-    return _SPACE_RUNS.sub(" ", rest).lstrip(_TEXT_OPEN).rstrip()
+    return _without_placeholder_marks(_SPACE_RUNS.sub(" ", rest).lstrip(_TEXT_OPEN).rstrip(), grammar)
 
 
 # What the words after leading flag words may ask without filing anything new: the flags change none of these.
@@ -957,6 +967,17 @@ def _without_closing(text: str, grammar: Grammar) -> str:
     return text
 
 
+def _without_placeholder_marks(text: str, grammar: Grammar) -> str:
+    """`text` without the marks help puts around what the citizen fills in, when they open it ("<jalan rusak di depan
+    SD>" -> "jalan rusak di depan SD", "<preman minta uang>: identitas dirahasiakan" as help's sentence copied whole).
+    Only a pair opening the text, around words: "harga > 5000", "<3" and a number help's "<nomor lacak>" put in them
+    ("<12345672> ...", a mistyped ID, "<17-08-2025> ...") stay as typed."""
+    marked = grammar.placeholder.match(text) if grammar.placeholder is not None else None
+    if marked is None or not any(char.isalpha() for char in marked.group("inside")):
+        return text
+    return marked.group("inside") + text[marked.end():]
+
+
 def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     """`parse_text` of a text whose leading emoji, if any, are part of it."""
     language = detect_language(text, grammar)
@@ -1004,7 +1025,7 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     rest = _HASHTAG.sub(lambda m: "" if fold_word(m.group("tag")) in grammar.flags else m.group(0), rest)
     rest = _take_trailing_flags(rest, grammar, flags)
     # Separators left before the text go; the citizen's own closing punctuation stays.
-    rest = _SPACE_RUNS.sub(" ", rest).lstrip(_TEXT_OPEN).rstrip()
+    rest = _without_placeholder_marks(_SPACE_RUNS.sub(" ", rest).lstrip(_TEXT_OPEN).rstrip(), grammar)
     if _without_our_address(rest, grammar) == "":  # "LAPOR 1708": a keyword and our short code, nothing to file
         rest = ""
     return ParsedText(

@@ -298,6 +298,8 @@ async def test_an_anonymous_report_reaches_the_case_store_without_its_sender(
     pytest.param("ketik LAPOR ANONIM preman minta uang parkir di pasar", id="ketik-lapor-anonim"),
     pytest.param("ketik LAPOR ANONIM preman minta uang parkir di pasar, kirim ke 1708.",
                  id="ketik-lapor-anonim-closing"),
+    pytest.param("ketik LAPOR ANONIM <preman minta uang parkir di pasar> kirim ke 1708.",
+                 id="ketik-lapor-anonim-placeholder-marks"),
 ])
 async def test_helps_tambah_anonim_as_citizens_write_it_reaches_the_case_store_without_their_number(
         body: str, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, tmp_path: Path) -> None:

@@ -136,6 +136,8 @@ def test_the_keyword_grammar_reads_anything(text: str, shortest_id: int) -> None
                  id="a-verb-repeated"),
     pytest.param("ketik LAPOR " + "jalan " * 50_000 + "kirim ke 1708.", Action.REPORT, ("jalan " * 50_000).strip(),
                  id="a-long-text-before-helps-closing"),
+    pytest.param("LAPOR <" + "jalan " * 50_000, Action.REPORT, "<" + ("jalan " * 50_000).strip(),
+                 id="a-placeholder-mark-never-closed"),
 ])
 def test_a_long_hostile_text_is_read_in_linear_time(text: str, action: Action, kept: str) -> None:
     parsed = parse_text(text, load_grammar())

@@ -297,6 +297,9 @@ ROWS = [
            "the bridge in Desa Sukamaju is broken", "en"),
     report("jenis-label", "Jenis: WBS kepala desa korupsi dana desa", "whistleblowing",
            "kepala desa korupsi dana desa"),
+    # help's placeholder marks typed around the text: taken off it
+    report("placeholder-marks", "LAPOR <jalan rusak di depan SD 2>", "complaint", "jalan rusak di depan SD 2"),
+    follow_up("placeholder-marks-follow-up", "Tambahan: <{parent}> <lubangnya makin dalam>", "lubangnya makin dalam"),
     # the closing without help's verb may be the citizen's ("sudah saya kirim ke 1708"): kept
     report("kirim-ke-1708-without-ketik", "LAPOR lampu jalan mati kirim ke 1708", "complaint",
            "lampu jalan mati kirim ke 1708"),

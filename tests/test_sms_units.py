@@ -599,6 +599,18 @@ def test_helps_flag_forms_typed_as_shown_file_flagged_reports(language: str) -> 
                  id="jenis-label-aspirasi"),
     pytest.param("Kinds: INFO what is the bus schedule to Bogor?", Action.REPORT, None,
                  "what is the bus schedule to Bogor?", "information_request", False, "en", id="kinds-label-en"),
+    # the placeholder's marks typed around the text
+    pytest.param("LAPOR <jalan rusak di depan SD>", Action.REPORT, None, "jalan rusak di depan SD", "complaint",
+                 False, "id", id="placeholder-marks"),
+    pytest.param("LAPOR ANONIM <preman minta uang>: identitas dirahasiakan.", Action.REPORT, None,
+                 "preman minta uang: identitas dirahasiakan.", "complaint", True, "id",
+                 id="placeholder-marks-sentence"),
+    pytest.param("ketik LAPOR <jalan rusak> kirim ke 1708.", Action.REPORT, None, "jalan rusak", "complaint", False,
+                 "id", id="placeholder-marks-and-closing"),
+    pytest.param(f"Tambahan: <{VALID}> <jalan masih rusak>", Action.FOLLOW_UP, VALID, "jalan masih rusak",
+                 "complaint", False, "id", id="placeholder-marks-follow-up"),
+    pytest.param("＜jalan rusak＞", Action.REPORT, None, "jalan rusak", "complaint", False, "id",
+                 id="placeholder-marks-fullwidth"),
     # the citizen's own words: as before
     pytest.param("ketik KTP di kelurahan dipungut biaya", Action.REPORT, None, "ketik KTP di kelurahan dipungut biaya",
                  "complaint", False, "id", id="prose-ketik"),
@@ -616,12 +628,19 @@ def test_helps_flag_forms_typed_as_shown_file_flagged_reports(language: str) -> 
                  id="kind-label-before-a-command"),
     pytest.param("ketik 15000000 diminta petugas", Action.REPORT, None, "ketik 15000000 diminta petugas", "complaint",
                  False, "id", id="ketik-an-amount"),
+    pytest.param("harga <5000 jalan rusak>", Action.REPORT, None, "harga <5000 jalan rusak>", "complaint", False, "id",
+                 id="marks-inside-prose"),
+    pytest.param("<3 jalan rusak", Action.REPORT, None, "<3 jalan rusak", "complaint", False, "id",
+                 id="opening-mark-alone"),
+    pytest.param("LAPOR <17-08-2025> ada pungli", Action.REPORT, None, "<17-08-2025> ada pungli", "complaint", False,
+                 "id", id="marks-around-a-date"),
 ])
 def test_helps_instruction_words_copied_with_a_form_are_read_past(text: str, action: Action,
                                                                   tracking_id: str | None, body: str, kind: str,
                                                                   anonymous: bool, language: str) -> None:
-    """Help's own words around a form, copied with it ("ketik", "Cek status:", "Jenis:", "kirim ke 1708"): read as the
-    form alone is. Before anything else than the form they introduce they are the citizen's words, as before."""
+    """Help's own words around a form, copied with it ("ketik", "Cek status:", "Jenis:", "kirim ke 1708", the
+    placeholder's "<>"): read as the form alone is. Before anything else than the form they introduce they are the
+    citizen's words, as before."""
     parsed = parse_text(text)
     assert (parsed.action, parsed.tracking_id, parsed.text, parsed.kind.value, parsed.anonymous, parsed.language) == (
         action, tracking_id, body, kind, anonymous, language)
