@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import pytest
@@ -15,6 +15,7 @@ from channels.base import InboundMessage
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
 from channels.sms_aggregator import parse_timestamp, parse_udh
 from channels.sms_aggregator_send import reply_parts
+from channels.social import strip_leading_mentions
 from gateway.concat import GAP_MARKER, join_parts
 from gateway.errors import RejectedInput
 from gateway.replies import render, status_name
@@ -552,6 +553,154 @@ def test_helps_flag_forms_typed_as_shown_file_flagged_reports(language: str) -> 
             parsed = parse_text(typed)
             assert (parsed.action, getattr(parsed, field), parsed.text[:len(complaint)]) == (
                 Action.REPORT, True, complaint), typed
+
+
+# The test's own reading of what our texts teach, apart from the grammar's tables: what each word they show in capitals
+# before a placeholder means, and what each placeholder stands for. A text that shows another fails the tests below
+# until it is added here, and so until someone has looked at how the grammar reads it.
+TAUGHT_WORDS = {"LAPOR": "complaint", "REPORT": "complaint", "ASPIRASI": "aspiration", "INFO": "information_request",
+                "WBS": "whistleblowing", "ANONIM": "anonymous", "RAHASIA": "confidential", "CEK": "status"}
+PLACEHOLDERS = {"isi laporan": "text", "isi": "text", "your report": "text", "text": "text", "nomor lacak": "id",
+                "tracking ID": "id"}
+KINDS = ("complaint", "aspiration", "information_request", "whistleblowing")
+# Our SMS texts that teach a form, and what stands for their {tracking_id}: a placeholder as help shows one (the
+# acknowledgement's "CEK {tracking_id}" teaches "CEK <nomor lacak>"); in the refusal, the number it refused.
+ID_PLACEHOLDER = {"id": "<nomor lacak>", "en": "<tracking ID>"}
+TEACHING_REPLIES = {"help": None, "ack": ID_PLACEHOLDER, "duplicate": ID_PLACEHOLDER, "bad_tracking_id": "15000000"}
+# A form: the words in capitals before a placeholder, the placeholder, and the one after it if any.
+TAUGHT_FORM = re.compile(r"(?P<words>(?:[A-Z]{2,} )*)(?P<first><(?P<first_name>[^>]+)>)(?: <(?P<second_name>[^>]+)>)?")
+# A list of the forms' words after a label: help's "Jenis: LAPOR, ASPIRASI, INFO, WBS."
+TAUGHT_LIST = re.compile(r"(?P<label>[^:<>]+): (?P<words>[A-Z]{2,}(?:, [A-Z]{2,})+)\.")
+# Our name opening an SMS reply, help's with our short code ("LAPOR! 1708: ..."): the name of the sender, not one of the
+# instructions.
+REPLY_HEADER = re.compile(r"^LAPOR! (?:\d+: )?")
+COPIED_COMPLAINT = "preman minta uang parkir"
+
+
+@dataclass(frozen=True)
+class Taught:
+    """A form a reply teaches, as typed in one of the ways a citizen copies it, and what it does."""
+
+    typed: str
+    action: Action
+    kind: str = "complaint"
+    explicit_kind: bool = False
+    flags: frozenset[str] = frozenset()
+    tracking_id: str | None = None
+    exact: bool = False  # the form alone: its text is the complaint exactly, not only first
+
+
+def _taught_in(sentence: str) -> list[Taught]:
+    """The copies of one sentence of ours that teaches a form, each with what it does: none when it teaches none."""
+    listed = TAUGHT_LIST.fullmatch(sentence)
+    if listed is not None:
+        copies = []
+        for word in listed.group("words").split(", "):
+            kind = TAUGHT_WORDS[word]
+            for typed, exact in ((f"{word} {COPIED_COMPLAINT}", True),
+                                 (f"{listed.group('label')}: {word} {COPIED_COMPLAINT}", False)):
+                copies += [Taught(copy, Action.REPORT, kind, True, exact=exact) for copy in (typed, typed.lower())]
+        return copies
+    form = TAUGHT_FORM.search(sentence)
+    if form is None:
+        return []
+    words = form.group("words").split()
+    unknown = [word for word in words if word not in TAUGHT_WORDS]
+    assert not unknown, f"{sentence!r} teaches {unknown}: add what they mean to TAUGHT_WORDS, and read them"
+    names = [name for name in (form.group("first_name"), form.group("second_name")) if name]
+    assert all(name in PLACEHOLDERS for name in names), f"{sentence!r}: a placeholder PLACEHOLDERS does not know"
+    stands_for = [PLACEHOLDERS[name] for name in names]
+    meanings = [TAUGHT_WORDS[word] for word in words]
+    kinds = [meaning for meaning in meanings if meaning in KINDS]
+    if "status" in meanings or stands_for == ["id"]:
+        assert stands_for == ["id"], sentence
+        what = Taught("", Action.STATUS, tracking_id=VALID)
+    elif stands_for == ["id", "text"] and not meanings:
+        what = Taught("", Action.FOLLOW_UP, tracking_id=VALID)
+    else:
+        assert stands_for == ["text"], sentence
+        what = Taught("", Action.REPORT, kinds[0] if kinds else "complaint", bool(kinds),
+                      frozenset(meaning for meaning in meanings if meaning in ("anonymous", "confidential")))
+    values = {"id": VALID, "text": COPIED_COMPLAINT}
+
+    def filled(text: str, marks: bool) -> str:
+        return re.sub(r"<([^>]+)>", lambda m: f"<{values[PLACEHOLDERS[m[1]]]}>" if marks
+                      else values[PLACEHOLDERS[m[1]]], text)
+
+    whole = filled(sentence, marks=False)
+    return [replace(what, typed=filled(form.group(0), marks=False), exact=True),
+            replace(what, typed=whole), replace(what, typed=filled(sentence, marks=True)),
+            replace(what, typed=whole.lower())]
+
+
+def _taught_by(key: str, language: str) -> list[Taught]:
+    """Every copy of every form the reply under `key` teaches, its sentences split as a citizen copies them."""
+    shown = TEACHING_REPLIES[key]
+    shown = shown[language] if isinstance(shown, dict) else shown
+    text = REPLY_HEADER.sub("", render(key, language, tracking_id=shown))
+    return [copy for sentence in re.split(r"(?<=[.?]) ", text) for copy in _taught_in(sentence)]
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+@pytest.mark.parametrize("key", list(TEACHING_REPLIES))
+def test_every_form_our_sms_texts_teach_does_what_they_teach_as_copied(key: str, language: str) -> None:
+    """Citizens on feature phones copy our instructions literally: the form alone ("LAPOR ANONIM <isi>"), or the
+    whole sentence, its words around the form ("ketik LAPOR <isi laporan> kirim ke 1708", "Cek status: CEK <nomor
+    lacak>", "Jenis: WBS"), the placeholder's marks kept or not, in capitals or not. Each does what the text teaches:
+    a report of that kind with those flags, its text the complaint (first; the sentence's explanation may follow it),
+    a status query or an addition to that report. Read out of config/replies.toml, so that a rewording cannot teach a
+    form the grammar misreads: "Cek status: CEK <id>" was a named new report, "ketik LAPOR ANONIM <isi>" one with
+    "ketik LAPOR ANONIM" in its text, the sender's number beside it."""
+    copies = _taught_by(key, language)
+    assert copies, f"the test reads no form out of {key!r}"
+    if key == "help":  # every kind, both flags, the status query and the addition: a form this test cannot read fails
+        taught = {copy.kind for copy in copies if copy.explicit_kind} | {copy.action.value for copy in copies}
+        assert taught | set().union(*(copy.flags for copy in copies)) >= {
+            *KINDS, "anonymous", "confidential", "status", "follow_up"}, copies
+    problems = []
+    for copy in copies:
+        parsed = parse_text(copy.typed)
+        got = (parsed.action, parsed.tracking_id, parsed.kind.value if parsed.action is Action.REPORT else copy.kind,
+               parsed.explicit_kind, frozenset(flag for flag in ("anonymous", "confidential") if getattr(parsed, flag)))
+        wanted = (copy.action, copy.tracking_id, copy.kind, copy.explicit_kind, copy.flags)
+        if copy.action in (Action.REPORT, Action.FOLLOW_UP):
+            got += (parsed.text if copy.exact else parsed.text.lower()[:len(COPIED_COMPLAINT)],)
+            wanted += (COPIED_COMPLAINT,)
+        if got != wanted:
+            problems.append(f"{copy.typed!r}: {got} != {wanted} ({parsed.text!r})")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_every_form_the_social_help_teaches_does_what_it_teaches_as_copied(language: str) -> None:
+    """The public help to a mention: mention our handle with the report, and add its hashtags ("Tambah #anonim agar
+    identitas dirahasiakan"). Each hashtag it shows, wherever the citizen puts it and with the word help puts before
+    it, sets what it teaches; the report's text is the complaint, first."""
+    usage = render("social_help", language, ref="ABCDEFGH")
+    handle = re.search(r"@\w+", usage)
+    tags = re.findall(r"#(\w+)", usage)
+    verb = re.search(r"(\w+) #", usage)
+    assert handle is not None and verb is not None and len(tags) >= 2, usage
+    unknown = [tag for tag in tags if tag.upper() not in TAUGHT_WORDS]
+    assert not unknown, f"social help teaches {unknown}: add what they mean to TAUGHT_WORDS, and read them"
+    copies = [(f"{handle[0]} {COPIED_COMPLAINT}", frozenset())]
+    for tag in tags:
+        flags = frozenset({TAUGHT_WORDS[tag.upper()]})
+        copies += [(typed, flags) for typed in (
+            f"{handle[0]} {COPIED_COMPLAINT} #{tag}", f"{handle[0]} #{tag} {COPIED_COMPLAINT}",
+            f"{handle[0]} {verb[1]} #{tag} {COPIED_COMPLAINT}",
+            f"{handle[0]} {COPIED_COMPLAINT}, {verb[1].lower()} #{tag}",
+        )]
+    copies.append((f"{handle[0]} {COPIED_COMPLAINT} " + " ".join(f"#{tag}" for tag in tags),
+                   frozenset(TAUGHT_WORDS[tag.upper()] for tag in tags)))
+    problems = []
+    for typed, flags in copies:
+        parsed = parse_text(strip_leading_mentions(typed, handle[0]))
+        got = (parsed.action, parsed.text[:len(COPIED_COMPLAINT)],
+               frozenset(flag for flag in ("anonymous", "confidential") if getattr(parsed, flag)))
+        if got != (Action.REPORT, COPIED_COMPLAINT, flags):
+            problems.append(f"{typed!r}: {got} ({parsed.text!r})")
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize(("text", "action", "tracking_id", "body", "kind", "anonymous", "language"), [
