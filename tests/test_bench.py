@@ -543,6 +543,42 @@ def test_every_webhook_of_a_run_has_its_own_message_id(tmp_path: Path, monkeypat
     assert {len(sid) for sid in sids} == {34}
 
 
+@pytest.mark.parametrize(
+    ("duration", "argument"),
+    [
+        pytest.param(8.0, "8s", id="the-full-runs-ceiling"),
+        pytest.param(1.0, "1s", id="one-second"),
+        pytest.param(0.3, "1s", id="under-a-second-is-one"),
+        pytest.param(2.5, "3s", id="rounded-up"),
+    ],
+)
+def test_wrk_runs_as_long_as_asked_in_whole_seconds(
+    duration: float, argument: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """wrk counts whole seconds: a duration is rounded up to them, and no more. A second more than asked (the full
+    run's 8 s ceiling ran 9 s, the quick run's 1 s ceiling and its warm-up 2 s each) loaded both cores for nothing."""
+    import bench.load as load
+    from bench.procs import Proc
+
+    commands: list[list[str]] = []
+    summary = {"requests": 1, "duration_us": 1_000_000, "ok": 1, "bad": 0, "extra": 0, "p50_us": 1, "p99_us": 1,
+               "max_us": 1, "errors": 0}
+
+    def start(stack: Stack, role: str, command: list[str], env: dict[str, str] | None = None) -> Proc:
+        commands.append(list(command))
+        log_path = tmp_path / "wrk.log"
+        log_path.write_bytes(b"BENCH_JSON " + orjson.dumps(summary) + b"\n")
+        return Proc(role, subprocess.Popen(["true"]), log_path)
+
+    monkeypatch.setattr(Stack, "start", start)
+    monkeypatch.setattr(load.shutil, "which", lambda _name: "/usr/bin/wrk")
+    result = load.run_wrk(Stack(tmp_path), "http://127.0.0.1:1" + load.TWILIO_PATH, tmp_path / "requests.txt",
+                          connections=1, duration=duration)
+    [command] = commands
+    assert command[command.index("-d") + 1] == argument
+    assert (result.ok, result.seconds) == (1, 1.0)
+
+
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_wrk_counts_no_health_poll_of_the_bare_server_as_a_webhook(tmp_path: Path) -> None:
     """Each webhook once through wrk against the bare server (the scale phase's closed loop): the /healthz polls of
