@@ -119,7 +119,15 @@ class AggregatorApi:
 
     def texts_to(self, number: str) -> list[str]:
         """Each whole reply sent to `number` (parts joined), in sending order."""
-        return ["".join(p.text for p in parts) for parts in self.replies().values() if parts[0].to == number]
+        return self.texts_by_number().get(number, [])
+
+    def texts_by_number(self) -> dict[str, list[str]]:
+        """`texts_to` of every number at once: a table asking it of each of its rows parsed every part sent again
+        for each (155 rows: 24,000 parts parsed, 2 s of CPU)."""
+        texts: dict[str, list[str]] = {}
+        for parts in self.replies().values():
+            texts.setdefault(parts[0].to, []).append("".join(p.text for p in parts))
+        return texts
 
 
 def aggregator_api() -> Iterator[AggregatorApi]:
