@@ -757,6 +757,10 @@ def _parse_addressed(text: str, grammar: Grammar, language: str, shortest_id: in
     return None
 
 
+# Letters `_take_trailing_flags` steps back over at once while they are all letters.
+_LETTER_BLOCK = 64
+
+
 def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
     """Flag words at the end ("..., ANONIM", "... (rahasia)", "... ANONIM"), as help's earlier "add ANONIM" led many to
     write: added to `flags`. Missed, an anonymous reporter's number would reach the agency. They are taken off the
@@ -766,6 +770,10 @@ def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
     while True:  # a scan from the end, not a regex search: linear however long the text
         body = _without_closing_marks(rest)
         start = len(body)
+        # Back over the last word a block of letters at a time, then letter by letter: one at a time, a text ending in
+        # a word of 100,000 letters (a hostile message) cost 12 ms of CPU a reading.
+        while start >= _LETTER_BLOCK and body[start - _LETTER_BLOCK:start].isalpha():
+            start -= _LETTER_BLOCK
         while start and body[start - 1].isalpha():
             start -= 1
         word = fold_word(body[start:])

@@ -1646,6 +1646,18 @@ def test_a_flag_word_at_the_end_counts_with_emoji_after_it(text: str, body: str,
         Action.REPORT, body, anonymous, confidential)
 
 
+@pytest.mark.parametrize("letters", [1, 57, 58, 63, 64, 65, 122, 128, 100_000])
+def test_a_flag_word_at_the_end_after_a_long_word_is_read_as_after_a_short_one(letters: int) -> None:
+    """The scan back over the last word goes a block of letters at a time (a word of 100,000 letters cost 12 ms a
+    reading one letter at a time): words as long as a block, or a letter more or less, end where they end. Glued to
+    the letters before it the flag word is part of a longer word; set apart, it is a flag."""
+    word = "x" * letters
+    glued = parse_text(f"pungli di pasar {word}anonim")
+    assert (glued.anonymous, glued.text) == (False, f"pungli di pasar {word}anonim")
+    set_apart = parse_text(f"pungli di pasar {word}, ANONIM")
+    assert (set_apart.anonymous, set_apart.text) == (True, f"pungli di pasar {word}")
+
+
 # Invisible format characters a copy from a web page or a keyboard leaves in a message: soft hyphen, Arabic letter
 # mark, Mongolian vowel separator, word joiner, invisible operators, deprecated format controls, interlinear annotation
 # marks.
