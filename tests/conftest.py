@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,6 +105,29 @@ async def async_wait_until(predicate: Callable[[], object], timeout: float = 10.
 def json_logs() -> None:
     """Log as the processes do: JSON lines through the redaction processor."""
     configure_logging("info")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def triage_model_trained_once_per_examples() -> Iterator[None]:
+    """Each triage model this process trains, trained once for its examples. Every forward worker built in-process
+    (a `drain`, a WorkerContext) trained the same model from the same examples again: 16 trainings of 0.7 to 2 s of
+    CPU in the triage, anonymity and forwarding tests. Training is deterministic (its classifiers' random_state is
+    fixed), so each test still gets the model it would have trained; other examples are trained as before, and a
+    training that fails is not kept. Worker processes the tests start train their own, as in production."""
+    from triage.model import Example, TextModel
+
+    trained: dict[tuple[Example, ...], TextModel] = {}
+    train = TextModel.train
+
+    def once(examples: Sequence[Example]) -> TextModel:
+        key = tuple(examples)
+        if key not in trained:
+            trained[key] = train(examples)
+        return trained[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TextModel, "train", staticmethod(once))
+        yield
 
 
 def first_table(output: str) -> dict[str, dict[str, str]]:
