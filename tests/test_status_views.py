@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,7 +83,6 @@ from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 from tests.aggregator_support import post_callback
 from tests.cli_process import run_cli
 from tests.conftest import (
-    VENV_BIN,
     CaseStoreServer,
     GatewayServer,
     ProcessHandle,
@@ -652,9 +652,7 @@ def test_counters_a_gateway_of_an_earlier_version_wrote_show_as_nought_where_it_
 def test_status_cli_refuses_without_redis(test_env: TestEnvironment) -> None:
     env = test_env.process_env()
     env.pop("REDIS_URL")
-    result = subprocess.run([env["PATH"].split(":")[0] + "/lapor-gateway", "status"], env=env,
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2
+    assert run_cli(["status"], env).returncode == 2
 
 
 def test_a_redis_with_no_sign_of_the_deployment_is_said_so_and_nothing_is_written_to_it(
@@ -662,10 +660,9 @@ def test_a_redis_with_no_sign_of_the_deployment_is_said_so_and_nothing_is_writte
     """A typo in REDIS_URL's database number, or a fresh Redis after a failover without persistence: the CLI said
     `overall: OK` and exited 0 for the process rule's first 30 s (counted from "monitoring began", which its own read
     started by writing the monitor's keys into that Redis). At 2 a.m. that sent the operator looking elsewhere."""
-    runs = [subprocess.Popen([str(VENV_BIN / "lapor-gateway"), "status", *args], text=True, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=test_env.process_env(COLUMNS="200"))
-            for args in ((), ("--json",))]  # together: each waits a beat for a sign before it says so
-    (table, table_err), (as_json, json_err) = (run.communicate(timeout=60) for run in runs)
+    with ThreadPoolExecutor(2) as pool:  # together: each waits a beat for a sign before it says so
+        runs = list(pool.map(lambda args: cli(test_env, "status", *args), ((), ("--json",))))
+    (table, table_err), (as_json, json_err) = ((run.stdout, run.stderr) for run in runs)
 
     assert [run.returncode for run in runs] == [2, 2], table + table_err + as_json + json_err
     parsed = urlparse(redis_url)
@@ -1853,9 +1850,7 @@ async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one
             assert down["email"]["process_last_seen_at"] and down["email"]["processes_alive"] == 0
             assert 'id="channel-email" data-state="down"' in (await client.get("/status")).text
             assert value((await client.get("/metrics")).text, "lapor_channel_state", channel="email") == 2
-            status = await asyncio.to_thread(
-                subprocess.run, [str(VENV_BIN / "lapor-gateway"), "status"], capture_output=True, text=True,
-                env=test_env.process_env(COLUMNS="200", **env), timeout=60)
+            status = await asyncio.to_thread(cli, test_env, "status", **env)
             assert status.returncode == 2 and "no SMTP server process alive (last seen" in status.stdout
 
             def email_down_in_a_heartbeat() -> bool:
