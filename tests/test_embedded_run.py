@@ -99,8 +99,7 @@ def test_make_run_path_end_to_end_with_embedded_redis(tmp_path: Path) -> None:
         assert (tmp_path / "var" / "redis" / "appendonly.aof").exists()  # the embedded Redis persists (AOF)
         # An operator's CLI finds the embedded Redis of the running system by its data dir alone.
         cli_env = {k: v for k, v in env.items() if k != "REDIS_URL"}
-        status = subprocess.run([str(VENV_BIN / "lapor-gateway"), "status", "--json"], env=cli_env,
-                                capture_output=True, text=True, timeout=60)
+        status = run_cli(["status", "--json"], cli_env)
         assert status.returncode in (0, 1), status.stdout + status.stderr
         assert "sms-twilio" in status.stdout
         # The SMTP server and the pollers (both social channels are on in development) say they are alive.

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from gateway.settings import (
     settings_warnings,
     unknown_variables,
 )
+from tests.cli_process import run_cli
 
 PRODUCTION_SECRETS = {
     "LAPOR_TWILIO_AUTH_TOKEN": "t",
@@ -454,8 +453,7 @@ def test_a_lapor_variable_that_names_no_setting_is_found(environ: dict[str, str]
 def test_a_command_warns_of_a_misspelt_variable_on_stderr_and_keeps_its_output() -> None:
     environ = {**os.environ, "LAPOR_PROFILE": "development", "LAPOR_HTTP_HOSTS": "0.0.0.0",
                "LAPOR_WEBHOOK_SECRET": "value-never-shown", "REDIS_URL": "redis://127.0.0.1:1/0"}
-    done = subprocess.run([sys.executable, "-m", "gateway.cli", "status", "--json"], env=environ, cwd=CONFIG_DIR.parent,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = run_cli(["status", "--json"], environ, cwd=CONFIG_DIR.parent)
     assert done.returncode == 2  # Redis unreachable
     assert json.loads(done.stdout)["overall"] == "down"  # --json is still one document
     assert "LAPOR_HTTP_HOSTS is no setting and is ignored (did you mean LAPOR_HTTP_HOST?)" in done.stderr
@@ -499,8 +497,7 @@ def test_x_replies_without_oauth_1a_are_a_warning_at_start(environ: dict[str, st
 def test_a_command_warns_of_x_replies_with_an_expiring_token_on_stderr() -> None:
     environ = {**os.environ, **PRODUCTION_SECRETS, **X_ON, "LAPOR_X_USER_ACCESS_TOKEN": "token-never-shown",
                "LAPOR_DATA_DIR": "/nonexistent", "REDIS_URL": "redis://127.0.0.1:1/0"}
-    done = subprocess.run([sys.executable, "-m", "gateway.cli", "status", "--json"], env=environ, cwd=CONFIG_DIR.parent,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = run_cli(["status", "--json"], environ, cwd=CONFIG_DIR.parent)
     assert json.loads(done.stdout)["overall"] == "down"  # --json is still one document
     assert "warning: X replies are posted with LAPOR_X_USER_ACCESS_TOKEN" in done.stderr
     assert "token-never-shown" not in done.stderr + done.stdout
