@@ -256,7 +256,9 @@ def test_send_cek_later_waits_for_its_promise_too(
     assert letter.queue == STATUS_QUEUE and letter.args[0]["promise_reply_id"] == promise
     settle(settings, redis)
     assert api.texts_to(NUMBER) == [PROMISE, SEND_CEK_LATER] and len(api.parts()) == 2
-    assert [event["earlier"] for event in events(log_stream, "reply.waits_for_earlier")] == [promise]
+    # It waited for the promise (once, or again when the promise's retry came due after it on a loaded machine).
+    waited_for = {event["earlier"] for event in events(log_stream, "reply.waits_for_earlier")}
+    assert waited_for == {promise}
 
 
 def test_a_status_job_queued_without_a_promise_id_answers_as_before(
