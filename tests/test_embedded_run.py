@@ -375,8 +375,11 @@ def test_the_embedded_redis_waits_out_a_load_longer_than_its_start_limit(tmp_pat
         aof.write(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n")
         for batch in range(20):
             aof.write(b"".join(command % (batch * 10_000 + n) for n in range(10_000)) * 4)  # 800,000 commands
-    with EmbeddedRedis(directory).start(timeout=0.3) as redis:
+    redis = EmbeddedRedis(directory).start(timeout=0.3)
+    try:
         assert Redis.from_url(redis.url).dbsize() == 200_000
+    finally:
+        redis.stop()
     [loaded] = re.findall(r"DB loaded from append only file: ([0-9.]+) seconds", (directory / "redis.log").read_text())
     assert float(loaded) > 0.3  # the load outlasted the start limit: a start that gave up there would have raised
 
