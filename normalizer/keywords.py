@@ -165,9 +165,10 @@ def _load_instructions(table: dict[str, list[str]]) -> dict:
     placeholder = None
     if marks:
         opening, closing = (re.escape(with_compatibility_forms(mark)) for mark in marks)
-        # A pair of marks opening the text, something inside them: "<jalan rusak> di depan SD".
+        # A pair of marks opening the text, something inside them: "<jalan rusak> di depan SD". Not one glued to
+        # the word after it ("<b>jalan</b> ...", "<RT 05>Jl. ..."): taken off, two words ran into one.
         placeholder = re.compile(rf"[{opening}]\s*(?P<inside>[^{opening}{closing}]*[^{opening}{closing}\s])\s*"
-                                 rf"[{closing}]")
+                                 rf"[{closing}](?![^\W_])")
     return {
         "instructions": tuple(sorted(instructions, key=lambda instruction: len(instruction.words), reverse=True)),
         "instruction_closings": tuple(closings),

@@ -783,6 +783,11 @@ def test_every_form_the_social_help_teaches_does_what_it_teaches_as_copied(langu
                  id="opening-mark-alone"),
     pytest.param("LAPOR <17-08-2025> ada pungli", Action.REPORT, None, "<17-08-2025> ada pungli", "complaint", False,
                  "id", id="marks-around-a-date"),
+    # marks glued to the word after them: taken off, the words either side of the closing mark ran into one
+    pytest.param("<b>jalan</b> rusak di depan SD", Action.REPORT, None, "<b>jalan</b> rusak di depan SD", "complaint",
+                 False, "id", id="marks-glued-to-a-word"),
+    pytest.param("LAPOR <RT 05>Jl. Merdeka rusak", Action.REPORT, None, "<RT 05>Jl. Merdeka rusak", "complaint",
+                 False, "id", id="closing-mark-glued-to-a-word"),
 ])
 def test_helps_instruction_words_copied_with_a_form_are_read_past(text: str, action: Action,
                                                                   tracking_id: str | None, body: str, kind: str,
