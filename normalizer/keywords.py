@@ -203,10 +203,11 @@ _LEADING_WORD = re.compile(rf"^\s*[{HASH}]?(?P<word>[^\W\d_]+|[{re.escape(with_c
 _WORD_AT = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+)(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 _HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}](?P<tag>[^\W\d_]+)\b", re.UNICODE)
 # A leading kind or flag word set off as a tag ("[ANONIM] ...", "(RAHASIA)", WhatsApp's bold "*ANONIM*" and italic
-# "_ANONIM_", "【ANONIM】"): a pair of marks around the word alone (`_TAG_PAIRS`), then separators.
-_TAG_PAIRS = {"[": "]", "(": ")", "*": "*", "_": "_", "【": "】"}
-_TAG_OPEN = "".join(map(re.escape, with_compatibility_forms("[(*_") + "【"))
-_TAG_CLOSE = "".join(map(re.escape, with_compatibility_forms("])*_") + "】"))
+# "_ANONIM_", "【ANONIM】", help's placeholder marks "<ANONIM>"): a pair of marks around the word alone (`_TAG_PAIRS`),
+# then separators. Missed, "<ANONIM>" lost its marks with the placeholder's and stayed as the citizen's word.
+_TAG_PAIRS = {"[": "]", "(": ")", "*": "*", "_": "_", "【": "】", "<": ">"}
+_TAG_OPEN = "".join(map(re.escape, with_compatibility_forms("[(*_<") + "【"))
+_TAG_CLOSE = "".join(map(re.escape, with_compatibility_forms("])*_>") + "】"))
 _WRAPPED_WORD = re.compile(rf"^\s*(?P<open>[{_TAG_OPEN}])\s*[{HASH}]?(?P<word>[^\W\d_]+)\s*(?P<close>[{_TAG_CLOSE}])"
                            rf"(?!\w)(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 # "1000-0004", "1.000.0004", "1000–0004" (any of `DASHES`: autocorrect makes an en dash of "-")
@@ -248,8 +249,8 @@ _PHONE_WITHOUT_PLUS = re.compile(r"62\d{9,12}")
 _SPACE_RUNS = re.compile(r"[ \t]{2,}")
 # Around a flag word at the end: the closing marks after it and the separators before it ("... kelurahan, ANONIM!").
 # A tag's marks too ("... [ANONIM]", "... *anonim*"); not "_", which joins the words of a handle ("@budi_rahasia").
-_TRAILING_CLOSE = with_compatibility_forms(" \t\n.!)]*") + "】"
-_TRAILING_OPEN = with_compatibility_forms(" \t\n,;:-([*") + "–—【"
+_TRAILING_CLOSE = with_compatibility_forms(" \t\n.!)]*>") + "】"
+_TRAILING_OPEN = with_compatibility_forms(" \t\n,;:-([*<") + "–—【"
 _SENTENCE_END = tuple(with_compatibility_forms(".!?"))
 _QUESTION = with_compatibility_forms("?")
 # What separates a kind or flag word from the text after it, taken off the text's start.

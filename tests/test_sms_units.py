@@ -1603,6 +1603,19 @@ def test_a_greeting_or_help_word_with_a_photo_or_a_quoted_post_is_a_report(
     pytest.param("【ＡＮＯＮＩＭ】 pungli", "pungli", "complaint", True, False, id="fullwidth-in-cjk-brackets"),
     pytest.param("pungli di pasar [ANONIM]", "pungli di pasar", "complaint", True, False, id="trailing-brackets"),
     pytest.param("pungli di pasar *anonim*", "pungli di pasar", "complaint", True, False, id="trailing-bold"),
+    # Help's placeholder marks around the flag word, as "LAPOR ANONIM <isi>" leads some to type it: taken off as a
+    # placeholder's, the word was the citizen's and their number reached the agency.
+    pytest.param("<ANONIM> pungli di pasar", "pungli di pasar", "complaint", True, False, id="angle-brackets"),
+    pytest.param("LAPOR <ANONIM> pungli di pasar", "pungli di pasar", "complaint", True, False,
+                 id="kind-then-angle-bracketed-flag"),
+    pytest.param("ketik LAPOR <ANONIM> <pungli di pasar>", "pungli di pasar", "complaint", True, False,
+                 id="copied-from-help-with-marks"),
+    pytest.param("＜ＲＡＨＡＳＩＡ＞ camat terima suap", "camat terima suap", "complaint", False, True,
+                 id="fullwidth-angle-brackets"),
+    pytest.param("pungli di pasar <anonim>", "pungli di pasar", "complaint", True, False,
+                 id="trailing-angle-brackets"),
+    pytest.param("harga <anonim> > 5000", "harga <anonim> > 5000", "complaint", False, False,
+                 id="angle-brackets-inside-the-text"),
     # Marks that do not pair, or wrap more than the word, are the citizen's text.
     pytest.param("[ANONIM pungli di pasar]", "[ANONIM pungli di pasar]", "complaint", False, False,
                  id="bracket-around-the-text"),
