@@ -541,7 +541,10 @@ def _parse_labelled_follow_up(text: str, grammar: Grammar, language: str, shorte
 
     Only with a number right after the label and its fillers: after any other word the label is the citizen's own
     ("Tambahan biaya 50000 diminta petugas"), and so is a number `_parse_follow_up` takes for prose (an amount, a
-    date, a phone number, one shorter than any ID minted followed by words): None, a report of the whole text."""
+    date, a phone number, one shorter than any ID minted followed by words), or a number that fails the ID's check
+    with words after it, right after the word ("Tambahan 25000000 rupiah diminta petugas", an extra charge): None, a
+    report of the whole text; answered "not valid", that complaint was never filed. Written as help's label (a colon,
+    fillers or a flag word before the number: "Tambahan: 12345672 ..."), a mistyped ID is answered as such."""
     word, rest, separated = _take_leading_word(text)
     if word not in grammar.follow_up_words or not separated:
         return None
@@ -550,10 +553,15 @@ def _parse_labelled_follow_up(text: str, grammar: Grammar, language: str, shorte
     if _LEADING_ID.match(after.lstrip(_ID_OPEN)) is None:
         return None
     parsed = _parse_follow_up(after, grammar, language, shortest_id)
-    if parsed is None:
+    if parsed is None or (_mistyped_id_and_words(parsed) and not _written_as_a_label(text, rest, after)):
         return None
     return replace(parsed, anonymous=parsed.anonymous or "anonymous" in flags,
                    confidential=parsed.confidential or "confidential" in flags)
+
+
+def _written_as_a_label(text: str, rest: str, after: str) -> bool:
+    """Whether "Tambahan" was written as help's label: a colon right after it, or fillers or flags before the number."""
+    return after != rest or text.lstrip()[: len(text.lstrip()) - len(rest)].rstrip().endswith(":")
 
 
 def _only_a_status_command(text: str, grammar: Grammar) -> bool:

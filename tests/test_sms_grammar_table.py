@@ -241,6 +241,9 @@ ROWS = [
     follow_up("add-en", "ADD {parent} a car fell in the hole", "a car fell in the hole", "en"),
     query("tambahan-id-alone", "Tambahan: {parent}", "status"),
     query("tambahan-bad-check-digit", "Tambahan: {bad} jalan masih rusak", "bad_tracking_id"),
+    # right after the bare word, a number that fails the check and words: an extra charge, filed as typed
+    report("tambahan-an-amount-of-id-shape", "Tambahan 25000000 rupiah diminta petugas", "complaint",
+           "Tambahan 25000000 rupiah diminta petugas"),
     unknown_report("anonim-tambahan-never-minted", "ANONIM Tambahan: {never} saya saksi", "{never} saya saksi",
                    anonymous=True),
     # no ID right after the label: the citizen's own word, a report of the whole text

@@ -1018,10 +1018,16 @@ FOLLOW_UP, STATUS, REPORT = Action.FOLLOW_UP, Action.STATUS, Action.REPORT
     pytest.param(f"Tambahan: {VALID}", STATUS, VALID, "", False, False, "id", id="label-and-id-alone"),
     pytest.param(f"ANONIM Tambahan: {VALID}", STATUS, VALID, "", True, False, "id", id="flag-label-and-id-alone"),
     pytest.param(f"Addition: {VALID}", STATUS, VALID, "", False, False, "en", id="english-label-and-id-alone"),
-    # A mistyped ID: answered "not valid" as "<mistyped> <isi>" is; after a flag word, a report of the whole text as
-    # "ANONIM <mistyped> <isi>" is (the words may be the complaint), still anonymous.
+    # A mistyped ID: answered "not valid" as "<mistyped> <isi>" is, when written as help's label (a colon, fillers);
+    # right after the bare word, a number that fails the check and words are a report of the whole text (an extra
+    # charge: "Tambahan 25000000 rupiah" was answered "not valid" and never filed). After a flag word, a report of the
+    # whole text as "ANONIM <mistyped> <isi>" is (the words may be the complaint), still anonymous.
     pytest.param(f"Tambahan: {BAD} jalan masih rusak", Action.BAD_TRACKING_ID, BAD, f"{BAD} jalan masih rusak", False,
                  False, "id", id="mistyped-id"),
+    pytest.param("Tambahan 25000000 rupiah diminta petugas", REPORT, None, "Tambahan 25000000 rupiah diminta petugas",
+                 False, False, "id", id="an-amount-of-id-shape-right-after-the-word"),
+    pytest.param("TAMBAHAN 150000000 untuk desa diselewengkan", REPORT, None,
+                 "TAMBAHAN 150000000 untuk desa diselewengkan", False, False, "id", id="a-longer-amount-then-words"),
     pytest.param(f"Tambahan: {BAD}", Action.BAD_TRACKING_ID, BAD, BAD, False, False, "id", id="mistyped-id-alone"),
     pytest.param(f"ANONIM Tambahan: {BAD} jalan masih rusak", REPORT, None, f"Tambahan: {BAD} jalan masih rusak", True,
                  False, "id", id="flag-and-mistyped-id"),
