@@ -215,6 +215,28 @@ def test_an_answer_waits_no_longer_than_its_bound_and_the_promise_is_then_never_
     assert DeadLetters(redis).count() == 0
 
 
+def test_an_answer_that_has_looked_a_thousand_times_still_waits_thirty_seconds_between_looks(
+    test_env: Environment, casestore: CaseStoreServer, redis: Redis, api: AggregatorApi, log_stream: io.StringIO,
+) -> None:
+    """A long `reply_order_wait_seconds` (a day) lets an answer look again a thousand times and more: its next look
+    is still 30 s away, and its job does not fail on the doubling (2.0 ** 1024 overflows)."""
+    settings = aggregator_settings(test_env, LAPOR_QUEUES_RETRY_INTERVALS="1,1,1",
+                                   LAPOR_QUEUES_REPLY_ORDER_WAIT_SECONDS="86400")
+    _, promise_job = queue_cek(redis, settings)
+    replies = queue(REPLY_QUEUE, redis)
+    replies.remove(promise_job)  # taken by another reply worker, not sent yet
+    drain(settings, (STATUS_QUEUE,))
+    [answer_job] = replies.get_jobs()
+    answer_job.meta[WAITS_META] = 1100  # it has looked that often, some nine hours
+    answer_job.save_meta()
+    drain(settings, (REPLY_QUEUE,))
+    [waiting] = events(log_stream, "reply.waits_for_earlier")
+    assert waiting["rescheduled_in"] == 30.0
+    [again] = replies.scheduled_job_registry.get_job_ids()
+    assert replies.fetch_job(again).meta[WAITS_META] == 1101
+    assert api.texts_to(NUMBER) == [] and DeadLetters(redis).count() == 0
+
+
 def test_an_answer_whose_wait_is_over_does_not_overtake_a_promise_being_sent(
     test_env: Environment, casestore: CaseStoreServer, redis: Redis, api: AggregatorApi, log_stream: io.StringIO,
 ) -> None:

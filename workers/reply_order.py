@@ -40,6 +40,9 @@ PENDING_STATES = frozenset({b"queued", b"retrying"})
 # How many times this reply has waited (its job's meta, handed on to the next job): 1, 2, 4... s between looks.
 WAITS_META = "order_waits"
 LONGEST_STEP_SECONDS = 30.0
+# The doubling stops here (2 ** 5 = 32 s, past the longest step): 2.0 ** 1024 overflows, which a wait of some
+# 8.5 hours or more (`reply_order_wait_seconds` has no upper bound) reached, and the answer's job then failed.
+LONGEST_STEP_DOUBLINGS = 5
 
 
 def wait_for_earlier(context: WorkerContext, reply: dict[str, Any]) -> float | None:
@@ -83,7 +86,7 @@ def _again(context: WorkerContext, reply: dict[str, Any], earlier: str, state: b
     job = get_current_job()
     waits = int(job.meta.get(WAITS_META, 0)) if job is not None else 0
     left = _queued_at(context, str(reply["reply_id"])) + context.settings.queues.reply_order_wait_seconds - now
-    delay = max(1.0, min(LONGEST_STEP_SECONDS, 2.0 ** waits, left))
+    delay = max(1.0, min(LONGEST_STEP_SECONDS, 2.0 ** min(waits, LONGEST_STEP_DOUBLINGS), left))
     enqueue_later(context.redis, context.settings, REPLY_QUEUE, REPLY_FUNC, [reply], delay,
                   timeout=job.timeout if job is not None else None, meta={WAITS_META: waits + 1})
     log.info("reply.waits_for_earlier", reply_id=str(reply["reply_id"]), earlier=earlier,
