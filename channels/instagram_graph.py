@@ -230,8 +230,11 @@ class GraphClient:
         if not isinstance(comments, list) or not all(isinstance(comment, dict) for comment in comments):
             raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"{node}.{edge} without a list of comments",
                                 status=200)
+        paging = listing.get("paging") or {}
+        if not isinstance(paging, dict):  # read as a dict below: anything else failed the job as a bug would
+            raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"{node}.{edge} with paging not an object", status=200)
         # Field expansion gives cursors but no `next` link: a full page may have more behind it.
-        more = len(comments) >= REPLY_LISTING_LIMIT or bool((listing.get("paging") or {}).get("next"))
+        more = len(comments) >= REPLY_LISTING_LIMIT or bool(paging.get("next"))
         return ReplyListing(comments, complete=not more)
 
     def reply(self, media_id: str, comment_id: str | None, message: str) -> str:

@@ -248,6 +248,25 @@ def test_a_reply_whose_lookup_fails_through_every_retry_is_dead_lettered_unposte
     assert sent_as(redis, ON_COMMENT) == FOUND_ON_COMMENT.encode() and DeadLetters(redis).list() == []
 
 
+def test_a_listing_whose_paging_is_not_an_object_is_a_lookup_that_cannot_tell(
+    redis: Redis, test_env: TestEnvironment, graph: GraphApi
+) -> None:
+    """A damaged answer (`paging` a string) is a lookup that cannot tell, held as `instagram_reply_unverified` and
+    never posted blind: not a job failing as a bug does (`job_failed`), its letter saying nothing of the lookup."""
+    settings = test_env.settings(
+        LAPOR_INSTAGRAM_ENABLED="true", LAPOR_INSTAGRAM_APP_SECRET=IG_SECRET, LAPOR_INSTAGRAM_VERIFY_TOKEN=IG_VERIFY,
+        LAPOR_INSTAGRAM_ACCESS_TOKEN=IG_TOKEN, LAPOR_INSTAGRAM_IG_USER_ID=IG_USER_ID,
+        LAPOR_INSTAGRAM_GRAPH_BASE_URL=GRAPH, LAPOR_QUEUES_RETRY_INTERVALS="0")
+    damaged = httpx.Response(200, json={"mentioned_comment": {"replies": {"data": [], "paging": "after=X"},
+                                                              "id": COMMENT["id"]}, "id": IG_USER_ID})
+    graph.answer([SERVER_ERROR], [damaged])
+    queue_reply(redis, settings, ON_COMMENT)
+    run_reply_jobs_to_the_end(settings, redis)
+    (letter,) = DeadLetters(redis).list()
+    assert letter.reason == "instagram_reply_unverified"
+    assert graph.posts.call_count == 1 and sent_as(redis, ON_COMMENT) is None
+
+
 def test_a_mention_deleted_since_the_attempt_that_may_have_posted_is_gone_not_posted_again(
     redis: Redis, settings: Settings, graph: GraphApi
 ) -> None:
