@@ -267,6 +267,23 @@ def test_a_listing_whose_paging_is_not_an_object_is_a_lookup_that_cannot_tell(
     assert graph.posts.call_count == 1 and sent_as(redis, ON_COMMENT) is None
 
 
+def test_a_post_answered_200_with_a_body_not_json_made_the_comment_and_a_requeue_looks_for_it(
+    redis: Redis, settings: Settings, graph: GraphApi
+) -> None:
+    """A 200 whose body is not JSON (a proxy's page, a truncated body) says the comment was made, not that nothing
+    was: the marker stays, and the requeue of its dead letter finds ours instead of posting it again."""
+    graph.answer([httpx.Response(200, text="<html>upstream answered</html>")], [OURS_ON_COMMENT])
+    queue_reply(redis, settings, ON_COMMENT)
+    run_reply_jobs_to_the_end(settings, redis)
+    (letter,) = DeadLetters(redis).list()
+    assert letter.reason == "instagram_bad_payload"
+    assert redis.exists(ATTEMPTED_KEY.format(channel="instagram", target=COMMENT["id"]))
+    DeadLetters(redis).requeue([letter], settings)
+    run_reply_jobs_to_the_end(settings, redis)
+    assert (graph.posts.call_count, graph.lookups.call_count) == (1, 1)
+    assert sent_as(redis, ON_COMMENT) == FOUND_ON_COMMENT.encode()
+
+
 def test_a_mention_deleted_since_the_attempt_that_may_have_posted_is_gone_not_posted_again(
     redis: Redis, settings: Settings, graph: GraphApi
 ) -> None:

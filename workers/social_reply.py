@@ -234,7 +234,7 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
     except ProviderError as error:
         if error.gone or error.restricted:
             return _target_gone(context, channel, sent_key, ttl, "reply_restricted" if error.restricted else None)
-        if channel == Channel.INSTAGRAM.value and error.kind is not ProviderErrorKind.SERVER:
+        if channel == Channel.INSTAGRAM.value and _refused(error):
             # Refused (a rate limit, a 4xx): nothing was posted, and no earlier attempt had (looked for above), so
             # the next attempt posts without looking.
             context.redis.delete(attempted_key)
@@ -249,6 +249,12 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
     _record_sent(context, args, reply_id, sent_key, ttl)
     log.info("reply.sent", reply_key=reply_key)
     return "sent"
+
+
+def _refused(error: ProviderError) -> bool:
+    """Whether the provider's answer says nothing was posted: a refusal (a rate limit, a 4xx). Not a 5xx or no
+    answer, nor a 200 whose body could not be read (`status` 200: the comment was made, its answer spoiled)."""
+    return error.kind is not ProviderErrorKind.SERVER and error.status != 200
 
 
 def _posted_before(context: WorkerContext, args: tuple[Any, ...], first_attempt: float, sent_key: str, ttl: int
