@@ -775,7 +775,19 @@ def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
     """Flag words at the end ("..., ANONIM", "... (rahasia)", "... ANONIM"), as help's earlier "add ANONIM" led many to
     write: added to `flags`. Missed, an anonymous reporter's number would reach the agency. They are taken off the
     text only when punctuation sets them apart from it; after a plain space they may be the citizen's own words
-    ("menyimpan dokumen rahasia"), which stay: a flag set once too often is the safe error, a lost word is not."""
+    ("menyimpan dokumen rahasia"), which stay: a flag set once too often is the safe error, a lost word is not.
+
+    Thanks or a "ya" after them ("..., mohon anonim. Terima kasih", "..., anonim ya pak") hid them, as a closing
+    emoji did: the flags before such a tail count, and the text stays as typed."""
+    head = _before_courtesy_tail(text, grammar)
+    if head is not None:
+        _flags_at_the_end(head.rstrip(_TRAILING_OPEN), grammar, flags)
+        return text
+    return _flags_at_the_end(text, grammar, flags)
+
+
+def _flags_at_the_end(text: str, grammar: Grammar, flags: set[str]) -> str:
+    """`_take_trailing_flags` on a text without thanks at its end."""
     rest, set_apart, found = text, False, False
     while True:  # a scan from the end, not a regex search: linear however long the text
         body = _without_closing_marks(rest)
@@ -797,6 +809,27 @@ def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
         # before it ended ("."), sets them apart.
         set_apart = head[len(before):].strip() != "" or before.endswith(_SENTENCE_END)
         found, rest = True, before
+
+
+# The most words of thanks and fillers read back from a text's end (`_before_courtesy_tail`): "terima kasih banyak ya
+# pak" is five; a bound keeps the look back short whatever the text.
+_COURTESY_TAIL_WORDS = 6
+_COURTESY_TAIL_CHARS = 12 * _COURTESY_TAIL_WORDS
+
+
+def _before_courtesy_tail(text: str, grammar: Grammar) -> str | None:
+    """The text before the words of thanks and fillers it ends with (`[courtesy]`: "terima kasih", "ya", "pak"), when
+    there are such words and something before them; None otherwise."""
+    offset = max(0, len(text) - _COURTESY_TAIL_CHARS)
+    cut = None
+    for match in reversed(list(_TOKENS.finditer(text, offset))[-_COURTESY_TAIL_WORDS:]):
+        cut_short = match.start() == offset and offset > 0  # the window began inside this word
+        if cut_short or fold_word(match.group(0)) not in grammar.courtesy.vocabulary:
+            break
+        cut = match.start()
+    if cut is None or not text[:cut].strip():
+        return None
+    return text[:cut]
 
 
 def _with_flag_opener(head: str, before: str, grammar: Grammar) -> tuple[str, str]:

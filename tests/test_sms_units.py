@@ -1670,6 +1670,32 @@ def test_a_flag_word_at_the_end_counts_with_emoji_after_it(text: str, body: str,
         Action.REPORT, body, anonymous, confidential)
 
 
+@pytest.mark.parametrize(("text", "anonymous", "confidential"), [
+    pytest.param("jalan rusak, mohon anonim. Terima kasih", True, False, id="thanks-after-the-flag"),
+    pytest.param("pungli di pasar, anonim ya", True, False, id="ya-after-the-flag"),
+    pytest.param("pungli di pasar, ANONIM ya pak", True, False, id="ya-pak"),
+    pytest.param("camat terima suap, RAHASIA. Makasih banyak ya pak 🙏", False, True, id="thanks-and-emoji"),
+    pytest.param("kades potong BLT, tambah anonim, terima kasih", True, False, id="opener-flag-thanks"),
+    pytest.param("pejabat menyimpan dokumen rahasia ya", False, True, id="prose-word-flagged-kept"),
+    # No flag before the thanks: nothing set, nothing taken.
+    pytest.param("jalan rusak terima kasih", False, False, id="thanks-alone"),
+    pytest.param("jalan rusak di Desa Anonim Jaya, terima kasih", False, False, id="flag-word-inside-a-name"),
+])
+def test_a_flag_word_at_the_end_counts_with_thanks_after_it(text: str, anonymous: bool, confidential: bool) -> None:
+    """"..., mohon anonim. Terima kasih": thanks closing the message hid the flag before it, as a closing emoji did,
+    and the whistleblower's number reached the agency. The flag counts; the text stays as typed (thanks kept)."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.text, parsed.anonymous, parsed.confidential) == (
+        Action.REPORT, text, anonymous, confidential)
+
+
+def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
+    """The look back over a closing "terima kasih ya pak" is bounded: a text of thousands of thanks costs no more."""
+    text = "pungli di pasar, ANONIM " + "terima kasih " * 20_000
+    parsed = parse_text(text)
+    assert (parsed.anonymous, parsed.text) == (False, text.rstrip())
+
+
 @pytest.mark.parametrize("letters", [1, 57, 58, 63, 64, 65, 122, 128, 100_000])
 def test_a_flag_word_at_the_end_after_a_long_word_is_read_as_after_a_short_one(letters: int) -> None:
     """The scan back over the last word goes a block of letters at a time (a word of 100,000 letters cost 12 ms a
