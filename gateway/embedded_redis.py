@@ -210,7 +210,8 @@ class EmbeddedRedis:
         self._process = None
 
     def __enter__(self) -> EmbeddedRedis:
-        return self.start()
+        # `with EmbeddedRedis(d).start(timeout=...) as redis:` started a second server on the same port, which exited.
+        return self if self.pid is not None else self.start()
 
     def __exit__(self, *_: object) -> None:
         self.stop()

@@ -342,6 +342,17 @@ def test_an_embedded_redis_that_dies_ends_the_run_and_says_so(tmp_path: Path) ->
     wait_until(lambda: _gone(sleeper), timeout=15)
 
 
+def test_an_embedded_redis_started_then_used_as_a_context_manager_runs_once(tmp_path: Path) -> None:
+    """`with EmbeddedRedis(d).start(timeout=...) as redis:` (a start with its own limit) started a second server on
+    the same port, which exited on it: the first one is the one used, and stopped at the end."""
+    redis = EmbeddedRedis(tmp_path / "redis").start(timeout=5)
+    first = redis.pid
+    with redis as entered:
+        assert entered is redis and redis.pid == first
+        assert Redis.from_url(redis.url).ping()
+    assert redis.pid is None and not psutil.pid_exists(first)
+
+
 def test_a_damaged_append_only_file_ends_make_run_saying_what_to_do(tmp_path: Path) -> None:
     """Bytes in the middle of the append-only file that are no command (a disk error, a hand edit): Redis exits at
     start, and `make run` ended on a traceback that pointed at redis.log; it now names the file and the repair."""
