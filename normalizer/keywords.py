@@ -78,6 +78,8 @@ class Grammar:
     indonesian_markers: frozenset[str]
     # Words read with a flag word directly after them as part of the flag ("Tambah ANONIM ...", `[flag_openers]`).
     flag_openers: frozenset[str] = frozenset()
+    # Anonymity asked in words (`[flags_in_words]`), each phrase folded and padded: " identitas saya dirahasiakan ".
+    anonymity_phrases: tuple[str, ...] = ()
     status_fillers: frozenset[str] = frozenset()
     courtesy: WordTable = WordTable()
     # A greeting and nothing more ("Halo", "P", "tes"): answered with help. Same shape as `courtesy`, no emoji.
@@ -134,6 +136,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         kinds=kinds,
         flags=flags,
         flag_openers=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("words", [])),
+        anonymity_phrases=tuple(f" {' '.join(fold_word(w) for w in _TOKENS.findall(phrase))} "
+                                for phrase in raw.get("flags_in_words", {}).get("anonymous", [])),
         status_words=frozenset(w.lower() for w in raw["commands"]["status"]),
         help_words=frozenset(w.lower() for w in raw["commands"]["help"]),
         english_markers=frozenset(raw["language"]["english_markers"]),
@@ -907,6 +911,25 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     `intake.shortest_tracking_id`); a shorter number opening a message with words after it is the citizen's prose.
     After a status command, or alone, any number of an ID's shape is still read as a (maybe mistyped) ID."""
     grammar = grammar or load_grammar()
+    return _with_anonymity_asked_in_words(_parse_text(text, grammar, shortest_id), grammar)
+
+
+# What anonymity asked in words makes anonymous: what files the citizen's words under their number.
+_FILED = frozenset({Action.REPORT, Action.FOLLOW_UP})
+
+
+def _with_anonymity_asked_in_words(parsed: ParsedText, grammar: Grammar) -> ParsedText:
+    """The parse, anonymous when its text asks for it in words (`[flags_in_words]`: "Mohon identitas saya
+    dirahasiakan") without a flag word; its text as typed."""
+    if parsed.anonymous or parsed.action not in _FILED or not grammar.anonymity_phrases:
+        return parsed
+    words = f" {' '.join(fold_word(word) for word in _TOKENS.findall(parsed.text))} "
+    if any(phrase in words for phrase in grammar.anonymity_phrases):
+        return replace(parsed, anonymous=True)
+    return parsed
+
+
+def _parse_text(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     instructed = _parse_instructed(text, grammar, shortest_id)
     if instructed is not None:
         return instructed

@@ -1696,6 +1696,29 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     assert (parsed.anonymous, parsed.text) == (False, text.rstrip())
 
 
+@pytest.mark.parametrize(("text", "action", "anonymous"), [
+    pytest.param("Kepala desa potong BLT. Mohon identitas saya dirahasiakan", Action.REPORT, True,
+                 id="help-s-words-turned-round"),
+    pytest.param("tolong rahasiakan nama saya, camat terima suap", Action.REPORT, True, id="rahasiakan-nama-saya"),
+    pytest.param("LAPOR pungli di pasar. Jangan sebut nama saya ya pak", Action.REPORT, True, id="jangan-sebut"),
+    pytest.param("WBS kades korupsi dana desa, IDENTITAS PELAPOR DIRAHASIAKAN!", Action.REPORT, True,
+                 id="capitals-and-punctuation"),
+    pytest.param("Please keep my identity secret: the officer took a bribe", Action.REPORT, True, id="english"),
+    pytest.param("Don't use my name. The officer took a bribe", Action.REPORT, True, id="english-apostrophe"),
+    pytest.param(f"{VALID} saya saksi, rahasiakan identitas saya", Action.FOLLOW_UP, True, id="follow-up"),
+    # Prose that only comes near: the citizen's, nothing set.
+    pytest.param("mayat tanpa nama ditemukan di sungai", Action.REPORT, False, id="tanpa-nama-prose"),
+    pytest.param("identitasnya dirahasiakannya oleh camat", Action.REPORT, False, id="other-word-forms"),
+    pytest.param("jalan rusak di depan SD", Action.REPORT, False, id="no-phrase"),
+])
+def test_anonymity_asked_in_words_makes_the_report_anonymous(text: str, action: Action, anonymous: bool) -> None:
+    """"Mohon identitas saya dirahasiakan" with no ANONIM: help's own words turned round. Filed named, the
+    whistleblower's number reached the agency. The flag is set; the words stay the citizen's text."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.anonymous) == (action, anonymous)
+    assert "dirahasiakan" not in text.lower() or "dirahasiakan" in parsed.text.lower()  # the words kept
+
+
 @pytest.mark.parametrize("letters", [1, 57, 58, 63, 64, 65, 122, 128, 100_000])
 def test_a_flag_word_at_the_end_after_a_long_word_is_read_as_after_a_short_one(letters: int) -> None:
     """The scan back over the last word goes a block of letters at a time (a word of 100,000 letters cost 12 ms a
