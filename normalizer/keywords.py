@@ -559,8 +559,7 @@ def _parse_labelled_follow_up(text: str, grammar: Grammar, language: str, shorte
     parsed = _parse_follow_up(after, grammar, language, shortest_id)
     if parsed is None or (_mistyped_id_and_words(parsed) and not _written_as_a_label(text, rest, after)):
         return None
-    return replace(parsed, anonymous=parsed.anonymous or "anonymous" in flags,
-                   confidential=parsed.confidential or "confidential" in flags)
+    return _with_flags(parsed, flags)
 
 
 def _written_as_a_label(text: str, rest: str, after: str) -> bool:
@@ -588,6 +587,13 @@ def _follow_up_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
     for match in _HASHTAG.finditer(rest):
         if (tag := fold_word(match.group("tag"))) in grammar.flags:
             flags.add(grammar.flags[tag])
+    return _text_without_flags(rest, grammar, flags)
+
+
+def _text_without_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
+    """A report's or a follow-up's words once its leading keywords are read: without its flag hashtags (the caller
+    read them), its closing flags (added to `flags`), the separators left before it and help's placeholder marks;
+    the citizen's own closing punctuation stays."""
     rest = _HASHTAG.sub(lambda m: "" if fold_word(m.group("tag")) in grammar.flags else m.group(0), rest)
     rest = _take_trailing_flags(rest, grammar, flags)
     return _without_placeholder_marks(_SPACE_RUNS.sub(" ", rest).lstrip(_TEXT_OPEN).rstrip(), grammar)
@@ -612,6 +618,11 @@ def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
     parsed = _parse_query(rest, grammar, language, shortest_id, False)
     if parsed is None or parsed.action not in _FLAGGED_QUERIES or _mistyped_id_and_words(parsed):
         return None
+    return _with_flags(parsed, flags)
+
+
+def _with_flags(parsed: ParsedText, flags: set[str]) -> ParsedText:
+    """The parse with `flags` (read before it: "ANONIM CEK <id>", "Tambahan ANONIM <id> ...") on top of its own."""
     return replace(parsed, anonymous=parsed.anonymous or "anonymous" in flags,
                    confidential=parsed.confidential or "confidential" in flags)
 
@@ -1096,10 +1107,7 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
             flags.add(grammar.flags[tag])
         elif tag in grammar.kinds and not explicit:
             kind, explicit = grammar.kinds[tag], True
-    rest = _HASHTAG.sub(lambda m: "" if fold_word(m.group("tag")) in grammar.flags else m.group(0), rest)
-    rest = _take_trailing_flags(rest, grammar, flags)
-    # Separators left before the text go; the citizen's own closing punctuation stays.
-    rest = _without_placeholder_marks(_SPACE_RUNS.sub(" ", rest).lstrip(_TEXT_OPEN).rstrip(), grammar)
+    rest = _text_without_flags(rest, grammar, flags)
     if _without_our_address(rest, grammar) == "":  # "LAPOR 1708": a keyword and our short code, nothing to file
         rest = ""
     return ParsedText(
