@@ -53,10 +53,9 @@ def wait_for_earlier(context: WorkerContext, reply: dict[str, Any]) -> float | N
     state, superseded = context.redis.hmget(reply_key(earlier), ["state", SUPERSEDED_FIELD])
     if state == b"sent" or superseded is not None:
         return None
-    now = time.time()
-    waited_out = now >= _queued_at(context, reply_id) + context.settings.queues.reply_order_wait_seconds
-    if state in PENDING_STATES and not waited_out:
-        return _again(context, reply, earlier, state, now)
+    left = _queued_at(context, reply_id) + context.settings.queues.reply_order_wait_seconds - time.time()
+    if state in PENDING_STATES and left > 0:
+        return _again(context, reply, earlier, state, left)
     try:
         with send_lease(context, earlier, channel=str(reply.get("source"))):
             state = context.redis.hget(reply_key(earlier), "state")  # as it is now that no run of it can send
@@ -64,7 +63,7 @@ def wait_for_earlier(context: WorkerContext, reply: dict[str, Any]) -> float | N
                 return None
             _supersede(context, earlier, reply_id, state)
     except SendInProgress:  # the earlier reply is being sent at this moment: it is settled in a moment
-        return _again(context, reply, earlier, state, now)
+        return _again(context, reply, earlier, state, left)
     log.info("reply.supersedes_earlier", reply_id=reply_id, earlier=earlier,
              earlier_state=state.decode() if state is not None else "gone",
              reason="waited_out" if state in PENDING_STATES else "given_up")
@@ -81,11 +80,11 @@ def _queued_at(context: WorkerContext, reply_id: str) -> float:
         return 0.0
 
 
-def _again(context: WorkerContext, reply: dict[str, Any], earlier: str, state: bytes | None, now: float) -> float:
-    """Queue this reply's job again to look once more: 1, 2, 4... s up to 30 s, and never much past the wait's end."""
+def _again(context: WorkerContext, reply: dict[str, Any], earlier: str, state: bytes | None, left: float) -> float:
+    """Queue this reply's job again to look once more: 1, 2, 4... s up to 30 s, and never much past the wait's end,
+    `left` seconds away."""
     job = get_current_job()
     waits = int(job.meta.get(WAITS_META, 0)) if job is not None else 0
-    left = _queued_at(context, str(reply["reply_id"])) + context.settings.queues.reply_order_wait_seconds - now
     delay = max(1.0, min(LONGEST_STEP_SECONDS, 2.0 ** min(waits, LONGEST_STEP_DOUBLINGS), left))
     enqueue_later(context.redis, context.settings, REPLY_QUEUE, REPLY_FUNC, [reply], delay,
                   timeout=job.timeout if job is not None else None, meta={WAITS_META: waits + 1})
