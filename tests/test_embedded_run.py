@@ -331,7 +331,9 @@ def test_an_embedded_redis_that_dies_ends_the_run_and_says_so(tmp_path: Path) ->
     try:
         wait_until(lambda: '"supervisor.started"' in log_path.read_text(), timeout=60)
         [redis] = [child for child in psutil.Process(supervisor.pid).children() if child.name() == "redis-server"]
-        sleeper = next(child for child in psutil.Process(supervisor.pid).children() if child.name() == "sleep")
+        # Named by the pid the supervisor logged: its `sh -c "exec sleep"` may not have become `sleep` yet.
+        [started] = [json.loads(line) for line in log_path.read_text().splitlines() if '"supervisor.started"' in line]
+        sleeper = psutil.Process(started["pid"])
         redis.kill()
         assert supervisor.wait(timeout=30) == 1, log_path.read_text()[-3000:]
     finally:
