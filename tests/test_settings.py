@@ -57,6 +57,8 @@ def test_defaults_come_from_the_toml_file() -> None:
                      id="list"),
         pytest.param("REDIS_URL", "redis://127.0.0.1:6379/2", lambda s: s.redis_url == "redis://127.0.0.1:6379/2",
                      id="redis-url"),
+        pytest.param("LAPOR_REDIS_URL", "redis://127.0.0.1:6379/4", lambda s: s.redis_url == "redis://127.0.0.1:6379/4",
+                     id="lapor-redis-url"),
         pytest.param("LAPOR_INSTAGRAM_PENDING_GRACE_MINUTES", "30",
                      lambda s: s.instagram.pending_grace_minutes == 30.0, id="instagram-pending-grace"),
         pytest.param("LAPOR_INTAKE_MAX_TEXT_CHARS", "1000", lambda s: s.intake.max_text_chars == 1000,
@@ -66,6 +68,13 @@ def test_defaults_come_from_the_toml_file() -> None:
 def test_environment_overrides(variable: str, value: str, read: object) -> None:
     settings = load_settings({**PRODUCTION_SECRETS, variable: value})
     assert read(settings)  # type: ignore[operator]
+
+
+def test_redis_url_wins_over_lapor_redis_url() -> None:
+    """Both set (a platform's REDIS_URL beside an older LAPOR_REDIS_URL): the platform's, as the README says."""
+    settings = load_settings({**PRODUCTION_SECRETS, "REDIS_URL": "redis://10.0.0.5:6379/1",
+                              "LAPOR_REDIS_URL": "redis://127.0.0.1:6379/4"})
+    assert settings.redis_url == "redis://10.0.0.5:6379/1"
 
 
 @pytest.mark.parametrize("missing", sorted(PRODUCTION_SECRETS))
