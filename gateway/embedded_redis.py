@@ -44,8 +44,8 @@ def find_redis_server() -> str:
     except ImportError:  # the package is a dependency; this only guards a broken install
         pass
     found = shutil.which("redis-server")
-    if not found:
-        raise RuntimeError("no redis-server: install the project (make run) or set REDIS_URL")
+    if not found:  # a start failure as any other: `make run` ended on its traceback
+        raise EmbeddedRedisFailed("no_server", "no redis-server: install the project (make run) or set REDIS_URL")
     return found
 
 
@@ -145,8 +145,14 @@ class EmbeddedRedis:
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         # Its append-only file holds every envelope (numbers, addresses, an anonymous reporter's among them, and
         # their words): the gateway user's only, as the spool is (gateway/private_files.py), whatever the umask.
-        private_directory(self.directory)
-        self._password = stored_password(self.directory)
+        try:
+            private_directory(self.directory)
+            self._password = stored_password(self.directory)
+        except OSError as error:  # another account's (a `sudo make run` once): `make run` ended on its traceback
+            raise EmbeddedRedisFailed(
+                "directory_unusable", f"embedded redis cannot use {error.filename or self.directory} "
+                f"({error.strerror or type(error).__name__}): give {self.directory} to the user that runs the gateway "
+                "(chown -R), or set LAPOR_DATA_DIR to a directory of its own") from error
         # "-": a configuration on standard input (redis-server 6.2 and 7 alike) before the options below; the
         # password goes there, never among the arguments, which `ps` shows every account.
         command = [

