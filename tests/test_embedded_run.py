@@ -422,14 +422,16 @@ def test_the_embedded_redis_waits_out_a_load_longer_than_its_start_limit(tmp_pat
     with (directory / "appendonly.aof").open("wb") as aof:
         aof.write(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n")
         for batch in range(20):
-            aof.write(b"".join(command % (batch * 10_000 + n) for n in range(10_000)) * 4)  # 800,000 commands
-    redis = EmbeddedRedis(directory).start(timeout=0.3)
+            aof.write(b"".join(command % (batch * 10_000 + n) for n in range(10_000)) * 10)  # 2,000,000 commands
+    # A limit long enough for a loaded machine's redis-server to take a connection at all (0.3 s was not, once),
+    # and a load of about twice it on a fast idle one.
+    redis = EmbeddedRedis(directory).start(timeout=1.0)
     try:
         assert Redis.from_url(redis.url).dbsize() == 200_000
     finally:
         redis.stop()
     [loaded] = re.findall(r"DB loaded from append only file: ([0-9.]+) seconds", (directory / "redis.log").read_text())
-    assert float(loaded) > 0.3  # the load outlasted the start limit: a start that gave up there would have raised
+    assert float(loaded) > 1.0  # the load outlasted the start limit: a start that gave up there would have raised
 
 
 def test_the_supervisor_names_the_process_that_exited_first_and_those_that_had_exited_by_then(
