@@ -200,8 +200,9 @@ def _load_word_table(table: dict[str, list[str]]) -> WordTable:
 # "ｃｅｋ＃１００００００４" is a status query; what is kept of the text is as typed.
 _SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/"))) + "–—"
 # A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it ("?" too:
-# "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do).
-_LEADING_WORD = re.compile(rf"^\s*[{HASH}]?(?P<word>[^\W\d_]+|[{re.escape(with_compatibility_forms('?'))}])"
+# "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do). Matched at a position, with no "^": the loops reading
+# words off a text's start copy none of it.
+_LEADING_WORD = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+|[{re.escape(with_compatibility_forms('?'))}])"
                            rf"(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 # A word anywhere (`_LEADING_WORD` from a position, letters only): one of help's instruction words (`[instructions]`).
 _WORD_AT = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+)(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
@@ -212,7 +213,7 @@ _HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}](?P<tag>[^\W\d_]+)\b", re.UNICOD
 _TAG_PAIRS = {"[": "]", "(": ")", "*": "*", "_": "_", "【": "】", "<": ">"}
 _TAG_OPEN = "".join(map(re.escape, with_compatibility_forms("[(*_<") + "【"))
 _TAG_CLOSE = "".join(map(re.escape, with_compatibility_forms("])*_>") + "】"))
-_WRAPPED_WORD = re.compile(rf"^\s*(?P<open>[{_TAG_OPEN}])\s*[{HASH}]?(?P<word>[^\W\d_]+)\s*(?P<close>[{_TAG_CLOSE}])"
+_WRAPPED_WORD = re.compile(rf"\s*(?P<open>[{_TAG_OPEN}])\s*[{HASH}]?(?P<word>[^\W\d_]+)\s*(?P<close>[{_TAG_CLOSE}])"
                            rf"(?!\w)(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 # "1000-0004", "1.000.0004", "1000–0004" (any of `DASHES`: autocorrect makes an en dash of "-")
 _ID_GROUPING = "".join(map(re.escape, with_compatibility_forms(".") + DASHES))
@@ -361,49 +362,75 @@ def _set_apart(text: str, end: int, sep: str) -> bool:
 def _without_our_address(text: str, grammar: Grammar) -> str | None:
     """The text after our short code or handle typed first ("1708 CEK 12345678" -> "CEK 12345678"), every one of
     them if repeated; None when the text does not open with one."""
-    at = 0
+    at = _past_our_address_at(text, 0, grammar)
+    return text[at:] if at else None
+
+
+def _past_our_address_at(text: str, at: int, grammar: Grammar) -> int:
+    """Where our short codes or handles typed at `at` end (`_without_our_address` from a position); `at` when none is
+    typed there."""
     while (match := _LEADING_NAME.match(text, at)) and fold_word(match.group("name")) in grammar.addressed_to and (
             _set_apart(text, match.end(), match.group("sep"))):
         at = match.end()
-    return text[at:] if at else None
+    return at
+
+
+# Only spaces, or nothing, up to the text's end (as `not text[at:].strip()`, without the copy).
+_BLANK_TO_END = re.compile(r"\s*\Z")
+
+
+def _blank_from(text: str, at: int) -> bool:
+    """Whether `text` holds only spaces from `at` on: `not text[at:].strip()` without copying what follows `at`."""
+    return _BLANK_TO_END.match(text, at) is not None
 
 
 def _take_leading_word(text: str) -> tuple[str, str, bool]:
     """(the first word folded as the tables hold it (`fold_word`), the rest, whether it stands on its own
     (`_set_apart`): a separator or a glued emoji after it, or the text's end)."""
-    match = _LEADING_WORD.match(text)
+    word, end, separated = _leading_word_at(text, 0)
+    return word, text[end:], separated
+
+
+def _leading_word_at(text: str, at: int) -> tuple[str, int, bool]:
+    """`_take_leading_word` from a position: (the word folded, where it and the separators after it end, whether it
+    stands on its own); ("", `at`, False) when no word opens there. A position, not the rest of the text: the loops
+    that read flag words and fillers off a text's start slice it once, at their end. Copying the rest each turn made a
+    text of repeated flag words ("anonim " 20,000 times) cost time quadratic in its length."""
+    match = _LEADING_WORD.match(text, at)
     if not match:
-        return "", text, False
-    return fold_word(match.group("word")), text[match.end():], _set_apart(text, match.end(), match.group("sep"))
+        return "", at, False
+    return fold_word(match.group("word")), match.end(), _set_apart(text, match.end(), match.group("sep"))
 
 
-def _leading_keyword(text: str, grammar: Grammar, explicit: bool) -> tuple[str, str] | None:
-    """(the word, the text after it) when the text opens with a flag word, or a kind word when no kind was given yet
-    (`explicit`), set apart from what follows, or set off as a tag (`_WRAPPED_WORD`); else None.
+def _leading_keyword_at(text: str, at: int, grammar: Grammar, explicit: bool) -> tuple[str, int] | None:
+    """(the word, where it and what sets it apart end) when the text opens at `at` with a flag word, or a kind word
+    when no kind was given yet (`explicit`), set apart from what follows, or set off as a tag (`_WRAPPED_WORD`); else
+    None. A position, not the text after the word, as `_leading_word_at`.
 
     A word that introduces a flag word (`[flag_openers]`: "Tambah ANONIM ...", "secara anonim", "ANONIM dan
-    RAHASIA") is read with the flag word right after it, as one: (the flag word, the text after it). Help said "Tambah
+    RAHASIA") is read with the flag word right after it, as one: (the flag word, where it ends). Help said "Tambah
     ANONIM", and read as the citizen's words the ANONIM was theirs too and their number reached the agency. Followed by
     anything else ("tambah parah ...") the word is the citizen's."""
-    taken = _leading_table_word(text, grammar, explicit)
+    taken = _leading_table_word_at(text, at, grammar, explicit)
     if taken is not None:
         return taken
-    word, after, separated = _take_leading_word(text)
-    if separated and word in grammar.flag_openers and (flag := _leading_table_word(after, grammar, True)) is not None:
+    word, end, separated = _leading_word_at(text, at)
+    if separated and word in grammar.flag_openers and (
+            flag := _leading_table_word_at(text, end, grammar, True)) is not None:
         return flag
     return None
 
 
-def _leading_table_word(text: str, grammar: Grammar, explicit: bool) -> tuple[str, str] | None:
-    """`_leading_keyword` without the words that introduce a flag."""
-    wrapped = _WRAPPED_WORD.match(text)
+def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool) -> tuple[str, int] | None:
+    """`_leading_keyword_at` without the words that introduce a flag."""
+    wrapped = _WRAPPED_WORD.match(text, at)
     if wrapped is not None and _TAG_PAIRS.get(unicodedata.normalize("NFKC", wrapped.group("open"))) == (
             unicodedata.normalize("NFKC", wrapped.group("close"))):
-        word, after, separated = fold_word(wrapped.group("word")), text[wrapped.end():], True
+        word, end, separated = fold_word(wrapped.group("word")), wrapped.end(), True
     else:
-        word, after, separated = _take_leading_word(text)
-    if (separated or not after.strip()) and (word in grammar.flags or (word in grammar.kinds and not explicit)):
-        return word, after
+        word, end, separated = _leading_word_at(text, at)
+    if (separated or _blank_from(text, end)) and (word in grammar.flags or (word in grammar.kinds and not explicit)):
+        return word, end
     return None
 
 
@@ -418,13 +445,13 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
         # ID, the query was filed as a named report of its words. They change nothing for the query; sent with a
         # photo, they go with it to the report (normalizer/pipeline.py).
         flags: set[str] = set()
-        after_fillers = _skip_fillers(rest, grammar, flags)
+        at = _past_fillers_at(rest, 0, grammar, flags)
         # "CEK 1708 10000004": our short code copied from "kirim ke 1708" read with the ID as one 12-digit number.
         # Emoji there are read past as at the start ("CEK 🙏 10000004", "CEK🙏10000004"); missed, the query was filed
-        # as a new report. Each turn takes text off, so the loop is linear in it.
-        while (past := _past_symbols_and_our_address(after_fillers, grammar)) and past.strip():
-            after_fillers = _skip_fillers(past, grammar, flags)
-        after_fillers = after_fillers.lstrip(_ID_OPEN)
+        # as a new report. Each turn moves a position on, and the text is sliced once after it: linear in the text.
+        while (past := _past_symbols_and_our_address_at(rest, at, grammar)) is not None and not _blank_from(rest, past):
+            at = _past_fillers_at(rest, past, grammar, flags)
+        after_fillers = rest[at:].lstrip(_ID_OPEN)
         candidate = _status_candidate(after_fillers)
         if not candidate:
             # A bare "CEK", or "CEK laporan saya": the citizen needs to know how to ask. Its flags are kept for a
@@ -489,16 +516,23 @@ def _skip_fillers(rest: str, grammar: Grammar, flags: set[str] | None = None,
     """Drop filler words between a status command and the ID: "CEK laporan no. 12345678". With `flags`, flag words
     too ("CEK ANONIM 12345678", "cek [rahasia] no. 12345678"), added to it. `fillers`: other words to drop than the
     status command's (a follow-up label's: "Tambahan untuk laporan 12345678")."""
+    return rest[_past_fillers_at(rest, 0, grammar, flags, fillers):]
+
+
+def _past_fillers_at(text: str, at: int, grammar: Grammar, flags: set[str] | None = None,
+                     fillers: frozenset[str] | None = None) -> int:
+    """Where the fillers (and with `flags`, flag words) `_skip_fillers` drops from `at` end. A position: "CEK " and
+    "laporan " 20,000 times is read in one pass, where taking the text after each word copied it each turn."""
     fillers = grammar.status_fillers if fillers is None else fillers
     while True:
-        if flags is not None and (taken := _leading_keyword(rest, grammar, True)) is not None:
-            flag, rest = taken
+        if flags is not None and (taken := _leading_keyword_at(text, at, grammar, True)) is not None:
+            flag, at = taken
             flags.add(grammar.flags[flag])
             continue
-        word, after, separated = _take_leading_word(rest)
+        word, end, separated = _leading_word_at(text, at)
         if not word or word not in fillers or not separated:
-            return rest
-        rest = after
+            return at
+        at = end
 
 
 def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
@@ -581,9 +615,11 @@ def _follow_up_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
     ..."), as hashtags anywhere ("... #anonim") and closing it ("..., RAHASIA"), as a report's are read. Read as the
     follow-up's words, an anonymous addition to a named report (a witness adding to someone else's report) carried the
     sender's number to the agency. A kind word stays the citizen's: a follow-up has its report's kind."""
-    while (taken := _leading_keyword(rest, grammar, True)) is not None:
-        word, rest = taken
+    at = 0
+    while (taken := _leading_keyword_at(rest, at, grammar, True)) is not None:
+        word, at = taken
         flags.add(grammar.flags[word])
+    rest = rest[at:]  # once, after the loop: a copy a turn made repeated flag words cost time quadratic in them
     for match in _HASHTAG.finditer(rest):
         if (tag := fold_word(match.group("tag"))) in grammar.flags:
             flags.add(grammar.flags[tag])
@@ -888,23 +924,43 @@ _READ_PAST_SYMBOLS = frozenset({Action.STATUS, Action.HELP, Action.FOLLOW_UP, Ac
 
 def _after_leading_symbols(text: str) -> str | None:
     """The text after the emoji (and spaces) it opens with; None when it opens with none, or is nothing else."""
-    at = 0
-    while at < len(text) and (text[at].isspace() or unicodedata.category(text[at]) in _EMOJI_CATEGORIES):
+    at = _past_leading_symbols_at(text, 0)
+    return None if at is None else text[at:]
+
+
+def _past_leading_symbols_at(text: str, at: int) -> int | None:
+    """Where the emoji (and spaces) typed at `at` end (`_after_leading_symbols` from a position); None when none is
+    typed there, or nothing else follows them."""
+    emoji = False
+    while at < len(text):
+        if unicodedata.category(text[at]) in _EMOJI_CATEGORIES:
+            emoji = True
+        elif not text[at].isspace():
+            break
         at += 1
-    if at == len(text) or not any(unicodedata.category(char) in _EMOJI_CATEGORIES for char in text[:at]):
-        return None
-    return text[at:]
+    return at if emoji and at < len(text) else None
 
 
 def _past_symbols_and_our_address(text: str, grammar: Grammar) -> str | None:
     """The text after the emoji and our short codes or handles it opens with, in any order and number ("🙏 ANONIM
-    ..." -> "ANONIM ...", "🙏 1708 🙏 CEK ..." -> "CEK ..."); None when it opens with neither. One loop, not a
-    recursion through our short code: a text of them repeated hundreds of times is read in one pass."""
-    rest = text
-    while (after := _after_leading_symbols(rest)) is not None or (
-            after := _without_our_address(rest, grammar)) is not None:
-        rest = after
-    return rest if rest is not text else None
+    ..." -> "ANONIM ...", "🙏 1708 🙏 CEK ..." -> "CEK ..."); None when it opens with neither."""
+    at = _past_symbols_and_our_address_at(text, 0, grammar)
+    return None if at is None else text[at:]
+
+
+def _past_symbols_and_our_address_at(text: str, at: int, grammar: Grammar) -> int | None:
+    """Where `_past_symbols_and_our_address` from `at` ends; None when neither emoji nor our address is typed there.
+    Spaces alone are not read past (`_past_symbols_and_address_at`, help's instructions' reading, does). One loop of
+    positions, not a recursion through our short code nor a copy of the rest each turn: a text of them repeated
+    thousands of times is read in one pass."""
+    start = at
+    while True:
+        past = _past_leading_symbols_at(text, at)
+        if past is None:
+            past = _past_our_address_at(text, at, grammar)
+            if past == at:
+                return at if at != start else None
+        at = past
 
 
 def _is_prose_number(typed: str, candidate: str) -> bool:
@@ -1077,29 +1133,33 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     if command is not None:
         return command
 
-    kind, explicit, flags, rest = ReportKind.COMPLAINT, False, set(), text
+    kind, explicit, flags, at = ReportKind.COMPLAINT, False, set(), 0
     # Leading words: at most one kind keyword and any number of flag words, in any order (a word introducing a
-    # flag word read with it: "Tambah ANONIM", `_leading_keyword`).
+    # flag word read with it: "Tambah ANONIM", `_leading_keyword_at`). Read by position, the text sliced once after
+    # them: a copy of the rest a word made "anonim " 20,000 times cost time quadratic in the text.
     while True:
-        taken, past = _leading_keyword(rest, grammar, explicit), None
+        taken, past = _leading_keyword_at(text, at, grammar, explicit), None
         if taken is None and (explicit or flags):
             # Our short code or emoji between them ("LAPOR 1708 ANONIM ...", "LAPOR 🙏 ANONIM ..."), skipped when a
             # keyword follows them. Missed, the ANONIM was the text's and the reporter's number went to the agency.
-            past = _past_symbols_and_our_address(rest, grammar)
-            taken = _leading_keyword(past, grammar, explicit) if past else None
+            past = _past_symbols_and_our_address_at(text, at, grammar)
+            taken = (_leading_keyword_at(text, past, grammar, explicit)
+                     if past is not None and past < len(text) else None)
         if flags and not explicit and (taken is None or taken[0] in grammar.kinds):
             # The flags end here: what follows them may be a query or a follow-up ("ANONIM CEK <id>", "ANONIM
             # laporan <id>", before "laporan" is taken as a kind). Asked once, so the loop stays linear in the text.
-            asked = _flagged_query(past if past and past.strip() else rest, grammar, language, shortest_id, flags)
+            asked = _flagged_query(text[past:] if past is not None and not _blank_from(text, past) else text[at:],
+                                   grammar, language, shortest_id, flags)
             if asked is not None:
                 return asked
         if taken is None:
             break
-        word, rest = taken
+        word, at = taken
         if word in grammar.kinds and not explicit:
             kind, explicit = grammar.kinds[word], True
         else:
             flags.add(grammar.flags[word])
+    rest = text[at:]
     # Flags as hashtags anywhere.
     for match in _HASHTAG.finditer(rest):
         tag = fold_word(match.group("tag"))
