@@ -838,28 +838,45 @@ def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
 
 
 def _flags_at_the_end(text: str, grammar: Grammar, flags: set[str]) -> str:
-    """`_take_trailing_flags` on a text without thanks at its end."""
-    rest, set_apart, found = text, False, False
-    while True:  # a scan from the end, not a regex search: linear however long the text
-        body = _without_closing_marks(rest)
-        start = len(body)
-        # Back over the last word a block of letters at a time, then letter by letter: one at a time, a text ending in
-        # a word of 100,000 letters (a hostile message) cost 12 ms of CPU a reading.
-        while start >= _LETTER_BLOCK and body[start - _LETTER_BLOCK:start].isalpha():
-            start -= _LETTER_BLOCK
-        while start and body[start - 1].isalpha():
-            start -= 1
-        word = fold_word(body[start:])
-        head = body[:start - 1] if body[:start].endswith(tuple(HASH)) else body[:start]
-        before = head.rstrip(_TRAILING_OPEN)
+    """`_take_trailing_flags` on a text without thanks at its end.
+
+    A scan back from the end, not a regex search, and over positions: each flag word read moves `end` back, and the
+    text is sliced once, when the scan stops. Slicing and stripping the text before each flag word copied it a turn,
+    and ", anonim" 20,000 times cost time quadratic in the text."""
+    end, set_apart, found = len(text), False, False
+    while True:
+        body = _closing_marks_start(text, end)
+        start = _last_word_start(text, body)
+        word = fold_word(text[start:body])
+        head = start - 1 if start and text[start - 1] in HASH else start
+        before = _stripped_end(text, head, _TRAILING_OPEN)
         if word not in grammar.flags or before == head:  # no separator before it: part of a longer word
-            return rest if found and set_apart else text
+            return text[:end] if found and set_apart else text
         flags.add(grammar.flags[word])
-        head, before = _with_flag_opener(head, before, grammar)
+        head, before = _with_flag_opener(text, head, before, grammar)
         # The separator before the leftmost flag word decides: punctuation in it ("," "-" "("), or the sentence
         # before it ended ("."), sets them apart.
-        set_apart = head[len(before):].strip() != "" or before.endswith(_SENTENCE_END)
-        found, rest = True, before
+        set_apart = text[before:head].strip() != "" or (before > 0 and text[before - 1] in _SENTENCE_END)
+        found, end = True, before
+
+
+def _last_word_start(text: str, end: int) -> int:
+    """Where the letters just before `end` begin (`end` when there are none). Back a block of letters at a time, then
+    letter by letter: one at a time, a text ending in a word of 100,000 letters (a hostile message) cost 12 ms of CPU
+    a reading."""
+    start = end
+    while start >= _LETTER_BLOCK and text[start - _LETTER_BLOCK:start].isalpha():
+        start -= _LETTER_BLOCK
+    while start and text[start - 1].isalpha():
+        start -= 1
+    return start
+
+
+def _stripped_end(text: str, end: int, chars: str) -> int:
+    """Where `text[:end].rstrip(chars)` would end, without copying `text[:end]`."""
+    while end and text[end - 1] in chars:
+        end -= 1
+    return end
 
 
 # The most words of thanks and fillers read back from a text's end (`_before_courtesy_tail`): "terima kasih banyak ya
@@ -883,23 +900,23 @@ def _before_courtesy_tail(text: str, grammar: Grammar) -> str | None:
     return text[:cut]
 
 
-def _with_flag_opener(head: str, before: str, grammar: Grammar) -> tuple[str, str]:
-    """`_take_trailing_flags`' (text up to a flag word, the same without the separators before the flag word), with a
-    word introducing the flag (`[flag_openers]`) before those separators read as part of the flag ("..., tambah
-    ANONIM": the text up to "tambah"), when only spaces separate it from the flag word and it is a word of its own.
-    Then the separators before that word decide whether the flag is set apart."""
-    if not head[len(before):].isspace():  # "rusak tambah, ANONIM": the word before the comma is the citizen's
+def _with_flag_opener(text: str, head: int, before: int, grammar: Grammar) -> tuple[int, int]:
+    """`_flags_at_the_end`'s (where the text up to a flag word ends, where it ends without the separators before the
+    flag word), with a word introducing the flag (`[flag_openers]`) before those separators read as part of the flag
+    ("..., tambah ANONIM": the text up to "tambah"), when only spaces separate it from the flag word and it is a word
+    of its own. Then the separators before that word decide whether the flag is set apart. Positions in `text`, not
+    copies of it, as `_flags_at_the_end` reads."""
+    if not text[before:head].isspace():  # "rusak tambah, ANONIM": the word before the comma is the citizen's
         return head, before
-    start = len(before)
-    while start and before[start - 1].isalpha():
+    start = before
+    while start and text[start - 1].isalpha():
         start -= 1
-    if fold_word(before[start:]) not in grammar.flag_openers:
+    if fold_word(text[start:before]) not in grammar.flag_openers:
         return head, before
-    opener_head = before[:start]
-    opener_before = opener_head.rstrip(_TRAILING_OPEN)
-    if start and opener_before == opener_head:  # no separator before it: the end of a longer word
+    opener_before = _stripped_end(text, start, _TRAILING_OPEN)
+    if start and opener_before == start:  # no separator before it: the end of a longer word
         return head, before
-    return opener_head, opener_before
+    return start, opener_before
 
 
 # Emoji and what builds them: symbols (So: pictographs, regional indicators), skin tones (Sk), variation selectors and
@@ -911,10 +928,15 @@ _EMOJI_CATEGORIES = frozenset({"So", "Sk", "Mn", "Me", "Cf"})
 def _without_closing_marks(text: str) -> str:
     """`text` without the closing marks (`_TRAILING_CLOSE`) and emoji at its end. Missed, the emoji hid a flag word
     before it ("..., ANONIM 🙏") and the reporter's number reached the agency."""
-    end = len(text)
+    return text[:_closing_marks_start(text, len(text))]
+
+
+def _closing_marks_start(text: str, end: int) -> int:
+    """Where the closing marks and emoji just before `end` begin (`_without_closing_marks` of `text[:end]`, as a
+    position)."""
     while end and (text[end - 1] in _TRAILING_CLOSE or unicodedata.category(text[end - 1]) in _EMOJI_CATEGORIES):
         end -= 1
-    return text[:end]
+    return end
 
 
 # What a message opening with emoji may ask once they are read past: a courtesy, an opt-out or an opt-in stays what the
