@@ -28,7 +28,7 @@ from gateway.settings import Settings, load_settings
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH
 from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.inbound import decode_payload
-from normalizer.keywords import Action, load_grammar, parse_text
+from normalizer.keywords import Action, _take_trailing_flags, load_grammar, parse_text
 from normalizer.pipeline import Normalized, normalize
 from normalizer.text import clean_text
 
@@ -142,6 +142,97 @@ def test_the_keyword_grammar_reads_anything(text: str, shortest_id: int) -> None
 def test_a_long_hostile_text_is_read_in_linear_time(text: str, action: Action, kept: str) -> None:
     parsed = parse_text(text, load_grammar())
     assert (parsed.action, parsed.text) == (action, kept)
+
+
+class _CopyCountingText(str):
+    """A text that counts the characters copied out of it by slicing and stripping (`[a:b]`, `strip`, `lstrip`,
+    `rstrip`), and hands each copy on counting into the same tally. A loop that copies the rest of the text at each
+    word it reads shows as a tally quadratic in the text's length, with no clock: the project has no timed tests."""
+
+    tally: list[int]
+
+    def __new__(cls, value: str, tally: list[int]) -> _CopyCountingText:
+        text = super().__new__(cls, value)
+        text.tally = tally
+        return text
+
+    def _copied(self, value: str) -> str:
+        self.tally[0] += len(value)
+        return _CopyCountingText(value, self.tally)
+
+    def __getitem__(self, key):  # type: ignore[no-untyped-def, override]
+        value = str.__getitem__(self, key)
+        return self._copied(value) if isinstance(key, slice) else value
+
+    def strip(self, chars: str | None = None) -> str:
+        return self._copied(str.strip(self, chars))
+
+    def lstrip(self, chars: str | None = None) -> str:
+        return self._copied(str.lstrip(self, chars))
+
+    def rstrip(self, chars: str | None = None) -> str:
+        return self._copied(str.rstrip(self, chars))
+
+
+# Flag words, their openers, tags and hashtags repeated, at the start of a report, a follow-up or a status query: what
+# the grammar reads off a text's start word by word. Copying the rest at each word, "anonim " 20,000 times (150 KB, a
+# mail body) cost 0.4 s of CPU, 30 ms a 64 KB webhook; read by position, each is copied a few times at most.
+_REPEATS = 1000
+_LEADING_FLAGS = [
+    pytest.param("anonim " * _REPEATS + "pungli di pasar", (Action.REPORT, True, False, "pungli di pasar"),
+                 id="flag-words"),
+    pytest.param("mohon anonim, " * _REPEATS + "pungli di pasar", (Action.REPORT, True, False, "pungli di pasar"),
+                 id="openers-and-flag-words"),
+    pytest.param("#anonim " * _REPEATS + "pungli di pasar", (Action.REPORT, True, False, "pungli di pasar"),
+                 id="hashtags"),
+    pytest.param("rahasia. " * _REPEATS + "pungli di pasar", (Action.REPORT, False, True, "pungli di pasar"),
+                 id="flag-words-and-full-stops"),
+    pytest.param("[anonim] " * _REPEATS + "pungli", (Action.REPORT, True, False, "pungli"), id="tags"),
+    pytest.param("LAPOR " + "1708 \U0001f64f anonim " * _REPEATS + "pungli", (Action.REPORT, True, False, "pungli"),
+                 id="our-short-code-and-emoji-between-flag-words"),
+    pytest.param("10000004 " + "anonim " * _REPEATS + "jalan masih rusak",
+                 (Action.FOLLOW_UP, True, False, "jalan masih rusak"), id="in-a-follow-up"),
+    pytest.param("CEK " + "anonim " * _REPEATS + "10000004", (Action.STATUS, True, False, ""),
+                 id="in-a-status-query"),
+    pytest.param("CEK " + "laporan " * _REPEATS + "10000004", (Action.STATUS, False, False, ""),
+                 id="fillers-in-a-status-query"),
+    pytest.param("anonim " * _REPEATS + "CEK 10000004", (Action.STATUS, True, False, ""),
+                 id="before-a-status-query"),
+]
+
+
+@pytest.mark.parametrize(("text", "parsed"), _LEADING_FLAGS)
+def test_leading_flag_words_repeated_are_read_without_copying_the_text_at_each(
+        text: str, parsed: tuple[Action, bool, bool, str]) -> None:
+    tally = [0]
+    got = parse_text(_CopyCountingText(text, tally), load_grammar())
+    assert (got.action, got.anonymous, got.confidential, got.text) == parsed
+    assert got == parse_text(text, load_grammar())
+    assert tally[0] <= 12 * len(text)  # 5 to 8 copies of it now; a copy at each word was 250 (and more, longer)
+
+
+# The same at the end of a report or a follow-up ("..., anonim" repeated): read back from the end word by word.
+_TRAILING_FLAGS = [
+    pytest.param(", anonim", "pungli di pasar", {"anonymous"}, id="flag-words"),
+    pytest.param(", mohon anonim", "pungli di pasar", {"anonymous"}, id="openers-and-flag-words"),
+    pytest.param(", tambah anonim.", "pungli di pasar", {"anonymous"}, id="openers-and-full-stops"),
+    # After a plain space the leftmost may be the citizen's words ("... pasar tambah anonim"): all of it stays.
+    pytest.param(" tambah anonim.", None, {"anonymous"}, id="after-a-plain-space"),
+    pytest.param(", #anonim", "pungli di pasar", {"anonymous"}, id="hashtags"),
+    pytest.param(". rahasia", "pungli di pasar.", {"confidential"}, id="flag-words-after-full-stops"),
+    pytest.param(", anonim, rahasia", "pungli di pasar", {"anonymous", "confidential"}, id="both-flags"),
+]
+
+
+@pytest.mark.parametrize(("closing", "kept", "flags"), _TRAILING_FLAGS)
+def test_closing_flag_words_repeated_are_read_without_copying_the_text_at_each(closing: str, kept: str | None,
+                                                                                flags: set[str]) -> None:
+    text, tally, found = "pungli di pasar" + closing * _REPEATS, [0], set()
+    assert _take_trailing_flags(_CopyCountingText(text, tally), load_grammar(), found) == (kept or text)
+    assert found == flags
+    # A copy of it at most, and 64 letters a word looked at for a long word's start (`_LETTER_BLOCK`); a copy at each
+    # word was 500 times it (and more, longer).
+    assert tally[0] <= 12 * len(text)
 
 
 COURTESY = load_grammar().courtesy
