@@ -85,13 +85,31 @@ class EmbeddedRedisFailed(RuntimeError):
         self.reason = reason
 
 
-def start_failure(directory: Path, returncode: int | None) -> EmbeddedRedisFailed:
-    """Why the redis-server under `directory` exited at start, read from the last start in its log."""
+def log_size(directory: Path) -> int:
+    """How much of the log under `directory` earlier starts wrote: a start's failure is read after it."""
     try:
-        log = (directory / "redis.log").read_text(errors="replace")
+        return (directory / "redis.log").stat().st_size
+    except OSError:  # none yet (or none readable: the failure is read from nothing then)
+        return 0
+
+
+def _read_from(path: Path, offset: int) -> str:
+    try:
+        with path.open("rb") as handle:
+            if handle.seek(0, 2) >= offset:  # smaller than it was (emptied by hand): all of it is this start's
+                handle.seek(offset)
+            else:
+                handle.seek(0)
+            return handle.read().decode(errors="replace")
     except OSError:
-        log = ""
-    this_start = log.rsplit("Redis is starting", 1)[-1]
+        return ""
+
+
+def start_failure(directory: Path, returncode: int | None, *, log_offset: int = 0) -> EmbeddedRedisFailed:
+    """Why the redis-server under `directory` exited at start, read from what this start wrote in its log (after
+    `log_offset`): the text of an earlier start (a damaged append-only file since repaired) is no cause of this
+    one's exit, and one that exits before its first line (a log it cannot open) wrote none."""
+    this_start = _read_from(directory / "redis.log", log_offset)
     for symptom, reason, advice in _START_FAILURES:
         if symptom in this_start:
             return EmbeddedRedisFailed(reason, f"embedded redis exited at start: {advice.format(directory=directory)}")
@@ -143,11 +161,13 @@ class EmbeddedRedis:
         return self._process.poll() if self._process is not None else None
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
+        server = find_redis_server()
         # Its append-only file holds every envelope (numbers, addresses, an anonymous reporter's among them, and
         # their words): the gateway user's only, as the spool is (gateway/private_files.py), whatever the umask.
         try:
             private_directory(self.directory)
             self._password = stored_password(self.directory)
+            log_offset = log_size(self.directory)
         except OSError as error:  # another account's (a `sudo make run` once): `make run` ended on its traceback
             raise EmbeddedRedisFailed(
                 "directory_unusable", f"embedded redis cannot use {error.filename or self.directory} "
@@ -156,7 +176,7 @@ class EmbeddedRedis:
         # "-": a configuration on standard input (redis-server 6.2 and 7 alike) before the options below; the
         # password goes there, never among the arguments, which `ps` shows every account.
         command = [
-            find_redis_server(), "-", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
+            server, "-", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
             "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", "", "--daemonize", "no",
             "--logfile", str(self.directory / "redis.log"),
         ]
@@ -174,7 +194,7 @@ class EmbeddedRedis:
         client = Redis(port=self.port, password=self._password, socket_connect_timeout=0.2)
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise start_failure(self.directory, self._process.returncode)
+                raise start_failure(self.directory, self._process.returncode, log_offset=log_offset)
             try:
                 client.ping()
                 client.close()

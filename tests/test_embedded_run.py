@@ -413,6 +413,35 @@ def test_no_redis_server_to_run_is_an_embedded_start_failure(tmp_path: Path, mon
     assert failed.value.reason == "no_server" and "REDIS_URL" in str(failed.value)
 
 
+def _fake_redis_server(directory: Path, script: str) -> Path:
+    """A `redis-server` in `directory` that runs `script` (sh) instead: one that fails at start as a real one may."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fake = directory / "redis-server"
+    fake.write_text("#!/bin/sh\n" + script)
+    fake.chmod(0o700)
+    return fake
+
+
+def test_a_start_that_fails_before_logging_is_not_read_as_the_last_starts_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cause was read after the log's last "Redis is starting": a redis-server that exits before it writes one
+    (a log it cannot open, a configuration it rejects) was given the cause of the start before it, so an append-only
+    file repaired since was named damaged again. Only what this start wrote is read."""
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    (directory / "redis.log").write_text(
+        "1:C 03 Dec 2026 09:00:00.000 # oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo\n"
+        "1:M 03 Dec 2026 09:00:00.010 # Bad file format reading the append only file: make a backup of your AOF "
+        "file, then use ./redis-check-aof --fix <filename>\n")
+    fake = _fake_redis_server(tmp_path / "bin", "echo 'Segmentation fault' >&2\nexit 139\n")
+    monkeypatch.setattr(embedded_redis, "find_redis_server", lambda: str(fake))
+    with pytest.raises(embedded_redis.EmbeddedRedisFailed) as failed:
+        EmbeddedRedis(directory).start()
+    assert failed.value.reason == "exited", str(failed.value)
+    assert "139" in str(failed.value)
+
+
 def test_the_embedded_redis_waits_out_a_load_longer_than_its_start_limit(tmp_path: Path) -> None:
     """A large append-only file takes Redis longer to read than the start limit: the first PING waits for the load
     (no read timeout), so the start does not give up on a Redis that is only reading its reports back."""
