@@ -9,8 +9,8 @@ It serves the documented response shapes of exactly the calls the gateway makes,
   /graph/{version}/{ig-user-id}     GET  fields=mentioned_comment.comment_id(ID){..} | mentioned_media.media_id(ID){..}
                                          (with `replies.limit(N){..}` / `comments.limit(N){..}` in the braces: the
                                          replies to that comment / the comments on that post, ours among them, as
-                                         field expansion gives an edge: data and cursors, no `next`, left out when
-                                         empty)
+                                         field expansion gives an edge: the fields asked for (`from`: the author's
+                                         id and username), data and cursors, no `next`, left out when empty)
   /graph/{version}/{ig-user-id}/tags      GET  newest first, paging.cursors.after + paging.next (a cursor whose
                                                media is gone: 400, code 2642)
   /graph/{version}/{ig-user-id}/mentions  POST media_id, comment_id, message (a reply is recorded; refused on a
@@ -286,6 +286,7 @@ class FakeProviderState:
         """Our replies to a comment, or our comments on a post itself (its caption answered), as the Graph API
         reads them."""
         return [{"id": reply["id"], "text": reply["message"], "username": self.config.ig_username,
+                 "from": {"id": self.config.ig_user_id, "username": self.config.ig_username},
                  "timestamp": reply["timestamp"]}
                 for reply in self.ig_replies
                 if (reply["comment_id"] == comment_id if comment_id
@@ -449,21 +450,44 @@ async def graph_user(request: web.Request) -> web.Response:
         return _graph_error("Unsupported get request. Object does not exist", 100, subcode=33)
     edge = EDGE_CALL.search(request.query.get("fields", ""))
     if edge is not None:
-        found = {**found, **_graph_edge(state, name, object_id, edge.group(1), int(edge.group(2) or 25))}
+        asked = _fields_in_braces(request.query.get("fields", ""), edge.end())
+        found = {**found, **_graph_edge(state, name, object_id, edge.group(1), int(edge.group(2) or 25), asked)}
     return web.json_response({name.split(".")[0]: found, "id": state.config.ig_user_id})
 
 
-def _graph_edge(state: FakeProviderState, name: str, object_id: str, edge: str, limit: int) -> dict[str, Any]:
+def _fields_in_braces(fields: str, start: int) -> set[str]:
+    """The names of the fields asked for in the braces opened just before `start` (`id,text,from{id,username}`:
+    id, text and from), as the Graph API serves an edge's comments with those fields only."""
+    depth, names, name = 0, set(), ""
+    for char in fields[start:]:
+        if depth == 0 and char in ",}":
+            names.add(name.strip())
+            name = ""
+            if char == "}":
+                break
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif depth == 0:
+            name += char
+    return names - {""}
+
+
+def _graph_edge(state: FakeProviderState, name: str, object_id: str, edge: str, limit: int, asked: set[str]
+                ) -> dict[str, Any]:
     """A comment's replies or a post's comments through field expansion: oldest first (ours are the only replies a
-    comment gets here; a post's comments are the mentions on it and ours), cursors without `next`, and nothing at
-    all when there is none, as the Graph API leaves an empty edge out."""
+    comment gets here; a post's comments are the mentions on it and ours), each with the fields asked for only
+    (`from`: its author's id and username, as an IG Comment's), cursors without `next`, and nothing at all when
+    there is none, as the Graph API leaves an empty edge out."""
     if name.startswith("mentioned_comment"):
         found = state.our_ig_comments(comment_id=object_id) if edge == "replies" else []
     else:
-        citizens = [{key: comment.get(key) for key in ("id", "text", "username", "timestamp")}
-                    for comment in state.ig_comments.values() if (comment.get("media") or {}).get("id") == object_id]
+        citizens = [comment for comment in state.ig_comments.values()
+                    if (comment.get("media") or {}).get("id") == object_id]
         found = sorted(citizens + state.our_ig_comments(media_id=object_id), key=lambda comment: int(comment["id"]))
         found = found if edge == "comments" else []
+    found = [{key: value for key, value in comment.items() if key in asked | {"id"}} for comment in found]
     page = found[:limit]
     if not page:
         return {}

@@ -65,8 +65,9 @@ MEDIA_FIELDS = "id,caption,media_type,media_url,permalink,timestamp,username"
 # changed and then taken by someone else, who would be taken for the reporter (`gateway.followups`).
 COMMENT_FIELDS = "id,text,timestamp,username,from{id,username},media{id,permalink}"
 # Where our reply to a mention would be, read back after an attempt that may have posted it (`GraphClient.
-# reply_listing`): one page of this many comments, with these fields.
-REPLY_LISTING_FIELDS = "id,text,username,timestamp"
+# reply_listing`): one page of this many comments, with these fields. `from` for the same reason as above: ours is
+# told by the account's id (`own_post`), which a renamed account keeps while `instagram.username` goes stale.
+REPLY_LISTING_FIELDS = "id,text,username,from{id,username},timestamp"
 REPLY_LISTING_LIMIT = 50
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80002})
 # 102 (an API session gone) as much as 190: Meta answers it with 400, which alone would read as a bad payload.
@@ -258,7 +259,7 @@ class ReplyListing:
 def our_reply_in(listing: ReplyListing, reference: str, settings: InstagramSettings) -> str | None:
     """The id of our account's comment in the listing that carries this mention's reference (`(ref K7QX2MPA)`, see
     workers.social_reply.mention_ref); None when there is none. A citizen's comment quoting our reply is not ours:
-    written by the account alone (`own_post`)."""
+    written by the account alone, told by its id where the listing serves `from` (`own_post`)."""
     for comment in listing.comments:
         if f"(ref {reference})" in str(comment.get("text") or "") and own_post(comment, settings):
             return str(comment.get("id") or "")
@@ -329,14 +330,18 @@ def _message(provider_id: str, username: str, text: str, timestamp: Any, attachm
 def own_post(found: Mapping[str, Any], settings: InstagramSettings) -> bool:
     """Whether a comment or post the Graph API gave us is our account's own. X's mentions are told apart by author
     id; Meta may notify us of our own comment too, and a reply that names @lapor1708 (`social_help` does) would
-    then be filed as a report and answered. The username comes with every comment and post we read; an id
-    (`from`, `owner`) only when the object carries one."""
+    then be filed as a report and answered; and the reply lookup must know our reply from a citizen's.
+
+    The account's id (`instagram.ig_user_id`) decides wherever the object names its author by id (`from` on a
+    comment, `owner` on a post): a renamed account keeps its id while `instagram.username` goes stale (our reply
+    was then not found, and posted again), and its old username may be taken by someone else (whose comment was
+    then taken for ours). The username only where no author id is served (a post from /tags)."""
+    authors = [author for author in (found.get("from"), found.get("owner"))
+               if isinstance(author, Mapping) and author.get("id")]
+    if authors and settings.ig_user_id:
+        return any(str(author["id"]) == settings.ig_user_id for author in authors)
     username = str(found.get("username") or "").lstrip("@").lower()
-    if username and username == settings.username.lstrip("@").lower():
-        return True
-    authors = (found.get("from"), found.get("owner"))
-    return any(isinstance(author, Mapping) and str(author.get("id") or "") == settings.ig_user_id
-               for author in authors if settings.ig_user_id)
+    return bool(username) and username == settings.username.lstrip("@").lower()
 
 
 def reply_target(message: InboundMessage) -> dict[str, str]:

@@ -401,11 +401,19 @@ async def test_our_own_comment_or_post_is_no_report_and_gets_no_reply(
                      id="our-id-as-author"),
         pytest.param({"owner": {"id": IG_USER_ID}}, True, id="our-id-as-owner"),
         pytest.param({"username": "warga", "from": {"id": "17841400000000001"}}, False, id="another-id"),
+        pytest.param({"username": "lapor1708.resmi", "from": {"id": IG_USER_ID, "username": "lapor1708.resmi"}}, True,
+                     id="our-id-under-a-new-username-the-settings-do-not-know"),
+        pytest.param({"username": "lapor1708", "from": {"id": "17841400000000001", "username": "lapor1708"}}, False,
+                     id="our-old-username-taken-by-another-id"),
+        pytest.param({"username": "lapor1708", "owner": {"id": "17841400000000001"}}, False,
+                     id="our-username-on-a-post-another-id-owns"),
         pytest.param({"from": "17841405309211844"}, False, id="an-author-that-is-no-object"),
         pytest.param({}, False, id="no-author-at-all"),
     ],
 )
-def test_our_own_comment_is_told_by_our_username_or_id(settings: Settings, found: dict[str, Any], own: bool) -> None:
+def test_our_own_comment_is_told_by_our_id_or_without_one_by_our_username(
+    settings: Settings, found: dict[str, Any], own: bool
+) -> None:
     assert own_post(found, settings.instagram) is own
 
 

@@ -49,6 +49,8 @@ POSTED_ID = fixture("instagram/graph_mentions_reply.json")["id"]
 # Ours in the listings the fixtures give (`graph_reply_listing_*_ours.json`).
 FOUND_ON_COMMENT = "17873440459141088"
 FOUND_ON_CAPTION = "17902114836190017"
+# The fields each comment of a listing is read with: its author by id (`from`), not by username alone.
+LISTED = "id,text,username,from{id,username},timestamp"
 
 
 def graph_answer(status: int, body: str | dict[str, Any]) -> httpx.Response:
@@ -171,12 +173,58 @@ def test_an_attempt_after_one_that_may_have_posted_looks_first_and_the_reply_is_
     if case.looked:
         edge = "replies" if "comment_id" in case.target else "comments"
         assert graph.fields == [
-            f"mentioned_comment.comment_id({COMMENT['id']}){{replies.limit(50){{id,text,username,timestamp}}}}"
+            f"mentioned_comment.comment_id({COMMENT['id']}){{replies.limit(50){{{LISTED}}}}}"
             if edge == "replies" else
-            f"mentioned_media.media_id({MEDIA['id']}){{comments.limit(50){{id,text,username,timestamp}}}}"]
+            f"mentioned_media.media_id({MEDIA['id']}){{comments.limit(50){{{LISTED}}}}}"]
     events = [e["event"] for e in log_events(log_stream)]
     assert events.count("reply.already_posted") == (case.posted == 1 and case.looked)
     assert events.count("reply.sent") == (case.recorded_as == POSTED_ID)
+
+
+def listing_with_ours_written_as(username: str, author: dict[str, str] | None) -> Any:
+    """`graph_reply_listing_comment_ours.json` with our reply's comment written by `username` and served with
+    `author` as its `from` (None: no `from`), answered as the Graph API does: `from` only when the request asks
+    for it."""
+    body = fixture("instagram/graph_reply_listing_comment_ours.json")
+    ours = body["mentioned_comment"]["replies"]["data"][1]
+    ours.pop("from")
+    ours["username"] = username
+    if author is not None:
+        ours["from"] = author
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        asked = "from{id,username}" in request.url.params["fields"]
+        data = [comment if asked else {k: v for k, v in comment.items() if k != "from"}
+                for comment in body["mentioned_comment"]["replies"]["data"]]
+        return httpx.Response(200, json={**body, "mentioned_comment": {
+            **body["mentioned_comment"], "replies": {**body["mentioned_comment"]["replies"], "data": data}}})
+    return respond
+
+
+@pytest.mark.parametrize(
+    ("listing", "recorded_as"),
+    [
+        pytest.param(listing_with_ours_written_as("lapor1708.resmi", {"id": IG_USER_ID, "username": "lapor1708.resmi"}),
+                     FOUND_ON_COMMENT, id="account-renamed-settings-username-stale-found-by-id"),
+        pytest.param(listing_with_ours_written_as("lapor1708", {"id": "17841447302958899", "username": "lapor1708"}),
+                     POSTED_ID, id="our-old-username-taken-by-another-not-ours"),
+        pytest.param(listing_with_ours_written_as("lapor1708", None), FOUND_ON_COMMENT,
+                     id="no-author-id-served-found-by-username"),
+    ],
+)
+def test_our_reply_in_the_listing_is_told_by_the_accounts_id_before_its_username(
+    redis: Redis, settings: Settings, graph: GraphApi, listing: Any, recorded_as: str
+) -> None:
+    """A renamed account keeps its id while `instagram.username` goes stale: our reply is still found, not posted
+    a second time in public; a comment by whoever took our old username is not ours, whatever its text. The
+    username decides only when the listing serves no author id."""
+    assert settings.instagram.username == "lapor1708" and settings.instagram.ig_user_id == IG_USER_ID
+    graph.answer([SERVER_ERROR, POSTED], [listing])
+    queue_reply(redis, settings, ON_COMMENT)
+    run_reply_jobs_to_the_end(settings, redis)
+    assert (graph.posts.call_count, graph.lookups.call_count) == (1 if recorded_as == FOUND_ON_COMMENT else 2, 1)
+    assert sent_as(redis, ON_COMMENT) == recorded_as.encode()
+    assert DeadLetters(redis).list() == []
 
 
 @pytest.mark.parametrize(
