@@ -5,6 +5,7 @@ Redis, the real status and reply workers, the reference case store; only the agg
 from __future__ import annotations
 
 import io
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from redis import Redis
 from rq.job import Job
 
+from gateway.lease import process_table
 from gateway.outbound import STATUS_FUNC, OutboundReplies, reply_key
 from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, enqueue_calls, queue
 from gateway.replies import render
@@ -256,6 +258,39 @@ def test_an_answer_whose_wait_is_over_does_not_overtake_a_promise_being_sent(
     assert api.texts_to(NUMBER) == [PROMISE, ANSWER] and len(api.parts()) == 2
     assert state(redis, promise) == b"sent" and redis.hget(reply_key(promise), SUPERSEDED_FIELD) is None
     assert not redis.exists(send_lease_key(promise))
+
+
+def test_an_answer_whose_wait_is_over_waits_out_a_dead_workers_lease_on_the_promise_doubling_not_every_second(
+    test_env: Environment, casestore: CaseStoreServer, redis: Redis, api: AggregatorApi, log_stream: io.StringIO,
+) -> None:
+    """The promise's worker died on another host while sending it: its send lease stays for a whole job timeout
+    (120 s), and cannot be judged from here. The answer, its wait over, looks again after 1, 2, 4... up to 30 s,
+    never much past the lease's end, not every second (some 120 jobs and log lines); then it goes."""
+    settings = aggregator_settings(test_env, LAPOR_QUEUES_RETRY_INTERVALS="1,1,1",
+                                   LAPOR_QUEUES_REPLY_ORDER_WAIT_SECONDS="0")
+    promise, promise_job = queue_cek(redis, settings)
+    replies = queue(REPLY_QUEUE, redis)
+    replies.remove(promise_job)  # taken by the worker that died
+    lease = send_lease_key(promise)
+    redis.set(lease, f"reply-b.lapor.internal:4242:{process_table()}:{secrets.token_hex(16)}", px=120_000)
+    drain(settings, (STATUS_QUEUE,))
+    for _ in range(20):  # each round: the answer looks, and the time until its next look passes for the lease
+        drain(settings, (REPLY_QUEUE,))
+        if api.texts_to(NUMBER):
+            break
+        [waiting] = events(log_stream, "reply.waits_for_earlier")[-1:]
+        left_ms = redis.pttl(lease) - int(float(str(waiting["rescheduled_in"])) * 1000)
+        if left_ms > 0:
+            redis.pexpire(lease, left_ms)
+        else:
+            redis.delete(lease)  # it ran out meanwhile
+        assert run_scheduled(redis) == 1
+    assert api.texts_to(NUMBER) == [ANSWER] and len(api.parts()) == 1
+    looks = [event["rescheduled_in"] for event in events(log_stream, "reply.waits_for_earlier")]
+    assert looks == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+    [superseding] = events(log_stream, "reply.supersedes_earlier")
+    assert (superseding["earlier"], superseding["reason"]) == (promise, "waited_out")
+    assert state(redis, promise) == b"superseded" and DeadLetters(redis).count() == 0
 
 
 def test_send_cek_later_waits_for_its_promise_too(

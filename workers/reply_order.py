@@ -13,7 +13,8 @@ So the reply worker sends such a reply only once the earlier one is settled:
   nothing then (`reply.superseded`): the promise of an answer the citizen already has would only confuse.
 The mark is written holding the earlier reply's send lease (`workers.send_lease`), so no run of it is sending at that
 moment, and every later run reads the mark under that lease before it sends. While another job holds that lease
-(the earlier reply is being sent), this one waits; the lease ends by itself within a job timeout. Nothing is ever held
+(the earlier reply is being sent), this one waits, looking again after 1, 2, 4... up to 30 s, never much past the end
+of that lease, which ends by itself within a job timeout. Nothing is ever held
 for ever, and nothing is sent twice: each reply's own record and lease still guard its parts.
 """
 
@@ -28,7 +29,7 @@ from gateway.logs import get_logger
 from gateway.outbound import REPLY_FUNC, reply_key, write_reply_record
 from gateway.queues import REPLY_QUEUE, enqueue_later
 from workers.context import WorkerContext
-from workers.send_lease import SendInProgress, send_lease
+from workers.send_lease import AFTER_LEASE_SECONDS, SendInProgress, send_lease
 
 log = get_logger()
 
@@ -55,15 +56,15 @@ def wait_for_earlier(context: WorkerContext, reply: dict[str, Any]) -> float | N
         return None
     left = _queued_at(context, reply_id) + context.settings.queues.reply_order_wait_seconds - time.time()
     if state in PENDING_STATES and left > 0:
-        return _again(context, reply, earlier, state, left)
+        return _again(context, reply, earlier, state, until=left)
     try:
         with send_lease(context, earlier, channel=str(reply.get("source"))):
             state = context.redis.hget(reply_key(earlier), "state")  # as it is now that no run of it can send
             if state == b"sent":
                 return None
             _supersede(context, earlier, reply_id, state)
-    except SendInProgress:  # the earlier reply is being sent at this moment: it is settled in a moment
-        return _again(context, reply, earlier, state, left)
+    except SendInProgress as held:  # the earlier reply is being sent: settled when that send, or its lease, ends
+        return _again(context, reply, earlier, state, until=held.ends_in + AFTER_LEASE_SECONDS)
     log.info("reply.supersedes_earlier", reply_id=reply_id, earlier=earlier,
              earlier_state=state.decode() if state is not None else "gone",
              reason="waited_out" if state in PENDING_STATES else "given_up")
@@ -80,12 +81,17 @@ def _queued_at(context: WorkerContext, reply_id: str) -> float:
         return 0.0
 
 
-def _again(context: WorkerContext, reply: dict[str, Any], earlier: str, state: bytes | None, left: float) -> float:
-    """Queue this reply's job again to look once more: 1, 2, 4... s up to 30 s, and never much past the wait's end,
-    `left` seconds away."""
+def _again(context: WorkerContext, reply: dict[str, Any], earlier: str, state: bytes | None, *, until: float
+           ) -> float:
+    """Queue this reply's job again to look once more: 1, 2, 4... s up to 30 s, and never much past `until` seconds
+    from now: the wait's end, or, once the earlier reply's send lease is what it waits for, just past that lease's end.
+
+    Not the wait's end for a lease: that is over then (`left` negative), and the floor of 1 s made the answer look
+    every second while a lease left by a dead worker on another host ran out (a job timeout, 120 s): some 120 jobs
+    and as many log lines."""
     job = get_current_job()
     waits = int(job.meta.get(WAITS_META, 0)) if job is not None else 0
-    delay = max(1.0, min(LONGEST_STEP_SECONDS, 2.0 ** min(waits, LONGEST_STEP_DOUBLINGS), left))
+    delay = max(1.0, min(LONGEST_STEP_SECONDS, 2.0 ** min(waits, LONGEST_STEP_DOUBLINGS), until))
     enqueue_later(context.redis, context.settings, REPLY_QUEUE, REPLY_FUNC, [reply], delay,
                   timeout=job.timeout if job is not None else None, meta={WAITS_META: waits + 1})
     log.info("reply.waits_for_earlier", reply_id=str(reply["reply_id"]), earlier=earlier,
