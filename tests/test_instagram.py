@@ -17,7 +17,7 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from channels.instagram_graph import PENDING_KEY, PROGRESS_KEY, InstagramPoller, own_post
+from channels.instagram_graph import PENDING_KEY, PROGRESS_KEY, GraphClient, InstagramPoller, our_reply_in, own_post
 from channels.social import ProviderError
 from gateway.app import create_app
 from gateway.health import HealthMonitor, load_rules
@@ -415,6 +415,30 @@ def test_our_own_comment_is_told_by_our_id_or_without_one_by_our_username(
     settings: Settings, found: dict[str, Any], own: bool
 ) -> None:
     assert own_post(found, settings.instagram) is own
+
+
+@pytest.mark.parametrize("kind", ["comment", "media"])
+def test_the_fake_providers_reply_listing_names_our_replys_author_by_id_when_asked_as_the_graph_api_does(
+    fake: FakeProviderServer, settings: Settings, kind: str
+) -> None:
+    """The listing the reply lookup reads serves each comment's `from` ({id, username}, an IG Comment's), and only
+    the fields asked for: our reply is found by the account's id, also once `instagram.username` is stale."""
+    ids = fake.state.add_ig_mention("@lapor1708 lampu jalan mati di Jl. Riau", kind=kind)
+    client = GraphClient(settings)
+    try:
+        posted = client.reply(ids["media_id"], ids.get("comment_id"), "Laporan Anda kami terima. (ref TU3ZIHPG)")
+        listing = client.reply_listing(ids["media_id"], ids.get("comment_id"))
+        bare = client._call("GET", IG_USER_ID, {"fields": (
+            f"mentioned_comment.comment_id({ids['comment_id']}){{replies.limit(50){{id,text}}}}" if kind == "comment"
+            else f"mentioned_media.media_id({ids['media_id']}){{comments.limit(50){{id,text}}}}")})
+    finally:
+        client.close()
+    [ours] = [comment for comment in listing.comments if comment["id"] == posted]
+    assert ours["from"] == {"id": IG_USER_ID, "username": "lapor1708"}
+    renamed = settings.instagram.model_copy(update={"username": "lapor1708.lama"})
+    assert our_reply_in(listing, "TU3ZIHPG", renamed) == posted
+    edge = bare["mentioned_comment"]["replies"] if kind == "comment" else bare["mentioned_media"]["comments"]
+    assert {key for comment in edge["data"] for key in comment} == {"id", "text"}
 
 
 async def test_our_help_reply_that_names_the_account_does_not_come_back_as_a_report(
