@@ -287,7 +287,8 @@ def test_an_answer_whose_wait_is_over_waits_out_a_dead_workers_lease_on_the_prom
         assert run_scheduled(redis) == 1
     assert api.texts_to(NUMBER) == [ANSWER] and len(api.parts()) == 1
     looks = [event["rescheduled_in"] for event in events(log_stream, "reply.waits_for_earlier")]
-    assert looks == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+    # 1 + 2 + 4 + 8 + 16 + 30 + 30 + 30 s cover the lease: eight looks, fewer if the test's own time ate into it.
+    assert looks[:5] == [1.0, 2.0, 4.0, 8.0, 16.0] and max(looks) == 30.0 and len(looks) <= 8
     [superseding] = events(log_stream, "reply.supersedes_earlier")
     assert (superseding["earlier"], superseding["reason"]) == (promise, "waited_out")
     assert state(redis, promise) == b"superseded" and DeadLetters(redis).count() == 0
