@@ -143,6 +143,15 @@ ROWS = [
            anonymous=True),
     report("wbs-both-words", "WBS ANONIM RAHASIA korupsi pengadaan laptop sekolah", "whistleblowing",
            "korupsi pengadaan laptop sekolah", anonymous=True, confidential=True),
+    # ANONIM mistyped or spelt as in English or Dutch: filed as the citizen's words, it was a named report, the
+    # whistleblower's number at the agency, and its acknowledgement the same as an anonymous one's
+    report("typo-anonym", "LAPOR ANONYM pungli di samsat", "complaint", "pungli di samsat", anonymous=True),
+    report("typo-anonimus", "Anonimus lapor: kepsek potong dana BOS", "complaint", "kepsek potong dana BOS",
+           anonymous=True),
+    report("typo-anonin", "LAPOR ANONIN petugas minta uang rekom", "complaint", "petugas minta uang rekom",
+           anonymous=True),
+    report("typo-trailing-anonymus", "Lapor pungli di terminal bus, anonymus", "complaint", "pungli di terminal bus",
+           anonymous=True),
     report("both-hashtags-no-kind", "#anonim #rahasia ada pungli di samsat", "complaint", "ada pungli di samsat",
            anonymous=True, confidential=True),
     report("aspirasi-anonim", "Aspirasi #anonim: transparansi anggaran desa", "aspiration",
