@@ -57,7 +57,7 @@ from gateway.outage import RedisOutage
 from gateway.outbound import OutboundReplies, delivery_label, durably
 from gateway.queries import answer_query, casestore_client
 from gateway.ratelimit import rate_limit_middleware
-from gateway.replies import render, shown_typed_id
+from gateway.replies import acknowledgement, render, shown_typed_id
 from gateway.settings import Settings
 from gateway.spool import Spool, SpoolNotWritable
 from gateway.status_page import render_check_failed_page, render_status_page
@@ -260,7 +260,7 @@ class Gateway:
             reply = render("bad_tracking_id_photo", normalized.language,
                            typed_id=shown_typed_id(normalized.mistyped_id), tracking_id=receipt.tracking_id)
         else:
-            reply = render("duplicate" if repeated_text else "ack", normalized.language,
+            reply = render("duplicate" if repeated_text else acknowledgement(draft.anonymous), normalized.language,
                            tracking_id=receipt.tracking_id)
         if outbound is not None:
             await outbound.reply_to_report(adapter.name, draft, receipt.tracking_id, repeated_text, reply,

@@ -26,6 +26,12 @@ def render(key: str, language: str | None = None, **fields: Any) -> str:
     return template.format(**fields)
 
 
+def acknowledgement(anonymous: bool) -> str:
+    """The reply key that acknowledges a new report in private (SMS, e-mail): an anonymous one says the identity is
+    kept secret, so the whistleblower knows their ANONIM was read. Public replies never say it."""
+    return "ack_anonymous" if anonymous else "ack"
+
+
 def is_status(value: Any) -> bool:
     """Whether `value` is a case-store status of the contract (casestore/openapi.yaml): one `status_names` names, in
     Indonesian, the table every language falls back to."""

@@ -196,6 +196,24 @@ def test_a_mail_whose_reply_could_not_be_queued_is_acknowledged_when_it_is_sent_
     assert reply.get_content() == reply_body("ack", again.tracking_id)
 
 
+@pytest.mark.parametrize(("subject", "key"), [
+    ("Jalan rusak", "ack"),
+    ("ANONIM Pungli di kantor kecamatan", "ack_anonymous"),
+    ("[ANONIM] Pungli di kantor kecamatan", "ack_anonymous"),
+], ids=["named", "anonim-in-subject", "tag-in-subject"])
+def test_an_anonymous_mails_acknowledgement_says_its_sender_is_kept_secret(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, subject: str, key: str) -> None:
+    """The whistleblower's acknowledgement read word for word as anyone's: they could not tell an ANONIM that was
+    honoured from one that was not. An anonymous report's says the identity is kept secret; a named one's does not."""
+    server = make_server()
+    result = server.deliver(citizen_mail(subject=subject))
+    assert result.data_code == 250 and result.tracking_id is not None
+    run_replies(server.settings, redis)
+    [reply] = outbox(server.settings)
+    assert reply.get_content() == reply_body(key, result.tracking_id)
+    assert ("Identitas Anda dirahasiakan" in reply.get_content()) is (key == "ack_anonymous")
+
+
 @dataclass(frozen=True)
 class MessageIdRow:
     """A second mail under the first one's Message-ID (from whistle@example.net, an anonymous report) and whether it is

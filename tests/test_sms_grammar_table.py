@@ -376,6 +376,8 @@ ROWS = [
     # our own answer sent back (forwarded, or copied): it points at its report
     query("forwarded-ack", "Fwd: " + render("ack", "id", tracking_id="{parent}"), "status"),
     query("forwarded-ack-en", render("ack", "en", tracking_id="{parent}"), "status", "en"),
+    query("forwarded-anonymous-ack", "Fwd: " + render("ack_anonymous", "id", tracking_id="{parent}"), "status"),
+    query("forwarded-anonymous-ack-en", render("ack_anonymous", "en", tracking_id="{parent}"), "status", "en"),
     follow_up("forwarded-ack-and-words",
               render("ack", "id", tracking_id="{parent}") + "\nsudah 2 minggu belum ada tindakan",
               "sudah 2 minggu belum ada tindakan"),
@@ -527,7 +529,8 @@ def _expected_reply(row: Row, stored: dict | None, parent: str, fields: dict[str
     assert row.reply is not None, row.id
     if row.reply == "ack":
         assert stored is not None, row.id
-        return render("ack", row.language, tracking_id=stored["tracking_id"])
+        # An anonymous report's says so: the whistleblower learns their ANONIM was read.
+        return render("ack_anonymous" if row.anonymous else "ack", row.language, tracking_id=stored["tracking_id"])
     if row.reply == "follow_up":
         return render("follow_up", row.language, follow_up_of=parent)
     if row.reply == "follow_up_unknown":

@@ -66,6 +66,19 @@ def tracking_id_in(reply: str) -> str:
     return match.group(1)
 
 
+@pytest.mark.parametrize(("body", "key"), [
+    ("LAPOR Jalan berlubang di Jl. Merdeka", "ack"),
+    ("LAPOR ANONIM pungli di kantor kelurahan", "ack_anonymous"),
+    ("RAHASIA pungli di kantor kelurahan", "ack"),
+], ids=["named", "anonymous", "confidential-is-not-anonymous"])
+async def test_the_twiml_acknowledgement_of_an_anonymous_report_says_the_identity_is_kept_secret(
+    gateway: GatewayServer, body: str, key: str,
+) -> None:
+    response = await gateway.post_twilio(gateway.twilio_form(Body=body, From="081234567890"))
+    reply = twiml_message(response.text)
+    assert reply == render(key, "id", tracking_id=tracking_id_in(reply))
+
+
 async def test_signed_sms_gets_a_tracking_id_and_reaches_the_case_store(
     gateway: GatewayServer, casestore: CaseStoreServer, worker: ProcessHandle
 ) -> None:

@@ -48,6 +48,7 @@ from gateway.intake import Intake, Receipt
 from gateway.logs import add_sensitive_values, bind_message_context, clear_message_context, get_logger
 from gateway.outbound import durably
 from gateway.queues import REPLY_QUEUE, REPORT_STATE_KEY, enqueue_calls
+from gateway.replies import acknowledgement
 from gateway.settings import Settings
 from normalizer.envelope import SENDER_IDENTITIES, Channel, ReportDraft, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
@@ -316,7 +317,7 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     elif others_parent:
         kind = "follow_up_other_sender"
     else:
-        kind = "ack"
+        kind = acknowledgement(draft.anonymous)
     references = [*mail.references, *([mail.message_id] if mail.message_id else [])]
     return {
         **({"follow_up_of": named} if named else {}),

@@ -30,7 +30,8 @@ from normalizer.prefixes import STACKED_PREFIXES
 # (`email.outbox_dir`): `lapor-gateway attachments purge` deletes only files of this name there.
 OUTBOX_FILE = re.compile(r"(?P<key>[0-9]{8}T[0-9]{6}Z-[0-9A-Za-z]+-[0-9a-f]{8})\.eml")
 # ("duplicate": replies queued before a mail delivered again was answered as its first delivery; see reply_payload)
-REPLY_TEXTS = {"ack": "email_ack", "duplicate": "email_duplicate", "follow_up": "email_follow_up",
+REPLY_TEXTS = {"ack": "email_ack", "ack_anonymous": "email_ack_anonymous", "duplicate": "email_duplicate",
+               "follow_up": "email_follow_up",
                "follow_up_unknown": "email_follow_up_unknown", "follow_up_other_sender": "email_follow_up_other_sender"}
 
 
