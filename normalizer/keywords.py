@@ -6,6 +6,7 @@ rule has its own table of test cases.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import string
 import tomllib
@@ -54,17 +55,20 @@ class Introduces(StrEnum):
     """What one of help's instruction words (`[instructions]`) is read past before."""
 
     FORM = "form"  # any form help teaches: a kind or flag word, a command, a Tracking ID ("ketik ...")
-    QUERY = "query"  # a status query ("Cek status: CEK <id>")
+    QUERY = "query"  # a status query ("Cek status: CEK <id>", "Silakan kirim CEK <id> lagi nanti")
     KIND = "kind"  # a kind word ("Jenis: WBS <isi>")
+    # Our answers' name ("LAPOR! 1708: ketik ..."): any form after our short code or another instruction, a status
+    # query right after it.
+    HEADER = "header"
 
 
 @dataclass(frozen=True, slots=True)
 class Instruction:
-    """One of help's instruction words or phrases (`[instructions]`), folded: a verb ("ketik") is read with a space
-    after it, a label ("cek status") only with the punctuation help puts after it ("Cek status:")."""
+    """One of help's instruction words or phrases (`[instructions]`), folded: a verb ("ketik") or a status label ("cek
+    status") is read with a space after it (a status label with a space only before a status command: `_introduces`),
+    a kind label ("jenis") only with the punctuation help puts after it ("Jenis:")."""
 
     words: tuple[str, ...]
-    label: bool
     introduces: Introduces
 
 
@@ -98,10 +102,11 @@ class Grammar:
     follow_up_fillers: frozenset[str] = frozenset()
     # Every word of those four tables: a message with any other word is none of them (asked first, once).
     short_message_vocabulary: frozenset[str] = frozenset()
-    # Help's instruction words copied before its forms ("ketik LAPOR ...", "Cek status: CEK <id>"), longest first;
-    # what help puts after a form ("kirim ke 1708"), word tuples, longest first; and the text help's placeholder marks
-    # open ("<isi laporan>"), matched at a text's start (`[instructions]`).
-    instructions: tuple[Instruction, ...] = ()
+    # Help's instruction words copied before its forms ("ketik LAPOR ...", "Cek status: CEK <id>"), by their first
+    # word, longest first (every message's first word is looked up here); what help puts after a form ("kirim ke
+    # 1708"), word tuples, longest first; and the text help's placeholder marks open ("<isi laporan>"), matched at a
+    # text's start (`[instructions]`).
+    instructions: dict[str, tuple[Instruction, ...]] = dataclasses.field(default_factory=dict)
     instruction_closings: tuple[tuple[str, ...], ...] = ()
     placeholder: re.Pattern[str] | None = None
 
@@ -158,10 +163,9 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
 
 def _load_instructions(table: dict[str, list[str]]) -> dict:
     """`Grammar`'s fields for help's instructions (`[instructions]`)."""
-    instructions = [Instruction(tuple(fold_word(word) for word in phrase.split()), label, introduces)
-                    for key, label, introduces in (("verbs", False, Introduces.FORM),
-                                                   ("status_labels", True, Introduces.QUERY),
-                                                   ("kind_labels", True, Introduces.KIND))
+    instructions = [Instruction(tuple(fold_word(word) for word in phrase.split()), introduces)
+                    for key, introduces in (("verbs", Introduces.FORM), ("status_labels", Introduces.QUERY),
+                                            ("kind_labels", Introduces.KIND), ("headers", Introduces.HEADER))
                     for phrase in table.get(key, [])]
     closings = sorted((tuple(fold_word(word) for word in phrase.split()) for phrase in table.get("closings", [])),
                       key=len, reverse=True)
@@ -173,8 +177,11 @@ def _load_instructions(table: dict[str, list[str]]) -> dict:
         # the word after it ("<b>jalan</b> ...", "<RT 05>Jl. ..."): taken off, two words ran into one.
         placeholder = re.compile(rf"[{opening}]\s*(?P<inside>[^{opening}{closing}]*[^{opening}{closing}\s])\s*"
                                  rf"[{closing}](?![^\W_])")
+    by_first_word: dict[str, list[Instruction]] = {}
+    for instruction in sorted(instructions, key=lambda instruction: len(instruction.words), reverse=True):
+        by_first_word.setdefault(instruction.words[0], []).append(instruction)
     return {
-        "instructions": tuple(sorted(instructions, key=lambda instruction: len(instruction.words), reverse=True)),
+        "instructions": {word: tuple(listed) for word, listed in by_first_word.items()},
         "instruction_closings": tuple(closings),
         "placeholder": placeholder,
     }
@@ -1035,46 +1042,67 @@ def _parse_text(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
 
 def _parse_instructed(text: str, grammar: Grammar, shortest_id: int) -> ParsedText | None:
     """The form a citizen copied with help's instruction words before it (`[instructions]`: "ketik LAPOR ANONIM
-    <isi>", "Cek status: CEK <id>", "Jenis: WBS <isi>", "Cek status: ketik CEK <id> kirim ke 1708."), read as the form
-    alone is; None when the text opens with none of them, or what follows is no form each of them introduces: then
-    they are the citizen's words ("ketik KTP dipungut biaya", "Status: laporan saya belum ditindaklanjuti").
+    <isi>", "Cek status: CEK <id>", "Jenis: WBS <isi>", "Cek status: ketik CEK <id> kirim ke 1708.", "LAPOR! 1708:
+    ketik LAPOR ANONIM <isi>", "Silakan kirim CEK <id> lagi nanti."), read as the form alone is; None when the text
+    opens with none of them, or what follows is no form each of them introduces: then they are the citizen's words
+    ("ketik KTP dipungut biaya", "Status: laporan saya belum ditindaklanjuti", "LAPOR! jalan rusak").
 
     Emoji and our short code may stand around them ("1708 ketik LAPOR ..."). One loop from the start, asked once at
     the top: what follows them is read as a message of its own, never back through here, so repeated instruction
     words cost no recursion."""
-    at, read = 0, []
+    at, read, bare = 0, [], False
     while True:
-        found = _instruction_at(text, at, grammar)
+        found = _instruction_at(text, at, grammar, headers=not read)
+        if found is not None and not found[2] and found[0].introduces is Introduces.QUERY and not (
+                _status_command_at(text, found[1], grammar)
+                or _instruction_at(text, found[1], grammar, headers=False) is not None):
+            # A status word without its label's punctuation and no status command after it: the status command
+            # itself ("LAPOR! Status laporan <id> ...").
+            found = None
         if found is not None:
-            instruction, at = found
-            read.append(instruction)
+            instruction, at, punctuated = found
+            read.append((instruction, punctuated))
+            # Our name with nothing after it yet: only a status query may follow it (`_introduces`).
+            bare = instruction.introduces is Introduces.HEADER
             continue
         past = _past_symbols_and_address_at(text, at, grammar)
         if past == at:
             break
+        bare = bare and not any(char.isalnum() for char in text[at:past])  # our short code after it: "LAPOR! 1708:"
         at = past
     if not read:
         return None
     rest = text[at:]
-    if any(not instruction.label for instruction in read):
+    # A status label typed without its punctuation ("Cek status CEK <id>", "kirim CEK <id>"), or our name alone ("LAPOR!
+    # Status laporan <id> ..."), only before a status command: "kirim 500000", "LAPOR: <id> ..." stay as they were.
+    if (bare or any(instruction.introduces is Introduces.QUERY and not punctuated for instruction, punctuated in read)
+            ) and not _status_command_at(text, at, grammar):
+        return None
+    if any(instruction.introduces is Introduces.FORM for instruction, _ in read):
         # A verb copied: the instruction copied whole, and so its closing ("... kirim ke 1708").
         rest = _without_closing(rest, grammar)
     parsed = _parse_message(rest, grammar, shortest_id)
-    if _mistyped_id_and_words(parsed) or not all(_introduces(instruction, parsed) for instruction in read):
+    if _mistyped_id_and_words(parsed) or not all(
+            _introduces(instruction, parsed, punctuated, bare) for instruction, punctuated in read):
         return None
+    header = next((instruction.words[0] for instruction, _ in read if instruction.introduces is Introduces.HEADER
+                   and instruction.words[0] in grammar.kinds), None)
+    if header is not None and parsed.action is Action.REPORT and not parsed.explicit_kind:
+        # "LAPOR! 1708: ketik ANONIM <isi>": our name is a kind word, as "LAPOR ANONIM <isi>" reads it.
+        parsed = replace(parsed, kind=grammar.kinds[header], explicit_kind=True)
     return parsed
 
 
-def _instruction_at(text: str, at: int, grammar: Grammar) -> tuple[Instruction, int] | None:
-    """(the instruction, where it ends, the separators after it taken) when one of help's instruction words or phrases
-    is typed at `at`, its words one space or more apart, set apart from what follows: a verb by anything, a label by
-    punctuation ("Cek status:", "Jenis -")."""
+def _instruction_at(text: str, at: int, grammar: Grammar, *, headers: bool) -> tuple[Instruction, int, bool] | None:
+    """(the instruction, where it ends, the separators after it taken, whether they hold punctuation) when one of
+    help's instruction words or phrases is typed at `at`, its words one space or more apart, set apart from what
+    follows: a verb or a status label by anything, a kind label by punctuation ("Jenis:", "Jenis -"). Our answers'
+    name only with `headers` (first: after it, "ketik LAPOR ..." and "1708: LAPOR ..." are the kind word)."""
     first = _WORD_AT.match(text, at)
     if first is None:
         return None
-    word = fold_word(first.group("word"))
-    for instruction in grammar.instructions:  # longest first: "cek status" before "status"
-        if instruction.words[0] != word:
+    for instruction in grammar.instructions.get(fold_word(first.group("word")), ()):  # longest first: "cek status"
+        if instruction.introduces is Introduces.HEADER and not headers:
             continue
         match: re.Match[str] | None = first
         for following in instruction.words[1:]:
@@ -1087,9 +1115,17 @@ def _instruction_at(text: str, at: int, grammar: Grammar) -> tuple[Instruction, 
         if match is None:
             continue
         sep = match.group("sep")
-        if (sep.strip() != "") if instruction.label else _set_apart(text, match.end(), sep):
-            return instruction, match.end()
+        punctuated = sep.strip() != ""
+        if punctuated if instruction.introduces is Introduces.KIND else _set_apart(text, match.end(), sep):
+            return instruction, match.end(), punctuated
     return None
+
+
+def _status_command_at(text: str, at: int, grammar: Grammar) -> bool:
+    """Whether a status command ("CEK", "status") is typed at `at`, read where it is: no copy of the text's rest, so
+    `_parse_instructed`'s loop stays linear however often a status label repeats."""
+    word = _WORD_AT.match(text, at)
+    return word is not None and fold_word(word.group("word")) in grammar.status_words
 
 
 def _past_symbols_and_address_at(text: str, at: int, grammar: Grammar) -> int:
@@ -1107,11 +1143,14 @@ def _past_symbols_and_address_at(text: str, at: int, grammar: Grammar) -> int:
             return at
 
 
-def _introduces(instruction: Instruction, parsed: ParsedText) -> bool:
-    """Whether what follows an instruction word is a form it introduces: a status query after "Cek status:", a report
-    of a kind after "Jenis:", any of help's forms after "ketik"."""
-    if instruction.introduces is Introduces.QUERY:
-        return parsed.action in (Action.STATUS, Action.BAD_TRACKING_ID, Action.HELP)
+def _introduces(instruction: Instruction, parsed: ParsedText, punctuated: bool, bare: bool) -> bool:
+    """Whether what follows an instruction word is a form it introduces: a status query after "Cek status:" (help
+    too: "Cek status: CEK" with no ID, only with the label's punctuation) and after our name alone (`bare`), a report
+    of a kind after "Jenis:", any of help's forms after "ketik" and after our name with our short code or another
+    instruction after it."""
+    if instruction.introduces is Introduces.QUERY or (instruction.introduces is Introduces.HEADER and bare):
+        return parsed.action in (Action.STATUS, Action.BAD_TRACKING_ID) or (
+            parsed.action is Action.HELP and punctuated and instruction.introduces is Introduces.QUERY)
     report = parsed.action is Action.REPORT
     if instruction.introduces is Introduces.KIND:
         return report and parsed.explicit_kind

@@ -315,6 +315,14 @@ ROWS = [
     # the closing without help's verb may be the citizen's ("sudah saya kirim ke 1708"): kept
     report("kirim-ke-1708-without-ketik", "LAPOR lampu jalan mati kirim ke 1708", "complaint",
            "lampu jalan mati kirim ke 1708"),
+    # help's header copied before the form: read past as help's other words (a named report of "1708: ketik LAPOR
+    # ANONIM ...", the whistleblower's number in the case store)
+    report("help-header-ketik-lapor-anonim", "LAPOR! 1708: ketik LAPOR ANONIM kepala sekolah potong dana BOS",
+           "complaint", "kepala sekolah potong dana BOS", anonymous=True),
+    query("help-header-cek-status", "LAPOR! 1708: Cek status: CEK {parent}", "status"),
+    # a status label without its colon, the status answer's "kirim CEK <id> lagi nanti": status queries, not reports
+    query("cek-status-without-a-colon", "Cek status CEK {parent}", "status"),
+    query("status-retry-sentence", "Silakan kirim CEK {parent} lagi nanti.", "status"),
     # the same words before anything but the form they introduce: the citizen's
     report("ketik-prose", "ketik KTP di kelurahan dipungut biaya", "complaint",
            "ketik KTP di kelurahan dipungut biaya"),

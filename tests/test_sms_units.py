@@ -567,14 +567,15 @@ KINDS = ("complaint", "aspiration", "information_request", "whistleblowing")
 # Our SMS texts that teach a form, and what stands for their {tracking_id}: a placeholder as help shows one (the
 # acknowledgement's "CEK {tracking_id}" teaches "CEK <nomor lacak>"); in the refusal, the number it refused.
 ID_PLACEHOLDER = {"id": "<nomor lacak>", "en": "<tracking ID>"}
-TEACHING_REPLIES = {"help": None, "ack": ID_PLACEHOLDER, "duplicate": ID_PLACEHOLDER, "bad_tracking_id": "15000000"}
+TEACHING_REPLIES = {"help": None, "ack": ID_PLACEHOLDER, "duplicate": ID_PLACEHOLDER, "bad_tracking_id": "15000000",
+                    "status_retry": ID_PLACEHOLDER}
+# How many sentences opening a reply above tell what happened, a Tracking ID in them, and teach nothing to type: the
+# status answer's "The status of report <id> cannot be checked right now." before "Please send CEK <id> later."
+TELLING_SENTENCES = {"status_retry": 1}
 # A form: the words in capitals before a placeholder, the placeholder, and the one after it if any.
 TAUGHT_FORM = re.compile(r"(?P<words>(?:[A-Z]{2,} )*)(?P<first><(?P<first_name>[^>]+)>)(?: <(?P<second_name>[^>]+)>)?")
 # A list of the forms' words after a label: help's "Jenis: LAPOR, ASPIRASI, INFO, WBS."
 TAUGHT_LIST = re.compile(r"(?P<label>[^:<>]+): (?P<words>[A-Z]{2,}(?:, [A-Z]{2,})+)\.")
-# Our name opening an SMS reply, help's with our short code ("LAPOR! 1708: ..."): the name of the sender, not one of the
-# instructions.
-REPLY_HEADER = re.compile(r"^LAPOR! (?:\d+: )?")
 COPIED_COMPLAINT = "preman minta uang parkir"
 
 
@@ -638,8 +639,11 @@ def _taught_by(key: str, language: str) -> list[Taught]:
     """Every copy of every form the reply under `key` teaches, its sentences split as a citizen copies them."""
     shown = TEACHING_REPLIES[key]
     shown = shown[language] if isinstance(shown, dict) else shown
-    text = REPLY_HEADER.sub("", render(key, language, tracking_id=shown))
-    return [copy for sentence in re.split(r"(?<=[.?]) ", text) for copy in _taught_in(sentence)]
+    # Our name opening the text ("LAPOR! 1708: ketik LAPOR <isi laporan> ...", "LAPOR! Status laporan <nomor lacak>
+    # ...") stays on its first sentence: copied with it, "LAPOR! 1708: ketik LAPOR ANONIM <isi>" was a named report.
+    text = render(key, language, tracking_id=shown)
+    sentences = re.split(r"(?<=[.?]) ", text)[TELLING_SENTENCES.get(key, 0):]
+    return [copy for sentence in sentences for copy in _taught_in(sentence)]
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
@@ -761,6 +765,56 @@ def test_every_form_the_social_help_teaches_does_what_it_teaches_as_copied(langu
                  "complaint", False, "id", id="placeholder-marks-follow-up"),
     pytest.param("＜jalan rusak＞", Action.REPORT, None, "jalan rusak", "complaint", False, "id",
                  id="placeholder-marks-fullwidth"),
+    # help's header, our name and short code, copied before the form: read past as help's other words (it was a named
+    # report of "1708: ketik LAPOR ANONIM ...", the whistleblower's number beside it)
+    pytest.param("LAPOR! 1708: ketik LAPOR ANONIM preman minta uang", Action.REPORT, None, "preman minta uang",
+                 "complaint", True, "id", id="header-ketik-lapor-anonim"),
+    pytest.param("LAPOR! 1708: LAPOR ANONIM preman minta uang", Action.REPORT, None, "preman minta uang",
+                 "complaint", True, "id", id="header-lapor-anonim"),
+    pytest.param("lapor 1708 ketik anonim preman minta uang", Action.REPORT, None, "preman minta uang",
+                 "complaint", True, "id", id="header-without-punctuation"),
+    pytest.param("LAPOR! ketik LAPOR ANONIM preman minta uang", Action.REPORT, None, "preman minta uang",
+                 "complaint", True, "id", id="name-ketik-lapor-anonim"),
+    pytest.param("LAPOR! 1708: ketik WBS kepala desa korupsi kirim ke 1708.", Action.REPORT, None,
+                 "kepala desa korupsi", "whistleblowing", False, "id", id="header-ketik-kind-and-closing"),
+    pytest.param(f"LAPOR! 1708: Cek status: CEK {VALID}", Action.STATUS, VALID, "", "complaint", False, "id",
+                 id="header-cek-status"),
+    pytest.param(f"LAPOR! 1708: {VALID} jalan masih rusak", Action.FOLLOW_UP, VALID, "jalan masih rusak",
+                 "complaint", False, "id", id="header-follow-up"),
+    pytest.param(f"LAPOR! Status laporan {VALID} belum bisa dicek saat ini.", Action.STATUS, VALID,
+                 "belum bisa dicek saat ini.", "complaint", False, "id", id="name-before-a-status-command"),
+    # ... and followed by anything else, the kind word it is
+    pytest.param("LAPOR! 1708: jalan rusak di depan SD", Action.REPORT, None, "1708: jalan rusak di depan SD",
+                 "complaint", False, "id", id="header-then-prose"),
+    pytest.param(f"LAPOR: {VALID} jalan masih rusak", Action.REPORT, None, f"{VALID} jalan masih rusak", "complaint",
+                 False, "id", id="name-then-an-id-and-words"),
+    pytest.param(f"LAPOR! Laporan {VALID}: jalan masih rusak.", Action.REPORT, None,
+                 f"Laporan {VALID}: jalan masih rusak.", "complaint", False, "id", id="name-then-a-named-id"),
+    pytest.param("LAPOR ketik KTP dipungut biaya", Action.REPORT, None, "ketik KTP dipungut biaya", "complaint",
+                 False, "id", id="name-ketik-prose"),
+    # a status label without its colon, and the status answer's "kirim CEK <id> lagi nanti", before a status command
+    pytest.param(f"Cek status CEK {VALID}", Action.STATUS, VALID, "", "complaint", False, "id",
+                 id="cek-status-without-a-colon"),
+    pytest.param(f"cek status ketik CEK {VALID}", Action.STATUS, VALID, "", "complaint", False, "id",
+                 id="cek-status-without-a-colon-ketik"),
+    pytest.param(f"Silakan kirim CEK {VALID} lagi nanti.", Action.STATUS, VALID, "lagi nanti.", "complaint", False,
+                 "id", id="status-retry-sentence"),
+    pytest.param(f"silahkan kirim cek {VALID}", Action.STATUS, VALID, "", "complaint", False, "id",
+                 id="status-retry-silahkan"),
+    pytest.param(f"Please send CEK {VALID} later.", Action.STATUS, VALID, "later.", "complaint", False, "id",
+                 id="status-retry-sentence-en"),
+    pytest.param(f"kirim CEK {BAD}", Action.BAD_TRACKING_ID, BAD, "", "complaint", False, "id",
+                 id="kirim-cek-mistyped"),
+    # ... and before anything else, the citizen's
+    pytest.param("kirim laporan sudah 3 kali belum ada tanggapan", Action.REPORT, None,
+                 "kirim laporan sudah 3 kali belum ada tanggapan", "complaint", False, "id", id="prose-kirim-laporan"),
+    pytest.param("kirim 500000", Action.REPORT, None, "kirim 500000", "complaint", False, "id",
+                 id="prose-kirim-an-amount"),
+    pytest.param("kirim bantuan", Action.REPORT, None, "kirim bantuan", "complaint", False, "id",
+                 id="prose-kirim-bantuan"),
+    pytest.param("send help", Action.REPORT, None, "send help", "complaint", False, "en", id="prose-send-help"),
+    pytest.param("Cek status CEK", Action.REPORT, None, "Cek status CEK", "complaint", False, "id",
+                 id="cek-status-without-a-colon-no-id"),
     # the citizen's own words: as before
     pytest.param("ketik KTP di kelurahan dipungut biaya", Action.REPORT, None, "ketik KTP di kelurahan dipungut biaya",
                  "complaint", False, "id", id="prose-ketik"),
