@@ -80,8 +80,10 @@ class Grammar:
     help_words: frozenset[str]
     english_markers: frozenset[str]
     indonesian_markers: frozenset[str]
-    # Words read with a flag word directly after them as part of the flag ("Tambah ANONIM ...", `[flag_openers]`).
+    # Words read with a flag word directly after them as part of the flag ("Tambah ANONIM ...", `[flag_openers]`),
+    # and those read so only right after a kind or flag word ("ANONIM dan RAHASIA"; `after_keywords`).
     flag_openers: frozenset[str] = frozenset()
+    flag_openers_after_keywords: frozenset[str] = frozenset()
     # Anonymity asked in words (`[flags_in_words]`), each phrase folded and padded: " identitas saya dirahasiakan ".
     anonymity_phrases: tuple[str, ...] = ()
     status_fillers: frozenset[str] = frozenset()
@@ -141,6 +143,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         kinds=kinds,
         flags=flags,
         flag_openers=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("words", [])),
+        flag_openers_after_keywords=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("after_keywords", [])),
         anonymity_phrases=tuple(f" {' '.join(fold_word(w) for w in _TOKENS.findall(phrase))} "
                                 for phrase in raw.get("flags_in_words", {}).get("anonymous", [])),
         status_words=frozenset(w.lower() for w in raw["commands"]["status"]),
@@ -409,23 +412,40 @@ def _leading_word_at(text: str, at: int) -> tuple[str, int, bool]:
     return fold_word(match.group("word")), match.end(), _set_apart(text, match.end(), match.group("sep"))
 
 
-def _leading_keyword_at(text: str, at: int, grammar: Grammar, explicit: bool) -> tuple[str, int] | None:
+def _leading_keyword_at(text: str, at: int, grammar: Grammar, explicit: bool,
+                        after_keyword: bool = False) -> tuple[str, int] | None:
     """(the word, where it and what sets it apart end) when the text opens at `at` with a flag word, or a kind word
     when no kind was given yet (`explicit`), set apart from what follows, or set off as a tag (`_WRAPPED_WORD`); else
     None. A position, not the text after the word, as `_leading_word_at`.
 
-    A word that introduces a flag word (`[flag_openers]`: "Tambah ANONIM ...", "secara anonim", "ANONIM dan
-    RAHASIA") is read with the flag word right after it, as one: (the flag word, where it ends). Help said "Tambah
-    ANONIM", and read as the citizen's words the ANONIM was theirs too and their number reached the agency. Followed by
-    anything else ("tambah parah ...") the word is the citizen's."""
+    A word that introduces a flag word (`[flag_openers]`: "Tambah ANONIM ...", "secara anonim") is read with the flag
+    word right after it, as one: (the flag word, where it ends). Help said "Tambah ANONIM", and read as the citizen's
+    words the ANONIM was theirs too and their number reached the agency. Followed by anything else ("tambah parah ...")
+    the word is the citizen's. A word of prose as often (`after_keywords`: "dan", "with") only right after a kind or
+    flag word (`after_keyword`: "ANONIM dan RAHASIA", "REPORT with anonymous: ..."): opening the text ("dan rahasia
+    itu dibongkar ...") it is the citizen's, and so is the flag word after it."""
     taken = _leading_table_word_at(text, at, grammar, explicit)
     if taken is not None:
         return taken
     word, end, separated = _leading_word_at(text, at)
-    if separated and word in grammar.flag_openers and (
-            flag := _leading_table_word_at(text, end, grammar, True)) is not None:
+    if separated and (word in grammar.flag_openers or (after_keyword and word in grammar.flag_openers_after_keywords)
+                      ) and (flag := _leading_table_word_at(text, end, grammar, True)) is not None:
         return flag
     return None
+
+
+def _opens_with_anonymity_in_prose(text: str, grammar: Grammar) -> bool:
+    """Whether the text opens (after emoji and our short code) with a word of prose that also introduces a flag
+    (`after_keywords`: "dan", "dengan", "with") and an anonymity flag word set apart after it ("Dengan anonim, saya
+    melaporkan ...", "with anonymous ..."): not read as a flag there, but anonymity may be what was asked, and a
+    number withheld once too often is the safe error."""
+    word, end, separated = _leading_word_at(text, 0)
+    if not separated or not word:  # emoji, our short code or handle first ("1708 dan anonim ..."): read past them
+        word, end, separated = _leading_word_at(text, _past_symbols_and_our_address_at(text, 0, grammar) or 0)
+    if not separated or word not in grammar.flag_openers_after_keywords:
+        return False
+    flag = _leading_table_word_at(text, end, grammar, True)
+    return flag is not None and grammar.flags[flag[0]] == "anonymous"
 
 
 def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool) -> tuple[str, int] | None:
@@ -531,11 +551,14 @@ def _past_fillers_at(text: str, at: int, grammar: Grammar, flags: set[str] | Non
     """Where the fillers (and with `flags`, flag words) `_skip_fillers` drops from `at` end. A position: "CEK " and
     "laporan " 20,000 times is read in one pass, where taking the text after each word copied it each turn."""
     fillers = grammar.status_fillers if fillers is None else fillers
+    after_flag = False
     while True:
-        if flags is not None and (taken := _leading_keyword_at(text, at, grammar, True)) is not None:
+        if flags is not None and (taken := _leading_keyword_at(text, at, grammar, True, after_flag)) is not None:
             flag, at = taken
             flags.add(grammar.flags[flag])
+            after_flag = True
             continue
+        after_flag = False
         word, end, separated = _leading_word_at(text, at)
         if not word or word not in fillers or not separated:
             return at
@@ -622,10 +645,11 @@ def _follow_up_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
     ..."), as hashtags anywhere ("... #anonim") and closing it ("..., RAHASIA"), as a report's are read. Read as the
     follow-up's words, an anonymous addition to a named report (a witness adding to someone else's report) carried the
     sender's number to the agency. A kind word stays the citizen's: a follow-up has its report's kind."""
-    at = 0
-    while (taken := _leading_keyword_at(rest, at, grammar, True)) is not None:
+    at, after_flag = 0, False
+    while (taken := _leading_keyword_at(rest, at, grammar, True, after_flag)) is not None:
         word, at = taken
         flags.add(grammar.flags[word])
+        after_flag = True
     rest = rest[at:]  # once, after the loop: a copy a turn made repeated flag words cost time quadratic in them
     for match in _HASHTAG.finditer(rest):
         if (tag := fold_word(match.group("tag"))) in grammar.flags:
@@ -918,12 +942,24 @@ def _with_flag_opener(text: str, head: int, before: int, grammar: Grammar) -> tu
     start = before
     while start and text[start - 1].isalpha():
         start -= 1
-    if fold_word(text[start:before]) not in grammar.flag_openers:
+    opener = fold_word(text[start:before])
+    if opener not in grammar.flag_openers and not (
+            opener in grammar.flag_openers_after_keywords and _ends_with_flag_word(text, start, grammar)):
         return head, before
     opener_before = _stripped_end(text, start, _TRAILING_OPEN)
     if start and opener_before == start:  # no separator before it: the end of a longer word
         return head, before
     return start, opener_before
+
+
+def _ends_with_flag_word(text: str, end: int, grammar: Grammar) -> bool:
+    """Whether `text[:end]` ends with a flag word and spaces ("... ANONIM " before "dan RAHASIA"): a word of prose
+    that introduces a flag (`after_keywords`) only joins two flags at the end. Read where it is, a block of letters at
+    a time, as `_flags_at_the_end` reads."""
+    while end and text[end - 1].isspace():
+        end -= 1
+    start = _last_word_start(text, end)
+    return start < end and fold_word(text[start:end]) in grammar.flags
 
 
 # Emoji and what builds them: symbols (So: pictographs, regional indicators), skin tones (Sk), variation selectors and
@@ -1017,10 +1053,11 @@ _FILED = frozenset({Action.REPORT, Action.FOLLOW_UP})
 def _with_anonymity_asked_in_words(parsed: ParsedText, grammar: Grammar) -> ParsedText:
     """The parse, anonymous when its text asks for it in words (`[flags_in_words]`: "Mohon identitas saya
     dirahasiakan") without a flag word; its text as typed."""
-    if parsed.anonymous or parsed.action not in _FILED or not grammar.anonymity_phrases:
+    if parsed.anonymous or parsed.action not in _FILED:
         return parsed
     words = f" {' '.join(fold_word(word) for word in _TOKENS.findall(parsed.text))} "
-    if any(phrase in words for phrase in grammar.anonymity_phrases):
+    if any(phrase in words for phrase in grammar.anonymity_phrases) or _opens_with_anonymity_in_prose(
+            parsed.text, grammar):
         return replace(parsed, anonymous=True)
     return parsed
 
@@ -1199,12 +1236,12 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     # flag word read with it: "Tambah ANONIM", `_leading_keyword_at`). Read by position, the text sliced once after
     # them: a copy of the rest a word made "anonim " 20,000 times cost time quadratic in the text.
     while True:
-        taken, past = _leading_keyword_at(text, at, grammar, explicit), None
+        taken, past = _leading_keyword_at(text, at, grammar, explicit, explicit or bool(flags)), None
         if taken is None and (explicit or flags):
             # Our short code or emoji between them ("LAPOR 1708 ANONIM ...", "LAPOR 🙏 ANONIM ..."), skipped when a
             # keyword follows them. Missed, the ANONIM was the text's and the reporter's number went to the agency.
             past = _past_symbols_and_our_address_at(text, at, grammar)
-            taken = (_leading_keyword_at(text, past, grammar, explicit)
+            taken = (_leading_keyword_at(text, past, grammar, explicit, True)
                      if past is not None and past < len(text) else None)
         if flags and not explicit and (taken is None or taken[0] in grammar.kinds):
             # The flags end here: what follows them may be a query or a follow-up ("ANONIM CEK <id>", "ANONIM

@@ -303,6 +303,9 @@ async def test_an_anonymous_report_reaches_the_case_store_without_its_sender(
     # help's header copied with it, our name and short code: it was a named report of "1708: ketik LAPOR ANONIM <isi>"
     pytest.param("LAPOR! 1708: ketik LAPOR ANONIM preman minta uang parkir di pasar", id="help-header-ketik"),
     pytest.param("LAPOR! 1708: LAPOR ANONIM <preman minta uang parkir di pasar>", id="help-header-form"),
+    # flags joined by a word of prose, and asked for with a word before: still anonymous, "dan" read only between flags
+    pytest.param("RAHASIA dan ANONIM preman minta uang parkir di pasar", id="rahasia-dan-anonim"),
+    pytest.param("Mohon anonim, preman minta uang parkir di pasar", id="mohon-anonim"),
 ])
 async def test_helps_tambah_anonim_as_citizens_write_it_reaches_the_case_store_without_their_number(
         body: str, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, tmp_path: Path) -> None:

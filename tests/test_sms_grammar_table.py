@@ -323,6 +323,12 @@ ROWS = [
     # a status label without its colon, the status answer's "kirim CEK <id> lagi nanti": status queries, not reports
     query("cek-status-without-a-colon", "Cek status CEK {parent}", "status"),
     query("status-retry-sentence", "Silakan kirim CEK {parent} lagi nanti.", "status"),
+    # "dan", "dengan" opening prose before a flag word: the citizen's words, no flag ("dan rahasia" was taken off and
+    # the report marked confidential); before an anonymity word the report is anonymous all the same, words kept
+    report("dan-rahasia-prose", "dan rahasia itu dibongkar oleh bendahara desa sendiri", "complaint",
+           "dan rahasia itu dibongkar oleh bendahara desa sendiri"),
+    report("dengan-anonim-prose", "Dengan anonim, saya melaporkan lurah minta uang pelicin", "complaint",
+           "Dengan anonim, saya melaporkan lurah minta uang pelicin", anonymous=True),
     # the same words before anything but the form they introduce: the citizen's
     report("ketik-prose", "ketik KTP di kelurahan dipungut biaya", "complaint",
            "ketik KTP di kelurahan dipungut biaya"),
