@@ -210,10 +210,11 @@ def _load_word_table(table: dict[str, list[str]]) -> WordTable:
 # "ｃｅｋ＃１００００００４" is a status query; what is kept of the text is as typed.
 _SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/"))) + "–—"
 # A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it ("?" too:
-# "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do). Matched at a position, with no "^": the loops reading
-# words off a text's start copy none of it.
-_LEADING_WORD = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+|[{re.escape(with_compatibility_forms('?'))}])"
-                           rf"(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
+# "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do). Letters joined by "_" are one word, as a keypad or a
+# hashtag habit joins a kind and a flag word ("LAPOR_ANONIM": a flag word of its own in the tables). Matched at a
+# position, with no "^": the loops reading words off a text's start copy none of it.
+_LEADING_WORD = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+(?:_[^\W\d_]+)*"
+                           rf"|[{re.escape(with_compatibility_forms('?'))}])(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 # A word anywhere (`_LEADING_WORD` from a position, letters only): one of help's instruction words (`[instructions]`).
 _WORD_AT = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+)(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 _HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}](?P<tag>[^\W\d_]+)\b", re.UNICODE)

@@ -306,6 +306,11 @@ async def test_an_anonymous_report_reaches_the_case_store_without_its_sender(
     # flags joined by a word of prose, and asked for with a word before: still anonymous, "dan" read only between flags
     pytest.param("RAHASIA dan ANONIM preman minta uang parkir di pasar", id="rahasia-dan-anonim"),
     pytest.param("Mohon anonim, preman minta uang parkir di pasar", id="mohon-anonim"),
+    # the flag mistyped or glued to the kind word: each was the citizen's word, their number beside it
+    pytest.param("ANONYM preman minta uang parkir di pasar", id="anonym-typo"),
+    pytest.param("LAPOR anonimus: preman minta uang parkir di pasar", id="anonimus-typo"),
+    pytest.param("LAPOR_ANONIM preman minta uang parkir di pasar", id="lapor-underscore-anonim"),
+    pytest.param("LAPORANONIM preman minta uang parkir di pasar", id="laporanonim"),
 ])
 async def test_helps_tambah_anonim_as_citizens_write_it_reaches_the_case_store_without_their_number(
         body: str, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, tmp_path: Path) -> None:

@@ -329,6 +329,13 @@ ROWS = [
            "dan rahasia itu dibongkar oleh bendahara desa sendiri"),
     report("dengan-anonim-prose", "Dengan anonim, saya melaporkan lurah minta uang pelicin", "complaint",
            "Dengan anonim, saya melaporkan lurah minta uang pelicin", anonymous=True),
+    # the anonymity flag mistyped, or glued to the kind word
+    report("anonym-typo", "ANONYM petugas parkir minta uang lebih", "complaint", "petugas parkir minta uang lebih",
+           anonymous=True),
+    report("lapor-underscore-anonim", "LAPOR_ANONIM oknum polisi minta uang damai", "complaint",
+           "oknum polisi minta uang damai", anonymous=True),
+    report("laporanonim", "LAPORANONIM guru honorer dipotong gajinya", "complaint", "guru honorer dipotong gajinya",
+           anonymous=True),
     # the same words before anything but the form they introduce: the citizen's
     report("ketik-prose", "ketik KTP di kelurahan dipungut biaya", "complaint",
            "ketik KTP di kelurahan dipungut biaya"),

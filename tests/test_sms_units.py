@@ -1259,6 +1259,39 @@ def test_a_word_introducing_a_flag_word_is_read_with_it(text: str, action: Actio
             parsed.language) == (action, tracking_id, body, anonymous, confidential, kind, language)
 
 
+@pytest.mark.parametrize(("text", "body", "kind"), [
+    pytest.param("ANONYM preman minta uang parkir", "preman minta uang parkir", "complaint", id="anonym"),
+    pytest.param("LAPOR anonimus preman minta uang parkir", "preman minta uang parkir", "complaint", id="anonimus"),
+    pytest.param("WBS Anonymus: camat terima suap", "camat terima suap", "whistleblowing", id="anonymus"),
+    pytest.param("Tambah anonimous preman minta uang parkir", "preman minta uang parkir", "complaint",
+                 id="tambah-anonimous"),
+    pytest.param("preman minta uang parkir, anonym", "preman minta uang parkir", "complaint", id="closing-anonym"),
+    pytest.param("preman minta uang parkir #anonimus", "preman minta uang parkir", "complaint", id="hashtag-anonimus"),
+    pytest.param(f"{VALID} anonym saya saksi", "saya saksi", "complaint", id="follow-up-anonym"),
+    # the kind word glued to the flag ("-" sets them apart as a space does)
+    pytest.param("LAPOR_ANONIM preman minta uang parkir", "preman minta uang parkir", "complaint", id="underscore"),
+    pytest.param("lapor-anonim preman minta uang parkir", "preman minta uang parkir", "complaint", id="dash"),
+    pytest.param("LAPORANONIM: preman minta uang parkir", "preman minta uang parkir", "complaint", id="one-word"),
+    pytest.param("ketik LAPORANONIM preman minta uang parkir", "preman minta uang parkir", "complaint",
+                 id="ketik-one-word"),
+])
+def test_the_anonymity_flag_mistyped_or_glued_to_the_kind_is_read(text: str, body: str, kind: str) -> None:
+    """"ANONYM", "anonimus", "LAPOR_ANONIM", "LAPORANONIM": typed so on a keypad, each was the citizen's word and their
+    number reached the agency. Read as "ANONIM" is, wherever it is read."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.action, parsed.text, parsed.anonymous, parsed.kind) == (
+        FOLLOW_UP if text.startswith(VALID) else REPORT, body, True, kind)
+
+
+@pytest.mark.parametrize("text", [
+    "anonymity of the reporter was broken by the officer", "anonimitas pelapor dibocorkan petugas",
+    "laporanonimnya hilang", "lapor_anonimitas", "dokumen anonymized dibagikan",
+])
+def test_words_that_only_begin_like_the_anonymity_flag_stay_the_citizens(text: str) -> None:
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.action, parsed.text, parsed.anonymous) == (REPORT, text, False)
+
+
 @pytest.mark.parametrize(("text", "action", "tracking_id", "body", "anonymous"), [
     # Help shows "<nomor lacak>", and some type the brackets: as the ID typed without them.
     pytest.param(f"<{VALID}> jalan masih rusak", FOLLOW_UP, VALID, "jalan masih rusak", False, id="angle-brackets"),
