@@ -30,7 +30,7 @@ from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.inbound import decode_payload
 from normalizer.keywords import Action, _take_trailing_flags, load_grammar, parse_text
 from normalizer.pipeline import Normalized, normalize
-from normalizer.text import clean_text
+from normalizer.text import clean_text, fold_word
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EMAIL_FIXTURES = sorted((FIXTURES / "email").glob("*.eml"))
@@ -260,10 +260,11 @@ def courtesies(draw: st.DrawFn) -> list[str]:
     return [draw(st.sampled_from([piece, piece.upper(), piece.title()])) for piece in pieces]
 
 
-# Any word of letters, or a number, that a courtesy does not hold.
+# Any word of letters, or a number, that a courtesy does not hold: read as the grammar reads words (`fold_word`:
+# "ª" is "a" through NFKC, a filler).
 OTHER_WORDS = st.one_of(
     st.text(st.characters(categories=["L"]), min_size=1, max_size=12).filter(
-        lambda word: not any(_squeezed(token) in COURTESY_WORDS for token in re.findall(r"[^\W_]+", word))),
+        lambda word: not any(_squeezed(token) in COURTESY_WORDS for token in re.findall(r"[^\W_]+", fold_word(word)))),
     st.integers(0, 10**12).map(str).filter(lambda number: number not in COURTESY_WORDS),
 )
 
