@@ -377,6 +377,12 @@ def _without_our_address(text: str, grammar: Grammar) -> str | None:
     return text[at:] if at else None
 
 
+def _only_our_address(text: str, grammar: Grammar) -> bool:
+    """Whether the text is our short codes or handles and nothing else ("1708", "@lapor1708 1708")."""
+    at = _past_our_address_at(text, 0, grammar)
+    return at > 0 and _blank_from(text, at)
+
+
 def _past_our_address_at(text: str, at: int, grammar: Grammar) -> int:
     """Where our short codes or handles typed at `at` end (`_without_our_address` from a position); `at` when none is
     typed there."""
@@ -1073,6 +1079,11 @@ def _parse_text(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
         # the query was filed as a report, and the ANONIM was the text's and the reporter's number went to the agency.
         # Once, at the start: "🙏 1708 🙏 1708 ..." must not recurse through our short code as deep as it repeats.
         parsed = _parse_message(after_symbols, grammar, shortest_id)
+        if parsed.action is Action.HELP and _only_our_address(after_symbols, grammar) and (
+                whole := _parse_message(text, grammar, shortest_id)).action is Action.COURTESY:
+            # "🙏 1708", "❤️ 1708": thanks to our short code, as "1708 🙏" is; past the emoji only our short code was
+            # left, and the citizen who thanked us was sent help's two SMS parts. ("🙏 ?" still asks for help.)
+            return whole
         if parsed.action in _READ_PAST_SYMBOLS or parsed.anonymous or parsed.confidential or parsed.explicit_kind:
             return parsed
     return _parse_message(text, grammar, shortest_id)

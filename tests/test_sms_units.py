@@ -1422,6 +1422,11 @@ def test_a_tracking_id_in_brackets_as_help_shows_it_is_read_as_the_id(text: str,
     pytest.param("1708 🙏", Action.COURTESY, None, "1708 🙏", False, "complaint", id="short-code-then-emoji"),
     pytest.param("1708 🙏 terima kasih", Action.COURTESY, None, "1708 🙏 terima kasih", False, "complaint",
                  id="short-code-then-courtesy"),
+    # thanks to our short code the other way round: past the emoji only "1708" was left, and help went out
+    pytest.param("🙏 1708", Action.COURTESY, None, "🙏 1708", False, "complaint", id="emoji-then-short-code"),
+    pytest.param("♥ 1708", Action.COURTESY, None, "♥ 1708", False, "complaint", id="heart-then-short-code"),
+    pytest.param("🙏 ?", Action.HELP, None, "", False, "complaint", id="emoji-then-question-asks-for-help"),
+    pytest.param("🙏 1708 tolong", Action.HELP, None, "", False, "complaint", id="emoji-short-code-then-a-plea"),
 ])
 def test_emoji_before_a_command_or_a_keyword_are_read_past(text: str, action: Action, tracking_id: str | None,
                                                            body: str, anonymous: bool, kind: str) -> None:
