@@ -1,4 +1,4 @@
-"""Answers to messages that are not reports: help, a mistyped Tracking ID, a status check.
+"""Answers to messages that are not reports: help, how to ask for a status, a mistyped Tracking ID, a status check.
 
 A status check is answered in the webhook's own response when the case store answers quickly; otherwise the
 citizen is told the answer follows, and a status job on `lapor-status` sends it through the reply worker.
@@ -116,6 +116,8 @@ async def answer_query(query: Query, client: httpx.AsyncClient, redis: Redis | N
     language = query.language
     if query.action is Action.HELP:
         return render("help", language), False
+    if query.action is Action.STATUS_HELP:
+        return render("status_help", language), False
     if query.action is Action.BAD_TRACKING_ID:
         return render("bad_tracking_id", language, tracking_id=shown_typed_id(query.tracking_id or "?")), False
     assert query.tracking_id is not None

@@ -28,6 +28,9 @@ class Action(StrEnum):
     FOLLOW_UP = "follow_up"
     STATUS = "status"
     HELP = "help"
+    # A status question without a Tracking ID ("CEK", "CEK laporan kemarin", "gimana laporan saya?"): answered with
+    # how to ask and where the ID is (`[status_questions]`).
+    STATUS_HELP = "status_help"
     BAD_TRACKING_ID = "bad_tracking_id"
     # Only thanks or an "ok" ("Terima kasih", "Ok 👍"): neither filed nor answered.
     COURTESY = "courtesy"
@@ -87,6 +90,12 @@ class Grammar:
     # Anonymity asked in words (`[flags_in_words]`), each phrase folded and padded: " identitas saya dirahasiakan ".
     anonymity_phrases: tuple[str, ...] = ()
     status_fillers: frozenset[str] = frozenset()
+    # A status question without a Tracking ID (`[status_questions]`): its topic and question words, folded, and every
+    # word it may hold (those, its fillers, the status commands and their fillers, the flag words).
+    status_question_topics: frozenset[str] = frozenset()
+    status_question_asks: frozenset[str] = frozenset()
+    status_question_vocabulary: frozenset[str] = frozenset()
+    status_question_max_words: int = 0
     courtesy: WordTable = WordTable()
     # A greeting and nothing more ("Halo", "P", "tes"): answered with help. Same shape as `courtesy`, no emoji.
     greeting: WordTable = WordTable()
@@ -139,6 +148,12 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
     opt_out = _load_word_table({"names": names, **raw.get("opt_out", {})})
     opt_in = _load_word_table({"names": names, **raw.get("opt_in", {})})
     status_fillers = frozenset(w.lower() for w in raw["commands"].get("status_fillers", []))
+    status_words = frozenset(w.lower() for w in raw["commands"]["status"])
+    questions = raw.get("status_questions", {})
+    topics = frozenset(fold_word(w) for w in questions.get("topics", []))
+    # A status command asks as a question word does ("tolong cek laporan saya"), but for one that is a topic too
+    # ("status laporan" names the subject, "lacak" the ID).
+    asks = frozenset(fold_word(w) for w in questions.get("questions", [])) | (status_words - topics)
     return Grammar(
         kinds=kinds,
         flags=flags,
@@ -146,11 +161,16 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         flag_openers_after_keywords=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("after_keywords", [])),
         anonymity_phrases=tuple(f" {' '.join(fold_word(w) for w in _TOKENS.findall(phrase))} "
                                 for phrase in raw.get("flags_in_words", {}).get("anonymous", [])),
-        status_words=frozenset(w.lower() for w in raw["commands"]["status"]),
+        status_words=status_words,
         help_words=frozenset(w.lower() for w in raw["commands"]["help"]),
         english_markers=frozenset(raw["language"]["english_markers"]),
         indonesian_markers=frozenset(raw["language"]["indonesian_markers"]),
         status_fillers=status_fillers,
+        status_question_topics=topics,
+        status_question_asks=asks,
+        status_question_vocabulary=(topics | asks | status_words | status_fillers | frozenset(flags)
+                                    | {fold_word(w) for w in questions.get("fillers", [])}),
+        status_question_max_words=questions.get("max_words", 0),
         courtesy=courtesy,
         greeting=greeting,
         opt_out=opt_out,
@@ -269,6 +289,7 @@ _TRAILING_CLOSE = with_compatibility_forms(" \t\n.!)]*>") + "】"
 _TRAILING_OPEN = with_compatibility_forms(" \t\n,;:-([*<") + "–—【"
 _SENTENCE_END = tuple(with_compatibility_forms(".!?"))
 _QUESTION = with_compatibility_forms("?")
+_QUESTION_MARKS = tuple(_QUESTION)
 # What separates a kind or flag word from the text after it, taken off the text's start.
 _TEXT_OPEN = with_compatibility_forms(" \t\n:.,;-")
 
@@ -487,11 +508,12 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
             at = _past_fillers_at(rest, past, grammar, flags)
         after_fillers = rest[at:].lstrip(_ID_OPEN)
         candidate = _status_candidate(after_fillers)
-        if not candidate:
-            # A bare "CEK", or "CEK laporan saya": the citizen needs to know how to ask. Its flags are kept for a
-            # photo sent with it ("CEK ANONIM" and a picture: a report of it, anonymous).
-            return ParsedText(action=Action.HELP, text="", language=language, anonymous="anonymous" in flags,
-                              confidential="confidential" in flags)
+        if not candidate or _asks_status(after_fillers, grammar, flags, after_command=True):
+            # A bare "CEK", "CEK laporan saya", or other words of a status question and no ID ("CEK laporan kemarin",
+            # "cek dong"): the citizen needs to know how to ask, and where their Tracking ID is. Its flags are kept
+            # for a photo sent with it ("CEK ANONIM" and a picture: a report of it, anonymous).
+            return ParsedText(action=Action.STATUS_HELP, text="", language=language,
+                              anonymous="anonymous" in flags, confidential="confidential" in flags)
         if is_valid_tracking_id(candidate):
             # Sent with a photo, the words and their flags go to the report as a follow-up (normalizer/pipeline.py).
             words = _follow_up_flags(_words_after_status_id(after_fillers), grammar, flags)
@@ -503,6 +525,35 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
             return ParsedText(action=Action.BAD_TRACKING_ID, text="", tracking_id=candidate, language=language,
                               anonymous="anonymous" in flags, confidential="confidential" in flags)
     return None
+
+
+def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command: bool) -> bool:
+    """Whether the text is a status question without a Tracking ID (`[status_questions]`): every word one of its
+    words, at most `max_words` of them; after a status command any of them ("cek dong"), on its own a topic word and a
+    question word or a closing "?" ("gimana laporan saya?"). Its flag words are added to `flags`. A loop that stops
+    at the first other word: most messages name something at their first or second word ("cek harga beras ...")."""
+    count, topic, asks = 0, after_command, after_command
+    for match in _TOKENS.finditer(text):
+        word = fold_word(match.group())
+        count += 1
+        if word not in grammar.status_question_vocabulary or count > grammar.status_question_max_words:
+            return False
+        if word in grammar.flags:
+            flags.add(grammar.flags[word])
+        topic = topic or word in grammar.status_question_topics
+        asks = asks or word in grammar.status_question_asks
+    return count > 0 and topic and (asks or text.rstrip().endswith(_QUESTION_MARKS))
+
+
+def _parse_status_question(text: str, grammar: Grammar, language: str) -> ParsedText | None:
+    """A status question without a Tracking ID and without a status command first ("gimana laporan saya?", "what is
+    the status of my report", "tolong cek laporan saya"): answered as a bare "CEK" is. Filed, it was a new report
+    under the citizen's number."""
+    flags: set[str] = set()
+    if not _asks_status(text, grammar, flags, after_command=False):
+        return None
+    return ParsedText(action=Action.STATUS_HELP, text="", language=language, anonymous="anonymous" in flags,
+                      confidential="confidential" in flags)
 
 
 def _status_candidate(rest: str) -> str:
@@ -674,7 +725,8 @@ def _text_without_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
 
 
 # What the words after leading flag words may ask without filing anything new: the flags change none of these.
-_FLAGGED_QUERIES = frozenset({Action.STATUS, Action.FOLLOW_UP, Action.HELP, Action.BAD_TRACKING_ID})
+_FLAGGED_QUERIES = frozenset({Action.STATUS, Action.FOLLOW_UP, Action.HELP, Action.STATUS_HELP,
+                              Action.BAD_TRACKING_ID})
 
 
 def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
@@ -682,7 +734,7 @@ def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
     """What the words after leading flag words ask when it is no new report, read as they are without the flags,
     with those flags on top of their own. Help's earlier "Tambah ANONIM ..." led people to put the flag before anything:
     "ANONIM <id> saya saksi" (a follow-up), "ANONIM CEK <id>", "RAHASIA laporan <id>" (status queries), "ANONIM CEK"
-    (help). Filed as a new report, the addition never reached its report, and the query became a case holding only
+    (how to ask). Filed as a new report, the addition never reached its report, and the query became a case holding only
     a command and a number. For a query the flags change nothing; sent with a photo, which makes it a follow-up or a
     report (normalizer/pipeline.py), they keep it anonymous or confidential.
 
@@ -831,7 +883,8 @@ def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, s
         if ours is not None and ours.tracking_id == command.tracking_id:
             return ours
     return (command or _parse_named_id(text, grammar, language, shortest_id)
-            or _parse_quoted_reply(text, grammar, language, shortest_id))
+            or _parse_quoted_reply(text, grammar, language, shortest_id)
+            or _parse_status_question(text, grammar, language))
 
 
 def _parse_addressed(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
@@ -991,7 +1044,8 @@ def _closing_marks_start(text: str, end: int) -> int:
 
 # What a message opening with emoji may ask once they are read past: a courtesy, an opt-out or an opt-in stays what the
 # whole message makes of it ("😡 terima kasih" is no thanks), as does a report without a keyword (its emoji kept).
-_READ_PAST_SYMBOLS = frozenset({Action.STATUS, Action.HELP, Action.FOLLOW_UP, Action.BAD_TRACKING_ID})
+_READ_PAST_SYMBOLS = frozenset({Action.STATUS, Action.HELP, Action.STATUS_HELP, Action.FOLLOW_UP,
+                                Action.BAD_TRACKING_ID})
 
 
 def _after_leading_symbols(text: str) -> str | None:
@@ -1193,13 +1247,14 @@ def _past_symbols_and_address_at(text: str, at: int, grammar: Grammar) -> int:
 
 
 def _introduces(instruction: Instruction, parsed: ParsedText, punctuated: bool, bare: bool) -> bool:
-    """Whether what follows an instruction word is a form it introduces: a status query after "Cek status:" (help
-    too: "Cek status: CEK" with no ID, only with the label's punctuation) and after our name alone (`bare`), a report
+    """Whether what follows an instruction word is a form it introduces: a status query after "Cek status:" (one
+    without an ID too: "Cek status: CEK", only with the label's punctuation) and after our name alone (`bare`), a report
     of a kind after "Jenis:", any of help's forms after "ketik" and after our name with our short code or another
     instruction after it."""
     if instruction.introduces is Introduces.QUERY or (instruction.introduces is Introduces.HEADER and bare):
         return parsed.action in (Action.STATUS, Action.BAD_TRACKING_ID) or (
-            parsed.action is Action.HELP and punctuated and instruction.introduces is Introduces.QUERY)
+            parsed.action in (Action.HELP, Action.STATUS_HELP) and punctuated
+            and instruction.introduces is Introduces.QUERY)
     report = parsed.action is Action.REPORT
     if instruction.introduces is Introduces.KIND:
         return report and parsed.explicit_kind

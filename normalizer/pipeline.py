@@ -32,6 +32,9 @@ _BODY_HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}]([^\W\d_]+)")
 UNANSWERED = {Action.COURTESY: "only_courtesy_words", Action.OPT_OUT: "only_opt_out_words",
               Action.OPT_IN: "only_opt_in_words"}
 
+# Queries answered with how to use 1708: help, and how to ask for a status ("CEK", "cek dong").
+_HELP = (Action.HELP, Action.STATUS_HELP)
+
 
 @dataclass(frozen=True, slots=True)
 class Query:
@@ -87,15 +90,15 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
     # one is its report ("Halo" and a photo of the road). So is a post quoted or answered with a greeting or a help word
     # ("@lapor1708 tolong" under a complaint). A courtesy's text is the words as a report keeps them; help's, as typed.
     # A status query with a photo adds it to that report; with a mistyped ID, it is a report of its own.
-    if (message.attachments and parsed.action in (*UNANSWERED, Action.HELP)) or (
-            quoted and parsed.action is Action.HELP):
-        parsed = replace(parsed, action=Action.REPORT, text=text if parsed.action is Action.HELP else parsed.text)
+    # A status question without an ID ("cek dong") is help's: with a photo or under a quoted post, a report of it.
+    if (message.attachments and parsed.action in (*UNANSWERED, *_HELP)) or (quoted and parsed.action in _HELP):
+        parsed = replace(parsed, action=Action.REPORT, text=text if parsed.action in _HELP else parsed.text)
     elif message.attachments and parsed.action in (Action.STATUS, Action.BAD_TRACKING_ID):
         if parsed.action is Action.BAD_TRACKING_ID:
             mistyped_id = parsed.tracking_id
         parsed = _photo_with_a_tracking_id(parsed, text)
     # "@lapor1708" alone under a complaint, or quoting one, asks us to take that post: a report, not a help request.
-    if parsed.action in (Action.STATUS, Action.HELP, Action.BAD_TRACKING_ID, *UNANSWERED) or (
+    if parsed.action in (Action.STATUS, *_HELP, Action.BAD_TRACKING_ID, *UNANSWERED) or (
         parsed.action is Action.REPORT and not parsed.text and not message.attachments and not quoted
     ):
         action = Action.HELP if parsed.action is Action.REPORT else parsed.action

@@ -68,8 +68,8 @@ def assert_accounted_for(message: InboundMessage, result: Normalized | None) -> 
         return
     assert (result.draft is None) != (result.query is None)
     if result.query is not None:
-        assert result.query.action in (Action.STATUS, Action.HELP, Action.BAD_TRACKING_ID, Action.COURTESY,
-                                       Action.OPT_OUT, Action.OPT_IN)
+        assert result.query.action in (Action.STATUS, Action.HELP, Action.STATUS_HELP, Action.BAD_TRACKING_ID,
+                                       Action.COURTESY, Action.OPT_OUT, Action.OPT_IN)
         # A courtesy, an opt-out or an opt-in is left unanswered: never one that carries a photo, nor one from e-mail
         # (its text is kept whole).
         assert result.query.action not in (Action.COURTESY, Action.OPT_OUT, Action.OPT_IN) or not (

@@ -243,7 +243,7 @@ DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
         (f"{VALID[1:]}{VALID[0]} tambahan", Action.BAD_TRACKING_ID, None),  # a swapped ID is never someone else's
         (f"{VALID} tambahan foto", Action.FOLLOW_UP, VALID),
         (VALID, Action.STATUS, VALID),
-        ("cek", Action.HELP, None),
+        ("cek", Action.STATUS_HELP, None),
         ("0812345678901 nomor saya", Action.REPORT, None),
         (f"cek#{VALID}", Action.STATUS, VALID),
         (f"CEK{VALID}", Action.STATUS, VALID),
@@ -257,9 +257,9 @@ DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
         ("100.000 diminta petugas untuk KTP", Action.REPORT, None),
         (f"cek status {VALID}", Action.STATUS, VALID),
         (f"Cek status laporan saya {VALID}", Action.STATUS, VALID),
-        ("Cek laporan saya", Action.HELP, None),
-        ("CEK laporan no.", Action.HELP, None),
-        ("cek?", Action.HELP, None),
+        ("Cek laporan saya", Action.STATUS_HELP, None),
+        ("CEK laporan no.", Action.STATUS_HELP, None),
+        ("cek?", Action.STATUS_HELP, None),
         ("Bantuan?", Action.HELP, None),
         ("HELP?", Action.HELP, None),
         ("Menu ?", Action.HELP, None),
@@ -523,8 +523,8 @@ def test_acknowledgements_fit_one_gsm7_sms_with_the_longest_tracking_id(key: str
     assert len(reply_parts(text, "r")) == 1
 
 
-@pytest.mark.parametrize("key", ["help", "bad_tracking_id", "status", "status_unknown", "status_pending",
-                                 "status_retry"])
+@pytest.mark.parametrize("key", ["help", "status_help", "bad_tracking_id", "status", "status_unknown",
+                                 "status_pending", "status_retry"])
 def test_every_other_reply_is_gsm7_in_both_languages(key: str) -> None:
     """Each fits one SMS too, but for help, the usage text."""
     longest = format_tracking_id(10 ** (MAX_LENGTH - 1) - 1)
@@ -568,7 +568,7 @@ KINDS = ("complaint", "aspiration", "information_request", "whistleblowing")
 # acknowledgement's "CEK {tracking_id}" teaches "CEK <nomor lacak>"); in the refusal, the number it refused.
 ID_PLACEHOLDER = {"id": "<nomor lacak>", "en": "<tracking ID>"}
 TEACHING_REPLIES = {"help": None, "ack": ID_PLACEHOLDER, "duplicate": ID_PLACEHOLDER, "bad_tracking_id": "15000000",
-                    "status_retry": ID_PLACEHOLDER}
+                    "status_retry": ID_PLACEHOLDER, "status_help": None}
 # How many sentences opening a reply above tell what happened, a Tracking ID in them, and teach nothing to type: the
 # status answer's "The status of report <id> cannot be checked right now." before "Please send CEK <id> later."
 TELLING_SENTENCES = {"status_retry": 1}
@@ -715,7 +715,8 @@ def test_every_form_the_social_help_teaches_does_what_it_teaches_as_copied(langu
     pytest.param(f"Status: CEK {VALID}", Action.STATUS, VALID, "", "complaint", False, "id", id="status-label"),
     pytest.param(f"Cek status: CEK <{VALID}>", Action.STATUS, VALID, "", "complaint", False, "id",
                  id="cek-status-label-brackets"),
-    pytest.param("Cek status: CEK", Action.HELP, None, "", "complaint", False, "id", id="cek-status-label-no-id"),
+    pytest.param("Cek status: CEK", Action.STATUS_HELP, None, "", "complaint", False, "id",
+                 id="cek-status-label-no-id"),
     pytest.param(f"Cek status: ketik CEK {VALID} kirim ke 1708.", Action.STATUS, VALID, "", "complaint", False, "id",
                  id="acknowledgements-sentence"),
     pytest.param(f"For its status, text CEK {VALID} to 1708.", Action.STATUS, VALID, "", "complaint", False, "id",
@@ -813,7 +814,8 @@ def test_every_form_the_social_help_teaches_does_what_it_teaches_as_copied(langu
     pytest.param("kirim bantuan", Action.REPORT, None, "kirim bantuan", "complaint", False, "id",
                  id="prose-kirim-bantuan"),
     pytest.param("send help", Action.REPORT, None, "send help", "complaint", False, "en", id="prose-send-help"),
-    pytest.param("Cek status CEK", Action.REPORT, None, "Cek status CEK", "complaint", False, "id",
+    # status words and no ID, the label read or not: a status question without an ID, answered with how to ask
+    pytest.param("Cek status CEK", Action.STATUS_HELP, None, "", "complaint", False, "id",
                  id="cek-status-without-a-colon-no-id"),
     # the citizen's own words: as before
     pytest.param("ketik KTP di kelurahan dipungut biaya", Action.REPORT, None, "ketik KTP di kelurahan dipungut biaya",
@@ -958,10 +960,14 @@ def test_our_short_code_between_the_leading_keywords_is_skipped(text: str, body:
     pytest.param(f"ANONIM CEK {BAD}", Action.BAD_TRACKING_ID, BAD, "", True, False, "id", id="cek-bad-check-digit"),
     pytest.param("ANONIM CEK 12345", Action.BAD_TRACKING_ID, "12345", "", True, False, "id", id="cek-too-short"),
     pytest.param(f"ANONIM {BAD}", Action.BAD_TRACKING_ID, BAD, BAD, True, False, "id", id="bad-id-alone"),
-    # A status command and no ID: help, as "CEK" alone.
-    pytest.param("ANONIM CEK", Action.HELP, None, "", True, False, "id", id="anonim-cek-alone"),
-    pytest.param("CEK ANONIM", Action.HELP, None, "", True, False, "id", id="cek-anonim-alone"),
-    pytest.param("ANONIM cek laporan saya", Action.HELP, None, "", True, False, "id", id="anonim-cek-fillers"),
+    # A status command and no ID: how to ask, as "CEK" alone.
+    pytest.param("ANONIM CEK", Action.STATUS_HELP, None, "", True, False, "id", id="anonim-cek-alone"),
+    pytest.param("CEK ANONIM", Action.STATUS_HELP, None, "", True, False, "id", id="cek-anonim-alone"),
+    pytest.param("ANONIM cek laporan saya", Action.STATUS_HELP, None, "", True, False, "id", id="anonim-cek-fillers"),
+    pytest.param("ANONIM cek laporan kemarin", Action.STATUS_HELP, None, "", True, False, "id",
+                 id="anonim-cek-status-question"),
+    pytest.param("ANONIM gimana laporan saya?", Action.STATUS_HELP, None, "", True, False, "id",
+                 id="anonim-status-question-without-a-command"),
     # Reports still, as without the flag: "laporan <id> <words>" is a report (a filler such as "laporan" also opens
     # prose), and so is a status word followed by words.
     pytest.param(f"ANONIM laporan {VALID} jalan masih rusak", Action.REPORT, None, f"{VALID} jalan masih rusak", True,
@@ -997,6 +1003,11 @@ def test_a_flag_word_changes_nothing_for_a_status_query(text: str, action: Actio
     # A status command and no ID, with a photo: a report of it, as typed, with its flag.
     pytest.param("ANONIM CEK", None, "ANONIM CEK", True, False, None, id="anonim-cek-alone"),
     pytest.param("CEK ANONIM", None, "CEK ANONIM", True, False, None, id="cek-anonim-alone"),
+    # A status question without an ID, with a photo: the same, the question as typed.
+    pytest.param("ANONIM cek laporan kemarin", None, "ANONIM cek laporan kemarin", True, False, None,
+                 id="anonim-status-question"),
+    pytest.param("ANONIM gimana laporan saya?", None, "ANONIM gimana laporan saya?", True, False, None,
+                 id="anonim-status-question-without-a-command"),
 ])
 def test_a_flagged_status_query_sent_with_a_photo_keeps_its_flags(text: str, follow_up_of: str | None, body: str,
                                                                   anonymous: bool, confidential: bool,
@@ -1012,6 +1023,46 @@ def test_a_flagged_status_query_sent_with_a_photo_keeps_its_flags(text: str, fol
     assert draft is not None and len(draft.attachments) == 1
     assert (draft.follow_up_of, draft.text, draft.anonymous, draft.confidential, normalized.mistyped_id) == (
         follow_up_of, body, anonymous, confidential, mistyped_id)
+
+
+@pytest.mark.parametrize(("text", "action", "anonymous", "language"), [
+    # A status question without an ID: how to ask. Filed, it was a new report under the citizen's number.
+    pytest.param("CEK laporan kemarin", Action.STATUS_HELP, False, "id", id="cek-laporan-kemarin"),
+    pytest.param("CEK lupa nomornya", Action.STATUS_HELP, False, "id", id="cek-lupa-nomornya"),
+    pytest.param("cek dong", Action.STATUS_HELP, False, "id", id="cek-dong"),
+    pytest.param("cek status laporan saya gimana?", Action.STATUS_HELP, False, "id", id="cek-status-gimana"),
+    pytest.param("status laporan saya bagaimana", Action.STATUS_HELP, False, "id", id="status-bagaimana"),
+    pytest.param("gimana laporan saya?", Action.STATUS_HELP, False, "id", id="gimana-without-a-command"),
+    pytest.param("tolong cek laporan saya", Action.STATUS_HELP, False, "id", id="plea-then-cek"),
+    pytest.param("check my report", Action.STATUS_HELP, False, "en", id="check-my-report"),
+    pytest.param("what is the status of my report", Action.STATUS_HELP, False, "en", id="what-is-the-status"),
+    pytest.param("CEK <nomor lacak>", Action.STATUS_HELP, False, "id", id="cek-placeholder-copied"),
+    pytest.param("Cek status: laporan saya gimana?", Action.STATUS_HELP, False, "id", id="after-a-status-label"),
+    pytest.param("🙏 cek dong", Action.STATUS_HELP, False, "id", id="after-emoji"),
+    pytest.param("1708 cek dong", Action.STATUS_HELP, False, "id", id="after-our-short-code"),
+    pytest.param("laporan saya gimana? ANONIM", Action.STATUS_HELP, True, "id", id="closing-flag"),
+    # A complaint that opens with a status word names something: a report, as before.
+    pytest.param("Cek kondisi jembatan di desa kami yang rusak", Action.REPORT, False, "id", id="cek-jembatan"),
+    pytest.param("cek harga beras naik terus", Action.REPORT, False, "id", id="cek-harga-beras"),
+    pytest.param("check the broken street light on Jl. Merdeka", Action.REPORT, False, "en", id="check-street-light"),
+    pytest.param("Status jalan desa kami gimana?", Action.REPORT, False, "id", id="status-of-a-road"),
+    pytest.param("laporan saya belum ditindaklanjuti sampai sekarang", Action.REPORT, False, "id",
+                 id="laporan-complaint"),
+    pytest.param("gimana ini jalan rusak parah", Action.REPORT, False, "id", id="gimana-complaint"),
+    pytest.param("ANONIM cek pungli di pasar", Action.REPORT, True, "id", id="anonim-cek-prose"),
+    # The words alone, without a topic and a question: as before ("apa kabar" greets, "laporan saya" may open prose).
+    pytest.param("laporan saya", Action.REPORT, False, "id", id="topic-without-a-question"),
+    pytest.param("apa kabar?", Action.REPORT, False, "id", id="question-without-a-topic"),
+    pytest.param("gimana laporan saya " * 4, Action.REPORT, False, "id", id="more-words-than-a-question-has"),
+])
+def test_a_status_question_without_an_id_is_answered_with_how_to_ask(text: str, action: Action, anonymous: bool,
+                                                                      language: str) -> None:
+    """"CEK laporan kemarin", "cek dong", "gimana laporan saya?": a citizen asking about their report without its
+    Tracking ID is told how to ask and where the ID is (`[status_questions]`). Filed, it was a new report under their
+    number, a spurious case at the agency; "Cek kondisi jembatan ..." names something, and stays a report."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.anonymous, parsed.language) == (action, anonymous, language)
+    assert parsed.text == "" or action is Action.REPORT
 
 
 @pytest.mark.parametrize(("text", "action", "text_kept", "anonymous"), [
@@ -1707,6 +1758,11 @@ QUOTED_POST = "[Kutipan / Quoted] https://x.com/i/status/1860000000000000950\n> 
     pytest.param(Channel.TWITTER, "tolong", [], QUOTED_POST, f"tolong\n\n{QUOTED_POST}", id="help-word-quoting-a-post"),
     pytest.param(Channel.TWITTER, "Halo min", [], QUOTED_POST, f"Halo min\n\n{QUOTED_POST}",
                  id="greeting-quoting-a-post"),
+    pytest.param(Channel.SMS, "cek dong", [PHOTO], None, "cek dong", id="status-question-and-a-photo"),
+    pytest.param(Channel.SMS, "gimana laporan saya?", [PHOTO], None, "gimana laporan saya?",
+                 id="status-question-without-a-command-and-a-photo"),
+    pytest.param(Channel.TWITTER, "cek dong", [], QUOTED_POST, f"cek dong\n\n{QUOTED_POST}",
+                 id="status-question-quoting-a-post"),
     pytest.param(Channel.SMS, "Halo", [], None, None, id="greeting-alone-is-help"),
     pytest.param(Channel.TWITTER, "tolong", [], None, None, id="help-word-alone-is-help"),
 ])
