@@ -1034,6 +1034,7 @@ def test_a_flagged_status_query_sent_with_a_photo_keeps_its_flags(text: str, fol
     pytest.param("status laporan saya bagaimana", Action.STATUS_HELP, False, "id", id="status-bagaimana"),
     pytest.param("gimana laporan saya?", Action.STATUS_HELP, False, "id", id="gimana-without-a-command"),
     pytest.param("tolong cek laporan saya", Action.STATUS_HELP, False, "id", id="plea-then-cek"),
+    pytest.param("nomor lacak saya berapa?", Action.STATUS_HELP, False, "id", id="which-is-my-tracking-number"),
     pytest.param("check my report", Action.STATUS_HELP, False, "en", id="check-my-report"),
     pytest.param("what is the status of my report", Action.STATUS_HELP, False, "en", id="what-is-the-status"),
     pytest.param("CEK <nomor lacak>", Action.STATUS_HELP, False, "id", id="cek-placeholder-copied"),
