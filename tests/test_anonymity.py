@@ -435,6 +435,11 @@ OWN_IDENTITY_CASES = [
                     "Salam,\nBudi Santoso\n(Santoso, Budi)", "Salam,\n[anonim]\n([anonim])"),
     # A directory's From name: degrees after a comma and titles before it (S.Pd., M.Si., Dr.), the office in brackets or
     # after a bar; the sender signs with the name alone.
+    # A form or a roll writes the family name first; on one line only: a line ending "Santoso" and the next opening
+    # "budi.kantor@..." are not the name.
+    OwnIdentityCase("mail: the From name turned round, the family name first", MAIL_SENDER,
+                    "Saya, SANTOSO Budi, warga RT 03, melihat Santoso\nBudi Agus dan Pak Santoso di loket",
+                    "Saya, [anonim], warga RT 03, melihat Santoso\nBudi Agus dan Pak Santoso di loket"),
     OwnIdentityCase("mail: a From with degrees, a title and an office, signed with the name alone", {
                         **MAIL_SENDER, "display_name": "Dr. Budi Santoso, M.Si. (Dinas PU)"},
                     "Dana dipotong.\n\nHormat saya,\nBudi Santoso, staf teknis",
@@ -477,8 +482,8 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("mail: a -- divider above the citizen's words stays", MAIL_SENDER,
                     "Kronologi:\n--\nPetugas meminta Rp 50.000.\n--\nSaksi: 2 orang.",
                     "Kronologi:\n--\nPetugas meminta Rp 50.000.\n--\nSaksi: 2 orang.", channel="email"),
-    OwnIdentityCase("mail: a name alone below -- stays (no contact)", MAIL_SENDER, "Jalan rusak.\n--\nBudi",
-                    "Jalan rusak.\n--\nBudi", channel="email"),
+    OwnIdentityCase("mail: a name alone below -- stays (no contact)", MAIL_SENDER, "Jalan rusak.\n--\nAgus",
+                    "Jalan rusak.\n--\nAgus", channel="email"),
     # A work signature runs longer than a personal one, a line of it (an address) past 80 characters, a disclaimer
     # below it: each kept the whole signature, name and phone number included.
     OwnIdentityCase("mail: a work signature of eight lines below --, a disclaimer below it", MAIL_SENDER,

@@ -23,7 +23,14 @@ from gateway.settings import Settings
 from normalizer.envelope import SENDER_IDENTITIES
 from tests.conftest import free_port
 from tests.email_support import RECIPIENT, SmtpServerThread, fixture, stored_envelope
-from workers.own_identity import OWN_IDENTITY, SIGNATURE_TAIL_LINES, without_dashed_signature
+from workers.own_identity import (
+    CLOSING_MAX_LINES,
+    OWN_IDENTITY,
+    SIGNATURE_TAIL_LINES,
+    signed_name_words,
+    without_dashed_signature,
+    without_signed_name,
+)
 from workers.report_payload import case_store_payload
 
 if TYPE_CHECKING:
@@ -135,6 +142,18 @@ MAIL_CASES = [
     MailCase("anonymous_eudora_8bit_latin1_headers", "jose.ximenes.kupang@example.net",
              ("Jos\u00e9 Ximenes", "jose.ximenes.kupang"),
              ("Petugas kelurahan meminta Rp 50.000 untuk surat keterangan domisili", "Hormat saya,\n[anonim]")),
+    # Thunderbird: a citizen signs family name first, with a comma, as a roll writes it; "Bu Siti", the official the
+    # report names, is not the sender however alike the name.
+    MailCase("anonymous_thunderbird_reversed_name", "siti@example.net", ("Rahayu, Siti", "siti@example.net"),
+             ("diminta tunai oleh Bu Siti dari bagian keuangan desa", "Hormat saya,\n[anonim]")),
+    # Gmail: a From of one word, the sender's given name, closes the mail "Salam, Joko".
+    MailCase("anonymous_gmail_one_word_name", "joko@example.net", ("Joko",),
+             ("karcis resmi Rp 2.000. Kejadian setiap pagi.", "Salam, [anonim]")),
+    # Outlook: a From of an ordinary word ("Warga") names no one; the citizen's words and their sign-off stay, and so
+    # does the official's one-word name.
+    MailCase("anonymous_outlook_ordinary_word_name", "warga@example.net", ("warga@example.net",),
+             ("Lampu jalan di Gang Melati mati sejak sebulan. Warga RT 05 sudah lapor", "Pak Joko bilang",
+              "Terima kasih,\nWarga RT 05")),
     # The citizen's own words below a "--" divider, the number of the tout they report among them: all of it stays.
     MailCase("anonymous_dash_divider_report", "warga.samsat@yahoo.co.id", ("warga.samsat",),
              ("Calo di Samsat Kota Bandung.\n--\nPetugas calo di depan loket 3 menawarkan perpanjangan STNK",
@@ -189,6 +208,89 @@ def test_a_named_mails_other_names_for_its_sender_stay_with_the_gateway(
     assert (payload["channel_meta"]["reply_to"], payload["channel_meta"]["envelope_sender"]) == (
         ADDRESS, "warga.anonim@example.net")
     assert envelope["channel_meta"][SENDER_IDENTITIES]  # the gateway's own copy is untouched
+
+
+# -- the name the mail is signed with -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SignOffCase:
+    id: str
+    display_name: str
+    text: str
+    expected: str
+    names: tuple[str, ...] = ()  # what the fields that name a sender gave
+
+
+SIGN_OFF_CASES = [
+    SignOffCase("family name first, a comma", "Siti Rahayu", "Dana PKH dipotong.\n\nHormat saya,\nRahayu, Siti",
+                "Dana PKH dipotong.\n\nHormat saya,\n[anonim]"),
+    SignOffCase("family name first in capitals", "Siti Rahayu", "Dana PKH dipotong.\n\nHormat saya,\nRAHAYU Siti",
+                "Dana PKH dipotong.\n\nHormat saya,\n[anonim]"),
+    SignOffCase("an initial after the name", "Siti Rahayu", "Dana PKH dipotong.\n\nSalam,\nRahayu S.",
+                "Dana PKH dipotong.\n\nSalam,\n[anonim]"),
+    SignOffCase("an initial before the name, with and without a space", "Siti Rahayu",
+                "Dana PKH dipotong.\n\nTerima kasih,\nS. Rahayu\nS.Rahayu",
+                "Dana PKH dipotong.\n\nTerima kasih,\n[anonim]\n[anonim]"),
+    SignOffCase("the given name and an initial, a degree after it", "Siti Rahayu",
+                "Dana BOS dipotong.\n\nRegards,\nSiti R., S.Pd. (guru honorer)",
+                "Dana BOS dipotong.\n\nRegards,\n[anonim], S.Pd. (guru honorer)"),
+    SignOffCase("the given name alone on the closing line", "Siti Rahayu", "Dana PKH dipotong. Salam, siti",
+                "Dana PKH dipotong. Salam, [anonim]"),
+    SignOffCase("a one-word From after a closing", "Joko", "Parkir Rp 10.000.\n\nSalam, Joko",
+                "Parkir Rp 10.000.\n\nSalam, [anonim]"),
+    SignOffCase("a one-word From on the line below a closing", "Joko", "Parkir Rp 10.000.\nTerima kasih.\nJoko\nRT 03",
+                "Parkir Rp 10.000.\nTerima kasih.\n[anonim]\nRT 03"),
+    SignOffCase("a one-word From alone on the last line, no closing", "Joko", "Parkir Rp 10.000.\n\n- Joko -",
+                "Parkir Rp 10.000.\n\n- [anonim] -"),
+    SignOffCase("a From with accents signed turned round without them", "Jos\u00e9 Ximenes",
+                "Surat domisili Rp 50.000.\n\nHormat saya,\nXimenes, Jose", "Surat domisili Rp 50.000.\n\n"
+                "Hormat saya,\n[anonim]"),
+    SignOffCase("a name a field gave, the From an ordinary word", "Warga",
+                "Dana dipotong.\n\nSalam,\nSantoso B.\nWarga RT 05", "Dana dipotong.\n\nSalam,\n[anonim]\nWarga RT 05",
+                ("Santoso, Budi",)),
+    # What stays: the name in the report's words, after a form of address, in prose, someone else's, an ordinary word.
+    SignOffCase("a one-word From in the report's words stays", "Joko",
+                "Joko, tukang parkir, meminta Rp 10.000. Joko juga mengancam.\n\nSalam, Joko",
+                "Joko, tukang parkir, meminta Rp 10.000. Joko juga mengancam.\n\nSalam, [anonim]"),
+    SignOffCase("the official thanked by name in the closing stays", "Joko",
+                "Parkir Rp 10.000.\n\nTerima kasih atas perhatian Pak Joko.\nPak Joko",
+                "Parkir Rp 10.000.\n\nTerima kasih atas perhatian Pak Joko.\nPak Joko"),
+    SignOffCase("a word of the name in the body stays, the sign-off goes", "Siti Rahayu",
+                "Bu Siti bendahara desa meminta uang.\nRahayu juga tahu.\n\nSalam,\nS. Rahayu",
+                "Bu Siti bendahara desa meminta uang.\nRahayu juga tahu.\n\nSalam,\n[anonim]"),
+    SignOffCase("prose after the closing stays", "Siti Rahayu",
+                "Dana dipotong.\n\nTerima kasih. Tolong periksa juga Siti dan Rahayu di kantor desa minggu ini.",
+                "Dana dipotong.\n\nTerima kasih. Tolong periksa juga Siti dan Rahayu di kantor desa minggu ini."),
+    SignOffCase("someone else's name in the sign-off stays", "Siti Rahayu",
+                "Dana dipotong.\n\nHormat saya,\nDewi Lestari", "Dana dipotong.\n\nHormat saya,\nDewi Lestari"),
+    SignOffCase("an ordinary-word From (Warga) in the sign-off and the body stays", "Warga",
+                "Warga RT 05 resah.\n\nSalam,\nWarga RT 05", "Warga RT 05 resah.\n\nSalam,\nWarga RT 05"),
+    SignOffCase("an ordinary-word From (Info) alone on the last line stays", "Info",
+                "Info lebih lanjut di kelurahan.\n\nInfo", "Info lebih lanjut di kelurahan.\n\nInfo"),
+    SignOffCase("initials alone are no name", "Siti Rahayu", "Dana dipotong.\n\nSalam,\nS. R.",
+                "Dana dipotong.\n\nSalam,\nS. R."),
+]
+
+
+@pytest.mark.parametrize("case", SIGN_OFF_CASES, ids=lambda case: case.id)
+def test_an_anonymous_mails_sign_off_loses_the_senders_name_however_written(case: SignOffCase,
+                                                                            settings: Settings) -> None:
+    envelope = {"tracking_id": "10000004", "channel": "email", "channel_message_id": "m-1", "anonymous": True,
+                "sender": {"kind": "email", "id": "pengirim@example.net", "display_name": case.display_name},
+                "channel_meta": {SENDER_IDENTITIES: {"addresses": [], "names": list(case.names)}},
+                "text": case.text, "subject": "ANONIM", "attachments": []}
+    assert case_store_payload(envelope, settings)["text"] == case.expected
+    assert envelope["text"] == case.text  # the gateway's own copy keeps the text whole
+    assert case_store_payload({**envelope, "anonymous": False}, settings)["text"] == case.text
+
+
+def test_a_sign_off_is_read_at_the_mails_end_only() -> None:
+    """A long mail costs what its last lines cost: the sign-off is read from the end (`str.rsplit`)."""
+    words = signed_name_words(["Siti Rahayu"])
+    text = "Salam,\nRahayu, Siti\n" * 200_000 + "Hormat saya,\nRahayu, Siti"
+    kept = without_signed_name(text, words)
+    assert kept.endswith("Hormat saya,\n[anonim]") and kept.count(OWN_IDENTITY) <= CLOSING_MAX_LINES + 1
+    line = "Salam, Siti\n" + "Siti Rahayu meminta uang di loket " * 100_000  # one long line of prose after it
+    assert without_signed_name(line, words) == "Salam, [anonim]\n" + line.split("\n")[1]
 
 
 # Long hostile texts below a "--", read in time linear in their length and only at their end: each signature costs a

@@ -13,8 +13,17 @@ address) and is written against harvesters as `budi at desa dot id`; a From of "
 Santoso", and one of "André Núñez" often "Andre Nunez".
 
 Only what the gateway knows to be the sender's own is replaced: another number (an official's, a bank account), a
-name the sender did not send under, and a one-word display name (`Budi` would take "Pak Budi", often the official
-the report is about) stay as written. The gateway's envelope copy keeps the text whole.
+name the sender did not send under, and, in the report's words, a one-word display name or a single word of the name
+(`Budi` would take "Pak Budi", often the official the report is about) stay as written. The gateway's envelope copy
+keeps the text whole.
+
+Where a mail is signed, its name is the sender's however it is written: in the mail's sign-off (the short lines
+after a closing phrase, "Hormat saya,", "Salam,", "Terima kasih,", "Regards,", among its last CLOSING_TAIL_LINES
+lines, and a line of the name alone among its last SIGN_OFF_LINES), the From name (and each a sender field gave) is
+replaced in its other orders and with initials ("Rahayu, Siti", "RAHAYU Siti", "Rahayu S.", "S. Rahayu"), a word of
+it alone ("Salam, Siti"), and a one-word display name ("Salam, Joko"). Not after a form of address ("Terima kasih,
+Pak Joko": the official thanked), and not a display name that is a mailbox's ordinary word ("Warga", "Admin",
+"Info": _NOT_A_NAME), which names no one.
 
 A mail's signature is the sender's own too. Below RFC 3676's `-- ` the parse has cut it already; typed by hand or in
 a webmail editor the delimiter often loses its space, and a line of `--` alone is also a citizen's divider with the
@@ -89,6 +98,35 @@ _CONTACT_LABELS = frozenset({
 SIGNATURE_TAIL_LINES = 100
 # A line of at least this many words, most of them lowercase, is prose (_is_citizens_line).
 _PROSE_MIN_WORDS = 5
+# A mail's sign-off (see the module): a closing phrase opening a line or a sentence among the last CLOSING_TAIL_LINES
+# lines that are not blank, with at most CLOSING_MAX_LINES lines after it, and a line of the name alone among the last
+# SIGN_OFF_LINES. Such a line is read for the name when the words after its closing phrase are few (a name and what
+# its owner adds: "Siti Rahayu, warga RT 03"); a longer one is the citizen's prose ("P.S. ...") and stays as written.
+# Only these few lines are read, from the text's end (str.rsplit): the cost does not grow with the mail.
+CLOSING_TAIL_LINES = 8
+CLOSING_MAX_LINES = 4
+SIGN_OFF_LINES = 3
+SIGN_OFF_MAX_WORDS = 6
+_CLOSING = re.compile(
+    r"(?:^[^\w\n]*|(?<=[.!?] ))(?:hormat\s+(?:saya|kami)|salam(?:\s+(?:hormat|hangat|saya))?|wassalam\w*"
+    r"|terima\s*kasih|makasih|trims|matur\s+nuwun|hatur\s+nuhun|(?:best\s+|kind\s+|warm\s+|warmest\s+)?regards"
+    r"|thanks|thank\s+you"
+    r"|(?:yours\s+)?sincerely|yours\s+(?:truly|faithfully)|best\s+wishes|cheers|tabik|(?:nama\s+)?pelapor|pengirim)"
+    r"(?!\w)", re.IGNORECASE)
+# How far before a line's end its closing phrase is looked for: the few words after it fit many times over, and a
+# long line costs no more than a short one.
+_CLOSING_REACH = 160
+# A form of address before a name says it is someone else's: "Terima kasih, Pak Joko" thanks the official.
+_ADDRESSED = re.compile(r"(?<!\w)(?:pak|bapak|bp|bu|ibu|sdr|sdri|saudara|saudari|mas|mbak|bang|kak|om|tante|yth|mr|mrs"
+                        r"|ms|miss|dear)\.?\s*$", re.IGNORECASE)
+_ADDRESS_REACH = 12  # how far before a name a form of address is looked for ("saudari  ")
+# What a mailbox is named for, no person's name: a From of "Warga" or "Admin" signs nothing, and "Salam,\nWarga RT 03"
+# stays as written.
+_NOT_A_NAME = frozenset({
+    "admin", "administrator", "anonim", "anonymous", "anon", "contact", "desa", "humas", "info", "informasi",
+    "kantor", "kelurahan", "kontak", "lapor", "layanan", "masyarakat", "noreply", "office", "pelapor", "pengaduan",
+    "pengguna", "rakyat", "redaksi", "saya", "sekretariat", "support", "user", "warga",
+})
 _LIST_ITEM = re.compile(r"\s*(?:\d{1,3}[.)]|[-*\u2022])\s")
 _MAIL_ADDRESS = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.\w")
 _HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
@@ -148,7 +186,8 @@ def _display_name_pattern(name: str | None) -> str | None:
     order its owner signs it, "First Last"; and the name alone, as its owner signs it, without what a directory adds
     around it: degrees and titles (`Dr. Budi Santoso, M.Si.`: every word with a dot), an office in brackets or after
     a bar (`Budi Santoso (Dinas PU)`, `Budi Santoso | SDN 3`), an X or Instagram name's emoji (`Budi Santoso 🇮🇩`),
-    when two words or more are left. Its letters with or without their accents (`_name_word`)."""
+    when two words or more are left; each also with its words turned round, the family name first ("Santoso Budi",
+    as a form or a roll writes it). Its letters with or without their accents (`_name_word`)."""
     words = (name or "").split()
     if len(words) < _MIN_DISPLAY_NAME_WORDS:
         return None
@@ -161,7 +200,108 @@ def _display_name_pattern(name: str | None) -> str | None:
              if "." not in word and any(character.isalnum() for character in word)]
     if len(alone) >= _MIN_DISPLAY_NAME_WORDS and alone not in orders:
         orders.append(alone)
-    return "|".join(r"(?<!\w)" + r"\s+".join(_name_word(word) for word in order) + r"(?!\w)" for order in orders)
+    # Its other orders ("Rahayu Siti", "RAHAYU Siti" for "Siti Rahayu") on one line: a name ending a line and another
+    # opening the next ("B. Santoso\nbudi.kantor@...") are two lines, not the name turned round.
+    plain = [[word.strip(",") for word in order] for order in orders]
+    turned = [list(other) for other in dict.fromkeys(tuple(order[turn:] + order[:turn])
+                                                     for order in orders for turn in range(1, len(order)))
+              if [word.strip(",") for word in other] not in plain]
+    return "|".join(r"(?<!\w)" + separator.join(_name_word(word) for word in order) + r"(?!\w)"
+                    for separator, group in ((r"\s+", orders), (r"[^\S\n]+", turned)) for order in group)
+
+
+def _folded(word: str) -> str:
+    """A word as a name is compared: without its accents and case ("José", "JOSE", "Jose\u0301" are one)."""
+    return "".join(char for char in unicodedata.normalize("NFD", word) if not unicodedata.combining(char)).casefold()
+
+
+def signed_name_words(names: Iterable[str]) -> frozenset[str]:
+    """The words of the sender's names as they are signed (see the module), folded (`_folded`): each name's words as
+    _display_name_pattern reads a name alone, without degrees, titles and an office; a one-word name's too, but not
+    a mailbox's ordinary word (_NOT_A_NAME). A set, not a pattern: nothing to compile per mail."""
+    words: set[str] = set()
+    for name in names:
+        for word in _BRACKETED.sub(" ", name.split("|")[0]).split():
+            word = _folded(word.strip(",;"))
+            if "." not in word and len(word) > 1 and any(char.isalpha() for char in word) and word not in _NOT_A_NAME:
+                words.add(word)
+    return frozenset(words)
+
+
+# A word of a line and the accents written apart after its letters (NFD).
+_WORD = re.compile(r"\w[\w\u0300-\u036f]*")
+_RUN_GAP = re.compile(r"[\s,]{1,3}")
+_DEGREE_AFTER = re.compile(r"\.\w+\.")  # "S.Pd.": a degree, not an initial "S."
+
+
+def _name_runs(words: frozenset[str], line: str, start: int) -> list[tuple[int, int]]:
+    """The (start, end) of each run in `line` from `start` on of the name's words and initials (a capital alone or
+    with a dot, not a degree's first letter), in any order, commas or spaces between them ("Rahayu, Siti", "S.
+    Rahayu", "S.Rahayu", "Rahayu S."), holding a word of the name (initials alone name no one) and not after a form
+    of address ("Pak Joko")."""
+    runs: list[tuple[int, int]] = []
+    run: list[int] = []  # start, end, whether a word of the name is in it
+    initials = {word[0] for word in words}
+    for token in _WORD.finditer(line, start):
+        text, end = token.group(), token.end()
+        folded = _folded(text)
+        if folded in words:
+            named = 1
+        elif len(text) == 1 and text.isupper() and folded in initials and not _DEGREE_AFTER.match(line, end):
+            named, end = 0, end + line.startswith(".", end)
+        else:
+            named = -1
+        joined = run and (_RUN_GAP.fullmatch(line, run[1], token.start()) is not None
+                          or (run[1] == token.start() and line[run[1] - 1] == "."))
+        if named >= 0 and joined:
+            run[1], run[2] = end, max(run[2], named)
+            continue
+        if run and run[2] and not _ADDRESSED.search(line, max(0, run[0] - _ADDRESS_REACH), run[0]):
+            runs.append((run[0], run[1]))
+        run = [token.start(), end, named] if named >= 0 else []
+    if run and run[2] and not _ADDRESSED.search(line, max(0, run[0] - _ADDRESS_REACH), run[0]):
+        runs.append((run[0], run[1]))
+    return runs
+
+
+def _signed_name(words: frozenset[str], line: str, start: int = 0, alone: bool = False) -> str:
+    """`line` with each run of the name's words from `start` on (`_name_runs`) replaced by OWN_IDENTITY; with `alone`,
+    only when the runs are all the line holds but punctuation ("Joko", "- Joko -")."""
+    runs = _name_runs(words, line, start)
+    kept, position = [], 0
+    for run_start, run_end in runs:
+        kept += [line[position:run_start], OWN_IDENTITY]
+        position = run_end
+    kept.append(line[position:])
+    if not runs or (alone and any(_WORD.search(part) for part in kept[::2])):
+        return line
+    return "".join(kept)
+
+
+def without_signed_name(text: str, words: frozenset[str]) -> str:
+    """A mail's text with the sender's name replaced by OWN_IDENTITY in its sign-off (see the module): the short lines
+    after the last closing phrase (opening a line or after a sentence: "... dipotong. Salam, Siti") among its last
+    CLOSING_TAIL_LINES lines, and a line of the name alone among its last SIGN_OFF_LINES."""
+    scan = CLOSING_TAIL_LINES * 3
+    lines = text.rsplit("\n", scan)
+    first = 0 if len(lines) <= scan else 1  # lines[0] holds the rest of a longer text
+    written = [index for index in range(first, len(lines)) if lines[index].strip()]
+    closing = next(((index, found) for index in reversed(written[-CLOSING_TAIL_LINES:])
+                    for found in [[*_CLOSING.finditer(lines[index], max(0, len(lines[index]) - _CLOSING_REACH))]]
+                    if found), None)
+    read: set[int] = set()
+    if closing is not None:
+        line, phrases = closing
+        for index in [line, *[index for index in written if index > line][:CLOSING_MAX_LINES]]:
+            start = phrases[-1].end() if index == line else 0
+            if len(lines[index]) - start <= SIGNATURE_MAX_LINE \
+                    and len(lines[index][start:].split()) <= SIGN_OFF_MAX_WORDS:
+                lines[index] = _signed_name(words, lines[index], start)
+                read.add(index)
+    for index in written[-SIGN_OFF_LINES:]:
+        if index not in read and len(lines[index]) <= SHORT_TAIL_MAX_LINE:  # a line of a name is short
+            lines[index] = _signed_name(words, lines[index], alone=True)
+    return "\n".join(lines)
 
 
 def _accented_forms() -> dict[str, str]:
@@ -320,14 +460,21 @@ def without_dashed_signature(text: str) -> str:
 
 def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("text", "subject")) -> dict[str, Any]:
     """The envelope's `fields` with the sender's own identity replaced by OWN_IDENTITY, and a mail's text without its
-    signature's contacts (see the module)."""
+    signature's contacts and the name it is signed with (see the module)."""
     kept = {field: envelope[field] for field in fields if isinstance(envelope.get(field), str)}
     if envelope.get("channel") == Channel.EMAIL.value and "text" in kept:
         kept["text"] = without_dashed_signature(kept["text"])
     pattern = own_identity_patterns(envelope)
-    if pattern is None:
-        return kept
-    return {field: _replaced(pattern, value) for field, value in kept.items()}
+    if pattern is not None:
+        kept = {field: _replaced(pattern, value) for field, value in kept.items()}
+    sender = envelope.get("sender") or {}
+    if envelope.get("channel") == Channel.EMAIL.value and "text" in kept \
+            and sender.get("kind") == SenderKind.EMAIL.value:
+        names = (str(sender.get("display_name") or ""), *mail_identities(envelope.get("channel_meta") or {})[1])
+        words = signed_name_words(names)
+        if words:
+            kept["text"] = without_signed_name(kept["text"], words)
+    return kept
 
 
 def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:
