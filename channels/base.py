@@ -141,9 +141,12 @@ class WebhookAdapter(ABC):
         """The provider-specific answer (TwiML, JSON, an empty 200...)."""
 
     # Adapters whose provider cannot carry a reply in the webhook answer send replies later, through the reply
-    # worker (`outbound_replies`), with flood control and same-text dedup from their settings section; their
+    # worker (`outbound_replies`), with flood control from their settings section; their
     # sender is registered under the adapter's `name` in `channels.reply_senders`.
     outbound_replies: ClassVar[bool] = False
+    # SMS adapters: the same text from the same number within their section's `same_text_window_seconds` is one
+    # report (`gateway.same_text`), answered "we already have this report" with the first one's Tracking ID.
+    same_text_window: ClassVar[bool] = False
     # Adapters whose requests only notify of a message (`defer`): the request counts as a notification, and the
     # message as received when its poller has fetched it.
     notifies_only: ClassVar[bool] = False

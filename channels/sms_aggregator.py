@@ -175,6 +175,7 @@ class AggregatorSmsAdapter(WebhookAdapter):
     path = "/v1/channels/sms/aggregator"
     settings_section = "aggregator"
     outbound_replies = True
+    same_text_window = True
     dlr_path = DLR_PATH
 
     def __init__(self, settings: Settings) -> None:

@@ -58,9 +58,11 @@ from gateway.outbound import OutboundReplies, delivery_label, durably
 from gateway.queries import answer_query, casestore_client
 from gateway.ratelimit import rate_limit_middleware
 from gateway.replies import acknowledgement, render, shown_typed_id
+from gateway.same_text import SameText
 from gateway.settings import Settings
 from gateway.spool import Spool, SpoolNotWritable
 from gateway.status_page import render_check_failed_page, render_status_page
+from normalizer.envelope import ReportDraft
 from normalizer.inbound import InboundMessage
 from normalizer.pipeline import UNANSWERED, normalize
 
@@ -100,6 +102,8 @@ class Gateway:
     # Replies through the reply worker, and concatenated-SMS parts (adapters with `outbound_replies`).
     outbound: OutboundReplies | None = None
     parts: PartBuffer | None = None
+    # The same text sent again is one report (adapters with `same_text_window`).
+    same_text: SameText | None = None
     signals: HealthSignals | None = None
     monitor: HealthMonitor | None = None
     # The operator views' health check in flight, per kind (with the metrics collection or without): shared by
@@ -227,8 +231,8 @@ class Gateway:
             return Outcome(reply_text=reply)
         draft = normalized.draft
         assert draft is not None
-        if outbound is not None:
-            draft = await outbound.repeat_of_same_text(adapter.name, draft)
+        if adapter.same_text_window:
+            draft = await self.one_report_per_text(adapter, draft)
         unknown_report: str | None = None
         if draft.follow_up_of:  # only a follow-up looks its report up: no thread hop for the others
             assert self.status_client is not None
@@ -266,6 +270,24 @@ class Gateway:
             await outbound.reply_to_report(adapter.name, draft, receipt.tracking_id, repeated_text, reply,
                                            normalized.language, message.provider_message_id, spooled=receipt.spooled)
         return Outcome(reply_text=reply, tracking_id=receipt.tracking_id, duplicate=receipt.duplicate)
+
+    async def one_report_per_text(self, adapter: WebhookAdapter, draft: ReportDraft) -> ReportDraft:
+        """`draft`, or a same-text repeat's under the first message's provider id (`gateway.same_text`), within the
+        window of the adapter's own section. Where the reply goes through Redis anyway (`outbound_replies`), Redis
+        failing here is NotDurable, and the provider retries. Where the answer is the webhook's response (Twilio's
+        TwiML), which the disk spool gives while Redis is away, the message is taken as it is: no repeat can be told
+        without Redis, and the citizen's answer is worth more than that."""
+        assert self.same_text is not None
+        window = adapter.section.same_text_window_seconds
+        if adapter.outbound_replies:
+            return await durably(self.same_text.repeat_of, adapter.name, draft, window)
+        if self.intake.spooling:  # a Redis that hangs is not waited for once more
+            return draft
+        try:
+            return await asyncio.to_thread(self.same_text.repeat_of, adapter.name, draft, window)
+        except RedisError as error:
+            log.warning("message.same_text_unchecked", reason="redis_unavailable", error=type(error).__name__)
+            return draft
 
     async def handle_part(self, adapter: WebhookAdapter, message: InboundMessage,
                           joined: list[InboundMessage] | None = None) -> Outcome | None:
@@ -764,6 +786,8 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
     app[GATEWAY_KEY] = gateway
     for adapter in gateway.adapters:
         app.router.add_post(adapter.path, gateway.webhook_handler(adapter))
+    if any(adapter.same_text_window for adapter in gateway.adapters):
+        gateway.same_text = SameText(redis, settings)
     if any(adapter.outbound_replies for adapter in gateway.adapters):
         gateway.outbound = OutboundReplies(redis, settings)
         gateway.parts = PartBuffer(redis, settings)

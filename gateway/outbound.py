@@ -5,15 +5,13 @@ status) is a job on `lapor-reply`. This module decides and queues those jobs, wi
 own settings section (its reply sender's, in `channels.reply_senders`; the aggregator's is `[aggregator]`):
 - flood control: more than `flood_replies_per_minute` messages a minute from one number and the replies are held
   back (recorded as `held`, not sent); the reports themselves are accepted and forwarded as always;
-- same text: the same text from the same number within `same_text_window_seconds` is one report, by mapping
-  the repeat onto the first message's provider id, which intake already dedups; the mapping of a repeat is kept as
-  long as intake's claim on a provider id (`intake.dedup_ttl_seconds`), so the provider's retry of the repeat after
-  the window still maps onto the first report;
 - status queries: answered inline when the case store answers within `status_inline_timeout_seconds`, otherwise
   the citizen is told the answer follows and a status job on `lapor-status` sends it (or, when its retries run
   out, that the status cannot be checked now), never before the promise (`after_reply`, `workers.reply_order`);
 - queries and reports are answered once per provider message: the provider's retry of one it sent before queues
   nothing new.
+The same text sent again is one report before it gets here (`gateway.same_text`): a repeat's draft carries the first
+message's provider id.
 Every reply has a record (`lapor:reply:<id>`) that the worker and the delivery reports update.
 A reply to a report is addressed by its Tracking ID (the worker reads the number from the stored envelope), so no
 phone number sits in a job or a dead letter; only answers to queries, which have no envelope, carry the number.
@@ -55,9 +53,6 @@ REPLY_FUNC = "workers.reply.send_reply"
 STATUS_FUNC = "workers.status.answer_status"
 REPLY_KEY = "lapor:reply:{reply_id}"
 FLOOD_KEY = "lapor:flood:{source}:{digest}"
-SAME_TEXT_KEY = "lapor:sametext:{source}:{digest}"
-# A repeat's provider id, mapped onto the first message's: its retry maps the same way once the window is over.
-REPEAT_OF_KEY = "lapor:sametext-of:{source}:{digest}"
 # A message's provider id, answered (`once_per_message`): a query's, or a report's (the key's name is older).
 QUERY_SEEN_KEY = "lapor:query-seen:{source}:{digest}"
 # Tries of `once_per_message` under WATCH before the provider is told to retry (only its own writes spoil a try).
@@ -75,17 +70,6 @@ FAILED_DELIVERY = ("rejected", "failed")
 PARTIAL_DELIVERY = "partial"
 # A part's fields on a reply's record: `part.<n>.answer` (the worker's), `dlr.<n>` and `dlr.<n>.<detail>` (reports').
 _PART_FIELD = re.compile(r"(?P<kind>dlr|part)\.(?P<number>[0-9]+)(?:\.(?P<detail>[a-z_]+))?")
-
-# KEYS: the same-text key, the message's repeat-of key; ARGV: its provider id, the window, the repeat-of TTL.
-_FIRST_OF_SAME_TEXT = """
-local mapped = redis.call('GET', KEYS[2])
-if mapped then return mapped end
-redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
-local first = redis.call('GET', KEYS[1])
-if first and first ~= ARGV[1] then redis.call('SET', KEYS[2], first, 'EX', ARGV[3]) end
-return first
-"""
-
 
 def reply_key(reply_id: str) -> str:
     return REPLY_KEY.format(reply_id=reply_id)
@@ -176,9 +160,8 @@ class OutboundReplies:
     def __init__(self, redis: Redis, settings: Settings) -> None:
         self._redis = redis
         self._settings = settings
-        self._first_of_same_text = redis.register_script(_FIRST_OF_SAME_TEXT)
 
-    # -- flood control and same-text dedup --------------------------------------------------------------------
+    # -- flood control -------------------------------------------------------------------------------------------
     def count_message(self, source: str, number: str, message_id: str | None = None) -> bool:
         """Count one message from `number`; False once the last 60 seconds hold more than the limit (hold the reply).
 
@@ -188,21 +171,6 @@ class OutboundReplies:
         key = FLOOD_KEY.format(source=source, digest=_digest(number))
         count = count_in_sliding_window(self._redis, key, message_id, 60)
         return count <= reply_limits(self._settings, source).flood_replies_per_minute
-
-    def first_of_same_text(self, source: str, draft: ReportDraft) -> str:
-        """The provider id of the first message with this text from this number in the window (maybe this one).
-
-        A repeat remembers the id it was mapped onto for as long as intake's claim on a provider id lasts: its own id
-        is never claimed, so the provider's retry of it after the window would otherwise be a second report, under
-        a Tracking ID the citizen is never told (the retry is answered once already)."""
-        identity = _digest(draft.sender.id, draft.kind.value, str(draft.anonymous), str(draft.confidential),
-                           draft.follow_up_of or "", " ".join(draft.text.casefold().split()))
-        keys = [SAME_TEXT_KEY.format(source=source, digest=identity),
-                REPEAT_OF_KEY.format(source=source, digest=_digest(draft.channel_message_id))]
-        window = reply_limits(self._settings, source).same_text_window_seconds
-        first = self._first_of_same_text(keys=keys, args=[draft.channel_message_id, window,
-                                                          self._settings.intake.dedup_ttl_seconds])
-        return first.decode() if first else draft.channel_message_id
 
     # -- queueing ------------------------------------------------------------------------------------------------
     def queue_reply(self, *, source: str, kind: str, text: str, language: str, tracking_id: str | None,
@@ -328,13 +296,6 @@ class OutboundReplies:
         return commit_watched(self._redis, record, what="reply's delivery report")
 
     # -- the gateway's async faces ------------------------------------------------------------------------------------
-    async def repeat_of_same_text(self, source: str, draft: ReportDraft) -> ReportDraft:
-        first = await durably(self.first_of_same_text, source, draft)
-        if first == draft.channel_message_id:
-            return draft
-        log.info("message.same_text", reason="same_text_window")
-        return draft.model_copy(update={"channel_message_id": first})
-
     async def reply_to_report(self, source: str, draft: ReportDraft, tracking_id: str, duplicate: bool,
                               text: str, language: str, message_id: str, *, spooled: bool = False) -> Queued:
         """The reply to a report, once per provider message (`message_id`, this delivery's own id: a same-text

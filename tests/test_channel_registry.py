@@ -24,8 +24,7 @@ HEALTH_CHANNELS = tomllib.loads((CONFIG_DIR / "health.toml").read_text())["chann
 DEFAULTS = tomllib.loads((CONFIG_DIR / "defaults.toml").read_text())
 DOCUMENTED_PATHS = set(yaml.safe_load(OPENAPI_PATH.read_text())["paths"])
 # What the reply worker and gateway.outbound read from a reply sender's section (channels.reply_senders).
-REPLY_LIMITS = ("send_rate_per_second", "flood_replies_per_minute", "same_text_window_seconds",
-                "status_inline_timeout_seconds")
+REPLY_LIMITS = ("send_rate_per_second", "flood_replies_per_minute", "status_inline_timeout_seconds")
 
 
 def missing(adapter: type[WebhookAdapter]) -> list[str]:
@@ -40,6 +39,8 @@ def missing(adapter: type[WebhookAdapter]) -> list[str]:
     for path in (adapter.path, getattr(adapter, "dlr_path", None)):
         if path and path not in DOCUMENTED_PATHS:
             gaps.append(f"gateway/openapi.yaml: {path} not documented")
+    if adapter.same_text_window and "same_text_window_seconds" not in DEFAULTS.get(adapter.settings_section, {}):
+        gaps.append(f"config/defaults.toml: [{adapter.settings_section}] has no same_text_window_seconds")
     if adapter.outbound_replies:
         gaps += _reply_sender_gaps(adapter)
     return gaps
@@ -96,6 +97,15 @@ class _RepliesLater(WebhookAdapter):
     outbound_replies = True
 
 
+class _SameTextWithoutItsWindow(WebhookAdapter):
+    """Instagram's, were a repeated text one report there, its section without the window."""
+
+    name = "instagram"
+    path = "/v1/channels/instagram/webhook"
+    settings_section = "instagram"
+    same_text_window = True
+
+
 @pytest.mark.parametrize(
     ("adapter", "senders", "gaps"),
     [
@@ -111,8 +121,11 @@ class _RepliesLater(WebhookAdapter):
                      ["channels/reply_senders.py: 'sms-twilio' reads [aggregator], its adapter [twilio]"],
                      id="replies-later-by-another-providers-section"),
         pytest.param(_RepliesLater, {"sms-twilio": ReplySenderEntry("twilio", AggregatorSender)},
-                     ["config/defaults.toml: [twilio] has no send_rate_per_second, flood_replies_per_minute, "
-                      "same_text_window_seconds"], id="replies-later-without-its-limits"),
+                     ["config/defaults.toml: [twilio] has no send_rate_per_second, flood_replies_per_minute"],
+                     id="replies-later-without-its-limits"),
+        pytest.param(_SameTextWithoutItsWindow, {},
+                     ["config/defaults.toml: [instagram] has no same_text_window_seconds"],
+                     id="same-text-without-its-window"),
     ],
 )
 def test_what_an_adapter_lacks_is_named(monkeypatch: pytest.MonkeyPatch, adapter: type[WebhookAdapter],

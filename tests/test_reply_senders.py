@@ -1,5 +1,5 @@
 """A provider whose replies go out later is one entry in `channels.reply_senders`: the reply worker sends through its
-client at its own rate, and the gateway holds its replies back and dedups its repeats by its own settings section.
+client at its own rate, and the gateway holds its replies back by its own settings section.
 
 The stand-in is shaped as WhatsApp's Cloud API (one JSON POST per message, the whole text, no SMS parts; answered
 with the message's `wamid`), on a loopback URL answered by respx, with a settings section of its own.
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -22,11 +21,11 @@ from redis import Redis
 import workers.reply
 from channels.reply_senders import REPLY_SENDERS, ReplySenderEntry
 from gateway.errors import PermanentError, RetryableError
-from gateway.outbound import SAME_TEXT_KEY, OutboundReplies, Queued, reply_key
+from gateway.outbound import OutboundReplies, Queued, reply_key
 from gateway.queues import REPLY_QUEUE
 from gateway.replies import render
 from gateway.settings import Settings
-from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind, utc_now
+from normalizer.envelope import Channel, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
 from normalizer.pipeline import normalize
 from tests.aggregator_support import aggregator_settings, drain
@@ -43,12 +42,11 @@ WAMID = "wamid.HBgNNjI4MTIzNDU2NzgwMhUCABEYEjQ0QjY3RkE2QUZCRjgxMTk1AA=="
 @dataclass(frozen=True)
 class StandInSection:
     """The stand-in's own settings section, with the limits `channels.reply_senders` reads; none is the aggregator's
-    (`AGGREGATOR_TEST_SETTINGS`: 3 messages a minute, 200 parts a second, a 600 s same-text window)."""
+    (`AGGREGATOR_TEST_SETTINGS`: 3 messages a minute, 200 parts a second)."""
 
     send_url: str = STANDIN_URL
     send_rate_per_second: float = 0.5
     flood_replies_per_minute: int = 1
-    same_text_window_seconds: int = 45
     status_inline_timeout_seconds: float = 0.3
 
 
@@ -159,28 +157,18 @@ def test_a_reply_goes_out_through_the_sender_its_source_is_registered_with(
         assert record[b"last_error"] == reason.encode() and rates.built == []
 
 
-def _draft(message_id: str) -> ReportDraft:
-    return ReportDraft(received_at=datetime(2026, 11, 22, tzinfo=UTC), channel=Channel.SMS,
-                       channel_message_id=message_id, sender=Sender(kind=SenderKind.MSISDN, id=NUMBER),
-                       text="Jalan rusak di depan pasar")
-
-
 @pytest.mark.parametrize(
-    ("source", "replies_allowed", "same_text_window"),
+    ("source", "replies_allowed"),
     [
-        pytest.param(STANDIN, [True, False], 45, id="the-stand-in-by-its-own-section"),
-        pytest.param("sms-aggregator", [True, True, True, False], 600, id="the-aggregator-by-its-own"),
+        pytest.param(STANDIN, [True, False], id="the-stand-in-by-its-own-section"),
+        pytest.param("sms-aggregator", [True, True, True, False], id="the-aggregator-by-its-own"),
     ],
 )
-def test_flood_control_and_the_same_text_window_are_read_from_the_providers_own_section(
-    redis: Redis, standin: Settings, source: str, replies_allowed: list[bool], same_text_window: int
+def test_flood_control_is_read_from_the_providers_own_section(
+    redis: Redis, standin: Settings, source: str, replies_allowed: list[bool]
 ) -> None:
     outbound = OutboundReplies(redis, standin)
     assert [outbound.count_message(source, NUMBER, f"m-{n}") for n in range(len(replies_allowed))] == replies_allowed
-    draft = _draft("m-0")
-    assert outbound.first_of_same_text(source, draft) == "m-0"
-    [key] = redis.keys(SAME_TEXT_KEY.format(source=source, digest="*"))
-    assert 0 < redis.ttl(key) <= same_text_window < redis.ttl(key) + 5
 
 
 @pytest.mark.parametrize(
