@@ -37,12 +37,15 @@ class SignedRequest:
     body: str
 
 
-def twilio_form(sid: str, index: int) -> dict[str, str]:
-    """A real inbound-SMS parameter set (the shape Twilio posts), one distinct message per index."""
+def twilio_form(sid: str, index: int, batch: str = "") -> dict[str, str]:
+    """A real inbound-SMS parameter set (the shape Twilio posts), one distinct message per index and batch: the same
+    text from the same number within the window is one report (gateway/same_text.py), so a warm-up's index 7 and a
+    measured run's index 7 differ in their words."""
     return {
         "ToCountry": "ID", "ToState": "", "SmsMessageSid": sid, "NumMedia": "0", "ToCity": "", "FromZip": "",
         "SmsSid": sid, "FromState": "", "SmsStatus": "received", "FromCity": "",
-        "Body": TEXTS[index % len(TEXTS)].format(i=index), "FromCountry": "ID", "To": "+621708", "ToZip": "",
+        "Body": TEXTS[index % len(TEXTS)].format(i=f"{batch}{index}"),
+        "FromCountry": "ID", "To": "+621708", "ToZip": "",
         "NumSegments": "1", "MessageSid": sid, "AccountSid": "AC" + "b" * 32,
         "From": f"+62812{index % 100_000_000:08d}", "ApiVersion": "2010-04-01",
     }
@@ -63,7 +66,7 @@ def sign_requests(public_url: str, prefix: str, count: int, start: int = 0) -> l
     requests = []
     for index in range(start, start + count):
         sid = f"SM{prefix}{index:0{width}d}"
-        form = twilio_form(sid, index)
+        form = twilio_form(sid, index, prefix)
         requests.append(SignedRequest(sid, validator.compute_signature(url, form), urlencode(form)))
     return requests
 

@@ -68,7 +68,9 @@ async def send_stream(server: GatewayServer, count: int, *, prefix: str, concurr
         while not pending.empty():
             index = pending.get_nowait()
             sid = twilio_sid(f"{prefix}-{index}")
-            form = server.twilio_form(MessageSid=sid, Body=f"Laporan nomor {index}", From="+6281234500000")
+            # Words of their own per stream: the same text from one number within the window is one report.
+            form = server.twilio_form(MessageSid=sid, Body=f"Laporan {prefix} nomor {index}",
+                                      From="+6281234500000")
             headers = {"Content-Type": "application/x-www-form-urlencoded",
                        "X-Twilio-Signature": server.twilio_signature(form)}
             for _attempt in range(400):
