@@ -23,7 +23,7 @@ lines, and a line of the name alone among its last SIGN_OFF_LINES), the From nam
 replaced in its other orders and with initials ("Rahayu, Siti", "RAHAYU Siti", "Rahayu S.", "S. Rahayu"), a word of
 it alone ("Salam, Siti"), and a one-word display name ("Salam, Joko"). Not after a form of address ("Terima kasih,
 Pak Joko": the official thanked), and not a display name that is a mailbox's ordinary word ("Warga", "Admin",
-"Info": _NOT_A_NAME), which names no one.
+"Info"), which names no one. The closing phrases, forms of address and ordinary words are config/identity.toml's.
 
 A mail's signature is the sender's own too. Below RFC 3676's `-- ` the parse has cut it already; typed by hand or in
 a webmail editor the delimiter often loses its space, and a line of `--` alone is also a citizen's divider with the
@@ -40,12 +40,17 @@ them, and a disclaimer stay.
 from __future__ import annotations
 
 import re
+import tomllib
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import phonenumbers
 
+from gateway.settings import CONFIG_DIR
 from gateway.tracking import ascii_digits
 from normalizer.envelope import SENDER_IDENTITIES, Channel, SenderKind
 
@@ -86,13 +91,8 @@ SIGNATURE_MAX_LINE = 120
 SHORT_TAIL_MAX_LINES = 6
 SHORT_TAIL_MAX_LINE = 80
 # A line "Label: value" is the citizen's (a structured report: "Nama pelaku: ...", "Lokasi: ...", "Saksi: ...") unless
-# its label is a signature's contact label.
+# its label is a signature's contact label (`[contact_labels]` in config/identity.toml).
 _LABELLED_LINE = re.compile(r"\s*([A-Za-z][A-Za-z ./-]{0,24}?)\s*:\s+\S")  # a space after: not a link's scheme
-_CONTACT_LABELS = frozenset({
-    "telp", "tel", "telp.", "tel.", "telepon", "phone", "hp", "no hp", "no. hp", "no.hp", "ponsel", "mobile", "wa",
-    "whatsapp", "hp/wa", "wa/hp", "fax", "faks", "email", "e-mail", "surel", "web", "website", "alamat", "address",
-    "kantor", "office", "ig", "instagram", "twitter", "x", "linkedin",
-})
 # The last lines of a mail read for signatures (blank ones counted): a signature, its disclaimer and the citizen's
 # closing words fit many times over, and the rest of a long mail costs nothing to read.
 SIGNATURE_TAIL_LINES = 100
@@ -107,26 +107,49 @@ CLOSING_TAIL_LINES = 8
 CLOSING_MAX_LINES = 4
 SIGN_OFF_LINES = 3
 SIGN_OFF_MAX_WORDS = 6
-_CLOSING = re.compile(
-    r"(?:^[^\w\n]*|(?<=[.!?] ))(?:hormat\s+(?:saya|kami)|salam(?:\s+(?:hormat|hangat|saya))?|wassalam\w*"
-    r"|terima\s*kasih|makasih|trims|matur\s+nuwun|hatur\s+nuhun|(?:best\s+|kind\s+|warm\s+|warmest\s+)?regards"
-    r"|thanks|thank\s+you"
-    r"|(?:yours\s+)?sincerely|yours\s+(?:truly|faithfully)|best\s+wishes|cheers|tabik|(?:nama\s+)?pelapor|pengirim)"
-    r"(?!\w)", re.IGNORECASE)
 # How far before a line's end its closing phrase is looked for: the few words after it fit many times over, and a
 # long line costs no more than a short one.
 _CLOSING_REACH = 160
-# A form of address before a name says it is someone else's: "Terima kasih, Pak Joko" thanks the official.
-_ADDRESSED = re.compile(r"(?<!\w)(?:pak|bapak|bp|bu|ibu|sdr|sdri|saudara|saudari|mas|mbak|bang|kak|om|tante|yth|mr|mrs"
-                        r"|ms|miss|dear)\.?\s*$", re.IGNORECASE)
 _ADDRESS_REACH = 12  # how far before a name a form of address is looked for ("saudari  ")
-# What a mailbox is named for, no person's name: a From of "Warga" or "Admin" signs nothing, and "Salam,\nWarga RT 03"
-# stays as written.
-_NOT_A_NAME = frozenset({
-    "admin", "administrator", "anonim", "anonymous", "anon", "contact", "desa", "humas", "info", "informasi",
-    "kantor", "kelurahan", "kontak", "lapor", "layanan", "masyarakat", "noreply", "office", "pelapor", "pengaduan",
-    "pengguna", "rakyat", "redaksi", "saya", "sekretariat", "support", "user", "warga",
-})
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityWords:
+    """The word tables a mail's sign-off and signature are read with (config/identity.toml), compiled once."""
+
+    # A closing phrase (`[closings]`) opening a line or a sentence, as a whole word.
+    closing: re.Pattern[str]
+    # A form of address (`[forms_of_address]`) ending the text before a name, a dot after it or none.
+    addressed: re.Pattern[str]
+    # A mailbox's ordinary words (`[not_a_name]`), folded (`_folded`).
+    not_a_name: frozenset[str]
+    # A signature's contact labels (`[contact_labels]`), lowercase.
+    contact_labels: frozenset[str]
+
+
+def _phrase_pattern(phrase: str) -> str:
+    """A closing phrase's words with any run of spaces between them; a last word ending in "*" with letters after it
+    too ("wassalam*": "Wassalamualaikum")."""
+    words = phrase.split()
+    return r"\s+".join(re.escape(word.rstrip("*")) for word in words) + (r"\w*" if words[-1].endswith("*") else "")
+
+
+@lru_cache(maxsize=4)
+def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWords:
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle)
+    # Longest first: "Salam hormat," is one closing phrase, not "Salam" and a word after it.
+    phrases = sorted(raw["closings"]["phrases"], key=lambda phrase: (len(phrase.split()), len(phrase)), reverse=True)
+    forms = "|".join(re.escape(word) for word in raw["forms_of_address"]["words"])
+    return IdentityWords(
+        closing=re.compile(r"(?:^[^\w\n]*|(?<=[.!?] ))(?:" + "|".join(map(_phrase_pattern, phrases)) + r")(?!\w)",
+                           re.IGNORECASE),
+        addressed=re.compile(rf"(?<!\w)(?:{forms})\.?\s*$", re.IGNORECASE),
+        not_a_name=frozenset(_folded(word) for word in raw["not_a_name"]["words"]),
+        contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
+    )
+
+
 _LIST_ITEM = re.compile(r"\s*(?:\d{1,3}[.)]|[-*\u2022])\s")
 _MAIL_ADDRESS = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.\w")
 _HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
@@ -218,12 +241,13 @@ def _folded(word: str) -> str:
 def signed_name_words(names: Iterable[str]) -> frozenset[str]:
     """The words of the sender's names as they are signed (see the module), folded (`_folded`): each name's words as
     _display_name_pattern reads a name alone, without degrees, titles and an office; a one-word name's too, but not
-    a mailbox's ordinary word (_NOT_A_NAME). A set, not a pattern: nothing to compile per mail."""
+    a mailbox's ordinary word (`[not_a_name]`). A set, not a pattern: nothing to compile per mail."""
+    not_a_name = load_identity_words().not_a_name
     words: set[str] = set()
     for name in names:
         for word in _BRACKETED.sub(" ", name.split("|")[0]).split():
             word = _folded(word.strip(",;"))
-            if "." not in word and len(word) > 1 and any(char.isalpha() for char in word) and word not in _NOT_A_NAME:
+            if "." not in word and len(word) > 1 and any(char.isalpha() for char in word) and word not in not_a_name:
                 words.add(word)
     return frozenset(words)
 
@@ -239,6 +263,7 @@ def _name_runs(words: frozenset[str], line: str, start: int) -> list[tuple[int, 
     with a dot, not a degree's first letter), in any order, commas or spaces between them ("Rahayu, Siti", "S.
     Rahayu", "S.Rahayu", "Rahayu S."), holding a word of the name (initials alone name no one) and not after a form
     of address ("Pak Joko")."""
+    addressed = load_identity_words().addressed
     runs: list[tuple[int, int]] = []
     run: list[int] = []  # start, end, whether a word of the name is in it
     initials = {word[0] for word in words}
@@ -256,10 +281,10 @@ def _name_runs(words: frozenset[str], line: str, start: int) -> list[tuple[int, 
         if named >= 0 and joined:
             run[1], run[2] = end, max(run[2], named)
             continue
-        if run and run[2] and not _ADDRESSED.search(line, max(0, run[0] - _ADDRESS_REACH), run[0]):
+        if run and run[2] and not addressed.search(line, max(0, run[0] - _ADDRESS_REACH), run[0]):
             runs.append((run[0], run[1]))
         run = [token.start(), end, named] if named >= 0 else []
-    if run and run[2] and not _ADDRESSED.search(line, max(0, run[0] - _ADDRESS_REACH), run[0]):
+    if run and run[2] and not addressed.search(line, max(0, run[0] - _ADDRESS_REACH), run[0]):
         runs.append((run[0], run[1]))
     return runs
 
@@ -286,8 +311,9 @@ def without_signed_name(text: str, words: frozenset[str]) -> str:
     lines = text.rsplit("\n", scan)
     first = 0 if len(lines) <= scan else 1  # lines[0] holds the rest of a longer text
     written = [index for index in range(first, len(lines)) if lines[index].strip()]
+    phrase = load_identity_words().closing
     closing = next(((index, found) for index in reversed(written[-CLOSING_TAIL_LINES:])
-                    for found in [[*_CLOSING.finditer(lines[index], max(0, len(lines[index]) - _CLOSING_REACH))]]
+                    for found in [[*phrase.finditer(lines[index], max(0, len(lines[index]) - _CLOSING_REACH))]]
                     if found), None)
     read: set[int] = set()
     if closing is not None:
@@ -391,7 +417,7 @@ def _is_citizens_line(line: str) -> bool:
     if len(line.strip()) > SIGNATURE_MAX_LINE or _LIST_ITEM.match(line):
         return True
     labelled = _LABELLED_LINE.match(line)
-    if labelled and labelled.group(1).strip().lower() not in _CONTACT_LABELS:
+    if labelled and labelled.group(1).strip().lower() not in load_identity_words().contact_labels:
         return True
     words = [token for token in line.split() if token[:1].isalpha()]
     return len(words) >= _PROSE_MIN_WORDS and 2 * sum(word[0].islower() for word in words) > len(words)
