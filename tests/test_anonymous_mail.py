@@ -154,6 +154,10 @@ MAIL_CASES = [
     MailCase("anonymous_outlook_ordinary_word_name", "warga@example.net", ("warga@example.net",),
              ("Lampu jalan di Gang Melati mati sejak sebulan. Warga RT 05 sudah lapor", "Pak Joko bilang",
               "Terima kasih,\nWarga RT 05")),
+    # A phone's mail app sends a From without a name: the address spells it ("siti_rahayu88"), and the citizen signs
+    # with it; "Bu Siti", the official the report names, stays.
+    MailCase("anonymous_address_only_sender", "siti_rahayu88@gmail.com", ("Siti Rahayu", "siti_rahayu88"),
+             ("diminta tunai oleh Bu Siti dari bagian keuangan desa", "Salam,\n[anonim]")),
     # The citizen's own words below a "--" divider, the number of the tout they report among them: all of it stays.
     MailCase("anonymous_dash_divider_report", "warga.samsat@yahoo.co.id", ("warga.samsat",),
              ("Calo di Samsat Kota Bandung.\n--\nPetugas calo di depan loket 3 menawarkan perpanjangan STNK",
@@ -280,6 +284,63 @@ def test_an_anonymous_mails_sign_off_loses_the_senders_name_however_written(case
                 "text": case.text, "subject": "ANONIM", "attachments": []}
     assert case_store_payload(envelope, settings)["text"] == case.expected
     assert envelope["text"] == case.text  # the gateway's own copy keeps the text whole
+    assert case_store_payload({**envelope, "anonymous": False}, settings)["text"] == case.text
+
+
+# A From without a name: the name the address spells, in the sign-off alone.
+@dataclass(frozen=True)
+class AddressNameCase:
+    id: str
+    address: str
+    text: str
+    expected: str
+    display_name: str | None = None
+
+
+ADDRESS_NAME_CASES = [
+    AddressNameCase("dotted, signed in full", "siti.rahayu@example.net", "Dana PKH dipotong.\n\nSalam,\nSiti Rahayu",
+                    "Dana PKH dipotong.\n\nSalam,\n[anonim]"),
+    AddressNameCase("an underscore and a year, signed turned round", "siti_rahayu88@example.net",
+                    "Dana PKH dipotong.\n\nHormat saya,\nRahayu, Siti", "Dana PKH dipotong.\n\nHormat saya,\n[anonim]"),
+    AddressNameCase("a hyphen and a +tag, signed with an initial", "siti-rahayu+lapor@example.net",
+                    "Dana PKH dipotong.\n\nTerima kasih,\nS. Rahayu", "Dana PKH dipotong.\n\nTerima kasih,\n[anonim]"),
+    AddressNameCase("one word, signed with it on the closing line", "budi@example.net", "Parkir Rp 10.000. Salam, Budi",
+                    "Parkir Rp 10.000. Salam, [anonim]"),
+    AddressNameCase("the name alone on the last line, no closing", "siti.rahayu@example.net",
+                    "Dana PKH dipotong.\n\nSiti Rahayu", "Dana PKH dipotong.\n\n[anonim]"),
+    AddressNameCase("a From of an ordinary word gives no name", "siti.rahayu@example.net",
+                    "Dana PKH dipotong.\n\nSalam,\nSiti R.\nWarga RT 03",
+                    "Dana PKH dipotong.\n\nSalam,\n[anonim]\nWarga RT 03", display_name="Warga"),
+    # What stays: the name in the report's words, after a form of address; an address of ordinary words.
+    AddressNameCase("a word of the name in the body stays, the sign-off goes", "siti.rahayu@example.net",
+                    "Bu Siti bendahara desa meminta uang. Rahayu juga tahu.\n\nSalam,\nSiti Rahayu",
+                    "Bu Siti bendahara desa meminta uang. Rahayu juga tahu.\n\nSalam,\n[anonim]"),
+    AddressNameCase("the official thanked by name stays", "siti.rahayu@example.net",
+                    "Dana PKH dipotong.\n\nTerima kasih, Bu Siti", "Dana PKH dipotong.\n\nTerima kasih, Bu Siti"),
+    AddressNameCase("info@ names no one", "info@example.net", "Info lebih lanjut di kelurahan.\n\nSalam,\nInfo",
+                    "Info lebih lanjut di kelurahan.\n\nSalam,\nInfo"),
+    AddressNameCase("warga123@ names no one", "warga123@example.net", "Jalan rusak.\n\nSalam,\nWarga RT 03",
+                    "Jalan rusak.\n\nSalam,\nWarga RT 03"),
+    AddressNameCase("pengaduan.kota@ names no one", "pengaduan.kota@example.net",
+                    "Jalan rusak.\n\nHormat kami,\nWarga Kota Baru", "Jalan rusak.\n\nHormat kami,\nWarga Kota Baru"),
+    AddressNameCase("no-reply@ names no one", "no-reply@example.net", "Jalan rusak.\n\nTerima kasih,\nReply",
+                    "Jalan rusak.\n\nTerima kasih,\nReply"),
+    AddressNameCase("letters shorter than three are no word", "a.b.rahayu@example.net",
+                    "Jalan rusak.\n\nSalam,\nAb", "Jalan rusak.\n\nSalam,\nAb"),
+    # A name the From gives is the one signed: the address's words are not read.
+    AddressNameCase("a From's own name, the address's words stay", "toko.rahayu@example.net",
+                    "Dana dipotong.\n\nSalam,\nJoko\nToko Rahayu", "Dana dipotong.\n\nSalam,\n[anonim]\nToko Rahayu",
+                    display_name="Joko"),
+]
+
+
+@pytest.mark.parametrize("case", ADDRESS_NAME_CASES, ids=lambda case: case.id)
+def test_a_nameless_from_is_signed_with_the_name_its_address_spells(case: AddressNameCase, settings: Settings) -> None:
+    envelope = {"tracking_id": "10000004", "channel": "email", "channel_message_id": "m-1", "anonymous": True,
+                "sender": {"kind": "email", "id": case.address, "display_name": case.display_name},
+                "channel_meta": {SENDER_IDENTITIES: {"addresses": [], "names": []}},
+                "text": case.text, "subject": "ANONIM", "attachments": []}
+    assert case_store_payload(envelope, settings)["text"] == case.expected
     assert case_store_payload({**envelope, "anonymous": False}, settings)["text"] == case.text
 
 

@@ -23,7 +23,10 @@ lines, and a line of the name alone among its last SIGN_OFF_LINES), the From nam
 replaced in its other orders and with initials ("Rahayu, Siti", "RAHAYU Siti", "Rahayu S.", "S. Rahayu"), a word of
 it alone ("Salam, Siti"), and a one-word display name ("Salam, Joko"). Not after a form of address ("Terima kasih,
 Pak Joko": the official thanked), and not a display name that is a mailbox's ordinary word ("Warga", "Admin",
-"Info"), which names no one. The closing phrases, forms of address and ordinary words are config/identity.toml's.
+"Info"), which names no one. A mail that gives no name (a From of an address alone, or of an ordinary word) is signed
+with the name its address spells: "siti_rahayu88@..." signs "Salam,\nSiti Rahayu" (`address_name_words`), read in
+the sign-off alone as a one-word From is. The closing phrases, forms of address and ordinary words are
+config/identity.toml's.
 
 A mail's signature is the sender's own too. Below RFC 3676's `-- ` the parse has cut it already; typed by hand or in
 a webmail editor the delimiter often loses its space, and a line of `--` alone is also a citizen's divider with the
@@ -250,6 +253,23 @@ def signed_name_words(names: Iterable[str]) -> frozenset[str]:
             if "." not in word and len(word) > 1 and any(char.isalpha() for char in word) and word not in not_a_name:
                 words.add(word)
     return frozenset(words)
+
+
+# A word of an address's local part: a run of letters between its dots, underscores, hyphens and digits, at least
+# _MIN_ADDRESS_NAME_WORD of them ("siti.rahayu88", "siti_rahayu": "siti", "rahayu"; "a.rahayu": "rahayu").
+_ADDRESS_WORD = re.compile(r"[^\W\d_]+")
+_MIN_ADDRESS_NAME_WORD = 3
+
+
+def address_name_words(address: str) -> frozenset[str]:
+    """The words of the sender's name as their address spells it, for a mail that gives no name (a From without a
+    display name, or one of a mailbox's ordinary words): its mailbox's words (`_ADDRESS_WORD`, without a `+tag`),
+    folded, but a mailbox's ordinary words (`[not_a_name]`: "info", "warga123", "pengaduan.kota" name no one). Read in
+    the sign-off alone, as a one-word From is: in the report's words "Bu Siti" may be the official it is about."""
+    not_a_name = load_identity_words().not_a_name
+    mailbox = address.rpartition("@")[0].split("+", 1)[0]
+    return frozenset(word for word in map(_folded, _ADDRESS_WORD.findall(mailbox))
+                     if len(word) >= _MIN_ADDRESS_NAME_WORD and word not in not_a_name)
 
 
 # A word of a line and the accents written apart after its letters (NFD).
@@ -497,7 +517,8 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
     if envelope.get("channel") == Channel.EMAIL.value and "text" in kept \
             and sender.get("kind") == SenderKind.EMAIL.value:
         names = (str(sender.get("display_name") or ""), *mail_identities(envelope.get("channel_meta") or {})[1])
-        words = signed_name_words(names)
+        # The name as the address spells it only where the mail gives none: a name given is the one signed.
+        words = signed_name_words(names) or address_name_words(str(sender.get("id") or ""))
         if words:
             kept["text"] = without_signed_name(kept["text"], words)
     return kept
