@@ -327,10 +327,14 @@ ADDRESS_NAME_CASES = [
                     "Jalan rusak.\n\nTerima kasih,\nReply"),
     AddressNameCase("letters shorter than three are no word", "a.b.rahayu@example.net",
                     "Jalan rusak.\n\nSalam,\nAb", "Jalan rusak.\n\nSalam,\nAb"),
-    # A name the From gives is the one signed: the address's words are not read.
+    # A name the From gives is the one signed: the address's words are not read, but where they spell that name and
+    # more ("Budi" at "budi.santoso87@": the family name went to the case store).
     AddressNameCase("a From's own name, the address's words stay", "toko.rahayu@example.net",
                     "Dana dipotong.\n\nSalam,\nJoko\nToko Rahayu", "Dana dipotong.\n\nSalam,\n[anonim]\nToko Rahayu",
                     display_name="Joko"),
+    AddressNameCase("a one-word From its address spells in full", "budi.santoso87@example.net",
+                    "Parkir Rp 10.000.\n\nSalam,\nBudi Santoso", "Parkir Rp 10.000.\n\nSalam,\n[anonim]",
+                    display_name="Budi"),
 ]
 
 

@@ -517,8 +517,11 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
     if envelope.get("channel") == Channel.EMAIL.value and "text" in kept \
             and sender.get("kind") == SenderKind.EMAIL.value:
         names = (str(sender.get("display_name") or ""), *mail_identities(envelope.get("channel_meta") or {})[1])
-        # The name as the address spells it only where the mail gives none: a name given is the one signed.
-        words = signed_name_words(names) or address_name_words(str(sender.get("id") or ""))
+        # The name as the address spells it where the mail gives none, or where it spells the name given and more
+        # ("Budi <budi.santoso87@...>" signed "Budi Santoso": "Santoso" went to the case store). An address that
+        # shares no word with the name given may be an office's ("sr.kantor@..."): the name given is the one signed.
+        given, spelled = signed_name_words(names), address_name_words(str(sender.get("id") or ""))
+        words = given | spelled if not given or given & spelled else given
         if words:
             kept["text"] = without_signed_name(kept["text"], words)
     return kept
