@@ -165,8 +165,6 @@ class TwilioSettings(_Section):
     # The user name of HTTP basic auth on media; empty: the account the media URL names.
     account_sid: str
     status_inline_timeout_seconds: float = Field(gt=0)
-    # 0 is an expiry Redis refuses (every report answered 503), as the aggregator's is.
-    same_text_window_seconds: int = Field(ge=1)
 
 
 class LoggingSettings(_Section):

@@ -35,7 +35,6 @@ from gateway.tls import tls_context
 from gateway.tracking import MAX_LENGTH, format_tracking_id, is_valid_tracking_id
 from normalizer.envelope import Channel, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
-from tests.aggregator_support import drain
 from tests.conftest import (
     TWILIO_TOKEN,
     CaseStoreServer,
@@ -125,115 +124,6 @@ async def test_the_same_message_sid_twice_is_one_report(
 
 def gateway_redis(gateway: GatewayServer) -> Redis:
     return Redis.from_url(gateway.settings.redis_url)
-
-
-@dataclass(frozen=True)
-class Sent:
-    """One SMS of a repeat row: its MessageSid's label (the same label, Twilio's retry of that message), its body
-    (`{parent}`: the first report's Tracking ID) and sender; `window_over`: the same-text window ends before it. Then
-    the TwiML reply it must get and the report (0, 1...) whose Tracking ID that reply carries."""
-
-    sid: str
-    body: str
-    reply: str
-    report: int
-    sender: str = "081234567001"
-    window_over: bool = False
-    photo: bool = False  # an MMS with a photo
-
-
-POTHOLE = "LAPOR: jalan berlubang di depan SDN 5 Cempaka Putih"
-POTHOLE_AGAIN = "lapor  Jalan berlubang di depan SDN 5 CEMPAKA PUTIH"  # the same text: case and spaces aside
-EXTORTION = "ANONIM pungli di loket samsat Cikokol"
-
-
-@dataclass(frozen=True)
-class Repeat:
-    id: str
-    sent: tuple[Sent, ...]
-    stored: int  # envelopes at the case store (a follow-up is one of its own)
-
-
-REPEAT_ROWS = [
-    Repeat("repeat-within-the-window", (Sent("a", POTHOLE, "ack", 0),
-                                        Sent("b", POTHOLE_AGAIN, "duplicate", 0, sender="+6281234567001")), 1),
-    Repeat("repeat-after-the-window", (Sent("a", POTHOLE, "ack", 0), Sent("b", POTHOLE, "duplicate", 0),
-                                       Sent("c", POTHOLE, "ack", 1, window_over=True)), 2),
-    Repeat("another-number", (Sent("a", POTHOLE, "ack", 0), Sent("b", POTHOLE, "ack", 1, sender="081234567002"),
-                              Sent("c", POTHOLE, "duplicate", 0)), 2),
-    Repeat("another-text", (Sent("a", POTHOLE, "ack", 0), Sent("b", POTHOLE + " Jakarta Pusat", "ack", 1),
-                            Sent("c", POTHOLE, "duplicate", 0)), 2),
-    # Twilio's retry of a message (its answer lost) gets the answer that delivery got, not "we already have it".
-    Repeat("twilio-retry-of-the-first", (Sent("a", POTHOLE, "ack", 0), Sent("b", POTHOLE, "duplicate", 0),
-                                         Sent("a", POTHOLE, "ack", 0)), 1),
-    Repeat("twilio-retry-of-the-repeat-after-the-window", (
-        Sent("a", POTHOLE, "ack", 0), Sent("b", POTHOLE, "duplicate", 0),
-        Sent("b", POTHOLE, "duplicate", 0, window_over=True)), 1),
-    Repeat("anonymous-repeat", (Sent("a", EXTORTION, "ack_anonymous", 0), Sent("b", EXTORTION, "duplicate", 0)), 1),
-    # The flag is part of the text: an ANONIM report is not the named one, nor the named one the ANONIM one.
-    Repeat("anonymous-is-not-the-named-report", (
-        Sent("a", "pungli di loket samsat Cikokol", "ack", 0), Sent("b", EXTORTION, "ack_anonymous", 1),
-        Sent("c", "pungli di loket samsat Cikokol", "duplicate", 0), Sent("d", EXTORTION, "duplicate", 1)), 2),
-    # The same words with a photo: the photo is evidence, filed in a report of its own.
-    Repeat("the-same-text-with-a-photo", (Sent("a", POTHOLE, "ack", 0), Sent("b", POTHOLE, "ack", 1, photo=True),
-                                          Sent("c", POTHOLE, "ack", 2, photo=True), Sent("d", POTHOLE, "duplicate", 0)),
-           3),
-    # A follow-up sent twice is added once, and answered as a follow-up both times.
-    Repeat("follow-up-repeat", (Sent("a", POTHOLE, "ack", 0),
-                                Sent("b", "{parent} lubangnya makin besar", "follow_up", 0),
-                                Sent("c", "{parent} lubangnya makin besar", "follow_up", 0)), 2),
-]
-
-
-@pytest.mark.parametrize("row", REPEAT_ROWS, ids=lambda row: row.id)
-async def test_the_same_text_from_the_same_number_within_the_window_is_one_report(
-    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, row: Repeat
-) -> None:
-    """An impatient citizen on a feature phone sends the same SMS again: one report, whose Tracking ID the repeat
-    gets back with "we already have this report", within `twilio.same_text_window_seconds` (its own section's, not
-    the aggregator's 600 s)."""
-    settings = test_env.settings(LAPOR_TWILIO_SAME_TEXT_WINDOW_SECONDS="45")
-    reports: dict[int, str] = {}
-    async with serving_gateway(settings, redis) as server:
-        for sent in row.sent:
-            if sent.window_over:
-                keys = list(redis.scan_iter("lapor:sametext:sms-twilio:*"))
-                assert keys and all(0 < redis.ttl(key) <= 45 for key in keys)
-                redis.delete(*keys)
-            sid = twilio_sid(f"{row.id}-{sent.sid}")
-            media = {"NumMedia": "1", "MediaContentType0": "image/jpeg",
-                     "MediaUrl0": f"https://api.twilio.com/2010-04-01/Accounts/AC{'1' * 32}/Messages/{sid}/Media/"
-                                  f"ME{'3' * 32}"} if sent.photo else {}
-            form = server.twilio_form(Body=sent.body.format(parent=reports.get(0)), From=sent.sender,
-                                      MessageSid=sid, SmsMessageSid=sid, SmsSid=sid, **media)
-            response = await server.post_twilio(form)
-            assert response.status_code == 200, response.text
-            reply = twiml_message(response.text)
-            if sent.reply == "follow_up":
-                assert reply == render("follow_up", "id", follow_up_of=reports[sent.report]), sent
-                continue
-            tracking_id = reports.setdefault(sent.report, tracking_id_in(reply))
-            assert reply == render(sent.reply, "id", tracking_id=tracking_id), sent
-    assert len(set(reports.values())) == len(reports)
-    drain(settings, (FORWARD_QUEUE,))
-    assert len(casestore.reports()) == row.stored
-
-
-async def test_a_repeat_after_a_one_second_window_is_a_new_report(test_env: TestEnvironment, redis: Redis) -> None:
-    """The window is the Twilio section's own, kept by Redis: once it is over, the same text is a new report."""
-    settings = test_env.settings(LAPOR_TWILIO_SAME_TEXT_WINDOW_SECONDS="1")
-    async with serving_gateway(settings, redis) as server:
-        async def send(label: str) -> str:
-            sid = twilio_sid(f"one-second-{label}")
-            form = server.twilio_form(Body=POTHOLE, MessageSid=sid, SmsMessageSid=sid, SmsSid=sid)
-            return twiml_message((await server.post_twilio(form)).text)
-
-        first = tracking_id_in(await send("first"))
-        [key] = redis.scan_iter("lapor:sametext:sms-twilio:*")
-        assert 0 < redis.pttl(key) <= 1000
-        await async_wait_until(lambda: not redis.exists(key), timeout=5)  # expired by itself
-        reply = await send("after")
-    assert reply == render("ack", "id", tracking_id=tracking_id_in(reply)) and tracking_id_in(reply) != first
 
 
 @pytest.mark.parametrize(
@@ -775,8 +665,7 @@ async def test_two_gateway_processes_share_one_port_with_reuse_port(
     for index in range(40):  # a new connection each: SO_REUSEPORT balances connections, not requests
         async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
             server = GatewayServer(url=settings.public_url, settings=settings, client=client)
-            form = server.twilio_form(MessageSid=twilio_sid(f"reuse-{index}"), Body=f"Jalan rusak di gang {index}")
-            response = await server.post_twilio(form)
+            response = await server.post_twilio(server.twilio_form(MessageSid=twilio_sid(f"reuse-{index}")))
             assert response.status_code == 200, response.text
             tracking_ids.append(tracking_id_in(twiml_message(response.text)))
     assert len(set(tracking_ids)) == 40
