@@ -273,21 +273,9 @@ class Gateway:
 
     async def one_report_per_text(self, adapter: WebhookAdapter, draft: ReportDraft) -> ReportDraft:
         """`draft`, or a same-text repeat's under the first message's provider id (`gateway.same_text`), within the
-        window of the adapter's own section. Where the reply goes through Redis anyway (`outbound_replies`), Redis
-        failing here is NotDurable, and the provider retries. Where the answer is the webhook's response (Twilio's
-        TwiML), which the disk spool gives while Redis is away, the message is taken as it is: no repeat can be told
-        without Redis, and the citizen's answer is worth more than that."""
+        window of the adapter's own section. Redis failing here is NotDurable, and the provider retries."""
         assert self.same_text is not None
-        window = adapter.section.same_text_window_seconds
-        if adapter.outbound_replies:
-            return await durably(self.same_text.repeat_of, adapter.name, draft, window)
-        if self.intake.spooling:  # a Redis that hangs is not waited for once more
-            return draft
-        try:
-            return await asyncio.to_thread(self.same_text.repeat_of, adapter.name, draft, window)
-        except RedisError as error:
-            log.warning("message.same_text_unchecked", reason="redis_unavailable", error=type(error).__name__)
-            return draft
+        return await durably(self.same_text.repeat_of, adapter.name, draft, adapter.section.same_text_window_seconds)
 
     async def handle_part(self, adapter: WebhookAdapter, message: InboundMessage,
                           joined: list[InboundMessage] | None = None) -> Outcome | None:
