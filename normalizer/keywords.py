@@ -476,6 +476,28 @@ def _opens_with_anonymity_in_prose(text: str, grammar: Grammar) -> bool:
     return flag is not None and grammar.flags[flag[0]] == "anonymous"
 
 
+def _second_kind_before_flag(text: str, at: int, grammar: Grammar) -> tuple[str, int] | None:
+    """(a kind word, where the kind words typed at `at` end) when more kind words, emoji or our short code are typed
+    at `at` with a flag word after them ("LAPOR WBS ANONIM ...", "LAPOR! LAPOR ANONIM ..." copied from help with our
+    name before it, "LAPOR WBS 1708 ANONIM ..."); else None. The word named is the first that is not the generic
+    "LAPOR". Left as the text's first words, the ANONIM after them was the citizen's words and their number reached the
+    agency. Followed by anything else the words stay theirs ("LAPOR info jalan ditutup ..."). One pass over the run,
+    read once: the caller's loop moves past all of it."""
+    named: str | None = None
+    while True:
+        past = _past_symbols_and_our_address_at(text, at, grammar)
+        at = at if past is None else past
+        kind = _leading_table_word_at(text, at, grammar, False)
+        if kind is None or kind[0] not in grammar.kinds:
+            break
+        if named is None or grammar.kinds[named] is ReportKind.COMPLAINT:
+            named = kind[0]
+        at = kind[1]
+    if named is None or _leading_keyword_at(text, at, grammar, True, True) is None:
+        return None
+    return named, at
+
+
 def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool) -> tuple[str, int] | None:
     """`_leading_keyword_at` without the words that introduce a flag."""
     wrapped = _WRAPPED_WORD.match(text, at)
@@ -1310,6 +1332,8 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
             past = _past_symbols_and_our_address_at(text, at, grammar)
             taken = (_leading_keyword_at(text, past, grammar, explicit, True)
                      if past is not None and past < len(text) else None)
+        if taken is None and explicit:
+            taken = _second_kind_before_flag(text, at, grammar)
         if flags and not explicit and (taken is None or taken[0] in grammar.kinds):
             # The flags end here: what follows them may be a query or a follow-up ("ANONIM CEK <id>", "ANONIM
             # laporan <id>", before "laporan" is taken as a kind). Asked once, so the loop stays linear in the text.
@@ -1320,8 +1344,11 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
         if taken is None:
             break
         word, at = taken
-        if word in grammar.kinds and not explicit:
-            kind, explicit = grammar.kinds[word], True
+        if word in grammar.kinds:
+            # A second kind word names the kind when the first was the generic "LAPOR" ("LAPOR WBS ANONIM ...").
+            if not explicit or kind is ReportKind.COMPLAINT:
+                kind = grammar.kinds[word]
+            explicit = True
         else:
             flags.add(grammar.flags[word])
     rest = text[at:]

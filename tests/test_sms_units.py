@@ -918,6 +918,16 @@ def test_a_flag_word_at_the_end_counts_like_one_at_the_start(text: str, body: st
     pytest.param("ANONIM 1708 jalan rusak", "1708 jalan rusak", "complaint", True, False,
                  id="flag-short-code-then-prose"),
     pytest.param("LAPOR 1708", "", "complaint", False, False, id="kind-and-short-code-alone"),
+    # A second kind word before the flag: the first that is not the generic "LAPOR" names the kind.
+    pytest.param("LAPOR WBS ANONIM kades minta uang", "kades minta uang", "whistleblowing", True, False,
+                 id="two-kinds-then-flag"),
+    pytest.param("WBS LAPOR ANONIM kades minta uang", "kades minta uang", "whistleblowing", True, False,
+                 id="specific-kind-first"),
+    pytest.param("LAPOR! LAPOR ANONIM pungli", "pungli", "complaint", True, False, id="our-name-then-helps-form"),
+    pytest.param("LAPOR WBS 1708 RAHASIA camat terima suap", "camat terima suap", "whistleblowing", False, True,
+                 id="two-kinds-short-code-flag"),
+    pytest.param("LAPOR info jalan ditutup", "info jalan ditutup", "complaint", False, False,
+                 id="second-kind-word-then-prose"),
 ])
 def test_our_short_code_between_the_leading_keywords_is_skipped(text: str, body: str, kind: str, anonymous: bool,
                                                                 confidential: bool) -> None:
