@@ -466,13 +466,14 @@ def _opens_with_anonymity_in_prose(text: str, grammar: Grammar) -> bool:
     """Whether the text opens (after emoji and our short code) with a word of prose that also introduces a flag
     (`after_keywords`: "dan", "dengan", "with") and an anonymity flag word set apart after it ("Dengan anonim, saya
     melaporkan ...", "with anonymous ..."): not read as a flag there, but anonymity may be what was asked, and a
-    number withheld once too often is the safe error."""
+    number withheld once too often is the safe error. A status command before it too ("cek anonim, kades minta uang"):
+    with no Tracking ID after it the message is a report of its words, and the ANONIM in them was the citizen's."""
     word, end, separated = _leading_word_at(text, 0)
     if not separated or not word:  # emoji, our short code or handle first ("1708 dan anonim ..."): read past them
         word, end, separated = _leading_word_at(text, _past_symbols_and_our_address_at(text, 0, grammar) or 0)
-    if not separated or word not in grammar.flag_openers_after_keywords:
+    if not separated or (word not in grammar.flag_openers_after_keywords and word not in grammar.status_words):
         return False
-    flag = _leading_table_word_at(text, end, grammar, True)
+    flag = _leading_keyword_at(text, end, grammar, True)
     return flag is not None and grammar.flags[flag[0]] == "anonymous"
 
 

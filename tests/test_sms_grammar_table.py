@@ -329,6 +329,11 @@ ROWS = [
            "dan rahasia itu dibongkar oleh bendahara desa sendiri"),
     report("dengan-anonim-prose", "Dengan anonim, saya melaporkan lurah minta uang pelicin", "complaint",
            "Dengan anonim, saya melaporkan lurah minta uang pelicin", anonymous=True),
+    # a status command before the anonymity word and no Tracking ID: a report of the words, anonymous all the same
+    report("cek-anonim-prose", "cek anonim kades minta uang bantuan sosial", "complaint",
+           "cek anonim kades minta uang bantuan sosial", anonymous=True),
+    report("check-tambah-anonim-prose", "CEK tambah ANONIM pungli di samsat", "complaint",
+           "CEK tambah ANONIM pungli di samsat", anonymous=True),
     # the anonymity flag mistyped, or glued to the kind word
     report("anonym-typo", "ANONYM petugas parkir minta uang lebih", "complaint", "petugas parkir minta uang lebih",
            anonymous=True),
