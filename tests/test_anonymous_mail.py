@@ -251,7 +251,13 @@ SIGN_OFF_CASES = [
     SignOffCase("a name a field gave, the From an ordinary word", "Warga",
                 "Dana dipotong.\n\nSalam,\nSantoso B.\nWarga RT 05", "Dana dipotong.\n\nSalam,\n[anonim]\nWarga RT 05",
                 ("Santoso, Budi",)),
+    SignOffCase("the name opening a longer line below the closing", "Siti Rahayu",
+                "Dana PKH dipotong.\n\nSalam,\nRahayu, Siti (warga RT 03 RW 05 Kelurahan Sukamaju, Kecamatan Coblong)",
+                "Dana PKH dipotong.\n\nSalam,\n[anonim] (warga RT 03 RW 05 Kelurahan Sukamaju, Kecamatan Coblong)"),
     # What stays: the name in the report's words, after a form of address, in prose, someone else's, an ordinary word.
+    SignOffCase("a word of the name opening a sentence after the closing stays", "Siti Rahayu",
+                "Dana dipotong.\n\nTerima kasih. Siti dan Rahayu di kantor desa juga ikut memotong dana itu.",
+                "Dana dipotong.\n\nTerima kasih. Siti dan Rahayu di kantor desa juga ikut memotong dana itu."),
     SignOffCase("a one-word From in the report's words stays", "Joko",
                 "Joko, tukang parkir, meminta Rp 10.000. Joko juga mengancam.\n\nSalam, Joko",
                 "Joko, tukang parkir, meminta Rp 10.000. Joko juga mengancam.\n\nSalam, [anonim]"),

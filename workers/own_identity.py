@@ -323,6 +323,21 @@ def _signed_name(words: frozenset[str], line: str, start: int = 0, alone: bool =
     return "".join(kept)
 
 
+# What ends a name opening a longer sign-off line: punctuation before what its owner adds, or the line's end.
+_SET_OFF_NAME = re.compile(r"\s*(?:[,;(\[/|\-\u2013\u2014]|$)")
+
+
+def _signed_opening(words: frozenset[str], line: str, start: int) -> str:
+    """`line` with a run of the name's words (`_name_runs`) that opens it from `start` on and is set off from what
+    follows ("Rahayu, Siti (warga ...)", "Siti Rahayu - warga ...") replaced by OWN_IDENTITY; the rest of the line as
+    written. A name going on into a sentence ("Siti dan Rahayu di kantor desa juga ...") is the report's."""
+    first = _WORD.search(line, start)
+    runs = _name_runs(words, line, start) if first is not None else []
+    if not runs or runs[0][0] != first.start() or not _SET_OFF_NAME.match(line, runs[0][1]):
+        return line
+    return line[:runs[0][0]] + OWN_IDENTITY + line[runs[0][1]:]
+
+
 def without_signed_name(text: str, words: frozenset[str]) -> str:
     """A mail's text with the sender's name replaced by OWN_IDENTITY in its sign-off (see the module): the short lines
     after the last closing phrase (opening a line or after a sentence: "... dipotong. Salam, Siti") among its last
@@ -344,6 +359,10 @@ def without_signed_name(text: str, words: frozenset[str]) -> str:
                     and len(lines[index][start:].split()) <= SIGN_OFF_MAX_WORDS:
                 lines[index] = _signed_name(words, lines[index], start)
                 read.add(index)
+            else:
+                # A longer line is prose, but a name opening it is signed ("Rahayu, Siti (warga RT 03 RW 05
+                # Kelurahan ...)": kept whole, the name reached the agency).
+                lines[index] = _signed_opening(words, lines[index], start)
     for index in written[-SIGN_OFF_LINES:]:
         if index not in read and len(lines[index]) <= SHORT_TAIL_MAX_LINE:  # a line of a name is short
             lines[index] = _signed_name(words, lines[index], alone=True)
