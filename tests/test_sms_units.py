@@ -1489,6 +1489,7 @@ def test_a_tracking_id_in_brackets_as_help_shows_it_is_read_as_the_id(text: str,
     pytest.param("🙏 1708", Action.COURTESY, None, "🙏 1708", False, "complaint", id="emoji-then-short-code"),
     pytest.param("♥ 1708", Action.COURTESY, None, "♥ 1708", False, "complaint", id="heart-then-short-code"),
     pytest.param("🙏 ?", Action.HELP, None, "", False, "complaint", id="emoji-then-question-asks-for-help"),
+    pytest.param("👍 1708 ?", Action.HELP, None, "", False, "complaint", id="emoji-short-code-question-asks-for-help"),
     pytest.param("🙏 1708 tolong", Action.HELP, None, "", False, "complaint", id="emoji-short-code-then-a-plea"),
 ])
 def test_emoji_before_a_command_or_a_keyword_are_read_past(text: str, action: Action, tracking_id: str | None,
