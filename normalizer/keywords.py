@@ -1277,9 +1277,11 @@ def _introduces(instruction: Instruction, parsed: ParsedText, punctuated: bool, 
     of a kind after "Jenis:", any of help's forms after "ketik" and after our name with our short code or another
     instruction after it."""
     if instruction.introduces is Introduces.QUERY or (instruction.introduces is Introduces.HEADER and bare):
-        return parsed.action in (Action.STATUS, Action.BAD_TRACKING_ID) or (
-            parsed.action in (Action.HELP, Action.STATUS_HELP) and punctuated
-            and instruction.introduces is Introduces.QUERY)
+        # A status question without an ID after them: only after the label's punctuation or, without it, a status
+        # command, which `_parse_instructed` asked for ("LAPOR! CEK laporan saya", "kirim CEK"). Filed, it was a new
+        # report under the citizen's number.
+        return parsed.action in (Action.STATUS, Action.BAD_TRACKING_ID, Action.STATUS_HELP) or (
+            parsed.action is Action.HELP and punctuated and instruction.introduces is Introduces.QUERY)
     report = parsed.action is Action.REPORT
     if instruction.introduces is Introduces.KIND:
         return report and parsed.explicit_kind

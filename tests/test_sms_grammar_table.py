@@ -323,6 +323,10 @@ ROWS = [
     # a status label without its colon, the status answer's "kirim CEK <id> lagi nanti": status queries, not reports
     query("cek-status-without-a-colon", "Cek status CEK {parent}", "status"),
     query("status-retry-sentence", "Silakan kirim CEK {parent} lagi nanti.", "status"),
+    # the same before a status question without an ID: answered with how to ask, not filed as a named report
+    query("help-header-cek-without-an-id", "LAPOR! CEK laporan saya", "status_help"),
+    query("help-header-status-question", "LAPOR! Status laporan saya?", "status_help"),
+    query("status-answers-verb-without-an-id", "kirim CEK", "status_help"),
     # "dan", "dengan" opening prose before a flag word: the citizen's words, no flag ("dan rahasia" was taken off and
     # the report marked confidential); before an anonymity word the report is anonymous all the same, words kept
     report("dan-rahasia-prose", "dan rahasia itu dibongkar oleh bendahara desa sendiri", "complaint",
