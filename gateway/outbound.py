@@ -126,7 +126,8 @@ def _part_statuses(record: Mapping[bytes, bytes], reported: int) -> tuple[dict[i
     return statuses, int(parts) if parts.isdigit() else highest
 
 
-def _digest(*parts: str) -> str:
+def key_digest(*parts: str) -> str:
+    """A Redis key's part for values that must not stand in it as they are (numbers, provider ids, texts)."""
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
@@ -138,7 +139,7 @@ def count_in_sliding_window(redis: Redis, key: str, message_id: str | None, wind
     now = time.time()
     pipe = redis.pipeline(transaction=True)
     pipe.zremrangebyscore(key, "-inf", now - window_seconds)
-    pipe.zadd(key, {_digest(message_id) if message_id is not None else uuid.uuid4().hex: now})
+    pipe.zadd(key, {key_digest(message_id) if message_id is not None else uuid.uuid4().hex: now})
     pipe.zcard(key)
     pipe.expire(key, window_seconds + 1)
     _, _, count, _ = pipe.execute()
@@ -168,7 +169,7 @@ class OutboundReplies:
         A sliding window (a sorted set of arrival times per number), so a flood is not split by minute boundaries.
         Counted by `message_id` when given, so the provider's retry of a message is not a second one.
         """
-        key = FLOOD_KEY.format(source=source, digest=_digest(number))
+        key = FLOOD_KEY.format(source=source, digest=key_digest(number))
         count = count_in_sliding_window(self._redis, key, message_id, 60)
         return count <= reply_limits(self._settings, source).flood_replies_per_minute
 
@@ -239,7 +240,7 @@ class OutboundReplies:
         under WATCH, so two deliveries of the message at once queue one answer; a Redis failure loses the marker
         with what it guards, and the provider's retry is answered afresh. What `queue` logs and counts waits for the
         EXEC (`commit`): a try spoiled by a WatchError and built again is told of once, a failed one not at all."""
-        key = QUERY_SEEN_KEY.format(source=source, digest=_digest(message_id))
+        key = QUERY_SEEN_KEY.format(source=source, digest=key_digest(message_id))
         return self.once(key, queue, repeated=partial(log.info, f"message.{what}_repeated", reason="same_message_id"),
                          what=what)
 

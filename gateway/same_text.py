@@ -21,11 +21,10 @@ the check rides intake's batch claim (gateway/intake.py: one script a batch) ins
 
 from __future__ import annotations
 
-import hashlib
-
 from redis import Redis
 
 from gateway.logs import get_logger
+from gateway.outbound import key_digest
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft
 
@@ -46,10 +45,6 @@ return first
 """
 
 
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
-
-
 class SameText:
     """Synchronous Redis work: the gateway runs it on a thread (`gateway.outbound.durably`)."""
 
@@ -60,10 +55,10 @@ class SameText:
     def first_of(self, source: str, draft: ReportDraft, window_seconds: int) -> str:
         """The provider id of the first message with this text from this number in the last `window_seconds`
         (maybe this one), or the one this message was mapped onto before (module docstring)."""
-        identity = _digest(draft.sender.id, draft.kind.value, str(draft.anonymous), str(draft.confidential),
-                           draft.follow_up_of or "", " ".join(draft.text.casefold().split()))
+        identity = key_digest(draft.sender.id, draft.kind.value, str(draft.anonymous), str(draft.confidential),
+                              draft.follow_up_of or "", " ".join(draft.text.casefold().split()))
         keys = [SAME_TEXT_KEY.format(source=source, digest=identity),
-                REPEAT_OF_KEY.format(source=source, digest=_digest(draft.channel_message_id))]
+                REPEAT_OF_KEY.format(source=source, digest=key_digest(draft.channel_message_id))]
         first = self._first_of_same_text(keys=keys, args=[draft.channel_message_id, window_seconds,
                                                           self._settings.intake.dedup_ttl_seconds])
         return first.decode() if first else draft.channel_message_id

@@ -535,8 +535,7 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
             # A bare "CEK", "CEK laporan saya", or other words of a status question and no ID ("CEK laporan kemarin",
             # "cek dong"): the citizen needs to know how to ask, and where their Tracking ID is. Its flags are kept
             # for a photo sent with it ("CEK ANONIM" and a picture: a report of it, anonymous).
-            return ParsedText(action=Action.STATUS_HELP, text="", language=language,
-                              anonymous="anonymous" in flags, confidential="confidential" in flags)
+            return _status_help(language, flags)
         if is_valid_tracking_id(candidate):
             # Sent with a photo, the words and their flags go to the report as a follow-up (normalizer/pipeline.py).
             words = _follow_up_flags(_words_after_status_id(after_fillers), grammar, flags)
@@ -575,6 +574,11 @@ def _parse_status_question(text: str, grammar: Grammar, language: str) -> Parsed
     flags: set[str] = set()
     if not _asks_status(text, grammar, flags, after_command=False):
         return None
+    return _status_help(language, flags)
+
+
+def _status_help(language: str, flags: set[str]) -> ParsedText:
+    """How to ask for a status, its flags kept for a photo sent with it (a report of it, normalizer/pipeline.py)."""
     return ParsedText(action=Action.STATUS_HELP, text="", language=language, anonymous="anonymous" in flags,
                       confidential="confidential" in flags)
 

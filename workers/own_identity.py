@@ -287,6 +287,11 @@ def _name_runs(words: frozenset[str], line: str, start: int) -> list[tuple[int, 
     runs: list[tuple[int, int]] = []
     run: list[int] = []  # start, end, whether a word of the name is in it
     initials = {word[0] for word in words}
+
+    def close(run: list[int]) -> None:
+        if run and run[2] and not addressed.search(line, max(0, run[0] - _ADDRESS_REACH), run[0]):
+            runs.append((run[0], run[1]))
+
     for token in _WORD.finditer(line, start):
         text, end = token.group(), token.end()
         folded = _folded(text)
@@ -301,11 +306,9 @@ def _name_runs(words: frozenset[str], line: str, start: int) -> list[tuple[int, 
         if named >= 0 and joined:
             run[1], run[2] = end, max(run[2], named)
             continue
-        if run and run[2] and not addressed.search(line, max(0, run[0] - _ADDRESS_REACH), run[0]):
-            runs.append((run[0], run[1]))
+        close(run)
         run = [token.start(), end, named] if named >= 0 else []
-    if run and run[2] and not addressed.search(line, max(0, run[0] - _ADDRESS_REACH), run[0]):
-        runs.append((run[0], run[1]))
+    close(run)
     return runs
 
 
