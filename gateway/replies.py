@@ -26,10 +26,12 @@ def render(key: str, language: str | None = None, **fields: Any) -> str:
     return template.format(**fields)
 
 
-def acknowledgement(anonymous: bool) -> str:
-    """The reply key that acknowledges a new report in private (SMS, e-mail): an anonymous one says the identity is
-    kept secret, so the whistleblower knows their ANONIM was read. Public replies never say it."""
-    return "ack_anonymous" if anonymous else "ack"
+def acknowledgement(anonymous: bool, *, repeat: bool = False) -> str:
+    """The reply key that acknowledges a report in private (SMS, e-mail), new or sent again (`repeat`: "we already
+    have it"): an anonymous one says the identity is kept secret, so the whistleblower knows their ANONIM was read.
+    Public replies never say it."""
+    key = "duplicate" if repeat else "ack"
+    return f"{key}_anonymous" if anonymous else key
 
 
 def is_status(value: Any) -> bool:

@@ -834,8 +834,8 @@ def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id:
 
 
 # Our answers that name a report (config/replies.toml), both languages: by SMS, and in public to a mention.
-_SMS_REPLY_KEYS = ("ack", "ack_anonymous", "duplicate", "follow_up", "follow_up_unknown", "bad_tracking_id_photo",
-                   "status", "status_retry", "status_pending", "status_unknown")
+_SMS_REPLY_KEYS = ("ack", "ack_anonymous", "duplicate", "duplicate_anonymous", "follow_up", "follow_up_unknown",
+                   "bad_tracking_id_photo", "status", "status_retry", "status_pending", "status_unknown")
 _PUBLIC_REPLY_KEYS = ("social_ack", "social_follow_up", "social_follow_up_unknown", "social_bad_tracking_id_photo",
                       "social_status")
 # What every public reply holds, its mention's reference (`(ref <code>)`), looked for first: the public replies'

@@ -1087,6 +1087,23 @@ async def test_the_same_text_from_the_same_number_is_one_report(
     ]
 
 
+async def test_an_anonymous_report_sent_again_is_told_again_that_it_is_anonymous(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    """The whistleblower who sends their ANONIM report twice learns from the second answer too that it was read."""
+    text = "LAPOR ANONIM bendahara desa memotong dana bantuan"
+    answers = [await post_callback(gateway.client, sms("081355550021", text, f"anon-same-{n}")) for n in (1, 2)]
+    [a], [b] = (r.json()["messages"] for r in answers)
+    assert a["tracking_id"] == b["tracking_id"] and b["duplicate"] is True
+    drain(settings)
+    [stored] = casestore.reports()
+    assert stored["anonymous"] is True
+    assert api.texts_to("+6281355550021") == [
+        render("ack_anonymous", "id", tracking_id=a["tracking_id"]),
+        render("duplicate_anonymous", "id", tracking_id=a["tracking_id"]),
+    ]
+
+
 async def test_a_same_text_repeat_the_aggregator_delivers_again_after_the_window_keeps_the_first_reports_id(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
 ) -> None:

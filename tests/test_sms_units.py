@@ -513,8 +513,8 @@ def test_a_number_inside_a_sentence_is_text_and_one_first_is_an_id(text: str, ac
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
-@pytest.mark.parametrize("key", ["ack", "ack_anonymous", "duplicate", "follow_up", "follow_up_unknown",
-                                 "bad_tracking_id_photo"])
+@pytest.mark.parametrize("key", ["ack", "ack_anonymous", "duplicate", "duplicate_anonymous", "follow_up",
+                                 "follow_up_unknown", "bad_tracking_id_photo"])
 def test_acknowledgements_fit_one_gsm7_sms_with_the_longest_tracking_id(key: str, language: str) -> None:
     longest = format_tracking_id(10 ** (MAX_LENGTH - 1) - 1)
     assert len(longest) == MAX_LENGTH
