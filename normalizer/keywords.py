@@ -1371,6 +1371,10 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     rest = _text_without_flags(rest, grammar, flags)
     if _without_our_address(rest, grammar) == "":  # "LAPOR 1708": a keyword and our short code, nothing to file
         rest = ""
+    elif explicit and not unanswered and _asks_status(rest, grammar, flags, after_command=False):
+        # A status question without an ID after the kind word ("Lapor pak, nomor saya berapa?"): filed, the question
+        # was a new report under the citizen's number.
+        return _status_help(language, flags)
     return ParsedText(
         # A courtesy (an opt-out or opt-in too) keeps what a report of it would hold: sent with a photo, it is a
         # report (`normalize`).
