@@ -96,6 +96,8 @@ class Grammar:
     status_question_asks: frozenset[str] = frozenset()
     status_question_vocabulary: frozenset[str] = frozenset()
     status_question_max_words: int = 0
+    # Kind words that name the kind right after the generic "LAPOR" (`[second_kinds]`: "LAPOR! WBS ...").
+    second_kinds: frozenset[str] = frozenset()
     courtesy: WordTable = WordTable()
     # A greeting and nothing more ("Halo", "P", "tes"): answered with help. Same shape as `courtesy`, no emoji.
     greeting: WordTable = WordTable()
@@ -171,6 +173,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         status_question_vocabulary=(topics | asks | status_words | status_fillers | frozenset(flags)
                                     | {fold_word(w) for w in questions.get("fillers", [])}),
         status_question_max_words=questions.get("max_words", 0),
+        second_kinds=frozenset(w.lower() for w in raw.get("second_kinds", {}).get("words", [])) & kinds.keys(),
         courtesy=courtesy,
         greeting=greeting,
         opt_out=opt_out,
@@ -497,6 +500,16 @@ def _second_kind_before_flag(text: str, at: int, grammar: Grammar) -> tuple[str,
     if named is None or _leading_keyword_at(text, at, grammar, True, True) is None:
         return None
     return named, at
+
+
+def _second_kind_at(text: str, at: int, grammar: Grammar, kind: ReportKind) -> tuple[str, int] | None:
+    """(the kind word, where it ends) when, after the generic "LAPOR" (`kind` still a complaint), the text goes on with
+    a kind word no prose opens with (`[second_kinds]`: "LAPOR! WBS pungli ...", help's form after our name); else
+    None. Left as the text's first word, a whistleblower's report was filed as a plain complaint."""
+    if kind is not ReportKind.COMPLAINT:
+        return None
+    taken = _leading_table_word_at(text, at, grammar, False)
+    return taken if taken is not None and taken[0] in grammar.second_kinds else None
 
 
 def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool) -> tuple[str, int] | None:
@@ -1342,7 +1355,7 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
             taken = (_leading_keyword_at(text, past, grammar, explicit, True)
                      if past is not None and past < len(text) else None)
         if taken is None and explicit:
-            taken = _second_kind_before_flag(text, at, grammar)
+            taken = _second_kind_before_flag(text, at, grammar) or _second_kind_at(text, at, grammar, kind)
         if flags and not explicit and (taken is None or taken[0] in grammar.kinds):
             # The flags end here: what follows them may be a query or a follow-up ("ANONIM CEK <id>", "ANONIM
             # laporan <id>", before "laporan" is taken as a kind). Asked once, so the loop stays linear in the text.

@@ -143,6 +143,14 @@ ROWS = [
            anonymous=True),
     report("wbs-both-words", "WBS ANONIM RAHASIA korupsi pengadaan laptop sekolah", "whistleblowing",
            "korupsi pengadaan laptop sekolah", anonymous=True, confidential=True),
+    # a kind word no sentence opens with, after the generic LAPOR (help's form after our name): it names the kind
+    report("lapor-header-wbs", "LAPOR! WBS kepala dinas minta setoran", "whistleblowing", "kepala dinas minta setoran"),
+    report("lapor-anonim-wbs", "LAPOR ANONIM WBS bendahara potong gaji", "whistleblowing", "bendahara potong gaji",
+           anonymous=True),
+    report("lapor-aspirasi", "Lapor aspirasi: tambah halte di Jl. Sudirman", "aspiration",
+           "tambah halte di Jl. Sudirman"),
+    report("lapor-info-prose", "LAPOR info jalan ditutup karena banjir", "complaint",
+           "info jalan ditutup karena banjir"),
     # ANONIM mistyped or spelt as in English or Dutch: filed as the citizen's words, it was a named report, the
     # whistleblower's number at the agency, and its acknowledgement the same as an anonymous one's
     report("typo-anonym", "LAPOR ANONYM pungli di samsat", "complaint", "pungli di samsat", anonymous=True),
