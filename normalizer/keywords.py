@@ -1226,7 +1226,7 @@ def _parse_instructed(text: str, grammar: Grammar, shortest_id: int) -> ParsedTe
     if any(instruction.introduces is Introduces.FORM for instruction, _ in read):
         # A verb copied: the instruction copied whole, and so its closing ("... kirim ke 1708").
         rest = _without_closing(rest, grammar)
-    parsed = _parse_message(rest, grammar, shortest_id)
+    parsed = replace(_parse_message(rest, grammar, shortest_id), language=detect_language(text, grammar))
     if _mistyped_id_and_words(parsed) or not all(
             _introduces(instruction, parsed, punctuated, bare) for instruction, punctuated in read):
         return None

@@ -719,7 +719,8 @@ def test_every_form_the_social_help_teaches_does_what_it_teaches_as_copied(langu
                  id="cek-status-label-no-id"),
     pytest.param(f"Cek status: ketik CEK {VALID} kirim ke 1708.", Action.STATUS, VALID, "", "complaint", False, "id",
                  id="acknowledgements-sentence"),
-    pytest.param(f"For its status, text CEK {VALID} to 1708.", Action.STATUS, VALID, "", "complaint", False, "id",
+    # in the language of the copied words: the answer to our English sentence is English
+    pytest.param(f"For its status, text CEK {VALID} to 1708.", Action.STATUS, VALID, "", "complaint", False, "en",
                  id="acknowledgements-sentence-en"),
     pytest.param(f"Cek status: CEK {BAD}", Action.BAD_TRACKING_ID, BAD, "", "complaint", False, "id",
                  id="cek-status-label-mistyped"),
@@ -802,7 +803,7 @@ def test_every_form_the_social_help_teaches_does_what_it_teaches_as_copied(langu
                  "id", id="status-retry-sentence"),
     pytest.param(f"silahkan kirim cek {VALID}", Action.STATUS, VALID, "", "complaint", False, "id",
                  id="status-retry-silahkan"),
-    pytest.param(f"Please send CEK {VALID} later.", Action.STATUS, VALID, "later.", "complaint", False, "id",
+    pytest.param(f"Please send CEK {VALID} later.", Action.STATUS, VALID, "later.", "complaint", False, "en",
                  id="status-retry-sentence-en"),
     pytest.param(f"kirim CEK {BAD}", Action.BAD_TRACKING_ID, BAD, "", "complaint", False, "id",
                  id="kirim-cek-mistyped"),
