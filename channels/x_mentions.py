@@ -448,7 +448,7 @@ class XMentionsPoller:
     def _page(self, since_id: str | None, token: str | None, start_time: str | None = None) -> Any:
         return self.client.get_users_mentions(
             self.settings.user_id, since_id=since_id, pagination_token=token, start_time=start_time,
-            max_results=max(5, min(100, self.settings.max_results)), expansions=EXPANSIONS,
+            max_results=self.settings.max_results, expansions=EXPANSIONS,
             tweet_fields=TWEET_FIELDS, media_fields=MEDIA_FIELDS, user_fields=USER_FIELDS,
         )
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from redis.connection import parse_url
 
-from gateway.tracking import MIN_LENGTH, format_tracking_id
+from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 ENV_PREFIX = "LAPOR_"
@@ -58,7 +58,7 @@ class _Section(BaseModel):
 class HttpSettings(_Section):
     host: str
     port: Port
-    max_body_bytes: int
+    max_body_bytes: int = Field(ge=1)  # 0 is no limit at all to aiohttp (a compressed body: always too large)
     body_timeout_seconds: float = Field(gt=0)
     reuse_port: bool
 
@@ -72,22 +72,29 @@ class CaseStoreSettings(_Section):
     url: str
     token: str
     port: Port
-    timeout_seconds: float
+    # httpx's timeout: 0 failed every request at once, below 0 or "inf" raised in every worker.
+    timeout_seconds: FinitePositive
     batch: bool
     probe_seconds: float = Field(ge=0)  # 0: never (workers.casestore_probe)
 
 
 class IntakeSettings(_Section):
-    dedup_ttl_seconds: int
-    id_block_size: int
-    id_reserve: int
-    id_start: int
-    id_end: int
+    # Redis expiries (EXPIRE): 0 or less deletes the key at once, so nothing was deduped (every retried webhook a new
+    # report) and no envelope was kept for follow-ups and replies.
+    dedup_ttl_seconds: int = Field(ge=1)
+    # A block of 0 leased nothing: every mint an IndexError, and a reserve top-up that never ended; below 0 moved the
+    # shared counter back, to numbers already given out.
+    id_block_size: int = Field(ge=1)
+    id_reserve: int = Field(ge=0)  # 0: none kept (as a process without a spool keeps)
+    # With its check digit an ID of MIN_LENGTH..MAX_LENGTH digits, the only ones read back as an ID (a CEK, a
+    # follow-up): from 1 it minted IDs such as "13", which no citizen could ask about.
+    id_start: int = Field(ge=10 ** (MIN_LENGTH - 2), le=10 ** (MAX_LENGTH - 1) - 1)
+    id_end: int = Field(ge=0, le=10 ** (MAX_LENGTH - 1) - 1)  # 0: no end; else not below id_start (below)
     # At most the 1,000 reports the contract's batch endpoint takes (casestore/openapi.yaml, maxItems): a larger
     # batch is refused with 422, and every report of a forward job that size would be dead-lettered.
-    max_batch: int = Field(le=1000)
-    forward_linger_ms: int
-    envelope_ttl_seconds: int
+    max_batch: int = Field(ge=1, le=1000)
+    forward_linger_ms: int = Field(ge=0)  # 0: a job per committed batch, at once
+    envelope_ttl_seconds: int = Field(ge=1)
     redis_timeout_seconds: float = Field(gt=0)
     # Room for the words of a report and the marker that ends a cut one (normalizer/pipeline.py): below it, a cut
     # text would be mostly marker.
@@ -96,7 +103,8 @@ class IntakeSettings(_Section):
     @model_validator(mode="after")
     def _range_ends_after_it_starts(self) -> IntakeSettings:
         if self.id_end and self.id_end < self.id_start:
-            raise ValueError(f"intake.id_end ({self.id_end}) is below intake.id_start ({self.id_start})")
+            raise ValueError(f"intake.id_end (LAPOR_INTAKE_ID_END: {self.id_end}) is below intake.id_start "
+                             f"(LAPOR_INTAKE_ID_START: {self.id_start})")
         return self
 
     @property
@@ -113,8 +121,10 @@ class IntakeSettings(_Section):
 
 
 class QueueSettings(_Section):
-    retry_intervals: list[int]
-    job_timeout_seconds: int
+    # RQ's Retry: no interval (max 0) or one below 0 raised ValueError at every enqueue; 0 retries at once.
+    retry_intervals: list[Annotated[int, Field(ge=0)]] = Field(min_length=1)
+    # RQ refuses a job timeout of 0 at every enqueue; below 0 (RQ's "no timeout") made a send lease of 0 s or less.
+    job_timeout_seconds: int = Field(ge=1)
     max_worker_deaths: int = Field(ge=1)
     # How long a reply queued to follow another (a status answer after its "the answer follows") waits for that one
     # to be sent or given up (workers.reply_order); 0: it never waits, and the other is not sent after it.
@@ -184,13 +194,14 @@ class AggregatorSettings(_Section):
     # wait of 0 took each part as a message of its own, the parts after it answered as its late parts and lost; a
     # sweep every 0 s spun on Redis; a same-text window of 0 is an expiry Redis refuses, so every report was 503.
     send_rate_per_second: FinitePositive
-    send_timeout_seconds: float
-    dlr_mask: int
+    send_timeout_seconds: FinitePositive  # httpx's timeout, as casestore.timeout_seconds
+    dlr_mask: int = Field(ge=0)  # a bit mask; 0: no delivery reports asked for
     concat_wait_seconds: float = Field(gt=0)
     concat_sweep_seconds: float = Field(gt=0)
-    flood_replies_per_minute: int
+    # 0 held every reply back: no citizen was answered.
+    flood_replies_per_minute: int = Field(ge=1)
     same_text_window_seconds: int = Field(ge=1)
-    status_inline_timeout_seconds: float
+    status_inline_timeout_seconds: float = Field(ge=0)  # 0: every CEK answered by SMS (a status job)
 
     @field_validator("allowlist")
     @classmethod
@@ -207,26 +218,28 @@ class EmailSettings(_Section):
     enabled: bool
     addresses: list[str]
     domains: list[str]
-    max_message_bytes: int
+    # 0 is no limit at all to aiosmtpd, while the IMAP poller passed every mail as too large.
+    max_message_bytes: int = Field(ge=1)
     max_mime_parts: int = Field(ge=1)
     max_mime_depth: int = Field(ge=1)
     max_header_lines: int = Field(ge=1)
     max_header_bytes: int = Field(ge=1)
     max_mime_field_bytes: int = Field(ge=1024)
     max_address_field_bytes: int = Field(ge=256)
-    max_attachment_bytes: int
-    max_attachments_bytes: int
-    max_attachments: int
+    # 0: no attachment stored (each listed, flagged).
+    max_attachment_bytes: int = Field(ge=0)
+    max_attachments_bytes: int = Field(ge=0)
+    max_attachments: int = Field(ge=0)
     from_address: str
     from_name: str
     message_id_domain: str
-    reply_cap_per_hour: int
+    reply_cap_per_hour: int = Field(ge=1)  # 0: no reply ever sent
     relay_host: str
     relay_port: Port
     relay_user: str
     relay_password: str
     relay_starttls: bool
-    relay_timeout_seconds: float
+    relay_timeout_seconds: FinitePositive  # smtplib's timeout: 0, below 0 or "inf" raised at every reply
     outbox_dir: str
     tls_cert: str
     tls_key: str
@@ -276,14 +289,16 @@ class XSettings(_Section):
     # interval or retry of 0 polls X without a pause, into its rate limit.
     poll_interval_seconds: FinitePositive
     max_poll_interval_seconds: FinitePositive
-    max_results: int
+    # What X's GET /2/users/:id/mentions takes (5..100): another value was changed to the nearest without a word.
+    max_results: int = Field(ge=5, le=100)
     max_pages: int = Field(ge=1)
     first_poll_lookback_minutes: float = Field(ge=0, allow_inf_nan=False)
     auth_retry_seconds: FinitePositive
     error_retry_seconds: FinitePositive
     # The longest wait for a 429's x-rate-limit-reset (channels.social.Backoff).
     rate_limit_max_wait_seconds: float = Field(gt=0)
-    reply_rate_per_minute: int
+    # 0 or less was taken as 1 without a word.
+    reply_rate_per_minute: int = Field(ge=1)
     # A reply rate limited this long after its first attempt is dead-lettered at its next 429 (workers.social_reply).
     reply_rate_limit_max_total_hours: float = Field(gt=0)
     # Public replies to one account within an hour (channels.social): past it, mentions are filed unanswered.
@@ -335,7 +350,7 @@ class InstagramSettings(_Section):
     # The longest wait for a rate limit's time to regain access (channels.social.Backoff).
     rate_limit_max_wait_seconds: float = Field(gt=0)
     request_timeout_seconds: FinitePositive
-    reply_rate_per_minute: int
+    reply_rate_per_minute: int = Field(ge=1)
     reply_rate_limit_max_total_hours: float = Field(gt=0)
     reply_cap_per_hour: int = Field(ge=1)
 
@@ -348,12 +363,13 @@ class PollerSettings(_Section):
 class HealthSettings(_Section):
     # The rules file, relative to the config directory (or absolute).
     rules_file: str
-    # How often the gateway evaluates every channel (and logs changes of state), in seconds.
-    evaluate_seconds: float
+    # How often the gateway evaluates every channel (and logs changes of state), in seconds: 0 checked every channel
+    # without a pause.
+    evaluate_seconds: FinitePositive
     # How often the gateway logs a `health.heartbeat` line with the counters, in seconds (0: never).
-    heartbeat_seconds: float
-    # How often the status page reloads itself, in seconds.
-    page_refresh_seconds: int
+    heartbeat_seconds: float = Field(ge=0)
+    # How often the status page reloads itself, in seconds: 0 reloaded it without a pause.
+    page_refresh_seconds: int = Field(ge=1)
 
     def rules_path(self) -> Path:
         path = Path(self.rules_file)
@@ -363,10 +379,12 @@ class HealthSettings(_Section):
 class TriageSettings(_Section):
     enabled: bool
     training_data: str
-    duplicate_window_seconds: int
-    duplicate_threshold: float
-    campaign_threshold: float
-    campaign_min_senders: int
+    duplicate_window_seconds: int = Field(ge=1)  # a Redis expiry, as intake.dedup_ttl_seconds
+    # Estimated Jaccard similarities (0..1): above 1 nothing was ever a duplicate, or a campaign.
+    duplicate_threshold: float = Field(ge=0, le=1)
+    campaign_threshold: float = Field(ge=0, le=1)
+    # A report's own sender counts: 1 (or less) made every report a campaign.
+    campaign_min_senders: int = Field(ge=2)
 
 
 class RateLimitSettings(_Section):
@@ -561,7 +579,7 @@ def _where(loc: tuple[int | str, ...]) -> str:
     path = ".".join(str(part) for part in loc)
     if loc == ("redis_url",):
         return f"{path} (REDIS_URL)"
-    if len(loc) == 2 and all(isinstance(part, str) for part in loc):
+    if len(loc) >= 2 and all(isinstance(part, str) for part in loc[:2]):  # an item of a list: queues.retry_intervals.2
         return f"{path} ({env_name(str(loc[0]), str(loc[1]))})"
     return path
 

@@ -180,6 +180,77 @@ def test_a_poller_setting_that_cannot_work_is_refused_naming_it(variable: str, v
     assert variable in str(refused.value)  # the variable an operator sets it with
 
 
+@pytest.mark.parametrize(("variable", "value"), [
+    ("LAPOR_HTTP_MAX_BODY_BYTES", "0"),  # no limit at all to aiohttp; every compressed body too large
+    ("LAPOR_CASESTORE_TIMEOUT_SECONDS", "0"),  # every forward failed at once (httpx: a non-blocking connect)
+    ("LAPOR_CASESTORE_TIMEOUT_SECONDS", "-5"),
+    ("LAPOR_CASESTORE_TIMEOUT_SECONDS", "inf"),  # an OverflowError at every request
+    ("LAPOR_INTAKE_DEDUP_TTL_SECONDS", "0"),  # EXPIRE 0 deletes the claim: every retried webhook a new report
+    ("LAPOR_INTAKE_ENVELOPE_TTL_SECONDS", "0"),  # the envelope deleted once forwarded: no follow-up, no reply
+    ("LAPOR_INTAKE_ID_BLOCK_SIZE", "0"),  # nothing leased: every mint an IndexError, a reserve top-up for ever
+    ("LAPOR_INTAKE_ID_BLOCK_SIZE", "-200"),  # the shared counter moved back, to IDs already given out
+    ("LAPOR_INTAKE_ID_RESERVE", "-1"),
+    ("LAPOR_INTAKE_ID_START", "0"),  # no Tracking ID for sequence number 0
+    ("LAPOR_INTAKE_ID_START", "9999"),  # IDs of 5 digits, which no CEK reads as an ID
+    ("LAPOR_INTAKE_ID_START", "10000000000000"),  # IDs of 15 digits, the same
+    ("LAPOR_INTAKE_ID_END", "-1"),
+    ("LAPOR_INTAKE_MAX_BATCH", "0"),  # taken as 1 without a word
+    ("LAPOR_INTAKE_FORWARD_LINGER_MS", "-100"),
+    ("LAPOR_QUEUES_RETRY_INTERVALS", ""),  # RQ's Retry(max=0): every enqueue a ValueError
+    ("LAPOR_QUEUES_RETRY_INTERVALS", "1,-5,30"),  # the same
+    ("LAPOR_QUEUES_JOB_TIMEOUT_SECONDS", "0"),  # RQ: "0 timeout is not allowed", at every enqueue
+    ("LAPOR_QUEUES_JOB_TIMEOUT_SECONDS", "-1"),  # RQ's "no timeout": a send lease of -1 s
+    ("LAPOR_AGGREGATOR_SEND_TIMEOUT_SECONDS", "0"),  # every reply SMS failed at once
+    ("LAPOR_AGGREGATOR_DLR_MASK", "-1"),
+    ("LAPOR_AGGREGATOR_FLOOD_REPLIES_PER_MINUTE", "0"),  # every reply held back
+    ("LAPOR_AGGREGATOR_STATUS_INLINE_TIMEOUT_SECONDS", "-1"),
+    ("LAPOR_EMAIL_MAX_MESSAGE_BYTES", "0"),  # no limit to aiosmtpd, every mail too large to the IMAP poller
+    ("LAPOR_EMAIL_MAX_ATTACHMENT_BYTES", "-1"),
+    ("LAPOR_EMAIL_MAX_ATTACHMENTS_BYTES", "-1"),
+    ("LAPOR_EMAIL_MAX_ATTACHMENTS", "-1"),
+    ("LAPOR_EMAIL_REPLY_CAP_PER_HOUR", "0"),  # no e-mail reply ever sent
+    ("LAPOR_EMAIL_RELAY_TIMEOUT_SECONDS", "0"),  # smtplib: "Non-blocking socket (timeout=0) is not supported"
+    ("LAPOR_X_MAX_RESULTS", "4"),  # X takes 5..100: 4 was sent as 5 without a word
+    ("LAPOR_X_MAX_RESULTS", "101"),
+    ("LAPOR_X_REPLY_RATE_PER_MINUTE", "0"),  # taken as 1 without a word
+    ("LAPOR_INSTAGRAM_REPLY_RATE_PER_MINUTE", "-1"),
+    ("LAPOR_HEALTH_EVALUATE_SECONDS", "0"),  # every channel checked without a pause
+    ("LAPOR_HEALTH_HEARTBEAT_SECONDS", "-1"),  # a heartbeat at every evaluation
+    ("LAPOR_HEALTH_PAGE_REFRESH_SECONDS", "0"),  # the status page reloaded without a pause
+    ("LAPOR_TRIAGE_DUPLICATE_WINDOW_SECONDS", "0"),  # every sketch expired as it was written
+    ("LAPOR_TRIAGE_DUPLICATE_THRESHOLD", "7"),  # a similarity is 0..1: nothing ever a duplicate
+    ("LAPOR_TRIAGE_CAMPAIGN_THRESHOLD", "-0.5"),
+    ("LAPOR_TRIAGE_CAMPAIGN_MIN_SENDERS", "1"),  # the report's own sender: every report a campaign
+])
+def test_a_value_the_code_cannot_work_with_is_refused_naming_its_variable(variable: str, value: str) -> None:
+    """Each was accepted, and failed (or did something else than asked) only where it was used."""
+    section, _, key = variable.removeprefix("LAPOR_").lower().partition("_")  # queues, retry_intervals
+    with pytest.raises(SettingsError, match=re.escape(f"{section}.{key}")) as refused:
+        load_settings({**PRODUCTION_SECRETS, variable: value})
+    assert f"({variable})" in str(refused.value)
+
+
+@pytest.mark.parametrize(("variable", "value", "taken"), [
+    ("LAPOR_QUEUES_RETRY_INTERVALS", "0", [0]),  # one retry, at once
+    ("LAPOR_INTAKE_ID_BLOCK_SIZE", "1", 1),
+    ("LAPOR_INTAKE_ID_RESERVE", "0", 0),
+    ("LAPOR_INTAKE_ID_START", "10000", 10000),  # IDs of 6 digits, the shortest read as an ID
+    ("LAPOR_INTAKE_FORWARD_LINGER_MS", "0", 0),  # a job per commit
+    ("LAPOR_CASESTORE_PROBE_SECONDS", "0", 0.0),  # never asked
+    ("LAPOR_AGGREGATOR_STATUS_INLINE_TIMEOUT_SECONDS", "0", 0.0),  # every CEK answered by SMS
+    ("LAPOR_EMAIL_MAX_ATTACHMENTS", "0", 0),  # none stored
+    ("LAPOR_X_MAX_RESULTS", "5", 5),
+    ("LAPOR_X_MAX_RESULTS", "100", 100),
+    ("LAPOR_HEALTH_HEARTBEAT_SECONDS", "0", 0.0),  # never
+    ("LAPOR_TRIAGE_DUPLICATE_THRESHOLD", "1", 1.0),  # the same text only
+    ("LAPOR_TRIAGE_CAMPAIGN_MIN_SENDERS", "2", 2),
+])
+def test_an_edge_value_that_works_is_taken(variable: str, value: str, taken: object) -> None:
+    section, _, key = variable.removeprefix("LAPOR_").lower().partition("_")
+    settings = load_settings({**PRODUCTION_SECRETS, variable: value})
+    assert getattr(getattr(settings, section), key) == taken
+
+
 PORT_VARIABLES = ["LAPOR_HTTP_PORT", "LAPOR_SMTP_PORT", "LAPOR_CASESTORE_PORT", "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT",
                   "LAPOR_EMAIL_RELAY_PORT", "LAPOR_EMAIL_IMAP_PORT"]
 

@@ -135,7 +135,7 @@ def _over_rate(context: WorkerContext, channel: str, now: float) -> float | None
     after, and so on: some N * N / (2 * limit) runs, where each reply now runs about twice."""
     minute = int(now // 60)
     key = RATE_KEY.format(channel=channel, minute=minute)
-    limit = max(1, _rate_limit(context, channel))
+    limit = _rate_limit(context, channel)
     count = count_in_window(context.redis, key, 120)
     if count <= limit:
         return None
