@@ -479,7 +479,7 @@ class Intake:
                 self.release_held()
             return True
         batch = [first]
-        while len(batch) < max(1, self._settings.intake.max_batch):
+        while len(batch) < self._settings.intake.max_batch:
             try:
                 item = self._waiting.get_nowait()
             except thread_queue.Empty:

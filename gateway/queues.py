@@ -281,7 +281,7 @@ def enqueue_forward(
     connection: Redis, settings: Settings, tracking_ids: Sequence[str], *, pipeline: Any = None
 ) -> list[Job]:
     """Forward jobs for these reports, at most `intake.max_batch` reports per job."""
-    size = max(1, settings.intake.max_batch)
+    size = settings.intake.max_batch
     chunks = [tuple([list(tracking_ids[i:i + size])]) for i in range(0, len(tracking_ids), size)]
     return enqueue_calls(connection, settings, FORWARD_QUEUE, FORWARD_FUNC, chunks, pipeline=pipeline)
 
@@ -297,7 +297,7 @@ def release_held_forwards(connection: Redis, settings: Settings, *, attempts: in
     is never dropped and never released twice, whoever else (another gateway, a worker's reaper) releases too.
     Stops after `max_jobs` jobs when given; raises WatchError when other writers won `attempts` times in a row
     (the list is then not drained: the caller tries again soon)."""
-    size = max(1, settings.intake.max_batch)
+    size = settings.intake.max_batch
     released, jobs, conflicts = 0, 0, 0
     while max_jobs is None or jobs < max_jobs:
         with connection.pipeline(transaction=True) as pipe:
