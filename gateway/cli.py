@@ -926,7 +926,10 @@ def _print_status(document: dict[str, Any]) -> None:
     from gateway.status_page import CASESTORE_DOWN_NOTE, queue_failure
 
     overall = document["overall"]
-    console.print(f"[{STATE_STYLE[overall]}]overall: {overall.upper()}[/]  ({document['generated_at']}; counters as of "
+    # What makes it so, as the page's headline says it ("overall: DEGRADED: case store (forwards failing since ...)"):
+    # it said "overall: OK" through the first 5 min of a case-store outage.
+    said = escape(document.get("reason") or overall.upper())
+    console.print(f"[{STATE_STYLE[overall]}]overall: {said}[/]  ({document['generated_at']}; counters as of "
                   f"{document.get('counters_at') or 'never'})")
     table = Table(title="Channels")
     for column in ("channel", "state", "reason", "received", "accepted", "dup", "rejected", "forwarded",

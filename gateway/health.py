@@ -108,6 +108,10 @@ class State(StrEnum):
 
 
 SEVERITY = {State.OK: 0, State.DEGRADED: 1, State.DOWN: 2}
+# The overall state while forwards find the case store down (`casestore_outage`), whatever the channels say: no
+# report reaches the agency, though citizens are still answered and their reports kept (so not down). The channels
+# keep their own rules (the queue-age rule degrades each after 5 min): every view said OK until then.
+CASESTORE_OUTAGE_STATE = State.DEGRADED
 # More wall-clock time than monotonic time gone between two checks of a process, in seconds: its clock stepped
 # forward (NTP); the checks of one process run a few seconds apart, their clocks read within milliseconds.
 CLOCK_STEP_SECONDS = 2.0
@@ -1515,6 +1519,20 @@ class HealthMonitor:
         )
 
 
+def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapping[str, Any] | None) -> str | None:
+    """What makes the overall state what it is, as every view's headline says it: the channels that are down, then
+    those degraded and the case store while forwards find it down (`CASESTORE_OUTAGE_STATE`), in the order given
+    ("DOWN: x · DEGRADED: email, case store (forwards failing since 2026-12-02 02:23:10Z, casestore_unreachable)");
+    None when everything is ok."""
+    named: dict[str, list[str]] = {state.value: [str(c["channel"]) for c in channels if c["state"] == state.value]
+                                   for state in (State.DOWN, State.DEGRADED)}
+    if casestore_outage:
+        named[CASESTORE_OUTAGE_STATE.value].append(
+            f"case store (forwards failing since {casestore_outage.get('since') or '?'}, "
+            f"{casestore_outage.get('reason') or '?'})")
+    return " · ".join(f"{state.upper()}: {', '.join(names)}" for state, names in named.items() if names) or None
+
+
 def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: dict[str, ChannelSignals],
               stored: StoredStatus, counters: dict[str, Any], casestore_latency: float | None,
               now: float) -> dict[str, Any]:
@@ -1542,9 +1560,13 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
             "last_errors": [{**e, "at": _clock(e["at"])} for e in stored.last_errors[health.channel]],
         })
     worst = max((SEVERITY[h.state] for h in healths), default=0)
+    if stored.casestore_outage is not None:
+        worst = max(worst, SEVERITY[CASESTORE_OUTAGE_STATE])
     return {
         "generated_at": _clock(now),
         "overall": next(s.value for s, level in SEVERITY.items() if level == worst),
+        # Why, as the page's headline and the first line of `lapor-gateway status` say it (null: all ok).
+        "reason": overall_reason(channels, stored.casestore_outage),
         "channels": channels,
         "queues": [{**asdict(stats), "worker_seen_at": _clock(stats.worker_seen_at)} for stats in queues],
         "deadletters": {"total": stored.deadletters_total},

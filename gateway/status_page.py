@@ -1,13 +1,16 @@
 """The operators' status page: one server-rendered HTML page, readable at 2 a.m., reloading itself.
 
-No front-end build and no script: a `<meta http-equiv="refresh">` reloads it. The worst channel comes first in
-big letters; every channel shows its state, why, its counters and its last errors; then the queues.
+No front-end build and no script: a `<meta http-equiv="refresh">` reloads it. The worst state comes first in
+big letters, with what gives it (the channels, and the case store while forwards find it down); every channel shows
+its state, why, its counters and its last errors; then the queues.
 """
 
 from __future__ import annotations
 
 from html import escape
 from typing import Any
+
+from gateway.health import overall_reason
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5rem;background:#111;color:#eee;font-size:18px}
@@ -103,11 +106,9 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
     order = {"down": 0, "degraded": 1, "ok": 2}
     channels = sorted(status["channels"], key=lambda entry: order.get(entry["state"], 3))
     overall = escape(status["overall"])
-    groups = [
-        f"{state.upper()}: {escape(', '.join(c['channel'] for c in channels if c['state'] == state))}"
-        for state in ("down", "degraded") if any(c["state"] == state for c in channels)
-    ]
-    headline = " · ".join(groups) or "ALL CHANNELS OK"
+    # The case store among them while forwards find it down: the overall state is degraded then, and the headline
+    # said "ALL CHANNELS OK" over it.
+    headline = escape(overall_reason(channels, status.get("casestore_outage")) or "ALL CHANNELS OK")
     queues = "".join(
         f"<tr><td>{escape(q['name'])}</td><td>{int(q['depth'])}</td><td>{int(q.get('held', 0))}</td>"
         f"<td>{int(q['scheduled'])}</td>"

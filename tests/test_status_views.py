@@ -23,9 +23,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 import httpx
+import jsonschema
 import orjson
 import pytest
 import respx
+import yaml
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
@@ -100,7 +102,7 @@ from tests.email_support import fixture as email_fixture
 from tests.test_forwarding import cli
 from tests.test_health_transitions import live_worker
 from tests.test_twilio_intake import tracking_id_in, twiml_message
-from workers import casestore_client
+from workers import casestore_client, forward
 from workers.casestore_client import CaseStoreClient
 from workers.deadletters import ENTRIES_KEY, INDEX_KEY, DeadLetters
 
@@ -815,6 +817,11 @@ def test_the_page_headline_groups_channels_by_state() -> None:
     html = render_status_page(status, 10)
     assert 'id="overall">DOWN: x · DEGRADED: email<' in html
     assert html.index('id="channel-x"') < html.index('id="channel-email"') < html.index('id="channel-sms-twilio"')
+    # While forwards find the case store down it is one of the degraded, after the channels.
+    outage = {"reason": "casestore_503", "since": "2026-12-02 02:23:10Z"}
+    html = render_status_page({**status, "casestore_outage": outage}, 10)
+    assert ('id="overall">DOWN: x · DEGRADED: email, case store (forwards failing since 2026-12-02 02:23:10Z, '
+            'casestore_503)<') in html
 
 
 async def test_with_redis_unreachable_status_says_so_and_metrics_still_answer(
@@ -1124,8 +1131,11 @@ async def test_while_forwards_find_the_case_store_down_every_view_says_so_instea
         response = await gateway.post_twilio(gateway.twilio_form(MessageSid="SM" + sid * 32, Body="Jalan rusak"))
         return tracking_id_in(twiml_message(response.text))
 
+    async def status() -> dict[str, Any]:
+        return (await gateway.client.get("/v1/status")).json()
+
     async def outage() -> dict[str, Any] | None:
-        return (await gateway.client.get("/v1/status")).json()["casestore_outage"]
+        return (await status())["casestore_outage"]
 
     first = await send("1")
     await async_wait_until(lambda: casestore.get(first), timeout=20)
@@ -1146,17 +1156,69 @@ async def test_while_forwards_find_the_case_store_down_every_view_says_so_instea
             "answered and their reports kept")
     assert said in page
     assert "case-store latency" not in page
+    # ... and the headline of each view: "ALL CHANNELS OK", `overall: OK` for the 5 min the queue-age rule waits.
+    headline = f"DEGRADED: case store (forwards failing since {found['since']}, casestore_unreachable)"
+    document = await status()
+    assert (document["overall"], document["reason"]) == ("degraded", headline), document
+    assert f'id="overall">{headline}<' in page
     shown = await asyncio.to_thread(cli, test_env, "status")
     assert said in shown.stdout
+    assert (shown.returncode, shown.stdout.startswith(f"overall: {headline}  (")) == (0, True), shown.stdout
     await async_wait_until(lambda: any(e["event"] == "health.heartbeat" and e.get("casestore_outage") == found
                                        for e in log_events(log_stream)), timeout=5)
 
     casestore.start()
     third = await send("3")
     await async_wait_until(lambda: casestore.get(third), timeout=20)
-    assert await outage() is None
-    assert "case-store latency: " in (await gateway.client.get("/status")).text
-    assert "case store:" not in (await asyncio.to_thread(cli, test_env, "status")).stdout
+    document = await status()
+    assert (document["casestore_outage"], document["overall"], document["reason"]) == (None, "ok", None), document
+    page = (await gateway.client.get("/status")).text
+    assert "case-store latency: " in page and 'id="overall">ALL CHANNELS OK<' in page
+    shown = (await asyncio.to_thread(cli, test_env, "status")).stdout
+    assert "case store:" not in shown and shown.startswith("overall: OK  ("), shown
+
+
+STATUS_SCHEMA = yaml.safe_load((Path(__file__).resolve().parent.parent / "gateway" / "openapi.yaml").read_text())[
+    "paths"]["/v1/status"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+
+
+async def test_a_declared_case_store_outage_makes_every_view_degraded_naming_it_until_it_is_back(
+    gateway: GatewayServer, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Forwards failing, `casestore.down` logged: the headline of the page, `overall` in /v1/status and
+    `lapor-gateway status` said OK until each channel's queue-age rule (5 min), and an operator at 2 a.m. saw green
+    while no report reached the agency. Degraded, the case store named, the channels left as their rules say; not
+    down (citizens are still answered, nothing is lost), so a plain `status` still exits 0 and `--strict` 1."""
+    the_deployments(redis)
+    monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.0)
+    failing = SimpleNamespace(redis=redis)  # the forward worker's context, as far as noting the outage goes
+    forward.casestore_failing(failing, "casestore_503")  # type: ignore[arg-type]
+    forward.casestore_failing(failing, "casestore_unreachable")  # type: ignore[arg-type]
+    assert [e["reason"] for e in log_events(log_stream) if e["event"] == "casestore.down"] == ["casestore_unreachable"]
+
+    document = (await gateway.client.get("/v1/status")).json()
+    since = document["casestore_outage"]["since"]
+    headline = f"DEGRADED: case store (forwards failing since {since}, casestore_unreachable)"
+    assert (document["overall"], document["reason"]) == ("degraded", headline), document
+    assert {c["state"] for c in document["channels"]} == {"ok"}  # the channels' own rules give them
+    jsonschema.validate(document, STATUS_SCHEMA)
+    page = (await gateway.client.get("/status")).text
+    assert f'id="overall">{headline}<' in page and "<title>DEGRADED · " in page
+    with ThreadPoolExecutor(2) as pool:
+        plain, strict = await asyncio.to_thread(
+            lambda: list(pool.map(lambda args: cli(test_env, "status", *args), ((), ("--strict",)))))
+    assert (plain.returncode, strict.returncode) == (0, 1), plain.stdout + plain.stderr + strict.stderr
+    assert plain.stdout.startswith(f"overall: {headline}  ("), plain.stdout
+
+    forward.tell_back(forward.end_outage(redis), 0, seen_by="probe")  # as the probe that finds it answering
+    assert [e["event"] for e in log_events(log_stream) if e["event"].startswith("casestore.")][-1] == "casestore.back"
+    document = (await gateway.client.get("/v1/status")).json()
+    assert (document["overall"], document["reason"], document["casestore_outage"]) == ("ok", None, None), document
+    jsonschema.validate(document, STATUS_SCHEMA)
+    assert 'id="overall">ALL CHANNELS OK<' in (await gateway.client.get("/status")).text
+    strict = await asyncio.to_thread(cli, test_env, "status", "--strict")
+    assert strict.returncode == 0 and strict.stdout.startswith("overall: OK  ("), strict.stdout + strict.stderr
 
 
 class RestartableRedis:
