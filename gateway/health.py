@@ -108,9 +108,11 @@ class State(StrEnum):
 
 
 SEVERITY = {State.OK: 0, State.DEGRADED: 1, State.DOWN: 2}
-# The overall state while forwards find the case store down (`casestore_outage`), whatever the channels say: no
-# report reaches the agency, though citizens are still answered and their reports kept (so not down). The channels
-# keep their own rules (the queue-age rule degrades each after 5 min): every view said OK until then.
+# The overall state once a case-store outage is declared (`casestore_outage.declared`: forwards have failed for
+# `workers.forward.OUTAGE_TOLD_AFTER_SECONDS`, and `casestore.down` was logged), whatever the channels say: no report
+# reaches the agency, though citizens are still answered and their reports kept (so not down). The channels keep their
+# own rules (the queue-age rule degrades each after 5 min): every view said OK until then. A single failed forward
+# taken at its next try is no outage: the footer names it, the headline does not flap.
 CASESTORE_OUTAGE_STATE = State.DEGRADED
 # More wall-clock time than monotonic time gone between two checks of a process, in seconds: its clock stepped
 # forward (NTP); the checks of one process run a few seconds apart, their clocks read within milliseconds.
@@ -1502,8 +1504,8 @@ class HealthMonitor:
             pipe.get(LEASE_KEY.format(account=account))
             pipe.pttl(LEASE_KEY.format(account=account))
         pipe.get(CASESTORE_DOWN_KEY)
-        pipe.hget(CASESTORE_OUTAGE_KEY, "since")
-        raw_states, deadletters_total, *replies, down_reason, down_since = pipe.execute()
+        pipe.hmget(CASESTORE_OUTAGE_KEY, ["since", "told"])
+        raw_states, deadletters_total, *replies, down_reason, (down_since, told) = pipe.execute()
         per_channel, leases = replies[:2 * len(healths)], replies[2 * len(healths):]
         return StoredStatus(
             states={key.decode(errors="replace"): _stored_state(value) for key, value in raw_states.items()},
@@ -1515,7 +1517,8 @@ class HealthMonitor:
             pollers={channel: lease_status(account, leases[2 * index], leases[2 * index + 1])
                      for index, (channel, account) in enumerate(self.polled.items())},
             casestore_outage=None if down_reason is None else {
-                "reason": _clean(_text(down_reason)), "since": _clock(_float(down_since))},
+                "reason": _clean(_text(down_reason)), "since": _clock(_float(down_since)),
+                "declared": told is not None},
         )
 
 
@@ -1526,7 +1529,7 @@ def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapp
     None when everything is ok."""
     named: dict[str, list[str]] = {state.value: [str(c["channel"]) for c in channels if c["state"] == state.value]
                                    for state in (State.DOWN, State.DEGRADED)}
-    if casestore_outage:
+    if casestore_outage and casestore_outage.get("declared", True):
         named[CASESTORE_OUTAGE_STATE.value].append(
             f"case store (forwards failing since {casestore_outage.get('since') or '?'}, "
             f"{casestore_outage.get('reason') or '?'})")
@@ -1560,7 +1563,7 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
             "last_errors": [{**e, "at": _clock(e["at"])} for e in stored.last_errors[health.channel]],
         })
     worst = max((SEVERITY[h.state] for h in healths), default=0)
-    if stored.casestore_outage is not None:
+    if stored.casestore_outage is not None and stored.casestore_outage["declared"]:
         worst = max(worst, SEVERITY[CASESTORE_OUTAGE_STATE])
     return {
         "generated_at": _clock(now),

@@ -1156,14 +1156,15 @@ async def test_while_forwards_find_the_case_store_down_every_view_says_so_instea
             "answered and their reports kept")
     assert said in page
     assert "case-store latency" not in page
-    # ... and the headline of each view: "ALL CHANNELS OK", `overall: OK` for the 5 min the queue-age rule waits.
-    headline = f"DEGRADED: case store (forwards failing since {found['since']}, casestore_unreachable)"
+    # A failed forward is not yet an outage (`casestore.down` waits 10 s of them: the next try may be taken), so the
+    # headline is left as the channels give it; a declared one is the next test's.
+    assert found["declared"] is False
     document = await status()
-    assert (document["overall"], document["reason"]) == ("degraded", headline), document
-    assert f'id="overall">{headline}<' in page
+    assert (document["overall"], document["reason"]) == ("ok", None), document
+    assert 'id="overall">ALL CHANNELS OK<' in page
     shown = await asyncio.to_thread(cli, test_env, "status")
     assert said in shown.stdout
-    assert (shown.returncode, shown.stdout.startswith(f"overall: {headline}  (")) == (0, True), shown.stdout
+    assert (shown.returncode, shown.stdout.startswith("overall: OK  (")) == (0, True), shown.stdout
     await async_wait_until(lambda: any(e["event"] == "health.heartbeat" and e.get("casestore_outage") == found
                                        for e in log_events(log_stream)), timeout=5)
 
@@ -1191,9 +1192,13 @@ async def test_a_declared_case_store_outage_makes_every_view_degraded_naming_it_
     while no report reached the agency. Degraded, the case store named, the channels left as their rules say; not
     down (citizens are still answered, nothing is lost), so a plain `status` still exits 0 and `--strict` 1."""
     the_deployments(redis)
-    monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.0)
     failing = SimpleNamespace(redis=redis)  # the forward worker's context, as far as noting the outage goes
     forward.casestore_failing(failing, "casestore_503")  # type: ignore[arg-type]
+    # One failed forward, not yet 10 s of them: the footer's, not the headline's (no flapping on a 503 retried once).
+    document = (await gateway.client.get("/v1/status")).json()
+    assert (document["overall"], document["reason"], document["casestore_outage"]["declared"]) == ("ok", None, False)
+    assert 'id="overall">ALL CHANNELS OK<' in (await gateway.client.get("/status")).text
+    monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.0)
     forward.casestore_failing(failing, "casestore_unreachable")  # type: ignore[arg-type]
     assert [e["reason"] for e in log_events(log_stream) if e["event"] == "casestore.down"] == ["casestore_unreachable"]
 
