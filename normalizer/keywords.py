@@ -89,6 +89,13 @@ class Grammar:
     flag_openers_after_keywords: frozenset[str] = frozenset()
     # Anonymity asked in words (`[flags_in_words]`), each phrase folded and padded: " identitas saya dirahasiakan ".
     anonymity_phrases: tuple[str, ...] = ()
+    # Anonymity wished in a sentence of the citizen's own (`[flags_in_words]`: "Saya ingin melapor secara anonim"):
+    # the anonymity words, the words of someone asking, the words that may stand between, and how many words back
+    # the run before an anonymity word is read. Folded.
+    anonymity_words: frozenset[str] = frozenset()
+    request_words: frozenset[str] = frozenset()
+    request_links: frozenset[str] = frozenset()
+    request_reach: int = 0
     status_fillers: frozenset[str] = frozenset()
     # A status question without a Tracking ID (`[status_questions]`): its topic and question words, folded, and every
     # word it may hold (those, its fillers, the status commands and their fillers, the flag words).
@@ -156,13 +163,19 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
     # A status command asks as a question word does ("tolong cek laporan saya"), but for one that is a topic too
     # ("status laporan" names the subject, "lacak" the ID).
     asks = frozenset(fold_word(w) for w in questions.get("questions", [])) | (status_words - topics)
+    in_words = raw.get("flags_in_words", {})
     return Grammar(
         kinds=kinds,
         flags=flags,
         flag_openers=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("words", [])),
         flag_openers_after_keywords=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("after_keywords", [])),
         anonymity_phrases=tuple(f" {' '.join(fold_word(w) for w in _TOKENS.findall(phrase))} "
-                                for phrase in raw.get("flags_in_words", {}).get("anonymous", [])),
+                                for phrase in in_words.get("anonymous", [])),
+        anonymity_words=(frozenset(fold_word(w) for w in in_words.get("anonymous_words", []))
+                         | {word for word, flag in flags.items() if flag == "anonymous"}),
+        request_words=frozenset(fold_word(w) for w in in_words.get("request_words", [])),
+        request_links=frozenset(fold_word(w) for w in in_words.get("request_links", [])),
+        request_reach=in_words.get("request_reach", 0),
         status_words=status_words,
         help_words=frozenset(w.lower() for w in raw["commands"]["help"]),
         english_markers=frozenset(raw["language"]["english_markers"]),
@@ -1156,11 +1169,29 @@ def _with_anonymity_asked_in_words(parsed: ParsedText, grammar: Grammar) -> Pars
     dirahasiakan") without a flag word; its text as typed."""
     if parsed.anonymous or parsed.action not in _FILED:
         return parsed
-    words = f" {' '.join(fold_word(word) for word in _TOKENS.findall(parsed.text))} "
-    if any(phrase in words for phrase in grammar.anonymity_phrases) or _opens_with_anonymity_in_prose(
-            parsed.text, grammar):
+    words = [fold_word(word) for word in _TOKENS.findall(parsed.text)]
+    padded = f" {' '.join(words)} "
+    if (any(phrase in padded for phrase in grammar.anonymity_phrases) or _wishes_anonymity(words, grammar)
+            or _opens_with_anonymity_in_prose(parsed.text, grammar)):
         return replace(parsed, anonymous=True)
     return parsed
+
+
+def _wishes_anonymity(words: list[str], grammar: Grammar) -> bool:
+    """Whether the folded words hold anonymity wished in a sentence of the citizen's own (`[flags_in_words]`): an
+    anonymity word ("anonim", "anonymously", "dianonimkan") with a run of `request_words` and `request_links` right
+    before it, at most `request_reach` words, one of them a `request_words` ("Saya ingin melapor secara anonim", "I
+    want to report this anonymously", "Tolong laporan ini dianonimkan"). Any other word in the run makes it prose ("akun
+    anonim", "dikirim secara anonim"). Each anonymity word looks back a bounded number of words: linear in the text."""
+    for at, word in enumerate(words):
+        if word not in grammar.anonymity_words:
+            continue
+        for before in reversed(words[max(0, at - grammar.request_reach):at]):
+            if before in grammar.request_words:
+                return True
+            if before not in grammar.request_links:
+                break
+    return False
 
 
 def _parse_text(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:

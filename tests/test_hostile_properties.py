@@ -142,6 +142,9 @@ def test_the_keyword_grammar_reads_anything(text: str, shortest_id: int) -> None
                  id="a-long-text-before-helps-closing"),
     pytest.param("LAPOR <" + "jalan " * 50_000, Action.REPORT, "<" + ("jalan " * 50_000).strip(),
                  id="a-placeholder-mark-never-closed"),
+    # Anonymity words each after a run of the words that may stand in a wish: each looks back a few words only.
+    pytest.param(("secara " * 5 + "anonim ") * 20_000 + "x", Action.REPORT,
+                 ("secara " * 5 + "anonim ") * 20_000 + "x", id="anonymity-words-after-runs-of-a-wishs-words"),
 ])
 def test_a_long_hostile_text_is_read_in_linear_time(text: str, action: Action, kept: str) -> None:
     parsed = parse_text(text, load_grammar())
