@@ -166,6 +166,10 @@ ROWS = [
            "transparansi anggaran desa", anonymous=True),
     report("report-anonymous-en", "REPORT #anonymous the officer asked for a bribe", "complaint",
            "the officer asked for a bribe", "en", anonymous=True),
+    # anonymity wished mid-sentence, no flag word: it was a named report, the whistleblower's number at the agency
+    report("wish-mid-sentence", "Saya ingin melapor secara anonim karena takut dipecat, kepala dinas minta setoran",
+           "complaint", "Saya ingin melapor secara anonim karena takut dipecat, kepala dinas minta setoran",
+           anonymous=True),
     # status queries (the parent report is "in_progress" in the case store)
     query("cek", "CEK {parent}", "status"),
     query("cek-hash", "cek #{parent}", "status"),
