@@ -335,7 +335,9 @@ def _signed_opening(words: frozenset[str], line: str, start: int) -> str:
     follows ("Rahayu, Siti (warga ...)", "Siti Rahayu - warga ...") replaced by OWN_IDENTITY; the rest of the line as
     written. A name going on into a sentence ("Siti dan Rahayu di kantor desa juga ...") is the report's."""
     first = _WORD.search(line, start)
-    runs = _name_runs(words, line, start) if first is not None else []
+    # A name is short: its run is read in the line's opening alone, and a long line costs no more than a short one (a
+    # word cut at that end is followed by its letters, no name set off: the line stays).
+    runs = _name_runs(words, line[:first.end() + SIGNATURE_MAX_LINE], start) if first is not None else []
     if not runs or runs[0][0] != first.start() or not _SET_OFF_NAME.match(line, runs[0][1]):
         return line
     return line[:runs[0][0]] + OWN_IDENTITY + line[runs[0][1]:]
