@@ -160,6 +160,10 @@ MAIL_CASES = [
     # with it; "Bu Siti", the official the report names, stays.
     MailCase("anonymous_address_only_sender", "siti_rahayu88@gmail.com", ("Siti Rahayu", "siti_rahayu88"),
              ("diminta tunai oleh Bu Siti dari bagian keuangan desa", "Salam,\n[anonim]")),
+    # A village site's form (PHPMailer) sends from its own named address, the citizen's bare address as Reply-To: the
+    # name that address spells, the sign-off's, goes with it; "Bu Siti", the official the report names, stays.
+    MailCase("anonymous_form_bare_reply_to", "formulir@desa-krajan.example.id", ("Siti Rahayu", "siti.rahayu"),
+             ("Bu Siti di loket 2 yang menerima uangnya", "jawaban mohon dikirim ke [anonim].", "Salam,\n[anonim]")),
     # The citizen's own words below a "--" divider, the number of the tout they report among them: all of it stays.
     MailCase("anonymous_dash_divider_report", "warga.samsat@yahoo.co.id", ("warga.samsat",),
              ("Calo di Samsat Kota Bandung.\n--\nPetugas calo di depan loket 3 menawarkan perpanjangan STNK",
@@ -295,7 +299,8 @@ def test_an_anonymous_mails_sign_off_loses_the_senders_name_however_written(case
     assert case_store_payload({**envelope, "anonymous": False}, settings)["text"] == case.text
 
 
-# A From without a name: the name the address spells, in the sign-off alone.
+# A From without a name: the name the address spells, in the sign-off alone; and the name the sender's other addresses
+# spell (Reply-To, and what the fields that name a sender give: Sender...), read as the From's is.
 @dataclass(frozen=True)
 class AddressNameCase:
     id: str
@@ -303,6 +308,9 @@ class AddressNameCase:
     text: str
     expected: str
     display_name: str | None = None
+    reply_to: str | None = None
+    addresses: tuple[str, ...] = ()  # what the fields that name a sender gave
+    names: tuple[str, ...] = ()
 
 
 ADDRESS_NAME_CASES = [
@@ -343,6 +351,60 @@ ADDRESS_NAME_CASES = [
     AddressNameCase("a one-word From its address spells in full", "budi.santoso87@example.net",
                     "Parkir Rp 10.000.\n\nSalam,\nBudi Santoso", "Parkir Rp 10.000.\n\nSalam,\n[anonim]",
                     display_name="Budi"),
+    AddressNameCase("a one-word From its address spells after its initial", "s.rahayu@example.net",
+                    "Dana PKH dipotong.\n\nSalam,\nSiti Rahayu", "Dana PKH dipotong.\n\nSalam,\n[anonim]",
+                    display_name="Siti"),
+    AddressNameCase("a one-word From its address spells without a separator", "budisantoso87@example.net",
+                    "Parkir Rp 10.000.\n\nSalam,\nBudi Santoso", "Parkir Rp 10.000.\n\nSalam,\n[anonim]",
+                    display_name="Budi"),
+    # An initial, then the family name: the capitalized word before it that the initial opens is the given name.
+    AddressNameCase("an initial and a family name, signed in full", "s.rahayu@example.net",
+                    "Dana PKH dipotong.\n\nSalam,\nSiti Rahayu", "Dana PKH dipotong.\n\nSalam,\n[anonim]"),
+    AddressNameCase("an initial and a family name, signed with the initial", "s.rahayu@example.net",
+                    "Dana PKH dipotong.\n\nTerima kasih,\nS. Rahayu", "Dana PKH dipotong.\n\nTerima kasih,\n[anonim]"),
+    AddressNameCase("an initial and a family name, the name in the body stays", "s.rahayu@example.net",
+                    "Siti Rahayu di kantor desa meminta uang.\n\nHormat saya,\nSiti Rahayu (warga RT 03)",
+                    "Siti Rahayu di kantor desa meminta uang.\n\nHormat saya,\n[anonim] (warga RT 03)"),
+    AddressNameCase("an initial and a family name, a form of address before it stays", "b.rahayu@example.net",
+                    "Dana PKH dipotong.\n\nTerima kasih, Bu Rahayu", "Dana PKH dipotong.\n\nTerima kasih, Bu Rahayu"),
+    # A mailbox of one word, the name without a separator: the words that spell it together (digits aside).
+    AddressNameCase("no separator and a year, signed in full", "sitirahayu88@example.net",
+                    "Dana PKH dipotong.\n\nHormat saya,\nSiti Rahayu", "Dana PKH dipotong.\n\nHormat saya,\n[anonim]"),
+    AddressNameCase("no separator, signed in capitals after the closing", "sitirahayu@example.net",
+                    "Dana PKH dipotong. Salam, SITI RAHAYU", "Dana PKH dipotong. Salam, [anonim]"),
+    AddressNameCase("no separator, the name in the body stays", "sitirahayu@example.net",
+                    "Siti Rahayu meminta uang.\n\nSalam,\nSiti Rahayu",
+                    "Siti Rahayu meminta uang.\n\nSalam,\n[anonim]"),
+    AddressNameCase("no separator, after a form of address stays", "pakjoko@example.net",
+                    "Parkir Rp 10.000.\n\nTerima kasih,\nPak Joko", "Parkir Rp 10.000.\n\nTerima kasih,\nPak Joko"),
+    AddressNameCase("no separator, a mailbox's ordinary words stay", "wargakota@example.net",
+                    "Jalan rusak.\n\nSalam,\nWarga Kota", "Jalan rusak.\n\nSalam,\nWarga Kota"),
+    # The sender's other addresses: a relay's or a form's From, the citizen's own address in Reply-To or Sender.
+    AddressNameCase("a relay's bare From, a bare Reply-To", "noreply@relay.example.net",
+                    "Dana PKH dipotong. Balas ke siti.rahayu@gmail.com\n\nSalam,\nSiti Rahayu",
+                    "Dana PKH dipotong. Balas ke [anonim]\n\nSalam,\n[anonim]",
+                    reply_to="siti.rahayu@gmail.com", addresses=("siti.rahayu@gmail.com",)),
+    AddressNameCase("a form's named From, a bare Reply-To", "no-reply@desa.example.id",
+                    "Dana PKH dipotong.\n\nHormat saya,\nRahayu, Siti", "Dana PKH dipotong.\n\nHormat saya,\n[anonim]",
+                    display_name="Formulir Pengaduan", reply_to="siti_rahayu88@gmail.com",
+                    addresses=("siti_rahayu88@gmail.com",)),
+    AddressNameCase("a bare Sender with an initial", "pelayanan@kecamatan.example.go.id",
+                    "Dana PKH dipotong.\n\nTerima kasih,\nSiti Rahayu", "Dana PKH dipotong.\n\nTerima kasih,\n[anonim]",
+                    addresses=("s.rahayu@kecamatan.example.go.id",)),
+    AddressNameCase("a Reply-To that spells the name the From gives and more", "warga.anonim@example.net",
+                    "Parkir Rp 10.000.\n\nSalam,\nBudi Santoso", "Parkir Rp 10.000.\n\nSalam,\n[anonim]",
+                    display_name="Budi", reply_to="budi.santoso87@gmail.com", addresses=("budi.santoso87@gmail.com",)),
+    AddressNameCase("a Reply-To's own name, and the Sender's address without it", "noreply@relay.example.net",
+                    "Dana PKH dipotong.\n\nSalam,\nSiti Rahayu", "Dana PKH dipotong.\n\nSalam,\n[anonim]",
+                    reply_to="siti.rahayu@gmail.com", addresses=("siti.rahayu@gmail.com", "s.rahayu@desa.example.id"),
+                    names=("Siti Rahayu",)),
+    AddressNameCase("a Reply-To sharing no word with the names given, its words stay", "joko@example.net",
+                    "Dana dipotong.\n\nSalam,\nJoko\nToko Rahayu", "Dana dipotong.\n\nSalam,\n[anonim]\nToko Rahayu",
+                    display_name="Joko", reply_to="toko.rahayu@example.net", addresses=("toko.rahayu@example.net",),
+                    names=("Joko Susilo",)),
+    AddressNameCase("a Reply-To of ordinary words names no one", "noreply@relay.example.net",
+                    "Jalan rusak.\n\nSalam,\nWarga Kota", "Jalan rusak.\n\nSalam,\nWarga Kota",
+                    reply_to="pengaduan.warga@kota.example.id"),
 ]
 
 
@@ -350,7 +412,8 @@ ADDRESS_NAME_CASES = [
 def test_a_nameless_from_is_signed_with_the_name_its_address_spells(case: AddressNameCase, settings: Settings) -> None:
     envelope = {"tracking_id": "10000004", "channel": "email", "channel_message_id": "m-1", "anonymous": True,
                 "sender": {"kind": "email", "id": case.address, "display_name": case.display_name},
-                "channel_meta": {SENDER_IDENTITIES: {"addresses": [], "names": []}},
+                "channel_meta": {"reply_to": case.reply_to, SENDER_IDENTITIES: {"addresses": list(case.addresses),
+                                                                                "names": list(case.names)}},
                 "text": case.text, "subject": "ANONIM", "attachments": []}
     assert case_store_payload(envelope, settings)["text"] == case.expected
     assert case_store_payload({**envelope, "anonymous": False}, settings)["text"] == case.text
@@ -365,8 +428,8 @@ def test_a_sign_off_is_read_at_the_mails_end_only(monkeypatch: pytest.MonkeyPatc
     assert kept.endswith("Hormat saya,\n[anonim]") and kept.count(OWN_IDENTITY) <= CLOSING_MAX_LINES + 1
     read: list[int] = []
     runs = own_identity._name_runs
-    monkeypatch.setattr(own_identity, "_name_runs", lambda words, line, start: read.append(len(line) - start)
-                        or runs(words, line, start))
+    monkeypatch.setattr(own_identity, "_name_runs", lambda name, line, start: read.append(len(line) - start)
+                        or runs(name, line, start))
     line = "Salam, Siti\n" + "Siti Rahayu meminta uang di loket " * 100_000  # one long line of prose after it
     assert without_signed_name(line, words) == "Salam, [anonim]\n" + line.split("\n")[1]
     prose = " (warga yang melihat petugas meminta uang di loket setiap pagi)" * 50_000

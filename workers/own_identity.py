@@ -24,9 +24,12 @@ replaced in its other orders and with initials ("Rahayu, Siti", "RAHAYU Siti", "
 it alone ("Salam, Siti"), and a one-word display name ("Salam, Joko"). Not after a form of address ("Terima kasih,
 Pak Joko": the official thanked), and not a display name that is a mailbox's ordinary word ("Warga", "Admin",
 "Info"), which names no one. A mail that gives no name (a From of an address alone, or of an ordinary word) is signed
-with the name its address spells: "siti_rahayu88@..." signs "Salam,\nSiti Rahayu" (`address_name_words`), read in
-the sign-off alone as a one-word From is. The closing phrases, forms of address and ordinary words are
-config/identity.toml's.
+with the name its address spells: "siti_rahayu88@..." signs "Salam,\nSiti Rahayu" (`address_spelling`), read in
+the sign-off alone as a one-word From is; "s.rahayu@..." signs "Siti Rahayu" too (a capitalized word before the
+family name, opening with the initial), and "sitirahayu88@..." (words that together spell its one word). The
+sender's other addresses (Reply-To, Sender, the envelope sender...) spell it the same way, also where only the From
+gives a name: a site's form or a relay sends from its own named address, the citizen's bare one as its Reply-To. The
+closing phrases, forms of address and ordinary words are config/identity.toml's.
 
 A mail's signature is the sender's own too. Below RFC 3676's `-- ` the parse has cut it already; typed by hand or in
 a webmail editor the delimiter often loses its space, and a line of `--` alone is also a citizen's divider with the
@@ -48,6 +51,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -261,15 +265,61 @@ _ADDRESS_WORD = re.compile(r"[^\W\d_]+")
 _MIN_ADDRESS_NAME_WORD = 3
 
 
-def address_name_words(address: str) -> frozenset[str]:
-    """The words of the sender's name as their address spells it, for a mail that gives no name (a From without a
-    display name, or one of a mailbox's ordinary words): its mailbox's words (`_ADDRESS_WORD`, without a `+tag`),
-    folded, but a mailbox's ordinary words (`[not_a_name]`: "info", "warga123", "pengaduan.kota" name no one). Read in
-    the sign-off alone, as a one-word From is: in the report's words "Bu Siti" may be the official it is about."""
+@dataclass(frozen=True, slots=True)
+class SpelledName:
+    """What an address's mailbox spells of its owner's name (`address_spelling`): its words, an initial written before
+    one of them ("s.rahayu": ("s", "rahayu"), signed "Siti Rahayu"), and the mailbox's one word when it is the name
+    written without a separator ("sitirahayu88": "sitirahayu", signed "Siti Rahayu")."""
+
+    words: frozenset[str] = frozenset()
+    initialled: frozenset[tuple[str, str]] = frozenset()
+    joined: str | None = None
+
+    def shares(self, given: frozenset[str]) -> bool:
+        """Whether it spells a word of the name given: the word itself ("budi.santoso87" for "Budi"), its initial
+        before another word ("s.rahayu" for "Siti"), or the word opening or closing its joined name ("budisantoso"
+        for "Budi")."""
+        joined = self.joined or ""
+        return bool(self.words & given) \
+            or any(word.startswith(initial) for initial, _ in self.initialled for word in given) \
+            or any(joined.startswith(word) or joined.endswith(word) for word in given if joined)
+
+
+def address_spelling(address: str) -> SpelledName:
+    """The name the sender's address spells, for a mail that gives no name (a From without a display name, or one of
+    a mailbox's ordinary words): its mailbox's words (`_ADDRESS_WORD`, without a `+tag`), folded, but a mailbox's
+    ordinary words (`[not_a_name]`: "info", "warga123", "pengaduan.kota" name no one); a letter alone before a word
+    (an initial) and a mailbox of one word (digits aside) are kept for the sign-off's "Siti Rahayu" (`_name_runs`).
+    Read in the sign-off alone, as a one-word From is: in the report's words "Bu Siti" may be the official it is
+    about."""
     not_a_name = load_identity_words().not_a_name
     mailbox = address.rpartition("@")[0].split("+", 1)[0]
-    return frozenset(word for word in map(_folded, _ADDRESS_WORD.findall(mailbox))
-                     if len(word) >= _MIN_ADDRESS_NAME_WORD and word not in not_a_name)
+    found = _ADDRESS_WORD.findall(mailbox)
+    words = frozenset(word for word in map(_folded, found)
+                      if len(word) >= _MIN_ADDRESS_NAME_WORD and word not in not_a_name)
+    initialled = frozenset((_folded(text), _folded(after)) for text, after in pairwise(found)
+                           if len(text) == 1 and _folded(after) in words)
+    alone = _folded(found[0]) if len(found) == 1 and re.sub(r"\d", "", mailbox) == found[0] else None
+    joined = alone if alone in words else None
+    return SpelledName(words, initialled, joined)
+
+
+@dataclass(frozen=True, slots=True)
+class _SignedName:
+    """What a sign-off is read for (`_name_runs`): the name's words, the capitals an initial of it may be, and what
+    the sender's addresses spell besides (`SpelledName`)."""
+
+    words: frozenset[str]
+    initials: frozenset[str]
+    initialled: frozenset[tuple[str, str]]
+    joined: frozenset[str]
+
+    @classmethod
+    def of(cls, words: frozenset[str], spelled: Iterable[SpelledName]) -> _SignedName:
+        spelled = list(spelled)
+        initialled = frozenset(pair for spelling in spelled for pair in spelling.initialled)
+        return cls(words, frozenset(word[0] for word in words) | {initial for initial, _ in initialled}, initialled,
+                   frozenset(spelling.joined for spelling in spelled if spelling.joined))
 
 
 # A word of a line and the accents written apart after its letters (NFD).
@@ -278,29 +328,37 @@ _RUN_GAP = re.compile(r"[\s,]{1,3}")
 _DEGREE_AFTER = re.compile(r"\.\w+\.")  # "S.Pd.": a degree, not an initial "S."
 
 
-def _name_runs(words: frozenset[str], line: str, start: int) -> list[tuple[int, int]]:
+def _name_runs(name: _SignedName, line: str, start: int) -> list[tuple[int, int]]:
     """The (start, end) of each run in `line` from `start` on of the name's words and initials (a capital alone or
     with a dot, not a degree's first letter), in any order, commas or spaces between them ("Rahayu, Siti", "S.
     Rahayu", "S.Rahayu", "Rahayu S."), holding a word of the name (initials alone name no one) and not after a form
-    of address ("Pak Joko")."""
+    of address ("Pak Joko"). What an address spells is read too (`SpelledName`): a capitalized word directly before
+    a word of it that the address writes after its initial ("Siti Rahayu" at "s.rahayu@"), and words that together
+    spell its mailbox's one word ("Siti Rahayu" at "sitirahayu88@")."""
     addressed = load_identity_words().addressed
     runs: list[tuple[int, int]] = []
     run: list[int] = []  # start, end, whether a word of the name is in it
-    initials = {word[0] for word in words}
 
     def close(run: list[int]) -> None:
         if run and run[2] and not addressed.search(line, max(0, run[0] - _ADDRESS_REACH), run[0]):
             runs.append((run[0], run[1]))
 
-    for token in _WORD.finditer(line, start):
+    position = start
+    while (token := _WORD.search(line, position)) is not None:
         text, end = token.group(), token.end()
         folded = _folded(text)
-        if folded in words:
+        spelled = _joined_end(name, line, token)
+        if spelled is not None:
+            named, end = 1, spelled
+        elif folded in name.words:
             named = 1
-        elif len(text) == 1 and text.isupper() and folded in initials and not _DEGREE_AFTER.match(line, end):
+        elif len(text) == 1 and text.isupper() and folded in name.initials and not _DEGREE_AFTER.match(line, end):
             named, end = 0, end + line.startswith(".", end)
+        elif _before_initialled(name, line, token):
+            named = 0  # as an initial: the word after it names the sender
         else:
             named = -1
+        position = end
         joined = run and (_RUN_GAP.fullmatch(line, run[1], token.start()) is not None
                           or (run[1] == token.start() and line[run[1] - 1] == "."))
         if named >= 0 and joined:
@@ -312,10 +370,48 @@ def _name_runs(words: frozenset[str], line: str, start: int) -> list[tuple[int, 
     return runs
 
 
-def _signed_name(words: frozenset[str], line: str, start: int = 0, alone: bool = False) -> str:
+_WORD_GAP = re.compile(r"[^\S\n]+")  # the spaces between two words of a name written in full
+
+
+def _next_word(line: str, end: int) -> re.Match[str] | None:
+    """The word after the spaces that follow `end`, if any do."""
+    gap = _WORD_GAP.match(line, end)
+    return _WORD.match(line, gap.end()) if gap else None
+
+
+def _before_initialled(name: _SignedName, line: str, token: re.Match[str]) -> bool:
+    """Whether `token` is a capitalized word, no form of address ("Bu"), directly before a word the sender's address
+    writes after that word's first letter: "Siti" in "Siti Rahayu" at "s.rahayu@"."""
+    text = token.group()
+    if not name.initialled or len(text) < 2 or not text[0].isupper() \
+            or load_identity_words().addressed.fullmatch(text):
+        return False
+    after = _next_word(line, token.end())
+    return after is not None and (_folded(text)[0], _folded(after.group())) in name.initialled
+
+
+def _joined_end(name: _SignedName, line: str, token: re.Match[str]) -> int | None:
+    """Where the words from `token` on end that together spell the sender's mailbox of one word ("Siti Rahayu" at
+    "sitirahayu88@"), two words or more with spaces between them, none a form of address first nor a mailbox's
+    ordinary word; None where they do not."""
+    if not name.joined or load_identity_words().addressed.fullmatch(token.group()):
+        return None
+    not_a_name = load_identity_words().not_a_name
+    spelled, count, word = "", 0, token
+    while word is not None and _folded(word.group()) not in not_a_name:
+        spelled, count = spelled + _folded(word.group()), count + 1
+        if count > 1 and spelled in name.joined:
+            return word.end()
+        if not any(joined.startswith(spelled) for joined in name.joined):
+            return None
+        word = _next_word(line, word.end())
+    return None
+
+
+def _signed_name(name: _SignedName, line: str, start: int = 0, alone: bool = False) -> str:
     """`line` with each run of the name's words from `start` on (`_name_runs`) replaced by OWN_IDENTITY; with `alone`,
     only when the runs are all the line holds but punctuation ("Joko", "- Joko -")."""
-    runs = _name_runs(words, line, start)
+    runs = _name_runs(name, line, start)
     kept, position = [], 0
     for run_start, run_end in runs:
         kept += [line[position:run_start], OWN_IDENTITY]
@@ -330,23 +426,25 @@ def _signed_name(words: frozenset[str], line: str, start: int = 0, alone: bool =
 _SET_OFF_NAME = re.compile(r"\s*(?:[,;(\[/|\-\u2013\u2014]|$)")
 
 
-def _signed_opening(words: frozenset[str], line: str, start: int) -> str:
+def _signed_opening(name: _SignedName, line: str, start: int) -> str:
     """`line` with a run of the name's words (`_name_runs`) that opens it from `start` on and is set off from what
     follows ("Rahayu, Siti (warga ...)", "Siti Rahayu - warga ...") replaced by OWN_IDENTITY; the rest of the line as
     written. A name going on into a sentence ("Siti dan Rahayu di kantor desa juga ...") is the report's."""
     first = _WORD.search(line, start)
     # A name is short: its run is read in the line's opening alone, and a long line costs no more than a short one (a
     # word cut at that end is followed by its letters, no name set off: the line stays).
-    runs = _name_runs(words, line[:first.end() + SIGNATURE_MAX_LINE], start) if first is not None else []
+    runs = _name_runs(name, line[:first.end() + SIGNATURE_MAX_LINE], start) if first is not None else []
     if not runs or runs[0][0] != first.start() or not _SET_OFF_NAME.match(line, runs[0][1]):
         return line
     return line[:runs[0][0]] + OWN_IDENTITY + line[runs[0][1]:]
 
 
-def without_signed_name(text: str, words: frozenset[str]) -> str:
+def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[SpelledName] = ()) -> str:
     """A mail's text with the sender's name replaced by OWN_IDENTITY in its sign-off (see the module): the short lines
     after the last closing phrase (opening a line or after a sentence: "... dipotong. Salam, Siti") among its last
-    CLOSING_TAIL_LINES lines, and a line of the name alone among its last SIGN_OFF_LINES."""
+    CLOSING_TAIL_LINES lines, and a line of the name alone among its last SIGN_OFF_LINES. `words` are the name's,
+    `spelled` what the sender's addresses spell of it besides (`SpelledName`)."""
+    name = _SignedName.of(words, spelled)
     scan = CLOSING_TAIL_LINES * 3
     lines = text.rsplit("\n", scan)
     first = 0 if len(lines) <= scan else 1  # lines[0] holds the rest of a longer text
@@ -362,15 +460,15 @@ def without_signed_name(text: str, words: frozenset[str]) -> str:
             start = phrases[-1].end() if index == line else 0
             if len(lines[index]) - start <= SIGNATURE_MAX_LINE \
                     and len(lines[index][start:].split()) <= SIGN_OFF_MAX_WORDS:
-                lines[index] = _signed_name(words, lines[index], start)
+                lines[index] = _signed_name(name, lines[index], start)
                 read.add(index)
             else:
                 # A longer line is prose, but a name opening it is signed ("Rahayu, Siti (warga RT 03 RW 05
                 # Kelurahan ...)": kept whole, the name reached the agency).
-                lines[index] = _signed_opening(words, lines[index], start)
+                lines[index] = _signed_opening(name, lines[index], start)
     for index in written[-SIGN_OFF_LINES:]:
         if index not in read and len(lines[index]) <= SHORT_TAIL_MAX_LINE:  # a line of a name is short
-            lines[index] = _signed_name(words, lines[index], alone=True)
+            lines[index] = _signed_name(name, lines[index], alone=True)
     return "\n".join(lines)
 
 
@@ -540,14 +638,21 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
     sender = envelope.get("sender") or {}
     if envelope.get("channel") == Channel.EMAIL.value and "text" in kept \
             and sender.get("kind") == SenderKind.EMAIL.value:
-        names = (str(sender.get("display_name") or ""), *mail_identities(envelope.get("channel_meta") or {})[1])
-        # The name as the address spells it where the mail gives none, or where it spells the name given and more
+        own = str(sender.get("id") or "")
+        addresses, field_names = mail_identities(envelope.get("channel_meta") or {})
+        given = signed_name_words((str(sender.get("display_name") or ""), *field_names))
+        # The name as an address spells it where the mail gives none, or where it spells the name given and more
         # ("Budi <budi.santoso87@...>" signed "Budi Santoso": "Santoso" went to the case store). An address that
         # shares no word with the name given may be an office's ("sr.kantor@..."): the name given is the one signed.
-        given, spelled = signed_name_words(names), address_name_words(str(sender.get("id") or ""))
-        words = given | spelled if not given or given & spelled else given
+        # The sender's other addresses (Reply-To, Sender, the envelope sender...) are read as the From's is, and
+        # also where only the From gives a name: a form's or a relay's From ("Formulir Pengaduan <no-reply@...>")
+        # with the citizen's bare address as its Reply-To.
+        unnamed = not signed_name_words(field_names)
+        spelled = [spelling for index, spelling in enumerate(map(address_spelling, [own, *sorted(addresses - {own})]))
+                   if spelling.words and (not given or spelling.shares(given) or (index and unnamed))]
+        words = given.union(*(spelling.words for spelling in spelled))
         if words:
-            kept["text"] = without_signed_name(kept["text"], words)
+            kept["text"] = without_signed_name(kept["text"], words, spelled)
     return kept
 
 
