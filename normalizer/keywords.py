@@ -838,10 +838,10 @@ def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id:
     to a mention copied into a new mention): the citizen points at the report it names. With nothing else, or only a
     forward's marker, it asks how the report is doing; with words of their own, those are added to it. Filed as a
     report, our own text would become a new case."""
-    match = _our_replies(_SMS_REPLY_KEYS).search(text)
+    match = _our_replies(SMS_REPLY_KEYS).search(text)
     public = match is None and _PUBLIC_REPLY_MARK.search(text) is not None
     if public:
-        match = _our_replies(_PUBLIC_REPLY_KEYS).search(text)
+        match = _our_replies(PUBLIC_REPLY_KEYS).search(text)
     if match is None:
         return None
     assert match.lastgroup is not None
@@ -860,9 +860,9 @@ def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id:
 
 
 # Our answers that name a report (config/replies.toml), both languages: by SMS, and in public to a mention.
-_SMS_REPLY_KEYS = ("ack", "ack_anonymous", "duplicate", "duplicate_anonymous", "follow_up", "follow_up_unknown",
+SMS_REPLY_KEYS = ("ack", "ack_anonymous", "duplicate", "duplicate_anonymous", "follow_up", "follow_up_unknown",
                    "bad_tracking_id_photo", "status", "status_retry", "status_pending", "status_unknown")
-_PUBLIC_REPLY_KEYS = ("social_ack", "social_follow_up", "social_follow_up_unknown", "social_bad_tracking_id_photo",
+PUBLIC_REPLY_KEYS = ("social_ack", "social_follow_up", "social_follow_up_unknown", "social_bad_tracking_id_photo",
                       "social_status")
 # What every public reply holds, its mention's reference (`(ref <code>)`), looked for first: the public replies'
 # pattern opens with no common word, as the SMS answers' ("LAPOR!") does, and searched for in every message it cost

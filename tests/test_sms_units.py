@@ -18,11 +18,11 @@ from channels.sms_aggregator_send import reply_parts
 from channels.social import strip_leading_mentions
 from gateway.concat import GAP_MARKER, join_parts
 from gateway.errors import RejectedInput
-from gateway.replies import render, status_name
+from gateway.replies import load_replies, render, status_name
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id
 from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.inbound import decode_payload
-from normalizer.keywords import Action, parse_text
+from normalizer.keywords import PUBLIC_REPLY_KEYS, SMS_REPLY_KEYS, Action, parse_text
 from normalizer.pipeline import Normalized, normalize
 from normalizer.sender import normalize_msisdn
 from normalizer.text import clean_text
@@ -520,6 +520,21 @@ def test_acknowledgements_fit_one_gsm7_sms_with_the_longest_tracking_id(key: str
     text = render(key, language, tracking_id=longest, follow_up_of=longest, typed_id=longest)
     assert is_gsm7(text) and septets(text) <= SINGLE_PART
     assert len(reply_parts(text, "r")) == 1
+
+
+# Our answers that name the citizen's report; `bad_tracking_id` names the ID they mistyped, which points at nothing.
+NAMING_A_REPORT = ("{tracking_id}", "{follow_up_of}")
+
+
+def test_every_answer_naming_a_report_is_read_back_as_pointing_at_it() -> None:
+    """A reply added to replies.toml that names a report, left out of the grammar's list of our answers, made a copy
+    of it sent back a new report of our own words ([duplicate_anonymous] was)."""
+    names = {key for key, table in load_replies().items() if isinstance(table, dict) and key != "bad_tracking_id"
+             and any(isinstance(text, str) and any(field in text for field in NAMING_A_REPORT)
+                     for text in table.values())}
+    sms = {key for key in names if not key.startswith(("email_", "social_"))}
+    assert sms == set(SMS_REPLY_KEYS)
+    assert {key for key in names if key.startswith("social_")} == set(PUBLIC_REPLY_KEYS)
 
 
 @pytest.mark.parametrize("key", ["help", "status_help", "bad_tracking_id", "status", "status_unknown",
