@@ -83,6 +83,8 @@ class Grammar:
     help_words: frozenset[str]
     english_markers: frozenset[str]
     indonesian_markers: frozenset[str]
+    # `english_markers` and the words of our English answers (`copied_english_markers`): a copy of help's instruction.
+    copied_english_markers: frozenset[str] = frozenset()
     # Words read with a flag word directly after them as part of the flag ("Tambah ANONIM ...", `[flag_openers]`),
     # and those read so only right after a kind or flag word ("ANONIM dan RAHASIA"; `after_keywords`).
     flag_openers: frozenset[str] = frozenset()
@@ -179,6 +181,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         status_words=status_words,
         help_words=frozenset(w.lower() for w in raw["commands"]["help"]),
         english_markers=frozenset(raw["language"]["english_markers"]),
+        copied_english_markers=frozenset(raw["language"]["english_markers"])
+        | frozenset(raw["language"].get("copied_english_markers", [])),
         indonesian_markers=frozenset(raw["language"]["indonesian_markers"]),
         status_fillers=status_fillers,
         status_question_topics=topics,
@@ -310,16 +314,18 @@ _QUESTION_MARKS = tuple(_QUESTION)
 _TEXT_OPEN = with_compatibility_forms(" \t\n:.,;-")
 
 
-def detect_language(text: str, grammar: Grammar) -> str:
-    """'en' when English markers clearly outnumber Indonesian ones; Indonesian is the default.
+def detect_language(text: str, grammar: Grammar, *, copied: bool = False) -> str:
+    """'en' when English markers clearly outnumber Indonesian ones; Indonesian is the default. `copied`: the text
+    copies one of help's instructions, and our English answers' words count too (`copied_english_markers`).
 
     One pass over the words (every SMS goes through this; two generator sums cost a third more)."""
     english = indonesian = 0
+    english_markers = grammar.copied_english_markers if copied else grammar.english_markers
     # An ASCII text is lowercased once, not word by word. Any other is folded word by word: folded whole, a letter
     # whose fold is no letter ("İ" lowercases to "i" and a combining dot) cut its word in two ("İS" read as "i", "s").
     words = _WORDS.findall(text.lower()) if text.isascii() else [fold_word(word) for word in _WORDS.findall(text)]
     for word in words:
-        if word in grammar.english_markers:
+        if word in english_markers:
             english += 1
         if word in grammar.indonesian_markers:
             indonesian += 1
@@ -1257,7 +1263,7 @@ def _parse_instructed(text: str, grammar: Grammar, shortest_id: int) -> ParsedTe
     if any(instruction.introduces is Introduces.FORM for instruction, _ in read):
         # A verb copied: the instruction copied whole, and so its closing ("... kirim ke 1708").
         rest = _without_closing(rest, grammar)
-    parsed = replace(_parse_message(rest, grammar, shortest_id), language=detect_language(text, grammar))
+    parsed = replace(_parse_message(rest, grammar, shortest_id), language=detect_language(text, grammar, copied=True))
     if _mistyped_id_and_words(parsed) or not all(
             _introduces(instruction, parsed, punctuated, bare) for instruction, punctuated in read):
         return None

@@ -1525,11 +1525,22 @@ def test_emoji_before_a_command_or_a_keyword_are_read_past(text: str, action: Ac
         (f"check {VALID}", "en"),
         (f"What is the status of my report {VALID}", "en"),
         ("no water in my street since Monday", "en"),
+        # English words Indonesians write in their own SMS: the words of our English answers mark English only in a
+        # copy of help's instruction ("Please send CEK <id> later.")
+        ("update dong min", "id"),
+        ("Kapan update?", "id"),
+        ("Banjir again", "id"),
+        ("Minta uang 50rb for surat pengantar", "id"),
+        ("Pembayaran via transfer to rekening pribadi pegawai", "id"),
+        ("Bansos telat, when cair?", "id"),
+        (f"Please send CEK {VALID} later.", "en"),
     ],
-    ids=["status", "status-no", "status-laporan-no", "check", "english-sentence", "english-no"],
+    ids=["status", "status-no", "status-laporan-no", "check", "english-sentence", "english-no", "update-dong",
+         "kapan-update", "banjir-again", "uang-for-surat", "transfer-to-rekening", "when-cair", "copied-answer"],
 )
 def test_words_indonesians_use_too_do_not_make_the_reply_english(text: str, language: str) -> None:
-    """"status" is Indonesian as much as English, and "no." is how Indonesians shorten "nomor"."""
+    """"status" is Indonesian as much as English, and "no." is how Indonesians shorten "nomor"; "update", "for",
+    "to", "again" are written in Indonesian SMS too, and mark English only in a copy of our English answer."""
     assert parse_text(text).language == language
 
 
