@@ -1423,8 +1423,8 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
         rest = ""
     elif explicit and not unanswered and _asks_status(rest, grammar, flags, after_command=False):
         # A status question without an ID after the kind word ("Lapor pak, nomor saya berapa?"): filed, the question
-        # was a new report under the citizen's number.
-        return _status_help(language, flags)
+        # was a new report under the citizen's number. Its kind is kept for a photo sent with it ("WBS laporan saya?").
+        return replace(_status_help(language, flags), kind=kind, explicit_kind=True)
     return ParsedText(
         # A courtesy (an opt-out or opt-in too) keeps what a report of it would hold: sent with a photo, it is a
         # report (`normalize`).

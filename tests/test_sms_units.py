@@ -1051,6 +1051,25 @@ def test_a_flagged_status_query_sent_with_a_photo_keeps_its_flags(text: str, fol
         follow_up_of, body, anonymous, confidential, mistyped_id)
 
 
+@pytest.mark.parametrize(("text", "kind"), [
+    pytest.param("WBS gimana laporan saya?", "whistleblowing", id="wbs"),
+    pytest.param("LAPOR! WBS laporan saya belum", "whistleblowing", id="lapor-wbs"),
+    pytest.param("ASPIRASI laporan saya?", "aspiration", id="aspirasi"),
+    pytest.param("Lapor pak, nomor saya berapa?", "complaint", id="lapor"),
+])
+def test_a_status_question_after_a_kind_word_sent_with_a_photo_keeps_its_kind(text: str, kind: str) -> None:
+    """A status question after a kind word is how to ask (`[status_questions]`); with a photo it is a report of it,
+    under that kind: a whistleblower's evidence was filed as a plain complaint."""
+    normalized = normalize(InboundMessage(
+        channel=Channel.SMS, source="table", provider_message_id="MM1", sender_kind=SenderKind.MSISDN,
+        sender_address="+6281234567890", text=text, received_at=datetime(2026, 11, 22, tzinfo=UTC),
+        attachments=[PHOTO]))
+    assert parse_text(text).action is Action.STATUS_HELP
+    draft = normalized.draft
+    assert draft is not None and len(draft.attachments) == 1
+    assert (draft.kind.value, draft.text) == (kind, text)
+
+
 @pytest.mark.parametrize(("text", "action", "anonymous", "language"), [
     # A status question without an ID: how to ask. Filed, it was a new report under the citizen's number.
     pytest.param("CEK laporan kemarin", Action.STATUS_HELP, False, "id", id="cek-laporan-kemarin"),
