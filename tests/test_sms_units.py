@@ -1966,6 +1966,16 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     pytest.param("Please keep me anonymous, the officer took a bribe", Action.REPORT, True, id="keep-me-anonymous"),
     pytest.param("reporting anonymously: the officer took a bribe", Action.REPORT, True, id="reporting-anonymously"),
     pytest.param(f"{VALID} saya saksi, saya mau anonim saja", Action.FOLLOW_UP, True, id="follow-up-wish"),
+    # the words that join a wish to the request before it ("so that", "to", "but")
+    pytest.param("Saya minta agar dianonimkan, kades minta setoran", Action.REPORT, True, id="minta-agar-dianonimkan"),
+    pytest.param("Saya minta untuk dianonimkan", Action.REPORT, True, id="minta-untuk-dianonimkan"),
+    pytest.param("saya mohon supaya anonim. Lurah minta uang", Action.REPORT, True, id="mohon-supaya-anonim"),
+    pytest.param("Saya mau lapor, tapi secara anonim ya. Kepala sekolah minta uang", Action.REPORT, True,
+                 id="lapor-tapi-secara-anonim"),
+    pytest.param("Saya ingin melapor namun secara anonim, camat minta setoran", Action.REPORT, True,
+                 id="melapor-namun-secara-anonim"),
+    pytest.param("Mohon nama pelapor dirahasiakan, kades minta setoran", Action.REPORT, True,
+                 id="nama-pelapor-dirahasiakan"),
     # Prose that only comes near: the citizen's, nothing set.
     pytest.param("mayat tanpa nama ditemukan di sungai", Action.REPORT, False, id="tanpa-nama-prose"),
     pytest.param("identitasnya dirahasiakannya oleh camat", Action.REPORT, False, id="other-word-forms"),
