@@ -402,6 +402,13 @@ ADDRESS_NAME_CASES = [
                     "Dana dipotong.\n\nSalam,\nJoko\nToko Rahayu", "Dana dipotong.\n\nSalam,\n[anonim]\nToko Rahayu",
                     display_name="Joko", reply_to="toko.rahayu@example.net", addresses=("toko.rahayu@example.net",),
                     names=("Joko Susilo",)),
+    # The form names itself in its Sender too: its From's address spells none of the names given, so it is no one's
+    # name, and the citizen's bare Reply-To is read as where no other field gives a name.
+    AddressNameCase("a form named in its From and its Sender, a bare Reply-To", "no-reply@desa-krajan.example.id",
+                    "Pungli di loket 2.\n\nSalam,\nSiti Rahayu", "Pungli di loket 2.\n\nSalam,\n[anonim]",
+                    display_name="Formulir Pengaduan Desa Krajan", reply_to="siti.rahayu@gmail.com",
+                    addresses=("siti.rahayu@gmail.com", "mailer@desa-krajan.example.id"),
+                    names=("Website Desa Krajan",)),
     AddressNameCase("a Reply-To of ordinary words names no one", "noreply@relay.example.net",
                     "Jalan rusak.\n\nSalam,\nWarga Kota", "Jalan rusak.\n\nSalam,\nWarga Kota",
                     reply_to="pengaduan.warga@kota.example.id"),

@@ -645,11 +645,13 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
         # ("Budi <budi.santoso87@...>" signed "Budi Santoso": "Santoso" went to the case store). An address that
         # shares no word with the name given may be an office's ("sr.kantor@..."): the name given is the one signed.
         # The sender's other addresses (Reply-To, Sender, the envelope sender...) are read as the From's is, and
-        # also where only the From gives a name: a form's or a relay's From ("Formulir Pengaduan <no-reply@...>")
-        # with the citizen's bare address as its Reply-To.
-        unnamed = not signed_name_words(field_names)
-        spelled = [spelling for index, spelling in enumerate(map(address_spelling, [own, *sorted(addresses - {own})]))
-                   if spelling.words and (not given or spelling.shares(given) or (index and unnamed))]
+        # also where only the From gives a name, or where the From's address spells none of the names given: a
+        # form's or a relay's From ("Formulir Pengaduan <no-reply@...>", maybe named in its Sender too) with the
+        # citizen's bare address as its Reply-To.
+        spellings = list(map(address_spelling, [own, *sorted(addresses - {own})]))
+        read_others = not signed_name_words(field_names) or not spellings[0].shares(given)
+        spelled = [spelling for index, spelling in enumerate(spellings)
+                   if spelling.words and (not given or spelling.shares(given) or (index and read_others))]
         words = given.union(*(spelling.words for spelling in spelled))
         if words:
             kept["text"] = without_signed_name(kept["text"], words, spelled)
