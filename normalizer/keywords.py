@@ -1421,10 +1421,12 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     rest = _text_without_flags(rest, grammar, flags)
     if _without_our_address(rest, grammar) == "":  # "LAPOR 1708": a keyword and our short code, nothing to file
         rest = ""
-    elif explicit and not unanswered and _asks_status(rest, grammar, flags, after_command=False):
+    elif explicit and not unanswered and _asks_status(rest, grammar, asked := set(flags), after_command=False):
         # A status question without an ID after the kind word ("Lapor pak, nomor saya berapa?"): filed, the question
         # was a new report under the citizen's number. Its kind is kept for a photo sent with it ("WBS laporan saya?").
-        return replace(_status_help(language, flags), kind=kind, explicit_kind=True)
+        # Its flag words are read into a copy: in a report's prose they are the citizen's ("LAPOR nomor anonim
+        # meneror saya" was anonymous).
+        return replace(_status_help(language, asked), kind=kind, explicit_kind=True)
     return ParsedText(
         # A courtesy (an opt-out or opt-in too) keeps what a report of it would hold: sent with a photo, it is a
         # report (`normalize`).

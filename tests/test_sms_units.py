@@ -1535,6 +1535,14 @@ def test_emoji_before_a_command_or_a_keyword_are_read_past(text: str, action: Ac
         action, tracking_id, body, anonymous, kind)
 
 
+@pytest.mark.parametrize("text", ["LAPOR nomor rahasia menelpon ibu saya", "ADUAN nomor private menipu warga"])
+def test_a_flag_word_inside_a_kind_words_prose_sets_no_flag(text: str) -> None:
+    """Read for a status question after the kind word ("LAPOR nomor saya?"), a flag word in the citizen's prose was
+    taken as the report's flag: "nomor rahasia" (a withheld caller's number) made it confidential."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.anonymous, parsed.confidential) == (Action.REPORT, False, False)
+
+
 @pytest.mark.parametrize(
     ("text", "language"),
     [
@@ -1990,6 +1998,9 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     pytest.param("I received an anonymous letter threatening my family", Action.REPORT, False,
                  id="english-anonymous-letter"),
     pytest.param("data pasien dianonimkan oleh rumah sakit", Action.REPORT, False, id="dianonimkan-prose"),
+    # after a kind word too: read for a status question first ("LAPOR nomor ...?"), its flag word is prose here
+    pytest.param("LAPOR nomor anonim meneror saya tiap malam", Action.REPORT, False,
+                 id="kind-word-then-anonymous-caller"),
 ])
 def test_anonymity_asked_in_words_makes_the_report_anonymous(text: str, action: Action, anonymous: bool) -> None:
     """"Mohon identitas saya dirahasiakan" with no ANONIM: help's own words turned round, and "Saya ingin melapor
