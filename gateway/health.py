@@ -1529,7 +1529,7 @@ def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapp
     None when everything is ok."""
     named: dict[str, list[str]] = {state.value: [str(c["channel"]) for c in channels if c["state"] == state.value]
                                    for state in (State.DOWN, State.DEGRADED)}
-    if casestore_outage and casestore_outage.get("declared", True):
+    if casestore_outage and casestore_outage.get("declared"):
         named[CASESTORE_OUTAGE_STATE.value].append(
             f"case store (forwards failing since {casestore_outage.get('since') or '?'}, "
             f"{casestore_outage.get('reason') or '?'})")

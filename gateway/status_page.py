@@ -10,8 +10,6 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from gateway.health import overall_reason
-
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5rem;background:#111;color:#eee;font-size:18px}
 h1{font-size:1.6rem;margin:0 0 .5rem} .muted{color:#aaa;font-size:.9rem}
@@ -106,9 +104,9 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
     order = {"down": 0, "degraded": 1, "ok": 2}
     channels = sorted(status["channels"], key=lambda entry: order.get(entry["state"], 3))
     overall = escape(status["overall"])
-    # The case store among them while forwards find it down: the overall state is degraded then, and the headline
-    # said "ALL CHANNELS OK" over it.
-    headline = escape(overall_reason(channels, status.get("casestore_outage")) or "ALL CHANNELS OK")
+    # The document's `reason` (`gateway.health.overall_reason`): the channels down and degraded, and the case store
+    # during a declared outage, where the headline said "ALL CHANNELS OK" over it.
+    headline = escape(status.get("reason") or "ALL CHANNELS OK")
     queues = "".join(
         f"<tr><td>{escape(q['name'])}</td><td>{int(q['depth'])}</td><td>{int(q.get('held', 0))}</td>"
         f"<td>{int(q['scheduled'])}</td>"

@@ -147,8 +147,8 @@ ROWS = [
     report("lapor-header-wbs", "LAPOR! WBS kepala dinas minta setoran", "whistleblowing", "kepala dinas minta setoran"),
     report("lapor-anonim-wbs", "LAPOR ANONIM WBS bendahara potong gaji", "whistleblowing", "bendahara potong gaji",
            anonymous=True),
-    report("lapor-aspirasi", "Lapor aspirasi: tambah halte di Jl. Sudirman", "aspiration",
-           "tambah halte di Jl. Sudirman"),
+    report("lapor-aspirasi-prose", "LAPOR aspirasi warga tidak didengar DPRD", "complaint",
+           "aspirasi warga tidak didengar DPRD"),
     report("lapor-info-prose", "LAPOR info jalan ditutup karena banjir", "complaint",
            "info jalan ditutup karena banjir"),
     # ANONIM mistyped or spelt as in English or Dutch: filed as the citizen's words, it was a named report, the

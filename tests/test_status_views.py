@@ -806,22 +806,26 @@ def test_the_redis_read_is_named_with_its_database_number(url: str, named: str) 
 
 
 def test_the_page_headline_groups_channels_by_state() -> None:
+    from gateway.health import overall_reason
     from gateway.status_page import render_status_page
 
     def channel(name: str, state: str) -> dict[str, object]:
         return {"channel": name, "state": state, "reason": f"{name} reason" if state != "ok" else "", "since": None,
                 "counters": {}, "last_errors": [], "deadletters": 0}
 
+    channels = [channel("email", "degraded"), channel("sms-twilio", "ok"), channel("x", "down")]
     status = {"overall": "down", "generated_at": "now", "deadletters": {"total": 0}, "spool_size": 0, "queues": [],
-              "channels": [channel("email", "degraded"), channel("sms-twilio", "ok"), channel("x", "down")]}
+              "channels": channels, "reason": overall_reason(channels, None)}
     html = render_status_page(status, 10)
     assert 'id="overall">DOWN: x · DEGRADED: email<' in html
     assert html.index('id="channel-x"') < html.index('id="channel-email"') < html.index('id="channel-sms-twilio"')
-    # While forwards find the case store down it is one of the degraded, after the channels.
-    outage = {"reason": "casestore_503", "since": "2026-12-02 02:23:10Z"}
-    html = render_status_page({**status, "casestore_outage": outage}, 10)
-    assert ('id="overall">DOWN: x · DEGRADED: email, case store (forwards failing since 2026-12-02 02:23:10Z, '
-            'casestore_503)<') in html
+    assert 'id="overall">ALL CHANNELS OK<' in render_status_page({**status, "reason": None}, 10)
+    # A declared case-store outage is one of the degraded, after the channels; a failed forward not yet one is not.
+    outage = {"reason": "casestore_503", "since": "2026-12-02 02:23:10Z", "declared": True}
+    assert overall_reason(channels, outage) == (
+        "DOWN: x · DEGRADED: email, case store (forwards failing since 2026-12-02 02:23:10Z, casestore_503)")
+    assert overall_reason(channels, {**outage, "declared": False}) == "DOWN: x · DEGRADED: email"
+    assert overall_reason([channel("email", "ok")], {**outage, "declared": False}) is None
 
 
 async def test_with_redis_unreachable_status_says_so_and_metrics_still_answer(
