@@ -786,10 +786,15 @@ def _text_without_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
 # What the words after leading flag words may ask without filing anything new: the flags change none of these.
 _FLAGGED_QUERIES = frozenset({Action.STATUS, Action.FOLLOW_UP, Action.HELP, Action.STATUS_HELP,
                               Action.BAD_TRACKING_ID})
+# What they may ask after a kind word: a status query ("WBS CEK <id>", "LAPOR ANONIM CEK <id>", "LAPOR <id>"), not
+# help ("LAPOR bantuan sosial tidak cair" is a complaint), a follow-up ("LAPOR 15000005 rupiah diminta ...": a number
+# with a check digit that holds may be an amount, filed with its words) nor a mistyped ID: "LAPOR 15000000" is what
+# `[bad_tracking_id]` tells a citizen to send to file a number it refused as an ID.
+_QUERIES_AFTER_KIND = frozenset({Action.STATUS, Action.STATUS_HELP})
 
 
-def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
-                   flags: set[str]) -> ParsedText | None:
+def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int, flags: set[str],
+                   asks: frozenset[Action] = _FLAGGED_QUERIES) -> ParsedText | None:
     """What the words after leading flag words ask when it is no new report, read as they are without the flags,
     with those flags on top of their own. Help's earlier "Tambah ANONIM ..." led people to put the flag before anything:
     "ANONIM <id> saya saksi" (a follow-up), "ANONIM CEK <id>", "RAHASIA laporan <id>" (status queries), "ANONIM CEK"
@@ -799,9 +804,9 @@ def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
 
     None when the words are a report (the flags kept for it), also when they open with a mistyped ID and more words
     ("ANONIM 12345672 petugas minta uang": they may be the complaint); a mistyped ID alone, or after a status command,
-    is the query it is without the flag."""
+    is the query it is without the flag. `asks`: the actions taken (after a kind word, `_QUERIES_AFTER_KIND`)."""
     parsed = _parse_query(rest, grammar, language, shortest_id, False)
-    if parsed is None or parsed.action not in _FLAGGED_QUERIES or _mistyped_id_and_words(parsed):
+    if parsed is None or parsed.action not in asks or _mistyped_id_and_words(parsed):
         return None
     return _with_flags(parsed, flags)
 
@@ -1410,6 +1415,12 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
             explicit = True
         else:
             flags.add(grammar.flags[word])
+    if explicit and (_status_command_at(text, at, grammar) or text[at:at + 1].isdigit()):
+        # A status query after the kind word ("WBS CEK <id>", "LAPOR ANONIM CEK <id>", "LAPOR <id>"): filed, it was a
+        # new case holding a command and a number. Asked only where one may start: every report opens with a kind word.
+        asked = _flagged_query(text[at:], grammar, language, shortest_id, flags, _QUERIES_AFTER_KIND)
+        if asked is not None:
+            return asked
     rest = text[at:]
     # Flags as hashtags anywhere.
     for match in _HASHTAG.finditer(rest):

@@ -151,6 +151,14 @@ ROWS = [
            "aspirasi warga tidak didengar DPRD"),
     report("lapor-info-prose", "LAPOR info jalan ditutup karena banjir", "complaint",
            "info jalan ditutup karena banjir"),
+    # a status query after a kind word: a case holding a command and a number when filed
+    query("wbs-cek-id", "WBS CEK {parent}", "status"),
+    query("lapor-anonim-cek-id", "LAPOR ANONIM CEK {parent}", "status"),
+    query("lapor-id-alone", "LAPOR {parent}", "status"),
+    report("lapor-amount-and-words", "LAPOR 15000005 rupiah diminta petugas kelurahan", "complaint",
+           "15000005 rupiah diminta petugas kelurahan"),
+    report("lapor-bantuan-sosial", "LAPOR bantuan sosial tidak cair 3 bulan", "complaint",
+           "bantuan sosial tidak cair 3 bulan"),
     # ANONIM mistyped or spelt as in English or Dutch: filed as the citizen's words, it was a named report, the
     # whistleblower's number at the agency, and its acknowledgement the same as an anonymous one's
     report("typo-anonym", "LAPOR ANONYM pungli di samsat", "complaint", "pungli di samsat", anonymous=True),
