@@ -357,7 +357,8 @@ class MentionIntake:
                 draft = draft.model_copy(update={"follow_up_of": edited or threaded})
             if draft.follow_up_of:  # adding to an anonymous report stays anonymous; unknown flags: anonymous too
                 parent = draft.follow_up_of
-                draft, unknown = resolve_follow_up_now(self._redis, draft, self._settings.intake.id_range)
+                draft, unknown = resolve_follow_up_now(self._redis, draft, self._settings.intake.id_range,
+                                                       self._intake.holds_unminted)
                 unknown_parent = parent if unknown else None
             drafts.append(draft)
             draft_messages.append((message, normalized.language, unknown_parent))

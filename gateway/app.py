@@ -239,7 +239,8 @@ class Gateway:
             parent = draft.follow_up_of
             # While intake spools (Redis failed), Redis is not asked for the report's copy: a hang's timeout again.
             draft, unknown = await resolve_follow_up(self.redis, self.status_client, draft,
-                                                     self.settings.intake.id_range, redis_down=self.intake.spooling)
+                                                     self.settings.intake.id_range, redis_down=self.intake.spooling,
+                                                     unminted=self.intake.holds_unminted)
             if unknown:
                 unknown_report = parent
                 log.info("message.follow_up_unknown", reason="no_such_report", follow_up_of=parent)

@@ -55,6 +55,7 @@ reports' own senders, continues the newest of them (`post_thread_report`).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -199,47 +200,59 @@ def as_new_report(draft: ReportDraft) -> ReportDraft:
     return draft.model_copy(update={"follow_up_of": None, "text": text})
 
 
+# Whether a Tracking ID is in this process's reserve, leased and never minted (`Intake.holds_unminted`).
+Unminted = Callable[[str], bool]
+
+
 def resolve_follow_up_now(redis: Redis, draft: ReportDraft, id_range: tuple[int, int] = (0, 0),
-                          ) -> tuple[ReportDraft, bool]:
+                          unminted: Unminted | None = None) -> tuple[ReportDraft, bool]:
     """`resolve_follow_up` for channels that ask no case store (mentions; a mail through `resolve_with_facts`), in
     the same order: (the draft to commit, whether it named a report that was never issued). A minted ID whose report
     the gateway no longer has stays a follow-up, anonymous."""
-    return resolve_with_facts(redis, draft, parent_facts(redis, draft), id_range)
+    return resolve_with_facts(redis, draft, parent_facts(redis, draft), id_range, unminted)
 
 
 def resolve_with_facts(redis: Redis, draft: ReportDraft, facts: tuple[bool, bool, bool] | None,
-                       id_range: tuple[int, int] = (0, 0)) -> tuple[ReportDraft, bool]:
+                       id_range: tuple[int, int] = (0, 0), unminted: Unminted | None = None,
+                       ) -> tuple[ReportDraft, bool]:
     """`resolve_follow_up_now` with its report's `parent_facts` already read (`facts_of`): a mail reads the
     report's envelope copy once for this and its other decisions about the report. Redis is asked only whether an ID
     whose report the gateway no longer has was ever issued."""
-    settled = settled_follow_up(redis, draft, facts, id_range)
+    settled = settled_follow_up(redis, draft, facts, id_range, unminted)
     return settled if settled is not None else (as_follow_up(draft, *UNKNOWN_PARENT_FLAGS, None), False)
 
 
 def settled_follow_up(redis: Redis, draft: ReportDraft, facts: tuple[bool, bool, bool] | None,
-                      id_range: tuple[int, int] = (0, 0)) -> tuple[ReportDraft, bool] | None:
+                      id_range: tuple[int, int] = (0, 0), unminted: Unminted | None = None,
+                      ) -> tuple[ReportDraft, bool] | None:
     """The steps every path takes first: a follow-up with its report's `facts`, or a new report for an ID never
     issued. None when the ID was issued but its report's copy is gone (or damaged): there each path has its own
-    answer (the case store's flags, or anonymous)."""
+    answer (the case store's flags, or anonymous).
+
+    The counter alone cannot tell an ID minted from one leased and still in a process's reserve (hundreds past the
+    last report): a follow-up to such an ID stayed one, and was added to whichever report later took that ID, a
+    stranger's words (or a guess at the next ID, "laporan ini palsu") filed under a whistleblower's report. An ID in
+    this process's own reserve (`unminted`) is known never minted: a new report, as an ID above the counter."""
     parent = draft.follow_up_of
     assert parent is not None
     if facts is not None:
         return as_follow_up(draft, *facts), False
-    if not was_issued(redis, parent, *id_range):
+    if (unminted is not None and unminted(parent)) or not was_issued(redis, parent, *id_range):
         return as_new_report(draft), True
     return None
 
 
-def _settled_now(redis: Redis, draft: ReportDraft, id_range: tuple[int, int]) -> tuple[ReportDraft, bool] | None:
+def _settled_now(redis: Redis, draft: ReportDraft, id_range: tuple[int, int],
+                 unminted: Unminted | None = None) -> tuple[ReportDraft, bool] | None:
     """`settled_follow_up` with the report's copy read here: one thread hop for both Redis steps."""
-    return settled_follow_up(redis, draft, parent_facts(redis, draft), id_range)
+    return settled_follow_up(redis, draft, parent_facts(redis, draft), id_range, unminted)
 
 
 async def _settled_unless_down(redis: Redis, draft: ReportDraft, id_range: tuple[int, int],
-                               ) -> tuple[ReportDraft, bool] | None:
+                               unminted: Unminted | None = None) -> tuple[ReportDraft, bool] | None:
     """`_settled_now` off the event loop; None, as for a copy that is gone, when Redis fails or does not answer."""
     try:
-        return await durably(_settled_now, redis, draft, id_range)
+        return await durably(_settled_now, redis, draft, id_range, unminted)
     except NotDurable as error:
         log.warning("follow_up.report_unread", channel=_message_channel(draft), follow_up_of=draft.follow_up_of,
                     reason=error.reason, error=type(error.__cause__).__name__)
@@ -248,7 +261,8 @@ async def _settled_unless_down(redis: Redis, draft: ReportDraft, id_range: tuple
 
 async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: ReportDraft,
                             id_range: tuple[int, int] = (0, 0), lookup_seconds: float = 1.5, *,
-                            redis_down: bool = False) -> tuple[ReportDraft, bool]:
+                            redis_down: bool = False, unminted: Unminted | None = None,
+                            ) -> tuple[ReportDraft, bool]:
     """(the draft to commit, whether it named a report that was never issued). The case store is asked, within
     `lookup_seconds` in all, only when the gateway's own copy of the report is gone (or damaged): for its flags
     alone, since it keeps no anonymous report's sender to compare with (`from_reports_sender` None).
@@ -256,10 +270,13 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
     A copy Redis cannot give (down, or hanging past its timeout; `redis_down`: intake already sends reports to its
     spool, so Redis is not asked) is taken as gone, and whether the ID was ever issued is not asked either: the
     follow-up stays one (its report may well be in a spool), with the case store's flags or anonymous, and intake
-    spools it like any report. Refused instead, it was lost: Twilio does not send an inbound message again."""
+    spools it like any report. Refused instead, it was lost: Twilio does not send an inbound message again.
+    An ID in this process's own reserve (`unminted`) is a new report whatever Redis does: no report has it yet."""
     parent = draft.follow_up_of
     assert parent is not None
-    settled = None if redis_down else await _settled_unless_down(redis, draft, id_range)
+    if redis_down and unminted is not None and unminted(parent):
+        return as_new_report(draft), True
+    settled = None if redis_down else await _settled_unless_down(redis, draft, id_range, unminted)
     if settled is not None:
         return settled
     try:

@@ -157,6 +157,11 @@ class Intake:
         """Tracking IDs this process holds leased: what it can still give out from the spool while Redis is down."""
         return self._allocator.reserve
 
+    def holds_unminted(self, tracking_id: str) -> bool:
+        """Whether `tracking_id` is in this process's reserve, leased and never minted: no report has it yet, though
+        the Tracking-ID counter is past it (`gateway/followups.py`)."""
+        return self._allocator.holds(tracking_id)
+
     # -- synchronous core -------------------------------------------------------------------------------
     def commit(self, drafts: Sequence[ReportDraft], *, hold: bool = False) -> list[Receipt]:
         """Claim, store and enqueue `drafts` (or spool them); raise NotDurable if neither is possible.

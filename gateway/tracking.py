@@ -198,6 +198,17 @@ class TrackingIdAllocator:
             self._free.extendleft(reversed(numbers))
             self._leased_high = max(self._leased_high, *numbers, 0)
 
+    def holds(self, tracking_id: str) -> bool:
+        """Whether `tracking_id` is one this allocator leased and has not minted (or was given back unused): no report
+        has it, nor can one have it until this process mints it (a block is leased to one process alone)."""
+        if not (tracking_id.isascii() and tracking_id.isdigit()) or len(tracking_id) < 2:
+            return False
+        number = int(tracking_id[:-1])
+        if number <= 0 or format_tracking_id(number) != tracking_id:
+            return False
+        with self._lock:
+            return number in self._free
+
     @property
     def reserve(self) -> int:
         return len(self._free)

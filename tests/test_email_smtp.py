@@ -41,7 +41,7 @@ from gateway.intake import Intake
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, envelope_key, queue, redis_connection
 from gateway.replies import load_replies, render
 from gateway.settings import Settings, SettingsError
-from gateway.tracking import format_tracking_id
+from gateway.tracking import TrackingIdAllocator, format_tracking_id
 from normalizer.envelope import Channel, SenderKind, utc_now
 from normalizer.pipeline import normalize
 from tests.aggregator_support import drain
@@ -710,17 +710,21 @@ TAG_ROWS = [
     TagRow("subject-tag-all-fullwidth", "Re: ［ＬＡＰＯＲ ＃{first_fullwidth}］ Drainase tersumbat", "first",
            "follow_up"),
     TagRow("never-issued-fullwidth-hash", "[LAPOR ＃{never_issued}] Drainase", "never_issued", "new_report"),
-    # Minted (leased to a gateway with the first report's block) but found nowhere: its report may still be in a
-    # spool, so it stays a follow-up, made anonymous as its flags cannot be read.
+    # Minted (by another process, from a block of its own) but found nowhere: its report may still be in a spool,
+    # so it stays a follow-up, made anonymous as its flags cannot be read.
     TagRow("issued-report-gone", "Re: [LAPOR #{issued_unused}] Drainase tersumbat", "issued_unused", "follow_up",
            anonymous=True),
+    # Leased with the first report's block and still in the SMTP server's reserve: no report has it, and one filed
+    # later under it would get this mail as its follow-up (a stranger's words under a whistleblower's report).
+    TagRow("in-the-servers-reserve", "Re: [LAPOR #{in_reserve}] Drainase tersumbat", "in_reserve", "new_report"),
 ]
 
 
-def _tag_fields(first: str) -> dict[str, str]:
+def _tag_fields(first: str, redis: Redis) -> dict[str, str]:
     sequence = int(first[:-1])
     fields = {"first": first, "never_issued": format_tracking_id(sequence + 5_000_000),
-              "issued_unused": format_tracking_id(sequence + 1)}
+              "issued_unused": TrackingIdAllocator(redis, block_size=1).mint(),
+              "in_reserve": format_tracking_id(sequence + 1)}
     return fields | {f"{name}_fullwidth": value.translate(FULLWIDTH) for name, value in list(fields.items())}
 
 
@@ -733,7 +737,7 @@ def test_a_subject_tag_names_the_report_a_mail_adds_to(make_server, redis: Redis
     server = make_server()
     first = server.deliver(citizen_mail(subject="Drainase tersumbat"))
     assert first.tracking_id is not None
-    fields = _tag_fields(first.tracking_id)
+    fields = _tag_fields(first.tracking_id, redis)
     named = fields[row.names]
     message_id = make_msgid(domain="example.net")
     subject = row.subject.format(**fields)
@@ -1098,6 +1102,7 @@ READ_ROWS = [
     ReadRow("another-address", "lurah@example.org", "first", follow_up=False),
     ReadRow("issued-report-gone", "warga@example.net", "issued_unused", follow_up=True),
     ReadRow("never-issued", "warga@example.net", "never_issued", follow_up=False),
+    ReadRow("in-the-servers-reserve", "warga@example.net", "in_reserve", follow_up=False),
 ]
 
 
@@ -1110,7 +1115,7 @@ def test_a_mail_naming_a_report_reads_its_envelope_copy_once(make_server, redis:
     server = make_server()
     first = server.deliver(citizen_mail(subject="ANONIM: pungli dana desa"))
     assert first.tracking_id is not None
-    named = _tag_fields(first.tracking_id)[row.names]
+    named = _tag_fields(first.tracking_id, redis)[row.names]
     with envelope_reads(redis, named) as reads:
         answer = server.deliver(citizen_mail(subject=f"Re: [LAPOR #{named}] pungli dana desa", sender=row.sender,
                                              body="Ada bukti transfernya."), mail_from=row.sender)

@@ -651,6 +651,36 @@ async def test_a_tracking_id_sent_with_a_photo_files_the_photo(
         row.text.format(**ids), expected_parent, row.anonymous)
 
 
+async def test_an_addition_to_an_id_still_in_the_gateways_reserve_is_a_new_report_not_a_later_reports_follow_up(
+        gateway: GatewayServer, redis: Redis) -> None:
+    """The Tracking-ID counter runs hundreds ahead of the reports (each process leases its reserve), so an ID in a
+    gateway's reserve passed for minted: "<id> ..." for it (a typo that keeps the check digit, a guess at the next ID)
+    was answered "addition received", while "CEK <id>" said "not found", and it was filed as a follow-up of whichever
+    report took the ID later: a stranger's words under a whistleblower's anonymous report. Such an ID is a new report,
+    answered so, as an ID above the counter is."""
+    def sms(body: str, sender: str) -> dict[str, str]:
+        sid = twilio_sid(body)
+        return gateway.twilio_form(Body=body, From=sender, MessageSid=sid, SmsMessageSid=sid, SmsSid=sid)
+
+    ack = await gateway.post_twilio(sms("LAPOR lampu jalan mati", "+6281355550001"))
+    first = tracking_id_in(twiml_message(ack.text))
+    ahead = format_tracking_id(int(first[:-1]) + 3)  # leased with the first one's block, not minted yet
+    assert int(ahead[:-1]) <= int(redis.get("lapor:tracking:seq"))
+    reply = twiml_message((await gateway.post_twilio(sms(f"{ahead} laporan ini palsu", "+6281399990000"))).text)
+    filed = [e for key in redis.scan_iter("lapor:envelope:*")
+             if (e := orjson.loads(redis.get(key)))["tracking_id"] != first]
+    assert [(e["text"], e["follow_up_of"]) for e in filed] == [(f"{ahead} laporan ini palsu", None)]
+    assert reply == render("follow_up_unknown", "id", follow_up_of=ahead, tracking_id=filed[0]["tracking_id"])
+    # the whistleblower who gets that ID later has a report of their own, with nothing of the stranger's in it
+    for number in range(3):
+        await gateway.post_twilio(sms(f"ANONIM pungli di loket {number}", "+6281355550002"))
+    envelope = orjson.loads(redis.get(envelope_key(ahead)))
+    assert (envelope["text"], envelope["follow_up_of"]) == ("pungli di loket 1", None)
+    follow_ups = [key for key in redis.scan_iter("lapor:envelope:*")
+                  if orjson.loads(redis.get(key))["follow_up_of"] == ahead]
+    assert follow_ups == []
+
+
 async def test_two_gateway_processes_share_one_port_with_reuse_port(
     test_env: TestEnvironment, start_process: Callable[..., ProcessHandle], redis: Redis
 ) -> None:

@@ -245,7 +245,8 @@ class MailProcessor:
             # flags are gone, too), and an ID no gateway ever minted makes the mail a new report of its own.
             draft, unknown = await durably(resolve_with_facts, self.redis,
                                            draft.model_copy(update={"follow_up_of": parent}),
-                                           facts_of(envelope, draft.sender), self.settings.intake.id_range)
+                                           facts_of(envelope, draft.sender), self.settings.intake.id_range,
+                                           self.intake.holds_unminted)
             unknown_parent = parent if unknown else None
         elif names_a_mistyped_report(mail) and not draft.anonymous:
             # A new report whose subject names an ID one typo from a report (maybe the citizen's own anonymous one):
