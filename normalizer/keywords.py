@@ -866,13 +866,24 @@ def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id:
     if all(word in grammar.forward_markers or word in grammar.addressed_to for word in words):
         rest = ""
     # As the ID typed first: alone a status query, with words a follow-up, a check digit that fails a mistyped ID.
-    return _parse_follow_up(f"{tracking_id} {rest.lstrip(_ID_CLOSE + _QUESTION)}".rstrip(), grammar, language,
-                            shortest_id)
+    parsed = _parse_follow_up(f"{tracking_id} {rest.lstrip(_ID_CLOSE + _QUESTION)}".rstrip(), grammar, language,
+                              shortest_id)
+    keys = PUBLIC_REPLY_KEYS if public else SMS_REPLY_KEYS
+    if parsed is None and not rest and keys[int(match.lastgroup.rsplit("_", 1)[1]) // 2] in _TYPED_ID_REPLY_KEYS:
+        # our "not valid" answer to a number of no ID's length ("CEK 12345"), sent back: that answer again
+        return ParsedText(action=Action.BAD_TRACKING_ID, text="", language=language, tracking_id=tracking_id)
+    return parsed
 
 
 # Our answers that name a report (config/replies.toml), both languages: by SMS, and in public to a mention.
 SMS_REPLY_KEYS = ("ack", "ack_anonymous", "duplicate", "duplicate_anonymous", "follow_up", "follow_up_unknown",
-                   "bad_tracking_id_photo", "status", "status_retry", "status_pending", "status_unknown")
+                  "bad_tracking_id_photo", "bad_tracking_id", "status", "status_retry", "status_pending",
+                  "status_unknown")
+# Our answers whose ID is the number the citizen typed (`shown_typed_id`), not one we minted.
+_TYPED_ID_REPLY_KEYS = frozenset({"bad_tracking_id"})
+# Our SMS answers that name no report, sent back whole: answered as they were (the usage text, how to ask for a
+# status). Filed, each was a new case of our own words under the citizen's number, acknowledged as their report.
+_SMS_ANSWER_ACTIONS = {"help": Action.HELP, "status_help": Action.STATUS_HELP}
 PUBLIC_REPLY_KEYS = ("social_ack", "social_follow_up", "social_follow_up_unknown", "social_bad_tracking_id_photo",
                       "social_status")
 # What every public reply holds, its mention's reference (`(ref <code>)`), looked for first: the public replies'
@@ -901,7 +912,10 @@ def _our_replies(keys: tuple[str, ...]) -> re.Pattern[str]:
         pattern, seen = "", False
         for literal, field, _, _ in string.Formatter().parse(template):
             pattern += r"\s+".join(re.escape(piece) for piece in literal.split(" "))
-            if field == named and not seen:
+            if field == named and not seen and key in _TYPED_ID_REPLY_KEYS:
+                # the number as the citizen typed it, of any length, cut past the longest ID's 14 with "..."
+                pattern, seen = pattern + rf"(?P<id_{language}_{index}>\d{{1,14}})(?:\.\.\.)?", True
+            elif field == named and not seen:
                 pattern, seen = pattern + rf"(?P<id_{language}_{index}>\d{{6,14}})", True
             elif field in ("tracking_id", "follow_up_of"):
                 pattern += r"\d{6,14}"
@@ -912,6 +926,29 @@ def _our_replies(keys: tuple[str, ...]) -> re.Pattern[str]:
                 pattern += _REPLY_FIELDS.get(field, r"[^.\n]{1,60}")
         alternatives.append(pattern)
     return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def _our_answer_sent_back(text: str, grammar: Grammar) -> ParsedText | None:
+    """One of our SMS answers that name no report (`_SMS_ANSWER_ACTIONS`) sent back whole, a forward's marker or our
+    short code around it at most: that answer again, in its language. None for anything else."""
+    for pattern, action, language in _our_answers():
+        match = pattern.search(text)
+        if match is None:
+            continue
+        rest = f"{text[:match.start()]} {text[match.end():]}"
+        if all(fold_word(word) in grammar.forward_markers or fold_word(word) in grammar.addressed_to
+               for word in _TOKENS.findall(rest)):
+            return ParsedText(action=action, text="", language=language)
+    return None
+
+
+@lru_cache(maxsize=1)
+def _our_answers() -> tuple[tuple[re.Pattern[str], Action, str], ...]:
+    """The patterns of `_SMS_ANSWER_ACTIONS`' answers, each language's: spaces may be folded or broken into lines."""
+    replies = load_replies()
+    return tuple((re.compile(r"\s+".join(re.escape(piece) for piece in replies[key][language].split()),
+                             re.IGNORECASE), action, language)
+                 for key, action in _SMS_ANSWER_ACTIONS.items() for language in ("id", "en"))
 
 
 def _without_trailing_handles(text: str) -> str:
@@ -1206,6 +1243,10 @@ def _wishes_anonymity(words: list[str], grammar: Grammar) -> bool:
 
 
 def _parse_text(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
+    if "LAPOR!" in text.upper():  # first: our help's header and instructions would be read as a form copied
+        ours = _our_answer_sent_back(text, grammar)
+        if ours is not None:
+            return ours
     instructed = _parse_instructed(text, grammar, shortest_id)
     if instructed is not None:
         return instructed

@@ -459,6 +459,15 @@ ROWS = [
     follow_up("forwarded-ack-and-words",
               render("ack", "id", tracking_id="{parent}") + "\nsudah 2 minggu belum ada tindakan",
               "sudah 2 minggu belum ada tindakan"),
+    # our answers that name no report, sent back whole: the same answer, no case (each was filed as a report of our
+    # own words under the citizen's number, and acknowledged)
+    query("forwarded-help", "Fwd: " + render("help", "id"), "help"),
+    query("copied-help-en", render("help", "en"), "help", "en"),
+    query("forwarded-status-help", "Fwd: " + render("status_help", "id"), "status_help"),
+    query("copied-status-help-en", render("status_help", "en"), "status_help", "en"),
+    query("forwarded-bad-tracking-id", "Fwd: " + render("bad_tracking_id", "id", tracking_id="{bad}"),
+          "bad_tracking_id"),
+    query("copied-bad-tracking-id-en", render("bad_tracking_id", "en", tracking_id="{bad}"), "bad_tracking_id", "en"),
     # a greeting alone: the usage text, no case
     query("greeting-halo-min", "Halo min", "help"),
     query("greeting-p", "P", "help"),
