@@ -881,11 +881,12 @@ SMS_REPLY_KEYS = ("ack", "ack_anonymous", "duplicate", "duplicate_anonymous", "f
                   "status_unknown")
 # Our answers whose ID is the number the citizen typed (`shown_typed_id`), not one we minted.
 _TYPED_ID_REPLY_KEYS = frozenset({"bad_tracking_id"})
-# Our SMS answers that name no report, sent back whole: answered as they were (the usage text, how to ask for a
-# status). Filed, each was a new case of our own words under the citizen's number, acknowledged as their report.
-_SMS_ANSWER_ACTIONS = {"help": Action.HELP, "status_help": Action.STATUS_HELP}
+# Our answers that name no report, sent back whole: answered as they were (the usage text, how to ask for a status;
+# the public help copied into a mention). Filed, each was a new case of our own words under the citizen's number,
+# acknowledged as their report (help's copies as anonymous ones, for the "ANONIM" and "#anonim" they teach).
+_ANSWER_ACTIONS = {"help": Action.HELP, "status_help": Action.STATUS_HELP, "social_help": Action.HELP}
 PUBLIC_REPLY_KEYS = ("social_ack", "social_follow_up", "social_follow_up_unknown", "social_bad_tracking_id_photo",
-                      "social_status")
+                     "social_status")
 # What every public reply holds, its mention's reference (`(ref <code>)`), looked for first: the public replies'
 # pattern opens with no common word, as the SMS answers' ("LAPOR!") does, and searched for in every message it cost
 # ten times the SMS answers' pattern.
@@ -929,8 +930,8 @@ def _our_replies(keys: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def _our_answer_sent_back(text: str, grammar: Grammar) -> ParsedText | None:
-    """One of our SMS answers that name no report (`_SMS_ANSWER_ACTIONS`) sent back whole, a forward's marker or our
-    short code around it at most: that answer again, in its language. None for anything else."""
+    """One of our answers that name no report (`_ANSWER_ACTIONS`) sent back whole, a forward's marker or our short
+    code or handle around it at most: that answer again, in its language. None for anything else."""
     for pattern, action, language in _our_answers():
         match = pattern.search(text)
         if match is None:
@@ -944,11 +945,19 @@ def _our_answer_sent_back(text: str, grammar: Grammar) -> ParsedText | None:
 
 @lru_cache(maxsize=1)
 def _our_answers() -> tuple[tuple[re.Pattern[str], Action, str], ...]:
-    """The patterns of `_SMS_ANSWER_ACTIONS`' answers, each language's: spaces may be folded or broken into lines."""
+    """The patterns of `_ANSWER_ACTIONS`' answers, each language's: spaces may be folded or broken into lines, and a
+    public reply's fields are its link's and reference's shapes (`_REPLY_FIELDS`)."""
     replies = load_replies()
-    return tuple((re.compile(r"\s+".join(re.escape(piece) for piece in replies[key][language].split()),
-                             re.IGNORECASE), action, language)
-                 for key, action in _SMS_ANSWER_ACTIONS.items() for language in ("id", "en"))
+    patterns = []
+    for key, action in _ANSWER_ACTIONS.items():
+        for language in ("id", "en"):
+            pattern = ""
+            for literal, field, _, _ in string.Formatter().parse(replies[key][language]):
+                pattern += r"\s+".join(re.escape(piece) for piece in literal.split(" "))
+                if field:
+                    pattern += _REPLY_FIELDS.get(field, r"[^.\n]{1,60}")
+            patterns.append((re.compile(pattern, re.IGNORECASE), action, language))
+    return tuple(patterns)
 
 
 def _without_trailing_handles(text: str) -> str:
@@ -977,9 +986,11 @@ def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, s
         addressed = _parse_addressed(text, grammar, language, shortest_id)
         if addressed is not None:
             return addressed
-    if command is not None and command.action is Action.STATUS:
+    if command is not None and command.action in (Action.STATUS, Action.FOLLOW_UP):
         # Our answer to a status query sent back ("Status laporan <id> dapat dilihat di ..."): it opens as a status
-        # command does, but its words are ours, and any others the citizen's, to add to that report.
+        # command does, but its words are ours, and any others the citizen's, to add to that report. So does our
+        # public answer to an addition ("Tambahan untuk laporan <id> kami terima. Pantau di ..."), which opens as
+        # help's label for one does: our words were added to the report as the citizen's.
         ours = _parse_quoted_reply(text, grammar, language, shortest_id)
         if ours is not None and ours.tracking_id == command.tracking_id:
             return ours
@@ -1243,7 +1254,7 @@ def _wishes_anonymity(words: list[str], grammar: Grammar) -> bool:
 
 
 def _parse_text(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
-    if "LAPOR!" in text.upper():  # first: our help's header and instructions would be read as a form copied
+    if "1708" in text:  # first: our help's header and instructions would be read as a form copied
         ours = _our_answer_sent_back(text, grammar)
         if ours is not None:
             return ours

@@ -360,7 +360,8 @@ OWN_COMMENT = fixture("instagram/graph_mentioned_comment_own.json")["mentioned_c
     ("found", "path", "reported"),
     [
         pytest.param(OWN_COMMENT, "webhook", False, id="our-comment-by-webhook"),
-        pytest.param({**OWN_COMMENT, "username": "dewi.coblong", "from": COMMENT["from"]}, "webhook", True,
+        pytest.param({**OWN_COMMENT, "username": "dewi.coblong", "from": COMMENT["from"],
+                      "text": OWN_COMMENT["text"] + " Lampu jalan di Jl. Riau mati"}, "webhook", True,
                      id="a-citizens-comment"),
         pytest.param({**MEDIA, "username": "lapor1708"}, "webhook", False, id="our-caption-by-webhook"),
         pytest.param({**MEDIA, "username": "lapor1708"}, "tags", False, id="our-post-in-tags"),
@@ -373,7 +374,8 @@ async def test_our_own_comment_or_post_is_no_report_and_gets_no_reply(
 ) -> None:
     """X filters our own tweets by author id; Meta may notify us of our own comment too (our `social_help` reply
     names @lapor1708). Ours, by `instagram.username`, is dropped with `mention.ignored`: no report, no reply, no
-    notification left waiting. The same text from a citizen is a report."""
+    notification left waiting. The same text from a citizen, with words of their own, is a report (alone, the help
+    copied back asks for help again: tests/test_sms_units.py)."""
     is_comment = "text" in found
     store = fake.state.ig_comments if is_comment else fake.state.ig_media
     store[found["id"]] = dict(found)

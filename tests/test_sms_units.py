@@ -1750,6 +1750,14 @@ def public(key: str, language: str, tracking_id: str = VALID, **fields: str) -> 
                      "kok belum ada kabar?", "id", id="words-before"),
         pytest.param(public("social_follow_up", "en") + " still broken", Action.FOLLOW_UP, VALID, "still broken",
                      "en", id="follow-up-en-and-words"),
+        # opens as help's label for an addition does ("Tambahan untuk laporan <id> ..."): the words after it are still
+        # ours (they were added to the report as the citizen's)
+        pytest.param(public("social_follow_up", "id"), Action.STATUS, VALID, "", "id", id="follow-up"),
+        pytest.param("@lapor1708 " + public("social_follow_up", "id") + " masih rusak", Action.FOLLOW_UP, VALID,
+                     "masih rusak", "id", id="follow-up-and-words"),
+        # our public help names no report: the help again (it was an anonymous report of our words, for its #anonim)
+        pytest.param("@lapor1708 " + public("social_help", "id"), Action.HELP, None, "", "id", id="help"),
+        pytest.param(public("social_help", "en"), Action.HELP, None, "", "en", id="help-en"),
         # opens as a status command does ("Status laporan <id>"): the words after it are still ours
         pytest.param(public("social_status", "id"), Action.STATUS, VALID, "", "id", id="status"),
         pytest.param(public("social_status", "id") + " lubangnya makin besar", Action.FOLLOW_UP, VALID,
