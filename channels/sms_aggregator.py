@@ -140,7 +140,10 @@ def parse_timestamp(value: str) -> str | None:
 
 def _concat_fields(fields: Mapping[str, str]) -> tuple[str, int, int] | None:
     udh = fields.get("udh", "").strip()
-    elements = concat_elements(udh) if udh else []
+    try:
+        elements = concat_elements(udh) if udh else []
+    except RejectedInput as error:  # hex_bytes' words are the text's: "text is not hex" sent Kannel's admin astray
+        raise RejectedInput("udh is not hex", reason="bad_hex") from error
     concat = next((element for element in elements if usable_concat(element)), None)
     for _, total, number in (element for element in elements if not usable_concat(element)):
         # Refused `bad_concat`, the citizen's report was lost; ignored as the standard says, the SMS is one message.

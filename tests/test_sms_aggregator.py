@@ -273,6 +273,18 @@ async def test_malformed_callbacks_get_a_typed_400(
     assert any(e["event"] == "message.rejected" and e["reason"] == reason for e in log_events(log_stream))
 
 
+@pytest.mark.parametrize(("fields", "detail"), [
+    ({"text": "zz12", "coding": "2"}, "text is not hex for its coding"),
+    ({"text": "LAPOR jalan rusak", "udh": "zz"}, "udh is not hex"),
+], ids=["text", "udh"])
+async def test_a_field_that_is_not_hex_is_named_in_the_400(gateway: GatewayServer, fields: dict[str, str],
+                                                          detail: str) -> None:
+    """A UDH that is not hex was answered "text is not hex for its coding": the aggregator's admin looked at a text
+    that was fine."""
+    response = await post_callback(gateway.client, {"from": "081234567890", "id": "hex-1", **fields})
+    assert (response.status_code, response.json()) == (400, {"error": "bad_hex", "detail": detail})
+
+
 @pytest.mark.parametrize(
     "udh",
     [
