@@ -976,7 +976,7 @@ def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, s
     """What the text asks or adds to, when it is no new report: a greeting, a command, a Tracking ID (first, named,
     or in one of our answers sent back), or any of these after our short code. `short`: the text's words are all in
     the short-message tables (`_only_short_message_words`), so it may be a greeting."""
-    if short and is_greeting(text, grammar):
+    if (short and is_greeting(text, grammar)) or _one_character(text):
         return ParsedText(action=Action.HELP, text="", language=language)
     command = (_parse_command(text, grammar, language) or _parse_follow_up(text, grammar, language, shortest_id)
                or _parse_labelled_follow_up(text, grammar, language, shortest_id))
@@ -997,6 +997,14 @@ def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, s
     return (command or _parse_named_id(text, grammar, language, shortest_id)
             or _parse_quoted_reply(text, grammar, language, shortest_id)
             or _parse_status_question(text, grammar, language))
+
+
+def _one_character(text: str) -> bool:
+    """Whether the text's letters and digits are one character ("1", "a", "3 🙏"): a key pressed, a menu choice as
+    other services ask for one. Filed, it was a case of "1" for an agency, acknowledged as a report; help tells the
+    citizen how to report."""
+    words = _TOKENS.findall(text)
+    return len(words) == 1 and len(words[0]) == 1
 
 
 def _parse_addressed(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:

@@ -1597,6 +1597,8 @@ def test_words_indonesians_use_too_do_not_make_the_reply_english(text: str, lang
         ("❤️", Action.COURTESY),
         ("LAPOR 👍", Action.COURTESY),
         ("Pak 🙏", Action.COURTESY),
+        ("Ya", Action.COURTESY),
+        ("iyaa pak", Action.COURTESY),
         # Anything more is the citizen's to say: a report, a follow-up, a query.
         ("terima kasih, tapi jalan masih rusak", Action.REPORT),
         ("Ok, kapan diperbaiki?", Action.REPORT),
@@ -1610,13 +1612,14 @@ def test_words_indonesians_use_too_do_not_make_the_reply_english(text: str, lang
         (f"{VALID} terima kasih", Action.FOLLOW_UP),
         (f"CEK {VALID} makasih", Action.STATUS),
         ("?", Action.HELP),
+        ("ya, jalan masih rusak", Action.REPORT),
     ],
     ids=["terima-kasih", "makasih", "ok", "oke-dot", "siap-exclaimed", "thanks", "tq", "trims-ya", "ok-emoji",
          "terima-kasih-banyak", "elongated-skin-tone", "elongated-both", "names-lapor", "names-handle", "names-1708",
          "hashtag", "atas-tanggapannya", "thank-you-very-much", "thanks-a-lot", "thumbs-up-alone", "heart-selector",
-         "lapor-thumbs-up", "filler-and-emoji",
+         "lapor-thumbs-up", "filler-and-emoji", "ya", "iya-elongated-pak",
          "thanks-but", "ok-question", "another-number", "with-a-flag", "half-a-phrase", "filler-alone", "name-alone",
-         "other-emoji-alone", "command-word-no-filler", "follow-up", "status", "help"],
+         "other-emoji-alone", "command-word-no-filler", "follow-up", "status", "help", "ya-and-a-report"],
 )
 def test_a_courtesy_is_only_thanks_or_an_ok(text: str, action: Action) -> None:
     """Citizens answer the acknowledgement with "Terima kasih": filed, it was a junk report with a new Tracking ID
@@ -1808,10 +1811,17 @@ def test_our_own_public_reply_sent_back_points_at_its_report(text: str, action: 
         ("Pagi ini banjir lagi", Action.REPORT),
         ("Halo 👍", Action.HELP),
         ("#anonim halo", Action.REPORT),
+        # one key pressed, as a menu's choice: no case of "1" for an agency (with a kind word it is the citizen's)
+        ("1", Action.HELP),
+        ("a", Action.HELP),
+        ("3 🙏", Action.HELP),
+        ("LAPOR a", Action.REPORT),
+        ("1 jalan rusak", Action.REPORT),
     ],
     ids=["halo", "p", "p-lower", "tes", "test-short-code", "salam", "salam-wr-wb", "selamat-pagi", "elongated",
          "permisi-lapor", "english", "short-code-first", "with-a-report", "with-thanks", "a-greeting-word-in-prose",
-         "with-emoji", "with-a-flag"],
+         "with-emoji", "with-a-flag", "one-digit", "one-letter", "one-digit-and-emoji", "one-letter-after-a-kind",
+         "one-digit-and-words"],
 )
 def test_a_greeting_alone_is_answered_with_help(text: str, action: Action) -> None:
     """"Halo", "P", "Assalamualaikum": citizens open so before saying what is wrong. Filed, each was an empty case and
