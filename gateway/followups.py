@@ -249,14 +249,15 @@ def _settled_now(redis: Redis, draft: ReportDraft, id_range: tuple[int, int],
 
 
 async def _settled_unless_down(redis: Redis, draft: ReportDraft, id_range: tuple[int, int],
-                               unminted: Unminted | None = None) -> tuple[ReportDraft, bool] | None:
-    """`_settled_now` off the event loop; None, as for a copy that is gone, when Redis fails or does not answer."""
+                               unminted: Unminted | None = None) -> tuple[tuple[ReportDraft, bool] | None, bool]:
+    """(`_settled_now` off the event loop, whether Redis answered); (None, False), as for a copy that is gone, when
+    Redis fails or does not answer."""
     try:
-        return await durably(_settled_now, redis, draft, id_range, unminted)
+        return await durably(_settled_now, redis, draft, id_range, unminted), True
     except NotDurable as error:
         log.warning("follow_up.report_unread", channel=_message_channel(draft), follow_up_of=draft.follow_up_of,
                     reason=error.reason, error=type(error.__cause__).__name__)
-        return None
+        return None, False
 
 
 async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: ReportDraft,
@@ -271,12 +272,16 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
     spool, so Redis is not asked) is taken as gone, and whether the ID was ever issued is not asked either: the
     follow-up stays one (its report may well be in a spool), with the case store's flags or anonymous, and intake
     spools it like any report. Refused instead, it was lost: Twilio does not send an inbound message again.
-    An ID in this process's own reserve (`unminted`) is a new report whatever Redis does: no report has it yet."""
+    An ID in this process's own reserve (`unminted`) is a new report whatever Redis does: no report has it yet. So is
+    one that neither Redis (answering) nor the case store (answering 404) holds: leased to another process and given
+    to no report yet. Taken as a follow-up, a guess at the next IDs put a stranger's words ("laporan ini palsu") among
+    the additions of the report that took the ID later, a whistleblower's maybe."""
     parent = draft.follow_up_of
     assert parent is not None
     if redis_down and unminted is not None and unminted(parent):
         return as_new_report(draft), True
-    settled = None if redis_down else await _settled_unless_down(redis, draft, id_range, unminted)
+    settled, redis_answered = (None, False) if redis_down else await _settled_unless_down(redis, draft, id_range,
+                                                                                           unminted)
     if settled is not None:
         return settled
     try:
@@ -285,6 +290,8 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
         lookup = None
     if lookup is not None and lookup.found:
         return as_follow_up(draft, *casestore_flags(lookup), None), False
+    if lookup is not None and redis_answered:
+        return as_new_report(draft), True
     return as_follow_up(draft, *UNKNOWN_PARENT_FLAGS, None), False
 
 

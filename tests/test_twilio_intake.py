@@ -32,7 +32,7 @@ from gateway.replies import render
 from gateway.settings import Settings
 from gateway.spool import Spool
 from gateway.tls import tls_context
-from gateway.tracking import MAX_LENGTH, format_tracking_id, is_valid_tracking_id
+from gateway.tracking import MAX_LENGTH, TrackingIdAllocator, format_tracking_id, is_valid_tracking_id
 from normalizer.envelope import Channel, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
 from tests.conftest import (
@@ -679,6 +679,20 @@ async def test_an_addition_to_an_id_still_in_the_gateways_reserve_is_a_new_repor
     follow_ups = [key for key in redis.scan_iter("lapor:envelope:*")
                   if orjson.loads(redis.get(key))["follow_up_of"] == ahead]
     assert follow_ups == []
+
+
+async def test_an_addition_to_an_id_leased_by_another_process_is_a_new_report_once_the_case_store_says_it_has_none(
+        gateway: GatewayServer, casestore: CaseStoreServer, redis: Redis) -> None:
+    """An ID in another process's reserve (the SMTP server's, the pollers'): neither Redis nor the case store (404)
+    has its report, and it was a follow-up waiting at the case store for whichever report took the ID later."""
+    leased = TrackingIdAllocator(redis, block_size=5).mint()  # as another process's block: leased, not given yet
+    sid = twilio_sid("palsu")
+    form = gateway.twilio_form(Body=f"{leased} laporan ini palsu", From="+6281399990000", MessageSid=sid,
+                               SmsMessageSid=sid, SmsSid=sid)
+    reply = twiml_message((await gateway.post_twilio(form)).text)
+    [filed] = [orjson.loads(redis.get(key)) for key in redis.scan_iter("lapor:envelope:*")]
+    assert (filed["text"], filed["follow_up_of"]) == (f"{leased} laporan ini palsu", None)
+    assert reply == render("follow_up_unknown", "id", follow_up_of=leased, tracking_id=filed["tracking_id"])
 
 
 async def test_two_gateway_processes_share_one_port_with_reuse_port(
