@@ -11,11 +11,13 @@ contract asks it for a status only).
 A follow-up is to an *existing* report (design.md). An ID no gateway ever minted (its number above the Tracking-ID
 counter and within this cell's range: a guess, an ID from another system) makes the message a new report of its
 own, and the citizen is told so. An ID that was minted (or may have been, in another cell's range) but is found
-nowhere stays a follow-up: its report may be in a gateway's disk spool or on its way, and filing it as an open
-report could name the reporter next to an anonymous report. So does an ID named while Redis is away (down, or
-hanging past its timeout): neither the copy nor the counter can be read, and a webhook refused for it (503) is
-lost, Twilio sending no inbound message again; the follow-up takes the case store's flags or is made anonymous,
-and intake spools it like any report (`resolve_follow_up`).
+nowhere stays a follow-up, anonymous: its report may be in a gateway's disk spool or on its way, and filing it as an
+open report could name the reporter next to an anonymous report. By SMS, where the case store is asked, one it
+answers 404 for is an anonymous new report: its ID may be one leased to another process and given to no report yet,
+and a follow-up to it waited at the case store for whichever report took the ID later. An ID named while Redis is
+away (down, or hanging past its timeout) stays a follow-up: neither the copy nor the counter can be read, and a
+webhook refused for it (503) is lost, Twilio sending no inbound message again; the follow-up takes the case store's
+flags or is made anonymous, and intake spools it like any report (`resolve_follow_up`).
 
 Anyone who knows a Tracking ID may add to its report by SMS or a mention (a citizen may use a relative's phone), and
 the case store cannot tell the reporter's words from a stranger's by an anonymous report's sender: it gets an opaque
@@ -275,7 +277,9 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
     An ID in this process's own reserve (`unminted`) is a new report whatever Redis does: no report has it yet. So is
     one that neither Redis (answering) nor the case store (answering 404) holds: leased to another process and given
     to no report yet. Taken as a follow-up, a guess at the next IDs put a stranger's words ("laporan ini palsu") among
-    the additions of the report that took the ID later, a whistleblower's maybe."""
+    the additions of the report that took the ID later, a whistleblower's maybe. That report may also be one still in
+    a spool not yet replayed, whose flags cannot be read: the new report is anonymous then, as such a follow-up was
+    (named, it would put the reporter's number next to their anonymous report's ID)."""
     parent = draft.follow_up_of
     assert parent is not None
     if redis_down and unminted is not None and unminted(parent):
@@ -291,7 +295,7 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
     if lookup is not None and lookup.found:
         return as_follow_up(draft, *casestore_flags(lookup), None), False
     if lookup is not None and redis_answered:
-        return as_new_report(draft), True
+        return with_parent_flags(as_new_report(draft), *UNKNOWN_PARENT_FLAGS), True
     return as_follow_up(draft, *UNKNOWN_PARENT_FLAGS, None), False
 
 

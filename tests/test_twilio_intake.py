@@ -691,7 +691,7 @@ async def test_an_addition_to_an_id_leased_by_another_process_is_a_new_report_on
                                SmsMessageSid=sid, SmsSid=sid)
     reply = twiml_message((await gateway.post_twilio(form)).text)
     [filed] = [orjson.loads(redis.get(key)) for key in redis.scan_iter("lapor:envelope:*")]
-    assert (filed["text"], filed["follow_up_of"]) == (f"{leased} laporan ini palsu", None)
+    assert (filed["text"], filed["follow_up_of"], filed["anonymous"]) == (f"{leased} laporan ini palsu", None, True)
     assert reply == render("follow_up_unknown", "id", follow_up_of=leased, tracking_id=filed["tracking_id"])
 
 
