@@ -34,6 +34,8 @@ UNANSWERED = {Action.COURTESY: "only_courtesy_words", Action.OPT_OUT: "only_opt_
 
 # Queries answered with how to use 1708: help, and how to ask for a status ("CEK", "cek dong").
 _HELP = (Action.HELP, Action.STATUS_HELP)
+# What a text holds where its bytes could not be decoded (U+FFFD), and spaces: no words of the citizen's.
+_UNREADABLE = "\ufffd \t\r\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +100,9 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
             mistyped_id = parsed.tracking_id
         parsed = _photo_with_a_tracking_id(parsed, text)
     # "@lapor1708" alone under a complaint, or quoting one, asks us to take that post: a report, not a help request.
+    # Nothing readable ("\ufffd": a UCS-2 SMS of one broken character) is no text either: filed, it was a case of "?".
     if parsed.action in (Action.STATUS, *_HELP, Action.BAD_TRACKING_ID, *UNANSWERED) or (
-        parsed.action is Action.REPORT and not parsed.text and not message.attachments and not quoted
+        parsed.action is Action.REPORT and not parsed.text.strip(_UNREADABLE) and not message.attachments and not quoted
     ):
         action = Action.HELP if parsed.action is Action.REPORT else parsed.action
         return Normalized(query=Query(action, message, parsed.language, parsed.tracking_id), language=parsed.language)

@@ -1848,6 +1848,9 @@ QUOTED_POST = "[Kutipan / Quoted] https://x.com/i/status/1860000000000000950\n> 
     pytest.param(Channel.TWITTER, "cek dong", [], QUOTED_POST, f"cek dong\n\n{QUOTED_POST}",
                  id="status-question-quoting-a-post"),
     pytest.param(Channel.SMS, "Halo", [], None, None, id="greeting-alone-is-help"),
+    pytest.param(Channel.SMS, "\ufffd", [], None, None, id="an-undecodable-character-alone-is-help"),
+    pytest.param(Channel.SMS, "LAPOR \ufffd\ufffd", [], None, None, id="kind-word-and-undecodable-is-help"),
+    pytest.param(Channel.SMS, "\ufffd", [PHOTO], None, "\ufffd", id="an-undecodable-character-and-a-photo"),
     pytest.param(Channel.TWITTER, "tolong", [], None, None, id="help-word-alone-is-help"),
 ])
 def test_a_greeting_or_help_word_with_a_photo_or_a_quoted_post_is_a_report(
