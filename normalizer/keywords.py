@@ -804,9 +804,11 @@ def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
 
     None when the words are a report (the flags kept for it), also when they open with a mistyped ID and more words
     ("ANONIM 12345672 petugas minta uang": they may be the complaint); a mistyped ID alone, or after a status command,
-    is the query it is without the flag. `asks`: the actions taken (after a kind word, `_QUERIES_AFTER_KIND`)."""
-    parsed = _parse_query(rest, grammar, language, shortest_id, False)
-    if parsed is None or parsed.action not in asks or _mistyped_id_and_words(parsed):
+    is the query it is without the flag. `asks`: the actions taken (after a kind word, `_QUERIES_AFTER_KIND`: a
+    status query alone, its words are a report's, and our short code after the kind word is not read past again)."""
+    after_kind = asks is _QUERIES_AFTER_KIND
+    parsed = _parse_query(rest, grammar, language, shortest_id, False, addressed=not after_kind)
+    if parsed is None or parsed.action not in asks or _mistyped_id_and_words(parsed) or (after_kind and parsed.text):
         return None
     return _with_flags(parsed, flags)
 
@@ -972,15 +974,18 @@ def _without_trailing_handles(text: str) -> str:
     return text
 
 
-def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, short: bool) -> ParsedText | None:
+def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, short: bool, *,
+                 addressed: bool = True) -> ParsedText | None:
     """What the text asks or adds to, when it is no new report: a greeting, a command, a Tracking ID (first, named,
-    or in one of our answers sent back), or any of these after our short code. `short`: the text's words are all in
-    the short-message tables (`_only_short_message_words`), so it may be a greeting."""
+    or in one of our answers sent back), or any of these after our short code (not with `addressed` false: the
+    message read after a kind word, where `_parse_addressed` would read "LAPOR 1708 LAPOR 1708 ..." again, once per
+    pair, past the recursion limit). `short`: the text's words are all in the short-message tables
+    (`_only_short_message_words`), so it may be a greeting."""
     if (short and is_greeting(text, grammar)) or _one_character(text):
         return ParsedText(action=Action.HELP, text="", language=language)
     command = (_parse_command(text, grammar, language) or _parse_follow_up(text, grammar, language, shortest_id)
                or _parse_labelled_follow_up(text, grammar, language, shortest_id))
-    if command is None or command.action is Action.BAD_TRACKING_ID:
+    if addressed and (command is None or command.action is Action.BAD_TRACKING_ID):
         # "1708 12345678" is our short code and an ID, not the mistyped ID 170812345678; a valid ID that opens with
         # our short code ("1708 0004") stays one.
         addressed = _parse_addressed(text, grammar, language, shortest_id)

@@ -1016,6 +1016,29 @@ def test_a_flag_word_changes_nothing_for_a_status_query(text: str, action: Actio
             parsed.language) == (action, tracking_id, body, anonymous, confidential, language)
 
 
+@pytest.mark.parametrize(("text", "action", "kind", "body", "anonymous"), [
+    pytest.param(f"WBS CEK {VALID}", Action.STATUS, "complaint", "", False, id="wbs-cek-id"),
+    pytest.param(f"LAPOR ANONIM CEK {VALID}", Action.STATUS, "complaint", "", True, id="lapor-anonim-cek-id"),
+    pytest.param(f"LAPOR {VALID}", Action.STATUS, "complaint", "", False, id="lapor-id"),
+    # With words after the ID the citizen reports: answered with the status, the words were never filed.
+    pytest.param(f"WBS CEK {VALID} kepala dinas minta setoran lagi", Action.REPORT, "whistleblowing",
+                 f"CEK {VALID} kepala dinas minta setoran lagi", False, id="wbs-cek-id-and-words"),
+    pytest.param(f"LAPOR ANONIM CEK {VALID} pungli lagi di loket", Action.REPORT, "complaint",
+                 f"CEK {VALID} pungli lagi di loket", True, id="lapor-anonim-cek-id-and-words"),
+    pytest.param(f"ASPIRASI CEK {VALID} usul halte baru", Action.REPORT, "aspiration",
+                 f"CEK {VALID} usul halte baru", False, id="aspirasi-cek-id-and-words"),
+    # Our short code between kind words, over and over: each pair was read again from its start, in a call of its
+    # own (RecursionError from 250 pairs, a message of 2,300 characters) and in time quadratic in the text.
+    pytest.param("WBS 1708 " * 2_000 + "kepala dinas minta setoran", Action.REPORT, "whistleblowing",
+                 "1708 " + "WBS 1708 " * 1_999 + "kepala dinas minta setoran", False,
+                 id="kind-and-short-code-repeated"),
+])
+def test_a_status_query_after_a_kind_word_is_one_only_without_words_after_it(
+        text: str, action: Action, kind: str, body: str, anonymous: bool) -> None:
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.kind.value, parsed.text, parsed.anonymous) == (action, kind, body, anonymous)
+
+
 @pytest.mark.parametrize(("text", "follow_up_of", "body", "anonymous", "confidential", "mistyped_id"), [
     pytest.param(f"ANONIM CEK {VALID} lubangnya makin besar", VALID, "lubangnya makin besar", True, False, None,
                  id="anonim-cek-id-words"),
