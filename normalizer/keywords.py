@@ -867,14 +867,16 @@ def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id:
     words = [fold_word(word) for word in _TOKENS.findall(rest)]
     if all(word in grammar.forward_markers or word in grammar.addressed_to for word in words):
         rest = ""
-    # As the ID typed first: alone a status query, with words a follow-up, a check digit that fails a mistyped ID.
-    parsed = _parse_follow_up(f"{tracking_id} {rest.lstrip(_ID_CLOSE + _QUESTION)}".rstrip(), grammar, language,
-                              shortest_id)
     keys = PUBLIC_REPLY_KEYS if public else SMS_REPLY_KEYS
-    if parsed is None and not rest and keys[int(match.lastgroup.rsplit("_", 1)[1]) // 2] in _TYPED_ID_REPLY_KEYS:
-        # our "not valid" answer to a number of no ID's length ("CEK 12345"), sent back: that answer again
-        return ParsedText(action=Action.BAD_TRACKING_ID, text="", language=language, tracking_id=tracking_id)
-    return parsed
+    if keys[int(match.lastgroup.rsplit("_", 1)[1]) // 2] in _TYPED_ID_REPLY_KEYS:
+        # Our "not valid" answer sent back alone: that answer again. With words of the citizen's it is no query: read
+        # as the refused number first, they were answered "not valid" again and never filed ("... Laporan baru? Ketik
+        # LAPOR <isi>." and the complaint it asks for).
+        return None if rest else ParsedText(action=Action.BAD_TRACKING_ID, text="", language=language,
+                                            tracking_id=tracking_id)
+    # As the ID typed first: alone a status query, with words a follow-up, a check digit that fails a mistyped ID.
+    return _parse_follow_up(f"{tracking_id} {rest.lstrip(_ID_CLOSE + _QUESTION)}".rstrip(), grammar, language,
+                            shortest_id)
 
 
 # Our answers that name a report (config/replies.toml), both languages: by SMS, and in public to a mention.

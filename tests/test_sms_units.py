@@ -1759,6 +1759,20 @@ def test_our_own_answer_sent_back_points_at_its_report(text: str, action: Action
     assert (parsed.action, parsed.tracking_id, parsed.text, parsed.language) == (action, tracking_id, body, language)
 
 
+@pytest.mark.parametrize("language", ["id", "en"])
+@pytest.mark.parametrize("words", ["LAPOR jalan rusak di depan SD Negeri 3", "jalan rusak di depan SD Negeri 3",
+                                   f"{VALID} jalan rusak di depan SD Negeri 3"])
+def test_our_not_valid_answer_sent_back_with_words_files_them(words: str, language: str) -> None:
+    """Our "Tracking ID not valid ... A new report? Text REPORT <text>." copied with the complaint it asks for: read
+    as the refused number opening the words, it was answered "not valid" again and the complaint never filed. Alone
+    it is that answer again."""
+    ours = render("bad_tracking_id", language, tracking_id="15000000")
+    assert parse_text(ours).action is Action.BAD_TRACKING_ID
+    parsed = parse_text(f"{ours}\n{words}")
+    assert parsed.action in (Action.REPORT, Action.FOLLOW_UP)
+    assert "jalan rusak di depan SD Negeri 3" in parsed.text
+
+
 def public(key: str, language: str, tracking_id: str = VALID, **fields: str) -> str:
     """Our public reply to a mention as the citizen sees it (workers.social_reply.reply_text's fields)."""
     return render(key, language, tracking_id=tracking_id, link=f"https://www.lapor.go.id/pengaduan/{tracking_id}",
