@@ -1274,7 +1274,16 @@ def _parse_text(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     if "1708" in text:  # first: our help's header and instructions would be read as a form copied
         ours = _our_answer_sent_back(text, grammar)
         if ours is not None:
-            return ours
+            # Sent with a photo it is a report of the text (`normalize`), with the flags the text gives a report:
+            # help's "LAPOR ANONIM <isi>" and the public help's "#anonim" and "#rahasia" (read as a query's, none, the
+            # photo went to the agency named and public though the text held "#anonim").
+            filed = _with_anonymity_asked_in_words(_parse_as_typed(text, grammar, shortest_id), grammar)
+            return replace(ours, anonymous=filed.anonymous, confidential=filed.confidential)
+    return _parse_as_typed(text, grammar, shortest_id)
+
+
+def _parse_as_typed(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
+    """`_parse_text` of a text that is none of our answers sent back (or read as if it were none)."""
     instructed = _parse_instructed(text, grammar, shortest_id)
     if instructed is not None:
         return instructed

@@ -1905,6 +1905,26 @@ def test_a_greeting_or_help_word_with_a_photo_or_a_quoted_post_is_a_report(
     assert (normalized.draft.text, len(normalized.draft.attachments)) == (expected, len(attachments))
 
 
+@pytest.mark.parametrize(("channel", "text", "anonymous", "confidential"), [
+    pytest.param(Channel.SMS, "Fwd: " + render("help", "id"), True, False, id="help"),
+    pytest.param(Channel.SMS, render("help", "en"), True, False, id="help-en"),
+    pytest.param(Channel.INSTAGRAM, "@lapor1708 " + render("social_help", "id", ref=mention_ref("1")), True, True,
+                 id="social-help"),
+    pytest.param(Channel.SMS, "Fwd: " + render("status_help", "id"), False, False, id="status-help"),
+])
+def test_our_answer_sent_back_with_a_photo_is_a_report_with_the_flags_its_text_gives(
+        channel: Channel, text: str, anonymous: bool, confidential: bool) -> None:
+    """Our help sent back alone is asked again; with a photo it is a report of it, and the "ANONIM", "#anonim" and
+    "#rahasia" it holds count as in any report: read as a help request's, none, the photo's report was named and
+    public."""
+    kind, address = (SenderKind.MSISDN, "+6281234567890") if channel is Channel.SMS else (SenderKind.IG_USER, "123")
+    normalized = normalize(InboundMessage(
+        channel=channel, source="table", provider_message_id="SM1", sender_kind=kind, sender_address=address,
+        text=text, received_at=datetime(2026, 11, 22, tzinfo=UTC), attachments=[PHOTO]))
+    assert normalized.draft is not None
+    assert (normalized.draft.anonymous, normalized.draft.confidential) == (anonymous, confidential)
+
+
 @pytest.mark.parametrize(("text", "body", "kind", "anonymous", "confidential"), [
     pytest.param("[ANONIM] pungli di pasar", "pungli di pasar", "complaint", True, False, id="square-brackets"),
     pytest.param("(ANONIM) pungli di pasar", "pungli di pasar", "complaint", True, False, id="round-brackets"),
