@@ -128,6 +128,24 @@ def test_an_id_given_back_is_reused_before_a_new_block(redis: Redis) -> None:
     assert int(redis.get("lapor:tracking:seq")) == 1_000_002
 
 
+def test_an_allocator_holds_the_ids_it_leased_and_no_report_has(redis: Redis) -> None:
+    """`holds` decides that an addition to an ID is a new report (gateway/followups.py): true only while no report can
+    have the ID. Minted: false. Given back unused, or restored from a saved reserve: true. Handed to the next process:
+    false. A number typed otherwise than minted (a check digit that fails, leading zeros) names no ID it holds."""
+    allocator = TrackingIdAllocator(redis, block_size=3, start=1_000_000)
+    first = allocator.mint()
+    second, third = format_tracking_id(int(first[:-1]) + 1), format_tracking_id(int(first[:-1]) + 2)
+    assert (allocator.holds(first), allocator.holds(second), allocator.holds(third)) == (False, True, True)
+    assert not allocator.holds(second[:-1] + str((int(second[-1]) + 1) % 10)) and not allocator.holds("0" + second)
+    assert allocator.mint() == second and not allocator.holds(second)
+    allocator.give_back(second)
+    assert allocator.holds(second)
+    numbers = allocator.take_reserve()
+    assert not allocator.holds(second) and not allocator.holds(third)
+    allocator.restore(numbers)
+    assert allocator.holds(second) and allocator.holds(third) and not allocator.holds(first)
+
+
 @pytest.mark.parametrize(
     "counter_after",
     [
