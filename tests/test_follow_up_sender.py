@@ -210,6 +210,22 @@ async def test_a_follow_up_to_a_report_only_the_case_store_has_takes_only_the_fl
     assert resolved.from_reports_sender is None and resolved.sender == draft(*SMS_REPORTER).sender
 
 
+async def test_an_addition_to_an_id_in_the_receiving_process_reserve_is_a_new_report_on_every_path(
+    redis: Redis, settings: Settings
+) -> None:
+    """An ID leased to this process and given to no report yet (`Intake.holds_unminted`): a mention's or a mail's
+    addition (`resolve_follow_up_now`) and an SMS's while Redis is away (`redis_down`; the case store down too) are
+    new reports, as by SMS with Redis answering. Kept as follow-ups, they went to whichever report took the ID."""
+    redis.set(SEQUENCE_KEY, 1_000_100)  # the counter past the ID, as a leased block puts it
+    held = {PARENT}.__contains__
+    follow_up = draft(SenderKind.MSISDN, STRANGER)
+    by_mention = resolve_follow_up_now(redis, follow_up, unminted=held)
+    async with casestore_client(settings, 1.0) as client:
+        by_sms = await resolve_follow_up(redis, client, follow_up, lookup_seconds=1.0, redis_down=True, unminted=held)
+    for resolved, unknown in (by_mention, by_sms):
+        assert unknown and (resolved.follow_up_of, resolved.text) == (None, f"{PARENT} ada foto baru")
+
+
 # -- a report whose copy is damaged: taken as one whose copy is gone --------------------------------------------------
 
 
