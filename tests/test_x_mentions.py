@@ -1349,6 +1349,22 @@ def test_no_oauth_credential_reaches_a_log_line_or_a_dead_letter(
         assert value not in written
 
 
+def test_a_follow_up_mention_to_an_id_still_in_the_pollers_reserve_is_filed_as_a_new_report(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """An ID leased to the poller's process and given to no report yet is below the counter: kept as a follow-up, a
+    stranger's guess at the next ID ("laporan ini palsu") went to whichever report took it later."""
+    fake.state.add_tweet("@lapor1708 lampu jalan mati")
+    make_poller(settings, redis, intake).poll_once()
+    (first,) = envelopes(redis)
+    ahead = format_tracking_id(int(first["tracking_id"][:-1]) + 2)
+    assert intake.holds_unminted(ahead)
+    fake.state.add_tweet(f"@lapor1708 {ahead} laporan ini palsu")
+    make_poller(settings, redis, intake).poll_once()
+    added = [e for e in envelopes(redis) if e["tracking_id"] != first["tracking_id"]]
+    assert [(e["follow_up_of"], e["text"]) for e in added] == [(None, f"{ahead} laporan ini palsu")]
+
+
 def test_a_follow_up_mention_to_an_id_never_minted_is_filed_as_a_new_report(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
 ) -> None:
