@@ -164,6 +164,12 @@ MAIL_CASES = [
     # name that address spells, the sign-off's, goes with it; "Bu Siti", the official the report names, stays.
     MailCase("anonymous_form_bare_reply_to", "formulir@desa-krajan.example.id", ("Siti Rahayu", "siti.rahayu"),
              ("Bu Siti di loket 2 yang menerima uangnya", "jawaban mohon dikirim ke [anonim].", "Salam,\n[anonim]")),
+    # Gmail: a sign-off typed without a "--" above it, as most citizens type one: their initial, home address and
+    # number below "Terima kasih," go with the name (the address and the number reached the case store).
+    MailCase("anonymous_gmail_sign_off_contacts", "dewi.lestari.bks@gmail.com",
+             ("Dewi", "Jl. Melati No. 12", "0813-9876-5432", "9876"),
+             ("meminta uang seragam Rp 500.000 per siswa",
+              "rapat komite 30 November 2026.\n\nTerima kasih,\n[anonim]")),
     # The citizen's own words below a "--" divider, the number of the tout they report among them: all of it stays.
     MailCase("anonymous_dash_divider_report", "warga.samsat@yahoo.co.id", ("warga.samsat",),
              ("Calo di Samsat Kota Bandung.\n--\nPetugas calo di depan loket 3 menawarkan perpanjangan STNK",
@@ -260,6 +266,26 @@ SIGN_OFF_CASES = [
     SignOffCase("the name opening a longer line below the closing", "Siti Rahayu",
                 "Dana PKH dipotong.\n\nSalam,\nRahayu, Siti (warga RT 03 RW 05 Kelurahan Sukamaju, Kecamatan Coblong)",
                 "Dana PKH dipotong.\n\nSalam,\n[anonim] (warga RT 03 RW 05 Kelurahan Sukamaju, Kecamatan Coblong)"),
+    # A sign-off's contacts go with it, typed without a "--" (an address, a number, on its lines or the closing's).
+    SignOffCase("the address and the number below the name", "Siti Rahayu",
+                "Dana PKH dipotong.\n\nSalam,\nSiti\nJl. Mawar 3, Coblong\n\nWA 0812 3456 7890",
+                "Dana PKH dipotong.\n\nSalam,\n[anonim]"),
+    SignOffCase("a number on the closing line", "Joko", "Parkir Rp 10.000. Salam, Joko 0812-3456-7890",
+                "Parkir Rp 10.000. Salam, [anonim]"),
+    SignOffCase("a longer closing line, the name and an address below it", "Siti Rahayu",
+                "Dana dipotong.\n\nTerima kasih atas perhatiannya,\nRahayu S.\nsiti.r@kantor.example",
+                "Dana dipotong.\n\nTerima kasih atas perhatiannya,\n[anonim]"),
+    # The citizen's words after a closing, with an official's number: prose, or more lines than a sign-off.
+    SignOffCase("prose with a number after the closing stays", "Siti Rahayu",
+                "Dana dipotong.\n\nTerima kasih. Bendahara desa yang memotong dana itu bisa dihubungi di nomor "
+                "0812-3456-7890 setiap hari kerja.",
+                "Dana dipotong.\n\nTerima kasih. Bendahara desa yang memotong dana itu bisa dihubungi di nomor "
+                "0812-3456-7890 setiap hari kerja."),
+    SignOffCase("more lines than a sign-off's after the closing stay", "Siti Rahayu",
+                "Terima kasih.\nKronologi:\n1 Mei diminta.\n2 Mei bayar.\n3 Mei lagi.\n4 Mei lagi.\n5 Mei lagi.\n"
+                "Pelaku 0812-3456-7890",
+                "Terima kasih.\nKronologi:\n1 Mei diminta.\n2 Mei bayar.\n3 Mei lagi.\n4 Mei lagi.\n5 Mei lagi.\n"
+                "Pelaku 0812-3456-7890"),
     # What stays: the name in the report's words, after a form of address, in prose, someone else's, an ordinary word.
     SignOffCase("a word of the name opening a sentence after the closing stays", "Siti Rahayu",
                 "Dana dipotong.\n\nTerima kasih. Siti dan Rahayu di kantor desa juga ikut memotong dana itu.",

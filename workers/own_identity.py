@@ -40,7 +40,9 @@ SIGNATURE_MAX_LINES lines, with a phone number, an e-mail address or an @handle 
 SDN 3 / Jl. Merdeka No. 10 ... / 0812-3456-7890 / budi@sdn3.sch.id"). A work signature runs to ten lines and more, a
 line of it past 80 characters, a disclaimer below it: each once kept the whole signature.
 A divider above the citizen's words ("--\nSaksi: 2 orang."), their sentences below it with an official's number in
-them, and a disclaimer stay.
+them, and a disclaimer stay. Most citizens type no `--` at all: a sign-off that ends the mail with a contact in it
+("Terima kasih,\nDewi L.\nJl. Melati No. 12, Bekasi\nHP 0813-9876-5432") goes whole as such a short tail does
+(`without_sign_off_contacts`).
 """
 
 from __future__ import annotations
@@ -439,20 +441,57 @@ def _signed_opening(name: _SignedName, line: str, start: int) -> str:
     return line[:runs[0][0]] + OWN_IDENTITY + line[runs[0][1]:]
 
 
+def _sign_off(text: str) -> tuple[list[str], list[int], tuple[int, list[re.Match[str]]] | None]:
+    """A mail's last lines (`str.rsplit`: lines[0] holds the rest of a longer text), the indexes of those that are not
+    blank, and its sign-off's closing: the line of the last closing phrase among the last CLOSING_TAIL_LINES lines
+    that are not blank, with the phrases found in it (None: no sign-off)."""
+    scan = CLOSING_TAIL_LINES * 3
+    lines = text.rsplit("\n", scan)
+    first = 0 if len(lines) <= scan else 1
+    written = [index for index in range(first, len(lines)) if lines[index].strip()]
+    phrase = load_identity_words().closing
+    closing = next(((index, found) for index in reversed(written[-CLOSING_TAIL_LINES:])
+                    for found in [[*phrase.finditer(lines[index], max(0, len(lines[index]) - _CLOSING_REACH))]]
+                    if found), None)
+    return lines, written, closing
+
+
+_AFTER_CLOSING = re.compile(r"[^\w\n]*")  # the punctuation and spaces after a closing phrase ("Salam, ")
+
+
+def without_sign_off_contacts(text: str) -> str:
+    """A mail's text with the contacts of its sign-off replaced by OWN_IDENTITY: the short lines after the closing
+    phrase that ends the mail ("Terima kasih,\nDewi\nJl. Melati No. 12, Bekasi\nHP 0813-9876-5432"), at most
+    SHORT_TAIL_MAX_LINES lines of at most SHORT_TAIL_MAX_LINE characters, go as one OWN_IDENTITY when they hold a
+    phone number, an e-mail address or an @handle, as a short tail with a contact below a `--` does; so do the words
+    after the phrase on its own line when they hold one ("Salam, Dewi 0813-9876-5432"). A signature typed without a
+    `--` above it, as most citizens type theirs, put the anonymous sender's number and home address in the case store;
+    the name in it alone was taken out. Citizen's words after the closing (a long line, more lines) stay."""
+    lines, written, closing = _sign_off(text)
+    if closing is None:
+        return text
+    line, phrases = closing
+    after = [index for index in written if index > line]
+    opening = lines[line][:_AFTER_CLOSING.match(lines[line], phrases[-1].end()).end()]
+    rest = lines[line][len(opening):]
+    if len(after) > SHORT_TAIL_MAX_LINES or any(len(lines[index]) > SHORT_TAIL_MAX_LINE for index in after) \
+            or len(rest) > SHORT_TAIL_MAX_LINE or len(rest.split()) > SIGN_OFF_MAX_WORDS \
+            or not _has_contact("\n".join([rest, *(lines[index] for index in after)])):
+        return text
+    if rest.strip() and (not after or _has_contact(rest)):
+        lines[line] = opening + OWN_IDENTITY
+    if after:
+        lines[after[0]:] = [OWN_IDENTITY]
+    return "\n".join(lines)
+
+
 def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[SpelledName] = ()) -> str:
     """A mail's text with the sender's name replaced by OWN_IDENTITY in its sign-off (see the module): the short lines
     after the last closing phrase (opening a line or after a sentence: "... dipotong. Salam, Siti") among its last
     CLOSING_TAIL_LINES lines, and a line of the name alone among its last SIGN_OFF_LINES. `words` are the name's,
     `spelled` what the sender's addresses spell of it besides (`SpelledName`)."""
     name = _SignedName.of(words, spelled)
-    scan = CLOSING_TAIL_LINES * 3
-    lines = text.rsplit("\n", scan)
-    first = 0 if len(lines) <= scan else 1  # lines[0] holds the rest of a longer text
-    written = [index for index in range(first, len(lines)) if lines[index].strip()]
-    phrase = load_identity_words().closing
-    closing = next(((index, found) for index in reversed(written[-CLOSING_TAIL_LINES:])
-                    for found in [[*phrase.finditer(lines[index], max(0, len(lines[index]) - _CLOSING_REACH))]]
-                    if found), None)
+    lines, written, closing = _sign_off(text)
     read: set[int] = set()
     if closing is not None:
         line, phrases = closing
@@ -631,7 +670,7 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
     signature's contacts and the name it is signed with (see the module)."""
     kept = {field: envelope[field] for field in fields if isinstance(envelope.get(field), str)}
     if envelope.get("channel") == Channel.EMAIL.value and "text" in kept:
-        kept["text"] = without_dashed_signature(kept["text"])
+        kept["text"] = without_sign_off_contacts(without_dashed_signature(kept["text"]))
     pattern = own_identity_patterns(envelope)
     if pattern is not None:
         kept = {field: _replaced(pattern, value) for field, value in kept.items()}
