@@ -666,6 +666,49 @@ def test_an_answer_to_our_reply_is_a_follow_up(make_server, redis: Redis, by_sub
     assert str(follow_up_reply["Subject"]).startswith(f"[LAPOR #{first.tracking_id}]")
 
 
+def gmail_answer_quoting(reply: EmailMessage) -> str:
+    """Gmail's text part of an answer with no words of its own: the attribution, our reply quoted below it."""
+    quoted = "\n".join(f"> {line}".rstrip() for line in reply.get_content().splitlines())
+    return f"\nPada Kam, 3 Des 2026 pukul 18.05 LAPOR! <{RECIPIENT}> menulis:\n\n{quoted}\n"
+
+
+def outlook_answer_quoting(reply: EmailMessage) -> str:
+    """Outlook's: a header block, our reply below it as it was, no ">"."""
+    return (f"\n\n________________________________\nFrom: LAPOR! <{RECIPIENT}>\n"
+            f"Sent: Thursday, December 3, 2026 6:05 PM\nTo: {reply['To']}\nSubject: {reply['Subject']}\n\n"
+            f"{reply.get_content()}")
+
+
+@pytest.mark.parametrize("quoting", [gmail_answer_quoting, outlook_answer_quoting], ids=["gmail", "outlook"])
+def test_an_answer_to_our_reply_adding_only_a_photo_adds_none_of_our_words(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, quoting: Callable[[EmailMessage], str]) -> None:
+    """Answering our acknowledgement with a photo and no words, a citizen's client quotes our reply: that is no
+    addition of theirs (it went to the case store as their words, the citizen's address in Outlook's `To:` too)."""
+    server = make_server()
+    first = server.deliver(citizen_mail(subject="Drainase tersumbat"))
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    answer = EmailMessage()
+    answer["From"] = f"Warga <{ack['To']}>"
+    answer["To"] = RECIPIENT
+    answer["Subject"] = "Re: " + str(ack["Subject"])
+    answer["Message-ID"] = make_msgid(domain="example.net")
+    answer["In-Reply-To"] = str(ack["Message-ID"])
+    answer["References"] = f"{str(ack['References']).strip()} {ack['Message-ID']}"
+    answer.set_content(quoting(ack))
+    answer.add_attachment(b"\xff\xd8\xff\xe0foto", maintype="image", subtype="jpeg", filename="IMG_0001.jpg")
+    added = server.deliver(answer.as_bytes().replace(b"\n", b"\r\n"))
+    envelope = stored_envelope(redis, added.tracking_id or "")
+    assert envelope is not None and envelope["follow_up_of"] == first.tracking_id
+    assert len(envelope["attachments"]) == 1
+    assert "laporan Anda" not in envelope["text"] and "example.net" not in envelope["text"], envelope["text"]
+    # The same quote, answering no reply of ours (a citizen's answer to an official, sent on to us): it is the report.
+    del answer["In-Reply-To"], answer["References"], answer["Subject"], answer["Message-ID"]
+    answer["Subject"], answer["Message-ID"] = "Re: Pungutan sekolah", make_msgid(domain="example.net")
+    kept = server.deliver(answer.as_bytes().replace(b"\n", b"\r\n"))
+    assert "laporan Anda" in (stored_envelope(redis, kept.tracking_id or "") or {})["text"]
+
+
 @pytest.mark.parametrize(("subject", "body"), [("STOP", "STOP"), ("Unsubscribe", "unsubscribe"), ("", "berhenti")],
                          ids=["stop", "unsubscribe", "berhenti-no-subject"])
 def test_a_mail_saying_only_an_opt_out_word_is_still_a_report(make_server, redis: Redis, subject: str,  # type: ignore[no-untyped-def]

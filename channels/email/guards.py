@@ -144,6 +144,11 @@ def asks_no_auto_reply(mail: ParsedMail) -> bool:
     return bool({word.strip().lower() for word in value.split(",")} & NO_AUTO_REPLY)
 
 
+def answers_our_reply(mail: ParsedMail, settings: EmailSettings) -> bool:
+    """Whether the mail answers one of our replies (its In-Reply-To names one): the history it quotes is ours."""
+    return any(our_tracking_id(reference, settings) for reference in mail.in_reply_to)
+
+
 def follow_up_of(mail: ParsedMail, settings: EmailSettings) -> str | None:
     """The report this mail continues: `[LAPOR #<id>]` in the subject, or one of our replies referenced."""
     match = SUBJECT_TAG.search(mail.subject)

@@ -74,6 +74,9 @@ class ParsedMail:
     reply_to: str | None = None
     attachments: list[RawAttachment] = field(default_factory=list)
     sender_identities: SenderIdentities = field(default_factory=SenderIdentities)
+    # Whether `text` is quoted history alone (`_trimmed`): the answer to one of our replies that adds only a file
+    # ("Pada ... LAPOR! <...> menulis:" and our words below it) holds no words of its sender's.
+    history_only: bool = False
 
 
 class TooComplex(TooLarge):
@@ -606,7 +609,17 @@ def trim_quoted(text: str, *, forwarded: bool = False) -> str:
 
     In a forward (`forwarded`: the subject says so) Outlook's header block starts the forwarded message, not
     quoted history, and the forwarder's signature above it does not cut it off."""
+    return _trimmed(text, forwarded=forwarded)[0]
+
+
+def _trimmed(text: str, *, forwarded: bool = False) -> tuple[str, bool]:
+    """`trim_quoted`'s text, and whether it is quoted history alone (`ParsedMail.history_only`): the mail opens with
+    the mark of a quote (an attribution, Outlook's header block, separator or rule) before any words of the sender's,
+    and holds none of theirs below an attribution's `>` lines, or follows Outlook's block (whose quote has no `>`:
+    what follows it is the quoted mail)."""
     lines = text.split("\n")
+    opened_with_quote = False  # a quote's mark came before any words of the sender's
+    outlook_history = False  # ... and it was Outlook's: no ">" tells its quoted mail from what follows
     kept: list[str] = []
     forward: list[str] = []
     skip = 0
@@ -625,6 +638,9 @@ def trim_quoted(text: str, *, forwarded: bool = False) -> str:
                 break
             if own_text:
                 break
+            opened_with_quote = True
+            outlook_history = outlook_history or not (_ATTRIBUTION.match(lines[index])
+                                                      or _ATTRIBUTION_START.match(lines[index]))
             skip = span - 1
             continue  # a bottom-posted reply: the quote comes first, the answer below it
         kept.append(line)
@@ -632,8 +648,10 @@ def trim_quoted(text: str, *, forwarded: bool = False) -> str:
     # Interleaved ">" lines are quotes too; a text that is only quotes keeps them.
     unquoted = [line for line in kept if not line.lstrip().startswith(">")]
     own = "\n".join(unquoted if any(line.strip() for line in unquoted) else kept)
+    history_only = opened_with_quote and not forward and (
+        outlook_history or not any(line.strip() for line in unquoted))
     own = _without_client_footer(_without_signature(own, keep_if_empty=not forward)).strip()
-    return "\n\n".join(part for part in (own, "\n".join(forward).strip()) if part)
+    return "\n\n".join(part for part in (own, "\n".join(forward).strip()) if part), history_only
 
 
 def message_ids(value: str) -> list[str]:
@@ -808,13 +826,15 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
     reply_to = [a for _, a in mailboxes(message, "Reply-To")] \
         if _raw_length(message, "Reply-To") <= max_address_field else []
     subject = header_text(message, "Subject")
+    text, history_only = _trimmed(body.replace("\r\n", "\n"), forwarded=bool(FORWARD_SUBJECT.match(subject)))
     return ParsedMail(
         message=message,
         message_id=message_id[0] if message_id else None,
         sender_address=address,
         sender_name=name,
         subject=subject,
-        text=trim_quoted(body.replace("\r\n", "\n"), forwarded=bool(FORWARD_SUBJECT.match(subject))),
+        text=text,
+        history_only=history_only,
         in_reply_to=message_ids(header_text(message, "In-Reply-To")),
         references=message_ids(header_text(message, "References")),
         reply_to=reply_to[0].lower() if reply_to else None,

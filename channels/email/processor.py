@@ -15,7 +15,7 @@ import hashlib
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redis import Redis
@@ -25,6 +25,7 @@ from channels.email.guards import (
     BOUNCES,
     SUPPRESSED,
     Bounce,
+    answers_our_reply,
     asks_no_auto_reply,
     bounce_of_our_reply,
     follow_up_of,
@@ -151,6 +152,10 @@ class MailProcessor:
         reason = loop_reason(mail, envelope_sender, self.settings.email)
         if reason is not None:
             return self._suppress(reason)
+        if mail.history_only and answers_our_reply(mail, self.settings.email):
+            # An answer to our reply with nothing of its own but a file: the quoted history is our own words ("Terima
+            # kasih, laporan Anda telah kami terima..."), which went to the case store as the citizen's addition.
+            mail = replace(mail, text="")
         return await self._report(mail, raw, envelope_sender, recipients)
 
     async def _note_message(self, *, report: bool = False) -> None:
