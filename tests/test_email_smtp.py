@@ -709,6 +709,26 @@ def test_an_answer_to_our_reply_adding_only_a_photo_adds_none_of_our_words(  # t
     assert "laporan Anda" in (stored_envelope(redis, kept.tracking_id or "") or {})["text"]
 
 
+@pytest.mark.parametrize("subject", ["Re:", "Fwd: ", "RE: FW:", "Balas："])
+def test_a_mail_of_a_bare_reply_prefix_and_no_words_is_empty(make_server, redis: Redis,  # type: ignore[no-untyped-def]
+                                                             subject: str) -> None:
+    """Nothing but a mail app's prefix in the subject, no words, no file: nothing to report (it was filed as a report
+    of "Re:" for an agency, and acknowledged); with a file it is that file's report."""
+    server = make_server()
+    before = SUPPRESSED.labels("empty")._value.get()
+    result = server.deliver(citizen_mail(subject=subject, body="\n"))
+    assert result.data_code == 250 and result.tracking_id is None
+    assert envelope_count(redis) == 0 and SUPPRESSED.labels("empty")._value.get() == before + 1
+    run_replies(server.settings, redis)
+    assert outbox(server.settings) == []
+    photo = EmailMessage()
+    photo["From"], photo["To"], photo["Subject"] = "Warga <warga@example.net>", RECIPIENT, subject
+    photo.add_attachment(b"\xff\xd8\xff\xe0foto", maintype="image", subtype="jpeg", filename="IMG_0002.jpg")
+    filed = server.deliver(photo.as_bytes().replace(b"\n", b"\r\n"))
+    envelope = stored_envelope(redis, filed.tracking_id or "")
+    assert envelope is not None and len(envelope["attachments"]) == 1 and envelope["text"] == ""
+
+
 @pytest.mark.parametrize(("subject", "body"), [("STOP", "STOP"), ("Unsubscribe", "unsubscribe"), ("", "berhenti")],
                          ids=["stop", "unsubscribe", "berhenti-no-subject"])
 def test_a_mail_saying_only_an_opt_out_word_is_still_a_report(make_server, redis: Redis, subject: str,  # type: ignore[no-untyped-def]

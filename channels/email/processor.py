@@ -54,6 +54,7 @@ from gateway.settings import Settings
 from normalizer.envelope import SENDER_IDENTITIES, Channel, ReportDraft, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
 from normalizer.pipeline import Normalized, normalize
+from normalizer.prefixes import STACKED_PREFIXES
 
 log = get_logger()
 
@@ -101,6 +102,13 @@ def provider_message_id(mail: ParsedMail, raw: bytes) -> str:
     if mail.message_id and len(mail.message_id) <= MAX_MESSAGE_ID:
         return "from-message-id:" + hashlib.sha256(f"{mail.sender_address}\0{mail.message_id}".encode()).hexdigest()
     return "sha256:" + hashlib.sha256(without_hop_fields(raw)).hexdigest()
+
+
+def subject_words(subject: str) -> str:
+    """A subject as a mail's text when it has no other: "" when it is nothing but reply and forward prefixes ("Re:",
+    "Fwd:", "RE: FW:"), which a mail app writes and no one reports: such a mail with no words and no file is empty,
+    and was filed as a report of "Re:" and acknowledged."""
+    return subject if STACKED_PREFIXES.sub("", subject).strip() else ""
 
 
 class MailProcessor:
@@ -211,7 +219,8 @@ class MailProcessor:
         return InboundMessage(
             channel=Channel.EMAIL, source=self.source, provider_message_id=provider_message_id(mail, raw),
             sender_kind=SenderKind.EMAIL, sender_address=mail.sender_address, sender_display_name=mail.sender_name,
-            text=mail.text or mail.subject, received_at=utc_now(), recipient=recipients[0] if recipients else None,
+            text=mail.text or subject_words(mail.subject), received_at=utc_now(),
+            recipient=recipients[0] if recipients else None,
             subject=mail.subject or None, attachments=attachments,
             channel_meta={"message_id": mail.message_id, "in_reply_to": mail.in_reply_to,
                           "references": mail.references, "reply_to": mail.reply_to,
