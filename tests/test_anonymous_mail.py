@@ -170,6 +170,11 @@ MAIL_CASES = [
              ("Dewi", "Jl. Melati No. 12", "0813-9876-5432", "9876"),
              ("meminta uang seragam Rp 500.000 per siswa",
               "rapat komite 30 November 2026.\n\nTerima kasih,\n[anonim]")),
+    # Outlook: a signature of name, post, address and number, with no closing phrase and no "--" above it (Outlook
+    # writes none): it goes from the name down (the name went, the address and the number reached the case store).
+    MailCase("anonymous_outlook_signature_no_dashes", "rudi.hartono@outlook.co.id",
+             ("Rudi", "Hartono", "SMPN 2 Cilacap", "Jl. Kenanga No. 7", "0852-2468-1357", "2468"),
+             ("memotong honor guru honorer Rp 300.000", "tanpa tanda terima.\n\n[anonim]")),
     # The citizen's own words below a "--" divider, the number of the tout they report among them: all of it stays.
     MailCase("anonymous_dash_divider_report", "warga.samsat@yahoo.co.id", ("warga.samsat",),
              ("Calo di Samsat Kota Bandung.\n--\nPetugas calo di depan loket 3 menawarkan perpanjangan STNK",
@@ -275,6 +280,16 @@ SIGN_OFF_CASES = [
     SignOffCase("a longer closing line, the name and an address below it", "Siti Rahayu",
                 "Dana dipotong.\n\nTerima kasih atas perhatiannya,\nRahayu S.\nsiti.r@kantor.example",
                 "Dana dipotong.\n\nTerima kasih atas perhatiannya,\n[anonim]"),
+    # A signature with no closing and no "--": the name alone on a line, short lines with a contact below it.
+    SignOffCase("the name alone above a post, an address and a number", "Siti Rahayu",
+                "Dana PKH dipotong.\n\nSiti Rahayu\nKader PKK RT 03\nJl. Mawar 3, Coblong\n0812-3456-7890",
+                "Dana PKH dipotong.\n\n[anonim]"),
+    SignOffCase("the name alone above lines with no contact", "Siti Rahayu",
+                "Dana PKH dipotong.\n\nSiti Rahayu\nKader PKK RT 03",
+                "Dana PKH dipotong.\n\n[anonim]\nKader PKK RT 03"),
+    SignOffCase("the name in a sentence, an official's number below it stays", "Siti Rahayu",
+                "Dana dipotong.\nSiti Rahayu, bendahara, menelepon dari\n0812-3456-7890",
+                "Dana dipotong.\n[anonim], bendahara, menelepon dari\n0812-3456-7890"),
     # The citizen's words after a closing, with an official's number: prose, or more lines than a sign-off.
     SignOffCase("prose with a number after the closing stays", "Siti Rahayu",
                 "Dana dipotong.\n\nTerima kasih. Bendahara desa yang memotong dana itu bisa dihubungi di nomor "

@@ -42,7 +42,8 @@ line of it past 80 characters, a disclaimer below it: each once kept the whole s
 A divider above the citizen's words ("--\nSaksi: 2 orang."), their sentences below it with an official's number in
 them, and a disclaimer stay. Most citizens type no `--` at all: a sign-off that ends the mail with a contact in it
 ("Terima kasih,\nDewi L.\nJl. Melati No. 12, Bekasi\nHP 0813-9876-5432") goes whole as such a short tail does
-(`without_sign_off_contacts`).
+(`without_sign_off_contacts`), and so does a signature with no closing phrase opened by a line of the name alone
+(Outlook's: "Rudi Hartono\nGuru Honorer SMPN 2\nHP/WA: 0852...", `without_signed_name`).
 """
 
 from __future__ import annotations
@@ -508,6 +509,18 @@ def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[Spel
     for index in written[-SIGN_OFF_LINES:]:
         if index not in read and len(lines[index]) <= SHORT_TAIL_MAX_LINE:  # a line of a name is short
             lines[index] = _signed_name(name, lines[index], alone=True)
+    # A signature with no closing phrase and no `--` above it (Outlook's, and any typed by hand): a line of the name
+    # alone opening the mail's last short lines, with a contact below it, goes with them ("Dewi Lestari\nStaf TU SDN
+    # 5\nHP 0813-9876-5432": the name went, and the number reached the case store).
+    tail = written[-(SHORT_TAIL_MAX_LINES + 1):]
+    for position, index in enumerate(tail[:-1]):
+        below = [lines[item] for item in tail[position + 1:]]
+        line = lines[index]
+        if len(line) <= SHORT_TAIL_MAX_LINE and all(len(item) <= SHORT_TAIL_MAX_LINE for item in below) \
+                and (line.strip() == OWN_IDENTITY or _signed_name(name, line, alone=True) != line) \
+                and _has_contact("\n".join(below)):
+            lines[index:] = [OWN_IDENTITY]
+            break
     return "\n".join(lines)
 
 
