@@ -709,7 +709,7 @@ def test_an_answer_to_our_reply_adding_only_a_photo_adds_none_of_our_words(  # t
     assert "laporan Anda" in (stored_envelope(redis, kept.tracking_id or "") or {})["text"]
 
 
-@pytest.mark.parametrize("subject", ["Re:", "Fwd: ", "RE: FW:", "Balas："])
+@pytest.mark.parametrize("subject", ["Re:", "Fwd: ", "RE: FW:", "Balas：", "Re: [LAPOR #10000004]"])
 def test_a_mail_of_a_bare_reply_prefix_and_no_words_is_empty(make_server, redis: Redis,  # type: ignore[no-untyped-def]
                                                              subject: str) -> None:
     """Nothing but a mail app's prefix in the subject, no words, no file: nothing to report (it was filed as a report

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from channels.email.guards import (
     BOUNCES,
+    SUBJECT_TAG,
     SUPPRESSED,
     Bounce,
     answers_our_reply,
@@ -106,9 +107,9 @@ def provider_message_id(mail: ParsedMail, raw: bytes) -> str:
 
 def subject_words(subject: str) -> str:
     """A subject as a mail's text when it has no other: "" when it is nothing but reply and forward prefixes ("Re:",
-    "Fwd:", "RE: FW:"), which a mail app writes and no one reports: such a mail with no words and no file is empty,
-    and was filed as a report of "Re:" and acknowledged."""
-    return subject if STACKED_PREFIXES.sub("", subject).strip() else ""
+    "Fwd:", "RE: FW:") and our tag ("Re: [LAPOR #<id>]"), which a mail app writes and no one reports: such a mail with
+    no words and no file is empty, and was filed as a report (or an addition) of "Re:" and acknowledged."""
+    return subject if STACKED_PREFIXES.sub("", SUBJECT_TAG.sub(" ", subject)).strip() else ""
 
 
 class MailProcessor:
