@@ -296,6 +296,12 @@ SIGN_OFF_CASES = [
                 "0812-3456-7890 setiap hari kerja.",
                 "Dana dipotong.\n\nTerima kasih. Bendahara desa yang memotong dana itu bisa dihubungi di nomor "
                 "0812-3456-7890 setiap hari kerja."),
+    SignOffCase("a labelled line of the report after the closing stays", "Siti Rahayu",
+                "Dana dipotong.\n\nTerima kasih.\nNomor pelaku: 0812-3456-7890",
+                "Dana dipotong.\n\nTerima kasih.\nNomor pelaku: 0812-3456-7890"),
+    SignOffCase("a labelled line of the report below the name stays", "Siti Rahayu",
+                "Dana dipotong.\n\nSiti Rahayu\nBendahara: 0812-3456-7890",
+                "Dana dipotong.\n\n[anonim]\nBendahara: 0812-3456-7890"),
     SignOffCase("more lines than a sign-off's after the closing stay", "Siti Rahayu",
                 "Terima kasih.\nKronologi:\n1 Mei diminta.\n2 Mei bayar.\n3 Mei lagi.\n4 Mei lagi.\n5 Mei lagi.\n"
                 "Pelaku 0812-3456-7890",

@@ -467,7 +467,8 @@ def without_sign_off_contacts(text: str) -> str:
     phone number, an e-mail address or an @handle, as a short tail with a contact below a `--` does; so do the words
     after the phrase on its own line when they hold one ("Salam, Dewi 0813-9876-5432"). A signature typed without a
     `--` above it, as most citizens type theirs, put the anonymous sender's number and home address in the case store;
-    the name in it alone was taken out. Citizen's words after the closing (a long line, more lines) stay."""
+    the name in it alone was taken out. Citizen's words after the closing (a long line, more lines, a list's item or a
+    labelled line whose label is no contact's: "Nomor pelaku: 0812...") stay."""
     lines, written, closing = _sign_off(text)
     if closing is None:
         return text
@@ -477,6 +478,7 @@ def without_sign_off_contacts(text: str) -> str:
     rest = lines[line][len(opening):]
     if len(after) > SHORT_TAIL_MAX_LINES or any(len(lines[index]) > SHORT_TAIL_MAX_LINE for index in after) \
             or len(rest) > SHORT_TAIL_MAX_LINE or len(rest.split()) > SIGN_OFF_MAX_WORDS \
+            or any(_is_report_line(lines[index]) for index in after) \
             or not _has_contact("\n".join([rest, *(lines[index] for index in after)])):
         return text
     if rest.strip() and (not after or _has_contact(rest)):
@@ -516,7 +518,8 @@ def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[Spel
     for position, index in enumerate(tail[:-1]):
         below = [lines[item] for item in tail[position + 1:]]
         line = lines[index]
-        if len(line) <= SHORT_TAIL_MAX_LINE and all(len(item) <= SHORT_TAIL_MAX_LINE for item in below) \
+        if len(line) <= SHORT_TAIL_MAX_LINE \
+                and all(len(item) <= SHORT_TAIL_MAX_LINE and not _is_report_line(item) for item in below) \
                 and (line.strip() == OWN_IDENTITY or _signed_name(name, line, alone=True) != line) \
                 and _has_contact("\n".join(below)):
             lines[index:] = [OWN_IDENTITY]
@@ -615,6 +618,14 @@ def _is_citizens_line(line: str) -> bool:
         return True
     words = [token for token in line.split() if token[:1].isalpha()]
     return len(words) >= _PROSE_MIN_WORDS and 2 * sum(word[0].islower() for word in words) > len(words)
+
+
+def _is_report_line(line: str) -> bool:
+    """Whether a line is a structured report's, never a sign-off's: an item of a numbered or bulleted list, or a
+    `Label: value` line whose label is no contact's ("Nomor pelaku: 0812...", "Saksi: ...")."""
+    labelled = _LABELLED_LINE.match(line)
+    return bool(_LIST_ITEM.match(line)) or bool(
+        labelled and labelled.group(1).strip().lower() not in load_identity_words().contact_labels)
 
 
 def _paragraphs(lines: list[str], top: int) -> list[tuple[int, int]]:
