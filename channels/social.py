@@ -206,7 +206,9 @@ def after_poll_error(channel: str, signals: HealthSignals, backoff: Backoff,
         asked = backoff.reset_wait(error)
         delay = backoff.after_error(error)
         log_provider_error(channel, error, delay)
-        capped = asked is not None and asked > delay
+        # Against the longest wait, not the delay: the clock moves between the two readings of the reset, and every
+        # 429 with a reset well within it was logged as capped (the warning for a skewed clock or broken answer).
+        capped = asked is not None and asked > backoff.rate_limit_max_seconds
         if capped:
             log.warning("channel.rate_limit_wait_capped", channel=channel, reset_at=_utc(error.retry_at or 0),
                         retry_in_seconds=round(delay, 1))

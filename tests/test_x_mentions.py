@@ -598,6 +598,30 @@ def test_a_429_waits_for_its_reset_at_most_the_longest_wait(
     assert settings.x.bearer_token not in log_stream.getvalue()
 
 
+def test_a_429_within_the_longest_wait_is_not_logged_as_capped(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """A reset within `x.rate_limit_max_wait_seconds` is waited for as given, and nothing says it was cut: with a
+    real clock, which moves between reading the reset's wait and taking it, every 429 was logged
+    `channel.rate_limit_wait_capped` (the warning for a skewed clock), and the view's end moved past the reset."""
+    ticks = iter(range(1_000_000))
+
+    def moving_clock() -> float:
+        return NOW + next(ticks) / 1000
+
+    reset = int(NOW) + 600
+    fake.fail("/x/2/users", 429, body=fixture("x/too_many_requests.json"),
+              headers={"x-rate-limit-limit": "450", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)})
+
+    delay = XMentionsPoller(settings, redis, intake, clock=moving_clock).poll_once()
+
+    assert delay == pytest.approx(601.0, abs=0.1)
+    events = log_events(log_stream)
+    assert [e["event"] for e in events if e["event"] == "channel.rate_limited"] == ["channel.rate_limited"]
+    assert "channel.rate_limit_wait_capped" not in {e["event"] for e in events}
+    assert float(redis.hget("lapor:health:signals:x", "rate_limited_until") or 0) == reset
+
+
 @pytest.mark.parametrize(
     ("remaining", "reset_in", "expected"),
     [
