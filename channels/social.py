@@ -290,7 +290,8 @@ class ReplyJob:
     tracking_id: str | None
     language: str
     # The number a citizen gave as a Tracking ID, which the reply repeats (public in their mention already): one
-    # whose check failed (`social_bad_tracking_id_photo`) or that was never issued (`social_follow_up_unknown`).
+    # whose check failed (`social_bad_tracking_id`, `social_bad_tracking_id_photo`) or that was never issued
+    # (`social_follow_up_unknown`).
     typed_id: str | None = None
     # Who the reply goes to (`kind:id`), for the cap per account only: never in the job's arguments.
     sender: str = ""
@@ -441,6 +442,8 @@ class MentionIntake:
         log.info("message.query", channel=message.source, action=action.value)
         if action is Action.STATUS and tracking_id:
             return self._job(message, "social_status", tracking_id, language)
+        if action is Action.BAD_TRACKING_ID and tracking_id:  # the number as typed: "not valid, check it"
+            return self._job(message, "social_bad_tracking_id", None, language, tracking_id)
         return self._job(message, "social_help", None, language)
 
     def _job(self, message: InboundMessage, key: str, tracking_id: str | None, language: str,

@@ -884,13 +884,13 @@ SMS_REPLY_KEYS = ("ack", "ack_anonymous", "duplicate", "duplicate_anonymous", "f
                   "bad_tracking_id_photo", "bad_tracking_id", "status", "status_retry", "status_pending",
                   "status_unknown")
 # Our answers whose ID is the number the citizen typed (`shown_typed_id`), not one we minted.
-_TYPED_ID_REPLY_KEYS = frozenset({"bad_tracking_id"})
+_TYPED_ID_REPLY_KEYS = frozenset({"bad_tracking_id", "social_bad_tracking_id"})
 # Our answers that name no report, sent back whole: answered as they were (the usage text, how to ask for a status;
 # the public help copied into a mention). Filed, each was a new case of our own words under the citizen's number,
 # acknowledged as their report (help's copies as anonymous ones, for the "ANONIM" and "#anonim" they teach).
 _ANSWER_ACTIONS = {"help": Action.HELP, "status_help": Action.STATUS_HELP, "social_help": Action.HELP}
 PUBLIC_REPLY_KEYS = ("social_ack", "social_follow_up", "social_follow_up_unknown", "social_bad_tracking_id_photo",
-                     "social_status")
+                     "social_status", "social_bad_tracking_id")
 # What every public reply holds, its mention's reference (`(ref <code>)`), looked for first: the public replies'
 # pattern opens with no common word, as the SMS answers' ("LAPOR!") does, and searched for in every message it cost
 # ten times the SMS answers' pattern.
@@ -913,13 +913,16 @@ def _our_replies(keys: tuple[str, ...]) -> re.Pattern[str]:
     alternatives = []
     for index, (key, language) in enumerate((key, language) for key in keys for language in ("id", "en")):
         template = replies[key][language]
-        named = "tracking_id" if "{tracking_id}" in template else "follow_up_of"
+        # The ID the reply names: the report's, or for "not valid" without one (the public `social_bad_tracking_id`)
+        # the number as typed.
+        named = ("tracking_id" if "{tracking_id}" in template
+                 else "typed_id" if key in _TYPED_ID_REPLY_KEYS else "follow_up_of")
         pattern, seen = "", False
         for literal, field, _, _ in string.Formatter().parse(template):
             pattern += r"\s+".join(re.escape(piece) for piece in literal.split(" "))
             if field == named and not seen and key in _TYPED_ID_REPLY_KEYS:
                 # the number as the citizen typed it, of any length, cut past the longest ID's 14 with "..."
-                pattern, seen = pattern + rf"(?P<id_{language}_{index}>\d{{1,14}})(?:\.\.\.)?", True
+                pattern, seen = pattern + rf"(?P<id_{language}_{index}>\d{{1,14}})(?:\.\.\.|…)?", True
             elif field == named and not seen:
                 pattern, seen = pattern + rf"(?P<id_{language}_{index}>\d{{6,14}})", True
             elif field in ("tracking_id", "follow_up_of"):

@@ -40,6 +40,7 @@ from gateway.replies import load_replies
 from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id
 from normalizer.envelope import ReportDraft
+from normalizer.keywords import Action, parse_text
 from tests.conftest import TestEnvironment, free_port, log_events
 from tests.job_support import SecondJobInFirstSend
 from tests.social_helpers import (
@@ -205,24 +206,47 @@ def test_the_sms_keyword_grammar_applies_to_mentions(
 
 
 @pytest.mark.parametrize(
-    ("text", "reply_key", "tracking_id"),
+    ("text", "reply_key", "tracking_id", "typed", "said"),
     [
-        pytest.param(f"@lapor1708 CEK {VALID_ID}", "social_status", VALID_ID, id="status"),
-        pytest.param(f"@lapor1708 CEK {MISTYPED_ID}", "social_help", None, id="mistyped-id"),
-        pytest.param("@lapor1708 bantuan", "social_help", None, id="help"),
+        pytest.param(f"@lapor1708 CEK {VALID_ID}", "social_status", VALID_ID, None, VALID_ID, id="status"),
+        # "not valid, check the number", the number as typed (public in the mention already), as the SMS answer says:
+        # the help text ("Sebut @lapor1708 dengan isi laporan Anda ...") read as if the mention was not understood
+        pytest.param(f"@lapor1708 CEK {MISTYPED_ID}", "social_bad_tracking_id", None, MISTYPED_ID,
+                     f"Nomor lacak {MISTYPED_ID} tidak valid. Periksa kembali nomornya", id="mistyped-id"),
+        pytest.param(f"@lapor1708 {MISTYPED_ID}", "social_bad_tracking_id", None, MISTYPED_ID,
+                     f"Nomor lacak {MISTYPED_ID} tidak valid.", id="mistyped-id-alone"),
+        pytest.param("@lapor1708 check 12345", "social_bad_tracking_id", None, "12345",
+                     "Tracking ID 12345 is not valid.", id="too-short-en"),
+        pytest.param("@lapor1708 CEK 123456789012345678", "social_bad_tracking_id", None, "123456789012345678",
+                     "Nomor lacak 12345678901234… tidak valid.", id="too-long-shown-cut"),
+        pytest.param("@lapor1708 bantuan", "social_help", None, None, "https://www.lapor.go.id", id="help"),
     ],
 )
 def test_queries_by_mention_are_answered_not_reported(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, text: str, reply_key: str,
-    tracking_id: str | None,
+    tracking_id: str | None, typed: str | None, said: str,
 ) -> None:
     tweet = fake.state.add_tweet(text)
     make_poller(settings, redis, intake).poll_once()
     assert envelopes(redis) == []
-    assert reply_jobs(redis) == [("twitter", {"tweet_id": tweet["id"]}, reply_key, tracking_id, "id")]
+    language = "en" if reply_key == "social_bad_tracking_id" and "check" in text else "id"
+    assert reply_jobs(redis) == [("twitter", {"tweet_id": tweet["id"]}, reply_key, tracking_id, language,
+                                  *([typed] if typed else []))]
     run_reply_jobs(settings)
     (reply,) = fake.state.x_replies
-    assert (tracking_id or "https://www.lapor.go.id") in reply["text"]
+    assert said in reply["text"]
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_our_public_not_valid_answer_copied_into_a_mention_is_that_answer_again(settings: Settings,
+                                                                                language: str) -> None:
+    """Our public "not valid" answer sent back in a new mention is read as ours (no report of our words): the number
+    it repeats is no ID, so it is that answer again, as our SMS "not valid" answer sent back is."""
+    for typed in (MISTYPED_ID, "12345"):
+        text = "@lapor1708 " + social_reply.reply_text(settings, "social_bad_tracking_id", None, language,
+                                                       "1860000000000000101", typed)
+        parsed = parse_text(text)
+        assert (parsed.action, parsed.tracking_id) == (Action.BAD_TRACKING_ID, typed)
 
 
 @pytest.mark.parametrize(
