@@ -68,8 +68,11 @@ def unleased() -> bool:
     """The `GoOn` of a round polled without a lease (a poller driven directly): every fetch goes on."""
     return True
 
-# Leading @handles (X: 15 characters, Instagram: 30, with dots).
-LEADING_MENTIONS = re.compile(r"^(?:\s*@[\w.]{1,30}[\s:,-]*)+")
+# Leading @handles (X: 15 characters, Instagram: 30, with dots), the first one also as a "dot mention" (`.@lapor1708
+# ...`, X's old habit of a dot before the handle so that followers see the post): left in, it kept everything after
+# it from being read as leading keywords, so `.@lapor1708 ANONIM ...` was a named report (the whistleblower's handle
+# sent to the case store) and `.@lapor1708 CEK <id>` a new report.
+LEADING_MENTIONS = re.compile(r"^(?:\s*\.?\s*@[\w.]{1,30}[\s:,-]*)(?:\s*@[\w.]{1,30}[\s:,-]*)*")
 
 
 def strip_leading_mentions(text: str, own_handle: str | None = None) -> str:
@@ -84,7 +87,8 @@ def strip_leading_mentions(text: str, own_handle: str | None = None) -> str:
 @lru_cache(maxsize=8)
 def _leading_mentions_with(own: str) -> re.Pattern[str]:
     """LEADING_MENTIONS, plus our own handle without its `@`; compiled once per handle."""
-    return re.compile(rf"^(?:\s*(?:@[\w.]{{1,30}}|{re.escape(own)}(?!\w)(?!\.\w))[\s:,-]*)+", re.IGNORECASE)
+    one = rf"(?:@[\w.]{{1,30}}|{re.escape(own)}(?!\w)(?!\.\w))[\s:,-]*"
+    return re.compile(rf"^\s*\.?\s*{one}(?:\s*{one})*", re.IGNORECASE)
 
 
 class ProviderErrorKind(StrEnum):

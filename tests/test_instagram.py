@@ -18,7 +18,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from channels.instagram_graph import PENDING_KEY, PROGRESS_KEY, GraphClient, InstagramPoller, our_reply_in, own_post
-from channels.social import ProviderError
+from channels.social import ProviderError, strip_leading_mentions
 from gateway.app import create_app
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
@@ -1313,3 +1313,14 @@ def test_comments_of_one_account_past_the_reply_cap_are_filed_and_left_unanswere
     capped = [e for e in log_events(log_stream) if e["event"] == "reply.capped"]
     assert [e["channel"] for e in capped] == ["instagram-reply"] * 2
     assert "balasan.otomatis" not in log_stream.getvalue()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param(".@lapor1708 ANONIM pungli di loket", "ANONIM pungli di loket", id="dot-mention"),
+    pytest.param(".lapor1708 CEK 12345672", "CEK 12345672", id="dot-bare-handle-as-the-graph-api-gives-it"),
+    pytest.param(". @warga.lain lapor1708 #anonim sampah", "#anonim sampah", id="dot-then-handles"),
+    pytest.param("sampah di pasar. lapor1708", "sampah di pasar. lapor1708", id="inside-stays"),
+])
+def test_a_dot_before_the_leading_handle_is_read_past(text: str, expected: str) -> None:
+    """`.@lapor1708 ANONIM ...` kept the handle in the text, so ANONIM was not read and the report went named."""
+    assert strip_leading_mentions(text, "lapor1708") == expected

@@ -157,10 +157,40 @@ def test_a_mentions_text_is_what_the_citizen_wrote_whole_unescaped_and_without_t
         pytest.param("@pemkot_bdg @lapor1708: LAPOR jalan rusak", "LAPOR jalan rusak", id="several-leading"),
         pytest.param("Jalan rusak, tolong @lapor1708", "Jalan rusak, tolong @lapor1708", id="inside-stays"),
         pytest.param("@lapor1708", "", id="only-mention"),
+        # a "dot mention", X's habit of a dot before the handle so that followers see the post
+        pytest.param(".@lapor1708 ANONIM pungli di loket samsat", "ANONIM pungli di loket samsat", id="dot-mention"),
+        pytest.param(". @lapor1708 @pemkot_bdg CEK 10000004", "CEK 10000004", id="dot-space-mention"),
+        pytest.param("... jalan rusak @lapor1708", "... jalan rusak @lapor1708", id="dots-before-words-stay"),
+        pytest.param("jalan rusak. @lapor1708", "jalan rusak. @lapor1708", id="inside-after-a-dot-stays"),
     ],
 )
 def test_leading_mentions_are_stripped(text: str, expected: str) -> None:
     assert strip_leading_mentions(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "anonymous", "reply_key"),
+    [
+        pytest.param(".@lapor1708 ANONIM pungli di loket samsat", True, "social_ack", id="dot-mention-anonim"),
+        pytest.param(f".@lapor1708 CEK {VALID_ID}", None, "social_status", id="dot-mention-status"),
+    ],
+)
+def test_a_dot_mention_is_read_as_a_mention(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, text: str, anonymous: bool | None,
+    reply_key: str,
+) -> None:
+    """`.@lapor1708 ANONIM ...` was a named report of "@lapor1708 ANONIM ..." (the whistleblower's account sent to the
+    case store), `.@lapor1708 CEK <id>` a new report."""
+    redis.set(SEQUENCE_KEY, 2_000_000)  # VALID_ID was minted
+    fake.state.add_tweet(text, username="budi_s", name="Budi Santoso")
+    make_poller(settings, redis, intake).poll_once()
+    found = envelopes(redis)
+    if anonymous is None:
+        assert found == []
+    else:
+        (report,) = found
+        assert report["anonymous"] is True and report["text"] == "pungli di loket samsat"
+    assert [job[2] for job in reply_jobs(redis)] == [reply_key]
 
 
 @pytest.mark.parametrize(
