@@ -250,6 +250,12 @@ def test_the_sms_keyword_grammar_applies_to_mentions(
         pytest.param("@lapor1708 CEK 123456789012345678", "social_bad_tracking_id", None, "123456789012345678",
                      "Nomor lacak 12345678901234… tidak valid.", id="too-long-shown-cut"),
         pytest.param("@lapor1708 bantuan", "social_help", None, None, "https://www.lapor.go.id", id="help"),
+        # "of" between the status word and the ID, as English asks it: it was filed as a new report, its
+        # acknowledgement a new Tracking ID in answer to a question about the old one
+        pytest.param(f"@lapor1708 status of my report {VALID_ID}?", "social_status", VALID_ID, None,
+                     f"The status of report {VALID_ID}", id="status-of-my-report-en"),
+        pytest.param(f"@lapor1708 status of {VALID_ID}", "social_status", VALID_ID, None,
+                     f"The status of report {VALID_ID}", id="status-of-en"),
     ],
 )
 def test_queries_by_mention_are_answered_not_reported(
@@ -259,7 +265,7 @@ def test_queries_by_mention_are_answered_not_reported(
     tweet = fake.state.add_tweet(text)
     make_poller(settings, redis, intake).poll_once()
     assert envelopes(redis) == []
-    language = "en" if reply_key == "social_bad_tracking_id" and "check" in text else "id"
+    language = "en" if "check" in text or "status of" in text else "id"
     assert reply_jobs(redis) == [("twitter", {"tweet_id": tweet["id"]}, reply_key, tracking_id, language,
                                   *([typed] if typed else []))]
     run_reply_jobs(settings)
