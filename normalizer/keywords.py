@@ -581,17 +581,25 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
     return None
 
 
-def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command: bool) -> bool:
+def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command: bool,
+                numbers: list[str] | None = None) -> bool:
     """Whether the text is a status question without a Tracking ID (`[status_questions]`): every word one of its
     words, at most `max_words` of them; after a status command any of them ("cek dong"), on its own a topic word and a
-    question word or a closing "?" ("gimana laporan saya?"). Its flag words are added to `flags`. A loop that stops
-    at the first other word: most messages name something at their first or second word ("cek harga beras ...")."""
+    question word or a closing "?" ("gimana laporan saya?"). Its flag words are added to `flags`. With `numbers`, one
+    number may stand among the words, added to it ("gimana laporan 12345678?": the caller decides whether it is a
+    Tracking ID). A loop that stops at the first other word (or a second number): most messages name something at
+    their first or second word ("cek harga beras ...")."""
     count, topic, asks = 0, after_command, after_command
     for match in _TOKENS.finditer(text):
         word = fold_word(match.group())
         count += 1
-        if word not in grammar.status_question_vocabulary or count > grammar.status_question_max_words:
+        if count > grammar.status_question_max_words:
             return False
+        if word not in grammar.status_question_vocabulary:
+            if numbers is None or numbers or not word.isdigit():
+                return False
+            numbers.append(word)
+            continue
         if word in grammar.flags:
             flags.add(grammar.flags[word])
         topic = topic or word in grammar.status_question_topics
@@ -599,14 +607,27 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
     return count > 0 and topic and (asks or text.rstrip().endswith(_QUESTION_MARKS))
 
 
-def _parse_status_question(text: str, grammar: Grammar, language: str) -> ParsedText | None:
-    """A status question without a Tracking ID and without a status command first ("gimana laporan saya?", "what is
-    the status of my report", "tolong cek laporan saya"): answered as a bare "CEK" is. Filed, it was a new report
-    under the citizen's number."""
-    flags: set[str] = set()
-    if not _asks_status(text, grammar, flags, after_command=False):
+def _parse_status_question(text: str, grammar: Grammar, language: str, shortest_id: int,
+                           flags: set[str] | None = None) -> ParsedText | None:
+    """A status question without a status command first ("gimana laporan saya?", "what is the status of my report",
+    "tolong cek laporan saya"): answered as a bare "CEK" is. With one valid Tracking ID among its words and nothing
+    else ("gimana laporan 12345678?", "laporan 12345678 sudah sampai mana?", "where is my report 12345678"), the
+    status query for it: the words name that report and ask how it is doing. Filed, each was a new report under the
+    citizen's number (a new Tracking ID for a question about the old one). A number that is no valid ID (a check
+    digit that fails, shorter than any ID minted) leaves it to the rules that read it without this question: a
+    mistyped ID is answered as one only where it would be anyway. `flags`: read before the text (a flag word, a kind
+    word's), the question's own added to them."""
+    flags = set() if flags is None else flags
+    numbers: list[str] = []
+    if not _asks_status(text, grammar, flags, after_command=False, numbers=numbers):
         return None
-    return _status_help(language, flags)
+    if not numbers:
+        return _status_help(language, flags)
+    candidate = normalize_tracking_id(numbers[0])
+    if len(candidate) < shortest_id or not is_valid_tracking_id(candidate) or _is_prose_number(candidate, candidate):
+        return None
+    return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language,
+                      anonymous="anonymous" in flags, confidential="confidential" in flags)
 
 
 def _status_help(language: str, flags: set[str]) -> ParsedText:
@@ -706,15 +727,15 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
         return ParsedText(action=Action.BAD_TRACKING_ID, text=text, tracking_id=candidate, language=language)
     flags: set[str] = set()
     rest = _follow_up_flags(rest, grammar, flags)
-    anonymous, confidential = "anonymous" in flags, "confidential" in flags
-    if not rest or _only_a_status_command(rest, grammar):
+    if not rest or _only_a_status_command(rest, grammar) or _asks_status(rest, grammar, flags, after_command=False):
         # A Tracking ID on its own asks how that report is doing (its flags are kept for a photo sent with it), and
         # so does one followed by a status command ("12345678 cek status"): the query in the other order. Filed,
-        # the agency got "cek status" as an addition and the citizen no status.
+        # the agency got "cek status" as an addition and the citizen no status. So does one followed by a status
+        # question and nothing else ("12345678 laporan saya sudah sampai mana?", `[status_questions]`).
         return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language,
-                          anonymous=anonymous, confidential=confidential)
+                          anonymous="anonymous" in flags, confidential="confidential" in flags)
     return ParsedText(action=Action.FOLLOW_UP, text=rest, tracking_id=candidate, language=language,
-                      anonymous=anonymous, confidential=confidential)
+                      anonymous="anonymous" in flags, confidential="confidential" in flags)
 
 
 def _parse_labelled_follow_up(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
@@ -1006,7 +1027,7 @@ def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, s
             return ours
     return (command or _parse_named_id(text, grammar, language, shortest_id)
             or _parse_quoted_reply(text, grammar, language, shortest_id)
-            or _parse_status_question(text, grammar, language))
+            or _parse_status_question(text, grammar, language, shortest_id))
 
 
 def _one_character(text: str) -> bool:
@@ -1513,12 +1534,13 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     rest = _text_without_flags(rest, grammar, flags)
     if _without_our_address(rest, grammar) == "":  # "LAPOR 1708": a keyword and our short code, nothing to file
         rest = ""
-    elif explicit and not unanswered and _asks_status(rest, grammar, asked := set(flags), after_command=False):
-        # A status question without an ID after the kind word ("Lapor pak, nomor saya berapa?"): filed, the question
-        # was a new report under the citizen's number. Its kind is kept for a photo sent with it ("WBS laporan saya?").
-        # Its flag words are read into a copy: in a report's prose they are the citizen's ("LAPOR nomor anonim
-        # meneror saya" was anonymous).
-        return replace(_status_help(language, asked), kind=kind, explicit_kind=True)
+    elif explicit and not unanswered and (
+            asked := _parse_status_question(rest, grammar, language, shortest_id, set(flags))) is not None:
+        # A status question after the kind word, without an ID ("Lapor pak, nomor saya berapa?") or with one
+        # ("LAPOR! gimana laporan 12345678?"): filed, the question was a new report under the citizen's number. Its
+        # kind is kept for a photo sent with it ("WBS laporan saya?"). Its flag words are read into a copy: in a
+        # report's prose they are the citizen's ("LAPOR nomor anonim meneror saya" was anonymous).
+        return replace(asked, kind=kind, explicit_kind=True)
     return ParsedText(
         # A courtesy (an opt-out or opt-in too) keeps what a report of it would hold: sent with a photo, it is a
         # report (`normalize`).

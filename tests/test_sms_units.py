@@ -1137,6 +1137,51 @@ def test_a_status_question_without_an_id_is_answered_with_how_to_ask(text: str, 
     assert parsed.text == "" or action is Action.REPORT
 
 
+@pytest.mark.parametrize(("text", "action", "tracking_id", "anonymous", "language"), [
+    # Only words of a status question and one valid Tracking ID: the status query for it (each was a new report).
+    pytest.param(f"bagaimana status laporan {VALID}?", Action.STATUS, VALID, False, "id", id="bagaimana-status"),
+    pytest.param(f"gimana laporan {VALID}?", Action.STATUS, VALID, False, "id", id="gimana-laporan"),
+    pytest.param(f"laporan {VALID} sudah sampai mana?", Action.STATUS, VALID, False, "id", id="id-in-the-middle"),
+    pytest.param(f"apa kabar laporan saya {VALID}", Action.STATUS, VALID, False, "id", id="apa-kabar-laporan"),
+    pytest.param(f"mohon info laporan {VALID}", Action.STATUS, VALID, False, "id", id="mohon-info"),
+    pytest.param(f"laporan saya {VALID} gimana?", Action.STATUS, VALID, False, "id", id="named-then-a-question"),
+    pytest.param(f"what is the status of report {VALID}", Action.STATUS, VALID, False, "en", id="what-is-the-status"),
+    pytest.param(f"any update on report {VALID}?", Action.STATUS, VALID, False, "en", id="any-update"),
+    pytest.param(f"where is my report {VALID}", Action.STATUS, VALID, False, "en", id="where-is-my-report"),
+    pytest.param(f"gimana laporan #{VALID.translate(FULLWIDTH)}?", Action.STATUS, VALID, False, "id",
+                 id="hash-and-fullwidth-digits"),
+    pytest.param(f"{VALID} gimana laporan saya?", Action.STATUS, VALID, False, "id", id="id-first"),
+    pytest.param(f"LAPOR! gimana laporan {VALID}?", Action.STATUS, VALID, False, "id", id="after-a-kind-word"),
+    pytest.param(f"ANONIM gimana laporan {VALID}?", Action.STATUS, VALID, True, "id", id="after-a-flag"),
+    pytest.param(f"🙏 1708 gimana laporan {VALID}?", Action.STATUS, VALID, False, "id", id="after-emoji-short-code"),
+    # Any other word, a second number, no topic: as before.
+    pytest.param(f"{VALID} jalan masih rusak", Action.FOLLOW_UP, VALID, False, "id", id="follow-up"),
+    pytest.param(f"{VALID} sudah sampai mana?", Action.FOLLOW_UP, VALID, False, "id", id="id-first-without-a-topic"),
+    pytest.param(f"laporan {VALID} belum ditindaklanjuti, jalan masih rusak parah", Action.REPORT, None, False, "id",
+                 id="question-then-a-report"),
+    pytest.param(f"laporan {VALID} belum ditindaklanjuti", Action.REPORT, None, False, "id",
+                 id="a-grievance-without-a-question-mark"),
+    pytest.param(f"gimana laporan {AMOUNT} rupiah?", Action.REPORT, None, False, "id", id="an-amount"),
+    pytest.param(f"gimana laporan {VALID} {VALID}?", Action.REPORT, None, False, "id", id="two-numbers"),
+    pytest.param(f"gimana {VALID}", Action.REPORT, None, False, "id", id="no-topic"),
+    # A mistyped ID (or one shorter than any minted) in such a question: as without the question's words.
+    pytest.param(f"gimana laporan {BAD}?", Action.REPORT, None, False, "id", id="mistyped-id-a-report"),
+    pytest.param(f"cek laporan {BAD} gimana?", Action.BAD_TRACKING_ID, BAD, False, "id",
+                 id="mistyped-id-after-a-status-command"),
+    pytest.param(f"{BAD} gimana laporan saya?", Action.BAD_TRACKING_ID, BAD, False, "id", id="mistyped-id-first"),
+    pytest.param(f"gimana laporan {SHORT_VALID}?", Action.REPORT, None, False, "id", id="shorter-than-any-minted"),
+])
+def test_a_status_question_with_a_tracking_id_is_its_status_query(text: str, action: Action, tracking_id: str | None,
+                                                                  anonymous: bool, language: str) -> None:
+    """"gimana laporan 12345678?", "where is my report 12345678": the words of a status question (`[status_questions]`)
+    and one valid Tracking ID ask for that report's status, in the citizen's language. Filed, each was a spurious case
+    at the agency and a new Tracking ID for a citizen asking about the old one."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.action, parsed.tracking_id, parsed.anonymous, parsed.language) == (
+        action, tracking_id, anonymous, language)
+    assert parsed.text == "" or action is not Action.STATUS
+
+
 @pytest.mark.parametrize(("text", "action", "text_kept", "anonymous"), [
     pytest.param(f"{VALID} cek", Action.STATUS, "", False, id="id-then-cek"),
     pytest.param(f"{VALID}: cek status laporan saya?", Action.STATUS, "", False, id="id-then-cek-and-fillers"),
