@@ -104,6 +104,10 @@ class Grammar:
     status_question_topics: frozenset[str] = frozenset()
     status_question_asks: frozenset[str] = frozenset()
     status_question_vocabulary: frozenset[str] = frozenset()
+    # Words of what became of a report ("ditindaklanjuti", "diproses"), read as the question's only when a "?" closes
+    # it ("sudah ditindaklanjuti belum laporan saya?"): without it they state a grievance ("laporan saya belum
+    # ditindaklanjuti"), which stays the report it was. Folded.
+    status_question_states: frozenset[str] = frozenset()
     status_question_max_words: int = 0
     # Kind words that name the kind right after the generic "LAPOR" (`[second_kinds]`: "LAPOR! WBS ...").
     second_kinds: frozenset[str] = frozenset()
@@ -189,6 +193,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         status_question_asks=asks,
         status_question_vocabulary=(topics | asks | status_words | status_fillers | frozenset(flags)
                                     | {fold_word(w) for w in questions.get("fillers", [])}),
+        status_question_states=frozenset(fold_word(w) for w in questions.get("states", [])),
         status_question_max_words=questions.get("max_words", 0),
         second_kinds=frozenset(w.lower() for w in raw.get("second_kinds", {}).get("words", [])) & kinds.keys(),
         courtesy=courtesy,
@@ -585,17 +590,21 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
                 numbers: list[str] | None = None) -> bool:
     """Whether the text is a status question without a Tracking ID (`[status_questions]`): every word one of its
     words, at most `max_words` of them; after a status command any of them ("cek dong"), on its own a topic word and a
-    question word or a closing "?" ("gimana laporan saya?"). Its flag words are added to `flags`. With `numbers`, one
+    question word or a closing "?" ("gimana laporan saya?"); a word of what became of the report (`states`) only with
+    that "?" ("sudah diproses belum laporan saya?"). Its flag words are added to `flags`. With `numbers`, one
     number may stand among the words, added to it ("gimana laporan 12345678?": the caller decides whether it is a
     Tracking ID). A loop that stops at the first other word (or a second number): most messages name something at
     their first or second word ("cek harga beras ...")."""
-    count, topic, asks = 0, after_command, after_command
+    count, topic, asks, states = 0, after_command, after_command, False
     for match in _TOKENS.finditer(text):
         word = fold_word(match.group())
         count += 1
         if count > grammar.status_question_max_words:
             return False
         if word not in grammar.status_question_vocabulary:
+            if word in grammar.status_question_states:
+                states = True
+                continue
             if numbers is None or numbers or not word.isdigit():
                 return False
             numbers.append(word)
@@ -604,7 +613,8 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
             flags.add(grammar.flags[word])
         topic = topic or word in grammar.status_question_topics
         asks = asks or word in grammar.status_question_asks
-    return count > 0 and topic and (asks or text.rstrip().endswith(_QUESTION_MARKS))
+    question = text.rstrip().endswith(_QUESTION_MARKS)
+    return count > 0 and topic and (asks or question) and (question or not states)
 
 
 def _parse_status_question(text: str, grammar: Grammar, language: str, shortest_id: int,

@@ -399,6 +399,7 @@ ROWS = [
     # a status question with its Tracking ID: that report's status, not a new report answered with a new ID
     query("gimana-laporan-id", "gimana laporan {parent}?", "status"),
     query("laporan-id-sampai-mana", "laporan {parent} sudah sampai mana?", "status"),
+    query("sudah-ditindaklanjuti-belum-id", "sudah ditindaklanjuti belum laporan {parent}?", "status"),
     query("where-is-my-report-id-en", "where is my report {parent}", "status", "en"),
     query("id-then-gimana-laporan", "{parent} gimana laporan saya?", "status"),
     report("laporan-id-then-a-report", "laporan {parent} belum ditindaklanjuti, jalan masih rusak parah", "complaint",

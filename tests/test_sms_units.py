@@ -1113,6 +1113,9 @@ def test_a_status_question_after_a_kind_word_sent_with_a_photo_keeps_its_kind(te
     pytest.param("🙏 cek dong", Action.STATUS_HELP, False, "id", id="after-emoji"),
     pytest.param("1708 cek dong", Action.STATUS_HELP, False, "id", id="after-our-short-code"),
     pytest.param("laporan saya gimana? ANONIM", Action.STATUS_HELP, True, "id", id="closing-flag"),
+    # What became of the report, asked with a "?" ("diproses", `states`); without it a grievance: a report, below.
+    pytest.param("laporan saya sudah diproses?", Action.STATUS_HELP, False, "id", id="state-word-in-a-question"),
+    pytest.param("laporan saya belum diproses", Action.REPORT, False, "id", id="state-word-without-a-question"),
     # A complaint that opens with a status word names something: a report, as before.
     pytest.param("Cek kondisi jembatan di desa kami yang rusak", Action.REPORT, False, "id", id="cek-jembatan"),
     pytest.param("cek harga beras naik terus", Action.REPORT, False, "id", id="cek-harga-beras"),
@@ -1144,6 +1147,8 @@ def test_a_status_question_without_an_id_is_answered_with_how_to_ask(text: str, 
     pytest.param(f"laporan {VALID} sudah sampai mana?", Action.STATUS, VALID, False, "id", id="id-in-the-middle"),
     pytest.param(f"apa kabar laporan saya {VALID}", Action.STATUS, VALID, False, "id", id="apa-kabar-laporan"),
     pytest.param(f"mohon info laporan {VALID}", Action.STATUS, VALID, False, "id", id="mohon-info"),
+    pytest.param(f"sudah ditindaklanjuti belum laporan {VALID}?", Action.STATUS, VALID, False, "id",
+                 id="sudah-ditindaklanjuti-belum"),
     pytest.param(f"laporan saya {VALID} gimana?", Action.STATUS, VALID, False, "id", id="named-then-a-question"),
     pytest.param(f"what is the status of report {VALID}", Action.STATUS, VALID, False, "en", id="what-is-the-status"),
     pytest.param(f"any update on report {VALID}?", Action.STATUS, VALID, False, "en", id="any-update"),
@@ -1154,7 +1159,7 @@ def test_a_status_question_without_an_id_is_answered_with_how_to_ask(text: str, 
     pytest.param(f"LAPOR! gimana laporan {VALID}?", Action.STATUS, VALID, False, "id", id="after-a-kind-word"),
     pytest.param(f"ANONIM gimana laporan {VALID}?", Action.STATUS, VALID, True, "id", id="after-a-flag"),
     pytest.param(f"🙏 1708 gimana laporan {VALID}?", Action.STATUS, VALID, False, "id", id="after-emoji-short-code"),
-    # Any other word, a second number, no topic: as before.
+    # Any other word, a second number, no topic, or a word of what became of the report without a "?": as before.
     pytest.param(f"{VALID} jalan masih rusak", Action.FOLLOW_UP, VALID, False, "id", id="follow-up"),
     pytest.param(f"{VALID} sudah sampai mana?", Action.FOLLOW_UP, VALID, False, "id", id="id-first-without-a-topic"),
     pytest.param(f"laporan {VALID} belum ditindaklanjuti, jalan masih rusak parah", Action.REPORT, None, False, "id",
