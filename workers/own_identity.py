@@ -135,6 +135,8 @@ class IdentityWords:
     not_a_name: frozenset[str]
     # A signature's contact labels (`[contact_labels]`), lowercase.
     contact_labels: frozenset[str]
+    # A word of someone else's, the one reported (`[someone_else]`), as a whole word, or a name after a form of address.
+    someone_else: re.Pattern[str]
 
 
 def _phrase_pattern(phrase: str) -> str:
@@ -157,6 +159,9 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         addressed=re.compile(rf"(?<!\w)(?:{forms})\.?\s*$", re.IGNORECASE),
         not_a_name=frozenset(_folded(word) for word in raw["not_a_name"]["words"]),
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
+        # ... and a name after a form of address ("Pak Darto 0812...": the official reported, not the sender).
+        someone_else=re.compile(r"(?<!\w)(?:(?i:" + "|".join(map(re.escape, raw["someone_else"]["words"]))
+                                + rf")(?!\w)|(?i:{forms})\.?\s+[A-Z])"),
     )
 
 
@@ -467,8 +472,10 @@ def without_sign_off_contacts(text: str) -> str:
     phone number, an e-mail address or an @handle, as a short tail with a contact below a `--` does; so do the words
     after the phrase on its own line when they hold one ("Salam, Dewi 0813-9876-5432"). A signature typed without a
     `--` above it, as most citizens type theirs, put the anonymous sender's number and home address in the case store;
-    the name in it alone was taken out. Citizen's words after the closing (a long line, more lines, a list's item or a
-    labelled line whose label is no contact's: "Nomor pelaku: 0812...") stay."""
+    the name in it alone was taken out. Citizen's words after the closing (a long line, more lines, a sentence, a list's
+    item or a labelled line whose label is no contact's: "Nomor pelaku: 0812...", `_is_citizens_line`) stay, and so
+    do lines about someone else ("WA penipu 0812...", "Pak Darto 0812...": `[someone_else]`), the perpetrator's
+    number with them."""
     lines, written, closing = _sign_off(text)
     if closing is None:
         return text
@@ -478,7 +485,8 @@ def without_sign_off_contacts(text: str) -> str:
     rest = lines[line][len(opening):]
     if len(after) > SHORT_TAIL_MAX_LINES or any(len(lines[index]) > SHORT_TAIL_MAX_LINE for index in after) \
             or len(rest) > SHORT_TAIL_MAX_LINE or len(rest.split()) > SIGN_OFF_MAX_WORDS \
-            or any(_is_report_line(lines[index]) for index in after) \
+            or any(_is_citizens_line(lines[index]) for index in after) \
+            or load_identity_words().someone_else.search("\n".join([rest, *(lines[index] for index in after)])) \
             or not _has_contact("\n".join([rest, *(lines[index] for index in after)])):
         return text
     if rest.strip() and (not after or _has_contact(rest)):
