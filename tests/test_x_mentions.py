@@ -168,6 +168,15 @@ def test_leading_mentions_are_stripped(text: str, expected: str) -> None:
     assert strip_leading_mentions(text) == expected
 
 
+@pytest.mark.parametrize("own_handle", [None, "lapor1708"], ids=["x", "instagram"])
+def test_leading_spaces_cost_time_linear_in_the_text(own_handle: str | None) -> None:
+    """The dot before a leading handle read as `\\s*\\.?\\s*`: a text of 50,000 spaces took seconds (quadratic)."""
+    text = " " * 50_000 + "jalan rusak"
+    started = time.perf_counter()
+    assert strip_leading_mentions(text, own_handle) == "jalan rusak"
+    assert time.perf_counter() - started < 0.5
+
+
 @pytest.mark.parametrize(
     ("text", "anonymous", "reply_key"),
     [
