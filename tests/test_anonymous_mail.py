@@ -316,6 +316,15 @@ SIGN_OFF_CASES = [
     SignOffCase("a name after a form of address and its number after the closing stay", "Siti Rahayu",
                 "Dana dipotong.\nTerima kasih\nPak Darto 0812 3456 7890",
                 "Dana dipotong.\nTerima kasih\nPak Darto 0812 3456 7890"),
+    # Below a line of the name alone: the complaint itself (a mail opened with the name), the perpetrator's number.
+    SignOffCase("the complaint below the name opening a short mail stays", "Siti Rahayu",
+                "Siti Rahayu\nwarga RT 03 RW 05\nJalan rusak depan SDN 3 sudah 3 bulan tidak diperbaiki\n"
+                "Ketua RT 0812 3456 7890",
+                "[anonim]\nwarga RT 03 RW 05\nJalan rusak depan SDN 3 sudah 3 bulan tidak diperbaiki\n"
+                "Ketua RT 0812 3456 7890"),
+    SignOffCase("the perpetrator's number below the name alone stays", "Siti Rahayu",
+                "Pungli di kelurahan.\n\nSiti Rahayu\nNomor pelaku 0812 3456 7890",
+                "Pungli di kelurahan.\n\n[anonim]\nNomor pelaku 0812 3456 7890"),
     SignOffCase("more lines than a sign-off's after the closing stay", "Siti Rahayu",
                 "Terima kasih.\nKronologi:\n1 Mei diminta.\n2 Mei bayar.\n3 Mei lagi.\n4 Mei lagi.\n5 Mei lagi.\n"
                 "Pelaku 0812-3456-7890",

@@ -473,9 +473,8 @@ def without_sign_off_contacts(text: str) -> str:
     after the phrase on its own line when they hold one ("Salam, Dewi 0813-9876-5432"). A signature typed without a
     `--` above it, as most citizens type theirs, put the anonymous sender's number and home address in the case store;
     the name in it alone was taken out. Citizen's words after the closing (a long line, more lines, a sentence, a list's
-    item or a labelled line whose label is no contact's: "Nomor pelaku: 0812...", `_is_citizens_line`) stay, and so
-    do lines about someone else ("WA penipu 0812...", "Pak Darto 0812...": `[someone_else]`), the perpetrator's
-    number with them."""
+    item or a labelled line whose label is no contact's: "Nomor pelaku: 0812...", a line about someone else: "WA
+    penipu 0812...", `_is_report_line`) stay, the perpetrator's number with them."""
     lines, written, closing = _sign_off(text)
     if closing is None:
         return text
@@ -485,8 +484,8 @@ def without_sign_off_contacts(text: str) -> str:
     rest = lines[line][len(opening):]
     if len(after) > SHORT_TAIL_MAX_LINES or any(len(lines[index]) > SHORT_TAIL_MAX_LINE for index in after) \
             or len(rest) > SHORT_TAIL_MAX_LINE or len(rest.split()) > SIGN_OFF_MAX_WORDS \
-            or any(_is_citizens_line(lines[index]) for index in after) \
-            or load_identity_words().someone_else.search("\n".join([rest, *(lines[index] for index in after)])) \
+            or any(_is_report_line(lines[index]) for index in after) \
+            or load_identity_words().someone_else.search(rest) \
             or not _has_contact("\n".join([rest, *(lines[index] for index in after)])):
         return text
     if rest.strip() and (not after or _has_contact(rest)):
@@ -629,11 +628,11 @@ def _is_citizens_line(line: str) -> bool:
 
 
 def _is_report_line(line: str) -> bool:
-    """Whether a line is a structured report's, never a sign-off's: an item of a numbered or bulleted list, or a
-    `Label: value` line whose label is no contact's ("Nomor pelaku: 0812...", "Saksi: ...")."""
-    labelled = _LABELLED_LINE.match(line)
-    return bool(_LIST_ITEM.match(line)) or bool(
-        labelled and labelled.group(1).strip().lower() not in load_identity_words().contact_labels)
+    """Whether a line below a sign-off's closing or signed name is the report's, never the sign-off's: the citizen's
+    writing (`_is_citizens_line`: a sentence, an item of a list, a `Label: value` line whose label is no contact's,
+    "Nomor pelaku: 0812...") or a line about someone else (`[someone_else]`: "WA penipu 0812...", "Pak Darto
+    0812..."). Read as a sign-off's, the complaint's last lines and the perpetrator's number were withheld."""
+    return _is_citizens_line(line) or bool(load_identity_words().someone_else.search(line))
 
 
 def _paragraphs(lines: list[str], top: int) -> list[tuple[int, int]]:
