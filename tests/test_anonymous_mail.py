@@ -302,8 +302,8 @@ SIGN_OFF_CASES = [
     SignOffCase("a labelled line of the report below the name stays", "Siti Rahayu",
                 "Dana dipotong.\n\nSiti Rahayu\nBendahara: 0812-3456-7890",
                 "Dana dipotong.\n\n[anonim]\nBendahara: 0812-3456-7890"),
-    # The complaint's own last lines after a closing, a number in them: a sentence, the perpetrator's number unlabelled,
-    # an official after a form of address (taken for a sign-off, the number went as the sender's).
+    # The complaint's own last lines after a closing, a number in them: a sentence, the perpetrator's number unlabelled
+    # (taken for a sign-off, the number went as the sender's).
     SignOffCase("a sentence after the closing with an official's number stays", "Siti Rahayu",
                 "Dana dipotong.\n\nTerima kasih\nJalan di depan rumah no. 12 RT 03 rusak, ketua RT 0812 3456 7890",
                 "Dana dipotong.\n\nTerima kasih\nJalan di depan rumah no. 12 RT 03 rusak, ketua RT 0812 3456 7890"),
@@ -313,9 +313,9 @@ SIGN_OFF_CASES = [
     SignOffCase("an official's handle after the closing stays", "Siti Rahayu",
                 "Dana dipotong.\n\nSalam\nAkun IG oknum @kades_sukamaju",
                 "Dana dipotong.\n\nSalam\nAkun IG oknum @kades_sukamaju"),
-    SignOffCase("a name after a form of address and its number after the closing stay", "Siti Rahayu",
-                "Dana dipotong.\nTerima kasih\nPak Darto 0812 3456 7890",
-                "Dana dipotong.\nTerima kasih\nPak Darto 0812 3456 7890"),
+    # ... but a form of address is no sign of someone else: the sender signs with one too.
+    SignOffCase("the sender's number below their name after a form of address goes", "Dewi Lestari",
+                "Dana dipotong.\n\nHormat saya,\nIbu Dewi\n0813-9876-5432", "Dana dipotong.\n\nHormat saya,\n[anonim]"),
     # Below a line of the name alone: the complaint itself (a mail opened with the name), the perpetrator's number.
     SignOffCase("the complaint below the name opening a short mail stays", "Siti Rahayu",
                 "Siti Rahayu\nwarga RT 03 RW 05\nJalan rusak depan SDN 3 sudah 3 bulan tidak diperbaiki\n"

@@ -135,7 +135,7 @@ class IdentityWords:
     not_a_name: frozenset[str]
     # A signature's contact labels (`[contact_labels]`), lowercase.
     contact_labels: frozenset[str]
-    # A word of someone else's, the one reported (`[someone_else]`), as a whole word, or a name after a form of address.
+    # A word of someone else's, the one reported (`[someone_else]`), as a whole word.
     someone_else: re.Pattern[str]
 
 
@@ -159,9 +159,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         addressed=re.compile(rf"(?<!\w)(?:{forms})\.?\s*$", re.IGNORECASE),
         not_a_name=frozenset(_folded(word) for word in raw["not_a_name"]["words"]),
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
-        # ... and a name after a form of address ("Pak Darto 0812...": the official reported, not the sender).
-        someone_else=re.compile(r"(?<!\w)(?:(?i:" + "|".join(map(re.escape, raw["someone_else"]["words"]))
-                                + rf")(?!\w)|(?i:{forms})\.?\s+[A-Z])"),
+        someone_else=re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, raw["someone_else"]["words"])) + r")(?!\w)",
+                                re.IGNORECASE),
     )
 
 
@@ -630,8 +629,8 @@ def _is_citizens_line(line: str) -> bool:
 def _is_report_line(line: str) -> bool:
     """Whether a line below a sign-off's closing or signed name is the report's, never the sign-off's: the citizen's
     writing (`_is_citizens_line`: a sentence, an item of a list, a `Label: value` line whose label is no contact's,
-    "Nomor pelaku: 0812...") or a line about someone else (`[someone_else]`: "WA penipu 0812...", "Pak Darto
-    0812..."). Read as a sign-off's, the complaint's last lines and the perpetrator's number were withheld."""
+    "Nomor pelaku: 0812...") or a line about someone else (`[someone_else]`: "WA penipu 0812..."). Read as a
+    sign-off's, the complaint's last lines and the perpetrator's number were withheld."""
     return _is_citizens_line(line) or bool(load_identity_words().someone_else.search(line))
 
 
