@@ -325,6 +325,15 @@ SIGN_OFF_CASES = [
     SignOffCase("the perpetrator's number below the name alone stays", "Siti Rahayu",
                 "Pungli di kelurahan.\n\nSiti Rahayu\nNomor pelaku 0812 3456 7890",
                 "Pungli di kelurahan.\n\n[anonim]\nNomor pelaku 0812 3456 7890"),
+    # A sign-off's contacts under labels of their own ("Kontak:", "No. WA:", "HP saya:"), no report's labels.
+    SignOffCase("a sign-off's labelled contacts go", "Dewi Lestari",
+                "Dana dipotong.\n\nTerima kasih,\nDewi\nAlamat rumah: Jl. Melati 12\nNo. WA: 0813-9876-5432",
+                "Dana dipotong.\n\nTerima kasih,\n[anonim]"),
+    SignOffCase("a contact labelled with 'saya' below the name goes", "Dewi Lestari",
+                "Dana dipotong.\n\nDewi Lestari\nHP saya: 0813-9876-5432", "Dana dipotong.\n\n[anonim]"),
+    SignOffCase("a sentence asking to be reached after the closing goes", "Dewi Lestari",
+                "Dana dipotong.\n\nTerima kasih,\nDewi\nkalau perlu bisa hubungi saya di nomor 0813-9876-5432",
+                "Dana dipotong.\n\nTerima kasih,\n[anonim]"),
     SignOffCase("more lines than a sign-off's after the closing stay", "Siti Rahayu",
                 "Terima kasih.\nKronologi:\n1 Mei diminta.\n2 Mei bayar.\n3 Mei lagi.\n4 Mei lagi.\n5 Mei lagi.\n"
                 "Pelaku 0812-3456-7890",

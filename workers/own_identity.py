@@ -137,6 +137,8 @@ class IdentityWords:
     contact_labels: frozenset[str]
     # A word of someone else's, the one reported (`[someone_else]`), as a whole word.
     someone_else: re.Pattern[str]
+    # Words that ask to be reached (`[own_contact]`), as whole words.
+    own_contact: re.Pattern[str]
 
 
 def _phrase_pattern(phrase: str) -> str:
@@ -161,6 +163,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
         someone_else=re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, raw["someone_else"]["words"])) + r")(?!\w)",
                                 re.IGNORECASE),
+        own_contact=re.compile(r"(?<!\w)(?:" + "|".join(map(_phrase_pattern, raw["own_contact"]["phrases"]))
+                               + r")(?!\w)", re.IGNORECASE),
     )
 
 
@@ -630,8 +634,10 @@ def _is_report_line(line: str) -> bool:
     """Whether a line below a sign-off's closing or signed name is the report's, never the sign-off's: the citizen's
     writing (`_is_citizens_line`: a sentence, an item of a list, a `Label: value` line whose label is no contact's,
     "Nomor pelaku: 0812...") or a line about someone else (`[someone_else]`: "WA penipu 0812..."). Read as a
-    sign-off's, the complaint's last lines and the perpetrator's number were withheld."""
-    return _is_citizens_line(line) or bool(load_identity_words().someone_else.search(line))
+    sign-off's, the complaint's last lines and the perpetrator's number were withheld. A sentence asking to be reached
+    ("bisa hubungi saya di 0813...", `[own_contact]`) is the sign-off's."""
+    words = load_identity_words()
+    return (_is_citizens_line(line) and not words.own_contact.search(line)) or bool(words.someone_else.search(line))
 
 
 def _paragraphs(lines: list[str], top: int) -> list[tuple[int, int]]:
