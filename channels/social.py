@@ -89,7 +89,9 @@ def strip_leading_mentions(text: str, own_handle: str | None = None) -> str:
 @lru_cache(maxsize=8)
 def _leading_mentions_with(own: str) -> re.Pattern[str]:
     """LEADING_MENTIONS, plus our own handle without its `@`; compiled once per handle."""
-    one = rf"(?:@[\w.]{{1,30}}|{re.escape(own)}(?!\w)(?!\.\w))[\s:,-]*"
+    # A dot after the bare handle ends its sentence ("lapor1708. ANONIM ...", as the Graph API gives "@lapor1708.
+    # ANONIM ..."): left in, ANONIM was not read, and the report went named. `@[\w.]` takes that dot already.
+    one = rf"(?:@[\w.]{{1,30}}|{re.escape(own)}(?!\w)(?!\.\w)\.?)[\s:,-]*"
     return re.compile(rf"^\s*(?:\.\s*)?{one}(?:\s*{one})*", re.IGNORECASE)
 
 

@@ -1319,6 +1319,8 @@ def test_comments_of_one_account_past_the_reply_cap_are_filed_and_left_unanswere
     pytest.param(".@lapor1708 ANONIM pungli di loket", "ANONIM pungli di loket", id="dot-mention"),
     pytest.param(".lapor1708 CEK 12345672", "CEK 12345672", id="dot-bare-handle-as-the-graph-api-gives-it"),
     pytest.param(". @warga.lain lapor1708 #anonim sampah", "#anonim sampah", id="dot-then-handles"),
+    pytest.param("lapor1708. ANONIM pungli di loket", "ANONIM pungli di loket", id="bare-handle-then-a-dot"),
+    pytest.param("lapor1708.id ANONIM pungli", "lapor1708.id ANONIM pungli", id="a-domain-stays"),
     pytest.param("sampah di pasar. lapor1708", "sampah di pasar. lapor1708", id="inside-stays"),
 ])
 def test_a_dot_before_the_leading_handle_is_read_past(text: str, expected: str) -> None:
