@@ -101,8 +101,10 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
         parsed = _photo_with_a_tracking_id(parsed, text)
     # "@lapor1708" alone under a complaint, or quoting one, asks us to take that post: a report, not a help request.
     # Nothing readable ("\ufffd": a UCS-2 SMS of one broken character) is no text either: filed, it was a case of "?".
+    # Not so for a mail, whose subject (kept beside the text) may hold the complaint.
+    readable = parsed.text.strip(_UNREADABLE) if message.channel in GRAMMAR_CHANNELS else parsed.text
     if parsed.action in (Action.STATUS, *_HELP, Action.BAD_TRACKING_ID, *UNANSWERED) or (
-        parsed.action is Action.REPORT and not parsed.text.strip(_UNREADABLE) and not message.attachments and not quoted
+        parsed.action is Action.REPORT and not readable and not message.attachments and not quoted
     ):
         action = Action.HELP if parsed.action is Action.REPORT else parsed.action
         return Normalized(query=Query(action, message, parsed.language, parsed.tracking_id), language=parsed.language)

@@ -1958,6 +1958,17 @@ def test_a_greeting_or_help_word_with_a_photo_or_a_quoted_post_is_a_report(
     assert (normalized.draft.text, len(normalized.draft.attachments)) == (expected, len(attachments))
 
 
+def test_a_mail_of_undecodable_characters_is_still_filed_with_its_subject() -> None:
+    """Help for nothing readable is the SMS's and the mentions': a mail's subject, kept beside its text, may hold the
+    complaint, and answered with help it was never filed."""
+    normalized = normalize(InboundMessage(
+        channel=Channel.EMAIL, source="table", provider_message_id="<m1@example.net>", sender_kind=SenderKind.EMAIL,
+        sender_address="warga@example.net", text="\ufffd\ufffd", subject="Pungli di kantor kelurahan",
+        received_at=datetime(2026, 11, 22, tzinfo=UTC)))
+    assert normalized.query is None and normalized.draft is not None
+    assert normalized.draft.subject == "Pungli di kantor kelurahan"
+
+
 @pytest.mark.parametrize(("channel", "text", "anonymous", "confidential"), [
     pytest.param(Channel.SMS, "Fwd: " + render("help", "id"), True, False, id="help"),
     pytest.param(Channel.SMS, render("help", "en"), True, False, id="help-en"),
