@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from gateway.logs import get_logger
 from gateway.queues import envelope_key
-from gateway.replies import is_status, render, shown_typed_id, status_name
+from gateway.replies import is_status, render, shown_typed_id, status_text
 from gateway.settings import Settings
 from gateway.tls import tls_context
 from normalizer.keywords import Action
@@ -101,13 +101,6 @@ def casestore_client(settings: Settings, timeout: float) -> httpx.AsyncClient:
         timeout=timeout,
         verify=tls_context(),
     )
-
-
-def status_text(tracking_id: str, status: str | None, language: str | None, *, found: bool = True) -> str:
-    """What a citizen reads about a report's status (the webhook's inline answer and the status job alike)."""
-    if not found:
-        return render("status_unknown", language, tracking_id=tracking_id)
-    return render("status", language, tracking_id=tracking_id, status=status_name(status or "received", language))
 
 
 async def answer_query(query: Query, client: httpx.AsyncClient, redis: Redis | None = None) -> tuple[str, bool]:

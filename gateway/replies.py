@@ -45,6 +45,14 @@ def status_name(status: str, language: str | None = None) -> str:
     return names.get(language or DEFAULT_LANGUAGE, names[DEFAULT_LANGUAGE]).get(status, status)
 
 
+def status_text(tracking_id: str, status: str | None, language: str | None, *, found: bool = True) -> str:
+    """What a citizen reads about a report's status (the webhook's inline answer, the status job and the answer to a
+    CEK by mail alike)."""
+    if not found:
+        return render("status_unknown", language, tracking_id=tracking_id)
+    return render("status", language, tracking_id=tracking_id, status=status_name(status or "received", language))
+
+
 def shown_typed_id(typed: str) -> str:
     """A mistyped Tracking ID as a reply repeats it: cut past the longest ID ("...": GSM-7). The number is the
     citizen's own and may be any length ("CEK" and a receipt number); whole, it made the answer as long, an SMS part

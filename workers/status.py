@@ -27,7 +27,7 @@ from gateway.queues import STATUS_QUEUE
 from gateway.replies import render
 from gateway.settings import Settings
 from gateway.transactions import after_commit, commit_watched
-from workers.context import attempt_number, current, note_retry
+from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 
 log = get_logger()
@@ -53,10 +53,7 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
         log.info("status.already_answered")
         return {"tracking_id": tracking_id, "already_answered": True}
     try:
-        report = context.casestore.get_report(tracking_id)
-        status = "received" if report is None else reported_status(report)  # None: not a status of the contract
-        if status is None:  # as a body that is no report: the case store not answering properly, retried
-            raise RetryableError("report answer has no status of the contract", reason="casestore_bad_answer")
+        status, found = report_status(context, tracking_id)
     except RetryableError as error:
         if job is not None and job.retries_left:
             log.warning("status.retry", reason=error.reason, attempt=attempts)
@@ -65,7 +62,6 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
         return _give_up(query, job, error, attempts)
     except PermanentError as error:
         return _give_up(query, job, error, attempts)
-    found = report is not None or held_by_gateway(context.redis, tracking_id)  # not forwarded yet: "received"
     text = status_text(tracking_id, status, language, found=found)
     outbound = OutboundReplies(context.redis, context.settings)
     reply = partial(outbound.queue_reply, source=str(query["source"]), kind="status", text=text, language=language,
@@ -76,6 +72,18 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
         return {"tracking_id": tracking_id, "already_answered": True}
     log.info("status.answered", found=found)
     return {"tracking_id": tracking_id, "reply_id": queued.reply_id}
+
+
+def report_status(context: WorkerContext, tracking_id: str) -> tuple[str, bool]:
+    """(status, whether the report exists) for a CEK, the SMS status job's and the mail reply's alike: the case
+    store's status of the contract, "received" for a report the gateway holds and has not forwarded yet. Raises
+    RetryableError while the case store is away or answers without a status of the contract, PermanentError as
+    `get_report` does."""
+    report = context.casestore.get_report(tracking_id)
+    status = "received" if report is None else reported_status(report)  # None: not a status of the contract
+    if status is None:  # as a body that is no report: the case store not answering properly, retried
+        raise RetryableError("report answer has no status of the contract", reason="casestore_bad_answer")
+    return status, report is not None or held_by_gateway(context.redis, tracking_id)  # not forwarded: "received"
 
 
 def answered_key(query: dict[str, Any], job: Job | None) -> str | None:
