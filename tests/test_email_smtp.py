@@ -34,7 +34,7 @@ from channels.email import processor as processor_module
 from channels.email.guards import SUPPRESSED, loop_reason
 from channels.email.parse import MAX_MIME_FIELD_BYTES, parse_mail
 from channels.email.processor import MailProcessor
-from channels.email.reply import reply_body
+from channels.email.reply import reply_body, status_body
 from channels.email.server import SESSION_TIMEOUT_SECONDS, readable_size, refusal_text
 from channels.email.store import MAX_LISTED_ATTACHMENTS
 from gateway.intake import Intake
@@ -1576,3 +1576,141 @@ def test_a_from_longer_than_the_address_limit_is_quarantined_unless_the_limit_is
     assert (envelope_count(redis), len(quarantined)) == ((1, 0) if reported else (0, 1))
     if not reported:
         assert orjson.loads(quarantined[0].read_bytes())["reason"] == "from_too_long"
+
+
+# -- CEK by mail: a status query answered, not filed ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CekRow:
+    id: str
+    subject: str  # "{id}" is the report's Tracking ID
+    body: str
+    sender: str = "warga@example.net"
+    headers: dict[str, str] = field(default_factory=dict)
+    answers_our_reply: bool = False  # the citizen's client answers our acknowledgement, quoting it
+
+
+CEK_ROWS = [
+    CekRow("in-the-subject", "CEK {id}", ""),
+    CekRow("in-the-body", "", "CEK {id}"),
+    CekRow("in-both-with-a-signature", "Re: CEK {id}", "cek {id}\n\n-- \nBudi\n0812-3456-7001"),
+    CekRow("answering-our-acknowledgement", "", "CEK {id}", answers_our_reply=True),
+    # someone else asks (as anyone may by SMS), a Reply-To naming another: answered at the From, with the status alone
+    CekRow("from-another-with-a-reply-to", "Cek {id}", "CEK {id}", sender="tetangga@example.org",
+           headers={"Reply-To": "warga@example.net"}),
+]
+
+
+def filed_report(make_server, redis: Redis, casestore: CaseStoreServer,  # type: ignore[no-untyped-def]
+                 status: str | None = None) -> tuple[str, EmailMessage]:
+    """An anonymous report by mail from warga@example.net, in the case store (with `status`), and its
+    acknowledgement."""
+    server = make_server()
+    filed = server.deliver(citizen_mail(subject="Pungli di kelurahan", body="ANONIM\nPetugas kelurahan meminta uang."))
+    run_replies(server.settings, redis)
+    server.stop()  # its intake hands the report to the forward queue
+    drain(server.settings, (FORWARD_QUEUE,))
+    assert filed.tracking_id is not None and casestore.get(filed.tracking_id) is not None
+    if status:
+        assert casestore.store.set_status(filed.tracking_id, status)
+    [ack] = outbox(server.settings)
+    return filed.tracking_id, ack
+
+
+def answer_to(replies: list[EmailMessage], mail: bytes) -> list[EmailMessage]:
+    message_id = BytesParser(policy=policy.default).parsebytes(mail)["Message-ID"]
+    return [reply for reply in replies if reply["In-Reply-To"] == message_id]
+
+
+@pytest.mark.parametrize("row", CEK_ROWS, ids=[row.id for row in CEK_ROWS])
+def test_a_cek_by_mail_is_answered_with_the_status_and_not_filed(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, row: CekRow) -> None:
+    """As by SMS: `CEK <id>` and nothing else is answered with the report's status (`[status]`, both languages),
+    threaded to the mail, at its From; no report or addition is filed, and no Tracking ID is given. It was filed as a
+    new report (from the report's sender, an addition "CEK <id>") and acknowledged with a new Tracking ID."""
+    tracking_id, ack = filed_report(make_server, redis, casestore, status="verified")
+    server = make_server()
+    if row.answers_our_reply:
+        mail = reply_to(ack, subject=None, references=True, body=row.body.format(id=tracking_id))
+    else:
+        mail = citizen_mail(subject=row.subject.format(id=tracking_id), body=row.body.format(id=tracking_id),
+                            sender=row.sender, headers=row.headers)
+    result = server.deliver(mail)
+    assert result.data_code == 250 and result.tracking_id is None
+    assert envelope_count(redis) == 1
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), mail)
+    assert answer["To"] == row.sender
+    assert str(answer["Subject"]).startswith(f"[LAPOR #{tracking_id}]")
+    assert answer.get_content() == status_body(tracking_id, "verified", True)
+    assert "diverifikasi" in answer.get_content() and "verified" in answer.get_content()
+    assert "Petugas" not in answer.get_content() and "warga@" not in answer.get_content()
+    server.stop()
+    drain(server.settings, (FORWARD_QUEUE,))
+    assert len(casestore.reports()) == 1
+
+
+def test_a_cek_by_mail_of_an_unknown_id_is_answered_as_not_found(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer) -> None:
+    unknown = format_tracking_id(98_765_432)
+    server = make_server()
+    mail = citizen_mail(subject=f"CEK {unknown}", body=f"CEK {unknown}")
+    result = server.deliver(mail)
+    assert result.data_code == 250 and result.tracking_id is None
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), mail)
+    assert answer.get_content() == status_body(unknown, None, False)
+    assert "tidak ditemukan" in answer.get_content() and "was not found" in answer.get_content()
+    assert envelope_count(redis) == 0
+
+
+@dataclass(frozen=True)
+class FiledCekRow:
+    id: str
+    subject: str
+    body: str
+    photo: bool = False
+
+
+FILED_CEK_ROWS = [
+    FiledCekRow("words-after-the-id", "CEK {id}", "CEK {id} lubangnya makin besar"),
+    FiledCekRow("a-subject-of-other-words", "Jalan rusak", "CEK {id}"),
+    FiledCekRow("a-photo", "CEK {id}", "CEK {id}", photo=True),
+]
+
+
+@pytest.mark.parametrize("row", FILED_CEK_ROWS, ids=[row.id for row in FILED_CEK_ROWS])
+def test_a_cek_by_mail_with_other_words_or_a_photo_is_still_filed(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, row: FiledCekRow) -> None:
+    tracking_id, _ = filed_report(make_server, redis, casestore)
+    server = make_server()
+    alone = server.deliver(citizen_mail(subject=f"CEK {tracking_id}", body=f"CEK {tracking_id}"))
+    assert alone.tracking_id is None  # the query alone is answered, as the test above shows
+    mail = EmailMessage()
+    mail["From"], mail["To"] = "Warga <warga@example.net>", RECIPIENT
+    mail["Subject"], mail["Message-ID"] = row.subject.format(id=tracking_id), make_msgid(domain="example.net")
+    mail.set_content(row.body.format(id=tracking_id))
+    if row.photo:
+        mail.add_attachment(b"\xff\xd8\xff\xe0foto", maintype="image", subtype="jpeg", filename="IMG_0002.jpg")
+    filed = server.deliver(mail.as_bytes().replace(b"\n", b"\r\n"))
+    assert filed.tracking_id is not None and filed.tracking_id != tracking_id
+    envelope = stored_envelope(redis, filed.tracking_id)
+    assert envelope is not None and envelope["text"] == row.body.format(id=tracking_id)
+    assert len(envelope["attachments"]) == (1 if row.photo else 0)
+    assert envelope_count(redis) == 2
+
+
+def test_a_cek_mail_delivered_again_is_answered_once(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer) -> None:
+    tracking_id, _ = filed_report(make_server, redis, casestore)
+    server = make_server()
+    mail = citizen_mail(subject=f"CEK {tracking_id}", body="", message_id="<cek-1@example.net>")
+    again = b"Received: from relay2.example.net by mx.lapor.go.id\r\n" + mail
+    assert [server.deliver(raw).data_code for raw in (mail, again)] == [250, 250]
+    run_replies(server.settings, redis)
+    assert server.deliver(again).data_code == 250  # once more, after the answer went out
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), mail)
+    assert answer.get_content() == status_body(tracking_id, "received", True)
+    assert envelope_count(redis) == 1

@@ -26,6 +26,7 @@ from gateway.queues import REPLY_QUEUE
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.send_lease import SendInProgress, send_lease, wait_for_holder
+from workers.status import report_status
 from workers.windows import count_in_window, uncount_in_window
 
 log = get_logger()
@@ -90,6 +91,14 @@ def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
     replied_key = REPLIED_KEY.format(digest=_digest(payload["dedup"]))
     if context.redis.exists(replied_key):
         return _skip("already_replied")
+    if payload["kind"] == "status":
+        # A CEK by mail (channels/email/processor.py): its status looked up here as an SMS CEK's status job does,
+        # before the reply is counted, and retried the same way while the case store is away.
+        try:
+            status, found = report_status(context, payload["tracking_id"])
+        except (RetryableError, PermanentError) as error:
+            return _failed(context, payload, error)
+        payload = {**payload, "status": status, "found": found}
     # Built before it is counted: a reply that cannot be built (a bug, a template gone) sends nothing, and counted,
     # RQ's retries of it used up the address's hour as the failures below would.
     message = build_reply(payload, context.settings)
@@ -107,12 +116,7 @@ def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
         # A reply that did not go out is not one of the address's replies this hour. Counted, the retries of one
         # reply through a relay outage used up the cap, and the reply was then dropped as capped.
         uncount_in_window(context.redis, cap_key)
-        job = get_current_job()
-        if isinstance(error, RetryableError) and job is not None and job.retries_left:
-            log.warning("email.reply_retry", reason=error.reason)
-            note_retry(job, attempt_number(job), error.reason)
-            raise
-        return _give_up(context, payload, error.reason, error.detail)
+        return _failed(context, payload, error)
     except BaseException:
         # Nor is one ended by an exception the job does not classify (the outbox unwritable, RQ's job timeout): RQ
         # retries it, and counted, the retry past the cap dropped the reply as capped, with no dead letter.
@@ -122,6 +126,16 @@ def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
     HealthSignals(context.redis).reply_sent(health_channel(CHANNEL))  # counts lapor_replies_total too
     log.info("email.replied", outcome=outcome, kind=payload["kind"])
     return outcome
+
+
+def _failed(context: WorkerContext, payload: dict[str, Any], error: RetryableError | PermanentError) -> str:
+    """Retried (raised again) while RQ has retries left for a retryable error; else given up."""
+    job = get_current_job()
+    if isinstance(error, RetryableError) and job is not None and job.retries_left:
+        log.warning("email.reply_retry", reason=error.reason)
+        note_retry(job, attempt_number(job), error.reason)
+        raise error
+    return _give_up(context, payload, error.reason, error.detail)
 
 
 def _skip(reason: str) -> str:

@@ -54,7 +54,7 @@ from gateway.replies import acknowledgement
 from gateway.settings import Settings
 from normalizer.envelope import SENDER_IDENTITIES, Channel, ReportDraft, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
-from normalizer.pipeline import Normalized, normalize
+from normalizer.pipeline import Normalized, mail_status_query, normalize
 from normalizer.prefixes import STACKED_PREFIXES
 
 log = get_logger()
@@ -165,7 +165,26 @@ class MailProcessor:
             # An answer to our reply with nothing of its own but a file: the quoted history is our own words ("Terima
             # kasih, laporan Anda telah kami terima..."), which went to the case store as the citizen's addition.
             mail = replace(mail, text="")
+        queried = status_query_of(mail, self.settings.intake.shortest_tracking_id)
+        if queried is not None:
+            return await self._answer_status(mail, raw, queried)
         return await self._report(mail, raw, envelope_sender, recipients)
+
+    async def _answer_status(self, mail: ParsedMail, raw: bytes, tracking_id: str) -> MailOutcome:
+        """A CEK by mail: not filed, answered by the reply worker with the report's status (`status_payload`). The
+        250 names no Tracking ID: the mail got none."""
+        bind_message_context(tracking_id=tracking_id)
+        payload = status_payload(mail, raw, tracking_id)
+
+        def enqueue() -> None:
+            enqueue_calls(self.redis, self.settings, REPLY_QUEUE, REPLY_FUNC, [(payload,)])
+
+        try:
+            await asyncio.to_thread(enqueue)
+        except RedisError as error:
+            raise NotDurable(f"reply not queued: {type(error).__name__}", reason="redis_unavailable") from error
+        log.info("message.status_query")
+        return MailOutcome("status_query")
 
     async def _note_message(self, *, report: bool = False) -> None:
         """`message_received` (`report`: taken as a new report), its Redis write at most once a second and off the
@@ -295,6 +314,38 @@ class MailProcessor:
             await asyncio.to_thread(enqueue)
         except RedisError as error:
             raise NotDurable(f"reply not queued: {type(error).__name__}", reason="redis_unavailable") from error
+
+
+# Longer than any status query's words with a signature's leftovers: a longer mail is no CEK, and is not read twice.
+MAX_QUERY_CHARS = 200
+
+
+def status_query_of(mail: ParsedMail, shortest_id: int) -> str | None:
+    """The Tracking ID a mail asks the status of, when that is all it says (`mail_status_query`): its subject past
+    reply prefixes and our tag, its body past quoted history and signature, and no file (a photo with a CEK is filed
+    as an addition, as by SMS). A subject with our tag is the thread's, not the citizen's new words: a reply to our
+    acknowledgement whose own text is only "CEK <id>" is a query."""
+    if mail.attachments or len(mail.text) + len(mail.subject) > MAX_QUERY_CHARS:
+        return None
+    subject = "" if SUBJECT_TAG.search(mail.subject) else subject_words(mail.subject)
+    return mail_status_query(STACKED_PREFIXES.sub("", subject), mail.text, shortest_id=shortest_id)
+
+
+def status_payload(mail: ParsedMail, raw: bytes, tracking_id: str) -> dict[str, Any]:
+    """The reply job of a CEK by mail: the worker looks the status up (workers/email_reply.py) and answers the mail
+    once (`dedup`: a redelivery is answered once), threaded to it, at its From alone: a Reply-To may be anyone's,
+    and the status of someone else's report is all a writer learns. Nothing of the report is in the payload."""
+    references = [*mail.references, *([mail.message_id] if mail.message_id else [])]
+    return {
+        **({"no_auto_reply": True} if asks_no_auto_reply(mail) else {}),
+        "tracking_id": tracking_id,
+        "kind": "status",
+        "to": mail.sender_address,
+        "subject": mail.subject,
+        "in_reply_to": mail.message_id,
+        "references": references[-20:],
+        "dedup": provider_message_id(mail, raw),
+    }
 
 
 def reply_address(mail: ParsedMail, envelope: dict[str, Any] | None, follow_up: str | None,

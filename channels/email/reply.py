@@ -22,7 +22,7 @@ import idna
 from channels.email.guards import SUBJECT_TAG
 from gateway.errors import PermanentError, RetryableError
 from gateway.private_files import write_atomically
-from gateway.replies import load_replies
+from gateway.replies import load_replies, status_text
 from gateway.settings import Settings
 from normalizer.prefixes import STACKED_PREFIXES
 
@@ -75,6 +75,12 @@ def reply_body(kind: str, tracking_id: str, follow_up_of: str | None = None) -> 
     return table["id"].format(**fields) + "\n\n" + table["en"].format(**fields) + "\n"
 
 
+def status_body(tracking_id: str, status: str | None, found: bool) -> str:
+    """The answer to a CEK by mail: what an SMS CEK reads (`[status]`, or `[status_unknown]` for a report no one
+    has), Indonesian text, then the English line, as the other mail replies. Nothing of the report but its status."""
+    return "\n\n".join(status_text(tracking_id, status, language, found=found) for language in ("id", "en")) + "\n"
+
+
 def ascii_address(address: str) -> str:
     """An IDN domain in its ASCII form (`warga@xn--bcher-kva.example`), so the reply needs no SMTPUTF8 relay; a
     UTF-8 local part has no ASCII form and is left as it is."""
@@ -107,7 +113,10 @@ def build_reply(payload: dict[str, Any], settings: Settings) -> EmailMessage:
     message["X-Loop"] = email.from_address
     message["Precedence"] = "auto_reply"
     message["X-LAPOR-Tracking-ID"] = tracking_id
-    message.set_content(reply_body(payload["kind"], tracking_id, payload.get("follow_up_of")))
+    if payload["kind"] == "status":  # a CEK by mail: the worker looked the status up (workers/email_reply.py)
+        message.set_content(status_body(tracking_id, payload.get("status"), bool(payload.get("found"))))
+    else:
+        message.set_content(reply_body(payload["kind"], tracking_id, payload.get("follow_up_of")))
     return message
 
 
