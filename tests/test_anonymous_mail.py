@@ -334,6 +334,23 @@ SIGN_OFF_CASES = [
     SignOffCase("a sentence asking to be reached after the closing goes", "Dewi Lestari",
                 "Dana dipotong.\n\nTerima kasih,\nDewi\nkalau perlu bisa hubungi saya di nomor 0813-9876-5432",
                 "Dana dipotong.\n\nTerima kasih,\n[anonim]"),
+    # The sender describing themselves below their name: their words stay, their number alone on a line does not; a
+    # victim of someone is the sender ("korban penipu"), and a sentence asking to be reached is the sign-off's even
+    # with someone else named in it (each kept whole, the sender's number reached the case store).
+    SignOffCase("a sentence about the sender below the name keeps it, not the number below", "Dewi Lestari",
+                "Pungli.\n\nDewi Lestari\nsaya guru honorer di sini\n0813-9876-5432",
+                "Pungli.\n\n[anonim]\nsaya guru honorer di sini\n[anonim]"),
+    SignOffCase("a sentence about the sender after the closing keeps it, not the number below", "Dewi Lestari",
+                "Pungli.\n\nHormat saya,\nDewi\nwarga yang diperas oknum\nHP: 0813-9876-5432",
+                "Pungli.\n\nHormat saya,\n[anonim]\nwarga yang diperas oknum\n[anonim]"),
+    SignOffCase("a victim of someone is the sender", "Dewi Lestari",
+                "Penipuan.\n\nTerima kasih,\nDewi (korban penipu)\n0813-9876-5432",
+                "Penipuan.\n\nTerima kasih,\n[anonim]"),
+    SignOffCase("a victim of someone on the closing line is the sender", "Dewi Lestari",
+                "Penipuan.\n\nSalam, Dewi - korban pinjol 0813-9876-5432", "Penipuan.\n\nSalam, [anonim]"),
+    SignOffCase("a sentence asking to be reached that names the perpetrator goes", "Dewi Lestari",
+                "Pungli.\n\nHormat saya,\nDewi\nBisa hubungi saya di 0813-9876-5432 kalau perlu saksi untuk pelaku",
+                "Pungli.\n\nHormat saya,\n[anonim]"),
     SignOffCase("more lines than a sign-off's after the closing stay", "Siti Rahayu",
                 "Terima kasih.\nKronologi:\n1 Mei diminta.\n2 Mei bayar.\n3 Mei lagi.\n4 Mei lagi.\n5 Mei lagi.\n"
                 "Pelaku 0812-3456-7890",

@@ -135,7 +135,8 @@ class IdentityWords:
     not_a_name: frozenset[str]
     # A signature's contact labels (`[contact_labels]`), lowercase.
     contact_labels: frozenset[str]
-    # A word of someone else's, the one reported (`[someone_else]`), as a whole word.
+    # A word of someone else's, the one reported (`[someone_else]`), as a whole word; its group `victim` the word
+    # before it that makes it the sender's own description ("korban penipu"): see `_about_someone_else`.
     someone_else: re.Pattern[str]
     # Words that ask to be reached (`[own_contact]`), as whole words.
     own_contact: re.Pattern[str]
@@ -161,7 +162,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         addressed=re.compile(rf"(?<!\w)(?:{forms})\.?\s*$", re.IGNORECASE),
         not_a_name=frozenset(_folded(word) for word in raw["not_a_name"]["words"]),
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
-        someone_else=re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, raw["someone_else"]["words"])) + r")(?!\w)",
+        someone_else=re.compile(r"(?<!\w)(?:(?P<victim>" + "|".join(map(_phrase_pattern, raw["someone_else"]["victim"]))
+                                + r")\s+)?(?:" + "|".join(map(re.escape, raw["someone_else"]["words"])) + r")(?!\w)",
                                 re.IGNORECASE),
         own_contact=re.compile(r"(?<!\w)(?:" + "|".join(map(_phrase_pattern, raw["own_contact"]["phrases"]))
                                + r")(?!\w)", re.IGNORECASE),
@@ -487,10 +489,15 @@ def without_sign_off_contacts(text: str) -> str:
     rest = lines[line][len(opening):]
     if len(after) > SHORT_TAIL_MAX_LINES or any(len(lines[index]) > SHORT_TAIL_MAX_LINE for index in after) \
             or len(rest) > SHORT_TAIL_MAX_LINE or len(rest.split()) > SIGN_OFF_MAX_WORDS \
-            or any(_is_report_line(lines[index]) for index in after) \
-            or load_identity_words().someone_else.search(rest) \
             or not _has_contact("\n".join([rest, *(lines[index] for index in after)])):
         return text
+    if any(_is_report_line(lines[index]) for index in after) or _about_someone_else(rest):
+        # The report's own lines stay; a line of nothing but a contact among them is the sender's ("Dewi\nsaya guru
+        # honorer di sini\n0813-9876-5432": kept whole, the number reached the case store).
+        for index in after:
+            if _is_bare_contact(lines[index]):
+                lines[index] = OWN_IDENTITY
+        return "\n".join(lines)
     if rest.strip() and (not after or _has_contact(rest)):
         lines[line] = opening + OWN_IDENTITY
     if after:
@@ -528,11 +535,18 @@ def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[Spel
     for position, index in enumerate(tail[:-1]):
         below = [lines[item] for item in tail[position + 1:]]
         line = lines[index]
-        if len(line) <= SHORT_TAIL_MAX_LINE \
-                and all(len(item) <= SHORT_TAIL_MAX_LINE and not _is_report_line(item) for item in below) \
+        if len(line) <= SHORT_TAIL_MAX_LINE and all(len(item) <= SHORT_TAIL_MAX_LINE for item in below) \
                 and (line.strip() == OWN_IDENTITY or _signed_name(name, line, alone=True) != line) \
                 and _has_contact("\n".join(below)):
-            lines[index:] = [OWN_IDENTITY]
+            if not any(map(_is_report_line, below)):
+                lines[index:] = [OWN_IDENTITY]
+                break
+            # The report's lines below the name stay, but not a line of nothing but a contact among them: the
+            # sender's ("Dewi Lestari\nwarga yang tinggal di sini\n0813-9876-5432": it reached the case store).
+            lines[index] = _signed_name(name, line, alone=True)
+            for item in tail[position + 1:]:
+                if _is_bare_contact(lines[item]):
+                    lines[item] = OWN_IDENTITY
             break
     return "\n".join(lines)
 
@@ -617,6 +631,18 @@ def _has_contact(block: str) -> bool:
         or phonenumbers.PhoneNumberMatcher(block, "ID").has_next()
 
 
+def _is_bare_contact(line: str) -> bool:
+    """Whether a line is nothing but a way to reach someone (`_has_contact`), under a contact's label at most
+    (`[contact_labels]`): "0813-9876-5432", "HP: 0813-9876-5432", "dewi@example.net"."""
+    spans = [match.span() for pattern in (_MAIL_ADDRESS, _HANDLE) for match in pattern.finditer(line)]
+    spans += [(match.start, match.end) for match in phonenumbers.PhoneNumberMatcher(line, "ID")]
+    if not spans:
+        return False
+    kept = "".join(char for at, char in enumerate(line) if not any(start <= at < end for start, end in spans))
+    label = kept.strip().rstrip(":").strip().lower()
+    return not any(char.isalnum() for char in label) or label in load_identity_words().contact_labels
+
+
 def _is_citizens_line(line: str) -> bool:
     """Whether a line below a `--` is the citizen's writing, never a signature's: longer than a signature's line, an
     item of a numbered or bulleted list, or prose (most of its words lowercase, as a sentence is and a signature's
@@ -635,9 +661,17 @@ def _is_report_line(line: str) -> bool:
     writing (`_is_citizens_line`: a sentence, an item of a list, a `Label: value` line whose label is no contact's,
     "Nomor pelaku: 0812...") or a line about someone else (`[someone_else]`: "WA penipu 0812..."). Read as a
     sign-off's, the complaint's last lines and the perpetrator's number were withheld. A sentence asking to be reached
-    ("bisa hubungi saya di 0813...", `[own_contact]`) is the sign-off's."""
-    words = load_identity_words()
-    return (_is_citizens_line(line) and not words.own_contact.search(line)) or bool(words.someone_else.search(line))
+    ("bisa hubungi saya di 0813...", `[own_contact]`) is the sign-off's, someone else named in it or not ("... kalau
+    perlu saksi untuk pelaku": kept, the sender's number reached the case store)."""
+    if load_identity_words().own_contact.search(line):
+        return False
+    return _is_citizens_line(line) or _about_someone_else(line)
+
+
+def _about_someone_else(text: str) -> bool:
+    """Whether a text names someone else, the one reported (`[someone_else]`: "WA penipu 0812..."), not as what the
+    sender was to them ("korban penipu", "victim of a scammer": `victim`, the sender's own description)."""
+    return any(match.group("victim") is None for match in load_identity_words().someone_else.finditer(text))
 
 
 def _paragraphs(lines: list[str], top: int) -> list[tuple[int, int]]:
