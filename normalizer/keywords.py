@@ -737,13 +737,16 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
         return ParsedText(action=Action.BAD_TRACKING_ID, text=text, tracking_id=candidate, language=language)
     flags: set[str] = set()
     rest = _follow_up_flags(rest, grammar, flags)
-    if not rest or _only_a_status_command(rest, grammar) or _asks_status(rest, grammar, flags, after_command=False):
+    # The question's flag words are read into a copy: in an addition's prose they are the citizen's ("12345678 nomor
+    # anonim meneror saya" was an anonymous addition).
+    asked = set(flags)
+    if not rest or _only_a_status_command(rest, grammar) or _asks_status(rest, grammar, asked, after_command=False):
         # A Tracking ID on its own asks how that report is doing (its flags are kept for a photo sent with it), and
         # so does one followed by a status command ("12345678 cek status"): the query in the other order. Filed,
         # the agency got "cek status" as an addition and the citizen no status. So does one followed by a status
         # question and nothing else ("12345678 laporan saya sudah sampai mana?", `[status_questions]`).
         return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language,
-                          anonymous="anonymous" in flags, confidential="confidential" in flags)
+                          anonymous="anonymous" in asked, confidential="confidential" in asked)
     return ParsedText(action=Action.FOLLOW_UP, text=rest, tracking_id=candidate, language=language,
                       anonymous="anonymous" in flags, confidential="confidential" in flags)
 

@@ -1162,6 +1162,8 @@ def test_a_status_question_without_an_id_is_answered_with_how_to_ask(text: str, 
     # Any other word, a second number, no topic, or a word of what became of the report without a "?": as before.
     pytest.param(f"{VALID} jalan masih rusak", Action.FOLLOW_UP, VALID, False, "id", id="follow-up"),
     pytest.param(f"{VALID} sudah sampai mana?", Action.FOLLOW_UP, VALID, False, "id", id="id-first-without-a-topic"),
+    pytest.param(f"{VALID} nomor anonim meneror saya", Action.FOLLOW_UP, VALID, False, "id",
+                 id="a-flag-word-in-an-addition-s-prose"),
     pytest.param(f"laporan {VALID} belum ditindaklanjuti, jalan masih rusak parah", Action.REPORT, None, False, "id",
                  id="question-then-a-report"),
     pytest.param(f"laporan {VALID} belum ditindaklanjuti", Action.REPORT, None, False, "id",
