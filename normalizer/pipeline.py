@@ -120,8 +120,12 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
         parsed = _photo_with_a_tracking_id(parsed, text)
     # "@lapor1708" alone under a complaint, or quoting one, asks us to take that post: a report, not a help request.
     # Nothing readable ("\ufffd": a UCS-2 SMS of one broken character) is no text either: filed, it was a case of "?".
-    # Not so for a mail, whose subject (kept beside the text) may hold the complaint.
-    readable = parsed.text.strip(_UNREADABLE) if message.channel in GRAMMAR_CHANNELS else parsed.text
+    # Not so for a mail of unreadable characters whose subject (kept beside the text) has words past its reply and
+    # forward prefixes: it may hold the complaint. Without such a subject it is nothing to file (filed, a case of "?"),
+    # as a mail of no text is (the mail channel makes a subject of words the text of a mail without any).
+    readable = parsed.text.strip(_UNREADABLE) or (
+        message.channel not in GRAMMAR_CHANNELS and parsed.text.strip()
+        and STACKED_PREFIXES.sub("", message.subject or "").strip(_UNREADABLE))
     if parsed.action in (Action.STATUS, *_HELP, Action.BAD_TRACKING_ID, *UNANSWERED) or (
         parsed.action is Action.REPORT and not readable and not message.attachments and not quoted
     ):

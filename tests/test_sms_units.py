@@ -1971,6 +1971,16 @@ def test_a_mail_of_undecodable_characters_is_still_filed_with_its_subject() -> N
     assert normalized.draft.subject == "Pungli di kantor kelurahan"
 
 
+@pytest.mark.parametrize("subject", [None, "", "Re: Fwd:"])
+def test_a_mail_of_undecodable_characters_without_a_subject_is_nothing_to_file(subject: str | None) -> None:
+    """Without a subject of words beside it, a mail of nothing readable is no report (filed, a case of "?")."""
+    normalized = normalize(InboundMessage(
+        channel=Channel.EMAIL, source="table", provider_message_id="<m1@example.net>", sender_kind=SenderKind.EMAIL,
+        sender_address="warga@example.net", text="\ufffd\n\ufffd", subject=subject,
+        received_at=datetime(2026, 11, 22, tzinfo=UTC)))
+    assert normalized.draft is None
+
+
 @pytest.mark.parametrize(("channel", "text", "anonymous", "confidential"), [
     pytest.param(Channel.SMS, "Fwd: " + render("help", "id"), True, False, id="help"),
     pytest.param(Channel.SMS, render("help", "en"), True, False, id="help-en"),
