@@ -133,8 +133,9 @@ class IdentityWords:
     addressed: re.Pattern[str]
     # A mailbox's ordinary words (`[not_a_name]`), folded (`_folded`).
     not_a_name: frozenset[str]
-    # A signature's contact labels (`[contact_labels]`), lowercase.
+    # A signature's contact labels (`[contact_labels]`), lowercase; and the words a label made only of is one too.
     contact_labels: frozenset[str]
+    contact_label_words: frozenset[str]
     # A word of someone else's, the one reported (`[someone_else]`), as a whole word; its group `victim` the word
     # before it that makes it the sender's own description ("korban penipu"): see `_about_someone_else`.
     someone_else: re.Pattern[str]
@@ -162,6 +163,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         addressed=re.compile(rf"(?<!\w)(?:{forms})\.?\s*$", re.IGNORECASE),
         not_a_name=frozenset(_folded(word) for word in raw["not_a_name"]["words"]),
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
+        contact_label_words=frozenset(word.lower() for word in raw["contact_labels"]["words"]),
         someone_else=re.compile(r"(?<!\w)(?:(?P<victim>" + "|".join(map(_phrase_pattern, raw["someone_else"]["victim"]))
                                 + r")\s+)?(?:" + "|".join(map(re.escape, raw["someone_else"]["words"])) + r")(?!\w)",
                                 re.IGNORECASE),
@@ -173,6 +175,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
 _LIST_ITEM = re.compile(r"\s*(?:\d{1,3}[.)]|[-*\u2022])\s")
 _MAIL_ADDRESS = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.\w")
 _HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
+# What separates the words of a contact's label: "No. HP/WA", "Telp / WA".
+_LABEL_PARTS = re.compile(r"[\s./]+")
 
 
 def _spaced_digits(digits: str) -> str:
@@ -640,7 +644,15 @@ def _is_bare_contact(line: str) -> bool:
         return False
     kept = "".join(char for at, char in enumerate(line) if not any(start <= at < end for start, end in spans))
     label = kept.strip().rstrip(":").strip().lower()
-    return not any(char.isalnum() for char in label) or label in load_identity_words().contact_labels
+    return not any(char.isalnum() for char in label) or _is_contact_label(label)
+
+
+def _is_contact_label(label: str) -> bool:
+    """Whether a line's label (lowercase) is a signature's contact's: one of `[contact_labels]`, or made only of their
+    `words` ("no. hp/wa", "nomor whatsapp", "kontak pelapor")."""
+    words = load_identity_words()
+    parts = [part for part in _LABEL_PARTS.split(label) if part]
+    return label in words.contact_labels or (bool(parts) and all(part in words.contact_label_words for part in parts))
 
 
 def _is_citizens_line(line: str) -> bool:
@@ -650,7 +662,7 @@ def _is_citizens_line(line: str) -> bool:
     if len(line.strip()) > SIGNATURE_MAX_LINE or _LIST_ITEM.match(line):
         return True
     labelled = _LABELLED_LINE.match(line)
-    if labelled and labelled.group(1).strip().lower() not in load_identity_words().contact_labels:
+    if labelled and not _is_contact_label(labelled.group(1).strip().lower()):
         return True
     words = [token for token in line.split() if token[:1].isalpha()]
     return len(words) >= _PROSE_MIN_WORDS and 2 * sum(word[0].islower() for word in words) > len(words)
