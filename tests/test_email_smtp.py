@@ -1671,12 +1671,17 @@ class FiledCekRow:
     subject: str
     body: str
     photo: bool = False
+    html: str = ""  # an HTML alternative beside the text part
+    filed: str = ""  # the envelope's text, when not `body`
 
 
 FILED_CEK_ROWS = [
     FiledCekRow("words-after-the-id", "CEK {id}", "CEK {id} lubangnya makin besar"),
     FiledCekRow("a-subject-of-other-words", "Jalan rusak", "CEK {id}"),
     FiledCekRow("a-photo", "CEK {id}", "CEK {id}", photo=True),
+    # the complaint in the HTML part, the text part empty (read, the mail was a CEK of its subject alone)
+    FiledCekRow("html-words-beside-an-empty-text-part", "CEK {id}", "", html="<p>Lubangnya makin besar</p>",
+                filed="Lubangnya makin besar"),
 ]
 
 
@@ -1691,12 +1696,14 @@ def test_a_cek_by_mail_with_other_words_or_a_photo_is_still_filed(  # type: igno
     mail["From"], mail["To"] = "Warga <warga@example.net>", RECIPIENT
     mail["Subject"], mail["Message-ID"] = row.subject.format(id=tracking_id), make_msgid(domain="example.net")
     mail.set_content(row.body.format(id=tracking_id))
+    if row.html:
+        mail.add_alternative(row.html, subtype="html")
     if row.photo:
         mail.add_attachment(b"\xff\xd8\xff\xe0foto", maintype="image", subtype="jpeg", filename="IMG_0002.jpg")
     filed = server.deliver(mail.as_bytes().replace(b"\n", b"\r\n"))
     assert filed.tracking_id is not None and filed.tracking_id != tracking_id
     envelope = stored_envelope(redis, filed.tracking_id)
-    assert envelope is not None and envelope["text"] == row.body.format(id=tracking_id)
+    assert envelope is not None and envelope["text"] == (row.filed or row.body.format(id=tracking_id))
     assert len(envelope["attachments"]) == (1 if row.photo else 0)
     assert envelope_count(redis) == 2
 

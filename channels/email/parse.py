@@ -411,9 +411,12 @@ def _is_attachment(part: Message) -> bool:
 
 
 def _best_alternative(parts: list[Message]) -> Message | None:
+    """The alternative read as the mail's text: its plain text, unless that is blank beside an HTML part with the
+    words (some clients send an empty text/plain): read, the mail had no text, and one with "CEK <id>" in its subject
+    was answered as a status query, its complaint unfiled."""
     for wanted in ("text/plain", "text/html", "multipart/related", "multipart/mixed"):
         for part in reversed(parts):
-            if part.get_content_type() == wanted:
+            if part.get_content_type() == wanted and (wanted != "text/plain" or part_text(part).strip()):
                 return part
     return parts[-1] if parts else None
 
