@@ -499,7 +499,7 @@ def without_sign_off_contacts(text: str) -> str:
         # The report's own lines stay; a line of nothing but a contact among them is the sender's ("Dewi\nsaya guru
         # honorer di sini\n0813-9876-5432": kept whole, the number reached the case store).
         for index in after:
-            if _is_bare_contact(lines[index]):
+            if _is_senders_bare_contact(lines, index):
                 lines[index] = OWN_IDENTITY
         return "\n".join(lines)
     if rest.strip() and (not after or _has_contact(rest)):
@@ -549,7 +549,7 @@ def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[Spel
             # sender's ("Dewi Lestari\nwarga yang tinggal di sini\n0813-9876-5432": it reached the case store).
             lines[index] = _signed_name(name, line, alone=True)
             for item in tail[position + 1:]:
-                if _is_bare_contact(lines[item]):
+                if _is_senders_bare_contact(lines, item):
                     lines[item] = OWN_IDENTITY
             break
     return "\n".join(lines)
@@ -645,6 +645,20 @@ def _is_bare_contact(line: str) -> bool:
     kept = "".join(char for at, char in enumerate(line) if not any(start <= at < end for start, end in spans))
     label = kept.strip().rstrip(":").strip().lower()
     return not any(char.isalnum() for char in label) or _is_contact_label(label)
+
+
+def _is_senders_bare_contact(lines: list[str], index: int) -> bool:
+    """Whether a line among a sign-off's report lines is the sender's contact: one of nothing but a contact
+    (`_is_bare_contact`), not the value of the line above it: a label naming someone else, with no value of its own
+    ("Nomor WA pelaku:\n0812-1111-2222", "No HP penipu\n0812-1111-2222": withheld, the perpetrator's number was
+    lost to the agency)."""
+    if not _is_bare_contact(lines[index]):
+        return False
+    above = lines[index - 1].strip() if index > 0 else ""
+    if not _about_someone_else(above) or _has_contact(above):
+        return True
+    contact_words = load_identity_words().someone_else.sub("", above).strip().rstrip(":").strip().lower()
+    return not (above.endswith(":") or _is_contact_label(contact_words))
 
 
 def _is_contact_label(label: str) -> bool:
