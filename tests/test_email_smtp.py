@@ -1595,6 +1595,9 @@ CEK_ROWS = [
     CekRow("in-the-subject", "CEK {id}", ""),
     CekRow("in-the-body", "", "CEK {id}"),
     CekRow("in-both-with-a-signature", "Re: CEK {id}", "cek {id}\n\n-- \nBudi\n0812-3456-7001"),
+    # the thread's subject, however long, is none of the citizen's words
+    CekRow("under-a-long-subject-of-the-thread", "Re: [LAPOR #{id}] " + "Pungli di kantor kelurahan oleh petugas loket "
+           * 5, "CEK {id}"),
     CekRow("answering-our-acknowledgement", "", "CEK {id}", answers_our_reply=True),
     # someone else asks (as anyone may by SMS), a Reply-To naming another: answered at the From, with the status alone
     CekRow("from-another-with-a-reply-to", "Cek {id}", "CEK {id}", sender="tetangga@example.org",

@@ -325,9 +325,11 @@ def status_query_of(mail: ParsedMail, shortest_id: int) -> str | None:
     reply prefixes and our tag, its body past quoted history and signature, and no file (a photo with a CEK is filed
     as an addition, as by SMS). A subject with our tag is the thread's, not the citizen's new words: a reply to our
     acknowledgement whose own text is only "CEK <id>" is a query."""
-    if mail.attachments or len(mail.text) + len(mail.subject) > MAX_QUERY_CHARS:
+    if mail.attachments or len(mail.text) > MAX_QUERY_CHARS:
         return None
     subject = "" if SUBJECT_TAG.search(mail.subject) else subject_words(mail.subject)
+    if len(mail.text) + len(subject) > MAX_QUERY_CHARS:  # the thread's long subject is none of the citizen's words
+        return None
     return mail_status_query(STACKED_PREFIXES.sub("", subject), mail.text, shortest_id=shortest_id)
 
 
