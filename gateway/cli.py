@@ -166,7 +166,8 @@ def _port_in_use(process: str, host: str, port: int, setting: str, *, together_w
     """One line naming the port and the setting that moves it, then exit 2: a port already taken (another service, a
     second checkout's `make run`) ended the process on an OSError traceback that named neither."""
     log.error("process.port_in_use", process=process, host=host, port=port, setting=setting,
-              detail=f"another process listens on port {port}: stop it, or move this one with {setting}"
+              detail=f"port {port} is taken (another process listens on it, or an outgoing connection holds it a "
+                     f"moment): stop that process, or move this one with {setting}"
               + (f" together with {together_with}" if together_with else ""))
     raise typer.Exit(EXIT_CANNOT_LISTEN)
 
