@@ -22,9 +22,9 @@ from rq.job import Job
 from gateway.errors import PermanentError, RetryableError
 from gateway.logs import bind_message_context, get_logger
 from gateway.outbound import STATUS_FUNC, OutboundReplies
-from gateway.queries import held_by_gateway, reported_status, status_text
+from gateway.queries import held_by_gateway, reported_status
 from gateway.queues import STATUS_QUEUE
-from gateway.replies import render
+from gateway.replies import render, status_text
 from gateway.settings import Settings
 from gateway.transactions import after_commit, commit_watched
 from workers.context import WorkerContext, attempt_number, current, note_retry
