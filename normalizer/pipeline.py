@@ -78,15 +78,14 @@ def _parse(message: InboundMessage, text: str, grammar: Grammar, shortest_id: in
                       confidential=in_subject.confidential or in_body.confidential or "confidential" in body_flags)
 
 
-def mail_status_query(subject: str, text: str, grammar: Grammar | None = None, *,
-                      shortest_id: int = MIN_LENGTH) -> str | None:
+def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH) -> str | None:
     """The Tracking ID a mail asks the status of when its words are that query and nothing else ("CEK 10000004" in
     the subject, the body or both, naming one ID); None for any other mail. `subject`: its words past reply prefixes
     and our tag ("" for none); `text`: the body past quoted history and signature. Read with the SMS grammar, as a
     mail's text otherwise is not (`_parse`): filed, a CEK by mail was a new report (or an addition "CEK <id>") and
     its writer was acknowledged with a Tracking ID instead of the status. A query with words after its ID ("CEK
     10000004 jalan rusak") is filed as before."""
-    grammar = grammar or load_grammar()
+    grammar = load_grammar()
     parts = [part for part in (clean_text(subject), clean_text(text)) if part.strip()]
     if not parts:
         return None
