@@ -827,8 +827,8 @@ _FLAGGED_QUERIES = frozenset({Action.STATUS, Action.FOLLOW_UP, Action.HELP, Acti
 _QUERIES_AFTER_KIND = frozenset({Action.STATUS, Action.STATUS_HELP})
 
 
-def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int, flags: set[str],
-                   asks: frozenset[Action] = _FLAGGED_QUERIES) -> ParsedText | None:
+def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int, flags: set[str], *,
+                   after_kind: bool = False) -> ParsedText | None:
     """What the words after leading flag words ask when it is no new report, read as they are without the flags,
     with those flags on top of their own. Help's earlier "Tambah ANONIM ..." led people to put the flag before anything:
     "ANONIM <id> saya saksi" (a follow-up), "ANONIM CEK <id>", "RAHASIA laporan <id>" (status queries), "ANONIM CEK"
@@ -838,9 +838,10 @@ def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
 
     None when the words are a report (the flags kept for it), also when they open with a mistyped ID and more words
     ("ANONIM 12345672 petugas minta uang": they may be the complaint); a mistyped ID alone, or after a status command,
-    is the query it is without the flag. `asks`: the actions taken (after a kind word, `_QUERIES_AFTER_KIND`: a
-    status query alone, its words are a report's, and our short code after the kind word is not read past again)."""
-    after_kind = asks is _QUERIES_AFTER_KIND
+    is the query it is without the flag. `after_kind`: the words follow a kind word, where only `_QUERIES_AFTER_KIND`
+    are taken (a status query alone, its words are a report's, and our short code after the kind word is not read
+    past again); else `_FLAGGED_QUERIES`."""
+    asks = _QUERIES_AFTER_KIND if after_kind else _FLAGGED_QUERIES
     parsed = _parse_query(rest, grammar, language, shortest_id, False, addressed=not after_kind)
     if parsed is None or parsed.action not in asks or _mistyped_id_and_words(parsed) or (after_kind and parsed.text):
         return None
@@ -1533,7 +1534,7 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     if explicit and (_status_command_at(text, at, grammar) or text[at:at + 1].isdigit()):
         # A status query after the kind word ("WBS CEK <id>", "LAPOR ANONIM CEK <id>", "LAPOR <id>"): filed, it was a
         # new case holding a command and a number. Asked only where one may start: every report opens with a kind word.
-        asked = _flagged_query(text[at:], grammar, language, shortest_id, flags, _QUERIES_AFTER_KIND)
+        asked = _flagged_query(text[at:], grammar, language, shortest_id, flags, after_kind=True)
         if asked is not None:
             return asked
     rest = text[at:]
