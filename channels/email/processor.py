@@ -174,15 +174,7 @@ class MailProcessor:
         """A CEK by mail: not filed, answered by the reply worker with the report's status (`status_payload`). The
         250 names no Tracking ID: the mail got none."""
         bind_message_context(tracking_id=tracking_id)
-        payload = status_payload(mail, raw, tracking_id)
-
-        def enqueue() -> None:
-            enqueue_calls(self.redis, self.settings, REPLY_QUEUE, REPLY_FUNC, [(payload,)])
-
-        try:
-            await asyncio.to_thread(enqueue)
-        except RedisError as error:
-            raise NotDurable(f"reply not queued: {type(error).__name__}", reason="redis_unavailable") from error
+        await self._queue_reply_job(status_payload(mail, raw, tracking_id))
         log.info("message.status_query")
         return MailOutcome("status_query")
 
@@ -305,7 +297,10 @@ class MailProcessor:
 
     async def _enqueue_reply(self, mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
                              unknown_parent: str | None, others_parent: str | None, to: str | None) -> None:
-        payload = reply_payload(mail, draft, receipt, language, unknown_parent, others_parent, to)
+        await self._queue_reply_job(reply_payload(mail, draft, receipt, language, unknown_parent, others_parent, to))
+
+    async def _queue_reply_job(self, payload: dict[str, Any]) -> None:
+        """The reply worker's job for `payload`, off the event loop; Redis failing is NotDurable (451: sent again)."""
 
         def enqueue() -> None:
             enqueue_calls(self.redis, self.settings, REPLY_QUEUE, REPLY_FUNC, [(payload,)])
