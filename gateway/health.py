@@ -1522,6 +1522,11 @@ class HealthMonitor:
         )
 
 
+def outage_declared(casestore_outage: Mapping[str, Any] | None) -> bool:
+    """Whether the status document's `casestore_outage` is a declared one (`CASESTORE_OUTAGE_STATE`)."""
+    return bool(casestore_outage and casestore_outage.get("declared"))
+
+
 def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapping[str, Any] | None) -> str | None:
     """What makes the overall state what it is, as every view's headline says it: the channels that are down, then
     those degraded and the case store while forwards find it down (`CASESTORE_OUTAGE_STATE`), in the order given
@@ -1529,7 +1534,8 @@ def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapp
     None when everything is ok."""
     named: dict[str, list[str]] = {state.value: [str(c["channel"]) for c in channels if c["state"] == state.value]
                                    for state in (State.DOWN, State.DEGRADED)}
-    if casestore_outage and casestore_outage.get("declared"):
+    if outage_declared(casestore_outage):
+        assert casestore_outage is not None
         named[CASESTORE_OUTAGE_STATE.value].append(
             f"case store (forwards failing since {casestore_outage.get('since') or '?'}, "
             f"{casestore_outage.get('reason') or '?'})")
@@ -1563,7 +1569,7 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
             "last_errors": [{**e, "at": _clock(e["at"])} for e in stored.last_errors[health.channel]],
         })
     worst = max((SEVERITY[h.state] for h in healths), default=0)
-    if stored.casestore_outage is not None and stored.casestore_outage["declared"]:
+    if outage_declared(stored.casestore_outage):
         worst = max(worst, SEVERITY[CASESTORE_OUTAGE_STATE])
     return {
         "generated_at": _clock(now),

@@ -4,9 +4,10 @@ A feature phone gives no sign that an SMS arrived, and an impatient citizen send
 two cases at the agency for one complaint. So, on the SMS channels (`WebhookAdapter.same_text_window`), the same
 text from the same number within the channel section's `same_text_window_seconds` is mapped onto the first
 message's provider id, which intake already dedups: the repeat gets the first report's Tracking ID, and the gateway
-answers it "we already have this report" (`[duplicate]`). The same text means the same sender, kind, flags
-(anonymous, confidential), report followed up, and words (case and runs of spaces aside): an `ANONIM` repeat of a
-named report, or the same words added to another report, is a message of its own. So is a message with files.
+answers it "we already have this report" (`[duplicate]`; `[duplicate_anonymous]` for an anonymous one). The same
+text means the same sender, kind, flags (anonymous, confidential), report followed up, and words (case and runs of
+spaces aside): an `ANONIM` repeat of a named report, or the same words added to another report, is a message of its
+own. So is a message with files.
 
 A repeat remembers the id it was mapped onto for as long as intake's claim on a provider id lasts
 (`intake.dedup_ttl_seconds`): its own id is never claimed, so the provider's retry of it after the window would

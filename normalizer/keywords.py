@@ -954,7 +954,7 @@ def _our_replies(keys: tuple[str, ...]) -> re.Pattern[str]:
                  else "typed_id" if key in _TYPED_ID_REPLY_KEYS else "follow_up_of")
         pattern, seen = "", False
         for literal, field, _, _ in string.Formatter().parse(template):
-            pattern += r"\s+".join(re.escape(piece) for piece in literal.split(" "))
+            pattern += _literal_pattern(literal)
             if field == named and not seen and key in _TYPED_ID_REPLY_KEYS:
                 # the number as the citizen typed it, of any length, cut past the longest ID's 14 with "..."
                 pattern, seen = pattern + rf"(?P<id_{language}_{index}>\d{{1,14}})(?:\.\.\.|…)?", True
@@ -969,6 +969,12 @@ def _our_replies(keys: tuple[str, ...]) -> re.Pattern[str]:
                 pattern += _REPLY_FIELDS.get(field, r"[^.\n]{1,60}")
         alternatives.append(pattern)
     return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def _literal_pattern(literal: str) -> str:
+    """A reply template's literal text as a pattern: its words as written, any run of spaces or a line break between
+    them (a phone folds a long SMS, a client breaks a copied line)."""
+    return r"\s+".join(re.escape(piece) for piece in literal.split(" "))
 
 
 def _our_answer_sent_back(text: str, grammar: Grammar) -> ParsedText | None:
@@ -995,7 +1001,7 @@ def _our_answers() -> tuple[tuple[re.Pattern[str], Action, str], ...]:
         for language in ("id", "en"):
             pattern = ""
             for literal, field, _, _ in string.Formatter().parse(replies[key][language]):
-                pattern += r"\s+".join(re.escape(piece) for piece in literal.split(" "))
+                pattern += _literal_pattern(literal)
                 if field:
                     pattern += _REPLY_FIELDS.get(field, r"[^.\n]{1,60}")
             patterns.append((re.compile(pattern, re.IGNORECASE), action, language))

@@ -498,9 +498,7 @@ def without_sign_off_contacts(text: str) -> str:
     if any(_is_report_line(lines[index]) for index in after) or _about_someone_else(rest):
         # The report's own lines stay; a line of nothing but a contact among them is the sender's ("Dewi\nsaya guru
         # honorer di sini\n0813-9876-5432": kept whole, the number reached the case store).
-        for index in after:
-            if _is_senders_bare_contact(lines, index):
-                lines[index] = OWN_IDENTITY
+        _withhold_bare_contacts(lines, after)
         return "\n".join(lines)
     if rest.strip() and (not after or _has_contact(rest)):
         lines[line] = opening + OWN_IDENTITY
@@ -539,19 +537,19 @@ def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[Spel
     for position, index in enumerate(tail[:-1]):
         below = [lines[item] for item in tail[position + 1:]]
         line = lines[index]
-        if len(line) <= SHORT_TAIL_MAX_LINE and all(len(item) <= SHORT_TAIL_MAX_LINE for item in below) \
-                and (line.strip() == OWN_IDENTITY or _signed_name(name, line, alone=True) != line) \
-                and _has_contact("\n".join(below)):
-            if not any(map(_is_report_line, below)):
-                lines[index:] = [OWN_IDENTITY]
-                break
+        if len(line) > SHORT_TAIL_MAX_LINE or any(len(item) > SHORT_TAIL_MAX_LINE for item in below):
+            continue
+        signed = _signed_name(name, line, alone=True)
+        if (line.strip() != OWN_IDENTITY and signed == line) or not _has_contact("\n".join(below)):
+            continue
+        if any(map(_is_report_line, below)):
             # The report's lines below the name stay, but not a line of nothing but a contact among them: the
             # sender's ("Dewi Lestari\nwarga yang tinggal di sini\n0813-9876-5432": it reached the case store).
-            lines[index] = _signed_name(name, line, alone=True)
-            for item in tail[position + 1:]:
-                if _is_senders_bare_contact(lines, item):
-                    lines[item] = OWN_IDENTITY
-            break
+            lines[index] = signed
+            _withhold_bare_contacts(lines, tail[position + 1:])
+        else:
+            lines[index:] = [OWN_IDENTITY]
+        break
     return "\n".join(lines)
 
 
@@ -645,6 +643,14 @@ def _is_bare_contact(line: str) -> bool:
     kept = "".join(char for at, char in enumerate(line) if not any(start <= at < end for start, end in spans))
     label = kept.strip().rstrip(":").strip().lower()
     return not any(char.isalnum() for char in label) or _is_contact_label(label)
+
+
+def _withhold_bare_contacts(lines: list[str], indexes: Iterable[int]) -> None:
+    """Each of `lines` at `indexes` that is the sender's contact alone (`_is_senders_bare_contact`) replaced by
+    OWN_IDENTITY, among a sign-off's report lines that stay."""
+    for index in indexes:
+        if _is_senders_bare_contact(lines, index):
+            lines[index] = OWN_IDENTITY
 
 
 def _is_senders_bare_contact(lines: list[str], index: int) -> bool:
@@ -765,14 +771,14 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
     """The envelope's `fields` with the sender's own identity replaced by OWN_IDENTITY, and a mail's text without its
     signature's contacts and the name it is signed with (see the module)."""
     kept = {field: envelope[field] for field in fields if isinstance(envelope.get(field), str)}
-    if envelope.get("channel") == Channel.EMAIL.value and "text" in kept:
+    mail_text = envelope.get("channel") == Channel.EMAIL.value and "text" in kept
+    if mail_text:
         kept["text"] = without_sign_off_contacts(without_dashed_signature(kept["text"]))
     pattern = own_identity_patterns(envelope)
     if pattern is not None:
         kept = {field: _replaced(pattern, value) for field, value in kept.items()}
     sender = envelope.get("sender") or {}
-    if envelope.get("channel") == Channel.EMAIL.value and "text" in kept \
-            and sender.get("kind") == SenderKind.EMAIL.value:
+    if mail_text and sender.get("kind") == SenderKind.EMAIL.value:
         own = str(sender.get("id") or "")
         addresses, field_names = mail_identities(envelope.get("channel_meta") or {})
         given = signed_name_words((str(sender.get("display_name") or ""), *field_names))
