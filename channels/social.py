@@ -41,6 +41,7 @@ from gateway.intake import Intake, dedup_key
 from gateway.logs import add_sensitive_values, bind_message_context, clear_message_context, get_logger
 from gateway.metrics import reply_source
 from gateway.outbound import count_in_sliding_window
+from gateway.queries import casestore_lookup_now
 from gateway.queues import REPLY_QUEUE, enqueue_calls
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft
@@ -324,6 +325,7 @@ class MentionIntake:
         self._intake = intake
         self._reply_target = reply_target
         self._signals = HealthSignals(redis)
+        self._ask_casestore = casestore_lookup_now(settings)
 
     def take(self, messages: Sequence[InboundMessage]) -> list[ReplyJob]:
         """Durable when it returns (raises NotDurable otherwise). Returns the replies it queued. The mentions' words
@@ -369,7 +371,7 @@ class MentionIntake:
             if draft.follow_up_of:  # adding to an anonymous report stays anonymous; unknown flags: anonymous too
                 parent = draft.follow_up_of
                 draft, unknown = resolve_follow_up_now(self._redis, draft, self._settings.intake.id_range,
-                                                       self._intake.holds_unminted)
+                                                       self._intake.holds_unminted, self._ask_casestore)
                 unknown_parent = parent if unknown else None
             drafts.append(draft)
             draft_messages.append((message, normalized.language, unknown_parent))

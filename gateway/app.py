@@ -55,7 +55,7 @@ from gateway.liveness import ServingBeat
 from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
 from gateway.outage import RedisOutage
 from gateway.outbound import OutboundReplies, delivery_label, durably
-from gateway.queries import answer_query, casestore_client
+from gateway.queries import LOOKUP_SECONDS, answer_query, casestore_client
 from gateway.ratelimit import rate_limit_middleware
 from gateway.replies import acknowledgement, render, shown_typed_id
 from gateway.same_text import SameText
@@ -806,7 +806,7 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
     app.on_shutdown.append(stop_beating)
 
     async def lifecycle(_: web.Application) -> AsyncIterator[None]:
-        gateway.status_client = casestore_client(settings, timeout=1.5)
+        gateway.status_client = casestore_client(settings, timeout=LOOKUP_SECONDS)
         replayer = asyncio.create_task(run_spool_replayer(gateway.intake))
         monitor_task = asyncio.create_task(health_loop(gateway))
         yield

@@ -12,9 +12,10 @@ A follow-up is to an *existing* report (design.md). An ID no gateway ever minted
 counter and within this cell's range: a guess, an ID from another system) makes the message a new report of its
 own, and the citizen is told so. An ID that was minted (or may have been, in another cell's range) but is found
 nowhere stays a follow-up, anonymous: its report may be in a gateway's disk spool or on its way, and filing it as an
-open report could name the reporter next to an anonymous report. By SMS, where the case store is asked, one it
-answers 404 for is an anonymous new report: its ID may be one leased to another process and given to no report yet,
-and a follow-up to it waited at the case store for whichever report took the ID later. An ID named while Redis is
+open report could name the reporter next to an anonymous report. Every channel then asks the case store (an SMS
+within the webhook's wait, a mention or mail from its thread), and one it answers 404 for is an anonymous new report:
+its ID may be one leased to another process and given to no report yet, and a follow-up to it waited at the case
+store for whichever report took the ID later. An ID named while Redis is
 away (down, or hanging past its timeout) stays a follow-up: neither the copy nor the counter can be read, and a
 webhook refused for it (503) is lost, Twilio sending no inbound message again; the follow-up takes the case store's
 flags or is made anonymous, and intake spools it like any report (`resolve_follow_up`).
@@ -66,7 +67,7 @@ from redis import Redis
 from gateway.errors import NotDurable
 from gateway.logs import get_logger
 from gateway.outbound import durably
-from gateway.queries import StatusLookup, lookup_status
+from gateway.queries import LOOKUP_SECONDS, StatusLookup, lookup_status
 from gateway.queues import envelope_key, read_envelope
 from gateway.tracking import was_issued
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
@@ -204,24 +205,33 @@ def as_new_report(draft: ReportDraft) -> ReportDraft:
 
 # Whether a Tracking ID is in this process's reserve, leased and never minted (`Intake.holds_unminted`).
 Unminted = Callable[[str], bool]
+# The case store asked for a report from a thread (`gateway.queries.casestore_lookup_now`); None: no answer.
+AskCaseStore = Callable[[str], StatusLookup | None]
 
 
 def resolve_follow_up_now(redis: Redis, draft: ReportDraft, id_range: tuple[int, int] = (0, 0),
-                          unminted: Unminted | None = None) -> tuple[ReportDraft, bool]:
-    """`resolve_follow_up` for channels that ask no case store (mentions; a mail through `resolve_with_facts`), in
-    the same order: (the draft to commit, whether it named a report that was never issued). A minted ID whose report
-    the gateway no longer has stays a follow-up, anonymous."""
-    return resolve_with_facts(redis, draft, parent_facts(redis, draft), id_range, unminted)
+                          unminted: Unminted | None = None, ask: AskCaseStore | None = None,
+                          ) -> tuple[ReportDraft, bool]:
+    """`resolve_follow_up` from a thread (mentions; a mail through `resolve_with_facts`), in the same order: (the
+    draft to commit, whether it named a report that was never issued)."""
+    return resolve_with_facts(redis, draft, parent_facts(redis, draft), id_range, unminted, ask)
 
 
 def resolve_with_facts(redis: Redis, draft: ReportDraft, facts: tuple[bool, bool, bool] | None,
                        id_range: tuple[int, int] = (0, 0), unminted: Unminted | None = None,
-                       ) -> tuple[ReportDraft, bool]:
+                       ask: AskCaseStore | None = None) -> tuple[ReportDraft, bool]:
     """`resolve_follow_up_now` with its report's `parent_facts` already read (`facts_of`): a mail reads the
     report's envelope copy once for this and its other decisions about the report. Redis is asked only whether an ID
-    whose report the gateway no longer has was ever issued."""
+    whose report the gateway no longer has was ever issued, and then the case store (`ask`) whether it has that
+    report: as by SMS, a mention or mail naming an ID leased to another process (the SMS gateway's, the SMTP
+    server's) and given to no report yet was a follow-up waiting at the case store for whichever report took the ID
+    later. Without `ask`, such a follow-up stays one, anonymous."""
     settled = settled_follow_up(redis, draft, facts, id_range, unminted)
-    return settled if settled is not None else (as_follow_up(draft, *UNKNOWN_PARENT_FLAGS, None), False)
+    if settled is not None:
+        return settled
+    if ask is None:
+        return as_follow_up(draft, *UNKNOWN_PARENT_FLAGS, None), False
+    return decided_by_casestore(draft, ask(str(draft.follow_up_of)), redis_answered=True)
 
 
 def settled_follow_up(redis: Redis, draft: ReportDraft, facts: tuple[bool, bool, bool] | None,
@@ -263,7 +273,7 @@ async def _settled_unless_down(redis: Redis, draft: ReportDraft, id_range: tuple
 
 
 async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: ReportDraft,
-                            id_range: tuple[int, int] = (0, 0), lookup_seconds: float = 1.5, *,
+                            id_range: tuple[int, int] = (0, 0), lookup_seconds: float = LOOKUP_SECONDS, *,
                             redis_down: bool = False, unminted: Unminted | None = None,
                             ) -> tuple[ReportDraft, bool]:
     """(the draft to commit, whether it named a report that was never issued). The case store is asked, within
@@ -292,6 +302,15 @@ async def resolve_follow_up(redis: Redis, client: httpx.AsyncClient, draft: Repo
         lookup = await asyncio.wait_for(lookup_status(client, parent), lookup_seconds)
     except TimeoutError:
         lookup = None
+    return decided_by_casestore(draft, lookup, redis_answered=redis_answered)
+
+
+def decided_by_casestore(draft: ReportDraft, lookup: StatusLookup | None, *,
+                         redis_answered: bool) -> tuple[ReportDraft, bool]:
+    """A follow-up whose report the gateway no longer has, once the case store was asked (`lookup`, None when it did
+    not answer): a follow-up with the case store's flags; an anonymous new report when it has no such report and
+    Redis answered (the ID may be leased to another process and given to no report yet, `resolve_follow_up`); a
+    follow-up, anonymous, when neither can tell."""
     if lookup is not None and lookup.found:
         return as_follow_up(draft, *casestore_flags(lookup), None), False
     if lookup is not None and redis_answered:

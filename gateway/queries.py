@@ -7,7 +7,9 @@ citizen is told the answer follows, and a status job on `lapor-status` sends it 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -24,6 +26,10 @@ from normalizer.pipeline import Query
 
 log = get_logger()
 
+# How long a webhook waits for the case store's answer about one report (a CEK, a follow-up's flags): the citizen
+# waits for the webhook's answer meanwhile.
+LOOKUP_SECONDS = 1.5
+
 
 @dataclass(frozen=True, slots=True)
 class StatusLookup:
@@ -39,9 +45,28 @@ class StatusLookup:
 async def lookup_status(client: httpx.AsyncClient, tracking_id: str) -> StatusLookup | None:
     """The case store's status for a report; None when it did not answer in time or failed."""
     try:
-        response = await client.get(f"/v1/reports/{tracking_id}")
+        response = await client.get(report_path(tracking_id))
     except httpx.HTTPError:
         return None
+    return answered_lookup(response)
+
+
+def lookup_status_now(client: httpx.Client, tracking_id: str) -> StatusLookup | None:
+    """`lookup_status` for a caller off the event loop: a poller's thread, a mail's decision taken in a thread."""
+    try:
+        response = client.get(report_path(tracking_id))
+    except httpx.HTTPError:
+        return None
+    return answered_lookup(response)
+
+
+def report_path(tracking_id: str) -> str:
+    return f"/v1/reports/{tracking_id}"
+
+
+def answered_lookup(response: httpx.Response) -> StatusLookup | None:
+    """What the case store's answer to a report's GET says; None for an answer that is no answer (a 5xx, a proxy's
+    page)."""
     if response.status_code == 404:
         return StatusLookup(found=False)
     if response.status_code != 200:
@@ -95,12 +120,18 @@ async def _held(redis: Redis | None, tracking_id: str) -> bool | None:
 
 
 def casestore_client(settings: Settings, timeout: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=settings.casestore_url,
-        headers={"Authorization": f"Bearer {settings.casestore.token}"},
-        timeout=timeout,
-        verify=tls_context(),
-    )
+    return httpx.AsyncClient(**_casestore_options(settings, timeout))
+
+
+def casestore_lookup_now(settings: Settings) -> Callable[[str], StatusLookup | None]:
+    """`lookup_status_now` with a client of its own, for a process's threads (mention pollers, the mail processor):
+    each step of a question waits at most `LOOKUP_SECONDS`."""
+    return partial(lookup_status_now, httpx.Client(**_casestore_options(settings, LOOKUP_SECONDS)))
+
+
+def _casestore_options(settings: Settings, timeout: float) -> dict[str, Any]:
+    return {"base_url": settings.casestore_url, "headers": {"Authorization": f"Bearer {settings.casestore.token}"},
+            "timeout": timeout, "verify": tls_context()}
 
 
 async def answer_query(query: Query, client: httpx.AsyncClient, redis: Redis | None = None) -> tuple[str, bool]:

@@ -62,6 +62,7 @@ from tests.email_support import (
     run_replies,
     stored_envelope,
 )
+from tests.test_envelope_schema import sample_envelope
 
 
 def citizen_mail(subject: str = "Jalan rusak", body: str = "Jalan di depan pasar rusak parah.",
@@ -759,6 +760,9 @@ class TagRow:
     names: str  # the field the subject's ID comes from (see `_tag_fields`)
     becomes: str
     anonymous: bool = False
+    # Whether the case store answers, and the flags of the report it holds under the ID (None: none).
+    casestore: bool = False
+    held: dict[str, bool] | None = None
 
 
 TAG_ROWS = [
@@ -777,6 +781,15 @@ TAG_ROWS = [
     # so it stays a follow-up, made anonymous as its flags cannot be read.
     TagRow("issued-report-gone", "Re: [LAPOR #{issued_unused}] Drainase tersumbat", "issued_unused", "follow_up",
            anonymous=True),
+    # ... unless the case store is asked: one it has no report under was leased to another process and given to no
+    # report yet (waiting at the case store, the mail went to whichever report took the ID later): a new report,
+    # anonymous, as by SMS (it may be the sender's own anonymous report in a spool).
+    TagRow("issued-casestore-has-none", "Re: [LAPOR #{issued_unused}] Drainase tersumbat", "issued_unused",
+           "new_report", anonymous=True, casestore=True),
+    TagRow("issued-casestore-has-it", "Re: [LAPOR #{issued_unused}] Drainase tersumbat", "issued_unused",
+           "follow_up", casestore=True, held={"anonymous": False}),
+    TagRow("issued-casestore-has-it-anonymous", "Re: [LAPOR #{issued_unused}] Drainase tersumbat", "issued_unused",
+           "follow_up", anonymous=True, casestore=True, held={"anonymous": True}),
     # Leased with the first report's block and still in the SMTP server's reserve: no report has it, and one filed
     # later under it would get this mail as its follow-up (a stranger's words under a whistleblower's report).
     TagRow("in-the-servers-reserve", "Re: [LAPOR #{in_reserve}] Drainase tersumbat", "in_reserve", "new_report"),
@@ -793,7 +806,7 @@ def _tag_fields(first: str, redis: Redis) -> dict[str, str]:
 
 @pytest.mark.parametrize("row", TAG_ROWS, ids=[row.id for row in TAG_ROWS])
 def test_a_subject_tag_names_the_report_a_mail_adds_to(make_server, redis: Redis, log_stream: io.StringIO,  # type: ignore[no-untyped-def]
-                                                       row: TagRow) -> None:
+                                                       row: TagRow, request: pytest.FixtureRequest) -> None:
     """Through the real SMTP server and the reply worker: what the mail is stored as, and what its reply says. A tag
     no gateway ever issued was filed as a follow-up to nothing, and the citizen, told "addition to <id> received",
     never learnt the Tracking ID their mail got: as by SMS, it is a new report and the reply says so, with that ID."""
@@ -801,6 +814,11 @@ def test_a_subject_tag_names_the_report_a_mail_adds_to(make_server, redis: Redis
     first = server.deliver(citizen_mail(subject="Drainase tersumbat"))
     assert first.tracking_id is not None
     fields = _tag_fields(first.tracking_id, redis)
+    if row.casestore:
+        casestore: CaseStoreServer = request.getfixturevalue("casestore")
+        if row.held is not None:
+            held = sample_envelope(tracking_id=fields[row.names], **row.held)
+            casestore.store.store_many([held.model_dump(mode="json")])
     named = fields[row.names]
     message_id = make_msgid(domain="example.net")
     subject = row.subject.format(**fields)

@@ -10,6 +10,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -38,7 +39,7 @@ from gateway.lease import process_table
 from gateway.queues import REPLY_QUEUE, enqueue_calls, queue
 from gateway.replies import load_replies
 from gateway.settings import Settings
-from gateway.tracking import SEQUENCE_KEY, format_tracking_id
+from gateway.tracking import SEQUENCE_KEY, TrackingIdAllocator, format_tracking_id
 from normalizer.envelope import ReportDraft
 from normalizer.keywords import Action, parse_text
 from tests.conftest import TestEnvironment, free_port, log_events
@@ -51,6 +52,7 @@ from tests.social_helpers import (
     on_a_restarted_fake_provider,
     run_reply_jobs,
 )
+from tests.test_envelope_schema import sample_envelope
 from workers import social_reply
 from workers.context import WorkerContext
 from workers.deadletters import DeadLetters
@@ -1456,6 +1458,54 @@ def test_a_follow_up_mention_to_an_id_still_in_the_pollers_reserve_is_filed_as_a
     make_poller(settings, redis, intake).poll_once()
     added = [e for e in envelopes(redis) if e["tracking_id"] != first["tracking_id"]]
     assert [(e["follow_up_of"], e["text"]) for e in added] == [(None, f"{ahead} laporan ini palsu")]
+
+
+@dataclass(frozen=True)
+class LeasedIdCase:
+    id: str
+    # Whether the case store answers, and the report it holds under the ID (None: none).
+    casestore: bool
+    held: dict[str, bool] | None
+    # The mention as filed: (follow_up_of is the ID, anonymous), and the reply's key.
+    follow_up: bool
+    anonymous: bool
+    reply_key: str
+
+
+LEASED_ID_CASES = [
+    # Leased to another process (the SMS gateway's, the SMTP server's) and given to no report yet: the case store
+    # has none, and the mention waited there as a follow-up for whichever report took the ID later.
+    LeasedIdCase("casestore-has-none", casestore=True, held=None, follow_up=False, anonymous=True,
+                 reply_key="social_follow_up_unknown"),
+    LeasedIdCase("casestore-has-an-open-report", casestore=True, held={"anonymous": False}, follow_up=True,
+                 anonymous=False, reply_key="social_follow_up"),
+    LeasedIdCase("casestore-has-an-anonymous-report", casestore=True, held={"anonymous": True}, follow_up=True,
+                 anonymous=True, reply_key="social_follow_up"),
+    # Nothing can tell: a follow-up, anonymous (privacy first), as before the case store was asked.
+    LeasedIdCase("casestore-away", casestore=False, held=None, follow_up=True, anonymous=True,
+                 reply_key="social_follow_up"),
+]
+
+
+@pytest.mark.parametrize("case", LEASED_ID_CASES, ids=[case.id for case in LEASED_ID_CASES])
+def test_a_follow_up_mention_to_an_id_no_report_has_yet_is_decided_by_the_case_store(
+    case: LeasedIdCase, fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
+    request: pytest.FixtureRequest
+) -> None:
+    """An ID leased to another process is below the counter and in no reserve of the poller's: only the case store
+    can tell whether a report has it, and, as by SMS, the mention asks it."""
+    leased = TrackingIdAllocator(redis, block_size=5).mint()  # as another process's block: leased, not given yet
+    if case.casestore:
+        casestore = request.getfixturevalue("casestore")
+        if case.held is not None:
+            casestore.store.store_many([sample_envelope(tracking_id=leased, **case.held).model_dump(mode="json")])
+    tweet = fake.state.add_tweet(f"@lapor1708 {leased} laporan ini palsu")
+    make_poller(settings, redis, intake).poll_once()
+    (filed,) = envelopes(redis)
+    assert (filed["follow_up_of"] == leased, filed["anonymous"]) == (case.follow_up, case.anonymous)
+    shown = filed["tracking_id"] if case.reply_key == "social_follow_up_unknown" else leased
+    assert reply_jobs(redis) == [("twitter", {"tweet_id": tweet["id"]}, case.reply_key, shown, "id",
+                                  *([leased] if not case.follow_up else []))]
 
 
 def test_a_follow_up_mention_to_an_id_never_minted_is_filed_as_a_new_report(

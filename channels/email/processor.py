@@ -49,6 +49,7 @@ from gateway.health import HealthSignals, SignalWriter
 from gateway.intake import Intake, Receipt
 from gateway.logs import add_sensitive_values, bind_message_context, clear_message_context, get_logger
 from gateway.outbound import durably
+from gateway.queries import casestore_lookup_now
 from gateway.queues import REPLY_QUEUE, REPORT_STATE_KEY, enqueue_calls
 from gateway.replies import acknowledgement
 from gateway.settings import Settings
@@ -125,6 +126,7 @@ class MailProcessor:
         self.source = source
         self.can_refuse = can_refuse
         self.quarantine = Quarantine(settings.data_dir)
+        self.ask_casestore = casestore_lookup_now(settings)
 
     async def process(self, raw: bytes, envelope_sender: str | None, recipients: Sequence[str]) -> MailOutcome:
         """One mail, to a report, a follow-up, a bounce, a suppression or the quarantine. Once parsed, its words and
@@ -272,7 +274,7 @@ class MailProcessor:
             draft, unknown = await durably(resolve_with_facts, self.redis,
                                            draft.model_copy(update={"follow_up_of": parent}),
                                            facts_of(envelope, draft.sender), self.settings.intake.id_range,
-                                           self.intake.holds_unminted)
+                                           self.intake.holds_unminted, self.ask_casestore)
             unknown_parent = parent if unknown else None
         elif names_a_mistyped_report(mail) and not draft.anonymous:
             # A new report whose subject names an ID one typo from a report (maybe the citizen's own anonymous one):
