@@ -315,6 +315,8 @@ _TRAILING_OPEN = with_compatibility_forms(" \t\n,;:-([*<") + "–—【"
 _SENTENCE_END = tuple(with_compatibility_forms(".!?"))
 _QUESTION = with_compatibility_forms("?")
 _QUESTION_MARKS = tuple(_QUESTION)
+# What may follow a question's closing "?" and still leave it closed: "sudah diproses belum laporan saya?!".
+_AFTER_QUESTION = with_compatibility_forms("!") + " \t\r\n"
 # What separates a kind or flag word from the text after it, taken off the text's start.
 _TEXT_OPEN = with_compatibility_forms(" \t\n:.,;-")
 
@@ -613,7 +615,7 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
             flags.add(grammar.flags[word])
         topic = topic or word in grammar.status_question_topics
         asks = asks or word in grammar.status_question_asks
-    question = text.rstrip().endswith(_QUESTION_MARKS)
+    question = text.rstrip(_AFTER_QUESTION).endswith(_QUESTION_MARKS)
     return count > 0 and topic and (asks or question) and (question or not states)
 
 

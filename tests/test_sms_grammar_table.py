@@ -400,6 +400,10 @@ ROWS = [
     query("gimana-laporan-id", "gimana laporan {parent}?", "status"),
     query("laporan-id-sampai-mana", "laporan {parent} sudah sampai mana?", "status"),
     query("sudah-ditindaklanjuti-belum-id", "sudah ditindaklanjuti belum laporan {parent}?", "status"),
+    # "?!" closes a question as "?" does: filed, the citizen got a new Tracking ID for a question about the old one
+    query("sudah-ditindaklanjuti-belum-id-exclaimed", "sudah ditindaklanjuti belum laporan {parent}?!", "status"),
+    query("sudah-diproses-belum-exclaimed", "sudah diproses belum laporan saya ??!!", "status_help"),
+    query("sudah-diproses-fullwidth-exclaimed", "sudah diproses laporan saya？！", "status_help"),
     query("where-is-my-report-id-en", "where is my report {parent}", "status", "en"),
     query("id-then-gimana-laporan", "{parent} gimana laporan saya?", "status"),
     report("laporan-id-then-a-report", "laporan {parent} belum ditindaklanjuti, jalan masih rusak parah", "complaint",
