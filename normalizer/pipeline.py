@@ -34,8 +34,6 @@ UNANSWERED = {Action.COURTESY: "only_courtesy_words", Action.OPT_OUT: "only_opt_
 
 # Queries answered with how to use 1708: help, and how to ask for a status ("CEK", "cek dong").
 _HELP = (Action.HELP, Action.STATUS_HELP)
-# What a text holds where its bytes could not be decoded (U+FFFD), and spaces: no words of the citizen's.
-_UNREADABLE = "\ufffd \t\r\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +117,14 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
         parsed = _photo_with_a_tracking_id(parsed, text)
     # "@lapor1708" alone under a complaint, or quoting one, asks us to take that post: a report, not a help request.
     # Nothing readable ("\ufffd": a UCS-2 SMS of one broken character) is no text either: filed, it was a case of "?".
+    # Nor is a text of no letter or digit at all ("😡😡😡", "🔥🔥", "!!!"): filed, a case of three angry faces,
+    # acknowledged as a report; help tells the citizen how to report (with a photo it is the photo's report).
     # Not so for a mail of unreadable characters whose subject (kept beside the text) has words past its reply and
     # forward prefixes: it may hold the complaint. Without such a subject it is nothing to file (filed, a case of "?"),
     # as a mail of no text is (the mail channel makes a subject of words the text of a mail without any).
-    readable = parsed.text.strip(_UNREADABLE) or (
+    readable = _has_words(parsed.text) or (
         message.channel not in GRAMMAR_CHANNELS and parsed.text.strip()
-        and STACKED_PREFIXES.sub("", message.subject or "").strip(_UNREADABLE))
+        and _has_words(STACKED_PREFIXES.sub("", message.subject or "")))
     if parsed.action in (Action.STATUS, *_HELP, Action.BAD_TRACKING_ID, *UNANSWERED) or (
         parsed.action is Action.REPORT and not readable and not message.attachments and not quoted
     ):
@@ -153,6 +153,11 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
         fields = ",".join(sorted({".".join(str(p) for p in item["loc"]) for item in error.errors()}))
         raise RejectedInput(f"message does not fit the envelope: {fields}", reason="bad_field") from None
     return Normalized(draft=draft, language=parsed.language, mistyped_id=mistyped_id)
+
+
+def _has_words(text: str) -> bool:
+    """Whether the text holds a letter or a digit of any script: something a case could be made of."""
+    return any(char.isalnum() for char in text)
 
 
 def _photo_with_a_tracking_id(parsed: ParsedText, text: str) -> ParsedText:

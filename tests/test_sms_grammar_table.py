@@ -418,6 +418,7 @@ ROWS = [
     report("check-street-light-en", "check the broken street light on Jl. Merdeka", "complaint",
            "check the broken street light on Jl. Merdeka", "en"),
     query("bantuan-question-mark", "Bantuan?", "help"),
+    query("angry-faces-alone", "😡😡😡", "help"),
     query("help-question-mark-en", "HELP?", "help", "en"),
     # the grammar's English keywords alone, or before words that carry no marker of either language: answered in English
     query("track-en", "TRACK {parent}", "status", "en"),

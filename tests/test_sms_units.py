@@ -1949,6 +1949,16 @@ QUOTED_POST = "[Kutipan / Quoted] https://x.com/i/status/1860000000000000950\n> 
     pytest.param(Channel.SMS, "LAPOR \ufffd\ufffd", [], None, None, id="kind-word-and-undecodable-is-help"),
     pytest.param(Channel.SMS, "\ufffd", [PHOTO], None, "\ufffd", id="an-undecodable-character-and-a-photo"),
     pytest.param(Channel.TWITTER, "tolong", [], None, None, id="help-word-alone-is-help"),
+    # No letter or digit at all: a case of three angry faces was filed and acknowledged as a report.
+    pytest.param(Channel.SMS, "😡😡😡", [], None, None, id="emoji-alone-is-help"),
+    pytest.param(Channel.SMS, "ANONIM 🔥🔥", [], None, None, id="flag-and-emoji-is-help"),
+    pytest.param(Channel.SMS, "!!! $$$ ***", [], None, None, id="symbols-alone-are-help"),
+    pytest.param(Channel.TWITTER, "👀👀", [], None, None, id="emoji-mention-is-help"),
+    pytest.param(Channel.SMS, "😡", [PHOTO], None, "😡", id="emoji-and-a-photo"),
+    pytest.param(Channel.TWITTER, "👀", [], QUOTED_POST, f"👀\n\n{QUOTED_POST}", id="emoji-quoting-a-post"),
+    pytest.param(Channel.SMS, "🤬🤬 jalan rusak", [], None, "🤬🤬 jalan rusak", id="emoji-and-words-are-a-report"),
+    pytest.param(Channel.SMS, "😡 ٣", [], None, None, id="emoji-and-one-digit-is-help"),
+    pytest.param(Channel.SMS, "😡 جسر", [], None, "😡 جسر", id="emoji-and-a-word-of-any-script-are-a-report"),
 ])
 def test_a_greeting_or_help_word_with_a_photo_or_a_quoted_post_is_a_report(
         channel: Channel, text: str, attachments: list[Attachment], quoted: str | None, expected: str | None) -> None:
