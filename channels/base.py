@@ -144,9 +144,9 @@ class WebhookAdapter(ABC):
     # worker (`outbound_replies`), with flood control from their settings section; their
     # sender is registered under the adapter's `name` in `channels.reply_senders`.
     outbound_replies: ClassVar[bool] = False
-    # SMS adapters that answer through the reply worker: the same text from the same number within their section's
-    # `same_text_window_seconds` is one report (`gateway.same_text`), answered "we already have this report" with the
-    # first one's Tracking ID; Redis failing at that step is a 503, and the provider retries.
+    # SMS adapters: the same text from the same number within their section's `same_text_window_seconds` is one report
+    # (`gateway.same_text`, looked up by intake's committer for a whole batch), answered "we already have this report"
+    # with the first one's Tracking ID; while Redis fails, each message is a report of its own, spooled as any is.
     same_text_window: ClassVar[bool] = False
     # Adapters whose requests only notify of a message (`defer`): the request counts as a notification, and the
     # message as received when its poller has fetched it.

@@ -111,6 +111,7 @@ class TwilioSmsAdapter(WebhookAdapter):
     name = "sms-twilio"
     path = "/v1/channels/sms/twilio"
     settings_section = "twilio"
+    same_text_window = True
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)

@@ -58,11 +58,9 @@ from gateway.outbound import OutboundReplies, delivery_label, durably
 from gateway.queries import LOOKUP_SECONDS, answer_query, casestore_client
 from gateway.ratelimit import rate_limit_middleware
 from gateway.replies import acknowledgement, render, shown_typed_id
-from gateway.same_text import SameText
 from gateway.settings import Settings
 from gateway.spool import Spool, SpoolNotWritable
 from gateway.status_page import render_check_failed_page, render_status_page
-from normalizer.envelope import ReportDraft
 from normalizer.inbound import InboundMessage
 from normalizer.pipeline import UNANSWERED, normalize
 
@@ -102,8 +100,6 @@ class Gateway:
     # Replies through the reply worker, and concatenated-SMS parts (adapters with `outbound_replies`).
     outbound: OutboundReplies | None = None
     parts: PartBuffer | None = None
-    # The same text sent again is one report (adapters with `same_text_window`).
-    same_text: SameText | None = None
     signals: HealthSignals | None = None
     monitor: HealthMonitor | None = None
     # The operator views' health check in flight, per kind (with the metrics collection or without): shared by
@@ -231,8 +227,6 @@ class Gateway:
             return Outcome(reply_text=reply)
         draft = normalized.draft
         assert draft is not None
-        if adapter.same_text_window:
-            draft = await self.one_report_per_text(adapter, draft)
         unknown_report: str | None = None
         if draft.follow_up_of:  # only a follow-up looks its report up: no thread hop for the others
             assert self.status_client is not None
@@ -244,8 +238,11 @@ class Gateway:
             if unknown:
                 unknown_report = parent
                 log.info("message.follow_up_unknown", reason="no_such_report", follow_up_of=parent)
-        receipt = await self.intake.submit(draft)
+        same_text = (adapter.name, adapter.section.same_text_window_seconds) if adapter.same_text_window else None
+        receipt = await self.intake.submit(draft, same_text)
         bind_message_context(tracking_id=receipt.tracking_id)
+        if receipt.same_text:
+            log.info("message.same_text", reason="same_text_window")
         if receipt.duplicate:
             metrics.labelled(metrics.DUPLICATES, adapter.name).inc()
         else:
@@ -255,7 +252,7 @@ class Gateway:
         # "We already have this report" answers a citizen who sent the same text again (a new message, mapped onto
         # the first one's id); the provider's retry of the very message it sent (its answer lost) gets the answer
         # the first delivery got, since for the citizen it is the one message they sent.
-        repeated_text = receipt.duplicate and draft.channel_message_id != message.provider_message_id
+        repeated_text = receipt.duplicate and receipt.same_text
         if draft.follow_up_of:
             reply = render("follow_up", normalized.language, follow_up_of=draft.follow_up_of)
         elif unknown_report and not repeated_text:
@@ -271,12 +268,6 @@ class Gateway:
             await outbound.reply_to_report(adapter.name, draft, receipt.tracking_id, repeated_text, reply,
                                            normalized.language, message.provider_message_id, spooled=receipt.spooled)
         return Outcome(reply_text=reply, tracking_id=receipt.tracking_id, duplicate=receipt.duplicate)
-
-    async def one_report_per_text(self, adapter: WebhookAdapter, draft: ReportDraft) -> ReportDraft:
-        """`draft`, or a same-text repeat's under the first message's provider id (`gateway.same_text`), within the
-        window of the adapter's own section. Redis failing here is NotDurable, and the provider retries."""
-        assert self.same_text is not None
-        return await durably(self.same_text.repeat_of, adapter.name, draft, adapter.section.same_text_window_seconds)
 
     async def handle_part(self, adapter: WebhookAdapter, message: InboundMessage,
                           joined: list[InboundMessage] | None = None) -> Outcome | None:
@@ -775,8 +766,6 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
     app[GATEWAY_KEY] = gateway
     for adapter in gateway.adapters:
         app.router.add_post(adapter.path, gateway.webhook_handler(adapter))
-    if any(adapter.same_text_window for adapter in gateway.adapters):
-        gateway.same_text = SameText(redis, settings)
     if any(adapter.outbound_replies for adapter in gateway.adapters):
         gateway.outbound = OutboundReplies(redis, settings)
         gateway.parts = PartBuffer(redis, settings)

@@ -22,7 +22,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import orjson
@@ -34,6 +34,7 @@ from gateway.errors import NotDurable
 from gateway.logs import get_logger
 from gateway.outage import DETAIL_LIMIT, outage_reason, redis_words
 from gateway.queues import HELD_FORWARD_KEY, enqueue_forward, envelope_key, release_held_forwards
+from gateway.same_text import SameText, SameTextWindow
 from gateway.settings import Settings
 from gateway.spool import SPOOL_DIR, Spool, SpoolRecord
 from gateway.tracking import SEQUENCE_KEY, IdRangeExhausted, TrackingIdAllocator
@@ -104,6 +105,18 @@ class Receipt:
     tracking_id: str
     duplicate: bool
     spooled: bool = False
+    # The message was the same text as an earlier one from its sender, within its window (`gateway.same_text`): it is
+    # that message's report, and `tracking_id` is that report's.
+    same_text: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """A draft waiting for the committer, with its caller's future and same-text window (`Intake.submit`)."""
+
+    draft: ReportDraft
+    future: asyncio.Future[Receipt]
+    same_text: SameTextWindow | None
 
 
 def dedup_key(channel: str, provider_message_id: str) -> str:
@@ -128,9 +141,8 @@ class Intake:
             redis, block_size=settings.intake.id_block_size, start=settings.intake.id_start,
             end=settings.intake.id_end,
         )
-        self._waiting: thread_queue.SimpleQueue[tuple[ReportDraft, asyncio.Future[Receipt]] | None] = (
-            thread_queue.SimpleQueue()
-        )
+        self._waiting: thread_queue.SimpleQueue[_Waiting | None] = thread_queue.SimpleQueue()
+        self._same_text = SameText(redis, settings)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         # Dedup while spooling, and until each report is replayed: provider message -> Tracking ID given out from
@@ -451,11 +463,13 @@ class Intake:
         return len(to_store)
 
     # -- asyncio face ------------------------------------------------------------------------------------
-    async def submit(self, draft: ReportDraft) -> Receipt:
-        """Durable when this returns; raises NotDurable otherwise. Batches with concurrent callers."""
+    async def submit(self, draft: ReportDraft, same_text: SameTextWindow | None = None) -> Receipt:
+        """Durable when this returns; raises NotDurable otherwise. Batches with concurrent callers. With `same_text`
+        (its channel's name and window), the same text from the same sender within the window is the first one's
+        report (`gateway.same_text`, looked up for the whole batch at once)."""
         self._ensure_thread()
         future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
-        self._waiting.put((draft, future))
+        self._waiting.put(_Waiting(draft, future, same_text))
         return await future
 
     def _ensure_thread(self) -> None:
@@ -498,10 +512,13 @@ class Intake:
             self.release_held()
         return False
 
-    def _commit_batch(self, batch: list[tuple[ReportDraft, asyncio.Future[Receipt]]]) -> None:
+    def _commit_batch(self, batch: list[_Waiting]) -> None:
         hold = self._settings.intake.forward_linger_ms > 0
         try:
-            receipts: list[Receipt] | BaseException = self.commit([draft for draft, _ in batch], hold=hold)
+            drafts = self._one_report_per_text(batch)
+            receipts: list[Receipt] | BaseException = [
+                replace(receipt, same_text=True) if draft is not item.draft else receipt
+                for item, draft, receipt in zip(batch, drafts, self.commit(drafts, hold=hold), strict=True)]
         except Exception as error:  # NotDurable or a bug: every waiting caller must hear of it
             if isinstance(error, IdRangeExhausted) and len(batch) > 1:
                 # The batch is whoever was waiting, not one provider's: each is committed alone, so a message
@@ -514,12 +531,27 @@ class Intake:
         # One wake-up per event loop for the whole batch, not one per request: each wake-up costs the loop a
         # self-pipe write and read and the committer a GIL hand-over.
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Receipt], Receipt | None]]] = {}
-        for index, (_, future) in enumerate(batch):
+        for index, item in enumerate(batch):
             receipt = None if isinstance(receipts, BaseException) else receipts[index]
-            by_loop.setdefault(future.get_loop(), []).append((future, receipt))
+            by_loop.setdefault(item.future.get_loop(), []).append((item.future, receipt))
         error = receipts if isinstance(receipts, BaseException) else None
         for loop, settlements in by_loop.items():
             loop.call_soon_threadsafe(_settle_all, settlements, error)
+
+    def _one_report_per_text(self, batch: list[_Waiting]) -> list[ReportDraft]:
+        """The batch's drafts, a same-text repeat's under its first message's provider id (`SameText`). Not while
+        spooling: Redis failed, and a hang would cost its timeout again. A Redis failure here is the commit's: the
+        batch goes to the spool as it would have."""
+        drafts = [item.draft for item in batch]
+        if self._spooling or all(item.same_text is None for item in batch):
+            return drafts
+        try:
+            return self._same_text.one_report_per_text(drafts, [item.same_text for item in batch])
+        except RedisError as error:
+            if self._spool is None:
+                raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
+            self._redis_failed(error)
+            return drafts
 
     def close(self) -> None:
         """Stop the committer, then leave the unused Tracking IDs in reserve to the processes on its spool directory."""

@@ -10,8 +10,8 @@ own settings section (its reply sender's, in `channels.reply_senders`; the aggre
   out, that the status cannot be checked now), never before the promise (`after_reply`, `workers.reply_order`);
 - queries and reports are answered once per provider message: the provider's retry of one it sent before queues
   nothing new.
-The same text sent again is one report before it gets here (`gateway.same_text`): a repeat's draft carries the first
-message's provider id.
+The same text sent again is one report before it gets here (`gateway.same_text`, in intake): a repeat's receipt says
+so (`Receipt.same_text`), and its reply is "we already have this report".
 Every reply has a record (`lapor:reply:<id>`) that the worker and the delivery reports update.
 A reply to a report is addressed by its Tracking ID (the worker reads the number from the stored envelope), so no
 phone number sits in a job or a dead letter; only answers to queries, which have no envelope, carry the number.
@@ -20,7 +20,6 @@ phone number sits in a job or a dead letter; only answers to queries, which have
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 import time
 import uuid
@@ -38,7 +37,7 @@ from gateway import metrics
 from gateway.errors import NotDurable
 from gateway.logs import get_logger
 from gateway.queries import answer_query
-from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, enqueue_calls
+from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, enqueue_calls, key_digest
 from gateway.replies import render
 from gateway.settings import Settings
 from gateway.transactions import after_commit, commit, commit_watched
@@ -124,11 +123,6 @@ def _part_statuses(record: Mapping[bytes, bytes], reported: int) -> tuple[dict[i
             statuses[number] = value.decode()
     parts = record.get(b"parts", b"")
     return statuses, int(parts) if parts.isdigit() else highest
-
-
-def key_digest(*parts: str) -> str:
-    """A Redis key's part for values that must not stand in it as they are (numbers, provider ids, texts)."""
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
 def count_in_sliding_window(redis: Redis, key: str, message_id: str | None, window_seconds: int) -> int:

@@ -8,6 +8,7 @@ gateway never imports worker code.
 
 from __future__ import annotations
 
+import hashlib
 import socket
 from collections.abc import Sequence
 from datetime import timedelta
@@ -321,3 +322,8 @@ def release_held_forwards(connection: Redis, settings: Settings, *, attempts: in
         released += len(ids)
         jobs += 1
     return released
+
+
+def key_digest(*parts: str) -> str:
+    """A Redis key's part for values that must not stand in it as they are (numbers, provider ids, texts)."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]

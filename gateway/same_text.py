@@ -14,65 +14,83 @@ A repeat remembers the id it was mapped onto for as long as intake's claim on a 
 otherwise be a second report, under a Tracking ID the citizen is never told. The provider's retry of the first
 message maps onto itself: it is the one message the citizen sent, and gets the answer its first delivery got.
 
-It lives apart from the reply sender (`gateway.outbound`), and costs a Redis round trip on a worker thread a message
-(about 0.6 ms of the gateway's CPU). The aggregator, whose replies go through Redis anyway, pays it; on Twilio's
-webhook it halved intake (bench --quick: 1,050-1,141 webhooks/s without it, 559-690 with it), so Twilio gets it once
-the check rides intake's batch claim (gateway/intake.py: one script a batch) instead.
+It rides intake's committer (`Intake.submit(..., same_text=...)`): one script for a whole batch, run just before its
+claim, so a webhook pays no round trip of its own. As a round trip per message on a worker thread (about 0.6 ms of
+the gateway's CPU) it halved Twilio's intake (bench --quick: 1,050-1,141 webhooks/s without it, 559-690 with it).
+While intake spools (Redis failed), nothing is looked up: each message is a report, as any is then.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from redis import Redis
 
-from gateway.logs import get_logger
-from gateway.outbound import key_digest
+from gateway.queues import key_digest
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft
-
-log = get_logger()
 
 SAME_TEXT_KEY = "lapor:sametext:{source}:{digest}"
 # A repeat's provider id, mapped onto the first message's: its retry maps the same way once the window is over.
 REPEAT_OF_KEY = "lapor:sametext-of:{source}:{digest}"
 
-# KEYS: the same-text key, the message's repeat-of key; ARGV: its provider id, the window, the repeat-of TTL.
+# KEYS: per message, its same-text key and its repeat-of key. ARGV[1]: the repeat-of TTL; then per message its
+# provider id and the window. Returns, per message, the provider id it is one report with (its own for a first).
 _FIRST_OF_SAME_TEXT = """
-local mapped = redis.call('GET', KEYS[2])
-if mapped then return mapped end
-redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
-local first = redis.call('GET', KEYS[1])
-if first and first ~= ARGV[1] then redis.call('SET', KEYS[2], first, 'EX', ARGV[3]) end
-return first
+local out = {}
+for n = 1, #KEYS / 2 do
+  local same, repeat_of = KEYS[2 * n - 1], KEYS[2 * n]
+  local id, window = ARGV[2 * n], ARGV[2 * n + 1]
+  local first = redis.call('GET', repeat_of)
+  if not first then
+    redis.call('SET', same, id, 'NX', 'EX', window)
+    first = redis.call('GET', same) or id
+    if first ~= id then redis.call('SET', repeat_of, first, 'EX', ARGV[1]) end
+  end
+  out[n] = first
+end
+return out
 """
+
+# A message that is one report with another (`SameText.one_report_per_text`): its source, and the window in seconds.
+SameTextWindow = tuple[str, int]
 
 
 class SameText:
-    """Synchronous Redis work: the gateway runs it on a thread (`gateway.outbound.durably`)."""
+    """Synchronous Redis work, run by intake's committer thread."""
 
     def __init__(self, redis: Redis, settings: Settings) -> None:
         self._settings = settings
         self._first_of_same_text = redis.register_script(_FIRST_OF_SAME_TEXT)
 
-    def first_of(self, source: str, draft: ReportDraft, window_seconds: int) -> str:
-        """The provider id of the first message with this text from this number in the last `window_seconds`
-        (maybe this one), or the one this message was mapped onto before (module docstring)."""
-        identity = key_digest(draft.sender.id, draft.kind.value, str(draft.anonymous), str(draft.confidential),
-                              draft.follow_up_of or "", " ".join(draft.text.casefold().split()))
-        keys = [SAME_TEXT_KEY.format(source=source, digest=identity),
-                REPEAT_OF_KEY.format(source=source, digest=key_digest(draft.channel_message_id))]
-        first = self._first_of_same_text(keys=keys, args=[draft.channel_message_id, window_seconds,
-                                                          self._settings.intake.dedup_ttl_seconds])
-        return first.decode() if first else draft.channel_message_id
+    def one_report_per_text(self, drafts: Sequence[ReportDraft],
+                            windows: Sequence[SameTextWindow | None]) -> list[ReportDraft]:
+        """Each draft, or, for a repeat, a copy under the first message's provider id (intake then finds it a
+        duplicate; the caller tells it from the provider's retry by that id), in one script for all of them. A draft
+        without a window, and a message with files (an MMS), is never a repeat, nor one to repeat: its files are
+        evidence, and Twilio gives each message media URLs of its own, so the same photo cannot be told from a new
+        one without fetching it."""
+        asked = [index for index, (draft, window) in enumerate(zip(drafts, windows, strict=True))
+                 if window is not None and not draft.attachments]
+        if not asked:
+            return list(drafts)
+        keys: list[str] = []
+        args: list[str | int] = [self._settings.intake.dedup_ttl_seconds]
+        for index in asked:
+            draft, (source, seconds) = drafts[index], windows[index]  # type: ignore[misc]
+            keys += [SAME_TEXT_KEY.format(source=source, digest=_text_identity(draft)),
+                     REPEAT_OF_KEY.format(source=source, digest=key_digest(draft.channel_message_id))]
+            args += [draft.channel_message_id, seconds]
+        firsts = self._first_of_same_text(keys=keys, args=args)
+        mapped = list(drafts)
+        for index, first in zip(asked, firsts, strict=True):
+            first_id = first.decode() if isinstance(first, bytes) else str(first)
+            if first_id != mapped[index].channel_message_id:
+                mapped[index] = mapped[index].model_copy(update={"channel_message_id": first_id})
+        return mapped
 
-    def repeat_of(self, source: str, draft: ReportDraft, window_seconds: int) -> ReportDraft:
-        """`draft`, or, for a repeat, a copy under the first message's provider id (intake then finds it a
-        duplicate, and the caller tells it from the provider's retry by that id). A message with files (an MMS) is
-        never a repeat, nor one to repeat: its files are evidence, and Twilio gives each message media URLs of its
-        own, so the same photo cannot be told from a new one without fetching it."""
-        if draft.attachments:
-            return draft
-        first = self.first_of(source, draft, window_seconds)
-        if first == draft.channel_message_id:
-            return draft
-        log.info("message.same_text", reason="same_text_window")
-        return draft.model_copy(update={"channel_message_id": first})
+
+def _text_identity(draft: ReportDraft) -> str:
+    """What makes two messages the same text (module docstring)."""
+    return key_digest(draft.sender.id, draft.kind.value, str(draft.anonymous), str(draft.confidential),
+                      draft.follow_up_of or "", " ".join(draft.text.casefold().split()))

@@ -175,6 +175,7 @@ class TwilioSettings(_Section):
     # The user name of HTTP basic auth on media; empty: the account the media URL names.
     account_sid: str
     status_inline_timeout_seconds: float = Field(gt=0)
+    same_text_window_seconds: int = Field(ge=1)  # as the aggregator's
 
 
 class LoggingSettings(_Section):

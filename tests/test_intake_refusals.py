@@ -19,6 +19,7 @@ from redis import Redis
 from gateway.app import create_app
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake, Receipt
+from gateway.same_text import SameTextWindow
 from gateway.settings import CONFIG_DIR
 from normalizer.envelope import ReportDraft
 from tests.aggregator_support import post_callback
@@ -38,7 +39,7 @@ BROKEN = ("new reports refused (1 in a row, none taken since): internal_error (a
 class BrokenIntake(Intake):
     """The real intake with a bug: every report it is given raises an error no GatewayError names."""
 
-    async def submit(self, draft: ReportDraft) -> Receipt:
+    async def submit(self, draft: ReportDraft, same_text: SameTextWindow | None = None) -> Receipt:
         raise RuntimeError("a bug in intake")
 
 

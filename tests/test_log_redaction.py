@@ -30,6 +30,7 @@ from gateway.intake import Intake
 from gateway.logs import get_logger, scrub, sensitive_values
 from gateway.outbound import OutboundReplies
 from gateway.queues import REPLY_QUEUE
+from gateway.same_text import SameTextWindow
 from gateway.settings import Settings
 from gateway.tracking import format_tracking_id
 from tests.aggregator_support import aggregator_api, drain, running_gateway
@@ -755,7 +756,7 @@ async def test_a_webhooks_internal_error_quoting_the_message_logs_neither_its_wo
     from normalizer.envelope import ReportDraft
 
     class QuotingIntake(Intake):
-        async def submit(self, draft: ReportDraft) -> Receipt:
+        async def submit(self, draft: ReportDraft, same_text: SameTextWindow | None = None) -> Receipt:
             raise ValueError(f"no table for {draft.text!r} from {draft.sender.id}")
 
     settings = test_env.settings()
@@ -781,7 +782,7 @@ async def test_an_internal_error_quoting_a_joined_sms_logs_none_of_its_parts_wor
     from tests.aggregator_support import aggregator_settings, post_callback
 
     class QuotingIntake(Intake):
-        async def submit(self, draft: ReportDraft) -> Receipt:
+        async def submit(self, draft: ReportDraft, same_text: SameTextWindow | None = None) -> Receipt:
             raise ValueError(f"no table for {draft.text!r}")
 
     settings = aggregator_settings(test_env)
@@ -807,7 +808,7 @@ async def test_a_mails_error_quoting_it_logs_neither_its_words_nor_its_sender(
     from normalizer.envelope import ReportDraft
 
     class QuotingIntake(Intake):
-        async def submit(self, draft: ReportDraft) -> Receipt:
+        async def submit(self, draft: ReportDraft, same_text: SameTextWindow | None = None) -> Receipt:
             raise ValueError(f"no table for {draft.text!r} from {draft.sender.display_name!r}")
 
     settings = test_env.settings()

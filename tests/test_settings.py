@@ -135,6 +135,7 @@ def test_an_instagram_pending_retry_of_zero_is_refused() -> None:
     ("LAPOR_RATELIMIT_BURST", "0"),  # every webhook refused with 429, for ever
     ("LAPOR_RATELIMIT_MAX_SOURCES", "0"),  # each bucket forgotten at once: nothing ever limited
     ("LAPOR_AGGREGATOR_SAME_TEXT_WINDOW_SECONDS", "0"),  # SET ... EX 0 refused by Redis: every SMS report a 503
+    ("LAPOR_TWILIO_SAME_TEXT_WINDOW_SECONDS", "0"),
     ("LAPOR_AGGREGATOR_SEND_RATE_PER_SECOND", "0"),  # every reply job a ZeroDivisionError
     ("LAPOR_AGGREGATOR_SEND_RATE_PER_SECOND", "-1"),  # no rate at all
     ("LAPOR_AGGREGATOR_SEND_RATE_PER_SECOND", "inf"),  # every reply job an OverflowError in the limiter's floor

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from redis import Redis
 
 from gateway.errors import NotDurable
-from gateway.intake import Intake, Receipt
+from gateway.intake import Intake, Receipt, _Waiting
 from gateway.queues import envelope_key
 from gateway.settings import Settings, SettingsError
 from gateway.tracking import (
@@ -242,9 +242,9 @@ async def test_after_the_ranges_end_a_message_claimed_before_still_gets_its_id_w
         update={"id_end": settings.intake.id_start + 1, "id_block_size": 2, "id_reserve": 0})}))
     (first,) = intake.commit([draft("answered")])
     loop = asyncio.get_running_loop()
-    batch = [(draft(message_id), loop.create_future()) for message_id in ("new-1", "answered", "new-2")]
+    batch = [_Waiting(draft(message_id), loop.create_future(), None) for message_id in ("new-1", "answered", "new-2")]
     intake._commit_batch(batch)
-    new_1, retried, new_2 = (future for _, future in batch)
+    new_1, retried, new_2 = (item.future for item in batch)
     assert (await retried) == Receipt(tracking_id=first.tracking_id, duplicate=True)
     assert int((await new_1).tracking_id[:-1]) == settings.intake.id_start + 1
     with pytest.raises(NotDurable) as refused:

@@ -709,7 +709,8 @@ async def test_two_gateway_processes_share_one_port_with_reuse_port(
     for index in range(40):  # a new connection each: SO_REUSEPORT balances connections, not requests
         async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
             server = GatewayServer(url=settings.public_url, settings=settings, client=client)
-            response = await server.post_twilio(server.twilio_form(MessageSid=twilio_sid(f"reuse-{index}")))
+            response = await server.post_twilio(server.twilio_form(MessageSid=twilio_sid(f"reuse-{index}"),
+                                                                   Body=f"Jalan rusak di RT {index}"))
             assert response.status_code == 200, response.text
             tracking_ids.append(tracking_id_in(twiml_message(response.text)))
     assert len(set(tracking_ids)) == 40
@@ -769,10 +770,12 @@ async def test_gateways_on_one_data_directory_share_the_saved_reserves_through_a
             ready = await server.client.get("/readyz")
             assert ready.status_code == 200, ready.text
             assert ready.json()["reserve"] == 2 and ready.json()["saved_reserves"] == 1
-        # A first webhook's ID goes to the claim that meets Redis down, unused; the next one is spooled.
+        # The same-text lookup before the claim meets Redis down before an ID is minted: each ID is a report's.
         numbers = [int(tracking_id_in(twiml_message((await answered(server)).text))[:-1])
                    for server in (first, second)]
-        assert sorted(numbers) == [1_000_051, 1_000_061]
+        assert sorted(numbers) == [1_000_050, 1_000_060]
+        for server, number in zip((first, second), numbers, strict=True):  # each one's own reserve used up
+            assert int(tracking_id_in(twiml_message((await answered(server)).text))[:-1]) == number + 1
         ready = await first.client.get("/readyz")  # its own reserve is used up, one is left to take
         assert ready.status_code == 200 and ready.json()["reserve"] == 0 and ready.json()["saved_reserves"] == 1
         from_the_pool = [int(tracking_id_in(twiml_message((await answered(first)).text))[:-1]) for _ in range(2)]
@@ -935,3 +938,74 @@ async def test_a_mistyped_id_of_any_length_is_answered_in_one_sms(gateway: Gatew
     assert is_gsm7(reply) and septets(reply) <= SINGLE_PART
     assert f" {typed[:MAX_LENGTH]}... " in reply and typed[:MAX_LENGTH + 1] not in reply
     assert ("foto" in reply and is_valid_tracking_id(reply.rstrip(".").split()[-1])) if photo else "foto" not in reply
+
+
+@dataclass(frozen=True)
+class SameTextRow:
+    """A first SMS, then `again` (None: the first's text) from `sender` (None: the first's number), with or without
+    a photo: whether it is the first one's report, answered "we already have this report" (`reply`)."""
+
+    id: str
+    first: str
+    again: str | None = None
+    sender: str | None = None
+    photo: bool = False
+    one_report: bool = True
+    reply: str = "duplicate"
+
+
+SAME_TEXT_ROWS = [
+    SameTextRow("same-text", "LAPOR air PDAM tidak mengalir 3 hari di Klender"),
+    SameTextRow("case-and-spaces-aside", "LAPOR air PDAM tidak mengalir 3 hari di Klender",
+                again="lapor  AIR pdam tidak mengalir 3 hari di klender"),
+    SameTextRow("anonymous-told-again", "ANONIM bendahara desa memotong dana bantuan",
+                reply="duplicate_anonymous"),
+    SameTextRow("another-number", "LAPOR air PDAM tidak mengalir 3 hari di Klender", sender="+6281355550099",
+                one_report=False, reply="ack"),
+    SameTextRow("anonim-added", "LAPOR pungli di kantor kelurahan", again="ANONIM pungli di kantor kelurahan",
+                one_report=False, reply="ack_anonymous"),
+    SameTextRow("with-a-photo", "LAPOR jalan berlubang di Jl. Merdeka", photo=True, one_report=False, reply="ack"),
+    SameTextRow("other-words", "LAPOR jalan berlubang di Jl. Merdeka", again="LAPOR jalan berlubang di Jl. Sudirman",
+                one_report=False, reply="ack"),
+]
+
+
+@pytest.mark.parametrize("row", SAME_TEXT_ROWS, ids=[row.id for row in SAME_TEXT_ROWS])
+async def test_the_same_text_from_the_same_number_by_twilio_is_one_report(
+        row: SameTextRow, gateway: GatewayServer, redis: Redis) -> None:
+    """A feature phone shows no sign that an SMS arrived, and the citizen sends it again: by Twilio that was a second
+    Tracking ID and a second case at the agency for one complaint (the aggregator's SMS had the same-text window)."""
+    def sms(body: str, label: str, sender: str, photo: bool = False) -> dict[str, str]:
+        sid = twilio_sid(f"{row.id}-{label}")
+        media = {"NumMedia": "1", "MediaContentType0": "image/jpeg",
+                 "MediaUrl0": f"https://api.twilio.com/2010-04-01/Accounts/AC{'1' * 32}/Messages/{sid}/Media/"
+                              f"ME{'3' * 32}"} if photo else {}
+        return gateway.twilio_form(Body=body, From=sender, MessageSid=sid, SmsMessageSid=sid, SmsSid=sid, **media)
+
+    number = "+6281355550001"
+    first = tracking_id_in(twiml_message((await gateway.post_twilio(sms(row.first, "1", number))).text))
+    again = sms(row.again or row.first, "2", row.sender or number, row.photo)
+    reply = twiml_message((await gateway.post_twilio(again)).text)
+    second = tracking_id_in(reply)
+    assert (second == first) is row.one_report
+    assert reply == render(row.reply, "id", tracking_id=second)
+    assert len(list(redis.scan_iter("lapor:envelope:*"))) == (1 if row.one_report else 2)
+    # Twilio's retry of the repeat (its answer lost) gets the same answer, once the window is over too.
+    for key in redis.scan_iter("lapor:sametext:*"):
+        redis.delete(key)
+    assert twiml_message((await gateway.post_twilio(again)).text) == reply
+
+
+async def test_the_same_text_sent_twice_at_once_is_one_report(gateway: GatewayServer, redis: Redis) -> None:
+    """Both in one batch of intake's committer: one report, the second answered as a repeat."""
+    forms = []
+    for label in ("a", "b"):
+        sid = twilio_sid(f"at-once-{label}")
+        forms.append(gateway.twilio_form(Body="LAPOR lampu jalan mati di gang 5", From="+6281355550002",
+                                         MessageSid=sid, SmsMessageSid=sid, SmsSid=sid))
+    replies = [twiml_message(r.text) for r in await asyncio.gather(*(gateway.post_twilio(f) for f in forms))]
+    assert len({tracking_id_in(reply) for reply in replies}) == 1
+    tracking_id = tracking_id_in(replies[0])
+    assert sorted(replies) == sorted([render("ack", "id", tracking_id=tracking_id),
+                                      render("duplicate", "id", tracking_id=tracking_id)])
+    assert len(list(redis.scan_iter("lapor:envelope:*"))) == 1
