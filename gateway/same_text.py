@@ -66,27 +66,24 @@ class SameText:
     def one_report_per_text(self, drafts: Sequence[ReportDraft],
                             windows: Sequence[SameTextWindow | None]) -> list[ReportDraft]:
         """Each draft, or, for a repeat, a copy under the first message's provider id (intake then finds it a
-        duplicate; the caller tells it from the provider's retry by that id), in one script for all of them. A draft
-        without a window, and a message with files (an MMS), is never a repeat, nor one to repeat: its files are
-        evidence, and Twilio gives each message media URLs of its own, so the same photo cannot be told from a new
-        one without fetching it."""
-        asked = [index for index, (draft, window) in enumerate(zip(drafts, windows, strict=True))
+        duplicate, and its receipt says `same_text`), in one script for all of them. A draft without a window, and a
+        message with files (an MMS), is never a repeat, nor one to repeat: its files are evidence, and Twilio gives
+        each message media URLs of its own, so the same photo cannot be told from a new one without fetching it."""
+        asked = [(index, draft, window) for index, (draft, window) in enumerate(zip(drafts, windows, strict=True))
                  if window is not None and not draft.attachments]
         if not asked:
             return list(drafts)
         keys: list[str] = []
         args: list[str | int] = [self._settings.intake.dedup_ttl_seconds]
-        for index in asked:
-            draft, (source, seconds) = drafts[index], windows[index]  # type: ignore[misc]
+        for _, draft, (source, seconds) in asked:
             keys += [SAME_TEXT_KEY.format(source=source, digest=_text_identity(draft)),
                      REPEAT_OF_KEY.format(source=source, digest=key_digest(draft.channel_message_id))]
             args += [draft.channel_message_id, seconds]
-        firsts = self._first_of_same_text(keys=keys, args=args)
         mapped = list(drafts)
-        for index, first in zip(asked, firsts, strict=True):
+        for (index, draft, _), first in zip(asked, self._first_of_same_text(keys=keys, args=args), strict=True):
             first_id = first.decode() if isinstance(first, bytes) else str(first)
-            if first_id != mapped[index].channel_message_id:
-                mapped[index] = mapped[index].model_copy(update={"channel_message_id": first_id})
+            if first_id != draft.channel_message_id:
+                mapped[index] = draft.model_copy(update={"channel_message_id": first_id})
         return mapped
 
 
