@@ -142,7 +142,9 @@ class LoggedSMTP(SMTP):
             log.warning("smtp.refused", channel="email-smtp", code=code, reason=text[:80])
         if status in AIOSMTPD_SIZE_REFUSALS:  # refused by aiosmtpd itself, so counted here as every refusal is
             metrics.REJECTED.labels("email-smtp", TooLarge.reason).inc()
-            status = "552 " + refusal_text("smtp_too_large", limit=readable_size(self.data_size_limit or 0))
+            # 5.3.4 "message too big for system" (RFC 3463), as the parse's limits answer: a bounce quoting only 552
+            # told the sending server and the citizen's mail client less than every other refusal of ours.
+            status = "552 5.3.4 " + refusal_text("smtp_too_large", limit=readable_size(self.data_size_limit or 0))
         await super().push(status)
 
 
