@@ -11,6 +11,7 @@ import smtplib
 import socket
 import ssl
 import subprocess
+import textwrap
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -709,6 +710,83 @@ def test_an_answer_to_our_reply_adding_only_a_photo_adds_none_of_our_words(  # t
     answer["Subject"], answer["Message-ID"] = "Re: Pungutan sekolah", make_msgid(domain="example.net")
     kept = server.deliver(answer.as_bytes().replace(b"\n", b"\r\n"))
     assert "laporan Anda" in (stored_envelope(redis, kept.tracking_id or "") or {})["text"]
+
+
+def _outlook_block(reply: EmailMessage) -> str:
+    """The header block Outlook writes above the mail it quotes (with no ">" below it)."""
+    return (f"From: LAPOR! <{RECIPIENT}>\nSent: Thursday, December 3, 2026 6:05 PM\nTo: {reply['To']}\n"
+            f"Subject: RE: {reply['Subject']}\n\n")
+
+
+def _wrapped(text: str, width: int = 76) -> str:
+    """Outlook's plain text, its lines wrapped at 76 columns."""
+    return "\n".join(textwrap.fill(line, width) if line else line for line in text.split("\n"))
+
+
+def _gt(text: str) -> str:
+    return "\n".join(f"> {line}".rstrip() for line in text.splitlines())
+
+
+def _halves(reply: EmailMessage) -> tuple[str, str]:
+    """Our reply's Indonesian text and its English line, as a client quotes them."""
+    indonesian, _, english = reply.get_content().strip().rpartition("\n\n")
+    return indonesian, english
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    id: str
+    body: Callable[[EmailMessage], str]  # the answer's text part, built around our acknowledgement
+    filed: str  # the addition's text
+
+
+GMAIL_ATTRIBUTION = f"Pada Kam, 3 Des 2026 pukul 18.05 LAPOR! <{RECIPIENT}> menulis:\n"
+ANSWER_ROWS = [
+    AnswerRow("outlook-header-block-words-below",
+              lambda ack: _outlook_block(ack) + ack.get_content() + "\nSekarang makin parah.\n\nBudi",
+              "Sekarang makin parah.\n\nBudi"),
+    AnswerRow("outlook-original-message-words-below",
+              lambda ack: "-----Original Message-----\n" + _outlook_block(ack) + ack.get_content()
+              + "\n\nSekarang makin parah.\n\nSent from Outlook", "Sekarang makin parah."),
+    AnswerRow("outlook-rule-lines-wrapped-at-76",
+              lambda ack: "\n________________________________\n" + _outlook_block(ack) + _wrapped(ack.get_content())
+              + "\n\nSekarang makin parah.", "Sekarang makin parah."),
+    AnswerRow("outlook-words-above-and-below",
+              lambda ack: "Ada foto baru.\n\n-----Original Message-----\n" + _outlook_block(ack) + ack.get_content()
+              + "\n\nSekarang makin parah.", "Ada foto baru.\n\nSekarang makin parah."),
+    AnswerRow("gmail-words-below", lambda ack: GMAIL_ATTRIBUTION + _gt(ack.get_content()) + "\n\nSekarang makin parah.",
+              "Sekarang makin parah."),
+    AnswerRow("thunderbird-words-above-and-below",
+              lambda ack: f"Ada foto baru.\n\nOn 03/12/2026 18.05, LAPOR! wrote:\n{_gt(ack.get_content())}\n\n"
+              "Sekarang makin parah.", "Ada foto baru.\n\nSekarang makin parah."),
+    AnswerRow("interleaved",
+              lambda ack: GMAIL_ATTRIBUTION + _gt(_halves(ack)[0]) + "\n\nSudah saya cantumkan.\n\n"
+              + _gt(_halves(ack)[1]) + "\n\nSekarang makin parah.", "Sudah saya cantumkan.\n\nSekarang makin parah."),
+    AnswerRow("interleaved-below-words-above",
+              lambda ack: "Halo.\n\n" + GMAIL_ATTRIBUTION + _gt(_halves(ack)[0]) + "\nSudah saya cantumkan.\n"
+              + _gt(_halves(ack)[1]), "Halo.\n\nSudah saya cantumkan."),
+]
+
+
+@pytest.mark.parametrize("row", ANSWER_ROWS, ids=[row.id for row in ANSWER_ROWS])
+def test_an_answer_to_our_reply_files_the_citizens_words_wherever_they_stand_and_none_of_ours(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, row: AnswerRow) -> None:
+    """Outlook quotes our acknowledgement below its header block with no ">": the citizen's words below it (or below
+    Gmail's quote, having written above it too) were lost, the mail taken for quoted history alone. They are the
+    addition; our words, wrapped or not, are not."""
+    server = make_server()
+    first = server.deliver(citizen_mail(subject="Drainase tersumbat"))
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    answer = EmailMessage()
+    answer["From"], answer["To"] = f"Warga <{ack['To']}>", RECIPIENT
+    answer["Subject"], answer["Message-ID"] = "RE: " + str(ack["Subject"]), make_msgid(domain="example.net")
+    answer["In-Reply-To"] = str(ack["Message-ID"])
+    answer.set_content(row.body(ack))
+    added = server.deliver(answer.as_bytes().replace(b"\n", b"\r\n"))
+    envelope = stored_envelope(redis, added.tracking_id or "")
+    assert envelope is not None and envelope["follow_up_of"] == first.tracking_id
+    assert envelope["text"] == row.filed
 
 
 @pytest.mark.parametrize("subject", ["Re:", "Fwd: ", "RE: FW:", "Balas：", "Re: [LAPOR #10000004]"])

@@ -28,6 +28,7 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from channels.email.html_text import html_to_text
+from channels.email.texts import our_opening, our_paragraph
 from gateway.errors import GatewayError, RejectedInput, TooLarge
 from normalizer.prefixes import FORWARD_SUBJECT
 
@@ -74,9 +75,11 @@ class ParsedMail:
     reply_to: str | None = None
     attachments: list[RawAttachment] = field(default_factory=list)
     sender_identities: SenderIdentities = field(default_factory=SenderIdentities)
-    # Whether `text` is quoted history alone (`_trimmed`): the answer to one of our replies that adds only a file
-    # ("Pada ... LAPOR! <...> menulis:" and our words below it) holds no words of its sender's.
-    history_only: bool = False
+    # `text` as read when the mail answers one of our replies (None: it answers no mail): a quote of our reply, with
+    # or without ">", is none of its sender's words, wherever it stands, and what they wrote around it is
+    # (`_trimmed`'s `ours`); a mail of quoted history alone adds only its files ("Pada ... LAPOR! <...> menulis:" and
+    # our words below it: ""). Only the processor knows whether the mail it answers is ours.
+    answer_text: str | None = None
 
 
 class TooComplex(TooLarge):
@@ -615,19 +618,27 @@ def trim_quoted(text: str, *, forwarded: bool = False) -> str:
     return _trimmed(text, forwarded=forwarded)[0]
 
 
-def _trimmed(text: str, *, forwarded: bool = False) -> tuple[str, bool]:
-    """`trim_quoted`'s text, and whether it is quoted history alone (`ParsedMail.history_only`): the mail opens with
-    the mark of a quote (an attribution, Outlook's header block, separator or rule) before any words of the sender's,
-    and holds none of theirs below an attribution's `>` lines, or follows Outlook's block (whose quote has no `>`:
-    what follows it is the quoted mail)."""
+def _trimmed(text: str, *, forwarded: bool = False, ours: bool = False) -> tuple[str, bool]:
+    """`trim_quoted`'s text, and whether it is quoted history alone: the mail opens with the mark of a quote (an
+    attribution, Outlook's header block, separator or rule) before any words of the sender's, and holds none of theirs
+    below an attribution's `>` lines, or follows Outlook's block (whose quote has no `>`: what follows it is the quoted
+    mail).
+
+    `ours`: the mail answers one of our replies, so a quote that holds only our reply's texts (`_our_quote_end`) is
+    passed over wherever it stands, and the sender's words above, between and below it are read: Outlook quotes our
+    reply with no `>` below its header block, and a citizen who wrote below it (or below Gmail's quote, having written
+    above it too) lost those words, their mail taken for quoted history alone."""
     lines = text.split("\n")
     opened_with_quote = False  # a quote's mark came before any words of the sender's
     outlook_history = False  # ... and it was Outlook's: no ">" tells its quoted mail from what follows
     kept: list[str] = []
     forward: list[str] = []
     skip = 0
+    resume = 0  # the first line below a quote of our reply
     own_text = False  # whether `kept` holds a line of the citizen's own (not blank, not a ">" quote)
     for index, line in enumerate(lines):
+        if index < resume:
+            continue
         if line.strip() == FORWARD_MARKER or any(pattern.match(line) for pattern in _FORWARD_STARTS):
             forward = lines[index:]
             break
@@ -639,6 +650,10 @@ def _trimmed(text: str, *, forwarded: bool = False) -> tuple[str, bool]:
             if forwarded:
                 forward = lines[index:]
                 break
+            end = _our_quote_end(lines, index + span) if ours else None
+            if end is not None:
+                resume = end
+                continue
             if own_text:
                 break
             opened_with_quote = True
@@ -655,6 +670,39 @@ def _trimmed(text: str, *, forwarded: bool = False) -> tuple[str, bool]:
         outlook_history or not any(line.strip() for line in unquoted))
     own = _without_client_footer(_without_signature(own, keep_if_empty=not forward)).strip()
     return "\n\n".join(part for part in (own, "\n".join(forward).strip()) if part), history_only
+
+
+# How far below a quote's mark our reply is looked for: its header block (five or six fields) and its texts, wrapped
+# by a client at 72 columns, are some 30 lines; the bound keeps a mail of marks from reading ahead of each.
+OUR_QUOTE_LINES = 40
+OUR_QUOTE_CHARS = 4000
+# A quoted line's ">" marks, and a field of the header block Outlook writes above the mail it quotes.
+_QUOTE_MARKS = re.compile(r"^[ \t]*(?:>[ \t]?)*")
+_QUOTED_FIELD = re.compile(r"^\s*[^\W\d_][\w -]{0,30}:(?:\s|$)")
+
+
+def _our_quote_end(lines: list[str], start: int) -> int | None:
+    """The index of the first line below a quote, starting at `start` (below its mark), that holds nothing but our
+    replies' texts (`texts.our_paragraph`), in `>` lines or Outlook's header block and lines; None for any other
+    quote."""
+    window: list[str] = []
+    size = 0
+    for line in lines[start:start + OUR_QUOTE_LINES]:
+        line = _QUOTE_MARKS.sub("", line)
+        if not window and (not line.strip() or _QUOTED_FIELD.match(line)):
+            start += 1  # Outlook's header block (From, Sent, To, Subject), and blank lines
+            continue
+        if not window and not our_opening().match(line.lstrip()):
+            return None
+        window.append(line)
+        size += len(line)
+        if size > OUR_QUOTE_CHARS:
+            break
+    quoted = "\n".join(window)
+    end = 0
+    while (match := our_paragraph().match(quoted, end)) is not None and match.end() > end:
+        end = match.end()
+    return start + quoted.count("\n", 0, end) + 1 if end else None
 
 
 def message_ids(value: str) -> list[str]:
@@ -829,7 +877,14 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
     reply_to = [a for _, a in mailboxes(message, "Reply-To")] \
         if _raw_length(message, "Reply-To") <= max_address_field else []
     subject = header_text(message, "Subject")
-    text, history_only = _trimmed(body.replace("\r\n", "\n"), forwarded=bool(FORWARD_SUBJECT.match(subject)))
+    body = body.replace("\r\n", "\n")
+    forwarded = bool(FORWARD_SUBJECT.match(subject))
+    text, _ = _trimmed(body, forwarded=forwarded)
+    in_reply_to = message_ids(header_text(message, "In-Reply-To"))
+    answer_text: str | None = None
+    if in_reply_to:
+        answer, history_only = _trimmed(body, forwarded=forwarded, ours=True)
+        answer_text = "" if history_only else answer
     return ParsedMail(
         message=message,
         message_id=message_id[0] if message_id else None,
@@ -837,8 +892,8 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
         sender_name=name,
         subject=subject,
         text=text,
-        history_only=history_only,
-        in_reply_to=message_ids(header_text(message, "In-Reply-To")),
+        answer_text=answer_text,
+        in_reply_to=in_reply_to,
         references=message_ids(header_text(message, "References")),
         reply_to=reply_to[0].lower() if reply_to else None,
         attachments=walk.attachments,

@@ -163,10 +163,11 @@ class MailProcessor:
         reason = loop_reason(mail, envelope_sender, self.settings.email)
         if reason is not None:
             return self._suppress(reason)
-        if mail.history_only and answers_our_reply(mail, self.settings.email):
-            # An answer to our reply with nothing of its own but a file: the quoted history is our own words ("Terima
-            # kasih, laporan Anda telah kami terima..."), which went to the case store as the citizen's addition.
-            mail = replace(mail, text="")
+        if mail.answer_text is not None and answers_our_reply(mail, self.settings.email):
+            # An answer to our reply: the history it quotes is our own words ("Terima kasih, laporan Anda telah kami
+            # terima..."), which went to the case store as the citizen's addition, and Outlook's quote of them (no
+            # ">") hid the citizen's words below it.
+            mail = replace(mail, text=mail.answer_text)
         queried = status_query_of(mail, self.settings.intake.shortest_tracking_id)
         if queried is not None:
             return await self._answer_status(mail, raw, queried)

@@ -20,6 +20,7 @@ from typing import Any
 import idna
 
 from channels.email.guards import SUBJECT_TAG
+from channels.email.texts import REPLY_TEXTS
 from gateway.errors import PermanentError, RetryableError
 from gateway.private_files import write_atomically
 from gateway.replies import load_replies, status_text
@@ -29,10 +30,6 @@ from normalizer.prefixes import STACKED_PREFIXES
 # A reply written to the outbox (`write_to_outbox`), `key` without its extension. The outbox may be any directory
 # (`email.outbox_dir`): `lapor-gateway attachments purge` deletes only files of this name there.
 OUTBOX_FILE = re.compile(r"(?P<key>[0-9]{8}T[0-9]{6}Z-[0-9A-Za-z]+-[0-9a-f]{8})\.eml")
-# ("duplicate": replies queued before a mail delivered again was answered as its first delivery; see reply_payload)
-REPLY_TEXTS = {"ack": "email_ack", "ack_anonymous": "email_ack_anonymous", "duplicate": "email_duplicate",
-               "follow_up": "email_follow_up",
-               "follow_up_unknown": "email_follow_up_unknown", "follow_up_other_sender": "email_follow_up_other_sender"}
 
 
 def our_message_id(tracking_id: str, domain: str) -> str:

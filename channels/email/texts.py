@@ -1,0 +1,48 @@
+"""The texts of config/replies.toml that our mail replies carry: the reply worker writes them (`reply.py`), and the
+parser knows them again where a citizen's answer quotes one (`parse.py`): Outlook quotes a mail with no `>`, and
+nothing else tells our words there from the citizen's below them."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from gateway.replies import load_replies
+
+# A reply's kind -> its text. ("duplicate": replies queued before a mail delivered again was answered as its first
+# delivery; see processor.reply_payload)
+REPLY_TEXTS = {"ack": "email_ack", "ack_anonymous": "email_ack_anonymous", "duplicate": "email_duplicate",
+               "follow_up": "email_follow_up",
+               "follow_up_unknown": "email_follow_up_unknown", "follow_up_other_sender": "email_follow_up_other_sender"}
+# The answers to a CEK by mail: its status (`status_body`), and a Tracking ID that is not valid.
+ANSWER_TEXTS = ("status", "status_unknown", "bad_tracking_id")
+
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
+def _as_quoted(template: str) -> str:
+    """A template as a pattern of its quote: its words in order, any whitespace between them (a client wraps long
+    lines), each placeholder a run of up to 80 characters (an ID, a status name)."""
+    pieces = _PLACEHOLDER.split(template.strip())
+    words = [r"\s+".join(map(re.escape, piece.split())) for piece in pieces]
+    return r"[\s\S]{1,80}?".join(words)
+
+
+def _templates() -> list[str]:
+    replies = load_replies()
+    return [replies[key][language] for key in (*REPLY_TEXTS.values(), *ANSWER_TEXTS) for language in ("id", "en")]
+
+
+@lru_cache(maxsize=1)
+def our_paragraph() -> re.Pattern[str]:
+    """One text of one of our mail replies, in either language, from where the match starts to the end of a line."""
+    alternatives = "|".join(_as_quoted(template) for template in sorted(_templates(), key=len, reverse=True))
+    return re.compile(rf"\s*(?:{alternatives})[ \t]*(?=\n|\Z)")
+
+
+@lru_cache(maxsize=1)
+def our_opening() -> re.Pattern[str]:
+    """The first word of one of our texts: a line that opens with none starts no quote of ours, and is passed at
+    once (a mail of thousands of quotes is read in linear time, not each quote's next lines again)."""
+    words = sorted({template.split()[0] for template in _templates()}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, words)))
