@@ -1808,6 +1808,79 @@ def test_a_cek_by_mail_with_other_words_or_a_photo_is_still_filed(  # type: igno
     assert envelope_count(redis) == 2
 
 
+LOGO_CID = "image001.png@01DA4C2B.7E8F9A10"
+
+
+def mail_with_an_image(subject: str, text: str, html: str, image: bytes, *, disposition: str = "inline",
+                       content_id: str | None = LOGO_CID, name: str = "image001.png") -> bytes:
+    """Outlook's shape of a mail with an image: multipart/related of the text and HTML alternatives and the image."""
+    cid = f"Content-ID: <{content_id}>\r\n" if content_id else ""
+    image_part = (f"Content-Type: image/png; name=\"{name}\"\r\nContent-Disposition: {disposition}; "
+                  f"filename=\"{name}\"\r\n{cid}Content-Transfer-Encoding: base64\r\n\r\n"
+                  + base64.encodebytes(image).decode().replace("\n", "\r\n"))
+    return (f"From: Warga <warga@example.net>\r\nTo: {RECIPIENT}\r\nSubject: {subject}\r\n"
+            f"Message-ID: {make_msgid(domain='example.net')}\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/related; boundary=\"rel\"; type=\"multipart/alternative\"\r\n\r\n"
+            "--rel\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n"
+            f"--alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+            f"--alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body>{html}</body></html>\r\n"
+            f"--alt--\r\n\r\n--rel\r\n{image_part}--rel--\r\n").encode()
+
+
+LOGO = b"\x89PNG\r\n\x1a\n" + bytes(3000)  # a signature's logo: a few KB
+PHOTO = b"\xff\xd8\xff\xe0" + os.urandom(300_000)  # a phone's photo pasted into the text
+
+
+@dataclass(frozen=True)
+class ImageCekRow:
+    id: str
+    text: str  # "{id}": the report's Tracking ID
+    html: str
+    image: bytes
+    answered: bool  # with the status; else filed, the image with it
+    disposition: str = "inline"
+    content_id: str | None = LOGO_CID
+
+
+IMAGE_CEK_ROWS = [
+    ImageCekRow("outlook-signature-logo", f"CEK {{id}}\r\n\r\n[cid:{LOGO_CID}]",
+                f'<p>CEK {{id}}</p><p><img src="cid:{LOGO_CID}" width="120" height="40"></p>', LOGO, answered=True),
+    ImageCekRow("logo-shown-by-the-html-alone", "CEK {id}",
+                f"<p>CEK {{id}}</p><img src='cid:{LOGO_CID}'>", LOGO, answered=True),
+    # files the citizen sent: filed, as a photo with a CEK by SMS
+    ImageCekRow("a-photo-attached", "CEK {id}", "<p>CEK {id}</p>", PHOTO, answered=False, disposition="attachment",
+                content_id=None),
+    ImageCekRow("a-small-image-attached", "CEK {id}", "<p>CEK {id}</p>", LOGO, answered=False,
+                disposition="attachment", content_id=None),
+    ImageCekRow("an-inline-image-the-text-does-not-show", "CEK {id}", "<p>CEK {id}</p>", LOGO, answered=False),
+    ImageCekRow("a-photo-pasted-into-the-text", "CEK {id}",
+                f'<p>CEK {{id}}</p><img src="cid:{LOGO_CID}">', PHOTO, answered=False),
+]
+
+
+@pytest.mark.parametrize("row", IMAGE_CEK_ROWS, ids=[row.id for row in IMAGE_CEK_ROWS])
+def test_a_cek_by_mail_with_a_signatures_logo_is_answered_and_with_a_photo_filed(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, row: ImageCekRow) -> None:
+    """Outlook sends a signature's logo with every mail: a small image, inline, that the HTML shows by its
+    Content-ID. It is no file of the citizen's, and a CEK from Outlook was filed as an addition instead of answered.
+    A photo (attached, inline and not shown, or pasted into the text) is filed, as a photo with a CEK by SMS."""
+    tracking_id, _ = filed_report(make_server, redis, casestore, status="verified")
+    server = make_server()
+    mail = mail_with_an_image(f"CEK {tracking_id}", row.text.format(id=tracking_id), row.html.format(id=tracking_id),
+                              row.image, disposition=row.disposition, content_id=row.content_id)
+    result = server.deliver(mail)
+    assert result.data_code == 250
+    if row.answered:
+        assert result.tracking_id is None and envelope_count(redis) == 1
+        run_replies(server.settings, redis)
+        [answer] = answer_to(outbox(server.settings), mail)
+        assert answer.get_content() == status_body(tracking_id, "verified", True)
+    else:
+        assert result.tracking_id is not None and envelope_count(redis) == 2
+        envelope = stored_envelope(redis, result.tracking_id)
+        assert envelope is not None and len(envelope["attachments"]) == 1
+
+
 def test_a_cek_mail_delivered_again_is_answered_once(  # type: ignore[no-untyped-def]
         make_server, redis: Redis, casestore: CaseStoreServer) -> None:
     tracking_id, _ = filed_report(make_server, redis, casestore)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import codecs
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.feedparser import BytesFeedParser
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy
@@ -39,14 +39,31 @@ CHARSET_ALIASES = {"iso-8859-1": "windows-1252", "latin1": "windows-1252", "us-a
 FORWARD_MARKER = "---------- Pesan terusan / Forwarded message ----------"
 
 
+# The largest image a mail's HTML shows by its Content-ID that is taken for a signature's logo (`decoration`): a
+# logo or an icon is a few KB; a photo pasted into the text (Gmail and Apple Mail show it by its Content-ID too) is
+# far larger, and is the citizen's evidence.
+DECORATION_BYTES = 64 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class RawAttachment:
-    """An attachment as found in the mail, before it is stored."""
+    """An attachment as found in the mail, before it is stored. `referenced`: the mail's text shows it by its
+    Content-ID (`cid:` in the HTML, Outlook's `[cid:...]` in the plain text)."""
 
     content_type: str
     name: str | None
     data: bytes
     inline: bool = False
+    content_id: str | None = None
+    referenced: bool = False
+
+    @property
+    def decoration(self) -> bool:
+        """Whether it is part of how the mail looks, not a file its writer sent: a small image, inline, that the
+        text shows by its Content-ID (an Outlook signature's logo). A file sent as an attachment, or one the text
+        does not show, is a file, whatever its size."""
+        return (self.inline and self.referenced and self.content_type.startswith("image/")
+                and len(self.data) <= DECORATION_BYTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,6 +445,30 @@ def _best_alternative(parts: list[Message]) -> Message | None:
 class _Walk:
     texts: list[str] = field(default_factory=list)
     attachments: list[RawAttachment] = field(default_factory=list)
+    content_ids: set[str] = field(default_factory=set)  # those the text parts show (`_shown_content_ids`)
+
+
+# Where a text part shows an inline part: `src="cid:<id>"` in HTML, `[cid:<id>]` in Outlook's plain text.
+_CID_REFERENCE = re.compile(r"cid:([^\s\"'<>()\]]{1,200})", re.IGNORECASE)
+
+
+# Outlook's plain text in place of an inline image: `[cid:image001.png@01DA1234.56789AB0]`.
+_CID_PLACEHOLDER = re.compile(r"\[cid:[^\s\]]{1,200}\]", re.IGNORECASE)
+
+
+def _shown_content_ids(text: str) -> set[str]:
+    return {cid.lower() for cid in _CID_REFERENCE.findall(text)}
+
+
+def without_image_placeholders(text: str) -> str:
+    """The text without Outlook's placeholders of inline images (`[cid:...]`): a logo's, in a signature, is none of
+    its writer's words."""
+    return _CID_PLACEHOLDER.sub("", text) if "[cid:" in text.lower() else text
+
+
+def _content_id(part: Message) -> str | None:
+    ids = message_ids(str(part.get("Content-ID", "")))
+    return ids[0].lower() if ids else None
 
 
 # Controls, zero-width and bidi characters: "bukti\u202efdp.exe" shows as "buktiexe.pdf".
@@ -464,6 +505,7 @@ def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
                     files = _Walk()
                     _walk(child, files, related=related)
                     out.attachments.extend(files.attachments)
+                    out.content_ids |= files.content_ids  # the HTML beside the plain text shows the logo
             return
         for child in children:
             _walk(child, out, related=related or ctype == "multipart/related")
@@ -474,12 +516,14 @@ def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
     if _is_attachment(part) or (related and part.get_content_maintype() == "image"):
         disposition = (part.get_content_disposition() or "").lower()
         inline = disposition == "inline" or (related and disposition != "attachment") or bool(part.get("Content-ID"))
-        out.attachments.append(RawAttachment(ctype, _filename(part), part_bytes(part), inline=inline))
+        out.attachments.append(RawAttachment(ctype, _filename(part), part_bytes(part), inline=inline,
+                                             content_id=_content_id(part)))
         return
-    if ctype == "text/html":
-        out.texts.append(html_to_text(part_text(part)))
-    elif ctype == "text/plain":
-        out.texts.append(part_text(part))
+    if ctype in BODY_TYPES:
+        text = part_text(part)
+        if "cid:" in text.lower():
+            out.content_ids |= _shown_content_ids(text)
+        out.texts.append(html_to_text(text) if ctype == "text/html" else text)
 
 
 def _walk_forwarded(part: Message, out: _Walk) -> None:
@@ -872,6 +916,8 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
     address, name = _sender(message, max_address_field)
     walk = _Walk()
     _walk(message, walk)
+    attachments = [replace(item, referenced=True) if item.content_id in walk.content_ids else item
+                   for item in walk.attachments]
     body = "\n\n".join(text.strip("\n") for text in walk.texts if text.strip())
     message_id = message_ids(header_text(message, "Message-ID"))
     reply_to = [a for _, a in mailboxes(message, "Reply-To")] \
@@ -896,6 +942,6 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
         in_reply_to=in_reply_to,
         references=message_ids(header_text(message, "References")),
         reply_to=reply_to[0].lower() if reply_to else None,
-        attachments=walk.attachments,
+        attachments=attachments,
         sender_identities=sender_identities(message, max_address_field),
     )

@@ -33,7 +33,7 @@ from channels.email.guards import (
     loop_reason,
     names_a_mistyped_report,
 )
-from channels.email.parse import ParsedMail, TooComplex, parse_mail
+from channels.email.parse import ParsedMail, TooComplex, parse_mail, without_image_placeholders
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
@@ -322,13 +322,15 @@ def status_query_of(mail: ParsedMail, shortest_id: int) -> str | None:
     """The Tracking ID a mail asks the status of, when that is all it says (`mail_status_query`): its subject past
     reply prefixes and our tag, its body past quoted history and signature, and no file (a photo with a CEK is filed
     as an addition, as by SMS). A subject with our tag is the thread's, not the citizen's new words: a reply to our
-    acknowledgement whose own text is only "CEK <id>" is a query."""
-    if mail.attachments or len(mail.text) > MAX_QUERY_CHARS:
+    acknowledgement whose own text is only "CEK <id>" is a query. A signature's logo (`RawAttachment.decoration`) is
+    no file: Outlook sends it with every mail, and a CEK from Outlook was filed as an addition."""
+    if any(not item.decoration for item in mail.attachments) or len(mail.text) > MAX_QUERY_CHARS:
         return None
+    text = without_image_placeholders(mail.text)
     subject = "" if SUBJECT_TAG.search(mail.subject) else subject_words(mail.subject)
-    if len(mail.text) + len(subject) > MAX_QUERY_CHARS:  # the thread's long subject is none of the citizen's words
+    if len(text) + len(subject) > MAX_QUERY_CHARS:  # the thread's long subject is none of the citizen's words
         return None
-    return mail_status_query(STACKED_PREFIXES.sub("", subject), mail.text, shortest_id=shortest_id)
+    return mail_status_query(STACKED_PREFIXES.sub("", subject), text, shortest_id=shortest_id)
 
 
 def status_payload(mail: ParsedMail, raw: bytes, tracking_id: str) -> dict[str, Any]:
