@@ -352,6 +352,18 @@ def is_courtesy(text: str, grammar: Grammar) -> bool:
     return _made_only_of(text, grammar.courtesy)
 
 
+@lru_cache(maxsize=1)
+def closing_phrase(path: Path = CONFIG_DIR / "identity.toml") -> re.Pattern[str]:
+    """A line that is only a mail's closing phrase (config/identity.toml's `[closings]`, which the anonymous mail's
+    sign-off is read with too: "Hormat saya,", "Salam,", "Wassalamualaikum", "Best regards,"), its punctuation
+    around it; case-insensitive."""
+    with path.open("rb") as handle:
+        phrases = tomllib.load(handle)["closings"]["phrases"]
+    words = [r"\s+".join(re.escape(word.rstrip("*")) for word in phrase.split())
+             + (r"\w*" if phrase.endswith("*") else "") for phrase in sorted(phrases, key=len, reverse=True)]
+    return re.compile(rf"[^\w\n]*(?:{'|'.join(words)})[^\w\n]*", re.IGNORECASE)
+
+
 def is_greeting(text: str, grammar: Grammar) -> bool:
     """Whether the text is only a greeting ("Halo", "P", "Selamat pagi min"): no report yet, answered with help."""
     return _made_only_of(text, grammar.greeting)

@@ -13,7 +13,7 @@ from gateway.replies import load_replies
 from gateway.tracking import MIN_LENGTH
 from normalizer.envelope import Channel, ReportDraft, Sender
 from normalizer.inbound import InboundMessage
-from normalizer.keywords import Action, Grammar, ParsedText, load_grammar, parse_text
+from normalizer.keywords import Action, Grammar, ParsedText, closing_phrase, is_courtesy, load_grammar, parse_text
 from normalizer.prefixes import STACKED_PREFIXES
 from normalizer.sender import normalize_sender
 from normalizer.text import HASH, clean_text, cut_text, fold_word
@@ -82,16 +82,37 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH)
     and our tag ("" for none); `text`: the body past quoted history and signature. Read with the SMS grammar, as a
     mail's text otherwise is not (`_parse`): filed, a CEK by mail was a new report (or an addition "CEK <id>") and
     its writer was acknowledged with a Tracking ID instead of the status. A query with words after its ID ("CEK
-    10000004 jalan rusak") is filed as before."""
+    10000004 jalan rusak") is filed as before; thanks or a sign-off after it ("CEK 10000004 terima kasih", "Terima
+    kasih,\nBudi" below it: `_adds_nothing`) is none, and a body of only those below a subject's query neither."""
     grammar = load_grammar()
     parts = [part for part in (clean_text(subject), clean_text(text)) if part.strip()]
-    if not parts:
-        return None
-    read = [parse_text(part, grammar, shortest_id=shortest_id) for part in parts]
-    ids = {parsed.tracking_id for parsed in read}
-    if len(ids) == 1 and all(parsed.action is Action.STATUS and not parsed.text.strip() for parsed in read):
-        return read[0].tracking_id
-    return None
+    ids: set[str | None] = set()
+    for part in parts:
+        parsed = parse_text(part, grammar, shortest_id=shortest_id)
+        if parsed.action is Action.STATUS and _adds_nothing(parsed.text, grammar):
+            ids.add(parsed.tracking_id)
+        elif not _adds_nothing(part, grammar):
+            return None
+    return ids.pop() if len(ids) == 1 else None
+
+
+# A name signed below a closing: up to four words of letters, each opening with a capital ("Budi", "Siti R. Rahayu",
+# "BUDI SANTOSO"). A line of lowercase words is the citizen's sentence ("jalan makin rusak"), and filed.
+_SIGNED_NAME = re.compile(r"[^\W\d_][^\W\d_'\u2019.-]*(?:[ \t]+[^\W\d_][^\W\d_'\u2019.-]*){0,3}")
+_SIGNED_NAME_LINES = 2
+
+
+def _adds_nothing(text: str, grammar: Grammar) -> bool:
+    """Whether what a mail says beside its status query is only thanks (`is_courtesy`: "terima kasih", "makasih
+    pak 🙏") or a sign-off: a closing line (thanks, or a closing phrase of config/identity.toml's `[closings]`:
+    "Salam,", "Hormat saya,", "Regards,") and at most two lines of a name below it."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines or is_courtesy(text, grammar):
+        return True
+    closing, *name = lines
+    if len(name) > _SIGNED_NAME_LINES or not (is_courtesy(closing, grammar) or closing_phrase().fullmatch(closing)):
+        return False
+    return all(_SIGNED_NAME.fullmatch(line) and all(word[0].isupper() for word in line.split()) for line in name)
 
 
 def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_id: int = MIN_LENGTH,

@@ -1699,6 +1699,13 @@ CEK_ROWS = [
     # someone else asks (as anyone may by SMS), a Reply-To naming another: answered at the From, with the status alone
     CekRow("from-another-with-a-reply-to", "Cek {id}", "CEK {id}", sender="tetangga@example.org",
            headers={"Reply-To": "warga@example.net"}),
+    # thanks or a sign-off beside the query adds nothing (filed, it was an addition "CEK <id> terima kasih")
+    CekRow("thanks-after-the-id", "", "CEK {id} terima kasih"),
+    CekRow("thanks-and-an-emoji-after-the-id", "", "cek {id} makasih banyak pak 🙏"),
+    CekRow("a-sign-off-below", "", "CEK {id}\n\nTerima kasih,\nBudi"),
+    CekRow("a-closing-and-a-full-name-below", "", "CEK {id}\n\nHormat saya,\nBudi Santoso"),
+    CekRow("a-sign-off-below-a-subjects-query", "CEK {id}", "Terima kasih,\nBudi"),
+    CekRow("a-sign-off-answering-our-acknowledgement", "", "CEK {id}\n\nSalam,\nBUDI", answers_our_reply=True),
 ]
 
 
@@ -1779,6 +1786,10 @@ FILED_CEK_ROWS = [
     FiledCekRow("words-after-the-id", "CEK {id}", "CEK {id} lubangnya makin besar"),
     FiledCekRow("a-subject-of-other-words", "Jalan rusak", "CEK {id}"),
     FiledCekRow("a-photo", "CEK {id}", "CEK {id}", photo=True),
+    # new facts beside thanks or below a closing stay the citizen's words
+    FiledCekRow("words-and-thanks-after-the-id", "CEK {id}", "CEK {id} lubangnya makin besar, terima kasih"),
+    FiledCekRow("a-sentence-below-thanks", "CEK {id}", "CEK {id}\n\nTerima kasih,\nlubangnya makin besar"),
+    FiledCekRow("more-than-a-name-below-a-closing", "CEK {id}", "CEK {id}\n\nSalam,\nBudi\nRT 03 belum diperbaiki"),
     # the complaint in the HTML part, the text part empty (read, the mail was a CEK of its subject alone)
     FiledCekRow("html-words-beside-an-empty-text-part", "CEK {id}", "", html="<p>Lubangnya makin besar</p>",
                 filed="Lubangnya makin besar"),
