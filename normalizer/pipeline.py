@@ -76,9 +76,20 @@ def _parse(message: InboundMessage, text: str, grammar: Grammar, shortest_id: in
                       confidential=in_subject.confidential or in_body.confidential or "confidential" in body_flags)
 
 
-def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH) -> str | None:
+@dataclass(frozen=True, slots=True)
+class MailQuery:
+    """What a mail asks when it only asks the status of one report: `tracking_id`, that report's; or, not `valid`,
+    the number as typed where the SMS grammar takes it for a mistyped ID (`Action.BAD_TRACKING_ID`: a check digit
+    that fails, a number too short after `CEK`), answered `[bad_tracking_id]` as by SMS."""
+
+    tracking_id: str
+    valid: bool = True
+
+
+def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH) -> MailQuery | None:
     """The Tracking ID a mail asks the status of when its words are that query and nothing else ("CEK 10000004" in
-    the subject, the body or both, naming one ID); None for any other mail. `subject`: its words past reply prefixes
+    the subject, the body or both, naming one ID), or the mistyped ID it asks with ("CEK 10000005": filed, it was a
+    new report and acknowledged as one); None for any other mail. `subject`: its words past reply prefixes
     and our tag ("" for none); `text`: the body past quoted history and signature. Read with the SMS grammar, as a
     mail's text otherwise is not (`_parse`): filed, a CEK by mail was a new report (or an addition "CEK <id>") and
     its writer was acknowledged with a Tracking ID instead of the status. A query with words after its ID ("CEK
@@ -86,14 +97,18 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH)
     kasih,\nBudi" below it: `_adds_nothing`) is none, and a body of only those below a subject's query neither."""
     grammar = load_grammar()
     parts = [part for part in (clean_text(subject), clean_text(text)) if part.strip()]
-    ids: set[str | None] = set()
+    asked: set[MailQuery] = set()
     for part in parts:
         parsed = parse_text(part, grammar, shortest_id=shortest_id)
-        if parsed.action is Action.STATUS and _adds_nothing(parsed.text, grammar):
-            ids.add(parsed.tracking_id)
+        if parsed.action in _MAIL_QUERIES and parsed.tracking_id and _adds_nothing(parsed.text, grammar):
+            asked.add(MailQuery(parsed.tracking_id, valid=parsed.action is Action.STATUS))
         elif not _adds_nothing(part, grammar):
             return None
-    return ids.pop() if len(ids) == 1 else None
+    return asked.pop() if len(asked) == 1 else None
+
+
+# What a mail of a status query alone asks: a report's status, or (a mistyped ID) for the ID to be checked.
+_MAIL_QUERIES = frozenset({Action.STATUS, Action.BAD_TRACKING_ID})
 
 
 # A name signed below a closing: up to four words of letters, each opening with a capital ("Budi", "Siti R. Rahayu",

@@ -1819,6 +1819,53 @@ def test_a_cek_by_mail_with_other_words_or_a_photo_is_still_filed(  # type: igno
     assert envelope_count(redis) == 2
 
 
+def mistyped(tracking_id: str) -> str:
+    """The ID with its check digit wrong: one typo away."""
+    return tracking_id[:-1] + str((int(tracking_id[-1]) + 1) % 10)
+
+
+@dataclass(frozen=True)
+class BadIdRow:
+    id: str
+    subject: str  # "{bad}": the ID mistyped
+    body: str
+    typed: str  # the number the answer repeats; "{bad}" too
+
+
+BAD_ID_ROWS = [
+    BadIdRow("a-wrong-check-digit-in-the-body", "", "CEK {bad}", "{bad}"),
+    BadIdRow("a-wrong-check-digit-in-the-subject", "Cek {bad}", "", "{bad}"),
+    BadIdRow("too-short", "", "CEK 12345", "12345"),
+    BadIdRow("seven-digits-with-thanks", "CEK 1234567", "Terima kasih,\nBudi", "1234567"),
+]
+
+
+@pytest.mark.parametrize("row", BAD_ID_ROWS, ids=[row.id for row in BAD_ID_ROWS])
+def test_a_cek_by_mail_of_a_mistyped_id_is_answered_as_by_sms_and_not_filed(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, row: BadIdRow) -> None:
+    """By SMS `CEK <a mistyped ID>` is answered `[bad_tracking_id]`; by mail it was filed as a new report and
+    acknowledged. It is answered with the SMS's text, both languages, under no report's tag, and nothing is
+    filed."""
+    tracking_id, _ = filed_report(make_server, redis, casestore)
+    bad = mistyped(tracking_id)
+    server = make_server()
+    mail = citizen_mail(subject=row.subject.format(bad=bad), body=row.body.format(bad=bad))
+    result = server.deliver(mail)
+    assert result.data_code == 250 and result.tracking_id is None
+    assert envelope_count(redis) == 1
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), mail)
+    typed = row.typed.format(bad=bad)
+    assert answer.get_content() == "\n\n".join(render("bad_tracking_id", language, tracking_id=typed)
+                                                 for language in ("id", "en")) + "\n"
+    assert "tidak valid" in answer.get_content() and "is not valid" in answer.get_content()
+    assert "[LAPOR #" not in str(answer["Subject"]) and answer["X-LAPOR-Tracking-ID"] is None
+    assert answer["To"] == "warga@example.net"
+    server.stop()
+    drain(server.settings, (FORWARD_QUEUE,))
+    assert len(casestore.reports()) == 1
+
+
 LOGO_CID = "image001.png@01DA4C2B.7E8F9A10"
 
 

@@ -55,7 +55,7 @@ from gateway.replies import acknowledgement
 from gateway.settings import Settings
 from normalizer.envelope import SENDER_IDENTITIES, Channel, ReportDraft, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
-from normalizer.pipeline import Normalized, mail_status_query, normalize
+from normalizer.pipeline import MailQuery, Normalized, mail_status_query, normalize
 from normalizer.prefixes import STACKED_PREFIXES
 
 log = get_logger()
@@ -170,15 +170,17 @@ class MailProcessor:
             mail = replace(mail, text=mail.answer_text)
         queried = status_query_of(mail, self.settings.intake.shortest_tracking_id)
         if queried is not None:
-            return await self._answer_status(mail, raw, queried)
+            return await self._answer_query(mail, raw, queried)
         return await self._report(mail, raw, envelope_sender, recipients)
 
-    async def _answer_status(self, mail: ParsedMail, raw: bytes, tracking_id: str) -> MailOutcome:
-        """A CEK by mail: not filed, answered by the reply worker with the report's status (`status_payload`). The
-        250 names no Tracking ID: the mail got none."""
-        bind_message_context(tracking_id=tracking_id)
-        await self._queue_reply_job(status_payload(mail, raw, tracking_id))
-        log.info("message.status_query")
+    async def _answer_query(self, mail: ParsedMail, raw: bytes, query: MailQuery) -> MailOutcome:
+        """A CEK by mail: not filed, answered by the reply worker with the report's status (`status_payload`), or
+        for a mistyped ID with `[bad_tracking_id]`, as by SMS (nothing looked up). The 250 names no Tracking ID: the
+        mail got none."""
+        if query.valid:
+            bind_message_context(tracking_id=query.tracking_id)
+        await self._queue_reply_job(status_payload(mail, raw, query))
+        log.info("message.status_query" if query.valid else "message.bad_tracking_id")
         return MailOutcome("status_query")
 
     async def _note_message(self, *, report: bool = False) -> None:
@@ -318,8 +320,9 @@ class MailProcessor:
 MAX_QUERY_CHARS = 200
 
 
-def status_query_of(mail: ParsedMail, shortest_id: int) -> str | None:
-    """The Tracking ID a mail asks the status of, when that is all it says (`mail_status_query`): its subject past
+def status_query_of(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
+    """The Tracking ID a mail asks the status of, or the mistyped one it asks with, when that is all it says
+    (`mail_status_query`): its subject past
     reply prefixes and our tag, its body past quoted history and signature, and no file (a photo with a CEK is filed
     as an addition, as by SMS). A subject with our tag is the thread's, not the citizen's new words: a reply to our
     acknowledgement whose own text is only "CEK <id>" is a query. A signature's logo (`RawAttachment.decoration`) is
@@ -333,15 +336,17 @@ def status_query_of(mail: ParsedMail, shortest_id: int) -> str | None:
     return mail_status_query(STACKED_PREFIXES.sub("", subject), text, shortest_id=shortest_id)
 
 
-def status_payload(mail: ParsedMail, raw: bytes, tracking_id: str) -> dict[str, Any]:
+def status_payload(mail: ParsedMail, raw: bytes, query: MailQuery) -> dict[str, Any]:
     """The reply job of a CEK by mail: the worker looks the status up (workers/email_reply.py) and answers the mail
     once (`dedup`: a redelivery is answered once), threaded to it, at its From alone: a Reply-To may be anyone's,
-    and the status of someone else's report is all a writer learns. Nothing of the report is in the payload."""
+    and the status of someone else's report is all a writer learns. Nothing of the report is in the payload. A
+    mistyped ID names no report (`tracking_id` ""): the answer says the number as typed (`typed_id`) is not valid."""
     references = [*mail.references, *([mail.message_id] if mail.message_id else [])]
+    asked = {"tracking_id": query.tracking_id, "kind": "status"} if query.valid else \
+        {"tracking_id": "", "kind": "bad_tracking_id", "typed_id": query.tracking_id}
     return {
         **({"no_auto_reply": True} if asks_no_auto_reply(mail) else {}),
-        "tracking_id": tracking_id,
-        "kind": "status",
+        **asked,
         "to": mail.sender_address,
         "subject": mail.subject,
         "in_reply_to": mail.message_id,

@@ -23,7 +23,7 @@ from channels.email.guards import SUBJECT_TAG
 from channels.email.texts import REPLY_TEXTS
 from gateway.errors import PermanentError, RetryableError
 from gateway.private_files import write_atomically
-from gateway.replies import load_replies, status_text
+from gateway.replies import load_replies, render, shown_typed_id, status_text
 from gateway.settings import Settings
 from normalizer.prefixes import STACKED_PREFIXES
 
@@ -32,8 +32,12 @@ from normalizer.prefixes import STACKED_PREFIXES
 OUTBOX_FILE = re.compile(r"(?P<key>[0-9]{8}T[0-9]{6}Z-[0-9A-Za-z]+-[0-9a-f]{8})\.eml")
 
 
+# What names a reply that answers for no report (a mistyped ID's), in its Message-ID and its outbox file's name.
+NO_REPORT = "query"
+
+
 def our_message_id(tracking_id: str, domain: str) -> str:
-    return f"<lapor-{tracking_id}-{secrets.token_hex(8)}@{domain}>"
+    return f"<lapor-{tracking_id or NO_REPORT}-{secrets.token_hex(8)}@{domain}>"
 
 
 # What a citizen's subject (an encoded-word carries any character) must not bring into ours. The controls (C0, DEL,
@@ -55,11 +59,14 @@ def subject_text(original: str) -> str:
 def reply_subject(tracking_id: str, original: str) -> str:
     """`[LAPOR #<id>] <original subject>`, without stacking tags or the reply and forward prefixes before, between
     and after them ("RE: AW: [LAPOR #<id>] Re[2]: Jalan rusak" answers as "[LAPOR #<id>] Jalan rusak"), and
-    without control characters (`subject_text`)."""
+    without control characters (`subject_text`). Without a report (`tracking_id` "": a mistyped ID's answer),
+    `Re: <original subject>` and no tag: one of a number that is no ID would thread the citizen's next mail to it."""
     original = subject_text(original or "")
     if SUBJECT_TAG.search(original):
         original = SUBJECT_TAG.sub("", original)
     original = STACKED_PREFIXES.sub("", original).strip()
+    if not tracking_id:
+        return f"Re: {original}" if original else "LAPOR!"
     return f"[LAPOR #{tracking_id}] {original}".strip()
 
 
@@ -76,6 +83,13 @@ def status_body(tracking_id: str, status: str | None, found: bool) -> str:
     """The answer to a CEK by mail: what an SMS CEK reads (`[status]`, or `[status_unknown]` for a report no one
     has), Indonesian text, then the English line, as the other mail replies. Nothing of the report but its status."""
     return "\n\n".join(status_text(tracking_id, status, language, found=found) for language in ("id", "en")) + "\n"
+
+
+def bad_tracking_id_body(typed_id: str) -> str:
+    """The answer to a CEK by mail whose number is no Tracking ID: what an SMS of it reads (`[bad_tracking_id]`, the
+    number as typed, cut as `shown_typed_id` cuts it), Indonesian text, then the English line."""
+    shown = shown_typed_id(typed_id)
+    return "\n\n".join(render("bad_tracking_id", language, tracking_id=shown) for language in ("id", "en")) + "\n"
 
 
 def ascii_address(address: str) -> str:
@@ -109,9 +123,12 @@ def build_reply(payload: dict[str, Any], settings: Settings) -> EmailMessage:
     message["X-Auto-Response-Suppress"] = "All"
     message["X-Loop"] = email.from_address
     message["Precedence"] = "auto_reply"
-    message["X-LAPOR-Tracking-ID"] = tracking_id
+    if tracking_id:
+        message["X-LAPOR-Tracking-ID"] = tracking_id
     if payload["kind"] == "status":  # a CEK by mail: the worker looked the status up (workers/email_reply.py)
         message.set_content(status_body(tracking_id, payload.get("status"), bool(payload.get("found"))))
+    elif payload["kind"] == "bad_tracking_id":  # a CEK by mail of a number that is no Tracking ID
+        message.set_content(bad_tracking_id_body(payload["typed_id"]))
     else:
         message.set_content(reply_body(payload["kind"], tracking_id, payload.get("follow_up_of")))
     return message
@@ -125,7 +142,7 @@ def outbox_dir(settings: Settings) -> Path:
 def write_to_outbox(message: EmailMessage, settings: Settings) -> Path:
     """Without a relay: one .eml file per reply, which any mail client opens, named as OUTBOX_FILE says and never
     written again."""
-    name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{message['X-LAPOR-Tracking-ID']}-" \
+    name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{message['X-LAPOR-Tracking-ID'] or NO_REPORT}-" \
            f"{secrets.token_hex(4)}.eml"
     path = outbox_dir(settings) / name
     # A UTF-8 local part has no ASCII form: the policy wrote it as an encoded-word, which a mailer reads as an ASCII
