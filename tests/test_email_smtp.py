@@ -64,6 +64,7 @@ from tests.email_support import (
     stored_envelope,
 )
 from tests.test_envelope_schema import sample_envelope
+from workers import email_reply as email_reply_worker
 
 
 def citizen_mail(subject: str = "Jalan rusak", body: str = "Jalan di depan pasar rusak parah.",
@@ -1937,6 +1938,50 @@ def test_a_cek_by_mail_with_a_signatures_logo_is_answered_and_with_a_photo_filed
         assert result.tracking_id is not None and envelope_count(redis) == 2
         envelope = stored_envelope(redis, result.tracking_id)
         assert envelope is not None and len(envelope["attachments"]) == 1
+
+
+@dataclass(frozen=True)
+class CekFloodRow:
+    id: str
+    reports: int  # mails filed from the address first, each answered
+    queries: int  # CEK mails from it after them
+    answered: int  # status answers that go out
+    cap: int = 2
+
+
+CEK_FLOOD_ROWS = [
+    CekFloodRow("past-the-cap", reports=0, queries=5, answered=2),
+    CekFloodRow("the-cap-used-up-by-acknowledgements", reports=2, queries=3, answered=0),
+    CekFloodRow("within-the-cap", reports=0, queries=2, answered=2),
+]
+
+
+@pytest.mark.parametrize("row", CEK_FLOOD_ROWS, ids=[row.id for row in CEK_FLOOD_ROWS])
+def test_a_flood_of_cek_mails_past_the_hourly_cap_costs_no_case_store_lookup(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, monkeypatch: pytest.MonkeyPatch,
+        row: CekFloodRow) -> None:
+    """The status is looked up only for a reply that can go out: each CEK mail past the address's hourly cap cost a
+    case-store lookup, and no answer was sent (one address could keep the case store busy at SMTP's rate)."""
+    tracking_id, _ = filed_report(make_server, redis, casestore, status="verified")
+    looked_up: list[str] = []
+    real_lookup = email_reply_worker.report_status
+
+    def counted(context, asked: str):  # type: ignore[no-untyped-def]
+        looked_up.append(asked)
+        return real_lookup(context, asked)
+
+    monkeypatch.setattr(email_reply_worker, "report_status", counted)
+    server = make_server(LAPOR_EMAIL_REPLY_CAP_PER_HOUR=str(row.cap))
+    sender = "tetangga@example.org"
+    for number in range(row.reports):
+        server.deliver(citizen_mail(subject=f"Laporan {number}", body=f"Isi laporan {number}", sender=sender))
+    run_replies(server.settings, redis)
+    queries = [citizen_mail(subject=f"CEK {tracking_id}", body="", sender=sender) for _ in range(row.queries)]
+    assert all(server.deliver(mail).tracking_id is None for mail in queries)
+    run_replies(server.settings, redis)
+    answers = [answer for mail in queries for answer in answer_to(outbox(server.settings), mail)]
+    assert len(answers) == row.answered
+    assert len(looked_up) == row.answered
 
 
 def test_a_cek_mail_delivered_again_is_answered_once(  # type: ignore[no-untyped-def]

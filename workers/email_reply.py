@@ -58,6 +58,12 @@ def _over_cap(context: WorkerContext, cap_key: str) -> bool:
     return count_in_window(context.redis, cap_key, 3700) > context.settings.email.reply_cap_per_hour
 
 
+def _cap_used_up(context: WorkerContext, cap_key: str) -> bool:
+    """Whether the address had all its replies this hour already, counting nothing: asked before work that only a
+    reply needs. `_over_cap` still counts the reply when it is sent (two jobs may both pass here)."""
+    return int(context.redis.get(cap_key) or 0) >= context.settings.email.reply_cap_per_hour
+
+
 def _own_address(context: WorkerContext, address: str) -> bool:
     email = context.settings.email
     return address.lower() in {a.lower() for a in [*email.addresses, email.from_address]}
@@ -91,9 +97,14 @@ def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
     replied_key = REPLIED_KEY.format(digest=_digest(payload["dedup"]))
     if context.redis.exists(replied_key):
         return _skip("already_replied")
+    cap_key = _cap_key(payload["to"])
     if payload["kind"] == "status":
         # A CEK by mail (channels/email/processor.py): its status looked up here as an SMS CEK's status job does,
-        # before the reply is counted, and retried the same way while the case store is away.
+        # before the reply is counted, and retried the same way while the case store is away. Not for an address
+        # whose replies this hour are used up: a flood of CEK mails from one address cost a case-store lookup each,
+        # and no answer went out.
+        if _cap_used_up(context, cap_key):
+            return _skip("capped")
         try:
             status, found = report_status(context, payload["tracking_id"])
         except (RetryableError, PermanentError) as error:
@@ -102,7 +113,6 @@ def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
     # Built before it is counted: a reply that cannot be built (a bug, a template gone) sends nothing, and counted,
     # RQ's retries of it used up the address's hour as the failures below would.
     message = build_reply(payload, context.settings)
-    cap_key = _cap_key(payload["to"])
     if _over_cap(context, cap_key):
         return _skip("capped")
     try:
