@@ -451,6 +451,21 @@ def test_megabytes_of_quotes_and_attributions_are_trimmed_in_linear_time() -> No
     assert trim_quoted(text) == "\n".join(["> dikutip"] * 60_000)
 
 
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("quote", [
+    pytest.param("> dikutip\nOn Mon, 1 Dec 2025 Budi <budi@desa.id> wrote:\n", id="other-quotes"),
+    pytest.param("On Mon, 1 Dec 2025 LAPOR! <pengaduan@lapor.go.id> wrote:\n> Terima kasih, laporan Anda x\n",
+                 id="quotes-opening-as-ours-do"),
+    pytest.param("From: LAPOR!\nSent: Senin\nTo: a\nSubject: b\n\nTerima kasih, laporan Anda\n", id="outlook-blocks"),
+])
+def test_an_answer_of_megabytes_of_quotes_is_read_for_our_reply_in_linear_time(quote: str) -> None:
+    """An answer to one of our replies is read for a quote of our reply below each quote's mark, a bounded look
+    ahead each: a mail of marks costs as its length does, not its length times each mark's rest."""
+    raw = (b"From: Warga <warga@example.net>\r\nSubject: Re: Laporan\r\nIn-Reply-To: <lapor-10000004-ab@lapor.go.id>"
+           b"\r\n\r\n" + quote.encode().replace(b"\n", b"\r\n") * 50_000)
+    assert parse_mail(raw).answer_text is not None
+
+
 def _unflow_as_written(text: str, delsp: bool) -> str:
     """RFC 3676 unflowing as first written here, one string grown line by line: the reading `unflow` keeps."""
     lines: list[str] = []

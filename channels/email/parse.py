@@ -28,7 +28,7 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from channels.email.html_text import html_to_text
-from channels.email.texts import our_opening, our_paragraph
+from channels.email.texts import opens_our_text, our_paragraph
 from gateway.errors import GatewayError, RejectedInput, TooLarge
 from normalizer.prefixes import FORWARD_SUBJECT
 
@@ -716,12 +716,12 @@ def _trimmed(text: str, *, forwarded: bool = False, ours: bool = False) -> tuple
     return "\n\n".join(part for part in (own, "\n".join(forward).strip()) if part), history_only
 
 
-# How far below a quote's mark our reply is looked for: its header block (five or six fields) and its texts, wrapped
-# by a client at 72 columns, are some 30 lines; the bound keeps a mail of marks from reading ahead of each.
-OUR_QUOTE_LINES = 40
-OUR_QUOTE_CHARS = 4000
-# A quoted line's ">" marks, and a field of the header block Outlook writes above the mail it quotes.
-_QUOTE_MARKS = re.compile(r"^[ \t]*(?:>[ \t]?)*")
+# How far below a quote's mark our reply is looked for: its header block (five or six fields) and its texts (the
+# longest pair some 1,000 characters), wrapped by a client at 72 columns and quoted with ">", are some 25 lines; the
+# bound keeps a mail of marks from reading far ahead of each.
+OUR_QUOTE_LINES = 30
+OUR_QUOTE_CHARS = 2000
+# A field of the header block Outlook writes above the mail it quotes.
 _QUOTED_FIELD = re.compile(r"^\s*[^\W\d_][\w -]{0,30}:(?:\s|$)")
 
 
@@ -732,11 +732,11 @@ def _our_quote_end(lines: list[str], start: int) -> int | None:
     window: list[str] = []
     size = 0
     for line in lines[start:start + OUR_QUOTE_LINES]:
-        line = _QUOTE_MARKS.sub("", line)
+        line = line.lstrip(" \t>")  # a quote's ">" marks; none of our texts opens with one
         if not window and (not line.strip() or _QUOTED_FIELD.match(line)):
             start += 1  # Outlook's header block (From, Sent, To, Subject), and blank lines
             continue
-        if not window and not our_opening().match(line.lstrip()):
+        if not window and not opens_our_text(line):
             return None
         window.append(line)
         size += len(line)

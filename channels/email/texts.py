@@ -41,8 +41,15 @@ def our_paragraph() -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=1)
-def our_opening() -> re.Pattern[str]:
-    """The first word of one of our texts: a line that opens with none starts no quote of ours, and is passed at
-    once (a mail of thousands of quotes is read in linear time, not each quote's next lines again)."""
-    words = sorted({template.split()[0] for template in _templates()}, key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, words)))
+def _openings() -> tuple[str, ...]:
+    """Each text's words up to its first placeholder, one space between them."""
+    return tuple(" ".join(_PLACEHOLDER.split(template.strip())[0].split()) for template in _templates())
+
+
+def opens_our_text(line: str) -> bool:
+    """Whether the line can be the first of one of our texts as a client quotes it (wrapped anywhere): the words
+    before the text's first placeholder, or as many of them as the line holds. A line that is not starts no quote of
+    ours, and is passed at once: a mail of thousands of quotes is read in linear time, not each quote's next lines
+    again."""
+    words = " ".join(line.split())
+    return bool(words) and any(opening.startswith(words) or words.startswith(opening) for opening in _openings())
