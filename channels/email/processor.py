@@ -322,11 +322,11 @@ MAX_QUERY_CHARS = 200
 
 def status_query_of(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
     """The Tracking ID a mail asks the status of, or the mistyped one it asks with, when that is all it says
-    (`mail_status_query`): its subject past
-    reply prefixes and our tag, its body past quoted history and signature, and no file (a photo with a CEK is filed
-    as an addition, as by SMS). A subject with our tag is the thread's, not the citizen's new words: a reply to our
-    acknowledgement whose own text is only "CEK <id>" is a query. A signature's logo (`RawAttachment.decoration`) is
-    no file: Outlook sends it with every mail, and a CEK from Outlook was filed as an addition."""
+    (`mail_status_query`): its subject past reply prefixes and our tag, its body past quoted history and signature,
+    and no file (a photo with a CEK is filed as an addition, as by SMS). A subject with our tag is the thread's, not
+    the citizen's new words: a reply to our acknowledgement whose own text is only "CEK <id>" is a query. A
+    signature's logo (`RawAttachment.decoration`) is no file: Outlook sends it with every mail, and a CEK from Outlook
+    was filed as an addition."""
     if any(not item.decoration for item in mail.attachments) or len(mail.text) > MAX_QUERY_CHARS:
         return None
     text = without_image_placeholders(mail.text)
