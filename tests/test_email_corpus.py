@@ -135,6 +135,12 @@ CASES = [
          follow_up_of="10000057"),
     Case("follow_up_references", "follow_up", "siti.aminah.88@gmail.com", "Siti Aminah", "Re: Sampah menumpuk di pasar",
          ("Sampahnya sudah diangkut sebagian",), ("wrote:", "Terima kasih, laporan Anda"), follow_up_of="10001236"),
+    # Outlook quotes our acknowledgement below its header block, no ">", its lines wrapped at 76: the words below it
+    # are the citizen's addition (they were lost, the mail taken for quoted history alone), ours and the block are not
+    Case("outlook_reply_below_our_acknowledgement", "follow_up", "dewi.kartika@outlook.co.id", "Dewi Kartika",
+         "RE: [LAPOR #10001248] Drainase tersumbat di Jl. Kenanga",
+         ("Airnya sekarang sudah masuk ke rumah warga RT 05, tingginya sekitar 20 cm.\nMohon segera ditangani.",),
+         ("Terima kasih, laporan Anda", "Sent:", "dewi.kartika@", "English:", "Tracking ID"), follow_up_of="10001248"),
     Case("autoreply_auto_submitted", "suppressed", reason="auto_submitted"),
     Case("precedence_bulk", "suppressed", reason="precedence"),
     Case("outlook_oof_suppress", "suppressed", reason="x_auto_response_suppress"),
