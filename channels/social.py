@@ -35,7 +35,13 @@ from redis.exceptions import RedisError, WatchError
 
 from gateway import metrics
 from gateway.errors import GatewayError, NotDurable, RejectedInput
-from gateway.followups import post_thread_report, resolve_follow_up_now, stored_envelope, thread_report
+from gateway.followups import (
+    post_thread_report,
+    resolve_follow_up_now,
+    stored_envelope,
+    thread_report,
+    until_unanswered,
+)
 from gateway.health import HealthSignals, health_channel
 from gateway.intake import Intake, dedup_key
 from gateway.logs import add_sensitive_values, bind_message_context, clear_message_context, get_logger
@@ -333,6 +339,7 @@ class MentionIntake:
         add_sensitive_values(*[value for message in messages for value in message.personal_values()])
         jobs: list[ReplyJob] = []
         drafts = []
+        ask_casestore = until_unanswered(self._ask_casestore)  # one wait for the page while the case store hangs
         # Per draft: its message, its language, and the ID it named when that was never minted (a new report then).
         draft_messages: list[tuple[InboundMessage, str, str | None]] = []
         # Per draft: the ID as typed when it is a photo filed as a new report because that ID was mistyped.
@@ -371,7 +378,7 @@ class MentionIntake:
             if draft.follow_up_of:  # adding to an anonymous report stays anonymous; unknown flags: anonymous too
                 parent = draft.follow_up_of
                 draft, unknown = resolve_follow_up_now(self._redis, draft, self._settings.intake.id_range,
-                                                       self._intake.holds_unminted, self._ask_casestore)
+                                                       self._intake.holds_unminted, ask_casestore)
                 unknown_parent = parent if unknown else None
             drafts.append(draft)
             draft_messages.append((message, normalized.language, unknown_parent))

@@ -209,6 +209,20 @@ Unminted = Callable[[str], bool]
 AskCaseStore = Callable[[str], StatusLookup | None]
 
 
+def until_unanswered(ask: AskCaseStore) -> AskCaseStore:
+    """`ask`, until it once gets no answer (None), then None without asking: a poller takes a page of mentions one
+    after the other, and a case store that hangs would cost each mention naming an old report its whole wait."""
+    unanswered = False
+
+    def asking(tracking_id: str) -> StatusLookup | None:
+        nonlocal unanswered
+        answer = None if unanswered else ask(tracking_id)
+        unanswered = answer is None
+        return answer
+
+    return asking
+
+
 def resolve_follow_up_now(redis: Redis, draft: ReportDraft, id_range: tuple[int, int] = (0, 0),
                           unminted: Unminted | None = None, ask: AskCaseStore | None = None,
                           ) -> tuple[ReportDraft, bool]:

@@ -6,6 +6,7 @@ import calendar
 import io
 import logging
 import secrets
+import socket
 import threading
 import time
 from collections import Counter
@@ -1506,6 +1507,40 @@ def test_a_follow_up_mention_to_an_id_no_report_has_yet_is_decided_by_the_case_s
     shown = filed["tracking_id"] if case.reply_key == "social_follow_up_unknown" else leased
     assert reply_jobs(redis) == [("twitter", {"tweet_id": tweet["id"]}, case.reply_key, shown, "id",
                                   *([leased] if not case.follow_up else []))]
+
+
+def test_a_case_store_that_hangs_costs_a_page_of_mentions_one_wait_not_one_per_mention(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """Each mention naming an ID whose report the gateway no longer has (a citizen adding to a report weeks later)
+    asks the case store; one that takes connections and never answers held the poller its whole wait per mention.
+    After the first question goes unanswered, the page's others are not asked: follow-ups, anonymous."""
+    questions: list[bytes] = []
+    hanging = socket.create_server(("127.0.0.1", settings.casestore.port))
+    held: list[socket.socket] = []
+
+    def take_and_hold() -> None:
+        while True:
+            try:
+                connection, _ = hanging.accept()
+            except OSError:
+                return
+            held.append(connection)
+            questions.append(connection.recv(4096))
+
+    threading.Thread(target=take_and_hold, daemon=True).start()
+    leased = [TrackingIdAllocator(redis, block_size=1).mint() for _ in range(3)]  # issued, no copy in Redis
+    try:
+        for tracking_id in leased:
+            fake.state.add_tweet(f"@lapor1708 {tracking_id} jalan masih rusak")
+        make_poller(settings, redis, intake).poll_once()
+    finally:
+        hanging.close()
+        for connection in held:
+            connection.close()
+    assert len(questions) == 1 and questions[0].startswith(b"GET /v1/reports/")
+    filed = envelopes(redis)
+    assert sorted((e["follow_up_of"], e["anonymous"]) for e in filed) == sorted((i, True) for i in leased)
 
 
 def test_a_follow_up_mention_to_an_id_never_minted_is_filed_as_a_new_report(
