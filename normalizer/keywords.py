@@ -91,6 +91,8 @@ class Grammar:
     flag_openers_after_keywords: frozenset[str] = frozenset()
     # Anonymity asked in words (`[flags_in_words]`), each phrase folded and padded: " identitas saya dirahasiakan ".
     anonymity_phrases: tuple[str, ...] = ()
+    # Request words read as absent inside those phrases ("identitas saya mohon dirahasiakan"). Folded.
+    anonymity_phrase_fillers: frozenset[str] = frozenset()
     # Anonymity wished in a sentence of the citizen's own (`[flags_in_words]`: "Saya ingin melapor secara anonim"):
     # the anonymity words, the words of someone asking, the words that may stand between, and how many words back
     # the run before an anonymity word is read. Folded.
@@ -177,6 +179,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         flag_openers_after_keywords=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("after_keywords", [])),
         anonymity_phrases=tuple(f" {' '.join(fold_word(w) for w in _TOKENS.findall(phrase))} "
                                 for phrase in in_words.get("anonymous", [])),
+        anonymity_phrase_fillers=frozenset(fold_word(w) for w in in_words.get("phrase_fillers", [])),
         anonymity_words=(frozenset(fold_word(w) for w in in_words.get("anonymous_words", []))
                          | {word for word, flag in flags.items() if flag == "anonymous"}),
         request_words=frozenset(fold_word(w) for w in in_words.get("request_words", [])),
@@ -1305,7 +1308,10 @@ def _with_anonymity_asked_in_words(parsed: ParsedText, grammar: Grammar) -> Pars
         return parsed
     words = [fold_word(word) for word in _TOKENS.findall(parsed.text)]
     padded = f" {' '.join(words)} "
-    if (any(phrase in padded for phrase in grammar.anonymity_phrases) or _wishes_anonymity(words, grammar)
+    # Read again without the request words a citizen puts inside a phrase ("identitas saya mohon dirahasiakan").
+    unfilled = f" {' '.join(word for word in words if word not in grammar.anonymity_phrase_fillers)} "
+    if (any(phrase in padded or phrase in unfilled for phrase in grammar.anonymity_phrases)
+            or _wishes_anonymity(words, grammar)
             or _opens_with_anonymity_in_prose(parsed.text, grammar)):
         return replace(parsed, anonymous=True)
     return parsed
