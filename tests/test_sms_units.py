@@ -2178,6 +2178,14 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
                  id="keep-my-name-confidential"),
     pytest.param(f"{VALID} saya saksi, identitas saya mohon dirahasiakan", Action.FOLLOW_UP, True,
                  id="follow-up-mohon-inside"),
+    # A form's name line filled with the wish ("Nama: Anonim", as a structured report opens): a named report.
+    pytest.param("Nama: Anonim\nLokasi: Desa Sukamaju\nLaporan: kepala desa minta uang 500rb", Action.REPORT, True,
+                 id="form-nama-anonim"),
+    pytest.param("Kepala desa minta uang\nNama : ANONIM\nLokasi: Desa Sukamaju", Action.REPORT, True,
+                 id="form-nama-anonim-below"),
+    pytest.param("Nama: (dirahasiakan)\nIsi: kepala desa minta uang", Action.REPORT, True,
+                 id="form-nama-dirahasiakan"),
+    pytest.param("Name: anonymous. The village head asked for money", Action.REPORT, True, id="form-name-anonymous"),
     # Prose that only comes near: the citizen's, nothing set.
     pytest.param("mayat tanpa nama ditemukan di sungai", Action.REPORT, False, id="tanpa-nama-prose"),
     pytest.param("identitasnya dirahasiakannya oleh camat", Action.REPORT, False, id="other-word-forms"),
@@ -2185,6 +2193,8 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     # The request word dropped joins no phrase the citizen did not write: someone else's name, said to be used.
     pytest.param("nama saya disebut oleh camat di depan warga", Action.REPORT, False, id="nama-saya-disebut-prose"),
     pytest.param("identitas pelaku mohon diselidiki", Action.REPORT, False, id="identitas-pelaku-prose"),
+    pytest.param("akun bernama anonim menyebar hoaks", Action.REPORT, False, id="bernama-anonim-prose"),
+    pytest.param("nama korban dirahasiakan oleh polisi", Action.REPORT, False, id="nama-korban-dirahasiakan-prose"),
     pytest.param("surat kaleng itu dikirim secara anonim ke kantor camat", Action.REPORT, False,
                  id="sent-anonymously-prose"),
     pytest.param("akun anonim menyebar hoaks", Action.REPORT, False, id="akun-anonim"),
