@@ -439,8 +439,9 @@ def _signed_name(name: _SignedName, line: str, start: int = 0, alone: bool = Fal
     return "".join(kept)
 
 
-# What ends a name opening a longer sign-off line: punctuation before what its owner adds, or the line's end.
-_SET_OFF_NAME = re.compile(r"\s*(?:[,;(\[/|\-\u2013\u2014]|$)")
+# What ends a name opening a longer sign-off line: punctuation before what its owner adds (a middle dot or a bullet, as
+# html_text joins an HTML signature's table cells), or the line's end.
+_SET_OFF_NAME = re.compile(r"\s*(?:[,;(\[/|\-\u2013\u2014\u00b7\u2022]|$)")
 
 
 def _signed_opening(name: _SignedName, line: str, start: int) -> str:
@@ -532,14 +533,19 @@ def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[Spel
             lines[index] = _signed_name(name, lines[index], alone=True)
     # A signature with no closing phrase and no `--` above it (Outlook's, and any typed by hand): a line of the name
     # alone opening the mail's last short lines, with a contact below it, goes with them ("Dewi Lestari\nStaf TU SDN
-    # 5\nHP 0813-9876-5432": the name went, and the number reached the case store).
+    # 5\nHP 0813-9876-5432": the name went, and the number reached the case store); so does a line opening with the
+    # name set off from a contact on that line ("Dewi Lestari, 0813-9876-5432", "D. Lestari | Jl. Melati 12 | 0813...",
+    # an HTML signature's cells "Dewi Lestari · HP 0813...": `_is_signed_contact_line`).
     tail = written[-(SHORT_TAIL_MAX_LINES + 1):]
-    for position, index in enumerate(tail[:-1]):
+    for position, index in enumerate(tail):
         below = [lines[item] for item in tail[position + 1:]]
         line = lines[index]
         if len(line) > SHORT_TAIL_MAX_LINE or any(len(item) > SHORT_TAIL_MAX_LINE for item in below):
             continue
         signed = _signed_name(name, line, alone=True)
+        if _is_signed_contact_line(name, line) and not any(map(_is_report_line, below)):
+            lines[index:] = [OWN_IDENTITY]
+            break
         if (line.strip() != OWN_IDENTITY and signed == line) or not _has_contact("\n".join(below)):
             continue
         if any(map(_is_report_line, below)):
@@ -551,6 +557,27 @@ def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[Spel
             lines[index:] = [OWN_IDENTITY]
         break
     return "\n".join(lines)
+
+
+def _is_signed_contact_line(name: _SignedName, line: str) -> bool:
+    """Whether a short line is a signature of one line: the sender's name opening it (as signed, `_signed_opening`, or
+    already OWN_IDENTITY: the From name written in full), set off from the rest or the rest a bare contact ("Dewi
+    Lestari 0813-..."), and the rest a contact of the sender's that no sentence, list item, report's label or line about
+    someone else holds (`_is_report_line`: "Dewi Lestari, bendahara, meminta uang lewat nomor 0812...", "... - nomor
+    pelaku 0812..." stay)."""
+    if len(line) > SHORT_TAIL_MAX_LINE:
+        return False
+    opened = line.lstrip()
+    if not opened.startswith(OWN_IDENTITY):
+        opened = _signed_opening(name, opened, 0)
+        if not opened.startswith(OWN_IDENTITY):
+            return False
+    rest = opened[len(OWN_IDENTITY):]
+    set_off = _SET_OFF_NAME.match(rest)
+    if set_off is None and not _is_bare_contact(rest):
+        return False
+    rest = rest[set_off.end():] if set_off else rest  # without it: " - 0813..." reads as a list's item
+    return _has_contact(rest) and not _is_report_line(rest)
 
 
 def _accented_forms() -> dict[str, str]:
