@@ -11,6 +11,7 @@ import re
 import string
 import tomllib
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
@@ -93,6 +94,8 @@ class Grammar:
     anonymity_phrases: tuple[str, ...] = ()
     # Request words read as absent inside those phrases ("identitas saya mohon dirahasiakan"). Folded.
     anonymity_phrase_fillers: frozenset[str] = frozenset()
+    # Words as an SMS shortens them ("sy", "jgn"), each mapped to the word in full those phrases hold. Folded.
+    anonymity_abbreviations: Mapping[str, str] = dataclasses.field(default_factory=dict)
     # Anonymity wished in a sentence of the citizen's own (`[flags_in_words]`: "Saya ingin melapor secara anonim"):
     # the anonymity words, the words of someone asking, the words that may stand between, and how many words back
     # the run before an anonymity word is read. Folded.
@@ -180,6 +183,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         anonymity_phrases=tuple(f" {' '.join(fold_word(w) for w in _TOKENS.findall(phrase))} "
                                 for phrase in in_words.get("anonymous", [])),
         anonymity_phrase_fillers=frozenset(fold_word(w) for w in in_words.get("phrase_fillers", [])),
+        anonymity_abbreviations={fold_word(short): fold_word(full)
+                                 for short, full in in_words.get("abbreviations", [])},
         anonymity_words=(frozenset(fold_word(w) for w in in_words.get("anonymous_words", []))
                          | {word for word, flag in flags.items() if flag == "anonymous"}),
         request_words=frozenset(fold_word(w) for w in in_words.get("request_words", [])),
@@ -1306,7 +1311,8 @@ def _with_anonymity_asked_in_words(parsed: ParsedText, grammar: Grammar) -> Pars
     dirahasiakan") without a flag word; its text as typed."""
     if parsed.anonymous or parsed.action not in _FILED:
         return parsed
-    words = [fold_word(word) for word in _TOKENS.findall(parsed.text)]
+    shortened = grammar.anonymity_abbreviations
+    words = [shortened.get(word, word) for word in map(fold_word, _TOKENS.findall(parsed.text))]
     padded = f" {' '.join(words)} "
     # Read again without the request words a citizen puts inside a phrase ("identitas saya mohon dirahasiakan").
     unfilled = f" {' '.join(word for word in words if word not in grammar.anonymity_phrase_fillers)} "

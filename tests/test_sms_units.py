@@ -2186,6 +2186,14 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     pytest.param("Nama: (dirahasiakan)\nIsi: kepala desa minta uang", Action.REPORT, True,
                  id="form-nama-dirahasiakan"),
     pytest.param("Name: anonymous. The village head asked for money", Action.REPORT, True, id="form-name-anonymous"),
+    # As an SMS shortens the words ("sy", "jgn", "mhn"): each was a named report.
+    pytest.param("Kepala desa minta uang 500rb. identitas sy dirahasiakan", Action.REPORT, True, id="identitas-sy"),
+    pytest.param("Kepala desa minta uang 500rb. mhn identitas sy dirahasiakan", Action.REPORT, True,
+                 id="mhn-identitas-sy"),
+    pytest.param("Kades minta uang, tp sy takut ketahuan. rahasiakan nama sy", Action.REPORT, True,
+                 id="rahasiakan-nama-sy"),
+    pytest.param("Kepala desa minta uang 500rb. nama sy jgn disebut", Action.REPORT, True, id="nama-sy-jgn-disebut"),
+    pytest.param("Kepala desa minta uang. tlg jgn sebut nama sy", Action.REPORT, True, id="tlg-jgn-sebut-nama-sy"),
     # Prose that only comes near: the citizen's, nothing set.
     pytest.param("mayat tanpa nama ditemukan di sungai", Action.REPORT, False, id="tanpa-nama-prose"),
     pytest.param("identitasnya dirahasiakannya oleh camat", Action.REPORT, False, id="other-word-forms"),
