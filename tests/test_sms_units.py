@@ -2194,6 +2194,14 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
                  id="rahasiakan-nama-sy"),
     pytest.param("Kepala desa minta uang 500rb. nama sy jgn disebut", Action.REPORT, True, id="nama-sy-jgn-disebut"),
     pytest.param("Kepala desa minta uang. tlg jgn sebut nama sy", Action.REPORT, True, id="tlg-jgn-sebut-nama-sy"),
+    # The flag word after a greeting or a term of address opening the message, or between the kind word and it:
+    # each was a named report.
+    pytest.param("Selamat pagi, ANONIM. Kepala desa minta uang 500rb", Action.REPORT, True, id="greeting-then-flag"),
+    pytest.param("Assalamualaikum, ANONIM: kepala desa minta uang 500rb", Action.REPORT, True,
+                 id="salam-then-flag"),
+    pytest.param("Halo min, anonim ya. Kepala desa minta uang 500rb", Action.REPORT, True, id="halo-min-anonim"),
+    pytest.param("Lapor pak (anonim) kepala desa minta uang 500rb", Action.REPORT, True, id="lapor-pak-anonim"),
+    pytest.param("Lapor min anonim, kepala desa minta uang 500rb", Action.REPORT, True, id="lapor-min-anonim"),
     # Prose that only comes near: the citizen's, nothing set.
     pytest.param("mayat tanpa nama ditemukan di sungai", Action.REPORT, False, id="tanpa-nama-prose"),
     pytest.param("identitasnya dirahasiakannya oleh camat", Action.REPORT, False, id="other-word-forms"),
@@ -2203,6 +2211,9 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     pytest.param("identitas pelaku mohon diselidiki", Action.REPORT, False, id="identitas-pelaku-prose"),
     pytest.param("akun bernama anonim menyebar hoaks", Action.REPORT, False, id="bernama-anonim-prose"),
     pytest.param("nama korban dirahasiakan oleh polisi", Action.REPORT, False, id="nama-korban-dirahasiakan-prose"),
+    pytest.param("Selamat pagi, akun anonim menyebar hoaks", Action.REPORT, False, id="greeting-then-prose"),
+    pytest.param("Pak RT dapat surat anonim kemarin", Action.REPORT, False, id="address-word-then-prose"),
+    pytest.param("An anonymous caller threatens my family", Action.REPORT, False, id="english-prose-at-the-start"),
     pytest.param("surat kaleng itu dikirim secara anonim ke kantor camat", Action.REPORT, False,
                  id="sent-anonymously-prose"),
     pytest.param("akun anonim menyebar hoaks", Action.REPORT, False, id="akun-anonim"),
