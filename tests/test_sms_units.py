@@ -2092,6 +2092,8 @@ def test_a_flag_word_at_the_end_counts_with_emoji_after_it(text: str, body: str,
 @pytest.mark.parametrize(("text", "anonymous", "confidential"), [
     pytest.param("jalan rusak, mohon anonim. Terima kasih", True, False, id="thanks-after-the-flag"),
     pytest.param("pungli di pasar, anonim ya", True, False, id="ya-after-the-flag"),
+    pytest.param("Kepala desa minta uang 500rb. Anonim aja ya", True, False, id="aja-after-the-flag"),
+    pytest.param("Kepala desa minta uang 500rb. anonim saja", True, False, id="saja-after-the-flag"),
     pytest.param("pungli di pasar, ANONIM ya pak", True, False, id="ya-pak"),
     pytest.param("camat terima suap, RAHASIA. Makasih banyak ya pak 🙏", False, True, id="thanks-and-emoji"),
     pytest.param("kades potong BLT, tambah anonim, terima kasih", True, False, id="opener-flag-thanks"),
