@@ -261,7 +261,9 @@ def _load_word_table(table: dict[str, list[str]]) -> WordTable:
 # Fullwidth and other compatibility forms of our punctuation ("＃", "－", "：", "？") count as their ASCII forms in
 # every set below, and words are looked up folded (`fold_word`: "ｃｅｋ" is "cek"), so a fullwidth keyboard's
 # "ｃｅｋ＃１００００００４" is a status query; what is kept of the text is as typed.
-_SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/"))) + "–—"
+# "&" too, as "dan" is written between two flag words ("RAHASIA & ANONIM", "ANONIM&RAHASIA"): the second was the
+# citizen's word, and an anonymity asked for was missed. Not "+", which opens a number ("LAPOR +62812...").
+_SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/&"))) + "–—"
 # A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it ("?" too:
 # "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do). Letters joined by "_" are one word, as a keypad or a
 # hashtag habit joins a kind and a flag word ("LAPOR_ANONIM": a flag word of its own in the tables). Matched at a

@@ -1403,6 +1403,14 @@ WBS = "whistleblowing"
                  "id", id="follow-up-flag-dan-flag"),
     pytest.param(f"CEK ANONIM dan RAHASIA {VALID}", STATUS, VALID, "", True, True, "complaint", "id",
                  id="status-flag-dan-flag"),
+    # "&" as "dan" is written between two flag words: the second one was the citizen's word ("Laporan rahasia &
+    # anonim: ..." was confidential and named, "& anonim: ..." its text)
+    pytest.param("Laporan rahasia & anonim: camat terima suap", REPORT, None, "camat terima suap", True, True,
+                 "complaint", "id", id="flag-ampersand-flag"),
+    pytest.param("ANONIM&RAHASIA camat terima suap", REPORT, None, "camat terima suap", True, True, "complaint",
+                 "id", id="flag-ampersand-glued-flag"),
+    pytest.param("WBS (anonim & rahasia): camat terima suap", REPORT, None, "(anonim & rahasia): camat terima suap",
+                 False, False, "whistleblowing", "id", id="ampersand-inside-brackets-unchanged"),
     # ... opening prose, the citizen's words ("dan rahasia" was taken off and the report marked confidential) ...
     pytest.param("dan rahasia itu dibongkar oleh bendahara desa", REPORT, None,
                  "dan rahasia itu dibongkar oleh bendahara desa", False, False, "complaint", "id", id="prose-dan"),
