@@ -1462,6 +1462,15 @@ def test_a_word_introducing_a_flag_word_is_read_with_it(text: str, action: Actio
     pytest.param("LAPORANONIM: preman minta uang parkir", "preman minta uang parkir", "complaint", id="one-word"),
     pytest.param("ketik LAPORANONIM preman minta uang parkir", "preman minta uang parkir", "complaint",
                  id="ketik-one-word"),
+    # the other words of a complaint glued to it as well, and as a hashtag ("#PengaduanAnonim")
+    pytest.param("PENGADUANANONIM preman minta uang parkir", "preman minta uang parkir", "complaint",
+                 id="pengaduan-one-word"),
+    pytest.param("ADUAN_ANONIM preman minta uang parkir", "preman minta uang parkir", "complaint",
+                 id="aduan-underscore"),
+    pytest.param("Laporan_Anonim: preman minta uang parkir", "preman minta uang parkir", "complaint",
+                 id="laporan-underscore"),
+    pytest.param("preman minta uang parkir #PengaduanAnonim", "preman minta uang parkir", "complaint",
+                 id="hashtag-pengaduananonim"),
 ])
 def test_the_anonymity_flag_mistyped_or_glued_to_the_kind_is_read(text: str, body: str, kind: str) -> None:
     """"ANONYM", "anonimus", "LAPOR_ANONIM", "LAPORANONIM": typed so on a keypad, each was the citizen's word and their
