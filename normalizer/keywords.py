@@ -275,11 +275,14 @@ _WORD_AT = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+)(?P<sep>[\s{_SEPARATOR_S
 _HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}](?P<tag>[^\W\d_]+)\b", re.UNICODE)
 # A leading kind or flag word set off as a tag ("[ANONIM] ...", "(RAHASIA)", WhatsApp's bold "*ANONIM*" and italic
 # "_ANONIM_", "【ANONIM】", help's placeholder marks "<ANONIM>"): a pair of marks around the word alone (`_TAG_PAIRS`),
-# then separators. Missed, "<ANONIM>" lost its marks with the placeholder's and stayed as the citizen's word.
-_TAG_PAIRS = {"[": "]", "(": ")", "*": "*", "_": "_", "【": "】", "<": ">"}
-_TAG_OPEN = "".join(map(re.escape, with_compatibility_forms("[(*_<") + "【"))
-_TAG_CLOSE = "".join(map(re.escape, with_compatibility_forms("])*_>") + "】"))
-_WRAPPED_WORD = re.compile(rf"\s*(?P<open>[{_TAG_OPEN}])\s*[{HASH}]?(?P<word>[^\W\d_]+)\s*(?P<close>[{_TAG_CLOSE}])"
+# then separators. Missed, "<ANONIM>" lost its marks with the placeholder's and stayed as the citizen's word. So did
+# Markdown's doubled bold ("**ANONIM**": a mark may be typed twice) and quotes around the word ('"ANONIM" ...').
+_TAG_PAIRS = {"[": "]", "(": ")", "*": "*", "_": "_", "【": "】", "<": ">", '"': '"', "'": "'", "\u201c": "\u201d",
+              "\u2018": "\u2019", "«": "»"}
+_TAG_OPEN = "".join(map(re.escape, with_compatibility_forms("[(*_<\"'") + "【\u201c\u2018«"))
+_TAG_CLOSE = "".join(map(re.escape, with_compatibility_forms("])*_>\"'") + "】\u201d\u2019»"))
+_WRAPPED_WORD = re.compile(rf"\s*(?P<open>[{_TAG_OPEN}])(?P=open)?\s*[{HASH}]?(?P<word>[^\W\d_]+)\s*"
+                           rf"(?P<close>[{_TAG_CLOSE}])(?P=close)?"
                            rf"(?!\w)(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 # "1000-0004", "1.000.0004", "1000–0004" (any of `DASHES`: autocorrect makes an en dash of "-")
 _ID_GROUPING = "".join(map(re.escape, with_compatibility_forms(".") + DASHES))

@@ -2056,12 +2056,21 @@ def test_our_answer_sent_back_with_a_photo_is_a_report_with_the_flags_its_text_g
                  id="fullwidth-angle-brackets"),
     pytest.param("pungli di pasar <anonim>", "pungli di pasar", "complaint", True, False,
                  id="trailing-angle-brackets"),
+    # Markdown's bold (Telegram, a desktop chat), and quotes around the word: the citizen's word, their number sent.
+    pytest.param("**ANONIM** pungli di pasar", "pungli di pasar", "complaint", True, False, id="double-asterisks"),
+    pytest.param('"ANONIM" pungli di pasar', "pungli di pasar", "complaint", True, False, id="double-quotes"),
+    pytest.param("\u201cANONIM\u201d pungli di pasar", "pungli di pasar", "complaint", True, False,
+                 id="curly-quotes"),
+    pytest.param("'RAHASIA' camat terima suap", "camat terima suap", "complaint", False, True, id="single-quotes"),
+    pytest.param("pungli di pasar **anonim**", "pungli di pasar", "complaint", True, False, id="trailing-double-bold"),
     pytest.param("harga <anonim> > 5000", "harga <anonim> > 5000", "complaint", False, False,
                  id="angle-brackets-inside-the-text"),
     # Marks that do not pair, or wrap more than the word, are the citizen's text.
     pytest.param("[ANONIM pungli di pasar]", "[ANONIM pungli di pasar]", "complaint", False, False,
                  id="bracket-around-the-text"),
     pytest.param("(ANONIM] pungli", "(ANONIM] pungli", "complaint", False, False, id="unpaired"),
+    pytest.param('"ANONIM pungli" di pasar', '"ANONIM pungli" di pasar', "complaint", False, False,
+                 id="quotes-around-more-than-the-word"),
     pytest.param("(anonimnya) pungli", "(anonimnya) pungli", "complaint", False, False, id="longer-word"),
     pytest.param("_rahasia_kantor bocor", "_rahasia_kantor bocor", "complaint", False, False, id="glued-to-a-word"),
     # An underscore inside a handle is no tag mark: "@budi_rahasia" is a name, kept whole.
