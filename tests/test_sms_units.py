@@ -2222,6 +2222,13 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
                  id="rahasiakan-nama-sy"),
     pytest.param("Kepala desa minta uang 500rb. nama sy jgn disebut", Action.REPORT, True, id="nama-sy-jgn-disebut"),
     pytest.param("Kepala desa minta uang. tlg jgn sebut nama sy", Action.REPORT, True, id="tlg-jgn-sebut-nama-sy"),
+    # Asked as "don't tell my name" or "keep my privacy": each was a named report.
+    pytest.param("Kepala desa minta uang 500rb. jangan kasih tau nama saya", Action.REPORT, True,
+                 id="jangan-kasih-tau-nama-saya"),
+    pytest.param("Kepala desa minta uang 500rb. tolong privasi saya dijaga", Action.REPORT, True,
+                 id="privasi-saya-dijaga"),
+    pytest.param("Mohon jaga privasi saya. Kepala desa minta uang 500rb", Action.REPORT, True,
+                 id="jaga-privasi-saya"),
     # The flag word after a greeting or a term of address opening the message, or between the kind word and it:
     # each was a named report.
     pytest.param("Selamat pagi, ANONIM. Kepala desa minta uang 500rb", Action.REPORT, True, id="greeting-then-flag"),
@@ -2240,6 +2247,7 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     pytest.param("akun bernama anonim menyebar hoaks", Action.REPORT, False, id="bernama-anonim-prose"),
     pytest.param("nama korban dirahasiakan oleh polisi", Action.REPORT, False, id="nama-korban-dirahasiakan-prose"),
     pytest.param("Selamat pagi, akun anonim menyebar hoaks", Action.REPORT, False, id="greeting-then-prose"),
+    pytest.param("privasi saya dilanggar oleh petugas bank", Action.REPORT, False, id="privasi-prose"),
     pytest.param("Pak RT dapat surat anonim kemarin", Action.REPORT, False, id="address-word-then-prose"),
     pytest.param("An anonymous caller threatens my family", Action.REPORT, False, id="english-prose-at-the-start"),
     pytest.param("surat kaleng itu dikirim secara anonim ke kantor camat", Action.REPORT, False,
