@@ -473,6 +473,7 @@ def _sign_off(text: str) -> tuple[list[str], list[int], tuple[int, list[re.Match
 
 
 _AFTER_CLOSING = re.compile(r"[^\w\n]*")  # the punctuation and spaces after a closing phrase ("Salam, ")
+_BEFORE_NAME = re.compile(r"[^\w\n\[]*")  # the same, up to a name already OWN_IDENTITY ("Salam, [anonim]")
 
 
 def without_sign_off_contacts(text: str) -> str:
@@ -520,6 +521,13 @@ def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[Spel
         line, phrases = closing
         for index in [line, *[index for index in written if index > line][:CLOSING_MAX_LINES]]:
             start = phrases[-1].end() if index == line else 0
+            after_phrase = _BEFORE_NAME.match(lines[index], start).end()
+            if index == line and _is_signed_contact_line(name, lines[index][after_phrase:]):
+                # A signature of one line after the phrase ("Hormat saya, S. Rahayu | Jl. Mawar 3 | HP 0812..."):
+                # too many words for a sign-off's, its name went and its address and number reached the case store.
+                lines[index] = lines[index][:after_phrase] + OWN_IDENTITY
+                read.add(index)
+                continue
             if len(lines[index]) - start <= SIGNATURE_MAX_LINE \
                     and len(lines[index][start:].split()) <= SIGN_OFF_MAX_WORDS:
                 lines[index] = _signed_name(name, lines[index], start)
