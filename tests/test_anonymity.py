@@ -402,6 +402,12 @@ OWN_IDENTITY_CASES = [
     # A minus sign (U+2212) is a dash to whoever types it, as a hyphen and an en dash are.
     OwnIdentityCase("sms: the number with minus signs between its groups", SMS_SENDER,
                     "Balas ke 0812\u22123456\u22127001", "Balas ke [anonim]"),
+    # Other marks a keypad or a habit puts between the groups: an underscore, an asterisk, a tilde, a colon, a comma,
+    # an apostrophe, a middle dot. Each reached the case store whole.
+    OwnIdentityCase("sms: the number with other marks between its groups", SMS_SENDER,
+                    "Balas ke 0812_3456_7001 / 0812*3456*7001 / 0812~3456~7001 / 0812:3456:7001 / 0812,3456,7001 / "
+                    "0812'3456'7001 / 0812\u00b73456\u00b77001",
+                    "Balas ke [anonim] / [anonim] / [anonim] / [anonim] / [anonim] / [anonim] / [anonim]"),
     OwnIdentityCase("sms: another number, an account and a Tracking ID stay", SMS_SENDER,
                     "Oknum minta transfer ke 0812-9999-0000, rek 1234567001, lihat laporan 10000004",
                     "Oknum minta transfer ke 0812-9999-0000, rek 1234567001, lihat laporan 10000004"),

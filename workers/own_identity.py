@@ -66,9 +66,11 @@ from normalizer.envelope import SENDER_IDENTITIES, Channel, SenderKind
 
 OWN_IDENTITY = "[anonim]"
 # What may stand between the digits of a number as people write it: 0812-3456-7001, (0812) 3456 7001, +62 812.3456,
-# any dash (en dash, minus sign), and the fullwidth forms of an Asian phone keyboard (０８１２－３４５６, （０８１２）).
+# any dash (en dash, minus sign), and the fullwidth forms of an Asian phone keyboard (０８１２－３４５６, （０８１２）);
+# the other marks a keypad or a habit puts between groups too (0812_3456_7001, 0812*3456*7001, 0812:3456:7001,
+# 0812,3456, 0812'3456, 0812·3456): each number so written reached the case store whole.
 # Its digits are read in any script (without_own_identity matches the text with gateway.tracking.ascii_digits applied).
-_NUMBER_GAP = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f]{0,3}"
+_NUMBER_GAP = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~:,'\u00b7\u2019]{0,3}"
 _PLUS = "[+\uff0b]"
 # A handle's characters (X: letters, digits, _; Instagram also "."): a handle ends where none follows.
 _HANDLE_CHAR = r"[A-Za-z0-9_]"
