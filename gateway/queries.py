@@ -51,13 +51,21 @@ async def lookup_status(client: httpx.AsyncClient, tracking_id: str) -> StatusLo
     return answered_lookup(response)
 
 
-def lookup_status_now(client: httpx.Client, tracking_id: str) -> StatusLookup | None:
-    """`lookup_status` for a caller off the event loop: a poller's thread, a mail's decision taken in a thread."""
+def lookup_status_now(settings: Settings, tracking_id: str) -> StatusLookup | None:
+    """`lookup_status` for a caller off the event loop (a poller's thread, a mail's decision taken in a thread),
+    within one deadline for the whole question, `LOOKUP_SECONDS`, as a webhook's: httpx's timeouts are per step, and
+    a case store that trickled its answer held a synchronous client's thread (a poller, a mail's SMTP session) for
+    as long as it liked. A client of its own each time: the question is rare (an ID whose report the gateway no
+    longer has), and no connection pool is shared between threads."""
+
+    async def ask() -> StatusLookup | None:
+        async with casestore_client(settings, LOOKUP_SECONDS) as client:
+            return await asyncio.wait_for(lookup_status(client, tracking_id), LOOKUP_SECONDS)
+
     try:
-        response = client.get(report_path(tracking_id))
-    except httpx.HTTPError:
+        return asyncio.run(ask())
+    except TimeoutError:
         return None
-    return answered_lookup(response)
 
 
 def report_path(tracking_id: str) -> str:
@@ -120,18 +128,14 @@ async def _held(redis: Redis | None, tracking_id: str) -> bool | None:
 
 
 def casestore_client(settings: Settings, timeout: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(**_casestore_options(settings, timeout))
+    return httpx.AsyncClient(base_url=settings.casestore_url,
+                             headers={"Authorization": f"Bearer {settings.casestore.token}"}, timeout=timeout,
+                             verify=tls_context())
 
 
 def casestore_lookup_now(settings: Settings) -> Callable[[str], StatusLookup | None]:
-    """`lookup_status_now` with a client of its own, for a process's threads (mention pollers, the mail processor):
-    each step of a question waits at most `LOOKUP_SECONDS`."""
-    return partial(lookup_status_now, httpx.Client(**_casestore_options(settings, LOOKUP_SECONDS)))
-
-
-def _casestore_options(settings: Settings, timeout: float) -> dict[str, Any]:
-    return {"base_url": settings.casestore_url, "headers": {"Authorization": f"Bearer {settings.casestore.token}"},
-            "timeout": timeout, "verify": tls_context()}
+    """`lookup_status_now` for a process's threads (mention pollers, the mail processor)."""
+    return partial(lookup_status_now, settings)
 
 
 async def answer_query(query: Query, client: httpx.AsyncClient, redis: Redis | None = None) -> tuple[str, bool]:

@@ -37,6 +37,7 @@ from gateway.followups import remember_reply
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake, Receipt
 from gateway.lease import process_table
+from gateway.queries import LOOKUP_SECONDS
 from gateway.queues import REPLY_QUEUE, enqueue_calls, queue
 from gateway.replies import load_replies
 from gateway.settings import Settings
@@ -1471,6 +1472,8 @@ class LeasedIdCase:
     follow_up: bool
     anonymous: bool
     reply_key: str
+    # The case store answers the headers, then its body a byte a second: no answer (httpx's timeouts are per step).
+    trickles: bool = False
 
 
 LEASED_ID_CASES = [
@@ -1485,7 +1488,30 @@ LEASED_ID_CASES = [
     # Nothing can tell: a follow-up, anonymous (privacy first), as before the case store was asked.
     LeasedIdCase("casestore-away", casestore=False, held=None, follow_up=True, anonymous=True,
                  reply_key="social_follow_up"),
+    # ... nor when it trickles: the poller waits `LOOKUP_SECONDS` in all, not as long as the trickle lasts.
+    LeasedIdCase("casestore-trickles", casestore=False, held=None, follow_up=True, anonymous=True,
+                 reply_key="social_follow_up", trickles=True),
 ]
+
+
+def _trickling_casestore(port: int, seconds: int) -> socket.socket:
+    """A case store on `port` that sends a 200's headers at once and its body a byte a second for `seconds`."""
+    listener = socket.create_server(("127.0.0.1", port))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+            for _ in range(seconds):
+                time.sleep(1.0)
+                try:
+                    conn.sendall(b" ")
+                except OSError:
+                    return
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener
 
 
 @pytest.mark.parametrize("case", LEASED_ID_CASES, ids=[case.id for case in LEASED_ID_CASES])
@@ -1500,8 +1526,12 @@ def test_a_follow_up_mention_to_an_id_no_report_has_yet_is_decided_by_the_case_s
         casestore = request.getfixturevalue("casestore")
         if case.held is not None:
             casestore.store.store_many([sample_envelope(tracking_id=leased, **case.held).model_dump(mode="json")])
+    if case.trickles:
+        request.addfinalizer(_trickling_casestore(settings.casestore.port, seconds=10).close)
     tweet = fake.state.add_tweet(f"@lapor1708 {leased} laporan ini palsu")
+    started = time.monotonic()
     make_poller(settings, redis, intake).poll_once()
+    assert time.monotonic() - started < LOOKUP_SECONDS + 2.0
     (filed,) = envelopes(redis)
     assert (filed["follow_up_of"] == leased, filed["anonymous"]) == (case.follow_up, case.anonymous)
     shown = filed["tracking_id"] if case.reply_key == "social_follow_up_unknown" else leased
