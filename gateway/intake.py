@@ -540,13 +540,17 @@ class Intake:
 
     def _one_report_per_text(self, batch: list[_Waiting]) -> list[ReportDraft]:
         """The batch's drafts, a same-text repeat's under its first message's provider id (`SameText`). Not while
-        spooling: Redis failed, and a hang would cost its timeout again. A Redis failure here is the commit's: the
-        batch goes to the spool as it would have."""
+        spooling: Redis failed, and a hang would cost its timeout again. Nor for a message this process spooled and
+        has not replayed yet: it has its Tracking ID (the script finds the claims in Redis). A Redis failure here is
+        the commit's: the batch goes to the spool as it would have."""
         drafts = [item.draft for item in batch]
         if self._spooling or all(item.same_text is None for item in batch):
             return drafts
+        claims = [dedup_key(draft.channel.value, draft.channel_message_id) for draft in drafts]
+        windows = [None if claim in self._spooled_ids else item.same_text
+                   for item, claim in zip(batch, claims, strict=True)]
         try:
-            return self._same_text.one_report_per_text(drafts, [item.same_text for item in batch])
+            return self._same_text.one_report_per_text(drafts, windows, claims)
         except RedisError as error:
             if self._spool is None:
                 raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error

@@ -12,7 +12,12 @@ own. So is a message with files.
 A repeat remembers the id it was mapped onto for as long as intake's claim on a provider id lasts
 (`intake.dedup_ttl_seconds`): its own id is never claimed, so the provider's retry of it after the window would
 otherwise be a second report, under a Tracking ID the citizen is never told. The provider's retry of the first
-message maps onto itself: it is the one message the citizen sent, and gets the answer its first delivery got.
+message maps onto itself: it is the one message the citizen sent, and gets the answer its first delivery got. So does
+any message intake already gave a Tracking ID of its own (its claim in Redis, or its record in this process's spool):
+one spooled while Redis was down, looked up by no one, whose retry came once Redis answered again, was mapped onto
+an earlier message of its text and answered with that one's Tracking ID, while the spooled report went on as a
+second case under an ID the citizen was never told again (a first message retried after its window, onto the
+message that took the window next).
 
 It rides intake's committer (`Intake.submit(..., same_text=...)`): one script for a whole batch, run just before its
 claim, so a webhook pays no round trip of its own. As a round trip per message on a worker thread (about 0.6 ms of
@@ -34,14 +39,16 @@ SAME_TEXT_KEY = "lapor:sametext:{source}:{digest}"
 # A repeat's provider id, mapped onto the first message's: its retry maps the same way once the window is over.
 REPEAT_OF_KEY = "lapor:sametext-of:{source}:{digest}"
 
-# KEYS: per message, its same-text key and its repeat-of key. ARGV[1]: the repeat-of TTL; then per message its
-# provider id and the window. Returns, per message, the provider id it is one report with (its own for a first).
+# KEYS: per message, its same-text key, its repeat-of key and its own claim at intake. ARGV[1]: the repeat-of TTL;
+# then per message its provider id and the window. Returns, per message, the provider id it is one report with (its
+# own for a first, and for a message already claimed under its own id).
 _FIRST_OF_SAME_TEXT = """
 local out = {}
-for n = 1, #KEYS / 2 do
-  local same, repeat_of = KEYS[2 * n - 1], KEYS[2 * n]
+for n = 1, #KEYS / 3 do
+  local same, repeat_of, claim = KEYS[3 * n - 2], KEYS[3 * n - 1], KEYS[3 * n]
   local id, window = ARGV[2 * n], ARGV[2 * n + 1]
   local first = redis.call('GET', repeat_of)
+  if not first and redis.call('EXISTS', claim) == 1 then first = id end
   if not first then
     redis.call('SET', same, id, 'NX', 'EX', window)
     first = redis.call('GET', same) or id
@@ -63,24 +70,26 @@ class SameText:
         self._settings = settings
         self._first_of_same_text = redis.register_script(_FIRST_OF_SAME_TEXT)
 
-    def one_report_per_text(self, drafts: Sequence[ReportDraft],
-                            windows: Sequence[SameTextWindow | None]) -> list[ReportDraft]:
+    def one_report_per_text(self, drafts: Sequence[ReportDraft], windows: Sequence[SameTextWindow | None],
+                            claims: Sequence[str]) -> list[ReportDraft]:
         """Each draft, or, for a repeat, a copy under the first message's provider id (intake then finds it a
-        duplicate, and its receipt says `same_text`), in one script for all of them. A draft without a window, and a
-        message with files (an MMS), is never a repeat, nor one to repeat: its files are evidence, and Twilio gives
-        each message media URLs of its own, so the same photo cannot be told from a new one without fetching it."""
-        asked = [(index, draft, window) for index, (draft, window) in enumerate(zip(drafts, windows, strict=True))
+        duplicate, and its receipt says `same_text`), in one script for all of them; `claims`: each one's own claim
+        key at intake. A draft without a window, and a message with files (an MMS), is never a repeat, nor one to
+        repeat: its files are evidence, and Twilio gives each message media URLs of its own, so the same photo
+        cannot be told from a new one without fetching it."""
+        asked = [(index, draft, window, claim)
+                 for index, (draft, window, claim) in enumerate(zip(drafts, windows, claims, strict=True))
                  if window is not None and not draft.attachments]
         if not asked:
             return list(drafts)
         keys: list[str] = []
         args: list[str | int] = [self._settings.intake.dedup_ttl_seconds]
-        for _, draft, (source, seconds) in asked:
+        for _, draft, (source, seconds), claim in asked:
             keys += [SAME_TEXT_KEY.format(source=source, digest=_text_identity(draft)),
-                     REPEAT_OF_KEY.format(source=source, digest=key_digest(draft.channel_message_id))]
+                     REPEAT_OF_KEY.format(source=source, digest=key_digest(draft.channel_message_id)), claim]
             args += [draft.channel_message_id, seconds]
         mapped = list(drafts)
-        for (index, draft, _), first in zip(asked, self._first_of_same_text(keys=keys, args=args), strict=True):
+        for (index, draft, _, _), first in zip(asked, self._first_of_same_text(keys=keys, args=args), strict=True):
             first_id = first.decode() if isinstance(first, bytes) else str(first)
             if first_id != draft.channel_message_id:
                 mapped[index] = draft.model_copy(update={"channel_message_id": first_id})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import io
@@ -1077,3 +1078,48 @@ def test_reserves_dropped_when_the_raise_past_them_meets_redis_down_are_raised_p
         assert int(Redis.from_url(own_redis.url).get(SEQUENCE_KEY)) >= 1_000_082 and not intake.replay_due
     finally:
         intake.close()
+
+
+SAME_TEXT = ("sms-aggregator", 600)  # an SMS channel's same-text window: (its name, seconds)
+
+
+@pytest.mark.parametrize("when", ["after-the-replay", "during-the-replay"])
+async def test_a_providers_retry_of_a_report_spooled_beside_an_earlier_one_of_its_text_keeps_its_spooled_id(
+    intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """The same text sent again while Redis was down is a report of its own (no one looked it up), and the citizen
+    was given its Tracking ID (or, by the aggregator, the 503 of a reply Redis could not take). Its retry once Redis
+    answered was mapped onto the earlier message of its text: answered "we already have this report" with that one's
+    Tracking ID, while the spooled report went on as a second case under an ID the citizen never heard again."""
+    first = await intake.submit(draft("first", "LAPOR air PDAM tidak mengalir"), SAME_TEXT)
+    own_redis.stop()
+    spooled = await intake.submit(draft("again", "LAPOR air PDAM tidak mengalir"), SAME_TEXT)
+    assert spooled.spooled and spooled.tracking_id != first.tracking_id
+    own_redis.start()
+    retried: list[Receipt] = []
+    if when == "during-the-replay":  # the committer takes the retry before the file's replay
+        replay_file = intake._replay_file
+
+        def retry_comes_in_first(path: Path) -> int:
+            retried.append(asyncio.run(intake.submit(draft("again", "LAPOR air PDAM tidak mengalir"), SAME_TEXT)))
+            return replay_file(path)
+
+        monkeypatch.setattr(intake, "_replay_file", retry_comes_in_first)
+    await asyncio.to_thread(intake.replay_spool)
+    if when == "after-the-replay":
+        retried.append(await intake.submit(draft("again", "LAPOR air PDAM tidak mengalir"), SAME_TEXT))
+    assert [(r.tracking_id, r.duplicate, r.same_text) for r in retried] == [(spooled.tracking_id, True, False)]
+
+
+async def test_a_providers_retry_of_a_first_message_after_its_window_keeps_its_own_id(
+    intake: Intake, own_redis: EmbeddedRedis
+) -> None:
+    """Once the window is over, the next message of the text is a first one: the retry of the earlier first message
+    (its own claim in Redis) was mapped onto it, answered with that one's Tracking ID as "we already have it"."""
+    first = await intake.submit(draft("first", "LAPOR air PDAM tidak mengalir"), SAME_TEXT)
+    redis = Redis.from_url(own_redis.url)
+    redis.delete(*redis.scan_iter("lapor:sametext:*"))  # the window is over
+    later = await intake.submit(draft("later", "LAPOR air PDAM tidak mengalir"), SAME_TEXT)
+    assert not later.duplicate and later.tracking_id != first.tracking_id
+    retried = await intake.submit(draft("first", "LAPOR air PDAM tidak mengalir"), SAME_TEXT)
+    assert (retried.tracking_id, retried.duplicate, retried.same_text) == (first.tracking_id, True, False)
