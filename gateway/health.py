@@ -956,20 +956,31 @@ def spool_size(data_dir: Path) -> int:
     return Spool(data_dir / SPOOL_DIR).size_bytes()
 
 
-def redis_down_document(error: BaseException, spool_bytes: int, now: float, redis_name: str) -> dict[str, Any]:
+def redis_down_document(error: BaseException, spool_bytes: int, now: float, redis_name: str,
+                        spool_failure: str | None = None) -> dict[str, Any]:
     """The status document while Redis does not answer. Twilio's webhooks are still answered from the disk spool, so
     the spool's size is what an operator watches then; the webhooks that are not (the aggregator's SMS, whose reply is
     a queued job; Instagram's notifications, kept on a Redis list) are named, 1708 being the main SMS path. Every
-    view shows this one text, ending with the Redis to check (`embedded_redis.named_redis`)."""
+    view shows this one text, ending with the Redis to check (`embedded_redis.named_redis`). A spool that cannot be
+    written either (`spool_failure`, `Spool.failure`) answers nothing: said so, where the views said Twilio's SMS
+    were answered while each got 503, which Twilio never sends again."""
     # A key of another type is no outage: Redis answers, and takes what goes to the gateway's other keys.
-    reason = (f"{redis_trouble(error)}; the status cannot be read until it is. Check {redis_name}" if wrong_type(error)
-              else f"{redis_trouble(error)}: Twilio's webhooks are answered from the disk spool "
-              f"({spool_bytes} bytes waiting, replayed when Redis is back) while the gateways hold Tracking IDs in "
-              "reserve (/readyz shows how many), 503 after; the aggregator's callbacks and Instagram's notifications "
-              f"get 503 (their senders retry), SMTP answers 451, pollers wait. Check {redis_name}")
+    if wrong_type(error):
+        reason = f"{redis_trouble(error)}; the status cannot be read until it is. Check {redis_name}"
+    elif spool_failure is not None:
+        reason = (f"{redis_trouble(error)} and the disk spool cannot be written ({_clean(spool_failure)}): no "
+                  "channel takes a report; Twilio's webhooks get 503 (Twilio does not send those SMS again), the "
+                  "aggregator's callbacks and Instagram's notifications get 503 (their senders retry), SMTP answers "
+                  f"451, pollers wait ({spool_bytes} bytes waiting in the spool). Check {redis_name} and the spool's "
+                  "disk")
+    else:
+        reason = (f"{redis_trouble(error)}: Twilio's webhooks are answered from the disk spool "
+                  f"({spool_bytes} bytes waiting, replayed when Redis is back) while the gateways hold Tracking IDs in "
+                  "reserve (/readyz shows how many), 503 after; the aggregator's callbacks and Instagram's "
+                  f"notifications get 503 (their senders retry), SMTP answers 451, pollers wait. Check {redis_name}")
     return {"generated_at": _clock(now), "overall": State.DOWN.value, "redis": type(error).__name__,
             "redis_state": "refusing" if isinstance(error, ResponseError) else "unreachable",
-            "reason": reason, "spool_size": spool_bytes}
+            "reason": reason, "spool_size": spool_bytes, "spool_failure": spool_failure}
 
 
 def check_failed_document(error: BaseException, now: float) -> dict[str, Any]:
@@ -1490,7 +1501,9 @@ class HealthMonitor:
         metrics.REDIS_UP.set(0)
         spool_bytes = self._spool()
         metrics.SPOOL_SIZE.set(spool_bytes)
-        return redis_down_document(error, spool_bytes, self._clock(), named_redis(self._redis, self._data_dir))
+        failure = Spool(self._data_dir / SPOOL_DIR).failure() if self._data_dir is not None else None
+        return redis_down_document(error, spool_bytes, self._clock(), named_redis(self._redis, self._data_dir),
+                                   failure)
 
     def read_stored(self, healths: Sequence[ChannelHealth]) -> StoredStatus:
         """What the document shows besides the evaluation, in one round trip (and the spool's size)."""

@@ -122,7 +122,9 @@ class Spool:
         try:
             private_directory(self.directory)
             private_directory(self.quarantine)
-            probe = self.directory / f".probe-{os.getpid()}"
+            # Per thread: the status views probe from several threads of one process at once, and one's unlink
+            # made another's fail.
+            probe = self.directory / f".probe-{os.getpid()}-{threading.get_ident()}"
             with open_private(probe) as handle:
                 handle.write(b"probe")
                 handle.flush()
@@ -130,6 +132,24 @@ class Spool:
             probe.unlink()
         except OSError as error:
             raise SpoolNotWritable(f"spool directory {self.directory} is not writable: {error}") from error
+
+    def failure(self) -> str | None:
+        """Why the spool could not take a record now, or None when it could. None too where this process cannot
+        tell: no spool here (a status command run on a host without a gateway; none is made) or another account's
+        (a viewer that may not write there is no sign that the gateway cannot)."""
+        try:
+            owner = os.lstat(self.directory).st_uid
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            return f"spool directory {self.directory} cannot be looked at: {error}"
+        if owner != os.geteuid() and os.geteuid() != 0:
+            return None
+        try:
+            self.check_writable()
+        except SpoolNotWritable as error:
+            return str(error)
+        return None
 
     def append(self, records: list[SpoolRecord]) -> None:
         """Durable on disk when this returns (written and fsync'd). When it raises, nothing of `records` is left in

@@ -1313,6 +1313,42 @@ async def test_while_redis_is_down_every_view_shows_the_spool_filling(
         assert "Redis unreachable" in str(beat["reason"])
 
 
+async def test_with_redis_down_and_the_spool_unwritable_every_view_says_no_report_is_taken(
+    test_env: TestEnvironment, tmp_path: Path
+) -> None:
+    """Redis gone and the spool's disk refusing too: every Twilio SMS gets 503, and Twilio never sends it again. The
+    views said "Twilio's webhooks are answered from the disk spool" all the same; they must say the spool fails, and
+    say it no more once it can be written again."""
+    async with gateway_on_its_own_redis(test_env, tmp_path) as (own, server):
+        client, settings = server.client, server.settings
+        assert (await server.post_twilio(server.twilio_form(MessageSid="SM" + "1" * 32))).status_code == 200
+        own.stop()
+        spool_dir = settings.data_dir / "spool"
+        spool_dir.rename(tmp_path / "spool-aside")
+        spool_dir.write_text("a file where the spool directory was")  # refused even to root, unlike a chmod
+        refused = await server.post_twilio(server.twilio_form(MessageSid="SM" + "2" * 32))
+        assert refused.status_code == 503 and refused.json()["error"] == "spool_failed"
+
+        status = await client.get("/v1/status")
+        assert status.status_code == 503
+        document = status.json()
+        for said in (document["reason"], (await client.get("/status")).text):
+            assert "the disk spool cannot be written" in said
+            assert "answered from the disk spool" not in said
+        assert "not writable" in document["spool_failure"]
+        cli_env = test_env.process_env(REDIS_URL=own.url)
+        result = run_cli(["status"], cli_env)
+        assert result.returncode == 2
+        assert "the disk spool cannot be written" in " ".join(result.stdout.split()), result.stdout
+
+        spool_dir.unlink()
+        (tmp_path / "spool-aside").rename(spool_dir)
+        back = (await client.get("/v1/status")).json()
+        assert "Twilio's webhooks are answered from the disk spool" in back["reason"]
+        assert back["spool_failure"] is None
+        assert "answered from the disk spool" in " ".join(run_cli(["status"], cli_env).stdout.split())
+
+
 async def test_a_message_answered_from_the_spool_is_the_channels_last_once_redis_is_back(
     test_env: TestEnvironment, tmp_path: Path
 ) -> None:
