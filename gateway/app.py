@@ -742,7 +742,8 @@ def log_heartbeat(document: dict[str, object]) -> None:
                                  "last_failure": q["last_failure"], **({"error": q["error"]} if q["error"] else {})}
                      for q in document["queues"]},  # type: ignore[union-attr]
              deadletters=document["deadletters"], spool_size=document["spool_size"],
-             **({"casestore_outage": document["casestore_outage"]} if document.get("casestore_outage") else {}))
+             **({"casestore_outage": document["casestore_outage"]} if document.get("casestore_outage") else {}),
+             **({"spool_failure": document["spool_failure"]} if document.get("spool_failure") else {}))
 
 
 GATEWAY_KEY = web.AppKey("gateway", Gateway)

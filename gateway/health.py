@@ -114,6 +114,11 @@ SEVERITY = {State.OK: 0, State.DEGRADED: 1, State.DOWN: 2}
 # own rules (the queue-age rule degrades each after 5 min): every view said OK until then. A single failed forward
 # taken at its next try is no outage: the footer names it, the headline does not flap.
 CASESTORE_OUTAGE_STATE = State.DEGRADED
+# A disk spool that cannot be written, with Redis up: nothing is refused yet, but /readyz answers 503 (a load balancer
+# gating on it takes the gateway out) and the next Redis outage would refuse every report.
+SPOOL_FAILURE_STATE = State.DEGRADED
+# How long one probe of the spool's disk (a file written, fsynced and deleted) stands for the checks that follow it.
+SPOOL_PROBE_SECONDS = 1.0
 # More wall-clock time than monotonic time gone between two checks of a process, in seconds: its clock stepped
 # forward (NTP); the checks of one process run a few seconds apart, their clocks read within milliseconds.
 CLOCK_STEP_SECONDS = 2.0
@@ -1100,6 +1105,8 @@ class StoredStatus:
     pollers: dict[str, dict[str, Any]] = field(default_factory=dict)
     # While forwards find the case store down: their last failure and since when (None: not known).
     casestore_outage: dict[str, Any] | None = None
+    # Why this host's disk spool cannot be written (`Spool.failure`); None while it can, or where none is.
+    spool_failure: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1263,6 +1270,8 @@ class HealthMonitor:
         self._queues = tuple(queues)
         self._spool = spool or (lambda: spool_size(data_dir) if data_dir is not None else 0)
         self._data_dir = data_dir
+        # The last probe of the spool's disk: (monotonic time, its failure or None).
+        self._spool_probed: tuple[float, str | None] | None = None
         self._clock = clock
         # A step of the wall clock is told by a clock that does not step: the real monotonic one beside the real wall
         # clock; a caller moving a wall clock of its own passes its own (or none: no step is looked for).
@@ -1501,9 +1510,18 @@ class HealthMonitor:
         metrics.REDIS_UP.set(0)
         spool_bytes = self._spool()
         metrics.SPOOL_SIZE.set(spool_bytes)
-        failure = Spool(self._data_dir / SPOOL_DIR).failure() if self._data_dir is not None else None
         return redis_down_document(error, spool_bytes, self._clock(), named_redis(self._redis, self._data_dir),
-                                   failure)
+                                   self.spool_failure())
+
+    def spool_failure(self) -> str | None:
+        """Why this host's disk spool cannot be written now (`Spool.failure`), probed at most once a
+        SPOOL_PROBE_SECONDS: every check and view asks."""
+        if self._data_dir is None:
+            return None
+        now, probed = time.monotonic(), self._spool_probed
+        if probed is None or now - probed[0] >= SPOOL_PROBE_SECONDS:
+            probed = self._spool_probed = (now, Spool(self._data_dir / SPOOL_DIR).failure())
+        return probed[1]
 
     def read_stored(self, healths: Sequence[ChannelHealth]) -> StoredStatus:
         """What the document shows besides the evaluation, in one round trip (and the spool's size)."""
@@ -1527,6 +1545,7 @@ class HealthMonitor:
                          for index, health in enumerate(healths)},
             deadletters={health.channel: int(per_channel[2 * index + 1]) for index, health in enumerate(healths)},
             spool_size=self._spool(),
+            spool_failure=self.spool_failure(),
             pollers={channel: lease_status(account, leases[2 * index], leases[2 * index + 1])
                      for index, (channel, account) in enumerate(self.polled.items())},
             casestore_outage=None if down_reason is None else {
@@ -1540,11 +1559,12 @@ def outage_declared(casestore_outage: Mapping[str, Any] | None) -> bool:
     return bool(casestore_outage and casestore_outage.get("declared"))
 
 
-def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapping[str, Any] | None) -> str | None:
+def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapping[str, Any] | None,
+                   spool_failure: str | None = None) -> str | None:
     """What makes the overall state what it is, as every view's headline says it: the channels that are down, then
-    those degraded and the case store while forwards find it down (`CASESTORE_OUTAGE_STATE`), in the order given
-    ("DOWN: x · DEGRADED: email, case store (forwards failing since 2026-12-02 02:23:10Z, casestore_unreachable)");
-    None when everything is ok."""
+    those degraded, the case store while forwards find it down (`CASESTORE_OUTAGE_STATE`) and a disk spool that
+    cannot be written (`SPOOL_FAILURE_STATE`), in the order given ("DOWN: x · DEGRADED: email, case store (forwards
+    failing since 2026-12-02 02:23:10Z, casestore_unreachable)"); None when everything is ok."""
     named: dict[str, list[str]] = {state.value: [str(c["channel"]) for c in channels if c["state"] == state.value]
                                    for state in (State.DOWN, State.DEGRADED)}
     if outage_declared(casestore_outage):
@@ -1552,6 +1572,9 @@ def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapp
         named[CASESTORE_OUTAGE_STATE.value].append(
             f"case store (forwards failing since {casestore_outage.get('since') or '?'}, "
             f"{casestore_outage.get('reason') or '?'})")
+    if spool_failure is not None:
+        named[SPOOL_FAILURE_STATE.value].append(
+            f"disk spool ({_clean(spool_failure)}; /readyz answers 503, and while Redis fails no report is taken)")
     return " · ".join(f"{state.upper()}: {', '.join(names)}" for state, names in named.items() if names) or None
 
 
@@ -1584,11 +1607,13 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
     worst = max((SEVERITY[h.state] for h in healths), default=0)
     if outage_declared(stored.casestore_outage):
         worst = max(worst, SEVERITY[CASESTORE_OUTAGE_STATE])
+    if stored.spool_failure is not None:
+        worst = max(worst, SEVERITY[SPOOL_FAILURE_STATE])
     return {
         "generated_at": _clock(now),
         "overall": next(s.value for s, level in SEVERITY.items() if level == worst),
         # Why, as the page's headline and the first line of `lapor-gateway status` say it (null: all ok).
-        "reason": overall_reason(channels, stored.casestore_outage),
+        "reason": overall_reason(channels, stored.casestore_outage, stored.spool_failure),
         "channels": channels,
         "queues": [{**asdict(stats), "worker_seen_at": _clock(stats.worker_seen_at)} for stats in queues],
         "deadletters": {"total": stored.deadletters_total},
@@ -1597,4 +1622,6 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
         # While forwards find the case store down (the latency above is then the last request it answered, from
         # before): their last failure and since when.
         "casestore_outage": stored.casestore_outage,
+        # Why this host's disk spool cannot be written; null while it can.
+        "spool_failure": stored.spool_failure,
     }

@@ -767,6 +767,48 @@ async def test_a_deployment_started_a_moment_ago_is_not_called_unknown(test_env:
     assert result.stdout.startswith("overall: OK")
 
 
+async def test_a_spool_that_cannot_be_written_while_redis_answers_is_said_in_every_view(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """With Redis up a disk spool that cannot be written refuses nothing yet, but /readyz answers 503 (a load balancer
+    gating on it takes the gateway out) and the next Redis outage would refuse every report, while every view said
+    "ALL CHANNELS OK": degraded, naming the disk spool, until it can be written again."""
+    settings = test_env.settings(LAPOR_HEALTH_HEARTBEAT_SECONDS="0.2")
+    spool_dir, aside = settings.data_dir / "spool", settings.data_dir / "spool-aside"
+    async with serving_gateway(settings, redis) as server:
+        assert (await server.client.get("/v1/status")).json()["overall"] == "ok"
+        spool_dir.rename(aside)
+        spool_dir.write_text("a file where the spool directory was")  # refused even to root, unlike a chmod
+        ready = await server.client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["spool"] == "not_writable"
+
+        document = await _status_once(server, "degraded")
+        assert document["reason"].startswith("DEGRADED: disk spool (spool directory ")
+        assert "/readyz answers 503" in document["reason"]
+        assert "not writable" in document["spool_failure"]
+        assert "DEGRADED: disk spool" in (await server.client.get("/status")).text
+        said = await asyncio.to_thread(cli, test_env, "status")
+        assert said.returncode == 0 and said.stdout.startswith("overall: DEGRADED: disk spool"), said.stdout
+        assert (await asyncio.to_thread(cli, test_env, "status", "--strict")).returncode == 1
+        await async_wait_until(lambda: any(e["event"] == "health.heartbeat" and e["overall"] == "degraded"
+                                           and "not writable" in str(e.get("spool_failure"))
+                                           for e in log_events(log_stream)), timeout=5)
+
+        spool_dir.unlink()
+        aside.rename(spool_dir)
+
+        assert (await _status_once(server, "ok"))["spool_failure"] is None
+
+
+async def _status_once(server: GatewayServer, overall: str, timeout: float = 5) -> dict[str, Any]:
+    """The gateway's status document once its overall state is `overall`."""
+    deadline = time.monotonic() + timeout
+    while (document := (await server.client.get("/v1/status")).json())["overall"] != overall:
+        assert time.monotonic() < deadline, document
+        await asyncio.sleep(0.1)
+    return dict(document)
+
+
 def test_the_status_waits_a_beat_for_a_deployment_starting_as_it_looks(redis: Redis) -> None:
     """`make run` and `lapor-gateway status` typed at once: each process beats within a beat of starting, so the CLI
     looks again for that long before it says the Redis is not the deployment's. (A clock that moves when slept.)"""
@@ -1343,8 +1385,11 @@ async def test_with_redis_down_and_the_spool_unwritable_every_view_says_no_repor
 
         spool_dir.unlink()
         (tmp_path / "spool-aside").rename(spool_dir)
-        back = (await client.get("/v1/status")).json()
-        assert "Twilio's webhooks are answered from the disk spool" in back["reason"]
+        deadline = time.monotonic() + 5  # a probe of the spool stands for a second
+        while "Twilio's webhooks are answered from the disk spool" not in (back := (await client.get(
+                "/v1/status")).json())["reason"]:
+            assert time.monotonic() < deadline, back
+            await asyncio.sleep(0.1)
         assert back["spool_failure"] is None
         assert "answered from the disk spool" in " ".join(run_cli(["status"], cli_env).stdout.split())
 
