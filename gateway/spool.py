@@ -148,7 +148,10 @@ class Spool:
         try:
             self.check_writable()
         except SpoolNotWritable as error:
-            return str(error)
+            # The error's words without the probe file's name (a number the views' scrubbing takes for a phone's).
+            cause = error.__cause__
+            why = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause or error)
+            return f"spool directory {self.directory} is not writable: {why}"
         return None
 
     def append(self, records: list[SpoolRecord]) -> None:

@@ -785,7 +785,8 @@ async def test_a_spool_that_cannot_be_written_while_redis_answers_is_said_in_eve
         document = await _status_once(server, "degraded")
         assert document["reason"].startswith("DEGRADED: disk spool (spool directory ")
         assert "/readyz answers 503" in document["reason"]
-        assert "not writable" in document["spool_failure"]
+        # The OS's words, without the probe file's name: "File exists", the spool being a file here.
+        assert document["spool_failure"] == f"spool directory {spool_dir} is not writable: File exists"
         assert "DEGRADED: disk spool" in (await server.client.get("/status")).text
         said = await asyncio.to_thread(cli, test_env, "status")
         assert said.returncode == 0 and said.stdout.startswith("overall: DEGRADED: disk spool"), said.stdout
