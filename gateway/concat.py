@@ -267,16 +267,13 @@ def _text(value: bytes | None) -> str | None:
 
 
 async def sweep_once(buffer: PartBuffer, handle: Callable[[str, InboundMessage], Awaitable[None]]) -> int:
-    """Take every buffer whose wait is over as it is; a failure leaves it to the next sweep (after the lease).
+    """Take every buffer whose wait is over as it is; a failure leaves it to the next sweep (after the lease). A Redis
+    that cannot be read raises its error (`run_sweeper` says so once).
 
     Each message's failure is its own, a bug's too: ended by it, the round left the messages claimed after it to wait
     out their lease, and the next round, in the same order, ended the same way. Its lines are written with the
     message's words and sender kept out (an exception may quote them), as the webhook's are."""
-    try:
-        claimed = await asyncio.to_thread(buffer.claim_due)
-    except RedisError as error:
-        log.warning("concat.sweep_failed", reason=type(error).__name__)
-        return 0
+    claimed = await asyncio.to_thread(buffer.claim_due)
     taken = 0
     for key, message in claimed:
         if message is None:
@@ -298,10 +295,22 @@ async def sweep_once(buffer: PartBuffer, handle: Callable[[str, InboundMessage],
 
 async def run_sweeper(buffer: PartBuffer, handle: Callable[[str, InboundMessage], Awaitable[None]],
                       interval: float) -> None:
-    """The gateway's background task: every `interval` seconds, take expired concatenations as they are."""
+    """The gateway's background task: every `interval` seconds, take expired concatenations as they are. A Redis
+    outage is said once as it begins (`concat.sweep_failed`) and once as it ends (`concat.sweep_back`): a line at
+    every sweep, every 5 s for as long as Redis was away, buried the lines that told the outage."""
+    failing_since: float | None = None
     while True:
         await asyncio.sleep(interval)
         try:
             await sweep_once(buffer, handle)
+        except RedisError as error:
+            if failing_since is None:
+                failing_since = time.monotonic()
+                log.warning("concat.sweep_failed", reason=type(error).__name__)
+            continue
         except Exception as error:  # a bug must not end the sweeping: the next round tries again
             log.exception("concat.sweep_crashed", reason=type(error).__name__)
+            continue
+        if failing_since is not None:
+            log.info("concat.sweep_back", failed_seconds=round(time.monotonic() - failing_since, 1))
+            failing_since = None

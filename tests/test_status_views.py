@@ -1395,6 +1395,25 @@ async def test_with_redis_down_and_the_spool_unwritable_every_view_says_no_repor
         assert "answered from the disk spool" in " ".join(run_cli(["status"], cli_env).stdout.split())
 
 
+async def test_the_part_sweeper_says_a_redis_outage_once_as_it_begins_and_once_as_it_ends(
+    test_env: TestEnvironment, tmp_path: Path, log_stream: io.StringIO
+) -> None:
+    """The sweeper of concatenated SMS parts logged concat.sweep_failed at every sweep (every 5 s) for as long as
+    Redis was away: one line as the outage begins, one as it ends."""
+    async with gateway_on_its_own_redis(test_env, tmp_path, LAPOR_AGGREGATOR_CONCAT_SWEEP_SECONDS="0.05") as (own, _):
+        def said(event: str) -> int:
+            return sum(e["event"] == event for e in log_events(log_stream))
+
+        own.stop()
+        await async_wait_until(lambda: said("concat.sweep_failed"), timeout=5)
+        await asyncio.sleep(1)  # twenty sweeps more
+        assert said("concat.sweep_failed") == 1
+        own.start_again()
+        await async_wait_until(lambda: said("concat.sweep_back"), timeout=5)
+        await asyncio.sleep(0.3)
+        assert (said("concat.sweep_failed"), said("concat.sweep_back")) == (1, 1)
+
+
 async def test_a_message_answered_from_the_spool_is_the_channels_last_once_redis_is_back(
     test_env: TestEnvironment, tmp_path: Path
 ) -> None:
