@@ -45,6 +45,7 @@ from gateway.health import (
     HealthMonitor,
     HealthSignals,
     SignalWriter,
+    SpoolProbe,
     check_failed_document,
     load_rules,
     publish_disabled,
@@ -59,7 +60,7 @@ from gateway.queries import LOOKUP_SECONDS, answer_query, casestore_client
 from gateway.ratelimit import rate_limit_middleware
 from gateway.replies import acknowledgement, render, shown_typed_id
 from gateway.settings import Settings
-from gateway.spool import Spool, SpoolNotWritable
+from gateway.spool import SPOOL_DIR, Spool, SpoolNotWritable
 from gateway.status_page import render_check_failed_page, render_status_page
 from normalizer.inbound import InboundMessage
 from normalizer.pipeline import UNANSWERED, normalize
@@ -116,6 +117,8 @@ class Gateway:
     spool_prober: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="lapor-spool-probe"))
     spool_probe: asyncio.Future[int] | None = None
+    # The status views' probe of the same disk (their `spool_failure`), never waited for on the loop.
+    spool_status: SpoolProbe | None = None
     # When (the loop's clock) the spool's disk last took /readyz's probe file: reused for SPOOL_PROOF_SECONDS.
     spool_proven_at: float | None = None
     # /readyz's write to Redis, likewise: a Redis that hangs holds this one thread until its socket timeout, not one
@@ -761,9 +764,10 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
     gateway.adapters = enabled_webhook_adapters(settings)
     gateway.signals = HealthSignals(redis)
     gateway.signal_writer = SignalWriter(gateway.signals)
+    gateway.spool_status = SpoolProbe(Spool(settings.data_dir / SPOOL_DIR), wait=False)
     gateway.monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir,
                                     disabled=disabled_channels(settings), polled=polled_accounts(settings),
-                                    signals=gateway.signals)
+                                    signals=gateway.signals, spool_failure=gateway.spool_status.failure)
     # No middleware at all when the limit is off: aiohttp wraps every request once more per middleware.
     middlewares = [rate_limit_middleware(settings.ratelimit)] if settings.ratelimit.enabled else []
     app = web.Application(client_max_size=settings.http.max_body_bytes, middlewares=middlewares,
@@ -812,6 +816,8 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
         await gateway.status_client.aclose()
         gateway.spool_prober.shutdown(wait=False)
         gateway.redis_prober.shutdown(wait=False)
+        if gateway.spool_status is not None:
+            gateway.spool_status.close()
         gateway.signal_writer.close()
         gateway.intake.close()
 

@@ -35,6 +35,7 @@ import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -117,8 +118,10 @@ CASESTORE_OUTAGE_STATE = State.DEGRADED
 # A disk spool that cannot be written, with Redis up: nothing is refused yet, but /readyz answers 503 (a load balancer
 # gating on it takes the gateway out) and the next Redis outage would refuse every report.
 SPOOL_FAILURE_STATE = State.DEGRADED
-# How long one probe of the spool's disk (a file written, fsynced and deleted) stands for the checks that follow it.
+# How long one probe of the spool's disk (a file written, fsynced and deleted) stands for the checks that follow it,
+# and how long one may take before the disk is said not to answer.
 SPOOL_PROBE_SECONDS = 1.0
+SPOOL_PROBE_HUNG_SECONDS = 2.0
 # More wall-clock time than monotonic time gone between two checks of a process, in seconds: its clock stepped
 # forward (NTP); the checks of one process run a few seconds apart, their clocks read within milliseconds.
 CLOCK_STEP_SECONDS = 2.0
@@ -1251,6 +1254,48 @@ def published_disabled(redis: Redis) -> frozenset[str] | None:
     return frozenset(channels)
 
 
+class SpoolProbe:
+    """Why this host's disk spool cannot be written (`Spool.failure`), probed on a thread of its own at most once a
+    SPOOL_PROBE_SECONDS, since every check and view asks. The gateway does not wait for it (`wait=False`: the last
+    probe's answer; a view runs on the event loop, and a hung disk must not stall the webhooks): a probe that has
+    taken SPOOL_PROBE_HUNG_SECONDS is an answer of its own. A one-shot command waits for its probe."""
+
+    def __init__(self, spool: Spool, *, wait: bool) -> None:
+        self._spool = spool
+        self._wait = wait
+        self._prober = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lapor-spool-status")
+        self._lock = threading.Lock()
+        self._started: float | None = None  # the probe in flight's start
+        self._last: tuple[float, str | None] | None = None  # the last probe's end and its answer
+
+    def failure(self) -> str | None:
+        now = time.monotonic()
+        with self._lock:
+            if self._started is None and (self._last is None or now - self._last[0] >= SPOOL_PROBE_SECONDS):
+                self._started = now
+                probe = self._prober.submit(self._probe)
+                if self._wait:
+                    self._lock.release()
+                    try:
+                        wait_for([probe], timeout=SPOOL_PROBE_HUNG_SECONDS)
+                    finally:
+                        self._lock.acquire()
+                    now = time.monotonic()
+            if self._started is not None and now - self._started >= SPOOL_PROBE_HUNG_SECONDS:
+                return (f"spool directory {self._spool.directory} does not answer (a probe has waited "
+                        f"{now - self._started:.0f} s)")
+            return self._last[1] if self._last is not None else None
+
+    def _probe(self) -> None:
+        failure = self._spool.failure()
+        with self._lock:
+            self._last, self._started = (time.monotonic(), failure), None
+
+    def close(self) -> None:
+        """On shutdown: a probe held by a hung disk is not waited for."""
+        self._prober.shutdown(wait=False)
+
+
 class HealthMonitor:
     """Evaluates every configured channel from what is in Redis, and logs each change of state exactly once."""
 
@@ -1258,7 +1303,8 @@ class HealthMonitor:
                  queues: Sequence[str] = ALL_QUEUES, spool: Callable[[], int] | None = None,
                  clock: Callable[[], float] = time.time, disabled: Iterable[str] = (),
                  polled: Mapping[str, str] | None = None, signals: HealthSignals | None = None,
-                 monotonic: Callable[[], float] | None = None) -> None:
+                 monotonic: Callable[[], float] | None = None,
+                 spool_failure: Callable[[], str | None] | None = None) -> None:
         self._redis = redis
         self.rules = rules
         # This process's recorder: what it noted and has not written yet is written before each check evaluates.
@@ -1270,8 +1316,9 @@ class HealthMonitor:
         self._queues = tuple(queues)
         self._spool = spool or (lambda: spool_size(data_dir) if data_dir is not None else 0)
         self._data_dir = data_dir
-        # The last probe of the spool's disk: (monotonic time, its failure or None).
-        self._spool_probed: tuple[float, str | None] | None = None
+        # Why the spool's disk cannot be written: a probe of its own by default, waited for (a one-shot command's).
+        self._spool_failure = spool_failure or (SpoolProbe(Spool(data_dir / SPOOL_DIR), wait=True).failure
+                                                if data_dir is not None else lambda: None)
         self._clock = clock
         # A step of the wall clock is told by a clock that does not step: the real monotonic one beside the real wall
         # clock; a caller moving a wall clock of its own passes its own (or none: no step is looked for).
@@ -1511,17 +1558,7 @@ class HealthMonitor:
         spool_bytes = self._spool()
         metrics.SPOOL_SIZE.set(spool_bytes)
         return redis_down_document(error, spool_bytes, self._clock(), named_redis(self._redis, self._data_dir),
-                                   self.spool_failure())
-
-    def spool_failure(self) -> str | None:
-        """Why this host's disk spool cannot be written now (`Spool.failure`), probed at most once a
-        SPOOL_PROBE_SECONDS: every check and view asks."""
-        if self._data_dir is None:
-            return None
-        now, probed = time.monotonic(), self._spool_probed
-        if probed is None or now - probed[0] >= SPOOL_PROBE_SECONDS:
-            probed = self._spool_probed = (now, Spool(self._data_dir / SPOOL_DIR).failure())
-        return probed[1]
+                                   self._spool_failure())
 
     def read_stored(self, healths: Sequence[ChannelHealth]) -> StoredStatus:
         """What the document shows besides the evaluation, in one round trip (and the spool's size)."""
@@ -1545,7 +1582,7 @@ class HealthMonitor:
                          for index, health in enumerate(healths)},
             deadletters={health.channel: int(per_channel[2 * index + 1]) for index, health in enumerate(healths)},
             spool_size=self._spool(),
-            spool_failure=self.spool_failure(),
+            spool_failure=self._spool_failure(),
             pollers={channel: lease_status(account, leases[2 * index], leases[2 * index + 1])
                      for index, (channel, account) in enumerate(self.polled.items())},
             casestore_outage=None if down_reason is None else {

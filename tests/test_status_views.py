@@ -12,6 +12,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -801,6 +802,33 @@ async def test_a_spool_that_cannot_be_written_while_redis_answers_is_said_in_eve
         assert (await _status_once(server, "ok"))["spool_failure"] is None
 
 
+async def test_a_spool_disk_that_hangs_stalls_no_view_and_is_said_not_to_answer(
+    test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The views' probe of the spool writes and fsyncs a file: on a hung disk it must hold its own thread, never the
+    event loop the webhooks and views share, and say the disk does not answer once it has waited 2 s."""
+    released = threading.Event()
+
+    def hung(_: Spool) -> str | None:
+        released.wait(10)
+        return None
+
+    monkeypatch.setattr(Spool, "failure", hung)
+    try:
+        async with serving_gateway(test_env.settings(), redis) as server:
+            started = time.monotonic()
+            for _ in range(5):
+                assert (await server.client.get("/v1/status")).status_code == 200
+            assert (await server.client.get("/healthz")).status_code == 200
+            assert time.monotonic() - started < 2
+            document = await _status_once(server, "degraded")
+            assert "does not answer (a probe has waited" in document["spool_failure"]
+            released.set()
+            assert (await _status_once(server, "ok"))["spool_failure"] is None
+    finally:
+        released.set()
+
+
 async def _status_once(server: GatewayServer, overall: str, timeout: float = 5) -> dict[str, Any]:
     """The gateway's status document once its overall state is `overall`."""
     deadline = time.monotonic() + timeout
@@ -1372,7 +1400,10 @@ async def test_with_redis_down_and_the_spool_unwritable_every_view_says_no_repor
         refused = await server.post_twilio(server.twilio_form(MessageSid="SM" + "2" * 32))
         assert refused.status_code == 503 and refused.json()["error"] == "spool_failed"
 
-        status = await client.get("/v1/status")
+        deadline = time.monotonic() + 5  # the gateway's probe of the spool runs beside its views, a second apart
+        while "the disk spool cannot be written" not in (status := await client.get("/v1/status")).json()["reason"]:
+            assert time.monotonic() < deadline, status.text
+            await asyncio.sleep(0.1)
         assert status.status_code == 503
         document = status.json()
         for said in (document["reason"], (await client.get("/status")).text):
