@@ -1527,6 +1527,7 @@ class HealthMonitor:
         stored = self.read_stored(healths)
         metrics.DEADLETTERS_WAITING.set(stored.deadletters_total)
         metrics.SPOOL_SIZE.set(stored.spool_size)
+        metrics.SPOOL_WRITABLE.set(stored.spool_failure is None)
         metrics.REDIS_UP.set(1)
         collected = metrics.collect_metrics()
         counters = metrics.channel_counters(collected)
@@ -1557,8 +1558,10 @@ class HealthMonitor:
         metrics.REDIS_UP.set(0)
         spool_bytes = self._spool()
         metrics.SPOOL_SIZE.set(spool_bytes)
+        failure = self._spool_failure()
+        metrics.SPOOL_WRITABLE.set(failure is None)
         return redis_down_document(error, spool_bytes, self._clock(), named_redis(self._redis, self._data_dir),
-                                   self._spool_failure())
+                                   failure)
 
     def read_stored(self, healths: Sequence[ChannelHealth]) -> StoredStatus:
         """What the document shows besides the evaluation, in one round trip (and the spool's size)."""

@@ -158,6 +158,12 @@ DEADLETTERS_WAITING = Gauge(
 SPOOL_SIZE = Gauge("lapor_spool_size", "Bytes waiting in the disk spool for replay.", multiprocess_mode="mostrecent")
 # While Redis does not answer, a scrape cannot read the channels or the queues: their gauges keep their last values
 # (all ok, say), and this is what says the views are DOWN.
+# The disk spool takes a file (1) or not (0): with Redis up nothing is refused yet, but /readyz answers 503, and
+# the next Redis outage would refuse every report.
+SPOOL_WRITABLE = Gauge(
+    "lapor_spool_writable", "Whether the disk spool took the health check's latest probe file (1) or not (0).",
+    multiprocess_mode="mostrecent",
+)
 REDIS_UP = Gauge(
     "lapor_redis_up", "Whether Redis answered the gateway's latest health check (1) or not (0).",
     multiprocess_mode="mostrecent",

@@ -789,6 +789,7 @@ async def test_a_spool_that_cannot_be_written_while_redis_answers_is_said_in_eve
         # The OS's words, without the probe file's name: "File exists", the spool being a file here.
         assert document["spool_failure"] == f"spool directory {spool_dir} is not writable: File exists"
         assert "DEGRADED: disk spool" in (await server.client.get("/status")).text
+        assert value((await server.client.get("/metrics")).text, "lapor_spool_writable") == 0
         said = await asyncio.to_thread(cli, test_env, "status")
         assert said.returncode == 0 and said.stdout.startswith("overall: DEGRADED: disk spool"), said.stdout
         assert (await asyncio.to_thread(cli, test_env, "status", "--strict")).returncode == 1
@@ -800,6 +801,7 @@ async def test_a_spool_that_cannot_be_written_while_redis_answers_is_said_in_eve
         aside.rename(spool_dir)
 
         assert (await _status_once(server, "ok"))["spool_failure"] is None
+        assert value((await server.client.get("/metrics")).text, "lapor_spool_writable") == 1
 
 
 async def test_a_spool_disk_that_hangs_stalls_no_view_and_is_said_not_to_answer(
