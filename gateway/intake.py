@@ -360,7 +360,9 @@ class Intake:
             if records:
                 self._spool.append(records)
         except OSError as error:  # part of the batch may be on disk (see Spool.append): its IDs are not given back
-            raise NotDurable(f"redis unavailable and the spool failed: {error}", reason="spool_failed") from error
+            # The OS's words without the file's path: the detail is the webhook's answer, which anyone may read.
+            raise NotDurable(f"redis unavailable and the spool failed: {error.strerror or type(error).__name__}",
+                             reason="spool_failed") from error
         for key, tracking_id in in_batch.items():
             self._remember_spooled(key, tracking_id)
         metrics.SPOOLED.inc(len(records))

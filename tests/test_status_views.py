@@ -1401,6 +1401,8 @@ async def test_with_redis_down_and_the_spool_unwritable_every_view_says_no_repor
         spool_dir.write_text("a file where the spool directory was")  # refused even to root, unlike a chmod
         refused = await server.post_twilio(server.twilio_form(MessageSid="SM" + "2" * 32))
         assert refused.status_code == 503 and refused.json()["error"] == "spool_failed"
+        # The answer anyone posting may read names no path of the gateway's host.
+        assert str(settings.data_dir) not in refused.text and "Not a directory" in refused.json()["detail"]
 
         deadline = time.monotonic() + 5  # the gateway's probe of the spool runs beside its views, a second apart
         while "the disk spool cannot be written" not in (status := await client.get("/v1/status")).json()["reason"]:
