@@ -377,9 +377,13 @@ def test_cli_show_takes_a_kind_as_an_export_names_it_and_refuses_an_unknown_one(
 
     monkeypatch.setenv("LAPOR_PROFILE", "development")
     runner = CliRunner()
-    shown = runner.invoke(app, ["triage", "Mohon dibangun taman bermain", "--kind", "Aspirasi", "--json"])
-    assert shown.exit_code == 0, shown.output
-    assert orjson.loads(shown.output)["kind"] == {"kind": "aspiration", "confidence": 1.0, "source": "keyword"}
+    # The options before the text too, as the README's comment shows them ("No such option: --kind").
+    for args in (["Mohon dibangun taman bermain", "--kind", "Aspirasi", "--json"],
+                 ["--kind", "Aspirasi", "--json", "Mohon dibangun taman bermain"]):
+        shown = runner.invoke(app, ["triage", *args])
+        assert shown.exit_code == 0, shown.output
+        assert orjson.loads(shown.output)["kind"] == {"kind": "aspiration", "confidence": 1.0, "source": "keyword"}
+    assert "triage train <csv>" in runner.invoke(app, ["triage", "--help"]).output
     refused = runner.invoke(app, ["triage", "Mohon dibangun taman", "--kind", "[bold]usulan"], env={"COLUMNS": "200"})
     assert (refused.exit_code, type(refused.exception)) == (2, SystemExit), refused.output
     assert "no such kind: [bold]usulan; the kinds are complaint, aspiration" in refused.output

@@ -23,10 +23,12 @@ console = Console(soft_wrap=True)
 
 
 class _TextByDefault(TyperGroup):
-    """`lapor-gateway triage "<text>"` means `lapor-gateway triage show "<text>"`."""
+    """`lapor-gateway triage "<text>"` means `lapor-gateway triage show "<text>"`, its options before the text too
+    (`triage --kind aspirasi "<text>"` was "No such option: --kind")."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        asks_help = args in (["--help"], ["-h"])
+        if args and not asks_help and not any(arg in self.commands for arg in args):
             args = ["show", *args]
         return super().parse_args(ctx, args)
 
