@@ -752,6 +752,11 @@ ANSWER_ROWS = [
     AnswerRow("outlook-rule-lines-wrapped-at-76",
               lambda ack: "\n________________________________\n" + _outlook_block(ack) + _wrapped(ack.get_content())
               + "\n\nSekarang makin parah.", "Sekarang makin parah."),
+    # Outlook's usual answer: the words on top, our reply quoted at the mail's end (its last line, as delivered, ends
+    # the mail's CRLF text: read so, our English line was filed as the citizen's words)
+    AnswerRow("outlook-words-above",
+              lambda ack: "Sekarang makin parah.\n\n________________________________\n" + _outlook_block(ack)
+              + _wrapped(ack.get_content()), "Sekarang makin parah."),
     AnswerRow("outlook-words-above-and-below",
               lambda ack: "Ada foto baru.\n\n-----Original Message-----\n" + _outlook_block(ack) + ack.get_content()
               + "\n\nSekarang makin parah.", "Ada foto baru.\n\nSekarang makin parah."),

@@ -918,12 +918,13 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
     _walk(message, walk)
     attachments = [replace(item, referenced=True) if item.content_id in walk.content_ids else item
                    for item in walk.attachments]
-    body = "\n\n".join(text.strip("\n") for text in walk.texts if text.strip())
+    # Each part's CRLF read as "\n" before its blank lines around are cut: cut first, a part's last line kept the "\r"
+    # of the mail's CRLF, and our reply quoted at an answer's end (Outlook's top-posting) was no quote of ours there.
+    body = "\n\n".join(text.replace("\r\n", "\n").strip("\n") for text in walk.texts if text.strip())
     message_id = message_ids(header_text(message, "Message-ID"))
     reply_to = [a for _, a in mailboxes(message, "Reply-To")] \
         if _raw_length(message, "Reply-To") <= max_address_field else []
     subject = header_text(message, "Subject")
-    body = body.replace("\r\n", "\n")
     forwarded = bool(FORWARD_SUBJECT.match(subject))
     text, _ = _trimmed(body, forwarded=forwarded)
     in_reply_to = message_ids(header_text(message, "In-Reply-To"))
