@@ -93,6 +93,9 @@ class Grammar:
     # Anonymity asked in words (`[flags_in_words]`), each phrase folded and padded (" identitas saya dirahasiakan "),
     # under its first word: only the phrases a word of the text opens are looked for in it.
     anonymity_phrases: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # Those only read after a request word, right before or inside them (`anonymous_when_asked`: "mohon nama saya
+    # tidak disebutkan"), under their first word: each the phrase once per word of it marked as asked (`_ASKED`).
+    anonymity_asked_phrases: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     # Request words read as absent inside those phrases ("identitas saya mohon dirahasiakan"). Folded.
     anonymity_phrase_fillers: frozenset[str] = frozenset()
     # Words as an SMS shortens them ("sy", "jgn"), each mapped to the word in full those phrases hold. Folded.
@@ -183,6 +186,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         flag_openers_after_keywords=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("after_keywords", [])),
         anonymity_phrases=_by_first_word([fold_word(w) for w in _TOKENS.findall(phrase)]
                                          for phrase in in_words.get("anonymous", [])),
+        anonymity_asked_phrases=_by_first_word(([fold_word(w) for w in _TOKENS.findall(phrase)]
+                                                for phrase in in_words.get("anonymous_when_asked", [])), asked=True),
         anonymity_phrase_fillers=frozenset(fold_word(w) for w in in_words.get("phrase_fillers", [])),
         anonymity_abbreviations={fold_word(short): fold_word(full)
                                  for short, full in in_words.get("abbreviations", [])},
@@ -1330,21 +1335,43 @@ def _asks_in_a_phrase(words: list[str], grammar: Grammar) -> bool:
     the request words a citizen puts inside a phrase ("identitas saya mohon dirahasiakan"). Only the phrases a word of
     the text opens are looked for: most reports open none, and looking for every phrase twice cost a fifth of a
     report's parse."""
-    phrases = [phrase for word in grammar.anonymity_phrases.keys() & set(words)
+    present = set(words)
+    phrases = [phrase for word in grammar.anonymity_phrases.keys() & present
                for phrase in grammar.anonymity_phrases[word]]
-    if not phrases:
+    asked = [phrase for word in grammar.anonymity_asked_phrases.keys() & present
+             for phrase in grammar.anonymity_asked_phrases[word]]
+    if not phrases and not asked:
         return False
+    fillers = grammar.anonymity_phrase_fillers
     padded = f" {' '.join(words)} "
-    unfilled = f" {' '.join(word for word in words if word not in grammar.anonymity_phrase_fillers)} "
-    return any(phrase in padded or phrase in unfilled for phrase in phrases)
+    unfilled = f" {' '.join(word for word in words if word not in fillers)} "
+    if any(phrase in padded or phrase in unfilled for phrase in phrases):
+        return True
+    marked: list[str] = []  # the words without request words, the word after each marked as asked
+    mark = ""
+    for word in words:
+        if word in fillers:
+            mark = _ASKED
+        else:
+            marked.append(mark + word)
+            mark = ""
+    requested = f" {' '.join(marked)} "
+    return any(phrase in requested for phrase in asked)
 
 
-def _by_first_word(phrases: Iterable[list[str]]) -> dict[str, tuple[str, ...]]:
-    """Folded phrases, each padded with a space at both ends, under their first word."""
+# Marks a word right after a request word (`_asks_in_a_phrase`); no word of a text holds it.
+_ASKED = "^"
+
+
+def _by_first_word(phrases: Iterable[list[str]], *, asked: bool = False) -> dict[str, tuple[str, ...]]:
+    """Folded phrases, each padded with a space at both ends, under their first word. `asked`: each phrase once per
+    word of it, that word marked as asked (`_ASKED`): a request word stood right before it."""
     grouped: dict[str, list[str]] = {}
     for words in phrases:
         if words:
-            grouped.setdefault(words[0], []).append(f" {' '.join(words)} ")
+            forms = [[*words[:at], _ASKED + words[at], *words[at + 1:]] for at in range(len(words))] if asked \
+                else [words]
+            grouped.setdefault(words[0], []).extend(f" {' '.join(form)} " for form in forms)
     return {word: tuple(padded) for word, padded in grouped.items()}
 
 
