@@ -96,6 +96,9 @@ class Grammar:
     # Those only read after a request word, right before or inside them (`anonymous_when_asked`: "mohon nama saya
     # tidak disebutkan"), under their first word: each the phrase once per word of it marked as asked (`_ASKED`).
     anonymity_asked_phrases: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # A form's name line filled with the wish (`anonymous_name_lines`: "Nama: Anonim"), each phrase's folded words:
+    # read only opening the text, a line or a clause (`_fills_a_name_line`).
+    anonymity_name_lines: tuple[tuple[str, ...], ...] = ()
     # Request words read as absent inside those phrases ("identitas saya mohon dirahasiakan"). Folded.
     anonymity_phrase_fillers: frozenset[str] = frozenset()
     # Words as an SMS shortens them ("sy", "jgn"), each mapped to the word in full those phrases hold. Folded.
@@ -188,6 +191,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
                                          for phrase in in_words.get("anonymous", [])),
         anonymity_asked_phrases=_by_first_word(([fold_word(w) for w in _TOKENS.findall(phrase)]
                                                 for phrase in in_words.get("anonymous_when_asked", [])), asked=True),
+        anonymity_name_lines=tuple(tuple(fold_word(w) for w in _TOKENS.findall(phrase))
+                                   for phrase in in_words.get("anonymous_name_lines", [])),
         anonymity_phrase_fillers=frozenset(fold_word(w) for w in in_words.get("phrase_fillers", [])),
         anonymity_abbreviations={fold_word(short): fold_word(full)
                                  for short, full in in_words.get("abbreviations", [])},
@@ -1324,8 +1329,8 @@ def _with_anonymity_asked_in_words(parsed: ParsedText, grammar: Grammar) -> Pars
         return parsed
     shortened = grammar.anonymity_abbreviations
     words = [shortened.get(word, word) for word in map(fold_word, _TOKENS.findall(parsed.text))]
-    if (_asks_in_a_phrase(words, grammar) or _wishes_anonymity(words, grammar)
-            or _opens_with_anonymity_in_prose(parsed.text, grammar)):
+    if (_asks_in_a_phrase(words, grammar) or _fills_a_name_line(parsed.text, words, grammar)
+            or _wishes_anonymity(words, grammar) or _opens_with_anonymity_in_prose(parsed.text, grammar)):
         return replace(parsed, anonymous=True)
     return parsed
 
@@ -1357,6 +1362,26 @@ def _asks_in_a_phrase(words: list[str], grammar: Grammar) -> bool:
             mark = ""
     requested = f" {' '.join(marked)} "
     return any(phrase in requested for phrase in asked)
+
+
+# Where a form's name line may open: the text's start, a line's, a clause's.
+_CLAUSE_BREAK = re.compile(r"[\n.!?;,\u3002\uff01\uff1f\uff1b\uff0c]")
+
+
+def _fills_a_name_line(text: str, words: list[str], grammar: Grammar) -> bool:
+    """Whether a clause of the text opens with a form's name line filled with the wish (`anonymous_name_lines`:
+    "Nama: Anonim", "Nama: mohon dirahasiakan"). `words`: the text's folded words, to pass at once a text with none of
+    the labels (most reports)."""
+    lines = [line for line in grammar.anonymity_name_lines if line and line[0] in words]
+    if not lines:
+        return False
+    shortened, fillers = grammar.anonymity_abbreviations, grammar.anonymity_phrase_fillers
+    for clause in _CLAUSE_BREAK.split(text):
+        opening = [word for word in (shortened.get(token, token) for token in map(fold_word, _TOKENS.findall(clause)))
+                   if word not in fillers]
+        if any(tuple(opening[:len(line)]) == line for line in lines):
+            return True
+    return False
 
 
 # Marks a word right after a request word (`_asks_in_a_phrase`); no word of a text holds it.

@@ -2219,6 +2219,8 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     pytest.param("Nama: (dirahasiakan)\nIsi: kepala desa minta uang", Action.REPORT, True,
                  id="form-nama-dirahasiakan"),
     pytest.param("Name: anonymous. The village head asked for money", Action.REPORT, True, id="form-name-anonymous"),
+    pytest.param("Kades minta uang. Nama: mohon dirahasiakan", Action.REPORT, True, id="form-nama-mohon-dirahasiakan"),
+    pytest.param("Nama dirahasiakan. Kades minta uang", Action.REPORT, True, id="form-nama-dirahasiakan-no-colon"),
     # As an SMS shortens the words ("sy", "jgn", "mhn"): each was a named report.
     pytest.param("Kepala desa minta uang 500rb. identitas sy dirahasiakan", Action.REPORT, True, id="identitas-sy"),
     pytest.param("Kepala desa minta uang 500rb. mhn identitas sy dirahasiakan", Action.REPORT, True,
@@ -2273,6 +2275,10 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     pytest.param("Saya mohon penjelasan kenapa nama saya tidak disebutkan di pengumuman CPNS", Action.REPORT, False,
                  id="request-word-far-before-prose"),
     pytest.param("akun bernama anonim menyebar hoaks", Action.REPORT, False, id="bernama-anonim-prose"),
+    # a name line's words inside a clause: someone else's name, not the citizen's form
+    pytest.param("Pelaku memakai nama anonim untuk menipu warga", Action.REPORT, False, id="memakai-nama-anonim-prose"),
+    pytest.param("Seorang oknum guru (nama dirahasiakan) meminta uang seragam", Action.REPORT, False,
+                 id="nama-dirahasiakan-in-brackets-prose"),
     pytest.param("nama korban dirahasiakan oleh polisi", Action.REPORT, False, id="nama-korban-dirahasiakan-prose"),
     pytest.param("Selamat pagi, akun anonim menyebar hoaks", Action.REPORT, False, id="greeting-then-prose"),
     pytest.param("privasi saya dilanggar oleh petugas bank", Action.REPORT, False, id="privasi-prose"),
