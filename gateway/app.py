@@ -231,9 +231,10 @@ class Gateway:
         draft = normalized.draft
         assert draft is not None
         if outbound is not None and self.intake.spooling:
-            # Its reply is queued in Redis, which is away: refused before its report is spooled, so the provider's
-            # retry, which another gateway process may take, does not file it a second time from that one's spool.
-            raise NotDurable("redis unavailable: the reply needs it", reason="redis_unavailable")
+            # Its reply is queued in Redis: while Redis is away, refused (NotDurable) before its report is spooled, so
+            # the provider's retry, which another gateway process may take, is not filed again from that one's spool.
+            # Redis back and the spool not replayed yet, the report is spooled and its reply queued.
+            await durably(self.redis.ping)
         unknown_report: str | None = None
         if draft.follow_up_of:  # only a follow-up looks its report up: no thread hop for the others
             assert self.status_client is not None
