@@ -1872,6 +1872,27 @@ def test_a_cek_by_mail_of_a_mistyped_id_is_answered_as_by_sms_and_not_filed(  # 
     assert len(casestore.reports()) == 1
 
 
+def test_an_outlook_answer_to_our_not_valid_answer_files_the_citizens_words_alone(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer) -> None:
+    """Our answer to a CEK of a mistyped ID names no report (`lapor-query-...` Message-ID): an answer to it quoting it
+    as Outlook does (no '>'), the citizen's words below it, was taken for quoted history and lost them."""
+    tracking_id, _ = filed_report(make_server, redis, casestore)
+    server = make_server()
+    cek = citizen_mail(subject="", body=f"CEK {mistyped(tracking_id)}")
+    server.deliver(cek)
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), cek)
+    quoted = "\n".join(["", "From: LAPOR! <pengaduan@lapor.go.id>", "Sent: Thursday, 3 December 2026 10:00",
+                         "To: Warga <warga@example.net>", f"Subject: {answer['Subject']}", "",
+                         answer.get_content().strip()])
+    words = "Maaf salah ketik. Lampu jalan di gang 5 mati sudah seminggu."
+    mail = reply_to(answer, subject=None, references=True, body=quoted.lstrip() + "\n\n" + words)  # written below
+    result = server.deliver(mail)
+    assert result.tracking_id is not None
+    envelope = stored_envelope(redis, result.tracking_id)
+    assert envelope is not None and envelope["text"] == words
+
+
 LOGO_CID = "image001.png@01DA4C2B.7E8F9A10"
 
 

@@ -144,9 +144,20 @@ def asks_no_auto_reply(mail: ParsedMail) -> bool:
     return bool({word.strip().lower() for word in value.split(",")} & NO_AUTO_REPLY)
 
 
+# One of our replies that names no report (an answer to a CEK of a mistyped ID: `channels/email/reply.py`).
+OUR_QUERY_MESSAGE_ID = re.compile(r"^lapor-query-[0-9a-f]+@(.+)$", re.IGNORECASE)
+
+
 def answers_our_reply(mail: ParsedMail, settings: EmailSettings) -> bool:
-    """Whether the mail answers one of our replies (its In-Reply-To names one): the history it quotes is ours."""
-    return any(our_tracking_id(reference, settings) for reference in mail.in_reply_to)
+    """Whether the mail answers one of our replies (its In-Reply-To names one, a report's or a query's): the history
+    it quotes is ours."""
+    return any(our_tracking_id(reference, settings) or _our_query_reply(reference, settings)
+               for reference in mail.in_reply_to)
+
+
+def _our_query_reply(message_id: str, settings: EmailSettings) -> bool:
+    match = OUR_QUERY_MESSAGE_ID.match(message_id.strip("<> "))
+    return bool(match) and match.group(1).lower() == settings.message_id_domain.lower()
 
 
 def follow_up_of(mail: ParsedMail, settings: EmailSettings) -> str | None:
