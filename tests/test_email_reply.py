@@ -18,7 +18,9 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from prometheus_client import REGISTRY
 from redis import Redis
+from rq.timeouts import JobTimeoutException
 
 from channels.email.reply import build_reply, outbox_dir
 from gateway.attachments import attachment_location
@@ -265,14 +267,15 @@ def test_retries_through_a_relay_outage_do_not_use_up_the_hourly_cap(
     assert DeadLetters(redis).count() == 0 and replies.count == 0
 
 
-def test_retries_after_an_unexpected_failure_do_not_use_up_the_hourly_cap(
-    test_env: TestEnvironment, redis: Redis, tmp_path: Path
+@pytest.mark.parametrize("failure", ["outbox-unwritable", "job-timeout"])
+def test_retries_after_a_failed_outbox_write_do_not_use_up_the_hourly_cap(
+    test_env: TestEnvironment, redis: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
-    """An attempt that ended by an exception the job does not classify (the outbox cannot be written: a full disk, a
-    path that is no directory) sent nothing either: RQ retries it, and it must not count against the cap. Counted,
-    the retry after the cap's worth dropped the reply as capped, the job done, with no dead letter."""
+    """An attempt that wrote nothing to the outbox sent nothing: retried, it must not count against the cap, whether
+    the outbox could not be written (`outbox_unwritable`, a path that is no directory) or the attempt ended by an
+    exception the job does not classify (RQ's job timeout). Counted, the retry after the cap's worth dropped the reply
+    as capped, the job done, with no dead letter."""
     blocker = tmp_path / "not-a-directory"
-    blocker.write_bytes(b"")
     settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), LAPOR_EMAIL_REPLY_CAP_PER_HOUR="2",
                                  LAPOR_EMAIL_OUTBOX_DIR=str(blocker / "outbox"))
     server = SmtpServerThread(settings, redis).start()
@@ -280,13 +283,95 @@ def test_retries_after_an_unexpected_failure_do_not_use_up_the_hourly_cap(
         server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
     finally:
         server.stop()
+    if failure == "outbox-unwritable":
+        blocker.write_bytes(b"")
+    else:
+        real_write, failures = email_reply.write_to_outbox, [4]
+
+        def timing_out(*args: Any, **kwargs: Any) -> Any:
+            if failures[0]:
+                failures[0] -= 1
+                raise JobTimeoutException("Task exceeded maximum timeout value (180 seconds)")
+            return real_write(*args, **kwargs)
+
+        monkeypatch.setattr(email_reply, "write_to_outbox", timing_out)
     replies = queue(REPLY_QUEUE, redis)
     run_and_retry(replies, settings, redis, times=4)  # twice the cap
-    blocker.unlink()
+    blocker.unlink(missing_ok=True)
     run_replies(settings, redis)
     assert [str(reply["To"]) for reply in outbox(settings)] == ["budi.santoso1987@gmail.com"]
     assert DeadLetters(redis).count() == 0 and replies.count == 0
 
+
+def outbox_a_file(outbox: Path) -> None:
+    """The outbox's own name taken by a regular file."""
+    outbox.write_bytes(b"")
+
+
+def outbox_under_a_file(outbox: Path) -> None:
+    """The directory above the outbox a regular file: the outbox cannot be made."""
+    outbox.parent.rename(outbox.parent.with_name("moved"))
+    outbox.parent.write_bytes(b"")
+
+
+def outbox_read_only(outbox: Path) -> None:
+    """The outbox there, but not writable by the gateway's user. Root (with CAP_DAC_OVERRIDE) writes it anyway: the
+    rows above are its cases."""
+    outbox.mkdir()
+    outbox.chmod(0o500)
+    probe = outbox / "probe"
+    try:
+        probe.write_bytes(b"")
+    except PermissionError:
+        return
+    probe.unlink()
+    pytest.skip("this user writes into a directory of mode 0500 (root)")
+
+
+@pytest.mark.parametrize(("unwritable", "detail"), [
+    pytest.param(outbox_a_file, "FileExistsError (EEXIST)", id="outbox-is-a-file"),
+    pytest.param(outbox_under_a_file, "NotADirectoryError (ENOTDIR)", id="parent-is-a-file"),
+    pytest.param(outbox_read_only, "PermissionError (EACCES)", id="outbox-mode-0500"),
+])
+def test_a_reply_the_outbox_cannot_take_is_retried_then_dead_lettered(
+    test_env: TestEnvironment, redis: Redis, tmp_path: Path, log_stream: io.StringIO,
+    unwritable: Callable[[Path], None], detail: str,
+) -> None:
+    """An outbox that cannot be written fails the reply as an unreachable relay does: retried with an
+    `email.reply_retry` line, then dead-lettered as `outbox_unwritable` and counted as a failed reply. The OSError
+    went out raw, RQ's traceback for each try, and the channel showed "replies 0/0 failed" meanwhile. No line, no
+    dead letter and no stored traceback names the outbox's path (a home directory, the Tracking ID in its name)."""
+    private = tmp_path / "budi-santoso-home"
+    outbox_path = private / "lapor" / "outbox"
+    outbox_path.parent.mkdir(parents=True)
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), LAPOR_EMAIL_OUTBOX_DIR=str(outbox_path),
+                                 LAPOR_QUEUES_RETRY_INTERVALS="1")
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        result = server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    finally:
+        server.stop()
+    unwritable(outbox_path)
+    failed = REGISTRY.get_sample_value("lapor_replies_total", {"channel": "email", "outcome": "failed"}) or 0.0
+    replies = queue(REPLY_QUEUE, redis)
+    run_and_retry(replies, settings, redis, times=1)  # the one retry of LAPOR_QUEUES_RETRY_INTERVALS=1
+    [job] = replies.get_jobs()
+    assert job.meta["last_error"] == "outbox_unwritable"
+    run_replies(settings, redis)  # the last try
+    events = log_events(log_stream)
+    assert [(event["event"], event["reason"]) for event in events if event["event"].startswith("email.reply_")] == [
+        ("email.reply_retry", "outbox_unwritable"), ("email.reply_failed", "outbox_unwritable")]
+    [letter] = DeadLetters(redis).list()
+    assert (letter.queue, letter.tracking_id, letter.reason) == (REPLY_QUEUE, result.tracking_id, "outbox_unwritable")
+    assert letter.detail == f"outbox unwritable: {detail}"
+    assert REGISTRY.get_sample_value("lapor_replies_total", {"channel": "email", "outcome": "failed"}) == failed + 1
+    signals = redis.hgetall("lapor:health:signals:email")
+    assert (signals[b"reply_failures"], signals[b"last_reply_error"]) == (b"1", b"outbox_unwritable")
+    stored = b" ".join(value for key in redis.keys("rq:*") if redis.type(key) == b"hash"
+                       for value in redis.hvals(key))
+    for text in (log_stream.getvalue(), letter.detail, stored.decode(errors="replace")):
+        assert private.name not in text
+    assert replies.count == 0 and replies.scheduled_job_registry.count == 0
 
 
 def test_retries_of_a_reply_that_could_not_be_built_do_not_use_up_the_hourly_cap(

@@ -4,8 +4,9 @@ Idempotent per mail (a re-sent mail or a retried job does not answer twice once 
 one job at a time answers a mail: two running at once (a job queued twice, a dead letter requeued while the first
 runs) are kept apart by the mail's send lease (`workers.send_lease`); the second is retried, then queued again
 once that lease has ended, never dead-lettered.
-Without a configured relay the reply is written to the outbox under the data dir. A relay's 4xx or an
-unreachable relay is retried with backoff; a 5xx, or retries run out, goes to the dead-letter registry.
+Without a configured relay the reply is written to the outbox under the data dir. A relay's 4xx, an
+unreachable relay or an outbox that cannot be written is retried with backoff; a 5xx, or retries run out, goes to
+the dead-letter registry.
 """
 
 from __future__ import annotations
@@ -128,8 +129,8 @@ def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
         uncount_in_window(context.redis, cap_key)
         return _failed(context, payload, error)
     except BaseException:
-        # Nor is one ended by an exception the job does not classify (the outbox unwritable, RQ's job timeout): RQ
-        # retries it, and counted, the retry past the cap dropped the reply as capped, with no dead letter.
+        # Nor is one ended by an exception the job does not classify (RQ's job timeout, a bug): RQ retries it, and
+        # counted, the retry past the cap dropped the reply as capped, with no dead letter.
         uncount_in_window(context.redis, cap_key)
         raise
     context.redis.set(replied_key, payload["tracking_id"], ex=context.settings.intake.dedup_ttl_seconds)

@@ -7,6 +7,7 @@ that names the report, so an answer to it threads and a bounce of it is recognis
 
 from __future__ import annotations
 
+import errno
 import re
 import secrets
 import smtplib
@@ -141,7 +142,8 @@ def outbox_dir(settings: Settings) -> Path:
 
 def write_to_outbox(message: EmailMessage, settings: Settings) -> Path:
     """Without a relay: one .eml file per reply, which any mail client opens, named as OUTBOX_FILE says and never
-    written again."""
+    written again. An outbox that cannot be written (no permission, a path that is no directory, a full disk) is
+    retryable, as an unreachable relay is: the reply did not go out, and may once the outbox is fixed."""
     name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{message['X-LAPOR-Tracking-ID'] or NO_REPORT}-" \
            f"{secrets.token_hex(4)}.eml"
     path = outbox_dir(settings) / name
@@ -149,7 +151,15 @@ def write_to_outbox(message: EmailMessage, settings: Settings) -> Path:
     # atom (`=?utf-8?q?jos=C3=A9?=@...`), another mailbox or none. Written in UTF-8 (RFC 6532), as send_via_relay
     # sends it to a relay with SMTPUTF8.
     utf8 = not str(message["To"]).isascii()
-    write_atomically(path, message.as_bytes(policy=message.policy.clone(utf8=True)) if utf8 else bytes(message))
+    data = message.as_bytes(policy=message.policy.clone(utf8=True)) if utf8 else bytes(message)
+    try:
+        write_atomically(path, data)
+    except OSError as error:
+        # Not chained: the OSError's message names the path (a home directory, the Tracking ID), and RQ keeps a
+        # retried job's traceback. Its type and errno name what an operator needs.
+        code = errno.errorcode.get(error.errno or 0, "no errno")
+        raise RetryableError(f"outbox unwritable: {type(error).__name__} ({code})",
+                             reason="outbox_unwritable") from None
     return path
 
 
