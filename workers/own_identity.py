@@ -175,7 +175,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
 
 
 _LIST_ITEM = re.compile(r"\s*(?:\d{1,3}[.)]|[-*\u2022])\s")
-_MAIL_ADDRESS = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.\w")
+# An e-mail address to its last letter (a domain of any length: "dewi@kantor.example"), for a line of it alone.
+_MAIL_ADDRESS = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.\w+")
 _HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
 # What separates the words of a contact's label: "No. HP/WA", "Telp / WA".
 _LABEL_PARTS = re.compile(r"[\s./]+")
