@@ -305,6 +305,36 @@ SIGN_OFF_CASES = [
     SignOffCase("a one-line signature with a line below it", "Siti Rahayu",
                 "Dana PKH dipotong.\n\nSiti Rahayu, HP 0812-3456-7890\nKader PKK RT 03",
                 "Dana PKH dipotong.\n\n[anonim]"),
+    # Below a signature of one line, the report's lines stay: the perpetrator's name and number, a sentence, a request
+    # (taken for the signature, each was lost to the agency); the sender's own contacts below it go.
+    SignOffCase("the perpetrator's name and number below a one-line signature stay", "Siti Rahayu",
+                "Dana PKH dipotong.\n\nSiti Rahayu, 0812-3456-7890\nKepala desa Agus\n0812-1111-2222",
+                "Dana PKH dipotong.\n\n[anonim]\nKepala desa Agus\n0812-1111-2222"),
+    SignOffCase("a sentence with another number below a one-line signature stays", "Siti Rahayu",
+                "Dana PKH dipotong.\n\nSiti Rahayu, 0812-3456-7890\nBukti transfer ke 0812-1111-2222",
+                "Dana PKH dipotong.\n\n[anonim]\nBukti transfer ke 0812-1111-2222"),
+    SignOffCase("a request below a one-line signature stays", "Siti Rahayu",
+                "Dana PKH dipotong.\n\nSiti Rahayu, 0812-3456-7890\n\nMohon ditindak",
+                "Dana PKH dipotong.\n\n[anonim]\n\nMohon ditindak"),
+    SignOffCase("a one-line signature's address below it goes, the request stays", "Siti Rahayu",
+                "Dana PKH dipotong.\n\nSiti Rahayu, 0812-3456-7890\nJl. Mawar 3, Coblong\nMohon ditindak",
+                "Dana PKH dipotong.\n\n[anonim]\nMohon ditindak"),
+    SignOffCase("a one-line signature's mail address below it goes, the request stays", "Siti Rahayu",
+                "Dana PKH dipotong.\n\nSiti Rahayu, 0812-3456-7890\nsiti.r@kantor.example\nMohon ditindak",
+                "Dana PKH dipotong.\n\n[anonim]\nMohon ditindak"),
+    SignOffCase("the sender's contacts below the request go", "Siti Rahayu",
+                "Dana PKH dipotong.\n\nSiti Rahayu, 0812-3456-7890\nMohon ditindak\nWA: 0813-9999-8888\n"
+                "Mohon segera, hubungi 0812 3456 7890\n@siti_r",
+                "Dana PKH dipotong.\n\n[anonim]\nMohon ditindak\n[anonim]\nMohon segera, hubungi [anonim]\n"
+                "[anonim]"),
+    SignOffCase("a one-line signature above a long line of the report goes", "Siti Rahayu",
+                "Dana PKH dipotong.\n\nSiti Rahayu, 0812-3456-7890\nMohon segera ditindak karena dana bantuan untuk "
+                "warga miskin di desa kami sudah dipotong tiga bulan.",
+                "Dana PKH dipotong.\n\n[anonim]\nMohon segera ditindak karena dana bantuan untuk warga miskin di desa "
+                "kami sudah dipotong tiga bulan."),
+    SignOffCase("a one-line signature above a line about the perpetrator goes", "Siti Rahayu",
+                "Penipuan.\n\nSiti Rahayu, 0812-3456-7890\nWA penipu 0812-1111-2222",
+                "Penipuan.\n\n[anonim]\nWA penipu 0812-1111-2222"),
     SignOffCase("a one-line signature after the closing on its line", "Siti Rahayu",
                 "Dana PKH dipotong.\n\nHormat saya, S. Rahayu | Jl. Mawar 3, Coblong | HP 0812 3456 7890",
                 "Dana PKH dipotong.\n\nHormat saya, [anonim]"),

@@ -43,7 +43,9 @@ A divider above the citizen's words ("--\nSaksi: 2 orang."), their sentences bel
 them, and a disclaimer stay. Most citizens type no `--` at all: a sign-off that ends the mail with a contact in it
 ("Terima kasih,\nDewi L.\nJl. Melati No. 12, Bekasi\nHP 0813-9876-5432") goes whole as such a short tail does
 (`without_sign_off_contacts`), and so does a signature with no closing phrase opened by a line of the name alone
-(Outlook's: "Rudi Hartono\nGuru Honorer SMPN 2\nHP/WA: 0852...", `without_signed_name`).
+(Outlook's: "Rudi Hartono\nGuru Honorer SMPN 2\nHP/WA: 0852...", `without_signed_name`). A signature of one line
+("Siti Rahayu, 0812-3456-7890") goes with the lines below it that carry it on (a post, an address, a contact); the
+report's lines below it stay ("Kepala desa Agus\n0812-1111-2222", "Mohon ditindak"), but not the sender's contact.
 """
 
 from __future__ import annotations
@@ -546,17 +548,20 @@ def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[Spel
     # alone opening the mail's last short lines, with a contact below it, goes with them ("Dewi Lestari\nStaf TU SDN
     # 5\nHP 0813-9876-5432": the name went, and the number reached the case store); so does a line opening with the
     # name set off from a contact on that line ("Dewi Lestari, 0813-9876-5432", "D. Lestari | Jl. Melati 12 | 0813...",
-    # an HTML signature's cells "Dewi Lestari · HP 0813...": `_is_signed_contact_line`).
+    # an HTML signature's cells "Dewi Lestari · HP 0813...": `_is_signed_contact_line`), with the lines below it that
+    # carry it on; the report's lines below it stay (`_without_one_line_signature`).
     tail = written[-(SHORT_TAIL_MAX_LINES + 1):]
     for position, index in enumerate(tail):
         below = [lines[item] for item in tail[position + 1:]]
         line = lines[index]
+        if _is_signed_contact_line(name, line):
+            # Above the report's long lines too ("Siti Rahayu, 0812...\nMohon segera ditindak karena ...": skipped
+            # for them, the sender's number reached the case store).
+            lines[index:] = _without_one_line_signature(line, lines[index + 1:])
+            break
         if len(line) > SHORT_TAIL_MAX_LINE or any(len(item) > SHORT_TAIL_MAX_LINE for item in below):
             continue
         signed = _signed_name(name, line, alone=True)
-        if _is_signed_contact_line(name, line) and not any(map(_is_report_line, below)):
-            lines[index:] = [OWN_IDENTITY]
-            break
         if (line.strip() != OWN_IDENTITY and signed == line) or not _has_contact("\n".join(below)):
             continue
         if any(map(_is_report_line, below)):
@@ -568,6 +573,74 @@ def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[Spel
             lines[index:] = [OWN_IDENTITY]
         break
     return "\n".join(lines)
+
+
+def _without_one_line_signature(signature: str, below: list[str]) -> list[str]:
+    """A signature of one line (`_is_signed_contact_line`) and the lines below it as OWN_IDENTITY and what stays of
+    them: the lines that carry the signature on (`_continues_signature`: "Kader PKK RT 03", "Jl. Mawar 3", "WA
+    0813...") go with it; from the first that does not on, the report's lines stay ("Kepala desa Agus\n0812-1111-2222",
+    "Bukti transfer ke 0812...", "Mohon ditindak": taken for the signature, the report's facts were lost to the
+    agency), but not a line of the sender's contact (`_is_senders_line_below`) nor the signature's own number or
+    address written again."""
+    kept, blanks, carried = [OWN_IDENTITY], [], True
+    for line in below:
+        if not line.strip():
+            blanks.append(line)
+            continue
+        if carried and _continues_signature(line):
+            blanks = []
+            continue
+        carried = False
+        above = next(item for item in reversed(kept) if item.strip())
+        senders = _is_senders_line_below(line, above)
+        kept += [*blanks, OWN_IDENTITY if senders else _without_contacts_of(signature, line)]
+        blanks = []
+    return kept if carried else [*kept, *blanks]
+
+
+def _continues_signature(line: str) -> bool:
+    """Whether a line below a signature of one line is more of it: no report's line (`_is_report_line`), and a
+    contact, a sentence asking to be reached, or no word written lowercase, as a signature's post, office and address
+    are written and the citizen's words are not ("Kader PKK RT 03", "Jl. Mawar 3, Coblong"; "Mohon ditindak")."""
+    if _is_report_line(line):
+        return False
+    if _is_bare_contact(line) or load_identity_words().own_contact.search(line):
+        return True
+    return not any(word[0].islower() for word in _WORD.findall(line) if word[0].isalpha())
+
+
+def _is_senders_line_below(line: str, above: str) -> bool:
+    """Whether a line among the report's lines below a signature of one line is the sender's contact: a sentence
+    asking to be reached (`[own_contact]`), or a line of nothing but a contact (`_is_senders_bare_contact`), but for
+    a number alone, unlabelled, below a line of the report's with no contact of its own: that line's ("Kepala desa
+    Agus\n0812-1111-2222"; the sender gave theirs on the signature's line)."""
+    if load_identity_words().own_contact.search(line):
+        return True
+    if not _is_senders_bare_contact([above, line], 1):
+        return False
+    return not (_is_bare_number(line) and above != OWN_IDENTITY and not _has_contact(above))
+
+
+def _is_bare_number(line: str) -> bool:
+    """Whether a line is a phone number alone, with no label, address or handle."""
+    if _MAIL_ADDRESS.search(line) or _HANDLE.search(line):
+        return False
+    spans = [(match.start, match.end) for match in phonenumbers.PhoneNumberMatcher(line, "ID")]
+    kept = "".join(char for at, char in enumerate(line) if not any(start <= at < end for start, end in spans))
+    return bool(spans) and not any(char.isalnum() for char in kept)
+
+
+def _without_contacts_of(signature: str, line: str) -> str:
+    """`line` with each phone number and e-mail address the signature gives replaced by OWN_IDENTITY: the sender's,
+    written again below it ("Mohon ditindak, hubungi 0812-3456-7890" below "Siti Rahayu, 0812-3456-7890")."""
+    own = {match.number.national_number for match in phonenumbers.PhoneNumberMatcher(signature, "ID")}
+    spans = [(match.start, match.end) for match in phonenumbers.PhoneNumberMatcher(line, "ID")
+             if match.number.national_number in own]
+    addresses = {found.lower() for found in _MAIL_ADDRESS.findall(signature)}
+    spans += [match.span() for match in _MAIL_ADDRESS.finditer(line) if match.group().lower() in addresses]
+    for start, end in sorted(spans, reverse=True):
+        line = line[:start] + OWN_IDENTITY + line[end:]
+    return line
 
 
 def _is_signed_contact_line(name: _SignedName, line: str) -> bool:
