@@ -169,7 +169,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
         contact_label_words=frozenset(word.lower() for word in raw["contact_labels"]["words"]),
         someone_else=re.compile(r"(?<!\w)(?:(?P<victim>" + "|".join(map(_phrase_pattern, raw["someone_else"]["victim"]))
-                                + r")\s+)?(?:" + "|".join(map(re.escape, raw["someone_else"]["words"])) + r")(?!\w)",
+                                + r")\s+)?(?:" + "|".join(map(_phrase_pattern, raw["someone_else"]["words"]))
+                                + r")(?!\w)",
                                 re.IGNORECASE),
         own_contact=re.compile(r"(?<!\w)(?:" + "|".join(map(_phrase_pattern, raw["own_contact"]["phrases"]))
                                + r")(?!\w)", re.IGNORECASE),
@@ -542,7 +543,8 @@ def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[Spel
                 # Kelurahan ...)": kept whole, the name reached the agency).
                 lines[index] = _signed_opening(name, lines[index], start)
     for index in written[-SIGN_OFF_LINES:]:
-        if index not in read and len(lines[index]) <= SHORT_TAIL_MAX_LINE:  # a line of a name is short
+        if index not in read and len(lines[index]) <= SHORT_TAIL_MAX_LINE \
+                and not _names_someone_else(name, lines, index):  # a line of a name is short
             lines[index] = _signed_name(name, lines[index], alone=True)
     # A signature with no closing phrase and no `--` above it (Outlook's, and any typed by hand): a line of the name
     # alone opening the mail's last short lines, with a contact below it, goes with them ("Dewi Lestari\nStaf TU SDN
@@ -554,6 +556,8 @@ def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[Spel
     for position, index in enumerate(tail):
         below = [lines[item] for item in tail[position + 1:]]
         line = lines[index]
+        if _names_someone_else(name, lines, index):
+            continue  # "Yang menipu:\nBudi, 0812...": the perpetrator's name and number, not the sender Budi Santoso
         if _is_signed_contact_line(name, line):
             # Above the report's long lines too ("Siti Rahayu, 0812...\nMohon segera ditindak karena ...": skipped
             # for them, the sender's number reached the case store).
@@ -573,6 +577,21 @@ def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[Spel
             lines[index:] = [OWN_IDENTITY]
         break
     return "\n".join(lines)
+
+
+def _names_someone_else(name: _SignedName, lines: list[str], index: int) -> bool:
+    """Whether a line opens with one word of the sender's name alone ("Budi", not "Budi Santoso" nor "B. Santoso")
+    right below a label about someone else with no value of its own ("Yang menipu:", "Pelaku:", `[someone_else]`):
+    the one reported shares the sender's first name ("Yang menipu:\nBudi, 0812-1111-2222" from Budi Santoso: read as
+    the sender's signature, the perpetrator's number was lost to the agency)."""
+    above = lines[index - 1].strip() if index > 0 else ""
+    if not above.endswith(":") or not _about_someone_else(above) or _has_contact(above):
+        return False
+    runs = _name_runs(name, lines[index], 0)
+    first = _WORD.search(lines[index])
+    if not runs or first is None or runs[0][0] != first.start():
+        return False
+    return runs[0][1] == first.end() and _folded(first.group()) in name.words
 
 
 def _without_one_line_signature(signature: str, below: list[str]) -> list[str]:
