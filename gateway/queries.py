@@ -45,10 +45,21 @@ class StatusLookup:
 async def lookup_status(client: httpx.AsyncClient, tracking_id: str) -> StatusLookup | None:
     """The case store's status for a report; None when it did not answer in time or failed."""
     try:
-        response = await client.get(report_path(tracking_id))
+        response = await client.get(f"/v1/reports/{tracking_id}")
     except httpx.HTTPError:
         return None
-    return answered_lookup(response)
+    if response.status_code == 404:
+        return StatusLookup(found=False)
+    if response.status_code != 200:
+        return None
+    try:
+        report = response.json()
+    except ValueError:  # a proxy's HTML page, a truncated body: the case store did not really answer
+        return None
+    if not isinstance(report, dict):
+        return None
+    return StatusLookup(found=True, status=reported_status(report),
+                        anonymous=said_flag(report, "anonymous"), confidential=said_flag(report, "confidential"))
 
 
 def lookup_status_now(settings: Settings, tracking_id: str) -> StatusLookup | None:
@@ -66,27 +77,6 @@ def lookup_status_now(settings: Settings, tracking_id: str) -> StatusLookup | No
         return asyncio.run(ask())
     except TimeoutError:
         return None
-
-
-def report_path(tracking_id: str) -> str:
-    return f"/v1/reports/{tracking_id}"
-
-
-def answered_lookup(response: httpx.Response) -> StatusLookup | None:
-    """What the case store's answer to a report's GET says; None for an answer that is no answer (a 5xx, a proxy's
-    page)."""
-    if response.status_code == 404:
-        return StatusLookup(found=False)
-    if response.status_code != 200:
-        return None
-    try:
-        report = response.json()
-    except ValueError:  # a proxy's HTML page, a truncated body: the case store did not really answer
-        return None
-    if not isinstance(report, dict):
-        return None
-    return StatusLookup(found=True, status=reported_status(report),
-                        anonymous=said_flag(report, "anonymous"), confidential=said_flag(report, "confidential"))
 
 
 def reported_status(report: dict[str, Any]) -> str | None:
@@ -128,9 +118,12 @@ async def _held(redis: Redis | None, tracking_id: str) -> bool | None:
 
 
 def casestore_client(settings: Settings, timeout: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=settings.casestore_url,
-                             headers={"Authorization": f"Bearer {settings.casestore.token}"}, timeout=timeout,
-                             verify=tls_context())
+    return httpx.AsyncClient(
+        base_url=settings.casestore_url,
+        headers={"Authorization": f"Bearer {settings.casestore.token}"},
+        timeout=timeout,
+        verify=tls_context(),
+    )
 
 
 def casestore_lookup_now(settings: Settings) -> Callable[[str], StatusLookup | None]:
