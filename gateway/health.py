@@ -1528,6 +1528,7 @@ class HealthMonitor:
         metrics.DEADLETTERS_WAITING.set(stored.deadletters_total)
         metrics.SPOOL_SIZE.set(stored.spool_size)
         metrics.SPOOL_WRITABLE.set(stored.spool_failure is None)
+        metrics.CASESTORE_OUTAGE.set(outage_declared(stored.casestore_outage))
         metrics.REDIS_UP.set(1)
         collected = metrics.collect_metrics()
         counters = metrics.channel_counters(collected)

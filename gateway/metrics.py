@@ -164,6 +164,12 @@ SPOOL_WRITABLE = Gauge(
     "lapor_spool_writable", "Whether the disk spool took the health check's latest probe file (1) or not (0).",
     multiprocess_mode="mostrecent",
 )
+# A declared case-store outage (forwards failing for 10 s, `casestore.down`): 1 while it lasts. Alerting on the
+# channels' state waited for their queue-age rule (5 min, 30 to be down) while no report reached the agency.
+CASESTORE_OUTAGE = Gauge(
+    "lapor_casestore_outage", "Whether a case-store outage is declared (1: forwards have failed for 10 s) or not (0).",
+    multiprocess_mode="mostrecent",
+)
 REDIS_UP = Gauge(
     "lapor_redis_up", "Whether Redis answered the gateway's latest health check (1) or not (0).",
     multiprocess_mode="mostrecent",

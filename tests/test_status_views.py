@@ -1278,6 +1278,7 @@ async def test_a_declared_case_store_outage_makes_every_view_degraded_naming_it_
     document = (await gateway.client.get("/v1/status")).json()
     assert (document["overall"], document["reason"], document["casestore_outage"]["declared"]) == ("ok", None, False)
     assert 'id="overall">ALL CHANNELS OK<' in (await gateway.client.get("/status")).text
+    assert "\nlapor_casestore_outage 0.0\n" in (await gateway.client.get("/metrics")).text
     monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.0)
     forward.casestore_failing(failing, "casestore_unreachable")  # type: ignore[arg-type]
     assert [e["reason"] for e in log_events(log_stream) if e["event"] == "casestore.down"] == ["casestore_unreachable"]
@@ -1290,6 +1291,8 @@ async def test_a_declared_case_store_outage_makes_every_view_degraded_naming_it_
     jsonschema.validate(document, STATUS_SCHEMA)
     page = (await gateway.client.get("/status")).text
     assert f'id="overall">{headline}<' in page and "<title>DEGRADED · " in page
+    # an alert on it fires now, not after the channels' queue-age rule (5 min)
+    assert "\nlapor_casestore_outage 1.0\n" in (await gateway.client.get("/metrics")).text
     with ThreadPoolExecutor(2) as pool:
         plain, strict = await asyncio.to_thread(
             lambda: list(pool.map(lambda args: cli(test_env, "status", *args), ((), ("--strict",)))))
@@ -1302,6 +1305,7 @@ async def test_a_declared_case_store_outage_makes_every_view_degraded_naming_it_
     assert (document["overall"], document["reason"], document["casestore_outage"]) == ("ok", None, None), document
     jsonschema.validate(document, STATUS_SCHEMA)
     assert 'id="overall">ALL CHANNELS OK<' in (await gateway.client.get("/status")).text
+    assert "\nlapor_casestore_outage 0.0\n" in (await gateway.client.get("/metrics")).text
     strict = await asyncio.to_thread(cli, test_env, "status", "--strict")
     assert strict.returncode == 0 and strict.stdout.startswith("overall: OK  ("), strict.stdout + strict.stderr
 
