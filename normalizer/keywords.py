@@ -341,6 +341,8 @@ _QUESTION = with_compatibility_forms("?")
 _QUESTION_MARKS = tuple(_QUESTION)
 # What may follow a question's closing "?" and still leave it closed: "sudah diproses belum laporan saya?!".
 _AFTER_QUESTION = with_compatibility_forms("!") + " \t\r\n"
+# What closes a question: "?" in its forms, and the interrobang some keyboards offer ("...diproses‽").
+_CLOSING_QUESTION = (*_QUESTION_MARKS, "‽", "⁈")
 # What separates a kind or flag word from the text after it, taken off the text's start.
 _TEXT_OPEN = with_compatibility_forms(" \t\n:.,;-")
 
@@ -651,7 +653,7 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
             flags.add(grammar.flags[word])
         topic = topic or word in grammar.status_question_topics
         asks = asks or word in grammar.status_question_asks
-    question = text.rstrip(_AFTER_QUESTION).endswith(_QUESTION_MARKS)
+    question = text.rstrip(_AFTER_QUESTION).endswith(_CLOSING_QUESTION)
     return count > 0 and topic and (asks or question) and (question or not states)
 
 

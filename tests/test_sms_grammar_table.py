@@ -404,6 +404,7 @@ ROWS = [
     query("sudah-ditindaklanjuti-belum-id-exclaimed", "sudah ditindaklanjuti belum laporan {parent}?!", "status"),
     query("sudah-diproses-belum-exclaimed", "sudah diproses belum laporan saya ??!!", "status_help"),
     query("sudah-diproses-fullwidth-exclaimed", "sudah diproses laporan saya？！", "status_help"),
+    query("sudah-diproses-interrobang", "sudah diproses laporan saya‽", "status_help"),
     query("where-is-my-report-id-en", "where is my report {parent}", "status", "en"),
     query("id-then-gimana-laporan", "{parent} gimana laporan saya?", "status"),
     report("laporan-id-then-a-report", "laporan {parent} belum ditindaklanjuti, jalan masih rusak parah", "complaint",
