@@ -1967,6 +1967,65 @@ def test_a_cek_by_mail_with_a_signatures_logo_is_answered_and_with_a_photo_filed
 
 
 @dataclass(frozen=True)
+class MistypedPhotoRow:
+    id: str
+    subject: str  # "{bad}": the report's ID with its check digit wrong
+    text: str
+    html: str
+    image: bytes
+    typed: str  # the number the answer repeats; "{bad}" too
+    disposition: str = "attachment"
+    content_id: str | None = None
+
+
+MISTYPED_PHOTO_ROWS = [
+    MistypedPhotoRow("a-photo-attached", "CEK {bad}", "CEK {bad}", "<p>CEK {bad}</p>", PHOTO, "{bad}"),
+    MistypedPhotoRow("in-the-body-alone", "", "CEK {bad}", "<p>CEK {bad}</p>", PHOTO, "{bad}"),
+    MistypedPhotoRow("in-the-subject-a-small-image-attached", "Re: cek {bad}", "", "", LOGO, "{bad}"),
+    MistypedPhotoRow("too-short", "Cek 12345", "", "", PHOTO, "12345"),
+    MistypedPhotoRow("a-sign-off-below", "CEK 1234567", "Terima kasih,\r\nBudi", "<p>Terima kasih,<br>Budi</p>",
+                     PHOTO, "1234567"),
+    MistypedPhotoRow("a-photo-pasted-into-the-text", "CEK {bad}", "CEK {bad}",
+                     f'<p>CEK {{bad}}</p><img src="cid:{LOGO_CID}">', PHOTO, "{bad}", "inline", LOGO_CID),
+]
+
+
+@pytest.mark.parametrize("row", MISTYPED_PHOTO_ROWS, ids=[row.id for row in MISTYPED_PHOTO_ROWS])
+def test_a_photo_with_a_cek_of_a_mistyped_id_is_an_anonymous_report_answered_not_valid(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, row: MistypedPhotoRow) -> None:
+    """As by SMS (`[bad_tracking_id_photo]`): `CEK <a mistyped ID>` with a photo is a report of its own, anonymous (the
+    ID typed may be the citizen's own anonymous report's, one typo away), answered that the number typed is not valid
+    and with the new report's Tracking ID, threaded as an acknowledgement. It was filed as a named report and
+    acknowledged as one: the agency had the citizen's address beside a number one digit off their anonymous report."""
+    tracking_id, _ = filed_report(make_server, redis, casestore)
+    bad = mistyped(tracking_id)
+    server = make_server()
+    mail = mail_with_an_image(row.subject.format(bad=bad), row.text.format(bad=bad), row.html.format(bad=bad),
+                              row.image, disposition=row.disposition, content_id=row.content_id)
+    result = server.deliver(mail)
+    assert result.data_code == 250 and result.tracking_id is not None and result.tracking_id != tracking_id
+    envelope = stored_envelope(redis, result.tracking_id)
+    assert envelope is not None and envelope["anonymous"] is True and envelope["follow_up_of"] is None
+    assert len(envelope["attachments"]) == 1
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), mail)
+    typed = row.typed.format(bad=bad)
+    assert answer.get_content() == reply_body("bad_tracking_id_photo", result.tracking_id, typed_id=typed)
+    content = answer.get_content()
+    assert f"Nomor lacak {typed} tidak valid" in content and f"Tracking ID {typed} is not valid" in content
+    assert content.index("tidak valid") < content.index("English:")
+    assert str(answer["Subject"]).startswith(f"[LAPOR #{result.tracking_id}]")
+    assert answer["X-LAPOR-Tracking-ID"] == result.tracking_id and answer["To"] == "warga@example.net"
+    assert str(answer["Message-ID"]).startswith(f"<lapor-{result.tracking_id}-")
+    server.stop()  # its intake hands the report to the forward queue
+    drain(server.settings, (FORWARD_QUEUE,))
+    report = casestore.get(result.tracking_id)
+    assert report is not None and report["anonymous"] is True
+    assert report["sender"]["kind"] == "reply_handle"  # type: ignore[index]
+    assert "warga@example.net" not in orjson.dumps(report).decode()
+
+
+@dataclass(frozen=True)
 class CekFloodRow:
     id: str
     reports: int  # mails filed from the address first, each answered

@@ -284,11 +284,19 @@ class MailProcessor:
             # filed open, it would put their address beside it. Privacy first, as a mistyped ID with a photo by SMS.
             draft = draft.model_copy(update={"anonymous": True})
             log.info("message.made_anonymous", reason="mistyped_report_tag")
+        mistyped = None if parent else mistyped_id_with_a_file(mail, self.settings.intake.shortest_tracking_id)
+        if mistyped is not None and not draft.anonymous:
+            # `CEK <mistyped id>` and a photo: a report of its own, as by SMS (`_photo_with_a_tracking_id`), made
+            # anonymous for the same reason: the ID typed may be the citizen's own anonymous report's. Filed open, it
+            # put their address beside it.
+            draft = draft.model_copy(update={"anonymous": True})
+            log.info("message.made_anonymous", reason="mistyped_id_with_a_file")
         to = reply_address(mail, envelope, draft.follow_up_of, others_parent)
         receipt = await self.intake.submit(draft)
         bind_message_context(tracking_id=receipt.tracking_id)
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
-        await self._enqueue_reply(mail, draft, receipt, normalized.language, unknown_parent, others_parent, to)
+        await self._enqueue_reply(mail, draft, receipt, normalized.language, unknown_parent, others_parent, to,
+                                  mistyped)
         if not receipt.duplicate:
             await self._note_message(report=True)
         if unknown_parent:
@@ -301,8 +309,10 @@ class MailProcessor:
         return MailOutcome(status, receipt.tracking_id)
 
     async def _enqueue_reply(self, mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
-                             unknown_parent: str | None, others_parent: str | None, to: str | None) -> None:
-        await self._queue_reply_job(reply_payload(mail, draft, receipt, language, unknown_parent, others_parent, to))
+                             unknown_parent: str | None, others_parent: str | None, to: str | None,
+                             mistyped: str | None) -> None:
+        await self._queue_reply_job(reply_payload(mail, draft, receipt, language, unknown_parent, others_parent, to,
+                                                  mistyped))
 
     async def _queue_reply_job(self, payload: dict[str, Any]) -> None:
         """The reply worker's job for `payload`, off the event loop; Redis failing is NotDurable (451: sent again)."""
@@ -327,7 +337,29 @@ def status_query_of(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
     the citizen's new words: a reply to our acknowledgement whose own text is only "CEK <id>" is a query. A
     signature's logo (`RawAttachment.decoration`) is no file: Outlook sends it with every mail, and a CEK from Outlook
     was filed as an addition."""
-    if any(not item.decoration for item in mail.attachments) or len(mail.text) > MAX_QUERY_CHARS:
+    if has_a_file(mail):
+        return None
+    return _query_words(mail, shortest_id)
+
+
+def has_a_file(mail: ParsedMail) -> bool:
+    """Whether the mail carries a file of the citizen's: any attachment but a signature's logo."""
+    return any(not item.decoration for item in mail.attachments)
+
+
+def mistyped_id_with_a_file(mail: ParsedMail, shortest_id: int) -> str | None:
+    """The number as typed when the mail's words are only a CEK of a mistyped ID (`status_query_of`, its query not
+    valid) and it carries a file: the file is a report of its own, as a photo with a mistyped ID by SMS, answered
+    that the number was not valid (`[email_bad_tracking_id_photo]`). None for any other mail."""
+    if not has_a_file(mail):
+        return None
+    query = _query_words(mail, shortest_id)
+    return query.tracking_id if query is not None and not query.valid else None
+
+
+def _query_words(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
+    """What the mail's words ask (`mail_status_query`) when they are short enough to be a query, its files aside."""
+    if len(mail.text) > MAX_QUERY_CHARS:
         return None
     text = without_image_placeholders(mail.text)
     subject = "" if SUBJECT_TAG.search(mail.subject) else subject_words(mail.subject)
@@ -372,12 +404,14 @@ def reply_address(mail: ParsedMail, envelope: dict[str, Any] | None, follow_up: 
 
 def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
                   unknown_parent: str | None = None, others_parent: str | None = None,
-                  to: str | None = None) -> dict[str, Any]:
+                  to: str | None = None, mistyped: str | None = None) -> dict[str, Any]:
     """What the reply worker needs, and nothing else of the report. A mail that named a report never issued
     (`unknown_parent`), or someone else's (`others_parent`), is answered with the new report's Tracking ID and the
     ID it named: the citizen learns the Tracking ID their mail got, in the subject too, so their next answer threads
     to it. Nothing of the report named is told but that it was not theirs to add to. Answered at `to`, or else at
-    the mail's Reply-To or From; not at all when the mail asks for no automatic answer (`no_auto_reply`)."""
+    the mail's Reply-To or From; not at all when the mail asks for no automatic answer (`no_auto_reply`). A file sent
+    with a CEK of a mistyped ID (`mistyped`: the number as typed) is answered that the number is not valid, and with
+    the new report's Tracking ID (`typed_id`), threaded as any acknowledgement."""
     named = unknown_parent or others_parent
     # A mail delivered again (`receipt.duplicate`: a sending server's retry after our 451, the IMAP poller reading it
     # again) is answered as its first delivery was: a mail is answered once (workers/email_reply.py), so this reply
@@ -390,11 +424,14 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
         kind = "follow_up_unknown"
     elif others_parent:
         kind = "follow_up_other_sender"
+    elif mistyped is not None:
+        kind = "bad_tracking_id_photo"
     else:
         kind = acknowledgement(draft.anonymous)
     references = [*mail.references, *([mail.message_id] if mail.message_id else [])]
     return {
         **({"follow_up_of": named} if named else {}),
+        **({"typed_id": mistyped} if mistyped is not None else {}),
         **({"no_auto_reply": True} if asks_no_auto_reply(mail) else {}),  # the worker skips it (and says so)
         "tracking_id": draft.follow_up_of or receipt.tracking_id,
         "report_id": receipt.tracking_id,

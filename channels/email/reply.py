@@ -71,12 +71,14 @@ def reply_subject(tracking_id: str, original: str) -> str:
     return f"[LAPOR #{tracking_id}] {original}".strip()
 
 
-def reply_body(kind: str, tracking_id: str, follow_up_of: str | None = None) -> str:
+def reply_body(kind: str, tracking_id: str, follow_up_of: str | None = None, typed_id: str | None = None) -> str:
     """Indonesian text, then the English line (config/replies.toml). `follow_up_of`: the ID a mail named that no
     gateway issued (kind `follow_up_unknown`) or that is someone else's report (`follow_up_other_sender`);
-    `tracking_id` is then the new report's."""
+    `typed_id`: the number a mail with a file asked with, not valid (`bad_tracking_id_photo`), cut as
+    `shown_typed_id` cuts it. `tracking_id` is then the new report's."""
     table = load_replies()[REPLY_TEXTS[kind]]
-    fields = {"tracking_id": tracking_id, "follow_up_of": follow_up_of}
+    fields = {"tracking_id": tracking_id, "follow_up_of": follow_up_of,
+              "typed_id": shown_typed_id(typed_id) if typed_id is not None else None}
     return table["id"].format(**fields) + "\n\n" + table["en"].format(**fields) + "\n"
 
 
@@ -131,7 +133,8 @@ def build_reply(payload: dict[str, Any], settings: Settings) -> EmailMessage:
     elif payload["kind"] == "bad_tracking_id":  # a CEK by mail of a number that is no Tracking ID
         message.set_content(bad_tracking_id_body(payload["typed_id"]))
     else:
-        message.set_content(reply_body(payload["kind"], tracking_id, payload.get("follow_up_of")))
+        message.set_content(reply_body(payload["kind"], tracking_id, payload.get("follow_up_of"),
+                                       payload.get("typed_id")))
     return message
 
 

@@ -13,7 +13,8 @@ from gateway.replies import load_replies
 # delivery; see processor.reply_payload)
 REPLY_TEXTS = {"ack": "email_ack", "ack_anonymous": "email_ack_anonymous", "duplicate": "email_duplicate",
                "follow_up": "email_follow_up",
-               "follow_up_unknown": "email_follow_up_unknown", "follow_up_other_sender": "email_follow_up_other_sender"}
+               "follow_up_unknown": "email_follow_up_unknown", "follow_up_other_sender": "email_follow_up_other_sender",
+               "bad_tracking_id_photo": "email_bad_tracking_id_photo"}
 # The answers to a CEK by mail: its status (`status_body`), and a Tracking ID that is not valid.
 ANSWER_TEXTS = ("status", "status_unknown", "bad_tracking_id")
 
