@@ -2025,6 +2025,28 @@ def test_a_photo_with_a_cek_of_a_mistyped_id_is_an_anonymous_report_answered_not
     assert "warga@example.net" not in orjson.dumps(report).decode()
 
 
+def test_an_outlook_answer_to_our_not_valid_photo_answer_adds_the_citizens_words_alone(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer) -> None:
+    """Outlook quotes our answer with no '>' above the citizen's words: our texts are known again where quoted
+    (channels/email/texts.py), `[email_bad_tracking_id_photo]` too, or the agency got our words as the citizen's."""
+    tracking_id, _ = filed_report(make_server, redis, casestore)
+    server = make_server()
+    bad = mistyped(tracking_id)
+    mail = mail_with_an_image(f"CEK {bad}", f"CEK {bad}", f"<p>CEK {bad}</p>", PHOTO, disposition="attachment",
+                              content_id=None)
+    filed = server.deliver(mail)
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), mail)
+    quoted = "\n".join(["", "From: LAPOR! <pengaduan@lapor.go.id>", "Sent: Thursday, 3 December 2026 10:00",
+                         "To: Warga <warga@example.net>", f"Subject: {answer['Subject']}", "",
+                         answer.get_content().strip()])
+    words = "Maaf salah ketik. Fotonya untuk laporan jalan berlubang di depan pasar."
+    result = server.deliver(reply_to(answer, subject=None, references=True, body=quoted.lstrip() + "\n\n" + words))
+    addition = stored_envelope(redis, result.tracking_id or "")
+    assert addition is not None and addition["follow_up_of"] == filed.tracking_id
+    assert (addition["text"], addition["anonymous"]) == (words, True)
+
+
 @dataclass(frozen=True)
 class CekFloodRow:
     id: str
