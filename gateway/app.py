@@ -743,7 +743,10 @@ def log_heartbeat(document: dict[str, object]) -> None:
                         **({"reason": c["reason"]} if c["reason"] else {}), **c["counters"]} for c in channels],
              queues={q["name"]: {"depth": q["depth"], "held": q["held"], "scheduled": q["scheduled"],
                                  "oldest_age_seconds": q["oldest_age_seconds"], "workers": q["workers"],
-                                 "last_failure": q["last_failure"], **({"error": q["error"]} if q["error"] else {})}
+                                 "last_failure": q["last_failure"],
+                                 "in_progress": q["in_progress"],
+                                 "oldest_in_progress_seconds": q["oldest_in_progress_seconds"],
+                                 **({"error": q["error"]} if q["error"] else {})}
                      for q in document["queues"]},  # type: ignore[union-attr]
              deadletters=document["deadletters"], spool_size=document["spool_size"],
              **({"casestore_outage": document["casestore_outage"]} if document.get("casestore_outage") else {}),

@@ -924,7 +924,7 @@ def _print_status(document: dict[str, Any]) -> None:
     """The status document as tables. What Redis holds is text, not markup: a reason reads "[email]" where the
     scrubber took an address out (rich took it for a style and dropped it), and a provider's "[/...]" ended the
     command on a MarkupError just when a channel was failing."""
-    from gateway.status_page import CASESTORE_DOWN_NOTE, queue_failure
+    from gateway.status_page import CASESTORE_DOWN_NOTE, in_progress, queue_failure
 
     overall = document["overall"]
     # What makes it so, as the page's headline says it ("overall: DEGRADED: case store (forwards failing since ...)"):
@@ -953,14 +953,14 @@ def _print_status(document: dict[str, Any]) -> None:
                           markup=False, highlight=False)
     queues = Table(title="Queues")
     for column in ("queue", "queued", "held", "retrying", "oldest job (s)", "live workers", "unreadable",
-                   "last failure"):
+                   "last failure", "in progress"):
         queues.add_column(column)
     for q in document["queues"]:
         age = q["oldest_age_seconds"]
         queues.add_row(q["name"], str(q["depth"]), str(q.get("held", 0)), str(q["scheduled"]),
                        "?" if q.get("error") else "-" if age is None else f"{age:.0f}",
                        "-" if q.get("workers") is None else str(q["workers"]), str(q.get("failed", 0)),
-                       escape(queue_failure(q)))
+                       escape(queue_failure(q)), in_progress(q))
     console.print(queues)
     unreadable = sum(q.get("failed", 0) for q in document["queues"])
     if unreadable:

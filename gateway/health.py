@@ -289,6 +289,11 @@ class QueueStats:
     # queue. Empty and None where no retried job tells its channel: the queue's oldest is then every channel's.
     by_channel: dict[str, Waiting] = field(default_factory=dict)
     every_channel: Waiting | None = None
+    # Jobs its workers have taken and not finished (RQ's started registry, as RQ keeps it, without its clean-up),
+    # and how long the oldest has been held since it started (None: none held, or no start readable). Taken off the
+    # queue, a job a paused or hung worker holds showed nowhere: "0 queued" and no age.
+    in_progress: int = 0
+    oldest_in_progress_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +330,8 @@ def _level(value: float, degraded: float, down: float) -> State:
     return State.OK
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """A span as the reasons and views say it: "45 s", "4 min", "2 h 5 min"."""
     seconds = int(seconds)
     if seconds < 120:
         return f"{seconds} s"
@@ -344,7 +350,7 @@ def rule_poll_failing(signals: ChannelSignals, _: Sequence[QueueStats], rules: C
         return None
     failing = now - signals.poll_failing_since
     state = _level(failing, rules.poll_failing_degraded_seconds, rules.poll_failing_down_seconds)
-    return _finding("poll_failing", state, f"poller failing for {_duration(failing)}: {signals.last_poll_error or '?'}")
+    return _finding("poll_failing", state, f"poller failing for {duration(failing)}: {signals.last_poll_error or '?'}")
 
 
 def rule_rate_limited(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
@@ -356,7 +362,7 @@ def rule_rate_limited(signals: ChannelSignals, _: Sequence[QueueStats], rules: C
     limited = now - signals.rate_limited_since
     until = f" (until {_clock(signals.rate_limited_until)})" if signals.rate_limited_until else ""
     state = _level(limited, rules.rate_limited_degraded_seconds, rules.rate_limited_down_seconds)
-    return _finding("rate_limited", state, f"rate limited for {_duration(limited)}{until}")
+    return _finding("rate_limited", state, f"rate limited for {duration(limited)}{until}")
 
 
 def rule_auth(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
@@ -405,7 +411,7 @@ def rule_deadletters(signals: ChannelSignals, _: Sequence[QueueStats], rules: Ch
     state = _level(count, rules.deadletters_degraded, rules.deadletters_down)
     latest = f" (latest: {signals.last_deadletter_reason})" if signals.last_deadletter_reason else ""
     return _finding("deadletters", state, f"{count} dead letter(s) in the last "
-                                          f"{_duration(rules.deadletter_window_seconds)}{latest}: see `lapor-gateway "
+                                          f"{duration(rules.deadletter_window_seconds)}{latest}: see `lapor-gateway "
                                           f"deadletters list --channel {signals.channel or '<name>'}`")
 
 
@@ -444,7 +450,7 @@ def rule_queue_age(signals: ChannelSignals, queues: Sequence[QueueStats], rules:
         if waiting is None:
             continue
         state = _level(waiting.age_seconds, rules.queue_age_degraded_seconds, rules.queue_age_down_seconds)
-        found = _finding("queue_age", state, f"{stats.name}: oldest job waiting {_duration(waiting.age_seconds)}"
+        found = _finding("queue_age", state, f"{stats.name}: oldest job waiting {duration(waiting.age_seconds)}"
                                              f" ({stats.depth} queued, {stats.scheduled} retrying"
                                              f"{_why_stuck(stats, waiting)})"
                                              f"{FORWARDS_WAITING if stats.name == FORWARD_QUEUE else ''}", stats.name)
@@ -496,8 +502,8 @@ def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], r
         gone = max(0.0, now - since)
         state = _level(_silent_for(since, signals, now), rules.worker_missing_degraded_seconds,
                        rules.worker_missing_down_seconds)
-        seen = (f"last seen {_duration(gone)} ago" if stats.worker_seen_at is not None
-                else f"last seen never; monitoring began {_duration(gone)} ago")
+        seen = (f"last seen {duration(gone)} ago" if stats.worker_seen_at is not None
+                else f"last seen never; monitoring began {duration(gone)} ago")
         if state is not State.OK:
             missing.append((state, f"{stats.name}: no live worker ({seen})", stats.name))
     if not missing:
@@ -520,7 +526,7 @@ def rule_quiet(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelR
     quiet = now - since
     state = _level(quiet, rules.quiet_degraded_seconds, rules.quiet_down_seconds)
     what = "no message" if signals.last_message_at else "no message since monitoring began"
-    return _finding("quiet", state, f"{what} for {_duration(quiet)}")
+    return _finding("quiet", state, f"{what} for {duration(quiet)}")
 
 
 def rule_process_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
@@ -536,8 +542,8 @@ def rule_process_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules
     missing = max(0.0, now - since)
     state = _level(_silent_for(since, signals, now), rules.process_missing_degraded_seconds,
                    rules.process_missing_down_seconds)
-    seen = (f"last seen {_duration(missing)} ago" if signals.process_seen_at is not None
-            else f"last seen never; monitoring began {_duration(missing)} ago")
+    seen = (f"last seen {duration(missing)} ago" if signals.process_seen_at is not None
+            else f"last seen never; monitoring began {duration(missing)} ago")
     return _finding("process_missing", state, f"no {rules.serving_process} alive ({seen})")
 
 
@@ -1220,6 +1226,10 @@ def _job_channel(job: Job) -> str | None:
     return None
 
 
+# Started-registry entries read for the age of the oldest held: one per worker running a job, so a few at most.
+IN_PROGRESS_READ = 100
+
+
 def _fetch_jobs(redis: Redis, ids: Sequence[str]) -> list[Job]:
     """The jobs of `ids` that exist and can be read: one that cannot (an older version's pickled job, a damaged hash)
     is left out of the queue's age and last failure instead of ending the view. RQ's restore raises whatever its
@@ -1389,9 +1399,29 @@ class HealthMonitor:
             held = int(self._redis.llen(HELD_FORWARD_KEY)) if name == FORWARD_QUEUE else 0
             # Counted as RQ keeps them (scored by expiry), without RQ's clean-up: a status view writes nothing.
             failed = int(self._redis.zcount(target.failed_job_registry.key, now, "+inf"))
+            in_progress, held_longest = self._in_progress(target, now)
             stats.append(QueueStats(name, target.count, scheduled.count, oldest, held, workers[name], failure,
-                                    seen.get(name), failed, error, by_channel, every_channel))
+                                    seen.get(name), failed, error, by_channel, every_channel, in_progress,
+                                    held_longest))
         return stats
+
+    def _in_progress(self, target: Any, now: float) -> tuple[int, float | None]:
+        """How many jobs the queue's workers hold (RQ's started registry: one entry per run, scored by when it
+        expires, so its order says nothing of age) and since when the oldest has run, from its jobs' `started_at`.
+        Read without RQ's clean-up, which would fail an abandoned job: a status view writes nothing, and a dead
+        worker's job still held is what the operator needs to see. A job that cannot be read counts, without an age."""
+        registry = target.started_job_registry
+        count = int(self._redis.zcard(registry.key))
+        if not count:
+            return 0, None
+        try:
+            ids = list(dict.fromkeys(registry.get_job_ids(0, IN_PROGRESS_READ - 1, cleanup=False)))
+        except RedisError:
+            raise
+        except Exception:  # a damaged entry (not UTF-8): the count stands, the age is unknown
+            return count, None
+        started = [job.started_at.timestamp() for job in _fetch_jobs(self._redis, ids) if job.started_at is not None]
+        return count, (max(0.0, now - min(started)) if started else None)
 
     def _say_readable(self, name: str, error: str | None) -> None:
         """`health.queue_unreadable` once when a queue's jobs cannot be read (again with another error), and
@@ -1524,6 +1554,8 @@ class HealthMonitor:
             if stats.workers is not None:
                 metrics.QUEUE_WORKERS.labels(stats.name).set(stats.workers)
             metrics.QUEUE_FAILED.labels(stats.name).set(stats.failed)
+            metrics.QUEUE_IN_PROGRESS.labels(stats.name).set(stats.in_progress)
+            metrics.QUEUE_OLDEST_IN_PROGRESS_AGE.labels(stats.name).set(stats.oldest_in_progress_seconds or 0)
         stored = self.read_stored(healths)
         metrics.DEADLETTERS_WAITING.set(stored.deadletters_total)
         metrics.SPOOL_SIZE.set(stored.spool_size)

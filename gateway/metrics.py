@@ -151,6 +151,16 @@ QUEUE_FAILED = Gauge(
     "lapor_queue_failed_jobs", "Jobs set aside in RQ's failed registry: unreadable, in no dead-letter view.",
     ["queue"], multiprocess_mode="mostrecent",
 )
+# A job a worker took and holds (paused, hung, or killed before a reaper saw it) left the queue: without these it
+# showed in no gauge, the queue 0 deep and its oldest age 0.
+QUEUE_IN_PROGRESS = Gauge(
+    "lapor_queue_in_progress_jobs", "Jobs the queue's workers hold in progress (RQ's started registry).", ["queue"],
+    multiprocess_mode="mostrecent",
+)
+QUEUE_OLDEST_IN_PROGRESS_AGE = Gauge(
+    "lapor_queue_oldest_in_progress_seconds", "How long the oldest job held in progress has run (0: none).",
+    ["queue"], multiprocess_mode="mostrecent",
+)
 DEADLETTERS_WAITING = Gauge(
     "lapor_deadletters_waiting", "Dead letters in the registry, waiting for an operator.",
     multiprocess_mode="mostrecent",

@@ -10,6 +10,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from gateway.health import duration
+
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5rem;background:#111;color:#eee;font-size:18px}
 h1{font-size:1.6rem;margin:0 0 .5rem} .muted{color:#aaa;font-size:.9rem}
@@ -84,6 +86,14 @@ def queue_failure(entry: dict[str, Any]) -> str:
     return str(entry.get("last_failure") or "-")
 
 
+def in_progress(entry: dict[str, Any]) -> str:
+    """The jobs a queue's workers hold and for how long the oldest: "1 for 4 min". A job a paused or hung worker
+    took is off the queue, and "0 queued" with no age was all any view showed of it."""
+    count = int(entry.get("in_progress", 0))
+    held = entry.get("oldest_in_progress_seconds")
+    return str(count) if not count or held is None else f"{count} for {duration(held)}"
+
+
 def render_check_failed_page(status: dict[str, Any], refresh_seconds: int) -> str:
     """The page when the health check itself failed on something not Redis's (`health.check_failed_document`):
     that, and why, instead of a bare 500."""
@@ -113,7 +123,7 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
         f"<td>{'?' if q.get('error') else '-' if q['oldest_age_seconds'] is None else int(q['oldest_age_seconds'])}"
         f"</td><td>{'-' if q.get('workers') is None else int(q['workers'])}</td>"
         f"<td>{int(q.get('failed', 0))}</td>"
-        f"<td>{escape(queue_failure(q))}</td></tr>"
+        f"<td>{escape(queue_failure(q))}</td><td>{escape(in_progress(q))}</td></tr>"
         for q in status["queues"]
     )
     latency = status.get("casestore_latency_seconds")
@@ -134,6 +144,7 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
         f" · {casestore}</div>"
         + "".join(_channel_html(entry) for entry in channels)
         + "<h2>Queues</h2><table><tr><th>queue</th><th>queued</th><th>held</th><th>retrying</th>"
-        + "<th>oldest (s)</th><th>live workers</th><th>unreadable</th><th>last failure</th></tr>"
+        + "<th>oldest (s)</th><th>live workers</th><th>unreadable</th><th>last failure</th>"
+        + "<th>in progress</th></tr>"
         + queues + "</table></body></html>"
     )

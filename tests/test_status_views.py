@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -32,6 +32,8 @@ import yaml
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
+from rq.utils import utcformat
+from rq.worker import Worker
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from channels.email.processor import REPLY_FUNC as EMAIL_REPLY_FUNC
@@ -71,6 +73,7 @@ from gateway.queues import (
     HELD_FORWARD_KEY,
     REPLY_QUEUE,
     STATUS_QUEUE,
+    JSONSerializer,
     enqueue_calls,
     enqueue_later,
     queue,
@@ -143,6 +146,56 @@ async def test_reports_held_for_the_forward_linger_show_on_the_forward_queue(
     assert held == {"lapor-forward": 3, "lapor-reply": 0, "lapor-status": 0}
     page = (await gateway.client.get("/status")).text
     assert "<th>held</th>" in page and "<tr><td>lapor-forward</td><td>0</td><td>3</td>" in page
+
+
+def taken_by_a_worker(redis: Redis, settings: Settings, held_seconds: float) -> str:
+    """A real forward job as a forward worker takes it (RQ's own bookkeeping: dequeued, its run in the started
+    registry, the job started), the worker then paused: started `held_seconds` ago and never finished."""
+    enqueue_calls(redis, settings, FORWARD_QUEUE, FORWARD_FUNC, [(["10000011", "10000026"],)])
+    target = queue(FORWARD_QUEUE, redis)
+    worker = Worker([target], connection=redis, serializer=JSONSerializer, name="lapor-test-p1-paused")
+    taken = target.dequeue_any([target], None, connection=redis, serializer=JSONSerializer)
+    assert taken is not None
+    job = taken[0]
+    worker.prepare_execution(job)
+    worker.prepare_job_execution(job)
+    redis.hset(job.key, "started_at", utcformat(datetime.now(UTC) - timedelta(seconds=held_seconds)))
+    return job.id
+
+
+@pytest.mark.parametrize(("held_seconds", "shown"), [(4 * 60 + 10, "1 for 4 min"), (45, "1 for 45 s")])
+async def test_a_job_a_paused_worker_took_shows_in_progress_with_how_long_in_every_view(
+    gateway: GatewayServer, test_env: TestEnvironment, redis: Redis, held_seconds: float, shown: str
+) -> None:
+    """The only forward worker paused (SIGSTOP) with a job taken: the queue said 0 queued with no age, and only
+    "no live worker" hinted at it. Each view says how many jobs its workers hold and for how long the oldest."""
+    the_deployments(redis)
+    job_id = taken_by_a_worker(redis, gateway.settings, held_seconds)
+    assert job_id in queue(FORWARD_QUEUE, redis).started_job_registry.get_job_ids(cleanup=False)
+
+    document = (await gateway.client.get("/v1/status")).json()
+    jsonschema.validate(document, STATUS_SCHEMA)
+    queues = {q["name"]: q for q in document["queues"]}
+    forward_queue = queues[FORWARD_QUEUE]
+    assert (forward_queue["depth"], forward_queue["oldest_age_seconds"], forward_queue["in_progress"]) == (0, None, 1)
+    assert held_seconds <= forward_queue["oldest_in_progress_seconds"] < held_seconds + 30, forward_queue
+    assert {name: (q["in_progress"], q["oldest_in_progress_seconds"]) for name, q in queues.items()
+            if name != FORWARD_QUEUE} == {REPLY_QUEUE: (0, None), STATUS_QUEUE: (0, None)}
+
+    page = (await gateway.client.get("/status")).text
+    assert "<th>in progress</th>" in page
+    row = re.search(r"<tr><td>lapor-forward</td>.*?</tr>", page)
+    assert row and row.group(0).endswith(f"<td>{shown}</td></tr>"), row
+
+    exposition = (await gateway.client.get("/metrics")).text
+    assert value(exposition, "lapor_queue_in_progress_jobs", queue=FORWARD_QUEUE) == 1
+    assert held_seconds <= value(exposition, "lapor_queue_oldest_in_progress_seconds", queue=FORWARD_QUEUE) < (
+        held_seconds + 30)
+    assert value(exposition, "lapor_queue_in_progress_jobs", queue=REPLY_QUEUE) == 0
+
+    table = await asyncio.to_thread(run_cli, ["status"], test_env.process_env(COLUMNS="400"))
+    line = next(line for line in table.stdout.splitlines() if "lapor-forward" in line and "│" in line)
+    assert line.rstrip(" │").endswith(shown), table.stdout
 
 
 async def test_status_json_names_every_channel_and_shows_a_poller_going_down(
