@@ -163,7 +163,8 @@ def taken_by_a_worker(redis: Redis, settings: Settings, held_seconds: float) -> 
     return job.id
 
 
-@pytest.mark.parametrize(("held_seconds", "shown"), [(4 * 60 + 10, "1 for 4 min"), (45, "1 for 45 s")])
+# `shown`: a pattern, the views being read a few seconds apart (the CLI a process of its own, under load).
+@pytest.mark.parametrize(("held_seconds", "shown"), [(4 * 60 + 10, "1 for 4 min"), (45, "1 for (4[5-9]|5[0-9]) s")])
 async def test_a_job_a_paused_worker_took_shows_in_progress_with_how_long_in_every_view(
     gateway: GatewayServer, test_env: TestEnvironment, redis: Redis, held_seconds: float, shown: str
 ) -> None:
@@ -185,7 +186,7 @@ async def test_a_job_a_paused_worker_took_shows_in_progress_with_how_long_in_eve
     page = (await gateway.client.get("/status")).text
     assert "<th>in progress</th>" in page
     row = re.search(r"<tr><td>lapor-forward</td>.*?</tr>", page)
-    assert row and row.group(0).endswith(f"<td>{shown}</td></tr>"), row
+    assert row and re.search(f"<td>{shown}</td></tr>$", row.group(0)), row
 
     exposition = (await gateway.client.get("/metrics")).text
     assert value(exposition, "lapor_queue_in_progress_jobs", queue=FORWARD_QUEUE) == 1
@@ -195,7 +196,7 @@ async def test_a_job_a_paused_worker_took_shows_in_progress_with_how_long_in_eve
 
     table = await asyncio.to_thread(run_cli, ["status"], test_env.process_env(COLUMNS="400"))
     line = next(line for line in table.stdout.splitlines() if "lapor-forward" in line and "│" in line)
-    assert line.rstrip(" │").endswith(shown), table.stdout
+    assert re.search(f"│ {shown}$", line.rstrip(" │")), table.stdout
 
 
 async def test_status_json_names_every_channel_and_shows_a_poller_going_down(
