@@ -21,7 +21,7 @@ from gateway.replies import load_replies
 from gateway.settings import CONFIG_DIR
 from gateway.tracking import MIN_LENGTH, is_valid_tracking_id, looks_like_tracking_id, normalize_tracking_id
 from normalizer.envelope import ReportKind
-from normalizer.text import DASHES, HASH, fold_word, with_compatibility_forms
+from normalizer.text import DASHES, HASH, fold_word, phrase_pattern, with_compatibility_forms
 
 
 class Action(StrEnum):
@@ -385,8 +385,7 @@ def closing_phrase(path: Path = CONFIG_DIR / "identity.toml") -> re.Pattern[str]
     around it; case-insensitive."""
     with path.open("rb") as handle:
         phrases = tomllib.load(handle)["closings"]["phrases"]
-    words = [r"\s+".join(re.escape(word.rstrip("*")) for word in phrase.split())
-             + (r"\w*" if phrase.endswith("*") else "") for phrase in sorted(phrases, key=len, reverse=True)]
+    words = [phrase_pattern(phrase) for phrase in sorted(phrases, key=len, reverse=True)]
     return re.compile(rf"[^\w\n]*(?:{'|'.join(words)})[^\w\n]*", re.IGNORECASE)
 
 

@@ -95,3 +95,11 @@ def cut_text(text: str, limit: int) -> str:
         if (end - start) % 2:  # an odd run before the cut: its last indicator is half of a flag
             end -= 1
     return text[:end]
+
+
+def phrase_pattern(phrase: str) -> str:
+    """A configured phrase as a pattern (config/identity.toml's closings, contact and someone-else words): its words
+    with any run of spaces between them; a last word ending in "*" with letters after it too ("wassalam*":
+    "Wassalamualaikum")."""
+    words = phrase.split()
+    return r"\s+".join(re.escape(word.rstrip("*")) for word in words) + (r"\w*" if words[-1].endswith("*") else "")

@@ -65,6 +65,7 @@ import phonenumbers
 from gateway.settings import CONFIG_DIR
 from gateway.tracking import ascii_digits
 from normalizer.envelope import SENDER_IDENTITIES, Channel, SenderKind
+from normalizer.text import phrase_pattern
 
 OWN_IDENTITY = "[anonim]"
 # What may stand between the digits of a number as people write it: 0812-3456-7001, (0812) 3456 7001, +62 812.3456,
@@ -147,13 +148,6 @@ class IdentityWords:
     own_contact: re.Pattern[str]
 
 
-def _phrase_pattern(phrase: str) -> str:
-    """A closing phrase's words with any run of spaces between them; a last word ending in "*" with letters after it
-    too ("wassalam*": "Wassalamualaikum")."""
-    words = phrase.split()
-    return r"\s+".join(re.escape(word.rstrip("*")) for word in words) + (r"\w*" if words[-1].endswith("*") else "")
-
-
 @lru_cache(maxsize=4)
 def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWords:
     with path.open("rb") as handle:
@@ -162,17 +156,17 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
     phrases = sorted(raw["closings"]["phrases"], key=lambda phrase: (len(phrase.split()), len(phrase)), reverse=True)
     forms = "|".join(re.escape(word) for word in raw["forms_of_address"]["words"])
     return IdentityWords(
-        closing=re.compile(r"(?:^[^\w\n]*|(?<=[.!?] ))(?:" + "|".join(map(_phrase_pattern, phrases)) + r")(?!\w)",
+        closing=re.compile(r"(?:^[^\w\n]*|(?<=[.!?] ))(?:" + "|".join(map(phrase_pattern, phrases)) + r")(?!\w)",
                            re.IGNORECASE),
         addressed=re.compile(rf"(?<!\w)(?:{forms})\.?\s*$", re.IGNORECASE),
         not_a_name=frozenset(_folded(word) for word in raw["not_a_name"]["words"]),
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
         contact_label_words=frozenset(word.lower() for word in raw["contact_labels"]["words"]),
-        someone_else=re.compile(r"(?<!\w)(?:(?P<victim>" + "|".join(map(_phrase_pattern, raw["someone_else"]["victim"]))
-                                + r")\s+)?(?:" + "|".join(map(_phrase_pattern, raw["someone_else"]["words"]))
+        someone_else=re.compile(r"(?<!\w)(?:(?P<victim>" + "|".join(map(phrase_pattern, raw["someone_else"]["victim"]))
+                                + r")\s+)?(?:" + "|".join(map(phrase_pattern, raw["someone_else"]["words"]))
                                 + r")(?!\w)",
                                 re.IGNORECASE),
-        own_contact=re.compile(r"(?<!\w)(?:" + "|".join(map(_phrase_pattern, raw["own_contact"]["phrases"]))
+        own_contact=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_contact"]["phrases"]))
                                + r")(?!\w)", re.IGNORECASE),
     )
 

@@ -36,7 +36,9 @@ def _any_form(char: str) -> str:
 # ideographic space too).
 SUBJECT_TAG = re.compile(rf"{_any_form('[')}\s*{''.join(map(_any_form, 'LAPOR'))}\s*{_any_form('#')}\s*(\d{{6,14}})"
                          rf"{_any_form(']')}", re.IGNORECASE)
-OUR_MESSAGE_ID = re.compile(r"^lapor-(\d{6,14})-[0-9a-f]+@(.+)$", re.IGNORECASE)
+# What names a reply that answers for no report (a mistyped ID's), in its Message-ID and its outbox file's name.
+NO_REPORT = "query"
+OUR_MESSAGE_ID = re.compile(rf"^lapor-(\d{{6,14}}|{NO_REPORT})-[0-9a-f]+@(.+)$", re.IGNORECASE)
 # "auto_reply" is what vacation responders (and our own replies) set when they set no Auto-Submitted.
 BULK_PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply"})
 # Autoresponders that set neither Auto-Submitted nor Precedence (cPanel/Exim, Yandex, old Hotmail...).
@@ -62,11 +64,15 @@ class Bounce:
 
 
 def our_tracking_id(message_id: str, settings: EmailSettings) -> str | None:
-    """The Tracking ID inside one of our own Message-IDs, or None if the id is not ours."""
+    """The Tracking ID inside one of our own Message-IDs, or None if the id is not ours or names no report."""
+    named = _named_by_ours(message_id, settings)
+    return normalize_tracking_id(named) if named and is_valid_tracking_id(named) else None
+
+
+def _named_by_ours(message_id: str, settings: EmailSettings) -> str | None:
+    """What one of our own Message-IDs names (a Tracking ID, or NO_REPORT); None for anyone else's."""
     match = OUR_MESSAGE_ID.match(message_id.strip("<> "))
-    if match and match.group(2).lower() == settings.message_id_domain.lower() and is_valid_tracking_id(match.group(1)):
-        return normalize_tracking_id(match.group(1))
-    return None
+    return match.group(1) if match and match.group(2).lower() == settings.message_id_domain.lower() else None
 
 
 def report_type(message: Message) -> str | None:
@@ -144,20 +150,10 @@ def asks_no_auto_reply(mail: ParsedMail) -> bool:
     return bool({word.strip().lower() for word in value.split(",")} & NO_AUTO_REPLY)
 
 
-# One of our replies that names no report (an answer to a CEK of a mistyped ID: `channels/email/reply.py`).
-OUR_QUERY_MESSAGE_ID = re.compile(r"^lapor-query-[0-9a-f]+@(.+)$", re.IGNORECASE)
-
-
 def answers_our_reply(mail: ParsedMail, settings: EmailSettings) -> bool:
-    """Whether the mail answers one of our replies (its In-Reply-To names one, a report's or a query's): the history
-    it quotes is ours."""
-    return any(our_tracking_id(reference, settings) or _our_query_reply(reference, settings)
-               for reference in mail.in_reply_to)
-
-
-def _our_query_reply(message_id: str, settings: EmailSettings) -> bool:
-    match = OUR_QUERY_MESSAGE_ID.match(message_id.strip("<> "))
-    return bool(match) and match.group(1).lower() == settings.message_id_domain.lower()
+    """Whether the mail answers one of our replies (its In-Reply-To names one, a report's or a query's, NO_REPORT):
+    the history it quotes is ours."""
+    return any(_named_by_ours(reference, settings) for reference in mail.in_reply_to)
 
 
 def follow_up_of(mail: ParsedMail, settings: EmailSettings) -> str | None:

@@ -373,7 +373,6 @@ def status_payload(mail: ParsedMail, raw: bytes, query: MailQuery) -> dict[str, 
     once (`dedup`: a redelivery is answered once), threaded to it, at its From alone: a Reply-To may be anyone's,
     and the status of someone else's report is all a writer learns. Nothing of the report is in the payload. A
     mistyped ID names no report (`tracking_id` ""): the answer says the number as typed (`typed_id`) is not valid."""
-    references = [*mail.references, *([mail.message_id] if mail.message_id else [])]
     asked = {"tracking_id": query.tracking_id, "kind": "status"} if query.valid else \
         {"tracking_id": "", "kind": "bad_tracking_id", "typed_id": query.tracking_id}
     return {
@@ -382,9 +381,15 @@ def status_payload(mail: ParsedMail, raw: bytes, query: MailQuery) -> dict[str, 
         "to": mail.sender_address,
         "subject": mail.subject,
         "in_reply_to": mail.message_id,
-        "references": references[-20:],
+        "references": thread_references(mail),
         "dedup": provider_message_id(mail, raw),
     }
+
+
+def thread_references(mail: ParsedMail) -> list[str]:
+    """The References of our reply to `mail`: its own and its Message-ID, the last 20 (a long thread's whole chain
+    would grow every reply)."""
+    return [*mail.references, *([mail.message_id] if mail.message_id else [])][-20:]
 
 
 def reply_address(mail: ParsedMail, envelope: dict[str, Any] | None, follow_up: str | None,
@@ -428,7 +433,6 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
         kind = "bad_tracking_id_photo"
     else:
         kind = acknowledgement(draft.anonymous)
-    references = [*mail.references, *([mail.message_id] if mail.message_id else [])]
     return {
         **({"follow_up_of": named} if named else {}),
         **({"typed_id": mistyped} if mistyped is not None else {}),
@@ -439,7 +443,7 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
         "to": to or mail.reply_to or mail.sender_address,
         "subject": mail.subject,
         "in_reply_to": mail.message_id,
-        "references": references[-20:],
+        "references": thread_references(mail),
         "language": language,
         "dedup": draft.channel_message_id,
     }

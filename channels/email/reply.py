@@ -20,7 +20,7 @@ from typing import Any
 
 import idna
 
-from channels.email.guards import SUBJECT_TAG
+from channels.email.guards import NO_REPORT, SUBJECT_TAG
 from channels.email.texts import REPLY_TEXTS
 from gateway.errors import PermanentError, RetryableError
 from gateway.private_files import write_atomically
@@ -31,10 +31,6 @@ from normalizer.prefixes import STACKED_PREFIXES
 # A reply written to the outbox (`write_to_outbox`), `key` without its extension. The outbox may be any directory
 # (`email.outbox_dir`): `lapor-gateway attachments purge` deletes only files of this name there.
 OUTBOX_FILE = re.compile(r"(?P<key>[0-9]{8}T[0-9]{6}Z-[0-9A-Za-z]+-[0-9a-f]{8})\.eml")
-
-
-# What names a reply that answers for no report (a mistyped ID's), in its Message-ID and its outbox file's name.
-NO_REPORT = "query"
 
 
 def our_message_id(tracking_id: str, domain: str) -> str:
