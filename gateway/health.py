@@ -46,6 +46,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, field_validator
 from redis import Redis
 from redis.exceptions import RedisError, ResponseError
+from rq import Queue
 from rq.job import Job
 from rq.worker import Worker
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
@@ -169,6 +170,9 @@ class ChannelRules(BaseModel):
     # One of the channel's `queues` with no live worker for this long (seconds); 0: the rule is off.
     worker_missing_degraded_seconds: float = 0
     worker_missing_down_seconds: float = 0
+    # A job a worker took, held in progress this long and past its own time limit; 0: the rule is off.
+    job_held_degraded_seconds: float = 300
+    job_held_down_seconds: float = 1800
 
     @field_validator("process_missing_degraded_seconds", "process_missing_down_seconds",
                      "worker_missing_degraded_seconds", "worker_missing_down_seconds")
@@ -265,6 +269,14 @@ class Waiting:
 
 
 @dataclass(frozen=True, slots=True)
+class Held:
+    """The longest-held of some jobs a queue's workers hold past their time limit: how long, and that limit."""
+
+    seconds: float
+    limit_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class QueueStats:
     name: str
     depth: int
@@ -294,6 +306,9 @@ class QueueStats:
     # queue, a job a paused or hung worker holds showed nowhere: "0 queued" and no age.
     in_progress: int = 0
     oldest_in_progress_seconds: float | None = None
+    # Of those, the jobs held past their own time limit (RQ's job timeout ends a run sooner), the longest-held per
+    # channel a job tells (a reply's, a status query's) and under None the others' (a forward: every channel's).
+    overdue: dict[str | None, Held] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,6 +528,32 @@ def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], r
                    ",".join(name for state, _, name in missing if state is worst))
 
 
+def rule_job_held(signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
+                  __: float) -> Finding | None:
+    """A job a worker took and has held past its own time limit (RQ's job timeout, which ends a run sooner): its
+    worker is paused, or hung where the timeout cannot reach it (a call into a C library that waits without
+    returning to Python, a job catching the timeout's exception), and no other worker takes the job back while its
+    beat goes on (or none is left on the queue to). Taken off the queue, the job aged no queue: its reports never
+    reached the case store, or its reply never went, and every view said ok."""
+    worst: Finding | None = None
+    for stats in queues:
+        if stats.name not in rules.queues:
+            continue
+        held = max((h for h in (stats.overdue.get(None), stats.overdue.get(signals.channel)) if h is not None),
+                   key=lambda h: h.seconds, default=None)
+        if held is None:
+            continue
+        state = _level(held.seconds, rules.job_held_degraded_seconds, rules.job_held_down_seconds)
+        worker = ("no live worker on the queue: the one holding it is paused or gone" if stats.workers == 0
+                  else "its worker is hung: restart it and the job runs again")
+        found = _finding("job_held", state, f"{stats.name}: a job held in progress for {duration(held.seconds)}, "
+                                            f"past its {duration(held.limit_seconds)} time limit ({worker})"
+                                            f"{FORWARDS_WAITING if stats.name == FORWARD_QUEUE else ''}", stats.name)
+        if found and (worst is None or SEVERITY[found.state] > SEVERITY[worst.state]):
+            worst = found
+    return worst
+
+
 def _silent_for(since: float, signals: ChannelSignals, now: float) -> float:
     """How long a process or worker counts as silent: from its last beat, or from the clock's last step forward
     when that came later (a beat written before the step reads as older than it is, until the next one)."""
@@ -550,7 +591,8 @@ def rule_process_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules
 Rule = Callable[[ChannelSignals, Sequence[QueueStats], ChannelRules, float], Finding | None]
 RULES: tuple[Rule, ...] = (
     rule_process_missing, rule_intake_refused, rule_auth, rule_signatures, rule_poll_failing, rule_rate_limited,
-    rule_replies, rule_reply_rate_limited, rule_deadletters, rule_worker_missing, rule_queue_age, rule_quiet,
+    rule_replies, rule_reply_rate_limited, rule_deadletters, rule_worker_missing, rule_job_held, rule_queue_age,
+    rule_quiet,
 )
 
 
@@ -1228,6 +1270,8 @@ def _job_channel(job: Job) -> str | None:
 
 # Started-registry entries read for the age of the oldest held: one per worker running a job, so a few at most.
 IN_PROGRESS_READ = 100
+# How long past its time limit a job's run may still be ending: the timeout's exception raised, its failure filed.
+DEATH_PENALTY_SLACK_SECONDS = 10
 
 
 def _fetch_jobs(redis: Redis, ids: Sequence[str]) -> list[Job]:
@@ -1399,29 +1443,38 @@ class HealthMonitor:
             held = int(self._redis.llen(HELD_FORWARD_KEY)) if name == FORWARD_QUEUE else 0
             # Counted as RQ keeps them (scored by expiry), without RQ's clean-up: a status view writes nothing.
             failed = int(self._redis.zcount(target.failed_job_registry.key, now, "+inf"))
-            in_progress, held_longest = self._in_progress(target, now)
+            in_progress, held_longest, overdue = self._in_progress(target, now)
             stats.append(QueueStats(name, target.count, scheduled.count, oldest, held, workers[name], failure,
                                     seen.get(name), failed, error, by_channel, every_channel, in_progress,
-                                    held_longest))
+                                    held_longest, overdue))
         return stats
 
-    def _in_progress(self, target: Any, now: float) -> tuple[int, float | None]:
+    def _in_progress(self, target: Any, now: float) -> tuple[int, float | None, dict[str | None, Held]]:
         """How many jobs the queue's workers hold (RQ's started registry: one entry per run, scored by when it
-        expires, so its order says nothing of age) and since when the oldest has run, from its jobs' `started_at`.
-        Read without RQ's clean-up, which would fail an abandoned job: a status view writes nothing, and a dead
-        worker's job still held is what the operator needs to see. A job that cannot be read counts, without an age."""
+        expires, so its order says nothing of age), since when the oldest has run, from its jobs' `started_at`, and
+        the longest-held past its time limit per channel. Read without RQ's clean-up, which would fail an abandoned
+        job: a status view writes nothing, and a dead worker's job still held is what the operator needs to see. A
+        job that cannot be read counts, without an age."""
         registry = target.started_job_registry
         count = int(self._redis.zcard(registry.key))
         if not count:
-            return 0, None
+            return 0, None, {}
         try:
             ids = list(dict.fromkeys(registry.get_job_ids(0, IN_PROGRESS_READ - 1, cleanup=False)))
         except RedisError:
             raise
         except Exception:  # a damaged entry (not UTF-8): the count stands, the age is unknown
-            return count, None
-        started = [job.started_at.timestamp() for job in _fetch_jobs(self._redis, ids) if job.started_at is not None]
-        return count, (max(0.0, now - min(started)) if started else None)
+            return count, None, {}
+        started = [(max(0.0, now - job.started_at.timestamp()), job)
+                   for job in _fetch_jobs(self._redis, ids) if job.started_at is not None]
+        overdue: dict[str | None, Held] = {}
+        for held, job in started:
+            limit = float(job.timeout if job.timeout is not None and job.timeout > 0 else Queue.DEFAULT_TIMEOUT)
+            channel = _job_channel(job)
+            if held > limit + DEATH_PENALTY_SLACK_SECONDS and (channel not in overdue
+                                                                 or held > overdue[channel].seconds):
+                overdue[channel] = Held(held, limit)
+        return count, (max(held for held, _ in started) if started else None), overdue
 
     def _say_readable(self, name: str, error: str | None) -> None:
         """`health.queue_unreadable` once when a queue's jobs cannot be read (again with another error), and

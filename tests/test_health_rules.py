@@ -11,6 +11,7 @@ from channels.reply_senders import REPLY_SENDERS
 from gateway.health import (
     ChannelRules,
     ChannelSignals,
+    Held,
     QueueStats,
     State,
     evaluate,
@@ -162,6 +163,29 @@ CASES = [
          queues=(QueueStats("lapor-forward", 0, workers=None, worker_seen_at=NOW - 999),)),
     Case("worker rule off", ChannelSignals(first_seen=NOW - 9999), State.OK, rules=ChannelRules(),
          queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 9999),)),
+    # a job held in progress past its time limit (overdue: the longest per channel it tells, None: every channel's)
+    Case("a forward held past its limit and the threshold degrades", ChannelSignals(), State.DEGRADED,
+         "lapor-forward: a job held in progress for 6 min, past its 2 min time limit (its worker is hung: restart it "
+         "and the job runs again): citizens answered, reports kept; not yet in the case store",
+         queues=(QueueStats("lapor-forward", 0, workers=1, in_progress=1, oldest_in_progress_seconds=360.0,
+                            overdue={None: Held(360.0, 120.0)}),), rules_fired=("job_held",)),
+    Case("a job held past its limit but under the threshold is ok", ChannelSignals(), State.OK,
+         queues=(QueueStats("lapor-forward", 0, workers=1, in_progress=1, overdue={None: Held(200.0, 120.0)}),)),
+    Case("a job held half an hour with no worker left is down", ChannelSignals(), State.DOWN,
+         "lapor-reply: a job held in progress for 31 min, past its 2 min time limit (no live worker on the queue: "
+         "the one holding it is paused or gone)",
+         queues=(QueueStats("lapor-reply", 0, workers=0, in_progress=1, overdue={None: Held(1860.0, 120.0)}),),
+         rules_fired=("job_held",)),
+    Case("another channel's reply held holds this one back not", ChannelSignals(channel="x"), State.OK,
+         queues=(QueueStats("lapor-reply", 0, workers=1, in_progress=1, overdue={"email": Held(1860.0, 120.0)}),)),
+    Case("its own reply held holds it back", ChannelSignals(channel="email"), State.DOWN,
+         queues=(QueueStats("lapor-reply", 0, workers=1, in_progress=1, overdue={"email": Held(1860.0, 120.0)}),),
+         rules_fired=("job_held",)),
+    Case("a held job on a queue the channel does not use is ignored", ChannelSignals(), State.OK,
+         queues=(QueueStats("lapor-status", 0, workers=1, in_progress=1, overdue={None: Held(9999.0, 120.0)}),)),
+    Case("job-held rule off", ChannelSignals(), State.OK,
+         rules=ChannelRules(job_held_degraded_seconds=0, job_held_down_seconds=0),
+         queues=(QueueStats("lapor-forward", 0, workers=1, in_progress=1, overdue={None: Held(9999.0, 120.0)}),)),
     # quiet period
     Case("quiet past the usual period degrades", ChannelSignals(first_seen=NOW - 90000, last_message_at=NOW - 3700),
          State.DEGRADED, "no message for 61 min", rules_fired=("quiet",)),

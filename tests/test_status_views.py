@@ -52,6 +52,7 @@ from gateway.health import (
     ERRORS_KEY,
     SIGNALS_KEY,
     STATE_KEY,
+    WORKER_ALIVE_KEY,
     WORKER_SEEN_KEY,
     HealthMonitor,
     HealthSignals,
@@ -197,6 +198,31 @@ async def test_a_job_a_paused_worker_took_shows_in_progress_with_how_long_in_eve
     table = await asyncio.to_thread(run_cli, ["status"], test_env.process_env(COLUMNS="400"))
     line = next(line for line in table.stdout.splitlines() if "lapor-forward" in line and "│" in line)
     assert re.search(f"│ {shown}$", line.rstrip(" │")), table.stdout
+
+
+# Held for: under the rule's threshold (past the job's 2 min limit), past it, past the down threshold.
+@pytest.mark.parametrize(("held_seconds", "state"), [(4 * 60 + 10, "ok"), (6 * 60, "degraded"), (31 * 60, "down")])
+async def test_a_forward_held_past_its_time_limit_turns_every_channel_degraded_then_down(
+    gateway: GatewayServer, redis: Redis, held_seconds: float, state: str
+) -> None:
+    """The only forward worker hung on a job (its beat going on, so no reaper takes the job back): taken off the
+    queue, the job aged no queue, and every channel said ok while its reports never reached the case store."""
+    the_deployments(redis)
+    taken_by_a_worker(redis, gateway.settings, held_seconds)
+    live = Worker([queue(FORWARD_QUEUE, redis)], connection=redis, name="lapor-test-p1-hung")
+    live.register_birth()
+    redis.set(WORKER_ALIVE_KEY.format(name=live.name), 1, ex=60)
+
+    document = (await gateway.client.get("/v1/status")).json()
+    channels = {c["channel"]: c for c in document["channels"]}
+    assert {name: c["state"] for name, c in channels.items()} == dict.fromkeys(channels, state), channels
+    if state != "ok":
+        assert document["overall"] == state
+        assert all(re.search(r"lapor-forward: a job held in progress for \d+ min, past its 2 min time limit "
+                             r"\(its worker is hung: restart it and the job runs again\)", c["reason"])
+                   for c in channels.values()), channels
+        page = (await gateway.client.get("/status")).text
+        assert "a job held in progress for" in page
 
 
 async def test_status_json_names_every_channel_and_shows_a_poller_going_down(
