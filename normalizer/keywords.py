@@ -273,28 +273,48 @@ def _load_word_table(table: dict[str, list[str]]) -> WordTable:
 # every set below, and words are looked up folded (`fold_word`: "ｃｅｋ" is "cek"), so a fullwidth keyboard's
 # "ｃｅｋ＃１００００００４" is a status query; what is kept of the text is as typed.
 # "&" too, as "dan" is written between two flag words ("RAHASIA & ANONIM", "ANONIM&RAHASIA"): the second was the
-# citizen's word, and an anonymity asked for was missed. Not "+", which opens a number ("LAPOR +62812...").
+# citizen's word, and an anonymity asked for was missed. "+" only before a letter ("ANONIM+RAHASIA", "ANONIM +
+# RAHASIA"): before a digit it opens a number ("LAPOR +62812...").
 _SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/&"))) + "–—"
+_PLUS = "".join(map(re.escape, with_compatibility_forms("+")))
+_SEPARATORS = rf"(?:[\s{_SEPARATOR_SET}]|[{_PLUS}](?=[\s{_SEPARATOR_SET}]*[^\W\d_]))*"
 # A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it ("?" too:
 # "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do). Letters joined by "_" are one word, as a keypad or a
 # hashtag habit joins a kind and a flag word ("LAPOR_ANONIM": a flag word of its own in the tables). Matched at a
 # position, with no "^": the loops reading words off a text's start copy none of it.
 _LEADING_WORD = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+(?:_[^\W\d_]+)*"
-                           rf"|[{re.escape(with_compatibility_forms('?'))}])(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
+                           rf"|[{re.escape(with_compatibility_forms('?'))}])(?P<sep>{_SEPARATORS})", re.UNICODE)
 # A word anywhere (`_LEADING_WORD` from a position, letters only): one of help's instruction words (`[instructions]`).
 _WORD_AT = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+)(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
-_HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}](?P<tag>[^\W\d_]+)\b", re.UNICODE)
+# Letters joined by "_" are one tag, as in a leading word ("#WBS_Anonim", "#Laporan_Anonim").
+_HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}](?P<tag>[^\W\d_]+(?:_[^\W\d_]+)*)\b", re.UNICODE)
 # A leading kind or flag word set off as a tag ("[ANONIM] ...", "(RAHASIA)", WhatsApp's bold "*ANONIM*" and italic
 # "_ANONIM_", "【ANONIM】", help's placeholder marks "<ANONIM>"): a pair of marks around the word alone (`_TAG_PAIRS`),
 # then separators. Missed, "<ANONIM>" lost its marks with the placeholder's and stayed as the citizen's word. So did
 # Markdown's doubled bold ("**ANONIM**": a mark may be typed twice) and quotes around the word ('"ANONIM" ...').
-_TAG_PAIRS = {"[": "]", "(": ")", "*": "*", "_": "_", "【": "】", "<": ">", '"': '"', "'": "'", "\u201c": "\u201d",
-              "\u2018": "\u2019", "«": "»"}
-_TAG_OPEN = "".join(map(re.escape, with_compatibility_forms("[(*_<\"'") + "【\u201c\u2018«"))
-_TAG_CLOSE = "".join(map(re.escape, with_compatibility_forms("])*_>\"'") + "】\u201d\u2019»"))
+# WhatsApp's strikethrough "~ANONIM~" too, typed as decoration.
+_TAG_PAIRS = {"[": "]", "(": ")", "*": "*", "_": "_", "~": "~", "【": "】", "<": ">", '"': '"', "'": "'",
+              "\u201c": "\u201d", "\u2018": "\u2019", "«": "»"}
+_TAG_OPEN = "".join(map(re.escape, with_compatibility_forms("[(*_~<\"'") + "【\u201c\u2018«"))
+_TAG_CLOSE = "".join(map(re.escape, with_compatibility_forms("])*_~>\"'") + "】\u201d\u2019»"))
 _WRAPPED_WORD = re.compile(rf"\s*(?P<open>[{_TAG_OPEN}])(?P=open)?\s*[{HASH}]?(?P<word>[^\W\d_]+)\s*"
                            rf"(?P<close>[{_TAG_CLOSE}])(?P=close)?"
-                           rf"(?!\w)(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
+                           rf"(?!\w)(?P<sep>{_SEPARATORS})", re.UNICODE)
+# Several flag words in one pair of marks ("(anonim & rahasia)", "[ANONIM, RAHASIA]", "*ANONIM RAHASIA*"): each was
+# the citizen's word, and the whistleblower's number reached the agency. Read word by word: the group's first word
+# after its opening mark (`_FLAG_GROUP`, the whole group checked to hold flag words only), the last before its closing
+# mark (`_GROUP_LAST`, the group checked back to its opening mark), any between as words set apart.
+_GROUP_JOIN = rf"(?:\s*[{_SEPARATOR_SET}{_PLUS}]\s*|\s+)"
+_FLAG_GROUP = re.compile(rf"\s*(?P<open>[{_TAG_OPEN}])(?P=open)?\s*"
+                         rf"(?P<words>[{HASH}]?[^\W\d_]+(?:{_GROUP_JOIN}[{HASH}]?[^\W\d_]+){{1,4}})\s*"
+                         rf"(?P<close>[{_TAG_CLOSE}])(?P=close)?(?!\w)", re.UNICODE)
+_GROUP_LAST = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+)\s*(?P<close>[{_TAG_CLOSE}])(?P=close)?(?!\w)"
+                         rf"(?P<sep>{_SEPARATORS})", re.UNICODE)
+_GROUP_FIRST = re.compile(rf"[{HASH}]?(?P<word>[^\W\d_]+){_GROUP_JOIN}", re.UNICODE)
+_GROUP_BEFORE = re.compile(rf"(?P<open>[{_TAG_OPEN}])(?P=open)?\s*"
+                           rf"(?P<words>(?:[{HASH}]?[^\W\d_]+{_GROUP_JOIN}){{1,4}})\Z", re.UNICODE)
+# How far back from a group's last word its opening mark is looked for: five flag words and what joins them.
+_GROUP_LOOK_BACK = 120
 # "1000-0004", "1.000.0004", "1000–0004" (any of `DASHES`: autocorrect makes an en dash of "-")
 _ID_GROUPING = "".join(map(re.escape, with_compatibility_forms(".") + DASHES))
 _LEADING_ID = re.compile(rf"^\s*[{HASH}]?(?P<id>\d[\d\s{_ID_GROUPING}]{{4,20}}\d)(?=\D|$)")
@@ -334,8 +354,11 @@ _PHONE_WITHOUT_PLUS = re.compile(r"62\d{9,12}")
 _SPACE_RUNS = re.compile(r"[ \t]{2,}")
 # Around a flag word at the end: the closing marks after it and the separators before it ("... kelurahan, ANONIM!").
 # A tag's marks too ("... [ANONIM]", "... *anonim*"); not "_", which joins the words of a handle ("@budi_rahasia").
-_TRAILING_CLOSE = with_compatibility_forms(" \t\n.!)]*>") + "】"
-_TRAILING_OPEN = with_compatibility_forms(" \t\n,;:-([*<") + "–—【"
+_TRAILING_CLOSE = with_compatibility_forms(" \t\n.!)]*>~") + "】"
+_TRAILING_OPEN = with_compatibility_forms(" \t\n,;:-([*<~") + "–—【"
+# What joins two flag words at the end besides those ("... (anonim & rahasia)", "... ANONIM+RAHASIA"): read back past
+# only when a flag word stands before it, so "... jabatan & rahasia" keeps its "&".
+_TRAILING_JOIN = with_compatibility_forms(" \t&+")
 _SENTENCE_END = tuple(with_compatibility_forms(".!?"))
 _QUESTION = with_compatibility_forms("?")
 _QUESTION_MARKS = tuple(_QUESTION)
@@ -578,14 +601,42 @@ def _second_kind_at(text: str, at: int, grammar: Grammar, kind: ReportKind) -> t
 def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool) -> tuple[str, int] | None:
     """`_leading_keyword_at` without the words that introduce a flag."""
     wrapped = _WRAPPED_WORD.match(text, at)
-    if wrapped is not None and _TAG_PAIRS.get(unicodedata.normalize("NFKC", wrapped.group("open"))) == (
-            unicodedata.normalize("NFKC", wrapped.group("close"))):
+    if wrapped is not None and _paired(wrapped.group("open"), wrapped.group("close")):
         word, end, separated = fold_word(wrapped.group("word")), wrapped.end(), True
+    elif (grouped := _flag_group_word_at(text, at, grammar)) is not None:
+        return grouped
     else:
         word, end, separated = _leading_word_at(text, at)
     if (separated or _blank_from(text, end)) and (word in grammar.flags or (word in grammar.kinds and not explicit)):
         return word, end
     return None
+
+
+def _paired(opening: str, closing: str) -> bool:
+    return _TAG_PAIRS.get(unicodedata.normalize("NFKC", opening)) == unicodedata.normalize("NFKC", closing)
+
+
+def _flag_group_word_at(text: str, at: int, grammar: Grammar) -> tuple[str, int] | None:
+    """(the flag word, where the next word of its group begins, or where the group and what sets it apart end) when a
+    group of flag words in one pair of marks (`_FLAG_GROUP`) opens at `at`, or its last word does; else None."""
+    group = _FLAG_GROUP.match(text, at)
+    if group is not None:
+        if not (_paired(group.group("open"), group.group("close"))
+                and all(fold_word(word) in grammar.flags for word in _WORDS.findall(group.group("words")))):
+            return None
+        first = _GROUP_FIRST.match(text, group.start("words"))
+        return (fold_word(first.group("word")), first.end()) if first is not None else None
+    last = _GROUP_LAST.match(text, at)
+    if last is None or fold_word(last.group("word")) not in grammar.flags:
+        return None
+    head = last.start("word") - (last.start("word") > at and text[last.start("word") - 1] in HASH)
+    opened = _GROUP_BEFORE.search(text, max(0, head - _GROUP_LOOK_BACK), head)
+    if (opened is None or not _paired(opened.group("open"), last.group("close"))
+            or not all(fold_word(word) in grammar.flags for word in _WORDS.findall(opened.group("words")))):
+        return None
+    if not (_set_apart(text, last.end(), last.group("sep")) or _blank_from(text, last.end())):
+        return None
+    return fold_word(last.group("word")), last.end()
 
 
 def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | None:
@@ -1153,6 +1204,12 @@ def _flags_at_the_end(text: str, grammar: Grammar, flags: set[str]) -> str:
         word = fold_word(text[start:body])
         head = start - 1 if start and text[start - 1] in HASH else start
         before = _stripped_end(text, head, _TRAILING_OPEN)
+        joined = _stripped_end(text, before, _TRAILING_JOIN)
+        if word in grammar.flags and joined < head and (
+                fold_word(text[_last_word_start(text, joined):joined]) in grammar.flags):
+            flags.add(grammar.flags[word])  # joined to the flag word before it: that one decides
+            found, end = True, joined
+            continue
         if word not in grammar.flags or before == head:  # no separator before it: part of a longer word
             return text[:end] if found and set_apart else text
         flags.add(grammar.flags[word])

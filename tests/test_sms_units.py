@@ -1409,8 +1409,8 @@ WBS = "whistleblowing"
                  "complaint", "id", id="flag-ampersand-flag"),
     pytest.param("ANONIM&RAHASIA camat terima suap", REPORT, None, "camat terima suap", True, True, "complaint",
                  "id", id="flag-ampersand-glued-flag"),
-    pytest.param("WBS (anonim & rahasia): camat terima suap", REPORT, None, "(anonim & rahasia): camat terima suap",
-                 False, False, "whistleblowing", "id", id="ampersand-inside-brackets-unchanged"),
+    pytest.param("WBS (anonim & rahasia): camat terima suap", REPORT, None, "camat terima suap",
+                 True, True, "whistleblowing", "id", id="ampersand-inside-brackets"),
     # ... opening prose, the citizen's words ("dan rahasia" was taken off and the report marked confidential) ...
     pytest.param("dan rahasia itu dibongkar oleh bendahara desa", REPORT, None,
                  "dan rahasia itu dibongkar oleh bendahara desa", False, False, "complaint", "id", id="prose-dan"),
@@ -1478,6 +1478,58 @@ def test_the_anonymity_flag_mistyped_or_glued_to_the_kind_is_read(text: str, bod
     parsed = parse_text(text, shortest_id=SHORTEST)
     assert (parsed.action, parsed.text, parsed.anonymous, parsed.kind) == (
         FOLLOW_UP if text.startswith(VALID) else REPORT, body, True, kind)
+
+
+@pytest.mark.parametrize(("text", "body", "anonymous", "confidential", "kind"), [
+    # several flag words in one pair of marks, opening the text ...
+    pytest.param("(anonim & rahasia) camat terima suap", "camat terima suap", True, True, "complaint",
+                 id="parentheses-ampersand"),
+    pytest.param("[ANONIM, RAHASIA] camat terima suap", "camat terima suap", True, True, "complaint",
+                 id="brackets-comma"),
+    pytest.param("*ANONIM RAHASIA* camat terima suap", "camat terima suap", True, True, "complaint",
+                 id="bold-space"),
+    pytest.param("LAPOR (#anonim #rahasia): camat terima suap", "camat terima suap", True, True, "complaint",
+                 id="kind-then-hashtags-in-parentheses"),
+    pytest.param("WBS 【ANONIM/RAHASIA】 camat terima suap", "camat terima suap", True, True, "whistleblowing",
+                 id="lenticular-slash"),
+    # ... or closing it
+    pytest.param("camat terima suap (anonim & rahasia)", "camat terima suap", True, True, "complaint",
+                 id="closing-parentheses-ampersand"),
+    pytest.param("camat terima suap *ANONIM RAHASIA*", "camat terima suap", True, True, "complaint",
+                 id="closing-bold-space"),
+    pytest.param("camat terima suap. ANONIM & RAHASIA", "camat terima suap.", True, True, "complaint",
+                 id="closing-ampersand"),
+    # "+" between flag words, and WhatsApp's strikethrough around one
+    pytest.param("ANONIM+RAHASIA camat terima suap", "camat terima suap", True, True, "complaint", id="plus"),
+    pytest.param("ANONIM + RAHASIA: camat terima suap", "camat terima suap", True, True, "complaint",
+                 id="plus-spaced"),
+    pytest.param("camat terima suap, ANONIM+RAHASIA", "camat terima suap", True, True, "complaint",
+                 id="closing-plus"),
+    pytest.param("~ANONIM~ camat terima suap", "camat terima suap", True, False, "complaint", id="strikethrough"),
+    pytest.param("camat terima suap ~anonim~", "camat terima suap", True, False, "complaint",
+                 id="closing-strikethrough"),
+    # the whistleblowing kind glued to the flag
+    pytest.param("WBSANONIM camat terima suap", "camat terima suap", True, False, "complaint", id="wbs-one-word"),
+    pytest.param("camat terima suap #WBS_Anonim", "camat terima suap", True, False, "complaint",
+                 id="hashtag-wbs-underscore"),
+    # what stays the citizen's: a group holding another word, a "+" before a number, "&" after a word of theirs
+    pytest.param("(rahasia umum) kades korupsi dana desa", "(rahasia umum) kades korupsi dana desa", False, False,
+                 "complaint", id="group-with-a-word-of-theirs"),
+    pytest.param("LAPOR +6281234567890 menipu saya", "+6281234567890 menipu saya", False, False, "complaint",
+                 id="plus-before-a-number"),
+    pytest.param("jual beli jabatan & rahasia negara", "jual beli jabatan & rahasia negara", False, False,
+                 "complaint", id="ampersand-in-prose"),
+    pytest.param("jual beli jabatan & rahasia", "jual beli jabatan & rahasia", False, True, "complaint",
+                 id="closing-ampersand-after-a-word-of-theirs"),
+])
+def test_flag_words_grouped_joined_or_decorated_are_read(text: str, body: str, anonymous: bool, confidential: bool,
+                                                         kind: str) -> None:
+    """"(anonim & rahasia)", "ANONIM+RAHASIA", "~ANONIM~", "WBSANONIM": each was the citizen's words, and the
+    whistleblower's number reached the agency. Read as the flag words are, wherever they are read; what is not a flag
+    word keeps the text as typed."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.action, parsed.text, parsed.anonymous, parsed.confidential, parsed.kind) == (
+        REPORT, body, anonymous, confidential, kind)
 
 
 @pytest.mark.parametrize("text", [
