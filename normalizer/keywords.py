@@ -277,7 +277,7 @@ def _load_word_table(table: dict[str, list[str]]) -> WordTable:
 # RAHASIA"): before a digit it opens a number ("LAPOR +62812...").
 _SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/&"))) + "–—"
 _PLUS = "".join(map(re.escape, with_compatibility_forms("+")))
-_SEPARATORS = rf"(?:[\s{_SEPARATOR_SET}]|[{_PLUS}](?=[\s{_SEPARATOR_SET}]*[^\W\d_]))*"
+_SEPARATORS = rf"[\s{_SEPARATOR_SET}]*(?:[{_PLUS}](?=[\s{_SEPARATOR_SET}]*[^\W\d_])[\s{_SEPARATOR_SET}]*)*"
 # A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it ("?" too:
 # "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do). Letters joined by "_" are one word, as a keypad or a
 # hashtag habit joins a kind and a flag word ("LAPOR_ANONIM": a flag word of its own in the tables). Matched at a
@@ -603,10 +603,12 @@ def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool)
     wrapped = _WRAPPED_WORD.match(text, at)
     if wrapped is not None and _paired(wrapped.group("open"), wrapped.group("close")):
         word, end, separated = fold_word(wrapped.group("word")), wrapped.end(), True
-    elif (grouped := _flag_group_word_at(text, at, grammar)) is not None:
-        return grouped
+    elif (first := _flag_group_first_at(text, at, grammar)) is not None:
+        return first
     else:
         word, end, separated = _leading_word_at(text, at)
+        if not separated and word in grammar.flags and (last := _flag_group_last_at(text, at, grammar)) is not None:
+            return last
     if (separated or _blank_from(text, end)) and (word in grammar.flags or (word in grammar.kinds and not explicit)):
         return word, end
     return None
@@ -616,18 +618,22 @@ def _paired(opening: str, closing: str) -> bool:
     return _TAG_PAIRS.get(unicodedata.normalize("NFKC", opening)) == unicodedata.normalize("NFKC", closing)
 
 
-def _flag_group_word_at(text: str, at: int, grammar: Grammar) -> tuple[str, int] | None:
-    """(the flag word, where the next word of its group begins, or where the group and what sets it apart end) when a
-    group of flag words in one pair of marks (`_FLAG_GROUP`) opens at `at`, or its last word does; else None."""
+def _flag_group_first_at(text: str, at: int, grammar: Grammar) -> tuple[str, int] | None:
+    """(the first flag word, where the next word of its group begins) when a group of flag words in one pair of marks
+    (`_FLAG_GROUP`) opens at `at`; else None."""
     group = _FLAG_GROUP.match(text, at)
-    if group is not None:
-        if not (_paired(group.group("open"), group.group("close"))
-                and all(fold_word(word) in grammar.flags for word in _WORDS.findall(group.group("words")))):
-            return None
-        first = _GROUP_FIRST.match(text, group.start("words"))
-        return (fold_word(first.group("word")), first.end()) if first is not None else None
+    if group is None or not _paired(group.group("open"), group.group("close")) or not all(
+            fold_word(word) in grammar.flags for word in _WORDS.findall(group.group("words"))):
+        return None
+    first = _GROUP_FIRST.match(text, group.start("words"))
+    return (fold_word(first.group("word")), first.end()) if first is not None else None
+
+
+def _flag_group_last_at(text: str, at: int, grammar: Grammar) -> tuple[str, int] | None:
+    """(the flag word, where the group and what sets it apart end) when the last word of a group of flag words in one
+    pair of marks stands at `at`, its closing mark after it; else None."""
     last = _GROUP_LAST.match(text, at)
-    if last is None or fold_word(last.group("word")) not in grammar.flags:
+    if last is None:
         return None
     head = last.start("word") - (last.start("word") > at and text[last.start("word") - 1] in HASH)
     opened = _GROUP_BEFORE.search(text, max(0, head - _GROUP_LOOK_BACK), head)
