@@ -34,7 +34,7 @@ from gateway.errors import NotDurable
 from gateway.logs import get_logger
 from gateway.outage import DETAIL_LIMIT, outage_reason, redis_words
 from gateway.queues import HELD_FORWARD_KEY, enqueue_forward, envelope_key, release_held_forwards
-from gateway.same_text import SameText, SameTextWindow
+from gateway.same_text import RecentTexts, SameText, SameTextWindow
 from gateway.settings import Settings
 from gateway.spool import SPOOL_DIR, Spool, SpoolRecord
 from gateway.tracking import SEQUENCE_KEY, IdRangeExhausted, TrackingIdAllocator
@@ -143,6 +143,7 @@ class Intake:
         )
         self._waiting: thread_queue.SimpleQueue[_Waiting | None] = thread_queue.SimpleQueue()
         self._same_text = SameText(redis, settings)
+        self._recent_texts = RecentTexts()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         # Dedup while spooling, and until each report is replayed: provider message -> Tracking ID given out from
@@ -517,10 +518,9 @@ class Intake:
     def _commit_batch(self, batch: list[_Waiting]) -> None:
         hold = self._settings.intake.forward_linger_ms > 0
         try:
-            drafts = self._one_report_per_text(batch)
-            receipts: list[Receipt] | BaseException = [
-                replace(receipt, same_text=True) if draft is not item.draft else receipt
-                for item, draft, receipt in zip(batch, drafts, self.commit(drafts, hold=hold), strict=True)]
+            keys = [RecentTexts.key(item.draft, item.same_text) for item in batch]
+            drafts = self._one_report_per_text(batch, keys)
+            receipts: list[Receipt] | BaseException = self._commit_texts(batch, keys, drafts, hold)
         except Exception as error:  # NotDurable or a bug: every waiting caller must hear of it
             if isinstance(error, IdRangeExhausted) and len(batch) > 1:
                 # The batch is whoever was waiting, not one provider's: each is committed alone, so a message
@@ -540,17 +540,61 @@ class Intake:
         for loop, settlements in by_loop.items():
             loop.call_soon_threadsafe(_settle_all, settlements, error)
 
-    def _one_report_per_text(self, batch: list[_Waiting]) -> list[ReportDraft]:
+    def _commit_texts(self, batch: list[_Waiting], keys: list[str | None], drafts: list[ReportDraft],
+                      hold: bool) -> list[Receipt]:
+        """Commit the batch's drafts, a same-text repeat's receipt marked `same_text`. While spooling, a repeat of a
+        first message this process committed within its window (`RecentTexts`), or of one earlier in the batch, is
+        answered with that one's Tracking ID and nothing is spooled for it; so is the provider's retry of a message
+        committed before the outage, which was spooled again as a second report. Every first is remembered."""
+        if not any(keys):
+            return [replace(receipt, same_text=True) if draft is not item.draft else receipt
+                    for item, draft, receipt in zip(batch, drafts, self.commit(drafts, hold=hold), strict=True)]
+        answered: dict[int, Receipt | int] = {}
+        if self._spooling:
+            earlier: dict[str, int] = {}
+            for index, key in enumerate(keys):
+                if key is None:
+                    continue
+                if (first := self._recent_texts.first(key)) is not None:
+                    answered[index] = Receipt(first.tracking_id, duplicate=True, spooled=first.spooled,
+                                              same_text=first.provider_id != batch[index].draft.channel_message_id)
+                elif key in earlier:
+                    answered[index] = earlier[key]
+                else:
+                    earlier[key] = index
+        fresh = [index for index in range(len(batch)) if index not in answered]
+        committed = dict(zip(fresh, self.commit([drafts[index] for index in fresh], hold=hold), strict=True))
+        receipts: list[Receipt] = []
+        for index, (item, draft, key) in enumerate(zip(batch, drafts, keys, strict=True)):
+            settled = answered.get(index, committed.get(index))
+            if isinstance(settled, int):  # the same text earlier in this batch
+                receipt = replace(committed[settled], duplicate=True, same_text=True)
+            else:
+                assert settled is not None
+                receipt = replace(settled, same_text=True) if draft is not item.draft else settled
+            if key is not None and item.same_text is not None and not receipt.duplicate:  # a first
+                self._recent_texts.remember(key, draft, receipt.tracking_id, receipt.spooled, item.same_text[1])
+            receipts.append(receipt)
+        return receipts
+
+    def _one_report_per_text(self, batch: list[_Waiting], keys: list[str | None]) -> list[ReportDraft]:
         """The batch's drafts, a same-text repeat's under its first message's provider id (`SameText`). Not while
         spooling: Redis failed, and a hang would cost its timeout again. Nor for a message this process spooled and
-        has not replayed yet: it has its Tracking ID (the script finds the claims in Redis). A Redis failure here is
-        the commit's: the batch goes to the spool as it would have."""
+        has not replayed yet: it has its Tracking ID (the script finds the claims in Redis). A repeat of a first
+        message this process spooled within its window is mapped onto it here: Redis holds no same-text key for
+        that one, and the repeat sent once Redis answered again was a second case. A Redis failure here is the
+        commit's: the batch goes to the spool as it would have."""
         drafts = [item.draft for item in batch]
         if self._spooling or all(item.same_text is None for item in batch):
             return drafts
         claims = [dedup_key(draft.channel.value, draft.channel_message_id) for draft in drafts]
         windows = [None if claim in self._spooled_ids else item.same_text
                    for item, claim in zip(batch, claims, strict=True)]
+        for index, key in enumerate(keys):
+            first = self._recent_texts.first(key) if key is not None else None
+            if first is not None and first.spooled and first.provider_id != drafts[index].channel_message_id:
+                drafts[index] = drafts[index].model_copy(update={"channel_message_id": first.provider_id})
+                windows[index] = None
         try:
             return self._same_text.one_report_per_text(drafts, windows, claims)
         except RedisError as error:

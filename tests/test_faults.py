@@ -213,7 +213,9 @@ async def test_while_redis_hangs_webhooks_are_answered_from_the_spool_workers_sa
 
         async def send(sid: str) -> None:
             started = time.monotonic()
-            response = await server.post_twilio(server.twilio_form(MessageSid=sid, SmsSid=sid))
+            # Each a report of its own: another text (the same SMS sent again would be one report).
+            response = await server.post_twilio(server.twilio_form(MessageSid=sid, SmsSid=sid,
+                                                                   Body=f"Jalan rusak {sid}"))
             answered_in.append(time.monotonic() - started)
             assert response.status_code == 200, response.text
             acknowledged[sid] = TRACKING_ID.search(response.text).group(1)  # type: ignore[union-attr]

@@ -118,9 +118,10 @@ async def test_a_twilio_follow_up_while_redis_is_away_is_answered_from_the_spool
         sids = [twilio_sid("follow1"), twilio_sid("follow2")]
         answered_in = []
         with redis_away(own_redis, row.outage):
-            for sid in sids:
+            for number, sid in enumerate(sids):
                 form = gateway.twilio_form(**{**row.form, "MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid})
-                form["Body"] = form["Body"].format(parent=parent)
+                # Each an addition of its own: the same text sent again would be one (a same-text repeat).
+                form["Body"] = form["Body"].format(parent=parent) + " lagi" * number
                 started = time.monotonic()
                 response = await gateway.post_twilio(form)
                 answered_in.append(time.monotonic() - started)
@@ -144,6 +145,38 @@ async def test_a_twilio_follow_up_while_redis_is_away_is_answered_from_the_spool
         assert stored["sender"]["kind"] == ("reply_handle" if row.anonymous else "msisdn")  # type: ignore[index]
         assert len(stored["attachments"]) == row.files  # type: ignore[arg-type]
     assert queue(FORWARD_QUEUE, Redis.from_url(own_redis.url)).count == 0
+
+
+@pytest.mark.parametrize("outage", ["stopped", "hanging"])
+async def test_the_same_twilio_sms_sent_twice_while_redis_is_away_is_one_case(
+    outage: str, own_redis: EmbeddedRedis, test_env: TestEnvironment, casestore: CaseStoreServer,  # noqa: F811
+) -> None:
+    """A citizen who hears nothing sends the SMS again, the likelier while the gateway is in trouble: with Redis
+    away nothing was looked up, and the second send was answered with a second Tracking ID and became a second case
+    at the agency. It is answered "we already have this report" with the first's ID, and the case store gets one."""
+    settings = outage_settings(test_env, own_redis)
+    text = "Lampu jalan di Jl. Kenanga mati sudah seminggu"
+    async with serving_gateway(settings, redis_connection(own_redis.url, timeout=REDIS_TIMEOUT)) as gateway:
+        warm = await gateway.post_twilio(gateway.twilio_form(From=REPORTER, MessageSid=twilio_sid("warm"),
+                                                             SmsSid=twilio_sid("warm"), Body="Jalan berlubang"))
+        assert warm.status_code == 200  # Redis answers: this also leases the spool's reserve
+        answers = []
+        with redis_away(own_redis, outage):
+            for name in ("send1", "send2"):
+                sid = twilio_sid(name)
+                response = await gateway.post_twilio(gateway.twilio_form(From=REPORTER, MessageSid=sid, SmsSid=sid,
+                                                                         SmsMessageSid=sid, Body=text))
+                assert response.status_code == 200, response.text
+                answers.append(twiml_message(response.text))
+        first = tracking_id_in(answers[0])
+        assert answers == [render("ack", "id", tracking_id=first), render("duplicate", "id", tracking_id=first)]
+        redis = Redis.from_url(own_redis.url)
+        try:
+            await async_wait_until(lambda: envelope_of(redis, twilio_sid("send1")), timeout=15)
+        finally:
+            redis.close()
+    drain(settings, (FORWARD_QUEUE,))
+    assert [report["tracking_id"] for report in casestore.reports() if report["text"] == text] == [first]
 
 
 @contextlib.contextmanager

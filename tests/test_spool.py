@@ -1085,13 +1085,15 @@ SAME_TEXT = ("sms-aggregator", 600)  # an SMS channel's same-text window: (its n
 
 @pytest.mark.parametrize("when", ["after-the-replay", "during-the-replay"])
 async def test_a_providers_retry_of_a_report_spooled_beside_an_earlier_one_of_its_text_keeps_its_spooled_id(
-    intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, when: str
+    intake: Intake, other_gateway: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, when: str
 ) -> None:
-    """The same text sent again while Redis was down is a report of its own (no one looked it up), and the citizen
-    was given its Tracking ID (or, by the aggregator, the 503 of a reply Redis could not take). Its retry once Redis
-    answered was mapped onto the earlier message of its text: answered "we already have this report" with that one's
-    Tracking ID, while the spooled report went on as a second case under an ID the citizen never heard again."""
-    first = await intake.submit(draft("first", "LAPOR air PDAM tidak mengalir"), SAME_TEXT)
+    """The same text sent again while Redis was down, its first message taken by another gateway, is a report of its
+    own (no one could look it up), and the citizen was given its Tracking ID (or, by the aggregator, the 503 of a
+    reply Redis could not take). Its retry once Redis answered was mapped onto the earlier message of its text:
+    answered "we already have this report" with that one's Tracking ID, while the spooled report went on as a second
+    case under an ID the citizen never heard again."""
+    await intake.submit(draft("warm-up", "LAPOR lampu jalan mati"))  # its reserve leased, as a running gateway's
+    first = await other_gateway.submit(draft("first", "LAPOR air PDAM tidak mengalir"), SAME_TEXT)
     own_redis.stop()
     spooled = await intake.submit(draft("again", "LAPOR air PDAM tidak mengalir"), SAME_TEXT)
     assert spooled.spooled and spooled.tracking_id != first.tracking_id
@@ -1109,6 +1111,68 @@ async def test_a_providers_retry_of_a_report_spooled_beside_an_earlier_one_of_it
     if when == "after-the-replay":
         retried.append(await intake.submit(draft("again", "LAPOR air PDAM tidak mengalir"), SAME_TEXT))
     assert [(r.tracking_id, r.duplicate, r.same_text) for r in retried] == [(spooled.tracking_id, True, False)]
+
+
+def spooled_ids(settings_dir: Path) -> list[str]:
+    """The Tracking IDs of every report in the spool directory's files, in order."""
+    return [decode_record(line).tracking_id for path in sorted((settings_dir / "spool").glob("*.spool"))
+            for line in path.read_bytes().splitlines(keepends=True) if line.strip()]
+
+
+@pytest.mark.parametrize("first_when", ["before-the-outage", "during-the-outage"])
+async def test_the_same_text_sent_again_during_an_outage_is_one_report(
+    intake: Intake, own_redis: EmbeddedRedis, test_env: TestEnvironment, first_when: str
+) -> None:
+    """A feature phone shows no sign that an SMS arrived, and with Redis down nothing was looked up: the same SMS
+    sent again was a second report, a second case at the agency, answered with a second Tracking ID. The gateway
+    remembers the first messages it committed within their windows: the repeat is answered "we already have this
+    report" with the first's Tracking ID, and nothing more is spooled; the provider's retry of the first gets its own
+    answer again."""
+    text = "LAPOR air PDAM tidak mengalir sejak tiga hari"
+    await intake.submit(draft("warm-up", "LAPOR lampu jalan mati"))  # its reserve leased, as a running gateway's
+    if first_when == "before-the-outage":
+        first = await intake.submit(draft("first", text), SAME_TEXT)
+        own_redis.stop()
+    else:
+        own_redis.stop()
+        first = await intake.submit(draft("first", text), SAME_TEXT)
+    again = await intake.submit(draft("again", text), SAME_TEXT)
+    third = await intake.submit(draft("third", "  " + text.upper() + " "), SAME_TEXT)
+    retried = await intake.submit(draft("first", text), SAME_TEXT)
+    other = await intake.submit(draft("other", "LAPOR lampu jalan mati"), SAME_TEXT)
+    assert [(r.tracking_id, r.duplicate, r.same_text) for r in (again, third, retried)] == [
+        (first.tracking_id, True, True), (first.tracking_id, True, True), (first.tracking_id, True, False)]
+    assert not other.duplicate and other.tracking_id != first.tracking_id
+    spooled = [first.tracking_id] if first_when == "during-the-outage" else []
+    assert spooled_ids(test_env.settings().data_dir) == [*spooled, other.tracking_id]
+
+
+async def test_the_same_text_twice_in_one_batch_during_an_outage_is_one_report(
+    intake: Intake, own_redis: EmbeddedRedis
+) -> None:
+    await intake.submit(draft("warm-up", "LAPOR lampu jalan mati"))  # its reserve leased, as a running gateway's
+    own_redis.stop()
+    await intake.submit(draft("warm", "LAPOR jalan berlubang"), SAME_TEXT)  # the outage found: spooling
+    receipts = await asyncio.gather(*(intake.submit(draft(f"send-{n}", "LAPOR air PDAM mati"), SAME_TEXT)
+                                      for n in range(5)))
+    assert len({r.tracking_id for r in receipts}) == 1, receipts
+    assert [(r.duplicate, r.same_text) for r in receipts].count((False, False)) == 1, receipts
+
+
+async def test_the_same_text_sent_once_redis_is_back_is_one_report_with_the_one_spooled(
+    intake: Intake, own_redis: EmbeddedRedis
+) -> None:
+    """Redis holds no same-text key for a report spooled during the outage: the repeat sent once Redis answered
+    again, within the window, was a second case."""
+    await intake.submit(draft("warm-up", "LAPOR lampu jalan mati"))  # its reserve leased, as a running gateway's
+    own_redis.stop()
+    first = await intake.submit(draft("first", "LAPOR air PDAM tidak mengalir"), SAME_TEXT)
+    own_redis.start()
+    await asyncio.to_thread(intake.replay_spool)
+    again = await intake.submit(draft("again", "LAPOR air PDAM tidak mengalir"), SAME_TEXT)
+    retried = await intake.submit(draft("again", "LAPOR air PDAM tidak mengalir"), SAME_TEXT)
+    assert [(r.tracking_id, r.duplicate, r.same_text) for r in (again, retried)] == [
+        (first.tracking_id, True, True), (first.tracking_id, True, True)]
 
 
 async def test_a_providers_retry_of_a_first_message_after_its_window_keeps_its_own_id(

@@ -761,8 +761,10 @@ async def test_gateways_on_one_data_directory_share_the_saved_reserves_through_a
     sent = iter(range(100))
 
     async def answered(server: GatewayServer) -> httpx.Response:
-        sid = twilio_sid(f"pool-{next(sent)}")
-        return await server.post_twilio(server.twilio_form(MessageSid=sid, SmsSid=sid))
+        number = next(sent)
+        sid = twilio_sid(f"pool-{number}")  # each a report of its own: another text (not the same SMS sent again)
+        return await server.post_twilio(server.twilio_form(MessageSid=sid, SmsSid=sid,
+                                                           Body=f"Jalan rusak nomor {number}"))
 
     async with (serving_gateway(settings[0], redis_connection(dead_redis, timeout=0.5)) as first,
                 serving_gateway(settings[1], redis_connection(dead_redis, timeout=0.5)) as second):
