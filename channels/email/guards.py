@@ -17,25 +17,15 @@ from email.message import Message
 from prometheus_client import Counter
 
 from channels.email.parse import ParsedMail, header_text, message_ids, without_comments
+from channels.email.texts import SUBJECT_TAG
 from gateway.settings import EmailSettings
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id
-from normalizer.text import with_compatibility_forms
 
 SUPPRESSED = Counter("lapor_email_suppressed_total", "Mail neither reported nor answered, by loop-guard reason.",
                      ["reason"])
 BOUNCES = Counter("lapor_email_bounces_total", "Bounces of our replies recorded against their report.", ["action"])
 
 
-def _any_form(char: str) -> str:
-    """A class of `char` and its compatibility forms (`with_compatibility_forms`)."""
-    return f"[{re.escape(with_compatibility_forms(char))}]"
-
-
-# `[LAPOR #<id>]`, read as the SMS grammar reads a fullwidth keyboard's text (NFKC): `[LAPOR ＃<id>]`,
-# `［ＬＡＰＯＲ　＃１００００００４］` name the report as the ASCII tag does (`\d`: any script's digits, `\s`: the
-# ideographic space too).
-SUBJECT_TAG = re.compile(rf"{_any_form('[')}\s*{''.join(map(_any_form, 'LAPOR'))}\s*{_any_form('#')}\s*(\d{{6,14}})"
-                         rf"{_any_form(']')}", re.IGNORECASE)
 # What names a reply that answers for no report (a mistyped ID's), in its Message-ID and its outbox file's name.
 NO_REPORT = "query"
 OUR_MESSAGE_ID = re.compile(rf"^lapor-(\d{{6,14}}|{NO_REPORT})-[0-9a-f]+@(.+)$", re.IGNORECASE)

@@ -1,6 +1,7 @@
-"""The texts of config/replies.toml that our mail replies carry: the reply worker writes them (`reply.py`), and the
-parser knows them again where a citizen's answer quotes one (`parse.py`): Outlook quotes a mail with no `>`, and
-nothing else tells our words there from the citizen's below them."""
+"""The texts of config/replies.toml that our mail replies carry, and the tag of their subject: the reply worker writes
+them (`reply.py`), and the parser knows them again where a citizen's answer quotes one or a forward carries one
+(`parse.py`): Outlook quotes a mail with no `>`, and nothing else tells our words there from the citizen's below
+them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 from functools import lru_cache
 
 from gateway.replies import load_replies
+from normalizer.text import with_compatibility_forms
 
 # A reply's kind -> its text. ("duplicate": replies queued before a mail delivered again was answered as its first
 # delivery; see processor.reply_payload)
@@ -17,6 +19,19 @@ REPLY_TEXTS = {"ack": "email_ack", "ack_anonymous": "email_ack_anonymous", "dupl
                "bad_tracking_id_photo": "email_bad_tracking_id_photo"}
 # The answers to a CEK by mail: its status (`status_body`), and a Tracking ID that is not valid.
 ANSWER_TEXTS = ("status", "status_unknown", "bad_tracking_id")
+
+
+def _any_form(char: str) -> str:
+    """A class of `char` and its compatibility forms (`with_compatibility_forms`)."""
+    return f"[{re.escape(with_compatibility_forms(char))}]"
+
+
+# `[LAPOR #<id>]`, read as the SMS grammar reads a fullwidth keyboard's text (NFKC): `[LAPOR ＃<id>]`,
+# `［ＬＡＰＯＲ　＃１００００００４］` name the report as the ASCII tag does (`\d`: any script's digits, `\s`: the
+# ideographic space too). Here, not in guards.py, because the parser reads it too: a mail whose subject carries it is
+# read for a quote of our reply whatever its In-Reply-To says (`ParsedMail.tagged_text`).
+SUBJECT_TAG = re.compile(rf"{_any_form('[')}\s*{''.join(map(_any_form, 'LAPOR'))}\s*{_any_form('#')}\s*(\d{{6,14}})"
+                         rf"{_any_form(']')}", re.IGNORECASE)
 
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
