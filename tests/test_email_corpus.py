@@ -45,6 +45,7 @@ class Case:
     follow_up_of: str | None = None
     mail_from: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    text: str | None = None  # the whole text filed, when the row says it
 
 
 CASES = [
@@ -141,6 +142,29 @@ CASES = [
          "RE: [LAPOR #10001248] Drainase tersumbat di Jl. Kenanga",
          ("Airnya sekarang sudah masuk ke rumah warga RT 05, tingginya sekitar 20 cm.\nMohon segera ditangani.",),
          ("Terima kasih, laporan Anda", "Sent:", "dewi.kartika@", "English:", "Tracking ID"), follow_up_of="10001248"),
+    # Answers naming our acknowledgement by its subject tag alone (webmail and phone clients drop In-Reply-To and
+    # References): our reply quoted in them is none of the citizen's words, wherever it stands, and with no ">"
+    Case("outlook_web_reply_tag_only_words_below", "follow_up", "rudi.hartono@outlook.com", "Rudi Hartono",
+         "RE: [LAPOR #10001257] Jalan ambles di Jl. Cempaka",
+         text="Lubangnya sekarang sudah selebar 2 meter, motor warga ada yang jatuh tadi pagi.\n\nRudi",
+         follow_up_of="10001257"),
+    Case("outlook_reply_tag_only_words_above_and_below", "follow_up", "sri.mulyani@outlook.co.id", "Sri Mulyani",
+         "RE: [LAPOR #10001261] Sampah menumpuk di TPS Kelurahan Sukasari",
+         text="Foto terbaru saya kirim terpisah.\n\nSampahnya sudah tiga minggu tidak diangkut dan mulai dibakar "
+              "warga.",
+         follow_up_of="10001261"),
+    # our reply quoted and a photo, no words: the photo is the addition, its text the subject (as a threaded answer's)
+    Case("webmail_reply_tag_only_quote_and_photo", "follow_up", "yanti.s@indosat.example.net", "Yanti Susanti",
+         "Re: [LAPOR #10001273] Sungai tercemar limbah pabrik",
+         text="Re: [LAPOR #10001273] Sungai tercemar limbah pabrik",
+         attachments=(("IMG_20261203_191502.jpg", "image/jpeg", ()),), follow_up_of="10001273"),
+    Case("yahoo_reply_tag_only_words_above", "follow_up", "bambang_irawan@yahoo.co.id", "Bambang Irawan",
+         "Re: [LAPOR #10001285] Pungli pembuatan SIM",
+         text="Petugasnya kemarin minta lagi Rp 300.000, saya punya rekaman suaranya.", follow_up_of="10001285"),
+    # the tag alone does not make the history quoted ours: an official's answer quoted is the citizen's evidence
+    Case("gmail_reply_tag_quoting_an_official", "follow_up", "eko.wibowo1990@gmail.com", "Eko Wibowo",
+         "Re: [LAPOR #10001299] Dana desa untuk jalan tani",
+         ("Jalan tani tidak bisa dibangun tahun ini", "Silakan tanya ke kecamatan."), follow_up_of="10001299"),
     Case("autoreply_auto_submitted", "suppressed", reason="auto_submitted"),
     Case("precedence_bulk", "suppressed", reason="precedence"),
     Case("outlook_oof_suppress", "suppressed", reason="x_auto_response_suppress"),
@@ -224,6 +248,8 @@ def check_report(case: Case, tracking_id: str | None, raw: bytes, redis: Redis, 
         assert expected in envelope["text"]
     for unwanted in case.text_lacks:
         assert unwanted not in envelope["text"]
+    if case.text is not None:
+        assert envelope["text"] == case.text
     assert envelope["follow_up_of"] == case.follow_up_of
     # A Message-ID is its sender's: the dedup id is a digest of the From address and the Message-ID.
     message_id = envelope["channel_meta"]["message_id"]

@@ -28,7 +28,7 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from channels.email.html_text import html_to_text
-from channels.email.texts import opens_our_text, our_paragraph
+from channels.email.texts import SUBJECT_TAG, opens_our_text, our_paragraph
 from gateway.errors import GatewayError, RejectedInput, TooLarge
 from normalizer.prefixes import FORWARD_SUBJECT
 
@@ -97,6 +97,12 @@ class ParsedMail:
     # (`_trimmed`'s `ours`); a mail of quoted history alone adds only its files ("Pada ... LAPOR! <...> menulis:" and
     # our words below it: ""). Only the processor knows whether the mail it answers is ours.
     answer_text: str | None = None
+    # `text` as read when the subject carries our `[LAPOR #<id>]` tag (None: it does not), for a mail that names our
+    # reply by nothing else (webmail and phone clients drop In-Reply-To and References): a quote of our reply is passed
+    # over wherever it stands, as in `answer_text`, but any other quote is read as in `text`, and kept when it is all
+    # there is. The tag alone does not say that the history quoted is ours: the mail may answer an official's mail
+    # that kept our tag in its subject, and that official's words are the citizen's evidence.
+    tagged_text: str | None = None
 
 
 class TooComplex(TooLarge):
@@ -929,9 +935,12 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
     text, _ = _trimmed(body, forwarded=forwarded)
     in_reply_to = message_ids(header_text(message, "In-Reply-To"))
     answer_text: str | None = None
-    if in_reply_to:
+    tagged_text: str | None = None
+    tagged = bool(SUBJECT_TAG.search(subject))
+    if in_reply_to or tagged:  # one reading serves both
         answer, history_only = _trimmed(body, forwarded=forwarded, ours=True)
-        answer_text = "" if history_only else answer
+        answer_text = ("" if history_only else answer) if in_reply_to else None
+        tagged_text = answer if tagged else None
     return ParsedMail(
         message=message,
         message_id=message_id[0] if message_id else None,
@@ -940,6 +949,7 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
         subject=subject,
         text=text,
         answer_text=answer_text,
+        tagged_text=tagged_text,
         in_reply_to=in_reply_to,
         references=message_ids(header_text(message, "References")),
         reply_to=reply_to[0].lower() if reply_to else None,

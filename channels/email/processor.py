@@ -168,6 +168,10 @@ class MailProcessor:
             # terima..."), which went to the case store as the citizen's addition, and Outlook's quote of them (no
             # ">") hid the citizen's words below it.
             mail = replace(mail, text=mail.answer_text)
+        elif mail.tagged_text is not None:
+            # Our tag in the subject and no In-Reply-To naming our reply (webmail and phones drop it): our reply quoted
+            # in it (Outlook's block, with no ">") went to the case store as the citizen's words.
+            mail = replace(mail, text=mail.tagged_text)
         queried = status_query_of(mail, self.settings.intake.shortest_tracking_id)
         if queried is not None:
             return await self._answer_query(mail, raw, queried)
