@@ -165,6 +165,25 @@ CASES = [
     Case("gmail_reply_tag_quoting_an_official", "follow_up", "eko.wibowo1990@gmail.com", "Eko Wibowo",
          "Re: [LAPOR #10001299] Dana desa untuk jalan tani",
          ("Jalan tani tidak bisa dibangun tahun ini", "Silakan tanya ke kecamatan."), follow_up_of="10001299"),
+    # Our acknowledgement forwarded back to us: a follow-up of the report its tag names, as any mail with the tag; the
+    # citizen's words around the forward are the addition, the forward of our words is not
+    Case("gmail_forward_of_our_acknowledgement", "follow_up", "lina.marlina88@gmail.com", "Lina Marlina",
+         "Fwd: [LAPOR #10001301] Lampu jalan mati di Gang Melati",
+         text="Sudah seminggu sejak laporan ini, lampunya masih mati dan kemarin ada\npenjambretan di gang itu.",
+         follow_up_of="10001301"),
+    Case("outlook_forward_of_our_acknowledgement", "follow_up", "hendra.saputra@outlook.co.id", "Hendra Saputra",
+         "FW: [LAPOR #10001317] Antrean BPJS di RSUD",
+         text="Pasien lansia masih disuruh datang jam 4 pagi untuk antre nomor.\n\nHendra", follow_up_of="10001317"),
+    Case("outlook_original_message_forward_of_our_acknowledgement", "follow_up", "ahmad.syafii@kabupaten.example.go.id",
+         "Ahmad Syafii", "Fw: [LAPOR #10001325] Honor guru PAUD belum cair",
+         text="Sampai hari ini honor bulan Oktober dan November belum dibayar.", follow_up_of="10001325"),
+    Case("apple_mail_forward_of_our_acknowledgement", "follow_up", "putri.ayu@icloud.com", "Putri Ayu",
+         "Fwd: [LAPOR #10001330] Air PDAM keruh",
+         text="Ini laporan saya minggu lalu. Tadi pagi air PDAM keruh lagi dan berbau.", follow_up_of="10001330"),
+    # nothing of the citizen's: as a threaded answer with no words, its text is its subject
+    Case("yahoo_forward_of_our_acknowledgement_alone", "follow_up", "rudi_hartono@yahoo.co.id", "Rudi Hartono",
+         "Fwd: [LAPOR #10001257] Jalan ambles di Jl. Cempaka",
+         text="Fwd: [LAPOR #10001257] Jalan ambles di Jl. Cempaka", follow_up_of="10001257"),
     Case("autoreply_auto_submitted", "suppressed", reason="auto_submitted"),
     Case("precedence_bulk", "suppressed", reason="precedence"),
     Case("outlook_oof_suppress", "suppressed", reason="x_auto_response_suppress"),
@@ -268,7 +287,7 @@ def check_report(case: Case, tracking_id: str | None, raw: bytes, redis: Redis, 
 def check_reply(case: Case, reply: object, tracking_id: str | None, message_id: str | None) -> None:
     thread_id = case.follow_up_of or tracking_id
     clean_subject = (case.subject or "").replace(f"[LAPOR #{thread_id}] ", "")
-    for prefix in ("Re: ", "RE: ", "FW: ", "Fwd: ", "BLS: "):
+    for prefix in ("Re: ", "RE: ", "FW: ", "Fw: ", "Fwd: ", "BLS: "):
         clean_subject = clean_subject.removeprefix(prefix)
     assert reply["Subject"] == f"[LAPOR #{thread_id}] {clean_subject}"  # type: ignore[index]
     assert reply["To"] == case.sender  # type: ignore[index]

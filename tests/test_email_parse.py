@@ -30,6 +30,7 @@ from channels.email.parse import (
     trim_quoted,
     unflow,
 )
+from channels.email.reply import reply_body
 from channels.email.store import executable_flags, store_attachments
 from gateway.errors import RejectedInput, TooLarge
 from gateway.settings import Settings
@@ -890,3 +891,69 @@ def test_only_plain_text_and_html_are_the_reports_text_any_other_text_part_is_a_
         (case.content_type, None, case.inline)]
     [file] = mail.attachments
     assert [held for held in case.holds if held.encode() not in file.data] == []
+
+
+def _gt(text: str) -> str:
+    return "\n".join(f"> {line}".rstrip() for line in text.rstrip("\n").split("\n"))
+
+
+ACK_10001301 = reply_body("ack", "10001301")
+GMAIL_FORWARD = ("---------- Forwarded message ---------\nFrom: LAPOR! <pengaduan@lapor.go.id>\n"
+                 "Date: Thu, Nov 26, 2026 at 9:02 AM\nSubject: [LAPOR #10001301] Lampu jalan mati\n"
+                 "To: <warga@example.net>\n\n\n")
+
+
+@dataclass(frozen=True)
+class ForwardRow:
+    id: str
+    subject: str
+    body: str
+    text: str  # the mail's text as parsed (`ParsedMail.text`: threaded or tagged or not)
+    forwarded: EmailMessage | None = None  # a mail attached whole (Outlook's "forward as attachment")
+
+
+def _our_ack_attached() -> EmailMessage:
+    ack = EmailMessage()
+    ack["From"], ack["To"] = "LAPOR! <pengaduan@lapor.go.id>", "warga@example.net"
+    ack["Subject"], ack["Date"] = "[LAPOR #10001301] Lampu jalan mati", "Thu, 26 Nov 2026 09:02:00 +0700"
+    ack.set_content(ACK_10001301)
+    return ack
+
+
+FORWARD_ROWS = [
+    # the subject lost our tag: our words are still none of the citizen's
+    ForwardRow("gmail-forward-subject-without-the-tag", "Fwd: Lampu jalan mati",
+               "Lampunya masih mati.\n\n" + GMAIL_FORWARD + ACK_10001301, "Lampunya masih mati."),
+    ForwardRow("tr-outlook-block", "Tr: [LAPOR #10001301] Lampu jalan mati",
+               "Lampunya masih mati.\n\n________________________________\nFrom: LAPOR! <pengaduan@lapor.go.id>\n"
+               "Sent: Thursday, November 26, 2026 9:02 AM\nTo: warga@example.net\n"
+               "Subject: [LAPOR #10001301] Lampu jalan mati\n\n" + ACK_10001301, "Lampunya masih mati."),
+    ForwardRow("forwarded-as-an-attachment", "Fwd: [LAPOR #10001301] Lampu jalan mati", "Lampunya masih mati.\n",
+               "Lampunya masih mati.", _our_ack_attached()),
+    ForwardRow("our-forward-then-someone-elses", "Fwd: Lampu jalan mati",
+               "Lampunya masih mati.\n\n" + GMAIL_FORWARD + ACK_10001301 + "\n---------- Forwarded message ---------\n"
+               "From: Kepala Desa <kades@desa.example.id>\nSubject: Lampu\n\nLampu akan diganti tahun depan.\n",
+               "Lampunya masih mati.\n\n---------- Forwarded message ---------\nFrom: Kepala Desa "
+               "<kades@desa.example.id>\nSubject: Lampu\n\nLampu akan diganti tahun depan."),
+    # someone else's mail is the report, whole, our reply quoted in it too
+    ForwardRow("an-officials-mail-quoting-our-reply-below-its-words", "Fwd: Jawaban kepala desa",
+               "Mohon dicek.\n\n---------- Forwarded message ---------\nFrom: Kepala Desa <kades@desa.example.id>\n"
+               "Subject: Re: [LAPOR #10001301] Lampu jalan mati\n\nSudah kami tindak lanjuti.\n\n"
+               "Pada Kam, 26 Nov 2026 LAPOR! <pengaduan@lapor.go.id> menulis:\n" + _gt(ACK_10001301),
+               "Mohon dicek.\n\n---------- Forwarded message ---------\nFrom: Kepala Desa <kades@desa.example.id>\n"
+               "Subject: Re: [LAPOR #10001301] Lampu jalan mati\n\nSudah kami tindak lanjuti.\n\n"
+               "Pada Kam, 26 Nov 2026 LAPOR! <pengaduan@lapor.go.id> menulis:\n" + _gt(ACK_10001301)),
+]
+
+
+@pytest.mark.parametrize("row", FORWARD_ROWS, ids=[row.id for row in FORWARD_ROWS])
+def test_a_forward_of_our_reply_holds_none_of_the_citizens_words(row: ForwardRow) -> None:
+    """Our acknowledgement forwarded back to us, under any client's marker, whatever the subject says, is passed over;
+    the words around it are the citizen's, and any other forwarded message is kept whole."""
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "Warga <warga@example.net>", "pengaduan@lapor.go.id", row.subject
+    mail.set_content(row.body)
+    if row.forwarded is not None:
+        mail.add_attachment(row.forwarded)
+    parsed = parse_mail(mail.as_bytes())
+    assert (parsed.tagged_text if parsed.tagged_text is not None else parsed.text) == row.text

@@ -677,7 +677,12 @@ def _trimmed(text: str, *, forwarded: bool = False, ours: bool = False) -> tuple
     `ours`: the mail answers one of our replies, so a quote that holds only our reply's texts (`_our_quote_end`) is
     passed over wherever it stands, and the sender's words above, between and below it are read: Outlook quotes our
     reply with no `>` below its header block, and a citizen who wrote below it (or below Gmail's quote, having written
-    above it too) lost those words, their mail taken for quoted history alone."""
+    above it too) lost those words, their mail taken for quoted history alone.
+
+    A forwarded message that holds only our reply's texts (a citizen forwarding our acknowledgement back to us, under
+    Gmail's, Yahoo's or Apple Mail's marker, or, in a mail whose subject says it is a forward, Outlook's header block)
+    is passed over too, in any mail: it is none of its sender's words, and was filed as their report. Any other
+    forwarded message is the report, kept whole."""
     lines = text.split("\n")
     opened_with_quote = False  # a quote's mark came before any words of the sender's
     outlook_history = False  # ... and it was Outlook's: no ">" tells its quoted mail from what follows
@@ -690,6 +695,10 @@ def _trimmed(text: str, *, forwarded: bool = False, ours: bool = False) -> tuple
         if index < resume:
             continue
         if line.strip() == FORWARD_MARKER or any(pattern.match(line) for pattern in _FORWARD_STARTS):
+            end = _our_quote_end(lines, index + 1)
+            if end is not None:  # our reply sent back to us: none of its writer's words
+                resume = end
+                continue
             forward = lines[index:]
             break
         if skip:  # the second line of an attribution a bottom-posted reply starts with
@@ -697,13 +706,13 @@ def _trimmed(text: str, *, forwarded: bool = False, ours: bool = False) -> tuple
             continue
         span = _quote_start(lines, index)
         if span:
-            if forwarded:
-                forward = lines[index:]
-                break
-            end = _our_quote_end(lines, index + span) if ours else None
+            end = _our_quote_end(lines, index + span) if ours or forwarded else None
             if end is not None:
                 resume = end
                 continue
+            if forwarded:
+                forward = lines[index:]
+                break
             if own_text:
                 break
             opened_with_quote = True
