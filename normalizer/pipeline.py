@@ -80,10 +80,13 @@ def _parse(message: InboundMessage, text: str, grammar: Grammar, shortest_id: in
 class MailQuery:
     """What a mail asks when it only asks the status of one report: `tracking_id`, that report's; or, not `valid`,
     the number as typed where the SMS grammar takes it for a mistyped ID (`Action.BAD_TRACKING_ID`: a check digit
-    that fails, a number too short after `CEK`), answered `[bad_tracking_id]` as by SMS."""
+    that fails, a number too short after `CEK`), answered `[bad_tracking_id]` as by SMS. `words`: what the body says
+    after the ID or beside the query (thanks, a sign-off; "" for none), the text of the addition when a file comes
+    with a valid query (by SMS, the words after the ID with a photo)."""
 
     tracking_id: str
     valid: bool = True
+    words: str = ""
 
 
 def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH) -> MailQuery | None:
@@ -96,15 +99,23 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH)
     10000004 jalan rusak") is filed as before; thanks or a sign-off after it ("CEK 10000004 terima kasih", "Terima
     kasih,\nBudi" below it: `_adds_nothing`) is none, and a body of only those below a subject's query neither."""
     grammar = load_grammar()
-    parts = [part for part in (clean_text(subject), clean_text(text)) if part.strip()]
-    asked: set[MailQuery] = set()
-    for part in parts:
+    body = clean_text(text)
+    words = body.strip()
+    asked: set[tuple[str, bool]] = set()
+    for part, in_body in ((clean_text(subject), False), (body, True)):
+        if not part.strip():
+            continue
         parsed = parse_text(part, grammar, shortest_id=shortest_id)
         if parsed.action in _MAIL_QUERIES and parsed.tracking_id and _adds_nothing(parsed.text, grammar):
-            asked.add(MailQuery(parsed.tracking_id, valid=parsed.action is Action.STATUS))
+            asked.add((parsed.tracking_id, parsed.action is Action.STATUS))
+            if in_body:
+                words = parsed.text.strip()
         elif not _adds_nothing(part, grammar):
             return None
-    return asked.pop() if len(asked) == 1 else None
+    if len(asked) != 1:
+        return None
+    tracking_id, valid = asked.pop()
+    return MailQuery(tracking_id, valid=valid, words=words)
 
 
 # What a mail of a status query alone asks: a report's status, or (a mistyped ID) for the ID to be checked.
