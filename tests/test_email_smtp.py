@@ -49,6 +49,7 @@ from tests.aggregator_support import drain
 from tests.conftest import CaseStoreServer, TestEnvironment, free_port, log_events
 from tests.copy_support import DAMAGES, Damage, damage
 from tests.email_support import (
+    FIXTURES,
     RECIPIENT,
     SmtpServerThread,
     envelope_count,
@@ -63,6 +64,7 @@ from tests.email_support import (
     run_replies,
     stored_envelope,
 )
+from tests.image_support import FIXTURES as ATTACHMENT_FIXTURES
 from tests.test_envelope_schema import sample_envelope
 from workers import email_reply as email_reply_worker
 
@@ -1783,7 +1785,6 @@ class FiledCekRow:
     id: str
     subject: str
     body: str
-    photo: bool = False
     html: str = ""  # an HTML alternative beside the text part
     filed: str = ""  # the envelope's text, when not `body`
 
@@ -1791,7 +1792,6 @@ class FiledCekRow:
 FILED_CEK_ROWS = [
     FiledCekRow("words-after-the-id", "CEK {id}", "CEK {id} lubangnya makin besar"),
     FiledCekRow("a-subject-of-other-words", "Jalan rusak", "CEK {id}"),
-    FiledCekRow("a-photo", "CEK {id}", "CEK {id}", photo=True),
     # new facts beside thanks or below a closing stay the citizen's words
     FiledCekRow("words-and-thanks-after-the-id", "CEK {id}", "CEK {id} lubangnya makin besar, terima kasih"),
     FiledCekRow("a-sentence-below-thanks", "CEK {id}", "CEK {id}\n\nTerima kasih,\nlubangnya makin besar"),
@@ -1815,13 +1815,11 @@ def test_a_cek_by_mail_with_other_words_or_a_photo_is_still_filed(  # type: igno
     mail.set_content(row.body.format(id=tracking_id))
     if row.html:
         mail.add_alternative(row.html, subtype="html")
-    if row.photo:
-        mail.add_attachment(b"\xff\xd8\xff\xe0foto", maintype="image", subtype="jpeg", filename="IMG_0002.jpg")
     filed = server.deliver(mail.as_bytes().replace(b"\n", b"\r\n"))
     assert filed.tracking_id is not None and filed.tracking_id != tracking_id
     envelope = stored_envelope(redis, filed.tracking_id)
     assert envelope is not None and envelope["text"] == (row.filed or row.body.format(id=tracking_id))
-    assert len(envelope["attachments"]) == (1 if row.photo else 0)
+    assert (envelope["attachments"], envelope["follow_up_of"]) == ([], None)
     assert envelope_count(redis) == 2
 
 
@@ -1932,7 +1930,7 @@ IMAGE_CEK_ROWS = [
                 f'<p>CEK {{id}}</p><p><img src="cid:{LOGO_CID}" width="120" height="40"></p>', LOGO, answered=True),
     ImageCekRow("logo-shown-by-the-html-alone", "CEK {id}",
                 f"<p>CEK {{id}}</p><img src='cid:{LOGO_CID}'>", LOGO, answered=True),
-    # files the citizen sent: filed, as a photo with a CEK by SMS
+    # files the citizen sent: added to the report, as a photo with a CEK by SMS
     ImageCekRow("a-photo-attached", "CEK {id}", "<p>CEK {id}</p>", PHOTO, answered=False, disposition="attachment",
                 content_id=None),
     ImageCekRow("a-small-image-attached", "CEK {id}", "<p>CEK {id}</p>", LOGO, answered=False,
@@ -1948,7 +1946,8 @@ def test_a_cek_by_mail_with_a_signatures_logo_is_answered_and_with_a_photo_filed
         make_server, redis: Redis, casestore: CaseStoreServer, row: ImageCekRow) -> None:
     """Outlook sends a signature's logo with every mail: a small image, inline, that the HTML shows by its
     Content-ID. It is no file of the citizen's, and a CEK from Outlook was filed as an addition instead of answered.
-    A photo (attached, inline and not shown, or pasted into the text) is filed, as a photo with a CEK by SMS."""
+    A photo (attached, inline and not shown, or pasted into the text) is that report's addition, as a photo with a
+    CEK by SMS."""
     tracking_id, _ = filed_report(make_server, redis, casestore, status="verified")
     server = make_server()
     mail = mail_with_an_image(f"CEK {tracking_id}", row.text.format(id=tracking_id), row.html.format(id=tracking_id),
@@ -1964,6 +1963,7 @@ def test_a_cek_by_mail_with_a_signatures_logo_is_answered_and_with_a_photo_filed
         assert result.tracking_id is not None and envelope_count(redis) == 2
         envelope = stored_envelope(redis, result.tracking_id)
         assert envelope is not None and len(envelope["attachments"]) == 1
+        assert (envelope["follow_up_of"], envelope["text"]) == (tracking_id, "")
 
 
 @dataclass(frozen=True)
@@ -2045,6 +2045,117 @@ def test_an_outlook_answer_to_our_not_valid_photo_answer_adds_the_citizens_words
     addition = stored_envelope(redis, result.tracking_id or "")
     assert addition is not None and addition["follow_up_of"] == filed.tracking_id
     assert (addition["text"], addition["anonymous"]) == (words, True)
+
+
+def gmail_cek_with_a_photo(subject: str, text: str, sender: str = "warga@example.net") -> bytes:
+    """Gmail for Android's shape of a mail with a photo attached (tests/fixtures/email/gmail_android_cek_photo.eml):
+    the text and HTML alternatives, and a phone's JPEG that names its owner in its Exif and XMP."""
+    photo = base64.encodebytes((ATTACHMENT_FIXTURES / "phone.jpg").read_bytes()).decode().rstrip("\n")
+    html = "<br>".join(text.splitlines())
+    raw = (FIXTURES / "gmail_android_cek_photo.eml").read_text().format(
+        message_id=make_msgid(domain="mail.gmail.com"), subject=subject, sender=sender, text=text, html=html,
+        photo=photo)
+    return raw.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+
+
+@dataclass(frozen=True)
+class CekPhotoRow:
+    """A mail of a status query for one valid Tracking ID (the forms a mail asks the status with) and a photo, and
+    what it becomes: `follow_up` (the photo and the words after the ID added to that report, with its flags),
+    `follow_up_unknown` (an ID never minted, or one the case store has no report under: a new report, as by SMS), or
+    `follow_up_other_sender` (someone else's report: a new report with its flags, as any mail naming it)."""
+
+    id: str
+    subject: str  # "{id}": the ID the mail names
+    text: str
+    becomes: str = "follow_up"
+    words: str = ""  # the addition's text; a new report's is the mail's as written
+    names: str = "parent"  # the ID named: the parent report's, or one of `_cek_ids` ("{parent}": the parent's)
+    parent_subject: str = "ANONIM: pungli di kelurahan"  # the report filed first, by warga@example.net
+    sender: str = "warga@example.net"
+    anonymous: bool = True
+    confidential: bool = False
+    held: dict[str, bool] | None = None  # the flags of a report the case store holds under the ID
+
+
+CEK_PHOTO_ROWS = [
+    CekPhotoRow("cek-in-the-body", "", "CEK {id}"),
+    CekPhotoRow("cek-in-the-subject", "CEK {id}", ""),
+    CekPhotoRow("in-both-with-a-signature", "Re: CEK {id}", "cek {id}\n\n-- \nBudi\n0812-3456-7001"),
+    CekPhotoRow("the-id-alone", "", "{id}"),
+    CekPhotoRow("status-in-the-subject", "Status {id}", ""),
+    CekPhotoRow("answering-in-the-reports-thread", "Re: [LAPOR #{id}] Pungli di kelurahan", "CEK {id}"),
+    # the ID typed names the report, not the thread it is written in (the citizen's second report, named)
+    CekPhotoRow("another-report-in-a-thread", "Re: [LAPOR #{parent}] Pungli di kelurahan", "CEK {id}", names="second",
+                anonymous=False),
+    CekPhotoRow("thanks-after-the-id", "", "CEK {id} terima kasih", words="terima kasih"),
+    CekPhotoRow("a-sign-off-below", "", "CEK {id}\n\nTerima kasih,\nBudi", words="Terima kasih,\nBudi"),
+    # the report's flags kept, and the mail's own added: "ANONIM CEK <id>" is anonymous even to a named report
+    CekPhotoRow("to-a-named-report", "", "CEK {id}", parent_subject="Jalan rusak", anonymous=False),
+    CekPhotoRow("anonim-to-a-named-report", "", "ANONIM CEK {id}", parent_subject="Jalan rusak"),
+    CekPhotoRow("anonim-in-the-subject-to-a-named-report", "ANONIM CEK {id}", "", parent_subject="Jalan rusak"),
+    CekPhotoRow("rahasia-hashtag-to-a-named-report", "", "CEK {id} #rahasia", parent_subject="Jalan rusak",
+                anonymous=False, confidential=True),
+    # not the report's sender: a report of its own with the report's anonymity, as any mail naming it
+    CekPhotoRow("someone-elses-report", "", "CEK {id}", becomes="follow_up_other_sender",
+                sender="tetangga@example.org"),
+    # as by SMS: an ID never minted, or one the case store has no report under, is a new report; flags kept
+    CekPhotoRow("never-minted", "", "CEK {id}", becomes="follow_up_unknown", names="never_minted", anonymous=False),
+    CekPhotoRow("never-minted-anonim", "", "ANONIM CEK {id}", becomes="follow_up_unknown", names="never_minted"),
+    CekPhotoRow("issued-the-case-store-has-none", "", "CEK {id}", becomes="follow_up_unknown",
+                names="issued_unused"),
+    CekPhotoRow("issued-the-case-store-has-it", "", "CEK {id}", names="issued_unused", anonymous=False,
+                confidential=True, held={"anonymous": False, "confidential": True}),
+]
+
+
+def _cek_ids(parent: str, redis: Redis) -> dict[str, str]:
+    return {"parent": parent, "never_minted": format_tracking_id(int(parent[:-1]) + 5_000_000),
+            "issued_unused": TrackingIdAllocator(redis, block_size=1).mint()}
+
+
+@pytest.mark.parametrize("row", CEK_PHOTO_ROWS, ids=[row.id for row in CEK_PHOTO_ROWS])
+def test_a_cek_by_mail_with_a_photo_adds_the_photo_to_that_report(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, row: CekPhotoRow) -> None:
+    """As by SMS and mentions: `CEK <id>` with a photo is that report's addition, the photo and the words after the
+    ID, answered "addition received" (`[email_follow_up]`). It was filed as a new report, a second case beside the
+    citizen's, its photo missing from theirs. An anonymous addition reaches the case store without the address."""
+    server = make_server()
+    parent = server.deliver(citizen_mail(subject=row.parent_subject, body="Petugas kelurahan meminta uang."))
+    assert parent.tracking_id is not None
+    ids = _cek_ids(parent.tracking_id, redis)
+    if row.names == "second":
+        ids["second"] = server.deliver(citizen_mail(subject="Lampu jalan mati")).tracking_id or ""
+    named = ids[row.names]
+    if row.held is not None:
+        casestore.store.store_many([sample_envelope(tracking_id=named, **row.held).model_dump(mode="json")])
+    subject, text = row.subject.format(id=named, parent=parent.tracking_id), row.text.format(id=named)
+    mail = gmail_cek_with_a_photo(subject, text, sender=row.sender)
+    result = server.deliver(mail, mail_from=row.sender)
+    assert result.data_code == 250 and result.tracking_id not in (None, named, parent.tracking_id)
+    envelope = stored_envelope(redis, result.tracking_id or "")
+    assert envelope is not None and len(envelope["attachments"]) == 1
+    assert (envelope["anonymous"], envelope["confidential"]) == (row.anonymous, row.confidential)
+    added = row.becomes == "follow_up"
+    assert envelope["follow_up_of"] == (named if added else None)
+    assert envelope["text"] == (row.words if added else text or subject)
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), mail)
+    assert answer["To"] == row.sender
+    if added:
+        assert answer.get_content() == reply_body("follow_up", named)
+        assert "Tambahan informasi" in answer.get_content() and "addition to report" in answer.get_content()
+        assert str(answer["Subject"]).startswith(f"[LAPOR #{named}]")
+    else:
+        assert answer.get_content() == reply_body(row.becomes, result.tracking_id, follow_up_of=named)
+        assert str(answer["Subject"]).startswith(f"[LAPOR #{result.tracking_id}]")
+    server.stop()  # its intake hands the reports to the forward queue
+    drain(server.settings, (FORWARD_QUEUE,))
+    report = casestore.get(result.tracking_id or "")
+    assert report is not None and report["follow_up_of"] == envelope["follow_up_of"]
+    if row.anonymous:
+        assert report["sender"]["kind"] == "reply_handle"  # type: ignore[index]
+        assert row.sender not in orjson.dumps(report).decode()
 
 
 @dataclass(frozen=True)

@@ -262,7 +262,14 @@ class MailProcessor:
         if normalized.draft is None:
             return self._suppress("empty")
         draft = normalized.draft
-        parent = follow_up_of(mail, self.settings.email)
+        written = draft.text
+        # `CEK <id>` and a photo: the photo is that report's evidence, added to it with the words after the ID, as
+        # by SMS and mentions (`_photo_with_a_tracking_id`); the ID the citizen typed names the report, before the
+        # thread's. Filed as a new report, a second case was opened beside theirs.
+        named = report_named_with_a_file(mail, self.settings.intake.shortest_tracking_id)
+        if named is not None:
+            draft = draft.model_copy(update={"text": named.words})
+        parent = named.tracking_id if named is not None else follow_up_of(mail, self.settings.email)
         unknown_parent: str | None = None
         others_parent: str | None = None
         # The report's envelope copy, read and checked once for the three decisions below (gateway/followups.py): a
@@ -288,6 +295,10 @@ class MailProcessor:
             # filed open, it would put their address beside it. Privacy first, as a mistyped ID with a photo by SMS.
             draft = draft.model_copy(update={"anonymous": True})
             log.info("message.made_anonymous", reason="mistyped_report_tag")
+        if named is not None and draft.follow_up_of is None:
+            # Not added (an ID never minted, someone else's report): a report of its own, its text as written, as
+            # such a mail by its subject's tag is ("CEK <id>" tells the agency which report it may belong to).
+            draft = draft.model_copy(update={"text": written})
         mistyped = None if parent else mistyped_id_with_a_file(mail, self.settings.intake.shortest_tracking_id)
         if mistyped is not None and not draft.anonymous:
             # `CEK <mistyped id>` and a photo: a report of its own, as by SMS (`_photo_with_a_tracking_id`), made
@@ -337,10 +348,10 @@ MAX_QUERY_CHARS = 200
 def status_query_of(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
     """The Tracking ID a mail asks the status of, or the mistyped one it asks with, when that is all it says
     (`mail_status_query`): its subject past reply prefixes and our tag, its body past quoted history and signature,
-    and no file (a photo with a CEK is filed as an addition, as by SMS). A subject with our tag is the thread's, not
-    the citizen's new words: a reply to our acknowledgement whose own text is only "CEK <id>" is a query. A
-    signature's logo (`RawAttachment.decoration`) is no file: Outlook sends it with every mail, and a CEK from Outlook
-    was filed as an addition."""
+    and no file (a photo with a CEK is that report's addition, as by SMS: `report_named_with_a_file`). A subject
+    with our tag is the thread's, not the citizen's new words: a reply to our acknowledgement whose own text is only
+    "CEK <id>" is a query. A signature's logo (`RawAttachment.decoration`) is no file: Outlook sends it with every
+    mail, and a CEK from Outlook was filed as an addition."""
     if has_a_file(mail):
         return None
     return _query_words(mail, shortest_id)
@@ -349,6 +360,16 @@ def status_query_of(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
 def has_a_file(mail: ParsedMail) -> bool:
     """Whether the mail carries a file of the citizen's: any attachment but a signature's logo."""
     return any(not item.decoration for item in mail.attachments)
+
+
+def report_named_with_a_file(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
+    """The query when the mail's words are only a status query for one valid Tracking ID (`status_query_of`'s forms)
+    and it carries a file (a signature's logo is none): the file is that report's addition, with the words after the
+    ID (`MailQuery.words`), as a photo with `CEK <id>` by SMS. None for any other mail."""
+    if not has_a_file(mail):
+        return None
+    query = _query_words(mail, shortest_id)
+    return query if query is not None and query.valid else None
 
 
 def mistyped_id_with_a_file(mail: ParsedMail, shortest_id: int) -> str | None:
