@@ -34,6 +34,7 @@ from channels.email.reply import reply_body
 from channels.email.store import executable_flags, store_attachments
 from gateway.errors import RejectedInput, TooLarge
 from gateway.settings import Settings
+from normalizer.pipeline import mail_status_query
 from normalizer.prefixes import FORWARD_SUBJECT, FORWARD_WORDS, STACKED_PREFIXES
 from tests.email_support import fixture, header_size_of, mail_nested
 
@@ -957,3 +958,30 @@ def test_a_forward_of_our_reply_holds_none_of_the_citizens_words(row: ForwardRow
         mail.add_attachment(row.forwarded)
     parsed = parse_mail(mail.as_bytes())
     assert (parsed.tagged_text if parsed.tagged_text is not None else parsed.text) == row.text
+
+
+# -- What a mail's status query says beside its ID -------------------------------------------------------------------
+
+QUERY_WORDS_ROWS = [
+    # (subject, body): (Tracking ID, valid, words); "10000004" is a valid ID
+    pytest.param("", "CEK 10000004", ("10000004", True, ""), id="cek-alone"),
+    pytest.param("CEK 10000004", "", ("10000004", True, ""), id="in-the-subject"),
+    pytest.param("CEK 10000004 terima kasih", "", ("10000004", True, ""), id="thanks-in-the-subject-is-no-body"),
+    pytest.param("", "CEK 10000004 terima kasih", ("10000004", True, "terima kasih"), id="thanks-after-the-id"),
+    pytest.param("", "CEK 10000004\n\nTerima kasih,\nBudi", ("10000004", True, "Terima kasih,\nBudi"),
+                 id="a-sign-off-below"),
+    pytest.param("CEK 10000004", "Terima kasih,\nBudi", ("10000004", True, "Terima kasih,\nBudi"),
+                 id="a-sign-off-below-a-subjects-query"),
+    pytest.param("", "ANONIM CEK 10000004", ("10000004", True, ""), id="a-flag-before"),
+    pytest.param("", "CEK 10000004 #rahasia", ("10000004", True, ""), id="a-hashtag-flag-after"),
+]
+
+
+@pytest.mark.parametrize(("subject", "body", "asked"), QUERY_WORDS_ROWS)
+def test_a_mail_status_query_gives_the_words_its_body_says_beside_the_id(
+        subject: str, body: str, asked: tuple[str, bool, str]) -> None:
+    """The words a photo's addition carries (channels/email/processor.py `report_named_with_a_file`), as by SMS the
+    words after the ID: the body's, never the query's own (the command, the ID, a flag word, which the draft's flags
+    keep); a subject is the draft's already."""
+    query = mail_status_query(subject, body)
+    assert query is not None and (query.tracking_id, query.valid, query.words) == asked
