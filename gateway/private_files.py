@@ -3,18 +3,29 @@
 The spool, quarantined mail, attachments and the local outboxes carry numbers, addresses and words, an anonymous
 reporter's among them. A common umask (022) would leave them readable by every account on the machine, so these
 files and their directories get their modes here, whatever the umask.
+
+A file written whole or not at all goes through a temporary name beside it (`.<name>.<hex>.tmp`, `write_temporary`):
+a write that fails part way (a full disk, an I/O error, the file-size limit) removes it at once, so no citizen's data
+stays on disk under a name nothing reads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-import threading
+import secrets
 from pathlib import Path
 from typing import BinaryIO
 
+from gateway.logs import get_logger
+
+log = get_logger()
+
 DIRECTORY_MODE = 0o700
 FILE_MODE = 0o600
+# A file's name while it is written, before it is given its own.
+TEMPORARY_SUFFIX = ".tmp"
 
 
 def private_directory(path: Path) -> Path:
@@ -62,9 +73,45 @@ def fsync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def temporary_path(path: Path) -> Path:
+    """A hidden name beside `path` no other write uses: `.<name>.<hex>.tmp`."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(6)}{TEMPORARY_SUFFIX}")
+
+
+def write_temporary(path: Path, data: bytes, *, what: str) -> Path:
+    """`data` written whole and fsynced under a temporary name of its own beside `path` (created here, FILE_MODE),
+    returned for the caller to give it its name. A write that fails part way removes it before raising."""
+    temporary = temporary_path(path)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException as error:
+        discard_temporary(temporary, what, error)
+        raise
+    return temporary
+
+
+def discard_temporary(temporary: Path, what: str, error: BaseException) -> None:
+    """Remove a write's temporary file after `error` cut it short, logged by the kind of file (`what`) and the
+    error's type and errno: never the path, which names a report, nor anything of the data."""
+    try:
+        temporary.unlink(missing_ok=True)
+        removed = True
+    except OSError:  # left for the retention's purge
+        removed = False
+    code = getattr(error, "errno", None)
+    log.warning("private_file.write_failed", what=what, error=type(error).__name__,
+                errno=errno.errorcode.get(code, "") if isinstance(code, int) else "", temporary_removed=removed)
+
+
+def write_atomically(path: Path, data: bytes, *, what: str = "file") -> None:
     """Written whole or not at all (a temporary name, fsynced, renamed): a crash never leaves half a file under its
-    final name. The temporary name is this thread's own, so two threads writing the same file never share one.
+    final name, and a write that fails part way leaves no temporary file either (`write_temporary`). The temporary
+    name is this call's own, so two threads writing the same file never share one. `what` names the kind of file
+    in the log line of a failure.
 
     Durable on return: its directory is fsynced after the rename, and so is each directory made for it (the one
     above holds its name). Without that a power cut kept the bytes but lost the name, and with it an e-mail reply
@@ -74,11 +121,11 @@ def write_atomically(path: Path, data: bytes) -> None:
         made.append(directory)
         directory = directory.parent
     private_directory(path.parent)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open_private(temporary) as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
+    temporary = write_temporary(path, data, what=what)
+    try:
+        temporary.replace(path)
+    except BaseException as error:
+        discard_temporary(temporary, what, error)
+        raise
     for synced in dict.fromkeys([path.parent, *(new.parent for new in made)]):
         fsync_directory(synced)

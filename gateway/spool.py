@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from gateway.logs import get_logger, loggable_host
-from gateway.private_files import fsync_directory, open_private, private_directory, write_private
+from gateway.private_files import fsync_directory, open_private, private_directory, write_atomically, write_private
 
 log = get_logger()
 
@@ -298,13 +298,8 @@ class Spool:
         """Leave leased, unused sequence numbers to the processes on this directory (whole and fsync'd, or none)."""
         if not numbers:
             return
-        name = f"{RESERVE_PREFIX}{file_stem(socket.gethostname())}"
-        partial = self.directory / f".{name}.partial"
-        with open_private(partial) as handle:
-            handle.write(orjson.dumps({"v": 1, "numbers": numbers}))
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.rename(self.directory / f"{name}{RESERVE_SUFFIX}")
+        name = f"{RESERVE_PREFIX}{file_stem(socket.gethostname())}{RESERVE_SUFFIX}"
+        write_atomically(self.directory / name, orjson.dumps({"v": 1, "numbers": numbers}), what="spool_reserve")
 
     def saved_reserves(self) -> int:
         """How many reserves left by processes that stopped are waiting to be taken."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
+from gateway.private_files import write_atomically
 from gateway.settings import Settings, SettingsError, load_settings
 
 # Messages are not wrapped at the terminal width: paths and category names stay whole, to copy and to grep.
@@ -124,12 +125,13 @@ def train(
         accuracy = sum(model.predict(e.text)[0].labels[0] == e.category for e in held_out) / len(held_out)
         measured = f"held-out topic accuracy {accuracy:.3f}"
     target = settings.data_dir / OPERATOR_TRAINING_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", newline="", encoding="utf-8", dir=target.parent, delete=False) as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["text", "category", "kind", "language"])
-        writer.writerows([e.text, e.category, e.kind.value if e.kind else "", e.language or ""] for e in examples)
-    shutil.move(handle.name, target)
+    # The operator's export holds citizens' words: written whole or not at all, no part of it left under a temporary
+    # name by a write that fails (gateway.private_files.write_atomically).
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["text", "category", "kind", "language"])
+    writer.writerows([e.text, e.category, e.kind.value if e.kind else "", e.language or ""] for e in examples)
+    write_atomically(target, text.getvalue().encode("utf-8"), what="training_data")
     console.print(f"{len(examples)} examples in {len({e.category for e in examples})} categories -> {target}")
     console.print(f"{measured}; data version {data_digest([target])}")
     console.print("restart the workers (or set triage.training_data) for the forward worker to use it")

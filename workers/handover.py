@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from redis import Redis
 
 from gateway.attachments import is_provider_url, is_stored, kept_by_gateway, stored_path
 from gateway.logs import get_logger
-from gateway.private_files import DIRECTORY_MODE, FILE_MODE
+from gateway.private_files import DIRECTORY_MODE, write_temporary
 from gateway.queues import REPORT_STATE_KEY, envelope_key, readable_envelope
 from gateway.settings import Settings
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH, is_valid_tracking_id, normalize_tracking_id, was_issued
@@ -63,8 +62,6 @@ UNKNOWN_EXTENSION = "bin"
 MISSING_FILE = "missing file"
 # The flags that say why a mailed file was not stored (channels/email/store.py).
 NOT_STORED_BECAUSE = ("too_large", "too_many", "message_too_large")
-# An exported file's name while it is written (`.<name>.<hex>.tmp`), before it is given its own.
-TEMPORARY_SUFFIX = ".tmp"
 
 
 class HandoverError(Exception):
@@ -297,7 +294,7 @@ def export_files(report: ReportFiles, data_dir: Path, directory: Path,
     exported: list[Exported] = []
     try:
         for view in chosen:
-            written[view.index] = _write_temporary(targets[view.index], contents[view.index])
+            written[view.index] = write_temporary(targets[view.index], contents[view.index], what="export")
         for view in chosen:
             _publish(written[view.index], targets[view.index])
             exported.append(Exported(view.index, targets[view.index], len(contents[view.index]),
@@ -353,22 +350,6 @@ def _original(data_dir: Path, tracking_id: str, view: AttachmentView) -> bytes:
     if hashlib.sha256(content).hexdigest() != view.sha256:
         raise FileMissing(f"the gateway's file of {what} is not the one its envelope names (its sha256 differs)")
     return content
-
-
-def _write_temporary(path: Path, content: bytes) -> Path:
-    """`content` written whole and fsynced under a hidden name of its own beside `path`, created here (O_EXCL),
-    readable by this user only: the file may name the whistleblower."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(content)
-            file.flush()
-            os.fsync(file.fileno())
-    except BaseException:
-        temporary.unlink(missing_ok=True)  # cut short: no copy of the citizen's file
-        raise
-    return temporary
 
 
 def _publish(temporary: Path, path: Path) -> None:
