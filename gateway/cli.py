@@ -234,6 +234,14 @@ def _install_uvloop() -> None:
         pass
 
 
+def _remove_orphaned_temporaries(settings: Settings) -> None:
+    """What a process killed mid-write left under a temporary name (part of a citizen's file or reply) goes as the
+    next process starts, not at a purge days later (workers/retention.py)."""
+    from workers.retention import remove_orphaned_temporaries
+
+    remove_orphaned_temporaries(settings)
+
+
 @app.command()
 def serve() -> None:
     """The HTTP gateway: channel webhooks, /healthz, /readyz, /metrics, /v1/status."""
@@ -243,6 +251,7 @@ def serve() -> None:
     from gateway.spool import SpoolNotWritable
 
     settings = _settings()
+    _remove_orphaned_temporaries(settings)
     redis = redis_connection(_require_redis_url(settings), timeout=settings.intake.redis_timeout_seconds)
     _install_uvloop()
     try:
@@ -275,6 +284,7 @@ def worker(
         _refuse_unknown("queue", escape(', '.join(unknown) or repr(queues)),
                         f"the gateway's queues are {', '.join(ALL_QUEUES)}")
     settings = _settings()
+    _remove_orphaned_temporaries(settings)
     _count_into_shared_metrics(settings)
     from workers.run import run_workers
 
@@ -327,6 +337,7 @@ def pollers() -> None:
     from gateway.queues import redis_connection
 
     settings = _settings()
+    _remove_orphaned_temporaries(settings)
     redis = redis_connection(_require_redis_url(settings), timeout=settings.intake.redis_timeout_seconds)
     stop = _stop_on_signals()
     run_pollers(build_pollers(settings, redis, Intake(redis, settings)), stop, redis=redis, settings=settings)
@@ -719,6 +730,7 @@ def smtp() -> None:
     from gateway.queues import redis_connection
 
     settings = _settings()
+    _remove_orphaned_temporaries(settings)
     redis = redis_connection(_require_redis_url(settings), timeout=settings.intake.redis_timeout_seconds)
     _install_uvloop()
     # aiosmtpd logs every command (addresses included) at INFO: our own lines say what matters.

@@ -6,7 +6,9 @@ files and their directories get their modes here, whatever the umask.
 
 A file written whole or not at all goes through a temporary name beside it (`.<name>.<hex>.tmp`, `write_temporary`):
 a write that fails part way (a full disk, an I/O error, the file-size limit) removes it at once, so no citizen's data
-stays on disk under a name nothing reads.
+stays on disk under a name nothing reads. One left by a process killed mid-write is an orphan once it is
+ORPHAN_SECONDS old (a live write takes well under a second): `remove_orphans` deletes it, at each process's start and
+at each purge (workers/retention.py), not after the retention of days.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
+import time
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,6 +30,11 @@ DIRECTORY_MODE = 0o700
 FILE_MODE = 0o600
 # A file's name while it is written, before it is given its own.
 TEMPORARY_SUFFIX = ".tmp"
+# How old a temporary file is when no live writer can still be at it: its writer was killed (SIGKILL, the OOM killer,
+# a power cut). Writes here are of one report's file or reply, done and renamed within a second.
+ORPHAN_SECONDS = 600
+# Any temporary file, in a directory the gateway alone writes.
+ANY_TEMPORARY = re.compile(rf"\..*{re.escape(TEMPORARY_SUFFIX)}", re.DOTALL)
 
 
 def private_directory(path: Path) -> Path:
@@ -100,11 +109,29 @@ def discard_temporary(temporary: Path, what: str, error: BaseException) -> None:
     try:
         temporary.unlink(missing_ok=True)
         removed = True
-    except OSError:  # left for the retention's purge
+    except OSError:  # left for `remove_orphans`
         removed = False
     code = getattr(error, "errno", None)
     log.warning("private_file.write_failed", what=what, error=type(error).__name__,
                 errno=errno.errorcode.get(code, "") if isinstance(code, int) else "", temporary_removed=removed)
+
+
+def remove_orphans(directory: Path, pattern: re.Pattern[str] = ANY_TEMPORARY, *,
+                   older_than: float = ORPHAN_SECONDS) -> int:
+    """Delete the temporary files in `directory` (names `pattern` fullmatches) not written for `older_than` seconds:
+    left by a writer killed mid-write. Returns how many; a directory that cannot be read is none."""
+    deadline, removed = time.time() - older_than, 0
+    try:
+        with os.scandir(directory) as entries:
+            found = [entry for entry in entries if pattern.fullmatch(entry.name)]
+    except OSError:  # not there (nothing written yet), or not ours to read: the purge counts what it cannot read
+        return 0
+    for entry in found:
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < deadline:
+                os.unlink(entry.path)
+                removed += 1
+    return removed
 
 
 def write_atomically(path: Path, data: bytes, *, what: str = "file") -> None:

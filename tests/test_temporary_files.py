@@ -3,7 +3,9 @@
 Every file the gateway writes whole or not at all goes through a temporary name beside it (gateway/private_files.py).
 A write cut short for real (the file-size limit, RLIMIT_FSIZE, in a process of its own: the kernel writes up to it
 and refuses the rest with EFBIG, as a disk that fills up mid-write refuses with ENOSPC) removes its temporary file at
-once, at every write site, and says so in a log line that names neither the path nor anything of the data.
+once, at every write site, and says so in a log line that names neither the path nor anything of the data. One left
+by a process killed mid-write (SIGKILL) goes at the next process's start, or at the next purge once it is
+ORPHAN_SECONDS old, not after the retention of days.
 """
 
 from __future__ import annotations
@@ -16,23 +18,28 @@ import resource
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 import pytest
+from redis import Redis
 
-from channels.email.reply import build_reply, write_to_outbox
-from channels.email.store import Quarantine
-from gateway.attachments import store_attachment
+from channels.email.reply import build_reply, outbox_dir, write_to_outbox
+from channels.email.store import QUARANTINE_DIR, Quarantine
+from channels.sms_aggregator_send import OUTBOX_DIR as SMS_OUTBOX_DIR
+from gateway.attachments import ATTACHMENTS_DIR, store_attachment
 from gateway.errors import RetryableError
 from gateway.logs import configure_logging
-from gateway.private_files import write_atomically
+from gateway.private_files import ORPHAN_SECONDS, write_atomically
 from gateway.settings import Settings, load_settings
+from gateway.spool import QUARANTINE_DIR as SPOOL_QUARANTINE_DIR
 from gateway.spool import SPOOL_DIR, Spool
 from gateway.tracking import format_tracking_id
 from tests.conftest import FIXTURES, REPO_ROOT, VENV_BIN, TestEnvironment, log_events
+from workers.retention import purge, remove_orphaned_temporaries
 
 ADDRESS = "pelapor.rahasia@example.net"  # the whistleblower's address: never in a log line, never left on disk
 TRACKING_ID = format_tracking_id(1_000_000)
@@ -169,3 +176,123 @@ def test_a_write_that_fails_removes_its_temporary_file_and_says_so_without_the_p
     assert [(line["what"], line["error"], line["errno"], line["temporary_removed"]) for line in failed] == [
         ("outbox_reply", *failure.logged, True)]
     assert ADDRESS not in log_stream.getvalue() and str(tmp_path) not in log_stream.getvalue()
+
+
+# -- a writer killed mid-write ---------------------------------------------------------------------------------------
+def killed_child() -> None:
+    """In the child: an outbox reply written, the process killed (SIGKILL) once its bytes are in the temporary file
+    and before its rename: nothing of it runs after."""
+    settings = load_settings()
+    os.fsync = lambda descriptor: os.kill(os.getpid(), signal.SIGKILL)  # type: ignore[assignment]
+    reply(settings)
+
+
+def aged(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def orphan(directory: Path, name: str, seconds: float) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_bytes(f"To: {ADDRESS}\r\n".encode())
+    aged(path, seconds)
+    return path
+
+
+OLD, FRESH = ORPHAN_SECONDS + 60, 30
+SHA = "ab" + "0" * 62
+
+
+@dataclass(frozen=True)
+class Orphan:
+    id: str
+    directory: Callable[[Settings], Path]
+    name: str
+    age: float
+    removed: bool
+    purged: bool | None = None  # by the purge, when not as at a start: a reserve holds sequence numbers, no citizen's
+
+
+ORPHANS = [
+    Orphan("attachment, old", lambda s: s.data_dir / ATTACHMENTS_DIR / "ab", f".{SHA}.0a1b2c3d4e5f.tmp", OLD, True),
+    Orphan("attachment, being written", lambda s: s.data_dir / ATTACHMENTS_DIR / "ab", f".{SHA}.0a1b2c3d4e5f.tmp",
+           FRESH, False),
+    Orphan("quarantined mail, old", lambda s: s.data_dir / QUARANTINE_DIR, f".{SHA}.eml.0a1b2c3d4e5f.tmp", OLD, True),
+    Orphan("spool reserve, old", lambda s: s.data_dir / SPOOL_DIR, ".reserve-vm-p1-t1.json.0a1b2c3d4e5f.tmp", OLD,
+           True, purged=False),
+    Orphan("spool record quarantined, set aside by a purge, old", lambda s: s.data_dir / SPOOL_DIR /
+           SPOOL_QUARANTINE_DIR, ".vm-p1-t1-line3.bad.purge-4242.tmp", OLD, True),
+    Orphan("outbox reply, old", outbox_dir, f".20260101T000000Z-{TRACKING_ID}-0a1b2c3d.eml.0a1b2c3d4e5f.tmp", OLD,
+           True),
+    Orphan("outbox reply, being written", outbox_dir,
+           f".20260101T000000Z-{TRACKING_ID}-0a1b2c3d.eml.0a1b2c3d4e5f.tmp", FRESH, False),
+    Orphan("another program's temporary file in the outbox, old", outbox_dir, ".catatan.eml.1.2.tmp", OLD, False),
+    Orphan("SMS outbox day, old", lambda s: s.data_dir / SMS_OUTBOX_DIR,
+           ".sms-aggregator-2026-01-01.jsonl.purge-4242.tmp", OLD, True),
+]
+
+
+@pytest.mark.parametrize("row", ORPHANS, ids=[row.id for row in ORPHANS])
+def test_a_temporary_file_a_killed_writer_left_goes_at_the_next_start(row: Orphan, settings: Settings) -> None:
+    path = orphan(row.directory(settings), row.name, row.age)
+
+    assert remove_orphaned_temporaries(settings) == int(row.removed)
+
+    assert path.exists() is not row.removed
+
+
+@pytest.mark.parametrize("row", ORPHANS, ids=[row.id for row in ORPHANS])
+def test_a_temporary_file_a_killed_writer_left_goes_at_the_next_purge_not_after_the_retention(
+        row: Orphan, settings: Settings, redis: Redis) -> None:
+    redis.set("lapor:tracking:seq", 1_000_000)  # a Redis the gateway minted in: the purge runs
+    path = orphan(row.directory(settings), row.name, row.age)
+
+    purge(settings, redis)
+
+    assert path.exists() is not (row.removed if row.purged is None else row.purged)
+
+
+def test_a_reply_writer_killed_mid_write_leaves_the_address_only_until_the_next_process_starts(
+        test_env: TestEnvironment) -> None:
+    """For real: the reply written by a process SIGKILLed before its rename. Its temporary file holds the citizen's
+    address; once it is older than any live write, a worker's start deletes it."""
+    settings = test_env.settings(LAPOR_PROFILE="development")
+    child = run_child(test_env, "from tests.test_temporary_files import killed_child; killed_child()")
+    assert child.returncode == -signal.SIGKILL, child.stdout + child.stderr
+    [left] = files_under(outbox_dir(settings))
+    assert left.name.startswith(".") and left.name.endswith(".tmp") and ADDRESS.encode() in left.read_bytes()
+
+    started = subprocess.run([str(VENV_BIN / "lapor-gateway"), "worker", "--queues", "lapor-reply", "--burst"],
+                             env=test_env.process_env(LAPOR_PROFILE="development"), capture_output=True, text=True,
+                             timeout=60)
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert left.exists()  # it might be a live write still: kept
+
+    aged(left, ORPHAN_SECONDS + 1)
+    started = subprocess.run([str(VENV_BIN / "lapor-gateway"), "worker", "--queues", "lapor-reply", "--burst"],
+                             env=test_env.process_env(LAPOR_PROFILE="development"), capture_output=True, text=True,
+                             timeout=60)
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert files_under(outbox_dir(settings)) == []
+    assert '"private_file.orphans_removed"' in started.stdout and ADDRESS not in started.stdout
+
+
+def test_training_deletes_what_a_training_killed_mid_write_left(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator's export, citizens' words in it, left in part by a `triage train` killed before its rename: the
+    next training deletes it once no live one can be at it. No gateway process writes there, so no start would."""
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+
+    monkeypatch.setenv("LAPOR_PROFILE", "development")
+    monkeypatch.setenv("LAPOR_DATA_DIR", str(tmp_path))
+    left = orphan(tmp_path / "triage", ".training.csv.0a1b2c3d4e5f.tmp", OLD)
+    writing = orphan(tmp_path / "triage", ".training.csv.5f4e3d2c1b0a.tmp", FRESH)
+
+    result = CliRunner().invoke(app, ["triage", "train", str(FIXTURES / "triage" / "operator_export.csv")])
+
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in (tmp_path / "triage").iterdir()) == [writing.name, "training.csv"]
+    assert not left.exists()

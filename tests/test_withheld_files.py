@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import resource
 import sqlite3
 import stat
 import subprocess
 import sys
+import time
 import unicodedata
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -33,6 +35,7 @@ from prometheus_client import REGISTRY
 from redis import Redis
 
 from gateway.attachments import attachment_location
+from gateway.private_files import ORPHAN_SECONDS
 from gateway.queues import FORWARD_QUEUE, envelope_key
 from gateway.settings import Settings
 from gateway.tracking import format_tracking_id
@@ -471,6 +474,27 @@ def test_an_export_that_cannot_write_every_file_leaves_none(
     again = cli(test_env, *args)
     assert again.returncode == 0, again.stdout + again.stderr
     assert sorted(path.name for path in out.iterdir()) == [f"{tracking_id}-0.jpg", f"{tracking_id}-1.pdf"]
+
+
+def test_an_export_deletes_what_an_export_killed_mid_write_left_in_its_directory(
+        forwarded: tuple[str, Settings], test_env: TestEnvironment, tmp_path: Path) -> None:
+    """An export killed before its renames (a dropped SSH session) left a hidden copy of a citizen's file: the next
+    export into that directory deletes it once no live export can be at it. Any other file is the operator's."""
+    tracking_id, _ = forwarded
+    out = tmp_path / "out"
+    out.mkdir()
+    left, writing, operators = (out / f".{tracking_id}-1.pdf.0a1b2c3d.tmp", out / f".{tracking_id}-0.jpg.0a1b2c3d.tmp",
+                                out / ".catatan.txt.tmp")
+    for path, seconds in ((left, ORPHAN_SECONDS + 60), (writing, 30), (operators, ORPHAN_SECONDS + 60)):
+        path.write_bytes(PDF)
+        then = time.time() - seconds
+        os.utime(path, (then, then))
+
+    result = cli(test_env, "attachments", "export", tracking_id, str(out), "--index", "1")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(path.name for path in out.iterdir()) == sorted([writing.name, operators.name,
+                                                                  f"{tracking_id}-1.pdf"])
 
 
 def test_an_unknown_or_expired_report_or_a_missing_file_is_said_plainly(

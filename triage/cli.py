@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from gateway.private_files import write_atomically
+from gateway.private_files import TEMPORARY_SUFFIX, remove_orphans, write_atomically
 from gateway.settings import Settings, SettingsError, load_settings
 
 # Messages are not wrapped at the terminal width: paths and category names stay whole, to copy and to grep.
@@ -126,7 +127,8 @@ def train(
         measured = f"held-out topic accuracy {accuracy:.3f}"
     target = settings.data_dir / OPERATOR_TRAINING_FILE
     # The operator's export holds citizens' words: written whole or not at all, no part of it left under a temporary
-    # name by a write that fails (gateway.private_files.write_atomically).
+    # name by a write that fails (gateway.private_files.write_atomically), nor for long by one killed.
+    remove_orphans(target.parent, re.compile(rf"\.{re.escape(target.name)}\..+{re.escape(TEMPORARY_SUFFIX)}"))
     text = io.StringIO(newline="")
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["text", "category", "kind", "language"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from redis import Redis
 
 from gateway.attachments import is_provider_url, is_stored, kept_by_gateway, stored_path
 from gateway.logs import get_logger
-from gateway.private_files import DIRECTORY_MODE, write_temporary
+from gateway.private_files import DIRECTORY_MODE, TEMPORARY_SUFFIX, remove_orphans, write_temporary
 from gateway.queues import REPORT_STATE_KEY, envelope_key, readable_envelope
 from gateway.settings import Settings
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH, is_valid_tracking_id, normalize_tracking_id, was_issued
@@ -62,6 +63,9 @@ UNKNOWN_EXTENSION = "bin"
 MISSING_FILE = "missing file"
 # The flags that say why a mailed file was not stored (channels/email/store.py).
 NOT_STORED_BECAUSE = ("too_large", "too_many", "message_too_large")
+# An exported file's name while it is written (`.<name>.<hex>.tmp`, gateway.private_files.write_temporary), before it
+# is given its own: what an export killed mid-write left in the directory, deleted by the next export there.
+EXPORT_TEMPORARY = re.compile(rf"\.[0-9]+-[0-9]+\.[a-z0-9]+\.[0-9a-f]+{re.escape(TEMPORARY_SUFFIX)}")
 
 
 class HandoverError(Exception):
@@ -287,6 +291,7 @@ def export_files(report: ReportFiles, data_dir: Path, directory: Path,
         raise WouldOverwrite(f"not overwriting {', '.join(there)}: nothing was exported")
     if not directory.exists():
         directory.mkdir(mode=DIRECTORY_MODE, parents=True)
+    remove_orphans(directory, EXPORT_TEMPORARY)
     # Every file written whole under a temporary name first, and only then given its own: an export killed halfway
     # (the operator's session dropped, the OOM killer), where no handler below runs, leaves no file under a name an
     # operator hands over, neither one cut short nor one whole and unlogged.

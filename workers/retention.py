@@ -57,6 +57,7 @@ from channels.sms_aggregator_send import OUTBOX_DIR as SMS_OUTBOX_DIR
 from channels.sms_aggregator_send import OUTBOX_FILE as SMS_OUTBOX_FILE
 from gateway.attachments import ATTACHMENTS_DIR, is_provider_url
 from gateway.logs import get_logger
+from gateway.private_files import ANY_TEMPORARY, ORPHAN_SECONDS, TEMPORARY_SUFFIX, remove_orphans
 from gateway.queues import ENVELOPE_KEY, readable_envelope
 from gateway.settings import Settings
 from gateway.spool import CLAIMED_SUFFIX, QUARANTINED_RECORD, SPOOL_DIR, Spool
@@ -76,8 +77,6 @@ _ENVELOPE_PATTERN = ENVELOPE_KEY.format(tracking_id="*")
 _ENVELOPE_PREFIX = ENVELOPE_KEY.format(tracking_id="")
 SHA256 = re.compile(rb"[0-9a-f]{64}")
 _SHA256_NAME = re.compile(r"[0-9a-f]{64}")
-# What gateway.private_files.write_atomically writes before its rename, and what a purge sets a file aside as.
-TEMPORARY_SUFFIX = ".tmp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,21 +88,41 @@ class AgedFiles:
     first: str = ""  # the suffix of an item's file deleted first
 
 
-# Any temporary file in a directory the gateway alone writes.
-_ANY_TEMPORARY = re.compile(rf"\..*{re.escape(TEMPORARY_SUFFIX)}", re.DOTALL)
-
 
 def own_temporary(item: re.Pattern[str]) -> re.Pattern[str]:
-    """An item's own temporary file (gateway.private_files.write_atomically's, or one a purge set aside), for a
-    directory where other files may be."""
+    """An item's own temporary file (gateway.private_files.write_temporary's, or one a purge set aside), for a
+    directory where other files may be. ANY_TEMPORARY in a directory the gateway alone writes."""
     return re.compile(rf"\.(?:{item.pattern})\..+{re.escape(TEMPORARY_SUFFIX)}", re.DOTALL)
 
 
 # The .json first: then `email quarantine list` no longer shows the mail.
-QUARANTINED_MAIL = AgedFiles(QUARANTINED_FILE, _ANY_TEMPORARY, first=".json")
-QUARANTINED_SPOOL_RECORD = AgedFiles(QUARANTINED_RECORD, _ANY_TEMPORARY)
+QUARANTINED_MAIL = AgedFiles(QUARANTINED_FILE, ANY_TEMPORARY, first=".json")
+QUARANTINED_SPOOL_RECORD = AgedFiles(QUARANTINED_RECORD, ANY_TEMPORARY)
 OUTBOX_REPLY = AgedFiles(OUTBOX_FILE, own_temporary(OUTBOX_FILE))
 SMS_OUTBOX_DAY = AgedFiles(SMS_OUTBOX_FILE, own_temporary(SMS_OUTBOX_FILE))
+
+
+def remove_orphaned_temporaries(settings: Settings) -> int:
+    """Delete the temporary files writers killed mid-write left (gateway.private_files.remove_orphans) wherever the
+    gateway writes a citizen's files through one: every process does so as it starts, so part of a file or a reply
+    does not wait for the next purge. Returns how many; logged when any, by count only."""
+    attachments = settings.data_dir / ATTACHMENTS_DIR
+    try:
+        with os.scandir(attachments) as entries:
+            folders = [Path(entry.path) for entry in entries if entry.is_dir(follow_symlinks=False)]
+    except OSError:  # none yet, or not readable: the purge counts what it cannot read
+        folders = []
+    removed = sum(remove_orphans(folder) for folder in folders)
+    for directory, pattern in (
+            (settings.data_dir / QUARANTINE_DIR, QUARANTINED_MAIL.temporary),
+            (settings.data_dir / SPOOL_DIR, ANY_TEMPORARY),
+            (settings.data_dir / SPOOL_DIR / SPOOL_QUARANTINE_DIR, QUARANTINED_SPOOL_RECORD.temporary),
+            (outbox_dir(settings), OUTBOX_REPLY.temporary),
+            (settings.data_dir / SMS_OUTBOX_DIR, SMS_OUTBOX_DAY.temporary)):
+        removed += remove_orphans(directory, pattern)
+    if removed:
+        log.warning("private_file.orphans_removed", files=removed)
+    return removed
 
 
 class PurgeError(Exception):
@@ -190,14 +209,17 @@ def purge(settings: Settings, redis: Redis, *, older_than_days: int | None = Non
     result.envelopes, result.envelopes_unreadable = references.envelopes, references.unreadable
     # A file used after the spool and the envelopes began to be read may belong to a report both missed.
     deadline = min(time.time() - retention, started_at)
-    _purge_attachments(settings.data_dir / ATTACHMENTS_DIR, references.names | spooled, deadline, result)
+    # A temporary file goes once no live writer can be at it (gateway.private_files.ORPHAN_SECONDS): its writer was
+    # killed mid-write, and the retention would have kept part of a citizen's file or reply for days.
+    orphaned = started_at - ORPHAN_SECONDS
+    _purge_attachments(settings.data_dir / ATTACHMENTS_DIR, references.names | spooled, deadline, orphaned, result)
     for directory, files, deleted, kept in (
             (settings.data_dir / QUARANTINE_DIR, QUARANTINED_MAIL, result.quarantine_deleted, result.quarantine_kept),
             (settings.data_dir / SPOOL_DIR / SPOOL_QUARANTINE_DIR, QUARANTINED_SPOOL_RECORD,
              result.spool_quarantine_deleted, result.spool_quarantine_kept),
             (outbox_dir(settings), OUTBOX_REPLY, result.outbox_deleted, result.outbox_kept),
             (settings.data_dir / SMS_OUTBOX_DIR, SMS_OUTBOX_DAY, result.sms_outbox_deleted, result.sms_outbox_kept)):
-        _purge_by_age(directory, files, deadline, result, deleted, kept)
+        _purge_by_age(directory, files, deadline, orphaned, result, deleted, kept)
     if not dry_run:
         _log(result, time.monotonic() - began)
     return result
@@ -284,38 +306,42 @@ def _fetched_names(redis: Redis, urls: list[str]) -> Iterable[bytes]:
     return [record.sha256.encode() for record in records if record is not None]
 
 
-def _purge_attachments(root: Path, named: frozenset[bytes], deadline: float, result: PurgeResult) -> None:
+def _purge_attachments(root: Path, named: frozenset[bytes], deadline: float, orphaned: float,
+                       result: PurgeResult) -> None:
     """attachments/<sha[:2]>/<sha256>: a file no envelope names and unused since `deadline` goes, and so does a
-    temporary file left that long (a write or a purge cut short: part of a citizen's file). Anything else is left."""
+    temporary file not written since `orphaned` (a write or a purge cut short: part of a citizen's file). Anything
+    else is left."""
     for folder in _entries(root, result):
         if not folder.is_dir(follow_symlinks=False):
             continue
         for entry in _entries(Path(folder.path), result):
             name = entry.name
             content = _SHA256_NAME.fullmatch(name) is not None and name[:2] == folder.name
-            if not content and not _ANY_TEMPORARY.fullmatch(name):
+            if not content and not ANY_TEMPORARY.fullmatch(name):
                 continue
             stat = _stat(entry, result)
             if stat is None:
                 continue
             if content and name.encode() in named:
                 result.kept_named.add(stat.st_size)
-            elif stat.st_mtime >= deadline:
+                continue
+            since = deadline if content else orphaned
+            if stat.st_mtime >= since:
                 result.kept_recent.add(stat.st_size)
             else:
-                _delete(Path(entry.path), stat.st_size, deadline, result, result.deleted, result.kept_recent)
+                _delete(Path(entry.path), stat.st_size, since, result, result.deleted, result.kept_recent)
 
 
-def _purge_by_age(directory: Path, files: AgedFiles, deadline: float, result: PurgeResult, deleted: Tally,
-                  kept: Tally) -> None:
+def _purge_by_age(directory: Path, files: AgedFiles, deadline: float, orphaned: float, result: PurgeResult,
+                  deleted: Tally, kept: Tally) -> None:
     """An item goes whole (`files.first` first), once none of its files was written since `deadline`; a temporary
-    file left that long goes too. Anything else is left."""
+    file not written since `orphaned` goes too. Anything else is left."""
     items: dict[str, list[tuple[Path, os.stat_result]]] = {}
     for entry in _entries(directory, result):
         if files.temporary.fullmatch(entry.name):
             stat = _stat(entry, result)
-            if stat is not None and stat.st_mtime < deadline:  # counted as an item: it is one, or part of one
-                _delete(Path(entry.path), stat.st_size, deadline, result, deleted, Tally())
+            if stat is not None and stat.st_mtime < orphaned:  # counted as an item: it is one, or part of one
+                _delete(Path(entry.path), stat.st_size, orphaned, result, deleted, Tally())
             continue
         match = files.item.fullmatch(entry.name)
         if match is None:
