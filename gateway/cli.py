@@ -284,8 +284,8 @@ def worker(
         _refuse_unknown("queue", escape(', '.join(unknown) or repr(queues)),
                         f"the gateway's queues are {', '.join(ALL_QUEUES)}")
     settings = _settings()
-    _remove_orphaned_temporaries(settings)
     _count_into_shared_metrics(settings)
+    _remove_orphaned_temporaries(settings)  # after: it imports prometheus_client, which picks its storage then
     from workers.run import run_workers
 
     # The workers connect to settings.redis_url: the embedded Redis of a running `make run` when REDIS_URL is unset.

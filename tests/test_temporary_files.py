@@ -296,3 +296,23 @@ def test_training_deletes_what_a_training_killed_mid_write_left(
     assert result.exit_code == 0, result.output
     assert sorted(path.name for path in (tmp_path / "triage").iterdir()) == [writing.name, "training.csv"]
     assert not left.exists()
+
+
+def test_a_worker_started_by_hand_still_counts_into_the_shared_metrics_after_its_start_sweep(
+        test_env: TestEnvironment) -> None:
+    """The sweep at a worker's start imports the purge's module, and with it prometheus_client, which picks its
+    storage as it is imported: before the worker pointed it at the shared directory (an operator's shell has no
+    PROMETHEUS_MULTIPROC_DIR), its counts went nowhere any view reads."""
+    from gateway.supervisor import metrics_directory
+
+    settings = test_env.settings(LAPOR_PROFILE="development")
+    shared = metrics_directory(settings.data_dir)
+    shared.mkdir(parents=True)
+    env = test_env.process_env(LAPOR_PROFILE="development")
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+    started = subprocess.run([str(VENV_BIN / "lapor-gateway"), "worker", "--queues", "lapor-reply", "--burst"],
+                             env=env, capture_output=True, text=True, timeout=60)
+
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert list(shared.iterdir()), "the worker counted into no file of the shared directory"
