@@ -84,5 +84,5 @@ def store_attachment(data_dir: Path, sha256: str, data: bytes) -> str:
     location = attachment_location(sha256)
     path = data_dir / location
     if not mark_used(path):
-        write_atomically(path, data)
+        write_atomically(path, data, what="attachment")
     return location

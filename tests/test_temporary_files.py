@@ -83,9 +83,9 @@ class Site:
 
 
 SITES = [
-    Site("e-mail outbox reply", reply, "file", RetryableError.__name__),
-    Site("attachment", attachment, "file", "OSError"),
-    Site("quarantined mail", quarantined_mail, "file", "OSError"),
+    Site("e-mail outbox reply", reply, "outbox_reply", RetryableError.__name__),
+    Site("attachment", attachment, "attachment", "OSError"),
+    Site("quarantined mail", quarantined_mail, "quarantined_mail", "OSError"),
     Site("spool reserve", spool_reserve, "spool_reserve", "OSError"),
     Site("operator training data", training_data, "training_data", "OSError"),
 ]

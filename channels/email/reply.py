@@ -152,7 +152,7 @@ def write_to_outbox(message: EmailMessage, settings: Settings) -> Path:
     utf8 = not str(message["To"]).isascii()
     data = message.as_bytes(policy=message.policy.clone(utf8=True)) if utf8 else bytes(message)
     try:
-        write_atomically(path, data)
+        write_atomically(path, data, what="outbox_reply")
     except OSError as error:
         # Not chained: the OSError's message names the path (a home directory, the Tracking ID), and RQ keeps a
         # retried job's traceback. Its type and errno name what an operator needs.

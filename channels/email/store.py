@@ -109,8 +109,8 @@ class Quarantine:
         key = hashlib.sha256(raw).hexdigest()
         entry = QuarantinedMail(key=key, reason=reason, detail=detail[:500], quarantined_at=time.time(),
                                 envelope_sender=envelope_sender, recipients=list(recipients), size=len(raw))
-        write_atomically(self.directory / f"{key}.eml", raw)
-        write_atomically(self.directory / f"{key}.json", orjson.dumps(_as_dict(entry)))
+        write_atomically(self.directory / f"{key}.eml", raw, what="quarantined_mail")
+        write_atomically(self.directory / f"{key}.json", orjson.dumps(_as_dict(entry)), what="quarantined_mail")
         return entry
 
     def list(self) -> list[QuarantinedMail]:
