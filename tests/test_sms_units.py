@@ -2253,6 +2253,9 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     pytest.param("Kades minta uang. Nb: nama saya jangan disebut", Action.REPORT, True, id="nama-saya-jangan-disebut"),
     pytest.param("Saya tidak mau nama saya disebut. Kepala desa minta uang", Action.REPORT, True,
                  id="tidak-mau-nama-saya-disebut"),
+    # asked with no object: of the report or its reporter, in doubt a wish
+    pytest.param("Mohon dirahasiakan ya pak, kepala desa minta uang", Action.REPORT, True, id="mohon-dirahasiakan"),
+    pytest.param("Kepala desa minta uang. Tolong rahasiakan ya", Action.REPORT, True, id="tolong-rahasiakan"),
     pytest.param("jangan bocorkan identitas saya, kepala desa minta uang", Action.REPORT, True,
                  id="jangan-bocorkan-identitas-saya"),
     pytest.param("identitas saya jangan dibuka ya, kepala desa minta uang", Action.REPORT, True,
@@ -2320,6 +2323,8 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     # The request word dropped joins no phrase the citizen did not write: someone else's name, said to be used.
     pytest.param("nama saya disebut oleh camat di depan warga", Action.REPORT, False, id="nama-saya-disebut-prose"),
     pytest.param("identitas pelaku mohon diselidiki", Action.REPORT, False, id="identitas-pelaku-prose"),
+    pytest.param("Dokumen anggaran desa dirahasiakan oleh kades", Action.REPORT, False, id="dirahasiakan-prose"),
+    pytest.param("Saya minta agar kasus ini tidak dirahasiakan", Action.REPORT, False, id="tidak-dirahasiakan-prose"),
     # "not named" asked by no one: a complaint of its own, whose name the agency needs to check the list
     pytest.param("Nama saya tidak disebut dalam daftar penerima bansos padahal saya layak", Action.REPORT, False,
                  id="nama-saya-tidak-disebut-dalam-daftar"),
