@@ -1204,26 +1204,44 @@ def _flags_at_the_end(text: str, grammar: Grammar, flags: set[str]) -> str:
     text is sliced once, when the scan stops. Slicing and stripping the text before each flag word copied it a turn,
     and ", anonim" 20,000 times cost time quadratic in the text."""
     end, set_apart, found = len(text), False, False
+    # A flag word joined by "&" or "+" to the word before it ("... (anonim & rahasia)", "... ANONIM+RAHASIA"): that
+    # word's turn decides. Held meanwhile: the flag, where the scan stood, and how it ends should that word be the
+    # citizen's (None: glued to it, "C+rahasia", part of a longer word and no flag; else as after a plain space,
+    # "jabatan & rahasia": the flag set, the text whole unless punctuation set it apart).
+    pending: tuple[str, int, tuple[bool, int] | None] | None = None
     while True:
         body = _closing_marks_start(text, end)
         start = _last_word_start(text, body)
         word = fold_word(text[start:body])
+        if pending is not None:
+            joined_flag, end_before_join, unless_joined = pending
+            if word not in grammar.flags:
+                if unless_joined is None:
+                    return text[:end_before_join] if found and set_apart else text
+                flags.add(grammar.flags[joined_flag])
+                return text[:unless_joined[1]] if unless_joined[0] else text
+            flags.add(grammar.flags[joined_flag])
+            found, pending = True, None
         head = start - 1 if start and text[start - 1] in HASH else start
         before = _stripped_end(text, head, _TRAILING_OPEN)
         joined = _stripped_end(text, before, _TRAILING_JOIN)
-        if word in grammar.flags and joined < head and (
-                fold_word(text[_last_word_start(text, joined):joined]) in grammar.flags):
-            flags.add(grammar.flags[word])  # joined to the flag word before it: that one decides
-            found, end = True, joined
+        if word in grammar.flags and joined < before:
+            pending = (word, end, None if before == head else _flag_set_apart(text, head, before, grammar))
+            end = joined
             continue
         if word not in grammar.flags or before == head:  # no separator before it: part of a longer word
             return text[:end] if found and set_apart else text
         flags.add(grammar.flags[word])
-        head, before = _with_flag_opener(text, head, before, grammar)
-        # The separator before the leftmost flag word decides: punctuation in it ("," "-" "("), or the sentence
-        # before it ended ("."), sets them apart.
-        set_apart = text[before:head].strip() != "" or (before > 0 and text[before - 1] in _SENTENCE_END)
-        found, end = True, before
+        set_apart, end = _flag_set_apart(text, head, before, grammar)
+        found = True
+
+
+def _flag_set_apart(text: str, head: int, before: int, grammar: Grammar) -> tuple[bool, int]:
+    """`_flags_at_the_end`'s: whether the flag word at `head` (after the separators from `before`) is set apart from
+    the text, and where the text without it ends. The separator before the leftmost flag word decides: punctuation
+    in it ("," "-" "("), or the sentence before it ended ("."), sets them apart."""
+    head, before = _with_flag_opener(text, head, before, grammar)
+    return text[before:head].strip() != "" or (before > 0 and text[before - 1] in _SENTENCE_END), before
 
 
 def _last_word_start(text: str, end: int) -> int:

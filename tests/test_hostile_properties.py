@@ -232,6 +232,7 @@ _TRAILING_FLAGS = [
     pytest.param(", #anonim", "pungli di pasar", {"anonymous"}, id="hashtags"),
     pytest.param(". rahasia", "pungli di pasar.", {"confidential"}, id="flag-words-after-full-stops"),
     pytest.param(", anonim, rahasia", "pungli di pasar", {"anonymous", "confidential"}, id="both-flags"),
+    pytest.param(", anonim & rahasia+anonim", "pungli di pasar", {"anonymous", "confidential"}, id="joined-flags"),
 ]
 
 

@@ -1521,6 +1521,10 @@ def test_the_anonymity_flag_mistyped_or_glued_to_the_kind_is_read(text: str, bod
                  "complaint", id="ampersand-in-prose"),
     pytest.param("jual beli jabatan & rahasia", "jual beli jabatan & rahasia", False, True, "complaint",
                  id="closing-ampersand-after-a-word-of-theirs"),
+    pytest.param("kursus C+rahasia dibatalkan sepihak", "kursus C+rahasia dibatalkan sepihak", False, False,
+                 "complaint", id="plus-inside-a-word-of-theirs"),
+    pytest.param("soal ujian bocor, kunci C+rahasia", "soal ujian bocor, kunci C+rahasia", False, False,
+                 "complaint", id="closing-plus-glued-to-a-word-of-theirs"),
 ])
 def test_flag_words_grouped_joined_or_decorated_are_read(text: str, body: str, anonymous: bool, confidential: bool,
                                                          kind: str) -> None:

@@ -1438,8 +1438,9 @@ async def test_while_redis_is_down_every_view_shows_the_spool_filling(
         assert first.status_code == 200
         await client.get("/metrics")  # the gauge as of Redis still up: an empty spool
         own.stop()
-        for index in range(3):
-            spooled = await server.post_twilio(server.twilio_form(MessageSid=f"SM{index:032d}"))
+        for index in range(3):  # each a report of its own (the same text again would be one report)
+            spooled = await server.post_twilio(server.twilio_form(MessageSid=f"SM{index:032d}",
+                                                                  Body=f"Jalan rusak di gang {index}"))
             assert spooled.status_code == 200, spooled.text
         on_disk = spool_size(settings.data_dir)
         assert on_disk > 0
@@ -1485,7 +1486,7 @@ async def test_with_redis_down_and_the_spool_unwritable_every_view_says_no_repor
         spool_dir = settings.data_dir / "spool"
         spool_dir.rename(tmp_path / "spool-aside")
         spool_dir.write_text("a file where the spool directory was")  # refused even to root, unlike a chmod
-        refused = await server.post_twilio(server.twilio_form(MessageSid="SM" + "2" * 32))
+        refused = await server.post_twilio(server.twilio_form(MessageSid="SM" + "2" * 32, Body="Lampu jalan mati"))
         assert refused.status_code == 503 and refused.json()["error"] == "spool_failed"
         # The answer anyone posting may read names no path of the gateway's host.
         assert str(settings.data_dir) not in refused.text and "Not a directory" in refused.json()["detail"]
