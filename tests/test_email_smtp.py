@@ -715,6 +715,30 @@ def test_an_answer_to_our_reply_adding_only_a_photo_adds_none_of_our_words(  # t
     assert "laporan Anda" in (stored_envelope(redis, kept.tracking_id or "") or {})["text"]
 
 
+@pytest.mark.parametrize("quoting", [gmail_answer_quoting, outlook_answer_quoting], ids=["gmail", "outlook"])
+def test_an_answer_naming_our_reply_in_its_references_alone_adds_none_of_our_words(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, quoting: Callable[[EmailMessage], str]) -> None:
+    """A client that writes References and no In-Reply-To (RFC 5322: the last of them is the mail answered), under a
+    subject of its own, a photo and no words: our quoted reply was filed as the citizen's words."""
+    server = make_server()
+    first = server.deliver(citizen_mail(subject="Drainase tersumbat"))
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    answer = EmailMessage()
+    answer["From"] = f"Warga <{ack['To']}>"
+    answer["To"] = RECIPIENT
+    answer["Subject"] = "Tanggapan warga"
+    answer["Message-ID"] = make_msgid(domain="example.net")
+    answer["References"] = f"{str(ack['References']).strip()} {ack['Message-ID']}"
+    answer.set_content(quoting(ack))
+    answer.add_attachment(b"\xff\xd8\xff\xe0foto", maintype="image", subtype="jpeg", filename="IMG_0002.jpg")
+    added = server.deliver(answer.as_bytes().replace(b"\n", b"\r\n"))
+    envelope = stored_envelope(redis, added.tracking_id or "")
+    assert envelope is not None and envelope["follow_up_of"] == first.tracking_id
+    assert len(envelope["attachments"]) == 1
+    assert "laporan Anda" not in envelope["text"] and "example.net" not in envelope["text"], envelope["text"]
+
+
 def _outlook_block(reply: EmailMessage) -> str:
     """The header block Outlook writes above the mail it quotes (with no ">" below it)."""
     return (f"From: LAPOR! <{RECIPIENT}>\nSent: Thursday, December 3, 2026 6:05 PM\nTo: {reply['To']}\n"

@@ -16,7 +16,7 @@ from email.message import Message
 
 from prometheus_client import Counter
 
-from channels.email.parse import ParsedMail, header_text, message_ids, without_comments
+from channels.email.parse import ParsedMail, header_text, message_ids, replied_to, without_comments
 from channels.email.texts import SUBJECT_TAG
 from gateway.settings import EmailSettings
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id
@@ -141,9 +141,9 @@ def asks_no_auto_reply(mail: ParsedMail) -> bool:
 
 
 def answers_our_reply(mail: ParsedMail, settings: EmailSettings) -> bool:
-    """Whether the mail answers one of our replies (its In-Reply-To names one, a report's or a query's, NO_REPORT):
-    the history it quotes is ours."""
-    return any(_named_by_ours(reference, settings) for reference in mail.in_reply_to)
+    """Whether the mail answers one of our replies (its In-Reply-To names one, a report's or a query's, NO_REPORT;
+    without one, the last of its References): the history it quotes is ours."""
+    return any(_named_by_ours(reference, settings) for reference in replied_to(mail.in_reply_to, mail.references))
 
 
 def follow_up_of(mail: ParsedMail, settings: EmailSettings) -> str | None:

@@ -105,6 +105,13 @@ class ParsedMail:
     tagged_text: str | None = None
 
 
+def replied_to(in_reply_to: list[str], references: list[str]) -> list[str]:
+    """The Message-IDs of the mail a mail answers: its In-Reply-To, or without one the last of its References (RFC
+    5322 3.6.4: the parent's). A client that writes only References answered our reply, and our quoted reply was
+    filed as the citizen's words."""
+    return in_reply_to or references[-1:]
+
+
 class TooComplex(TooLarge):
     """A MIME structure past one of the channel's limits, found by the parse: SMTP refuses the mail with 552 5.3.4 and
     the `refusal` text of config/replies.toml, the IMAP poller quarantines it. `counts` go into the log line."""
@@ -943,12 +950,14 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
     forwarded = bool(FORWARD_SUBJECT.match(subject))
     text, _ = _trimmed(body, forwarded=forwarded)
     in_reply_to = message_ids(header_text(message, "In-Reply-To"))
+    references = message_ids(header_text(message, "References"))
     answer_text: str | None = None
     tagged_text: str | None = None
     tagged = bool(SUBJECT_TAG.search(subject))
-    if in_reply_to or tagged:  # one reading serves both
+    answers = replied_to(in_reply_to, references)
+    if answers or tagged:  # one reading serves both
         answer, history_only = _trimmed(body, forwarded=forwarded, ours=True)
-        answer_text = ("" if history_only else answer) if in_reply_to else None
+        answer_text = ("" if history_only else answer) if answers else None
         tagged_text = answer if tagged else None
     return ParsedMail(
         message=message,
@@ -960,7 +969,7 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
         answer_text=answer_text,
         tagged_text=tagged_text,
         in_reply_to=in_reply_to,
-        references=message_ids(header_text(message, "References")),
+        references=references,
         reply_to=reply_to[0].lower() if reply_to else None,
         attachments=attachments,
         sender_identities=sender_identities(message, max_address_field),
