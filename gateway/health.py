@@ -1741,7 +1741,9 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
         # Why, as the page's headline and the first line of `lapor-gateway status` say it (null: all ok).
         "reason": overall_reason(channels, stored.casestore_outage, stored.spool_failure),
         "channels": channels,
-        "queues": [{**asdict(stats), "worker_seen_at": _clock(stats.worker_seen_at)} for stats in queues],
+        # Without the jobs held past their limit (`overdue`, keyed by channel or None): the job-held rule says them.
+        "queues": [{**{key: value for key, value in asdict(stats).items() if key != "overdue"},
+                    "worker_seen_at": _clock(stats.worker_seen_at)} for stats in queues],
         "deadletters": {"total": stored.deadletters_total},
         "spool_size": stored.spool_size,
         "casestore_latency_seconds": casestore_latency,
