@@ -58,7 +58,7 @@ from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
 from gateway.outage import failed_key, redis_words, wrong_type
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSerializer, queue
-from gateway.spool import SPOOL_DIR, Spool
+from gateway.spool import REPLAY_STUCK_FRESH_SECONDS, REPLAY_STUCK_KEY, SPOOL_DIR, Spool
 from gateway.tracking import SEQUENCE_KEY
 from gateway.transactions import after_commit, commit
 
@@ -1158,6 +1158,9 @@ class StoredStatus:
     casestore_outage: dict[str, Any] | None = None
     # Why this host's disk spool cannot be written (`Spool.failure`); None while it can, or where none is.
     spool_failure: str | None = None
+    # Spools (any host's) whose answered reports a replayer has not moved into Redis though it answers
+    # (`gateway.spool.REPLAY_STUCK_KEY`): host, since, bytes, reason.
+    spool_stuck: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1613,6 +1616,7 @@ class HealthMonitor:
         metrics.DEADLETTERS_WAITING.set(stored.deadletters_total)
         metrics.SPOOL_SIZE.set(stored.spool_size)
         metrics.SPOOL_WRITABLE.set(stored.spool_failure is None)
+        metrics.SPOOL_REPLAY_STUCK.set(len(stored.spool_stuck))
         metrics.CASESTORE_OUTAGE.set(outage_declared(stored.casestore_outage))
         metrics.REDIS_UP.set(1)
         collected = metrics.collect_metrics()
@@ -1662,7 +1666,8 @@ class HealthMonitor:
             pipe.pttl(LEASE_KEY.format(account=account))
         pipe.get(CASESTORE_DOWN_KEY)
         pipe.hmget(CASESTORE_OUTAGE_KEY, ["since", "told"])
-        raw_states, deadletters_total, *replies, down_reason, (down_since, told) = pipe.execute()
+        pipe.hgetall(REPLAY_STUCK_KEY)
+        raw_states, deadletters_total, *replies, down_reason, (down_since, told), stuck = pipe.execute()
         per_channel, leases = replies[:2 * len(healths)], replies[2 * len(healths):]
         return StoredStatus(
             states={key.decode(errors="replace"): _stored_state(value) for key, value in raw_states.items()},
@@ -1672,6 +1677,7 @@ class HealthMonitor:
             deadletters={health.channel: int(per_channel[2 * index + 1]) for index, health in enumerate(healths)},
             spool_size=self._spool(),
             spool_failure=self._spool_failure(),
+            spool_stuck=_stuck_spools(stuck, self._clock()),
             pollers={channel: lease_status(account, leases[2 * index], leases[2 * index + 1])
                      for index, (channel, account) in enumerate(self.polled.items())},
             casestore_outage=None if down_reason is None else {
@@ -1680,13 +1686,27 @@ class HealthMonitor:
         )
 
 
+def _stuck_spools(raw: dict[bytes, bytes], now: float) -> list[dict[str, Any]]:
+    """The spools a replayer says are stuck and still says so (an entry its replayer stopped refreshing, a process
+    stopped or a host gone, is not shown: its spool waits for a gateway on that directory), oldest first."""
+    stuck = []
+    for value in raw.values():
+        entry = _json_object(value)
+        if entry is None or not isinstance(entry.get("at"), int | float) or now - entry["at"] > (
+                REPLAY_STUCK_FRESH_SECONDS):
+            continue
+        stuck.append({"host": str(entry.get("host", "?")), "since": _clock(_float(entry.get("since"))),
+                      "bytes": int(entry.get("bytes") or 0), "reason": _clean(str(entry.get("reason", "")))})
+    return sorted(stuck, key=lambda entry: entry["since"] or "")
+
+
 def outage_declared(casestore_outage: Mapping[str, Any] | None) -> bool:
     """Whether the status document's `casestore_outage` is a declared one (`CASESTORE_OUTAGE_STATE`)."""
     return bool(casestore_outage and casestore_outage.get("declared"))
 
 
 def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapping[str, Any] | None,
-                   spool_failure: str | None = None) -> str | None:
+                   spool_failure: str | None = None, spool_stuck: Sequence[Mapping[str, Any]] = ()) -> str | None:
     """What makes the overall state what it is, as every view's headline says it: the channels that are down, then
     those degraded, the case store while forwards find it down (`CASESTORE_OUTAGE_STATE`) and a disk spool that
     cannot be written (`SPOOL_FAILURE_STATE`), in the order given ("DOWN: x · DEGRADED: email, case store (forwards
@@ -1701,6 +1721,10 @@ def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapp
     if spool_failure is not None:
         named[SPOOL_FAILURE_STATE.value].append(
             f"disk spool ({_clean(spool_failure)}; /readyz answers 503, and while Redis fails no report is taken)")
+    for stuck in spool_stuck:
+        named[SPOOL_FAILURE_STATE.value].append(
+            f"disk spool on {stuck['host']} ({stuck['bytes']} bytes of answered reports not replayed into Redis "
+            f"since {stuck['since'] or '?'}: {stuck['reason']}; see spool.file_unreadable)")
     return " · ".join(f"{state.upper()}: {', '.join(names)}" for state, names in named.items() if names) or None
 
 
@@ -1733,13 +1757,13 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
     worst = max((SEVERITY[h.state] for h in healths), default=0)
     if outage_declared(stored.casestore_outage):
         worst = max(worst, SEVERITY[CASESTORE_OUTAGE_STATE])
-    if stored.spool_failure is not None:
+    if stored.spool_failure is not None or stored.spool_stuck:
         worst = max(worst, SEVERITY[SPOOL_FAILURE_STATE])
     return {
         "generated_at": _clock(now),
         "overall": next(s.value for s, level in SEVERITY.items() if level == worst),
         # Why, as the page's headline and the first line of `lapor-gateway status` say it (null: all ok).
-        "reason": overall_reason(channels, stored.casestore_outage, stored.spool_failure),
+        "reason": overall_reason(channels, stored.casestore_outage, stored.spool_failure, stored.spool_stuck),
         "channels": channels,
         # Without the jobs held past their limit (`overdue`, keyed by channel or None): the job-held rule says them.
         "queues": [{**{key: value for key, value in asdict(stats).items() if key != "overdue"},
@@ -1752,4 +1776,6 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
         "casestore_outage": stored.casestore_outage,
         # Why this host's disk spool cannot be written; null while it can.
         "spool_failure": stored.spool_failure,
+        # Spools whose answered reports are not replayed though Redis answers ([] while none).
+        "spool_stuck": stored.spool_stuck,
     }

@@ -18,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import queue as thread_queue
+import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,12 +32,12 @@ from redis.exceptions import RedisError, ResponseError, WatchError
 
 from gateway import metrics
 from gateway.errors import NotDurable
-from gateway.logs import get_logger
+from gateway.logs import get_logger, loggable_host
 from gateway.outage import DETAIL_LIMIT, outage_reason, redis_words
 from gateway.queues import HELD_FORWARD_KEY, enqueue_forward, envelope_key, release_held_forwards
 from gateway.same_text import RecentTexts, SameText, SameTextWindow
 from gateway.settings import Settings
-from gateway.spool import SPOOL_DIR, Spool, SpoolRecord
+from gateway.spool import REPLAY_STUCK_KEY, REPLAY_STUCK_SECONDS, SPOOL_DIR, Spool, SpoolRecord
 from gateway.tracking import SEQUENCE_KEY, IdRangeExhausted, TrackingIdAllocator
 from normalizer.envelope import ReportDraft
 
@@ -164,6 +165,10 @@ class Intake:
     @property
     def spool(self) -> Spool | None:
         return self._spool
+
+    @property
+    def redis(self) -> Redis:
+        return self._redis
 
     @property
     def reserve(self) -> int:
@@ -753,20 +758,28 @@ class SpoolReplayer:
     taken for Redis still down, it was told by nothing (intake, spooling, does not ask Redis), and the spool did not
     drain for as long with no line saying why."""
 
-    def __init__(self, intake: Intake) -> None:
+    def __init__(self, intake: Intake, *, clock: Callable[[], float] = time.time) -> None:
         self._intake = intake
         self._refusal: tuple[str, str] | None = None  # the refusal told last: (error type, Redis's words)
+        self._clock = clock
+        # Since when answered reports stayed in the spool though Redis answered (None: none did), and whether that
+        # is told (`REPLAY_STUCK_KEY`, `spool.replay_stuck`).
+        self._stuck_since: float | None = None
+        self._stuck_told = False
+        self._stuck_field = f"{loggable_host(socket.gethostname())}:{intake.spool.directory if intake.spool else ''}"
 
     async def round(self) -> None:
         """When the spool holds reports and Redis answers, replay them."""
         spool = self._intake.spool
         if spool is None:
             return
+        answered = False
         try:
             if self._intake.replay_due:
                 await asyncio.to_thread(self._intake.replay_spool)
             metrics.SPOOL_SIZE.set(spool.size_bytes())
             self._refusal = None
+            answered = True
         except ResponseError as error:
             refusal = (type(error).__name__, redis_words(error)[:DETAIL_LIMIT])
             if refusal != self._refusal:
@@ -777,6 +790,40 @@ class SpoolReplayer:
             pass  # still down: try again next round
         except Exception as error:  # a bug must not stop replay for good
             log.error("spool.replay_failed", error=type(error).__name__)
+        await asyncio.to_thread(self._say_stuck, spool, answered)
+
+    def _say_stuck(self, spool: Spool, answered: bool) -> None:
+        """Answered reports left in the spool for `REPLAY_STUCK_SECONDS` after rounds that found Redis answering (a
+        file the replayer cannot read, ...): told in the log once and to every status view through Redis, each round
+        while it lasts, until the spool is empty. They never reached the case store, and the views showed only the
+        spool's size beside "all ok"."""
+        waiting = spool.size_bytes() if answered else 0
+        now = self._clock()
+        if not answered:  # Redis down or refusing: the views say that, and the spool waits for it
+            self._stuck_since = None
+            return
+        try:
+            if not waiting:
+                self._stuck_since = None
+                spool.last_unreadable = None
+                if self._stuck_told:
+                    self._intake.redis.hdel(REPLAY_STUCK_KEY, self._stuck_field)
+                    self._stuck_told = False
+                    log.warning("spool.replay_unstuck")
+                return
+            self._stuck_since = self._stuck_since or now
+            if now - self._stuck_since < REPLAY_STUCK_SECONDS:
+                return
+            reason = spool.last_unreadable or "not replayed"
+            self._intake.redis.hset(REPLAY_STUCK_KEY, self._stuck_field, orjson.dumps({
+                "host": self._stuck_field.split(":", 1)[0], "since": self._stuck_since, "at": now, "bytes": waiting,
+                "reason": reason}))
+        except RedisError:
+            return  # gone meanwhile: the next round tells
+        if not self._stuck_told:
+            self._stuck_told = True
+            log.error("spool.replay_stuck", spool_bytes=waiting, reason=reason,
+                      seconds=round(now - self._stuck_since))
 
 
 async def run_spool_replayer(intake: Intake, interval: float = 1.0) -> None:

@@ -174,6 +174,12 @@ SPOOL_WRITABLE = Gauge(
     "lapor_spool_writable", "Whether the disk spool took the health check's latest probe file (1) or not (0).",
     multiprocess_mode="mostrecent",
 )
+# Spools whose answered reports no replay moved into Redis for 30 s though Redis answers (a file the replayer cannot
+# read): how many (hosts); their reports never reach the case store until an operator acts.
+SPOOL_REPLAY_STUCK = Gauge(
+    "lapor_spool_replay_stuck", "Disk spools holding answered reports not replayed though Redis answers (0: none).",
+    multiprocess_mode="mostrecent",
+)
 # A declared case-store outage (forwards failing for 10 s, `casestore.down`): 1 while it lasts. Alerting on the
 # channels' state waited for their queue-age rule (5 min, 30 to be down) while no report reached the agency.
 CASESTORE_OUTAGE = Gauge(

@@ -50,6 +50,14 @@ QUARANTINED_RECORD = re.compile(r"(?P<key>.+-line[0-9]+)\.(?:bad|reason)", re.DO
 # The files found unreadable (`Spool.unreadable`), by path without its suffix, and the error's name: told once per
 # process, not at every replay round nor at every status view (each reads the spool's size through a Spool of its own).
 _told_unreadable: dict[str, str] = {}
+# Spools whose answered reports a replayer has not moved into Redis for `REPLAY_STUCK_SECONDS` though Redis answers
+# (a file it cannot read, ...): a hash, a field per host and directory, its value JSON {"host", "since", "at",
+# "bytes", "reason"}, written by the replayer every round while it lasts and deleted once the spool is empty. The
+# status views say it; an entry whose replayer stopped writing (`at` older than `REPLAY_STUCK_FRESH_SECONDS`) is
+# not shown.
+REPLAY_STUCK_KEY = "lapor:spool:replay-stuck"
+REPLAY_STUCK_SECONDS = 30.0
+REPLAY_STUCK_FRESH_SECONDS = 30.0
 
 
 def file_stem(host: str) -> str:
@@ -113,6 +121,8 @@ class Spool:
         # Files this process claimed for replay, each open to hold its lock: retried at once after a replay cut short
         # by another outage.
         self._claimed: dict[Path, BinaryIO] = {}
+        # Why the last file the replayer could not read was not read ("<file>: <error>"), until a round replays all.
+        self.last_unreadable: str | None = None
 
     def _new_path(self) -> Path:
         return self.directory / f"{file_stem(socket.gethostname())}{SPOOL_SUFFIX}"
@@ -290,6 +300,7 @@ class Spool:
         all be intact), tried again at the next round, and told once per file and error, not once a second. Also a
         name that cannot be looked at or is no file (`_pending_stats`), which no round tries again."""
         reason, told = type(error).__name__, str(path.with_suffix(""))
+        self.last_unreadable = f"{path.name}: {reason}"
         if _told_unreadable.get(told) != reason:
             _told_unreadable[told] = reason
             log.error("spool.file_unreadable", file=path.name, error=reason, errno=error.errno)

@@ -21,15 +21,25 @@ import orjson
 import pytest
 from redis import Redis
 
+from gateway import metrics
 from gateway import spool as spool_module
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.errors import NotDurable
+from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake, Receipt, SpoolReplayer, build_intake, dedup_key
 from gateway.logs import scrub
 from gateway.private_files import open_private
 from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
-from gateway.settings import Settings
-from gateway.spool import Spool, SpoolNotWritable, SpoolRecord, decode_record, encode_record, file_stem
+from gateway.settings import CONFIG_DIR, Settings
+from gateway.spool import (
+    REPLAY_STUCK_KEY,
+    Spool,
+    SpoolNotWritable,
+    SpoolRecord,
+    decode_record,
+    encode_record,
+    file_stem,
+)
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id, is_valid_tracking_id
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 from tests.conftest import VENV_BIN, TestEnvironment, log_events
@@ -414,6 +424,54 @@ def test_a_spool_file_that_cannot_be_read_does_not_hold_back_the_files_after_it(
     assert intake.replay_spool() == 2
     assert all(redis.exists(envelope_key(tracking_id)) for tracking_id in older)
     assert intake.spool.pending_files() == []
+
+
+async def test_a_spool_the_replayer_cannot_empty_while_redis_answers_turns_every_view_degraded(
+    intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO,
+) -> None:
+    """Answered reports in a spool file the replayer cannot read never reach Redis nor the case store, and with Redis
+    up every view said all ok beside the spool's size. After 30 s of rounds that found Redis answering, the replayer
+    says so (`spool.replay_stuck`, once) and every view is degraded naming the host, the bytes and why, until the
+    spool is empty again."""
+    assert intake.spool is not None
+    spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
+    real_open = Path.open
+
+    def refused(path: Path, mode: str = "r", *args: object, **kwargs: object) -> object:
+        if path.stem == "vm-p1f-t1" and mode == "r+b":  # left by a gateway run as another user
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(path, mode, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", refused)
+    shift = [0.0]
+    replayer = SpoolReplayer(intake, clock=lambda: time.time() + shift[0])
+    redis = Redis.from_url(own_redis.url)
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: time.time() + shift[0])
+
+    def stuck_events() -> list[str]:
+        return [e["event"] for e in log_events(log_stream) if e["event"].startswith("spool.replay_")]
+
+    await replayer.round()
+    shift[0] = 20.0
+    await replayer.round()
+    assert (monitor.status()["overall"], redis.exists(REPLAY_STUCK_KEY), stuck_events()) == ("ok", 0, [])
+    shift[0] = 31.0
+    await replayer.round()
+    await replayer.round()
+    document = monitor.check()  # as the gateway's health loop: the metrics set too
+    assert document["overall"] == "degraded"
+    [stuck] = document["spool_stuck"]
+    assert stuck["bytes"] == intake.spool.size_bytes() > 0 and stuck["reason"].endswith("PermissionError")
+    assert (f"DEGRADED: disk spool on {stuck['host']} ({stuck['bytes']} bytes of answered reports not replayed "
+            f"into Redis since {stuck['since']}") in document["reason"]
+    assert metrics.SPOOL_REPLAY_STUCK._value.get() == 1
+    assert stuck_events() == ["spool.replay_stuck"]
+
+    monkeypatch.setattr(Path, "open", real_open)
+    await replayer.round()
+    document = monitor.status()
+    assert (document["overall"], document["spool_stuck"], redis.exists(REPLAY_STUCK_KEY)) == ("ok", [], 0)
+    assert stuck_events() == ["spool.replay_stuck", "spool.replay_unstuck"]
 
 
 def symlink_to_itself(path: Path) -> None:
