@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 from rq import Queue
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.worker import Worker
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
@@ -1436,8 +1436,10 @@ class HealthMonitor:
             error: str | None = None
             every_channel: Waiting | None = None
             by_channel: dict[str, Waiting] = {}
+            taken: list[Job] = []
             try:
-                oldest, failure, every_channel, by_channel = self._oldest_job(target, now)
+                taken = self._taken_not_started(target)
+                oldest, failure, every_channel, by_channel = self._oldest_job(target, now, taken)
             except RedisError:
                 raise
             except Exception as unreadable:  # a damaged value (a job id not UTF-8): this queue unknown, not the view
@@ -1447,9 +1449,9 @@ class HealthMonitor:
             # Counted as RQ keeps them (scored by expiry), without RQ's clean-up: a status view writes nothing.
             failed = int(self._redis.zcount(target.failed_job_registry.key, now, "+inf"))
             in_progress, held_longest, overdue = self._in_progress(target, now)
-            stats.append(QueueStats(name, target.count, scheduled.count, oldest, held, workers[name], failure,
-                                    seen.get(name), failed, error, by_channel, every_channel, in_progress,
-                                    held_longest, overdue))
+            depth = target.count + len(taken)
+            stats.append(QueueStats(name, depth, scheduled.count, oldest, held, workers[name], failure, seen.get(name),
+                                    failed, error, by_channel, every_channel, in_progress, held_longest, overdue))
         return stats
 
     def _in_progress(self, target: Any, now: float) -> tuple[int, float | None, dict[str | None, Held]]:
@@ -1496,14 +1498,27 @@ class HealthMonitor:
         else:
             log.error("health.queue_unreadable", queue=name, error=error)
 
-    def _oldest_job(self, target: Any, now: float) -> tuple[float | None, str | None, Waiting | None,
-                                                            dict[str, Waiting]]:
+    def _taken_not_started(self, target: Any) -> list[Job]:
+        """Jobs a worker took off the queue and has not started: RQ's dequeue moves a job into the queue's
+        intermediate list (BLMOVE), and the worker takes it out as the run starts. A worker paused while it waited
+        (SIGSTOP, a frozen VM) takes the next job all the same, Redis answering its blocking dequeue: that job then
+        sat in no view, "0 queued", no age and nothing in progress, while its reports never reached the case store.
+        They count as queued, aged as the head of the queue is. A job already started (a worker of several queues
+        keeps it in the list while it runs) is in progress, not here."""
+        ids = [raw.decode() for raw in self._redis.lrange(target.intermediate_queue_key, 0, IN_PROGRESS_READ - 1)]
+        return [job for job in _fetch_jobs(self._redis, list(dict.fromkeys(ids)))
+                if job.get_status(refresh=False) == JobStatus.QUEUED]
+
+    def _oldest_job(self, target: Any, now: float, taken: Sequence[Job] = ()) -> tuple[
+            float | None, str | None, Waiting | None, dict[str, Waiting]]:
         """The age of the queue's oldest job and the failure its oldest retried job recorded: from the head of the
         queue (RQ appends) and the first 50 jobs waiting for a retry. RQ reads their ids as UTF-8 and raises for
         one that is not, which ended every view on a 500. Then the same for every channel's jobs (the head of the
         queue and jobs that tell no channel) and, per channel, for the retried jobs that tell theirs."""
         head = target.get_job_ids(0, 1)
         jobs = _fetch_jobs(self._redis, head + target.scheduled_job_registry.get_job_ids(0, 49, cleanup=False))
+        jobs += taken  # taken off the head: they hold back every channel of the queue as the head does
+        head += [job.id for job in taken]
         dated = sorted(((job.created_at.timestamp(), job) for job in jobs if job.created_at is not None),
                        key=lambda pair: pair[0])  # equal times must not fall through to comparing jobs
         groups: dict[str | None, list[tuple[float, Job]]] = {}

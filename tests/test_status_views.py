@@ -227,6 +227,48 @@ async def test_a_forward_held_past_its_time_limit_turns_every_channel_degraded_t
         assert "a job held in progress for" in page
 
 
+def taken_off_the_queue(redis: Redis, settings: Settings, queued_seconds: float) -> str:
+    """A real forward job as RQ's blocking dequeue hands it to a worker paused while it waited (SIGSTOP): moved into
+    the queue's intermediate list (BLMOVE), never started; queued `queued_seconds` ago."""
+    enqueue_calls(redis, settings, FORWARD_QUEUE, FORWARD_FUNC, [(["10000011", "10000026"],)])
+    target = queue(FORWARD_QUEUE, redis)
+    taken = target.dequeue_any([target], None, connection=redis, serializer=JSONSerializer)
+    assert taken is not None
+    job = taken[0]
+    redis.hset(job.key, "created_at", utcformat(datetime.now(UTC) - timedelta(seconds=queued_seconds)))
+    return job.id
+
+
+# Queued for: under the queue-age rule's 5 min, past it, past its 30 min.
+@pytest.mark.parametrize(("queued_seconds", "state"), [(45, "ok"), (6 * 60, "degraded"), (31 * 60, "down")])
+async def test_a_job_a_paused_worker_took_off_the_queue_and_never_started_counts_as_queued_with_its_age(
+    gateway: GatewayServer, redis: Redis, queued_seconds: float, state: str
+) -> None:
+    """The only forward worker paused while it waited for a job: Redis still answers its blocking dequeue, which
+    moves the next job into the queue's intermediate list, off the queue and out of the started registry. Every
+    view said 0 queued, no age, nothing in progress, and no rule ever took the channels down, while the report
+    never reached the case store."""
+    the_deployments(redis)
+    job_id = taken_off_the_queue(redis, gateway.settings, queued_seconds)
+    target = queue(FORWARD_QUEUE, redis)
+    assert (target.count, redis.lrange(target.intermediate_queue_key, 0, -1)) == (0, [job_id.encode()])
+    live = Worker([target], connection=redis, name="lapor-test-p1-other")  # the rule on a missing worker aside
+    live.register_birth()
+    redis.set(WORKER_ALIVE_KEY.format(name=live.name), 1, ex=60)
+
+    document = (await gateway.client.get("/v1/status")).json()
+    jsonschema.validate(document, STATUS_SCHEMA)
+    forward_queue = {q["name"]: q for q in document["queues"]}[FORWARD_QUEUE]
+    assert (forward_queue["depth"], forward_queue["in_progress"]) == (1, 0), forward_queue
+    assert queued_seconds <= forward_queue["oldest_age_seconds"] < queued_seconds + 30, forward_queue
+    channels = {c["channel"]: c for c in document["channels"]}
+    assert {name: c["state"] for name, c in channels.items()} == dict.fromkeys(channels, state), channels
+    if state != "ok":
+        assert all("lapor-forward: oldest job waiting" in c["reason"] for c in channels.values()), channels
+    exposition = (await gateway.client.get("/metrics")).text
+    assert value(exposition, "lapor_queue_depth", queue=FORWARD_QUEUE) == 1
+
+
 async def test_status_json_names_every_channel_and_shows_a_poller_going_down(
     gateway: GatewayServer, redis: Redis
 ) -> None:
