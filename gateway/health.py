@@ -29,6 +29,7 @@ Three parts, kept apart so each can be tested alone:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import threading
 import time
@@ -1504,8 +1505,12 @@ class HealthMonitor:
         (SIGSTOP, a frozen VM) takes the next job all the same, Redis answering its blocking dequeue: that job then
         sat in no view, "0 queued", no age and nothing in progress, while its reports never reached the case store.
         They count as queued, aged as the head of the queue is. A job already started (a worker of several queues
-        keeps it in the list while it runs) is in progress, not here."""
-        ids = [raw.decode() for raw in self._redis.lrange(target.intermediate_queue_key, 0, IN_PROGRESS_READ - 1)]
+        keeps it in the list while it runs) is in progress, not here. An id that is not UTF-8 is no job (a worker
+        rejects it, `worker.job_id_rejected`), and is passed over rather than making the queue unreadable."""
+        ids = []
+        for raw in self._redis.lrange(target.intermediate_queue_key, 0, IN_PROGRESS_READ - 1):
+            with contextlib.suppress(UnicodeDecodeError):
+                ids.append(raw.decode())
         return [job for job in _fetch_jobs(self._redis, list(dict.fromkeys(ids)))
                 if job.get_status(refresh=False) == JobStatus.QUEUED]
 

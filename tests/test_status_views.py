@@ -269,6 +269,20 @@ async def test_a_job_a_paused_worker_took_off_the_queue_and_never_started_counts
     assert value(exposition, "lapor_queue_depth", queue=FORWARD_QUEUE) == 1
 
 
+async def test_an_id_not_utf8_on_the_intermediate_list_leaves_the_queue_readable_and_its_taken_job_counted(
+    gateway: GatewayServer, redis: Redis
+) -> None:
+    """Such an id is no job (a worker rejects it as it meets it): passed over, the paused worker's job beside it
+    still counted, the queue not shown unreadable."""
+    the_deployments(redis)
+    taken_off_the_queue(redis, gateway.settings, 60)
+    redis.rpush(queue(FORWARD_QUEUE, redis).intermediate_queue_key, b"\x80abc")
+
+    forward_queue = {q["name"]: q for q in (await gateway.client.get("/v1/status")).json()["queues"]}[FORWARD_QUEUE]
+    assert (forward_queue["error"], forward_queue["depth"]) == (None, 1), forward_queue
+    assert 60 <= forward_queue["oldest_age_seconds"] < 90, forward_queue
+
+
 async def test_status_json_names_every_channel_and_shows_a_poller_going_down(
     gateway: GatewayServer, redis: Redis
 ) -> None:
