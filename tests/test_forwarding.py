@@ -29,6 +29,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
 
 from casestore.app import create_casestore_app
+from gateway import metrics
 from gateway.attachments import store_attachment
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.health import HealthMonitor, load_rules
@@ -612,6 +613,54 @@ def test_reports_the_case_store_took_before_a_retryable_failure_stay_forwarded(
     assert [(letter.tracking_id, letter.reason) for letter in letters.list()] == [
         (tracking_ids[n], "casestore_503") for n in dead_lettered]
     assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
+
+
+def remembering_case_store(posted: list[str]) -> Callable[[list[str]], Callable[[], web.Application]]:
+    """A case store that takes one report per request, 201 the first time it sees a Tracking ID and 200 (already
+    had it) after, as the contract says; `posted` collects each post."""
+
+    def build(_: list[str]) -> Callable[[], web.Application]:
+        def app() -> web.Application:
+            async def post(request: web.Request) -> web.Response:
+                tracking_id = (await request.json())["tracking_id"]
+                posted.append(tracking_id)
+                created = posted.count(tracking_id) == 1
+                return web.json_response({"tracking_id": tracking_id, "created": created},
+                                         status=201 if created else 200)
+
+            application = web.Application()
+            application.router.add_post("/v1/reports", post)
+            return application
+
+        return app
+
+    return build
+
+
+def test_a_forward_job_run_again_after_it_forwarded_its_reports_counts_them_forwarded_once(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """A worker paused with a forward job in hand, the job requeued by another worker's reaper and run there, then
+    the paused worker resumed and ran its copy: the case store answered 200, and the reports were counted forwarded
+    twice (`lapor_reports_forwarded_total`, the status views' counter, its files lost too) and logged
+    `report.forwarded` twice."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_CASESTORE_BATCH="false")
+    posted: list[str] = []
+    before = metrics.FORWARDED.labels("sms")._value.get()
+    tracking_ids = forward_one_job(settings, redis, ["twice-1", "twice-2"], remembering_case_store(posted))
+    enqueue_calls(redis, settings, FORWARD_QUEUE, FORWARD_FUNC, [(tracking_ids,)])  # the paused worker's copy
+    store = LoopbackServer(remembering_case_store(posted)(tracking_ids), settings.casestore.port)
+    store.start()
+    try:
+        drain(settings, (FORWARD_QUEUE,))
+    finally:
+        store.stop()
+
+    assert sorted(posted) == sorted(tracking_ids * 2)  # both runs posted; the case store kept each once
+    assert metrics.FORWARDED.labels("sms")._value.get() - before == 2
+    forwarded = [e["tracking_id"] for e in log_events(log_stream) if e["event"] == "report.forwarded"]
+    assert sorted(forwarded) == sorted(tracking_ids)
+    assert {redis.hget(REPORT_STATE_KEY.format(tracking_id=tid), "state") for tid in tracking_ids} == {b"forwarded"}
 
 
 def core_only_case_store(status: int | None) -> Callable[[], web.Application]:

@@ -135,31 +135,41 @@ def _unreadable_detail(why: str) -> str:
 
 
 def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]],
-                    not_fetched: Mapping[str, list[str]]) -> OutageEnd | None:
+                    not_fetched: Mapping[str, list[str]]) -> tuple[OutageEnd | None, list[dict[str, Any]]]:
     """Mark the reports the case store took, and count them and their files it took without (`not_fetched`, by why:
     a try that held its report back is no loss, this is); returns the outage of the case store it ended (a forward
-    had found it down), if any, in the same round trip."""
+    had found it down), if any, in the same round trip, and the reports this call marked forwarded first.
+
+    A report already marked is not counted again: a job run twice (a worker paused with it in hand, its job requeued
+    by another worker's reaper, then resumed) counted its reports forwarded, and their files lost, twice; the case
+    store answered the second post 200, already had it. The state is read and written in one transaction, so of two
+    runs at once one counts."""
     if not envelopes:
-        return None
+        return None, []
     ttl = context.settings.intake.envelope_ttl_seconds
-    pipe = context.redis.pipeline(transaction=False)
+    pipe = context.redis.pipeline(transaction=True)
     now = time.time()
+    was_at: list[int] = []
     for envelope in envelopes:
         tracking_id = envelope["tracking_id"]
-        pipe.hset(REPORT_STATE_KEY.format(tracking_id=tracking_id),
-                  mapping={"state": "forwarded", "forwarded_at": now})
+        state_key = REPORT_STATE_KEY.format(tracking_id=tracking_id)
+        was_at.append(len(pipe))
+        pipe.hget(state_key, "state")
+        pipe.hset(state_key, mapping={"state": "forwarded", "forwarded_at": now})
         expire_report(pipe, tracking_id, envelope, ttl)
         if envelope.get("anonymous"):
             handle = reply_handle(context.settings.privacy.reply_handle_secret, tracking_id)
             pipe.set(HANDLE_KEY.format(handle=handle), tracking_id, ex=ttl)
     _end_outage(pipe)
-    *_, outage_noted, _, down_reason = pipe.execute()
-    for envelope in envelopes:
+    replies = pipe.execute()
+    *_, outage_noted, _, down_reason = replies
+    first = [envelope for envelope, at in zip(envelopes, was_at, strict=True) if replies[at] != b"forwarded"]
+    for envelope in first:
         source = _source(envelope)
         metrics.FORWARDED.labels(source).inc()
         for reason in not_fetched.get(envelope["tracking_id"], ()):
             metrics.ATTACHMENTS_FORWARDED_NOT_FETCHED.labels(source, counted_reason(reason)).inc()
-    return _ended(outage_noted, down_reason)
+    return _ended(outage_noted, down_reason), first
 
 
 def _source(envelope: Mapping[str, Any]) -> str:
@@ -386,7 +396,7 @@ def _take_answers(context: WorkerContext, envelopes: dict[str, dict[str, Any]], 
     """Mark the reports the case store took forwarded and dead-letter those it refused, each added to `done`; how
     many of each. A retryable answer is left for the caller."""
     accepted = [envelopes[r.tracking_id] for r in results if r.accepted]
-    ended = _mark_forwarded(context, accepted, not_fetched)
+    ended, first = _mark_forwarded(context, accepted, not_fetched)
     if ended is not None:
         tell_back(ended, retry_outage_now(context))
     done.update(r.tracking_id for r in results if r.accepted)
@@ -397,7 +407,7 @@ def _take_answers(context: WorkerContext, envelopes: dict[str, dict[str, Any]], 
                          f"casestore_{result.status}", result.error or "", attempts)
             done.add(result.tracking_id)
             dead_lettered += 1
-    for envelope in accepted:
+    for envelope in first:
         log.info("report.forwarded", tracking_id=envelope["tracking_id"], channel=envelope.get("source"))
     return len(accepted), dead_lettered
 
