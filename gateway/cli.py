@@ -99,8 +99,10 @@ def _require_redis_url(settings: Settings, *, as_json: bool = False) -> str:
                  f"{data_dir / LOCK_FILE}, and the Redis it names is gone")
     else:
         found = f"no `make run` runs on the data dir {data_dir} (none wrote {url_file})"
-    _cannot_start("REDIS_URL is not set", f" and {found}: start `make run` (or `lapor-gateway dev`) there, point "
-                  "LAPOR_DATA_DIR at the data dir of the one running, or set REDIS_URL to your Redis",
+    # `dev` alone runs the production profile, which asks for every secret: `make run` sets the development one.
+    _cannot_start("REDIS_URL is not set", f" and {found}: start `make run` (or `LAPOR_PROFILE=development "
+                  "lapor-gateway dev`) there, point LAPOR_DATA_DIR at the data dir of the one running, or set "
+                  "REDIS_URL to your Redis",
                   error="no_redis_url", as_json=as_json)
 
 

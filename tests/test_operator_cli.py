@@ -341,8 +341,8 @@ NO_REDIS = [
                  "{tmp}/var/supervisor.lock, and the Redis it names is gone"),
     NoRedis("a running make run's URL file", "var", url_file=True, supervisor=True, said=""),
 ]
-WAYS_OUT = (": start `make run` (or `lapor-gateway dev`) there, point LAPOR_DATA_DIR at the data dir of the one "
-            "running, or set REDIS_URL to your Redis\n")
+WAYS_OUT = (": start `make run` (or `LAPOR_PROFILE=development lapor-gateway dev`) there, point LAPOR_DATA_DIR at "
+            "the data dir of the one running, or set REDIS_URL to your Redis\n")
 
 
 @pytest.mark.parametrize("command", [("deadletters", "list"), ("status",)], ids=["deadletters list", "status"])
