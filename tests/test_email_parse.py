@@ -936,6 +936,14 @@ FORWARD_ROWS = [
                "From: Kepala Desa <kades@desa.example.id>\nSubject: Lampu\n\nLampu akan diganti tahun depan.\n",
                "Lampunya masih mati.\n\n---------- Forwarded message ---------\nFrom: Kepala Desa "
                "<kades@desa.example.id>\nSubject: Lampu\n\nLampu akan diganti tahun depan."),
+    # the citizen's words typed in or below the forward's header block, in a line that opens with a word and a colon:
+    # no header field, so no forward of ours alone; kept whole, or they were dropped with our acknowledgement
+    ForwardRow("words-below-the-forwards-header", "Fwd: [LAPOR #10001301] Lampu jalan mati",
+               GMAIL_FORWARD + "Tambahan: lampunya masih mati.\n\n" + ACK_10001301,
+               (GMAIL_FORWARD + "Tambahan: lampunya masih mati.\n\n" + ACK_10001301).strip()),
+    ForwardRow("words-in-the-forwards-header", "Fwd: [LAPOR #10001301] Lampu jalan mati",
+               GMAIL_FORWARD.rstrip("\n") + "\nUpdate: lampunya masih mati.\n\n" + ACK_10001301,
+               (GMAIL_FORWARD.rstrip("\n") + "\nUpdate: lampunya masih mati.\n\n" + ACK_10001301).strip()),
     # someone else's mail is the report, whole, our reply quoted in it too
     ForwardRow("an-officials-mail-quoting-our-reply-below-its-words", "Fwd: Jawaban kepala desa",
                "Mohon dicek.\n\n---------- Forwarded message ---------\nFrom: Kepala Desa <kades@desa.example.id>\n"

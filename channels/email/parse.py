@@ -743,8 +743,13 @@ def _trimmed(text: str, *, forwarded: bool = False, ours: bool = False) -> tuple
 # bound keeps a mail of marks from reading far ahead of each.
 OUR_QUOTE_LINES = 30
 OUR_QUOTE_CHARS = 2000
-# A field of the header block Outlook writes above the mail it quotes.
-_QUOTED_FIELD = re.compile(r"^\s*[^\W\d_][\w -]{0,30}:(?:\s|$)")
+# A field of the header block a mail client writes above the mail it quotes or forwards (Outlook, Gmail, Yahoo, Apple
+# Mail, Thunderbird), in English, Indonesian and the languages `_ATTRIBUTION` reads. These names only: any line opening
+# with a word and a colon was taken for one, and a citizen's "Tambahan: lampu masih mati" typed below a forward's
+# header block was dropped with our acknowledgement below it, the mail filed as its subject alone.
+_QUOTED_FIELD = re.compile(r"^\s*(From|Dari|Sent|Dikirim|Date|Tanggal|To|Kepada|Ke|Cc|Bcc|Subject|Subjek|Reply-To"
+                           r"|Von|Gesendet|An|Betreff|Datum|De|Envoy[eé]|À|Objet|Enviado|Para|Asunto|Fecha"
+                           r"|Van|Verzonden|Aan|Onderwerp)[ \t]*:(?:\s|$)", re.IGNORECASE)
 
 
 def _our_quote_end(lines: list[str], start: int) -> int | None:
