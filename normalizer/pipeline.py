@@ -81,15 +81,16 @@ class MailQuery:
     """What a mail asks when it only asks the status of one report: `tracking_id`, that report's; or, not `valid`,
     the number as typed where the SMS grammar takes it for a mistyped ID (`Action.BAD_TRACKING_ID`: a check digit
     that fails, a number too short after `CEK`), answered `[bad_tracking_id]` as by SMS. `words`: what the body says
-    after the ID or beside the query (thanks, a sign-off; "" for none), the text of the addition when a file comes
-    with a valid query (by SMS, the words after the ID with a photo)."""
+    after the ID (or, the query in the subject, the whole body), "" when that adds nothing (thanks, a sign-off): the
+    text of the addition when a file comes with a valid query (by SMS, the words after the ID with a photo)."""
 
     tracking_id: str
     valid: bool = True
     words: str = ""
 
 
-def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH) -> MailQuery | None:
+def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
+                      with_a_file: bool = False) -> MailQuery | None:
     """The Tracking ID a mail asks the status of when its words are that query and nothing else ("CEK 10000004" in
     the subject, the body or both, naming one ID), or the mistyped ID it asks with ("CEK 10000005": filed, it was a
     new report and acknowledged as one); None for any other mail. `subject`: its words past reply prefixes
@@ -97,7 +98,12 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH)
     mail's text otherwise is not (`_parse`): filed, a CEK by mail was a new report (or an addition "CEK <id>") and
     its writer was acknowledged with a Tracking ID instead of the status. A query with words after its ID ("CEK
     10000004 jalan rusak") is filed as before; thanks or a sign-off after it ("CEK 10000004 terima kasih", "Terima
-    kasih,\nBudi" below it: `_adds_nothing`) is none, and a body of only those below a subject's query neither."""
+    kasih,\nBudi" below it: `_adds_nothing`) is none, and a body of only those below a subject's query neither.
+
+    `with_a_file`: a file comes with the mail, and the query names the report it is for whatever the body says after
+    the ID or below the subject's query ("CEK 10000004 lubangnya makin besar", a signature with a phone number), as
+    by SMS a photo with those words: read as a query alone, such a mail was a new report, open, its sender's name and
+    number beside the ID of their anonymous report. A subject of other words is then the addition's subject."""
     grammar = load_grammar()
     body = clean_text(text)
     words = body.strip()
@@ -106,16 +112,17 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH)
         if not part.strip():
             continue
         parsed = parse_text(part, grammar, shortest_id=shortest_id)
-        if parsed.action in _MAIL_QUERIES and parsed.tracking_id and _adds_nothing(parsed.text, grammar):
+        said = with_a_file or _adds_nothing(parsed.text, grammar)  # nothing beside the query, or a file's words
+        if parsed.action in _MAIL_QUERIES and parsed.tracking_id and said:
             asked.add((parsed.tracking_id, parsed.action is Action.STATUS))
             if in_body:
                 words = parsed.text.strip()
-        elif not _adds_nothing(part, grammar):
+        elif not with_a_file and not _adds_nothing(part, grammar):
             return None
     if len(asked) != 1:
         return None
     tracking_id, valid = asked.pop()
-    return MailQuery(tracking_id, valid=valid, words=words)
+    return MailQuery(tracking_id, valid=valid, words="" if _adds_nothing(words, grammar) else words)
 
 
 # What a mail of a status query alone asks: a report's status, or (a mistyped ID) for the ID to be checked.

@@ -971,25 +971,36 @@ def test_a_forward_of_our_reply_holds_none_of_the_citizens_words(row: ForwardRow
 # -- What a mail's status query says beside its ID -------------------------------------------------------------------
 
 QUERY_WORDS_ROWS = [
-    # (subject, body): (Tracking ID, valid, words); "10000004" is a valid ID
-    pytest.param("", "CEK 10000004", ("10000004", True, ""), id="cek-alone"),
-    pytest.param("CEK 10000004", "", ("10000004", True, ""), id="in-the-subject"),
-    pytest.param("CEK 10000004 terima kasih", "", ("10000004", True, ""), id="thanks-in-the-subject-is-no-body"),
-    pytest.param("", "CEK 10000004 terima kasih", ("10000004", True, "terima kasih"), id="thanks-after-the-id"),
-    pytest.param("", "CEK 10000004\n\nTerima kasih,\nBudi", ("10000004", True, "Terima kasih,\nBudi"),
-                 id="a-sign-off-below"),
-    pytest.param("CEK 10000004", "Terima kasih,\nBudi", ("10000004", True, "Terima kasih,\nBudi"),
+    # (subject, body, with a file): (Tracking ID, valid, words); "10000004" is a valid ID
+    pytest.param("", "CEK 10000004", False, ("10000004", True, ""), id="cek-alone"),
+    pytest.param("CEK 10000004", "", False, ("10000004", True, ""), id="in-the-subject"),
+    pytest.param("CEK 10000004 terima kasih", "", False, ("10000004", True, ""), id="thanks-in-the-subject-is-no-body"),
+    # thanks or a sign-off add nothing: as an addition's text they carried a name from a signature, and nothing else
+    pytest.param("", "CEK 10000004 terima kasih", False, ("10000004", True, ""), id="thanks-after-the-id"),
+    pytest.param("", "CEK 10000004\n\nTerima kasih,\nBudi", False, ("10000004", True, ""), id="a-sign-off-below"),
+    pytest.param("CEK 10000004", "Terima kasih,\nBudi", False, ("10000004", True, ""),
                  id="a-sign-off-below-a-subjects-query"),
-    pytest.param("", "ANONIM CEK 10000004", ("10000004", True, ""), id="a-flag-before"),
-    pytest.param("", "CEK 10000004 #rahasia", ("10000004", True, ""), id="a-hashtag-flag-after"),
+    pytest.param("", "ANONIM CEK 10000004", False, ("10000004", True, ""), id="a-flag-before"),
+    pytest.param("", "CEK 10000004 #rahasia", False, ("10000004", True, ""), id="a-hashtag-flag-after"),
+    # with a file, whatever follows the ID is the file's words, as by SMS; without one, such a mail is no query
+    pytest.param("", "CEK 10000004 lubangnya makin besar", True, ("10000004", True, "lubangnya makin besar"),
+                 id="file-words-after-the-id"),
+    pytest.param("", "CEK 10000004\n\nTerima kasih,\nSiti\n0812-3456-7001", True,
+                 ("10000004", True, "Terima kasih,\nSiti\n0812-3456-7001"), id="file-a-sign-off-with-a-number"),
+    pytest.param("CEK 10000004", "lubangnya makin besar", True, ("10000004", True, "lubangnya makin besar"),
+                 id="file-the-body-below-a-subjects-query"),
+    pytest.param("Foto jalan", "CEK 10000004", True, ("10000004", True, ""), id="file-a-subject-of-other-words"),
+    # a mistyped ID names no report: its mail is a report of its own, filed as written
+    pytest.param("", "CEK 10000005 lubangnya makin besar", True, ("10000005", False, ""),
+                 id="file-a-mistyped-id-and-words"),
 ]
 
 
-@pytest.mark.parametrize(("subject", "body", "asked"), QUERY_WORDS_ROWS)
+@pytest.mark.parametrize(("subject", "body", "with_a_file", "asked"), QUERY_WORDS_ROWS)
 def test_a_mail_status_query_gives_the_words_its_body_says_beside_the_id(
-        subject: str, body: str, asked: tuple[str, bool, str]) -> None:
+        subject: str, body: str, with_a_file: bool, asked: tuple[str, bool, str]) -> None:
     """The words a photo's addition carries (channels/email/processor.py `report_named_with_a_file`), as by SMS the
     words after the ID: the body's, never the query's own (the command, the ID, a flag word, which the draft's flags
     keep); a subject is the draft's already."""
-    query = mail_status_query(subject, body)
+    query = mail_status_query(subject, body, with_a_file=with_a_file)
     assert query is not None and (query.tracking_id, query.valid, query.words) == asked

@@ -44,7 +44,7 @@ from gateway.replies import load_replies, render
 from gateway.settings import Settings, SettingsError
 from gateway.tracking import TrackingIdAllocator, format_tracking_id
 from normalizer.envelope import Channel, SenderKind, utc_now
-from normalizer.pipeline import normalize
+from normalizer.pipeline import cut_to_limit, normalize
 from tests.aggregator_support import drain
 from tests.conftest import CaseStoreServer, TestEnvironment, free_port, log_events
 from tests.copy_support import DAMAGES, Damage, damage
@@ -2009,6 +2009,11 @@ MISTYPED_PHOTO_ROWS = [
     MistypedPhotoRow("too-short", "Cek 12345", "", "", PHOTO, "12345"),
     MistypedPhotoRow("a-sign-off-below", "CEK 1234567", "Terima kasih,\r\nBudi", "<p>Terima kasih,<br>Budi</p>",
                      PHOTO, "1234567"),
+    # words after the ID, a sign-off with a number: the same, not a named report beside a number one typo off
+    MistypedPhotoRow("words-after-the-id", "", "CEK {bad} lubangnya makin besar",
+                     "<p>CEK {bad} lubangnya makin besar</p>", PHOTO, "{bad}"),
+    MistypedPhotoRow("a-sign-off-with-a-number", "", "CEK {bad}\r\n\r\nSalam,\r\nBudi\r\n0812-3456-7001",
+                     "<p>CEK {bad}</p><p>Salam,<br>Budi<br>0812-3456-7001</p>", PHOTO, "{bad}"),
     MistypedPhotoRow("a-photo-pasted-into-the-text", "CEK {bad}", "CEK {bad}",
                      f'<p>CEK {{bad}}</p><img src="cid:{LOGO_CID}">', PHOTO, "{bad}", "inline", LOGO_CID),
 ]
@@ -2100,6 +2105,7 @@ class CekPhotoRow:
     anonymous: bool = True
     confidential: bool = False
     held: dict[str, bool] | None = None  # the flags of a report the case store holds under the ID
+    withheld: str = ""  # a number of the sender's the case store must not get
 
 
 CEK_PHOTO_ROWS = [
@@ -2112,8 +2118,18 @@ CEK_PHOTO_ROWS = [
     # the ID typed names the report, not the thread it is written in (the citizen's second report, named)
     CekPhotoRow("another-report-in-a-thread", "Re: [LAPOR #{parent}] Pungli di kelurahan", "CEK {id}", names="second",
                 anonymous=False),
-    CekPhotoRow("thanks-after-the-id", "", "CEK {id} terima kasih", words="terima kasih"),
-    CekPhotoRow("a-sign-off-below", "", "CEK {id}\n\nTerima kasih,\nBudi", words="Terima kasih,\nBudi"),
+    # thanks or a sign-off add nothing: no name from a signature beside an anonymous report
+    CekPhotoRow("thanks-after-the-id", "", "CEK {id} terima kasih"),
+    CekPhotoRow("a-sign-off-below", "", "CEK {id}\n\nTerima kasih,\nBudi"),
+    # whatever else follows the ID is the photo's words, as by SMS: such a mail was a new report, open, the sender's
+    # address and number beside their anonymous report's ID (`withheld`: what the case store must not get)
+    CekPhotoRow("words-after-the-id", "", "CEK {id} lubangnya makin besar", words="lubangnya makin besar"),
+    CekPhotoRow("a-sign-off-with-a-number", "", "CEK {id}\n\nTerima kasih,\nSiti\n0812-3456-7001",
+                words="Terima kasih,\nSiti\n0812-3456-7001", withheld="3456-7001"),
+    CekPhotoRow("words-below-a-subjects-query", "CEK {id}", "Ini fotonya.\n\nSalam,\nSiti\nHP 0812-3456-7001",
+                words="Ini fotonya.\n\nSalam,\nSiti\nHP 0812-3456-7001", withheld="3456-7001"),
+    CekPhotoRow("someone-elses-report-with-a-signature", "", "CEK {id}\n\nSalam,\nJoko\n0812-3456-7002",
+                becomes="follow_up_other_sender", sender="tetangga@example.org", withheld="3456-7002"),
     # the report's flags kept, and the mail's own added: "ANONIM CEK <id>" is anonymous even to a named report
     CekPhotoRow("to-a-named-report", "", "CEK {id}", parent_subject="Jalan rusak", anonymous=False),
     CekPhotoRow("anonim-to-a-named-report", "", "ANONIM CEK {id}", parent_subject="Jalan rusak"),
@@ -2180,6 +2196,27 @@ def test_a_cek_by_mail_with_a_photo_adds_the_photo_to_that_report(  # type: igno
     if row.anonymous:
         assert report["sender"]["kind"] == "reply_handle"  # type: ignore[index]
         assert row.sender not in orjson.dumps(report).decode()
+        assert not row.withheld or row.withheld not in orjson.dumps(report).decode()
+
+
+def test_a_cek_by_mail_with_a_photo_and_a_long_text_adds_it_cut_at_the_limit(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis) -> None:
+    """The words after the ID are the addition's, of any length: cut at `intake.max_text_chars` as any report's text,
+    or the case store, whose text field holds that many, refused the addition."""
+    server = make_server()
+    parent = server.deliver(citizen_mail(subject="ANONIM: pungli di kelurahan"))
+    words = "\n".join(["Petugas kelurahan kembali meminta uang."] * 3000)
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "Warga <warga@example.net>", RECIPIENT, "Foto"
+    message["Message-ID"] = make_msgid(domain="example.net")
+    message.set_content(f"CEK {parent.tracking_id}\n\n{words}")
+    message.add_attachment((ATTACHMENT_FIXTURES / "phone.jpg").read_bytes(), maintype="image", subtype="jpeg",
+                           filename="IMG_0001.jpg")
+    result = server.deliver(message.as_bytes().replace(b"\n", b"\r\n"))
+    envelope = stored_envelope(redis, result.tracking_id or "")
+    limit = server.settings.intake.max_text_chars
+    assert envelope is not None and envelope["follow_up_of"] == parent.tracking_id
+    assert envelope["text"] == cut_to_limit(words.strip(), limit)[0] and len(envelope["text"]) <= limit < len(words)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ from gateway.replies import acknowledgement
 from gateway.settings import Settings
 from normalizer.envelope import SENDER_IDENTITIES, Channel, ReportDraft, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
-from normalizer.pipeline import MailQuery, Normalized, mail_status_query, normalize
+from normalizer.pipeline import MailQuery, Normalized, cut_to_limit, mail_status_query, normalize
 from normalizer.prefixes import STACKED_PREFIXES
 
 log = get_logger()
@@ -268,7 +268,7 @@ class MailProcessor:
         # thread's. Filed as a new report, a second case was opened beside theirs.
         named = report_named_with_a_file(mail, self.settings.intake.shortest_tracking_id)
         if named is not None:
-            draft = draft.model_copy(update={"text": named.words})
+            draft = draft.model_copy(update={"text": cut_to_limit(named.words, self.settings.intake.max_text_chars)[0]})
         parent = named.tracking_id if named is not None else follow_up_of(mail, self.settings.email)
         unknown_parent: str | None = None
         others_parent: str | None = None
@@ -363,34 +363,35 @@ def has_a_file(mail: ParsedMail) -> bool:
 
 
 def report_named_with_a_file(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
-    """The query when the mail's words are only a status query for one valid Tracking ID (`status_query_of`'s forms)
-    and it carries a file (a signature's logo is none): the file is that report's addition, with the words after the
-    ID (`MailQuery.words`), as a photo with `CEK <id>` by SMS. None for any other mail."""
+    """The query when the mail's words open with a status query for one valid Tracking ID (`mail_status_query` with
+    a file) and it carries a file (a signature's logo is none): the file is that report's addition, with the words
+    after the ID (`MailQuery.words`), as a photo with `CEK <id>` by SMS. None for any other mail."""
     if not has_a_file(mail):
         return None
-    query = _query_words(mail, shortest_id)
+    query = _query_words(mail, shortest_id, with_a_file=True)
     return query if query is not None and query.valid else None
 
 
 def mistyped_id_with_a_file(mail: ParsedMail, shortest_id: int) -> str | None:
-    """The number as typed when the mail's words are only a CEK of a mistyped ID (`status_query_of`, its query not
-    valid) and it carries a file: the file is a report of its own, as a photo with a mistyped ID by SMS, answered
-    that the number was not valid (`[email_bad_tracking_id_photo]`). None for any other mail."""
+    """The number as typed when the mail's words open with a CEK of a mistyped ID (`mail_status_query` with a file,
+    its query not valid) and it carries a file: the file is a report of its own, as a photo with a mistyped ID by SMS,
+    answered that the number was not valid (`[email_bad_tracking_id_photo]`). None for any other mail."""
     if not has_a_file(mail):
         return None
-    query = _query_words(mail, shortest_id)
+    query = _query_words(mail, shortest_id, with_a_file=True)
     return query.tracking_id if query is not None and not query.valid else None
 
 
-def _query_words(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
-    """What the mail's words ask (`mail_status_query`) when they are short enough to be a query, its files aside."""
-    if len(mail.text) > MAX_QUERY_CHARS:
+def _query_words(mail: ParsedMail, shortest_id: int, *, with_a_file: bool = False) -> MailQuery | None:
+    """What the mail's words ask (`mail_status_query`) when they are short enough to be a query, its files aside.
+    `with_a_file`: whatever follows the query is the file's words, of any length (read in linear time)."""
+    if len(mail.text) > MAX_QUERY_CHARS and not with_a_file:
         return None
     text = without_image_placeholders(mail.text)
     subject = "" if SUBJECT_TAG.search(mail.subject) else subject_words(mail.subject)
-    if len(text) + len(subject) > MAX_QUERY_CHARS:  # the thread's long subject is none of the citizen's words
+    if len(text) + len(subject) > MAX_QUERY_CHARS and not with_a_file:  # the thread's long subject is none of theirs
         return None
-    return mail_status_query(STACKED_PREFIXES.sub("", subject), text, shortest_id=shortest_id)
+    return mail_status_query(STACKED_PREFIXES.sub("", subject), text, shortest_id=shortest_id, with_a_file=with_a_file)
 
 
 def status_payload(mail: ParsedMail, raw: bytes, query: MailQuery) -> dict[str, Any]:
