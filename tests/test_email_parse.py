@@ -944,6 +944,15 @@ FORWARD_ROWS = [
     ForwardRow("words-in-the-forwards-header", "Fwd: [LAPOR #10001301] Lampu jalan mati",
                GMAIL_FORWARD.rstrip("\n") + "\nUpdate: lampunya masih mati.\n\n" + ACK_10001301,
                (GMAIL_FORWARD.rstrip("\n") + "\nUpdate: lampunya masih mati.\n\n" + ACK_10001301).strip()),
+    # words typed into our text beside its Tracking ID: kept, with the forward around them
+    ForwardRow("words-beside-the-id-in-our-text", "Fwd: [LAPOR #10001301] Lampu jalan mati",
+               GMAIL_FORWARD + ACK_10001301.replace("10001301.", "10001301 LAMPUNYA MASIH MATI.", 1),
+               (GMAIL_FORWARD + ACK_10001301.replace("10001301.", "10001301 LAMPUNYA MASIH MATI.", 1)).strip()),
+    # the links a client makes of our page's address and of the ID are still our text
+    ForwardRow("our-text-with-the-links-a-client-made", "Fwd: [LAPOR #10001301] Lampu jalan mati",
+               "Lampunya masih mati.\n\n" + GMAIL_FORWARD + ACK_10001301.replace(
+                   "pengaduan/10001301", "pengaduan/10001301<https://www.lapor.go.id/pengaduan/10001301>").replace(
+                   "Anda: 10001301.", "Anda: 10001301 (tel:10001301)."), "Lampunya masih mati."),
     # someone else's mail is the report, whole, our reply quoted in it too
     ForwardRow("an-officials-mail-quoting-our-reply-below-its-words", "Fwd: Jawaban kepala desa",
                "Mohon dicek.\n\n---------- Forwarded message ---------\nFrom: Kepala Desa <kades@desa.example.id>\n"

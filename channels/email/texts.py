@@ -34,14 +34,23 @@ SUBJECT_TAG = re.compile(rf"{_any_form('[')}\s*{''.join(map(_any_form, 'LAPOR'))
                          rf"{_any_form(']')}", re.IGNORECASE)
 
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+# A Tracking ID as a quote shows it: its digits, and the link a client made of it or of the page's address around it
+# ("...10001301<https://...>", "10001301 (https://...)", an iPhone's "10001301 (tel:10001301)"). Only that: as a run
+# of any 80 characters, the citizen's words typed into our quote beside it ("Nomor lacak laporan Anda: 10001301 LAMPU
+# MASIH MATI PAK.") were passed over with it.
+_QUOTED_ID = r"\d{1,20}(?:<[^<>\s]{1,300}>|\s?\([^()\s]{1,300}\))?"
+# What the reply worker writes for each placeholder, with the whitespace around it (a template's words are matched
+# without theirs); any other (a status name, a number as the citizen typed it) is a run of up to 80 characters.
+_QUOTED_VALUES = {"{tracking_id}": rf"\s*{_QUOTED_ID}\s*", "{follow_up_of}": rf"\s*{_QUOTED_ID}\s*"}
 
 
 def _as_quoted(template: str) -> str:
     """A template as a pattern of its quote: its words in order, any whitespace between them (a client wraps long
-    lines), each placeholder a run of up to 80 characters (an ID, a status name)."""
+    lines), each placeholder its value's pattern (`_QUOTED_VALUES`)."""
     pieces = _PLACEHOLDER.split(template.strip())
     words = [r"\s+".join(map(re.escape, piece.split())) for piece in pieces]
-    return r"[\s\S]{1,80}?".join(words)
+    values = [_QUOTED_VALUES.get(name, r"[\s\S]{1,80}?") for name in _PLACEHOLDER.findall(template.strip())]
+    return words[0] + "".join(value + word for value, word in zip(values, words[1:], strict=True))
 
 
 def _templates() -> list[str]:
