@@ -70,7 +70,7 @@ from gateway.outbound import durably
 from gateway.queries import LOOKUP_SECONDS, StatusLookup, lookup_status
 from gateway.queues import envelope_key, read_envelope
 from gateway.tracking import was_issued
-from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
+from normalizer.envelope import SENDER_IDENTITIES, Channel, ReportDraft, Sender, SenderKind
 
 # One of our public replies (the id of the post we made) -> the Tracking ID it carried.
 REPLY_THREAD_KEY = "lapor:social:thread:{channel}:{post_id}"
@@ -349,6 +349,25 @@ def others_report_flags(envelope: dict[str, Any] | None, sender: Sender) -> tupl
         return None
     anonymous, confidential, theirs = facts
     return None if theirs else (anonymous, confidential)
+
+
+def with_reporters_identity(draft: ReportDraft, envelope: dict[str, Any]) -> ReportDraft:
+    """Someone else's mail naming an anonymous report (`others_report_flags`), with that report's sender among the
+    identities its case-store copy withholds (channel_meta SENDER_IDENTITIES, workers/own_identity.py): the
+    reporter's addresses (From, Reply-To, the fields that name a sender) and names. A forward of our acknowledgement
+    that a friend of the reporter sends on ("To: Siti Rahayu <siti@...>" in its header block), or a mail that names
+    the reporter, carried the anonymous reporter's address and name to the agency, beside their report's ID."""
+    stored = envelope.get("sender") or {}
+    meta = envelope.get("channel_meta") or {}
+    reported = meta.get(SENDER_IDENTITIES) if isinstance(meta.get(SENDER_IDENTITIES), dict) else {}
+    addresses = [meta.get("reply_to"), *(reported.get("addresses") or [])]
+    if stored.get("kind") == SenderKind.EMAIL.value:
+        addresses.append(stored.get("id"))
+    names = [stored.get("display_name"), *(reported.get("names") or [])]
+    given = draft.channel_meta.get(SENDER_IDENTITIES) or {}
+    merged = {"addresses": [*(given.get("addresses") or []), *(a for a in addresses if isinstance(a, str) and a)],
+              "names": [*(given.get("names") or []), *(n for n in names if isinstance(n, str) and n)]}
+    return draft.model_copy(update={"channel_meta": {**draft.channel_meta, SENDER_IDENTITIES: merged}})
 
 
 def report_addresses(envelope: dict[str, Any] | None) -> frozenset[str]:

@@ -1074,6 +1074,69 @@ def test_a_mail_adds_to_a_report_only_from_the_reports_sender(make_server, redis
     assert refused == [("not_the_reports_sender", parent)]
 
 
+REPORTER = "siti.rahayu77@example.net"
+
+
+@dataclass(frozen=True)
+class ReportersIdentityRow:
+    """Someone else's mail naming a report by its tag (`body`: "{ack}" our acknowledgement to the reporter, "{id}"
+    its Tracking ID), and whether the case store's copy of the report it becomes keeps the reporter's address and
+    name (`kept`: the report named is not anonymous, so neither is the mail's)."""
+
+    id: str
+    body: str
+    parent_subject: str = "ANONIM: pungli di kelurahan"
+    kept: bool = False
+
+
+_FORWARD = "---------- Forwarded message ---------\n"
+REPORTERS_IDENTITY_ROWS = [
+    # the reporter forwarded our acknowledgement to a friend, who sends it on to us: both header blocks name them
+    ReportersIdentityRow("our-ack-forwarded-on-by-a-friend",
+                         "Saya saksinya, pungli itu benar terjadi.\n\n" + _FORWARD + f"From: Siti Rahayu <{REPORTER}>"
+                         "\nDate: Fri, Nov 27, 2026\nSubject: Fwd: [LAPOR #{id}] Pungli di kelurahan\n"
+                         "To: <teman@example.org>\n\n\n" + _FORWARD + "From: LAPOR! <pengaduan@lapor.go.id>\n"
+                         "Date: Thu, Nov 26, 2026\nSubject: [LAPOR #{id}] Pungli di kelurahan\n"
+                         f"To: Siti Rahayu <{REPORTER}>\n\n\n{{ack}}"),
+    ReportersIdentityRow("a-mail-naming-the-reporter",
+                         f"Saya teman Siti Rahayu ({REPORTER}), saya juga melihat pungli itu."),
+    # a named report's sender is named to the agency already: the mail is filed as written
+    ReportersIdentityRow("a-named-reports-sender",
+                         f"Saya teman Siti Rahayu ({REPORTER}), saya juga melihat pungli itu.",
+                         parent_subject="Pungli di kelurahan", kept=True),
+]
+
+
+@pytest.mark.parametrize("row", REPORTERS_IDENTITY_ROWS, ids=[row.id for row in REPORTERS_IDENTITY_ROWS])
+def test_someone_elses_mail_naming_an_anonymous_report_withholds_its_reporters_identity(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, row: ReportersIdentityRow) -> None:
+    """Someone else's mail naming an anonymous report is a report of its own, anonymous (`others_report_flags`), and
+    the case store gets it without the reporter's address and name as well as without its own sender's: a friend
+    sending our acknowledgement on ("To: Siti Rahayu <siti...>"), or naming the reporter, put the anonymous reporter's
+    identity beside their report's ID."""
+    server = make_server()
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = f"Siti Rahayu <{REPORTER}>", RECIPIENT, row.parent_subject
+    mail["Message-ID"] = make_msgid(domain="example.net")
+    mail.set_content("Petugas kelurahan meminta uang.")
+    parent = server.deliver(mail.as_bytes().replace(b"\n", b"\r\n"), mail_from=REPORTER).tracking_id
+    assert parent is not None
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    body = row.body.replace("{ack}", ack.get_content()).replace("{id}", parent)
+    friends = server.deliver(citizen_mail(subject=f"Fwd: [LAPOR #{parent}] Pungli di kelurahan", body=body,
+                                          sender="teman@example.org"), mail_from="teman@example.org")
+    assert friends.tracking_id is not None
+    envelope = stored_envelope(redis, friends.tracking_id)
+    assert envelope is not None and (envelope["follow_up_of"], envelope["anonymous"]) == (None, not row.kept)
+    server.stop()  # its intake hands the reports to the forward queue
+    drain(server.settings, (FORWARD_QUEUE,))
+    report = casestore.get(friends.tracking_id)
+    assert report is not None and any(words in str(report["text"]) for words in ("juga melihat", "Saya saksinya"))
+    filed = orjson.dumps(report).decode()
+    assert (REPORTER in filed, "Siti Rahayu" in filed) == (row.kept, row.kept)
+
+
 @dataclass(frozen=True)
 class FromRow:
     """A From field as written (raw, so not RFC 5322 where the row says so) and the sender it is: the address in angle

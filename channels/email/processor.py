@@ -44,6 +44,7 @@ from gateway.followups import (
     resolve_with_facts,
     stored_envelope,
     with_parent_flags,
+    with_reporters_identity,
 )
 from gateway.health import HealthSignals, SignalWriter
 from gateway.intake import Intake, Receipt
@@ -281,6 +282,8 @@ class MailProcessor:
             # flags: it may be the reporter writing from another address, which filed open would stand beside an
             # anonymous report's ID in the subject.
             draft = with_parent_flags(draft, *others_flags)
+            if others_flags[0]:
+                draft = with_reporters_identity(draft, envelope or {})
             others_parent = parent
         elif parent is not None:
             # As by SMS and mentions: an answer to an anonymous report's reply stays anonymous (when the report's
