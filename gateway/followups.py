@@ -370,6 +370,20 @@ def with_reporters_identity(draft: ReportDraft, envelope: dict[str, Any]) -> Rep
     return draft.model_copy(update={"channel_meta": {**draft.channel_meta, SENDER_IDENTITIES: merged}})
 
 
+def with_quoted_reports_privacy(draft: ReportDraft, envelope: dict[str, Any] | None) -> ReportDraft:
+    """A new report whose text carries our reply to another report (its `stored_envelope`; None once gone), with that
+    report's privacy flags added (`UNKNOWN_PARENT_FLAGS` when gone: privacy first), and, an anonymous report's not
+    sent by its sender, its reporter's identity withheld too (`with_reporters_identity`). Filed open, a forward of
+    an anonymous report's acknowledgement ("laporan anonim Anda ... Nomor lacak laporan Anda: <id>") named the
+    reporter beside their report's ID."""
+    if envelope is None:
+        return with_parent_flags(draft, *UNKNOWN_PARENT_FLAGS)
+    draft = with_parent_flags(draft, envelope["anonymous"], envelope["confidential"])
+    if envelope["anonymous"] and not sent_by_reports_sender(envelope, draft.sender):
+        draft = with_reporters_identity(draft, envelope)
+    return draft
+
+
 def report_addresses(envelope: dict[str, Any] | None) -> frozenset[str]:
     """The addresses a mailed report (its `stored_envelope`) is known by: its sender's, and the Reply-To our replies to
     it went to. Empty when the gateway no longer has it, or it came by another channel. A mail of the report's sender

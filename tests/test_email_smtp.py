@@ -1087,17 +1087,29 @@ class ReportersIdentityRow:
     body: str
     parent_subject: str = "ANONIM: pungli di kelurahan"
     kept: bool = False
+    subject: str = "Fwd: [LAPOR #{id}] Pungli di kelurahan"  # "Fwd: Pungli di kelurahan": a forward that lost the tag
+    sender: str = "teman@example.org"
+    gone: bool = False  # the gateway's copy of the report named has expired
 
 
 _FORWARD = "---------- Forwarded message ---------\n"
+_ON_BY_A_FRIEND = ("Saya saksinya, pungli itu benar terjadi.\n\n" + _FORWARD + f"From: Siti Rahayu <{REPORTER}>"
+                   "\nDate: Fri, Nov 27, 2026\nSubject: Fwd: [LAPOR #{id}] Pungli di kelurahan\n"
+                   "To: <teman@example.org>\n\n\n" + _FORWARD + "From: LAPOR! <pengaduan@lapor.go.id>\n"
+                   "Date: Thu, Nov 26, 2026\nSubject: [LAPOR #{id}] Pungli di kelurahan\n"
+                   f"To: Siti Rahayu <{REPORTER}>\n\n\n{{ack}}")
 REPORTERS_IDENTITY_ROWS = [
     # the reporter forwarded our acknowledgement to a friend, who sends it on to us: both header blocks name them
-    ReportersIdentityRow("our-ack-forwarded-on-by-a-friend",
-                         "Saya saksinya, pungli itu benar terjadi.\n\n" + _FORWARD + f"From: Siti Rahayu <{REPORTER}>"
-                         "\nDate: Fri, Nov 27, 2026\nSubject: Fwd: [LAPOR #{id}] Pungli di kelurahan\n"
-                         "To: <teman@example.org>\n\n\n" + _FORWARD + "From: LAPOR! <pengaduan@lapor.go.id>\n"
-                         "Date: Thu, Nov 26, 2026\nSubject: [LAPOR #{id}] Pungli di kelurahan\n"
-                         f"To: Siti Rahayu <{REPORTER}>\n\n\n{{ack}}"),
+    ReportersIdentityRow("our-ack-forwarded-on-by-a-friend", _ON_BY_A_FRIEND),
+    # a forward whose subject lost our tag names the report by our acknowledgement in it: its privacy too
+    ReportersIdentityRow("our-ack-forwarded-on-by-a-friend-without-the-tag", _ON_BY_A_FRIEND,
+                         subject="Fwd: Fwd: Pungli di kelurahan"),
+    ReportersIdentityRow("the-reporters-own-forward-of-it-without-the-tag", _ON_BY_A_FRIEND,
+                         subject="Fwd: Fwd: Pungli di kelurahan", sender=REPORTER),
+    ReportersIdentityRow("without-the-tag-the-reports-copy-gone", _ON_BY_A_FRIEND,
+                         subject="Fwd: Fwd: Pungli di kelurahan", sender=REPORTER, gone=True),
+    ReportersIdentityRow("without-the-tag-a-named-report", _ON_BY_A_FRIEND, parent_subject="Pungli di kelurahan",
+                         subject="Fwd: Fwd: Pungli di kelurahan", kept=True),
     ReportersIdentityRow("a-mail-naming-the-reporter",
                          f"Saya teman Siti Rahayu ({REPORTER}), saya juga melihat pungli itu."),
     # a named report's sender is named to the agency already: the mail is filed as written
@@ -1113,7 +1125,8 @@ def test_someone_elses_mail_naming_an_anonymous_report_withholds_its_reporters_i
     """Someone else's mail naming an anonymous report is a report of its own, anonymous (`others_report_flags`), and
     the case store gets it without the reporter's address and name as well as without its own sender's: a friend
     sending our acknowledgement on ("To: Siti Rahayu <siti...>"), or naming the reporter, put the anonymous reporter's
-    identity beside their report's ID."""
+    identity beside their report's ID. A forward whose subject lost the tag names the report by our acknowledgement
+    in its text: filed open, the reporter's own forward of it named them beside "laporan anonim Anda ... <id>"."""
     server = make_server()
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = f"Siti Rahayu <{REPORTER}>", RECIPIENT, row.parent_subject
@@ -1124,8 +1137,14 @@ def test_someone_elses_mail_naming_an_anonymous_report_withholds_its_reporters_i
     run_replies(server.settings, redis)
     [ack] = outbox(server.settings)
     body = row.body.replace("{ack}", ack.get_content()).replace("{id}", parent)
-    friends = server.deliver(citizen_mail(subject=f"Fwd: [LAPOR #{parent}] Pungli di kelurahan", body=body,
-                                          sender="teman@example.org"), mail_from="teman@example.org")
+    if row.gone:
+        redis.delete(envelope_key(parent))
+    named = "Siti Rahayu" if row.sender == REPORTER else "Teman"
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = f"{named} <{row.sender}>", RECIPIENT, row.subject.format(id=parent)
+    mail["Message-ID"] = make_msgid(domain="example.org")
+    mail.set_content(body)
+    friends = server.deliver(mail.as_bytes().replace(b"\n", b"\r\n"), mail_from=row.sender)
     assert friends.tracking_id is not None
     envelope = stored_envelope(redis, friends.tracking_id)
     assert envelope is not None and (envelope["follow_up_of"], envelope["anonymous"]) == (None, not row.kept)

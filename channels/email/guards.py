@@ -158,6 +158,13 @@ def follow_up_of(mail: ParsedMail, settings: EmailSettings) -> str | None:
     return None
 
 
+def report_tagged_in_text(text: str) -> str | None:
+    """The report whose `[LAPOR #<id>]` a mail's text carries (our reply kept in it: a forward of our acknowledgement
+    whose subject lost the tag, sent on by someone or with the citizen's words in it), a valid ID's; None for none."""
+    match = SUBJECT_TAG.search(text)
+    return normalize_tracking_id(match.group(1)) if match and is_valid_tracking_id(match.group(1)) else None
+
+
 def names_a_mistyped_report(mail: ParsedMail) -> bool:
     """Whether the subject's `[LAPOR #<id>]` names an ID whose check digit fails: a report one typo away, which may
     be the citizen's own anonymous one."""

@@ -32,6 +32,7 @@ from channels.email.guards import (
     follow_up_of,
     loop_reason,
     names_a_mistyped_report,
+    report_tagged_in_text,
 )
 from channels.email.parse import ParsedMail, TooComplex, parse_mail, without_image_placeholders
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
@@ -44,6 +45,7 @@ from gateway.followups import (
     resolve_with_facts,
     stored_envelope,
     with_parent_flags,
+    with_quoted_reports_privacy,
     with_reporters_identity,
 )
 from gateway.health import HealthSignals, SignalWriter
@@ -293,6 +295,11 @@ class MailProcessor:
                                            facts_of(envelope, draft.sender), self.settings.intake.id_range,
                                            self.intake.holds_unminted, self.ask_casestore)
             unknown_parent = parent if unknown else None
+        elif (quoted_report := report_tagged_in_text(draft.text)) is not None:
+            # A new report carrying our reply to a report in its text (a forward whose subject lost our tag): that
+            # report's privacy, as a mail naming it by its tag has (gateway/followups.py).
+            quoted = await durably(stored_envelope, self.redis, quoted_report, self.source)
+            draft = with_quoted_reports_privacy(draft, quoted)
         elif names_a_mistyped_report(mail) and not draft.anonymous:
             # A new report whose subject names an ID one typo from a report (maybe the citizen's own anonymous one):
             # filed open, it would put their address beside it. Privacy first, as a mistyped ID with a photo by SMS.
