@@ -1008,7 +1008,7 @@ QUERY_WORDS_ROWS = [
 @pytest.mark.parametrize(("subject", "body", "with_a_file", "asked"), QUERY_WORDS_ROWS)
 def test_a_mail_status_query_gives_the_words_its_body_says_beside_the_id(
         subject: str, body: str, with_a_file: bool, asked: tuple[str, bool, str]) -> None:
-    """The words a photo's addition carries (channels/email/processor.py `report_named_with_a_file`), as by SMS the
+    """The words a photo's addition carries (channels/email/processor.py `query_with_a_file`), as by SMS the
     words after the ID: the body's, never the query's own (the command, the ID, a flag word, which the draft's flags
     keep); a subject is the draft's already."""
     query = mail_status_query(subject, body, with_a_file=with_a_file)

@@ -269,7 +269,8 @@ class MailProcessor:
         # `CEK <id>` and a photo: the photo is that report's evidence, added to it with the words after the ID, as
         # by SMS and mentions (`_photo_with_a_tracking_id`); the ID the citizen typed names the report, before the
         # thread's. Filed as a new report, a second case was opened beside theirs.
-        named = report_named_with_a_file(mail, self.settings.intake.shortest_tracking_id)
+        with_a_file = query_with_a_file(mail, self.settings.intake.shortest_tracking_id)
+        named = with_a_file if with_a_file is not None and with_a_file.valid else None
         if named is not None:
             draft = draft.model_copy(update={"text": cut_to_limit(named.words, self.settings.intake.max_text_chars)[0]})
         parent = named.tracking_id if named is not None else follow_up_of(mail, self.settings.email)
@@ -309,7 +310,7 @@ class MailProcessor:
             # Not added (an ID never minted, someone else's report): a report of its own, its text as written, as
             # such a mail by its subject's tag is ("CEK <id>" tells the agency which report it may belong to).
             draft = draft.model_copy(update={"text": written})
-        mistyped = None if parent else mistyped_id_with_a_file(mail, self.settings.intake.shortest_tracking_id)
+        mistyped = with_a_file.tracking_id if with_a_file is not None and not with_a_file.valid and not parent else None
         if mistyped is not None and not draft.anonymous:
             # `CEK <mistyped id>` and a photo: a report of its own, as by SMS (`_photo_with_a_tracking_id`), made
             # anonymous for the same reason: the ID typed may be the citizen's own anonymous report's. Filed open, it
@@ -358,7 +359,7 @@ MAX_QUERY_CHARS = 200
 def status_query_of(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
     """The Tracking ID a mail asks the status of, or the mistyped one it asks with, when that is all it says
     (`mail_status_query`): its subject past reply prefixes and our tag, its body past quoted history and signature,
-    and no file (a photo with a CEK is that report's addition, as by SMS: `report_named_with_a_file`). A subject
+    and no file (a photo with a CEK is that report's addition, as by SMS: `query_with_a_file`). A subject
     with our tag is the thread's, not the citizen's new words: a reply to our acknowledgement whose own text is only
     "CEK <id>" is a query. A signature's logo (`RawAttachment.decoration`) is no file: Outlook sends it with every
     mail, and a CEK from Outlook was filed as an addition."""
@@ -372,24 +373,13 @@ def has_a_file(mail: ParsedMail) -> bool:
     return any(not item.decoration for item in mail.attachments)
 
 
-def report_named_with_a_file(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
-    """The query when the mail's words open with a status query for one valid Tracking ID (`mail_status_query` with
-    a file) and it carries a file (a signature's logo is none): the file is that report's addition, with the words
-    after the ID (`MailQuery.words`), as a photo with `CEK <id>` by SMS. None for any other mail."""
-    if not has_a_file(mail):
-        return None
-    query = _query_words(mail, shortest_id, with_a_file=True)
-    return query if query is not None and query.valid else None
-
-
-def mistyped_id_with_a_file(mail: ParsedMail, shortest_id: int) -> str | None:
-    """The number as typed when the mail's words open with a CEK of a mistyped ID (`mail_status_query` with a file,
-    its query not valid) and it carries a file: the file is a report of its own, as a photo with a mistyped ID by SMS,
-    answered that the number was not valid (`[email_bad_tracking_id_photo]`). None for any other mail."""
-    if not has_a_file(mail):
-        return None
-    query = _query_words(mail, shortest_id, with_a_file=True)
-    return query.tracking_id if query is not None and not query.valid else None
+def query_with_a_file(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
+    """The status query a mail with a file (a signature's logo is none) opens with (`mail_status_query` with a file),
+    read once for both its readings; None for a mail without a file or without such a query. For a valid ID the file
+    is that report's addition, with the words after the ID (`MailQuery.words`), as a photo with `CEK <id>` by SMS;
+    for a mistyped one (not `valid`) a report of its own, answered that the number was not valid
+    (`[email_bad_tracking_id_photo]`), as a photo with a mistyped ID by SMS."""
+    return _query_words(mail, shortest_id, with_a_file=True) if has_a_file(mail) else None
 
 
 def _query_words(mail: ParsedMail, shortest_id: int, *, with_a_file: bool = False) -> MailQuery | None:
