@@ -558,7 +558,10 @@ class Intake:
         if self._spooling:
             earlier: dict[str, int] = {}
             for index, key in enumerate(keys):
-                if key is None:
+                # A message this process spooled has its own Tracking ID (`_commit_to_spool` answers its retry):
+                # the first of its text remembered now may be a later message, sent once its window was over.
+                if key is None or dedup_key(drafts[index].channel.value,
+                                            drafts[index].channel_message_id) in self._spooled_ids:
                     continue
                 if (first := self._recent_texts.first(key)) is not None:
                     answered[index] = Receipt(first.tracking_id, duplicate=True, spooled=first.spooled,
@@ -585,9 +588,9 @@ class Intake:
     def _one_report_per_text(self, batch: list[_Waiting], keys: list[str | None]) -> list[ReportDraft]:
         """The batch's drafts, a same-text repeat's under its first message's provider id (`SameText`). Not while
         spooling: Redis failed, and a hang would cost its timeout again. Nor for a message this process spooled and
-        has not replayed yet: it has its Tracking ID (the script finds the claims in Redis). A repeat of a first
-        message this process spooled within its window is mapped onto it here: Redis holds no same-text key for
-        that one, and the repeat sent once Redis answered again was a second case. A Redis failure here is the
+        has not replayed yet: it has its Tracking ID (the script finds the claims in Redis). A first message this
+        process spooled within its window is told to the script as its text's first: Redis holds no same-text key
+        for that one, and the repeat sent once Redis answered again was a second case. A Redis failure here is the
         commit's: the batch goes to the spool as it would have."""
         drafts = [item.draft for item in batch]
         if self._spooling or all(item.same_text is None for item in batch):
@@ -595,13 +598,11 @@ class Intake:
         claims = [dedup_key(draft.channel.value, draft.channel_message_id) for draft in drafts]
         windows = [None if claim in self._spooled_ids else item.same_text
                    for item, claim in zip(batch, claims, strict=True)]
-        for index, key in enumerate(keys):
-            first = self._recent_texts.first(key) if key is not None else None
-            if first is not None and first.spooled and first.provider_id != drafts[index].channel_message_id:
-                drafts[index] = drafts[index].model_copy(update={"channel_message_id": first.provider_id})
-                windows[index] = None
+        # Told to the script, which looks up the message's own claim first: mapped here, the provider's retry of an
+        # earlier first of the text, spooled and since replayed, was answered with this one's Tracking ID.
+        spooled_firsts = [self._recent_texts.spooled_first(key) if key is not None else None for key in keys]
         try:
-            return self._same_text.one_report_per_text(drafts, windows, claims)
+            return self._same_text.one_report_per_text(drafts, windows, claims, spooled_firsts)
         except RedisError as error:
             if self._spool is None:
                 raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error

@@ -30,6 +30,7 @@ gateway took is not known there, and its repeat is a report of its own.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -46,16 +47,19 @@ SAME_TEXT_KEY = "lapor:sametext:{source}:{digest}"
 REPEAT_OF_KEY = "lapor:sametext-of:{source}:{digest}"
 
 # KEYS: per message, its same-text key, its repeat-of key and its own claim at intake. ARGV[1]: the repeat-of TTL;
-# then per message its provider id and the window. Returns, per message, the provider id it is one report with (its
-# own for a first, and for a message already claimed under its own id).
+# then per message its provider id, the window, and a first of its text this process spooled ('' for none) with the
+# seconds left of its window: the same-text key Redis never had. Returns, per message, the provider id it is one
+# report with (its own for a first, and for a message already claimed under its own id).
 _FIRST_OF_SAME_TEXT = """
 local out = {}
 for n = 1, #KEYS / 3 do
   local same, repeat_of, claim = KEYS[3 * n - 2], KEYS[3 * n - 1], KEYS[3 * n]
-  local id, window = ARGV[2 * n], ARGV[2 * n + 1]
+  local id, window = ARGV[4 * n - 2], ARGV[4 * n - 1]
+  local spooled_first, left = ARGV[4 * n], ARGV[4 * n + 1]
   local first = redis.call('GET', repeat_of)
   if not first and redis.call('EXISTS', claim) == 1 then first = id end
   if not first then
+    if spooled_first ~= '' then redis.call('SET', same, spooled_first, 'NX', 'EX', left) end
     redis.call('SET', same, id, 'NX', 'EX', window)
     first = redis.call('GET', same) or id
     if first ~= id then redis.call('SET', repeat_of, first, 'EX', ARGV[1]) end
@@ -67,6 +71,8 @@ return out
 
 # A message that is one report with another (`SameText.one_report_per_text`): its source, and the window in seconds.
 SameTextWindow = tuple[str, int]
+# A first message of a text this process spooled: its provider id, and the seconds left of its window.
+SpooledFirst = tuple[str, int]
 
 
 class SameText:
@@ -77,26 +83,29 @@ class SameText:
         self._first_of_same_text = redis.register_script(_FIRST_OF_SAME_TEXT)
 
     def one_report_per_text(self, drafts: Sequence[ReportDraft], windows: Sequence[SameTextWindow | None],
-                            claims: Sequence[str]) -> list[ReportDraft]:
+                            claims: Sequence[str], spooled_firsts: Sequence[SpooledFirst | None] | None = None,
+                            ) -> list[ReportDraft]:
         """Each draft, or, for a repeat, a copy under the first message's provider id (intake then finds it a
         duplicate, and its receipt says `same_text`), in one script for all of them; `claims`: each one's own claim
-        key at intake. A draft without a window, and a message with files (an MMS), is never a repeat, nor one to
-        repeat: its files are evidence, and Twilio gives each message media URLs of its own, so the same photo
-        cannot be told from a new one without fetching it."""
-        asked = [(index, draft, window, claim)
-                 for index, (draft, window, claim) in enumerate(zip(drafts, windows, claims, strict=True))
+        key at intake; `spooled_firsts`: the first of each one's text this process spooled within its window, which
+        Redis never heard of (`RecentTexts.spooled_first`). A draft without a window, and a message with files (an
+        MMS), is never a repeat, nor one to repeat: its files are evidence, and Twilio gives each message media URLs
+        of its own, so the same photo cannot be told from a new one without fetching it."""
+        firsts = spooled_firsts or [None] * len(drafts)
+        asked = [(index, draft, window, claim, first) for index, (draft, window, claim, first)
+                 in enumerate(zip(drafts, windows, claims, firsts, strict=True))
                  if window is not None and not draft.attachments]
         if not asked:
             return list(drafts)
         keys: list[str] = []
         args: list[str | int] = [self._settings.intake.dedup_ttl_seconds]
-        for _, draft, (source, seconds), claim in asked:
+        for _, draft, (source, seconds), claim, first in asked:
             keys += [SAME_TEXT_KEY.format(source=source, digest=_text_identity(draft)),
                      REPEAT_OF_KEY.format(source=source, digest=key_digest(draft.channel_message_id)), claim]
-            args += [draft.channel_message_id, seconds]
+            args += [draft.channel_message_id, seconds, *(first or ("", 0))]
         mapped = list(drafts)
-        for (index, draft, _, _), first in zip(asked, self._first_of_same_text(keys=keys, args=args), strict=True):
-            first_id = first.decode() if isinstance(first, bytes) else str(first)
+        for (index, draft, *_), first_id in zip(asked, self._first_of_same_text(keys=keys, args=args), strict=True):
+            first_id = first_id.decode() if isinstance(first_id, bytes) else str(first_id)
             if first_id != draft.channel_message_id:
                 mapped[index] = draft.model_copy(update={"channel_message_id": first_id})
         return mapped
@@ -142,6 +151,13 @@ class RecentTexts:
             del self._firsts[key]
             return None
         return found
+
+    def spooled_first(self, key: str) -> SpooledFirst | None:
+        """The first message of the text this process spooled, within its window, with the seconds left of it."""
+        first = self.first(key)
+        if first is None or not first.spooled:
+            return None
+        return first.provider_id, max(1, math.ceil(first.until - self._clock()))
 
     def remember(self, key: str, draft: ReportDraft, tracking_id: str, spooled: bool, window_seconds: int) -> None:
         self._firsts[key] = FirstOfText(draft.channel_message_id, tracking_id, spooled,

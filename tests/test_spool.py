@@ -1245,3 +1245,26 @@ async def test_a_providers_retry_of_a_first_message_after_its_window_keeps_its_o
     assert not later.duplicate and later.tracking_id != first.tracking_id
     retried = await intake.submit(draft("first", "LAPOR air PDAM tidak mengalir"), SAME_TEXT)
     assert (retried.tracking_id, retried.duplicate, retried.same_text) == (first.tracking_id, True, False)
+
+
+@pytest.mark.parametrize("retried_when", ["during-the-outage", "after-the-replay"])
+async def test_a_providers_retry_of_a_first_spooled_before_the_next_first_of_its_text_keeps_its_own_id(
+    intake: Intake, own_redis: EmbeddedRedis, retried_when: str
+) -> None:
+    """While spooling, a message of the text sent after the first one's window is a first one of its own, and the
+    gateway remembers it in the first's place. The provider's retry of the earlier first (spooled, its Tracking ID
+    told), during the outage or once Redis was back and the spool replayed, was answered from that memory: "we
+    already have this report" with the later one's Tracking ID, while the earlier report went on as a case under an
+    ID the citizen never heard again."""
+    short_window = ("sms-aggregator", 1)
+    await intake.submit(draft("warm-up", "LAPOR lampu jalan mati"))  # its reserve leased, as a running gateway's
+    own_redis.stop()
+    first = await intake.submit(draft("first", "LAPOR air PDAM tidak mengalir"), short_window)
+    await asyncio.sleep(1.1)  # the window is over
+    later = await intake.submit(draft("later", "LAPOR air PDAM tidak mengalir"), short_window)
+    assert first.spooled and not later.duplicate and later.tracking_id != first.tracking_id
+    if retried_when == "after-the-replay":
+        own_redis.start()
+        await asyncio.to_thread(intake.replay_spool)
+    retried = await intake.submit(draft("first", "LAPOR air PDAM tidak mengalir"), short_window)
+    assert (retried.tracking_id, retried.duplicate, retried.same_text) == (first.tracking_id, True, False)
