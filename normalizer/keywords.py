@@ -276,7 +276,8 @@ def _load_word_table(table: dict[str, list[str]]) -> WordTable:
 # citizen's word, and an anonymity asked for was missed. "+" only before a letter ("ANONIM+RAHASIA", "ANONIM +
 # RAHASIA"): before a digit it opens a number ("LAPOR +62812...").
 _SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/&"))) + "–—"
-_PLUS = "".join(map(re.escape, with_compatibility_forms("+")))
+_PLUS_CHARS = with_compatibility_forms("+")
+_PLUS = "".join(map(re.escape, _PLUS_CHARS))
 _SEPARATORS = rf"[\s{_SEPARATOR_SET}]*(?:[{_PLUS}](?=[\s{_SEPARATOR_SET}]*[^\W\d_])[\s{_SEPARATOR_SET}]*)*"
 # A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it ("?" too:
 # "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do). Letters joined by "_" are one word, as a keypad or a
@@ -609,9 +610,26 @@ def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool)
         word, end, separated = _leading_word_at(text, at)
         if not separated and word in grammar.flags and (last := _flag_group_last_at(text, at, grammar)) is not None:
             return last
+        if separated and _glued_by_plus_to_a_word_of_theirs(text, at, end, word, grammar):
+            separated = False
     if (separated or _blank_from(text, end)) and (word in grammar.flags or (word in grammar.kinds and not explicit)):
         return word, end
     return None
+
+
+def _glued_by_plus_to_a_word_of_theirs(text: str, at: int, end: int, word: str, grammar: Grammar) -> bool:
+    """Whether the kind or confidentiality word at `at` is joined by a "+" typed right after it to a word that is none
+    of ours: "Rahasia+Negara bocor", "private+public partnership" are the citizen's words (read as a flag, they were
+    taken off the text and the report made confidential), "ANONIM+RAHASIA", "LAPOR+ANONIM" two of ours. Not an
+    anonymity word ("ANONIM+foto ..."): a number withheld once too often is the safe error."""
+    if grammar.flags.get(word) == "anonymous" or (word not in grammar.flags and word not in grammar.kinds):
+        return False
+    match = _LEADING_WORD.match(text, at)
+    glued = match.end("word") if match is not None else len(text)
+    if glued >= len(text) or text[glued] not in _PLUS_CHARS:
+        return False
+    following, _, _ = _leading_word_at(text, end)
+    return following not in grammar.flags and following not in grammar.kinds
 
 
 def _paired(opening: str, closing: str) -> bool:
