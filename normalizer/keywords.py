@@ -297,7 +297,8 @@ _HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}](?P<tag>[^\W\d_]+(?:_[^\W\d_]+)*
 _TAG_PAIRS = {"[": "]", "(": ")", "*": "*", "_": "_", "~": "~", "【": "】", "<": ">", '"': '"', "'": "'",
               "\u201c": "\u201d", "\u2018": "\u2019", "«": "»"}
 _TAG_OPEN = "".join(map(re.escape, with_compatibility_forms("[(*_~<\"'") + "【\u201c\u2018«"))
-_TAG_CLOSE = "".join(map(re.escape, with_compatibility_forms("])*_~>\"'") + "】\u201d\u2019»"))
+_TAG_CLOSE_CHARS = with_compatibility_forms("])*_~>\"'") + "】\u201d\u2019»"
+_TAG_CLOSE = "".join(map(re.escape, _TAG_CLOSE_CHARS))
 _WRAPPED_WORD = re.compile(rf"\s*(?P<open>[{_TAG_OPEN}])(?P=open)?\s*[{HASH}]?(?P<word>[^\W\d_]+)\s*"
                            rf"(?P<close>[{_TAG_CLOSE}])(?P=close)?"
                            rf"(?!\w)(?P<sep>{_SEPARATORS})", re.UNICODE)
@@ -608,7 +609,9 @@ def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool)
         return first
     else:
         word, end, separated = _leading_word_at(text, at)
-        if not separated and word in grammar.flags and (last := _flag_group_last_at(text, at, grammar)) is not None:
+        # Not set apart, or set apart by spaces from a closing mark ("( anonim & rahasia ) ..."): its group's last.
+        if word in grammar.flags and (not separated or (end < len(text) and text[end] in _TAG_CLOSE_CHARS)) and (
+                last := _flag_group_last_at(text, at, grammar)) is not None:
             return last
         if separated and _glued_by_plus_to_a_word_of_theirs(text, at, end, word, grammar):
             separated = False

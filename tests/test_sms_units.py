@@ -1492,6 +1492,13 @@ def test_the_anonymity_flag_mistyped_or_glued_to_the_kind_is_read(text: str, bod
                  id="kind-then-hashtags-in-parentheses"),
     pytest.param("WBS 【ANONIM/RAHASIA】 camat terima suap", "camat terima suap", True, True, "whistleblowing",
                  id="lenticular-slash"),
+    # ... spaces inside the marks (its closing mark was left opening the text)
+    pytest.param("( anonim & rahasia ) camat terima suap", "camat terima suap", True, True, "complaint",
+                 id="parentheses-spaced"),
+    pytest.param("[ ANONIM, RAHASIA ] camat terima suap", "camat terima suap", True, True, "complaint",
+                 id="brackets-spaced"),
+    pytest.param("WBS ( anonim rahasia ): camat terima suap", "camat terima suap", True, True, "whistleblowing",
+                 id="kind-then-parentheses-spaced"),
     # ... or closing it
     pytest.param("camat terima suap (anonim & rahasia)", "camat terima suap", True, True, "complaint",
                  id="closing-parentheses-ampersand"),
