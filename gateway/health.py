@@ -271,10 +271,13 @@ class Waiting:
 
 @dataclass(frozen=True, slots=True)
 class Held:
-    """The longest-held of some jobs a queue's workers hold past their time limit: how long, and that limit."""
+    """The longest-held of some jobs a queue's workers hold past their time limit: how long, that limit, the worker
+    holding it (one of ours, by name) and whether its liveness key is fresh (None: not known)."""
 
     seconds: float
     limit_seconds: float
+    worker: str | None = None
+    worker_alive: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,14 +548,28 @@ def rule_job_held(signals: ChannelSignals, queues: Sequence[QueueStats], rules: 
         if held is None:
             continue
         state = _level(held.seconds, rules.job_held_degraded_seconds, rules.job_held_down_seconds)
-        worker = ("no live worker on the queue: the one holding it is paused or gone" if stats.workers == 0
-                  else "its worker is hung: restart it and the job runs again")
+        worker = _held_by(held, stats.workers)
         found = _finding("job_held", state, f"{stats.name}: a job held in progress for {duration(held.seconds)}, "
                                             f"past its {duration(held.limit_seconds)} time limit ({worker})"
                                             f"{FORWARDS_WAITING if stats.name == FORWARD_QUEUE else ''}", stats.name)
         if found and (worst is None or SEVERITY[found.state] > SEVERITY[worst.state]):
             worst = found
     return worst
+
+
+def _held_by(held: Held, live_workers: int | None) -> str:
+    """What holds a job past its time limit, as the operator acts on it: the worker by name, and whether it is hung
+    (its beat goes on: restart it) or paused or gone (its beat lapsed; a live worker's reaper takes the job back
+    within seconds, so one held this long had none to). Said of the queue's live workers alone, a live worker beside
+    a paused one read "its worker is hung: restart it", and the worker restarted was the one that was not."""
+    name = f" {held.worker}" if held.worker else ""
+    if held.worker_alive:
+        return f"its worker{name} is hung: restart it and the job runs again"
+    if live_workers == 0:
+        return f"no live worker on the queue: the one holding it{name} is paused or gone"
+    if held.worker_alive is False:
+        return f"its worker{name} is paused or gone, and no live worker took the job back"
+    return "its worker is hung: restart it and the job runs again"
 
 
 def _silent_for(since: float, signals: ChannelSignals, now: float) -> float:
@@ -1479,7 +1496,15 @@ class HealthMonitor:
             channel = _job_channel(job)
             if held > limit + DEATH_PENALTY_SLACK_SECONDS and (channel not in overdue
                                                                  or held > overdue[channel].seconds):
-                overdue[channel] = Held(held, limit)
+                name = job.worker_name if job.worker_name and job.worker_name.startswith(LAPOR_WORKER_PREFIX) else None
+                overdue[channel] = Held(held, limit, name)
+        named = [(channel, held) for channel, held in overdue.items() if held.worker is not None]
+        if named:  # rare (a job held past its limit): one round trip for their workers' liveness keys
+            pipe = self._redis.pipeline(transaction=False)
+            for _, held in named:
+                pipe.exists(WORKER_ALIVE_KEY.format(name=held.worker))
+            for (channel, held), alive in zip(named, pipe.execute(), strict=True):
+                overdue[channel] = replace(held, worker_alive=bool(alive))
         return count, (max(held for held, _ in started) if started else None), overdue
 
     def _say_readable(self, name: str, error: str | None) -> None:

@@ -169,6 +169,19 @@ CASES = [
          "and the job runs again): citizens answered, reports kept; not yet in the case store",
          queues=(QueueStats("lapor-forward", 0, workers=1, in_progress=1, oldest_in_progress_seconds=360.0,
                             overdue={None: Held(360.0, 120.0)}),), rules_fired=("job_held",)),
+    Case("a job its hung worker holds names it", ChannelSignals(), State.DEGRADED,
+         "lapor-forward: a job held in progress for 6 min, past its 2 min time limit (its worker lapor-vm-p7-ab12cd "
+         "is hung: restart it and the job runs again): citizens answered, reports kept; not yet in the case store",
+         queues=(QueueStats("lapor-forward", 0, workers=2, in_progress=1,
+                            overdue={None: Held(360.0, 120.0, "lapor-vm-p7-ab12cd", True)}),),
+         rules_fired=("job_held",)),
+    Case("a job a paused worker holds beside a live one names the paused one", ChannelSignals(), State.DEGRADED,
+         "lapor-forward: a job held in progress for 6 min, past its 2 min time limit (its worker lapor-vm-p7-ab12cd "
+         "is paused or gone, and no live worker took the job back): citizens answered, reports kept; not yet in the "
+         "case store",
+         queues=(QueueStats("lapor-forward", 0, workers=1, in_progress=1,
+                            overdue={None: Held(360.0, 120.0, "lapor-vm-p7-ab12cd", False)}),),
+         rules_fired=("job_held",)),
     Case("a job held past its limit but under the threshold is ok", ChannelSignals(), State.OK,
          queues=(QueueStats("lapor-forward", 0, workers=1, in_progress=1, overdue={None: Held(200.0, 120.0)}),)),
     Case("a job held half an hour with no worker left is down", ChannelSignals(), State.DOWN,

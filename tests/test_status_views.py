@@ -35,6 +35,7 @@ from redis import Redis
 from rq.utils import utcformat
 from rq.worker import Worker
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
+from rq.worker_registration import register as register_worker
 
 from channels.email.processor import REPLY_FUNC as EMAIL_REPLY_FUNC
 from channels.registry import disabled_channels
@@ -206,12 +207,13 @@ async def test_a_forward_held_past_its_time_limit_turns_every_channel_degraded_t
     gateway: GatewayServer, redis: Redis, held_seconds: float, state: str
 ) -> None:
     """The only forward worker hung on a job (its beat going on, so no reaper takes the job back): taken off the
-    queue, the job aged no queue, and every channel said ok while its reports never reached the case store."""
+    queue, the job aged no queue, and every channel said ok while its reports never reached the case store. The
+    reason names the worker to restart."""
     the_deployments(redis)
     taken_by_a_worker(redis, gateway.settings, held_seconds)
-    live = Worker([queue(FORWARD_QUEUE, redis)], connection=redis, name="lapor-test-p1-hung")
-    live.register_birth()
-    redis.set(WORKER_ALIVE_KEY.format(name=live.name), 1, ex=60)
+    hung = Worker([queue(FORWARD_QUEUE, redis)], connection=redis, name="lapor-test-p1-paused")
+    register_worker(hung)  # the worker that took the job, on the queue's worker list, its beat going on
+    redis.set(WORKER_ALIVE_KEY.format(name=hung.name), 1, ex=60)
 
     document = (await gateway.client.get("/v1/status")).json()
     jsonschema.validate(document, STATUS_SCHEMA)
@@ -221,7 +223,8 @@ async def test_a_forward_held_past_its_time_limit_turns_every_channel_degraded_t
     if state != "ok":
         assert document["overall"] == state
         assert all(re.search(r"lapor-forward: a job held in progress for \d+ min, past its 2 min time limit "
-                             r"\(its worker is hung: restart it and the job runs again\)", c["reason"])
+                             r"\(its worker lapor-test-p1-paused is hung: restart it and the job runs again\)",
+                             c["reason"])
                    for c in channels.values()), channels
         page = (await gateway.client.get("/status")).text
         assert "a job held in progress for" in page
@@ -281,6 +284,23 @@ async def test_an_id_not_utf8_on_the_intermediate_list_leaves_the_queue_readable
     forward_queue = {q["name"]: q for q in (await gateway.client.get("/v1/status")).json()["queues"]}[FORWARD_QUEUE]
     assert (forward_queue["error"], forward_queue["depth"]) == (None, 1), forward_queue
     assert 60 <= forward_queue["oldest_age_seconds"] < 90, forward_queue
+
+
+async def test_a_forward_a_paused_worker_holds_beside_a_live_one_names_the_paused_one(
+    gateway: GatewayServer, redis: Redis
+) -> None:
+    """The worker holding the job paused (its beat lapsed) and another live on the queue, whose reaper did not take
+    the job back: the reason said "its worker is hung: restart it", of the queue's live worker, which was not."""
+    the_deployments(redis)
+    taken_by_a_worker(redis, gateway.settings, 6 * 60)
+    live = Worker([queue(FORWARD_QUEUE, redis)], connection=redis, name="lapor-test-p2-live")
+    live.register_birth()
+    redis.set(WORKER_ALIVE_KEY.format(name=live.name), 1, ex=60)
+
+    document = (await gateway.client.get("/v1/status")).json()
+    reasons = {c["channel"]: c["reason"] for c in document["channels"]}
+    assert all("(its worker lapor-test-p1-paused is paused or gone, and no live worker took the job back)" in reason
+               for reason in reasons.values()), reasons
 
 
 async def test_status_json_names_every_channel_and_shows_a_poller_going_down(
