@@ -639,12 +639,22 @@ def _paired(opening: str, closing: str) -> bool:
     return _TAG_PAIRS.get(unicodedata.normalize("NFKC", opening)) == unicodedata.normalize("NFKC", closing)
 
 
+def _only_flag_words(words: str, grammar: Grammar, *, closed: bool) -> bool:
+    """Whether a group's words (`closed`: all of them; else those before its last, a flag word) are flag words, a
+    word of prose as often (`after_keywords`: "dan", "and") only between two of them: "(anonim dan rahasia) ..." was
+    a named report where "ANONIM dan RAHASIA ..." and "... (anonim dan rahasia)" were anonymous."""
+    folded = [fold_word(word) for word in _WORDS.findall(words)]
+    return all(word in grammar.flags or (0 < index < len(folded) - closed and folded[index - 1] in grammar.flags
+                                         and word in grammar.flag_openers_after_keywords)
+               for index, word in enumerate(folded))
+
+
 def _flag_group_first_at(text: str, at: int, grammar: Grammar) -> tuple[str, int] | None:
     """(the first flag word, where the next word of its group begins) when a group of flag words in one pair of marks
     (`_FLAG_GROUP`) opens at `at`; else None."""
     group = _FLAG_GROUP.match(text, at)
-    if group is None or not _paired(group.group("open"), group.group("close")) or not all(
-            fold_word(word) in grammar.flags for word in _WORDS.findall(group.group("words"))):
+    if group is None or not _paired(group.group("open"), group.group("close")) or not _only_flag_words(
+            group.group("words"), grammar, closed=True):
         return None
     first = _GROUP_FIRST.match(text, group.start("words"))
     return (fold_word(first.group("word")), first.end()) if first is not None else None
@@ -659,7 +669,7 @@ def _flag_group_last_at(text: str, at: int, grammar: Grammar) -> tuple[str, int]
     head = last.start("word") - (last.start("word") > at and text[last.start("word") - 1] in HASH)
     opened = _GROUP_BEFORE.search(text, max(0, head - _GROUP_LOOK_BACK), head)
     if (opened is None or not _paired(opened.group("open"), last.group("close"))
-            or not all(fold_word(word) in grammar.flags for word in _WORDS.findall(opened.group("words")))):
+            or not _only_flag_words(opened.group("words"), grammar, closed=False)):
         return None
     if not (_set_apart(text, last.end(), last.group("sep")) or _blank_from(text, last.end())):
         return None

@@ -1499,6 +1499,11 @@ def test_the_anonymity_flag_mistyped_or_glued_to_the_kind_is_read(text: str, bod
                  id="brackets-spaced"),
     pytest.param("WBS ( anonim rahasia ): camat terima suap", "camat terima suap", True, True, "whistleblowing",
                  id="kind-then-parentheses-spaced"),
+    # ... "dan" between two of them, as read at the end and without the marks
+    pytest.param("(anonim dan rahasia) camat terima suap", "camat terima suap", True, True, "complaint",
+                 id="parentheses-dan"),
+    pytest.param("[ANONIM AND CONFIDENTIAL] camat terima suap", "camat terima suap", True, True, "complaint",
+                 id="brackets-and"),
     # ... or closing it
     pytest.param("camat terima suap (anonim & rahasia)", "camat terima suap", True, True, "complaint",
                  id="closing-parentheses-ampersand"),
@@ -1522,6 +1527,8 @@ def test_the_anonymity_flag_mistyped_or_glued_to_the_kind_is_read(text: str, bod
     # what stays the citizen's: a group holding another word, a "+" before a number, "&" after a word of theirs
     pytest.param("(rahasia umum) kades korupsi dana desa", "(rahasia umum) kades korupsi dana desa", False, False,
                  "complaint", id="group-with-a-word-of-theirs"),
+    pytest.param("(anonim dan) kades korupsi", "(anonim dan) kades korupsi", False, False, "complaint",
+                 id="group-ending-with-dan"),
     pytest.param("LAPOR +6281234567890 menipu saya", "+6281234567890 menipu saya", False, False, "complaint",
                  id="plus-before-a-number"),
     # ... a "+" glued between a flag or kind word and a word of theirs: one word of the citizen's
