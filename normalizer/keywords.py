@@ -930,16 +930,25 @@ def _follow_up_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
         after_flag = True
     rest = rest[at:]  # once, after the loop: a copy a turn made repeated flag words cost time quadratic in them
     for match in _HASHTAG.finditer(rest):
-        if (tag := fold_word(match.group("tag"))) in grammar.flags:
-            flags.add(grammar.flags[tag])
+        flags.update(_hashtag_flags(match.group("tag"), grammar))
     return _text_without_flags(rest, grammar, flags)
+
+
+def _hashtag_flags(tag: str, grammar: Grammar) -> list[str]:
+    """The flags a hashtag asks for: a flag word's ("#anonim", "#WBS_Anonim"), or those of flag words joined by "_"
+    ("#anonim_rahasia": it was a named report); none for any other ("#rahasia_negara")."""
+    folded = fold_word(tag)
+    if folded in grammar.flags:
+        return [grammar.flags[folded]]
+    parts = [fold_word(part) for part in tag.split("_")] if "_" in tag else []
+    return [grammar.flags[part] for part in parts] if parts and all(part in grammar.flags for part in parts) else []
 
 
 def _text_without_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
     """A report's or a follow-up's words once its leading keywords are read: without its flag hashtags (the caller
     read them), its closing flags (added to `flags`), the separators left before it and help's placeholder marks;
     the citizen's own closing punctuation stays."""
-    rest = _HASHTAG.sub(lambda m: "" if fold_word(m.group("tag")) in grammar.flags else m.group(0), rest)
+    rest = _HASHTAG.sub(lambda m: "" if _hashtag_flags(m.group("tag"), grammar) else m.group(0), rest)
     rest = _take_trailing_flags(rest, grammar, flags)
     return _without_placeholder_marks(_SPACE_RUNS.sub(" ", rest).lstrip(_TEXT_OPEN).rstrip(), grammar)
 
@@ -1770,8 +1779,8 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     # Flags as hashtags anywhere.
     for match in _HASHTAG.finditer(rest):
         tag = fold_word(match.group("tag"))
-        if tag in grammar.flags:
-            flags.add(grammar.flags[tag])
+        if asked_for := _hashtag_flags(match.group("tag"), grammar):
+            flags.update(asked_for)
         elif tag in grammar.kinds and not explicit:
             kind, explicit = grammar.kinds[tag], True
     rest = _text_without_flags(rest, grammar, flags)

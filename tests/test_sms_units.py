@@ -1524,11 +1524,17 @@ def test_the_anonymity_flag_mistyped_or_glued_to_the_kind_is_read(text: str, bod
     pytest.param("WBSANONIM camat terima suap", "camat terima suap", True, False, "complaint", id="wbs-one-word"),
     pytest.param("camat terima suap #WBS_Anonim", "camat terima suap", True, False, "complaint",
                  id="hashtag-wbs-underscore"),
+    pytest.param("#anonim_rahasia camat terima suap", "camat terima suap", True, True, "complaint",
+                 id="hashtag-two-flags-underscore"),
+    pytest.param("camat terima suap #Anonim_Rahasia", "camat terima suap", True, True, "complaint",
+                 id="closing-hashtag-two-flags-underscore"),
     # what stays the citizen's: a group holding another word, a "+" before a number, "&" after a word of theirs
     pytest.param("(rahasia umum) kades korupsi dana desa", "(rahasia umum) kades korupsi dana desa", False, False,
                  "complaint", id="group-with-a-word-of-theirs"),
     pytest.param("(anonim dan) kades korupsi", "(anonim dan) kades korupsi", False, False, "complaint",
                  id="group-ending-with-dan"),
+    pytest.param("#rahasia_negara terbongkar di dinas", "#rahasia_negara terbongkar di dinas", False, False,
+                 "complaint", id="hashtag-a-flag-and-a-word-of-theirs"),
     pytest.param("LAPOR +6281234567890 menipu saya", "+6281234567890 menipu saya", False, False, "complaint",
                  id="plus-before-a-number"),
     # ... a "+" glued between a flag or kind word and a word of theirs: one word of the citizen's
