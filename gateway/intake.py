@@ -35,7 +35,7 @@ from gateway.errors import NotDurable
 from gateway.logs import get_logger, loggable_host
 from gateway.outage import DETAIL_LIMIT, outage_reason, redis_words
 from gateway.queues import HELD_FORWARD_KEY, enqueue_forward, envelope_key, release_held_forwards
-from gateway.same_text import RecentTexts, SameText, SameTextWindow
+from gateway.same_text import FirstOfText, RecentTexts, SameText, SameTextWindow
 from gateway.settings import Settings
 from gateway.spool import REPLAY_STUCK_KEY, REPLAY_STUCK_SECONDS, SPOOL_DIR, Spool, SpoolRecord
 from gateway.tracking import SEQUENCE_KEY, IdRangeExhausted, TrackingIdAllocator
@@ -118,6 +118,12 @@ class _Waiting:
     draft: ReportDraft
     future: asyncio.Future[Receipt]
     same_text: SameTextWindow | None
+
+
+def _same_text_source(item: _Waiting) -> str:
+    """The same-text source of a message with a same-text key (`RecentTexts.key`: it has a window)."""
+    assert item.same_text is not None
+    return item.same_text[0]
 
 
 def dedup_key(channel: str, provider_message_id: str) -> str:
@@ -563,9 +569,14 @@ class Intake:
                 if key is None or dedup_key(drafts[index].channel.value,
                                             drafts[index].channel_message_id) in self._spooled_ids:
                     continue
-                if (first := self._recent_texts.first(key)) is not None:
+                source, provider_id = _same_text_source(batch[index]), drafts[index].channel_message_id
+                if (first := self._recent_texts.repeat_of(source, provider_id)) is not None:  # a repeat's retry
+                    answered[index] = Receipt(first.tracking_id, duplicate=True, spooled=first.spooled, same_text=True)
+                elif (first := self._recent_texts.first(key)) is not None:
                     answered[index] = Receipt(first.tracking_id, duplicate=True, spooled=first.spooled,
-                                              same_text=first.provider_id != batch[index].draft.channel_message_id)
+                                              same_text=first.provider_id != provider_id)
+                    if first.provider_id != provider_id:
+                        self._recent_texts.remember_repeat(source, provider_id, first)
                 elif key in earlier:
                     answered[index] = earlier[key]
                 else:
@@ -577,6 +588,8 @@ class Intake:
             settled = answered.get(index, committed.get(index))
             if isinstance(settled, int):  # the same text earlier in this batch
                 receipt = replace(committed[settled], duplicate=True, same_text=True)
+                self._recent_texts.remember_repeat(_same_text_source(item), draft.channel_message_id, FirstOfText(
+                    drafts[settled].channel_message_id, receipt.tracking_id, receipt.spooled, 0.0))
             else:
                 assert settled is not None
                 receipt = replace(settled, same_text=True) if draft is not item.draft else settled
@@ -601,6 +614,12 @@ class Intake:
         # Told to the script, which looks up the message's own claim first: mapped here, the provider's retry of an
         # earlier first of the text, spooled and since replayed, was answered with this one's Tracking ID.
         spooled_firsts = [self._recent_texts.spooled_first(key) if key is not None else None for key in keys]
+        for index, (item, key) in enumerate(zip(batch, keys, strict=True)):
+            # A repeat answered from memory while spooling: one report with its first, whatever the window says now.
+            if key is not None and (first := self._recent_texts.repeat_of(
+                    _same_text_source(item), drafts[index].channel_message_id)) is not None:
+                drafts[index] = drafts[index].model_copy(update={"channel_message_id": first.provider_id})
+                windows[index] = None
         try:
             return self._same_text.one_report_per_text(drafts, windows, claims, spooled_firsts)
         except RedisError as error:

@@ -136,6 +136,10 @@ class RecentTexts:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._firsts: OrderedDict[str, FirstOfText] = OrderedDict()
+        # A repeat answered from memory while spooling (its source and provider id): the first it is one report
+        # with. Its own id is claimed nowhere, and no repeat-of key was written in Redis: the provider's retry of it
+        # once the window was over was a second report, under a Tracking ID the citizen was never told.
+        self._repeats: OrderedDict[str, FirstOfText] = OrderedDict()
         self._clock = clock
 
     @staticmethod
@@ -158,6 +162,15 @@ class RecentTexts:
         if first is None or not first.spooled:
             return None
         return first.provider_id, max(1, math.ceil(first.until - self._clock()))
+
+    def repeat_of(self, source: str, provider_id: str) -> FirstOfText | None:
+        """The first message a repeat answered from memory is one report with, for the provider's retry of it."""
+        return self._repeats.get(f"{source}:{provider_id}")
+
+    def remember_repeat(self, source: str, provider_id: str, first: FirstOfText) -> None:
+        self._repeats[f"{source}:{provider_id}"] = first
+        while len(self._repeats) > self.LIMIT:
+            self._repeats.popitem(last=False)
 
     def remember(self, key: str, draft: ReportDraft, tracking_id: str, spooled: bool, window_seconds: int) -> None:
         self._firsts[key] = FirstOfText(draft.channel_message_id, tracking_id, spooled,

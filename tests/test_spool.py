@@ -1268,3 +1268,40 @@ async def test_a_providers_retry_of_a_first_spooled_before_the_next_first_of_its
         await asyncio.to_thread(intake.replay_spool)
     retried = await intake.submit(draft("first", "LAPOR air PDAM tidak mengalir"), short_window)
     assert (retried.tracking_id, retried.duplicate, retried.same_text) == (first.tracking_id, True, False)
+
+
+@pytest.mark.parametrize("retried_when", ["during-the-outage", "after-the-replay"])
+async def test_a_providers_retry_of_a_repeat_answered_during_an_outage_is_one_report_with_its_first_after_the_window(
+    intake: Intake, own_redis: EmbeddedRedis, retried_when: str
+) -> None:
+    """A repeat answered from memory while Redis was down is claimed nowhere, and no repeat-of key was written: the
+    provider's retry of it once the window was over was a second report, under a Tracking ID the citizen was never
+    told (they were told the first's)."""
+    short_window = ("sms-aggregator", 1)
+    await intake.submit(draft("warm-up", "LAPOR lampu jalan mati"))  # its reserve leased, as a running gateway's
+    own_redis.stop()
+    first = await intake.submit(draft("first", "LAPOR air PDAM tidak mengalir"), short_window)
+    again = await intake.submit(draft("again", "LAPOR air PDAM tidak mengalir"), short_window)
+    assert (again.tracking_id, again.duplicate, again.same_text) == (first.tracking_id, True, True)
+    if retried_when == "after-the-replay":
+        own_redis.start()
+        await asyncio.to_thread(intake.replay_spool)
+    await asyncio.sleep(1.1)  # the window is over
+    retried = await intake.submit(draft("again", "LAPOR air PDAM tidak mengalir"), short_window)
+    assert (retried.tracking_id, retried.duplicate, retried.same_text) == (first.tracking_id, True, True)
+
+
+async def test_a_providers_retry_of_a_repeat_in_the_batch_of_its_first_during_an_outage_is_one_report_with_it(
+    intake: Intake, own_redis: EmbeddedRedis
+) -> None:
+    short_window = ("sms-aggregator", 1)
+    await intake.submit(draft("warm-up", "LAPOR lampu jalan mati"))  # its reserve leased, as a running gateway's
+    own_redis.stop()
+    await intake.submit(draft("warm", "LAPOR jalan berlubang"), short_window)  # the outage found: spooling
+    receipts = await asyncio.gather(*(intake.submit(draft(f"send-{n}", "LAPOR air PDAM mati"), short_window)
+                                      for n in range(3)))
+    assert len({r.tracking_id for r in receipts}) == 1, receipts
+    await asyncio.sleep(1.1)  # the window is over
+    retried = await asyncio.gather(*(intake.submit(draft(f"send-{n}", "LAPOR air PDAM mati"), short_window)
+                                     for n in range(3)))
+    assert {r.tracking_id for r in retried} == {receipts[0].tracking_id}, retried
