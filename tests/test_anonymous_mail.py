@@ -387,6 +387,23 @@ SIGN_OFF_CASES = [
     SignOffCase("the perpetrator's number below the name alone stays", "Siti Rahayu",
                 "Pungli di kelurahan.\n\nSiti Rahayu\nNomor pelaku 0812 3456 7890",
                 "Pungli di kelurahan.\n\n[anonim]\nNomor pelaku 0812 3456 7890"),
+    # A full postal address below the name, longer than a sentence's line: the signature's all the same, with the
+    # number and e-mail below it (read as the citizen's words, all of it reached the case store).
+    SignOffCase("a signature with a full address goes whole", "Siti Rahayu",
+                "Pungli di kelurahan.\n\nHormat saya,\nSiti Rahayu, S.Pd.\nGuru Honorer SDN 3 Sukamaju\n"
+                "Jl. Melati No. 12 RT 05 RW 02, Kel. Sukamaju, Kec. Cibeunying, Kota Bandung 40123\n"
+                "HP/WA: 0812-3456-7001\nsiti.rahayu.guru@gmail.com",
+                "Pungli di kelurahan.\n\nHormat saya,\n[anonim]"),
+    SignOffCase("a housing estate's address goes whole", "Budi Santoso",
+                "Pungli di kelurahan.\n\nSalam,\nBudi Santoso\nPerumahan Griya Asri Blok C5 No. 17, RT 03 RW 09, "
+                "Kelurahan Sukamaju, Kecamatan Cibeunying Kidul, Bandung\n0812-3456-7001",
+                "Pungli di kelurahan.\n\nSalam,\n[anonim]"),
+    # A long line of the report's below the closing stays (a road, not an address), the sender's number below it goes.
+    SignOffCase("a long report line opening with a road's name stays", "Budi Santoso",
+                "Pungli.\n\nTerima kasih.\nJalan di depan rumah saya sudah rusak sejak tiga bulan lalu dan sering "
+                "terjadi kecelakaan di malam hari, mohon segera diperbaiki\nHP 0812-3456-7001",
+                "Pungli.\n\nTerima kasih.\nJalan di depan rumah saya sudah rusak sejak tiga bulan lalu dan sering "
+                "terjadi kecelakaan di malam hari, mohon segera diperbaiki\n[anonim]"),
     # A sign-off's contacts under labels of their own ("Kontak:", "No. WA:", "HP saya:"), no report's labels.
     SignOffCase("a sign-off's labelled contacts go", "Dewi Lestari",
                 "Dana dipotong.\n\nTerima kasih,\nDewi\nAlamat rumah: Jl. Melati 12\nNo. WA: 0813-9876-5432",

@@ -105,6 +105,8 @@ SIGNATURE_MAX_LINE = 120
 # an anonymous reporter's number must not reach the agency (the gateway's copy keeps the text whole).
 SHORT_TAIL_MAX_LINES = 6
 SHORT_TAIL_MAX_LINE = 80
+# A postal address's line in that tail (`[address_lines]`) may be this long: a full one runs past 80.
+ADDRESS_LINE_MAX = 200
 # A line "Label: value" is the citizen's (a structured report: "Nama pelaku: ...", "Lokasi: ...", "Saksi: ...") unless
 # its label is a signature's contact label (`[contact_labels]` in config/identity.toml).
 _LABELLED_LINE = re.compile(r"\s*([A-Za-z][A-Za-z ./-]{0,24}?)\s*:\s+\S")  # a space after: not a link's scheme
@@ -146,6 +148,8 @@ class IdentityWords:
     someone_else: re.Pattern[str]
     # Words that ask to be reached (`[own_contact]`), as whole words.
     own_contact: re.Pattern[str]
+    # A word opening a postal address's line (`[address_lines]`), a dot after it or none.
+    address_line: re.Pattern[str]
 
 
 @lru_cache(maxsize=4)
@@ -168,6 +172,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                 re.IGNORECASE),
         own_contact=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_contact"]["phrases"]))
                                + r")(?!\w)", re.IGNORECASE),
+        address_line=re.compile(r"\s*(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
+                                + r")(?:\.|(?!\w))", re.IGNORECASE),
     )
 
 
@@ -493,7 +499,7 @@ def without_sign_off_contacts(text: str) -> str:
     after = [index for index in written if index > line]
     opening = lines[line][:_AFTER_CLOSING.match(lines[line], phrases[-1].end()).end()]
     rest = lines[line][len(opening):]
-    if len(after) > SHORT_TAIL_MAX_LINES or any(len(lines[index]) > SHORT_TAIL_MAX_LINE for index in after) \
+    if len(after) > SHORT_TAIL_MAX_LINES or any(_too_long_for_a_sign_off(lines[index]) for index in after) \
             or len(rest) > SHORT_TAIL_MAX_LINE or len(rest.split()) > SIGN_OFF_MAX_WORDS \
             or not _has_contact("\n".join([rest, *(lines[index] for index in after)])):
         return text
@@ -507,6 +513,16 @@ def without_sign_off_contacts(text: str) -> str:
     if after:
         lines[after[0]:] = [OWN_IDENTITY]
     return "\n".join(lines)
+
+
+def _too_long_for_a_sign_off(line: str) -> bool:
+    """Whether a line below a closing phrase is too long to be the sign-off's: longer than SHORT_TAIL_MAX_LINE, or,
+    for a postal address's (`[address_lines]`: "Jl. Melati No. 12 RT 05 RW 02, Kel. ..., Kota Bandung 40123"), than
+    ADDRESS_LINE_MAX. A full address read as the citizen's words kept the whole signature, the anonymous sender's
+    number and e-mail below it too."""
+    if len(line) <= SHORT_TAIL_MAX_LINE:
+        return False
+    return len(line) > ADDRESS_LINE_MAX or not load_identity_words().address_line.match(line)
 
 
 def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[SpelledName] = ()) -> str:
