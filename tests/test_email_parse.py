@@ -929,6 +929,10 @@ FORWARD_ROWS = [
                "Lampunya masih mati.\n\n________________________________\nFrom: LAPOR! <pengaduan@lapor.go.id>\n"
                "Sent: Thursday, November 26, 2026 9:02 AM\nTo: warga@example.net\n"
                "Subject: [LAPOR #10001301] Lampu jalan mati\n\n" + ACK_10001301, "Lampunya masih mati."),
+    ForwardRow("yahoo-header-on-the-markers-line", "Fwd: Lampu jalan mati",
+               "Lampunya masih mati.\n\n----- Forwarded Message ----- From: LAPOR! <pengaduan@lapor.go.id>To: "
+               "<warga@example.net>Sent: Thursday, November 26, 2026, 09:02:00 AM GMT+7Subject: [LAPOR #10001301] "
+               "Lampu jalan mati\n" + ACK_10001301, "Lampunya masih mati."),
     ForwardRow("forwarded-as-an-attachment", "Fwd: [LAPOR #10001301] Lampu jalan mati", "Lampunya masih mati.\n",
                "Lampunya masih mati.", _our_ack_attached()),
     ForwardRow("our-forward-then-someone-elses", "Fwd: Lampu jalan mati",

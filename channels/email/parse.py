@@ -599,9 +599,11 @@ def _quote_start(lines: list[str], index: int) -> int:
 
 
 # Where a forwarded message starts (Gmail, Thunderbird, Apple Mail, in English and Indonesian): it is the report
-# (a village head forwarding a citizen's mail), kept whole.
+# (a village head forwarding a citizen's mail), kept whole. Yahoo's text part may carry the header's fields on the
+# marker's line ("----- Forwarded Message ----- From: LAPOR! <...> To: ... Subject: ...").
 _FORWARD_STARTS = [
-    re.compile(r"^\s*-{2,}\s*(Forwarded message|Pesan terusan|Pesan yang diteruskan)\b[^-]*-{2,}\s*$", re.IGNORECASE),
+    re.compile(r"^\s*-{2,}\s*(Forwarded message|Pesan terusan|Pesan yang diteruskan)\b[^-]*-{2,}"
+               r"\s*(?:(?:From|Dari)\s*:.*)?$", re.IGNORECASE),
     re.compile(r"^\s*(Begin forwarded message|Awal pesan yang diteruskan)\s*:\s*$", re.IGNORECASE),
 ]
 # The signature delimiter (RFC 3676 4.3): "-- ", dash dash space, alone on its line, as Gmail, Thunderbird, K-9 and
