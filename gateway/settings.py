@@ -516,30 +516,27 @@ def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[
     return result
 
 
-def _check_secrets(settings: Settings) -> None:
+def _missing_secrets(settings: Settings) -> str | None:
     missing = [
         variable
         for section, key, variable in REQUIRED_SECRETS
         if getattr(getattr(settings, section), "enabled", True) and not getattr(getattr(settings, section), key)
     ]
-    if missing:
-        raise SettingsError(
-            "missing secret(s) for enabled channels: "
-            + ", ".join(missing)
-            + " (set them in the environment, disable the channel, or use LAPOR_PROFILE=development)"
-        )
+    if not missing:
+        return None
+    return ("missing secret(s) for enabled channels: " + ", ".join(missing)
+            + " (set them in the environment, disable the channel, or use LAPOR_PROFILE=development)")
 
 
-def _check_reply_routes(settings: Settings) -> None:
+def _reply_route_missing(settings: Settings) -> str | None:
     """In production an enabled e-mail channel needs a way out for its replies: without a relay they were written to
     the outbox under the data dir, counted as sent, and no citizen got one. A pickup directory another mailer sends
     from is a choice made by naming it (`email.outbox_dir`); the development profile's local outbox is its own."""
     email = settings.email
     if settings.profile == "production" and email.enabled and not email.relay_host and not email.outbox_dir:
-        raise SettingsError(
-            "e-mail replies have no way out: set LAPOR_EMAIL_RELAY_HOST (the SMTP relay they go through), or "
-            "LAPOR_EMAIL_OUTBOX_DIR (a pickup directory another mailer sends from), or LAPOR_EMAIL_ENABLED=false"
-        )
+        return ("e-mail replies have no way out: set LAPOR_EMAIL_RELAY_HOST (the SMTP relay they go through), or "
+                "LAPOR_EMAIL_OUTBOX_DIR (a pickup directory another mailer sends from), or LAPOR_EMAIL_ENABLED=false")
+    return None
 
 
 def settings_warnings(settings: Settings) -> list[str]:
@@ -598,6 +595,8 @@ def load_settings(environ: Mapping[str, str] | None = None, config_dir: Path = C
     except ValidationError as error:
         problems = "; ".join(f"{_where(item['loc'])}: {item['msg']}" for item in error.errors())
         raise SettingsError(f"invalid settings: {problems}") from None
-    _check_secrets(settings)
-    _check_reply_routes(settings)
+    # Every such problem at once: one at a time, a deployment found the relay missing only once the secrets were set.
+    problems = [problem for problem in (_missing_secrets(settings), _reply_route_missing(settings)) if problem]
+    if problems:
+        raise SettingsError("; ".join(problems))
     return settings
