@@ -9,15 +9,17 @@ or worker is left holding the ports and queues of the next `make run`.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -179,7 +181,44 @@ def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> in
         return _supervise(settings, procfile)
 
 
+def listening_ports(settings: Settings, commands: Iterable[str]) -> list[tuple[str, str, int, str]]:
+    """(process, host, port, the setting that moves it) of each of the Procfile's `commands` that listens."""
+    ports = {"lapor-gateway serve": ("gateway", settings.http.host, settings.http.port, "LAPOR_HTTP_PORT"),
+             "lapor-gateway smtp": ("smtp", settings.smtp.host, settings.smtp.port, "LAPOR_SMTP_PORT"),
+             "lapor-gateway casestore": ("casestore", "127.0.0.1", settings.casestore.port, "LAPOR_CASESTORE_PORT")}
+    if settings.is_development:  # idle in production
+        ports["lapor-gateway fake-providers"] = ("fake_providers", "127.0.0.1", settings.social.fake_providers_port,
+                                                 "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT")
+    return [ports[command.strip()] for command in commands if command.strip() in ports]
+
+
+def taken_ports(settings: Settings, commands: Iterable[str]) -> list[tuple[str, str, int, str]]:
+    """The listening ports another process holds, tried as the processes bind them (SO_REUSEADDR, as aiohttp and
+    aiosmtpd do): a second checkout's `make run` on other data dirs with the same ports ran its pollers and workers
+    against the first one's fake providers and case store (filing its mentions) for the moment before its gateway
+    found the port taken and everything stopped."""
+    taken = []
+    for process, host, port, setting in listening_ports(settings, commands):
+        try:
+            family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                taken.append((process, host, port, setting))
+            # any other failure (an address none of this host's, a port below 1024) is the process's to say
+    return taken
+
+
 def _supervise(settings: Settings, procfile: Path) -> int:
+    taken = taken_ports(settings, read_procfile(procfile).values())
+    for process, host, port, setting in taken:
+        log.error("process.port_in_use", process=process, host=host, port=port, setting=setting,
+                  detail=f"port {port} is taken (another process listens on it, a second make run?): stop that "
+                         f"process, or move this one with {setting}; nothing was started")
+    if taken:
+        return 1
     if settings.is_development:
         log.warning("profile.development", detail="development secrets, fake providers and a local outbox are in "
                     "use; never expose this instance to the internet")

@@ -605,6 +605,32 @@ def test_a_second_make_run_on_the_same_data_dir_refuses_and_leaves_the_first_who
                 os.killpg(process.pid, signal.SIGKILL)
 
 
+def test_a_make_run_whose_port_another_process_holds_starts_nothing_and_names_the_setting(tmp_path: Path) -> None:
+    """A second checkout's `make run` on a data dir of its own with the same ports ran its pollers and workers
+    against the first one's fake providers and case store (filing the first one's mentions) for the moment before its
+    gateway found the port taken and everything stopped. The ports are tried first: nothing starts."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("casestore: lapor-gateway casestore\nsleeper: sleep 300\n")
+    env = _supervisor_env(tmp_path)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        env["LAPOR_CASESTORE_PORT"] = str(holder.getsockname()[1])
+        log_path = tmp_path / "run.log"
+        supervisor = _start_supervisor(procfile, env, log_path)
+        try:
+            assert supervisor.wait(timeout=30) == 1, log_path.read_text()[-3000:]
+        finally:
+            if supervisor.poll() is None:
+                os.killpg(supervisor.pid, signal.SIGKILL)
+    events = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    [taken] = [event for event in events if event["event"] == "process.port_in_use"]
+    assert (taken["process"], taken["port"], taken["setting"]) == (
+        "casestore", int(env["LAPOR_CASESTORE_PORT"]), "LAPOR_CASESTORE_PORT")
+    assert [event["event"] for event in events if event["event"] in ("supervisor.started", "redis.embedded")] == []
+    assert not (tmp_path / "var" / "redis").exists()
+
+
 def test_the_processes_are_given_the_data_dir_as_an_absolute_path(tmp_path: Path) -> None:
     """The processes run in the repository, not where `lapor-gateway dev` was started: a relative LAPOR_DATA_DIR (the
     default ./var) handed on as it was named another directory there than the one its Redis and metrics were in."""
