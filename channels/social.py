@@ -22,8 +22,8 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -335,7 +335,16 @@ class MentionIntake:
 
     def take(self, messages: Sequence[InboundMessage]) -> list[ReplyJob]:
         """Durable when it returns (raises NotDurable otherwise). Returns the replies it queued. The mentions' words
-        and authors are kept out of every log line until the poller's round ends (`run_poller`)."""
+        and authors are kept out of every log line until the poller's round ends (`run_poller`).
+
+        A mention that goes on under another of the batch by its sender (see InboundMessage.own_posts) is taken after
+        it, once that one's report is stored: taken together, it was a report of its own (named, a whistleblower's
+        answer under their #anonim mention of the same page)."""
+        ids = {message.provider_message_id for message in messages}
+        later = [message for message in messages if ids.intersection(message.own_posts)]
+        if later and len(later) < len(messages):  # (posts that answer each other, which X never gives: at once)
+            first = [message for message in messages if not ids.intersection(message.own_posts)]
+            return self.take(first) + self.take(later)
         add_sensitive_values(*[value for message in messages for value in message.personal_values()])
         jobs: list[ReplyJob] = []
         drafts = []
@@ -373,6 +382,8 @@ class MentionIntake:
             draft, unknown_parent = normalized.draft, None
             edited = None if draft.follow_up_of else self._edited_report(message)
             threaded = None if edited else self._thread_follow_up(message, draft)
+            if threaded and _only_own_posts(message):
+                draft = self._without_own_quotes(message, draft)
             if edited or threaded:
                 draft = draft.model_copy(update={"follow_up_of": edited or threaded})
             if draft.follow_up_of:  # adding to an anonymous report stays anonymous; unknown flags: anonymous too
@@ -425,7 +436,12 @@ class MentionIntake:
         earlier = message.channel_meta.get("edit_of")
         if not isinstance(earlier, list | tuple):
             return None
-        for post_id in reversed(earlier):
+        return self._filed_report(message, reversed(earlier))
+
+    def _filed_report(self, message: InboundMessage, post_ids: Iterable[object]) -> str | None:
+        """The report the first of `post_ids` (posts of this channel) filed, or the report it added to; None when
+        none of them filed one (never read, a query, a thank-you, refused)."""
+        for post_id in post_ids:
             tracking_id, state = self._redis.hmget(dedup_key(message.channel.value, str(post_id)), "id", "state")
             if tracking_id is None or state != b"committed":  # a claim not yet stored: no report to add to
                 continue
@@ -437,8 +453,10 @@ class MentionIntake:
 
     def _thread_follow_up(self, message: InboundMessage, draft: ReportDraft) -> str | None:
         """The report this message continues by answering our reply to it, in the thread or quoting it (X), written
-        by that report's own sender; None when it names a Tracking ID itself (`<id> text` wins), answers or quotes no
-        reply of ours, or is someone else's. It then goes through the same follow-up steps as `<id> text` (the
+        by that report's own sender, or by answering or quoting the sender's own mention that filed a report (a thread
+        of theirs: filed as a report of its own, a whistleblower's answer under their #anonim mention went named, the
+        anonymous words quoted in it); None when it names a Tracking ID itself (`<id> text` wins), answers or quotes
+        neither, or is someone else's. It then goes through the same follow-up steps as `<id> text` (the
         report's flags). On Instagram, which does not say which comment a comment answers: a comment on the post
         where we answered that sender's report (gateway.followups.post_thread_report)."""
         if draft.follow_up_of:
@@ -448,11 +466,21 @@ class MentionIntake:
                 report = thread_report(self._redis, message.channel.value, post_id, draft.sender)
                 if report:
                     return report
-            return None
+            # An answer to (or a quote of) the sender's own mention goes on with the report it filed: X names the
+            # post's author, so no envelope is needed to tell it is theirs (see InboundMessage.own_posts).
+            return self._filed_report(message, message.own_posts)
         if message.commented_on:
             return post_thread_report(self._redis, message.channel.value, message.commented_on, draft.sender,
                                       message.provider_message_id)
         return None
+
+    def _without_own_quotes(self, message: InboundMessage, draft: ReportDraft) -> ReportDraft:
+        """An addition by answering the sender's own mention, without that mention quoted again (the report it filed
+        holds it): the words alone, unless they alone are no report ("@lapor1708" under it: the quote stays)."""
+        again = normalize(replace(message, quoted_text=None), default_region=self._settings.sms.default_region,
+                          shortest_id=self._settings.intake.shortest_tracking_id,
+                          max_text_chars=self._settings.intake.max_text_chars)
+        return draft if again.draft is None else draft.model_copy(update={"text": again.draft.text})
 
     def _query_reply(self, message: InboundMessage, action: Action, tracking_id: str | None,
                      language: str) -> ReplyJob:
@@ -540,6 +568,12 @@ class MentionIntake:
             metrics.REPLIES.labels(health_channel(job.channel), "capped").inc()
             log.warning("reply.capped", channel=reply_source(job.channel), tracking_id=job.tracking_id,
                         reply_key=job.reply_key, reason="sender_cap")
+
+
+def _only_own_posts(message: InboundMessage) -> bool:
+    """Whether every post `message` answers or quotes is its sender's own (so all it quotes is theirs)."""
+    referenced = {post for post in (message.replied_to, message.quoted_post) if post}
+    return bool(referenced) and referenced <= set(message.own_posts)
 
 
 def _unanswerable(message: InboundMessage) -> str | None:

@@ -317,7 +317,16 @@ def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
         replied_to=_referenced(tweet, "replied_to"),
         quoted_post=_referenced(tweet, "quoted"),
         quoted_text=quoted,
+        own_posts=_own_posts(tweet, posts or {}),
     )
+
+
+def _own_posts(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet]) -> tuple[str, ...]:
+    """The ids of the posts the mention answers or quotes that its own author wrote (X names each post's author in
+    `includes.tweets`): a reporter going on under their own mention is adding to the report it filed."""
+    return tuple(str(ref.id) for ref in tweet.referenced_tweets or []
+                 if ref.type in QUOTING and (post := posts.get(str(ref.id))) is not None
+                 and str(post.author_id) == str(tweet.author_id))
 
 
 def _referenced(tweet: tweepy.Tweet, kind: str) -> str | None:

@@ -96,6 +96,9 @@ class InboundMessage:
     # The posts this one quotes or answers (X), already marked as not the sender's words: added to the report's text
     # after the keyword grammar has read the sender's own, so nothing in them sets a kind, a flag or an ID.
     quoted_text: str | None = None
+    # The sender's own earlier posts this one answers or quotes (X: the post's author is this post's): one that was a
+    # mention filed as a report makes this an addition to that report (channels.social.MentionIntake).
+    own_posts: tuple[str, ...] = ()
 
     def personal_values(self) -> tuple[str | None, ...]:
         """What the citizen wrote and what names them, to keep out of every log line about the message

@@ -58,6 +58,7 @@ from tests.test_envelope_schema import sample_envelope
 from workers import social_reply
 from workers.context import WorkerContext
 from workers.deadletters import DeadLetters
+from workers.report_payload import case_store_payload
 from workers.send_lease import SendInProgress, send_lease_key
 
 NOW = 1_900_000_000.0
@@ -2155,3 +2156,71 @@ def test_a_rounds_error_quoting_a_mention_logs_neither_its_words_nor_its_author(
     logged = log_stream.getvalue()
     for secret in ("Cibeunying", "oknum petugas", "Rudi Terang", "rudi_terang"):
         assert secret not in logged, f"{secret!r} in the poller's log"
+
+
+@pytest.mark.parametrize(
+    ("first", "answer", "expected"),
+    [
+        pytest.param("@lapor1708 #anonim pungli di loket samsat", {"text": "@lapor1708 kejadian lagi hari ini"},
+                     {"follow_up_of": "parent", "anonymous": True, "text": "kejadian lagi hari ini"},
+                     id="whistleblower-answers-own-anonymous-mention"),
+        pytest.param("@lapor1708 jalan rusak di Jl. Dago", {"text": "@lapor1708"},
+                     {"follow_up_of": "parent", "text": f"{EARLIER_MARK}\n> @lapor1708 jalan rusak di Jl. Dago"},
+                     id="the-handle-alone-under-own-mention-keeps-the-quote"),
+        pytest.param("@lapor1708 jalan rusak di Jl. Dago", {"text": "@lapor1708 masih rusak", "quote": True},
+                     {"follow_up_of": "parent", "anonymous": False, "text": "masih rusak"},
+                     id="reporter-quotes-own-mention"),
+        pytest.param("@lapor1708 jalan rusak di Jl. Dago", {"text": "@lapor1708 di sini juga", "username": "budi_bdg"},
+                     {"follow_up_of": None, "anonymous": False}, id="someone-else-answers-the-mention"),
+        pytest.param("@lapor1708 #anonim pungli di loket samsat",
+                     {"text": "@lapor1708 kejadian lagi", "envelope_gone": True},
+                     {"follow_up_of": "parent", "anonymous": True}, id="report-forwarded-still-added-anonymous"),
+    ],
+)
+def test_an_answer_to_the_reporters_own_mention_adds_to_the_report_it_filed(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
+    first: str, answer: dict[str, Any], expected: dict[str, Any],
+) -> None:
+    """A citizen goes on under their own mention (a thread, or a quote of it) and X gives that post as a new mention.
+    Filed as a report of its own, it doubled the case, and a whistleblower's "kejadian lagi" under their #anonim
+    mention went named, with the anonymous mention's words quoted as their earlier post: their handle tied to the
+    anonymous report. By the same sender it adds to the report the mention filed (its flags carry over); anyone
+    else's answer is a report of its own. A report whose envelope is gone cannot tell its sender: the answer is a new
+    report, and one under an anonymous mention is anonymous."""
+    poller = make_poller(settings, redis, intake)
+    mention = fake.state.add_tweet(first, username="siti_rahma")
+    poller.poll_once()
+    parent = reports_by_tweet(redis)[mention["id"]]
+    if answer.get("envelope_gone"):
+        redis.delete(f"lapor:envelope:{parent['tracking_id']}")
+    tweet = fake.state.add_tweet(answer["text"], username=answer.get("username", "siti_rahma"),
+                                 **{"quote_of" if answer.get("quote") else "in_reply_to": mention["id"]})
+    poller.poll_once()
+
+    report = reports_by_tweet(redis)[tweet["id"]]
+    wanted = {**expected, "follow_up_of": parent["tracking_id"] if expected["follow_up_of"] == "parent"
+              else expected["follow_up_of"]}
+    for name, value in wanted.items():
+        assert report[name] == value, name
+    [job] = [job for job in reply_jobs(redis) if job[1] == {"tweet_id": tweet["id"]}]
+    assert job[2:4] == (("social_follow_up", parent["tracking_id"]) if wanted["follow_up_of"]
+                        else ("social_ack", report["tracking_id"]))
+
+
+def test_an_answer_to_the_reporters_own_mention_on_the_same_page_adds_to_the_report_it_filed(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """The mention and the reporter's answer under it read in one page: the answer is taken once the mention's report
+    is stored, so it adds to it (taken together, it was a named report of its own, the #anonim words quoted in it);
+    so does an answer to that answer."""
+    mention = fake.state.add_tweet("@lapor1708 #anonim pungli di loket samsat", username="siti_rahma")
+    answer = fake.state.add_tweet("@lapor1708 kejadian lagi hari ini", username="siti_rahma", in_reply_to=mention["id"])
+    again = fake.state.add_tweet("@lapor1708 minta Rp 200rb", username="siti_rahma", in_reply_to=answer["id"])
+    make_poller(settings, redis, intake).poll_once()
+
+    reports = reports_by_tweet(redis)
+    parent = reports[mention["id"]]
+    for tweet, text in ((answer, "kejadian lagi hari ini"), (again, "minta Rp 200rb")):
+        report = reports[tweet["id"]]
+        assert (report["follow_up_of"], report["anonymous"], report["text"]) == (parent["tracking_id"], True, text)
+        assert "siti_rahma" not in orjson.dumps(case_store_payload(report, settings)).decode()
