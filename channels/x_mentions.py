@@ -59,7 +59,7 @@ PROGRESS_KEY = "lapor:cursor:x:{user_id}"
 EXPANSIONS = ["author_id", "attachments.media_keys", "referenced_tweets.id"]
 TWEET_FIELDS = ["id", "text", "author_id", "created_at", "conversation_id", "referenced_tweets", "attachments", "lang",
                 "entities", "note_tweet"]
-MEDIA_FIELDS = ["media_key", "type", "url", "preview_image_url", "variants"]
+MEDIA_FIELDS = ["media_key", "type", "url", "preview_image_url", "variants", "duration_ms"]
 USER_FIELDS = ["id", "username", "name"]
 MEDIA_TYPES = {"photo": "image/jpeg", "video": "video/mp4", "animated_gif": "video/mp4"}
 PREVIEW_TYPE = "image/jpeg"
@@ -191,7 +191,25 @@ def is_retweet(tweet: tweepy.Tweet) -> bool:
     return any(getattr(ref, "type", None) == "retweeted" for ref in referenced) or tweet.text.startswith("RT @")
 
 
-def _attachments(tweet: tweepy.Tweet, media_by_key: Mapping[str, tweepy.Media]) -> list[Attachment]:
+def _video_variant(media: tweepy.Media, max_bytes: int | None) -> str | None:
+    """The address of a video's (or GIF's) MP4 to fetch, from its `variants` (several bit rates, and an HLS
+    playlist, which is no file): the best one whose size, by its bit rate over `duration_ms`, fits `max_bytes`
+    (`attachments.max_bytes`: a larger one is refused by the fetch, and the report had no video at all), else the
+    smallest. None without an MP4."""
+    mp4 = [(int(variant.get("bit_rate") or 0), str(variant["url"])) for variant in media.variants or []
+           if isinstance(variant, Mapping) and variant.get("content_type") == "video/mp4" and variant.get("url")]
+    if not mp4:
+        return None
+    mp4.sort()
+    duration = float(media.duration_ms or 0) / 1000
+    fitting = [url for rate, url in mp4 if duration and max_bytes and rate * duration / 8 <= max_bytes]
+    return fitting[-1] if fitting else mp4[0][1]
+
+
+def _attachments(tweet: tweepy.Tweet, media_by_key: Mapping[str, tweepy.Media],
+                 video_max_bytes: int | None = None) -> list[Attachment]:
+    """The post's photos, and each video or GIF as its still (a JPEG: kept for an anonymous report, whose video the
+    gateway withholds) and its MP4 (`variants`: with the still alone, a citizen's video came as one frame of it)."""
     keys = (tweet.attachments or {}).get("media_keys", [])
     attachments = []
     for key in keys:
@@ -203,8 +221,12 @@ def _attachments(tweet: tweepy.Tweet, media_by_key: Mapping[str, tweepy.Media]) 
         elif media.preview_image_url:  # a video or GIF has no url: its still, a JPEG, is what the address holds
             location, content_type = media.preview_image_url, PREVIEW_TYPE
         else:
-            continue
-        attachments.append(Attachment(content_type=content_type, location=location, name=key))
+            location = content_type = None
+        if location and content_type:
+            attachments.append(Attachment(content_type=content_type, location=location, name=key))
+        video = None if media.url else _video_variant(media, video_max_bytes)
+        if video:
+            attachments.append(Attachment(content_type="video/mp4", location=video, name=key))
     return attachments
 
 
@@ -295,7 +317,8 @@ def quoted_posts(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet], own_use
 
 def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
                media_by_key: Mapping[str, tweepy.Media], posts: Mapping[str, tweepy.Tweet] | None = None,
-               own_user_id: str = "", quoted_max_chars: int = 1000) -> InboundMessage:
+               own_user_id: str = "", quoted_max_chars: int = 1000, video_max_bytes: int | None = None
+               ) -> InboundMessage:
     """The mention as an inbound message; `posts`: the page's `includes.tweets` (see quoted_posts)."""
     author = users.get(str(tweet.author_id))
     created: datetime | None = tweet.created_at
@@ -310,7 +333,7 @@ def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
         sender_display_name=(author.name if author else None),
         text=strip_leading_mentions(tweet_text(tweet, quoted_ids)),
         received_at=created or utc_now(),
-        attachments=_attachments(tweet, media_by_key),
+        attachments=_attachments(tweet, media_by_key, video_max_bytes),
         channel_meta={"tweet_id": str(tweet.id), "conversation_id": str(tweet.conversation_id or tweet.id),
                       "username": author.username if author else None,
                       **({"edit_of": earlier} if (earlier := earlier_versions(tweet)) else {})},
@@ -338,7 +361,8 @@ def reply_target(message: InboundMessage) -> dict[str, str]:
     return {"tweet_id": message.provider_message_id}
 
 
-def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000) -> list[InboundMessage]:
+def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000,
+                video_max_bytes: int | None = None) -> list[InboundMessage]:
     """The page's mentions as inbound messages, oldest first, without our own tweets, retweets, and versions of a post
     edited since (see superseded; a later version says which it replaced: `channel_meta.edit_of`)."""
     includes = response.includes or {}
@@ -356,7 +380,8 @@ def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000) -
         if superseded(tweet):
             log.debug("mention.ignored", channel=SOURCE, reason="edited_since")
             continue
-        messages.append(to_inbound(tweet, users, media_by_key, posts, own_user_id, quoted_max_chars))
+        messages.append(to_inbound(tweet, users, media_by_key, posts, own_user_id, quoted_max_chars,
+                                   video_max_bytes))
     return messages
 
 
@@ -389,6 +414,7 @@ class XMentionsPoller:
     def __init__(self, settings: Settings, redis: Redis, intake: Intake, *, clock: Clock = time.time,
                  client: tweepy.Client | None = None) -> None:
         self.settings = settings.x
+        self.video_max_bytes = settings.attachments.max_bytes
         self.account = lease_account(settings, "x")  # the lease: one poller of this account polls at a time
         self.client = client or build_client(self.settings.base_url, self.settings.bearer_token)
         self.progress = x_progress(redis, self.settings.user_id)
@@ -436,7 +462,8 @@ class XMentionsPoller:
             newest = newest or (response.meta or {}).get("newest_id")
             try:
                 page_ids = [int(tweet.id) for tweet in response.data or []]
-                messages = mentions_of(response, self.settings.user_id, self.settings.quoted_post_max_chars)
+                messages = mentions_of(response, self.settings.user_id, self.settings.quoted_post_max_chars,
+                                       self.video_max_bytes)
             except (AttributeError, KeyError, TypeError, ValueError) as error:
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable mentions page: {error}") from error
             self.mentions.take(messages)

@@ -2224,3 +2224,40 @@ def test_an_answer_to_the_reporters_own_mention_on_the_same_page_adds_to_the_rep
         report = reports[tweet["id"]]
         assert (report["follow_up_of"], report["anonymous"], report["text"]) == (parent["tracking_id"], True, text)
         assert "siti_rahma" not in orjson.dumps(case_store_payload(report, settings)).decode()
+
+
+VIDEO = "https://video.twimg.com/ext_tw_video"
+
+
+@pytest.mark.parametrize(
+    ("tweet_id", "expected"),
+    [
+        # 31.5 s: the 720p MP4 (2176 kb/s, ~8.6 MB) fits 10 MiB; the HLS playlist is no file.
+        pytest.param("1860000000000001501", [
+            ("image/jpeg", "https://pbs.twimg.com/ext_tw_video_thumb/1860000000000001511/pu/img/sT9kq2Lm.jpg"),
+            ("video/mp4", f"{VIDEO}/1860000000000001511/pu/vid/avc1/720x1280/Rt7uVb.mp4?tag=12")],
+            id="a-video-its-still-and-the-best-mp4-that-fits"),
+        pytest.param("1860000000000001502", [
+            ("image/jpeg", "https://pbs.twimg.com/tweet_video_thumb/GdYz4QbX0AAm1Lk.jpg"),
+            ("video/mp4", "https://video.twimg.com/tweet_video/GdYz4QbX0AAm1Lk.mp4")],
+            id="a-gif-its-still-and-its-mp4"),
+        # 20 min: no MP4 fits 10 MiB (256 kb/s is ~38 MB): the smallest, which the fetch refuses, kept by address.
+        pytest.param("1860000000000001503", [
+            ("image/jpeg", "https://pbs.twimg.com/ext_tw_video_thumb/1860000000000001513/pu/img/Pq1wEr.jpg"),
+            ("video/mp4", f"{VIDEO}/1860000000000001513/pu/vid/avc1/320x180/Zx9Cv.mp4?tag=12")],
+            id="a-long-video-the-smallest-mp4"),
+    ],
+)
+def test_a_video_or_gif_is_its_still_and_its_mp4_not_the_still_alone(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, tweet_id: str,
+    expected: list[tuple[str, str]],
+) -> None:
+    """X API v2 gives a video or GIF no `url`: its still (`preview_image_url`) and its files (`variants`). With the
+    still alone a citizen's video of a bribe reached the case store as one frame of it. The still stays (an
+    anonymous report's video is withheld by the gateway; the still, a JPEG, goes), and the MP4 is added."""
+    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page_video.json"))
+    make_poller(settings, redis, intake).poll_once()
+    asked = next(r for r in fake.state.requests if r["path"].endswith("/mentions"))
+    assert {"variants", "duration_ms"} <= set(asked["query"]["media.fields"].split(","))
+    report = reports_by_tweet(redis)[tweet_id]
+    assert [(a["content_type"], a["location"]) for a in report["attachments"]] == expected
