@@ -138,11 +138,31 @@ def build_client(base_url: str, bearer_token: str | None = None, *, oauth1: XSet
     return client
 
 
+# The daily caps X puts on posting, besides the 15-minute window (`x-rate-limit-*`): the account's and the app's.
+DAILY_LIMITS = ("x-user-limit-24hour", "x-app-limit-24hour")
+
+
+def _rate_limit_reset(error: tweepy.TooManyRequests) -> int | None:
+    """When a 429 ends: `x-rate-limit-reset`, or the reset of a daily cap used up (`x-user-limit-24hour-remaining:
+    0`), whichever is later. A reply refused for the daily cap was tried again at the 15-minute window's reset, or
+    each minute once that was past, for up to a day, every try another 429, and the status said the limit ended
+    then."""
+    resets = [error.reset_time] if error.reset_time is not None else []
+    headers = getattr(getattr(error, "response", None), "headers", None) or {}
+    for prefix in DAILY_LIMITS:
+        try:
+            if int(headers.get(f"{prefix}-remaining", "1")) <= 0:
+                resets.append(int(headers[f"{prefix}-reset"]))
+        except (KeyError, ValueError):
+            continue
+    return max(resets) if resets else None
+
+
 def classify(error: Exception) -> ProviderError:
     """A tweepy/requests failure as one of the four provider error kinds."""
     status = getattr(getattr(error, "response", None), "status_code", None)
     if isinstance(error, tweepy.TooManyRequests):
-        reset = getattr(error, "reset_time", None)
+        reset = _rate_limit_reset(error)
         return ProviderError(ProviderErrorKind.RATE_LIMIT, str(error), status=status,
                              retry_at=float(reset) if reset is not None else None)
     if isinstance(error, tweepy.Forbidden) and "duplicate content" in str(error).lower():

@@ -2261,3 +2261,35 @@ def test_a_video_or_gif_is_its_still_and_its_mp4_not_the_still_alone(
     assert {"variants", "duration_ms"} <= set(asked["query"]["media.fields"].split(","))
     report = reports_by_tweet(redis)[tweet_id]
     assert [(a["content_type"], a["location"]) for a in report["attachments"]] == expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "waits"),
+    [
+        pytest.param({"x-rate-limit-reset": 120, "x-rate-limit-remaining": "150", "x-user-limit-24hour-limit": "100",
+                      "x-user-limit-24hour-remaining": "0", "x-user-limit-24hour-reset": 5 * 3600}, 900,
+                     id="the-accounts-daily-cap-used-up-waits-the-longest-wait"),
+        pytest.param({"x-rate-limit-reset": -30, "x-app-limit-24hour-limit": "3000",
+                      "x-app-limit-24hour-remaining": "0", "x-app-limit-24hour-reset": 600}, 601,
+                     id="the-apps-daily-cap-used-up-waits-for-its-reset"),
+        pytest.param({"x-rate-limit-reset": 120, "x-rate-limit-remaining": "0", "x-user-limit-24hour-limit": "100",
+                      "x-user-limit-24hour-remaining": "37", "x-user-limit-24hour-reset": 5 * 3600}, 121,
+                     id="the-15-minute-window-with-daily-posts-left-waits-for-the-window"),
+    ],
+)
+def test_a_reply_refused_for_a_daily_posting_cap_waits_for_the_caps_reset(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, headers: dict[str, Any],
+    waits: float,
+) -> None:
+    """X limits posting per day too (`x-user-limit-24hour-*`, `x-app-limit-24hour-*` on POST /2/tweets). Its 429 for
+    a daily cap used up was read by the 15-minute `x-rate-limit-reset` alone: the reply was tried again at that reset,
+    or each minute once it was past, for up to a day, each try another 429."""
+    now = int(time.time())
+    fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
+    make_poller(settings, redis, intake).poll_once()
+    fake.fail("/x/2/tweets", 429, body=fixture("x/too_many_requests.json"),
+              headers={name: str(now + value) if isinstance(value, int) else value for name, value in headers.items()})
+    before = time.time()
+    run_reply_jobs(settings)
+    [(_, due)] = redis.zrange(queue(REPLY_QUEUE, redis).scheduled_job_registry.key, 0, -1, withscores=True)
+    assert waits - 2 <= due - before <= waits + 2
