@@ -1529,8 +1529,8 @@ def _wishes_anonymity(words: list[str], grammar: Grammar) -> bool:
     want to report this anonymously", "Tolong laporan ini dianonimkan"). Any other word in the run makes it prose ("akun
     anonim", "dikirim secara anonim"). So do a greeting and terms of address alone before it, opening the message (the
     words of `[greeting]` and the courtesy's fillers and names: "Selamat pagi, ANONIM. ...", "Halo min, anonim ya.
-    ...", "Lapor pak (anonim) ..." once the kind word is read; each was a named report). Each anonymity word looks back
-    a bounded number of words: linear in the text."""
+    ...", "Lapor pak (anonim) ..." once the kind word is read; each was a named report). Our short code or handle
+    between them is read past. Each anonymity word looks back a bounded number of words: linear in the text."""
     greeting = grammar.greeting.vocabulary
     for at, word in enumerate(words):
         if word not in grammar.anonymity_words:
@@ -1541,7 +1541,8 @@ def _wishes_anonymity(words: list[str], grammar: Grammar) -> bool:
         for before in reversed(words[max(0, at - grammar.request_reach):at]):
             if before in grammar.request_words:
                 return True
-            if before not in grammar.request_links:
+            # Our short code or handle among them ("Tolong @lapor1708 ANONIM ...", a mention's): addressed to us.
+            if before not in grammar.request_links and before not in grammar.courtesy.names:
                 break
     return False
 

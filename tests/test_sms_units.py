@@ -2247,6 +2247,10 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     pytest.param("Saya melaporkan secara anonim pungli di kelurahan", Action.REPORT, True,
                  id="saya-melaporkan-secara-anonim"),
     pytest.param("gw pengen lapor anonim, kades minta setoran", Action.REPORT, True, id="gw-pengen-lapor-anonim"),
+    # our handle or short code between the request and the flag (a mention's "Tolong @lapor1708 ANONIM ...")
+    pytest.param("Tolong @lapor1708 ANONIM pungli di loket samsat", Action.REPORT, True, id="tolong-our-handle-anonim"),
+    pytest.param("Mohon 1708, anonim: pungli di loket samsat", Action.REPORT, True, id="mohon-our-short-code-anonim"),
+    pytest.param("akun @lapor1708 anonim menyebar hoaks", Action.REPORT, False, id="our-handle-in-prose-stays-named"),
     pytest.param("aku mau melaporkan secara anonym pungli di sekolah", Action.REPORT, True, id="misspelt-anonym"),
     pytest.param("sy ingin tetap anonim. Camat minta uang", Action.REPORT, True, id="sy-ingin-tetap-anonim"),
     pytest.param("Tolong laporan ini dianonimkan", Action.REPORT, True, id="laporan-ini-dianonimkan"),
