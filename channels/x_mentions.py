@@ -494,6 +494,7 @@ class XMentionsPoller:
             if not token:
                 if since_id and oldest and walked >= GAP_WARNING_AT:
                     log_mentions_gap(since_id, oldest, walked)
+                    self.signals.mentions_gap(self.channel, tweet_time(since_id), tweet_time(oldest))
                 if newest:
                     self.progress.save(since_id=newest)
                 return taken

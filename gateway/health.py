@@ -174,6 +174,10 @@ class ChannelRules(BaseModel):
     # A job a worker took, held in progress this long and past its own time limit; 0: the rule is off.
     job_held_degraded_seconds: float = 300
     job_held_down_seconds: float = 1800
+    # For how long after a poll found mentions possibly out of the provider's reach the channel says so (degraded,
+    # down); 0: that level is off.
+    mentions_gap_degraded_seconds: float = 3600
+    mentions_gap_down_seconds: float = 0
 
     @field_validator("process_missing_degraded_seconds", "process_missing_down_seconds",
                      "worker_missing_degraded_seconds", "worker_missing_down_seconds")
@@ -259,6 +263,9 @@ class ChannelSignals:
     # When the evaluating process last saw its clock step forward (None: never): the beats and workers' times written
     # before it read as older than they are, so their thresholds count from it too.
     clock_stepped_at: float | None = None
+    # When a poll last found mentions possibly out of the provider's reach, and the window they were posted in.
+    mentions_gap_at: float | None = None
+    mentions_gap: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -578,6 +585,20 @@ def _silent_for(since: float, signals: ChannelSignals, now: float) -> float:
     return max(0.0, now - max(since, signals.clock_stepped_at or since))
 
 
+def rule_mentions_gap(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                      now: float) -> Finding | None:
+    """Mentions possibly out of the provider's reach (X keeps the newest ~800 reachable), for a while after the poll
+    that found them: nothing can fetch them, an operator can look them up by hand for the window said. Logged alone
+    (`channel.mentions_gap`), no view said that citizens' mentions may have been lost."""
+    if signals.mentions_gap_at is None:
+        return None
+    since = max(0.0, now - signals.mentions_gap_at)
+    state = (State.DOWN if since < rules.mentions_gap_down_seconds else
+             State.DEGRADED if since < rules.mentions_gap_degraded_seconds else State.OK)
+    return _finding("mentions_gap", state, f"mentions posted {signals.mentions_gap} may be out of the provider's "
+                                           f"reach (found {_clock(signals.mentions_gap_at)}): look them up by hand")
+
+
 def rule_quiet(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, now: float) -> Finding | None:
     since = signals.last_message_at or signals.first_seen
     if since is None:
@@ -610,7 +631,7 @@ Rule = Callable[[ChannelSignals, Sequence[QueueStats], ChannelRules, float], Fin
 RULES: tuple[Rule, ...] = (
     rule_process_missing, rule_intake_refused, rule_auth, rule_signatures, rule_poll_failing, rule_rate_limited,
     rule_replies, rule_reply_rate_limited, rule_deadletters, rule_worker_missing, rule_job_held, rule_queue_age,
-    rule_quiet,
+    rule_mentions_gap, rule_quiet,
 )
 
 
@@ -852,6 +873,15 @@ class HealthSignals:
             pipe.hset(key, "last_poll_error", _clean(reason))
 
         self._write(channel, "poll_failed", build, error=reason)
+
+    def mentions_gap(self, channel: str, gap_from: str, gap_to: str) -> None:
+        """A poll read as many mentions as the provider keeps reachable: those posted between `gap_from` and `gap_to`
+        (times) may be out of its reach, lost to the API. Logged alone, it was told by no view."""
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hset(key, mapping={"mentions_gap_at": at, "mentions_gap": _clean(f"between {gap_from} and {gap_to}")})
+
+        self._write(channel, "mentions_gap", build)
 
     def rate_limited(self, channel: str, until: float | None = None) -> None:
         """The provider said wait (429); `until` is its reset time (Unix seconds) when it gave one."""
@@ -1212,6 +1242,7 @@ def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
         deadletters_in_window=int(deadletters_in_window),
         channel=channel, last_deadletter_reason=last_deadletter,
         process_seen_at=float(newest_beat[0][1]) if newest_beat else None, processes_alive=int(processes_alive),
+        mentions_gap_at=_float(get(b"mentions_gap_at")), mentions_gap=_text(get(b"mentions_gap")),
     )
 
 

@@ -199,6 +199,16 @@ CASES = [
     Case("job-held rule off", ChannelSignals(), State.OK,
          rules=ChannelRules(job_held_degraded_seconds=0, job_held_down_seconds=0),
          queues=(QueueStats("lapor-forward", 0, workers=1, in_progress=1, overdue={None: Held(9999.0, 120.0)}),)),
+    # mentions possibly out of the provider's reach, found by a poll: said for an hour after it
+    Case("a mentions gap found a moment ago degrades", ChannelSignals(mentions_gap_at=NOW - 60,
+                                                                       mentions_gap="between A and B"),
+         State.DEGRADED, "mentions posted between A and B may be out of the provider's reach (found "
+         "2027-01-15 07:59:00Z): look them up by hand", rules_fired=("mentions_gap",)),
+    Case("a mentions gap an hour old is said no more", ChannelSignals(mentions_gap_at=NOW - 3601,
+                                                                       mentions_gap="between A and B"), State.OK),
+    Case("a mentions gap can be made down for a while", ChannelSignals(mentions_gap_at=NOW - 60,
+                                                                        mentions_gap="between A and B"),
+         State.DOWN, rules=ChannelRules(mentions_gap_down_seconds=600), rules_fired=("mentions_gap",)),
     # quiet period
     Case("quiet past the usual period degrades", ChannelSignals(first_seen=NOW - 90000, last_message_at=NOW - 3700),
          State.DEGRADED, "no message for 61 min", rules_fired=("quiet",)),

@@ -486,6 +486,16 @@ def test_mentions_out_of_reach_after_a_long_outage_are_logged_for_operators(
         # When the unreachable mentions were posted (RFC 3339, from the snowflake ids: since_id to the oldest read).
         assert gap["gap_from"] == tweet_time(first["id"]) and gap["gap_to"] == tweet_time(fake.state.tweets[-800]["id"])
     assert x_progress(redis, X_USER_ID).load() == {"since_id": fake.state.tweets[-1]["id"]}
+    # Every view says it too, for an hour: logged alone, the channel stayed ok while citizens' mentions were lost.
+    rules = load_rules(settings.health.rules_path())
+    x = {c["channel"]: c for c in HealthMonitor(redis, rules).status()["channels"]}["x"]
+    said = "may be out of the provider's reach" in x["reason"]
+    assert (said, x["state"] == "degraded") == (gap_logged, gap_logged), x
+    if gap_logged:
+        assert f"mentions posted between {gap['gap_from']} and {gap['gap_to']}" in x["reason"], x
+        later = {c["channel"]: c for c in HealthMonitor(redis, rules, clock=lambda: time.time() + 3601).status()[
+            "channels"]}["x"]
+        assert "may be out of the provider's reach" not in later["reason"], later
 
 
 def test_redis_down_during_a_poll_moves_nothing_and_crashes_nothing(
