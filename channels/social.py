@@ -386,6 +386,10 @@ class MentionIntake:
                 draft = self._without_own_quotes(message, draft)
             if edited or threaded:
                 draft = draft.model_copy(update={"follow_up_of": edited or threaded})
+            elif message.own_post_anonymous and not draft.anonymous:
+                # Their own anonymous mention answered, its report out of reach (its claim expired): a report of its
+                # own, the anonymous words quoted in it, went named, the handle beside them.
+                draft = draft.model_copy(update={"anonymous": True})
             if draft.follow_up_of:  # adding to an anonymous report stays anonymous; unknown flags: anonymous too
                 parent = draft.follow_up_of
                 draft, unknown = resolve_follow_up_now(self._redis, draft, self._settings.intake.id_range,

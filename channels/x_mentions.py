@@ -50,6 +50,7 @@ from gateway.replies import load_replies
 from gateway.settings import Settings, XSettings
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
+from normalizer.keywords import parse_text
 
 log = get_logger()
 
@@ -361,6 +362,7 @@ def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
         quoted_post=_referenced(tweet, "quoted"),
         quoted_text=quoted,
         own_posts=_own_posts(tweet, posts or {}),
+        own_post_anonymous=_own_post_anonymous(tweet, posts or {}),
     )
 
 
@@ -370,6 +372,14 @@ def _own_posts(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet]) -> tuple[
     return tuple(str(ref.id) for ref in tweet.referenced_tweets or []
                  if ref.type in QUOTING and (post := posts.get(str(ref.id))) is not None
                  and str(post.author_id) == str(tweet.author_id))
+
+
+def _own_post_anonymous(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet]) -> bool:
+    """Whether a post of the sender's own that the mention answers or quotes asks anonymity (`#anonim`, `ANONIM`, in
+    words): the report it filed may be out of reach (its claim expired), and the answer, a report of its own, quotes
+    those words beside the sender's handle."""
+    return any(parse_text(strip_leading_mentions(tweet_text(posts[post_id]))).anonymous
+               for post_id in _own_posts(tweet, posts))
 
 
 def _referenced(tweet: tweepy.Tweet, kind: str) -> str | None:

@@ -99,6 +99,8 @@ class InboundMessage:
     # The sender's own earlier posts this one answers or quotes (X: the post's author is this post's): one that was a
     # mention filed as a report makes this an addition to that report (channels.social.MentionIntake).
     own_posts: tuple[str, ...] = ()
+    # One of those asks anonymity: the message is anonymous whatever it adds to (see channels.x_mentions).
+    own_post_anonymous: bool = False
 
     def personal_values(self) -> tuple[str | None, ...]:
         """What the citizen wrote and what names them, to keep out of every log line about the message

@@ -35,7 +35,7 @@ from channels.x_mentions import (
 )
 from gateway.followups import remember_reply
 from gateway.health import HealthMonitor, load_rules
-from gateway.intake import Intake, Receipt
+from gateway.intake import Intake, Receipt, dedup_key
 from gateway.lease import process_table
 from gateway.queries import LOOKUP_SECONDS
 from gateway.queues import REPLY_QUEUE, enqueue_calls, queue
@@ -2185,6 +2185,13 @@ def test_a_rounds_error_quoting_a_mention_logs_neither_its_words_nor_its_author(
         pytest.param("@lapor1708 #anonim pungli di loket samsat",
                      {"text": "@lapor1708 kejadian lagi", "envelope_gone": True},
                      {"follow_up_of": "parent", "anonymous": True}, id="report-forwarded-still-added-anonymous"),
+        # its claim expired (30 days): a report of its own, anonymous as the mention it answers (it went named,
+        # the #anonim words quoted beside the handle)
+        pytest.param("@lapor1708 #anonim pungli di loket samsat",
+                     {"text": "@lapor1708 kejadian lagi", "claim_gone": True},
+                     {"follow_up_of": None, "anonymous": True}, id="claim-expired-answer-stays-anonymous"),
+        pytest.param("@lapor1708 jalan rusak di Jl. Dago", {"text": "@lapor1708 masih rusak", "claim_gone": True},
+                     {"follow_up_of": None, "anonymous": False}, id="claim-expired-answer-to-a-named-mention"),
     ],
 )
 def test_an_answer_to_the_reporters_own_mention_adds_to_the_report_it_filed(
@@ -2203,6 +2210,8 @@ def test_an_answer_to_the_reporters_own_mention_adds_to_the_report_it_filed(
     parent = reports_by_tweet(redis)[mention["id"]]
     if answer.get("envelope_gone"):
         redis.delete(f"lapor:envelope:{parent['tracking_id']}")
+    if answer.get("claim_gone"):
+        redis.delete(dedup_key(parent["channel"], mention["id"]))
     tweet = fake.state.add_tweet(answer["text"], username=answer.get("username", "siti_rahma"),
                                  **{"quote_of" if answer.get("quote") else "in_reply_to": mention["id"]})
     poller.poll_once()
@@ -2212,6 +2221,8 @@ def test_an_answer_to_the_reporters_own_mention_adds_to_the_report_it_filed(
               else expected["follow_up_of"]}
     for name, value in wanted.items():
         assert report[name] == value, name
+    if report["anonymous"]:
+        assert "siti_rahma" not in orjson.dumps(case_store_payload(report, settings)).decode()
     [job] = [job for job in reply_jobs(redis) if job[1] == {"tweet_id": tweet["id"]}]
     assert job[2:4] == (("social_follow_up", parent["tracking_id"]) if wanted["follow_up_of"]
                         else ("social_ack", report["tracking_id"]))
