@@ -1570,12 +1570,12 @@ def _parse_as_typed(text: str, grammar: Grammar, shortest_id: int) -> ParsedText
         # the query was filed as a report, and the ANONIM was the text's and the reporter's number went to the agency.
         # Once, at the start: "🙏 1708 🙏 1708 ..." must not recurse through our short code as deep as it repeats.
         parsed = _parse_message(after_symbols, grammar, shortest_id)
-        if parsed.action is Action.HELP and _only_our_address(after_symbols, grammar) and not any(
-                char in _QUESTION for char in after_symbols) and (
+        if parsed.action is Action.HELP and not any(char in _QUESTION for char in after_symbols) and (
                 whole := _parse_message(text, grammar, shortest_id)).action is Action.COURTESY:
-            # "🙏 1708", "❤️ 1708": thanks to our short code, as "1708 🙏" is; past the emoji only our short code was
-            # left, and the citizen who thanked us was sent help's two SMS parts. ("🙏 ?" and "👍 1708 ?" still ask
-            # for help: the "?" after our short code is read as its separator, and the question went unanswered.)
+            # "🙏 1708", "❤️ 1708", "♥ a": thanks to our short code, or a filler after the emoji, as "1708 🙏" is; past
+            # the emoji only our short code (or one letter) was left, and the citizen who thanked us was sent help's
+            # two SMS parts. ("🙏 ?" and "👍 1708 ?" still ask for help: the "?" after our short code is read as its
+            # separator, and the question went unanswered.)
             return whole
         if parsed.action in _READ_PAST_SYMBOLS or parsed.anonymous or parsed.confidential or parsed.explicit_kind:
             return parsed

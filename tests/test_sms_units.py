@@ -1708,6 +1708,7 @@ def test_a_tracking_id_in_brackets_as_help_shows_it_is_read_as_the_id(text: str,
                  id="short-code-then-courtesy"),
     # thanks to our short code the other way round: past the emoji only "1708" was left, and help went out
     pytest.param("🙏 1708", Action.COURTESY, None, "🙏 1708", False, "complaint", id="emoji-then-short-code"),
+    pytest.param("♥ a", Action.COURTESY, None, "♥ a", False, "complaint", id="emoji-then-a-filler-letter"),
     pytest.param("♥ 1708", Action.COURTESY, None, "♥ 1708", False, "complaint", id="heart-then-short-code"),
     pytest.param("🙏 ?", Action.HELP, None, "", False, "complaint", id="emoji-then-question-asks-for-help"),
     pytest.param("👍 1708 ?", Action.HELP, None, "", False, "complaint", id="emoji-short-code-question-asks-for-help"),
