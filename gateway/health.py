@@ -59,7 +59,7 @@ from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
 from gateway.outage import failed_key, redis_words, wrong_type
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSerializer, queue
-from gateway.spool import REPLAY_STUCK_FRESH_SECONDS, REPLAY_STUCK_KEY, SPOOL_DIR, Spool
+from gateway.spool import REPLAY_STUCK_FRESH_SECONDS, REPLAY_STUCK_KEY, SPOOL_DIR, Spool, redis_time
 from gateway.tracking import SEQUENCE_KEY
 from gateway.transactions import after_commit, commit
 
@@ -1743,7 +1743,8 @@ class HealthMonitor:
         pipe.get(CASESTORE_DOWN_KEY)
         pipe.hmget(CASESTORE_OUTAGE_KEY, ["since", "told"])
         pipe.hgetall(REPLAY_STUCK_KEY)
-        raw_states, deadletters_total, *replies, down_reason, (down_since, told), stuck = pipe.execute()
+        pipe.time()  # the replayers stamp their entries with Redis's clock: a host's own may be off by minutes
+        raw_states, deadletters_total, *replies, down_reason, (down_since, told), stuck, redis_now = pipe.execute()
         per_channel, leases = replies[:2 * len(healths)], replies[2 * len(healths):]
         return StoredStatus(
             states={key.decode(errors="replace"): _stored_state(value) for key, value in raw_states.items()},
@@ -1753,7 +1754,7 @@ class HealthMonitor:
             deadletters={health.channel: int(per_channel[2 * index + 1]) for index, health in enumerate(healths)},
             spool_size=self._spool(),
             spool_failure=self._spool_failure(),
-            spool_stuck=_stuck_spools(stuck, self._clock()),
+            spool_stuck=_stuck_spools(stuck, redis_time(redis_now)),
             pollers={channel: lease_status(account, leases[2 * index], leases[2 * index + 1])
                      for index, (channel, account) in enumerate(self.polled.items())},
             casestore_outage=None if down_reason is None else {
@@ -1764,7 +1765,9 @@ class HealthMonitor:
 
 def _stuck_spools(raw: dict[bytes, bytes], now: float) -> list[dict[str, Any]]:
     """The spools a replayer says are stuck and still says so (an entry its replayer stopped refreshing, a process
-    stopped or a host gone, is not shown: its spool waits for a gateway on that directory), oldest first."""
+    stopped or a host gone, is not shown: its spool waits for a gateway on that directory), oldest first. `now` and
+    each entry's `at` are Redis's clock: told by this host's, a replayer whose host runs 30 s behind was never shown,
+    and one ahead was shown for as long after it stopped."""
     stuck = []
     for value in raw.values():
         entry = _json_object(value)

@@ -37,7 +37,7 @@ from gateway.outage import DETAIL_LIMIT, outage_reason, redis_words
 from gateway.queues import HELD_FORWARD_KEY, enqueue_forward, envelope_key, release_held_forwards
 from gateway.same_text import FirstOfText, RecentTexts, SameText, SameTextWindow
 from gateway.settings import Settings
-from gateway.spool import REPLAY_STUCK_KEY, REPLAY_STUCK_SECONDS, SPOOL_DIR, Spool, SpoolRecord
+from gateway.spool import REPLAY_STUCK_KEY, REPLAY_STUCK_SECONDS, SPOOL_DIR, Spool, SpoolRecord, redis_time
 from gateway.tracking import SEQUENCE_KEY, IdRangeExhausted, TrackingIdAllocator
 from normalizer.envelope import ReportDraft
 
@@ -835,8 +835,9 @@ class SpoolReplayer:
             if now - self._stuck_since < REPLAY_STUCK_SECONDS:
                 return
             reason = spool.last_unreadable or "not replayed"
+            at = redis_time(self._intake.redis.time())  # the status views' clock, whichever host they run on
             self._intake.redis.hset(REPLAY_STUCK_KEY, self._stuck_field, orjson.dumps({
-                "host": self._stuck_field.split(":", 1)[0], "since": self._stuck_since, "at": now, "bytes": waiting,
+                "host": self._stuck_field.split(":", 1)[0], "since": self._stuck_since, "at": at, "bytes": waiting,
                 "reason": reason}))
         except RedisError:
             return  # gone meanwhile: the next round tells

@@ -54,10 +54,16 @@ _told_unreadable: dict[str, str] = {}
 # (a file it cannot read, ...): a hash, a field per host and directory, its value JSON {"host", "since", "at",
 # "bytes", "reason"}, written by the replayer every round while it lasts and deleted once the spool is empty. The
 # status views say it; an entry whose replayer stopped writing (`at` older than `REPLAY_STUCK_FRESH_SECONDS`) is
-# not shown.
+# not shown. `at` is Redis's clock (`redis_time`), as the views' `now`: the hosts' own may differ by minutes.
 REPLAY_STUCK_KEY = "lapor:spool:replay-stuck"
 REPLAY_STUCK_SECONDS = 30.0
 REPLAY_STUCK_FRESH_SECONDS = 30.0
+
+
+def redis_time(reply: tuple[int, int]) -> float:
+    """Redis's TIME reply as seconds: the one clock every host's processes share."""
+    seconds, microseconds = reply
+    return seconds + microseconds / 1_000_000
 
 
 def file_stem(host: str) -> str:

@@ -474,6 +474,47 @@ async def test_a_spool_the_replayer_cannot_empty_while_redis_answers_turns_every
     assert stuck_events() == ["spool.replay_stuck", "spool.replay_unstuck"]
 
 
+@pytest.mark.parametrize(("case", "replayer_skew", "views_skew", "entry_age", "shown"), [
+    ("the replayer's host runs 90 s behind: its fresh entry is shown", -90.0, 0.0, None, True),
+    ("the views' host runs a minute behind: an entry 31 s old by Redis is not", 0.0, -60.0, 31.0, False),
+    ("the views' host runs a minute ahead: an entry 10 s old by Redis is shown", 0.0, 60.0, 10.0, True),
+])
+async def test_a_stuck_spools_freshness_is_told_by_redis_clock_not_the_hosts(
+    intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, case: str, replayer_skew: float,
+    views_skew: float, entry_age: float | None, shown: bool,
+) -> None:
+    """The replayer and the status views run on different hosts (another gateway, an operator's `lapor-gateway
+    status`), whose clocks may differ by minutes. Told by each host's own, a stuck spool's entry from a host 30 s
+    behind was never shown (its reports never reaching the case store, every view all ok), and one that stopped
+    refreshing was shown for as long after on a host behind it."""
+    assert intake.spool is not None
+    redis = Redis.from_url(own_redis.url)
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: time.time() + views_skew)
+    if entry_age is None:
+        spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
+        real_open = Path.open
+
+        def refused(path: Path, mode: str = "r", *args: object, **kwargs: object) -> object:
+            if path.stem == "vm-p1f-t1" and mode == "r+b":
+                raise PermissionError(errno.EACCES, "Permission denied")
+            return real_open(path, mode, *args, **kwargs)  # type: ignore[call-overload]
+
+        monkeypatch.setattr(Path, "open", refused)
+        shift = [replayer_skew]
+        replayer = SpoolReplayer(intake, clock=lambda: time.time() + shift[0])
+        await replayer.round()
+        shift[0] += 31.0
+        await replayer.round()
+        assert redis.exists(REPLAY_STUCK_KEY), case
+    else:
+        seconds, microseconds = redis.time()
+        redis.hset(REPLAY_STUCK_KEY, "vm:/srv/spool", orjson.dumps({
+            "host": "vm", "since": seconds - 60, "at": seconds + microseconds / 1e6 - entry_age, "bytes": 10,
+            "reason": "not replayed"}))
+    document = monitor.status()
+    assert (bool(document["spool_stuck"]), document["overall"]) == (shown, "degraded" if shown else "ok"), case
+
+
 def symlink_to_itself(path: Path) -> None:
     path.symlink_to(path.name)
 
