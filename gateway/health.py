@@ -1803,7 +1803,7 @@ def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapp
     for stuck in spool_stuck:
         named[SPOOL_FAILURE_STATE.value].append(
             f"disk spool on {stuck['host']} ({stuck['bytes']} bytes of answered reports not replayed into Redis "
-            f"since {stuck['since'] or '?'}: {stuck['reason']}; see spool.file_unreadable)")
+            f"since {stuck['since'] or '?'}: {stuck['reason']})")
     return " · ".join(f"{state.upper()}: {', '.join(names)}" for state, names in named.items() if names) or None
 
 

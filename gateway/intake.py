@@ -795,6 +795,7 @@ class SpoolReplayer:
             return
         answered = False
         try:
+            spool.last_unreadable = None  # the reason as of this round: a file made readable is no longer it
             if self._intake.replay_due:
                 await asyncio.to_thread(self._intake.replay_spool)
             metrics.SPOOL_SIZE.set(spool.size_bytes())
@@ -834,7 +835,7 @@ class SpoolReplayer:
             self._stuck_since = self._stuck_since or now
             if now - self._stuck_since < REPLAY_STUCK_SECONDS:
                 return
-            reason = spool.last_unreadable or "not replayed"
+            reason = spool.last_unreadable or spool.held_elsewhere() or "not replayed"
             at = redis_time(self._intake.redis.time())  # the status views' clock, whichever host they run on
             self._intake.redis.hset(REPLAY_STUCK_KEY, self._stuck_field, orjson.dumps({
                 "host": self._stuck_field.split(":", 1)[0], "since": self._stuck_since, "at": at, "bytes": waiting,

@@ -127,7 +127,7 @@ class Spool:
         # Files this process claimed for replay, each open to hold its lock: retried at once after a replay cut short
         # by another outage.
         self._claimed: dict[Path, BinaryIO] = {}
-        # Why the last file the replayer could not read was not read ("<file>: <error>"), until a round replays all.
+        # Why the last file the replayer could not read was not read ("<file>: <error>; see ..."), in this round.
         self.last_unreadable: str | None = None
 
     def _new_path(self) -> Path:
@@ -295,6 +295,13 @@ class Spool:
         self._claimed[target] = handle
         return target
 
+    def held_elsewhere(self) -> str | None:
+        """Why the oldest file waiting that this process has not claimed is not replayed by it: another live process
+        holds its lock (a gateway that does not reach Redis, or hung, writing or replaying it). Its name, for the
+        stuck spool's reason: "not replayed; see spool.file_unreadable" sent the operator to a line never logged."""
+        held = [path for path in self.pending_files() if path not in self._claimed]
+        return f"{held[0].name}: held by another live process (a gateway cut off from Redis, or hung)" if held else None
+
     def release(self, path: Path) -> None:
         """Let go of a claimed file once it is fully replayed and deleted."""
         handle = self._claimed.pop(path, None)
@@ -306,7 +313,7 @@ class Spool:
         all be intact), tried again at the next round, and told once per file and error, not once a second. Also a
         name that cannot be looked at or is no file (`_pending_stats`), which no round tries again."""
         reason, told = type(error).__name__, str(path.with_suffix(""))
-        self.last_unreadable = f"{path.name}: {reason}"
+        self.last_unreadable = f"{path.name}: {reason}; see spool.file_unreadable"
         if _told_unreadable.get(told) != reason:
             _told_unreadable[told] = reason
             log.error("spool.file_unreadable", file=path.name, error=reason, errno=error.errno)

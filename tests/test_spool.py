@@ -10,6 +10,7 @@ import os
 import resource
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -461,7 +462,8 @@ async def test_a_spool_the_replayer_cannot_empty_while_redis_answers_turns_every
     document = monitor.check()  # as the gateway's health loop: the metrics set too
     assert document["overall"] == "degraded"
     [stuck] = document["spool_stuck"]
-    assert stuck["bytes"] == intake.spool.size_bytes() > 0 and stuck["reason"].endswith("PermissionError")
+    assert stuck["bytes"] == intake.spool.size_bytes() > 0
+    assert stuck["reason"] == "vm-p1f-t1.spool: PermissionError; see spool.file_unreadable"
     assert (f"DEGRADED: disk spool on {stuck['host']} ({stuck['bytes']} bytes of answered reports not replayed "
             f"into Redis since {stuck['since']}") in document["reason"]
     assert metrics.SPOOL_REPLAY_STUCK._value.get() == 1
@@ -513,6 +515,39 @@ async def test_a_stuck_spools_freshness_is_told_by_redis_clock_not_the_hosts(
             "reason": "not replayed"}))
     document = monitor.status()
     assert (bool(document["spool_stuck"]), document["overall"]) == (shown, "degraded" if shown else "ok"), case
+
+
+async def test_a_stuck_spools_reason_names_a_file_another_live_process_holds(
+    intake: Intake, own_redis: EmbeddedRedis, log_stream: io.StringIO,
+) -> None:
+    """A file whose lock another live process holds (a gateway on the same directory cut off from Redis, or hung,
+    writing or replaying it) is not this replayer's to take, and no `spool.file_unreadable` is logged for it: the
+    headline said "not replayed; see spool.file_unreadable", a line the operator would look for in vain. A file made
+    readable again is no longer named either: the reason is the latest round's."""
+    assert intake.spool is not None
+    held = intake.spool.directory / "other-p99-t1.replaying"
+    spool_file_left(intake.spool.directory, held.name, 3, age_seconds=5)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'r+b'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)", str(held)],
+        stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+        shift = [0.0]
+        replayer = SpoolReplayer(intake, clock=lambda: time.time() + shift[0])
+        intake.spool.last_unreadable = "vm-p1f-t1.spool: PermissionError; see spool.file_unreadable"  # made readable
+        await replayer.round()
+        shift[0] = 31.0
+        await replayer.round()
+        document = HealthMonitor(Redis.from_url(own_redis.url), load_rules(CONFIG_DIR / "health.toml")).status()
+        [stuck] = document["spool_stuck"]
+        assert stuck["reason"] == ("other-p99-t1.replaying: held by another live process (a gateway cut off from "
+                                   "Redis, or hung)")
+        assert "file_unreadable" not in document["reason"]
+        assert [e["reason"] for e in log_events(log_stream) if e["event"] == "spool.replay_stuck"] == [stuck["reason"]]
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def symlink_to_itself(path: Path) -> None:
