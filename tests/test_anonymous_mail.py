@@ -404,6 +404,22 @@ SIGN_OFF_CASES = [
                 "terjadi kecelakaan di malam hari, mohon segera diperbaiki\nHP 0812-3456-7001",
                 "Pungli.\n\nTerima kasih.\nJalan di depan rumah saya sudah rusak sejak tiga bulan lalu dan sering "
                 "terjadi kecelakaan di malam hari, mohon segera diperbaiki\n[anonim]"),
+    # ... in Title Case or capitals too, opening with a road's or an alley's name but no address (fewer than two of
+    # its parts: a number, Kel./Kec./Kota, a postal code): taken for the signature's address, it went with the tail.
+    SignOffCase("a Title Case report line opening with a road's name stays", "Budi Santoso",
+                "Mohon dibantu.\n\nTerima kasih,\nJalan Raya Bogor KM 30 Depan Pasar Cisalak Rusak Parah Sejak "
+                "Oktober, Banyak Motor Jatuh\n0812-3456-7001",
+                "Mohon dibantu.\n\nTerima kasih,\nJalan Raya Bogor KM 30 Depan Pasar Cisalak Rusak Parah Sejak "
+                "Oktober, Banyak Motor Jatuh\n[anonim]"),
+    SignOffCase("a capitals report line opening with an alley and its RT stays", "Budi Santoso",
+                "Tolong.\n\nHormat saya,\nGANG MAWAR RT 03 RW 07 BANJIR SETINGGI LUTUT SETIAP HUJAN, SALURAN "
+                "TERSUMBAT SAMPAH\n0812-3456-7001",
+                "Tolong.\n\nHormat saya,\nGANG MAWAR RT 03 RW 07 BANJIR SETINGGI LUTUT SETIAP HUJAN, SALURAN "
+                "TERSUMBAT SAMPAH\n[anonim]"),
+    SignOffCase("a village's long address with its parts goes whole", "Budi Santoso",
+                "Dana desa.\n\nSalam,\nBudi\nDesa Sukamaju RT 02 RW 05, Kecamatan Cibeunying Kidul, Kabupaten "
+                "Bandung Barat 40553\n0812-3456-7001",
+                "Dana desa.\n\nSalam,\n[anonim]"),
     # A sign-off's contacts under labels of their own ("Kontak:", "No. WA:", "HP saya:"), no report's labels.
     SignOffCase("a sign-off's labelled contacts go", "Dewi Lestari",
                 "Dana dipotong.\n\nTerima kasih,\nDewi\nAlamat rumah: Jl. Melati 12\nNo. WA: 0813-9876-5432",

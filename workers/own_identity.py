@@ -107,6 +107,9 @@ SHORT_TAIL_MAX_LINES = 6
 SHORT_TAIL_MAX_LINE = 80
 # A postal address's line in that tail (`[address_lines]`) may be this long: a full one runs past 80.
 ADDRESS_LINE_MAX = 200
+# ... holding this many of an address's parts besides its opening word (`_address_parts`); one with fewer is the
+# report's.
+ADDRESS_LINE_MIN_PARTS = 2
 # A line "Label: value" is the citizen's (a structured report: "Nama pelaku: ...", "Lokasi: ...", "Saksi: ...") unless
 # its label is a signature's contact label (`[contact_labels]` in config/identity.toml).
 _LABELLED_LINE = re.compile(r"\s*([A-Za-z][A-Za-z ./-]{0,24}?)\s*:\s+\S")  # a space after: not a link's scheme
@@ -150,6 +153,8 @@ class IdentityWords:
     own_contact: re.Pattern[str]
     # A word opening a postal address's line (`[address_lines]`), a dot after it or none.
     address_line: re.Pattern[str]
+    # An address's parts in such a line (`[address_lines]` numbered, areas; a postal code): group `part` names which.
+    address_part: re.Pattern[str]
 
 
 @lru_cache(maxsize=4)
@@ -174,6 +179,10 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                + r")(?!\w)", re.IGNORECASE),
         address_line=re.compile(r"\s*(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
                                 + r")(?:\.|(?!\w))", re.IGNORECASE),
+        address_part=re.compile(
+            r"(?<!\w)(?:(?P<numbered>" + "|".join(map(re.escape, raw["address_lines"]["numbered"]))
+            + r")\.?\s*[a-z]?\d|(?P<area>" + "|".join(map(re.escape, raw["address_lines"]["areas"]))
+            + r")(?:\.|(?!\w))|(?P<postal>\d{5})(?!\w))", re.IGNORECASE),
     )
 
 
@@ -503,7 +512,8 @@ def without_sign_off_contacts(text: str) -> str:
             or len(rest) > SHORT_TAIL_MAX_LINE or len(rest.split()) > SIGN_OFF_MAX_WORDS \
             or not _has_contact("\n".join([rest, *(lines[index] for index in after)])):
         return text
-    if any(_is_report_line(lines[index]) for index in after) or _about_someone_else(rest):
+    if any(_is_report_line(lines[index]) or _long_line_no_address(lines[index]) for index in after) \
+            or _about_someone_else(rest):
         # The report's own lines stay; a line of nothing but a contact among them is the sender's ("Dewi\nsaya guru
         # honorer di sini\n0813-9876-5432": kept whole, the number reached the case store).
         _withhold_bare_contacts(lines, after)
@@ -523,6 +533,27 @@ def _too_long_for_a_sign_off(line: str) -> bool:
     if len(line) <= SHORT_TAIL_MAX_LINE:
         return False
     return len(line) > ADDRESS_LINE_MAX or not load_identity_words().address_line.match(line)
+
+
+def _long_line_no_address(line: str) -> bool:
+    """Whether a line below a closing phrase, longer than a sign-off's but opening with an address's word, holds
+    fewer than ADDRESS_LINE_MIN_PARTS of an address's parts besides (`_address_parts`): a report's line in Title Case
+    or capitals ("Jalan Raya Bogor KM 30 Depan Pasar Rusak Parah ...") that `_is_citizens_line` does not read as
+    prose. Taken for the signature's address, it went with the whole tail, the citizen's words lost."""
+    words = load_identity_words()
+    opener = words.address_line.match(line)
+    return len(line) > SHORT_TAIL_MAX_LINE and opener is not None \
+        and len(_address_parts(line[opener.end():], words.address_part)) < ADDRESS_LINE_MIN_PARTS
+
+
+def _address_parts(text: str, part: re.Pattern[str]) -> set[str]:
+    """The kinds of an address's parts in `text`: "numbered" once however many ("No. 12 RT 05"), each area word
+    ("kel", "kota"), "postal". A report's line in Title Case opening with a road's name holds fewer than two."""
+    found = set()
+    for match in part.finditer(text):
+        kind = match.lastgroup or ""
+        found.add(match.group("area").lower() if kind == "area" else kind)
+    return found
 
 
 def without_signed_name(text: str, words: frozenset[str], spelled: Iterable[SpelledName] = ()) -> str:
