@@ -13,6 +13,7 @@ import errno
 import fcntl
 import os
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -189,7 +190,26 @@ def listening_ports(settings: Settings, commands: Iterable[str]) -> list[tuple[s
     if settings.is_development:  # idle in production
         ports["lapor-gateway fake-providers"] = ("fake_providers", "127.0.0.1", settings.social.fake_providers_port,
                                                  "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT")
-    return [ports[command.strip()] for command in commands if command.strip() in ports]
+    found = []
+    for command in commands:
+        words = shlex.split(command)
+        listening = ports.get(" ".join(words[:2]))
+        if listening is None:
+            continue
+        port = _port_option(words[2:])
+        found.append(listening if port is None else (*listening[:2], port, "--port in the Procfile"))
+    return found
+
+
+def _port_option(arguments: list[str]) -> int | None:
+    """The `--port N` (or `--port=N`) among a Procfile command's arguments, which its process listens on instead of
+    its setting's: matched on the whole line, a command with arguments had no port tried at all."""
+    for index, argument in enumerate(arguments):
+        value = arguments[index + 1] if argument == "--port" and index + 1 < len(arguments) else (
+            argument.removeprefix("--port=") if argument.startswith("--port=") else None)
+        if value is not None and value.isdigit():
+            return int(value)
+    return None
 
 
 def taken_ports(settings: Settings, commands: Iterable[str]) -> list[tuple[str, str, int, str]]:

@@ -25,7 +25,8 @@ from twilio.request_validator import RequestValidator
 from gateway import embedded_redis
 from gateway.embedded_redis import EmbeddedRedis, embedded_redis_url, named_redis
 from gateway.queues import redis_connection
-from gateway.supervisor import LOCK_FILE, hold_data_dir, supervisor_running
+from gateway.settings import load_settings
+from gateway.supervisor import LOCK_FILE, hold_data_dir, supervisor_running, taken_ports
 from gateway.tls import tls_context
 from tests.cli_process import run_cli
 from tests.conftest import REPO_ROOT, VENV_BIN, free_port, wait_until
@@ -629,6 +630,24 @@ def test_a_make_run_whose_port_another_process_holds_starts_nothing_and_names_th
         "casestore", int(env["LAPOR_CASESTORE_PORT"]), "LAPOR_CASESTORE_PORT")
     assert [event["event"] for event in events if event["event"] in ("supervisor.started", "redis.embedded")] == []
     assert not (tmp_path / "var" / "redis").exists()
+
+
+@pytest.mark.parametrize(("case", "command", "process"), [
+    ("the case store moved with --port", "lapor-gateway casestore --port {port}", "casestore"),
+    ("the case store moved with --port=", "lapor-gateway  casestore  --port={port}", "casestore"),
+    ("the fake providers moved with --port", "lapor-gateway fake-providers --port {port}", "fake_providers"),
+])
+def test_a_procfile_commands_own_port_is_tried(tmp_path: Path, case: str, command: str, process: str) -> None:
+    """A Procfile command with arguments (`--port N`, which its process listens on instead of its setting's) was
+    matched on the whole line: no port of it was tried, and the second run's processes started beside the first's."""
+    settings = load_settings({"LAPOR_DATA_DIR": str(tmp_path), "LAPOR_PROFILE": "development"})
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert taken_ports(settings, [command.format(port=port)]) == [
+            (process, "127.0.0.1", port, "--port in the Procfile")], case
+    assert taken_ports(settings, [command.format(port=port)]) == [], case
 
 
 def test_the_processes_are_given_the_data_dir_as_an_absolute_path(tmp_path: Path) -> None:
