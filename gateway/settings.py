@@ -253,18 +253,22 @@ class EmailSettings(_Section):
     imap_interval_seconds: FinitePositive  # 0: the mailbox polled without a pause
 
     @model_validator(mode="after")
-    def _secrets_of_what_is_configured(self) -> EmailSettings:
-        """A relay user without a password, or an IMAP host without credentials, must not start."""
-        missing = [name for name, needed in (
+    def _tls_certificate_with_its_key(self) -> EmailSettings:
+        """A TLS certificate without its key, or a key without its certificate, must not start. (A relay user without a
+        password, or an IMAP host without credentials: `missing_credentials`, named with the other secrets.)"""
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("set both LAPOR_EMAIL_TLS_CERT and LAPOR_EMAIL_TLS_KEY, or neither")
+        return self
+
+    def missing_credentials(self) -> list[str]:
+        """The credentials of what is configured that are not set: a relay user's password, an IMAP host's user and
+        password. Raised from the model's validation they stopped the start before the channels' missing secrets
+        were looked for, which the next start found: named with them (`_missing_secrets`)."""
+        return [name for name, needed in (
             ("LAPOR_EMAIL_RELAY_PASSWORD", bool(self.relay_user) and not self.relay_password),
             ("LAPOR_EMAIL_IMAP_USER", bool(self.imap_host) and not self.imap_user),
             ("LAPOR_EMAIL_IMAP_PASSWORD", bool(self.imap_host) and not self.imap_password),
         ) if needed]
-        if missing:
-            raise ValueError("missing secret(s): " + ", ".join(missing))
-        if bool(self.tls_cert) != bool(self.tls_key):
-            raise ValueError("set both LAPOR_EMAIL_TLS_CERT and LAPOR_EMAIL_TLS_KEY, or neither")
-        return self
 
 
 class SocialSettings(_Section):
@@ -521,7 +525,7 @@ def _missing_secrets(settings: Settings) -> str | None:
         variable
         for section, key, variable in REQUIRED_SECRETS
         if getattr(getattr(settings, section), "enabled", True) and not getattr(getattr(settings, section), key)
-    ]
+    ] + settings.email.missing_credentials()
     if not missing:
         return None
     return ("missing secret(s) for enabled channels: " + ", ".join(missing)

@@ -109,6 +109,22 @@ def test_production_names_every_missing_setting_at_once() -> None:
         load_settings(environ)
 
 
+@pytest.mark.parametrize(("configured", "named"), [
+    pytest.param({"LAPOR_EMAIL_IMAP_HOST": "imap.example.net"}, ["LAPOR_EMAIL_IMAP_USER", "LAPOR_EMAIL_IMAP_PASSWORD"],
+                 id="imap-host-without-credentials"),
+    pytest.param({"LAPOR_EMAIL_RELAY_USER": "lapor"}, ["LAPOR_EMAIL_RELAY_PASSWORD"], id="relay-user-without-password"),
+])
+def test_production_names_a_mail_credential_with_the_channels_missing_secrets(configured: dict[str, str],
+                                                                               named: list[str]) -> None:
+    """The mail credentials of what is configured were checked in the settings' validation, which stopped the start
+    before the channels' secrets were looked for: set, the next start found the case-store token missing."""
+    environ = {k: v for k, v in PRODUCTION_SECRETS.items() if k != "LAPOR_CASESTORE_TOKEN"}
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**environ, **configured})
+    assert str(raised.value).startswith("missing secret(s) for enabled channels: ")
+    assert all(name in str(raised.value) for name in ["LAPOR_CASESTORE_TOKEN", *named])
+
+
 def test_a_disabled_channel_needs_no_secret() -> None:
     environ = {k: v for k, v in PRODUCTION_SECRETS.items() if k != "LAPOR_TWILIO_AUTH_TOKEN"}
     settings = load_settings({**environ, "LAPOR_TWILIO_ENABLED": "false"})
