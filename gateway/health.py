@@ -1250,6 +1250,11 @@ def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
 # writing into the database, an older version's form) is read as absent: before, one value that was not a number or
 # not JSON (`int(b"x")`, orjson on b"\xff") ended every view on an exception, `lapor-gateway status` on a traceback
 # and exit 1 (the code of "degraded" with --strict), /v1/status and /metrics on a 500, until someone found the key.
+def _number(value: object) -> float | None:
+    """A JSON value read as a count: a number, or None (a string, a list...: `int()` of one failed the status)."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _float(value: bytes | float | None) -> float | None:
     """A time or a count as a float; None for absent, not a number, infinite or NaN."""
     try:
@@ -1775,7 +1780,8 @@ def _stuck_spools(raw: dict[bytes, bytes], now: float) -> list[dict[str, Any]]:
                 REPLAY_STUCK_FRESH_SECONDS):
             continue
         stuck.append({"host": str(entry.get("host", "?")), "since": _clock(_float(entry.get("since"))),
-                      "bytes": int(entry.get("bytes") or 0), "reason": _clean(str(entry.get("reason", "")))})
+                      "bytes": int(_float(_number(entry.get("bytes"))) or 0),
+                      "reason": _clean(str(entry.get("reason", "")))})
     return sorted(stuck, key=lambda entry: entry["since"] or "")
 
 

@@ -550,6 +550,21 @@ async def test_a_stuck_spools_reason_names_a_file_another_live_process_holds(
         holder.wait()
 
 
+@pytest.mark.parametrize("written", [b'"x"', b'[1]', b'{"n": 1}', b'null', b'true'])
+def test_a_stuck_spools_entry_with_a_damaged_size_is_shown_without_failing_the_status(
+    own_redis: EmbeddedRedis, written: bytes,
+) -> None:
+    """An entry written by hand or by another version with a size that is no number: every view's status failed
+    (`int()` of it), overall unknown, where the stuck spool is what there is to say."""
+    redis = Redis.from_url(own_redis.url)
+    seconds, _ = redis.time()
+    redis.hset(REPLAY_STUCK_KEY, "vm:/srv/spool", b'{"host": "vm", "since": %d, "at": %d, "bytes": %s, '
+               b'"reason": "not replayed"}' % (seconds - 60, seconds, written))
+    document = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).status()
+    assert document["overall"] == "degraded"
+    assert [(stuck["host"], stuck["bytes"]) for stuck in document["spool_stuck"]] == [("vm", 0)]
+
+
 def symlink_to_itself(path: Path) -> None:
     path.symlink_to(path.name)
 
