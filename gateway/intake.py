@@ -794,6 +794,7 @@ class SpoolReplayer:
         if spool is None:
             return
         answered = False
+        failed: str | None = None  # a replay that failed on an error not Redis's: Redis answered all the same
         try:
             spool.last_unreadable = None  # the reason as of this round: a file made readable is no longer it
             if self._intake.replay_due:
@@ -811,9 +812,12 @@ class SpoolReplayer:
             pass  # still down: try again next round
         except Exception as error:  # a bug must not stop replay for good
             log.error("spool.replay_failed", error=type(error).__name__)
-        await asyncio.to_thread(self._say_stuck, spool, answered)
+            # Redis answered (its errors are the branches above): a replay failing so every round is a stuck spool.
+            # Taken for Redis down, it left the views all ok while no spooled report reached the case store.
+            answered, failed = True, f"replay failed ({type(error).__name__}); see spool.replay_failed"
+        await asyncio.to_thread(self._say_stuck, spool, answered, failed)
 
-    def _say_stuck(self, spool: Spool, answered: bool) -> None:
+    def _say_stuck(self, spool: Spool, answered: bool, failed: str | None = None) -> None:
         """Answered reports left in the spool for `REPLAY_STUCK_SECONDS` after rounds that found Redis answering (a
         file the replayer cannot read, ...): told in the log once and to every status view through Redis, each round
         while it lasts, until the spool is empty. They never reached the case store, and the views showed only the
@@ -835,7 +839,7 @@ class SpoolReplayer:
             self._stuck_since = self._stuck_since or now
             if now - self._stuck_since < REPLAY_STUCK_SECONDS:
                 return
-            reason = spool.last_unreadable or spool.held_elsewhere() or "not replayed"
+            reason = failed or spool.last_unreadable or spool.held_elsewhere() or "not replayed"
             at = redis_time(self._intake.redis.time())  # the status views' clock, whichever host they run on
             self._intake.redis.hset(REPLAY_STUCK_KEY, self._stuck_field, orjson.dumps({
                 "host": self._stuck_field.split(":", 1)[0], "since": self._stuck_since, "at": at, "bytes": waiting,

@@ -565,6 +565,30 @@ def test_a_stuck_spools_entry_with_a_damaged_size_is_shown_without_failing_the_s
     assert [(stuck["host"], stuck["bytes"]) for stuck in document["spool_stuck"]] == [("vm", 0)]
 
 
+async def test_a_replay_failing_every_round_on_an_error_not_redis_is_a_stuck_spool(
+    intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Redis answers and the replay fails each round on an error of its own (a bug, a record it cannot store): taken
+    for Redis down, the stuck spool was never told and every view said all ok while no spooled report reached the
+    case store."""
+    assert intake.spool is not None
+    spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
+
+    def fails(records: object) -> int:
+        raise ValueError("a record this version cannot store")
+
+    monkeypatch.setattr(intake, "_replay_batch", fails)
+    shift = [0.0]
+    replayer = SpoolReplayer(intake, clock=lambda: time.time() + shift[0])
+    await replayer.round()
+    shift[0] = 31.0
+    await replayer.round()
+    document = HealthMonitor(Redis.from_url(own_redis.url), load_rules(CONFIG_DIR / "health.toml")).status()
+    assert document["overall"] == "degraded"
+    assert [stuck["reason"] for stuck in document["spool_stuck"]] == [
+        "replay failed (ValueError); see spool.replay_failed"]
+
+
 def symlink_to_itself(path: Path) -> None:
     path.symlink_to(path.name)
 
