@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from gateway.embedded_redis import EmbeddedRedis, EmbeddedRedisFailed
 from gateway.logs import get_logger
@@ -219,16 +219,35 @@ def taken_ports(settings: Settings, commands: Iterable[str]) -> list[tuple[str, 
     found the port taken and everything stopped."""
     taken = []
     for process, host, port, setting in listening_ports(settings, commands):
-        try:
-            family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-            with socket.socket(family, socket.SOCK_STREAM) as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                probe.bind((host, port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                taken.append((process, host, port, setting))
-            # any other failure (an address none of this host's, a port below 1024) is the process's to say
+        if any(_taken(address) for address in _addresses(host, port)):
+            taken.append((process, host, port, setting))
     return taken
+
+
+def _addresses(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
+    """Every (family, address) a process binds for `host`, as asyncio's create_server does: each address the name
+    resolves to ("localhost": ::1 and 127.0.0.1), and for "" every interface (0.0.0.0 and ::). The first address
+    alone was tried, and "" none (it resolves to nothing): a port held there started the processes all the same."""
+    try:
+        found = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return []  # a name that does not resolve is the process's to say
+    return list(dict.fromkeys((family, address) for family, _, _, _, address in found))
+
+
+def _taken(target: tuple[int, tuple[Any, ...]]) -> bool:
+    """Whether another process holds `target`, tried as the processes bind it (SO_REUSEADDR, IPv6 alone on IPv6)."""
+    family, address = target
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            probe.bind(address)
+    except OSError as error:
+        # Any other failure (an address none of this host's, a port below 1024) is the process's to say.
+        return error.errno == errno.EADDRINUSE
+    return False
 
 
 def _supervise(settings: Settings, procfile: Path) -> int:

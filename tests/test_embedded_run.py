@@ -650,6 +650,30 @@ def test_a_procfile_commands_own_port_is_tried(tmp_path: Path, case: str, comman
     assert taken_ports(settings, [command.format(port=port)]) == [], case
 
 
+@pytest.mark.parametrize(("case", "http_host", "held_on", "taken"), [
+    ("every interface ('') while another holds 127.0.0.1", "", (socket.AF_INET, "127.0.0.1"), True),
+    ("IPv6's every interface while another holds 127.0.0.1: bound IPv6 alone", "::", (socket.AF_INET, "127.0.0.1"),
+     False),
+    ("IPv6's every interface while another holds it", "::", (socket.AF_INET6, "::"), True),
+])
+def test_the_gateways_port_is_tried_on_every_address_it_binds(tmp_path: Path, case: str, http_host: str,
+                                                               held_on: tuple[int, str], taken: bool) -> None:
+    """The gateway binds every address its host names, as asyncio does (each of a name's, "" every interface, an
+    IPv6 socket for IPv6 alone). The first address alone was tried: "" resolved to none and was never tried, and
+    "::" tried as dual-stack found a port held on 127.0.0.1 taken, which the gateway's own bind was not."""
+    family, address = held_on
+    with socket.socket(family, socket.SOCK_STREAM) as holder:
+        if family == socket.AF_INET6:
+            holder.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        holder.bind((address, 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        settings = load_settings({"LAPOR_DATA_DIR": str(tmp_path), "LAPOR_PROFILE": "development",
+                                  "LAPOR_HTTP_HOST": http_host, "LAPOR_HTTP_PORT": str(port)})
+        found = taken_ports(settings, ["lapor-gateway serve"])
+    assert found == ([("gateway", http_host, port, "LAPOR_HTTP_PORT")] if taken else []), case
+
+
 def test_the_processes_are_given_the_data_dir_as_an_absolute_path(tmp_path: Path) -> None:
     """The processes run in the repository, not where `lapor-gateway dev` was started: a relative LAPOR_DATA_DIR (the
     default ./var) handed on as it was named another directory there than the one its Redis and metrics were in."""
