@@ -1864,7 +1864,15 @@ def test_an_answer_to_our_reply_in_its_thread_adds_to_the_report_when_its_report
     tweet = fake.state.add_tweet(answer["text"], username=answer.get("username", "siti_rahma"),
                                  **{"quote_of" if answer.get("quote") else "in_reply_to": our_reply["id"]})
     poller.poll_once()
+    filed_and_answered_as(redis, tweet, parent, expected)
+    threaded = [e for e in log_events(log_stream) if e["event"] == "message.accepted" and e.get("thread")]
+    assert len(threaded) == int(expected["follow_up_of"] == "parent")
 
+
+def filed_and_answered_as(redis: Redis, tweet: dict[str, Any], parent: dict[str, Any],
+                          expected: dict[str, Any]) -> dict[str, Any]:
+    """The report `tweet` was filed as, checked against `expected` ("parent" for `parent`'s Tracking ID in
+    `follow_up_of`), and its reply: "addition received" to that report, or the new report's acknowledgement."""
     report = reports_by_tweet(redis)[tweet["id"]]
     wanted = {**expected, "follow_up_of": parent["tracking_id"] if expected["follow_up_of"] == "parent"
               else expected["follow_up_of"]}
@@ -1873,8 +1881,7 @@ def test_an_answer_to_our_reply_in_its_thread_adds_to_the_report_when_its_report
     [job] = [job for job in reply_jobs(redis) if job[1] == {"tweet_id": tweet["id"]}]
     follow_up_of = wanted["follow_up_of"]
     assert job[2:4] == (("social_follow_up", follow_up_of) if follow_up_of else ("social_ack", report["tracking_id"]))
-    threaded = [e for e in log_events(log_stream) if e["event"] == "message.accepted" and e.get("thread")]
-    assert len(threaded) == int(expected["follow_up_of"] == "parent")
+    return report
 
 
 def answered_our_reply(fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
@@ -2215,17 +2222,9 @@ def test_an_answer_to_the_reporters_own_mention_adds_to_the_report_it_filed(
     tweet = fake.state.add_tweet(answer["text"], username=answer.get("username", "siti_rahma"),
                                  **{"quote_of" if answer.get("quote") else "in_reply_to": mention["id"]})
     poller.poll_once()
-
-    report = reports_by_tweet(redis)[tweet["id"]]
-    wanted = {**expected, "follow_up_of": parent["tracking_id"] if expected["follow_up_of"] == "parent"
-              else expected["follow_up_of"]}
-    for name, value in wanted.items():
-        assert report[name] == value, name
+    report = filed_and_answered_as(redis, tweet, parent, expected)
     if report["anonymous"]:
         assert "siti_rahma" not in orjson.dumps(case_store_payload(report, settings)).decode()
-    [job] = [job for job in reply_jobs(redis) if job[1] == {"tweet_id": tweet["id"]}]
-    assert job[2:4] == (("social_follow_up", parent["tracking_id"]) if wanted["follow_up_of"]
-                        else ("social_ack", report["tracking_id"]))
 
 
 def test_an_answer_to_the_reporters_own_mention_on_the_same_page_adds_to_the_report_it_filed(
