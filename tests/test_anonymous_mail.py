@@ -398,6 +398,16 @@ SIGN_OFF_CASES = [
                 "Pungli di kelurahan.\n\nSalam,\nBudi Santoso\nPerumahan Griya Asri Blok C5 No. 17, RT 03 RW 09, "
                 "Kelurahan Sukamaju, Kecamatan Cibeunying Kidul, Bandung\n0812-3456-7001",
                 "Pungli di kelurahan.\n\nSalam,\n[anonim]"),
+    # An address after its label, or opening with its house number or its area, is the signature's too.
+    SignOffCase("a labelled full address goes whole", "Budi Santoso",
+                "Pungli.\n\nSalam,\nBudi\nAlamat: Jl. Melati No. 12 RT 05 RW 02, Kel. Sukamaju, Kec. Cibeunying, "
+                "Kota Bandung 40123\n0813-9876-5432", "Pungli.\n\nSalam,\n[anonim]"),
+    SignOffCase("an address opening with its house number goes whole", "Budi Santoso",
+                "Pungli.\n\nSalam,\nBudi\nNo. 12, Jl. Melati RT 05 RW 02, Kel. Sukamaju, Kec. Cibeunying Kaler, "
+                "Kota Bandung 40123\n0813-9876-5432", "Pungli.\n\nSalam,\n[anonim]"),
+    SignOffCase("an address opening with its area goes whole", "Budi Santoso",
+                "Pungli.\n\nSalam,\nBudi\nKel. Sukamaju, Kec. Cibeunying Kaler, Kota Bandung, Jl. Melati No. 12 "
+                "RT 05/02, 40123\n0813-9876-5432", "Pungli.\n\nSalam,\n[anonim]"),
     # A long line of the report's below the closing stays (a road, not an address), the sender's number below it goes.
     SignOffCase("a long report line opening with a road's name stays", "Budi Santoso",
                 "Pungli.\n\nTerima kasih.\nJalan di depan rumah saya sudah rusak sejak tiga bulan lalu dan sering "

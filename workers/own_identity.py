@@ -177,7 +177,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                 re.IGNORECASE),
         own_contact=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_contact"]["phrases"]))
                                + r")(?!\w)", re.IGNORECASE),
-        address_line=re.compile(r"\s*(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
+        address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
+                                + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
                                 + r")(?:\.|(?!\w))", re.IGNORECASE),
         address_part=re.compile(
             r"(?<!\w)(?:(?P<numbered>" + "|".join(map(re.escape, raw["address_lines"]["numbered"]))
