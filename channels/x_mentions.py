@@ -343,6 +343,7 @@ def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
     """The mention as an inbound message; `posts`: the page's `includes.tweets` (see quoted_posts)."""
     author = users.get(str(tweet.author_id))
     created: datetime | None = tweet.created_at
+    own = _own_posts(tweet, posts or {})
     quoted, quoted_ids = quoted_posts(tweet, posts or {}, own_user_id, author.username if author else None,
                                       quoted_max_chars)
     return InboundMessage(
@@ -361,8 +362,8 @@ def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
         replied_to=_referenced(tweet, "replied_to"),
         quoted_post=_referenced(tweet, "quoted"),
         quoted_text=quoted,
-        own_posts=_own_posts(tweet, posts or {}),
-        own_post_anonymous=_own_post_anonymous(tweet, posts or {}),
+        own_posts=own,
+        own_post_anonymous=_own_post_anonymous(own, posts or {}),
     )
 
 
@@ -374,12 +375,12 @@ def _own_posts(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet]) -> tuple[
                  and str(post.author_id) == str(tweet.author_id))
 
 
-def _own_post_anonymous(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet]) -> bool:
-    """Whether a post of the sender's own that the mention answers or quotes asks anonymity (`#anonim`, `ANONIM`, in
-    words): the report it filed may be out of reach (its claim expired), and the answer, a report of its own, quotes
-    those words beside the sender's handle."""
+def _own_post_anonymous(own: Sequence[str], posts: Mapping[str, tweepy.Tweet]) -> bool:
+    """Whether a post of the sender's own (`own`: `_own_posts`) that the mention answers or quotes asks anonymity
+    (`#anonim`, `ANONIM`, in words): the report it filed may be out of reach (its claim expired), and the answer, a
+    report of its own, quotes those words beside the sender's handle."""
     return any(parse_text(strip_leading_mentions(tweet_text(posts[post_id]))).anonymous
-               for post_id in _own_posts(tweet, posts))
+               for post_id in own)
 
 
 def _referenced(tweet: tweepy.Tweet, kind: str) -> str | None:

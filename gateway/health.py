@@ -1780,7 +1780,7 @@ def _stuck_spools(raw: dict[bytes, bytes], now: float) -> list[dict[str, Any]]:
                 REPLAY_STUCK_FRESH_SECONDS):
             continue
         stuck.append({"host": str(entry.get("host", "?")), "since": _clock(_float(entry.get("since"))),
-                      "bytes": int(_float(_number(entry.get("bytes"))) or 0),
+                      "bytes": int(_number(entry.get("bytes")) or 0),
                       "reason": _clean(str(entry.get("reason", "")))})
     return sorted(stuck, key=lambda entry: entry["since"] or "")
 

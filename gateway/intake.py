@@ -557,9 +557,6 @@ class Intake:
         first message this process committed within its window (`RecentTexts`), or of one earlier in the batch, is
         answered with that one's Tracking ID and nothing is spooled for it; so is the provider's retry of a message
         committed before the outage, which was spooled again as a second report. Every first is remembered."""
-        if not any(keys):
-            return [replace(receipt, same_text=True) if draft is not item.draft else receipt
-                    for item, draft, receipt in zip(batch, drafts, self.commit(drafts, hold=hold), strict=True)]
         answered: dict[int, Receipt | int] = {}
         if self._spooling:
             earlier: dict[str, int] = {}
@@ -786,22 +783,23 @@ class SpoolReplayer:
         # is told (`REPLAY_STUCK_KEY`, `spool.replay_stuck`).
         self._stuck_since: float | None = None
         self._stuck_told = False
-        self._stuck_field = f"{loggable_host(socket.gethostname())}:{intake.spool.directory if intake.spool else ''}"
+        self._host = loggable_host(socket.gethostname())
+        self._stuck_field = f"{self._host}:{intake.spool.directory if intake.spool else ''}"
 
     async def round(self) -> None:
         """When the spool holds reports and Redis answers, replay them."""
         spool = self._intake.spool
         if spool is None:
             return
-        answered = False
+        waiting: int | None = None  # the spool's size once a round found Redis answering; None while it does not
         failed: str | None = None  # a replay that failed on an error not Redis's: Redis answered all the same
         try:
             spool.last_unreadable = None  # the reason as of this round: a file made readable is no longer it
             if self._intake.replay_due:
                 await asyncio.to_thread(self._intake.replay_spool)
-            metrics.SPOOL_SIZE.set(spool.size_bytes())
+            waiting = spool.size_bytes()
+            metrics.SPOOL_SIZE.set(waiting)
             self._refusal = None
-            answered = True
         except ResponseError as error:
             refusal = (type(error).__name__, redis_words(error)[:DETAIL_LIMIT])
             if refusal != self._refusal:
@@ -814,19 +812,19 @@ class SpoolReplayer:
             log.error("spool.replay_failed", error=type(error).__name__)
             # Redis answered (its errors are the branches above): a replay failing so every round is a stuck spool.
             # Taken for Redis down, it left the views all ok while no spooled report reached the case store.
-            answered, failed = True, f"replay failed ({type(error).__name__}); see spool.replay_failed"
-        await asyncio.to_thread(self._say_stuck, spool, answered, failed)
+            waiting, failed = spool.size_bytes(), f"replay failed ({type(error).__name__}); see spool.replay_failed"
+        await asyncio.to_thread(self._say_stuck, spool, waiting, failed)
 
-    def _say_stuck(self, spool: Spool, answered: bool, failed: str | None = None) -> None:
+    def _say_stuck(self, spool: Spool, waiting: int | None, failed: str | None = None) -> None:
         """Answered reports left in the spool for `REPLAY_STUCK_SECONDS` after rounds that found Redis answering (a
         file the replayer cannot read, ...): told in the log once and to every status view through Redis, each round
         while it lasts, until the spool is empty. They never reached the case store, and the views showed only the
-        spool's size beside "all ok"."""
-        waiting = spool.size_bytes() if answered else 0
-        now = self._clock()
-        if not answered:  # Redis down or refusing: the views say that, and the spool waits for it
+        spool's size beside "all ok". `waiting`: the spool's size as the round found it, None when Redis did not
+        answer (down or refusing: the views say that, and the spool waits for it)."""
+        if waiting is None:
             self._stuck_since = None
             return
+        now = self._clock()
         try:
             if not waiting:
                 self._stuck_since = None
@@ -842,7 +840,7 @@ class SpoolReplayer:
             reason = failed or spool.last_unreadable or spool.held_elsewhere() or "not replayed"
             at = redis_time(self._intake.redis.time())  # the status views' clock, whichever host they run on
             self._intake.redis.hset(REPLAY_STUCK_KEY, self._stuck_field, orjson.dumps({
-                "host": self._stuck_field.split(":", 1)[0], "since": self._stuck_since, "at": at, "bytes": waiting,
+                "host": self._host, "since": self._stuck_since, "at": at, "bytes": waiting,
                 "reason": reason}))
         except RedisError:
             return  # gone meanwhile: the next round tells
