@@ -184,21 +184,39 @@ def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> in
 
 def listening_ports(settings: Settings, commands: Iterable[str]) -> list[tuple[str, str, int, str]]:
     """(process, host, port, the setting that moves it) of each of the Procfile's `commands` that listens."""
-    ports = {"lapor-gateway serve": ("gateway", settings.http.host, settings.http.port, "LAPOR_HTTP_PORT"),
-             "lapor-gateway smtp": ("smtp", settings.smtp.host, settings.smtp.port, "LAPOR_SMTP_PORT"),
-             "lapor-gateway casestore": ("casestore", "127.0.0.1", settings.casestore.port, "LAPOR_CASESTORE_PORT")}
+    ports = {"serve": ("gateway", settings.http.host, settings.http.port, "LAPOR_HTTP_PORT"),
+             "smtp": ("smtp", settings.smtp.host, settings.smtp.port, "LAPOR_SMTP_PORT"),
+             "casestore": ("casestore", "127.0.0.1", settings.casestore.port, "LAPOR_CASESTORE_PORT")}
     if settings.is_development:  # idle in production
-        ports["lapor-gateway fake-providers"] = ("fake_providers", "127.0.0.1", settings.social.fake_providers_port,
-                                                 "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT")
+        ports["fake-providers"] = ("fake_providers", "127.0.0.1", settings.social.fake_providers_port,
+                                   "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT")
     found = []
     for command in commands:
-        words = shlex.split(command)
-        listening = ports.get(" ".join(words[:2]))
+        assignments, words = _command_words(command)
+        listening = ports.get(words[1]) if len(words) > 1 and Path(words[0]).name == "lapor-gateway" else None
         if listening is None:
             continue
-        port = _port_option(words[2:])
-        found.append(listening if port is None else (*listening[:2], port, "--port in the Procfile"))
+        process, host, port, setting = listening
+        if assignments.get(setting, "").isdigit():
+            port, setting = int(assignments[setting]), f"{setting} in the Procfile"
+        option = _port_option(words[2:])
+        found.append((process, host, port, setting) if option is None
+                     else (process, host, option, "--port in the Procfile"))
     return found
+
+
+def _command_words(command: str) -> tuple[dict[str, str], list[str]]:
+    """A Procfile command's `env NAME=value ...` prefix (its settings for that process alone) and the words of the
+    command it runs: `env LAPOR_HTTP_PORT=8081 lapor-gateway serve` or `.venv/bin/lapor-gateway serve` was not
+    recognised, and its port was never tried."""
+    words = shlex.split(command)
+    assignments: dict[str, str] = {}
+    if words[:1] == ["env"]:
+        words = words[1:]
+        while words and "=" in words[0] and not words[0].startswith("-"):
+            name, value = words.pop(0).split("=", 1)
+            assignments[name] = value
+    return assignments, words
 
 
 def _port_option(arguments: list[str]) -> int | None:

@@ -632,21 +632,29 @@ def test_a_make_run_whose_port_another_process_holds_starts_nothing_and_names_th
     assert not (tmp_path / "var" / "redis").exists()
 
 
-@pytest.mark.parametrize(("case", "command", "process"), [
-    ("the case store moved with --port", "lapor-gateway casestore --port {port}", "casestore"),
-    ("the case store moved with --port=", "lapor-gateway  casestore  --port={port}", "casestore"),
-    ("the fake providers moved with --port", "lapor-gateway fake-providers --port {port}", "fake_providers"),
+@pytest.mark.parametrize(("case", "command", "process", "setting"), [
+    ("the case store moved with --port", "lapor-gateway casestore --port {port}", "casestore", "--port"),
+    ("the case store moved with --port=", "lapor-gateway  casestore  --port={port}", "casestore", "--port"),
+    ("the fake providers moved with --port", "lapor-gateway fake-providers --port {port}", "fake_providers",
+     "--port"),
+    ("the command named by its path", ".venv/bin/lapor-gateway casestore --port {port}", "casestore", "--port"),
+    ("moved by its setting in an env prefix", "env LAPOR_CASESTORE_PORT={port} lapor-gateway casestore",
+     "casestore", "LAPOR_CASESTORE_PORT"),
+    ("an env prefix of other settings, moved with --port",
+     "env LAPOR_LOG_LEVEL=debug PYTHONUNBUFFERED=1 lapor-gateway casestore --port {port}", "casestore", "--port"),
 ])
-def test_a_procfile_commands_own_port_is_tried(tmp_path: Path, case: str, command: str, process: str) -> None:
+def test_a_procfile_commands_own_port_is_tried(tmp_path: Path, case: str, command: str, process: str,
+                                               setting: str) -> None:
     """A Procfile command with arguments (`--port N`, which its process listens on instead of its setting's) was
-    matched on the whole line: no port of it was tried, and the second run's processes started beside the first's."""
+    matched on the whole line: no port of it was tried, and the second run's processes started beside the first's.
+    So was one named by its path or run with an `env NAME=value` prefix, whose own port setting moves it."""
     settings = load_settings({"LAPOR_DATA_DIR": str(tmp_path), "LAPOR_PROFILE": "development"})
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
         assert taken_ports(settings, [command.format(port=port)]) == [
-            (process, "127.0.0.1", port, "--port in the Procfile")], case
+            (process, "127.0.0.1", port, f"{setting} in the Procfile")], case
     assert taken_ports(settings, [command.format(port=port)]) == [], case
 
 
