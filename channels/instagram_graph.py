@@ -60,7 +60,21 @@ log = get_logger()
 SOURCE = "instagram"
 PENDING_KEY = "lapor:instagram:pending:{ig_user_id}"
 PROGRESS_KEY = "lapor:cursor:instagram:{ig_user_id}"
-MEDIA_FIELDS = "id,caption,media_type,media_url,permalink,timestamp,username"
+# A post's files come with it, in the same call. A carousel (CAROUSEL_ALBUM: several photos and videos of one pothole)
+# serves as its own `media_url` its first item's alone; its items are the `children` edge of IG Media, read by field
+# expansion, in the order the post shows them. What Meta documents for it (Graph API reference):
+# - IG User Mentioned Media: `mentioned_media` takes "a comma-separated list of IG Media Fields", and an edge expanded
+#   in it comes with cursors (its Pagination section); /tags ("IG User Tags") takes "Fields and Edges" alike.
+#   https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/mentioned_media
+# - IG Media: `children` is a public edge, "returned through field expansion"; `thumbnail_url` is a video's still,
+#   "only available on VIDEO media"; `media_url` is omitted for media with copyrighted material; `permalink` "cannot be
+#   used on photos within albums", so it is not asked of the items. Read directly (`GET /{media-id}`, and its
+#   `/children`: IG Media Children, .../instagram-graph-api/reference/ig-media/children, whose earlier versions asked
+#   for a token of the album's creator), it "returns only data for media owned by Instagram professional accounts": a
+#   citizen's album is read through the mention, not through the `/children` call.
+#   https://developers.facebook.com/docs/instagram-platform/reference/instagram-media
+CHILD_FIELDS = "id,media_type,media_url,thumbnail_url"
+MEDIA_FIELDS = f"id,caption,media_type,media_url,thumbnail_url,permalink,timestamp,username,children{{{CHILD_FIELDS}}}"
 # `from`: the commenter's Instagram-scoped user id and username. The id is the sender's identity: a username can be
 # changed and then taken by someone else, who would be taken for the reporter (`gateway.followups`).
 COMMENT_FIELDS = "id,text,timestamp,username,from{id,username},media{id,permalink}"
@@ -84,7 +98,10 @@ CODE_MEANINGS = {1: "unknown error, possibly temporary", 2: "service temporarily
                  200: "permission missing", 4: "app rate limit", 17: "user rate limit", 32: "page rate limit",
                  613: "rate limit", 80002: "Instagram rate limit", 100: "object missing or not readable",
                  2642: "pagination cursor invalid"}
+# CAROUSEL_ALBUM: an album served without its items, whose `media_url` is its first one's.
 MEDIA_TYPES = {"IMAGE": "image/jpeg", "VIDEO": "video/mp4", "CAROUSEL_ALBUM": "image/jpeg"}
+# A video's still (`thumbnail_url`).
+STILL_TYPE = "image/jpeg"
 PENDING_BATCH = 50
 # How far down the pending list a round looks for notifications due for a lookup (those waiting to be retried are
 # skipped without a call).
@@ -280,17 +297,46 @@ def names_account(caption: str, username: str) -> bool:
     return bool(own) and re.search(rf"(?<![\w.]){re.escape(own)}(?!\w)(?!\.\w)", caption, re.IGNORECASE) is not None
 
 
-def media_message(media: Mapping[str, Any], own_handle: str | None = None, *, tagged: bool = False) -> InboundMessage:
-    """A post whose caption mentions (or that tags) @lapor1708 (`own_handle`: see strip_leading_mentions).
+def media_attachments(media: Mapping[str, Any], max_files: int | None = None) -> list[Attachment]:
+    """A post's files, in the order the Graph API gives them: a photo as itself, a video as its still
+    (`thumbnail_url`, where given: an anonymous report's video is withheld, its still goes) and its MP4, and each item
+    of a carousel so (`children`, see MEDIA_FIELDS); an album served without its items as its `media_url`, the first
+    one's. An item without a `media_url` (Meta omits it for copyrighted material) is left out with a
+    `mention.media_skipped` line, the others taken; so are the files past `max_files` (`email.max_attachments`, the
+    gateway's most files for one message; None: no limit). Each file's bytes are held to `attachments.max_bytes` when
+    the forward worker fetches it (workers/media.py)."""
+    children = media.get("children")
+    items = children.get("data") if isinstance(children, Mapping) else None
+    if media.get("media_type") != "CAROUSEL_ALBUM" or not isinstance(items, list) or not items:
+        items = [media]
+    files: list[Attachment] = []
+    for index, item in enumerate(items):
+        kind = str(item.get("media_type") or "") if isinstance(item, Mapping) else ""
+        if not isinstance(item, Mapping) or not item.get("media_url"):
+            log.info("mention.media_skipped", channel=SOURCE, reason="no_media_url", item=index, media_type=kind)
+            continue
+        name = str(item.get("id") or media["id"])
+        if kind == "VIDEO" and item.get("thumbnail_url"):
+            files.append(Attachment(content_type=STILL_TYPE, location=str(item["thumbnail_url"]), name=name))
+        files.append(Attachment(content_type=MEDIA_TYPES.get(kind, "image/jpeg"), location=str(item["media_url"]),
+                                name=name))
+    if max_files is not None and len(files) > max_files:
+        log.info("mention.media_skipped", channel=SOURCE, reason="too_many_files", files=len(files) - max_files,
+                 max_files=max_files)
+        files = files[:max_files]
+    return files
+
+
+def media_message(media: Mapping[str, Any], own_handle: str | None = None, *, tagged: bool = False,
+                  max_files: int | None = None) -> InboundMessage:
+    """A post whose caption mentions (or that tags) @lapor1708 (`own_handle`: see strip_leading_mentions), with its
+    files (`media_attachments`, at most `max_files`).
 
     `tagged`: found by the /tags walk, which lists the posts that tag the account in the photo. One whose caption
     does not name the account cannot be answered: the Graph API comments only on a caption or comment that
     @mentions it ("Commenting on photos in which you were tagged is not supported"), and each such reply was refused
     into the dead letters, counted as a failing channel. It is filed, marked `unanswerable` (channels.social)."""
-    attachments = []
-    if media.get("media_url"):
-        attachments.append(Attachment(content_type=MEDIA_TYPES.get(str(media.get("media_type")), "image/jpeg"),
-                                      location=str(media["media_url"]), name=str(media["id"])))
+    attachments = media_attachments(media, max_files)
     caption = str(media.get("caption") or "")
     meta = {"media_id": str(media["id"]), "permalink": media.get("permalink")}
     if tagged and not names_account(caption, own_handle or ""):
@@ -430,6 +476,7 @@ class InstagramPoller:
         self.clock = clock
         self.graph = graph or GraphClient(settings, clock=clock)
         self.mentions = MentionIntake(redis, settings, intake, reply_target)
+        self.max_files = settings.email.max_attachments  # a carousel's files (see media_attachments)
         self.signals = HealthSignals(redis)
         self.pending_key = PENDING_KEY.format(ig_user_id=self.settings.ig_user_id)
         self.progress = PollProgress(redis, PROGRESS_KEY.format(ig_user_id=self.settings.ig_user_id),
@@ -536,7 +583,9 @@ class InstagramPoller:
             return None if own_post(comment, self.settings) else comment_message(comment, media_id,
                                                                                  self.settings.username)
         media = self.graph.mentioned_media(media_id)
-        return None if own_post(media, self.settings) else media_message(media, self.settings.username)
+        if own_post(media, self.settings):
+            return None
+        return media_message(media, self.settings.username, max_files=self.max_files)
 
     def _retry_later(self, raw: bytes, item: Mapping[str, Any], error: ProviderError) -> None:
         """Count the failed attempt and move the notification to the end of the list, due again after a delay that
@@ -617,7 +666,8 @@ class InstagramPoller:
             messages = []
             for media in reversed(fresh):
                 try:
-                    messages.append(media_message(media, self.settings.username, tagged=True))
+                    messages.append(media_message(media, self.settings.username, tagged=True,
+                                                  max_files=self.max_files))
                 except (KeyError, TypeError) as error:
                     log.warning("mention.rejected", channel=self.channel, reason="bad_payload", detail=str(error))
             self.mentions.take(messages)
