@@ -302,24 +302,28 @@ def media_attachments(media: Mapping[str, Any], max_files: int | None = None) ->
     (`thumbnail_url`, where given: an anonymous report's video is withheld, its still goes) and its MP4, and each item
     of a carousel so (`children`, see MEDIA_FIELDS); an album served without its items as its `media_url`, the first
     one's. An item without a `media_url` (Meta omits it for copyrighted material) is left out with a
-    `mention.media_skipped` line, the others taken; so are the files past `max_files` (`email.max_attachments`, the
-    gateway's most files for one message; None: no limit). Each file's bytes are held to `attachments.max_bytes` when
-    the forward worker fetches it (workers/media.py)."""
+    `mention.media_skipped` line (a video's still kept where served), the others taken; so are the files past
+    `max_files` (`email.max_attachments`, the gateway's most files for one message; None: no limit). Each file's
+    bytes are held to `attachments.max_bytes` when the forward worker fetches it (workers/media.py)."""
     children = media.get("children")
     items = children.get("data") if isinstance(children, Mapping) else None
     if media.get("media_type") != "CAROUSEL_ALBUM" or not isinstance(items, list) or not items:
         items = [media]
     files: list[Attachment] = []
     for index, item in enumerate(items):
-        kind = str(item.get("media_type") or "") if isinstance(item, Mapping) else ""
-        if not isinstance(item, Mapping) or not item.get("media_url"):
-            log.info("mention.media_skipped", channel=SOURCE, reason="no_media_url", item=index, media_type=kind)
+        if not isinstance(item, Mapping):
+            log.info("mention.media_skipped", channel=SOURCE, reason="no_media_url", item=index, media_type="")
             continue
-        name = str(item.get("id") or media["id"])
-        if kind == "VIDEO" and item.get("thumbnail_url"):
-            files.append(Attachment(content_type=STILL_TYPE, location=str(item["thumbnail_url"]), name=name))
-        files.append(Attachment(content_type=MEDIA_TYPES.get(kind, "image/jpeg"), location=str(item["media_url"]),
-                                name=name))
+        kind, name = str(item.get("media_type") or ""), str(item.get("id") or media["id"])
+        still = item.get("thumbnail_url") if kind == "VIDEO" else None
+        if still:
+            files.append(Attachment(content_type=STILL_TYPE, location=str(still), name=name))
+        if item.get("media_url"):
+            files.append(Attachment(content_type=MEDIA_TYPES.get(kind, "image/jpeg"), location=str(item["media_url"]),
+                                    name=name))
+        else:  # a copyrighted video's still is still served: a frame of the evidence, kept
+            log.info("mention.media_skipped", channel=SOURCE, reason="no_media_url", item=index, media_type=kind,
+                     still_kept=bool(still))
     if max_files is not None and len(files) > max_files:
         log.info("mention.media_skipped", channel=SOURCE, reason="too_many_files", files=len(files) - max_files,
                  max_files=max_files)
