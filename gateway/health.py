@@ -1772,16 +1772,29 @@ def _stuck_spools(raw: dict[bytes, bytes], now: float) -> list[dict[str, Any]]:
     """The spools a replayer says are stuck and still says so (an entry its replayer stopped refreshing, a process
     stopped or a host gone, is not shown: its spool waits for a gateway on that directory), oldest first. `now` and
     each entry's `at` are Redis's clock: told by this host's, a replayer whose host runs 30 s behind was never shown,
-    and one ahead was shown for as long after it stopped."""
-    stuck = []
-    for value in raw.values():
+    and one ahead was shown for as long after it stopped.
+
+    One spool per identity (`spool`; an older version's entry, without one, is its own), however many replayers
+    say it is stuck: its hosts, its oldest `since`, its size as the latest of them found it, and each different
+    reason in turn (one replayer's file it cannot read is another's "held by another live process")."""
+    entries = []
+    for name, value in raw.items():
         entry = _json_object(value)
         if entry is None or not isinstance(entry.get("at"), int | float) or now - entry["at"] > (
                 REPLAY_STUCK_FRESH_SECONDS):
             continue
-        stuck.append({"host": str(entry.get("host", "?")), "since": _clock(_float(entry.get("since"))),
-                      "bytes": int(_number(entry.get("bytes")) or 0),
-                      "reason": _clean(str(entry.get("reason", "")))})
+        entries.append((str(entry.get("spool") or name.decode(errors="replace")), entry))
+    spools: dict[str, list[dict[str, Any]]] = {}
+    for identity, entry in sorted(entries, key=lambda found: (_float(found[1].get("since")) or 0, found[0])):
+        spools.setdefault(identity, []).append(entry)
+    stuck = []
+    for replayers in spools.values():
+        latest = max(replayers, key=lambda entry: entry["at"])
+        stuck.append({
+            "host": ", ".join(dict.fromkeys(str(entry.get("host", "?")) for entry in replayers)),
+            "since": _clock(_float(replayers[0].get("since"))),
+            "bytes": int(_number(latest.get("bytes")) or 0),
+            "reason": "; ".join(dict.fromkeys(_clean(str(entry.get("reason", ""))) for entry in replayers))})
     return sorted(stuck, key=lambda entry: entry["since"] or "")
 
 

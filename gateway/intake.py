@@ -37,7 +37,16 @@ from gateway.outage import DETAIL_LIMIT, outage_reason, redis_words
 from gateway.queues import HELD_FORWARD_KEY, enqueue_forward, envelope_key, release_held_forwards
 from gateway.same_text import FirstOfText, RecentTexts, SameText, SameTextWindow
 from gateway.settings import Settings
-from gateway.spool import REPLAY_STUCK_KEY, REPLAY_STUCK_SECONDS, SPOOL_DIR, Spool, SpoolRecord, redis_time
+from gateway.spool import (
+    REPLAY_STUCK_KEY,
+    REPLAY_STUCK_SECONDS,
+    SPOOL_DIR,
+    Spool,
+    SpoolRecord,
+    drop_expired_stuck_entries,
+    file_stem,
+    redis_time,
+)
 from gateway.tracking import SEQUENCE_KEY, IdRangeExhausted, TrackingIdAllocator
 from normalizer.envelope import ReportDraft
 
@@ -783,8 +792,17 @@ class SpoolReplayer:
         # is told (`REPLAY_STUCK_KEY`, `spool.replay_stuck`).
         self._stuck_since: float | None = None
         self._stuck_told = False
+        # Whether this replayer's entry may be in `REPLAY_STUCK_KEY`: deleted once the spool is empty, even after an
+        # outage ended the episode in between.
+        self._stuck_written = False
         self._host = loggable_host(socket.gethostname())
-        self._stuck_field = f"{self._host}:{intake.spool.directory if intake.spool else ''}"
+        # This replayer's field: its spool's identity (`Spool.identity`, read when first needed), then the replayer
+        # itself (host, pid, start). One entry per replayer, not per host and directory: two gateways on one
+        # directory each say why they are stuck (one's "held by another live process" overwrote the other's own
+        # reason, every round). The views count a spool once by its identity, which the hosts sharing a directory
+        # share too, so a spool on a shared disk is one spool, not one per host.
+        self._replayer = file_stem(socket.gethostname())
+        self._spool_identity: str | None = None
 
     async def round(self) -> None:
         """When the spool holds reports and Redis answers, replay them."""
@@ -821,16 +839,19 @@ class SpoolReplayer:
         while it lasts, until the spool is empty. They never reached the case store, and the views showed only the
         spool's size beside "all ok". `waiting`: the spool's size as the round found it, None when Redis did not
         answer (down or refusing: the views say that, and the spool waits for it)."""
-        if waiting is None:
+        if waiting is None:  # Redis down or refusing: the episode ends, and a spool stuck again is told again
             self._stuck_since = None
+            self._stuck_told = False
             return
         now = self._clock()
         try:
             if not waiting:
                 self._stuck_since = None
                 spool.last_unreadable = None
+                if self._stuck_written:
+                    self._intake.redis.hdel(REPLAY_STUCK_KEY, self._field(spool))
+                    self._stuck_written = False
                 if self._stuck_told:
-                    self._intake.redis.hdel(REPLAY_STUCK_KEY, self._stuck_field)
                     self._stuck_told = False
                     log.warning("spool.replay_unstuck")
                 return
@@ -839,15 +860,24 @@ class SpoolReplayer:
                 return
             reason = failed or spool.last_unreadable or spool.held_elsewhere() or "not replayed"
             at = redis_time(self._intake.redis.time())  # the status views' clock, whichever host they run on
-            self._intake.redis.hset(REPLAY_STUCK_KEY, self._stuck_field, orjson.dumps({
-                "host": self._host, "since": self._stuck_since, "at": at, "bytes": waiting,
-                "reason": reason}))
+            self._intake.redis.hset(REPLAY_STUCK_KEY, self._field(spool), orjson.dumps({
+                "spool": self._spool_identity, "host": self._host, "since": self._stuck_since, "at": at,
+                "bytes": waiting, "reason": reason}))
+            self._stuck_written = True
+            if not self._stuck_told:
+                drop_expired_stuck_entries(self._intake.redis, at)
         except RedisError:
             return  # gone meanwhile: the next round tells
         if not self._stuck_told:
             self._stuck_told = True
             log.error("spool.replay_stuck", spool_bytes=waiting, reason=reason,
                       seconds=round(now - self._stuck_since))
+
+    def _field(self, spool: Spool) -> str:
+        """`<spool identity>:<replayer>` (see `__init__`)."""
+        if self._spool_identity is None:
+            self._spool_identity = spool.identity()
+        return f"{self._spool_identity}:{self._replayer}"
 
 
 async def run_spool_replayer(intake: Intake, interval: float = 1.0) -> None:

@@ -17,6 +17,7 @@ import errno
 import fcntl
 import os
 import re
+import secrets
 import socket
 import stat
 import threading
@@ -28,9 +29,17 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
+from redis import Redis
 
 from gateway.logs import get_logger, loggable_host
-from gateway.private_files import fsync_directory, open_private, private_directory, write_atomically, write_private
+from gateway.private_files import (
+    fsync_directory,
+    open_private,
+    private_directory,
+    write_atomically,
+    write_private,
+    write_temporary,
+)
 
 log = get_logger()
 
@@ -51,19 +60,40 @@ QUARANTINED_RECORD = re.compile(r"(?P<key>.+-line[0-9]+)\.(?:bad|reason)", re.DO
 # process, not at every replay round nor at every status view (each reads the spool's size through a Spool of its own).
 _told_unreadable: dict[str, str] = {}
 # Spools whose answered reports a replayer has not moved into Redis for `REPLAY_STUCK_SECONDS` though Redis answers
-# (a file it cannot read, ...): a hash, a field per host and directory, its value JSON {"host", "since", "at",
-# "bytes", "reason"}, written by the replayer every round while it lasts and deleted once the spool is empty. The
-# status views say it; an entry whose replayer stopped writing (`at` older than `REPLAY_STUCK_FRESH_SECONDS`) is
-# not shown. `at` is Redis's clock (`redis_time`), as the views' `now`: the hosts' own may differ by minutes.
+# (a file it cannot read, ...): a hash, a field per replayer (`<spool identity>:<host>-p<pid>-t<start>`, see
+# `SpoolReplayer`), its value JSON {"spool", "host", "since", "at", "bytes", "reason"}, written by the replayer every
+# round while it lasts and deleted once the spool is empty. The status views say it, one spool per identity with
+# each of its replayers' reasons; an entry whose replayer stopped writing (`at` older than
+# `REPLAY_STUCK_FRESH_SECONDS`) is not shown, and deleted once older than `REPLAY_STUCK_EXPIRE_SECONDS` by the next
+# replayer that writes one (a stopped or killed process's entry, under a pid never used again). `at` is Redis's clock
+# (`redis_time`), as the views' `now`: the hosts' own may differ by minutes.
 REPLAY_STUCK_KEY = "lapor:spool:replay-stuck"
 REPLAY_STUCK_SECONDS = 30.0
 REPLAY_STUCK_FRESH_SECONDS = 30.0
+REPLAY_STUCK_EXPIRE_SECONDS = 86_400.0
+# In the spool directory: a token naming the spool whatever the path or host it is reached by (`Spool.identity`).
+SPOOL_ID_FILE = ".spool-id"
 
 
 def redis_time(reply: tuple[int, int]) -> float:
     """Redis's TIME reply as seconds: the one clock every host's processes share."""
     seconds, microseconds = reply
     return seconds + microseconds / 1_000_000
+
+
+def drop_expired_stuck_entries(redis: Redis, now: float) -> int:
+    """Delete the entries of `REPLAY_STUCK_KEY` not refreshed for `REPLAY_STUCK_EXPIRE_SECONDS` by Redis's clock
+    (`now`), and those without a time (damaged: never shown, never refreshed). Their replayers stopped: kept, the
+    hash grew by one for every restarted process that was ever stuck. Returns how many."""
+    expired = []
+    for field, value in redis.hgetall(REPLAY_STUCK_KEY).items():
+        try:
+            at = orjson.loads(value).get("at")
+        except (orjson.JSONDecodeError, AttributeError):
+            at = None
+        if not isinstance(at, int | float) or now - at > REPLAY_STUCK_EXPIRE_SECONDS:
+            expired.append(field)
+    return redis.hdel(REPLAY_STUCK_KEY, *expired) if expired else 0
 
 
 def file_stem(host: str) -> str:
@@ -132,6 +162,28 @@ class Spool:
 
     def _new_path(self) -> Path:
         return self.directory / f"{file_stem(socket.gethostname())}{SPOOL_SUFFIX}"
+
+    def identity(self) -> str:
+        """A token naming this spool, kept in it (`SPOOL_ID_FILE`, made by the first process that asks): the same
+        for every host that mounts the directory, whatever its path there, and different for two hosts' own
+        directories under one path. Where it can be neither read nor made, host and path stand for it."""
+        path = self.directory / SPOOL_ID_FILE
+        try:
+            if not path.exists():
+                made = write_temporary(path, secrets.token_hex(8).encode(), what="spool_id")
+                try:
+                    os.link(made, path)  # never over one another process made meanwhile
+                    fsync_directory(self.directory)
+                except FileExistsError:
+                    pass
+                finally:
+                    made.unlink(missing_ok=True)
+            token = path.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            token = ""
+        if not re.fullmatch(r"[0-9a-f]{16}", token):
+            return f"{loggable_host(socket.gethostname())}:{self.directory}"
+        return token
 
     def check_writable(self) -> None:
         """Prove the spool can take a record now; raise SpoolNotWritable naming the directory otherwise."""

@@ -9,6 +9,7 @@ import io
 import os
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -587,6 +588,112 @@ async def test_a_replay_failing_every_round_on_an_error_not_redis_is_a_stuck_spo
     assert document["overall"] == "degraded"
     assert [stuck["reason"] for stuck in document["spool_stuck"]] == [
         "replay failed (ValueError); see spool.replay_failed"]
+
+
+HELD = "vm-p1f-t1.replaying: held by another live process (a gateway cut off from Redis, or hung)"
+
+
+@pytest.mark.parametrize(("case", "other_host"), [
+    ("two gateways on one host and data directory", None),
+    ("two hosts mounting one spool directory", "vm-b"),
+])
+async def test_each_replayer_stuck_on_one_spool_is_told_and_the_spool_counted_once(
+    intake: Intake, other_gateway: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, case: str,
+    other_host: str | None,
+) -> None:
+    """Two gateways replay one spool directory: one fails replaying the file it claimed, the other finds that file
+    held. One entry per host and directory had them overwrite each other's reason every round (the failure the
+    operator must see was lost under "held"); one per host counted a spool on a shared disk once per host."""
+    assert intake.spool is not None
+    spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
+
+    def fails(records: object) -> int:
+        raise ValueError("a record this version cannot store")
+
+    monkeypatch.setattr(intake, "_replay_batch", fails)
+    shift = [0.0]
+    failing = SpoolReplayer(intake, clock=lambda: time.time() + shift[0])
+    with monkeypatch.context() as patched:
+        if other_host is not None:
+            patched.setattr(socket, "gethostname", lambda: other_host)
+        finding_it_held = SpoolReplayer(other_gateway, clock=lambda: time.time() + shift[0])
+    for shift[0] in (0.0, 31.0, 32.0):
+        await failing.round()
+        await finding_it_held.round()
+    document = HealthMonitor(Redis.from_url(own_redis.url), load_rules(CONFIG_DIR / "health.toml")).check()
+    [stuck] = document["spool_stuck"]
+    assert stuck["reason"] == f"replay failed (ValueError); see spool.replay_failed; {HELD}", case
+    assert stuck["host"].endswith(f", {other_host}") if other_host else ", " not in stuck["host"], case
+    assert stuck["bytes"] == intake.spool.size_bytes() > 0, case
+    assert metrics.SPOOL_REPLAY_STUCK._value.get() == 1, case
+
+
+@pytest.mark.parametrize(("case", "age", "kept"), [
+    ("a replayer restarted a day and more ago", 86_401.0, False),
+    ("a replayer stopped a minute ago: hidden, kept for now", 60.0, True),
+    ("an entry without a time, never shown", None, False),
+])
+async def test_stuck_entries_whose_replayer_stopped_are_deleted_once_a_day_old(
+    intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, case: str, age: float | None,
+    kept: bool,
+) -> None:
+    """An entry its replayer stopped refreshing is hidden after 30 s but was never deleted: a field per process, the
+    hash grew with every gateway restarted while stuck. The next replayer that says its spool is stuck deletes
+    those a day old (by Redis's clock)."""
+    assert intake.spool is not None
+    redis = Redis.from_url(own_redis.url)
+    seconds, _ = redis.time()
+    left = {"spool": "0123456789abcdef", "host": "vm", "since": seconds - 90_000, "bytes": 10, "reason": "x"}
+    if age is not None:
+        left["at"] = seconds - age
+    redis.hset(REPLAY_STUCK_KEY, "0123456789abcdef:vm-p1f-t1", orjson.dumps(left))
+    spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
+
+    def fails(records: object) -> int:
+        raise ValueError("a record this version cannot store")
+
+    monkeypatch.setattr(intake, "_replay_batch", fails)
+    shift = [0.0]
+    replayer = SpoolReplayer(intake, clock=lambda: time.time() + shift[0])
+    for shift[0] in (0.0, 31.0):
+        await replayer.round()
+    fields = redis.hkeys(REPLAY_STUCK_KEY)
+    assert (b"0123456789abcdef:vm-p1f-t1" in fields, len(fields)) == (kept, 1 + kept), case
+
+
+async def test_a_spool_stuck_again_after_a_redis_outage_is_told_again(
+    intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO,
+) -> None:
+    """`spool.replay_stuck` is told once a stuck episode, which ends when the spool empties or Redis was down: after
+    an outage the spool stuck again was never told again (the views said it, the log did not)."""
+    assert intake.spool is not None
+    spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
+    real_open = Path.open
+
+    def refused(path: Path, mode: str = "r", *args: object, **kwargs: object) -> object:
+        if path.stem == "vm-p1f-t1" and mode == "r+b":
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(path, mode, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", refused)
+    shift = [0.0]
+    replayer = SpoolReplayer(intake, clock=lambda: time.time() + shift[0])
+
+    def told() -> list[str]:
+        return [e["event"] for e in log_events(log_stream) if e["event"] == "spool.replay_stuck"]
+
+    for shift[0] in (0.0, 31.0, 32.0):
+        await replayer.round()
+    assert told() == ["spool.replay_stuck"]
+    own_redis.stop()
+    await replayer.round()
+    own_redis.start()
+    for shift[0] in (40.0, 60.0):
+        await replayer.round()
+    assert told() == ["spool.replay_stuck"]  # stuck again for 20 s only
+    for shift[0] in (71.0, 72.0):
+        await replayer.round()
+    assert told() == ["spool.replay_stuck", "spool.replay_stuck"]
 
 
 def symlink_to_itself(path: Path) -> None:
