@@ -33,6 +33,7 @@ from redis import Redis
 
 from gateway.logs import get_logger, loggable_host
 from gateway.private_files import (
+    ORPHAN_SECONDS,
     fsync_directory,
     open_private,
     private_directory,
@@ -73,6 +74,11 @@ REPLAY_STUCK_FRESH_SECONDS = 30.0
 REPLAY_STUCK_EXPIRE_SECONDS = 86_400.0
 # In the spool directory: a token naming the spool whatever the path or host it is reached by (`Spool.identity`).
 SPOOL_ID_FILE = ".spool-id"
+# What a process killed at the wrong moment leaves in the spool directory besides temporary files: a new spool file
+# not yet renamed (`.<name>.opening`, empty), a saved reserve taken or dropped and not yet deleted
+# (`.<reserve>.taken-<pid>`, sequence numbers only), a writability probe (`.probe-<pid>-<thread>`). Removed at start
+# once `ORPHAN_SECONDS` old (`remove_leftovers`).
+LEFTOVER = re.compile(r"\..+\.opening|\..+\.taken-[0-9]+|\.probe-[0-9]+-[0-9]+", re.DOTALL)
 
 
 def redis_time(reply: tuple[int, int]) -> float:
@@ -94,6 +100,34 @@ def drop_expired_stuck_entries(redis: Redis, now: float) -> int:
         if not isinstance(at, int | float) or now - at > REPLAY_STUCK_EXPIRE_SECONDS:
             expired.append(field)
     return redis.hdel(REPLAY_STUCK_KEY, *expired) if expired else 0
+
+
+def remove_leftovers(directory: Path, *, older_than: float | None = None) -> int:
+    """Delete the `LEFTOVER` files in the spool `directory` not changed for `older_than` seconds (by the later of
+    mtime and ctime: a reserve renamed a moment ago keeps the mtime its saver gave it hours before) that no live
+    process holds: a spool file's `.opening` is locked by its maker from its creation, so one whose lock can be
+    taken was left by a process gone (a `.taken-*` is not locked: held for a moment, it is never that old). Deleted,
+    a taken reserve's numbers are a gap in the sequence, never given out: put back, one its taker was dropping (found
+    above Redis's sequence) would be taken again. Returns how many."""
+    deadline, removed = time.time() - (ORPHAN_SECONDS if older_than is None else older_than), 0
+    try:
+        with os.scandir(directory) as entries:
+            found = [Path(entry.path) for entry in entries if LEFTOVER.fullmatch(entry.name)]
+    except OSError:  # not there yet, or not ours to read
+        return 0
+    for path in found:
+        with contextlib.suppress(OSError):
+            descriptor = os.open(path, os.O_RDWR | os.O_NOFOLLOW)  # for writing: over NFS a lock asks for it
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held: BlockingIOError, left alone
+                opened, named = os.fstat(descriptor), path.stat()
+                if ((named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino) and stat.S_ISREG(opened.st_mode)
+                        and max(opened.st_mtime, opened.st_ctime) < deadline):
+                    path.unlink()
+                    removed += 1
+            finally:
+                os.close(descriptor)
+    return removed
 
 
 def file_stem(host: str) -> str:

@@ -45,6 +45,7 @@ from gateway.spool import (
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id, is_valid_tracking_id
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 from tests.conftest import VENV_BIN, TestEnvironment, log_events
+from workers.retention import remove_orphaned_temporaries
 
 
 def draft(message_id: str, text: str = "Jalan rusak") -> ReportDraft:
@@ -694,6 +695,48 @@ async def test_a_spool_stuck_again_after_a_redis_outage_is_told_again(
     for shift[0] in (71.0, 72.0):
         await replayer.round()
     assert told() == ["spool.replay_stuck", "spool.replay_stuck"]
+
+
+def test_the_spools_leftovers_of_killed_processes_are_removed_at_start_once_old_and_not_held(
+    test_env: TestEnvironment, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A process killed between making a spool file and naming it leaves `.<name>.opening` (empty), one killed
+    while taking or dropping a saved reserve `.<reserve>.taken-<pid>` (sequence numbers only), one killed while
+    probing `.probe-<pid>-<thread>`: never removed. They go at start once old (here 1 s, `ORPHAN_SECONDS`), but
+    never one a live process holds, nor a reserve renamed a moment ago (its mtime, its saver's, is hours old)."""
+    settings = test_env.settings()
+    directory = settings.data_dir / "spool"
+    directory.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setattr(spool_module, "ORPHAN_SECONDS", 1.0)
+    rows = [  # name, contents, removed
+        (".vm-p1f-t1.spool.opening", b"", True),
+        (".vm-p2f-t2.spool.opening", b"", False),  # its maker alive, holding its lock
+        (".reserve-vm.json.taken-4242", b'{"v": 1, "numbers": [9000001, 9000002]}', True),
+        (".probe-4242-140000000000", b"probe", True),
+        ("vm-p3f-t3.spool", b"", False),
+        ("reserve-vm.json", b'{"v": 1, "numbers": [9000003]}', False),
+        (".spool-id", b"0123456789abcdef", False),
+    ]
+    for name, contents, _ in rows:
+        (directory / name).write_bytes(contents)
+    hour_ago = time.time() - 3600
+    saved = directory / "reserve-vm2.json"
+    saved.write_bytes(b'{"v": 1, "numbers": [9000004]}')
+    os.utime(saved, (hour_ago, hour_ago))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'r+b'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
+         str(directory / ".vm-p2f-t2.spool.opening")], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+        time.sleep(1.2)
+        saved.rename(directory / ".reserve-vm2.json.taken-4243")  # taken a moment ago by a live process
+        assert remove_orphaned_temporaries(settings) == sum(removed for *_, removed in rows)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sorted(path.name for path in directory.iterdir()) == sorted(
+        [name for name, _, removed in rows if not removed] + [".reserve-vm2.json.taken-4243"])
 
 
 def symlink_to_itself(path: Path) -> None:

@@ -60,7 +60,7 @@ from gateway.logs import get_logger
 from gateway.private_files import ANY_TEMPORARY, ORPHAN_SECONDS, TEMPORARY_SUFFIX, remove_orphans
 from gateway.queues import ENVELOPE_KEY, readable_envelope
 from gateway.settings import Settings
-from gateway.spool import CLAIMED_SUFFIX, QUARANTINED_RECORD, SPOOL_DIR, Spool
+from gateway.spool import CLAIMED_SUFFIX, QUARANTINED_RECORD, SPOOL_DIR, Spool, remove_leftovers
 from gateway.spool import QUARANTINE_DIR as SPOOL_QUARANTINE_DIR
 from gateway.tracking import SEQUENCE_KEY
 from workers.media import fetched_key, fetched_record
@@ -105,7 +105,8 @@ SMS_OUTBOX_DAY = AgedFiles(SMS_OUTBOX_FILE, own_temporary(SMS_OUTBOX_FILE))
 def remove_orphaned_temporaries(settings: Settings) -> int:
     """Delete the temporary files writers killed mid-write left (gateway.private_files.remove_orphans) wherever the
     gateway writes a citizen's files through one: every process does so as it starts, so part of a file or a reply
-    does not wait for the next purge. Returns how many; logged when any, by count only."""
+    does not wait for the next purge; and the spool's own leftovers (`gateway.spool.remove_leftovers`: a new file's
+    `.opening`, a taken reserve, a probe). Returns how many; logged when any, by count only."""
     attachments = settings.data_dir / ATTACHMENTS_DIR
     try:
         with os.scandir(attachments) as entries:
@@ -120,6 +121,7 @@ def remove_orphaned_temporaries(settings: Settings) -> int:
             (outbox_dir(settings), OUTBOX_REPLY.temporary),
             (settings.data_dir / SMS_OUTBOX_DIR, SMS_OUTBOX_DAY.temporary)):
         removed += remove_orphans(directory, pattern)
+    removed += remove_leftovers(settings.data_dir / SPOOL_DIR)
     if removed:
         log.warning("private_file.orphans_removed", files=removed)
     return removed
