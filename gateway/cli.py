@@ -236,12 +236,12 @@ def _install_uvloop() -> None:
         pass
 
 
-def _remove_orphaned_temporaries(settings: Settings) -> None:
+def _remove_orphaned_temporaries(settings: Settings, kind: str) -> None:
     """What a process killed mid-write left under a temporary name (part of a citizen's file or reply) goes as the
-    next process starts, not at a purge days later (workers/retention.py)."""
+    next process of its `kind` starts, not at a purge days later (workers/retention.py `WRITTEN_BY`)."""
     from workers.retention import remove_orphaned_temporaries
 
-    remove_orphaned_temporaries(settings)
+    remove_orphaned_temporaries(settings, kind)
 
 
 @app.command()
@@ -253,7 +253,7 @@ def serve() -> None:
     from gateway.spool import SpoolNotWritable
 
     settings = _settings()
-    _remove_orphaned_temporaries(settings)
+    _remove_orphaned_temporaries(settings, "serve")
     redis = redis_connection(_require_redis_url(settings), timeout=settings.intake.redis_timeout_seconds)
     _install_uvloop()
     try:
@@ -287,7 +287,8 @@ def worker(
                         f"the gateway's queues are {', '.join(ALL_QUEUES)}")
     settings = _settings()
     _count_into_shared_metrics(settings)
-    _remove_orphaned_temporaries(settings)  # after: it imports prometheus_client, which picks its storage then
+    # After: it imports prometheus_client, which picks its storage then.
+    _remove_orphaned_temporaries(settings, "worker")
     from workers.run import run_workers
 
     # The workers connect to settings.redis_url: the embedded Redis of a running `make run` when REDIS_URL is unset.
@@ -338,8 +339,7 @@ def pollers() -> None:
     from gateway.intake import Intake
     from gateway.queues import redis_connection
 
-    settings = _settings()
-    _remove_orphaned_temporaries(settings)
+    settings = _settings()  # no orphan sweep: the pollers write no file (workers/retention.py `WRITTEN_BY`)
     redis = redis_connection(_require_redis_url(settings), timeout=settings.intake.redis_timeout_seconds)
     stop = _stop_on_signals()
     run_pollers(build_pollers(settings, redis, Intake(redis, settings)), stop, redis=redis, settings=settings)
@@ -732,7 +732,7 @@ def smtp() -> None:
     from gateway.queues import redis_connection
 
     settings = _settings()
-    _remove_orphaned_temporaries(settings)
+    _remove_orphaned_temporaries(settings, "smtp")
     redis = redis_connection(_require_redis_url(settings), timeout=settings.intake.redis_timeout_seconds)
     _install_uvloop()
     # aiosmtpd logs every command (addresses included) at INFO: our own lines say what matters.

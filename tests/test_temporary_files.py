@@ -242,6 +242,23 @@ def test_a_temporary_file_a_killed_writer_left_goes_at_the_next_start(row: Orpha
     assert path.exists() is not row.removed
 
 
+@pytest.mark.parametrize(("kind", "swept"), [
+    ("serve", {"spool reserve, old", "spool record quarantined, set aside by a purge, old"}),
+    ("smtp", {"attachment, old", "quarantined mail, old"}),
+    ("worker", {"attachment, old", "outbox reply, old", "SMS outbox day, old"}),
+])
+def test_each_process_kind_sweeps_at_its_start_only_the_directories_it_writes(
+        kind: str, swept: set[str], settings: Settings) -> None:
+    """The gateway writes the spool, the SMTP server quarantined mail and mail's attachments, the workers fetched
+    media and the outboxes (the pollers no file, and sweep none). Every kind swept every directory: a gateway's
+    start listed each attachment folder for files it never writes."""
+    left = {row.id: orphan(row.directory(settings), row.name, row.age) for row in ORPHANS if row.removed}
+
+    assert remove_orphaned_temporaries(settings, kind) == len(swept)
+
+    assert {id_ for id_, path in left.items() if not path.exists()} == swept
+
+
 @pytest.mark.parametrize("row", ORPHANS, ids=[row.id for row in ORPHANS])
 def test_a_temporary_file_a_killed_writer_left_goes_at_the_next_purge_not_after_the_retention(
         row: Orphan, settings: Settings, redis: Redis) -> None:

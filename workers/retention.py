@@ -102,26 +102,44 @@ OUTBOX_REPLY = AgedFiles(OUTBOX_FILE, own_temporary(OUTBOX_FILE))
 SMS_OUTBOX_DAY = AgedFiles(SMS_OUTBOX_FILE, own_temporary(SMS_OUTBOX_FILE))
 
 
-def remove_orphaned_temporaries(settings: Settings) -> int:
+# What each process kind writes a citizen's files in, and so sweeps as it starts (`remove_orphaned_temporaries`): the
+# HTTP gateway its spool (its replayer the spool's quarantine); the SMTP server quarantined mail and mail's
+# attachments; the workers fetched media and the outboxes of replies; the pollers nothing. Every kind swept every
+# directory, the gateway and the pollers listing each attachment folder at each start for files they never write.
+SPOOL, MAIL, ATTACHMENTS, OUTBOXES = "spool", "mail", "attachments", "outboxes"
+WRITTEN_BY: dict[str, frozenset[str]] = {
+    "serve": frozenset({SPOOL}),
+    "smtp": frozenset({MAIL, ATTACHMENTS}),
+    "worker": frozenset({ATTACHMENTS, OUTBOXES}),
+}
+
+
+def remove_orphaned_temporaries(settings: Settings, kind: str | None = None) -> int:
     """Delete the temporary files writers killed mid-write left (gateway.private_files.remove_orphans) wherever the
-    gateway writes a citizen's files through one: every process does so as it starts, so part of a file or a reply
-    does not wait for the next purge; and the spool's own leftovers (`gateway.spool.remove_leftovers`: a new file's
-    `.opening`, a taken reserve, a probe). Returns how many; logged when any, by count only."""
-    attachments = settings.data_dir / ATTACHMENTS_DIR
-    try:
-        with os.scandir(attachments) as entries:
-            folders = [Path(entry.path) for entry in entries if entry.is_dir(follow_symlinks=False)]
-    except OSError:  # none yet, or not readable: the purge counts what it cannot read
-        folders = []
-    removed = sum(remove_orphans(folder) for folder in folders)
-    for directory, pattern in (
-            (settings.data_dir / QUARANTINE_DIR, QUARANTINED_MAIL.temporary),
-            (settings.data_dir / SPOOL_DIR, ANY_TEMPORARY),
-            (settings.data_dir / SPOOL_DIR / SPOOL_QUARANTINE_DIR, QUARANTINED_SPOOL_RECORD.temporary),
-            (outbox_dir(settings), OUTBOX_REPLY.temporary),
-            (settings.data_dir / SMS_OUTBOX_DIR, SMS_OUTBOX_DAY.temporary)):
-        removed += remove_orphans(directory, pattern)
-    removed += remove_leftovers(settings.data_dir / SPOOL_DIR)
+    process `kind` (`WRITTEN_BY`; None: every kind's) writes a citizen's files through one: every process does so as
+    it starts, so part of a file or a reply does not wait for the next purge; and the spool's own leftovers
+    (`gateway.spool.remove_leftovers`: a new file's `.opening`, a taken reserve, a probe). Returns how many; logged
+    when any, by count only."""
+    writes = WRITTEN_BY[kind] if kind is not None else frozenset({SPOOL, MAIL, ATTACHMENTS, OUTBOXES})
+    removed = 0
+    if ATTACHMENTS in writes:
+        attachments = settings.data_dir / ATTACHMENTS_DIR
+        try:
+            with os.scandir(attachments) as entries:
+                folders = [Path(entry.path) for entry in entries if entry.is_dir(follow_symlinks=False)]
+        except OSError:  # none yet, or not readable: the purge counts what it cannot read
+            folders = []
+        removed += sum(remove_orphans(folder) for folder in folders)
+    for written, directory, pattern in (
+            (MAIL, settings.data_dir / QUARANTINE_DIR, QUARANTINED_MAIL.temporary),
+            (SPOOL, settings.data_dir / SPOOL_DIR, ANY_TEMPORARY),
+            (SPOOL, settings.data_dir / SPOOL_DIR / SPOOL_QUARANTINE_DIR, QUARANTINED_SPOOL_RECORD.temporary),
+            (OUTBOXES, outbox_dir(settings), OUTBOX_REPLY.temporary),
+            (OUTBOXES, settings.data_dir / SMS_OUTBOX_DIR, SMS_OUTBOX_DAY.temporary)):
+        if written in writes:
+            removed += remove_orphans(directory, pattern)
+    if SPOOL in writes:
+        removed += remove_leftovers(settings.data_dir / SPOOL_DIR)
     if removed:
         log.warning("private_file.orphans_removed", files=removed)
     return removed
