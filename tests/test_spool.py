@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import fcntl
 import io
 import os
 import resource
@@ -731,12 +732,23 @@ def test_the_spools_leftovers_of_killed_processes_are_removed_at_start_once_old_
         assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
         time.sleep(1.2)
         saved.rename(directory / ".reserve-vm2.json.taken-4243")  # taken a moment ago by a live process
+        (directory / ".vm-p4f-t4.spool.opening").write_bytes(b"")  # its maker about to lock it
+        locked, real_flock = [], fcntl.flock
+
+        def flock(descriptor: int, operation: int) -> None:
+            locked.append(Path(os.readlink(f"/proc/self/fd/{descriptor}")).name)
+            real_flock(descriptor, operation)
+
+        monkeypatch.setattr(fcntl, "flock", flock)
         assert remove_orphaned_temporaries(settings) == sum(removed for *_, removed in rows)
     finally:
         holder.kill()
         holder.wait()
     assert sorted(path.name for path in directory.iterdir()) == sorted(
-        [name for name, _, removed in rows if not removed] + [".reserve-vm2.json.taken-4243"])
+        [name for name, _, removed in rows if not removed] + [".reserve-vm2.json.taken-4243",
+                                                             ".vm-p4f-t4.spool.opening"])
+    # A new one's lock never tried: taken in that moment, it failed its maker's and the append.
+    assert ".vm-p4f-t4.spool.opening" not in locked and ".vm-p2f-t2.spool.opening" in locked
 
 
 def symlink_to_itself(path: Path) -> None:
