@@ -1,4 +1,4 @@
-"""Instagram's `mentions` webhook: GET|POST /v1/channels/instagram/webhook.
+"""Instagram's `mentions` and `comments` webhook: GET|POST /v1/channels/instagram/webhook.
 
 GET is Meta's subscription handshake: `hub.mode=subscribe` and our `hub.verify_token` -> echo `hub.challenge`.
 POST carries X-Hub-Signature-256 (`sha256=` HMAC-SHA256 of the raw body with the app secret) and only the ids of
@@ -6,6 +6,10 @@ the comment or media that mentions us. Meta keeps no copy of a notification, so 
 notification is made durable on a Redis list (`defer`); the Instagram poller fetches the text from the Graph API
 and turns it into a report (see channels/instagram_graph.py). If Redis cannot take it we answer 503 and Meta
 retries. Fetching inline would tie our 200 to the Graph API's latency and failures; deferring does not.
+
+A `comments` change (a comment under one of our own posts, which never comes as a mention) carries its text: one
+that addresses us is kept on a list of its own, as durably, for the same poller to file (no lookup); our own
+comments and those not written to us ("mantap min", emoji) are only counted (`comment_left_out`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from aiohttp import web
 from redis import Redis
 
 from channels.base import InboundMessage, Outcome, WebhookAdapter, subscription_handshake, verify_hmac_sha256
-from channels.instagram_graph import notification_items, store_pending
+from channels.instagram_graph import COMMENTS_KEY, comment_left_out, notification_items, store_pending
 from gateway import metrics
 from gateway.errors import RejectedInput
 from gateway.logs import get_logger
@@ -43,16 +47,26 @@ class InstagramWebhookAdapter(WebhookAdapter):
             notifications = notification_items(orjson.loads(body), self.settings.instagram.ig_user_id)
         except (orjson.JSONDecodeError, ValueError) as error:
             raise RejectedInput(f"not a mentions notification: {error}", reason="bad_payload") from error
-        items = notifications.items
-        if notifications.rejected and not items:  # nothing in it could be read: refused whole, as a bad payload is
+        items, comments = notifications.items, notifications.comments
+        if notifications.rejected and not items and not comments:  # nothing in it could be read: refused whole
             raise RejectedInput(f"no mentions change could be read: {notifications.rejected[0]}", reason="bad_payload")
-        ours = [item for item in items if item["ig_user_id"] in ("", self.settings.instagram.ig_user_id)]
-        await asyncio.to_thread(store_pending, redis, self.settings.instagram.ig_user_id, ours)
+        settings = self.settings.instagram
+        ours = [item for item in items if item["ig_user_id"] in ("", settings.ig_user_id)]
+        on_our_posts = [item for item in comments if item["ig_user_id"] in ("", settings.ig_user_id)]
+        # Read by the keyword grammar, off the event loop as the Redis writes are.
+        verdicts = await asyncio.to_thread(lambda: [comment_left_out(item, settings) for item in on_our_posts])
+        to_us = [item for item, reason in zip(on_our_posts, verdicts, strict=True) if reason is None]
+        left_out = [reason for reason in verdicts if reason is not None]
+        await asyncio.to_thread(store_pending, redis, settings.ig_user_id, ours)
+        await asyncio.to_thread(store_pending, redis, settings.ig_user_id, to_us, key=COMMENTS_KEY)
+        for reason in left_out:  # counted, never with its text or author
+            metrics.labelled(metrics.COMMENTS_LEFT_OUT, self.name, reason).inc()
         for reason in notifications.rejected:  # the rest of the delivery is taken: refused, Meta resent it whole
             metrics.labelled(metrics.REJECTED, self.name, "bad_payload").inc()
             log.warning("webhook.change_rejected", reason="bad_payload", detail=reason)
-        log.info("webhook.stored", notifications=len(ours), ignored=len(items) - len(ours),
-                 rejected=len(notifications.rejected))
+        log.info("webhook.stored", notifications=len(ours), ignored=len(items) - len(ours) + len(comments)
+                 - len(on_our_posts), rejected=len(notifications.rejected), comments=len(to_us),
+                 own_comments=left_out.count("own"), comments_not_addressed=left_out.count("not_addressed"))
         return True
 
     def parse(self, request: web.Request, body: bytes) -> list[InboundMessage]:

@@ -16,6 +16,17 @@ list, which survives restarts and Graph outages); media that tag us are also fou
 A reply whose POST ended without an answer (a 5xx, a timeout) may be on the citizen's post already, and the Graph
 API takes the same comment twice: the reply worker reads the comments where it would be through the same mention
 nodes (`GraphClient.reply_listing`, `our_reply_in`) before it posts again.
+
+Comments under the account's OWN posts never come as `mentions` (that field is for media we do not own): Meta sends
+them only to the webhook field `comments`, whose change carries the comment itself (`id`, `text`, `from{id,username}`,
+`media{id,media_product_type}`, `parent_id` for a reply; Graph API webhooks reference, "FBInstagramCommentsField",
+https://developers.facebook.com/docs/graph-api/webhooks/reference/instagram, and the payload examples,
+https://developers.facebook.com/docs/instagram-platform/webhooks/examples). No lookup is needed: the webhook keeps the
+ones that address us (`comment_left_out`) on a list of their own (COMMENTS_KEY, before its 200, as the notifications
+are), and the poller files them (`InstagramPoller.take_comments`). A popular post draws hundreds of "mantap min" and
+emoji: only a comment that names the account or opens with a keyword of the grammar is filed and answered; and our own
+replies come back as `comments` changes, never filed. Such a report is answered as a reply to its comment
+(`POST /{ig-comment-id}/replies`, `GraphClient.reply_to_comment`), read back there (`GraphClient.comment_replies`).
 """
 
 from __future__ import annotations
@@ -23,8 +34,8 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -54,12 +65,16 @@ from gateway.settings import InstagramSettings, Settings
 from gateway.tls import tls_context
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
+from normalizer.keywords import Action, parse_text
 
 log = get_logger()
 
 SOURCE = "instagram"
 PENDING_KEY = "lapor:instagram:pending:{ig_user_id}"
 PROGRESS_KEY = "lapor:cursor:instagram:{ig_user_id}"
+# The `comments` changes (on our own posts) that address us, as the webhook took them: apart from PENDING_KEY, whose
+# items are looked up; a poller of a version before them never reads this list, so none is dropped as unresolvable.
+COMMENTS_KEY = "lapor:instagram:comments:{ig_user_id}"
 # A post's files come with it, in the same call. A carousel (CAROUSEL_ALBUM: several photos and videos of one pothole)
 # serves as its own `media_url` its first item's alone; its items are the `children` edge of IG Media, read by field
 # expansion, in the order the post shows them. What Meta documents for it (Graph API reference):
@@ -261,6 +276,27 @@ class GraphClient:
             params["comment_id"] = comment_id
         return str(self._call("POST", f"{self.settings.ig_user_id}/mentions", params).get("id", ""))
 
+    # IG Comment Replies (Graph API reference, "Replying to a Comment" and "Getting All Replies"):
+    # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment/replies
+    # `POST /{ig-comment-id}/replies` with `message` answers a comment on media we own ({"id": ...}); "replies to a
+    # reply will be added to the top-level comment", where `GET /{ig-comment-id}/replies` lists them.
+    def reply_to_comment(self, comment_id: str, message: str) -> str:
+        """Our reply to a comment on our own post (not `/{ig-user-id}/mentions`: it is no mention)."""
+        return str(self._call("POST", f"{comment_id}/replies", {"message": message}).get("id", ""))
+
+    def comment_replies(self, thread_id: str) -> ReplyListing:
+        """The replies under a comment on our own post, where our reply to it (or to a reply in its thread) is once
+        posted: one page, as `reply_listing` reads a mention's."""
+        listing = self._call("GET", f"{thread_id}/replies", {"fields": REPLY_LISTING_FIELDS,
+                                                              "limit": REPLY_LISTING_LIMIT})
+        comments = listing.get("data")
+        if not isinstance(comments, list) or not all(isinstance(comment, dict) for comment in comments):
+            raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "replies without a list of comments", status=200)
+        paging = listing.get("paging") or {}
+        if not isinstance(paging, dict):
+            raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "replies with paging not an object", status=200)
+        return ReplyListing(comments, complete=len(comments) < REPLY_LISTING_LIMIT and not paging.get("next"))
+
     def close(self) -> None:
         self.http.close()
 
@@ -395,21 +431,64 @@ def own_post(found: Mapping[str, Any], settings: InstagramSettings) -> bool:
 
 
 def reply_target(message: InboundMessage) -> dict[str, str]:
+    """Where the reply goes: the mention (media, comment); for a comment on our own post, also its `thread`, the
+    top-level comment our reply lands under (the comment itself, or the one it replies to), whose presence sends the
+    reply to the comment (`POST /{comment-id}/replies`) instead of `/{ig-user-id}/mentions`."""
     meta = message.channel_meta
     target = {"media_id": str(meta.get("media_id") or "")}
     if meta.get("comment_id"):
         target["comment_id"] = str(meta["comment_id"])
+    if meta.get("thread"):
+        target["thread"] = str(meta["thread"])
     return target
+
+
+# -- comments on our own posts (`comments` webhook field) ----------------------------------------------------
+def addresses_us(text: str, username: str) -> bool:
+    """Whether a comment under our own post is written to us: it names the account (`@lapor1708`, or `lapor1708` as
+    the Graph API gives it), opens with a report kind keyword of the grammar (`LAPOR`, `ADUAN`, `WBS`, as a hashtag
+    too), or is a status command with an ID (`CEK 12345678`). "mantap min", emoji, a thank-you are not."""
+    if names_account(text, username):
+        return True
+    parsed = parse_text(strip_leading_mentions(text, username))
+    return parsed.explicit_kind or (parsed.action is Action.STATUS and parsed.tracking_id is not None)
+
+
+def comment_left_out(item: Mapping[str, Any], settings: InstagramSettings) -> str | None:
+    """Why a comment on our own post is neither filed nor answered: `own` (written by the account: our replies come
+    back as `comments` changes, and one naming @lapor1708 would be filed and answered without end), or
+    `not_addressed` (see addresses_us); None when it is a citizen's to us."""
+    author = {"id": item.get("from_id") or "", "username": item.get("username") or ""}
+    if own_post({"from": author, "username": author["username"]}, settings) or (
+            author["id"] and author["id"] == item.get("ig_user_id")):
+        return "own"
+    return None if addresses_us(str(item.get("text") or ""), settings.username) else "not_addressed"
+
+
+def own_media_comment_message(item: Mapping[str, Any], own_handle: str | None = None) -> InboundMessage:
+    """A citizen's comment under our own post, as the `comments` webhook gave it (see comment_items). As a mention's
+    comment, it is a comment on that post (`commented_on`): one under a post where we answered its sender's report
+    adds to that report (gateway.followups.post_thread_report)."""
+    comment_id, media_id = str(item["comment_id"]), str(item.get("media_id") or "")
+    sent = item.get("time")
+    at = (datetime.fromtimestamp(float(sent), UTC).strftime("%Y-%m-%dT%H:%M:%S%z")
+          if isinstance(sent, int | float) and not isinstance(sent, bool) and sent > 0 else None)
+    username = str(item.get("username") or "")
+    return _message(comment_id, username, str(item.get("text") or ""), at, [],
+                    {"media_id": media_id, "comment_id": comment_id, "own_media": True,
+                     "thread": str(item.get("parent_id") or comment_id)}, own_handle,
+                    commented_on=media_id or None, user_id=str(item.get("from_id") or "") or None)
 
 
 # -- the pending notifications the webhook stored ------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Notifications:
-    """A webhook payload's `mentions` changes: each one's {ig_user_id, media_id, comment_id?}, and why each change
-    that could not be read was left out."""
+    """A webhook payload's `mentions` changes: each one's {ig_user_id, media_id, comment_id?}; its `comments` changes
+    (comments on our own posts, see comment_items); and why each change that could not be read was left out."""
 
     items: list[dict[str, str]]
     rejected: list[str]
+    comments: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _graph_id(value: Any) -> str | None:
@@ -430,11 +509,19 @@ def notification_items(payload: Any, ig_user_id: str | None = None) -> Notificat
         raise ValueError("no entry list")
     items: list[dict[str, str]] = []
     rejected: list[str] = []
+    comments: list[dict[str, Any]] = []
     for entry in payload["entry"]:
         if not isinstance(entry, dict) or not isinstance(entry.get("changes", []), list):
             rejected.append("malformed entry")
             continue
         for change in entry.get("changes", []):
+            if isinstance(change, dict) and change.get("field") == "comments":
+                comment = comment_item(change.get("value"), entry)
+                if comment is None:
+                    rejected.append("comments change without the id of a comment")
+                else:
+                    comments.append(comment)
+                continue
             if not isinstance(change, dict) or change.get("field") != "mentions":
                 continue
             value = change.get("value")
@@ -447,12 +534,29 @@ def notification_items(payload: Any, ig_user_id: str | None = None) -> Notificat
             if comment_id:
                 item["comment_id"] = str(comment_id)
             items.append(item)
-    return Notifications(items, rejected)
+    return Notifications(items, rejected, comments)
 
 
-def store_pending(redis: Redis, ig_user_id: str, items: Sequence[Mapping[str, str]], now: float | None = None
-                  ) -> None:
-    """Durable when it returns (raises NotDurable otherwise): what the webhook does before its 200.
+def comment_item(value: Any, entry: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A `comments` change's value as kept on COMMENTS_KEY: {ig_user_id, comment_id, media_id, parent_id, from_id,
+    username, text, time}; None without a comment id. Its text is in it (a comment of a sticker alone has none)."""
+    if not isinstance(value, dict) or _graph_id(value.get("id")) is None:
+        return None
+    author = value.get("from") if isinstance(value.get("from"), dict) else {}
+    media = value.get("media") if isinstance(value.get("media"), dict) else {}
+    text = value.get("text")
+    sent = entry.get("time")
+    return {"ig_user_id": str(entry.get("id") or ""), "comment_id": str(value["id"]),
+            "media_id": _graph_id(media.get("id")) or "", "parent_id": _graph_id(value.get("parent_id")) or "",
+            "from_id": _graph_id(author.get("id")) or "", "username": str(author.get("username") or ""),
+            "text": text if isinstance(text, str) else "",
+            "time": sent if isinstance(sent, int | float) and not isinstance(sent, bool) else None}
+
+
+def store_pending(redis: Redis, ig_user_id: str, items: Sequence[Mapping[str, Any]], now: float | None = None,
+                  *, key: str = PENDING_KEY) -> None:
+    """Durable when it returns (raises NotDurable otherwise): what the webhook does before its 200. `key`: the
+    notifications' list, or COMMENTS_KEY for the comments on our own posts.
 
     Each item is stamped with when it was first seen: the grace period of a notification the Graph API cannot
     resolve yet runs from then."""
@@ -460,7 +564,7 @@ def store_pending(redis: Redis, ig_user_id: str, items: Sequence[Mapping[str, st
         return
     first_seen = time.time() if now is None else now
     try:
-        redis.rpush(PENDING_KEY.format(ig_user_id=ig_user_id),
+        redis.rpush(key.format(ig_user_id=ig_user_id),
                     *[orjson.dumps({**item, "first_seen": first_seen}) for item in items])
     except RedisError as error:
         raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
@@ -483,6 +587,7 @@ class InstagramPoller:
         self.max_files = settings.email.max_attachments  # a carousel's files (see media_attachments)
         self.signals = HealthSignals(redis)
         self.pending_key = PENDING_KEY.format(ig_user_id=self.settings.ig_user_id)
+        self.comments_key = COMMENTS_KEY.format(ig_user_id=self.settings.ig_user_id)
         self.progress = PollProgress(redis, PROGRESS_KEY.format(ig_user_id=self.settings.ig_user_id),
                                      fields=("seen", "after", "newest", "start", "recent", "walk_ids"))
         self.backoff = Backoff(self.settings.error_retry_seconds, self.settings.auth_retry_seconds,
@@ -499,6 +604,7 @@ class InstagramPoller:
         reads mentions; the delay before the next round."""
         clear_message_context()
         try:
+            comments = self.take_comments(go_on)
             resolved = self.resolve_pending(go_on)
             tagged = None
             if self.clock() >= self.next_tags_at:
@@ -508,8 +614,8 @@ class InstagramPoller:
             self.signalled_failure = None
             return after_poll_error(self.channel, self.signals, self.backoff, error)
         self._after_round()
-        if resolved or tagged is not None:
-            log.info("channel.polled", channel=self.channel, resolved=resolved, tagged=tagged)
+        if resolved or comments or tagged is not None:
+            log.info("channel.polled", channel=self.channel, resolved=resolved, comments=comments, tagged=tagged)
         return max(0.05, min(self.settings.pending_interval_seconds, self.next_tags_at - self.clock()))
 
     def _after_round(self) -> None:
@@ -577,6 +683,34 @@ class InstagramPoller:
                 self.mentions.take([message])
                 taken += 1
             self.redis.lrem(self.pending_key, 1, raw)
+        return taken
+
+    def take_comments(self, go_on: GoOn = unleased) -> int:
+        """File the comments on our own posts the webhook kept (COMMENTS_KEY), oldest first, PENDING_BATCH at a time:
+        their text came with them, so no Graph call. Each leaves the list once its report is durable (an intake that
+        fails leaves them all, for the next round; intake's dedup makes one taken twice one report and one reply)."""
+        taken = 0
+        while go_on():
+            raws = self.redis.lrange(self.comments_key, 0, PENDING_BATCH - 1)
+            if not raws:
+                break
+            messages = []
+            for raw in raws:
+                item = _comment_item(raw)
+                if item is None:
+                    log.error("channel.bad_payload", channel=self.channel, detail="unreadable stored comment")
+                elif comment_left_out(item, self.settings) == "own":  # the webhook left it out already
+                    log.info("mention.ignored", channel=self.channel, reason="own_post")
+                else:
+                    messages.append(own_media_comment_message(item, self.settings.username))
+            self.mentions.take(messages)
+            taken += len(messages)
+            pipe = self.redis.pipeline(transaction=False)
+            for raw in raws:
+                pipe.lrem(self.comments_key, 1, raw)
+            pipe.execute()
+            if len(raws) < PENDING_BATCH:
+                break
         return taken
 
     def _resolve(self, item: Mapping[str, Any]) -> InboundMessage | None:
@@ -693,6 +827,15 @@ def _pending_item(raw: bytes) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     return item if isinstance(item, dict) and item.get("media_id") else None
+
+
+def _comment_item(raw: bytes) -> dict[str, Any] | None:
+    """A stored comment, or None if it can never be read (not JSON, no comment id)."""
+    try:
+        item = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return item if isinstance(item, dict) and item.get("comment_id") else None
 
 
 def pollers_for(settings: Settings, redis: Redis, intake: Intake) -> list[InstagramPoller]:

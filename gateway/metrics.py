@@ -35,6 +35,12 @@ NOTIFICATIONS = Counter(
     "lapor_notifications_received_total", "Webhook notifications of a message a poller fetches, by channel.",
     ["channel"],
 )
+# Comments under our own Instagram posts (webhook field `comments`) neither filed nor answered: `own` (ours, our
+# replies among them) or `not_addressed` (not written to us: "mantap min", emoji). Counted without text or author.
+COMMENTS_LEFT_OUT = Counter(
+    "lapor_comments_left_out_total", "Comments on our own posts neither filed nor answered, by reason.",
+    ["channel", "reason"],
+)
 ACCEPTED = Counter("lapor_messages_accepted_total", "New reports made durable, by channel.", ["channel"])
 DUPLICATES = Counter("lapor_messages_duplicate_total", "Messages recognised as already received.", ["channel"])
 REJECTED = Counter("lapor_messages_rejected_total", "Inbound requests rejected, by reason.", ["channel", "reason"])

@@ -26,7 +26,9 @@ shows the reply is out (the text is this mention's alone). The Graph API takes t
 Instagram that attempt first reads the comments where ours would be, in one GET (`_posted_before`): found by its
 reference, it is recorded as sent; not there, it is posted; a lookup that cannot tell is retried, and dead-lettered
 as `instagram_reply_unverified` once the retries are spent, never followed by a blind second post. A refusal that
-says nothing was posted (a rate limit, a 4xx) clears the marker: the attempt after it does not look.
+says nothing was posted (a rate limit, a 4xx) clears the marker: the attempt after it does not look. A comment under
+our own post (its target has a `thread`) is no mention: its reply goes to the comment (`POST /{comment-id}/replies`)
+and is looked for among its thread's replies (`GET /{thread}/replies`), with the same safety.
 
 The id of a reply posted on X is remembered with its Tracking ID (gateway.followups.remember_reply): the citizen who
 answers it in the thread adds to that report. On Instagram, whose Graph API does not say which comment a mentioning
@@ -148,6 +150,8 @@ def _send(context: WorkerContext, channel: str, target: dict[str, str], text: st
     if channel == Channel.TWITTER.value:
         x_client: XReplyClient = context.client("x-reply", lambda: XReplyClient(context.settings))
         return x_client.reply(target["tweet_id"], text)
+    if target.get("thread"):  # a comment on our own post, which is no mention: answered under it
+        return _graph(context).reply_to_comment(target["comment_id"], text)
     return _graph(context).reply(target["media_id"], target.get("comment_id"), text)
 
 
@@ -271,7 +275,10 @@ def _posted_before(context: WorkerContext, args: tuple[Any, ...], first_attempt:
     channel, target, *_ = args
     reference = mention_ref(_target_id(target))
     try:
-        listing = _graph(context).reply_listing(target["media_id"], target.get("comment_id"))
+        if target.get("thread"):  # under the comment on our own post: its thread's replies, ours among them
+            listing = _graph(context).comment_replies(target["thread"])
+        else:
+            listing = _graph(context).reply_listing(target["media_id"], target.get("comment_id"))
     except ProviderError as error:
         if error.gone:
             return _target_gone(context, channel, sent_key, ttl)

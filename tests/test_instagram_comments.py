@@ -1,0 +1,335 @@
+"""Comments under @lapor1708's own Instagram posts: Meta sends them only to the webhook field `comments` (never as
+`mentions`), with their text. One written to us (naming the account, or opening with a keyword of the grammar) is
+filed and answered as a reply to the comment (`POST /{comment-id}/replies`); "mantap min", emoji and our own
+comments (our replies come back as `comments` changes) are neither.
+
+The webhook over real HTTP, signed as Meta signs it, with the payloads Meta sends
+(`tests/fixtures/instagram/webhook_comments_*.json`); the Graph API under respx, on a loopback URL nothing listens on;
+the poller and the reply jobs in this process, real Redis.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import respx
+from prometheus_client import REGISTRY
+from redis import Redis
+
+from channels.instagram_graph import COMMENTS_KEY, PENDING_KEY, InstagramPoller, comment_left_out
+from gateway.intake import Intake
+from gateway.queues import REPLY_QUEUE, queue
+from gateway.settings import Settings
+from tests.aggregator_support import sign
+from tests.conftest import GatewayServer, TestEnvironment, log_events
+from tests.social_helpers import (
+    IG_SECRET,
+    IG_TOKEN,
+    IG_USER_ID,
+    IG_VERIFY,
+    fixture,
+    fixture_bytes,
+    run_reply_jobs_to_the_end,
+)
+from workers.deadletters import DeadLetters
+from workers.social_reply import SENT_KEY, mention_ref
+
+WEBHOOK = "/v1/channels/instagram/webhook"
+# On loopback, answered by respx: were respx ever bypassed, nothing listens there.
+GRAPH = "http://127.0.0.1:9/graph/v21.0"
+ADDRESSED = "instagram/webhook_comments_addressed.json"
+KEYWORD_REPLY = "instagram/webhook_comments_keyword_reply.json"
+NOT_ADDRESSED = "instagram/webhook_comments_not_addressed.json"
+OWN = "instagram/webhook_comments_own_reply.json"
+
+
+def change(path: str, index: int = 0) -> dict[str, Any]:
+    return fixture(path)["entry"][0]["changes"][index]["value"]
+
+
+SARI, BUDI = change(ADDRESSED), change(KEYWORD_REPLY)
+OUR_REPLY_ID = fixture("instagram/graph_comment_reply.json")["id"]
+
+
+@pytest.fixture
+def settings(test_env: TestEnvironment) -> Settings:
+    return test_env.settings(
+        LAPOR_INSTAGRAM_ENABLED="true", LAPOR_INSTAGRAM_APP_SECRET=IG_SECRET, LAPOR_INSTAGRAM_VERIFY_TOKEN=IG_VERIFY,
+        LAPOR_INSTAGRAM_ACCESS_TOKEN=IG_TOKEN, LAPOR_INSTAGRAM_IG_USER_ID=IG_USER_ID,
+        LAPOR_INSTAGRAM_GRAPH_BASE_URL=GRAPH, LAPOR_INSTAGRAM_REPLY_CAP_PER_HOUR="1000")
+
+
+@dataclass
+class GraphApi:
+    """The Graph API as respx answers it: every call is noted; `replies` answers each POST /{comment-id}/replies
+    and `listings` each GET /{comment-id}/replies in turn (a response, or an exception raised)."""
+
+    router: respx.MockRouter
+    replies: list[Any] = field(default_factory=list)
+    listings: list[Any] = field(default_factory=list)
+
+    def calls(self, method: str, suffix: str = "") -> list[httpx.Request]:
+        return [call.request for call in self.router.calls
+                if call.request.url.host == "127.0.0.1" and call.request.url.port == 9
+                and call.request.method == method and call.request.url.path.endswith(suffix)]
+
+
+@pytest.fixture
+def graph(settings: Settings) -> Iterator[GraphApi]:
+    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
+        api = GraphApi(router)
+        router.route(url__startswith=settings.public_url).pass_through()  # the gateway itself, over real HTTP
+
+        def in_turn(answers: list[Any]) -> Any:
+            def respond(request: httpx.Request) -> httpx.Response:
+                assert answers, f"an unexpected call: {request.method} {request.url}"
+                answer = answers.pop(0)
+                if isinstance(answer, Exception):
+                    raise answer
+                return answer
+            return respond
+
+        router.post(url__regex=rf"^{GRAPH}/\d+/replies$").mock(side_effect=in_turn(api.replies))
+        router.get(url__regex=rf"^{GRAPH}/\d+/replies").mock(side_effect=in_turn(api.listings))
+        router.get(f"{GRAPH}/{IG_USER_ID}/tags").mock(return_value=httpx.Response(200, json={"data": []}))
+        # Neither the mention lookups nor /{ig-user-id}/mentions: a comment under our own post is no mention.
+        router.route(url__startswith=f"{GRAPH}/{IG_USER_ID}").mock(return_value=httpx.Response(
+            400, json=fixture("instagram/graph_error_unknown.json")))
+        yield api
+
+
+async def post_webhook(gateway: GatewayServer, body: bytes) -> httpx.Response:
+    return await gateway.client.post(WEBHOOK, content=body, headers={
+        "Content-Type": "application/json", "X-Hub-Signature-256": sign(body, IG_SECRET)})
+
+
+def poll(settings: Settings, redis: Redis) -> None:
+    intake = Intake(redis, settings)
+    try:
+        InstagramPoller(settings, redis, intake).poll_once()
+    finally:
+        intake.close()
+
+
+def reports(redis: Redis) -> dict[str, dict[str, Any]]:
+    found = [orjson.loads(redis.get(key)) for key in redis.scan_iter("lapor:envelope:*")]
+    by_id = {envelope["channel_message_id"]: envelope for envelope in found}
+    assert len(by_id) == len(found), "one comment became more than one report"
+    return by_id
+
+
+def reply_targets(redis: Redis) -> list[dict[str, str]]:
+    return [job.args[1] for job in queue(REPLY_QUEUE, redis).jobs]
+
+
+def stored_comments(redis: Redis) -> int:
+    return int(redis.llen(COMMENTS_KEY.format(ig_user_id=IG_USER_ID)))
+
+
+def left_out(reason: str) -> float:
+    return REGISTRY.get_sample_value("lapor_comments_left_out_total",
+                                     {"channel": "instagram", "reason": reason}) or 0.0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A `comments` delivery, the reports it must make (comment id -> fields of the report), the reply targets it
+    must queue, and how many of its comments are left out, by reason."""
+
+    payload: str
+    reports: dict[str, dict[str, Any]]
+    targets: list[dict[str, str]]
+    left_out: dict[str, int]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(Delivery(ADDRESSED, {SARI["id"]: {
+            "anonymous": True, "text": "jalan rusak di desa kami, Desa Sukamaju RT 03 berlubang sejak Agustus",
+            "sender": SARI["from"]["id"], "kind": "complaint"}},
+            [{"media_id": SARI["media"]["id"], "comment_id": SARI["id"], "thread": SARI["id"]}],
+            {"own": 0, "not_addressed": 0}), id="naming-the-account-anonim-filed-anonymous"),
+        pytest.param(Delivery(KEYWORD_REPLY, {BUDI["id"]: {
+            "anonymous": False, "text": "lampu PJU di Jl. Kolonel Masturi mati sudah sebulan",
+            "sender": BUDI["from"]["id"], "kind": "complaint"}},
+            [{"media_id": BUDI["media"]["id"], "comment_id": BUDI["id"], "thread": BUDI["parent_id"]}],
+            {"own": 0, "not_addressed": 0}), id="a-reply-opening-with-LAPOR-filed-answered-in-its-thread"),
+        pytest.param(Delivery(NOT_ADDRESSED, {}, [], {"own": 0, "not_addressed": 3}),
+                     id="mantap-min-emoji-thanks-neither-filed-nor-answered"),
+        pytest.param(Delivery(OWN, {}, [], {"own": 2, "not_addressed": 0}),
+                     id="our-own-replies-coming-back-never-filed-even-naming-the-account"),
+    ],
+)
+async def test_a_comment_on_our_own_post_is_filed_and_answered_only_when_written_to_us(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, log_stream: io.StringIO,
+    case: Delivery,
+) -> None:
+    before = {reason: left_out(reason) for reason in case.left_out}
+    response = await post_webhook(gateway, fixture_bytes(case.payload))
+    assert (response.status_code, response.text) == (200, "EVENT_RECEIVED")
+    assert stored_comments(redis) == len(case.reports)  # durable before the 200; the others never stored
+    assert reports(redis) == {}
+
+    poll(settings, redis)
+
+    filed = reports(redis)
+    assert set(filed) == set(case.reports)
+    for comment_id, expected in case.reports.items():
+        report = filed[comment_id]
+        assert (report["channel"], report["sender"]["kind"]) == ("instagram", "ig_user")
+        assert report["sender"]["id"] == expected["sender"]
+        assert {name: report[name] for name in ("anonymous", "text", "kind")} == {
+            name: expected[name] for name in ("anonymous", "text", "kind")}
+    assert reply_targets(redis) == case.targets
+    assert stored_comments(redis) == 0
+    assert redis.llen(PENDING_KEY.format(ig_user_id=IG_USER_ID)) == 0
+    assert graph.calls("GET", "/replies") == [] and graph.calls("GET", IG_USER_ID) == []  # the text came with it
+    assert {reason: left_out(reason) - before[reason] for reason in case.left_out} == case.left_out
+    (stored,) = [line for line in log_events(log_stream) if line["event"] == "webhook.stored"]
+    assert (stored["comments"], stored["own_comments"], stored["comments_not_addressed"]) == (
+        len(case.reports), case.left_out["own"], case.left_out["not_addressed"])
+    texts = [c["value"]["text"] for c in fixture(case.payload)["entry"][0]["changes"]]
+    logged = [line for line in log_stream.getvalue().splitlines() if '"webhook.' in line or "mention." in line]
+    assert not any(text[:12] in line for text in texts for line in logged), "a comment's words in a log line"
+
+
+@pytest.mark.parametrize(
+    ("payload", "comment"),
+    [pytest.param(ADDRESSED, SARI, id="top-level-comment"), pytest.param(KEYWORD_REPLY, BUDI, id="reply-in-a-thread")],
+)
+async def test_the_reply_goes_to_the_comment_not_through_mentions(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, payload: str, comment: dict[str, Any],
+) -> None:
+    graph.replies.append(httpx.Response(200, json=fixture("instagram/graph_comment_reply.json")))
+    assert (await post_webhook(gateway, fixture_bytes(payload))).status_code == 200
+    poll(settings, redis)
+    (filed,) = reports(redis).values()
+
+    run_reply_jobs_to_the_end(settings, redis)
+
+    (post,) = graph.calls("POST")
+    assert post.url.path == f"/graph/v21.0/{comment['id']}/replies"
+    sent = dict(httpx.QueryParams(post.content.decode()))
+    assert set(sent) == {"message"}
+    assert filed["tracking_id"] in sent["message"] and f"(ref {mention_ref(comment['id'])})" in sent["message"]
+    assert comment["text"].split()[-1] not in sent["message"] and comment["from"]["username"] not in sent["message"]
+    assert post.headers["Authorization"] == f"Bearer {IG_TOKEN}"
+    assert redis.get(SENT_KEY.format(channel="instagram", target=comment["id"])) == OUR_REPLY_ID.encode()
+    assert DeadLetters(redis).list() == []
+
+
+SERVER_ERROR = httpx.Response(500, json=fixture("instagram/graph_error_unknown.json"))
+POSTED = httpx.Response(200, json=fixture("instagram/graph_comment_reply.json"))
+OURS_THERE = httpx.Response(200, json=fixture("instagram/graph_comment_replies_ours.json"))
+NOTHING_THERE = httpx.Response(200, json={"data": []})
+
+
+@pytest.mark.parametrize(
+    ("replies", "listings", "posted"),
+    [
+        pytest.param([SERVER_ERROR], [OURS_THERE], 1, id="5xx-after-the-comment-was-made-found-not-posted-again"),
+        pytest.param([httpx.ReadTimeout("no answer")], [OURS_THERE], 1, id="read-timeout-found-not-posted-again"),
+        pytest.param([SERVER_ERROR, POSTED], [NOTHING_THERE], 2, id="5xx-before-it-was-made-posted-once-more"),
+    ],
+)
+async def test_a_reply_whose_attempt_may_have_posted_is_read_back_in_the_comments_thread(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, replies: list[Any],
+    listings: list[Any], posted: int,
+) -> None:
+    graph.replies.extend(replies)
+    graph.listings.extend(listings)
+    assert (await post_webhook(gateway, fixture_bytes(ADDRESSED))).status_code == 200
+    poll(settings, redis)
+
+    run_reply_jobs_to_the_end(settings, redis)
+
+    assert len(graph.calls("POST")) == posted
+    (lookup,) = graph.calls("GET", "/replies")
+    assert lookup.url.path == f"/graph/v21.0/{SARI['id']}/replies"
+    assert lookup.url.params["fields"] == "id,text,username,from{id,username},timestamp"
+    assert redis.get(SENT_KEY.format(channel="instagram", target=SARI["id"])) == OUR_REPLY_ID.encode()
+    assert DeadLetters(redis).list() == []
+
+
+async def test_a_comment_delivered_twice_is_one_report_and_one_reply(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi,
+) -> None:
+    """Meta resends a delivery it saw no 200 for; the same comment may also come in two deliveries, and be taken
+    once per poller round."""
+    graph.replies.append(POSTED)
+    body = fixture_bytes(ADDRESSED)
+    assert (await post_webhook(gateway, body)).status_code == 200
+    assert (await post_webhook(gateway, body)).status_code == 200
+    poll(settings, redis)
+    assert (await post_webhook(gateway, body)).status_code == 200
+    poll(settings, redis)
+
+    assert list(reports(redis)) == [SARI["id"]]
+    assert len(reply_targets(redis)) == 1
+    run_reply_jobs_to_the_end(settings, redis)
+    assert len(graph.calls("POST")) == 1
+    assert stored_comments(redis) == 0
+
+
+async def test_our_reply_coming_back_after_we_answered_files_nothing_more(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi,
+) -> None:
+    """The loop: a citizen's comment, our reply to it, our reply notified back as a `comments` change."""
+    graph.replies.append(POSTED)
+    assert (await post_webhook(gateway, fixture_bytes(ADDRESSED))).status_code == 200
+    poll(settings, redis)
+    run_reply_jobs_to_the_end(settings, redis)
+    assert (await post_webhook(gateway, fixture_bytes(OWN))).status_code == 200
+    poll(settings, redis)
+    run_reply_jobs_to_the_end(settings, redis)
+    assert list(reports(redis)) == [SARI["id"]]
+    assert len(graph.calls("POST")) == 1
+
+
+def test_a_stored_comment_of_ours_is_still_not_filed_by_the_poller(settings: Settings, redis: Redis,
+                                                                   graph: GraphApi) -> None:
+    """The poller asks again what the webhook decided (a list written by hand, or before the check)."""
+    ours = {"ig_user_id": IG_USER_ID, "comment_id": "17987654321098790", "media_id": SARI["media"]["id"],
+            "parent_id": SARI["id"], "from_id": IG_USER_ID, "username": "lapor1708",
+            "text": "@lapor1708 LAPOR contoh", "time": 1763609360}
+    redis.rpush(COMMENTS_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ours), b"not json")
+    poll(settings, redis)
+    assert reports(redis) == {} and reply_targets(redis) == [] and stored_comments(redis) == 0
+
+
+@pytest.mark.parametrize(
+    ("author", "text", "expected"),
+    [
+        pytest.param({"from_id": IG_USER_ID, "username": "lapor1708.resmi"}, "@lapor1708 LAPOR ini", "own",
+                     id="renamed-account-told-by-its-id"),
+        pytest.param({"from_id": "17841447302958899", "username": "lapor1708"}, "@lapor1708 jalan rusak", None,
+                     id="our-old-username-taken-by-another-a-citizen"),
+        pytest.param({"from_id": "", "username": "lapor1708"}, "@lapor1708 LAPOR ini", "own",
+                     id="no-author-id-our-username"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "lapor1708 jalan rusak", None,
+                     id="named-without-the-at-sign"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "#lapor jalan rusak", None,
+                     id="keyword-as-a-hashtag"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "Aduan: sampah di pasar", None,
+                     id="another-report-kind-word"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "CEK 19164490", None,
+                     id="a-status-command-with-an-id"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "@pemkot.bdg tolong ini", "not_addressed",
+                     id="someone-else-named"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "laporkan saja min", "not_addressed",
+                     id="a-word-that-only-starts-like-the-keyword"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "", "not_addressed",
+                     id="a-sticker-no-text"),
+    ],
+)
+def test_which_comments_are_written_to_us(settings: Settings, author: dict[str, str], text: str,
+                                          expected: str | None) -> None:
+    item = {"ig_user_id": IG_USER_ID, "comment_id": "17987654321098999", **author, "text": text}
+    assert comment_left_out(item, settings.instagram) == expected
