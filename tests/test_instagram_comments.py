@@ -333,3 +333,29 @@ def test_which_comments_are_written_to_us(settings: Settings, author: dict[str, 
                                           expected: str | None) -> None:
     item = {"ig_user_id": IG_USER_ID, "comment_id": "17987654321098999", **author, "text": text}
     assert comment_left_out(item, settings.instagram) == expected
+
+
+async def test_a_later_comment_of_the_reporter_under_our_post_adds_to_their_report(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi,
+) -> None:
+    """Answered under their comment, the reporter writes to us again under the same post: an addition to their
+    (anonymous) report, as a comment under a mention's post is; someone else's comment there is a report of its own."""
+    graph.replies.extend([POSTED, POSTED, POSTED])
+    assert (await post_webhook(gateway, fixture_bytes(ADDRESSED))).status_code == 200
+    poll(settings, redis)
+    run_reply_jobs_to_the_end(settings, redis)
+    (first,) = reports(redis).values()
+
+    again = fixture(ADDRESSED)
+    value = again["entry"][0]["changes"][0]["value"]
+    value.update(id="17987654321098795", parent_id=SARI["id"], text="@lapor1708 sudah seminggu belum diperbaiki")
+    other = {**value, "id": "17987654321098796", "from": {"id": "17841447302958814", "username": "rudi.dago"},
+             "text": "@lapor1708 di desa sebelah juga sama"}
+    again["entry"][0]["changes"].append({"field": "comments", "value": other})
+    assert (await post_webhook(gateway, orjson.dumps(again))).status_code == 200
+    poll(settings, redis)
+
+    filed = reports(redis)
+    assert filed[value["id"]]["follow_up_of"] == first["tracking_id"]
+    assert filed[value["id"]]["anonymous"] is True
+    assert filed[other["id"]]["follow_up_of"] is None
