@@ -466,7 +466,7 @@ def comment_left_out(item: Mapping[str, Any], settings: InstagramSettings) -> st
 
 
 def own_media_comment_message(item: Mapping[str, Any], own_handle: str | None = None) -> InboundMessage:
-    """A citizen's comment under our own post, as the `comments` webhook gave it (see comment_items). As a mention's
+    """A citizen's comment under our own post, as the `comments` webhook gave it (see comment_item). As a mention's
     comment, it is a comment on that post (`commented_on`): one under a post where we answered its sender's report
     adds to that report (gateway.followups.post_thread_report)."""
     comment_id, media_id = str(item["comment_id"]), str(item.get("media_id") or "")
@@ -484,7 +484,7 @@ def own_media_comment_message(item: Mapping[str, Any], own_handle: str | None = 
 @dataclass(frozen=True, slots=True)
 class Notifications:
     """A webhook payload's `mentions` changes: each one's {ig_user_id, media_id, comment_id?}; its `comments` changes
-    (comments on our own posts, see comment_items); and why each change that could not be read was left out."""
+    (comments on our own posts, see comment_item); and why each change that could not be read was left out."""
 
     items: list[dict[str, str]]
     rejected: list[str]
