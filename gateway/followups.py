@@ -34,7 +34,9 @@ is a report of its own, with that report's privacy flags (it may be the reporter
 answered at its From alone. The sender's own mail is answered at its From, or at a Reply-To the report knows
 (`report_addresses`), never at one it does not.
 These decisions and the follow-up's own (`resolve_with_facts`) take the report's envelope copy as read once for the
-mail (`stored_envelope`): one Redis round trip, and one view of the report for all three.
+mail (`stored_envelope`): one Redis round trip, and one view of the report for all three. Every other report a mail
+names (our acknowledgements of two reports forwarded, a tag quoted in its text) gives it its privacy as well
+(`with_quoted_reports_privacy`, their copies read in one more round trip, `stored_envelopes`): the strictest of them.
 
 Every decision reads the copy through one check (`readable_copy`): a copy that is not JSON, not an object, another
 report's (stored under this one's key), or without a field the decisions read, is taken as gone, and a warning says
@@ -123,6 +125,15 @@ def stored_envelope(redis: Redis, tracking_id: str, channel: str) -> dict[str, A
     message and handed to every decision the message takes about that report (a mail's takes three). `channel`:
     the message's, for the warning about a damaged copy."""
     return readable_copy(tracking_id, redis.get(envelope_key(tracking_id)), channel)
+
+
+def stored_envelopes(redis: Redis, tracking_ids: list[str], channel: str) -> list[dict[str, Any] | None]:
+    """`stored_envelope` of each report, in one round trip (a mail naming several reports: `with_quoted_reports_privacy`
+    of each)."""
+    if not tracking_ids:
+        return []
+    raws = redis.mget([envelope_key(tracking_id) for tracking_id in tracking_ids])
+    return [readable_copy(tracking_id, raw, channel) for tracking_id, raw in zip(tracking_ids, raws, strict=True)]
 
 
 def readable_copy(tracking_id: str, raw: bytes | None, channel: str) -> dict[str, Any] | None:

@@ -1156,6 +1156,118 @@ def test_someone_elses_mail_naming_an_anonymous_report_withholds_its_reporters_i
     assert (REPORTER in filed, "Siti Rahayu" in filed) == (row.kept, row.kept)
 
 
+NEIGHBOUR = "warga@example.net"  # the named report's sender (`citizen_mail`'s)
+
+
+@dataclass(frozen=True)
+class TwoReportsRow:
+    """A mail naming two reports: a named one of NEIGHBOUR's ("{named}" its ID, "{named_ack}" our acknowledgement to
+    them) and Siti Rahayu's ("{other}", "{other_ack}", filed with `other_subject`). It becomes a follow-up of the
+    report it continues (`follow_up`: the named one, whose sender writes) or a report of its own, with the strictest
+    privacy of the two (`anonymous`, `confidential`), and the case store gets Siti's address and name only when hers
+    is not anonymous (or the gateway no longer knows it was hers: the mail is anonymous then, privacy first).
+    `headers`: more fields, "{named_ack_id}"/"{other_ack_id}" our acknowledgements' Message-IDs."""
+
+    id: str
+    subject: str
+    body: str
+    other_subject: str = "ANONIM: pungli di kelurahan"
+    sender: str = NEIGHBOUR
+    follow_up: bool = True
+    anonymous: bool = True
+    confidential: bool = False
+    from_reports_sender: bool | None = None
+    gone: bool = False  # the gateway's copy of Siti's report has expired: who filed it is not known
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def sitis_kept(self) -> bool:
+        return self.gone or not self.anonymous
+
+
+def _forward_of(ack: str, subject: str, to: str) -> str:
+    return (f"{_FORWARD}From: LAPOR! <pengaduan@lapor.go.id>\nDate: Thu, Nov 26, 2026\nSubject: {subject}\n"
+            f"To: {to}\n\n\n{{{ack}}}\n")
+
+
+_NAMING_SITI = f"Saya saksinya, Siti Rahayu ({REPORTER}) melapor hal yang sama."
+_BOTH_ACKS = (_NAMING_SITI + "\n\n"
+              + _forward_of("named_ack", "[LAPOR #{named}] Jalan rusak", f"Warga <{NEIGHBOUR}>") + "\n"
+              + _forward_of("other_ack", "[LAPOR #{other}] Pungli di kelurahan", f"Siti Rahayu <{REPORTER}>"))
+TWO_REPORTS_ROWS = [
+    # NEIGHBOUR forwards our acknowledgements of their report and of Siti's (which she had forwarded to them)
+    TwoReportsRow("the-named-reports-sender-forwards-both-acknowledgements", "Fwd: [LAPOR #{named}] Jalan rusak",
+                  _BOTH_ACKS),
+    TwoReportsRow("a-friend-forwards-both-acknowledgements", "Fwd: [LAPOR #{named}] Jalan rusak", _BOTH_ACKS,
+                  sender="teman@example.org", follow_up=False),
+    TwoReportsRow("both-forwarded-in-a-mail-whose-subject-lost-the-tags", "Fwd: laporan warga", _BOTH_ACKS,
+                  sender="teman@example.org", follow_up=False),
+    # an answer to a mail naming both (a digest): both tags in the subject, the named one first
+    TwoReportsRow("both-tags-in-the-subject", "Re: [LAPOR #{named}] [LAPOR #{other}] laporan warga", _NAMING_SITI),
+    TwoReportsRow("both-tags-in-the-subject-by-a-friend", "Re: [LAPOR #{named}] [LAPOR #{other}] laporan warga",
+                  _NAMING_SITI, sender="teman@example.org", follow_up=False),
+    # an answer to our acknowledgement of one report whose References name our acknowledgement of the other
+    TwoReportsRow("an-answer-to-one-whose-references-name-the-other", "Re: Jalan rusak", _NAMING_SITI,
+                  headers=(("In-Reply-To", "{named_ack_id}"), ("References", "{other_ack_id} {named_ack_id}"))),
+    # the anonymous report's tag first: its privacy was taken already
+    TwoReportsRow("the-anonymous-reports-tag-first", "Re: [LAPOR #{other}] [LAPOR #{named}] laporan warga",
+                  _NAMING_SITI, follow_up=False),
+    TwoReportsRow("the-other-reports-copy-gone", "Fwd: [LAPOR #{named}] Jalan rusak", _BOTH_ACKS, gone=True),
+    TwoReportsRow("a-confidential-other-report", "Fwd: [LAPOR #{named}] Jalan rusak", _BOTH_ACKS,
+                  other_subject="RAHASIA: pungli di kelurahan", anonymous=False, confidential=True,
+                  from_reports_sender=True),
+    # two named reports: the mail is filed as written, an addition from the named report's sender
+    TwoReportsRow("two-named-reports", "Fwd: [LAPOR #{named}] Jalan rusak", _BOTH_ACKS,
+                  other_subject="Pungli di kelurahan", anonymous=False, from_reports_sender=True),
+]
+
+
+@pytest.mark.parametrize("row", TWO_REPORTS_ROWS, ids=[row.id for row in TWO_REPORTS_ROWS])
+def test_a_mail_naming_several_reports_takes_the_strictest_privacy_among_them(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, row: TwoReportsRow) -> None:
+    """A mail carrying our acknowledgements of two reports (forwarded together, or an answer naming both) is filed
+    with the strictest privacy among all the reports it names, and an anonymous one's reporter is withheld from the
+    case store as in `test_someone_elses_mail_naming_an_anonymous_report_withholds_its_reporters_identity`. It took the
+    first tag's privacy alone: an addition to a named report, filed open, carried an anonymous reporter's name and
+    address (the header block of her forwarded acknowledgement) to the agency beside her report's ID."""
+    server = make_server()
+    named = server.deliver(citizen_mail(subject="Jalan rusak")).tracking_id
+    siti = EmailMessage()
+    siti["From"], siti["To"], siti["Subject"] = f"Siti Rahayu <{REPORTER}>", RECIPIENT, row.other_subject
+    siti["Message-ID"] = make_msgid(domain="example.net")
+    siti.set_content("Petugas kelurahan meminta uang.")
+    other = server.deliver(siti.as_bytes().replace(b"\n", b"\r\n"), mail_from=REPORTER).tracking_id
+    assert named is not None and other is not None
+    run_replies(server.settings, redis)
+    acks = {str(ack["To"]).rpartition("<")[2].rstrip(">"): ack for ack in outbox(server.settings)}
+    values = {"named": named, "other": other, "named_ack": acks[NEIGHBOUR].get_content(),
+              "other_ack": acks[REPORTER].get_content(), "named_ack_id": str(acks[NEIGHBOUR]["Message-ID"]),
+              "other_ack_id": str(acks[REPORTER]["Message-ID"])}
+    if row.gone:
+        redis.delete(envelope_key(other))
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = f"Warga <{row.sender}>", RECIPIENT, row.subject.format(**values)
+    mail["Message-ID"] = make_msgid(domain="example.org")
+    for name, value in row.headers:
+        mail[name] = value.format(**values)
+    mail.set_content(row.body.format(**values))
+    result = server.deliver(mail.as_bytes().replace(b"\n", b"\r\n"), mail_from=row.sender)
+    assert result.tracking_id is not None
+    envelope = stored_envelope(redis, result.tracking_id)
+    assert envelope is not None
+    assert (envelope["follow_up_of"], envelope["anonymous"], envelope["confidential"]) == (
+        named if row.follow_up else None, row.anonymous, row.confidential)
+    if row.follow_up:
+        assert envelope.get("from_reports_sender") == row.from_reports_sender
+    server.stop()  # its intake hands the reports to the forward queue
+    drain(server.settings, (FORWARD_QUEUE,))
+    report = casestore.get(named) if row.follow_up else casestore.get(result.tracking_id)
+    assert report is not None
+    filed = orjson.dumps(report).decode()
+    assert "saksinya" in filed
+    assert (REPORTER in filed, "Siti Rahayu" in filed) == (row.sitis_kept, row.sitis_kept)
+
+
 @dataclass(frozen=True)
 class FromRow:
     """A From field as written (raw, so not RFC 5322 where the row says so) and the sender it is: the address in angle
@@ -2197,9 +2309,12 @@ CEK_PHOTO_ROWS = [
     CekPhotoRow("the-id-alone", "", "{id}"),
     CekPhotoRow("status-in-the-subject", "Status {id}", ""),
     CekPhotoRow("answering-in-the-reports-thread", "Re: [LAPOR #{id}] Pungli di kelurahan", "CEK {id}"),
-    # the ID typed names the report, not the thread it is written in (the citizen's second report, named)
-    CekPhotoRow("another-report-in-a-thread", "Re: [LAPOR #{parent}] Pungli di kelurahan", "CEK {id}", names="second",
-                anonymous=False),
+    # the ID typed names the report, not the thread it is written in (the citizen's second report, named); the
+    # thread's tag names their anonymous report, whose privacy the addition takes (filed open, its subject put that
+    # report's ID beside their address)
+    CekPhotoRow("another-report-in-a-thread", "Re: [LAPOR #{parent}] Pungli di kelurahan", "CEK {id}", names="second"),
+    CekPhotoRow("another-report-in-a-named-reports-thread", "Re: [LAPOR #{parent}] Jalan rusak", "CEK {id}",
+                names="second", parent_subject="Jalan rusak", anonymous=False),
     # thanks or a sign-off add nothing: no name from a signature beside an anonymous report
     CekPhotoRow("thanks-after-the-id", "", "CEK {id} terima kasih"),
     CekPhotoRow("a-sign-off-below", "", "CEK {id}\n\nTerima kasih,\nBudi"),

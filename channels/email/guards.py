@@ -158,11 +158,19 @@ def follow_up_of(mail: ParsedMail, settings: EmailSettings) -> str | None:
     return None
 
 
-def report_tagged_in_text(text: str) -> str | None:
-    """The report whose `[LAPOR #<id>]` a mail's text carries (our reply kept in it: a forward of our acknowledgement
-    whose subject lost the tag, sent on by someone or with the citizen's words in it), a valid ID's; None for none."""
-    match = SUBJECT_TAG.search(text)
-    return normalize_tracking_id(match.group(1)) if match and is_valid_tracking_id(match.group(1)) else None
+def reports_named(mail: ParsedMail, settings: EmailSettings) -> list[str]:
+    """Every report the mail names, each once: the `[LAPOR #<id>]` tags of its subject, our replies its In-Reply-To
+    and References name, and the tags of its text as sent (`ParsedMail.body_tags`: our acknowledgements forwarded or
+    quoted in it, whose subject may have lost the tag), valid IDs only. The report it continues (`follow_up_of`) is
+    one of them; the others give it their privacy too: a forward of our acknowledgements of two reports, or an
+    answer naming both in its subject, took the first one's alone, and an anonymous second one's reporter was filed
+    named."""
+    named = [normalize_tracking_id(match.group(1)) for match in SUBJECT_TAG.finditer(mail.subject)
+             if is_valid_tracking_id(match.group(1))]
+    named += mail.body_tags
+    named += [tracking_id for reference in [*mail.in_reply_to, *mail.references]
+              if (tracking_id := our_tracking_id(reference, settings))]
+    return list(dict.fromkeys(named))
 
 
 def names_a_mistyped_report(mail: ParsedMail) -> bool:

@@ -30,6 +30,7 @@ from typing import Any
 from channels.email.html_text import html_to_text
 from channels.email.texts import SUBJECT_TAG, opens_our_text, our_paragraph
 from gateway.errors import GatewayError, RejectedInput, TooLarge
+from gateway.tracking import is_valid_tracking_id, normalize_tracking_id
 from normalizer.prefixes import FORWARD_SUBJECT
 
 # Declared charsets that mail clients use for something wider (WHATWG encoding rules).
@@ -103,6 +104,27 @@ class ParsedMail:
     # there is. The tag alone does not say that the history quoted is ours: the mail may answer an official's mail
     # that kept our tag in its subject, and that official's words are the citizen's evidence.
     tagged_text: str | None = None
+    # The Tracking IDs of the `[LAPOR #<id>]` tags in the mail's text parts as sent (valid ones, in ASCII digits), in
+    # order, each once, at most MAX_BODY_TAGS + 1: quoted and forwarded ones too, our replies' among them, which `text`
+    # passes over. The reports a mail names besides its subject's and its threading's (`guards.reports_named`): a
+    # forward of our acknowledgements of two reports, or an answer quoting them, names both.
+    body_tags: tuple[str, ...] = ()
+
+
+# The most tags of a mail's text read (`ParsedMail.body_tags`): each is an envelope copy read. One more is kept, so
+# that a mail naming more is known to (it takes the privacy of a report whose copy cannot be read).
+MAX_BODY_TAGS = 16
+
+
+def body_tags(body: str) -> tuple[str, ...]:
+    """`ParsedMail.body_tags` of a mail's text parts."""
+    found: dict[str, None] = {}
+    for match in SUBJECT_TAG.finditer(body):
+        if is_valid_tracking_id(match.group(1)):
+            found.setdefault(normalize_tracking_id(match.group(1)), None)
+        if len(found) > MAX_BODY_TAGS:
+            break
+    return tuple(found)
 
 
 def replied_to(in_reply_to: list[str], references: list[str]) -> list[str]:
@@ -980,4 +1002,5 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
         reply_to=reply_to[0].lower() if reply_to else None,
         attachments=attachments,
         sender_identities=sender_identities(message, max_address_field),
+        body_tags=body_tags(body),
     )

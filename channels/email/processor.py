@@ -32,18 +32,20 @@ from channels.email.guards import (
     follow_up_of,
     loop_reason,
     names_a_mistyped_report,
-    report_tagged_in_text,
+    reports_named,
 )
 from channels.email.parse import ParsedMail, TooComplex, parse_mail, without_image_placeholders
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
 from gateway.followups import (
+    UNKNOWN_PARENT_FLAGS,
     facts_of,
     others_report_flags,
     report_addresses,
     resolve_with_facts,
     stored_envelope,
+    stored_envelopes,
     with_parent_flags,
     with_quoted_reports_privacy,
     with_reporters_identity,
@@ -65,6 +67,9 @@ log = get_logger()
 
 REPLY_FUNC = "workers.email_reply.send_email_reply"
 MAX_MESSAGE_ID = 512
+# The most reports besides the one it continues whose privacy a mail takes (`reports_named`), each a copy read: one
+# naming more takes, beside theirs, the privacy of a report whose copy cannot be read (anonymous).
+MAX_OTHER_REPORTS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +284,16 @@ class MailProcessor:
         # The report's envelope copy, read and checked once for the three decisions below (gateway/followups.py): a
         # damaged copy is taken as gone by all three.
         envelope = await durably(stored_envelope, self.redis, parent, self.source) if parent else None
+        # Every other report the mail names (our acknowledgements of two reports forwarded, an answer quoting them, a
+        # forward whose subject lost our tag): the mail takes the strictest privacy among them all, and an anonymous
+        # one's reporter is withheld as its own sender is (gateway/followups.py). The first tag's alone, a forward of
+        # a named and an anonymous report's acknowledgements was filed open, the anonymous reporter's name beside it.
+        others = [report for report in reports_named(mail, self.settings.email) if report != parent]
+        copies = await durably(stored_envelopes, self.redis, others[:MAX_OTHER_REPORTS], self.source) if others else []
+        for copy in copies:
+            draft = with_quoted_reports_privacy(draft, copy)
+        if len(others) > MAX_OTHER_REPORTS:
+            draft = with_parent_flags(draft, *UNKNOWN_PARENT_FLAGS)
         others_flags = others_report_flags(envelope, draft.sender)
         if others_flags is not None:
             # Someone else's report (gateway/followups.py): the mail is a report of its own, with that report's
@@ -296,11 +311,6 @@ class MailProcessor:
                                            facts_of(envelope, draft.sender), self.settings.intake.id_range,
                                            self.intake.holds_unminted, self.ask_casestore)
             unknown_parent = parent if unknown else None
-        elif (quoted_report := report_tagged_in_text(draft.text)) is not None:
-            # A new report carrying our reply to a report in its text (a forward whose subject lost our tag): that
-            # report's privacy, as a mail naming it by its tag has (gateway/followups.py).
-            quoted = await durably(stored_envelope, self.redis, quoted_report, self.source)
-            draft = with_quoted_reports_privacy(draft, quoted)
         elif names_a_mistyped_report(mail) and not draft.anonymous:
             # A new report whose subject names an ID one typo from a report (maybe the citizen's own anonymous one):
             # filed open, it would put their address beside it. Privacy first, as a mistyped ID with a photo by SMS.
