@@ -426,6 +426,13 @@ SIGN_OFF_CASES = [
                 "TERSUMBAT SAMPAH\n0812-3456-7001",
                 "Tolong.\n\nHormat saya,\nGANG MAWAR RT 03 RW 07 BANJIR SETINGGI LUTUT SETIAP HUJAN, SALURAN "
                 "TERSUMBAT SAMPAH\n[anonim]"),
+    # ... and a long line opening with no address's word is too long for a sign-off's: the tail is the citizen's
+    # writing, kept as written (in Title Case, not read as prose, it went as the signature, the report's line lost).
+    SignOffCase("a long Title Case report line with no address's word keeps the tail", "Budi Santoso",
+                "Pungli.\n\nTerima kasih,\nSiswa Kelas 6 SDN 3 Sukamaju Dipungut Biaya Perpisahan Rp 500.000 Per Anak "
+                "Oleh Komite\n0812-3456-7001",
+                "Pungli.\n\nTerima kasih,\nSiswa Kelas 6 SDN 3 Sukamaju Dipungut Biaya Perpisahan Rp 500.000 Per Anak "
+                "Oleh Komite\n0812-3456-7001"),
     SignOffCase("a village's long address with its parts goes whole", "Budi Santoso",
                 "Dana desa.\n\nSalam,\nBudi\nDesa Sukamaju RT 02 RW 05, Kecamatan Cibeunying Kidul, Kabupaten "
                 "Bandung Barat 40553\n0812-3456-7001",

@@ -55,6 +55,7 @@ import tomllib
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -509,11 +510,12 @@ def without_sign_off_contacts(text: str) -> str:
     after = [index for index in written if index > line]
     opening = lines[line][:_AFTER_CLOSING.match(lines[line], phrases[-1].end()).end()]
     rest = lines[line][len(opening):]
-    if len(after) > SHORT_TAIL_MAX_LINES or any(_too_long_for_a_sign_off(lines[index]) for index in after) \
+    long_lines = {_long_line(lines[index]) for index in after}
+    if len(after) > SHORT_TAIL_MAX_LINES or LongLine.TOO_LONG in long_lines \
             or len(rest) > SHORT_TAIL_MAX_LINE or len(rest.split()) > SIGN_OFF_MAX_WORDS \
             or not _has_contact("\n".join([rest, *(lines[index] for index in after)])):
         return text
-    if any(_is_report_line(lines[index]) or _long_line_no_address(lines[index]) for index in after) \
+    if LongLine.REPORT in long_lines or any(_is_report_line(lines[index]) for index in after) \
             or _about_someone_else(rest):
         # The report's own lines stay; a line of nothing but a contact among them is the sender's ("Dewi\nsaya guru
         # honorer di sini\n0813-9876-5432": kept whole, the number reached the case store).
@@ -526,25 +528,37 @@ def without_sign_off_contacts(text: str) -> str:
     return "\n".join(lines)
 
 
-def _too_long_for_a_sign_off(line: str) -> bool:
-    """Whether a line below a closing phrase is too long to be the sign-off's: longer than SHORT_TAIL_MAX_LINE, or,
-    for a postal address's (`[address_lines]`: "Jl. Melati No. 12 RT 05 RW 02, Kel. ..., Kota Bandung 40123"), than
-    ADDRESS_LINE_MAX. A full address read as the citizen's words kept the whole signature, the anonymous sender's
-    number and e-mail below it too."""
+class LongLine(Enum):
+    """What a line below a closing phrase longer than a sign-off's is (`_long_line`)."""
+
+    ADDRESS = "address"  # a postal address's: the signature's, however long
+    REPORT = "report"  # the report's, opening with an address's word but no address
+    TOO_LONG = "too_long"  # too long for a sign-off's: the tail is the citizen's writing
+
+
+def _long_line(line: str) -> LongLine | None:
+    """What a line below a closing phrase is when it is longer than a sign-off's (SHORT_TAIL_MAX_LINE; None for a
+    shorter one), read once for both uses: a postal address's (ADDRESS: opening with an address's word,
+    `[address_lines]`, holding ADDRESS_LINE_MIN_PARTS of its parts besides, at most ADDRESS_LINE_MAX long: "Jl.
+    Melati No. 12 RT 05 RW 02, Kel. ..., Kota Bandung 40123"), the report's (REPORT: opening with an address's word
+    with fewer parts, a line in Title Case or capitals, "Jalan Raya Bogor KM 30 Depan Pasar Rusak Parah ...", that
+    `_is_citizens_line` does not read as prose), or too long for a sign-off (TOO_LONG: any other). A full address read
+    as the citizen's words kept the whole signature, the anonymous sender's number and e-mail below it too; a report's
+    line taken for the signature's address went with the whole tail, the citizen's words lost."""
     if len(line) <= SHORT_TAIL_MAX_LINE:
-        return False
-    return len(line) > ADDRESS_LINE_MAX or not load_identity_words().address_line.match(line)
+        return None
+    parts = None if len(line) > ADDRESS_LINE_MAX else _address_part_count(line)
+    if parts is None:
+        return LongLine.TOO_LONG
+    return LongLine.REPORT if parts < ADDRESS_LINE_MIN_PARTS else LongLine.ADDRESS
 
 
-def _long_line_no_address(line: str) -> bool:
-    """Whether a line below a closing phrase, longer than a sign-off's but opening with an address's word, holds
-    fewer than ADDRESS_LINE_MIN_PARTS of an address's parts besides (`_address_parts`): a report's line in Title Case
-    or capitals ("Jalan Raya Bogor KM 30 Depan Pasar Rusak Parah ...") that `_is_citizens_line` does not read as
-    prose. Taken for the signature's address, it went with the whole tail, the citizen's words lost."""
+def _address_part_count(line: str) -> int | None:
+    """How many of an address's parts (`_address_parts`) a line opening with an address's word (`[address_lines]`,
+    after its label or none) holds besides that word; None for a line opening with none."""
     words = load_identity_words()
     opener = words.address_line.match(line)
-    return len(line) > SHORT_TAIL_MAX_LINE and opener is not None \
-        and len(_address_parts(line[opener.end():], words.address_part)) < ADDRESS_LINE_MIN_PARTS
+    return None if opener is None else len(_address_parts(line[opener.end():], words.address_part))
 
 
 def _address_parts(text: str, part: re.Pattern[str]) -> set[str]:
