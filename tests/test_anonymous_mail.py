@@ -667,6 +667,67 @@ def test_a_nameless_from_is_signed_with_the_name_its_address_spells(case: Addres
     assert case_store_payload({**envelope, "anonymous": False}, settings)["text"] == case.text
 
 
+@dataclass(frozen=True)
+class LowercaseLineCase:
+    """A line typed in lowercase below an anonymous mail's report, in its sign-off (`layout`: after a closing phrase
+    and the name, or below the name alone with no closing), the sender's number below it; and whether it is the
+    sender's postal address (`address`: it goes with the sign-off) or the report's sentence (it stays)."""
+
+    id: str
+    line: str
+    address: bool
+    layout: str = "Pungli di kelurahan.\n\nTerima kasih,\nBudi\n{line}\n0812-3456-7001"
+
+
+_NO_CLOSING = "Pungli di kelurahan, mohon ditindak.\n\nBudi Santoso\n{line}\n0812-3456-7001"
+LOWERCASE_LINE_CASES = [
+    # An address in lowercase, an address's word and two of its parts or more, as one in Title Case is read.
+    LowercaseLineCase("a housing estate's", "komplek griya asri blok c no 4 rt 3 rw 5 kel sukamaju", True),
+    LowercaseLineCase("a road's with its areas and postal code",
+                      "jl. melati no 12 rt 05 rw 02, kel. sukamaju, kec. cibeunying, kota bandung 40123", True),
+    LowercaseLineCase("a long one past a sentence's line",
+                      "perumahan bumi asri indah blok d2 no 15 rt 03 rw 09 kelurahan jatimulya kecamatan tambun "
+                      "selatan kab bekasi", True),
+    LowercaseLineCase("after its label", "alamat: jl mawar no 3 rt 1 rw 2 kelurahan cempaka putih timur, jakarta pusat",
+                      True),
+    LowercaseLineCase("a village's", "desa cibodas rt 02 rw 05 kecamatan pasir jambu kabupaten bandung 40972", True),
+    LowercaseLineCase("below the name with no closing", "komplek griya asri blok c no 4 rt 3 rw 5 kel sukamaju", True,
+                      _NO_CLOSING),
+    # A report's sentence in lowercase stays: no address's word opening it, fewer than two parts, or running on.
+    LowercaseLineCase("a sentence with a road and an RT in it",
+                      "di jalan raya bogor km 30 ada pungli oleh petugas rt 3", False),
+    LowercaseLineCase("a sentence opening with a road, one part",
+                      "jalan di depan rumah no 5 rusak parah sejak bulan lalu", False),
+    LowercaseLineCase("a sentence running on after an address",
+                      "jalan raya no 5 rt 3 kel sukamaju sudah dua bulan rusak dan belum diperbaiki", False),
+    LowercaseLineCase("a long sentence opening with an alley and its RT",
+                      "gang mawar rt 03 rw 07 kel sukamaju banjir setinggi lutut setiap hujan karena saluran tersumbat",
+                      False),
+    LowercaseLineCase("a sentence opening with an RT and an area", "rt 3 rw 5 kel sukamaju ada pungli oleh petugas "
+                      "setiap malam", False),
+    LowercaseLineCase("a sentence below the name with no closing",
+                      "jalan raya no 5 rt 3 kel sukamaju sudah dua bulan rusak dan belum diperbaiki", False,
+                      _NO_CLOSING),
+]
+
+
+@pytest.mark.parametrize("case", LOWERCASE_LINE_CASES, ids=lambda case: case.id)
+def test_an_anonymous_mails_address_in_lowercase_goes_with_its_sign_off_and_a_sentence_stays(
+        case: LowercaseLineCase, settings: Settings) -> None:
+    """An address typed all in lowercase below the report was read as prose, the report's, and reached the case store
+    with the anonymous sender's sign-off around it; a lowercase sentence of the report's with an address's words in it
+    is not taken for one. The sender's number goes either way, their name too."""
+    text = case.layout.format(line=case.line)
+    envelope = {"tracking_id": "10000004", "channel": "email", "channel_message_id": "m-1", "anonymous": True,
+                "sender": {"kind": "email", "id": "pengirim@example.net", "display_name": "Budi Santoso"},
+                "channel_meta": {SENDER_IDENTITIES: {"addresses": [], "names": []}},
+                "text": text, "subject": "ANONIM", "attachments": []}
+    sent = case_store_payload(envelope, settings)["text"]
+    assert sent.startswith(text.split("\n\n")[0]) and "Budi" not in sent and "0812" not in sent
+    assert (case.line in sent) is not case.address
+    assert case_store_payload({**envelope, "anonymous": False}, settings)["text"] == text
+
+
 def test_a_sign_off_is_read_at_the_mails_end_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """A long mail costs what its last lines cost: the sign-off is read from the end (`str.rsplit`), and a long line
     after the closing in its opening alone (a name opening 3 MB of prose took 1.4 s)."""

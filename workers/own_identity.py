@@ -111,6 +111,10 @@ ADDRESS_LINE_MAX = 200
 # ... holding this many of an address's parts besides its opening word (`_address_parts`); one with fewer is the
 # report's.
 ADDRESS_LINE_MIN_PARTS = 2
+# ... and, written in lowercase, no more than this many words between its words and parts or after them, the names of
+# its road, estate and areas ("griya asri", "cempaka putih timur"): a line running on longer is a sentence ("jalan raya
+# no 5 rt 3 kel sukamaju sudah dua bulan rusak ..."), the report's.
+ADDRESS_NAME_MAX_WORDS = 4
 # A line "Label: value" is the citizen's (a structured report: "Nama pelaku: ...", "Lokasi: ...", "Saksi: ...") unless
 # its label is a signature's contact label (`[contact_labels]` in config/identity.toml).
 _LABELLED_LINE = re.compile(r"\s*([A-Za-z][A-Za-z ./-]{0,24}?)\s*:\s+\S")  # a space after: not a link's scheme
@@ -156,6 +160,8 @@ class IdentityWords:
     address_line: re.Pattern[str]
     # An address's parts in such a line (`[address_lines]` numbered, areas; a postal code): group `part` names which.
     address_part: re.Pattern[str]
+    # A word of `[address_lines]` openers anywhere in a line, a dot after it or none.
+    address_word: re.Pattern[str]
 
 
 @lru_cache(maxsize=4)
@@ -185,6 +191,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
             r"(?<!\w)(?:(?P<numbered>" + "|".join(map(re.escape, raw["address_lines"]["numbered"]))
             + r")\.?\s*[a-z]?\d|(?P<area>" + "|".join(map(re.escape, raw["address_lines"]["areas"]))
             + r")(?:\.|(?!\w))|(?P<postal>\d{5})(?!\w))", re.IGNORECASE),
+        address_word=re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
+                                + r")(?:\.|(?!\w))", re.IGNORECASE),
     )
 
 
@@ -561,6 +569,23 @@ def _address_part_count(line: str) -> int | None:
     return None if opener is None else len(_address_parts(line[opener.end():], words.address_part))
 
 
+def _written_as_an_address(line: str) -> bool:
+    """Whether a line is a postal address's as a citizen types it in lowercase ("komplek griya asri blok c no 4 rt 3 rw
+    5 kel sukamaju"): opening with an address's word, holding ADDRESS_LINE_MIN_PARTS of its parts besides, as one in
+    Title Case is (`_long_line`), and no run of more than ADDRESS_NAME_MAX_WORDS words between them or after them, as
+    a sentence has ("jalan raya no 5 rt 3 kel sukamaju sudah dua bulan rusak dan belum diperbaiki")."""
+    parts = _address_part_count(line)
+    if parts is None or parts < ADDRESS_LINE_MIN_PARTS:
+        return False
+    words = load_identity_words()
+    pieces = _ADDRESS_SEPARATOR.split(words.address_word.sub(",", words.address_part.sub(",", line)))
+    return all(sum(any(char.isalpha() for char in token) for token in piece.split()) <= ADDRESS_NAME_MAX_WORDS
+               for piece in pieces)
+
+
+_ADDRESS_SEPARATOR = re.compile(r"[,;]")
+
+
 def _address_parts(text: str, part: re.Pattern[str]) -> set[str]:
     """The kinds of an address's parts in `text`: "numbered" once however many ("No. 12 RT 05"), each area word
     ("kel", "kota"), "postal". A report's line in Title Case opening with a road's name holds fewer than two."""
@@ -864,14 +889,17 @@ def _is_contact_label(label: str) -> bool:
 def _is_citizens_line(line: str) -> bool:
     """Whether a line below a `--` is the citizen's writing, never a signature's: longer than a signature's line, an
     item of a numbered or bulleted list, or prose (most of its words lowercase, as a sentence is and a signature's
-    names, titles and places are not: "Staf Tata Usaha SD Negeri 3", "Jl. Merdeka No. 10, Kel. Sukajadi")."""
+    names, titles and places are not: "Staf Tata Usaha SD Negeri 3", "Jl. Merdeka No. 10, Kel. Sukajadi"), but a
+    postal address typed in lowercase (`_written_as_an_address`: "komplek griya asri blok c no 4 rt 3 rw 5 kel
+    sukamaju"). Read as prose, such an address below an anonymous mail's closing reached the case store."""
     if len(line.strip()) > SIGNATURE_MAX_LINE or _LIST_ITEM.match(line):
         return True
     labelled = _LABELLED_LINE.match(line)
     if labelled and not _is_contact_label(labelled.group(1).strip().lower()):
         return True
     words = [token for token in line.split() if token[:1].isalpha()]
-    return len(words) >= _PROSE_MIN_WORDS and 2 * sum(word[0].islower() for word in words) > len(words)
+    return len(words) >= _PROSE_MIN_WORDS and 2 * sum(word[0].islower() for word in words) > len(words) \
+        and not _written_as_an_address(line)
 
 
 def _is_report_line(line: str) -> bool:
