@@ -15,6 +15,9 @@ It serves the documented response shapes of exactly the calls the gateway makes,
                                                media is gone: 400, code 2642)
   /graph/{version}/{ig-user-id}/mentions  POST media_id, comment_id, message (a reply is recorded; refused on a
                                                post whose caption does not name the account: tagged only)
+  /graph/{version}/{ig-comment-id}/replies POST message: a reply to a comment under one of our own posts (recorded
+                                               with its `thread`, the top-level comment, as Meta adds a reply to a
+                                               reply there); GET fields, limit: the replies in that thread
 and a control API for people and tests:
   POST /_fake/x/mentions            {"text", "username"?, "name"?, "author_id"?, "media"?: [{"type","url"}],
                                      "retweet"?: bool, "own"?: bool, "in_reply_to"?: id, "quote_of"?: id,
@@ -24,6 +27,9 @@ and a control API for people and tests:
                                      "tagged"?: bool, "own"?: bool, "deliver"?: bool, "media_id"?: a comment
                                      on that post, "user_id"?: the commenter's id, when not the username's}
                                      -> ids (+ the signed webhook's status)
+  POST /_fake/instagram/comments    {"text", "username"?, "own"?: bool, "parent_id"?: a comment it answers,
+                                     "deliver"?: bool}: a comment under our own post (Meta's `comments` webhook
+                                     field, never a mention) -> ids (+ the signed webhook's status)
   GET  /_fake/replies               every reply posted, per provider
   POST /_fake/faults                {"path": prefix, "status", "headers"?, "body"?, "count"?, "method"?,
                                      "after"?: bool}: the next matching requests fail like that (rate limits,
@@ -117,6 +123,8 @@ class FakeProviderState:
     ig_media: dict[str, dict[str, Any]] = field(default_factory=dict)
     ig_comments: dict[str, dict[str, Any]] = field(default_factory=dict)
     ig_tags: list[str] = field(default_factory=list)
+    # The account's own post the comments of `add_own_post_comment` are under (made with the first of them).
+    ig_own_post: str | None = None
     x_replies: list[dict[str, Any]] = field(default_factory=list)
     ig_replies: list[dict[str, Any]] = field(default_factory=list)
     # Graph errors for one comment or media id only ((status, body)): a lookup of that object fails like that.
@@ -263,10 +271,34 @@ class FakeProviderState:
             self.ig_tags.append(media_id)
         return ids
 
-    def webhook_payload(self, ids: dict[str, str]) -> bytes:
+    def add_own_post_comment(self, text: str, *, username: str = "warga.bandung", own: bool = False,
+                             parent_id: str | None = None) -> dict[str, Any]:
+        """A comment under our own post (one post of the account's, made once), as Meta's `comments` webhook field
+        gives it; `own`: written by the account (our reply comes back so); `parent_id`: it answers that comment."""
+        if own:
+            username = self.config.ig_username
+        if self.ig_own_post is None:
+            self.ig_own_post = str(next(self._ig_ids))
+            self.ig_media[self.ig_own_post] = {
+                "id": self.ig_own_post, "caption": "Sampaikan aduan Anda di kolom komentar", "media_type": "IMAGE",
+                "media_url": f"https://scontent.cdninstagram.com/v/{self.ig_own_post}.jpg",
+                "permalink": f"https://www.instagram.com/p/{self.ig_own_post}/", "timestamp": _graph_time(),
+                "username": self.config.ig_username}
+        comment_id = str(next(self._ig_ids))
+        value: dict[str, Any] = {"from": {"id": self.ig_user(username), "username": username},
+                                 "media": {"id": self.ig_own_post, "media_product_type": "FEED"},
+                                 "id": comment_id, "text": text}
+        if parent_id:
+            value["parent_id"] = parent_id
+        self.ig_comments[comment_id] = {"id": comment_id, "text": text, "timestamp": _graph_time(),
+                                        "username": username, "from": value["from"],
+                                        "media": {"id": self.ig_own_post}, "thread": parent_id or comment_id}
+        return value
+
+    def webhook_payload(self, ids: dict[str, Any], field: str = "mentions") -> bytes:
         return orjson.dumps({"object": "instagram", "entry": [{
             "id": self.config.ig_user_id, "time": int(time.time()),
-            "changes": [{"field": "mentions", "value": ids}]}]})
+            "changes": [{"field": field, "value": ids}]}]})
 
     def signature(self, body: bytes) -> str:
         return "sha256=" + hmac.new(self.config.ig_app_secret.encode(), body, hashlib.sha256).hexdigest()
@@ -534,6 +566,51 @@ async def graph_reply(request: web.Request) -> web.Response:
     return web.json_response({"id": reply_id})
 
 
+def _own_post_comment(request: web.Request) -> dict[str, Any] | web.Response:
+    """The comment under our own post a `/{ig-comment-id}/replies` call names, or the Graph API's refusal."""
+    state = _state(request)
+    token = request.query.get("access_token") or request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if token != state.config.ig_access_token:
+        return _graph_error("Invalid OAuth access token - Cannot parse access token", 190)
+    comment = state.ig_comments.get(request.match_info["comment_id"])
+    if comment is None or "thread" not in comment:
+        return _graph_error("Unsupported get request. Object does not exist", 100, subcode=33)
+    return comment
+
+
+async def graph_comment_reply(request: web.Request) -> web.Response:
+    comment = _own_post_comment(request)
+    if isinstance(comment, web.Response):
+        return comment
+    state = _state(request)
+    params = {**request.query, **(await request.post())}
+    if not params.get("message"):
+        return _graph_error("Invalid parameter", 100)
+    reply_id = str(next(state._ig_ids))
+    state.ig_replies.append({"id": reply_id, "media_id": comment["media"]["id"], "comment_id": comment["id"],
+                             "thread": comment["thread"], "message": params["message"], "timestamp": _graph_time()})
+    return web.json_response({"id": reply_id})
+
+
+async def graph_comment_replies(request: web.Request) -> web.Response:
+    """The replies in a comment's thread (ours: the only ones here), oldest first, with the fields asked for."""
+    comment = _own_post_comment(request)
+    if isinstance(comment, web.Response):
+        return comment
+    state = _state(request)
+    asked = {name.split("{")[0] for name in request.query.get("fields", "id").split(",")} | {"id"}
+    limit = max(1, min(100, int(request.query.get("limit") or 25)))
+    ours = [{"id": reply["id"], "text": reply["message"], "username": state.config.ig_username,
+             "from": {"id": state.config.ig_user_id, "username": state.config.ig_username},
+             "timestamp": reply["timestamp"]}
+            for reply in state.ig_replies if reply.get("thread") == comment["thread"]]
+    page = [{key: value for key, value in reply.items() if key in asked} for reply in ours[:limit]]
+    body: dict[str, Any] = {"data": page}
+    if page:
+        body["paging"] = {"cursors": {"before": page[0]["id"], "after": page[-1]["id"]}}
+    return web.json_response(body)
+
+
 # -- control ---------------------------------------------------------------------------------------------------
 async def inject_x(request: web.Request) -> web.Response:
     body = await request.json()
@@ -558,17 +635,34 @@ async def inject_instagram(request: web.Request) -> web.Response:
                                tagged=bool(body.get("tagged")), own=bool(body.get("own")),
                                on_media=body.get("media_id"), user_id=body.get("user_id"))
     result: dict[str, Any] = dict(ids)
-    if body.get("deliver", True) and state.config.webhook_url:
-        payload = state.webhook_payload(ids)
-        try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, session.post(
-                    state.config.webhook_url, data=payload,
-                    headers={"Content-Type": "application/json", "X-Hub-Signature-256": state.signature(payload)},
-            ) as response:
-                result["webhook_status"] = response.status
-        except aiohttp.ClientError as error:
-            result["webhook_error"] = type(error).__name__
+    if body.get("deliver", True):
+        result.update(await _deliver(state, state.webhook_payload(ids)))
     return web.json_response(result, status=201)
+
+
+async def inject_instagram_comment(request: web.Request) -> web.Response:
+    state = _state(request)
+    body = await request.json()
+    value = state.add_own_post_comment(body["text"], username=body.get("username", "warga.bandung"),
+                                       own=bool(body.get("own")), parent_id=body.get("parent_id"))
+    result: dict[str, Any] = {"comment_id": value["id"], "media_id": value["media"]["id"]}
+    if body.get("deliver", True):
+        result.update(await _deliver(state, state.webhook_payload(value, field="comments")))
+    return web.json_response(result, status=201)
+
+
+async def _deliver(state: FakeProviderState, payload: bytes) -> dict[str, Any]:
+    """Post a signed webhook to the gateway, as Meta does: its status, or the error that kept it from arriving."""
+    if not state.config.webhook_url:
+        return {}
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, session.post(
+                state.config.webhook_url, data=payload,
+                headers={"Content-Type": "application/json", "X-Hub-Signature-256": state.signature(payload)},
+        ) as response:
+            return {"webhook_status": response.status}
+    except aiohttp.ClientError as error:
+        return {"webhook_error": type(error).__name__}
 
 
 async def replies(request: web.Request) -> web.Response:
@@ -593,8 +687,11 @@ def create_fake_provider_app(state: FakeProviderState) -> web.Application:
     app.router.add_get("/graph/{version}/{ig_user_id}", graph_user)
     app.router.add_get("/graph/{version}/{ig_user_id}/tags", graph_tags)
     app.router.add_post("/graph/{version}/{ig_user_id}/mentions", graph_reply)
+    app.router.add_post("/graph/{version}/{comment_id}/replies", graph_comment_reply)
+    app.router.add_get("/graph/{version}/{comment_id}/replies", graph_comment_replies)
     app.router.add_post("/_fake/x/mentions", inject_x)
     app.router.add_post("/_fake/instagram/mentions", inject_instagram)
+    app.router.add_post("/_fake/instagram/comments", inject_instagram_comment)
     app.router.add_get("/_fake/replies", replies)
     app.router.add_post("/_fake/faults", add_fault)
     return app

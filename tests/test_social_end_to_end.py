@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -135,6 +136,44 @@ async def test_a_comment_answering_our_instagram_reply_reaches_the_case_store_as
     assert follow_up["sender"]["kind"] == "reply_handle"
     [reply] = [r for r in fake.state.ig_replies if r["comment_id"] == answer["comment_id"]]
     assert parent["tracking_id"] in reply["message"]
+
+
+async def test_comments_under_our_own_instagram_post_are_filed_when_written_to_us_and_answered_under_them(
+    gateway: GatewayServer, casestore: CaseStoreServer, fake: FakeProviderServer,
+    start_process: Callable[..., ProcessHandle],
+) -> None:
+    """The whole way for a comment under our own post (Meta's `comments` field, never a mention): Sari's comment
+    naming us is filed, anonymous, and answered under it (`/{comment-id}/replies`); her reply to our answer adds to
+    her report; a "mantap min" beside it and our own reply coming back as a comment are neither filed nor answered."""
+    pollers = start_process("pollers", **fake.env())
+    worker = start_process("worker", **fake.env())
+    async with httpx.AsyncClient(verify=tls_context(), base_url=fake.url, timeout=10) as control:
+        sari = (await control.post("/_fake/instagram/comments", json={
+            "text": "@lapor1708 #anonim jalan rusak di Desa Sukamaju RT 03", "username": "sari.sukamaju"})).json()
+        thanks = (await control.post("/_fake/instagram/comments", json={"text": "mantap min 👍"})).json()
+        await async_wait_until(lambda: len(fake.state.ig_replies) == 1, timeout=30)
+        (answer,) = fake.state.ig_replies
+        ours = (await control.post("/_fake/instagram/comments", json={
+            "text": answer["message"], "own": True, "parent_id": sari["comment_id"]})).json()
+        more = (await control.post("/_fake/instagram/comments", json={
+            "text": "@lapor1708 sudah dua bulan belum diperbaiki", "username": "sari.sukamaju",
+            "parent_id": sari["comment_id"]})).json()
+    assert {sari["webhook_status"], thanks["webhook_status"], ours["webhook_status"], more["webhook_status"]} == {200}
+
+    try:
+        await async_wait_until(lambda: len(casestore.reports()) == 2 and len(fake.state.ig_replies) == 2, timeout=30)
+    except AssertionError:
+        pytest.fail(f"not delivered\npollers:\n{pollers.output()[-3000:]}\nworker:\n{worker.output()[-3000:]}")
+    reports = {r["text"]: r for r in casestore.reports()}
+    first, follow_up = reports["jalan rusak di Desa Sukamaju RT 03"], reports["sudah dua bulan belum diperbaiki"]
+    assert first["anonymous"] is True and first["sender"]["kind"] == "reply_handle"
+    assert (follow_up["follow_up_of"], follow_up["anonymous"]) == (first["tracking_id"], True)
+    assert "sari.sukamaju" not in str(casestore.reports())
+    assert answer["comment_id"] == sari["comment_id"] and first["tracking_id"] in answer["message"]
+    [second] = [r for r in fake.state.ig_replies if r["comment_id"] == more["comment_id"]]
+    assert second["thread"] == sari["comment_id"] and first["tracking_id"] in second["message"]
+    await asyncio.sleep(1.5)  # rounds enough for a wrongly kept "mantap min" or our own comment to be filed
+    assert len(casestore.reports()) == 2 and len(fake.state.ig_replies) == 2
 
 
 async def test_an_instagram_reply_whose_post_got_a_5xx_after_the_comment_was_made_is_posted_once(
