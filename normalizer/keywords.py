@@ -287,8 +287,11 @@ _LEADING_WORD = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+(?:_[^\W\d_]+)*"
                            rf"|[{re.escape(with_compatibility_forms('?'))}])(?P<sep>{_SEPARATORS})", re.UNICODE)
 # A word anywhere (`_LEADING_WORD` from a position, letters only): one of help's instruction words (`[instructions]`).
 _WORD_AT = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+)(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
-# Letters joined by "_" are one tag, as in a leading word ("#WBS_Anonim", "#Laporan_Anonim").
-_HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}](?P<tag>[^\W\d_]+(?:_[^\W\d_]+)*)\b", re.UNICODE)
+# Letters joined by "_" are one tag, as in a leading word ("#WBS_Anonim", "#Laporan_Anonim"). What a "+" joins to it
+# (`joined`: "#anonim+rahasia", "#anonim+#rahasia") is the tag's when every word of it is a flag word
+# (`_read_hashtag`): read as "#anonim" alone, "+rahasia" was left in the text and its flag unread.
+_HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}](?P<tag>[^\W\d_]+(?:_[^\W\d_]+)*)"
+                      rf"(?P<joined>(?:[{_PLUS}][{HASH}]?[^\W\d_]+(?:_[^\W\d_]+)*)*)\b", re.UNICODE)
 # A leading kind or flag word set off as a tag ("[ANONIM] ...", "(RAHASIA)", WhatsApp's bold "*ANONIM*" and italic
 # "_ANONIM_", "【ANONIM】", help's placeholder marks "<ANONIM>"): a pair of marks around the word alone (`_TAG_PAIRS`),
 # then separators. Missed, "<ANONIM>" lost its marks with the placeholder's and stayed as the citizen's word. So did
@@ -930,7 +933,7 @@ def _follow_up_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
         after_flag = True
     rest = rest[at:]  # once, after the loop: a copy a turn made repeated flag words cost time quadratic in them
     for match in _HASHTAG.finditer(rest):
-        flags.update(_hashtag_flags(match.group("tag"), grammar))
+        flags.update(_read_hashtag(match, grammar)[0])
     return _text_without_flags(rest, grammar, flags)
 
 
@@ -944,11 +947,25 @@ def _hashtag_flags(tag: str, grammar: Grammar) -> list[str]:
     return [grammar.flags[part] for part in parts] if parts and all(part in grammar.flags for part in parts) else []
 
 
+def _read_hashtag(match: re.Match[str], grammar: Grammar) -> tuple[list[str], str]:
+    """(the flags a `_HASHTAG` match asks for, what of it stays in the text). Flag words joined by "+" are one tag
+    ("#anonim+rahasia", "#anonim+#rahasia"): all their flags, all of it taken out. Joined to any other word
+    ("#anonim+foto") the tag is its first part's, and what the "+" joins stays as typed ("+foto")."""
+    joined = match.group("joined")
+    if joined:
+        parts = [match.group("tag"), *(part.lstrip(HASH) for part in re.split(f"[{_PLUS}]", joined)[1:])]
+        read = [_hashtag_flags(part, grammar) for part in parts]
+        if all(read):
+            return [flag for flags in read for flag in flags], ""
+    flags = _hashtag_flags(match.group("tag"), grammar)
+    return flags, (joined if flags else match.group(0))
+
+
 def _text_without_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
     """A report's or a follow-up's words once its leading keywords are read: without its flag hashtags (the caller
     read them), its closing flags (added to `flags`), the separators left before it and help's placeholder marks;
     the citizen's own closing punctuation stays."""
-    rest = _HASHTAG.sub(lambda m: "" if _hashtag_flags(m.group("tag"), grammar) else m.group(0), rest)
+    rest = _HASHTAG.sub(lambda match: _read_hashtag(match, grammar)[1], rest)
     rest = _take_trailing_flags(rest, grammar, flags)
     return _without_placeholder_marks(_SPACE_RUNS.sub(" ", rest).lstrip(_TEXT_OPEN).rstrip(), grammar)
 
@@ -1780,7 +1797,7 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     # Flags as hashtags anywhere.
     for match in _HASHTAG.finditer(rest):
         tag = fold_word(match.group("tag"))
-        if asked_for := _hashtag_flags(match.group("tag"), grammar):
+        if asked_for := _read_hashtag(match, grammar)[0]:
             flags.update(asked_for)
         elif tag in grammar.kinds and not explicit:
             kind, explicit = grammar.kinds[tag], True

@@ -1567,6 +1567,26 @@ def test_flag_words_grouped_joined_or_decorated_are_read(text: str, body: str, a
         REPORT, body, anonymous, confidential, kind)
 
 
+@pytest.mark.parametrize(("text", "body", "anonymous", "confidential"), [
+    pytest.param("#anonim+rahasia camat terima suap", "camat terima suap", True, True, id="opening"),
+    pytest.param("camat terima suap #anonim+rahasia", "camat terima suap", True, True, id="closing"),
+    pytest.param("camat #Anonim+Rahasia terima suap", "camat terima suap", True, True, id="inside"),
+    pytest.param("camat terima suap #anonim+#rahasia", "camat terima suap", True, True, id="second-hash"),
+    pytest.param("camat terima suap #rahasia+anonim_rahasia", "camat terima suap", True, True,
+                 id="plus-and-underscore"),
+    pytest.param(f"{VALID} camat terima suap #anonim+rahasia", "camat terima suap", True, True, id="follow-up"),
+    # joined to a word of theirs: the flag word's tag, the rest as typed (as before)
+    pytest.param("camat terima suap #anonim+foto", "camat terima suap +foto", True, False, id="a-word-of-theirs"),
+    pytest.param("camat terima suap #anonim+rahasia2", "camat terima suap +rahasia2", True, False,
+                 id="glued-to-a-number"),
+])
+def test_flag_words_joined_by_plus_in_a_hashtag_are_one_tag(text: str, body: str, anonymous: bool,
+                                                           confidential: bool) -> None:
+    """"#anonim+rahasia" was read as "#anonim": "+rahasia" stayed in the text and the report was not confidential."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.text, parsed.anonymous, parsed.confidential) == (body, anonymous, confidential)
+
+
 @pytest.mark.parametrize("text", [
     "anonymity of the reporter was broken by the officer", "anonimitas pelapor dibocorkan petugas",
     "laporanonimnya hilang", "lapor_anonimitas", "dokumen anonymized dibagikan",
