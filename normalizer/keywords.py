@@ -90,6 +90,10 @@ class Grammar:
     # and those read so only right after a kind or flag word ("ANONIM dan RAHASIA"; `after_keywords`).
     flag_openers: frozenset[str] = frozenset()
     flag_openers_after_keywords: frozenset[str] = frozenset()
+    # Words that negate a flag word right after them (`[flag_negations]`: "bukan rahasia"): prose, not a request.
+    flag_negations: frozenset[str] = frozenset()
+    # The most letters one of them holds: how far back `_negated_at` looks for one, whatever the text.
+    flag_negation_letters: int = 0
     # Anonymity asked in words (`[flags_in_words]`), each phrase folded and padded (" identitas saya dirahasiakan "),
     # under its first word: only the phrases a word of the text opens are looked for in it.
     anonymity_phrases: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
@@ -187,6 +191,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         flags=flags,
         flag_openers=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("words", [])),
         flag_openers_after_keywords=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("after_keywords", [])),
+        flag_negations=frozenset(fold_word(w) for w in raw.get("flag_negations", {}).get("words", [])),
+        flag_negation_letters=max((len(w) for w in raw.get("flag_negations", {}).get("words", [])), default=0),
         anonymity_phrases=_by_first_word([fold_word(w) for w in _TOKENS.findall(phrase)]
                                          for phrase in in_words.get("anonymous", [])),
         anonymity_asked_phrases=_by_first_word(([fold_word(w) for w in _TOKENS.findall(phrase)]
@@ -302,6 +308,11 @@ _TAG_PAIRS = {"[": "]", "(": ")", "*": "*", "_": "_", "~": "~", "【": "】", "<
 _TAG_OPEN = "".join(map(re.escape, with_compatibility_forms("[(*_~<\"'") + "【\u201c\u2018«"))
 _TAG_CLOSE_CHARS = with_compatibility_forms("])*_~>\"'") + "】\u201d\u2019»"
 _TAG_CLOSE = "".join(map(re.escape, _TAG_CLOSE_CHARS))
+# Opening marks as typed around a word (`_negated_at` reads back past them: "bukan ~rahasia~", "bukan (#rahasia)").
+_TAG_OPEN_CHARS = with_compatibility_forms("[(*_~<\"'") + "【\u201c\u2018«"
+# WhatsApp's strikethrough ("~rahasia~", Markdown's "~~rahasia~~"): a confidentiality word struck through is the
+# citizen's "no secret", not a request (`_read_though_struck`).
+_STRIKE = with_compatibility_forms("~")
 _WRAPPED_WORD = re.compile(rf"\s*(?P<open>[{_TAG_OPEN}])(?P=open)?\s*[{HASH}]?(?P<word>[^\W\d_]+)\s*"
                            rf"(?P<close>[{_TAG_CLOSE}])(?P=close)?"
                            rf"(?!\w)(?P<sep>{_SEPARATORS})", re.UNICODE)
@@ -608,6 +619,8 @@ def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool)
     wrapped = _WRAPPED_WORD.match(text, at)
     if wrapped is not None and _paired(wrapped.group("open"), wrapped.group("close")):
         word, end, separated = fold_word(wrapped.group("word")), wrapped.end(), True
+        if wrapped.group("open") in _STRIKE and not _read_though_struck(word, grammar):
+            return None
     elif (first := _flag_group_first_at(text, at, grammar)) is not None:
         return first
     else:
@@ -951,6 +964,9 @@ def _read_hashtag(match: re.Match[str], grammar: Grammar) -> tuple[list[str], st
     """(the flags a `_HASHTAG` match asks for, what of it stays in the text). Flag words joined by "+" are one tag
     ("#anonim+rahasia", "#anonim+#rahasia"): all their flags, all of it taken out. Joined to any other word
     ("#anonim+foto") the tag is its first part's, and what the "+" joins stays as typed ("+foto")."""
+    if _negated_at(match.string, match.start(), grammar):
+        # "bukan #rahasia lagi": the citizen's words, which stay; an anonymity word's flag still set (in doubt a wish)
+        return [flag for flag in _hashtag_flags(match.group("tag"), grammar) if flag == "anonymous"], match.group(0)
     joined = match.group("joined")
     if joined:
         parts = [match.group("tag"), *(part.lstrip(HASH) for part in re.split(f"[{_PLUS}]", joined)[1:])]
@@ -1280,6 +1296,12 @@ def _flags_at_the_end(text: str, grammar: Grammar, flags: set[str]) -> str:
             flags.add(grammar.flags[joined_flag])
             found, pending = True, None
         head = start - 1 if start and text[start - 1] in HASH else start
+        if word in grammar.flags and (_negated_at(text, head, grammar) or (
+                _struck_through(text, head, body) and not _read_though_struck(word, grammar))):
+            # "..., bukan rahasia", "..., ~rahasia~": the citizen's words, which stay (an anonymity word's flag set)
+            if grammar.flags[word] == "anonymous":
+                flags.add("anonymous")
+            return text[:end] if found and set_apart else text
         before = _stripped_end(text, head, _TRAILING_OPEN)
         joined = _stripped_end(text, before, _TRAILING_JOIN)
         if word in grammar.flags and joined < before:
@@ -1291,6 +1313,36 @@ def _flags_at_the_end(text: str, grammar: Grammar, flags: set[str]) -> str:
         flags.add(grammar.flags[word])
         set_apart, end = _flag_set_apart(text, head, before, grammar)
         found = True
+
+
+def _negated_at(text: str, head: int, grammar: Grammar) -> bool:
+    """Whether the flag word (or hashtag) at `head` is negated: a word of `[flag_negations]` right before it, spaces
+    apart, the marks typed around it aside ("..., bukan rahasia", "..., bukan ~rahasia~", "bukan #rahasia"). Read
+    back a bounded way past the marks and spaces at most once a flag word: a scan as `_flags_at_the_end`'s."""
+    at = head
+    while at and text[at - 1] in _TAG_OPEN_CHARS:
+        at -= 1
+    spaced = _stripped_end(text, at, " \t")
+    if spaced == at:
+        return False
+    start, reach = spaced, max(0, spaced - grammar.flag_negation_letters)
+    while start > reach and text[start - 1].isalpha():
+        start -= 1
+    if start == spaced or (start and text[start - 1].isalpha()):  # none, or a longer word than any of them
+        return False
+    return fold_word(text[start:spaced]) in grammar.flag_negations
+
+
+def _struck_through(text: str, head: int, body: int) -> bool:
+    """Whether the word from `head` to `body` stands between strikethrough marks ("~rahasia~")."""
+    return head > 0 and body < len(text) and text[head - 1] in _STRIKE and text[body] in _STRIKE
+
+
+def _read_though_struck(word: str, grammar: Grammar) -> bool:
+    """Whether a flag word struck through still asks for its flag: an anonymity word does ("~ANONIM~", typed as
+    decoration; in doubt a wish, a number withheld once too often is the safe error); a confidentiality word struck
+    through is the citizen's "no secret" ("..., ~rahasia~")."""
+    return grammar.flags.get(word) == "anonymous"
 
 
 def _flag_set_apart(text: str, head: int, before: int, grammar: Grammar) -> tuple[bool, int]:

@@ -1567,6 +1567,52 @@ def test_flag_words_grouped_joined_or_decorated_are_read(text: str, body: str, a
         REPORT, body, anonymous, confidential, kind)
 
 
+@pytest.mark.parametrize(("text", "anonymous", "confidential"), [
+    # a confidentiality word negated, plain or struck through, closing the text: "no secret"
+    pytest.param("camat terima suap, bukan ~rahasia~", False, False, id="closing-negated-struck-through"),
+    pytest.param("bukan ~rahasia~", False, False, id="negated-struck-through-alone"),
+    pytest.param("camat terima suap, ini bukan rahasia", False, False, id="closing-negated"),
+    pytest.param("camat terima suap. Bukan ~~rahasia~~.", False, False, id="closing-negated-markdown-strike"),
+    pytest.param("camat terima suap (bukan rahasia)", False, False, id="closing-negated-in-parentheses"),
+    pytest.param("camat terima suap, tidak rahasia ya pak", False, False, id="closing-negated-before-thanks"),
+    pytest.param("the mayor takes bribes, not secret", False, False, id="closing-negated-english"),
+    pytest.param(f"{VALID} camat terima suap lagi, bukan rahasia", False, False, id="follow-up-closing-negated"),
+    # ... or as a hashtag
+    pytest.param("bukan #rahasia lagi, camat terima suap", False, False, id="negated-hashtag"),
+    # ... or struck through alone
+    pytest.param("camat terima suap ~rahasia~", False, False, id="closing-struck-through"),
+    pytest.param("~RAHASIA~ camat terima suap", False, False, id="opening-struck-through"),
+    pytest.param("LAPOR ~rahasia~ camat terima suap", False, False, id="kind-then-struck-through"),
+    # opening the text, negated, it was the citizen's already: as it was
+    pytest.param("ini bukan rahasia lagi, camat terima suap", False, False, id="opening-negated"),
+    pytest.param("bukan ~rahasia~ lagi, camat terima suap", False, False, id="opening-negated-struck-through"),
+    # an anonymity word negated or struck through: in doubt a wish, as everywhere ("takut kalau tidak anonim")
+    pytest.param("camat terima suap, saya takut kalau tidak anonim", True, False, id="anonymity-negated"),
+    pytest.param("camat terima suap, bukan ~anonim~", True, False, id="anonymity-negated-struck-through"),
+    pytest.param("bukan #anonim lagi, camat terima suap", True, False, id="anonymity-negated-hashtag"),
+])
+def test_a_negated_or_struck_through_flag_word_is_the_citizens_prose(text: str, anonymous: bool,
+                                                                    confidential: bool) -> None:
+    """"..., bukan ~rahasia~", "..., ini bukan rahasia" ("no secret") were read as a confidentiality request, and a
+    flag word struck through set apart was taken off the text ("..., bukan"). Their words stay as typed."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    body = text.removeprefix(f"{VALID} ").removeprefix("LAPOR ")
+    assert (parsed.text, parsed.anonymous, parsed.confidential) == (body, anonymous, confidential)
+
+
+@pytest.mark.parametrize(("text", "body", "anonymous", "confidential"), [
+    # what a negation does not reach: a word between ("bukan, RAHASIA") or glued to it ("xbukan rahasia")
+    pytest.param("camat terima suap bukan, RAHASIA", "camat terima suap bukan", False, True, id="comma-between"),
+    pytest.param("camat terima suap, ~anonim~", "camat terima suap", True, False, id="anonymity-struck-through"),
+    pytest.param("camat terima suap, anonim bukan", "camat terima suap, anonim bukan", False, False,
+                 id="negation-after-it"),
+])
+def test_a_flag_word_a_negation_does_not_reach_is_read_as_before(text: str, body: str, anonymous: bool,
+                                                                 confidential: bool) -> None:
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.text, parsed.anonymous, parsed.confidential) == (body, anonymous, confidential)
+
+
 @pytest.mark.parametrize(("text", "body", "anonymous", "confidential"), [
     pytest.param("#anonim+rahasia camat terima suap", "camat terima suap", True, True, id="opening"),
     pytest.param("camat terima suap #anonim+rahasia", "camat terima suap", True, True, id="closing"),
