@@ -298,6 +298,8 @@ _WORD_AT = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+)(?P<sep>[\s{_SEPARATOR_S
 # (`_read_hashtag`): read as "#anonim" alone, "+rahasia" was left in the text and its flag unread.
 _HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}](?P<tag>[^\W\d_]+(?:_[^\W\d_]+)*)"
                       rf"(?P<joined>(?:[{_PLUS}][{HASH}]?[^\W\d_]+(?:_[^\W\d_]+)*)*)\b", re.UNICODE)
+# One word a "+" joins to a tag, in its `joined`.
+_JOINED_TAG = re.compile(rf"[{_PLUS}][{HASH}]?(?P<tag>[^\W\d_]+(?:_[^\W\d_]+)*)", re.UNICODE)
 # A leading kind or flag word set off as a tag ("[ANONIM] ...", "(RAHASIA)", WhatsApp's bold "*ANONIM*" and italic
 # "_ANONIM_", "【ANONIM】", help's placeholder marks "<ANONIM>"): a pair of marks around the word alone (`_TAG_PAIRS`),
 # then separators. Missed, "<ANONIM>" lost its marks with the placeholder's and stayed as the citizen's word. So did
@@ -962,19 +964,22 @@ def _hashtag_flags(tag: str, grammar: Grammar) -> list[str]:
 
 def _read_hashtag(match: re.Match[str], grammar: Grammar) -> tuple[list[str], str]:
     """(the flags a `_HASHTAG` match asks for, what of it stays in the text). Flag words joined by "+" are one tag
-    ("#anonim+rahasia", "#anonim+#rahasia"): all their flags, all of it taken out. Joined to any other word
-    ("#anonim+foto") the tag is its first part's, and what the "+" joins stays as typed ("+foto")."""
-    if _negated_at(match.string, match.start(), grammar):
-        # "bukan #rahasia lagi": the citizen's words, which stay; an anonymity word's flag still set (in doubt a wish)
-        return [flag for flag in _hashtag_flags(match.group("tag"), grammar) if flag == "anonymous"], match.group(0)
-    joined = match.group("joined")
-    if joined:
-        parts = [match.group("tag"), *(part.lstrip(HASH) for part in re.split(f"[{_PLUS}]", joined)[1:])]
-        read = [_hashtag_flags(part, grammar) for part in parts]
-        if all(read):
-            return [flag for flags in read for flag in flags], ""
+    ("#anonim+rahasia", "#anonim+#rahasia"): all their flags, all of it taken out. From the first word joined that is
+    none ("#anonim+foto") the rest stays as typed ("+foto"). A tag negated ("bukan #rahasia") stays whole, an
+    anonymity word's flag still read (in doubt a wish)."""
     flags = _hashtag_flags(match.group("tag"), grammar)
-    return flags, (joined if flags else match.group(0))
+    if _negated_at(match.string, match.start(), grammar):
+        return [flag for flag in flags if flag == "anonymous"], match.group(0)
+    if not flags:
+        return [], match.group(0)
+    kept = match.end("tag")
+    for part in _JOINED_TAG.finditer(match.string, kept, match.end()):
+        more = _hashtag_flags(part.group("tag"), grammar)
+        if not more:
+            break
+        flags.extend(more)
+        kept = part.end()
+    return flags, match.string[kept:match.end()]
 
 
 def _text_without_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:

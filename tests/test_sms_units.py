@@ -1625,6 +1625,8 @@ def test_a_flag_word_a_negation_does_not_reach_is_read_as_before(text: str, body
     pytest.param("camat terima suap #anonim+foto", "camat terima suap +foto", True, False, id="a-word-of-theirs"),
     pytest.param("camat terima suap #anonim+rahasia2", "camat terima suap +rahasia2", True, False,
                  id="glued-to-a-number"),
+    pytest.param("camat terima suap #anonim+rahasia+foto", "camat terima suap +foto", True, True,
+                 id="flag-words-then-a-word-of-theirs"),
 ])
 def test_flag_words_joined_by_plus_in_a_hashtag_are_one_tag(text: str, body: str, anonymous: bool,
                                                            confidential: bool) -> None:
