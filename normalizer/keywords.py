@@ -333,6 +333,10 @@ _GROUP_BEFORE = re.compile(rf"(?P<open>[{_TAG_OPEN}])(?P=open)?\s*"
                            rf"(?P<words>(?:[{HASH}]?[^\W\d_]+{_GROUP_JOIN}){{1,4}})\Z", re.UNICODE)
 # How far back from a group's last word its opening mark is looked for: five flag words and what joins them.
 _GROUP_LOOK_BACK = 120
+# A bracket opening a group that is never closed ("[ANONIM, RAHASIA pungli di ...", "(anonim & rahasia pungli ..."):
+# brackets only, as a mark typed the same on both sides ("*", "~", quotes) cannot tell it is left open.
+_UNCLOSED_OPENINGS = with_compatibility_forms("([<") + "【"
+_UNCLOSED_OPEN = re.compile(rf"\s*(?P<open>[{re.escape(_UNCLOSED_OPENINGS)}])(?P=open)?\s*", re.UNICODE)
 # "1000-0004", "1.000.0004", "1000–0004" (any of `DASHES`: autocorrect makes an en dash of "-")
 _ID_GROUPING = "".join(map(re.escape, with_compatibility_forms(".") + DASHES))
 _LEADING_ID = re.compile(rf"^\s*[{HASH}]?(?P<id>\d[\d\s{_ID_GROUPING}]{{4,20}}\d)(?=\D|$)")
@@ -676,6 +680,29 @@ def _flag_group_first_at(text: str, at: int, grammar: Grammar) -> tuple[str, int
         return None
     first = _GROUP_FIRST.match(text, group.start("words"))
     return (fold_word(first.group("word")), first.end()) if first is not None else None
+
+
+def _unclosed_group_first_at(text: str, at: int, grammar: Grammar) -> tuple[str, int] | None:
+    """(the first flag word, where the next word begins) when a bracket opens a group of flag words at `at` that no
+    bracket closes ("[ANONIM, RAHASIA pungli di ...", "(anonim & rahasia pungli ...", "(anonim pungli ..."): its flag
+    words are read as they are with no bracket before them, the next after this one by the caller. Missed, both stayed
+    the citizen's words and the whistleblower's number reached the agency. Only two flag words or more, or an
+    anonymity word (in doubt a wish): a confidentiality word alone may open the citizen's own aside ("(rahasia umum
+    kades ..."). None when a bracket after it closes it ("(anonim saya takut) ...": an aside, `_pleads_in_an_aside`),
+    or nothing follows. Counting the brackets reads the rest of the text: the caller asks once a message."""
+    opening = _UNCLOSED_OPEN.match(text, at)
+    if opening is None or (first := _leading_keyword_at(text, opening.end(), grammar, True)) is None:
+        return None
+    words, end = [first[0]], first[1]
+    while len(words) < 5 and (more := _leading_keyword_at(text, end, grammar, True, True)) is not None:
+        words.append(more[0])
+        end = more[1]
+    if (len(words) < 2 and grammar.flags[words[0]] != "anonymous") or _blank_from(text, end):
+        return None
+    mark = unicodedata.normalize("NFKC", opening.group("open"))
+    opens = sum(text.count(char, opening.end()) for char in with_compatibility_forms(mark))
+    closes = sum(text.count(char, opening.end()) for char in with_compatibility_forms(_TAG_PAIRS[mark]))
+    return first if closes <= opens else None
 
 
 def _flag_group_last_at(text: str, at: int, grammar: Grammar) -> tuple[str, int] | None:
@@ -1813,12 +1840,16 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     if command is not None:
         return command
 
-    kind, explicit, flags, at = ReportKind.COMPLAINT, False, set(), 0
+    kind, explicit, flags, at, unclosed_asked = ReportKind.COMPLAINT, False, set(), 0, False
     # Leading words: at most one kind keyword and any number of flag words, in any order (a word introducing a
     # flag word read with it: "Tambah ANONIM", `_leading_keyword_at`). Read by position, the text sliced once after
     # them: a copy of the rest a word made "anonim " 20,000 times cost time quadratic in the text.
     while True:
         taken, past = _leading_keyword_at(text, at, grammar, explicit, explicit or bool(flags)), None
+        if taken is None and not unclosed_asked:
+            # A group left open ("[ANONIM, RAHASIA pungli ..."), where the leading words first stop: once a message,
+            # as the brackets after it are counted.
+            unclosed_asked, taken = True, _unclosed_group_first_at(text, at, grammar)
         if taken is None and (explicit or flags):
             # Our short code or emoji between them ("LAPOR 1708 ANONIM ...", "LAPOR 🙏 ANONIM ..."), skipped when a
             # keyword follows them. Missed, the ANONIM was the text's and the reporter's number went to the agency.

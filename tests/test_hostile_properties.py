@@ -142,6 +142,9 @@ def test_the_keyword_grammar_reads_anything(text: str, shortest_id: int) -> None
                  id="a-long-text-before-helps-closing"),
     pytest.param("LAPOR <" + "jalan " * 50_000, Action.REPORT, "<" + ("jalan " * 50_000).strip(),
                  id="a-placeholder-mark-never-closed"),
+    # Groups left open: their brackets counted once a message.
+    pytest.param("(anonim & rahasia " * 20_000 + "pungli", Action.REPORT, "(anonim & rahasia " * 19_999 + "pungli",
+                 id="groups-left-open-repeated"),
     # Flag words joined in one hashtag, read up to the first word that is none.
     pytest.param("pungli " + "#anonim+" * 20_000 + "x", Action.REPORT, "pungli +x", id="a-hashtag-of-joined-flags"),
     # Anonymity words each after a run of the words that may stand in a wish: each looks back a few words only.

@@ -1567,6 +1567,40 @@ def test_flag_words_grouped_joined_or_decorated_are_read(text: str, body: str, a
         REPORT, body, anonymous, confidential, kind)
 
 
+@pytest.mark.parametrize(("text", "body", "anonymous", "confidential", "kind"), [
+    pytest.param("[ANONIM, RAHASIA pungli di kelurahan", "pungli di kelurahan", True, True, "complaint",
+                 id="brackets-comma"),
+    pytest.param("(anonim & rahasia pungli di kelurahan", "pungli di kelurahan", True, True, "complaint",
+                 id="parentheses-ampersand"),
+    pytest.param("(anonim dan rahasia pungli di kelurahan", "pungli di kelurahan", True, True, "complaint",
+                 id="parentheses-dan"),
+    pytest.param("（ANONIM & RAHASIA pungli di kelurahan", "pungli di kelurahan", True, True, "complaint",
+                 id="fullwidth-parenthesis"),
+    pytest.param("((anonim, rahasia pungli di kelurahan", "pungli di kelurahan", True, True, "complaint",
+                 id="doubled-parenthesis"),
+    pytest.param("WBS [anonim & rahasia pungli di kelurahan", "pungli di kelurahan", True, True, "whistleblowing",
+                 id="after-a-kind-word"),
+    pytest.param("(anonim pungli di kelurahan", "pungli di kelurahan", True, False, "complaint",
+                 id="one-anonymity-word"),
+    # closed by no bracket of its own: a later pair opens and closes on its own
+    pytest.param("[ANONIM, RAHASIA pungli di kelurahan [Rp 50rb]", "pungli di kelurahan [Rp 50rb]", True, True,
+                 "complaint", id="a-later-pair"),
+    # what stays the citizen's: a confidentiality word alone may open an aside of theirs, a closed group of prose
+    pytest.param("(rahasia umum kades korupsi dana desa", "(rahasia umum kades korupsi dana desa", False, False,
+                 "complaint", id="one-confidentiality-word"),
+    pytest.param("(anonim & rahasia pungli di kelurahan) kades minta uang",
+                 "(anonim & rahasia pungli di kelurahan) kades minta uang", False, False, "complaint",
+                 id="closed-later"),
+])
+def test_flag_words_in_a_group_left_open_are_read(text: str, body: str, anonymous: bool, confidential: bool,
+                                                  kind: str) -> None:
+    """"[ANONIM, RAHASIA pungli di ...", "(anonim & rahasia pungli ...": a group opened and never closed was the
+    citizen's words, and the whistleblower's number reached the agency."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.action, parsed.text, parsed.anonymous, parsed.confidential, parsed.kind) == (
+        REPORT, body, anonymous, confidential, kind)
+
+
 @pytest.mark.parametrize(("text", "anonymous", "confidential"), [
     # a confidentiality word negated, plain or struck through, closing the text: "no secret"
     pytest.param("camat terima suap, bukan ~rahasia~", False, False, id="closing-negated-struck-through"),
