@@ -147,6 +147,9 @@ def test_the_keyword_grammar_reads_anything(text: str, shortest_id: int) -> None
                  id="groups-left-open-repeated"),
     # Flag words joined in one hashtag, read up to the first word that is none.
     pytest.param("pungli " + "#anonim+" * 20_000 + "x", Action.REPORT, "pungli +x", id="a-hashtag-of-joined-flags"),
+    # Negated flag words at the end: each looks back one word.
+    pytest.param("pungli" + ", bukan ~rahasia~" * 20_000, Action.REPORT, "pungli" + ", bukan ~rahasia~" * 20_000,
+                 id="negated-flag-words-repeated"),
     # Anonymity words each after a run of the words that may stand in a wish: each looks back a few words only.
     pytest.param(("secara " * 5 + "anonim ") * 20_000 + "x", Action.REPORT,
                  ("secara " * 5 + "anonim ") * 20_000 + "x", id="anonymity-words-after-runs-of-a-wishs-words"),
