@@ -114,6 +114,11 @@ class Grammar:
     request_words: frozenset[str] = frozenset()
     request_links: frozenset[str] = frozenset()
     request_reach: int = 0
+    # A plea for protection in an aside opening the text after a flag word ("(anonim, saya takut) ..."): the words
+    # one of which it holds (a fear, a request, a courtesy's "ya pak"), and every word it may hold besides the flag
+    # words. Folded.
+    plea_asks: frozenset[str] = frozenset()
+    plea_vocabulary: frozenset[str] = frozenset()
     status_fillers: frozenset[str] = frozenset()
     # A status question without a Tracking ID (`[status_questions]`): its topic and question words, folded, and every
     # word it may hold (those, its fillers, the status commands and their fillers, the flag words).
@@ -207,6 +212,12 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         request_words=frozenset(fold_word(w) for w in in_words.get("request_words", [])),
         request_links=frozenset(fold_word(w) for w in in_words.get("request_links", [])),
         request_reach=in_words.get("request_reach", 0),
+        plea_asks=frozenset(fold_word(w) for key in ("plea_words", "request_words") for w in in_words.get(key, []))
+        | {_squeeze(fold_word(w)) for w in raw.get("courtesy", {}).get("fillers", [])},
+        plea_vocabulary=frozenset(fold_word(w) for key in ("plea_words", "plea_links", "request_words",
+                                                           "request_links", "phrase_fillers")
+                                  for w in in_words.get(key, []))
+        | {_squeeze(fold_word(w)) for w in raw.get("courtesy", {}).get("fillers", [])},
         status_words=status_words,
         help_words=frozenset(w.lower() for w in raw["commands"]["help"]),
         english_markers=frozenset(raw["language"]["english_markers"]),
@@ -1547,8 +1558,15 @@ _FILED = frozenset({Action.REPORT, Action.FOLLOW_UP})
 
 def _with_anonymity_asked_in_words(parsed: ParsedText, grammar: Grammar) -> ParsedText:
     """The parse, anonymous when its text asks for it in words (`[flags_in_words]`: "Mohon identitas saya
-    dirahasiakan") without a flag word; its text as typed."""
-    if parsed.anonymous or parsed.action not in _FILED:
+    dirahasiakan") without a flag word, with the flags of an aside pleading for protection opening it ("(anonim, saya
+    takut) ..."); its text as typed."""
+    if parsed.action not in _FILED:
+        return parsed
+    pleaded = _pleads_in_an_aside(parsed.text, grammar)
+    if pleaded:
+        parsed = replace(parsed, anonymous=parsed.anonymous or "anonymous" in pleaded,
+                         confidential=parsed.confidential or "confidential" in pleaded)
+    if parsed.anonymous:
         return parsed
     shortened = grammar.anonymity_abbreviations
     words = [shortened.get(word, word) for word in map(fold_word, _TOKENS.findall(parsed.text))]
@@ -1585,6 +1603,41 @@ def _asks_in_a_phrase(words: list[str], grammar: Grammar) -> bool:
             mark = ""
     requested = f" {' '.join(marked)} "
     return any(phrase in requested for phrase in asked)
+
+
+# An aside in brackets (`_pleads_in_an_aside`): its opening bracket, at most `_ASIDE_CHARS` characters of one line,
+# its closing bracket. Bounded: asked of every report and follow-up, it reads no further whatever the text.
+_ASIDE_CHARS = 200
+_ASIDE_OPENINGS = with_compatibility_forms("([") + "【"
+_ASIDE_CLOSINGS = with_compatibility_forms(")]") + "】"
+_ASIDE = re.compile(rf"\s*(?P<open>[{re.escape(_ASIDE_OPENINGS)}])"
+                    rf"(?P<inside>[^{re.escape(_ASIDE_OPENINGS + _ASIDE_CLOSINGS)}\n]{{1,{_ASIDE_CHARS}}})"
+                    rf"(?P<close>[{re.escape(_ASIDE_CLOSINGS)}])", re.UNICODE)
+
+
+def _pleads_in_an_aside(text: str, grammar: Grammar) -> set[str]:
+    """The flags asked by an aside in brackets opening the text (after emoji and our short code) with flag words, its
+    other words a plea for protection (`plea_words` and the words around them: "(anonim saya takut) pungli ...",
+    "(anonim, saya takut)"); none for any other. Read as the citizen's words, the whistleblower who said they were
+    afraid went named. An aside of other words is prose ("(anonim menurut warga) ..."), and so is one inside the text
+    ("Pak RT (anonim) minta uang": someone else's name withheld)."""
+    aside = _ASIDE.match(text, _past_symbols_and_our_address_at(text, 0, grammar) or 0)
+    if aside is None or not _paired(aside.group("open"), aside.group("close")):
+        return set()
+    shortened = grammar.anonymity_abbreviations
+    words = [shortened.get(word, word) for word in map(fold_word, _TOKENS.findall(aside.group("inside")))]
+    flags: set[str] = set()
+    at = 0
+    while at < len(words) and (words[at] in grammar.flags or (
+            flags and words[at] in grammar.flag_openers_after_keywords and at + 1 < len(words)
+            and words[at + 1] in grammar.flags)):
+        if words[at] in grammar.flags:
+            flags.add(grammar.flags[words[at]])
+        at += 1
+    plea = words[at:]
+    if not flags or not plea or not all(word in grammar.plea_vocabulary or word in grammar.flags for word in plea):
+        return set()
+    return flags if any(word in grammar.plea_asks for word in plea) else set()
 
 
 # Where a form's name line may open: the text's start, a line's, a clause's.

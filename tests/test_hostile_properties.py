@@ -150,6 +150,9 @@ def test_the_keyword_grammar_reads_anything(text: str, shortest_id: int) -> None
     # Negated flag words at the end: each looks back one word.
     pytest.param("pungli" + ", bukan ~rahasia~" * 20_000, Action.REPORT, "pungli" + ", bukan ~rahasia~" * 20_000,
                  id="negated-flag-words-repeated"),
+    # An aside opening the text read a bounded way: one too long to be a plea is the citizen's.
+    pytest.param("(anonim, saya" + " takut" * 50_000 + ") pungli", Action.REPORT,
+                 "(anonim, saya" + " takut" * 50_000 + ") pungli", id="a-long-aside"),
     # Anonymity words each after a run of the words that may stand in a wish: each looks back a few words only.
     pytest.param(("secara " * 5 + "anonim ") * 20_000 + "x", Action.REPORT,
                  ("secara " * 5 + "anonim ") * 20_000 + "x", id="anonymity-words-after-runs-of-a-wishs-words"),

@@ -2509,6 +2509,34 @@ def test_anonymity_asked_in_words_makes_the_report_anonymous(text: str, action: 
     assert all(word in parsed.text for word in text.split() if "anon" in word.lower())
 
 
+@pytest.mark.parametrize(("text", "anonymous", "confidential"), [
+    pytest.param("(anonim saya takut) pungli di kelurahan sudah lama", True, False, id="fear"),
+    pytest.param("(anonim, saya takut) pungli di kelurahan sudah lama", True, False, id="comma-fear"),
+    pytest.param("LAPOR (anonim, saya takut) pungli di kelurahan", True, False, id="after-a-kind-word"),
+    pytest.param("WBS [ANONIM, sy takut dipecat] kepala dinas minta setoran", True, False,
+                 id="brackets-abbreviated"),
+    pytest.param("(anonim & rahasia, mohon dilindungi) pungli di kelurahan", True, True, id="both-flags-protection"),
+    pytest.param("(rahasia, saya takut diteror) pungli di kelurahan", False, True, id="confidentiality-word"),
+    pytest.param("(anonim ya pak) pungli di kelurahan", True, False, id="courtesy"),
+    pytest.param("(anonymous, I am afraid) the village head takes bribes", True, False, id="english"),
+    pytest.param(f"{VALID} (anonim, saya takut) pungli masih ada", True, False, id="follow-up"),
+    # prose: other words in the aside, an aside inside the text, a flag word that does not open it
+    pytest.param("(anonim menurut warga) pungli di kelurahan", False, False, id="other-words"),
+    pytest.param("(Anonim karena pelaku takut ketahuan) pungli di kelurahan", False, False, id="someone-elses-fear"),
+    pytest.param("Pak RT (anonim, saya takut) minta uang", False, False, id="inside-the-text"),
+    pytest.param("Pak RT (anonim) minta uang", False, False, id="someone-elses-name-withheld"),
+    pytest.param("(takut, anonim) pungli di kelurahan", False, False, id="flag-word-not-first"),
+    pytest.param("(anonim secara) pungli di kelurahan", False, False, id="no-plea"),
+])
+def test_a_flag_word_opening_an_aside_that_pleads_for_protection_is_read(text: str, anonymous: bool,
+                                                                         confidential: bool) -> None:
+    """"(anonim saya takut) pungli di kelurahan ...", "(anonim, saya takut) ...": the whistleblower said they were
+    afraid, and the report was named. The flags are set; the aside stays the citizen's text."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    body = text.removeprefix(f"{VALID} ").removeprefix("LAPOR ").removeprefix("WBS ")
+    assert (parsed.text, parsed.anonymous, parsed.confidential) == (body, anonymous, confidential)
+
+
 @pytest.mark.parametrize("letters", [1, 57, 58, 63, 64, 65, 122, 128, 100_000])
 def test_a_flag_word_at_the_end_after_a_long_word_is_read_as_after_a_short_one(letters: int) -> None:
     """The scan back over the last word goes a block of letters at a time (a word of 100,000 letters cost 12 ms a
