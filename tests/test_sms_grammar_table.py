@@ -178,6 +178,16 @@ ROWS = [
     report("wish-mid-sentence", "Saya ingin melapor secara anonim karena takut dipecat, kepala dinas minta setoran",
            "complaint", "Saya ingin melapor secara anonim karena takut dipecat, kepala dinas minta setoran",
            anonymous=True),
+    # an aside pleading for protection after the flag word, a group left open, flag words joined in one hashtag:
+    # each was a named report (and "+rahasia" stayed in the text); "no secret" was a confidential one, its word lost
+    report("flag-then-a-plea", "(anonim, saya takut) pungli di kelurahan", "complaint",
+           "(anonim, saya takut) pungli di kelurahan", anonymous=True),
+    report("group-left-open", "[ANONIM, RAHASIA pungli di kelurahan", "complaint", "pungli di kelurahan",
+           anonymous=True, confidential=True),
+    report("hashtag-joined-flags", "pungli di kelurahan #anonim+rahasia", "complaint", "pungli di kelurahan",
+           anonymous=True, confidential=True),
+    report("negated-closing-flag", "LAPOR kades minta uang 50rb, bukan ~rahasia~", "complaint",
+           "kades minta uang 50rb, bukan ~rahasia~"),
     # status queries (the parent report is "in_progress" in the case store)
     query("cek", "CEK {parent}", "status"),
     query("cek-hash", "cek #{parent}", "status"),
