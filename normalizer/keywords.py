@@ -326,6 +326,8 @@ _TAG_OPEN_CHARS = with_compatibility_forms("[(*_~<\"'") + "【\u201c\u2018«"
 # WhatsApp's strikethrough ("~rahasia~", Markdown's "~~rahasia~~"): a confidentiality word struck through is the
 # citizen's "no secret", not a request (`_read_though_struck`).
 _STRIKE = with_compatibility_forms("~")
+# What joins a negation to the flag word as one word does ("non-rahasia").
+_HYPHENS = with_compatibility_forms("-") + "\u2010\u2011"
 _WRAPPED_WORD = re.compile(rf"\s*(?P<open>[{_TAG_OPEN}])(?P=open)?\s*[{HASH}]?(?P<word>[^\W\d_]+)\s*"
                            rf"(?P<close>[{_TAG_CLOSE}])(?P=close)?"
                            rf"(?!\w)(?P<sep>{_SEPARATORS})", re.UNICODE)
@@ -1360,12 +1362,15 @@ def _flags_at_the_end(text: str, grammar: Grammar, flags: set[str]) -> str:
 
 def _negated_at(text: str, head: int, grammar: Grammar) -> bool:
     """Whether the flag word (or hashtag) at `head` is negated: a word of `[flag_negations]` right before it, spaces
-    apart, the marks typed around it aside ("..., bukan rahasia", "..., bukan ~rahasia~", "bukan #rahasia"). Read
-    back a bounded way past the marks and spaces at most once a flag word: a scan as `_flags_at_the_end`'s."""
+    or a hyphen apart, the marks typed around it aside ("..., bukan rahasia", "..., bukan ~rahasia~", "bukan
+    #rahasia", "non-rahasia"). Reads back past those marks and spaces, and no further than the longest of the words
+    past them: a scan as `_flags_at_the_end`'s, which reads them again."""
     at = head
     while at and text[at - 1] in _TAG_OPEN_CHARS:
         at -= 1
     spaced = _stripped_end(text, at, " \t")
+    if spaced == at and at and text[at - 1] in _HYPHENS:
+        spaced = at - 1
     if spaced == at:
         return False
     start, reach = spaced, max(0, spaced - grammar.flag_negation_letters)

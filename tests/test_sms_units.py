@@ -1610,6 +1610,7 @@ def test_flag_words_in_a_group_left_open_are_read(text: str, body: str, anonymou
     pytest.param("camat terima suap (bukan rahasia)", False, False, id="closing-negated-in-parentheses"),
     pytest.param("camat terima suap, tidak rahasia ya pak", False, False, id="closing-negated-before-thanks"),
     pytest.param("the mayor takes bribes, not secret", False, False, id="closing-negated-english"),
+    pytest.param("camat terima suap, non-rahasia", False, False, id="closing-negated-by-a-prefix"),
     pytest.param(f"{VALID} camat terima suap lagi, bukan rahasia", False, False, id="follow-up-closing-negated"),
     # ... or as a hashtag
     pytest.param("bukan #rahasia lagi, camat terima suap", False, False, id="negated-hashtag"),
