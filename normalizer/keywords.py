@@ -1381,6 +1381,12 @@ def _negated_at(text: str, head: int, grammar: Grammar) -> bool:
     return fold_word(text[start:spaced]) in grammar.flag_negations
 
 
+def flag_word_negated(text: str, at: int, grammar: Grammar) -> bool:
+    """Whether the flag word or hashtag at `at` is negated ("bukan #rahasia lagi", `_negated_at`): for a mail body's
+    hashtags, read outside the grammar (normalizer/pipeline.py)."""
+    return _negated_at(text, at, grammar)
+
+
 def _struck_through(text: str, head: int, body: int) -> bool:
     """Whether the word from `head` to `body` stands between strikethrough marks ("~rahasia~")."""
     return head > 0 and body < len(text) and text[head - 1] in _STRIKE and text[body] in _STRIKE

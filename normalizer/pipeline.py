@@ -13,7 +13,16 @@ from gateway.replies import load_replies
 from gateway.tracking import MIN_LENGTH
 from normalizer.envelope import Channel, ReportDraft, Sender
 from normalizer.inbound import InboundMessage
-from normalizer.keywords import Action, Grammar, ParsedText, closing_phrase, is_courtesy, load_grammar, parse_text
+from normalizer.keywords import (
+    Action,
+    Grammar,
+    ParsedText,
+    closing_phrase,
+    flag_word_negated,
+    is_courtesy,
+    load_grammar,
+    parse_text,
+)
 from normalizer.prefixes import STACKED_PREFIXES
 from normalizer.sender import normalize_sender
 from normalizer.text import HASH, clean_text, cut_text, fold_word
@@ -70,10 +79,22 @@ def _parse(message: InboundMessage, text: str, grammar: Grammar, shortest_id: in
     # own mail sent on): read with them, the flag was missed.
     in_subject = parse_text(clean_text(STACKED_PREFIXES.sub("", message.subject or "")), grammar)
     in_body = parse_text(text, grammar)
-    body_flags = {grammar.flags[tag] for tag in map(fold_word, _BODY_HASHTAG.findall(text)) if tag in grammar.flags}
+    body_flags = _body_hashtag_flags(text, grammar)
     return ParsedText(action=Action.REPORT, text=text, language=in_body.language,
                       anonymous=in_subject.anonymous or in_body.anonymous or "anonymous" in body_flags,
                       confidential=in_subject.confidential or in_body.confidential or "confidential" in body_flags)
+
+
+def _body_hashtag_flags(text: str, grammar: Grammar) -> set[str]:
+    """The flags a mail's body asks for with a hashtag ("#anonim", "#rahasia"); not a confidentiality word negated,
+    the citizen's prose ("Pungli ini bukan #rahasia lagi": as by SMS, it made the report confidential). An anonymity
+    word negated still asks, in doubt a wish."""
+    flags = set()
+    for match in _BODY_HASHTAG.finditer(text):
+        flag = grammar.flags.get(fold_word(match.group(1)))
+        if flag is not None and not (flag == "confidential" and flag_word_negated(text, match.start(), grammar)):
+            flags.add(flag)
+    return flags
 
 
 @dataclass(frozen=True, slots=True)

@@ -1838,6 +1838,9 @@ FLAG_ROWS = [
     FlagRow("body-closes-with-the-flag", "Pungli di kelurahan", "Petugas meminta uang. Terima kasih.\nRAHASIA",
             confidential=True),
     FlagRow("flag-word-inside-the-body-is-prose", "Pungli di kelurahan", "Dia menulis surat anonim ke camat kemarin."),
+    # a confidentiality word negated is the citizen's "no secret", as a hashtag or closing the body
+    FlagRow("negated-hashtag-is-prose", "Pungli di kelurahan", "Pungli ini bukan #rahasia lagi, semua warga tahu."),
+    FlagRow("negated-closing-word-is-prose", "Pungli di kelurahan", "Petugas meminta uang, ini bukan rahasia"),
     # a "#" inside a word is no hashtag, in any form
     FlagRow("inside-a-word", "Pungli di kelurahan", "Petugas meminta uang. kode＃anonim"),
 ]
