@@ -987,9 +987,17 @@ def _follow_up_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
         flags.add(grammar.flags[word])
         after_flag = True
     rest = rest[at:]  # once, after the loop: a copy a turn made repeated flag words cost time quadratic in them
-    for match in _HASHTAG.finditer(rest):
-        flags.update(_read_hashtag(match, grammar)[0])
+    flags.update(hashtag_flags(rest, grammar))
     return _text_without_flags(rest, grammar, flags)
+
+
+def hashtag_flags(text: str, grammar: Grammar) -> set[str]:
+    """The flags the hashtags anywhere in `text` ask for, read as a report's are (`_read_hashtag`: "#WBS_Anonim",
+    "#anonim+rahasia"; not "#rahasia_negara" nor a negated "bukan #rahasia"): a mail's body reads them so too."""
+    flags: set[str] = set()
+    for match in _HASHTAG.finditer(text):
+        flags.update(_read_hashtag(match, grammar)[0])
+    return flags
 
 
 def _hashtag_flags(tag: str, grammar: Grammar) -> list[str]:
@@ -1379,12 +1387,6 @@ def _negated_at(text: str, head: int, grammar: Grammar) -> bool:
     if start == spaced or (start and text[start - 1].isalpha()):  # none, or a longer word than any of them
         return False
     return fold_word(text[start:spaced]) in grammar.flag_negations
-
-
-def flag_word_negated(text: str, at: int, grammar: Grammar) -> bool:
-    """Whether the flag word or hashtag at `at` is negated ("bukan #rahasia lagi", `_negated_at`): for a mail body's
-    hashtags, read outside the grammar (normalizer/pipeline.py)."""
-    return _negated_at(text, at, grammar)
 
 
 def _struck_through(text: str, head: int, body: int) -> bool:

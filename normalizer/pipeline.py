@@ -18,22 +18,19 @@ from normalizer.keywords import (
     Grammar,
     ParsedText,
     closing_phrase,
-    flag_word_negated,
+    hashtag_flags,
     is_courtesy,
     load_grammar,
     parse_text,
 )
 from normalizer.prefixes import STACKED_PREFIXES
 from normalizer.sender import normalize_sender
-from normalizer.text import HASH, clean_text, cut_text, fold_word
+from normalizer.text import clean_text, cut_text
 
 log = get_logger()
 
 # Channels whose text carries the keyword grammar (mail has a subject and a body instead).
 GRAMMAR_CHANNELS = frozenset({Channel.SMS, Channel.TWITTER, Channel.INSTAGRAM})
-# A hashtag in a mail's body ("#anonim", "#rahasia"), read as the SMS grammar reads one: its "#" in any compatibility
-# form and its word through NFKC (`fold_word`), so a fullwidth keyboard's "＃ａｎｏｎｉｍ" asks for anonymity too.
-_BODY_HASHTAG = re.compile(rf"(?<![\w{HASH}])[{HASH}]([^\W\d_]+)")
 
 
 # Queries left unanswered and unfiled: only thanks, only an opt-out word or only an opt-in word. The reason logged
@@ -76,25 +73,16 @@ def _parse(message: InboundMessage, text: str, grammar: Grammar, shortest_id: in
     # "#rahasia"), with a hashtag in the body, or with the flag word opening or closing the body as the SMS help
     # teaches ("ANONIM" above the words, "... Terima kasih. ANONIM"): missed, their address went to the agency. The
     # subject is read past the reply and forward prefixes a client put before it ("Fwd: ANONIM pungli", the citizen's
-    # own mail sent on): read with them, the flag was missed.
+    # own mail sent on): read with them, the flag was missed. The body's hashtags are read by the grammar's own reading
+    # (`hashtag_flags`: a "#" in any compatibility form, the word through NFKC, "#WBS_Anonim", "#anonim+rahasia"): read
+    # here by a reading of its own, "#WBS_Anonim" was a named report and "#rahasia_negara" ("state secret") one kept
+    # from the citizen's own view.
     in_subject = parse_text(clean_text(STACKED_PREFIXES.sub("", message.subject or "")), grammar)
     in_body = parse_text(text, grammar)
-    body_flags = _body_hashtag_flags(text, grammar)
+    body_flags = hashtag_flags(text, grammar)
     return ParsedText(action=Action.REPORT, text=text, language=in_body.language,
                       anonymous=in_subject.anonymous or in_body.anonymous or "anonymous" in body_flags,
                       confidential=in_subject.confidential or in_body.confidential or "confidential" in body_flags)
-
-
-def _body_hashtag_flags(text: str, grammar: Grammar) -> set[str]:
-    """The flags a mail's body asks for with a hashtag ("#anonim", "#rahasia"); not a confidentiality word negated,
-    the citizen's prose ("Pungli ini bukan #rahasia lagi": as by SMS, it made the report confidential). An anonymity
-    word negated still asks, in doubt a wish."""
-    flags = set()
-    for match in _BODY_HASHTAG.finditer(text):
-        flag = grammar.flags.get(fold_word(match.group(1)))
-        if flag is not None and not (flag == "confidential" and flag_word_negated(text, match.start(), grammar)):
-            flags.add(flag)
-    return flags
 
 
 @dataclass(frozen=True, slots=True)

@@ -1843,6 +1843,13 @@ FLAG_ROWS = [
     FlagRow("negated-closing-word-is-prose", "Pungli di kelurahan", "Petugas meminta uang, ini bukan rahasia"),
     # a "#" inside a word is no hashtag, in any form
     FlagRow("inside-a-word", "Pungli di kelurahan", "Petugas meminta uang. kode＃anonim"),
+    # the body's hashtags read as the grammar reads a report's: flag words joined by "_" or "+" are one tag, a tag
+    # of a flag word and another word ("state secret") is the citizen's
+    FlagRow("body-hashtag-joined-by-underscore", "Pungli di kelurahan", "Petugas meminta uang. #WBS_Anonim",
+            anonymous=True),
+    FlagRow("body-hashtags-joined-by-plus", "Pungli di kelurahan", "Petugas meminta uang. #anonim+rahasia",
+            anonymous=True, confidential=True),
+    FlagRow("body-hashtag-of-a-flag-and-another-word", "Dokumen bocor", "Ada #rahasia_negara yang dijual di pasar."),
 ]
 
 
