@@ -48,6 +48,11 @@ MAX_PARTS = 255
 # What our dlr-url carries in its query (channels.sms_aggregator_send).
 DLR_URL_FIELDS = ("reply_id", "part")
 MAX_TEXT = 10_000
+# Every field a callback or a delivery report is read for. In a JSON body each must be a string or a number (Kannel's
+# own values, written as JSON): an array, an object or true/false was read as Python wrote it, and a text of
+# ["LAPOR", "jalan rusak"] reached the case store as "['LAPOR', 'jalan rusak']", an id of {"x": 1} as "{'x': 1}".
+READ_FIELDS = frozenset({"from", "to", "text", "id", "ts", "coding", "udh", "ref", "parts", "part", "smsc",
+                         "reply_id", "type", "smsc_id"})
 
 
 def concat_elements(udh_hex: str) -> list[tuple[str, int, int]]:
@@ -108,7 +113,14 @@ def _json_fields(body: bytes, charset: str) -> dict[str, str]:
         raise RejectedInput("body is not JSON", reason="bad_json") from error
     if not isinstance(raw, dict):
         raise RejectedInput("JSON body must be an object", reason="bad_json")
-    return {str(key): "" if value is None else str(value) for key, value in raw.items()}
+    fields: dict[str, str] = {}
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, str | int | float | None):
+            if key in READ_FIELDS:
+                raise RejectedInput(f"{key} is not a string or a number", reason="bad_field")
+            continue  # a field of the aggregator's own that nothing reads: no reason to lose the report for it
+        fields[key] = "" if value is None else str(value)
+    return fields
 
 
 def _int_field(fields: Mapping[str, str], name: str) -> int | None:

@@ -273,6 +273,53 @@ async def test_malformed_callbacks_get_a_typed_400(
     assert any(e["event"] == "message.rejected" and e["reason"] == reason for e in log_events(log_stream))
 
 
+JSON_SMS = {"from": "081234567890", "to": "1708", "id": "json-1", "text": "LAPOR jalan rusak", "coding": "0"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("text", ["LAPOR", "jalan rusak"], id="text-array"),
+        pytest.param("text", {"isi": "LAPOR jalan rusak"}, id="text-object"),
+        pytest.param("id", ["json-1"], id="id-array"),
+        pytest.param("id", {"x": 1}, id="id-object"),
+        pytest.param("id", True, id="id-boolean"),
+        pytest.param("from", ["081234567890"], id="from-array"),
+        pytest.param("to", ["1708"], id="to-array"),
+        pytest.param("smsc", {"name": "telkomsel-smsc1"}, id="smsc-object"),
+        pytest.param("ts", [1764000000], id="ts-array"),
+    ],
+)
+async def test_a_json_field_that_is_neither_a_string_nor_a_number_is_a_typed_400(
+    gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, field: str, value: object
+) -> None:
+    """Read as Python prints it, a text of ["LAPOR", "jalan rusak"] reached the case store as the report
+    "['LAPOR', 'jalan rusak']" (its LAPOR unread), an id of {"x": 1} as the message id "{'x': 1}"."""
+    response = await post_callback(gateway.client, {**JSON_SMS, field: value}, as_json=True)
+    assert (response.status_code, response.json()) == (
+        400, {"error": "bad_field", "detail": f"{field} is not a string or a number"})
+    assert nothing_queued(redis)
+    assert any(e["event"] == "message.rejected" and e["reason"] == "bad_field" for e in log_events(log_stream))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message_id"),
+    [
+        pytest.param({"id": 12345, "ts": 1764000000, "coding": 0}, "12345", id="numbers"),
+        pytest.param({"meta": {"gateway": "kannel"}, "tags": ["a"], "flash": False}, "json-1",
+                     id="unread-fields-of-any-kind"),
+    ],
+)
+async def test_a_json_callback_with_numbers_or_unread_fields_of_any_kind_is_taken(
+    gateway: GatewayServer, redis: Redis, extra: dict[str, object], message_id: str
+) -> None:
+    response = await post_callback(gateway.client, {**JSON_SMS, **extra}, as_json=True)
+    assert response.status_code == 200, response.text
+    [message] = response.json()["messages"]
+    envelope = orjson.loads(redis.get(envelope_key(message["tracking_id"])))
+    assert (envelope["text"], envelope["channel_message_id"]) == ("jalan rusak", message_id)
+
+
 @pytest.mark.parametrize(("fields", "detail"), [
     ({"text": "zz12", "coding": "2"}, "text is not hex for its coding"),
     ({"text": "LAPOR jalan rusak", "udh": "zz"}, "udh is not hex"),
