@@ -107,7 +107,8 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
     mail's text otherwise is not (`_parse`): filed, a CEK by mail was a new report (or an addition "CEK <id>") and
     its writer was acknowledged with a Tracking ID instead of the status. A query with words after its ID ("CEK
     10000004 jalan rusak") is filed as before; thanks or a sign-off after it ("CEK 10000004 terima kasih", "Terima
-    kasih,\nBudi" below it: `_adds_nothing`) is none, and a body of only those below a subject's query neither.
+    kasih,\nBudi" below it: `_adds_nothing`) is none, and a body of only those below a subject's query neither; nor is a
+    status question without an ID in the other part ("Cek status laporan", "Status" over "CEK 10000004").
 
     `with_a_file`: a file comes with the mail, and the query names the report it is for whatever the body says after
     the ID or below the subject's query ("CEK 10000004 lubangnya makin besar", a signature with a phone number), as
@@ -126,6 +127,12 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
             asked.add((parsed.tracking_id, parsed.action is Action.STATUS))
             if in_body:
                 words = parsed.text.strip()
+        elif parsed.action is Action.STATUS_HELP:
+            # A status question without an ID beside the query asks the same: a subject "Cek status laporan" over a
+            # body "CEK <id>" (or "Mohon info status laporan saya" below a subject's "CEK <id>") was a new report,
+            # acknowledged with a new Tracking ID instead of the status.
+            if in_body:
+                words = ""
         elif not with_a_file and not _adds_nothing(part, grammar):
             return None
     if len(asked) != 1:

@@ -1942,6 +1942,11 @@ CEK_ROWS = [
     CekRow("a-closing-and-a-full-name-below", "", "CEK {id}\n\nHormat saya,\nBudi Santoso"),
     CekRow("a-sign-off-below-a-subjects-query", "CEK {id}", "Terima kasih,\nBudi"),
     CekRow("a-sign-off-answering-our-acknowledgement", "", "CEK {id}\n\nSalam,\nBUDI", answers_our_reply=True),
+    # a status question without the ID beside the query asks the same (filed, it was a new report and acknowledged)
+    CekRow("a-status-question-as-the-subject", "Cek status laporan", "CEK {id}"),
+    CekRow("a-status-word-as-the-subject-over-the-id-alone", "Status", "{id}"),
+    CekRow("an-english-status-question-as-the-subject", "Where is my report?", "CEK {id}"),
+    CekRow("a-status-question-below-a-subjects-query", "CEK {id}", "Mohon info status laporan saya"),
 ]
 
 
@@ -2069,6 +2074,7 @@ BAD_ID_ROWS = [
     BadIdRow("a-wrong-check-digit-in-the-subject", "Cek {bad}", "", "{bad}"),
     BadIdRow("too-short", "", "CEK 12345", "12345"),
     BadIdRow("seven-digits-with-thanks", "CEK 1234567", "Terima kasih,\nBudi", "1234567"),
+    BadIdRow("a-wrong-check-digit-under-a-status-question", "Status laporan", "CEK {bad}", "{bad}"),
 ]
 
 
