@@ -2094,9 +2094,12 @@ def test_a_cek_by_mail_of_a_mistyped_id_is_answered_as_by_sms_and_not_filed(  # 
     run_replies(server.settings, redis)
     [answer] = answer_to(outbox(server.settings), mail)
     typed = row.typed.format(bad=bad)
-    assert answer.get_content() == "\n\n".join(render("bad_tracking_id", language, tracking_id=typed)
+    assert answer.get_content() == "\n\n".join(render("email_bad_tracking_id", language, tracking_id=typed)
                                                  for language in ("id", "en")) + "\n"
     assert "tidak valid" in answer.get_content() and "is not valid" in answer.get_content()
+    # a new report is mailed: the SMS's "Ketik LAPOR <isi>" / "Text REPORT <text>" told a mail to text one
+    assert "surel" in answer.get_content() and "mail" in answer.get_content()
+    assert "Ketik LAPOR" not in answer.get_content() and "Text REPORT" not in answer.get_content()
     assert "[LAPOR #" not in str(answer["Subject"]) and answer["X-LAPOR-Tracking-ID"] is None
     assert answer["To"] == "warga@example.net"
     server.stop()

@@ -85,10 +85,12 @@ def status_body(tracking_id: str, status: str | None, found: bool) -> str:
 
 
 def bad_tracking_id_body(typed_id: str) -> str:
-    """The answer to a CEK by mail whose number is no Tracking ID: what an SMS of it reads (`[bad_tracking_id]`, the
-    number as typed, cut as `shown_typed_id` cuts it), Indonesian text, then the English line."""
+    """The answer to a CEK by mail whose number is no Tracking ID: what an SMS of it reads, but a new report is mailed,
+    not texted (`[email_bad_tracking_id]`, the number as typed, cut as `shown_typed_id` cuts it), Indonesian text,
+    then the English line."""
     shown = shown_typed_id(typed_id)
-    return "\n\n".join(render("bad_tracking_id", language, tracking_id=shown) for language in ("id", "en")) + "\n"
+    return "\n\n".join(render("email_bad_tracking_id", language, tracking_id=shown)
+                         for language in ("id", "en")) + "\n"
 
 
 def ascii_address(address: str) -> str:

@@ -17,8 +17,9 @@ REPLY_TEXTS = {"ack": "email_ack", "ack_anonymous": "email_ack_anonymous", "dupl
                "follow_up": "email_follow_up",
                "follow_up_unknown": "email_follow_up_unknown", "follow_up_other_sender": "email_follow_up_other_sender",
                "bad_tracking_id_photo": "email_bad_tracking_id_photo"}
-# The answers to a CEK by mail: its status (`status_body`), and a Tracking ID that is not valid.
-ANSWER_TEXTS = ("status", "status_unknown", "bad_tracking_id")
+# The answers to a CEK by mail: its status (`status_body`), and a Tracking ID that is not valid (the SMS's text, which
+# it was before, still quoted in citizens' mailboxes).
+ANSWER_TEXTS = ("status", "status_unknown", "email_bad_tracking_id", "bad_tracking_id")
 
 
 def _any_form(char: str) -> str:
