@@ -127,10 +127,10 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
             asked.add((parsed.tracking_id, parsed.action is Action.STATUS))
             if in_body:
                 words = parsed.text.strip()
-        elif parsed.action is Action.STATUS_HELP:
+        elif parsed.action is Action.STATUS_HELP and not with_a_file:
             # A status question without an ID beside the query asks the same: a subject "Cek status laporan" over a
             # body "CEK <id>" (or "Mohon info status laporan saya" below a subject's "CEK <id>") was a new report,
-            # acknowledged with a new Tracking ID instead of the status.
+            # acknowledged with a new Tracking ID instead of the status. (With a file its words stay the addition's.)
             if in_body:
                 words = ""
         elif not with_a_file and not _adds_nothing(part, grammar):
