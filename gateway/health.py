@@ -178,6 +178,9 @@ class ChannelRules(BaseModel):
     # down); 0: that level is off.
     mentions_gap_degraded_seconds: float = 3600
     mentions_gap_down_seconds: float = 0
+    # For how long after a mail the gateway failed to read was quarantined the channel says so; 0: that level is off.
+    mail_failed_degraded_seconds: float = 3600
+    mail_failed_down_seconds: float = 0
 
     @field_validator("process_missing_degraded_seconds", "process_missing_down_seconds",
                      "worker_missing_degraded_seconds", "worker_missing_down_seconds")
@@ -266,6 +269,10 @@ class ChannelSignals:
     # When a poll last found mentions possibly out of the provider's reach, and the window they were posted in.
     mentions_gap_at: float | None = None
     mentions_gap: str | None = None
+    # When a mail the gateway failed to read (a parser's or processor's error, not the mail's own form) was last
+    # quarantined, and why (the reason's code and the error's type: never its words, which may quote the mail).
+    mail_failed_at: float | None = None
+    mail_failed: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -599,6 +606,21 @@ def rule_mentions_gap(signals: ChannelSignals, _: Sequence[QueueStats], rules: C
                                            f"reach (found {_clock(signals.mentions_gap_at)}): look them up by hand")
 
 
+def rule_mail_failed(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                     now: float) -> Finding | None:
+    """A mail the gateway failed to read (its parser or processor raised: our fault, not the mail's) kept in the
+    quarantine, for a while after: its citizen got no reply and no case was filed, and only the log and the
+    rejection counters said so, every view "ok" (a parser bug quarantines every mail of its kind)."""
+    if signals.mail_failed_at is None:
+        return None
+    since = max(0.0, now - signals.mail_failed_at)
+    state = (State.DOWN if since < rules.mail_failed_down_seconds else
+             State.DEGRADED if since < rules.mail_failed_degraded_seconds else State.OK)
+    return _finding("mail_failed", state, f"a mail the gateway failed to read was quarantined "
+                                          f"{_clock(signals.mail_failed_at)} ({signals.mail_failed or 'error'}): "
+                                          "lapor-gateway email quarantine list, reprocess once mended")
+
+
 def rule_quiet(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, now: float) -> Finding | None:
     since = signals.last_message_at or signals.first_seen
     if since is None:
@@ -631,7 +653,7 @@ Rule = Callable[[ChannelSignals, Sequence[QueueStats], ChannelRules, float], Fin
 RULES: tuple[Rule, ...] = (
     rule_process_missing, rule_intake_refused, rule_auth, rule_signatures, rule_poll_failing, rule_rate_limited,
     rule_replies, rule_reply_rate_limited, rule_deadletters, rule_worker_missing, rule_job_held, rule_queue_age,
-    rule_mentions_gap, rule_quiet,
+    rule_mentions_gap, rule_mail_failed, rule_quiet,
 )
 
 
@@ -882,6 +904,15 @@ class HealthSignals:
             pipe.hset(key, mapping={"mentions_gap_at": at, "mentions_gap": _clean(f"between {gap_from} and {gap_to}")})
 
         self._write(channel, "mentions_gap", build)
+
+    def mail_failed(self, channel: str, reason: str) -> None:
+        """A mail the gateway failed to read went to the quarantine (`reason`: the quarantine's code and the error's
+        type, never its message, which may quote the mail)."""
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hset(key, mapping={"mail_failed_at": at, "mail_failed": _clean(reason)})
+
+        self._write(channel, "mail_failed", build, error=f"mail quarantined: {reason}")
 
     def rate_limited(self, channel: str, until: float | None = None) -> None:
         """The provider said wait (429); `until` is its reset time (Unix seconds) when it gave one."""
@@ -1243,6 +1274,7 @@ def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
         channel=channel, last_deadletter_reason=last_deadletter,
         process_seen_at=float(newest_beat[0][1]) if newest_beat else None, processes_alive=int(processes_alive),
         mentions_gap_at=_float(get(b"mentions_gap_at")), mentions_gap=_text(get(b"mentions_gap")),
+        mail_failed_at=_float(get(b"mail_failed_at")), mail_failed=_text(get(b"mail_failed")),
     )
 
 

@@ -38,6 +38,7 @@ from channels.email.processor import MailProcessor
 from channels.email.reply import reply_body, status_body
 from channels.email.server import SESSION_TIMEOUT_SECONDS, readable_size, refusal_text
 from channels.email.store import MAX_LISTED_ATTACHMENTS
+from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, envelope_key, queue, redis_connection
 from gateway.replies import load_replies, render
@@ -46,7 +47,7 @@ from gateway.tracking import TrackingIdAllocator, format_tracking_id
 from normalizer.envelope import Channel, SenderKind, utc_now
 from normalizer.pipeline import cut_to_limit, normalize
 from tests.aggregator_support import drain
-from tests.conftest import CaseStoreServer, TestEnvironment, free_port, log_events
+from tests.conftest import CaseStoreServer, TestEnvironment, free_port, log_events, wait_until
 from tests.copy_support import DAMAGES, Damage, damage
 from tests.email_support import (
     FIXTURES,
@@ -1326,6 +1327,46 @@ def test_a_from_whose_bracketed_address_is_no_address_is_quarantined(make_server
     assert (result.data_code, result.tracking_id, envelope_count(redis)) == (250, None, 0)
     [quarantined] = (server.settings.data_dir / "email" / "quarantine").glob("*.json")
     assert orjson.loads(quarantined.read_bytes())["reason"] == "no_sender"
+
+
+@pytest.mark.parametrize(("case", "broken", "said"), [
+    pytest.param("a parser bug some mail meets", True, True, id="parse-error"),
+    pytest.param("a mail of its own bad form (no sender)", False, False, id="no-sender"),
+])
+def test_a_mail_the_gateway_failed_to_read_turns_the_channel_degraded_one_of_its_own_bad_form_not(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, monkeypatch: pytest.MonkeyPatch, case: str, broken: bool, said: bool) -> None:
+    """Kept in the quarantine, a mail our parser failed on got no answer and no case, and every view said "ok" (a bug
+    quarantines every mail of its kind): the e-mail channel is degraded for an hour, the reason naming the error's
+    type alone (its message may quote the mail) and the command to see the mails. A mail quarantined for its own
+    form (no sender to answer) is the mail's, not ours: counted as a rejection, as before."""
+    if broken:
+        def failing_parse(*_: object, **__: object) -> None:
+            raise UnicodeDecodeError("utf-8", b"\xff Budi 0812-3456-7890", 0, 1, "invalid start byte")
+        monkeypatch.setattr(processor_module, "parse_mail", failing_parse)
+    server = make_server()
+    from_line = "warga@example.net" if broken else "warga@example.net <penyusup\x7f@evil.example>"
+    raw = (f"From: {from_line}\r\nTo: {RECIPIENT}\r\nSubject: Jalan rusak\r\nMessage-ID: <q-1@example.net>"
+           "\r\n\r\nJalan di depan pasar rusak parah.\r\n").encode()
+    assert server.deliver(raw, mail_from="warga@example.net").data_code == 250
+    [quarantined] = (server.settings.data_dir / "email" / "quarantine").glob("*.json")
+    assert orjson.loads(quarantined.read_bytes())["reason"] == ("parse_error" if broken else "no_sender"), case
+    rules = load_rules(server.settings.health.rules_path())
+
+    def email() -> dict[str, object]:
+        return {c["channel"]: c for c in HealthMonitor(redis, rules).status()["channels"]}["email"]
+
+    if said:
+        wait_until(lambda: email()["state"] == "degraded")
+        reason = str(email()["reason"])
+        assert "a mail the gateway failed to read was quarantined" in reason, reason
+        assert "(parse_error, UnicodeDecodeError)" in reason and "lapor-gateway email quarantine list" in reason
+        assert "0812" not in reason and "Budi" not in reason
+        later = {c["channel"]: c for c in HealthMonitor(redis, rules, clock=lambda: time.time() + 3601).status()[
+            "channels"]}["email"]
+        assert "failed to read" not in str(later["reason"]), later
+    else:
+        server.stop()  # its signal writes done
+        assert "failed to read" not in str(email()["reason"]), case
 
 
 def _open_data(port: int) -> tuple[socket.socket, io.BufferedReader]:

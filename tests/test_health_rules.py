@@ -209,6 +209,16 @@ CASES = [
     Case("a mentions gap can be made down for a while", ChannelSignals(mentions_gap_at=NOW - 60,
                                                                         mentions_gap="between A and B"),
          State.DOWN, rules=ChannelRules(mentions_gap_down_seconds=600), rules_fired=("mentions_gap",)),
+    # a mail the gateway failed to read, quarantined: said for an hour after it
+    Case("a mail failed to read a moment ago degrades", ChannelSignals(mail_failed_at=NOW - 60,
+                                                                        mail_failed="parse_error, KeyError"),
+         State.DEGRADED, "a mail the gateway failed to read was quarantined 2027-01-15 07:59:00Z (parse_error, "
+         "KeyError): lapor-gateway email quarantine list, reprocess once mended", rules_fired=("mail_failed",)),
+    Case("a mail failed to read an hour ago is said no more", ChannelSignals(mail_failed_at=NOW - 3601,
+                                                                              mail_failed="parse_error, KeyError"),
+         State.OK),
+    Case("a mail failed to read can be made down for a while", ChannelSignals(mail_failed_at=NOW - 60),
+         State.DOWN, rules=ChannelRules(mail_failed_down_seconds=600), rules_fired=("mail_failed",)),
     # quiet period
     Case("quiet past the usual period degrades", ChannelSignals(first_seen=NOW - 90000, last_message_at=NOW - 3700),
          State.DEGRADED, "no message for 61 min", rules_fired=("quiet",)),

@@ -66,6 +66,9 @@ from normalizer.prefixes import STACKED_PREFIXES
 log = get_logger()
 
 REPLY_FUNC = "workers.email_reply.send_email_reply"
+# Quarantine reasons that are the gateway's failure, not the mail's form: the parser raised (`parse_error`), or the
+# IMAP poller's processing of it did (`processing_error`). Told by every view (health rule `mail_failed`).
+FAILED_TO_READ = frozenset({"parse_error", "processing_error"})
 MAX_MESSAGE_ID = 512
 # The most reports besides the one it continues whose privacy a mail takes (`reports_named`), each a copy read: one
 # naming more takes, beside theirs, the privacy of a report whose copy cannot be read (anonymous).
@@ -215,6 +218,8 @@ class MailProcessor:
         entry = await asyncio.to_thread(self.quarantine.add, raw, reason, detail, envelope_sender, recipients)
         metrics.REJECTED.labels(self.source, reason).inc()
         log.warning("email.quarantined", reason=reason, key=entry.key, size=len(raw), **counts)
+        if reason in FAILED_TO_READ:  # ours to mend, not the mail's: every view says so (rule `mail_failed`)
+            self.signal_writer.record("mail_failed", self.source, f"{reason}, {detail.partition(':')[0]}")
         return MailOutcome("quarantined", reason=reason)
 
     def _suppress(self, reason: str) -> MailOutcome:
