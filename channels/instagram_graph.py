@@ -470,14 +470,28 @@ def own_media_comment_message(item: Mapping[str, Any], own_handle: str | None = 
     comment, it is a comment on that post (`commented_on`): one under a post where we answered its sender's report
     adds to that report (gateway.followups.post_thread_report)."""
     comment_id, media_id = str(item["comment_id"]), str(item.get("media_id") or "")
-    sent = item.get("time")
-    at = (datetime.fromtimestamp(float(sent), UTC).strftime("%Y-%m-%dT%H:%M:%S%z")
-          if isinstance(sent, int | float) and not isinstance(sent, bool) and sent > 0 else None)
     username = str(item.get("username") or "")
-    return _message(comment_id, username, str(item.get("text") or ""), at, [],
+    return _message(comment_id, username, str(item.get("text") or ""), _delivery_time(item.get("time")), [],
                     {"media_id": media_id, "comment_id": comment_id, "own_media": True,
                      "thread": str(item.get("parent_id") or comment_id)}, own_handle,
                     commented_on=media_id or None, user_id=str(item.get("from_id") or "") or None)
+
+
+# A delivery's `time` past this is in milliseconds (as Meta's messaging webhooks give it): in seconds, the year 5138.
+_MILLISECONDS_FROM = 10**11
+
+
+def _delivery_time(sent: Any) -> str | None:
+    """A delivery's `time` (Unix seconds, or milliseconds) as the Graph API writes a timestamp; None when it is none
+    or no date the platform can hold (the report is then received now). Read as seconds whatever its size, one in
+    milliseconds raised in every poller round, and the comments and mentions after it were never filed."""
+    if not isinstance(sent, int | float) or isinstance(sent, bool) or not sent > 0:
+        return None
+    try:
+        seconds = sent / 1000 if sent >= _MILLISECONDS_FROM else float(sent)
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S%z")
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 # -- the pending notifications the webhook stored ------------------------------------------------------------

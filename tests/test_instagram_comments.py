@@ -359,3 +359,24 @@ async def test_a_later_comment_of_the_reporter_under_our_post_adds_to_their_repo
     assert filed[value["id"]]["follow_up_of"] == first["tracking_id"]
     assert filed[value["id"]]["anonymous"] is True
     assert filed[other["id"]]["follow_up_of"] is None
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        pytest.param(1763609300123, id="milliseconds"),
+        pytest.param(10**18, id="past-any-date"),
+        pytest.param(-5, id="negative"),
+    ],
+)
+async def test_a_comment_with_an_unreadable_time_is_filed_and_the_channel_goes_on(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, log_stream: io.StringIO, sent: int,
+) -> None:
+    """A delivery's `time` the platform cannot read as a date (milliseconds, as Meta's messaging webhooks send it)
+    stopped every round at the first comment: neither it nor any comment or mention after it was ever filed."""
+    body = fixture(ADDRESSED)
+    body["entry"][0]["time"] = sent
+    assert (await post_webhook(gateway, orjson.dumps(body))).status_code == 200
+    poll(settings, redis)
+    assert list(reports(redis)) == [SARI["id"]] and stored_comments(redis) == 0
+    assert not [line for line in log_events(log_stream) if line["event"] == "poller.crashed"]
