@@ -44,6 +44,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from channels.social import (
+    LEADING_MENTIONS,
     Backoff,
     Clock,
     GoOn,
@@ -65,7 +66,8 @@ from gateway.settings import InstagramSettings, Settings
 from gateway.tls import tls_context
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
-from normalizer.keywords import Action, parse_text
+from normalizer.keywords import Action, load_grammar, parse_text
+from normalizer.text import fold_word
 
 log = get_logger()
 
@@ -450,8 +452,25 @@ def addresses_us(text: str, username: str) -> bool:
     too), or is a status command with an ID (`CEK 12345678`). "mantap min", emoji, a thank-you are not."""
     if names_account(text, username):
         return True
-    parsed = parse_text(strip_leading_mentions(text, username))
+    if LEADING_MENTIONS.match(text):  # written to whom it names first: "@budi.s lapor aja ke pemkot"
+        return False
+    parsed = parse_text(_after_the_admin_called(text))
     return parsed.explicit_kind or (parsed.action is Action.STATUS and parsed.tracking_id is not None)
+
+
+# A word opening a text, the punctuation and spaces after it: each step takes one word at least.
+_LEADING_WORD = re.compile(r"\W*?(\w+)[^\w]*")
+
+
+def _after_the_admin_called(text: str) -> str:
+    """The text after the words that call the account's admin ("Min, lapor ...", "admin LAPOR ...", "pak, ADUAN
+    ..."): the courtesy's fillers of config/keywords.toml. Read as typed, "Min, lapor jalan rusak" opened with no
+    keyword and was left out as not written to us."""
+    fillers = load_grammar().courtesy.fillers
+    at = 0
+    while (word := _LEADING_WORD.match(text, at)) and fold_word(word.group(1)) in fillers:
+        at = word.end()
+    return text[at:]
 
 
 def comment_left_out(item: Mapping[str, Any], settings: InstagramSettings) -> str | None:
