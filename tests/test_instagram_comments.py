@@ -372,6 +372,28 @@ async def test_a_later_comment_of_the_reporter_under_our_post_adds_to_their_repo
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("mantap min @lapor1708", id="mantap-min-naming-the-account"),
+        pytest.param("@lapor1708 keren 👏", id="keren-after-the-account"),
+        pytest.param("Semangat terus min @lapor1708 🔥🔥", id="semangat-terus"),
+        pytest.param("sukses selalu @lapor1708 💪", id="sukses-selalu"),
+        pytest.param("mantul @lapor1708 👍", id="mantul"),
+    ],
+)
+async def test_praise_naming_the_account_is_neither_filed_nor_answered(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, text: str,
+) -> None:
+    """Praise under a popular post names @lapor1708 as often as thanks do: it is a courtesy as "terima kasih
+    @lapor1708" is, and a Tracking ID answered to it was an empty case for an agency."""
+    body = fixture(ADDRESSED)
+    body["entry"][0]["changes"][0]["value"]["text"] = text
+    assert (await post_webhook(gateway, orjson.dumps(body))).status_code == 200
+    poll(settings, redis)
+    assert reports(redis) == {} and reply_targets(redis) == [] and stored_comments(redis) == 0
+
+
+@pytest.mark.parametrize(
     "sent",
     [
         pytest.param(1763609300123, id="milliseconds"),
