@@ -485,15 +485,17 @@ def comment_left_out(item: Mapping[str, Any], settings: InstagramSettings) -> st
 
 
 def own_media_comment_message(item: Mapping[str, Any], own_handle: str | None = None) -> InboundMessage:
-    """A citizen's comment under our own post, as the `comments` webhook gave it (see comment_item). As a mention's
-    comment, it is a comment on that post (`commented_on`): one under a post where we answered its sender's report
-    adds to that report (gateway.followups.post_thread_report)."""
+    """A citizen's comment under our own post, as the `comments` webhook gave it (see comment_item). A reply in a
+    comment's thread is a comment on that thread (`commented_on`, the thread's top-level comment): one in the thread
+    where we answered its sender's report adds to that report (gateway.followups.post_thread_report; our replies are
+    remembered by their thread, workers.social_reply). A new comment is a report of its own: one post of ours draws
+    many complaints, several of one citizen's among them, where a mention's post is about one."""
     comment_id, media_id = str(item["comment_id"]), str(item.get("media_id") or "")
-    username = str(item.get("username") or "")
+    username, parent_id = str(item.get("username") or ""), str(item.get("parent_id") or "")
     return _message(comment_id, username, str(item.get("text") or ""), _delivery_time(item.get("time")), [],
                     {"media_id": media_id, "comment_id": comment_id, "own_media": True,
-                     "thread": str(item.get("parent_id") or comment_id)}, own_handle,
-                    commented_on=media_id or None, user_id=str(item.get("from_id") or "") or None)
+                     "thread": parent_id or comment_id}, own_handle,
+                    commented_on=parent_id or None, user_id=str(item.get("from_id") or "") or None)
 
 
 # A delivery's `time` past this is in milliseconds (as Meta's messaging webhooks give it): in seconds, the year 5138.

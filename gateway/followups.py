@@ -54,7 +54,8 @@ envelope, which the gateway keeps anyway to answer its sender, and the record li
 Instagram does not say which comment a comment answers (the `mentions` webhook and the mentioned-comment lookup give
 its post, not its parent), so there the record is per post: the post our reply was made on -> the Tracking IDs our
 replies there showed (`remember_post_reply`), and a later comment mentioning us on that post, by one of those
-reports' own senders, continues the newest of them (`post_thread_report`).
+reports' own senders, continues the newest of them (`post_thread_report`). A comment under our own post comes with
+its thread (the `comments` webhook's `parent_id`): there the record is per thread, the same way.
 """
 
 from __future__ import annotations

@@ -412,3 +412,26 @@ async def test_a_comment_with_an_unreadable_time_is_filed_and_the_channel_goes_o
     poll(settings, redis)
     assert list(reports(redis)) == [SARI["id"]] and stored_comments(redis) == 0
     assert not [line for line in log_events(log_stream) if line["event"] == "poller.crashed"]
+
+
+async def test_a_new_comment_of_the_reporter_under_our_post_is_a_report_of_its_own(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi,
+) -> None:
+    """One post of ours draws many complaints, several from one citizen: a new comment of theirs (not a reply in the
+    thread of the report we answered) is a report of its own, with its own Tracking ID. Read as a comment on the
+    post, it was added to their first report, whatever it was about."""
+    graph.replies.extend([POSTED, POSTED])
+    assert (await post_webhook(gateway, fixture_bytes(ADDRESSED))).status_code == 200
+    poll(settings, redis)
+    run_reply_jobs_to_the_end(settings, redis)
+    (first,) = reports(redis).values()
+
+    again = fixture(ADDRESSED)
+    value = again["entry"][0]["changes"][0]["value"]
+    value.update(id="17987654321098797", text="@lapor1708 LAPOR lampu PJU di Jl. Merdeka mati sejak Senin")
+    assert (await post_webhook(gateway, orjson.dumps(again))).status_code == 200
+    poll(settings, redis)
+
+    second = reports(redis)[value["id"]]
+    assert second["follow_up_of"] is None and second["tracking_id"] != first["tracking_id"]
+    assert [target["thread"] for target in reply_targets(redis)][-1] == value["id"]

@@ -33,7 +33,8 @@ and is looked for among its thread's replies (`GET /{thread}/replies`), with the
 The id of a reply posted on X is remembered with its Tracking ID (gateway.followups.remember_reply): the citizen who
 answers it in the thread adds to that report. On Instagram, whose Graph API does not say which comment a mentioning
 comment answers, the post our reply was made on is remembered with it (gateway.followups.remember_post_reply), as
-when a lookup finds it posted: the citizen's later comment there adds to their report.
+when a lookup finds it posted: the citizen's later comment there adds to their report. Under our own post, whose
+`comments` webhook names a comment's thread, the thread is remembered instead: their reply in it adds to the report.
 """
 
 from __future__ import annotations
@@ -316,9 +317,10 @@ def _record_sent(context: WorkerContext, args: tuple[Any, ...], reply_id: str, s
     if channel == Channel.TWITTER.value and reply_id and tracking_id:
         # A citizen who answers this reply in its thread adds to the report (gateway.followups.thread_report).
         remember_reply(context.redis, channel, reply_id, tracking_id, context.settings.intake.envelope_ttl_seconds)
-    elif channel == Channel.INSTAGRAM.value and target.get("media_id") and tracking_id:
-        # ... and on Instagram, their comment on the post it was made on (gateway.followups.post_thread_report).
-        remember_post_reply(context.redis, channel, target["media_id"], tracking_id,
+    elif channel == Channel.INSTAGRAM.value and (target.get("thread") or target.get("media_id")) and tracking_id:
+        # ... and on Instagram, their comment on the post it was made on (gateway.followups.post_thread_report); under
+        # our own post, their reply in the thread it was made in (channels.instagram_graph.own_media_comment_message).
+        remember_post_reply(context.redis, channel, target.get("thread") or target["media_id"], tracking_id,
                             context.settings.intake.envelope_ttl_seconds)
     HealthSignals(context.redis).reply_sent(health_channel(channel))
 
