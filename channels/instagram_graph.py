@@ -463,12 +463,12 @@ _LEADING_WORD = re.compile(r"\W*?(\w+)[^\w]*")
 
 
 def _after_the_admin_called(text: str) -> str:
-    """The text after the words that call the account's admin ("Min, lapor ...", "admin LAPOR ...", "pak, ADUAN
-    ..."): the courtesy's fillers of config/keywords.toml. Read as typed, "Min, lapor jalan rusak" opened with no
-    keyword and was left out as not written to us."""
-    fillers = load_grammar().courtesy.fillers
+    """The text after the words that call the account's admin ("Min, lapor ...", "admin LAPOR ...", "Kak, ADUAN
+    ..."; `[courtesy] calls` of config/keywords.toml). Read as typed, "Min, lapor jalan rusak" opened with no keyword
+    and was left out as not written to us."""
+    calls = load_grammar().calls
     at = 0
-    while (word := _LEADING_WORD.match(text, at)) and fold_word(word.group(1)) in fillers:
+    while (word := _LEADING_WORD.match(text, at)) and fold_word(word.group(1)) in calls:
         at = word.end()
     return text[at:]
 

@@ -133,6 +133,8 @@ class Grammar:
     # Kind words that name the kind right after the generic "LAPOR" (`[second_kinds]`: "LAPOR! WBS ...").
     second_kinds: frozenset[str] = frozenset()
     courtesy: WordTable = WordTable()
+    # Words that call the account's admin before a keyword ("Min, lapor ..."; `[courtesy] calls`), folded.
+    calls: frozenset[str] = frozenset()
     # A greeting and nothing more ("Halo", "P", "tes"): answered with help. Same shape as `courtesy`, no emoji.
     greeting: WordTable = WordTable()
     # An opt-out word and nothing more ("STOP", "UNREG 1708"): left unfiled and unanswered. Phrases and our names.
@@ -233,6 +235,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         status_question_max_words=questions.get("max_words", 0),
         second_kinds=frozenset(w.lower() for w in raw.get("second_kinds", {}).get("words", [])) & kinds.keys(),
         courtesy=courtesy,
+        calls=frozenset(fold_word(w) for w in raw.get("courtesy", {}).get("calls", [])),
         greeting=greeting,
         opt_out=opt_out,
         opt_in=opt_in,

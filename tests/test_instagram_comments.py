@@ -337,6 +337,10 @@ def test_a_stored_comment_of_ours_is_still_not_filed_by_the_poller(settings: Set
                      id="admin-called-before-the-keyword"),
         pytest.param({"from_id": "17841447302958899", "username": "warga"}, "min mau nanya dong", "not_addressed",
                      id="the-admin-called-no-keyword"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "ya lapor aja ke polisi", "not_addressed",
+                     id="a-filler-of-thanks-calls-nobody"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "Kak, ADUAN: pungli di loket", None,
+                     id="kak-called-before-the-keyword"),
     ],
 )
 def test_which_comments_are_written_to_us(settings: Settings, author: dict[str, str], text: str,
