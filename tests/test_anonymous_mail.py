@@ -708,6 +708,27 @@ LOWERCASE_LINE_CASES = [
     LowercaseLineCase("a sentence below the name with no closing",
                       "jalan raya no 5 rt 3 kel sukamaju sudah dua bulan rusak dan belum diperbaiki", False,
                       _NO_CLOSING),
+    # A short sentence of the report's with an address's word and two parts, no more than 4 words running on: its
+    # words are a sentence's ("di", "minta", "rusak", "jalannya"), which no address holds.
+    *(LowercaseLineCase(f"a short sentence: {line}", line, False) for line in [
+        "jalan rusak di rt 3 kel sukamaju",
+        "rt 05 rw 02 minta uang ke warga kel sukamaju",
+        "no 12 rt 3 kel sukamaju dijadikan tempat judi",
+        "jalan di rt 04 kelurahan sukamaju banyak lubang",
+        "rt 03 rw 07 kelurahan sukamaju tidak pernah rapat",
+        "jalan mawar rt 3 kel sukamaju rusak parah",
+        "gang melati rt 2 kel sukamaju sering banjir",
+        "desa cibodas rt 02 kec pasir jambu jalannya rusak",
+        "jl raya bogor no 5 kel sukamaju lampunya mati",
+        "blok c no 4 kel sukamaju ada sampah menumpuk",
+        "rt 3 rw 5 kelurahan sukamaju belum dapat bansos",
+        "jalan depan kantor kelurahan sukamaju rt 04 rusak",
+        "kec cibeunying kel sukamaju rt 3 jalan berlubang",
+        "kelurahan sukamaju rt 3 pungli pembuatan ktp",
+        "jalan no 7 rt 1 kel sukamaju macet dan gelap",
+    ]),
+    *(LowercaseLineCase(f"a short sentence below the name with no closing: {line}", line, False, _NO_CLOSING)
+      for line in ["rt 05 rw 02 minta uang ke warga kel sukamaju", "jalan rusak di rt 3 kel sukamaju"]),
 ]
 
 

@@ -162,6 +162,9 @@ class IdentityWords:
     address_part: re.Pattern[str]
     # A word of `[address_lines]` openers anywhere in a line, a dot after it or none.
     address_word: re.Pattern[str]
+    # A sentence's word no address holds (`[address_lines]` sentence_words, or one ending in a sentence_suffixes's),
+    # as a whole word.
+    sentence_word: re.Pattern[str]
 
 
 @lru_cache(maxsize=4)
@@ -193,6 +196,10 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
             + r")(?:\.|(?!\w))|(?P<postal>\d{5})(?!\w))", re.IGNORECASE),
         address_word=re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
                                 + r")(?:\.|(?!\w))", re.IGNORECASE),
+        sentence_word=re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, raw["address_lines"]["sentence_words"]))
+                                 + r"|[^\W\d_]{2,}(?:" + "|".join(map(re.escape,
+                                                                       raw["address_lines"]["sentence_suffixes"]))
+                                 + r"))(?!\w)", re.IGNORECASE),
     )
 
 
@@ -572,12 +579,17 @@ def _address_part_count(line: str) -> int | None:
 def _written_as_an_address(line: str) -> bool:
     """Whether a line is a postal address's as a citizen types it in lowercase ("komplek griya asri blok c no 4 rt 3 rw
     5 kel sukamaju"): opening with an address's word, holding ADDRESS_LINE_MIN_PARTS of its parts besides, as one in
-    Title Case is (`_long_line`), and no run of more than ADDRESS_NAME_MAX_WORDS words between them or after them, as
-    a sentence has ("jalan raya no 5 rt 3 kel sukamaju sudah dua bulan rusak dan belum diperbaiki")."""
+    Title Case is (`_long_line`), no run of more than ADDRESS_NAME_MAX_WORDS words between them or after them, as
+    a sentence has ("jalan raya no 5 rt 3 kel sukamaju sudah dua bulan rusak dan belum diperbaiki"), and no word of a
+    sentence's that no address holds (`[address_lines]` sentence_words: "jalan rusak di rt 3 kel sukamaju", "jl raya
+    bogor no 5 kel sukamaju lampunya mati"). Taken for the sign-off's address, the report's short sentence below the
+    closing went with the sender's number."""
     parts = _address_part_count(line)
     if parts is None or parts < ADDRESS_LINE_MIN_PARTS:
         return False
     words = load_identity_words()
+    if words.sentence_word.search(line):
+        return False  # "rt 05 rw 02 minta uang ke warga kel sukamaju": a sentence's words, few as they are
     pieces = _ADDRESS_SEPARATOR.split(words.address_word.sub(",", words.address_part.sub(",", line)))
     return all(sum(any(char.isalpha() for char in token) for token in piece.split()) <= ADDRESS_NAME_MAX_WORDS
                for piece in pieces)
