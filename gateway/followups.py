@@ -34,9 +34,9 @@ is a report of its own, with that report's privacy flags (it may be the reporter
 answered at its From alone. The sender's own mail is answered at its From, or at a Reply-To the report knows
 (`report_addresses`), never at one it does not.
 These decisions and the follow-up's own (`resolve_with_facts`) take the report's envelope copy as read once for the
-mail (`stored_envelope`): one Redis round trip, and one view of the report for all three. Every other report a mail
+mail (`stored_envelopes`): one Redis round trip, and one view of the report for all three. Every other report a mail
 names (our acknowledgements of two reports forwarded, a tag quoted in its text) gives it its privacy as well
-(`with_quoted_reports_privacy`, their copies read in one more round trip, `stored_envelopes`): the strictest of them.
+(`with_quoted_reports_privacy`, their copies read in the same round trip): the strictest of them.
 
 Every decision reads the copy through one check (`readable_copy`): a copy that is not JSON, not an object, another
 report's (stored under this one's key), or without a field the decisions read, is taken as gone, and a warning says
@@ -129,8 +129,8 @@ def stored_envelope(redis: Redis, tracking_id: str, channel: str) -> dict[str, A
 
 
 def stored_envelopes(redis: Redis, tracking_ids: list[str], channel: str) -> list[dict[str, Any] | None]:
-    """`stored_envelope` of each report, in one round trip (a mail naming several reports: `with_quoted_reports_privacy`
-    of each)."""
+    """`stored_envelope` of each report, in one round trip (a mail: the report it continues and every other it names,
+    `with_quoted_reports_privacy` of each)."""
     if not tracking_ids:
         return []
     raws = redis.mget([envelope_key(tracking_id) for tracking_id in tracking_ids])

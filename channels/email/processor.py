@@ -44,7 +44,6 @@ from gateway.followups import (
     others_report_flags,
     report_addresses,
     resolve_with_facts,
-    stored_envelope,
     stored_envelopes,
     with_parent_flags,
     with_quoted_reports_privacy,
@@ -286,15 +285,16 @@ class MailProcessor:
         parent = named.tracking_id if named is not None else follow_up_of(mail, self.settings.email)
         unknown_parent: str | None = None
         others_parent: str | None = None
-        # The report's envelope copy, read and checked once for the three decisions below (gateway/followups.py): a
-        # damaged copy is taken as gone by all three.
-        envelope = await durably(stored_envelope, self.redis, parent, self.source) if parent else None
         # Every other report the mail names (our acknowledgements of two reports forwarded, an answer quoting them, a
         # forward whose subject lost our tag): the mail takes the strictest privacy among them all, and an anonymous
         # one's reporter is withheld as its own sender is (gateway/followups.py). The first tag's alone, a forward of
         # a named and an anonymous report's acknowledgements was filed open, the anonymous reporter's name beside it.
         others = [report for report in reports_named(mail, self.settings.email) if report != parent]
-        copies = await durably(stored_envelopes, self.redis, others[:MAX_OTHER_REPORTS], self.source) if others else []
+        # The report's envelope copy, read and checked once for the three decisions below (gateway/followups.py): a
+        # damaged copy is taken as gone by all three. The others' are read with it, in one round trip.
+        read = [*filter(None, [parent]), *others[:MAX_OTHER_REPORTS]]
+        copies = await durably(stored_envelopes, self.redis, read, self.source) if read else []
+        envelope = copies.pop(0) if parent else None
         for copy in copies:
             draft = with_quoted_reports_privacy(draft, copy)
         if len(others) > MAX_OTHER_REPORTS:
