@@ -693,6 +693,12 @@ LOWERCASE_LINE_CASES = [
     LowercaseLineCase("a village's", "desa cibodas rt 02 rw 05 kecamatan pasir jambu kabupaten bandung 40972", True),
     LowercaseLineCase("below the name with no closing", "komplek griya asri blok c no 4 rt 3 rw 5 kel sukamaju", True,
                       _NO_CLOSING),
+    *(LowercaseLineCase(f"an address: {line}", line, True) for line in [
+        "jl dipatiukur no 35 rt 2 kel lebakgede kec coblong",
+        "gg. h. naim no 3 rt 6 rw 1 kel pela mampang kec mampang prapatan",
+        "kp. cibodas rt 02 rw 05 desa sukamaju kec lembang",
+        "perum bumi ayu blok f no 9 rt 07 rw 12 kel kalijaya",
+    ]),
     # A report's sentence in lowercase stays: no address's word opening it, fewer than two parts, or running on.
     LowercaseLineCase("a sentence with a road and an RT in it",
                       "di jalan raya bogor km 30 ada pungli oleh petugas rt 3", False),
