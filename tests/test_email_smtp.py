@@ -1270,6 +1270,67 @@ def test_a_mail_naming_several_reports_takes_the_strictest_privacy_among_them(  
 
 
 @dataclass(frozen=True)
+class NamedReportRow:
+    """A new report's mail naming a report in its text (`names`: Siti's anonymous one, a confidential or a named one,
+    one whose copy is gone, an ID never issued) from `sender`, with `subject`; the flags it is filed with, and the
+    acknowledgement it gets (`ack`): anonymous only when the mail asked for it or named its own sender's anonymous
+    report, never by what someone else's report is."""
+
+    id: str
+    names: str
+    anonymous: bool
+    ack: str = "ack"
+    sender: str = "teman@example.org"
+    subject: str = "Laporan warga"
+    confidential: bool = False
+
+
+NAMED_REPORT_ROWS = [
+    NamedReportRow("someone-elses-anonymous-report", "anonymous", anonymous=True),
+    NamedReportRow("someone-elses-confidential-report", "confidential", anonymous=False, confidential=True),
+    NamedReportRow("someone-elses-named-report", "named", anonymous=False),
+    NamedReportRow("a-report-whose-copy-is-gone", "gone", anonymous=True),
+    NamedReportRow("an-id-never-issued", "never_issued", anonymous=True),
+    # the writer's own asking, and the reporter naming her own anonymous report, are told
+    NamedReportRow("the-writer-asks-for-anonymity", "named", anonymous=True, ack="ack_anonymous",
+                   subject="ANONIM: laporan warga"),
+    NamedReportRow("the-reporter-names-her-own-anonymous-report", "anonymous", anonymous=True, ack="ack_anonymous",
+                   sender=REPORTER),
+]
+
+
+@pytest.mark.parametrize("row", NAMED_REPORT_ROWS, ids=[row.id for row in NAMED_REPORT_ROWS])
+def test_a_mail_naming_someone_elses_report_in_its_text_is_told_nothing_of_it(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, row: NamedReportRow) -> None:
+    """A new report carrying another report's tag in its text takes that report's privacy (anonymous when its copy is
+    gone or its ID was never issued), but its acknowledgement says so only when the anonymity is the writer's own:
+    told "laporan anonim Anda", anyone who typed a guessed `[LAPOR #<id>]` into a mail learnt whether that report was
+    anonymous, gone or never issued, or a live named one; up to 16 IDs a mail."""
+    server = make_server()
+    ids = {}
+    for name, subject, sender in [("anonymous", "ANONIM: pungli di kelurahan", REPORTER),
+                                  ("confidential", "RAHASIA: pungli di kelurahan", "lurah@example.org"),
+                                  ("named", "Jalan rusak", NEIGHBOUR), ("gone", "ANONIM: jalan rusak", NEIGHBOUR)]:
+        ids[name] = server.deliver(citizen_mail(subject=subject, sender=sender), mail_from=sender).tracking_id
+        assert ids[name] is not None
+    redis.delete(envelope_key(ids["gone"]))
+    ids["never_issued"] = _tag_fields(ids["named"], redis)["never_issued"]
+    run_replies(server.settings, redis)
+    message_id = make_msgid(domain="example.org")
+    result = server.deliver(citizen_mail(subject=row.subject, sender=row.sender, message_id=message_id,
+                                         body=f"Sama dengan laporan [LAPOR #{ids[row.names]}], jalan di RT 3 rusak."),
+                            mail_from=row.sender)
+    assert result.tracking_id is not None
+    envelope = stored_envelope(redis, result.tracking_id)
+    assert envelope is not None
+    assert (envelope["follow_up_of"], envelope["anonymous"], envelope["confidential"]) == (
+        None, row.anonymous, row.confidential)
+    run_replies(server.settings, redis)
+    [reply] = [r for r in outbox(server.settings) if str(r["In-Reply-To"]).strip() == message_id]
+    assert reply.get_content() == reply_body(row.ack, result.tracking_id)
+
+
+@dataclass(frozen=True)
 class FromRow:
     """A From field as written (raw, so not RFC 5322 where the row says so) and the sender it is: the address in angle
     brackets, as mail clients answer it and DMARC checks its domain."""

@@ -44,6 +44,7 @@ from gateway.followups import (
     others_report_flags,
     report_addresses,
     resolve_with_facts,
+    sent_by_reports_sender,
     stored_envelopes,
     with_parent_flags,
     with_quoted_reports_privacy,
@@ -285,6 +286,10 @@ class MailProcessor:
         parent = named.tracking_id if named is not None else follow_up_of(mail, self.settings.email)
         unknown_parent: str | None = None
         others_parent: str | None = None
+        # The anonymity a new report's acknowledgement tells: the mail's own asking, its sender's own anonymous report
+        # named, a mistyped tag (maybe theirs); never another's report's (below). Told "laporan anonim Anda", whoever
+        # typed a guessed `[LAPOR #<id>]` into a mail learnt whether that report was anonymous, gone or never issued.
+        told_anonymous = draft.anonymous
         # Every other report the mail names (our acknowledgements of two reports forwarded, an answer quoting them, a
         # forward whose subject lost our tag): the mail takes the strictest privacy among them all, and an anonymous
         # one's reporter is withheld as its own sender is (gateway/followups.py). The first tag's alone, a forward of
@@ -297,6 +302,7 @@ class MailProcessor:
         envelope = copies.pop(0) if parent else None
         for copy in copies:
             draft = with_quoted_reports_privacy(draft, copy)
+            told_anonymous |= copy is not None and copy["anonymous"] and sent_by_reports_sender(copy, draft.sender)
         if len(others) > MAX_OTHER_REPORTS:
             draft = with_parent_flags(draft, *UNKNOWN_PARENT_FLAGS)
         others_flags = others_report_flags(envelope, draft.sender)
@@ -316,11 +322,13 @@ class MailProcessor:
                                            facts_of(envelope, draft.sender), self.settings.intake.id_range,
                                            self.intake.holds_unminted, self.ask_casestore)
             unknown_parent = parent if unknown else None
-        elif names_a_mistyped_report(mail) and not draft.anonymous:
+        elif names_a_mistyped_report(mail):
             # A new report whose subject names an ID one typo from a report (maybe the citizen's own anonymous one):
             # filed open, it would put their address beside it. Privacy first, as a mistyped ID with a photo by SMS.
-            draft = draft.model_copy(update={"anonymous": True})
-            log.info("message.made_anonymous", reason="mistyped_report_tag")
+            told_anonymous = True
+            if not draft.anonymous:
+                draft = draft.model_copy(update={"anonymous": True})
+                log.info("message.made_anonymous", reason="mistyped_report_tag")
         if named is not None and draft.follow_up_of is None:
             # Not added (an ID never minted, someone else's report): a report of its own, its text as written, as
             # such a mail by its subject's tag is ("CEK <id>" tells the agency which report it may belong to).
@@ -337,7 +345,7 @@ class MailProcessor:
         bind_message_context(tracking_id=receipt.tracking_id)
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
         await self._enqueue_reply(mail, draft, receipt, normalized.language, unknown_parent, others_parent, to,
-                                  mistyped)
+                                  mistyped, told_anonymous)
         if not receipt.duplicate:
             await self._note_message(report=True)
         if unknown_parent:
@@ -351,9 +359,9 @@ class MailProcessor:
 
     async def _enqueue_reply(self, mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
                              unknown_parent: str | None, others_parent: str | None, to: str | None,
-                             mistyped: str | None) -> None:
+                             mistyped: str | None, told_anonymous: bool) -> None:
         await self._queue_reply_job(reply_payload(mail, draft, receipt, language, unknown_parent, others_parent, to,
-                                                  mistyped))
+                                                  mistyped, told_anonymous))
 
     async def _queue_reply_job(self, payload: dict[str, Any]) -> None:
         """The reply worker's job for `payload`, off the event loop; Redis failing is NotDurable (451: sent again)."""
@@ -450,14 +458,16 @@ def reply_address(mail: ParsedMail, envelope: dict[str, Any] | None, follow_up: 
 
 def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
                   unknown_parent: str | None = None, others_parent: str | None = None,
-                  to: str | None = None, mistyped: str | None = None) -> dict[str, Any]:
+                  to: str | None = None, mistyped: str | None = None,
+                  told_anonymous: bool | None = None) -> dict[str, Any]:
     """What the reply worker needs, and nothing else of the report. A mail that named a report never issued
     (`unknown_parent`), or someone else's (`others_parent`), is answered with the new report's Tracking ID and the
     ID it named: the citizen learns the Tracking ID their mail got, in the subject too, so their next answer threads
     to it. Nothing of the report named is told but that it was not theirs to add to. Answered at `to`, or else at
     the mail's Reply-To or From; not at all when the mail asks for no automatic answer (`no_auto_reply`). A file sent
     with a CEK of a mistyped ID (`mistyped`: the number as typed) is answered that the number is not valid, and with
-    the new report's Tracking ID (`typed_id`), threaded as any acknowledgement."""
+    the new report's Tracking ID (`typed_id`), threaded as any acknowledgement. A new report's acknowledgement says
+    it is anonymous when `told_anonymous` is (None: when the report is), not when another's report named made it so."""
     named = unknown_parent or others_parent
     # A mail delivered again (`receipt.duplicate`: a sending server's retry after our 451, the IMAP poller reading it
     # again) is answered as its first delivery was: a mail is answered once (workers/email_reply.py), so this reply
@@ -473,7 +483,7 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     elif mistyped is not None:
         kind = "bad_tracking_id_photo"
     else:
-        kind = acknowledgement(draft.anonymous)
+        kind = acknowledgement(draft.anonymous if told_anonymous is None else told_anonymous)
     return {
         **({"follow_up_of": named} if named else {}),
         **({"typed_id": mistyped} if mistyped is not None else {}),
