@@ -813,9 +813,7 @@ class SpoolReplayer:
         failed: str | None = None  # a replay that failed on an error not Redis's: Redis answered all the same
         try:
             spool.last_unreadable = None  # the reason as of this round: a file made readable is no longer it
-            if self._intake.replay_due:
-                await asyncio.to_thread(self._intake.replay_spool)
-            waiting = spool.size_bytes()
+            waiting = await asyncio.to_thread(self._replay, spool)
             metrics.SPOOL_SIZE.set(waiting)
             self._refusal = None
         except ResponseError as error:
@@ -823,15 +821,23 @@ class SpoolReplayer:
             if refusal != self._refusal:
                 self._refusal = refusal
                 log.error("spool.replay_failed", reason=outage_reason(error), error=refusal[0], detail=refusal[1],
-                          spool_bytes=spool.size_bytes())
+                          spool_bytes=await asyncio.to_thread(spool.size_bytes))
         except RedisError:
             pass  # still down: try again next round
         except Exception as error:  # a bug must not stop replay for good
             log.error("spool.replay_failed", error=type(error).__name__)
             # Redis answered (its errors are the branches above): a replay failing so every round is a stuck spool.
             # Taken for Redis down, it left the views all ok while no spooled report reached the case store.
-            waiting, failed = spool.size_bytes(), f"replay failed ({type(error).__name__}); see spool.replay_failed"
+            waiting = await asyncio.to_thread(spool.size_bytes)
+            failed = f"replay failed ({type(error).__name__}); see spool.replay_failed"
         await asyncio.to_thread(self._say_stuck, spool, waiting, failed)
+
+    def _replay(self, spool: Spool) -> int:
+        """Replay the spool when it has work; its size after. On a thread, as all of a round's spool I/O: listed on the
+        event loop once a second, a spool disk that hangs (an NFS server gone) stalled every webhook with it."""
+        if self._intake.replay_due:
+            self._intake.replay_spool()
+        return spool.size_bytes()
 
     def _say_stuck(self, spool: Spool, waiting: int | None, failed: str | None = None) -> None:
         """Answered reports left in the spool for `REPLAY_STUCK_SECONDS` after rounds that found Redis answering (a

@@ -592,6 +592,34 @@ async def test_a_replay_failing_every_round_on_an_error_not_redis_is_a_stuck_spo
         "replay failed (ValueError); see spool.replay_failed"]
 
 
+@pytest.mark.parametrize("case", ["replayed", "refused by Redis", "failing on an error not Redis's"])
+async def test_the_replayer_lists_the_spool_off_the_event_loop(
+    intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """Each round, once a second, asked whether the spool held files and read its size on the gateway's event loop: a
+    spool disk that hangs (an NFS server gone) stalled every webhook with it, the ones the spool was to answer."""
+    assert intake.spool is not None
+    spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
+    if case == "refused by Redis":
+        Redis.from_url(own_redis.url).config_set("min-replicas-to-write", 1)
+    elif case == "failing on an error not Redis's":
+        monkeypatch.setattr(intake, "_replay_batch", lambda records: 1 / 0)
+    listed_on_loop: list[bool] = []
+    real = intake.spool._pending_stats
+
+    def listed() -> list[tuple[os.stat_result, Path]]:
+        try:
+            asyncio.get_running_loop()
+            listed_on_loop.append(True)
+        except RuntimeError:
+            listed_on_loop.append(False)
+        return real()
+
+    monkeypatch.setattr(intake.spool, "_pending_stats", listed)
+    await SpoolReplayer(intake).round()
+    assert listed_on_loop and not any(listed_on_loop), case
+
+
 HELD = "vm-p1f-t1.replaying: held by another live process (a gateway cut off from Redis, or hung)"
 
 
