@@ -792,6 +792,9 @@ class SpoolReplayer:
         # is told (`REPLAY_STUCK_KEY`, `spool.replay_stuck`).
         self._stuck_since: float | None = None
         self._stuck_told = False
+        # Whether a `spool.replay_stuck` waits for its `spool.replay_unstuck`: owed until the spool is empty, an
+        # outage between (which ends the episode) or not.
+        self._unstuck_owed = False
         # Whether this replayer's entry may be in `REPLAY_STUCK_KEY`: deleted once the spool is empty, even after an
         # outage ended the episode in between.
         self._stuck_written = False
@@ -857,8 +860,9 @@ class SpoolReplayer:
                 if self._stuck_written:
                     self._intake.redis.hdel(REPLAY_STUCK_KEY, self._field(spool))
                     self._stuck_written = False
-                if self._stuck_told:
-                    self._stuck_told = False
+                self._stuck_told = False
+                if self._unstuck_owed:
+                    self._unstuck_owed = False
                     log.warning("spool.replay_unstuck")
                 return
             self._stuck_since = self._stuck_since or now
@@ -875,7 +879,7 @@ class SpoolReplayer:
         except RedisError:
             return  # gone meanwhile: the next round tells
         if not self._stuck_told:
-            self._stuck_told = True
+            self._stuck_told = self._unstuck_owed = True
             log.error("spool.replay_stuck", spool_bytes=waiting, reason=reason,
                       seconds=round(now - self._stuck_since))
 

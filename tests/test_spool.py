@@ -726,6 +726,39 @@ async def test_a_spool_stuck_again_after_a_redis_outage_is_told_again(
     assert told() == ["spool.replay_stuck", "spool.replay_stuck"]
 
 
+@pytest.mark.parametrize("stuck_again", [False, True], ids=["emptied once Redis was back", "stuck again, then emptied"])
+async def test_a_spool_told_stuck_is_told_unstuck_once_empty_though_a_redis_outage_came_between(
+    intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO,
+    stuck_again: bool,
+) -> None:
+    """An outage ends a stuck episode, and it ended the promise of `spool.replay_unstuck` with it: a spool told stuck,
+    then Redis down a moment, then emptied, was never told unstuck (an alert on the pair stayed open for good)."""
+    assert intake.spool is not None
+    spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
+    real_open = Path.open
+
+    def refused(path: Path, mode: str = "r", *args: object, **kwargs: object) -> object:
+        if path.stem == "vm-p1f-t1" and mode == "r+b":
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(path, mode, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", refused)
+    shift = [0.0]
+    replayer = SpoolReplayer(intake, clock=lambda: time.time() + shift[0])
+    for shift[0] in (0.0, 31.0):
+        await replayer.round()
+    own_redis.stop()
+    await replayer.round()
+    own_redis.start()
+    for shift[0] in ((40.0, 71.0) if stuck_again else (40.0,)):
+        await replayer.round()
+    monkeypatch.setattr(Path, "open", real_open)  # made readable
+    await replayer.round()
+    told = [e["event"] for e in log_events(log_stream) if e["event"].startswith("spool.replay_")]
+    assert told == ["spool.replay_stuck", *(["spool.replay_stuck"] if stuck_again else []), "spool.replay_unstuck"]
+    assert intake.spool.size_bytes() == 0 and not Redis.from_url(own_redis.url).exists(REPLAY_STUCK_KEY)
+
+
 def test_the_spools_leftovers_of_killed_processes_are_removed_at_start_once_old_and_not_held(
     test_env: TestEnvironment, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
