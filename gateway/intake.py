@@ -799,12 +799,12 @@ class SpoolReplayer:
         # outage ended the episode in between.
         self._stuck_written = False
         self._host = loggable_host(socket.gethostname())
-        # This replayer's field: its spool's identity (`Spool.identity`, read when first needed), then the replayer
-        # itself (host, pid, start). One entry per replayer, not per host and directory: two gateways on one
-        # directory each say why they are stuck (one's "held by another live process" overwrote the other's own
-        # reason, every round). The views count a spool once by its identity, which the hosts sharing a directory
-        # share too, so a spool on a shared disk is one spool, not one per host.
-        self._replayer = file_stem(socket.gethostname())
+        # This replayer's field: the replayer itself (host, pid, start). One entry per replayer, not per host and
+        # directory: two gateways on one directory each say why they are stuck (one's "held by another live process"
+        # overwrote the other's own reason, every round). The views count a spool once by its identity in the entry
+        # (`Spool.identity`, read when first needed and until found), which the hosts sharing a directory share too,
+        # so a spool on a shared disk is one spool, not one per host.
+        self._stuck_field = file_stem(socket.gethostname())
         self._spool_identity: str | None = None
 
     async def round(self) -> None:
@@ -858,7 +858,7 @@ class SpoolReplayer:
                 self._stuck_since = None
                 spool.last_unreadable = None
                 if self._stuck_written:
-                    self._intake.redis.hdel(REPLAY_STUCK_KEY, self._field(spool))
+                    self._intake.redis.hdel(REPLAY_STUCK_KEY, self._stuck_field)
                     self._stuck_written = False
                 self._stuck_told = False
                 if self._unstuck_owed:
@@ -870,8 +870,8 @@ class SpoolReplayer:
                 return
             reason = failed or spool.last_unreadable or spool.held_elsewhere() or "not replayed"
             at = redis_time(self._intake.redis.time())  # the status views' clock, whichever host they run on
-            self._intake.redis.hset(REPLAY_STUCK_KEY, self._field(spool), orjson.dumps({
-                "spool": self._spool_identity, "host": self._host, "since": self._stuck_since, "at": at,
+            self._intake.redis.hset(REPLAY_STUCK_KEY, self._stuck_field, orjson.dumps({
+                "spool": self._identity(spool), "host": self._host, "since": self._stuck_since, "at": at,
                 "bytes": waiting, "reason": reason}))
             self._stuck_written = True
             if not self._stuck_told:
@@ -883,11 +883,13 @@ class SpoolReplayer:
             log.error("spool.replay_stuck", spool_bytes=waiting, reason=reason,
                       seconds=round(now - self._stuck_since))
 
-    def _field(self, spool: Spool) -> str:
-        """`<spool identity>:<replayer>` (see `__init__`)."""
+    def _identity(self, spool: Spool) -> str:
+        """The spool's identity (`Spool.identity`); host and path while it can be neither read nor made, asked again
+        at the next round: kept after one I/O error, a spool two hosts share was counted twice for as long as the
+        process lived."""
         if self._spool_identity is None:
             self._spool_identity = spool.identity()
-        return f"{self._spool_identity}:{self._replayer}"
+        return self._spool_identity or f"{self._host}:{spool.directory}"
 
 
 async def run_spool_replayer(intake: Intake, interval: float = 1.0) -> None:

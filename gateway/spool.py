@@ -61,8 +61,8 @@ QUARANTINED_RECORD = re.compile(r"(?P<key>.+-line[0-9]+)\.(?:bad|reason)", re.DO
 # process, not at every replay round nor at every status view (each reads the spool's size through a Spool of its own).
 _told_unreadable: dict[str, str] = {}
 # Spools whose answered reports a replayer has not moved into Redis for `REPLAY_STUCK_SECONDS` though Redis answers
-# (a file it cannot read, ...): a hash, a field per replayer (`<spool identity>:<host>-p<pid>-t<start>`, see
-# `SpoolReplayer`), its value JSON {"spool", "host", "since", "at", "bytes", "reason"}, written by the replayer every
+# (a file it cannot read, ...): a hash, a field per replayer (`<host>-p<pid>-t<start>`, see `SpoolReplayer`), its
+# value JSON {"spool", "host", "since", "at", "bytes", "reason"}, written by the replayer every
 # round while it lasts and deleted once the spool is empty. The status views say it, one spool per identity with
 # each of its replayers' reasons; an entry whose replayer stopped writing (`at` older than
 # `REPLAY_STUCK_FRESH_SECONDS`) is not shown, and deleted once older than `REPLAY_STUCK_EXPIRE_SECONDS` by the next
@@ -200,10 +200,10 @@ class Spool:
     def _new_path(self) -> Path:
         return self.directory / f"{file_stem(socket.gethostname())}{SPOOL_SUFFIX}"
 
-    def identity(self) -> str:
+    def identity(self) -> str | None:
         """A token naming this spool, kept in it (`SPOOL_ID_FILE`, made by the first process that asks): the same
         for every host that mounts the directory, whatever its path there, and different for two hosts' own
-        directories under one path. Where it can be neither read nor made, host and path stand for it."""
+        directories under one path. None where it can be neither read nor made (an I/O error, a damaged file)."""
         path = self.directory / SPOOL_ID_FILE
         try:
             if not path.exists():
@@ -218,9 +218,7 @@ class Spool:
             token = path.read_text(encoding="ascii").strip()
         except (OSError, UnicodeDecodeError):
             token = ""
-        if not re.fullmatch(r"[0-9a-f]{16}", token):
-            return f"{loggable_host(socket.gethostname())}:{self.directory}"
-        return token
+        return token if re.fullmatch(r"[0-9a-f]{16}", token) else None
 
     def check_writable(self) -> None:
         """Prove the spool can take a record now; raise SpoolNotWritable naming the directory otherwise."""

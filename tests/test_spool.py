@@ -658,6 +658,53 @@ async def test_each_replayer_stuck_on_one_spool_is_told_and_the_spool_counted_on
     assert metrics.SPOOL_REPLAY_STUCK._value.get() == 1, case
 
 
+@pytest.mark.parametrize("case", ["its read failing once (an I/O error)", "its making failing once (a fsync)"])
+async def test_a_spool_identity_not_found_once_is_looked_for_again(
+    intake: Intake, other_gateway: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """The replayer read its spool's identity (`.spool-id`) once and kept what it found for good: after one I/O
+    error, host and path stood for it as long as the process lived, and a spool two hosts share, stuck, was counted
+    twice in every view."""
+    assert intake.spool is not None
+    spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
+
+    def fails(records: object) -> int:
+        raise ValueError("a record this version cannot store")
+
+    monkeypatch.setattr(intake, "_replay_batch", fails)
+    failures = [OSError(errno.EIO, "Input/output error")]
+    if case.startswith("its read"):
+        real_read = Path.read_text
+
+        def read_text(path: Path, *args: object, **kwargs: object) -> str:
+            if path.name == ".spool-id" and failures:
+                raise failures.pop()
+            return real_read(path, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Path, "read_text", read_text)
+    else:
+        real_fsync = spool_module.fsync_directory
+
+        def fsync_directory(directory: Path) -> None:
+            if failures:
+                raise failures.pop()
+            real_fsync(directory)
+
+        monkeypatch.setattr(spool_module, "fsync_directory", fsync_directory)
+    shift = [0.0]
+    failing = SpoolReplayer(intake, clock=lambda: time.time() + shift[0])
+    with monkeypatch.context() as patched:
+        patched.setattr(socket, "gethostname", lambda: "vm-b")
+        finding_it_held = SpoolReplayer(other_gateway, clock=lambda: time.time() + shift[0])
+    for shift[0] in (0.0, 31.0, 32.0):
+        await failing.round()
+        await finding_it_held.round()
+    assert not failures, case
+    document = HealthMonitor(Redis.from_url(own_redis.url), load_rules(CONFIG_DIR / "health.toml")).check()
+    [stuck] = document["spool_stuck"]
+    assert stuck["host"].endswith(", vm-b"), case
+
+
 @pytest.mark.parametrize(("case", "age", "kept"), [
     ("a replayer restarted a day and more ago", 86_401.0, False),
     ("a replayer stopped a minute ago: hidden, kept for now", 60.0, True),
