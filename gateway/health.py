@@ -1822,9 +1822,11 @@ def _stuck_spools(raw: dict[bytes, bytes], now: float) -> list[dict[str, Any]]:
     stuck = []
     for replayers in spools.values():
         latest = max(replayers, key=lambda entry: entry["at"])
+        # The earliest a replayer can tell: one whose `since` is damaged sorted first (as 0) and stood for them all.
+        since = min((found for entry in replayers if (found := _float(entry.get("since"))) is not None), default=None)
         stuck.append({
             "host": ", ".join(dict.fromkeys(str(entry.get("host", "?")) for entry in replayers)),
-            "since": _clock(_float(replayers[0].get("since"))),
+            "since": _clock(since),
             "bytes": int(_number(latest.get("bytes")) or 0),
             "reason": "; ".join(dict.fromkeys(_clean(str(entry.get("reason", ""))) for entry in replayers))})
     return sorted(stuck, key=lambda entry: entry["since"] or "")

@@ -568,6 +568,19 @@ def test_a_stuck_spools_entry_with_a_damaged_size_is_shown_without_failing_the_s
     assert [(stuck["host"], stuck["bytes"]) for stuck in document["spool_stuck"]] == [("vm", 0)]
 
 
+@pytest.mark.parametrize("since", [b'"x"', b'null', b'[1]', b'{}'])
+def test_a_stuck_spools_since_is_its_replayers_earliest_readable_one(own_redis: EmbeddedRedis, since: bytes) -> None:
+    """One replayer's entry with a damaged `since` (by hand, another version) sorted first as 0 and stood for the
+    spool's: the views said stuck since nothing, where the other replayer said since when."""
+    redis = Redis.from_url(own_redis.url)
+    seconds, _ = redis.time()
+    for field, written in ((b"vm-p1-t1", b"%d" % (seconds - 60)), (b"vm-p2-t2", since)):
+        redis.hset(REPLAY_STUCK_KEY, field, b'{"spool": "0123456789abcdef", "host": "vm", "since": %s, "at": %d, '
+                   b'"bytes": 10, "reason": "not replayed"}' % (written, seconds))
+    [stuck] = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).status()["spool_stuck"]
+    assert stuck["since"] == datetime.fromtimestamp(seconds - 60, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
 async def test_a_replay_failing_every_round_on_an_error_not_redis_is_a_stuck_spool(
     intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
