@@ -184,19 +184,21 @@ def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> in
 
 def listening_ports(settings: Settings, commands: Iterable[str]) -> list[tuple[str, str, int, str]]:
     """(process, host, port, the setting that moves it) of each of the Procfile's `commands` that listens."""
-    ports = {"serve": ("gateway", settings.http.host, settings.http.port, "LAPOR_HTTP_PORT"),
-             "smtp": ("smtp", settings.smtp.host, settings.smtp.port, "LAPOR_SMTP_PORT"),
-             "casestore": ("casestore", "127.0.0.1", settings.casestore.port, "LAPOR_CASESTORE_PORT")}
+    ports = {"serve": ("gateway", settings.http.host, settings.http.port, "LAPOR_HTTP_PORT", "LAPOR_HTTP_HOST"),
+             "smtp": ("smtp", settings.smtp.host, settings.smtp.port, "LAPOR_SMTP_PORT", "LAPOR_SMTP_HOST"),
+             "casestore": ("casestore", "127.0.0.1", settings.casestore.port, "LAPOR_CASESTORE_PORT", None)}
     if settings.is_development:  # idle in production
         ports["fake-providers"] = ("fake_providers", "127.0.0.1", settings.social.fake_providers_port,
-                                   "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT")
+                                   "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT", None)
     found = []
     for command in commands:
         assignments, words = _command_words(command)
         listening = ports.get(words[1]) if len(words) > 1 and Path(words[0]).name == "lapor-gateway" else None
         if listening is None:
             continue
-        process, host, port, setting = listening
+        process, host, port, setting, host_setting = listening
+        # Where its process binds: the host setting of its `env` prefix, as its port setting there.
+        host = assignments.get(host_setting, host) if host_setting else host
         if assignments.get(setting, "").isdigit():
             port, setting = int(assignments[setting]), f"{setting} in the Procfile"
         option = _port_option(words[2:])
@@ -211,7 +213,7 @@ def _command_words(command: str) -> tuple[dict[str, str], list[str]]:
     recognised, and its port was never tried."""
     words = shlex.split(command)
     assignments: dict[str, str] = {}
-    if words[:1] == ["env"]:
+    if words and Path(words[0]).name == "env":  # `/usr/bin/env` too
         words = words[1:]
         while words and "=" in words[0] and not words[0].startswith("-"):
             name, value = words.pop(0).split("=", 1)

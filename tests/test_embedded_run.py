@@ -642,6 +642,8 @@ def test_a_make_run_whose_port_another_process_holds_starts_nothing_and_names_th
      "casestore", "LAPOR_CASESTORE_PORT"),
     ("an env prefix of other settings, moved with --port",
      "env LAPOR_LOG_LEVEL=debug PYTHONUNBUFFERED=1 lapor-gateway casestore --port {port}", "casestore", "--port"),
+    ("an env prefix run by its path", "/usr/bin/env LAPOR_CASESTORE_PORT={port} lapor-gateway casestore",
+     "casestore", "LAPOR_CASESTORE_PORT"),
 ])
 def test_a_procfile_commands_own_port_is_tried(tmp_path: Path, case: str, command: str, process: str,
                                                setting: str) -> None:
@@ -656,6 +658,22 @@ def test_a_procfile_commands_own_port_is_tried(tmp_path: Path, case: str, comman
         assert taken_ports(settings, [command.format(port=port)]) == [
             (process, "127.0.0.1", port, f"{setting} in the Procfile")], case
     assert taken_ports(settings, [command.format(port=port)]) == [], case
+
+
+@pytest.mark.parametrize(("held_on", "taken"), [("127.0.0.2", True), ("127.0.0.1", False)])
+def test_a_procfile_commands_own_host_setting_is_where_its_port_is_tried(
+        tmp_path: Path, held_on: str, taken: bool) -> None:
+    """`env LAPOR_SMTP_HOST=... LAPOR_SMTP_PORT=N lapor-gateway smtp` listens on that host: its port was tried on the
+    settings' host instead, a port held there refusing a run that would have started, and one held where the process
+    binds not seen."""
+    settings = load_settings({"LAPOR_DATA_DIR": str(tmp_path), "LAPOR_PROFILE": "development"})
+    with socket.socket() as holder:
+        holder.bind((held_on, 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        command = f"env LAPOR_SMTP_HOST=127.0.0.2 LAPOR_SMTP_PORT={port} lapor-gateway smtp"
+        assert taken_ports(settings, [command]) == (
+            [("smtp", "127.0.0.2", port, "LAPOR_SMTP_PORT in the Procfile")] if taken else []), held_on
 
 
 @pytest.mark.parametrize(("case", "http_host", "held_on", "taken"), [
