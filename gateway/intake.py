@@ -802,10 +802,9 @@ class SpoolReplayer:
         # This replayer's field: the replayer itself (host, pid, start). One entry per replayer, not per host and
         # directory: two gateways on one directory each say why they are stuck (one's "held by another live process"
         # overwrote the other's own reason, every round). The views count a spool once by its identity in the entry
-        # (`Spool.identity`, read when first needed and until found), which the hosts sharing a directory share too,
-        # so a spool on a shared disk is one spool, not one per host.
+        # (`Spool.identity`), which the hosts sharing a directory share too, so a spool on a shared disk is one
+        # spool, not one per host.
         self._stuck_field = file_stem(socket.gethostname())
-        self._spool_identity: str | None = None
 
     async def round(self) -> None:
         """When the spool holds reports and Redis answers, replay them."""
@@ -884,12 +883,10 @@ class SpoolReplayer:
                       seconds=round(now - self._stuck_since))
 
     def _identity(self, spool: Spool) -> str:
-        """The spool's identity (`Spool.identity`); host and path while it can be neither read nor made, asked again
-        at the next round: kept after one I/O error, a spool two hosts share was counted twice for as long as the
-        process lived."""
-        if self._spool_identity is None:
-            self._spool_identity = spool.identity()
-        return self._spool_identity or f"{self._host}:{spool.directory}"
+        """The spool's identity (`Spool.identity`), read at each round it is stuck; host and path while it can be
+        neither read nor made. Kept for the process's life, host and path after one I/O error, or a token another
+        host replaced (a damaged one two hosts replaced at once), counted a spool two hosts share twice for good."""
+        return spool.identity() or f"{self._host}:{spool.directory}"
 
 
 async def run_spool_replayer(intake: Intake, interval: float = 1.0) -> None:

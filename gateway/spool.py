@@ -74,6 +74,7 @@ REPLAY_STUCK_FRESH_SECONDS = 30.0
 REPLAY_STUCK_EXPIRE_SECONDS = 86_400.0
 # In the spool directory: a token naming the spool whatever the path or host it is reached by (`Spool.identity`).
 SPOOL_ID_FILE = ".spool-id"
+SPOOL_ID = re.compile(rb"[0-9a-f]{16}")
 # What a process killed at the wrong moment leaves in the spool directory besides temporary files: a new spool file
 # not yet renamed (`.<name>.opening`, empty), a saved reserve taken or dropped and not yet deleted
 # (`.<reserve>.taken-<pid>`, sequence numbers only), a writability probe (`.probe-<pid>-<thread>`). Removed at start
@@ -203,22 +204,32 @@ class Spool:
     def identity(self) -> str | None:
         """A token naming this spool, kept in it (`SPOOL_ID_FILE`, made by the first process that asks): the same
         for every host that mounts the directory, whatever its path there, and different for two hosts' own
-        directories under one path. None where it can be neither read nor made (an I/O error, a damaged file)."""
+        directories under one path. One that is no token (emptied or edited by hand, a disk's damage) is replaced:
+        left, host and path stood for it on each host, and a stuck spool two hosts share was counted once per host.
+        Two replacing it at once leave the last one's, which every caller reads from then on (none keeps it). None
+        where it can be neither read nor made (an I/O error)."""
         path = self.directory / SPOOL_ID_FILE
         try:
-            if not path.exists():
+            try:
+                found: bytes | None = path.read_bytes().strip()
+            except FileNotFoundError:
+                found = None
+            if found is None or not SPOOL_ID.fullmatch(found):
                 made = write_temporary(path, secrets.token_hex(8).encode(), what="spool_id")
                 try:
-                    os.link(made, path)  # never over one another process made meanwhile
+                    if found is None:
+                        os.link(made, path)  # never over one another process made meanwhile
+                    else:
+                        os.replace(made, path)
                     fsync_directory(self.directory)
                 except FileExistsError:
                     pass
                 finally:
                     made.unlink(missing_ok=True)
-            token = path.read_text(encoding="ascii").strip()
-        except (OSError, UnicodeDecodeError):
-            token = ""
-        return token if re.fullmatch(r"[0-9a-f]{16}", token) else None
+                found = path.read_bytes().strip()
+        except OSError:
+            return None
+        return found.decode() if SPOOL_ID.fullmatch(found) else None
 
     def check_writable(self) -> None:
         """Prove the spool can take a record now; raise SpoolNotWritable naming the directory otherwise."""

@@ -8,6 +8,7 @@ import errno
 import fcntl
 import io
 import os
+import re
 import resource
 import signal
 import socket
@@ -687,14 +688,14 @@ async def test_a_spool_identity_not_found_once_is_looked_for_again(
     monkeypatch.setattr(intake, "_replay_batch", fails)
     failures = [OSError(errno.EIO, "Input/output error")]
     if case.startswith("its read"):
-        real_read = Path.read_text
+        real_read = Path.read_bytes
 
-        def read_text(path: Path, *args: object, **kwargs: object) -> str:
+        def read_bytes(path: Path) -> bytes:
             if path.name == ".spool-id" and failures:
                 raise failures.pop()
-            return real_read(path, *args, **kwargs)  # type: ignore[arg-type]
+            return real_read(path)
 
-        monkeypatch.setattr(Path, "read_text", read_text)
+        monkeypatch.setattr(Path, "read_bytes", read_bytes)
     else:
         real_fsync = spool_module.fsync_directory
 
@@ -716,6 +717,39 @@ async def test_a_spool_identity_not_found_once_is_looked_for_again(
     document = HealthMonitor(Redis.from_url(own_redis.url), load_rules(CONFIG_DIR / "health.toml")).check()
     [stuck] = document["spool_stuck"]
     assert stuck["host"].endswith(", vm-b"), case
+
+
+@pytest.mark.parametrize("damaged", [b"", b"0123\n", b"\xff\xfe", b"0123456789ABCDEF"])
+async def test_a_damaged_spool_identity_is_replaced_and_a_spool_two_hosts_share_counted_once(
+    intake: Intake, other_gateway: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, damaged: bytes,
+) -> None:
+    """A `.spool-id` that is no token (emptied or edited by hand, a disk's damage) was left as it was, host and path
+    standing for it on each host: a stuck spool two hosts share was counted once per host, for good. It is replaced,
+    and read at each round, so two hosts that each found it damaged and replaced it agree on the last one."""
+    assert intake.spool is not None
+    spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
+
+    def fails(records: object) -> int:
+        raise ValueError("a record this version cannot store")
+
+    monkeypatch.setattr(intake, "_replay_batch", fails)
+    identity = intake.spool.directory / ".spool-id"
+    identity.write_bytes(damaged)
+    shift = [0.0]
+    first = SpoolReplayer(intake, clock=lambda: time.time() + shift[0])
+    with monkeypatch.context() as patched:
+        patched.setattr(socket, "gethostname", lambda: "vm-b")
+        second = SpoolReplayer(other_gateway, clock=lambda: time.time() + shift[0])
+    for shift[0] in (0.0, 31.0):
+        await first.round()
+    identity.write_bytes(damaged)  # as the second host read it, before the first replaced it
+    for shift[0] in (32.0, 63.0, 64.0):
+        await first.round()
+        await second.round()
+    document = HealthMonitor(Redis.from_url(own_redis.url), load_rules(CONFIG_DIR / "health.toml")).check()
+    [stuck] = document["spool_stuck"]
+    assert stuck["host"].endswith(", vm-b")
+    assert re.fullmatch(rb"[0-9a-f]{16}", identity.read_bytes())
 
 
 @pytest.mark.parametrize(("case", "age", "kept"), [
