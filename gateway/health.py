@@ -592,6 +592,13 @@ def _silent_for(since: float, signals: ChannelSignals, now: float) -> float:
     return max(0.0, now - max(since, signals.clock_stepped_at or since))
 
 
+def _for_a_while_after(at: float, now: float, degraded_seconds: float, down_seconds: float) -> State:
+    """The state an event leaves a channel in for a while after it (`at`): down, then degraded, then ok; a level
+    whose seconds are 0 is off."""
+    since = max(0.0, now - at)
+    return State.DOWN if since < down_seconds else State.DEGRADED if since < degraded_seconds else State.OK
+
+
 def rule_mentions_gap(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
                       now: float) -> Finding | None:
     """Mentions possibly out of the provider's reach (X keeps the newest ~800 reachable), for a while after the poll
@@ -599,9 +606,8 @@ def rule_mentions_gap(signals: ChannelSignals, _: Sequence[QueueStats], rules: C
     (`channel.mentions_gap`), no view said that citizens' mentions may have been lost."""
     if signals.mentions_gap_at is None:
         return None
-    since = max(0.0, now - signals.mentions_gap_at)
-    state = (State.DOWN if since < rules.mentions_gap_down_seconds else
-             State.DEGRADED if since < rules.mentions_gap_degraded_seconds else State.OK)
+    state = _for_a_while_after(signals.mentions_gap_at, now, rules.mentions_gap_degraded_seconds,
+                               rules.mentions_gap_down_seconds)
     return _finding("mentions_gap", state, f"mentions posted {signals.mentions_gap} may be out of the provider's "
                                            f"reach (found {_clock(signals.mentions_gap_at)}): look them up by hand")
 
@@ -613,9 +619,8 @@ def rule_mail_failed(signals: ChannelSignals, _: Sequence[QueueStats], rules: Ch
     rejection counters said so, every view "ok" (a parser bug quarantines every mail of its kind)."""
     if signals.mail_failed_at is None:
         return None
-    since = max(0.0, now - signals.mail_failed_at)
-    state = (State.DOWN if since < rules.mail_failed_down_seconds else
-             State.DEGRADED if since < rules.mail_failed_degraded_seconds else State.OK)
+    state = _for_a_while_after(signals.mail_failed_at, now, rules.mail_failed_degraded_seconds,
+                               rules.mail_failed_down_seconds)
     return _finding("mail_failed", state, f"a mail the gateway failed to read was quarantined "
                                           f"{_clock(signals.mail_failed_at)} ({signals.mail_failed or 'error'}): "
                                           "lapor-gateway email quarantine list, reprocess once mended")

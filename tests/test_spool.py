@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import orjson
 import pytest
@@ -785,6 +785,20 @@ async def test_stuck_entries_whose_replayer_stopped_are_deleted_once_a_day_old(
     assert (b"0123456789abcdef:vm-p1f-t1" in fields, len(fields)) == (kept, 1 + kept), case
 
 
+def refuse_opening(monkeypatch: pytest.MonkeyPatch, stem: str) -> Callable[..., Any]:
+    """The spool file `stem` cannot be opened for its replay (another user's file): the spool is stuck. Returns the
+    real `Path.open`, to make it readable again."""
+    real_open = Path.open
+
+    def refused(path: Path, mode: str = "r", *args: object, **kwargs: object) -> object:
+        if path.stem == stem and mode == "r+b":
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(path, mode, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", refused)
+    return real_open
+
+
 async def test_a_spool_stuck_again_after_a_redis_outage_is_told_again(
     intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO,
 ) -> None:
@@ -792,14 +806,7 @@ async def test_a_spool_stuck_again_after_a_redis_outage_is_told_again(
     an outage the spool stuck again was never told again (the views said it, the log did not)."""
     assert intake.spool is not None
     spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
-    real_open = Path.open
-
-    def refused(path: Path, mode: str = "r", *args: object, **kwargs: object) -> object:
-        if path.stem == "vm-p1f-t1" and mode == "r+b":
-            raise PermissionError(errno.EACCES, "Permission denied")
-        return real_open(path, mode, *args, **kwargs)  # type: ignore[call-overload]
-
-    monkeypatch.setattr(Path, "open", refused)
+    refuse_opening(monkeypatch, "vm-p1f-t1")
     shift = [0.0]
     replayer = SpoolReplayer(intake, clock=lambda: time.time() + shift[0])
 
@@ -829,14 +836,7 @@ async def test_a_spool_told_stuck_is_told_unstuck_once_empty_though_a_redis_outa
     then Redis down a moment, then emptied, was never told unstuck (an alert on the pair stayed open for good)."""
     assert intake.spool is not None
     spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
-    real_open = Path.open
-
-    def refused(path: Path, mode: str = "r", *args: object, **kwargs: object) -> object:
-        if path.stem == "vm-p1f-t1" and mode == "r+b":
-            raise PermissionError(errno.EACCES, "Permission denied")
-        return real_open(path, mode, *args, **kwargs)  # type: ignore[call-overload]
-
-    monkeypatch.setattr(Path, "open", refused)
+    real_open = refuse_opening(monkeypatch, "vm-p1f-t1")
     shift = [0.0]
     replayer = SpoolReplayer(intake, clock=lambda: time.time() + shift[0])
     for shift[0] in (0.0, 31.0):
