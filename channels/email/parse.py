@@ -105,15 +105,16 @@ class ParsedMail:
     # that kept our tag in its subject, and that official's words are the citizen's evidence.
     tagged_text: str | None = None
     # The Tracking IDs of the `[LAPOR #<id>]` tags in the mail's text parts as sent (valid ones, in ASCII digits), in
-    # order, each once, at most MAX_BODY_TAGS + 1: quoted and forwarded ones too, our replies' among them, which `text`
-    # passes over. The reports a mail names besides its subject's and its threading's (`guards.reports_named`): a
-    # forward of our acknowledgements of two reports, or an answer quoting them, names both.
+    # order, each once, at most MAX_NAMED_REPORTS + 1: quoted and forwarded ones too, our replies' among them, which
+    # `text` passes over. The reports a mail names besides its subject's and its threading's (`guards.reports_named`):
+    # a forward of our acknowledgements of two reports, or an answer quoting them, names both.
     body_tags: tuple[str, ...] = ()
 
 
-# The most tags of a mail's text read (`ParsedMail.body_tags`): each is an envelope copy read. One more is kept, so
-# that a mail naming more is known to (it takes the privacy of a report whose copy cannot be read).
-MAX_BODY_TAGS = 16
+# The most reports besides the one it continues whose privacy a mail takes, each an envelope copy read: as many tags
+# of its text are read (`ParsedMail.body_tags`), one more kept so that a mail naming more is known to (it takes,
+# beside theirs, the privacy of a report whose copy cannot be read: anonymous). One bound for both (the processor's).
+MAX_NAMED_REPORTS = 16
 
 
 def body_tags(body: str) -> tuple[str, ...]:
@@ -122,7 +123,7 @@ def body_tags(body: str) -> tuple[str, ...]:
     for match in SUBJECT_TAG.finditer(body):
         if is_valid_tracking_id(match.group(1)):
             found.setdefault(normalize_tracking_id(match.group(1)), None)
-        if len(found) > MAX_BODY_TAGS:
+        if len(found) > MAX_NAMED_REPORTS:
             break
     return tuple(found)
 

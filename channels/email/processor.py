@@ -34,7 +34,7 @@ from channels.email.guards import (
     names_a_mistyped_report,
     reports_named,
 )
-from channels.email.parse import ParsedMail, TooComplex, parse_mail, without_image_placeholders
+from channels.email.parse import MAX_NAMED_REPORTS, ParsedMail, TooComplex, parse_mail, without_image_placeholders
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
@@ -70,9 +70,6 @@ REPLY_FUNC = "workers.email_reply.send_email_reply"
 # IMAP poller's processing of it did (`processing_error`). Told by every view (health rule `mail_failed`).
 FAILED_TO_READ = frozenset({"parse_error", "processing_error"})
 MAX_MESSAGE_ID = 512
-# The most reports besides the one it continues whose privacy a mail takes (`reports_named`), each a copy read: one
-# naming more takes, beside theirs, the privacy of a report whose copy cannot be read (anonymous).
-MAX_OTHER_REPORTS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,13 +294,13 @@ class MailProcessor:
         others = [report for report in reports_named(mail, self.settings.email) if report != parent]
         # The report's envelope copy, read and checked once for the three decisions below (gateway/followups.py): a
         # damaged copy is taken as gone by all three. The others' are read with it, in one round trip.
-        read = [*filter(None, [parent]), *others[:MAX_OTHER_REPORTS]]
+        read = [*filter(None, [parent]), *others[:MAX_NAMED_REPORTS]]
         copies = await durably(stored_envelopes, self.redis, read, self.source) if read else []
         envelope = copies.pop(0) if parent else None
         for copy in copies:
             draft = with_quoted_reports_privacy(draft, copy)
             told_anonymous |= copy is not None and copy["anonymous"] and sent_by_reports_sender(copy, draft.sender)
-        if len(others) > MAX_OTHER_REPORTS:
+        if len(others) > MAX_NAMED_REPORTS:
             draft = with_parent_flags(draft, *UNKNOWN_PARENT_FLAGS)
         others_flags = others_report_flags(envelope, draft.sender)
         if others_flags is not None:
