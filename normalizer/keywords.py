@@ -94,6 +94,10 @@ class Grammar:
     flag_negations: frozenset[str] = frozenset()
     # The most letters one of them holds: how far back `_negated_at` looks for one, whatever the text.
     flag_negation_letters: int = 0
+    # Words after which one of them asks or fears ("bisa gak rahasia", "takut kalau tidak rahasia"), and the most
+    # letters one of them holds.
+    flag_negations_asked_after: frozenset[str] = frozenset()
+    flag_negations_asked_after_letters: int = 0
     # Anonymity asked in words (`[flags_in_words]`), each phrase folded and padded (" identitas saya dirahasiakan "),
     # under its first word: only the phrases a word of the text opens are looked for in it.
     anonymity_phrases: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
@@ -185,6 +189,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
     names = raw.get("courtesy", {}).get("names", [])
     opt_out = _load_word_table({"names": names, **raw.get("opt_out", {})})
     opt_in = _load_word_table({"names": names, **raw.get("opt_in", {})})
+    negations = raw.get("flag_negations", {})
     status_fillers = frozenset(w.lower() for w in raw["commands"].get("status_fillers", []))
     status_words = frozenset(w.lower() for w in raw["commands"]["status"])
     questions = raw.get("status_questions", {})
@@ -198,8 +203,10 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         flags=flags,
         flag_openers=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("words", [])),
         flag_openers_after_keywords=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("after_keywords", [])),
-        flag_negations=frozenset(fold_word(w) for w in raw.get("flag_negations", {}).get("words", [])),
-        flag_negation_letters=max((len(w) for w in raw.get("flag_negations", {}).get("words", [])), default=0),
+        flag_negations=frozenset(fold_word(w) for w in negations.get("words", [])),
+        flag_negation_letters=max((len(w) for w in negations.get("words", [])), default=0),
+        flag_negations_asked_after=frozenset(fold_word(w) for w in negations.get("asked_after", [])),
+        flag_negations_asked_after_letters=max((len(w) for w in negations.get("asked_after", [])), default=0),
         anonymity_phrases=_by_first_word([fold_word(w) for w in _TOKENS.findall(phrase)]
                                          for phrase in in_words.get("anonymous", [])),
         anonymity_asked_phrases=_by_first_word(([fold_word(w) for w in _TOKENS.findall(phrase)]
@@ -1374,8 +1381,9 @@ def _flags_at_the_end(text: str, grammar: Grammar, flags: set[str]) -> str:
 def _negated_at(text: str, head: int, grammar: Grammar) -> bool:
     """Whether the flag word (or hashtag) at `head` is negated: a word of `[flag_negations]` right before it, spaces
     or a hyphen apart, the marks typed around it aside ("..., bukan rahasia", "..., bukan ~rahasia~", "bukan
-    #rahasia", "non-rahasia"). Reads back past those marks and spaces, and no further than the longest of the words
-    past them: a scan as `_flags_at_the_end`'s, which reads them again."""
+    #rahasia", "non-rahasia"), unless a word that asks or fears stands right before that one ("bisa gak rahasia",
+    "takut kalau tidak rahasia": `asked_after`). Reads back past those marks and spaces, and no further than the
+    longest of the words past them: a scan as `_flags_at_the_end`'s, which reads them again."""
     at = head
     while at and text[at - 1] in _TAG_OPEN_CHARS:
         at -= 1
@@ -1384,12 +1392,26 @@ def _negated_at(text: str, head: int, grammar: Grammar) -> bool:
         spaced = at - 1
     if spaced == at:
         return False
-    start, reach = spaced, max(0, spaced - grammar.flag_negation_letters)
+    start = _short_word_start(text, spaced, grammar.flag_negation_letters)
+    if start is None or fold_word(text[start:spaced]) not in grammar.flag_negations:
+        return False
+    # "bisa gak rahasia", "takut kalau tidak rahasia": asked or feared, a request
+    before = _stripped_end(text, start, " \t")
+    if before == start:
+        return True
+    asker = _short_word_start(text, before, grammar.flag_negations_asked_after_letters)
+    return asker is None or fold_word(text[asker:before]) not in grammar.flag_negations_asked_after
+
+
+def _short_word_start(text: str, end: int, letters: int) -> int | None:
+    """Where the word ending at `end` starts, read back no further than `letters` letters; None when no letter ends
+    there or the word is longer."""
+    start, reach = end, max(0, end - letters)
     while start > reach and text[start - 1].isalpha():
         start -= 1
-    if start == spaced or (start and text[start - 1].isalpha()):  # none, or a longer word than any of them
-        return False
-    return fold_word(text[start:spaced]) in grammar.flag_negations
+    if start == end or (start and text[start - 1].isalpha()):
+        return None
+    return start
 
 
 def _struck_through(text: str, head: int, body: int) -> bool:

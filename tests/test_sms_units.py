@@ -1636,6 +1636,33 @@ def test_a_negated_or_struck_through_flag_word_is_the_citizens_prose(text: str, 
 
 
 @pytest.mark.parametrize(("text", "body", "anonymous", "confidential"), [
+    # a negation asked as a question ("bisa gak rahasia?": "can it be secret?") or feared ("takut kalau tidak
+    # rahasia", "jangan sampai tidak rahasia"): a request, in doubt a wish, as "takut kalau tidak anonim" is
+    pytest.param("pungli di kelurahan. Min, bisa gak RAHASIA", "pungli di kelurahan. Min, bisa gak RAHASIA", False,
+                 True, id="question-bisa-gak"),
+    pytest.param("pungli di kelurahan, bisa tidak #rahasia?", "pungli di kelurahan, bisa tidak ?", False, True,
+                 id="question-hashtag"),
+    pytest.param("pungli di kelurahan, boleh ga rahasia", "pungli di kelurahan, boleh ga rahasia", False, True,
+                 id="question-boleh-ga"),
+    pytest.param("pungli di kelurahan, saya takut kalau tidak rahasia", "pungli di kelurahan, saya takut kalau tidak "
+                 "rahasia", False, True, id="fear-kalau-tidak"),
+    pytest.param("pungli di kelurahan, jangan sampai tidak rahasia", "pungli di kelurahan, jangan sampai tidak "
+                 "rahasia", False, True, id="jangan-sampai-tidak"),
+    # ... while a plain negation stays the citizen's "no secret"
+    pytest.param("pungli di kelurahan, ini tidak rahasia", "pungli di kelurahan, ini tidak rahasia", False, False,
+                 id="plain-negation"),
+    pytest.param("pungli di kelurahan, sudah bukan #rahasia", "pungli di kelurahan, sudah bukan #rahasia", False,
+                 False, id="plain-negation-hashtag"),
+])
+def test_a_negation_asked_as_a_question_or_feared_still_asks_for_the_flag(text: str, body: str, anonymous: bool,
+                                                                         confidential: bool) -> None:
+    """"Min, bisa gak RAHASIA" ("can it be kept secret?"), "saya takut kalau tidak rahasia": read as "no secret",
+    the report a whistleblower asked kept secret went out as an open one."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.text, parsed.anonymous, parsed.confidential) == (body, anonymous, confidential)
+
+
+@pytest.mark.parametrize(("text", "body", "anonymous", "confidential"), [
     # what a negation does not reach: a word between ("bukan, RAHASIA") or glued to it ("xbukan rahasia")
     pytest.param("camat terima suap bukan, RAHASIA", "camat terima suap bukan", False, True, id="comma-between"),
     pytest.param("camat terima suap, ~anonim~", "camat terima suap", True, False, id="anonymity-struck-through"),
