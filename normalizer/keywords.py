@@ -648,7 +648,8 @@ def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool)
     wrapped = _WRAPPED_WORD.match(text, at)
     if wrapped is not None and _paired(wrapped.group("open"), wrapped.group("close")):
         word, end, separated = fold_word(wrapped.group("word")), wrapped.end(), True
-        if wrapped.group("open") in _STRIKE and not _read_though_struck(word, grammar):
+        if wrapped.group("open") in _STRIKE and not _read_though_struck(
+                text, wrapped.start("open"), wrapped.end("close"), word, grammar):
             return None
     elif (first := _flag_group_first_at(text, at, grammar)) is not None:
         return first
@@ -1360,7 +1361,8 @@ def _flags_at_the_end(text: str, grammar: Grammar, flags: set[str]) -> str:
             found, pending = True, None
         head = start - 1 if start and text[start - 1] in HASH else start
         if word in grammar.flags and (_negated_at(text, head, grammar) or (
-                _struck_through(text, head, body) and not _read_though_struck(word, grammar))):
+                _struck_through(text, head, body) and not _read_though_struck(text, head - 1, body + 1, word,
+                                                                              grammar))):
             # "..., bukan rahasia", "..., ~rahasia~": the citizen's words, which stay (an anonymity word's flag set)
             if grammar.flags[word] == "anonymous":
                 flags.add("anonymous")
@@ -1419,11 +1421,28 @@ def _struck_through(text: str, head: int, body: int) -> bool:
     return head > 0 and body < len(text) and text[head - 1] in _STRIKE and text[body] in _STRIKE
 
 
-def _read_though_struck(word: str, grammar: Grammar) -> bool:
-    """Whether a flag word struck through still asks for its flag: an anonymity word does ("~ANONIM~", typed as
-    decoration; in doubt a wish, a number withheld once too often is the safe error); a confidentiality word struck
-    through is the citizen's "no secret" ("..., ~rahasia~")."""
-    return grammar.flags.get(word) == "anonymous"
+def _read_though_struck(text: str, opening: int, closing: int, word: str, grammar: Grammar) -> bool:
+    """Whether a flag word struck through (its marks from `opening`, its first closing one ending at `closing`)
+    still asks for its flag: an anonymity word does ("~ANONIM~", typed as decoration; in doubt a wish, a number
+    withheld once too often is the safe error); a confidentiality word struck through is the citizen's "no secret"
+    ("..., ~rahasia~"), unless an anonymity word struck through alike stands beside it ("~ANONIM~ ~RAHASIA~": the
+    marks are decoration, as "~ANONIM RAHASIA~"'s are; read as "no secret", the reading stopped there and the
+    anonymity word was never read)."""
+    if grammar.flags.get(word) == "anonymous":
+        return True
+    beside = (_STRUCK_BEFORE.search(text, max(0, opening - _STRUCK_LOOK), opening), _STRUCK_AFTER.match(text, closing))
+    return any(match is not None and grammar.flags.get(fold_word(match.group("word"))) == "anonymous"
+               for match in beside)
+
+
+# A flag word struck through right before or after another (`_read_though_struck`), spaces apart, and how far back
+# the one before is looked for: the longest flag word, its marks and a few spaces.
+_STRUCK_MARKS = re.escape(_STRIKE)
+_STRUCK_BEFORE = re.compile(rf"(?<!\w)[{_STRUCK_MARKS}]+[{HASH}]?(?P<word>[^\W\d_]+)[{_STRUCK_MARKS}]+[ \t]*"
+                            rf"[{_STRUCK_MARKS}]*\Z", re.UNICODE)
+_STRUCK_AFTER = re.compile(rf"[{_STRUCK_MARKS}]*[ \t]*[{_STRUCK_MARKS}]+[{HASH}]?(?P<word>[^\W\d_]+)"
+                           rf"[{_STRUCK_MARKS}]+(?!\w)", re.UNICODE)
+_STRUCK_LOOK = 40
 
 
 def _flag_set_apart(text: str, head: int, before: int, grammar: Grammar) -> tuple[bool, int]:

@@ -1663,6 +1663,29 @@ def test_a_negation_asked_as_a_question_or_feared_still_asks_for_the_flag(text: 
 
 
 @pytest.mark.parametrize(("text", "body", "anonymous", "confidential"), [
+    # the marks around both flag words alike, one of them an anonymity word: decoration ("~ANONIM RAHASIA~" is)
+    pytest.param("pungli di kelurahan ~ANONIM~ ~RAHASIA~", "pungli di kelurahan", True, True, id="closing"),
+    pytest.param("pungli di kelurahan ~RAHASIA~ ~ANONIM~", "pungli di kelurahan", True, True,
+                 id="closing-confidentiality-first"),
+    pytest.param("~rahasia~ ~anonim~ pungli di kelurahan", "pungli di kelurahan", True, True, id="opening"),
+    pytest.param("~ANONIM~ ~RAHASIA~ pungli di kelurahan", "pungli di kelurahan", True, True,
+                 id="opening-anonymity-first"),
+    pytest.param("~~RAHASIA~~ ~~ANONIM~~ pungli di kelurahan", "pungli di kelurahan", True, True,
+                 id="opening-markdown"),
+    # a confidentiality word struck through alone, or beside a word of theirs: "no secret", as it was
+    pytest.param("pungli di kelurahan ~RAHASIA~", "pungli di kelurahan ~RAHASIA~", False, False, id="alone"),
+    pytest.param("pungli di ~kelurahan~ ~RAHASIA~", "pungli di ~kelurahan~ ~RAHASIA~", False, False,
+                 id="beside-a-word-of-theirs"),
+])
+def test_flag_words_struck_through_alike_with_an_anonymity_word_are_all_read(text: str, body: str, anonymous: bool,
+                                                                             confidential: bool) -> None:
+    """"~ANONIM~ ~RAHASIA~": the struck-through confidentiality word stopped the reading, the anonymity word beside it
+    was never read and the whistleblower's number reached the agency ("~RAHASIA~ ~ANONIM~" also lost a mark)."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.text, parsed.anonymous, parsed.confidential) == (body, anonymous, confidential)
+
+
+@pytest.mark.parametrize(("text", "body", "anonymous", "confidential"), [
     # what a negation does not reach: a word between ("bukan, RAHASIA") or glued to it ("xbukan rahasia")
     pytest.param("camat terima suap bukan, RAHASIA", "camat terima suap bukan", False, True, id="comma-between"),
     pytest.param("camat terima suap, ~anonim~", "camat terima suap", True, False, id="anonymity-struck-through"),
