@@ -725,8 +725,14 @@ def _unclosed_group_first_at(text: str, at: int, grammar: Grammar) -> tuple[str,
         return None
     mark = unicodedata.normalize("NFKC", opening.group("open"))
     opens = sum(text.count(char, opening.end()) for char in with_compatibility_forms(mark))
-    closes = sum(text.count(char, opening.end()) for char in with_compatibility_forms(_TAG_PAIRS[mark]))
+    closing = re.escape(with_compatibility_forms(_TAG_PAIRS[mark]))
+    closes = sum(1 for _ in re.compile(rf"(?<![{_NOT_CLOSING_AFTER}])[{closing}]").finditer(text, opening.end()))
     return first if closes <= opens else None
+
+
+# What a bracket that closes nothing follows: a smiley's eyes or nose (":)", ";-)", "=)"), a list's number ("1)").
+# Counted, the group "(ANONIM, RAHASIA pungli di kelurahan :)" left open was read as closed, its flag words prose.
+_NOT_CLOSING_AFTER = r"\d:;=\-"
 
 
 def _flag_group_last_at(text: str, at: int, grammar: Grammar) -> tuple[str, int] | None:

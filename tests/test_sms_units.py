@@ -1601,6 +1601,29 @@ def test_flag_words_in_a_group_left_open_are_read(text: str, body: str, anonymou
         REPORT, body, anonymous, confidential, kind)
 
 
+@pytest.mark.parametrize(("text", "body", "anonymous", "confidential"), [
+    pytest.param("(ANONIM, RAHASIA pungli di kelurahan :)", "pungli di kelurahan :)", True, True, id="smiley"),
+    pytest.param("(anonim pungli di kelurahan, tolong ditindak ya min ;-)",
+                 "pungli di kelurahan, tolong ditindak ya min ;-)", True, False, id="winking-smiley"),
+    pytest.param("(ANONIM & RAHASIA pungli di kelurahan: 1) minta uang 2) dipersulit",
+                 "pungli di kelurahan: 1) minta uang 2) dipersulit", True, True, id="numbered-list"),
+    pytest.param("(anonim pungli di kelurahan. 1) minta uang 50rb 2) KTP ditahan 3) diancam",
+                 "pungli di kelurahan. 1) minta uang 50rb 2) KTP ditahan 3) diancam", True, False,
+                 id="numbered-list-anonymity-word"),
+    # a bracket that closes it after words stays the citizen's aside, as it was
+    pytest.param("(anonim & rahasia pungli di kelurahan) kades minta uang :)",
+                 "(anonim & rahasia pungli di kelurahan) kades minta uang :)", False, False, id="closed-by-words"),
+])
+def test_a_smiley_or_a_list_number_does_not_close_a_group_left_open(text: str, body: str, anonymous: bool,
+                                                                   confidential: bool) -> None:
+    """"(ANONIM, RAHASIA pungli di kelurahan :)", "[ANONIM & RAHASIA pungli ...: 1) minta uang 2) ...": the smiley's
+    or the list's ")" was counted as closing the group, its flag words stayed the citizen's and the whistleblower's
+    number reached the agency."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.action, parsed.text, parsed.anonymous, parsed.confidential) == (REPORT, body, anonymous,
+                                                                                    confidential)
+
+
 @pytest.mark.parametrize(("text", "anonymous", "confidential"), [
     # a confidentiality word negated, plain or struck through, closing the text: "no secret"
     pytest.param("camat terima suap, bukan ~rahasia~", False, False, id="closing-negated-struck-through"),
