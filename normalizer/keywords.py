@@ -1745,15 +1745,16 @@ def _wishes_anonymity(words: list[str], grammar: Grammar) -> bool:
     before it, at most `request_reach` words, one of them a `request_words` ("Saya ingin melapor secara anonim", "I
     want to report this anonymously", "Tolong laporan ini dianonimkan"). Any other word in the run makes it prose ("akun
     anonim", "dikirim secara anonim"). So do a greeting and terms of address alone before it, opening the message (the
-    words of `[greeting]` and the courtesy's fillers and names: "Selamat pagi, ANONIM. ...", "Halo min, anonim ya.
-    ...", "Lapor pak (anonim) ..." once the kind word is read; each was a named report). Our short code or handle
-    between them is read past. Each anonymity word looks back a bounded number of words: linear in the text."""
-    greeting = grammar.greeting.vocabulary
+    words of `[greeting]`, the courtesy's thanks, praise, fillers and names: "Selamat pagi, ANONIM. ...", "Halo min,
+    anonim ya. ...", "Terima kasih min, ANONIM: ...", "Mantap min, anonim ya. ...", "Lapor pak (anonim) ..." once the
+    kind word is read; each was a named report). Our short code or handle between them is read past. Each anonymity
+    word looks back a bounded number of words: linear in the text."""
+    opening = (grammar.greeting.vocabulary, grammar.courtesy.vocabulary)
     for at, word in enumerate(words):
         if word not in grammar.anonymity_words:
             continue
         if 0 < at <= grammar.request_reach and all(
-                before in greeting or _squeeze(before) in greeting for before in words[:at]):
+                any(before in table or _squeeze(before) in table for table in opening) for before in words[:at]):
             return True
         for before in reversed(words[max(0, at - grammar.request_reach):at]):
             if before in grammar.request_words:

@@ -2530,6 +2530,11 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     pytest.param("Assalamualaikum, ANONIM: kepala desa minta uang 500rb", Action.REPORT, True,
                  id="salam-then-flag"),
     pytest.param("Halo min, anonim ya. Kepala desa minta uang 500rb", Action.REPORT, True, id="halo-min-anonim"),
+    # thanks or praise alone before it, as a greeting
+    pytest.param("Terima kasih min, ANONIM: jalan di desa kami rusak parah", Action.REPORT, True,
+                 id="thanks-then-flag"),
+    pytest.param("Mantap min, anonim ya. Kepala desa minta uang 500rb", Action.REPORT, True, id="praise-then-flag"),
+    pytest.param("Makasih, akun anonim menyebar hoaks", Action.REPORT, False, id="thanks-then-prose"),
     pytest.param("Lapor pak (anonim) kepala desa minta uang 500rb", Action.REPORT, True, id="lapor-pak-anonim"),
     pytest.param("Lapor min anonim, kepala desa minta uang 500rb", Action.REPORT, True, id="lapor-min-anonim"),
     # Prose that only comes near: the citizen's, nothing set.
