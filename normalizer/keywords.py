@@ -1366,11 +1366,14 @@ def _flags_at_the_end(text: str, grammar: Grammar, flags: set[str]) -> str:
             flags.add(grammar.flags[joined_flag])
             found, pending = True, None
         head = start - 1 if start and text[start - 1] in HASH else start
-        if word in grammar.flags and (_negated_at(text, head, grammar) or (
+        negation = _negation_start(text, head, grammar) if word in grammar.flags else None
+        if word in grammar.flags and (negation is not None or (
                 _struck_through(text, head, body) and not _read_though_struck(text, head - 1, body + 1, word,
                                                                               grammar))):
-            # "..., bukan rahasia", "..., ~rahasia~": the citizen's words, which stay (an anonymity word's flag set)
-            if grammar.flags[word] == "anonymous":
+            # "..., bukan rahasia", "..., ~rahasia~": the citizen's words, which stay (an anonymity word's flag set,
+            # and that of one right before them: "..., ANONIM, bukan rahasia")
+            if grammar.flags[word] == "anonymous" or _anonymity_word_before(
+                    text, _stripped_end(text, head if negation is None else negation, _TAG_OPEN_CHARS), grammar):
                 flags.add("anonymous")
             return text[:end] if found and set_apart else text
         before = _stripped_end(text, head, _TRAILING_OPEN)
@@ -1387,11 +1390,28 @@ def _flags_at_the_end(text: str, grammar: Grammar, flags: set[str]) -> str:
 
 
 def _negated_at(text: str, head: int, grammar: Grammar) -> bool:
-    """Whether the flag word (or hashtag) at `head` is negated: a word of `[flag_negations]` right before it, spaces
-    or a hyphen apart, the marks typed around it aside ("..., bukan rahasia", "..., bukan ~rahasia~", "bukan
-    #rahasia", "non-rahasia"), unless a word that asks or fears stands right before that one ("bisa gak rahasia",
-    "takut kalau tidak rahasia": `asked_after`). Reads back past those marks and spaces, and no further than the
-    longest of the words past them: a scan as `_flags_at_the_end`'s, which reads them again."""
+    """Whether the flag word (or hashtag) at `head` is negated (`_negation_start`)."""
+    return _negation_start(text, head, grammar) is not None
+
+
+def _anonymity_word_before(text: str, end: int, grammar: Grammar) -> bool:
+    """Whether an anonymity word stands right before `end`, spaces or punctuation apart ("ANONIM, " before "bukan
+    rahasia"). Reads back past them and one word: asked once, where the scan from the end stops."""
+    before = _stripped_end(text, end, _FLAG_WORD_APART)
+    return before < end and grammar.flags.get(fold_word(text[_last_word_start(text, before):before])) == "anonymous"
+
+
+# What may set an anonymity word apart from a negated flag word after it (`_anonymity_word_before`).
+_FLAG_WORD_APART = " \t,;:.&+" + _TAG_CLOSE_CHARS
+
+
+def _negation_start(text: str, head: int, grammar: Grammar) -> int | None:
+    """Where the word negating the flag word (or hashtag) at `head` starts, None when none does: a word of
+    `[flag_negations]` right before it, spaces or a hyphen apart, the marks typed around it aside ("..., bukan
+    rahasia", "..., bukan ~rahasia~", "bukan #rahasia", "non-rahasia"), unless a word that asks or fears stands
+    right before that one ("bisa gak rahasia", "takut kalau tidak rahasia": `asked_after`). Reads back past those
+    marks and spaces, and no further than the longest of the words past them: a scan as `_flags_at_the_end`'s, which
+    reads them again."""
     at = head
     while at and text[at - 1] in _TAG_OPEN_CHARS:
         at -= 1
@@ -1399,16 +1419,16 @@ def _negated_at(text: str, head: int, grammar: Grammar) -> bool:
     if spaced == at and at and text[at - 1] in _HYPHENS:
         spaced = at - 1
     if spaced == at:
-        return False
+        return None
     start = _short_word_start(text, spaced, grammar.flag_negation_letters)
     if start is None or fold_word(text[start:spaced]) not in grammar.flag_negations:
-        return False
+        return None
     # "bisa gak rahasia", "takut kalau tidak rahasia": asked or feared, a request
     before = _stripped_end(text, start, " \t")
     if before == start:
-        return True
+        return start
     asker = _short_word_start(text, before, grammar.flag_negations_asked_after_letters)
-    return asker is None or fold_word(text[asker:before]) not in grammar.flag_negations_asked_after
+    return start if asker is None or fold_word(text[asker:before]) not in grammar.flag_negations_asked_after else None
 
 
 def _short_word_start(text: str, end: int, letters: int) -> int | None:

@@ -1685,6 +1685,26 @@ def test_a_negation_asked_as_a_question_or_feared_still_asks_for_the_flag(text: 
     assert (parsed.text, parsed.anonymous, parsed.confidential) == (body, anonymous, confidential)
 
 
+@pytest.mark.parametrize(("text", "anonymous", "confidential"), [
+    pytest.param("pungli di kelurahan. ANONIM, bukan rahasia", True, False, id="comma"),
+    pytest.param("pungli di kelurahan ANONIM bukan RAHASIA", True, False, id="spaces"),
+    pytest.param("pungli di kelurahan, anonim tapi tidak rahasia", False, False, id="a-word-between"),
+    pytest.param("pungli di kelurahan, ANONIM ~rahasia~", True, False, id="struck-through"),
+    pytest.param("pungli di kelurahan, anonim, non-rahasia", True, False, id="hyphen"),
+    pytest.param(f"{VALID} pungli masih ada. ANONIM, bukan rahasia", True, False, id="follow-up"),
+    # a confidentiality word before it: no anonymity asked
+    pytest.param("pungli di kelurahan, rahasia bukan rahasia", False, False, id="confidentiality-word-before"),
+])
+def test_an_anonymity_word_before_a_negated_confidentiality_word_is_read(text: str, anonymous: bool,
+                                                                          confidential: bool) -> None:
+    """"..., ANONIM, bukan rahasia" ("anonymous, not confidential"): the negated word stopped the reading from the
+    end, the anonymity word before it was never read and the whistleblower's number reached the agency. The words
+    stay as typed."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    body = text.removeprefix(f"{VALID} ")
+    assert (parsed.text, parsed.anonymous, parsed.confidential) == (body, anonymous, confidential)
+
+
 @pytest.mark.parametrize(("text", "body", "anonymous", "confidential"), [
     # the marks around both flag words alike, one of them an anonymity word: decoration ("~ANONIM RAHASIA~" is)
     pytest.param("pungli di kelurahan ~ANONIM~ ~RAHASIA~", "pungli di kelurahan", True, True, id="closing"),
