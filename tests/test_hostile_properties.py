@@ -150,6 +150,17 @@ def test_the_keyword_grammar_reads_anything(text: str, shortest_id: int) -> None
     # Negated flag words at the end: each looks back one word.
     pytest.param("pungli" + ", bukan ~rahasia~" * 20_000, Action.REPORT, "pungli" + ", bukan ~rahasia~" * 20_000,
                  id="negated-flag-words-repeated"),
+    # Flag words struck through beside an anonymity word struck through alike, each looking a few characters about.
+    pytest.param("~rahasia~ ~anonim~ " * 20_000 + "pungli", Action.REPORT, "pungli", id="struck-through-pairs-opening"),
+    pytest.param("pungli" + " ~anonim~ ~rahasia~" * 20_000, Action.REPORT, "pungli", id="struck-through-pairs-closing"),
+    # A group left open, smileys after it: their brackets counted once a message.
+    pytest.param("(anonim pungli" + " :)" * 50_000, Action.REPORT, "pungli" + " :)" * 50_000,
+                 id="a-group-left-open-and-smileys"),
+    # Negations asked ("bisa gak rahasia") and anonymity words before negated ones: each looks back two words.
+    pytest.param("pungli" + ", bisa gak rahasia" * 20_000, Action.REPORT, "pungli" + ", bisa gak rahasia" * 20_000,
+                 id="negations-asked-repeated"),
+    pytest.param("pungli" + ", anonim, bukan rahasia" * 20_000, Action.REPORT,
+                 "pungli" + ", anonim, bukan rahasia" * 20_000, id="anonymity-words-before-negated-ones-repeated"),
     # An aside opening the text read a bounded way: one too long to be a plea is the citizen's.
     pytest.param("(anonim, saya" + " takut" * 50_000 + ") pungli", Action.REPORT,
                  "(anonim, saya" + " takut" * 50_000 + ") pungli", id="a-long-aside"),
