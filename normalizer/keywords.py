@@ -98,6 +98,10 @@ class Grammar:
     # letters one of them holds.
     flag_negations_asked_after: frozenset[str] = frozenset()
     flag_negations_asked_after_letters: int = 0
+    # What a citizen adds after a flag word closing the text ("..., rahasia, bukan untuk umum"; `after_flags`), each
+    # phrase's folded words, and the most words one holds.
+    flag_clarifications: frozenset[tuple[str, ...]] = frozenset()
+    flag_clarification_words: int = 0
     # Anonymity asked in words (`[flags_in_words]`), each phrase folded and padded (" identitas saya dirahasiakan "),
     # under its first word: only the phrases a word of the text opens are looked for in it.
     anonymity_phrases: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
@@ -190,6 +194,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
     opt_out = _load_word_table({"names": names, **raw.get("opt_out", {})})
     opt_in = _load_word_table({"names": names, **raw.get("opt_in", {})})
     negations = raw.get("flag_negations", {})
+    clarifications = [tuple(map(fold_word, _TOKENS.findall(phrase))) for phrase in negations.get("after_flags", [])]
     status_fillers = frozenset(w.lower() for w in raw["commands"].get("status_fillers", []))
     status_words = frozenset(w.lower() for w in raw["commands"]["status"])
     questions = raw.get("status_questions", {})
@@ -207,6 +212,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         flag_negation_letters=max((len(w) for w in negations.get("words", [])), default=0),
         flag_negations_asked_after=frozenset(fold_word(w) for w in negations.get("asked_after", [])),
         flag_negations_asked_after_letters=max((len(w) for w in negations.get("asked_after", [])), default=0),
+        flag_clarifications=frozenset(clarifications),
+        flag_clarification_words=max(map(len, clarifications), default=0),
         anonymity_phrases=_by_first_word([fold_word(w) for w in _TOKENS.findall(phrase)]
                                          for phrase in in_words.get("anonymous", [])),
         anonymity_asked_phrases=_by_first_word(([fold_word(w) for w in _TOKENS.findall(phrase)]
@@ -1334,10 +1341,30 @@ def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
     Thanks or a "ya" after them ("..., mohon anonim. Terima kasih", "..., anonim ya pak") hid them, as a closing
     emoji did: the flags before such a tail count, and the text stays as typed."""
     head = _before_courtesy_tail(text, grammar)
+    clarified = _before_clarification(text if head is None else head.rstrip(_TRAILING_OPEN), grammar)
+    if clarified is not None:  # "..., rahasia, bukan untuk umum": read as before thanks
+        head = clarified
     if head is not None:
         _flags_at_the_end(head.rstrip(_TRAILING_OPEN), grammar, flags)
         return text
     return _flags_at_the_end(text, grammar, flags)
+
+
+def _before_clarification(text: str, grammar: Grammar) -> str | None:
+    """The text before the words it ends with that say what the report is not (`[flag_negations] after_flags`:
+    "bukan untuk umum", "bukan fitnah"), only punctuation after them, when there is something before them; else
+    None. Reads a bounded tail of the text."""
+    most = grammar.flag_clarification_words
+    offset = max(0, len(text) - _COURTESY_TAIL_CHARS)
+    tail = list(_TOKENS.finditer(text, offset))[-most:] if most else []
+    for count in range(len(tail), 0, -1):
+        words = tail[-count:]
+        if words[0].start() == offset and offset > 0:  # the window began inside this word
+            continue
+        if tuple(fold_word(word.group(0)) for word in words) in grammar.flag_clarifications:
+            cut = words[0].start()
+            return text[:cut] if text[:cut].strip() else None
+    return None
 
 
 def _flags_at_the_end(text: str, grammar: Grammar, flags: set[str]) -> str:

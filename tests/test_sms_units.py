@@ -1705,6 +1705,28 @@ def test_an_anonymity_word_before_a_negated_confidentiality_word_is_read(text: s
     assert (parsed.text, parsed.anonymous, parsed.confidential) == (body, anonymous, confidential)
 
 
+@pytest.mark.parametrize(("text", "anonymous", "confidential"), [
+    pytest.param("pungli di kelurahan, rahasia, bukan untuk umum", False, True, id="not-for-the-public"),
+    pytest.param("pungli di kelurahan. RAHASIA bukan fitnah", False, True, id="no-slander"),
+    pytest.param("pungli di kelurahan. ANONIM & RAHASIA, bukan hoaks!", True, True, id="both-no-hoax"),
+    pytest.param("pungli di kelurahan (rahasia, tidak untuk publik). Terima kasih", False, True,
+                 id="then-thanks"),
+    pytest.param("the village head takes bribes, confidential, not for public", False, True, id="english"),
+    pytest.param(f"{VALID} pungli masih ada, RAHASIA, bukan untuk umum", False, True, id="follow-up"),
+    # a negated flag word before it, or none: as it was
+    pytest.param("pungli di kelurahan, bukan rahasia, bukan fitnah", False, False, id="negated-before-it"),
+    pytest.param("pungli di kelurahan, bukan untuk umum", False, False, id="no-flag-word"),
+])
+def test_flag_words_before_a_clarification_closing_the_text_are_read(text: str, anonymous: bool,
+                                                                     confidential: bool) -> None:
+    """"..., rahasia, bukan untuk umum" ("confidential, not for the public"), "... RAHASIA bukan fitnah": the flag
+    words stood before the text's last words, were never read, and the report a whistleblower asked kept secret went
+    out as an open one. The words stay as typed."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    body = text.removeprefix(f"{VALID} ")
+    assert (parsed.text, parsed.anonymous, parsed.confidential) == (body, anonymous, confidential)
+
+
 @pytest.mark.parametrize(("text", "body", "anonymous", "confidential"), [
     # the marks around both flag words alike, one of them an anonymity word: decoration ("~ANONIM RAHASIA~" is)
     pytest.param("pungli di kelurahan ~ANONIM~ ~RAHASIA~", "pungli di kelurahan", True, True, id="closing"),
