@@ -1728,26 +1728,35 @@ _ASIDE = re.compile(rf"\s*(?P<open>[{re.escape(_ASIDE_OPENINGS)}])"
 def _pleads_in_an_aside(text: str, grammar: Grammar) -> set[str]:
     """The flags asked by an aside in brackets opening the text (after emoji and our short code) with flag words, its
     other words a plea for protection (`plea_words` and the words around them: "(anonim saya takut) pungli ...",
-    "(anonim, saya takut)"); none for any other. Read as the citizen's words, the whistleblower who said they were
-    afraid went named. An aside of other words is prose ("(anonim menurut warga) ..."), and so is one inside the text
-    ("Pak RT (anonim) minta uang": someone else's name withheld)."""
+    "(anonim, saya takut)"), or a flag word negated after them ("(anonim, bukan rahasia)": the anonymity word's flag
+    alone); none for any other. Read as the citizen's words, the whistleblower who said they were afraid went named.
+    An aside of other words is prose ("(anonim menurut warga) ..."), and so is one inside the text ("Pak RT (anonim)
+    minta uang": someone else's name withheld)."""
     aside = _ASIDE.match(text, _past_symbols_and_our_address_at(text, 0, grammar) or 0)
     if aside is None or not _paired(aside.group("open"), aside.group("close")):
         return set()
     shortened = grammar.anonymity_abbreviations
     words = [shortened.get(word, word) for word in map(fold_word, _TOKENS.findall(aside.group("inside")))]
     flags: set[str] = set()
-    at = 0
-    while at < len(words) and (words[at] in grammar.flags or (
-            flags and words[at] in grammar.flag_openers_after_keywords and at + 1 < len(words)
-            and words[at + 1] in grammar.flags)):
-        if words[at] in grammar.flags:
-            flags.add(grammar.flags[words[at]])
-        at += 1
+    at, negated = 0, False
+    while at < len(words):
+        if flags and words[at] in grammar.flag_negations and at + 1 < len(words) and words[at + 1] in grammar.flags:
+            # "(anonim, bukan rahasia)": a confidentiality word negated asks nothing, an anonymity word still does
+            if grammar.flags[words[at + 1]] == "anonymous":
+                flags.add("anonymous")
+            at, negated = at + 2, True
+        elif words[at] in grammar.flags or (flags and words[at] in grammar.flag_openers_after_keywords
+                                            and at + 1 < len(words) and words[at + 1] in grammar.flags):
+            if words[at] in grammar.flags:
+                flags.add(grammar.flags[words[at]])
+            at += 1
+        else:
+            break
     plea = words[at:]
-    if not flags or not plea or not all(word in grammar.plea_vocabulary or word in grammar.flags for word in plea):
+    if not flags or not (plea or negated) or not all(
+            word in grammar.plea_vocabulary or word in grammar.flags for word in plea):
         return set()
-    return flags if any(word in grammar.plea_asks for word in plea) else set()
+    return flags if negated or any(word in grammar.plea_asks for word in plea) else set()
 
 
 # Where a form's name line may open: the text's start, a line's, a clause's.

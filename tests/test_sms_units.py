@@ -2641,6 +2641,11 @@ def test_anonymity_asked_in_words_makes_the_report_anonymous(text: str, action: 
     pytest.param("(anonim ya pak) pungli di kelurahan", True, False, id="courtesy"),
     pytest.param("(anonymous, I am afraid) the village head takes bribes", True, False, id="english"),
     pytest.param(f"{VALID} (anonim, saya takut) pungli masih ada", True, False, id="follow-up"),
+    # a confidentiality word negated after it: the anonymity word's flag alone ("anonymous, not confidential")
+    pytest.param("(anonim, bukan rahasia) pungli di kelurahan", True, False, id="negated-confidentiality-word"),
+    pytest.param("(ANONIM tidak RAHASIA, saya takut) pungli di kelurahan", True, False,
+                 id="negated-confidentiality-word-and-fear"),
+    pytest.param("(rahasia, bukan anonim) pungli di kelurahan", True, True, id="negated-anonymity-word"),
     # prose: other words in the aside, an aside inside the text, a flag word that does not open it
     pytest.param("(anonim menurut warga) pungli di kelurahan", False, False, id="other-words"),
     pytest.param("(Anonim karena pelaku takut ketahuan) pungli di kelurahan", False, False, id="someone-elses-fear"),
