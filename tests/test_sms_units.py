@@ -2577,6 +2577,11 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
                  id="thanks-then-flag"),
     pytest.param("Mantap min, anonim ya. Kepala desa minta uang 500rb", Action.REPORT, True, id="praise-then-flag"),
     pytest.param("Makasih, akun anonim menyebar hoaks", Action.REPORT, False, id="thanks-then-prose"),
+    # asked as a question ("can I be anonymous?")
+    pytest.param("Bisa anonim gak? Saya takut. Kades minta uang 500rb", Action.REPORT, True, id="bisa-anonim-gak"),
+    pytest.param("boleh anonim ga min, kades minta uang", Action.REPORT, True, id="boleh-anonim-ga"),
+    pytest.param("pungli di kelurahan. bisa anonim? saya takut", Action.REPORT, True, id="bisa-anonim-closing"),
+    pytest.param("bisa jadi akun anonim yang menyebar hoaks", Action.REPORT, False, id="bisa-then-prose"),
     pytest.param("Lapor pak (anonim) kepala desa minta uang 500rb", Action.REPORT, True, id="lapor-pak-anonim"),
     pytest.param("Lapor min anonim, kepala desa minta uang 500rb", Action.REPORT, True, id="lapor-min-anonim"),
     # Prose that only comes near: the citizen's, nothing set.
