@@ -127,6 +127,9 @@ class Grammar:
     # words. Folded.
     plea_asks: frozenset[str] = frozenset()
     plea_vocabulary: frozenset[str] = frozenset()
+    # The fears of a plea (`plea_words` alone: "takut", "diancam"): one of them in the words closing a text after a
+    # flag word ("..., anonim karena saya takut dipecat") makes them a plea, read past as thanks are.
+    plea_fears: frozenset[str] = frozenset()
     status_fillers: frozenset[str] = frozenset()
     # A status question without a Tracking ID (`[status_questions]`): its topic and question words, folded, and every
     # word it may hold (those, its fillers, the status commands and their fillers, the flag words).
@@ -230,6 +233,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         request_reach=in_words.get("request_reach", 0),
         plea_asks=frozenset(fold_word(w) for key in ("plea_words", "request_words") for w in in_words.get(key, []))
         | {_squeeze(fold_word(w)) for w in raw.get("courtesy", {}).get("fillers", [])},
+        plea_fears=frozenset(fold_word(w) for w in in_words.get("plea_words", [])),
         plea_vocabulary=frozenset(fold_word(w) for key in ("plea_words", "plea_links", "request_words",
                                                            "request_links", "phrase_fillers")
                                   for w in in_words.get(key, []))
@@ -1341,13 +1345,30 @@ def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
     Thanks or a "ya" after them ("..., mohon anonim. Terima kasih", "..., anonim ya pak") hid them, as a closing
     emoji did: the flags before such a tail count, and the text stays as typed."""
     head = _before_courtesy_tail(text, grammar)
-    clarified = _before_clarification(text if head is None else head.rstrip(_TRAILING_OPEN), grammar)
-    if clarified is not None:  # "..., rahasia, bukan untuk umum": read as before thanks
+    tail_free = text if head is None else head.rstrip(_TRAILING_OPEN)
+    clarified = _before_clarification(tail_free, grammar) or _before_plea(tail_free, grammar)
+    if clarified is not None:  # "..., rahasia, bukan untuk umum", "..., anonim karena saya takut": as before thanks
         head = clarified
     if head is not None:
         _flags_at_the_end(head.rstrip(_TRAILING_OPEN), grammar, flags)
         return text
     return _flags_at_the_end(text, grammar, flags)
+
+
+def _before_plea(text: str, grammar: Grammar) -> str | None:
+    """The text before the plea for protection it ends with (the words of an aside's plea, `plea_vocabulary`, one of
+    them a fear: "karena saya takut dipecat", "saya takut"), when there is something before it; else None. Reads a
+    bounded tail of the text, as `_before_courtesy_tail` does."""
+    offset = max(0, len(text) - _COURTESY_TAIL_CHARS)
+    cut, feared = None, False
+    for match in reversed(list(_TOKENS.finditer(text, offset))[-_COURTESY_TAIL_WORDS:]):
+        word = fold_word(match.group(0))
+        if (match.start() == offset and offset > 0) or word not in grammar.plea_vocabulary:
+            break
+        cut, feared = match.start(), feared or word in grammar.plea_fears
+    if cut is None or not feared or not text[:cut].strip():
+        return None
+    return text[:cut]
 
 
 def _before_clarification(text: str, grammar: Grammar) -> str | None:

@@ -1727,6 +1727,22 @@ def test_flag_words_before_a_clarification_closing_the_text_are_read(text: str, 
     assert (parsed.text, parsed.anonymous, parsed.confidential) == (body, anonymous, confidential)
 
 
+@pytest.mark.parametrize(("text", "anonymous", "confidential"), [
+    pytest.param("pungli di kelurahan. ANONIM saya takut", True, False, id="fear"),
+    pytest.param("pungli di kelurahan, anonim karena saya takut dipecat", True, False, id="because-of-fear"),
+    pytest.param("kades minta uang. RAHASIA, saya takut diancam", False, True, id="threatened"),
+    pytest.param("kades minta uang, anonim & rahasia krn takut, terima kasih", True, True, id="then-thanks"),
+    # no fear in the words after it, or no flag word before them: as it was
+    pytest.param("pungli di kelurahan, anonim saya mau lapor", False, False, id="no-fear"),
+    pytest.param("kades minta uang, saya takut", False, False, id="no-flag-word"),
+])
+def test_flag_words_before_a_plea_closing_the_text_are_read(text: str, anonymous: bool, confidential: bool) -> None:
+    """"... ANONIM saya takut", "..., anonim karena saya takut dipecat": the flag words stood before the text's last
+    words, were never read, and the whistleblower who said they were afraid went named. The words stay as typed."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.text, parsed.anonymous, parsed.confidential) == (text, anonymous, confidential)
+
+
 @pytest.mark.parametrize(("text", "body", "anonymous", "confidential"), [
     # the marks around both flag words alike, one of them an anonymity word: decoration ("~ANONIM RAHASIA~" is)
     pytest.param("pungli di kelurahan ~ANONIM~ ~RAHASIA~", "pungli di kelurahan", True, True, id="closing"),
