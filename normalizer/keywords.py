@@ -344,9 +344,6 @@ _TAG_CLOSE_CHARS = with_compatibility_forms("])*_~>\"'") + "】\u201d\u2019»"
 _TAG_CLOSE = "".join(map(re.escape, _TAG_CLOSE_CHARS))
 # Opening marks as typed around a word (`_negated_at` reads back past them: "bukan ~rahasia~", "bukan (#rahasia)").
 _TAG_OPEN_CHARS = with_compatibility_forms("[(*_~<\"'") + "【\u201c\u2018«"
-# WhatsApp's strikethrough ("~rahasia~", Markdown's "~~rahasia~~"): a confidentiality word struck through is the
-# citizen's "no secret", not a request (`_read_though_struck`).
-_STRIKE = with_compatibility_forms("~")
 # What joins a negation to the flag word as one word does ("non-rahasia").
 _HYPHENS = with_compatibility_forms("-") + "\u2010\u2011"
 _WRAPPED_WORD = re.compile(rf"\s*(?P<open>[{_TAG_OPEN}])(?P=open)?\s*[{HASH}]?(?P<word>[^\W\d_]+)\s*"
@@ -412,6 +409,8 @@ _SPACE_RUNS = re.compile(r"[ \t]{2,}")
 # A tag's marks too ("... [ANONIM]", "... *anonim*"); not "_", which joins the words of a handle ("@budi_rahasia").
 _TRAILING_CLOSE = with_compatibility_forms(" \t\n.!)]*>~") + "】"
 _TRAILING_OPEN = with_compatibility_forms(" \t\n,;:-([*<~") + "–—【"
+# Of those, the marks that open and close a word alike (bold, strikethrough): `_opening_marks_end`.
+_SYMMETRIC_MARKS = with_compatibility_forms("*~")
 # What joins two flag words at the end besides those ("... (anonim & rahasia)", "... ANONIM+RAHASIA"): read back past
 # only when a flag word stands before it, so "... jabatan & rahasia" keeps its "&".
 _TRAILING_JOIN = with_compatibility_forms(" \t&+")
@@ -659,9 +658,6 @@ def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool)
     wrapped = _WRAPPED_WORD.match(text, at)
     if wrapped is not None and _paired(wrapped.group("open"), wrapped.group("close")):
         word, end, separated = fold_word(wrapped.group("word")), wrapped.end(), True
-        if wrapped.group("open") in _STRIKE and not _read_though_struck(
-                text, wrapped.start("open"), wrapped.end("close"), word, grammar):
-            return None
     elif (first := _flag_group_first_at(text, at, grammar)) is not None:
         return first
     else:
@@ -1415,16 +1411,16 @@ def _flags_at_the_end(text: str, grammar: Grammar, flags: set[str]) -> str:
             found, pending = True, None
         head = start - 1 if start and text[start - 1] in HASH else start
         negation = _negation_start(text, head, grammar) if word in grammar.flags else None
-        if word in grammar.flags and (negation is not None or (
-                _struck_through(text, head, body) and not _read_though_struck(text, head - 1, body + 1, word,
-                                                                              grammar))):
-            # "..., bukan rahasia", "..., ~rahasia~": the citizen's words, which stay (an anonymity word's flag set,
-            # and that of one right before them: "..., ANONIM, bukan rahasia")
+        if negation is not None:
+            # "..., bukan rahasia", "..., bukan ~rahasia~": the citizen's words, which stay (an anonymity word's flag
+            # set, and that of one right before them: "..., ANONIM, bukan rahasia"). Struck through without a
+            # negation, a flag word asks as "~ANONIM~" does (typed as decoration; in doubt a wish: a report kept
+            # from the public once too often is the safe error).
             if grammar.flags[word] == "anonymous" or _anonymity_word_before(
-                    text, _stripped_end(text, head if negation is None else negation, _TAG_OPEN_CHARS), grammar):
+                    text, _stripped_end(text, negation, _TAG_OPEN_CHARS), grammar):
                 flags.add("anonymous")
             return text[:end] if found and set_apart else text
-        before = _stripped_end(text, head, _TRAILING_OPEN)
+        before = _opening_marks_end(text, head)
         joined = _stripped_end(text, before, _TRAILING_JOIN)
         if word in grammar.flags and joined < before:
             pending = (word, end, None if before == head else _flag_set_apart(text, head, before, grammar))
@@ -1490,35 +1486,6 @@ def _short_word_start(text: str, end: int, letters: int) -> int | None:
     return start
 
 
-def _struck_through(text: str, head: int, body: int) -> bool:
-    """Whether the word from `head` to `body` stands between strikethrough marks ("~rahasia~")."""
-    return head > 0 and body < len(text) and text[head - 1] in _STRIKE and text[body] in _STRIKE
-
-
-def _read_though_struck(text: str, opening: int, closing: int, word: str, grammar: Grammar) -> bool:
-    """Whether a flag word struck through (its marks from `opening`, its first closing one ending at `closing`)
-    still asks for its flag: an anonymity word does ("~ANONIM~", typed as decoration; in doubt a wish, a number
-    withheld once too often is the safe error); a confidentiality word struck through is the citizen's "no secret"
-    ("..., ~rahasia~"), unless an anonymity word struck through alike stands beside it ("~ANONIM~ ~RAHASIA~": the
-    marks are decoration, as "~ANONIM RAHASIA~"'s are; read as "no secret", the reading stopped there and the
-    anonymity word was never read)."""
-    if grammar.flags.get(word) == "anonymous":
-        return True
-    beside = (_STRUCK_BEFORE.search(text, max(0, opening - _STRUCK_LOOK), opening), _STRUCK_AFTER.match(text, closing))
-    return any(match is not None and grammar.flags.get(fold_word(match.group("word"))) == "anonymous"
-               for match in beside)
-
-
-# A flag word struck through right before or after another (`_read_though_struck`), spaces apart, and how far back
-# the one before is looked for: the longest flag word, its marks and a few spaces.
-_STRUCK_MARKS = re.escape(_STRIKE)
-_STRUCK_BEFORE = re.compile(rf"(?<!\w)[{_STRUCK_MARKS}]+[{HASH}]?(?P<word>[^\W\d_]+)[{_STRUCK_MARKS}]+[ \t]*"
-                            rf"[{_STRUCK_MARKS}]*\Z", re.UNICODE)
-_STRUCK_AFTER = re.compile(rf"[{_STRUCK_MARKS}]*[ \t]*[{_STRUCK_MARKS}]+[{HASH}]?(?P<word>[^\W\d_]+)"
-                           rf"[{_STRUCK_MARKS}]+(?!\w)", re.UNICODE)
-_STRUCK_LOOK = 40
-
-
 def _flag_set_apart(text: str, head: int, before: int, grammar: Grammar) -> tuple[bool, int]:
     """`_flags_at_the_end`'s: whether the flag word at `head` (after the separators from `before`) is set apart from
     the text, and where the text without it ends. The separator before the leftmost flag word decides: punctuation
@@ -1542,6 +1509,21 @@ def _last_word_start(text: str, end: int) -> int:
 def _stripped_end(text: str, end: int, chars: str) -> int:
     """Where `text[:end].rstrip(chars)` would end, without copying `text[:end]`."""
     while end and text[end - 1] in chars:
+        end -= 1
+    return end
+
+
+def _opening_marks_end(text: str, end: int) -> int:
+    """`_stripped_end` past the separators and opening marks before a closing flag word (`_TRAILING_OPEN`), stopping
+    at marks that open and close alike ("*", "~") right after a letter or digit: those close the citizen's own word
+    ("pungli di ~kelurahan~ ~ANONIM~" lost the "~" after "kelurahan", "**besar** **RAHASIA**" one "*")."""
+    while end and text[end - 1] in _TRAILING_OPEN:
+        if text[end - 1] in _SYMMETRIC_MARKS:
+            run = _stripped_end(text, end, _SYMMETRIC_MARKS)  # "**besar**": the run after the word, whole
+            if run and text[run - 1].isalnum():
+                break
+            end = run  # the whole run at once: a long one read again at each mark cost time quadratic in it
+            continue
         end -= 1
     return end
 
@@ -1582,7 +1564,7 @@ def _with_flag_opener(text: str, head: int, before: int, grammar: Grammar) -> tu
     if opener not in grammar.flag_openers and not (
             opener in grammar.flag_openers_after_keywords and _ends_with_flag_word(text, start, grammar)):
         return head, before
-    opener_before = _stripped_end(text, start, _TRAILING_OPEN)
+    opener_before = _opening_marks_end(text, start)
     if start and opener_before == start:  # no separator before it: the end of a longer word
         return head, before
     return start, opener_before

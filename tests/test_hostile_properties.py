@@ -153,6 +153,9 @@ def test_the_keyword_grammar_reads_anything(text: str, shortest_id: int) -> None
     # Flag words struck through beside an anonymity word struck through alike, each looking a few characters about.
     pytest.param("~rahasia~ ~anonim~ " * 20_000 + "pungli", Action.REPORT, "pungli", id="struck-through-pairs-opening"),
     pytest.param("pungli" + " ~anonim~ ~rahasia~" * 20_000, Action.REPORT, "pungli", id="struck-through-pairs-closing"),
+    # Marks before a closing flag word read back a run at a time, the citizen's own kept.
+    pytest.param("pungli ~x~" + " ~~~~" * 25_000 + " ANONIM", Action.REPORT, "pungli ~x~", id="runs-of-marks-closing"),
+    pytest.param("pungli" + " ~rahasia~" * 20_000, Action.REPORT, "pungli", id="struck-through-confidentiality"),
     # A group left open, smileys after it: their brackets counted once a message.
     pytest.param("(anonim pungli" + " :)" * 50_000, Action.REPORT, "pungli" + " :)" * 50_000,
                  id="a-group-left-open-and-smileys"),
