@@ -628,8 +628,8 @@ async def test_a_flood_of_made_up_paths_adds_no_time_series(flood_settings: Sett
         made_up = await asyncio.gather(*(gateway.client.post(f"/v1/channels/made-up-{n}", content=b"x")
                                          for n in range(40)))
         await asyncio.sleep(2 / 5)  # two tokens back, at 5 a second
-        on_routes = await asyncio.gather(_post_aggregator(gateway.client, 1), _post_aggregator(gateway.client, 2),
-                                         *(_post_aggregator(gateway.client, n) for n in range(3, 10)))
+        # Thirty: on a slow machine nine took long enough for the bucket to refill under them, none throttled.
+        on_routes = await asyncio.gather(*(_post_aggregator(gateway.client, n) for n in range(1, 31)))
     assert sum(r.status_code == 429 for r in made_up) >= 20 and any(r.status_code == 429 for r in on_routes)
     assert _throttled_paths() - before <= {AGGREGATOR, "unmatched"}
 
