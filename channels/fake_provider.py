@@ -313,15 +313,15 @@ class FakeProviderState:
                 return fault
         return None
 
-    def our_ig_comments(self, *, comment_id: str | None = None, media_id: str | None = None
-                        ) -> list[dict[str, Any]]:
-        """Our replies to a comment, or our comments on a post itself (its caption answered), as the Graph API
-        reads them."""
+    def our_ig_comments(self, *, comment_id: str | None = None, media_id: str | None = None,
+                        thread: str | None = None) -> list[dict[str, Any]]:
+        """Our replies to a comment, our comments on a post itself (its caption answered), or our replies in a
+        thread under our own post, as the Graph API reads them."""
         return [{"id": reply["id"], "text": reply["message"], "username": self.config.ig_username,
                  "from": {"id": self.config.ig_user_id, "username": self.config.ig_username},
                  "timestamp": reply["timestamp"]}
                 for reply in self.ig_replies
-                if (reply["comment_id"] == comment_id if comment_id
+                if (reply.get("thread") == thread if thread else reply["comment_id"] == comment_id if comment_id
                     else reply["media_id"] == media_id and not reply["comment_id"])]
 
 
@@ -454,11 +454,18 @@ def _graph_error(message: str, code: int, status: int = 400, subcode: int | None
     return web.json_response({"error": error}, status=status)
 
 
+def _token_refused(request: web.Request) -> web.Response | None:
+    """The Graph API's refusal of a request without the account's access token; None with it."""
+    token = request.query.get("access_token") or request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if token != _state(request).config.ig_access_token:
+        return _graph_error("Invalid OAuth access token - Cannot parse access token", 190)
+    return None
+
+
 def _graph_checks(request: web.Request) -> web.Response | None:
     state = _state(request)
-    token = request.query.get("access_token") or request.headers.get("Authorization", "").removeprefix("Bearer ")
-    if token != state.config.ig_access_token:
-        return _graph_error("Invalid OAuth access token - Cannot parse access token", 190)
+    if (refused := _token_refused(request)) is not None:
+        return refused
     if request.match_info["ig_user_id"] != state.config.ig_user_id:
         return _graph_error("Unsupported get request.", 100, subcode=33)
     return None
@@ -568,11 +575,9 @@ async def graph_reply(request: web.Request) -> web.Response:
 
 def _own_post_comment(request: web.Request) -> dict[str, Any] | web.Response:
     """The comment under our own post a `/{ig-comment-id}/replies` call names, or the Graph API's refusal."""
-    state = _state(request)
-    token = request.query.get("access_token") or request.headers.get("Authorization", "").removeprefix("Bearer ")
-    if token != state.config.ig_access_token:
-        return _graph_error("Invalid OAuth access token - Cannot parse access token", 190)
-    comment = state.ig_comments.get(request.match_info["comment_id"])
+    if (refused := _token_refused(request)) is not None:
+        return refused
+    comment = _state(request).ig_comments.get(request.match_info["comment_id"])
     if comment is None or "thread" not in comment:
         return _graph_error("Unsupported get request. Object does not exist", 100, subcode=33)
     return comment
@@ -600,10 +605,7 @@ async def graph_comment_replies(request: web.Request) -> web.Response:
     state = _state(request)
     asked = {name.split("{")[0] for name in request.query.get("fields", "id").split(",")} | {"id"}
     limit = max(1, min(100, int(request.query.get("limit") or 25)))
-    ours = [{"id": reply["id"], "text": reply["message"], "username": state.config.ig_username,
-             "from": {"id": state.config.ig_user_id, "username": state.config.ig_username},
-             "timestamp": reply["timestamp"]}
-            for reply in state.ig_replies if reply.get("thread") == comment["thread"]]
+    ours = state.our_ig_comments(thread=comment["thread"])
     page = [{key: value for key, value in reply.items() if key in asked} for reply in ours[:limit]]
     body: dict[str, Any] = {"data": page}
     if page:

@@ -260,17 +260,7 @@ class GraphClient:
             node, call, edge = "mentioned_media", f"media_id({media_id})", "comments"
         field = f"{node}.{call}{{{edge}.limit({REPLY_LISTING_LIMIT}){{{REPLY_LISTING_FIELDS}}}}}"
         found = self._object(self._call("GET", self.settings.ig_user_id, {"fields": field}), node)
-        listing = found.get(edge) or {"data": []}
-        comments = listing.get("data") if isinstance(listing, dict) else None
-        if not isinstance(comments, list) or not all(isinstance(comment, dict) for comment in comments):
-            raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"{node}.{edge} without a list of comments",
-                                status=200)
-        paging = listing.get("paging") or {}
-        if not isinstance(paging, dict):  # read as a dict below: anything else failed the job as a bug would
-            raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"{node}.{edge} with paging not an object", status=200)
-        # Field expansion gives cursors but no `next` link: a full page may have more behind it.
-        more = len(comments) >= REPLY_LISTING_LIMIT or bool(paging.get("next"))
-        return ReplyListing(comments, complete=not more)
+        return _reply_listing(found.get(edge) or {"data": []}, f"{node}.{edge}")
 
     def reply(self, media_id: str, comment_id: str | None, message: str) -> str:
         params = {"media_id": media_id, "message": message}
@@ -289,15 +279,8 @@ class GraphClient:
     def comment_replies(self, thread_id: str) -> ReplyListing:
         """The replies under a comment on our own post, where our reply to it (or to a reply in its thread) is once
         posted: one page, as `reply_listing` reads a mention's."""
-        listing = self._call("GET", f"{thread_id}/replies", {"fields": REPLY_LISTING_FIELDS,
-                                                              "limit": REPLY_LISTING_LIMIT})
-        comments = listing.get("data")
-        if not isinstance(comments, list) or not all(isinstance(comment, dict) for comment in comments):
-            raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "replies without a list of comments", status=200)
-        paging = listing.get("paging") or {}
-        if not isinstance(paging, dict):
-            raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "replies with paging not an object", status=200)
-        return ReplyListing(comments, complete=len(comments) < REPLY_LISTING_LIMIT and not paging.get("next"))
+        return _reply_listing(self._call("GET", f"{thread_id}/replies", {"fields": REPLY_LISTING_FIELDS,
+                                                                          "limit": REPLY_LISTING_LIMIT}), "replies")
 
     def close(self) -> None:
         self.http.close()
@@ -430,6 +413,20 @@ def own_post(found: Mapping[str, Any], settings: InstagramSettings) -> bool:
         return any(str(author["id"]) == settings.ig_user_id for author in authors)
     username = str(found.get("username") or "").lstrip("@").lower()
     return bool(username) and username == settings.username.lstrip("@").lower()
+
+
+def _reply_listing(listing: Any, what: str) -> ReplyListing:
+    """One page of comments where our reply would be (`what`: the edge read, for the error), checked: a listing
+    without a list of comments, or whose paging is no object, failed the reply job as a bug would. Field expansion
+    gives cursors but no `next` link: a full page may have more behind it."""
+    comments = listing.get("data") if isinstance(listing, dict) else None
+    if not isinstance(comments, list) or not all(isinstance(comment, dict) for comment in comments):
+        raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"{what} without a list of comments", status=200)
+    paging = listing.get("paging") or {}
+    if not isinstance(paging, dict):
+        raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"{what} with paging not an object", status=200)
+    more = len(comments) >= REPLY_LISTING_LIMIT or bool(paging.get("next"))
+    return ReplyListing(comments, complete=not more)
 
 
 def reply_target(message: InboundMessage) -> dict[str, str]:

@@ -122,15 +122,14 @@ def remove_leftovers(directory: Path, *, older_than: float | None = None) -> int
             # Old before its lock is tried: a lock taken on a new `.opening` failed its maker's own, and its append.
             if not stat.S_ISREG(seen.st_mode) or max(seen.st_mtime, seen.st_ctime) >= deadline:
                 continue
-            descriptor = os.open(path, os.O_RDWR | os.O_NOFOLLOW)  # for writing: over NFS a lock asks for it
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held: BlockingIOError, left alone
-                opened = os.fstat(descriptor)
-                if (seen.st_dev, seen.st_ino) == (opened.st_dev, opened.st_ino) and _still_named(path, descriptor):
+            handle = _lock_if_abandoned(path)  # None: a live process holds it
+            if handle is None:
+                continue
+            with handle:
+                opened = os.fstat(handle.fileno())
+                if (seen.st_dev, seen.st_ino) == (opened.st_dev, opened.st_ino):  # the file aged, not one since
                     path.unlink()
                     removed += 1
-            finally:
-                os.close(descriptor)
     return removed
 
 
@@ -513,11 +512,11 @@ def _lock_if_abandoned(path: Path) -> BinaryIO | None:
     return None
 
 
-def _still_named(path: Path, handle: BinaryIO | int) -> bool:
-    """Whether `path` still names the file `handle` (or the descriptor) has open (not renamed away, nor deleted)."""
+def _still_named(path: Path, handle: BinaryIO) -> bool:
+    """Whether `path` still names the file `handle` has open (not renamed away, nor deleted)."""
     try:
         named = path.stat()
     except FileNotFoundError:
         return False
-    opened = os.fstat(handle if isinstance(handle, int) else handle.fileno())
+    opened = os.fstat(handle.fileno())
     return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)

@@ -92,7 +92,7 @@ class Grammar:
     flag_openers_after_keywords: frozenset[str] = frozenset()
     # Words that negate a flag word right after them (`[flag_negations]`: "bukan rahasia"): prose, not a request.
     flag_negations: frozenset[str] = frozenset()
-    # The most letters one of them holds: how far back `_negated_at` looks for one, whatever the text.
+    # The most letters one of them holds: how far back `_negation_start` looks for one, whatever the text.
     flag_negation_letters: int = 0
     # Words after which one of them asks or fears ("bisa gak rahasia", "takut kalau tidak rahasia"), and the most
     # letters one of them holds.
@@ -197,6 +197,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
     opt_out = _load_word_table({"names": names, **raw.get("opt_out", {})})
     opt_in = _load_word_table({"names": names, **raw.get("opt_in", {})})
     negations = raw.get("flag_negations", {})
+    fillers = {_squeeze(fold_word(w)) for w in raw.get("courtesy", {}).get("fillers", [])}  # a plea's "ya pak"
     clarifications = [tuple(map(fold_word, _TOKENS.findall(phrase))) for phrase in negations.get("after_flags", [])]
     status_fillers = frozenset(w.lower() for w in raw["commands"].get("status_fillers", []))
     status_words = frozenset(w.lower() for w in raw["commands"]["status"])
@@ -232,12 +233,12 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         request_links=frozenset(fold_word(w) for w in in_words.get("request_links", [])),
         request_reach=in_words.get("request_reach", 0),
         plea_asks=frozenset(fold_word(w) for key in ("plea_words", "request_words") for w in in_words.get(key, []))
-        | {_squeeze(fold_word(w)) for w in raw.get("courtesy", {}).get("fillers", [])},
+        | fillers,
         plea_fears=frozenset(fold_word(w) for w in in_words.get("plea_words", [])),
         plea_vocabulary=frozenset(fold_word(w) for key in ("plea_words", "plea_links", "request_words",
                                                            "request_links", "phrase_fillers")
                                   for w in in_words.get(key, []))
-        | {_squeeze(fold_word(w)) for w in raw.get("courtesy", {}).get("fillers", [])},
+        | fillers,
         status_words=status_words,
         help_words=frozenset(w.lower() for w in raw["commands"]["help"]),
         english_markers=frozenset(raw["language"]["english_markers"]),
@@ -342,7 +343,7 @@ _TAG_PAIRS = {"[": "]", "(": ")", "*": "*", "_": "_", "~": "~", "【": "】", "<
 _TAG_OPEN = "".join(map(re.escape, with_compatibility_forms("[(*_~<\"'") + "【\u201c\u2018«"))
 _TAG_CLOSE_CHARS = with_compatibility_forms("])*_~>\"'") + "】\u201d\u2019»"
 _TAG_CLOSE = "".join(map(re.escape, _TAG_CLOSE_CHARS))
-# Opening marks as typed around a word (`_negated_at` reads back past them: "bukan ~rahasia~", "bukan (#rahasia)").
+# Opening marks as typed around a word (`_negation_start` reads back past them: "bukan ~rahasia~", "bukan (#rahasia)").
 _TAG_OPEN_CHARS = with_compatibility_forms("[(*_~<\"'") + "【\u201c\u2018«"
 # What joins a negation to the flag word as one word does ("non-rahasia").
 _HYPHENS = with_compatibility_forms("-") + "\u2010\u2011"
@@ -1040,7 +1041,7 @@ def _read_hashtag(match: re.Match[str], grammar: Grammar) -> tuple[list[str], st
     none ("#anonim+foto") the rest stays as typed ("+foto"). A tag negated ("bukan #rahasia") stays whole, an
     anonymity word's flag still read (in doubt a wish)."""
     flags = _hashtag_flags(match.group("tag"), grammar)
-    if _negated_at(match.string, match.start(), grammar):
+    if _negation_start(match.string, match.start(), grammar) is not None:
         return [flag for flag in flags if flag == "anonymous"], match.group(0)
     if not flags:
         return [], match.group(0)
@@ -1431,11 +1432,6 @@ def _flags_at_the_end(text: str, grammar: Grammar, flags: set[str]) -> str:
         flags.add(grammar.flags[word])
         set_apart, end = _flag_set_apart(text, head, before, grammar)
         found = True
-
-
-def _negated_at(text: str, head: int, grammar: Grammar) -> bool:
-    """Whether the flag word (or hashtag) at `head` is negated (`_negation_start`)."""
-    return _negation_start(text, head, grammar) is not None
 
 
 def _anonymity_word_before(text: str, end: int, grammar: Grammar) -> bool:

@@ -349,16 +349,22 @@ def test_which_comments_are_written_to_us(settings: Settings, author: dict[str, 
     assert comment_left_out(item, settings.instagram) == expected
 
 
+async def sari_answered(gateway: GatewayServer, settings: Settings, redis: Redis) -> dict[str, Any]:
+    """Sari's comment to us delivered, filed and answered under it: her report."""
+    assert (await post_webhook(gateway, fixture_bytes(ADDRESSED))).status_code == 200
+    poll(settings, redis)
+    run_reply_jobs_to_the_end(settings, redis)
+    (first,) = reports(redis).values()
+    return first
+
+
 async def test_a_later_comment_of_the_reporter_under_our_post_adds_to_their_report(
     gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi,
 ) -> None:
     """Answered under their comment, the reporter writes to us again under the same post: an addition to their
     (anonymous) report, as a comment under a mention's post is; someone else's comment there is a report of its own."""
     graph.replies.extend([POSTED, POSTED, POSTED])
-    assert (await post_webhook(gateway, fixture_bytes(ADDRESSED))).status_code == 200
-    poll(settings, redis)
-    run_reply_jobs_to_the_end(settings, redis)
-    (first,) = reports(redis).values()
+    first = await sari_answered(gateway, settings, redis)
 
     again = fixture(ADDRESSED)
     value = again["entry"][0]["changes"][0]["value"]
@@ -425,10 +431,7 @@ async def test_a_new_comment_of_the_reporter_under_our_post_is_a_report_of_its_o
     thread of the report we answered) is a report of its own, with its own Tracking ID. Read as a comment on the
     post, it was added to their first report, whatever it was about."""
     graph.replies.extend([POSTED, POSTED])
-    assert (await post_webhook(gateway, fixture_bytes(ADDRESSED))).status_code == 200
-    poll(settings, redis)
-    run_reply_jobs_to_the_end(settings, redis)
-    (first,) = reports(redis).values()
+    first = await sari_answered(gateway, settings, redis)
 
     again = fixture(ADDRESSED)
     value = again["entry"][0]["changes"][0]["value"]

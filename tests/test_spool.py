@@ -582,6 +582,16 @@ def test_a_stuck_spools_since_is_its_replayers_earliest_readable_one(own_redis: 
     assert stuck["since"] == datetime.fromtimestamp(seconds - 60, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+def fail_every_replay(monkeypatch: pytest.MonkeyPatch, intake: Intake) -> None:
+    """Each replay of `intake`'s spool fails on an error of its own, not Redis's (a record this version cannot
+    store): the spool stays stuck while Redis answers."""
+
+    def fails(records: object) -> int:
+        raise ValueError("a record this version cannot store")
+
+    monkeypatch.setattr(intake, "_replay_batch", fails)
+
+
 async def test_a_replay_failing_every_round_on_an_error_not_redis_is_a_stuck_spool(
     intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -590,11 +600,7 @@ async def test_a_replay_failing_every_round_on_an_error_not_redis_is_a_stuck_spo
     case store."""
     assert intake.spool is not None
     spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
-
-    def fails(records: object) -> int:
-        raise ValueError("a record this version cannot store")
-
-    monkeypatch.setattr(intake, "_replay_batch", fails)
+    fail_every_replay(monkeypatch, intake)
     shift = [0.0]
     replayer = SpoolReplayer(intake, clock=lambda: time.time() + shift[0])
     await replayer.round()
@@ -650,11 +656,7 @@ async def test_each_replayer_stuck_on_one_spool_is_told_and_the_spool_counted_on
     operator must see was lost under "held"); one per host counted a spool on a shared disk once per host."""
     assert intake.spool is not None
     spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
-
-    def fails(records: object) -> int:
-        raise ValueError("a record this version cannot store")
-
-    monkeypatch.setattr(intake, "_replay_batch", fails)
+    fail_every_replay(monkeypatch, intake)
     shift = [0.0]
     failing = SpoolReplayer(intake, clock=lambda: time.time() + shift[0])
     with monkeypatch.context() as patched:
@@ -681,11 +683,7 @@ async def test_a_spool_identity_not_found_once_is_looked_for_again(
     twice in every view."""
     assert intake.spool is not None
     spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
-
-    def fails(records: object) -> int:
-        raise ValueError("a record this version cannot store")
-
-    monkeypatch.setattr(intake, "_replay_batch", fails)
+    fail_every_replay(monkeypatch, intake)
     failures = [OSError(errno.EIO, "Input/output error")]
     if case.startswith("its read"):
         real_read = Path.read_bytes
@@ -728,11 +726,7 @@ async def test_a_damaged_spool_identity_is_replaced_and_a_spool_two_hosts_share_
     and read at each round, so two hosts that each found it damaged and replaced it agree on the last one."""
     assert intake.spool is not None
     spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
-
-    def fails(records: object) -> int:
-        raise ValueError("a record this version cannot store")
-
-    monkeypatch.setattr(intake, "_replay_batch", fails)
+    fail_every_replay(monkeypatch, intake)
     identity = intake.spool.directory / ".spool-id"
     identity.write_bytes(damaged)
     shift = [0.0]
@@ -772,11 +766,7 @@ async def test_stuck_entries_whose_replayer_stopped_are_deleted_once_a_day_old(
         left["at"] = seconds - age
     redis.hset(REPLAY_STUCK_KEY, "0123456789abcdef:vm-p1f-t1", orjson.dumps(left))
     spool_file_left(intake.spool.directory, "vm-p1f-t1.spool", 2, age_seconds=120)
-
-    def fails(records: object) -> int:
-        raise ValueError("a record this version cannot store")
-
-    monkeypatch.setattr(intake, "_replay_batch", fails)
+    fail_every_replay(monkeypatch, intake)
     shift = [0.0]
     replayer = SpoolReplayer(intake, clock=lambda: time.time() + shift[0])
     for shift[0] in (0.0, 31.0):
