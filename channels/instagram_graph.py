@@ -374,7 +374,7 @@ def comment_message(comment: Mapping[str, Any], media_id: str | None, own_handle
                     ) -> InboundMessage:
     """A comment that mentions @lapor1708 (on anyone's post). Answering our reply, it is a comment on the same post
     (`commented_on`): the Graph API does not say which comment it answers (see gateway.followups)."""
-    media = comment.get("media") or {}
+    media = comment.get("media") if isinstance(comment.get("media"), Mapping) else {}
     media_id = str(media.get("id") or media_id or "")
     author = comment.get("from") if isinstance(comment.get("from"), Mapping) else {}
     username = str(author.get("username") or comment.get("username") or "")
@@ -746,16 +746,21 @@ class InstagramPoller:
         return taken
 
     def _resolve(self, item: Mapping[str, Any]) -> InboundMessage | None:
-        """The notification's comment or post as a message; None when it is our own (see own_post)."""
+        """The notification's comment or post as a message; None when it is our own (see own_post). An answer its
+        reading cannot take (a field of another shape) is an unreadable answer about that object (BAD_PAYLOAD):
+        raised as it was, it stopped every round at that notification, and no mention after it was filed."""
         comment_id, media_id = item.get("comment_id"), str(item["media_id"])
-        if comment_id:
-            comment = self.graph.mentioned_comment(str(comment_id))
-            return None if own_post(comment, self.settings) else comment_message(comment, media_id,
-                                                                                 self.settings.username)
-        media = self.graph.mentioned_media(media_id)
-        if own_post(media, self.settings):
-            return None
-        return media_message(media, self.settings.username, max_files=self.max_files)
+        found = (self.graph.mentioned_comment(str(comment_id)) if comment_id
+                 else self.graph.mentioned_media(media_id))
+        try:
+            if own_post(found, self.settings):
+                return None
+            if comment_id:
+                return comment_message(found, media_id, self.settings.username)
+            return media_message(found, self.settings.username, max_files=self.max_files)
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable {'comment' if comment_id else 'media'}: "
+                                f"{type(error).__name__}", status=200) from error
 
     def _retry_later(self, raw: bytes, item: Mapping[str, Any], error: ProviderError) -> None:
         """Count the failed attempt and move the notification to the end of the list, due again after a delay that

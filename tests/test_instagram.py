@@ -1326,3 +1326,49 @@ def test_comments_of_one_account_past_the_reply_cap_are_filed_and_left_unanswere
 def test_a_dot_before_the_leading_handle_is_read_past(text: str, expected: str) -> None:
     """`.@lapor1708 ANONIM ...` kept the handle in the text, so ANONIM was not read and the report went named."""
     assert strip_leading_mentions(text, "lapor1708") == expected
+
+
+@pytest.mark.parametrize("media", [pytest.param("17890000000000099", id="an-id-alone"),
+                                   pytest.param(["17890000000000099"], id="a-list")])
+def test_a_mentioned_comment_whose_media_comes_in_another_shape_is_filed(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, media: Any,
+) -> None:
+    """A comment's `media` read as an object when it was not raised in every round: that mention and every one after
+    it were never filed."""
+    odd = fake.state.add_ig_mention("@lapor1708 pungli di loket Jl. Riau", kind="comment")
+    fake.state.ig_comments[odd["comment_id"]]["media"] = media
+    redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(odd))
+    ig, _ = clocked(settings, redis, intake)
+    ig.poll_once()
+    report = reports_by_id(redis)[odd["comment_id"]]
+    assert report["channel_meta"]["media_id"] == odd["media_id"] and pending(redis) == 0
+
+
+def test_a_mention_whose_answer_its_reading_cannot_take_waits_and_blocks_nobody(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An answer our reading of a post cannot take (a field of a shape not met before) raised out of the round: the
+    notification stayed first, and no mention after it was ever filed. It is an unreadable answer about that post
+    now: retried later, as an object not readable yet is, and the others are filed."""
+    import channels.instagram_graph
+
+    odd = fake.state.add_ig_mention("@lapor1708 sampah menumpuk di pasar", kind="media")
+    others = fake.state.add_ig_mention("@lapor1708 lampu jalan mati", kind="comment")
+    media_message = channels.instagram_graph.media_message
+
+    def media_message_with_a_bug(media: dict[str, Any], *args: Any, **options: Any) -> Any:
+        if str(media["id"]) == odd["media_id"]:
+            raise TypeError("'NoneType' object is not subscriptable")
+        return media_message(media, *args, **options)
+
+    monkeypatch.setattr(channels.instagram_graph, "media_message", media_message_with_a_bug)
+    key = PENDING_KEY.format(ig_user_id=IG_USER_ID)
+    redis.rpush(key, orjson.dumps(odd), orjson.dumps(others))
+    ig, _ = clocked(settings, redis, intake)
+    ig.poll_once()
+    assert others["comment_id"] in reports_by_id(redis) and odd["media_id"] not in reports_by_id(redis)
+    (item,) = [orjson.loads(raw) for raw in redis.lrange(key, 0, -1)]
+    assert item["media_id"] == odd["media_id"] and item["attempts"] == 1 and item["retry_at"] > time.time()
+    (failed,) = [line for line in log_events(log_stream) if line["event"] == "mention.lookup_failed"]
+    assert failed["reason"] == "bad_payload", failed
