@@ -8,11 +8,15 @@ filter takes (`channel_names`).
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+
 from channels.base import WebhookAdapter
 from channels.instagram import InstagramWebhookAdapter
 from channels.sms_aggregator import AggregatorSmsAdapter
 from channels.twilio_sms import TwilioSmsAdapter
 from gateway.settings import Settings
+from normalizer.inbound import InboundMessage
 
 WEBHOOK_ADAPTERS: dict[str, type[WebhookAdapter]] = {
     TwilioSmsAdapter.name: TwilioSmsAdapter,
@@ -24,6 +28,16 @@ WEBHOOK_ADAPTERS: dict[str, type[WebhookAdapter]] = {
 # The channels a process of their own receives (the SMTP server and IMAP poller, the pollers), by their health names,
 # each switched on and off by the settings section of that name.
 OWN_PROCESS_CHANNELS = ("email", "x", "instagram")
+
+
+# The polled channels' modules, by health name: each has the `reply_target` its poller files mentions with, which an
+# operator's retry of an unfiled message (`lapor-gateway unfiled retry`) files it with too.
+POLLED_CHANNEL_MODULES = {"x": "channels.x_mentions", "instagram": "channels.instagram_graph"}
+
+
+def polled_reply_target(channel: str) -> Callable[[InboundMessage], dict[str, str]]:
+    """Where a polled channel's public answer to a message goes; loaded on demand (X's loads tweepy)."""
+    return importlib.import_module(POLLED_CHANNEL_MODULES[channel]).reply_target  # type: ignore[no-any-return]
 
 
 def channel_names() -> tuple[str, ...]:

@@ -50,6 +50,7 @@ from gateway.outbound import count_in_sliding_window
 from gateway.queries import casestore_lookup_now
 from gateway.queues import REPLY_QUEUE, enqueue_calls
 from gateway.settings import Settings
+from gateway.unfiled import UnfiledMessages
 from normalizer.envelope import ReportDraft
 from normalizer.inbound import InboundMessage
 from normalizer.keywords import Action
@@ -294,6 +295,13 @@ def _count(messages: Sequence[InboundMessage], refused: list[tuple[str, str]], q
         (metrics.DUPLICATES if duplicate else metrics.ACCEPTED).labels(source).inc()
 
 
+def _answers_last(messages: Sequence[InboundMessage]) -> tuple[list[InboundMessage], list[InboundMessage]]:
+    """The batch's messages that answer none of the others by their sender (`own_posts`), and those that do."""
+    ids = {message.provider_message_id for message in messages}
+    later = [message for message in messages if ids.intersection(message.own_posts)]
+    return [message for message in messages if not ids.intersection(message.own_posts)], later
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyJob:
     """One public reply to queue: where it goes, which text key, and which Tracking ID it carries."""
@@ -333,18 +341,46 @@ class MentionIntake:
         self._signals = HealthSignals(redis)
         self._ask_casestore = casestore_lookup_now(settings)
 
-    def take(self, messages: Sequence[InboundMessage]) -> list[ReplyJob]:
-        """Durable when it returns (raises NotDurable otherwise). Returns the replies it queued. The mentions' words
-        and authors are kept out of every log line until the poller's round ends (`run_poller`).
+    def take(self, messages: Sequence[InboundMessage], *, keep_unfiled: bool = True) -> list[ReplyJob]:
+        """Durable when it returns (raises NotDurable or RedisError otherwise). Returns the replies it queued. The
+        mentions' words and authors are kept out of every log line until the poller's round ends (`run_poller`).
+
+        A batch that raises anything else (a bug some message's words or form met) is taken again one message at a
+        time, and the one that raises alone is kept unfiled (`gateway.unfiled`) unless `keep_unfiled` is False (an
+        operator's retry, which wants the error): before, it raised in every round, and its batch, with every mention
+        after it, was never filed. Those the batch filed before it raised are found by intake's dedup: one report,
+        one reply."""
+        try:
+            return self._take(messages)
+        except (NotDurable, RedisError):
+            raise
+        except Exception as error:
+            if not keep_unfiled:
+                raise
+            if len(messages) > 1:
+                first, later = _answers_last(messages)
+                return [job for message in (*first, *later) for job in self.take([message])]
+            self._keep_unfiled(messages[0], error)
+            return []
+
+    def _keep_unfiled(self, message: InboundMessage, error: Exception) -> None:
+        """Keep a message the gateway failed to file, say so in every view, and let the poller go on past it."""
+        channel = health_channel(message.source)
+        kept = UnfiledMessages(self._redis).keep(channel, message, error, time.time())
+        log.error("message.unfiled", channel=message.source, error=kept.error, where=kept.where)
+        metrics.RECEIVED.labels(message.source).inc()
+        metrics.UNFILED.labels(message.source).inc()
+        self._signals.message_unfiled(channel, kept.reason)
+
+    def _take(self, messages: Sequence[InboundMessage]) -> list[ReplyJob]:
+        """`take`, for a batch whose every message can be filed.
 
         A mention that goes on under another of the batch by its sender (see InboundMessage.own_posts) is taken after
         it, once that one's report is stored: taken together, it was a report of its own (named, a whistleblower's
         answer under their #anonim mention of the same page)."""
-        ids = {message.provider_message_id for message in messages}
-        later = [message for message in messages if ids.intersection(message.own_posts)]
-        if later and len(later) < len(messages):  # (posts that answer each other, which X never gives: at once)
-            first = [message for message in messages if not ids.intersection(message.own_posts)]
-            return self.take(first) + self.take(later)
+        first, later = _answers_last(messages)
+        if later and first:  # (posts that answer each other, which X never gives: at once)
+            return self._take(first) + self._take(later)
         add_sensitive_values(*[value for message in messages for value in message.personal_values()])
         jobs: list[ReplyJob] = []
         drafts = []

@@ -702,6 +702,8 @@ def attachments_purge(
             ("SMS outbox", "day(s) of replies", result.sms_outbox_deleted, result.sms_outbox_kept)):
         console.print(f"{what}: {verb} {deleted.files} {unit}, {deleted.bytes:,} bytes; kept {kept.files} newer "
                       f"than {days}")
+    console.print(f"unfiled mentions and comments: {verb} {result.unfiled_deleted}; kept {result.unfiled_kept} newer "
+                  f"than {days} (or unreadable)")
     unreadable = f" ({result.envelopes_unreadable} damaged: kept what they name)" if result.envelopes_unreadable else ""
     console.print(f"envelopes in Redis: {result.envelopes}{unreadable}")
     if dry_run:
@@ -853,6 +855,89 @@ def quarantine_reprocess(
     released, kept = asyncio.run(run())
     console.print(f"released {released} of {len(entries)} quarantined mail(s)")
     if len(entries) < len(keys or []) or released < len(entries) or kept:
+        raise typer.Exit(1)
+
+
+unfiled_app = typer.Typer(help="Mentions and comments the gateway failed to file: list them, retry them.",
+                          no_args_is_help=True)
+app.add_typer(unfiled_app, name="unfiled")
+
+
+def _unfiled(settings: Settings) -> tuple[Any, Any, list[Any], int]:
+    """Redis, its store of unfiled messages, every one of them (oldest first), and how many could not be read."""
+    from gateway.queues import redis_connection
+    from gateway.unfiled import UnfiledMessages
+
+    redis = redis_connection(_require_redis_url(settings))
+    store = UnfiledMessages(redis)
+    return redis, store, *store.list()
+
+
+@unfiled_app.command("list")
+@_tells_an_unreachable_redis
+def unfiled_list() -> None:
+    """Messages kept unfiled, oldest first: channel, key, when, the error and where it was raised (no word of the
+    message: its words and sender stay in Redis)."""
+    _, _, entries, unreadable = _unfiled(_settings())
+    table = Table(title=f"Unfiled messages ({len(entries)})")
+    for column in ("channel", "key", "kept at", "error", "raised at"):
+        table.add_column(column)
+    for entry in entries:
+        table.add_row(entry.channel, _printable(entry.key), _when(entry.unfiled_at), _printable(entry.error),
+                      _printable(entry.where))
+    console.print(table)
+    if unreadable:
+        console.print(f"{unreadable} entr(ies) could not be read back (damaged JSON): see the lapor:unfiled:* hashes")
+
+
+@unfiled_app.command("retry")
+@_tells_an_unreachable_redis
+def unfiled_retry(
+    keys: Annotated[list[str] | None, typer.Argument(help="Keys as `unfiled list` shows them, or none with --all.")
+                    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Retry every unfiled message.")] = False,
+) -> None:
+    """File unfiled messages as their poller would (e.g. after an upgrade mended the bug they met): each one filed is
+    answered in public as any mention, and forgotten; one that fails again stays, its error shown."""
+    settings = _settings()
+    _count_into_shared_metrics(settings)
+    from redis.exceptions import RedisError
+
+    from channels.registry import polled_reply_target
+    from channels.social import MentionIntake
+    from gateway.errors import NotDurable
+    from gateway.intake import Intake
+    from gateway.unfiled import failure_site
+
+    if not keys and not all_:
+        console.print("name unfiled messages' keys or pass --all")
+        raise typer.Exit(2)
+    redis, store, entries, _ = _unfiled(settings)
+    chosen = entries if all_ else [entry for entry in entries if entry.key in set(keys or [])]
+    for key in sorted(set(keys or []) - {entry.key for entry in entries}):
+        console.print(f"no unfiled message has the key {escape(key)} (see `lapor-gateway unfiled list`)")
+    intake = Intake(redis, settings)
+    filed = 0
+    try:
+        for entry in chosen:
+            mentions = MentionIntake(redis, settings, intake, polled_reply_target(entry.channel))
+            try:
+                with sensitive_values():  # the message's words and sender on no log line
+                    mentions.take([entry.message], keep_unfiled=False)
+            except (NotDurable, RedisError):
+                console.print(f"{escape(entry.key)}: not filed, Redis unreachable; it stays unfiled, and the rest "
+                              "were not tried: run the command again once Redis answers")
+                break
+            except Exception as error:  # the bug it met is still there: it stays unfiled
+                console.print(f"{escape(entry.key)}: still fails: {type(error).__name__} at {failure_site(error)}")
+                continue
+            store.release(entry)
+            filed += 1
+            console.print(f"{escape(entry.key)}: filed")
+    finally:
+        intake.close()
+    console.print(f"filed {filed} of {len(chosen)} unfiled message(s)")
+    if filed < len(chosen) or len(chosen) < len(set(keys or [])):
         raise typer.Exit(1)
 
 

@@ -62,6 +62,7 @@ from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSeri
 from gateway.spool import REPLAY_STUCK_FRESH_SECONDS, REPLAY_STUCK_KEY, SPOOL_DIR, Spool, redis_time
 from gateway.tracking import SEQUENCE_KEY
 from gateway.transactions import after_commit, commit
+from gateway.unfiled import UNFILED_KEY
 
 log = get_logger()
 
@@ -181,6 +182,9 @@ class ChannelRules(BaseModel):
     # For how long after a mail the gateway failed to read was quarantined the channel says so; 0: that level is off.
     mail_failed_degraded_seconds: float = 3600
     mail_failed_down_seconds: float = 0
+    # Messages a poller received that the gateway failed to file, kept until an operator retries them (a count).
+    unfiled_degraded: int = 1
+    unfiled_down: int = 0
 
     @field_validator("process_missing_degraded_seconds", "process_missing_down_seconds",
                      "worker_missing_degraded_seconds", "worker_missing_down_seconds")
@@ -273,6 +277,11 @@ class ChannelSignals:
     # quarantined, and why (the reason's code and the error's type: never its words, which may quote the mail).
     mail_failed_at: float | None = None
     mail_failed: str | None = None
+    # Messages a poller received that the gateway failed to file, kept unfiled (gateway.unfiled): how many, when the
+    # newest was kept and why (the error's type and where it was raised).
+    unfiled: int = 0
+    unfiled_at: float | None = None
+    unfiled_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -626,6 +635,18 @@ def rule_mail_failed(signals: ChannelSignals, _: Sequence[QueueStats], rules: Ch
                                           "lapor-gateway email quarantine list, reprocess once mended")
 
 
+def rule_unfiled(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
+    """Messages a poller received that the gateway failed to file (a bug their words or form met), kept so the
+    channel goes on: no case and no answer until an operator retries them, however long ago. Before, the channel
+    stuck on such a message, and only `poller.crashed` in the log said why."""
+    if not signals.unfiled:
+        return None
+    newest = f"; the newest {_clock(signals.unfiled_at)}: {signals.unfiled_reason}" if signals.unfiled_at else ""
+    return _finding("unfiled", _level(signals.unfiled, rules.unfiled_degraded, rules.unfiled_down),
+                    f"{signals.unfiled} message(s) the gateway failed to file kept unfiled{newest}: "
+                    "lapor-gateway unfiled list, retry once mended")
+
+
 def rule_quiet(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, now: float) -> Finding | None:
     since = signals.last_message_at or signals.first_seen
     if since is None:
@@ -658,7 +679,7 @@ Rule = Callable[[ChannelSignals, Sequence[QueueStats], ChannelRules, float], Fin
 RULES: tuple[Rule, ...] = (
     rule_process_missing, rule_intake_refused, rule_auth, rule_signatures, rule_poll_failing, rule_rate_limited,
     rule_replies, rule_reply_rate_limited, rule_deadletters, rule_worker_missing, rule_job_held, rule_queue_age,
-    rule_mentions_gap, rule_mail_failed, rule_quiet,
+    rule_mentions_gap, rule_mail_failed, rule_unfiled, rule_quiet,
 )
 
 
@@ -918,6 +939,14 @@ class HealthSignals:
             pipe.hset(key, mapping={"mail_failed_at": at, "mail_failed": _clean(reason)})
 
         self._write(channel, "mail_failed", build, error=f"mail quarantined: {reason}")
+
+    def message_unfiled(self, channel: str, reason: str) -> None:
+        """A message the gateway failed to file was kept (`gateway.unfiled`); `reason`: the error's type and where."""
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hset(key, mapping={"unfiled_at": at, "unfiled_reason": _clean(reason)})
+
+        self._write(channel, "unfiled", build, error=f"message kept unfiled: {reason}")
 
     def rate_limited(self, channel: str, until: float | None = None) -> None:
         """The provider said wait (429); `until` is its reset time (Unix seconds) when it gave one."""
@@ -1257,7 +1286,7 @@ class CheckedHealth:
 
 def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
              errors: Sequence[bytes] = (), newest_beat: Sequence[tuple[bytes, float]] = (),
-             processes_alive: int = 0) -> ChannelSignals:
+             processes_alive: int = 0, unfiled: int = 0) -> ChannelSignals:
     get = raw.get
     entries = (entry for entry in map(_error_entry, errors) if entry is not None)
     last_deadletter = next((e["reason"] for e in entries if e["kind"] == "dead_letter"), None)
@@ -1280,6 +1309,7 @@ def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
         process_seen_at=float(newest_beat[0][1]) if newest_beat else None, processes_alive=int(processes_alive),
         mentions_gap_at=_float(get(b"mentions_gap_at")), mentions_gap=_text(get(b"mentions_gap")),
         mail_failed_at=_float(get(b"mail_failed_at")), mail_failed=_text(get(b"mail_failed")),
+        unfiled=int(unfiled), unfiled_at=_float(get(b"unfiled_at")), unfiled_reason=_text(get(b"unfiled_reason")),
     )
 
 
@@ -1506,8 +1536,9 @@ class HealthMonitor:
             serving = SERVING_KEY.format(channel=channel)
             pipe.zrevrange(serving, 0, 0, withscores=True)
             pipe.zcount(serving, now - SERVING_ALIVE_SECONDS, "+inf")
+            pipe.hlen(UNFILED_KEY.format(channel=channel))
         replies = pipe.execute()
-        per = 6
+        per = 7
         return {channel: _signals(channel, *replies[per * index + 1:per * index + per])
                 for index, channel in enumerate(self.rules.watched)}
 

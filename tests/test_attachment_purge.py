@@ -19,6 +19,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -631,3 +632,36 @@ def test_a_mail_purged_while_it_is_reprocessed_is_said_gone(
     assert (result.exit_code, type(result.exception)) == (1, SystemExit), result.output
     assert f"{eml.stem[:16]}: gone from the quarantine, or unreadable" in result.output
     assert "released 0 of 1 quarantined mail(s)" in result.output
+
+
+# -- the mentions and comments kept unfiled, in Redis: by the time each was kept ------------------------------------
+def keep_unfiled(redis: Redis, tweet_id: str, age_days: float) -> None:
+    from gateway.unfiled import UnfiledMessages
+    from normalizer.envelope import Channel, SenderKind
+    from normalizer.inbound import InboundMessage
+
+    message = InboundMessage(Channel.TWITTER, "x-mentions", tweet_id, SenderKind.X_USER, "1447000000000000001",
+                             "@lapor1708 #anonim pungli di loket 3", datetime.now(UTC))
+    UnfiledMessages(redis).keep("x", message, KeyError("pungli"), time.time() - age_days * DAY_SECONDS)
+
+
+@pytest.mark.parametrize(("ages", "older_than", "dry_run", "left"), [
+    pytest.param((31, 2), None, False, {"x-mentions:2"}, id="a-month-old-one-goes-a-recent-one-stays"),
+    pytest.param((10,), None, False, {"x-mentions:1"}, id="ten-days-old-the-default-retention-keeps-it"),
+    pytest.param((10,), 7, False, set(), id="ten-days-old-older-than-7-goes"),
+    pytest.param((31, 2), None, True, {"x-mentions:1", "x-mentions:2"}, id="a-dry-run-only-counts"),
+])
+def test_unfiled_mentions_go_by_the_time_they_were_kept(
+        settings: Settings, redis: Redis, ages: tuple[float, ...], older_than: int | None, dry_run: bool,
+        left: set[str]) -> None:
+    """Their words and sender wait in Redis, never a report: kept for ever, a whistleblower's mention outlived every
+    envelope and file of the retention."""
+    from gateway.unfiled import UnfiledMessages
+
+    tracking_id(redis)
+    for number, age in enumerate(ages, start=1):
+        keep_unfiled(redis, str(number), age)
+    result = purge(settings, redis, older_than_days=older_than, dry_run=dry_run)
+    old = sum(1 for age in ages if age > (older_than or 30))
+    assert (result.unfiled_deleted, result.unfiled_kept) == (old, len(ages) - old)
+    assert {entry.key for entry in UnfiledMessages(redis).list()[0]} == left

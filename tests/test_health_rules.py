@@ -219,6 +219,16 @@ CASES = [
          State.OK),
     Case("a mail failed to read can be made down for a while", ChannelSignals(mail_failed_at=NOW - 60),
          State.DOWN, rules=ChannelRules(mail_failed_down_seconds=600), rules_fired=("mail_failed",)),
+    # mentions and comments the gateway failed to file, kept unfiled: said as long as any is kept
+    Case("a message kept unfiled degrades, however long ago", ChannelSignals(
+        unfiled=2, unfiled_at=NOW - 86400 * 3, unfiled_reason="ValueError at normalizer/grammar.py:12 in read"),
+         State.DEGRADED, "2 message(s) the gateway failed to file kept unfiled; the newest 2027-01-12 08:00:00Z: "
+         "ValueError at normalizer/grammar.py:12 in read: lapor-gateway unfiled list, retry once mended",
+         rules_fired=("unfiled",)),
+    Case("none kept unfiled any more (retried) is ok", ChannelSignals(
+        unfiled=0, unfiled_at=NOW - 60, unfiled_reason="ValueError at normalizer/grammar.py:12 in read"), State.OK),
+    Case("messages kept unfiled can be made down past a count", ChannelSignals(unfiled=5, unfiled_at=NOW - 60),
+         State.DOWN, rules=ChannelRules(unfiled_down=5), rules_fired=("unfiled",)),
     # quiet period
     Case("quiet past the usual period degrades", ChannelSignals(first_seen=NOW - 90000, last_message_at=NOW - 3700),
          State.DEGRADED, "no message for 61 min", rules_fired=("quiet",)),

@@ -23,6 +23,7 @@ from prometheus_client import REGISTRY
 from redis import Redis
 
 from channels.instagram_graph import COMMENTS_KEY, PENDING_KEY, InstagramPoller, comment_left_out
+from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
@@ -57,12 +58,16 @@ SARI, BUDI = change(ADDRESSED), change(KEYWORD_REPLY)
 OUR_REPLY_ID = fixture("instagram/graph_comment_reply.json")["id"]
 
 
+INSTAGRAM_ENV = {
+    "LAPOR_INSTAGRAM_ENABLED": "true", "LAPOR_INSTAGRAM_APP_SECRET": IG_SECRET,
+    "LAPOR_INSTAGRAM_VERIFY_TOKEN": IG_VERIFY, "LAPOR_INSTAGRAM_ACCESS_TOKEN": IG_TOKEN,
+    "LAPOR_INSTAGRAM_IG_USER_ID": IG_USER_ID,
+    "LAPOR_INSTAGRAM_GRAPH_BASE_URL": GRAPH, "LAPOR_INSTAGRAM_REPLY_CAP_PER_HOUR": "1000"}
+
+
 @pytest.fixture
 def settings(test_env: TestEnvironment) -> Settings:
-    return test_env.settings(
-        LAPOR_INSTAGRAM_ENABLED="true", LAPOR_INSTAGRAM_APP_SECRET=IG_SECRET, LAPOR_INSTAGRAM_VERIFY_TOKEN=IG_VERIFY,
-        LAPOR_INSTAGRAM_ACCESS_TOKEN=IG_TOKEN, LAPOR_INSTAGRAM_IG_USER_ID=IG_USER_ID,
-        LAPOR_INSTAGRAM_GRAPH_BASE_URL=GRAPH, LAPOR_INSTAGRAM_REPLY_CAP_PER_HOUR="1000")
+    return test_env.settings(**INSTAGRAM_ENV)
 
 
 @dataclass
@@ -442,3 +447,73 @@ async def test_a_new_comment_of_the_reporter_under_our_post_is_a_report_of_its_o
     second = reports(redis)[value["id"]]
     assert second["follow_up_of"] is None and second["tracking_id"] != first["tracking_id"]
     assert [target["thread"] for target in reply_targets(redis)][-1] == value["id"]
+
+
+def instagram_health(redis: Redis, settings: Settings) -> dict[str, Any]:
+    rules = load_rules(settings.health.rules_path())
+    return {c["channel"]: c for c in HealthMonitor(redis, rules).status()["channels"]}["instagram"]
+
+
+async def test_a_comment_the_gateway_fails_to_file_is_kept_and_the_channel_goes_on(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch, test_env: TestEnvironment,
+) -> None:
+    """A comment whose words met a bug of ours raised in every round: neither it nor any comment or mention after
+    it was ever filed, and only `poller.crashed` said so. It is kept unfiled now (the error's type and where, never
+    its words, in the log and the views), the others are filed, the channel is degraded while it is kept, and
+    `lapor-gateway unfiled retry` files it once the bug is mended."""
+    from typer.testing import CliRunner
+
+    import channels.social
+    from gateway import cli
+    from gateway.cli import app
+
+    bug = {"present": True}
+    normalize = channels.social.normalize
+
+    def normalize_with_a_bug(message: Any, **options: Any) -> Any:
+        if bug["present"] and message.provider_message_id == SARI["id"]:
+            raise ValueError(f"cannot read {message.text!r}")  # as a bug's message often quotes its input
+        return normalize(message, **options)
+
+    monkeypatch.setattr(channels.social, "normalize", normalize_with_a_bug)
+    for payload in (ADDRESSED, KEYWORD_REPLY):
+        assert (await post_webhook(gateway, fixture_bytes(payload))).status_code == 200
+
+    poll(settings, redis)
+
+    assert list(reports(redis)) == [BUDI["id"]] and stored_comments(redis) == 0
+    assert reply_targets(redis) == [{"media_id": BUDI["media"]["id"], "comment_id": BUDI["id"],
+                                     "thread": BUDI["parent_id"]}]
+    events = log_events(log_stream)
+    assert not [line for line in events if line["event"] == "poller.crashed"]
+    (kept,) = [line for line in events if line["event"] == "message.unfiled"]
+    assert (kept["channel"], kept["error"]) == ("instagram", "ValueError")
+    assert kept["where"].startswith("channels/social.py:"), kept
+    assert "Sukamaju" not in log_stream.getvalue() and SARI["from"]["username"] not in log_stream.getvalue()
+    health = instagram_health(redis, settings)
+    assert health["state"] == "degraded", health
+    assert "1 message(s) the gateway failed to file kept unfiled" in health["reason"], health
+    assert "ValueError at channels/social.py:" in health["reason"] and "Sukamaju" not in health["reason"]
+    assert "lapor-gateway unfiled list" in health["reason"]
+    assert REGISTRY.get_sample_value("lapor_messages_unfiled_total", {"channel": "instagram"}) >= 1
+
+    for name, value in {**test_env.values, **INSTAGRAM_ENV}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(cli.console, "width", 200)  # a table as wide as its rows, whoever imported the command first
+    listed = CliRunner().invoke(app, ["unfiled", "list"], env={"COLUMNS": "200"})
+    key = f"instagram:{SARI['id']}"
+    assert listed.exit_code == 0 and key in listed.output and "ValueError" in listed.output, listed.output
+    assert "Sukamaju" not in listed.output
+
+    still = CliRunner().invoke(app, ["unfiled", "retry", key], env={"COLUMNS": "200"})
+    assert still.exit_code == 1 and f"{key}: still fails: ValueError at channels/social.py:" in still.output
+    assert list(reports(redis)) == [BUDI["id"]] and instagram_health(redis, settings)["state"] == "degraded"
+
+    bug["present"] = False  # an upgrade mended it
+    retried = CliRunner().invoke(app, ["unfiled", "retry", "--all"], env={"COLUMNS": "200"})
+    assert retried.exit_code == 0 and "filed 1 of 1 unfiled message(s)" in retried.output, retried.output
+    filed = reports(redis)
+    assert set(filed) == {SARI["id"], BUDI["id"]} and filed[SARI["id"]]["anonymous"] is True
+    assert {"media_id": SARI["media"]["id"], "comment_id": SARI["id"], "thread": SARI["id"]} in reply_targets(redis)
+    assert "failed to file" not in str(instagram_health(redis, settings)["reason"])

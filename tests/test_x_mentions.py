@@ -24,6 +24,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from channels.pollers import run_poller
+from channels.registry import polled_reply_target
 from channels.social import ProviderErrorKind
 from channels.x_mentions import (
     CREDENTIAL_LOGGERS,
@@ -2145,14 +2146,22 @@ def test_the_reply_cap_counts_per_account_and_each_mention_once(
 
 
 def test_a_rounds_error_quoting_a_mention_logs_neither_its_words_nor_its_author(
-    fake: FakeProviderServer, settings: Settings, redis: Redis, log_stream: io.StringIO
+    fake: FakeProviderServer, settings: Settings, redis: Redis, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The poller logs a bug's traceback (`poller.crashed`) and tries again later: an exception quoting the mention
-    in hand went out whole, its words, the author's name and handle (numbers and addresses only were caught)."""
+    in hand went out whole, its words, the author's name and handle (numbers and addresses only were caught). (A
+    mention that fails to file is kept unfiled, `gateway.unfiled`: here keeping it fails too, quoting it again.)"""
+    from gateway.unfiled import UnfiledMessages
 
     class QuotingIntake(Intake):
         def commit(self, drafts: Sequence[ReportDraft], *, hold: bool = False) -> list[Receipt]:
             raise ValueError(f"no table for {drafts[0].text!r} from {drafts[0].sender.display_name!r}")
+
+    def keep_with_a_bug(_: UnfiledMessages, channel: str, message: Any, *__: Any) -> None:
+        raise ValueError(f"no table for {message.text!r} from {message.sender_display_name!r}")
+
+    monkeypatch.setattr(UnfiledMessages, "keep", keep_with_a_bug)
 
     fake.state.add_tweet("@lapor1708 pungli di kantor kelurahan Cibeunying oleh oknum petugas",
                          username="rudi_terang", name="Rudi Terang")
@@ -2313,3 +2322,45 @@ def test_a_reply_refused_for_a_daily_posting_cap_waits_for_the_caps_reset(
     run_reply_jobs(settings)
     [(_, due)] = redis.zrange(queue(REPLY_QUEUE, redis).scheduled_job_registry.key, 0, -1, withscores=True)
     assert waits - 2 <= due - before <= waits + 2
+
+
+@pytest.mark.parametrize(("page", "broken"), [
+    pytest.param("x/mentions_page.json", "1860000000000000101", id="a-photo-mention-anonim"),
+    pytest.param("x/mentions_page_quotes.json", "1860000000000001204", id="a-quote-of-a-thread"),
+    pytest.param("x/mentions_page_quotes.json", "1860000000000001208", id="the-newest-of-the-page"),
+])
+def test_a_mention_the_gateway_fails_to_file_is_kept_whole_and_the_cursor_moves_on(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, monkeypatch: pytest.MonkeyPatch,
+    page: str, broken: str,
+) -> None:
+    """A mention whose words met a bug of ours raised in every poll: the cursor stayed, and no mention after it was
+    filed. It is kept unfiled, whole (read back it is the message the poller built), the rest of the page is filed
+    and the cursor moves past it; filed once the bug is mended, it is the report it would have been."""
+    import channels.social
+    from channels.social import MentionIntake
+    from gateway.unfiled import UnfiledMessages
+
+    seen: dict[str, Any] = {}
+    normalize = channels.social.normalize
+
+    def normalize_with_a_bug(message: Any, **options: Any) -> Any:
+        if message.provider_message_id == broken and not seen.get("mended"):
+            seen["message"] = message
+            raise KeyError(message.text)
+        return normalize(message, **options)
+
+    monkeypatch.setattr(channels.social, "normalize", normalize_with_a_bug)
+    fake.fail("/x/2/users", 200, body=fixture(page))
+    make_poller(settings, redis, intake).poll_once()
+
+    filed = reports_by_tweet(redis)
+    assert broken not in filed and filed, filed
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": fixture(page)["meta"]["newest_id"]}
+    (kept,), unreadable = UnfiledMessages(redis).list()
+    assert (kept.key, kept.error, unreadable) == (f"x-mentions:{broken}", "KeyError", 0)
+    assert kept.message == seen["message"]
+
+    seen["mended"] = True
+    MentionIntake(redis, settings, intake, polled_reply_target("x")).take([kept.message], keep_unfiled=False)
+    assert reports_by_tweet(redis)[broken]["channel_meta"]["tweet_id"] == broken
+    assert broken in {args[1]["tweet_id"] for args in reply_jobs(redis)}

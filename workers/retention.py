@@ -20,8 +20,8 @@ A copy without metadata is named by no envelope (the gateway's copy keeps the or
 The case store has it, and the forward worker makes it again from the original should the report go again (a
 requeue); the retention's floor of a day keeps it through the forward job that wrote it and reads it back.
 
-Four more places keep a citizen's number, address or words and are named by no envelope; each goes by the same age,
-an item whose files were none written within it:
+Four more places on disk keep a citizen's number, address or words and are named by no envelope; each goes by the
+same age, an item whose files were none written within it:
 - quarantined mail (`email/quarantine/<sha256>.eml` and its `.json`): the raw mail, the sender's address and every
   attachment in it, never a report;
 - the spool's quarantine (`spool/quarantine/<spool file>-line<n>.bad` and its `.reason`): a record that could not be
@@ -30,6 +30,8 @@ an item whose files were none written within it:
   development profile does), where only the files named as the gateway names a reply go: it may be any directory;
 - the SMS aggregator's outbox (`outbox/sms-aggregator-<day>.jsonl`: the replies written instead of sent with
   `aggregator.send_url = "outbox:"`, as the development profile does), a day's file whole.
+And in Redis, the mentions and comments kept unfiled (`gateway.unfiled`: a poller's message the gateway failed to
+file, never a report), by the time each was kept.
 
 A file is deleted in two steps: renamed aside, then looked at again. A writer that marked it used in between (the
 same bytes mailed again) is seen then, and the file is put back; one that comes after the rename finds no file and
@@ -63,6 +65,7 @@ from gateway.settings import Settings
 from gateway.spool import CLAIMED_SUFFIX, QUARANTINED_RECORD, SPOOL_DIR, Spool, remove_leftovers
 from gateway.spool import QUARANTINE_DIR as SPOOL_QUARANTINE_DIR
 from gateway.tracking import SEQUENCE_KEY
+from gateway.unfiled import UnfiledMessages
 from workers.media import fetched_key, fetched_record
 
 log = get_logger()
@@ -190,6 +193,8 @@ class PurgeResult:
     outbox_kept: Tally = field(default_factory=Tally)
     sms_outbox_deleted: Tally = field(default_factory=Tally)  # days of replies written to the SMS outbox
     sms_outbox_kept: Tally = field(default_factory=Tally)
+    unfiled_deleted: int = 0  # mentions and comments kept unfiled, in Redis
+    unfiled_kept: int = 0
     failed: int = 0  # files or folders that could not be read or deleted
 
 
@@ -240,6 +245,7 @@ def purge(settings: Settings, redis: Redis, *, older_than_days: int | None = Non
             (outbox_dir(settings), OUTBOX_REPLY, result.outbox_deleted, result.outbox_kept),
             (settings.data_dir / SMS_OUTBOX_DIR, SMS_OUTBOX_DAY, result.sms_outbox_deleted, result.sms_outbox_kept)):
         _purge_by_age(directory, files, deadline, orphaned, result, deleted, kept)
+    result.unfiled_deleted, result.unfiled_kept = UnfiledMessages(redis).purge(deadline, dry_run=dry_run)
     if not dry_run:
         _log(result, time.monotonic() - began)
     return result
@@ -463,6 +469,7 @@ def _log(result: PurgeResult, seconds: float) -> None:
         "outbox_replies": result.outbox_deleted.files, "outbox_megabytes": result.outbox_deleted.bytes / 1_000_000,
         "outbox_kept": result.outbox_kept.files, "sms_outbox_days": result.sms_outbox_deleted.files,
         "sms_outbox_megabytes": result.sms_outbox_deleted.bytes / 1_000_000,
-        "sms_outbox_kept": result.sms_outbox_kept.files, "failed": result.failed, "seconds": round(seconds, 3),
+        "sms_outbox_kept": result.sms_outbox_kept.files, "unfiled_messages": result.unfiled_deleted,
+        "unfiled_kept": result.unfiled_kept, "failed": result.failed, "seconds": round(seconds, 3),
     }
     (log.warning if result.failed else log.info)("attachments.purged", **fields)

@@ -1,0 +1,134 @@
+"""Messages a poller received that the gateway failed to file: kept in Redis so the channel goes on without them.
+
+A mention or comment whose words or form meet a bug of ours (the grammar, a follow-up's lookup, the envelope) raised
+in every poller round, and the batch it came in, with every mention and comment after it, was never filed: the
+channel stuck on one message, only `poller.crashed` in the log. Now it is kept whole (the message as the channel
+built it) with the error's type and where it was raised (never its words, which may quote the message), the channel
+turns degraded while any is kept (health rule `unfiled`), and `lapor-gateway unfiled retry` files it once the bug
+is mended. A Redis failure while keeping it raises: the poller keeps its cursor, and nothing is lost.
+
+The e-mail channel keeps its own equivalent, on disk: the mail quarantine (`channels.email.store.Quarantine`).
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from redis import Redis
+
+from normalizer.envelope import Attachment, Channel, SenderKind
+from normalizer.inbound import InboundMessage
+
+# One hash per channel (its health name): field = the message's source and provider id, value = UnfiledMessage's record.
+UNFILED_KEY = "lapor:unfiled:{channel}"
+# The project's own top directories: the frame named as where an error was raised is the innermost one of ours.
+_OWN_CODE = ("channels", "gateway", "normalizer", "workers")
+
+
+def failure_site(error: BaseException) -> str:
+    """Where `error` was raised, as `module/file.py:line in function`: the innermost frame of our own code (a
+    library's frame says less about what to mend); '' when it carries no traceback."""
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [frame for frame in frames if Path(frame.filename).parent.name in _OWN_CODE]
+    frame = (ours or frames or [None])[-1]
+    if frame is None:
+        return ""
+    where = Path(frame.filename)
+    return f"{where.parent.name}/{where.name}:{frame.lineno} in {frame.name}"
+
+
+def message_record(message: InboundMessage) -> dict[str, Any]:
+    """`message` as JSON can hold it, read back whole by `message_from_record`."""
+    record = asdict(message)
+    record.update(channel=message.channel.value, sender_kind=message.sender_kind.value,
+                  received_at=message.received_at.isoformat(),
+                  attachments=[attachment.model_dump(mode="json") for attachment in message.attachments],
+                  own_posts=list(message.own_posts))
+    return record
+
+
+def message_from_record(record: dict[str, Any]) -> InboundMessage:
+    """The message `message_record` kept. Only pollers' messages are kept: none is one part of a concatenated SMS."""
+    fields = {**record, "channel": Channel(record["channel"]), "sender_kind": SenderKind(record["sender_kind"]),
+              "received_at": datetime.fromisoformat(record["received_at"]),
+              "attachments": [Attachment.model_validate(item) for item in record.get("attachments") or ()],
+              "own_posts": tuple(record.get("own_posts") or ()), "part": None}
+    return InboundMessage(**fields)
+
+
+@dataclass(frozen=True, slots=True)
+class UnfiledMessage:
+    """One unfiled message: its key in the channel's hash, when and why it was kept, and the message itself."""
+
+    channel: str
+    key: str
+    unfiled_at: float
+    error: str
+    where: str
+    message: InboundMessage
+
+    @property
+    def reason(self) -> str:
+        """The error's type and where it was raised: what every view shows (no word of the message)."""
+        return f"{self.error} at {self.where}" if self.where else self.error
+
+
+class UnfiledMessages:
+    """The unfiled messages in Redis. Reading skips an entry it cannot read back (logged by the caller's count)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    def keep(self, channel: str, message: InboundMessage, error: BaseException, now: float) -> UnfiledMessage:
+        """Keep `message` (raises RedisError when Redis does not take it). Kept again after a failed retry, it keeps
+        its first time."""
+        key, field = UNFILED_KEY.format(channel=channel), f"{message.source}:{message.provider_message_id}"
+        earlier = self._redis.hget(key, field)
+        try:
+            first = float(orjson.loads(earlier)["unfiled_at"]) if earlier is not None else now
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            first = now
+        kept = UnfiledMessage(channel, field, first, type(error).__name__, failure_site(error), message)
+        self._redis.hset(key, field, orjson.dumps({"unfiled_at": kept.unfiled_at, "error": kept.error,
+                                                   "where": kept.where, "message": message_record(message)}))
+        return kept
+
+    def list(self) -> tuple[list[UnfiledMessage], int]:
+        """Every unfiled message, oldest first, and how many entries could not be read back."""
+        keys = sorted(self._redis.scan_iter(match=UNFILED_KEY.format(channel="*"), count=100))
+        pipe = self._redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        kept, unreadable = [], 0
+        for key, entries in zip(keys, pipe.execute(), strict=True):
+            channel = key.decode(errors="replace").removeprefix(UNFILED_KEY.format(channel=""))
+            for field, raw in entries.items():
+                try:
+                    entry = orjson.loads(raw)
+                    kept.append(UnfiledMessage(channel, field.decode(), float(entry["unfiled_at"]), str(entry["error"]),
+                                               str(entry.get("where") or ""), message_from_record(entry["message"])))
+                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError):
+                    unreadable += 1
+        return sorted(kept, key=lambda entry: entry.unfiled_at), unreadable
+
+    def purge(self, before: float, *, dry_run: bool = False) -> tuple[int, int]:
+        """Delete (with `dry_run`: count) the messages kept since before `before`: the retention's, as for
+        quarantined mail (workers.retention), for their words and sender wait in Redis unfiled. How many went, and
+        how many stay (newer, or unreadable: an operator's to look at)."""
+        entries, unreadable = self.list()
+        old = [entry for entry in entries if entry.unfiled_at < before]
+        if old and not dry_run:
+            pipe = self._redis.pipeline(transaction=False)
+            for entry in old:
+                pipe.hdel(UNFILED_KEY.format(channel=entry.channel), entry.key)
+            pipe.execute()
+        return len(old), len(entries) - len(old) + unreadable
+
+    def release(self, kept: UnfiledMessage) -> None:
+        """Forget an unfiled message once it is filed."""
+        self._redis.hdel(UNFILED_KEY.format(channel=kept.channel), kept.key)
