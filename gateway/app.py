@@ -62,6 +62,7 @@ from gateway.replies import acknowledgement, render, shown_typed_id
 from gateway.settings import Settings
 from gateway.spool import SPOOL_DIR, Spool, SpoolNotWritable
 from gateway.status_page import render_check_failed_page, render_status_page
+from gateway.unfiled import UnfiledMessages
 from normalizer.inbound import InboundMessage
 from normalizer.pipeline import UNANSWERED, normalize
 
@@ -304,7 +305,15 @@ class Gateway:
         adapter = next(a for a in self.adapters if a.name == message.source)
         clear_message_context()
         bind_message_context(channel=adapter.name)
-        outcome = await self.handle_message(adapter, message)
+        try:
+            outcome = await self.handle_message(adapter, message)
+        except GatewayError:
+            raise
+        except Exception as error:  # a bug: kept unfiled, not tried again after every lease for ever
+            if not await self.keep_unfiled(adapter, message, error):
+                raise
+            await durably(self.parts.mark_done, key, "-")
+            return
         await durably(self.parts.mark_done, key, outcome.tracking_id or "-")
         log.info("message.parts_expired", incomplete=message.incomplete)
 
@@ -335,6 +344,19 @@ class Gateway:
 
         return handle
 
+    async def keep_unfiled(self, adapter: WebhookAdapter, message: InboundMessage, error: Exception) -> bool:
+        """Keep a message a bug of ours failed to file (`gateway.unfiled`): its webhook is answered 500, which Twilio
+        does not retry, and its words were lost. Best effort: with Redis away, said in the log (False)."""
+        try:
+            kept = await durably(UnfiledMessages(self.redis).keep, adapter.name, message, error, time.time())
+        except NotDurable as failure:
+            log.error("message.not_kept", reason=failure.reason, error=type(error).__name__)
+            return False
+        log.error("message.unfiled", error=kept.error, where=kept.where)
+        metrics.UNFILED.labels(adapter.name).inc()
+        self.record_signal("message_unfiled", adapter.name, kept.reason)
+        return True
+
     def webhook_handler(self, adapter: WebhookAdapter) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
             started = time.perf_counter()
@@ -343,6 +365,8 @@ class Gateway:
             metrics.labelled(metrics.NOTIFICATIONS if adapter.notifies_only else metrics.RECEIVED, adapter.name).inc()
             messages: list[InboundMessage] = []
             joined: list[InboundMessage] = []  # a concatenated SMS's, joined from its parts here
+            in_hand: InboundMessage | None = None  # the message being filed, and how many were joined before it
+            joined_before = 0
             try:
                 body = await self.read_body(request)
                 adapter.authenticate(request, body)
@@ -353,11 +377,13 @@ class Gateway:
                 messages = adapter.parse(request, body)
                 outcomes = []
                 for message in messages:
+                    in_hand, joined_before = message, len(joined)
                     if message.part is not None and self.parts is not None:
                         outcome = await self.handle_part(adapter, message, joined)
                         outcomes.extend([outcome] if outcome is not None else [])
                     else:
                         outcomes.append(await self.handle_message(adapter, message))
+                in_hand = None
             except GatewayError as error:
                 status = http_status_for(error)
                 metrics.REJECTED.labels(adapter.name, error.reason).inc()
@@ -378,6 +404,8 @@ class Gateway:
                 # The traceback may quote the message in hand: logged with its words and sender still kept out.
                 with sensitive_values(*_citizen_values([*messages, *joined])):
                     log.exception("message.rejected", reason=INTERNAL_ERROR, error=type(error).__name__, status=500)
+                if in_hand is not None:  # the joined SMS when its last part was in hand
+                    await self.keep_unfiled(adapter, joined[-1] if len(joined) > joined_before else in_hand, error)
                 return web.json_response({"error": INTERNAL_ERROR, "detail": ""}, status=500)
             finally:
                 metrics.labelled(metrics.INTAKE_SECONDS, adapter.name).observe(time.perf_counter() - started)

@@ -858,7 +858,7 @@ def quarantine_reprocess(
         raise typer.Exit(1)
 
 
-unfiled_app = typer.Typer(help="Mentions and comments the gateway failed to file: list them, retry them.",
+unfiled_app = typer.Typer(help="Messages the gateway failed to file (a bug they met): list them, retry them.",
                           no_args_is_help=True)
 app.add_typer(unfiled_app, name="unfiled")
 
@@ -897,17 +897,18 @@ def unfiled_retry(
                     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Retry every unfiled message.")] = False,
 ) -> None:
-    """File unfiled messages as their poller would (e.g. after an upgrade mended the bug they met): each one filed is
-    answered in public as any mention, and forgotten; one that fails again stays, its error shown."""
+    """File unfiled messages (e.g. after an upgrade mended the bug they met): a mention or comment as its poller would,
+    answered in public as any; an SMS as its webhook would, unanswered (its webhook was refused). Each one filed is
+    forgotten; one that fails again stays, its error shown."""
     settings = _settings()
     _count_into_shared_metrics(settings)
     from redis.exceptions import RedisError
 
-    from channels.registry import polled_reply_target
+    from channels.registry import POLLED_CHANNEL_MODULES, polled_reply_target
     from channels.social import MentionIntake
-    from gateway.errors import NotDurable
+    from gateway.errors import NotDurable, RejectedInput
     from gateway.intake import Intake
-    from gateway.unfiled import failure_site
+    from gateway.unfiled import failure_site, file_webhook_message
 
     if not keys and not all_:
         console.print("name unfiled messages' keys or pass --all")
@@ -920,23 +921,29 @@ def unfiled_retry(
     filed = 0
     try:
         for entry in chosen:
-            mentions = MentionIntake(redis, settings, intake, polled_reply_target(entry.channel))
             try:
                 with sensitive_values():  # the message's words and sender on no log line
-                    mentions.take([entry.message], keep_unfiled=False)
+                    if entry.channel in POLLED_CHANNEL_MODULES:
+                        MentionIntake(redis, settings, intake, polled_reply_target(entry.channel)).take(
+                            [entry.message], keep_unfiled=False)
+                        outcome = "filed"
+                    else:
+                        outcome = file_webhook_message(redis, settings, intake, entry.message)
             except (NotDurable, RedisError):
                 console.print(f"{escape(entry.key)}: not filed, Redis unreachable; it stays unfiled, and the rest "
                               "were not tried: run the command again once Redis answers")
                 break
+            except RejectedInput as refused:  # the message itself, read now without the bug: refused as any
+                outcome = f"refused ({refused.reason}): nothing to file"
             except Exception as error:  # the bug it met is still there: it stays unfiled
                 console.print(f"{escape(entry.key)}: still fails: {type(error).__name__} at {failure_site(error)}")
                 continue
             store.release(entry)
             filed += 1
-            console.print(f"{escape(entry.key)}: filed")
+            console.print(f"{escape(entry.key)}: {escape(outcome)}")
     finally:
         intake.close()
-    console.print(f"filed {filed} of {len(chosen)} unfiled message(s)")
+    console.print(f"released {filed} of {len(chosen)} unfiled message(s)")
     if filed < len(chosen) or len(chosen) < len(set(keys or [])):
         raise typer.Exit(1)
 

@@ -182,7 +182,7 @@ class ChannelRules(BaseModel):
     # For how long after a mail the gateway failed to read was quarantined the channel says so; 0: that level is off.
     mail_failed_degraded_seconds: float = 3600
     mail_failed_down_seconds: float = 0
-    # Messages a poller received that the gateway failed to file, kept until an operator retries them (a count).
+    # Messages the gateway failed to file, kept until an operator retries them (a count).
     unfiled_degraded: int = 1
     unfiled_down: int = 0
 
@@ -277,8 +277,8 @@ class ChannelSignals:
     # quarantined, and why (the reason's code and the error's type: never its words, which may quote the mail).
     mail_failed_at: float | None = None
     mail_failed: str | None = None
-    # Messages a poller received that the gateway failed to file, kept unfiled (gateway.unfiled): how many, when the
-    # newest was kept and why (the error's type and where it was raised).
+    # Messages the gateway failed to file, kept unfiled (gateway.unfiled): how many, when the newest was kept and why
+    # (the error's type and where it was raised).
     unfiled: int = 0
     unfiled_at: float | None = None
     unfiled_reason: str | None = None
@@ -636,9 +636,9 @@ def rule_mail_failed(signals: ChannelSignals, _: Sequence[QueueStats], rules: Ch
 
 
 def rule_unfiled(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
-    """Messages a poller received that the gateway failed to file (a bug their words or form met), kept so the
-    channel goes on: no case and no answer until an operator retries them, however long ago. Before, the channel
-    stuck on such a message, and only `poller.crashed` in the log said why."""
+    """Messages the gateway failed to file (a bug their words or form met), kept so their words are not lost and a
+    poller goes on: no case and no answer until an operator retries them, however long ago. Before, a poller stuck
+    on such a message, an SMS was lost to its 500, and only the log said why."""
     if not signals.unfiled:
         return None
     newest = f"; the newest {_clock(signals.unfiled_at)}: {signals.unfiled_reason}" if signals.unfiled_at else ""

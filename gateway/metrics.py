@@ -41,8 +41,8 @@ COMMENTS_LEFT_OUT = Counter(
     "lapor_comments_left_out_total", "Comments on our own posts neither filed nor answered, by reason.",
     ["channel", "reason"],
 )
-UNFILED = Counter("lapor_messages_unfiled_total", "Messages a poller received that the gateway failed to file, kept "
-                  "for an operator's retry (`lapor-gateway unfiled`), by channel.", ["channel"])
+UNFILED = Counter("lapor_messages_unfiled_total", "Messages the gateway failed to file, kept for an operator's retry "
+                  "(`lapor-gateway unfiled`), by channel.", ["channel"])
 ACCEPTED = Counter("lapor_messages_accepted_total", "New reports made durable, by channel.", ["channel"])
 DUPLICATES = Counter("lapor_messages_duplicate_total", "Messages recognised as already received.", ["channel"])
 REJECTED = Counter("lapor_messages_rejected_total", "Inbound requests rejected, by reason.", ["channel", "reason"])

@@ -1,11 +1,12 @@
-"""Messages a poller received that the gateway failed to file: kept in Redis so the channel goes on without them.
+"""Messages the gateway received and failed to file: kept in Redis, so no bug of ours loses a citizen's words.
 
 A mention or comment whose words or form meet a bug of ours (the grammar, a follow-up's lookup, the envelope) raised
 in every poller round, and the batch it came in, with every mention and comment after it, was never filed: the
-channel stuck on one message, only `poller.crashed` in the log. Now it is kept whole (the message as the channel
-built it) with the error's type and where it was raised (never its words, which may quote the message), the channel
-turns degraded while any is kept (health rule `unfiled`), and `lapor-gateway unfiled retry` files it once the bug
-is mended. A Redis failure while keeping it raises: the poller keeps its cursor, and nothing is lost.
+channel stuck on one message, only `poller.crashed` in the log. An SMS that met one was answered 500, which Twilio
+does not retry: its words were lost. Now each is kept whole (the message as the channel built it) with the error's
+type and where it was raised (never its words, which may quote the message), the channel turns degraded while any is
+kept (health rule `unfiled`), and `lapor-gateway unfiled retry` files it once the bug is mended. A Redis failure
+while keeping a mention raises: the poller keeps its cursor, and nothing is lost.
 
 The e-mail channel keeps its own equivalent, on disk: the mail quarantine (`channels.email.store.Quarantine`).
 """
@@ -21,8 +22,13 @@ from typing import Any
 import orjson
 from redis import Redis
 
+from gateway.followups import resolve_follow_up_now
+from gateway.intake import Intake
+from gateway.queries import casestore_lookup_now
+from gateway.settings import Settings
 from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.inbound import InboundMessage
+from normalizer.pipeline import normalize
 
 # One hash per channel (its health name): field = the message's source and provider id, value = UnfiledMessage's record.
 UNFILED_KEY = "lapor:unfiled:{channel}"
@@ -53,7 +59,7 @@ def message_record(message: InboundMessage) -> dict[str, Any]:
 
 
 def message_from_record(record: dict[str, Any]) -> InboundMessage:
-    """The message `message_record` kept. Only pollers' messages are kept: none is one part of a concatenated SMS."""
+    """The message `message_record` kept. A concatenated SMS is kept joined: none is one part of one."""
     fields = {**record, "channel": Channel(record["channel"]), "sender_kind": SenderKind(record["sender_kind"]),
               "received_at": datetime.fromisoformat(record["received_at"]),
               "attachments": [Attachment.model_validate(item) for item in record.get("attachments") or ()],
@@ -132,3 +138,22 @@ class UnfiledMessages:
     def release(self, kept: UnfiledMessage) -> None:
         """Forget an unfiled message once it is filed."""
         self._redis.hdel(UNFILED_KEY.format(channel=kept.channel), kept.key)
+
+
+def file_webhook_message(redis: Redis, settings: Settings, intake: Intake, message: InboundMessage) -> str:
+    """File an SMS kept unfiled, as the webhook would have (a follow-up's flags from its report, as the pollers find
+    them); what became of it, for the operator. No reply goes out: its webhook was answered 500, and Twilio takes no
+    reply later. Raises what filing it raises (RejectedInput: the message itself is refused, and goes)."""
+    normalized = normalize(message, default_region=settings.sms.default_region,
+                           shortest_id=settings.intake.shortest_tracking_id,
+                           max_text_chars=settings.intake.max_text_chars)
+    if normalized.query is not None:
+        return f"a {normalized.query.action.value} message: nothing to file"
+    assert normalized.draft is not None
+    draft = normalized.draft
+    if draft.follow_up_of:
+        draft, _ = resolve_follow_up_now(redis, draft, settings.intake.id_range, intake.holds_unminted,
+                                         casestore_lookup_now(settings))
+    (receipt,) = intake.commit([draft])
+    return f"filed as {receipt.tracking_id}" + (" (already filed)" if receipt.duplicate else "") + \
+        "; its citizen was not answered (the SMS was refused with 500)"

@@ -512,7 +512,8 @@ async def test_a_comment_the_gateway_fails_to_file_is_kept_and_the_channel_goes_
 
     bug["present"] = False  # an upgrade mended it
     retried = CliRunner().invoke(app, ["unfiled", "retry", "--all"], env={"COLUMNS": "200"})
-    assert retried.exit_code == 0 and "filed 1 of 1 unfiled message(s)" in retried.output, retried.output
+    assert retried.exit_code == 0 and "released 1 of 1 unfiled message(s)" in retried.output, retried.output
+    assert f"{key}: filed" in retried.output
     filed = reports(redis)
     assert set(filed) == {SARI["id"], BUDI["id"]} and filed[SARI["id"]]["anonymous"] is True
     assert {"media_id": SARI["media"]["id"], "comment_id": SARI["id"], "thread": SARI["id"]} in reply_targets(redis)

@@ -798,6 +798,10 @@ async def test_an_internal_error_quoting_a_joined_sms_logs_none_of_its_parts_wor
     logged = log_stream.getvalue()
     for secret in ("Sukamulya meminta", "pelicin untuk"):
         assert secret not in logged, f"{secret!r} in the gateway's log"
+    from gateway.unfiled import UnfiledMessages
+
+    (kept,), _ = UnfiledMessages(redis).list()  # the message in hand kept unfiled: the joined SMS, not its last part
+    assert kept.message.text == "".join(texts) and kept.message.channel_meta["parts"] == 2
 
 
 async def test_a_mails_error_quoting_it_logs_neither_its_words_nor_its_sender(

@@ -662,8 +662,10 @@ async def test_a_message_the_sweep_fails_on_holds_back_no_other_and_its_words_st
     """A bug in handling one swept message (here: an exception quoting its words) ended the whole round: every other
     message claimed with it waited out its lease, and the next round, in the same order, ended the same way before
     reaching them, so their citizens never got a Tracking ID. The crash's line quoted the words, outside the block
-    that keeps them out of the log."""
+    that keeps them out of the log. The failing one was then tried again after every lease, for ever: it is kept
+    unfiled now (gateway.unfiled)."""
     import gateway.app as app_module
+    from gateway.unfiled import UnfiledMessages
 
     texts = {"081211110001": "LAPOR kepala dinas meminta setoran bulanan",
              "081211110002": "LAPOR pejabat kecamatan meminta komisi proyek"}
@@ -687,10 +689,14 @@ async def test_a_message_the_sweep_fails_on_holds_back_no_other_and_its_words_st
     [stored] = casestore.reports()
     assert stored["text"] == f"{texts[healthy][len('LAPOR '):]} [...]"
     assert [part.to for part in api.parts()] == ["+62" + healthy[1:]]
-    failed = [e for e in log_events(log_stream) if e["event"] == "concat.expired_not_taken"]
-    assert failed and failed[0]["reason"] == "internal_error"
+    # Kept unfiled (its words not lost, an operator's retry files it), not tried again after every lease for ever.
+    [kept_line] = [e for e in log_events(log_stream) if e["event"] == "message.unfiled"]
+    assert (kept_line["error"], kept_line["channel"]) == ("ValueError", "sms-aggregator")
     assert texts[failing][len("LAPOR "):] not in log_stream.getvalue()
-    assert redis.zcard(PENDING_KEY) == 1  # left to a sweep after its lease
+    await async_wait_until(lambda: redis.zcard(PENDING_KEY) == 0, timeout=10)
+    (kept,), _ = UnfiledMessages(redis).list()
+    assert (kept.message.sender_address, kept.message.text, kept.message.incomplete) == (
+        failing, f"{texts[failing]} [...]", True)
 
 
 async def test_ucs2_parts_joined_as_bytes_keep_a_split_emoji(
