@@ -40,6 +40,14 @@ _TRACKING_ID = re.compile(TRACKING_ID_PATTERN)
 # Reply-To, Return-Path... fields, channels/email/parse.py SENDER_HEADERS). Kept for the gateway alone: it tells what
 # an anonymous report's text must lose (workers/own_identity.py), and no case store ever gets it.
 SENDER_IDENTITIES = "sender_identities"
+# Its flag that every address the text writes (WRITTEN_ADDRESS) is withheld too, with the name (capitalized words, or
+# quoted) written before one in brackets (NAMED_ADDRESS: "Siti Rahayu <siti@...>"): a mail naming reports past those
+# read (gateway/followups.py `with_every_written_identity`). Local part and domain bounded (RFC 5321's 64 and 255).
+EVERY_ADDRESS = "every_address"
+WRITTEN_ADDRESS = r"(?<![^\s<>()\[\],;:\"'])[^\s<>()\[\],;:\"'@]{1,64}@[^\s<>()\[\],;:\"'@]{1,255}"
+NAMED_ADDRESS = (r"(?:(?:\"[^\"\n]{1,80}\"|(?<![\w.'-])(?-i:[A-Z])[\w.'-]*(?:[^\S\n]+(?-i:[A-Z])[\w.'-]*){0,3})[^\S\n]*"
+                 r"(?P<named_address>[<(])[^\S\n]*)?" + WRITTEN_ADDRESS
+                 + r"(?(named_address)[^\S\n]*[>)]|)")
 
 
 class Channel(StrEnum):

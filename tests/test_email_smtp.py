@@ -33,7 +33,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from channels.base import InboundMessage
 from channels.email import processor as processor_module
 from channels.email.guards import SUPPRESSED, loop_reason
-from channels.email.parse import MAX_MIME_FIELD_BYTES, parse_mail
+from channels.email.parse import MAX_MIME_FIELD_BYTES, MAX_NAMED_REPORTS, parse_mail
 from channels.email.processor import MailProcessor
 from channels.email.reply import reply_body, status_body
 from channels.email.server import SESSION_TIMEOUT_SECONDS, readable_size, refusal_text
@@ -1267,6 +1267,68 @@ def test_a_mail_naming_several_reports_takes_the_strictest_privacy_among_them(  
     filed = orjson.dumps(report).decode()
     assert "saksinya" in filed
     assert (REPORTER in filed, "Siti Rahayu" in filed) == (row.sitis_kept, row.sitis_kept)
+
+
+@dataclass(frozen=True)
+class PastTheBoundRow:
+    """A friend's mail naming `before` other reports (IDs never issued: anonymous, none read past the bound) and
+    then Siti Rahayu's anonymous one, in `body` ("{tags}" the others' tags, "{id}" hers, "{ack}" our acknowledgement
+    to her)."""
+
+    id: str
+    body: str
+    before: int = MAX_NAMED_REPORTS
+
+
+_PAST_THE_BOUND_ROWS = [
+    # her own forward of our acknowledgement, sent on by a friend with a digest of others: her header block names her
+    PastTheBoundRow("her-ack-forwarded-on-as-the-17th", "Saya saksinya, pungli itu benar terjadi.\n{tags}\n\n"
+                    + _ON_BY_A_FRIEND.replace("[LAPOR #{id}] Pungli", "[LAPOR #{{id}}] Pungli")),
+    PastTheBoundRow("her-report-the-17th-named-with-her-address",
+                    f"Saya saksinya. Laporan terkait: {{tags}} [LAPOR #{{id}}] dari Siti Rahayu <{REPORTER}>."),
+    PastTheBoundRow("a-bare-address-beside-the-17th", f"Saya saksinya. {{tags}} [LAPOR #{{id}}] pelapor: {REPORTER}"),
+    # a digest naming more people than are withheld by name: hers, the last, goes with her address
+    PastTheBoundRow("her-name-past-the-names-withheld", "Saya saksinya. {tags} [LAPOR #{id}]\n"
+                    + "".join(f"To: Warga Desa{n} <warga{n}@example.org>\n" for n in range(40))
+                    + f"To: Siti Rahayu <{REPORTER}>\n"),
+    # within the bound her copy is read and her identity withheld by it
+    PastTheBoundRow("her-report-the-16th-within-the-bound",
+                    f"Saya saksinya. Laporan terkait: {{tags}} [LAPOR #{{id}}] dari Siti Rahayu <{REPORTER}>.",
+                    before=MAX_NAMED_REPORTS - 1),
+]
+
+
+@pytest.mark.parametrize("row", _PAST_THE_BOUND_ROWS, ids=[row.id for row in _PAST_THE_BOUND_ROWS])
+def test_a_mail_naming_reports_past_the_bound_withholds_every_address_it_writes(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, row: PastTheBoundRow) -> None:
+    """A mail naming more reports than are read (`MAX_NAMED_REPORTS`, one MGET) is anonymous, and every address it
+    writes, and the name written before one, is withheld from the case store: the reports past the bound are not
+    read, and any may be an anonymous one. Made anonymous alone, the mail put the seventeenth report's anonymous
+    reporter's address and name (her forwarded header block, a mail naming her) beside her report's ID."""
+    server = make_server()
+    siti = EmailMessage()
+    siti["From"], siti["To"], siti["Subject"] = f"Siti Rahayu <{REPORTER}>", RECIPIENT, "ANONIM: pungli di kelurahan"
+    siti["Message-ID"] = make_msgid(domain="example.net")
+    siti.set_content("Petugas kelurahan meminta uang.")
+    other = server.deliver(siti.as_bytes().replace(b"\n", b"\r\n"), mail_from=REPORTER).tracking_id
+    assert other is not None
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    tags = " ".join(f"[LAPOR #{format_tracking_id(int(other[:-1]) + 5_000_000 + k)}]" for k in range(row.before))
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "Teman <teman@example.org>", RECIPIENT, "Fwd: laporan warga"
+    mail["Message-ID"] = make_msgid(domain="example.org")
+    mail.set_content(row.body.replace("{ack}", ack.get_content()).replace("{tags}", tags).replace("{id}", other))
+    result = server.deliver(mail.as_bytes().replace(b"\n", b"\r\n"), mail_from="teman@example.org")
+    assert result.tracking_id is not None
+    envelope = stored_envelope(redis, result.tracking_id)
+    assert envelope is not None and (envelope["follow_up_of"], envelope["anonymous"]) == (None, True)
+    server.stop()  # its intake hands the reports to the forward queue
+    drain(server.settings, (FORWARD_QUEUE,))
+    report = casestore.get(result.tracking_id)
+    assert report is not None and "saksinya" in str(report["text"]) and other in str(report["text"])
+    filed = orjson.dumps(report).decode()
+    assert (REPORTER in filed, "Siti Rahayu" in filed) == (False, False)
 
 
 @dataclass(frozen=True)

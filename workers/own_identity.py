@@ -65,7 +65,7 @@ import phonenumbers
 
 from gateway.settings import CONFIG_DIR
 from gateway.tracking import ascii_digits
-from normalizer.envelope import SENDER_IDENTITIES, Channel, SenderKind
+from normalizer.envelope import EVERY_ADDRESS, NAMED_ADDRESS, SENDER_IDENTITIES, Channel, SenderKind
 from normalizer.text import phrase_pattern
 
 OWN_IDENTITY = "[anonim]"
@@ -818,10 +818,13 @@ def own_identity_patterns(envelope: Mapping[str, Any]) -> re.Pattern[str] | None
         patterns.append(_number_pattern(identity))
     elif kind == SenderKind.EMAIL.value:
         patterns += _address_patterns(identity)
-        addresses, names = mail_identities(envelope.get("channel_meta") or {})
+        meta = envelope.get("channel_meta") or {}
+        addresses, names = mail_identities(meta)
         for other in sorted(addresses - {identity}):
             patterns += _address_patterns(other)
         patterns += [_display_name_pattern(name) for name in names]
+        if (meta.get(SENDER_IDENTITIES) or {}).get(EVERY_ADDRESS):
+            patterns.append(NAMED_ADDRESS)
     elif kind == SenderKind.IG_USER.value and identity:
         # The id is the user id and the display name the username (a comment), or both are the username (a post, a
         # report stored before comments were read with their author's id).

@@ -46,6 +46,7 @@ from gateway.followups import (
     resolve_with_facts,
     sent_by_reports_sender,
     stored_envelopes,
+    with_every_written_identity,
     with_parent_flags,
     with_quoted_reports_privacy,
     with_reporters_identity,
@@ -301,7 +302,9 @@ class MailProcessor:
             draft = with_quoted_reports_privacy(draft, copy)
             told_anonymous |= copy is not None and copy["anonymous"] and sent_by_reports_sender(copy, draft.sender)
         if len(others) > MAX_NAMED_REPORTS:
-            draft = with_parent_flags(draft, *UNKNOWN_PARENT_FLAGS)
+            # The reports past the bound are not read: the mail is anonymous, and every address and name it writes
+            # is withheld, as an anonymous one's reporter's would be (`with_every_written_identity`).
+            draft = with_every_written_identity(with_parent_flags(draft, *UNKNOWN_PARENT_FLAGS))
         others_flags = others_report_flags(envelope, draft.sender)
         if others_flags is not None:
             # Someone else's report (gateway/followups.py): the mail is a report of its own, with that report's
