@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import select
 import shlex
 import shutil
@@ -207,18 +208,53 @@ def listening_ports(settings: Settings, commands: Iterable[str]) -> list[tuple[s
     return found
 
 
+# env's options that take a value, as the next word or joined (`-u NAME`, `-uNAME`, `--unset=NAME`); any other word
+# opening with "-" before its assignments is a flag (`-i`, `-`, `--ignore-environment`), and `--` ends them. What `-i`
+# or `-u` takes from the process's environment is not followed: its port is tried as the supervisor's settings have it
+# (the process's own bind still says `process.port_in_use`).
+_ENV_VALUED = ("-u", "--unset", "-C", "--chdir")
+# The interpreter (`python`, `python3`, `python3.12`, by its path too), its options that take a value as the next word
+# (`-X dev`, `-W error`), and the module the CLI runs as.
+_PYTHON = re.compile(r"python(?:\d+(?:\.\d+)*)?")
+_PYTHON_VALUED = ("-X", "-W")
+_CLI_MODULE = "gateway.cli"
+
+
 def _command_words(command: str) -> tuple[dict[str, str], list[str]]:
-    """A Procfile command's `env NAME=value ...` prefix (its settings for that process alone) and the words of the
-    command it runs: `env LAPOR_HTTP_PORT=8081 lapor-gateway serve` or `.venv/bin/lapor-gateway serve` was not
+    """A Procfile command's `env [OPTION]... NAME=value ...` prefix (its settings for that process alone) and the words
+    of the command it runs, `python -m gateway.cli ...` read as `lapor-gateway ...`: `env LAPOR_HTTP_PORT=8081
+    lapor-gateway serve`, `.venv/bin/lapor-gateway serve`, `env -i ...` or `python3 -m gateway.cli serve` was not
     recognised, and its port was never tried."""
     words = shlex.split(command)
     assignments: dict[str, str] = {}
     if words and Path(words[0]).name == "env":  # `/usr/bin/env` too
         words = words[1:]
+        while words and words[0].startswith("-"):
+            option = words.pop(0)
+            if option == "--":
+                break
+            if option in _ENV_VALUED and words:
+                words.pop(0)
         while words and "=" in words[0] and not words[0].startswith("-"):
             name, value = words.pop(0).split("=", 1)
             assignments[name] = value
-    return assignments, words
+    return assignments, _module_run(words)
+
+
+def _module_run(words: list[str]) -> list[str]:
+    """`[path/]python[3[.12]] [OPTION]... -m gateway.cli ARG...` as `lapor-gateway ARG...`; any other command as is."""
+    if not (words and _PYTHON.fullmatch(Path(words[0]).name)):
+        return words
+    arguments = words[1:]
+    while arguments and arguments[0].startswith("-") and not arguments[0].startswith("-m"):
+        arguments = arguments[2:] if arguments[0] in _PYTHON_VALUED else arguments[1:]
+    if arguments[:1] == ["-m"]:
+        arguments = arguments[1:]
+    elif arguments and arguments[0].startswith("-m"):  # `-mgateway.cli`
+        arguments = [arguments[0][2:], *arguments[1:]]
+    else:
+        return words
+    return ["lapor-gateway", *arguments[1:]] if arguments[:1] == [_CLI_MODULE] else words
 
 
 def _port_option(arguments: list[str]) -> int | None:

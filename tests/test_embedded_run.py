@@ -26,7 +26,7 @@ from gateway import embedded_redis
 from gateway.embedded_redis import EmbeddedRedis, embedded_redis_url, named_redis
 from gateway.queues import redis_connection
 from gateway.settings import load_settings
-from gateway.supervisor import LOCK_FILE, hold_data_dir, supervisor_running, taken_ports
+from gateway.supervisor import LOCK_FILE, hold_data_dir, listening_ports, supervisor_running, taken_ports
 from gateway.tls import tls_context
 from tests.cli_process import run_cli
 from tests.conftest import REPO_ROOT, VENV_BIN, free_port, wait_until
@@ -644,6 +644,24 @@ def test_a_make_run_whose_port_another_process_holds_starts_nothing_and_names_th
      "env LAPOR_LOG_LEVEL=debug PYTHONUNBUFFERED=1 lapor-gateway casestore --port {port}", "casestore", "--port"),
     ("an env prefix run by its path", "/usr/bin/env LAPOR_CASESTORE_PORT={port} lapor-gateway casestore",
      "casestore", "LAPOR_CASESTORE_PORT"),
+    ("env -i", "env -i LAPOR_CASESTORE_PORT={port} lapor-gateway casestore", "casestore", "LAPOR_CASESTORE_PORT"),
+    ("env - and --ignore-environment", "env - --ignore-environment lapor-gateway casestore --port {port}",
+     "casestore", "--port"),
+    ("env -u NAME", "env -u LAPOR_LOG_LEVEL LAPOR_CASESTORE_PORT={port} lapor-gateway casestore", "casestore",
+     "LAPOR_CASESTORE_PORT"),
+    ("env -uNAME and --unset=NAME", "env -uLAPOR_LOG_LEVEL --unset=PYTHONPATH lapor-gateway casestore --port {port}",
+     "casestore", "--port"),
+    ("env --", "env -- LAPOR_CASESTORE_PORT={port} lapor-gateway casestore", "casestore", "LAPOR_CASESTORE_PORT"),
+    ("env -i -u NAME --", "/usr/bin/env -i -u HOME -- .venv/bin/lapor-gateway casestore --port {port}", "casestore",
+     "--port"),
+    ("python -m", "python -m gateway.cli casestore --port {port}", "casestore", "--port"),
+    ("python3 -m", "python3 -m gateway.cli fake-providers --port={port}", "fake_providers", "--port"),
+    ("the venv's python by its path", ".venv/bin/python -m gateway.cli casestore --port {port}", "casestore",
+     "--port"),
+    ("python3.12 with options", "/usr/bin/python3.12 -u -X dev -mgateway.cli casestore --port {port}", "casestore",
+     "--port"),
+    ("python -m in an env prefix", "env -i LAPOR_CASESTORE_PORT={port} .venv/bin/python3 -m gateway.cli casestore",
+     "casestore", "LAPOR_CASESTORE_PORT"),
 ])
 def test_a_procfile_commands_own_port_is_tried(tmp_path: Path, case: str, command: str, process: str,
                                                setting: str) -> None:
@@ -658,6 +676,17 @@ def test_a_procfile_commands_own_port_is_tried(tmp_path: Path, case: str, comman
         assert taken_ports(settings, [command.format(port=port)]) == [
             (process, "127.0.0.1", port, f"{setting} in the Procfile")], case
     assert taken_ports(settings, [command.format(port=port)]) == [], case
+
+
+@pytest.mark.parametrize("command", [
+    "python -m gateway.other casestore --port 1", "python -c 'import gateway' -m gateway.cli casestore --port 1",
+    "python -m", "pythonw -m gateway.cli casestore --port 1", "env -u", "env -C lapor-gateway casestore --port 1",
+])
+def test_a_procfile_command_that_runs_no_listening_process_is_not_read_as_one(tmp_path: Path, command: str) -> None:
+    """A command that runs another module, code of its own, nothing, or a program named by an option's value is no
+    process of ours to try a port for."""
+    settings = load_settings({"LAPOR_DATA_DIR": str(tmp_path), "LAPOR_PROFILE": "development"})
+    assert listening_ports(settings, [command]) == [], command
 
 
 @pytest.mark.parametrize(("held_on", "taken"), [("127.0.0.2", True), ("127.0.0.1", False)])
