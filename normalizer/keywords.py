@@ -115,6 +115,21 @@ class Grammar:
     anonymity_phrase_fillers: frozenset[str] = frozenset()
     # Words as an SMS shortens them ("sy", "jgn"), each mapped to the word in full those phrases hold. Folded.
     anonymity_abbreviations: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # Two words an SMS splits ("di rahasiakan", "di publish"), under the first, then the second: the word in full.
+    anonymity_split_abbreviations: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+    # Confidentiality asked in words naming the report (`[flags_in_words] confidential`: "laporan ini mohon
+    # dirahasiakan"), and those only read after a request word (`confidential_when_asked`): as the anonymity phrases.
+    confidentiality_phrases: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    confidentiality_asked_phrases: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # Confidentiality asked of no object, read only as a clause of its own (`confidential_requests`: "jangan
+    # dipublikasikan ya min"; `confidential_requests_when_asked` only after a request word: "Mohon dirahasiakan ya
+    # pak"), each the phrase's folded words; the words that may open such a clause (request words, `request_openers`,
+    # terms of address), those of them that ask, and those that may close it (`request_tails`, courtesy fillers).
+    confidentiality_requests: tuple[tuple[str, ...], ...] = ()
+    confidentiality_requests_when_asked: tuple[tuple[str, ...], ...] = ()
+    request_openers: frozenset[str] = frozenset()
+    request_askers: frozenset[str] = frozenset()
+    request_tails: frozenset[str] = frozenset()
     # Anonymity wished in a sentence of the citizen's own (`[flags_in_words]`: "Saya ingin melapor secara anonim"):
     # the anonymity words, the words of someone asking, the words that may stand between, and how many words back
     # the run before an anonymity word is read. Folded.
@@ -207,6 +222,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
     # ("status laporan" names the subject, "lacak" the ID).
     asks = frozenset(fold_word(w) for w in questions.get("questions", [])) | (status_words - topics)
     in_words = raw.get("flags_in_words", {})
+    calls = frozenset(fold_word(w) for w in raw.get("courtesy", {}).get("calls", []))
+    askers = frozenset(fold_word(w) for key in ("phrase_fillers", "request_openers") for w in in_words.get(key, []))
     return Grammar(
         kinds=kinds,
         flags=flags,
@@ -226,7 +243,18 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
                                    for phrase in in_words.get("anonymous_name_lines", [])),
         anonymity_phrase_fillers=frozenset(fold_word(w) for w in in_words.get("phrase_fillers", [])),
         anonymity_abbreviations={fold_word(short): fold_word(full)
-                                 for short, full in in_words.get("abbreviations", [])},
+                                 for short, full in in_words.get("abbreviations", []) if " " not in short},
+        anonymity_split_abbreviations=_split_abbreviations(in_words.get("abbreviations", [])),
+        confidentiality_phrases=_by_first_word([fold_word(w) for w in _TOKENS.findall(phrase)]
+                                               for phrase in in_words.get("confidential", [])),
+        confidentiality_asked_phrases=_by_first_word(([fold_word(w) for w in _TOKENS.findall(phrase)]
+                                                      for phrase in in_words.get("confidential_when_asked", [])),
+                                                     asked=True),
+        confidentiality_requests=_phrase_words(in_words.get("confidential_requests", [])),
+        confidentiality_requests_when_asked=_phrase_words(in_words.get("confidential_requests_when_asked", [])),
+        request_openers=askers | calls,
+        request_askers=askers,
+        request_tails=frozenset(fold_word(w) for w in in_words.get("request_tails", [])) | fillers | calls,
         anonymity_words=(frozenset(fold_word(w) for w in in_words.get("anonymous_words", []))
                          | {word for word, flag in flags.items() if flag == "anonymous"}),
         request_words=frozenset(fold_word(w) for w in in_words.get("request_words", [])),
@@ -254,7 +282,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         status_question_max_words=questions.get("max_words", 0),
         second_kinds=frozenset(w.lower() for w in raw.get("second_kinds", {}).get("words", [])) & kinds.keys(),
         courtesy=courtesy,
-        calls=frozenset(fold_word(w) for w in raw.get("courtesy", {}).get("calls", [])),
+        calls=calls,
         greeting=greeting,
         opt_out=opt_out,
         opt_in=opt_in,
@@ -265,6 +293,25 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         follow_up_fillers=status_fillers | {w.lower() for w in raw["commands"].get("follow_up_fillers", [])},
         **_load_instructions(raw.get("instructions", {})),
     )
+
+
+def _split_abbreviations(pairs: list[list[str]]) -> dict[str, dict[str, str]]:
+    """The abbreviations of two words (`[flags_in_words] abbreviations`: "di rahasiakan"), folded, under their first
+    word, then their second: the word in full."""
+    split: dict[str, dict[str, str]] = {}
+    for short, full in pairs:
+        match [fold_word(w) for w in _TOKENS.findall(short)]:
+            case [first, second]:
+                split.setdefault(first, {})[second] = fold_word(full)
+            case [_, _, _, *_]:
+                raise ValueError(f"an abbreviation of more than two words: {short!r}")
+    return split
+
+
+def _phrase_words(phrases: list[str]) -> tuple[tuple[str, ...], ...]:
+    """Each phrase's folded words, longest first."""
+    return tuple(sorted((tuple(fold_word(w) for w in _TOKENS.findall(phrase)) for phrase in phrases),
+                        key=len, reverse=True))
 
 
 def _load_instructions(table: dict[str, list[str]]) -> dict:
@@ -1658,43 +1705,72 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     `intake.shortest_tracking_id`); a shorter number opening a message with words after it is the citizen's prose.
     After a status command, or alone, any number of an ID's shape is still read as a (maybe mistyped) ID."""
     grammar = grammar or load_grammar()
-    return _with_anonymity_asked_in_words(_parse_text(text, grammar, shortest_id), grammar)
+    return _with_flags_asked_in_words(_parse_text(text, grammar, shortest_id), grammar, text)
 
 
-# What anonymity asked in words makes anonymous: what files the citizen's words under their number.
+# What anonymity or confidentiality asked in words flags: what files the citizen's words under their number.
 _FILED = frozenset({Action.REPORT, Action.FOLLOW_UP})
 
 
-def _with_anonymity_asked_in_words(parsed: ParsedText, grammar: Grammar) -> ParsedText:
+def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str) -> ParsedText:
     """The parse, anonymous when its text asks for it in words (`[flags_in_words]`: "Mohon identitas saya
-    dirahasiakan") without a flag word, with the flags of an aside pleading for protection opening it ("(anonim, saya
-    takut) ..."); its text as typed."""
+    dirahasiakan") without a flag word, confidential when it asks so of the report or of us ("Mohon laporan ini tidak
+    dipublikasikan", "jangan dipublikasikan ya min"), with the flags of an aside pleading for protection opening it
+    ("(anonim, saya takut) ..."); its text as typed. `typed`: the message the parse read."""
     if parsed.action not in _FILED:
         return parsed
     pleaded = _pleads_in_an_aside(parsed.text, grammar)
     if pleaded:
         parsed = replace(parsed, anonymous=parsed.anonymous or "anonymous" in pleaded,
                          confidential=parsed.confidential or "confidential" in pleaded)
-    if parsed.anonymous:
+    if parsed.anonymous and parsed.confidential:
         return parsed
-    shortened = grammar.anonymity_abbreviations
-    words = [shortened.get(word, word) for word in map(fold_word, _TOKENS.findall(parsed.text))]
-    if (_asks_in_a_phrase(words, grammar) or _fills_a_name_line(parsed.text, words, grammar)
-            or _wishes_anonymity(words, grammar) or _opens_with_anonymity_in_prose(parsed.text, grammar)):
-        return replace(parsed, anonymous=True)
-    return parsed
+    words = _folded_words(parsed.text, grammar)
+    anonymous = parsed.anonymous or (
+        _asks_in_a_phrase(words, grammar.anonymity_phrases, grammar.anonymity_asked_phrases, grammar)
+        or _fills_a_name_line(parsed.text, words, grammar) or _wishes_anonymity(words, grammar)
+        or _opens_with_anonymity_in_prose(parsed.text, grammar))
+    confidential = parsed.confidential or (
+        _asks_in_a_phrase(_with_kind_word_before(words, parsed.text, typed, grammar), grammar.confidentiality_phrases,
+                          grammar.confidentiality_asked_phrases, grammar)
+        or _asks_in_a_clause(parsed.text, words, grammar))
+    if (anonymous, confidential) == (parsed.anonymous, parsed.confidential):
+        return parsed
+    return replace(parsed, anonymous=anonymous, confidential=confidential)
 
 
-def _asks_in_a_phrase(words: list[str], grammar: Grammar) -> bool:
-    """Whether the folded words hold one of the anonymity phrases (`[flags_in_words] anonymous`), also read without
-    the request words a citizen puts inside a phrase ("identitas saya mohon dirahasiakan"). Only the phrases a word of
-    the text opens are looked for: most reports open none, and looking for every phrase twice cost a fifth of a
-    report's parse."""
+def _with_kind_word_before(words: list[str], text: str, typed: str, grammar: Grammar) -> list[str]:
+    """The folded words of the parse's text, after the kind word typed right before it if one was taken off it:
+    "Laporan ini mohon dirahasiakan: ..." names the report, though "Laporan" was read as the kind word."""
+    at = typed.find(text) if text and text != typed else -1
+    before = _TOKENS.findall(typed, 0, at)[-1:] if at > 0 else []
+    return [fold_word(before[0]), *words] if before and fold_word(before[0]) in grammar.kinds else words
+
+
+def _folded_words(text: str, grammar: Grammar) -> list[str]:
+    """The text's words folded, read in full as an SMS shortens them (`[flags_in_words] abbreviations`: "sy" is
+    "saya", "di rahasiakan" "dirahasiakan")."""
+    shortened, split = grammar.anonymity_abbreviations, grammar.anonymity_split_abbreviations
+    words: list[str] = []
+    for word in map(fold_word, _TOKENS.findall(text)):
+        joined = split.get(words[-1], {}).get(word) if words and split else None
+        if joined is not None:
+            words[-1] = joined
+        else:
+            words.append(shortened.get(word, word))
+    return words
+
+
+def _asks_in_a_phrase(words: list[str], phrases_by_word: Mapping[str, tuple[str, ...]],
+                      asked_by_word: Mapping[str, tuple[str, ...]], grammar: Grammar) -> bool:
+    """Whether the folded words hold one of the phrases (`[flags_in_words] anonymous`, `confidential`), also read
+    without the request words a citizen puts inside a phrase ("identitas saya mohon dirahasiakan"), or one of those
+    asked only after a request word (`anonymous_when_asked`, `confidential_when_asked`). Only the phrases a word of the
+    text opens are looked for: most reports open none, and looking for every phrase twice cost a fifth of a report's
+    parse."""
     present = set(words)
-    phrases = [phrase for word in grammar.anonymity_phrases.keys() & present
-               for phrase in grammar.anonymity_phrases[word]]
-    asked = [phrase for word in grammar.anonymity_asked_phrases.keys() & present
-             for phrase in grammar.anonymity_asked_phrases[word]]
+    phrases = [phrase for word in phrases_by_word.keys() & present for phrase in phrases_by_word[word]]
+    asked = [phrase for word in asked_by_word.keys() & present for phrase in asked_by_word[word]]
     if not phrases and not asked:
         return False
     fillers = grammar.anonymity_phrase_fillers
@@ -1712,6 +1788,29 @@ def _asks_in_a_phrase(words: list[str], grammar: Grammar) -> bool:
             mark = ""
     requested = f" {' '.join(marked)} "
     return any(phrase in requested for phrase in asked)
+
+
+def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar) -> bool:
+    """Whether a clause of the text is a request for confidentiality of no object (`confidential_requests`: "jangan
+    dipublikasikan ya min", "Tolong jangan disebarkan."; `confidential_requests_when_asked` after a request word only:
+    "Mohon dirahasiakan ya pak", "bisa dirahasiakan?"): the phrase, `request_openers` alone before it, `request_tails`
+    alone after it. Any other word and it is prose of something else ("jangan disebarkan hoaks", "pejabat bilang data
+    ini jangan dipublikasikan"). `words`: the text's folded words, to pass at once a text with none of the phrases."""
+    bare, when_asked = grammar.confidentiality_requests, grammar.confidentiality_requests_when_asked
+    present = set(words)
+    if not any(phrase[0] in present for phrase in (*bare, *when_asked)):
+        return False
+    for clause in _CLAUSE_BREAK.split(text):
+        said = _folded_words(clause, grammar)
+        at = 0
+        while at < len(said) and said[at] in grammar.request_openers:
+            at += 1
+        asked = any(word in grammar.request_askers for word in said[:at])
+        for phrase in (*bare, *when_asked) if asked else bare:
+            end = at + len(phrase)
+            if tuple(said[at:end]) == phrase and all(word in grammar.request_tails for word in said[end:]):
+                return True
+    return False
 
 
 # An aside in brackets (`_pleads_in_an_aside`): its opening bracket, at most `_ASIDE_CHARS` characters of one line,
@@ -1734,8 +1833,7 @@ def _pleads_in_an_aside(text: str, grammar: Grammar) -> set[str]:
     aside = _ASIDE.match(text, _past_symbols_and_our_address_at(text, 0, grammar) or 0)
     if aside is None or not _paired(aside.group("open"), aside.group("close")):
         return set()
-    shortened = grammar.anonymity_abbreviations
-    words = [shortened.get(word, word) for word in map(fold_word, _TOKENS.findall(aside.group("inside")))]
+    words = _folded_words(aside.group("inside"), grammar)
     flags: set[str] = set()
     at, negated = 0, False
     while at < len(words):
@@ -1769,10 +1867,9 @@ def _fills_a_name_line(text: str, words: list[str], grammar: Grammar) -> bool:
     lines = [line for line in grammar.anonymity_name_lines if line and line[0] in words]
     if not lines:
         return False
-    shortened, fillers = grammar.anonymity_abbreviations, grammar.anonymity_phrase_fillers
+    fillers = grammar.anonymity_phrase_fillers
     for clause in _CLAUSE_BREAK.split(text):
-        opening = [word for word in (shortened.get(token, token) for token in map(fold_word, _TOKENS.findall(clause)))
-                   if word not in fillers]
+        opening = [word for word in _folded_words(clause, grammar) if word not in fillers]
         if any(tuple(opening[:len(line)]) == line for line in lines):
             return True
     return False
@@ -1827,7 +1924,7 @@ def _parse_text(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
             # Sent with a photo it is a report of the text (`normalize`), with the flags the text gives a report:
             # help's "LAPOR ANONIM <isi>" and the public help's "#anonim" and "#rahasia" (read as a query's, none, the
             # photo went to the agency named and public though the text held "#anonim").
-            filed = _with_anonymity_asked_in_words(_parse_as_typed(text, grammar, shortest_id), grammar)
+            filed = _with_flags_asked_in_words(_parse_as_typed(text, grammar, shortest_id), grammar, text)
             return replace(ours, anonymous=filed.anonymous, confidential=filed.confidential)
     return _parse_as_typed(text, grammar, shortest_id)
 

@@ -3,6 +3,7 @@ limiter, the grammar's edges."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, replace
@@ -2673,6 +2674,115 @@ def test_anonymity_asked_in_words_makes_the_report_anonymous(text: str, action: 
     assert (parsed.action, parsed.anonymous) == (action, anonymous)
     assert "dirahasiakan" not in text.lower() or "dirahasiakan" in parsed.text.lower()  # the words kept
     assert all(word in parsed.text for word in text.split() if "anon" in word.lower())
+
+
+@pytest.mark.parametrize(("text", "action", "anonymous", "confidential"), [
+    # Naming the report: each was a public report.
+    pytest.param("Mohon laporan ini tidak dipublikasikan. Kades minta uang", Action.REPORT, False, True,
+                 id="mohon-laporan-ini-tidak-dipublikasikan"),
+    pytest.param("Kades minta uang. Laporan ini mohon tidak disebarkan", Action.REPORT, False, True,
+                 id="laporan-ini-mohon-tidak-disebarkan"),
+    pytest.param("Kades minta uang 500rb. laporan ini mohon dirahasiakan", Action.REPORT, True, True,
+                 id="laporan-ini-mohon-dirahasiakan"),
+    pytest.param("Laporan ini mohon dirahasiakan: kades minta uang", Action.REPORT, True, True,
+                 id="laporan-read-as-the-kind-word"),
+    pytest.param("tolong jangan disebarkan laporan ini, kades minta uang", Action.REPORT, False, True,
+                 id="jangan-disebarkan-laporan-ini"),
+    pytest.param("Kades minta uang. rahasiakan laporan saya", Action.REPORT, False, True,
+                 id="rahasiakan-laporan-saya"),
+    pytest.param("Kades minta uang, laporan ini bukan untuk umum", Action.REPORT, False, True,
+                 id="laporan-ini-bukan-untuk-umum"),
+    pytest.param("Please do not publish this report. The officer took a bribe", Action.REPORT, False, True,
+                 id="do-not-publish-this-report"),
+    pytest.param("Don't publish this report. The officer took a bribe", Action.REPORT, False, True,
+                 id="dont-publish-this-report"),
+    pytest.param("keep this report confidential. The officer took a bribe", Action.REPORT, False, True,
+                 id="keep-this-report-confidential"),
+    pytest.param(f"{VALID} saya saksi, laporan ini jangan dipublikasikan", Action.FOLLOW_UP, False, True,
+                 id="follow-up"),
+    # As an SMS shortens the words, and the "di" split from its verb.
+    pytest.param("mhn laporan ini tdk dipublikasi. kades minta uang", Action.REPORT, False, True,
+                 id="mhn-tdk-dipublikasi"),
+    pytest.param("tolong laporan ini jgn di publish ya, kades minta uang", Action.REPORT, False, True,
+                 id="jgn-di-publish"),
+    pytest.param("Kades minta uang. laporan sy jgn disebar", Action.REPORT, False, True, id="laporan-sy-jgn-disebar"),
+    pytest.param("identitas sy di rahasiakan. kades minta uang", Action.REPORT, True, False,
+                 id="anonymity-phrase-di-split-too"),
+    # Of no object, as a clause of its own: asked of us.
+    pytest.param("jangan dipublikasikan ya min, kades minta uang", Action.REPORT, False, True,
+                 id="jangan-dipublikasikan-ya-min"),
+    pytest.param("jgn di publish ya min, kades minta uang", Action.REPORT, False, True, id="jgn-di-publish-ya-min"),
+    pytest.param("Kades minta uang. Tolong jangan disebarkan.", Action.REPORT, False, True,
+                 id="tolong-jangan-disebarkan"),
+    pytest.param("Pak mohon jangan dipublikasikan dulu ya. Kades minta uang", Action.REPORT, False, True,
+                 id="mohon-jangan-dipublikasikan-dulu"),
+    pytest.param("Kades minta uang. Mohon tidak dipublikasikan", Action.REPORT, False, True,
+                 id="mohon-tidak-dipublikasikan"),
+    pytest.param("please don't publish it, the officer took a bribe", Action.REPORT, False, True,
+                 id="please-dont-publish-it"),
+    # "Mohon dirahasiakan" (anonymous before, of the report or its reporter) is confidential too; "bisa
+    # dirahasiakan?" is confidential, its anonymity as before.
+    pytest.param("Mohon dirahasiakan ya pak, kepala desa minta uang", Action.REPORT, True, True,
+                 id="mohon-dirahasiakan"),
+    pytest.param("Kepala desa minta uang. Tolong rahasiakan ya", Action.REPORT, True, True, id="tolong-rahasiakan"),
+    pytest.param("bisa dirahasiakan? kepala desa minta uang", Action.REPORT, False, True, id="bisa-dirahasiakan"),
+    pytest.param("kepala desa minta uang. bisa dirahasiakan gak min?", Action.REPORT, False, True,
+                 id="bisa-dirahasiakan-gak-min"),
+    # Someone else's thing, or secrecy asked of the reporter's name alone: nothing new set.
+    pytest.param("dana desa tidak dipublikasikan oleh kepala desa", Action.REPORT, False, False,
+                 id="dana-desa-tidak-dipublikasikan-prose"),
+    pytest.param("anggaran dirahasiakan pejabat", Action.REPORT, False, False, id="anggaran-dirahasiakan-prose"),
+    pytest.param("jangan disebarkan hoaks itu, pak", Action.REPORT, False, False, id="jangan-disebarkan-hoaks"),
+    pytest.param("tolong jangan disebarkan hoaks tentang desa kami", Action.REPORT, False, False,
+                 id="tolong-jangan-disebarkan-hoaks"),
+    pytest.param("hoaks itu jangan disebarkan.", Action.REPORT, False, False, id="hoaks-itu-jangan-disebarkan"),
+    pytest.param("pejabat bilang data ini jangan dipublikasikan.", Action.REPORT, False, False,
+                 id="someone-elses-request"),
+    pytest.param("Kepala desa minta dirahasiakan soal dana itu", Action.REPORT, True, False,
+                 id="someone-else-asks-in-a-clause"),
+    pytest.param("laporan saya tidak dipublikasikan di situs, padahal sudah sebulan", Action.REPORT, False, False,
+                 id="laporan-saya-tidak-dipublikasikan-prose"),
+    pytest.param("Kenapa laporan ini tidak dipublikasikan?", Action.REPORT, False, False,
+                 id="asks-why-not-published"),
+    pytest.param("Saya minta agar kasus ini tidak dirahasiakan", Action.REPORT, False, False,
+                 id="tidak-dirahasiakan-prose"),
+    pytest.param("Dirahasiakan. Begitu jawaban camat soal anggaran", Action.REPORT, False, False,
+                 id="dirahasiakan-alone-prose"),
+    pytest.param("identitas saya mohon dirahasiakan. Kepala desa minta uang", Action.REPORT, True, False,
+                 id="identity-only"),
+    pytest.param("Mohon dirahasiakan identitas pelapor", Action.REPORT, True, False, id="identity-object-after"),
+    pytest.param("The report was not published by the ministry", Action.REPORT, False, False,
+                 id="english-prose"),
+])
+def test_confidentiality_asked_in_words_makes_the_report_confidential(text: str, action: Action, anonymous: bool,
+                                                                      confidential: bool) -> None:
+    """"Mohon laporan ini tidak dipublikasikan", "jangan dipublikasikan ya min", "Please do not publish this report"
+    with no RAHASIA: the whistleblower asked their report kept from the public, and it went public. Only words that
+    address the report or us count; the same verbs of someone else's thing are prose. The words stay the text."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.anonymous, parsed.confidential) == (action, anonymous, confidential)
+    assert parsed.text == re.sub(rf"^(?:{VALID}|laporan) ", "", text, flags=re.IGNORECASE)  # the words kept
+
+
+@pytest.mark.parametrize(("channel", "text", "subject", "anonymous"), [
+    pytest.param(Channel.SMS, "jgn di publish ya min, kades minta uang 500rb", None, False, id="sms"),
+    pytest.param(Channel.SMS, "Mohon dirahasiakan ya pak, kades minta uang 500rb", None, True, id="sms-both"),
+    pytest.param(Channel.TWITTER, "kades minta uang 500rb. Mohon laporan ini tidak dipublikasikan", None, False,
+                 id="mention"),
+    pytest.param(Channel.EMAIL, "Kepala desa minta uang 500rb.\n\nMohon laporan ini tidak dipublikasikan.\n\nBudi",
+                 "Pungli di desa", False, id="mail"),
+])
+def test_confidentiality_asked_in_words_reaches_the_envelope(channel: Channel, text: str, subject: str | None,
+                                                             anonymous: bool) -> None:
+    """Through the normalizer, the envelope the case store gets is confidential, its text the citizen's words."""
+    kind, address = {Channel.SMS: (SenderKind.MSISDN, "+6281234567890"), Channel.TWITTER: (SenderKind.X_USER, "123"),
+                     Channel.EMAIL: (SenderKind.EMAIL, "budi@example.net")}[channel]
+    normalized = normalize(InboundMessage(
+        channel=channel, source="table", provider_message_id="M1", sender_kind=kind, sender_address=address,
+        text=text, subject=subject, received_at=datetime(2026, 11, 22, tzinfo=UTC)))
+    assert normalized.draft is not None
+    envelope = json.loads(normalized.draft.envelope_json(VALID))
+    assert (envelope["confidential"], envelope["anonymous"], envelope["text"]) == (True, anonymous, text)
 
 
 @pytest.mark.parametrize(("text", "anonymous", "confidential"), [
