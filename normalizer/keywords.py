@@ -127,6 +127,8 @@ class Grammar:
     # terms of address), those of them that ask, and those that may close it (`request_tails`, courtesy fillers).
     confidentiality_requests: tuple[tuple[str, ...], ...] = ()
     confidentiality_requests_when_asked: tuple[tuple[str, ...], ...] = ()
+    # The last words of those phrases: a text with none of them (most reports) holds none of the phrases.
+    confidentiality_request_ends: frozenset[str] = frozenset()
     request_openers: frozenset[str] = frozenset()
     request_askers: frozenset[str] = frozenset()
     request_tails: frozenset[str] = frozenset()
@@ -252,6 +254,9 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
                                                      asked=True),
         confidentiality_requests=_phrase_words(in_words.get("confidential_requests", [])),
         confidentiality_requests_when_asked=_phrase_words(in_words.get("confidential_requests_when_asked", [])),
+        confidentiality_request_ends=frozenset(phrase[-1] for key in ("confidential_requests",
+                                                                      "confidential_requests_when_asked")
+                                               for phrase in _phrase_words(in_words.get(key, [])) if phrase),
         request_openers=askers | calls,
         request_askers=askers,
         request_tails=frozenset(fold_word(w) for w in in_words.get("request_tails", [])) | fillers | calls,
@@ -1731,8 +1736,8 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
         or _fills_a_name_line(parsed.text, words, grammar) or _wishes_anonymity(words, grammar)
         or _opens_with_anonymity_in_prose(parsed.text, grammar))
     confidential = parsed.confidential or (
-        _asks_in_a_phrase(_with_kind_word_before(words, parsed.text, typed, grammar), grammar.confidentiality_phrases,
-                          grammar.confidentiality_asked_phrases, grammar)
+        _asks_in_a_phrase(_with_kind_word_before(words, parsed.text, typed, grammar) if parsed.explicit_kind else words,
+                          grammar.confidentiality_phrases, grammar.confidentiality_asked_phrases, grammar)
         or _asks_in_a_clause(parsed.text, words, grammar))
     if (anonymous, confidential) == (parsed.anonymous, parsed.confidential):
         return parsed
@@ -1742,7 +1747,7 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
 def _with_kind_word_before(words: list[str], text: str, typed: str, grammar: Grammar) -> list[str]:
     """The folded words of the parse's text, after the kind word typed right before it if one was taken off it:
     "Laporan ini mohon dirahasiakan: ..." names the report, though "Laporan" was read as the kind word."""
-    at = typed.find(text) if text and text != typed else -1
+    at = typed.find(text) if text and len(text) < len(typed) else -1
     before = _TOKENS.findall(typed, 0, at)[-1:] if at > 0 else []
     return [fold_word(before[0]), *words] if before and fold_word(before[0]) in grammar.kinds else words
 
@@ -1751,8 +1756,11 @@ def _folded_words(text: str, grammar: Grammar) -> list[str]:
     """The text's words folded, read in full as an SMS shortens them (`[flags_in_words] abbreviations`: "sy" is
     "saya", "di rahasiakan" "dirahasiakan")."""
     shortened, split = grammar.anonymity_abbreviations, grammar.anonymity_split_abbreviations
+    folded = list(map(fold_word, _TOKENS.findall(text)))
+    if split.keys().isdisjoint(folded):  # most texts: a word at a time
+        return [shortened.get(word, word) for word in folded]
     words: list[str] = []
-    for word in map(fold_word, _TOKENS.findall(text)):
+    for word in folded:
         joined = split.get(words[-1], {}).get(word) if words and split else None
         if joined is not None:
             words[-1] = joined
@@ -1797,8 +1805,10 @@ def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar) -> bool:
     alone after it. Any other word and it is prose of something else ("jangan disebarkan hoaks", "pejabat bilang data
     ini jangan dipublikasikan"). `words`: the text's folded words, to pass at once a text with none of the phrases."""
     bare, when_asked = grammar.confidentiality_requests, grammar.confidentiality_requests_when_asked
+    if grammar.confidentiality_request_ends.isdisjoint(words):
+        return False
     present = set(words)
-    if not any(phrase[0] in present for phrase in (*bare, *when_asked)):
+    if not any(present.issuperset(phrase) for phrase in (*bare, *when_asked)):
         return False
     for clause in _CLAUSE_BREAK.split(text):
         said = _folded_words(clause, grammar)
