@@ -4,7 +4,9 @@ Every webhook goes through one handler: read the bounded body, let the adapter a
 normalize each message, make reports durable through intake, and let the adapter render the answer. Errors map
 once, by kind: AuthenticationFailed 403, RejectedInput 400, TooLarge 413, BodyTimeout 408, NotDurable 503, any other
 error (a bug) 500 `internal_error`; a 5xx is a refused report, which the health rules count against the channel
-(`intake_refused`), but for Stopping's 503 (the process stopped before the body came: there was no report).
+(`intake_refused`), but for Stopping's 503 (the process stopped before the body came: there was no report). The
+message a bug failed on is kept unfiled (`gateway.unfiled`), and where the answer carries the reply (Twilio) the
+citizen is told so in a 200 instead.
 """
 
 from __future__ import annotations
@@ -367,6 +369,7 @@ class Gateway:
             joined: list[InboundMessage] = []  # a concatenated SMS's, joined from its parts here
             in_hand: InboundMessage | None = None  # the message being filed, and how many were joined before it
             joined_before = 0
+            outcomes: list[Outcome] = []
             try:
                 body = await self.read_body(request)
                 adapter.authenticate(request, body)
@@ -375,7 +378,6 @@ class Gateway:
                 if await adapter.defer(self.redis, request, body):
                     return adapter.respond([])
                 messages = adapter.parse(request, body)
-                outcomes = []
                 for message in messages:
                     in_hand, joined_before = message, len(joined)
                     if message.part is not None and self.parts is not None:
@@ -401,11 +403,17 @@ class Gateway:
             except Exception as error:  # a bug: refused like a report that could not be made durable, and counted
                 metrics.REJECTED.labels(adapter.name, INTERNAL_ERROR).inc()
                 self.record_signal("intake_refused", adapter.name, INTERNAL_ERROR)
+                kept = in_hand is not None and await self.keep_unfiled(
+                    adapter, joined[-1] if len(joined) > joined_before else in_hand, error)
+                # Kept, the citizen is told so in the answer where it can carry one (Twilio takes no reply later, nor
+                # retries a 500: before, they got nothing at all).
+                told = kept and not (adapter.outbound_replies or outcomes)
                 # The traceback may quote the message in hand: logged with its words and sender still kept out.
                 with sensitive_values(*_citizen_values([*messages, *joined])):
-                    log.exception("message.rejected", reason=INTERNAL_ERROR, error=type(error).__name__, status=500)
-                if in_hand is not None:  # the joined SMS when its last part was in hand
-                    await self.keep_unfiled(adapter, joined[-1] if len(joined) > joined_before else in_hand, error)
+                    log.exception("message.rejected", reason=INTERNAL_ERROR, error=type(error).__name__,
+                                  status=200 if told else 500)
+                if told:
+                    return adapter.respond([Outcome(reply_text=render("sms_kept_unfiled"))])
                 return web.json_response({"error": INTERNAL_ERROR, "detail": ""}, status=500)
             finally:
                 metrics.labelled(metrics.INTAKE_SECONDS, adapter.name).observe(time.perf_counter() - started)

@@ -542,7 +542,7 @@ def test_every_answer_naming_a_report_is_read_back_as_pointing_at_it() -> None:
 
 
 @pytest.mark.parametrize("key", ["help", "status_help", "bad_tracking_id", "status", "status_unknown",
-                                 "status_pending", "status_retry"])
+                                 "status_pending", "status_retry", "sms_kept_unfiled"])
 def test_every_other_reply_is_gsm7_in_both_languages(key: str) -> None:
     """Each fits one SMS too, but for help, the usage text."""
     longest = format_tracking_id(10 ** (MAX_LENGTH - 1) - 1)
