@@ -5,8 +5,8 @@ normalize each message, make reports durable through intake, and let the adapter
 once, by kind: AuthenticationFailed 403, RejectedInput 400, TooLarge 413, BodyTimeout 408, NotDurable 503, any other
 error (a bug) 500 `internal_error`; a 5xx is a refused report, which the health rules count against the channel
 (`intake_refused`), but for Stopping's 503 (the process stopped before the body came: there was no report). The
-message a bug failed on is kept unfiled (`gateway.unfiled`), and where the answer carries the reply (Twilio) the
-citizen is told so in a 200 instead.
+message a bug failed on is kept unfiled (`gateway.unfiled`), and its citizen told so with a 200 instead (in the
+answer, or by an SMS the reply worker sends where the answer carries no reply).
 """
 
 from __future__ import annotations
@@ -359,6 +359,20 @@ class Gateway:
         self.record_signal("message_unfiled", adapter.name, kept.reason)
         return True
 
+    async def tell_kept_unfiled(self, adapter: WebhookAdapter, message: InboundMessage) -> bool:
+        """Whether the citizen of a message kept unfiled can be told so: in the answer (Twilio), or by an SMS queued
+        through the reply worker (the aggregator, whose answer carries no reply); False when that SMS cannot be
+        queued (Redis away, no number), and the provider is answered 500 as before."""
+        if not adapter.outbound_replies:
+            return True
+        assert self.outbound is not None
+        try:
+            await self.outbound.tell_kept_unfiled(adapter.name, message)
+        except GatewayError as failure:
+            log.error("reply.not_queued", reply_kind="kept_unfiled", reason=failure.reason)
+            return False
+        return True
+
     def webhook_handler(self, adapter: WebhookAdapter) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
             started = time.perf_counter()
@@ -403,17 +417,19 @@ class Gateway:
             except Exception as error:  # a bug: refused like a report that could not be made durable, and counted
                 metrics.REJECTED.labels(adapter.name, INTERNAL_ERROR).inc()
                 self.record_signal("intake_refused", adapter.name, INTERNAL_ERROR)
-                kept = in_hand is not None and await self.keep_unfiled(
-                    adapter, joined[-1] if len(joined) > joined_before else in_hand, error)
-                # Kept, the citizen is told so in the answer where it can carry one (Twilio takes no reply later, nor
-                # retries a 500: before, they got nothing at all).
-                told = kept and not (adapter.outbound_replies or outcomes)
+                failed = joined[-1] if in_hand is not None and len(joined) > joined_before else in_hand
+                # Kept, and the request's last message (none after it left unread), the citizen is told so and the
+                # provider answered 200: before, the 500 got them nothing at all (Twilio neither retries it nor takes
+                # a reply later).
+                told = failed is not None and await self.keep_unfiled(adapter, failed, error) and \
+                    in_hand is messages[-1] and await self.tell_kept_unfiled(adapter, failed)
                 # The traceback may quote the message in hand: logged with its words and sender still kept out.
                 with sensitive_values(*_citizen_values([*messages, *joined])):
                     log.exception("message.rejected", reason=INTERNAL_ERROR, error=type(error).__name__,
                                   status=200 if told else 500)
                 if told:
-                    return adapter.respond([Outcome(reply_text=render("sms_kept_unfiled"))])
+                    inline = None if adapter.outbound_replies else render("sms_kept_unfiled")
+                    return adapter.respond([*outcomes, Outcome(reply_text=inline)])
                 return web.json_response({"error": INTERNAL_ERROR, "detail": ""}, status=500)
             finally:
                 metrics.labelled(metrics.INTAKE_SECONDS, adapter.name).observe(time.perf_counter() - started)

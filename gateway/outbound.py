@@ -38,10 +38,11 @@ from gateway.errors import NotDurable
 from gateway.logs import get_logger
 from gateway.queries import answer_query
 from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, enqueue_calls, key_digest
-from gateway.replies import render
+from gateway.replies import DEFAULT_LANGUAGE, render
 from gateway.settings import Settings
 from gateway.transactions import after_commit, commit, commit_watched
 from normalizer.envelope import ReportDraft
+from normalizer.inbound import InboundMessage
 from normalizer.keywords import Action
 from normalizer.pipeline import Query
 from normalizer.sender import normalize_msisdn
@@ -305,6 +306,20 @@ class OutboundReplies:
             reply = partial(self.queue_reply, source=source, kind=kind, text=text, language=language,
                             tracking_id=tracking_id, to_report=tracking_id, allowed=allowed, report_spooled=spooled)
             return self.once_per_message(source, message_id, reply, what="report")
+
+        return await durably(count_and_queue)
+
+    async def tell_kept_unfiled(self, source: str, message: InboundMessage) -> Queued:
+        """The SMS telling a citizen that their message, which a bug of ours failed to file, was kept unfiled
+        (`[sms_kept_unfiled]`), once per provider message: the aggregator's answer carries no reply, and its citizen
+        got nothing at all. Raises RejectedInput for a sender that is no number, NotDurable without Redis."""
+        number = normalize_msisdn(message.sender_address, self._settings.sms.default_region)
+
+        def count_and_queue() -> Queued:
+            allowed = self.count_message(source, number, message.provider_message_id)
+            reply = partial(self.queue_reply, source=source, kind="kept_unfiled", text=render("sms_kept_unfiled"),
+                            language=DEFAULT_LANGUAGE, tracking_id=None, to=number, allowed=allowed)
+            return self.once_per_message(source, message.provider_message_id, reply, what="report")
 
         return await durably(count_and_queue)
 

@@ -1917,3 +1917,23 @@ def test_a_send_lease_runs_as_long_as_rq_lets_the_attempt_run(
     assert send_lease_module.lease_seconds(context) == expected  # type: ignore[arg-type]
     monkeypatch.setattr(send_lease_module, "get_current_job", lambda: None)
     assert send_lease_module.lease_seconds(context) == 120.0  # type: ignore[arg-type]
+
+
+async def test_a_citizen_whose_sms_a_bug_failed_to_file_is_told_it_was_kept(
+    gateway: GatewayServer, api: AggregatorApi, settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The webhook's 500 got the aggregator's citizen nothing at all (its answer carries no reply): the SMS kept
+    unfiled (gateway.unfiled), an SMS of our own tells them so, once, however often the aggregator sends it again."""
+    import gateway.app as app_module
+
+    def normalize_with_a_bug(message: InboundMessage, **kwargs: Any) -> Any:
+        raise ValueError(f"cannot read {message.text!r}")
+
+    monkeypatch.setattr(app_module, "normalize", normalize_with_a_bug)
+    fields = sms("081211110009", "LAPOR lurah meminta uang untuk surat pindah", "bug-1")
+    for _ in range(2):
+        answer = await post_callback(gateway.client, fields)
+        assert (answer.status_code, answer.json()) == (200, {"status": "accepted", "messages": []})
+    drain(settings)
+    [told] = api.parts()
+    assert (told.to, told.text) == ("+6281211110009", render("sms_kept_unfiled"))
