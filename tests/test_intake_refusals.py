@@ -223,7 +223,14 @@ async def test_an_sms_a_bug_failed_to_file_is_kept_unfiled_and_filed_by_the_retr
     assert listed.returncode == 0 and kept.key in listed.stdout and "Cibeunying" not in listed.stdout, listed
     retried = run_cli(["unfiled", "retry", kept.key], test_env.process_env(COLUMNS="200"))
     assert retried.returncode == 0, retried.stdout + retried.stderr
-    (filed,) = re.findall(r"filed as (\d+); its citizen was not answered", retried.stdout)
+    (filed,) = re.findall(r"filed as (\d+); ", retried.stdout)
+    if channel == "sms-twilio":
+        assert f"filed as {filed}; its citizen was not answered (sms-twilio takes no reply later)" in retried.stdout
+    else:  # told it was kept without a Tracking ID, the citizen gets it now
+        assert f"filed as {filed}; its acknowledgement is queued for its citizen" in retried.stdout
+        ack = [job.args[0] for job in queue(REPLY_QUEUE, redis).jobs if job.args[0]["kind"] == "ack"]
+        assert [(job["to_report"], job["text"]) for job in ack] == [
+            (filed, render("ack_anonymous", tracking_id=filed))]
     stored = orjson.loads(redis.get(f"lapor:envelope:{filed}"))
     assert (stored["text"], stored["anonymous"], stored["channel"]) == (text.removesuffix(" #anonim"), True, "sms")
     assert UnfiledMessages(redis).list() == ([], 0)
