@@ -357,6 +357,9 @@ class MentionIntake:
         except Exception as error:
             if not keep_unfiled:
                 raise
+            # The batch may have raised while answering a report it stored: that report's context (its Tracking ID)
+            # is no longer the message in hand's, nor the round's.
+            clear_message_context()
             if len(messages) > 1:
                 first, later = _answers_last(messages)
                 return [job for message in (*first, *later) for job in self.take([message])]

@@ -2364,3 +2364,33 @@ def test_a_mention_the_gateway_fails_to_file_is_kept_whole_and_the_cursor_moves_
     MentionIntake(redis, settings, intake, polled_reply_target("x")).take([kept.message], keep_unfiled=False)
     assert reports_by_tweet(redis)[broken]["channel_meta"]["tweet_id"] == broken
     assert broken in {args[1]["tweet_id"] for args in reply_jobs(redis)}
+
+
+def test_a_mention_kept_unfiled_after_others_were_filed_logs_no_tracking_id_of_theirs(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch that raises once its reports are stored (answering them) left the context of the report it was
+    answering bound: `message.unfiled` of the one kept, and the round's `channel.polled`, named another mention's
+    Tracking ID, and an operator looked for that report among the unfiled."""
+    from channels.social import MentionIntake
+
+    filed = fake.state.add_tweet("@lapor1708 jalan rusak di Jl. Dago no. 5", username="rudi_terang")
+    broken = fake.state.add_tweet("@lapor1708 pungli di kelurahan Cibeunying", username="sari_w")
+    job = MentionIntake._job
+
+    def job_with_a_bug(self: MentionIntake, message: Any, *args: Any) -> Any:
+        if message.provider_message_id == broken["id"]:
+            raise KeyError("reply")
+        return job(self, message, *args)
+
+    monkeypatch.setattr(MentionIntake, "_job", job_with_a_bug)
+    make_poller(settings, redis, intake).poll_once()
+
+    first_id = reports_by_tweet(redis)[filed["id"]]["tracking_id"]
+    events = log_events(log_stream)
+    (kept,) = [line for line in events if line["event"] == "message.unfiled"]
+    assert (kept["error"], "tracking_id" in kept) == ("KeyError", False), kept
+    (polled,) = [line for line in events if line["event"] == "channel.polled"]
+    assert "tracking_id" not in polled, polled
+    assert first_id in {line.get("tracking_id") for line in events if line["event"] == "message.accepted"}
