@@ -863,14 +863,15 @@ unfiled_app = typer.Typer(help="Messages the gateway failed to file (a bug they 
 app.add_typer(unfiled_app, name="unfiled")
 
 
-def _unfiled(settings: Settings) -> tuple[Any, Any, list[Any], int]:
-    """Redis, its store of unfiled messages, every one of them (oldest first), and how many could not be read."""
+def _unfiled(settings: Settings) -> tuple[Any, Any, list[Any], list[tuple[str, str]]]:
+    """Redis, its store of unfiled messages, every one of them (oldest first), and the entries that could not be read
+    back (channel, key)."""
     from gateway.queues import redis_connection
     from gateway.unfiled import UnfiledMessages
 
     redis = redis_connection(_require_redis_url(settings))
     store = UnfiledMessages(redis)
-    return redis, store, *store.list()
+    return redis, store, *store.read()
 
 
 @unfiled_app.command("list")
@@ -878,7 +879,7 @@ def _unfiled(settings: Settings) -> tuple[Any, Any, list[Any], int]:
 def unfiled_list() -> None:
     """Messages kept unfiled, oldest first: channel, key, when, the error and where it was raised (no word of the
     message: its words and sender stay in Redis)."""
-    _, _, entries, unreadable = _unfiled(_settings())
+    _, _, entries, damaged = _unfiled(_settings())
     table = Table(title=f"Unfiled messages ({len(entries)})")
     for column in ("channel", "key", "kept at", "error", "raised at"):
         table.add_column(column)
@@ -886,8 +887,14 @@ def unfiled_list() -> None:
         table.add_row(entry.channel, _printable(entry.key), _when(entry.unfiled_at), _printable(entry.error),
                       _printable(entry.where))
     console.print(table)
-    if unreadable:
-        console.print(f"{unreadable} entr(ies) could not be read back (damaged JSON): see the lapor:unfiled:* hashes")
+    _say_damaged(damaged)
+
+
+def _say_damaged(damaged: list[tuple[str, str]]) -> None:
+    """The entries kept unfiled that cannot be read back: the rule `unfiled` counts them, and no retry files them."""
+    for channel, key in damaged:
+        console.print(f"{_printable(key)}: cannot be read back (damaged), it stays: look at it with HGET "
+                      f"lapor:unfiled:{_printable(channel)} {_printable(key)}, then delete it with HDEL")
 
 
 @unfiled_app.command("retry")
@@ -913,9 +920,11 @@ def unfiled_retry(
     if not keys and not all_:
         console.print("name unfiled messages' keys or pass --all")
         raise typer.Exit(2)
-    redis, store, entries, _ = _unfiled(settings)
+    redis, store, entries, damaged = _unfiled(settings)
     chosen = entries if all_ else [entry for entry in entries if entry.key in set(keys or [])]
-    for key in sorted(set(keys or []) - {entry.key for entry in entries}):
+    damaged = damaged if all_ else [(channel, key) for channel, key in damaged if key in set(keys or [])]
+    _say_damaged(damaged)
+    for key in sorted(set(keys or []) - {entry.key for entry in entries} - {key for _, key in damaged}):
         console.print(f"no unfiled message has the key {escape(key)} (see `lapor-gateway unfiled list`)")
     intake = Intake(redis, settings)
     filed = 0
@@ -944,7 +953,7 @@ def unfiled_retry(
     finally:
         intake.close()
     console.print(f"released {filed} of {len(chosen)} unfiled message(s)")
-    if filed < len(chosen) or len(chosen) < len(set(keys or [])):
+    if filed < len(chosen) or len(chosen) < len(set(keys or [])) or damaged:
         raise typer.Exit(1)
 
 

@@ -109,11 +109,18 @@ class UnfiledMessages:
 
     def list(self) -> tuple[list[UnfiledMessage], int]:
         """Every unfiled message, oldest first, and how many entries could not be read back."""
+        kept, damaged = self.read()
+        return kept, len(damaged)
+
+    def read(self) -> tuple[list[UnfiledMessage], list[tuple[str, str]]]:
+        """Every unfiled message, oldest first, and the entries that could not be read back (channel, key): kept
+        still, and counted by the rule `unfiled`, so an operator is shown where they are."""
         keys = sorted(self._redis.scan_iter(match=UNFILED_KEY.format(channel="*"), count=100))
         pipe = self._redis.pipeline(transaction=False)
         for key in keys:
             pipe.hgetall(key)
-        kept, unreadable = [], 0
+        kept: list[UnfiledMessage] = []
+        damaged: list[tuple[str, str]] = []
         for key, entries in zip(keys, pipe.execute(), strict=True):
             channel = key.decode(errors="replace").removeprefix(UNFILED_KEY.format(channel=""))
             for field, raw in entries.items():
@@ -122,8 +129,8 @@ class UnfiledMessages:
                     kept.append(UnfiledMessage(channel, field.decode(), float(entry["unfiled_at"]), str(entry["error"]),
                                                str(entry.get("where") or ""), message_from_record(entry["message"])))
                 except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError):
-                    unreadable += 1
-        return sorted(kept, key=lambda entry: entry.unfiled_at), unreadable
+                    damaged.append((channel, field.decode(errors="replace")))
+        return sorted(kept, key=lambda entry: entry.unfiled_at), damaged
 
     def purge(self, before: float, *, dry_run: bool = False) -> tuple[int, int]:
         """Delete (with `dry_run`: count) the messages kept since before `before`: the retention's, as for

@@ -665,3 +665,30 @@ def test_unfiled_mentions_go_by_the_time_they_were_kept(
     old = sum(1 for age in ages if age > (older_than or 30))
     assert (result.unfiled_deleted, result.unfiled_kept) == (old, len(ages) - old)
     assert {entry.key for entry in UnfiledMessages(redis).list()[0]} == left
+
+
+def test_an_unfiled_entry_that_cannot_be_read_back_is_named_where_it_is(
+        test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO) -> None:
+    """A damaged entry keeps its channel degraded (the rule counts the hash), and no retry files it: `unfiled retry`
+    of its key said no unfiled message had that key, and `retry --all` released "1 of 1" and exited 0 while the
+    channel stayed degraded. Each command names it now, where to look, and a retry that leaves it exits 1."""
+    from typer.testing import CliRunner
+
+    from gateway import cli
+    from gateway.cli import app
+
+    keep_unfiled(redis, "1", 0)
+    redis.hset("lapor:unfiled:x", "x-mentions:2", b"{damaged")
+    for name, value in test_env.values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(cli.console, "width", 200)
+    named = "x-mentions:2: cannot be read back (damaged), it stays: look at it with HGET lapor:unfiled:x x-mentions:2"
+
+    listed = CliRunner().invoke(app, ["unfiled", "list"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0 and "x-mentions:1" in listed.output and named in listed.output, listed.output
+    one = CliRunner().invoke(app, ["unfiled", "retry", "x-mentions:2"], env={"COLUMNS": "200"})
+    assert one.exit_code == 1 and named in one.output and "no unfiled message" not in one.output, one.output
+    every = CliRunner().invoke(app, ["unfiled", "retry", "--all"], env={"COLUMNS": "200"})
+    assert every.exit_code == 1 and named in every.output, every.output
+    assert "x-mentions:1: filed" in every.output and "released 1 of 1" in every.output
+    assert redis.hkeys("lapor:unfiled:x") == [b"x-mentions:2"]
