@@ -349,7 +349,15 @@ class MentionIntake:
         time, and the one that raises alone is kept unfiled (`gateway.unfiled`) unless `keep_unfiled` is False (an
         operator's retry, which wants the error): before, it raised in every round, and its batch, with every mention
         after it, was never filed. Those the batch filed before it raised are found by intake's dedup: one report,
-        one reply."""
+        one reply.
+
+        A mention that goes on under another of the batch by its sender (see InboundMessage.own_posts) is taken after
+        it, once that one's report is stored: taken together, it was a report of its own (named, a whistleblower's
+        answer under their #anonim mention of the same page). Each part is a batch of its own: the answers raising,
+        those they answer are not taken again (counted, and logged as duplicates, a second time)."""
+        first, later = _answers_last(messages)
+        if later and first:  # (posts that answer each other, which X never gives: at once)
+            return self.take(first, keep_unfiled=keep_unfiled) + self.take(later, keep_unfiled=keep_unfiled)
         try:
             return self._take(messages)
         except (NotDurable, RedisError):
@@ -361,8 +369,7 @@ class MentionIntake:
             # is no longer the message in hand's, nor the round's.
             clear_message_context()
             if len(messages) > 1:
-                first, later = _answers_last(messages)
-                return [job for message in (*first, *later) for job in self.take([message])]
+                return [job for message in messages for job in self.take([message])]
             self._keep_unfiled(messages[0], error)
             return []
 
@@ -376,14 +383,7 @@ class MentionIntake:
         self._signals.message_unfiled(channel, kept.reason)
 
     def _take(self, messages: Sequence[InboundMessage]) -> list[ReplyJob]:
-        """`take`, for a batch whose every message can be filed.
-
-        A mention that goes on under another of the batch by its sender (see InboundMessage.own_posts) is taken after
-        it, once that one's report is stored: taken together, it was a report of its own (named, a whistleblower's
-        answer under their #anonim mention of the same page)."""
-        first, later = _answers_last(messages)
-        if later and first:  # (posts that answer each other, which X never gives: at once)
-            return self._take(first) + self._take(later)
+        """`take`, for a batch whose every message can be filed, none answering another (see `take`)."""
         add_sensitive_values(*[value for message in messages for value in message.personal_values()])
         jobs: list[ReplyJob] = []
         drafts = []

@@ -2394,3 +2394,35 @@ def test_a_mention_kept_unfiled_after_others_were_filed_logs_no_tracking_id_of_t
     (polled,) = [line for line in events if line["event"] == "channel.polled"]
     assert "tracking_id" not in polled, polled
     assert first_id in {line.get("tracking_id") for line in events if line["event"] == "message.accepted"}
+
+
+def test_a_mention_kept_unfiled_after_one_it_answers_takes_that_one_once(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A page whose answer to a mention of its own raised was taken again a message at a time from its start: the
+    mentions filed before that answer were logged `message.accepted` again as duplicates and counted received and
+    duplicate a second time, on the status views too."""
+    import channels.social
+
+    first = fake.state.add_tweet("@lapor1708 jalan rusak di Jl. Dago no. 5", username="rudi_terang")
+    answer = fake.state.add_tweet("@lapor1708 lubangnya makin besar", username="rudi_terang",
+                                  in_reply_to=first["id"])
+    other = fake.state.add_tweet("@lapor1708 pungli di kelurahan Cibeunying", username="sari_w")
+    normalize = channels.social.normalize
+
+    def normalize_with_a_bug(message: Any, **options: Any) -> Any:
+        if message.provider_message_id == answer["id"]:
+            raise KeyError("grammar")
+        return normalize(message, **options)
+
+    monkeypatch.setattr(channels.social, "normalize", normalize_with_a_bug)
+    names = ("lapor_messages_received_total", "lapor_messages_accepted_total", "lapor_messages_duplicate_total")
+    before = {name: counted(name, channel="x-mentions") for name in names}
+    make_poller(settings, redis, intake).poll_once()
+
+    assert set(reports_by_tweet(redis)) == {first["id"], other["id"]}
+    accepted = [line for line in log_events(log_stream) if line["event"] == "message.accepted"]
+    assert [line["duplicate"] for line in accepted] == [False, False], accepted
+    assert {name: counted(name, channel="x-mentions") - before[name] for name in names} == {
+        "lapor_messages_received_total": 3, "lapor_messages_accepted_total": 2, "lapor_messages_duplicate_total": 0}
