@@ -897,6 +897,24 @@ def _say_damaged(damaged: list[tuple[str, str]]) -> None:
                       f"lapor:unfiled:{_printable(channel)} {_printable(key)}, then delete it with HDEL")
 
 
+def _say_unfiled_left(redis: Any, store: Any, channels: set[str]) -> None:
+    """The health signals of `channels` name the newest message still kept unfiled there, not one just filed (a
+    Redis that fails now leaves them as they were: the retry's own lines come first)."""
+    from redis.exceptions import RedisError
+
+    from gateway.health import HealthSignals
+
+    try:
+        left, _ = store.list()
+    except RedisError:
+        return
+    signals = HealthSignals(redis)
+    for channel in sorted(channels):
+        newest = max((entry for entry in left if entry.channel == channel), key=lambda entry: entry.unfiled_at,
+                     default=None)
+        signals.unfiled_left(channel, None if newest is None else (newest.unfiled_at, newest.reason))
+
+
 @unfiled_app.command("retry")
 @_tells_an_unreachable_redis
 def unfiled_retry(
@@ -952,6 +970,8 @@ def unfiled_retry(
             console.print(f"{escape(entry.key)}: {escape(outcome)}")
     finally:
         intake.close()
+    if filed:
+        _say_unfiled_left(redis, store, {entry.channel for entry in chosen})
     console.print(f"released {filed} of {len(chosen)} unfiled message(s)")
     if filed < len(chosen) or len(chosen) < len(set(keys or [])) or damaged:
         raise typer.Exit(1)

@@ -948,6 +948,18 @@ class HealthSignals:
 
         self._write(channel, "unfiled", build, error=f"message kept unfiled: {reason}")
 
+    def unfiled_left(self, channel: str, newest: tuple[float, str] | None) -> None:
+        """Messages kept unfiled were filed (`lapor-gateway unfiled retry`): the newest of those left, when it was kept
+        and why (None: none is left), is what the rule `unfiled` names; it named the one just filed."""
+
+        def build(pipe: Any, key: str, _: float) -> None:
+            if newest is None:
+                pipe.hdel(key, "unfiled_at", "unfiled_reason")
+            else:
+                pipe.hset(key, mapping={"unfiled_at": newest[0], "unfiled_reason": _clean(newest[1])})
+
+        self._write(channel, "unfiled", build)
+
     def rate_limited(self, channel: str, until: float | None = None) -> None:
         """The provider said wait (429); `until` is its reset time (Unix seconds) when it gave one."""
 

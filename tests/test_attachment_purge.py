@@ -18,7 +18,7 @@ import re
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -692,3 +692,33 @@ def test_an_unfiled_entry_that_cannot_be_read_back_is_named_where_it_is(
     assert every.exit_code == 1 and named in every.output, every.output
     assert "x-mentions:1: filed" in every.output and "released 1 of 1" in every.output
     assert redis.hkeys("lapor:unfiled:x") == [b"x-mentions:2"]
+
+
+def test_the_unfiled_rule_names_the_newest_message_left_not_one_the_retry_filed(
+        test_env: TestEnvironment, settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch,
+        log_stream: io.StringIO) -> None:
+    """The rule named the newest message ever kept, its time and error: once a retry filed it, the channel still
+    read "the newest <its time>: <its error>", and an operator took the retry for one that had failed."""
+    from typer.testing import CliRunner
+
+    from gateway import cli
+    from gateway.cli import app
+    from gateway.health import HealthMonitor, HealthSignals, load_rules
+    from gateway.unfiled import UnfiledMessages
+
+    keep_unfiled(redis, "1", 1)
+    HealthSignals(redis).message_unfiled("x", "KeyError")
+    ((older,), _) = UnfiledMessages(redis).list()
+    UnfiledMessages(redis).keep("x", replace(older.message, provider_message_id="2"), ValueError(), time.time())
+    HealthSignals(redis).message_unfiled("x", "ValueError")
+    for name, value in test_env.values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(cli.console, "width", 200)
+
+    retried = CliRunner().invoke(app, ["unfiled", "retry", "x-mentions:2"], env={"COLUMNS": "200"})
+    assert retried.exit_code == 0 and "x-mentions:2: filed" in retried.output, retried.output
+
+    x = {channel["channel"]: channel for channel in HealthMonitor(
+        redis, load_rules(settings.health.rules_path())).status()["channels"]}["x"]
+    assert "1 message(s) the gateway failed to file kept unfiled; the newest " in x["reason"], x
+    assert ": KeyError: lapor-gateway unfiled list" in x["reason"] and "ValueError" not in x["reason"], x
