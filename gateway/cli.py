@@ -923,8 +923,9 @@ def unfiled_retry(
     all_: Annotated[bool, typer.Option("--all", help="Retry every unfiled message.")] = False,
 ) -> None:
     """File unfiled messages (e.g. after an upgrade mended the bug they met): a mention or comment as its poller would,
-    answered in public as any; an SMS as its webhook would, unanswered (its webhook was refused). Each one filed is
-    forgotten; one that fails again stays, its error shown."""
+    answered in public as any; an SMS as its webhook would, its acknowledgement sent by SMS where its channel sends
+    replies of its own (the aggregator; Twilio takes none later). Each one filed is forgotten; one that fails again
+    stays, its error shown."""
     settings = _settings()
     _count_into_shared_metrics(settings)
     from redis.exceptions import RedisError
