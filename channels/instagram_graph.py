@@ -486,6 +486,29 @@ def own_comment(item: Mapping[str, Any], settings: InstagramSettings) -> bool:
         author["id"] and author["id"] == item.get("ig_user_id"))
 
 
+# What a reading of a Graph answer of another shape than expected raises.
+_READING_ERRORS = (AttributeError, KeyError, TypeError, ValueError)
+
+
+def plain_message(found: Mapping[str, Any], media_id: str, is_comment: bool, own_handle: str | None = None
+                  ) -> InboundMessage:
+    """A mentioned comment or post as far as it can be read for sure, when its reading raised (`comment_message`,
+    `media_message`): its words, its author and where it is, without its files; the post's address (`permalink`)
+    stays, so the agency can see them there. Kept unfiled (gateway.unfiled) and filed as such by a retry."""
+    def text_of(name: str) -> str:
+        value = found.get(name)
+        return value if isinstance(value, str) else ""
+
+    author = found.get("from") if isinstance(found.get("from"), Mapping) else {}
+    username = author.get("username") if isinstance(author.get("username"), str) else text_of("username")
+    object_id = str(found.get("id"))
+    meta = {"media_id": media_id, "permalink": text_of("permalink") or None, "read_in_part": True,
+            **({"comment_id": object_id} if is_comment else {})}
+    return _message(object_id, username, text_of("text" if is_comment else "caption"), found.get("timestamp"), [],
+                    meta, own_handle, commented_on=(media_id or None) if is_comment else None,
+                    user_id=_graph_id(author.get("id")))
+
+
 def own_media_comment_message(item: Mapping[str, Any], own_handle: str | None = None) -> InboundMessage:
     """A citizen's comment under our own post, as the `comments` webhook gave it (see comment_item). A reply in a
     comment's thread is a comment on that thread (`commented_on`, the thread's top-level comment): one in the thread
@@ -714,9 +737,7 @@ class InstagramPoller:
                 continue
             server_errors = 0
             self.failed_lookups.clear()
-            if message is None:
-                log.info("mention.ignored", channel=self.channel, reason="own_post")
-            else:
+            if message is not None:
                 self.mentions.take([message])
                 taken += 1
             self.redis.lrem(self.pending_key, 1, raw)
@@ -754,21 +775,29 @@ class InstagramPoller:
         return taken
 
     def _resolve(self, item: Mapping[str, Any]) -> InboundMessage | None:
-        """The notification's comment or post as a message; None when it is our own (see own_post). An answer its
-        reading cannot take (a field of another shape) is an unreadable answer about that object (BAD_PAYLOAD):
-        raised as it was, it stopped every round at that notification, and no mention after it was filed."""
+        """The notification's comment or post as a message; None when there is none to take: our own (see own_post),
+        or one whose reading raised, kept unfiled as far as it can be read for sure (`plain_message`): raised, it
+        stopped every round at that notification, and as an unreadable answer it was dropped after the grace
+        period, its words lost to a bug of ours. An answer that cannot even be told ours is an unreadable answer
+        about that object (BAD_PAYLOAD), retried."""
         comment_id, media_id = item.get("comment_id"), str(item["media_id"])
         found = (self.graph.mentioned_comment(str(comment_id)) if comment_id
                  else self.graph.mentioned_media(media_id))
         try:
             if own_post(found, self.settings):
+                log.info("mention.ignored", channel=self.channel, reason="own_post")
                 return None
+        except _READING_ERRORS as error:
+            raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable {'comment' if comment_id else 'media'}: "
+                                f"{type(error).__name__}", status=200) from error
+        try:
             if comment_id:
                 return comment_message(found, media_id, self.settings.username)
             return media_message(found, self.settings.username, max_files=self.max_files)
-        except (AttributeError, KeyError, TypeError, ValueError) as error:
-            raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable {'comment' if comment_id else 'media'}: "
-                                f"{type(error).__name__}", status=200) from error
+        except _READING_ERRORS as error:
+            self.mentions.keep_unfiled(plain_message(found, media_id, bool(comment_id), self.settings.username),
+                                       error)
+            return None
 
     def _retry_later(self, raw: bytes, item: Mapping[str, Any], error: ProviderError) -> None:
         """Count the failed attempt and move the notification to the end of the list, due again after a delay that

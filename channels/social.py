@@ -370,10 +370,10 @@ class MentionIntake:
             clear_message_context()
             if len(messages) > 1:
                 return [job for message in messages for job in self.take([message])]
-            self._keep_unfiled(messages[0], error)
+            self.keep_unfiled(messages[0], error)
             return []
 
-    def _keep_unfiled(self, message: InboundMessage, error: Exception) -> None:
+    def keep_unfiled(self, message: InboundMessage, error: Exception) -> None:
         """Keep a message the gateway failed to file, say so in every view, and let the poller go on past it."""
         channel = health_channel(message.source)
         kept = UnfiledMessages(self._redis).keep(channel, message, error, time.time())

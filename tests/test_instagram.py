@@ -18,6 +18,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from channels.instagram_graph import PENDING_KEY, PROGRESS_KEY, GraphClient, InstagramPoller, our_reply_in, own_post
+from channels.registry import polled_reply_target
 from channels.social import ProviderError, strip_leading_mentions
 from gateway.app import create_app
 from gateway.health import HealthMonitor, load_rules
@@ -1344,31 +1345,46 @@ def test_a_mentioned_comment_whose_media_comes_in_another_shape_is_filed(
     assert report["channel_meta"]["media_id"] == odd["media_id"] and pending(redis) == 0
 
 
-def test_a_mention_whose_answer_its_reading_cannot_take_waits_and_blocks_nobody(
+@pytest.mark.parametrize("kind", ["media", "comment"])
+def test_a_mention_whose_answer_our_reading_fails_on_is_kept_unfiled_and_blocks_nobody(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, kind: str,
 ) -> None:
-    """An answer our reading of a post cannot take (a field of a shape not met before) raised out of the round: the
-    notification stayed first, and no mention after it was ever filed. It is an unreadable answer about that post
-    now: retried later, as an object not readable yet is, and the others are filed."""
+    """An answer our reading of a post or comment fails on (a bug of ours, a field of a shape not met before) raised
+    out of the round: the notification stayed first, and no mention after it was ever filed; read as an unreadable
+    answer, it was dropped after the grace period, its words lost. It is kept unfiled as far as it can be read for
+    sure (its words, author and address, not its files), the others are filed, and a retry files it."""
     import channels.instagram_graph
+    from channels.social import MentionIntake
+    from gateway.unfiled import UnfiledMessages
 
-    odd = fake.state.add_ig_mention("@lapor1708 sampah menumpuk di pasar", kind="media")
+    odd = fake.state.add_ig_mention("@lapor1708 sampah menumpuk di pasar", kind=kind)
     others = fake.state.add_ig_mention("@lapor1708 lampu jalan mati", kind="comment")
-    media_message = channels.instagram_graph.media_message
+    odd_id = odd.get("comment_id") or odd["media_id"]
+    reading = f"{kind}_message"
+    read = getattr(channels.instagram_graph, reading)
+    bug = {"present": True}
 
-    def media_message_with_a_bug(media: dict[str, Any], *args: Any, **options: Any) -> Any:
-        if str(media["id"]) == odd["media_id"]:
+    def reading_with_a_bug(found: dict[str, Any], *args: Any, **options: Any) -> Any:
+        if bug["present"] and str(found["id"]) == odd_id:
             raise TypeError("'NoneType' object is not subscriptable")
-        return media_message(media, *args, **options)
+        return read(found, *args, **options)
 
-    monkeypatch.setattr(channels.instagram_graph, "media_message", media_message_with_a_bug)
+    monkeypatch.setattr(channels.instagram_graph, reading, reading_with_a_bug)
     key = PENDING_KEY.format(ig_user_id=IG_USER_ID)
     redis.rpush(key, orjson.dumps(odd), orjson.dumps(others))
     ig, _ = clocked(settings, redis, intake)
     ig.poll_once()
-    assert others["comment_id"] in reports_by_id(redis) and odd["media_id"] not in reports_by_id(redis)
-    (item,) = [orjson.loads(raw) for raw in redis.lrange(key, 0, -1)]
-    assert item["media_id"] == odd["media_id"] and item["attempts"] == 1 and item["retry_at"] > time.time()
-    (failed,) = [line for line in log_events(log_stream) if line["event"] == "mention.lookup_failed"]
-    assert failed["reason"] == "bad_payload", failed
+    assert others["comment_id"] in reports_by_id(redis) and odd_id not in reports_by_id(redis)
+    assert pending(redis) == 0
+    (kept,), _ = UnfiledMessages(redis).list()
+    assert (kept.key, kept.error) == (f"instagram:{odd_id}", "TypeError")
+    assert kept.message.text == "sampah menumpuk di pasar" and kept.message.channel_meta["read_in_part"] is True
+    assert "sampah" not in log_stream.getvalue()
+
+    bug["present"] = False
+    MentionIntake(redis, settings, intake, polled_reply_target("instagram")).take([kept.message], keep_unfiled=False)
+    report = reports_by_id(redis)[odd_id]
+    assert report["text"] == "sampah menumpuk di pasar" and report["channel_meta"]["media_id"] == odd["media_id"]
+    assert {"media_id": odd["media_id"], **({"comment_id": odd_id} if kind == "comment" else {})} in \
+        reply_targets(redis)
