@@ -267,9 +267,10 @@ class ChannelSignals:
     # The channel's name (for the commands a reason points to) and why its newest dead letter failed.
     channel: str = ""
     last_deadletter_reason: str | None = None
-    # When the evaluating process last saw its clock step forward (None: never): the beats and workers' times written
-    # before it read as older than they are, so their thresholds count from it too.
-    clock_stepped_at: float | None = None
+    # When the evaluating process last saw its clock step forward, or Redis answer its check again after failing it
+    # (None: never): the beats and workers' times written before it read as older than they are (no process could
+    # beat while Redis was away), so their thresholds count from it too.
+    beats_counted_from: float | None = None
     # When a poll last found mentions possibly out of the provider's reach, and the window they were posted in.
     mentions_gap_at: float | None = None
     mentions_gap: str | None = None
@@ -596,9 +597,10 @@ def _held_by(held: Held, live_workers: int | None) -> str:
 
 
 def _silent_for(since: float, signals: ChannelSignals, now: float) -> float:
-    """How long a process or worker counts as silent: from its last beat, or from the clock's last step forward
-    when that came later (a beat written before the step reads as older than it is, until the next one)."""
-    return max(0.0, now - max(since, signals.clock_stepped_at or since))
+    """How long a process or worker counts as silent: from its last beat, or from the clock's last step forward or
+    Redis's return when that came later (a beat written before either reads as older than it is, until the next
+    one)."""
+    return max(0.0, now - max(since, signals.beats_counted_from or since))
 
 
 def _for_a_while_after(at: float, now: float, degraded_seconds: float, down_seconds: float) -> State:
@@ -1515,6 +1517,9 @@ class HealthMonitor:
         self._monotonic = monotonic if monotonic is not None else (time.monotonic if clock is time.time else None)
         self._last_clocks: tuple[float, float] | None = None
         self._clock_stepped_at: float | None = None
+        # Whether this monitor's last check met a Redis error, and when a check read Redis again after one.
+        self._redis_failed = False
+        self._redis_back_at: float | None = None
         self._set_state = redis.register_script(_SET_STATE)
         # The queues whose jobs the last check could not read, and why (logged once per change: `_say_readable`).
         self._unreadable: dict[str, str] = {}
@@ -1701,11 +1706,17 @@ class HealthMonitor:
         """Every channel's health, recording nothing but when monitoring of a channel began (`read_signals`); `check`
         also records states and logs changes."""
         now = self._now() if now is None else now
-        queues = self.queue_stats(now)
-        signals = self.read_signals(now)
-        if self._clock_stepped_at is not None:
-            signals = {channel: replace(sig, clock_stepped_at=self._clock_stepped_at)
-                       for channel, sig in signals.items()}
+        try:
+            queues = self.queue_stats(now)
+            signals = self.read_signals(now)
+        except RedisError as error:  # away, or refusing writes: nobody's beat went in either (a key out of place did)
+            self._redis_failed = self._redis_failed or not wrong_type(error)
+            raise
+        if self._redis_failed:  # back from an outage: no process could beat during it
+            self._redis_failed, self._redis_back_at = False, now
+        counted_from = max((at for at in (self._clock_stepped_at, self._redis_back_at) if at is not None), default=None)
+        if counted_from is not None:
+            signals = {channel: replace(sig, beats_counted_from=counted_from) for channel, sig in signals.items()}
         healths = [self.evaluated(channel, signals[channel], queues, now) for channel in self.rules.watched]
         return healths, queues, signals
 

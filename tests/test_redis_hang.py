@@ -23,17 +23,19 @@ import pytest
 from prometheus_client import REGISTRY
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.job import Job, JobStatus
 
 from channels.email.processor import MailProcessor
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis, find_redis_server
-from gateway.health import SIGNAL_WRITERS, SIGNALS_IN_FLIGHT, HealthSignals, SignalWriter
+from gateway.health import SIGNAL_WRITERS, SIGNALS_IN_FLIGHT, HealthMonitor, HealthSignals, SignalWriter, load_rules
 from gateway.intake import Intake, Receipt
+from gateway.liveness import ServingBeat
 from gateway.outbound import REPLY_FUNC
 from gateway.queues import REPLY_QUEUE, JSONSerializer, answer_within, enqueue_calls, queue, redis_connection
-from gateway.settings import Settings
+from gateway.settings import CONFIG_DIR, Settings
 from tests.aggregator_support import post_callback
 from tests.conftest import (
     ProcessHandle,
@@ -506,3 +508,46 @@ async def test_a_signal_recorded_after_its_writer_closed_is_left_unwritten_witho
     writer.record("signature_failed", "sms-aggregator", "signature_invalid")
     assert writer.in_flight == 0
     assert redis.hget("lapor:health:signals:sms-aggregator", "signature_failures") is None
+
+
+def test_a_redis_outage_is_no_process_gone_once_redis_answers_again(own_redis: EmbeddedRedis,
+                                                                     log_stream: io.StringIO) -> None:
+    """Redis hangs for a minute: no process can write its beat meanwhile, and the gateway's first check once Redis
+    answers came before their next beats (it ran 8 ms after Redis did, they beat every 2 s). It read every process as
+    silent since the outage's start and took the channels down: "no HTTP gateway process (lapor-gateway serve) alive
+    (last seen 54 s ago)", logged by that very gateway, "no SMTP server process alive", an error line each and a page,
+    back to ok 5 s later. The beats are given their thresholds again from Redis's return, as after a clock's step; a
+    process that stays silent past them is gone as ever."""
+    from tests.test_health_transitions import health_lines, live_worker
+
+    start = float(int(time.time()))
+    wall, steady = {"now": start}, {"now": 1000.0}
+    monitor = HealthMonitor(answer_within(own_redis.url, 0.3), load_rules(CONFIG_DIR / "health.toml"),
+                            clock=lambda: wall["now"], monotonic=lambda: steady["now"])
+    redis = Redis.from_url(own_redis.url)
+    beats = [ServingBeat(redis, process, channels, clock=lambda: wall["now"]) for process, channels in (
+        ("serve", ["sms-twilio", "sms-aggregator"]), ("smtp", ["email"]), ("pollers", ["x", "instagram"]))]
+
+    def at(seconds: float, *, beating: bool = True) -> dict[str, str]:
+        wall["now"], steady["now"] = start + seconds, 1000.0 + seconds
+        if beating:
+            for beat in beats:
+                assert beat.beat()
+            live_worker(redis, at=wall["now"])
+        return {c["channel"]: c["state"] for c in monitor.check()["channels"]}
+
+    try:
+        assert set(at(0).values()) == {"ok"}
+        assert set(at(2).values()) == {"ok"}
+        with paused(own_redis):
+            wall["now"], steady["now"] = start + 30, 1030.0
+            with pytest.raises(RedisError):
+                monitor.check()
+        assert set(at(60, beating=False).values()) == {"ok"}  # Redis back, before the processes' next beats
+        assert set(at(62).values()) == {"ok"}
+        states = at(95, beating=False)  # now every process is silent for 33 s: gone
+        assert {states[name] for name in ("sms-twilio", "email", "x")} == {"down"}
+        assert health_lines(log_stream, "email")[-1]["reason"] == "no SMTP server process alive (last seen 33 s ago)"
+        assert len(health_lines(log_stream, "email")) == 1  # down once, never as Redis came back
+    finally:
+        redis.close()
