@@ -168,7 +168,9 @@ def _concat_fields(fields: Mapping[str, str]) -> tuple[str, int, int] | None:
     if concat is None:
         return None
     _, total, number = concat
-    if not 1 <= total <= MAX_PARTS or not 1 <= number <= total:  # the aggregator's own ref/parts/part fields
+    if not 1 <= total <= MAX_PARTS:  # the aggregator's own ref/parts/part fields
+        raise RejectedInput(f"part count outside 1 to {MAX_PARTS}", reason="bad_concat")
+    if not 1 <= number <= total:
         raise RejectedInput("part number outside the part count", reason="bad_concat")
     return None if total == 1 else concat
 

@@ -35,7 +35,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from gateway.errors import INTERNAL_ERROR, GatewayError, RejectedInput
-from gateway.logs import get_logger, sensitive_values
+from gateway.logs import clear_message_context, get_logger, sensitive_values
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind
 from normalizer.inbound import InboundMessage, decode_payload
@@ -304,13 +304,16 @@ async def run_sweeper(buffer: PartBuffer, handle: Callable[[str, InboundMessage]
         try:
             await sweep_once(buffer, handle)
         except RedisError as error:
+            clear_message_context()  # the round's lines name no message it took before
             if failing_since is None:
                 failing_since = time.monotonic()
                 log.warning("concat.sweep_failed", reason=type(error).__name__)
             continue
         except Exception as error:  # a bug must not end the sweeping: the next round tries again
+            clear_message_context()
             log.exception("concat.sweep_crashed", reason=type(error).__name__)
             continue
+        clear_message_context()
         if failing_since is not None:
             log.info("concat.sweep_back", failed_seconds=round(time.monotonic() - failing_since, 1))
             failing_since = None

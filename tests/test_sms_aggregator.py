@@ -257,6 +257,8 @@ async def test_each_coding_kannel_gives_reads_the_text(
         ("unknown-coding", {"from": "081234567890", "id": "x3", "text": "a", "coding": "9"}, "bad_coding"),
         ("part-beyond-count", {"from": "081234567890", "id": "x4", "text": "a", "ref": "10", "parts": "2", "part": "4"},
          "bad_concat"),
+        ("part-count-beyond-any-sms", {"from": "081234567890", "id": "x7", "text": "a", "ref": "10",
+                                       "parts": "999999999999", "part": "1"}, "bad_concat"),
         ("not-a-number", {"from": "halo", "id": "x5", "text": "LAPOR jalan rusak"}, "bad_sender"),
         # Read off a keypad it was +6236364636, someone else's number: their report, and the reply SMS to them.
         ("sender-id-of-letters-and-digits", {"from": "3636INFO", "id": "x6", "text": "LAPOR jalan rusak"},
@@ -269,6 +271,9 @@ async def test_malformed_callbacks_get_a_typed_400(
     response = await post_callback(gateway.client, fields)
     assert response.status_code == 400
     assert response.json()["error"] == reason
+    if case.startswith("part-"):  # which of the two numbers is wrong
+        assert response.json()["detail"] == ("part count outside 1 to 255" if "any-sms" in case
+                                             else "part number outside the part count")
     assert nothing_queued(redis)
     assert any(e["event"] == "message.rejected" and e["reason"] == reason for e in log_events(log_stream))
 
@@ -1937,3 +1942,33 @@ async def test_a_citizen_whose_sms_a_bug_failed_to_file_is_told_it_was_kept(
     drain(settings)
     [told] = api.parts()
     assert (told.to, told.text) == ("+6281211110009", render("sms_kept_unfiled"))
+
+
+async def test_the_sweepers_outage_lines_name_no_message_it_took_before(log_stream: io.StringIO) -> None:
+    """A sweep's message left its Tracking ID and channel bound in the sweeper's context: the next outage's
+    `concat.sweep_failed` and `concat.sweep_back` named that message, as if it had to do with the outage."""
+    from redis.exceptions import ConnectionError as Gone
+
+    from gateway.concat import run_sweeper
+    from gateway.logs import bind_message_context
+
+    rounds: list[Any] = [[("k1", SimpleNamespace(personal_values=lambda: ()))], Gone("down"), []]
+
+    class Buffer:
+        def claim_due(self) -> Any:
+            step = rounds.pop(0) if rounds else []
+            if isinstance(step, Exception):
+                raise step
+            return step
+
+    async def handle(key: str, message: Any) -> None:
+        bind_message_context(channel="sms-aggregator", tracking_id="10000004")
+
+    sweeper = asyncio.create_task(run_sweeper(Buffer(), handle, 0.01))  # type: ignore[arg-type]
+    try:
+        await async_wait_until(lambda: any(e["event"] == "concat.sweep_back" for e in log_events(log_stream)),
+                               timeout=5)
+    finally:
+        sweeper.cancel()
+    lines = [e for e in log_events(log_stream) if e["event"] in ("concat.sweep_failed", "concat.sweep_back")]
+    assert len(lines) == 2 and not [e for e in lines if "tracking_id" in e or "channel" in e], lines
