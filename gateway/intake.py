@@ -542,9 +542,11 @@ class Intake:
             drafts = self._one_report_per_text(batch, keys)
             receipts: list[Receipt] | BaseException = self._commit_texts(batch, keys, drafts, hold)
         except Exception as error:  # NotDurable or a bug: every waiting caller must hear of it
-            if isinstance(error, IdRangeExhausted) and len(batch) > 1:
+            if len(batch) > 1 and (isinstance(error, IdRangeExhausted) or not isinstance(error, NotDurable)):
                 # The batch is whoever was waiting, not one provider's: each is committed alone, so a message
-                # claimed before gets its Tracking ID even beside a new one, and only the new ones are refused.
+                # claimed before gets its Tracking ID even beside a new one, and only the new ones are refused; and
+                # a bug one message's draft meets fails that message alone (the others' citizens were told theirs
+                # was kept unfiled, gateway.unfiled, instead of getting their Tracking IDs).
                 for item in batch:
                     self._commit_batch([item])
                 return

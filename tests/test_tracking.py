@@ -255,3 +255,32 @@ async def test_after_the_ranges_end_a_message_claimed_before_still_gets_its_id_w
 def test_a_range_that_ends_before_it_starts_is_a_start_up_error(test_env: TestEnvironment) -> None:
     with pytest.raises(SettingsError, match="id_end"):
         test_env.settings(LAPOR_INTAKE_ID_START="2000000", LAPOR_INTAKE_ID_END="1999999")
+
+
+async def test_a_bug_one_draft_of_a_batch_meets_fails_that_draft_alone(
+    redis: Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The committer's batch is whoever was waiting: a bug one message's draft met (its envelope could not be
+    written) failed every caller of the batch, and their messages were kept unfiled and their citizens told so
+    (gateway.unfiled) instead of getting their Tracking IDs."""
+    from normalizer.envelope import ReportDraft
+
+    envelope_json = ReportDraft.envelope_json
+
+    def envelope_json_with_a_bug(self: ReportDraft, tracking_id: str) -> bytes:
+        if self.channel_message_id == "poison":
+            raise TypeError("a value the envelope cannot hold")
+        return envelope_json(self, tracking_id)
+
+    monkeypatch.setattr(ReportDraft, "envelope_json", envelope_json_with_a_bug)
+    intake = Intake(redis, settings)
+    loop = asyncio.get_running_loop()
+    batch = [_Waiting(draft(message_id), loop.create_future(), None) for message_id in ("first", "poison", "last")]
+    intake._commit_batch(batch)
+    first, poison, last = (item.future for item in batch)
+    # (Claimed by the batch that failed, each is stored by its own commit; told a retry of a claim, duplicate.)
+    assert (await first).tracking_id != (await last).tracking_id
+    with pytest.raises(TypeError):
+        await poison
+    stored = [f"lapor:envelope:{(await future).tracking_id}" for future in (first, last)]
+    assert redis.exists(*stored) == 2
