@@ -121,6 +121,9 @@ class Grammar:
     # dirahasiakan"), and those only read after a request word (`confidential_when_asked`): as the anonymity phrases.
     confidentiality_phrases: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     confidentiality_asked_phrases: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # The words that, right before one of those phrases, ask the opposite (`confidential_negations`: "jangan
+    # rahasiakan laporan ini"), each folded, its words joined by spaces, a space before it.
+    confidentiality_negations: tuple[str, ...] = ()
     # Confidentiality asked of no object, read only as a clause of its own (`confidential_requests`: "jangan
     # dipublikasikan ya min"; `confidential_requests_when_asked` only after a request word: "Mohon dirahasiakan ya
     # pak"), each the phrase's folded words; the words that may open such a clause (request words, `request_openers`,
@@ -252,6 +255,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         confidentiality_asked_phrases=_by_first_word(([fold_word(w) for w in _TOKENS.findall(phrase)]
                                                       for phrase in in_words.get("confidential_when_asked", [])),
                                                      asked=True),
+        confidentiality_negations=tuple(f" {' '.join(words)}" for words
+                                        in _phrase_words(in_words.get("confidential_negations", [])) if words),
         confidentiality_requests=_phrase_words(in_words.get("confidential_requests", [])),
         confidentiality_requests_when_asked=_phrase_words(in_words.get("confidential_requests_when_asked", [])),
         confidentiality_request_ends=frozenset(phrase[-1] for key in ("confidential_requests",
@@ -1737,7 +1742,8 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
         or _opens_with_anonymity_in_prose(parsed.text, grammar))
     confidential = parsed.confidential or (
         _asks_in_a_phrase(_with_kind_word_before(words, parsed.text, typed, grammar) if parsed.explicit_kind else words,
-                          grammar.confidentiality_phrases, grammar.confidentiality_asked_phrases, grammar)
+                          grammar.confidentiality_phrases, grammar.confidentiality_asked_phrases, grammar,
+                          negations=grammar.confidentiality_negations)
         or _asks_in_a_clause(parsed.text, words, grammar))
     if (anonymous, confidential) == (parsed.anonymous, parsed.confidential):
         return parsed
@@ -1770,12 +1776,13 @@ def _folded_words(text: str, grammar: Grammar) -> list[str]:
 
 
 def _asks_in_a_phrase(words: list[str], phrases_by_word: Mapping[str, tuple[str, ...]],
-                      asked_by_word: Mapping[str, tuple[str, ...]], grammar: Grammar) -> bool:
+                      asked_by_word: Mapping[str, tuple[str, ...]], grammar: Grammar, *,
+                      negations: tuple[str, ...] = ()) -> bool:
     """Whether the folded words hold one of the phrases (`[flags_in_words] anonymous`, `confidential`), also read
     without the request words a citizen puts inside a phrase ("identitas saya mohon dirahasiakan"), or one of those
     asked only after a request word (`anonymous_when_asked`, `confidential_when_asked`). Only the phrases a word of the
     text opens are looked for: most reports open none, and looking for every phrase twice cost a fifth of a report's
-    parse."""
+    parse. `negations`: the words that, right before a phrase, ask the opposite (`confidentiality_negations`)."""
     present = set(words)
     phrases = [phrase for word in phrases_by_word.keys() & present for phrase in phrases_by_word[word]]
     asked = [phrase for word in asked_by_word.keys() & present for phrase in asked_by_word[word]]
@@ -1784,7 +1791,8 @@ def _asks_in_a_phrase(words: list[str], phrases_by_word: Mapping[str, tuple[str,
     fillers = grammar.anonymity_phrase_fillers
     padded = f" {' '.join(words)} "
     unfilled = f" {' '.join(word for word in words if word not in fillers)} "
-    if any(phrase in padded or phrase in unfilled for phrase in phrases):
+    if any(_said_unnegated(phrase, padded, negations) or _said_unnegated(phrase, unfilled, negations)
+           for phrase in phrases):
         return True
     marked: list[str] = []  # the words without request words, the word after each marked as asked
     mark = ""
@@ -1796,6 +1804,17 @@ def _asks_in_a_phrase(words: list[str], phrases_by_word: Mapping[str, tuple[str,
             mark = ""
     requested = f" {' '.join(marked)} "
     return any(phrase in requested for phrase in asked)
+
+
+def _said_unnegated(phrase: str, said: str, negations: tuple[str, ...]) -> bool:
+    """Whether the padded phrase stands in the padded words `said` once at least without one of `negations` right
+    before it ("jangan rahasiakan laporan ini" asks it public). Each look starts past the last: linear in `said`."""
+    at = said.find(phrase)
+    while at != -1:
+        if not any(said.endswith(negation, 0, at) for negation in negations):
+            return True
+        at = said.find(phrase, at + 1)
+    return False
 
 
 def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar) -> bool:
