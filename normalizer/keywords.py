@@ -264,7 +264,10 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
                                                for phrase in _phrase_words(in_words.get(key, [])) if phrase),
         request_openers=askers | calls,
         request_askers=askers,
-        request_tails=frozenset(fold_word(w) for w in in_words.get("request_tails", [])) | fillers | calls,
+        # The courtesy's thanks close one too, typed without a stop ("mohon dirahasiakan ya pak terima kasih").
+        request_tails=(frozenset(fold_word(w) for w in in_words.get("request_tails", [])) | fillers | calls
+                       | {fold_word(w) for phrase in raw.get("courtesy", {}).get("phrases", [])
+                          for w in _TOKENS.findall(phrase)}),
         anonymity_words=(frozenset(fold_word(w) for w in in_words.get("anonymous_words", []))
                          | {word for word, flag in flags.items() if flag == "anonymous"}),
         request_words=frozenset(fold_word(w) for w in in_words.get("request_words", [])),

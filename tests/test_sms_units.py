@@ -2727,6 +2727,11 @@ def test_anonymity_asked_in_words_makes_the_report_anonymous(text: str, action: 
                  id="mohon-tidak-dipublikasikan"),
     pytest.param("please don't publish it, the officer took a bribe", Action.REPORT, False, True,
                  id="please-dont-publish-it"),
+    # Thanks closing it, typed without a stop.
+    pytest.param("Kades minta uang. jangan dipublikasikan ya min makasih", Action.REPORT, False, True,
+                 id="thanks-after-it"),
+    pytest.param("Kades minta uang. mohon dirahasiakan ya pak terima kasih", Action.REPORT, True, True,
+                 id="thanks-after-it-asked"),
     # "Mohon dirahasiakan" (anonymous before, of the report or its reporter) is confidential too; "bisa
     # dirahasiakan?" is confidential, its anonymity as before.
     pytest.param("Mohon dirahasiakan ya pak, kepala desa minta uang", Action.REPORT, True, True,
