@@ -1755,10 +1755,13 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
 
 def _with_kind_word_before(words: list[str], text: str, typed: str, grammar: Grammar) -> list[str]:
     """The folded words of the parse's text, after the kind word typed right before it if one was taken off it:
-    "Laporan ini mohon dirahasiakan: ..." names the report, though "Laporan" was read as the kind word."""
+    "Laporan ini mohon dirahasiakan: ..." names the report, though "Laporan" was read as the kind word, and so does
+    "Aduan ini ..." (`abbreviations`)."""
     at = typed.find(text) if text and len(text) < len(typed) else -1
-    before = _TOKENS.findall(typed, 0, at)[-1:] if at > 0 else []
-    return [fold_word(before[0]), *words] if before and fold_word(before[0]) in grammar.kinds else words
+    before = [fold_word(word) for word in _TOKENS.findall(typed, 0, at)[-1:]] if at > 0 else []
+    if not before or before[0] not in grammar.kinds:
+        return words
+    return [grammar.anonymity_abbreviations.get(before[0], before[0]), *words]
 
 
 def _folded_words(text: str, grammar: Grammar) -> list[str]:

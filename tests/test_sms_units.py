@@ -2715,6 +2715,26 @@ def test_anonymity_asked_in_words_makes_the_report_anonymous(text: str, action: 
     pytest.param("Kades minta uang. laporan sy jgn disebar", Action.REPORT, False, True, id="laporan-sy-jgn-disebar"),
     pytest.param("identitas sy di rahasiakan. kades minta uang", Action.REPORT, True, False,
                  id="anonymity-phrase-di-split-too"),
+    pytest.param("mhn lpran ini jgn dipublikasikan. kades minta uang", Action.REPORT, False, True, id="lpran"),
+    pytest.param("bs dirahasiakan gk? kades minta uang", Action.REPORT, False, True, id="bs-dirahasiakan-gk"),
+    pytest.param("Kades minta uang. mohon laporan saya tidak disebarluaskan", Action.REPORT, False, True,
+                 id="tidak-disebarluaskan"),
+    pytest.param("jangan dishare ya min, kades minta uang", Action.REPORT, False, True, id="jangan-dishare"),
+    pytest.param("Kades minta uang. Mohon tidak diviralkan", Action.REPORT, False, True, id="mohon-tidak-diviralkan"),
+    pytest.param("mohon pengaduan ini dirahasiakan. kades minta uang", Action.REPORT, False, True,
+                 id="pengaduan-ini"),
+    pytest.param("Aduan ini mohon tidak dipublikasikan: kades minta uang", Action.REPORT, False, True,
+                 id="aduan-read-as-the-kind-word"),
+    pytest.param("Kades minta uang. laporannya jangan dipublikasikan ya", Action.REPORT, False, True,
+                 id="laporannya-jangan-dipublikasikan"),
+    pytest.param("Kades minta uang. mohon laporannya dirahasiakan", Action.REPORT, False, True,
+                 id="mohon-laporannya-dirahasiakan"),
+    pytest.param("Please don't publish this. The officer took a bribe", Action.REPORT, False, True,
+                 id="dont-publish-this"),
+    pytest.param("please keep this confidential. The officer took a bribe", Action.REPORT, False, True,
+                 id="keep-this-confidential"),
+    pytest.param("Please keep my report private. The officer took a bribe", Action.REPORT, False, True,
+                 id="keep-my-report-private"),
     # Of no object, as a clause of its own: asked of us.
     pytest.param("jangan dipublikasikan ya min, kades minta uang", Action.REPORT, False, True,
                  id="jangan-dipublikasikan-ya-min"),
@@ -2758,6 +2778,11 @@ def test_anonymity_asked_in_words_makes_the_report_anonymous(text: str, action: 
                  id="asks-why-not-published"),
     pytest.param("isi laporan dirahasiakan oleh dinas, saya kecewa", Action.REPORT, False, False,
                  id="someone-elses-report-kept-secret"),
+    pytest.param("laporannya dirahasiakan oleh dinas, saya kecewa", Action.REPORT, False, False,
+                 id="laporannya-dirahasiakan-prose"),
+    pytest.param("Mohon diviralkan, kades minta uang", Action.REPORT, False, False, id="mohon-diviralkan"),
+    pytest.param("Kalau tidak diviralkan, tidak akan ditindak", Action.REPORT, False, False,
+                 id="kalau-tidak-diviralkan"),
     pytest.param("isi laporan ini tidak dipublikasikan oleh dinas", Action.REPORT, False, False,
                  id="isi-laporan-tidak-dipublikasikan-prose"),
     pytest.param("Saya minta agar kasus ini tidak dirahasiakan", Action.REPORT, False, False,
@@ -2786,7 +2811,7 @@ def test_confidentiality_asked_in_words_makes_the_report_confidential(text: str,
     address the report or us count; the same verbs of someone else's thing are prose. The words stay the text."""
     parsed = parse_text(text)
     assert (parsed.action, parsed.anonymous, parsed.confidential) == (action, anonymous, confidential)
-    assert parsed.text == re.sub(rf"^(?:{VALID}|laporan) ", "", text, flags=re.IGNORECASE)  # the words kept
+    assert parsed.text == re.sub(rf"^(?:{VALID}|laporan|aduan) ", "", text, flags=re.IGNORECASE)  # the words kept
 
 
 @pytest.mark.parametrize(("channel", "text", "subject", "anonymous"), [
