@@ -2654,6 +2654,11 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     pytest.param("An anonymous caller threatens my family", Action.REPORT, False, id="english-prose-at-the-start"),
     pytest.param("surat kaleng itu dikirim secara anonim ke kantor camat", Action.REPORT, False,
                  id="sent-anonymously-prose"),
+    # the words the confidentiality phrases read, in the anonymity phrases too
+    pytest.param("identitas saya jangan disebarluaskan, kades minta uang", Action.REPORT, True,
+                 id="identitas-jangan-disebarluaskan"),
+    pytest.param("mohon nama sy gk disebut, kades minta uang", Action.REPORT, True, id="nama-sy-gk-disebut"),
+    pytest.param("nama sy gk disebut dalam daftar bansos", Action.REPORT, False, id="nama-sy-gk-disebut-prose"),
     pytest.param("akun anonim menyebar hoaks", Action.REPORT, False, id="akun-anonim"),
     pytest.param("pelaku anonim mengancam warga", Action.REPORT, False, id="pelaku-anonim"),
     pytest.param("Saya melaporkan akun anonim yang menyebar hoaks", Action.REPORT, False,
