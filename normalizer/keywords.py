@@ -135,6 +135,10 @@ class Grammar:
     request_openers: frozenset[str] = frozenset()
     request_askers: frozenset[str] = frozenset()
     request_tails: frozenset[str] = frozenset()
+    # The words that say such a clause is someone else's, closing the clause before it or opening the one after it
+    # (`said_before`, `said_after`), each phrase's folded words.
+    said_before: tuple[tuple[str, ...], ...] = ()
+    said_after: tuple[tuple[str, ...], ...] = ()
     # Anonymity wished in a sentence of the citizen's own (`[flags_in_words]`: "Saya ingin melapor secara anonim"):
     # the anonymity words, the words of someone asking, the words that may stand between, and how many words back
     # the run before an anonymity word is read. Folded.
@@ -268,6 +272,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         request_tails=(frozenset(fold_word(w) for w in in_words.get("request_tails", [])) | fillers | calls
                        | {fold_word(w) for phrase in raw.get("courtesy", {}).get("phrases", [])
                           for w in _TOKENS.findall(phrase)}),
+        said_before=_phrase_words(in_words.get("said_before", [])),
+        said_after=_phrase_words(in_words.get("said_after", [])),
         anonymity_words=(frozenset(fold_word(w) for w in in_words.get("anonymous_words", []))
                          | {word for word, flag in flags.items() if flag == "anonymous"}),
         request_words=frozenset(fold_word(w) for w in in_words.get("request_words", [])),
@@ -1835,17 +1841,46 @@ def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar) -> bool:
     present = set(words)
     if not any(present.issuperset(phrase) for phrase in (*bare, *when_asked)):
         return False
-    for clause in _CLAUSE_BREAK.split(text):
-        said = _folded_words(clause, grammar)
+    body = text.strip()
+    if len(body) > 1 and body[0] in _QUOTES and body[-1] in _QUOTES:  # the whole message quoted: no one else's words
+        body = body[1:-1]
+    opened: dict[str, list[tuple[str, ...]]] = {}  # the phrases under their first word: a clause opens few
+    opened_asked: dict[str, list[tuple[str, ...]]] = {}
+    for phrases, under in ((bare, opened), (when_asked, opened_asked)):
+        for phrase in phrases:
+            under.setdefault(phrase[0], []).append(phrase)
+    # Each clause holding words as typed and its folded words, each folded once, read with the next one's words.
+    spoken = ((clause, said) for clause in _CLAUSE_BREAKS.split(body) if (said := _folded_words(clause, grammar)))
+    before: list[str] = []  # the words of the clause before
+    current = next(spoken, None)
+    while current is not None:
+        (clause, said), following = current, next(spoken, None)
         at = 0
         while at < len(said) and said[at] in grammar.request_openers:
             at += 1
         asked = any(word in grammar.request_askers for word in said[:at])
-        for phrase in (*bare, *when_asked) if asked else bare:
+        first = said[at] if at < len(said) else ""
+        for phrase in (*opened.get(first, ()), *opened_asked.get(first, ())) if asked else opened.get(first, ()):
             end = at + len(phrase)
-            if tuple(said[at:end]) == phrase and all(word in grammar.request_tails for word in said[end:]):
+            if (tuple(said[at:end]) == phrase and all(word in grammar.request_tails for word in said[end:])
+                    and not _reports_speech(clause, before, following[1] if following else [], grammar)):
                 return True
+        before, current = said, following
     return False
+
+
+# Quotation marks: a clause holding one is someone's words quoted ('Kades bilang, "jangan disebarkan."'). Not the
+# apostrophes ("don't", "don’t").
+_QUOTES = frozenset('"“”„‟«»「」『』＂')
+
+
+def _reports_speech(clause: str, before: list[str], after: list[str], grammar: Grammar) -> bool:
+    """Whether the clause reports someone else's words: quoted, said by the clause before it (`before`, its folded
+    words; `said_before` closing them: "Kades bilang, jangan disebarkan") or by the one after it (`after`;
+    `said_after` opening them: "Jangan disebarkan, kata kades", "Keep it private, he said")."""
+    return (not _QUOTES.isdisjoint(clause)
+            or any(tuple(before[-len(words):]) == words for words in grammar.said_before)
+            or any(tuple(after[:len(words)]) == words for words in grammar.said_after))
 
 
 # An aside in brackets (`_pleads_in_an_aside`): its opening bracket, at most `_ASIDE_CHARS` characters of one line,
@@ -1893,6 +1928,8 @@ def _pleads_in_an_aside(text: str, grammar: Grammar) -> set[str]:
 
 # Where a form's name line may open: the text's start, a line's, a clause's.
 _CLAUSE_BREAK = re.compile(r"[\n.!?;,\u3002\uff01\uff1f\uff1b\uff0c]")
+# A run of them, spaces between: the clauses `_asks_in_a_clause` reads, none empty of characters ("..." is one break).
+_CLAUSE_BREAKS = re.compile(rf"(?:{_CLAUSE_BREAK.pattern}\s*)+")
 
 
 def _fills_a_name_line(text: str, words: list[str], grammar: Grammar) -> bool:
