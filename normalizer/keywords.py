@@ -266,10 +266,12 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         confidentiality_request_ends=frozenset(phrase[-1] for key in ("confidential_requests",
                                                                       "confidential_requests_when_asked")
                                                for phrase in _phrase_words(in_words.get(key, [])) if phrase),
-        request_openers=askers | calls,
+        # Our names too, as a mention or a comment puts them in ("mohon dirahasiakan @lapor1708").
+        request_openers=askers | calls | {fold_word(w) for w in names},
         request_askers=askers,
         # The courtesy's thanks close one too, typed without a stop ("mohon dirahasiakan ya pak terima kasih").
         request_tails=(frozenset(fold_word(w) for w in in_words.get("request_tails", [])) | fillers | calls
+                       | {fold_word(w) for w in names}
                        | {fold_word(w) for phrase in raw.get("courtesy", {}).get("phrases", [])
                           for w in _TOKENS.findall(phrase)}),
         said_before=_phrase_words(in_words.get("said_before", [])),

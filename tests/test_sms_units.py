@@ -2752,6 +2752,11 @@ def test_anonymity_asked_in_words_makes_the_report_anonymous(text: str, action: 
                  id="mohon-tidak-dipublikasikan"),
     pytest.param("please don't publish it, the officer took a bribe", Action.REPORT, False, True,
                  id="please-dont-publish-it"),
+    # Our handle or short code around it, as a mention or a comment puts it.
+    pytest.param("kades minta uang. mohon dirahasiakan @lapor1708", Action.REPORT, True, True, id="handle-after"),
+    pytest.param("Tolong @lapor1708 jangan dipublikasikan, kades minta uang", Action.REPORT, False, True,
+                 id="handle-inside"),
+    pytest.param("kades minta uang, jangan dipublikasikan ya 1708", Action.REPORT, False, True, id="short-code-after"),
     # Thanks closing it, typed without a stop.
     pytest.param("Kades minta uang. jangan dipublikasikan ya min makasih", Action.REPORT, False, True,
                  id="thanks-after-it"),
