@@ -127,7 +127,8 @@ class Grammar:
     # Confidentiality asked of no object, read only as a clause of its own (`confidential_requests`: "jangan
     # dipublikasikan ya min"; `confidential_requests_when_asked` only after a request word: "Mohon dirahasiakan ya
     # pak"), each the phrase's folded words; the words that may open such a clause (request words, `request_openers`,
-    # terms of address), those of them that ask, and those that may close it (`request_tails`, courtesy fillers).
+    # `request_hedges`, terms of address, our names), those of them that ask, and those that may close it
+    # (`request_tails`, the courtesy's fillers and words, terms of address, our names).
     confidentiality_requests: tuple[tuple[str, ...], ...] = ()
     confidentiality_requests_when_asked: tuple[tuple[str, ...], ...] = ()
     # The last words of those phrases: a text with none of them (most reports) holds none of the phrases.
@@ -267,7 +268,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
                                                                       "confidential_requests_when_asked")
                                                for phrase in _phrase_words(in_words.get(key, [])) if phrase),
         # Our names too, as a mention or a comment puts them in ("mohon dirahasiakan @lapor1708").
-        request_openers=askers | calls | {fold_word(w) for w in names},
+        request_openers=(askers | calls | {fold_word(w) for w in names}
+                         | {fold_word(w) for w in in_words.get("request_hedges", [])}),
         request_askers=askers,
         # The courtesy's thanks close one too, typed without a stop ("mohon dirahasiakan ya pak terima kasih").
         request_tails=(frozenset(fold_word(w) for w in in_words.get("request_tails", [])) | fillers | calls

@@ -2752,6 +2752,12 @@ def test_anonymity_asked_in_words_makes_the_report_anonymous(text: str, action: 
                  id="mohon-tidak-dipublikasikan"),
     pytest.param("please don't publish it, the officer took a bribe", Action.REPORT, False, True,
                  id="please-dont-publish-it"),
+    # Softened.
+    pytest.param("kalau bisa jangan dipublikasikan ya min. kades minta uang", Action.REPORT, False, True,
+                 id="kalau-bisa"),
+    pytest.param("Kades minta uang. Sebaiknya jangan disebarkan dulu", Action.REPORT, False, True, id="sebaiknya"),
+    pytest.param("Kalau tidak dipublikasikan, percuma. Kades minta uang", Action.REPORT, False, False,
+                 id="kalau-tidak-dipublikasikan-prose"),
     # Our handle or short code around it, as a mention or a comment puts it.
     pytest.param("kades minta uang. mohon dirahasiakan @lapor1708", Action.REPORT, True, True, id="handle-after"),
     pytest.param("Tolong @lapor1708 jangan dipublikasikan, kades minta uang", Action.REPORT, False, True,
