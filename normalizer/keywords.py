@@ -140,6 +140,8 @@ class Grammar:
     # (`said_before`, `said_after`), each phrase's folded words.
     said_before: tuple[tuple[str, ...], ...] = ()
     said_after: tuple[tuple[str, ...], ...] = ()
+    # The words of a mail's confidentiality notice (`disclaimer_markers`): no request after them is the citizen's.
+    disclaimer_markers: tuple[tuple[str, ...], ...] = ()
     # Anonymity wished in a sentence of the citizen's own (`[flags_in_words]`: "Saya ingin melapor secara anonim"):
     # the anonymity words, the words of someone asking, the words that may stand between, and how many words back
     # the run before an anonymity word is read. Folded.
@@ -278,6 +280,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
                           for w in _TOKENS.findall(phrase)}),
         said_before=_phrase_words(in_words.get("said_before", [])),
         said_after=_phrase_words(in_words.get("said_after", [])),
+        disclaimer_markers=_phrase_words(in_words.get("disclaimer_markers", [])),
         anonymity_words=(frozenset(fold_word(w) for w in in_words.get("anonymous_words", []))
                          | {word for word, flag in flags.items() if flag == "anonymous"}),
         request_words=frozenset(fold_word(w) for w in in_words.get("request_words", [])),
@@ -1859,6 +1862,8 @@ def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar) -> bool:
     current = next(spoken, None)
     while current is not None:
         (clause, said), following = current, next(spoken, None)
+        if _holds_any(said, grammar.disclaimer_markers):  # a mail's notice from here on: "Jangan disebarkan." hers
+            return False
         at = 0
         while at < len(said) and said[at] in grammar.request_openers:
             at += 1
@@ -1871,6 +1876,14 @@ def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar) -> bool:
                 return True
         before, current = said, following
     return False
+
+
+def _holds_any(said: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether the folded words `said` hold one of `phrases` (each its folded words) in a row."""
+    if not phrases:
+        return False
+    padded = f" {' '.join(said)} "
+    return any(f" {' '.join(phrase)} " in padded for phrase in phrases)
 
 
 # Quotation marks: a clause holding one is someone's words quoted ('Kades bilang, "jangan disebarkan."'). Not the

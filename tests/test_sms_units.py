@@ -2838,6 +2838,15 @@ def test_anonymity_asked_in_words_makes_the_report_anonymous(text: str, action: 
     pytest.param("Mohon dirahasiakan identitas pelapor", Action.REPORT, True, False, id="identity-object-after"),
     pytest.param("The report was not published by the ministry", Action.REPORT, False, False,
                  id="english-prose"),
+    # A mail's confidentiality notice is no request of the citizen's (every mail of a company's staff went
+    # confidential); one written before the notice still is.
+    pytest.param("Jalan rusak parah sejak Januari.\n\nSalam,\nBudi\n\nEmail ini bersifat rahasia dan hanya ditujukan "
+                 "untuk penerima. Jangan disebarkan.", Action.REPORT, False, False, id="mail-notice-id"),
+    pytest.param("Jalan rusak di RT 3.\n\nCONFIDENTIALITY NOTICE: This email is confidential. If you are not the "
+                 "intended recipient, do not share it. Do not publish, copy or distribute.", Action.REPORT, False,
+                 False, id="mail-notice-en"),
+    pytest.param("Kades minta uang. Jangan disebarkan ya min.\n\nDisclaimer: this e-mail is intended only for the "
+                 "addressee.", Action.REPORT, False, True, id="the-citizens-request-before-a-notice"),
 ])
 def test_confidentiality_asked_in_words_makes_the_report_confidential(text: str, action: Action, anonymous: bool,
                                                                       confidential: bool) -> None:
