@@ -40,6 +40,7 @@ Never used in production: the CLI refuses to start it outside the development pr
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -55,6 +56,10 @@ import orjson
 from aiohttp import web
 from oauthlib.oauth1.rfc5849 import signature as oauth1_signature
 from oauthlib.oauth1.rfc5849.utils import escape, parse_authorization_header, unescape
+
+from gateway.logs import get_logger
+
+log = get_logger()
 
 X_ID_START = 1_860_000_000_000_000_000
 IG_ID_START = 17_900_000_000_000_000
@@ -95,6 +100,9 @@ class FakeProviderConfig:
     x_user_keys: XUserKeys | None = None
     # The Instagram account's own username (instagram.username): an `own` comment or post is written by it.
     ig_username: str = "lapor1708"
+    # After a delivery the gateway did not answer 200 (down, Redis away: 503), the webhook is sent again after each of
+    # these waits in turn, as Meta sends a failed one again (for up to 36 hours there; a few minutes here).
+    webhook_retry_seconds: tuple[float, ...] = (1, 2, 4, 8, 16, 30, 60, 60, 60)
 
 
 @dataclass
@@ -131,6 +139,10 @@ class FakeProviderState:
     ig_object_errors: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # Every webhook delivery attempt's outcome (`webhook_status` or `webhook_error`, `attempt`), and the tasks sending
+    # failed ones again (kept, or the loop could drop them; cancelled when the app stops).
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    redeliveries: set[asyncio.Task[None]] = field(default_factory=set)
     # Like X: only the newest this many mentions can be read, whatever since_id says.
     x_reachable: int = X_REACHABLE
     rate_remaining: int = RATE_LIMIT
@@ -654,17 +666,46 @@ async def inject_instagram_comment(request: web.Request) -> web.Response:
 
 
 async def _deliver(state: FakeProviderState, payload: bytes) -> dict[str, Any]:
-    """Post a signed webhook to the gateway, as Meta does: its status, or the error that kept it from arriving."""
+    """Post a signed webhook to the gateway, as Meta does: its status, or the error that kept it from arriving. One
+    that was not answered 200 is sent again in the background (`webhook_retry_seconds`), as Meta does: during a Redis
+    outage the gateway answers 503, and `make run` showed such a mention never filed."""
     if not state.config.webhook_url:
         return {}
+    outcome = await _post_webhook(state, payload, attempt=1)
+    if outcome.get("webhook_status") != 200 and state.config.webhook_retry_seconds:
+        task = asyncio.create_task(_redeliver(state, payload))
+        state.redeliveries.add(task)
+        task.add_done_callback(state.redeliveries.discard)
+        outcome["redelivering"] = True
+    return outcome
+
+
+async def _post_webhook(state: FakeProviderState, payload: bytes, *, attempt: int) -> dict[str, Any]:
+    assert state.config.webhook_url is not None
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, session.post(
                 state.config.webhook_url, data=payload,
                 headers={"Content-Type": "application/json", "X-Hub-Signature-256": state.signature(payload)},
         ) as response:
-            return {"webhook_status": response.status}
-    except aiohttp.ClientError as error:
-        return {"webhook_error": type(error).__name__}
+            outcome: dict[str, Any] = {"webhook_status": response.status}
+    except (aiohttp.ClientError, TimeoutError) as error:
+        outcome = {"webhook_error": type(error).__name__}
+    state.deliveries.append({**outcome, "attempt": attempt})
+    return outcome
+
+
+async def _redeliver(state: FakeProviderState, payload: bytes) -> None:
+    """Send a failed webhook again after each of `webhook_retry_seconds` until one is answered 200."""
+    for attempt, wait in enumerate(state.config.webhook_retry_seconds, start=2):
+        await asyncio.sleep(wait)
+        if (await _post_webhook(state, payload, attempt=attempt)).get("webhook_status") == 200:
+            return
+    log.warning("fake_providers.webhook_given_up", attempts=len(state.config.webhook_retry_seconds) + 1)
+
+
+async def _stop_redeliveries(app: web.Application) -> None:
+    for task in list(app[STATE_KEY].redeliveries):
+        task.cancel()
 
 
 async def replies(request: web.Request) -> web.Response:
@@ -684,6 +725,7 @@ async def add_fault(request: web.Request) -> web.Response:
 def create_fake_provider_app(state: FakeProviderState) -> web.Application:
     app = web.Application(middlewares=[_faults_and_log])
     app[STATE_KEY] = state
+    app.on_cleanup.append(_stop_redeliveries)
     app.router.add_get("/x/2/users/{user_id}/mentions", x_mentions)
     app.router.add_post("/x/2/tweets", x_create_tweet)
     app.router.add_get("/graph/{version}/{ig_user_id}", graph_user)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -292,3 +293,29 @@ def test_an_enabled_social_channel_without_its_secret_does_not_start_in_producti
     development = load_settings({**test_env.values, **channel_env, "LAPOR_PROFILE": "development"})
     assert development.x.enabled and development.instagram.enabled
     assert development.x.base_url.startswith("http://127.0.0.1:")
+
+
+async def test_an_instagram_webhook_refused_while_redis_is_away_is_sent_again_and_filed(
+    test_env: TestEnvironment, tmp_path: Path, fake: FakeProviderServer,
+) -> None:
+    """Meta sends a webhook the gateway did not answer 200 again; the fake provider did not, so `make run` showed a
+    mention posted while Redis was away answered 503 and never filed. It sends it again now, as Meta does, until the
+    gateway takes it: durable on the notification list once Redis is back."""
+    from redis import Redis as RedisClient
+
+    from channels.instagram_graph import PENDING_KEY
+    from tests.test_status_views import gateway_on_its_own_redis
+
+    fake.state.config.webhook_retry_seconds = (0.2,) * 50
+    async with gateway_on_its_own_redis(test_env, tmp_path, **fake.env()) as (own, _):
+        own.stop()
+        async with httpx.AsyncClient(verify=tls_context(), base_url=fake.url, timeout=10) as control:
+            posted = (await control.post("/_fake/instagram/mentions", json={
+                "text": "@lapor1708 lampu jalan mati di Jl. Riau", "kind": "comment"})).json()
+        assert (posted["webhook_status"], posted["redelivering"]) == (503, True)
+        own.start_again()
+        await async_wait_until(lambda: fake.state.deliveries[-1].get("webhook_status") == 200, timeout=20)
+        [stored] = RedisClient.from_url(own.url).lrange(PENDING_KEY.format(ig_user_id=IG_USER_ID), 0, -1)
+    assert posted["comment_id"] in stored.decode()
+    attempts = [delivery["attempt"] for delivery in fake.state.deliveries]
+    assert attempts == list(range(1, len(attempts) + 1)) and len(attempts) >= 2
