@@ -393,9 +393,13 @@ def reply_target(message: InboundMessage) -> dict[str, str]:
 
 
 def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000,
-                video_max_bytes: int | None = None) -> list[InboundMessage]:
+                video_max_bytes: int | None = None,
+                unread: list[tuple[InboundMessage, Exception]] | None = None) -> list[InboundMessage]:
     """The page's mentions as inbound messages, oldest first, without our own tweets, retweets, and versions of a post
-    edited since (see superseded; a later version says which it replaced: `channel_meta.edit_of`)."""
+    edited since (see superseded; a later version says which it replaced: `channel_meta.edit_of`). With `unread`, a
+    mention whose reading raised (a bug of ours, a field of a shape not met before) goes there as far as it can be
+    read for sure (`plain_mention`), with the error, for the poller to keep unfiled: raised, it made the whole page
+    unreadable, every poll, and no mention after it was filed."""
     includes = response.includes or {}
     users = {str(user.id): user for user in includes.get("users", [])}
     media_by_key = {media.media_key: media for media in includes.get("media", [])}
@@ -411,9 +415,27 @@ def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000,
         if superseded(tweet):
             log.debug("mention.ignored", channel=SOURCE, reason="edited_since")
             continue
-        messages.append(to_inbound(tweet, users, media_by_key, posts, own_user_id, quoted_max_chars,
-                                   video_max_bytes))
+        try:
+            messages.append(to_inbound(tweet, users, media_by_key, posts, own_user_id, quoted_max_chars,
+                                       video_max_bytes))
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            if unread is None:
+                raise
+            unread.append((plain_mention(tweet), error))
     return messages
+
+
+def plain_mention(tweet: tweepy.Tweet) -> InboundMessage:
+    """A mention as far as it can be read for sure when its reading raised (`to_inbound`): its words and author,
+    without its files or the posts it quotes; its address (`permalink`) shows them. Kept unfiled (gateway.unfiled),
+    filed as such by a retry."""
+    text = tweet.text if isinstance(tweet.text, str) else ""
+    return InboundMessage(
+        channel=Channel.TWITTER, source=SOURCE, provider_message_id=str(tweet.id), sender_kind=SenderKind.X_USER,
+        sender_address=str(tweet.author_id), text=strip_leading_mentions(html.unescape(text)), received_at=utc_now(),
+        channel_meta={"tweet_id": str(tweet.id), "permalink": f"https://x.com/i/web/status/{tweet.id}",
+                      "read_in_part": True},
+    )
 
 
 def tweet_time(tweet_id: str | int) -> str:
@@ -491,12 +513,15 @@ class XMentionsPoller:
             except (tweepy.TweepyException, requests.RequestException, ValueError) as error:
                 raise classify(error) from error
             newest = newest or (response.meta or {}).get("newest_id")
+            unread: list[tuple[InboundMessage, Exception]] = []
             try:
                 page_ids = [int(tweet.id) for tweet in response.data or []]
                 messages = mentions_of(response, self.settings.user_id, self.settings.quoted_post_max_chars,
-                                       self.video_max_bytes)
+                                       self.video_max_bytes, unread)
             except (AttributeError, KeyError, TypeError, ValueError) as error:
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable mentions page: {error}") from error
+            for message, error in unread:
+                self.mentions.keep_unfiled(message, error)
             self.mentions.take(messages)
             taken += len(messages)
             walked, oldest = walked + len(page_ids), str(min(page_ids)) if page_ids else oldest

@@ -2426,3 +2426,40 @@ def test_a_mention_kept_unfiled_after_one_it_answers_takes_that_one_once(
     assert [line["duplicate"] for line in accepted] == [False, False], accepted
     assert {name: counted(name, channel="x-mentions") - before[name] for name in names} == {
         "lapor_messages_received_total": 3, "lapor_messages_accepted_total": 2, "lapor_messages_duplicate_total": 0}
+
+
+def test_a_mention_our_reading_fails_on_is_kept_unfiled_as_far_as_it_can_be_read_and_the_page_goes_on(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, monkeypatch: pytest.MonkeyPatch,
+    log_stream: io.StringIO,
+) -> None:
+    """A mention whose reading raised (a bug of ours, a field of a shape not met before) made its whole page
+    unreadable, every poll: the cursor stayed and no mention after it was filed. It is kept unfiled with its words
+    and author (not its files: its address shows them), the rest of the page is filed, and a retry files it."""
+    import channels.x_mentions
+    from channels.social import MentionIntake
+    from gateway.unfiled import UnfiledMessages
+
+    page = fixture("x/mentions_page.json")
+    broken = "1860000000000000101"
+    read = channels.x_mentions.to_inbound
+
+    def to_inbound_with_a_bug(tweet: Any, *args: Any, **options: Any) -> Any:
+        if str(tweet.id) == broken:
+            raise KeyError("media_key")
+        return read(tweet, *args, **options)
+
+    monkeypatch.setattr(channels.x_mentions, "to_inbound", to_inbound_with_a_bug)
+    fake.fail("/x/2/users", 200, body=page)
+    make_poller(settings, redis, intake).poll_once()
+
+    assert sorted(reports_by_tweet(redis)) == ["1860000000000000404"]
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": page["meta"]["newest_id"]}
+    (kept,), _ = UnfiledMessages(redis).list()
+    assert (kept.key, kept.error, kept.message.channel_meta["read_in_part"]) == (f"x-mentions:{broken}", "KeyError",
+                                                                                True)
+    assert kept.message.text.startswith("#anonim jalan berlubang di Jl. Soekarno-Hatta km 5")
+    assert "Soekarno" not in log_stream.getvalue()
+    MentionIntake(redis, settings, intake, polled_reply_target("x")).take([kept.message], keep_unfiled=False)
+    report = reports_by_tweet(redis)[broken]
+    assert report["anonymous"] is True and report["text"].startswith("jalan berlubang di Jl. Soekarno-Hatta km 5")
+    assert report["channel_meta"]["permalink"] == f"https://x.com/i/web/status/{broken}"
