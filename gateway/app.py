@@ -359,6 +359,18 @@ class Gateway:
         self.record_signal("message_unfiled", adapter.name, kept.reason)
         return True
 
+    async def parts_taken(self, key: str) -> bool:
+        """Mark the buffer of a concatenated SMS kept unfiled done: left there, the sweeper took it again after the
+        wait, kept and counted it twice, or, the bug gone, filed it while it stayed kept, its acknowledgement held
+        back as the kept SMS's repeat. False when Redis does not take the mark (the provider gets its 500)."""
+        assert self.parts is not None
+        try:
+            await durably(self.parts.mark_done, key, "-")
+        except NotDurable as failure:
+            log.error("message.parts_not_marked", reason=failure.reason)
+            return False
+        return True
+
     async def tell_kept_unfiled(self, adapter: WebhookAdapter, message: InboundMessage) -> bool:
         """Whether the citizen of a message kept unfiled can be told so: in the answer (Twilio), or by an SMS queued
         through the reply worker (the aggregator, whose answer carries no reply); False when that SMS cannot be
@@ -421,8 +433,12 @@ class Gateway:
                 # Kept, and the request's last message (none after it left unread), the citizen is told so and the
                 # provider answered 200: before, the 500 got them nothing at all (Twilio neither retries it nor takes
                 # a reply later).
-                told = failed is not None and await self.keep_unfiled(adapter, failed, error) and \
-                    in_hand is messages[-1] and await self.tell_kept_unfiled(adapter, failed)
+                kept = failed is not None and await self.keep_unfiled(adapter, failed, error)
+                if kept and failed is not in_hand:  # a concatenated SMS's: its parts go, as the sweeper's do
+                    assert in_hand is not None and self.parts is not None
+                    kept = await self.parts_taken(self.parts.buffer_key(in_hand))
+                told = kept and failed is not None and in_hand is messages[-1] and \
+                    await self.tell_kept_unfiled(adapter, failed)
                 # The traceback may quote the message in hand: logged with its words and sender still kept out.
                 with sensitive_values(*_citizen_values([*messages, *joined])):
                     log.exception("message.rejected", reason=INTERNAL_ERROR, error=type(error).__name__,

@@ -1972,3 +1972,39 @@ async def test_the_sweepers_outage_lines_name_no_message_it_took_before(log_stre
         sweeper.cancel()
     lines = [e for e in log_events(log_stream) if e["event"] in ("concat.sweep_failed", "concat.sweep_back")]
     assert len(lines) == 2 and not [e for e in lines if "tracking_id" in e or "channel" in e], lines
+
+
+@pytest.mark.parametrize("mended", [False, True], ids=["bug-still-there", "bug-gone-before-the-wait-ends"])
+async def test_a_concatenated_sms_kept_unfiled_leaves_no_parts_for_the_sweeper(
+    gateway: GatewayServer, settings: Settings, redis: Redis, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch, mended: bool,
+) -> None:
+    """The webhook kept a joined SMS a bug failed to file, and left its parts waiting: the sweeper took it again
+    once the wait was over, kept and counted it twice, or, the bug gone, filed it while it stayed kept, its
+    acknowledgement held back as a repeat of the kept SMS's (the citizen told it was kept never got a Tracking ID)."""
+    import gateway.app as app_module
+    from gateway.unfiled import UnfiledMessages
+
+    original = app_module.normalize
+
+    def normalize_with_a_bug(message: InboundMessage, **kwargs: Any) -> Any:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(app_module, "normalize", normalize_with_a_bug)
+    first = sms("081211110009", "LAPOR lurah meminta ", "joined-1", udh="050003310201")
+    assert (await post_callback(gateway.client, first)).json()["messages"] == []
+    answer = await post_callback(gateway.client, sms("081211110009", "uang surat pindah", "joined-2",
+                                                     udh="050003310202"))
+    assert (answer.status_code, answer.json()) == (200, {"status": "accepted", "messages": []})
+    assert redis.zcard(PENDING_KEY) == 0  # its parts are taken: nothing for the sweeper
+    if mended:
+        monkeypatch.setattr(app_module, "normalize", original)
+    await asyncio.sleep(2 * settings.aggregator.concat_wait_seconds)  # a sweep would have taken it by now
+    assert len([e for e in log_events(log_stream) if e["event"] == "message.unfiled"]) == 1
+    assert not [e for e in log_events(log_stream) if e["event"] == "message.accepted"]
+    assert [job.args[0]["kind"] for job in queue(REPLY_QUEUE, redis).jobs] == ["kept_unfiled"]
+    (kept,), _ = UnfiledMessages(redis).list()
+    assert (kept.message.text, kept.message.incomplete) == ("LAPOR lurah meminta uang surat pindah", False)
+    again = await post_callback(gateway.client, first)  # a part delivered again: no second message
+    assert (again.status_code, again.json()) == (200, {"status": "accepted", "messages": []})
+    assert UnfiledMessages(redis).list()[0] == [kept]
