@@ -267,10 +267,12 @@ class ChannelSignals:
     # The channel's name (for the commands a reason points to) and why its newest dead letter failed.
     channel: str = ""
     last_deadletter_reason: str | None = None
-    # When the evaluating process last saw its clock step forward, or Redis answer its check again after failing it
-    # (None: never): the beats and workers' times written before it read as older than they are (no process could
-    # beat while Redis was away), so their thresholds count from it too.
+    # When the evaluating process last saw its clock step forward (None: never): the beats and workers' times written
+    # before it read as older than they are, so their thresholds count from it too.
     beats_counted_from: float | None = None
+    # The evaluating process's last span of Redis away (from its last check that read Redis to the first that did
+    # again; None: none seen): no process could beat then, so that span is not counted as a process's silence.
+    redis_away: tuple[float, float] | None = None
     # When a poll last found mentions possibly out of the provider's reach, and the window they were posted in.
     mentions_gap_at: float | None = None
     mentions_gap: str | None = None
@@ -597,10 +599,16 @@ def _held_by(held: Held, live_workers: int | None) -> str:
 
 
 def _silent_for(since: float, signals: ChannelSignals, now: float) -> float:
-    """How long a process or worker counts as silent: from its last beat, or from the clock's last step forward or
-    Redis's return when that came later (a beat written before either reads as older than it is, until the next
-    one)."""
-    return max(0.0, now - max(since, signals.beats_counted_from or since))
+    """How long a process or worker counts as silent: from its last beat, or from the clock's last step forward when
+    that came later (a beat written before it reads as older than it is, until the next one), less the time Redis
+    was away since (no process could beat then). Only that time: counted from Redis's return, a dead process was
+    hidden anew by every check that met a Redis error, for ever while they came more often than its threshold."""
+    start = max(since, signals.beats_counted_from or since)
+    away = 0.0
+    if signals.redis_away is not None:
+        away_from, away_to = signals.redis_away
+        away = max(0.0, min(away_to, now) - max(away_from, start))
+    return max(0.0, now - start - away)
 
 
 def _for_a_while_after(at: float, now: float, degraded_seconds: float, down_seconds: float) -> State:
@@ -1517,9 +1525,11 @@ class HealthMonitor:
         self._monotonic = monotonic if monotonic is not None else (time.monotonic if clock is time.time else None)
         self._last_clocks: tuple[float, float] | None = None
         self._clock_stepped_at: float | None = None
-        # Whether this monitor's last check met a Redis error, and when a check read Redis again after one.
-        self._redis_failed = False
-        self._redis_back_at: float | None = None
+        # When this monitor's last check that read Redis ran; since when its checks fail on Redis (None: they do not;
+        # -inf: no check read it before); its last span of Redis away (`ChannelSignals.redis_away`).
+        self._redis_read_at: float | None = None
+        self._redis_failed_from: float | None = None
+        self._redis_away: tuple[float, float] | None = None
         self._set_state = redis.register_script(_SET_STATE)
         # The queues whose jobs the last check could not read, and why (logged once per change: `_say_readable`).
         self._unreadable: dict[str, str] = {}
@@ -1710,13 +1720,15 @@ class HealthMonitor:
             queues = self.queue_stats(now)
             signals = self.read_signals(now)
         except RedisError as error:  # away, or refusing writes: nobody's beat went in either (a key out of place did)
-            self._redis_failed = self._redis_failed or not wrong_type(error)
+            if self._redis_failed_from is None and not wrong_type(error):  # away since after the last read at most
+                self._redis_failed_from = self._redis_read_at if self._redis_read_at is not None else float("-inf")
             raise
-        if self._redis_failed:  # back from an outage: no process could beat during it
-            self._redis_failed, self._redis_back_at = False, now
-        counted_from = max((at for at in (self._clock_stepped_at, self._redis_back_at) if at is not None), default=None)
-        if counted_from is not None:
-            signals = {channel: replace(sig, beats_counted_from=counted_from) for channel, sig in signals.items()}
+        if self._redis_failed_from is not None:  # back from an outage: no process could beat during it
+            self._redis_away, self._redis_failed_from = (self._redis_failed_from, now), None
+        self._redis_read_at = now
+        if self._clock_stepped_at is not None or self._redis_away is not None:
+            signals = {channel: replace(sig, beats_counted_from=self._clock_stepped_at, redis_away=self._redis_away)
+                       for channel, sig in signals.items()}
         healths = [self.evaluated(channel, signals[channel], queues, now) for channel in self.rules.watched]
         return healths, queues, signals
 

@@ -551,3 +551,34 @@ def test_a_redis_outage_is_no_process_gone_once_redis_answers_again(own_redis: E
         assert len(health_lines(log_stream, "email")) == 1  # down once, never as Redis came back
     finally:
         redis.close()
+
+
+def test_a_process_that_died_is_gone_however_often_the_checks_meet_a_redis_error(own_redis: EmbeddedRedis,
+                                                                                 log_stream: io.StringIO) -> None:
+    """Every check that met a Redis error (a hang past the monitor's short timeout) counted the processes' silence
+    from Redis's return: a gateway that died was hidden anew by each, for ever while they came more often than its
+    threshold (30 s). Only the span Redis was away is left out of its silence."""
+    start = float(int(time.time()))
+    wall, steady = {"now": start}, {"now": 1000.0}
+    monitor = HealthMonitor(answer_within(own_redis.url, 0.3), load_rules(CONFIG_DIR / "health.toml"),
+                            clock=lambda: wall["now"], monotonic=lambda: steady["now"])
+    redis = Redis.from_url(own_redis.url)
+    beat = ServingBeat(redis, "serve", ["sms-twilio", "sms-aggregator"], clock=lambda: wall["now"])
+
+    def at(seconds: float) -> None:
+        wall["now"], steady["now"] = start + seconds, 1000.0 + seconds
+
+    try:
+        at(0)
+        assert beat.beat()
+        states = []
+        for seconds in range(5, 125, 5):  # the serve process is gone from the start; one check in four fails
+            at(seconds)
+            if seconds % 20 == 0:
+                with paused(own_redis), pytest.raises(RedisError):
+                    monitor.check()
+                continue
+            states.append({c["channel"]: c["state"] for c in monitor.check()["channels"]}["sms-twilio"])
+        assert states[0] == "ok" and states[-1] == "down", states
+    finally:
+        redis.close()
