@@ -490,22 +490,24 @@ def own_comment(item: Mapping[str, Any], settings: InstagramSettings) -> bool:
 _READING_ERRORS = (AttributeError, KeyError, TypeError, ValueError)
 
 
-def plain_message(found: Mapping[str, Any], media_id: str, is_comment: bool, own_handle: str | None = None
+def plain_message(found: Mapping[str, Any], media_id: str, comment_id: str | None, own_handle: str | None = None
                   ) -> InboundMessage:
     """A mentioned comment or post as far as it can be read for sure, when its reading raised (`comment_message`,
     `media_message`): its words, its author and where it is, without its files; the post's address (`permalink`)
-    stays, so the agency can see them there. Kept unfiled (gateway.unfiled) and filed as such by a retry."""
+    stays, so the agency can see them there. Kept unfiled (gateway.unfiled) and filed as such by a retry. Its id is
+    the one the notification named and the answer was asked for: the answer's own (`id`) may be what the reading
+    failed on, and read as 'None' every such mention was kept under one key, each the last one's words alone."""
     def text_of(name: str) -> str:
         value = found.get(name)
         return value if isinstance(value, str) else ""
 
     author = found.get("from") if isinstance(found.get("from"), Mapping) else {}
     username = author.get("username") if isinstance(author.get("username"), str) else text_of("username")
-    object_id = str(found.get("id"))
+    object_id = comment_id or media_id
     meta = {"media_id": media_id, "permalink": text_of("permalink") or None, "read_in_part": True,
-            **({"comment_id": object_id} if is_comment else {})}
-    return _message(object_id, username, text_of("text" if is_comment else "caption"), found.get("timestamp"), [],
-                    meta, own_handle, commented_on=(media_id or None) if is_comment else None,
+            **({"comment_id": comment_id} if comment_id else {})}
+    return _message(object_id, username, text_of("text" if comment_id else "caption"), found.get("timestamp"), [],
+                    meta, own_handle, commented_on=(media_id or None) if comment_id else None,
                     user_id=_graph_id(author.get("id")))
 
 
@@ -795,8 +797,8 @@ class InstagramPoller:
                 return comment_message(found, media_id, self.settings.username)
             return media_message(found, self.settings.username, max_files=self.max_files)
         except _READING_ERRORS as error:
-            self.mentions.keep_unfiled(plain_message(found, media_id, bool(comment_id), self.settings.username),
-                                       error)
+            read = plain_message(found, media_id, str(comment_id) if comment_id else None, self.settings.username)
+            self.mentions.keep_unfiled(read, error)
             return None
 
     def _retry_later(self, raw: bytes, item: Mapping[str, Any], error: ProviderError) -> None:

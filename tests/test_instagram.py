@@ -1388,3 +1388,31 @@ def test_a_mention_whose_answer_our_reading_fails_on_is_kept_unfiled_and_blocks_
     assert report["text"] == "sampah menumpuk di pasar" and report["channel_meta"]["media_id"] == odd["media_id"]
     assert {"media_id": odd["media_id"], **({"comment_id": odd_id} if kind == "comment" else {})} in \
         reply_targets(redis)
+
+
+def test_mentions_whose_answers_lack_their_id_are_each_kept_under_their_own(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Graph answer without its `id` failed the reading, and was kept unfiled under the id read from it: 'None',
+    the same for every such mention, so each kept one overwrote the one before (its words lost), and a retry would
+    have filed them as one report. Each is kept under the id its notification named."""
+    from gateway.unfiled import UnfiledMessages
+
+    mentioned_comment = GraphClient.mentioned_comment
+
+    def answer_without_its_id(self: GraphClient, comment_id: str) -> dict[str, Any]:
+        return {name: value for name, value in mentioned_comment(self, comment_id).items() if name != "id"}
+
+    monkeypatch.setattr(GraphClient, "mentioned_comment", answer_without_its_id)
+    first = fake.state.add_ig_mention("@lapor1708 sampah menumpuk di pasar", kind="comment")
+    second = fake.state.add_ig_mention("@lapor1708 lampu jalan mati", kind="comment")
+    redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(first), orjson.dumps(second))
+    ig, _ = clocked(settings, redis, intake)
+    ig.poll_once()
+    kept, unreadable = UnfiledMessages(redis).list()
+    assert unreadable == 0 and pending(redis) == 0
+    assert sorted((entry.key, entry.message.text) for entry in kept) == sorted(
+        [(f"instagram:{first['comment_id']}", "sampah menumpuk di pasar"),
+         (f"instagram:{second['comment_id']}", "lampu jalan mati")])
+    assert {entry.message.channel_meta["comment_id"] for entry in kept} == {first["comment_id"],
+                                                                            second["comment_id"]}
