@@ -2847,6 +2847,13 @@ def test_anonymity_asked_in_words_makes_the_report_anonymous(text: str, action: 
                  False, id="mail-notice-en"),
     pytest.param("Kades minta uang. Jangan disebarkan ya min.\n\nDisclaimer: this e-mail is intended only for the "
                  "addressee.", Action.REPORT, False, True, id="the-citizens-request-before-a-notice"),
+    # The citizen's own words that a notice may hold too are no notice: read as one, their request after it was lost.
+    pytest.param("Kades minta uang. Mohon informasi ini hanya ditujukan untuk petugas, jangan disebarkan",
+                 Action.REPORT, False, True, id="hanya-ditujukan-untuk-petugas"),
+    pytest.param("Saya bukan penerima bansos padahal miskin. Jangan disebarkan ya min", Action.REPORT, False, True,
+                 id="bukan-penerima-bansos"),
+    pytest.param("Disclaimer: saya bukan pelaku. Kades minta setoran. Jangan disebarkan ya pak", Action.REPORT, False,
+                 True, id="the-citizens-disclaimer"),
 ])
 def test_confidentiality_asked_in_words_makes_the_report_confidential(text: str, action: Action, anonymous: bool,
                                                                       confidential: bool) -> None:
