@@ -428,13 +428,22 @@ def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000,
 def plain_mention(tweet: tweepy.Tweet) -> InboundMessage:
     """A mention as far as it can be read for sure when its reading raised (`to_inbound`): its words and author,
     without its files or the posts it quotes; its address (`permalink`) shows them. Kept unfiled (gateway.unfiled),
-    filed as such by a retry."""
+    filed as such by a retry. The posts it answers or quotes are kept as far as their ids can be read (an answer to
+    our reply still adds to its report), but not whose they are: one answering or quoting any post, or whose posts
+    cannot be read, is filed anonymous (`own_post_anonymous`), as it may answer its sender's own #anonim mention (the
+    whistleblower's answer under it, kept so, was filed named, their handle sent with it)."""
     text = tweet.text if isinstance(tweet.text, str) else ""
+    try:
+        replied_to, quoted = _referenced(tweet, "replied_to"), _referenced(tweet, "quoted")
+        answers = bool(tweet.referenced_tweets)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        replied_to, quoted, answers = None, None, True
     return InboundMessage(
         channel=Channel.TWITTER, source=SOURCE, provider_message_id=str(tweet.id), sender_kind=SenderKind.X_USER,
         sender_address=str(tweet.author_id), text=strip_leading_mentions(html.unescape(text)), received_at=utc_now(),
         channel_meta={"tweet_id": str(tweet.id), "permalink": f"https://x.com/i/web/status/{tweet.id}",
                       "read_in_part": True},
+        replied_to=replied_to, quoted_post=quoted, own_post_anonymous=answers,
     )
 
 

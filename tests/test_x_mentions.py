@@ -2463,3 +2463,44 @@ def test_a_mention_our_reading_fails_on_is_kept_unfiled_as_far_as_it_can_be_read
     report = reports_by_tweet(redis)[broken]
     assert report["anonymous"] is True and report["text"].startswith("jalan berlubang di Jl. Soekarno-Hatta km 5")
     assert report["channel_meta"]["permalink"] == f"https://x.com/i/web/status/{broken}"
+
+
+def test_a_mention_kept_unfiled_that_answers_a_post_is_filed_anonymous(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A mention our reading failed on is kept without the posts it answers or quotes, so without whether one of them
+    is its sender's own anonymous mention (`own_post_anonymous`): the whistleblower's answer under their #anonim
+    mention, kept so, was filed as a named report, their handle sent with it. In doubt such an answer is anonymous;
+    the post it answers is kept (`replied_to`), so an answer to our reply still adds to its report."""
+    import channels.x_mentions
+    from channels.social import MentionIntake
+    from gateway.unfiled import UnfiledMessages
+
+    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page.json"))
+    make_poller(settings, redis, intake).poll_once()
+    anonymous = "1860000000000000101"
+    assert reports_by_tweet(redis)[anonymous]["anonymous"] is True
+    answer = "1860000000000000505"
+    author = "1447000000000000001"  # the #anonim mention's own author
+    page = {"data": [{"id": answer, "author_id": author, "conversation_id": anonymous,
+                      "edit_history_tweet_ids": [answer], "created_at": "2026-11-20T04:00:00.000Z",
+                      "referenced_tweets": [{"type": "replied_to", "id": anonymous}],
+                      "text": "@lapor1708 kades juga minta uang 500rb ke warga"}],
+            "includes": {"users": [{"id": author, "name": "Siti Rahma", "username": "siti_rahma"}],
+                         "tweets": [{"id": anonymous, "author_id": author, "edit_history_tweet_ids": [anonymous],
+                                     "text": "@lapor1708 #anonim jalan berlubang di Jl. Soekarno-Hatta km 5"}]},
+            "meta": {"newest_id": answer, "oldest_id": answer, "result_count": 1}}
+    read = channels.x_mentions.to_inbound
+
+    def to_inbound_with_a_bug(tweet: Any, *args: Any, **options: Any) -> Any:
+        if str(tweet.id) == answer:
+            raise KeyError("media_key")
+        return read(tweet, *args, **options)
+
+    monkeypatch.setattr(channels.x_mentions, "to_inbound", to_inbound_with_a_bug)
+    fake.fail("/x/2/users", 200, body=page)
+    make_poller(settings, redis, intake).poll_once()
+    (kept,), _ = UnfiledMessages(redis).list()
+    assert kept.message.replied_to == anonymous
+    MentionIntake(redis, settings, intake, polled_reply_target("x")).take([kept.message], keep_unfiled=False)
+    assert reports_by_tweet(redis)[answer]["anonymous"] is True
