@@ -270,9 +270,11 @@ class ChannelSignals:
     # When the evaluating process last saw its clock step forward (None: never): the beats and workers' times written
     # before it read as older than they are, so their thresholds count from it too.
     beats_counted_from: float | None = None
-    # The evaluating process's last span of Redis away (from its last check that read Redis to the first that did
-    # again; None: none seen): no process could beat then, so that span is not counted as a process's silence.
-    redis_away: tuple[float, float] | None = None
+    # The evaluating process's recent spans of Redis away (each from its last check that read Redis to the first that
+    # did again; oldest first, `REDIS_AWAY_SPANS` at most): no process could beat then, so they are not counted as a
+    # process's silence. All of them: with the last alone, a Redis back for a moment and away again (a restart's
+    # flapping) before a live process's next beat counted the outage before as its silence, the process gone.
+    redis_away: tuple[tuple[float, float], ...] = ()
     # When a poll last found mentions possibly out of the provider's reach, and the window they were posted in.
     mentions_gap_at: float | None = None
     mentions_gap: str | None = None
@@ -598,16 +600,18 @@ def _held_by(held: Held, live_workers: int | None) -> str:
     return "its worker is hung: restart it and the job runs again"
 
 
+# How many of its recent spans of Redis away a monitor leaves out of a process's silence (`_silent_for`): a restart's
+# flapping is a few of them.
+REDIS_AWAY_SPANS = 32
+
+
 def _silent_for(since: float, signals: ChannelSignals, now: float) -> float:
     """How long a process or worker counts as silent: from its last beat, or from the clock's last step forward when
     that came later (a beat written before it reads as older than it is, until the next one), less the time Redis
     was away since (no process could beat then). Only that time: counted from Redis's return, a dead process was
     hidden anew by every check that met a Redis error, for ever while they came more often than its threshold."""
     start = max(since, signals.beats_counted_from or since)
-    away = 0.0
-    if signals.redis_away is not None:
-        away_from, away_to = signals.redis_away
-        away = max(0.0, min(away_to, now) - max(away_from, start))
+    away = sum(max(0.0, min(away_to, now) - max(away_from, start)) for away_from, away_to in signals.redis_away)
     return max(0.0, now - start - away)
 
 
@@ -1526,10 +1530,10 @@ class HealthMonitor:
         self._last_clocks: tuple[float, float] | None = None
         self._clock_stepped_at: float | None = None
         # When this monitor's last check that read Redis ran; since when its checks fail on Redis (None: they do not;
-        # -inf: no check read it before); its last span of Redis away (`ChannelSignals.redis_away`).
+        # -inf: no check read it before); its recent spans of Redis away (`ChannelSignals.redis_away`).
         self._redis_read_at: float | None = None
         self._redis_failed_from: float | None = None
-        self._redis_away: tuple[float, float] | None = None
+        self._redis_away: tuple[tuple[float, float], ...] = ()
         self._set_state = redis.register_script(_SET_STATE)
         # The queues whose jobs the last check could not read, and why (logged once per change: `_say_readable`).
         self._unreadable: dict[str, str] = {}
@@ -1724,9 +1728,10 @@ class HealthMonitor:
                 self._redis_failed_from = self._redis_read_at if self._redis_read_at is not None else float("-inf")
             raise
         if self._redis_failed_from is not None:  # back from an outage: no process could beat during it
-            self._redis_away, self._redis_failed_from = (self._redis_failed_from, now), None
+            self._redis_away = (*self._redis_away, (self._redis_failed_from, now))[-REDIS_AWAY_SPANS:]
+            self._redis_failed_from = None
         self._redis_read_at = now
-        if self._clock_stepped_at is not None or self._redis_away is not None:
+        if self._clock_stepped_at is not None or self._redis_away:
             signals = {channel: replace(sig, beats_counted_from=self._clock_stepped_at, redis_away=self._redis_away)
                        for channel, sig in signals.items()}
         healths = [self.evaluated(channel, signals[channel], queues, now) for channel in self.rules.watched]

@@ -582,3 +582,43 @@ def test_a_process_that_died_is_gone_however_often_the_checks_meet_a_redis_error
         assert states[0] == "ok" and states[-1] == "down", states
     finally:
         redis.close()
+
+
+def test_a_second_redis_outage_leaves_the_first_out_of_a_live_processs_silence(own_redis: EmbeddedRedis) -> None:
+    """Only the last span of Redis away was left out of a process's silence: a Redis that came back and failed a check
+    again (a restart's flapping) before the process's next beat counted the long outage before as its silence, and a
+    live gateway read as gone (down), as before a check that read Redis again counted from its return."""
+    start = float(int(time.time()))
+    wall, steady = {"now": start}, {"now": 1000.0}
+    monitor = HealthMonitor(answer_within(own_redis.url, 0.3), load_rules(CONFIG_DIR / "health.toml"),
+                            clock=lambda: wall["now"], monotonic=lambda: steady["now"])
+    redis = Redis.from_url(own_redis.url)
+    beat = ServingBeat(redis, "serve", ["sms-twilio", "sms-aggregator"], clock=lambda: wall["now"])
+
+    def at(seconds: float) -> None:
+        wall["now"], steady["now"] = start + seconds, 1000.0 + seconds
+
+    def state() -> str:
+        return {c["channel"]: c["state"] for c in monitor.check()["channels"]}["sms-twilio"]
+
+    try:
+        at(0)
+        assert beat.beat()
+        at(5)
+        assert state() == "ok"
+        for seconds in range(10, 65, 5):  # away for a minute: no beat could go in
+            at(seconds)
+            with paused(own_redis), pytest.raises(RedisError):
+                monitor.check()
+        at(65)
+        assert state() == "ok"
+        at(67)  # away again for a moment, before the process's next beat
+        with paused(own_redis), pytest.raises(RedisError):
+            monitor.check()
+        at(68)
+        assert state() == "ok"
+        at(70)
+        assert beat.beat()
+        assert state() == "ok"
+    finally:
+        redis.close()
