@@ -432,7 +432,10 @@ def plain_mention(tweet: tweepy.Tweet) -> InboundMessage:
     our reply still adds to its report), but not whose they are: one answering or quoting any post, or whose posts
     cannot be read, is filed anonymous (`own_post_anonymous`), as it may answer its sender's own #anonim mention (the
     whistleblower's answer under it, kept so, was filed named, their handle sent with it)."""
-    text = tweet.text if isinstance(tweet.text, str) else ""
+    permalink = f"https://x.com/i/web/status/{tweet.id}"
+    # Words that cannot be read are its address: read as no words, it was answered with help in public and released,
+    # its report (a photo, say) lost.
+    text = html.unescape(tweet.text) if isinstance(tweet.text, str) else permalink
     try:
         replied_to, quoted = _referenced(tweet, "replied_to"), _referenced(tweet, "quoted")
         answers = bool(tweet.referenced_tweets)
@@ -440,9 +443,8 @@ def plain_mention(tweet: tweepy.Tweet) -> InboundMessage:
         replied_to, quoted, answers = None, None, True
     return InboundMessage(
         channel=Channel.TWITTER, source=SOURCE, provider_message_id=str(tweet.id), sender_kind=SenderKind.X_USER,
-        sender_address=str(tweet.author_id), text=strip_leading_mentions(html.unescape(text)), received_at=utc_now(),
-        channel_meta={"tweet_id": str(tweet.id), "permalink": f"https://x.com/i/web/status/{tweet.id}",
-                      "read_in_part": True},
+        sender_address=str(tweet.author_id), text=strip_leading_mentions(text), received_at=utc_now(),
+        channel_meta={"tweet_id": str(tweet.id), "permalink": permalink, "read_in_part": True},
         replied_to=replied_to, quoted_post=quoted, own_post_anonymous=answers,
     )
 

@@ -2504,3 +2504,20 @@ def test_a_mention_kept_unfiled_that_answers_a_post_is_filed_anonymous(
     assert kept.message.replied_to == anonymous
     MentionIntake(redis, settings, intake, polled_reply_target("x")).take([kept.message], keep_unfiled=False)
     assert reports_by_tweet(redis)[answer]["anonymous"] is True
+
+
+def test_a_mention_kept_unfiled_whose_words_cannot_be_read_is_filed_as_its_address() -> None:
+    """A mention kept unfiled whose text could not be read was kept with no words: its retry read it as asking for help,
+    answered that in public and released it, the report it was (its photo, say) lost. Its address stands for its
+    words, so the retry files a report the agency can open."""
+    import tweepy
+
+    from channels.x_mentions import plain_mention
+    from normalizer.pipeline import normalize
+
+    tweet_id = "1860000000000000999"
+    kept = plain_mention(tweepy.Tweet({"id": tweet_id, "author_id": "1447000000000000001", "text": None,
+                                       "edit_history_tweet_ids": [tweet_id]}))
+    normalized = normalize(kept)
+    assert normalized.query is None and normalized.draft is not None
+    assert normalized.draft.text == f"https://x.com/i/web/status/{tweet_id}"
