@@ -553,11 +553,9 @@ def test_a_redis_outage_is_no_process_gone_once_redis_answers_again(own_redis: E
         redis.close()
 
 
-def test_a_process_that_died_is_gone_however_often_the_checks_meet_a_redis_error(own_redis: EmbeddedRedis,
-                                                                                 log_stream: io.StringIO) -> None:
-    """Every check that met a Redis error (a hang past the monitor's short timeout) counted the processes' silence
-    from Redis's return: a gateway that died was hidden anew by each, for ever while they came more often than its
-    threshold (30 s). Only the span Redis was away is left out of its silence."""
+def monitor_on_a_clock(own_redis: EmbeddedRedis) -> tuple[HealthMonitor, Redis, ServingBeat, Callable[[float], None]]:
+    """A health monitor with a short Redis timeout, the serve process's beat, and `at(seconds)`, which moves their
+    wall and steady clocks to that many seconds after the start."""
     start = float(int(time.time()))
     wall, steady = {"now": start}, {"now": 1000.0}
     monitor = HealthMonitor(answer_within(own_redis.url, 0.3), load_rules(CONFIG_DIR / "health.toml"),
@@ -567,6 +565,16 @@ def test_a_process_that_died_is_gone_however_often_the_checks_meet_a_redis_error
 
     def at(seconds: float) -> None:
         wall["now"], steady["now"] = start + seconds, 1000.0 + seconds
+
+    return monitor, redis, beat, at
+
+
+def test_a_process_that_died_is_gone_however_often_the_checks_meet_a_redis_error(own_redis: EmbeddedRedis,
+                                                                                 log_stream: io.StringIO) -> None:
+    """Every check that met a Redis error (a hang past the monitor's short timeout) counted the processes' silence
+    from Redis's return: a gateway that died was hidden anew by each, for ever while they came more often than its
+    threshold (30 s). Only the span Redis was away is left out of its silence."""
+    monitor, redis, beat, at = monitor_on_a_clock(own_redis)
 
     try:
         at(0)
@@ -588,15 +596,7 @@ def test_a_second_redis_outage_leaves_the_first_out_of_a_live_processs_silence(o
     """Only the last span of Redis away was left out of a process's silence: a Redis that came back and failed a check
     again (a restart's flapping) before the process's next beat counted the long outage before as its silence, and a
     live gateway read as gone (down), as before a check that read Redis again counted from its return."""
-    start = float(int(time.time()))
-    wall, steady = {"now": start}, {"now": 1000.0}
-    monitor = HealthMonitor(answer_within(own_redis.url, 0.3), load_rules(CONFIG_DIR / "health.toml"),
-                            clock=lambda: wall["now"], monotonic=lambda: steady["now"])
-    redis = Redis.from_url(own_redis.url)
-    beat = ServingBeat(redis, "serve", ["sms-twilio", "sms-aggregator"], clock=lambda: wall["now"])
-
-    def at(seconds: float) -> None:
-        wall["now"], steady["now"] = start + seconds, 1000.0 + seconds
+    monitor, redis, beat, at = monitor_on_a_clock(own_redis)
 
     def state() -> str:
         return {c["channel"]: c["state"] for c in monitor.check()["channels"]}["sms-twilio"]
