@@ -702,8 +702,8 @@ def attachments_purge(
             ("SMS outbox", "day(s) of replies", result.sms_outbox_deleted, result.sms_outbox_kept)):
         console.print(f"{what}: {verb} {deleted.files} {unit}, {deleted.bytes:,} bytes; kept {kept.files} newer "
                       f"than {days}")
-    console.print(f"unfiled mentions and comments: {verb} {result.unfiled_deleted}; kept {result.unfiled_kept} newer "
-                  f"than {days} (or unreadable)")
+    console.print(f"unfiled messages: {verb} {result.unfiled_deleted}; kept {result.unfiled_kept} newer than {days} "
+                  "(or unreadable)")
     unreadable = f" ({result.envelopes_unreadable} damaged: kept what they name)" if result.envelopes_unreadable else ""
     console.print(f"envelopes in Redis: {result.envelopes}{unreadable}")
     if dry_run:
@@ -892,9 +892,11 @@ def unfiled_list() -> None:
 
 def _say_damaged(damaged: list[tuple[str, str]]) -> None:
     """The entries kept unfiled that cannot be read back: the rule `unfiled` counts them, and no retry files them."""
+    from gateway.unfiled import UNFILED_KEY
+
     for channel, key in damaged:
         console.print(f"{_printable(key)}: cannot be read back (damaged), it stays: look at it with HGET "
-                      f"lapor:unfiled:{_printable(channel)} {_printable(key)}, then delete it with HDEL")
+                      f"{_printable(UNFILED_KEY.format(channel=channel))} {_printable(key)}, then delete it with HDEL")
 
 
 def _say_unfiled_left(redis: Any, store: Any, channels: set[str]) -> None:
@@ -913,6 +915,40 @@ def _say_unfiled_left(redis: Any, store: Any, channels: set[str]) -> None:
         newest = max((entry for entry in left if entry.channel == channel), key=lambda entry: entry.unfiled_at,
                      default=None)
         signals.unfiled_left(channel, None if newest is None else (newest.unfiled_at, newest.reason))
+
+
+def _file_sms(redis: Any, settings: Settings, intake: Any, message: Any) -> str:
+    """File an SMS kept unfiled, as the webhook would have (a follow-up's flags from its report, as the pollers find
+    them); what became of it, for the operator. Its citizen was told it was kept, without a Tracking ID: where the
+    channel sends replies of its own (the aggregator) its acknowledgement goes now; Twilio takes no reply later.
+    Raises what filing it raises (RejectedInput: the message itself is refused, and goes)."""
+    from channels.reply_senders import REPLY_SENDERS
+    from gateway.followups import resolve_follow_up_now
+    from gateway.outbound import OutboundReplies
+    from gateway.queries import casestore_lookup_now
+    from gateway.replies import acknowledgement, render
+    from normalizer.pipeline import normalize
+
+    normalized = normalize(message, default_region=settings.sms.default_region,
+                           shortest_id=settings.intake.shortest_tracking_id,
+                           max_text_chars=settings.intake.max_text_chars)
+    if normalized.query is not None:
+        return f"a {normalized.query.action.value} message: nothing to file"
+    assert normalized.draft is not None
+    draft = normalized.draft
+    if draft.follow_up_of:
+        draft, _ = resolve_follow_up_now(redis, draft, settings.intake.id_range, intake.holds_unminted,
+                                         casestore_lookup_now(settings))
+    (receipt,) = intake.commit([draft])
+    filed = f"filed as {receipt.tracking_id}" + (" (already filed)" if receipt.duplicate else "")
+    if message.source not in REPLY_SENDERS:
+        return f"{filed}; its citizen was not answered ({message.source} takes no reply later)"
+    key = "follow_up" if draft.follow_up_of else acknowledgement(draft.anonymous)
+    text = render(key, normalized.language, tracking_id=receipt.tracking_id, follow_up_of=draft.follow_up_of)
+    OutboundReplies(redis, settings).queue_reply(source=message.source, kind="follow_up" if draft.follow_up_of else
+                                                 "ack", text=text, language=normalized.language,
+                                                 tracking_id=receipt.tracking_id, to_report=receipt.tracking_id)
+    return f"{filed}; its acknowledgement is queued for its citizen"
 
 
 @unfiled_app.command("retry")
@@ -934,7 +970,7 @@ def unfiled_retry(
     from channels.social import MentionIntake
     from gateway.errors import NotDurable, RejectedInput
     from gateway.intake import Intake
-    from gateway.unfiled import failure_site, file_webhook_message
+    from gateway.unfiled import failure_site
 
     if not keys and not all_:
         console.print("name unfiled messages' keys or pass --all")
@@ -956,7 +992,7 @@ def unfiled_retry(
                             [entry.message], keep_unfiled=False)
                         outcome = "filed"
                     else:
-                        outcome = file_webhook_message(redis, settings, intake, entry.message)
+                        outcome = _file_sms(redis, settings, intake, entry.message)
             except (NotDurable, RedisError):
                 console.print(f"{escape(entry.key)}: not filed, Redis unreachable; it stays unfiled, and the rest "
                               "were not tried: run the command again once Redis answers")

@@ -22,16 +22,8 @@ from typing import Any
 import orjson
 from redis import Redis
 
-from channels.reply_senders import REPLY_SENDERS
-from gateway.followups import resolve_follow_up_now
-from gateway.intake import Intake
-from gateway.outbound import OutboundReplies
-from gateway.queries import casestore_lookup_now
-from gateway.replies import acknowledgement, render
-from gateway.settings import Settings
 from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.inbound import InboundMessage
-from normalizer.pipeline import normalize
 
 # One hash per channel (its health name): field = the message's source and provider id, value = UnfiledMessage's record.
 UNFILED_KEY = "lapor:unfiled:{channel}"
@@ -148,30 +140,3 @@ class UnfiledMessages:
     def release(self, kept: UnfiledMessage) -> None:
         """Forget an unfiled message once it is filed."""
         self._redis.hdel(UNFILED_KEY.format(channel=kept.channel), kept.key)
-
-
-def file_webhook_message(redis: Redis, settings: Settings, intake: Intake, message: InboundMessage) -> str:
-    """File an SMS kept unfiled, as the webhook would have (a follow-up's flags from its report, as the pollers find
-    them); what became of it, for the operator. Its citizen was told it was kept, without a Tracking ID: where the
-    channel sends replies of its own (the aggregator) its acknowledgement goes now; Twilio takes no reply later.
-    Raises what filing it raises (RejectedInput: the message itself is refused, and goes)."""
-    normalized = normalize(message, default_region=settings.sms.default_region,
-                           shortest_id=settings.intake.shortest_tracking_id,
-                           max_text_chars=settings.intake.max_text_chars)
-    if normalized.query is not None:
-        return f"a {normalized.query.action.value} message: nothing to file"
-    assert normalized.draft is not None
-    draft = normalized.draft
-    if draft.follow_up_of:
-        draft, _ = resolve_follow_up_now(redis, draft, settings.intake.id_range, intake.holds_unminted,
-                                         casestore_lookup_now(settings))
-    (receipt,) = intake.commit([draft])
-    filed = f"filed as {receipt.tracking_id}" + (" (already filed)" if receipt.duplicate else "")
-    if message.source not in REPLY_SENDERS:
-        return f"{filed}; its citizen was not answered ({message.source} takes no reply later)"
-    key = "follow_up" if draft.follow_up_of else acknowledgement(draft.anonymous)
-    text = render(key, normalized.language, tracking_id=receipt.tracking_id, follow_up_of=draft.follow_up_of)
-    OutboundReplies(redis, settings).queue_reply(source=message.source, kind="follow_up" if draft.follow_up_of else
-                                                 "ack", text=text, language=normalized.language,
-                                                 tracking_id=receipt.tracking_id, to_report=receipt.tracking_id)
-    return f"{filed}; its acknowledgement is queued for its citizen"

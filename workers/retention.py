@@ -30,8 +30,8 @@ same age, an item whose files were none written within it:
   development profile does), where only the files named as the gateway names a reply go: it may be any directory;
 - the SMS aggregator's outbox (`outbox/sms-aggregator-<day>.jsonl`: the replies written instead of sent with
   `aggregator.send_url = "outbox:"`, as the development profile does), a day's file whole.
-And in Redis, the mentions and comments kept unfiled (`gateway.unfiled`: a poller's message the gateway failed to
-file, never a report), by the time each was kept.
+And in Redis, the messages kept unfiled (`gateway.unfiled`: a mention, comment or SMS the gateway failed to file,
+never a report), by the time each was kept.
 
 A file is deleted in two steps: renamed aside, then looked at again. A writer that marked it used in between (the
 same bytes mailed again) is seen then, and the file is put back; one that comes after the rename finds no file and
@@ -193,7 +193,7 @@ class PurgeResult:
     outbox_kept: Tally = field(default_factory=Tally)
     sms_outbox_deleted: Tally = field(default_factory=Tally)  # days of replies written to the SMS outbox
     sms_outbox_kept: Tally = field(default_factory=Tally)
-    unfiled_deleted: int = 0  # mentions and comments kept unfiled, in Redis
+    unfiled_deleted: int = 0  # messages kept unfiled, in Redis
     unfiled_kept: int = 0
     failed: int = 0  # files or folders that could not be read or deleted
 
