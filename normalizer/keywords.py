@@ -1448,12 +1448,13 @@ def _before_clarification(text: str, grammar: Grammar) -> str | None:
     most = grammar.flag_clarification_words
     offset = max(0, len(text) - _COURTESY_TAIL_CHARS)
     tail = list(_TOKENS.finditer(text, offset))[-most:] if most else []
+    folded = tuple(fold_word(word.group(0)) for word in tail)  # each word once, not once per window holding it
     for count in range(len(tail), 0, -1):
-        words = tail[-count:]
-        if words[0].start() == offset and offset > 0:  # the window began inside this word
+        first = tail[-count]
+        if first.start() == offset and offset > 0:  # the window began inside this word
             continue
-        if tuple(fold_word(word.group(0)) for word in words) in grammar.flag_clarifications:
-            cut = words[0].start()
+        if folded[-count:] in grammar.flag_clarifications:
+            cut = first.start()
             return text[:cut] if text[:cut].strip() else None
     return None
 
