@@ -1429,13 +1429,11 @@ def _before_plea(text: str, grammar: Grammar) -> str | None:
     """The text before the plea for protection it ends with (the words of an aside's plea, `plea_vocabulary`, one of
     them a fear: "karena saya takut dipecat", "saya takut"), when there is something before it; else None. Reads a
     bounded tail of the text, as `_before_courtesy_tail` does."""
-    offset = max(0, len(text) - _COURTESY_TAIL_CHARS)
     cut, feared = None, False
-    for match in reversed(list(_TOKENS.finditer(text, offset))[-_COURTESY_TAIL_WORDS:]):
-        word = fold_word(match.group(0))
-        if (match.start() == offset and offset > 0) or word not in grammar.plea_vocabulary:
+    for start, word, cut_short in reversed(_tail_words(text)[-_COURTESY_TAIL_WORDS:]):
+        if cut_short or word not in grammar.plea_vocabulary:
             break
-        cut, feared = match.start(), feared or word in grammar.plea_fears
+        cut, feared = start, feared or word in grammar.plea_fears
     if cut is None or not feared or not text[:cut].strip():
         return None
     return text[:cut]
@@ -1446,15 +1444,13 @@ def _before_clarification(text: str, grammar: Grammar) -> str | None:
     "bukan untuk umum", "bukan fitnah"), only punctuation after them, when there is something before them; else
     None. Reads a bounded tail of the text."""
     most = grammar.flag_clarification_words
-    offset = max(0, len(text) - _COURTESY_TAIL_CHARS)
-    tail = list(_TOKENS.finditer(text, offset))[-most:] if most else []
-    folded = tuple(fold_word(word.group(0)) for word in tail)  # each word once, not once per window holding it
+    tail = _tail_words(text)[-most:] if most else ()
+    folded = tuple(word for _, word, _ in tail)
     for count in range(len(tail), 0, -1):
-        first = tail[-count]
-        if first.start() == offset and offset > 0:  # the window began inside this word
+        cut, _, cut_short = tail[-count]
+        if cut_short:  # the window began inside this word
             continue
         if folded[-count:] in grammar.flag_clarifications:
-            cut = first.start()
             return text[:cut] if text[:cut].strip() else None
     return None
 
@@ -1604,16 +1600,24 @@ _COURTESY_TAIL_WORDS = 6
 _COURTESY_TAIL_CHARS = 12 * _COURTESY_TAIL_WORDS
 
 
+@lru_cache(maxsize=2)
+def _tail_words(text: str) -> tuple[tuple[int, str, bool], ...]:
+    """The words of the text's last `_COURTESY_TAIL_CHARS` characters: (where each starts, folded, whether the window
+    began inside it). Read back from the end by the thanks, the clarification and the plea after a closing flag word,
+    each of which read and folded the same words again. Cached: a report's parse asks for the same text thrice."""
+    offset = max(0, len(text) - _COURTESY_TAIL_CHARS)
+    return tuple((match.start(), fold_word(match.group(0)), match.start() == offset and offset > 0)
+                 for match in _TOKENS.finditer(text, offset))
+
+
 def _before_courtesy_tail(text: str, grammar: Grammar) -> str | None:
     """The text before the words of thanks and fillers it ends with (`[courtesy]`: "terima kasih", "ya", "pak"), when
     there are such words and something before them; None otherwise."""
-    offset = max(0, len(text) - _COURTESY_TAIL_CHARS)
     cut = None
-    for match in reversed(list(_TOKENS.finditer(text, offset))[-_COURTESY_TAIL_WORDS:]):
-        cut_short = match.start() == offset and offset > 0  # the window began inside this word
-        if cut_short or fold_word(match.group(0)) not in grammar.courtesy.vocabulary:
+    for start, word, cut_short in reversed(_tail_words(text)[-_COURTESY_TAIL_WORDS:]):
+        if cut_short or word not in grammar.courtesy.vocabulary:
             break
-        cut = match.start()
+        cut = start
     if cut is None or not text[:cut].strip():
         return None
     return text[:cut]
@@ -1782,7 +1786,8 @@ def _folded_words(text: str, grammar: Grammar) -> list[str]:
     """The text's words folded, read in full as an SMS shortens them (`[flags_in_words] abbreviations`: "sy" is
     "saya", "di rahasiakan" "dirahasiakan")."""
     shortened, split = grammar.anonymity_abbreviations, grammar.anonymity_split_abbreviations
-    folded = list(map(fold_word, _TOKENS.findall(text)))
+    # An ASCII text lowercased once, as `detect_language` reads it: its words are the same, each folded.
+    folded = _TOKENS.findall(text.lower()) if text.isascii() else list(map(fold_word, _TOKENS.findall(text)))
     if split.keys().isdisjoint(folded):  # most texts: a word at a time
         return [shortened.get(word, word) for word in folded]
     words: list[str] = []

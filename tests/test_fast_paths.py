@@ -53,7 +53,15 @@ from gateway.logs import (
 from gateway.settings import Settings
 from normalizer import sender
 from normalizer.envelope import Attachment, Channel, Envelope, ReportDraft, Sender, SenderKind, utc_now
-from normalizer.keywords import _TOKENS, _WORDS, _squeeze, detect_language, is_courtesy, load_grammar
+from normalizer.keywords import (
+    _TOKENS,
+    _WORDS,
+    _folded_words,
+    _squeeze,
+    detect_language,
+    is_courtesy,
+    load_grammar,
+)
 from normalizer.sender import _PLAIN_ID_MOBILE, _normalize_with_phonenumbers, normalize_msisdn
 from normalizer.text import fold_word
 from tests.conftest import TWILIO_TOKEN, GatewayServer
@@ -504,3 +512,35 @@ def test_sensitive_values_nest_and_unwind() -> None:
             assert scrub("outer words, inner words") == f"{REDACTED}, {REDACTED}"
         assert scrub("outer words, inner words") == f"{REDACTED}, inner words"
     assert scrub("outer words, inner words") == "outer words, inner words"
+
+
+def _folded_words_word_by_word(text: str) -> list[str]:
+    """`_folded_words` as first written: each word folded alone, then read in full as an SMS shortens it."""
+    grammar = load_grammar()
+    shortened, split = grammar.anonymity_abbreviations, grammar.anonymity_split_abbreviations
+    words: list[str] = []
+    for word in map(fold_word, _TOKENS.findall(text)):
+        joined = split.get(words[-1], {}).get(word) if words else None
+        if joined is not None:
+            words[-1] = joined
+        else:
+            words.append(shortened.get(word, word))
+    return words
+
+
+_SPLIT = load_grammar().anonymity_split_abbreviations
+_SHORTENED = sorted(load_grammar().anonymity_abbreviations) + sorted(
+    f"{first} {second}" for first, seconds in _SPLIT.items() for second in seconds)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(st.one_of(st.sampled_from(_SHORTENED), st.sampled_from(["SY", "Di Rahasiakan", "İS", "ＮＡＭＡ",
+                                                                               "x_1", "ß", "jalan"]),
+                                 st.text(max_size=6)), max_size=10),
+       gap=st.sampled_from([" ", ", ", "\n", "_"]))
+def test_words_folded_at_once_in_an_ascii_text_are_the_words_folded_one_by_one(pieces: list[str], gap: str) -> None:
+    """An ASCII text is lowercased once before it is cut into words (a report's confidentiality and anonymity in
+    words read its words): the same words, shortened forms read in full, as each word folded alone."""
+    text = gap.join(pieces)
+    assert _folded_words(text, load_grammar()) == _folded_words_word_by_word(text)
+
