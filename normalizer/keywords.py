@@ -1996,6 +1996,8 @@ def _wishes_anonymity(words: list[str], grammar: Grammar) -> bool:
     anonim ya. ...", "Terima kasih min, ANONIM: ...", "Mantap min, anonim ya. ...", "Lapor pak (anonim) ..." once the
     kind word is read; each was a named report). Our short code or handle between them is read past. Each anonymity
     word looks back a bounded number of words: linear in the text."""
+    if grammar.anonymity_words.isdisjoint(words):  # most reports: no word to look back from
+        return False
     opening = (grammar.greeting.vocabulary, grammar.courtesy.vocabulary)
     for at, word in enumerate(words):
         if word not in grammar.anonymity_words:
