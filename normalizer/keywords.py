@@ -11,7 +11,7 @@ import re
 import string
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
@@ -136,6 +136,12 @@ class Grammar:
     request_openers: frozenset[str] = frozenset()
     request_askers: frozenset[str] = frozenset()
     request_tails: frozenset[str] = frozenset()
+    # A clause that only states the report is secret (`confidential_statements`, `statement_subjects`,
+    # `statement_links`: "Laporan ini rahasia.", "This is confidential."): the words that may close it before its
+    # tails, the subjects' folded words (longest first), and the words that may stand between. Folded.
+    confidentiality_statements: frozenset[str] = frozenset()
+    confidentiality_statement_subjects: tuple[tuple[str, ...], ...] = ()
+    confidentiality_statement_links: frozenset[str] = frozenset()
     # The words that say such a clause is someone else's, closing the clause before it or opening the one after it
     # (`said_before`, `said_after`), each phrase's folded words.
     said_before: tuple[tuple[str, ...], ...] = ()
@@ -278,6 +284,9 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
                        | {fold_word(w) for w in names}
                        | {fold_word(w) for phrase in raw.get("courtesy", {}).get("phrases", [])
                           for w in _TOKENS.findall(phrase)}),
+        confidentiality_statements=frozenset(fold_word(w) for w in in_words.get("confidential_statements", [])),
+        confidentiality_statement_subjects=_phrase_words(in_words.get("statement_subjects", [])),
+        confidentiality_statement_links=frozenset(fold_word(w) for w in in_words.get("statement_links", [])),
         said_before=_phrase_words(in_words.get("said_before", [])),
         said_after=_phrase_words(in_words.get("said_after", [])),
         disclaimer_markers=_phrase_words(in_words.get("disclaimer_markers", [])),
@@ -1765,7 +1774,8 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
         _asks_in_a_phrase(_with_kind_word_before(words, parsed.text, typed, grammar) if parsed.explicit_kind else words,
                           grammar.confidentiality_phrases, grammar.confidentiality_asked_phrases, grammar,
                           negations=grammar.confidentiality_negations)
-        or _asks_in_a_clause(parsed.text, words, grammar))
+        or _asks_in_a_clause(parsed.text, words, grammar)
+        or _states_in_a_clause(parsed.text, words, grammar, typed if parsed.explicit_kind else None))
     if (anonymous, confidential) == (parsed.anonymous, parsed.confidential):
         return parsed
     return replace(parsed, anonymous=anonymous, confidential=confidential)
@@ -1775,11 +1785,17 @@ def _with_kind_word_before(words: list[str], text: str, typed: str, grammar: Gra
     """The folded words of the parse's text, after the kind word typed right before it if one was taken off it:
     "Laporan ini mohon dirahasiakan: ..." names the report, though "Laporan" was read as the kind word, and so does
     "Aduan ini ..." (`abbreviations`)."""
+    return [*_kind_word_before(text, typed, grammar), *words]
+
+
+def _kind_word_before(text: str, typed: str, grammar: Grammar) -> list[str]:
+    """The kind word typed right before the parse's text, folded and read in full ("aduan" is "laporan"), if one was
+    taken off it; else none."""
     at = typed.find(text) if text and len(text) < len(typed) else -1
     before = [fold_word(word) for word in _TOKENS.findall(typed, 0, at)[-1:]] if at > 0 else []
     if not before or before[0] not in grammar.kinds:
-        return words
-    return [grammar.anonymity_abbreviations.get(before[0], before[0]), *words]
+        return []
+    return [grammar.anonymity_abbreviations.get(before[0], before[0])]
 
 
 def _folded_words(text: str, grammar: Grammar) -> list[str]:
@@ -1854,22 +1870,12 @@ def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar) -> bool:
     present = set(words)
     if not any(present.issuperset(phrase) for phrase in (*bare, *when_asked)):
         return False
-    body = text.strip()
-    if len(body) > 1 and body[0] in _QUOTES and body[-1] in _QUOTES:  # the whole message quoted: no one else's words
-        body = body[1:-1]
     opened: dict[str, list[tuple[str, ...]]] = {}  # the phrases under their first word: a clause opens few
     opened_asked: dict[str, list[tuple[str, ...]]] = {}
     for phrases, under in ((bare, opened), (when_asked, opened_asked)):
         for phrase in phrases:
             under.setdefault(phrase[0], []).append(phrase)
-    # Each clause holding words as typed and its folded words, each folded once, read with the next one's words.
-    spoken = ((clause, said) for clause in _CLAUSE_BREAKS.split(body) if (said := _folded_words(clause, grammar)))
-    before: list[str] = []  # the words of the clause before
-    current = next(spoken, None)
-    while current is not None:
-        (clause, said), following = current, next(spoken, None)
-        if _holds_any(said, grammar.disclaimer_markers):  # a mail's notice from here on: "Jangan disebarkan." hers
-            return False
+    for clause, said, before, after in _own_clauses(text, grammar):
         at = 0
         while at < len(said) and said[at] in grammar.request_openers:
             at += 1
@@ -1878,10 +1884,64 @@ def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar) -> bool:
         for phrase in (*opened.get(first, ()), *opened_asked.get(first, ())) if asked else opened.get(first, ()):
             end = at + len(phrase)
             if (tuple(said[at:end]) == phrase and all(word in grammar.request_tails for word in said[end:])
-                    and not _reports_speech(clause, before, following[1] if following else [], grammar)):
+                    and not _reports_speech(clause, before, after, grammar)):
                 return True
-        before, current = said, following
     return False
+
+
+def _states_in_a_clause(text: str, words: list[str], grammar: Grammar, typed: str | None) -> bool:
+    """Whether a clause of the text, anywhere in it, only states that the report is secret (`confidential_statements`:
+    "Laporan ini rahasia. Pungli ...", "Ini sifatnya rahasia ya pak", "This is confidential. ..."): `request_openers`
+    alone before it, one of `statement_subjects` or none, `statement_links`, the word, `request_tails` alone after it.
+    Any other word and it is prose of something else ("Dokumen ini rahasia negara", "Ini bukan rahasia lagi"); so is
+    such a clause quoted or said by someone, or right before a mail's confidentiality notice. `words`: the text's
+    folded words, to pass at once a text with none of the words (most reports). `typed`: the message, when a kind word
+    was read off it, which may open the first clause ("Laporan saya rahasia. ...")."""
+    if grammar.confidentiality_statements.isdisjoint(words):
+        return False
+    opening = _kind_word_before(text, typed, grammar) if typed is not None else []
+    for clause, said, before, after in _own_clauses(text, grammar):
+        if _only_states_secrecy([*opening, *said], grammar) and not _holds_any(after, grammar.disclaimer_markers) \
+                and not _reports_speech(clause, before, after, grammar):
+            return True
+        opening = []
+    return False
+
+
+def _only_states_secrecy(said: list[str], grammar: Grammar) -> bool:
+    """Whether the folded words of a clause are only a statement that the report is secret (`_states_in_a_clause`)."""
+    at = 0
+    while at < len(said) and said[at] in grammar.request_openers:
+        at += 1
+    for subject in (*grammar.confidentiality_statement_subjects, ()):
+        end = at + len(subject)
+        if tuple(said[at:end]) != subject:
+            continue
+        while end < len(said) and said[end] in grammar.confidentiality_statement_links:
+            end += 1
+        if (end < len(said) and said[end] in grammar.confidentiality_statements
+                and all(word in grammar.request_tails for word in said[end + 1:])):
+            return True
+    return False
+
+
+def _own_clauses(text: str, grammar: Grammar) -> Iterator[tuple[str, list[str], list[str], list[str]]]:
+    """The clauses of the text holding words (`_CLAUSE_BREAKS` apart), each as typed with its folded words, the
+    folded words of the clause before it and those of the one after it (each clause folded once); none from a mail's
+    confidentiality notice on (`disclaimer_markers`: "Jangan disebarkan." after one is hers). The whole message
+    quoted, the quotes are no one else's words."""
+    body = text.strip()
+    if len(body) > 1 and body[0] in _QUOTES and body[-1] in _QUOTES:
+        body = body[1:-1]
+    spoken = ((clause, said) for clause in _CLAUSE_BREAKS.split(body) if (said := _folded_words(clause, grammar)))
+    before: list[str] = []
+    current = next(spoken, None)
+    while current is not None:
+        (clause, said), following = current, next(spoken, None)
+        if _holds_any(said, grammar.disclaimer_markers):
+            return
+        yield clause, said, before, following[1] if following else []
+        before, current = said, following
 
 
 def _holds_any(said: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
