@@ -1909,18 +1909,21 @@ def _states_in_a_clause(text: str, words: list[str], grammar: Grammar, typed: st
 
 
 def _only_states_secrecy(said: list[str], grammar: Grammar) -> bool:
-    """Whether the folded words of a clause are only a statement that the report is secret (`_states_in_a_clause`)."""
-    at = 0
-    while at < len(said) and said[at] in grammar.request_openers:
+    """Whether the folded words of a clause are only a statement that the report is secret (`_states_in_a_clause`).
+    Read from its end: the word before the tails, asked first, passes at once the clauses of a text that holds the word
+    elsewhere."""
+    end = len(said)
+    while end and said[end - 1] in grammar.request_tails:
+        end -= 1
+    if not end or said[end - 1] not in grammar.confidentiality_statements:
+        return False
+    at, end = 0, end - 1
+    while at < end and said[at] in grammar.request_openers:
         at += 1
     for subject in (*grammar.confidentiality_statement_subjects, ()):
-        end = at + len(subject)
-        if tuple(said[at:end]) != subject:
-            continue
-        while end < len(said) and said[end] in grammar.confidentiality_statement_links:
-            end += 1
-        if (end < len(said) and said[end] in grammar.confidentiality_statements
-                and all(word in grammar.request_tails for word in said[end + 1:])):
+        after = at + len(subject)
+        if after <= end and tuple(said[at:after]) == subject and all(
+                word in grammar.confidentiality_statement_links for word in said[after:end]):
             return True
     return False
 
@@ -1945,11 +1948,18 @@ def _own_clauses(text: str, grammar: Grammar) -> Iterator[tuple[str, list[str], 
 
 
 def _holds_any(said: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
-    """Whether the folded words `said` hold one of `phrases` (each its folded words) in a row."""
+    """Whether the folded words `said` hold one of `phrases` (each its folded words) in a row. Asked of each clause a
+    text's requests and statements are read in: the phrases are padded once, not for each clause."""
     if not phrases:
         return False
     padded = f" {' '.join(said)} "
-    return any(f" {' '.join(phrase)} " in padded for phrase in phrases)
+    return any(phrase in padded for phrase in _padded_phrases(phrases))
+
+
+@lru_cache(maxsize=8)
+def _padded_phrases(phrases: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    """Each phrase's words joined by spaces, a space at both ends (`_holds_any`)."""
+    return tuple(f" {' '.join(phrase)} " for phrase in phrases)
 
 
 # Quotation marks: a clause holding one is someone's words quoted ('Kades bilang, "jangan disebarkan."'). Not the

@@ -2886,6 +2886,85 @@ def test_confidentiality_asked_in_words_reaches_the_envelope(channel: Channel, t
     assert (envelope["confidential"], envelope["anonymous"], envelope["text"]) == (True, anonymous, text)
 
 
+@pytest.mark.parametrize(("text", "action", "confidential"), [
+    # Opening the text: it went public (closing it, its flag word at the end was read).
+    pytest.param("Laporan ini rahasia. Pungli di kelurahan loket 3", Action.REPORT, True, id="laporan-ini-opening"),
+    pytest.param("Ini rahasia. Pungli di loket 3", Action.REPORT, True, id="ini-rahasia-opening"),
+    pytest.param("Ini sifatnya rahasia. Pungli di loket 3", Action.REPORT, True, id="ini-sifatnya-opening"),
+    pytest.param("This is confidential. Officials at the district office ask for bribes", Action.REPORT, True,
+                 id="this-is-confidential-opening"),
+    pytest.param("Laporan saya rahasia. Pungli di loket 3", Action.REPORT, True, id="kind-word-as-the-subject"),
+    pytest.param("Pengaduan saya rahasia ya pak. Pungli di loket 3", Action.REPORT, True,
+                 id="pengaduan-as-the-subject"),
+    pytest.param("Pak, ini sangat rahasia. Pungli di loket 3", Action.REPORT, True, id="sangat-rahasia"),
+    pytest.param("Mohon, laporan ini rahasia. Kades minta uang", Action.REPORT, True, id="after-a-request-word"),
+    pytest.param("lpran ini rahasia. kades minta uang", Action.REPORT, True, id="shortened"),
+    pytest.param("INI RAHASIA!!! Pungli di loket 3", Action.REPORT, True, id="shouted"),
+    pytest.param("ini rahasia\npungli di loket 3", Action.REPORT, True, id="a-line-of-its-own"),
+    pytest.param("Laporan ini harus rahasia ya pak. Kades minta uang", Action.REPORT, True, id="harus-rahasia"),
+    pytest.param("It's confidential. The clerk takes bribes", Action.REPORT, True, id="its-confidential"),
+    pytest.param("This is strictly confidential. The clerk takes bribes", Action.REPORT, True,
+                 id="strictly-confidential"),
+    pytest.param("This is a secret, the clerk takes bribes", Action.REPORT, True, id="this-is-a-secret"),
+    pytest.param(f"{VALID} ini rahasia. kades masih minta uang", Action.FOLLOW_UP, True, id="follow-up"),
+    # In the middle.
+    pytest.param("Pungli di loket 3. Ini rahasia ya pak. Terjadi tiap hari", Action.REPORT, True,
+                 id="ini-rahasia-ya-pak-middle"),
+    pytest.param("Pungli di loket 3. Ini sifatnya rahasia. Terjadi tiap hari", Action.REPORT, True,
+                 id="ini-sifatnya-middle"),
+    pytest.param("Pungli di loket 3. Laporan ini sangat rahasia. Terjadi tiap hari", Action.REPORT, True,
+                 id="laporan-ini-sangat-middle"),
+    pytest.param("Pungli di loket 3. Rahasia ya min. Terjadi tiap hari", Action.REPORT, True,
+                 id="the-flag-word-alone-middle"),
+    pytest.param("Pungli di loket 3, ini rahasia, terjadi tiap hari", Action.REPORT, True, id="between-commas"),
+    pytest.param("Officials ask for bribes. This is confidential. It happens every day", Action.REPORT, True,
+                 id="this-is-confidential-middle"),
+    pytest.param("Pungli di loket 3. It is secret. It happens daily", Action.REPORT, True, id="it-is-secret-middle"),
+    # Prose about something else: the flag word with other words, negated, someone else's, a mail's notice.
+    pytest.param("Dokumen ini rahasia negara, pejabat menjualnya", Action.REPORT, False, id="rahasia-negara"),
+    pytest.param("Ini rahasia umum, semua orang tahu pungli di loket 3", Action.REPORT, False, id="rahasia-umum"),
+    pytest.param("Pungli di loket 3. Rahasia dagang perusahaan dibocorkan pejabat", Action.REPORT, False,
+                 id="rahasia-dagang"),
+    pytest.param("Ini bukan rahasia lagi, pungli di loket 3", Action.REPORT, False, id="bukan-rahasia-lagi"),
+    pytest.param("It is no secret that the clerk takes bribes", Action.REPORT, False, id="no-secret"),
+    pytest.param("Laporan ini tidak rahasia, silakan dipublikasikan", Action.REPORT, False, id="tidak-rahasia"),
+    pytest.param("This is not confidential. The clerk takes bribes", Action.REPORT, False, id="not-confidential"),
+    pytest.param("This is private property. The guard asks for money", Action.REPORT, False, id="private-property"),
+    pytest.param("Pejabat itu menyimpan rahasia. Pungli di loket 3", Action.REPORT, False, id="menyimpan-rahasia"),
+    pytest.param("Apa ini rahasia negara? Pungli di loket", Action.REPORT, False, id="asks-of-something-else"),
+    pytest.param("Ini rahasia kita berdua, kata kades", Action.REPORT, False, id="rahasia-kita"),
+    pytest.param("Kades bilang, ini rahasia. Padahal dana desa dipotong", Action.REPORT, False, id="said-before"),
+    pytest.param("Ini rahasia, kata kades. Pungli di loket 3", Action.REPORT, False, id="said-after"),
+    pytest.param('"Ini rahasia," kata kades. Pungli di loket 3', Action.REPORT, False, id="quoted"),
+    pytest.param("Jalan rusak.\n\nThis is confidential. If you are not the intended recipient, do not copy it.",
+                 Action.REPORT, False, id="mail-notice"),
+])
+def test_a_clause_stating_the_report_secret_makes_it_confidential_anywhere(text: str, action: Action,
+                                                                           confidential: bool) -> None:
+    """"Laporan ini rahasia. Pungli di ...", "Pungli ... Ini rahasia ya pak. Terjadi ...", "This is confidential. ...":
+    a clause that only states the report is secret (`[flags_in_words] confidential_statements`) was read closing the
+    text and went public opening it or in the middle. The same word with other words, negated, said by someone else or
+    in a mail's notice is prose and sets nothing. The words stay the text."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.anonymous, parsed.confidential) == (action, False, confidential)
+    assert parsed.text == re.sub(rf"^(?:{VALID}|laporan|pengaduan) ", "", text, flags=re.IGNORECASE)
+
+
+@pytest.mark.parametrize("text", [
+    # Closing the text: the flag word at the end, read before.
+    "LAPOR pungli di kelurahan. Laporan ini rahasia.", "pungli di kelurahan. This is confidential.",
+    "Pungli di kelurahan, ini rahasia ya min", "pungli di loket 3. rahasia ya",
+    "Kades minta uang. This is confidential. Terima kasih",
+    # The phrases naming the report (`[flags_in_words] confidential`) and a flag word after the kind word.
+    "Laporan ini bersifat rahasia. Pungli di loket 3", "This report is confidential. Officials ask for bribes",
+    "Pungli di loket 3. Laporan ini bersifat rahasia. Terjadi tiap hari", "LAPOR Rahasia ya min. pungli di loket 3",
+])
+def test_a_statement_of_secrecy_read_before_stays_confidential(text: str) -> None:
+    """The readings a clause stating the report secret joins: each made the report confidential before and still
+    does."""
+    assert parse_text(text).confidential
+
+
 @pytest.mark.parametrize(("text", "anonymous", "confidential"), [
     pytest.param("(anonim saya takut) pungli di kelurahan sudah lama", True, False, id="fear"),
     pytest.param("(anonim, saya takut) pungli di kelurahan sudah lama", True, False, id="comma-fear"),
