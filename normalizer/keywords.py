@@ -1900,7 +1900,7 @@ def _states_in_a_clause(text: str, words: list[str], grammar: Grammar, typed: st
     if grammar.confidentiality_statements.isdisjoint(words):
         return False
     opening = _kind_word_before(text, typed, grammar) if typed is not None else []
-    for clause, said, before, after in _own_clauses(text, grammar):
+    for clause, said, before, after in _own_clauses(text, grammar, _STATEMENT_BREAKS):
         if _only_states_secrecy([*opening, *said], grammar) and not _holds_any(after, grammar.disclaimer_markers) \
                 and not _reports_speech(clause, before, after, grammar):
             return True
@@ -1928,15 +1928,17 @@ def _only_states_secrecy(said: list[str], grammar: Grammar) -> bool:
     return False
 
 
-def _own_clauses(text: str, grammar: Grammar) -> Iterator[tuple[str, list[str], list[str], list[str]]]:
-    """The clauses of the text holding words (`_CLAUSE_BREAKS` apart), each as typed with its folded words, the
-    folded words of the clause before it and those of the one after it (each clause folded once); none from a mail's
-    confidentiality notice on (`disclaimer_markers`: "Jangan disebarkan." after one is hers). The whole message
-    quoted, the quotes are no one else's words."""
+def _own_clauses(text: str, grammar: Grammar, breaks: re.Pattern[str] | None = None,
+                 ) -> Iterator[tuple[str, list[str], list[str], list[str]]]:
+    """The clauses of the text holding words (`breaks` apart, by default `_CLAUSE_BREAKS`), each as typed with its
+    folded words, the folded words of the clause before it and those of the one after it (each clause folded once);
+    none from a mail's confidentiality notice on (`disclaimer_markers`: "Jangan disebarkan." after one is hers). The
+    whole message quoted, the quotes are no one else's words."""
     body = text.strip()
     if len(body) > 1 and body[0] in _QUOTES and body[-1] in _QUOTES:
         body = body[1:-1]
-    spoken = ((clause, said) for clause in _CLAUSE_BREAKS.split(body) if (said := _folded_words(clause, grammar)))
+    clauses = (breaks or _CLAUSE_BREAKS).split(body)
+    spoken = ((clause, said) for clause in clauses if (said := _folded_words(clause, grammar)))
     before: list[str] = []
     current = next(spoken, None)
     while current is not None:
@@ -2023,6 +2025,9 @@ def _pleads_in_an_aside(text: str, grammar: Grammar) -> set[str]:
 _CLAUSE_BREAK = re.compile(r"[\n.!?;,\u3002\uff01\uff1f\uff1b\uff0c]")
 # A run of them, spaces between: the clauses `_asks_in_a_clause` reads, none empty of characters ("..." is one break).
 _CLAUSE_BREAKS = re.compile(rf"(?:{_CLAUSE_BREAK.pattern}\s*)+")
+# Those and a colon: the clauses `_states_in_a_clause` reads ("Laporan ini rahasia: pungli di loket 3"). Not a break
+# for a request, which a colon may introduce ("Saya minta: jangan disebarkan"), or for a form's name line ("Nama:").
+_STATEMENT_BREAKS = re.compile(r"(?:[\n.!?;,:\u3002\uff01\uff1f\uff1b\uff0c\uff1a]\s*)+")
 
 
 def _fills_a_name_line(text: str, words: list[str], grammar: Grammar) -> bool:
