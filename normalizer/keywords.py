@@ -142,6 +142,10 @@ class Grammar:
     confidentiality_statements: frozenset[str] = frozenset()
     confidentiality_statement_subjects: tuple[tuple[str, ...], ...] = ()
     confidentiality_statement_links: frozenset[str] = frozenset()
+    # A clause that only states the report is anonymous ("Laporan ini anonim.", "This is anonymous."): the words that
+    # may stand between its subject (`statement_subjects`) and an anonymity word (`anonymity_words`), the
+    # confidentiality statement's and `anonymous_statement_links` ("Laporan ini dikirim secara anonim"). Folded.
+    anonymity_statement_links: frozenset[str] = frozenset()
     # The words that say such a clause is someone else's, closing the clause before it or opening the one after it
     # (`said_before`, `said_after`), each phrase's folded words.
     said_before: tuple[tuple[str, ...], ...] = ()
@@ -287,6 +291,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         confidentiality_statements=frozenset(fold_word(w) for w in in_words.get("confidential_statements", [])),
         confidentiality_statement_subjects=_phrase_words(in_words.get("statement_subjects", [])),
         confidentiality_statement_links=frozenset(fold_word(w) for w in in_words.get("statement_links", [])),
+        anonymity_statement_links=frozenset(fold_word(w) for key in ("statement_links", "anonymous_statement_links")
+                                            for w in in_words.get(key, [])),
         said_before=_phrase_words(in_words.get("said_before", [])),
         said_after=_phrase_words(in_words.get("said_after", [])),
         disclaimer_markers=_phrase_words(in_words.get("disclaimer_markers", [])),
@@ -1769,13 +1775,16 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
     anonymous = parsed.anonymous or (
         _asks_in_a_phrase(words, grammar.anonymity_phrases, grammar.anonymity_asked_phrases, grammar)
         or _fills_a_name_line(parsed.text, words, grammar) or _wishes_anonymity(words, grammar)
-        or _opens_with_anonymity_in_prose(parsed.text, grammar))
+        or _opens_with_anonymity_in_prose(parsed.text, grammar)
+        or _states_in_a_clause(parsed.text, words, grammar, typed if parsed.explicit_kind else None,
+                               grammar.anonymity_words, grammar.anonymity_statement_links))
     confidential = parsed.confidential or (
         _asks_in_a_phrase(_with_kind_word_before(words, parsed.text, typed, grammar) if parsed.explicit_kind else words,
                           grammar.confidentiality_phrases, grammar.confidentiality_asked_phrases, grammar,
                           negations=grammar.confidentiality_negations)
         or _asks_in_a_clause(parsed.text, words, grammar)
-        or _states_in_a_clause(parsed.text, words, grammar, typed if parsed.explicit_kind else None))
+        or _states_in_a_clause(parsed.text, words, grammar, typed if parsed.explicit_kind else None,
+                               grammar.confidentiality_statements, grammar.confidentiality_statement_links))
     if (anonymous, confidential) == (parsed.anonymous, parsed.confidential):
         return parsed
     return replace(parsed, anonymous=anonymous, confidential=confidential)
@@ -1889,41 +1898,43 @@ def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar) -> bool:
     return False
 
 
-def _states_in_a_clause(text: str, words: list[str], grammar: Grammar, typed: str | None) -> bool:
-    """Whether a clause of the text, anywhere in it, only states that the report is secret (`confidential_statements`:
-    "Laporan ini rahasia. Pungli ...", "Ini sifatnya rahasia ya pak", "This is confidential. ..."): `request_openers`
-    alone before it, one of `statement_subjects` or none, `statement_links`, the word, `request_tails` alone after it.
-    Any other word and it is prose of something else ("Dokumen ini rahasia negara", "Ini bukan rahasia lagi"); so is
-    such a clause quoted or said by someone, or right before a mail's confidentiality notice. `words`: the text's
-    folded words, to pass at once a text with none of the words (most reports). `typed`: the message, when a kind word
-    was read off it, which may open the first clause ("Laporan saya rahasia. ...")."""
-    if grammar.confidentiality_statements.isdisjoint(words):
+def _states_in_a_clause(text: str, words: list[str], grammar: Grammar, typed: str | None,
+                        statements: frozenset[str], links: frozenset[str]) -> bool:
+    """Whether a clause of the text, anywhere in it, only states that the report is secret or anonymous (`statements`:
+    `confidential_statements` or the anonymity words; "Laporan ini rahasia. Pungli ...", "Ini sifatnya rahasia ya
+    pak", "This is confidential. ...", "Laporan ini anonim. ...", "This is anonymous. ..."): `request_openers` alone
+    before it, one of `statement_subjects` or none, `links`, the word, `request_tails` alone after it. Any other word
+    and it is prose of something else ("Dokumen ini rahasia negara", "Ini bukan rahasia lagi", "Akun anonim menyebar
+    hoaks"); so is such a clause quoted or said by someone, or right before a mail's confidentiality notice. `words`:
+    the text's folded words, to pass at once a text with none of the words (most reports). `typed`: the message, when
+    a kind word was read off it, which may open the first clause ("Laporan saya rahasia. ...")."""
+    if statements.isdisjoint(words):
         return False
     opening = _kind_word_before(text, typed, grammar) if typed is not None else []
     for clause, said, before, after in _own_clauses(text, grammar, _STATEMENT_BREAKS):
-        if _only_states_secrecy([*opening, *said], grammar) and not _holds_any(after, grammar.disclaimer_markers) \
-                and not _reports_speech(clause, before, after, grammar):
+        if (_only_states([*opening, *said], grammar, statements, links)
+                and not _holds_any(after, grammar.disclaimer_markers)
+                and not _reports_speech(clause, before, after, grammar)):
             return True
         opening = []
     return False
 
 
-def _only_states_secrecy(said: list[str], grammar: Grammar) -> bool:
-    """Whether the folded words of a clause are only a statement that the report is secret (`_states_in_a_clause`).
-    Read from its end: the word before the tails, asked first, passes at once the clauses of a text that holds the word
-    elsewhere."""
+def _only_states(said: list[str], grammar: Grammar, statements: frozenset[str], links: frozenset[str]) -> bool:
+    """Whether the folded words of a clause are only a statement that the report is secret or anonymous
+    (`_states_in_a_clause`). Read from its end: the word before the tails, asked first, passes at once the clauses of a
+    text that holds the word elsewhere."""
     end = len(said)
     while end and said[end - 1] in grammar.request_tails:
         end -= 1
-    if not end or said[end - 1] not in grammar.confidentiality_statements:
+    if not end or said[end - 1] not in statements:
         return False
     at, end = 0, end - 1
     while at < end and said[at] in grammar.request_openers:
         at += 1
     for subject in (*grammar.confidentiality_statement_subjects, ()):
         after = at + len(subject)
-        if after <= end and tuple(said[at:after]) == subject and all(
-                word in grammar.confidentiality_statement_links for word in said[after:end]):
+        if after <= end and tuple(said[at:after]) == subject and all(word in links for word in said[after:end]):
             return True
     return False
 

@@ -2484,10 +2484,12 @@ def test_a_flag_word_at_the_end_counts_with_thanks_after_it(text: str, anonymous
 
 
 def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
-    """The look back over a closing "terima kasih ya pak" is bounded: a text of thousands of thanks costs no more."""
+    """The look back over a closing "terima kasih ya pak" is bounded: a text of thousands of thanks costs no more, and
+    the flag word before them is not taken off the text. Its clause ("ANONIM terima kasih ...", the thanks its tails)
+    states the report anonymous, which it is (a statement of anonymity, `[flags_in_words]`)."""
     text = "pungli di pasar, ANONIM " + "terima kasih " * 20_000
     parsed = parse_text(text)
-    assert (parsed.anonymous, parsed.text) == (False, text.rstrip())
+    assert (parsed.anonymous, parsed.text) == (True, text.rstrip())
 
 
 @pytest.mark.parametrize(("text", "action", "anonymous"), [
@@ -2951,6 +2953,71 @@ def test_a_clause_stating_the_report_secret_makes_it_confidential_anywhere(text:
     parsed = parse_text(text)
     assert (parsed.action, parsed.anonymous, parsed.confidential) == (action, False, confidential)
     assert parsed.text == re.sub(rf"^(?:{VALID}|laporan|pengaduan) ", "", text, flags=re.IGNORECASE)
+
+
+@pytest.mark.parametrize(("text", "action", "anonymous"), [
+    # Opening the text: the whistleblower's number reached the agency.
+    pytest.param("Laporan ini anonim. Pungli di loket 3", Action.REPORT, True, id="laporan-ini-opening"),
+    pytest.param("Ini anonim. Pungli di loket 3", Action.REPORT, True, id="ini-anonim-opening"),
+    pytest.param("Laporan ini bersifat anonim. Pungli di loket 3", Action.REPORT, True, id="bersifat-opening"),
+    pytest.param("Laporan ini anonim ya pak. Pungli di loket 3", Action.REPORT, True, id="ya-pak-opening"),
+    pytest.param("Ini anonim, pungli di loket 3", Action.REPORT, True, id="before-a-comma"),
+    pytest.param("Laporan ini anonim: pungli di loket 3", Action.REPORT, True, id="before-a-colon"),
+    pytest.param("Laporan ini dikirim secara anonim. Pungli di loket 3", Action.REPORT, True,
+                 id="dikirim-secara-anonim"),
+    pytest.param("Ini tetap anonim ya min. Pungli di loket 3", Action.REPORT, True, id="tetap-anonim"),
+    pytest.param("lpran ini anonim. kades minta uang", Action.REPORT, True, id="shortened"),
+    pytest.param("LAPOR Laporan ini anonim. Pungli di loket 3", Action.REPORT, True, id="after-a-kind-word"),
+    pytest.param("This is anonymous. The clerk takes bribes", Action.REPORT, True, id="this-is-anonymous-opening"),
+    pytest.param("This report is anonymous. The clerk takes bribes", Action.REPORT, True,
+                 id="this-report-is-anonymous-opening"),
+    pytest.param("This report is submitted anonymously. The clerk takes bribes", Action.REPORT, True,
+                 id="submitted-anonymously"),
+    pytest.param(f"{VALID} ini anonim. kades masih minta uang", Action.FOLLOW_UP, True, id="follow-up"),
+    # In the middle.
+    pytest.param("Pungli di loket 3. Ini anonim ya pak. Terjadi tiap hari", Action.REPORT, True,
+                 id="ini-anonim-ya-pak-middle"),
+    pytest.param("Pungli di loket 3. Laporan ini anonim. Terjadi tiap hari", Action.REPORT, True,
+                 id="laporan-ini-middle"),
+    pytest.param("Pungli di loket 3. Laporan ini bersifat anonim. Terjadi tiap hari", Action.REPORT, True,
+                 id="bersifat-middle"),
+    pytest.param("Pungli di loket 3, ini anonim, terjadi tiap hari", Action.REPORT, True, id="between-commas"),
+    pytest.param("The clerk takes bribes. This report is anonymous. It happens every day", Action.REPORT, True,
+                 id="this-report-is-anonymous-middle"),
+    # Prose about someone else: the word with other words, negated, someone else's words.
+    pytest.param("Akun anonim menyebar hoaks di grup desa", Action.REPORT, False, id="akun-anonim"),
+    pytest.param("Surat anonim dikirim ke kepala desa", Action.REPORT, False, id="surat-anonim"),
+    pytest.param("Penelepon anonim mengancam warga", Action.REPORT, False, id="penelepon-anonim"),
+    pytest.param("An anonymous caller threatened the clerk", Action.REPORT, False, id="anonymous-caller"),
+    pytest.param("Ini bukan surat anonim. Pungli di loket 3", Action.REPORT, False, id="bukan-surat-anonim"),
+    pytest.param("Ini bukan anonim. Pungli di loket 3", Action.REPORT, False, id="bukan-anonim"),
+    pytest.param("Surat ini dikirim secara anonim. Isinya fitnah", Action.REPORT, False, id="surat-ini"),
+    pytest.param("Kades bilang, ini anonim. Pungli di loket 3", Action.REPORT, False, id="said-before"),
+    pytest.param("Ini anonim, kata kades. Pungli di loket 3", Action.REPORT, False, id="said-after"),
+    pytest.param('"Ini anonim," kata kades. Pungli di loket 3', Action.REPORT, False, id="quoted"),
+    pytest.param("It is anonymous, he said. The clerk takes bribes", Action.REPORT, False, id="he-said"),
+])
+def test_a_clause_stating_the_report_anonymous_makes_it_anonymous_anywhere(text: str, action: Action,
+                                                                           anonymous: bool) -> None:
+    """"Laporan ini anonim. Pungli di ...", "Pungli ... Ini anonim ya pak. Terjadi ...", "This is anonymous. ...": a
+    clause that only states the report is anonymous, read as a statement of secrecy is (an anonymity word for the
+    secrecy word), was read closing the text and sent the whistleblower's number opening it or in the middle. The same
+    word with other words, negated or said by someone else is prose and sets nothing. The words stay the text."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.anonymous, parsed.confidential) == (action, anonymous, False)
+    assert parsed.text == re.sub(rf"^(?:{VALID}|laporan|pengaduan|lapor) ", "", text, flags=re.IGNORECASE)
+
+
+@pytest.mark.parametrize("text", [
+    # Closing the text, and the words before it someone asking ("Saya anonim", "Pelapor anonim"), read before.
+    "Pungli di loket 3. Anonim", "Pungli di loket 3, laporan ini anonim", "Saya anonim. Pungli di loket 3",
+    "Anonim ya min. pungli di loket 3", "Pelapor anonim. Pungli di loket 3", "Laporan saya anonim: pungli di loket 3",
+    "Pungli di loket 3. Laporan saya anonim. Terjadi tiap hari",
+])
+def test_a_statement_of_anonymity_read_before_stays_anonymous(text: str) -> None:
+    """The readings a clause stating the report anonymous joins: each made the report anonymous before and still
+    does."""
+    assert parse_text(text).anonymous
 
 
 @pytest.mark.parametrize("text", [
