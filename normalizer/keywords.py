@@ -92,6 +92,9 @@ class Grammar:
     flag_openers_after_keywords: frozenset[str] = frozenset()
     # Words that negate a flag word right after them (`[flag_negations]`: "bukan rahasia"): prose, not a request.
     flag_negations: frozenset[str] = frozenset()
+    # (a flag, a word that makes a noun of the citizen's with its word opening the text, a space between):
+    # `[flag_compounds]`, "Rahasia negara ...": the flag is set, the word stays.
+    flag_compounds: frozenset[tuple[str, str]] = frozenset()
     # The most letters one of them holds: how far back `_negation_start` looks for one, whatever the text.
     flag_negation_letters: int = 0
     # Words after which one of them asks or fears ("bisa gak rahasia", "takut kalau tidak rahasia"), and the most
@@ -252,6 +255,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         flag_openers=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("words", [])),
         flag_openers_after_keywords=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("after_keywords", [])),
         flag_negations=frozenset(fold_word(w) for w in negations.get("words", [])),
+        flag_compounds=frozenset((flag, fold_word(w)) for flag, words in raw.get("flag_compounds", {}).items()
+                                 for w in words),
         flag_negation_letters=max((len(w) for w in negations.get("words", [])), default=0),
         flag_negations_asked_after=frozenset(fold_word(w) for w in negations.get("asked_after", [])),
         flag_negations_asked_after_letters=max((len(w) for w in negations.get("asked_after", [])), default=0),
@@ -693,6 +698,16 @@ def _leading_keyword_at(text: str, at: int, grammar: Grammar, explicit: bool,
                       ) and (flag := _leading_table_word_at(text, end, grammar, True)) is not None:
         return flag
     return None
+
+
+def _opens_a_compound(text: str, at: int, end: int, word: str, grammar: Grammar) -> bool:
+    """Whether the flag word typed at `at` (taken up to `end`) and the word after it, a space between, are a noun of
+    the citizen's (`[flag_compounds]`: "Rahasia negara dijual oknum", "Private sector ..."). Set apart by anything
+    but spaces ("RAHASIA: negara ..."), wrapped or introduced ("(rahasia) negara", "tambah rahasia negara"): a flag."""
+    typed = _LEADING_WORD.match(text, at)
+    if typed is None or fold_word(typed.group("word")) != word or not typed.group("sep").isspace():
+        return False
+    return (grammar.flags[word], _leading_word_at(text, end)[0]) in grammar.flag_compounds
 
 
 def _opens_with_anonymity_in_prose(text: str, grammar: Grammar) -> bool:
@@ -2319,7 +2334,7 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
                 return asked
         if taken is None:
             break
-        word, at = taken
+        word, end = taken
         if word in grammar.kinds:
             # A second kind word names the kind when the first was the generic "LAPOR" ("LAPOR WBS ANONIM ...").
             if not explicit or kind is ReportKind.COMPLAINT:
@@ -2327,6 +2342,9 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
             explicit = True
         else:
             flags.add(grammar.flags[word])
+            if _opens_a_compound(text, at, end, word, grammar):  # "Rahasia negara ...": the words stay the text's
+                break
+        at = end
     if explicit and (_status_command_at(text, at, grammar) or text[at:at + 1].isdigit()):
         # A status query after the kind word ("WBS CEK <id>", "LAPOR ANONIM CEK <id>", "LAPOR <id>"): filed, it was a
         # new case holding a command and a number. Asked only where one may start: every report opens with a kind word.

@@ -1569,6 +1569,38 @@ def test_flag_words_grouped_joined_or_decorated_are_read(text: str, body: str, a
 
 
 @pytest.mark.parametrize(("text", "body", "anonymous", "confidential", "kind"), [
+    pytest.param("Rahasia negara dijual oknum dinas", "Rahasia negara dijual oknum dinas", False, True, "complaint",
+                 id="state-secret"),
+    pytest.param("RAHASIA dagang perusahaan dibocorkan pejabat", "RAHASIA dagang perusahaan dibocorkan pejabat", False,
+                 True, "complaint", id="trade-secret"),
+    pytest.param("Rahasia umum: pungli di loket 3", "Rahasia umum: pungli di loket 3", False, True, "complaint",
+                 id="open-secret"),
+    pytest.param("LAPOR RAHASIA negara dijual oknum", "RAHASIA negara dijual oknum", False, True, "complaint",
+                 id="after-a-kind-word"),
+    pytest.param("ANONIM rahasia jabatan dibocorkan camat", "rahasia jabatan dibocorkan camat", True, True,
+                 "complaint", id="after-an-anonymity-word"),
+    pytest.param("rahasia  negara\tdijual", "rahasia negara\tdijual", False, True, "complaint", id="spaces"),
+    pytest.param("Private sector contractors inflate the bills", "Private sector contractors inflate the bills", False,
+                 True, "complaint", id="english"),
+    # a flag still: set apart by more than spaces, wrapped, introduced, or before any other word
+    pytest.param("RAHASIA: negara dijual oknum", "negara dijual oknum", False, True, "complaint", id="colon"),
+    pytest.param("RAHASIA, negara dijual oknum", "negara dijual oknum", False, True, "complaint", id="comma"),
+    pytest.param("(rahasia) negara dijual oknum", "negara dijual oknum", False, True, "complaint", id="wrapped"),
+    pytest.param("RAHASIA pungli di loket 3", "pungli di loket 3", False, True, "complaint", id="another-word"),
+    pytest.param("RAHASIA ANONIM negara dijual", "negara dijual", True, True, "complaint", id="two-flags-first"),
+    pytest.param("ANONIM negara dijual oknum", "negara dijual oknum", True, False, "complaint",
+                 id="anonymity-word-before-it"),
+])
+def test_a_confidentiality_word_opening_a_noun_of_the_citizens_stays_in_the_text(
+        text: str, body: str, anonymous: bool, confidential: bool, kind: str) -> None:
+    """"Rahasia negara dijual oknum": taken off as a flag word, the report read "negara dijual oknum" (the state
+    sold by an official). The report is still confidential (the safe error); the word stays (`[flag_compounds]`)."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.action, parsed.text, parsed.anonymous, parsed.confidential, parsed.kind) == (
+        REPORT, body, anonymous, confidential, kind)
+
+
+@pytest.mark.parametrize(("text", "body", "anonymous", "confidential", "kind"), [
     pytest.param("[ANONIM, RAHASIA pungli di kelurahan", "pungli di kelurahan", True, True, "complaint",
                  id="brackets-comma"),
     pytest.param("(anonim & rahasia pungli di kelurahan", "pungli di kelurahan", True, True, "complaint",
