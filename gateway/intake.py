@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -48,6 +48,7 @@ from gateway.spool import (
     redis_time,
 )
 from gateway.tracking import SEQUENCE_KEY, IdRangeExhausted, TrackingIdAllocator
+from gateway.unfiled import UnfiledMessages, unfiled_entry
 from normalizer.envelope import ReportDraft
 
 log = get_logger()
@@ -59,13 +60,17 @@ log = get_logger()
 # transaction (the forward jobs of envelopes never stored), and redis-py's scripts in a pipeline ask SCRIPT EXISTS
 # before every execute, a third round trip per batch.
 
-# KEYS: one dedup claim per message. ARGV[1]: the claim's TTL; ARGV[1 + i]: the candidate Tracking ID for KEYS[i].
-# Returns id1, state1, id2, state2...: the existing claim's ID and state, or the candidate and 'new'. A claim that
-# already holds this very candidate was made by this same batch, sent again by the client after a lost answer
-# (candidates are never reused): still 'new', so the citizen is not told their first message was a repeat.
+# KEYS: one dedup claim per message, then the unfiled-message hashes of the batch's channels (`gateway.unfiled`).
+# ARGV[1]: the claim's TTL; ARGV[1 + i]: the candidate Tracking ID for KEYS[i]. Returns id1, state1, id2, state2...:
+# the existing claim's ID and state, or the candidate and 'new'; then, per unfiled hash, 1 when it holds any message
+# (a later delivery of one, filed now, forgets it: `Intake._forget_unfiled`). A claim that already holds this very
+# candidate was made by this same batch, sent again by the client after a lost answer (candidates are never reused):
+# still 'new', so the citizen is not told their first message was a repeat.
 _CLAIM_SCRIPT = """
 local out = {}
-for i, key in ipairs(KEYS) do
+local claims = #ARGV - 1
+for i = 1, claims do
+  local key = KEYS[i]
   local found = redis.call('HMGET', key, 'id', 'state')
   if found[1] and found[1] == ARGV[i + 1] and found[2] == 'pending' then
     out[#out + 1] = found[1]
@@ -79,6 +84,9 @@ for i, key in ipairs(KEYS) do
     out[#out + 1] = ARGV[i + 1]
     out[#out + 1] = 'new'
   end
+end
+for i = claims + 1, #KEYS do
+  out[#out + 1] = redis.call('EXISTS', KEYS[i])
 end
 return out
 """
@@ -196,22 +204,28 @@ class Intake:
         return self._allocator.holds(tracking_id)
 
     # -- synchronous core -------------------------------------------------------------------------------
-    def commit(self, drafts: Sequence[ReportDraft], *, hold: bool = False) -> list[Receipt]:
+    def commit(self, drafts: Sequence[ReportDraft], *, hold: bool = False,
+               received: Sequence[ReportDraft | None] | None = None) -> list[Receipt]:
         """Claim, store and enqueue `drafts` (or spool them); raise NotDurable if neither is possible.
 
         With `hold`, their forward jobs are left to `release_held` (the committer's linger). Once a Redis command
         has failed (a commit, a reserve top-up, a release), reports go straight to the spool until the spool
         replayer finds Redis answering again (`replay_spool`): a Redis that hangs then costs its timeout once
-        (`intake.redis_timeout_seconds`: a command that timed out is not sent again), not once per batch."""
+        (`intake.redis_timeout_seconds`: a command that timed out is not sent again), not once per batch.
+
+        A message kept unfiled (`gateway.unfiled`: an earlier delivery of it met a bug) is forgotten once filed here
+        (`_forget_unfiled`); so is the one `received` holds in a draft's place (the message as it came, where that
+        draft is a same-text repeat mapped onto its first's id)."""
         if self._spooling:
             return self._commit_to_spool(drafts)
         if self._spooled_ids:
-            return self._commit_beside_spooled(drafts, hold=hold)
-        return self._commit_or_spool(drafts, hold=hold)
+            return self._commit_beside_spooled(drafts, hold=hold, received=received)
+        return self._commit_or_spool(drafts, hold=hold, received=received)
 
-    def _commit_or_spool(self, drafts: Sequence[ReportDraft], *, hold: bool) -> list[Receipt]:
+    def _commit_or_spool(self, drafts: Sequence[ReportDraft], *, hold: bool,
+                         received: Sequence[ReportDraft | None] | None = None) -> list[Receipt]:
         try:
-            receipts = self._commit(drafts, hold=hold)
+            receipts = self._commit(drafts, hold=hold, received=received)
         except RedisError as error:
             if self._spool is None:
                 raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
@@ -221,13 +235,16 @@ class Intake:
             self._top_up_reserve()
         return receipts
 
-    def _commit_beside_spooled(self, drafts: Sequence[ReportDraft], *, hold: bool) -> list[Receipt]:
+    def _commit_beside_spooled(self, drafts: Sequence[ReportDraft], *, hold: bool,
+                               received: Sequence[ReportDraft | None] | None = None) -> list[Receipt]:
         """`commit` while reports this process spooled are not in Redis yet (the replay under way, or cut short): a
         provider's retry of one is answered with the Tracking ID it was given, not claimed afresh in Redis (a second
         ID and a second report). Only then: the usual commit costs one test of an empty dict, no hash."""
         known = [self._spooled_ids.get(dedup_key(draft.channel.value, draft.channel_message_id)) for draft in drafts]
         fresh = [draft for draft, tracking_id in zip(drafts, known, strict=True) if tracking_id is None]
-        committed = iter(self._commit_or_spool(fresh, hold=hold) if fresh else [])
+        fresh_received = None if received is None else [
+            as_received for as_received, tracking_id in zip(received, known, strict=True) if tracking_id is None]
+        committed = iter(self._commit_or_spool(fresh, hold=hold, received=fresh_received) if fresh else [])
         return [next(committed) if tracking_id is None else Receipt(tracking_id, duplicate=True, spooled=True)
                 for tracking_id in known]
 
@@ -256,19 +273,64 @@ class Intake:
 
     def _run_claims(self, keys: Sequence[str], candidates: Sequence[str]) -> list[tuple[str, str]]:
         """Claim every key in one atomic script: (Tracking ID, 'new' | 'pending' | 'committed') per key."""
-        flat = self._claim(keys, [self._settings.intake.dedup_ttl_seconds, *candidates])
-        return [(flat[i].decode(), flat[i + 1].decode()) for i in range(0, len(flat), 2)]
+        return self._claim_batch(keys, candidates, [])[0]
 
-    def _existing_claims(self, keys: Sequence[str]) -> list[tuple[str, str]] | None:
-        """The claim of every key as (Tracking ID, 'pending' | 'committed'), read without claiming anything; None
-        when one of them has none (a new message)."""
+    def _claim_batch(self, keys: Sequence[str], candidates: Sequence[str],
+                     unfiled: Sequence[str]) -> tuple[list[tuple[str, str]], set[str]]:
+        """`_run_claims`, and which of the `unfiled` hashes hold any message, asked in the same script: a batch on a
+        channel without one costs no round trip more."""
+        flat = self._claim([*keys, *unfiled], [self._settings.intake.dedup_ttl_seconds, *candidates])
+        claimed = 2 * len(keys)
+        return ([(flat[i].decode(), flat[i + 1].decode()) for i in range(0, claimed, 2)],
+                {key for key, held in zip(unfiled, flat[claimed:], strict=True) if held})
+
+    def _existing_claims(self, keys: Sequence[str],
+                         unfiled: Sequence[str] = ()) -> tuple[list[tuple[str, str]] | None, set[str]]:
+        """The claim of every key as (Tracking ID, 'pending' | 'committed'), read without claiming anything (None
+        when one of them has none: a new message), and which of the `unfiled` hashes hold any message."""
         pipe = self._redis.pipeline(transaction=False)
         for key in keys:
             pipe.hmget(key, "id", "state")
+        for key in unfiled:
+            pipe.exists(key)
         found = pipe.execute()
+        held = {key for key, exists in zip(unfiled, found[len(keys):], strict=True) if exists}
+        found = found[:len(keys)]
         if any(tracking_id is None for tracking_id, _ in found):
-            return None
-        return [(tracking_id.decode(), (state or b"pending").decode()) for tracking_id, state in found]
+            return None, held
+        return [(tracking_id.decode(), (state or b"pending").decode()) for tracking_id, state in found], held
+
+    @staticmethod
+    def _unfiled_hashes(sources: Iterable[str | None]) -> list[str]:
+        """The unfiled-message hashes (`gateway.unfiled`) of the channels of `sources`: one a channel."""
+        return sorted({unfiled_entry(source, "")[0] for source in set(sources) if source})
+
+    def _forget_unfiled(self, filed: Iterable[tuple[str | None, str, str]], held: set[str]) -> None:
+        """Forget the messages kept unfiled (`gateway.unfiled`) that `filed` (source, provider message id, Tracking
+        ID) has just filed: a later delivery of one (the provider's retry, a poller reading it again, after an upgrade
+        or a passing bug). Asked only of the channels whose hash `held` names (the claim script saw it hold any), so
+        a channel with none pays nothing. Their channel's health names the newest message left, or none. The reports
+        are durable already: a failure here is logged, not raised, and leaves the entry to `lapor-gateway unfiled
+        retry`, which finds its report filed (the dedup claim)."""
+        entries: dict[tuple[str, str], str] = {}
+        for source, provider_id, tracking_id in filed:
+            if source and (entry := unfiled_entry(source, provider_id))[0] in held:
+                entries.setdefault(entry, tracking_id)
+        if not entries:
+            return
+        try:
+            store = UnfiledMessages(self._redis)
+            forgotten = store.forget_filed(list(entries))
+            for channel, _, entry in forgotten:
+                log.warning("message.unfiled_filed", channel=channel, tracking_id=entries[entry])
+            if forgotten:
+                from gateway.health import HealthSignals  # only here: intake alone imports no health check
+
+                signals = HealthSignals(self._redis)
+                for channel in sorted({channel for channel, _, _ in forgotten}):
+                    signals.unfiled_left(channel, store.newest(channel))
+        except Exception as error:  # a RedisError, or a bug: the reports are filed, and their callers must hear so
+            log.warning("intake.unfiled_not_forgotten", error=type(error).__name__, count=len(entries))
 
     def _store(self, items: dict[str, tuple[bytes | str, str | None]], *, hold: bool = False) -> None:
         """One MULTI/EXEC: every envelope, its claim marked committed, and the forward jobs (or, with `hold`, the
@@ -320,8 +382,10 @@ class Intake:
             self._held_since + self._settings.intake.forward_linger_ms / 1000)
         return max(0.0, due - now, self._release_not_before - now)
 
-    def _commit(self, drafts: Sequence[ReportDraft], *, hold: bool = False) -> list[Receipt]:
+    def _commit(self, drafts: Sequence[ReportDraft], *, hold: bool = False,
+                received: Sequence[ReportDraft | None] | None = None) -> list[Receipt]:
         keys = [dedup_key(draft.channel.value, draft.channel_message_id) for draft in drafts]
+        unfiled = self._unfiled_hashes(draft.source for draft in drafts)
         candidates: list[str] = []
         try:
             candidates.extend(self._allocator.mint() for _ in drafts)
@@ -334,12 +398,13 @@ class Intake:
                 raise
             # No new ID can be minted, but a message claimed before (a provider's retry of one it was answered for)
             # needs none: it gets its Tracking ID back. Looked up only here, so the usual commit costs no more.
-            claims = self._existing_claims(keys)
-            if claims is None:
+            found, held = self._existing_claims(keys, unfiled)
+            if found is None:
                 raise
+            claims = found
             candidates = [tracking_id for tracking_id, _ in claims]  # nothing minted, nothing to give back
         else:
-            claims = self._run_claims(keys, candidates)
+            claims, held = self._claim_batch(keys, candidates, unfiled)
         receipts: list[Receipt] = []
         to_store: dict[str, tuple[bytes | str, str | None]] = {}
         for draft, key, candidate, (tracking_id, state) in zip(drafts, keys, candidates, claims, strict=True):
@@ -350,6 +415,11 @@ class Intake:
             receipts.append(Receipt(tracking_id=tracking_id, duplicate=state != "new"))
         if to_store:
             self._store(to_store, hold=hold)
+        if held:  # a channel of the batch holds messages kept unfiled: those filed now go
+            filed = [*zip(drafts, receipts, strict=True),
+                     *(zip(received, receipts, strict=True) if received is not None else ())]
+            self._forget_unfiled([(draft.source, draft.channel_message_id, receipt.tracking_id)
+                                  for draft, receipt in filed if draft is not None], held)
         return receipts
 
     # -- the disk spool ------------------------------------------------------------------------------------
@@ -468,7 +538,8 @@ class Intake:
         # answered (its check, `_unchecked_reserve`, went with it): a Redis that came back behind them must not
         # lease them again. A no-op (one round trip per batch) when the sequence is past them, as it normally is.
         self._sequence_past(max(int(record.tracking_id[:-1]) for record in records))
-        claims = self._run_claims([r.dedup_key for r in records], [r.tracking_id for r in records])
+        unfiled = self._unfiled_hashes(record.envelope.get("source") for record in records)
+        claims, held = self._claim_batch([r.dedup_key for r in records], [r.tracking_id for r in records], unfiled)
         to_store: dict[str, tuple[bytes | str, str | None]] = {}
         for record, (tracking_id, state) in zip(records, claims, strict=True):
             if tracking_id == record.tracking_id:
@@ -480,6 +551,10 @@ class Intake:
                     to_store[record.tracking_id] = (orjson.dumps(envelope), None)
         if to_store:
             self._store(to_store)
+        if held:  # filed from the spool: a message kept unfiled goes as it would have from the webhook
+            self._forget_unfiled([(record.envelope.get("source"), str(record.envelope.get("channel_message_id")),
+                                   tracking_id) for record, (tracking_id, _) in zip(records, claims, strict=True)],
+                                 held)
         for record in records:  # in Redis now, a retry answered from its claim: this process's own record forgotten
             if self._spooled_ids.get(record.dedup_key) == record.tracking_id:
                 self._spooled_ids.pop(record.dedup_key, None)
@@ -590,7 +665,11 @@ class Intake:
                 else:
                     earlier[key] = index
         fresh = [index for index in range(len(batch)) if index not in answered]
-        committed = dict(zip(fresh, self.commit([drafts[index] for index in fresh], hold=hold), strict=True))
+        # A same-text repeat is filed under its first's id: the message as it came is filed all the same.
+        received = [None if drafts[index] is batch[index].draft else batch[index].draft for index in fresh]
+        mapped = any(draft is not None for draft in received)
+        committed = dict(zip(fresh, self.commit([drafts[index] for index in fresh], hold=hold,
+                                                received=received if mapped else None), strict=True))
         receipts: list[Receipt] = []
         for index, (item, draft, key) in enumerate(zip(batch, drafts, keys, strict=True)):
             settled = answered.get(index, committed.get(index))

@@ -6,7 +6,8 @@ channel stuck on one message, only `poller.crashed` in the log. An SMS that met 
 does not retry: its words were lost. Now each is kept whole (the message as the channel built it) with the error's
 type and where it was raised (never its words, which may quote the message), the channel turns degraded while any is
 kept (health rule `unfiled`), and `lapor-gateway unfiled retry` files it once the bug is mended. A Redis failure
-while keeping a mention raises: the poller keeps its cursor, and nothing is lost.
+while keeping a mention raises: the poller keeps its cursor, and nothing is lost. A later delivery of the same message
+filed as any (the provider's retry, a poller reading it again) forgets it too (`gateway.intake`, `forget_filed`).
 
 The e-mail channel keeps its own equivalent, on disk: the mail quarantine (`channels.email.store.Quarantine`).
 """
@@ -14,6 +15,7 @@ The e-mail channel keeps its own equivalent, on disk: the mail quarantine (`chan
 from __future__ import annotations
 
 import traceback
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +24,7 @@ from typing import Any
 import orjson
 from redis import Redis
 
+from gateway.metrics import health_channel
 from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.inbound import InboundMessage
 
@@ -29,6 +32,11 @@ from normalizer.inbound import InboundMessage
 UNFILED_KEY = "lapor:unfiled:{channel}"
 # The project's own top directories: the frame named as where an error was raised is the innermost one of ours.
 _OWN_CODE = ("channels", "gateway", "normalizer", "workers")
+
+
+def unfiled_entry(source: str, provider_message_id: str) -> tuple[str, str]:
+    """Where a message of `source` is kept unfiled: its channel's hash (the channel's health name) and its field."""
+    return UNFILED_KEY.format(channel=health_channel(source)), f"{source}:{provider_message_id}"
 
 
 def failure_site(error: BaseException) -> str:
@@ -88,7 +96,7 @@ class UnfiledMessages:
     def keep(self, channel: str, message: InboundMessage, error: BaseException, now: float) -> UnfiledMessage:
         """Keep `message` (raises RedisError when Redis does not take it). Kept again after a failed retry, it keeps
         its first time."""
-        key, field = UNFILED_KEY.format(channel=channel), f"{message.source}:{message.provider_message_id}"
+        key, field = UNFILED_KEY.format(channel=channel), unfiled_entry(message.source, message.provider_message_id)[1]
         earlier = self._redis.hget(key, field)
         try:
             first = float(orjson.loads(earlier)["unfiled_at"]) if earlier is not None else now
@@ -140,3 +148,27 @@ class UnfiledMessages:
     def release(self, kept: UnfiledMessage) -> None:
         """Forget an unfiled message once it is filed."""
         self._redis.hdel(UNFILED_KEY.format(channel=kept.channel), kept.key)
+
+    def forget_filed(self, entries: Sequence[tuple[str, str]]) -> list[tuple[str, str, tuple[str, str]]]:
+        """Forget the messages at `entries` (hash, field: `unfiled_entry`), filed by a later delivery of their own, in
+        one round trip; those that were kept, as (channel, field, their entry). Raises RedisError."""
+        pipe = self._redis.pipeline(transaction=False)
+        for key, field in entries:
+            pipe.hdel(key, field)
+        prefix = UNFILED_KEY.format(channel="")
+        return [(entry[0].removeprefix(prefix), entry[1], entry)
+                for entry, gone in zip(entries, pipe.execute(), strict=True) if gone]
+
+    def newest(self, channel: str) -> tuple[float, str] | None:
+        """When the newest message still kept unfiled on `channel` was kept, and why; None when none is (or none can
+        be read back)."""
+        newest: tuple[float, str] | None = None
+        for raw in self._redis.hvals(UNFILED_KEY.format(channel=channel)):
+            try:
+                entry = orjson.loads(raw)
+                at, error, where = float(entry["unfiled_at"]), str(entry["error"]), str(entry.get("where") or "")
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                continue
+            if newest is None or at > newest[0]:
+                newest = (at, f"{error} at {where}" if where else error)
+        return newest

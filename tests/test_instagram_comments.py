@@ -520,6 +520,46 @@ async def test_a_comment_the_gateway_fails_to_file_is_kept_and_the_channel_goes_
     assert "failed to file" not in str(instagram_health(redis, settings)["reason"])
 
 
+async def test_a_comment_kept_unfiled_is_forgotten_once_its_webhook_sent_again_is_filed(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A comment kept unfiled (a bug its words met) whose webhook Instagram sends again once the bug is gone (an
+    upgrade, or a bug that passed) is filed by the poller as any: its entry stayed, the channel degraded and the
+    comment listed as unfiled though it had a Tracking ID, until an operator's retry. It goes as it is filed now,
+    said in the log (no word of it, no handle), and the channel's health recovers."""
+    import channels.social
+    from gateway.unfiled import UnfiledMessages
+
+    bug = {"present": True}
+    normalize = channels.social.normalize
+
+    def normalize_with_a_bug(message: Any, **options: Any) -> Any:
+        if bug["present"] and message.provider_message_id == SARI["id"]:
+            raise ValueError("a bug")
+        return normalize(message, **options)
+
+    monkeypatch.setattr(channels.social, "normalize", normalize_with_a_bug)
+    assert (await post_webhook(gateway, fixture_bytes(ADDRESSED))).status_code == 200
+    poll(settings, redis)
+    (kept,), _ = UnfiledMessages(redis).list()
+    assert (kept.channel, kept.key) == ("instagram", f"instagram:{SARI['id']}") and SARI["id"] not in reports(redis)
+    assert instagram_health(redis, settings)["state"] == "degraded"
+
+    bug["present"] = False
+    assert (await post_webhook(gateway, fixture_bytes(ADDRESSED))).status_code == 200  # Instagram sends it again
+    poll(settings, redis)
+
+    filed = reports(redis)[SARI["id"]]
+    assert UnfiledMessages(redis).list() == ([], 0)
+    (forgotten,) = [line for line in log_events(log_stream) if line["event"] == "message.unfiled_filed"]
+    assert (forgotten["channel"], forgotten["tracking_id"]) == ("instagram", filed["tracking_id"]), forgotten
+    assert "Sukamaju" not in log_stream.getvalue() and SARI["from"]["username"] not in log_stream.getvalue()
+    health = instagram_health(redis, settings)
+    assert health["state"] == "ok" and "failed to file" not in str(health["reason"]), health
+    assert redis.hget("lapor:health:signals:instagram", "unfiled_at") is None
+
+
 async def test_a_stored_comment_the_grammar_now_fails_on_stops_no_round(
     gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

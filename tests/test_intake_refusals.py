@@ -234,3 +234,61 @@ async def test_an_sms_a_bug_failed_to_file_is_kept_unfiled_and_filed_by_the_retr
     stored = orjson.loads(redis.get(f"lapor:envelope:{filed}"))
     assert (stored["text"], stored["anonymous"], stored["channel"]) == (text.removesuffix(" #anonim"), True, "sms")
     assert UnfiledMessages(redis).list() == ([], 0)
+
+
+@pytest.mark.parametrize(("channel", "forgetting_fails"), [
+    pytest.param("sms-twilio", False, id="twilio"),
+    pytest.param("sms-aggregator", False, id="aggregator"),
+    pytest.param("sms-twilio", True, id="twilio-redis-fails-while-forgetting"),
+])
+async def test_an_sms_kept_unfiled_is_forgotten_once_its_webhook_sent_again_is_filed(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch, channel: str,
+    forgetting_fails: bool,
+) -> None:
+    """An SMS kept unfiled (a bug it met) whose webhook the provider sends again once the bug is gone (an upgrade, a
+    bug that passed) is filed as any: its entry stayed, the channel degraded and the SMS listed as unfiled though it
+    had a Tracking ID, until an operator's retry. It goes as it is filed now, said in the log (no word of it, no
+    number), and the channel's health recovers. A Redis that fails while forgetting it fails no filing: the entry
+    stays for the retry, which finds the report filed."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from gateway.unfiled import UnfiledMessages
+
+    settings = test_env.settings()
+    text = "Pungli di kantor kelurahan Cibeunying oleh oknum petugas"
+    async with serving_gateway(settings, redis, app=create_app(settings, redis, BrokenIntake(redis, settings))
+                               ) as server:
+        assert (await send(server, channel, 8, text)).status_code == 200
+    (kept,), _ = UnfiledMessages(redis).list()
+    assert kept.channel == channel and not list(redis.scan_iter("lapor:envelope:*"))
+
+    if forgetting_fails:
+        def fails(*_: object) -> None:
+            raise RedisConnectionError("Redis went away")
+
+        monkeypatch.setattr(UnfiledMessages, "forget_filed", fails)
+    async with serving_gateway(settings, redis) as server:  # the bug mended: the provider sends the SMS again
+        answer = await send(server, channel, 8, text)
+        assert answer.status_code == 200, answer.text
+        (envelope,) = [orjson.loads(redis.get(key)) for key in redis.scan_iter("lapor:envelope:*")]
+        filed = envelope["tracking_id"]
+        if channel == "sms-twilio":
+            assert render("ack", tracking_id=filed) in answer.text, answer.text
+        document = (await server.client.get("/v1/status")).json()
+
+    events = log_events(log_stream)
+    if forgetting_fails:  # filed all the same; the entry is the retry's, which finds its report
+        assert UnfiledMessages(redis).list()[0] == [kept]
+        (failed,) = [line for line in events if line["event"] == "intake.unfiled_not_forgotten"]
+        assert failed["error"] == "ConnectionError"
+        assert "failed to file" in str(channel_of(document, channel)["reason"])
+        retried = run_cli(["unfiled", "retry", kept.key], test_env.process_env(COLUMNS="200"))
+        assert retried.returncode == 0 and f"filed as {filed} (already filed)" in retried.stdout, retried.stdout
+        assert UnfiledMessages(redis).list() == ([], 0)
+        return
+    assert UnfiledMessages(redis).list() == ([], 0)
+    (forgotten,) = [line for line in events if line["event"] == "message.unfiled_filed"]
+    assert (forgotten["channel"], forgotten["tracking_id"]) == (channel, filed), forgotten
+    assert "Cibeunying" not in log_stream.getvalue() and "234567890" not in log_stream.getvalue()
+    assert (channel_of(document, channel)["state"], document["overall"]) == ("ok", "ok"), document
+    assert redis.hget(f"lapor:health:signals:{channel}", "unfiled_at") is None
