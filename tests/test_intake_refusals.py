@@ -292,3 +292,29 @@ async def test_an_sms_kept_unfiled_is_forgotten_once_its_webhook_sent_again_is_f
     assert "Cibeunying" not in log_stream.getvalue() and "234567890" not in log_stream.getvalue()
     assert (channel_of(document, channel)["state"], document["overall"]) == ("ok", "ok"), document
     assert redis.hget(f"lapor:health:signals:{channel}", "unfiled_at") is None
+
+
+async def test_an_sms_kept_unfiled_sent_again_as_a_same_text_repeat_is_forgotten(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """The SMS kept unfiled, sent again after its citizen sent the same text anew (filed), is that report's repeat
+    (`twilio.same_text_window_seconds`): filed under the first's id, it is forgotten all the same."""
+    from gateway.unfiled import UnfiledMessages
+
+    settings = test_env.settings()
+    text = "Lampu jalan mati di gang Kenari sejak seminggu"
+    async with serving_gateway(settings, redis, app=create_app(settings, redis, BrokenIntake(redis, settings))
+                               ) as server:
+        assert (await send(server, "sms-twilio", 9, text)).status_code == 200
+    (kept,), _ = UnfiledMessages(redis).list()
+    async with serving_gateway(settings, redis) as server:
+        first = await send(server, "sms-twilio", 10, text)  # the citizen sends it anew: a report
+        (envelope,) = [orjson.loads(redis.get(key)) for key in redis.scan_iter("lapor:envelope:*")]
+        filed = envelope["tracking_id"]
+        assert render("ack", tracking_id=filed) in first.text and UnfiledMessages(redis).list()[0] == [kept]
+        again = await send(server, "sms-twilio", 9, text)  # Twilio sends the kept one again
+        assert render("duplicate", tracking_id=filed) in again.text, again.text
+    assert UnfiledMessages(redis).list() == ([], 0)
+    assert len(list(redis.scan_iter("lapor:envelope:*"))) == 1
+    (forgotten,) = [line for line in log_events(log_stream) if line["event"] == "message.unfiled_filed"]
+    assert (forgotten["channel"], forgotten["tracking_id"]) == ("sms-twilio", filed), forgotten
