@@ -981,7 +981,7 @@ def unfiled_retry(
     _say_damaged(damaged)
     for key in sorted(set(keys or []) - {entry.key for entry in entries} - {key for _, key in damaged}):
         console.print(f"no unfiled message has the key {escape(key)} (see `lapor-gateway unfiled list`)")
-    intake = Intake(redis, settings)
+    intake = Intake(redis, settings, forget_unfiled=False)  # each forgotten below, once filed whole
     filed = 0
     try:
         for entry in chosen:

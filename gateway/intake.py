@@ -155,9 +155,14 @@ class Intake:
     from the allocator's reserve, and `replay_spool` moves them into Redis, in order, once it answers again.
     """
 
-    def __init__(self, redis: Redis, settings: Settings, spool: Spool | None = None) -> None:
+    def __init__(self, redis: Redis, settings: Settings, spool: Spool | None = None, *,
+                 forget_unfiled: bool = True) -> None:
         self._redis = redis
         self._settings = settings
+        # Whether a message kept unfiled is forgotten once filed here (`_forget_unfiled`): not by `lapor-gateway
+        # unfiled retry`, which forgets one itself once it went through whole (one that raises after its commit,
+        # a bug in its reply, stays kept).
+        self._forget_unfiled_filed = forget_unfiled
         self._claim = redis.register_script(_CLAIM_SCRIPT)
         self._raise_sequence = redis.register_script(_RAISE_SEQUENCE_SCRIPT)
         self._spool = spool
@@ -300,9 +305,11 @@ class Intake:
             return None, held
         return [(tracking_id.decode(), (state or b"pending").decode()) for tracking_id, state in found], held
 
-    @staticmethod
-    def _unfiled_hashes(sources: Iterable[str | None]) -> list[str]:
-        """The unfiled-message hashes (`gateway.unfiled`) of the channels of `sources`: one a channel."""
+    def _unfiled_hashes(self, sources: Iterable[str | None]) -> list[str]:
+        """The unfiled-message hashes (`gateway.unfiled`) of the channels of `sources`, one a channel; none when this
+        intake forgets none."""
+        if not self._forget_unfiled_filed:
+            return []
         return sorted({unfiled_entry(source, "")[0] for source in set(sources) if source})
 
     def _forget_unfiled(self, filed: Iterable[tuple[str | None, str, str]], held: set[str]) -> None:

@@ -560,6 +560,52 @@ async def test_a_comment_kept_unfiled_is_forgotten_once_its_webhook_sent_again_i
     assert redis.hget("lapor:health:signals:instagram", "unfiled_at") is None
 
 
+async def test_a_retry_that_fails_after_filing_its_comment_keeps_it_unfiled(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, monkeypatch: pytest.MonkeyPatch,
+    test_env: TestEnvironment,
+) -> None:
+    """`lapor-gateway unfiled retry` forgets a message once it went through whole: one whose report it filed before
+    a bug raised (its reply) still fails, and stays kept, as the command says; the next retry files it once."""
+    from typer.testing import CliRunner
+
+    import channels.social
+    from gateway import cli
+    from gateway.cli import app
+    from gateway.unfiled import UnfiledMessages
+
+    bug = {"present": True}
+    normalize, job = channels.social.normalize, channels.social.MentionIntake._job
+
+    def normalize_with_a_bug(message: Any, **options: Any) -> Any:
+        if bug["present"]:
+            raise ValueError("a bug")
+        return normalize(message, **options)
+
+    def job_with_a_bug(self: Any, message: Any, *args: Any) -> Any:
+        if bug["present"]:
+            raise ValueError("a bug in the reply")
+        return job(self, message, *args)
+
+    monkeypatch.setattr(channels.social, "normalize", normalize_with_a_bug)
+    assert (await post_webhook(gateway, fixture_bytes(ADDRESSED))).status_code == 200
+    poll(settings, redis)
+    (kept,), _ = UnfiledMessages(redis).list()
+
+    monkeypatch.setattr(channels.social, "normalize", normalize)  # a half-mended bug: the reply still fails
+    monkeypatch.setattr(channels.social.MentionIntake, "_job", job_with_a_bug)
+    for name, value in {**test_env.values, **INSTAGRAM_ENV}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(cli.console, "width", 200)
+    still = CliRunner().invoke(app, ["unfiled", "retry", kept.key], env={"COLUMNS": "200"})
+    assert still.exit_code == 1 and f"{kept.key}: still fails: ValueError" in still.output, still.output
+    assert SARI["id"] in reports(redis) and UnfiledMessages(redis).list()[0] == [kept]
+
+    bug["present"] = False
+    retried = CliRunner().invoke(app, ["unfiled", "retry", "--all"], env={"COLUMNS": "200"})
+    assert retried.exit_code == 0 and "released 1 of 1 unfiled message(s)" in retried.output, retried.output
+    assert list(reports(redis)) == [SARI["id"]] and UnfiledMessages(redis).list() == ([], 0)
+
+
 async def test_a_stored_comment_the_grammar_now_fails_on_stops_no_round(
     gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
