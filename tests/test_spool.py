@@ -1727,3 +1727,27 @@ async def test_a_providers_retry_of_a_repeat_in_the_batch_of_its_first_during_an
     retried = await asyncio.gather(*(intake.submit(draft(f"send-{n}", "LAPOR air PDAM mati"), short_window)
                                      for n in range(3)))
     assert {r.tracking_id for r in retried} == {receipts[0].tracking_id}, retried
+
+
+def test_a_message_kept_unfiled_and_sent_again_during_an_outage_is_forgotten_when_its_spooled_report_is_replayed(
+    intake: Intake, own_redis: EmbeddedRedis
+) -> None:
+    """A message kept unfiled (`gateway.unfiled`) whose provider sends it again while Redis is down is filed into the
+    spool: its entry cannot go then, and goes once the spool is replayed into Redis."""
+    from gateway.unfiled import UnfiledMessages
+    from normalizer.inbound import InboundMessage
+
+    redis = Redis.from_url(own_redis.url)
+    message = InboundMessage(channel=Channel.SMS, source="sms-twilio", provider_message_id="SM-kept",
+                             sender_kind=SenderKind.MSISDN, sender_address="+6281234567890", text="Jalan rusak",
+                             received_at=datetime(2026, 11, 22, tzinfo=UTC))
+    UnfiledMessages(redis).keep("sms-twilio", message, RuntimeError("a bug"), time.time())
+    intake.commit([draft("before")])  # the reserve of Tracking IDs the spool mints from
+    own_redis.stop()
+    (spooled,) = intake.commit([draft("SM-kept").model_copy(update={"source": "sms-twilio"})])
+    assert spooled.spooled
+    own_redis.start()
+    assert len(UnfiledMessages(redis).list()[0]) == 1
+    assert intake.replay_spool() == 1
+    assert UnfiledMessages(redis).list() == ([], 0)
+    assert orjson.loads(redis.get(envelope_key(spooled.tracking_id)))["channel_message_id"] == "SM-kept"
