@@ -562,7 +562,7 @@ async def test_a_comment_kept_unfiled_is_forgotten_once_its_webhook_sent_again_i
 
 async def test_a_retry_that_fails_after_filing_its_comment_keeps_it_unfiled(
     gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, monkeypatch: pytest.MonkeyPatch,
-    test_env: TestEnvironment,
+    test_env: TestEnvironment, log_stream: io.StringIO,
 ) -> None:
     """`lapor-gateway unfiled retry` forgets a message once it went through whole: one whose report it filed before
     a bug raised (its reply) still fails, and stays kept, as the command says; the next retry files it once."""
@@ -604,6 +604,7 @@ async def test_a_retry_that_fails_after_filing_its_comment_keeps_it_unfiled(
     retried = CliRunner().invoke(app, ["unfiled", "retry", "--all"], env={"COLUMNS": "200"})
     assert retried.exit_code == 0 and "released 1 of 1 unfiled message(s)" in retried.output, retried.output
     assert list(reports(redis)) == [SARI["id"]] and UnfiledMessages(redis).list() == ([], 0)
+    assert not [text for text in (still.output, retried.output, log_stream.getvalue()) if "Sukamaju" in text]
 
 
 async def test_a_stored_comment_the_grammar_now_fails_on_stops_no_round(
