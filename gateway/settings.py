@@ -482,8 +482,15 @@ REQUIRED_SECRETS: tuple[tuple[str, str, str], ...] = (
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    with path.open("rb") as handle:
-        return tomllib.load(handle)
+    """A configuration file, or a SettingsError naming it and where it cannot be read: a syntax error in it ended
+    every command and process on a TOMLDecodeError traceback that named no file."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{path} is not valid TOML: {error}: mend it (or restore it from the release)") from None
+    except OSError as error:
+        raise SettingsError(f"{path} cannot be read: {error.strerror or type(error).__name__}") from None
 
 
 def _merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
@@ -564,12 +571,12 @@ def settings_warnings(settings: Settings) -> list[str]:
 
 
 def unknown_variables(environ: Mapping[str, str] | None = None,
-                      config_dir: Path = CONFIG_DIR) -> list[tuple[str, str | None]]:
+                      config_dir: Path | None = None) -> list[tuple[str, str | None]]:
     """`LAPOR_*` variables that name no setting, each with the closest one's name (or None). Such a variable is
     ignored, so a misspelt override (`LAPOR_ATTACHMENTS_FETCH_BATCH_SECONDS` for `LAPOR_ATTACHMENTS_BATCH_SECONDS`,
     `LAPOR_HTTP_HOSTS`) left the default in force without a word: the processes say so at start."""
     environ = os.environ if environ is None else environ
-    raw = _read_toml(config_dir / "defaults.toml")
+    raw = _read_toml((CONFIG_DIR if config_dir is None else config_dir) / "defaults.toml")
     known = {env_name(section, key) for section, value in raw.items() if isinstance(value, dict) for key in value}
     known |= {env_name(None, key) for key, value in raw.items() if not isinstance(value, dict)}
     return [(name, next(iter(difflib.get_close_matches(name, known, n=1, cutoff=0.8)), None))
@@ -586,9 +593,11 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def load_settings(environ: Mapping[str, str] | None = None, config_dir: Path = CONFIG_DIR) -> Settings:
-    """Build the settings for this process; raises SettingsError naming what is wrong."""
+def load_settings(environ: Mapping[str, str] | None = None, config_dir: Path | None = None) -> Settings:
+    """Build the settings for this process (from `config_dir`, by default CONFIG_DIR); raises SettingsError naming what
+    is wrong."""
     environ = os.environ if environ is None else environ
+    config_dir = CONFIG_DIR if config_dir is None else config_dir
     raw = _read_toml(config_dir / "defaults.toml")
     profile = environ.get(env_name(None, "profile"), raw.get("profile", "production"))
     if profile == "development":

@@ -608,3 +608,29 @@ def test_a_command_warns_of_x_replies_with_an_expiring_token_on_stderr() -> None
     assert json.loads(done.stdout)["overall"] == "down"  # --json is still one document
     assert "warning: X replies are posted with LAPOR_X_USER_ACCESS_TOKEN" in done.stderr
     assert "token-never-shown" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("broken", ["defaults.toml", "development.toml"])
+def test_a_config_file_with_a_syntax_error_is_a_configuration_error_naming_it(
+        broken: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployer's edit that left a config file unparsable (an unclosed `[section`, a value missing) ended every
+    command and process on a TOMLDecodeError traceback naming no file. It is a configuration error, exit 2, naming
+    the file and the line."""
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+
+    for name in ("defaults.toml", "development.toml"):
+        (tmp_path / name).write_text((CONFIG_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    with (tmp_path / broken).open("a", encoding="utf-8") as handle:
+        handle.write("\n[http\n")
+    with pytest.raises(SettingsError, match=rf"{re.escape(str(tmp_path / broken))} is not valid TOML: .*line"):
+        load_settings({"LAPOR_PROFILE": "development"}, config_dir=tmp_path)
+
+    monkeypatch.setattr("gateway.settings.CONFIG_DIR", tmp_path)
+    result = CliRunner().invoke(app, ["deadletters", "list"], env={
+        "LAPOR_PROFILE": "development", "REDIS_URL": "redis://127.0.0.1:1/0", "COLUMNS": "300"})
+
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.output.startswith(f"configuration error: {tmp_path / broken} is not valid TOML"), result.output
