@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import logging
 import os
 import re
 import tomllib
@@ -178,8 +179,22 @@ class TwilioSettings(_Section):
     same_text_window_seconds: int = Field(ge=1)  # as the aggregator's
 
 
+# The levels `gateway.logs.configure_logging` knows, as the standard library names them (any case; warn and fatal
+# too).
+LOG_LEVELS = tuple(name.lower() for name in logging.getLevelNamesMapping() if name != "NOTSET")
+
+
 class LoggingSettings(_Section):
     level: str
+
+    @field_validator("level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        """Any other name (`verbose`, `warn `, a typo) was logged at info without a word: debug lines asked for at
+        2 a.m. never came, and errors-only stayed as chatty as before."""
+        if value.strip().lower() not in LOG_LEVELS:
+            raise ValueError(f"not a log level: {value!r}; one of {', '.join(LOG_LEVELS)}")
+        return value.strip().lower()
 
 
 class AggregatorSettings(_Section):
@@ -590,6 +605,8 @@ def _where(loc: tuple[int | str, ...]) -> str:
         return f"{path} (REDIS_URL)"
     if len(loc) >= 2 and all(isinstance(part, str) for part in loc[:2]):  # an item of a list: queues.retry_intervals.2
         return f"{path} ({env_name(str(loc[0]), str(loc[1]))})"
+    if len(loc) == 1 and isinstance(loc[0], str):  # a top-level key: `profile (LAPOR_PROFILE)`, as a section's
+        return f"{path} ({env_name(None, loc[0])})"
     return path
 
 

@@ -634,3 +634,28 @@ def test_a_config_file_with_a_syntax_error_is_a_configuration_error_naming_it(
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert result.output.startswith(f"configuration error: {tmp_path / broken} is not valid TOML"), result.output
+
+
+@pytest.mark.parametrize(("variable", "value", "said"), [
+    pytest.param("LAPOR_PROFILE", "staging", "profile (LAPOR_PROFILE): Input should be 'production' or 'development'",
+                 id="unknown-profile"),
+    pytest.param("LAPOR_PROFILE", "", "profile (LAPOR_PROFILE)", id="empty-profile"),
+    pytest.param("LAPOR_LOGGING_LEVEL", "verbose", "logging.level (LAPOR_LOGGING_LEVEL): Value error, not a log level: "
+                 "'verbose'; one of", id="unknown-log-level"),
+    pytest.param("LAPOR_LOGGING_LEVEL", "", "logging.level (LAPOR_LOGGING_LEVEL)", id="empty-log-level"),
+])
+def test_a_command_refuses_a_profile_or_log_level_it_does_not_know_naming_its_variable(
+        variable: str, value: str, said: str) -> None:
+    """An unknown log level was logged at info without a word (debug lines asked for never came); an unknown
+    profile was refused as `profile`, a name no operator sets: the variable is named, as a section's are."""
+    environ = {**os.environ, **PRODUCTION_SECRETS, "LAPOR_PROFILE": "development", variable: value,
+               "REDIS_URL": "redis://127.0.0.1:1/0", "COLUMNS": "300"}
+    done = run_cli(["status"], environ, cwd=CONFIG_DIR.parent)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert done.stdout.startswith("configuration error: invalid settings: " + said), done.stdout
+
+
+@pytest.mark.parametrize("value", ["DEBUG", " warning ", "warn", "Error"])
+def test_a_log_level_is_taken_in_any_case(value: str) -> None:
+    assert load_settings({**PRODUCTION_SECRETS, "LAPOR_LOGGING_LEVEL": value}).logging.level == value.strip().lower()
