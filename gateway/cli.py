@@ -262,6 +262,9 @@ def serve() -> None:
         log.error("gateway.refused_to_start", reason="spool_not_writable", detail=str(error))
         console.print(f"[red]refusing to start:[/red] {error}")
         raise typer.Exit(2) from None
+    except SettingsError as error:  # the health rules file (gateway.health.RulesError)
+        log.error("gateway.refused_to_start", reason="configuration_error", detail=str(error))
+        _cannot_start("configuration error:", f" {error}", error="configuration_error", as_json=False)
     settle_heap()
     _run_web_app(app_, "gateway", settings.http.host, settings.http.port, "LAPOR_HTTP_PORT",
                  together_with="LAPOR_PUBLIC_URL", host_setting="LAPOR_HTTP_HOST",
@@ -1047,8 +1050,12 @@ def status(
     # document, and `status --json | jq` failed on it just when a queue was in trouble.
     settings = _settings(log_stream=sys.stderr, as_json=as_json)
     redis = redis_connection(_require_redis_url(settings, as_json=as_json), timeout=3)
-    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir,
-                            disabled=disabled_channels(settings), polled=polled_accounts(settings))
+    try:
+        rules = load_rules(settings.health.rules_path())
+    except SettingsError as error:
+        _cannot_start("configuration error:", f" {error}", error="configuration_error", as_json=as_json)
+    monitor = HealthMonitor(redis, rules, data_dir=settings.data_dir, disabled=disabled_channels(settings),
+                            polled=polled_accounts(settings))
     try:
         # A Redis that is not the deployment's (a wrong database number) read as one gave "overall: OK" while its
         # rules' grace ran, and got the monitor's keys written into it: it is said so, and nothing is written.

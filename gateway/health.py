@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 from rq import Queue
@@ -59,6 +59,7 @@ from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
 from gateway.outage import failed_key, redis_words, wrong_type
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSerializer, queue
+from gateway.settings import SettingsError
 from gateway.spool import REPLAY_STUCK_FRESH_SECONDS, REPLAY_STUCK_KEY, SPOOL_DIR, Spool, redis_time
 from gateway.tracking import SEQUENCE_KEY
 from gateway.transactions import after_commit, commit
@@ -225,15 +226,43 @@ class HealthRules(BaseModel):
         return self.channels if UNATTRIBUTED in self.channels else (*self.channels, UNATTRIBUTED)
 
 
+class RulesError(SettingsError):
+    """The health rules file (health.rules_file) is missing, unparsable or says what no rule reads."""
+
+
 def load_rules(path: Path) -> HealthRules:
-    """Read config/health.toml: `channels` (the list), `[defaults]`, and one `[channel.<name>]` per override."""
-    with path.open("rb") as handle:
-        raw = tomllib.load(handle)
-    overrides = {name: dict(values) for name, values in raw.get("channel", {}).items()}
-    for values in overrides.values():
-        ChannelRules(**values)  # fail at start-up on a misspelt key, not at the first evaluation
-    return HealthRules(channels=tuple(raw["channels"]), defaults=ChannelRules(**raw.get("defaults", {})),
-                       overrides=overrides)
+    """Read config/health.toml: `channels` (the list), `[defaults]`, and one `[channel.<name>]` per override. What
+    cannot be read is a RulesError naming the file and the setting that points to it: a missing file, a syntax error
+    or a misspelt key ended `serve` and `status` on a traceback (`status` exit 1, as no state it knows)."""
+    where = f"the health rules file {path} (health.rules_file, LAPOR_HEALTH_RULES_FILE)"
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise RulesError(f"{where} is not valid TOML: {error}") from None
+    except OSError as error:
+        raise RulesError(f"{where} cannot be read: {error.strerror or type(error).__name__}") from None
+    if not isinstance(raw.get("channels"), list) or not all(isinstance(name, str) for name in raw["channels"]):
+        raise RulesError(f"{where} names no channels: it needs `channels = [...]`, a list of channel names")
+
+    def table(name: str, values: Any) -> dict[str, Any]:
+        """A table of rules, checked: a misspelt key fails at start-up, not at the first evaluation."""
+        if not isinstance(values, dict):
+            raise RulesError(f"{where}: [{name}] must be a table of rule = value")
+        try:
+            ChannelRules(**values)
+        except ValidationError as error:
+            raise RulesError(f"{where}: " + "; ".join(
+                f"[{name}] {'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
+            )) from None
+        return values
+
+    channels = raw.get("channel", {})
+    if not isinstance(channels, dict):
+        raise RulesError(f"{where}: [channel.<name>] must be tables of rule = value")
+    overrides = {name: dict(table(f"channel.{name}", values)) for name, values in channels.items()}
+    defaults = ChannelRules(**table("defaults", raw.get("defaults", {})))
+    return HealthRules(channels=tuple(raw["channels"]), defaults=defaults, overrides=overrides)
 
 
 # -- Signals and what the rules see ------------------------------------------------------------------------------------

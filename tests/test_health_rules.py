@@ -13,6 +13,7 @@ from gateway.health import (
     ChannelSignals,
     Held,
     QueueStats,
+    RulesError,
     State,
     evaluate,
     load_rules,
@@ -321,7 +322,7 @@ def test_a_misspelt_rule_fails_at_load(tmp_path: object) -> None:
 
     path = Path(str(tmp_path)) / "health.toml"
     path.write_text('channels = ["x"]\n[channel.x]\nquiet_degraded_secs = 5\n')
-    with pytest.raises(ValueError, match="quiet_degraded_secs"):
+    with pytest.raises(RulesError, match=r"\[channel\.\w+\] quiet_degraded_secs"):
         load_rules(path)
 
 
@@ -331,8 +332,8 @@ def test_a_process_threshold_shorter_than_its_beats_fails_at_load(tmp_path: obje
 
     path = Path(str(tmp_path)) / "health.toml"
     path.write_text('channels = ["email"]\n[channel.email]\nprocess_missing_down_seconds = 1\n')
-    with pytest.raises(ValueError, match="process_missing_down_seconds"):
+    with pytest.raises(RulesError, match=r"\[channel\.\w+\] process_missing_down_seconds"):
         load_rules(path)
     path.write_text('channels = ["email"]\n[channel.email]\nworker_missing_degraded_seconds = 2\n')
-    with pytest.raises(ValueError, match="worker_missing_degraded_seconds"):
+    with pytest.raises(RulesError, match=r"\[channel\.\w+\] worker_missing_degraded_seconds"):
         load_rules(path)

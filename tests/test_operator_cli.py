@@ -655,3 +655,34 @@ def test_show_of_a_tracking_id_shows_every_letter_that_requeue_and_purge_would_t
         f"key: {reply.key}", f"key: {forward.key}"]
     assert by_key.returncode == 0 and by_key.stdout.startswith(f"key: {reply.key}\n"), by_key.stdout
     assert f"key: {forward.key}" not in by_key.stdout
+
+
+RULES_FILES = {
+    "missing": (None, "cannot be read: No such file or directory"),
+    "syntax error": ("channels = [\n", "is not valid TOML: "),
+    "no channels": ("[defaults]\n", "names no channels"),
+    "misspelt rule": ('channels = ["x"]\n[channel.x]\npoll_failing_degraded_secs = 1\n',
+                      "[channel.x] poll_failing_degraded_secs: Extra inputs are not permitted"),
+    "defaults no table": ('channels = ["x"]\ndefaults = 5\n', "[defaults] must be a table"),
+}
+
+
+@pytest.mark.parametrize("args", [("status",), ("status", "--json"), ("serve",)], ids=["status", "json", "serve"])
+@pytest.mark.parametrize("broken", list(RULES_FILES))
+def test_a_health_rules_file_that_cannot_be_read_is_a_configuration_error_naming_it(
+        broken: str, args: tuple[str, ...], test_env: TestEnvironment, tmp_path: Path) -> None:
+    """LAPOR_HEALTH_RULES_FILE naming no file, or a rules file with a syntax error or a misspelt rule, ended `status`
+    (exit 1, no state it knows) and `serve` on an uncaught exception naming neither the file nor the setting."""
+    text, said = RULES_FILES[broken]
+    rules = tmp_path / "rules.toml"
+    if text is not None:
+        rules.write_text(text, encoding="utf-8")
+
+    result = cli(test_env, *args, LAPOR_HEALTH_RULES_FILE=str(rules))
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert no_traceback(result), result.stdout + result.stderr
+    reason = json.loads(result.stdout)["reason"] if "--json" in args else result.stdout.splitlines()[-1]
+    assert reason.startswith(f"configuration error: the health rules file {rules} (health.rules_file, "
+                             "LAPOR_HEALTH_RULES_FILE)"), reason
+    assert said in reason, reason
