@@ -300,9 +300,12 @@ def worker(
     raise typer.Exit(run_workers(settings, names, burst=burst))
 
 
+# A TCP port, as the settings take one (gateway.settings.Port): 70000 listened on 4464 (70000 modulo 65536) while
+# its log line said 70000, 0 was the setting's port without a word, and below 0 ended on a traceback.
 @app.command()
 def casestore(
-    port: Annotated[int | None, typer.Option(help="Listening port (default: casestore.port).")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Listening port (default: casestore.port).")
+                    ] = None,
 ) -> None:
     """The reference case store on SQLite (data dir/casestore.sqlite3)."""
     from casestore.app import create_casestore_app
@@ -350,7 +353,8 @@ def pollers() -> None:
 
 @app.command("fake-providers")
 def fake_providers(
-    port: Annotated[int | None, typer.Option(help="Listening port (default: social.fake_providers_port).")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535,
+                                             help="Listening port (default: social.fake_providers_port).")] = None,
 ) -> None:
     """A local fake X API and Instagram Graph API (development profile only; idle otherwise)."""
     from channels.fake_provider import FakeProviderConfig, FakeProviderState, XUserKeys, create_fake_provider_app

@@ -686,3 +686,20 @@ def test_a_health_rules_file_that_cannot_be_read_is_a_configuration_error_naming
     assert reason.startswith(f"configuration error: the health rules file {rules} (health.rules_file, "
                              "LAPOR_HEALTH_RULES_FILE)"), reason
     assert said in reason, reason
+
+
+@pytest.mark.parametrize("command", ["casestore", "fake-providers"])
+@pytest.mark.parametrize(("port", "said"), [("70000", "less than or equal to 65535"),
+                                            ("0", "greater than or equal to 1"), ("-1", "greater than or equal to 1")])
+def test_a_port_option_outside_1_to_65535_is_refused_before_anything_listens(
+        command: str, port: str, said: str, test_env: TestEnvironment) -> None:
+    """`casestore --port 70000` listened on 4464 (70000 modulo 65536) while its log line said 70000, and
+    `fake-providers --port 70000` ended on an OverflowError; `--port 0` took the setting's port without a word, and
+    `--port -1` ended on a gaierror: each is refused as the settings refuse such a port."""
+    result = run_cli([command, "--port", port], test_env.process_env(COLUMNS="200", LAPOR_PROFILE="development"),
+                     timeout=20)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert no_traceback(result), result.stdout + result.stderr
+    assert "Invalid value for '--port'" in result.stderr and said in result.stderr, result.stderr
+    assert ".listening" not in result.stdout and "port_in_use" not in result.stdout, result.stdout
