@@ -6,6 +6,7 @@ The engine is trained once per session (about two seconds); duplicate tests use 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, replace
@@ -647,3 +648,54 @@ def test_a_forward_worker_without_triage_does_not_load_its_libraries() -> None:
               "print(sorted(m for m in ('triage.engine', 'sklearn', 'numpy', 'datasketch') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize(("content", "said"), [
+    pytest.param(None, "cannot be read (No such file or directory)", id="missing"),
+    pytest.param(b"a,b\n1,2\n", "needs a text column", id="no text column"),
+])
+def test_cli_show_with_training_data_it_cannot_use_says_so_naming_the_setting(
+        content: bytes | None, said: str, json_output: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LAPOR_TRIAGE_TRAINING_DATA naming a file that is not there (or not an export) ended `triage "<text>"` on a
+    FileNotFoundError (or TrainingDataError) traceback."""
+    from gateway.cli import app
+
+    training = tmp_path / "training.csv"
+    if content is not None:
+        training.write_bytes(content)
+    monkeypatch.setenv("LAPOR_PROFILE", "development")
+    monkeypatch.setenv("LAPOR_TRIAGE_TRAINING_DATA", str(training))
+    result = CliRunner().invoke(app, ["triage", "Jalan rusak", *(["--json"] if json_output else [])],
+                                env={"COLUMNS": "300"})
+    assert (result.exit_code, type(result.exception)) == (2, SystemExit), result.output
+    reason = orjson.loads(result.output)["reason"] if json_output else result.output
+    assert reason.startswith(f"cannot use the training data: {training}: {said}"), reason
+    assert "(LAPOR_TRIAGE_TRAINING_DATA)" in reason, reason
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    pytest.param(None, "{data}: cannot be read (No such file or directory)", id="missing"),
+    pytest.param(b"text,category\nJalan rusak parah,PEKERJAAN UMUM DAN PENATAAN RUANG\nJembatan putus,PEKERJAAN UMUM "
+                 b"DAN PENATAAN RUANG\nKTP belum jadi,KEPENDUDUKAN\n", "every category needs two examples or more",
+                 id="a category with one example"),
+])
+def test_cli_evaluate_on_data_it_cannot_use_says_why(content: bytes | None, said: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`triage evaluate --data` with a path mistyped, or a category it cannot hold an example out of, ended on a
+    FileNotFoundError (or scikit-learn's ValueError) traceback."""
+    from gateway.cli import app
+
+    data = tmp_path / "labelled.csv"
+    if content is not None:
+        data.write_bytes(content)
+    monkeypatch.setenv("LAPOR_PROFILE", "development")
+    result = CliRunner().invoke(app, ["triage", "evaluate", "--data", str(data)], env={"COLUMNS": "300"})
+    assert (result.exit_code, type(result.exception)) == (2, SystemExit), result.output
+    assert said.format(data=data) in result.output, result.output
+
+
+def test_training_data_that_cannot_be_read_is_a_training_data_error(tmp_path: Path) -> None:
+    """As a forward worker logs it (`triage.failed` with its detail): the file and why, not a bare FileNotFoundError."""
+    with pytest.raises(TrainingDataError, match=re.escape(f"{tmp_path / 'gone.csv'}: cannot be read")):
+        read_examples(tmp_path / "gone.csv", load_categories())

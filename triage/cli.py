@@ -8,7 +8,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import click
 import typer
@@ -57,6 +57,18 @@ def _settings(*, as_json: bool = False) -> Settings:
         raise typer.Exit(2) from None
 
 
+def _cannot_use_training_data(error: Exception, settings: Settings, *, as_json: bool = False) -> NoReturn:
+    """The training data cannot be used: say why and where it is set, then exit 2."""
+    where = ("triage.training_data (LAPOR_TRIAGE_TRAINING_DATA)" if settings.triage.training_data else
+             "the file `triage train` installed: train again, or set LAPOR_TRIAGE_TRAINING_DATA")
+    reason = f"cannot use the training data: {error}; see {where}"
+    if as_json:
+        console.print_json(data={"error": "training_data_unusable", "reason": reason})
+    else:
+        console.print(f"[red]cannot use the training data:[/red] {escape(str(error))}; see {where}")
+    raise typer.Exit(2)
+
+
 @triage_app.command("show")
 def show(text: Annotated[str, typer.Argument(help="The report text.")],
          kind: Annotated[str | None, typer.Option(help="An explicit keyword kind, as the citizen gave it.")] = None,
@@ -64,7 +76,7 @@ def show(text: Annotated[str, typer.Argument(help="The report text.")],
     """What a report with this text would get (duplicates are not looked up: no Redis is touched)."""
     from normalizer.envelope import ReportKind
     from triage.engine import TriageEngine
-    from triage.model import KIND_ALIASES
+    from triage.model import KIND_ALIASES, TrainingDataError
     from triage.text import fold
 
     # As an export names it too (`aspirasi`, `wbs`): an unknown one ended the command on a traceback.
@@ -76,7 +88,11 @@ def show(text: Annotated[str, typer.Argument(help="The report text.")],
         else:
             console.print(f"[red]no such kind:[/red] {escape(kind or '')}; {known}")
         raise typer.Exit(2)
-    engine = TriageEngine.build(_settings(as_json=json_output), None)
+    settings = _settings(as_json=json_output)
+    try:
+        engine = TriageEngine.build(settings, None)
+    except TrainingDataError as error:  # a missing or broken triage.training_data ended the command on a traceback
+        _cannot_use_training_data(error, settings, as_json=json_output)
     envelope: dict[str, Any] = {"tracking_id": "0", "channel": "sms", "text": text,
                                 "kind": named or "complaint", "explicit_kind": kind is not None}
     block = engine.triage(envelope)
@@ -146,13 +162,25 @@ def evaluate_command(
     """Print region, topic, kind, language, duplicate and timing figures (uses a private embedded Redis)."""
     from gateway.embedded_redis import EmbeddedRedis
     from gateway.queues import redis_connection
-    from triage.evaluate import evaluate
-    from triage.model import SEED_PATH
+    from triage.evaluate import evaluate, split
+    from triage.model import SEED_PATH, TrainingDataError, load_categories, read_examples
 
     settings = _settings()
+    # Read, and held out, before a Redis is started for them: a missing file, or a category with one example, ended
+    # the command on a traceback.
+    path = data or SEED_PATH
+    try:
+        split(read_examples(path, load_categories()))
+    except TrainingDataError as error:
+        console.print(f"[red]cannot use {escape(str(path))}:[/red] {escape(str(error))}")
+        raise typer.Exit(2) from None
+    except ValueError:
+        console.print(f"[red]cannot evaluate on {escape(str(path))}:[/red] every category needs two examples or "
+                      "more, one of them held out")
+        raise typer.Exit(2) from None
     with tempfile.TemporaryDirectory() as directory, EmbeddedRedis(Path(directory)) as embedded:
         redis = redis_connection(embedded.url)
-        result = evaluate(settings, redis, training_path=data or SEED_PATH)
+        result = evaluate(settings, redis, training_path=path)
         redis.close()
     table = Table(title="triage evaluation")
     table.add_column("figure")

@@ -111,6 +111,8 @@ def read_examples(path: Path, categories: Categories) -> list[Example]:
         raise TrainingDataError(f"{path}: not UTF-8 text (byte {error.start}); save the export as CSV UTF-8") from None
     except csv.Error as error:
         raise TrainingDataError(f"{path}: not a readable CSV ({error})") from None
+    except OSError as error:  # a missing file (a typo in triage.training_data), a directory, no permission
+        raise TrainingDataError(f"{path}: cannot be read ({error.strerror or type(error).__name__})") from None
 
 
 def _read_examples(path: Path, categories: Categories) -> list[Example]:
