@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import functools
 import os
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -174,13 +175,15 @@ def _port_in_use(process: str, host: str, port: int, setting: str, *, together_w
     raise typer.Exit(EXIT_CANNOT_LISTEN)
 
 
-def _address_unavailable(process: str, host: str, port: int, setting: str) -> NoReturn:
+def _address_unavailable(process: str, host: str, port: int, setting: str, *, unresolved: str = "") -> NoReturn:
     """One line naming the setting of the address to listen on, then exit 2: an address none of this host's
     interfaces has (another host's, a typo) ended the process on an OSError traceback that named no setting, and
-    whose address the log's redaction took for a phone number."""
+    whose address the log's redaction took for a phone number; a name that resolves to no address (`unresolved`:
+    why, a typo or a URL where a host goes) on a gaierror traceback."""
+    where = (f"the host name {setting} names resolves to no address ({unresolved})" if unresolved else
+             f"no interface of this host has the address {setting} names")
     log.error("process.address_unavailable", process=process, host=host, port=port, setting=setting,
-              detail=f"no interface of this host has the address {setting} names: set {setting} to one of its own "
-              "addresses, or 0.0.0.0 for all of them")
+              detail=f"{where}: set {setting} to one of its own addresses, or 0.0.0.0 for all of them")
     raise typer.Exit(EXIT_CANNOT_LISTEN)
 
 
@@ -198,6 +201,8 @@ def _cannot_listen(error: OSError, process: str, host: str, port: int, setting: 
                    host_setting: str = "") -> NoReturn:
     """What binding `host`:`port` failed with, told as the setting to change (`_port_in_use`,
     `_address_unavailable`, `_port_not_permitted`); any other error is raised as it came."""
+    if isinstance(error, socket.gaierror) and host_setting:
+        _address_unavailable(process, host, port, host_setting, unresolved=error.strerror or "not found")
     if error.errno == errno.EADDRINUSE:
         _port_in_use(process, host, port, setting, together_with=together_with)
     if error.errno == errno.EADDRNOTAVAIL and host_setting:

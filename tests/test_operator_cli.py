@@ -8,6 +8,7 @@ As processes (forked with the libraries imported: tests/cli_process.py; the cons
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -24,7 +25,7 @@ from channels.email.store import Quarantine, QuarantinedMail
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE
 from gateway.supervisor import hold_data_dir
 from tests.cli_process import run_cli
-from tests.conftest import VENV_BIN, TestEnvironment, free_port
+from tests.conftest import VENV_BIN, TestEnvironment, free_port, log_events
 from tests.email_support import RECIPIENT
 from workers.deadletters import ENTRIES_KEY, INDEX_KEY, DeadLetters
 
@@ -703,3 +704,24 @@ def test_a_port_option_outside_1_to_65535_is_refused_before_anything_listens(
     assert no_traceback(result), result.stdout + result.stderr
     assert "Invalid value for '--port'" in result.stderr and said in result.stderr, result.stderr
     assert ".listening" not in result.stdout and "port_in_use" not in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(("host_variable", "process"), [("LAPOR_HTTP_HOST", "gateway"), ("LAPOR_SMTP_HOST", "smtp")])
+def test_a_listening_host_name_that_resolves_to_no_address_names_its_setting_and_exits_2(
+        host_variable: str, process: str, log_stream: io.StringIO) -> None:
+    """LAPOR_HTTP_HOST (or LAPOR_SMTP_HOST) set to a name that resolves to nothing (a typo, `http://...` where a host
+    goes) ended the process on a gaierror traceback naming no setting. As the lookup would ask a name server, the
+    error the bind raised is handed to what `serve` and `smtp` hand it to."""
+    import typer
+
+    from gateway.cli import _cannot_listen
+
+    with pytest.raises(typer.Exit) as stopped:
+        _cannot_listen(socket.gaierror(socket.EAI_NONAME, "Name or service not known"), process,
+                       "lapor.internal.example", 8080, "LAPOR_HTTP_PORT", host_setting=host_variable)
+
+    assert stopped.value.exit_code == 2
+    [refused] = [event for event in log_events(log_stream) if event["event"] == "process.address_unavailable"]
+    assert (refused["process"], refused["setting"]) == (process, host_variable)
+    assert refused["detail"] == (f"the host name {host_variable} names resolves to no address (Name or service not "
+                                 f"known): set {host_variable} to one of its own addresses, or 0.0.0.0 for all of them")
