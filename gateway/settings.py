@@ -452,6 +452,17 @@ class Settings(_Section):
     triage: TriageSettings
     ratelimit: RateLimitSettings
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _a_directory(cls, value: Any) -> Any:
+        """Empty, it was the directory the command ran from (its spool, files and SQLite there); a file there ended
+        `casestore`, `triage train` and more on a traceback (FileExistsError, NotADirectoryError)."""
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("empty: set the directory the gateway keeps its files in (./var by default)")
+        if isinstance(value, str | Path) and Path(value).exists() and not Path(value).is_dir():
+            raise ValueError(f"{value} is not a directory")
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _readable_redis_url(cls, url: str) -> str:

@@ -659,3 +659,23 @@ def test_a_command_refuses_a_profile_or_log_level_it_does_not_know_naming_its_va
 @pytest.mark.parametrize("value", ["DEBUG", " warning ", "warn", "Error"])
 def test_a_log_level_is_taken_in_any_case(value: str) -> None:
     assert load_settings({**PRODUCTION_SECRETS, "LAPOR_LOGGING_LEVEL": value}).logging.level == value.strip().lower()
+
+
+@pytest.mark.parametrize("args", [("casestore", "--port", "1"), ("triage", "train", "export.csv"), ("status",)],
+                         ids=["casestore", "triage-train", "status"])
+@pytest.mark.parametrize(("data_dir", "said"), [("", "empty: set the directory"),
+                                                ("{file}", "{file} is not a directory")], ids=["empty", "a-file"])
+def test_a_data_dir_that_is_empty_or_a_file_is_refused_naming_its_variable(
+        args: tuple[str, ...], data_dir: str, said: str, tmp_path: Path) -> None:
+    """LAPOR_DATA_DIR= (empty) was the directory the command ran from, its spool, files and SQLite written there; a
+    file there ended `casestore` (FileExistsError) and `triage train` (NotADirectoryError) on a traceback."""
+    file = tmp_path / "not-a-directory"
+    file.write_text("", encoding="utf-8")
+    environ = {**os.environ, "LAPOR_PROFILE": "development", "LAPOR_DATA_DIR": data_dir.format(file=file),
+               "REDIS_URL": "redis://127.0.0.1:1/0", "COLUMNS": "300"}
+    done = run_cli(list(args), environ, cwd=tmp_path, timeout=20)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr and "uncaught_exception" not in done.stdout
+    assert done.stdout.startswith("configuration error: invalid settings: data_dir (LAPOR_DATA_DIR): Value error, "
+                                  + said.format(file=file)), done.stdout
+    assert list(tmp_path.iterdir()) == [file]  # nothing written where the command ran
