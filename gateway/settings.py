@@ -44,6 +44,18 @@ class SettingsError(RuntimeError):
     """A setting is missing or malformed: the process must not start."""
 
 
+def _http_url(value: str, *, empty: bool = False) -> str:
+    """An http:// or https:// URL with a host (`empty`: or nothing). Else each was taken, and failed only where it
+    was used: a public URL of "" or "lapor.example" signed every Twilio webhook against the wrong URL (each one 403),
+    a case-store URL without its scheme failed every forward job until it was dead-lettered."""
+    if empty and value == "":
+        return value
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("not an http:// or https:// URL with a host")  # not quoted: it may carry a password
+    return value
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -70,13 +82,18 @@ class SmtpSettings(_Section):
 
 
 class CaseStoreSettings(_Section):
-    url: str
+    url: str  # empty: http://127.0.0.1:<port>
     token: str
     port: Port
     # httpx's timeout: 0 failed every request at once, below 0 or "inf" raised in every worker.
     timeout_seconds: FinitePositive
     batch: bool
     probe_seconds: float = Field(ge=0)  # 0: never (workers.casestore_probe)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _http_url(value, empty=True)
 
 
 class IntakeSettings(_Section):
@@ -325,6 +342,11 @@ class XSettings(_Section):
     reply_cap_per_hour: int = Field(ge=1)
     quoted_post_max_chars: int = Field(gt=0)
 
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _http_url(value)
+
     @model_validator(mode="after")
     def _poll_interval_within_its_longest(self) -> XSettings:
         if self.max_poll_interval_seconds < self.poll_interval_seconds:
@@ -373,6 +395,11 @@ class InstagramSettings(_Section):
     reply_rate_per_minute: int = Field(ge=1)
     reply_rate_limit_max_total_hours: float = Field(gt=0)
     reply_cap_per_hour: int = Field(ge=1)
+
+    @field_validator("graph_base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _http_url(value)
 
 
 class PollerSettings(_Section):
@@ -462,6 +489,11 @@ class Settings(_Section):
         if isinstance(value, str | Path) and Path(value).exists() and not Path(value).is_dir():
             raise ValueError(f"{value} is not a directory")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        return _http_url(value)
 
     @field_validator("redis_url")
     @classmethod

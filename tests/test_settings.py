@@ -679,3 +679,22 @@ def test_a_data_dir_that_is_empty_or_a_file_is_refused_naming_its_variable(
     assert done.stdout.startswith("configuration error: invalid settings: data_dir (LAPOR_DATA_DIR): Value error, "
                                   + said.format(file=file)), done.stdout
     assert list(tmp_path.iterdir()) == [file]  # nothing written where the command ran
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("LAPOR_PUBLIC_URL", ""),  # every Twilio webhook checked against the signature of its path alone: each one 403
+    ("LAPOR_PUBLIC_URL", "lapor.example.go.id"),
+    ("LAPOR_CASESTORE_URL", "core.example:8443"),  # every forward job failed until it was dead-lettered
+    ("LAPOR_CASESTORE_URL", "https://:token@/"),
+    ("LAPOR_X_BASE_URL", "api.twitter.com"),
+    ("LAPOR_INSTAGRAM_GRAPH_BASE_URL", "ftp://graph.facebook.com/v21.0"),
+])
+def test_a_url_that_is_no_http_url_is_refused_naming_its_variable_and_not_quoting_it(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({**PRODUCTION_SECRETS, variable: value})
+    assert f"({variable}): Value error, not an http:// or https:// URL with a host" in str(refused.value)
+    assert not value or value not in str(refused.value)
+
+
+def test_an_empty_case_store_url_is_the_local_one() -> None:
+    assert load_settings({**PRODUCTION_SECRETS, "LAPOR_CASESTORE_URL": ""}).casestore_url == "http://127.0.0.1:8081"
