@@ -699,3 +699,18 @@ def test_training_data_that_cannot_be_read_is_a_training_data_error(tmp_path: Pa
     """As a forward worker logs it (`triage.failed` with its detail): the file and why, not a bare FileNotFoundError."""
     with pytest.raises(TrainingDataError, match=re.escape(f"{tmp_path / 'gone.csv'}: cannot be read")):
         read_examples(tmp_path / "gone.csv", load_categories())
+
+
+def test_cli_show_warns_of_a_variable_that_names_no_setting_on_stderr(tmp_path: Path) -> None:
+    """A misspelt LAPOR_TRIAGE_TRAINING_DATA was ignored by the triage commands without a word (every other command
+    says so at start): the seed set was used, and the operator's export seemed to change nothing."""
+    from tests.cli_process import run_cli
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LAPOR_")}, "LAPOR_PROFILE": "development",
+           "LAPOR_DATA_DIR": str(tmp_path), "LAPOR_TRIAGE_TRAINING_DAT": str(tmp_path / "export.csv")}
+    done = run_cli(["triage", "Jalan rusak", "--json"], env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert orjson.loads(done.stdout)["model_version"]  # stdout is still the one document
+    assert ("warning: LAPOR_TRIAGE_TRAINING_DAT is no setting and is ignored (did you mean "
+            "LAPOR_TRIAGE_TRAINING_DATA?)") in done.stderr, done.stderr
+    assert str(tmp_path / "export.csv") not in done.stderr  # its name only, as the other commands say it

@@ -18,10 +18,12 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from gateway.private_files import TEMPORARY_SUFFIX, remove_orphans, write_atomically
-from gateway.settings import Settings, SettingsError, load_settings
+from gateway.settings import Settings, SettingsError, load_settings, unknown_variables
 
 # Messages are not wrapped at the terminal width: paths and category names stay whole, to copy and to grep.
 console = Console(soft_wrap=True)
+# Warnings about the configuration, apart from what a command prints (`--json` stays one JSON document).
+errors = Console(stderr=True, soft_wrap=True)
 
 
 class _TextByDefault(TyperGroup):
@@ -42,19 +44,23 @@ triage_app = typer.Typer(cls=_TextByDefault, no_args_is_help=True,
 def _settings(*, as_json: bool = False) -> Settings:
     """The process settings; a missing production secret does not matter to these offline tools. Settings wrong in
     any profile (a port that is no number) are a configuration error said as the other commands say it, exit 2: the
-    command ended on a SettingsError traceback."""
+    command ended on a SettingsError traceback. A `LAPOR_*` variable that names no setting is said on stderr, as
+    every other command says it: a misspelt LAPOR_TRIAGE_TRAINING_DATA was ignored here without a word."""
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError:
-        pass
-    try:
-        return load_settings({**os.environ, "LAPOR_PROFILE": "development"})
-    except SettingsError as error:
-        if as_json:
-            console.print_json(data={"error": "configuration_error", "reason": f"configuration error: {error}"})
-        else:
-            console.print(f"[red]configuration error:[/red] {escape(str(error))}")
-        raise typer.Exit(2) from None
+        try:
+            settings = load_settings({**os.environ, "LAPOR_PROFILE": "development"})
+        except SettingsError as error:
+            if as_json:
+                console.print_json(data={"error": "configuration_error", "reason": f"configuration error: {error}"})
+            else:
+                console.print(f"[red]configuration error:[/red] {escape(str(error))}")
+            raise typer.Exit(2) from None
+    for name, close in unknown_variables():  # names only: a value may be a secret
+        errors.print(f"[yellow]warning:[/yellow] {name} is no setting and is ignored"
+                     + (f" (did you mean {close}?)" if close else ""))
+    return settings
 
 
 def _cannot_use_training_data(error: Exception, settings: Settings, *, as_json: bool = False) -> NoReturn:
