@@ -771,6 +771,10 @@ def smtp() -> None:
             intake.close()
             _cannot_listen(error, "smtp", settings.smtp.host, settings.smtp.port, "LAPOR_SMTP_PORT",
                            host_setting="LAPOR_SMTP_HOST")
+        except SettingsError as error:  # the TLS certificate (channels.email.server.tls_context)
+            intake.close()
+            log.error("smtp.refused_to_start", reason="configuration_error", detail=str(error))
+            _cannot_start("configuration error:", f" {error}", error="configuration_error", as_json=False)
         poller = asyncio.create_task(ImapPoller(settings, redis, intake, signal_writer=signal_writer).run(stop)) \
             if settings.email.imap_host else None
         # Listening: say so every 2 s, or `email` goes down on the status (health rule process_missing).

@@ -725,3 +725,26 @@ def test_a_listening_host_name_that_resolves_to_no_address_names_its_setting_and
     assert (refused["process"], refused["setting"]) == (process, host_variable)
     assert refused["detail"] == (f"the host name {host_variable} names resolves to no address (Name or service not "
                                  f"known): set {host_variable} to one of its own addresses, or 0.0.0.0 for all of them")
+
+
+@pytest.mark.parametrize(("cert", "key", "said"), [
+    ("{tmp}/gone.pem", "{tmp}/junk.pem", "email.tls_cert (LAPOR_EMAIL_TLS_CERT): {tmp}/gone.pem is no file"),
+    ("{tmp}/junk.pem", "{tmp}", "email.tls_key (LAPOR_EMAIL_TLS_KEY): {tmp} is no file"),
+    ("{tmp}/junk.pem", "{tmp}/junk.pem",
+     "email.tls_cert and email.tls_key (LAPOR_EMAIL_TLS_CERT, LAPOR_EMAIL_TLS_KEY): cannot be loaded as a PEM "
+     "certificate and its private key"),
+], ids=["certificate-missing", "key-a-directory", "no-pem"])
+def test_an_smtp_certificate_that_cannot_be_loaded_is_a_configuration_error_naming_it(
+        cert: str, key: str, said: str, test_env: TestEnvironment, tmp_path: Path) -> None:
+    """LAPOR_EMAIL_TLS_CERT or _KEY mistyped, or naming a file that is no PEM, ended the SMTP server on a
+    FileNotFoundError (naming no file) or an SSLError ("PEM lib") traceback."""
+    (tmp_path / "junk.pem").write_text("not a certificate\n", encoding="utf-8")
+    result = cli(test_env, "smtp", LAPOR_SMTP_PORT=str(free_port()), LAPOR_EMAIL_TLS_CERT=cert.format(tmp=tmp_path),
+                 LAPOR_EMAIL_TLS_KEY=key.format(tmp=tmp_path))
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert no_traceback(result), result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1].startswith("configuration error: " + said.format(tmp=tmp_path)), result.stdout
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [event["event"] for event in events if event["level"] == "error"] == ["smtp.refused_to_start"]
+    assert [event for event in events if event["event"].endswith(".listening")] == []

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -28,7 +29,7 @@ from gateway.health import SignalWriter
 from gateway.intake import Intake
 from gateway.logs import get_logger, sensitive_values
 from gateway.replies import render
-from gateway.settings import EmailSettings, Settings
+from gateway.settings import EmailSettings, Settings, SettingsError
 
 log = get_logger()
 
@@ -149,10 +150,20 @@ class LoggedSMTP(SMTP):
 
 
 def tls_context(settings: EmailSettings) -> ssl.SSLContext | None:
+    """STARTTLS with the configured certificate and key, or None without them. One that cannot be loaded is a
+    SettingsError naming the variable: a path mistyped, or a file that is no PEM, ended the SMTP server on a
+    FileNotFoundError or SSLError naming neither."""
     if not (settings.tls_cert and settings.tls_key):
         return None
+    for path, variable in ((settings.tls_cert, "LAPOR_EMAIL_TLS_CERT"), (settings.tls_key, "LAPOR_EMAIL_TLS_KEY")):
+        if not Path(path).is_file():
+            raise SettingsError(f"email.tls_{variable.rsplit('_', 1)[1].lower()} ({variable}): {path} is no file")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except OSError as error:  # ssl.SSLError too: no PEM certificate, a key that is not the certificate's
+        raise SettingsError(f"email.tls_cert and email.tls_key (LAPOR_EMAIL_TLS_CERT, LAPOR_EMAIL_TLS_KEY): cannot "
+                            f"be loaded as a PEM certificate and its private key ({error.strerror or error})") from None
     return context
 
 
