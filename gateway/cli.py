@@ -134,7 +134,7 @@ def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
         except (RedisConnectionError, RedisTimeoutError, ResponseError) as error:
             from gateway.embedded_redis import named_redis
             from gateway.health import redis_trouble
-            from gateway.outage import wrong_type
+            from gateway.outage import no_such_database, wrong_type
             from gateway.queues import redis_connection
 
             settings = load_settings()  # loaded by the command already: not `_settings`, which warns again
@@ -142,6 +142,7 @@ def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
             check = ("." if isinstance(error, ResponseError) else
                      ": is it running, and are REDIS_URL and its database number the gateway's?")
             again = ("that key is the gateway's again" if wrong_type(error) else
+                     "REDIS_URL names the gateway's database" if no_such_database(error) else
                      "Redis answers (`lapor-gateway status` says when)")
             console.print(f"[red]{escape(redis_trouble(error))}:[/red] check {escape(redis)}{check} The command "
                           f"stopped there; run it again once {again}")

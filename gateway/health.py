@@ -57,7 +57,7 @@ from gateway.embedded_redis import named_redis
 from gateway.lease import LEASE_KEY, lease_status
 from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
-from gateway.outage import failed_key, redis_words, wrong_type
+from gateway.outage import failed_key, no_such_database, redis_words, wrong_type
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSerializer, queue
 from gateway.settings import SettingsError
 from gateway.spool import REPLAY_STUCK_FRESH_SECONDS, REPLAY_STUCK_KEY, SPOOL_DIR, Spool, redis_time
@@ -1228,6 +1228,9 @@ def redis_trouble(error: BaseException) -> str:
         return (f"{f'The key {_clean(key)}' if key else 'A key'} in Redis holds another type than the gateway keeps "
                 "there (WRONGTYPE: written by hand, a SET on a queue key, or by another application on this "
                 "database?): look at it with TYPE, and delete it or move it aside (RENAME) once you know whose it is")
+    if no_such_database(error):
+        return ("Redis has no such database (ResponseError: DB index is out of range): the database number in "
+                "REDIS_URL is beyond the server's `databases` (16 unless set)")
     if isinstance(error, ResponseError):
         return (f"Redis answers but refuses commands ({type(error).__name__}: {_clean(redis_words(error))}; full at "
                 "its maxmemory, a read-only replica, or unable to write its disk: see its log and INFO)")

@@ -58,6 +58,12 @@ def wrong_type(error: BaseException) -> bool:
     return isinstance(error, ResponseError) and redis_words(error).startswith("WRONGTYPE")
 
 
+def no_such_database(error: BaseException) -> bool:
+    """Whether Redis refused to select the database REDIS_URL names, one beyond its `databases`: a URL to mend, not an
+    outage to wait out (full at its maxmemory, a read-only replica)."""
+    return isinstance(error, ResponseError) and redis_words(error).startswith("DB index is out of range")
+
+
 def failed_key(error: BaseException) -> str | None:
     """The key of the command an error came from, where redis-py names the command (a pipeline's: a command sent
     alone is not named): its first argument, unless that is a script's or a function's, or cut short ("...")."""

@@ -748,3 +748,20 @@ def test_an_smtp_certificate_that_cannot_be_loaded_is_a_configuration_error_nami
     events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [event["event"] for event in events if event["level"] == "error"] == ["smtp.refused_to_start"]
     assert [event for event in events if event["event"].endswith(".listening")] == []
+
+
+@pytest.mark.parametrize("args", [("deadletters", "list"), ("unfiled", "list"), ("status",)])
+def test_a_redis_database_number_beyond_the_servers_is_said_as_a_url_to_mend(
+        args: tuple[str, ...], test_env: TestEnvironment, redis_url: str) -> None:
+    """REDIS_URL naming database 99999 of a Redis with 16 was said as a Redis "full at its maxmemory, a read-only
+    replica, or unable to write its disk", to be waited out: it is a database number to mend."""
+    beyond = redis_url.rsplit("/", 1)[0] + "/99999"
+    result = cli(test_env, *args, REDIS_URL=beyond)
+
+    assert result.returncode == (2 if args == ("status",) else 1), result.stdout + result.stderr
+    assert no_traceback(result), result.stdout + result.stderr
+    assert ("Redis has no such database (ResponseError: DB index is out of range): the database number in REDIS_URL "
+            "is beyond the server's `databases` (16 unless set)") in result.stdout, result.stdout
+    assert "maxmemory" not in result.stdout
+    if args != ("status",):
+        assert result.stdout.rstrip().endswith("run it again once REDIS_URL names the gateway's database")
