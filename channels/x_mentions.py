@@ -159,33 +159,45 @@ def _rate_limit_reset(error: tweepy.TooManyRequests) -> int | None:
     return max(resets) if resets else None
 
 
+def said(error: Exception) -> str:
+    """What X answered, as logs, dead letters and the status views may show it: the status line and X's error codes
+    (`400 Bad Request code=186`), never the words of its messages. Those may quote what it was asked about (a
+    post's author, its words), and no rule scrubs a handle or a word from a line; they are read for the kind of
+    error (`classify`) and no further."""
+    if not isinstance(error, tweepy.HTTPException):
+        return str(error)
+    status_line = str(error).partition("\n")[0]
+    codes = [str(code) for code in error.api_codes if isinstance(code, int) and not isinstance(code, bool)]
+    return status_line + (f" code={','.join(codes)}" if codes else "")
+
+
 def classify(error: Exception) -> ProviderError:
     """A tweepy/requests failure as one of the four provider error kinds."""
     status = getattr(getattr(error, "response", None), "status_code", None)
     if isinstance(error, tweepy.TooManyRequests):
         reset = _rate_limit_reset(error)
-        return ProviderError(ProviderErrorKind.RATE_LIMIT, str(error), status=status,
+        return ProviderError(ProviderErrorKind.RATE_LIMIT, said(error), status=status,
                              retry_at=float(reset) if reset is not None else None)
     if isinstance(error, tweepy.Forbidden) and "duplicate content" in str(error).lower():
         # Not our token: X refuses a tweet identical to one we posted (a retried reply that went out before).
-        return ProviderError(ProviderErrorKind.BAD_PAYLOAD, str(error)[:200], status=status, duplicate=True)
+        return ProviderError(ProviderErrorKind.BAD_PAYLOAD, said(error)[:200], status=status, duplicate=True)
     if isinstance(error, tweepy.Forbidden) and "deleted or not visible" in str(error).lower():
         # Not our token: the citizen deleted the mention, or their account went protected, before we replied.
-        return ProviderError(ProviderErrorKind.BAD_PAYLOAD, str(error)[:200], status=status, gone=True)
+        return ProviderError(ProviderErrorKind.BAD_PAYLOAD, said(error)[:200], status=status, gone=True)
     if isinstance(error, tweepy.Forbidden) and (
             REPLY_RESTRICTED_CODE in error.api_codes
             or any(phrase in str(error).lower() for phrase in REPLY_RESTRICTED_PHRASES)):
         # Not our token: the author of the conversation limited who may reply in it, and we are not among them.
-        return ProviderError(ProviderErrorKind.BAD_PAYLOAD, str(error)[:200], status=status, restricted=True,
+        return ProviderError(ProviderErrorKind.BAD_PAYLOAD, said(error)[:200], status=status, restricted=True,
                              code=REPLY_RESTRICTED_CODE if REPLY_RESTRICTED_CODE in error.api_codes else None)
     if isinstance(error, tweepy.Unauthorized | tweepy.Forbidden | tweepy.NotFound):
-        return ProviderError(ProviderErrorKind.AUTH, str(error), status=status)
+        return ProviderError(ProviderErrorKind.AUTH, said(error), status=status)
     if isinstance(error, requests.ConnectionError | requests.Timeout):  # no answer: say why
         return ProviderError(ProviderErrorKind.SERVER, type(error).__name__, status=status)
     if isinstance(error, tweepy.TwitterServerError) or (
             isinstance(error, tweepy.HTTPException) and status is not None and status >= 500):
-        return ProviderError(ProviderErrorKind.SERVER, str(error), status=status)  # what X answered: "503 ..."
-    return ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"{type(error).__name__}: {error}"[:200], status=status)
+        return ProviderError(ProviderErrorKind.SERVER, said(error), status=status)  # what X answered: "503 ..."
+    return ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"{type(error).__name__}: {said(error)}"[:200], status=status)
 
 
 def edit_history(tweet: tweepy.Tweet) -> list[str]:

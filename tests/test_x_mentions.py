@@ -1458,6 +1458,35 @@ def test_no_oauth_credential_reaches_a_log_line_or_a_dead_letter(
         assert value not in written
 
 
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [pytest.param(400, "x_bad_payload", id="refused"), pytest.param(403, "x_auth", id="forbidden"),
+     pytest.param(503, None, id="retried")],
+)
+def test_xs_answer_quoting_a_reply_targets_author_shows_the_handle_nowhere(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    status: int, reason: str | None,
+) -> None:
+    """X's error messages may quote what it was asked about, the post's author and words among them: its answer to a
+    reply under an anonymous mention went whole into the reply worker's log lines and the dead letter's detail
+    (kept until an operator purges it), which no rule scrubs a handle or a word from. What X said is its status and
+    error codes there."""
+    fake.state.add_tweet("@lapor1708 #anonim kades minta uang pungli", username="saksi_rahasia99",
+                         name="Saksi Rahasia")
+    make_poller(settings, redis, intake).poll_once()
+    quoted = "reply to @saksi_rahasia99 (Saksi Rahasia): kades minta uang pungli"
+    fake.fail("/x/2/tweets", status, count=10, body={
+        "title": "Invalid Request", "type": "about:blank", "status": status, "detail": quoted,
+        "errors": [{"code": 186, "message": quoted}]})
+    run_reply_jobs(settings)
+    letters = DeadLetters(redis).list()
+    assert [letter.reason for letter in letters] == ([reason] if reason else [])
+    assert all(letter.detail.startswith(f"{status} ") or f": {status} " in letter.detail for letter in letters)
+    written = log_stream.getvalue() + "".join(letter.detail for letter in letters)
+    for value in ("saksi_rahasia99", "Saksi Rahasia", "kades minta uang"):
+        assert value not in written
+
+
 def test_a_follow_up_mention_to_an_id_still_in_the_pollers_reserve_is_filed_as_a_new_report(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:
