@@ -719,6 +719,8 @@ def attachments_purge(
                   "(or unreadable)")
     unreadable = f" ({result.envelopes_unreadable} damaged: kept what they name)" if result.envelopes_unreadable else ""
     console.print(f"envelopes in Redis: {result.envelopes}{unreadable}")
+    if not dry_run:
+        console.print(f"Redis's append-only file rewrite: {result.aof_rewrite}")
     if dry_run:
         console.print("dry run: nothing was deleted")
     if result.failed:

@@ -722,3 +722,50 @@ def test_the_unfiled_rule_names_the_newest_message_left_not_one_the_retry_filed(
         redis, load_rules(settings.health.rules_path())).status()["channels"]}["x"]
     assert "1 message(s) the gateway failed to file kept unfiled; the newest " in x["reason"], x
     assert ": KeyError: lapor-gateway unfiled list" in x["reason"] and "ValueError" not in x["reason"], x
+
+
+def test_the_purge_has_redis_rewrite_its_append_only_file_so_what_expired_leaves_the_disk(
+        settings: Settings, tmp_path: Path) -> None:
+    """Redis's append-only file keeps every write until it is rewritten, which Redis does by itself only once the file
+    doubled past 64 MB: a concatenated SMS's parts, deleted once joined, and an envelope expired after its 30 days
+    stayed on the disk with the anonymous reporter's number and words, whatever the retention."""
+    from gateway.embedded_redis import EmbeddedRedis
+    from gateway.queues import redis_connection
+
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    with EmbeddedRedis(directory) as embedded:
+        connection = redis_connection(embedded.url)
+        connection.set(SEQUENCE_KEY, "1000")
+        connection.hset("lapor:concat:sms-aggregator:0123", "p1", '{"sender":"+6281299887766","data":"ZEBRAWORD"}')
+        connection.delete("lapor:concat:sms-aggregator:0123")
+        connection.set(envelope_key("10000004"), '{"sender":{"id":"+6281299887766"}}', px=1)
+        time.sleep(0.05)
+        connection.get(envelope_key("10000004"))  # expired: deleted on this read
+        aof = directory / "appendonly.aof"
+        deadline = time.monotonic() + 5
+        while b"81299887766" not in aof.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.05)  # fsynced every second
+        assert b"81299887766" in aof.read_bytes()
+
+        result = purge(settings, connection)
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            persistence = connection.info("persistence")
+            if not persistence["aof_rewrite_in_progress"] and not persistence["aof_rewrite_scheduled"]:
+                break
+            time.sleep(0.05)
+        written = aof.read_bytes()
+        assert b"81299887766" not in written and b"ZEBRAWORD" not in written
+        assert result.aof_rewrite == "started"
+        assert connection.get(SEQUENCE_KEY) == b"1000"
+        connection.close()
+
+
+def test_a_dry_run_asks_for_no_rewrite_and_a_redis_without_one_is_told_apart(settings: Settings, redis: Redis) -> None:
+    redis.set(SEQUENCE_KEY, "1000")
+    assert purge(settings, redis, dry_run=True).aof_rewrite == "not_asked"
+    appendonly = redis.config_get("appendonly")
+    expected = "not_aof" if any(value in ("no", b"no") for value in appendonly.values()) else "started"
+    assert purge(settings, redis).aof_rewrite in (expected, "in_progress")

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from channels.email.reply import OUTBOX_FILE, outbox_dir
 from channels.email.store import QUARANTINE_DIR, QUARANTINED_FILE
@@ -196,6 +196,7 @@ class PurgeResult:
     unfiled_deleted: int = 0  # messages kept unfiled, in Redis
     unfiled_kept: int = 0
     failed: int = 0  # files or folders that could not be read or deleted
+    aof_rewrite: str = "not_asked"  # what Redis said to rewriting its append-only file (`rewrite_append_only_file`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,8 +248,33 @@ def purge(settings: Settings, redis: Redis, *, older_than_days: int | None = Non
         _purge_by_age(directory, files, deadline, orphaned, result, deleted, kept)
     result.unfiled_deleted, result.unfiled_kept = UnfiledMessages(redis).purge(deadline, dry_run=dry_run)
     if not dry_run:
+        result.aof_rewrite = rewrite_append_only_file(redis)
         _log(result, time.monotonic() - began)
     return result
+
+
+def rewrite_append_only_file(redis: Redis) -> str:
+    """Has Redis rewrite its append-only file, which holds every write since its last rewrite: an envelope expired
+    30 days after its forward, a concatenated SMS's parts deleted once joined, a reply job's recipient, each with an
+    anonymous reporter's number or words, stay on the disk until then, and Redis rewrites it by itself only once it
+    has doubled and passed 64 MB (`auto-aof-rewrite-min-size`), which a quiet gateway's may never do. What Redis said:
+    `started` (or scheduled after a snapshot in progress), `in_progress` (one already runs), `not_aof` (it keeps no
+    append-only file), `refused` (a managed Redis that does not offer the command) or `unavailable`."""
+    try:
+        config = redis.config_get("appendonly")
+        if any(value in ("no", b"no") for value in config.values()):
+            return "not_aof"
+    except ResponseError:
+        pass  # CONFIG renamed or refused (a managed Redis): the rewrite is asked for all the same
+    except RedisError:
+        return "unavailable"
+    try:
+        redis.bgrewriteaof()
+    except ResponseError as error:
+        return "in_progress" if "in progress" in str(error).lower() else "refused"
+    except RedisError:
+        return "unavailable"
+    return "started"
 
 
 def referenced_files(redis: Redis) -> References:
@@ -470,6 +496,7 @@ def _log(result: PurgeResult, seconds: float) -> None:
         "outbox_kept": result.outbox_kept.files, "sms_outbox_days": result.sms_outbox_deleted.files,
         "sms_outbox_megabytes": result.sms_outbox_deleted.bytes / 1_000_000,
         "sms_outbox_kept": result.sms_outbox_kept.files, "unfiled_messages": result.unfiled_deleted,
-        "unfiled_kept": result.unfiled_kept, "failed": result.failed, "seconds": round(seconds, 3),
+        "unfiled_kept": result.unfiled_kept, "aof_rewrite": result.aof_rewrite, "failed": result.failed,
+        "seconds": round(seconds, 3),
     }
     (log.warning if result.failed else log.info)("attachments.purged", **fields)
