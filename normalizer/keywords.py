@@ -149,6 +149,15 @@ class Grammar:
     # may stand between its subject (`statement_subjects`) and an anonymity word (`anonymity_words`), the
     # confidentiality statement's and `anonymous_statement_links` ("Laporan ini dikirim secara anonim"). Folded.
     anonymity_statement_links: frozenset[str] = frozenset()
+    # Two statement words joined state both (`statement_joins`: "Laporan ini rahasia dan anonim."): the words that
+    # may join them (a plain space may too) and the links that may stand before them, either statement's. Folded.
+    statement_joins: frozenset[str] = frozenset()
+    joined_statement_links: frozenset[str] = frozenset()
+    # The reporter's identity stated secret (`identity_statement_subjects`: "Identitas saya rahasia.", "My name is
+    # confidential."): the subjects' folded words (longest first), and the words such a clause closes with
+    # (`confidential_statements` and `identity_statements`), folded.
+    identity_statement_subjects: tuple[tuple[str, ...], ...] = ()
+    identity_statements: frozenset[str] = frozenset()
     # The words that say such a clause is someone else's, closing the clause before it or opening the one after it
     # (`said_before`, `said_after`), each phrase's folded words.
     said_before: tuple[tuple[str, ...], ...] = ()
@@ -298,6 +307,12 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         confidentiality_statement_links=frozenset(fold_word(w) for w in in_words.get("statement_links", [])),
         anonymity_statement_links=frozenset(fold_word(w) for key in ("statement_links", "anonymous_statement_links")
                                             for w in in_words.get(key, [])),
+        statement_joins=frozenset(fold_word(w) for w in in_words.get("statement_joins", [])),
+        joined_statement_links=frozenset(fold_word(w) for key in ("statement_links", "anonymous_statement_links")
+                                         for w in in_words.get(key, [])),
+        identity_statement_subjects=_phrase_words(in_words.get("identity_statement_subjects", [])),
+        identity_statements=frozenset(fold_word(w) for key in ("confidential_statements", "identity_statements")
+                                      for w in in_words.get(key, [])),
         said_before=_phrase_words(in_words.get("said_before", [])),
         said_after=_phrase_words(in_words.get("said_after", [])),
         disclaimer_markers=_phrase_words(in_words.get("disclaimer_markers", [])),
@@ -1792,14 +1807,18 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
         or _fills_a_name_line(parsed.text, words, grammar) or _wishes_anonymity(words, grammar)
         or _opens_with_anonymity_in_prose(parsed.text, grammar)
         or _states_in_a_clause(parsed.text, words, grammar, typed if parsed.explicit_kind else None,
-                               grammar.anonymity_words, grammar.anonymity_statement_links))
+                               grammar.anonymity_words, grammar.anonymity_statement_links,
+                               joined=grammar.confidentiality_statements)
+        or _states_in_a_clause(parsed.text, words, grammar, None, grammar.identity_statements,
+                               grammar.anonymity_statement_links, subjects=grammar.identity_statement_subjects))
     confidential = parsed.confidential or (
         _asks_in_a_phrase(_with_kind_word_before(words, parsed.text, typed, grammar) if parsed.explicit_kind else words,
                           grammar.confidentiality_phrases, grammar.confidentiality_asked_phrases, grammar,
                           negations=grammar.confidentiality_negations)
         or _asks_in_a_clause(parsed.text, words, grammar)
         or _states_in_a_clause(parsed.text, words, grammar, typed if parsed.explicit_kind else None,
-                               grammar.confidentiality_statements, grammar.confidentiality_statement_links))
+                               grammar.confidentiality_statements, grammar.confidentiality_statement_links,
+                               joined=grammar.anonymity_words))
     if (anonymous, confidential) == (parsed.anonymous, parsed.confidential):
         return parsed
     return replace(parsed, anonymous=anonymous, confidential=confidential)
@@ -1914,7 +1933,9 @@ def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar) -> bool:
 
 
 def _states_in_a_clause(text: str, words: list[str], grammar: Grammar, typed: str | None,
-                        statements: frozenset[str], links: frozenset[str]) -> bool:
+                        statements: frozenset[str], links: frozenset[str], *,
+                        subjects: tuple[tuple[str, ...], ...] | None = None,
+                        joined: frozenset[str] = frozenset()) -> bool:
     """Whether a clause of the text, anywhere in it, only states that the report is secret or anonymous (`statements`:
     `confidential_statements` or the anonymity words; "Laporan ini rahasia. Pungli ...", "Ini sifatnya rahasia ya
     pak", "This is confidential. ...", "Laporan ini anonim. ...", "This is anonymous. ..."): `request_openers` alone
@@ -1922,12 +1943,17 @@ def _states_in_a_clause(text: str, words: list[str], grammar: Grammar, typed: st
     and it is prose of something else ("Dokumen ini rahasia negara", "Ini bukan rahasia lagi", "Akun anonim menyebar
     hoaks"); so is such a clause quoted or said by someone, or right before a mail's confidentiality notice. `words`:
     the text's folded words, to pass at once a text with none of the words (most reports). `typed`: the message, when
-    a kind word was read off it, which may open the first clause ("Laporan saya rahasia. ...")."""
+    a kind word was read off it, which may open the first clause ("Laporan saya rahasia. ..."). `subjects`: what the
+    statement is of, by default `statement_subjects` or none; the reporter's identity (`identity_statement_subjects`:
+    "Identitas saya rahasia. ..."). `joined`: the other statement's words, which one of `statements` may be joined to
+    (`statement_joins`: "Laporan ini rahasia dan anonim. ...")."""
     if statements.isdisjoint(words):
         return False
+    if subjects is None:
+        subjects = (*grammar.confidentiality_statement_subjects, ())
     opening = _kind_word_before(text, typed, grammar) if typed is not None else []
     for clause, said, before, after in _own_clauses(text, grammar, _STATEMENT_BREAKS):
-        if (_only_states([*opening, *said], grammar, statements, links)
+        if (_only_states([*opening, *said], grammar, statements, links, subjects, joined)
                 and not _holds_any(after, grammar.disclaimer_markers)
                 and not _reports_speech(clause, before, after, grammar)):
             return True
@@ -1935,19 +1961,36 @@ def _states_in_a_clause(text: str, words: list[str], grammar: Grammar, typed: st
     return False
 
 
-def _only_states(said: list[str], grammar: Grammar, statements: frozenset[str], links: frozenset[str]) -> bool:
+def _only_states(said: list[str], grammar: Grammar, statements: frozenset[str], links: frozenset[str],
+                 subjects: tuple[tuple[str, ...], ...], joined: frozenset[str]) -> bool:
     """Whether the folded words of a clause are only a statement that the report is secret or anonymous
     (`_states_in_a_clause`). Read from its end: the word before the tails, asked first, passes at once the clauses of a
-    text that holds the word elsewhere."""
+    text that holds the word elsewhere. Words of `joined` may be joined to the statement's (`statement_joins` or a
+    space between: "rahasia dan anonim"), one of `statements` among them; either statement's links before them."""
     end = len(said)
     while end and said[end - 1] in grammar.request_tails:
         end -= 1
-    if not end or said[end - 1] not in statements:
+    if not end or (said[end - 1] not in statements and said[end - 1] not in joined):
         return False
-    at, end = 0, end - 1
+    first = end - 1
+    stated = said[first] in statements
+    if joined:
+        while True:
+            join = first
+            while join and said[join - 1] in grammar.statement_joins:
+                join -= 1
+            if not join or (said[join - 1] not in statements and said[join - 1] not in joined):
+                break
+            first = join - 1
+            stated = stated or said[first] in statements
+        if not stated:
+            return False
+        if first < end - 1:
+            links = grammar.joined_statement_links
+    at, end = 0, first
     while at < end and said[at] in grammar.request_openers:
         at += 1
-    for subject in (*grammar.confidentiality_statement_subjects, ()):
+    for subject in subjects:
         after = at + len(subject)
         if after <= end and tuple(said[at:after]) == subject and all(word in links for word in said[after:end]):
             return True
