@@ -3052,6 +3052,97 @@ def test_a_statement_of_anonymity_read_before_stays_anonymous(text: str) -> None
     assert parse_text(text).anonymous
 
 
+@pytest.mark.parametrize(("text", "action", "anonymous"), [
+    # Opening the text: the whistleblower's number reached the agency.
+    pytest.param("Identitas saya rahasia. Pungli di loket 3", Action.REPORT, True, id="identitas-saya-opening"),
+    pytest.param("Nama saya rahasia ya pak. pungli di loket 3", Action.REPORT, True, id="nama-saya-ya-pak-opening"),
+    pytest.param("Identitas pelapor rahasia: pungli di loket 3", Action.REPORT, True, id="identitas-pelapor-colon"),
+    pytest.param("Nomor saya rahasia. pungli di loket 3", Action.REPORT, True, id="nomor-saya-opening"),
+    pytest.param("identitas sy rahasia ya min. pungli di loket 3", Action.REPORT, True, id="shortened"),
+    pytest.param("Identitas saya harus rahasia. Pungli di loket 3", Action.REPORT, True, id="harus-rahasia"),
+    pytest.param("Nomor hp saya disembunyikan ya. Pungli di loket 3", Action.REPORT, True, id="disembunyikan"),
+    pytest.param("WBS identitas saya rahasia. kepala dinas minta setoran", Action.REPORT, True,
+                 id="after-a-kind-word"),
+    pytest.param("My identity is secret. The clerk takes bribes", Action.REPORT, True, id="my-identity-opening"),
+    pytest.param("My name is confidential. The clerk takes bribes", Action.REPORT, True, id="my-name-opening"),
+    pytest.param("My name is withheld. The clerk takes bribes", Action.REPORT, True, id="my-name-withheld"),
+    pytest.param(f"{VALID} identitas saya rahasia. kades masih minta uang", Action.FOLLOW_UP, True, id="follow-up"),
+    # In the middle.
+    pytest.param("Pungli di loket 3. Identitas saya rahasia. Terjadi tiap hari", Action.REPORT, True,
+                 id="identitas-saya-middle"),
+    pytest.param("Pungli di loket 3. Nama saya rahasia ya pak. Terjadi tiap hari", Action.REPORT, True,
+                 id="nama-saya-middle"),
+    pytest.param("Pungli di loket 3, nomor saya rahasia, terjadi tiap hari", Action.REPORT, True,
+                 id="between-commas"),
+    pytest.param("The clerk takes bribes. My name is confidential. It happens every day", Action.REPORT, True,
+                 id="my-name-middle"),
+    # Closing the text: the secrecy word at the end made it confidential, never anonymous.
+    pytest.param("Pungli di loket 3. Identitas saya rahasia", Action.REPORT, True, id="identitas-saya-closing"),
+    pytest.param("Pungli di loket 3. Nomor saya rahasia.", Action.REPORT, True, id="nomor-saya-closing"),
+    pytest.param("The clerk takes bribes. My identity is secret.", Action.REPORT, True, id="my-identity-closing"),
+    # Anyone else's identity, negated, someone else's words: prose.
+    pytest.param("Identitas pelaku rahasia, tidak ada yang tahu", Action.REPORT, False, id="identitas-pelaku"),
+    pytest.param("Nama pejabat itu dirahasiakan media", Action.REPORT, False, id="nama-pejabat"),
+    pytest.param("The identity of the official is secret", Action.REPORT, False, id="identity-of-the-official"),
+    pytest.param("Nama saya Budi. Pungli di loket 3", Action.REPORT, False, id="a-name-given"),
+    pytest.param("Identitas saya bukan rahasia. Pungli di loket 3", Action.REPORT, False, id="bukan-rahasia"),
+    pytest.param("Nama saya rahasia, kata dia. Pungli di loket 3", Action.REPORT, False, id="said-after"),
+    pytest.param("My identity is secret, he said. The clerk takes bribes", Action.REPORT, False, id="he-said"),
+])
+def test_a_clause_stating_the_reporters_identity_secret_makes_it_anonymous_anywhere(text: str, action: Action,
+                                                                                    anonymous: bool) -> None:
+    """"Identitas saya rahasia. Pungli di ...", "Nama saya rahasia ya pak.", "My identity is secret. ...": the
+    reporter's identity stated secret in a clause of its own (`identity_statement_subjects`) set no flag, or only
+    `confidential` closing the text, and the whistleblower's number reached the agency. Anyone else's identity, the
+    word negated or said by someone else is prose and stays named. The words stay the text."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.anonymous) == (action, anonymous)
+    assert parsed.text == re.sub(rf"^(?:{VALID}|wbs) ", "", text, flags=re.IGNORECASE)
+
+
+@pytest.mark.parametrize("text", [
+    # A phrase of `[flags_in_words]` anonymous already, anywhere.
+    "Identitas saya dirahasiakan ya. Pungli di loket 3", "Pungli di loket 3. Identitas saya dirahasiakan ya. Tiap hari",
+    "Pungli di loket 3. Identitas saya dirahasiakan ya",
+])
+def test_an_identity_asked_secret_read_before_stays_anonymous(text: str) -> None:
+    """The phrase an identity stated secret joins: it made the report anonymous before and still does."""
+    parsed = parse_text(text)
+    assert (parsed.anonymous, parsed.text) == (True, text)
+
+
+@pytest.mark.parametrize(("text", "action", "flags"), [
+    pytest.param("Laporan ini rahasia dan anonim. Pungli di loket 3", Action.REPORT, (True, True),
+                 id="rahasia-dan-anonim-opening"),
+    pytest.param("Ini anonim dan rahasia ya pak. Pungli di loket 3", Action.REPORT, (True, True),
+                 id="anonim-dan-rahasia-opening"),
+    pytest.param("This report is anonymous and confidential. The clerk takes bribes", Action.REPORT, (True, True),
+                 id="anonymous-and-confidential"),
+    pytest.param("Laporan ini dikirim secara anonim dan rahasia. Pungli di loket 3", Action.REPORT, (True, True),
+                 id="dikirim-secara"),
+    pytest.param("Ini rahasia dan juga anonim ya. Pungli di loket 3", Action.REPORT, (True, True), id="dan-juga"),
+    pytest.param("Pungli di loket 3. Laporan ini rahasia dan anonim. Terjadi tiap hari", Action.REPORT, (True, True),
+                 id="rahasia-dan-anonim-middle"),
+    pytest.param("Pungli di loket 3. Rahasia & anonim ya pak. Terjadi tiap hari", Action.REPORT, (True, True),
+                 id="ampersand-middle"),
+    pytest.param(f"{VALID} ini anonim dan rahasia. kades masih minta uang", Action.FOLLOW_UP, (True, True),
+                 id="follow-up"),
+    # Prose: of something else, negated, someone else's words, a join word alone.
+    pytest.param("Dokumen ini rahasia dan anonim. Pungli di loket 3", Action.REPORT, (False, False), id="dokumen-ini"),
+    pytest.param("Surat ini anonim dan rahasia. Isinya fitnah", Action.REPORT, (False, False), id="surat-ini"),
+    pytest.param("Ini bukan rahasia dan anonim. Pungli di loket 3", Action.REPORT, (False, False), id="bukan"),
+    pytest.param("Kades bilang, ini rahasia dan anonim. Pungli di loket 3", Action.REPORT, (False, False),
+                 id="said-before"),
+    pytest.param("Ini dan rahasia. Pungli di loket 3", Action.REPORT, (False, False), id="join-word-before"),
+])
+def test_two_statement_words_joined_state_both(text: str, action: Action, flags: tuple[bool, bool]) -> None:
+    """"Laporan ini rahasia dan anonim. Pungli ...", "This report is anonymous and confidential.": a clause stating the
+    report both secret and anonymous (`statement_joins`) set neither flag. The words stay the text."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.anonymous, parsed.confidential) == (action, *flags)
+    assert parsed.text == re.sub(rf"^(?:{VALID}|laporan) ", "", text, flags=re.IGNORECASE)
+
+
 @pytest.mark.parametrize("text", [
     # Closing the text: the flag word at the end, read before.
     "LAPOR pungli di kelurahan. Laporan ini rahasia.", "pungli di kelurahan. This is confidential.",
