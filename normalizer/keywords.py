@@ -1810,7 +1810,8 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
                                grammar.anonymity_words, grammar.anonymity_statement_links,
                                joined=grammar.confidentiality_statements)
         or _states_in_a_clause(parsed.text, words, grammar, None, grammar.identity_statements,
-                               grammar.anonymity_statement_links, subjects=grammar.identity_statement_subjects))
+                               grammar.anonymity_statement_links, subjects=grammar.identity_statement_subjects,
+                               joined=grammar.anonymity_words))
     confidential = parsed.confidential or (
         _asks_in_a_phrase(_with_kind_word_before(words, parsed.text, typed, grammar) if parsed.explicit_kind else words,
                           grammar.confidentiality_phrases, grammar.confidentiality_asked_phrases, grammar,

@@ -3063,6 +3063,8 @@ def test_a_statement_of_anonymity_read_before_stays_anonymous(text: str) -> None
     pytest.param("Nomor hp saya disembunyikan ya. Pungli di loket 3", Action.REPORT, True, id="disembunyikan"),
     pytest.param("WBS identitas saya rahasia. kepala dinas minta setoran", Action.REPORT, True,
                  id="after-a-kind-word"),
+    pytest.param("Identitas saya rahasia dan anonim. Pungli di loket 3", Action.REPORT, True, id="joined-anonim"),
+    pytest.param("Nama dan nomor saya rahasia ya pak. Pungli di loket 3", Action.REPORT, True, id="nama-dan-nomor"),
     pytest.param("My identity is secret. The clerk takes bribes", Action.REPORT, True, id="my-identity-opening"),
     pytest.param("My name is confidential. The clerk takes bribes", Action.REPORT, True, id="my-name-opening"),
     pytest.param("My name is withheld. The clerk takes bribes", Action.REPORT, True, id="my-name-withheld"),
