@@ -45,7 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--processes", type=int,
                         help="processes each for bare and intake in the scale phase (default: one per core)")
     parser.add_argument("--phases", default=ALL_PHASES,
-                        help="comma-separated subset of the phases")
+                        help=f"comma-separated subset of the phases ({ALL_PHASES}), or 'steps': where a webhook's "
+                        "gateway CPU goes under load (not in a full run: its probe costs CPU of its own)")
     parser.add_argument("--out", type=Path, help="directory for latest.json and the plot (default: bench/results for a "
                         "full run, bench/results/partial for --quick or a subset of --phases)")
     parser.add_argument("--keep", action="store_true", help="keep the run's directory (logs, databases)")
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     try:
         bench = Bench(config, Path(workdir), log=lambda line: print(line, file=sys.stderr, flush=True))
         results["load_generator"] = "wrk" if bench.use_wrk else "asyncio client"
-        for name in ("bare", "intake", "e2e", "naive", "scale"):
+        for name in ("bare", "intake", "e2e", "naive", "scale", "steps"):
             if name not in phases:
                 continue
             print(f"phase {name} ...", file=sys.stderr, flush=True)

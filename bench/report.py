@@ -97,6 +97,9 @@ def table(results: dict[str, Any]) -> str:
         rows.append((f"bare x{sc['processes']}", f"{sc['bare_rate']:.0f}", "", "", "one port, SO_REUSEPORT"))
         rows.append((f"intake x{sc['processes']}", f"{sc['intake_rate']:.0f}", "", f"{sc['intake_p99_ms']:.2f}",
                      f"{sc['intake_durable']}/{sc['intake_reports']} durable; intake/bare {sc['intake/bare']}"))
+    if "steps" in results:
+        st = results["steps"]
+        rows.append(("steps", f"{st['rate']:.0f}", "", "", f"{st['webhooks']} webhooks, gateway CPU a webhook below"))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
     for name, target in results.get("targets", {}).items():
@@ -105,7 +108,17 @@ def table(results: dict[str, Any]) -> str:
     cpu = [(phase, results[phase]["cpu_s_per_1000"]) for phase in ("intake", "e2e", "naive") if phase in results]
     for phase, per_role in cpu:
         lines.append(f"cpu s/1000 reports, {phase}: " + ", ".join(f"{k} {v}" for k, v in sorted(per_role.items())))
+    if "steps" in results:
+        lines.append(steps_line(results["steps"]))
     return "\n".join(lines)
+
+
+def steps_line(split: dict[str, Any]) -> str:
+    """The `steps` phase in one line: the event-loop thread's microseconds a webhook, step by step, largest first."""
+    parts = sorted(split["steps_us"].items(), key=lambda item: -item[1])
+    return (f"gateway CPU a webhook under load: event-loop thread {split['loop_thread_us']:.0f} us ("
+            + ", ".join(f"{label} {us:.0f}" for label, us in parts)
+            + f", the rest {split['rest_of_loop_thread_us']:.0f}), other threads {split['committer_thread_us']:.0f} us")
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

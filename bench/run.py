@@ -12,10 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psutil
 from redis import Redis
 
+from bench import steps
 from bench.load import SignedRequest, ensure_wrk, run_wrk, sign_requests, write_requests
 from bench.procs import (
+    REPO_ROOT,
     START_TIMEOUT,
     TWILIO_PATH,
     Stack,
@@ -147,6 +150,15 @@ def _wait_rq_workers(redis_url: str, queue: str, count: int) -> None:
         redis.close()
 
 
+def _steps_reading(probe: Path, pid: int) -> tuple[dict[str, tuple[int, int]], tuple[float, float]]:
+    """The probe's totals once it has written what came before, and the gateway's CPU seconds on its event-loop
+    (main) thread and on all its other threads."""
+    time.sleep(1.2)  # the probe writes twice a second
+    cpu = {thread.id: thread.user_time + thread.system_time for thread in psutil.Process(pid).threads()}
+    loop = cpu.pop(pid)
+    return steps.read(probe), (loop, sum(cpu.values()))
+
+
 class Bench:
     def __init__(self, config: Config, workdir: Path, log=print) -> None:  # type: ignore[no-untyped-def]
         self.config = config
@@ -234,17 +246,18 @@ class Bench:
                 "intake/bare": round(intake_rate / bare_rate, 3) if bare_rate else None}
 
     # -- the gateway stack ----------------------------------------------------------------------------------
-    def _gateway_stack(self, name: str, workers: int) -> tuple[Stack, dict[str, str], Path]:
+    def _gateway_stack(self, name: str, workers: int,
+                       gateway_extra: dict[str, str] | None = None) -> tuple[Stack, dict[str, str], Path]:
         """Redis, case store, gateway, workers; on a failure to start, whatever did start is stopped here (the
         caller's `finally` only begins once it has the stack: a gateway that would not come up left Redis and the
-        case store running on their ports after the bench had ended)."""
+        case store running on their ports after the bench had ended). `gateway_extra`: the gateway's alone."""
         stack = self._stack(name)
         try:
             redis_url = start_redis(stack)
             gateway_port, casestore_port = free_port(), free_port()
             env = gateway_env(redis_url, casestore_port, gateway_port, stack.workdir / "data")
             start_casestore(stack, env)
-            start_gateway(stack, env)
+            start_gateway(stack, {**env, **(gateway_extra or {})})
             start_workers(stack, env, workers)
         except BaseException:
             stack.stop()
@@ -319,6 +332,29 @@ class Bench:
             durable += sum(1 for state in pipe.execute() if state == b"committed")
         redis.close()
         return durable
+
+    # -- steps ------------------------------------------------------------------------------------------------
+    def steps(self) -> dict[str, object]:
+        """Where a webhook's gateway CPU goes under the intake load: each step's thread CPU on the event loop
+        (`bench.steps`), the rest of that thread's, and the other threads' (the committer's), one closed-loop run."""
+        probe = self.workdir / "steps.json"
+        path = [str(steps.PROBE_PATH), str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]
+        extra = {steps.ENV: str(probe), "PYTHONPATH": os.pathsep.join(filter(None, path))}
+        stack, env, _ = self._gateway_stack("steps", workers=0, gateway_extra=extra)
+        try:
+            url, port = env["LAPOR_PUBLIC_URL"], int(env["LAPOR_HTTP_PORT"])
+            self._warm(stack, env)
+            gateway = next(proc for proc in stack.procs if proc.role == "gateway")
+            before, threads_before = _steps_reading(probe, gateway.pid)
+            requests = self._sign(url, self.config.intake_reports)
+            closed = _closed_loop(stack, url, port, requests, self.config.connections, self.use_wrk)
+            after, threads_after = _steps_reading(probe, gateway.pid)
+            loop_s = threads_after[0] - threads_before[0]
+            result = steps.split(before, after, len(requests), loop_s, threads_after[1] - threads_before[1])
+            result["rate"] = round(closed["ok"] / closed["seconds"], 1)
+            return result
+        finally:
+            stack.stop()
 
     # -- end to end -------------------------------------------------------------------------------------------
     def e2e(self) -> dict[str, object]:

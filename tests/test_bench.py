@@ -210,6 +210,25 @@ def test_quickest_bench_run_end_to_end_checks_every_report(tmp_path: Path, monke
     assert scale["intake/bare"] == pytest.approx(scale["intake_rate"] / scale["bare_rate"], abs=1e-3)
 
 
+@pytest.mark.bench
+@pytest.mark.timeout(180)  # a guard against a hang only
+def test_the_steps_phase_splits_the_gateways_cpu_a_webhook_under_load(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--phases steps`: each step's event-loop CPU a webhook, read from the probe inside the gateway, and the rest
+    of that thread's; the steps fit inside the thread that ran them, and the webhooks were really answered."""
+    monkeypatch.setenv("BENCH_NO_INSTALL", "1")
+    code = bench_main(["--phases", "steps", "--intake-reports", "300", "--warmup", "20", "--connections", "8",
+                       "--no-plot", "--out", str(tmp_path)])
+    results = orjson.loads((tmp_path / "latest.json").read_bytes())
+    assert code == 0
+    split = results["steps"]
+    assert split["webhooks"] == 300 and split["rate"] > 0
+    assert set(split["steps_us"]) == {"signature", "parse", "normalize", "reply text", "answer", "log lines"}
+    assert all(us > 0 for us in split["steps_us"].values())  # every step was timed for the loaded webhooks
+    assert split["loop_thread_us"] > sum(split["steps_us"].values())  # inside the thread's own CPU, aiohttp beside
+    assert split["rest_of_loop_thread_us"] > 0 and split["committer_thread_us"] > 0
+
+
 @pytest.mark.parametrize(
     ("bare_runs", "ratio"),
     [
