@@ -692,8 +692,8 @@ def attachments_purge(
         help="This once, delete what was not used for DAYS days (default: attachments.retention_days).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")] = False,
 ) -> None:
-    """Delete the kept files no envelope in Redis names, quarantined mail and spool records, and e-mail and SMS
-    outbox replies, unused for the retention (cron)."""
+    """Delete the kept files no envelope in Redis names, quarantined mail and spool records, e-mail and SMS outbox
+    replies, unfiled messages and dead letters, unused for the retention (cron)."""
     from gateway.queues import redis_connection
     from workers.retention import DAY_SECONDS, PurgeError, purge
 
@@ -717,6 +717,8 @@ def attachments_purge(
                       f"than {days}")
     console.print(f"unfiled messages: {verb} {result.unfiled_deleted}; kept {result.unfiled_kept} newer than {days} "
                   "(or unreadable)")
+    console.print(f"dead letters: {verb} {result.deadletters_deleted}; kept {result.deadletters_kept} newer than "
+                  f"{days} (or changed meanwhile)")
     unreadable = f" ({result.envelopes_unreadable} damaged: kept what they name)" if result.envelopes_unreadable else ""
     console.print(f"envelopes in Redis: {result.envelopes}{unreadable}")
     if not dry_run:

@@ -769,3 +769,77 @@ def test_a_dry_run_asks_for_no_rewrite_and_a_redis_without_one_is_told_apart(set
     appendonly = redis.config_get("appendonly")
     expected = "not_aof" if any(value in ("no", b"no") for value in appendonly.values()) else "started"
     assert purge(settings, redis).aof_rewrite in (expected, "in_progress")
+
+
+# -- dead letters, in Redis: by the time each failed ---------------------------------------------------------------
+NUMBER = "+6281234567890"
+ADDRESS = "saksi.rahasia@example.net"
+
+
+def dead_letter(redis: Redis, item: str, age_days: float, *, to: str = NUMBER, queue: str = "lapor-reply",
+                tid: str = "") -> None:
+    """A letter as a reply job leaves it: its arguments hold the citizen's number (an SMS status answer) or address
+    and subject (an e-mail reply)."""
+    from workers.deadletters import DeadLetter
+
+    if queue == FORWARD_QUEUE:
+        func, args = "workers.forward.forward_batch", [[tid]]
+    elif "@" in to:
+        func, args = "workers.email_reply.send_email_reply", [{"to": to, "subject": "Re: pungli di loket 3"}]
+    else:
+        func, args = "workers.reply.send_reply", [{"reply_id": item, "source": "sms-aggregator", "to": to,
+                                                   "text": "Laporan 1000000 sedang diproses"}]
+    DeadLetters(redis).add(DeadLetter(
+        key=DeadLetters.entry_key(queue, item), queue=queue, func=func, args=args, tracking_id=tid, reason="failed",
+        detail="refused", failed_at=time.time() - age_days * DAY_SECONDS, channel="sms"))
+
+
+@pytest.mark.parametrize(("ages", "older_than", "dry_run", "left"), [
+    pytest.param((31, 2), None, False, {"lapor-reply:2"}, id="a-month-old-one-goes-a-recent-one-stays"),
+    pytest.param((10,), None, False, {"lapor-reply:1"}, id="ten-days-old-the-default-retention-keeps-it"),
+    pytest.param((10,), 7, False, set(), id="ten-days-old-older-than-7-goes"),
+    pytest.param((31, 2), None, True, {"lapor-reply:1", "lapor-reply:2"}, id="a-dry-run-only-counts"),
+])
+def test_dead_letters_go_by_the_time_they_failed(
+        settings: Settings, redis: Redis, ages: tuple[float, ...], older_than: int | None, dry_run: bool,
+        left: set[str]) -> None:
+    """A reply's letter keeps its arguments, a whistleblower's number or address and subject: only an operator's
+    requeue or purge took it away, and it outlived every envelope and file of the retention."""
+    tracking_id(redis)
+    for number, age in enumerate(ages, start=1):
+        dead_letter(redis, str(number), age, to=NUMBER if number % 2 else ADDRESS)
+    result = purge(settings, redis, older_than_days=older_than, dry_run=dry_run)
+    old = sum(1 for age in ages if age > (older_than or 30))
+    assert (result.deadletters_deleted, result.deadletters_kept) == (old, len(ages) - old)
+    assert {letter.key for letter in DeadLetters(redis).select(None)} == left
+    assert {key.decode() for key in redis.hkeys("lapor:deadletters")} == left
+    assert {key.decode() for key in redis.zrange("lapor:deadletters:index", 0, -1)} == left
+
+
+def test_the_purge_says_and_logs_the_dead_letters_it_deleted(
+        test_env: TestEnvironment, settings: Settings, redis: Redis) -> None:
+    """Counted in its output and its log line as the others are; a forward's letter goes as `deadletters purge`
+    takes it: its report's envelope, kept without end while it waited, expires."""
+    tid = tracking_id(redis)
+    stored_envelope(redis, tid, [])
+    dead_letter(redis, tid, 40, queue=FORWARD_QUEUE, tid=tid)
+    dead_letter(redis, "reply-sms", 40)
+    dead_letter(redis, "reply-mail", 35, to=ADDRESS)
+    dead_letter(redis, "reply-new", 1, to="+6281111111111")
+
+    dry = cli(test_env, "attachments", "purge", "--dry-run")
+
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "dead letters: would delete 3; kept 1 newer than 30 day(s)" in dry.stdout
+    assert DeadLetters(redis).count() == 4 and redis.ttl(envelope_key(tid)) == -1
+
+    done = cli(test_env, "attachments", "purge")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "dead letters: deleted 3; kept 1 newer than 30 day(s)" in done.stdout
+    line = next(orjson.loads(text) for text in done.stdout.splitlines() if '"attachments.purged"' in text)
+    assert (line["dead_letters"], line["dead_letters_kept"]) == (3, 1)
+    assert [letter.key for letter in DeadLetters(redis).select(None)] == ["lapor-reply:reply-new"]
+    assert 0 < redis.ttl(envelope_key(tid)) <= settings.intake.envelope_ttl_seconds
+    assert NUMBER.encode() not in b"".join(redis.hvals("lapor:deadletters"))
+    assert ADDRESS not in done.stdout + done.stderr and NUMBER not in done.stdout + done.stderr

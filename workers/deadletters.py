@@ -43,6 +43,9 @@ INDEX_KEY = "lapor:deadletters:index"
 # (doubled after each), before the letter is left for the next run (busy). 5 tries: 150 ms at most per letter.
 REQUEUE_ATTEMPTS = 5
 REQUEUE_BACKOFF_SECONDS = 0.01
+# How many letters the retention's purge deletes in one transaction (`purge_older`): all at once, a registry a long
+# outage filled would be WATCHed through one long read, and given up whenever a letter came meanwhile.
+PURGE_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +327,21 @@ class DeadLetters:
         if jobs:
             log.info("deadletter.failed_jobs_purged", jobs=jobs)
         return len(unchanged)
+
+    def purge_older(self, before: float, envelope_ttl: int, *, dry_run: bool = False) -> tuple[int, int]:
+        """Delete (with `dry_run`: count) the letters that failed before `before`: the retention's
+        (workers.retention), for a reply's letter keeps its arguments, the citizen's number, address and subject
+        among them, and nothing else takes it away but an operator. Each goes as `purge` deletes it (only as it was
+        listed: one that failed again meanwhile is a new failure, and stays; a forward's report is not delivered and
+        its envelope expires in `envelope_ttl`), `PURGE_BATCH` letters to a transaction. How many went, and how many
+        stay (newer, or changed while the purge ran)."""
+        keys = self._redis.zrangebyscore(INDEX_KEY, "-inf", f"({before!r}")
+        old = [letter for letter in self._load_indexed(keys)[0] if letter.failed_at < before]
+        if dry_run:
+            return len(old), max(self.count() - len(old), 0)
+        deleted = sum(self.purge(old[start:start + PURGE_BATCH], envelope_ttl)
+                      for start in range(0, len(old), PURGE_BATCH))
+        return deleted, self.count()
 
     def _purge(self, pipe: Any, letters: list[DeadLetter], envelope_ttl: int) -> int:
         """Delete the letters in the watched `pipe`, let their forwards' reports expire, and delete RQ's records of

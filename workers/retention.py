@@ -31,7 +31,10 @@ same age, an item whose files were none written within it:
 - the SMS aggregator's outbox (`outbox/sms-aggregator-<day>.jsonl`: the replies written instead of sent with
   `aggregator.send_url = "outbox:"`, as the development profile does), a day's file whole.
 And in Redis, the messages kept unfiled (`gateway.unfiled`: a mention, comment or SMS the gateway failed to file,
-never a report), by the time each was kept.
+never a report), by the time each was kept; and the dead letters (`workers.deadletters`), by the time each failed: a
+reply's keeps its arguments, the citizen's number, or address and subject, until an operator requeues or purges it.
+A forward's dead letter that old goes too, as `deadletters purge` takes it: its report is not delivered, and its
+envelope expires (and its files go) `intake.envelope_ttl_seconds` later.
 
 A file is deleted in two steps: renamed aside, then looked at again. A writer that marked it used in between (the
 same bytes mailed again) is seen then, and the file is put back; one that comes after the rename finds no file and
@@ -66,6 +69,7 @@ from gateway.spool import CLAIMED_SUFFIX, QUARANTINED_RECORD, SPOOL_DIR, Spool, 
 from gateway.spool import QUARANTINE_DIR as SPOOL_QUARANTINE_DIR
 from gateway.tracking import SEQUENCE_KEY
 from gateway.unfiled import UnfiledMessages
+from workers.deadletters import DeadLetters
 from workers.media import fetched_key, fetched_record
 
 log = get_logger()
@@ -195,6 +199,8 @@ class PurgeResult:
     sms_outbox_kept: Tally = field(default_factory=Tally)
     unfiled_deleted: int = 0  # messages kept unfiled, in Redis
     unfiled_kept: int = 0
+    deadletters_deleted: int = 0  # dead letters, in Redis
+    deadletters_kept: int = 0
     failed: int = 0  # files or folders that could not be read or deleted
     aof_rewrite: str = "not_asked"  # what Redis said to rewriting its append-only file (`rewrite_append_only_file`)
 
@@ -222,9 +228,9 @@ def retention_seconds(settings: Settings, older_than_days: int | None = None) ->
 
 def purge(settings: Settings, redis: Redis, *, older_than_days: int | None = None,
           dry_run: bool = False) -> PurgeResult:
-    """Delete (with `dry_run`: count) the kept files, quarantined mail and spool records, and outbox replies (e-mail,
-    SMS) nothing needs any more; logged as `attachments.purged`. Raises PurgeError, having deleted nothing, when it
-    cannot tell what is needed."""
+    """Delete (with `dry_run`: count) the kept files, quarantined mail and spool records, outbox replies (e-mail,
+    SMS), unfiled messages and dead letters nothing needs any more; logged as `attachments.purged`. Raises
+    PurgeError, having deleted nothing, when it cannot tell what is needed."""
     began = time.monotonic()
     retention = retention_seconds(settings, older_than_days)
     result = PurgeResult(retention_seconds=retention, dry_run=dry_run)
@@ -247,6 +253,8 @@ def purge(settings: Settings, redis: Redis, *, older_than_days: int | None = Non
             (settings.data_dir / SMS_OUTBOX_DIR, SMS_OUTBOX_DAY, result.sms_outbox_deleted, result.sms_outbox_kept)):
         _purge_by_age(directory, files, deadline, orphaned, result, deleted, kept)
     result.unfiled_deleted, result.unfiled_kept = UnfiledMessages(redis).purge(deadline, dry_run=dry_run)
+    result.deadletters_deleted, result.deadletters_kept = DeadLetters(redis).purge_older(
+        deadline, settings.intake.envelope_ttl_seconds, dry_run=dry_run)
     if not dry_run:
         result.aof_rewrite = rewrite_append_only_file(redis)
         _log(result, time.monotonic() - began)
@@ -496,7 +504,8 @@ def _log(result: PurgeResult, seconds: float) -> None:
         "outbox_kept": result.outbox_kept.files, "sms_outbox_days": result.sms_outbox_deleted.files,
         "sms_outbox_megabytes": result.sms_outbox_deleted.bytes / 1_000_000,
         "sms_outbox_kept": result.sms_outbox_kept.files, "unfiled_messages": result.unfiled_deleted,
-        "unfiled_kept": result.unfiled_kept, "aof_rewrite": result.aof_rewrite, "failed": result.failed,
+        "unfiled_kept": result.unfiled_kept, "dead_letters": result.deadletters_deleted,
+        "dead_letters_kept": result.deadletters_kept, "aof_rewrite": result.aof_rewrite, "failed": result.failed,
         "seconds": round(seconds, 3),
     }
     (log.warning if result.failed else log.info)("attachments.purged", **fields)
