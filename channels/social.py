@@ -19,7 +19,6 @@ its reply is left out (`reply.capped`, counted as `capped`).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -48,7 +47,7 @@ from gateway.logs import add_sensitive_values, bind_message_context, clear_messa
 from gateway.metrics import reply_source
 from gateway.outbound import count_in_sliding_window
 from gateway.queries import casestore_lookup_now
-from gateway.queues import REPLY_QUEUE, enqueue_calls
+from gateway.queues import REPLY_QUEUE, enqueue_calls, sender_digest
 from gateway.settings import Settings
 from gateway.unfiled import UnfiledMessages
 from normalizer.envelope import ReportDraft
@@ -60,7 +59,8 @@ log = get_logger()
 
 SOCIAL_REPLY_FUNC = "workers.social_reply.send_social_reply"
 REPLY_QUEUED_KEY = "lapor:social:reply-queued:{channel}:{digest}"
-# The mentions of one account (a digest of its id) answered or capped within the last hour: see the module's docstring.
+# The mentions of one account (its id's keyed digest, `sender_digest`) answered or capped within the last hour: see the
+# module's docstring.
 REPLY_CAP_KEY = "lapor:social:reply-cap:{channel}:{digest}"
 REPLY_CAP_WINDOW_SECONDS = 3600
 # Tries at queuing a batch's replies while other batches keep writing the same markers; then NotDurable (retried).
@@ -589,8 +589,7 @@ class MentionIntake:
         """Counts the mention among its account's replies of the last hour; whether that is more than the cap. Counted
         by the mention's id, so a batch taken again (a WatchError, a poll retried after a failure) counts it once."""
         cap = (self._settings.x if job.channel == "twitter" else self._settings.instagram).reply_cap_per_hour
-        digest = hashlib.sha256(job.sender.encode()).hexdigest()[:40]
-        key = REPLY_CAP_KEY.format(channel=job.channel, digest=digest)
+        key = REPLY_CAP_KEY.format(channel=job.channel, digest=sender_digest(self._settings, job.sender))
         return count_in_sliding_window(self._redis, key, job.provider_id, REPLY_CAP_WINDOW_SECONDS) > cap
 
     def _write_replies(self, pipe: Any, fresh: list[tuple[ReplyJob, str]], left_out: set[str]) -> None:

@@ -37,7 +37,7 @@ from gateway import metrics
 from gateway.errors import NotDurable
 from gateway.logs import get_logger
 from gateway.queries import answer_query
-from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, enqueue_calls, key_digest
+from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, enqueue_calls, key_digest, sender_digest
 from gateway.replies import DEFAULT_LANGUAGE, render
 from gateway.settings import Settings
 from gateway.transactions import after_commit, commit, commit_watched
@@ -52,6 +52,7 @@ log = get_logger()
 REPLY_FUNC = "workers.reply.send_reply"
 STATUS_FUNC = "workers.status.answer_status"
 REPLY_KEY = "lapor:reply:{reply_id}"
+# A number's messages of the last minute (flood control), under its keyed digest (`sender_digest`).
 FLOOD_KEY = "lapor:flood:{source}:{digest}"
 # A message's provider id, answered (`once_per_message`): a query's, or a report's (the key's name is older).
 QUERY_SEEN_KEY = "lapor:query-seen:{source}:{digest}"
@@ -164,7 +165,7 @@ class OutboundReplies:
         A sliding window (a sorted set of arrival times per number), so a flood is not split by minute boundaries.
         Counted by `message_id` when given, so the provider's retry of a message is not a second one.
         """
-        key = FLOOD_KEY.format(source=source, digest=key_digest(number))
+        key = FLOOD_KEY.format(source=source, digest=sender_digest(self._settings, number))
         count = count_in_sliding_window(self._redis, key, message_id, 60)
         return count <= reply_limits(self._settings, source).flood_replies_per_minute
 

@@ -9,6 +9,7 @@ gateway never imports worker code.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import socket
 from collections.abc import Sequence
 from datetime import timedelta
@@ -325,5 +326,15 @@ def release_held_forwards(connection: Redis, settings: Settings, *, attempts: in
 
 
 def key_digest(*parts: str) -> str:
-    """A Redis key's part for values that must not stand in it as they are (numbers, provider ids, texts)."""
+    """A Redis key's part for values that must not stand in it as they are (provider ids, texts). Not for a sender:
+    see `sender_digest`."""
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+
+def sender_digest(settings: Settings, *parts: str) -> str:
+    """A Redis key's part for a sender (a phone number, an e-mail address, an X or Instagram account id): keyed with
+    `privacy.reply_handle_secret`, as triage keeps senders (triage.duplicates). A plain hash of a number is undone by
+    hashing every number there is, which takes minutes, and a key name is read by anyone with the Redis (`SCAN`,
+    a dump, the append-only file)."""
+    key = settings.privacy.reply_handle_secret.encode() or b"lapor-triage"
+    return hmac.new(key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()[:40]

@@ -23,7 +23,8 @@ from gateway import metrics
 from gateway.errors import PermanentError, RetryableError
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
-from gateway.queues import REPLY_QUEUE
+from gateway.queues import REPLY_QUEUE, sender_digest
+from gateway.settings import Settings
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.send_lease import SendInProgress, send_lease, wait_for_holder
@@ -33,6 +34,7 @@ from workers.windows import count_in_window, uncount_in_window
 log = get_logger()
 
 REPLIED_KEY = "lapor:email:replied:{digest}"
+# An address's replies this hour, under its keyed digest (`sender_digest`).
 CAP_KEY = "lapor:email:replycap:{digest}:{hour}"
 CHANNEL = "email"
 
@@ -49,9 +51,10 @@ def capped_address(address: str) -> str:
     return ascii_address(address).lower()
 
 
-def _cap_key(address: str) -> str:
-    """The address's reply count for this hour (read once per attempt: the hour may turn during a send)."""
-    return CAP_KEY.format(digest=_digest(capped_address(address)), hour=int(time.time() // 3600))
+def _cap_key(settings: Settings, address: str) -> str:
+    """The address's reply count for this hour (read once per attempt: the hour may turn during a send), under its
+    keyed digest (`sender_digest`)."""
+    return CAP_KEY.format(digest=sender_digest(settings, capped_address(address)), hour=int(time.time() // 3600))
 
 
 def _over_cap(context: WorkerContext, cap_key: str) -> bool:
@@ -98,7 +101,7 @@ def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
     replied_key = REPLIED_KEY.format(digest=_digest(payload["dedup"]))
     if context.redis.exists(replied_key):
         return _skip("already_replied")
-    cap_key = _cap_key(payload["to"])
+    cap_key = _cap_key(context.settings, payload["to"])
     if payload["kind"] == "status":
         # A CEK by mail (channels/email/processor.py): its status looked up here as an SMS CEK's status job does,
         # before the reply is counted, and retried the same way while the case store is away. Not for an address
