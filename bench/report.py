@@ -116,9 +116,10 @@ def table(results: dict[str, Any]) -> str:
 def steps_line(split: dict[str, Any]) -> str:
     """The `steps` phase in one line: the event-loop thread's microseconds a webhook, step by step, largest first."""
     parts = sorted(split["steps_us"].items(), key=lambda item: -item[1])
-    return (f"gateway CPU a webhook under load: event-loop thread {split['loop_thread_us']:.0f} us ("
+    return (f"gateway CPU a webhook under load: event-loop thread {split['loop_thread_us']:.0f} us = HTTP stack "
+            f"{split['outside_handler_us']:.0f} + handler {split['handler_us']:.0f} ("
             + ", ".join(f"{label} {us:.0f}" for label, us in parts)
-            + f", the rest {split['rest_of_loop_thread_us']:.0f}), other threads {split['committer_thread_us']:.0f} us")
+            + f", its own lines {split['handler_own_us']:.0f}); other threads {split['committer_thread_us']:.0f} us")
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

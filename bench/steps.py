@@ -31,6 +31,9 @@ STEPS: tuple[tuple[str, str, str], ...] = (
     # Every log line: the processors (context, redaction, JSON) and the write.
     ("structlog._base", "BoundLoggerBase._proxy_to_logger", "log lines"),
 )
+# The webhook handler (`gateway.app.Gateway.webhook_handler`), timed whole across its awaits: what the event-loop
+# thread spends outside it is the HTTP stack's (aiohttp's protocol, the loop, the answer's write).
+HANDLER = "handler"
 ENV = "LAPOR_BENCH_STEPS"
 PROBE_PATH = Path(__file__).resolve().parent / "probe"
 
@@ -53,6 +56,46 @@ def _timed(function: Callable[..., Any], label: str, totals: dict[str, list[int]
     return timed
 
 
+class _Suspend:
+    """Passes what the timed coroutine yielded (a future it waits on) up to the task running it."""
+
+    def __init__(self, yielded: Any) -> None:
+        self.yielded = yielded
+
+    def __await__(self) -> Any:
+        return (yield self.yielded)
+
+
+def _timed_handlers(make_handler: Callable[..., Any], total: list[int]) -> Callable[..., Any]:
+    """`Gateway.webhook_handler` whose handlers count the thread CPU of each of their steps between awaits."""
+
+    @functools.wraps(make_handler)
+    def webhook_handler(gateway: Any, adapter: Any) -> Callable[..., Any]:
+        handle = make_handler(gateway, adapter)
+
+        async def timed(request: Any) -> Any:
+            coroutine = handle(request)
+            sent: Any = None
+            thrown: BaseException | None = None
+            while True:
+                began = time.thread_time_ns()
+                try:
+                    yielded = coroutine.throw(thrown) if thrown is not None else coroutine.send(sent)
+                except StopIteration as done:
+                    return done.value
+                finally:
+                    total[0] += time.thread_time_ns() - began
+                thrown = None
+                try:
+                    sent = await _Suspend(yielded)
+                except BaseException as error:  # a cancellation or a timeout, given to the handler as it would be
+                    sent, thrown = None, error
+
+        return timed
+
+    return webhook_handler
+
+
 def install(path: Path, interval: float = 0.5) -> None:
     """Wrap every step and write the totals ({label: [ns, calls]}) to `path` every `interval` seconds."""
     totals: dict[str, list[int]] = {}
@@ -63,6 +106,11 @@ def install(path: Path, interval: float = 0.5) -> None:
             owner = getattr(owner, part)
         totals[label] = [0, 0]
         setattr(owner, name, _timed(getattr(owner, name), label, totals))
+
+    from gateway.app import Gateway
+
+    totals[HANDLER] = [0, 0]
+    Gateway.webhook_handler = _timed_handlers(Gateway.webhook_handler, totals[HANDLER])  # type: ignore[method-assign]
 
     def write() -> None:
         while True:
@@ -80,10 +128,14 @@ def read(path: Path) -> dict[str, tuple[int, int]]:
 
 def split(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]], webhooks: int,
           loop_thread_s: float, committer_s: float) -> dict[str, Any]:
-    """Microseconds a webhook for each step between two readings, the rest of the event-loop thread's CPU (aiohttp,
-    the loop, the handler's own lines, handing the draft to the committer), and the committer thread's."""
-    steps = {label: round((after[label][0] - before[label][0]) / 1000 / webhooks, 1) for label in after}
+    """Microseconds a webhook between two readings: the event-loop thread's CPU, outside the handler (the HTTP
+    stack) and in it; each step in the handler, and the handler's own lines beside them (the log context, metrics,
+    health signals, handing the draft to the committer); the other threads' CPU (the committer's)."""
+    spent = {label: (after[label][0] - before[label][0]) / 1000 / webhooks for label in after}
+    handler = spent.pop(HANDLER)
     loop_us = loop_thread_s * 1e6 / webhooks
-    return {"webhooks": webhooks, "loop_thread_us": round(loop_us, 1), "steps_us": steps,
-            "rest_of_loop_thread_us": round(loop_us - sum(steps.values()), 1),
+    return {"webhooks": webhooks, "loop_thread_us": round(loop_us, 1),
+            "outside_handler_us": round(loop_us - handler, 1), "handler_us": round(handler, 1),
+            "steps_us": {label: round(us, 1) for label, us in spent.items()},
+            "handler_own_us": round(handler - sum(spent.values()), 1),
             "committer_thread_us": round(committer_s * 1e6 / webhooks, 1)}
