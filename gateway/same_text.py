@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from gateway.queues import key_digest
+from gateway.queues import key_digest, sender_digest
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft
 
@@ -100,7 +100,7 @@ class SameText:
         keys: list[str] = []
         args: list[str | int] = [self._settings.intake.dedup_ttl_seconds]
         for _, draft, (source, seconds), claim, first in asked:
-            keys += [SAME_TEXT_KEY.format(source=source, digest=_text_identity(draft)),
+            keys += [SAME_TEXT_KEY.format(source=source, digest=sender_digest(self._settings, *_text_identity(draft))),
                      REPEAT_OF_KEY.format(source=source, digest=key_digest(draft.channel_message_id)), claim]
             args += [draft.channel_message_id, seconds, *(first or ("", 0))]
         mapped = list(drafts)
@@ -111,10 +111,11 @@ class SameText:
         return mapped
 
 
-def _text_identity(draft: ReportDraft) -> str:
-    """What makes two messages the same text (module docstring)."""
-    return key_digest(draft.sender.id, draft.kind.value, str(draft.anonymous), str(draft.confidential),
-                      draft.follow_up_of or "", " ".join(draft.text.casefold().split()))
+def _text_identity(draft: ReportDraft) -> tuple[str, ...]:
+    """What makes two messages the same text (module docstring). In a Redis key, digested with the sender's key
+    (`sender_digest`): a plain hash of a number and a short text ("jalan rusak") is undone by trying them."""
+    return (draft.sender.id, draft.kind.value, str(draft.anonymous), str(draft.confidential), draft.follow_up_of or "",
+            " ".join(draft.text.casefold().split()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +148,7 @@ class RecentTexts:
         """What the message's text is remembered by; None for one never a repeat (no window, or files)."""
         if window is None or draft.attachments:
             return None
-        return f"{window[0]}:{_text_identity(draft)}"
+        return f"{window[0]}:{key_digest(*_text_identity(draft))}"  # in this process's memory alone
 
     def first(self, key: str) -> FirstOfText | None:
         found = self._firsts.get(key)

@@ -1,20 +1,23 @@
 """Redis key names that count a sender's messages (SMS flood control, the hourly e-mail reply cap, the cap on public
-replies per X or Instagram account) carry the sender's keyed digest, never a plain hash of it: a key name is read by
+replies per X or Instagram account) or name their text (one report for the same SMS sent again) carry the sender's
+keyed digest, never a plain hash of it: a key name is read by
 anyone with the Redis (SCAN, a dump, the append-only file), and a plain hash of a phone number is undone by hashing
 every number there is."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from redis import Redis
 
 from gateway.intake import Intake
 from gateway.outbound import OutboundReplies
-from gateway.queues import sender_digest
+from gateway.queues import key_digest, sender_digest
 from gateway.settings import Settings
-from normalizer.envelope import SenderKind
+from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 from tests.conftest import TestEnvironment, free_port
 from tests.email_support import SmtpServerThread, fixture, run_replies
 from tests.social_helpers import FakeProviderServer
@@ -73,3 +76,20 @@ def test_the_social_reply_cap_key_names_an_accounts_keyed_digest(
         intake.close()
     assert_keyed(key_names(redis, "lapor:social:reply-cap:*"), settings, f"{SenderKind.X_USER.value}:{X_AUTHOR}",
                  X_AUTHOR, "saksi_rahasia")
+
+
+def test_the_same_text_key_names_the_senders_keyed_digest_with_the_text(settings: Settings, redis: Redis) -> None:
+    """The key that makes the same SMS sent again one report names its sender and words: a plain hash of a number
+    and a short text ("jalan rusak") is undone by trying every number with the likely texts."""
+    text = "LAPOR jalan rusak"
+    draft = ReportDraft(received_at=datetime(2026, 12, 4, tzinfo=UTC), channel=Channel.SMS, channel_message_id="SM1",
+                        sender=Sender(kind=SenderKind.MSISDN, id=NUMBER), text=text)
+    intake = Intake(redis, settings)
+    try:
+        asyncio.run(intake.submit(draft, ("sms-twilio", 600)))
+    finally:
+        intake.close()
+    names = key_names(redis, "lapor:sametext:*")
+    identity = (NUMBER, draft.kind.value, "False", "False", "", text.casefold())
+    assert names and not [name for name in names if key_digest(*identity) in name], names
+    assert names == [f"lapor:sametext:sms-twilio:{sender_digest(settings, *identity)}"]
