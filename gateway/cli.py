@@ -78,6 +78,19 @@ def _settings(*, log_stream: TextIO | None = None, as_json: bool = False) -> Set
     return settings
 
 
+def _tables(process: str, *, as_json: bool = False) -> None:
+    """The operators' tables (replies, keywords, identity: gateway.tables) loaded and checked before the command takes
+    a message: a syntax error or a missing key in one started a process healthy that then failed every message. Said
+    as `_cannot_start` says a configuration error, logged as `<process>.refused_to_start`."""
+    from gateway.tables import check_tables
+
+    try:
+        check_tables()
+    except SettingsError as error:
+        log.error(f"{process}.refused_to_start", reason="configuration_error", detail=str(error))
+        _cannot_start("configuration error:", f" {error}", error="configuration_error", as_json=as_json)
+
+
 def _require_redis_url(settings: Settings, *, as_json: bool = False) -> str:
     """REDIS_URL, or the embedded Redis a running `make run` wrote down under the data dir (so an operator's
     `lapor-gateway status` or `deadletters list` finds it without looking up its port). Without either it says which
@@ -259,6 +272,7 @@ def serve() -> None:
     from gateway.spool import SpoolNotWritable
 
     settings = _settings()
+    _tables("gateway")
     _remove_orphaned_temporaries(settings, "serve")
     redis = redis_connection(_require_redis_url(settings), timeout=settings.intake.redis_timeout_seconds)
     _install_uvloop()
@@ -295,6 +309,7 @@ def worker(
         _refuse_unknown("queue", escape(', '.join(unknown) or repr(queues)),
                         f"the gateway's queues are {', '.join(ALL_QUEUES)}")
     settings = _settings()
+    _tables("worker")
     _count_into_shared_metrics(settings)
     # After: it imports prometheus_client, which picks its storage then.
     _remove_orphaned_temporaries(settings, "worker")
@@ -331,7 +346,9 @@ def dev() -> None:
     """Everything in the Procfile, in the foreground (what `make run` calls)."""
     from gateway.supervisor import supervise
 
-    raise typer.Exit(supervise(_settings()))
+    settings = _settings()
+    _tables("dev")
+    raise typer.Exit(supervise(settings))
 
 
 def _stop_on_signals() -> threading.Event:
@@ -352,6 +369,7 @@ def pollers() -> None:
     from gateway.queues import redis_connection
 
     settings = _settings()  # no orphan sweep: the pollers write no file (workers/retention.py `WRITTEN_BY`)
+    _tables("pollers")
     redis = redis_connection(_require_redis_url(settings), timeout=settings.intake.redis_timeout_seconds)
     stop = _stop_on_signals()
     run_pollers(build_pollers(settings, redis, Intake(redis, settings)), stop, redis=redis, settings=settings)
@@ -751,6 +769,7 @@ def smtp() -> None:
     from gateway.queues import redis_connection
 
     settings = _settings()
+    _tables("smtp")
     _remove_orphaned_temporaries(settings, "smtp")
     redis = redis_connection(_require_redis_url(settings), timeout=settings.intake.redis_timeout_seconds)
     _install_uvloop()
@@ -822,6 +841,7 @@ def quarantine_reprocess(
     import asyncio
 
     settings = _settings()
+    _tables("quarantine_reprocess")
     _count_into_shared_metrics(settings)
     from channels.email.processor import MailProcessor
     from channels.email.store import Quarantine
@@ -984,6 +1004,7 @@ def unfiled_retry(
     replies of its own (the aggregator; Twilio takes none later). Each one filed is forgotten; one that fails again
     stays, its error shown."""
     settings = _settings()
+    _tables("unfiled_retry")
     _count_into_shared_metrics(settings)
     from redis.exceptions import RedisError
 
@@ -1067,6 +1088,7 @@ def status(
     # Its stdout is the view alone: a line the check logs as it reads (`health.queue_unreadable`) came before the
     # document, and `status --json | jq` failed on it just when a queue was in trouble.
     settings = _settings(log_stream=sys.stderr, as_json=as_json)
+    _tables("status", as_json=as_json)
     redis = redis_connection(_require_redis_url(settings, as_json=as_json), timeout=3)
     try:
         rules = load_rules(settings.health.rules_path())

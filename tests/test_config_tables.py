@@ -1,0 +1,139 @@
+"""The operators' tables (`config/replies.toml`, `keywords.toml`, `identity.toml`) are loaded as a process starts.
+
+They were read on first use: a syntax error or a missing key left by an edit started `serve`, `smtp`, `pollers` and
+`worker` healthy, each then failing every message it took. Each refuses to start as it does a broken
+`defaults.toml`: one line naming the file and what is wrong, exit 2, before it listens or takes a job.
+
+The processes run as the console script runs them, in a process of their own, with the config directory a copy of
+the release's with one table broken (gateway.settings.CONFIG_DIR set before the gateway's modules are imported: the
+tables' paths are read from it).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.settings import CONFIG_DIR, SettingsError
+from gateway.tables import REPLY_KEYS, STATUS_NAMES, check_tables
+from tests.conftest import REPO_ROOT, TestEnvironment
+
+# The console script's `main`, with the config directory of argv[1].
+_RUN = """
+import sys
+from pathlib import Path
+
+import gateway.settings
+
+gateway.settings.CONFIG_DIR = Path(sys.argv[1])
+sys.argv = ["lapor-gateway", *sys.argv[2:]]
+from gateway.cli import main
+
+main()
+"""
+
+
+def _replace(name: str, old: str, new: str) -> tuple[str, str, str]:
+    return name, old, new
+
+
+# What is broken: the file, a text of it replaced, and what the refusal says after the file's name.
+BROKEN = {
+    "replies syntax": (_replace("replies.toml", "[status_help]", "[status_help"), " is not valid TOML: "),
+    "replies key missing": (_replace("replies.toml", "[status_help]", "[status_hepl]"),
+                            ": reply [status_help] is missing"),
+    "keywords syntax": (_replace("keywords.toml", "[commands]", "[commands"), " is not valid TOML: "),
+    "keywords section missing": (_replace("keywords.toml", "[language]", "[languages]"),
+                                 ": section [language] is missing"),
+    "identity syntax": (_replace("identity.toml", "[closings]", "closings = ["), " is not valid TOML: "),
+}
+
+
+def _broken_config(tmp_path: Path, broken: str) -> tuple[Path, str]:
+    (name, old, new), said = BROKEN[broken]
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    text = (config / name).read_text(encoding="utf-8")
+    assert old in text
+    (config / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+    return config / name, said
+
+
+def _run(config: Path, args: list[str], env: dict[str, str], timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    """The command with `config` as its config directory; one still running after `timeout` (it started, listening
+    or taking jobs) is stopped and fails the test."""
+    process = subprocess.Popen([sys.executable, "-c", _RUN, str(config), *args], env=env, cwd=REPO_ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+        pytest.fail(f"`{' '.join(args)}` started with a broken table:\n{stdout}{stderr}")
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("args", [["serve"], ["smtp"], ["pollers"], ["worker", "--burst"]],
+                         ids=["serve", "smtp", "pollers", "worker"])
+@pytest.mark.parametrize("broken", list(BROKEN))
+def test_a_process_refuses_to_start_on_a_broken_table_naming_the_file(
+        broken: str, args: list[str], test_env: TestEnvironment, tmp_path: Path) -> None:
+    path, said = _broken_config(tmp_path, broken)
+
+    result = _run(path.parent, args, test_env.process_env(COLUMNS="300", LAPOR_EMAIL_ENABLED="true"))
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "Traceback" not in output and "uncaught_exception" not in output, output
+    assert result.stdout.splitlines()[-1].startswith(f"configuration error: {path}{said}"), output
+    assert ".listening" not in output and "worker.starting" not in output, output
+    assert '.refused_to_start"' in result.stdout and '"configuration_error"' in result.stdout, output
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_status_says_a_broken_table(as_json: bool, test_env: TestEnvironment, tmp_path: Path) -> None:
+    """`status` answered for the channels while every message failed."""
+    path, said = _broken_config(tmp_path, "replies syntax")
+
+    result = _run(path.parent, ["status", *(["--json"] if as_json else [])], test_env.process_env(COLUMNS="300"))
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    reason = json.loads(result.stdout)["reason"] if as_json else result.stdout.splitlines()[-1]
+    assert reason.startswith(f"configuration error: {path}{said}"), reason
+    assert "(at line " in reason, reason
+
+
+def test_the_release_tables_pass_and_every_reply_of_the_release_is_checked() -> None:
+    check_tables()
+    import tomllib
+
+    shipped = tomllib.loads((CONFIG_DIR / "replies.toml").read_text(encoding="utf-8"))
+    assert set(shipped) == {*REPLY_KEYS, STATUS_NAMES}
+
+
+@pytest.mark.parametrize(("name", "old", "new", "said"), [
+    ("replies.toml", 'en = "LAPOR! Your report was received', 'fr = "LAPOR! Your report was received',
+     "reply [ack] has no text in en"),
+    ("replies.toml", "[status_names.en]", "[status_names.fr]", "[status_names] has no table in en"),
+    ("keywords.toml", "\nhelp = [", "\nhelpp = [", "[commands] help is missing"),
+    ("identity.toml", "[own_contact]", "[own_contacts]", "section [own_contact] is missing"),
+    ("keywords.toml", "[kinds]", "kinds = 5\n[kinds_]", "section [kinds] is not a table"),
+    ("identity.toml", "[closings]\nphrases = [", "[closings]\nphrases = 5\nformer = [", "cannot be used: TypeError"),
+], ids=["reply-language", "status-names", "grammar-key", "identity-section", "grammar-kind", "identity-value"])
+def test_each_table_problem_is_said_naming_the_file(name: str, old: str, new: str, said: str, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    text = (config / name).read_text(encoding="utf-8")
+    assert old in text
+    (config / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    with pytest.raises(SettingsError) as refused:
+        check_tables(config)
+
+    assert str(refused.value).startswith(f"{config / name}"), refused.value
+    assert said in str(refused.value), refused.value
