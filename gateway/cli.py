@@ -492,6 +492,7 @@ def deadletters_show(selector: Annotated[str, typer.Argument(help="Tracking ID o
     and its reply), which `requeue` and `purge` take together."""
     # Every letter the selector names, as `requeue` and `purge` select them: `show <id>` printed the oldest alone, and
     # an operator who read a reply's refusal and ran `purge <id> --yes` dropped the report's forward with it.
+    _refuse_empty_selectors([selector])
     letters = _dead_letters(_settings()).select([selector])
     if not letters:
         console.print(f"no dead letter for {_printable(selector)}")
@@ -533,10 +534,21 @@ def _channel_of(letter: DeadLetter) -> str:
     return letter.channel or UNATTRIBUTED
 
 
+def _refuse_empty_selectors(selectors: list[str] | None) -> None:
+    """An empty (or blank) Tracking ID or key names no dead letter: `show ""` printed "no dead letter for " with
+    nothing after it, and it matched the letters that have no Tracking ID (an unreadable one's is empty), which
+    `purge "" --yes` would have dropped. Refused, exit 2, before anything is read."""
+    if any(not selector.strip() for selector in selectors or []):
+        console.print("an empty Tracking ID or key names no dead letter: give a Tracking ID or a key as `deadletters "
+                      "list` shows it; nothing was done")
+        raise typer.Exit(2)
+
+
 def _selected(registry: DeadLetters, selectors: list[str] | None, all_: bool, queue: str | None,
               channel: str | None, reason: str | None) -> tuple[list[DeadLetter], list[str]]:
     """The dead letters an operator named (or all, with --all), narrowed by the filters; and the Tracking IDs and
     keys named that none of them has, each said as `show` says it."""
+    _refuse_empty_selectors(selectors)
     if not selectors and not all_:
         console.print("name Tracking IDs or pass --all")
         raise typer.Exit(2)

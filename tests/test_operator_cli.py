@@ -658,6 +658,24 @@ def test_show_of_a_tracking_id_shows_every_letter_that_requeue_and_purge_would_t
     assert f"key: {forward.key}" not in by_key.stdout
 
 
+@pytest.mark.parametrize("args", [("show", ""), ("show", "  "), ("purge", "", "--yes"), ("requeue", "10000012", "")],
+                         ids=["show", "show-blank", "purge", "requeue"])
+def test_an_empty_tracking_id_or_key_is_refused_and_nothing_is_done(
+        args: tuple[str, ...], test_env: TestEnvironment, redis: Redis) -> None:
+    """`show ""` printed "no dead letter for " with nothing after it; and "" matched every letter without a Tracking
+    ID (a reply's of none, an unreadable entry's), which `purge "" --yes` dropped."""
+    registry = DeadLetters(redis)
+    registry.add_new(queue="lapor-reply", func="workers.reply.send_reply", args=[], tracking_id="", item="r-9",
+                     reason="aggregator_400", detail="refused", channel="sms-aggregator")
+
+    result = cli(test_env, "deadletters", *args)
+
+    assert result.returncode == 2 and no_traceback(result), result.stdout + result.stderr
+    assert result.stdout.startswith("an empty Tracking ID or key names no dead letter: give a Tracking ID or a key "
+                                    "as `deadletters list` shows it; nothing was done"), result.stdout
+    assert registry.count() == 1
+
+
 RULES_FILES = {
     "missing": (None, "cannot be read: No such file or directory"),
     "syntax error": ("channels = [\n", "is not valid TOML: "),
