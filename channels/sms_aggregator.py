@@ -161,6 +161,8 @@ def _concat_fields(fields: Mapping[str, str]) -> tuple[str, int, int] | None:
         # Refused `bad_concat`, the citizen's report was lost; ignored as the standard says, the SMS is one message.
         log.warning("concat.element_ignored", reason="part_outside_count", part_count=total, part_number=number)
     if concat is None and fields.get("ref", "").strip():
+        # A number, as the README's contract says and a UDH's reference is: `ref=x` was taken as a part's reference.
+        _int_field(fields, "ref")
         total, number = _int_field(fields, "parts"), _int_field(fields, "part")
         if total is None or number is None:
             raise RejectedInput("ref needs parts and part", reason="bad_concat")

@@ -259,6 +259,9 @@ async def test_each_coding_kannel_gives_reads_the_text(
          "bad_concat"),
         ("part-count-beyond-any-sms", {"from": "081234567890", "id": "x7", "text": "a", "ref": "10",
                                        "parts": "999999999999", "part": "1"}, "bad_concat"),
+        # A concatenation reference that is no number: taken as a part's reference, the README saying `bad_field`.
+        ("ref-not-a-number", {"from": "081234567890", "id": "x8", "text": "a", "ref": "x", "parts": "2", "part": "1"},
+         "bad_field"),
         ("not-a-number", {"from": "halo", "id": "x5", "text": "LAPOR jalan rusak"}, "bad_sender"),
         # Read off a keypad it was +6236364636, someone else's number: their report, and the reply SMS to them.
         ("sender-id-of-letters-and-digits", {"from": "3636INFO", "id": "x6", "text": "LAPOR jalan rusak"},
