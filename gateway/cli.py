@@ -748,7 +748,7 @@ def attachments_purge(
     console.print(f"unfiled messages: {verb} {result.unfiled_deleted}; kept {result.unfiled_kept} newer than {days} "
                   "(or unreadable)")
     console.print(f"dead letters: {verb} {result.deadletters_deleted}; kept {result.deadletters_kept} newer than "
-                  f"{days} (or changed meanwhile)")
+                  f"{days}, or forwards (an operator's to requeue), or changed meanwhile")
     unreadable = f" ({result.envelopes_unreadable} damaged: kept what they name)" if result.envelopes_unreadable else ""
     console.print(f"envelopes in Redis: {result.envelopes}{unreadable}")
     if not dry_run:

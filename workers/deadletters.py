@@ -329,14 +329,16 @@ class DeadLetters:
         return len(unchanged)
 
     def purge_older(self, before: float, envelope_ttl: int, *, dry_run: bool = False) -> tuple[int, int]:
-        """Delete (with `dry_run`: count) the letters that failed before `before`: the retention's
+        """Delete (with `dry_run`: count) the letters that failed before `before`, but a forward's: the retention's
         (workers.retention), for a reply's letter keeps its arguments, the citizen's number, address and subject
-        among them, and nothing else takes it away but an operator. Each goes as `purge` deletes it (only as it was
-        listed: one that failed again meanwhile is a new failure, and stays; a forward's report is not delivered and
-        its envelope expires in `envelope_ttl`), `PURGE_BATCH` letters to a transaction. How many went, and how many
-        stay (newer, or changed while the purge ran)."""
+        among them, and nothing else takes it away but an operator. A forward's letter is a report the case store
+        never got, acknowledged to its citizen: it stays until an operator requeues or purges it (it holds Tracking
+        IDs only, and keeps its report's envelope). Each goes as `purge` deletes it (only as it was listed: one that
+        failed again meanwhile is a new failure, and stays), `PURGE_BATCH` letters to a transaction. How many went,
+        and how many stay (forwards, newer, or changed while the purge ran)."""
         keys = self._redis.zrangebyscore(INDEX_KEY, "-inf", f"({before!r}")
-        old = [letter for letter in self._load_indexed(keys)[0] if letter.failed_at < before]
+        old = [letter for letter in self._load_indexed(keys)[0]
+               if letter.failed_at < before and letter.queue != FORWARD_QUEUE]
         if dry_run:
             return len(old), max(self.count() - len(old), 0)
         deleted = sum(self.purge(old[start:start + PURGE_BATCH], envelope_ttl)
