@@ -150,9 +150,9 @@ class Grammar:
     # confidentiality statement's and `anonymous_statement_links` ("Laporan ini dikirim secara anonim"). Folded.
     anonymity_statement_links: frozenset[str] = frozenset()
     # Two statement words joined state both (`statement_joins`: "Laporan ini rahasia dan anonim."): the words that
-    # may join them (a plain space may too) and the links that may stand before them, either statement's. Folded.
+    # may join them (a plain space may too). Either statement's links may stand before them: those of the anonymity
+    # statement, which hold the confidentiality statement's. Folded.
     statement_joins: frozenset[str] = frozenset()
-    joined_statement_links: frozenset[str] = frozenset()
     # The reporter's identity stated secret (`identity_statement_subjects`: "Identitas saya rahasia.", "My name is
     # confidential."): the subjects' folded words (longest first), and the words such a clause closes with
     # (`confidential_statements` and `identity_statements`), folded.
@@ -308,8 +308,6 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         anonymity_statement_links=frozenset(fold_word(w) for key in ("statement_links", "anonymous_statement_links")
                                             for w in in_words.get(key, [])),
         statement_joins=frozenset(fold_word(w) for w in in_words.get("statement_joins", [])),
-        joined_statement_links=frozenset(fold_word(w) for key in ("statement_links", "anonymous_statement_links")
-                                         for w in in_words.get(key, [])),
         identity_statement_subjects=_phrase_words(in_words.get("identity_statement_subjects", [])),
         identity_statements=frozenset(fold_word(w) for key in ("confidential_statements", "identity_statements")
                                       for w in in_words.get(key, [])),
@@ -1987,7 +1985,7 @@ def _only_states(said: list[str], grammar: Grammar, statements: frozenset[str], 
         if not stated:
             return False
         if first < end - 1:
-            links = grammar.joined_statement_links
+            links = grammar.anonymity_statement_links  # either statement's: they hold `statement_links`
     at, end = 0, first
     while at < end and said[at] in grammar.request_openers:
         at += 1
