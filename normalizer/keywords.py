@@ -145,6 +145,9 @@ class Grammar:
     confidentiality_statements: frozenset[str] = frozenset()
     confidentiality_statement_subjects: tuple[tuple[str, ...], ...] = ()
     confidentiality_statement_links: frozenset[str] = frozenset()
+    # The report named after the statement's word, its last word but the tails (`statement_nouns`: "This is an
+    # anonymous report."). Folded.
+    statement_nouns: frozenset[str] = frozenset()
     # A clause that only states the report is anonymous ("Laporan ini anonim.", "This is anonymous."): the words that
     # may stand between its subject (`statement_subjects`) and an anonymity word (`anonymity_words`), the
     # confidentiality statement's and `anonymous_statement_links` ("Laporan ini dikirim secara anonim"). Folded.
@@ -308,6 +311,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         anonymity_statement_links=frozenset(fold_word(w) for key in ("statement_links", "anonymous_statement_links")
                                             for w in in_words.get(key, [])),
         statement_joins=frozenset(fold_word(w) for w in in_words.get("statement_joins", [])),
+        statement_nouns=frozenset(fold_word(w) for w in in_words.get("statement_nouns", [])),
         identity_statement_subjects=_phrase_words(in_words.get("identity_statement_subjects", [])),
         identity_statements=frozenset(fold_word(w) for key in ("confidential_statements", "identity_statements")
                                       for w in in_words.get(key, [])),
@@ -1964,10 +1968,13 @@ def _only_states(said: list[str], grammar: Grammar, statements: frozenset[str], 
                  subjects: tuple[tuple[str, ...], ...], joined: frozenset[str]) -> bool:
     """Whether the folded words of a clause are only a statement that the report is secret or anonymous
     (`_states_in_a_clause`). Read from its end: the word before the tails, asked first, passes at once the clauses of a
-    text that holds the word elsewhere. Words of `joined` may be joined to the statement's (`statement_joins` or a
-    space between: "rahasia dan anonim"), one of `statements` among them; either statement's links before them."""
+    text that holds the word elsewhere; the report named after it (`statement_nouns`: "an anonymous report") is read
+    past. Words of `joined` may be joined to the statement's (`statement_joins` or a space between: "rahasia dan
+    anonim"), one of `statements` among them; either statement's links before them."""
     end = len(said)
     while end and said[end - 1] in grammar.request_tails:
+        end -= 1
+    if end > 1 and said[end - 1] in grammar.statement_nouns:  # "This is an anonymous report."
         end -= 1
     if not end or (said[end - 1] not in statements and said[end - 1] not in joined):
         return False
@@ -2095,7 +2102,12 @@ _CLAUSE_BREAK = re.compile(r"[\n.!?;,\u3002\uff01\uff1f\uff1b\uff0c]")
 _CLAUSE_BREAKS = re.compile(rf"(?:{_CLAUSE_BREAK.pattern}\s*)+")
 # Those and a colon: the clauses `_states_in_a_clause` reads ("Laporan ini rahasia: pungli di loket 3"). Not a break
 # for a request, which a colon may introduce ("Saya minta: jangan disebarkan"), or for a form's name line ("Nama:").
-_STATEMENT_BREAKS = re.compile(r"(?:[\n.!?;,:\u3002\uff01\uff1f\uff1b\uff0c\uff1a]\s*)+")
+# An SMS sets a statement apart with more: an ellipsis, a dash between spaces (a hyphen inside a word is none:
+# "kata-kata"), an emoji ("Identitas saya rahasia ya pak 🙏 pungli di loket 3", "Ini rahasia…pungli", "... - ini
+# rahasia ya pak - ..."): read as one clause with the report, each statement went public or named. Not brackets: "Pak
+# RT (anonim) minta uang" withholds the official's name, not the reporter's.
+_STATEMENT_BREAKS = re.compile(r"(?:(?:[\n.!?;,:\u3002\uff01\uff1f\uff1b\uff0c\uff1a\u2026\u2013\u2014"
+                               r"\u2600-\u27bf\U0001f000-\U0001faff\ufe0f]|\s-+\s)\s*)+")
 
 
 def _fills_a_name_line(text: str, words: list[str], grammar: Grammar) -> bool:

@@ -3145,6 +3145,55 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     assert parsed.text == re.sub(rf"^(?:{VALID}|laporan) ", "", text, flags=re.IGNORECASE)
 
 
+@pytest.mark.parametrize(("text", "flags"), [
+    # As an SMS types them: the secrecy word shortened or in Jakarta's "-in", "ya" shortened, "banget", a particle.
+    pytest.param("identitas sy rhs. pungli di loket 3", (True, False), id="identity-rhs"),
+    pytest.param("ini rhs ya. pungli di loket 3", (False, True), id="ini-rhs"),
+    pytest.param("nama sy dirahasiain ya. pungli di loket 3", (True, False), id="dirahasiain"),
+    pytest.param("Ini rahasia y pak. pungli di loket 3", (False, True), id="y-pak"),
+    pytest.param("Ini rahasia banget. pungli di loket 3", (False, True), id="banget"),
+    pytest.param("Identitas saya rahasia loh. pungli di loket 3", (True, False), id="loh"),
+    # The report named as what it is, a "must", a "stays".
+    pytest.param("Ini laporan rahasia. pungli di loket 3", (False, True), id="ini-laporan-rahasia"),
+    pytest.param("Ini pengaduan anonim. pungli di loket 3", (True, False), id="ini-pengaduan-anonim"),
+    pytest.param("Ini adalah laporan anonim. pungli di loket 3", (True, False), id="ini-adalah-laporan-anonim"),
+    pytest.param("This is an anonymous report. The clerk takes bribes", (True, False), id="an-anonymous-report"),
+    pytest.param("This is a confidential complaint. The clerk takes bribes", (False, True),
+                 id="a-confidential-complaint"),
+    pytest.param("This must be kept confidential. The clerk takes bribes", (False, True), id="kept-confidential"),
+    pytest.param("My name must remain confidential. The clerk takes bribes", (True, False), id="remain-confidential"),
+    pytest.param("identitas saya wajib dirahasiakan. pungli di loket 3", (True, False), id="wajib"),
+    # The reporter's number or data as citizens name them, two of them with a sign between, the request turned round.
+    pytest.param("No. HP saya rahasia. pungli di loket 3", (True, False), id="no-dot-hp"),
+    pytest.param("Nama & nomor saya rahasia. pungli di loket 3", (True, False), id="nama-and-sign-nomor"),
+    pytest.param("Nama/nomor saya rahasia. pungli di loket 3", (True, False), id="nama-slash-nomor"),
+    pytest.param("Alamat saya rahasia. pungli di loket 3", (True, False), id="alamat"),
+    pytest.param("Identitas saya rahasiakan ya pak. pungli di loket 3", (True, False), id="rahasiakan"),
+    # A form's name line filled with the secrecy word.
+    pytest.param("Nama: rahasia. Pungli di loket 3", (True, True), id="name-line-rahasia"),
+    pytest.param("Name: withheld. The clerk takes bribes", (True, False), id="name-line-withheld"),
+    # Set apart by an emoji, an ellipsis or a dash between spaces rather than a stop.
+    pytest.param("identitas saya rahasia ya pak 🙏 pungli di loket 3", (True, False), id="emoji"),
+    pytest.param("Ini rahasia ya pak😭 pungli di loket 3", (False, True), id="emoji-glued"),
+    pytest.param("Ini rahasia…pungli di loket 3", (False, True), id="ellipsis"),
+    pytest.param("Pungli di loket 3 - ini rahasia ya pak - terjadi tiap hari", (False, True), id="dashes"),
+    pytest.param("Pungli di loket 3 — identitas saya rahasia — terjadi tiap hari", (True, False), id="em-dashes"),
+    # Still prose: the same words with other words, a hyphen inside a word, the emoji inside someone else's words.
+    pytest.param("Ini laporan rahasia negara yang dibocorkan pejabat", (False, False), id="laporan-rahasia-negara"),
+    pytest.param("It is a secret report by the ministry, leaked", (False, False), id="a-secret-report-by"),
+    pytest.param("Ini rahasia-rahasiaan kades. pungli di loket 3", (False, False), id="hyphen"),
+    pytest.param("Ini 😡 rahasia negara dijual", (False, False), id="emoji-before-prose"),
+    pytest.param("Kades bilang 😡 ini rahasia. Padahal dana desa dipotong", (False, False), id="emoji-said-before"),
+    pytest.param("Pak RT (anonim) minta uang", (False, False), id="brackets-withhold-someone-elses-name"),
+])
+def test_a_statement_typed_as_an_sms_types_it_is_read(text: str, flags: tuple[bool, bool]) -> None:
+    """"identitas sy rhs", "Ini rahasia y pak", "Ini laporan rahasia", "This is an anonymous report", "Nama & nomor saya
+    rahasia", "Nama: rahasia", a statement set apart by an emoji or a dash: each whistleblower's statement was missed,
+    the report public or named. The words stay the text."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.anonymous, parsed.confidential, parsed.text) == (Action.REPORT, *flags, text)
+
+
 @pytest.mark.parametrize("text", [
     # Closing the text: the flag word at the end, read before.
     "LAPOR pungli di kelurahan. Laporan ini rahasia.", "pungli di kelurahan. This is confidential.",
