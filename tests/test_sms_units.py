@@ -1582,6 +1582,11 @@ def test_flag_words_grouped_joined_or_decorated_are_read(text: str, body: str, a
     pytest.param("rahasia  negara\tdijual", "rahasia negara\tdijual", False, True, "complaint", id="spaces"),
     pytest.param("Private sector contractors inflate the bills", "Private sector contractors inflate the bills", False,
                  True, "complaint", id="english"),
+    pytest.param("Rahasia pasien disebar perawat", "Rahasia pasien disebar perawat", False, True, "complaint",
+                 id="patients-secrets"),
+    pytest.param("Rahasia soal ujian bocor", "Rahasia soal ujian bocor", False, True, "complaint", id="exam-secrets"),
+    pytest.param("Private security guards beat residents", "Private security guards beat residents", False, True,
+                 "complaint", id="private-security"),
     # a flag still: set apart by more than spaces, wrapped, introduced, or before any other word
     pytest.param("RAHASIA: negara dijual oknum", "negara dijual oknum", False, True, "complaint", id="colon"),
     pytest.param("RAHASIA, negara dijual oknum", "negara dijual oknum", False, True, "complaint", id="comma"),
