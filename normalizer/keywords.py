@@ -2103,10 +2103,11 @@ _CLAUSE_BREAKS = re.compile(rf"(?:{_CLAUSE_BREAK.pattern}\s*)+")
 # Those and a colon: the clauses `_states_in_a_clause` reads ("Laporan ini rahasia: pungli di loket 3"). Not a break
 # for a request, which a colon may introduce ("Saya minta: jangan disebarkan"), or for a form's name line ("Nama:").
 # An SMS sets a statement apart with more: an ellipsis, a dash between spaces (a hyphen inside a word is none:
-# "kata-kata"), an emoji ("Identitas saya rahasia ya pak 🙏 pungli di loket 3", "Ini rahasia…pungli", "... - ini
-# rahasia ya pak - ..."): read as one clause with the report, each statement went public or named. Not brackets: "Pak
+# "kata-kata"), an emoji, a chat's bold ("Identitas saya rahasia ya pak 🙏 pungli di loket 3", "Ini rahasia…pungli",
+# "... - ini rahasia ya pak - ...", "*Ini rahasia* pungli ..."): read as one clause with the report, each statement
+# went public or named. Not brackets: "Pak
 # RT (anonim) minta uang" withholds the official's name, not the reporter's.
-_STATEMENT_BREAKS = re.compile(r"(?:(?:[\n.!?;,:\u3002\uff01\uff1f\uff1b\uff0c\uff1a\u2026\u2013\u2014"
+_STATEMENT_BREAKS = re.compile(r"(?:(?:[\n.!?;,:\u3002\uff01\uff1f\uff1b\uff0c\uff1a\u2026\u2013\u2014*"
                                r"\u2600-\u27bf\U0001f000-\U0001faff\ufe0f]|\s-+\s)\s*)+")
 
 

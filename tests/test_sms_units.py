@@ -3183,6 +3183,12 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("Ini rahasia…pungli di loket 3", (False, True), id="ellipsis"),
     pytest.param("Pungli di loket 3 - ini rahasia ya pak - terjadi tiap hari", (False, True), id="dashes"),
     pytest.param("Pungli di loket 3 — identitas saya rahasia — terjadi tiap hari", (True, False), id="em-dashes"),
+    pytest.param("*Ini rahasia* pungli di loket 3", (False, True), id="bold"),
+    # Asked as formal letters ask it, the name not to be known, signed as one who gives unnamed.
+    pytest.param("Mohon jaga kerahasiaan identitas saya. pungli di loket 3", (True, False), id="kerahasiaan"),
+    pytest.param("Mohon kerahasiaan identitas pelapor. pungli di loket 3", (True, False), id="kerahasiaan-pelapor"),
+    pytest.param("Saya gak mau nama sy diketahui. pungli di loket 3", (True, False), id="tidak-mau-diketahui"),
+    pytest.param("Nama: Hamba Allah. Pungli di loket 3", (True, False), id="hamba-allah"),
     # Still prose: the same words with other words, a hyphen inside a word, the emoji inside someone else's words.
     pytest.param("Ini laporan rahasia negara yang dibocorkan pejabat", (False, False), id="laporan-rahasia-negara"),
     pytest.param("It is a secret report by the ministry, leaked", (False, False), id="a-secret-report-by"),
