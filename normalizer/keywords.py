@@ -2397,7 +2397,10 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
             explicit = True
         else:
             flags.add(grammar.flags[word])
-            if _opens_a_compound(text, at, end, word, grammar):  # "Rahasia negara ...": the words stay the text's
+            if _opens_a_compound(text, at if past is None else past, end, word, grammar):
+                # "Rahasia negara ...": the words stay the text's; so after our short code or emoji read past
+                # ("LAPOR 🙏 RAHASIA negara ...")
+                at = at if past is None else past
                 break
         at = end
     if explicit and (_status_command_at(text, at, grammar) or text[at:at + 1].isdigit()):

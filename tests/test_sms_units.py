@@ -1577,6 +1577,8 @@ def test_flag_words_grouped_joined_or_decorated_are_read(text: str, body: str, a
                  id="open-secret"),
     pytest.param("LAPOR RAHASIA negara dijual oknum", "RAHASIA negara dijual oknum", False, True, "complaint",
                  id="after-a-kind-word"),
+    pytest.param("LAPOR 🙏 RAHASIA negara dijual oknum", "RAHASIA negara dijual oknum", False, True, "complaint",
+                 id="after-a-kind-word-and-an-emoji"),
     pytest.param("ANONIM rahasia jabatan dibocorkan camat", "rahasia jabatan dibocorkan camat", True, True,
                  "complaint", id="after-an-anonymity-word"),
     pytest.param("rahasia  negara\tdijual", "rahasia negara\tdijual", False, True, "complaint", id="spaces"),
