@@ -3160,6 +3160,9 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("Ini rahasia y pak. pungli di loket 3", (False, True), id="y-pak"),
     pytest.param("Ini rahasia banget. pungli di loket 3", (False, True), id="banget"),
     pytest.param("Identitas saya rahasia loh. pungli di loket 3", (True, False), id="loh"),
+    pytest.param("Nama gw rahasia ya min. pungli di loket 3", (True, False), id="gw"),
+    pytest.param("identitas aku dirahasiakan ya. pungli di loket 3", (True, False), id="aku"),
+    pytest.param("idntitas sy rahsia. pungli di loket 3", (True, False), id="typos"),
     # The report named as what it is, a "must", a "stays".
     pytest.param("Ini laporan rahasia. pungli di loket 3", (False, True), id="ini-laporan-rahasia"),
     pytest.param("Ini pengaduan anonim. pungli di loket 3", (True, False), id="ini-pengaduan-anonim"),
