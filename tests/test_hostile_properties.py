@@ -170,6 +170,16 @@ def test_the_keyword_grammar_reads_anything(text: str, shortest_id: int) -> None
     # Anonymity words each after a run of the words that may stand in a wish: each looks back a few words only.
     pytest.param(("secara " * 5 + "anonim ") * 20_000 + "x", Action.REPORT,
                  ("secara " * 5 + "anonim ") * 20_000 + "x", id="anonymity-words-after-runs-of-a-wishs-words"),
+    # Statements of secrecy read a clause at a time from its end: statement words joined in one long clause, many
+    # short clauses, links before the word, clauses set apart by emoji and dashes.
+    pytest.param("pungli. " + "ini rahasia dan " * 20_000 + "x", Action.REPORT,
+                 "pungli. " + "ini rahasia dan " * 20_000 + "x", id="statement-words-joined-in-one-clause"),
+    pytest.param("pungli. " + "ini rahasia. " * 20_000 + "x", Action.REPORT,
+                 "pungli. " + "ini rahasia. " * 20_000 + "x", id="statement-clauses-repeated"),
+    pytest.param("pungli. " + "ini sangat " * 20_000 + "rahasia ya " * 20_000 + "x", Action.REPORT,
+                 "pungli. " + "ini sangat " * 20_000 + "rahasia ya " * 20_000 + "x", id="statement-links-and-tails"),
+    pytest.param("pungli" + " \U0001f64f ini rahasia - x" * 20_000, Action.REPORT,
+                 "pungli" + " \U0001f64f ini rahasia - x" * 20_000, id="statements-set-apart-by-emoji-and-dashes"),
 ])
 def test_a_long_hostile_text_is_read_in_linear_time(text: str, action: Action, kept: str) -> None:
     parsed = parse_text(text, load_grammar())
