@@ -3194,6 +3194,11 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("Mohon kerahasiaan identitas pelapor. pungli di loket 3", (True, False), id="kerahasiaan-pelapor"),
     pytest.param("Saya gak mau nama sy diketahui. pungli di loket 3", (True, False), id="tidak-mau-diketahui"),
     pytest.param("Nama: Hamba Allah. Pungli di loket 3", (True, False), id="hamba-allah"),
+    pytest.param("Tolong jgn sebut sy. pungli di loket 3", (True, False), id="jangan-sebut-saya"),
+    pytest.param("jangan kasih tau kalau saya yang lapor. pungli di loket 3", (True, False), id="saya-yang-lapor"),
+    pytest.param("Jgn sampai nama sy ketahuan ya pak. pungli di loket 3", (True, False), id="nama-ketahuan"),
+    pytest.param("Please don't reveal who I am. The clerk takes bribes", (True, False), id="who-i-am"),
+    pytest.param("Don't tell them it was me. The clerk takes bribes", (True, False), id="it-was-me"),
     # Still prose: the same words with other words, a hyphen inside a word, the emoji inside someone else's words.
     pytest.param("Ini laporan rahasia negara yang dibocorkan pejabat", (False, False), id="laporan-rahasia-negara"),
     pytest.param("It is a secret report by the ministry, leaked", (False, False), id="a-secret-report-by"),
