@@ -3209,8 +3209,9 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
 ])
 def test_a_statement_typed_as_an_sms_types_it_is_read(text: str, flags: tuple[bool, bool]) -> None:
     """"identitas sy rhs", "Ini rahasia y pak", "Ini laporan rahasia", "This is an anonymous report", "Nama & nomor saya
-    rahasia", "Nama: rahasia", a statement set apart by an emoji or a dash: each whistleblower's statement was missed,
-    the report public or named. The words stay the text."""
+    rahasia", "Nama: rahasia", a statement set apart by an emoji or a dash, and the requests typed beside them ("Mohon
+    jaga kerahasiaan identitas saya", "Tolong jgn sebut sy"): each whistleblower's word was missed, the report public
+    or named. The words stay the text."""
     parsed = parse_text(text)
     assert (parsed.action, parsed.anonymous, parsed.confidential, parsed.text) == (Action.REPORT, *flags, text)
 
