@@ -33,8 +33,8 @@ same age, an item whose files were none written within it:
 And in Redis, the messages kept unfiled (`gateway.unfiled`: a mention, comment or SMS the gateway failed to file,
 never a report), by the time each was kept; and the dead letters (`workers.deadletters`), by the time each failed: a
 reply's keeps its arguments, the citizen's number, or address and subject, until an operator requeues or purges it.
-A forward's dead letter that old goes too, as `deadletters purge` takes it: its report is not delivered, and its
-envelope expires (and its files go) `intake.envelope_ttl_seconds` later.
+A forward's dead letter stays however old (`DeadLetters.purge_older`): it is a report the case store never got,
+acknowledged to its citizen, an operator's to requeue or purge.
 
 A file is deleted in two steps: renamed aside, then looked at again. A writer that marked it used in between (the
 same bytes mailed again) is seen then, and the file is put back; one that comes after the rename finds no file and
