@@ -53,7 +53,9 @@ def _http_url(value: str, *, empty: bool = False) -> str:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("not an http:// or https:// URL with a host")  # not quoted: it may carry a password
-    return value
+    # As checked: a space around it (an env file's `LAPOR_PUBLIC_URL= https://...`) signed every Twilio webhook
+    # against " https://..." (each one 403), and made every forward's request URL one httpx refuses.
+    return value.strip()
 
 
 class _Section(BaseModel):

@@ -698,3 +698,12 @@ def test_a_url_that_is_no_http_url_is_refused_naming_its_variable_and_not_quotin
 
 def test_an_empty_case_store_url_is_the_local_one() -> None:
     assert load_settings({**PRODUCTION_SECRETS, "LAPOR_CASESTORE_URL": ""}).casestore_url == "http://127.0.0.1:8081"
+
+
+@pytest.mark.parametrize(("variable", "field"), [
+    ("LAPOR_PUBLIC_URL", "public_url"),
+    ("LAPOR_CASESTORE_URL", "casestore_url"),
+])
+def test_a_url_is_taken_as_checked_without_the_spaces_around_it(variable: str, field: str) -> None:
+    settings = load_settings({**PRODUCTION_SECRETS, variable: " https://lapor.example.go.id \n"})
+    assert getattr(settings, field) == "https://lapor.example.go.id"
