@@ -716,6 +716,7 @@ def attachments_export(
 
 
 @attachments_app.command("purge")
+@_tells_an_unreachable_redis
 def attachments_purge(
     older_than: Annotated[int | None, typer.Option(
         "--older-than", min=1, metavar="DAYS",

@@ -845,3 +845,16 @@ def test_the_purge_says_and_logs_the_dead_letters_it_deleted(
     assert redis.ttl(envelope_key(tid)) == -1
     assert NUMBER.encode() not in b"".join(redis.hvals("lapor:deadletters"))
     assert ADDRESS not in done.stdout + done.stderr and NUMBER not in done.stdout + done.stderr
+
+
+def test_a_redis_failing_after_the_files_ends_the_purge_on_a_line_saying_what_to_do(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """The envelopes were read and the files purged, then the dead letters' index is no index (a key of another
+    kind, WRONGTYPE): the command says so and which Redis, and exits 1, instead of ending on a traceback."""
+    tracking_id(redis)
+    redis.set("lapor:deadletters:index", "not an index")
+
+    done = cli(test_env, "attachments", "purge")
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "run it again once that key is the gateway's again" in done.stdout
