@@ -2054,26 +2054,33 @@ def _reports_speech(clause: str, before: list[str], after: list[str], grammar: G
 
 
 # An aside in brackets (`_pleads_in_an_aside`): its opening bracket, at most `_ASIDE_CHARS` characters of one line,
-# its closing bracket. Bounded: asked of every report and follow-up, it reads no further whatever the text.
+# its closing bracket. Bounded: looked for in every report and follow-up, each look reads no further than the next
+# bracket or that many characters, so the whole text is read in linear time.
 _ASIDE_CHARS = 200
 _ASIDE_OPENINGS = with_compatibility_forms("([") + "【"
 _ASIDE_CLOSINGS = with_compatibility_forms(")]") + "】"
-_ASIDE = re.compile(rf"\s*(?P<open>[{re.escape(_ASIDE_OPENINGS)}])"
+_ASIDE = re.compile(rf"(?P<open>[{re.escape(_ASIDE_OPENINGS)}])"
                     rf"(?P<inside>[^{re.escape(_ASIDE_OPENINGS + _ASIDE_CLOSINGS)}\n]{{1,{_ASIDE_CHARS}}})"
                     rf"(?P<close>[{re.escape(_ASIDE_CLOSINGS)}])", re.UNICODE)
 
 
 def _pleads_in_an_aside(text: str, grammar: Grammar) -> set[str]:
-    """The flags asked by an aside in brackets opening the text (after emoji and our short code) with flag words, its
-    other words a plea for protection (`plea_words` and the words around them: "(anonim saya takut) pungli ...",
-    "(anonim, saya takut)"), or a flag word negated after them ("(anonim, bukan rahasia)": the anonymity word's flag
-    alone); none for any other. Read as the citizen's words, the whistleblower who said they were afraid went named.
-    An aside of other words is prose ("(anonim menurut warga) ..."), and so is one inside the text ("Pak RT (anonim)
-    minta uang": someone else's name withheld)."""
-    aside = _ASIDE.match(text, _past_symbols_and_our_address_at(text, 0, grammar) or 0)
-    if aside is None or not _paired(aside.group("open"), aside.group("close")):
-        return set()
-    words = _folded_words(aside.group("inside"), grammar)
+    """The flags asked by asides in brackets with flag words, their other words a plea for protection (`plea_words`
+    and the words around them: "(anonim saya takut) pungli ...", "(anonim, saya takut)", "(anonim ya pak)"), or a flag
+    word negated after them ("(anonim, bukan rahasia)": the anonymity word's flag alone); none for any other. Read as
+    the citizen's words, the whistleblower who said they were afraid went named, and so did one who asked so in the
+    middle of the text ("Pungli di loket 3 (anonim ya pak). Terjadi tiap hari"). An aside of other words is prose
+    ("(anonim menurut warga) ..."), and so is a flag word alone in one ("Pak RT (anonim) minta uang": someone else's
+    name withheld)."""
+    flags: set[str] = set()
+    for aside in _ASIDE.finditer(text):
+        if _paired(aside.group("open"), aside.group("close")):
+            flags |= _aside_flags(_folded_words(aside.group("inside"), grammar), grammar)
+    return flags
+
+
+def _aside_flags(words: list[str], grammar: Grammar) -> set[str]:
+    """`_pleads_in_an_aside` of one aside's folded words."""
     flags: set[str] = set()
     at, negated = 0, False
     while at < len(words):

@@ -3247,18 +3247,27 @@ def test_a_statement_of_secrecy_read_before_stays_confidential(text: str) -> Non
     pytest.param("(ANONIM tidak RAHASIA, saya takut) pungli di kelurahan", True, False,
                  id="negated-confidentiality-word-and-fear"),
     pytest.param("(rahasia, bukan anonim) pungli di kelurahan", True, True, id="negated-anonymity-word"),
-    # prose: other words in the aside, an aside inside the text, a flag word that does not open it
+    # inside the text too: the whistleblower asked it there
+    pytest.param("Pak RT (anonim, saya takut) minta uang", True, False, id="inside-the-text"),
+    pytest.param("Pungli di loket 3 (anonim ya pak). Terjadi tiap hari", True, False, id="inside-courtesy"),
+    pytest.param("Pungli di loket 3 (rahasia ya min) tiap hari", False, True, id="inside-confidentiality-word"),
+    pytest.param("Kades minta uang [ANONIM, sy takut dipecat] sejak Januari", True, False,
+                 id="inside-brackets-abbreviated"),
+    pytest.param("Pungli di loket 3 (proyek jalan) dan (anonim, saya takut) tiap hari", True, False,
+                 id="inside-after-another-aside"),
+    # prose: other words in the aside, a flag word alone in one, a flag word that does not open it
     pytest.param("(anonim menurut warga) pungli di kelurahan", False, False, id="other-words"),
     pytest.param("(Anonim karena pelaku takut ketahuan) pungli di kelurahan", False, False, id="someone-elses-fear"),
-    pytest.param("Pak RT (anonim, saya takut) minta uang", False, False, id="inside-the-text"),
+    pytest.param("Pak RT (anonim menurut warga) minta uang", False, False, id="inside-other-words"),
     pytest.param("Pak RT (anonim) minta uang", False, False, id="someone-elses-name-withheld"),
     pytest.param("(takut, anonim) pungli di kelurahan", False, False, id="flag-word-not-first"),
     pytest.param("(anonim secara) pungli di kelurahan", False, False, id="no-plea"),
 ])
 def test_a_flag_word_opening_an_aside_that_pleads_for_protection_is_read(text: str, anonymous: bool,
                                                                          confidential: bool) -> None:
-    """"(anonim saya takut) pungli di kelurahan ...", "(anonim, saya takut) ...": the whistleblower said they were
-    afraid, and the report was named. The flags are set; the aside stays the citizen's text."""
+    """"(anonim saya takut) pungli di kelurahan ...", "(anonim, saya takut) ...", "... (anonim ya pak). ...": the
+    whistleblower said they were afraid, or asked, and the report was named, wherever the aside stood. The flags are
+    set; the aside stays the citizen's text."""
     parsed = parse_text(text, shortest_id=SHORTEST)
     body = text.removeprefix(f"{VALID} ").removeprefix("LAPOR ").removeprefix("WBS ")
     assert (parsed.text, parsed.anonymous, parsed.confidential) == (body, anonymous, confidential)
