@@ -84,7 +84,12 @@ class UnfiledMessage:
     @property
     def reason(self) -> str:
         """The error's type and where it was raised: what every view shows (no word of the message)."""
-        return f"{self.error} at {self.where}" if self.where else self.error
+        return failure_reason(self.error, self.where)
+
+
+def failure_reason(error: str, where: str) -> str:
+    """`UnfiledMessage.reason` of an error's type and where it was raised."""
+    return f"{error} at {where}" if where else error
 
 
 class UnfiledMessages:
@@ -170,5 +175,5 @@ class UnfiledMessages:
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue
             if newest is None or at > newest[0]:
-                newest = (at, f"{error} at {where}" if where else error)
+                newest = (at, failure_reason(error, where))
         return newest

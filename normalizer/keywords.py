@@ -2112,8 +2112,8 @@ _CLAUSE_BREAKS = re.compile(rf"(?:{_CLAUSE_BREAK.pattern}\s*)+")
 # An SMS sets a statement apart with more: an ellipsis, a dash between spaces (a hyphen inside a word is none:
 # "kata-kata"), an emoji, a chat's bold ("Identitas saya rahasia ya pak 🙏 pungli di loket 3", "Ini rahasia…pungli",
 # "... - ini rahasia ya pak - ...", "*Ini rahasia* pungli ..."): read as one clause with the report, each statement
-# went public or named. Not brackets: "Pak
-# RT (anonim) minta uang" withholds the official's name, not the reporter's.
+# went public or named. Not brackets: "Pak RT (anonim) minta uang" withholds the official's name, not the
+# reporter's (an aside that pleads is read on its own, `_pleads_in_an_aside`).
 _STATEMENT_BREAKS = re.compile(r"(?:(?:[\n.!?;,:\u3002\uff01\uff1f\uff1b\uff0c\uff1a\u2026\u2013\u2014*"
                                r"\u2600-\u27bf\U0001f000-\U0001faff\ufe0f]|\s-+\s)\s*)+")
 
@@ -2404,10 +2404,9 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
             explicit = True
         else:
             flags.add(grammar.flags[word])
-            if _opens_a_compound(text, at if past is None else past, end, word, grammar):
-                # "Rahasia negara ...": the words stay the text's; so after our short code or emoji read past
-                # ("LAPOR 🙏 RAHASIA negara ...")
-                at = at if past is None else past
+            typed_at = at if past is None else past  # after our short code or emoji read past ("LAPOR 🙏 RAHASIA ...")
+            if _opens_a_compound(text, typed_at, end, word, grammar):  # "Rahasia negara ...": the words stay the text's
+                at = typed_at
                 break
         at = end
     if explicit and (_status_command_at(text, at, grammar) or text[at:at + 1].isdigit()):
