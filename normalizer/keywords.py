@@ -95,6 +95,8 @@ class Grammar:
     # (a flag, a word that makes a noun of the citizen's with its word opening the text, a space between):
     # `[flag_compounds]`, "Rahasia negara ...": the flag is set, the word stays.
     flag_compounds: frozenset[tuple[str, str]] = frozenset()
+    # Particles said with the leading flag or kind words (`[flag_particles]`: "Rahasia ya. ..."), folded.
+    flag_particles: frozenset[str] = frozenset()
     # The most letters one of them holds: how far back `_negation_start` looks for one, whatever the text.
     flag_negation_letters: int = 0
     # Words after which one of them asks or fears ("bisa gak rahasia", "takut kalau tidak rahasia"), and the most
@@ -267,6 +269,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         flag_openers=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("words", [])),
         flag_openers_after_keywords=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("after_keywords", [])),
         flag_negations=frozenset(fold_word(w) for w in negations.get("words", [])),
+        flag_particles=frozenset(fold_word(w) for w in raw.get("flag_particles", {}).get("words", [])),
         flag_compounds=frozenset((flag, fold_word(w)) for flag, words in raw.get("flag_compounds", {}).items()
                                  for w in words),
         flag_negation_letters=max((len(w) for w in negations.get("words", [])), default=0),
@@ -2212,6 +2215,23 @@ def _parse_as_typed(text: str, grammar: Grammar, shortest_id: int) -> ParsedText
     return _parse_message(text, grammar, shortest_id)
 
 
+def _past_flag_particles_at(text: str, at: int, grammar: Grammar) -> int:
+    """Where the particles said with the leading flag or kind words (`[flag_particles]`: "ya pak", "min") end, when a
+    run of them at `at` is set apart from the text by punctuation or an emoji ("Rahasia ya. Kepala desa ...", "ANONIM
+    ya pak 🙏 ..."); `at` when none is, or nothing follows them ("Anonim ya pak kepala desa ...": the text's)."""
+    end = at
+    while (match := _LEADING_WORD.match(text, end)) and fold_word(match.group("word")) in grammar.flag_particles:
+        end = match.end()
+        if match.group("sep").strip():  # punctuation after the particles: they were said to us
+            return at if _blank_from(text, end) else end
+        emoji = end
+        while emoji < len(text) and (text[emoji].isspace() or unicodedata.category(text[emoji]) in _EMOJI_CATEGORIES):
+            emoji += 1
+        if emoji > end and not text[end:emoji].isspace():  # an emoji after them
+            return at if _blank_from(text, emoji) else emoji
+    return at
+
+
 def _parse_instructed(text: str, grammar: Grammar, shortest_id: int) -> ParsedText | None:
     """The form a citizen copied with help's instruction words before it (`[instructions]`: "ketik LAPOR ANONIM
     <isi>", "Cek status: CEK <id>", "Jenis: WBS <isi>", "Cek status: ketik CEK <id> kirim ke 1708.", "LAPOR! 1708:
@@ -2369,7 +2389,7 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     if command is not None:
         return command
 
-    kind, explicit, flags, at, unclosed_asked = ReportKind.COMPLAINT, False, set(), 0, False
+    kind, explicit, flags, at, unclosed_asked, compound = ReportKind.COMPLAINT, False, set(), 0, False, False
     # Leading words: at most one kind keyword and any number of flag words, in any order (a word introducing a
     # flag word read with it: "Tambah ANONIM", `_leading_keyword_at`). Read by position, the text sliced once after
     # them: a copy of the rest a word made "anonim " 20,000 times cost time quadratic in the text.
@@ -2406,7 +2426,7 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
             flags.add(grammar.flags[word])
             typed_at = at if past is None else past  # after our short code or emoji read past ("LAPOR 🙏 RAHASIA ...")
             if _opens_a_compound(text, typed_at, end, word, grammar):  # "Rahasia negara ...": the words stay the text's
-                at = typed_at
+                at, compound = typed_at, True
                 break
         at = end
     if explicit and (_status_command_at(text, at, grammar) or text[at:at + 1].isdigit()):
@@ -2415,6 +2435,11 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
         asked = _flagged_query(text[at:], grammar, language, shortest_id, flags, after_kind=True)
         if asked is not None:
             return asked
+    if at and not compound and (past_particles := _past_flag_particles_at(text, at, grammar)) != at:
+        at = past_particles
+        if flags and not explicit and (
+                asked := _flagged_query(text[at:], grammar, language, shortest_id, flags)) is not None:
+            return asked  # "ANONIM aja. CEK <id>": the query after the particles
     rest = text[at:]
     # Flags as hashtags anywhere.
     for match in _HASHTAG.finditer(rest):

@@ -2034,6 +2034,9 @@ FLAG_ROWS = [
     FlagRow("body-hashtags-joined-by-plus", "Pungli di kelurahan", "Petugas meminta uang. #anonim+rahasia",
             anonymous=True, confidential=True),
     FlagRow("body-hashtag-of-a-flag-and-another-word", "Dokumen bocor", "Ada #rahasia_negara yang dijual di pasar."),
+    # signed as one who gives unnamed: the sender's address withheld
+    FlagRow("signed-hamba-allah", "Pungli di kelurahan", "Petugas meminta uang.\n\nWassalam,\nHamba Allah",
+            anonymous=True),
 ]
 
 

@@ -1608,6 +1608,31 @@ def test_a_confidentiality_word_opening_a_noun_of_the_citizens_stays_in_the_text
 
 
 @pytest.mark.parametrize(("text", "body", "anonymous", "confidential", "kind"), [
+    pytest.param("Rahasia ya. Kepala desa korupsi dana desa", "Kepala desa korupsi dana desa", False, True,
+                 "complaint", id="ya-stop"),
+    pytest.param("ANONIM ya pak! kades minta uang", "kades minta uang", True, False, "complaint", id="ya-pak-bang"),
+    pytest.param("LAPOR ANONIM ya min, kades minta uang", "kades minta uang", True, False, "complaint",
+                 id="after-a-kind-word"),
+    pytest.param("Anonim aja 🙏 kades minta uang", "kades minta uang", True, False, "complaint", id="emoji"),
+    pytest.param("LAPOR pak, jalan berlubang di Jl. Pemuda", "jalan berlubang di Jl. Pemuda", False, False,
+                 "complaint", id="a-kind-word"),
+    pytest.param("ANONIM aja. CEK {id}", "", True, False, "complaint", id="a-query-after-them"),
+    # the text's own: no punctuation after them, nothing after them, a compound
+    pytest.param("Anonim ya pak kepala desa korupsi", "ya pak kepala desa korupsi", True, False, "complaint",
+                 id="no-punctuation"),
+    pytest.param("ANONIM ya pak.", "ya pak.", True, False, "complaint", id="nothing-after-them"),
+    pytest.param("Rahasia negara ya, dijual oknum", "Rahasia negara ya, dijual oknum", False, True, "complaint",
+                 id="a-compound"),
+])
+def test_particles_said_with_the_leading_flag_words_are_not_the_reports(
+        text: str, body: str, anonymous: bool, confidential: bool, kind: str) -> None:
+    """"Rahasia ya. Kepala desa ...": the flag word taken, the case opened "ya." (`[flag_particles]`)."""
+    parsed = parse_text(text.format(id=format_tracking_id(10_000_004)), shortest_id=SHORTEST)
+    assert (parsed.text, parsed.anonymous, parsed.confidential, parsed.kind) == (body, anonymous, confidential, kind)
+    assert parsed.action is (Action.STATUS if "CEK" in text else REPORT)
+
+
+@pytest.mark.parametrize(("text", "body", "anonymous", "confidential", "kind"), [
     pytest.param("[ANONIM, RAHASIA pungli di kelurahan", "pungli di kelurahan", True, True, "complaint",
                  id="brackets-comma"),
     pytest.param("(anonim & rahasia pungli di kelurahan", "pungli di kelurahan", True, True, "complaint",
@@ -3194,6 +3219,10 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("Mohon kerahasiaan identitas pelapor. pungli di loket 3", (True, False), id="kerahasiaan-pelapor"),
     pytest.param("Saya gak mau nama sy diketahui. pungli di loket 3", (True, False), id="tidak-mau-diketahui"),
     pytest.param("Nama: Hamba Allah. Pungli di loket 3", (True, False), id="hamba-allah"),
+    pytest.param("Pungli di loket 3. Hamba Allah", (True, False), id="signed-hamba-allah"),
+    pytest.param("Pungli di loket 3.\nSalam,\nHamba Allah", (True, False), id="signed-off-hamba-allah"),
+    pytest.param("Pungli di loket 3. Dari: hamba allah", (True, False), id="from-hamba-allah"),
+    pytest.param("Pungli di loket 3\nPengirim: HAMBA ALLAH", (True, False), id="sender-hamba-allah"),
     pytest.param("Tolong jgn sebut sy. pungli di loket 3", (True, False), id="jangan-sebut-saya"),
     pytest.param("jangan kasih tau kalau saya yang lapor. pungli di loket 3", (True, False), id="saya-yang-lapor"),
     pytest.param("Jgn sampai nama sy ketahuan ya pak. pungli di loket 3", (True, False), id="nama-ketahuan"),
@@ -3206,6 +3235,7 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("Ini 😡 rahasia negara dijual", (False, False), id="emoji-before-prose"),
     pytest.param("Kades bilang 😡 ini rahasia. Padahal dana desa dipotong", (False, False), id="emoji-said-before"),
     pytest.param("Pak RT (anonim) minta uang", (False, False), id="brackets-withhold-someone-elses-name"),
+    pytest.param("Kami sebagai hamba Allah dizalimi kades", (False, False), id="hamba-allah-inside-a-clause"),
 ])
 def test_a_statement_typed_as_an_sms_types_it_is_read(text: str, flags: tuple[bool, bool]) -> None:
     """"identitas sy rhs", "Ini rahasia y pak", "Ini laporan rahasia", "This is an anonymous report", "Nama & nomor saya
