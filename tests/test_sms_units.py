@@ -3236,6 +3236,13 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("Kades bilang 😡 ini rahasia. Padahal dana desa dipotong", (False, False), id="emoji-said-before"),
     pytest.param("Pak RT (anonim) minta uang", (False, False), id="brackets-withhold-someone-elses-name"),
     pytest.param("Kami sebagai hamba Allah dizalimi kades", (False, False), id="hamba-allah-inside-a-clause"),
+    # The reporter's own fear of being found out, without a request; someone else's stays prose.
+    pytest.param("Saya takut dipecat kalau ketahuan. Kepala dinas minta setoran", (True, False), id="fear-fired"),
+    pytest.param("sy tkt ketauan pak, kadis minta setoran", (True, False), id="fear-typed-short"),
+    pytest.param("aku takut klo ketahuan, kadis minta setoran", (True, False), id="fear-klo"),
+    pytest.param("Kadis minta setoran. Saya takut identitas saya diketahui", (True, False), id="fear-identity"),
+    pytest.param("The clerk takes bribes. I'm afraid of being identified.", (True, False), id="fear-english"),
+    pytest.param("Pelaku takut ketahuan lalu kabur", (False, False), id="someone-elses-fear"),
 ])
 def test_a_statement_typed_as_an_sms_types_it_is_read(text: str, flags: tuple[bool, bool]) -> None:
     """"identitas sy rhs", "Ini rahasia y pak", "Ini laporan rahasia", "This is an anonymous report", "Nama & nomor saya
