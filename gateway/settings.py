@@ -188,6 +188,20 @@ class SmsSettings(_Section):
     default_region: str
     short_code: str
 
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        """A region phonenumbers knows, checked at start-up: "XX" (or "IDN") started every process healthy, and then
+        every sender number written without a country code ("0812...") was refused. Uppercased: "id" is "ID". The
+        default is taken as it is, without loading phonenumbers into every process."""
+        region = value.strip().upper()
+        if region != "ID":
+            import phonenumbers
+
+            if region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"not a two-letter region code phonenumbers knows: {value!r} (Indonesia is ID)")
+        return region
+
 
 class TwilioSettings(_Section):
     enabled: bool

@@ -247,6 +247,9 @@ def test_a_poller_setting_that_cannot_work_is_refused_naming_it(variable: str, v
     ("LAPOR_TRIAGE_DUPLICATE_THRESHOLD", "7"),  # a similarity is 0..1: nothing ever a duplicate
     ("LAPOR_TRIAGE_CAMPAIGN_THRESHOLD", "-0.5"),
     ("LAPOR_TRIAGE_CAMPAIGN_MIN_SENDERS", "1"),  # the report's own sender: every report a campaign
+    ("LAPOR_SMS_DEFAULT_REGION", "XX"),  # every number without a country code ("0812...") refused
+    ("LAPOR_SMS_DEFAULT_REGION", "IDN"),
+    ("LAPOR_SMS_DEFAULT_REGION", ""),
 ])
 def test_a_value_the_code_cannot_work_with_is_refused_naming_its_variable(variable: str, value: str) -> None:
     """Each was accepted, and failed (or did something else than asked) only where it was used."""
@@ -270,6 +273,8 @@ def test_a_value_the_code_cannot_work_with_is_refused_naming_its_variable(variab
     ("LAPOR_HEALTH_HEARTBEAT_SECONDS", "0", 0.0),  # never
     ("LAPOR_TRIAGE_DUPLICATE_THRESHOLD", "1", 1.0),  # the same text only
     ("LAPOR_TRIAGE_CAMPAIGN_MIN_SENDERS", "2", 2),
+    ("LAPOR_SMS_DEFAULT_REGION", "id", "ID"),
+    ("LAPOR_SMS_DEFAULT_REGION", "MY", "MY"),  # a deployment across the border
 ])
 def test_an_edge_value_that_works_is_taken(variable: str, value: str, taken: object) -> None:
     section, _, key = variable.removeprefix("LAPOR_").lower().partition("_")
