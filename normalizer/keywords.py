@@ -725,9 +725,17 @@ def _opens_a_compound(text: str, at: int, end: int, word: str, grammar: Grammar)
     the citizen's (`[flag_compounds]`: "Rahasia negara dijual oknum", "Private sector ..."). Set apart by anything
     but spaces ("RAHASIA: negara ..."), wrapped or introduced ("(rahasia) negara", "tambah rahasia negara"): a flag."""
     typed = _LEADING_WORD.match(text, at)
-    if typed is None or fold_word(typed.group("word")) != word or not typed.group("sep").isspace():
+    if typed is None or fold_word(typed.group("word")) != word:
         return False
-    return (grammar.flags[word], _leading_word_at(text, end)[0]) in grammar.flag_compounds
+    return _compound_after(text, typed.end("word"), grammar.flags[word], grammar)
+
+
+def _compound_after(text: str, end: int, flag: str, grammar: Grammar) -> bool:
+    """Whether the word after a flag word ending at `end`, spaces alone between, makes a noun of the citizen's with it
+    (`[flag_compounds]`: "rahasia negara")."""
+    after = _LEADING_WORD.match(text, end)
+    return (after is not None and end < after.start("word") and text[end:after.start("word")].isspace()
+            and (flag, fold_word(after.group("word"))) in grammar.flag_compounds)
 
 
 def _opens_with_anonymity_in_prose(text: str, grammar: Grammar) -> bool:
@@ -1168,6 +1176,11 @@ def _read_hashtag(match: re.Match[str], grammar: Grammar) -> tuple[list[str], st
         return [flag for flag in flags if flag == "anonymous"], match.group(0)
     if not flags:
         return [], match.group(0)
+    if len(flags) == 1 and match.end() == match.end("tag") and _compound_after(match.string, match.end(), flags[0],
+                                                                                 grammar):
+        # "Ada #rahasia negara yang dijual": the flag is set, the tag stays the citizen's noun (taken out, the report
+        # read "Ada negara yang dijual": the state for sale).
+        return flags, match.group(0)
     kept = match.end("tag")
     for part in _JOINED_TAG.finditer(match.string, kept, match.end()):
         more = _hashtag_flags(part.group("tag"), grammar)

@@ -1589,6 +1589,13 @@ def test_flag_words_grouped_joined_or_decorated_are_read(text: str, body: str, a
     pytest.param("Rahasia soal ujian bocor", "Rahasia soal ujian bocor", False, True, "complaint", id="exam-secrets"),
     pytest.param("Private security guards beat residents", "Private security guards beat residents", False, True,
                  "complaint", id="private-security"),
+    # as a hashtag, opening the text or inside it
+    pytest.param("#RAHASIA negara dijual oknum", "#RAHASIA negara dijual oknum", False, True, "complaint",
+                 id="hashtag-opening"),
+    pytest.param("LAPOR #rahasia negara dijual oknum", "#rahasia negara dijual oknum", False, True, "complaint",
+                 id="hashtag-after-a-kind-word"),
+    pytest.param("Ada #rahasia negara yang dijual oknum", "Ada #rahasia negara yang dijual oknum", False, True,
+                 "complaint", id="hashtag-inside"),
     # a flag still: set apart by more than spaces, wrapped, introduced, or before any other word
     pytest.param("RAHASIA: negara dijual oknum", "negara dijual oknum", False, True, "complaint", id="colon"),
     pytest.param("RAHASIA, negara dijual oknum", "negara dijual oknum", False, True, "complaint", id="comma"),
@@ -1597,6 +1604,11 @@ def test_flag_words_grouped_joined_or_decorated_are_read(text: str, body: str, a
     pytest.param("RAHASIA ANONIM negara dijual", "negara dijual", True, True, "complaint", id="two-flags-first"),
     pytest.param("ANONIM negara dijual oknum", "negara dijual oknum", True, False, "complaint",
                  id="anonymity-word-before-it"),
+    pytest.param("#rahasia pungli di loket 3", "pungli di loket 3", False, True, "complaint", id="hashtag"),
+    pytest.param("Pungli di loket 3 #rahasia setiap hari", "Pungli di loket 3 setiap hari", False, True, "complaint",
+                 id="hashtag-inside-before-another-word"),
+    pytest.param("#rahasia #negara dijual", "#negara dijual", False, True, "complaint", id="hashtag-before-a-tag"),
+    pytest.param("#rahasia+anonim negara dijual", "negara dijual", True, True, "complaint", id="joined-hashtag"),
 ])
 def test_a_confidentiality_word_opening_a_noun_of_the_citizens_stays_in_the_text(
         text: str, body: str, anonymous: bool, confidential: bool, kind: str) -> None:
