@@ -65,6 +65,9 @@ USER_FIELDS = ["id", "username", "name"]
 MEDIA_TYPES = {"photo": "image/jpeg", "video": "video/mp4", "animated_gif": "video/mp4"}
 PREVIEW_TYPE = "image/jpeg"
 REQUEST_TIMEOUT = 10.0
+# What tweepy raises reading a 2xx whose JSON is not of the shape it expects (a list, `data` or `includes` of another
+# type): an answer X (or a proxy before it) spoiled, not a bug of ours.
+UNREADABLE_ANSWER = (AttributeError, KeyError, TypeError)
 # X serves only the newest ~800 mentions. A walk from since_id that reads about that many may not have reached
 # since_id: the mentions in between are out of reach, and operators are told (channel.mentions_gap).
 REACHABLE_MENTIONS = 800
@@ -92,7 +95,7 @@ class XApiSession(requests.Session):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.last_headers: Mapping[str, str] = {}
-        self.hooks["response"].extend([self._readable_reset, self._remember])
+        self.hooks["response"].extend([self._readable_reset, self._readable_error, self._remember])
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         url = url.decode() if isinstance(url, bytes) else url
@@ -112,6 +115,23 @@ class XApiSession(requests.Session):
                 int(reset)
             except ValueError:
                 del response.headers["x-rate-limit-reset"]
+        return response
+
+    @staticmethod
+    def _readable_error(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        """An error answer whose JSON body is not the object tweepy reads (a proxy's `"upstream unavailable"` or
+        `[]`, `errors` not a list of objects) is read as one without a body. tweepy raised AttributeError or
+        TypeError from it instead of its exception for the status: the poll crashed (`poller.crashed`, the channel
+        shown healthy), a 429 lost its reset, a reply's 503 was no server error."""
+        if response.ok or not response.content:
+            return response
+        try:
+            body = response.json()
+        except ValueError:  # not JSON: tweepy reads that as the status line alone
+            return response
+        errors = body.get("errors", []) if isinstance(body, dict) else None
+        if not isinstance(errors, list) or not all(isinstance(item, str | dict) for item in errors):
+            response._content = b"{}"
         return response
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
@@ -535,6 +555,9 @@ class XMentionsPoller:
                 raise classify(error) from error
             except (tweepy.TweepyException, requests.RequestException, ValueError) as error:
                 raise classify(error) from error
+            except UNREADABLE_ANSWER as error:  # a 200 whose JSON tweepy cannot read into a page
+                raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable mentions page: {type(error).__name__}",
+                                    status=200) from error
             newest = newest or (response.meta or {}).get("newest_id")
             unread: list[tuple[InboundMessage, Exception]] = []
             try:
@@ -607,9 +630,14 @@ class XReplyClient:
     def reply(self, tweet_id: str, text: str) -> str:
         try:
             response = self.client.create_tweet(text=text, in_reply_to_tweet_id=tweet_id, user_auth=self.user_auth)
+            return str((response.data or {}).get("id", ""))
         except (tweepy.TweepyException, requests.RequestException, ValueError) as error:
             raise classify(error) from error
-        return str((response.data or {}).get("id", ""))
+        except UNREADABLE_ANSWER as error:
+            # A 2xx whose body cannot be read: the reply may be out. Retried as after a 5xx, whose next attempt X
+            # refuses as a duplicate if it is (workers.social_reply); it crashed the job as a bug of ours.
+            raise ProviderError(ProviderErrorKind.SERVER, f"unreadable answer: {type(error).__name__}",
+                                status=200) from error
 
     def close(self) -> None:
         self.client.session.close()

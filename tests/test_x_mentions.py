@@ -25,10 +25,11 @@ from redis.retry import Retry
 
 from channels.pollers import run_poller
 from channels.registry import polled_reply_target
-from channels.social import ProviderErrorKind
+from channels.social import ProviderError, ProviderErrorKind
 from channels.x_mentions import (
     CREDENTIAL_LOGGERS,
     XMentionsPoller,
+    XReplyClient,
     classify,
     strip_leading_mentions,
     tweet_time,
@@ -852,6 +853,57 @@ def test_provider_errors_are_classified(
                       ProviderErrorKind.BAD_PAYLOAD: "channel.bad_payload"}[kind]
     assert expected_event in events
     assert x_progress(redis, X_USER_ID).load().keys() <= {"start_time"}  # no cursor moved
+
+
+ODD_ANSWERS = [
+    pytest.param(503, ["upstream unavailable"], "channel.provider_error", "503 Service Unavailable", id="503-list"),
+    pytest.param(503, "upstream unavailable", "channel.provider_error", "503 Service Unavailable", id="503-string"),
+    pytest.param(503, {"errors": [5]}, "channel.provider_error", "503 Service Unavailable", id="503-errors-ints"),
+    pytest.param(400, {"errors": "bad"}, "channel.bad_payload", "BadRequest: 400 Bad Request", id="400-errors-str"),
+    pytest.param(429, ["slow down"], "channel.rate_limited", "429 Too Many Requests", id="429-list"),
+    pytest.param(200, ["x"], "channel.bad_payload", "unreadable mentions page", id="200-list"),
+    pytest.param(200, {"data": [5], "meta": {}}, "channel.bad_payload", "unreadable mentions page", id="200-data-ints"),
+    pytest.param(200, {"data": [{"text": "no id"}], "meta": {}}, "channel.bad_payload", "unreadable mentions page",
+                 id="200-tweet-without-id"),
+]
+
+
+@pytest.mark.parametrize(("status", "body", "event", "says"), ODD_ANSWERS)
+def test_an_answer_of_an_unexpected_shape_is_classified_not_a_crash(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    status: int, body: Any, event: str, says: str,
+) -> None:
+    """A proxy's 503 whose JSON is a string or a list, an `errors` that is no list of objects, a 200 that is no page:
+    tweepy raised AttributeError or TypeError reading them, the poll crashed (`poller.crashed`, retried after 30 s,
+    the channel shown healthy) and a 429's reset was lost. Each is now the kind its status says, which the views
+    show."""
+    reset = int(time.time()) + 600
+    fake.fail("/x/2/users", status, body=body, headers={"x-rate-limit-reset": str(reset)})
+    poller = XMentionsPoller(settings, redis, intake)
+    delay = poller.poll_once()
+    [line] = [e for e in log_events(log_stream) if e["event"] == event]
+    assert line["detail"].startswith(says)
+    if status == 429:
+        assert 590 <= delay <= 602  # the reset kept
+    assert x_progress(redis, X_USER_ID).load().keys() <= {"start_time"}  # no cursor moved
+    x_health = {h["channel"]: h for h in HealthMonitor(redis, load_rules(settings.health.rules_path()))
+                .status()["channels"]}["x"]
+    assert x_health["last_poll_ok_at"] is None
+    assert x_health["last_errors"][0]["kind"] == ("rate_limited" if status == 429 else "poll_failed")
+
+
+@pytest.mark.parametrize("body", [pytest.param(["x"], id="list"), pytest.param({"data": ["x"]}, id="data-list")])
+def test_a_reply_whose_answer_cannot_be_read_is_retried_as_maybe_posted_not_a_crash(
+    fake: FakeProviderServer, settings: Settings, body: Any
+) -> None:
+    """A 201 whose body is no tweet: the reply may be out. It crashed the job as a bug; it is a server error now,
+    retried, and X's "duplicate content" to the retry says it went out."""
+    fake.fail("/x/2/tweets", 201, body=body, method="POST")
+    client = XReplyClient(settings)
+    with pytest.raises(ProviderError) as raised:
+        client.reply("1859325037151428609", "Laporan Anda kami terima.")
+    client.close()
+    assert raised.value.kind is ProviderErrorKind.SERVER and raised.value.status == 200
 
 
 def test_an_unreadable_page_is_a_bad_payload_and_moves_no_cursor(
