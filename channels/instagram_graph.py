@@ -860,6 +860,13 @@ class InstagramPoller:
             data = page.get("data")
             if not isinstance(data, list) or not all(isinstance(media, dict) for media in data):
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "tags page without data", status=200)
+            # Read as objects below: of another shape, the walk raised AttributeError past the round's error handling
+            # (`poller.crashed` every 30 s, the channel shown healthy). Not read as the walk's end: the media on the
+            # pages after it would be passed over for good.
+            paging = page.get("paging") or {}
+            cursors = paging.get("cursors") or {} if isinstance(paging, dict) else None
+            if not isinstance(cursors, dict) or not isinstance(cursors.get("after"), str | None):
+                raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "tags page with paging of another shape", status=200)
             ids = [str(media["id"]) for media in data if media.get("id")]
             newest = newest or (ids[0] if ids else None)
             walk_ids = (walk_ids + [i for i in ids if i not in walk_ids])[:RECENT_SEEN]
@@ -886,8 +893,8 @@ class InstagramPoller:
                     log.warning("mention.rejected", channel=self.channel, reason="bad_payload", detail=str(error))
             self.mentions.take(messages)
             taken += len(messages)
-            after = ((page.get("paging") or {}).get("cursors") or {}).get("after")
-            if reached or not after or not (page.get("paging") or {}).get("next"):
+            after = cursors.get("after")
+            if reached or not after or not paging.get("next"):
                 # Nothing seen yet (an empty first walk): keep the start for the next walk.
                 recent = (walk_ids + [i for i in recent if i not in walk_ids])[:RECENT_SEEN]
                 self.progress.save(seen=newest or seen, start=None if newest or seen else start, recent=recent)

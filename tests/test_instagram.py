@@ -558,6 +558,32 @@ def test_a_tags_walk_whose_saved_cursor_died_with_its_post_starts_again_instead_
     assert [e["code"] for e in log_events(log_stream) if e["event"] == "channel.pagination_reset"] == [2642]
 
 
+TAGS_PAGE = fixture("instagram/graph_tags_page.json")
+
+
+@pytest.mark.parametrize("paging", [
+    pytest.param("x", id="paging-a-string"),
+    pytest.param(["x"], id="paging-a-list"),
+    pytest.param({"cursors": "x", "next": "https://graph/next"}, id="cursors-a-string"),
+    pytest.param({"cursors": {"after": {"id": 1}}, "next": "https://graph/next"}, id="after-an-object"),
+])
+def test_a_tags_page_whose_paging_is_of_another_shape_is_a_bad_payload_not_a_crash_or_the_walks_end(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO, paging: Any
+) -> None:
+    """The walk read `paging` and its `cursors` as objects: of another shape, it raised AttributeError past the round's
+    error handling (`poller.crashed`, retried after 30 s, the channel shown healthy). A bad payload now, the cursor
+    where it was: read as the walk's end, the media on the pages after it would be passed over for good."""
+    fake.fail("/graph/v21.0/" + IG_USER_ID + "/tags", 200, body={**TAGS_PAGE, "paging": paging})
+    poller(settings, redis, intake).poll_once()
+    [line] = [e for e in log_events(log_stream) if e["event"] == "channel.bad_payload"]
+    assert line["detail"] == "tags page with paging of another shape"
+    assert not redis.exists(PROGRESS_KEY.format(ig_user_id=IG_USER_ID)) or not orjson.loads(
+        redis.get(PROGRESS_KEY.format(ig_user_id=IG_USER_ID))).get("seen")
+    health = {h["channel"]: h for h in HealthMonitor(redis, load_rules(settings.health.rules_path()))
+              .status()["channels"]}["instagram"]
+    assert health["last_errors"][0]["kind"] == "poll_failed" and health["last_poll_ok_at"] is None
+
+
 def _posted(seconds_ago: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(time.time() - seconds_ago))
 
