@@ -558,7 +558,11 @@ class XMentionsPoller:
             except UNREADABLE_ANSWER as error:  # a 200 whose JSON tweepy cannot read into a page
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable mentions page: {type(error).__name__}",
                                     status=200) from error
-            newest = newest or (response.meta or {}).get("newest_id")
+            meta = response.meta or {}
+            if not isinstance(meta, dict):  # read as an object below: it raised past the poll's error handling
+                raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "unreadable mentions page: meta not an object",
+                                    status=200)
+            newest = newest or meta.get("newest_id")
             unread: list[tuple[InboundMessage, Exception]] = []
             try:
                 page_ids = [int(tweet.id) for tweet in response.data or []]
@@ -572,7 +576,7 @@ class XMentionsPoller:
             taken += len(messages)
             walked, oldest = walked + len(page_ids), str(min(page_ids)) if page_ids else oldest
             pages += 1
-            token = (response.meta or {}).get("next_token")
+            token = meta.get("next_token")
             if not token:
                 if since_id and oldest and walked >= GAP_WARNING_AT:
                     log_mentions_gap(since_id, oldest, walked)

@@ -865,6 +865,7 @@ ODD_ANSWERS = [
     pytest.param(200, {"data": [5], "meta": {}}, "channel.bad_payload", "unreadable mentions page", id="200-data-ints"),
     pytest.param(200, {"data": [{"text": "no id"}], "meta": {}}, "channel.bad_payload", "unreadable mentions page",
                  id="200-tweet-without-id"),
+    pytest.param(200, {"meta": "x"}, "channel.bad_payload", "unreadable mentions page", id="200-meta-a-string"),
 ]
 
 
