@@ -73,6 +73,9 @@ UNREADABLE_ANSWER = (AttributeError, KeyError, TypeError)
 REACHABLE_MENTIONS = 800
 GAP_WARNING_AT = 750
 TWITTER_EPOCH_MS = 1288834974657
+# The earliest `start_time` X takes ("'start_time' must be on or after 2010-11-06T00:00:01Z"): a first poll's lookback
+# reaching further back is asked from there.
+EARLIEST_START_TIME = datetime(2010, 11, 6, 0, 0, 1, tzinfo=UTC).timestamp()
 # The references whose post a report carries, marked as quoted: a quote tweet's, and an answer's (retweets are skipped).
 QUOTING = frozenset({"quoted", "replied_to"})
 # A post's address without its author's handle.
@@ -596,8 +599,11 @@ class XMentionsPoller:
         )
 
     def _first_poll_start(self) -> str:
-        """The account's first poll (no cursor) asks only for the last `first_poll_lookback_minutes` of mentions."""
-        start = self.clock() - self.settings.first_poll_lookback_minutes * 60
+        """The account's first poll (no cursor) asks only for the last `first_poll_lookback_minutes` of mentions, and
+        from no earlier than X takes: a lookback of centuries raised in every round (no date that far back), and one
+        before X's earliest was refused with 400 at every poll, the start saved with the progress so that even the
+        setting corrected did not end it."""
+        start = max(EARLIEST_START_TIME, self.clock() - self.settings.first_poll_lookback_minutes * 60)
         return datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _next_interval(self) -> float:

@@ -372,6 +372,24 @@ def test_the_first_poll_takes_only_recent_mentions_not_the_accounts_whole_histor
     assert set(reports_by_tweet(redis)) == {recent["id"], newer["id"]}
 
 
+@pytest.mark.parametrize("minutes", [pytest.param("52560000", id="a-century"),
+                                     pytest.param("10000000000000", id="past-any-date")])
+def test_a_first_poll_looking_back_further_than_x_reaches_asks_from_xs_earliest_start(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    minutes: str
+) -> None:
+    """X takes no `start_time` before 2010-11-06T00:00:01Z: a century's lookback was refused with 400 at every poll,
+    and the start, saved with the progress, outlived the setting corrected; one past any date raised ValueError in
+    every round (`poller.crashed`). Either is asked from X's earliest start."""
+    settings = test_env.settings(**fake.env(LAPOR_X_FIRST_POLL_LOOKBACK_MINUTES=minutes))
+    tweet = fake.state.add_tweet("@lapor1708 jalan rusak")
+    XMentionsPoller(settings, redis, intake, clock=time.time).poll_once()
+    first = next(r for r in fake.state.requests if r["path"].endswith("/mentions"))
+    assert first["query"]["start_time"] == "2010-11-06T00:00:01Z"
+    assert set(reports_by_tweet(redis)) == {tweet["id"]}
+    assert "poller.crashed" not in {e["event"] for e in log_events(log_stream)}
+
+
 def test_with_no_lookback_a_quiet_account_still_gets_every_mention_after_going_live(
     fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, intake: Intake
 ) -> None:
