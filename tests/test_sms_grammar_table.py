@@ -200,6 +200,12 @@ ROWS = [
     # autocorrect's en dash between the ID's digit groups (a UCS-2 SMS): read as "-"
     query("cek-en-dash-grouped-id", "CEK {parent_en_dash}", "status"),
     query("cek-status", "cek status {parent}", "status"),
+    # the service's name after the command, as "cek laporan" is typed: filed, each was a case of the query's words
+    query("cek-lapor", "CEK LAPOR {parent}", "status"),
+    query("cek-lapor-lower", "cek lapor {parent}", "status"),
+    query("status-lapor", "Status lapor: {parent}", "status"),
+    query("cek-lapor-alone", "CEK LAPOR", "status_help"),
+    report("cek-lapor-prose", "cek lapor jalan rusak di desa kami", "complaint", "cek lapor jalan rusak di desa kami"),
     query("bare-tracking-id", "{parent}", "status"),
     query("cek-bad-check-digit", "CEK {bad}", "bad_tracking_id"),
     # the ID in another keyboard's digits: the ID the reply shows in ASCII digits
