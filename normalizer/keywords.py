@@ -894,7 +894,7 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
     word, rest, separated = _take_leading_word(text)
     if not separated and not (word in grammar.status_words and _GLUED_ID.match(rest)):
         return None
-    if word in grammar.help_words and not rest.strip():
+    if word in grammar.help_words and _only_names_and_fillers(rest, grammar.greeting):
         return ParsedText(action=Action.HELP, text="", language=language)
     if word in grammar.status_words:
         # Flag words between the command and the ID ("CEK ANONIM 10000004") are skipped as fillers are: read as the
@@ -925,6 +925,17 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
             return ParsedText(action=Action.BAD_TRACKING_ID, text="", tracking_id=candidate, language=language,
                               anonymous="anonymous" in flags, confidential="confidential" in flags)
     return None
+
+
+def _only_names_and_fillers(text: str, table: WordTable) -> bool:
+    """Whether the text's words are only `table`'s fillers and our names (none at all too: punctuation, emoji), as
+    they may stand around a greeting: after a help word ("BANTUAN 1708", "HELP LAPOR", "Bantuan min"), filed, each
+    was a case of the citizen's request for the usage text, acknowledged as a report."""
+    for match in _TOKENS.finditer(text):
+        word = fold_word(match.group())
+        if not any(form in table.fillers or form in table.names for form in (word, _squeeze(word))):
+            return False
+    return True
 
 
 def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command: bool,

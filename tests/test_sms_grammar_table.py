@@ -390,6 +390,15 @@ ROWS = [
            "Status: laporan saya belum ditindaklanjuti"),
     # help
     query("bantuan", "BANTUAN", "help"),
+    # a help word with our names or a term of address around it, as a greeting may have: filed, each was a case
+    query("bantuan-short-code", "BANTUAN 1708", "help"),
+    query("help-short-code-en", "HELP 1708", "help", "en"),
+    query("help-lapor", "HELP LAPOR", "help"),
+    query("menu-short-code", "menu 1708", "help"),
+    query("bantuan-min", "Bantuan min", "help"),
+    query("tolong-pak", "Tolong pak!", "help"),
+    report("bantuan-then-a-report", "bantuan pak, jalan di desa kami rusak", "complaint",
+           "bantuan pak, jalan di desa kami rusak"),
     query("help-en", "help", "help", "en"),
     query("question-mark", "?", "help"),
     query("info-alone", "Info", "help"),
