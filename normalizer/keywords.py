@@ -342,8 +342,11 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         status_fillers=status_fillers,
         status_question_topics=topics,
         status_question_asks=asks,
+        # A greeting may open the question as it opens a message ("Selamat pagi, cek laporan 12345678").
         status_question_vocabulary=(topics | asks | status_words | status_fillers | frozenset(flags)
-                                    | {fold_word(w) for w in questions.get("fillers", [])}),
+                                    | {fold_word(w) for w in questions.get("fillers", [])}
+                                    | {fold_word(w) for phrase in raw.get("greeting", {}).get("phrases", [])
+                                       for w in _TOKENS.findall(phrase)}),
         status_question_states=frozenset(fold_word(w) for w in questions.get("states", [])),
         status_question_max_words=questions.get("max_words", 0),
         second_kinds=frozenset(w.lower() for w in raw.get("second_kinds", {}).get("words", [])) & kinds.keys(),
@@ -947,10 +950,11 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
     number may stand among the words, added to it ("gimana laporan 12345678?": the caller decides whether it is a
     Tracking ID). A loop that stops at the first other word (or a second number): most messages name something at
     their first or second word ("cek harga beras ...")."""
-    count, topic, asks, states = 0, after_command, after_command, False
+    count, topic, asks, states, command = 0, after_command, after_command, False, False
     for match in _TOKENS.finditer(text):
         word = fold_word(match.group())
         count += 1
+        command = command or word in grammar.status_words
         if count > grammar.status_question_max_words:
             return False
         if word not in grammar.status_question_vocabulary:
@@ -966,6 +970,9 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
         topic = topic or word in grammar.status_question_topics
         asks = asks or word in grammar.status_question_asks
     question = text.rstrip(_AFTER_QUESTION).endswith(_CLOSING_QUESTION)
+    # A status command and a number name the report asked about as a topic word does ("tolong cek 12345678", "min cek
+    # 12345678"): filed, each was a new report answered with a new Tracking ID instead of the status.
+    topic = topic or (command and bool(numbers))
     return count > 0 and topic and (asks or question) and (question or not states)
 
 
