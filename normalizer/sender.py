@@ -40,12 +40,18 @@ def _normalize_with_phonenumbers(candidate: str, default_region: str) -> str:
     # Aggregators often drop the "+": a bare country code is still international.
     if not candidate.startswith(("+", "0")) and digits.startswith("62") and len(digits) >= 10:
         candidate = "+" + digits
+    # "00" is the international prefix most of the world dials, and no Indonesian national number opens with it (a
+    # trunk "0" and then an area code or a mobile prefix, never "0"): "0062 812-3456-7890" is +6281234567890. Read by
+    # phonenumbers as a national number of Indonesia's, it was no possible number, and the citizen's report was
+    # refused `bad_sender`.
+    elif candidate.startswith("00") and digits.startswith("00") and digits[2:3] not in ("", "0"):
+        candidate = "+" + digits[2:]
     try:
         number = phonenumbers.parse(candidate, default_region)
     except phonenumbers.NumberParseException as error:
         raise RejectedInput("sender is not a phone number", reason="bad_sender") from error
     # Possible with its area code, not only locally ("62812" read as a local number gave "+6262812"); and a national
-    # "0" kept in the E.164 form ("08123" -> "+6208123", "0062..." -> "+620062...") only where the number is valid so
+    # "0" kept in the E.164 form ("08123" -> "+6208123") only where the number is valid so
     # (Italy's "+3906..."): else an id no reply reaches and no follow-up matches.
     if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE or (
             number.italian_leading_zero and not phonenumbers.is_valid_number(number)):

@@ -49,6 +49,11 @@ from workers.windows import count_in_window
         ("628111234567", "+628111234567"),
         (" 021-5551234 ", "+62215551234"),
         ("+6591234567", "+6591234567"),
+        # "00", the international prefix most of the world dials: it was refused `bad_sender`, the report lost
+        ("006281234567890", "+6281234567890"),
+        ("0062 812-3456-7890", "+6281234567890"),
+        ("0062812345678901", "+62812345678901"),
+        ("0060 12-345 6789", "+60123456789"),
     ],
     ids=lambda value: value.strip().replace(" ", "_"),
 )
@@ -3356,11 +3361,11 @@ def test_invisible_format_characters_hide_no_keyword_or_tracking_id(mark: str) -
     assert (follow_up.action, follow_up.tracking_id, follow_up.text) == (Action.FOLLOW_UP, tracking_id, "foto baru")
 
 
-@pytest.mark.parametrize("raw", ["08123", "0812345", "62812", "021-555", "0062812345678901", "+620812"],
+@pytest.mark.parametrize("raw", ["08123", "0812345", "62812", "021-555", "0062812", "000812345678", "+620812"],
                          ids=["short-mobile", "mobile-cut-short", "short-without-plus", "landline-without-area",
-                              "double-zero-prefix", "trunk-zero-after-plus"])
+                              "double-zero-prefix-cut-short", "triple-zero", "trunk-zero-after-plus"])
 def test_a_sender_no_reply_can_reach_is_rejected_not_turned_into_a_false_e164(raw: str) -> None:
-    """phonenumbers keeps a national "0" it cannot strip ("08123" -> "+6208123", "0062..." -> "+620062...") and takes
+    """phonenumbers keeps a national "0" it cannot strip ("08123" -> "+6208123") and takes
     a number without its area code as possible ("62812" -> "+6262812"): ids no Indonesian number has, which no reply
     reaches and no follow-up matches. A typed rejection says so instead."""
     normalize_msisdn.cache_clear()
