@@ -399,6 +399,12 @@ ROWS = [
     query("tolong-pak", "Tolong pak!", "help"),
     report("bantuan-then-a-report", "bantuan pak, jalan di desa kami rusak", "complaint",
            "bantuan pak, jalan di desa kami rusak"),
+    # "REG" or "DAFTAR" before our name, as other SMS services are joined (the opt-out's "UNREG" turned round)
+    query("reg-lapor", "REG LAPOR", "help"),
+    query("reg-alone", "reg", "help"),
+    query("daftar-short-code", "DAFTAR 1708", "help"),
+    report("daftar-prose", "daftar nama penerima bansos tidak sesuai", "complaint",
+           "daftar nama penerima bansos tidak sesuai"),
     query("help-en", "help", "help", "en"),
     query("question-mark", "?", "help"),
     query("info-alone", "Info", "help"),
