@@ -202,6 +202,8 @@ class Grammar:
     calls: frozenset[str] = frozenset()
     # A greeting and nothing more ("Halo", "P", "tes"): answered with help. Same shape as `courtesy`, no emoji.
     greeting: WordTable = WordTable()
+    # The words of its phrases alone ("halo", "selamat", "pagi"), squeezed: what may open a message before a command.
+    greeting_words: frozenset[str] = frozenset()
     # An opt-out word and nothing more ("STOP", "UNREG 1708"): left unfiled and unanswered. Phrases and our names.
     opt_out: WordTable = WordTable()
     # An opt-in word and nothing more ("START", "YES 1708"): left unfiled and unanswered, as an opt-out is.
@@ -353,6 +355,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         courtesy=courtesy,
         calls=calls,
         greeting=greeting,
+        greeting_words=frozenset(word for phrase in greeting.phrases for word in phrase),
         opt_out=opt_out,
         opt_in=opt_in,
         short_message_vocabulary=frozenset().union(*(t.vocabulary for t in (courtesy, greeting, opt_out, opt_in))),
@@ -2243,7 +2246,36 @@ def _parse_as_typed(text: str, grammar: Grammar, shortest_id: int) -> ParsedText
             return whole
         if parsed.action in _READ_PAST_SYMBOLS or parsed.anonymous or parsed.confidential or parsed.explicit_kind:
             return parsed
-    return _parse_message(text, grammar, shortest_id)
+    whole = _parse_message(text, grammar, shortest_id)
+    if whole.action is Action.REPORT and not whole.explicit_kind and (greeted := _past_greeting_at(text, grammar)):
+        # A greeting or a call to the admin before an ID or a kind word ("Pak, 10000004", "Min, INFO jadwal posyandu",
+        # "Min, <id> jalan masih rusak"): read past, as emoji are. Missed, the follow-up was a new report under the
+        # citizen's number, answered with a new Tracking ID, and the kind was lost. A report without a keyword keeps
+        # its greeting ("Pak, jalan rusak"), as do flags (`_wishes_anonymity` reads them, the words kept).
+        parsed = _parse_message(text[greeted:], grammar, shortest_id)
+        if parsed.action in _READ_PAST_SYMBOLS or (parsed.explicit_kind and parsed.text):
+            return parsed
+    return whole
+
+
+# The most words a greeting before a command may hold ("Assalamualaikum wr wb selamat pagi pak admin").
+_GREETING_WORDS = 8
+
+
+def _past_greeting_at(text: str, grammar: Grammar) -> int:
+    """Where a greeting or a call to the admin opening the text ends (`[greeting]`'s phrases' words, the courtesy's
+    `calls`: "Pak,", "Selamat pagi min,", "Halo admin"), before a word of none of them; 0 when it opens with none. Not
+    the courtesy's fillers: "ya lapor aja ke polisi" is one citizen's answer to another. A command, kind or flag word
+    ends it ("Cek tes" greets, "CEK <id>" asks): never read as one."""
+    at, words = 0, 0
+    while words < _GREETING_WORDS and (match := _LEADING_WORD.match(text, at)) is not None:
+        word = fold_word(match.group("word"))
+        if (word in grammar.kinds or word in grammar.flags or word in grammar.status_words or word in grammar.help_words
+                or not (word in grammar.greeting_words or _squeeze(word) in grammar.greeting_words
+                        or word in grammar.calls)):
+            break
+        at, words = match.end(), words + 1
+    return at
 
 
 def _past_flag_particles_at(text: str, at: int, grammar: Grammar) -> int:

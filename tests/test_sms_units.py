@@ -3429,3 +3429,26 @@ def test_a_senders_display_name_is_cleaned_as_the_text_is(name: str | None, show
         sender_kind=SenderKind.X_USER, sender_address="1234567890", sender_display_name=name,
         text="jalan rusak di depan SDN 3 Bandung", received_at=datetime(2026, 11, 22, tzinfo=UTC)))
     assert normalized.draft is not None and normalized.draft.sender.display_name == shown
+
+
+@pytest.mark.parametrize(("text", "action", "kind", "body"), [
+    pytest.param("Pak, {id}", Action.STATUS, "complaint", "", id="term-of-address-and-an-id"),
+    pytest.param("Min, {id} jalan masih rusak", Action.FOLLOW_UP, "complaint", "jalan masih rusak", id="follow-up"),
+    pytest.param("Selamat pagi min, {id} jalan masih rusak", Action.FOLLOW_UP, "complaint", "jalan masih rusak",
+                 id="greeting-follow-up"),
+    pytest.param("Min, INFO jadwal posyandu", Action.REPORT, "information_request", "jadwal posyandu",
+                 id="kind-word"),
+    pytest.param("Selamat pagi, WBS kadis minta setoran", Action.REPORT, "whistleblowing", "kadis minta setoran",
+                 id="greeting-kind-word"),
+    # the text's own: no keyword after it, an answer to another citizen, a greeting with our name alone
+    pytest.param("Pak, jalan rusak", Action.REPORT, "complaint", "Pak, jalan rusak", id="no-keyword"),
+    pytest.param("ya lapor aja ke polisi", Action.REPORT, "complaint", "ya lapor aja ke polisi", id="a-filler"),
+    pytest.param("Permisi, LAPOR", Action.HELP, "complaint", "", id="greeting-and-our-name"),
+    pytest.param("Pak RT {id} minta uang", Action.REPORT, "complaint", "Pak RT {id} minta uang", id="someone-named"),
+])
+def test_a_greeting_or_a_call_before_an_id_or_a_kind_word_is_read_past(text: str, action: Action, kind: str,
+                                                                       body: str) -> None:
+    """"Min, <id> jalan masih rusak", "Pak, <id>", "Min, INFO ...": the follow-up or the status query was a new report
+    under the citizen's number, answered with a new Tracking ID, and the kind word was lost."""
+    parsed = parse_text(text.format(id=VALID), shortest_id=SHORTEST)
+    assert (parsed.action, parsed.kind, parsed.text) == (action, kind, body.format(id=VALID))
