@@ -66,8 +66,7 @@ from gateway.settings import InstagramSettings, Settings
 from gateway.tls import tls_context
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
-from normalizer.keywords import Action, load_grammar, parse_text
-from normalizer.text import fold_word
+from normalizer.keywords import Action, parse_text
 
 log = get_logger()
 
@@ -451,23 +450,8 @@ def addresses_us(text: str, username: str) -> bool:
         return True
     if LEADING_MENTIONS.match(text):  # written to whom it names first: "@budi.s lapor aja ke pemkot"
         return False
-    parsed = parse_text(_after_the_admin_called(text))
+    parsed = parse_text(text)  # a call to the admin first is read past: "Min, lapor ..."
     return parsed.explicit_kind or (parsed.action is Action.STATUS and parsed.tracking_id is not None)
-
-
-# A word opening a text, the punctuation and spaces after it: each step takes one word at least.
-_LEADING_WORD = re.compile(r"\W*?(\w+)[^\w]*")
-
-
-def _after_the_admin_called(text: str) -> str:
-    """The text after the words that call the account's admin ("Min, lapor ...", "admin LAPOR ...", "Kak, ADUAN
-    ..."; `[courtesy] calls` of config/keywords.toml). Read as typed, "Min, lapor jalan rusak" opened with no keyword
-    and was left out as not written to us."""
-    calls = load_grammar().calls
-    at = 0
-    while (word := _LEADING_WORD.match(text, at)) and fold_word(word.group(1)) in calls:
-        at = word.end()
-    return text[at:]
 
 
 def comment_left_out(item: Mapping[str, Any], settings: InstagramSettings) -> str | None:
