@@ -1045,6 +1045,44 @@ def test_a_report_a_batch_refuses_is_dead_lettered_with_the_case_stores_error_an
                for letter in letters if letter)
 
 
+def batch_answering_with(status: int, refused: str, posted: list[list[str]]) -> Callable[[], web.Application]:
+    """A case store whose batch endpoint answers with `status` and one result per report: 201, but 422 for the report
+    whose channel_message_id is `refused`. `posted` collects each batch's channel_message_ids."""
+
+    def build() -> web.Application:
+        async def batch(request: web.Request) -> web.Response:
+            reports = (await request.json())["reports"]
+            posted.append([report["channel_message_id"] for report in reports])
+            results = [{"tracking_id": report["tracking_id"], "status": 201} if report["channel_message_id"] != refused
+                       else {"tracking_id": report["tracking_id"], "status": 422, "error": "invalid_envelope",
+                             "detail": "text: too long"} for report in reports]
+            return web.json_response({"results": results}, status=status)
+
+        app = web.Application()
+        app.router.add_post("/v1/reports/batch", batch)
+        return app
+
+    return build
+
+
+@pytest.mark.parametrize("status", [200, 201, 202, 207])
+def test_a_batch_answered_with_any_2xx_is_read_report_by_report(status: int, test_env: TestEnvironment,
+                                                                 redis: Redis) -> None:
+    """A case store may answer its batch 201 (as it answers one report created) or 207 (Multi-Status). Taken for a
+    refusal of the whole batch, the batch was split down to batches of one, and each answer's own status taken for
+    its report's: a report refused inside a 201 was marked forwarded, in no case store, queue or dead letter; the
+    reports a 207 stored were dead-lettered as `casestore_207`. Each report's result decides, in one request."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
+    posted: list[list[str]] = []
+    tracking_ids = forward_one_job(settings, redis, ["taken-1", "refused", "taken-2"],
+                                   lambda _: batch_answering_with(status, "refused", posted))
+    assert posted == [["taken-1", "refused", "taken-2"]]
+    states = [redis.hget(REPORT_STATE_KEY.format(tracking_id=tid), "state") for tid in tracking_ids]
+    assert states == [b"forwarded", None, b"forwarded"]
+    letters = [DeadLetters(redis).get(tracking_id) for tracking_id in tracking_ids]
+    assert [letter.reason if letter else None for letter in letters] == [None, "casestore_422", None]
+
+
 def batch_throttling(retry_after: str) -> Callable[[], web.Application]:
     """A case store that throttles: 429 with a Retry-After header (seconds or an HTTP date)."""
 

@@ -239,14 +239,19 @@ class CaseStoreClient:
             return self._submit_each(reports)
         if response.status_code == 413:  # the batch is too large, not its reports: halves, down to one each
             return self._submit_halves(reports)
-        if response.status_code != 200 and len(reports) > 1 and response.status_code not in CREDENTIAL_REFUSALS:
+        success = response.status_code // 100 == 2
+        if not success and len(reports) > 1 and response.status_code not in CREDENTIAL_REFUSALS:
             # Refused whole (a firewall's 403 for one report's words, a proxy's 400): halves, down to one each, so
             # the refusal costs the report it is about, not the other reports of the batch with it.
             log.warning("casestore.batch_refused_whole", status=response.status_code, reports=len(reports))
             return self._submit_halves(reports)
-        if response.status_code != 200:
+        if not success:
             raise PermanentError(f"batch refused with {response.status_code}: {_describe(response)}",
                                  reason=f"casestore_{response.status_code}", status=response.status_code)
+        # Any 2xx is the batch's answer, read per report: a case store answering 201 (as for one report) or 207
+        # (Multi-Status) had its batch split down to batches of one, each answer's status taken for its report's: a
+        # report refused inside a 201 was marked forwarded (in no case store, queue or dead letter), and the reports
+        # a 207 stored were dead-lettered. A 2xx without the contract's results is retried (`_batch_statuses`).
         statuses = _batch_statuses(response)
         return self._answer([SubmitResult(report["tracking_id"], *statuses.get(report["tracking_id"], (502, None)))
                              for report in reports])
