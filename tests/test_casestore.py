@@ -3,6 +3,7 @@ database is the gateway user's only."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -15,6 +16,8 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from casestore.app import create_casestore_app
+from casestore.storage import ReportStore
 from gateway.settings import Settings
 from gateway.tls import tls_context
 from normalizer.envelope import STORE_FIELDS, Envelope
@@ -203,6 +206,42 @@ def contract_validator(pointer: str) -> jsonschema.Draft202012Validator:
     ])
     return jsonschema.Draft202012Validator({"$ref": f"{OPENAPI.as_uri()}#{pointer}"}, registry=registry,
                                            format_checker=jsonschema.FormatChecker())
+
+
+# Served by the reference case store for its own operation, outside the contract a case store implements.
+OWN_ROUTES = {("get", "/healthz")}
+
+
+def test_every_request_the_reference_case_store_serves_is_in_the_contract(tmp_path: Path) -> None:
+    """casestore/openapi.yaml is what the real LAPOR! core implements. The forward worker uploads each file it keeps
+    with PUT /v1/attachments/{sha256} before the report listing it, and the contract had no such path: a case store
+    built from it answers 404, and every report went without its files (flagged `not_uploaded`)."""
+    paths = yaml.safe_load(OPENAPI.read_text())["paths"]
+    documented = {(method, path) for path, item in paths.items() for method in item if method != "parameters"}
+    store = ReportStore(tmp_path / "routes.db")
+    try:
+        served = {(route.method.lower(), route.resource.canonical)
+                  for route in create_casestore_app(store, CASESTORE_TOKEN).router.routes()
+                  if route.method != "HEAD" and route.resource is not None}
+    finally:
+        store.close()
+    assert ("put", "/v1/attachments/{sha256}") in served
+    assert sorted(served - OWN_ROUTES - documented) == []
+
+
+def test_an_attachment_answer_is_the_contracts(client: httpx.Client) -> None:
+    content = b"\xff\xd8\xff\xe0 a photo"
+    sha256 = hashlib.sha256(content).hexdigest()
+    stored = contract_validator("/components/schemas/AttachmentStored")
+    for expected in (201, 200):
+        answer = client.put(f"/v1/attachments/{sha256}", content=content, headers={"Content-Type": "image/jpeg"})
+        assert answer.status_code == expected
+        stored.validate(answer.json())
+    refused = client.put(f"/v1/attachments/{'0' * 64}", content=content)
+    assert refused.status_code == 422
+    contract_validator("/components/schemas/Problem").validate(refused.json())
+    fetched = client.get(f"/v1/attachments/{sha256}")
+    assert (fetched.status_code, fetched.content, fetched.headers["Content-Type"]) == (200, content, "image/jpeg")
 
 
 def test_follow_ups_come_back_with_whether_their_reports_sender_sent_them_as_the_contract_says(
