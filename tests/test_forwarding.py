@@ -919,6 +919,52 @@ def test_a_file_the_case_store_keeps_failing_on_holds_back_only_its_own_report(
     store.store.close()
 
 
+def slow_files_case_store(store: CaseStoreServer, delay: float, puts: list[str]) -> Callable[[], web.Application]:
+    """The reference case store of `store`, taking `delay` seconds over each file uploaded (a slow link to its blob
+    storage); `puts` collects the sha256 of each upload."""
+
+    def build() -> web.Application:
+        @web.middleware
+        async def slow_files(request: web.Request, handler: Any) -> web.StreamResponse:
+            if request.method == "PUT":
+                puts.append(request.path.rsplit("/", 1)[-1])
+                await asyncio.sleep(delay)
+            return await handler(request)
+
+        app = create_casestore_app(store.store, CASESTORE_TOKEN)
+        app.middlewares.append(slow_files)
+        return app
+
+    return build
+
+
+def test_files_uploaded_before_the_job_timed_out_are_not_uploaded_again(
+    test_env: TestEnvironment, redis: Redis, tmp_path: Path
+) -> None:
+    """A batch whose files take longer to upload than RQ's job timeout (a backlog of photos, a slow link): every try
+    uploaded the same first files again and timed out before any report was posted, until the tries ran out and every
+    report was dead-lettered. The files the case store took are kept with the job's progress: the next try uploads
+    only the others, then posts the reports."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0",
+                                 LAPOR_QUEUES_JOB_TIMEOUT_SECONDS="2")
+    drafts = []
+    for n in range(6):
+        data = f"foto {n}".encode()
+        sha256 = hashlib.sha256(data).hexdigest()
+        drafts.append(draft(f"photo-{n}").model_copy(update={"attachments": [Attachment(
+            content_type="image/jpeg", size=len(data), sha256=sha256, name=f"{n}.jpg",
+            location=store_attachment(settings.data_dir, sha256, data))]}))
+    store = CaseStoreServer(settings.casestore.port, CASESTORE_TOKEN, tmp_path / "store.db")
+    puts: list[str] = []
+    tracking_ids = forward_one_job(settings, redis, [], lambda _: slow_files_case_store(store, 0.6, puts),
+                                   drafts=drafts)
+    assert sorted(report["tracking_id"] for report in store.reports()) == sorted(tracking_ids)
+    assert all(store.store.get_attachment(str(d.attachments[0].sha256)) is not None for d in drafts)
+    assert len(puts) <= len(set(puts)) + 1  # the upload a timeout cut short may go again, no other
+    assert DeadLetters(redis).list() == []
+    store.store.close()
+
+
 def test_a_batch_refused_for_its_credentials_is_not_split(test_env: TestEnvironment, redis: Redis) -> None:
     """A 401 refuses the request's credentials, never a report in it: one request, not one per report, and every
     report dead-lettered under it for the operator to requeue once the token is right."""

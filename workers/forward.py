@@ -62,6 +62,8 @@ CASESTORE_OUTAGE_KEY = "lapor:casestore:outage"
 OUTAGE_TOLD_AFTER_SECONDS = 10.0
 # When a forward job first ran (epoch seconds, in its meta): what a report's wait for its file counts from.
 FIRST_TRY_META = "first_try_at"
+# The sha256 of the files the case store took in earlier tries of a forward job (in its meta): not uploaded again.
+UPLOADED_META = "uploaded"
 # Retry-scheduled forward jobs read at a time looking for one that waits out an outage (`retry_next_outage_forward`).
 PROBE_PAGE = 100
 
@@ -252,18 +254,19 @@ def _failed_before(job: Any) -> set[str]:
     return set(job.meta.get("failed") or []) if job is not None else set()
 
 
-def _upload_attachments(context: WorkerContext,
-                        payloads: list[dict[str, Any]]) -> tuple[list[str], RetryableError | None]:
+def _upload_attachments(context: WorkerContext, payloads: list[dict[str, Any]],
+                        uploaded: dict[str, bool]) -> tuple[list[str], RetryableError | None]:
     """Attachments stored under the data dir go to the case store before their report (content-addressed, so a
     retry uploads again harmlessly). A refused or missing file is logged and flagged `not_uploaded` in the payload
     (the stored envelope stays as it is); the report still goes. A file in several reports of the batch (a
-    follow-up with the same photo, a mail sent twice) is read and uploaded once.
+    follow-up with the same photo, a mail sent twice) is read and uploaded once. `uploaded` (by sha256: whether the
+    case store has it) holds what earlier tries of the job uploaded, and is filled as the uploads go, so that a try
+    cut short (RQ's job timeout) keeps them (`_uploaded_so_far`).
 
     A retryable failure (5xx, 429, a timeout) stops the uploads, as the case store may be down: the Tracking IDs of
     the report whose file failed (first) and of the later ones with a file not uploaded yet are returned with the
     error, to wait for the job's next try; the other reports go now. Raised, it held back every report of the batch
     at every try, and dead-lettered them all when the tries ran out, for one file the case store kept failing on."""
-    uploaded: dict[str, bool] = {}  # by sha256: whether the case store has it
     waiting: list[str] = []
     stopped: RetryableError | None = None
     for payload in payloads:
@@ -294,6 +297,14 @@ def _upload_attachments(context: WorkerContext,
         if attachments and payload["tracking_id"] not in waiting:
             payload["attachments"] = attachments
     return waiting, stopped
+
+
+def _uploaded_so_far(job: Any, uploaded: Mapping[str, bool]) -> list[str]:
+    """The files the case store took in this try and the earlier ones, for the job's meta (`UPLOADED_META`). Kept, a
+    batch whose uploads outlast the job's timeout (a backlog of photos, a slow link) goes on where it stopped: each try
+    uploaded the same first files again and timed out before any report was posted, until the tries ran out."""
+    earlier = set(job.meta.get(UPLOADED_META) or []) if job is not None else set()
+    return sorted(earlier.union(sha256 for sha256, taken in uploaded.items() if taken))
 
 
 def forward_reports(tracking_ids: list[str]) -> dict[str, int]:
@@ -347,8 +358,9 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
     waiting: list[str] = []  # reports whose file failed to upload (first), or not tried after it: the next try's
     upload_error: RetryableError | None = None
     ready: list[dict[str, Any]] = []
+    uploaded = dict.fromkeys(job.meta.get(UPLOADED_META) or [], True) if job is not None else {}
     try:
-        waiting, upload_error = _upload_attachments(context, payloads)
+        waiting, upload_error = _upload_attachments(context, payloads, uploaded)
         ready = [p for p in payloads if p["tracking_id"] not in waiting]
         results = context.casestore.submit(ready) if ready else []
     except SubmitInterrupted as error:  # what the case store answered before the failure is kept, not posted again
@@ -361,12 +373,13 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
                       with_media.not_fetched, done, attempts)
         if job is not None:
             in_flight = [p["tracking_id"] for p in ready if p["tracking_id"] not in done][:1]
-            job.meta.update(done=sorted(done), failed=sorted(_failed_before(job).union(in_flight)))
+            job.meta.update(done=sorted(done), failed=sorted(_failed_before(job).union(in_flight)),
+                            **{UPLOADED_META: _uploaded_so_far(job, uploaded)})
             job.save_meta()
         raise
     except RetryableError as error:
         return _retry_or_give_up(context, job, envelopes, [p["tracking_id"] for p in payloads] + held, done, error,
-                                 attempts)
+                                 attempts, uploaded=uploaded)
     except PermanentError as error:  # the whole batch refused (401, 403...): each report under that status
         results = [SubmitResult(p["tracking_id"], error.status or 400, error.detail) for p in ready]
 
@@ -376,18 +389,18 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
         unanswered = [p["tracking_id"] for p in payloads if p["tracking_id"] not in done and
                       p["tracking_id"] not in waiting]
         return _retry_or_give_up(context, job, envelopes, unanswered + waiting + held, done, interrupted, attempts,
-                                 failed=unanswered[:1] + waiting[:1])
+                                 failed=unanswered[:1] + waiting[:1], uploaded=uploaded)
     retry_ids = [r.tracking_id for r in results if r.retryable]
     if retry_ids or upload_error is not None:
         error = upload_error if upload_error is not None and not retry_ids else RetryableError(
             f"case store failed {len(retry_ids)} report(s) in a batch", reason="casestore_partial")
         return _retry_or_give_up(context, job, envelopes, retry_ids + waiting + held, done, error, attempts,
-                                 failed=retry_ids + waiting[:1])
+                                 failed=retry_ids + waiting[:1], uploaded=uploaded)
     if held:
         reason = with_media.held[held[0]]
         error = RetryableError(f"{len(held)} report(s) wait for a file from their provider ({reason})",
                                reason=f"attachment_{reason}")
-        return _retry_or_give_up(context, job, envelopes, held, done, error, attempts)
+        return _retry_or_give_up(context, job, envelopes, held, done, error, attempts, uploaded=uploaded)
     return counts
 
 
@@ -425,16 +438,17 @@ def may_wait_for_files(settings: Settings, job: Any) -> bool:
 
 def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dict[str, Any]], remaining: list[str],
                       done: set[str], error: RetryableError, attempts: int,
-                      failed: Sequence[str] = ()) -> dict[str, int]:
-    """Retry `remaining` (`failed`: those whose own post or file failed, to go last in every later try), or, with no
-    retry left, dead-letter them."""
+                      failed: Sequence[str] = (), uploaded: Mapping[str, bool] | None = None) -> dict[str, int]:
+    """Retry `remaining` (`failed`: those whose own post or file failed, to go last in every later try; `uploaded`:
+    the files the case store took, not uploaded again), or, with no retry left, dead-letter them."""
     if outage(error.reason):
         casestore_failing(context, error.reason)
     if job is not None and job.retries_left:
         if error.retry_after:
             _wait_at_least(job, error.retry_after)
         note_retry(job, attempts, error.reason, done=sorted(done),
-                   failed=sorted(_failed_before(job).union(failed)))
+                   failed=sorted(_failed_before(job).union(failed)),
+                   **{UPLOADED_META: _uploaded_so_far(job, uploaded or {})})
         for channel, tracking_ids in _by_channel(envelopes, remaining).items():  # a line per channel of the batch
             log.warning("forward.retry", channel=channel, reason=error.reason, tracking_ids=tracking_ids,
                         attempt=attempts, retries_left=job.retries_left)
