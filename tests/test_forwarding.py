@@ -1129,6 +1129,36 @@ def test_a_batch_answered_with_any_2xx_is_read_report_by_report(status: int, tes
     assert [letter.reason if letter else None for letter in letters] == [None, "casestore_422", None]
 
 
+def redirecting(status: int) -> Callable[[], web.Application]:
+    """A case store behind a URL that moved (http:// to https://, another path): every post answered with a redirect."""
+
+    def build() -> web.Application:
+        async def moved(_: web.Request) -> web.Response:
+            return web.Response(status=status, headers={"Location": "https://cases.example.go.id/v1/reports"})
+
+        app = web.Application()
+        app.router.add_post("/v1/reports/batch", moved)
+        app.router.add_post("/v1/reports", moved)
+        return app
+
+    return build
+
+
+@pytest.mark.parametrize("status", [301, 307, 308])
+def test_a_case_store_that_redirects_is_named_where_it_points(status: int, test_env: TestEnvironment,
+                                                              redis: Redis) -> None:
+    """An http:// URL behind an HTTPS redirect: every report dead-lettered `casestore_30x` with an empty detail, the
+    cause a guess. The letter says where the redirect pointed and which setting to change (it is not followed)."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
+    tracking_ids = forward_one_job(settings, redis, ["one", "two"], lambda _: redirecting(status))
+    letters = [DeadLetters(redis).get(tracking_id) for tracking_id in tracking_ids]
+    assert [letter.reason if letter else None for letter in letters] == [f"casestore_{status}"] * 2
+    for letter in letters:
+        assert letter is not None
+        assert "redirected to https://cases.example.go.id/v1/reports" in letter.detail
+        assert "LAPOR_CASESTORE_URL" in letter.detail
+
+
 def batch_throttling(retry_after: str) -> Callable[[], web.Application]:
     """A case store that throttles: 429 with a Retry-After header (seconds or an HTTP date)."""
 

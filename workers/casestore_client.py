@@ -86,6 +86,12 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _describe(response: httpx.Response) -> str:
+    if 300 <= response.status_code < 400:
+        # A redirect is not followed (a report posted twice, or to a host the URL never named): say where it pointed,
+        # as the operator needs it. Dead-lettered with an empty detail, the cause was a guess.
+        location = response.headers.get("location") or "nowhere (no Location)"
+        return (f"redirected to {location[:150]}: set LAPOR_CASESTORE_URL to the case store's own URL (redirects are "
+                "not followed)")
     try:
         body = response.json()
     except ValueError:
