@@ -1452,6 +1452,38 @@ def test_a_from_whose_bracketed_address_is_no_address_is_quarantined(make_server
     assert orjson.loads(quarantined.read_bytes())["reason"] == "no_sender"
 
 
+# Characters no address holds, each in a From or Reply-To whose only mailbox it is.
+NO_ADDRESS_CHARACTERS = [pytest.param("\x00", id="nul"), pytest.param("\x01", id="soh"),
+                         pytest.param("\x7f", id="del"), pytest.param("\u200b", id="zero-width-space"),
+                         pytest.param("\u202e", id="right-to-left-override")]
+
+
+@pytest.mark.parametrize("character", NO_ADDRESS_CHARACTERS)
+def test_a_from_whose_only_address_is_no_address_is_quarantined(make_server, redis: Redis, character: str) -> None:  # type: ignore[no-untyped-def]
+    """Filed, the report's sender was the address with the character in it (one an operator reads as someone else's,
+    for a zero-width one), and our reply went to it as written."""
+    server = make_server()
+    raw = (f"From: Warga <warga{character}@example.net>\r\nTo: {RECIPIENT}\r\nSubject: Jalan rusak\r\n"
+           "Message-ID: <ctl-2@example.net>\r\n\r\nJalan di depan pasar rusak parah.\r\n").encode()
+    result = server.deliver(raw)
+    assert (result.data_code, result.tracking_id, envelope_count(redis)) == (250, None, 0)
+    [quarantined] = (server.settings.data_dir / "email" / "quarantine").glob("*.json")
+    assert orjson.loads(quarantined.read_bytes())["reason"] == "no_sender"
+
+
+@pytest.mark.parametrize("character", NO_ADDRESS_CHARACTERS)
+def test_a_reply_to_that_is_no_address_is_not_answered_the_from_is(make_server, redis: Redis, character: str) -> None:  # type: ignore[no-untyped-def]
+    server = make_server()
+    raw = (f"From: Warga <warga@example.net>\r\nReply-To: <balas{character}@example.net>\r\nTo: {RECIPIENT}\r\n"
+           "Subject: Jalan rusak\r\nMessage-ID: <ctl-3@example.net>\r\n\r\nJalan di depan pasar rusak parah.\r\n"
+           ).encode()
+    result = server.deliver(raw)
+    assert result.tracking_id is not None
+    run_replies(server.settings, redis)
+    [reply] = outbox(server.settings)
+    assert str(reply["To"]) == "warga@example.net"
+
+
 @pytest.mark.parametrize(("case", "broken", "said"), [
     pytest.param("a parser bug some mail meets", True, True, id="parse-error"),
     pytest.param("a mail of its own bad form (no sender)", False, False, id="no-sender"),

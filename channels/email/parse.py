@@ -915,8 +915,10 @@ def mailboxes(message: Message, name: str) -> list[tuple[str, str]]:
     unquoted display name holds no "@"); the stdlib read it as two addresses, or the policy as victim@gov.id alone,
     and the mail was taken as victim@gov.id's while its author, its DMARC check and every mail client's answer are
     me@evil.example's: it added to victim@gov.id's anonymous report, and our reply went to victim@gov.id. A field
-    whose bracketed address is no address (control characters) has none, nor has one whose address is an
-    encoded-word (`_written`)."""
+    whose mailbox is no address (a control, zero-width or bidi character in it: not `isprintable`) has none, nor has
+    one whose address is an encoded-word (`_written`). Such a character was checked only in a bracketed address
+    behind another: a From of one address ending in a NUL was filed as a sender with the NUL, one with a zero-width
+    space in it as a sender an operator reads as victim@gov.id, and our reply went to either as written."""
     raw = header_text(message, name)
     addresses = [(display, address) for display, address in getaddresses([raw]) if "@" in address]
     if not addresses:
@@ -928,7 +930,7 @@ def mailboxes(message: Message, name: str) -> list[tuple[str, str]]:
     if addresses and bracketed and addresses[0][1].strip().lower() not in bracketed:
         first = bracketed[0]
         return [("", first)] if "@" in first and first.isprintable() else []
-    return addresses
+    return addresses if not addresses or addresses[0][1].isprintable() else []
 
 
 def _sender(message: EmailMessage, max_address_field: int) -> tuple[str, str | None]:
