@@ -55,10 +55,18 @@ from tests.email_support import fixture, header_size_of, mail_nested
         (b"\x80 \x81\x9d", "windows-1252", "\u20ac \x81\x9d"),
         (b"\x80 \x81\x9d", "iso-8859-1", "\u20ac \x81\x9d"),
         ("\u041f\u0440\u0438\u0432\u0435\u0442".encode("koi8-r"), "koi8-r", "\u041f\u0440\u0438\u0432\u0435\u0442"),
+        # Python's codecs of bytes to bytes, and its codec that decodes nothing: no charset of a text.
+        ("Jalan rusak é".encode(), "base64", "Jalan rusak é"),
+        ("Jalan rusak é".encode(), "hex", "Jalan rusak é"),
+        ("Jalan rusak é".encode("cp1252"), "rot13", "Jalan rusak é"),
+        ("Jalan rusak é".encode(), "zlib", "Jalan rusak é"),
+        ("Jalan rusak é".encode(), "quopri", "Jalan rusak é"),
+        ("Jalan rusak é".encode(), "undefined", "Jalan rusak é"),
     ],
     ids=["utf8", "latin1", "latin1-really-cp1252", "undeclared-cp1252", "undeclared-utf8", "iso-2022-jp",
          "unknown-charset", "invalid-utf8", "undeclared-cp1252-undefined-bytes", "cp1252-undefined-bytes",
-         "latin1-undefined-bytes", "declared-koi8-r"],
+         "latin1-undefined-bytes", "declared-koi8-r", "bytes-codec-base64", "bytes-codec-hex", "bytes-codec-rot13",
+         "bytes-codec-zlib", "bytes-codec-quopri", "codec-undefined"],
 )
 def test_decode_text_never_fails(data: bytes, charset: str | None, expected: str) -> None:
     assert decode_text(data, charset) == expected
@@ -85,6 +93,8 @@ UNDECLARED = "caf\u00e9 \u201cok\u201d \u2013 50\u20ac"
                  id="qp-utf8-stays-utf8"),
     pytest.param(b"Content-Type: text/plain; charset=iso-8859-2\r\nContent-Transfer-Encoding: quoted-printable"
                  b"\r\n\r\nKrak=F3w =A3=F3d=BC", "Krak\u00f3w \u0141\u00f3d\u017a", id="declared-latin2-honoured"),
+    pytest.param(b"Content-Type: text/plain; charset=base64\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+                 + UNDECLARED.encode("cp1252"), UNDECLARED, id="declared-a-codec-of-no-text"),
 ])
 def test_a_part_without_a_charset_that_is_not_utf8_reads_as_windows_1252(part: bytes, expected: str) -> None:
     """Old Outlook and webmail send windows-1252 (or Latin-1) text without a charset: read as UTF-8 alone, its

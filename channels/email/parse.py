@@ -352,12 +352,15 @@ def _codec(charset: str | None) -> str | None:
 
 
 def decode_text(data: bytes, charset: str | None = None) -> str:
-    """Bytes -> text, never failing: declared charset, then UTF-8, then windows-1252 (what undeclared 8-bit is)."""
+    """Bytes -> text, never failing: declared charset, then UTF-8, then windows-1252 (what undeclared 8-bit is).
+    A declared name of one of Python's codecs that is no text encoding (`base64`, `hex`, `rot13`, `zlib`, `quopri`:
+    LookupError) or that refuses every text (`undefined`: UnicodeError) is a charset the mail does not have: it
+    raised, and the mail was quarantined as unreadable (`unreadable_mime`), answered 250 with no report and no reply."""
     codec = _codec(charset)
     if codec and codec not in ("utf-8", "cp1252"):
         try:
             return data.decode(codec)
-        except UnicodeDecodeError:
+        except (UnicodeError, LookupError):
             pass
     try:
         return data.decode("utf-8")
