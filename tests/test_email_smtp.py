@@ -7,6 +7,7 @@ import asyncio
 import base64
 import io
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -35,7 +36,7 @@ from channels.email import processor as processor_module
 from channels.email.guards import SUPPRESSED, loop_reason
 from channels.email.parse import MAX_MIME_FIELD_BYTES, MAX_NAMED_REPORTS, parse_mail
 from channels.email.processor import MailProcessor
-from channels.email.reply import reply_body, status_body
+from channels.email.reply import outbox_dir, reply_body, status_body
 from channels.email.server import SESSION_TIMEOUT_SECONDS, readable_size, refusal_text
 from channels.email.store import MAX_LISTED_ATTACHMENTS
 from gateway.health import HealthMonitor, load_rules
@@ -650,6 +651,44 @@ def reply_to(reply: EmailMessage, *, subject: str | None, references: bool, body
         answer["References"] = f"{str(reply['References']).strip()} {reply['Message-ID']}"
     answer.set_content(body + "\n\n> " + reply.get_content().splitlines()[0])
     return answer.as_bytes().replace(b"\n", b"\r\n")
+
+
+# Message-IDs as the citizens' mail services write them: Exchange Online's and Outlook.com's are some 80 characters,
+# over a header line's 78 with "In-Reply-To: " before them.
+THREADING_IDS = [
+    pytest.param("CAKd6Gv2bWx8hZ0N4jZ+Qf0oYk5mF9T6=Wq9cL3Xv0JwP8+K3Qw@mail.gmail.com", id="gmail"),
+    pytest.param("1734567890.1234567.1701234567890@mail.yahoo.com", id="yahoo"),
+    pytest.param("SEZPR06MB5269B1A3B5F0E1A7B7C52B9FB8F62@SEZPR06MB5269.apcprd06.prod.outlook.com", id="outlook-com"),
+    pytest.param("AM0PR03MB5612A1B2C3D4E5F6A7B8C9D0E1F2A3B4@AM0PR03MB5612.eurprd03.prod.outlook.com",
+                 id="exchange-online"),
+    pytest.param("x" * 300 + "@example.net", id="longer-than-a-line"),
+]
+
+
+def raw_field(raw: bytes, name: str) -> str:
+    """A header field of a mail as its bytes write it, unfolded: what a mail client that threads reads."""
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].decode("ascii")
+    fields = re.split(r"\n(?![ \t])", head)
+    [value] = [field.split(":", 1)[1] for field in fields if field.lower().startswith(name.lower() + ":")]
+    return " ".join(value.split())
+
+
+@pytest.mark.parametrize("message_id", THREADING_IDS)
+def test_our_reply_names_the_mail_it_answers_by_its_message_id_as_written(make_server, redis: Redis,  # type: ignore[no-untyped-def]
+                                                                           message_id: str) -> None:
+    """Written as the encoded-words of an unstructured field (`=?utf-8?q?=3CSEZPR06...?=`), which no mail client reads
+    in a msg-id, an Outlook user's Message-ID named no mail: our acknowledgement did not thread under their mail."""
+    server = make_server()
+    earlier = "CAHx7kPq8Jd3nE1vYw2=mT0xQ9cZL5fQ@mail.gmail.com"
+    result = server.deliver(citizen_mail(message_id=f"<{message_id}>", headers={"References": f"<{earlier}>"}))
+    assert result.tracking_id is not None
+    run_replies(server.settings, redis)
+    [path] = outbox_dir(server.settings).glob("*.eml")
+    raw = path.read_bytes()
+    assert raw_field(raw, "In-Reply-To") == f"<{message_id}>"
+    assert raw_field(raw, "References") == f"<{earlier}> <{message_id}>"
+    # Folded between ids: a line longer than 78 holds one id alone, after the field's name.
+    assert max(len(line) for line in raw.splitlines()) <= max(78, len(f"In-Reply-To: <{message_id}>"))
 
 
 @pytest.mark.parametrize(("by_subject", "by_references"), [(True, False), (False, True), (True, True)],

@@ -13,7 +13,10 @@ import secrets
 import smtplib
 import ssl
 import time
+from email import policy
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime, formataddr, localtime
 from pathlib import Path
 from typing import Any
@@ -107,19 +110,51 @@ def ascii_address(address: str) -> str:
         return address
 
 
+class MessageIdsHeader(UnstructuredHeader):
+    """In-Reply-To and References: msg-ids (RFC 5322 3.6.4), folded between them, never encoded. As the unstructured
+    fields the standard library takes them for, a line's worth of id or more (an Outlook.com or Exchange Online
+    Message-ID of some 80 characters, over the 78 of a line with "In-Reply-To: " before it) was written as RFC 2047
+    encoded-words, which no mail client reads in a msg-id: our acknowledgement did not thread under the citizen's mail.
+    An id longer than a line stays whole on a line of its own (RFC 5322 allows 998 characters)."""
+
+    def fold(self, *, policy: EmailPolicy) -> str:  # type: ignore[override]
+        lines = [f"{self.name}:"]
+        holds_an_id = False  # the line being written: a line holds one id at least, however long
+        for msg_id in str(self).split():
+            if holds_an_id and len(lines[-1]) + 1 + len(msg_id) > (policy.max_line_length or 998):
+                lines.append("")
+            lines[-1] += f" {msg_id}"
+            holds_an_id = True
+        return policy.linesep.join(lines) + policy.linesep
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("in-reply-to", MessageIdsHeader)
+_HEADERS.map_to_type("references", MessageIdsHeader)
+REPLY_POLICY = policy.default.clone(header_factory=_HEADERS)
+
+
+def threading_id(msg_id: str) -> bool:
+    """Whether a Message-ID of the mail answered can be written in our reply's In-Reply-To and References: printable
+    ASCII (RFC 5322 3.6.4). Anything else is no msg-id a mail client threads by, and has no form an ASCII header
+    carries but an encoded-word, which names no mail."""
+    return msg_id.isascii() and msg_id.isprintable() and " " not in msg_id
+
+
 def build_reply(payload: dict[str, Any], settings: Settings) -> EmailMessage:
     email = settings.email
     tracking_id = payload["tracking_id"]
-    message = EmailMessage()
+    message = EmailMessage(policy=REPLY_POLICY)
     message["From"] = formataddr((email.from_name, email.from_address))
     message["To"] = ascii_address(payload["to"])
     message["Subject"] = reply_subject(tracking_id, payload.get("subject") or "")
     message["Date"] = format_datetime(localtime())
     message["Message-ID"] = our_message_id(tracking_id, email.message_id_domain)
-    if payload.get("in_reply_to"):
+    if payload.get("in_reply_to") and threading_id(payload["in_reply_to"]):
         message["In-Reply-To"] = f"<{payload['in_reply_to']}>"
-    if payload.get("references"):
-        message["References"] = " ".join(f"<{ref}>" for ref in payload["references"])
+    references = [ref for ref in payload.get("references") or [] if threading_id(ref)]
+    if references:
+        message["References"] = " ".join(f"<{ref}>" for ref in references)
     message["Auto-Submitted"] = "auto-replied"
     message["X-Auto-Response-Suppress"] = "All"
     message["X-Loop"] = email.from_address
