@@ -37,7 +37,7 @@ from channels.email.guards import SUPPRESSED, loop_reason
 from channels.email.parse import MAX_MIME_FIELD_BYTES, MAX_NAMED_REPORTS, parse_mail
 from channels.email.processor import MailProcessor
 from channels.email.reply import outbox_dir, reply_body, status_body
-from channels.email.server import SESSION_TIMEOUT_SECONDS, readable_size, refusal_text
+from channels.email.server import MAX_RECIPIENTS, SESSION_TIMEOUT_SECONDS, readable_size, refusal_text
 from channels.email.store import MAX_LISTED_ATTACHMENTS
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
@@ -124,6 +124,24 @@ def test_recipients_outside_our_addresses_are_refused(make_server, redis: Redis,
     result = server.deliver(citizen_mail(), rcpts=(rcpt,))
     assert result.rcpt_codes == [code]
     assert envelope_count(redis) == (1 if code == 250 else 0)
+
+
+def test_recipients_past_the_limit_are_refused_for_now_and_the_mail_is_still_taken_once(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis) -> None:
+    """Without a limit, every RCPT for one of our addresses was kept until DATA: 20,000 were all taken, and a client
+    sending them without end grew the process's memory without bound. Past the limit a RCPT gets 452 (RFC 5321
+    4.5.3.1.10: the sending server delivers to the rest in another transaction, the same report by the dedup); the
+    recipients taken get the mail, filed once."""
+    server = make_server()
+    with server.client() as client:
+        assert client.mail("warga@example.net")[0] == 250
+        codes = [client.rcpt(RECIPIENT)[0] for _ in range(MAX_RECIPIENTS)]
+        assert codes == [250] * MAX_RECIPIENTS
+        assert client.rcpt(RECIPIENT)[0] == 452
+        assert client.rcpt("victim@example.org")[0] == 550  # a relay attempt is still refused for good
+        code, message = client.data(citizen_mail())
+    assert code == 250 and b"LAPOR #" in message
+    assert envelope_count(redis) == 1
 
 
 def test_a_relay_attempt_among_valid_recipients_only_drops_the_foreign_one(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
@@ -544,6 +562,9 @@ def _transaction(mail: bytes, rcpt: str = RECIPIENT) -> list[bytes]:
 REFUSALS = [
     Refusal("relay", [b"EHLO x\r\n", b"MAIL FROM:<warga@example.net>\r\n", b"RCPT TO:<victim@example.org>\r\n"],
             "550 5.7.1", "smtp_relay_denied"),
+    Refusal("too-many-recipients", [b"EHLO x\r\n", b"MAIL FROM:<warga@example.net>\r\n",
+                                    *[f"RCPT TO:<{RECIPIENT}>\r\n".encode()] * (MAX_RECIPIENTS + 1)],
+            "452 4.5.3", "smtp_too_many_recipients"),
     Refusal("control-char-sender", [b"EHLO x\r\n", b"MAIL FROM:<warga\x1b@example.net>\r\n"], "553 5.1.7",
             "smtp_bad_sender"),
     Refusal("8bit-sender-without-smtputf8", [b"EHLO x\r\n", b"MAIL FROM:<w\xe9rga@example.net>\r\n"], "553 5.1.7",
@@ -607,7 +628,7 @@ def test_every_smtp_refusal_text_comes_from_config_indonesian_first(make_server,
 def test_smtp_texts_in_config_are_ascii_lines_in_both_languages() -> None:
     """Every `[smtp_*]` text: an SMTP reply is ASCII without SMTPUTF8, one line, well under 512 octets."""
     tables = {key: table for key, table in load_replies().items() if key.startswith("smtp_")}
-    assert {"smtp_relay_denied", "smtp_bad_sender", "smtp_retry_later", "smtp_too_large",
+    assert {"smtp_relay_denied", "smtp_too_many_recipients", "smtp_bad_sender", "smtp_retry_later", "smtp_too_large",
             "smtp_too_many_parts", "smtp_too_deeply_nested", "smtp_too_many_header_lines",
             "smtp_header_too_large", "smtp_mime_fields_too_large"} <= set(tables)
     for key, table in tables.items():

@@ -66,6 +66,13 @@ AIOSMTPD_SIZE_REFUSALS = frozenset({"552 Error: message size exceeds fixed maxim
                                      "552 Error: Too much mail data"})
 
 
+# The most recipients one transaction takes (RFC 5321 4.5.3.1.8: at least 100); past them RCPT is answered 452 4.5.3
+# (4.5.3.1.10), and the sending server delivers the rest in another transaction, which the dedup makes the same
+# report. Without a limit every RCPT for one of our addresses was kept until DATA: a client sending them without end,
+# each restarting the session's timeout, grew the SMTP process's memory without bound (20,000 were all taken).
+MAX_RECIPIENTS = 100
+
+
 class IntakeHandler:
     """aiosmtpd handler: recipient policy at RCPT, the processor at DATA."""
 
@@ -89,6 +96,9 @@ class IntakeHandler:
             metrics.REJECTED.labels(self.processor.source, "relay_denied").inc()
             log.warning("email.relay_denied", channel=self.processor.source)
             return "550 5.7.1 " + refusal_text("smtp_relay_denied")
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            metrics.REJECTED.labels(self.processor.source, "too_many_recipients").inc()
+            return "452 4.5.3 " + refusal_text("smtp_too_many_recipients")
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
