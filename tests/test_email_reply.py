@@ -56,13 +56,15 @@ def acknowledgement_subject(subject: str, settings: Settings) -> str:
 
 
 @pytest.mark.parametrize("odd", [pytest.param("\u00f6\u00e4@example.net", id="non-ascii"),
-                                 pytest.param("a\x01b@example.net", id="control")])
+                                 pytest.param("a\x01b@example.net", id="control"),
+                                 pytest.param("x" * 984 + "@example.net", id="longer-than-a-line-holds")])
 def test_a_message_id_no_client_threads_by_is_left_out_of_our_threading_fields(settings: Settings, odd: str) -> None:
     """Written, it was an encoded-word (`=?utf-8?b?...?=`), which names no mail; the other ids are kept."""
     reply = build_reply({"tracking_id": "10000004", "to": "warga@example.net", "subject": "Jalan rusak", "kind": "ack",
                          "in_reply_to": odd, "references": ["a1@example.net", odd]}, settings)
     raw = bytes(reply)
     assert b"=?" not in raw.split(b"\n\n", 1)[0] and reply["In-Reply-To"] is None
+    assert max(len(line) for line in raw.splitlines()) <= 998
     assert str(reply["References"]) == "<a1@example.net>"
 
 

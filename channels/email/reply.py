@@ -134,11 +134,16 @@ _HEADERS.map_to_type("references", MessageIdsHeader)
 REPLY_POLICY = policy.default.clone(header_factory=_HEADERS)
 
 
+# The longest Message-ID written in our threading fields: "In-Reply-To: <id>" on one line of at most 998 characters
+# (RFC 5322 2.1.1), which a relay may refuse past. Real ones are under 250.
+MAX_THREADING_ID = 998 - len("In-Reply-To: <>")
+
+
 def threading_id(msg_id: str) -> bool:
     """Whether a Message-ID of the mail answered can be written in our reply's In-Reply-To and References: printable
-    ASCII (RFC 5322 3.6.4). Anything else is no msg-id a mail client threads by, and has no form an ASCII header
-    carries but an encoded-word, which names no mail."""
-    return msg_id.isascii() and msg_id.isprintable() and " " not in msg_id
+    ASCII (RFC 5322 3.6.4) that fits a line (MAX_THREADING_ID). Anything else is no msg-id a mail client threads by,
+    and has no form an ASCII header carries but an encoded-word, which names no mail."""
+    return len(msg_id) <= MAX_THREADING_ID and msg_id.isascii() and msg_id.isprintable() and " " not in msg_id
 
 
 def build_reply(payload: dict[str, Any], settings: Settings) -> EmailMessage:
