@@ -1566,6 +1566,20 @@ def test_a_reply_to_that_is_no_address_is_not_answered_the_from_is(make_server, 
     assert str(reply["To"]) == "warga@example.net"
 
 
+@pytest.mark.parametrize("reply_to", [pytest.param(RECIPIENT, id="our-address"),
+                                      pytest.param("LAPOR! <PENGADUAN@Lapor.Go.Id>", id="ours-named-in-capitals")])
+def test_a_reply_to_naming_our_own_address_is_not_where_the_acknowledgement_goes(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, reply_to: str) -> None:
+    """Answered at the Reply-To, the reply worker skipped the acknowledgement (it never writes to our own address),
+    and the citizen never learnt their Tracking ID."""
+    server = make_server()
+    result = server.deliver(citizen_mail(headers={"Reply-To": reply_to}))
+    assert result.tracking_id is not None
+    run_replies(server.settings, redis)
+    [reply] = outbox(server.settings)
+    assert (str(reply["To"]), str(reply["X-LAPOR-Tracking-ID"])) == ("warga@example.net", result.tracking_id)
+
+
 @pytest.mark.parametrize(("case", "broken", "said"), [
     pytest.param("a parser bug some mail meets", True, True, id="parse-error"),
     pytest.param("a mail of its own bad form (no sender)", False, False, id="no-sender"),

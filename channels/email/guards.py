@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import Message
 
 from prometheus_client import Counter
@@ -99,6 +99,13 @@ def is_mdn(message: Message) -> bool:
 
 def _own_addresses(settings: EmailSettings) -> set[str]:
     return {address.lower() for address in [*settings.addresses, settings.from_address] if address}
+
+
+def without_our_reply_to(mail: ParsedMail, settings: EmailSettings) -> ParsedMail:
+    """The mail without its Reply-To when that names one of our own addresses: answered there, the acknowledgement
+    was skipped by the reply worker (it never writes to us), and the citizen never learnt their Tracking ID. Their
+    From is where it goes, as for a mail with no Reply-To."""
+    return replace(mail, reply_to=None) if mail.reply_to in _own_addresses(settings) else mail
 
 
 def loop_reason(mail: ParsedMail, envelope_sender: str | None, settings: EmailSettings) -> str | None:

@@ -33,6 +33,7 @@ from channels.email.guards import (
     loop_reason,
     names_a_mistyped_report,
     reports_named,
+    without_our_reply_to,
 )
 from channels.email.parse import MAX_NAMED_REPORTS, ParsedMail, TooComplex, parse_mail, without_image_placeholders
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
@@ -165,6 +166,7 @@ class MailProcessor:
             return await self.quarantine_mail(raw, "parse_error", f"{type(error).__name__}: {error}", envelope_sender,
                                           recipients)
         add_sensitive_values(mail.text, mail.subject, mail.sender_address, mail.sender_name)
+        mail = without_our_reply_to(mail, self.settings.email)
         bounce = bounce_of_our_reply(mail, self.settings.email)
         if bounce is not None:
             await self._record_bounce(bounce)
