@@ -1208,17 +1208,23 @@ def _print_status(document: dict[str, Any]) -> None:
 
 def _print_pollers(document: dict[str, Any]) -> None:
     """Which process polls each polled account (its lease's holder), and how long the lease has left."""
+    from gateway.status_page import HOLDER_GONE_NOTE
+
     polled = [entry for entry in document["channels"] if entry.get("poller")]
     if not polled:
         return
     table = Table(title="Pollers")
-    for column in ("channel", "account", "polled by", "lease left (s)"):
+    # When each last polled it without an error: the channels table's "last message" is when a citizen last wrote,
+    # which for a quiet account says nothing of the poller; only the page and the JSON said it.
+    for column in ("channel", "account", "polled by", "lease left (s)", "last successful poll"):
         table.add_column(column)
     for entry in polled:
         poller = entry["poller"]
         left = poller["lease_remaining_seconds"]
+        holder = poller["holder"] or "nobody (no lease held)"
         table.add_row(escape(entry["channel"]), escape(poller["account"]),
-                      escape(poller["holder"] or "nobody (no lease held)"), "-" if left is None else f"{left:.0f}")
+                      escape(f"{holder} ({HOLDER_GONE_NOTE})" if poller.get("holder_gone") else holder),
+                      "-" if left is None else f"{left:.0f}", entry.get("last_poll_ok_at") or "never")
     console.print(table)
 
 

@@ -105,11 +105,15 @@ def polled_accounts(settings: Settings) -> dict[str, str]:
 
 def lease_status(account: str, value: bytes | None, pttl_ms: int) -> dict[str, object]:
     """What the status views show of one account's lease: who polls it (host:pid; None while nobody holds the lease,
-    "unknown" for a value of an older version) and how long the lease runs unless renewed."""
+    "unknown" for a value of an older version), how long the lease runs unless renewed, and `holder_gone`: true when
+    the holder ran in the viewer's own process table and its process no longer runs (`Holder.gone`). A poller killed
+    outright (`kill -9`, the OOM killer) leaves its lease to run out, and every view named the dead process as the one
+    polling the account until it did; a holder in another process table is never judged (false)."""
     holder = Holder.parse(value) if value is not None else None
     return {"account": account,
             "holder": f"{holder.host}:{holder.pid}" if holder else "unknown" if value is not None else None,
-            "lease_remaining_seconds": round(pttl_ms / 1000, 1) if value is not None and pttl_ms >= 0 else None}
+            "lease_remaining_seconds": round(pttl_ms / 1000, 1) if value is not None and pttl_ms >= 0 else None,
+            "holder_gone": holder is not None and holder.gone() is not None}
 
 
 # Every lease value this process may hold now: a value with our pid that is not among them is a predecessor's. A value

@@ -37,6 +37,11 @@ CASESTORE_DOWN_NOTE = "citizens are still answered and their reports kept"
 BY_REASON_LABELS = (("rejected", "rejected by reason"), ("attachments_not_fetched", "files lost by reason"))
 
 
+# Said of a lease's holder whose process is known to be gone (`gateway.lease.lease_status`): it holds the lease until
+# it runs out, or until a standby on this host takes it over, and polls nothing meanwhile.
+HOLDER_GONE_NOTE = "its process no longer runs"
+
+
 def _poller_html(poller: dict[str, Any] | None) -> str:
     """Which process polls the channel's account (its lease's holder) and how long the lease has left."""
     if not poller:
@@ -44,8 +49,10 @@ def _poller_html(poller: dict[str, Any] | None) -> str:
     if not poller["holder"]:
         return " · polled by: <b>nobody</b> (no lease held)"
     left = poller["lease_remaining_seconds"]
+    notes = ([HOLDER_GONE_NOTE] if poller.get("holder_gone") else []) + ([] if left is None else
+                                                                         [f"lease {int(left)} s left"])
     return (f' · polled by: <b class="poller">{escape(str(poller["holder"]))}</b>'
-            + ("" if left is None else f" (lease {int(left)} s left)"))
+            + (f" ({'; '.join(notes)})" if notes else ""))
 
 
 def _channel_html(entry: dict[str, Any]) -> str:

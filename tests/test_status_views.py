@@ -2067,7 +2067,8 @@ async def test_the_status_views_say_which_process_polls_each_account_and_how_lon
     assert (instagram["account"], instagram["holder"]) == (f"instagram:{IG_USER_ID}", "pollers-b.lapor.internal:4242")
     assert 0 < instagram["lease_remaining_seconds"] <= 30
     assert pollers["email"] == {"account": f"imap:{mailbox_digest(settings.email)}", "holder": None,
-                                "lease_remaining_seconds": None}
+                                "lease_remaining_seconds": None, "holder_gone": False}
+    assert not x["holder_gone"] and not instagram["holder_gone"]  # alive, and another host's: never judged
     assert pollers["sms-twilio"] is None and pollers["sms-aggregator"] is None  # nothing polls them
 
     assert re.search(r'polled by: <b class="poller">pollers-b\.lapor\.internal:4242</b> \(lease \d+ s left\)', page)
@@ -2076,6 +2077,48 @@ async def test_the_status_views_say_which_process_polls_each_account_and_how_lon
     assert "Pollers" in table
     assert re.search(rf"instagram\s+│\s+instagram:{IG_USER_ID}\s+│\s+pollers-b\.lapor\.internal:4242\s+│\s+\d+", table)
     assert re.search(r"email\s+│\s+imap:[0-9a-f]{24}\s+│\s+nobody \(no lease held\)\s+│\s+-", table)
+
+
+def _a_dead_pid() -> int:
+    """The pid of a process of this host that has exited (and been reaped)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+async def test_a_lease_left_by_a_poller_that_died_is_said_to_be_held_by_a_process_gone(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """A pollers process killed outright (`kill -9`, the OOM killer) leaves its lease to run out: every view named it
+    as the process polling X ("polled by: vm:4242 (lease 58 s left)") while nothing polled. Judged where it can be (a
+    holder of this host's process table), each view says its process no longer runs; the CLI's pollers table says
+    when each account was last polled without an error, which only the page and the JSON said."""
+    from gateway.lease import Holder, process_table
+    from tests.social_helpers import X_USER_ID, running_fake_provider
+
+    with running_fake_provider() as fake:
+        test_env.values.update(fake.env())
+        settings = test_env.settings()
+        the_deployments(redis)
+        dead = Holder(socket.gethostname(), _a_dead_pid(), process_table(), "0f3c")
+        redis.set(LEASE_KEY.format(account=f"x:{X_USER_ID}"), dead.value, px=60_000)
+        HealthSignals(redis).poll_succeeded("instagram")
+
+        async with serving_gateway(settings, redis) as gateway:
+            document = (await gateway.client.get("/v1/status")).json()
+            page = (await gateway.client.get("/status")).text
+        shown = orjson.loads(cli(test_env, "status", "--json").stdout)
+        table = cli(test_env, "status").stdout
+
+    for view in (document, shown):
+        x = next(c for c in view["channels"] if c["channel"] == "x")
+        assert (x["poller"]["holder"], x["poller"]["holder_gone"]) == (f"{dead.host}:{dead.pid}", True), view
+    assert re.search(rf'polled by: <b class="poller">{re.escape(dead.host)}:{dead.pid}</b> '
+                     r"\(its process no longer runs; lease \d+ s left\)", page)
+    assert re.search(rf"x\s+│\s+x:{X_USER_ID}\s+│\s+{re.escape(dead.host)}:{dead.pid} \(its process no longer runs\)"
+                     r"\s+│\s+\d+\s+│\s+never", table), table
+    instagram = next(c for c in shown["channels"] if c["channel"] == "instagram")
+    assert re.search(rf"instagram\s+│.*│\s+{re.escape(instagram['last_poll_ok_at'])}\s+│", table), table
 
 
 async def test_with_every_http_gateway_gone_the_sms_channels_are_down_on_the_operators_cli(
