@@ -465,6 +465,7 @@ def _matching(letters: list[DeadLetter], queue: str | None, channel: str | None,
 @_tells_an_unreachable_redis
 def deadletters_list(
     limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 50,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many (oldest first): the next page.")] = 0,
     queue: QueueFilter = None,
     channel: ChannelFilter = None,
     reason: ReasonFilter = None,
@@ -473,8 +474,11 @@ def deadletters_list(
     _refuse_unknown_filters(queue, channel)
     registry = _dead_letters(_settings())
     filtered = queue is not None or channel is not None or reason is not None
-    letters = _matching(registry.select(None), queue, channel, reason)[:limit] if filtered else registry.list(
-        limit=limit)
+    if filtered:
+        matching = _matching(registry.select(None), queue, channel, reason)
+        letters, total = matching[offset:offset + limit], len(matching)
+    else:
+        letters, total = registry.list(limit=limit, offset=offset), registry.count()
     table = Table(title=f"Dead letters ({registry.count()} in all)")
     for column in ("tracking_id", "queue", "channel", "reason", "attempts", "failed at", "detail"):
         table.add_column(column)
@@ -483,6 +487,17 @@ def deadletters_list(
                       _printable(letter.reason), str(letter.attempts), _when(letter.failed_at),
                       _printable(scrub(letter.detail)[:60]))
     console.print(table)
+    # Thousands of letters (a case-store outage's) showed the oldest 50 with no word of the rest, and a filter no
+    # word of how many it matched (what `requeue --all` with it would take): said, with the way to the next page.
+    matched = " that pass the filters" if filtered else ""
+    if letters:
+        console.print(f"shown {offset + 1}-{offset + len(letters)} of {total}{matched}, oldest first"
+                      + (f"; `--offset {offset + len(letters)}` for the next" if offset + len(letters) < total else ""),
+                      markup=False, highlight=False)
+    elif total:
+        console.print(f"none shown past --offset {offset}: {total}{matched}", markup=False, highlight=False)
+    elif filtered:
+        console.print("none pass the filters", markup=False, highlight=False)
 
 
 @deadletters_app.command("show")

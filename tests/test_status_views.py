@@ -746,6 +746,50 @@ def test_requeueing_many_dead_letters_shows_progress_and_honours_the_filters(
     assert DeadLetters(redis).count() == 0
 
 
+@dataclass(frozen=True)
+class Page:
+    id: str
+    args: tuple[str, ...]
+    rows: list[str]  # the Tracking IDs listed, in order
+    said: str  # the line under the table
+
+
+PAGES = [
+    Page("the first page", ("--limit", "3"), ["20000000", "20000001", "20000002"],
+         "shown 1-3 of 120, oldest first; `--offset 3` for the next"),
+    Page("the next page", ("--limit", "3", "--offset", "3"), ["20000003", "20000004", "20000005"],
+         "shown 4-6 of 120, oldest first; `--offset 6` for the next"),
+    Page("the last page", ("--offset", "118"), ["20000118", "20000119"], "shown 119-120 of 120, oldest first"),
+    Page("past the end", ("--offset", "120"), [], "none shown past --offset 120: 120"),
+    Page("a filter's count", ("--channel", "email", "--limit", "2"), ["20000100", "20000101"],
+         "shown 1-2 of 20 that pass the filters, oldest first; `--offset 2` for the next"),
+    Page("a filter's next page", ("--channel", "email", "--limit", "2", "--offset", "18"), ["20000118", "20000119"],
+         "shown 19-20 of 20 that pass the filters, oldest first"),
+    Page("a filter that matches none", ("--reason", "casestore_401"), [], "none pass the filters"),
+]
+
+
+@pytest.mark.parametrize("row", PAGES, ids=[row.id for row in PAGES])
+def test_deadletters_list_pages_through_thousands_and_says_how_many_a_filter_matches(
+        test_env: TestEnvironment, redis: Redis, row: Page) -> None:
+    """A case-store outage leaves thousands of letters: `list` showed the oldest 50 with no way to the others (no
+    offset) and no word of how many a filter matched, the number `requeue --all` with that filter would take."""
+    _add_letters(redis, 100, "sms-twilio", "casestore_422")
+    _add_letters(redis, 20, "email", "casestore_422", start=100)
+
+    listing = cli(test_env, "deadletters", "list", *row.args)
+
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    assert re.findall(r"│ (2\d{7}) ", listing.stdout) == row.rows, listing.stdout
+    assert "Dead letters (120 in all)" in listing.stdout
+    assert f"\n{row.said}\n" in listing.stdout, listing.stdout
+
+
+def test_deadletters_list_refuses_a_negative_offset(test_env: TestEnvironment, redis: Redis) -> None:
+    refused = cli(test_env, "deadletters", "list", "--offset", "-1")
+    assert refused.returncode == 2 and "Invalid value for '--offset'" in refused.stdout + refused.stderr
+
+
 def test_cli_status_counts_each_channels_dead_letters(test_env: TestEnvironment, redis: Redis) -> None:
     the_deployments(redis)
     _add_letters(redis, 2, "email", "casestore_422")
