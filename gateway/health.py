@@ -99,7 +99,6 @@ CASESTORE_DOWN_KEY = "lapor:casestore:down"
 CASESTORE_OUTAGE_KEY = "lapor:casestore:outage"
 CASESTORE_LATENCY_SAMPLE = "lapor_casestore_latency_seconds"
 LAST_ERRORS_KEPT = 10
-DEADLETTER_MEMORY_SECONDS = 7 * 24 * 3600
 REASON_LIMIT = 200
 # Where dead letters that cannot tell their channel count (a forward whose envelope is gone): watched like a channel,
 # shown only while it has something to show.
@@ -1091,9 +1090,10 @@ class HealthSignals:
         channel = health_channel(channel)
         now = self._clock()
         target = pipeline if pipeline is not None else self._redis.pipeline(transaction=False)
-        zset = DEADLETTERS_KEY.format(channel=channel)
-        target.zadd(zset, {key: now})
-        target.zremrangebyscore(zset, "-inf", now - DEADLETTER_MEMORY_SECONDS)
+        # Kept while the letter waits, however old: a forward's letter stays until an operator requeues or purges it
+        # (`dead_letters_cleared`), and a trim of those counted over a week ago made the channel's "dead letters"
+        # say 1 while `deadletters list --channel` listed last week's outage's hundreds, never delivered.
+        target.zadd(DEADLETTERS_KEY.format(channel=channel), {key: now})
         target.lpush(ERRORS_KEY.format(channel=channel),
                      orjson.dumps({"at": now, "kind": "dead_letter", "reason": _clean(reason)}))
         target.ltrim(ERRORS_KEY.format(channel=channel), 0, LAST_ERRORS_KEPT - 1)

@@ -800,6 +800,27 @@ def test_cli_status_counts_each_channels_dead_letters(test_env: TestEnvironment,
     assert document["deadletters"]["total"] == 2
 
 
+def test_a_channels_dead_letters_waiting_counts_those_older_than_a_week(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """A forward's dead letter waits for an operator however old (no retention takes it): each new letter of a channel
+    dropped those counted more than 7 days before from its count, so the channel's "dead letters" said 1 while
+    `deadletters list --channel` listed 501, the reports of last week's outage never delivered among them."""
+    the_deployments(redis)
+    _add_letters(redis, 3, "sms-twilio", "casestore_503")
+    week_ago = time.time() - 8 * 24 * 3600
+    counted = health.DEADLETTERS_KEY.format(channel="sms-twilio")
+    for key in redis.zrange(counted, 0, -1):  # as if they failed 8 days ago
+        redis.zadd(counted, {key: week_ago})
+        redis.zadd(INDEX_KEY, {key: week_ago})
+    _add_letters(redis, 1, "sms-twilio", "casestore_422", start=3)
+
+    document = orjson.loads(cli(test_env, "status", "--json").stdout)
+
+    twilio = next(c for c in document["channels"] if c["channel"] == "sms-twilio")
+    assert (twilio["deadletters"], document["deadletters"]["total"]) == (4, 4)
+    assert "1 dead letter(s) in the last 15 min" in twilio["reason"]  # the rule still counts its window alone
+
+
 @dataclass(frozen=True)
 class Orphaning:
     id: str
