@@ -634,8 +634,10 @@ def deadletters_purge(
     settings = _settings()
     registry = _dead_letters(settings)
     letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
-    if letters and not yes and not typer.confirm(
-            f"purge {len(letters)} dead letter(s)? their reports will not be delivered"):
+    if letters and not yes and not _confirmed(f"purge {len(letters)} dead letter(s)? their reports will not be "
+                                              "delivered"):
+        # Answered no, the command ended on its question, and with no terminal to ask (cron) on a bare "Aborted."
+        console.print("purge not confirmed: nothing was purged (--yes to purge without asking)")
         raise typer.Exit(1)
     purged = registry.purge(letters, settings.intake.envelope_ttl_seconds)
     console.print(f"purged {purged} dead letter(s)")
@@ -645,6 +647,15 @@ def deadletters_purge(
                       "the command again for those still to purge")
     if missing or purged < len(letters):
         raise typer.Exit(1)
+
+
+def _confirmed(question: str) -> bool:
+    """The operator's answer; no, when there is none to read (end of input: no terminal, as under cron)."""
+    try:
+        return typer.confirm(question)
+    except typer.Abort:
+        console.print()  # the question's line, left open
+        return False
 
 
 attachments_app = typer.Typer(help="A report's files: what the case store got, handing withheld ones over, and "

@@ -783,3 +783,24 @@ def test_a_redis_database_number_beyond_the_servers_is_said_as_a_url_to_mend(
     assert "maxmemory" not in result.stdout
     if args != ("status",):
         assert result.stdout.rstrip().endswith("run it again once REDIS_URL names the gateway's database")
+
+
+@pytest.mark.parametrize("answer", [None, "n\n"], ids=["no terminal to ask (cron)", "answered no"])
+def test_a_purge_not_confirmed_says_nothing_was_purged(
+        answer: str | None, test_env: TestEnvironment, redis: Redis) -> None:
+    """Without --yes a purge asks; answered no it ended on its question with nothing said, and with no answer to read
+    (cron, a closed stdin) on a bare "Aborted." on stderr."""
+    DeadLetters(redis).add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]], tracking_id="10000012",
+                               item="10000012", reason="casestore_422", detail="refused", channel="sms-twilio")
+    args = ["deadletters", "purge", "--all"]
+    if answer is None:
+        result = cli(test_env, *args)  # its stdin is /dev/null
+    else:
+        result = subprocess.run([str(VENV_BIN / "lapor-gateway"), *args], input=answer, capture_output=True,
+                                text=True, timeout=60, env=test_env.process_env(COLUMNS="200"))
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith("purge 1 dead letter(s)? their reports will not be delivered [y/N]: ")
+    assert result.stdout.endswith("purge not confirmed: nothing was purged (--yes to purge without asking)\n")
+    assert result.stderr == "" and no_traceback(result)
+    assert DeadLetters(redis).count() == 1
