@@ -866,8 +866,23 @@ def quarantine_list() -> None:
         table.add_column(column)
     for entry in entries:
         table.add_row(entry.key[:16], _printable(entry.reason), str(entry.size), _when(entry.quarantined_at),
-                      _printable(scrub(entry.detail)[:60]))  # a parser's error may quote the mail's headers
+                      _printable(_quarantine_detail(entry.reason, entry.detail)))
     console.print(table)
+
+
+# The reasons whose detail is an exception's type and message, as raised (`<type>: <message>`): the gateway's parser or
+# processing failing on the mail, whose message may quote it (a subject, a name, words of the body).
+_EXCEPTION_DETAILS = frozenset({"parse_error", "processing_error"})
+
+
+def _quarantine_detail(reason: str, detail: str) -> str:
+    """A quarantined mail's detail as `list` shows it: scrubbed and cut to 60 characters, and for a failure of the
+    gateway's own its error's type alone, as the status views' reason gives it: the first 60 characters of its message
+    showed the citizen's words that a scrub of numbers and addresses leaves. The message stays in the entry's .json."""
+    if reason in _EXCEPTION_DETAILS:
+        kind = detail.partition(":")[0].strip()
+        return f"{kind if kind.isidentifier() else '?'} (its message: the entry's .json)"
+    return scrub(detail)[:60]
 
 
 @quarantine_app.command("reprocess")

@@ -116,10 +116,11 @@ def test_the_quarantine_list_shows_no_address_or_number_a_parse_error_quotes(tes
 
     settings = test_env.settings()
     Quarantine(settings.data_dir).add(b"Subject: x\r\n\r\nbody", "parse_error",
-                                      "bad header From: siti.rahma@desa.id [0812-3456-7890]", None, [RECIPIENT])
+                                      "HeaderParseError: bad header From: siti.rahma@desa.id [0812-3456-7890]", None,
+                                      [RECIPIENT])
     listing = cli(test_env, "list")
     assert listing.returncode == 0, listing.stderr
-    assert "parse_error" in listing.stdout and "[email]" in listing.stdout
+    assert "parse_error" in listing.stdout and "HeaderParseError (its message" in listing.stdout
     for private in ("siti.rahma", "desa.id", "3456"):
         assert private not in listing.stdout
 

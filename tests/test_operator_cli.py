@@ -534,7 +534,7 @@ def test_control_characters_quoted_in_a_detail_reach_the_terminal_as_their_codes
     direction override of an answer quoted in a detail went to the operator's terminal as they were."""
     DeadLetters(redis).add_new(queue="lapor-reply", func="workers.reply.send_reply", args=[], tracking_id="10000012",
                                item="r-1", reason="aggregator_400", detail=HOSTILE, channel="sms-aggregator")
-    Quarantine(test_env.settings().data_dir).add(b"From: x\r\n\r\nhi", "parse_error", HOSTILE, None, [RECIPIENT])
+    Quarantine(test_env.settings().data_dir).add(b"From: x\r\n\r\nhi", "unreadable_mime", HOSTILE, None, [RECIPIENT])
 
     listed = cli(test_env, "deadletters", "list")
     shown = cli(test_env, "deadletters", "show", "10000012")
@@ -804,3 +804,25 @@ def test_a_purge_not_confirmed_says_nothing_was_purged(
     assert result.stdout.endswith("purge not confirmed: nothing was purged (--yes to purge without asking)\n")
     assert result.stderr == "" and no_traceback(result)
     assert DeadLetters(redis).count() == 1
+
+
+@pytest.mark.parametrize(("reason", "detail", "shown"), [
+    ("parse_error", "ValueError: cannot read the date 'Senin pagi, pungli di loket 3 oleh Pak Budi'",
+     "ValueError (its message: the entry's .json)"),
+    ("processing_error", "KeyError: 'Jalan Merdeka rusak parah sejak Januari'",
+     "KeyError (its message: the entry's .json)"),
+    ("parse_error", "not an exception's words: Pak Budi", "? (its message: the entry's .json)"),
+    ("too_many_parts", "412 MIME parts, over the limit of 100", "412 MIME parts, over the limit of 100"),
+], ids=["parse_error", "processing_error", "no type", "a refusal of the gateway's own words"])
+def test_quarantine_list_shows_a_failures_type_not_its_message_quoting_the_mail(
+        reason: str, detail: str, shown: str, test_env: TestEnvironment) -> None:
+    """The status views give a mail the gateway failed to read by its error's type alone, its message may quote the
+    mail; `email quarantine list` showed the message's first 60 characters, a subject's or a body's words with it."""
+    Quarantine(test_env.settings().data_dir).add(b"From: x\r\n\r\nhi", reason, detail, None, [RECIPIENT])
+
+    listed = cli(test_env, "email", "quarantine", "list")
+
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if reason in line)
+    assert row.split("│")[5].strip() == shown, listed.stdout
+    assert "Budi" not in listed.stdout and "Merdeka" not in listed.stdout
