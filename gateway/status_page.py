@@ -55,6 +55,14 @@ def _poller_html(poller: dict[str, Any] | None) -> str:
             + (f" ({'; '.join(notes)})" if notes else ""))
 
 
+def _last_poll_html(entry: dict[str, Any]) -> str:
+    """When its poller last polled without an error, for a channel polled here (or one a poller reported for): an
+    SMS channel, never polled, read "last successful poll: never" at 2 a.m. as a poller that never worked."""
+    if not entry.get("poller") and not entry.get("last_poll_ok_at"):
+        return ""
+    return f'last successful poll: {escape(str(entry.get("last_poll_ok_at") or "never"))} · '
+
+
 def _channel_html(entry: dict[str, Any]) -> str:
     state = escape(entry["state"])
     since = f' <span class="muted">since {escape(entry["since"])}</span>' if entry.get("since") else ""
@@ -78,8 +86,8 @@ def _channel_html(entry: dict[str, Any]) -> str:
         f"<table><tr>{counter_cells}</tr></table>"
         + by_reason
         + f'<div class="muted">last message: {escape(str(entry.get("last_message_at") or "never"))} · '
-        f'last successful poll: {escape(str(entry.get("last_poll_ok_at") or "never"))} · '
-        f'dead letters waiting: {int(entry.get("deadletters", 0))}{_poller_html(entry.get("poller"))}</div>'
+        + _last_poll_html(entry)
+        + f'dead letters waiting: {int(entry.get("deadletters", 0))}{_poller_html(entry.get("poller"))}</div>'
         + (f"<table><tr><th>last errors</th><th></th><th></th></tr>{errors}</table>" if errors else "")
         + "</section>"
     )

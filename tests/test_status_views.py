@@ -1103,6 +1103,34 @@ def test_the_redis_read_is_named_with_its_database_number(url: str, named: str) 
     assert "s3cret-pass" not in named_redis(redis_connection(url), None)
 
 
+LAST_POLLS = [
+    # An SMS channel is never polled: "last successful poll: never" read as a poller that never worked.
+    ("sms-twilio", None, None, None),
+    ("x", {"account": "x:1", "holder": None, "lease_remaining_seconds": None, "holder_gone": False}, None,
+     "last successful poll: never"),
+    ("x", {"account": "x:1", "holder": "vm:42", "lease_remaining_seconds": 40, "holder_gone": False},
+     "2026-12-02 02:12:58Z", "last successful poll: 2026-12-02 02:12:58Z"),
+    # One a poller reported for, this view not knowing its account (the IMAP poller of another configuration).
+    ("email", None, "2026-12-02 02:12:58Z", "last successful poll: 2026-12-02 02:12:58Z"),
+]
+
+
+@pytest.mark.parametrize(("name", "poller", "polled_at", "said"), LAST_POLLS,
+                         ids=["not polled", "polled, never yet", "polled", "reported for"])
+def test_the_page_gives_the_last_successful_poll_of_a_polled_channel_only(
+        name: str, poller: dict[str, Any] | None, polled_at: str | None, said: str | None) -> None:
+    entry = {"channel": name, "state": "ok", "reason": "", "since": None, "counters": {}, "last_errors": [],
+             "deadletters": 0, "poller": poller, "last_poll_ok_at": polled_at, "last_message_at": None}
+    status = {"overall": "ok", "generated_at": "now", "deadletters": {"total": 0}, "spool_size": 0, "queues": [],
+              "channels": [entry], "reason": None}
+
+    html = render_status_page(status, 10)
+
+    assert ("last successful poll" in html) == (said is not None), html
+    if said is not None:
+        assert f"{said} · " in html
+
+
 def test_the_page_headline_groups_channels_by_state() -> None:
     from gateway.health import overall_reason
     from gateway.status_page import render_status_page
