@@ -199,10 +199,19 @@ class ChannelRules(BaseModel):
 
 # The rules switched off for a channel disabled in settings: no process is meant to serve it, no message of it waits
 # for a worker, and no message is meant to come (its quiet rule said "no message since monitoring began": it is
-# off, not quiet).
+# off, not quiet). Nor is it polled, or its webhook or intake used: what its poller, webhook and intake last met
+# (a token refused, polls failing, a rate limit, bad signatures, refused reports) is a run nothing will ever end, and
+# a channel switched off because X revoked its token stayed down on every view, `status` exiting 2 at every cron run,
+# until its keys were deleted by hand. What waits for an operator still counts: dead letters, failing replies,
+# queues, held jobs, a mentions gap, a mail that failed to read, unfiled messages.
 SWITCHED_OFF = {"process_missing_degraded_seconds": 0, "process_missing_down_seconds": 0,
                 "worker_missing_degraded_seconds": 0, "worker_missing_down_seconds": 0,
-                "quiet_degraded_seconds": 0, "quiet_down_seconds": 0}
+                "quiet_degraded_seconds": 0, "quiet_down_seconds": 0,
+                "poll_failing_degraded_seconds": 0, "poll_failing_down_seconds": 0,
+                "rate_limited_degraded_seconds": 0, "rate_limited_down_seconds": 0,
+                "auth_failures_degraded": 0, "auth_failures_down": 0,
+                "signature_failures_degraded": 0, "signature_failures_down": 0,
+                "intake_refusals_degraded": 0, "intake_refusals_down": 0, "intake_refusals_down_at_once": ()}
 # The reason every view gives a channel disabled in settings that no rule finds anything on.
 OFF_REASON = "switched off in settings: no traffic expected"
 

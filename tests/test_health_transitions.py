@@ -855,6 +855,47 @@ def test_a_channel_disabled_in_settings_is_off_not_quiet(redis: Redis, test_env:
         assert f'<div class="reason">{OFF_REASON}</div>' in section and "no message" not in section, section
 
 
+@dataclass(frozen=True)
+class LastTrouble:
+    id: str
+    record: Callable[[HealthSignals], object]  # what the channel met before it was switched off
+    state: str  # the channel's state once switched off
+    rule: str | None  # the rule still said, if any
+    minutes_ago: float = 40  # when it was met, before the check: past every threshold (the rate limit's 30 min)
+
+
+LAST_TROUBLES = [
+    LastTrouble("token refused", lambda s: [s.auth_failed("x", "401 Unauthorized") for _ in range(3)], "ok", None),
+    LastTrouble("polls failing", lambda s: s.poll_failed("x", "503 Service Unavailable"), "ok", None),
+    LastTrouble("rate limited", lambda s: s.rate_limited("x"), "ok", None),
+    LastTrouble("signatures refused", lambda s: [s.signature_failed("x", "signature_invalid") for _ in range(20)],
+                "ok", None),
+    LastTrouble("reports refused", lambda s: s.intake_refused("x", "id_range_exhausted"), "ok", None),
+    # What waits for an operator still counts.
+    LastTrouble("a dead letter", lambda s: s.dead_lettered("x", "lapor-reply:x:1", "x_403"), "degraded",
+                "deadletters", minutes_ago=1),
+    LastTrouble("replies failing", lambda s: [s.reply_failed("x", "403 Forbidden") for _ in range(3)], "degraded",
+                "replies"),
+]
+
+
+@pytest.mark.parametrize("row", LAST_TROUBLES, ids=[row.id for row in LAST_TROUBLES])
+def test_a_channel_switched_off_is_not_held_to_what_its_poller_or_webhook_last_met(
+        row: LastTrouble, redis: Redis) -> None:
+    """X's token revoked, its operator switches X off until a new one comes: the three refusals in a row that no poll
+    will ever end kept X down on every view, and `lapor-gateway status` exiting 2 at every cron run, for good."""
+    now = time.time()
+    row.record(HealthSignals(redis, clock=lambda: now - row.minutes_ago * 60))
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: now, disabled={"x"})
+
+    x = next(c for c in monitor.check()["channels"] if c["channel"] == "x")
+
+    assert x["state"] == row.state, x
+    assert [f["rule"] for f in x["findings"]] == ([row.rule] if row.rule else []), x
+    if row.rule is None:
+        assert x["reason"] == OFF_REASON
+
+
 class _SecondAggregator(WebhookAdapter):
     """A webhook adapter the registry does not ship, switched by the aggregator's section (never instantiated)."""
 

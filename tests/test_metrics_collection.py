@@ -124,7 +124,7 @@ def add_dead_letters(redis: Redis, count: int) -> None:
 
 def fail_authentication(redis: Redis, count: int) -> None:
     for _ in range(count):
-        HealthSignals(redis).auth_failed("x", "401 Unauthorized")
+        HealthSignals(redis).auth_failed("email", "401 Unauthorized")  # on in the tests' settings (X is off)
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def fail_authentication(redis: Redis, count: int) -> None:
     [
         pytest.param(lambda redis: add_dead_letters(redis, 4), "lapor_deadletters_waiting", {}, 4.0,
                      id="deadletters-waiting"),
-        pytest.param(lambda redis: fail_authentication(redis, 3), "lapor_channel_state", {"channel": "x"}, 2.0,
+        pytest.param(lambda redis: fail_authentication(redis, 3), "lapor_channel_state", {"channel": "email"}, 2.0,
                      id="channel-state"),
     ],
 )

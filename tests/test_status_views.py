@@ -315,10 +315,10 @@ async def test_status_json_names_every_channel_and_shows_a_poller_going_down(
     assert document["spool_size"] == 0
 
     signals = HealthSignals(redis)
-    for _ in range(3):
-        signals.auth_failed("x", "401 Unauthorized: token revoked")
+    for _ in range(3):  # the IMAP poller's (X, off in the tests' settings, is held to nothing it met)
+        signals.auth_failed("email", "401 Unauthorized: token revoked")
     document = (await gateway.client.get("/v1/status")).json()
-    x = next(c for c in document["channels"] if c["channel"] == "x")
+    x = next(c for c in document["channels"] if c["channel"] == "email")
     assert document["overall"] == "down"
     assert x["state"] == "down"
     assert x["reason"] == "authentication failing (3 in a row): 401 Unauthorized: token revoked"
@@ -349,15 +349,15 @@ async def test_status_counters_move_with_real_twilio_traffic(gateway: GatewaySer
 async def test_the_status_page_is_plain_html_that_reloads_itself_and_says_why(
     gateway: GatewayServer, redis: Redis
 ) -> None:
-    HealthSignals(redis).poll_failed("instagram", "Graph API 500 <script>alert(1)</script>")
-    redis.hset("lapor:health:signals:instagram", "poll_failing_since", time.time() - 700)
+    HealthSignals(redis).poll_failed("email", "Graph API 500 <script>alert(1)</script>")  # on in the tests' settings
+    redis.hset("lapor:health:signals:email", "poll_failing_since", time.time() - 700)
     page = await gateway.client.get("/status")
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
     html = page.text
     assert re.search(r'<meta http-equiv="refresh" content="10">', html)
-    assert 'id="overall">DOWN: instagram<' in html
-    assert 'id="channel-instagram" data-state="down"' in html
+    assert 'id="overall">DOWN: email<' in html
+    assert 'id="channel-email" data-state="down"' in html
     assert "poller failing for 11 min: Graph API 500 &lt;script&gt;" in html
     assert "<script>" not in html
     assert '<meta http-equiv="refresh" content="2">' in (await gateway.client.get("/status?refresh=2")).text
@@ -461,19 +461,19 @@ def test_cli_status_exits_non_zero_when_a_channel_is_down(test_env: TestEnvironm
 
     signals = HealthSignals(redis)
     for _ in range(3):
-        signals.reply_failed("x", "403 You are not allowed to create a Tweet")
+        signals.reply_failed("email", "550 mailbox unavailable")
     degraded = cli(test_env, "status")
     assert degraded.returncode == 0
     assert cli(test_env, "status", "--strict").returncode == 1
 
-    for _ in range(3):
-        signals.auth_failed("x", "401 Unauthorized")
+    for _ in range(3):  # the IMAP poller's (X, off in the tests' settings, is held to nothing it met)
+        signals.auth_failed("email", "401 Unauthorized")
     down = cli(test_env, "status")
     assert down.returncode == 2
     assert "overall: DOWN" in down.stdout
     assert "authentication failing (3 in a row): 401 Unauthorized" in down.stdout
     document = orjson.loads(cli(test_env, "status", "--json").stdout)
-    assert next(c for c in document["channels"] if c["channel"] == "x")["state"] == "down"
+    assert next(c for c in document["channels"] if c["channel"] == "email")["state"] == "down"
 
 
 def test_the_cli_says_since_when_each_channel_is_in_its_state(test_env: TestEnvironment, redis: Redis) -> None:
@@ -481,13 +481,13 @@ def test_the_cli_says_since_when_each_channel_is_in_its_state(test_env: TestEnvi
     2 a.m., did not: whether X went down a minute or six hours ago took the page or the JSON."""
     the_deployments(redis)
     for _ in range(3):
-        HealthSignals(redis).auth_failed("x", "401 Unauthorized")
+        HealthSignals(redis).auth_failed("email", "401 Unauthorized")
     checked = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).check()  # as the gateway's health loop
-    since = next(c["since"] for c in checked["channels"] if c["channel"] == "x")
+    since = next(c["since"] for c in checked["channels"] if c["channel"] == "email")
     assert since is not None
 
     shown = cli(test_env, "status").stdout
-    assert f"x: DOWN since {since}\n" in shown  # under the table, which keeps its width for the reasons
+    assert f"email: DOWN since {since}\n" in shown  # under the table, which keeps its width for the reasons
     assert "sms-twilio: OK since" not in shown  # only the channels that are not ok
 
 
@@ -496,11 +496,11 @@ def test_the_cli_says_since_when_each_channel_is_in_its_state(test_env: TestEnvi
     ("email", "LOGIN failed for pengaduan@lapor.go.id: [AUTHENTICATIONFAILED] Invalid credentials",
      "authentication failing (1 in a row): LOGIN failed for [email]: [AUTHENTICATIONFAILED] Invalid credentials"),
     # A provider's text with what reads as a closing tag: it ended the command on rich's MarkupError.
-    ("x", "502 from the proxy: upstream [/2/users/me/mentions] closed the connection",
+    ("email", "502 from the proxy: upstream [/2/users/me/mentions] closed the connection",
      "authentication failing (1 in a row): 502 from the proxy: upstream [/2/users/me/mentions] closed the connection"),
     # A provider's answer quoting an escape sequence (it cleared the screen and retitled the terminal) and a direction
     # override: written as their codes, as the dead-letter and quarantine commands write them.
-    ("x", "403 \x1b[2J\x1b]0;owned\x07 \u202eforbidden\u202c",
+    ("email", "403 \x1b[2J\x1b]0;owned\x07 \u202eforbidden\u202c",
      r"authentication failing (1 in a row): 403 \x1b[2J\x1b]0;owned\x07 \u202eforbidden\u202c"),
 ])
 def test_the_cli_shows_a_reason_as_its_text_not_as_markup(
@@ -2097,12 +2097,12 @@ async def test_the_heartbeat_says_why_a_channel_is_not_ok(
 ) -> None:
     """`channel.health` is logged once, at the change: a later reader of the logs (or a reason that changed while
     the state did not) needs the reason in the periodic line too."""
-    for _ in range(3):
-        HealthSignals(redis).auth_failed("x", "401 Unauthorized: token revoked")
+    for _ in range(3):  # the IMAP poller's (X, off in the tests' settings, is held to nothing it met)
+        HealthSignals(redis).auth_failed("email", "401 Unauthorized: token revoked")
 
     def x_in_beats() -> list[dict[str, object]]:
         return [entry for e in log_events(log_stream) if e["event"] == "health.heartbeat"
-                for entry in e["channels"] if entry["channel"] == "x" and entry["state"] == "down"]  # type: ignore[attr-defined]
+                for entry in e["channels"] if entry["channel"] == "email" and entry["state"] == "down"]  # type: ignore[attr-defined]
 
     await async_wait_until(x_in_beats, timeout=5)
     assert x_in_beats()[-1]["reason"] == "authentication failing (3 in a row): 401 Unauthorized: token revoked"
