@@ -78,6 +78,13 @@ def _settings(*, log_stream: TextIO | None = None, as_json: bool = False) -> Set
     return settings
 
 
+def _operator_settings() -> Settings:
+    """`_settings` for an operator's command (deadletters, attachments, email quarantine, unfiled): its output is on
+    stdout, its log lines on stderr. On stdout, `deadletters requeue --all` of 3,000 letters wrote 3,000 JSON lines
+    through its progress bar and into any pipe of its output. A process (serve, worker, ...) logs on stdout."""
+    return _settings(log_stream=sys.stderr)
+
+
 def _tables(process: str, *, as_json: bool = False) -> None:
     """The operators' tables (replies, keywords, identity: gateway.tables) loaded and checked before the command takes
     a message: a syntax error or a missing key in one started a process healthy that then failed every message. Said
@@ -472,7 +479,7 @@ def deadletters_list(
 ) -> None:
     """Dead letters, oldest first: Tracking ID, queue, reason, attempts, when."""
     _refuse_unknown_filters(queue, channel)
-    registry = _dead_letters(_settings())
+    registry = _dead_letters(_operator_settings())
     filtered = queue is not None or channel is not None or reason is not None
     if filtered:
         matching = _matching(registry.select(None), queue, channel, reason)
@@ -508,7 +515,7 @@ def deadletters_show(selector: Annotated[str, typer.Argument(help="Tracking ID o
     # Every letter the selector names, as `requeue` and `purge` select them: `show <id>` printed the oldest alone, and
     # an operator who read a reply's refusal and ran `purge <id> --yes` dropped the report's forward with it.
     _refuse_empty_selectors([selector])
-    letters = _dead_letters(_settings()).select([selector])
+    letters = _dead_letters(_operator_settings()).select([selector])
     if not letters:
         console.print(f"no dead letter for {_printable(selector)}")
         raise typer.Exit(1)
@@ -592,7 +599,7 @@ def deadletters_requeue(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     _refuse_unknown_filters(queue, channel)
-    settings = _settings()
+    settings = _operator_settings()
     registry = _dead_letters(settings)
     letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
     requeued = busy = unreadable = gone = 0
@@ -631,7 +638,7 @@ def deadletters_purge(
 ) -> None:
     """Delete dead letters for good (their reports are NOT delivered)."""
     _refuse_unknown_filters(queue, channel)
-    settings = _settings()
+    settings = _operator_settings()
     registry = _dead_letters(settings)
     letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
     if letters and not yes and not _confirmed(f"purge {len(letters)} dead letter(s)? their reports will not be "
@@ -696,7 +703,7 @@ def attachments_list(tracking_id: TrackingIdArgument) -> None:
     """Each attachment of a report as the gateway keeps it, and what the case store gets of it (or why not)."""
     from workers.handover import WITHHELD
 
-    report = _report_files(_settings(), tracking_id)
+    report = _report_files(_operator_settings(), tracking_id)
     forwarded = f"forwarded at {_when(report.forwarded_at)}" if report.forwarded_at else "not forwarded yet"
     console.print(f"report {report.tracking_id}: {'anonymous' if report.anonymous else 'named'}, "
                   f"{_printable(report.channel)}, {forwarded}")
@@ -723,7 +730,7 @@ def attachments_export(
     """Copy a report's files as the gateway keeps them (as sent, metadata included), never over an existing file."""
     from workers.handover import HandoverError, export_files
 
-    settings = _settings()
+    settings = _operator_settings()
     report = _report_files(settings, tracking_id)
     console.print(EXPORT_WARNING)
     try:
@@ -754,7 +761,7 @@ def attachments_purge(
     from gateway.queues import redis_connection
     from workers.retention import DAY_SECONDS, PurgeError, purge
 
-    settings = _settings()
+    settings = _operator_settings()
     redis = redis_connection(_require_redis_url(settings))
     try:
         result = purge(settings, redis, older_than_days=older_than, dry_run=dry_run)
@@ -859,7 +866,7 @@ def quarantine_list() -> None:
     """Quarantined mail, oldest first: key, reason, size, when."""
     from channels.email.store import Quarantine
 
-    quarantine = Quarantine(_settings().data_dir)
+    quarantine = Quarantine(_operator_settings().data_dir)
     entries = quarantine.list()
     table = Table(title=f"Quarantined mail ({len(entries)}) in {quarantine.directory}")
     for column in ("key", "reason", "size", "quarantined at", "detail"):
@@ -894,7 +901,7 @@ def quarantine_reprocess(
     """Run quarantined mail through intake again (e.g. after fixing the .eml file or upgrading the parser)."""
     import asyncio
 
-    settings = _settings()
+    settings = _operator_settings()
     _tables("quarantine_reprocess")
     _count_into_shared_metrics(settings)
     from channels.email.processor import MailProcessor
@@ -974,7 +981,7 @@ def _unfiled(settings: Settings) -> tuple[Any, Any, list[Any], list[tuple[str, s
 def unfiled_list() -> None:
     """Messages kept unfiled, oldest first: channel, key, when, the error and where it was raised (no word of the
     message: its words and sender stay in Redis)."""
-    _, _, entries, damaged = _unfiled(_settings())
+    _, _, entries, damaged = _unfiled(_operator_settings())
     table = Table(title=f"Unfiled messages ({len(entries)})")
     for column in ("channel", "key", "kept at", "error", "raised at"):
         table.add_column(column)
@@ -1057,7 +1064,7 @@ def unfiled_retry(
     answered in public as any; an SMS as its webhook would, its acknowledgement sent by SMS where its channel sends
     replies of its own (the aggregator; Twilio takes none later). Each one filed is forgotten; one that fails again
     stays, its error shown."""
-    settings = _settings()
+    settings = _operator_settings()
     _tables("unfiled_retry")
     _count_into_shared_metrics(settings)
     from redis.exceptions import RedisError

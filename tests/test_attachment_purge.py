@@ -529,7 +529,7 @@ def test_the_dry_run_counts_what_the_purge_deletes_and_deletes_nothing(
     assert f"e-mail outbox: would delete 1 reply(ies), {reply_bytes:,} bytes; kept 0" in dry.stdout
     assert f"SMS outbox: would delete 1 day(s) of replies, {sms_bytes:,} bytes; kept 0" in dry.stdout
     assert "envelopes in Redis: 1" in dry.stdout and "dry run: nothing was deleted" in dry.stdout
-    assert '"attachments.purged"' not in dry.stdout
+    assert '"attachments.purged"' not in dry.stdout + dry.stderr
     assert not re.search(r"[0-9a-f]{16}", dry.stdout + dry.stderr)  # no file's name, not even a sha256's start
 
     done = cli(test_env, "attachments", "purge")
@@ -539,7 +539,7 @@ def test_the_dry_run_counts_what_the_purge_deletes_and_deletes_nothing(
     assert [path.exists() for path in (*old, named, young)] == [False, False, False, True, True]
     assert list(quarantine.iterdir()) == list(spool_quarantine.iterdir()) == list(outbox.iterdir()) == []
     assert list(sms_day.parent.iterdir()) == []
-    line = next(orjson.loads(text) for text in done.stdout.splitlines() if '"attachments.purged"' in text)
+    line = next(orjson.loads(text) for text in done.stderr.splitlines() if '"attachments.purged"' in text)
     assert {name: line[name] for name in ("files", "megabytes", "kept_named", "kept_recent", "quarantined_mails",
                                           "spool_quarantined_records", "spool_quarantined_megabytes",
                                           "spool_quarantined_kept", "outbox_replies", "outbox_megabytes",
@@ -838,7 +838,7 @@ def test_the_purge_says_and_logs_the_dead_letters_it_deleted(
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "dead letters: deleted 2; kept 2 newer than 30 day(s), or forwards" in done.stdout
-    line = next(orjson.loads(text) for text in done.stdout.splitlines() if '"attachments.purged"' in text)
+    line = next(orjson.loads(text) for text in done.stderr.splitlines() if '"attachments.purged"' in text)
     assert (line["dead_letters"], line["dead_letters_kept"]) == (2, 2)
     assert sorted(letter.key for letter in DeadLetters(redis).select(None)) == [
         f"{FORWARD_QUEUE}:{tid}", "lapor-reply:reply-new"]

@@ -45,7 +45,8 @@ def test_mail_to_the_smtp_process_gives_one_report_and_one_reply(
 
 
 def cli(test_env: TestEnvironment, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(["email", "quarantine", *args], test_env.process_env(), cwd=REPO_ROOT)
+    # Wide enough that no cell of the table wraps, whatever the length of the data dir's path in its title.
+    return run_cli(["email", "quarantine", *args], test_env.process_env(COLUMNS="200"), cwd=REPO_ROOT)
 
 
 def test_quarantined_mail_can_be_listed_fixed_and_reprocessed(test_env: TestEnvironment, redis: Redis) -> None:

@@ -536,7 +536,7 @@ SMTP_ROWS = [
     pytest.param([b"EHLO x\r\n", b"MAIL FROM:<a@b.c>\r\n", b"RCPT TO:<someone@elsewhere.example>\r\n"], 550,
                  id="relay"),
     pytest.param([b"EHLO x\r\n", b"MAIL FROM:<a\x00@b.c>\r\n"], 553, id="control-char-in-address"),
-    pytest.param([b"EHLO x\r\n", b"MAIL FROM:<a@b.c>\r\n", b"RCPT TO:<pengaduan@lapor.go.id\x1b>\r\n"], 550,
+    pytest.param([b"EHLO x\r\n", b"MAIL FROM:<a@b.c>\r\n", b"RCPT TO:<pengaduan@lapor.go.id\x1b>\r\n"], 553,
                  id="control-char-in-recipient"),
     pytest.param([b"EHLO x\r\n", b"MAIL FROM:<\xe9\xff@b.c>\r\n"], 553, id="8bit-address-without-smtputf8"),
     pytest.param([b"EHLO x\r\n", b"X" * 2000 + b"\r\n"], 500, id="line-too-long"),
