@@ -1232,7 +1232,7 @@ _QUERIES_AFTER_KIND = frozenset({Action.STATUS, Action.STATUS_HELP})
 
 
 def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int, flags: set[str], *,
-                   after_kind: bool = False) -> ParsedText | None:
+                   after_kind: bool = False, after_particles: bool = False) -> ParsedText | None:
     """What the words after leading flag words ask when it is no new report, read as they are without the flags,
     with those flags on top of their own. Help's earlier "Tambah ANONIM ..." led people to put the flag before anything:
     "ANONIM <id> saya saksi" (a follow-up), "ANONIM CEK <id>", "RAHASIA laporan <id>" (status queries), "ANONIM CEK"
@@ -1244,9 +1244,11 @@ def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
     ("ANONIM 12345672 petugas minta uang": they may be the complaint); a mistyped ID alone, or after a status command,
     is the query it is without the flag. `after_kind`: the words follow a kind word, where only `_QUERIES_AFTER_KIND`
     are taken (a status query alone, its words are a report's, and our short code after the kind word is not read
-    past again); else `_FLAGGED_QUERIES`."""
+    past again); else `_FLAGGED_QUERIES`. `after_particles`: the words follow the particles said with the flags, where
+    the message after our short code is read once (`_parse_message`)."""
     asks = _QUERIES_AFTER_KIND if after_kind else _FLAGGED_QUERIES
-    parsed = _parse_query(rest, grammar, language, shortest_id, False, addressed=not after_kind)
+    parsed = _parse_query(rest, grammar, language, shortest_id, False, addressed=not after_kind,
+                          after_particles=after_particles)
     if parsed is None or parsed.action not in asks or _mistyped_id_and_words(parsed) or (after_kind and parsed.text):
         return None
     return _with_flags(parsed, flags)
@@ -1425,7 +1427,7 @@ def _without_trailing_handles(text: str) -> str:
 
 
 def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, short: bool, *,
-                 addressed: bool = True) -> ParsedText | None:
+                 addressed: bool = True, after_particles: bool = False) -> ParsedText | None:
     """What the text asks or adds to, when it is no new report: a greeting, a command, a Tracking ID (first, named,
     or in one of our answers sent back), or any of these after our short code (not with `addressed` false: the
     message read after a kind word, where `_parse_addressed` would read "LAPOR 1708 LAPOR 1708 ..." again, once per
@@ -1438,7 +1440,7 @@ def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, s
     if addressed and (command is None or command.action is Action.BAD_TRACKING_ID):
         # "1708 12345678" is our short code and an ID, not the mistyped ID 170812345678; a valid ID that opens with
         # our short code ("1708 0004") stays one.
-        addressed = _parse_addressed(text, grammar, language, shortest_id)
+        addressed = _parse_addressed(text, grammar, language, shortest_id, after_particles=after_particles)
         if addressed is not None:
             return addressed
     if command is not None and command.action in (Action.STATUS, Action.FOLLOW_UP):
@@ -1464,7 +1466,8 @@ def _one_character(text: str) -> bool:
     return first is not None and len(first.group()) == 1 and next(words, None) is None
 
 
-def _parse_addressed(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
+def _parse_addressed(text: str, grammar: Grammar, language: str, shortest_id: int, *,
+                     after_particles: bool = False) -> ParsedText | None:
     """The message after our short code typed first ("1708 CEK 12345678", "1708 ANONIM pungli", "1708" alone: help),
     when what follows it is a command, an ID or a kind or flag word; else None, and the text stays whole ("1708 jalan
     rusak"). Missed, an ANONIM there would send the reporter's number to the agency."""
@@ -1477,10 +1480,10 @@ def _parse_addressed(text: str, grammar: Grammar, language: str, shortest_id: in
     # ANONIM was the text's and the reporter's number went to the agency.
     past = _past_symbols_and_our_address(addressed, grammar)
     if past is not None:
-        after = _parse_message(past, grammar, shortest_id)
+        after = _parse_message(past, grammar, shortest_id, after_particles=after_particles)
         if after.action in _READ_PAST_SYMBOLS or after.anonymous or after.confidential or after.explicit_kind:
             return after
-    after = _parse_message(addressed, grammar, shortest_id)
+    after = _parse_message(addressed, grammar, shortest_id, after_particles=after_particles)
     if after.action is not Action.REPORT or after.explicit_kind or after.anonymous or after.confidential:
         return after
     return None
@@ -2438,8 +2441,9 @@ def _without_placeholder_marks(text: str, grammar: Grammar) -> str:
     return marked.group("inside") + text[marked.end():]
 
 
-def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
-    """`parse_text` of a text whose leading emoji, if any, are part of it."""
+def _parse_message(text: str, grammar: Grammar, shortest_id: int, *, after_particles: bool = False) -> ParsedText:
+    """`parse_text` of a text whose leading emoji, if any, are part of it. `after_particles`: the text follows flag
+    words, their particles and our short code ("ANONIM aja. 1708 <text>"), read as the query after them."""
     language = detect_language(text, grammar)
     # Only thanks, fillers and our names: no command or Tracking ID either ("1708 1708 alhamdulilah" read as the ID
     # 17081708, our short code twice, and was answered "not valid"). Only an opt-out word ("STOP", "UNREG 1708") or
@@ -2500,9 +2504,17 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
             return asked
     if at and not compound and (past_particles := _past_flag_particles_at(text, at, grammar)) != at:
         at = past_particles
-        if flags and not explicit and (
-                asked := _flagged_query(text[at:], grammar, language, shortest_id, flags)) is not None:
-            return asked  # "ANONIM aja. CEK <id>": the query after the particles
+        # "ANONIM aja. CEK <id>": the query after the particles; after our short code ("ANONIM aja. 1708 CEK <id>"),
+        # the message after it read once (`_parse_addressed`). Read so again inside it, each "anonim aja. 1708 " read
+        # the rest anew: a mail of them repeated (17 kB) went past the recursion limit. There our short code and emoji
+        # are only read past.
+        asked_at = at
+        if after_particles and (past := _past_symbols_and_our_address_at(text, at, grammar)) is not None and (
+                not _blank_from(text, past)):
+            asked_at = past
+        if flags and not explicit and (asked := _flagged_query(
+                text[asked_at:], grammar, language, shortest_id, flags, after_particles=True)) is not None:
+            return asked
     rest = text[at:]
     # Flags as hashtags anywhere.
     for match in _HASHTAG.finditer(rest):
