@@ -1249,6 +1249,12 @@ def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
     asks = _QUERIES_AFTER_KIND if after_kind else _FLAGGED_QUERIES
     parsed = _parse_query(rest, grammar, language, shortest_id, False, addressed=not after_kind,
                           after_particles=after_particles)
+    if parsed is None and not after_kind and (greeted := _past_greeting_at(rest, grammar)) and (
+            not _blank_from(rest, greeted)):
+        # A greeting or a term of address after the flags ("ANONIM pak <id> jalan masih rusak", "ANONIM, Selamat pagi,
+        # <id> ..."), read past as one opening the text is (`_parse_as_typed`): the follow-up was a new report answered
+        # with a new Tracking ID. Not through our short code again: "ANONIM pak 1708 " repeated would recurse.
+        parsed = _parse_query(rest[greeted:], grammar, language, shortest_id, False, addressed=False)
     if parsed is None or parsed.action not in asks or _mistyped_id_and_words(parsed) or (after_kind and parsed.text):
         return None
     return _with_flags(parsed, flags)

@@ -3452,3 +3452,24 @@ def test_a_greeting_or_a_call_before_an_id_or_a_kind_word_is_read_past(text: str
     under the citizen's number, answered with a new Tracking ID, and the kind word was lost."""
     parsed = parse_text(text.format(id=VALID), shortest_id=SHORTEST)
     assert (parsed.action, parsed.kind, parsed.text) == (action, kind, body.format(id=VALID))
+
+
+@pytest.mark.parametrize(("text", "action", "anonymous", "body"), [
+    pytest.param("ANONIM pak {id} jalan masih rusak", Action.FOLLOW_UP, True, "jalan masih rusak", id="follow-up"),
+    pytest.param("ANONIM pak {id}", Action.STATUS, True, "", id="status-query"),
+    pytest.param("ANONIM, Selamat pagi, {id} jalan masih rusak", Action.FOLLOW_UP, True, "jalan masih rusak",
+                 id="greeting"),
+    pytest.param("RAHASIA min {id} saya saksi #anonim", Action.FOLLOW_UP, True, "saya saksi", id="confidentiality"),
+    pytest.param("ANONIM pak laporan {id}", Action.STATUS, True, "", id="id-named"),
+    # the text's own: someone named, a number of the complaint's, no ID at all
+    pytest.param("ANONIM Pak RT {id} minta uang", Action.REPORT, True, "Pak RT {id} minta uang", id="someone-named"),
+    pytest.param("ANONIM pak 25000000 rupiah diminta petugas", Action.REPORT, True,
+                 "pak 25000000 rupiah diminta petugas", id="an-amount"),
+    pytest.param("ANONIM pak jalan rusak", Action.REPORT, True, "pak jalan rusak", id="no-id"),
+])
+def test_a_greeting_or_a_call_after_flag_words_before_an_id_is_read_past(text: str, action: Action, anonymous: bool,
+                                                                         body: str) -> None:
+    """"ANONIM pak <id> jalan masih rusak": as "Pak, <id> ..." and "ANONIM <id> ..." are, a follow-up; it was a new
+    report answered with a new Tracking ID."""
+    parsed = parse_text(text.format(id=VALID), shortest_id=SHORTEST)
+    assert (parsed.action, parsed.anonymous, parsed.text) == (action, anonymous, body.format(id=VALID))
