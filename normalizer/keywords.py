@@ -2275,16 +2275,21 @@ def _past_greeting_at(text: str, grammar: Grammar) -> int:
     """Where a greeting or a call to the admin opening the text ends (`[greeting]`'s phrases' words, the courtesy's
     `calls`: "Pak,", "Selamat pagi min,", "Halo admin"), before a word of none of them; 0 when it opens with none. Not
     the courtesy's fillers: "ya lapor aja ke polisi" is one citizen's answer to another. A command, kind or flag word
-    ends it ("Cek tes" greets, "CEK <id>" asks): never read as one."""
-    at, words = 0, 0
-    while words < _GREETING_WORDS and (match := _LEADING_WORD.match(text, at)) is not None:
+    ends it ("Cek tes" greets, "CEK <id>" asks): never read as one. Emoji before, between or after its words go with
+    it ("🙏 Min, <id> ...", "Min 🙏 <id> ..."): read past at the start alone, they left the greeting, and the follow-up
+    was a new report."""
+    at, words, greeted = 0, 0, 0
+    while words < _GREETING_WORDS:
+        at = _past_leading_symbols_at(text, at) or at
+        if (match := _LEADING_WORD.match(text, at)) is None:
+            break
         word = fold_word(match.group("word"))
         if (word in grammar.kinds or word in grammar.flags or word in grammar.status_words or word in grammar.help_words
                 or not (word in grammar.greeting_words or _squeeze(word) in grammar.greeting_words
                         or word in grammar.calls)):
             break
-        at, words = match.end(), words + 1
-    return at
+        at, words, greeted = match.end(), words + 1, match.end()
+    return (_past_leading_symbols_at(text, greeted) or greeted) if words else 0
 
 
 def _past_flag_particles_at(text: str, at: int, grammar: Grammar) -> int:

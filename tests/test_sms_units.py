@@ -3473,3 +3473,26 @@ def test_a_greeting_or_a_call_after_flag_words_before_an_id_is_read_past(text: s
     report answered with a new Tracking ID."""
     parsed = parse_text(text.format(id=VALID), shortest_id=SHORTEST)
     assert (parsed.action, parsed.anonymous, parsed.text) == (action, anonymous, body.format(id=VALID))
+
+
+@pytest.mark.parametrize(("text", "action", "kind", "body"), [
+    pytest.param("\U0001f64f Min, {id} jalan masih rusak", Action.FOLLOW_UP, "complaint", "jalan masih rusak",
+                 id="emoji-before"),
+    pytest.param("\U0001f64f\U0001f64f Pak, {id}", Action.STATUS, "complaint", "", id="emoji-before-a-status-query"),
+    pytest.param("Min \U0001f64f {id} jalan masih rusak", Action.FOLLOW_UP, "complaint", "jalan masih rusak",
+                 id="emoji-after"),
+    pytest.param("\U0001f64f Selamat pagi, WBS kadis minta setoran", Action.REPORT, "whistleblowing",
+                 "kadis minta setoran", id="emoji-before-a-kind-word"),
+    # the text's own: no keyword after it, someone named, emoji and a call alone (thanks)
+    pytest.param("\U0001f64f Pak, jalan rusak", Action.REPORT, "complaint", "\U0001f64f Pak, jalan rusak",
+                 id="no-keyword"),
+    pytest.param("\U0001f64f Pak RT {id} minta uang", Action.REPORT, "complaint", "\U0001f64f Pak RT {id} minta uang",
+                 id="someone-named"),
+    pytest.param("Min \U0001f64f", Action.COURTESY, "complaint", "Min \U0001f64f", id="a-call-and-thanks"),
+])
+def test_emoji_around_a_greeting_before_an_id_or_a_kind_word_go_with_it(text: str, action: Action, kind: str,
+                                                                        body: str) -> None:
+    """"🙏 Min, <id> jalan masih rusak": read past at the start alone, the emoji left the greeting, and the follow-up
+    was a new report answered with a new Tracking ID."""
+    parsed = parse_text(text.format(id=VALID), shortest_id=SHORTEST)
+    assert (parsed.action, parsed.kind, parsed.text) == (action, kind, body.format(id=VALID))
