@@ -1232,7 +1232,7 @@ _QUERIES_AFTER_KIND = frozenset({Action.STATUS, Action.STATUS_HELP})
 
 
 def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int, flags: set[str], *,
-                   after_kind: bool = False, after_particles: bool = False) -> ParsedText | None:
+                   after_kind: bool = False, addressed: bool | None = None) -> ParsedText | None:
     """What the words after leading flag words ask when it is no new report, read as they are without the flags,
     with those flags on top of their own. Help's earlier "Tambah ANONIM ..." led people to put the flag before anything:
     "ANONIM <id> saya saksi" (a follow-up), "ANONIM CEK <id>", "RAHASIA laporan <id>" (status queries), "ANONIM CEK"
@@ -1244,11 +1244,11 @@ def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
     ("ANONIM 12345672 petugas minta uang": they may be the complaint); a mistyped ID alone, or after a status command,
     is the query it is without the flag. `after_kind`: the words follow a kind word, where only `_QUERIES_AFTER_KIND`
     are taken (a status query alone, its words are a report's, and our short code after the kind word is not read
-    past again); else `_FLAGGED_QUERIES`. `after_particles`: the words follow the particles said with the flags, where
-    the message after our short code is read once (`_parse_message`)."""
+    past again); else `_FLAGGED_QUERIES`. `addressed`: whether our short code opening the words is read past to the
+    message after it (by default not after a kind word)."""
     asks = _QUERIES_AFTER_KIND if after_kind else _FLAGGED_QUERIES
-    parsed = _parse_query(rest, grammar, language, shortest_id, False, addressed=not after_kind,
-                          after_particles=after_particles)
+    parsed = _parse_query(rest, grammar, language, shortest_id, False,
+                          addressed=not after_kind if addressed is None else addressed)
     if parsed is None and not after_kind and (greeted := _past_greeting_at(rest, grammar)) and (
             not _blank_from(rest, greeted)):
         # A greeting or a term of address after the flags ("ANONIM pak <id> jalan masih rusak", "ANONIM, Selamat pagi,
@@ -1433,7 +1433,7 @@ def _without_trailing_handles(text: str) -> str:
 
 
 def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, short: bool, *,
-                 addressed: bool = True, after_particles: bool = False) -> ParsedText | None:
+                 addressed: bool = True) -> ParsedText | None:
     """What the text asks or adds to, when it is no new report: a greeting, a command, a Tracking ID (first, named,
     or in one of our answers sent back), or any of these after our short code (not with `addressed` false: the
     message read after a kind word, where `_parse_addressed` would read "LAPOR 1708 LAPOR 1708 ..." again, once per
@@ -1446,7 +1446,7 @@ def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, s
     if addressed and (command is None or command.action is Action.BAD_TRACKING_ID):
         # "1708 12345678" is our short code and an ID, not the mistyped ID 170812345678; a valid ID that opens with
         # our short code ("1708 0004") stays one.
-        addressed = _parse_addressed(text, grammar, language, shortest_id, after_particles=after_particles)
+        addressed = _parse_addressed(text, grammar, language, shortest_id)
         if addressed is not None:
             return addressed
     if command is not None and command.action in (Action.STATUS, Action.FOLLOW_UP):
@@ -1472,8 +1472,7 @@ def _one_character(text: str) -> bool:
     return first is not None and len(first.group()) == 1 and next(words, None) is None
 
 
-def _parse_addressed(text: str, grammar: Grammar, language: str, shortest_id: int, *,
-                     after_particles: bool = False) -> ParsedText | None:
+def _parse_addressed(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
     """The message after our short code typed first ("1708 CEK 12345678", "1708 ANONIM pungli", "1708" alone: help),
     when what follows it is a command, an ID or a kind or flag word; else None, and the text stays whole ("1708 jalan
     rusak"). Missed, an ANONIM there would send the reporter's number to the agency."""
@@ -1486,10 +1485,10 @@ def _parse_addressed(text: str, grammar: Grammar, language: str, shortest_id: in
     # ANONIM was the text's and the reporter's number went to the agency.
     past = _past_symbols_and_our_address(addressed, grammar)
     if past is not None:
-        after = _parse_message(past, grammar, shortest_id, after_particles=after_particles)
+        after = _parse_message(past, grammar, shortest_id)
         if after.action in _READ_PAST_SYMBOLS or after.anonymous or after.confidential or after.explicit_kind:
             return after
-    after = _parse_message(addressed, grammar, shortest_id, after_particles=after_particles)
+    after = _parse_message(addressed, grammar, shortest_id)
     if after.action is not Action.REPORT or after.explicit_kind or after.anonymous or after.confidential:
         return after
     return None
@@ -2452,9 +2451,8 @@ def _without_placeholder_marks(text: str, grammar: Grammar) -> str:
     return marked.group("inside") + text[marked.end():]
 
 
-def _parse_message(text: str, grammar: Grammar, shortest_id: int, *, after_particles: bool = False) -> ParsedText:
-    """`parse_text` of a text whose leading emoji, if any, are part of it. `after_particles`: the text follows flag
-    words, their particles and our short code ("ANONIM aja. 1708 <text>"), read as the query after them."""
+def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
+    """`parse_text` of a text whose leading emoji, if any, are part of it."""
     language = detect_language(text, grammar)
     # Only thanks, fillers and our names: no command or Tracking ID either ("1708 1708 alhamdulilah" read as the ID
     # 17081708, our short code twice, and was answered "not valid"). Only an opt-out word ("STOP", "UNREG 1708") or
@@ -2515,16 +2513,14 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int, *, after_parti
             return asked
     if at and not compound and (past_particles := _past_flag_particles_at(text, at, grammar)) != at:
         at = past_particles
-        # "ANONIM aja. CEK <id>": the query after the particles; after our short code ("ANONIM aja. 1708 CEK <id>"),
-        # the message after it read once (`_parse_addressed`). Read so again inside it, each "anonim aja. 1708 " read
-        # the rest anew: a mail of them repeated (17 kB) went past the recursion limit. There our short code and emoji
-        # are only read past.
-        asked_at = at
-        if after_particles and (past := _past_symbols_and_our_address_at(text, at, grammar)) is not None and (
-                not _blank_from(text, past)):
-            asked_at = past
+        # "ANONIM aja. CEK <id>": the query after the particles, our short code and emoji before it only read past
+        # ("ANONIM aja. 1708 CEK <id>"). Read as a message of its own (`_parse_addressed`), each "anonim aja. 1708 "
+        # repeated read the rest anew: a mail of them (17 kB) went past the recursion limit.
+        asked_at = _past_symbols_and_our_address_at(text, at, grammar)
+        if asked_at is None or _blank_from(text, asked_at):
+            asked_at = at
         if flags and not explicit and (asked := _flagged_query(
-                text[asked_at:], grammar, language, shortest_id, flags, after_particles=True)) is not None:
+                text[asked_at:], grammar, language, shortest_id, flags, addressed=False)) is not None:
             return asked
     rest = text[at:]
     # Flags as hashtags anywhere.
