@@ -2259,9 +2259,10 @@ def _parse_as_typed(text: str, grammar: Grammar, shortest_id: int) -> ParsedText
         # A greeting or a call to the admin before an ID or a kind word ("Pak, 10000004", "Min, INFO jadwal posyandu",
         # "Min, <id> jalan masih rusak"): read past, as emoji are. Missed, the follow-up was a new report under the
         # citizen's number, answered with a new Tracking ID, and the kind was lost. A report without a keyword keeps
-        # its greeting ("Pak, jalan rusak"), as do flags (`_wishes_anonymity` reads them, the words kept).
+        # its greeting ("Pak, jalan rusak"), as do flags (`_wishes_anonymity` reads them, the words kept). A kind word
+        # alone after it is one alone ("Min, LAPOR": help, or a photo's report of its kind), not a case of its words.
         parsed = _parse_message(text[greeted:], grammar, shortest_id)
-        if parsed.action in _READ_PAST_SYMBOLS or (parsed.explicit_kind and parsed.text):
+        if parsed.action in _READ_PAST_SYMBOLS or parsed.explicit_kind:
             return parsed
     return whole
 

@@ -409,6 +409,7 @@ ROWS = [
     query("question-mark", "?", "help"),
     query("info-alone", "Info", "help"),
     query("lapor-alone", "LAPOR", "help"),
+    query("greeting-and-a-kind-word-alone", "Min, WBS", "help"),  # filed, a case of "Min, WBS"
     query("cek-alone", "cek", "status_help"),
     query("cek-fillers-only", "Cek laporan saya", "status_help"),
     # a status question without an ID: how to ask, not a new report under the citizen's number

@@ -3444,6 +3444,9 @@ def test_a_senders_display_name_is_cleaned_as_the_text_is(name: str | None, show
     pytest.param("Pak, jalan rusak", Action.REPORT, "complaint", "Pak, jalan rusak", id="no-keyword"),
     pytest.param("ya lapor aja ke polisi", Action.REPORT, "complaint", "ya lapor aja ke polisi", id="a-filler"),
     pytest.param("Permisi, LAPOR", Action.HELP, "complaint", "", id="greeting-and-our-name"),
+    # a kind word alone after it, as alone: help, or with a photo the photo's report of that kind (`normalize`)
+    pytest.param("Min, WBS", Action.REPORT, "whistleblowing", "", id="a-kind-word-alone"),
+    pytest.param("Pak, LAPOR", Action.REPORT, "complaint", "", id="the-generic-kind-word-alone"),
     pytest.param("Pak RT {id} minta uang", Action.REPORT, "complaint", "Pak RT {id} minta uang", id="someone-named"),
 ])
 def test_a_greeting_or_a_call_before_an_id_or_a_kind_word_is_read_past(text: str, action: Action, kind: str,
