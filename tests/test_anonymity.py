@@ -50,7 +50,7 @@ from tests.test_log_redaction import echoing_case_store, send_twilio_sms
 from tests.test_media_fetch import FETCHING, photo, providers, redirect
 from workers.deadletters import DeadLetters
 from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED
-from workers.own_identity import OWN_IDENTITY
+from workers.own_identity import OWN_IDENTITY, without_given_contacts
 from workers.report_payload import case_store_payload
 
 if TYPE_CHECKING:
@@ -411,6 +411,23 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("sms: another number, an account and a Tracking ID stay", SMS_SENDER,
                     "Oknum minta transfer ke 0812-9999-0000, rek 1234567001, lihat laporan 10000004",
                     "Oknum minta transfer ke 0812-9999-0000, rek 1234567001, lihat laporan 10000004"),
+    # A contact the sender gives as theirs ("hubungi saya di ...", "WA saya ...", "email saya ..."), anywhere in the
+    # text: a second number of an SMS's sender, a mail's sender's number (which the gateway does not know), in the
+    # body, not only in a mail's sign-off. Each reached the case store. Another word between ends the phrase's reach.
+    OwnIdentityCase("sms: a second number the sender gives as theirs, and one given as someone else's", SMS_SENDER,
+                    "Pungli di loket. Hubungi saya lewat WA di 0857_1234_9876 atau 0813 9876 5432. Nomor saya "
+                    "dipakai penipu 0813-1111-2222; laporan saya 10000004",
+                    "Pungli di loket. Hubungi saya lewat WA di [anonim] atau [anonim]. Nomor saya "
+                    "dipakai penipu 0813-1111-2222; laporan saya 10000004"),
+    OwnIdentityCase("mail: a number and an address the sender gives as theirs in the body", MAIL_SENDER,
+                    "Kalau perlu info lebih lanjut, hubungi saya di ０８５７－１２３４－９８７６ (email saya: "
+                    "dewi.l@kantor.example.id). Petugas loket 3 meminta uang.",
+                    "Kalau perlu info lebih lanjut, hubungi saya di [anonim] (email saya: [anonim]). Petugas loket 3 "
+                    "meminta uang.", channel="email"),
+    OwnIdentityCase("x: a handle and a number given as the sender's, in English", X_SENDER,
+                    "street lights out for a week. my number is +62 857 1234 9876, or reach me at @dewi_lain",
+                    "street lights out for a week. my number is [anonim], or reach me at [anonim]",
+                    {"username": "budi_rahasia"}),
     OwnIdentityCase("mail: a closing with the From name, the address and its local part", MAIL_SENDER,
                     "Petugas meminta uang.\n\nSalam,\nBUDI  santoso\nWarga.Rahasia@Contoh-Desa.NET (warga.rahasia)",
                     "Petugas meminta uang.\n\nSalam,\n[anonim]\n[anonim] ([anonim])"),
@@ -587,7 +604,8 @@ def test_an_anonymous_reports_text_and_subject_lose_the_senders_own_identity(
                 "attachments": []}
     payload = case_store_payload(envelope, test_env.settings())
     assert payload["text"] == case.expected
-    assert payload["subject"] == (case.text if "--" in case.text else case.expected)  # a subject has no signature
+    # A subject has no signature; a contact given as the sender's goes from it as from the text.
+    assert payload["subject"] == (without_given_contacts(case.text) if "--" in case.text else case.expected)
     assert envelope["text"] == case.text  # the gateway's own copy keeps the text whole
     named = case_store_payload({**envelope, "anonymous": False}, test_env.settings())
     assert (named["text"], named["subject"]) == (case.text, case.text)  # a named report's text is as written

@@ -64,7 +64,7 @@ from typing import Any
 import phonenumbers
 
 from gateway.settings import CONFIG_DIR
-from gateway.tracking import ascii_digits
+from gateway.tracking import ascii_digits, is_valid_tracking_id
 from normalizer.envelope import EVERY_ADDRESS, NAMED_ADDRESS, SENDER_IDENTITIES, Channel, SenderKind
 from normalizer.text import phrase_pattern
 
@@ -154,8 +154,10 @@ class IdentityWords:
     # A word of someone else's, the one reported (`[someone_else]`), as a whole word; its group `victim` the word
     # before it that makes it the sender's own description ("korban penipu"): see `_about_someone_else`.
     someone_else: re.Pattern[str]
-    # Words that ask to be reached (`[own_contact]`), as whole words.
+    # Words that ask to be reached (`[own_contact]`), as whole words; and the words that may stand between them and
+    # the contact they give (its `connectors`, and a contact label's words), lowercase.
     own_contact: re.Pattern[str]
+    own_contact_connectors: frozenset[str]
     # A word opening a postal address's line (`[address_lines]`), a dot after it or none.
     address_line: re.Pattern[str]
     # An address's parts in such a line (`[address_lines]` numbered, areas; a postal code): group `part` names which.
@@ -187,6 +189,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                 re.IGNORECASE),
         own_contact=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_contact"]["phrases"]))
                                + r")(?!\w)", re.IGNORECASE),
+        own_contact_connectors=frozenset(word.lower() for word in [*raw["own_contact"]["connectors"],
+                                                                   *raw["contact_labels"]["words"]]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
                                 + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
                                 + r")(?:\.|(?!\w))", re.IGNORECASE),
@@ -852,6 +856,74 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
     return {str(address).lower() for address in addresses if address and "@" in str(address)}, names
 
 
+# A phone number as `without_given_contacts` reads one after words asking to be reached: 8 to 15 digits (read in any
+# script) with the marks people type between their groups; not a comma, colon or apostrophe, which there more often
+# end the number than split it ("WA saya 0813-9876-5432, 2 orang saksi").
+_GIVEN_GAP = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~\u00b7]{0,3}"
+_GIVEN_NUMBER = re.compile(rf"[+\uff0b]?[(\uff08]?\d(?:{_GIVEN_GAP}\d){{7,14}}(?!\d)")
+# What a contact's start may hold that is no part of it (an address's match may open with a colon or a quote).
+_NOT_CONTACT_START = re.compile(r"[^\w+\uff0b(\uff08@\uff20]+")
+# The words and marks between words asking to be reached and the contact they give (`_gives_contact`).
+_GAP_TOKEN = re.compile(r"\s+|[^\w\s]+|\w[\w-]*")
+# The most digits a Tracking ID has for years to come (a billion reports); a mobile number has 10 to 13.
+_TRACKING_ID_MAX_DIGITS = 10
+# How far after those words (or a contact they gave) the next contact is looked for.
+_GIVEN_CONTACT_REACH = 80
+
+
+def without_given_contacts(text: str) -> str:
+    """`text` with each contact its sender gives as their own replaced by OWN_IDENTITY: a phone number, an e-mail
+    address or an @handle right after words asking to be reached (`[own_contact]`: "hubungi saya di 0813...", "WA
+    saya: 0813...", "email saya dewi@...", "my number is ..."), with only `connectors`, a contact label's words and
+    punctuation between them, and each contact right after it so ("WA saya 0813... atau 0857..."). Wherever it
+    stands: the gateway does not know the number of a mail's sender, nor a second number of an SMS's, and the
+    sign-off (`without_sign_off_contacts`) reads only a mail's last lines; "Kalau perlu info, hubungi saya di
+    0813..." in an anonymous report's body reached the case store. Another word between ends their reach ("nomor
+    saya dipakai penipu 0813...": the scammer's number, which the agency needs, stays)."""
+    words = load_identity_words()
+    if words.own_contact.search(text) is None:
+        return text
+    read = ascii_digits(text)
+    spans: list[tuple[int, int]] = []
+    for phrase in words.own_contact.finditer(text):
+        position = phrase.end()
+        if spans and position < spans[-1][1]:
+            continue
+        while (found := _next_contact(read, position)) is not None and _gives_contact(read[position:found[0]],
+                                                                                      words.own_contact_connectors):
+            spans.append(found)
+            position = found[1]
+    for start, end in reversed(spans):
+        text = text[:start] + OWN_IDENTITY + text[end:]
+    return text
+
+
+def _next_contact(read: str, position: int) -> tuple[int, int] | None:
+    """The span of the first phone number, e-mail address or @handle within reach after `position` in `read`."""
+    window = read[position:position + _GIVEN_CONTACT_REACH + 254]  # room for an address that starts within reach
+    found = [match for pattern in (_GIVEN_NUMBER, _MAIL_ADDRESS, _HANDLE)
+             if (match := pattern.search(window)) is not None and match.start() <= _GIVEN_CONTACT_REACH
+             and not _is_tracking_id(match.group())]
+    if not found:
+        return None
+    first = min(found, key=lambda match: match.start())
+    lead = _NOT_CONTACT_START.match(first.group())
+    start = first.start() + (lead.end() if lead else 0)
+    return position + start, position + first.end()
+
+
+def _is_tracking_id(found: str) -> bool:
+    """Whether a number found is a Tracking ID ("nomor laporan saya 10000004"), no phone number: its digits alone,
+    its check digit holding, shorter than a mobile number and not opening as one does (0, 62)."""
+    return found.isdigit() and len(found) <= _TRACKING_ID_MAX_DIGITS and not found.startswith(("0", "62")) \
+        and is_valid_tracking_id(found)
+
+
+def _gives_contact(gap: str, connectors: frozenset[str]) -> bool:
+    """Whether the text between words asking to be reached and a contact holds only punctuation and connectors."""
+    return all(not token[0].isalnum() or token.lower() in connectors for token in _GAP_TOKEN.findall(gap))
+
+
 def _has_contact(block: str) -> bool:
     """Whether a signature holds a way to reach its writer: a phone number (read as Indonesian when written without a
     country code), an e-mail address or an @handle."""
@@ -1025,7 +1097,8 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
         words = given.union(*(spelling.words for spelling in spelled))
         if words:
             kept["text"] = without_signed_name(kept["text"], words, spelled)
-    return kept
+    # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact).
+    return {field: without_given_contacts(value) for field, value in kept.items()}
 
 
 def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:
