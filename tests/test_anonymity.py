@@ -416,9 +416,9 @@ OWN_IDENTITY_CASES = [
     # body, not only in a mail's sign-off. Each reached the case store. Another word between ends the phrase's reach.
     OwnIdentityCase("sms: a second number the sender gives as theirs, and one given as someone else's", SMS_SENDER,
                     "Pungli di loket. Hubungi saya lewat WA di 0857_1234_9876 atau 0813 9876 5432. Nomor saya "
-                    "dipakai penipu 0813-1111-2222; laporan saya 10000004",
+                    "dipakai penipu 0813-1111-2222; laporan saya 10000004. NIK saya: 3201-2345-6789-0001",
                     "Pungli di loket. Hubungi saya lewat WA di [anonim] atau [anonim]. Nomor saya "
-                    "dipakai penipu 0813-1111-2222; laporan saya 10000004"),
+                    "dipakai penipu 0813-1111-2222; laporan saya 10000004. NIK saya: [anonim]"),
     OwnIdentityCase("mail: a number and an address the sender gives as theirs in the body", MAIL_SENDER,
                     "Kalau perlu info lebih lanjut, hubungi saya di ０８５７－１２３４－９８７６ (email saya: "
                     "dewi.l@kantor.example.id). Petugas loket 3 meminta uang.",

@@ -856,11 +856,12 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
     return {str(address).lower() for address in addresses if address and "@" in str(address)}, names
 
 
-# A phone number as `without_given_contacts` reads one after words asking to be reached: 8 to 15 digits (read in any
-# script) with the marks people type between their groups; not a comma, colon or apostrophe, which there more often
-# end the number than split it ("WA saya 0813-9876-5432, 2 orang saksi").
+# A phone number as `without_given_contacts` reads one after words asking to be reached: 8 to 16 digits (read in any
+# script; 16: a NIK, the national identity number, given as "NIK saya ...") with the marks people type between their
+# groups; not a comma, colon or apostrophe, which there more often end the number than split it ("WA saya
+# 0813-9876-5432, 2 orang saksi").
 _GIVEN_GAP = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~\u00b7]{0,3}"
-_GIVEN_NUMBER = re.compile(rf"[+\uff0b]?[(\uff08]?\d(?:{_GIVEN_GAP}\d){{7,14}}(?!\d)")
+_GIVEN_NUMBER = re.compile(rf"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?\d(?:{_GIVEN_GAP}\d){{7,15}}(?!\d)")
 # What a contact's start may hold that is no part of it (an address's match may open with a colon or a quote).
 _NOT_CONTACT_START = re.compile(r"[^\w+\uff0b(\uff08@\uff20]+")
 # The words and marks between words asking to be reached and the contact they give (`_gives_contact`).
@@ -872,10 +873,11 @@ _GIVEN_CONTACT_REACH = 80
 
 
 def without_given_contacts(text: str) -> str:
-    """`text` with each contact its sender gives as their own replaced by OWN_IDENTITY: a phone number, an e-mail
-    address or an @handle right after words asking to be reached (`[own_contact]`: "hubungi saya di 0813...", "WA
-    saya: 0813...", "email saya dewi@...", "my number is ..."), with only `connectors`, a contact label's words and
-    punctuation between them, and each contact right after it so ("WA saya 0813... atau 0857..."). Wherever it
+    """`text` with each contact its sender gives as their own replaced by OWN_IDENTITY: a phone number (or NIK), an
+    e-mail address or an @handle right after words asking to be reached or giving the sender's own (`[own_contact]`:
+    "hubungi saya di 0813...", "WA saya: 0813...", "email saya dewi@...", "my number is ...", "NIK saya ..."), with
+    only `connectors`, a contact label's words and punctuation between them, and each contact right after it so
+    ("WA saya 0813... atau 0857..."). Wherever it
     stands: the gateway does not know the number of a mail's sender, nor a second number of an SMS's, and the
     sign-off (`without_sign_off_contacts`) reads only a mail's last lines; "Kalau perlu info, hubungi saya di
     0813..." in an anonymous report's body reached the case store. Another word between ends their reach ("nomor
