@@ -428,6 +428,19 @@ OWN_IDENTITY_CASES = [
                     "street lights out for a week. my number is +62 857 1234 9876, or reach me at @dewi_lain",
                     "street lights out for a week. my number is [anonim], or reach me at [anonim]",
                     {"username": "budi_rahasia"}),
+    # The name the sender gives as theirs ("Nama saya ..."), which the gateway does not know for an SMS, nor for a mail
+    # whose From gives another: up to an ordinary word, a sentence's word or its end; lowercase words running on stay.
+    OwnIdentityCase("sms: the name the sender gives as theirs, in any case", SMS_SENDER,
+                    "Nama saya Budi Santoso, warga RT 03. NAMA SAYA SITI AMINAH BINTI AHMAD DARI DESA SUKAMAJU. "
+                    "nama saya budi santoso. Perkenalkan, saya Budi S. dari Jl. Mawar. Nama saya dicatut oleh oknum "
+                    "desa untuk pinjol",
+                    "Nama saya [anonim], warga RT 03. NAMA SAYA [anonim] DARI DESA SUKAMAJU. "
+                    "nama saya [anonim]. Perkenalkan, saya [anonim] dari Jl. Mawar. Nama saya dicatut oleh oknum "
+                    "desa untuk pinjol"),
+    OwnIdentityCase("mail: a name given as the sender's that the From does not give", {
+                        **MAIL_SENDER, "display_name": "Warga Peduli"},
+                    "Petugas meminta uang. My name is Rina Wulandari and I saw it myself.",
+                    "Petugas meminta uang. My name is [anonim] and I saw it myself.", channel="email"),
     OwnIdentityCase("mail: a closing with the From name, the address and its local part", MAIL_SENDER,
                     "Petugas meminta uang.\n\nSalam,\nBUDI  santoso\nWarga.Rahasia@Contoh-Desa.NET (warga.rahasia)",
                     "Petugas meminta uang.\n\nSalam,\n[anonim]\n[anonim] ([anonim])"),

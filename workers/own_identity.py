@@ -158,6 +158,11 @@ class IdentityWords:
     # the contact they give (its `connectors`, and a contact label's words), lowercase.
     own_contact: re.Pattern[str]
     own_contact_connectors: frozenset[str]
+    # Words giving the sender's own name (`[own_name]`), as whole words; the words that join a name's (`joining`).
+    own_name: re.Pattern[str]
+    own_name_joining: frozenset[str]
+    # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
+    sentence_words: frozenset[str]
     # A word opening a postal address's line (`[address_lines]`), a dot after it or none.
     address_line: re.Pattern[str]
     # An address's parts in such a line (`[address_lines]` numbered, areas; a postal code): group `part` names which.
@@ -191,6 +196,10 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                + r")(?!\w)", re.IGNORECASE),
         own_contact_connectors=frozenset(word.lower() for word in [*raw["own_contact"]["connectors"],
                                                                    *raw["contact_labels"]["words"]]),
+        own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["phrases"])) + r")(?!\w)",
+                            re.IGNORECASE),
+        own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
+        sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
                                 + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
                                 + r")(?:\.|(?!\w))", re.IGNORECASE),
@@ -926,6 +935,70 @@ def _gives_contact(gap: str, connectors: frozenset[str]) -> bool:
     return all(not token[0].isalnum() or token.lower() in connectors for token in _GAP_TOKEN.findall(gap))
 
 
+# Between words giving the sender's name and the name: a colon or a dash, "adalah" ("nama saya adalah ...").
+_NAME_LEAD = re.compile(r"[^\S\n]*(?:[:\-\u2013\u2014,][^\S\n]*)?(?:(?:adalah|ialah)[^\S\n]+)?", re.IGNORECASE)
+# A word of a name: letters, with an apostrophe, a hyphen or a dot in it or after it ("B.", "Ma'ruf", "Siti-Aminah").
+_NAME_WORD = re.compile(r"[^\W\d_][\w'\u2019.\-]*")
+_NAME_SPACE = re.compile(r"[^\S\n]+")
+_GIVEN_NAME_MAX_WORDS = 4
+_GIVEN_LOWERCASE_NAME_WORDS = (2, 3)
+
+
+def without_given_name(text: str) -> str:
+    """`text` with the name its sender gives as their own replaced by OWN_IDENTITY: the name right after words giving
+    it (`[own_name]`: "Nama saya Budi Santoso, warga RT 03", "my name is ..."), wherever it stands. The gateway knows no
+    name of an SMS's sender, nor a mail's sender's name when the From gives another; "Nama saya Budi Santoso" in an
+    anonymous SMS reached the case store. The name is the run of capitalized (or capital) words after them, at most
+    `_GIVEN_NAME_MAX_WORDS`, or 2 or 3 lowercase words ending the sentence or the line ("nama saya budi santoso,
+    ..."); lowercase words running on are the citizen's sentence and stay ("nama saya dicatut oleh oknum ...")."""
+    words = load_identity_words()
+    if words.own_name.search(text) is None:
+        return text
+    spans = [span for phrase in words.own_name.finditer(text)
+             if (span := _given_name(words, text, phrase.end())) is not None]
+    for start, end in reversed(spans):
+        text = text[:start] + OWN_IDENTITY + text[end:]
+    return text
+
+
+def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int, int] | None:
+    """The span of the name right after `position` (see `without_given_name`), if one is there."""
+    start = position = _NAME_LEAD.match(text, position).end()  # type: ignore[union-attr]  # matches empty at least
+    words: list[re.Match[str]] = []
+    ended = False  # the words end at a mark or the line's end, not at a space before another word
+    while len(words) < _GIVEN_NAME_MAX_WORDS and (word := _NAME_WORD.match(text, position)) is not None:
+        plain = word.group().rstrip(".")
+        if _folded(plain) in identity.not_a_name or plain.lower() in identity.sentence_words \
+                or identity.address_word.fullmatch(word.group()):
+            ended = False
+            break
+        words.append(word)
+        space = _NAME_SPACE.match(text, word.end())
+        sentence_end = word.group().endswith(".") and len(word.group().rstrip(".")) > 1
+        if space is None or sentence_end or _NAME_WORD.match(text, space.end()) is None:
+            ended = True
+            break
+        position = space.end()
+    if not words:
+        return None
+    if words[0].group()[0].isupper():
+        taken = []
+        for index, word in enumerate(words):
+            joins = (word.group().lower() in identity.own_name_joining and index + 1 < len(words)
+                     and words[index + 1].group()[0].isupper())
+            if not (word.group()[0].isupper() or joins):
+                break
+            taken.append(word)
+    elif ended and len(words) in _GIVEN_LOWERCASE_NAME_WORDS:
+        taken = words
+    else:
+        return None
+    last = taken[-1].group()
+    # A sentence's full stop after the name stays; an initial's dot is the name's ("Budi S.").
+    end = taken[-1].end() - (len(last) - len(last.rstrip(".'\u2019-")) if len(last.rstrip(".")) > 1 else 0)
+    return start, end
+
+
 def _has_contact(block: str) -> bool:
     """Whether a signature holds a way to reach its writer: a phone number (read as Indonesian when written without a
     country code), an e-mail address or an @handle."""
@@ -1100,7 +1173,7 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
         if words:
             kept["text"] = without_signed_name(kept["text"], words, spelled)
     # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact).
-    return {field: without_given_contacts(value) for field, value in kept.items()}
+    return {field: without_given_name(without_given_contacts(value)) for field, value in kept.items()}
 
 
 def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:
