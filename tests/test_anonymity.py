@@ -421,9 +421,10 @@ OWN_IDENTITY_CASES = [
                     "dipakai penipu 0813-1111-2222; laporan saya 10000004. NIK saya: [anonim]"),
     OwnIdentityCase("mail: a number and an address the sender gives as theirs in the body", MAIL_SENDER,
                     "Kalau perlu info lebih lanjut, hubungi saya di ０８５７－１２３４－９８７６ (email saya: "
-                    "dewi.l@kantor.example.id). Petugas loket 3 meminta uang.",
+                    "dewi.l@kantor.example.id). Petugas loket 3 meminta uang. Email saya ke humas@dinas.example "
+                    "tidak dibalas.",
                     "Kalau perlu info lebih lanjut, hubungi saya di [anonim] (email saya: [anonim]). Petugas loket 3 "
-                    "meminta uang.", channel="email"),
+                    "meminta uang. Email saya ke humas@dinas.example tidak dibalas.", channel="email"),
     OwnIdentityCase("x: a handle and a number given as the sender's, in English", X_SENDER,
                     "street lights out for a week. my number is +62 857 1234 9876, or reach me at @dewi_lain",
                     "street lights out for a week. my number is [anonim], or reach me at [anonim]",
