@@ -447,6 +447,13 @@ SIGN_OFF_CASES = [
     SignOffCase("a label made of a contact's words goes", "Dewi Lestari",
                 "Dana dipotong.\n\nHormat saya,\nDewi\nNo. Telepon: 0813-9876-5432\nNo. HP/WA: 0813-9876-5432",
                 "Dana dipotong.\n\nHormat saya,\n[anonim]"),
+    # The national identity number under its label names the sender as their number does: the name alone went.
+    SignOffCase("a sign-off's NIK goes with it", "Dewi Lestari",
+                "Dana dipotong.\n\nHormat saya,\nDewi Lestari\nNIK: 3201 2345 6789 0001",
+                "Dana dipotong.\n\nHormat saya,\n[anonim]"),
+    SignOffCase("a signature's NIK below --, its number alone", "Dewi Lestari",
+                "Dana dipotong.\n--\nDewi Lestari\nGuru Honorer SDN 3\nNo. KTP 3201234567890001",
+                "Dana dipotong.\n--\n[anonim]"),
     SignOffCase("the one reporting is the sender", "Dewi Lestari",
                 "Dana dipotong.\n\nHormat saya,\nDewi\nKontak pelapor: 0813-9876-5432",
                 "Dana dipotong.\n\nHormat saya,\n[anonim]"),

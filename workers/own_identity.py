@@ -999,17 +999,22 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
     return start, end
 
 
+# A national identity number (NIK, 16 digits) under its label: "NIK: 3201 2345 6789 0001", "No. KTP 3201...".
+_NIK = re.compile(r"(?<!\w)(?:NIK|(?:No\.?|Nomor)?\s*KTP)\s*[:.]?\s*\d{4}(?:[\s.\-]?\d{4}){3}(?!\d)", re.IGNORECASE)
+
+
 def _has_contact(block: str) -> bool:
-    """Whether a signature holds a way to reach its writer: a phone number (read as Indonesian when written without a
-    country code), an e-mail address or an @handle."""
-    return bool(_MAIL_ADDRESS.search(block) or _HANDLE.search(block)) \
+    """Whether a signature holds a way to reach or name its writer: a phone number (read as Indonesian when written
+    without a country code), an e-mail address, an @handle, or a NIK under its label (`_NIK`: a sign-off's "NIK:
+    3201..." below the name reached the case store, the name alone replaced)."""
+    return bool(_MAIL_ADDRESS.search(block) or _HANDLE.search(block) or _NIK.search(block)) \
         or phonenumbers.PhoneNumberMatcher(block, "ID").has_next()
 
 
 def _is_bare_contact(line: str) -> bool:
     """Whether a line is nothing but a way to reach someone (`_has_contact`), under a contact's label at most
-    (`[contact_labels]`): "0813-9876-5432", "HP: 0813-9876-5432", "dewi@example.net"."""
-    spans = [match.span() for pattern in (_MAIL_ADDRESS, _HANDLE) for match in pattern.finditer(line)]
+    (`[contact_labels]`): "0813-9876-5432", "HP: 0813-9876-5432", "dewi@example.net", "NIK: 3201..."."""
+    spans = [match.span() for pattern in (_MAIL_ADDRESS, _HANDLE, _NIK) for match in pattern.finditer(line)]
     spans += [(match.start, match.end) for match in phonenumbers.PhoneNumberMatcher(line, "ID")]
     if not spans:
         return False
