@@ -419,6 +419,11 @@ OWN_IDENTITY_CASES = [
                     "dipakai penipu 0813-1111-2222; laporan saya 10000004. NIK saya: 3201-2345-6789-0001",
                     "Pungli di loket. Hubungi saya lewat WA di [anonim] atau [anonim]. Nomor saya "
                     "dipakai penipu 0813-1111-2222; laporan saya 10000004. NIK saya: [anonim]"),
+    OwnIdentityCase("sms: a number the words after it give as the sender's, not one they say misused theirs",
+                    SMS_SENDER, "Tambahan: 0857 1234 9876 nomor saya, dan 0813 9876 5432 (WA saya). 0813-1111-2222 "
+                    "nomor saya dicatut. Laporan 10000004 nomor saya.",
+                    "Tambahan: [anonim] nomor saya, dan [anonim] (WA saya). 0813-1111-2222 "
+                    "nomor saya dicatut. Laporan 10000004 nomor saya."),
     OwnIdentityCase("mail: a number and an address the sender gives as theirs in the body", MAIL_SENDER,
                     "Kalau perlu info lebih lanjut, hubungi saya di ０８５７－１２３４－９８７６ (email saya: "
                     "dewi.l@kantor.example.id). Petugas loket 3 meminta uang. Email saya ke humas@dinas.example "

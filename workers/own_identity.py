@@ -875,6 +875,9 @@ _GIVEN_NUMBER = re.compile(rf"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?\d(?:{_GIVEN_G
 _NOT_CONTACT_START = re.compile(r"[^\w+\uff0b(\uff08@\uff20]+")
 # The words and marks between words asking to be reached and the contact they give (`_gives_contact`).
 _GAP_TOKEN = re.compile(r"\s+|[^\w\s]+|\w[\w-]*")
+# What may end the clause of words asking to be reached after a contact ("0812... nomor saya, ...", "(WA saya)").
+_CLAUSE_END = re.compile(r"[^\S\n]*(?:[,.;!?)\]}\n]|$)")
+_SENTENCE_END = re.compile(r"[.!?;]")
 # The most digits a Tracking ID has for years to come (a billion reports); a mobile number has 10 to 13.
 _TRACKING_ID_MAX_DIGITS = 10
 # How far after those words (or a contact they gave) the next contact is looked for.
@@ -897,6 +900,9 @@ def without_given_contacts(text: str) -> str:
     read = ascii_digits(text)
     spans: list[tuple[int, int]] = []
     for phrase in words.own_contact.finditer(text):
+        before = _contact_before(read, phrase)
+        if before is not None and (not spans or before[0] >= spans[-1][1]):
+            spans.append(before)
         position = phrase.end()
         if spans and position < spans[-1][1]:
             continue
@@ -907,6 +913,26 @@ def without_given_contacts(text: str) -> str:
     for start, end in reversed(spans):
         text = text[:start] + OWN_IDENTITY + text[end:]
     return text
+
+
+def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
+    """The span of a contact the words `phrase` say is the sender's from after it: "0812-3456-7890 nomor saya, ...",
+    "0857 1234 9876 (WA saya)", the phrase ending its clause, only spaces and marks between. Not when words follow
+    the phrase ("0813-1111-2222 nomor saya dicatut": the number that misused the sender's)."""
+    if _CLAUSE_END.match(read, phrase.end()) is None:
+        return None
+    head = read[max(0, phrase.start() - _GIVEN_CONTACT_REACH - 254):phrase.start()]
+    last = None
+    for pattern in (_GIVEN_NUMBER, _MAIL_ADDRESS, _HANDLE):
+        for match in pattern.finditer(head):
+            if head[match.end():].strip(" \t([{:-\u2013\u2014") == "" and not _is_tracking_id(match.group()) \
+                    and (last is None or match.end() > last.end()):
+                last = match
+    if last is None:
+        return None
+    lead = _NOT_CONTACT_START.match(last.group())
+    offset = phrase.start() - len(head)
+    return offset + last.start() + (lead.end() if lead else 0), offset + last.end()
 
 
 def _next_contact(read: str, position: int) -> tuple[int, int] | None:
@@ -931,8 +957,18 @@ def _is_tracking_id(found: str) -> bool:
 
 
 def _gives_contact(gap: str, connectors: frozenset[str]) -> bool:
-    """Whether the text between words asking to be reached and a contact holds only punctuation and connectors."""
-    return all(not token[0].isalnum() or token.lower() in connectors for token in _GAP_TOKEN.findall(gap))
+    """Whether the text between words asking to be reached and a contact holds only punctuation and connectors, and
+    no sentence's end ("(WA saya). 0813... nomor saya dicatut": the next sentence's number), but for a label's
+    abbreviation ("hubungi saya di no. 0813...", "telp. 0813...")."""
+    tokens = _GAP_TOKEN.findall(gap)
+    for index, token in enumerate(tokens):
+        if token[0].isalnum():
+            if token.lower() not in connectors:
+                return False
+        elif _SENTENCE_END.search(token) and index + 1 < len(tokens) and not (
+                token == "." and index and tokens[index - 1].lower() in connectors):
+            return False
+    return True
 
 
 # Between words giving the sender's name and the name: a colon or a dash, "adalah" ("nama saya adalah ...").
