@@ -878,6 +878,7 @@ _GAP_TOKEN = re.compile(r"\s+|[^\w\s]+|\w[\w-]*")
 # What may end the clause of words asking to be reached after a contact ("0812... nomor saya, ...", "(WA saya)").
 _CLAUSE_END = re.compile(r"[^\S\n]*(?:[,.;!?)\]}\n]|$)")
 _SENTENCE_END = re.compile(r"[.!?;]")
+_DIGIT_OR_AT = re.compile(r"[\d@\uff20]")
 # The most digits a Tracking ID has for years to come (a billion reports); a mobile number has 10 to 13.
 _TRACKING_ID_MAX_DIGITS = 10
 # How far after those words (or a contact they gave) the next contact is looked for.
@@ -922,6 +923,8 @@ def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
     if _CLAUSE_END.match(read, phrase.end()) is None:
         return None
     head = read[max(0, phrase.start() - _GIVEN_CONTACT_REACH - 254):phrase.start()]
+    if _DIGIT_OR_AT.search(head) is None:  # no contact to find (most texts): the patterns below cost more
+        return None
     last = None
     for pattern in (_GIVEN_NUMBER, _MAIL_ADDRESS, _HANDLE):
         for match in pattern.finditer(head):
@@ -938,6 +941,8 @@ def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
 def _next_contact(read: str, position: int) -> tuple[int, int] | None:
     """The span of the first phone number, e-mail address or @handle within reach after `position` in `read`."""
     window = read[position:position + _GIVEN_CONTACT_REACH + 254]  # room for an address that starts within reach
+    if _DIGIT_OR_AT.search(window) is None:
+        return None
     found = [match for pattern in (_GIVEN_NUMBER, _MAIL_ADDRESS, _HANDLE)
              if (match := pattern.search(window)) is not None and match.start() <= _GIVEN_CONTACT_REACH
              and not _is_tracking_id(match.group())]
