@@ -424,6 +424,16 @@ OWN_IDENTITY_CASES = [
                     "nomor saya dicatut. Laporan 10000004 nomor saya.",
                     "Tambahan: [anonim] nomor saya, dan [anonim] (WA saya). 0813-1111-2222 "
                     "nomor saya dicatut. Laporan 10000004 nomor saya."),
+    # A scam message forwarded as evidence, a post quoted: their "hubungi saya" and "nama saya" are the scammer's.
+    OwnIdentityCase("sms: a number and a name in words the sender quotes stay", SMS_SENDER,
+                    'Penipuan. Isi SMS: "Selamat! Nama saya Rudi Hartono dari BRI, hubungi saya di 0813-1111-2222". '
+                    "SMS penipu lain: WA saya 0813-3333-4444. Kalau perlu, hubungi saya di 0857-1234-9876",
+                    'Penipuan. Isi SMS: "Selamat! Nama saya Rudi Hartono dari BRI, hubungi saya di 0813-1111-2222". '
+                    "SMS penipu lain: WA saya 0813-3333-4444. Kalau perlu, hubungi saya di [anonim]"),
+    OwnIdentityCase("x: a quoted post's words giving its author's number stay", X_SENDER,
+                    "ini penipuan\n\n[Kutipan]\n> Pinjaman cepat, WA saya 0813-1111-2222",
+                    "ini penipuan\n\n[Kutipan]\n> Pinjaman cepat, WA saya 0813-1111-2222",
+                    {"username": "budi_rahasia"}),
     OwnIdentityCase("mail: a number and an address the sender gives as theirs in the body", MAIL_SENDER,
                     "Kalau perlu info lebih lanjut, hubungi saya di ０８５７－１２３４－９８７６ (email saya: "
                     "dewi.l@kantor.example.id). Petugas loket 3 meminta uang. Email saya ke humas@dinas.example "

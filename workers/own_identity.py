@@ -878,6 +878,8 @@ _GAP_TOKEN = re.compile(r"\s+|[^\w\s]+|\w[\w-]*")
 # What may end the clause of words asking to be reached after a contact ("0812... nomor saya, ...", "(WA saya)").
 _CLAUSE_END = re.compile(r"[^\S\n]*(?:[,.;!?)\]}\n]|$)")
 _SENTENCE_END = re.compile(r"[.!?;]")
+# Where a sentence ends within a line (`_quoted` reads the one a phrase is in).
+_SENTENCE_BREAK = re.compile(r"[.!?;]\s")
 _DIGIT_OR_AT = re.compile(r"[\d@\uff20]")
 # The most digits a Tracking ID has for years to come (a billion reports); a mobile number has 10 to 13.
 _TRACKING_ID_MAX_DIGITS = 10
@@ -894,13 +896,16 @@ def without_given_contacts(text: str) -> str:
     stands: the gateway does not know the number of a mail's sender, nor a second number of an SMS's, and the
     sign-off (`without_sign_off_contacts`) reads only a mail's last lines; "Kalau perlu info, hubungi saya di
     0813..." in an anonymous report's body reached the case store. Another word between ends their reach ("nomor
-    saya dipakai penipu 0813...": the scammer's number, which the agency needs, stays)."""
+    saya dipakai penipu 0813...": the scammer's number, which the agency needs, stays), and words the sender quotes
+    are not theirs (`_quoted`: a scam message forwarded as evidence keeps its number)."""
     words = load_identity_words()
     if words.own_contact.search(text) is None:
         return text
     read = ascii_digits(text)
     spans: list[tuple[int, int]] = []
     for phrase in words.own_contact.finditer(text):
+        if _quoted(text, phrase.start()):
+            continue
         before = _contact_before(read, phrase)
         if before is not None and (not spans or before[0] >= spans[-1][1]):
             spans.append(before)
@@ -914,6 +919,24 @@ def without_given_contacts(text: str) -> str:
     for start, end in reversed(spans):
         text = text[:start] + OWN_IDENTITY + text[end:]
     return text
+
+
+def _quoted(text: str, position: int) -> bool:
+    """Whether `position` is in words the sender quotes, not their own: a quoted line ("> ...": a post quoted, a mail
+    answered), within quotation marks on its line (a scam SMS forwarded as evidence: "Selamat! ... hubungi saya di
+    0813..."), or in a sentence naming someone else (`[someone_else]`: "SMS penipu: hubungi saya di 0813..."). The
+    number there is the one reported, which the agency needs."""
+    start = text.rfind("\n", 0, position) + 1
+    end = text.find("\n", position)
+    line = text[start:end if end != -1 else len(text)]
+    before = text[start:position]
+    if line.lstrip().startswith((">", "\uff1e")) or before.count('"') % 2 == 1 \
+            or before.rfind("\u201c") > before.rfind("\u201d"):
+        return True
+    opening = [found.end() for found in _SENTENCE_BREAK.finditer(before)]
+    sentence = line[opening[-1] if opening else 0:]
+    closing = _SENTENCE_BREAK.search(sentence, position - start - (opening[-1] if opening else 0))
+    return _about_someone_else(sentence[:closing.start()] if closing else sentence)
 
 
 def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
@@ -996,7 +1019,7 @@ def without_given_name(text: str) -> str:
     if words.own_name.search(text) is None:
         return text
     spans = [span for phrase in words.own_name.finditer(text)
-             if (span := _given_name(words, text, phrase.end())) is not None]
+             if not _quoted(text, phrase.start()) and (span := _given_name(words, text, phrase.end())) is not None]
     for start, end in reversed(spans):
         text = text[:start] + OWN_IDENTITY + text[end:]
     return text
