@@ -241,6 +241,9 @@ def damaged_field(envelope: dict[str, Any]) -> str | None:
     return None
 
 
+# A job's description is its function's name, never RQ's default, the call with each argument's first 75 characters:
+# RQ's worker logs it as each job starts ("replies: workers.reply.send({'to': ..., 'subject': 'Pungli di ...'})"),
+# a citizen's address and words in a log line, and keeps it in the job's hash.
 def enqueue_calls(
     connection: Redis,
     settings: Settings,
@@ -251,12 +254,14 @@ def enqueue_calls(
     pipeline: Any = None,
     retry: bool = True,
 ) -> list[Job]:
-    """Enqueue one job per argument tuple, inside `pipeline` when given (so it commits with other writes)."""
+    """Enqueue one job per argument tuple, inside `pipeline` when given (so it commits with other writes). Each job's
+    description is its function's name alone (see above)."""
     target = queue(queue_name, connection)
     datas = [
         Queue.prepare_data(
             func,
             args=tuple(args),
+            description=func,
             timeout=settings.queues.job_timeout_seconds,
             retry=retry_policy(settings) if retry else None,
             result_ttl=300,
@@ -275,7 +280,7 @@ def enqueue_later(connection: Redis, settings: Settings, queue_name: str, func: 
     return queue(queue_name, connection).enqueue_in(
         timedelta(seconds=max(1.0, delay_seconds)), func, *args,
         job_timeout=timeout or settings.queues.job_timeout_seconds, retry=retry_policy(settings),
-        result_ttl=300, failure_ttl=30 * 24 * 3600, meta=meta,
+        result_ttl=300, failure_ttl=30 * 24 * 3600, meta=meta, description=func,
     )
 
 

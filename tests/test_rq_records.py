@@ -218,3 +218,21 @@ def test_a_purge_or_requeue_deletes_rqs_record_of_the_failed_reply_job_its_lette
     assert rq_record(redis, job_id, REPLY_QUEUE) == left
     told = [event.get("jobs") for event in log_events(log_stream) if event["event"] == "deadletter.failed_jobs_purged"]
     assert told == ([] if left["job"] else [1])
+
+
+def test_a_jobs_description_is_its_functions_name_never_its_arguments(test_env: TestEnvironment,
+                                                                      redis: Redis) -> None:
+    """RQ's default description is the call with each argument's first 75 characters, which its worker logs as the
+    job starts ("replies: workers.reply.send({'to': ..., 'subject': 'Pungli di ...'})") and keeps in the job's
+    hash: a citizen's address and words. Every way a job is queued gives its function's name alone."""
+    from gateway.outbound import REPLY_FUNC
+    from gateway.queues import enqueue_calls, enqueue_later
+
+    settings = test_env.settings()
+    job_args = {"to": ADDRESS, "subject": WORDS, "text": f"kirim ke {NUMBER}"}
+    now = enqueue_calls(redis, settings, REPLY_QUEUE, REPLY_FUNC, [(job_args,)])[0]
+    later = enqueue_later(redis, settings, REPLY_QUEUE, REPLY_FUNC, (job_args,), 60)
+    for job in (now, later):
+        stored = redis.hget(Job.key_for(job.id), "description")
+        assert stored == REPLY_FUNC.encode()
+        assert Job.fetch(job.id, connection=redis, serializer=JSONSerializer).description == REPLY_FUNC
