@@ -2,8 +2,10 @@
 
 A new provider is one module plus one line in the registry; the gateway routes it, counts it, switches it off and
 checks its signatures from there. What the code cannot derive is named here, so that a forgotten piece fails a test
-instead of going unseen: its typed settings section, its channel on the status views, its documented routes, and,
-for a provider whose replies go out later, its reply sender in `channels.reply_senders` with its limits.
+instead of going unseen: its typed settings section, its channel on the status views, its documented routes, the
+queues its channel's health watches (`config/health.toml`), for a provider answered in its webhook's response the
+CEK's `status_inline_timeout_seconds`, and, for a provider whose replies go out later, its reply sender in
+`channels.reply_senders` with its limits.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from channels.registry import WEBHOOK_ADAPTERS
 from channels.reply_senders import REPLY_SENDERS, ReplySenderEntry
 from channels.sms_aggregator_send import AggregatorSender
 from gateway.app import OPENAPI_PATH
+from gateway.health import load_rules
+from gateway.queues import REPLY_QUEUE, STATUS_QUEUE
 from gateway.settings import CONFIG_DIR, Settings
 
 HEALTH_CHANNELS = tomllib.loads((CONFIG_DIR / "health.toml").read_text())["channels"]
+HEALTH_RULES = load_rules(CONFIG_DIR / "health.toml")
 DEFAULTS = tomllib.loads((CONFIG_DIR / "defaults.toml").read_text())
 DOCUMENTED_PATHS = set(yaml.safe_load(OPENAPI_PATH.read_text())["paths"])
 # What the reply worker and gateway.outbound read from a reply sender's section (channels.reply_senders).
@@ -43,6 +48,21 @@ def missing(adapter: type[WebhookAdapter]) -> list[str]:
         gaps.append(f"config/defaults.toml: [{adapter.settings_section}] has no same_text_window_seconds")
     if adapter.outbound_replies:
         gaps += _reply_sender_gaps(adapter)
+    elif not adapter.notifies_only:
+        gaps += _inline_answer_gaps(adapter)
+    return gaps
+
+
+def _inline_answer_gaps(adapter: type[WebhookAdapter]) -> list[str]:
+    """An adapter answered in its webhook's response (Twilio's TwiML): a CEK waits its section's
+    `status_inline_timeout_seconds` for the case store (gateway/app.py), and it queues no reply job, so the reply
+    queue is no queue of its channel. Without the key, every CEK it took raised AttributeError in the gateway;
+    watching the reply queue, its channel went degraded whenever no reply worker ran, every citizen of it answered."""
+    gaps, section = [], DEFAULTS.get(adapter.settings_section)
+    if section is not None and "status_inline_timeout_seconds" not in section:
+        gaps.append(f"config/defaults.toml: [{adapter.settings_section}] has no status_inline_timeout_seconds")
+    if adapter.name in HEALTH_CHANNELS and REPLY_QUEUE in HEALTH_RULES.for_channel(adapter.name).queues:
+        gaps.append(f"config/health.toml: [channel.{adapter.name}] watches {REPLY_QUEUE}, which it queues nothing on")
     return gaps
 
 
@@ -54,7 +74,13 @@ def _reply_sender_gaps(adapter: type[WebhookAdapter]) -> list[str]:
         return [f"channels/reply_senders.py: {adapter.name!r} reads [{sender.settings_section}], "
                 f"its adapter [{adapter.settings_section}]"]
     lacking = [key for key in REPLY_LIMITS if key not in DEFAULTS.get(adapter.settings_section, {})]
-    return [f"config/defaults.toml: [{adapter.settings_section}] has no {', '.join(lacking)}"] if lacking else []
+    gaps = [f"config/defaults.toml: [{adapter.settings_section}] has no {', '.join(lacking)}"] if lacking else []
+    if adapter.name in HEALTH_CHANNELS:
+        unwatched = [name for name in (REPLY_QUEUE, STATUS_QUEUE)
+                     if name not in HEALTH_RULES.for_channel(adapter.name).queues]
+        if unwatched:
+            gaps.append(f"config/health.toml: [channel.{adapter.name}] does not watch {', '.join(unwatched)}")
+    return gaps
 
 
 @pytest.mark.parametrize("adapter", list(WEBHOOK_ADAPTERS.values()), ids=list(WEBHOOK_ADAPTERS))
@@ -97,12 +123,21 @@ class _RepliesLater(WebhookAdapter):
     outbound_replies = True
 
 
+class _AnsweredInline(WebhookAdapter):
+    """Instagram's, were the mention in its webhook and the answer in the webhook's response."""
+
+    name = "instagram"
+    path = "/v1/channels/instagram/webhook"
+    settings_section = "instagram"
+
+
 class _SameTextWithoutItsWindow(WebhookAdapter):
     """Instagram's, were a repeated text one report there, its section without the window."""
 
     name = "instagram"
     path = "/v1/channels/instagram/webhook"
     settings_section = "instagram"
+    notifies_only = True
     same_text_window = True
 
 
@@ -121,8 +156,13 @@ class _SameTextWithoutItsWindow(WebhookAdapter):
                      ["channels/reply_senders.py: 'sms-twilio' reads [aggregator], its adapter [twilio]"],
                      id="replies-later-by-another-providers-section"),
         pytest.param(_RepliesLater, {"sms-twilio": ReplySenderEntry("twilio", AggregatorSender)},
-                     ["config/defaults.toml: [twilio] has no send_rate_per_second, flood_replies_per_minute"],
-                     id="replies-later-without-its-limits"),
+                     ["config/defaults.toml: [twilio] has no send_rate_per_second, flood_replies_per_minute",
+                      "config/health.toml: [channel.sms-twilio] does not watch lapor-reply, lapor-status"],
+                     id="replies-later-without-its-limits-and-queues"),
+        pytest.param(_AnsweredInline, {},
+                     ["config/defaults.toml: [instagram] has no status_inline_timeout_seconds",
+                      "config/health.toml: [channel.instagram] watches lapor-reply, which it queues nothing on"],
+                     id="answered-inline-without-its-timeout-watching-the-reply-queue"),
         pytest.param(_SameTextWithoutItsWindow, {},
                      ["config/defaults.toml: [instagram] has no same_text_window_seconds"],
                      id="same-text-without-its-window"),
