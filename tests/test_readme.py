@@ -176,3 +176,33 @@ def test_a_short_form_is_read_as_the_readme_says(text: str, expected: list[str |
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(f"{__name__}.README", text + "\n")
     assert [ends for *_, ends in _short_forms()] == expected
+
+
+def _architecture_rows() -> dict[str, str]:
+    """The Architecture table: each `directory/` and its cell."""
+    section = README[README.index("\n## Architecture"):README.index("\n## Performance")]
+    return dict(re.findall(r"^\| `(\w+)/` \| (.+) \|$", section, flags=re.MULTILINE))
+
+
+def test_every_module_the_architecture_table_names_exists_and_every_module_is_named() -> None:
+    """An engineer finds a piece by the Architecture table: a module it names that is not there (renamed, moved),
+    or one it leaves out (gateway/same_text.py, workers/reply_order.py were), sends them to search the tree. A module
+    is named by its file name, by `python -m package.module`, or as `(+ `_send`)` after the module it extends;
+    `bench/` is named as a whole."""
+    rows = _architecture_rows()
+    packages = ("channels", "gateway", "workers", "normalizer", "triage", "casestore")
+    assert set(packages) <= set(rows)
+    absent = [f"{directory}/{name}" for directory, cell in rows.items()
+              for name in re.findall(r"`([\w/]+\.(?:py|toml|yaml))`", cell)
+              if not list((ROOT / directory).rglob(name)) and not (ROOT / name).exists()]
+    assert absent == []
+    unnamed = []
+    for directory in packages:
+        cell = rows[directory]
+        named = {Path(name).name for name in re.findall(r"`([\w/]+\.py)`", cell)}
+        named |= {f"{module}.py" for module in re.findall(rf"python -m {directory}\.(\w+)", cell)}
+        suffixes = tuple(re.findall(r"\(\+ `(_\w+)`\)", cell))
+        for module in sorted((ROOT / directory).rglob("*.py")):
+            if module.name != "__init__.py" and module.name not in named and not module.stem.endswith(suffixes):
+                unnamed.append(str(module.relative_to(ROOT)))
+    assert unnamed == []
