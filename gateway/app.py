@@ -63,7 +63,7 @@ from gateway.ratelimit import rate_limit_middleware
 from gateway.replies import acknowledgement, render, shown_typed_id
 from gateway.settings import Settings
 from gateway.spool import SPOOL_DIR, Spool, SpoolNotWritable
-from gateway.status_page import render_check_failed_page, render_status_page
+from gateway.status_page import VIEWPORT, render_check_failed_page, render_status_page
 from gateway.unfiled import UnfiledMessages
 from normalizer.inbound import InboundMessage
 from normalizer.pipeline import UNANSWERED, normalize
@@ -643,10 +643,13 @@ def metrics_response(collected: metrics.CollectedMetrics | None = None) -> web.R
     return web.Response(body=payload, headers={"Content-Type": content_type})
 
 
+# As the status page's head (`status_page.VIEWPORT`): a phone lays a page without a viewport out 980 px wide.
 REDIS_DOWN_PAGE = (
-    '<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="{refresh}">'
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">' + VIEWPORT.replace("{", "{{").replace("}", "}}")
+    + '<meta http-equiv="refresh" content="{refresh}">'
     "<title>DOWN · LAPOR! gateway status</title></head><body style=\"font-family:sans-serif;background:#111;"
-    'color:#eee\"><h1 id="overall" style="background:#c62828;padding:.5rem">DOWN: Redis {state} ({error})</h1>'
+    'color:#eee;overflow-wrap:anywhere\"><h1 id="overall" style="background:#c62828;padding:.5rem">'
+    "DOWN: Redis {state} ({error})</h1>"
     "<p>{reason}</p><p>generated {generated_at} · spool: {spool_size} bytes</p></body></html>"
 )
 

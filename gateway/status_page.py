@@ -12,16 +12,26 @@ from typing import Any
 
 from gateway.health import duration
 
+# `overflow-wrap` (`anywhere` in the last errors' reasons, a table's column) and the counters' cells flowing onto as
+# many lines as they need: on a phone (390 px) a reason with a URL, a long hostname or the headline's
+# "casestore_unreachable", and the nine counters in one row, were wider than the screen, scrolled sideways and cut
+# off where it ended. The queues' table scrolls in its own box. On a narrow screen the headline's letters are
+# smaller: at 2.2rem "DOWN: email · DEGRADED: ..." filled the phone's screen, and the reason of the channel that is
+# down was below it.
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:1.5rem;background:#111;color:#eee;font-size:18px}
+body{font-family:system-ui,sans-serif;margin:1.5rem;background:#111;color:#eee;font-size:18px;overflow-wrap:break-word}
 h1{font-size:1.6rem;margin:0 0 .5rem} .muted{color:#aaa;font-size:.9rem}
-.overall{font-size:2.2rem;font-weight:bold;padding:.6rem 1rem;border-radius:.4rem;display:inline-block;margin:.5rem 0}
+.overall{font-size:2.2rem;font-weight:bold;padding:.6rem 1rem;border-radius:.4rem;display:inline-block;margin:.5rem 0;
+overflow-wrap:anywhere}
 .ok{background:#1b5e20;color:#fff} .degraded{background:#f9a825;color:#000} .down{background:#c62828;color:#fff}
 .unknown{background:#616161;color:#fff}
 .channel{border:1px solid #444;border-radius:.4rem;padding:.8rem 1rem;margin:.8rem 0}
 .channel h2{margin:0;font-size:1.4rem} .state{padding:.1rem .6rem;border-radius:.3rem;margin-left:.6rem}
 .reason{font-size:1.2rem;margin:.5rem 0} table{border-collapse:collapse;margin:.3rem 0}
 td,th{padding:.2rem .8rem .2rem 0;text-align:left;font-size:.95rem;vertical-align:top}
+.counters td{display:inline-block} .scroll{overflow-x:auto} .errors td:last-child{overflow-wrap:anywhere}
+@media (max-width:600px){body{margin:.6rem;font-size:16px} .overall{font-size:1.4rem;padding:.4rem .6rem}
+.channel{padding:.6rem} .reason{font-size:1.1rem}}
 """
 
 # "files lost": attachments its reports reached the case store without (flagged not_fetched).
@@ -83,12 +93,12 @@ def _channel_html(entry: dict[str, Any]) -> str:
         f'<section class="channel" id="channel-{escape(entry["channel"])}" data-state="{state}">'
         f'<h2>{escape(entry["channel"])}<span class="state {state}">{state.upper()}</span>{since}</h2>'
         f'<div class="reason">{reason}</div>'
-        f"<table><tr>{counter_cells}</tr></table>"
+        f'<table class="counters"><tr>{counter_cells}</tr></table>'
         + by_reason
         + f'<div class="muted">last message: {escape(str(entry.get("last_message_at") or "never"))} · '
         + _last_poll_html(entry)
         + f'dead letters waiting: {int(entry.get("deadletters", 0))}{_poller_html(entry.get("poller"))}</div>'
-        + (f"<table><tr><th>last errors</th><th></th><th></th></tr>{errors}</table>" if errors else "")
+        + (f'<table class="errors"><tr><th colspan="3">last errors</th></tr>{errors}</table>' if errors else "")
         + "</section>"
     )
 
@@ -109,14 +119,27 @@ def in_progress(entry: dict[str, Any]) -> str:
     return str(count) if not count or held is None else f"{count} for {duration(held)}"
 
 
+# Without a viewport a phone lays the page out 980 px wide and shrinks it to its screen: the headline in letters a
+# third of their size, and every line to be zoomed into and scrolled sideways.
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+
+
+def _head(title: str, refresh_seconds: int) -> str:
+    """The document up to its body: the language, the charset, the viewport, the reload and a title that starts with
+    the worst state, for a browser tab among others to tell it."""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">' + VIEWPORT
+        + f'<meta http-equiv="refresh" content="{int(refresh_seconds)}">'
+        f"<title>{title} · LAPOR! gateway status</title><style>{STYLE}</style></head><body>"
+    )
+
+
 def render_check_failed_page(status: dict[str, Any], refresh_seconds: int) -> str:
     """The page when the health check itself failed on something not Redis's (`health.check_failed_document`):
     that, and why, instead of a bare 500."""
     return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f'<meta http-equiv="refresh" content="{int(refresh_seconds)}">'
-        f"<title>UNKNOWN · LAPOR! gateway status</title><style>{STYLE}</style></head><body>"
-        "<h1>LAPOR! intake gateway</h1>"
+        _head("UNKNOWN", refresh_seconds)
+        + "<h1>LAPOR! intake gateway</h1>"
         f'<div class="overall unknown" id="overall">UNKNOWN: the health check failed ({escape(status["error"])})</div>'
         f'<div class="reason">{escape(status["reason"])}</div>'
         f'<div class="muted">generated {escape(str(status["generated_at"]))} · reloads every {int(refresh_seconds)} s'
@@ -149,17 +172,15 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
                  f"({escape(str(outage.get('reason') or '?'))}); {CASESTORE_DOWN_NOTE}" if outage
                  else f"case-store latency: {'-' if latency is None else f'{latency * 1000:.0f} ms'}")
     return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f'<meta http-equiv="refresh" content="{int(refresh_seconds)}">'
-        f"<title>{overall.upper()} · LAPOR! gateway status</title><style>{STYLE}</style></head><body>"
-        "<h1>LAPOR! intake gateway</h1>"
+        _head(overall.upper(), refresh_seconds)
+        + "<h1>LAPOR! intake gateway</h1>"
         f'<div class="overall {overall}" id="overall">{headline}</div>'
         f'<div class="muted">generated {escape(str(status["generated_at"]))} · reloads every {int(refresh_seconds)} s'
         f' · dead letters waiting: {int(status["deadletters"]["total"])} · spool: {int(status["spool_size"])}'
         f" · {casestore}</div>"
         + "".join(_channel_html(entry) for entry in channels)
-        + "<h2>Queues</h2><table><tr><th>queue</th><th>queued</th><th>held</th><th>retrying</th>"
+        + '<h2>Queues</h2><div class="scroll"><table><tr><th>queue</th><th>queued</th><th>held</th><th>retrying</th>'
         + "<th>oldest (s)</th><th>live workers</th><th>unreadable</th><th>last failure</th>"
         + "<th>in progress</th></tr>"
-        + queues + "</table></body></html>"
+        + queues + "</table></div></body></html>"
     )

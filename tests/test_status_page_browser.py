@@ -105,3 +105,82 @@ async def test_the_status_page_shows_a_channel_turning_down_and_why(
     assert (await gateway.post_twilio(form)).status_code == 200  # a good SMS: the token is right again
     shown = await _wait_for_state(page, "sms-twilio", "ok")
     assert shown["overall"] == "ALL CHANNELS OK"
+
+
+# A long reason (a URL, no space in 90 characters), a long hostname and a long Redis address: what made the page
+# wider than a phone's screen, with the nine counters in one row.
+LONG_REASON = ("poller failing for 11 min: Graph API 503 Service Unavailable: https://graph.microsoft.com/v1.0/"
+               "users/pengaduan-masyarakat-kabupaten/messages?$filter=isRead%20eq%20false&$top=50 timed out")
+LONG_HOST = "intake-gateway-primary-node-07.lapor-production.internal.example.go.id:4242"
+
+
+def _channel(name: str, state: str, reason: str = "") -> dict[str, object]:
+    return {"channel": name, "state": state, "reason": reason, "since": "2026-12-02 02:11:00Z",
+            "counters": {"received": 12345, "dead_lettered": 7}, "deadletters": 7, "last_message_at": None,
+            "last_errors": [{"at": "2026-12-02 02:11:00Z", "kind": "poll_failed", "reason": LONG_REASON}],
+            "poller": {"holder": LONG_HOST, "lease_remaining_seconds": 42, "holder_gone": False},
+            "last_poll_ok_at": None}
+
+
+def _pages() -> dict[str, str]:
+    from gateway.app import redis_down_page
+    from gateway.health import check_failed_document, overall_reason, redis_down_document
+    from gateway.status_page import render_check_failed_page, render_status_page
+
+    channels = [_channel("sms-aggregator", "degraded", "7 dead letter(s) in the last 15 min"),
+                _channel("sms-twilio", "ok"), _channel("email", "down", LONG_REASON), _channel("x", "ok"),
+                _channel("instagram", "ok")]
+    outage = {"reason": "casestore_unreachable", "since": "2026-12-02 02:23:10Z", "declared": True}
+    queue = {"name": "lapor-forward-with-a-long-name", "depth": 123456, "held": 3, "scheduled": 2,
+             "oldest_age_seconds": 4000, "workers": 2, "failed": 1, "in_progress": 1,
+             "oldest_in_progress_seconds": 240, "last_failure": "casestore_unreachable: " + LONG_HOST}
+    status = {"overall": "down", "generated_at": "2026-12-02 02:30:00Z", "deadletters": {"total": 7},
+              "spool_size": 0, "queues": [queue] * 3, "channels": channels, "casestore_outage": outage,
+              "reason": overall_reason(channels, outage)}
+    redis_down = redis_down_document(ConnectionError("Error 111 connecting to " + LONG_HOST), 123456, 0,
+                                     "the Redis server REDIS_URL names (" + LONG_HOST.replace("-", "_") + ")")
+    return {
+        "status": render_status_page(status, 600),
+        "redis down": redis_down_page(redis_down, 600),
+        "check failed": render_check_failed_page(check_failed_document(KeyError(LONG_HOST), 0), 600),
+    }
+
+
+LAYOUT_JS = """() => {
+    const first = document.querySelector('section.channel .reason');
+    return {
+        layoutWidth: document.documentElement.clientWidth,
+        scrollWidth: document.documentElement.scrollWidth,
+        lang: document.documentElement.lang,
+        firstReasonBottom: first ? first.getBoundingClientRect().bottom : null,
+        overallBottom: document.getElementById('overall').getBoundingClientRect().bottom,
+    };
+}"""
+
+
+@pytest.mark.parametrize("name", ["status", "redis down", "check failed"])
+@pytest.mark.parametrize(("width", "height", "mobile"), [(390, 844, True), (1366, 768, False)],
+                         ids=["phone", "laptop"])
+async def test_the_status_page_fits_the_screen_with_the_worst_and_why_in_its_first_view(
+        name: str, width: int, height: int, mobile: bool) -> None:
+    """On a phone the page is laid out at the phone's width (a page without a viewport is laid out 980 px wide and
+    shrunk), scrolls only downwards (a long reason, hostname or Redis address wraps), and shows the headline and the
+    reason of the channel that is down before any scrolling."""
+    async with playwright_api.async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")), args=CHROMIUM_ARGS
+        )
+        try:
+            context = await browser.new_context(viewport={"width": width, "height": height}, is_mobile=mobile,
+                                                has_touch=mobile, device_scale_factor=3 if mobile else 1)
+            page = await context.new_page()
+            await page.set_content(_pages()[name])
+            shown = await page.evaluate(LAYOUT_JS)
+        finally:
+            await browser.close()
+    assert shown["lang"] == "en"
+    assert shown["layoutWidth"] == width, shown
+    assert shown["scrollWidth"] <= width, shown
+    assert shown["overallBottom"] <= height, shown
+    if name == "status":
+        assert shown["firstReasonBottom"] is not None and shown["firstReasonBottom"] <= height, shown

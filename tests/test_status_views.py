@@ -1154,6 +1154,33 @@ def test_the_page_headline_groups_channels_by_state() -> None:
     assert overall_reason([channel("email", "ok")], {**outage, "declared": False}) is None
 
 
+
+def _status_pages() -> list[tuple[str, str, str]]:
+    """(label, page, the state its title starts with): the status page ok and down, and the pages when the check
+    failed and when Redis does not answer."""
+    from gateway.app import redis_down_page
+    from gateway.status_page import render_check_failed_page
+
+    status = {"overall": "ok", "generated_at": "now", "deadletters": {"total": 0}, "spool_size": 0, "queues": [],
+              "channels": [], "reason": None}
+    return [
+        ("ok", render_status_page(status, 10), "OK"),
+        ("down", render_status_page({**status, "overall": "down", "reason": "DOWN: x"}, 10), "DOWN"),
+        ("check failed", render_check_failed_page(health.check_failed_document(KeyError("k"), 0), 10), "UNKNOWN"),
+        ("redis down", redis_down_page(health.redis_down_document(ConnectionError("refused"), 0, 0, "r"), 10),
+         "DOWN"),
+    ]
+
+
+@pytest.mark.parametrize(("page", "state"), [(page, state) for _, page, state in _status_pages()],
+                         ids=[label for label, _, _ in _status_pages()])
+def test_every_status_page_says_its_language_charset_viewport_and_state_in_its_title(page: str, state: str) -> None:
+    """The page Redis down had no `lang`, and none had a viewport: a phone laid them out 980 px wide and shrank them
+    (how each is laid out is tests/test_status_page_browser.py's)."""
+    assert page.startswith('<!doctype html><html lang="en"><head><meta charset="utf-8">'), page[:80]
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert re.search(f"<title>{state} · LAPOR! gateway status</title>", page)
+
 async def test_with_redis_unreachable_status_says_so_and_metrics_still_answer(
     settings: object, test_env: TestEnvironment
 ) -> None:
