@@ -650,7 +650,8 @@ REDIS_DOWN_PAGE = (
     "<title>DOWN · LAPOR! gateway status</title></head><body style=\"font-family:sans-serif;background:#111;"
     'color:#eee;overflow-wrap:anywhere\"><h1 id="overall" style="background:#c62828;padding:.5rem">'
     "DOWN: Redis {state} ({error})</h1>"
-    "<p>{reason}</p><p>generated {generated_at} · spool: {spool_size} bytes</p></body></html>"
+    "<p>{reason}</p><p>generated {generated_at} · reloads every {refresh} s · spool: {spool_size} bytes</p>"
+    "</body></html>"
 )
 
 
@@ -720,19 +721,20 @@ def status_json_handler(gateway: Gateway) -> Handler:
 
 def status_page_handler(gateway: Gateway) -> Handler:
     async def page(request: web.Request) -> web.Response:
-        try:
-            document = await _bounded_check(gateway)
-        except (RedisError, TimeoutError) as error:
-            text = redis_down_page(gateway.monitor.redis_down(error), gateway.settings.health.page_refresh_seconds)
-            return web.Response(text=text, content_type="text/html", status=503)
-        except Exception as error:
-            text = render_check_failed_page(_check_failed("status_page", error),
-                                            gateway.settings.health.page_refresh_seconds)
-            return web.Response(text=text, content_type="text/html", status=503)
+        # `?refresh=N` holds for the pages of Redis down and of a failed check too: they reloaded at the settings'
+        # period, so an operator's page reloading every 2 s slowed to every 10 s just as Redis went away.
         refresh = gateway.settings.health.page_refresh_seconds
         asked = request.query.get("refresh", "")
         if asked.isascii() and asked.isdigit() and len(asked) <= 6:  # "²".isdigit(), and int() of 5,000 digits
             refresh = max(1, int(asked))
+        try:
+            document = await _bounded_check(gateway)
+        except (RedisError, TimeoutError) as error:
+            text = redis_down_page(gateway.monitor.redis_down(error), refresh)
+            return web.Response(text=text, content_type="text/html", status=503)
+        except Exception as error:
+            text = render_check_failed_page(_check_failed("status_page", error), refresh)
+            return web.Response(text=text, content_type="text/html", status=503)
         return web.Response(text=render_status_page(document, refresh), content_type="text/html")
 
     return page

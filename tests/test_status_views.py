@@ -1201,6 +1201,10 @@ async def test_with_redis_unreachable_status_says_so_and_metrics_still_answer(
             page = await client.get("/status")
             assert page.status_code == 503
             assert "DOWN: Redis unreachable" in page.text
+            # It says that it reloads itself, and how often: as the page asked for, not the settings' period.
+            assert '<meta http-equiv="refresh" content="10">' in page.text and "reloads every 10 s" in page.text
+            page = await client.get("/status?refresh=2")
+            assert '<meta http-equiv="refresh" content="2">' in page.text and "reloads every 2 s" in page.text
             assert (await client.get("/metrics")).status_code == 200
     finally:
         await runner.cleanup()
