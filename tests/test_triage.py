@@ -5,6 +5,7 @@ The engine is trained once per session (about two seconds); duplicate tests use 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 from prometheus_client import REGISTRY
@@ -38,10 +40,11 @@ from triage.duplicates import (
     BAND_MEMBERS,
     BAND_SAMPLE,
     CAMPAIGN_KEY,
+    NUM_PERM,
     SKETCH_KEY,
     DuplicateIndex,
     DuplicatePolicy,
-    Sketcher,
+    shingles,
 )
 from triage.engine import TriageEngine
 from triage.model import TrainingDataError, load_categories, read_examples
@@ -252,7 +255,7 @@ POLICY = DuplicatePolicy(window_seconds=3600, threshold=0.45, campaign_threshold
 
 @pytest.fixture
 def index(redis: Redis) -> DuplicateIndex:
-    return DuplicateIndex(redis, POLICY, "test-secret", Sketcher())
+    return DuplicateIndex(redis, POLICY, "test-secret")
 
 
 def test_a_near_duplicate_on_another_channel_is_found(index: DuplicateIndex) -> None:
@@ -285,6 +288,29 @@ def test_the_index_forgets_after_the_window(index: DuplicateIndex, redis: Redis)
     stored_sender = redis.hget(SKETCH_KEY.format(tracking_id="10000011"), "sender")
     assert stored_sender == index.sender_digest("msisdn:+62811").encode()  # a keyed digest, never the number
     assert b"62811" not in stored_sender
+
+
+def test_what_the_index_keeps_names_neither_the_text_nor_its_words(index: DuplicateIndex, redis: Redis) -> None:
+    """With datasketch's public hash and the fixed permutations, each of a stored sketch's 128 values named the 4-gram
+    that gave it: trying the 4-grams of a guess (or all 531,441 of a-z and space, a second of CPU) read most of a
+    report back from Redis for the whole window. And a campaign's key was the plain sha256 of the text's words."""
+    from datasketch import MinHash
+
+    text = "Kepala desa minta uang lima juta buat urus sertifikat tanah saya"
+    index.check_and_add("10000011", text, "sms", "msisdn:+62811")
+    stored = np.frombuffer(redis.hget(SKETCH_KEY.format(tracking_id="10000011"), "sketch"), dtype=np.uint32)
+    public = MinHash(num_perm=NUM_PERM, seed=1).permutations
+
+    def unkeyed(shingle: bytes) -> np.ndarray:
+        minhash = MinHash(num_perm=NUM_PERM, permutations=public, scheme="affine32")
+        minhash.update(shingle)
+        return minhash.hashvalues.astype(np.uint32)
+
+    assert {s for s in shingles(text) if np.any(unkeyed(s) == stored)} == set()
+    plain = hashlib.sha256(" ".join(words(text)).encode()).hexdigest()[:32]
+    assert not [key for key in redis.scan_iter("lapor:triage:*") if plain.encode() in key]
+    resent = index.check_and_add("10000029", text.upper(), "email", "email:warga@example.org")
+    assert [m.tracking_id for m in resent.matches] == ["10000011"] and resent.campaign_count == 2
 
 
 def test_a_text_that_keeps_coming_keeps_each_band_bounded_and_finds_its_newest_copies(

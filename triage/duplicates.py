@@ -11,7 +11,11 @@ seed set, a resent report with two typos, other case and an added phrase keeps a
 Campaigns: the distinct senders of the same text (same words, whatever the case and punctuation) over the window,
 counted exactly in a Redis sorted set by when each sent it, or of nearly the same text among the compared
 candidates, whichever is larger.
-Senders are kept as keyed digests (HMAC with the reply-handle secret), never as numbers or addresses.
+Senders are kept as keyed digests (HMAC with the reply-handle secret), never as numbers or addresses; so are the
+texts: each shingle is hashed with a key derived from that secret before the permutations (with datasketch's public
+hash and the fixed permutations, each of a stored sketch's 128 values named the 4-gram that gave it: a short report
+came back from Redis nearly word for word, and for the whole window), and a campaign is keyed by the text's HMAC (a
+plain hash of a short text is undone by trying texts).
 """
 
 from __future__ import annotations
@@ -45,11 +49,12 @@ MAX_CANDIDATES = 16
 # or a common short message, grew for as long as it came, and a random sample of it was mostly reports expired
 # long ago.) "lsh2": the sets of the earlier layout are left to expire.
 BAND_MEMBERS = 32
-BAND_KEY = "lapor:triage:lsh2:{band}:{bucket}"
+# "lsh3", "campaign3": the keyed layout (the unkeyed one's keys are left to expire, never compared with it).
+BAND_KEY = "lapor:triage:lsh3:{band}:{bucket}"
 SKETCH_KEY = "lapor:triage:sketch:{tracking_id}"
 # The senders of one exact text, by when each last sent it: counted over the window only (a set whose TTL every
 # sender renewed counted every sender since the text first came, for as long as it kept coming).
-CAMPAIGN_KEY = "lapor:triage:campaign2:{digest}"
+CAMPAIGN_KEY = "lapor:triage:campaign3:{digest}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +73,24 @@ def shingles(text: str) -> set[bytes]:
 
 
 class Sketcher:
-    """MinHash sketches with one fixed set of permutations (drawing them per report would cost more than hashing)."""
+    """MinHash sketches with one fixed set of permutations (drawing them per report would cost more than hashing),
+    over shingles hashed with a secret key: without it a sketch cannot be turned back into the 4-grams of its text."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: bytes) -> None:
         from datasketch import MinHash  # here: datasketch loads scipy whole, 1.2 s of CPU for any importer
 
         self._minhash = MinHash
         self._permutations = MinHash(num_perm=NUM_PERM, seed=1).permutations
+        shingle_key = hashlib.sha256(b"lapor-triage-shingle:" + key).digest()
+
+        def keyed_hash32(shingle: bytes) -> int:
+            return int.from_bytes(hashlib.blake2b(shingle, digest_size=4, key=shingle_key).digest(), "little")
+
+        self._hash = keyed_hash32
 
     def sketch(self, text: str) -> np.ndarray:
-        minhash = self._minhash(num_perm=NUM_PERM, permutations=self._permutations, scheme="affine32")
+        minhash = self._minhash(num_perm=NUM_PERM, permutations=self._permutations, scheme="affine32",
+                                hashfunc=self._hash)
         minhash.update_batch(list(shingles(text)))
         return minhash.hashvalues.astype(np.uint32)
 
@@ -98,13 +111,18 @@ class DuplicateIndex:
         self.redis = redis
         self.policy = policy
         self.sender_key = sender_key.encode() or b"lapor-triage"
-        self.sketcher = sketcher or Sketcher()
+        self.sketcher = sketcher or Sketcher(self.sender_key)
         self.clock: Callable[[], float] = time.time
         self._read_bands = redis.register_script(_READ_BANDS)
         self._write_bands = redis.register_script(_WRITE_BANDS)
 
     def sender_digest(self, sender: str) -> str:
         return hmac.new(self.sender_key, sender.encode(), hashlib.sha256).hexdigest()[:16]
+
+    def text_digest(self, text: str) -> str:
+        """The same words, whatever the case and punctuation, keyed: a campaign's key names no text."""
+        normal = " ".join(words(text))
+        return hmac.new(self.sender_key, b"campaign-text:" + normal.encode(), hashlib.sha256).hexdigest()[:32]
 
     def check_and_add(self, tracking_id: str, text: str, channel: str | None, sender: str,
                       anonymous: bool = False) -> DuplicateSuggestion:
@@ -168,7 +186,7 @@ class DuplicateIndex:
         """Record the report; return how many distinct senders sent exactly this text within the window."""
         ttl = self.policy.window_seconds
         pipe = self.redis.pipeline(transaction=False)
-        campaign_key = CAMPAIGN_KEY.format(digest=hashlib.sha256(" ".join(words(text)).encode()).hexdigest()[:32])
+        campaign_key = CAMPAIGN_KEY.format(digest=self.text_digest(text))
         pipe.zadd(campaign_key, {sender: now})
         pipe.zremrangebyscore(campaign_key, "-inf", f"({now - ttl}")
         pipe.expire(campaign_key, ttl)

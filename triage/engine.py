@@ -23,7 +23,7 @@ from normalizer.envelope import (
     TopicSuggestion,
     Triage,
 )
-from triage.duplicates import DuplicateIndex, DuplicatePolicy, Sketcher
+from triage.duplicates import DuplicateIndex, DuplicatePolicy
 from triage.language import LANGUAGES_PATH, LanguageDetector
 from triage.model import CATEGORIES_PATH, SEED_PATH, Categories, Example, TextModel, load_categories, read_examples
 from triage.region import REGIONS_PATH, Gazetteer, RegionMatcher, load_region_config
@@ -85,7 +85,7 @@ class TriageEngine:
         language, spam = LanguageDetector.load(), SpamFilter.load()
         index = None
         if redis is not None:
-            index = DuplicateIndex(redis, duplicate_policy(settings), settings.privacy.reply_handle_secret, Sketcher())
+            index = DuplicateIndex(redis, duplicate_policy(settings), settings.privacy.reply_handle_secret)
         model = TextModel.train(examples + categories.keyword_examples())
         return cls(version=version, categories=categories, model=model, regions=regions, language=language,
                    spam=spam, duplicates=index)

@@ -27,7 +27,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 
 from gateway.settings import Settings
-from triage.duplicates import DuplicateIndex, Sketcher
+from triage.duplicates import DuplicateIndex
 from triage.engine import TriageEngine, duplicate_policy
 from triage.model import SEED_PATH, Example, TextModel, load_categories, read_examples
 
@@ -164,7 +164,7 @@ def perturb(text: str, rng: random.Random) -> str:
 
 def _duplicates(result: Evaluation, settings: Settings, redis: Redis, examples: list[Example],
                 test: list[Example]) -> None:
-    index = DuplicateIndex(redis, duplicate_policy(settings), "evaluation", Sketcher())
+    index = DuplicateIndex(redis, duplicate_policy(settings), "evaluation")
     ids = {e.text: str(100_000_000 + i) for i, e in enumerate(examples)}
     for i, example in enumerate(examples):
         index.check_and_add(ids[example.text], example.text, "sms", f"sender-{i}")
