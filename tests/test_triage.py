@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -573,6 +574,25 @@ def test_a_triage_failure_forwards_the_report_without_it(
     wait_until(lambda: worker.output().count("triage.failed") >= 2, timeout=10)
     assert "TrainingDataError" in worker.output()
     assert "Jalan rusak" not in worker.output()  # the report's text never reaches the log
+
+
+def test_the_jobs_time_limit_reached_during_triage_ends_the_job() -> None:
+    """RQ raises its job timeout once, from an alarm, wherever the job is: caught as a failed suggestion, the forward
+    job went on past its limit with none left, logging `triage.failed` with error JobTimeoutException."""
+    from rq.timeouts import JobTimeoutException, UnixSignalDeathPenalty
+
+    from workers.forward import with_triage
+
+    class Slow:
+        def triage(self, envelope: dict[str, Any]) -> Triage:
+            time.sleep(5)
+            raise AssertionError("the alarm did not come")
+
+    report = envelope("Jalan rusak di Kab. Bandung")
+    started = time.monotonic()
+    with pytest.raises(JobTimeoutException), UnixSignalDeathPenalty(1, JobTimeoutException, job_id="10000011"):
+        with_triage(Slow(), report, dict(report))  # type: ignore[arg-type]
+    assert time.monotonic() - started < 4
 
 
 def test_a_configuration_file_triage_cannot_read_fails_its_build_before_the_training(

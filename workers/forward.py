@@ -104,6 +104,10 @@ def with_triage(engine: TriageEngine | Exception | None, envelope: dict[str, Any
         if isinstance(engine, Exception):
             raise engine
         block = engine.triage({**envelope, "text": payload.get("text"), "subject": payload.get("subject")})
+    except JobTimeoutException:
+        # RQ's time limit for the job, raised once by its alarm wherever the job is: taken as a failed suggestion,
+        # the job ran on past its limit with none left (a Redis that hangs during the posts that follow held it).
+        raise
     except Exception as error:  # any failure of a suggestion step must not hold a report back
         metrics.TRIAGE_FAILURES.labels(type(error).__name__).inc()
         # A TrainingDataError (triage.model, loaded with the engine: never imported here, where a broken install
