@@ -395,6 +395,10 @@ def test_cli_train_installs_the_export_and_show_uses_it(tmp_path: Path, monkeypa
     shown = runner.invoke(app, ["triage", "Jalan rusak parah di Kab. Bandung", "--json"])
     assert shown.exit_code == 0, shown.output
     assert '"code": "32.04"' in shown.output and "model_version" in shown.output
+    # `train` names the version the reports will carry: it printed a digest no report ever carried
+    printed = re.search(r"model version (\S+)", result.output)
+    carried = re.search(r'"model_version": "([^"]+)"', shown.output)
+    assert printed and carried and printed.group(1) == carried.group(1), (result.output, shown.output)
 
 
 

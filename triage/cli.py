@@ -126,9 +126,9 @@ def train(
     replace: Annotated[bool, typer.Option(help="Train on the export alone instead of the seed set plus it.")] = False,
 ) -> None:
     """Retrain topic and kind from an operator's export; workers pick it up when they restart."""
-    from triage.engine import OPERATOR_TRAINING_FILE
+    from triage.engine import OPERATOR_TRAINING_FILE, model_version
     from triage.evaluate import split
-    from triage.model import SEED_PATH, TextModel, TrainingDataError, data_digest, load_categories, read_examples
+    from triage.model import SEED_PATH, TextModel, TrainingDataError, load_categories, read_examples
 
     settings = _settings()
     categories = load_categories()
@@ -157,7 +157,9 @@ def train(
     writer.writerows([e.text, e.category, e.kind.value if e.kind else "", e.language or ""] for e in examples)
     write_atomically(target, text.getvalue().encode("utf-8"), what="training_data")
     console.print(f"{len(examples)} examples in {len({e.category for e in examples})} categories -> {target}")
-    console.print(f"{measured}; data version {data_digest([target])}")
+    # The version the workers' reports will carry (`triage.model_version`) once they train on it: a digest of this
+    # file alone, under another formula, matched no report's, so nobody could tell which workers had picked it up.
+    console.print(f"{measured}; model version {model_version(target)}")
     console.print("restart the workers (or set triage.training_data) for the forward worker to use it")
 
 

@@ -15,7 +15,6 @@ start-up stays cheap.
 from __future__ import annotations
 
 import csv
-import hashlib
 import itertools
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
@@ -37,7 +36,6 @@ from triage.text import fold, indonesian_stop_words, make_stemmer, words
 
 SEED_PATH = Path(__file__).resolve().parent / "data" / "seed_reports.csv"
 CATEGORIES_PATH = CONFIG_DIR / "triage" / "categories.toml"
-MODEL_CODE_VERSION = "1"
 
 # Column names accepted in an operator's export (first match wins).
 TEXT_COLUMNS = ("text", "isi", "isi_laporan", "laporan", "uraian")
@@ -144,13 +142,6 @@ def _read_examples(path: Path, categories: Categories) -> list[Example]:
     if len({e.category for e in examples}) < 2:
         raise TrainingDataError(f"{path}: needs examples of at least two categories")
     return examples
-
-
-def data_digest(paths: Iterable[Path]) -> str:
-    digest = hashlib.sha256(MODEL_CODE_VERSION.encode())
-    for path in paths:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 @dataclass(frozen=True, slots=True)
