@@ -196,6 +196,15 @@ def test_topic_falls_back_when_unsure(engine: TriageEngine, text: str) -> None:
     assert topic.top[0].probability < load_categories().min_probability
 
 
+@pytest.mark.parametrize("text", ["", "😡😡😡🙏", "!!! ... ???", "    "],
+                         ids=["empty", "emoji", "punctuation", "blank"])
+def test_a_text_without_a_word_the_model_knows_gets_no_suggested_topic_or_kind(engine: TriageEngine, text: str) -> None:
+    """The model's priors are no suggestion: an emoji-only caption came back as a complaint, "model", 0.61."""
+    block = engine.triage(envelope(text, kind="aspiration"))
+    assert block.topic.category == "TOPIK LAINNYA"
+    assert (block.kind.kind, block.kind.confidence, block.kind.source) == (ReportKind.ASPIRATION, 0.0, "model")
+
+
 @pytest.mark.parametrize(
     ("text", "kind"),
     [

@@ -109,10 +109,12 @@ class TriageEngine:
         top = [TopicScore(category=c, probability=round(p, 4))
                for c, p in zip(topic_prediction.labels[:3], topic_prediction.probabilities[:3], strict=True)]
         best = top[0]
-        unsure = best.probability < self.categories.min_probability
+        # A text without a word the model knows (only emoji, a photo's empty caption) gets its priors: the kind most
+        # common in the training data came back as the model's suggestion at 0.61, for nothing read.
+        unsure = best.probability < self.categories.min_probability or not topic_prediction.evidence
         topic = TopicSuggestion(category=self.categories.fallback if unsure else best.category,
                                 confidence=best.probability, top=top)
-        if envelope.get("explicit_kind") or kind_prediction is None:
+        if envelope.get("explicit_kind") or kind_prediction is None or not kind_prediction.evidence:
             kind = KindSuggestion(kind=ReportKind(envelope.get("kind", ReportKind.COMPLAINT)),
                                   confidence=1.0 if envelope.get("explicit_kind") else 0.0,
                                   source="keyword" if envelope.get("explicit_kind") else "model")

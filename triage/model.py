@@ -18,7 +18,7 @@ import csv
 import itertools
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -148,6 +148,7 @@ def _read_examples(path: Path, categories: Categories) -> list[Example]:
 class Prediction:
     labels: tuple[str, ...]
     probabilities: tuple[float, ...]  # same order as labels, most probable first
+    evidence: bool = True  # False: no word of the text is known to the model, the probabilities are its priors
 
 
 class TextModel:
@@ -209,7 +210,10 @@ class TextModel:
         """(topic, kind) predictions for one text, labels ordered by probability."""
         columns, values = self.fast_features(text)
         topic = _ranked(self.topic, columns, values)
-        return topic, (_ranked(self.kind, columns, values) if self.kind is not None else None)
+        kind = _ranked(self.kind, columns, values) if self.kind is not None else None
+        if not len(columns):
+            topic, kind = replace(topic, evidence=False), (replace(kind, evidence=False) if kind else None)
+        return topic, kind
 
 
 def _classifier(balanced: bool = False) -> SGDClassifier:
