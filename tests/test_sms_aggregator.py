@@ -1379,6 +1379,40 @@ def test_a_reply_interrupted_after_a_part_was_accepted_sends_each_part_once(
     assert DeadLetters(redis).count() == 0
 
 
+def record_of_part_two_fails(times: int) -> Callable[..., Any]:
+    """`Pipeline.execute` with Redis failing (a restart, a failover) on the first `times` writes of part 2's answer
+    onto the reply's record, right after the aggregator accepted it: redis-py's own one retry spent already."""
+    execute, left = Pipeline.execute, [times]
+
+    def failing(pipe: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        if left[0] and any(command[0] == "HSET" and "part.2.answer" in command for command, _ in pipe.command_stack):
+            left[0] -= 1
+            pipe.reset()
+            raise RedisConnectionError("Connection refused")
+        return execute(pipe, *args, **kwargs)
+
+    return failing
+
+
+@pytest.mark.parametrize("failures", [1, 4], ids=["a-blip", "a-restart-of-seconds"])
+def test_a_part_accepted_while_redis_fails_to_record_it_is_not_sent_again(
+    test_env: Environment, redis: Redis, api: AggregatorApi, monkeypatch: pytest.MonkeyPatch,
+    log_stream: io.StringIO, failures: int
+) -> None:
+    """The aggregator accepted part 2, then Redis failed the write of its answer: the record missed it, RQ retried
+    the attempt, and the retry sent part 2 again (a citizen got the Tracking ID twice after a Redis restart that met a
+    send). The write is tried again while Redis comes back, and each part goes out once."""
+    settings = aggregator_settings(test_env, LAPOR_QUEUES_RETRY_INTERVALS="0")
+    reply_id, _ = queue_long_reply(redis, settings)
+    monkeypatch.setattr(Pipeline, "execute", record_of_part_two_fails(failures))
+    drain(settings, (REPLY_QUEUE,))
+    assert [part.part for part in api.parts()] == [1, 2, 3]
+    record = redis.hgetall(reply_key(reply_id))
+    assert record[b"state"] == b"sent" and record[b"attempts"] == b"1"
+    events = [event["event"] for event in log_events(log_stream)]
+    assert events.count("reply.record_retry") == failures
+
+
 def test_a_second_job_for_a_sent_reply_sends_nothing(
     test_env: Environment, redis: Redis, api: AggregatorApi, log_stream: io.StringIO
 ) -> None:
