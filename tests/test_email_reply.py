@@ -20,6 +20,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from prometheus_client import REGISTRY
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq.timeouts import JobTimeoutException
 
 from channels.email.reply import build_reply, outbox_dir
@@ -251,6 +252,35 @@ def test_a_reply_the_relay_accepted_is_not_sent_again_for_its_answer_to_quit(
     run_replies(relay_server.settings, redis)
     assert [rcpts for _, rcpts, _ in handler.received] == [["budi.santoso1987@gmail.com"]]
     assert DeadLetters(redis).count() == 0 and replies.count == 0
+
+
+@pytest.mark.parametrize("failures", [1, 4], ids=["a-blip", "a-restart-of-seconds"])
+def test_a_reply_the_relay_accepted_while_redis_fails_to_record_it_is_not_mailed_again(
+    relay_server: SmtpServerThread, relay: tuple[RelayHandler, int], redis: Redis, monkeypatch: pytest.MonkeyPatch,
+    failures: int
+) -> None:
+    """The relay said 250, then Redis failed the write that marks the mail answered (a restart, a failover: redis-py's
+    own one retry spent): RQ retried the job, and the retry mailed the reply again. The mark is tried again while
+    Redis comes back, and the citizen gets one reply."""
+    handler, _ = relay
+    relay_server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    left, set_key = [failures], Redis.set
+
+    def failing_set(client: Redis, name: Any, *args: Any, **kwargs: Any) -> Any:
+        if left[0] and str(name).startswith("lapor:email:replied:"):
+            left[0] -= 1
+            raise RedisConnectionError("Connection refused")
+        return set_key(client, name, *args, **kwargs)
+
+    monkeypatch.setattr(Redis, "set", failing_set)
+    replies = queue(REPLY_QUEUE, redis)
+    run_replies(relay_server.settings, redis)
+    for job_id in replies.scheduled_job_registry.get_job_ids():  # a retry, run as the scheduler would
+        replies.scheduled_job_registry.remove(job_id)
+        replies.enqueue_job(replies.fetch_job(job_id))
+    run_replies(relay_server.settings, redis)
+    assert [rcpts for _, rcpts, _ in handler.received] == [["budi.santoso1987@gmail.com"]]
+    assert DeadLetters(redis).count() == 0 and replies.count == 0 and left == [0]
 
 
 @pytest.mark.parametrize("failure", ["451 4.3.0 Busy", "unreachable"], ids=["relay-busy", "relay-unreachable"])

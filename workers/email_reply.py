@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from functools import partial
 from typing import Any
 
 from rq import get_current_job
@@ -27,7 +28,7 @@ from gateway.queues import REPLY_QUEUE, sender_digest
 from gateway.settings import Settings
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
-from workers.send_lease import SendInProgress, send_lease, wait_for_holder
+from workers.send_lease import SendInProgress, record_sent, send_lease, wait_for_holder
 from workers.status import report_status
 from workers.windows import count_in_window, uncount_in_window
 
@@ -136,7 +137,9 @@ def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
         # counted, the retry past the cap dropped the reply as capped, with no dead letter.
         uncount_in_window(context.redis, cap_key)
         raise
-    context.redis.set(replied_key, payload["tracking_id"], ex=context.settings.intake.dedup_ttl_seconds)
+    # Tried again while Redis fails it (`record_sent`): unrecorded, the next run of the job mailed the reply again.
+    record_sent(partial(context.redis.set, replied_key, payload["tracking_id"],
+                        ex=context.settings.intake.dedup_ttl_seconds), kind=payload["kind"])
     HealthSignals(context.redis).reply_sent(health_channel(CHANNEL))  # counts lapor_replies_total too
     log.info("email.replied", outcome=outcome, kind=payload["kind"])
     return outcome

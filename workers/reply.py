@@ -29,11 +29,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 import orjson
 from redis import Redis
-from redis.exceptions import RedisError
 from rq import get_current_job
 
 from channels.reply_senders import REPLY_SENDERS, ReplyPart, ReplySenderEntry
@@ -46,7 +46,7 @@ from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.reply_order import SUPERSEDED, SUPERSEDED_FIELD, wait_for_earlier
 from workers.report_payload import HANDLE_KEY
-from workers.send_lease import SendInProgress, send_lease, wait_for_holder
+from workers.send_lease import SendInProgress, record_sent, send_lease, wait_for_holder
 from workers.windows import count_in_window
 
 log = get_logger()
@@ -56,9 +56,6 @@ RATE_KEY = "lapor:ratelimit:{name}:{window}"
 
 # How finely a fractional rate of 1 or more is kept: to a millionth of a grant per second.
 RATE_DENOMINATOR_LIMIT = 1_000_000
-# Waits between tries at writing a part the aggregator accepted onto its record while Redis fails (a restart, a
-# failover): some 30 s in all, well within the send lease (a job timeout), so no other job of the reply sends meanwhile.
-ACCEPTED_RECORD_WAITS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0)
 
 
 class RateLimiter:
@@ -130,25 +127,6 @@ def _record(context: WorkerContext, reply_id: str, **fields: Any) -> None:
         pipe.execute()
 
 
-def _record_accepted(context: WorkerContext, reply_id: str, fields: dict[str, Any]) -> None:
-    """Write a part the provider accepted onto the reply's record, tried again while Redis fails.
-
-    The SMS is out: a record that misses it makes the next run of the reply (RQ's retry of the failed attempt, the
-    reaper's requeue once Redis is back) send it again, and the citizen got their Tracking ID twice after every Redis
-    restart that met a send. Given up (the error raised as before) only after `ACCEPTED_RECORD_WAITS`."""
-    for wait in (*ACCEPTED_RECORD_WAITS, None):
-        try:
-            _record(context, reply_id, **fields)
-            return
-        except RedisError as error:
-            if wait is None:
-                log.error("reply.accepted_not_recorded", reply_id=reply_id, reason=type(error).__name__)
-                raise
-            log.warning("reply.record_retry", reply_id=reply_id, reason=type(error).__name__,
-                        retry_in_seconds=wait)
-            time.sleep(wait)
-
-
 def _sent_field(number: int) -> str:
     """The record's field of a part the provider accepted: its answer, written the moment it was accepted."""
     return f"part.{number}.answer"
@@ -213,7 +191,9 @@ def _send_parts(context: WorkerContext, job: Any, reply: dict[str, Any], provide
             answer = sender.send_part(to, part, reply_id)
             # With the part count, so a delivery report of this part knows how many its reply has to deliver
             # (`gateway.outbound.reply_delivery`) before `state` is sent, which its reports may well precede.
-            _record_accepted(context, reply_id, {_sent_field(part.number): answer, "parts": len(parts)})
+            # Tried again while Redis fails it (`record_sent`): a part missing from the record is sent again.
+            record_sent(partial(_record, context, reply_id, **{_sent_field(part.number): answer, "parts": len(parts)}),
+                        reply_id=reply_id, part=part.number)
     except RetryableError as error:
         if job is not None and job.retries_left:
             note_retry(job, attempts, error.reason)

@@ -18,9 +18,12 @@ process no longer runs) is taken over at once (`reply.took_over`), as a poller's
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
+from redis.exceptions import RedisError
 from rq import Queue, get_current_job
 
 from gateway.errors import RetryableError
@@ -33,6 +36,9 @@ log = get_logger()
 
 # Past the lease's end, before a job that waited for it runs again: the scheduler's second, and a clock's step.
 AFTER_LEASE_SECONDS = 2.0
+# Waits between tries at recording a send the provider took while Redis fails it (a restart, a failover): some 30 s
+# in all, well within the send lease (a job timeout), so no other job of the reply sends meanwhile.
+RECORD_SENT_WAITS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0)
 
 
 class SendInProgress(RetryableError):
@@ -103,3 +109,22 @@ def wait_for_holder(context: WorkerContext, error: SendInProgress, func: str, ar
                   timeout=job.timeout if job is not None else None)
     log.info("reply.send_in_progress", reply=error.reply, attempt=attempt, rescheduled_in=round(delay, 1))
     return delay
+
+
+def record_sent(write: Callable[[], Any], *, sleep: Callable[[float], None] = time.sleep, **fields: Any) -> None:
+    """Run `write`, the record of a send the provider took (an SMS part, a mail), tried again while Redis fails it.
+
+    The message is out: a record that misses it makes the next run of the reply (RQ's retry of the failed attempt,
+    the reaper's requeue once Redis is back) send it again, and the citizen got it twice after every Redis restart
+    that met a send. Logged `reply.record_retry` (with `fields`) each time; after `RECORD_SENT_WAITS`,
+    `reply.sent_not_recorded` and the error raised as before."""
+    for wait in (*RECORD_SENT_WAITS, None):
+        try:
+            write()
+            return
+        except RedisError as error:
+            if wait is None:
+                log.error("reply.sent_not_recorded", reason=type(error).__name__, **fields)
+                raise
+            log.warning("reply.record_retry", reason=type(error).__name__, retry_in_seconds=wait, **fields)
+            sleep(wait)
