@@ -329,13 +329,16 @@ class OutboundReplies:
         number = normalize_msisdn(query.message.sender_address, self._settings.sms.default_region)
         message_id = query.message.provider_message_id
         allowed = await durably(self.count_message, source, number, message_id)
-        try:
-            text, later = await asyncio.wait_for(
-                answer_query(query, client, self._redis),
-                reply_limits(self._settings, source).status_inline_timeout_seconds
-            )
-        except TimeoutError:
-            text, later = None, True
+        if query.action is Action.STATUS and query.tracking_id:
+            try:
+                text, later = await asyncio.wait_for(
+                    answer_query(query, client, self._redis),
+                    reply_limits(self._settings, source).status_inline_timeout_seconds
+                )
+            except TimeoutError:
+                text, later = None, True
+        else:  # help, a mistyped ID: asks nothing of the case store, so never late (a timeout of 0 failed every one)
+            text, later = await answer_query(query, client, self._redis)
         if later and query.action is Action.STATUS and query.tracking_id:
             if not allowed:
                 held = partial(self.queue_reply, source=source, kind="status", text="", language=query.language,

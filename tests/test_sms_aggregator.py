@@ -48,6 +48,7 @@ from gateway.queues import (
 from gateway.replies import render, status_name
 from gateway.settings import Settings, SettingsError, load_settings
 from gateway.tracking import format_tracking_id, is_valid_tracking_id
+from gateway.unfiled import UnfiledMessages
 from normalizer.envelope import Channel, SenderKind, utc_now
 from normalizer.pipeline import normalize
 from tests.aggregator_support import (
@@ -673,7 +674,6 @@ async def test_a_message_the_sweep_fails_on_holds_back_no_other_and_its_words_st
     that keeps them out of the log. The failing one was then tried again after every lease, for ever: it is kept
     unfiled now (gateway.unfiled)."""
     import gateway.app as app_module
-    from gateway.unfiled import UnfiledMessages
 
     texts = {"081211110001": "LAPOR kepala dinas meminta setoran bulanan",
              "081211110002": "LAPOR pejabat kecamatan meminta komisi proyek"}
@@ -1035,6 +1035,34 @@ async def test_a_query_answered_at_once_and_delivered_again_is_answered_once(
         render("ack", "id", tracking_id=tracking_id),
         render("status", "id", tracking_id=tracking_id, status=status_name("received", "id")), render("help", "id"),
     ]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param("BANTUAN", lambda _: [render("help", "id")], id="help"),
+    pytest.param("HELP", lambda _: [render("help", "en")], id="help-in-english"),
+    pytest.param("CEK", lambda _: [render("status_help", "id")], id="status-help"),
+    pytest.param("CEK 12", lambda _: [render("bad_tracking_id", "id", tracking_id="12")], id="mistyped-id"),
+    pytest.param("CEK {tracking_id}", lambda tracking_id: [
+        render("status_pending", "id", tracking_id=tracking_id),
+        render("status", "id", tracking_id=tracking_id, status=status_name("received", "id"))], id="status-by-sms"),
+])
+async def test_with_no_inline_status_wait_only_status_queries_go_by_status_job(
+    test_env: Environment, redis: Redis, casestore: CaseStoreServer, api: AggregatorApi, text: str,
+    expected: Callable[[str], list[str]]
+) -> None:
+    """`aggregator.status_inline_timeout_seconds = 0` (every CEK answered by SMS): a help request or a mistyped ID,
+    which asks nothing of the case store, was timed out all the same, failed an assertion, and its citizen was told
+    the message was kept unfiled instead of getting the help text."""
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_STATUS_INLINE_TIMEOUT_SECONDS="0")
+    number = "081298765030"
+    async with running_gateway(settings, redis) as gateway:
+        tracking_id = await _report(gateway, casestore, settings, number, "LAPOR got mampet", "zero-wait-1")
+        response = await post_callback(gateway.client, sms(number, text.format(tracking_id=tracking_id),
+                                                           "zero-wait-2"))
+        assert response.status_code == 200
+        drain(settings)
+    assert UnfiledMessages(redis).list()[0] == []
+    assert api.texts_to("+6281298765030") == [render("ack", "id", tracking_id=tracking_id), *expected(tracking_id)]
 
 
 async def test_a_report_the_aggregator_delivers_again_is_answered_once(
