@@ -1,9 +1,10 @@
-"""The reply and forward prefixes mail clients put before a subject: one list, read three ways.
+"""The reply and forward prefixes mail clients put before a subject: one list, read four ways.
 
 The parse asks whether a mail is a forward (its first prefix is a forward's: a header block in its body then starts the
 forwarded message, the report, and is kept); the reply strips every prefix stacked before our tag; the normalizer reads
-a subject's flags past them ("Fwd: ANONIM ..."). Kept in one place so the three never disagree on what a prefix looks
-like, and in the normalizer, which the e-mail channel imports (never the other way round: data flows one way).
+a subject's flags past them ("Fwd: ANONIM ..."); the e-mail guards ask whether a mail answers another (an
+autoresponder's). Kept in one place so they never disagree on what a prefix looks like, and in the normalizer, which
+the e-mail channel imports (never the other way round: data flows one way).
 """
 
 from __future__ import annotations
@@ -36,5 +37,8 @@ def _one_prefix(words: tuple[str, ...]) -> str:
 
 # A subject that starts with a forward prefix ("Fwd: ...", "FW[2]: ...", "TRS：...").
 FORWARD_SUBJECT = re.compile(rf"^\s*{_one_prefix(FORWARD_WORDS)}", re.IGNORECASE)
+# One that starts with a reply prefix ("Re: ...", "Balas: ..."): the e-mail guards read another system's X-Loop on an
+# answer as its autoresponder's.
+REPLY_SUBJECT = re.compile(rf"^\s*{_one_prefix(REPLY_WORDS)}", re.IGNORECASE)
 # The reply and forward prefixes before a subject, stacked however deep ("RE: AW: Fwd[2]: ...").
 STACKED_PREFIXES = re.compile(rf"^\s*(?:{_one_prefix(REPLY_WORDS + FORWARD_WORDS)})+", re.IGNORECASE)

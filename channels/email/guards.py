@@ -20,6 +20,7 @@ from channels.email.parse import ParsedMail, header_text, message_ids, replied_t
 from channels.email.texts import SUBJECT_TAG
 from gateway.settings import EmailSettings
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id
+from normalizer.prefixes import REPLY_SUBJECT
 
 SUPPRESSED = Counter("lapor_email_suppressed_total", "Mail neither reported nor answered, by loop-guard reason.",
                      ["reason"])
@@ -130,7 +131,7 @@ def loop_reason(mail: ParsedMail, envelope_sender: str | None, settings: EmailSe
         return "autoreply_header"
     if message.get("List-Id") is not None or message.get("List-Unsubscribe") is not None:
         return "mailing_list"
-    if message.get("X-Loop") is not None:
+    if message.get("X-Loop") is not None and (_x_loop_names_us(mail, settings) or _answers_a_mail(mail)):
         return "x_loop"
     if mail.sender_address in _own_addresses(settings):
         return "own_address"
@@ -141,10 +142,30 @@ def loop_reason(mail: ParsedMail, envelope_sender: str | None, settings: EmailSe
     return None
 
 
+def _answers_a_mail(mail: ParsedMail) -> bool:
+    """Whether the mail answers another (an In-Reply-To, or a reply prefix opening its subject: "Re: your mail")."""
+    return bool(mail.in_reply_to) or REPLY_SUBJECT.match(mail.subject or "") is not None
+
+
 def asks_no_auto_reply(mail: ParsedMail) -> bool:
-    """Whether the mail's X-Auto-Response-Suppress asks for no automatic answer: the mail is filed, not answered."""
+    """Whether the mail is filed and not answered: its X-Auto-Response-Suppress asks for no automatic answer, or an
+    X-Loop names another system's loop (`_x_loop_names_us`): a forwarder or an autoresponder, which our answer could
+    set going."""
+    if header_text(mail.message, "X-Loop"):
+        return True
     value = header_text(mail.message, "X-Auto-Response-Suppress")
     return bool({word.strip().lower() for word in value.split(",")} & NO_AUTO_REPLY)
+
+
+def _x_loop_names_us(mail: ParsedMail, settings: EmailSettings) -> bool:
+    """Whether an X-Loop field names one of our own addresses (our replies write `X-Loop: <from address>`): our own
+    mail come back, never reported or answered. Another system's X-Loop on an answer (`_answers_a_mail`) is its
+    autoresponder's, dropped too; on any other mail (a procmail or helpdesk forward of a citizen's complaint, an
+    agency's inbox passing one on) it marks that system's loop, not ours: dropped, such a complaint was answered 250
+    and lost. It is filed, and not answered (`asks_no_auto_reply`)."""
+    own = _own_addresses(settings)
+    return any(address in own for value in mail.message.get_all("X-Loop") or ()
+               for address in re.findall(r"[^\s<>,;\"']+@[^\s<>,;\"']+", str(value).lower()))
 
 
 def answers_our_reply(mail: ParsedMail, settings: EmailSettings) -> bool:
