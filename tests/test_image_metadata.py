@@ -375,6 +375,13 @@ def jpeg_with(segment: bytes) -> bytes:
     return data[:20] + segment + data[20:]
 
 
+def phone_exif() -> bytes:
+    """phone.jpg's Exif APP1 segment, its GPS, owner and serial in it."""
+    data = fixture("phone.jpg")
+    start = data.index(b"\xff\xe1")
+    return data[start:start + 2 + struct.unpack(">H", data[start + 2:start + 4])[0]]
+
+
 PNG = fixture("text.png")
 WEBP = fixture("phone.webp")
 
@@ -398,6 +405,14 @@ WEBP = fixture("phone.webp")
                  id="jpeg without a frame or scan"),
     pytest.param(b"\xff\xd8\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00\x12\x34\xff\xd9", "malformed",
                  id="jpeg scan before any frame"),
+    pytest.param(jpeg_with(b"\xff\xc1" + phone_exif()[2:]), "malformed",
+                 id="jpeg exif under a marker one bit off (APP1 as SOF1): a frame header its fields do not fill"),
+    pytest.param(jpeg_with(b"\xff\xde\x00\x0c" + OWNER_BYTES[:10]), "malformed",
+                 id="jpeg comment under a marker one bit off (COM as DHP)"),
+    pytest.param(jpeg_with(b"\xff\xdb\x00\x4d\x00" + bytes(64) + OWNER_BYTES[:10]), "malformed",
+                 id="jpeg quantization table with more after it"),
+    pytest.param(jpeg_with(b"\xff\xdd\x00\x0e\x00\x10" + OWNER_BYTES[:10]), "malformed",
+                 id="jpeg restart interval with more after it"),
     pytest.param(PNG[:-20], "truncated", id="png cut in its IDAT"),
     pytest.param(PNG[:40], "truncated", id="png cut in its first chunk"),
     pytest.param(PNG[:8], "truncated", id="png signature only"),
@@ -452,6 +467,24 @@ def test_a_damaged_image_is_cleaned_or_refused_never_an_error(name: str, edits: 
     # The same kind of file, never another one (its first segment may differ: an APP0 that is no JFIF goes, and an
     # Exif segment with the orientation alone may come first).
     assert image_format(cleaned[:HEAD_BYTES]) == image_format(bytes(data[:HEAD_BYTES])) is not None
+
+
+IDENTIFYING = (OWNER_BYTES, SERIAL.encode(), b"SM-A546E")
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_no_single_bit_flip_lets_the_metadata_through(name: str) -> None:
+    """A bit off in a marker (APP1 0xE1 is SOF1 0xC1, COM 0xFE is DHP 0xDE) or in a scan header's length (it then
+    takes in a motion photo's second image) once gave a copy with the whole Exif in it, flagged metadata_removed."""
+    data = fixture(name)
+    leaked = []
+    for at in range(len(data)):
+        for bit in range(8):
+            flipped = data[:at] + bytes((data[at] ^ 1 << bit,)) + data[at + 1:]
+            with contextlib.suppress(MetadataNotRemoved):
+                if any(carried in strip_metadata(flipped) for carried in IDENTIFYING):
+                    leaked.append((at, bit))
+    assert leaked == []
 
 
 # -- the forward worker's step ----------------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ A colour profile (JPEG's APP2 ICC, PNG's iCCP, WebP's ICCP) is never the sender'
 Display P3 or Adobe RGB profile when the photo's is one of these, none otherwise, and a PNG's cHRM only when it is a
 standard space's (workers/colour_profiles.py says why).
 Anything else an image may be (HEIC/HEIF, AVIF, TIFF and camera raw, GIF, SVG...), and a file whose framing does not
-add up (truncated, a length past the end, a bad CRC, an unknown critical part), is not given to the case store at
+add up (truncated, a length past the end, a bad CRC, an unknown critical part, a JPEG frame, scan or table segment
+its own fields do not fill), is not given to the case store at
 all: its attachment goes with the flag `metadata_not_removed` and no location, sha256 or size (they would tell a copy
 of the photo found on the reporter's phone); the gateway keeps the file.
 
@@ -128,6 +129,7 @@ def strip_metadata(data: bytes) -> bytes:
 
 # -- JPEG --------------------------------------------------------------------------------------------------------------
 SOI, EOI, SOS, APP0, APP1, APP2, APP14, COM = 0xD8, 0xD9, 0xDA, 0xE0, 0xE1, 0xE2, 0xEE, 0xFE
+DHT, DAC, DQT, DNL, DRI, DHP, EXP = 0xC4, 0xCC, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF
 # Segments decoding needs: SOF0-15 but for JPG (C8) and DHT/DAC among them, DQT, DNL, DRI, DHP, EXP.
 DECODING_MARKERS = frozenset({*range(0xC0, 0xD0), 0xDB, 0xDC, 0xDD, 0xDE, 0xDF}) - {0xC8}
 FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
@@ -165,6 +167,11 @@ def _strip_jpeg(data: bytes) -> bytes:
         payload = data[pos + 2:pos + length]
         segment = data[pos - 2:pos + length]
         pos += length
+        if (marker == SOS or marker in DECODING_MARKERS) and not _fills_its_segment(marker, payload):
+            # An APPn or COM marker one bit off is a frame, a table or DHP (0xE1 is 0xC1, 0xFE 0xDE), a scan header's
+            # length one bit off takes in what follows (a motion photo's second image past EOI): kept as they were,
+            # their Exif went along. libjpeg refuses a segment its fields do not fill; so does this filter.
+            raise MetadataNotRemoved("malformed")
         if marker == SOS:
             if not framed:
                 raise MetadataNotRemoved("malformed")
@@ -195,6 +202,36 @@ def _strip_jpeg(data: bytes) -> bytes:
     if orientation is not None and orientation != 1:
         kept.insert(2 if kept[1].startswith(b"\xff\xe0") else 1, _orientation_segment(orientation))
     return b"".join(kept) + b"\xff\xd9"
+
+
+def _fills_its_segment(marker: int, payload: bytes) -> bool:
+    """Whether a segment decoding needs is exactly its fields, as libjpeg checks them (JERR_BAD_LENGTH): its length
+    counts nothing else. A frame header (SOFn, DHP) is 6 bytes and 3 per component, a scan header 4 and 2 per
+    component, DRI and DNL 2 bytes, EXP 1, DAC pairs; DQT and DHT are tables, each as long as its own fields say."""
+    size = len(payload)
+    if marker in FRAME_MARKERS or marker == DHP:
+        return size >= 9 and size == 6 + 3 * payload[5]
+    if marker == SOS:
+        return size >= 6 and 1 <= payload[0] <= 4 and size == 4 + 2 * payload[0]
+    if marker in (DRI, DNL):
+        return size == 2
+    if marker == EXP:
+        return size == 1
+    if marker == DAC:
+        return size > 0 and size % 2 == 0
+    pos = 0
+    while pos < size:
+        if marker == DQT:
+            precision = payload[pos] >> 4
+            if precision > 1:
+                return False
+            pos += 1 + 64 * (precision + 1)
+        else:  # DHT: its class and id, 16 counts of codes by length, then the codes' symbols
+            counts = payload[pos + 1:pos + 17]
+            if len(counts) < 16:
+                return False
+            pos += 17 + sum(counts)
+    return size > 0 and pos == size
 
 
 def _jpeg_icc_profile(parts: list[bytes]) -> bytes | None:
