@@ -105,6 +105,7 @@ ROWS = [
     Row("old, its report dead-lettered (an operator may requeue it)", 90, "dead letter", kept=True),
     Row("old, fetched from the provider URL its envelope names", 45, "fetched", kept=True),
     Row("old, its envelope damaged but holding its sha256", 45, "damaged envelope", kept=True),
+    Row("old, fetched from the provider URL its damaged envelope names", 45, "fetched, damaged envelope", kept=True),
     Row("old, its report waits in the spool (answered while Redis was down)", 45, "spool", kept=True),
     Row("old, its report waits in a spool file claimed for replay", 45, "claimed spool", kept=True),
     Row("old, its spooled record damaged but holding its sha256", 45, "damaged spool", kept=True),
@@ -138,6 +139,11 @@ def name_it(settings: Settings, redis: Redis, path: Path, named_by: str) -> None
             pending.rename(pending.with_suffix(".replaying"))
         if named_by == "damaged spool":
             pending.write_bytes(pending.read_bytes().replace(b"bukti.pdf", b"bukti.pdX"))
+    if named_by == "fetched, damaged envelope":  # cut short, as a damaged envelope is: its URL whole
+        stored_envelope(redis, tid, [], raw=b'{"tracking_id": "' + tid.encode() + b'", "attachments": [{"location": "'
+                        + URL.encode() + b'", "content_type": "image/jp')
+        redis.set(fetched_key(URL), orjson.dumps({"sha256": path.name, "size": path.stat().st_size,
+                                                   "content_type": "image/jpeg"}))
     if named_by == "damaged envelope":
         stored_envelope(redis, tid, [], raw=b'{"tracking_id": "' + tid.encode() + b'", "attachments": [{"sha256": "'
                         + path.name.encode() + b'", "location": "attachments/')

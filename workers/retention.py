@@ -7,7 +7,8 @@ originals (a photo's GPS, a document's author) stay there for an operator to han
 the report's envelope is in Redis to tell which report they belong to. Once it expired nobody can, and the file only
 waits to name its sender to whoever reads the disk. So the purge deletes a file when
 - no envelope in Redis names it: not by a sha256 written anywhere in it (whatever its shape: a damaged envelope keeps
-  its files too), nor by a provider URL the forward worker fetched it from (its record, workers/media.py). An
+  its files too), nor by a provider URL the forward worker fetched it from (its record, workers/media.py; a damaged
+  envelope's too, each URL written whole in it). An
   envelope stays in Redis until `intake.envelope_ttl_seconds` after its report is forwarded: a report still waiting
   (a forward job retrying through a long case-store outage, a dead letter an operator may requeue) keeps its files;
   nor by a record waiting in this data dir's spool (a report answered while Redis was down, not yet replayed into
@@ -83,6 +84,8 @@ SCAN_COUNT = 1000
 _ENVELOPE_PATTERN = ENVELOPE_KEY.format(tracking_id="*")
 _ENVELOPE_PREFIX = ENVELOPE_KEY.format(tracking_id="")
 SHA256 = re.compile(rb"[0-9a-f]{64}")
+# A provider URL as a JSON string holds it (orjson escapes no slash): what a damaged envelope is read for.
+JSON_URL = re.compile(rb'"([a-z][a-z0-9+.-]*://[^"\\]+)"')
 _SHA256_NAME = re.compile(r"[0-9a-f]{64}")
 
 
@@ -308,7 +311,9 @@ def referenced_files(redis: Redis) -> References:
                 names.update(SHA256.findall(raw))
                 envelope = readable_envelope(key.decode(errors="replace").removeprefix(_ENVELOPE_PREFIX), raw)
                 if envelope is None:
+                    # Its provider's files too: the URLs written in it, as far as it goes, lead to their records.
                     unreadable += 1
+                    urls.extend(url.decode(errors="replace") for url in JSON_URL.findall(raw))
                     continue
                 urls.extend(_provider_urls(envelope))
             names.update(_fetched_names(redis, urls))
