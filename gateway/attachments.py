@@ -42,15 +42,18 @@ def kept_by_gateway(attachment: Mapping[str, Any]) -> bool:
 
 
 def stored_path(data_dir: Path, location: str) -> Path:
-    """The file at an attachment's `location`; OSError for one that leads out of the data dir (an envelope in Redis is
-    not trusted to name only the gateway's files)."""
-    root = data_dir.resolve()
+    """The file at an attachment's `location`; OSError for one that leads out of the data dir's attachments (an
+    envelope in Redis is not trusted to name only the gateway's files). The data dir holds more than the files of
+    reports: the spool and quarantined mail (other citizens' numbers and words), the reference case store's database;
+    a location naming one was uploaded to the case store as the report's file, or sent as an anonymous report's
+    plain text."""
+    root = (data_dir / ATTACHMENTS_DIR).resolve()
     try:
-        path = (root / location).resolve()
+        path = (data_dir.resolve() / location).resolve()
     except ValueError as error:  # a NUL in it: no file's name
         raise OSError("attachment location is no path") from error
     if not path.is_relative_to(root):
-        raise OSError("attachment location outside the data dir")
+        raise OSError("attachment location outside the data dir's attachments")
     return path
 
 

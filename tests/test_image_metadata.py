@@ -546,9 +546,16 @@ def test_an_anonymous_reports_image_goes_as_its_copy_without_metadata_or_not_at_
 @pytest.mark.parametrize(("attachment", "reason"), [
     pytest.param({"location": "attachments/ab/" + "ab" * 32}, "unreadable", id="the file is gone"),
     pytest.param({"location": "../../etc/passwd"}, "unreadable", id="a location out of the data dir"),
+    pytest.param({"location": "spool/gateway-1.spool", "content_type": "text/plain"}, "unreadable",
+                 id="a location in the data dir but not among its attachments: another citizen's spooled report"),
+    pytest.param({"location": "attachments/../spool/gateway-1.spool", "content_type": "text/plain"}, "unreadable",
+                 id="a location that leaves the attachments by its dot segments"),
 ])
 def test_a_file_that_cannot_be_read_is_withheld(attachment: dict[str, Any], reason: str, tmp_path: Path,
                                                 log_stream: io.StringIO) -> None:
+    # The data dir holds more than attachments: a spooled report (plain text to the filter), quarantined mail...
+    (tmp_path / "spool").mkdir()
+    (tmp_path / "spool" / "gateway-1.spool").write_text('{"sender": "+6281234567890", "text": "laporan"}\n')
     listed = {"content_type": "image/jpeg", "size": 10, "sha256": "ab" * 32, "name": None, "flags": [], **attachment}
     envelopes = {"10000004": {"tracking_id": "10000004", "anonymous": True, "attachments": [listed]}}
     [outgoing] = without_identifying_metadata(tmp_path, envelopes)["10000004"]["attachments"]
