@@ -413,6 +413,8 @@ WEBP = fixture("phone.webp")
                  id="jpeg quantization table with more after it"),
     pytest.param(jpeg_with(b"\xff\xdd\x00\x0e\x00\x10" + OWNER_BYTES[:10]), "malformed",
                  id="jpeg restart interval with more after it"),
+    pytest.param(jpeg_with(b"\xff\xcc" + phone_exif()[2:]), "malformed",
+                 id="jpeg exif under the arithmetic conditioning marker (APP1 as DAC): no table or value of one"),
     pytest.param(PNG[:-20], "truncated", id="png cut in its IDAT"),
     pytest.param(PNG[:40], "truncated", id="png cut in its first chunk"),
     pytest.param(PNG[:8], "truncated", id="png signature only"),

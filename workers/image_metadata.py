@@ -207,7 +207,8 @@ def _strip_jpeg(data: bytes) -> bytes:
 def _fills_its_segment(marker: int, payload: bytes) -> bool:
     """Whether a segment decoding needs is exactly its fields, as libjpeg checks them (JERR_BAD_LENGTH): its length
     counts nothing else. A frame header (SOFn, DHP) is 6 bytes and 3 per component, a scan header 4 and 2 per
-    component, DRI and DNL 2 bytes, EXP 1, DAC pairs; DQT and DHT are tables, each as long as its own fields say."""
+    component, DRI and DNL 2 bytes, EXP 1, DAC pairs of a table and its values (JERR_DAC_INDEX, JERR_DAC_VALUE); DQT
+    and DHT are tables, each as long as its own fields say."""
     size = len(payload)
     if marker in FRAME_MARKERS or marker == DHP:
         return size >= 9 and size == 6 + 3 * payload[5]
@@ -217,8 +218,11 @@ def _fills_its_segment(marker: int, payload: bytes) -> bool:
         return size == 2
     if marker == EXP:
         return size == 1
-    if marker == DAC:
-        return size > 0 and size % 2 == 0
+    if marker == DAC:  # pairs: its class and table (0 or 1, 0 to 3), then its conditioning: DC's L <= U, AC's 1..63
+        pairs = [(payload[at], payload[at + 1]) for at in range(0, size - 1, 2)]
+        return size > 0 and size % 2 == 0 and all(
+            table >> 4 <= 1 and table & 0x0F <= 3
+            and (value & 0x0F <= value >> 4 if table >> 4 == 0 else 1 <= value <= 63) for table, value in pairs)
     pos = 0
     while pos < size:
         if marker == DQT:
