@@ -192,7 +192,11 @@ async def get_attachment(request: web.Request) -> web.Response:
     found = await asyncio.to_thread(request.app[STORE_KEY].get_attachment, sha256)
     if found is None:
         return _problem(404, "not_found", "no attachment with this sha256")
-    return web.Response(body=found[1], headers={"Content-Type": found[0]})
+    # A citizen's file as sent, whatever type it declares: to be saved, never rendered on the store's own origin (a
+    # mailed text/html would have run as a page of the case store's site).
+    return web.Response(body=found[1], headers={"Content-Type": found[0], "X-Content-Type-Options": "nosniff",
+                                                "Content-Disposition": f'attachment; filename="{sha256}"',
+                                                "Content-Security-Policy": "sandbox"})
 
 
 async def healthz(_: web.Request) -> web.Response:

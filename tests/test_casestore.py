@@ -244,6 +244,18 @@ def test_an_attachment_answer_is_the_contracts(client: httpx.Client) -> None:
     assert (fetched.status_code, fetched.content, fetched.headers["Content-Type"]) == (200, content, "image/jpeg")
 
 
+def test_an_attachment_is_served_to_be_saved_never_rendered(client: httpx.Client) -> None:
+    """A named report's mailed text/html, served with its type alone, opened as a page of the case store's site."""
+    content = b"<html><script>alert(document.domain)</script></html>"
+    sha256 = hashlib.sha256(content).hexdigest()
+    client.put(f"/v1/attachments/{sha256}", content=content, headers={"Content-Type": "text/html"})
+    fetched = client.get(f"/v1/attachments/{sha256}")
+    assert fetched.content == content
+    assert fetched.headers["X-Content-Type-Options"] == "nosniff"
+    assert fetched.headers["Content-Disposition"].startswith("attachment")
+    assert fetched.headers["Content-Security-Policy"] == "sandbox"
+
+
 def test_follow_ups_come_back_with_whether_their_reports_sender_sent_them_as_the_contract_says(
     client: httpx.Client,
 ) -> None:
