@@ -18,6 +18,7 @@ import errno
 import os
 import re
 import secrets
+import stat
 import time
 from pathlib import Path
 from typing import BinaryIO
@@ -53,7 +54,7 @@ def open_private(path: Path, *, append: bool = False, buffered: bool = True) -> 
     Unbuffered, each `write` is one system call and may write less than it was given (a full disk)."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
     descriptor = os.open(path, flags, FILE_MODE)
-    if os.fstat(descriptor).st_mode & 0o077:
+    if _loose_file(os.fstat(descriptor)):
         with contextlib.suppress(PermissionError):  # not ours to change (another owner): left as it is
             os.fchmod(descriptor, FILE_MODE)
     return os.fdopen(descriptor, "ab" if append else "wb", buffering=-1 if buffered else 0)
@@ -63,9 +64,16 @@ def private_file(path: Path) -> Path:
     """Make `path`, if it is there, the gateway user's only: for a file another program creates and opens (SQLite's
     write-ahead log), which an older version may have left readable by every account."""
     with contextlib.suppress(FileNotFoundError, PermissionError):
-        if path.stat().st_mode & 0o077:
+        if _loose_file(path.stat()):
             path.chmod(FILE_MODE)
     return path
+
+
+def _loose_file(status: os.stat_result) -> bool:
+    """Whether a regular file is readable or writable by others than its owner. Only a regular file is tightened: one
+    of these names made a link to a device (`redis.stderr` -> /dev/null, to keep a disk free of it), and a gateway run
+    as root made /dev/null its own (0600), every other account's program failing to open it from then on."""
+    return stat.S_ISREG(status.st_mode) and bool(status.st_mode & 0o077)
 
 
 def write_private(path: Path, data: bytes) -> None:

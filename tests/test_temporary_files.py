@@ -333,3 +333,38 @@ def test_a_worker_started_by_hand_still_counts_into_the_shared_metrics_after_its
 
     assert started.returncode == 0, started.stdout + started.stderr
     assert list(shared.iterdir()), "the worker counted into no file of the shared directory"
+
+
+def test_a_name_linked_to_a_device_or_pipe_is_never_made_private(tmp_path: Path) -> None:
+    """An operator links a private file's name to a device to keep it off the disk (`redis.stderr` -> /dev/null): a
+    gateway run as root tightened the device itself to 0600, and every other account's program failed to open
+    /dev/null from then on. A FIFO stands in for the device here (any account may make one); a regular file with a
+    loose mode is still tightened."""
+    import os
+    import stat as stat_module
+
+    from gateway.private_files import FILE_MODE, open_private, private_file
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe, 0o666)
+    os.chmod(pipe, 0o666)  # whatever the umask
+    linked = tmp_path / "redis.stderr"
+    linked.symlink_to(pipe)
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # so that opening it for writing does not wait
+    try:
+        with open_private(linked, append=True):
+            pass
+        private_file(linked)
+    finally:
+        os.close(reader)
+    assert stat_module.S_IMODE(pipe.stat().st_mode) == 0o666
+
+    loose = tmp_path / "loose"
+    loose.write_bytes(b"x")
+    loose.chmod(0o644)
+    private_file(loose)
+    assert stat_module.S_IMODE(loose.stat().st_mode) == FILE_MODE
+    loose.chmod(0o644)
+    with open_private(loose, append=True):
+        pass
+    assert stat_module.S_IMODE(loose.stat().st_mode) == FILE_MODE
