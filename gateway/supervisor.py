@@ -167,14 +167,26 @@ def supervisor_running(data_dir: Path) -> bool:
     return False
 
 
+# Why the data dir cannot be used, for `supervisor.data_dir_unusable`'s `reason`.
+_UNUSABLE = {errno.EROFS: "read_only", errno.ENOSPC: "disk_full", errno.EACCES: "permission_denied",
+             errno.EPERM: "permission_denied", errno.ENOENT: "not_found", errno.ENOTDIR: "not_a_directory"}
+
+
 def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> int:
     """Run until interrupted or until a process dies; returns the exit code.
 
     One at a time per data dir. A second `make run` beside a running one started a second Redis on the same
     append-only file, emptied the first one's metrics directory (its counters read 0) and, as its gateway found the
     port taken and it stopped, removed the first one's Redis URL file (the CLI no longer found that Redis)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    lock = hold_data_dir(settings.data_dir)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        lock = hold_data_dir(settings.data_dir)
+    except OSError as error:  # a read-only file system, a full disk, another account's: ended on a traceback
+        log.error("supervisor.data_dir_unusable", reason=_UNUSABLE.get(error.errno or 0, "unusable"),
+                  detail=f"cannot use {error.filename or settings.data_dir} "
+                         f"({error.strerror or type(error).__name__}): make it writable by the user that runs the "
+                         f"gateway, or set LAPOR_DATA_DIR to a directory it can write; nothing was started")
+        return 1
     if lock is None:
         log.error("supervisor.already_running", reason="data_dir_in_use",
                   detail=f"another make run uses {settings.data_dir}: stop it, or give this one another LAPOR_DATA_DIR")

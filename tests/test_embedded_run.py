@@ -805,3 +805,34 @@ def test_after_a_make_run_killed_outright_the_cli_says_its_url_file_is_stale_and
             first.kill()
         if second is not None and second.poll() is None:
             os.killpg(second.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(("case", "reason"), [
+    ("a-file-on-its-path", "not_a_directory"),
+    ("its-lock-file-a-directory", "unusable"),
+])
+def test_a_data_dir_that_cannot_be_used_ends_make_run_with_one_line_saying_what_to_do(
+        tmp_path: Path, case: str, reason: str) -> None:
+    """A data dir on a read-only file system, a full disk or under a file ended `make run` on a traceback (an
+    `OSError` from creating the directory or its lock file): one `supervisor.data_dir_unusable` line names the path
+    and the cause, and nothing is started."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("sleeper: sleep 300\n")
+    env = _supervisor_env(tmp_path)
+    if case == "a-file-on-its-path":
+        (tmp_path / "file").write_text("")
+        env["LAPOR_DATA_DIR"] = str(tmp_path / "file" / "var")
+    else:
+        (tmp_path / "var" / LOCK_FILE).mkdir(parents=True)
+    log_path = tmp_path / "supervisor.log"
+    supervisor = _start_supervisor(procfile, env, log_path)
+    try:
+        assert supervisor.wait(timeout=60) == 1, log_path.read_text()[-3000:]
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+    output = log_path.read_text()
+    assert "Traceback" not in output and "uncaught_exception" not in output, output[-3000:]
+    [line] = [json.loads(line) for line in output.splitlines() if '"supervisor.data_dir_unusable"' in line]
+    assert line["reason"] == reason and "LAPOR_DATA_DIR" in line["detail"], line
+    assert '"supervisor.started"' not in output and '"redis.embedded"' not in output
