@@ -7,6 +7,7 @@ append-only file and handed to redis-server on its standard input (its command l
 
 from __future__ import annotations
 
+import errno
 import re
 import secrets
 import shutil
@@ -205,10 +206,14 @@ class EmbeddedRedis:
             # A file, not a pipe: nobody reads a pipe once the server runs, and a full one would stop it.
             stderr = open_private(self.directory / STDERR_FILE)
         except OSError as error:  # another account's (a `sudo make run` once): `make run` ended on its traceback
+            # A full disk or a read-only file system was told to chown the directory, which frees nothing.
+            advice = (f"free space on the disk that holds {self.directory}" if error.errno == errno.ENOSPC else
+                      f"mount the file system that holds {self.directory} writable" if error.errno == errno.EROFS
+                      else f"give {self.directory} to the user that runs the gateway (chown -R)")
             raise EmbeddedRedisFailed(
                 "directory_unusable", f"embedded redis cannot use {error.filename or self.directory} "
-                f"({error.strerror or type(error).__name__}): give {self.directory} to the user that runs the gateway "
-                "(chown -R), or set LAPOR_DATA_DIR to a directory of its own") from error
+                f"({error.strerror or type(error).__name__}): {advice}, or set LAPOR_DATA_DIR to a directory of its "
+                "own") from error
         # "-": a configuration on standard input (redis-server 6.2 and 7 alike) before the options below; the
         # password goes there, never among the arguments, which `ps` shows every account.
         command = [

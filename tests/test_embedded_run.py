@@ -5,6 +5,7 @@ URL file, and no command line or log line, shows."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -397,6 +398,25 @@ def test_an_embedded_redis_directory_it_cannot_use_ends_make_run_saying_which_fi
     password.mkdir(parents=True)
     failed, _ = _make_run_that_cannot_start_redis(tmp_path)
     assert failed["reason"] == "directory_unusable" and str(password.resolve()) in failed["detail"]
+
+
+@pytest.mark.parametrize(("error", "advice"), [
+    (errno.ENOSPC, "free space on the disk"),
+    (errno.EROFS, "writable"),
+    (errno.EACCES, "chown -R"),
+])
+def test_an_embedded_redis_directory_it_cannot_write_says_what_frees_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int, advice: str) -> None:
+    """A full disk (or a read-only file system) under var/redis was told to chown the directory, which frees nothing:
+    the advice follows the cause."""
+    def refuse(directory: Path) -> str:
+        raise OSError(error, os.strerror(error), str(directory / "password"))
+
+    monkeypatch.setattr(embedded_redis, "stored_password", refuse)
+    with pytest.raises(embedded_redis.EmbeddedRedisFailed) as failed:
+        EmbeddedRedis(tmp_path / "redis").start()
+    assert failed.value.reason == "directory_unusable" and advice in str(failed.value), str(failed.value)
+    assert os.strerror(error) in str(failed.value)
 
 
 def test_no_redis_server_to_run_is_an_embedded_start_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
