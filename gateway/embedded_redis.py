@@ -151,6 +151,17 @@ def start_failure(directory: Path, returncode: int | None, *, log_offset: int = 
                                f"{directory}/{STDERR_FILE}")
 
 
+def unusable_directory(directory: Path, error: OSError) -> EmbeddedRedisFailed:
+    """The failure for a file under `directory` that could not be made or written, with what frees it: a full disk or
+    a read-only file system was told to chown the directory, which frees nothing."""
+    advice = (f"free space on the disk that holds {directory}" if error.errno == errno.ENOSPC else
+              f"mount the file system that holds {directory} writable" if error.errno == errno.EROFS
+              else f"give {directory} to the user that runs the gateway (chown -R)")
+    return EmbeddedRedisFailed(
+        "directory_unusable", f"embedded redis cannot use {error.filename or directory} "
+        f"({error.strerror or type(error).__name__}): {advice}, or set LAPOR_DATA_DIR to a directory of its own")
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -206,14 +217,7 @@ class EmbeddedRedis:
             # A file, not a pipe: nobody reads a pipe once the server runs, and a full one would stop it.
             stderr = open_private(self.directory / STDERR_FILE)
         except OSError as error:  # another account's (a `sudo make run` once): `make run` ended on its traceback
-            # A full disk or a read-only file system was told to chown the directory, which frees nothing.
-            advice = (f"free space on the disk that holds {self.directory}" if error.errno == errno.ENOSPC else
-                      f"mount the file system that holds {self.directory} writable" if error.errno == errno.EROFS
-                      else f"give {self.directory} to the user that runs the gateway (chown -R)")
-            raise EmbeddedRedisFailed(
-                "directory_unusable", f"embedded redis cannot use {error.filename or self.directory} "
-                f"({error.strerror or type(error).__name__}): {advice}, or set LAPOR_DATA_DIR to a directory of its "
-                "own") from error
+            raise unusable_directory(self.directory, error) from error
         # "-": a configuration on standard input (redis-server 6.2 and 7 alike) before the options below; the
         # password goes there, never among the arguments, which `ps` shows every account.
         command = [
@@ -270,8 +274,15 @@ class EmbeddedRedis:
         self._process = None
 
     def write_url(self) -> None:
-        """Leave the URL where the CLI of the same data dir looks for it (`embedded_redis_url`)."""
-        write_private(self.directory / URL_FILE, (self.url + "\n").encode())
+        """Leave the URL where the CLI of the same data dir looks for it (`embedded_redis_url`); EmbeddedRedisFailed
+        when it cannot be written (a disk that filled up since the server started: `make run` ended on a traceback,
+        an empty URL file left behind)."""
+        path = self.directory / URL_FILE
+        try:
+            write_private(path, (self.url + "\n").encode())
+        except OSError as error:
+            path.unlink(missing_ok=True)
+            raise unusable_directory(self.directory, error) from error
 
     def stop(self) -> None:
         (self.directory / URL_FILE).unlink(missing_ok=True)

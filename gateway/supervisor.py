@@ -334,10 +334,12 @@ def _supervise(settings: Settings, procfile: Path) -> int:
     if not redis_url:
         try:
             embedded = EmbeddedRedis(settings.data_dir / "redis", die_with_owner=True).start()
+            embedded.write_url()
         except EmbeddedRedisFailed as failure:
+            if embedded is not None:
+                embedded.stop()
             log.error("redis.embedded_failed", reason=failure.reason, detail=str(failure))
             return 1
-        embedded.write_url()
         redis_url = embedded.url
         # Where it listens, never its URL: the URL carries the password. (A key named "address" is dropped as a
         # citizen's by the log redaction.)

@@ -856,3 +856,32 @@ def test_a_data_dir_that_cannot_be_used_ends_make_run_with_one_line_saying_what_
     [line] = [json.loads(line) for line in output.splitlines() if '"supervisor.data_dir_unusable"' in line]
     assert line["reason"] == reason and "LAPOR_DATA_DIR" in line["detail"], line
     assert '"supervisor.started"' not in output and '"redis.embedded"' not in output
+
+
+def test_a_redis_url_file_that_cannot_be_written_ends_make_run_with_one_line_and_no_redis_left(tmp_path: Path) -> None:
+    """A disk that fills up between the embedded Redis's start and its URL file (ENOSPC on `var/redis/url`) ended
+    `make run` on a traceback, an empty URL file left for the CLI: one `redis.embedded_failed` line says to free space,
+    the Redis it started is stopped and no URL file is left."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("sleeper: sleep 300\n")
+    env = _supervisor_env(tmp_path)
+    full = ("import errno, os; from gateway import embedded_redis; real = embedded_redis.write_private\n"
+            "def write_private(path, data):\n"
+            "    if path.name == embedded_redis.URL_FILE:\n"
+            "        path.write_bytes(b'')\n"
+            "        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))\n"
+            "    real(path, data)\n"
+            "embedded_redis.write_private = write_private\n")
+    log_path = tmp_path / "supervisor.log"
+    supervisor = _start_supervisor(procfile, env, log_path, script=full + SUPERVISE_LOGGING_JSON)
+    try:
+        assert supervisor.wait(timeout=60) == 1, log_path.read_text()[-3000:]
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+    output = log_path.read_text()
+    assert "uncaught_exception" not in output and '"supervisor.started"' not in output, output[-3000:]
+    [failed] = [json.loads(line) for line in output.splitlines() if '"redis.embedded_failed"' in line]
+    assert failed["reason"] == "directory_unusable" and "free space on the disk" in failed["detail"], failed
+    assert not (tmp_path / "var" / "redis" / "url").exists()
+    assert "Received SIGTERM" in (tmp_path / "var" / "redis" / "redis.log").read_text()
