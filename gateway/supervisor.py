@@ -172,6 +172,13 @@ _UNUSABLE = {errno.EROFS: "read_only", errno.ENOSPC: "disk_full", errno.EACCES: 
              errno.EPERM: "permission_denied", errno.ENOENT: "not_found", errno.ENOTDIR: "not_a_directory"}
 
 
+def _log_data_dir_unusable(settings: Settings, error: OSError) -> None:
+    log.error("supervisor.data_dir_unusable", reason=_UNUSABLE.get(error.errno or 0, "unusable"),
+              detail=f"cannot use {error.filename or settings.data_dir} ({error.strerror or type(error).__name__}): "
+                     "make it writable by the user that runs the gateway, or set LAPOR_DATA_DIR to a directory it can "
+                     "write; nothing was started")
+
+
 def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> int:
     """Run until interrupted or until a process dies; returns the exit code.
 
@@ -182,10 +189,7 @@ def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> in
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         lock = hold_data_dir(settings.data_dir)
     except OSError as error:  # a read-only file system, a full disk, another account's: ended on a traceback
-        log.error("supervisor.data_dir_unusable", reason=_UNUSABLE.get(error.errno or 0, "unusable"),
-                  detail=f"cannot use {error.filename or settings.data_dir} "
-                         f"({error.strerror or type(error).__name__}): make it writable by the user that runs the "
-                         f"gateway, or set LAPOR_DATA_DIR to a directory it can write; nothing was started")
+        _log_data_dir_unusable(settings, error)
         return 1
     if lock is None:
         log.error("supervisor.already_running", reason="data_dir_in_use",
@@ -344,7 +348,13 @@ def _supervise(settings: Settings, procfile: Path) -> int:
         # Where it listens, never its URL: the URL carries the password. (A key named "address" is dropped as a
         # citizen's by the log redaction.)
         log.info("redis.embedded", host="127.0.0.1", port=embedded.port, directory=str(embedded.directory))
-    env = _child_environment(settings, redis_url)
+    try:
+        env = _child_environment(settings, redis_url)
+    except OSError as error:  # its metrics directory (a full disk, a file in its place): ended on a traceback
+        if embedded is not None:
+            embedded.stop()
+        _log_data_dir_unusable(settings, error)
+        return 1
     children: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 

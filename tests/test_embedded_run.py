@@ -830,6 +830,7 @@ def test_after_a_make_run_killed_outright_the_cli_says_its_url_file_is_stale_and
 @pytest.mark.parametrize(("case", "reason"), [
     ("a-file-on-its-path", "not_a_directory"),
     ("its-lock-file-a-directory", "unusable"),
+    ("its-metrics-directory-a-file", "unusable"),
 ])
 def test_a_data_dir_that_cannot_be_used_ends_make_run_with_one_line_saying_what_to_do(
         tmp_path: Path, case: str, reason: str) -> None:
@@ -842,8 +843,11 @@ def test_a_data_dir_that_cannot_be_used_ends_make_run_with_one_line_saying_what_
     if case == "a-file-on-its-path":
         (tmp_path / "file").write_text("")
         env["LAPOR_DATA_DIR"] = str(tmp_path / "file" / "var")
-    else:
+    elif case == "its-lock-file-a-directory":
         (tmp_path / "var" / LOCK_FILE).mkdir(parents=True)
+    else:  # made after the embedded Redis started: it is stopped again
+        (tmp_path / "var").mkdir()
+        (tmp_path / "var" / "metrics").write_text("")
     log_path = tmp_path / "supervisor.log"
     supervisor = _start_supervisor(procfile, env, log_path)
     try:
@@ -855,7 +859,10 @@ def test_a_data_dir_that_cannot_be_used_ends_make_run_with_one_line_saying_what_
     assert "Traceback" not in output and "uncaught_exception" not in output, output[-3000:]
     [line] = [json.loads(line) for line in output.splitlines() if '"supervisor.data_dir_unusable"' in line]
     assert line["reason"] == reason and "LAPOR_DATA_DIR" in line["detail"], line
-    assert '"supervisor.started"' not in output and '"redis.embedded"' not in output
+    assert '"supervisor.started"' not in output
+    assert not (tmp_path / "var" / "redis" / "url").exists()
+    if '"redis.embedded"' in output:
+        assert "Received SIGTERM" in (tmp_path / "var" / "redis" / "redis.log").read_text()
 
 
 def test_a_redis_url_file_that_cannot_be_written_ends_make_run_with_one_line_and_no_redis_left(tmp_path: Path) -> None:
