@@ -118,6 +118,17 @@ class ExitWatch:
             self._epoll.close()
 
 
+def _say(level: Callable[..., object], event: str, **fields: Any) -> None:
+    """One of the supervisor's log lines while it runs its processes, which must never keep it from stopping them: with
+    the reader of its output gone (`make run | tee run.log`, whose Ctrl-C ends tee too) a line raised BrokenPipeError,
+    the stop was skipped, every process and the embedded Redis got SIGTERM at once from the kernel as the supervisor
+    died, and `var/redis/url` was left behind. A line nobody can read any more is dropped."""
+    try:
+        level(event, **fields)
+    except OSError:  # BrokenPipeError, EIO from a closed terminal
+        pass
+
+
 def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
     for child in children.values():
         if child.poll() is None:
@@ -127,7 +138,7 @@ def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
         try:
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            log.warning("supervisor.kill", process=name)
+            _say(log.warning, "supervisor.kill", process=name)
             child.kill()
             child.wait()
 
@@ -382,19 +393,19 @@ def _supervise(settings: Settings, procfile: Path) -> int:
                 preexec_fn=die_with_supervisor,
             )
             exits.add(name, children[name].pid, children[name].poll)
-            log.info("supervisor.started", process=name, command=command, pid=children[name].pid)
+            _say(log.info, "supervisor.started", process=name, command=command, pid=children[name].pid)
         while not stopping:
             exited = exits.wait(0.2)
             if exited:
                 first, *then = exited
-                log.error("supervisor.process_exited", process=first, returncode=exits.returncode(first),
-                          **({"detail": f"see {embedded.directory / 'redis.log'}"}
-                             if first == "redis" and embedded is not None else {}),
-                          **({"also_exited": [{"process": name, "returncode": exits.returncode(name)}
-                                              for name in then]} if then else {}))
+                _say(log.error, "supervisor.process_exited", process=first, returncode=exits.returncode(first),
+                                **({"detail": f"see {embedded.directory / 'redis.log'}"}
+                                   if first == "redis" and embedded is not None else {}),
+                                **({"also_exited": [{"process": name, "returncode": exits.returncode(name)}
+                                                    for name in then]} if then else {}))
                 stopping, exit_code = True, 1
     finally:
-        log.info("supervisor.stopping")
+        _say(log.info, "supervisor.stopping")
         exits.close()
         _stop_all(children)
         if embedded is not None:

@@ -892,3 +892,30 @@ def test_a_redis_url_file_that_cannot_be_written_ends_make_run_with_one_line_and
     assert failed["reason"] == "directory_unusable" and "free space on the disk" in failed["detail"], failed
     assert not (tmp_path / "var" / "redis" / "url").exists()
     assert "Received SIGTERM" in (tmp_path / "var" / "redis" / "redis.log").read_text()
+
+
+def test_a_supervisor_whose_output_reader_is_gone_still_stops_its_processes_and_then_redis(tmp_path: Path) -> None:
+    """`make run | tee run.log` and Ctrl-C: tee ends too, and the supervisor's `supervisor.stopping` line raised
+    BrokenPipeError, which skipped the stop: the kernel sent every process and the embedded Redis SIGTERM at once as
+    the supervisor died, and `var/redis/url` was left behind. The stop goes on without its lines."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("sleeper: sleep 300\n")
+    env = _supervisor_env(tmp_path)
+    supervisor = subprocess.Popen([str(VENV_BIN / "python"), "-c", SUPERVISE_LOGGING_JSON, str(procfile)], env=env,
+                                  cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        assert supervisor.stdout is not None
+        for line in supervisor.stdout:
+            if b'"supervisor.started"' in line:
+                break
+        [started] = [child for child in psutil.Process(supervisor.pid).children() if child.name() != "redis-server"]
+        supervisor.stdout.close()  # the reader (tee) is gone
+        supervisor.send_signal(signal.SIGINT)
+        supervisor.wait(timeout=30)
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+    wait_until(lambda: _gone(started), timeout=15)
+    assert not (tmp_path / "var" / "redis" / "url").exists()  # the embedded Redis was stopped by the supervisor
+    assert "Received SIGTERM" in (tmp_path / "var" / "redis" / "redis.log").read_text()
