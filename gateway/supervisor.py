@@ -129,6 +129,17 @@ def _say(level: Callable[..., object], event: str, **fields: Any) -> None:
         pass
 
 
+def _how_it_exited(returncode: int | None) -> dict[str, Any]:
+    """Its return code and, for a process a signal ended, the signal's name: a `returncode` of -9 alone did not tell
+    an operator that it was killed (kill -9, the OOM killer)."""
+    if returncode is not None and returncode < 0:
+        try:
+            return {"returncode": returncode, "signal": signal.Signals(-returncode).name}
+        except ValueError:  # a real-time signal without a name
+            return {"returncode": returncode, "signal": f"signal {-returncode}"}
+    return {"returncode": returncode}
+
+
 def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
     for child in children.values():
         if child.poll() is None:
@@ -398,11 +409,11 @@ def _supervise(settings: Settings, procfile: Path) -> int:
             exited = exits.wait(0.2)
             if exited:
                 first, *then = exited
-                _say(log.error, "supervisor.process_exited", process=first, returncode=exits.returncode(first),
-                                **({"detail": f"see {embedded.directory / 'redis.log'}"}
-                                   if first == "redis" and embedded is not None else {}),
-                                **({"also_exited": [{"process": name, "returncode": exits.returncode(name)}
-                                                    for name in then]} if then else {}))
+                _say(log.error, "supervisor.process_exited", process=first, **_how_it_exited(exits.returncode(first)),
+                     **({"detail": f"see {embedded.directory / 'redis.log'}"}
+                        if first == "redis" and embedded is not None else {}),
+                     **({"also_exited": [{"process": name, **_how_it_exited(exits.returncode(name))}
+                                         for name in then]} if then else {}))
                 stopping, exit_code = True, 1
     finally:
         _say(log.info, "supervisor.stopping")

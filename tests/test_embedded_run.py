@@ -343,7 +343,8 @@ def test_an_embedded_redis_that_dies_ends_the_run_and_says_so(tmp_path: Path) ->
         if supervisor.poll() is None:
             os.killpg(supervisor.pid, signal.SIGKILL)
     exited = [json.loads(line) for line in log_path.read_text().splitlines() if '"supervisor.process_exited"' in line]
-    assert [(line["process"], line["returncode"]) for line in exited] == [("redis", -signal.SIGKILL)]
+    assert [(line["process"], line["returncode"], line["signal"]) for line in exited] == [
+        ("redis", -signal.SIGKILL, "SIGKILL")]  # -9 alone did not say it was killed
     wait_until(lambda: _gone(sleeper), timeout=15)
 
 
@@ -591,8 +592,9 @@ def test_the_supervisor_names_the_process_that_exited_first_and_those_that_had_e
         if supervisor.poll() is None:
             os.killpg(supervisor.pid, signal.SIGKILL)
     [exited] = events("supervisor.process_exited")
-    assert (exited["process"], exited["returncode"], exited.get("also_exited")) == (
-        "casestore", -signal.SIGKILL, [{"process": "gateway", "returncode": -signal.SIGTERM}])
+    assert (exited["process"], exited["returncode"], exited["signal"], exited.get("also_exited")) == (
+        "casestore", -signal.SIGKILL, "SIGKILL",
+        [{"process": "gateway", "returncode": -signal.SIGTERM, "signal": "SIGTERM"}])
 
 
 def test_a_second_make_run_on_the_same_data_dir_refuses_and_leaves_the_first_whole(tmp_path: Path) -> None:
