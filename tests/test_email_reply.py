@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from prometheus_client import REGISTRY
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from rq import Queue
 from rq.timeouts import JobTimeoutException
 
 from channels.email.reply import build_reply, outbox_dir
@@ -233,6 +234,17 @@ def test_relay_refusals(relay_server: SmtpServerThread, relay: tuple[RelayHandle
         assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 1
 
 
+def run_replies_and_their_retry(settings: Settings, redis: Redis) -> Queue:
+    """Work the reply queue, then the retries its jobs scheduled at once, as RQ's scheduler would run them later."""
+    replies = queue(REPLY_QUEUE, redis)
+    run_replies(settings, redis)
+    for job_id in replies.scheduled_job_registry.get_job_ids():
+        replies.scheduled_job_registry.remove(job_id)
+        replies.enqueue_job(replies.fetch_job(job_id))
+    run_replies(settings, redis)
+    return replies
+
+
 @pytest.mark.parametrize("quit_answer", ["421 4.3.2 Service shutting down", "500 5.5.1 Unrecognized command"],
                          ids=["quit-421", "quit-500"])
 def test_a_reply_the_relay_accepted_is_not_sent_again_for_its_answer_to_quit(
@@ -244,12 +256,7 @@ def test_a_reply_the_relay_accepted_is_not_sent_again_for_its_answer_to_quit(
     handler, _ = relay
     handler.quit_answer = quit_answer
     relay_server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
-    replies = queue(REPLY_QUEUE, redis)
-    run_replies(relay_server.settings, redis)
-    for job_id in replies.scheduled_job_registry.get_job_ids():  # a retry, run as the scheduler would
-        replies.scheduled_job_registry.remove(job_id)
-        replies.enqueue_job(replies.fetch_job(job_id))
-    run_replies(relay_server.settings, redis)
+    replies = run_replies_and_their_retry(relay_server.settings, redis)
     assert [rcpts for _, rcpts, _ in handler.received] == [["budi.santoso1987@gmail.com"]]
     assert DeadLetters(redis).count() == 0 and replies.count == 0
 
@@ -273,12 +280,7 @@ def test_a_reply_the_relay_accepted_while_redis_fails_to_record_it_is_not_mailed
         return set_key(client, name, *args, **kwargs)
 
     monkeypatch.setattr(Redis, "set", failing_set)
-    replies = queue(REPLY_QUEUE, redis)
-    run_replies(relay_server.settings, redis)
-    for job_id in replies.scheduled_job_registry.get_job_ids():  # a retry, run as the scheduler would
-        replies.scheduled_job_registry.remove(job_id)
-        replies.enqueue_job(replies.fetch_job(job_id))
-    run_replies(relay_server.settings, redis)
+    replies = run_replies_and_their_retry(relay_server.settings, redis)
     assert [rcpts for _, rcpts, _ in handler.received] == [["budi.santoso1987@gmail.com"]]
     assert DeadLetters(redis).count() == 0 and replies.count == 0 and left == [0]
 

@@ -230,6 +230,16 @@ def _supervisor_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def _refused_start(supervisor: subprocess.Popen[bytes], log_path: Path) -> str:
+    """What a supervisor that must refuse to start logged, once it exited 1 (killed with its group if it runs on)."""
+    try:
+        assert supervisor.wait(timeout=60) == 1, log_path.read_text()[-3000:]
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+    return log_path.read_text()
+
+
 def _start_supervisor(procfile: Path, env: dict[str, str], log_path: Path, *, script: str = SUPERVISE_LOGGING_JSON,
                       new_session: bool = True) -> subprocess.Popen[bytes]:
     """The supervisor on `procfile`, its output in `log_path`; in a process group of its own (as a shell runs a
@@ -851,13 +861,7 @@ def test_a_data_dir_that_cannot_be_used_ends_make_run_with_one_line_saying_what_
         (tmp_path / "var").mkdir()
         (tmp_path / "var" / "metrics").write_text("")
     log_path = tmp_path / "supervisor.log"
-    supervisor = _start_supervisor(procfile, env, log_path)
-    try:
-        assert supervisor.wait(timeout=60) == 1, log_path.read_text()[-3000:]
-    finally:
-        if supervisor.poll() is None:
-            os.killpg(supervisor.pid, signal.SIGKILL)
-    output = log_path.read_text()
+    output = _refused_start(_start_supervisor(procfile, env, log_path), log_path)
     assert "Traceback" not in output and "uncaught_exception" not in output, output[-3000:]
     [line] = [json.loads(line) for line in output.splitlines() if '"supervisor.data_dir_unusable"' in line]
     assert line["reason"] == reason and "LAPOR_DATA_DIR" in line["detail"], line
@@ -882,13 +886,7 @@ def test_a_redis_url_file_that_cannot_be_written_ends_make_run_with_one_line_and
             "    real(path, data)\n"
             "embedded_redis.write_private = write_private\n")
     log_path = tmp_path / "supervisor.log"
-    supervisor = _start_supervisor(procfile, env, log_path, script=full + SUPERVISE_LOGGING_JSON)
-    try:
-        assert supervisor.wait(timeout=60) == 1, log_path.read_text()[-3000:]
-    finally:
-        if supervisor.poll() is None:
-            os.killpg(supervisor.pid, signal.SIGKILL)
-    output = log_path.read_text()
+    output = _refused_start(_start_supervisor(procfile, env, log_path, script=full + SUPERVISE_LOGGING_JSON), log_path)
     assert "uncaught_exception" not in output and '"supervisor.started"' not in output, output[-3000:]
     [failed] = [json.loads(line) for line in output.splitlines() if '"redis.embedded_failed"' in line]
     assert failed["reason"] == "directory_unusable" and "free space on the disk" in failed["detail"], failed
