@@ -371,6 +371,25 @@ def _orjson_dumps(value: Any, **_: Any) -> str:
     return orjson.dumps(value, default=_as_text).decode()
 
 
+class _UnparsableRequestFilter(logging.Filter):
+    """aiohttp's line for a request its parser refused (400 before any handler: a line or header too long, a body
+    past its Content-Length read as the next request, a chunk size not hex) was an error with a traceback whose
+    message quoted the bytes it choked on, a citizen's text among them. It is one warning naming the parser's error
+    instead, none of the request's bytes: a client's mistake, not the gateway's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, HttpProcessingError):
+            return True
+        structlog.get_logger().warning("http.bad_request", error=type(error).__name__, status=error.code)
+        return False
+
+
+_UNPARSABLE_REQUESTS = _UnparsableRequestFilter()
+
+
 def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
     """JSON lines on stdout (or `stream`), shared by structlog and the standard library's loggers."""
     processors: list[Any] = [
@@ -407,6 +426,7 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
     root.handlers[:] = [handler]
     root.setLevel(max(numeric_level, logging.INFO))
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.server").addFilter(_UNPARSABLE_REQUESTS)
     # httpx logs every request URL at INFO: query strings carry numbers, texts and provider credentials.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.captureWarnings(True)
