@@ -98,12 +98,19 @@ def check_tables(config_dir: Path | None = None) -> None:
     from normalizer.keywords import closing_phrase, load_grammar
     from workers.own_identity import load_identity_words
 
+    as_used = config_dir is None
+
+    def loaded(load: Callable[..., Any]) -> Callable[[Path], Any]:
+        """The default tables loaded as the code calls them, without a path: each loader caches by its arguments, and
+        loaded here under the path, every table was read and built again at the process's first message."""
+        return (lambda _path: load()) if as_used else load
+
     config_dir = _settings.CONFIG_DIR if config_dir is None else config_dir
-    _check(config_dir / "replies.toml", _replies_problems, load_replies)
-    _check(config_dir / "keywords.toml", lambda raw: _sections_problems(raw, KEYWORDS_REQUIRED), load_grammar)
+    _check(config_dir / "replies.toml", _replies_problems, loaded(load_replies))
+    _check(config_dir / "keywords.toml", lambda raw: _sections_problems(raw, KEYWORDS_REQUIRED), loaded(load_grammar))
 
     def identity(path: Path) -> None:
-        closing_phrase(path)
-        load_identity_words(path)
+        loaded(closing_phrase)(path)
+        loaded(load_identity_words)(path)
 
     _check(config_dir / "identity.toml", lambda raw: _sections_problems(raw, IDENTITY_REQUIRED), identity)
