@@ -19,7 +19,6 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +62,7 @@ from gateway.ratelimit import rate_limit_middleware
 from gateway.replies import acknowledgement, render, shown_typed_id
 from gateway.settings import Settings
 from gateway.spool import SPOOL_DIR, Spool, SpoolNotWritable
-from gateway.status_page import VIEWPORT, render_check_failed_page, render_status_page
+from gateway.status_page import render_check_failed_page, render_redis_down_page, render_status_page
 from gateway.unfiled import UnfiledMessages
 from normalizer.inbound import InboundMessage
 from normalizer.pipeline import UNANSWERED, normalize
@@ -643,18 +642,6 @@ def metrics_response(collected: metrics.CollectedMetrics | None = None) -> web.R
     return web.Response(body=payload, headers={"Content-Type": content_type})
 
 
-# As the status page's head (`status_page.VIEWPORT`): a phone lays a page without a viewport out 980 px wide.
-REDIS_DOWN_PAGE = (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8">' + VIEWPORT.replace("{", "{{").replace("}", "}}")
-    + '<meta http-equiv="refresh" content="{refresh}">'
-    "<title>DOWN · LAPOR! gateway status</title></head><body style=\"font-family:sans-serif;background:#111;"
-    'color:#eee;overflow-wrap:anywhere\"><h1 id="overall" style="background:#c62828;padding:.5rem">'
-    "DOWN: Redis {state} ({error})</h1>"
-    "<p>{reason}</p><p>generated {generated_at} · reloads every {refresh} s · spool: {spool_size} bytes</p>"
-    "</body></html>"
-)
-
-
 # How long an operator view waits for the health check's Redis reads. A Redis that never answers costs the check
 # the socket timeout (intake.redis_timeout_seconds, 2 s): the views say "down" or show the process's own metrics
 # before a scraper's timeout (Prometheus: 10 s) instead.
@@ -691,14 +678,6 @@ def _tell_outage(outage: RedisOutage, future: asyncio.Future[Any]) -> None:
         outage.lost(error)
 
 
-def redis_down_page(document: dict[str, object], refresh: int) -> str:
-    return REDIS_DOWN_PAGE.format(refresh=refresh, error=escape(str(document["redis"])),
-                                  state=escape(str(document.get("redis_state", "unreachable"))),
-                                  reason=escape(str(document["reason"])),
-                                  generated_at=escape(str(document["generated_at"])),
-                                  spool_size=int(document["spool_size"]))  # type: ignore[call-overload]
-
-
 def _check_failed(view: str, error: Exception) -> dict[str, object]:
     """A view's check failed on an error that is not Redis's: logged with its traceback, and answered with the
     document that says so (the views answered a bare 500, which said nothing of why)."""
@@ -730,7 +709,7 @@ def status_page_handler(gateway: Gateway) -> Handler:
         try:
             document = await _bounded_check(gateway)
         except (RedisError, TimeoutError) as error:
-            text = redis_down_page(gateway.monitor.redis_down(error), refresh)
+            text = render_redis_down_page(gateway.monitor.redis_down(error), refresh)
             return web.Response(text=text, content_type="text/html", status=503)
         except Exception as error:
             text = render_check_failed_page(_check_failed("status_page", error), refresh)

@@ -147,6 +147,20 @@ def render_check_failed_page(status: dict[str, Any], refresh_seconds: int) -> st
     )
 
 
+def render_redis_down_page(status: dict[str, Any], refresh_seconds: int) -> str:
+    """The page while Redis cannot be read (`health.redis_down_document`): that, and why, and the spool's size (the
+    reports answered meanwhile wait there)."""
+    return (
+        _head("DOWN", refresh_seconds)
+        + "<h1>LAPOR! intake gateway</h1>"
+        f'<div class="overall down" id="overall">DOWN: Redis {escape(str(status.get("redis_state", "unreachable")))}'
+        f' ({escape(str(status["redis"]))})</div>'
+        f'<div class="reason">{escape(str(status["reason"]))}</div>'
+        f'<div class="muted">generated {escape(str(status["generated_at"]))} · reloads every {int(refresh_seconds)} s'
+        f' · spool: {int(status["spool_size"])} bytes</div></body></html>'
+    )
+
+
 def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
     """The whole page; channels that are down first, then degraded, then ok (config order within a state)."""
     order = {"down": 0, "degraded": 1, "ok": 2}

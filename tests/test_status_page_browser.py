@@ -123,9 +123,9 @@ def _channel(name: str, state: str, reason: str = "") -> dict[str, object]:
 
 
 def _pages() -> dict[str, str]:
-    from gateway.app import redis_down_page
     from gateway.health import check_failed_document, overall_reason, redis_down_document
     from gateway.status_page import render_check_failed_page, render_status_page
+    from gateway.status_page import render_redis_down_page as redis_down_page
 
     channels = [_channel("sms-aggregator", "degraded", "7 dead letter(s) in the last 15 min"),
                 _channel("sms-twilio", "ok"), _channel("email", "down", LONG_REASON), _channel("x", "ok"),

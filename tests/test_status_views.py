@@ -1158,8 +1158,8 @@ def test_the_page_headline_groups_channels_by_state() -> None:
 def _status_pages() -> list[tuple[str, str, str]]:
     """(label, page, the state its title starts with): the status page ok and down, and the pages when the check
     failed and when Redis does not answer."""
-    from gateway.app import redis_down_page
     from gateway.status_page import render_check_failed_page
+    from gateway.status_page import render_redis_down_page as redis_down_page
 
     status = {"overall": "ok", "generated_at": "now", "deadletters": {"total": 0}, "spool_size": 0, "queues": [],
               "channels": [], "reason": None}
