@@ -2301,11 +2301,8 @@ def _past_flag_particles_at(text: str, at: int, grammar: Grammar) -> int:
         end = match.end()
         if match.group("sep").strip():  # punctuation after the particles: they were said to us
             return at if _blank_from(text, end) else end
-        emoji = end
-        while emoji < len(text) and (text[emoji].isspace() or unicodedata.category(text[emoji]) in _EMOJI_CATEGORIES):
-            emoji += 1
-        if emoji > end and not text[end:emoji].isspace():  # an emoji after them
-            return at if _blank_from(text, emoji) else emoji
+        if (past_emoji := _past_leading_symbols_at(text, end)) is not None:  # an emoji after them, and more
+            return past_emoji
     return at
 
 
