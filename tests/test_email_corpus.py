@@ -80,6 +80,11 @@ CASES = [
          ("caf\u00e9 di depan kantor bahkan menjual nomor antrean",), ("Andr\u00e9 Wijaya",)),
     Case("thunderbird_rfc2231_filename", "report", "lestari.dewi@gmail.com", "Lestari", "Foto kerusakan jembatan",
          ("Jembatan gantung di Desa Sukamaju retak",), attachments=(("jembatan r\u00fasak.png", "image/png", ()),)),
+    # a webmail's RFC 2231 name with the charset `undefined`, a codec that refuses every byte: the mail was
+    # quarantined for its file name; the name is read as UTF-8
+    Case("webmail_rfc2231_undefined_charset", "report", "suryani.rt03@desanet.example.id", "Suryani",
+         "Jalan desa rusak di RT 03", ("lubang sedalam 30 cm di depan masjid",),
+         attachments=(("Foto jalan rusak \u2013 RT 03.jpg", "image/jpeg", ()),)),
     Case("apple_mail_related", "report", "kevin.tanoto@icloud.com", "Kevin Tanoto", "Trotoar rusak",
          ("Trotoar di Jl. Sudirman depan halte rusak parah",), ("Dikirim dari iPhone",),
          attachments=(("IMG_0412.png", "image/png", ("inline",)),)),

@@ -576,6 +576,40 @@ def test_attachment_names_are_file_names(filename: str, expected: str | None) ->
     assert attachment.name == expected
 
 
+# (the parameters of Content-Type and Content-Disposition, the name read): RFC 2231 values whose charset names a codec
+# that refuses their bytes, which the stdlib's parser raised on, and the mail was quarantined (`unreadable_mime`)
+RFC2231_CHARSETS = [
+    pytest.param("; name*=undefined''x.jpg", "; filename*=undefined''Foto%20jalan%20%E2%80%93%20RT%2003.jpg",
+                 "Foto jalan \u2013 RT 03.jpg", id="undefined"),
+    pytest.param("", "; filename*=UNDEFINED'id'caf%C3%A9%FF.jpg", "caf\u00e9\ufffd.jpg", id="undefined-bad-utf-8"),
+    pytest.param("", "; filename*0*=undefined''Foto%20jalan; filename*1*=%20rusak.jpg", "Foto jalan rusak.jpg",
+                 id="undefined-sectioned"),
+    pytest.param("", "; filename*=\"undefined''foto%20RT%2003.jpg\"", "foto RT 03.jpg", id="undefined-quoted"),
+    pytest.param("; name*=idna''foto.jpg", "", "foto.jpg", id="idna-in-content-type"),
+    pytest.param("", "; filename*=punycode''foto%20jalan.jpg", "foto jalan.jpg", id="punycode"),
+    pytest.param("", "; filename*=utf-16''foto1.jpg", "foto1.jpg", id="utf-16-odd-length"),
+    pytest.param("", "; filename*=cp424''foto.jpg", "foto.jpg", id="ebcdic"),
+    pytest.param("", "; filename*=x-no-such-charset''caf%C3%A9.jpg", "caf\u00e9.jpg", id="unknown-charset"),
+    pytest.param("", "; filename*=''caf%C3%A9.jpg", "caf\u00e9.jpg", id="no-charset"),
+    pytest.param("", "; filename*=iso-8859-1''caf%E9.jpg", "caf\u00e9.jpg", id="a-real-charset-kept"),
+]
+
+
+@pytest.mark.parametrize(("type_params", "disposition_params", "expected"), RFC2231_CHARSETS)
+def test_a_file_name_in_a_charset_that_cannot_read_it_is_read_as_utf_8(type_params: str, disposition_params: str,
+                                                                      expected: str) -> None:
+    """A webmail writes `filename*=undefined''...`: the mail is read, its file named by the percent-decoded bytes
+    as UTF-8 (U+FFFD for what is not), as the stdlib reads a charset it does not know; a real charset is honoured."""
+    raw = ("From: a@example.net\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n"
+           "\r\n--b\r\nContent-Type: text/plain\r\n\r\nfoto terlampir\r\n"
+           f"--b\r\nContent-Type: image/jpeg{type_params}\r\nContent-Disposition: attachment{disposition_params}\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\n/9j/4A==\r\n--b--\r\n").encode()
+    mail = parse_mail(raw)
+    assert mail.text == "foto terlampir"
+    [attachment] = mail.attachments
+    assert (attachment.name, attachment.content_type, attachment.data) == (expected, "image/jpeg", b"\xff\xd8\xff\xe0")
+
+
 def test_attachment_limits_per_attachment_per_message_and_count(tmp_path: Path, settings: Settings) -> None:
     limits = settings.email.model_copy(update={"max_attachment_bytes": 100, "max_attachments_bytes": 150,
                                                "max_attachments": 3})

@@ -235,6 +235,14 @@ def mime_field_sizes(lines: list[str]) -> list[int]:
     return sizes
 
 
+# The charset of an RFC 2231 value (`filename*=utf-8''...`, `filename*0*=utf-8'id'...`). The stdlib decodes the value
+# with it and catches only LookupError: a charset that names a codec refusing its bytes (webmail's `undefined`, whose
+# codec refuses everything; `idna`, `punycode`; `utf-16` or `utf-32` of an odd length; an EBCDIC code page) raised
+# from the parser, and the whole mail was quarantined for one file name. Read again as UTF-8, the name is its
+# percent-decoded bytes with U+FFFD for what is not UTF-8 (the stdlib's reading of a charset it does not know).
+_RFC2231_CHARSET = re.compile(r"""(\*(?:0\*)?\s*=\s*"?)[^';]*'""")
+
+
 class _ReadOncePolicy(EmailPolicy):
     """policy.default, reading each Content-Type and Content-Disposition value of one mail once: the stdlib parses a
     header again at every lookup, and a part's type, parameters, charset and disposition are looked up about twelve
@@ -247,7 +255,10 @@ class _ReadOncePolicy(EmailPolicy):
         read: dict[tuple[str, str], Any] = self.__dict__["_read"]
         key = (name.lower(), value)
         if key not in read:
-            read[key] = super().header_fetch_parse(name, value)
+            try:
+                read[key] = super().header_fetch_parse(name, value)
+            except UnicodeError:
+                read[key] = super().header_fetch_parse(name, _RFC2231_CHARSET.sub(r"\1utf-8'", value))
         return read[key]
 
     @classmethod
