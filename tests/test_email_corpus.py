@@ -46,6 +46,7 @@ class Case:
     mail_from: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
     text: str | None = None  # the whole text filed, when the row says it
+    threads_under: str | None = None  # the Message-ID the reply must name in brackets, when the row says it
 
 
 CASES = [
@@ -189,6 +190,15 @@ CASES = [
     Case("yahoo_forward_of_our_acknowledgement_alone", "follow_up", "rudi_hartono@yahoo.co.id", "Rudi Hartono",
          "Fwd: [LAPOR #10001257] Jalan ambles di Jl. Cempaka",
          text="Fwd: [LAPOR #10001257] Jalan ambles di Jl. Cempaka", follow_up_of="10001257"),
+    # A small mail server's Message-ID, In-Reply-To and References without angle brackets: our reply threads under
+    # the citizen's mail (it had no In-Reply-To), and an answer naming our reply so is a follow-up (it was a report)
+    Case("bare_message_id", "report", "kasno@sidomulyo.example.id", "Kasno", "Bantuan pupuk subsidi tidak sampai",
+         ("Pupuk subsidi untuk kelompok tani Sidomulyo",),
+         threads_under="1733279411.4412.kasno@mail.sidomulyo.example.id"),
+    Case("bare_message_id_follow_up", "follow_up", "kasno@sidomulyo.example.id", "Kasno",
+         "Re: Bantuan pupuk subsidi tidak sampai", ("pupuknya dijual ke kios di desa sebelah",),
+         ("Terima kasih, laporan Anda", "wrote:"), follow_up_of="10001349",
+         threads_under="1733356959.5120.kasno@mail.sidomulyo.example.id"),
     Case("autoreply_auto_submitted", "suppressed", reason="auto_submitted"),
     Case("precedence_bulk", "suppressed", reason="precedence"),
     Case("outlook_oof_suppress", "suppressed", reason="x_auto_response_suppress"),
@@ -297,6 +307,9 @@ def check_reply(case: Case, reply: object, tracking_id: str | None, message_id: 
     assert reply["Subject"] == f"[LAPOR #{thread_id}] {clean_subject}"  # type: ignore[index]
     assert reply["To"] == case.sender  # type: ignore[index]
     assert reply["Auto-Submitted"] == "auto-replied"  # type: ignore[index]
+    if case.threads_under:  # read from the reply, not from our parse of the mail
+        assert str(reply["In-Reply-To"]).strip() == f"<{case.threads_under}>"  # type: ignore[index]
+        assert str(reply["References"]).split()[-1] == f"<{case.threads_under}>"  # type: ignore[index]
     if message_id:
         assert str(reply["In-Reply-To"]).strip() == f"<{message_id}>"  # type: ignore[index]
         assert f"<{message_id}>" in str(reply["References"])  # type: ignore[index]

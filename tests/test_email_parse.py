@@ -25,6 +25,7 @@ from channels.email.parse import (
     TooManyHeaderLines,
     TooManyParts,
     decode_text,
+    message_ids,
     parse_bytes,
     parse_mail,
     trim_quoted,
@@ -608,6 +609,29 @@ def test_a_file_name_in_a_charset_that_cannot_read_it_is_read_as_utf_8(type_para
     assert mail.text == "foto terlampir"
     [attachment] = mail.attachments
     assert (attachment.name, attachment.content_type, attachment.data) == (expected, "image/jpeg", b"\xff\xd8\xff\xe0")
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    pytest.param("<abc123@mail.example.id>", ["abc123@mail.example.id"], id="bracketed"),
+    pytest.param("abc123@mail.example.id", ["abc123@mail.example.id"], id="bare"),
+    pytest.param(" abc123@mail.example.id (server lama)", ["abc123@mail.example.id"], id="bare-with-a-comment"),
+    pytest.param("a1@x.example b2@y.example", ["a1@x.example", "b2@y.example"], id="bare-references"),
+    pytest.param("your message of Fri, 4 Dec 2026 <a1@x.example>", ["a1@x.example"], id="obsolete-phrase-and-id"),
+    pytest.param("your message of Fri, 4 Dec 2026", [], id="obsolete-phrase-alone"),
+    pytest.param("message from warga@example.net", [], id="phrase-with-an-address"),
+    pytest.param("abc 123@mail.example.id", [], id="a-space"),
+    pytest.param("abc123", [], id="no-at"),
+    pytest.param("abc@123@mail.example.id", [], id="two-ats"),
+    pytest.param("@mail.example.id", [], id="nothing-before-the-at"),
+    pytest.param("abc123@", [], id="nothing-after-the-at"),
+    pytest.param("abc\x01123@mail.example.id", [], id="a-control"),
+    pytest.param("<abc 123@mail.example.id>", [], id="bracketed-with-a-space"),
+    pytest.param("", [], id="empty"),
+])
+def test_message_ids_with_and_without_angle_brackets(value: str, expected: list[str]) -> None:
+    """Some small mail servers write a Message-ID (and In-Reply-To, References) bare: read, our reply threads under
+    it. A field with anything but bare msg-ids in it gives none."""
+    assert message_ids(value) == expected
 
 
 def test_attachment_limits_per_attachment_per_message_and_count(tmp_path: Path, settings: Settings) -> None:

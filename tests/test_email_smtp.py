@@ -2008,8 +2008,9 @@ def test_a_mail_saying_it_is_not_auto_mail_in_a_comment_is_a_report(make_server,
         ("Pengaduan@LAPOR.go.id", "<x@example.net>", "own_address"),
         ("warga@example.net", "<lapor-10000057-00ff@mail.lapor.go.id>", "own_message_id"),
         ("warga@example.net", "<abc@MAIL.LAPOR.GO.ID>", "own_message_id"),
+        ("warga@example.net", "lapor-10000057-00ff@mail.lapor.go.id", "own_message_id"),
     ],
-    ids=["own-address", "own-address-case", "own-message-id", "own-domain-case"],
+    ids=["own-address", "own-address-case", "own-message-id", "own-domain-case", "own-message-id-bare"],
 )
 def test_mail_from_ourselves_is_never_answered(make_server, redis: Redis, sender: str, message_id: str,  # type: ignore[no-untyped-def]
                                                reason: str) -> None:

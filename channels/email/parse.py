@@ -815,8 +815,21 @@ def _our_quote_end(lines: list[str], start: int) -> int | None:
     return start + quoted.count("\n", 0, end) + 1 if end else None
 
 
+# A msg-id written without its angle brackets (`Message-ID: abc123@mail.example.id`), as some small mail servers and
+# old clients write it: one word, one "@" with something on each side, no controls, brackets or quotes.
+_BARE_MESSAGE_ID = re.compile(r'[^\s\x00-\x1f\x7f<>@()"\\,;]+@[^\s\x00-\x1f\x7f<>@()"\\,;]+')
+
+
 def message_ids(value: str) -> list[str]:
-    return [item.strip() for item in re.findall(r"<([^<>\s]+)>", value)]
+    """The msg-ids of a Message-ID, In-Reply-To, References or Content-ID field. A field with none in angle brackets
+    whose every word (comments aside) is a bare msg-id gives those words: such a Message-ID read as none, and our
+    reply had no In-Reply-To or References, so the citizen's client did not thread it. Anything else (obsolete
+    phrases, "your mail of ...", an id with a space) is no msg-id."""
+    bracketed = [item.strip() for item in re.findall(r"<([^<>\s]+)>", value)]
+    if bracketed or "<" in value:
+        return bracketed
+    words = without_comments(value).split()
+    return words if all(_BARE_MESSAGE_ID.fullmatch(word) for word in words) else []
 
 
 # The longest address field (From, Reply-To) parsed, by default (`email.max_address_field_bytes`). The stdlib's
