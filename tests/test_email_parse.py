@@ -561,6 +561,40 @@ def test_executables_are_flagged(content_type: str, name: str | None, data: byte
     assert (executable_flags(RawAttachment(content_type, name, data)) == ["executable"]) is flagged
 
 
+# (a file's name and the type it was sent as, whether it is flagged): the carriers of malware that run code once
+# opened, each by its extension alone (sent as octet-stream) and by its type alone where it has one; their
+# macro-free and harmless neighbours are not flagged
+CARRIERS = ["iso", "img", "vhd", "vhdx", "xll", "docm", "xlsm", "pptm", "msc", "lnk"]
+CARRIER_TYPES = [
+    ("application/x-iso9660-image", True), ("application/vnd.ms-word.document.macroEnabled.12", True),
+    ("application/vnd.ms-excel.sheet.macroEnabled.12", True),
+    ("application/vnd.ms-powerpoint.presentation.macroEnabled.12", True),
+    ("application/vnd.ms-excel.addin.macroEnabled.12", True), ("application/x-ms-shortcut", True),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", False),
+    ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", False),
+]
+CARRIER_NAMES = [
+    *[pytest.param(f"bukti.{extension}", "application/octet-stream", True, id=extension) for extension in CARRIERS],
+    *[pytest.param(f"BUKTI.{extension.upper()}", "application/octet-stream", True, id=f"{extension}-upper")
+      for extension in CARRIERS],
+    pytest.param("Surat_Tagihan.pdf.iso", "application/octet-stream", True, id="double-extension"),
+    pytest.param("invoice.img. ", "application/octet-stream", True, id="trailing-dot-and-space"),
+    *[pytest.param(None, content_type, flagged, id=content_type.rsplit("/", 1)[1]) for content_type, flagged
+      in CARRIER_TYPES],
+    *[pytest.param(f"laporan.{extension}", "application/octet-stream", False, id=f"{extension}-not-flagged")
+      for extension in ["docx", "xlsx", "pptx", "pdf", "jpg", "odt", "mscz"]],
+]
+
+
+@pytest.mark.parametrize(("name", "content_type", "flagged"), CARRIER_NAMES)
+def test_disk_images_macro_office_files_and_shortcuts_are_executable(name: str | None, content_type: str,
+                                                                     flagged: bool) -> None:
+    """An ISO, IMG or VHD(X) mounts with a double click and its files lose the mark of the web; an XLL is a DLL
+    Excel loads, DOCM, XLSM and PPTM carry macros, MSC runs a console snap-in, LNK a command: the operator who opens
+    them runs the sender's code, as with an .exe."""
+    assert (executable_flags(RawAttachment(content_type, name, b"\x00")) == ["executable"]) is flagged
+
+
 @pytest.mark.parametrize(
     ("filename", "expected"),
     [("../../../etc/passwd", "passwd"), ("C:\\Users\\budi\\bukti.pdf", "bukti.pdf"),

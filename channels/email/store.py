@@ -40,10 +40,17 @@ EXECUTABLE_TYPES = frozenset({
     "application/java-archive", "application/x-msi", "application/x-ms-installer", "application/hta",
     "application/x-bat", "application/javascript", "text/javascript", "application/x-javascript",
     "application/vnd.android.package-archive", "text/x-sh", "text/vbscript", "application/x-vbscript",
+    # disk images, Office files with macros, shortcuts: below (lower case: a type is compared lowered)
+    "application/x-iso9660-image", "application/vnd.ms-word.document.macroenabled.12",
+    "application/vnd.ms-excel.sheet.macroenabled.12", "application/vnd.ms-powerpoint.presentation.macroenabled.12",
+    "application/vnd.ms-excel.addin.macroenabled.12", "application/x-ms-shortcut",
 })
 EXECUTABLE_EXTENSIONS = frozenset({
     ".exe", ".com", ".bat", ".cmd", ".scr", ".pif", ".msi", ".dll", ".js", ".jse", ".vbs", ".vbe", ".wsf", ".ps1",
     ".jar", ".sh", ".apk", ".hta", ".lnk", ".cpl", ".reg", ".app", ".elf",
+    # Common malware carriers that run code once opened: disk images Windows mounts with a double click (their files
+    # escape the mark of the web), an Excel add-in (a DLL), Office files with macros, a management console snap-in.
+    ".iso", ".img", ".vhd", ".vhdx", ".xll", ".docm", ".xlsm", ".pptm", ".msc",
 })
 EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"#!")
 # Attachments listed in the envelope, at most. Each listing is ~180 bytes: 90,000 one-byte parts (an 8 MB mail) were
