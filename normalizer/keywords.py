@@ -84,6 +84,9 @@ class Grammar:
     help_words: frozenset[str]
     english_markers: frozenset[str]
     indonesian_markers: frozenset[str]
+    # Words that spell a space in help's instructions ("ketik REG spasi LAPOR"), typed as they read: `[commands]
+    # spelled_spaces`, folded.
+    spelled_spaces: frozenset[str] = frozenset()
     # `english_markers` and the words of our English answers (`copied_english_markers`): a copy of help's instruction.
     copied_english_markers: frozenset[str] = frozenset()
     # Words read with a flag word directly after them as part of the flag ("Tambah ANONIM ...", `[flag_openers]`),
@@ -337,6 +340,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         | fillers,
         status_words=status_words,
         help_words=frozenset(w.lower() for w in raw["commands"]["help"]),
+        spelled_spaces=frozenset(fold_word(w) for w in raw["commands"].get("spelled_spaces", [])),
         english_markers=frozenset(raw["language"]["english_markers"]),
         copied_english_markers=frozenset(raw["language"]["english_markers"])
         | frozenset(raw["language"].get("copied_english_markers", [])),
@@ -900,46 +904,84 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
     word, rest, separated = _take_leading_word(text)
     if not separated and not (word in grammar.status_words and _GLUED_ID.match(rest)):
         return None
-    if word in grammar.help_words and _only_names_and_fillers(rest, grammar.greeting):
-        return ParsedText(action=Action.HELP, text="", language=language)
+    if word in grammar.help_words:
+        if _only_names_and_fillers(rest, grammar.greeting, grammar.spelled_spaces):
+            return ParsedText(action=Action.HELP, text="", language=language)
+        return _status_command_after_help(rest, grammar, language)
     if word in grammar.status_words:
-        # Flag words between the command and the ID ("CEK ANONIM 10000004") are skipped as fillers are: read as the
-        # ID, the query was filed as a named report of its words. They change nothing for the query; sent with a
-        # photo, they go with it to the report (normalizer/pipeline.py).
-        flags: set[str] = set()
-        at = _past_fillers_at(rest, 0, grammar, flags)
-        # "CEK 1708 10000004": our short code copied from "kirim ke 1708" read with the ID as one 12-digit number.
-        # Emoji there are read past as at the start ("CEK 🙏 10000004", "CEK🙏10000004"); missed, the query was filed
-        # as a new report. Each turn moves a position on, and the text is sliced once after it: linear in the text.
-        while (past := _past_symbols_and_our_address_at(rest, at, grammar)) is not None and not _blank_from(rest, past):
-            at = _past_fillers_at(rest, past, grammar, flags)
-        after_fillers = rest[at:].lstrip(_ID_OPEN)
-        candidate = _status_candidate(after_fillers)
-        if not candidate or _asks_status(after_fillers, grammar, flags, after_command=True):
-            # A bare "CEK", "CEK laporan saya", or other words of a status question and no ID ("CEK laporan kemarin",
-            # "cek dong"): the citizen needs to know how to ask, and where their Tracking ID is. Its flags are kept
-            # for a photo sent with it ("CEK ANONIM" and a picture: a report of it, anonymous).
-            return _status_help(language, flags)
-        if is_valid_tracking_id(candidate):
-            # Sent with a photo, the words and their flags go to the report as a follow-up (normalizer/pipeline.py).
-            words = _follow_up_flags(_words_after_status_id(after_fillers), grammar, flags)
-            return ParsedText(action=Action.STATUS, text=words, tracking_id=candidate, language=language,
-                              anonymous="anonymous" in flags, confidential="confidential" in flags)
-        if looks_like_tracking_id(candidate) or _ONLY_A_NUMBER.fullmatch(after_fillers):
-            # A number too short or too long for an ID and nothing else ("CEK 12345"): a status query with the
-            # number mistyped, not a complaint of its own.
-            return ParsedText(action=Action.BAD_TRACKING_ID, text="", tracking_id=candidate, language=language,
-                              anonymous="anonymous" in flags, confidential="confidential" in flags)
+        return _parse_status_command(rest, grammar, language)
     return None
 
 
-def _only_names_and_fillers(text: str, table: WordTable) -> bool:
-    """Whether the text's words are only `table`'s fillers and our names (none at all too: punctuation, emoji), as
-    they may stand around a greeting: after a help word ("BANTUAN 1708", "HELP LAPOR", "Bantuan min"), filed, each
-    was a case of the citizen's request for the usage text, acknowledged as a report."""
+# The most help words, calls and fillers read before a status command ("tolong bantu cek ...", "Bantuan min, cek").
+_HELP_LEAD_WORDS = 4
+
+
+def _status_command_after_help(rest: str, grammar: Grammar, language: str) -> ParsedText | None:
+    """The status query after a help word and any more help words, calls and fillers ("Bantuan cek <id>", "tolong
+    bantu cek <id>", "Bantuan min, cek laporan <id>", "help check <id>", "Bantuan cek": how to ask); None when no status
+    command follows them. Filed, the citizen asking after their report was answered with a new Tracking ID and their
+    question went to an agency. As a status question reads "tolong cek <id>" (`_parse_status_question`): a valid ID
+    and nothing after it; words after it ("tolong cek <id> jalan masih rusak") or a mistyped ID stay a report. A loop,
+    not `_parse_command` again: "bantuan " repeated must not recurse."""
+    at = 0
+    for _ in range(_HELP_LEAD_WORDS):
+        word, end, separated = _leading_word_at(rest, at)
+        if word in grammar.status_words and (separated or _GLUED_ID.match(rest, end)):
+            asked = _parse_status_command(rest[end:], grammar, language)
+            if asked is not None and (asked.action is Action.STATUS_HELP
+                                      or (asked.action is Action.STATUS and not asked.text)):
+                return asked
+            return None
+        if not separated or not (word in grammar.help_words or word in grammar.calls
+                                 or word in grammar.greeting.fillers):
+            return None
+        at = end
+    return None
+
+
+def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedText | None:
+    """The query of a status command whose words after it are `rest` ("CEK <id>", "CEK", "CEK laporan saya"); None
+    when they are a report's ("Cek 2 lampu jalan mati ...")."""
+    # Flag words between the command and the ID ("CEK ANONIM 10000004") are skipped as fillers are: read as the
+    # ID, the query was filed as a named report of its words. They change nothing for the query; sent with a
+    # photo, they go with it to the report (normalizer/pipeline.py).
+    flags: set[str] = set()
+    at = _past_fillers_at(rest, 0, grammar, flags)
+    # "CEK 1708 10000004": our short code copied from "kirim ke 1708" read with the ID as one 12-digit number.
+    # Emoji there are read past as at the start ("CEK 🙏 10000004", "CEK🙏10000004"); missed, the query was filed
+    # as a new report. Each turn moves a position on, and the text is sliced once after it: linear in the text.
+    while (past := _past_symbols_and_our_address_at(rest, at, grammar)) is not None and not _blank_from(rest, past):
+        at = _past_fillers_at(rest, past, grammar, flags)
+    after_fillers = rest[at:].lstrip(_ID_OPEN)
+    candidate = _status_candidate(after_fillers)
+    if not candidate or _asks_status(after_fillers, grammar, flags, after_command=True):
+        # A bare "CEK", "CEK laporan saya", or other words of a status question and no ID ("CEK laporan kemarin",
+        # "cek dong"): the citizen needs to know how to ask, and where their Tracking ID is. Its flags are kept
+        # for a photo sent with it ("CEK ANONIM" and a picture: a report of it, anonymous).
+        return _status_help(language, flags)
+    if is_valid_tracking_id(candidate):
+        # Sent with a photo, the words and their flags go to the report as a follow-up (normalizer/pipeline.py).
+        words = _follow_up_flags(_words_after_status_id(after_fillers), grammar, flags)
+        return ParsedText(action=Action.STATUS, text=words, tracking_id=candidate, language=language,
+                          anonymous="anonymous" in flags, confidential="confidential" in flags)
+    if looks_like_tracking_id(candidate) or _ONLY_A_NUMBER.fullmatch(after_fillers):
+        # A number too short or too long for an ID and nothing else ("CEK 12345"): a status query with the
+        # number mistyped, not a complaint of its own.
+        return ParsedText(action=Action.BAD_TRACKING_ID, text="", tracking_id=candidate, language=language,
+                          anonymous="anonymous" in flags, confidential="confidential" in flags)
+    return None
+
+
+def _only_names_and_fillers(text: str, table: WordTable, also: frozenset[str] = frozenset()) -> bool:
+    """Whether the text's words are only `table`'s fillers, our names and the words in `also` (none at all too:
+    punctuation, emoji), as they may stand around a greeting: after a help word ("BANTUAN 1708", "HELP LAPOR", "Bantuan
+    min", "REG spasi LAPOR" as help's "ketik REG spasi LAPOR" reads with `[commands] spelled_spaces`), filed, each was
+    a case of the citizen's request for the usage text, acknowledged as a report."""
     for match in _TOKENS.finditer(text):
         word = fold_word(match.group())
-        if not any(form in table.fillers or form in table.names for form in (word, _squeeze(word))):
+        if word not in also and not any(form in table.fillers or form in table.names
+                                        for form in (word, _squeeze(word))):
             return False
     return True
 
@@ -1008,8 +1050,28 @@ def _status_help(language: str, flags: set[str]) -> ParsedText:
                       confidential="confidential" in flags)
 
 
+# A Tracking ID written as a number is ("10,000,004": grouped in thousands, as a calculator or a bank's SMS shows one)
+# or with the letter O for a zero ("1OOOOOO4", copied by hand or read aloud), a word of its own.
+_MISREAD_ID = re.compile(r"(?:\d{1,3}(?:,\d{3}){1,6}|[\dOo]{6,24})(?![\w,])")
+_MISREAD_AS_DIGITS = str.maketrans({"O": "0", "o": "0", ",": None})
+
+
+def _misread_id(rest: str) -> tuple[str, int] | None:
+    """(the ID, where it ends) when `rest`, the words after a status command, opens with a Tracking ID misread as
+    `_MISREAD_ID` says and valid once read as digits; else None. Only after a status command, and only a valid ID:
+    "25,000 diminta ..." and "O2O" stay words. Missed, "CEK 10,000,004" was a new report and got a new Tracking ID."""
+    match = _MISREAD_ID.match(rest)
+    if match is None or match.group().isdigit():
+        return None
+    candidate = match.group().translate(_MISREAD_AS_DIGITS)
+    return (candidate, match.end()) if is_valid_tracking_id(candidate) else None
+
+
 def _status_candidate(rest: str) -> str:
-    """The ID after a status command: the digits at the start ("CEK 1000 0004"), or its first word."""
+    """The ID after a status command: the digits at the start ("CEK 1000 0004"), a misread ID (`_misread_id`), or
+    its first word."""
+    if (misread := _misread_id(rest)) is not None:
+        return misread[0]
     digits = _LEADING_ID.match(rest)
     if digits is not None:
         return _id_in(digits)[0]
@@ -1024,7 +1086,9 @@ def _words_after_status_id(rest: str) -> str:
     """The citizen's words after a status command's ID ("CEK 12345678 foto jalannya"): a status query answers
     without them, but sent with a photo they describe it and go with it to the report (normalizer/pipeline.py)."""
     digits = _LEADING_ID.match(rest)
-    if digits is not None:
+    if (misread := _misread_id(rest)) is not None:
+        after = rest[misread[1]:]
+    elif digits is not None:
         after = rest[_id_in(digits)[2]:]
     else:
         words = rest.strip().split(maxsplit=1)

@@ -197,6 +197,9 @@ ROWS = [
     query("status-no", "status no. {parent}", "status"),
     query("cek-filler-words", "Cek laporan no. {parent}", "status"),
     query("cek-spaced-id", "CEK {parent_spaced}", "status"),
+    query("cek-thousands-grouped-id", "CEK {parent_thousands}", "status"),
+    query("cek-letter-o-for-zero", "CEK {parent_letter_o}", "status"),
+    query("bantuan-cek-id", "Bantuan cek {parent}", "status"),
     # autocorrect's en dash between the ID's digit groups (a UCS-2 SMS): read as "-"
     query("cek-en-dash-grouped-id", "CEK {parent_en_dash}", "status"),
     query("cek-status", "cek status {parent}", "status"),
@@ -402,6 +405,7 @@ ROWS = [
     # "REG" or "DAFTAR" before our name, as other SMS services are joined (the opt-out's "UNREG" turned round)
     query("reg-lapor", "REG LAPOR", "help"),
     query("reg-alone", "reg", "help"),
+    query("reg-spasi-lapor", "REG SPASI LAPOR", "help"),
     query("daftar-short-code", "DAFTAR 1708", "help"),
     report("daftar-prose", "daftar nama penerima bansos tidak sesuai", "complaint",
            "daftar nama penerima bansos tidak sesuai"),
@@ -620,7 +624,9 @@ async def test_every_message_form_gets_the_right_report_and_reply(
     drain(settings)
     casestore.store.set_status(parent, "in_progress")
     fields = {"parent": parent, "bad": bad_check_digit(parent), "parent_spaced": f"{parent[:4]} {parent[4:]}",
-              "parent_en_dash": f"{parent[:4]}\u2013{parent[4:]}", "never": format_tracking_id(7_777_777)}
+              "parent_en_dash": f"{parent[:4]}\u2013{parent[4:]}", "never": format_tracking_id(7_777_777),
+              "parent_thousands": f"{int(parent):,}", "parent_letter_o": parent.replace("0", "O")}
+    assert "O" in fields["parent_letter_o"], parent  # the row reads a letter O, not the ID as it is
     fields |= {"parent_fullwidth": parent.translate(FULLWIDTH), "bad_fullwidth": fields["bad"].translate(FULLWIDTH),
                "parent_arabic_indic": parent.translate(ARABIC_INDIC)}
 

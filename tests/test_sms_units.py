@@ -343,6 +343,56 @@ def test_tracking_ids_in_the_grammar(text: str, action: Action, tracking_id: str
         assert parsed.tracking_id == tracking_id
 
 
+ZEROED = format_tracking_id(1_000_000)  # an ID with zeros in it: "10000004"
+
+
+@pytest.mark.parametrize(("text", "action", "tracking_id", "words"), [
+    # Grouped in thousands as a phone's calculator or a bank's SMS shows a number.
+    (f"CEK {int(VALID):,}", Action.STATUS, VALID, ""),
+    (f"cek no. {int(ZEROED):,}.", Action.STATUS, ZEROED, ""),
+    (f"CEK {int(ZEROED):,} foto jalannya", Action.STATUS, ZEROED, "foto jalannya"),
+    (f"CEK {int(BAD):,}", Action.REPORT, None, None),  # read so only when it is a valid ID
+    ("CEK 25,000 diminta petugas", Action.REPORT, None, None),
+    (f"{int(ZEROED):,} jalan masih rusak", Action.REPORT, None, None),  # an amount opening prose stays prose
+    # The letter O for a zero, as an ID read aloud or copied by hand is typed.
+    (f"CEK {ZEROED.replace('0', 'O')}", Action.STATUS, ZEROED, ""),
+    (f"cek {ZEROED.replace('0', 'o')} foto", Action.STATUS, ZEROED, "foto"),
+    (f"STATUS laporan {ZEROED[:5].replace('0', 'O')}{ZEROED[5:]}", Action.STATUS, ZEROED, ""),
+    (f"CEK {BAD.replace('2', 'O')}", Action.REPORT, None, None),
+    ("CEK OOOOOOOO", Action.REPORT, None, None),
+    (f"{ZEROED.replace('0', 'O')} jalan masih rusak", Action.REPORT, None, None),  # only after a status command
+    # A help word before a status command: the citizen asks for help with their report.
+    (f"Bantuan cek {VALID}", Action.STATUS, VALID, ""),
+    (f"bantuan, cek {VALID}", Action.STATUS, VALID, ""),
+    (f"Bantuan min, cek laporan {VALID}", Action.STATUS, VALID, ""),
+    (f"help check {VALID}", Action.STATUS, VALID, ""),
+    (f"tolong bantu cek {VALID}", Action.STATUS, VALID, ""),
+    (f"Bantuan cek {BAD}", Action.REPORT, None, None),  # as "tolong cek <mistyped>": it may be the citizen's number
+    (f"Bantuan cek {VALID} jalan masih rusak", Action.REPORT, None, None),
+    ("Bantuan cek", Action.STATUS_HELP, None, ""),
+    ("bantuan cek harga beras naik terus", Action.REPORT, None, None),
+    # Help's "ketik REG spasi LAPOR" typed as it reads.
+    ("REG SPASI LAPOR", Action.HELP, None, ""),
+    ("reg (spasi) 1708", Action.HELP, None, ""),
+    ("DAFTAR space LAPOR", Action.HELP, None, ""),
+    ("daftar spasi nama penerima bansos", Action.REPORT, None, None),
+], ids=["thousands", "thousands-filler-stop", "thousands-then-words", "thousands-bad", "thousands-amount",
+        "thousands-opening-prose", "letter-o", "letter-o-lowercase-then-words", "letter-o-some", "letter-o-bad",
+        "letter-o-only", "letter-o-without-a-command", "help-cek", "help-comma-cek", "help-call-cek-filler",
+        "help-check-en", "help-words-cek", "help-cek-bad", "help-cek-then-words", "help-cek-no-id", "help-cek-prose",
+        "reg-spasi-lapor", "reg-spasi-in-brackets", "daftar-space", "daftar-spasi-prose"])
+def test_ids_typed_as_numbers_are_shown_and_commands_after_help_words(text: str, action: Action,
+                                                                     tracking_id: str | None,
+                                                                     words: str | None) -> None:
+    """Each was a new report answered with a new Tracking ID: the citizen asking after their report got a second
+    one, and their question went to an agency as a complaint."""
+    parsed = parse_text(text)
+    assert parsed.action is action
+    assert parsed.tracking_id == tracking_id
+    if words is not None:
+        assert parsed.text == words
+
+
 def test_a_follow_up_to_an_id_in_fullwidth_digits_keeps_the_citizens_own_digits_in_its_text() -> None:
     """Only the ID is read in ASCII digits: the words (and numbers) the citizen adds stay as typed."""
     parsed = parse_text(f"{VALID.translate(FULLWIDTH)} ２ motor jatuh lagi")
