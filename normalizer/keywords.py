@@ -619,6 +619,11 @@ def _only_short_message_words(text: str, grammar: Grammar) -> bool:
     return True
 
 
+def _only_greeting_or_thanks(text: str, grammar: Grammar) -> bool:
+    """Whether the text is only a greeting or only thanks (`is_greeting`, `is_courtesy`)."""
+    return _only_short_message_words(text, grammar) and (is_greeting(text, grammar) or is_courtesy(text, grammar))
+
+
 def _made_only_of(text: str, table: WordTable) -> bool:
     """Whether the text holds a phrase (or an emoji) of the table at least, and otherwise only its fillers and names,
     punctuation and emoji.
@@ -2602,6 +2607,11 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
         # kind is kept for a photo sent with it ("WBS laporan saya?"). Its flag words are read into a copy: in a
         # report's prose they are the citizen's ("LAPOR nomor anonim meneror saya" was anonymous).
         return replace(asked, kind=kind, explicit_kind=True)
+    elif (explicit or flags) and not unanswered and _only_greeting_or_thanks(rest, grammar):
+        # A keyword and a greeting or thanks alone ("ANONIM halo", "WBS halo min", "LAPOR ANONIM terima kasih"):
+        # nothing reported yet, a report of no words (help, `normalize`; with a photo, the photo's, its flags kept).
+        # Filed, an agency got a case of "halo".
+        rest = ""
     return ParsedText(
         # A courtesy (an opt-out or opt-in too) keeps what a report of it would hold: sent with a photo, it is a
         # report (`normalize`).

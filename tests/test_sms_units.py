@@ -1684,10 +1684,10 @@ def test_a_confidentiality_word_opening_a_noun_of_the_citizens_stays_in_the_text
     pytest.param("LAPOR pak, jalan berlubang di Jl. Pemuda", "jalan berlubang di Jl. Pemuda", False, False,
                  "complaint", id="a-kind-word"),
     pytest.param("ANONIM aja. CEK {id}", "", True, False, "complaint", id="a-query-after-them"),
-    # the text's own: no punctuation after them, nothing after them, a compound
+    # the text's own: no punctuation after them, a compound; nothing after them, a report of no words (help)
     pytest.param("Anonim ya pak kepala desa korupsi", "ya pak kepala desa korupsi", True, False, "complaint",
                  id="no-punctuation"),
-    pytest.param("ANONIM ya pak.", "ya pak.", True, False, "complaint", id="nothing-after-them"),
+    pytest.param("ANONIM ya pak.", "", True, False, "complaint", id="nothing-after-them"),
     pytest.param("Rahasia negara ya, dijual oknum", "Rahasia negara ya, dijual oknum", False, True, "complaint",
                  id="a-compound"),
 ])
@@ -2447,6 +2447,14 @@ QUOTED_POST = "[Kutipan / Quoted] https://x.com/i/status/1860000000000000950\n> 
     # No letter or digit at all: a case of three angry faces was filed and acknowledged as a report.
     pytest.param(Channel.SMS, "😡😡😡", [], None, None, id="emoji-alone-is-help"),
     pytest.param(Channel.SMS, "ANONIM 🔥🔥", [], None, None, id="flag-and-emoji-is-help"),
+    # A keyword and a greeting or thanks alone: an agency got a case of "halo".
+    pytest.param(Channel.SMS, "ANONIM halo", [], None, None, id="flag-and-a-greeting-is-help"),
+    pytest.param(Channel.SMS, "WBS halo min", [], None, None, id="kind-and-a-greeting-is-help"),
+    pytest.param(Channel.SMS, "LAPOR ANONIM terima kasih", [], None, None, id="keywords-and-thanks-are-help"),
+    pytest.param(Channel.TWITTER, "#anonim selamat pagi", [], None, None, id="hashtag-and-a-greeting-is-help"),
+    pytest.param(Channel.SMS, "ANONIM halo", [PHOTO], None, "", id="flag-a-greeting-and-a-photo"),
+    pytest.param(Channel.SMS, "ANONIM halo, jalan rusak", [], None, "halo, jalan rusak",
+                 id="flag-a-greeting-and-words-are-a-report"),
     pytest.param(Channel.SMS, "!!! $$$ ***", [], None, None, id="symbols-alone-are-help"),
     pytest.param(Channel.TWITTER, "👀👀", [], None, None, id="emoji-mention-is-help"),
     pytest.param(Channel.SMS, "😡", [PHOTO], None, "😡", id="emoji-and-a-photo"),
@@ -2468,6 +2476,7 @@ def test_a_greeting_or_help_word_with_a_photo_or_a_quoted_post_is_a_report(
         return
     assert normalized.draft is not None
     assert (normalized.draft.text, len(normalized.draft.attachments)) == (expected, len(attachments))
+    assert normalized.draft.anonymous is ("anonim" in text.lower())  # a flag read off the words stays the report's
 
 
 def test_a_mail_of_undecodable_characters_is_still_filed_with_its_subject() -> None:
