@@ -25,6 +25,7 @@ from channels.base import InboundMessage, MessagePart, Outcome, WebhookAdapter, 
 from channels.sms_aggregator_send import DLR_PATH
 from gateway.errors import AuthenticationFailed, RejectedInput
 from gateway.logs import get_logger
+from gateway.queues import sender_digest
 from gateway.ratelimit import request_source
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind, utc_now
@@ -78,6 +79,16 @@ def usable_concat(element: tuple[str, int, int]) -> bool:
     0, or whose part number is 0 or above the count, ignored whole, and the SMS taken as a single message."""
     _, total, number = element
     return 1 <= number <= total
+
+
+def dedup_id(settings: Settings, message_id: str, sender: str, smsc: str) -> str:
+    """What intake dedups an aggregator's SMS by: its id, with its SMSC and sender. Kannel's ids (%I) are its own
+    counter, and two aggregators, or two SMSCs, calling one endpoint repeat each other's: by the id alone one citizen's
+    message was dropped as a retry of another's. Only a true retry (same id, sender and SMSC) is one message. The
+    sender goes in as a keyed digest (`sender_digest`): the identity stands as it is in Redis (a same-text repeat's
+    first, an unfiled message's field). Claims made by the id alone before this are not found again: a retry across
+    the upgrade is a second report."""
+    return f"{message_id}#{sender_digest(settings, 'sms-aggregator', smsc, sender)}"
 
 
 def parse_udh(udh_hex: str) -> tuple[str, int, int] | None:
@@ -247,6 +258,7 @@ class AggregatorSmsAdapter(WebhookAdapter):
                 received_at=utc_now(),
                 channel_meta=meta,
                 part=part,
+                dedup_id=dedup_id(self.settings, message_id, sender, fields.get("smsc", "").strip()),
             )
         ]
 

@@ -276,7 +276,7 @@ class Gateway:
                            tracking_id=receipt.tracking_id)
         if outbound is not None:
             await outbound.reply_to_report(adapter.name, draft, receipt.tracking_id, repeated_text, reply,
-                                           normalized.language, message.provider_message_id, spooled=receipt.spooled)
+                                           normalized.language, message.message_identity, spooled=receipt.spooled)
         return Outcome(reply_text=reply, tracking_id=receipt.tracking_id, duplicate=receipt.duplicate)
 
     async def handle_part(self, adapter: WebhookAdapter, message: InboundMessage,

@@ -179,8 +179,8 @@ class PartBuffer:
         assert part is not None
         key = self.buffer_key(message)
         record = {
-            "id": message.provider_message_id, "number": part.number, "total": part.total, "coding": part.coding,
-            "data": part.data, "reference": part.reference, "sender": message.sender_address,
+            "id": message.provider_message_id, "dedup_id": message.dedup_id, "number": part.number, "total": part.total,
+            "coding": part.coding, "data": part.data, "reference": part.reference, "sender": message.sender_address,
             "recipient": message.recipient, "source": message.source, "channel": message.channel.value,
             "received_at": message.received_at.isoformat(), "meta": dict(message.channel_meta),
         }
@@ -221,6 +221,7 @@ class PartBuffer:
             received_at=min(datetime.fromisoformat(record["received_at"]) for record in records),
             channel_meta=meta,
             incomplete=missing,
+            dedup_id=first.get("dedup_id"),
         )
 
     def mark_done(self, key: str, tracking_id: str) -> None:

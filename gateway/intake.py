@@ -245,7 +245,7 @@ class Intake:
         """`commit` while reports this process spooled are not in Redis yet (the replay under way, or cut short): a
         provider's retry of one is answered with the Tracking ID it was given, not claimed afresh in Redis (a second
         ID and a second report). Only then: the usual commit costs one test of an empty dict, no hash."""
-        known = [self._spooled_ids.get(dedup_key(draft.channel.value, draft.channel_message_id)) for draft in drafts]
+        known = [self._spooled_ids.get(dedup_key(draft.channel.value, draft.message_identity)) for draft in drafts]
         fresh = [draft for draft, tracking_id in zip(drafts, known, strict=True) if tracking_id is None]
         fresh_received = None if received is None else [
             as_received for as_received, tracking_id in zip(received, known, strict=True) if tracking_id is None]
@@ -391,7 +391,7 @@ class Intake:
 
     def _commit(self, drafts: Sequence[ReportDraft], *, hold: bool = False,
                 received: Sequence[ReportDraft | None] | None = None) -> list[Receipt]:
-        keys = [dedup_key(draft.channel.value, draft.channel_message_id) for draft in drafts]
+        keys = [dedup_key(draft.channel.value, draft.message_identity) for draft in drafts]
         unfiled = self._unfiled_hashes(draft.source for draft in drafts)
         candidates: list[str] = []
         try:
@@ -425,7 +425,7 @@ class Intake:
         if held:  # a channel of the batch holds messages kept unfiled: those filed now go
             filed = [*zip(drafts, receipts, strict=True),
                      *(zip(received, receipts, strict=True) if received is not None else ())]
-            self._forget_unfiled([(draft.source, draft.channel_message_id, receipt.tracking_id)
+            self._forget_unfiled([(draft.source, draft.message_identity, receipt.tracking_id)
                                   for draft, receipt in filed if draft is not None], held)
         return receipts
 
@@ -438,7 +438,7 @@ class Intake:
         receipts: list[Receipt] = []
         in_batch: dict[str, str] = {}
         for draft in drafts:
-            key = dedup_key(draft.channel.value, draft.channel_message_id)
+            key = dedup_key(draft.channel.value, draft.message_identity)
             known = self._spooled_ids.get(key) or in_batch.get(key)
             if known is not None:
                 receipts.append(Receipt(tracking_id=known, duplicate=True, spooled=True))
@@ -657,9 +657,9 @@ class Intake:
                 # A message this process spooled has its own Tracking ID (`_commit_to_spool` answers its retry):
                 # the first of its text remembered now may be a later message, sent once its window was over.
                 if key is None or dedup_key(drafts[index].channel.value,
-                                            drafts[index].channel_message_id) in self._spooled_ids:
+                                            drafts[index].message_identity) in self._spooled_ids:
                     continue
-                source, provider_id = _same_text_source(batch[index]), drafts[index].channel_message_id
+                source, provider_id = _same_text_source(batch[index]), drafts[index].message_identity
                 if (first := self._recent_texts.repeat_of(source, provider_id)) is not None:  # a repeat's retry
                     answered[index] = Receipt(first.tracking_id, duplicate=True, spooled=first.spooled, same_text=True)
                 elif (first := self._recent_texts.first(key)) is not None:
@@ -682,8 +682,8 @@ class Intake:
             settled = answered.get(index, committed.get(index))
             if isinstance(settled, int):  # the same text earlier in this batch
                 receipt = replace(committed[settled], duplicate=True, same_text=True)
-                self._recent_texts.remember_repeat(_same_text_source(item), draft.channel_message_id, FirstOfText(
-                    drafts[settled].channel_message_id, receipt.tracking_id, receipt.spooled, 0.0))
+                self._recent_texts.remember_repeat(_same_text_source(item), draft.message_identity, FirstOfText(
+                    drafts[settled].message_identity, receipt.tracking_id, receipt.spooled, 0.0))
             else:
                 assert settled is not None
                 receipt = replace(settled, same_text=True) if draft is not item.draft else settled
@@ -702,7 +702,7 @@ class Intake:
         drafts = [item.draft for item in batch]
         if self._spooling or all(item.same_text is None for item in batch):
             return drafts
-        claims = [dedup_key(draft.channel.value, draft.channel_message_id) for draft in drafts]
+        claims = [dedup_key(draft.channel.value, draft.message_identity) for draft in drafts]
         windows = [None if claim in self._spooled_ids else item.same_text
                    for item, claim in zip(batch, claims, strict=True)]
         # Told to the script, which looks up the message's own claim first: mapped here, the provider's retry of an
@@ -711,8 +711,8 @@ class Intake:
         for index, (item, key) in enumerate(zip(batch, keys, strict=True)):
             # A repeat answered from memory while spooling: one report with its first, whatever the window says now.
             if key is not None and (first := self._recent_texts.repeat_of(
-                    _same_text_source(item), drafts[index].channel_message_id)) is not None:
-                drafts[index] = drafts[index].model_copy(update={"channel_message_id": first.provider_id})
+                    _same_text_source(item), drafts[index].message_identity)) is not None:
+                drafts[index] = drafts[index].under_identity(first.provider_id)
                 windows[index] = None
         try:
             return self._same_text.one_report_per_text(drafts, windows, claims, spooled_firsts)

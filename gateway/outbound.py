@@ -317,17 +317,17 @@ class OutboundReplies:
         number = normalize_msisdn(message.sender_address, self._settings.sms.default_region)
 
         def count_and_queue() -> Queued:
-            allowed = self.count_message(source, number, message.provider_message_id)
+            allowed = self.count_message(source, number, message.message_identity)
             reply = partial(self.queue_reply, source=source, kind="kept_unfiled", text=render("sms_kept_unfiled"),
                             language=DEFAULT_LANGUAGE, tracking_id=None, to=number, allowed=allowed)
-            return self.once_per_message(source, message.provider_message_id, reply, what="report")
+            return self.once_per_message(source, message.message_identity, reply, what="report")
 
         return await durably(count_and_queue)
 
     async def answer_query(self, source: str, query: Query, client: httpx.AsyncClient) -> tuple[str | None, Queued]:
         """(the reply text, or None when a status job answers later; what was queued)."""
         number = normalize_msisdn(query.message.sender_address, self._settings.sms.default_region)
-        message_id = query.message.provider_message_id
+        message_id = query.message.message_identity
         allowed = await durably(self.count_message, source, number, message_id)
         if query.action is Action.STATUS and query.tracking_id:
             try:

@@ -101,13 +101,13 @@ class SameText:
         args: list[str | int] = [self._settings.intake.dedup_ttl_seconds]
         for _, draft, (source, seconds), claim, first in asked:
             keys += [SAME_TEXT_KEY.format(source=source, digest=sender_digest(self._settings, *_text_identity(draft))),
-                     REPEAT_OF_KEY.format(source=source, digest=key_digest(draft.channel_message_id)), claim]
-            args += [draft.channel_message_id, seconds, *(first or ("", 0))]
+                     REPEAT_OF_KEY.format(source=source, digest=key_digest(draft.message_identity)), claim]
+            args += [draft.message_identity, seconds, *(first or ("", 0))]
         mapped = list(drafts)
         for (index, draft, *_), first_id in zip(asked, self._first_of_same_text(keys=keys, args=args), strict=True):
             first_id = first_id.decode() if isinstance(first_id, bytes) else str(first_id)
-            if first_id != draft.channel_message_id:
-                mapped[index] = draft.model_copy(update={"channel_message_id": first_id})
+            if first_id != draft.message_identity:
+                mapped[index] = draft.under_identity(first_id)
         return mapped
 
 
@@ -174,7 +174,7 @@ class RecentTexts:
             self._repeats.popitem(last=False)
 
     def remember(self, key: str, draft: ReportDraft, tracking_id: str, spooled: bool, window_seconds: int) -> None:
-        self._firsts[key] = FirstOfText(draft.channel_message_id, tracking_id, spooled,
+        self._firsts[key] = FirstOfText(draft.message_identity, tracking_id, spooled,
                                         self._clock() + window_seconds)
         self._firsts.move_to_end(key)
         while len(self._firsts) > self.LIMIT:

@@ -101,7 +101,7 @@ class UnfiledMessages:
     def keep(self, channel: str, message: InboundMessage, error: BaseException, now: float) -> UnfiledMessage:
         """Keep `message` (raises RedisError when Redis does not take it). Kept again after a failed retry, it keeps
         its first time."""
-        key, field = UNFILED_KEY.format(channel=channel), unfiled_entry(message.source, message.provider_message_id)[1]
+        key, field = UNFILED_KEY.format(channel=channel), unfiled_entry(message.source, message.message_identity)[1]
         earlier = self._redis.hget(key, field)
         try:
             first = float(orjson.loads(earlier)["unfiled_at"]) if earlier is not None else now

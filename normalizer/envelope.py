@@ -234,6 +234,17 @@ class ReportDraft(BaseModel):
         description="Set when a retried message got a second Tracking ID during a Redis outage: the first one.",
     )
     triage: Triage | None = Field(default=None, description="Suggestions added by the forward worker.")
+    # `InboundMessage.dedup_id`: intake's alone, never in the envelope (it is digested from the sender).
+    dedup_id: str | None = Field(default=None, exclude=True, repr=False)
+
+    @property
+    def message_identity(self) -> str:
+        """What intake dedups the message by: `dedup_id`, else `channel_message_id`."""
+        return self.dedup_id or self.channel_message_id
+
+    def under_identity(self, identity: str) -> ReportDraft:
+        """This draft as one message with another of `identity` (a same-text repeat mapped onto its first)."""
+        return self.model_copy(update={"dedup_id" if self.dedup_id else "channel_message_id": identity})
 
     @field_serializer("received_at")
     def _rfc3339_utc(self, value: datetime) -> str:

@@ -101,6 +101,15 @@ class InboundMessage:
     own_posts: tuple[str, ...] = ()
     # One of those asks anonymity: the message is anonymous whatever it adds to (see channels.x_mentions).
     own_post_anonymous: bool = False
+    # The message's identity at the gateway where the provider's id alone is none: an aggregator's ids are unique per
+    # SMSC and sender at most, and two citizens' messages with one id were deduped as one (`message_identity`).
+    dedup_id: str | None = None
+
+    @property
+    def message_identity(self) -> str:
+        """What the gateway knows the message by (dedup, same-text, reply-once keys): `dedup_id`, else the provider
+        id."""
+        return self.dedup_id or self.provider_message_id
 
     def personal_values(self) -> tuple[str | None, ...]:
         """What the citizen wrote and what names them, to keep out of every log line about the message

@@ -311,4 +311,5 @@ def _draft(message: InboundMessage, parsed: ParsedText, sender: Sender, text_tru
         channel_meta=dict(message.channel_meta),
         incomplete=message.incomplete,
         text_truncated=text_truncated,
+        dedup_id=message.dedup_id,
     )

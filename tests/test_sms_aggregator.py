@@ -477,6 +477,22 @@ async def test_concatenated_parts_are_joined_in_any_order_duplicates_ignored(
     assert redis.zcard(PENDING_KEY) == 0
 
 
+async def test_concatenated_messages_of_two_senders_with_the_same_part_ids_are_two_reports(
+    gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings
+) -> None:
+    """A joined SMS is known by its first part's id: with the same ids from two aggregators, the second citizen's
+    joined message was deduped as the first's unless the join kept the sender in its identity."""
+    case = fixture("kannel_concat_gsm7_udh.json")
+    answers = []
+    for sender in ("6281234567021", "6285712345022"):
+        for part in case["parts"]:
+            answers.append((await post_callback(gateway.client, {**part, "from": sender})).json()["messages"])
+    [a], [b] = (messages for messages in answers if messages)
+    assert (a["duplicate"], b["duplicate"]) == (False, False) and a["tracking_id"] != b["tracking_id"]
+    drain(settings)
+    assert [r["text"] for r in casestore.reports()] == [case["expected_text"]] * 2
+
+
 async def test_a_part_is_durable_in_redis_before_it_is_acknowledged(
     gateway: GatewayServer, redis: Redis
 ) -> None:
@@ -1223,6 +1239,45 @@ async def test_a_same_text_repeat_the_aggregator_delivers_again_after_the_window
     assert api.texts_to("+6281355550011") == [
         render("ack", "id", tracking_id=a["tracking_id"]), render("duplicate", "id", tracking_id=a["tracking_id"]),
     ]
+
+
+@pytest.mark.parametrize("other", [1, 2], ids=["another-smsc", "same-smsc"])
+async def test_messages_of_two_senders_with_one_id_are_two_reports_and_only_a_true_retry_is_one(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, other: int
+) -> None:
+    """Kannel's %I is each aggregator's own counter: two aggregators (or SMSCs) on one endpoint repeat each other's
+    ids. Deduped by the id alone, the second citizen's report was dropped as a retry of the first's, and they were
+    answered with a stranger's Tracking ID. Only the same id from the same sender (and SMSC) is the same message."""
+    first, second = (fixture("kannel_same_id_two_aggregators.json")["messages"][n] for n in (0, other))
+    answers = [await post_callback(gateway.client, payload) for payload in (first, second, first)]
+    [a], [b], [retried] = (response.json()["messages"] for response in answers)
+    assert a["duplicate"] is False and b["duplicate"] is False
+    assert a["tracking_id"] != b["tracking_id"]
+    assert retried == {"tracking_id": a["tracking_id"], "duplicate": True}
+    drain(settings)
+    stored = {report["tracking_id"]: report for report in casestore.reports()}
+    assert sorted(stored) == sorted([a["tracking_id"], b["tracking_id"]])
+    assert {stored[a["tracking_id"]]["text"], stored[b["tracking_id"]]["text"]} == {
+        first["text"][len("LAPOR: "):], second["text"][len("LAPOR: "):]}
+    assert {report["channel_message_id"] for report in stored.values()} == {"100042"}  # the provider's id, as it was
+    assert api.texts_to(f"+{first['from']}") == [render("ack", "id", tracking_id=a["tracking_id"])]
+    assert api.texts_to(f"+{second['from']}") == [render("ack", "id", tracking_id=b["tracking_id"])]
+
+
+async def test_a_same_text_repeats_id_sent_by_another_citizen_is_that_citizens_own_report(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    """A same-text repeat is remembered by its id as one report with its first; another aggregator's SMS of another
+    citizen under that id was taken for the repeat's retry, and filed under the first citizen's report."""
+    first, _, other = fixture("kannel_same_id_two_aggregators.json")["messages"]
+    original = await post_callback(gateway.client, {**first, "id": "100041"})
+    repeat = await post_callback(gateway.client, first)
+    stranger = await post_callback(gateway.client, other)
+    [a], [b], [c] = (response.json()["messages"] for response in (original, repeat, stranger))
+    assert b == {"tracking_id": a["tracking_id"], "duplicate": True}
+    assert c["duplicate"] is False and c["tracking_id"] != a["tracking_id"]
+    drain(settings)
+    assert len(casestore.reports()) == 2
 
 
 # -- the reply worker --------------------------------------------------------------------------------------------------
