@@ -161,6 +161,30 @@ def parse_timestamp(value: str) -> str | None:
         return None
 
 
+def _is_text(data: str) -> bool:
+    """Whether a payload is readable text: no control character but line breaks and tabs, no U+FFFD (bytes the
+    charset did not hold)."""
+    return bool(data.strip()) and "\ufffd" not in data and all(
+        char.isprintable() or char in "\n\r\t " for char in data)
+
+
+def _payload_coding(coding: str, data: str) -> str:
+    """The coding to read a payload by. UCS-2 comes as hex (the standard, and read as hex whenever it is hex, even
+    where it would read as words too), but some aggregators post a UCS-2 SMS as the UTF-8 text they decoded: refused
+    `bad_hex`, the citizen's report was lost. A UCS-2 payload that is no hex (a character outside 0-9 A-F, or an odd
+    count of digits) but is text is read as text ("gsm7": as it arrives), with a warning naming the mismatch."""
+    if coding != "ucs2":
+        return coding
+    try:
+        hex_bytes(data)
+    except RejectedInput:
+        if not _is_text(data):
+            raise
+        log.warning("aggregator.coding_mismatch", coding=coding, read_as="text", reason="not_hex")
+        return "gsm7"
+    return coding
+
+
 def _concat_fields(fields: Mapping[str, str]) -> tuple[str, int, int] | None:
     udh = fields.get("udh", "").strip()
     try:
@@ -237,6 +261,7 @@ class AggregatorSmsAdapter(WebhookAdapter):
         data = fields["text"]
         if len(data) > MAX_TEXT:
             raise RejectedInput("text too long for an SMS part", reason="text_too_long")
+        coding = _payload_coding(coding, data)
         text = decode_payload(coding, data)
         concat = _concat_fields(fields)
         part = MessagePart(reference=concat[0], total=concat[1], number=concat[2], coding=coding, data=data) \

@@ -171,6 +171,33 @@ async def test_hex_codings_are_decoded(
     assert is_gsm7(reply.text)  # the emoji never comes back in the reply
 
 
+@pytest.mark.parametrize(
+    ("text", "stored", "mismatch"),
+    [
+        pytest.param(fixture("kannel_ucs2_utf8_text_form.json")["fields"]["text"],
+                     fixture("kannel_ucs2_utf8_text_form.json")["expected_text"], True, id="utf8-text-not-hex"),
+        # Hex digits alone, but an odd count of them: no UTF-16 can be so; the text it is.
+        pytest.param("ACE", "ACE", True, id="odd-count-of-hex-digits"),
+        # Hex and words at once: hex, as the standard has UCS-2 (read as text, it was "CAFE BABE").
+        pytest.param("CAFE BABE", bytes.fromhex("CAFEBABE").decode("utf-16-be"), False, id="hex-that-reads-as-words"),
+        pytest.param("LAPOR jalan rusak".encode("utf-16-be").hex().upper(), "jalan rusak", False, id="genuine-hex"),
+    ],
+)
+async def test_a_ucs2_payload_that_is_no_hex_but_text_is_read_as_text(
+    gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, text: str, stored: str, mismatch: bool
+) -> None:
+    """Some aggregators post a UCS-2 SMS (coding=2) as the UTF-8 text they decoded, not as hex: refused `bad_hex`,
+    the citizen's report was lost. Read as text, with a warning that names the mismatch and nothing of the text."""
+    response = await post_callback(gateway.client, sms("085712345003", text, f"ucs2-text-{len(text)}", coding="2"))
+    assert response.status_code == 200, response.text
+    [message] = response.json()["messages"]
+    assert orjson.loads(redis.get(envelope_key(message["tracking_id"])))["text"] == stored
+    warnings = [(e["level"], e["coding"], e["read_as"], e["reason"]) for e in log_events(log_stream)
+                if e["event"] == "aggregator.coding_mismatch"]
+    assert warnings == ([("warning", "ucs2", "text", "not_hex")] if mismatch else [])
+    assert "banjir" not in log_stream.getvalue()  # no word of the message in the log
+
+
 async def test_a_json_callback_works_like_a_form(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
 ) -> None:
@@ -254,7 +281,8 @@ async def test_each_coding_kannel_gives_reads_the_text(
     [
         ("no-id", {"from": "081234567890", "text": "lapor"}, "missing_field"),
         ("no-sender", {"id": "x1", "text": "lapor"}, "missing_field"),
-        ("bad-hex", {"from": "081234567890", "id": "x2", "text": "zz12", "coding": "2"}, "bad_hex"),
+        # Neither hex nor text (a control character): not read as text, as a UCS-2 payload that is no hex is.
+        ("bad-hex", {"from": "081234567890", "id": "x2", "text": "zz\x0012", "coding": "2"}, "bad_hex"),
         ("unknown-coding", {"from": "081234567890", "id": "x3", "text": "a", "coding": "9"}, "bad_coding"),
         ("part-beyond-count", {"from": "081234567890", "id": "x4", "text": "a", "ref": "10", "parts": "2", "part": "4"},
          "bad_concat"),
@@ -330,7 +358,7 @@ async def test_a_json_callback_with_numbers_or_unread_fields_of_any_kind_is_take
 
 
 @pytest.mark.parametrize(("fields", "detail"), [
-    ({"text": "zz12", "coding": "2"}, "text is not hex for its coding"),
+    ({"text": "zz\x0012", "coding": "2"}, "text is not hex for its coding"),
     ({"text": "LAPOR jalan rusak", "udh": "zz"}, "udh is not hex"),
 ], ids=["text", "udh"])
 async def test_a_field_that_is_not_hex_is_named_in_the_400(gateway: GatewayServer, fields: dict[str, str],
