@@ -202,8 +202,10 @@ class ChannelRules(BaseModel):
 # off, not quiet). Nor is it polled, or its webhook or intake used: what its poller, webhook and intake last met
 # (a token refused, polls failing, a rate limit, bad signatures, refused reports) is a run nothing will ever end, and
 # a channel switched off because X revoked its token stayed down on every view, `status` exiting 2 at every cron run,
-# until its keys were deleted by hand. What waits for an operator still counts: dead letters, failing replies,
-# queues, held jobs, a mentions gap, a mail that failed to read, unfiled messages.
+# until its keys were deleted by hand. So is the run of failed replies: only a reply sent ends it, and none is sent on a
+# channel switched off (the aggregator's 503s before it was, degraded on every view for good). What waits for an
+# operator still counts: dead letters (a reply that failed for good is one), queues, held jobs, a mentions gap, a mail
+# that failed to read, unfiled messages.
 SWITCHED_OFF = {"process_missing_degraded_seconds": 0, "process_missing_down_seconds": 0,
                 "worker_missing_degraded_seconds": 0, "worker_missing_down_seconds": 0,
                 "quiet_degraded_seconds": 0, "quiet_down_seconds": 0,
@@ -211,7 +213,8 @@ SWITCHED_OFF = {"process_missing_degraded_seconds": 0, "process_missing_down_sec
                 "rate_limited_degraded_seconds": 0, "rate_limited_down_seconds": 0,
                 "auth_failures_degraded": 0, "auth_failures_down": 0,
                 "signature_failures_degraded": 0, "signature_failures_down": 0,
-                "intake_refusals_degraded": 0, "intake_refusals_down": 0, "intake_refusals_down_at_once": ()}
+                "intake_refusals_degraded": 0, "intake_refusals_down": 0, "intake_refusals_down_at_once": (),
+                "reply_failures_degraded": 0, "reply_failures_down": 0}
 # The reason every view gives a channel disabled in settings that no rule finds anything on.
 OFF_REASON = "switched off in settings: no traffic expected"
 

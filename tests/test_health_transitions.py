@@ -855,6 +855,24 @@ def test_a_channel_disabled_in_settings_is_off_not_quiet(redis: Redis, test_env:
         assert f'<div class="reason">{OFF_REASON}</div>' in section and "no message" not in section, section
 
 
+def test_a_channel_switched_off_after_its_replies_failed_is_shown_off_on_the_status_page(
+        redis: Redis, test_env: TestEnvironment) -> None:
+    """The aggregator's send URL answered 503 three times, then its operator switched it off: a run of failed replies
+    ends only with a reply sent, which never comes, and the channel stayed degraded on `status` and the status page."""
+    settings = test_env.settings(LAPOR_AGGREGATOR_ENABLED="false")
+    now = time.time()
+    signals = HealthSignals(redis, clock=lambda: now - 600)
+    for _ in range(3):
+        signals.reply_failed("sms-aggregator", "aggregator_503")
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: now,
+                            disabled=disabled_channels(settings))
+    document = monitor.check()
+    aggregator = next(c for c in document["channels"] if c["channel"] == "sms-aggregator")
+    assert (aggregator["state"], aggregator["reason"], aggregator["findings"]) == ("ok", OFF_REASON, [])
+    section = render_status_page(document, 30).split('id="channel-sms-aggregator"', 1)[1].split("</section>", 1)[0]
+    assert f'<div class="reason">{OFF_REASON}</div>' in section and "replies failing" not in section, section
+
+
 @dataclass(frozen=True)
 class LastTrouble:
     id: str
@@ -871,11 +889,11 @@ LAST_TROUBLES = [
     LastTrouble("signatures refused", lambda s: [s.signature_failed("x", "signature_invalid") for _ in range(20)],
                 "ok", None),
     LastTrouble("reports refused", lambda s: s.intake_refused("x", "id_range_exhausted"), "ok", None),
+    # Only a reply sent ends a run of failed replies, and none is sent on a channel switched off.
+    LastTrouble("replies failing", lambda s: [s.reply_failed("x", "403 Forbidden") for _ in range(10)], "ok", None),
     # What waits for an operator still counts.
     LastTrouble("a dead letter", lambda s: s.dead_lettered("x", "lapor-reply:x:1", "x_403"), "degraded",
                 "deadletters", minutes_ago=1),
-    LastTrouble("replies failing", lambda s: [s.reply_failed("x", "403 Forbidden") for _ in range(3)], "degraded",
-                "replies"),
 ]
 
 
