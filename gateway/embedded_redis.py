@@ -239,6 +239,16 @@ class EmbeddedRedis:
                     "no_server", f"cannot run {server} ({error.strerror or type(error).__name__}): reinstall the "
                     "project (make run) or install Redis 6.2 or later, or set REDIS_URL") from error
         self._send_configuration(f'requirepass "{self._password}"\n'.encode())
+        try:
+            return self._wait_for_answer(server, timeout, log_offset)
+        except KeyboardInterrupt:  # Ctrl-C while it loads: not left to the kernel's parent-death signal
+            self.stop()
+            raise
+
+    def _wait_for_answer(self, server: str, timeout: float, log_offset: int) -> EmbeddedRedis:
+        """Self once the server answers a PING; raises EmbeddedRedisFailed when it exits or stays silent past
+        `timeout`."""
+        assert self._process is not None
         deadline = time.monotonic() + timeout
         # No read timeout: while it reads a large append-only file, redis-server (6.2 and 7) takes the connection
         # and answers once loaded, so the limit is on its first answer, never on the load.

@@ -366,6 +366,12 @@ def _supervise(settings: Settings, procfile: Path) -> int:
                 embedded.stop()
             log.error("redis.embedded_failed", reason=failure.reason, detail=str(failure))
             return 1
+        except KeyboardInterrupt:  # Ctrl-C while Redis read its file back: `make run` ended with exit 130, no word
+            if embedded is not None:
+                embedded.stop()
+            log.warning("supervisor.interrupted", detail="stopped while the embedded Redis was starting; nothing "
+                        "else was started, and Redis was stopped")
+            return 130
         redis_url = embedded.url
         # Where it listens, never its URL: the URL carries the password. (A key named "address" is dropped as a
         # citizen's by the log redaction.)

@@ -270,6 +270,33 @@ def test_ctrl_c_stops_the_processes_before_the_embedded_redis(tmp_path: Path) ->
     assert "Connection refused" not in log_path.read_text()  # the worker stopped with its Redis still there
 
 
+def test_ctrl_c_while_the_embedded_redis_loads_says_so_and_leaves_no_redis_behind(tmp_path: Path) -> None:
+    """Ctrl-C while the embedded Redis was still reading its append-only file back (a large one, after a long run)
+    ended `make run` with exit 130 and not a word, Redis left to the kernel's parent-death signal. It says what was
+    stopped, stops Redis itself and exits 130 (as an interrupted command does)."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("sleeper: sleep 300\n")
+    redis_dir = tmp_path / "var" / "redis"
+    redis_dir.mkdir(parents=True)
+    # A load of 6 s (DEBUG SLEEP in the file, as in the load test above).
+    (redis_dir / "appendonly.aof").write_bytes(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$1\r\n6\r\n")
+    log_path = tmp_path / "supervisor.log"
+    supervisor = _start_supervisor(procfile, _supervisor_env(tmp_path), log_path)
+    try:
+        wait_until(lambda: (redis_dir / "redis.log").is_file()
+                   and "Server initialized" in (redis_dir / "redis.log").read_text(), timeout=60)
+        [redis_server] = psutil.Process(supervisor.pid).children()
+        os.killpg(supervisor.pid, signal.SIGINT)
+        assert supervisor.wait(timeout=30) == 130, log_path.read_text()[-3000:]
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+    output = log_path.read_text()
+    assert '"supervisor.interrupted"' in output and "Traceback" not in output, output[-3000:]
+    assert _gone(redis_server)
+    assert "sleeper" not in output  # nothing else was started
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup-terminal-closed"])
 def test_a_stop_signal_to_the_supervisor_stops_its_processes_cleanly(tmp_path: Path, signum: int) -> None:
     """A service manager's SIGTERM, or the SIGHUP of the terminal `make run` ran in closing (an SSH session
