@@ -91,6 +91,7 @@ class CaseStoreSettings(_Section):
     timeout_seconds: FinitePositive
     batch: bool
     probe_seconds: float = Field(ge=0)  # 0: never (workers.casestore_probe)
+    split_after_timeouts: int = Field(ge=0)  # 0: never (workers.forward.split_timing_out)
 
     @field_validator("url")
     @classmethod

@@ -793,6 +793,164 @@ def test_a_request_timeout_answered_408_is_retried_as_a_timeout_is(
     assert DeadLetters(redis).count() == 0
 
 
+def timing_out_on_one_case_store(bad: str, how: str, requests: list[int],
+                                 stored: list[str]) -> Callable[[], web.Application]:
+    """A case store that times out on every request carrying the report `bad` (a huge mail it chokes on, a large
+    body): `how` is "slow" (it answers after the worker's timeout), or "408" / "504" (a proxy before it gives up
+    on the request). It takes every other request, batch or single; `requests` collects the number of reports in
+    each request, `stored` what it took."""
+
+    def build() -> web.Application:
+        async def answer(request: web.Request) -> web.Response:
+            body = await request.json()
+            batch = request.path.endswith("/batch")
+            reports = body["reports"] if batch else [body]
+            requests.append(len(reports))
+            if any(report["tracking_id"] == bad for report in reports):
+                if how == "slow":
+                    await asyncio.sleep(2.0)
+                    return web.json_response({"error": "too_slow"}, status=503)
+                return web.Response(text=f"<html><body>{how} timed out</body></html>", status=int(how),
+                                    content_type="text/html")
+            stored.extend(report["tracking_id"] for report in reports)
+            if batch:
+                return web.json_response({"results": [{"tracking_id": report["tracking_id"], "status": 201}
+                                                      for report in reports]})
+            return web.json_response({"tracking_id": body["tracking_id"], "created": True}, status=201)
+
+        app = web.Application()
+        app.router.add_post("/v1/reports", answer)
+        app.router.add_post("/v1/reports/batch", answer)
+        return app
+
+    return build
+
+
+@pytest.mark.parametrize(
+    ("how", "split_after", "reason", "alone"),
+    [
+        pytest.param("slow", "2", "casestore_timeout", True, id="client-timeout-split"),
+        pytest.param("408", "2", "casestore_408", True, id="proxy-408-split"),
+        pytest.param("504", "2", "casestore_504", True, id="proxy-504-split"),
+        pytest.param("slow", "1", "casestore_timeout", True, id="split-at-the-first-timeout"),
+        pytest.param("slow", "0", "casestore_timeout", False, id="never-split-when-switched-off"),
+    ],
+)
+def test_a_batch_timing_out_on_one_report_is_split_so_only_that_report_is_dead_lettered(
+    how: str, split_after: str, reason: str, alone: bool, test_env: TestEnvironment, redis: Redis,
+    log_stream: io.StringIO,
+) -> None:
+    """A batch whose request always times out (one huge report, a case store that chokes on one, a proxy timing out
+    on a large body) was retried whole until the retries ran out, and every report of it was dead-lettered with the
+    one at fault. After `casestore.split_after_timeouts` timeouts the job's reports go on as two jobs of halves,
+    down to one report a job: the others are stored, the one at fault is dead-lettered alone after its own tries."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0,0",
+                                 LAPOR_CASESTORE_TIMEOUT_SECONDS="0.3",
+                                 LAPOR_CASESTORE_SPLIT_AFTER_TIMEOUTS=split_after)
+    requests: list[int] = []
+    stored: list[str] = []
+    tracking_ids = forward_one_job(settings, redis, [f"timing-out-{how}-{split_after}-{n}" for n in range(6)],
+                                   lambda ids: timing_out_on_one_case_store(ids[4], how, requests, stored))
+    bad = tracking_ids[4]
+    others = [tid for tid in tracking_ids if tid != bad]
+    letters = DeadLetters(redis)
+    assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
+    if not alone:
+        assert stored == [] and requests == [6] * 4  # retried whole, then all dead-lettered
+        assert sorted(letter.tracking_id for letter in letters.list()) == sorted(tracking_ids)
+        return
+    assert sorted(stored) == sorted(others)  # each once: the case store saw no report twice
+    states = {tid: redis.hget(REPORT_STATE_KEY.format(tracking_id=tid), "state") for tid in tracking_ids}
+    assert [tid for tid in tracking_ids if states[tid] == b"forwarded"] == others
+    assert [(letter.tracking_id, letter.reason) for letter in letters.list()] == [(bad, reason)]
+    assert requests[0] == 6 and requests.count(1) >= 4  # alone at last: its own four tries (0,0,0)
+    splits = [event for event in log_events(log_stream) if event["event"] == "forward.split_for_timeouts"]
+    assert splits and all(event["level"] == "warning" and event["reason"] == reason for event in splits)
+    assert splits[0]["reports"] == 6 and splits[0]["halves"] == [3, 3]
+    assert [event["timeouts"] for event in splits] == [int(split_after)] * len(splits)
+
+
+def sized_timing_out_case_store(bad: str, requests: list[list[str]], stored: list[str],
+                                largest: int = 3) -> Callable[[], web.Application]:
+    """A case store that takes at most `largest` reports a batch (413 above: the size is checked first) and takes
+    past the worker's timeout over every request carrying the report `bad` (empty: none); `requests` collects the
+    Tracking IDs of each request, `stored` what it took."""
+
+    def build() -> web.Application:
+        async def answer(request: web.Request) -> web.Response:
+            body = await request.json()
+            batch = request.path.endswith("/batch")
+            reports = body["reports"] if batch else [body]
+            requests.append([report["tracking_id"] for report in reports])
+            if len(reports) > largest:
+                return web.json_response({"error": "too_large"}, status=413)
+            if any(report["tracking_id"] == bad for report in reports):
+                await asyncio.sleep(2.0)
+                return web.json_response({"error": "too_slow"}, status=503)
+            stored.extend(report["tracking_id"] for report in reports)
+            if not batch:
+                return web.json_response({"tracking_id": body["tracking_id"], "created": True}, status=201)
+            return web.json_response({"results": [{"tracking_id": report["tracking_id"], "status": 201}
+                                                  for report in reports]})
+
+        app = web.Application()
+        app.router.add_post("/v1/reports", answer)
+        app.router.add_post("/v1/reports/batch", answer)
+        return app
+
+    return build
+
+
+def test_a_split_for_timeouts_hands_each_report_not_done_to_one_half_which_waits_the_jobs_next_retry(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """The halves of a job split for its timeouts carry exactly its reports not done yet (those the case store took
+    in an earlier try stay done), wait what the job's next retry would have (a case store hung as a whole is not
+    asked more often for the split) and wait out the outage as the job did, so the first report the case store
+    takes again brings them to now. The job, run again after the split (its worker died before it ended, the reaper
+    requeued it), leaves its reports to the halves: each report is in one job, and nothing is lost."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,30,60",
+                                 LAPOR_CASESTORE_TIMEOUT_SECONDS="0.3")
+    requests: list[list[str]] = []
+    stored: list[str] = []
+    started = time.time()
+    tracking_ids = forward_one_job(settings, redis, [f"split-halves-{n}" for n in range(6)],
+                                   lambda ids: sized_timing_out_case_store(ids[3], requests, stored))
+    # Try 1: 413, then the first half stored and the second timed out; try 2 (no wait, interval 0): timed out again.
+    assert sorted(stored) == sorted(tracking_ids[:3])
+    assert len(requests) == 4 and requests[-1] == [tracking_ids[4], tracking_ids[5], tracking_ids[3]]
+    assert DeadLetters(redis).count() == 0
+    forwards = queue(FORWARD_QUEUE, redis)
+    registry = forwards.scheduled_job_registry
+    halves = [forwards.fetch_job(job_id) for job_id in registry.get_job_ids()]
+    assert sorted(job.args[0] for job in halves if job) == [[tracking_ids[3]], tracking_ids[4:]]
+    for job in halves:
+        assert job is not None and job.meta["last_error"] == "casestore_timeout"
+        assert job.retries_left == 3  # each counts afresh
+        due = registry.get_scheduled_time(job).timestamp()
+        assert started + 29 <= due <= time.time() + 31  # the job's next retry: 30 s (whole seconds), not at once
+    parent = forwards.fetch_job(str(halves[0].meta["split_from"]))  # type: ignore[union-attr]
+    assert parent is not None and sorted(parent.meta["done"]) == sorted(tracking_ids)
+    assert sorted(parent.meta["split_into"]) == sorted(job.id for job in halves if job)
+
+    forwards.enqueue_job(parent)  # run again, as the reaper requeues a job whose worker died
+    stored_after: list[str] = []
+    requests.clear()
+    for job in halves:  # due now: their scheduler's work
+        registry.remove(job)  # type: ignore[arg-type]
+        forwards.enqueue_job(job)  # type: ignore[arg-type]
+    store = LoopbackServer(sized_timing_out_case_store("", requests, stored_after), settings.casestore.port)
+    store.start()
+    try:
+        drain(settings, (FORWARD_QUEUE,))
+    finally:
+        store.stop()
+    assert sorted(requests) == sorted([[tracking_ids[3]], tracking_ids[4:]])  # the job run again posted nothing
+    assert sorted(stored + stored_after) == sorted(tracking_ids)
+    states = [redis.hget(REPORT_STATE_KEY.format(tracking_id=tid), "state") for tid in tracking_ids]
+    assert states == [b"forwarded"] * 6 and DeadLetters(redis).count() == 0
+
+
 def split_refusing_case_store(refused: str, stored: list[str]) -> Callable[[], web.Application]:
     """A case store that takes one report a batch (413 for more: the size is checked first), behind a web application
     firewall that refuses the request carrying the report `refused` (403, as ModSecurity answers a body matching a

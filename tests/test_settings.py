@@ -227,6 +227,7 @@ def test_a_poller_setting_that_cannot_work_is_refused_naming_it(variable: str, v
     ("LAPOR_QUEUES_JOB_TIMEOUT_SECONDS", "0"),  # RQ: "0 timeout is not allowed", at every enqueue
     ("LAPOR_QUEUES_JOB_TIMEOUT_SECONDS", "-1"),  # RQ's "no timeout": a send lease of -1 s
     ("LAPOR_AGGREGATOR_SEND_TIMEOUT_SECONDS", "0"),  # every reply SMS failed at once
+    ("LAPOR_CASESTORE_SPLIT_AFTER_TIMEOUTS", "-1"),  # a split at every try, before any timeout
     ("LAPOR_AGGREGATOR_DLR_MASK", "-1"),
     ("LAPOR_AGGREGATOR_FLOOD_REPLIES_PER_MINUTE", "0"),  # every reply held back
     ("LAPOR_AGGREGATOR_STATUS_INLINE_TIMEOUT_SECONDS", "-1"),
@@ -266,6 +267,7 @@ def test_a_value_the_code_cannot_work_with_is_refused_naming_its_variable(variab
     ("LAPOR_INTAKE_ID_START", "10000", 10000),  # IDs of 6 digits, the shortest read as an ID
     ("LAPOR_INTAKE_FORWARD_LINGER_MS", "0", 0),  # a job per commit
     ("LAPOR_CASESTORE_PROBE_SECONDS", "0", 0.0),  # never asked
+    ("LAPOR_CASESTORE_SPLIT_AFTER_TIMEOUTS", "0", 0),  # never split
     ("LAPOR_AGGREGATOR_STATUS_INLINE_TIMEOUT_SECONDS", "0", 0.0),  # every CEK answered by SMS
     ("LAPOR_EMAIL_MAX_ATTACHMENTS", "0", 0),  # none stored
     ("LAPOR_X_MAX_RESULTS", "5", 5),

@@ -5,7 +5,9 @@ providers are fetched (workers/media.py) and uploaded with the mailed ones, befo
 store takes (201, or 200 when it already had them) are marked forwarded; a refusal (other 4xx) goes to the
 dead-letter registry with the reason; a retryable failure (5xx, 429, timeout) makes RQ retry the job with
 backoff, skipping what is already done, until the retries run out and the rest is dead-lettered too. Reports posted
-one request after another keep what the case store answered before such a failure (`SubmitInterrupted`).
+one request after another keep what the case store answered before such a failure (`SubmitInterrupted`). A job of
+several reports whose request timed out `casestore.split_after_timeouts` times is replaced by two jobs of halves of
+the reports it has not done (`split_timing_out`), so a report the case store keeps timing out on holds back only itself.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import math
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from redis import Redis
 from rq import get_current_job
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.timeouts import JobTimeoutException
 
 from gateway import metrics
@@ -27,6 +30,7 @@ from gateway.errors import PermanentError, RetryableError
 from gateway.logs import add_sensitive_values, get_logger, job_sensitive_values
 from gateway.queues import (
     ENVELOPE_DAMAGE,
+    FORWARD_FUNC,
     FORWARD_QUEUE,
     REPORT_STATE_KEY,
     JSONSerializer,
@@ -34,6 +38,7 @@ from gateway.queues import (
     envelope_key,
     queue,
     read_envelope,
+    retry_policy,
 )
 from gateway.settings import Settings
 from workers.casestore_client import SubmitInterrupted, SubmitResult
@@ -64,6 +69,13 @@ OUTAGE_TOLD_AFTER_SECONDS = 10.0
 FIRST_TRY_META = "first_try_at"
 # The sha256 of the files the case store took in earlier tries of a forward job (in its meta): not uploaded again.
 UPLOADED_META = "uploaded"
+# How a request to the case store that timed out fails: httpx's timeout, a proxy's 408 (its body timeout: a large
+# body) or 504 (the case store behind it did not answer in time).
+TIMEOUT_REASONS = frozenset({"casestore_timeout", "casestore_408", "casestore_504"})
+# The tries of a forward job whose request to the case store timed out (in its meta), for `split_timing_out`.
+TIMEOUTS_META = "timeouts"
+# The ids of the two jobs a forward job was split into for its timeouts (in its meta).
+SPLIT_INTO_META = "split_into"
 # Retry-scheduled forward jobs read at a time looking for one that waits out an outage (`retry_next_outage_forward`).
 PROBE_PAGE = 100
 
@@ -382,6 +394,8 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
             job.save_meta()
         raise
     except RetryableError as error:
+        if (split := split_timing_out(context, job, tracking_ids, done, error, uploaded)) is not None:
+            return split
         return _retry_or_give_up(context, job, envelopes, [p["tracking_id"] for p in payloads] + held, done, error,
                                  attempts, uploaded=uploaded)
     except PermanentError as error:  # the whole batch refused (401, 403...): each report under that status
@@ -390,6 +404,8 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
     counts["forwarded"], counts["dead_lettered"] = _take_answers(context, envelopes, results, with_media.not_fetched,
                                                                  done, attempts)
     if interrupted is not None:
+        if (split := split_timing_out(context, job, tracking_ids, done, interrupted, uploaded)) is not None:
+            return {**split, "forwarded": counts["forwarded"], "dead_lettered": counts["dead_lettered"]}
         unanswered = [p["tracking_id"] for p in payloads if p["tracking_id"] not in done and
                       p["tracking_id"] not in waiting]
         return _retry_or_give_up(context, job, envelopes, unanswered + waiting + held, done, interrupted, attempts,
@@ -461,6 +477,65 @@ def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dic
         _dead_letter(context, envelopes.get(tracking_id), tracking_id, error.reason,
                      f"gave up after {attempts} attempt(s): {error.detail}", attempts)
     return {"forwarded": 0, "dead_lettered": len(remaining), "retry": 0}
+
+
+def split_timing_out(context: WorkerContext, job: Any, tracking_ids: list[str], done: set[str],
+                     error: RetryableError, uploaded: Mapping[str, bool]) -> dict[str, int] | None:
+    """Count a try whose request to the case store timed out (`TIMEOUT_REASONS`) on the job; at the
+    `casestore.split_after_timeouts`-th, queue two forward jobs of halves of its reports not yet done in place of its
+    retry, and return its counts (None: retry or give up as before).
+
+    A batch with one report the case store (or a proxy before it) keeps timing out on (a huge mail, a report it chokes
+    on, a large body through a proxy) timed out whole at every try, and the other reports of the batch waited with it
+    until the retries ran out and were dead-lettered with it. Halves, down to one report a job (each counting afresh,
+    as the reaper's split does), let the others go; the report at fault is dead-lettered alone after its own retries.
+    The halves wait what the job's next retry would have (a case store hung as a whole is not asked sooner), carry its
+    first try (a report waiting for a file does not wait longer) and the files the case store took, and are queued in
+    one transaction with the job's meta, which counts their reports done: the job, run again (its worker died before
+    it ended), leaves them to the halves. Each report stays in exactly one job; the case store's idempotency on the
+    Tracking ID covers a report posted again by a job run twice."""
+    threshold = context.settings.casestore.split_after_timeouts
+    if job is None or threshold <= 0 or error.reason not in TIMEOUT_REASONS:
+        return None
+    pending = [tid for tid in dict.fromkeys(tracking_ids) if tid not in done]
+    if len(pending) < 2:
+        return None
+    timeouts = int(job.meta.get(TIMEOUTS_META) or 0) + 1
+    job.meta[TIMEOUTS_META] = timeouts  # saved with the retry's progress (note_retry) when it does not split
+    if timeouts < threshold:
+        return None
+    if outage(error.reason):
+        casestore_failing(context, error.reason)
+    half = len(pending) // 2
+    delay = _next_interval(job)
+    carried = {"last_error": error.reason, "split_from": job.id, UPLOADED_META: _uploaded_so_far(job, uploaded)}
+    if FIRST_TRY_META in job.meta:
+        carried[FIRST_TRY_META] = job.meta[FIRST_TRY_META]
+    target = queue(FORWARD_QUEUE, context.redis)
+    pipe = context.redis.pipeline(transaction=True)
+    halves = []
+    for part in (pending[:half], pending[half:]):
+        new = target.create_job(FORWARD_FUNC, args=(part,), description=FORWARD_FUNC, meta=dict(carried),
+                                timeout=context.settings.queues.job_timeout_seconds,
+                                retry=retry_policy(context.settings), result_ttl=300, failure_ttl=30 * 24 * 3600,
+                                status=JobStatus.SCHEDULED if delay else JobStatus.QUEUED)
+        if delay:
+            target.schedule_job(new, datetime.now(UTC) + timedelta(seconds=delay), pipeline=pipe)
+        else:
+            target.enqueue_job(new, pipeline=pipe)
+        halves.append(new.id)
+    job.meta.update(done=sorted(done.union(pending)), **{SPLIT_INTO_META: halves})
+    pipe.hset(job.key, "meta", job.serializer.dumps(job.meta))
+    pipe.execute()
+    log.warning("forward.split_for_timeouts", reason=error.reason, timeouts=timeouts, reports=len(pending),
+                halves=[half, len(pending) - half], jobs=halves, delay_seconds=delay, tracking_ids=pending)
+    return {"forwarded": 0, "dead_lettered": 0, "retry": 0, "split": len(pending)}
+
+
+def _next_interval(job: Any) -> int:
+    """The seconds RQ would wait before the job's next retry (its last interval once it has none left)."""
+    intervals = list(job.retry_intervals or [0])
+    return int(intervals[min(max(len(intervals) - (job.retries_left or 0), 0), len(intervals) - 1)])
 
 
 def _by_channel(envelopes: Mapping[str, Mapping[str, Any]], tracking_ids: list[str]) -> dict[str, list[str]]:
