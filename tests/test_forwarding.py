@@ -870,6 +870,42 @@ def test_a_batch_timing_out_on_one_report_is_split_so_only_that_report_is_dead_l
     assert [event["timeouts"] for event in splits] == [int(split_after)] * len(splits)
 
 
+def hung_case_store(requests: list[str]) -> Callable[[], web.Application]:
+    """A case store hung as a whole: every request, reads too, takes past the worker's timeout; `requests` collects
+    the method and path of each."""
+
+    def build() -> web.Application:
+        async def hang(request: web.Request) -> web.Response:
+            requests.append(f"{request.method} {request.path}")
+            await asyncio.sleep(1.0)
+            return web.json_response({"error": "too_slow"}, status=503)
+
+        app = web.Application()
+        app.router.add_post("/v1/reports", hang)
+        app.router.add_post("/v1/reports/batch", hang)
+        app.router.add_get("/v1/reports/{tracking_id}", hang)
+        return app
+
+    return build
+
+
+def test_a_batch_timing_out_on_a_case_store_hung_as_a_whole_is_not_split(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """A case store that times out on every request is in an outage, not held up by one report: split, a batch of N
+    became up to 2N - 1 jobs, each timing out through every retry (190 requests for 32 reports where the batch
+    made 4). Its reads time out too, so the job is retried whole as before, and dead-lettered whole."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0,0",
+                                 LAPOR_CASESTORE_TIMEOUT_SECONDS="0.2")
+    requests: list[str] = []
+    tracking_ids = forward_one_job(settings, redis, [f"hung-{n}" for n in range(6)],
+                                   lambda _: hung_case_store(requests))
+    assert [request for request in requests if request.startswith("POST")] == ["POST /v1/reports/batch"] * 4
+    assert requests.count("GET /v1/reports/10000000") == 3  # asked from the second timeout on
+    assert sorted(letter.tracking_id for letter in DeadLetters(redis).list()) == sorted(tracking_ids)
+    assert not [event for event in log_events(log_stream) if event["event"] == "forward.split_for_timeouts"]
+
+
 def sized_timing_out_case_store(bad: str, requests: list[list[str]], stored: list[str],
                                 largest: int = 3) -> Callable[[], web.Application]:
     """A case store that takes at most `largest` reports a batch (413 above: the size is checked first) and takes

@@ -493,7 +493,9 @@ def split_timing_out(context: WorkerContext, job: Any, tracking_ids: list[str], 
     first try (a report waiting for a file does not wait longer) and the files the case store took, and are queued in
     one transaction with the job's meta, which counts their reports done: the job, run again (its worker died before
     it ended), leaves them to the halves. Each report stays in exactly one job; the case store's idempotency on the
-    Tracking ID covers a report posted again by a job run twice."""
+    Tracking ID covers a report posted again by a job run twice. Only while the case store answers a read
+    (`CaseStoreClient.answers`, asked once the count is reached): one that times out on everything is in an outage,
+    which no split shortens."""
     threshold = context.settings.casestore.split_after_timeouts
     if job is None or threshold <= 0 or error.reason not in TIMEOUT_REASONS:
         return None
@@ -502,7 +504,9 @@ def split_timing_out(context: WorkerContext, job: Any, tracking_ids: list[str], 
         return None
     timeouts = int(job.meta.get(TIMEOUTS_META) or 0) + 1
     job.meta[TIMEOUTS_META] = timeouts  # saved with the retry's progress (note_retry) when it does not split
-    if timeouts < threshold:
+    if timeouts < threshold or not context.casestore.answers():
+        # Not answering a read either: hung as a whole, not held up by a report. Split, each job of a batch of N
+        # became up to 2N - 1 jobs timing out through every retry (about 6N requests where the batch made 14).
         return None
     if outage(error.reason):
         casestore_failing(context, error.reason)
