@@ -968,6 +968,14 @@ def test_a_split_for_timeouts_hands_each_report_not_done_to_one_half_which_waits
     parent = forwards.fetch_job(str(halves[0].meta["split_from"]))  # type: ignore[union-attr]
     assert parent is not None and sorted(parent.meta["done"]) == sorted(tracking_ids)
     assert sorted(parent.meta["split_into"]) == sorted(job.id for job in halves if job)
+    # A report waiting for its file does not wait longer for the split.
+    assert {job.meta[forward.FIRST_TRY_META] for job in halves if job} == {parent.meta[forward.FIRST_TRY_META]}
+    use_context(WorkerContext.build(settings, redis))
+    try:  # the case store takes a report again: the halves, waiting out its outage, run now
+        assert forward.retry_outage_now(current()) == 2
+    finally:
+        use_context(None)
+    assert all(registry.get_scheduled_time(job).timestamp() <= time.time() for job in halves if job)
 
     forwards.enqueue_job(parent)  # run again, as the reaper requeues a job whose worker died
     stored_after: list[str] = []
