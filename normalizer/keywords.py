@@ -110,6 +110,9 @@ class Grammar:
     # phrase's folded words, and the most words one holds.
     flag_clarifications: frozenset[tuple[str, ...]] = frozenset()
     flag_clarification_words: int = 0
+    # The words a tail `_take_trailing_flags` reads past may end with (thanks, a plea, a clarification), folded: a
+    # text ending with another word has none of them, and its tail words are not read.
+    tail_last_words: frozenset[str] = frozenset()
     # Anonymity asked in words (`[flags_in_words]`), each phrase folded and padded (" identitas saya dirahasiakan "),
     # under its first word: only the phrases a word of the text opens are looked for in it.
     anonymity_phrases: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
@@ -268,7 +271,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
     in_words = raw.get("flags_in_words", {})
     calls = frozenset(fold_word(w) for w in raw.get("courtesy", {}).get("calls", []))
     askers = frozenset(fold_word(w) for key in ("phrase_fillers", "request_openers") for w in in_words.get(key, []))
-    return Grammar(
+    grammar = Grammar(
         kinds=kinds,
         flags=flags,
         flag_openers=frozenset(w.lower() for w in raw.get("flag_openers", {}).get("words", [])),
@@ -369,6 +372,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         follow_up_fillers=status_fillers | {w.lower() for w in raw["commands"].get("follow_up_fillers", [])},
         **_load_instructions(raw.get("instructions", {})),
     )
+    return dataclasses.replace(grammar, tail_last_words=grammar.courtesy.vocabulary | grammar.plea_vocabulary
+                               | {phrase[-1] for phrase in grammar.flag_clarifications if phrase})
 
 
 def _split_abbreviations(pairs: list[list[str]]) -> dict[str, dict[str, str]]:
@@ -1575,6 +1580,13 @@ def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
 
     Thanks or a "ya" after them ("..., mohon anonim. Terima kasih", "..., anonim ya pak") hid them, as a closing
     emoji did: the flags before such a tail count, and the text stays as typed."""
+    if not _may_end_with_a_tail(text, grammar):  # most texts: their last word opens no tail
+        return _flags_at_the_end(text, grammar, flags)
+    return _flags_before_a_tail(text, grammar, flags)
+
+
+def _flags_before_a_tail(text: str, grammar: Grammar, flags: set[str]) -> str:
+    """`_take_trailing_flags` reading the tails: what it returns, for any text, with `flags` updated alike."""
     head = _before_courtesy_tail(text, grammar)
     tail_free = text if head is None else head.rstrip(_TRAILING_OPEN)
     clarified = _before_clarification(tail_free, grammar) or _before_plea(tail_free, grammar)
@@ -1584,6 +1596,23 @@ def _take_trailing_flags(text: str, grammar: Grammar, flags: set[str]) -> str:
         _flags_at_the_end(head.rstrip(_TRAILING_OPEN), grammar, flags)
         return text
     return _flags_at_the_end(text, grammar, flags)
+
+
+# How far back `_may_end_with_a_tail` looks for the text's last word.
+_LAST_WORD_WINDOW = 32
+
+
+def _may_end_with_a_tail(text: str, grammar: Grammar) -> bool:
+    """Whether the text's last word (as `_tail_words` reads it) may end thanks, a plea or a clarification
+    (`tail_last_words`); True when it cannot tell cheaply (no word in the last characters, or one longer than them).
+    Read each message: reading and folding the tail's words for the three readings cost a tenth of the parse."""
+    offset = max(0, len(text) - _LAST_WORD_WINDOW)
+    last = None
+    for match in _TOKENS.finditer(text, offset):
+        last = match
+    if last is None or (last.start() == offset and offset > 0):
+        return True
+    return fold_word(last.group()) in grammar.tail_last_words
 
 
 def _before_plea(text: str, grammar: Grammar) -> str | None:

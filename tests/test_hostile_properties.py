@@ -28,7 +28,7 @@ from gateway.settings import Settings, load_settings
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH
 from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.inbound import decode_payload
-from normalizer.keywords import Action, _take_trailing_flags, load_grammar, parse_text
+from normalizer.keywords import Action, _flags_before_a_tail, _take_trailing_flags, load_grammar, parse_text
 from normalizer.pipeline import Normalized, normalize
 from normalizer.text import clean_text, fold_word
 
@@ -150,6 +150,35 @@ def test_the_grammars_own_words_in_any_order_and_repeated_are_read(opening: str,
     if text.split()[:1] == ["ANONIM"]:
         assert parsed.anonymous
     assert_accounted_for(_sms_of(text), normalize_or_reject(_sms_of(text)))
+
+
+# Words that end the tails read past after closing flags (thanks, pleas, clarifications), and what else may end a text.
+TAIL_WORDS = st.sampled_from([*sorted(GRAMMAR.tail_last_words), "ANONIM", "rahasia", "diperbaiki", "Terima",
+                              "kasih", "umum", "takut", "x" * 40, "\U0001f64f", "."])
+
+
+# A closing flag and what is said after it: thanks, a plea, a clarification, or words of the citizen's.
+CLOSING_FLAGS = st.sampled_from(["", ", anonim", " (rahasia)", ". ANONIM", ", mohon anonim", " #anonim"])
+TAILS = st.sampled_from(["", ". Terima kasih", " ya pak", ", karena saya takut", " krn sy tkt dipecat",
+                         ", bukan untuk umum", ", tidak untuk publik ya", " 🙏", " terima kasih banyak pak 🙏",
+                         ", jalan rusak", " takut", " umum"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(HOSTILE_TEXT, GRAMMAR_TEXT), CLOSING_FLAGS, TAILS,
+       st.lists(st.tuples(TAIL_WORDS, GRAMMAR_GAPS), max_size=3))
+@example("Kades minta uang", ", anonim", ", karena saya takut", [])
+@example("Kades minta uang", ", anonim", ", bukan untuk umum", [])
+@example("Kades minta uang", ", anonim", ". Terima kasih", [])
+def test_the_closing_flags_read_the_same_whether_the_tails_are_read_or_passed_by(
+        text: str, flag: str, tail: str, ending: list[tuple[str, str]]) -> None:
+    """Most texts end with a word no tail ends with, and the readings of thanks, pleas and clarifications after
+    closing flags are passed by (`_may_end_with_a_tail`): for any text, what is taken and flagged is what reading them
+    takes and flags."""
+    typed = clean_text(text + flag + tail + "".join(gap + word for word, gap in ending))
+    gated, read = set(), set()
+    assert _take_trailing_flags(typed, GRAMMAR, gated) == _flags_before_a_tail(typed, GRAMMAR, read)
+    assert gated == read
 
 
 def _sms_of(text: str) -> InboundMessage:
