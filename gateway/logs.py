@@ -25,6 +25,7 @@ import structlog
 from structlog.typing import EventDict, WrappedLogger
 
 from gateway.tracking import is_valid_tracking_id
+from normalizer.text import with_compatibility_forms
 
 REDACTED = "[redacted]"
 
@@ -80,7 +81,14 @@ NETWORK_ADDRESS_KEYS = frozenset({"host", "source"})
 # "to=%2B6281234567890"): a number may begin right after an escape, and an escaped space, parenthesis or slash
 # separates its digits, but an escape's own digits begin none ("%2010000004" is a Tracking ID after a space).
 # "%2B62..." went out whole, its "B" taken for a word's letter.
-_SEPARATOR = r"(?:[\s().\-/\u2010-\u2015]|%(?:2[089Ff]))"
+# The other marks people type between groups are separators too: "_", "*", "~", a middle dot, a bullet, a minus sign
+# (0812_3456_7890, 0812*3456*7890, +62 812·3456·7890), the fullwidth and small forms of each mark (０８１２－３４５６,
+# （0812）３４５６), percent-encoded as a URL carries them (%2A, %5F, %7E, %C2%B7, a dash's or bullet's %E2%80%..);
+# all went out whole. Not ",", ":" nor "'": a list of counts or IDs ("10000004, 10000012"), a time or an amount
+# ("1'000") would read as a number.
+_SEPARATOR_MARKS = with_compatibility_forms("().-/_*~\u00b7\u30fb") + "\u2212\u2022\u2027\u2219\u22c5\uff65"
+_SEPARATOR = (rf"(?:[\s{re.escape(_SEPARATOR_MARKS)}\u2010-\u2015]"
+              r"|%(?:2[089AaFf]|5[Ff]|7[Ee]|[Cc]2%[Bb]7|[Ee]2%80%(?:9[0-5]|[Aa][27])|[Ee]2%88%92))")
 _PHONE = re.compile(r"(?:(?<![\w%])(?<!%[0-9A-Fa-f])|(?<=%[0-9A-Fa-f]{2}))(?:\+?\d{41,}+(?!\w)|"
                     r"(?!\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[ T](?:[01]\d|2[0-3]):[0-5]\d)"
                     rf"\+?\(?\d(?:{_SEPARATOR}{{0,3}}\d){{8,40}}(?!\w))")
