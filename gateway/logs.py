@@ -97,11 +97,15 @@ _PHONE_TAIL = re.compile(rf"(?:{_SEPARATOR}{{0,3}}\d){{1,40}}(?!\w)")
 # An address, its domain a name or an address literal (siti@[203.0.113.5]: the sender's own server), as a relay's
 # refusal quotes it. A quoted local part ("siti aminah"@desa.id) has its own pattern, tried only when the text has
 # '"@': as an alternative within the first pattern it made every scrubbed line a third slower.
-# The "@" percent-encoded too ("siti%40desa.id", in a URL's query).
-_EMAIL_DOMAIN = r"(?:@|%40)(?:[\w-]+(?:\.[\w-]+)+|\[[^\]\s]{1,64}\])"
+# The "@" percent-encoded too ("siti%40desa.id", in a URL's query), and as an Asian phone keyboard types it, fullwidth
+# "＠" or small "﹫", its dots fullwidth, small or ideographic ("budi＠gmail．com", "budi﹫gmail。com"): those went
+# out whole.
+_AT_SIGNS = "@\uff20\ufe6b"
+_DOTS = ".\uff0e\ufe52\u3002\uff61"
+_EMAIL_DOMAIN = rf"(?:[{_AT_SIGNS}]|%40)(?:[\w-]+(?:[{_DOTS}][\w-]+)+|\[[^\]\s]{{1,64}}\])"
 # Tried only where a local part begins: from every character of a long run without an "@" it was quadratic (a
 # 40,000-character token in a line took 9 s of CPU); now it is linear, and finds the same addresses.
-_EMAIL_LOCAL = r"[\w.!#$%&'*+/=?^`{|}~-]"
+_EMAIL_LOCAL = r"[\w.!#$%&'*+/=?^`{|}~\-\uff0e\ufe52\uff0b\uff0d\uff3f]"  # with "．", "﹒", "＋", "－", "＿"
 _EMAIL = re.compile(rf"(?<!{_EMAIL_LOCAL}){_EMAIL_LOCAL}+" + _EMAIL_DOMAIN)
 # An address that begins where the one before it ended ("siti@desa.id/budi@desa.id", "...?cc=budi@desa.id"): there
 # the lookbehind sees the first one's last character, and the second went unredacted (_redact_addresses).
@@ -136,7 +140,7 @@ _CUT_TAIL = 16
 
 
 # A phone number needs a digit and an address an "@": text with neither (event names, states, reasons) skips both.
-_MAYBE_NUMBER_OR_ADDRESS = re.compile(r"[\d@]")
+_MAYBE_NUMBER_OR_ADDRESS = re.compile(rf"[\d{_AT_SIGNS}]")
 
 
 def scrub(text: str) -> str:
@@ -155,7 +159,7 @@ def scrub(text: str) -> str:
     if _MAYBE_NUMBER_OR_ADDRESS.search(text) is None:
         return text
     text = _redact_addresses(text)
-    if '"@' in text:
+    if '"@' in text or (not text.isascii() and ('"\uff20' in text or '"\ufe6b' in text)):
         text = _QUOTED_EMAIL.sub("[email]", text)
     return _redact_numbers(text)
 

@@ -347,6 +347,7 @@ def _scrub_without_shortcuts(text: str) -> str:
 @example(text="kirim ke +62 812-3456-7890 atau a@b.id", secret="kirim")
 @example(text="bad byte \udcff 0812 3456 7890", secret="byte")
 @example(text='balas ke "a b"@x.id atau a@[10.0.0.1]', secret="balas")
+@example(text='balas ke "a b"\uff20x\uff0eid atau a\ufe6bb.id', secret="balas")  # an Asian keyboard's at signs
 @example(text="nomor ٠٨١٢٣٤٥٦٧٨٩٠", secret="nomor")  # Arabic-Indic digits are digits to the phone pattern too
 def test_scrub_shortcuts_change_nothing(text: str, secret: str) -> None:
     with sensitive_values(secret):

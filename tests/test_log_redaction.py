@@ -706,6 +706,24 @@ def test_text_with_those_marks_but_no_number_stays_readable(text: str) -> None:
     assert scrub(text) == text
 
 
+@pytest.mark.parametrize(("text", "shown"), [
+    pytest.param("balas ke budi\uff20gmail.com ya", "balas ke [email] ya", id="a fullwidth at sign"),
+    pytest.param("balas ke budi\ufe6bgmail.com ya", "balas ke [email] ya", id="a small at sign"),
+    pytest.param("balas ke budi\uff20gmail\uff0ecom ya", "balas ke [email] ya", id="and fullwidth dots"),
+    pytest.param("ke budi.santoso\ufe6bdesa\u3002co\uff61id", "ke [email]", id="ideographic and small dots"),
+    pytest.param("ke budi\uff0esantoso\uff3f01\uff20gmail.com", "ke [email]", id="fullwidth marks in the local part"),
+    pytest.param("ke budi@gmail\uff0ecom", "ke [email]", id="an ascii at sign and a fullwidth dot"),
+    pytest.param('tolak <"siti aminah"\uff20desa.id>', "tolak <[email]>", id="a quoted local part"),
+    pytest.param("siti\uff20desa.id/budi\ufe6bdesa.id", "[email][email]", id="one after another"),
+    pytest.param("harga 5\uff20Rp 25.000, sapa \uff20budi", "harga 5\uff20Rp 25.000, sapa \uff20budi",
+                 id="no address, left as it was"),
+])
+def test_addresses_with_an_asian_keyboards_at_sign_or_dots_are_redacted(text: str, shown: str) -> None:
+    """A phone keyboard's fullwidth "＠" and small "﹫" (X reads them as "@" too) and its fullwidth or ideographic
+    dots: each address so written went into the line whole."""
+    assert scrub(text) == shown
+
+
 def test_an_aggregators_refusal_quoting_the_send_url_shows_no_number(test_env: TestEnvironment) -> None:
     """The send URL carries the citizen's number percent-encoded (to=%2B62...): an aggregator's 4xx that quotes the
     request, kept in the reply's dead letter and its log line, showed it whole."""
