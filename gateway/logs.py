@@ -102,14 +102,28 @@ _PHONE_TAIL = re.compile(rf"(?:{_SEPARATOR}{{0,3}}\d){{1,40}}(?!\w)")
 # out whole.
 _AT_SIGNS = "@\uff20\ufe6b"
 _DOTS = ".\uff0e\ufe52\u3002\uff61"
-_EMAIL_DOMAIN = rf"(?:[{_AT_SIGNS}]|%40)(?:[\w-]+(?:[{_DOTS}][\w-]+)+|\[[^\]\s]{{1,64}}\])"
+# Alternatives, not a class: after a long run without an "@" a class made a line's search a quarter slower.
+_EMAIL_DOMAIN = rf"(?:@|%40|\uff20|\ufe6b)(?:[\w-]+(?:[{_DOTS}][\w-]+)+|\[[^\]\s]{{1,64}}\])"
 # Tried only where a local part begins: from every character of a long run without an "@" it was quadratic (a
 # 40,000-character token in a line took 9 s of CPU); now it is linear, and finds the same addresses.
 _EMAIL_LOCAL = r"[\w.!#$%&'*+/=?^`{|}~\-\uff0e\ufe52\uff0b\uff0d\uff3f]"  # with "．", "﹒", "＋", "－", "＿"
 _EMAIL = re.compile(rf"(?<!{_EMAIL_LOCAL}){_EMAIL_LOCAL}+" + _EMAIL_DOMAIN)
 # An address that begins where the one before it ended ("siti@desa.id/budi@desa.id", "...?cc=budi@desa.id"): there
 # the lookbehind sees the first one's last character, and the second went unredacted (_redact_addresses).
-_EMAIL_NEXT = re.compile(f"{_EMAIL_LOCAL}+" + _EMAIL_DOMAIN)
+_EMAIL_NEXT = re.compile(f"({_EMAIL_LOCAL}+)" + _EMAIL_DOMAIN)  # its group: the local part's run (_address_in_url)
+# An address in a URL, as a library or a provider's answer quotes a request ("GET https://host/p?email=budi@x.id&x=1
+# failed"): a local part's characters ("/", "?", "=", "&"...) ran back over the whole URL, and the line read
+# "GET https:[email]&x=1 failed", without the host and path an operator needs. In a URL (after "scheme://" and its
+# host, or a request's path from its "/") an address begins after the last "/" of the path, or in the query after the
+# "?" or the last "&" or "#", and a parameter's plain name stays with its "=": "?email=[email]&x=1". What follows the
+# name goes whole, "=" and "+" in it too: a bounce address carries the citizen's in its local part
+# (bounces+budi=desa.id@lists.example). An address in the URL's authority (https://budi@desa.id/) still takes the URL
+# from "//" on, and one in a URL without a scheme (desa.id/p?to=budi@x.id) the URL from its start, as before.
+_URL_SCHEME = "://"
+_SCHEME_LOOKBACK = 256  # a host and port (at most 253 and 6 characters) between a scheme and the run
+_AUTHORITY_SO_FAR = re.compile(r"[^\s/?#]*")
+_URL_MARK = _AUTHORITY_END = re.compile(r"[/?#]")
+_PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-\[\]]{0,31}=")
 _QUOTED_EMAIL = re.compile(r'"[^"\r\n]{1,64}"' + _EMAIL_DOMAIN)
 # Integers this long are phone numbers written as numbers, not counters.
 _PHONE_INT_FLOOR = 100_000_000
@@ -189,15 +203,56 @@ def _redact_cut_tail(text: str, value: str) -> str:
 
 
 def _redact_addresses(text: str) -> str:
-    """`_EMAIL`'s matches replaced, and an address that follows one at once (`_EMAIL_NEXT`) with it."""
+    """`_EMAIL`'s matches replaced, and an address that follows one at once (`_EMAIL_NEXT`) with it; in a URL, from
+    where the address begins (`_address_in_url`)."""
     parts, position = [], 0
     while (match := _EMAIL.search(text, position)) is not None:
-        parts += (text[position:match.start()], "[email]")
+        begin, url_part = match.start(), None
+        if _URL_MARK.search(text, begin, match.end()) is not None:  # most addresses have none: no more work for them
+            begin, url_part = _address_in_url(text, begin, None)
+        parts += (text[position:begin], "[email]")
         position = match.end()
         while (following := _EMAIL_NEXT.match(text, position)) is not None:
+            if url_part is not None:
+                begin, url_part = _address_in_url(text, position, url_part)
+                parts.append(text[position:begin])
             parts.append("[email]")
             position = following.end()
     return "".join(parts) + text[position:] if parts else text
+
+
+def _address_in_url(text: str, start: int, url_part: str | None) -> tuple[int, str | None]:
+    """Where the address found from `start` begins, and the part of a URL it is in ("path", "query"; None: in none,
+    and the address is the whole match). `url_part` is the part the address before it, ending at `start`, was in (an
+    address that follows one at once); None for the first of a run. Called only for a match with "/", "?" or "#"."""
+    found = _EMAIL_NEXT.match(text, start)  # the match found there again, for its group: where its "@" is
+    at = start if found is None else found.end(1)
+    if url_part is None:
+        path = _path_in_run(text, start, at)
+        if path == -1:
+            return start, None
+        start = path
+    question = text.find("?", start, at)
+    if question == -1 and url_part != "query":
+        return max(text.rfind("/", start, at), text.rfind("#", start, at)) + 1, "path"
+    begin = max(text.rfind("&", start, at), text.rfind("#", start, at), question) + 1
+    name = _PARAMETER_NAME.match(text, begin, at)
+    return (begin if name is None else name.end()), "query"
+
+
+def _path_in_run(text: str, start: int, at: int) -> int:
+    """Where a URL's path begins in the run `text[start:at]`; -1 if the run is not a URL's, or its "@" is in the
+    URL's authority (the run ends before any path)."""
+    authority = start + 2 if text.startswith("//", start) else start  # "scheme://", "//host"
+    if authority == start:
+        if text.startswith("/", start):  # a request's path
+            return start
+        # Or the run begins within an authority, after its ":" (a port, "user:password@host").
+        scheme = text.rfind(_URL_SCHEME, max(0, start - _SCHEME_LOOKBACK), start)
+        if scheme == -1 or _AUTHORITY_SO_FAR.fullmatch(text, scheme + len(_URL_SCHEME), start) is None:
+            return -1
+    path = _AUTHORITY_END.search(text, authority, at)
+    return -1 if path is None else path.start()
 
 
 # A UUID, as RQ names its jobs: no phone number, kept whole. Its first groups (`54351668-1642-4c09-...`) read as one,

@@ -724,6 +724,60 @@ def test_addresses_with_an_asian_keyboards_at_sign_or_dots_are_redacted(text: st
     assert scrub(text) == shown
 
 
+@pytest.mark.parametrize(("text", "shown"), [
+    pytest.param("GET https://host.example/path?email=budi@example.com&x=1 failed",
+                 "GET https://host.example/path?email=[email]&x=1 failed", id="a query's value"),
+    pytest.param("GET https://10.0.0.5:8443/v1/users?x=1&email=budi.santoso+lapor@example.co.id#top: 500",
+                 "GET https://10.0.0.5:8443/v1/users?x=1&email=[email]#top: 500", id="after a port and another value"),
+    pytest.param("GET /v1/users?email=budi%40example.com&x=1", "GET /v1/users?email=[email]&x=1",
+                 id="a request's path, the address escaped"),
+    pytest.param("GET https://host.example/users/budi@example.com/profile",
+                 "GET https://host.example/users/[email]/profile", id="a path's segment"),
+    pytest.param("https://host.example/p?to=a@b.id&cc=c@d.id&x=1", "https://host.example/p?to=[email]&cc=[email]&x=1",
+                 id="one after another"),
+    pytest.param("https://host.example/u/a@b.id?to=c@d.id", "https://host.example/u/[email]?to=[email]",
+                 id="in the path, then in the query"),
+    pytest.param("https://[::1]:8443/p?e=budi@x.id", "https://[::1]:8443/p?e=[email]", id="an ipv6 host"),
+    pytest.param("GET https:\\/\\/h.example\\/p?email=budi@x.id", "GET https:\\/\\/h.example\\/p?email=[email]",
+                 id="slashes escaped as json writes them"),
+    # Whatever follows a parameter's plain name goes: a bounce address carries the citizen's in its local part.
+    pytest.param("https://h.example/p?to=bounces+siti=desa.id@lists.example&x=1", "https://h.example/p?to=[email]&x=1",
+                 id="a bounce address as a value"),
+    pytest.param("https://h.example/p?bounces+siti=desa.id@lists.example", "https://h.example/p?[email]",
+                 id="a bounce address with no name before it"),
+    pytest.param("https://h.example/p?next=/a/siti@x.id", "https://h.example/p?next=[email]", id="slashes in a value"),
+    # Where no path tells the address from the URL, it goes from where it went before.
+    pytest.param("https://budi@desa.id/path", "https:[email]/path", id="an address in the authority"),
+    pytest.param("https://admin:siti@desa.id/p?to=budi@x.id", "https://admin:[email][email]",
+                 id="an address in the authority, then one in the query"),
+    pytest.param("desa.id/p?to=budi@x.id", "[email]", id="no scheme"),
+    pytest.param("mailto:siti@desa.id?cc=budi@desa.id", "mailto:[email][email]", id="a mailto link"),
+    pytest.param("see https://a.example then x/budi@x.id", "see https://a.example then [email]",
+                 id="a url earlier in the text"),
+])
+def test_an_address_in_a_url_leaves_the_host_and_path_readable(text: str, shown: str,
+                                                               log_stream: io.StringIO) -> None:
+    """The characters a local part may have ("/", "?", "=", "&") ran back to the URL's "//": the line read
+    "GET https:[email]&x=1 failed", without the host and path that tell an operator which call failed."""
+    assert scrub(text) == shown
+    get_logger().warning("case.url", reason=text)
+    [line] = [e for e in log_events(log_stream) if e["event"] == "case.url"]
+    assert line["reason"] == shown
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(url=st.text(alphabet="ab/?&=#:.-_", max_size=24), local=st.text(alphabet="XY+._-", min_size=1, max_size=12),
+       after=st.text(alphabet="ab/?&=#.", max_size=8))
+@example(url="?to=", local="X", after="")
+@example(url="/?a=b=", local="X.Y", after="&c=d")
+def test_an_address_in_a_url_loses_every_character_of_its_own(url: str, local: str, after: str) -> None:
+    """Whatever the URL around it, no character of the address stays (its letters are the only capitals)."""
+    text = f"post https://h.example{url}{local}Z@desa.example{after} failed"
+    shown = scrub(text)
+    assert not any(character.isupper() for character in shown), shown
+    assert shown.startswith("post https:") and shown.endswith(" failed")
+
+
 def test_an_aggregators_refusal_quoting_the_send_url_shows_no_number(test_env: TestEnvironment) -> None:
     """The send URL carries the citizen's number percent-encoded (to=%2B62...): an aggregator's 4xx that quotes the
     request, kept in the reply's dead letter and its log line, showed it whole."""
