@@ -85,15 +85,17 @@ NETWORK_ADDRESS_KEYS = frozenset({"host", "source"})
 # (0812_3456_7890, 0812*3456*7890, +62 812·3456·7890), the fullwidth and small forms of each mark (０８１２－３４５６,
 # （0812）３４５６), percent-encoded as a URL carries them (%2A, %5F, %7E, %C2%B7, a dash's or bullet's %E2%80%..);
 # all went out whole. Not ",", ":" nor "'": a list of counts or IDs ("10000004, 10000012"), a time or an amount
-# ("1'000") would read as a number.
+# ("1'000") would read as a number. A run may end before a "_" as before any other mark (_RUN_END): "_" is a word's
+# character, and 0812_3456_7890_ (or 6281234567890_budi) went out whole.
+_RUN_END = r"(?![^\W_])"
 _SEPARATOR_MARKS = with_compatibility_forms("().-/_*~\u00b7\u30fb") + "\u2212\u2022\u2027\u2219\u22c5\uff65"
 _SEPARATOR = (rf"(?:[\s{re.escape(_SEPARATOR_MARKS)}\u2010-\u2015]"
               r"|%(?:2[089AaFf]|5[Ff]|7[Ee]|[Cc]2%[Bb]7|[Ee]2%80%(?:9[0-5]|[Aa][27])|[Ee]2%88%92))")
-_PHONE = re.compile(r"(?:(?<![\w%])(?<!%[0-9A-Fa-f])|(?<=%[0-9A-Fa-f]{2}))(?:\+?\d{41,}+(?!\w)|"
+_PHONE = re.compile(r"(?:(?<![\w%])(?<!%[0-9A-Fa-f])|(?<=%[0-9A-Fa-f]{2}))(?:\+?\d{41,}+" + _RUN_END + "|"
                     r"(?!\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[ T](?:[01]\d|2[0-3]):[0-5]\d)"
-                    rf"\+?\(?\d(?:{_SEPARATOR}{{0,3}}\d){{8,40}}(?!\w))")
+                    rf"\+?\(?\d(?:{_SEPARATOR}{{0,3}}\d){{8,40}}{_RUN_END})")
 # What goes on after a run: found only where the bound cut it (the bounded run takes whatever follows it otherwise).
-_PHONE_TAIL = re.compile(rf"(?:{_SEPARATOR}{{0,3}}\d){{1,40}}(?!\w)")
+_PHONE_TAIL = re.compile(rf"(?:{_SEPARATOR}{{0,3}}\d){{1,40}}{_RUN_END}")
 # An address, its domain a name or an address literal (siti@[203.0.113.5]: the sender's own server), as a relay's
 # refusal quotes it. A quoted local part ("siti aminah"@desa.id) has its own pattern, tried only when the text has
 # '"@': as an alternative within the first pattern it made every scrubbed line a third slower.
@@ -135,8 +137,10 @@ _ID_INT_FLOOR = 10 ** (_ID_DIGITS - 1)
 
 
 def _number_label(found: str) -> str:
-    """What a number found in free text is replaced by: `[id]` for a provider's id, `[phone]` for anything else."""
-    is_id = found.isdigit() and len(found) >= _ID_DIGITS and not (found.startswith("00") and len(found) <= 17)
+    """What a number found in free text is replaced by: `[id]` for a provider's id, `[phone]` for anything else. Ids
+    joined by "_" (a Graph API post's, `<page>_<post>`) are one id."""
+    digits = found.replace("_", "") if "_" in found else found
+    is_id = digits.isdigit() and len(digits) >= _ID_DIGITS and not (digits.startswith("00") and len(digits) <= 17)
     return "[id]" if is_id else "[phone]"
 
 # Values known to be a citizen's (the text and sender of the message in hand): removed wherever they appear.

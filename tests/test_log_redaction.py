@@ -598,10 +598,11 @@ def test_undecodable_bytes_in_a_log_line_do_not_break_it(log_stream: io.StringIO
 
 # The patterns as they were before they were made linear (the phone pattern with the lookbehind it has since): what
 # they found, the new ones must find the same, in text too short to meet the bound. The separators are today's (the
-# marks since added, "_" of this alphabet among them, are no part of what the linear form changed).
+# marks since added, "_" of this alphabet among them, are no part of what the linear form changed), and so is where a
+# run may end (before a "_" too, since).
 _OLD_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+" + logs._EMAIL_DOMAIN)
 _OLD_PHONE = re.compile(r"(?<!\w)(?!\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[ T](?:[01]\d|2[0-3]):[0-5]\d)"
-                        rf"\+?\(?\d(?:{logs._SEPARATOR}{{0,3}}\d){{8,40}}(?!\w)")
+                        rf"\+?\(?\d(?:{logs._SEPARATOR}{{0,3}}\d){{8,40}}{logs._RUN_END}")
 
 
 @hypothesis_settings(max_examples=400, deadline=None)
@@ -670,6 +671,9 @@ def test_addresses_and_numbers_next_to_others_are_redacted(text: str, shown: str
     pytest.param("hp 0812\u30fb3456\u30fb7890", "hp [phone]", id="katakana middle dots"),
     pytest.param("hp +62\u2212812\u22123456\u22127890", "hp [phone]", id="minus signs"),
     pytest.param("hp 0812_-_3456_-_7890", "hp [phone]", id="marks mixed"),
+    pytest.param("hp 0812_3456_7890_ ya", "hp [phone]_ ya", id="an underscore after it"),
+    pytest.param("6281234567890_budi", "[phone]_budi", id="joined to a word by an underscore"),
+    pytest.param("post 17841400000000000_17900000000000001 gone", "post [id] gone", id="a post id of two joined ids"),
     pytest.param("hp \uff10\uff18\uff11\uff12\uff0d\uff13\uff14\uff15\uff16\uff0d\uff17\uff18\uff19\uff10",
                  "hp [phone]", id="fullwidth digits and hyphens"),
     pytest.param("hp \uff080812\uff09\uff3f3456\uff3f7890", "hp \uff08[phone]",
@@ -699,6 +703,7 @@ def test_numbers_with_the_other_marks_people_type_between_groups_are_redacted(te
                  id="counts as a status line joins them"),
     pytest.param("spool_bytes=123456 reply_attempts=3 shard_12_of_16", id="counts in names with underscores"),
     pytest.param("lapor:reply:*:10000004 retry in ~5 s", id="a key pattern and an approximate wait"),
+    pytest.param("sha256 123456789abcdef0 and 1234567890abc_def", id="digests beginning with digits"),
     pytest.param("DOWN: email \u00b7 DEGRADED: case store (12 forwards waiting)", id="the status views' summary"),
 ])
 def test_text_with_those_marks_but_no_number_stays_readable(text: str) -> None:
