@@ -12,7 +12,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from email.utils import formatdate
 from pathlib import Path
 from types import SimpleNamespace
@@ -751,6 +751,23 @@ def test_a_worker_tries_the_batch_endpoint_again_a_while_after_it_was_missing(te
         store.stop()
 
 
+def taken(reports: list[dict[str, Any]], stored: list[str], *, batch: bool) -> web.Response:
+    """A fake case store's answer to reports it takes, each added to `stored`: the batch's results, or one's 201."""
+    stored.extend(report["tracking_id"] for report in reports)
+    if not batch:
+        return web.json_response({"tracking_id": reports[0]["tracking_id"], "created": True}, status=201)
+    return web.json_response({"results": [{"tracking_id": report["tracking_id"], "status": 201}
+                                          for report in reports]})
+
+
+def case_store_app(answer: Callable[[web.Request], Awaitable[web.Response]]) -> web.Application:
+    """A fake case store answering both the single and the batch POST with `answer`."""
+    app = web.Application()
+    app.router.add_post("/v1/reports", answer)
+    app.router.add_post("/v1/reports/batch", answer)
+    return app
+
+
 def timing_out_once_case_store(stored: list[str]) -> Callable[[], web.Application]:
     """A case store behind a proxy that gives up on the first request it reads (408 Request Timeout, as nginx's
     client_body_timeout answers), then takes every report; `stored` collects what it took."""
@@ -764,17 +781,10 @@ def timing_out_once_case_store(stored: list[str]) -> Callable[[], web.Applicatio
             if len(requests) == 1:
                 return web.Response(text="<html><body>408 Request Time-out</body></html>", status=408,
                                     content_type="text/html")
-            reports = body["reports"] if request.path.endswith("/batch") else [body]
-            stored.extend(report["tracking_id"] for report in reports)
-            if request.path.endswith("/batch"):
-                return web.json_response({"results": [{"tracking_id": report["tracking_id"], "status": 201}
-                                                      for report in reports]})
-            return web.json_response({"tracking_id": body["tracking_id"], "created": True}, status=201)
+            batch = request.path.endswith("/batch")
+            return taken(body["reports"] if batch else [body], stored, batch=batch)
 
-        app = web.Application()
-        app.router.add_post("/v1/reports", answer)
-        app.router.add_post("/v1/reports/batch", answer)
-        return app
+        return case_store_app(answer)
 
     return build
 
@@ -812,16 +822,9 @@ def timing_out_on_one_case_store(bad: str, how: str, requests: list[int],
                     return web.json_response({"error": "too_slow"}, status=503)
                 return web.Response(text=f"<html><body>{how} timed out</body></html>", status=int(how),
                                     content_type="text/html")
-            stored.extend(report["tracking_id"] for report in reports)
-            if batch:
-                return web.json_response({"results": [{"tracking_id": report["tracking_id"], "status": 201}
-                                                      for report in reports]})
-            return web.json_response({"tracking_id": body["tracking_id"], "created": True}, status=201)
+            return taken(reports, stored, batch=batch)
 
-        app = web.Application()
-        app.router.add_post("/v1/reports", answer)
-        app.router.add_post("/v1/reports/batch", answer)
-        return app
+        return case_store_app(answer)
 
     return build
 
@@ -923,16 +926,9 @@ def sized_timing_out_case_store(bad: str, requests: list[list[str]], stored: lis
             if any(report["tracking_id"] == bad for report in reports):
                 await asyncio.sleep(2.0)
                 return web.json_response({"error": "too_slow"}, status=503)
-            stored.extend(report["tracking_id"] for report in reports)
-            if not batch:
-                return web.json_response({"tracking_id": body["tracking_id"], "created": True}, status=201)
-            return web.json_response({"results": [{"tracking_id": report["tracking_id"], "status": 201}
-                                                  for report in reports]})
+            return taken(reports, stored, batch=batch)
 
-        app = web.Application()
-        app.router.add_post("/v1/reports", answer)
-        app.router.add_post("/v1/reports/batch", answer)
-        return app
+        return case_store_app(answer)
 
     return build
 
@@ -1047,9 +1043,7 @@ def firewalled_case_store(refused: str, status: int, stored: list[str],
             if any(report["tracking_id"] == refused for report in reports):
                 return web.Response(text=f"<html><body>{status} refused</body></html>", status=status,
                                     content_type="text/html")
-            stored.extend(report["tracking_id"] for report in reports)
-            return web.json_response({"results": [{"tracking_id": report["tracking_id"], "status": 201}
-                                                  for report in reports]})
+            return taken(reports, stored, batch=True)
 
         app = web.Application()
         app.router.add_post("/v1/reports/batch", batch)
