@@ -1170,6 +1170,9 @@ def test_a_status_question_after_a_kind_word_sent_with_a_photo_keeps_its_kind(te
     pytest.param("🙏 cek dong", Action.STATUS_HELP, False, "id", id="after-emoji"),
     pytest.param("1708 cek dong", Action.STATUS_HELP, False, "id", id="after-our-short-code"),
     pytest.param("laporan saya gimana? ANONIM", Action.STATUS_HELP, True, "id", id="closing-flag"),
+    pytest.param("Min, mau tanya laporan saya sudah sampai mana?", Action.STATUS_HELP, False, "id",
+                 id="asking-said-in-words"),
+    pytest.param("saya mau tanya soal bansos", Action.REPORT, False, "id", id="asking-without-a-topic"),
     # What became of the report, asked with a "?" ("diproses", `states`); without it a grievance: a report, below.
     pytest.param("laporan saya sudah diproses?", Action.STATUS_HELP, False, "id", id="state-word-in-a-question"),
     pytest.param("laporan saya belum diproses", Action.REPORT, False, "id", id="state-word-without-a-question"),
@@ -1215,6 +1218,8 @@ def test_a_status_question_without_an_id_is_answered_with_how_to_ask(text: str, 
     pytest.param(f"what is the status of report {VALID}", Action.STATUS, VALID, False, "en", id="what-is-the-status"),
     pytest.param(f"any update on report {VALID}?", Action.STATUS, VALID, False, "en", id="any-update"),
     pytest.param(f"where is my report {VALID}", Action.STATUS, VALID, False, "en", id="where-is-my-report"),
+    pytest.param(f"Min mau tanya laporan {VALID} sudah sampai mana?", Action.STATUS, VALID, False, "id",
+                 id="asking-said-in-words"),
     pytest.param(f"gimana laporan #{VALID.translate(FULLWIDTH)}?", Action.STATUS, VALID, False, "id",
                  id="hash-and-fullwidth-digits"),
     pytest.param(f"{VALID} gimana laporan saya?", Action.STATUS, VALID, False, "id", id="id-first"),
@@ -3319,6 +3324,9 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("Kadis minta setoran. Saya takut identitas saya diketahui", (True, False), id="fear-identity"),
     pytest.param("The clerk takes bribes. I'm afraid of being identified.", (True, False), id="fear-english"),
     pytest.param("Pelaku takut ketahuan lalu kabur", (False, False), id="someone-elses-fear"),
+    pytest.param("Saya mau lapor, tapi takut ketahuan", (True, False), id="fear-before-the-complaint"),
+    pytest.param("mau lapor tapi takut pak. kades minta uang bansos", (True, False), id="fear-of-reporting"),
+    pytest.param("Jalan rusak sudah lama, tapi saya takut ketahuan", (True, False), id="fear-after-tapi"),
 ])
 def test_a_statement_typed_as_an_sms_types_it_is_read(text: str, flags: tuple[bool, bool]) -> None:
     """"identitas sy rhs", "Ini rahasia y pak", "Ini laporan rahasia", "This is an anonymous report", "Nama & nomor saya
