@@ -204,6 +204,12 @@ class Grammar:
     # Kind words that name the kind right after the generic "LAPOR" (`[second_kinds]`: "LAPOR! WBS ...").
     second_kinds: frozenset[str] = frozenset()
     courtesy: WordTable = WordTable()
+    # Thanks for what became of the report ("Terima kasih, laporan saya sudah ditindaklanjuti"; `[courtesy] done`):
+    # the courtesy's phrases with the status questions' topics and fillers and these words around them, and the words
+    # that must stand among them, a word of done and a state, squeezed.
+    thanks_for_done: WordTable = WordTable()
+    done_words: frozenset[str] = frozenset()
+    done_states: frozenset[str] = frozenset()
     # Words that call the account's admin before a keyword ("Min, lapor ..."; `[courtesy] calls`), folded.
     calls: frozenset[str] = frozenset()
     # A greeting and nothing more ("Halo", "P", "tes"): answered with help. Same shape as `courtesy`, no emoji.
@@ -264,6 +270,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
     status_fillers = frozenset(w.lower() for w in raw["commands"].get("status_fillers", []))
     status_words = frozenset(w.lower() for w in raw["commands"]["status"])
     questions = raw.get("status_questions", {})
+    done = raw.get("courtesy", {}).get("done", {})
     topics = frozenset(fold_word(w) for w in questions.get("topics", []))
     # A status command asks as a question word does ("tolong cek laporan saya"), but for one that is a topic too
     # ("status laporan" names the subject, "lacak" the ID).
@@ -360,6 +367,11 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         status_question_max_words=questions.get("max_words", 0),
         second_kinds=frozenset(w.lower() for w in raw.get("second_kinds", {}).get("words", [])) & kinds.keys(),
         courtesy=courtesy,
+        thanks_for_done=_load_word_table({**raw.get("courtesy", {}), "fillers": [
+            *raw.get("courtesy", {}).get("fillers", []), *questions.get("topics", []), *questions.get("fillers", []),
+            *done.get("words", []), *done.get("states", []), *done.get("fillers", [])]}),
+        done_words=frozenset(_squeeze(fold_word(w)) for w in done.get("words", [])),
+        done_states=frozenset(_squeeze(fold_word(w)) for w in done.get("states", [])),
         calls=calls,
         greeting=greeting,
         greeting_words=frozenset(word for phrase in greeting.phrases for word in phrase),
@@ -622,6 +634,17 @@ def _only_short_message_words(text: str, grammar: Grammar) -> bool:
         if word not in vocabulary and _squeeze(word) not in vocabulary:
             return False
     return True
+
+
+def _thanks_for_what_was_done(text: str, grammar: Grammar) -> bool:
+    """Whether the text thanks us for what became of the report and says nothing else ("Terima kasih, laporan saya
+    sudah ditindaklanjuti", "laporan sudah selesai, makasih pak"): a courtesy, as thanks alone is. Filed, it was a new
+    case at an agency and an acknowledgement for a report nobody made. Not a question ("?": "laporan saya sudah
+    diproses?" asks), nor with any other word ("belum", "tapi", "jalan"): those may be a grievance."""
+    if any(char in _QUESTION for char in text) or not _made_only_of(text, grammar.thanks_for_done):
+        return False
+    words = {_squeeze(fold_word(word)) for word in _TOKENS.findall(text)}
+    return not words.isdisjoint(grammar.done_words) and not words.isdisjoint(grammar.done_states)
 
 
 def _only_greeting_or_thanks(text: str, grammar: Grammar) -> bool:
@@ -2557,6 +2580,8 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     unanswered = (None if not short else Action.COURTESY if is_courtesy(text, grammar)
                   else Action.OPT_OUT if is_opt_out(text, grammar) else Action.OPT_IN if is_opt_in(text, grammar)
                   else None)
+    if unanswered is None and _thanks_for_what_was_done(text, grammar):
+        unanswered = Action.COURTESY
     command = None if unanswered else _parse_query(text, grammar, language, shortest_id, short)
     if command is not None:
         return command

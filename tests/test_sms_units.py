@@ -2182,6 +2182,16 @@ def test_words_indonesians_use_too_do_not_make_the_reply_english(text: str, lang
         ("Pak 🙏", Action.COURTESY),
         ("Ya", Action.COURTESY),
         ("iyaa pak", Action.COURTESY),
+        # Thanks for what became of the report (`[courtesy.done]`): each was a new case and a paid acknowledgement.
+        ("Terima kasih, laporan saya sudah ditindaklanjuti", Action.COURTESY),
+        ("Laporan sudah selesai, makasih pak", Action.COURTESY),
+        ("sudah diperbaiki, terima kasih 🙏", Action.COURTESY),
+        ("Thanks, my report has been resolved", Action.COURTESY),
+        ("laporan saya sudah diproses?", Action.STATUS_HELP),  # asked, not thanked for
+        ("terima kasih, laporan saya belum ditindaklanjuti", Action.REPORT),
+        ("Terima kasih, tapi jalan sudah rusak lagi", Action.REPORT),
+        ("laporan saya sudah diterima", Action.REPORT),  # no thanks
+        ("terima kasih sudah", Action.REPORT),  # no state
         # Anything more is the citizen's to say: a report, a follow-up, a query.
         ("terima kasih, tapi jalan masih rusak", Action.REPORT),
         ("Ok, kapan diperbaiki?", Action.REPORT),
@@ -2200,7 +2210,9 @@ def test_words_indonesians_use_too_do_not_make_the_reply_english(text: str, lang
     ids=["terima-kasih", "makasih", "ok", "oke-dot", "siap-exclaimed", "thanks", "tq", "trims-ya", "ok-emoji",
          "terima-kasih-banyak", "elongated-skin-tone", "elongated-both", "names-lapor", "names-handle", "names-1708",
          "hashtag", "atas-tanggapannya", "thank-you-very-much", "thanks-a-lot", "thumbs-up-alone", "heart-selector",
-         "lapor-thumbs-up", "filler-and-emoji", "ya", "iya-elongated-pak",
+         "lapor-thumbs-up", "filler-and-emoji", "ya", "iya-elongated-pak", "thanks-report-handled",
+         "report-done-thanks", "fixed-thanks-emoji", "thanks-resolved-en", "done-asked", "thanks-not-yet-handled",
+         "thanks-but-broken-again", "done-without-thanks", "thanks-done-without-a-state",
          "thanks-but", "ok-question", "another-number", "with-a-flag", "half-a-phrase", "filler-alone", "name-alone",
          "other-emoji-alone", "command-word-no-filler", "follow-up", "status", "help", "ya-and-a-report"],
 )
