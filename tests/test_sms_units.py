@@ -3339,6 +3339,9 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("Saya mau lapor, tapi takut ketahuan", (True, False), id="fear-before-the-complaint"),
     pytest.param("mau lapor tapi takut pak. kades minta uang bansos", (True, False), id="fear-of-reporting"),
     pytest.param("Jalan rusak sudah lama, tapi saya takut ketahuan", (True, False), id="fear-after-tapi"),
+    pytest.param("Saya mau lapor korupsi tapi saya takut", (True, False), id="tapi-saya-takut"),
+    pytest.param("I want to report corruption but I'm afraid", (True, False), id="but-im-afraid"),
+    pytest.param("Warga mau protes tapi takut", (False, False), id="others-afraid"),
 ])
 def test_a_statement_typed_as_an_sms_types_it_is_read(text: str, flags: tuple[bool, bool]) -> None:
     """"identitas sy rhs", "Ini rahasia y pak", "Ini laporan rahasia", "This is an anonymous report", "Nama & nomor saya
