@@ -1285,11 +1285,21 @@ def _add_triage() -> None:
 _add_triage()
 
 
+# What a shell reports for a command its reader stopped reading (`status | head -1`): killed by SIGPIPE, 128 + 13.
+EXIT_READER_GONE = 141
+
+
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except SystemExit as exiting:
+        # Click ends a command whose output's reader went away (EPIPE) with exit 1, which `status` gives a degraded
+        # system: `lapor-gateway status --strict | head -1` under `set -o pipefail` raised an alert on a healthy one.
+        if isinstance(exiting.__context__, OSError) and exiting.__context__.errno == errno.EPIPE:
+            sys.exit(EXIT_READER_GONE)
+        raise
 
 
 if __name__ == "__main__":

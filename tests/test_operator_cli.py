@@ -200,6 +200,21 @@ def test_the_forked_cli_answers_as_the_console_script(
     assert real.stdout + real.stderr  # each says something
 
 
+def test_a_command_whose_reader_stops_reading_exits_as_a_shell_command_killed_by_sigpipe(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """`lapor-gateway status | head -1`: the reader gone, click ended the command with exit 1, `status`'s exit for a
+    degraded system, and a script under `set -o pipefail` read a healthy one as degraded. 141, as a shell reports a
+    command killed by SIGPIPE; nothing on stderr."""
+    env = test_env.process_env(COLUMNS="200")
+    process = subprocess.Popen([str(VENV_BIN / "lapor-gateway"), "status"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the command writes
+    errors = process.stderr.read()
+    assert process.wait(timeout=60) == 141
+    assert b"Traceback" not in errors
+
+
 def test_a_dead_letter_of_no_channel_is_shown_under_the_name_the_views_give_it(
         test_env: TestEnvironment, redis: Redis) -> None:
     """A forward whose envelope was gone (`envelope_missing`) counts against the channel `unknown` in every view and
