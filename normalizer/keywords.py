@@ -228,6 +228,8 @@ class Grammar:
     # between the two ("untuk laporan"): their own fillers and the status command's. Lowercased.
     follow_up_words: frozenset[str] = frozenset()
     follow_up_fillers: frozenset[str] = frozenset()
+    # The words naming the Tracking ID itself ("nomor lacak"; `[commands] tracking_names`), folded.
+    tracking_names: frozenset[str] = frozenset()
     # Every word of those four tables: a message with any other word is none of them (asked first, once).
     short_message_vocabulary: frozenset[str] = frozenset()
     # Help's instruction words copied before its forms ("ketik LAPOR ...", "Cek status: CEK <id>"), by their first
@@ -381,6 +383,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         addressed_to=frozenset(w.lower() for w in raw["commands"].get("addressed_to", [])),
         forward_markers=frozenset(w.lower() for w in raw["commands"].get("forward_markers", [])),
         follow_up_words=frozenset(w.lower() for w in raw["commands"].get("follow_up", [])),
+        tracking_names=frozenset(fold_word(w) for w in raw["commands"].get("tracking_names", [])),
         follow_up_fillers=status_fillers | {w.lower() for w in raw["commands"].get("follow_up_fillers", [])},
         **_load_instructions(raw.get("instructions", {})),
     )
@@ -1373,13 +1376,18 @@ def _mistyped_id_and_words(parsed: ParsedText) -> bool:
 def _parse_named_id(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
     """A Tracking ID named with filler words and nothing else ("Nomor lacak: 12345678", "laporan 12345678",
     "ID (12345678)"): the citizen asks about that report, as with the ID alone. Filed, the report would hold only
-    the number. With words after the ID it stays a report: a filler such as "laporan" also opens prose."""
+    the number. With words after the ID it stays a report: a filler such as "laporan" also opens prose. Not when the
+    fillers name the Tracking ID itself (`[commands] tracking_names`: "Nomor lacak saya 12345678, jalan makin rusak"):
+    an addition to that report, which was filed as a new one."""
     after = _skip_fillers(text, grammar)
     if after == text:
         return None
     # Its marks left on: `_parse_follow_up` reads what closes them ("Nomor lacak: <12345678>.": a ">" is no
     # punctuation, and taken off here only at the front, it was read as words after the ID).
     parsed = _parse_follow_up(after, grammar, language, shortest_id)
+    if parsed is not None and parsed.action is Action.FOLLOW_UP and not grammar.tracking_names.isdisjoint(
+            fold_word(word) for word in _TOKENS.findall(text, 0, len(text) - len(after))):
+        return parsed
     if parsed is None or parsed.action is Action.FOLLOW_UP:
         return None
     if parsed.action is Action.BAD_TRACKING_ID and (
