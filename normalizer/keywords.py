@@ -122,6 +122,9 @@ class Grammar:
     # A form's name line filled with the wish (`anonymous_name_lines`: "Nama: Anonim"), each phrase's folded words:
     # read only opening the text, a line or a clause (`_fills_a_name_line`).
     anonymity_name_lines: tuple[tuple[str, ...], ...] = ()
+    # A form's name line left blank or filled with a dash, its own line (`anonymous_blank_name_labels` and
+    # `_values`: "Nama: -"), case-insensitive; None: no such labels.
+    blank_name_line: re.Pattern[str] | None = None
     # Request words read as absent inside those phrases ("identitas saya mohon dirahasiakan"). Folded.
     anonymity_phrase_fillers: frozenset[str] = frozenset()
     # Words as an SMS shortens them ("sy", "jgn"), each mapped to the word in full those phrases hold. Folded.
@@ -298,6 +301,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
                                          for phrase in in_words.get("anonymous", [])),
         anonymity_asked_phrases=_by_first_word(([fold_word(w) for w in _TOKENS.findall(phrase)]
                                                 for phrase in in_words.get("anonymous_when_asked", [])), asked=True),
+        blank_name_line=_blank_name_line(in_words.get("anonymous_blank_name_labels", []),
+                                         in_words.get("anonymous_blank_name_values", [])),
         anonymity_name_lines=tuple(tuple(fold_word(w) for w in _TOKENS.findall(phrase))
                                    for phrase in in_words.get("anonymous_name_lines", [])),
         anonymity_phrase_fillers=frozenset(fold_word(w) for w in in_words.get("phrase_fillers", [])),
@@ -389,6 +394,18 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
     )
     return dataclasses.replace(grammar, tail_last_words=grammar.courtesy.vocabulary | grammar.plea_vocabulary
                                | {phrase[-1] for phrase in grammar.flag_clarifications if phrase})
+
+
+def _blank_name_line(labels: list[str], values: list[str]) -> re.Pattern[str] | None:
+    """`Grammar.blank_name_line`: one of the labels opening a line or a field of a form typed on one line (after ",",
+    ";" or "|"), a colon (or "="), nothing or one of the values, then the line's end, the next field's separator or
+    its label ("Nama: - Alamat: ...")."""
+    if not labels:
+        return None
+    label = "|".join(r"\s+".join(map(re.escape, phrase.split())) for phrase in sorted(labels, key=len, reverse=True))
+    value = "|".join(map(re.escape, sorted(values, key=len, reverse=True)))
+    return re.compile(rf"(?:^|[,;|])[ \t*#>-]*(?:{label})[ \t]*[:=][ \t]*(?:{value})?[ \t.]*"
+                      rf"(?:$|[,;|]|(?=[^\W\d_]+(?:[ \t]+[^\W\d_]+)?[ \t]*[:=]))", re.IGNORECASE | re.MULTILINE)
 
 
 def _split_abbreviations(pairs: list[list[str]]) -> dict[str, dict[str, str]]:
@@ -1980,7 +1997,8 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
     words = _folded_words(parsed.text, grammar)
     anonymous = parsed.anonymous or (
         _asks_in_a_phrase(words, grammar.anonymity_phrases, grammar.anonymity_asked_phrases, grammar)
-        or _fills_a_name_line(parsed.text, words, grammar) or _wishes_anonymity(words, grammar)
+        or _fills_a_name_line(parsed.text, words, grammar) or _leaves_the_name_blank(parsed.text, grammar)
+        or _wishes_anonymity(words, grammar)
         or _opens_with_anonymity_in_prose(parsed.text, grammar)
         or _states_in_a_clause(parsed.text, words, grammar, typed if parsed.explicit_kind else None,
                                grammar.anonymity_words, grammar.anonymity_statement_links,
@@ -2305,6 +2323,14 @@ def _fills_a_name_line(text: str, words: list[str], grammar: Grammar) -> bool:
         if any(tuple(opening[:len(line)]) == line for line in lines):
             return True
     return False
+
+
+def _leaves_the_name_blank(text: str, grammar: Grammar) -> bool:
+    """Whether a line of the text is a form's name line left blank or filled with a dash ("Nama: -", "Nama pelapor:",
+    "Name: n/a"): a reporter who chose to give no name, whose number went to the agency with the form. Only a line
+    holding a colon is looked at."""
+    return grammar.blank_name_line is not None and (":" in text or "=" in text) and (
+        grammar.blank_name_line.search(text) is not None)
 
 
 # Marks a word right after a request word (`_asks_in_a_phrase`); no word of a text holds it.

@@ -3362,6 +3362,16 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("Saya mau lapor korupsi tapi saya takut", (True, False), id="tapi-saya-takut"),
     pytest.param("I want to report corruption but I'm afraid", (True, False), id="but-im-afraid"),
     pytest.param("Warga mau protes tapi takut", (False, False), id="others-afraid"),
+    # A form's name line left blank or a dash: the reporter chose to give no name.
+    pytest.param("Formulir\nNama: -\nInstansi: Dinas PU\nKejadian: pengadaan fiktif", (True, False),
+                 id="blank-name-dash"),
+    pytest.param("Nama pelapor:\nAlamat: -\nIsi: jalan rusak", (True, False), id="blank-name-empty"),
+    pytest.param("Nama: - Alamat: Jl Merdeka. Isi: pungli", (True, False), id="blank-name-one-line"),
+    pytest.param("Isi: pungli; Nama: xxx", (True, False), id="blank-name-after-a-field"),
+    pytest.param("Name: n/a\nThe clerk takes bribes", (True, False), id="blank-name-en"),
+    pytest.param("Nama: Budi, Alamat: -", (False, False), id="another-field-blank"),
+    pytest.param("Nama: - kades minta uang", (False, False), id="a-dash-before-words"),
+    pytest.param("Pelaku tidak mau menyebut nama: - katanya", (False, False), id="name-inside-a-sentence"),
 ])
 def test_a_statement_typed_as_an_sms_types_it_is_read(text: str, flags: tuple[bool, bool]) -> None:
     """"identitas sy rhs", "Ini rahasia y pak", "Ini laporan rahasia", "This is an anonymous report", "Nama & nomor saya
