@@ -451,7 +451,7 @@ class Intake:
                     "redis unavailable and no Tracking IDs in reserve", reason="redis_unavailable"
                 ) from error
             envelope = draft.with_tracking_id(tracking_id).model_dump(mode="json")
-            records.append(SpoolRecord(tracking_id, key, envelope))
+            records.append(SpoolRecord(tracking_id, key, envelope, draft.dedup_id))
             receipts.append(Receipt(tracking_id=tracking_id, duplicate=False, spooled=True))
             in_batch[key] = tracking_id
         try:
@@ -559,9 +559,9 @@ class Intake:
         if to_store:
             self._store(to_store)
         if held:  # filed from the spool: a message kept unfiled goes as it would have from the webhook
-            self._forget_unfiled([(record.envelope.get("source"), str(record.envelope.get("channel_message_id")),
-                                   tracking_id) for record, (tracking_id, _) in zip(records, claims, strict=True)],
-                                 held)
+            self._forget_unfiled([(record.envelope.get("source"),
+                                   record.identity or str(record.envelope.get("channel_message_id")), tracking_id)
+                                  for record, (tracking_id, _) in zip(records, claims, strict=True)], held)
         for record in records:  # in Redis now, a retry answered from its claim: this process's own record forgotten
             if self._spooled_ids.get(record.dedup_key) == record.tracking_id:
                 self._spooled_ids.pop(record.dedup_key, None)

@@ -149,11 +149,17 @@ class SpoolRecord:
     tracking_id: str
     dedup_key: str
     envelope: dict[str, Any]
+    # The message's identity at intake where it is not the envelope's `channel_message_id` (an aggregator's SMS:
+    # `ReportDraft.dedup_id`, kept out of the envelope): what the replay forgets a message kept unfiled by.
+    identity: str | None = None
 
 
 def encode_record(record: SpoolRecord) -> bytes:
-    body = orjson.dumps({"v": 1, "tracking_id": record.tracking_id, "dedup_key": record.dedup_key,
-                         "envelope": record.envelope})
+    data: dict[str, Any] = {"v": 1, "tracking_id": record.tracking_id, "dedup_key": record.dedup_key,
+                            "envelope": record.envelope}
+    if record.identity is not None:
+        data["identity"] = record.identity
+    body = orjson.dumps(data)
     return b"%08x " % zlib.crc32(body) + body + b"\n"
 
 
@@ -169,7 +175,7 @@ def decode_record(line: bytes) -> SpoolRecord:
     if zlib.crc32(body) != expected:
         raise ValueError("checksum mismatch")
     data = orjson.loads(body)
-    return SpoolRecord(data["tracking_id"], data["dedup_key"], data["envelope"])
+    return SpoolRecord(data["tracking_id"], data["dedup_key"], data["envelope"], data.get("identity"))
 
 
 class Spool:

@@ -1751,3 +1751,29 @@ def test_a_message_kept_unfiled_and_sent_again_during_an_outage_is_forgotten_whe
     assert intake.replay_spool() == 1
     assert UnfiledMessages(redis).list() == ([], 0)
     assert orjson.loads(redis.get(envelope_key(spooled.tracking_id)))["channel_message_id"] == "SM-kept"
+
+
+def test_an_aggregator_sms_kept_unfiled_and_sent_again_during_an_outage_is_forgotten_when_replayed(
+    intake: Intake, own_redis: EmbeddedRedis
+) -> None:
+    """An aggregator's SMS is kept unfiled under its dedup identity (its id with its sender and SMSC), not its id: the
+    replay of its spooled report forgets it by that identity too (by the id alone, the entry stayed, and the channel
+    degraded, after the report was filed)."""
+    from gateway.unfiled import UnfiledMessages
+    from normalizer.inbound import InboundMessage
+
+    redis = Redis.from_url(own_redis.url)
+    identity = "42#0123456789abcdef"
+    message = InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id="42",
+                             sender_kind=SenderKind.MSISDN, sender_address="+6281234567890", text="Jalan rusak",
+                             received_at=datetime(2026, 11, 22, tzinfo=UTC), dedup_id=identity)
+    UnfiledMessages(redis).keep("sms-aggregator", message, RuntimeError("a bug"), time.time())
+    intake.commit([draft("before")])  # the reserve of Tracking IDs the spool mints from
+    own_redis.stop()
+    (spooled,) = intake.commit([draft("42").model_copy(update={"source": "sms-aggregator", "dedup_id": identity})])
+    assert spooled.spooled
+    own_redis.start()
+    assert intake.replay_spool() == 1
+    assert UnfiledMessages(redis).list() == ([], 0)
+    assert orjson.loads(redis.get(envelope_key(spooled.tracking_id)))["channel_message_id"] == "42"
+    assert "dedup_id" not in orjson.loads(redis.get(envelope_key(spooled.tracking_id)))
