@@ -32,6 +32,7 @@ from casestore.app import create_casestore_app
 from gateway import metrics
 from gateway.attachments import store_attachment
 from gateway.embedded_redis import EmbeddedRedis
+from gateway.errors import RetryableError
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
 from gateway.queues import (
@@ -989,6 +990,39 @@ def test_a_split_for_timeouts_hands_each_report_not_done_to_one_half_which_waits
     assert sorted(stored + stored_after) == sorted(tracking_ids)
     states = [redis.hget(REPORT_STATE_KEY.format(tracking_id=tid), "state") for tid in tracking_ids]
     assert states == [b"forwarded"] * 6 and DeadLetters(redis).count() == 0
+
+
+def test_a_split_for_timeouts_whose_transaction_fails_leaves_the_jobs_reports_not_done(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """The split's halves and the job's meta (its reports counted done) go in one transaction: one that fails (a
+    Redis error on EXEC) queued no half, and the job, failing on that error, must still hold its reports. Counted done
+    on the job before the EXEC, its retry (`note_retry` saves the meta) or its give-up (`dead_letter_unfinished`)
+    found nothing left: the reports were in no job and no dead letter."""
+    settings = test_env.settings(LAPOR_CASESTORE_SPLIT_AFTER_TIMEOUTS="1")
+    (job,) = enqueue_calls(redis, settings, FORWARD_QUEUE, FORWARD_FUNC, [(["10000007", "10000015", "10000023"],)])
+
+    class FailingPipeline(type(redis.pipeline())):  # type: ignore[misc]
+        def execute(self, *args: Any, **kwargs: Any) -> Any:
+            if any(command[0] == "HSET" and command[2] == "meta" for command, _ in self.command_stack):
+                self.reset()
+                raise RedisConnectionError("connection reset on EXEC")
+            return super().execute(*args, **kwargs)
+
+    class FailingRedis(Redis):
+        def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Any:
+            return FailingPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+
+    failing = FailingRedis(connection_pool=redis.connection_pool)
+    context = SimpleNamespace(settings=settings, redis=failing, casestore=SimpleNamespace(answers=lambda: True))
+    error = RetryableError("timed out", reason="casestore_timeout")
+    with pytest.raises(RedisConnectionError):
+        forward.split_timing_out(context, job, list(job.args[0]), {"10000007"}, error, {})  # type: ignore[arg-type]
+    assert not {"10000015", "10000023"} & set(job.meta.get("done", [])) and forward.SPLIT_INTO_META not in job.meta
+    # No half was stored (RQ's scheduled registry takes their ids outside the transaction: its scheduler drops them).
+    forwards = queue(FORWARD_QUEUE, redis)
+    assert [forwards.fetch_job(job_id) for job_id in forwards.scheduled_job_registry.get_job_ids()] == [None, None]
+    assert forwards.count == 1
 
 
 def split_refusing_case_store(refused: str, stored: list[str]) -> Callable[[], web.Application]:

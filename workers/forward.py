@@ -528,9 +528,12 @@ def split_timing_out(context: WorkerContext, job: Any, tracking_ids: list[str], 
         else:
             target.enqueue_job(new, pipeline=pipe)
         halves.append(new.id)
-    job.meta.update(done=sorted(done.union(pending)), **{SPLIT_INTO_META: halves})
-    pipe.hset(job.key, "meta", job.serializer.dumps(job.meta))
+    # The job's own meta only once the halves are queued: counted done before a failed EXEC, its reports were in no
+    # job (its retry saves the meta, its give-up dead-letters only what is not done).
+    meta = {**job.meta, "done": sorted(done.union(pending)), SPLIT_INTO_META: halves}
+    pipe.hset(job.key, "meta", job.serializer.dumps(meta))
     pipe.execute()
+    job.meta.update(meta)
     log.warning("forward.split_for_timeouts", reason=error.reason, timeouts=timeouts, reports=len(pending),
                 halves=[half, len(pending) - half], jobs=halves, delay_seconds=delay, tracking_ids=pending)
     return {"forwarded": 0, "dead_lettered": 0, "retry": 0, "split": len(pending)}
