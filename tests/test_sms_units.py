@@ -351,12 +351,15 @@ ZEROED = format_tracking_id(1_000_000)  # an ID with zeros in it: "10000004"
     (f"CEK {int(VALID):,}", Action.STATUS, VALID, ""),
     (f"cek no. {int(ZEROED):,}.", Action.STATUS, ZEROED, ""),
     (f"CEK {int(ZEROED):,} foto jalannya", Action.STATUS, ZEROED, "foto jalannya"),
+    (f"CEK {int(ZEROED):,}, terima kasih", Action.STATUS, ZEROED, "terima kasih"),  # as "CEK <id>, terima kasih"
+    (f"CEK {int(ZEROED):,},", Action.STATUS, ZEROED, ""),
     (f"CEK {int(BAD):,}", Action.REPORT, None, None),  # read so only when it is a valid ID
     ("CEK 25,000 diminta petugas", Action.REPORT, None, None),
     (f"{int(ZEROED):,} jalan masih rusak", Action.REPORT, None, None),  # an amount opening prose stays prose
     # The letter O for a zero, as an ID read aloud or copied by hand is typed.
     (f"CEK {ZEROED.replace('0', 'O')}", Action.STATUS, ZEROED, ""),
     (f"cek {ZEROED.replace('0', 'o')} foto", Action.STATUS, ZEROED, "foto"),
+    (f"CEK {ZEROED.replace('0', 'O')}, makasih", Action.STATUS, ZEROED, "makasih"),
     (f"STATUS laporan {ZEROED[:5].replace('0', 'O')}{ZEROED[5:]}", Action.STATUS, ZEROED, ""),
     (f"CEK {BAD.replace('2', 'O')}", Action.REPORT, None, None),
     ("CEK OOOOOOOO", Action.REPORT, None, None),
@@ -376,8 +379,9 @@ ZEROED = format_tracking_id(1_000_000)  # an ID with zeros in it: "10000004"
     ("reg (spasi) 1708", Action.HELP, None, ""),
     ("DAFTAR space LAPOR", Action.HELP, None, ""),
     ("daftar spasi nama penerima bansos", Action.REPORT, None, None),
-], ids=["thousands", "thousands-filler-stop", "thousands-then-words", "thousands-bad", "thousands-amount",
-        "thousands-opening-prose", "letter-o", "letter-o-lowercase-then-words", "letter-o-some", "letter-o-bad",
+], ids=["thousands", "thousands-filler-stop", "thousands-then-words", "thousands-comma-thanks",
+        "thousands-comma", "thousands-bad", "thousands-amount", "thousands-opening-prose", "letter-o",
+        "letter-o-lowercase-then-words", "letter-o-comma-thanks", "letter-o-some", "letter-o-bad",
         "letter-o-only", "letter-o-without-a-command", "help-cek", "help-comma-cek", "help-call-cek-filler",
         "help-check-en", "help-words-cek", "help-cek-bad", "help-cek-then-words", "help-cek-no-id", "help-cek-prose",
         "reg-spasi-lapor", "reg-spasi-in-brackets", "daftar-space", "daftar-spasi-prose"])
