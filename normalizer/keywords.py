@@ -1007,6 +1007,11 @@ def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedT
     while (past := _past_symbols_and_our_address_at(rest, at, grammar)) is not None and not _blank_from(rest, past):
         at = _past_fillers_at(rest, past, grammar, flags)
     after_fillers = rest[at:].lstrip(_ID_OPEN)
+    if (misread := _misread_id(after_fillers)) is not None and "," in after_fillers[:misread[1]] and not (
+            _is_punctuation(tail := after_fillers[misread[1]:]) or is_courtesy(tail, grammar)):
+        # Grouped by commas with words after it ("Cek 12,500,000 dana desa tidak jelas": "cek" is a cheque too): an
+        # amount, the citizen's words. Read as an ID, the complaint went unfiled, answered with another's status.
+        return None
     candidate = _status_candidate(after_fillers)
     if not candidate or _asks_status(after_fillers, grammar, flags, after_command=True):
         # A bare "CEK", "CEK laporan saya", or other words of a status question and no ID ("CEK laporan kemarin",

@@ -350,7 +350,7 @@ ZEROED = format_tracking_id(1_000_000)  # an ID with zeros in it: "10000004"
     # Grouped in thousands as a phone's calculator or a bank's SMS shows a number.
     (f"CEK {int(VALID):,}", Action.STATUS, VALID, ""),
     (f"cek no. {int(ZEROED):,}.", Action.STATUS, ZEROED, ""),
-    (f"CEK {int(ZEROED):,} foto jalannya", Action.STATUS, ZEROED, "foto jalannya"),
+    (f"Cek {int(VALID):,} dana desa tidak jelas", Action.REPORT, None, None),  # a cheque's amount, with words
     (f"CEK {int(ZEROED):,}, terima kasih", Action.STATUS, ZEROED, "terima kasih"),  # as "CEK <id>, terima kasih"
     (f"CEK {int(ZEROED):,},", Action.STATUS, ZEROED, ""),
     (f"CEK {int(BAD):,}", Action.REPORT, None, None),  # read so only when it is a valid ID
@@ -379,7 +379,7 @@ ZEROED = format_tracking_id(1_000_000)  # an ID with zeros in it: "10000004"
     ("reg (spasi) 1708", Action.HELP, None, ""),
     ("DAFTAR space LAPOR", Action.HELP, None, ""),
     ("daftar spasi nama penerima bansos", Action.REPORT, None, None),
-], ids=["thousands", "thousands-filler-stop", "thousands-then-words", "thousands-comma-thanks",
+], ids=["thousands", "thousands-filler-stop", "thousands-then-words-an-amount", "thousands-comma-thanks",
         "thousands-comma", "thousands-bad", "thousands-amount", "thousands-opening-prose", "letter-o",
         "letter-o-lowercase-then-words", "letter-o-comma-thanks", "letter-o-some", "letter-o-bad",
         "letter-o-only", "letter-o-without-a-command", "help-cek", "help-comma-cek", "help-call-cek-filler",
