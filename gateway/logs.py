@@ -86,12 +86,13 @@ NETWORK_ADDRESS_KEYS = frozenset({"host", "source"})
 # （0812）３４５６), percent-encoded as a URL carries them (%2A, %5F, %7E, %C2%B7, a dash's or bullet's %E2%80%..);
 # all went out whole. Not ",", ":" nor "'": a list of counts or IDs ("10000004, 10000012"), a time or an amount
 # ("1'000") would read as a number. A run may end before a "_" as before any other mark (_RUN_END): "_" is a word's
-# character, and 0812_3456_7890_ (or 6281234567890_budi) went out whole.
+# character, and 0812_3456_7890_ (or 6281234567890_budi) went out whole; and a run may begin after one
+# ("foto_081234567890.jpg", "budi_6281234567890"): those went out whole too.
 _RUN_END = r"(?![^\W_])"
 _SEPARATOR_MARKS = with_compatibility_forms("().-/_*~\u00b7\u30fb") + "\u2212\u2022\u2027\u2219\u22c5\uff65"
 _SEPARATOR = (rf"(?:[\s{re.escape(_SEPARATOR_MARKS)}\u2010-\u2015]"
               r"|%(?:2[089AaFf]|5[Ff]|7[Ee]|[Cc]2%[Bb]7|[Ee]2%80%(?:9[0-5]|[Aa][27])|[Ee]2%88%92))")
-_PHONE = re.compile(r"(?:(?<![\w%])(?<!%[0-9A-Fa-f])|(?<=%[0-9A-Fa-f]{2}))(?:\+?\d{41,}+" + _RUN_END + "|"
+_PHONE = re.compile(r"(?:(?<![^\W_])(?<!%)(?<!%[0-9A-Fa-f])|(?<=%[0-9A-Fa-f]{2}))(?:\+?\d{41,}+" + _RUN_END + "|"
                     r"(?!\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[ T](?:[01]\d|2[0-3]):[0-5]\d)"
                     rf"\+?\(?\d(?:{_SEPARATOR}{{0,3}}\d){{8,40}}{_RUN_END})")
 # What goes on after a run: found only where the bound cut it (the bounded run takes whatever follows it otherwise).

@@ -673,6 +673,8 @@ def test_addresses_and_numbers_next_to_others_are_redacted(text: str, shown: str
     pytest.param("hp 0812_-_3456_-_7890", "hp [phone]", id="marks mixed"),
     pytest.param("hp 0812_3456_7890_ ya", "hp [phone]_ ya", id="an underscore after it"),
     pytest.param("6281234567890_budi", "[phone]_budi", id="joined to a word by an underscore"),
+    pytest.param("file foto_081234567890.jpg", "file foto_[phone].jpg", id="after a word and an underscore"),
+    pytest.param("budi_6281234567890 wrote", "budi_[phone] wrote", id="a handle's number after an underscore"),
     pytest.param("post 17841400000000000_17900000000000001 gone", "post [id] gone", id="a post id of two joined ids"),
     pytest.param("hp \uff10\uff18\uff11\uff12\uff0d\uff13\uff14\uff15\uff16\uff0d\uff17\uff18\uff19\uff10",
                  "hp [phone]", id="fullwidth digits and hyphens"),
