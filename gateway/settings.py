@@ -17,10 +17,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from redis.connection import parse_url
 
+from gateway.localtime import operator_zone
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -476,6 +478,7 @@ class Settings(_Section):
     data_dir: Path
     public_url: str
     redis_url: str
+    operator_timezone: str
     http: HttpSettings
     smtp: SmtpSettings
     casestore: CaseStoreSettings
@@ -512,6 +515,13 @@ class Settings(_Section):
     def _public_url(cls, value: str) -> str:
         return _http_url(value)
 
+    @field_validator("operator_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """An IANA zone zoneinfo finds (on the system or in the tzdata package), checked at start-up: a typo was
+        found only when a view was rendered, in the night."""
+        return operator_zone(value).key
+
     @field_validator("redis_url")
     @classmethod
     def _readable_redis_url(cls, url: str) -> str:
@@ -534,6 +544,11 @@ class Settings(_Section):
     @property
     def casestore_url(self) -> str:
         return self.casestore.url or f"http://127.0.0.1:{self.casestore.port}"
+
+    @property
+    def operator_zone(self) -> ZoneInfo:
+        """The zone the human views add the local time in (`gateway.localtime`); ZoneInfo keeps one per name."""
+        return operator_zone(self.operator_timezone)
 
     @property
     def is_development(self) -> bool:

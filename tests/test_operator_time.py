@@ -1,0 +1,143 @@
+"""The operators' time zone: each UTC time of a human view followed by its local time, the setting checked at start.
+
+Operators read the views at 2 a.m. in Jakarta, where every time said "19:05:12Z". JSON outputs stay UTC alone.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from gateway.localtime import local_clock, shown_time, with_local_times
+from gateway.settings import SettingsError, load_settings
+
+DEV = {"LAPOR_PROFILE": "development"}
+
+
+@dataclass(frozen=True)
+class Clock:
+    id: str
+    utc: datetime
+    zone: str
+    shown: str | None
+
+
+def _utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
+CLOCKS = [
+    # DST-free zones of Indonesia: UTC+7, +8, +9 all year, each with its own abbreviation.
+    Clock("wib-same-day", _utc(2026, 12, 4, 1, 0, 0), "Asia/Jakarta", "08:00 WIB"),
+    Clock("wib-next-day", _utc(2026, 12, 4, 19, 5, 12), "Asia/Jakarta", "02:05 WIB, Dec 5"),
+    Clock("wib-in-july", _utc(2026, 7, 4, 19, 5, 12), "Asia/Jakarta", "02:05 WIB, Jul 5"),
+    Clock("wib-new-year", _utc(2026, 12, 31, 17, 0, 0), "Asia/Jakarta", "00:00 WIB, Jan 1"),
+    Clock("wita", _utc(2026, 12, 4, 10, 30, 0), "Asia/Makassar", "18:30 WITA"),
+    Clock("wit", _utc(2026, 12, 4, 10, 30, 0), "Asia/Jayapura", "19:30 WIT"),
+    Clock("half-hour-offset", _utc(2026, 12, 4, 19, 5, 0), "Asia/Kolkata", "00:35 IST, Dec 5"),
+    Clock("no-abbreviation-offset", _utc(2026, 12, 4, 10, 0, 0), "Asia/Dubai", "14:00 +04"),
+    Clock("west-of-utc-day-before", _utc(2026, 12, 4, 2, 0, 0), "America/New_York", "21:00 EST, Dec 3"),
+    # A zone with daylight saving time: winter and summer, and either side of each change.
+    Clock("amsterdam-winter", _utc(2026, 12, 4, 19, 5, 12), "Europe/Amsterdam", "20:05 CET"),
+    Clock("amsterdam-summer", _utc(2026, 7, 4, 19, 5, 12), "Europe/Amsterdam", "21:05 CEST"),
+    Clock("amsterdam-before-spring-change", _utc(2026, 3, 29, 0, 59, 59), "Europe/Amsterdam", "01:59 CET"),
+    Clock("amsterdam-after-spring-change", _utc(2026, 3, 29, 1, 0, 0), "Europe/Amsterdam", "03:00 CEST"),
+    Clock("amsterdam-autumn-first-0230", _utc(2026, 10, 25, 0, 30, 0), "Europe/Amsterdam", "02:30 CEST"),
+    Clock("amsterdam-autumn-second-0230", _utc(2026, 10, 25, 1, 30, 0), "Europe/Amsterdam", "02:30 CET"),
+    # UTC itself: the time is already there.
+    Clock("utc", _utc(2026, 12, 4, 19, 5, 12), "UTC", None),
+    Clock("etc-utc", _utc(2026, 12, 4, 19, 5, 12), "Etc/UTC", None),
+    Clock("london-winter-is-gmt", _utc(2026, 12, 4, 19, 5, 12), "Europe/London", "19:05 GMT"),
+]
+
+
+@pytest.mark.parametrize("case", CLOCKS, ids=lambda case: case.id)
+def test_a_utc_time_in_the_operators_zone(case: Clock) -> None:
+    assert local_clock(case.utc, ZoneInfo(case.zone)) == case.shown
+
+
+@dataclass(frozen=True)
+class Text:
+    id: str
+    text: str
+    zone: str | None
+    shown: str
+
+
+TEXTS = [
+    Text("a-time", "2026-12-04 19:05:12Z", "Asia/Jakarta", "2026-12-04 19:05:12Z (02:05 WIB, Dec 5)"),
+    Text("each-time-of-a-reason",
+         "no poll since 2026-12-04 16:00:00Z; the newest 2026-12-04 16:59:00Z: parse_error", "Asia/Jakarta",
+         "no poll since 2026-12-04 16:00:00Z (23:00 WIB); the newest 2026-12-04 16:59:00Z (23:59 WIB): parse_error"),
+    Text("dst-zone", "since 2026-07-04 19:05:12Z", "Europe/Amsterdam", "since 2026-07-04 19:05:12Z (21:05 CEST)"),
+    Text("in-html", "<td>2026-12-04 01:00:00Z</td>", "Asia/Jakarta", "<td>2026-12-04 01:00:00Z (08:00 WIB)</td>"),
+    Text("said-once", "2026-12-04 01:00:00Z (08:00 WIB)", "Asia/Jakarta", "2026-12-04 01:00:00Z (08:00 WIB)"),
+    Text("json-form-left", "2026-12-04T19:05:12Z", "Asia/Jakarta", "2026-12-04T19:05:12Z"),
+    Text("no-such-day", "2026-13-45 19:05:12Z", "Asia/Jakarta", "2026-13-45 19:05:12Z"),
+    Text("utc-zone", "2026-12-04 19:05:12Z", "UTC", "2026-12-04 19:05:12Z"),
+    Text("no-zone", "2026-12-04 19:05:12Z", None, "2026-12-04 19:05:12Z"),
+    Text("no-time", "never", "Asia/Jakarta", "never"),
+]
+
+
+@pytest.mark.parametrize("case", TEXTS, ids=lambda case: case.id)
+def test_each_utc_time_of_a_view_is_followed_by_its_local_time(case: Text) -> None:
+    assert with_local_times(case.text, None if case.zone is None else ZoneInfo(case.zone)) == case.shown
+
+
+def test_a_unix_time_as_the_commands_print_it() -> None:
+    moment = _utc(2026, 12, 4, 19, 5, 12).timestamp()
+    assert shown_time(moment, ZoneInfo("Asia/Jakarta")) == "2026-12-04 19:05:12Z (02:05 WIB, Dec 5)"
+    assert shown_time(moment, None) == "2026-12-04 19:05:12Z"
+
+
+def test_the_default_zone_is_jakarta() -> None:
+    settings = load_settings(DEV)
+    assert settings.operator_timezone == "Asia/Jakarta"
+    assert settings.operator_zone == ZoneInfo("Asia/Jakarta")
+
+
+@pytest.mark.parametrize("zone", ["Europe/Amsterdam", "Asia/Makassar", "UTC", " Asia/Jayapura "])
+def test_a_zone_is_taken_from_the_environment(zone: str) -> None:
+    settings = load_settings({**DEV, "LAPOR_OPERATOR_TIMEZONE": zone})
+    assert settings.operator_zone == ZoneInfo(zone.strip())
+
+
+@pytest.mark.parametrize("zone", [
+    "Asia/Jakrta",  # a typo
+    "WIB",  # an abbreviation is no zone name
+    "asia/jakarta",  # the names are case-sensitive
+    "",
+    "Asia",  # a directory of zones
+    "../etc/passwd",
+    "/etc/localtime",
+    "zone.tab",  # a file of the zone database that is no zone
+])
+def test_an_unknown_zone_is_a_configuration_error_naming_the_setting(zone: str) -> None:
+    with pytest.raises(SettingsError, match=r"operator_timezone \(LAPOR_OPERATOR_TIMEZONE\)"):
+        load_settings({**DEV, "LAPOR_OPERATOR_TIMEZONE": zone})
+
+
+@pytest.fixture
+def no_system_zones() -> Iterator[None]:
+    """A machine without system time-zone data (a slim container): zoneinfo searches no directory."""
+    zoneinfo.reset_tzpath(to=[])
+    zoneinfo.ZoneInfo.clear_cache()
+    try:
+        yield
+    finally:
+        zoneinfo.reset_tzpath()
+        zoneinfo.ZoneInfo.clear_cache()
+
+
+@pytest.mark.usefixtures("no_system_zones")
+@pytest.mark.parametrize(("zone", "shown"), [("Asia/Jakarta", "02:05 WIB, Dec 5"),
+                                             ("Europe/Amsterdam", "20:05 CET")])
+def test_the_zones_come_with_the_tzdata_package_without_system_data(zone: str, shown: str) -> None:
+    settings = load_settings({**DEV, "LAPOR_OPERATOR_TIMEZONE": zone})
+    assert local_clock(_utc(2026, 12, 4, 19, 5, 12), settings.operator_zone) == shown
