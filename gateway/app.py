@@ -709,12 +709,14 @@ def status_page_handler(gateway: Gateway) -> Handler:
         try:
             document = await _bounded_check(gateway)
         except (RedisError, TimeoutError) as error:
-            text = render_redis_down_page(gateway.monitor.redis_down(error), refresh)
+            text = render_redis_down_page(gateway.monitor.redis_down(error), refresh, gateway.settings.operator_zone)
             return web.Response(text=text, content_type="text/html", status=503)
         except Exception as error:
-            text = render_check_failed_page(_check_failed("status_page", error), refresh)
+            text = render_check_failed_page(_check_failed("status_page", error), refresh,
+                                            gateway.settings.operator_zone)
             return web.Response(text=text, content_type="text/html", status=503)
-        return web.Response(text=render_status_page(document, refresh), content_type="text/html")
+        return web.Response(text=render_status_page(document, refresh, gateway.settings.operator_zone),
+                            content_type="text/html")
 
     return page
 

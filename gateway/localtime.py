@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # A UTC time as the views print it (`gateway.health._clock`, the CLI's `_when`), not one already followed by its
 # local time: a text run through `with_local_times` twice says it once.
-UTC_TIME = re.compile(r"\b(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})Z(?! \()")
+UTC_TIME = re.compile(r"\b(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})Z(?! \(\d\d:\d\d )")
 UTC_FORMAT = "%Y-%m-%d %H:%M:%SZ"
 # Month names as written here, not as the process's locale would (`%b`).
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

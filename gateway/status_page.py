@@ -8,9 +8,13 @@ its state, why, its counters and its last errors; then the queues.
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.health import duration
+from gateway.localtime import with_local_times
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 # `overflow-wrap` (`anywhere` in the last errors' reasons, a table's column) and the counters' cells flowing onto as
 # many lines as they need: on a phone (390 px) a reason with a URL, a long hostname or the headline's
@@ -134,35 +138,35 @@ def _head(title: str, refresh_seconds: int) -> str:
     )
 
 
-def render_check_failed_page(status: dict[str, Any], refresh_seconds: int) -> str:
+def render_check_failed_page(status: dict[str, Any], refresh_seconds: int, zone: ZoneInfo | None = None) -> str:
     """The page when the health check itself failed on something not Redis's (`health.check_failed_document`):
-    that, and why, instead of a bare 500."""
-    return (
+    that, and why, instead of a bare 500. Each time in UTC and in the operators' `zone`, as on every page."""
+    return with_local_times(
         _head("UNKNOWN", refresh_seconds)
         + "<h1>LAPOR! intake gateway</h1>"
         f'<div class="overall unknown" id="overall">UNKNOWN: the health check failed ({escape(status["error"])})</div>'
         f'<div class="reason">{escape(status["reason"])}</div>'
         f'<div class="muted">generated {escape(str(status["generated_at"]))} · reloads every {int(refresh_seconds)} s'
-        "</div></body></html>"
-    )
+        "</div></body></html>", zone)
 
 
-def render_redis_down_page(status: dict[str, Any], refresh_seconds: int) -> str:
+def render_redis_down_page(status: dict[str, Any], refresh_seconds: int, zone: ZoneInfo | None = None) -> str:
     """The page while Redis cannot be read (`health.redis_down_document`): that, and why, and the spool's size (the
     reports answered meanwhile wait there)."""
-    return (
+    return with_local_times(
         _head("DOWN", refresh_seconds)
         + "<h1>LAPOR! intake gateway</h1>"
         f'<div class="overall down" id="overall">DOWN: Redis {escape(str(status.get("redis_state", "unreachable")))}'
         f' ({escape(str(status["redis"]))})</div>'
         f'<div class="reason">{escape(str(status["reason"]))}</div>'
         f'<div class="muted">generated {escape(str(status["generated_at"]))} · reloads every {int(refresh_seconds)} s'
-        f' · spool: {int(status["spool_size"])} bytes</div></body></html>'
-    )
+        f' · spool: {int(status["spool_size"])} bytes</div></body></html>', zone)
 
 
-def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
-    """The whole page; channels that are down first, then degraded, then ok (config order within a state)."""
+def render_status_page(status: dict[str, Any], refresh_seconds: int, zone: ZoneInfo | None = None) -> str:
+    """The whole page; channels that are down first, then degraded, then ok (config order within a state). Each time
+    on it (the document's fields, and those its reasons quote) in UTC and then in the operators' `zone`
+    (`gateway.localtime`): the page is read at night in Jakarta."""
     order = {"down": 0, "degraded": 1, "ok": 2}
     channels = sorted(status["channels"], key=lambda entry: order.get(entry["state"], 3))
     overall = escape(status["overall"])
@@ -185,7 +189,7 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
     casestore = (f"case store: forwards failing since {escape(str(outage.get('since') or '?'))} "
                  f"({escape(str(outage.get('reason') or '?'))}); {CASESTORE_DOWN_NOTE}" if outage
                  else f"case-store latency: {'-' if latency is None else f'{latency * 1000:.0f} ms'}")
-    return (
+    return with_local_times(
         _head(overall.upper(), refresh_seconds)
         + "<h1>LAPOR! intake gateway</h1>"
         f'<div class="overall {overall}" id="overall">{headline}</div>'
@@ -196,5 +200,4 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int) -> str:
         + '<h2>Queues</h2><div class="scroll"><table><tr><th>queue</th><th>queued</th><th>held</th><th>retrying</th>'
         + "<th>oldest (s)</th><th>live workers</th><th>unreadable</th><th>last failure</th>"
         + "<th>in progress</th></tr>"
-        + queues + "</table></div></body></html>"
-    )
+        + queues + "</table></div></body></html>", zone)

@@ -5,16 +5,23 @@ Operators read the views at 2 a.m. in Jakarta, where every time said "19:05:12Z"
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
+from redis import Redis
 
+from gateway.health import HealthSignals
 from gateway.localtime import local_clock, shown_time, with_local_times
 from gateway.settings import SettingsError, load_settings
+from gateway.status_page import render_check_failed_page, render_redis_down_page, render_status_page
+from tests.conftest import TestEnvironment, serving_gateway
 
 DEV = {"LAPOR_PROFILE": "development"}
 
@@ -77,6 +84,8 @@ TEXTS = [
     Text("dst-zone", "since 2026-07-04 19:05:12Z", "Europe/Amsterdam", "since 2026-07-04 19:05:12Z (21:05 CEST)"),
     Text("in-html", "<td>2026-12-04 01:00:00Z</td>", "Asia/Jakarta", "<td>2026-12-04 01:00:00Z (08:00 WIB)</td>"),
     Text("said-once", "2026-12-04 01:00:00Z (08:00 WIB)", "Asia/Jakarta", "2026-12-04 01:00:00Z (08:00 WIB)"),
+    Text("a-bracket-after-it", "quarantined 2026-12-04 01:00:00Z (parse_error)", "Asia/Jakarta",
+         "quarantined 2026-12-04 01:00:00Z (08:00 WIB) (parse_error)"),
     Text("json-form-left", "2026-12-04T19:05:12Z", "Asia/Jakarta", "2026-12-04T19:05:12Z"),
     Text("no-such-day", "2026-13-45 19:05:12Z", "Asia/Jakarta", "2026-13-45 19:05:12Z"),
     Text("utc-zone", "2026-12-04 19:05:12Z", "UTC", "2026-12-04 19:05:12Z"),
@@ -141,3 +150,72 @@ def no_system_zones() -> Iterator[None]:
 def test_the_zones_come_with_the_tzdata_package_without_system_data(zone: str, shown: str) -> None:
     settings = load_settings({**DEV, "LAPOR_OPERATOR_TIMEZONE": zone})
     assert local_clock(_utc(2026, 12, 4, 19, 5, 12), settings.operator_zone) == shown
+
+
+# -- The status page ---------------------------------------------------------------------------------------------
+def _document() -> dict[str, Any]:
+    """A status document whose every time field, and a reason, carries a time (as `gateway.health` writes them)."""
+    channel = {"channel": "email", "state": "down", "since": "2026-12-04 18:00:00Z",
+               "reason": "a mail the gateway failed to read was quarantined 2026-12-04 18:30:00Z (parse_error)",
+               "counters": {}, "deadletters": 0, "poller": None, "last_message_at": "2026-12-04 19:00:00Z",
+               "last_poll_ok_at": "2026-12-04 19:01:00Z",
+               "last_errors": [{"at": "2026-12-04 19:02:00Z", "kind": "poll_failed", "reason": "timeout"}]}
+    return {"overall": "down", "reason": "DOWN: email", "generated_at": "2026-12-04 19:05:12Z",
+            "deadletters": {"total": 0}, "spool_size": 0, "queues": [], "channels": [channel],
+            "casestore_outage": {"since": "2026-12-04 17:59:00Z", "reason": "casestore_unreachable"}}
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str
+    zone: str | None
+    said: tuple[str, ...]
+
+
+PAGES = [
+    Page("jakarta", "Asia/Jakarta", (
+        "generated 2026-12-04 19:05:12Z (02:05 WIB, Dec 5)", "since 2026-12-04 18:00:00Z (01:00 WIB, Dec 5)",
+        "quarantined 2026-12-04 18:30:00Z (01:30 WIB, Dec 5) (parse_error)",
+        "last message: 2026-12-04 19:00:00Z (02:00 WIB, Dec 5)",
+        "last successful poll: 2026-12-04 19:01:00Z (02:01 WIB, Dec 5)",
+        "<td>2026-12-04 19:02:00Z (02:02 WIB, Dec 5)</td>",
+        "forwards failing since 2026-12-04 17:59:00Z (00:59 WIB, Dec 5)")),
+    Page("amsterdam-winter", "Europe/Amsterdam", (
+        "generated 2026-12-04 19:05:12Z (20:05 CET)", "since 2026-12-04 18:00:00Z (19:00 CET)",
+        "<td>2026-12-04 19:02:00Z (20:02 CET)</td>")),
+    Page("utc", "UTC", ("generated 2026-12-04 19:05:12Z ·", "since 2026-12-04 18:00:00Z<")),
+    Page("no-zone-as-before", None, ("generated 2026-12-04 19:05:12Z ·", "<td>2026-12-04 19:02:00Z</td>")),
+]
+
+
+@pytest.mark.parametrize("case", PAGES, ids=lambda case: case.id)
+def test_the_status_page_shows_each_time_in_utc_and_the_operators_zone(case: Page) -> None:
+    html = render_status_page(_document(), 10, None if case.zone is None else ZoneInfo(case.zone))
+    for said in case.said:
+        assert said in html
+    if case.zone in (None, "UTC"):
+        assert not re.search(r"Z \(\d\d:\d\d", html)
+
+
+def test_the_pages_of_a_failed_check_show_their_time_in_the_operators_zone() -> None:
+    jakarta = ZoneInfo("Asia/Jakarta")
+    down = {"redis": "ConnectionError", "reason": "Redis unreachable", "spool_size": 0,
+            "generated_at": "2026-12-04 19:05:12Z"}
+    failed = {"error": "KeyError", "reason": "the health check failed", "generated_at": "2026-12-04 19:05:12Z"}
+    for html in (render_redis_down_page(down, 10, jakarta), render_check_failed_page(failed, 10, jakarta)):
+        assert "generated 2026-12-04 19:05:12Z (02:05 WIB, Dec 5)" in html
+
+
+async def test_the_gateway_page_is_in_the_configured_zone_and_its_json_stays_utc(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    settings = test_env.settings(LAPOR_OPERATOR_TIMEZONE="Europe/Amsterdam")
+    HealthSignals(redis).poll_failed("email", "Graph API 500")
+    async with serving_gateway(settings, redis) as gateway:
+        document = (await gateway.client.get("/v1/status")).json()
+        html = (await gateway.client.get("/status")).text
+    generated = document["generated_at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", generated)
+    local = datetime.strptime(generated, "%Y-%m-%d %H:%M:%SZ").replace(tzinfo=UTC).astimezone(
+        ZoneInfo("Europe/Amsterdam"))
+    assert re.search(rf"generated {generated} \({local:%H:%M} CES?T(, \w+ \d+)?\)", html)
+    assert "CET" not in orjson.dumps(document).decode() and "CEST" not in orjson.dumps(document).decode()

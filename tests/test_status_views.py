@@ -65,6 +65,7 @@ from gateway.health import (
 from gateway.intake import Intake
 from gateway.lease import LEASE_KEY, Lease, mailbox_digest
 from gateway.liveness import BEAT_SECONDS, ServingBeat
+from gateway.localtime import with_local_times
 from gateway.metrics import render_metrics
 from gateway.outbound import REPLY_FUNC as OUTBOUND_REPLY_FUNC
 from gateway.outbound import STATUS_FUNC
@@ -1516,7 +1517,7 @@ async def test_while_forwards_find_the_case_store_down_every_view_says_so_instea
     # ... and that citizens are answered meanwhile: no view said so, every channel down after 30 min of it.
     said = (f"case store: forwards failing since {found['since']} (casestore_unreachable); citizens are still "
             "answered and their reports kept")
-    assert said in page
+    assert with_local_times(said, gateway.settings.operator_zone) in page  # its time in the operators' zone too
     assert "case-store latency" not in page
     # A failed forward is not yet an outage (`casestore.down` waits 10 s of them: the next try may be taken), so the
     # headline is left as the channels give it; a declared one is the next test's.
@@ -1572,7 +1573,8 @@ async def test_a_declared_case_store_outage_makes_every_view_degraded_naming_it_
     assert {c["state"] for c in document["channels"]} == {"ok"}  # the channels' own rules give them
     jsonschema.validate(document, STATUS_SCHEMA)
     page = (await gateway.client.get("/status")).text
-    assert f'id="overall">{headline}<' in page and "<title>DEGRADED · " in page
+    assert f'id="overall">{with_local_times(headline, gateway.settings.operator_zone)}<' in page
+    assert "<title>DEGRADED · " in page
     # an alert on it fires now, not after the channels' queue-age rule (5 min)
     assert "\nlapor_casestore_outage 1.0\n" in (await gateway.client.get("/metrics")).text
     with ThreadPoolExecutor(2) as pool:
