@@ -10,7 +10,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TextIO, TypeVar
 
@@ -20,11 +19,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from gateway.embedded_redis import URL_FILE, embedded_redis_url
+from gateway.localtime import shown_time, with_local_times
 from gateway.logs import configure_logging, get_logger, redact_fields, scrub, sensitive_values
 from gateway.settings import Settings, SettingsError, load_settings, settings_warnings, unknown_variables
 
 if TYPE_CHECKING:
     import threading
+    from zoneinfo import ZoneInfo
 
     from workers.deadletters import DeadLetter, DeadLetters
     from workers.handover import ReportFiles
@@ -423,8 +424,10 @@ REQUEUE_PROGRESS_FROM = 20
 REQUEUE_CHUNK = 100
 
 
-def _when(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+def _when(timestamp: float, zone: ZoneInfo | None = None) -> str:
+    """A time as the tables print it: UTC, then in the operators' `zone` (`operator_timezone`) when one is given. A
+    JSON output gives none: it stays UTC alone."""
+    return shown_time(timestamp, zone)
 
 
 QueueFilter = Annotated[str | None, typer.Option("--queue", help="Only this queue (e.g. lapor-forward).")]
@@ -479,7 +482,8 @@ def deadletters_list(
 ) -> None:
     """Dead letters, oldest first: Tracking ID, queue, reason, attempts, when."""
     _refuse_unknown_filters(queue, channel)
-    registry = _dead_letters(_operator_settings())
+    settings = _operator_settings()
+    registry = _dead_letters(settings)
     filtered = queue is not None or channel is not None or reason is not None
     if filtered:
         matching = _matching(registry.select(None), queue, channel, reason)
@@ -491,7 +495,7 @@ def deadletters_list(
         table.add_column(column)
     for letter in letters:
         table.add_row(_printable(letter.tracking_id), _printable(letter.queue), _printable(_channel_of(letter)),
-                      _printable(letter.reason), str(letter.attempts), _when(letter.failed_at),
+                      _printable(letter.reason), str(letter.attempts), _when(letter.failed_at, settings.operator_zone),
                       _printable(scrub(letter.detail)[:60]))
     console.print(table)
     # Thousands of letters (a case-store outage's) showed the oldest 50 with no word of the rest, and a filter no
@@ -515,7 +519,8 @@ def deadletters_show(selector: Annotated[str, typer.Argument(help="Tracking ID o
     # Every letter the selector names, as `requeue` and `purge` select them: `show <id>` printed the oldest alone, and
     # an operator who read a reply's refusal and ran `purge <id> --yes` dropped the report's forward with it.
     _refuse_empty_selectors([selector])
-    letters = _dead_letters(_operator_settings()).select([selector])
+    settings = _operator_settings()
+    letters = _dead_letters(settings).select([selector])
     if not letters:
         console.print(f"no dead letter for {_printable(selector)}")
         raise typer.Exit(1)
@@ -528,7 +533,7 @@ def deadletters_show(selector: Annotated[str, typer.Argument(help="Tracking ID o
         # A detail quotes a downstream's answer (an aggregator's or a case store's body, which may echo the citizen's
         # text): an escape sequence in it cleared the screen or retitled the terminal, a direction override
         # reversed it.
-        for field, value in _shown(letter).items():
+        for field, value in _shown(letter, settings.operator_zone).items():
             console.print(f"[bold]{field}[/bold]: {_printable(str(value))}")
 
 
@@ -537,14 +542,14 @@ def deadletters_show(selector: Annotated[str, typer.Argument(help="Tracking ID o
 _LETTER_VERBATIM = frozenset({"key", "queue", "func", "tracking_id", "reason", "failed_at", "attempts", "channel"})
 
 
-def _shown(letter: DeadLetter) -> dict[str, Any]:
+def _shown(letter: DeadLetter, zone: ZoneInfo | None) -> dict[str, Any]:
     fields = asdict(letter)
     redacted = redact_fields({name: value for name, value in fields.items() if name not in _LETTER_VERBATIM})
     shown = {name: fields[name] if name in _LETTER_VERBATIM else redacted[name] for name in fields}
     # A letter a forward or reply job wrote of its own decision (a provider's refusal, retries run out) names no RQ
     # job: `-`, as the tables show a missing value, where Python's `None` was printed. A status query's names its job
     # whoever gave it up.
-    return {**shown, "failed_at": _when(letter.failed_at), "channel": _channel_of(letter),  # as `list` shows them
+    return {**shown, "failed_at": _when(letter.failed_at, zone), "channel": _channel_of(letter),  # as `list` shows them
             "job_id": shown["job_id"] or "-"}
 
 
@@ -703,8 +708,10 @@ def attachments_list(tracking_id: TrackingIdArgument) -> None:
     """Each attachment of a report as the gateway keeps it, and what the case store gets of it (or why not)."""
     from workers.handover import WITHHELD
 
-    report = _report_files(_operator_settings(), tracking_id)
-    forwarded = f"forwarded at {_when(report.forwarded_at)}" if report.forwarded_at else "not forwarded yet"
+    settings = _operator_settings()
+    report = _report_files(settings, tracking_id)
+    forwarded = (f"forwarded at {_when(report.forwarded_at, settings.operator_zone)}" if report.forwarded_at
+                 else "not forwarded yet")
     console.print(f"report {report.tracking_id}: {'anonymous' if report.anonymous else 'named'}, "
                   f"{_printable(report.channel)}, {forwarded}")
     table = Table(title=f"Attachments ({len(report.attachments)})")
@@ -866,13 +873,15 @@ def quarantine_list() -> None:
     """Quarantined mail, oldest first: key, reason, size, when."""
     from channels.email.store import Quarantine
 
-    quarantine = Quarantine(_operator_settings().data_dir)
+    settings = _operator_settings()
+    quarantine = Quarantine(settings.data_dir)
     entries = quarantine.list()
     table = Table(title=f"Quarantined mail ({len(entries)}) in {quarantine.directory}")
     for column in ("key", "reason", "size", "quarantined at", "detail"):
         table.add_column(column)
     for entry in entries:
-        table.add_row(entry.key[:16], _printable(entry.reason), str(entry.size), _when(entry.quarantined_at),
+        table.add_row(entry.key[:16], _printable(entry.reason), str(entry.size),
+                      _when(entry.quarantined_at, settings.operator_zone),
                       _printable(_quarantine_detail(entry.reason, entry.detail)))
     console.print(table)
 
@@ -981,13 +990,14 @@ def _unfiled(settings: Settings) -> tuple[Any, Any, list[Any], list[tuple[str, s
 def unfiled_list() -> None:
     """Messages kept unfiled, oldest first: channel, key, when, the error and where it was raised (no word of the
     message: its words and sender stay in Redis)."""
-    _, _, entries, damaged = _unfiled(_operator_settings())
+    settings = _operator_settings()
+    _, _, entries, damaged = _unfiled(settings)
     table = Table(title=f"Unfiled messages ({len(entries)})")
     for column in ("channel", "key", "kept at", "error", "raised at"):
         table.add_column(column)
     for entry in entries:
-        table.add_row(entry.channel, _printable(entry.key), _when(entry.unfiled_at), _printable(entry.error),
-                      _printable(entry.where))
+        table.add_row(entry.channel, _printable(entry.key), _when(entry.unfiled_at, settings.operator_zone),
+                      _printable(entry.error), _printable(entry.where))
     console.print(table)
     _say_damaged(damaged)
 
@@ -1165,7 +1175,8 @@ def status(
             if as_json:
                 _write_json(unknown)
             else:
-                console.print(f"[bold red]overall: UNKNOWN[/] {escape(unknown['reason'])}")
+                console.print(f"[bold red]overall: UNKNOWN[/] "
+                              f"{escape(with_local_times(unknown['reason'], settings.operator_zone))}")
             raise typer.Exit(EXIT_DOWN)
         # What the running gateway says it switched off, not what this shell's environment does: a cron job without
         # LAPOR_X_ENABLED=false paged for an X no process was meant to poll. Its set alone, not a union with ours: a
@@ -1180,12 +1191,13 @@ def status(
         if as_json:
             _write_json(down)
         else:
-            console.print(f"[bold red]overall: DOWN[/] {escape(down['reason'])}")
+            console.print(f"[bold red]overall: DOWN[/] "
+                          f"{escape(with_local_times(down['reason'], settings.operator_zone))}")
         raise typer.Exit(EXIT_DOWN) from None
     if as_json:
         _write_json(document)
     else:
-        _print_status(document)
+        _print_status(document, settings.operator_zone)
     if document["overall"] == "down":
         raise typer.Exit(EXIT_DOWN)
     if strict and document["overall"] == "degraded":
@@ -1200,18 +1212,22 @@ def _write_json(document: dict[str, Any]) -> None:
     sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def _print_status(document: dict[str, Any]) -> None:
+def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> None:
     """The status document as tables. What Redis holds is text, not markup: a reason reads "[email]" where the
     scrubber took an address out (rich took it for a style and dropped it), and a provider's "[/...]" ended the
-    command on a MarkupError just when a channel was failing."""
+    command on a MarkupError just when a channel was failing. Each time (a field's, or one a reason quotes) is in UTC
+    and then in the operators' `zone`, as the page shows it; `--json` gives the document as it is."""
     from gateway.status_page import CASESTORE_DOWN_NOTE, in_progress, queue_failure
+
+    def local(text: str) -> str:
+        return with_local_times(text, zone)
 
     overall = document["overall"]
     # What makes it so, as the page's headline says it ("overall: DEGRADED: case store (forwards failing since ...)"):
     # it said "overall: OK" through the first 5 min of a case-store outage.
-    said = escape(document.get("reason") or overall.upper())
-    console.print(f"[{STATE_STYLE[overall]}]overall: {said}[/]  ({document['generated_at']}; counters as of "
-                  f"{document.get('counters_at') or 'never'})")
+    said = escape(local(document.get("reason") or overall.upper()))
+    console.print(f"[{STATE_STYLE[overall]}]overall: {said}[/]  ({local(document['generated_at'])}; counters as of "
+                  f"{local(document.get('counters_at') or 'never')})")
     table = Table(title="Channels")
     for column in ("channel", "state", "reason", "received", "accepted", "dup", "rejected", "forwarded",
                    "files lost", "replies ok/failed", "dead letters", "last message"):
@@ -1219,17 +1235,18 @@ def _print_status(document: dict[str, Any]) -> None:
     for entry in document["channels"]:
         c = entry["counters"]
         table.add_row(escape(entry["channel"]), f"[{STATE_STYLE[entry['state']]}]{entry['state'].upper()}[/]",
-                      _printable(entry["reason"] or "-"), str(c["received"]), str(c["accepted"]), str(c["duplicates"]),
+                      _printable(local(entry["reason"] or "-")), str(c["received"]), str(c["accepted"]),
+                      str(c["duplicates"]),
                       str(c["rejected"]), str(c["forwarded"]), str(c["attachments_not_fetched"]),
                       f"{c['replies_sent']}/{c['replies_failed']}", str(entry["deadletters"]),
-                      entry["last_message_at"] or "never")
+                      local(entry["last_message_at"] or "never"))
     console.print(table)
     # Since when each channel that is not ok is in its state (and cause), as the gateway recorded it: under the table,
     # which keeps its width for the reasons. Only the page said it.
     for entry in document["channels"]:
         if entry["state"] != "ok":
             console.print(f"{entry['channel']}: {entry['state'].upper()} since "
-                          f"{entry['since'] or 'not recorded yet (no gateway has checked it in this state)'}",
+                          f"{local(entry['since'] or 'not recorded yet (no gateway has checked it in this state)')}",
                           markup=False, highlight=False)
     queues = Table(title="Queues")
     for column in ("queue", "queued", "held", "retrying", "oldest job (s)", "live workers", "unreadable",
@@ -1240,21 +1257,21 @@ def _print_status(document: dict[str, Any]) -> None:
         queues.add_row(q["name"], str(q["depth"]), str(q.get("held", 0)), str(q["scheduled"]),
                        "?" if q.get("error") else "-" if age is None else f"{age:.0f}",
                        "-" if q.get("workers") is None else str(q["workers"]), str(q.get("failed", 0)),
-                       escape(queue_failure(q)), in_progress(q))
+                       escape(local(queue_failure(q))), in_progress(q))
     console.print(queues)
     unreadable = sum(q.get("failed", 0) for q in document["queues"])
     if unreadable:
         console.print(f"[yellow]{unreadable} job(s) no worker could read were set aside in RQ's failed registry[/]: "
                       "the `worker.reap_job_unreadable` log lines name them", highlight=False)
-    _print_pollers(document)
+    _print_pollers(document, zone)
     outage = document.get("casestore_outage")
-    casestore = (f"  case store: forwards failing since {outage.get('since') or '?'} ({outage.get('reason') or '?'}); "
-                 f"{CASESTORE_DOWN_NOTE}" if outage else "")
+    casestore = (local(f"  case store: forwards failing since {outage.get('since') or '?'} "
+                       f"({outage.get('reason') or '?'}); {CASESTORE_DOWN_NOTE}") if outage else "")
     console.print(f"dead letters waiting: {document['deadletters']['total']}  spool: {document['spool_size']}"
                   + casestore, highlight=False, markup=False)
 
 
-def _print_pollers(document: dict[str, Any]) -> None:
+def _print_pollers(document: dict[str, Any], zone: ZoneInfo | None = None) -> None:
     """Which process polls each polled account (its lease's holder), and how long the lease has left."""
     from gateway.status_page import HOLDER_GONE_NOTE
 
@@ -1272,7 +1289,8 @@ def _print_pollers(document: dict[str, Any]) -> None:
         holder = poller["holder"] or "nobody (no lease held)"
         table.add_row(escape(entry["channel"]), escape(poller["account"]),
                       escape(f"{holder} ({HOLDER_GONE_NOTE})" if poller.get("holder_gone") else holder),
-                      "-" if left is None else f"{left:.0f}", entry.get("last_poll_ok_at") or "never")
+                      "-" if left is None else f"{left:.0f}",
+                      with_local_times(entry.get("last_poll_ok_at") or "never", zone))
     console.print(table)
 
 

@@ -5,6 +5,7 @@ Operators read the views at 2 a.m. in Jakarta, where every time said "19:05:12Z"
 
 from __future__ import annotations
 
+import io
 import re
 import zoneinfo
 from collections.abc import Iterator
@@ -19,9 +20,13 @@ from redis import Redis
 
 from gateway.health import HealthSignals
 from gateway.localtime import local_clock, shown_time, with_local_times
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE
 from gateway.settings import SettingsError, load_settings
 from gateway.status_page import render_check_failed_page, render_redis_down_page, render_status_page
 from tests.conftest import TestEnvironment, serving_gateway
+from tests.test_forwarding import cli
+from tests.test_status_views import the_deployments
+from workers.deadletters import DeadLetters
 
 DEV = {"LAPOR_PROFILE": "development"}
 
@@ -219,3 +224,96 @@ async def test_the_gateway_page_is_in_the_configured_zone_and_its_json_stays_utc
         ZoneInfo("Europe/Amsterdam"))
     assert re.search(rf"generated {generated} \({local:%H:%M} CES?T(, \w+ \d+)?\)", html)
     assert "CET" not in orjson.dumps(document).decode() and "CEST" not in orjson.dumps(document).decode()
+
+
+# -- The operator commands ---------------------------------------------------------------------------------------
+def _shown_at(timestamp: float, zone: str) -> str:
+    """How a table says a time, worked out here apart from gateway.localtime: UTC, then the local clock and zone."""
+    utc = datetime.fromtimestamp(timestamp, UTC)
+    local = utc.astimezone(ZoneInfo(zone))
+    said = f"{utc:%Y-%m-%d %H:%M:%S}Z"
+    if local.tzname() == "UTC":
+        return said
+    day = "" if local.date() == utc.date() else f", {local:%b} {local.day}"
+    return f"{said} ({local:%H:%M} {local.tzname()}{day})"
+
+
+COMMAND_ZONES = ["Asia/Jakarta", "Europe/Amsterdam", "UTC"]
+
+
+@pytest.mark.parametrize("zone", COMMAND_ZONES)
+def test_the_dead_letter_commands_say_when_in_the_operators_zone(
+        test_env: TestEnvironment, redis: Redis, zone: str) -> None:
+    DeadLetters(redis).add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["20000001"]], tracking_id="20000001",
+                               item="20000001", reason="casestore_422", detail="refused", channel="sms-twilio")
+    (letter,) = DeadLetters(redis).list(limit=1, offset=0)
+    said = _shown_at(letter.failed_at, zone)
+    listing = cli(test_env, "deadletters", "list", LAPOR_OPERATOR_TIMEZONE=zone)
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    assert said in listing.stdout, listing.stdout
+    shown = cli(test_env, "deadletters", "show", "20000001", LAPOR_OPERATOR_TIMEZONE=zone)
+    assert f"\nfailed_at: {said}\n" in f"\n{shown.stdout}", shown.stdout
+
+
+@pytest.mark.parametrize("zone", COMMAND_ZONES)
+def test_the_quarantine_list_says_when_in_the_operators_zone(test_env: TestEnvironment, zone: str) -> None:
+    from channels.email.store import Quarantine
+
+    entry = Quarantine(test_env.settings().data_dir).add(b"Subject: x\r\n\r\nbody\r\n", "parse_error",
+                                                        "ValueError: x", None, ["pengaduan@lapor.go.id"])
+    listing = cli(test_env, "email", "quarantine", "list", LAPOR_OPERATOR_TIMEZONE=zone)
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    assert _shown_at(entry.quarantined_at, zone) in listing.stdout, listing.stdout
+
+
+@dataclass(frozen=True)
+class StatusView:
+    id: str
+    zone: str | None
+    said: tuple[str, ...]
+
+
+STATUS_VIEWS = [
+    StatusView("jakarta", "Asia/Jakarta", (
+        "overall: DOWN: email  (2026-12-04 19:05:12Z (02:05 WIB, Dec 5); counters as of never)",
+        "email: DOWN since 2026-12-04 18:00:00Z (01:00 WIB, Dec 5)",
+        "quarantined 2026-12-04 18:30:00Z (01:30 WIB, Dec 5) (parse_error)",
+        "2026-12-04 19:00:00Z (02:00 WIB, Dec 5)",
+        "case store: forwards failing since 2026-12-04 17:59:00Z (00:59 WIB, Dec 5) (casestore_unreachable)")),
+    StatusView("amsterdam", "Europe/Amsterdam", (
+        "overall: DOWN: email  (2026-12-04 19:05:12Z (20:05 CET); counters as of never)",
+        "email: DOWN since 2026-12-04 18:00:00Z (19:00 CET)")),
+    StatusView("utc", "UTC", ("overall: DOWN: email  (2026-12-04 19:05:12Z; counters as of never)",
+                              "email: DOWN since 2026-12-04 18:00:00Z\n")),
+]
+
+
+@pytest.mark.parametrize("case", STATUS_VIEWS, ids=lambda case: case.id)
+def test_the_status_command_says_each_time_in_the_operators_zone(
+        case: StatusView, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from gateway import cli as cli_module
+
+    output = io.StringIO()
+    monkeypatch.setattr(cli_module, "console", Console(file=output, width=1000, soft_wrap=True))
+    document = _document()
+    document["channels"][0]["counters"] = dict.fromkeys(
+        ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched", "replies_sent",
+         "replies_failed"), 0)
+    cli_module._print_status(document, None if case.zone is None else ZoneInfo(case.zone))
+    for said in case.said:
+        assert said in output.getvalue(), output.getvalue()
+
+
+def test_status_json_stays_utc_while_the_table_gives_the_local_time(test_env: TestEnvironment, redis: Redis) -> None:
+    the_deployments(redis)
+    for _ in range(3):
+        HealthSignals(redis).auth_failed("email", "401 Unauthorized")
+    as_json = cli(test_env, "status", "--json", LAPOR_OPERATOR_TIMEZONE="Asia/Jakarta")
+    document = orjson.loads(as_json.stdout)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", document["generated_at"])
+    assert "WIB" not in as_json.stdout
+    table = cli(test_env, "status", LAPOR_OPERATOR_TIMEZONE="Asia/Jakarta")
+    assert re.search(r"overall: \S.*\(\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d\d:\d\d WIB(, \w+ \d+)?\);", table.stdout), (
+        table.stdout)

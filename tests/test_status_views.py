@@ -488,7 +488,8 @@ def test_the_cli_says_since_when_each_channel_is_in_its_state(test_env: TestEnvi
     assert since is not None
 
     shown = cli(test_env, "status").stdout
-    assert f"email: DOWN since {since}\n" in shown  # under the table, which keeps its width for the reasons
+    # under the table, which keeps its width for the reasons; its time in the operators' zone too
+    assert f"email: DOWN since {with_local_times(since, test_env.settings().operator_zone)}\n" in shown
     assert "sms-twilio: OK since" not in shown  # only the channels that are not ok
 
 
@@ -1526,7 +1527,7 @@ async def test_while_forwards_find_the_case_store_down_every_view_says_so_instea
     assert (document["overall"], document["reason"]) == ("ok", None), document
     assert 'id="overall">ALL CHANNELS OK<' in page
     shown = await asyncio.to_thread(cli, test_env, "status")
-    assert said in shown.stdout
+    assert with_local_times(said, gateway.settings.operator_zone) in shown.stdout
     assert (shown.returncode, shown.stdout.startswith("overall: OK  (")) == (0, True), shown.stdout
     await async_wait_until(lambda: any(e["event"] == "health.heartbeat" and e.get("casestore_outage") == found
                                        for e in log_events(log_stream)), timeout=5)
@@ -1581,7 +1582,8 @@ async def test_a_declared_case_store_outage_makes_every_view_degraded_naming_it_
         plain, strict = await asyncio.to_thread(
             lambda: list(pool.map(lambda args: cli(test_env, "status", *args), ((), ("--strict",)))))
     assert (plain.returncode, strict.returncode) == (0, 1), plain.stdout + plain.stderr + strict.stderr
-    assert plain.stdout.startswith(f"overall: {headline}  ("), plain.stdout
+    assert plain.stdout.startswith(f"overall: {with_local_times(headline, gateway.settings.operator_zone)}  ("), (
+        plain.stdout)
 
     forward.tell_back(forward.end_outage(redis), 0, seen_by="probe")  # as the probe that finds it answering
     assert [e["event"] for e in log_events(log_stream) if e["event"].startswith("casestore.")][-1] == "casestore.back"
@@ -2093,7 +2095,9 @@ def test_a_shown_dead_letter_says_when_it_failed_as_the_list_does(test_env: Test
     _add_letters(redis, 1, "sms-twilio", "casestore_422")
     shown = cli(test_env, "deadletters", "show", "20000000")
     assert shown.returncode == 0, shown.stderr
-    assert re.search(r"^failed_at: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$", shown.stdout, re.MULTILINE), shown.stdout
+    # UTC, then in the operators' zone (Asia/Jakarta by default)
+    assert re.search(r"^failed_at: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d\d:\d\d WIB(, \w+ \d+)?\)$", shown.stdout,
+                     re.MULTILINE), shown.stdout
 
 
 def test_the_channel_filter_takes_the_name_the_status_shows(test_env: TestEnvironment, redis: Redis) -> None:
