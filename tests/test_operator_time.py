@@ -317,3 +317,12 @@ def test_status_json_stays_utc_while_the_table_gives_the_local_time(test_env: Te
     table = cli(test_env, "status", LAPOR_OPERATOR_TIMEZONE="Asia/Jakarta")
     assert re.search(r"overall: \S.*\(\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d\d:\d\d WIB(, \w+ \d+)?\);", table.stdout), (
         table.stdout)
+
+
+@pytest.mark.parametrize("command", [["status"], ["deadletters", "list"]])
+def test_a_command_refuses_to_start_on_an_unknown_zone_naming_the_setting(
+        test_env: TestEnvironment, command: list[str]) -> None:
+    refused = cli(test_env, *command, LAPOR_OPERATOR_TIMEZONE="Asia/Jakrta")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "configuration error: invalid settings: operator_timezone (LAPOR_OPERATOR_TIMEZONE)" in refused.stdout
+    assert "Asia/Jakarta" in refused.stdout  # what a name looks like
