@@ -2248,7 +2248,8 @@ async def test_a_lease_left_by_a_poller_that_died_is_said_to_be_held_by_a_proces
     assert re.search(rf"x\s+│\s+x:{X_USER_ID}\s+│\s+{re.escape(dead.host)}:{dead.pid} \(its process no longer runs\)"
                      r"\s+│\s+\d+\s+│\s+never", table), table
     instagram = next(c for c in shown["channels"] if c["channel"] == "instagram")
-    assert re.search(rf"instagram\s+│.*│\s+{re.escape(instagram['last_poll_ok_at'])}\s+│", table), table
+    polled = with_local_times(instagram["last_poll_ok_at"], settings.operator_zone)  # the table: UTC, then local
+    assert re.search(rf"instagram\s+│.*│\s+{re.escape(polled)}\s+│", table), table
 
 
 async def test_with_every_http_gateway_gone_the_sms_channels_are_down_on_the_operators_cli(
