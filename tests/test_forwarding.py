@@ -1025,6 +1025,31 @@ def test_a_split_for_timeouts_whose_transaction_fails_leaves_the_jobs_reports_no
     assert forwards.count == 1
 
 
+def test_a_split_for_timeouts_schedules_its_halves_inside_its_transaction(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """RQ's scheduled registry takes a scheduled job's id at once, outside the pipeline it is given; its scheduler,
+    passing before the transaction commits, drops an id whose job it cannot fetch yet. Here the id so added is dropped
+    at once: the halves must still be scheduled, by the transaction itself (without it, they were saved and never run,
+    their reports counted done on the job split)."""
+    settings = test_env.settings(LAPOR_CASESTORE_SPLIT_AFTER_TIMEOUTS="1", LAPOR_QUEUES_RETRY_INTERVALS="30,60")
+    (job,) = enqueue_calls(redis, settings, FORWARD_QUEUE, FORWARD_FUNC, [(["10000007", "10000015", "10000023"],)])
+
+    class SchedulerDroppingEarlyIds(Redis):
+        def zadd(self, *args: Any, **kwargs: Any) -> Any:  # a direct ZADD, as RQ's registry makes it: dropped
+            return 0
+
+    dropping = SchedulerDroppingEarlyIds(connection_pool=redis.connection_pool)
+    context = SimpleNamespace(settings=settings, redis=dropping, casestore=SimpleNamespace(answers=lambda: True))
+    error = RetryableError("timed out", reason="casestore_timeout")
+    split = forward.split_timing_out(context, job, list(job.args[0]), set(), error, {})  # type: ignore[arg-type]
+    assert split is not None and split["split"] == 3
+    registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
+    assert sorted(registry.get_job_ids()) == sorted(job.meta[forward.SPLIT_INTO_META])
+    assert all(registry.get_scheduled_time(job_id).timestamp() > time.time() + 25
+               for job_id in job.meta[forward.SPLIT_INTO_META])
+
+
 def split_refusing_case_store(refused: str, stored: list[str]) -> Callable[[], web.Application]:
     """A case store that takes one report a batch (413 for more: the size is checked first), behind a web application
     firewall that refuses the request carrying the report `refused` (403, as ModSecurity answers a body matching a

@@ -524,7 +524,11 @@ def split_timing_out(context: WorkerContext, job: Any, tracking_ids: list[str], 
                                 retry=retry_policy(context.settings), result_ttl=300, failure_ttl=30 * 24 * 3600,
                                 status=JobStatus.SCHEDULED if delay else JobStatus.QUEUED)
         if delay:
-            target.schedule_job(new, datetime.now(UTC) + timedelta(seconds=delay), pipeline=pipe)
+            due = datetime.now(UTC) + timedelta(seconds=delay)
+            target.schedule_job(new, due, pipeline=pipe)
+            # RQ's registry adds the id at once, outside the pipeline: a scheduler passing before the EXEC drops an id
+            # whose job it cannot fetch yet, and the half, saved, was never run. Added again inside the transaction.
+            pipe.zadd(target.scheduled_job_registry.key, {new.id: int(due.timestamp())})
         else:
             target.enqueue_job(new, pipeline=pipe)
         halves.append(new.id)
