@@ -231,6 +231,12 @@ class Grammar:
     # between the two ("untuk laporan"): their own fillers and the status command's. Lowercased.
     follow_up_words: frozenset[str] = frozenset()
     follow_up_fillers: frozenset[str] = frozenset()
+    # A wish to report or a question how to, and nothing more (`[how_to_report]`): every word in `how_to_report`, one
+    # of `how_to_report_reports` and one of `how_to_report_asks` among them, at most `how_to_report_max_words`.
+    how_to_report: frozenset[str] = frozenset()
+    how_to_report_reports: frozenset[str] = frozenset()
+    how_to_report_asks: frozenset[str] = frozenset()
+    how_to_report_max_words: int = 0
     # The words naming the Tracking ID itself ("nomor lacak"; `[commands] tracking_names`), folded.
     tracking_names: frozenset[str] = frozenset()
     # Every word of those four tables: a message with any other word is none of them (asked first, once).
@@ -276,6 +282,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
     status_words = frozenset(w.lower() for w in raw["commands"]["status"])
     questions = raw.get("status_questions", {})
     done = raw.get("courtesy", {}).get("done", {})
+    how = raw.get("how_to_report", {})
     topics = frozenset(fold_word(w) for w in questions.get("topics", []))
     # A status command asks as a question word does ("tolong cek laporan saya"), but for one that is a topic too
     # ("status laporan" names the subject, "lacak" the ID).
@@ -389,6 +396,11 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         forward_markers=frozenset(w.lower() for w in raw["commands"].get("forward_markers", [])),
         follow_up_words=frozenset(w.lower() for w in raw["commands"].get("follow_up", [])),
         tracking_names=frozenset(fold_word(w) for w in raw["commands"].get("tracking_names", [])),
+        how_to_report=(frozenset(fold_word(w) for key in ("reports", "asks", "fillers") for w in how.get(key, []))
+                       | frozenset(flags) | greeting.vocabulary),
+        how_to_report_reports=frozenset(fold_word(w) for w in how.get("reports", [])),
+        how_to_report_asks=frozenset(fold_word(w) for w in how.get("asks", [])),
+        how_to_report_max_words=how.get("max_words", 0),
         follow_up_fillers=status_fillers | {w.lower() for w in raw["commands"].get("follow_up_fillers", [])},
         **_load_instructions(raw.get("instructions", {})),
     )
@@ -654,6 +666,32 @@ def _only_short_message_words(text: str, grammar: Grammar) -> bool:
         if word not in vocabulary and _squeeze(word) not in vocabulary:
             return False
     return True
+
+
+def _asks_how_to_report(text: str, grammar: Grammar, language: str) -> ParsedText | None:
+    """Help, when the text only wishes to report or asks how to (`[how_to_report]`: "mau lapor", "bagaimana cara
+    lapor?", "gimana caranya lapor anonim?", "How do I report?"), its flag words kept for a photo sent with it; else
+    None. Filed, each was a case of its words acknowledged as a report. A loop that stops at the first other word:
+    most messages name something at their first or second word."""
+    flags: set[str] = set()
+    reports, asks = False, False
+    for count, match in enumerate(_TOKENS.finditer(text), 1):
+        word = fold_word(match.group())
+        if count > grammar.how_to_report_max_words or (
+                word not in grammar.how_to_report and (word := _squeeze(word)) not in grammar.how_to_report):
+            return None
+        reports = reports or word in grammar.how_to_report_reports
+        asks = asks or word in grammar.how_to_report_asks
+        if word in grammar.flags:
+            flags.add(grammar.flags[word])
+    if not (reports and asks):
+        return None
+    # Anonymity asked in its words too ("Saya mau lapor, tapi takut ketahuan"): a photo sent with it is its report.
+    asked = _with_flags_asked_in_words(ParsedText(action=Action.REPORT, text=text, language=language,
+                                                  anonymous="anonymous" in flags,
+                                                  confidential="confidential" in flags), grammar, text)
+    return ParsedText(action=Action.HELP, text="", language=language, anonymous=asked.anonymous,
+                      confidential=asked.confidential)
 
 
 def _thanks_for_what_was_done(text: str, grammar: Grammar) -> bool:
@@ -2625,6 +2663,8 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     command = None if unanswered else _parse_query(text, grammar, language, shortest_id, short)
     if command is not None:
         return command
+    if not unanswered and (asked := _asks_how_to_report(text, grammar, language)) is not None:
+        return asked
 
     kind, explicit, flags, at, unclosed_asked, compound = ReportKind.COMPLAINT, False, set(), 0, False, False
     # Leading words: at most one kind keyword and any number of flag words, in any order (a word introducing a

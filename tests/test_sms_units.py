@@ -2462,6 +2462,38 @@ def test_a_greeting_alone_is_answered_with_help(text: str, action: Action) -> No
     assert parse_text(text).action is action
 
 
+@pytest.mark.parametrize(("text", "action", "anonymous", "language"), [
+    pytest.param("mau lapor", Action.HELP, False, "id", id="mau-lapor"),
+    pytest.param("Halo min, mau lapor", Action.HELP, False, "id", id="greeting-mau-lapor"),
+    pytest.param("Selamat siang. Saya ingin melaporkan", Action.HELP, False, "id", id="ingin-melaporkan"),
+    pytest.param("bagaimana cara lapor?", Action.HELP, False, "id", id="bagaimana-cara-lapor"),
+    pytest.param("lapor gimana?", Action.HELP, False, "id", id="lapor-gimana"),
+    pytest.param("gimana caranya lapor anonim?", Action.HELP, True, "id", id="how-to-report-anonymously"),
+    pytest.param("Saya mau lapor, tapi takut ketahuan", Action.HELP, True, "id", id="fear-and-nothing-reported"),
+    pytest.param("How do I report?", Action.HELP, False, "en", id="how-do-i-report"),
+    # A status question is read first; anything reported makes it a report.
+    pytest.param("laporan saya gimana?", Action.STATUS_HELP, False, "id", id="status-question"),
+    pytest.param("mau lapor pungli di pasar", Action.REPORT, False, "id", id="something-reported"),
+    pytest.param("Saya ingin melaporkan pungli", Action.REPORT, False, "id", id="something-reported-formally"),
+    pytest.param("mau", Action.REPORT, False, "id", id="no-report-word"),
+])
+def test_a_wish_to_report_or_a_question_how_is_answered_with_help(text: str, action: Action, anonymous: bool,
+                                                                 language: str) -> None:
+    """"mau lapor", "bagaimana cara lapor?", "gimana caranya lapor anonim?": each was a case of its words at an agency,
+    acknowledged as a report (an anonymous one for the last). Help says how, and how to report anonymously; the flags
+    its words ask are kept for a photo sent with it."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.anonymous, parsed.language) == (action, anonymous, language)
+
+
+def test_a_photo_sent_with_a_wish_to_report_anonymously_is_its_anonymous_report() -> None:
+    normalized = normalize(InboundMessage(
+        channel=Channel.SMS, source="table", provider_message_id="MM1", sender_kind=SenderKind.MSISDN,
+        sender_address="+6281234567890", text="Saya mau lapor, tapi takut ketahuan",
+        received_at=datetime(2026, 11, 22, tzinfo=UTC), attachments=[PHOTO]))
+    assert normalized.draft is not None and normalized.draft.anonymous
+
+
 PHOTO = Attachment(content_type="image/jpeg", location="https://api.twilio.com/2010-04-01/Accounts/AC1/Media/ME1")
 QUOTED_POST = "[Kutipan / Quoted] https://x.com/i/status/1860000000000000950\n> Jalan di depan SDN 3 berlubang"
 
@@ -3360,7 +3392,8 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("Kadis minta setoran. Saya takut identitas saya diketahui", (True, False), id="fear-identity"),
     pytest.param("The clerk takes bribes. I'm afraid of being identified.", (True, False), id="fear-english"),
     pytest.param("Pelaku takut ketahuan lalu kabur", (False, False), id="someone-elses-fear"),
-    pytest.param("Saya mau lapor, tapi takut ketahuan", (True, False), id="fear-before-the-complaint"),
+    pytest.param("Saya mau lapor, tapi takut ketahuan. Kades minta uang", (True, False),
+                 id="fear-before-the-complaint"),
     pytest.param("mau lapor tapi takut pak. kades minta uang bansos", (True, False), id="fear-of-reporting"),
     pytest.param("Jalan rusak sudah lama, tapi saya takut ketahuan", (True, False), id="fear-after-tapi"),
     pytest.param("Saya mau lapor korupsi tapi saya takut", (True, False), id="tapi-saya-takut"),
