@@ -999,7 +999,8 @@ async def test_a_spool_that_cannot_be_written_while_redis_answers_is_said_in_eve
     """With Redis up a disk spool that cannot be written refuses nothing yet, but /readyz answers 503 (a load balancer
     gating on it takes the gateway out) and the next Redis outage would refuse every report, while every view said
     "ALL CHANNELS OK": degraded, naming the disk spool, until it can be written again."""
-    settings = test_env.settings(LAPOR_HEALTH_HEARTBEAT_SECONDS="0.2")
+    # Evaluated every 0.1 s: the heartbeat says what the last evaluation found (5 s apart by default).
+    settings = test_env.settings(LAPOR_HEALTH_EVALUATE_SECONDS="0.1", LAPOR_HEALTH_HEARTBEAT_SECONDS="0.2")
     spool_dir, aside = settings.data_dir / "spool", settings.data_dir / "spool-aside"
     async with serving_gateway(settings, redis) as server:
         assert (await server.client.get("/v1/status")).json()["overall"] == "ok"
