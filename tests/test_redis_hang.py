@@ -242,6 +242,35 @@ def test_the_retry_scheduler_waits_out_a_redis_outage_and_schedules_on(
     assert scheduled == [True]
 
 
+def test_the_retry_scheduler_told_to_stop_between_rounds_stops_at_once(redis: Redis) -> None:
+    """A stop (SIGTERM) only sets a flag the scheduler reads between rounds, and it slept out its whole interval (RQ's
+    default a second) before reading it: each worker told to stop waited that long for its scheduler, a second or two
+    at every restart, and at the end of every test that ran one. Its sleep between rounds now sees the stop."""
+    scheduler = OutageProofScheduler([queue(REPLY_QUEUE, redis)], connection=redis, serializer=JSONSerializer,
+                                     interval=5)
+    asked: list[float] = []
+
+    def stop_while_it_sleeps() -> None:
+        try:
+            wait_until(lambda: scheduler.acquired_locks, timeout=10)
+            time.sleep(0.3)  # its first round is done: it sleeps until the next
+        finally:
+            asked.append(time.monotonic())
+            scheduler.request_stop()
+
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    helper = threading.Thread(target=stop_while_it_sleeps)
+    helper.start()
+    try:
+        scheduler.work()  # on the main thread, as in its own process: it takes SIGTERM and SIGINT
+        stopped = time.monotonic()
+    finally:
+        helper.join(30)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert stopped - asked[0] < 1, stopped - asked[0]
+
+
 def test_a_worker_keeps_its_retry_scheduler_through_a_redis_restart_without_a_traceback(
     own_redis: EmbeddedRedis, test_env: TestEnvironment, start_process: Callable[..., ProcessHandle],
 ) -> None:
