@@ -47,7 +47,7 @@ from tests.conftest import (
     wait_until,
 )
 from workers.reaper import ALIVE_KEY, Liveness
-from workers.run import OutageProofScheduler
+from workers.run import OutageProofScheduler, build_worker
 
 # How long the worker's liveness thread waits for an answer here (queues.liveness_timeout_seconds: 2 s by default).
 LIVENESS_TIMEOUT = "0.5"
@@ -269,6 +269,27 @@ def test_the_retry_scheduler_told_to_stop_between_rounds_stops_at_once(redis: Re
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
     assert stopped - asked[0] < 1, stopped - asked[0]
+
+
+def test_a_worker_leaving_its_command_channel_does_not_wait_on_its_thread(settings: Settings, redis: Redis) -> None:
+    """RQ left the command channel first and told its thread to stop after: a thread woken by the server's answer
+    before it was told went back to a minute's wait, and RQ gave up joining it after a second, a second of about one
+    worker's stop in three. Here the thread is told first (and the telling is slowed down, as on a busy machine)."""
+    worker = build_worker(settings, REPLY_QUEUE)
+    worker.subscribe()
+    thread = worker.pubsub_thread
+    assert thread is not None
+    stop = thread.stop
+
+    def slow_stop() -> None:
+        time.sleep(0.2)  # the thread reads the channel's answer meanwhile, where it comes first
+        stop()
+
+    thread.stop = slow_stop  # type: ignore[method-assign]
+    started = time.monotonic()
+    worker.unsubscribe()
+    assert time.monotonic() - started < 0.9
+    assert not thread.is_alive()
 
 
 def test_a_worker_keeps_its_retry_scheduler_through_a_redis_restart_without_a_traceback(
