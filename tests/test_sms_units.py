@@ -1179,6 +1179,11 @@ def test_a_status_question_after_a_kind_word_sent_with_a_photo_keeps_its_kind(te
     pytest.param("saya mau tanya soal bansos", Action.REPORT, False, "id", id="asking-without-a-topic"),
     pytest.param("laporan saya kok belum ada tanggapan?", Action.STATUS_HELP, False, "id", id="no-answer-yet-asked"),
     pytest.param("laporan saya belum ada tanggapan", Action.REPORT, False, "id", id="no-answer-yet-stated"),
+    # The number lost or forgotten: where it is.
+    pytest.param("saya lupa nomor lacak", Action.STATUS_HELP, False, "id", id="forgot-the-tracking-number"),
+    pytest.param("nomor laporan saya hilang", Action.STATUS_HELP, False, "id", id="lost-the-report-number"),
+    pytest.param("I lost my tracking number", Action.STATUS_HELP, False, "en", id="lost-en"),
+    pytest.param("KTP saya hilang", Action.REPORT, False, "id", id="something-else-lost"),
     # What became of the report, asked with a "?" ("diproses", `states`); without it a grievance: a report, below.
     pytest.param("laporan saya sudah diproses?", Action.STATUS_HELP, False, "id", id="state-word-in-a-question"),
     pytest.param("laporan saya belum diproses", Action.REPORT, False, "id", id="state-word-without-a-question"),
@@ -2476,6 +2481,8 @@ def test_a_greeting_alone_is_answered_with_help(text: str, action: Action) -> No
     pytest.param("gimana caranya lapor anonim?", Action.HELP, True, "id", id="how-to-report-anonymously"),
     pytest.param("Saya mau lapor, tapi takut ketahuan", Action.HELP, True, "id", id="fear-and-nothing-reported"),
     pytest.param("How do I report?", Action.HELP, False, "en", id="how-do-i-report"),
+    pytest.param("apakah bisa lapor lewat sms?", Action.HELP, False, "id", id="by-sms"),
+    pytest.param("bisa lapor via WA?", Action.HELP, False, "id", id="by-whatsapp"),
     # A status question is read first; anything reported makes it a report.
     pytest.param("laporan saya gimana?", Action.STATUS_HELP, False, "id", id="status-question"),
     pytest.param("mau lapor pungli di pasar", Action.REPORT, False, "id", id="something-reported"),
