@@ -2039,8 +2039,11 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
     if parsed.anonymous and parsed.confidential:
         return parsed
     words = _folded_words(parsed.text, grammar)
+    # The kind word taken off the text named the report in a phrase too ("LAPOR tanpa nama: ...", "Laporan ini mohon
+    # dirahasiakan").
+    named = _with_kind_word_before(words, parsed.text, typed, grammar) if parsed.explicit_kind else words
     anonymous = parsed.anonymous or (
-        _asks_in_a_phrase(words, grammar.anonymity_phrases, grammar.anonymity_asked_phrases, grammar)
+        _asks_in_a_phrase(named, grammar.anonymity_phrases, grammar.anonymity_asked_phrases, grammar)
         or _fills_a_name_line(parsed.text, words, grammar) or _leaves_the_name_blank(parsed.text, grammar)
         or _wishes_anonymity(words, grammar)
         or _opens_with_anonymity_in_prose(parsed.text, grammar)
@@ -2051,8 +2054,7 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
                                grammar.anonymity_statement_links, subjects=grammar.identity_statement_subjects,
                                joined=grammar.anonymity_words))
     confidential = parsed.confidential or (
-        _asks_in_a_phrase(_with_kind_word_before(words, parsed.text, typed, grammar) if parsed.explicit_kind else words,
-                          grammar.confidentiality_phrases, grammar.confidentiality_asked_phrases, grammar,
+        _asks_in_a_phrase(named, grammar.confidentiality_phrases, grammar.confidentiality_asked_phrases, grammar,
                           negations=grammar.confidentiality_negations)
         or _asks_in_a_clause(parsed.text, words, grammar)
         or _states_in_a_clause(parsed.text, words, grammar, typed if parsed.explicit_kind else None,

@@ -1183,6 +1183,7 @@ def test_a_status_question_after_a_kind_word_sent_with_a_photo_keeps_its_kind(te
     pytest.param("saya lupa nomor lacak", Action.STATUS_HELP, False, "id", id="forgot-the-tracking-number"),
     pytest.param("nomor laporan saya hilang", Action.STATUS_HELP, False, "id", id="lost-the-report-number"),
     pytest.param("I lost my tracking number", Action.STATUS_HELP, False, "en", id="lost-en"),
+    pytest.param("what's my report status", Action.STATUS_HELP, False, "en", id="whats-my-report-status"),
     pytest.param("KTP saya hilang", Action.REPORT, False, "id", id="something-else-lost"),
     # What became of the report, asked with a "?" ("diproses", `states`); without it a grievance: a report, below.
     pytest.param("laporan saya sudah diproses?", Action.STATUS_HELP, False, "id", id="state-word-in-a-question"),
@@ -2483,6 +2484,8 @@ def test_a_greeting_alone_is_answered_with_help(text: str, action: Action) -> No
     pytest.param("How do I report?", Action.HELP, False, "en", id="how-do-i-report"),
     pytest.param("apakah bisa lapor lewat sms?", Action.HELP, False, "id", id="by-sms"),
     pytest.param("bisa lapor via WA?", Action.HELP, False, "id", id="by-whatsapp"),
+    pytest.param("can I report anonymously?", Action.HELP, True, "en", id="anonymously-en"),
+    pytest.param("bisa lapor tanpa nama?", Action.HELP, True, "id", id="tanpa-nama"),
     # A status question is read first; anything reported makes it a report.
     pytest.param("laporan saya gimana?", Action.STATUS_HELP, False, "id", id="status-question"),
     pytest.param("mau lapor pungli di pasar", Action.REPORT, False, "id", id="something-reported"),
@@ -2854,6 +2857,7 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     pytest.param("Lapor min anonim, kepala desa minta uang 500rb", Action.REPORT, True, id="lapor-min-anonim"),
     # Prose that only comes near: the citizen's, nothing set.
     pytest.param("mayat tanpa nama ditemukan di sungai", Action.REPORT, False, id="tanpa-nama-prose"),
+    pytest.param("LAPOR tanpa nama: kades minta uang", Action.REPORT, True, id="lapor-tanpa-nama"),
     pytest.param("identitasnya dirahasiakannya oleh camat", Action.REPORT, False, id="other-word-forms"),
     pytest.param("jalan rusak di depan SD", Action.REPORT, False, id="no-phrase"),
     # The request word dropped joins no phrase the citizen did not write: someone else's name, said to be used.
@@ -3411,6 +3415,8 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("Saya mau lapor korupsi tapi saya takut", (True, False), id="tapi-saya-takut"),
     pytest.param("I want to report corruption but I'm afraid", (True, False), id="but-im-afraid"),
     pytest.param("Warga mau protes tapi takut", (False, False), id="others-afraid"),
+    pytest.param("Saya lapor tanpa identitas ya. Pungli di samsat", (True, False), id="tanpa-identitas"),
+    pytest.param("Pungli di samsat, tolong tanpa nama saya", (True, False), id="tanpa-nama-saya"),
     # A form's name line left blank or a dash: the reporter chose to give no name.
     pytest.param("Formulir\nNama: -\nInstansi: Dinas PU\nKejadian: pengadaan fiktif", (True, False),
                  id="blank-name-dash"),
