@@ -230,16 +230,24 @@ def test_the_retry_scheduler_waits_out_a_redis_outage_and_schedules_on(
         finally:
             scheduler.request_stop()
 
+    work_beside(scheduler, break_redis_then_schedule)
+    assert scheduled == [True]
+
+
+def work_beside(scheduler: OutageProofScheduler, beside: Callable[[], None]) -> float:
+    """Run the scheduler on the main thread, as in its own process (it takes SIGTERM and SIGINT), with `beside` on a
+    thread of its own, which must end by asking it to stop; the process's signal handlers are restored after. Returns
+    when its work ended (`time.monotonic`)."""
     handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    helper = threading.Thread(target=break_redis_then_schedule)
+    helper = threading.Thread(target=beside)
     helper.start()
     try:
-        scheduler.work()  # on the main thread, as in its own process: it takes SIGTERM and SIGINT
+        scheduler.work()
+        return time.monotonic()
     finally:
         helper.join(30)
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
-    assert scheduled == [True]
 
 
 def test_the_retry_scheduler_told_to_stop_between_rounds_stops_at_once(redis: Redis) -> None:
@@ -258,16 +266,7 @@ def test_the_retry_scheduler_told_to_stop_between_rounds_stops_at_once(redis: Re
             asked.append(time.monotonic())
             scheduler.request_stop()
 
-    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    helper = threading.Thread(target=stop_while_it_sleeps)
-    helper.start()
-    try:
-        scheduler.work()  # on the main thread, as in its own process: it takes SIGTERM and SIGINT
-        stopped = time.monotonic()
-    finally:
-        helper.join(30)
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
+    stopped = work_beside(scheduler, stop_while_it_sleeps)
     assert stopped - asked[0] < 1, stopped - asked[0]
 
 
