@@ -14,7 +14,9 @@ The same text sent again is one report before it gets here (`gateway.same_text`,
 so (`Receipt.same_text`), and its reply is "we already have this report".
 Every reply has a record (`lapor:reply:<id>`) that the worker and the delivery reports update.
 A reply to a report is addressed by its Tracking ID (the worker reads the number from the stored envelope), so no
-phone number sits in a job or a dead letter; only answers to queries, which have no envelope, carry the number.
+phone number sits in a job or a dead letter; only answers to queries, which have no envelope, carry the number. Not
+an answer to an anonymous report's own reporter about that report (`status_recipient`): their number beside its
+Tracking ID, in a job kept 5 minutes once sent and 30 days once failed, linked them to it outside the envelope copy.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from functools import partial
 from typing import Any
 
 import httpx
+import orjson
 from redis import Redis
 from redis.exceptions import RedisError, WatchError
 
@@ -37,7 +40,7 @@ from gateway import metrics
 from gateway.errors import NotDurable
 from gateway.logs import get_logger
 from gateway.queries import answer_query
-from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, enqueue_calls, key_digest, sender_digest
+from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, enqueue_calls, envelope_key, key_digest, sender_digest
 from gateway.replies import DEFAULT_LANGUAGE, render
 from gateway.settings import Settings
 from gateway.transactions import after_commit, commit, commit_watched
@@ -202,8 +205,23 @@ class OutboundReplies:
             commit(pipe)
         return Queued(state, reply_id)
 
-    def queue_status_job_and_promise(self, *, source: str, to: str, tracking_id: str, language: str,
-                                     pipeline: Any = None) -> Queued:
+    def status_recipient(self, number: str, tracking_id: str) -> dict[str, str | None]:
+        """How a status answer is addressed: by the report (`to_report`) when the number asking is the sender of the
+        anonymous report it asks about, by the number (`to`) otherwise. An anonymous reporter's number stays in the
+        report's envelope copy alone (README, **Anonymous reports**): `CEK <id>` answered `to` their number wrote it
+        in clear beside that Tracking ID into the reply job (and the status job), kept 5 minutes once sent and, in a
+        failed job and its dead letter, 30 days. Anyone else's number is no anonymous reporter's of that report."""
+        raw = self._redis.get(envelope_key(tracking_id))
+        try:
+            envelope = orjson.loads(raw) if raw is not None else None
+            own = (isinstance(envelope, dict) and envelope.get("anonymous") is True
+                   and envelope["sender"]["id"] == number)
+        except (orjson.JSONDecodeError, KeyError, TypeError):  # a damaged copy: answered at the number, as before
+            own = False
+        return {"to": None, "to_report": tracking_id} if own else {"to": number, "to_report": None}
+
+    def queue_status_job_and_promise(self, *, source: str, to: str | None, tracking_id: str, language: str,
+                                     pipeline: Any = None, to_report: str | None = None) -> Queued:
         """The status job, and an SMS now saying the answer follows: a CEK met with silence while the case store is
         down (the job may retry for hours) looks lost, and the citizen sends it again and again.
 
@@ -216,10 +234,12 @@ class OutboundReplies:
         pipe = pipeline if pipeline is not None else self._redis.pipeline(transaction=True)
         promise = self.queue_reply(source=source, kind="status_pending", text=render("status_pending", language,
                                                                                       tracking_id=tracking_id),
-                                   language=language, tracking_id=tracking_id, to=to, pipeline=pipe)
+                                   language=language, tracking_id=tracking_id, to=to, to_report=to_report,
+                                   pipeline=pipe)
         # status_id: the job's identity, whatever reruns it (a retry, a requeue, a copy): it is answered once.
         job = {"source": source, "to": to, "tracking_id": tracking_id, "language": language,
-               "status_id": uuid.uuid4().hex, "promise_reply_id": promise.reply_id}
+               "status_id": uuid.uuid4().hex, "promise_reply_id": promise.reply_id,
+               **({"to_report": to_report} if to_report else {})}
         enqueue_calls(self._redis, self._settings, STATUS_QUEUE, STATUS_FUNC, [(job,)], pipeline=pipe)
         after_commit(pipe, partial(log.info, "status.job_queued", tracking_id=tracking_id))
         if pipeline is None:
@@ -329,6 +349,9 @@ class OutboundReplies:
         number = normalize_msisdn(query.message.sender_address, self._settings.sms.default_region)
         message_id = query.message.message_identity
         allowed = await durably(self.count_message, source, number, message_id)
+        recipient: dict[str, str | None] = {"to": number, "to_report": None}
+        if query.action is Action.STATUS and query.tracking_id:
+            recipient = await durably(self.status_recipient, number, query.tracking_id)
         if query.action is Action.STATUS and query.tracking_id:
             try:
                 text, later = await asyncio.wait_for(
@@ -344,12 +367,12 @@ class OutboundReplies:
                 held = partial(self.queue_reply, source=source, kind="status", text="", language=query.language,
                                tracking_id=query.tracking_id, allowed=False)
                 return None, await durably(self.once_per_message, source, message_id, held)
-            job = partial(self.queue_status_job_and_promise, source=source, to=number, tracking_id=query.tracking_id,
-                          language=query.language)
+            job = partial(self.queue_status_job_and_promise, source=source, tracking_id=query.tracking_id,
+                          language=query.language, **recipient)
             return None, await durably(self.once_per_message, source, message_id, job)
         assert text is not None
         reply = partial(self.queue_reply, source=source, kind=query.action.value, text=text, language=query.language,
-                        tracking_id=query.tracking_id, to=number, allowed=allowed)
+                        tracking_id=query.tracking_id, allowed=allowed, **recipient)
         return text, await durably(self.once_per_message, source, message_id, reply)
 
 

@@ -65,7 +65,7 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
     text = status_text(tracking_id, status, language, found=found)
     outbound = OutboundReplies(context.redis, context.settings)
     reply = partial(outbound.queue_reply, source=str(query["source"]), kind="status", text=text, language=language,
-                    tracking_id=tracking_id, to=str(query["to"]), after_reply=promise_of(query))
+                    tracking_id=tracking_id, after_reply=promise_of(query), **recipient_of(query))
     queued = reply() if answered is None else outbound.once(
         answered, reply, repeated=partial(log.info, "status.already_answered"), what="status answer")
     if queued.state == "repeated":  # another run of this job answered while this one asked the case store
@@ -110,10 +110,20 @@ def _give_up(query: dict[str, Any], job: Job | None, error: RetryableError | Per
     return {"tracking_id": query["tracking_id"], outcome: True}
 
 
+def recipient_of(query: dict[str, Any]) -> dict[str, str | None]:
+    """Whom the query's answer goes to: its number, or, asked by an anonymous report's own reporter, that report
+    (`to_report`, read back from its envelope by the reply worker: `OutboundReplies.status_recipient`)."""
+    if query.get("to_report"):
+        return {"to": None, "to_report": str(query["to_report"])}
+    return {"to": str(query["to"]), "to_report": None}
+
+
 def status_query(args: list[Any]) -> dict[str, Any] | None:
-    """The query a status job's arguments carry, or None when they are damaged (no Tracking ID, source or number)."""
+    """The query a status job's arguments carry, or None when they are damaged (no Tracking ID, source, or number or
+    report to answer)."""
     query = args[0] if len(args) == 1 else None
-    if isinstance(query, dict) and all(query.get(name) for name in ("tracking_id", "source", "to")):
+    if (isinstance(query, dict) and all(query.get(name) for name in ("tracking_id", "source"))
+            and (query.get("to") or query.get("to_report"))):
         return query
     return None
 
@@ -152,7 +162,7 @@ def give_up(redis: Redis, settings: Settings, query: dict[str, Any], *, job: Job
     pipe.multi()
     OutboundReplies(redis, settings).queue_reply(
         source=str(query["source"]), kind="status", language=language, tracking_id=tracking_id,
-        text=render("status_retry", language, tracking_id=tracking_id), to=str(query["to"]), pipeline=pipe,
+        text=render("status_retry", language, tracking_id=tracking_id), pipeline=pipe, **recipient_of(query),
         after_reply=promise_of(query),
     )
     DeadLetters(redis).add_new(

@@ -1,0 +1,195 @@
+"""Where the gateway itself keeps an anonymous reporter's number, once their report has gone all the way through.
+
+tests/test_anonymity.py proves the case store never gets it. This is the other half: a real anonymous SMS goes in
+through each SMS channel (the Twilio webhook, the aggregator's callback, over real HTTP to the gateway of this
+process), the forward, reply and status queues are worked to the end, and then the number is searched for in every
+form (E.164, `62...`, `08...`, spaced, dashed, the bare subscriber digits, and an unkeyed hash of any of them, which
+hashing every number there is undoes) in every Redis key name and every value of every type, every file under the
+data dir, every log line this process wrote, `/metrics`, `/v1/status` and the status page.
+
+The gateway must keep the number to answer the citizen (README, **Anonymous reports**: "The gateway alone maps the
+handle back (its envelope copy and handle table in Redis)"): it may stand in one place only, the sender of the
+report's envelope copy (`lapor:envelope:<tracking_id>`), never in a key's name, with a TTL no longer than
+`intake.envelope_ttl_seconds`; the handle table (`lapor:handle:<handle>`) maps the case store's handle to the
+Tracking ID alone. Anywhere else it is a leak.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from redis import Redis
+
+from gateway.queues import ALL_QUEUES, envelope_key
+from gateway.settings import Settings
+from tests.aggregator_support import AGGREGATOR_TEST_SETTINGS, AggregatorApi, aggregator_api, drain, post_callback
+from tests.conftest import CaseStoreServer, GatewayServer, TestEnvironment, twilio_sid
+from tests.test_twilio_intake import twiml_message
+from workers.report_payload import HANDLE_KEY, reply_handle
+
+NUMBER = "+6281355501234"
+TEXT = "ANONIM Kepala sekolah memotong dana BOS setiap bulan, guru honorer diminta setor"
+
+
+@dataclass(frozen=True)
+class Forms:
+    """The number in every form it could be kept in."""
+
+    needles: tuple[str, ...]
+    digits: str
+
+    def found_in(self, value: str) -> list[str]:
+        hits = [needle for needle in self.needles if needle.lower() in value.lower()]
+        if self.digits in re.sub(r"\D", "", value):
+            hits.append(self.digits)
+        return hits
+
+
+def number_forms(e164: str) -> Forms:
+    international = e164.lstrip("+")
+    national = "0" + international.removeprefix("62")
+    subscriber = national[1:]
+    spaced = f"{national[:4]} {national[4:8]} {national[8:]}"
+    written = (e164, international, national, subscriber, spaced, spaced.replace(" ", "-"),
+               f"+62 {subscriber[:3]} {subscriber[3:7]} {subscriber[7:]}")
+    # An unkeyed hash of a number is the number: every Indonesian number hashes in minutes.
+    hashes = tuple(getattr(hashlib, name)(form.encode()).hexdigest()[:16]
+                   for form in written for name in ("sha256", "sha1", "md5"))
+    return Forms((*written, *hashes), digits=subscriber)
+
+
+def redis_values(redis: Redis) -> Iterator[tuple[str, str, str]]:
+    """(key, what part of it, text) for every key of the test's database: its name, and each value of its type."""
+    for raw_key in redis.scan_iter(count=1000):
+        key = raw_key.decode(errors="replace")
+        yield key, "name", key
+        kind = redis.type(raw_key).decode()
+        if kind == "string":
+            values: list[tuple[str, bytes]] = [("value", redis.get(raw_key) or b"")]
+        elif kind == "hash":
+            values = [item for field, value in redis.hgetall(raw_key).items()
+                      for item in ((f"field {field!r}", field), (f"hash {field!r}", value))]
+        elif kind == "list":
+            values = [(f"list[{index}]", value) for index, value in enumerate(redis.lrange(raw_key, 0, -1))]
+        elif kind == "set":
+            values = [("member", value) for value in redis.smembers(raw_key)]
+        elif kind == "zset":
+            values = [("member", value) for value, _ in redis.zrange(raw_key, 0, -1, withscores=True)]
+        elif kind == "stream":
+            values = [item for entry_id, fields in redis.xrange(raw_key)
+                      for field, value in fields.items()
+                      for item in ((f"entry {entry_id!r}", field), (f"entry {entry_id!r} {field!r}", value))]
+        else:
+            raise AssertionError(f"a key of a type this audit does not read: {key} ({kind})")
+        for where, value in values:
+            yield key, where, readable(value)
+
+
+def readable(value: bytes) -> str:
+    """A value as text, and as the text it holds compressed: RQ keeps a job's call (`data`) zlib-compressed."""
+    text = value.decode(errors="replace")
+    try:
+        return text + "\n" + zlib.decompress(value).decode(errors="replace")
+    except zlib.error:
+        return text
+
+
+def data_files(data_dir: Path) -> Iterator[tuple[Path, str]]:
+    for path in sorted(data_dir.rglob("*")):
+        if path.is_file():
+            yield path, path.name + "\n" + path.read_bytes().decode(errors="replace")
+
+
+@pytest.fixture
+def settings(test_env: TestEnvironment) -> Settings:
+    return test_env.settings(**AGGREGATOR_TEST_SETTINGS)
+
+
+@pytest.fixture
+def api() -> Iterator[AggregatorApi]:
+    yield from aggregator_api()
+
+
+async def via_twilio(gateway: GatewayServer, text: str, label: str) -> str:
+    """The TwiML answer's text: Twilio carries the reply in its callback's answer."""
+    sid = twilio_sid(label)
+    form = gateway.twilio_form(From=NUMBER, Body=text, MessageSid=sid, SmsSid=sid, SmsMessageSid=sid)
+    response = await gateway.post_twilio(form)
+    assert response.status_code == 200, response.text
+    return twiml_message(response.text)
+
+
+async def via_aggregator(gateway: GatewayServer, text: str, label: str) -> str:
+    """Nothing: the aggregator's callback is answered with a bare 200, the reply goes out through the reply worker."""
+    fields = {"id": f"trace-{label}", "from": NUMBER.lstrip("+"), "to": "1708", "coding": "0", "text": text,
+              "smsc": "telkomsel", "ts": "1763800000"}
+    response = await post_callback(gateway.client, fields)
+    assert response.status_code == 200, response.text
+    return ""
+
+
+@pytest.mark.parametrize("casestore_away", [False, True], ids=["status-at-once", "status-later"])
+@pytest.mark.parametrize("send", [via_twilio, via_aggregator], ids=["sms-twilio", "sms-aggregator"])
+async def test_the_gateway_keeps_an_anonymous_reporters_number_only_in_its_envelope_copy(
+        send: Any, casestore_away: bool, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings,
+        redis: Redis, api: AggregatorApi, tmp_path: Path, log_stream: io.StringIO) -> None:
+    """The report, its acknowledgement, and the whistleblower's `CEK <id>` answered at once or, the case store away
+    when asked, by a status job once it is back ("the answer follows", then the status): every queue worked to the
+    end, the number is in the envelope copy alone."""
+    forms = number_forms(NUMBER)
+    acknowledgement = await send(gateway, TEXT, "report")
+    drain(settings, ALL_QUEUES)
+    (report,) = casestore.reports()
+    tracking_id = str(report["tracking_id"])
+    assert report["anonymous"] is True and report["sender"]["kind"] == "reply_handle"
+    # The whistleblower asks after their report, as the acknowledgement tells them to.
+    if casestore_away:
+        casestore.stop()
+    answer = await send(gateway, f"CEK {tracking_id}", "status")
+    if casestore_away:
+        casestore.start()
+    drain(settings, ALL_QUEUES)
+    if acknowledgement:
+        assert tracking_id in acknowledgement and tracking_id in answer
+    else:  # the aggregator's replies went out through the reply worker, to the number
+        assert [tracking_id in text for text in api.texts_to(NUMBER)] == [True, True, True] if casestore_away else [
+            True, True]
+
+    # Redis: the envelope copy holds the number, as the reply's recipient, for no longer than the envelope's TTL.
+    kept = envelope_key(tracking_id)
+    envelope = orjson.loads(redis.get(kept) or b"{}")
+    assert envelope["sender"]["id"] == NUMBER
+    assert 0 < redis.ttl(kept) <= settings.intake.envelope_ttl_seconds
+    handle = reply_handle(settings.privacy.reply_handle_secret, tracking_id)
+    assert report["sender"]["id"] == handle
+    assert redis.get(HANDLE_KEY.format(handle=handle)) == tracking_id.encode()
+    assert 0 < redis.ttl(HANDLE_KEY.format(handle=handle)) <= settings.intake.envelope_ttl_seconds
+    found = [(key, where, forms.found_in(text)) for key, where, text in redis_values(redis) if forms.found_in(text)]
+    assert any(key == kept for key, _, _ in found), "the search does see the envelope copy"
+    leaks = [(key, where, hits) for key, where, hits in found if (key, where) != (kept, "value")]
+    assert leaks == [], f"Redis keeps the anonymous reporter's number beyond the envelope copy: {leaks}"
+
+    # Files: nothing the gateway wrote under its data dir names the number (spool, outbox, attachments, unfiled...).
+    files = {str(path.relative_to(tmp_path)): hits for path, text in data_files(Path(settings.data_dir))
+             if (hits := forms.found_in(text))}
+    assert files == {}, f"a file under the data dir names the anonymous reporter: {files}"
+
+    # Log lines of the gateway and the workers this process ran.
+    assert tracking_id in log_stream.getvalue()
+    logged = [line for line in log_stream.getvalue().splitlines() if forms.found_in(line)]
+    assert logged == [], f"a log line named the anonymous reporter: {logged}"
+
+    # What the gateway shows operators and scrapers.
+    for path in ("/metrics", "/v1/status", "/status"):
+        response = await gateway.client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        assert forms.found_in(response.text) == [], f"{path} names the anonymous reporter"
