@@ -2,16 +2,17 @@
 
 tests/test_anonymity.py proves the case store never gets it. This is the other half: a real anonymous SMS goes in
 through each SMS channel (the Twilio webhook, the aggregator's callback, over real HTTP to the gateway of this
-process), the forward, reply and status queues are worked to the end, and then the number is searched for in every
+process), with the reporter's own `CEK <id>` and addition after it, the forward, reply and status queues are worked
+to the end (the replies sent, or refused until they are dead letters), and then the number is searched for in every
 form (E.164, `62...`, `08...`, spaced, dashed, the bare subscriber digits, and an unkeyed hash of any of them, which
 hashing every number there is undoes) in every Redis key name and every value of every type, every file under the
 data dir, every log line this process wrote, `/metrics`, `/v1/status` and the status page.
 
 The gateway must keep the number to answer the citizen (README, **Anonymous reports**: "The gateway alone maps the
 handle back (its envelope copy and handle table in Redis)"): it may stand in one place only, the sender of the
-report's envelope copy (`lapor:envelope:<tracking_id>`), never in a key's name, with a TTL no longer than
-`intake.envelope_ttl_seconds`; the handle table (`lapor:handle:<handle>`) maps the case store's handle to the
-Tracking ID alone. Anywhere else it is a leak.
+report's (and its addition's) envelope copy (`lapor:envelope:<tracking_id>`), never in a key's name, with a TTL no
+longer than `intake.envelope_ttl_seconds`; the handle table (`lapor:handle:<handle>`) maps the case store's handle to
+the Tracking ID alone. Anywhere else it is a leak.
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ import orjson
 import pytest
 from redis import Redis
 
-from gateway.queues import ALL_QUEUES, envelope_key
+from gateway.queues import ALL_QUEUES, REPLY_QUEUE, envelope_key
 from gateway.settings import Settings
 from tests.aggregator_support import AGGREGATOR_TEST_SETTINGS, AggregatorApi, aggregator_api, drain, post_callback
 from tests.conftest import CaseStoreServer, GatewayServer, TestEnvironment, async_wait_until, twilio_sid
 from tests.test_twilio_intake import twiml_message
+from workers.deadletters import DeadLetters
 from workers.report_payload import HANDLE_KEY, reply_handle
 
 NUMBER = "+6281355501234"
@@ -178,15 +180,21 @@ async def via_aggregator_part_lost(gateway: GatewayServer, text: str, label: str
     return ""
 
 
-@pytest.mark.parametrize("casestore_away", [False, True], ids=["status-at-once", "status-later"])
+@pytest.mark.parametrize(("casestore_away", "aggregator_down"), [(False, False), (True, False), (True, True)],
+                         ids=["status-at-once", "status-later", "replies-dead-lettered"])
 @pytest.mark.parametrize("send", [via_twilio, via_aggregator, via_aggregator_in_parts, via_aggregator_part_lost],
                          ids=["sms-twilio", "sms-aggregator", "sms-aggregator-parts", "sms-aggregator-part-lost"])
 async def test_the_gateway_keeps_an_anonymous_reporters_number_only_in_its_envelope_copy(
-        send: Any, casestore_away: bool, gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings,
-        redis: Redis, api: AggregatorApi, tmp_path: Path, log_stream: io.StringIO) -> None:
-    """The report, its acknowledgement, and the whistleblower's `CEK <id>` answered at once or, the case store away
-    when asked, by a status job once it is back ("the answer follows", then the status): every queue worked to the
-    end, the number is in the envelope copy alone."""
+        send: Any, casestore_away: bool, aggregator_down: bool, gateway: GatewayServer, casestore: CaseStoreServer,
+        settings: Settings, redis: Redis, api: AggregatorApi, tmp_path: Path, log_stream: io.StringIO) -> None:
+    """The report, its acknowledgement, the whistleblower's `CEK <id>` answered at once or, the case store away when
+    asked, by a status job once it is back ("the answer follows", then the status), and their addition to it: every
+    queue worked to the end, the number is in the envelope copies alone. Also when the aggregator refuses every SMS
+    and each reply ends as a dead letter and a failed job, kept 30 days."""
+    if aggregator_down and send is via_twilio:
+        pytest.skip("Twilio carries its replies in the webhook's answer: no reply job to fail")
+    if aggregator_down:
+        api.route.mock(return_value=httpx.Response(503, text="0: Service unavailable"))
     forms = number_forms(NUMBER)
     acknowledgement = await send(gateway, TEXT, "report")
     drain(settings, ALL_QUEUES)
@@ -202,25 +210,36 @@ async def test_the_gateway_keeps_an_anonymous_reporters_number_only_in_its_envel
     if casestore_away:
         casestore.start()
     drain(settings, ALL_QUEUES)
-    if acknowledgement:
-        assert tracking_id in acknowledgement and tracking_id in answer
+    # And adds to it, as the acknowledgement of an addition tells them they may.
+    addition = await send(gateway, f"{tracking_id} Bendahara sekolah juga ikut menerima setoran", "addition")
+    drain(settings, ALL_QUEUES)
+    if aggregator_down:
+        dead = DeadLetters(redis).list()
+        assert api.parts() == [] and len(dead) == 4 and {letter.queue for letter in dead} == {REPLY_QUEUE}
+    elif acknowledgement:
+        assert tracking_id in acknowledgement and tracking_id in answer and tracking_id in addition
     else:  # the aggregator's replies went out through the reply worker, to the number
-        assert [tracking_id in text for text in api.texts_to(NUMBER)] == [True, True, True] if casestore_away else [
-            True, True]
+        assert [tracking_id in text for text in api.texts_to(NUMBER)] == [True] * (4 if casestore_away else 3)
+    (follow_up,) = casestore.get(tracking_id)["follow_ups"]  # type: ignore[index]
+    assert follow_up["anonymous"] is True and follow_up["sender"]["kind"] == "reply_handle"
 
-    # Redis: the envelope copy holds the number, as the reply's recipient, for no longer than the envelope's TTL.
-    kept = envelope_key(tracking_id)
-    envelope = orjson.loads(redis.get(kept) or b"{}")
-    assert envelope["sender"]["id"] == NUMBER
-    assert 0 < redis.ttl(kept) <= settings.intake.envelope_ttl_seconds
-    handle = reply_handle(settings.privacy.reply_handle_secret, tracking_id)
-    assert report["sender"]["id"] == handle
-    assert redis.get(HANDLE_KEY.format(handle=handle)) == tracking_id.encode()
-    assert 0 < redis.ttl(HANDLE_KEY.format(handle=handle)) <= settings.intake.envelope_ttl_seconds
+    # Redis: the envelope copies (the report's, the addition's) hold the number, as their replies' recipient, for
+    # no longer than the envelope's TTL; the handle table maps each handle to its Tracking ID alone.
+    kept = {envelope_key(tracking_id), envelope_key(str(follow_up["tracking_id"]))}
+    assert {key.decode() for key in redis.scan_iter(match=envelope_key("*"))} == kept
+    for key in kept:
+        envelope = orjson.loads(redis.get(key) or b"{}")
+        assert (envelope["sender"]["id"], envelope["anonymous"]) == (NUMBER, True)
+        assert 0 < redis.ttl(key) <= settings.intake.envelope_ttl_seconds
+    for forwarded in (report, follow_up):
+        handle = reply_handle(settings.privacy.reply_handle_secret, str(forwarded["tracking_id"]))
+        assert forwarded["sender"]["id"] == handle
+        assert redis.get(HANDLE_KEY.format(handle=handle)) == str(forwarded["tracking_id"]).encode()
+        assert 0 < redis.ttl(HANDLE_KEY.format(handle=handle)) <= settings.intake.envelope_ttl_seconds
     found = [(key, where, forms.found_in(text)) for key, where, text in redis_values(redis) if forms.found_in(text)]
-    assert any(key == kept for key, _, _ in found), "the search does see the envelope copy"
-    leaks = [(key, where, hits) for key, where, hits in found if (key, where) != (kept, "value")]
-    assert leaks == [], f"Redis keeps the anonymous reporter's number beyond the envelope copy: {leaks}"
+    assert {key for key, _, _ in found} >= kept, "the search does see the envelope copies"
+    leaks = [(key, where, hits) for key, where, hits in found if key not in kept or where != "value"]
+    assert leaks == [], f"Redis keeps the anonymous reporter's number beyond the envelope copies: {leaks}"
 
     # Files: nothing the gateway wrote under its data dir names the number (spool, outbox, attachments, unfiled...).
     files = {str(path.relative_to(tmp_path)): hits for path, text in data_files(Path(settings.data_dir))
