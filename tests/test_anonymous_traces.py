@@ -114,7 +114,8 @@ def data_files(data_dir: Path) -> Iterator[tuple[Path, str]]:
 
 @pytest.fixture
 def settings(test_env: TestEnvironment) -> Settings:
-    return test_env.settings(**AGGREGATOR_TEST_SETTINGS)
+    """Triage on: it keeps senders too (campaigns, duplicates), as keyed digests."""
+    return test_env.settings(**AGGREGATOR_TEST_SETTINGS, LAPOR_TRIAGE_ENABLED="true")
 
 
 @pytest.fixture
