@@ -34,7 +34,14 @@ from redis import Redis
 from gateway.queues import ALL_QUEUES, REPLY_QUEUE, envelope_key
 from gateway.settings import Settings
 from tests.aggregator_support import AGGREGATOR_TEST_SETTINGS, AggregatorApi, aggregator_api, drain, post_callback
-from tests.conftest import CaseStoreServer, GatewayServer, TestEnvironment, async_wait_until, twilio_sid
+from tests.conftest import (
+    CaseStoreServer,
+    GatewayServer,
+    TestEnvironment,
+    async_wait_until,
+    serving_gateway,
+    twilio_sid,
+)
 from tests.test_twilio_intake import twiml_message
 from workers.deadletters import DeadLetters
 from workers.report_payload import HANDLE_KEY, reply_handle
@@ -130,29 +137,29 @@ def api() -> Iterator[AggregatorApi]:
         yield api
 
 
-async def via_twilio(gateway: GatewayServer, text: str, label: str) -> str:
+async def via_twilio(gateway: GatewayServer, text: str, label: str, number: str = NUMBER) -> str:
     """The TwiML answer's text: Twilio carries the reply in its callback's answer."""
     sid = twilio_sid(label)
-    form = gateway.twilio_form(From=NUMBER, Body=text, MessageSid=sid, SmsSid=sid, SmsMessageSid=sid)
+    form = gateway.twilio_form(From=number, Body=text, MessageSid=sid, SmsSid=sid, SmsMessageSid=sid)
     response = await gateway.post_twilio(form)
     assert response.status_code == 200, response.text
     return twiml_message(response.text)
 
 
-async def via_aggregator(gateway: GatewayServer, text: str, label: str) -> str:
+async def via_aggregator(gateway: GatewayServer, text: str, label: str, number: str = NUMBER) -> str:
     """Nothing: the aggregator's callback is answered with a bare 200, the reply goes out through the reply worker."""
-    fields = {"id": f"trace-{label}", "from": NUMBER.lstrip("+"), "to": "1708", "coding": "0", "text": text,
+    fields = {"id": f"trace-{label}", "from": number.lstrip("+"), "to": "1708", "coding": "0", "text": text,
               "smsc": "telkomsel", "ts": "1763800000"}
     response = await post_callback(gateway.client, fields)
     assert response.status_code == 200, response.text
     return ""
 
 
-async def via_aggregator_in_parts(gateway: GatewayServer, text: str, label: str) -> str:
+async def via_aggregator_in_parts(gateway: GatewayServer, text: str, label: str, sender: str = NUMBER) -> str:
     """A message in three parts (concatenation UDH), which the gateway holds until the last one came."""
     third = -(-len(text) // 3)
     for number, start in enumerate(range(0, len(text), third), 1):
-        fields = {"id": f"trace-{label}-{number}", "from": NUMBER.lstrip("+"), "to": "1708", "coding": "0",
+        fields = {"id": f"trace-{label}-{number}", "from": sender.lstrip("+"), "to": "1708", "coding": "0",
                   "text": text[start:start + third], "smsc": "telkomsel", "ts": "1763800000",
                   "udh": f"050003B703{number:02X}"}
         response = await post_callback(gateway.client, fields)
@@ -160,15 +167,15 @@ async def via_aggregator_in_parts(gateway: GatewayServer, text: str, label: str)
     return ""
 
 
-async def via_aggregator_part_lost(gateway: GatewayServer, text: str, label: str) -> str:
+async def via_aggregator_part_lost(gateway: GatewayServer, text: str, label: str, sender: str = NUMBER) -> str:
     """A report in three parts whose second never comes: the sweep takes it incomplete (and anonymous) once
     `aggregator.concat_wait_seconds` passed. A query is sent whole."""
     if label != "report":
-        return await via_aggregator(gateway, text, label)
+        return await via_aggregator(gateway, text, label, sender)
     third = -(-len(text) // 3)
     for number in (1, 3):
         start = (number - 1) * third
-        fields = {"id": f"trace-{label}-{number}", "from": NUMBER.lstrip("+"), "to": "1708", "coding": "0",
+        fields = {"id": f"trace-{label}-{number}", "from": sender.lstrip("+"), "to": "1708", "coding": "0",
                   "text": text[start:start + third], "smsc": "telkomsel", "ts": "1763800000",
                   "udh": f"050003B803{number:02X}"}
         response = await post_callback(gateway.client, fields)
@@ -257,3 +264,32 @@ async def test_the_gateway_keeps_an_anonymous_reporters_number_only_in_its_envel
         response = await gateway.client.get(path)
         assert response.status_code == 200, (path, response.status_code)
         assert forms.found_in(response.text) == [], f"{path} names the anonymous reporter"
+
+
+@pytest.mark.parametrize("send", [via_twilio, via_aggregator, via_aggregator_in_parts, via_aggregator_part_lost],
+                         ids=["sms-twilio", "sms-aggregator", "sms-aggregator-parts", "sms-aggregator-part-lost"])
+async def test_every_key_name_drawn_from_the_number_is_keyed(
+        send: Any, test_env: TestEnvironment, casestore: CaseStoreServer, redis: Redis, api: AggregatorApi) -> None:
+    """A key's name drawn from the number by an unkeyed hash gives the number back to whoever reads the key names
+    (`SCAN`, a dump, the append-only file): hashing a suspect's number, or every number there is, finds it, and the
+    key's value (a Tracking ID) names the anonymous report (`gateway.queues.sender_digest`). So the same report and
+    its addition go in three times over an emptied Redis: from the number, from another, and from the number under
+    another `privacy.reply_handle_secret`. A name that changes with the number must change with the secret too."""
+
+    async def key_names(number: str, secret: str) -> set[str]:
+        redis.flushdb()
+        settings = test_env.settings(**AGGREGATOR_TEST_SETTINGS, LAPOR_PRIVACY_REPLY_HANDLE_SECRET=secret)
+        async with serving_gateway(settings, redis) as gateway:
+            await send(gateway, TEXT, "report", number)
+            drain(settings, ALL_QUEUES)
+            await send(gateway, "10000004 Bendahara sekolah juga ikut menerima setoran", "addition", number)
+            drain(settings, ALL_QUEUES)
+        return {key.decode() for key in redis.scan_iter(count=1000)}
+
+    secret = test_env.values["LAPOR_PRIVACY_REPLY_HANDLE_SECRET"]
+    own = await key_names(NUMBER, secret)
+    assert envelope_key("10000004") in own
+    from_number = own - await key_names("+6281355509876", secret)
+    assert from_number, "some key names are drawn from the number (flood control, same text...)"
+    unkeyed = from_number & await key_names(NUMBER, secret + "-another")
+    assert unkeyed == set(), f"key names drawn from the number without the secret: {sorted(unkeyed)}"
