@@ -42,6 +42,7 @@ from tests.conftest import (
     serving_gateway,
     twilio_sid,
 )
+from tests.test_forwarding import cli
 from tests.test_twilio_intake import twiml_message
 from workers.deadletters import DeadLetters
 from workers.report_payload import HANDLE_KEY, reply_handle
@@ -194,7 +195,8 @@ async def via_aggregator_part_lost(gateway: GatewayServer, text: str, label: str
                          ids=["sms-twilio", "sms-aggregator", "sms-aggregator-parts", "sms-aggregator-part-lost"])
 async def test_the_gateway_keeps_an_anonymous_reporters_number_only_in_its_envelope_copy(
         send: Any, casestore_away: bool, aggregator_down: bool, gateway: GatewayServer, casestore: CaseStoreServer,
-        settings: Settings, redis: Redis, api: AggregatorApi, tmp_path: Path, log_stream: io.StringIO) -> None:
+        settings: Settings, redis: Redis, api: AggregatorApi, tmp_path: Path, log_stream: io.StringIO,
+        test_env: TestEnvironment) -> None:
     """The report, its acknowledgement, the whistleblower's `CEK <id>` answered at once or, the case store away when
     asked, by a status job once it is back ("the answer follows", then the status), and their addition to it: every
     queue worked to the end, the number is in the envelope copies alone. Also when the aggregator refuses every SMS
@@ -259,7 +261,12 @@ async def test_the_gateway_keeps_an_anonymous_reporters_number_only_in_its_envel
     logged = [line for line in log_stream.getvalue().splitlines() if forms.found_in(line)]
     assert logged == [], f"a log line named the anonymous reporter: {logged}"
 
-    # What the gateway shows operators and scrapers.
+    # What the gateway shows operators and scrapers, and what its operator's commands print.
+    if aggregator_down:
+        for command in (("deadletters", "list"), ("deadletters", "show", tracking_id), ("status",)):
+            shown = cli(test_env, *command)
+            assert tracking_id in shown.stdout or command == ("status",), (command, shown.stdout, shown.stderr)
+            assert forms.found_in(shown.stdout + shown.stderr) == [], f"`lapor-gateway {' '.join(command)}` names them"
     for path in ("/metrics", "/v1/status", "/status"):
         response = await gateway.client.get(path)
         assert response.status_code == 200, (path, response.status_code)
