@@ -119,6 +119,9 @@ class Grammar:
     # Those only read after a request word, right before or inside them (`anonymous_when_asked`: "mohon nama saya
     # tidak disebutkan"), under their first word: each the phrase once per word of it marked as asked (`_ASKED`).
     anonymity_asked_phrases: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # The words each padded phrase of these four tables holds (its asked mark taken off): a text lacking one of them
+    # holds none of the phrase, which `_asks_in_a_phrase` then does not look for.
+    phrase_words: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
     # A form's name line filled with the wish (`anonymous_name_lines`: "Nama: Anonim"), each phrase's folded words:
     # read only opening the text, a line or a clause (`_fills_a_name_line`).
     anonymity_name_lines: tuple[tuple[str, ...], ...] = ()
@@ -404,8 +407,13 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         follow_up_fillers=status_fillers | {w.lower() for w in raw["commands"].get("follow_up_fillers", [])},
         **_load_instructions(raw.get("instructions", {})),
     )
+    padded = [phrase for table in (grammar.anonymity_phrases, grammar.anonymity_asked_phrases,
+                                   grammar.confidentiality_phrases, grammar.confidentiality_asked_phrases)
+              for phrases in table.values() for phrase in phrases]
     return dataclasses.replace(grammar, tail_last_words=grammar.courtesy.vocabulary | grammar.plea_vocabulary
-                               | {phrase[-1] for phrase in grammar.flag_clarifications if phrase})
+                               | {phrase[-1] for phrase in grammar.flag_clarifications if phrase},
+                               phrase_words={phrase: frozenset(phrase.replace(_ASKED, "").split())
+                                             for phrase in padded})
 
 
 def _blank_name_line(labels: list[str], values: list[str]) -> re.Pattern[str] | None:
@@ -2113,8 +2121,24 @@ def _asks_in_a_phrase(words: list[str], phrases_by_word: Mapping[str, tuple[str,
     asked = [phrase for word in asked_by_word.keys() & present for phrase in asked_by_word[word]]
     if not phrases and not asked:
         return False
+    joined = " ".join(words)
+    if joined.count(" ") == len(words) - 1 and _ASKED not in joined:
+        # No word holds a space or the asked mark (a fold may hold them: "ͺ" is " ͅ"): a phrase found in the words,
+        # with or without their request words, is made of them. Most of those a word opens hold one the text lacks
+        # ("tidak" opens "tidak ingin identitas saya diketahui"): looking for each of them cost a tenth of a parse.
+        phrase_words = grammar.phrase_words
+        phrases = [phrase for phrase in phrases if present.issuperset(phrase_words[phrase])]
+        asked = [phrase for phrase in asked if present.issuperset(phrase_words[phrase])]
+        if not phrases and not asked:
+            return False
+    return _said_in_a_phrase(f" {joined} ", words, phrases, asked, grammar, negations)
+
+
+def _said_in_a_phrase(padded: str, words: list[str], phrases: list[str], asked: list[str], grammar: Grammar,
+                      negations: tuple[str, ...]) -> bool:
+    """`_asks_in_a_phrase` of the padded phrases `phrases` and `asked` (those read only after a request word), looked
+    for in the folded words (`padded`: them joined, a space at both ends), whatever words they hold."""
     fillers = grammar.anonymity_phrase_fillers
-    padded = f" {' '.join(words)} "
     unfilled = f" {' '.join(word for word in words if word not in fillers)} "
     if any(_said_unnegated(phrase, padded, negations) or _said_unnegated(phrase, unfilled, negations)
            for phrase in phrases):

@@ -28,7 +28,15 @@ from gateway.settings import Settings, load_settings
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH
 from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.inbound import decode_payload
-from normalizer.keywords import Action, _flags_before_a_tail, _take_trailing_flags, load_grammar, parse_text
+from normalizer.keywords import (
+    Action,
+    _asks_in_a_phrase,
+    _flags_before_a_tail,
+    _said_in_a_phrase,
+    _take_trailing_flags,
+    load_grammar,
+    parse_text,
+)
 from normalizer.pipeline import Normalized, normalize
 from normalizer.text import clean_text, fold_word
 
@@ -179,6 +187,42 @@ def test_the_closing_flags_read_the_same_whether_the_tails_are_read_or_passed_by
     gated, read = set(), set()
     assert _take_trailing_flags(typed, GRAMMAR, gated) == _flags_before_a_tail(typed, GRAMMAR, read)
     assert gated == read
+
+
+# The words of the phrases anonymity and confidentiality are asked in (`[flags_in_words]`), the request words read
+# past inside them, the negations before them, and words no fold of a citizen's text yields but the phrases' reading
+# must still read alike: one holding a space ("ͺ" folds to " ͅ"), one holding the asked mark.
+PADDED_PHRASES = [phrase for table in (GRAMMAR.anonymity_phrases, GRAMMAR.anonymity_asked_phrases,
+                                       GRAMMAR.confidentiality_phrases, GRAMMAR.confidentiality_asked_phrases)
+                  for phrases in table.values() for phrase in phrases]
+PHRASE_WORDS = st.sampled_from([*sorted({word for phrase in PADDED_PHRASES
+                                         for word in phrase.replace("^", "").split()}),
+                                *sorted(GRAMMAR.anonymity_phrase_fillers), "jangan", "tidak", "bukan", "pungli",
+                                "^saya", "^dirahasiakan", "saya \u0345x"])
+# The phrases themselves, as a citizen types them ("identitas saya dirahasiakan"), among other words.
+PHRASES = st.sampled_from(sorted({tuple(phrase.replace("^", "").split()) for phrase in PADDED_PHRASES}))
+SAID_WORDS = st.lists(st.one_of(PHRASE_WORDS.map(lambda word: [word]), PHRASES.map(list),
+                                st.lists(PHRASE_WORDS, min_size=2, max_size=3).map(lambda words: [" ".join(words)])),
+                      max_size=8).map(lambda runs: [word for run in runs for word in run])
+
+
+@settings(max_examples=400, deadline=None)
+@given(SAID_WORDS, st.booleans())
+@example(["identitas", "saya dirahasiakan"], False)
+@example(["nama", "^saya", "tidak", "disebutkan"], False)
+@example(["tolong", "nama", "saya", "tidak", "disebutkan"], False)
+@example(["jangan", "laporan", "ini", "dirahasiakan"], True)
+def test_the_phrases_asked_in_words_are_found_the_same_whether_all_or_only_those_of_the_texts_words_are_looked_for(
+        words: list[str], confidential: bool) -> None:
+    """Only the phrases made of the text's words are looked for (`phrase_words`): for any words, what is found is what
+    looking for every phrase a word of them opens finds."""
+    by_word, asked_by_word, negations = (
+        (GRAMMAR.confidentiality_phrases, GRAMMAR.confidentiality_asked_phrases, GRAMMAR.confidentiality_negations)
+        if confidential else (GRAMMAR.anonymity_phrases, GRAMMAR.anonymity_asked_phrases, ()))
+    opened = [phrase for word in by_word.keys() & set(words) for phrase in by_word[word]]
+    asked = [phrase for word in asked_by_word.keys() & set(words) for phrase in asked_by_word[word]]
+    read = _said_in_a_phrase(f" {' '.join(words)} ", words, opened, asked, GRAMMAR, negations)
+    assert _asks_in_a_phrase(words, by_word, asked_by_word, GRAMMAR, negations=negations) == read
 
 
 def _sms_of(text: str) -> InboundMessage:
