@@ -32,6 +32,9 @@ from normalizer.keywords import (
     Action,
     _asks_in_a_phrase,
     _flags_before_a_tail,
+    _one_character,
+    _parse_query,
+    _read_query,
     _said_in_a_phrase,
     _take_trailing_flags,
     load_grammar,
@@ -223,6 +226,34 @@ def test_the_phrases_asked_in_words_are_found_the_same_whether_all_or_only_those
     asked = [phrase for word in asked_by_word.keys() & set(words) for phrase in asked_by_word[word]]
     read = _said_in_a_phrase(f" {' '.join(words)} ", words, opened, asked, GRAMMAR, negations)
     assert _asks_in_a_phrase(words, by_word, asked_by_word, GRAMMAR, negations=negations) == read
+
+
+# What a Tracking ID typed first, labelled or named is written with, and what stands around it.
+ID_WORDS = st.sampled_from([*sorted(GRAMMAR.follow_up_words | GRAMMAR.status_fillers | GRAMMAR.status_words),
+                            "Tambahan:", "Nomor lacak:", "ANONIM", "LAPOR", "1708", "10000004", "1000 0004",
+                            "1.000.0004", "1000-0004", "1000\u20130004", "1000 - 0004", "１００００００４",
+                            "\u0661\u0660\u0660\u0660\u0660\u0660\u0660\u0664", "100004", "12345", "123456",
+                            "12345672", "#1916449", "<10000004>", "(10000004)", "17-08-2025", "1.500.000",
+                            "081234567890", "jalan rusak", "sudah sampai mana?"])
+ID_TEXT = st.lists(st.tuples(ID_WORDS, GRAMMAR_GAPS), min_size=1, max_size=6).map(
+    lambda pairs: "".join(word + gap for word, gap in pairs))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(ID_TEXT, GRAMMAR_TEXT, HOSTILE_TEXT), st.sampled_from([MIN_LENGTH, 8, MAX_LENGTH]), st.booleans())
+@example("laporan 1000 0004", MIN_LENGTH, True)
+@example("Tambahan: 1.000.0004 jalan rusak", MIN_LENGTH, True)
+@example("10000004", MIN_LENGTH, False)
+@example("Nomor lacak: 123456", MIN_LENGTH, True)
+def test_the_readings_of_a_tracking_id_read_the_same_whether_asked_or_passed_by(
+        text: str, shortest_id: int, addressed: bool) -> None:
+    """A text with no run of digits an ID could be has the readings of an ID typed first, labelled or named passed by
+    (`_ANY_ID_RUN`): for any text, the query read is the one reading them reads."""
+    typed = clean_text(text)
+    if _one_character(typed):  # answered with help before either reads it
+        return
+    assert _parse_query(typed, GRAMMAR, "id", shortest_id, False, addressed=addressed) == _read_query(
+        typed, GRAMMAR, "id", shortest_id, addressed=addressed, numbered=True)
 
 
 def _sms_of(text: str) -> InboundMessage:
