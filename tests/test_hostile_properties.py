@@ -31,8 +31,11 @@ from normalizer.inbound import decode_payload
 from normalizer.keywords import (
     Action,
     _asks_in_a_phrase,
+    _fills_a_name_line,
     _flags_before_a_tail,
+    _folded_words,
     _one_character,
+    _opens_a_clause_with,
     _parse_query,
     _read_query,
     _said_in_a_phrase,
@@ -254,6 +257,28 @@ def test_the_readings_of_a_tracking_id_read_the_same_whether_asked_or_passed_by(
         return
     assert _parse_query(typed, GRAMMAR, "id", shortest_id, False, addressed=addressed) == _read_query(
         typed, GRAMMAR, "id", shortest_id, addressed=addressed, numbered=True)
+
+
+# A form's name line filled with the wish, its words apart, and words around them.
+NAME_LINE_WORDS = st.sampled_from([*sorted({word for line in GRAMMAR.anonymity_name_lines for word in line}),
+                                   *sorted(GRAMMAR.anonymity_phrase_fillers), "Nama:", "NAMA", "saya", "Budi", "di",
+                                   "\uff2e\uff21\uff2d\uff21", "pungli", "sy", "rahasiakan"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(st.tuples(NAME_LINE_WORDS, GRAMMAR_GAPS), min_size=1, max_size=8).map(
+    lambda pairs: "".join(word + gap for word, gap in pairs)), GRAMMAR_TEXT, HOSTILE_TEXT))
+@example("Nama: Anonim. Pungli di loket 3")
+@example("Pungli di loket 3.\nPelapor: hamba Allah")
+@example("Pelapor: dirahasiakan. Pungli di loket 3")
+@example("Hamba Allah. Pungli di loket 3")
+def test_a_name_line_is_read_the_same_whether_its_openers_are_looked_up_at_once_or_line_by_line(text: str) -> None:
+    """A text none of whose words opens a name line has them passed by at once (`anonymity_name_line_openers`): for
+    any text, what is read is what reading the lines a word of it opens reads."""
+    typed = clean_text(text)
+    words = _folded_words(typed, GRAMMAR)
+    lines = [line for line in GRAMMAR.anonymity_name_lines if line and line[0] in words]
+    assert _fills_a_name_line(typed, words, GRAMMAR) == _opens_a_clause_with(typed, lines, GRAMMAR)
 
 
 def _sms_of(text: str) -> InboundMessage:
