@@ -869,6 +869,19 @@ def _opens_with_anonymity_in_prose(text: str, grammar: Grammar) -> bool:
     return flag is not None and grammar.flags[flag[0]] == "anonymous"
 
 
+def _second_kind_after(text: str, at: int, past: int | None, grammar: Grammar,
+                       kind: ReportKind) -> tuple[str, int] | None:
+    """`_second_kind_before_flag`, else `_second_kind_at`: where the keywords after a kind word stop at `at`, our short
+    code and emoji read past to `past` (None: none typed there). With none typed, both first read a kind word at `at`,
+    and most reports hold none there: it is read once, and neither is asked without it. Each read it on its own, with
+    our short code and emoji looked for again: a fortieth of a report's parse."""
+    if past is None:
+        word = _leading_table_word_at(text, at, grammar, False)
+        if word is None or word[0] not in grammar.kinds:
+            return None
+    return _second_kind_before_flag(text, at, grammar) or _second_kind_at(text, at, grammar, kind)
+
+
 def _second_kind_before_flag(text: str, at: int, grammar: Grammar) -> tuple[str, int] | None:
     """(a kind word, where the kind words typed at `at` end) when more kind words, emoji or our short code are typed
     at `at` with a flag word after them ("LAPOR WBS ANONIM ...", "LAPOR! LAPOR ANONIM ..." copied from help with our
@@ -2737,7 +2750,7 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
             taken = (_leading_keyword_at(text, past, grammar, explicit, True)
                      if past is not None and past < len(text) else None)
         if taken is None and explicit:
-            taken = _second_kind_before_flag(text, at, grammar) or _second_kind_at(text, at, grammar, kind)
+            taken = _second_kind_after(text, at, past, grammar, kind)
         if flags and not explicit and (taken is None or taken[0] in grammar.kinds):
             # The flags end here: what follows them may be a query or a follow-up ("ANONIM CEK <id>", "ANONIM
             # laporan <id>", before "laporan" is taken as a kind). Asked once, so the loop stays linear in the text.

@@ -26,7 +26,7 @@ from channels.twilio_sms import TwilioSmsAdapter
 from gateway.errors import RejectedInput
 from gateway.settings import Settings, load_settings
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH
-from normalizer.envelope import Attachment, Channel, SenderKind
+from normalizer.envelope import Attachment, Channel, ReportKind, SenderKind
 from normalizer.inbound import decode_payload
 from normalizer.keywords import (
     Action,
@@ -37,8 +37,12 @@ from normalizer.keywords import (
     _one_character,
     _opens_a_clause_with,
     _parse_query,
+    _past_symbols_and_our_address_at,
     _read_query,
     _said_in_a_phrase,
+    _second_kind_after,
+    _second_kind_at,
+    _second_kind_before_flag,
     _take_trailing_flags,
     load_grammar,
     parse_text,
@@ -279,6 +283,30 @@ def test_a_name_line_is_read_the_same_whether_its_openers_are_looked_up_at_once_
     words = _folded_words(typed, GRAMMAR)
     lines = [line for line in GRAMMAR.anonymity_name_lines if line and line[0] in words]
     assert _fills_a_name_line(typed, words, GRAMMAR) == _opens_a_clause_with(typed, lines, GRAMMAR)
+
+
+# Where the keywords after a kind word stop: more kind words, our short code and emoji, flag words, prose.
+KIND_RUN_WORDS = st.sampled_from([*sorted(GRAMMAR.kinds), *sorted(GRAMMAR.second_kinds), "ANONIM", "rahasia",
+                                  "1708", "@lapor1708", "\U0001f64f", "[WBS]", "(anonim & rahasia)", "jalan",
+                                  "pungli", "info", "tambah"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.lists(st.tuples(KIND_RUN_WORDS, GRAMMAR_GAPS), min_size=1, max_size=6).map(
+    lambda pairs: "".join(word + gap for word, gap in pairs)), GRAMMAR_TEXT, HOSTILE_TEXT),
+       st.integers(min_value=0, max_value=40), st.sampled_from(list(ReportKind)))
+@example("LAPOR pengaduan ANONIM pungli", 6, ReportKind.COMPLAINT)
+@example("LAPOR 1708 WBS ANONIM pungli", 6, ReportKind.COMPLAINT)
+@example("LAPOR WBS pungli", 6, ReportKind.COMPLAINT)
+def test_a_second_kind_word_is_read_the_same_whether_looked_for_once_or_by_each_reading(
+        text: str, at: int, kind: ReportKind) -> None:
+    """Where the keywords after a kind word stop with no short code or emoji, a kind word is read once for both
+    readings of a second one (`_second_kind_after`): for any text and position, what is taken is what they take."""
+    typed = clean_text(text)
+    at = min(at, len(typed))
+    past = _past_symbols_and_our_address_at(typed, at, GRAMMAR)
+    assert _second_kind_after(typed, at, past, GRAMMAR, kind) == (
+        _second_kind_before_flag(typed, at, GRAMMAR) or _second_kind_at(typed, at, GRAMMAR, kind))
 
 
 def _sms_of(text: str) -> InboundMessage:
