@@ -10,6 +10,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest import mock
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
@@ -26,6 +27,7 @@ from channels.twilio_sms import TwilioSmsAdapter
 from gateway.errors import RejectedInput
 from gateway.settings import Settings, load_settings
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH
+from normalizer import keywords
 from normalizer.envelope import Attachment, Channel, ReportKind, SenderKind
 from normalizer.inbound import decode_payload
 from normalizer.keywords import (
@@ -307,6 +309,29 @@ def test_a_second_kind_word_is_read_the_same_whether_looked_for_once_or_by_each_
     past = _past_symbols_and_our_address_at(typed, at, GRAMMAR)
     assert _second_kind_after(typed, at, past, GRAMMAR, kind) == (
         _second_kind_before_flag(typed, at, GRAMMAR) or _second_kind_at(typed, at, GRAMMAR, kind))
+
+
+# A hashtag in each form a keyboard types its mark, joined, negated or the citizen's, among the grammar's words.
+HASHTAGS = st.sampled_from(["#anonim", "\uff03anonim", "\ufe5fanonim", "#rahasia", "\uff03RAHASIA", "#WBS",
+                            "#WBS_Anonim", "#anonim+rahasia", "#anonim+\uff03rahasia", "bukan #rahasia",
+                            "#rahasia negara", "#jalanrusak", "##anonim", "a#anonim", "#"])
+HASHTAG_TEXT = st.lists(st.tuples(st.one_of(HASHTAGS, GRAMMAR_WORDS), GRAMMAR_GAPS), min_size=1, max_size=6).map(
+    lambda pairs: "".join(word + gap for word, gap in pairs))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(HASHTAG_TEXT, GRAMMAR_TEXT, HOSTILE_TEXT))
+@example("LAPOR jalan rusak \uff03anonim")
+@example("\ufe5fanonim kades minta uang")
+@example("12345678 foto jalannya \uff03rahasia")
+def test_the_hashtags_read_the_same_whether_looked_for_in_every_text_or_only_in_those_with_a_hash_mark(
+        text: str) -> None:
+    """A text holding no hash mark in any of its forms (`_HASH_MARK`) is not scanned for hashtags: for any text, the
+    parse is the one scanning every text gives."""
+    typed = clean_text(text)
+    gated = parse_text(typed, GRAMMAR)
+    with mock.patch.object(keywords, "_HASH_MARK", re.compile("")):  # found in every text: each one scanned
+        assert parse_text(typed, GRAMMAR) == gated
 
 
 def _sms_of(text: str) -> InboundMessage:
