@@ -284,7 +284,8 @@ HOSTILE = [
                  id="twilio-absurd-message-sid"),
     pytest.param(Hostile(Call(AGGREGATOR, form({"from": "62812", "text": "x"})), 400, "missing_field"),
                  id="aggregator-missing-id"),
-    pytest.param(Hostile(Call(AGGREGATOR, form({**AGG, "coding": "2", "text": "zz"})), 400, "bad_hex"),
+    # Not hex and not text either (a control character): a UCS-2 payload sent as readable text is read as text.
+    pytest.param(Hostile(Call(AGGREGATOR, form({**AGG, "coding": "2", "text": "zz\x0012"})), 400, "bad_hex"),
                  id="aggregator-ucs2-not-hex"),
     pytest.param(Hostile(Call(AGGREGATOR, form({**AGG, "coding": "7"})), 400, "bad_coding"),
                  id="aggregator-unknown-coding"),
