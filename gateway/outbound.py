@@ -211,14 +211,23 @@ class OutboundReplies:
         report's envelope copy alone (README, **Anonymous reports**): `CEK <id>` answered `to` their number wrote it
         in clear beside that Tracking ID into the reply job (and the status job), kept 5 minutes once sent and, in a
         failed job and its dead letter, 30 days. Anyone else's number is no anonymous reporter's of that report."""
-        raw = self._redis.get(envelope_key(tracking_id))
+        key = envelope_key(tracking_id)
+        raw = self._redis.get(key)
         try:
             envelope = orjson.loads(raw) if raw is not None else None
             own = (isinstance(envelope, dict) and envelope.get("anonymous") is True
                    and envelope["sender"]["id"] == number)
         except (orjson.JSONDecodeError, KeyError, TypeError):  # a damaged copy: answered at the number, as before
             own = False
-        return {"to": None, "to_report": tracking_id} if own else {"to": number, "to_report": None}
+        if not own:
+            return {"to": number, "to_report": None}
+        # The reply worker reads the number back from the copy: one expiring before the status job and then the reply
+        # job have run out of their retries (the case store down, the aggregator too) left the answer unsendable, a
+        # dead letter `recipient_unknown` and the citizen told nothing. The copy is kept that long, no longer.
+        answerable = 2 * sum(self._settings.queues.retry_intervals) + self._settings.queues.job_timeout_seconds * 4
+        if 0 <= self._redis.ttl(key) < answerable:
+            self._redis.expire(key, answerable)
+        return {"to": None, "to_report": tracking_id}
 
     def queue_status_job_and_promise(self, *, source: str, to: str | None, tracking_id: str, language: str,
                                      pipeline: Any = None, to_report: str | None = None) -> Queued:

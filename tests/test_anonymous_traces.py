@@ -300,3 +300,28 @@ async def test_every_key_name_drawn_from_the_number_is_keyed(
     assert from_number, "some key names are drawn from the number (flood control, same text...)"
     unkeyed = from_number & await key_names(NUMBER, secret + "-another")
     assert unkeyed == set(), f"key names drawn from the number without the secret: {sorted(unkeyed)}"
+
+
+@pytest.mark.parametrize(("ttl", "anonymous", "kept_longer"), [
+    pytest.param(60, True, True, id="an-anonymous-copy-about-to-expire"),
+    pytest.param(30 * 86400, True, False, id="an-anonymous-copy-with-time-left"),
+    pytest.param(60, False, False, id="a-named-copy"),
+])
+def test_an_anonymous_reporters_cek_keeps_the_envelope_copy_until_its_answer_can_be_sent(
+        redis: Redis, test_env: TestEnvironment, ttl: int, anonymous: bool, kept_longer: bool) -> None:
+    """The answer to an anonymous reporter's own CEK is addressed to the report, and the reply worker reads the number
+    back from the envelope copy: a copy expiring before the status job and the reply job had used their retries (the
+    case store down, the aggregator too) left the answer unsendable, a dead letter and the citizen told nothing. Its
+    life is stretched to that, and only for that reporter's own query."""
+    from gateway.outbound import OutboundReplies
+
+    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="1,2,5,600,3600")
+    tracking_id, number = "10000004", "+6281234567890"
+    envelope = {"tracking_id": tracking_id, "anonymous": anonymous, "sender": {"kind": "msisdn", "id": number}}
+    redis.set(envelope_key(tracking_id), orjson.dumps(envelope), ex=ttl)
+    recipient = OutboundReplies(redis, settings).status_recipient(number, tracking_id)
+    assert recipient == ({"to": None, "to_report": tracking_id} if anonymous else {"to": number, "to_report": None})
+    answerable = 2 * sum(settings.queues.retry_intervals)
+    assert (redis.ttl(envelope_key(tracking_id)) >= answerable) is (kept_longer or ttl >= answerable)
+    if not kept_longer:
+        assert redis.ttl(envelope_key(tracking_id)) <= ttl
