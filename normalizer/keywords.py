@@ -244,6 +244,8 @@ class Grammar:
     how_to_report_max_words: int = 0
     # The words naming the Tracking ID itself ("nomor lacak"; `[commands] tracking_names`), folded.
     tracking_names: frozenset[str] = frozenset()
+    # Words that make the number before them an amount or a count (`[commands] amount_units`: "12500000 rupiah").
+    amount_units: frozenset[str] = frozenset()
     # Every word of those four tables: a message with any other word is none of them (asked first, once).
     short_message_vocabulary: frozenset[str] = frozenset()
     # Help's instruction words copied before its forms ("ketik LAPOR ...", "Cek status: CEK <id>"), by their first
@@ -401,6 +403,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         forward_markers=frozenset(w.lower() for w in raw["commands"].get("forward_markers", [])),
         follow_up_words=frozenset(w.lower() for w in raw["commands"].get("follow_up", [])),
         tracking_names=frozenset(fold_word(w) for w in raw["commands"].get("tracking_names", [])),
+        amount_units=frozenset(fold_word(w) for w in raw["commands"].get("amount_units", [])),
         how_to_report=(frozenset(fold_word(w) for key in ("reports", "asks", "fillers") for w in how.get(key, []))
                        | frozenset(flags) | greeting.vocabulary),
         how_to_report_reports=frozenset(fold_word(w) for w in how.get("reports", [])),
@@ -1283,6 +1286,10 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
     rest = unmarked[end:].lstrip(_STATUS_ID_CLOSE if marked else _ID_CLOSE).strip()
     if _is_punctuation(rest):  # "12345678?", "12345678 ??": a question about the report, nothing to add to it
         rest = ""
+    if (unit := _TOKENS.match(rest)) is not None and fold_word(unit.group()) in grammar.amount_units:
+        # An amount or a count whose check digit happens to hold ("Untuk 12500000 rupiah dana desa dipotong", "About
+        # 4500000 rupiah was taken"): read as an ID, the complaint went to another report, or to none, unfiled.
+        return None
     if rest and len(candidate) < shortest_id:
         # Shorter than any ID that may have been minted, and words follow: an amount ("500000 diminta petugas"),
         # a case or receipt number. Read as a mistyped ID, the complaint would be answered and never filed.

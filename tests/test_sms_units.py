@@ -491,6 +491,8 @@ def test_an_id_grouped_with_any_dash_is_read_as_with_a_hyphen_minus(form: str, a
 # Digits of the first ID minted from the default intake.id_start (1,000,000); a 7-digit number whose check digit holds.
 SHORTEST = len(format_tracking_id(1_000_000))
 SHORT_VALID = format_tracking_id(150_000)
+# A round amount whose check digit holds: a Tracking ID's shape, read as one before a unit word.
+VALID_AMOUNT = "12500000"
 
 
 @pytest.mark.parametrize(
@@ -1361,6 +1363,19 @@ FOLLOW_UP, STATUS, REPORT = Action.FOLLOW_UP, Action.STATUS, Action.REPORT
     pytest.param("TAMBAHAN 150000000 untuk desa diselewengkan", REPORT, None,
                  "TAMBAHAN 150000000 untuk desa diselewengkan", False, False, "id", id="a-longer-amount-then-words"),
     pytest.param(f"Tambahan: {BAD}", Action.BAD_TRACKING_ID, BAD, BAD, False, False, "id", id="mistyped-id-alone"),
+    # An amount or a count whose check digit holds, a unit word after it (`[commands] amount_units`): the citizen's,
+    # after any label or none. Read as that ID, the complaint went to another report, or to none, never filed.
+    pytest.param(f"Untuk {VALID_AMOUNT} rupiah dana desa dipotong", REPORT, None,
+                 f"Untuk {VALID_AMOUNT} rupiah dana desa dipotong", False, False, "id", id="untuk-an-amount-in-rupiah"),
+    pytest.param(f"About {VALID_AMOUNT} rupiah was taken by the village head", REPORT, None,
+                 f"About {VALID_AMOUNT} rupiah was taken by the village head", False, False, "en",
+                 id="about-an-amount-in-rupiah"),
+    pytest.param(f"Update {VALID_AMOUNT} jiwa terdampak banjir", REPORT, None,
+                 f"Update {VALID_AMOUNT} jiwa terdampak banjir", False, False, "id", id="update-a-count-of-people"),
+    pytest.param(f"{VALID_AMOUNT} rupiah diminta kepala desa", REPORT, None,
+                 f"{VALID_AMOUNT} rupiah diminta kepala desa", False, False, "id", id="an-amount-in-rupiah-first"),
+    pytest.param(f"Untuk {VALID} foto menyusul", FOLLOW_UP, VALID, "foto menyusul", False, False, "id",
+                 id="untuk-an-id-then-words"),
     pytest.param(f"ANONIM Tambahan: {BAD} jalan masih rusak", REPORT, None, f"Tambahan: {BAD} jalan masih rusak", True,
                  False, "id", id="flag-and-mistyped-id"),
     # No ID right after the label (and its fillers): the word is the citizen's, a report of the whole text.
