@@ -1210,6 +1210,9 @@ def _status_candidate(rest: str) -> str:
 
 
 # What closes an ID a status command named ("CEK (12345678) foto", "CEK *12345678*: foto").
+# What only an amount has glued after its digits: Indonesian's ",-" ("Rp 12.500.000,-"), a rate ("/bulan", "/orang")
+# and the "-an" of "about" ("12500000-an"). No Tracking ID is written so.
+_AMOUNT_SUFFIX = re.compile(r",-|-an\b|/[^\W\d_]", re.IGNORECASE)
 _STATUS_ID_CLOSE = _ID_CLOSE + with_compatibility_forms("\"'*)>]}") + "»”’"
 
 
@@ -1286,9 +1289,11 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
     rest = unmarked[end:].lstrip(_STATUS_ID_CLOSE if marked else _ID_CLOSE).strip()
     if _is_punctuation(rest):  # "12345678?", "12345678 ??": a question about the report, nothing to add to it
         rest = ""
-    if (unit := _TOKENS.match(rest)) is not None and fold_word(unit.group()) in grammar.amount_units:
+    if _AMOUNT_SUFFIX.match(unmarked, end) or (
+            (unit := _TOKENS.match(rest)) is not None and fold_word(unit.group()) in grammar.amount_units):
         # An amount or a count whose check digit happens to hold ("Untuk 12500000 rupiah dana desa dipotong", "About
-        # 4500000 rupiah was taken"): read as an ID, the complaint went to another report, or to none, unfiled.
+        # 4500000 rupiah was taken"), or written as one ("12500000,- diminta", "12500000/bulan", "12500000-an"):
+        # read as an ID, the complaint went to another report, or to none, unfiled.
         return None
     if rest and len(candidate) < shortest_id:
         # Shorter than any ID that may have been minted, and words follow: an amount ("500000 diminta petugas"),
