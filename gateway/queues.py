@@ -24,7 +24,7 @@ from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
 from rq.exceptions import DequeueTimeout
 from rq.intermediate_queue import IntermediateQueue
-from rq.job import Job
+from rq.job import Job, JobStatus
 
 from gateway.errors import RejectedInput
 from gateway.logs import get_logger
@@ -244,6 +244,11 @@ def damaged_field(envelope: dict[str, Any]) -> str | None:
 # A job's description is its function's name, never RQ's default, the call with each argument's first 75 characters:
 # RQ's worker logs it as each job starts ("replies: workers.reply.send({'to': ..., 'subject': 'Pungli di ...'})"),
 # a citizen's address and words in a log line, and keeps it in the job's hash.
+# How long RQ keeps a job's result once it ran (5 minutes), and a failed job (30 days, beside its dead letter).
+RESULT_TTL = 300
+FAILURE_TTL = 30 * 24 * 3600
+
+
 def enqueue_calls(
     connection: Redis,
     settings: Settings,
@@ -264,12 +269,23 @@ def enqueue_calls(
             description=func,
             timeout=settings.queues.job_timeout_seconds,
             retry=retry_policy(settings) if retry else None,
-            result_ttl=300,
-            failure_ttl=30 * 24 * 3600,
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
         )
         for args in calls
     ]
     return target.enqueue_many(datas, pipeline=pipeline)
+
+
+def prepared_job(connection: Redis, settings: Settings, queue_name: str, func: str, args: Sequence[Any], *,
+                 meta: dict[str, Any], scheduled: bool) -> Job:
+    """One job built as `enqueue_calls` queues one (the queue's retry policy, job timeout and result TTLs, its
+    function's name for description) with `meta`, not yet queued: for a caller that queues or schedules it in a
+    transaction of its own."""
+    return queue(queue_name, connection).create_job(
+        func, args=tuple(args), description=func, meta=meta, timeout=settings.queues.job_timeout_seconds,
+        retry=retry_policy(settings), result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
+        status=JobStatus.SCHEDULED if scheduled else JobStatus.QUEUED)
 
 
 def enqueue_later(connection: Redis, settings: Settings, queue_name: str, func: str, args: Sequence[Any],
@@ -280,7 +296,7 @@ def enqueue_later(connection: Redis, settings: Settings, queue_name: str, func: 
     return queue(queue_name, connection).enqueue_in(
         timedelta(seconds=max(1.0, delay_seconds)), func, *args,
         job_timeout=timeout or settings.queues.job_timeout_seconds, retry=retry_policy(settings),
-        result_ttl=300, failure_ttl=30 * 24 * 3600, meta=meta, description=func,
+        result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL, meta=meta, description=func,
     )
 
 

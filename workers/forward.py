@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from redis import Redis
 from rq import get_current_job
-from rq.job import Job, JobStatus
+from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
 from gateway import metrics
@@ -36,9 +36,9 @@ from gateway.queues import (
     JSONSerializer,
     damaged_field,
     envelope_key,
+    prepared_job,
     queue,
     read_envelope,
-    retry_policy,
 )
 from gateway.settings import Settings
 from workers.casestore_client import SubmitInterrupted, SubmitResult
@@ -519,10 +519,8 @@ def split_timing_out(context: WorkerContext, job: Any, tracking_ids: list[str], 
     pipe = context.redis.pipeline(transaction=True)
     halves = []
     for part in (pending[:half], pending[half:]):
-        new = target.create_job(FORWARD_FUNC, args=(part,), description=FORWARD_FUNC, meta=dict(carried),
-                                timeout=context.settings.queues.job_timeout_seconds,
-                                retry=retry_policy(context.settings), result_ttl=300, failure_ttl=30 * 24 * 3600,
-                                status=JobStatus.SCHEDULED if delay else JobStatus.QUEUED)
+        new = prepared_job(context.redis, context.settings, FORWARD_QUEUE, FORWARD_FUNC, (part,), meta=dict(carried),
+                           scheduled=bool(delay))
         if delay:
             due = datetime.now(UTC) + timedelta(seconds=delay)
             target.schedule_job(new, due, pipeline=pipe)
