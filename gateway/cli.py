@@ -57,7 +57,8 @@ def _cannot_start(lead: str, rest: str, *, error: str, as_json: bool) -> NoRetur
     JSON document as the status document of a check that failed (`overall` unknown, `error`, `reason`): that text on
     stdout gave `status --json | jq` a parse error in place of the reason."""
     if as_json:
-        _write_json({"generated_at": _when(time.time()), "overall": "unknown", "error": error, "reason": lead + rest})
+        _write_json({"generated_at": shown_time(time.time()), "overall": "unknown", "error": error,
+                     "reason": lead + rest})
     else:
         console.print(f"[red]{escape(lead)}[/red]{escape(rest)}")
     raise typer.Exit(EXIT_CANNOT_START)
@@ -424,12 +425,6 @@ REQUEUE_PROGRESS_FROM = 20
 REQUEUE_CHUNK = 100
 
 
-def _when(timestamp: float, zone: ZoneInfo | None = None) -> str:
-    """A time as the tables print it: UTC, then in the operators' `zone` (`operator_timezone`) when one is given. A
-    JSON output gives none: it stays UTC alone."""
-    return shown_time(timestamp, zone)
-
-
 QueueFilter = Annotated[str | None, typer.Option("--queue", help="Only this queue (e.g. lapor-forward).")]
 ChannelFilter = Annotated[str | None, typer.Option(
     "--channel", help="Only this channel as the status names it (x: x-mentions and x-reply too), or one source.")]
@@ -495,8 +490,8 @@ def deadletters_list(
         table.add_column(column)
     for letter in letters:
         table.add_row(_printable(letter.tracking_id), _printable(letter.queue), _printable(_channel_of(letter)),
-                      _printable(letter.reason), str(letter.attempts), _when(letter.failed_at, settings.operator_zone),
-                      _printable(scrub(letter.detail)[:60]))
+                      _printable(letter.reason), str(letter.attempts),
+                      shown_time(letter.failed_at, settings.operator_zone), _printable(scrub(letter.detail)[:60]))
     console.print(table)
     # Thousands of letters (a case-store outage's) showed the oldest 50 with no word of the rest, and a filter no
     # word of how many it matched (what `requeue --all` with it would take): said, with the way to the next page.
@@ -549,7 +544,8 @@ def _shown(letter: DeadLetter, zone: ZoneInfo | None) -> dict[str, Any]:
     # A letter a forward or reply job wrote of its own decision (a provider's refusal, retries run out) names no RQ
     # job: `-`, as the tables show a missing value, where Python's `None` was printed. A status query's names its job
     # whoever gave it up.
-    return {**shown, "failed_at": _when(letter.failed_at, zone), "channel": _channel_of(letter),  # as `list` shows them
+    return {**shown, "failed_at": shown_time(letter.failed_at, zone),
+            "channel": _channel_of(letter),  # as `list` shows them
             "job_id": shown["job_id"] or "-"}
 
 
@@ -710,7 +706,7 @@ def attachments_list(tracking_id: TrackingIdArgument) -> None:
 
     settings = _operator_settings()
     report = _report_files(settings, tracking_id)
-    forwarded = (f"forwarded at {_when(report.forwarded_at, settings.operator_zone)}" if report.forwarded_at
+    forwarded = (f"forwarded at {shown_time(report.forwarded_at, settings.operator_zone)}" if report.forwarded_at
                  else "not forwarded yet")
     console.print(f"report {report.tracking_id}: {'anonymous' if report.anonymous else 'named'}, "
                   f"{_printable(report.channel)}, {forwarded}")
@@ -881,7 +877,7 @@ def quarantine_list() -> None:
         table.add_column(column)
     for entry in entries:
         table.add_row(entry.key[:16], _printable(entry.reason), str(entry.size),
-                      _when(entry.quarantined_at, settings.operator_zone),
+                      shown_time(entry.quarantined_at, settings.operator_zone),
                       _printable(_quarantine_detail(entry.reason, entry.detail)))
     console.print(table)
 
@@ -996,7 +992,7 @@ def unfiled_list() -> None:
     for column in ("channel", "key", "kept at", "error", "raised at"):
         table.add_column(column)
     for entry in entries:
-        table.add_row(entry.channel, _printable(entry.key), _when(entry.unfiled_at, settings.operator_zone),
+        table.add_row(entry.channel, _printable(entry.key), shown_time(entry.unfiled_at, settings.operator_zone),
                       _printable(entry.error), _printable(entry.where))
     console.print(table)
     _say_damaged(damaged)

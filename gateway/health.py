@@ -55,6 +55,7 @@ from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 from gateway import metrics
 from gateway.embedded_redis import named_redis
 from gateway.lease import LEASE_KEY, lease_status
+from gateway.localtime import UTC_FORMAT
 from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
 from gateway.outage import failed_key, no_such_database, redis_words, wrong_type
@@ -753,7 +754,7 @@ def _clock(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
     try:
-        return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        return datetime.fromtimestamp(timestamp, UTC).strftime(UTC_FORMAT)
     except (OverflowError, OSError, ValueError):  # a damaged time, past the year 9999: not shown
         return None
 

@@ -70,6 +70,7 @@ def with_local_times(text: str, zone: ZoneInfo | None) -> str:
     return UTC_TIME.sub(annotated, text)
 
 
-def shown_time(timestamp: float, zone: ZoneInfo | None) -> str:
-    """A Unix time as the operator commands print it: UTC, then the local time."""
+def shown_time(timestamp: float, zone: ZoneInfo | None = None) -> str:
+    """A Unix time as the operator commands print it: UTC, then the local time in `zone` (`operator_timezone`); no
+    zone (a JSON output): UTC alone."""
     return with_local_times(datetime.fromtimestamp(timestamp, UTC).strftime(UTC_FORMAT), zone)
