@@ -1084,7 +1084,7 @@ def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedT
         # Grouped by commas with words after it ("Cek 12,500,000 dana desa tidak jelas": "cek" is a cheque too): an
         # amount, the citizen's words. Read as an ID, the complaint went unfiled, answered with another's status.
         return None
-    candidate = _status_candidate(after_fillers)
+    candidate = _status_candidate(after_fillers, misread)
     if not candidate or _asks_status(after_fillers, grammar, flags, after_command=True):
         # A bare "CEK", "CEK laporan saya", or other words of a status question and no ID ("CEK laporan kemarin",
         # "cek dong"): the citizen needs to know how to ask, and where their Tracking ID is. Its flags are kept
@@ -1092,7 +1092,7 @@ def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedT
         return _status_help(language, flags)
     if is_valid_tracking_id(candidate):
         # Sent with a photo, the words and their flags go to the report as a follow-up (normalizer/pipeline.py).
-        words = _follow_up_flags(_words_after_status_id(after_fillers), grammar, flags)
+        words = _follow_up_flags(_words_after_status_id(after_fillers, misread), grammar, flags)
         return ParsedText(action=Action.STATUS, text=words, tracking_id=candidate, language=language,
                           anonymous="anonymous" in flags, confidential="confidential" in flags)
     if looks_like_tracking_id(candidate) or _ONLY_A_NUMBER.fullmatch(after_fillers):
@@ -1198,10 +1198,10 @@ def _misread_id(rest: str) -> tuple[str, int] | None:
     return (candidate, match.end()) if is_valid_tracking_id(candidate) else None
 
 
-def _status_candidate(rest: str) -> str:
-    """The ID after a status command: the digits at the start ("CEK 1000 0004"), a misread ID (`_misread_id`), or
-    its first word."""
-    if (misread := _misread_id(rest)) is not None:
+def _status_candidate(rest: str, misread: tuple[str, int] | None) -> str:
+    """The ID after a status command: a misread ID (`misread`: `_misread_id` of `rest`), the digits at the start
+    ("CEK 1000 0004"), or its first word."""
+    if misread is not None:
         return misread[0]
     digits = _LEADING_ID.match(rest)
     if digits is not None:
@@ -1209,18 +1209,19 @@ def _status_candidate(rest: str) -> str:
     return normalize_tracking_id(rest.strip().split()[0]) if rest.strip() else ""
 
 
-# What closes an ID a status command named ("CEK (12345678) foto", "CEK *12345678*: foto").
 # What only an amount has glued after its digits: Indonesian's ",-" ("Rp 12.500.000,-"), a rate ("/bulan", "/orang")
 # and the "-an" of "about" ("12500000-an"). No Tracking ID is written so.
 _AMOUNT_SUFFIX = re.compile(r",-|-an\b|/[^\W\d_]", re.IGNORECASE)
+# What closes an ID a status command named ("CEK (12345678) foto", "CEK *12345678*: foto").
 _STATUS_ID_CLOSE = _ID_CLOSE + with_compatibility_forms("\"'*)>]}") + "»”’"
 
 
-def _words_after_status_id(rest: str) -> str:
-    """The citizen's words after a status command's ID ("CEK 12345678 foto jalannya"): a status query answers
-    without them, but sent with a photo they describe it and go with it to the report (normalizer/pipeline.py)."""
+def _words_after_status_id(rest: str, misread: tuple[str, int] | None) -> str:
+    """The citizen's words after a status command's ID ("CEK 12345678 foto jalannya"; `misread`: `_misread_id` of
+    `rest`): a status query answers without them, but sent with a photo they describe it and go with it to the report
+    (normalizer/pipeline.py)."""
     digits = _LEADING_ID.match(rest)
-    if (misread := _misread_id(rest)) is not None:
+    if misread is not None:
         after = rest[misread[1]:]
     elif digits is not None:
         after = rest[_id_in(digits)[2]:]
