@@ -49,6 +49,10 @@ SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
     "NumMedia": COUNT,
     "NumSegments": COUNT,
 }
+# Twilio's Advanced Opt-Out names the message its keyword in `OptOutType` (its words an operator may set in any
+# language: "KELUAR", "BERHENTI SMS"): read as that, whatever our own tables say of the words. STOP and START leave
+# it unfiled and unanswered (Twilio blocks any answer to a STOP anyway), HELP gets our usage text.
+OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
 # Twilio sends these with every inbound message (and MessageSid or its older name SmsSid, checked in `parse`).
 REQUIRED = ("AccountSid",)
 
@@ -167,6 +171,7 @@ class TwilioSmsAdapter(WebhookAdapter):
                 received_at=utc_now(),
                 attachments=attachments,
                 channel_meta={"message_sid": message_id, "to": form.get("To")},
+                provider_action=OPT_OUT_TYPES.get((form.get("OptOutType") or "").strip().upper()),
             )
         ]
 

@@ -104,6 +104,10 @@ class InboundMessage:
     # The message's identity at the gateway where the provider's id alone is none: an aggregator's ids are unique per
     # SMSC and sender at most, and two citizens' messages with one id were deduped as one (`message_identity`).
     dedup_id: str | None = None
+    # The provider's own reading of the message as its opt-out or opt-in keyword ("opt_out", "opt_in": Twilio's
+    # `OptOutType` STOP or START, which its Advanced Opt-Out sets for keywords an operator configured there, in any
+    # language): left unanswered and unfiled as our own `[opt_out]` and `[opt_in]` words are, whatever its words.
+    provider_action: str | None = None
 
     @property
     def message_identity(self) -> str:

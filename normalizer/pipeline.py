@@ -172,6 +172,8 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
     grammar = grammar or load_grammar()
     text = clean_text(message.text)
     parsed = _parse(message, text, grammar, shortest_id)
+    if message.provider_action is not None:  # the provider took it as its keyword (`InboundMessage.provider_action`)
+        parsed = replace(parsed, action=Action(message.provider_action), tracking_id=None)
     quoted = clean_text(message.quoted_text or "")
     mistyped_id: str | None = None
     # A photo is something to report whatever the words beside it: thanks, "STOP", a greeting or a help word sent with

@@ -563,6 +563,44 @@ async def test_twilios_help_words_are_answered_with_the_usage_text(
     assert list(redis.scan_iter("lapor:envelope:*")) == []
 
 
+@pytest.mark.parametrize(("body", "opt_out_type", "action"), [
+    ("KELUAR", "STOP", "opt_out"),
+    ("Jangan kirim lagi", "STOP", "opt_out"),
+    ("MULAI", "START", "opt_in"),
+    ("daftar lagi", "start", "opt_in"),
+    ("PANDUAN", "HELP", "help"),
+], ids=["custom-opt-out", "opt-out-phrase", "custom-opt-in", "opt-in-lowercase", "custom-help"])
+async def test_twilios_advanced_opt_out_keywords_are_read_by_its_opt_out_type(
+    gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, body: str, opt_out_type: str, action: str
+) -> None:
+    """Advanced Opt-Out lets an operator set keywords of their own at Twilio, in Indonesian, which our tables do not
+    hold: Twilio names them in `OptOutType`. Read by the words alone, "KELUAR" was filed as a report of that word, an
+    empty case for an agency from someone who asked for no more SMS, and answered with a Tracking ID Twilio blocked."""
+    response = await gateway.post_twilio(gateway.twilio_form(Body=body, OptOutType=opt_out_type,
+                                                             MessageSid=twilio_sid(f"opt-out-type-{body}")))
+    assert response.status_code == 200
+    assert list(redis.scan_iter("lapor:envelope:*")) == []
+    assert queue(FORWARD_QUEUE, redis).count == 0
+    if action == "help":
+        assert twiml_message(response.text) == render("help", "id")
+    else:
+        root = ElementTree.fromstring(response.text)
+        assert (root.tag, list(root)) == ("Response", [])
+    logged = "message.query" if action == "help" else f"message.{action}"
+    assert [e["event"] for e in log_events(log_stream) if e["event"].startswith("message.")] == [logged]
+
+
+async def test_an_advanced_opt_out_keyword_sent_with_a_photo_is_a_report(gateway: GatewayServer, redis: Redis) -> None:
+    """A photo is something to report, whatever Twilio made of the words beside it."""
+    sid = twilio_sid("opt-out-type-photo")
+    form = gateway.twilio_form(Body="KELUAR", OptOutType="STOP", MessageSid=sid, NumMedia="1",
+                               MediaUrl0=f"https://api.twilio.com/2010-04-01/Accounts/AC{'1' * 32}/Messages/"
+                                         f"{sid}/Media/ME{'2' * 32}", MediaContentType0="image/jpeg")
+    reply = twiml_message((await gateway.post_twilio(form)).text)
+    stored = orjson.loads(redis.get(envelope_key(tracking_id_in(reply))))
+    assert (stored["text"], len(stored["attachments"])) == ("KELUAR", 1)
+
+
 async def test_a_courtesy_sent_with_a_photo_is_a_report(gateway: GatewayServer, redis: Redis) -> None:
     """A photo is something to report, whatever the words beside it."""
     form = gateway.twilio_form(Body="Terima kasih", MessageSid="SM" + "d" * 32, NumMedia="1",
