@@ -28,9 +28,13 @@ from twilio.request_validator import RequestValidator, add_port, remove_port
 
 from channels.base import InboundMessage, Outcome, WebhookAdapter, parse_form
 from channels.gsm7 import to_gsm7
+from gateway import metrics
 from gateway.errors import AuthenticationFailed, RejectedInput
+from gateway.logs import get_logger
 from gateway.settings import Settings
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
+
+log = get_logger()
 
 MAX_MEDIA = 10
 
@@ -53,6 +57,29 @@ SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
 # language: "KELUAR", "BERHENTI SMS"): read as that, whatever our own tables say of the words. STOP and START leave
 # it unfiled and unanswered (Twilio blocks any answer to a STOP anyway), HELP gets our usage text.
 OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
+# An outbound message's status callback (twilio.com/docs/messaging/guides/outbound-message-status-in-status-callbacks):
+# posted here when a number's or Messaging Service's status callback URL is set to this webhook. It carries no Body and
+# no NumMedia, which every inbound message has, and `MessageStatus` is one of these, never an inbound "received". Read
+# as a message it was an empty SMS from our own number, answered with the usage text (ignored by Twilio), counted as a
+# citizen's help request, and the failure it reported was lost. Twilio's status names, as the aggregator's delivery
+# reports count them (`lapor_delivery_reports_total`).
+OUTBOUND_STATUSES = {
+    "accepted": "buffered", "scheduled": "buffered", "queued": "buffered", "sending": "buffered",
+    "sent": "submitted", "delivered": "delivered", "read": "delivered",
+    "undelivered": "failed", "failed": "rejected", "canceled": "rejected", "partially_delivered": "failed",
+}
+# Twilio's error codes on a reply that did not reach the citizen (twilio.com/docs/api/errors), by what they mean: our
+# answer is TwiML, which Twilio sends once and we never again, so each is said once in the log; `permanent` tells an
+# operator whether this number can get an SMS at all (unsubscribed, invalid, a landline, filtered by the carrier) or
+# the failure may pass (a queue overflow, an unknown carrier error).
+TWILIO_ERRORS: dict[str, tuple[str, bool]] = {
+    "21211": ("invalid_number", True), "21408": ("region_not_enabled", True), "21610": ("unsubscribed", True),
+    "21612": ("unreachable_route", True), "21614": ("not_a_mobile_number", True), "30002": ("account_suspended", True),
+    "30003": ("unreachable_handset", True), "30004": ("blocked", True), "30005": ("unknown_destination", True),
+    "30006": ("landline_or_unreachable_carrier", True), "30007": ("filtered", True),
+    "30010": ("price_exceeded", True), "30032": ("toll_free_unverified", True),
+    "30001": ("queue_overflow", False), "30008": ("unknown_error", False), "30009": ("missing_segment", False),
+}
 # Twilio sends these with every inbound message (and MessageSid or its older name SmsSid, checked in `parse`).
 REQUIRED = ("AccountSid",)
 
@@ -105,6 +132,26 @@ def check_shapes(form: MultiDict[str]) -> None:
             raise RejectedInput(f"{name} is required", reason="missing_field")
 
 
+def is_status_callback(form: MultiDict[str]) -> bool:
+    """Whether `form` is an outbound message's status callback, not an inbound message (see OUTBOUND_STATUSES)."""
+    status = (form.get("MessageStatus") or "").lower()
+    return "Body" not in form and "NumMedia" not in form and status in OUTBOUND_STATUSES
+
+
+def log_status_callback(form: MultiDict[str]) -> None:
+    """Say what a status callback posted here reported, without the citizen's number (its `To`): a failed reply with
+    Twilio's error code and what it means, at warning, any other at info, each naming the misdirected URL."""
+    status = (form.get("MessageStatus") or "").lower()
+    metrics.labelled(metrics.DELIVERY_REPORTS, TwilioSmsAdapter.name, OUTBOUND_STATUSES[status]).inc()
+    code = (form.get("ErrorCode") or "").strip()
+    if not code.isascii() or not code.isdigit() or len(code) > 6:
+        code = ""
+    meaning, permanent = TWILIO_ERRORS.get(code, ("other", False)) if code else (None, None)
+    level = log.warning if OUTBOUND_STATUSES[status] in ("failed", "rejected") else log.info
+    level("twilio.status_callback", status=status, error_code=code or None, error=meaning, permanent=permanent,
+          reason="status_callback_on_inbound_url")
+
+
 def render_twiml(replies: Sequence[str]) -> str:
     if not replies:
         return TWIML_HEAD + "<Response />"
@@ -146,6 +193,9 @@ class TwilioSmsAdapter(WebhookAdapter):
     def parse(self, request: web.Request, body: bytes) -> list[InboundMessage]:
         form = _form(body)
         check_shapes(form)  # after the signature, which cannot tell a reshaped body from Twilio's (module docstring)
+        if is_status_callback(form):  # no citizen's message: said in the log, answered with an empty <Response />
+            log_status_callback(form)
+            return []
         message_id = form.get("MessageSid") or form.get("SmsSid")
         sender = form.get("From")
         if not message_id or not sender:

@@ -601,6 +601,55 @@ async def test_an_advanced_opt_out_keyword_sent_with_a_photo_is_a_report(gateway
     assert (stored["text"], len(stored["attachments"])) == ("KELUAR", 1)
 
 
+def status_callback_form(status: str, error_code: str | None, sid: str) -> dict[str, str]:
+    """What Twilio posts to a status callback URL about our reply (no Body, no NumMedia), `To` the citizen."""
+    form = {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "1" * 32, "From": "+15005550006",
+            "To": "+6281344445555", "MessageStatus": status, "SmsStatus": status, "ApiVersion": "2010-04-01"}
+    if error_code is not None:
+        form["ErrorCode"] = error_code
+    return form
+
+
+@pytest.mark.parametrize(("status", "error_code", "counted_as", "level", "error", "permanent"), [
+    ("delivered", None, "delivered", "info", None, None),
+    ("sent", None, "submitted", "info", None, None),
+    ("undelivered", "30007", "failed", "warning", "filtered", True),
+    ("failed", "21610", "rejected", "warning", "unsubscribed", True),
+    ("failed", "21211", "rejected", "warning", "invalid_number", True),
+    ("undelivered", "30001", "failed", "warning", "queue_overflow", False),
+    ("undelivered", "39999", "failed", "warning", "other", False),
+], ids=["delivered", "sent", "filtered-30007", "unsubscribed-21610", "invalid-number-21211", "queue-overflow-30001",
+        "unknown-code"])
+async def test_a_status_callback_posted_to_the_inbound_webhook_is_no_citizens_message(
+    gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, status: str, error_code: str | None,
+    counted_as: str, level: str, error: str | None, permanent: bool | None,
+) -> None:
+    """A status callback URL set to this webhook (on the number or the Messaging Service) posts every reply's status
+    here. Read as a message, it was an empty SMS from our own number: answered with the usage text, counted as a
+    citizen's help request, and the failure it told of (21610 unsubscribed, 30007 filtered) lost. Now it is said in
+    the log with Twilio's error and what it means, counted as a delivery report, and answered with nothing."""
+    help_before = counted("lapor_queries_total", channel="sms-twilio", action="help")
+    reports_before = counted("lapor_delivery_reports_total", channel="sms-twilio", status=counted_as)
+    response = await gateway.post_twilio(status_callback_form(status, error_code, twilio_sid(f"status-{status}")))
+    assert response.status_code == 200
+    root = ElementTree.fromstring(response.text)
+    assert (root.tag, list(root)) == ("Response", [])
+    assert list(redis.scan_iter("lapor:envelope:*")) == []
+    assert counted("lapor_queries_total", channel="sms-twilio", action="help") == help_before
+    assert counted("lapor_delivery_reports_total", channel="sms-twilio", status=counted_as) - reports_before == 1
+    events = [e for e in log_events(log_stream) if e["event"].startswith(("message.", "twilio."))]
+    assert [(e["event"], e["level"], e["status"], e["error_code"], e["error"], e["permanent"], e["reason"])
+            for e in events] == [("twilio.status_callback", level, status, error_code, error, permanent,
+                                  "status_callback_on_inbound_url")]
+    assert "6281344445555" not in log_stream.getvalue()
+
+
+async def test_an_inbound_message_without_words_or_media_still_gets_the_usage_text(gateway: GatewayServer) -> None:
+    """An inbound message always has its Body (empty here) and NumMedia: it is never taken for a status callback."""
+    response = await gateway.post_twilio(gateway.twilio_form(Body="", MessageSid=twilio_sid("empty-inbound")))
+    assert twiml_message(response.text) == render("help", "id")
+
+
 async def test_a_courtesy_sent_with_a_photo_is_a_report(gateway: GatewayServer, redis: Redis) -> None:
     """A photo is something to report, whatever the words beside it."""
     form = gateway.twilio_form(Body="Terima kasih", MessageSid="SM" + "d" * 32, NumMedia="1",
