@@ -17,8 +17,9 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlparse
 from xml.sax.saxutils import escape
 
@@ -37,6 +38,12 @@ from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
 log = get_logger()
 
 MAX_MEDIA = 10
+
+# A Webhooks Rule that matches our URL makes Twilio sign with the rule's Setting's SharedKey, not the auth token, in
+# the algorithm this header names (twilio's RequestValidator reads it too). Checked against the auth token, every SMS
+# was refused `signature_invalid`, which Twilio does not retry: the channel's reports lost until someone guessed why.
+SIGNATURE_SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
+DIGESTS: dict[str, Callable[..., Any]] = {"HMAC_SHA1": hashlib.sha1, "HMAC_SHA256": hashlib.sha256}
 
 # Twilio's String Identifiers (SIDs): two letters naming the kind, then 32 hexadecimal digits
 # (twilio.com/docs/glossary/what-is-a-sid); a message is SM, or MM with media. The counts are decimal digits. Twilio
@@ -112,9 +119,20 @@ def signed_params(params: MultiDict[str]) -> str:
     return "".join(name + value for name, value in sorted(set(params.items())))
 
 
-def compute_signature(token: bytes, url: str, signed: str) -> str:
-    """twilio's HMAC-SHA1 signature (base64) of the URL followed by `signed_params`."""
-    return base64.b64encode(hmac.new(token, (url + signed).encode("utf-8"), hashlib.sha1).digest()).decode()
+def compute_signature(token: bytes, url: str, signed: str, digest: Callable[..., Any] = hashlib.sha1) -> str:
+    """twilio's HMAC signature (base64; SHA-1 unless a Webhooks Rule says otherwise) of the URL followed by
+    `signed_params`."""
+    return base64.b64encode(hmac.new(token, (url + signed).encode("utf-8"), digest).digest()).decode()
+
+
+def signature_algorithm(header: str) -> str:
+    """The algorithm a `X-Twilio-Webhooks-Signature-Settings` header names (`key=...,algorithm=HMAC_SHA256`), upper
+    case; HMAC_SHA1 when it names none, as twilio's get_signature_algorithm reads it."""
+    for part in header.split(","):
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "algorithm" and value.strip():
+            return value.strip().upper()
+    return "HMAC_SHA1"
 
 
 def check_shapes(form: MultiDict[str]) -> None:
@@ -168,6 +186,9 @@ class TwilioSmsAdapter(WebhookAdapter):
         super().__init__(settings)
         self._validator = RequestValidator(settings.twilio.auth_token)
         self._token = settings.twilio.auth_token.encode("utf-8")
+        shared_key = settings.twilio.webhook_shared_key
+        self._shared_validator = RequestValidator(shared_key) if shared_key else None
+        self._shared_key = shared_key.encode("utf-8")
 
     def authenticate(self, request: web.Request, body: bytes) -> None:
         signature = request.headers.get("X-Twilio-Signature")
@@ -177,17 +198,42 @@ class TwilioSmsAdapter(WebhookAdapter):
             params = _form(body)
         except RejectedInput as error:
             raise AuthenticationFailed("body unreadable", reason="signature_invalid") from error
-        if not self._signature_matches(self.public_url(request), params, signature):
+        rule = request.headers.get(SIGNATURE_SETTINGS_HEADER)
+        if rule is None:
+            matches = self._signature_matches(self.public_url(request), params, signature)
+        else:
+            matches = self._rule_signature_matches(rule, self.public_url(request), params, signature)
+        if not matches:
             raise AuthenticationFailed("X-Twilio-Signature does not match", reason="signature_invalid")
+
+    def _rule_signature_matches(self, rule: str, url: str, params: MultiDict[str], signature: str) -> bool:
+        """A signature made with a Webhooks Rule's SharedKey (`SIGNATURE_SETTINGS_HEADER`): AuthenticationFailed
+        `shared_key_missing` when `twilio.webhook_shared_key` is not set, `signature_algorithm_unknown` for an
+        algorithm other than HMAC-SHA1 or HMAC-SHA256; each says what to set, where `signature_invalid` did not."""
+        algorithm = signature_algorithm(rule)
+        if self._shared_validator is None:
+            raise AuthenticationFailed(f"signed by a Webhooks Rule ({SIGNATURE_SETTINGS_HEADER}) with its shared key: "
+                                       "set LAPOR_TWILIO_WEBHOOK_SHARED_KEY", reason="shared_key_missing")
+        digest = DIGESTS.get(algorithm)
+        if digest is None:
+            raise AuthenticationFailed(f"signature algorithm {algorithm[:40]!r} is not HMAC_SHA1 or HMAC_SHA256",
+                                       reason="signature_algorithm_unknown")
+        if "bodySHA256" in url:
+            return bool(self._shared_validator.validate(url, params, signature, algorithm))
+        return self._matches(self._shared_key, digest, url, params, signature)
 
     def _signature_matches(self, url: str, params: MultiDict[str], signature: str) -> bool:
         """twilio's signature over the URL as configured, then over its other port variant (validate() always
         computes both); compared in constant time. The parameters are serialized once for both."""
         if "bodySHA256" in url:  # a JSON webhook with a body hash: let twilio's validate handle all of it
             return bool(self._validator.validate(url, params, signature))
+        return self._matches(self._token, hashlib.sha1, url, params, signature)
+
+    @staticmethod
+    def _matches(key: bytes, digest: Callable[..., Any], url: str, params: MultiDict[str], signature: str) -> bool:
         given = signature.encode("utf-8", "replace")
         signed = signed_params(params)
-        return any(hmac.compare_digest(compute_signature(self._token, candidate, signed).encode(), given)
+        return any(hmac.compare_digest(compute_signature(key, candidate, signed, digest).encode(), given)
                    for candidate in _signed_urls(url))
 
     def parse(self, request: web.Request, body: bytes) -> list[InboundMessage]:

@@ -211,6 +211,9 @@ class TwilioSettings(_Section):
     auth_token: str
     # The user name of HTTP basic auth on media; empty: the account the media URL names.
     account_sid: str
+    # The SharedKey of a Webhooks Rule's Setting that matches our URL (Twilio signs with it then, and says so in
+    # X-Twilio-Webhooks-Signature-Settings); empty: no such rule.
+    webhook_shared_key: str
     status_inline_timeout_seconds: float = Field(gt=0)
     same_text_window_seconds: int = Field(ge=1)  # as the aggregator's
 

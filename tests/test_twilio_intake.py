@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 from xml.etree import ElementTree
 
 import httpx
@@ -154,6 +155,65 @@ async def test_a_tampered_body_fails_the_signature(gateway: GatewayServer, redis
     response = await gateway.post_twilio({**form, "Body": "Palsu"}, signature=signature)
     assert response.status_code == 403
     assert queue(FORWARD_QUEUE, redis).count == 0
+
+
+SHARED_KEY = "webhooks-sharedkey-secret"
+
+
+@dataclass(frozen=True)
+class RuleSignature:
+    """A webhook signed as a Webhooks Rule signs it (`header` the X-Twilio-Webhooks-Signature-Settings value; None:
+    no rule), with `key` and `algorithm`, to a gateway given `shared_key` (empty: none)."""
+
+    id: str
+    header: str | None
+    key: str
+    algorithm: str
+    shared_key: str
+    reason: str | None  # None: taken
+
+
+RULE_SIGNATURES = [
+    RuleSignature("rule-sha256", "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256", SHARED_KEY, "HMAC_SHA256",
+                  SHARED_KEY, None),
+    RuleSignature("rule-sha1", "key=webhooks_sharedkey_1,algorithm=HMAC_SHA1", SHARED_KEY, "HMAC_SHA1", SHARED_KEY,
+                  None),
+    RuleSignature("rule-without-algorithm", "key=webhooks_sharedkey_1", SHARED_KEY, "HMAC_SHA1", SHARED_KEY, None),
+    RuleSignature("no-rule-with-a-shared-key-set", None, TWILIO_TOKEN, "HMAC_SHA1", SHARED_KEY, None),
+    RuleSignature("rule-signed-with-the-auth-token", "key=k,algorithm=HMAC_SHA256", TWILIO_TOKEN, "HMAC_SHA256",
+                  SHARED_KEY, "signature_invalid"),
+    RuleSignature("rule-header-added-to-an-auth-token-signature", "key=k", TWILIO_TOKEN, "HMAC_SHA1", SHARED_KEY,
+                  "signature_invalid"),
+    RuleSignature("rule-without-the-shared-key-set", "key=k,algorithm=HMAC_SHA256", SHARED_KEY, "HMAC_SHA256", "",
+                  "shared_key_missing"),
+    RuleSignature("rule-of-an-unknown-algorithm", "key=k,algorithm=HMAC_SHA512", SHARED_KEY, "HMAC_SHA256",
+                  SHARED_KEY, "signature_algorithm_unknown"),
+]
+
+
+@pytest.mark.parametrize("row", RULE_SIGNATURES, ids=lambda row: row.id)
+async def test_a_webhooks_rules_shared_key_signature_is_checked_with_that_key(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, row: RuleSignature
+) -> None:
+    """A Webhooks Rule matching our URL makes Twilio sign with its SharedKey, in the algorithm its header names.
+    Checked against the auth token, every SMS was refused `signature_invalid` (Twilio retries no 403): all lost,
+    and the reason pointed at the auth token. Without the key set, the refusal says so."""
+    settings = test_env.settings(LAPOR_TWILIO_WEBHOOK_SHARED_KEY=row.shared_key)
+    async with serving_gateway(settings, redis) as server:
+        form = server.twilio_form(Body="Pungli di kelurahan", MessageSid=twilio_sid(row.id))
+        url = settings.public_url + "/v1/channels/sms/twilio"
+        signature = RequestValidator(row.key).compute_signature(url, form, row.algorithm)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
+        if row.header is not None:
+            headers["X-Twilio-Webhooks-Signature-Settings"] = row.header
+        response = await server.client.post("/v1/channels/sms/twilio", content=urlencode(form), headers=headers)
+    if row.reason is None:
+        assert response.status_code == 200
+        assert twiml_message(response.text) == render("ack", "id", tracking_id=tracking_id_in(response.text))
+        return
+    assert (response.status_code, response.json()["error"]) == (403, row.reason)
+    assert not list(redis.scan_iter("lapor:envelope:*"))
+    assert [e["reason"] for e in log_events(log_stream) if e["event"] == "message.rejected"] == [row.reason]
 
 
 async def test_the_signature_covers_the_public_url_not_the_local_one(gateway: GatewayServer) -> None:
