@@ -186,6 +186,11 @@ class TwilioSmsAdapter(WebhookAdapter):
         super().__init__(settings)
         self._validator = RequestValidator(settings.twilio.auth_token)
         self._token = settings.twilio.auth_token.encode("utf-8")
+        # While the auth token is rotated, Twilio signs with whichever of the two is primary at that moment: both
+        # are taken, so neither order of Twilio's promotion and our restart refuses (and loses) an SMS between them.
+        secondary = settings.twilio.secondary_auth_token
+        self._secondary_validator = RequestValidator(secondary) if secondary else None
+        self._secondary_token = secondary.encode("utf-8")
         shared_key = settings.twilio.webhook_shared_key
         self._shared_validator = RequestValidator(shared_key) if shared_key else None
         self._shared_key = shared_key.encode("utf-8")
@@ -226,8 +231,11 @@ class TwilioSmsAdapter(WebhookAdapter):
         """twilio's signature over the URL as configured, then over its other port variant (validate() always
         computes both); compared in constant time. The parameters are serialized once for both."""
         if "bodySHA256" in url:  # a JSON webhook with a body hash: let twilio's validate handle all of it
-            return bool(self._validator.validate(url, params, signature))
-        return self._matches(self._token, hashlib.sha1, url, params, signature)
+            return bool(self._validator.validate(url, params, signature)) or (
+                self._secondary_validator is not None
+                and bool(self._secondary_validator.validate(url, params, signature)))
+        return self._matches(self._token, hashlib.sha1, url, params, signature) or (
+            bool(self._secondary_token) and self._matches(self._secondary_token, hashlib.sha1, url, params, signature))
 
     @staticmethod
     def _matches(key: bytes, digest: Callable[..., Any], url: str, params: MultiDict[str], signature: str) -> bool:

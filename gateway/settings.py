@@ -209,6 +209,9 @@ class SmsSettings(_Section):
 class TwilioSettings(_Section):
     enabled: bool
     auth_token: str
+    # The other auth token while it is rotated (Twilio's secondary, or the one just replaced): signatures made with
+    # it are taken too. Empty: none.
+    secondary_auth_token: str
     # The user name of HTTP basic auth on media; empty: the account the media URL names.
     account_sid: str
     # The SharedKey of a Webhooks Rule's Setting that matches our URL (Twilio signs with it then, and says so in

@@ -216,6 +216,26 @@ async def test_a_webhooks_rules_shared_key_signature_is_checked_with_that_key(
     assert [e["reason"] for e in log_events(log_stream) if e["event"] == "message.rejected"] == [row.reason]
 
 
+@pytest.mark.parametrize(("signed_with", "secondary", "status"), [
+    ("new-auth-token", "new-auth-token", 200),
+    (TWILIO_TOKEN, "new-auth-token", 200),
+    ("new-auth-token", "", 403),
+    ("someone-elses-token", "new-auth-token", 403),
+], ids=["promoted-secondary", "primary-while-rotating", "secondary-not-set", "neither"])
+async def test_an_auth_token_rotation_refuses_no_sms(
+    test_env: TestEnvironment, redis: Redis, signed_with: str, secondary: str, status: int
+) -> None:
+    """Twilio signs with its primary auth token, and a rotation promotes the secondary at a moment of its own: with
+    one token configured, every SMS between that promotion and the gateway's restart with the new token (or, the
+    restart first, until the promotion) was refused 403, which Twilio does not retry. Both are taken meanwhile."""
+    settings = test_env.settings(LAPOR_TWILIO_SECONDARY_AUTH_TOKEN=secondary)
+    async with serving_gateway(settings, redis) as server:
+        form = server.twilio_form(MessageSid=twilio_sid(f"rotation-{signed_with}-{secondary}"))
+        response = await server.post_twilio(form, signature=server.twilio_signature(form, token=signed_with))
+    assert response.status_code == status
+    assert len(list(redis.scan_iter("lapor:envelope:*"))) == (1 if status == 200 else 0)
+
+
 async def test_the_signature_covers_the_public_url_not_the_local_one(gateway: GatewayServer) -> None:
     """Behind a proxy, Twilio signs the public URL; a signature over the gateway's own address must fail."""
     form = gateway.twilio_form()
