@@ -65,9 +65,10 @@ SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
 # it unfiled and unanswered (Twilio blocks any answer to a STOP anyway), HELP gets our usage text.
 OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
 # An outbound message's status callback (twilio.com/docs/messaging/guides/outbound-message-status-in-status-callbacks):
-# posted here when a number's or Messaging Service's status callback URL is set to this webhook. It carries no Body and
-# no NumMedia, which every inbound message has, and `MessageStatus` is one of these, never an inbound "received". Read
-# as a message it was an empty SMS from our own number, answered with the usage text (ignored by Twilio), counted as a
+# posted here when a number's or Messaging Service's status callback URL is set to this webhook. It carries no
+# NumMedia, which every inbound message has, and `MessageStatus` is one of these, never an inbound "received" (it may
+# carry the reply's Body on some channels: that is our own text, not the citizen's). Read as a message it was an SMS
+# from our own number, answered with the usage text (ignored by Twilio), counted as a
 # citizen's help request, and the failure it reported was lost. Twilio's status names, as the aggregator's delivery
 # reports count them (`lapor_delivery_reports_total`).
 OUTBOUND_STATUSES = {
@@ -153,7 +154,7 @@ def check_shapes(form: MultiDict[str]) -> None:
 def is_status_callback(form: MultiDict[str]) -> bool:
     """Whether `form` is an outbound message's status callback, not an inbound message (see OUTBOUND_STATUSES)."""
     status = (form.get("MessageStatus") or "").lower()
-    return "Body" not in form and "NumMedia" not in form and status in OUTBOUND_STATUSES
+    return "NumMedia" not in form and status in OUTBOUND_STATUSES
 
 
 def log_status_callback(form: MultiDict[str]) -> None:

@@ -681,28 +681,35 @@ async def test_an_advanced_opt_out_keyword_sent_with_a_photo_is_a_report(gateway
     assert (stored["text"], len(stored["attachments"])) == ("KELUAR", 1)
 
 
-def status_callback_form(status: str, error_code: str | None, sid: str) -> dict[str, str]:
-    """What Twilio posts to a status callback URL about our reply (no Body, no NumMedia), `To` the citizen."""
+def status_callback_form(status: str, error_code: str | None, sid: str, body: str | None = None) -> dict[str, str]:
+    """What Twilio posts to a status callback URL about our reply (no NumMedia; a Body, our reply's, on some
+    channels), `To` the citizen."""
     form = {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "1" * 32, "From": "+15005550006",
             "To": "+6281344445555", "MessageStatus": status, "SmsStatus": status, "ApiVersion": "2010-04-01"}
     if error_code is not None:
         form["ErrorCode"] = error_code
+    if body is not None:
+        form["Body"] = body
     return form
 
 
-@pytest.mark.parametrize(("status", "error_code", "counted_as", "level", "error", "permanent"), [
-    ("delivered", None, "delivered", "info", None, None),
-    ("sent", None, "submitted", "info", None, None),
-    ("undelivered", "30007", "failed", "warning", "filtered", True),
-    ("failed", "21610", "rejected", "warning", "unsubscribed", True),
-    ("failed", "21211", "rejected", "warning", "invalid_number", True),
-    ("undelivered", "30001", "failed", "warning", "queue_overflow", False),
-    ("undelivered", "39999", "failed", "warning", "other", False),
+REPLY_BODY = "LAPOR! Laporan Anda diterima. Nomor lacak: 10000004."
+
+
+@pytest.mark.parametrize(("status", "error_code", "counted_as", "level", "error", "permanent", "body"), [
+    ("delivered", None, "delivered", "info", None, None, None),
+    ("sent", None, "submitted", "info", None, None, None),
+    ("undelivered", "30007", "failed", "warning", "filtered", True, None),
+    ("failed", "21610", "rejected", "warning", "unsubscribed", True, None),
+    ("failed", "21211", "rejected", "warning", "invalid_number", True, None),
+    ("undelivered", "30001", "failed", "warning", "queue_overflow", False, None),
+    ("undelivered", "39999", "failed", "warning", "other", False, None),
+    ("delivered", None, "delivered", "info", None, None, REPLY_BODY),
 ], ids=["delivered", "sent", "filtered-30007", "unsubscribed-21610", "invalid-number-21211", "queue-overflow-30001",
-        "unknown-code"])
+        "unknown-code", "with-our-replys-body"])
 async def test_a_status_callback_posted_to_the_inbound_webhook_is_no_citizens_message(
     gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, status: str, error_code: str | None,
-    counted_as: str, level: str, error: str | None, permanent: bool | None,
+    counted_as: str, level: str, error: str | None, permanent: bool | None, body: str | None,
 ) -> None:
     """A status callback URL set to this webhook (on the number or the Messaging Service) posts every reply's status
     here. Read as a message, it was an empty SMS from our own number: answered with the usage text, counted as a
@@ -710,7 +717,7 @@ async def test_a_status_callback_posted_to_the_inbound_webhook_is_no_citizens_me
     the log with Twilio's error and what it means, counted as a delivery report, and answered with nothing."""
     help_before = counted("lapor_queries_total", channel="sms-twilio", action="help")
     reports_before = counted("lapor_delivery_reports_total", channel="sms-twilio", status=counted_as)
-    response = await gateway.post_twilio(status_callback_form(status, error_code, twilio_sid(f"status-{status}")))
+    response = await gateway.post_twilio(status_callback_form(status, error_code, twilio_sid(f"status-{status}"), body))
     assert response.status_code == 200
     root = ElementTree.fromstring(response.text)
     assert (root.tag, list(root)) == ("Response", [])
