@@ -68,9 +68,9 @@ OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
 # posted here when a number's or Messaging Service's status callback URL is set to this webhook. It carries no
 # NumMedia, which every inbound message has, and `MessageStatus` is one of these, never an inbound "received" (it may
 # carry the reply's Body on some channels: that is our own text, not the citizen's). Read as a message it was an SMS
-# from our own number, answered with the usage text (ignored by Twilio), counted as a
-# citizen's help request, and the failure it reported was lost. Twilio's status names, as the aggregator's delivery
-# reports count them (`lapor_delivery_reports_total`).
+# from our own number, answered with the usage text (ignored by Twilio), counted as a citizen's help request (or,
+# with that Body, filed as a report of our own reply), and the failure it reported was lost. Twilio's status names,
+# as the aggregator's delivery reports count them (`lapor_delivery_reports_total`).
 OUTBOUND_STATUSES = {
     "accepted": "buffered", "scheduled": "buffered", "queued": "buffered", "sending": "buffered",
     "sent": "submitted", "delivered": "delivered", "read": "delivered",
