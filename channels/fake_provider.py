@@ -386,7 +386,11 @@ async def x_mentions(request: web.Request) -> web.Response:
     if not _bearer_ok(request, state.config.x_bearer_token):
         return _x_unauthorized()
     if request.match_info["user_id"] != state.config.x_user_id:
-        return web.json_response({"errors": [{"detail": "Could not find user", "title": "Not Found Error"}]})
+        user_id = request.match_info["user_id"]  # X's 200 for an id that names no account
+        return web.json_response({"errors": [{
+            "value": user_id, "detail": f"Could not find user with id: [{user_id}].", "title": "Not Found Error",
+            "resource_type": "user", "parameter": "id", "resource_id": user_id,
+            "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
     query = request.query
     since = int(query.get("since_id") or 0)
     until = int(query["pagination_token"]) if query.get("pagination_token", "").isdigit() else None

@@ -223,6 +223,33 @@ def classify(error: Exception) -> ProviderError:
     return ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"{type(error).__name__}: {said(error)}"[:200], status=status)
 
 
+# What a 200's `errors` about the account itself (`resource_type` user, `parameter` id: the path's user id) mean,
+# read from X's words but said in ours: its `detail` quotes the id asked about.
+ACCOUNT_ERRORS = (("suspended", "account suspended"), ("could not find", "account not found"),
+                  ("not authorized", "account not readable"))
+
+
+def account_unreadable(response: Any, user_id: str) -> ProviderError | None:
+    """The error of a mentions answer that is a 200 with no `data` and an `errors` item about the account polled: X
+    answers so for a suspended account, an id that names none (a mistyped `x.user_id`) or a protected one. Read as an
+    empty page, every poll was a success and the channel healthy while no mention could be read. An AUTH error: the
+    channel goes down with why, and the poller asks again slowly. Errors about what a page includes (a quoted post
+    deleted) are not about the account: those pages are read, their mentions taken."""
+    if response.data or not isinstance(response.errors, list):
+        return None
+    for error in response.errors:
+        if not isinstance(error, Mapping) or error.get("resource_type") != "user" or error.get("parameter") != "id":
+            continue
+        if str(error.get("resource_id") or error.get("value") or "") not in ("", user_id):
+            continue
+        words = str(error.get("detail") or "").lower()
+        meaning = next((said for phrase, said in ACCOUNT_ERRORS if phrase in words), "account not readable")
+        title = str(error.get("title") or "")[:40]
+        return ProviderError(ProviderErrorKind.AUTH, f"200 {title}: {meaning} (x.user_id)".replace("200 :", "200:"),
+                             status=200)
+    return None
+
+
 def edit_history(tweet: tweepy.Tweet) -> list[str]:
     """The ids of every version of the post, oldest first (`edit_history_tweet_ids`, a default field): X gives each
     edit a new id, so one post edited is several mentions, each newer than the last."""
@@ -561,6 +588,9 @@ class XMentionsPoller:
             except UNREADABLE_ANSWER as error:  # a 200 whose JSON tweepy cannot read into a page
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable mentions page: {type(error).__name__}",
                                     status=200) from error
+            unreadable = account_unreadable(response, self.settings.user_id)
+            if unreadable is not None:
+                raise unreadable
             meta = response.meta or {}
             if not isinstance(meta, dict):  # read as an object below: it raised past the poll's error handling
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "unreadable mentions page: meta not an object",

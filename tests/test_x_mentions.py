@@ -773,6 +773,33 @@ def test_an_auth_error_marks_the_channel_down_and_retries_slowly_without_crashin
     assert x_health["state"] == "down"
 
 
+@pytest.mark.parametrize(("page", "says"), [
+    pytest.param("x/mentions_account_suspended.json", "account suspended", id="suspended"),
+    pytest.param("x/mentions_account_not_found.json", "account not found", id="not-found"),
+    pytest.param("x/mentions_account_protected.json", "account not readable", id="protected"),
+])
+def test_a_200_that_only_says_the_account_cannot_be_read_marks_the_channel_down_with_why(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, page: str, says: str
+) -> None:
+    """X answers a mentions call for a suspended, unknown (a mistyped `x.user_id`) or protected account with a 200
+    whose `errors` name the account and no `data`: read as an empty page, every poll was a success, the channel shown
+    healthy while no mention could ever be read."""
+    settings = test_env.settings(**fake.env(LAPOR_X_AUTH_RETRY_SECONDS="300"))
+    intake = Intake(redis, settings)
+    poller = make_poller(settings, redis, intake)
+    for _ in range(3):
+        fake.fail("/x/2/users", 200, body=fixture(page))
+        assert poller.poll_once() == 300
+    intake.close()
+    [line, *_] = [e for e in log_events(log_stream) if e["event"] == "channel.auth_failed"]
+    assert line["status"] == 200 and says in line["detail"]
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
+    x_health = {health["channel"]: health for health in monitor.status()["channels"]}["x"]
+    assert x_health["state"] == "down" and says in x_health["reason"]
+    assert x_health["last_poll_ok_at"] is None
+    assert x_progress(redis, X_USER_ID).load().keys() <= {"start_time"}
+
+
 @pytest.mark.parametrize(("status", "event"), [pytest.param(429, "channel.rate_limited", id="rate-limited"),
                                                pytest.param(503, "channel.provider_error", id="server-error")])
 def test_a_provider_error_line_claims_no_state_the_health_views_do_not_show(
