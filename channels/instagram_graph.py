@@ -643,6 +643,9 @@ class InstagramPoller:
         # Since the last lookup that read its object: each mention whose lookup failed for more than "not readable"
         # (its comment or media id -> why); and the failure last signalled.
         self.failed_lookups: dict[str, str] = {}
+        # Those of them refused for a field the API does not have (code 100 "nonexisting field"): our request, not
+        # their objects, so one is enough to say the lookups are failing.
+        self.unsupported_lookups: set[str] = set()
         self.signalled_failure: str | None = None
 
     def poll_once(self, go_on: GoOn = unleased) -> float:
@@ -682,12 +685,13 @@ class InstagramPoller:
 
     def lookups_failing(self) -> str | None:
         """Why the mention lookups are failing: LOOKUPS_FAILING mentions or more failed for more than "not readable"
-        (a permission, an error answer) and no lookup read its object since; None otherwise. Each failure alone is
+        (a permission, an error answer), or one for a field the API does not have, and no lookup read its object
+        since; None otherwise. Each failure alone is
         about its object (`about_one_object`), and the round went on; all of them together, the account cannot read
         mentions (a permission or a field the lookups need and /tags does not) while /tags may still answer. A poll
         that counted as a success then showed the channel healthy, and the /tags answers let the mentions be
         dropped."""
-        if len(self.failed_lookups) < LOOKUPS_FAILING:
+        if len(self.failed_lookups) < LOOKUPS_FAILING and not self.unsupported_lookups:
             return None
         last = next(reversed(self.failed_lookups.values()))
         return f"mention lookups failing ({len(self.failed_lookups)} mentions, none read since): {last}"
@@ -717,12 +721,19 @@ class InstagramPoller:
                 server_errors = server_errors + 1 if error.kind is ProviderErrorKind.SERVER else 0
                 if not about_one_object(error) or server_errors >= 2:
                     raise
-                if error.code != 100:  # not readable (yet), or deleted: every day's, about that object alone
-                    self.failed_lookups[str(item.get("comment_id") or item["media_id"])] = error.detail[:120]
+                key = str(item.get("comment_id") or item["media_id"])
+                # Code 100 is not readable (yet), or deleted: every day's, about that object alone; but not when it
+                # names a field the API does not have, which every lookup gets (dropped after the grace period, each
+                # comment mention was lost, the channel healthy).
+                if error.code != 100 or error.unsupported:
+                    self.failed_lookups[key] = error.detail[:120]
+                if error.unsupported:
+                    self.unsupported_lookups.add(key)
                 self._retry_later(raw, item, error)
                 continue
             server_errors = 0
             self.failed_lookups.clear()
+            self.unsupported_lookups.clear()
             if message is not None:
                 self.mentions.take([message])
                 taken += 1
@@ -801,6 +812,7 @@ class InstagramPoller:
             # Deleted since, never readable, or not a mention of ours: dropped, with a log line (ids only in Redis).
             self.redis.lrem(self.pending_key, 1, raw)
             self.failed_lookups.pop(str(item.get("comment_id") or item["media_id"]), None)
+            self.unsupported_lookups.discard(str(item.get("comment_id") or item["media_id"]))
             log.warning("mention.unresolvable", waited_seconds=round(waited), **fields)
             return
         retry = self.settings.pending_retry_seconds

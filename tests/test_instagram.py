@@ -884,6 +884,32 @@ def test_every_mention_lookup_failing_while_tags_answers_is_a_failing_channel_th
     assert "lookups failing" not in instagram["reason"]
 
 
+def test_a_lookup_refused_for_a_field_the_api_does_not_have_drops_no_mention_and_fails_the_channel(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """Code 100 "Tried accessing nonexisting field" refuses our request, not the object: asked again, every lookup
+    of every comment gets it. Read as "not readable yet" (code 100), each mention was dropped after the grace period,
+    counted as no failure, the channel healthy while /tags answered: every comment mention lost. They stay pending,
+    the channel failing with why, until a lookup reads one again."""
+    ids = fake.state.add_ig_mention("@lapor1708 jalan rusak di Jl. Riau", kind="comment")
+    refusal = fixture("instagram/graph_error_mentioned_comment_field.json")
+    fake.state.ig_object_errors[ids["comment_id"]] = (400, refusal)
+    redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ids))
+    ig, now = clocked(settings, redis, intake)
+    for _ in range(60):  # half an hour, /tags answering all along
+        now[0] += 30
+        ig.poll_once()
+    assert [r for r in fake.state.requests if r["path"].endswith("/tags")]
+    assert pending(redis) == 1 and "mention.unresolvable" not in [e["event"] for e in log_events(log_stream)]
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()))
+    instagram = {h["channel"]: h for h in monitor.status(now=time.time() + 700)["channels"]}["instagram"]
+    assert instagram["state"] != "ok" and "a field the API does not have" in instagram["reason"]
+    del fake.state.ig_object_errors[ids["comment_id"]]
+    now[0] += 600
+    ig.poll_once()
+    assert list(reports_by_id(redis)) == [ids["comment_id"]] and pending(redis) == 0
+
+
 async def test_a_deleted_mention_is_dropped_after_the_grace_period_and_a_graph_outage_keeps_it_pending(
     gateway: GatewayServer, fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
     log_stream: io.StringIO,
