@@ -16,15 +16,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 from aiohttp import web
 from redis import Redis
+from redis.exceptions import RedisError
 
 from channels.base import InboundMessage, Outcome, WebhookAdapter, subscription_handshake, verify_hmac_sha256
-from channels.instagram_graph import COMMENTS_KEY, comment_left_out, notification_items, store_pending
+from channels.instagram_graph import (
+    COMMENTS_KEY,
+    comment_left_out,
+    in_answered_thread,
+    notification_items,
+    store_pending,
+)
 from gateway import metrics
-from gateway.errors import RejectedInput
+from gateway.errors import NotDurable, RejectedInput
 from gateway.logs import get_logger
 
 log = get_logger()
@@ -53,10 +61,19 @@ class InstagramWebhookAdapter(WebhookAdapter):
         settings = self.settings.instagram
         ours = [item for item in items if item["ig_user_id"] in ("", settings.ig_user_id)]
         on_our_posts = [item for item in comments if item["ig_user_id"] in ("", settings.ig_user_id)]
-        # Read by the keyword grammar, off the event loop as the Redis writes are.
-        verdicts = await asyncio.to_thread(lambda: [comment_left_out(item, settings) for item in on_our_posts])
-        to_us = [item for item, reason in zip(on_our_posts, verdicts, strict=True) if reason is None]
-        left_out = [reason for reason in verdicts if reason is not None]
+        # Read by the keyword grammar, off the event loop as the Redis writes are. One not written to us that replies
+        # in a thread where we answered a report is kept too, marked: the poller files it if it is the reporter's.
+        def verdict(item: dict[str, Any]) -> tuple[str | None, bool]:
+            reason = comment_left_out(item, settings)
+            return (None, True) if reason == "not_addressed" and in_answered_thread(redis, item) else (reason, False)
+
+        try:
+            verdicts = await asyncio.to_thread(lambda: [verdict(item) for item in on_our_posts])
+        except RedisError as error:
+            raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
+        to_us = [{**item, "thread_only": True} if thread_only else item
+                 for item, (reason, thread_only) in zip(on_our_posts, verdicts, strict=True) if reason is None]
+        left_out = [reason for reason, _ in verdicts if reason is not None]
         await asyncio.to_thread(store_pending, redis, settings.ig_user_id, ours)
         await asyncio.to_thread(store_pending, redis, settings.ig_user_id, to_us, key=COMMENTS_KEY)
         for reason in left_out:  # counted, never with its text or author

@@ -57,7 +57,9 @@ from channels.social import (
     strip_leading_mentions,
     unleased,
 )
-from gateway.errors import NotDurable
+from gateway import metrics
+from gateway.errors import NotDurable, RejectedInput
+from gateway.followups import post_thread_key, post_thread_report
 from gateway.health import HealthSignals
 from gateway.intake import Intake
 from gateway.lease import lease_account
@@ -67,6 +69,7 @@ from gateway.tls import tls_context
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
 from normalizer.keywords import Action, parse_text
+from normalizer.sender import normalize_sender
 
 log = get_logger()
 
@@ -463,6 +466,15 @@ def comment_left_out(item: Mapping[str, Any], settings: InstagramSettings) -> st
     return None if addresses_us(str(item.get("text") or ""), settings.username) else "not_addressed"
 
 
+def in_answered_thread(redis: Redis, item: Mapping[str, Any]) -> bool:
+    """Whether a comment on our own post is a reply in a thread where one of our replies carried a report
+    (workers.social_reply remembers them by thread): the reporter adding to it writes no @lapor1708 (Instagram fills
+    a reply in with the handle of the comment answered, their own), so it may be theirs though not written to us.
+    Kept for the poller, which files it only as its reporter's addition (`InstagramPoller.take_comments`)."""
+    parent = str(item.get("parent_id") or "")
+    return bool(parent) and bool(redis.exists(post_thread_key(Channel.INSTAGRAM.value, parent)))
+
+
 def own_comment(item: Mapping[str, Any], settings: InstagramSettings) -> bool:
     """Whether a comment on our own post (see comment_item) is the account's own: by its author, not its words."""
     author = {"id": item.get("from_id") or "", "username": item.get("username") or ""}
@@ -759,6 +771,9 @@ class InstagramPoller:
                 # or mention after it was filed.
                 elif own_comment(item, self.settings):
                     log.info("mention.ignored", channel=self.channel, reason="own_post")
+                elif item.get("thread_only") and not self._reporters_addition(item):
+                    log.info("mention.ignored", channel=self.channel, reason="not_addressed")
+                    metrics.labelled(metrics.COMMENTS_LEFT_OUT, self.channel, "not_addressed").inc()
                 else:
                     messages.append(own_media_comment_message(item, self.settings.username))
             self.mentions.take(messages)
@@ -770,6 +785,17 @@ class InstagramPoller:
             if len(raws) < PENDING_BATCH:
                 break
         return taken
+
+    def _reporters_addition(self, item: Mapping[str, Any]) -> bool:
+        """Whether a comment kept only for being in a thread we answered (`in_answered_thread`) is written by the
+        sender of a report our reply there carried: an addition to it. Anyone else's there is not written to us."""
+        message = own_media_comment_message(item, self.settings.username)
+        try:
+            sender = normalize_sender(message.sender_kind, message.sender_address, message.sender_display_name)
+        except RejectedInput:  # no author: no one's addition
+            return False
+        return post_thread_report(self.redis, Channel.INSTAGRAM.value, str(item.get("parent_id") or ""), sender,
+                                  message.provider_message_id) is not None
 
     def _resolve(self, item: Mapping[str, Any]) -> InboundMessage | None:
         """The notification's comment or post as a message; None when there is none to take: our own (see own_post),

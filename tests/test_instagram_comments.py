@@ -386,6 +386,38 @@ async def test_a_later_comment_of_the_reporter_under_our_post_adds_to_their_repo
     assert filed[other["id"]]["follow_up_of"] is None
 
 
+async def test_the_reporters_reply_in_the_thread_we_answered_adds_to_their_report_without_naming_us(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi,
+) -> None:
+    """Instagram fills a reply in with the handle of the comment it answers: the reporter adding to their own comment,
+    where we answered them, writes "@sari.sukamaju sudah seminggu ...", or nothing before their words. Neither names
+    us nor opens with a keyword, so the webhook left both out (`not_addressed`), and what the reporter added was lost.
+    A comment in a thread where our reply carried a report is kept and added to that report when it is its reporter's;
+    anyone else's there ("@sari.sukamaju sama di desa kami") is still left out."""
+    graph.replies.extend([POSTED, POSTED, POSTED])
+    first = await sari_answered(gateway, settings, redis)
+
+    delivery = fixture(ADDRESSED)
+    value = delivery["entry"][0]["changes"][0]["value"]
+    value.update(id="17987654321098801", parent_id=SARI["id"], text="@sari.sukamaju sudah seminggu belum diperbaiki")
+    bare = {**value, "id": "17987654321098802", "text": "lubangnya makin besar, motor jatuh kemarin"}
+    stranger = {**value, "id": "17987654321098803", "from": {"id": "17841447302958814", "username": "rudi.dago"},
+                "text": "@sari.sukamaju sama di desa kami"}
+    elsewhere = {**value, "id": "17987654321098804", "parent_id": "17987654321000000", "text": "sudah diperbaiki?"}
+    delivery["entry"][0]["changes"] += [{"field": "comments", "value": item} for item in (bare, stranger, elsewhere)]
+    before = left_out("not_addressed")
+    assert (await post_webhook(gateway, orjson.dumps(delivery))).status_code == 200
+    poll(settings, redis)
+
+    filed = reports(redis)
+    assert set(filed) == {SARI["id"], value["id"], bare["id"]}
+    assert filed[value["id"]]["follow_up_of"] == filed[bare["id"]]["follow_up_of"] == first["tracking_id"]
+    assert filed[value["id"]]["text"] == "sudah seminggu belum diperbaiki"
+    assert filed[value["id"]]["anonymous"] is True
+    assert left_out("not_addressed") - before == 2  # the stranger's, and the reporter's in a thread we never answered
+    assert stored_comments(redis) == 0
+
+
 @pytest.mark.parametrize(
     "text",
     [
