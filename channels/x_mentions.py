@@ -238,7 +238,8 @@ def account_unreadable(response: Any, user_id: str) -> ProviderError | None:
     if response.data or not isinstance(response.errors, list):
         return None
     for error in response.errors:
-        if not isinstance(error, Mapping) or error.get("resource_type") != "user" or error.get("parameter") != "id":
+        if (not isinstance(error, Mapping) or error.get("resource_type") != "user" or error.get("parameter") != "id"
+                or error.get("section") == "includes"):
             continue
         if str(error.get("resource_id") or error.get("value") or "") not in ("", user_id):
             continue
