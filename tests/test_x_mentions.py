@@ -800,6 +800,18 @@ def test_a_200_that_only_says_the_account_cannot_be_read_marks_the_channel_down_
     assert x_progress(redis, X_USER_ID).load().keys() <= {"start_time"}
 
 
+def test_an_error_about_what_a_page_includes_is_not_the_accounts_and_the_poll_succeeds(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """`section: includes` says the error is about an expansion (an author, a quoted post), whatever it names."""
+    error = {**fixture("x/mentions_account_suspended.json")["errors"][0], "section": "includes"}
+    fake.fail("/x/2/users", 200, body={"errors": [error], "meta": {"result_count": 0}})
+    assert make_poller(settings, redis, intake).poll_once() == settings.x.poll_interval_seconds
+    x_health = {h["channel"]: h for h in HealthMonitor(redis, load_rules(settings.health.rules_path()))
+                .status()["channels"]}["x"]
+    assert x_health["state"] == "ok" and x_health["last_poll_ok_at"] is not None
+
+
 @pytest.mark.parametrize(("status", "event"), [pytest.param(429, "channel.rate_limited", id="rate-limited"),
                                                pytest.param(503, "channel.provider_error", id="server-error")])
 def test_a_provider_error_line_claims_no_state_the_health_views_do_not_show(
