@@ -182,6 +182,32 @@ def _rate_limit_reset(error: tweepy.TooManyRequests) -> int | None:
     return max(resets) if resets else None
 
 
+# X's problem type for a 429 that is a plan's usage cap used up (`UsageCapExceeded`, with `period` Monthly and
+# `scope` Product), not the 15-minute window: no reset in its headers ends it.
+USAGE_CAPPED = "/problems/usage-capped"
+CAP_WORD = re.compile(r"^[A-Za-z]{1,20}$")
+
+
+def usage_capped(error: Exception) -> ProviderError | None:
+    """A 429 for the plan's usage cap, as a poll failure that says so; None for any other error. Read as a rate
+    limit, every view said "rate limited until" the window's reset, a quarter of an hour ahead, again and again for the
+    rest of the month, while no mention was read. A failing poll it is: retried with the backoff of one, its reason
+    naming the cap. Only X's own words for the cap's period and scope are kept (never its `detail`)."""
+    if not isinstance(error, tweepy.TooManyRequests):
+        return None
+    try:
+        body = error.response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or not (str(body.get("type") or "").endswith(USAGE_CAPPED)
+                                          or body.get("title") == "UsageCapExceeded"):
+        return None
+    words = [str(body[name]) for name in ("period", "scope") if CAP_WORD.match(str(body.get(name) or ""))]
+    cap = " ".join(words) or "usage"
+    return ProviderError(ProviderErrorKind.SERVER, f"429 UsageCapExceeded: the plan's {cap} cap is used up, nothing is "
+                         "read until it resets", status=429, reason="usage_cap")
+
+
 def said(error: Exception) -> str:
     """What X answered, as logs, dead letters and the status views may show it: the status line and X's error codes
     (`400 Bad Request code=186`), never the words of its messages. Those may quote what it was asked about (a
@@ -585,7 +611,7 @@ class XMentionsPoller:
                     self.progress.save(since_id=since_id, start_time=start)
                 raise classify(error) from error
             except (tweepy.TweepyException, requests.RequestException, ValueError) as error:
-                raise classify(error) from error
+                raise (usage_capped(error) or classify(error)) from error
             except UNREADABLE_ANSWER as error:  # a 200 whose JSON tweepy cannot read into a page
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable mentions page: {type(error).__name__}",
                                     status=200) from error

@@ -800,6 +800,25 @@ def test_a_200_that_only_says_the_account_cannot_be_read_marks_the_channel_down_
     assert x_progress(redis, X_USER_ID).load().keys() <= {"start_time"}
 
 
+def test_a_429_for_the_monthly_usage_cap_says_so_and_is_no_rate_limit_waited_out(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """X answers 429 `UsageCapExceeded` once the plan's monthly cap is used up, with the 15-minute window's headers
+    (40,000 calls, 39,999 left): read as a rate limit, every view said "rate limited until" a quarter of an hour
+    ahead, over and over, for the rest of the month, while no mention was read and those past the newest 800 fell
+    out of reach. The views say what it is."""
+    fake.fail("/x/2/users", 429, body=fixture("x/usage_capped.json"), headers={
+        "x-rate-limit-limit": "40000", "x-rate-limit-remaining": "39999", "x-rate-limit-reset": str(int(NOW) + 600)})
+    make_poller(settings, redis, intake).poll_once()
+    x_health = {h["channel"]: h for h in HealthMonitor(redis, load_rules(settings.health.rules_path()))
+                .status()["channels"]}["x"]
+    assert x_health["last_errors"][0]["kind"] == "poll_failed"
+    assert x_health["last_errors"][0]["reason"].startswith("429 UsageCapExceeded: the plan's Monthly Product cap")
+    assert redis.hget("lapor:health:signals:x", "rate_limited_since") is None
+    assert "Usage cap exceeded" not in log_stream.getvalue()  # X's words are not ours to log
+    assert x_progress(redis, X_USER_ID).load().keys() <= {"start_time"}
+
+
 def test_an_error_about_what_a_page_includes_is_not_the_accounts_and_the_poll_succeeds(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:
