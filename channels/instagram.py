@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from channels.base import InboundMessage, Outcome, WebhookAdapter, subscription_handshake, verify_hmac_sha256
 from channels.instagram_graph import (
     COMMENTS_KEY,
+    THREAD_COMMENTS_KEY,
     comment_left_out,
     in_answered_thread,
     notification_items,
@@ -71,11 +72,13 @@ class InstagramWebhookAdapter(WebhookAdapter):
             verdicts = await asyncio.to_thread(lambda: [verdict(item) for item in on_our_posts])
         except RedisError as error:
             raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
-        to_us = [{**item, "thread_only": True} if thread_only else item
-                 for item, (reason, thread_only) in zip(on_our_posts, verdicts, strict=True) if reason is None]
+        to_us = [item for item, (reason, in_thread) in zip(on_our_posts, verdicts, strict=True)
+                 if reason is None and not in_thread]
+        in_threads = [item for item, (_, in_thread) in zip(on_our_posts, verdicts, strict=True) if in_thread]
         left_out = [reason for reason, _ in verdicts if reason is not None]
         await asyncio.to_thread(store_pending, redis, settings.ig_user_id, ours)
         await asyncio.to_thread(store_pending, redis, settings.ig_user_id, to_us, key=COMMENTS_KEY)
+        await asyncio.to_thread(store_pending, redis, settings.ig_user_id, in_threads, key=THREAD_COMMENTS_KEY)
         for reason in left_out:  # counted, never with its text or author
             metrics.labelled(metrics.COMMENTS_LEFT_OUT, self.name, reason).inc()
         for reason in notifications.rejected:  # the rest of the delivery is taken: refused, Meta resent it whole
@@ -83,7 +86,8 @@ class InstagramWebhookAdapter(WebhookAdapter):
             log.warning("webhook.change_rejected", reason="bad_payload", detail=reason)
         log.info("webhook.stored", notifications=len(ours), ignored=len(items) - len(ours) + len(comments)
                  - len(on_our_posts), rejected=len(notifications.rejected), comments=len(to_us),
-                 own_comments=left_out.count("own"), comments_not_addressed=left_out.count("not_addressed"))
+                 thread_comments=len(in_threads), own_comments=left_out.count("own"),
+                 comments_not_addressed=left_out.count("not_addressed"))
         return True
 
     def parse(self, request: web.Request, body: bytes) -> list[InboundMessage]:

@@ -79,6 +79,10 @@ PROGRESS_KEY = "lapor:cursor:instagram:{ig_user_id}"
 # The `comments` changes (on our own posts) that address us, as the webhook took them: apart from PENDING_KEY, whose
 # items are looked up; a poller of a version before them never reads this list, so none is dropped as unresolvable.
 COMMENTS_KEY = "lapor:instagram:comments:{ig_user_id}"
+# Those not written to us that reply in a thread where our reply carried a report (`in_answered_thread`), filed only
+# as that report's reporter's addition: a list apart, which a poller of a version before it never reads (it would file
+# anyone's there as a report of its own, and answer it in public).
+THREAD_COMMENTS_KEY = "lapor:instagram:thread-comments:{ig_user_id}"
 # A post's files come with it, in the same call. A carousel (CAROUSEL_ALBUM: several photos and videos of one pothole)
 # serves as its own `media_url` its first item's alone; its items are the `children` edge of IG Media, read by field
 # expansion, in the order the post shows them. What Meta documents for it (Graph API reference):
@@ -646,6 +650,7 @@ class InstagramPoller:
         self.signals = HealthSignals(redis)
         self.pending_key = PENDING_KEY.format(ig_user_id=self.settings.ig_user_id)
         self.comments_key = COMMENTS_KEY.format(ig_user_id=self.settings.ig_user_id)
+        self.thread_comments_key = THREAD_COMMENTS_KEY.format(ig_user_id=self.settings.ig_user_id)
         self.progress = PollProgress(redis, PROGRESS_KEY.format(ig_user_id=self.settings.ig_user_id),
                                      fields=("seen", "after", "newest", "start", "recent", "walk_ids"))
         self.backoff = Backoff(self.settings.error_retry_seconds, self.settings.auth_retry_seconds,
@@ -753,12 +758,17 @@ class InstagramPoller:
         return taken
 
     def take_comments(self, go_on: GoOn = unleased) -> int:
-        """File the comments on our own posts the webhook kept (COMMENTS_KEY), oldest first, PENDING_BATCH at a time:
-        their text came with them, so no Graph call. Each leaves the list once its report is durable (an intake that
-        fails leaves them all, for the next round; intake's dedup makes one taken twice one report and one reply)."""
+        """File the comments on our own posts the webhook kept (COMMENTS_KEY, then THREAD_COMMENTS_KEY: those only a
+        reporter's addition files), oldest first, PENDING_BATCH at a time: their text came with them, so no Graph call.
+        Each leaves the list once its report is durable (an intake that fails leaves them all, for the next round;
+        intake's dedup makes one taken twice one report and one reply)."""
+        return (self._take_comments(self.comments_key, go_on, thread_only=False)
+                + self._take_comments(self.thread_comments_key, go_on, thread_only=True))
+
+    def _take_comments(self, key: str, go_on: GoOn, *, thread_only: bool) -> int:
         taken = 0
         while go_on():
-            raws = self.redis.lrange(self.comments_key, 0, PENDING_BATCH - 1)
+            raws = self.redis.lrange(key, 0, PENDING_BATCH - 1)
             if not raws:
                 break
             messages = []
@@ -771,7 +781,7 @@ class InstagramPoller:
                 # or mention after it was filed.
                 elif own_comment(item, self.settings):
                     log.info("mention.ignored", channel=self.channel, reason="own_post")
-                elif item.get("thread_only") and not self._reporters_addition(item):
+                elif thread_only and not self._reporters_addition(item):
                     log.info("mention.ignored", channel=self.channel, reason="not_addressed")
                     metrics.labelled(metrics.COMMENTS_LEFT_OUT, self.channel, "not_addressed").inc()
                 else:
@@ -780,7 +790,7 @@ class InstagramPoller:
             taken += len(messages)
             pipe = self.redis.pipeline(transaction=False)
             for raw in raws:
-                pipe.lrem(self.comments_key, 1, raw)
+                pipe.lrem(key, 1, raw)
             pipe.execute()
             if len(raws) < PENDING_BATCH:
                 break

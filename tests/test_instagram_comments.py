@@ -22,7 +22,13 @@ import respx
 from prometheus_client import REGISTRY
 from redis import Redis
 
-from channels.instagram_graph import COMMENTS_KEY, PENDING_KEY, InstagramPoller, comment_left_out
+from channels.instagram_graph import (
+    COMMENTS_KEY,
+    PENDING_KEY,
+    THREAD_COMMENTS_KEY,
+    InstagramPoller,
+    comment_left_out,
+)
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
@@ -407,6 +413,9 @@ async def test_the_reporters_reply_in_the_thread_we_answered_adds_to_their_repor
     delivery["entry"][0]["changes"] += [{"field": "comments", "value": item} for item in (bare, stranger, elsewhere)]
     before = left_out("not_addressed")
     assert (await post_webhook(gateway, orjson.dumps(delivery))).status_code == 200
+    # Apart from the comments written to us: a poller of a version before it, which files every comment of that
+    # list as a report, never reads them.
+    assert stored_comments(redis) == 0 and redis.llen(THREAD_COMMENTS_KEY.format(ig_user_id=IG_USER_ID)) == 3
     poll(settings, redis)
 
     filed = reports(redis)
@@ -415,7 +424,7 @@ async def test_the_reporters_reply_in_the_thread_we_answered_adds_to_their_repor
     assert filed[value["id"]]["text"] == "sudah seminggu belum diperbaiki"
     assert filed[value["id"]]["anonymous"] is True
     assert left_out("not_addressed") - before == 2  # the stranger's, and the reporter's in a thread we never answered
-    assert stored_comments(redis) == 0
+    assert stored_comments(redis) == 0 and redis.llen(THREAD_COMMENTS_KEY.format(ig_user_id=IG_USER_ID)) == 0
 
 
 @pytest.mark.parametrize(
