@@ -137,6 +137,9 @@ class FakeProviderState:
     ig_replies: list[dict[str, Any]] = field(default_factory=list)
     # Graph errors for one comment or media id only ((status, body)): a lookup of that object fails like that.
     ig_object_errors: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    # Fields a mention lookup may not ask for: asked, the Graph API refuses it whole, code 100 "Tried accessing
+    # nonexisting field (...)", as it does for a field its node does not have.
+    ig_unsupported_fields: set[str] = field(default_factory=set)
     faults: list[Fault] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     # Every webhook delivery attempt's outcome (`webhook_status` or `webhook_error`, `attempt`), and the tasks sending
@@ -496,6 +499,12 @@ async def graph_user(request: web.Request) -> web.Response:
     if not match:
         return web.json_response({"id": state.config.ig_user_id})
     name, object_id = match.groups()
+    fields = request.query.get("fields", "")
+    for unsupported in sorted(state.ig_unsupported_fields):
+        if re.search(rf"[{{,]{re.escape(unsupported)}[{{,}}]", fields):
+            return _graph_error(f"(#100) Tried accessing nonexisting field ({unsupported}) on node type "
+                                f"({'IGCommentMention' if name.startswith('mentioned_comment') else 'IGMediaMention'})",
+                                100)
     if object_id in state.ig_object_errors:
         status, body = state.ig_object_errors[object_id]
         return web.json_response(body, status=status)

@@ -98,6 +98,11 @@ THREAD_COMMENTS_KEY = "lapor:instagram:thread-comments:{ig_user_id}"
 #   https://developers.facebook.com/docs/instagram-platform/reference/instagram-media
 CHILD_FIELDS = "id,media_type,media_url,thumbnail_url"
 MEDIA_FIELDS = f"id,caption,media_type,media_url,thumbnail_url,permalink,timestamp,username,children{{{CHILD_FIELDS}}}"
+# What a lookup asks for when the Graph API refuses the fields above as not on a mention's node (code 100 "Tried
+# accessing nonexisting field"): a comment without `from` (its sender is then its username, as a post's is), a post
+# without its album's `children` (an album is then its first file). Meta documents neither on a mention's node.
+PLAIN_COMMENT_FIELDS = "id,text,timestamp,username,media{id,permalink}"
+PLAIN_MEDIA_FIELDS = "id,caption,media_type,media_url,thumbnail_url,permalink,timestamp,username"
 # `from`: the commenter's Instagram-scoped user id and username. The id is the sender's identity: a username can be
 # changed and then taken by someone else, who would be taken for the reporter (`gateway.followups`).
 COMMENT_FIELDS = "id,text,timestamp,username,from{id,username},media{id,permalink}"
@@ -211,6 +216,8 @@ class GraphClient:
         # When the Graph API last answered a call with a readable object (0: not since start): the proof that the
         # account works, without which no pending notification is dropped.
         self.last_ok_at = 0.0
+        # Per mention node: how many of its lookup's field sets the Graph API refused (see `_mentioned`).
+        self.reduced: dict[str, int] = {}
 
     def _call(self, method: str, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
         # The token goes in a header, never the URL: URLs end up in logs (httpx logs every request).
@@ -233,12 +240,28 @@ class GraphClient:
         return body
 
     def mentioned_comment(self, comment_id: str) -> dict[str, Any]:
-        field = f"mentioned_comment.comment_id({comment_id}){{{COMMENT_FIELDS}}}"
-        return self._object(self._call("GET", self.settings.ig_user_id, {"fields": field}), "mentioned_comment")
+        return self._mentioned("mentioned_comment", f"comment_id({comment_id})", (COMMENT_FIELDS, PLAIN_COMMENT_FIELDS))
 
     def mentioned_media(self, media_id: str) -> dict[str, Any]:
-        field = f"mentioned_media.media_id({media_id}){{{MEDIA_FIELDS}}}"
-        return self._object(self._call("GET", self.settings.ig_user_id, {"fields": field}), "mentioned_media")
+        return self._mentioned("mentioned_media", f"media_id({media_id})", (MEDIA_FIELDS, PLAIN_MEDIA_FIELDS))
+
+    def _mentioned(self, node: str, call: str, field_sets: Sequence[str]) -> dict[str, Any]:
+        """A mention's comment or post, asked with the first of `field_sets` the Graph API has not refused as naming a
+        field it does not have: refused so, it is asked again with the next (`mention.lookup_fields_reduced`, once),
+        and so are the lookups after it. Without it, every mention waited unfiled while the API refused a field."""
+        first = self.reduced.get(node, 0)
+        for index, fields in enumerate(field_sets[first:], start=first):
+            try:
+                found = self._call("GET", self.settings.ig_user_id, {"fields": f"{node}.{call}{{{fields}}}"})
+            except ProviderError as error:
+                if not error.unsupported or index == len(field_sets) - 1:
+                    raise
+                self.reduced[node] = index + 1
+                log.warning("mention.lookup_fields_reduced", channel=SOURCE, node=node, detail=error.detail,
+                            fields=field_sets[index + 1])
+                continue
+            return self._object(found, node)
+        raise AssertionError("no field set asked")  # never: the last one returns or raises
 
     @staticmethod
     def _object(body: dict[str, Any], name: str) -> dict[str, Any]:

@@ -910,6 +910,29 @@ def test_a_lookup_refused_for_a_field_the_api_does_not_have_drops_no_mention_and
     assert list(reports_by_id(redis)) == [ids["comment_id"]] and pending(redis) == 0
 
 
+@pytest.mark.parametrize(("field", "kind"), [pytest.param("from", "comment", id="comment-without-from"),
+                                             pytest.param("children", "media", id="post-without-children")])
+def test_a_lookup_refused_for_a_field_it_can_do_without_is_asked_again_without_it(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    field: str, kind: str,
+) -> None:
+    """The lookups ask for more than Meta documents on a mention's node (a comment's `from`, a post's `children`):
+    should the Graph API refuse one ("Tried accessing nonexisting field"), every mention would wait, unfiled. Asked
+    again without the fields a report can do without, they are filed (a comment's sender by its username, as a post's
+    is; an album's first file), the warning said once, and later lookups ask so at once."""
+    fake.state.ig_unsupported_fields.add(field)
+    mentions = [fake.state.add_ig_mention(f"@lapor1708 jalan rusak {n}", kind=kind) for n in range(2)]
+    redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), *[orjson.dumps(ids) for ids in mentions])
+    ig, _ = clocked(settings, redis, intake)
+    ig.poll_once()
+    key = "comment_id" if kind == "comment" else "media_id"
+    filed = reports_by_id(redis)
+    assert set(filed) == {ids[key] for ids in mentions} and pending(redis) == 0
+    assert all(report["sender"]["id"] for report in filed.values())
+    assert [e["event"] for e in log_events(log_stream)].count("mention.lookup_fields_reduced") == 1
+    assert lookups(fake, mentions[0][key]) == 2 and lookups(fake, mentions[1][key]) == 1
+
+
 async def test_a_deleted_mention_is_dropped_after_the_grace_period_and_a_graph_outage_keeps_it_pending(
     gateway: GatewayServer, fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
     log_stream: io.StringIO,
