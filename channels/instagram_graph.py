@@ -175,8 +175,9 @@ def classify_response(response: httpx.Response, now: float) -> ProviderError:
     # Code 100 subcode 33: the object does not exist (any more) for us; to a reply, the comment or post was deleted.
     message = error.get("message") if isinstance(error, dict) else None
     unsupported = code == 100 and isinstance(message, str) and "nonexisting field" in message
-    return ProviderError(ProviderErrorKind.BAD_PAYLOAD, detail + (" (a field the API does not have)" if unsupported
-                                                                  else ""),
+    if unsupported:  # not "object missing or not readable": the request names a field the node does not have
+        detail = f"{response.status_code} code={code} (a field the API does not have)"
+    return ProviderError(ProviderErrorKind.BAD_PAYLOAD, detail,
                          status=response.status_code, code=code, gone=code == 100 and subcode == 33,
                          unsupported=unsupported)
 

@@ -903,7 +903,7 @@ def test_a_lookup_refused_for_a_field_the_api_does_not_have_drops_no_mention_and
     assert pending(redis) == 1 and "mention.unresolvable" not in [e["event"] for e in log_events(log_stream)]
     monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()))
     instagram = {h["channel"]: h for h in monitor.status(now=time.time() + 700)["channels"]}["instagram"]
-    assert instagram["state"] != "ok" and "a field the API does not have" in instagram["reason"]
+    assert instagram["state"] != "ok" and "400 code=100 (a field the API does not have)" in instagram["reason"]
     del fake.state.ig_object_errors[ids["comment_id"]]
     now[0] += 600
     ig.poll_once()
