@@ -499,12 +499,10 @@ async def graph_user(request: web.Request) -> web.Response:
     if not match:
         return web.json_response({"id": state.config.ig_user_id})
     name, object_id = match.groups()
-    fields = request.query.get("fields", "")
-    for unsupported in sorted(state.ig_unsupported_fields):
-        if re.search(rf"[{{,]{re.escape(unsupported)}[{{,}}]", fields):
-            return _graph_error(f"(#100) Tried accessing nonexisting field ({unsupported}) on node type "
-                                f"({'IGCommentMention' if name.startswith('mentioned_comment') else 'IGMediaMention'})",
-                                100)
+    refused = _unsupported_field(state, request.query.get("fields", ""),
+                                 "IGCommentMention" if name.startswith("mentioned_comment") else "IGMediaMention")
+    if refused:
+        return refused
     if object_id in state.ig_object_errors:
         status, body = state.ig_object_errors[object_id]
         return web.json_response(body, status=status)
@@ -517,6 +515,14 @@ async def graph_user(request: web.Request) -> web.Response:
         asked = _fields_in_braces(request.query.get("fields", ""), edge.end())
         found = {**found, **_graph_edge(state, name, object_id, edge.group(1), int(edge.group(2) or 25), asked)}
     return web.json_response({name.split(".")[0]: found, "id": state.config.ig_user_id})
+
+
+def _unsupported_field(state: FakeProviderState, fields: str, node: str) -> web.Response | None:
+    """The Graph API's refusal of a request whose `fields` name one of `ig_unsupported_fields`; None otherwise."""
+    for unsupported in sorted(state.ig_unsupported_fields):
+        if re.search(rf"(?:^|[{{,]){re.escape(unsupported)}(?:$|[{{,}}])", fields):
+            return _graph_error(f"(#100) Tried accessing nonexisting field ({unsupported}) on node type ({node})", 100)
+    return None
 
 
 def _fields_in_braces(fields: str, start: int) -> set[str]:
@@ -563,6 +569,9 @@ async def graph_tags(request: web.Request) -> web.Response:
     if refused:
         return refused
     state = _state(request)
+    unsupported = _unsupported_field(state, request.query.get("fields", ""), "IGMedia")
+    if unsupported:
+        return unsupported
     limit = max(1, min(100, int(request.query.get("limit") or 25)))
     ordered = list(reversed(state.ig_tags))
     after = request.query.get("after")

@@ -257,9 +257,7 @@ class GraphClient:
             except ProviderError as error:
                 if not error.unsupported or index == len(field_sets) - 1:
                     raise
-                self.reduced[node] = index + 1
-                log.warning("mention.lookup_fields_reduced", channel=SOURCE, node=node, detail=error.detail,
-                            fields=field_sets[index + 1])
+                self._reduce(node, index + 1, error, field_sets[index + 1])
                 continue
             return self._object(found, node)
         raise AssertionError("no field set asked")  # never: the last one returns or raises
@@ -272,10 +270,24 @@ class GraphClient:
         return value
 
     def tags(self, after: str | None, limit: int = 50) -> dict[str, Any]:
-        params: dict[str, Any] = {"fields": MEDIA_FIELDS, "limit": limit}
-        if after:
-            params["after"] = after
-        return self._call("GET", f"{self.settings.ig_user_id}/tags", params)
+        """One /tags page; asked without an album's `children` once the Graph API refused them as a field it does not
+        have (as `_mentioned`: refused, every walk failed, and no post that only tags the account was filed)."""
+        field_sets = (MEDIA_FIELDS, PLAIN_MEDIA_FIELDS)
+        first = self.reduced.get("tags", 0)
+        for index, fields in enumerate(field_sets[first:], start=first):
+            params: dict[str, Any] = {"fields": fields, "limit": limit, **({"after": after} if after else {})}
+            try:
+                return self._call("GET", f"{self.settings.ig_user_id}/tags", params)
+            except ProviderError as error:
+                if not error.unsupported or index == len(field_sets) - 1:
+                    raise
+                self._reduce("tags", index + 1, error, field_sets[index + 1])
+        raise AssertionError("no field set asked")  # never: the last one returns or raises
+
+    def _reduce(self, node: str, to: int, error: ProviderError, fields: str) -> None:
+        """From now on, ask `node` (a mention's node, or `tags`) with its field set `to`: the one before was refused."""
+        self.reduced[node] = to
+        log.warning("mention.lookup_fields_reduced", channel=SOURCE, node=node, detail=error.detail, fields=fields)
 
     def reply_listing(self, media_id: str, comment_id: str | None) -> ReplyListing:
         """The comments where our reply to this mention is once posted, in one GET: the replies to the mentioning

@@ -929,8 +929,27 @@ def test_a_lookup_refused_for_a_field_it_can_do_without_is_asked_again_without_i
     filed = reports_by_id(redis)
     assert set(filed) == {ids[key] for ids in mentions} and pending(redis) == 0
     assert all(report["sender"]["id"] for report in filed.values())
-    assert [e["event"] for e in log_events(log_stream)].count("mention.lookup_fields_reduced") == 1
+    reduced = [e["node"] for e in log_events(log_stream) if e["event"] == "mention.lookup_fields_reduced"]
+    assert reduced.count(f"mentioned_{kind}") == 1
     assert lookups(fake, mentions[0][key]) == 2 and lookups(fake, mentions[1][key]) == 1
+
+
+def test_a_tags_walk_refused_for_a_field_it_can_do_without_is_asked_again_without_it(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """As for the lookups: /tags refusing an album's `children` failed every walk, and the posts that only tag the
+    account (which no webhook announces) were never filed."""
+    fake.state.ig_unsupported_fields.add("children")
+    posts = [fake.state.add_ig_mention(f"@lapor1708 sampah menumpuk {n}", kind="media", tagged=True)["media_id"]
+             for n in range(4)]
+    ig, now = clocked(settings, redis, intake)
+    ig.poll_once()
+    now[0] += 60
+    ig.poll_once()
+    assert set(reports_by_id(redis)) == set(posts)
+    reduced = [e["node"] for e in log_events(log_stream) if e["event"] == "mention.lookup_fields_reduced"]
+    assert reduced == ["tags"]
+    assert "channel.bad_payload" not in [e["event"] for e in log_events(log_stream)]
 
 
 async def test_a_deleted_mention_is_dropped_after_the_grace_period_and_a_graph_outage_keeps_it_pending(
