@@ -63,7 +63,8 @@ class InstagramWebhookAdapter(WebhookAdapter):
         ours = [item for item in items if item["ig_user_id"] in ("", settings.ig_user_id)]
         on_our_posts = [item for item in comments if item["ig_user_id"] in ("", settings.ig_user_id)]
         # Read by the keyword grammar, off the event loop as the Redis writes are. One not written to us that replies
-        # in a thread where we answered a report is kept too, marked: the poller files it if it is the reporter's.
+        # in a thread where we answered a report is kept too, on a list apart: the poller files it if it is the
+        # reporter's (InstagramPoller.take_comments).
         def verdict(item: dict[str, Any]) -> tuple[str | None, bool]:
             reason = comment_left_out(item, settings)
             return (None, True) if reason == "not_addressed" and in_answered_thread(redis, item) else (reason, False)

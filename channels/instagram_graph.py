@@ -739,11 +739,10 @@ class InstagramPoller:
     def lookups_failing(self) -> str | None:
         """Why the mention lookups are failing: LOOKUPS_FAILING mentions or more failed for more than "not readable"
         (a permission, an error answer), or one for a field the API does not have, and no lookup read its object
-        since; None otherwise. Each failure alone is
-        about its object (`about_one_object`), and the round went on; all of them together, the account cannot read
-        mentions (a permission or a field the lookups need and /tags does not) while /tags may still answer. A poll
-        that counted as a success then showed the channel healthy, and the /tags answers let the mentions be
-        dropped."""
+        since; None otherwise. Each failure alone is about its object (`about_one_object`), and the round went on;
+        all of them together, the account cannot read mentions (a permission or a field the lookups need and /tags
+        does not) while /tags may still answer. A poll that counted as a success then showed the channel healthy, and
+        the /tags answers let the mentions be dropped."""
         if len(self.failed_lookups) < LOOKUPS_FAILING and not self.unsupported_lookups:
             return None
         last = next(reversed(self.failed_lookups.values()))

@@ -270,10 +270,8 @@ def account_unreadable(response: Any, user_id: str) -> ProviderError | None:
         if str(error.get("resource_id") or error.get("value") or "") not in ("", user_id):
             continue
         words = str(error.get("detail") or "").lower()
-        meaning = next((said for phrase, said in ACCOUNT_ERRORS if phrase in words), "account not readable")
-        title = str(error.get("title") or "")[:40]
-        return ProviderError(ProviderErrorKind.AUTH, f"200 {title}: {meaning} (x.user_id)".replace("200 :", "200:"),
-                             status=200)
+        meaning = next((meant for phrase, meant in ACCOUNT_ERRORS if phrase in words), "account not readable")
+        return ProviderError(ProviderErrorKind.AUTH, f"200 with errors: {meaning} (x.user_id)", status=200)
     return None
 
 
