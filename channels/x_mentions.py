@@ -697,7 +697,11 @@ class XReplyClient:
             response = self.client.create_tweet(text=text, in_reply_to_tweet_id=tweet_id, user_auth=self.user_auth)
             return str((response.data or {}).get("id", ""))
         except (tweepy.TweepyException, requests.RequestException, ValueError) as error:
-            raise classify(error) from error
+            capped, classified = usage_capped(error), classify(error)
+            if capped is not None:  # put off as a rate limit is (a plan raised lifts it), named for what it is
+                raise ProviderError(ProviderErrorKind.RATE_LIMIT, capped.detail, status=429,
+                                    retry_at=classified.retry_at, reason=capped.reason) from error
+            raise classified from error
         except UNREADABLE_ANSWER as error:
             # A 2xx whose body cannot be read: the reply may be out. Retried as after a 5xx, whose next attempt X
             # refuses as a duplicate if it is (workers.social_reply); it crashed the job as a bug of ours.

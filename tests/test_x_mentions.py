@@ -1372,6 +1372,24 @@ def test_a_reply_the_provider_keeps_rate_limiting_is_dead_lettered_past_the_long
     assert args[3] in reply["text"] and DeadLetters(redis).list() == []
 
 
+def test_a_reply_refused_for_the_monthly_usage_cap_says_so_and_its_dead_letter_names_the_cap(
+    fake: FakeProviderServer, settings: Settings
+) -> None:
+    """A reply refused for the plan's usage cap is put off as a rate limit is (the cap may be lifted by a plan
+    raised), but says what it is: its dead letter read "x_rate_limit ... 429 Too Many Requests", and the operator
+    waited for a quarter-hour window that was never the cause."""
+    reset = int(time.time()) + 600
+    fake.fail("/x/2/tweets", 429, body=fixture("x/usage_capped.json"), method="POST", headers={
+        "x-rate-limit-limit": "40000", "x-rate-limit-remaining": "39999", "x-rate-limit-reset": str(reset)})
+    client = XReplyClient(settings)
+    with pytest.raises(ProviderError) as raised:
+        client.reply("1859325037151428609", "Laporan Anda kami terima.")
+    client.close()
+    error = raised.value
+    assert (error.kind, error.reason, error.retry_at) == (ProviderErrorKind.RATE_LIMIT, "usage_cap", reset)
+    assert error.detail.startswith("429 UsageCapExceeded: the plan's Monthly Product cap is used up")
+
+
 def test_a_rate_limited_reply_queued_again_after_another_jobs_lease_keeps_its_first_attempt(
     fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, intake: Intake, log_stream: io.StringIO,
     monkeypatch: pytest.MonkeyPatch,
