@@ -634,7 +634,12 @@ class XMentionsPoller:
             taken += len(messages)
             walked, oldest = walked + len(page_ids), str(min(page_ids)) if page_ids else oldest
             pages += 1
-            token = meta.get("next_token")
+            asked, token = token, meta.get("next_token")
+            if token and token == asked:
+                # The page named itself as the next one: read again and again, the walk never ended and no newer
+                # mention was ever asked for (they wait for the walk). Its mentions are taken: the walk ends here.
+                log.warning("channel.pagination_repeated", channel=self.channel, pages=pages)
+                token = None
             if not token:
                 if since_id and oldest and walked >= GAP_WARNING_AT:
                     log_mentions_gap(since_id, oldest, walked)

@@ -341,6 +341,21 @@ def test_mentions_over_several_pages_are_each_reported_once(
     assert len(envelopes(redis)) == 23 and len(reply_jobs(redis)) == 23
 
 
+def test_a_page_naming_itself_as_the_next_ends_the_walk(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """A next_token that names the page just read (a provider's or a proxy's cache fault): read again at every page and
+    every poll, the walk never ended, and newer mentions, asked only after it, were never read."""
+    page = fixture("x/mentions_page.json")
+    page["meta"]["next_token"] = "7140dibdnow9c7btw3w29grvxfcgvpb9n9coehpk7xz5i"
+    fake.fail("/x/2/users", 200, body=page, count=settings.x.max_pages)
+    make_poller(settings, redis, intake).poll_once()
+
+    assert len([r for r in fake.state.requests if r["path"].endswith("/mentions")]) == 2
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": page["meta"]["newest_id"]}
+    assert [line["pages"] for line in log_events(log_stream) if line["event"] == "channel.pagination_repeated"] == [2]
+    assert set(reports_by_tweet(redis)) == {"1860000000000000404", "1860000000000000101"}
+
 def _created(seconds_ago: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - seconds_ago))
 
