@@ -35,7 +35,8 @@ class ReplySender(Protocol):
     """A provider's outbound client, one per worker process (its connection pool is kept between jobs).
 
     `send_part` returns the provider's answer, written on the reply's record; it raises `RetryableError` (5xx, 429,
-    timeouts) or `PermanentError` (a refusal), each with a `reason`."""
+    timeouts) or `PermanentError` (a refusal), each with a `reason`: its request made through
+    `channels.send_http.send_request`, which classifies the failure once for every sender."""
 
     def parts(self, text: str, reply_id: str) -> Sequence[ReplyPart]: ...
 

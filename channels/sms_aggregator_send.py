@@ -3,9 +3,9 @@
 A reply is made GSM-7 safe, then sent as one SMS (up to 160 septets) or as 153-septet parts, each part its own
 sendsms request carrying a concatenation UDH (05 00 03 ref count number) so the phone joins them. Each request
 asks for delivery reports (`dlr-mask`, `dlr-url` pointing back at us with the reply id and part number).
-Failures are classified once: 5xx, 429, timeouts (a 408 too) and connection errors retry; any other answer but a 2xx
-(a 4xx, a redirect) is permanent. Only a 2xx is a part accepted: the reply worker never sends a part again once it has
-one.
+Failures are classified once, by `channels.send_http.send_request` as every reply sender's: 5xx, 429, timeouts (a 408
+too) and connection errors retry; any other answer but a 2xx (a 4xx, a redirect) is permanent. Only a 2xx is a part
+accepted: the reply worker never sends a part again once it has one.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import httpx
 import orjson
 
 from channels.gsm7 import split_parts, to_gsm7
-from gateway.errors import PermanentError, RetryableError, retryable_status
+from channels.send_http import send_request
 from gateway.logs import scrub
 from gateway.private_files import open_private, private_directory
 from gateway.settings import Settings
@@ -102,23 +102,9 @@ class AggregatorSender:
         """Send one part; the aggregator's answer text (Kannel: "0: Accepted for delivery")."""
         if self._config.send_url.startswith(OUTBOX_SCHEME):
             return self._to_outbox(to, part, reply_id)
-        try:
-            response = self._client.get(self.request_url(to, part, reply_id))
-        except httpx.TimeoutException as error:
-            raise RetryableError("aggregator send timed out", reason="aggregator_timeout") from error
-        except httpx.TransportError as error:
-            raise RetryableError(f"aggregator unreachable: {type(error).__name__}",
-                                 reason="aggregator_unreachable") from error
-        if retryable_status(response.status_code):
-            raise RetryableError(f"aggregator answered {response.status_code}",
-                                 reason=f"aggregator_{response.status_code}")
-        if response.status_code >= 400:
-            raise PermanentError(f"aggregator refused with {response.status_code}: "
-                                 f"{self._answer(response, to, part.text)}",
-                                 reason=f"aggregator_{response.status_code}")
-        if not response.is_success:  # not followed: its target would get the password, the number and the text
-            raise PermanentError(f"aggregator answered {response.status_code}, a redirect: nothing was sent "
-                                 "(check aggregator.send_url)", reason=f"aggregator_{response.status_code}")
+        response = send_request("aggregator", lambda: self._client.get(self.request_url(to, part, reply_id)),
+                                describe=lambda answer: self._answer(answer, to, part.text),
+                                setting="aggregator.send_url")
         return self._answer(response, to, part.text)
 
     def _answer(self, response: httpx.Response, to: str, text: str) -> str:

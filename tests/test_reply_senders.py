@@ -20,7 +20,7 @@ from redis import Redis
 
 import workers.reply
 from channels.reply_senders import REPLY_SENDERS, ReplySenderEntry
-from gateway.errors import PermanentError, RetryableError
+from channels.send_http import send_request
 from gateway.outbound import OutboundReplies, Queued, reply_key
 from gateway.queues import REPLY_QUEUE
 from gateway.replies import render
@@ -69,11 +69,8 @@ class StandInSender:
     def send_part(self, to: str, part: WholeMessage, reply_id: str) -> str:
         body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to.lstrip("+"),
                 "type": "text", "text": {"preview_url": False, "body": part.text}}
-        response = self._client.post(self._url, json=body)
-        if response.status_code >= 500 or response.status_code == 429:
-            raise RetryableError(f"stand-in answered {response.status_code}", reason="standin_retry")
-        if not response.is_success:
-            raise PermanentError(f"stand-in refused with {response.status_code}", reason="standin_refused")
+        response = send_request("standin", lambda: self._client.post(self._url, json=body),
+                                setting="standin.send_url")
         return str(response.json()["messages"][0]["id"])
 
     def close(self) -> None:
@@ -155,6 +152,41 @@ def test_a_reply_goes_out_through_the_sender_its_source_is_registered_with(
         assert (letter.reason, letter.channel, letter.attempts) == (reason, source, 1)
         assert f"no reply sender for source {source!r} in channels/reply_senders.py" in letter.detail
         assert record[b"last_error"] == reason.encode() and rates.built == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "state", "reason", "attempts"),
+    [
+        pytest.param(httpx.ConnectTimeout("timed out"), b"dead_lettered", "standin_timeout", 4, id="timeout-retried"),
+        pytest.param(httpx.ConnectError("refused"), b"dead_lettered", "standin_unreachable", 4,
+                     id="unreachable-retried"),
+        pytest.param(httpx.Response(408), b"dead_lettered", "standin_408", 4, id="408-retried"),
+        pytest.param(httpx.Response(429), b"dead_lettered", "standin_429", 4, id="429-retried"),
+        pytest.param(httpx.Response(503), b"dead_lettered", "standin_503", 4, id="503-retried"),
+        pytest.param(httpx.Response(400, text="bad number"), b"dead_lettered", "standin_400", 1,
+                     id="400-refused-at-once"),
+        pytest.param(httpx.Response(302, headers={"Location": "http://127.0.0.1:9/elsewhere"}), b"dead_lettered",
+                     "standin_302", 1, id="redirect-not-followed"),
+    ],
+)
+def test_a_senders_failures_are_classified_once_for_the_reply_worker(
+    redis: Redis, standin: Settings, cloud_api: respx.Route, answer: httpx.Response | Exception, state: bytes,
+    reason: str, attempts: int,
+) -> None:
+    """A sender that makes its request through `channels.send_http.send_request` fails as the reply worker acts on:
+    a timeout, no connection, 408, 429 and 5xx retried (three retries here), another answer dead-lettered at once.
+    The stand-in's own copy of the rule took a 408 as a refusal, and let a timeout out as an httpx exception, a job
+    failing for an unknown reason instead of a provider down."""
+    cloud_api.mock(side_effect=[answer] * 4 if isinstance(answer, Exception) else None,
+                   return_value=None if isinstance(answer, Exception) else answer)
+    standin = standin.model_copy(update={"standin": StandInSection(send_rate_per_second=1000)})  # no rate waits
+    queued = OutboundReplies(redis, standin).queue_reply(source=STANDIN, kind="help", text=render("help", "id"),
+                                                         language="id", tracking_id=None, to=NUMBER)
+    drain(standin, (REPLY_QUEUE,))
+    record = redis.hgetall(reply_key(str(queued.reply_id)))
+    assert (record[b"state"], record[b"last_error"]) == (state, reason.encode())
+    [letter] = DeadLetters(redis).list()
+    assert (letter.reason, letter.attempts, cloud_api.call_count) == (reason, attempts, attempts)
 
 
 @pytest.mark.parametrize(
