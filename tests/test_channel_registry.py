@@ -3,13 +3,14 @@
 A new provider is one module plus one line in the registry; the gateway routes it, counts it, switches it off and
 checks its signatures from there. What the code cannot derive is named here, so that a forgotten piece fails a test
 instead of going unseen: its typed settings section, its channel on the status views, its documented routes, the
-queues its channel's health watches (`config/health.toml`), for a provider answered in its webhook's response the
-CEK's `status_inline_timeout_seconds`, and, for a provider whose replies go out later, its reply sender in
-`channels.reply_senders` with its limits.
+process receiving it and the queues its channel's health watches (`config/health.toml`), for a provider answered in
+its webhook's response the CEK's `status_inline_timeout_seconds`, and, for a provider whose replies go out later, its
+reply sender in `channels.reply_senders` with its limits.
 """
 
 from __future__ import annotations
 
+import sys
 import tomllib
 
 import pytest
@@ -41,6 +42,9 @@ def missing(adapter: type[WebhookAdapter]) -> list[str]:
         gaps.append(f"config/defaults.toml: [{adapter.settings_section}] has no `enabled`")
     if adapter.name not in HEALTH_CHANNELS:
         gaps.append(f"config/health.toml: {adapter.name!r} not in `channels`")
+    elif not HEALTH_RULES.for_channel(adapter.name).process_missing_down_seconds:
+        gaps.append(f"config/health.toml: [channel.{adapter.name}] has no process_missing_down_seconds "
+                    "(and serving_process)")
     for path in (adapter.path, getattr(adapter, "dlr_path", None)):
         if path and path not in DOCUMENTED_PATHS:
             gaps.append(f"gateway/openapi.yaml: {path} not documented")
@@ -51,6 +55,17 @@ def missing(adapter: type[WebhookAdapter]) -> list[str]:
     elif not adapter.notifies_only:
         gaps += _inline_answer_gaps(adapter)
     return gaps
+
+
+class _Unwatched(WebhookAdapter):
+    """Instagram's webhook as a channel of its own, named in the health rules' `channels` and nothing more: with
+    every gateway process dead its webhooks went unanswered, and no rule said so (the process rule is off by default).
+    """
+
+    name = "unwatched"
+    path = "/v1/channels/instagram/webhook"
+    settings_section = "instagram"
+    notifies_only = True
 
 
 def _inline_answer_gaps(adapter: type[WebhookAdapter]) -> list[str]:
@@ -147,6 +162,9 @@ class _SameTextWithoutItsWindow(WebhookAdapter):
         pytest.param(_Unwired, {}, ["gateway/settings.py: no [unwired] section in Settings",
                                     "config/health.toml: 'sms-unwired' not in `channels`",
                                     "gateway/openapi.yaml: /v1/channels/sms/unwired not documented"], id="unwired"),
+        pytest.param(_Unwatched, {},
+                     ["config/health.toml: [channel.unwatched] has no process_missing_down_seconds "
+                      "(and serving_process)"], id="no-serving-process-watched"),
         pytest.param(_DeliveryReportsUndocumented, {},
                      ["gateway/openapi.yaml: /v1/channels/sms/twilio/dlr not documented"],
                      id="delivery-reports-undocumented"),
@@ -172,4 +190,5 @@ def test_what_an_adapter_lacks_is_named(monkeypatch: pytest.MonkeyPatch, adapter
                                         senders: dict[str, ReplySenderEntry], gaps: list[str]) -> None:
     for name, sender in senders.items():
         monkeypatch.setitem(REPLY_SENDERS, name, sender)
+    monkeypatch.setattr(sys.modules[__name__], "HEALTH_CHANNELS", [*HEALTH_CHANNELS, _Unwatched.name])
     assert missing(adapter) == gaps
