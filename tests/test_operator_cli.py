@@ -22,6 +22,7 @@ import pytest
 from redis import Redis
 
 from channels.email.store import Quarantine, QuarantinedMail
+from channels.registry import channel_names
 from gateway.liveness import ServingBeat
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE
 from gateway.supervisor import hold_data_dir
@@ -253,7 +254,7 @@ class Filter:
     recorded: str | None = "sms-twilio"  # the channel the one dead letter is recorded under
 
 
-KNOWN_CHANNELS = "sms-twilio, sms-aggregator, instagram, email, x, unknown"
+KNOWN_CHANNELS = ", ".join((*channel_names(), "unknown"))  # the registry's, a new channel's among them
 QUEUES_SAID = "the gateway's queues are lapor-forward, lapor-reply, lapor-status"
 FILTERS = [
     Filter("typo'd channel", "--channel", "sms-twillio",

@@ -180,6 +180,27 @@ async def test_an_unauthenticated_request_is_403_and_reaches_no_queue(
     assert events and events[0]["event"] in ("message.rejected", "dlr.rejected", "webhook.verify_refused")
 
 
+# Every route of channels.registry: a new adapter's is checked below without a row of its own.
+REGISTERED_ROUTES = sorted({path for adapter in WEBHOOK_ADAPTERS.values()
+                            for path in (adapter.path, getattr(adapter, "dlr_path", None)) if path})
+
+
+@pytest.mark.parametrize("path", REGISTERED_ROUTES)
+@pytest.mark.parametrize(("body", "content_type"), [
+    pytest.param(js({"id": "sec-9", "from": "081234567890", "text": "LAPOR jalan rusak"}), JSON, id="json"),
+    pytest.param(form({"id": "sec-9", "from": "081234567890", "text": "LAPOR jalan rusak"}), FORM, id="form"),
+])
+async def test_every_registered_route_refuses_a_request_without_any_signature(
+        server: GatewayServer, redis: Redis, path: str, body: bytes, content_type: str) -> None:
+    """The rows above say which signature each provider's requests carry; this says that no registered adapter's
+    `authenticate` forgot to ask for one: a body any parser would take, with no signature header at all, is 403 and
+    reaches no queue."""
+    before = redis_snapshot(redis)
+    response = await server.client.post(path, content=body, headers={"Content-Type": content_type})
+    assert response.status_code == 403, response.text
+    assert redis_snapshot(redis) == before
+
+
 def _compare_calls(tree: ast.AST) -> set[str]:
     names = set()
     for node in ast.walk(tree):
