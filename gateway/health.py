@@ -107,6 +107,8 @@ UNATTRIBUTED = "unknown"
 
 
 class State(StrEnum):
+    """A channel's state on every view and in the `channel.health` lines; the overall state is the worst of them."""
+
     OK = "ok"
     DEGRADED = "degraded"
     DOWN = "down"
@@ -136,7 +138,11 @@ UNKNOWN_OVERALL = "unknown"
 
 # -- Rules (config/health.toml) ---------------------------------------------------------------------------------------
 class ChannelRules(BaseModel):
-    """Thresholds for one channel; 0 switches a level of a rule off."""
+    """Thresholds for one channel; 0 switches a level of a rule off.
+
+    The values here apply only where config/health.toml's `[defaults]` leaves a key out (a rules file of its own, the
+    tests): what ships is in that file, which differs (`worker_missing_degraded_seconds` is 30 there). Read the file
+    for a deployment's numbers."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -221,6 +227,10 @@ OFF_REASON = "switched off in settings: no traffic expected"
 
 
 class HealthRules(BaseModel):
+    """config/health.toml as read (`load_rules`): `channels` in the order the views list them, `[defaults]`, and each
+    `[channel.<name>]` kept as the keys it sets alone, so that `for_channel` lays them over the defaults at each call
+    and a default a channel did not set reaches it."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     channels: tuple[str, ...]
@@ -228,6 +238,8 @@ class HealthRules(BaseModel):
     overrides: dict[str, dict[str, Any]] = {}
 
     def for_channel(self, channel: str) -> ChannelRules:
+        """The rules of `channel`: its own table over `[defaults]`. `unknown`, where dead letters that tell no channel
+        count, watches no queue unless the file lists it: a forward's queue is every channel's, not its own."""
         if channel == UNATTRIBUTED and channel not in self.channels:  # only its dead letters count against it
             return self.defaults.model_copy(update={"queues": (), **self.overrides.get(channel, {})})
         return self.defaults.model_copy(update=self.overrides.get(channel, {}))
@@ -351,6 +363,8 @@ class Held:
 
 @dataclass(frozen=True, slots=True)
 class QueueStats:
+    """What `HealthMonitor` read of one RQ queue for the rules (age, workers, held jobs) and the views."""
+
     name: str
     depth: int
     scheduled: int = 0
@@ -386,6 +400,9 @@ class QueueStats:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """What one rule found on a channel: its name (the `rule` of `ChannelHealth.cause`), the state it gives and the
+    reason an operator reads."""
+
     rule: str
     state: State
     reason: str
@@ -395,6 +412,8 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class ChannelHealth:
+    """A channel's evaluated state (`evaluate`): the worst finding's, with the reason of every finding at that level."""
+
     channel: str
     state: State
     reason: str
@@ -429,11 +448,14 @@ def duration(seconds: float) -> str:
 
 
 def _finding(rule: str, state: State, reason: str, about: str = "") -> Finding | None:
+    """A rule's finding, or None when its state is OK: `evaluate` keeps only what degrades a channel."""
     return None if state is State.OK else Finding(rule, state, reason, about)
 
 
 def rule_poll_failing(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
                       now: float) -> Finding | None:
+    """A poller failing (timeouts, 5xx, answers it cannot read) for so long since the first failure of the run: one
+    failed poll is retried and passes, so the time counts, not the number."""
     if signals.poll_failing_since is None:
         return None
     failing = now - signals.poll_failing_since
@@ -443,6 +465,7 @@ def rule_poll_failing(signals: ChannelSignals, _: Sequence[QueueStats], rules: C
 
 def rule_rate_limited(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
                       now: float) -> Finding | None:
+    """A poller told by its provider to wait (429), for so long in a row; over once the wait it was given is past."""
     if signals.rate_limited_since is None:
         return None
     if signals.rate_limited_until is not None and signals.rate_limited_until <= now:
@@ -454,6 +477,8 @@ def rule_rate_limited(signals: ChannelSignals, _: Sequence[QueueStats], rules: C
 
 
 def rule_auth(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
+    """Our credentials refused by the provider (a revoked token or password), in a row: nothing passes until an
+    operator mends them, so the default degrades at the first."""
     state = _level(signals.auth_failures, rules.auth_failures_degraded, rules.auth_failures_down)
     return _finding("auth", state, f"authentication failing ({signals.auth_failures} in a row): "
                                    f"{signals.last_auth_error or '?'}")
@@ -495,6 +520,8 @@ def rule_intake_refused(signals: ChannelSignals, _: Sequence[QueueStats], rules:
 
 def rule_deadletters(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
                      __: float) -> Finding | None:
+    """Dead letters of the channel within the window: each is a report or reply that waits for an operator, so the
+    reason names the command that lists them."""
     count = signals.deadletters_in_window
     state = _level(count, rules.deadletters_degraded, rules.deadletters_down)
     latest = f" (latest: {signals.last_deadletter_reason})" if signals.last_deadletter_reason else ""
@@ -504,6 +531,7 @@ def rule_deadletters(signals: ChannelSignals, _: Sequence[QueueStats], rules: Ch
 
 
 def rule_replies(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
+    """Replies to citizens failing in a row, ended by the next reply sent: citizens are not told their Tracking ID."""
     state = _level(signals.reply_failures, rules.reply_failures_degraded, rules.reply_failures_down)
     return _finding("replies", state, f"replies failing ({signals.reply_failures} in a row): "
                                       f"{signals.last_reply_error or '?'}")
@@ -703,6 +731,8 @@ def rule_unfiled(signals: ChannelSignals, _: Sequence[QueueStats], rules: Channe
 
 
 def rule_quiet(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, now: float) -> Finding | None:
+    """No message for longer than the channel is ever quiet (1708: an hour): the fault may be upstream, where no other
+    rule looks. Counted from when monitoring began if no message ever came; off (0) by default."""
     since = signals.last_message_at or signals.first_seen
     if since is None:
         return None
@@ -751,6 +781,7 @@ def evaluate(channel: str, signals: ChannelSignals, queues: Sequence[QueueStats]
 
 
 def _clock(timestamp: float | None) -> str | None:
+    """A Unix time as the reasons write it (`localtime.UTC_FORMAT`); None for one that cannot be a date."""
     if timestamp is None:
         return None
     try:
@@ -1089,6 +1120,7 @@ class HealthSignals:
                     error=f"reply rate limited until {_clock(until) or 'unknown'}")
 
     def reply_failed(self, channel: str, reason: str) -> None:
+        """A reply to a citizen failed for good (dead-lettered): counted in a run that the next reply sent ends."""
         metrics.REPLIES.labels(channel, "failed").inc()
 
         def build(pipe: Any, key: str, _: float) -> None:
@@ -1435,6 +1467,7 @@ def _stored_state(raw: bytes) -> dict[str, Any]:
 
 
 def _text(value: bytes | None) -> str | None:
+    """A stored reason as text; bytes another writer left undecodable are shown replaced, not raised on."""
     return value.decode(errors="replace") if value is not None else None
 
 
