@@ -94,7 +94,9 @@ _MIN_DISPLAY_NAME_WORDS = 2
 _ACCENTS = r"[\u0300-\u036f]*"
 # What a directory adds to a display name in brackets: an office, a unit ("Budi Santoso (Dinas PU)").
 _BRACKETED = re.compile(r"[(\[][^()\[\]]*[)\]]")
-_MIN_USER_ID_DIGITS = 5
+# Fewer digits than this, a number (a phone's national number, an account's numeric user id) would match ordinary
+# figures in a report (an amount, a house number, a date): it is not looked for.
+_MIN_IDENTITY_DIGITS = 5
 # A signature below a "--" line (see the module): its most lines (blank ones not counted; a company's, with its
 # address, phone, fax, mobile, mail and web, runs to 10 or 12) and its longest line (a line longer is prose).
 SIGNATURE_MAX_LINES = 15
@@ -176,6 +178,9 @@ class IdentityWords:
 
 @lru_cache(maxsize=4)
 def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWords:
+    """config/identity.toml compiled into `IdentityWords`, once per path: every anonymous mail is read with them, and
+    the processes load and check the table at start (`gateway.tables`), so a mistake in it stops the start instead of
+    the first anonymous report's forward."""
     with path.open("rb") as handle:
         raw = tomllib.load(handle)
     # Longest first: "Salam hormat," is one closing phrase, not "Salam" and a word after it.
@@ -225,6 +230,7 @@ _LABEL_PARTS = re.compile(r"[\s./]+")
 
 
 def _spaced_digits(digits: str) -> str:
+    """A pattern of `digits` with any _NUMBER_GAP between each two: "0812" also matches "08-12" and "0 8 1 2"."""
     return _NUMBER_GAP.join(re.escape(digit) for digit in digits)
 
 
@@ -236,7 +242,7 @@ def _number_pattern(e164: str) -> str | None:
     except phonenumbers.NumberParseException:
         return None
     national = str(number.national_number)
-    if len(national) < _MIN_USER_ID_DIGITS:
+    if len(national) < _MIN_IDENTITY_DIGITS:
         return None
     country = str(number.country_code)
     prefix = rf"[(\uff08]?(?:(?:{_PLUS}\s?|00\s?)?{_spaced_digits(country)}(?:{_NUMBER_GAP}0)?|0){_NUMBER_GAP}"
@@ -378,6 +384,8 @@ class _SignedName:
 
     @classmethod
     def of(cls, words: frozenset[str], spelled: Iterable[SpelledName]) -> _SignedName:
+        """The name's words with what the addresses spell: an initial may stand for a word of either ("S." for the
+        "siti" of "s.rahayu@")."""
         spelled = list(spelled)
         initialled = frozenset(pair for spelling in spelled for pair in spelling.initialled)
         return cls(words, frozenset(word[0] for word in words) | {initial for initial, _ in initialled}, initialled,
@@ -402,6 +410,7 @@ def _name_runs(name: _SignedName, line: str, start: int) -> list[tuple[int, int]
     run: list[int] = []  # start, end, whether a word of the name is in it
 
     def close(run: list[int]) -> None:
+        """Keep the run that ends here if it holds a word of the name and no form of address stands before it."""
         if run and run[2] and not addressed.search(line, max(0, run[0] - _ADDRESS_REACH), run[0]):
             runs.append((run[0], run[1]))
 
@@ -582,8 +591,9 @@ def _long_line(line: str) -> LongLine | None:
 
 
 def _address_part_count(line: str) -> int | None:
-    """How many of an address's parts (`_address_parts`) a line opening with an address's word (`[address_lines]`,
-    after its label or none) holds besides that word; None for a line opening with none."""
+    """How many kinds of an address's parts (`_address_parts`: numbered ones count once, "No. 12 RT 05") a line opening
+    with an address's word (`[address_lines]`, after its label or none) holds besides that word; None for a line
+    opening with none."""
     words = load_identity_words()
     opener = words.address_line.match(line)
     return None if opener is None else len(_address_parts(line[opener.end():], words.address_part))
@@ -819,7 +829,7 @@ def _name_word(word: str) -> str:
 def _user_id_pattern(identity: str) -> str | None:
     """An account's numeric user id (X's, an Instagram commenter's) as a whole number; None for a short or
     non-numeric id, which would match ordinary figures."""
-    return rf"(?<!\d){identity}(?!\d)" if len(identity) >= _MIN_USER_ID_DIGITS and identity.isdigit() else None
+    return rf"(?<!\d){identity}(?!\d)" if len(identity) >= _MIN_IDENTITY_DIGITS and identity.isdigit() else None
 
 
 def own_identity_patterns(envelope: Mapping[str, Any]) -> re.Pattern[str] | None:
@@ -1249,6 +1259,7 @@ def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:
     """What `without_own_identity` does to a report's text, for another text of the same report: a plain-text file
     it carries (workers/image_metadata.py), whose words the sender wrote as they wrote the mail's."""
     def remove(text: str) -> str:
+        """`text` cleaned as the report's own text is, for the same sender and channel."""
         return str(without_own_identity({**envelope, "text": text}, ("text",))["text"])
 
     return remove
