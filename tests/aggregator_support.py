@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,14 +15,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import httpx
 import orjson
 import respx
-from aiohttp import web
 from redis import Redis
 
-from gateway.app import GATEWAY_KEY, create_app
 from gateway.queues import ALL_QUEUES
 from gateway.settings import Settings
-from gateway.tls import tls_context
-from tests.conftest import AGGREGATOR_SECRET, AGGREGATOR_SEND_URL, FIXTURES, GatewayServer
+from tests.conftest import AGGREGATOR_SECRET, AGGREGATOR_SEND_URL, FIXTURES, GatewayServer, serving_gateway
 from tests.conftest import TestEnvironment as Environment
 from workers.context import use_context
 from workers.run import build_worker
@@ -136,15 +133,7 @@ def aggregator_api() -> Iterator[AggregatorApi]:
         yield AggregatorApi(router)
 
 
-@asynccontextmanager
-async def running_gateway(settings: Settings, redis: Redis) -> AsyncIterator[GatewayServer]:
-    """A gateway with its own settings (e.g. an allowlist), on the settings' port."""
-    runner = web.AppRunner(create_app(settings, redis), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
-    runner.app[GATEWAY_KEY].now_listening()  # as `lapor-gateway serve` once bound: the beat starts
-    try:
-        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
-            yield GatewayServer(url=settings.public_url, settings=settings, client=client)
-    finally:
-        await runner.cleanup()
+def running_gateway(settings: Settings, redis: Redis) -> AbstractAsyncContextManager[GatewayServer]:
+    """A gateway with its own settings (e.g. an allowlist), on the settings' port: `serving_gateway`, the one way the
+    tests serve the app."""
+    return serving_gateway(settings, redis)
