@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,7 @@ from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.logs import configure_logging
 from gateway.queues import redis_connection
-from gateway.settings import Settings, load_settings
+from gateway.settings import CONFIG_DIR, REQUIRED_SECRETS, Settings, load_settings
 from gateway.tls import tls_context
 from normalizer.envelope import STORE_FIELDS, Envelope
 
@@ -53,6 +54,15 @@ CASESTORE_TOKEN = "test-casestore-token"
 AGGREGATOR_SECRET = "test-aggregator-secret"
 # Never reached: tests mock it with respx.
 AGGREGATOR_SEND_URL = "http://aggregator.invalid/cgi-bin/sendsms"
+
+
+def secrets_of_enabled_channels(prefix: str) -> dict[str, str]:
+    """A value, `<prefix>-<section>-<key>`, for every secret (`REQUIRED_SECRETS`) of a section config/defaults.toml
+    switches on: what a production start asks for, a new channel's secret among them without a line in the tests
+    (a `[chatbot] secret`: `test-chatbot-secret`)."""
+    defaults = tomllib.loads((CONFIG_DIR / "defaults.toml").read_text())
+    return {variable: f"{prefix}-{section}-{key}".replace("_", "-") for section, key, variable in REQUIRED_SECRETS
+            if defaults.get(section, {}).get("enabled", True)}
 
 
 # Listening ports come from below the kernel's ephemeral range (32768-60999 on Linux), where the thousands of
@@ -189,6 +199,7 @@ def test_env(redis: Redis, redis_url: str, tmp_path: Path) -> TestEnvironment:
     gateway_port, casestore_port = free_port(), free_port()
     return TestEnvironment(
         {
+            **secrets_of_enabled_channels("test"),
             "LAPOR_PROFILE": "production",
             "LAPOR_DATA_DIR": str(tmp_path / "data"),
             # Production wants a relay or a pickup directory for e-mail replies: the tests read them there.
