@@ -1176,6 +1176,59 @@ def test_a_file_the_case_store_keeps_failing_on_holds_back_only_its_own_report(
     store.store.close()
 
 
+def file_answering_once(store: CaseStoreServer, body: bytes) -> Callable[[], web.Application]:
+    """The reference case store of `store`, behind a proxy that answers the first file upload 200 with `body` (a
+    maintenance page while the case store's blob storage is deployed, a captive portal), then lets all through."""
+
+    def build() -> web.Application:
+        answered: list[str] = []
+
+        @web.middleware
+        async def page_once(request: web.Request, handler: Any) -> web.StreamResponse:
+            if request.method == "PUT" and not answered:
+                answered.append(request.path)
+                return web.Response(body=body, status=200, content_type="text/html" if body.startswith(b"<") else
+                                    "application/json")
+            return await handler(request)
+
+        app = create_casestore_app(store.store, CASESTORE_TOKEN)
+        app.middlewares.append(page_once)
+        return app
+
+    return build
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"<html><body>Sedang dalam pemeliharaan</body></html>", id="maintenance-page"),
+        pytest.param(b"null", id="json-null"),
+        pytest.param(b'{"sha256": "%s", "size": 1, "created": true}' % (b"0" * 64), id="another-files-answer"),
+    ],
+)
+def test_a_file_upload_answer_that_is_not_the_contract_is_retried_not_taken_as_stored(
+    body: bytes, test_env: TestEnvironment, redis: Redis, tmp_path: Path
+) -> None:
+    """A 200 to a file's PUT whose body is not the contract's (a load balancer's maintenance page, a captive portal)
+    was taken as the file stored: the job's later tries did not upload it again, and its report reached the case
+    store naming a file the case store never got, without the `not_uploaded` flag that says so. It is retried as a
+    report's answer of that kind is."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
+    data = b"foto jalan berlubang"
+    sha256 = hashlib.sha256(data).hexdigest()
+    attached = draft("file-behind-a-page").model_copy(update={"attachments": [Attachment(
+        content_type="image/jpeg", size=len(data), sha256=sha256, name="jalan.jpg",
+        location=store_attachment(settings.data_dir, sha256, data))]})
+    store = CaseStoreServer(settings.casestore.port, CASESTORE_TOKEN, tmp_path / "store.db")
+    [tracking_id] = forward_one_job(settings, redis, [], lambda _: file_answering_once(store, body), drafts=[attached])
+    stored = store.get(tracking_id)
+    assert stored is not None
+    assert store.store.get_attachment(sha256) == ("image/jpeg", data)
+    assert "not_uploaded" not in stored["attachments"][0].get("flags", [])  # type: ignore[index]
+    assert DeadLetters(redis).list() == []
+    store.store.close()
+
+
 def slow_files_case_store(store: CaseStoreServer, delay: float, puts: list[str]) -> Callable[[], web.Application]:
     """The reference case store of `store`, taking `delay` seconds over each file uploaded (a slow link to its blob
     storage); `puts` collects the sha256 of each upload."""

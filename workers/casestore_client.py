@@ -297,10 +297,21 @@ class CaseStoreClient:
         return response.status_code in (200, 404)
 
     def put_attachment(self, sha256: str, content_type: str, content: bytes) -> int:
-        """PUT /v1/attachments/{sha256} (idempotent); 201 or 200. Other 4xx are PermanentError."""
+        """PUT /v1/attachments/{sha256} (idempotent); 201 or 200. Other 4xx are PermanentError.
+
+        A 201 or 200 whose body is not the contract's (a JSON object naming this file) is retried as an outage is
+        (`casestore_bad_answer`): a load balancer's maintenance page served with 200 was taken as the file stored,
+        the job's later tries did not upload it again, and its report reached the case store naming a file the case
+        store never got, without the `not_uploaded` flag that says so."""
         response = self._request("PUT", f"/v1/attachments/{sha256}", content=content,
                                  headers={"Content-Type": content_type})
         if response.status_code not in ACCEPTED_STATUSES:
             raise PermanentError(f"attachment refused with {response.status_code}: {_describe(response)}",
                                  reason=f"casestore_{response.status_code}")
+        body = _json_body(response)
+        if not (isinstance(body, dict) and str(body.get("sha256", "")).lower() == sha256.lower()):
+            kind = "another_file" if isinstance(body, dict) else _body_kind(body)
+            log.warning("casestore.bad_answer", path="/v1/attachments/{sha256}", status=response.status_code,
+                        body=kind)
+            raise RetryableError(f"attachment answer is not the contract's ({kind})", reason="casestore_bad_answer")
         return response.status_code
