@@ -1357,6 +1357,9 @@ def report_answering(body: bytes) -> Callable[[], web.Application]:
         pytest.param(b"null", id="json-null"),
         pytest.param(b"[]", id="json-list"),
         pytest.param(b'{"tracking_id": "10000004", "created": false}', id="another-reports-answer"),
+        # A proxy's or an API gateway's own JSON: it names no report, so it says nothing of this one being stored.
+        pytest.param(b'{"status": "ok"}', id="json-object-naming-no-report"),
+        pytest.param(b"{}", id="empty-json-object"),
     ],
 )
 def test_a_report_answer_that_is_not_the_contract_is_retried_then_dead_lettered(

@@ -137,14 +137,15 @@ def _body_kind(body: Any) -> str:
 
 
 def _check_stored(response: httpx.Response, tracking_id: str) -> None:
-    """A 201 or 200 to one report's POST is the contract's answer: a JSON object, naming this report if it names one.
-    Anything else (a load balancer's maintenance page served with 200, a captive portal, a cache's answer to another
-    report) is the case store not answering properly, retried as an outage is: taken as stored, the report was
-    marked forwarded, and it reached no case store, no queue and no dead letter."""
+    """A 201 or 200 to one report's POST is the contract's answer: a JSON object naming this report. Anything else (a
+    load balancer's maintenance page served with 200, a captive portal, a cache's answer to another report, a proxy's
+    or an API gateway's own `{"status": "ok"}`) is the case store not answering properly, retried as an outage is:
+    taken as stored, the report was marked forwarded, and it reached no case store, no queue and no dead letter. An
+    object naming no report was taken so too."""
     body = _json_body(response)
-    if isinstance(body, dict) and str(body.get("tracking_id", tracking_id)) == tracking_id:
+    if isinstance(body, dict) and "tracking_id" in body and str(body["tracking_id"]) == tracking_id:
         return
-    kind = "another_report" if isinstance(body, dict) else _body_kind(body)
+    kind = ("another_report" if "tracking_id" in body else "no_report") if isinstance(body, dict) else _body_kind(body)
     log.warning("casestore.bad_answer", path="/v1/reports", status=response.status_code, body=kind,
                 tracking_id=tracking_id)
     raise RetryableError(f"report answer is not the contract's ({kind})", reason="casestore_bad_answer")
