@@ -804,6 +804,8 @@ def log_heartbeat(document: dict[str, object]) -> None:
                      for q in document["queues"]},  # type: ignore[union-attr]
              deadletters=document["deadletters"], spool_size=document["spool_size"],
              **({"casestore_outage": document["casestore_outage"]} if document.get("casestore_outage") else {}),
+             **({"casestore_refusing": document["casestore_refusing"]} if document.get("casestore_refusing")
+                else {}),
              **({"spool_failure": document["spool_failure"]} if document.get("spool_failure") else {}),
              **({"spool_stuck": document["spool_stuck"]} if document.get("spool_stuck") else {}))
 

@@ -98,6 +98,9 @@ COUNTERS_KEY = "lapor:health:counters"
 # the forward worker's probe, once the case store answers it with no forward left waiting: workers.casestore_probe).
 CASESTORE_DOWN_KEY = "lapor:casestore:down"
 CASESTORE_OUTAGE_KEY = "lapor:casestore:outage"
+# workers.forward.CASESTORE_REFUSING_KEY: set while the case store refuses the gateway's credentials (a rotated token):
+# `reason` (casestore_401, _403, _407), `since`; cleared when it takes a report again or answers the probe.
+CASESTORE_REFUSING_KEY = "lapor:casestore:refusing"
 CASESTORE_LATENCY_SAMPLE = "lapor_casestore_latency_seconds"
 LAST_ERRORS_KEPT = 10
 REASON_LIMIT = 200
@@ -121,6 +124,10 @@ SEVERITY = {State.OK: 0, State.DEGRADED: 1, State.DOWN: 2}
 # own rules (the queue-age rule degrades each after 5 min): every view said OK until then. A single failed forward
 # taken at its next try is no outage: the footer names it, the headline does not flap.
 CASESTORE_OUTAGE_STATE = State.DEGRADED
+# The overall state while the case store refuses the gateway's credentials (`casestore_refusing`): every report is
+# dead-lettered at once (kept, and answered to its citizen) until an operator puts the token right and requeues them.
+# Before, only each channel's dead letters said so, under `casestore_401` among any other reasons.
+CASESTORE_REFUSING_STATE = State.DEGRADED
 # A disk spool that cannot be written, with Redis up: nothing is refused yet, but /readyz answers 503 (a load balancer
 # gating on it takes the gateway out) and the next Redis outage would refuse every report.
 SPOOL_FAILURE_STATE = State.DEGRADED
@@ -1372,6 +1379,8 @@ class StoredStatus:
     pollers: dict[str, dict[str, Any]] = field(default_factory=dict)
     # While forwards find the case store down: their last failure and since when (None: not known).
     casestore_outage: dict[str, Any] | None = None
+    # While the case store refuses our credentials: the status it refuses them with and since when.
+    casestore_refusing: dict[str, Any] | None = None
     # Why this host's disk spool cannot be written (`Spool.failure`); None while it can, or where none is.
     spool_failure: str | None = None
     # Spools (any host's) whose answered reports a replayer has not moved into Redis though it answers
@@ -1933,9 +1942,11 @@ class HealthMonitor:
             pipe.pttl(LEASE_KEY.format(account=account))
         pipe.get(CASESTORE_DOWN_KEY)
         pipe.hmget(CASESTORE_OUTAGE_KEY, ["since", "told"])
+        pipe.hmget(CASESTORE_REFUSING_KEY, ["reason", "since"])
         pipe.hgetall(REPLAY_STUCK_KEY)
         pipe.time()  # the replayers stamp their entries with Redis's clock: a host's own may be off by minutes
-        raw_states, deadletters_total, *replies, down_reason, (down_since, told), stuck, redis_now = pipe.execute()
+        (raw_states, deadletters_total, *replies, down_reason, (down_since, told), (refusing, refusing_since), stuck,
+         redis_now) = pipe.execute()
         per_channel, leases = replies[:2 * len(healths)], replies[2 * len(healths):]
         return StoredStatus(
             states={key.decode(errors="replace"): _stored_state(value) for key, value in raw_states.items()},
@@ -1951,6 +1962,8 @@ class HealthMonitor:
             casestore_outage=None if down_reason is None else {
                 "reason": _clean(_text(down_reason)), "since": _clock(_float(down_since)),
                 "declared": told is not None},
+            casestore_refusing=None if refusing is None else {
+                "reason": _clean(_text(refusing)), "since": _clock(_float(refusing_since))},
         )
 
 
@@ -1992,9 +2005,11 @@ def outage_declared(casestore_outage: Mapping[str, Any] | None) -> bool:
 
 
 def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapping[str, Any] | None,
-                   spool_failure: str | None = None, spool_stuck: Sequence[Mapping[str, Any]] = ()) -> str | None:
+                   spool_failure: str | None = None, spool_stuck: Sequence[Mapping[str, Any]] = (),
+                   casestore_refusing: Mapping[str, Any] | None = None) -> str | None:
     """What makes the overall state what it is, as every view's headline says it: the channels that are down, then
-    those degraded, the case store while forwards find it down (`CASESTORE_OUTAGE_STATE`) and a disk spool that
+    those degraded, the case store while forwards find it down (`CASESTORE_OUTAGE_STATE`) or it refuses the gateway's
+    credentials (`CASESTORE_REFUSING_STATE`, with what to do) and a disk spool that
     cannot be written (`SPOOL_FAILURE_STATE`), in the order given ("DOWN: x · DEGRADED: email, case store (forwards
     failing since 2026-12-02 02:23:10Z, casestore_unreachable)"); None when everything is ok."""
     named: dict[str, list[str]] = {state.value: [str(c["channel"]) for c in channels if c["state"] == state.value]
@@ -2004,6 +2019,12 @@ def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapp
         named[CASESTORE_OUTAGE_STATE.value].append(
             f"case store (forwards failing since {casestore_outage.get('since') or '?'}, "
             f"{casestore_outage.get('reason') or '?'})")
+    if casestore_refusing:
+        reason = casestore_refusing.get("reason") or "?"
+        named[CASESTORE_REFUSING_STATE.value].append(
+            f"case store (refuses the gateway's credentials since {casestore_refusing.get('since') or '?'}, {reason}: "
+            f"set LAPOR_CASESTORE_TOKEN, restart the forward workers, then `lapor-gateway deadletters requeue --all "
+            f"--reason {reason}`)")
     if spool_failure is not None:
         named[SPOOL_FAILURE_STATE.value].append(
             f"disk spool ({_clean(spool_failure)}; /readyz answers 503, and while Redis fails no report is taken)")
@@ -2043,13 +2064,16 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
     worst = max((SEVERITY[h.state] for h in healths), default=0)
     if outage_declared(stored.casestore_outage):
         worst = max(worst, SEVERITY[CASESTORE_OUTAGE_STATE])
+    if stored.casestore_refusing:
+        worst = max(worst, SEVERITY[CASESTORE_REFUSING_STATE])
     if stored.spool_failure is not None or stored.spool_stuck:
         worst = max(worst, SEVERITY[SPOOL_FAILURE_STATE])
     return {
         "generated_at": _clock(now),
         "overall": next(s.value for s, level in SEVERITY.items() if level == worst),
         # Why, as the page's headline and the first line of `lapor-gateway status` say it (null: all ok).
-        "reason": overall_reason(channels, stored.casestore_outage, stored.spool_failure, stored.spool_stuck),
+        "reason": overall_reason(channels, stored.casestore_outage, stored.spool_failure, stored.spool_stuck,
+                                 stored.casestore_refusing),
         "channels": channels,
         # Without the jobs held past their limit (`overdue`, keyed by channel or None): the job-held rule says them.
         "queues": [{**{key: value for key, value in asdict(stats).items() if key != "overdue"},
@@ -2060,6 +2084,8 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
         # While forwards find the case store down (the latency above is then the last request it answered, from
         # before): their last failure and since when.
         "casestore_outage": stored.casestore_outage,
+        # While the case store refuses the gateway's credentials (a rotated token): the status and since when.
+        "casestore_refusing": stored.casestore_refusing,
         # Why this host's disk spool cannot be written; null while it can.
         "spool_failure": stored.spool_failure,
         # Spools whose answered reports are not replayed though Redis answers ([] while none).

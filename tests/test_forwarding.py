@@ -1111,6 +1111,80 @@ def firewalled_case_store(refused: str, status: int, stored: list[str],
     return build
 
 
+def refusing_everything(status: int) -> Callable[[], web.Application]:
+    """A case store (or the gateway before it) that refuses every request with `status`, its reads too: a token it no
+    longer takes, as many APIs answer one with 403."""
+
+    def build() -> web.Application:
+        async def refuse(_: web.Request) -> web.Response:
+            return web.json_response({"error": "forbidden", "detail": "token revoked"}, status=status)
+
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", refuse)
+        return app
+
+    return build
+
+
+@pytest.mark.parametrize(
+    ("refusing", "noted"),
+    [
+        pytest.param(lambda port, tmp_path: CaseStoreServer(port, "the-rotated-token", tmp_path / "rotated.db"),
+                     "casestore_401", id="401-a-rotated-token"),
+        pytest.param(lambda port, _: LoopbackServer(refusing_everything(403), port), "casestore_403",
+                     id="403-to-every-request"),
+        pytest.param(lambda port, _: LoopbackServer(refusing_everything(407), port), "casestore_407",
+                     id="407-a-proxy-wanting-its-own"),
+        pytest.param(lambda port, _: LoopbackServer(firewalled_case_store("", 403, [], []), port), None,
+                     id="403-a-firewall-for-the-reports-words"),
+    ],
+)
+def test_a_case_store_refusing_the_gateways_credentials_is_said_on_the_status_until_it_takes_them(
+    refusing: Callable[[int, Path], LoopbackServer], noted: str | None, test_env: TestEnvironment, redis: Redis,
+    tmp_path: Path,
+) -> None:
+    """A rotated token: every report is refused 401 (or 403) and dead-lettered at once, never retried for ever. The
+    views said so only as each channel's dead letters (`latest: casestore_401`), among any other reasons, nothing of
+    the case store or the token. The headline names the case store's refusal and what to do, until the case store
+    answers the probe again (or takes a report). A firewall's 403 for one report's words is no such refusal: the
+    contract's read, which carries no report, is answered."""
+    from workers.casestore_probe import CaseStoreProbe
+
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
+    server = refusing(settings.casestore.port, tmp_path)
+    [tracking_id] = forward_one_job(settings, redis, [], lambda _: lambda: server._app_factory(),
+                                    drafts=[draft("refused-for-the-token")])
+    letter = DeadLetters(redis).get(tracking_id)
+    assert letter is not None and letter.reason.startswith("casestore_40")  # at once: retries were left
+    status = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).status(time.time())
+    if noted is None:
+        assert status["casestore_refusing"] is None
+        assert "credentials" not in (status["reason"] or "")
+        return
+    assert status["casestore_refusing"]["reason"] == noted
+    assert status["overall"] == "degraded"
+    assert f"case store (refuses the gateway's credentials since {status['casestore_refusing']['since']}, {noted}: " \
+           f"set LAPOR_CASESTORE_TOKEN" in status["reason"]
+    assert f"deadletters requeue --all --reason {noted}" in status["reason"]
+
+    probe = CaseStoreProbe(redis, settings, "probe-refusing")
+    server.start()
+    try:
+        assert probe.probe() == "refusing"
+    finally:
+        server.stop()
+    redis.delete("lapor:casestore:probe")  # the next period's slot
+    store = CaseStoreServer(settings.casestore.port, CASESTORE_TOKEN, tmp_path / "store.db")  # the token put right
+    store.start()
+    try:
+        assert probe.probe() == "ended"
+    finally:
+        store.stop()
+        probe.stop()
+    status = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).status(time.time())
+    assert status["casestore_refusing"] is None and "credentials" not in (status["reason"] or "")
+
+
 @pytest.mark.parametrize("status", [403, 400, 422])
 def test_a_batch_refused_whole_for_one_report_costs_only_that_report(
     status: int, test_env: TestEnvironment, redis: Redis

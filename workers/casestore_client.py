@@ -35,6 +35,10 @@ NO_BATCH = frozenset({404, 405, 501})
 BATCH_PROBE_SECONDS = 600.0
 # A refusal of the request's credentials, never of a report in it: a batch refused so is not split to find one.
 CREDENTIAL_REFUSALS = frozenset({401, 407})
+# The answers that may refuse the gateway's credentials rather than a report (a rotated or revoked token): 401, a
+# proxy's 407, and the 403 many APIs answer a token they no longer take (also a firewall's for one report's words,
+# which `CaseStoreClient.refused_credentials` tells apart).
+CREDENTIAL_STATUSES = frozenset({401, 403, 407})
 # What `CaseStoreClient.answers` asks for: a Tracking ID of the contract's shape whose check digit fails (10000004 is
 # the valid one), so no gateway ever mints it and the case store can only answer 404.
 PROBE_TRACKING_ID = "10000000"
@@ -296,6 +300,16 @@ class CaseStoreClient:
         except RetryableError:
             return False
         return response.status_code in (200, 404)
+
+    def refused_credentials(self) -> int | None:
+        """The status with which the case store refuses our credentials (`CREDENTIAL_STATUSES`), asked by the read
+        `answers` makes, which carries no report: a 403 to it is the token's, never a firewall's for a report's words.
+        None while it answers that read (or fails as in an outage)."""
+        try:
+            response = self._request("GET", f"/v1/reports/{PROBE_TRACKING_ID}")
+        except RetryableError:
+            return None
+        return response.status_code if response.status_code in CREDENTIAL_STATUSES else None
 
     def put_attachment(self, sha256: str, content_type: str, content: bytes) -> int:
         """PUT /v1/attachments/{sha256} (idempotent); 201 or 200. Other 4xx are PermanentError.

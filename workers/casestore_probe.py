@@ -26,6 +26,7 @@ from workers.casestore_client import CaseStoreClient
 from workers.forward import (
     CASESTORE_DOWN_KEY,
     CASESTORE_OUTAGE_KEY,
+    CASESTORE_REFUSING_KEY,
     end_outage,
     retry_next_outage_forward,
     tell_back,
@@ -90,14 +91,24 @@ class CaseStoreProbe:
     def probe(self) -> str:
         """One round; what it found: `no_outage`, `holding_back` (a forward it ran failed: its period doubles),
         `probed_elsewhere` (another worker's turn), `down` (no answer as the contract says), `retried` (a forward
-        runs now) or `ended` (none waited for the outage: it is over)."""
+        runs now) or `ended` (none waited for the outage: it is over). With no outage but a refusal of our credentials
+        noted (`CASESTORE_REFUSING_KEY`), `refusing` while it lasts, `ended` once the case store answers (a token put
+        right, its workers restarted: the views stop saying so without waiting for a report)."""
         period = self._settings.casestore.probe_seconds
         pipe = self._redis.pipeline(transaction=False)
         pipe.exists(CASESTORE_DOWN_KEY)
         pipe.hmget(CASESTORE_OUTAGE_KEY, PROBED, PROBED_AT)
-        down, (probed, probed_at) = pipe.execute()
+        pipe.exists(CASESTORE_REFUSING_KEY)
+        down, (probed, probed_at), refusing = pipe.execute()
         if not down:
-            return "no_outage"
+            if not refusing:
+                return "no_outage"
+            if not self._redis.set(PROBE_KEY, self._name, nx=True, px=max(1, int(period * 1000))):
+                return "probed_elsewhere"
+            if not self._client.answers():
+                return "refusing"
+            end_outage(self._redis)
+            return "ended"
         probed = int(probed or 0)
         # Doubling from one period, never past the forwards' own longest wait.
         holding = min(period * 2 ** min(probed, 16), max(self._settings.queues.retry_intervals, default=0))

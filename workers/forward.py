@@ -41,7 +41,7 @@ from gateway.queues import (
     read_envelope,
 )
 from gateway.settings import Settings
-from workers.casestore_client import SubmitInterrupted, SubmitResult
+from workers.casestore_client import CREDENTIAL_STATUSES, SubmitInterrupted, SubmitResult
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.image_metadata import without_identifying_metadata
@@ -62,6 +62,11 @@ CASESTORE_DOWN_KEY = "lapor:casestore:down"
 # The outage noted there: `since` (Unix seconds, by the forward that found it first), `told` once it was logged, and
 # the probe's `probed` and `probed_at`; cleared with the key above.
 CASESTORE_OUTAGE_KEY = "lapor:casestore:outage"
+# Set (`reason`: `casestore_401`, `casestore_403` or `casestore_407`; `since` and `at`, Unix seconds) by a forward
+# the case store refused for the gateway's credentials (a rotated or revoked token): those reports are dead-lettered
+# at once, as any refusal is, and the status views say why until the case store takes a report again, or the probe
+# finds it answering (`workers.casestore_probe`). Read by gateway.health.
+CASESTORE_REFUSING_KEY = "lapor:casestore:refusing"
 # How long forwards must have failed before the outage is logged: a case store failing now and then (a 503 under
 # load, taken at the next try) is the forward.retry lines' to tell, not a casestore.down / casestore.back pair each.
 OUTAGE_TOLD_AFTER_SECONDS = 10.0
@@ -180,7 +185,8 @@ def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]],
             pipe.set(HANDLE_KEY.format(handle=handle), tracking_id, ex=ttl)
     _end_outage(pipe)
     replies = pipe.execute()
-    *_, outage_noted, _, down_reason = replies
+    *_, refusing_cleared, outage_noted, _, down_reason = replies
+    _tell_credentials_taken(refusing_cleared)
     first = [envelope for envelope, at in zip(envelopes, was_at, strict=True) if replies[at] != b"forwarded"]
     for envelope in first:
         source = _source(envelope)
@@ -196,7 +202,9 @@ def _source(envelope: Mapping[str, Any]) -> str:
 
 
 def _end_outage(pipe: Any) -> None:
-    """Queue into `pipe` the end of a case-store outage: its record read and cleared (`_ended` reads the answers)."""
+    """Queue into `pipe` the end of a case-store outage: its record read and cleared (`_ended` reads the answers),
+    and of a refusal of our credentials (the case store took a report, or answered the probe: it takes them now)."""
+    pipe.delete(CASESTORE_REFUSING_KEY)
     pipe.hgetall(CASESTORE_OUTAGE_KEY)
     pipe.delete(CASESTORE_OUTAGE_KEY)
     pipe.getdel(CASESTORE_DOWN_KEY)
@@ -214,8 +222,35 @@ def end_outage(redis: Redis) -> OutageEnd | None:
     if one was noted."""
     pipe = redis.pipeline(transaction=True)
     _end_outage(pipe)
-    outage_noted, _, down_reason = pipe.execute()
+    refusing_cleared, outage_noted, _, down_reason = pipe.execute()
+    _tell_credentials_taken(refusing_cleared)
     return _ended(outage_noted, down_reason)
+
+
+def _tell_credentials_taken(refusing_cleared: int) -> None:
+    if refusing_cleared:
+        log.info("casestore.credentials_accepted", detail="the case store takes the gateway's credentials again: "
+                 "requeue the reports it refused meanwhile")
+
+
+def casestore_refusing(context: WorkerContext, results: Sequence[SubmitResult]) -> None:
+    """Note a refusal of the gateway's credentials (`CASESTORE_REFUSING_KEY`) when a report was refused with a status
+    that may say so and the case store refuses the contract's read too (`refused_credentials`: a firewall's 403 for
+    one report's words is not noted). `casestore.credentials_refused` (error) once per refusal. Dead-lettered one by
+    one as any refusal, a rotated token showed on the views only as each channel's dead letters."""
+    if not any(r.status in CREDENTIAL_STATUSES for r in results if not r.accepted and not r.retryable):
+        return
+    status = context.casestore.refused_credentials()
+    if status is None:
+        return
+    now = time.time()
+    pipe = context.redis.pipeline(transaction=True)
+    pipe.hsetnx(CASESTORE_REFUSING_KEY, "since", now)
+    pipe.hset(CASESTORE_REFUSING_KEY, mapping={"reason": f"casestore_{status}", "at": now})
+    if pipe.execute()[0]:
+        log.error("casestore.credentials_refused", reason=f"casestore_{status}",
+                  detail="the case store refuses the gateway's credentials: set LAPOR_CASESTORE_TOKEN, restart the "
+                  f"forward workers, then requeue the dead letters of reason casestore_{status}")
 
 
 def tell_back(ended: OutageEnd, retried_now: int, **fields: Any) -> None:
@@ -440,6 +475,8 @@ def _take_answers(context: WorkerContext, envelopes: dict[str, dict[str, Any]], 
                          f"casestore_{result.status}", result.error or "", attempts)
             done.add(result.tracking_id)
             dead_lettered += 1
+    if dead_lettered:
+        casestore_refusing(context, results)
     for envelope in first:
         log.info("report.forwarded", tracking_id=envelope["tracking_id"], channel=envelope.get("source"))
     return len(accepted), dead_lettered
