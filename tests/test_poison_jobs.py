@@ -8,6 +8,7 @@ import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -292,6 +293,25 @@ def test_a_job_back_on_the_intermediate_list_is_not_taken_for_stranded_by_an_old
     redis.rpush(target.intermediate_queue_key, job.id)  # the retry: a live worker is starting it again
     assert reap_abandoned(redis, [REPLY_QUEUE], settings) == []  # a first sighting again, not "stranded a minute"
     assert redis.lrange(target.intermediate_queue_key, 0, -1) == [job.id.encode()]
+
+
+def test_a_reaper_on_a_host_whose_clock_runs_ahead_does_not_take_a_job_just_seen_for_stranded(
+    redis: Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sighting on the intermediate list was timed by each host's own clock: a reaper on a host half a minute ahead
+    of the one that saw the job took it for stranded at its next beat, a second later, and a worker slowed for that
+    second ran it beside the requeued copy (a reply sent twice). Both are timed by Redis's clock."""
+    from workers import reaper
+
+    (job,) = enqueue_calls(redis, settings, REPLY_QUEUE, REPLY_FUNC, [reply_args()])
+    target = queue(REPLY_QUEUE, redis)
+    redis.lrem(target.key, 0, job.id)
+    redis.rpush(target.intermediate_queue_key, job.id)  # a worker, slowed, is about to start it
+    assert reap_abandoned(redis, [REPLY_QUEUE], settings) == []  # seen by a host on time
+    monkeypatch.setattr(reaper, "time", SimpleNamespace(time=lambda: time.time() + 30, monotonic=time.monotonic))
+    assert reap_abandoned(redis, [REPLY_QUEUE], settings) == []  # a host 30 s ahead, a beat later
+    assert redis.lrange(target.intermediate_queue_key, 0, -1) == [job.id.encode()]
+    assert redis.lrange(target.key, 0, -1) == []
 
 
 # A job id that is not UTF-8, as a hand edit or another client may leave one: RQ reads ids as UTF-8.

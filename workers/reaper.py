@@ -244,9 +244,14 @@ def _give_up_running_whole(redis: Redis, settings: Settings, pipe: Any, job: Job
 
 
 def _reap_intermediate(redis: Redis, target: Any) -> list[str]:
-    """Jobs a worker moved to the intermediate list and never started (it died in between): requeue them."""
+    """Jobs a worker moved to the intermediate list and never started (it died in between): requeue them.
+
+    A sighting is timed by Redis's clock, the one every host's reapers share: by each host's own, a reaper whose host
+    ran `ORPHAN_AFTER_SECONDS` or more ahead of the one that saw the job first took it for stranded at its next beat,
+    a second later, and a worker slowed for that second (a pause, a swap) ran it beside the requeued copy."""
     started = set(target.started_job_registry.get_job_ids(cleanup=False))
-    now = time.time()
+    seconds, microseconds = redis.time()
+    now = seconds + microseconds / 1_000_000
     reaped = []
     key = target.intermediate_queue_key
     listed = readable_job_ids(redis, target.name, key, redis.lrange(key, 0, -1), found="intermediate")
