@@ -116,6 +116,21 @@ REGION_CASES = [
     RegionCase("weak-city-with-prefix", "Sampah menumpuk di Kota Palu", "72.71"),
     RegionCase("weak-regency-with-prefix", "Jalan rusak di Kabupaten Batang", "33.25"),
     RegionCase("no-place", "Harga beras naik terus", None),
+    # The capital's cities written in full: read as the alias `jakarta`, each was the province.
+    RegionCase("capital-city-in-full", "Jalan rusak di Jakarta Timur", "31.75", province="31"),
+    RegionCase("capital-city-with-prefix", "Banjir di Kota Jakarta Selatan", "31.74"),
+    RegionCase("capital-city-lower-case", "banjir lagi di jakarta utara", "31.72"),
+    RegionCase("district-with-capital-city", "Pungli di Kelurahan Cilandak, Jakarta Selatan", "31.74.06"),
+    RegionCase("short-form-starting-with-marker", "Macet di kota jogja tiap libur", "34.71"),
+    # A district named after its city, in lower case: its words were taken from the city's, and no region came.
+    RegionCase("district-named-after-its-city", "banjir lg di bekasi utara, drainase mampet", "32.75.03",
+               province="32"),
+    RegionCase("district-named-after-its-city-2", "jalan berlubang di medan johor", "12.71.11"),
+    RegionCase("district-as-everyday-words-lower-case", "pedagang di pasar minggu digusur", None),
+    # A regency's or a city's government names which of the two: "Pemkab Bogor" was Kota Bogor, marked ambiguous.
+    RegionCase("regency-government", "Pemkab Bogor lambat tangani jalan rusak", "32.01"),
+    RegionCase("city-government", "Pemkot Bogor tidak peduli sampah di pasar", "32.71"),
+    RegionCase("regency-government-misspelt", "pemkab sumedangg tidak menanggapi", "32.11"),
 ]
 
 

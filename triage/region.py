@@ -194,16 +194,19 @@ class RegionMatcher:
         return self.config.markers.get(tokens[index - 1]) if index > 0 else None
 
     def _exact_at(self, tokens: list[str], index: int) -> Mention | None:
+        """The longest name or short form starting at `index`. Longest first across both: a short form read before
+        any longer name made "Jakarta Timur" (and every other city of the capital, as written in full) the province
+        of the alias `jakarta`, never the city."""
         marker = self._marker_before(tokens, index)
         sizes = range(min(self.max_words, len(tokens) - index), 0, -1)
+        # A marker is read together with the name after it, unless a short form starts with it ("kota jogja").
+        names = not (tokens[index] in self.config.markers and index + 1 < len(tokens))
         for size in sizes:
             key = " ".join(tokens[index:index + size])
             if key in self.aliases:
                 return Mention(index, index + size, (self.aliases[key],), marker, "alias")
-        if tokens[index] in self.config.markers and index + 1 < len(tokens):
-            return None  # a marker is read together with the name after it
-        for size in sizes:
-            key = " ".join(tokens[index:index + size])
+            if not names:
+                continue
             places = self.gazetteer.by_name.get(key)
             if places is None and size > 1:
                 places = self.gazetteer.by_name.get(key.replace(" ", ""))
@@ -257,13 +260,24 @@ class RegionMatcher:
                 nested = sum(place.related(o) for o in others)
                 same_province = sum(o.code[:2] == place.code[:2] and not place.related(o) for o in others)
                 support = min(nested, 2) * 0.3 + min(same_province, 2) * 0.1
-                scored.append((self._base_score(mention, place) + support, nested > 0 or same_province > 0, place))
+                supported = nested > 0 or same_province > 0 or self._named_after_its_regency(place)
+                scored.append((self._base_score(mention, place) + support, supported, place))
             scored.sort(key=lambda item: (-item[0], item[2].code))
             best_score, supported, best = scored[0]
             rivals = [(s, p) for s, _, p in scored[1:] if not p.related(best)]
             ambiguous = bool(rivals) and best_score - rivals[0][0] < AMBIGUITY_MARGIN
             readings.append(Reading(mention, best, best_score, ambiguous, rivals[0][1] if rivals else None, supported))
         return readings
+
+    def _named_after_its_regency(self, place: Place) -> bool:
+        """A district whose name is its regency's or city's and more ("Bekasi Utara" in Kota Bekasi, "Medan Johor"):
+        the text names that city as well. Written in lower case ("di bekasi utara") it was no credible bare district,
+        and its words were taken from the city's name: the report had no region, where "di bekasi" had the city."""
+        parent = self.gazetteer.parent(place) if place.level == "district" else None
+        if parent is None:
+            return False
+        own, city = " ".join(words(place.name)), base_name(parent.name)
+        return own.startswith(city + " ")
 
     @staticmethod
     def _credible(reading: Reading, dictionary: frozenset[str]) -> bool:
