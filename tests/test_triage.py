@@ -131,6 +131,9 @@ REGION_CASES = [
     RegionCase("regency-government", "Pemkab Bogor lambat tangani jalan rusak", "32.01"),
     RegionCase("city-government", "Pemkot Bogor tidak peduli sampah di pasar", "32.71"),
     RegionCase("regency-government-misspelt", "pemkab sumedangg tidak menanggapi", "32.11"),
+    # A two-word spelling of a one-word city: read as its first word, it was Kota Padang at confidence 1.0.
+    RegionCase("misspelt-city-starting-with-another", "Jalan rusak di Kota Padang Sidempuan", "12.77", province="12"),
+    RegionCase("one-word-city-then-a-word", "Banjir di Kota Padang kemarin sore", "13.71"),
 ]
 
 

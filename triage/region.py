@@ -36,6 +36,9 @@ MIN_SCORE = 0.35  # below: a name read against its marker ("Kota X" where only a
 # ("di Bandung di Bandung ...") cost the forward worker two seconds of CPU, one of "kec xxxxx ..." over half a second.
 MAX_MENTIONS = 40
 MAX_FUZZY_TRIES = 20
+# How close two words after a one-word name must come to a longer name to be read as it, misspelt ("Padang
+# Sidempuan": Padangsidimpuan at 90): fuzzy matching's own threshold let "Padang Lawas" stand for a misspelling.
+LONGER_FUZZY_QUALITY = 0.9
 REGIONS_PATH = CONFIG_DIR / "triage" / "regions.toml"
 _RAW_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -178,9 +181,17 @@ class RegionMatcher:
         fuzzy_tries = MAX_FUZZY_TRIES
         while index < len(tokens) and len(found) < MAX_MENTIONS:
             mention = self._exact_at(tokens, index)
-            if mention is None and fuzzy_tries > 0 and index > 0 and tokens[index - 1] in self.config.locative:
+            announced = index > 0 and tokens[index - 1] in self.config.locative
+            if mention is None and fuzzy_tries > 0 and announced:
                 fuzzy_tries -= 1
                 mention = self._fuzzy_at(tokens, index)
+            elif mention is not None and fuzzy_tries > 0 and announced and self._may_go_on(tokens, mention):
+                # "Kota Padang Sidempuan" is Kota Padangsidimpuan misspelt, not Kota Padang and a word: read as the
+                # one-word name, it was Kota Padang at confidence 1.0.
+                fuzzy_tries -= 1
+                longer = self._fuzzy_at(tokens, index, sizes=(2,))
+                if longer is not None and longer.quality >= LONGER_FUZZY_QUALITY:
+                    mention = longer
             if mention is None:
                 index += 1
                 continue
@@ -215,12 +226,19 @@ class RegionMatcher:
                 return Mention(index, index + size, tuple(places), marker, "name", weak=weak)
         return None
 
-    def _fuzzy_at(self, tokens: list[str], index: int) -> Mention | None:
+    def _may_go_on(self, tokens: list[str], mention: Mention) -> bool:
+        """Whether a one-word name may be the start of a longer one misspelt: the word after it is no everyday word
+        and starts no place of its own ("di Bandung Cimahi" names two)."""
+        after = mention.end
+        return (mention.end - mention.start == 1 and mention.how == "name" and after < len(tokens)
+                and tokens[after] not in self.dictionary and self._exact_at(tokens, after) is None)
+
+    def _fuzzy_at(self, tokens: list[str], index: int, sizes: tuple[int, ...] = (2, 1)) -> Mention | None:
         if index == 0 or tokens[index - 1] not in self.config.locative:
             return None
         marker = self._marker_before(tokens, index)
         choices = self.gazetteer.fuzzy_district if marker == "district" else self.gazetteer.fuzzy_upper
-        for size in (2, 1):
+        for size in sizes:
             if index + size > len(tokens):
                 continue
             key = " ".join(tokens[index:index + size])
