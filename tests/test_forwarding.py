@@ -1185,6 +1185,23 @@ def test_a_case_store_refusing_the_gateways_credentials_is_said_on_the_status_un
     assert status["casestore_refusing"] is None and "credentials" not in (status["reason"] or "")
 
 
+def test_a_case_store_outage_is_timed_by_redis_clock_not_by_each_hosts(
+    redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forward failing on a host whose clock runs half a minute ahead of the one that noted the outage's start took
+    it for 30 s old, and declared it at its first try (`casestore.down`, every view degraded) for a 503 retried at
+    once; a host behind declared none until its own clock got there."""
+    failing = SimpleNamespace(redis=redis)  # the forward worker's context, as far as noting the outage goes
+    forward.casestore_failing(failing, "casestore_503")  # type: ignore[arg-type]  # on a host on time
+    ahead = SimpleNamespace(time=lambda: time.time() + 30, perf_counter=time.perf_counter, monotonic=time.monotonic)
+    monkeypatch.setattr(forward, "time", ahead)
+    forward.casestore_failing(failing, "casestore_503")  # type: ignore[arg-type]  # at once, on one 30 s ahead
+    assert [e for e in log_events(log_stream) if e["event"] == "casestore.down"] == []
+    monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.0)
+    forward.casestore_failing(failing, "casestore_503")  # type: ignore[arg-type]
+    assert [e["reason"] for e in log_events(log_stream) if e["event"] == "casestore.down"] == ["casestore_503"]
+
+
 @pytest.mark.parametrize("status", [403, 400, 422])
 def test_a_batch_refused_whole_for_one_report_costs_only_that_report(
     status: int, test_env: TestEnvironment, redis: Redis

@@ -275,9 +275,14 @@ def casestore_failing(context: WorkerContext, reason: str) -> None:
     for `OUTAGE_TOLD_AFTER_SECONDS`, the forward that finds it so, of every worker, logs `casestore.down`, once for
     the outage; the forward that ends it logs `casestore.back` (`_forward_reports`). Each forward's own try stays a
     `forward.retry` line with its Tracking IDs: through an hour of outage those were hundreds of lines, and none of
-    them said when it began or that it was over."""
+    them said when it began or that it was over.
+
+    Timed by Redis's clock, which every host's workers share: by each host's own, a worker on a host 10 s or more
+    ahead of the one that noted the start declared an outage at its first failed try (one 503 retried at once), and
+    one behind declared none until its own clock got there."""
     redis = context.redis
-    now = time.time()
+    seconds, microseconds = redis.time()
+    now = seconds + microseconds / 1_000_000
     if redis.set(CASESTORE_DOWN_KEY, reason, get=True) is None:  # a new outage: its start, nothing told yet
         pipe = redis.pipeline(transaction=True)
         pipe.delete(CASESTORE_OUTAGE_KEY)
