@@ -134,6 +134,10 @@ REGION_CASES = [
     # A two-word spelling of a one-word city: read as its first word, it was Kota Padang at confidence 1.0.
     RegionCase("misspelt-city-starting-with-another", "Jalan rusak di Kota Padang Sidempuan", "12.77", province="12"),
     RegionCase("one-word-city-then-a-word", "Banjir di Kota Padang kemarin sore", "13.71"),
+    # "Tg."/"Tj" for Tanjung, as names are written on signs and in SMS: no region came.
+    RegionCase("tanjung-abbreviated", "Lampu jalan mati di tg pinang", "21.72", province="21"),
+    RegionCase("tanjung-abbreviated-after-marker", "Jalan rusak di Kab. Tg Jabung Barat", "15.06"),
+    RegionCase("tanjung-abbreviation-alone", "Kejadian tg 5 mei di jalan raya", None),
 ]
 
 

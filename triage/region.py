@@ -68,6 +68,8 @@ class RegionConfig:
     weak: frozenset[str]
     fuzzy_min_score: int
     fuzzy_min_length: int
+    # A word's short form -> the word, read only as the first word of a longer name ("tg pinang": Tanjung Pinang).
+    abbreviations: dict[str, str] = field(default_factory=dict)
 
 
 def load_region_config(path: Path = REGIONS_PATH) -> RegionConfig:
@@ -84,6 +86,7 @@ def load_region_config(path: Path = REGIONS_PATH) -> RegionConfig:
         weak=frozenset(" ".join(words(name)) for name in raw.get("weak", {}).get("names", [])),
         fuzzy_min_score=int(raw["fuzzy"]["min_score"]),
         fuzzy_min_length=int(raw["fuzzy"]["min_length"]),
+        abbreviations={str(k).casefold(): str(v).casefold() for k, v in raw.get("abbreviations", {}).items()},
     )
 
 
@@ -221,6 +224,9 @@ class RegionMatcher:
             places = self.gazetteer.by_name.get(key)
             if places is None and size > 1:
                 places = self.gazetteer.by_name.get(key.replace(" ", ""))
+            if places is None and size > 1 and tokens[index] in self.config.abbreviations:
+                key = " ".join([self.config.abbreviations[tokens[index]], *tokens[index + 1:index + size]])
+                places = self.gazetteer.by_name.get(key) or self.gazetteer.by_name.get(key.replace(" ", ""))
             if places:
                 weak = key in self.config.weak or (size == 1 and key in self.stop_words)
                 return Mention(index, index + size, tuple(places), marker, "name", weak=weak)
