@@ -56,7 +56,7 @@ async def lookup_status(client: httpx.AsyncClient, tracking_id: str) -> StatusLo
         report = response.json()
     except ValueError:  # a proxy's HTML page, a truncated body: the case store did not really answer
         return None
-    if not isinstance(report, dict):
+    if not isinstance(report, dict) or not names_report(report, tracking_id):
         return None
     return StatusLookup(found=True, status=reported_status(report),
                         anonymous=said_flag(report, "anonymous"), confidential=said_flag(report, "confidential"))
@@ -77,6 +77,17 @@ def lookup_status_now(settings: Settings, tracking_id: str) -> StatusLookup | No
         return asyncio.run(ask())
     except TimeoutError:
         return None
+
+
+def names_report(report: dict[str, Any], tracking_id: str) -> bool:
+    """Whether a report the case store answered for `tracking_id` is that one, if it names one: a cache or a proxy
+    answering with another report's (its status, its privacy flags) told the citizen another report's status."""
+    named = report.get("tracking_id", tracking_id)
+    same = isinstance(named, str | int) and not isinstance(named, bool) and str(named) == tracking_id
+    if not same:
+        log.warning("casestore.bad_answer", path="/v1/reports/{tracking_id}", status=200, body="another_report",
+                    tracking_id=tracking_id)
+    return same
 
 
 def reported_status(report: dict[str, Any]) -> str | None:

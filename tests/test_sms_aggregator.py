@@ -876,6 +876,9 @@ async def test_a_status_job_that_never_reaches_the_case_store_is_dead_lettered(
         pytest.param(b"", id="empty"),
         pytest.param(b'["received"]', id="json-list"),
         pytest.param(b'"resolved"', id="json-string"),
+        # A cache before the case store answering with another report's: its status was told as this one's.
+        pytest.param(b'{"tracking_id": "10000004", "status": "resolved", "confidential": false}',
+                     id="another-reports-answer"),
     ],
 )
 def test_a_status_answer_that_is_not_a_report_is_no_answer_and_never_not_found(
@@ -898,6 +901,21 @@ def test_a_status_answer_that_is_not_a_report_is_no_answer_and_never_not_found(
     assert (letter.queue, letter.tracking_id, letter.reason) == (STATUS_QUEUE, tracking_id, "casestore_bad_answer")
     bad = [e for e in log_events(log_stream) if e["event"] == "casestore.bad_answer"]
     assert bad and all((e["level"], e["path"]) == ("warning", "/v1/reports/{tracking_id}") for e in bad)
+
+
+def test_an_immediate_status_answer_naming_another_report_is_no_answer(settings: Settings) -> None:
+    """The immediate answer to a CEK reads the case store's answer as the status job does: one naming another report
+    (a cache before the case store) told the citizen that report's status; now the answer follows, as when the case
+    store is away."""
+    from gateway.queries import lookup_status_now
+
+    tracking_id = format_tracking_id(4_545_470)
+    with respx.mock(base_url=settings.casestore_url, assert_all_called=True) as mock:
+        mock.get(f"/v1/reports/{tracking_id}").respond(200, json={"tracking_id": "10000004", "status": "resolved"})
+        assert lookup_status_now(settings, tracking_id) is None
+        mock.get(f"/v1/reports/{tracking_id}").respond(200, json={"tracking_id": tracking_id, "status": "resolved"})
+        found = lookup_status_now(settings, tracking_id)
+    assert found is not None and found.status == "resolved"
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from rq.job import Job
 from gateway.errors import PermanentError, RetryableError
 from gateway.logs import bind_message_context, get_logger
 from gateway.outbound import STATUS_FUNC, OutboundReplies
-from gateway.queries import held_by_gateway, reported_status
+from gateway.queries import held_by_gateway, names_report, reported_status
 from gateway.queues import STATUS_QUEUE
 from gateway.replies import render, status_text
 from gateway.settings import Settings
@@ -80,6 +80,8 @@ def report_status(context: WorkerContext, tracking_id: str) -> tuple[str, bool]:
     RetryableError while the case store is away or answers without a status of the contract, PermanentError as
     `get_report` does."""
     report = context.casestore.get_report(tracking_id)
+    if report is not None and not names_report(report, tracking_id):  # a cache's answer for another report
+        raise RetryableError("report answer is another report's", reason="casestore_bad_answer")
     status = "received" if report is None else reported_status(report)  # None: not a status of the contract
     if status is None:  # as a body that is no report: the case store not answering properly, retried
         raise RetryableError("report answer has no status of the contract", reason="casestore_bad_answer")
