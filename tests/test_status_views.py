@@ -109,7 +109,7 @@ from tests.email_support import fixture as email_fixture
 from tests.test_forwarding import cli
 from tests.test_health_transitions import live_worker
 from tests.test_twilio_intake import tracking_id_in, twiml_message
-from workers import casestore_client, forward
+from workers import casestore_client, forward, reaper
 from workers.casestore_client import CaseStoreClient
 from workers.deadletters import ENTRIES_KEY, INDEX_KEY, DeadLetters
 
@@ -1973,6 +1973,26 @@ def test_a_killed_worker_degrades_the_channels_of_its_queue_with_nothing_queued(
         assert channel("sms-twilio")["state"] == "ok", channel("sms-twilio")
     [stats] = [q for q in monitor.status()["queues"] if q["name"] == queues[0]]
     assert stats["workers"] == 0 and stats["worker_seen_at"].endswith("Z")  # as the views write a time
+
+
+def test_a_live_worker_taken_out_of_rqs_registry_is_counted_live_again_at_its_next_beat(
+    redis: Redis, settings: Settings
+) -> None:
+    """RQ registers a worker once, at its start. A Redis restarted empty under running workers (no persistence, a
+    failover to a copy without it), or RQ's cleanup of a worker paused past its TTL, took them out of its registry:
+    every view said "live workers 0" of queues they went on draining, and `lapor_queue_workers` 0 paged for it. The
+    worker's liveness beat puts it back; its stop takes it out."""
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"))
+    liveness = reaper.Liveness(redis, "lapor-test-p7-registry", [FORWARD_QUEUE, REPLY_QUEUE], settings, ttl=0.5)
+    liveness.start()
+    try:
+        assert monitor.live_workers() == {FORWARD_QUEUE: 1, REPLY_QUEUE: 1, STATUS_QUEUE: 0}
+        redis.delete("rq:workers", *(WORKERS_BY_QUEUE_KEY % name for name in (FORWARD_QUEUE, REPLY_QUEUE)))
+        wait_until(lambda: monitor.live_workers() == {FORWARD_QUEUE: 1, REPLY_QUEUE: 1, STATUS_QUEUE: 0}, timeout=3)
+    finally:
+        liveness.stop()
+    assert monitor.live_workers() == dict.fromkeys((FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE), 0)
+    assert not redis.smembers(WORKERS_BY_QUEUE_KEY % FORWARD_QUEUE) and not redis.smembers("rq:workers")
 
 
 async def test_a_dead_status_worker_degrades_the_aggregators_sms_on_every_view_and_no_other_channel(

@@ -35,6 +35,8 @@ from redis.exceptions import RedisError, WatchError
 from rq.exceptions import DeserializationError, NoSuchJobError
 from rq.executions import Execution, ExecutionRegistry
 from rq.job import Job, JobStatus
+from rq.worker import Worker
+from rq.worker_registration import REDIS_WORKER_KEYS, WORKERS_BY_QUEUE_KEY
 
 from gateway.health import WORKER_SEEN_KEY
 from gateway.lease import RELEASE_SCRIPT
@@ -342,6 +344,7 @@ class Liveness:
         self._outage = outage or RedisOutage(",".join(queue_names))
         self._settings = settings
         self._key = ALIVE_KEY.format(name=name)
+        self._rq_key = Worker.redis_worker_namespace_prefix + name
         self._queue_names = list(queue_names)
         self._ttl = ttl
         self._held = held
@@ -357,19 +360,34 @@ class Liveness:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop beating and drop the key, so other workers' reapers need not wait for it to expire; not while Redis
-        does not answer (it expires by itself, and a stop during a hang would wait the timeout out once more)."""
+        """Stop beating and drop the key, so other workers' reapers need not wait for it to expire, and this
+        worker's place in RQ's registry that a beat after RQ's own farewell put back; not while Redis does not answer
+        (it expires by itself, and a stop during a hang would wait the timeout out once more)."""
         self._stop.set()
         self._thread.join(timeout=self._ttl)
         if self._outage.active:
             return
         with contextlib.suppress(RedisError):
-            self._redis.delete(self._key)
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.delete(self._key)
+            self._registered(pipe.srem)
+            pipe.execute()
+
+    def _registered(self, command: Any) -> None:
+        """`command` (SADD, SREM) for this worker in RQ's registry of workers, by queue too: where the views count
+        a queue's live workers (`HealthMonitor.live_workers`)."""
+        command(REDIS_WORKER_KEYS, self._rq_key)
+        for name in self._queue_names:
+            command(WORKERS_BY_QUEUE_KEY % name, self._rq_key)
 
     def _beat(self) -> None:
         pipe = self._redis.pipeline(transaction=False)
         pipe.set(self._key, "1", px=int(self._ttl * 1000))
         note_worker_seen(self._redis, self._queue_names, pipeline=pipe)
+        # RQ registers a worker once, at its start: a Redis that came back empty (restarted without persistence, a
+        # failover to a copy without it) or RQ's cleanup of a worker paused past its TTL (a frozen VM) took it out,
+        # and every view said "live workers 0" of a queue its workers were draining, for as long as they ran.
+        self._registered(pipe.sadd)
         pipe.execute()
 
     def _run(self) -> None:
