@@ -1239,11 +1239,14 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
     console.print(table)
     # Since when each channel that is not ok is in its state (and cause), as the gateway recorded it: under the table,
     # which keeps its width for the reasons. Only the page said it.
+    # And what to do, as the page says it under the reason.
     for entry in document["channels"]:
         if entry["state"] != "ok":
             console.print(f"{entry['channel']}: {entry['state'].upper()} since "
                           f"{local(entry['since'] or 'not recorded yet (no gateway has checked it in this state)')}",
                           markup=False, highlight=False)
+            for action in entry.get("actions", []):
+                console.print(f"  what to do: {action}", markup=False, highlight=False)
     queues = Table(title="Queues")
     for column in ("queue", "queued", "held", "retrying", "oldest job (s)", "live workers", "unreadable",
                    "last failure", "in progress"):

@@ -415,6 +415,8 @@ class Finding:
     reason: str
     # What the rule found it on, where one rule may find several things (the queues it names): part of the cause.
     about: str = ""
+    # What an operator does about it (`next_step`), said beside the reason by every view and the channel.health line.
+    action: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,6 +435,11 @@ class ChannelHealth:
         the same cause in other words (2 in a row, 3 min) is not. `;`-separated, sorted."""
         return ";".join(sorted(f"{f.rule}:{f.about}" if f.about else f.rule
                                for f in self.findings if f.state is self.state))
+
+    @property
+    def actions(self) -> list[str]:
+        """What to do, for each finding that gives the channel its state (the reason names the same), once each."""
+        return list(dict.fromkeys(f.action for f in self.findings if f.state is self.state and f.action))
 
 
 def _level(value: float, degraded: float, down: float) -> State:
@@ -775,10 +782,101 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+# The command that runs the process receiving each channel (the process rule's next step).
+SERVING_COMMANDS = {"sms-aggregator": "lapor-gateway serve", "sms-twilio": "lapor-gateway serve",
+                    "email": "lapor-gateway smtp", "x": "lapor-gateway pollers", "instagram": "lapor-gateway pollers"}
+# Where a refused token is set, by channel (the authentication rule's next step).
+TOKEN_SETTINGS = {"x": "LAPOR_X_BEARER_TOKEN", "instagram": "LAPOR_INSTAGRAM_ACCESS_TOKEN"}
+# Why a channel's webhook signatures fail, by channel (the signature rule's next step).
+SIGNATURE_CAUSES = {
+    "sms-twilio": "LAPOR_TWILIO_AUTH_TOKEN differs from the Twilio account's auth token, or LAPOR_PUBLIC_URL is not "
+                  "the URL Twilio posts to (it signs that URL)",
+    "sms-aggregator": "LAPOR_AGGREGATOR_SECRET differs from the aggregator's (source_not_allowed: its address is not "
+                      "in LAPOR_AGGREGATOR_ALLOWLIST, or LAPOR_RATELIMIT_SOURCE_HEADER is unset behind a proxy)",
+    "instagram": "LAPOR_INSTAGRAM_APP_SECRET differs from the Meta app's secret",
+}
+# What to do about a refused report, by the refusal's reason (the intake rule's next step).
+REFUSAL_STEPS = {
+    "id_range_exhausted": "extend this cell's range (LAPOR_INTAKE_ID_END, over IDs no other cell mints) and restart "
+                          "`lapor-gateway serve`, `smtp` and `pollers`; the channel is ok again at its next report",
+    "redis_unavailable": "bring Redis back (and free the spool's disk, when that is full): the message.rejected log "
+                         "lines say why each was refused",
+    "spool_failed": "bring Redis back and free or mend the spool's disk (LAPOR_DATA_DIR/spool)",
+    "internal_error": "read the message.rejected or email.failed log lines and their traceback",
+}
+# What to do, by rule: `{channel}` and `{queues}` (the queues the finding names) are filled in; the rules whose step
+# depends on more than that are in `next_step`.
+NEXT_STEPS = {
+    "poll_failing": "the provider or the network fails (its answer is in the reason; the poller's warning lines "
+                    "have each try): the poller retries by itself; see the provider's status page",
+    "rate_limited": "polling too often, or another app uses the same token: the poller waits by itself; if it "
+                    "lasts, poll less often or give the gateway a token of its own",
+    "replies": "the provider refuses our replies: `lapor-gateway deadletters list --channel {channel}` shows each "
+               "answer; fix the cause, then `lapor-gateway deadletters requeue --all --channel {channel}`",
+    "reply_rate_limited": "nothing for a backlog (replies go out as the provider allows); if it lasts, see the "
+                          "provider's notices for the account, which may be restricted from posting",
+    "deadletters": "`lapor-gateway deadletters list --channel {channel}` (and `show <tracking-id>`) say why; fix the "
+                   "cause, then `lapor-gateway deadletters requeue --all --channel {channel}`",
+    "worker_missing": "start `lapor-gateway worker --queues {queues}` (and read the last log lines of the one that "
+                      "stopped: why did it?)",
+    "job_held": "restart the worker the reason names (`py-spy dump --pid <pid>` first shows where it hangs): a live "
+                "worker then takes the job back and runs it again",
+    "mentions_gap": "search the provider for the account's mentions in that window and file them by hand",
+    "mail_failed": "`lapor-gateway email quarantine list` shows the mail; once mended (an upgrade), "
+                   "`lapor-gateway email quarantine reprocess` it",
+    "unfiled": "`lapor-gateway unfiled list` shows them; once mended (an upgrade), `lapor-gateway unfiled retry --all`",
+}
+
+
+def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: Sequence[QueueStats]) -> str:
+    """What an operator does about a finding, in words to act on at 2 a.m.: the command to run or the setting to
+    check. The reasons said what was wrong, and what to do was in the README alone."""
+    if finding.rule == "process_missing":
+        command = SERVING_COMMANDS.get(channel, "the process that receives it")
+        return (f"start `{command}` (is its unit running, with a restart policy?) and read its last log lines: "
+                "why did it stop?")
+    if finding.rule == "intake_refused":
+        return REFUSAL_STEPS.get(signals.last_intake_refusal or "", "read the message.rejected log lines: they say "
+                                 "why each new report was refused")
+    if finding.rule == "auth":
+        setting = TOKEN_SETTINGS.get(channel, "the channel's LAPOR_<PROVIDER>_* setting")
+        return (f"the provider refuses our token: renew or fix {setting} (revoked, expired or wrong?), then restart "
+                f"`{SERVING_COMMANDS.get(channel, 'the process that polls it')}`")
+    if finding.rule == "signature":
+        cause = SIGNATURE_CAUSES.get(channel, "the webhook's secret differs at the provider")
+        return f"if these come from the provider, {cause}; if not, someone else is posting to the webhook's URL"
+    if finding.rule == "queue_age":
+        return _queue_step(finding, queues)
+    if finding.rule == "quiet":
+        return (f"nothing arrives: send a test message to the channel, and check that the provider still delivers "
+                f"(its webhook or forwarding; for a polled channel, `{SERVING_COMMANDS.get(channel, 'its poller')}`'s "
+                "log lines)")
+    return NEXT_STEPS.get(finding.rule, "").format(channel=channel, queues=finding.about)
+
+
+def _queue_step(finding: Finding, queues: Sequence[QueueStats]) -> str:
+    """A queue whose oldest job waits too long: no worker takes it, or its jobs are retried for a failure to fix."""
+    stats = next((q for q in queues if q.name == finding.about), None)
+    if stats is None or stats.error is not None:
+        return "see the health.queue_unreadable log line: a job there cannot be read"
+    if stats.workers == 0:
+        return f"start `lapor-gateway worker --queues {stats.name}`"
+    failure = stats.last_failure or ""
+    if failure.startswith("casestore_"):
+        return ("the case store fails (the last failure names how): check that it answers at LAPOR_CASESTORE_URL; "
+                "the forwards go by themselves once it does")
+    if failure:
+        return ("fix what the last failure names (the README's table of dead-letter reasons says what each means); "
+                "the jobs are retried by themselves")
+    return f"the workers are behind: start another `lapor-gateway worker --queues {stats.name}`"
+
+
 def evaluate(channel: str, signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
              now: float) -> ChannelHealth:
-    """The channel's state: the worst any rule gives; the reason names every rule at that level."""
-    findings = tuple(f for f in (rule(signals, queues, rules, now) for rule in RULES) if f is not None)
+    """The channel's state: the worst any rule gives; the reason names every rule at that level, and each finding
+    what to do about it."""
+    findings = tuple(replace(f, action=next_step(f, channel, signals, queues))
+                     for f in (rule(signals, queues, rules, now) for rule in RULES) if f is not None)
     if not findings:
         return ChannelHealth(channel, State.OK, "")
     worst = max(SEVERITY[f.state] for f in findings)
@@ -1864,7 +1962,7 @@ class HealthMonitor:
             level = {State.OK: log.info, State.DEGRADED: log.warning, State.DOWN: log.error}[health.state]
             level("channel.health", channel=health.channel, state=health.state.value,
                   previous=changed[health.channel].value, reason=health.reason or "all rules pass",
-                  rules=[f.rule for f in health.findings])
+                  rules=[f.rule for f in health.findings], actions=health.actions)
         return changed
 
     def check(self, now: float | None = None) -> dict[str, Any]:
@@ -2049,6 +2147,8 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
             "channel": health.channel, "state": health.state.value, "reason": health.reason,
             "since": _clock(since.get("since")) if since.get("state") == health.state.value else None,
             "findings": [{**asdict(f), "state": f.state.value} for f in health.findings],
+            # What to do, for the findings that give it its state (the reason's), once each; [] when ok.
+            "actions": health.actions,
             # Every counter this version shows: a snapshot an older gateway wrote lacks the newer ones.
             "counters": {**metrics.empty_counters(), **counters.get(health.channel, {})},
             "last_message_at": _clock(sig.last_message_at), "last_poll_ok_at": _clock(sig.last_poll_ok_at),

@@ -97,7 +97,8 @@ def _channel_html(entry: dict[str, Any]) -> str:
         f'<section class="channel" id="channel-{escape(entry["channel"])}" data-state="{state}">'
         f'<h2>{escape(entry["channel"])}<span class="state {state}">{state.upper()}</span>{since}</h2>'
         f'<div class="reason">{reason}</div>'
-        f'<table class="counters"><tr>{counter_cells}</tr></table>'
+        + "".join(f'<div class="action">what to do: {escape(action)}</div>' for action in entry.get("actions", []))
+        + f'<table class="counters"><tr>{counter_cells}</tr></table>'
         + by_reason
         + f'<div class="muted">last message: {escape(str(entry.get("last_message_at") or "never"))} · '
         + _last_poll_html(entry)

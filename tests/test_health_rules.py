@@ -278,6 +278,71 @@ def test_evaluate(case: Case) -> None:
 REPLIED_LATER = {name for name, adapter in WEBHOOK_ADAPTERS.items() if adapter.outbound_replies}
 
 
+@pytest.mark.parametrize("case", [case for case in CASES if case.state is not State.OK],
+                         ids=[case.id for case in CASES if case.state is not State.OK])
+def test_every_finding_that_gives_the_state_says_what_to_do(case: Case) -> None:
+    """A reason said what was wrong and no view said what to do: the README's table alone did, away from the page at
+    2 a.m. Every finding now carries its next step, and the channel lists those of the findings that give its state."""
+    health = evaluate("x", case.signals, case.queues, case.rules, NOW)
+    assert all(finding.action for finding in health.findings), health.findings
+    assert health.actions == list(dict.fromkeys(f.action for f in health.findings if f.state is health.state))
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    channel: str
+    signals: ChannelSignals
+    says: tuple[str, ...]
+    queues: tuple[QueueStats, ...] = ()
+    rules: ChannelRules = RULES
+
+
+STEPS = [
+    Step("X's token refused: its setting and the process to restart", "x",
+         ChannelSignals(auth_failures=3, last_auth_error="401 Unauthorized"),
+         ("renew or fix LAPOR_X_BEARER_TOKEN", "restart `lapor-gateway pollers`")),
+    Step("Instagram's token refused: its own setting", "instagram",
+         ChannelSignals(auth_failures=1, last_auth_error="400 code=190"), ("LAPOR_INSTAGRAM_ACCESS_TOKEN",)),
+    Step("Twilio's signatures: the auth token or the public URL", "sms-twilio", ChannelSignals(signature_failures=20),
+         ("LAPOR_TWILIO_AUTH_TOKEN", "LAPOR_PUBLIC_URL", "someone else is posting")),
+    Step("the aggregator's signatures: its secret and allowlist", "sms-aggregator",
+         ChannelSignals(signature_failures=20), ("LAPOR_AGGREGATOR_SECRET", "LAPOR_AGGREGATOR_ALLOWLIST")),
+    Step("no SMTP server: the command that starts it", "email", ChannelSignals(first_seen=NOW - 999),
+         ("start `lapor-gateway smtp`",), rules=SERVED),
+    Step("no gateway for the SMS webhooks", "sms-twilio", ChannelSignals(first_seen=NOW - 999),
+         ("start `lapor-gateway serve`",), rules=SERVED),
+    Step("no worker on two queues: one command for both", "x", ChannelSignals(first_seen=NOW - 9999),
+         ("start `lapor-gateway worker --queues lapor-forward,lapor-reply`",), rules=WORKED,
+         queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 45),
+                 QueueStats("lapor-reply", 0, workers=0, worker_seen_at=NOW - 45))),
+    Step("forwards retried for the case store: where it is set", "x", ChannelSignals(),
+         ("check that it answers at LAPOR_CASESTORE_URL",),
+         queues=(QueueStats("lapor-forward", 0, 3, 400.0, workers=1, last_failure="casestore_unreachable"),)),
+    Step("a queue no worker takes: start one", "x", ChannelSignals(),
+         ("start `lapor-gateway worker --queues lapor-reply`",), queues=(QueueStats("lapor-reply", 4, 0, 400.0,
+                                                                                    workers=0),)),
+    Step("a used-up ID range: the setting to extend", "email",
+         ChannelSignals(intake_refusals=1, last_intake_refusal="id_range_exhausted"), ("LAPOR_INTAKE_ID_END",)),
+    Step("Redis refusing reports", "email", ChannelSignals(intake_refusals=1, last_intake_refusal="redis_unavailable"),
+         ("bring Redis back",)),
+    Step("dead letters: list, fix, requeue, for this channel", "instagram", ChannelSignals(deadletters_in_window=2),
+         ("deadletters list --channel instagram", "deadletters requeue --all --channel instagram")),
+    Step("replies refused: where their answers are", "x", ChannelSignals(reply_failures=4, last_reply_error="x_auth"),
+         ("deadletters list --channel x",)),
+    Step("only the worst level's steps: the auth, not the failing replies", "x",
+         ChannelSignals(auth_failures=5, last_auth_error="401", reply_failures=3), ("LAPOR_X_BEARER_TOKEN",)),
+]
+
+
+@pytest.mark.parametrize("step", STEPS, ids=[step.id for step in STEPS])
+def test_what_to_do_names_the_command_or_setting(step: Step) -> None:
+    health = evaluate(step.channel, step.signals, step.queues, step.rules, NOW)
+    assert health.state is not State.OK
+    assert len(health.actions) == 1, health.actions
+    assert all(words in health.actions[0] for words in step.says), health.actions
+
+
 def test_the_shipped_rules_cover_every_channel_with_their_overrides() -> None:
     """Every channel of `channels.registry`, and no other, read from it: a channel added there is checked here
     without being named again (its own rows belong in tests/test_channel_registry.py)."""

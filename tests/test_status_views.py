@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import html
 import io
 import os
 import re
@@ -1995,6 +1996,10 @@ def test_a_live_worker_taken_out_of_rqs_registry_is_counted_live_again_at_its_ne
     assert not redis.smembers(WORKERS_BY_QUEUE_KEY % FORWARD_QUEUE) and not redis.smembers("rq:workers")
 
 
+START_STATUS_WORKER = ("start `lapor-gateway worker --queues lapor-status` (and read the last log lines of the one "
+                       "that stopped: why did it?)")
+
+
 async def test_a_dead_status_worker_degrades_the_aggregators_sms_on_every_view_and_no_other_channel(
     gateway: GatewayServer, test_env: TestEnvironment, redis: Redis
 ) -> None:
@@ -2022,6 +2027,7 @@ async def test_a_dead_status_worker_degrades_the_aggregators_sms_on_every_view_a
             channel = channels.pop(name)
             assert channel["state"] == "degraded" and missing.fullmatch(channel["reason"]), channel
             assert [f["rule"] for f in channel["findings"]] == ["worker_missing"]
+            assert channel["actions"] == [START_STATUS_WORKER] == [f["action"] for f in channel["findings"]]
         assert {name: c["state"] for name, c in channels.items()} == dict.fromkeys(
             (name for name in SHIPPED_CHANNELS if name not in answered), "ok")
         [status_queue] = [q for q in document["queues"] if q["name"] == STATUS_QUEUE]
@@ -2031,10 +2037,14 @@ async def test_a_dead_status_worker_degrades_the_aggregators_sms_on_every_view_a
     page = (await gateway.client.get("/status")).text
     assert f'id="overall">DEGRADED: {", ".join(answered)}<' in page
     assert 'id="channel-sms-aggregator" data-state="degraded"' in page and missing.search(page)
+    # What to do, under the reason on the page and under "since" in the CLI's output, in the same words.
+    assert f'<div class="action">what to do: {html.escape(START_STATUS_WORKER)}</div>' in page
     shown(orjson.loads((await asyncio.to_thread(cli, test_env, "status", "--json")).stdout))
     table = await asyncio.to_thread(cli, test_env, "status", "--strict")
     assert table.returncode == 1, table.stdout + table.stderr  # degraded, nothing down
     assert "overall: DEGRADED" in table.stdout and missing.search(table.stdout), table.stdout
+    assert re.search(r"^sms-aggregator: DEGRADED since .*\n  what to do: " + re.escape(START_STATUS_WORKER) + "$",
+                     table.stdout, re.MULTILINE), table.stdout
 
 
 def test_a_worker_is_seen_on_its_queue_before_it_warms_up(
