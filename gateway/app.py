@@ -825,7 +825,7 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
     gateway.adapters = enabled_webhook_adapters(settings)
     gateway.signals = HealthSignals(redis)
     gateway.signal_writer = SignalWriter(gateway.signals)
-    gateway.spool_status = SpoolProbe(Spool(settings.data_dir / SPOOL_DIR), wait=False)
+    gateway.spool_status = SpoolProbe(Spool(settings.data_dir / SPOOL_DIR), wait=False, tell=True)
     gateway.monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir,
                                     disabled=disabled_channels(settings), polled=polled_accounts(settings),
                                     signals=gateway.signals, spool_failure=gateway.spool_status.failure)

@@ -1647,17 +1647,44 @@ class SpoolProbe:
     """Why this host's disk spool cannot be written (`Spool.failure`), probed on a thread of its own at most once a
     SPOOL_PROBE_SECONDS, since every check and view asks. The gateway does not wait for it (`wait=False`: the last
     probe's answer; a view runs on the event loop, and a hung disk must not stall the webhooks): a probe that has
-    taken SPOOL_PROBE_HUNG_SECONDS is an answer of its own. A one-shot command waits for its probe."""
+    taken SPOOL_PROBE_HUNG_SECONDS is an answer of its own. A one-shot command waits for its probe.
 
-    def __init__(self, spool: Spool, *, wait: bool) -> None:
+    With `tell`, a change between writable and not is logged once: `spool.not_writable` (error, with the `reason`)
+    and `spool.writable` (info, with how long it was not). A full spool disk was said by the views and by the
+    heartbeat's `spool_failure`, a minute apart, and its end by nothing but that field missing from the next one."""
+
+    def __init__(self, spool: Spool, *, wait: bool, tell: bool = False) -> None:
         self._spool = spool
         self._wait = wait
+        self._tell = tell
         self._prober = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lapor-spool-status")
         self._lock = threading.Lock()
         self._started: float | None = None  # the probe in flight's start
         self._last: tuple[float, str | None] | None = None  # the last probe's end and its answer
+        self._failing_since: float | None = None  # since when (monotonic) the answers told say it is not writable
 
     def failure(self) -> str | None:
+        answer = self._answer()
+        if self._tell:
+            self._told(answer)
+        return answer
+
+    def _told(self, answer: str | None) -> None:
+        """Log a change of writable to not, or back (only the change: every check and view asks)."""
+        now = time.monotonic()
+        with self._lock:
+            since = self._failing_since
+            if (answer is not None) is (since is not None):
+                return
+            self._failing_since = now if answer is not None else None
+        if answer is not None:
+            log.error("spool.not_writable", reason=answer,
+                      detail="/readyz answers 503, and while Redis fails no report is taken: free or mend its disk")
+        else:
+            assert since is not None
+            log.info("spool.writable", not_writable_seconds=round(now - since, 1))
+
+    def _answer(self) -> str | None:
         now = time.monotonic()
         with self._lock:
             if self._started is None and (self._last is None or now - self._last[0] >= SPOOL_PROBE_SECONDS):

@@ -1035,6 +1035,11 @@ async def test_a_spool_that_cannot_be_written_while_redis_answers_is_said_in_eve
 
         assert (await _status_once(server, "ok"))["spool_failure"] is None
         assert value((await server.client.get("/metrics")).text, "lapor_spool_writable") == 1
+    # The change logged once each way, as it happened: the heartbeat's field alone said it, and nothing its end.
+    told = [e for e in log_events(log_stream) if e["event"] in ("spool.not_writable", "spool.writable")]
+    assert [(e["event"], e["level"]) for e in told] == [("spool.not_writable", "error"), ("spool.writable", "info")]
+    assert str(told[0]["reason"]).startswith(f"spool directory {spool_dir} ")
+    assert float(told[1]["not_writable_seconds"]) > 0  # type: ignore[arg-type]
 
 
 async def test_a_spool_disk_that_hangs_stalls_no_view_and_is_said_not_to_answer(
