@@ -1213,7 +1213,7 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
     scrubber took an address out (rich took it for a style and dropped it), and a provider's "[/...]" ended the
     command on a MarkupError just when a channel was failing. Each time (a field's, or one a reason quotes) is in UTC
     and then in the operators' `zone`, as the page shows it; `--json` gives the document as it is."""
-    from gateway.status_page import CASESTORE_DOWN_NOTE, in_progress, queue_failure
+    from gateway.status_page import CASESTORE_DOWN_NOTE, casestore_step, in_progress, queue_failure
 
     def local(text: str) -> str:
         return with_local_times(text, zone)
@@ -1265,7 +1265,8 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
     _print_pollers(document, zone)
     outage = document.get("casestore_outage")
     casestore = (local(f"  case store: forwards failing since {outage.get('since') or '?'} "
-                       f"({outage.get('reason') or '?'}); {CASESTORE_DOWN_NOTE}") if outage else "")
+                       f"({outage.get('reason') or '?'}); {CASESTORE_DOWN_NOTE}; {casestore_step(outage)}")
+                 if outage else "")
     console.print(f"dead letters waiting: {document['deadletters']['total']}  spool: {document['spool_size']}"
                   + casestore, highlight=False, markup=False)
 

@@ -2066,12 +2066,12 @@ class HealthMonitor:
             pipe.get(LEASE_KEY.format(account=account))
             pipe.pttl(LEASE_KEY.format(account=account))
         pipe.get(CASESTORE_DOWN_KEY)
-        pipe.hmget(CASESTORE_OUTAGE_KEY, ["since", "told"])
+        pipe.hmget(CASESTORE_OUTAGE_KEY, ["since", "told", "url"])
         pipe.hmget(CASESTORE_REFUSING_KEY, ["reason", "since"])
         pipe.hgetall(REPLAY_STUCK_KEY)
         pipe.time()  # the replayers stamp their entries with Redis's clock: a host's own may be off by minutes
-        (raw_states, deadletters_total, *replies, down_reason, (down_since, told), (refusing, refusing_since), stuck,
-         redis_now) = pipe.execute()
+        (raw_states, deadletters_total, *replies, down_reason, (down_since, told, url), (refusing, refusing_since),
+         stuck, redis_now) = pipe.execute()
         per_channel, leases = replies[:2 * len(healths)], replies[2 * len(healths):]
         return StoredStatus(
             states={key.decode(errors="replace"): _stored_state(value) for key, value in raw_states.items()},
@@ -2086,7 +2086,7 @@ class HealthMonitor:
                      for index, (channel, account) in enumerate(self.polled.items())},
             casestore_outage=None if down_reason is None else {
                 "reason": _clean(_text(down_reason)), "since": _clock(_float(down_since)),
-                "declared": told is not None},
+                "declared": told is not None, "url": _text(url)},
             casestore_refusing=None if refusing is None else {
                 "reason": _clean(_text(refusing)), "since": _clock(_float(refusing_since))},
         )

@@ -47,6 +47,13 @@ COUNTER_LABELS = (
 # Said after "case store: forwards failing since ...": the gateway answers citizens and keeps their reports whatever
 # the case store does, which no view said.
 CASESTORE_DOWN_NOTE = "citizens are still answered and their reports kept"
+
+
+def casestore_step(outage: dict[str, Any]) -> str:
+    """What to do while forwards find the case store down, said after CASESTORE_DOWN_NOTE: where to look (the URL the
+    forward workers fail at, as they noted it; an older version's outage has none)."""
+    where = f"at {outage['url']}" if outage.get("url") else "at LAPOR_CASESTORE_URL"
+    return f"check that the case store answers {where}: the forwards go by themselves once it does"
 # The counters also shown by reason, under the table.
 BY_REASON_LABELS = (("rejected", "rejected by reason"), ("attachments_not_fetched", "files lost by reason"))
 
@@ -188,7 +195,8 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int, zone: ZoneI
     # While forwards find the case store down, its latency is that of the last request it answered, from before:
     # "case-store latency: 3 ms" all through an outage.
     casestore = (f"case store: forwards failing since {escape(str(outage.get('since') or '?'))} "
-                 f"({escape(str(outage.get('reason') or '?'))}); {CASESTORE_DOWN_NOTE}" if outage
+                 f"({escape(str(outage.get('reason') or '?'))}); {CASESTORE_DOWN_NOTE}; "
+                 f"{escape(casestore_step(outage))}" if outage
                  else f"case-store latency: {'-' if latency is None else f'{latency * 1000:.0f} ms'}")
     return with_local_times(
         _head(overall.upper(), refresh_seconds)

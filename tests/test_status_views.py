@@ -1567,7 +1567,10 @@ async def test_a_declared_case_store_outage_makes_every_view_degraded_naming_it_
     while no report reached the agency. Degraded, the case store named, the channels left as their rules say; not
     down (citizens are still answered, nothing is lost), so a plain `status` still exits 0 and `--strict` 1."""
     the_deployments(redis)
-    failing = SimpleNamespace(redis=redis)  # the forward worker's context, as far as noting the outage goes
+    # The forward worker's context, as far as noting the outage goes; its case store's URL with what no view shows.
+    workers_url = "https://lapor:secret@casestore.example.go.id:8443/api?token=x"
+    failing = SimpleNamespace(redis=redis, settings=gateway.settings.model_copy(
+        update={"casestore": gateway.settings.casestore.model_copy(update={"url": workers_url})}))
     forward.casestore_failing(failing, "casestore_503")  # type: ignore[arg-type]
     # One failed forward, not yet 10 s of them: the footer's, not the headline's (no flapping on a 503 retried once).
     document = (await gateway.client.get("/v1/status")).json()
@@ -1576,16 +1579,23 @@ async def test_a_declared_case_store_outage_makes_every_view_degraded_naming_it_
     assert "\nlapor_casestore_outage 0.0\n" in (await gateway.client.get("/metrics")).text
     monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.0)
     forward.casestore_failing(failing, "casestore_unreachable")  # type: ignore[arg-type]
-    assert [e["reason"] for e in log_events(log_stream) if e["event"] == "casestore.down"] == ["casestore_unreachable"]
+    down = [e for e in log_events(log_stream) if e["event"] == "casestore.down"]
+    assert [e["reason"] for e in down] == ["casestore_unreachable"]
+    # Where to look: the URL the workers fail at (not the viewer's setting), without its password or query.
+    shown_url = "https://casestore.example.go.id:8443/api"
+    assert down[0]["url"] == shown_url
+    step = f"check that the case store answers at {shown_url}: the forwards go by themselves once it does"
 
     document = (await gateway.client.get("/v1/status")).json()
     since = document["casestore_outage"]["since"]
     headline = f"DEGRADED: case store (forwards failing since {since}, casestore_unreachable)"
     assert (document["overall"], document["reason"]) == ("degraded", headline), document
     assert {c["state"] for c in document["channels"]} == {"ok"}  # the channels' own rules give them
+    assert document["casestore_outage"]["url"] == shown_url
     jsonschema.validate(document, STATUS_SCHEMA)
     page = (await gateway.client.get("/status")).text
     assert f'id="overall">{with_local_times(headline, gateway.settings.operator_zone)}<' in page
+    assert f"their reports kept; {step}</div>" in page and "secret" not in page
     assert "<title>DEGRADED · " in page
     # an alert on it fires now, not after the channels' queue-age rule (5 min)
     assert "\nlapor_casestore_outage 1.0\n" in (await gateway.client.get("/metrics")).text
@@ -1595,6 +1605,7 @@ async def test_a_declared_case_store_outage_makes_every_view_degraded_naming_it_
     assert (plain.returncode, strict.returncode) == (0, 1), plain.stdout + plain.stderr + strict.stderr
     assert plain.stdout.startswith(f"overall: {with_local_times(headline, gateway.settings.operator_zone)}  ("), (
         plain.stdout)
+    assert f"their reports kept; {step}" in " ".join(plain.stdout.split()), plain.stdout
 
     forward.tell_back(forward.end_outage(redis), 0, seen_by="probe")  # as the probe that finds it answering
     assert [e["event"] for e in log_events(log_stream) if e["event"].startswith("casestore.")][-1] == "casestore.back"

@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import urlsplit
 
 from redis import Redis
 from rq import get_current_job
@@ -283,10 +284,12 @@ def casestore_failing(context: WorkerContext, reason: str) -> None:
     redis = context.redis
     seconds, microseconds = redis.time()
     now = seconds + microseconds / 1_000_000
+    url = shown_url(context.settings.casestore_url)
     if redis.set(CASESTORE_DOWN_KEY, reason, get=True) is None:  # a new outage: its start, nothing told yet
         pipe = redis.pipeline(transaction=True)
         pipe.delete(CASESTORE_OUTAGE_KEY)
-        pipe.hset(CASESTORE_OUTAGE_KEY, "since", now)
+        # Where the forwards fail, for the views to say what to check: the workers' setting, not the viewer's.
+        pipe.hset(CASESTORE_OUTAGE_KEY, mapping={"since": now, "url": url})
         pipe.execute()
         return
     since = redis.hget(CASESTORE_OUTAGE_KEY, "since")
@@ -295,8 +298,15 @@ def casestore_failing(context: WorkerContext, reason: str) -> None:
         return
     failing = now - float(since)
     if failing >= OUTAGE_TOLD_AFTER_SECONDS and redis.hsetnx(CASESTORE_OUTAGE_KEY, "told", now):
-        log.error("casestore.down", reason=reason, failing_seconds=round(failing, 1), queue=FORWARD_QUEUE,
-                  detail="the reports are kept and their forwards retried")
+        log.error("casestore.down", reason=reason, failing_seconds=round(failing, 1), queue=FORWARD_QUEUE, url=url,
+                  detail="the reports are kept and their forwards retried; check that the case store answers at "
+                         "this url (LAPOR_CASESTORE_URL)")
+
+
+def shown_url(url: str) -> str:
+    """The case store's URL as views and logs show it: without a user and password, a query or a fragment."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2], query="", fragment="").geturl()
 
 
 def _dead_letter(context: WorkerContext, envelope: dict[str, Any] | None, tracking_id: str, reason: str,
