@@ -36,7 +36,7 @@ from channels.x_mentions import (
     x_progress,
 )
 from gateway.followups import remember_reply
-from gateway.health import HealthMonitor, load_rules
+from gateway.health import SIGNALS_KEY, HealthMonitor, load_rules
 from gateway.intake import Intake, Receipt, dedup_key
 from gateway.lease import process_table
 from gateway.queries import LOOKUP_SECONDS
@@ -1266,18 +1266,21 @@ def test_a_backlog_over_the_reply_rate_is_tried_about_once_per_reply_not_again_e
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "dead_lettered", "scheduled"),
+    ("status", "body", "dead_lettered", "scheduled", "reply_error"),
     [
-        pytest.param(401, "x/unauthorized.json", 1, 0, id="auth-dead-letter"),
-        pytest.param(403, None, 1, 0, id="forbidden-dead-letter"),
-        pytest.param(429, "x/too_many_requests.json", 0, 1, id="rate-limit-rescheduled-at-reset"),
-        pytest.param(503, "x/service_unavailable.json", 0, 1, id="server-error-retried"),
+        pytest.param(401, "x/unauthorized.json", 1, 0, "x_auth (401 Unauthorized)", id="auth-dead-letter"),
+        pytest.param(403, None, 1, 0, "x_auth (403 Forbidden)", id="forbidden-dead-letter"),
+        pytest.param(429, "x/too_many_requests.json", 0, 1, None, id="rate-limit-rescheduled-at-reset"),
+        pytest.param(503, "x/service_unavailable.json", 0, 1, None, id="server-error-retried"),
     ],
 )
 def test_a_failing_reply_is_retried_rescheduled_or_dead_lettered_by_kind(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, status: int, body: str | None,
-    dead_lettered: int, scheduled: int,
+    dead_lettered: int, scheduled: int, reply_error: str | None,
 ) -> None:
+    """A reply refused for good is a dead letter, and the channel's last reply error (the views' "replies failing
+    (3 in a row): ...") says X's answer beside its kind: the kind alone, `x_auth`, did not tell a revoked token (401)
+    from a refused post (403)."""
     fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
     make_poller(settings, redis, intake).poll_once()
     fake.fail("/x/2/tweets", status, body=fixture(body) if body else {"detail": "Forbidden"},
@@ -1290,6 +1293,8 @@ def test_a_failing_reply_is_retried_rescheduled_or_dead_lettered_by_kind(
         # Named as the status views and the README name the channel: `--channel x-reply`, `--reason x_auth`.
         assert (letters[0].queue, letters[0].channel, letters[0].reason) == (REPLY_QUEUE, "x-reply", "x_auth")
     assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == scheduled
+    said = redis.hget(SIGNALS_KEY.format(channel="x"), "last_reply_error")
+    assert (said.decode() if said else None) == reply_error
 
 
 @pytest.mark.parametrize(

@@ -378,7 +378,9 @@ def _max_total_wait(context: WorkerContext, channel: str) -> float:
 
 def _dead_letter(context: WorkerContext, args: tuple[Any, ...], reason: str, detail: str) -> str:
     channel, target, _, tracking_id, *_ = args
-    HealthSignals(context.redis).reply_failed(health_channel(channel), reason)
+    # The provider's answer beside its kind, as the dead letter has it (a status line and error codes, never a message
+    # that may quote the post: `ProviderError`): "replies failing (4 in a row): x_auth" said nothing of X's 403.
+    HealthSignals(context.redis).reply_failed(health_channel(channel), f"{reason} ({detail})" if detail else reason)
     # The letter's key is shown to operators as it is: the post it answers (whose id opens the post and its author,
     # beside an anonymous report's Tracking ID) goes in it by a keyed digest; the arguments keep it for a requeue.
     item = f"{channel}:{opaque_message_id(context.settings.privacy.reply_handle_secret, channel, _target_id(target))}"
