@@ -1213,7 +1213,7 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
     scrubber took an address out (rich took it for a style and dropped it), and a provider's "[/...]" ended the
     command on a MarkupError just when a channel was failing. Each time (a field's, or one a reason quotes) is in UTC
     and then in the operators' `zone`, as the page shows it; `--json` gives the document as it is."""
-    from gateway.status_page import CASESTORE_DOWN_NOTE, casestore_step, in_progress, queue_failure
+    from gateway.status_page import BY_REASON_LABELS, CASESTORE_DOWN_NOTE, casestore_step, in_progress, queue_failure
 
     def local(text: str) -> str:
         return with_local_times(text, zone)
@@ -1247,6 +1247,14 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
                           markup=False, highlight=False)
             for action in entry.get("actions", []):
                 console.print(f"  what to do: {action}", markup=False, highlight=False)
+    # Why the rejected were refused and the files lost, by reason, as the page says it under each channel's counters:
+    # "rejected 55" alone did not tell a burst of junk from a secret that differs at the aggregator.
+    for entry in document["channels"]:
+        for key, label in BY_REASON_LABELS:
+            if by_reason := entry["counters"].get(f"{key}_by_reason"):
+                console.print(f"{entry['channel']}: {label}: "
+                              + ", ".join(f"{_printable(str(k))} {int(v)}" for k, v in by_reason.items()),
+                              highlight=False)
     queues = Table(title="Queues")
     for column in ("queue", "queued", "held", "retrying", "oldest job (s)", "live workers", "unreadable",
                    "last failure", "in progress"):

@@ -333,7 +333,7 @@ async def test_status_json_names_every_channel_and_shows_a_poller_going_down(
     assert x["last_errors"][0]["reason"] == "401 Unauthorized: token revoked"
 
 
-async def test_status_counters_move_with_real_twilio_traffic(gateway: GatewayServer) -> None:
+async def test_status_counters_move_with_real_twilio_traffic(gateway: GatewayServer, test_env: TestEnvironment) -> None:
     def twilio(document: dict[str, object]) -> dict[str, object]:
         return next(c for c in document["channels"] if c["channel"] == "sms-twilio")["counters"]  # type: ignore[index,union-attr]
 
@@ -350,6 +350,11 @@ async def test_status_counters_move_with_real_twilio_traffic(gateway: GatewaySer
     assert after["rejected_by_reason"]["signature_missing"] - before["rejected_by_reason"].get(
         "signature_missing", 0) == 1
     assert after["replies_sent"] - before["replies_sent"] == 2
+    # Why they were rejected, in the same words on the page and in `lapor-gateway status` (which said the count alone).
+    by_reason = ", ".join(f"{reason} {count}" for reason, count in after["rejected_by_reason"].items())  # type: ignore[attr-defined]
+    assert f"rejected by reason: {by_reason}</div>" in (await gateway.client.get("/status")).text
+    shown = await asyncio.to_thread(cli, test_env, "status")
+    assert f"sms-twilio: rejected by reason: {by_reason}\n" in shown.stdout, shown.stdout
 
 
 async def test_the_status_page_is_plain_html_that_reloads_itself_and_says_why(
