@@ -191,7 +191,7 @@ def reset_wait(error: ProviderError, now: float) -> float | None:
 
 
 def signal_poll_error(signals: HealthSignals, channel: str, error: ProviderError,
-                      until: float | None = None) -> None:
+                      until: float | None = None, retry_at: float | None = None) -> None:
     """What a provider error means for the channel's health (auth: down; rate limit: `until` the poller asks again,
     when it knows). The reason is what the provider answered (`503 Service Unavailable`) or why nothing did
     (`ConnectionError`), not only the error's kind: "server" did not tell an outage at X from a network that no
@@ -202,7 +202,7 @@ def signal_poll_error(signals: HealthSignals, channel: str, error: ProviderError
     elif error.kind is ProviderErrorKind.RATE_LIMIT:
         signals.rate_limited(target, until=until)
     else:
-        signals.poll_failed(target, error.detail[:120] or error.kind.value)
+        signals.poll_failed(target, error.detail[:120] or error.kind.value, retry_at=retry_at)
 
 
 def log_provider_error(channel: str, error: ProviderError, delay: float) -> None:
@@ -231,7 +231,7 @@ def after_poll_error(channel: str, signals: HealthSignals, backoff: Backoff,
         # The provider's reset when it is ahead and waited for; none when it is past (or before the year 1, which
         # the views could not print): the channel is rate limited until a poll gets through.
         until = (backoff.clock() + delay if capped else error.retry_at) if asked is not None else None
-        signal_poll_error(signals, channel, error, until=until)
+        signal_poll_error(signals, channel, error, until=until, retry_at=backoff.clock() + delay)
         return delay
     delay = backoff.after_error(ProviderError(ProviderErrorKind.SERVER, type(error).__name__))
     reason = error.reason if isinstance(error, NotDurable) else "redis_unavailable"

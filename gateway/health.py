@@ -306,6 +306,8 @@ class ChannelSignals:
     last_poll_ok_at: float | None = None
     poll_failing_since: float | None = None
     last_poll_error: str | None = None
+    # When the failing poller tries again (its backoff; None: not told).
+    poll_retry_at: float | None = None
     rate_limited_since: float | None = None
     rate_limited_until: float | None = None
     auth_failures: int = 0
@@ -474,7 +476,12 @@ def rule_poll_failing(signals: ChannelSignals, _: Sequence[QueueStats], rules: C
         return None
     failing = now - signals.poll_failing_since
     state = _level(failing, rules.poll_failing_degraded_seconds, rules.poll_failing_down_seconds)
-    return _finding("poll_failing", state, f"poller failing for {duration(failing)}: {signals.last_poll_error or '?'}")
+    # When it tries again: its backoff grows to minutes, and a provider back (or a network mended) read as failing
+    # until then, down after 10 min, with no word of when the poller would know.
+    retry = signals.poll_retry_at
+    next_try = f" (next try {_clock(retry)})" if retry is not None and retry > now and _clock(retry) else ""
+    return _finding("poll_failing", state, f"poller failing for {duration(failing)}: {signals.last_poll_error or '?'}"
+                                           f"{next_try}")
 
 
 def rule_rate_limited(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
@@ -1100,16 +1107,22 @@ class HealthSignals:
 
         def build(pipe: Any, key: str, at: float) -> None:
             pipe.hset(key, mapping={"last_poll_ok_at": at, "auth_failures": 0})
-            pipe.hdel(key, "poll_failing_since", "last_poll_error", "rate_limited_since", "rate_limited_until")
+            pipe.hdel(key, "poll_failing_since", "last_poll_error", "poll_retry_at", "rate_limited_since",
+                      "rate_limited_until")
 
         self._write(channel, "poll_ok", build)
 
-    def poll_failed(self, channel: str, reason: str) -> None:
-        """A poll failed (timeout, 5xx, bad answer). The failing time counts from the first failure in a row."""
+    def poll_failed(self, channel: str, reason: str, retry_at: float | None = None) -> None:
+        """A poll failed (timeout, 5xx, bad answer). The failing time counts from the first failure in a row;
+        `retry_at` (Unix seconds) is when the poller tries again, which the views say."""
 
         def build(pipe: Any, key: str, at: float) -> None:
             pipe.hsetnx(key, "poll_failing_since", at)
             pipe.hset(key, "last_poll_error", _clean(reason))
+            if retry_at is not None and math.isfinite(retry_at):
+                pipe.hset(key, "poll_retry_at", retry_at)
+            else:
+                pipe.hdel(key, "poll_retry_at")
 
         self._write(channel, "poll_failed", build, error=reason)
 
@@ -1503,7 +1516,8 @@ def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
     return ChannelSignals(
         first_seen=_float(get(b"first_seen")), last_message_at=_float(get(b"last_message_at")),
         last_poll_ok_at=_float(get(b"last_poll_ok_at")), poll_failing_since=_float(get(b"poll_failing_since")),
-        last_poll_error=_text(get(b"last_poll_error")), rate_limited_since=_float(get(b"rate_limited_since")),
+        last_poll_error=_text(get(b"last_poll_error")), poll_retry_at=_float(get(b"poll_retry_at")),
+        rate_limited_since=_float(get(b"rate_limited_since")),
         rate_limited_until=_float(get(b"rate_limited_until")), auth_failures=_int(get(b"auth_failures")),
         last_auth_error=_text(get(b"last_auth_error")),
         signature_failures=_int(get(b"signature_failures")),

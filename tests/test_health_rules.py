@@ -48,6 +48,14 @@ CASES = [
          State.DEGRADED, "poller failing for 2 min: timeout", rules_fired=("poll_failing",)),
     Case("poll failing past down", ChannelSignals(poll_failing_since=NOW - 601, last_poll_error="HTTP 503"),
          State.DOWN, "poller failing for 10 min: HTTP 503", rules_fired=("poll_failing",)),
+    # ... and when it tries again: its backoff grows to minutes, and a provider back read as failing until then.
+    Case("poll failing says its next try", ChannelSignals(poll_failing_since=NOW - 601, last_poll_error="HTTP 503",
+                                                          poll_retry_at=NOW + 200),
+         State.DOWN, "poller failing for 10 min: HTTP 503 (next try 2027-01-15 08:03:20Z)",
+         rules_fired=("poll_failing",)),
+    Case("a next try gone by is not said", ChannelSignals(poll_failing_since=NOW - 601, last_poll_error="HTTP 503",
+                                                          poll_retry_at=NOW - 5),
+         State.DOWN, "poller failing for 10 min: HTTP 503", rules_fired=("poll_failing",)),
     # rate limited
     Case("rate limited briefly is ok", ChannelSignals(rate_limited_since=NOW - 30, rate_limited_until=NOW + 60),
          State.OK),

@@ -883,8 +883,10 @@ def test_a_failing_poll_says_what_failed_in_the_status_views(
         settings = test_env.settings(**fake.env())
         fake.fail("/x/2/users", status)
     intake = Intake(redis, settings)
-    make_poller(settings, redis, intake).poll_once()
+    delay = make_poller(settings, redis, intake).poll_once()
     intake.close()
+    # When it polls again, for the views to say ("(next try ...)"): its backoff's wait, on its clock.
+    assert float(redis.hget(SIGNALS_KEY.format(channel="x"), "poll_retry_at") or 0) == NOW + delay
     monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), clock=lambda: time.time() + 130)
     x_health = {h["channel"]: h for h in monitor.status()["channels"]}["x"]
     assert x_health["last_errors"][0]["reason"].startswith(says)
@@ -909,6 +911,7 @@ def test_a_poll_that_succeeds_again_brings_the_channel_back(
     recovered = {h["channel"]: h for h in monitor.status()["channels"]}["x"]
     assert recovered["state"] == "ok"
     assert recovered["last_poll_ok_at"] is not None
+    assert not redis.hexists(SIGNALS_KEY.format(channel="x"), "poll_retry_at")
 
 
 @pytest.mark.parametrize(
