@@ -1275,7 +1275,8 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
     casestore = (local(f"  case store: forwards failing since {outage.get('since') or '?'} "
                        f"({outage.get('reason') or '?'}); {CASESTORE_DOWN_NOTE}; {casestore_step(outage)}")
                  if outage else "")
-    console.print(f"dead letters waiting: {document['deadletters']['total']}  spool: {document['spool_size']}"
+    # The spool in bytes, as the page of Redis down and the reasons say it: "spool: 2" read as two reports.
+    console.print(f"dead letters waiting: {document['deadletters']['total']}  spool: {document['spool_size']} bytes"
                   + casestore, highlight=False, markup=False)
 
 

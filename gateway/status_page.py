@@ -203,7 +203,7 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int, zone: ZoneI
         + "<h1>LAPOR! intake gateway</h1>"
         f'<div class="overall {overall}" id="overall">{headline}</div>'
         f'<div class="muted">generated {escape(str(status["generated_at"]))} · reloads every {int(refresh_seconds)} s'
-        f' · dead letters waiting: {int(status["deadletters"]["total"])} · spool: {int(status["spool_size"])}'
+        f' · dead letters waiting: {int(status["deadletters"]["total"])} · spool: {int(status["spool_size"])} bytes'
         f" · {casestore}</div>"
         + "".join(_channel_html(entry) for entry in channels)
         + '<h2>Queues</h2><div class="scroll"><table><tr><th>queue</th><th>queued</th><th>held</th><th>retrying</th>'

@@ -355,6 +355,9 @@ async def test_status_counters_move_with_real_twilio_traffic(gateway: GatewaySer
     assert f"rejected by reason: {by_reason}</div>" in (await gateway.client.get("/status")).text
     shown = await asyncio.to_thread(cli, test_env, "status")
     assert f"sms-twilio: rejected by reason: {by_reason}\n" in shown.stdout, shown.stdout
+    # The spool's size in bytes on both, as the page of Redis down says it ("spool: 2" read as two reports).
+    assert " · spool: 0 bytes · " in (await gateway.client.get("/status")).text
+    assert "  spool: 0 bytes" in shown.stdout, shown.stdout
 
 
 async def test_the_status_page_is_plain_html_that_reloads_itself_and_says_why(
