@@ -662,8 +662,17 @@ def test_a_dead_lettered_mail_reply_shows_operators_no_address_or_subject(
     shown = operator_views(test_env, letter.tracking_id)
     assert identity.found_in(shown) == [], shown
     assert "pungli di puskesmas" not in shown.lower()  # the subject is the citizen's words
-    # The registry still holds what a requeue needs.
-    assert letter.args[0]["to"] == ADDRESS.lower()
+    # The registry holds what a requeue needs, and no address: the reply is addressed by its report, whose envelope
+    # copy keeps where it goes (a dead letter is kept 30 days beside the anonymous report's Tracking ID).
+    assert letter.args[0]["to_report"] == letter.tracking_id
+    assert identity.found_in(orjson.dumps(letter.args).decode()) == [], letter.args
+    relay[0].answer = "250 OK"
+    assert cli(test_env, "deadletters", "requeue", letter.tracking_id).returncode == 0
+    run_replies(settings, redis)
+    [(_, recipients, message)] = relay[0].received
+    assert recipients == [ADDRESS.lower()]
+    assert f"[LAPOR #{letter.tracking_id}]" in message["Subject"] and "pungli di puskesmas" in message["Subject"]
+    assert str(message["In-Reply-To"]).strip() == "<anon-1@contoh-desa.net>"
 
 
 async def test_a_dead_lettered_sms_reply_shows_operators_no_number(

@@ -16,15 +16,16 @@ import time
 from functools import partial
 from typing import Any
 
+import orjson
 from rq import get_current_job
 
-from channels.email.processor import REPLY_FUNC
+from channels.email.processor import REPLY_ADDRESS, REPLY_FUNC
 from channels.email.reply import ascii_address, build_reply, send_via_relay, write_to_outbox
 from gateway import metrics
 from gateway.errors import PermanentError, RetryableError
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
-from gateway.queues import REPLY_QUEUE, sender_digest
+from gateway.queues import REPLY_QUEUE, envelope_key, sender_digest
 from gateway.settings import Settings
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
@@ -80,16 +81,42 @@ def send_email_reply(payload: dict[str, Any]) -> str:
     ended)."""
     context = current()
     bind_message_context(channel=CHANNEL, tracking_id=payload["tracking_id"])
-    if _own_address(context, payload["to"]):
+    try:
+        addressed = addressed_reply(context, payload)
+    except (RetryableError, PermanentError) as error:
+        return _failed(context, payload, error)
+    if _own_address(context, addressed["to"]):
         return _skip("own_address")
     if payload.get("no_auto_reply"):  # X-Auto-Response-Suppress: the mail is filed, and asked for no answer like ours
         return _skip("auto_response_suppressed")
     try:
         with send_lease(context, _item(payload), channel=CHANNEL):
-            return _answer(context, payload)
+            return _answer(context, payload, addressed)
     except SendInProgress as error:
         wait_for_holder(context, error, REPLY_FUNC, [payload])
         return "deferred"
+
+
+def addressed_reply(context: WorkerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """The reply with its address, subject and threading fields: the job's own, or, for an anonymous report's
+    (`to_report`, channels/email/processor.py), those its envelope copy keeps, so that the job (kept after it ran, and
+    in a dead letter) never names the whistleblower beside the report. Jobs queued before carry `to`: used as they are.
+    A CEK's answer keeps its own threading fields (it answers that mail). A report still in a gateway's disk spool is
+    waited for (retried), as an SMS reply's is (`resolve_recipient`)."""
+    if payload.get("to") or not payload.get("to_report"):
+        return payload
+    raw = context.redis.get(envelope_key(str(payload["to_report"])))
+    if raw is None and payload.get("report_spooled"):
+        raise RetryableError("the report is in a gateway's disk spool, not in Redis yet", reason="report_not_replayed")
+    if raw is None:
+        raise PermanentError("the report's envelope is gone", reason="recipient_unknown")
+    envelope = orjson.loads(raw)
+    meta = envelope.get("channel_meta") or {}
+    message_id = meta.get("message_id")
+    references = [*(meta.get("references") or []), *([message_id] if message_id else [])][-20:]
+    to = envelope["sender"]["id"] if payload.get("to_sender") else meta.get(REPLY_ADDRESS) or envelope["sender"]["id"]
+    threading = {} if "in_reply_to" in payload else {"in_reply_to": message_id, "references": references}
+    return {**payload, "to": to, "subject": envelope.get("subject") or "", **threading}
 
 
 def _item(payload: dict[str, Any]) -> str:
@@ -97,12 +124,14 @@ def _item(payload: dict[str, Any]) -> str:
     return f"email-{_digest(payload['dedup'])}"
 
 
-def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
-    """Under the mail's send lease: answer it unless an earlier job did, or the address had its replies this hour."""
+def _answer(context: WorkerContext, payload: dict[str, Any], addressed: dict[str, Any]) -> str:
+    """Under the mail's send lease: answer it unless an earlier job did, or the address had its replies this hour.
+    `addressed`: the payload with its address (`addressed_reply`), which only the reply is built from: a dead letter
+    keeps the job's own."""
     replied_key = REPLIED_KEY.format(digest=_digest(payload["dedup"]))
     if context.redis.exists(replied_key):
         return _skip("already_replied")
-    cap_key = _cap_key(context.settings, payload["to"])
+    cap_key = _cap_key(context.settings, addressed["to"])
     if payload["kind"] == "status":
         # A CEK by mail (channels/email/processor.py): its status looked up here as an SMS CEK's status job does,
         # before the reply is counted, and retried the same way while the case store is away. Not for an address
@@ -114,10 +143,10 @@ def _answer(context: WorkerContext, payload: dict[str, Any]) -> str:
             status, found = report_status(context, payload["tracking_id"])
         except (RetryableError, PermanentError) as error:
             return _failed(context, payload, error)
-        payload = {**payload, "status": status, "found": found}
+        addressed = {**addressed, "status": status, "found": found}
     # Built before it is counted: a reply that cannot be built (a bug, a template gone) sends nothing, and counted,
     # RQ's retries of it used up the address's hour as the failures below would.
-    message = build_reply(payload, context.settings)
+    message = build_reply(addressed, context.settings)
     if _over_cap(context, cap_key):
         return _skip("capped")
     try:

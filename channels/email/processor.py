@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import orjson
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -57,7 +58,7 @@ from gateway.intake import Intake, Receipt
 from gateway.logs import add_sensitive_values, bind_message_context, clear_message_context, get_logger
 from gateway.outbound import durably
 from gateway.queries import casestore_lookup_now
-from gateway.queues import REPLY_QUEUE, REPORT_STATE_KEY, enqueue_calls
+from gateway.queues import REPLY_QUEUE, REPORT_STATE_KEY, enqueue_calls, envelope_key
 from gateway.replies import acknowledgement
 from gateway.settings import Settings
 from normalizer.envelope import SENDER_IDENTITIES, Channel, ReportDraft, SenderKind, utc_now
@@ -68,6 +69,14 @@ from normalizer.prefixes import STACKED_PREFIXES
 log = get_logger()
 
 REPLY_FUNC = "workers.email_reply.send_email_reply"
+# The `channel_meta` key of where an anonymous report's mail is answered (`reply_address`'s choice, or its Reply-To or
+# From): its reply job is addressed by the report (`to_report`) and the worker reads this back (workers/email_reply.py).
+REPLY_ADDRESS = "reply_address"
+# What names or may name an anonymous report's sender in a reply job (their address, their subject, their Message-IDs,
+# which often carry their domain or address): left out of its job, read back from the report's envelope copy. A job's
+# call stays in Redis after it ran, and 30 days in its dead letter and RQ's record of its failure, beside the Tracking
+# ID of the anonymous report.
+ADDRESSED_BY_REPORT = ("to", "subject", "in_reply_to", "references")
 # Quarantine reasons that are the gateway's failure, not the mail's form: the parser raised (`parse_error`), or the
 # IMAP poller's processing of it did (`processing_error`). Told by every view (health rule `mail_failed`).
 FAILED_TO_READ = frozenset({"parse_error", "processing_error"})
@@ -192,9 +201,15 @@ class MailProcessor:
         """A CEK by mail: not filed, answered by the reply worker with the report's status (`status_payload`), or
         for a mistyped ID with `[bad_tracking_id]`, as by SMS (nothing looked up). The 250 names no Tracking ID: the
         mail got none."""
+        payload = status_payload(mail, raw, query)
         if query.valid:
             bind_message_context(tracking_id=query.tracking_id)
-        await self._queue_reply_job(status_payload(mail, raw, query))
+            addressed = await durably(own_anonymous_report, self.redis, self.settings, query.tracking_id,
+                                      mail.sender_address)
+            if addressed is not None:  # threaded to the CEK all the same: its Message-IDs stay in the job
+                payload = {**{key: value for key, value in payload.items() if key not in ("to", "subject")},
+                           **addressed}
+        await self._queue_reply_job(payload)
         log.info("message.status_query" if query.valid else "message.bad_tracking_id")
         return MailOutcome("status_query")
 
@@ -343,6 +358,10 @@ class MailProcessor:
             draft = draft.model_copy(update={"anonymous": True})
             log.info("message.made_anonymous", reason="mistyped_id_with_a_file")
         to = reply_address(mail, envelope, draft.follow_up_of, others_parent)
+        if draft.anonymous:
+            # Its reply is addressed by the report (`reply_payload`): where it goes is kept with the envelope copy.
+            draft = draft.model_copy(update={"channel_meta": {
+                **draft.channel_meta, REPLY_ADDRESS: to or mail.reply_to or mail.sender_address}})
         receipt = await self.intake.submit(draft)
         bind_message_context(tracking_id=receipt.tracking_id)
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
@@ -437,6 +456,33 @@ def status_payload(mail: ParsedMail, raw: bytes, query: MailQuery) -> dict[str, 
     }
 
 
+def own_anonymous_report(redis: Redis, settings: Settings, tracking_id: str, address: str) -> dict[str, Any] | None:
+    """How the answer to a CEK by mail is addressed when its From is the address of the anonymous report it asks
+    about (its sender's, or the one its acknowledgement went to): by the report (`to_report`; `to_sender`: at the
+    report's From rather than where it was answered), so that the job never writes that address beside the report's
+    Tracking ID; its subject is the report's. None for anyone else's CEK (answered at its From, as the
+    status of someone else's report is all its writer learns), a named report's, or a report no longer kept. The copy
+    is kept until the answer can have used its retries, no longer (as an SMS CEK's: `status_recipient`)."""
+    key = envelope_key(tracking_id)
+    raw = redis.get(key)
+    try:
+        envelope = orjson.loads(raw) if raw is not None else None
+        if not isinstance(envelope, dict) or envelope.get("anonymous") is not True:
+            return None
+        meta = envelope.get("channel_meta") or {}
+        sender = envelope["sender"]
+        own_sender = sender["kind"] == SenderKind.EMAIL.value and sender["id"] == address.lower()
+        answered = meta.get(REPLY_ADDRESS) or meta.get("reply_to")
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):  # a damaged copy: answered at the From
+        return None
+    if not own_sender and not (isinstance(answered, str) and answered.lower() == address.lower()):
+        return None
+    answerable = sum(settings.queues.retry_intervals) + settings.queues.job_timeout_seconds * 2
+    if 0 <= redis.ttl(key) < answerable:
+        redis.expire(key, answerable)
+    return {"to_report": tracking_id, **({"to_sender": True} if own_sender else {})}
+
+
 def thread_references(mail: ParsedMail) -> list[str]:
     """The References of our reply to `mail`: its own and its Message-ID, the last 20 (a long thread's whole chain
     would grow every reply)."""
@@ -469,7 +515,9 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     the mail's Reply-To or From; not at all when the mail asks for no automatic answer (`no_auto_reply`). A file sent
     with a CEK of a mistyped ID (`mistyped`: the number as typed) is answered that the number is not valid, and with
     the new report's Tracking ID (`typed_id`), threaded as any acknowledgement. A new report's acknowledgement says
-    it is anonymous when `told_anonymous` is (None: when the report is), not when another's report named made it so."""
+    it is anonymous when `told_anonymous` is (None: when the report is), not when another's report named made it so.
+    An anonymous report's reply is addressed by the report (`to_report`): its address, subject and Message-IDs are read
+    back from the report's envelope copy (`REPLY_ADDRESS`), and never stand in the job beside its Tracking ID."""
     named = unknown_parent or others_parent
     # A mail delivered again (`receipt.duplicate`: a sending server's retry after our 451, the IMAP poller reading it
     # again) is answered as its first delivery was: a mail is answered once (workers/email_reply.py), so this reply
@@ -486,7 +534,7 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
         kind = "bad_tracking_id_photo"
     else:
         kind = acknowledgement(draft.anonymous if told_anonymous is None else told_anonymous)
-    return {
+    payload = {
         **({"follow_up_of": named} if named else {}),
         **({"typed_id": mistyped} if mistyped is not None else {}),
         **({"no_auto_reply": True} if asks_no_auto_reply(mail) else {}),  # the worker skips it (and says so)
@@ -500,3 +548,8 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
         "language": language,
         "dedup": draft.channel_message_id,
     }
+    if not draft.anonymous:
+        return payload
+    # An anonymous report's: addressed by the report, whose envelope copy keeps the rest (`ADDRESSED_BY_REPORT`).
+    return {**{key: value for key, value in payload.items() if key not in ADDRESSED_BY_REPORT},
+            "to_report": receipt.tracking_id, **({"report_spooled": True} if receipt.spooled else {})}
