@@ -690,6 +690,55 @@ def test_numbers_with_the_other_marks_people_type_between_groups_are_redacted(te
     assert scrub(text) == shown
 
 
+@pytest.mark.parametrize(("text", "shown"), [
+    pytest.param("no.hp081234567890 a.n. Budi", "no.hp[phone] a.n. Budi", id="after a word"),
+    pytest.param("WA:0812-3456-7890a.n. Budi", "WA:[phone]a.n. Budi", id="before a word"),
+    pytest.param("wa6281234567890ya", "wa[phone]ya", id="in international form between words"),
+    pytest.param("hp+6281234567890x", "hp[phone]x", id="with its + between words"),
+    pytest.param("hp 0812\u200b3456\u200b7890", "hp [phone]", id="zero-width spaces between groups"),
+    pytest.param("hp 0812\u200d3456\u2060789", "hp [phone]", id="a zero-width joiner and a word joiner"),
+])
+def test_a_mobile_number_run_into_a_word_is_redacted(text: str, shown: str) -> None:
+    """A run of digits touching a letter is no number to `_PHONE` (a digest's, an id's), and these went out whole: a
+    mobile number's own prefix (08, 628, +628) tells them apart."""
+    assert scrub(text) == shown
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("sha256 75d1f71b0dc4c12868e655b83d4c599ada0dc6c9", id="a digest"),
+    pytest.param("e8081234567890f", id="a longer run of digits in a digest"),
+    pytest.param("SM0d2f1c58e7a94b03b6f1c2d3e4f5a6b7", id="a twilio sid"),
+    pytest.param("worker lapor-vm-p12345-a1b2c3 started", id="a worker name"),
+])
+def test_digits_in_a_word_that_are_no_mobile_number_stay(text: str) -> None:
+    assert scrub(text) == text
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    pytest.param("balas ke budi [at] gmail [dot] com", "balas ke [email]", id="bracketed at and dot"),
+    pytest.param("balas ke budi(at)desa(titik)id ya", "balas ke [email] ya", id="in indonesian"),
+    pytest.param("balas ke budi at gmail dot com", "balas ke [email]", id="words"),
+    pytest.param("balas ke budi AT gmail DOT com", "balas ke [email]", id="words in capitals"),
+    pytest.param("balas ke budi @ gmail . com", "balas ke [email]", id="spaces around"),
+    pytest.param("balas ke budi[@]gmail.com", "balas ke [email]", id="a bracketed at sign"),
+    pytest.param("balas ke siti.aminah at yahoo.co.id.", "balas ke [email].", id="a word at and plain dots"),
+])
+def test_an_address_written_against_harvesters_is_redacted(text: str, shown: str) -> None:
+    """As citizens write their own address (the case store's copy loses it so too: workers/own_identity.py): each
+    went out whole in a line quoting the text."""
+    assert scrub(text) == shown
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("raised at gateway.intake line 5", id="where an error was raised"),
+    pytest.param("retry at 10.5 s", id="a time"),
+    pytest.param("look at me. Then go", id="prose"),
+    pytest.param("failed @ 12:00", id="an at sign before a time"),
+])
+def test_prose_with_at_and_dots_stays_readable(text: str) -> None:
+    assert scrub(text) == text
+
+
 @pytest.mark.parametrize("text", [
     pytest.param("rate limited until 2026-12-04 18:06:30Z \u00b7 3 waiting", id="a time before a middle dot"),
     pytest.param("2026-12-04T18:06:30.123456+00:00", id="an iso timestamp"),
