@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from aiosmtpd.controller import Controller
 from prometheus_client import REGISTRY
@@ -852,3 +853,63 @@ def test_mail_kept_on_disk_is_readable_by_the_gateway_user_only(test_env: TestEn
     exposed = [str(path.relative_to(settings.data_dir)) for path in files
                if path.stat().st_mode & 0o077 or path.parent.stat().st_mode & 0o077]
     assert exposed == []
+
+
+# -- an anonymous report's reply, addressed by the report ------------------------------------------------------------
+@dataclass(frozen=True)
+class AddressedCase:
+    id: str
+    payload: dict[str, Any]
+    meta: dict[str, Any] | None  # the envelope copy's channel_meta; None: no copy in Redis
+    to: str | None  # where the reply goes; None: it cannot be addressed
+    in_reply_to: str | None = "report@contoh-desa.net"
+    error: str | None = None
+
+
+_THREAD = {"message_id": "report@contoh-desa.net", "references": ["earlier@contoh-desa.net"]}
+ADDRESSED_CASES = [
+    AddressedCase("a-job-queued-before-carries-its-address",
+                  {"to": "lama@contoh-desa.net", "in_reply_to": "old@x"}, None, "lama@contoh-desa.net", "old@x"),
+    AddressedCase("an-acknowledgement-goes-where-the-report-was-answered",
+                  {"to_report": "10000004"}, {**_THREAD, "reply_address": "balas@contoh-desa.net",
+                                              "reply_to": "balas@contoh-desa.net"}, "balas@contoh-desa.net"),
+    AddressedCase("the-senders-own-cek-from-its-from-keeps-its-threading",
+                  {"to_report": "10000004", "to_sender": True, "in_reply_to": "cek@contoh-desa.net"},
+                  {**_THREAD, "reply_address": "balas@contoh-desa.net"}, "budi@contoh-desa.net",
+                  "cek@contoh-desa.net"),
+    AddressedCase("a-cek-from-the-reply-to-of-a-report-filed-before-reply-address-was-kept",
+                  {"to_report": "10000004", "in_reply_to": "cek@contoh-desa.net"},
+                  {**_THREAD, "reply_to": "balas@contoh-desa.net"}, "balas@contoh-desa.net", "cek@contoh-desa.net"),
+    AddressedCase("a-report-gone-cannot-be-answered", {"to_report": "10000004"}, None, None,
+                  error="recipient_unknown"),
+    AddressedCase("a-report-still-in-the-spool-is-waited-for", {"to_report": "10000004", "report_spooled": True},
+                  None, None, error="report_not_replayed"),
+]
+
+
+@pytest.mark.parametrize("case", ADDRESSED_CASES, ids=[case.id for case in ADDRESSED_CASES])
+def test_an_anonymous_reports_reply_is_addressed_from_its_envelope_copy(
+        case: AddressedCase, settings: Settings, redis: Redis) -> None:
+    """Its job names no address, subject or Message-ID of the sender's (a job is kept after it ran, and 30 days in a
+    dead letter, beside the anonymous report's Tracking ID): the worker reads them back from the copy."""
+    from gateway.errors import PermanentError, RetryableError
+    from gateway.queues import envelope_key
+    from workers.context import WorkerContext
+
+    if case.meta is not None:
+        envelope = {"tracking_id": "10000004", "anonymous": True, "subject": "ANONIM pungli",
+                    "sender": {"kind": "email", "id": "budi@contoh-desa.net"}, "channel_meta": case.meta}
+        redis.set(envelope_key("10000004"), orjson.dumps(envelope))
+    payload = {"tracking_id": "10000004", "kind": "ack_anonymous", "dedup": "d", **case.payload}
+    context = WorkerContext.build(settings, redis)
+    if case.error is not None:
+        with pytest.raises((PermanentError, RetryableError)) as raised:
+            email_reply.addressed_reply(context, payload)
+        assert raised.value.reason == case.error
+        return
+    addressed = email_reply.addressed_reply(context, payload)
+    assert (addressed["to"], addressed["in_reply_to"]) == (case.to, case.in_reply_to)
+    assert {key: addressed[key] for key in payload} == payload  # the job's own fields stay as they were
+    if case.meta is not None and "in_reply_to" not in case.payload:
+        assert addressed["subject"] == "ANONIM pungli"
+        assert addressed["references"] == ["earlier@contoh-desa.net", "report@contoh-desa.net"]

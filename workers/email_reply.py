@@ -114,7 +114,9 @@ def addressed_reply(context: WorkerContext, payload: dict[str, Any]) -> dict[str
     meta = envelope.get("channel_meta") or {}
     message_id = meta.get("message_id")
     references = [*(meta.get("references") or []), *([message_id] if message_id else [])][-20:]
-    to = envelope["sender"]["id"] if payload.get("to_sender") else meta.get(REPLY_ADDRESS) or envelope["sender"]["id"]
+    # A CEK's report filed before REPLY_ADDRESS was kept: its Reply-To, where its acknowledgement went.
+    answered = meta.get(REPLY_ADDRESS) or meta.get("reply_to")
+    to = envelope["sender"]["id"] if payload.get("to_sender") or not answered else answered
     threading = {} if "in_reply_to" in payload else {"in_reply_to": message_id, "references": references}
     return {**payload, "to": to, "subject": envelope.get("subject") or "", **threading}
 
