@@ -1,11 +1,12 @@
 """Where the gateway keeps an anonymous mail's sender, once the mail has gone all the way through.
 
-tests/test_anonymous_traces.py follows an anonymous SMS; this follows an anonymous mail over SMTP, the sender's own
-`CEK <id>` and addition after it: the forward, reply and status queues are worked to the end (the replies sent through
-the relay, or refused by it until they are dead letters), and the sender's address (as written, its local part, and
-an unkeyed hash of it, which hashing every address on a list undoes) and name are searched for in every Redis key and
-value, every file under the data dir, every log line, `/metrics`, `/v1/status`, the status page and the operator's
-commands. They may stand in the envelope copies alone, which the replies are addressed from.
+tests/test_anonymous_traces.py follows an anonymous SMS; this follows an anonymous mail (over SMTP, and found by the
+IMAP poller), the sender's own `CEK <id>` and addition after it: the forward, reply and status queues are worked to
+the end (the replies sent through the relay, or refused by it until they are dead letters or retried), and the sender's
+address (as written, its local part, and an unkeyed hash of it, which hashing every address on a list undoes) and name
+are searched for in every Redis key and value, every file under the data dir, every log line, `/metrics`,
+`/v1/status`, the status page and the operator's commands. They may stand in the envelope copies alone, which the
+replies are addressed from.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ import orjson
 import pytest
 from redis import Redis
 
+from channels.email.imap import ImapPoller
+from gateway.intake import Intake
 from gateway.queues import ALL_QUEUES, envelope_key
 from gateway.settings import Settings
 from tests.aggregator_support import drain
 from tests.conftest import CaseStoreServer, GatewayServer, TestEnvironment, free_port
 from tests.email_support import RECIPIENT, SmtpServerThread
+from tests.fake_imap import FakeImapServer, FakeMailbox
 from tests.test_anonymous_traces import data_files, redis_values
 from tests.test_email_reply import RelayHandler
 from tests.test_forwarding import cli
@@ -60,34 +64,54 @@ def relay() -> Iterator[tuple[RelayHandler, int]]:
 
 
 @pytest.fixture
-def settings(test_env: TestEnvironment, relay: tuple[RelayHandler, int]) -> Settings:
+def mailbox() -> Iterator[tuple[FakeMailbox, FakeImapServer]]:
+    box = FakeMailbox()
+    with FakeImapServer(box) as server:
+        yield box, server
+
+
+@pytest.fixture
+def settings(test_env: TestEnvironment, relay: tuple[RelayHandler, int],
+             mailbox: tuple[FakeMailbox, FakeImapServer]) -> Settings:
     return test_env.settings(LAPOR_SMTP_PORT=str(free_port()), LAPOR_EMAIL_RELAY_HOST="127.0.0.1",
                              LAPOR_EMAIL_RELAY_PORT=str(relay[1]), LAPOR_EMAIL_RELAY_STARTTLS="false",
-                             LAPOR_TRIAGE_ENABLED="true")
+                             LAPOR_TRIAGE_ENABLED="true", LAPOR_EMAIL_IMAP_HOST="127.0.0.1",
+                             LAPOR_EMAIL_IMAP_PORT=str(mailbox[1].port), LAPOR_EMAIL_IMAP_SSL="false",
+                             LAPOR_EMAIL_IMAP_USER="lapor", LAPOR_EMAIL_IMAP_PASSWORD="imap-secret")
 
 
 @pytest.mark.parametrize("refused", [None, "550", "451"], ids=["replied", "replies-dead-lettered", "replies-retried"])
+@pytest.mark.parametrize("over", ["smtp", "imap"])
 async def test_the_gateway_keeps_an_anonymous_mails_sender_only_in_its_envelope_copies(
-        refused: str | None, relay: tuple[RelayHandler, int], gateway: GatewayServer, casestore: CaseStoreServer,
-        settings: Settings, redis: Redis, tmp_path: Path, log_stream: io.StringIO, test_env: TestEnvironment) -> None:
+        over: str, refused: str | None, relay: tuple[RelayHandler, int], mailbox: tuple[FakeMailbox, FakeImapServer],
+        gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, redis: Redis, tmp_path: Path,
+        log_stream: io.StringIO, test_env: TestEnvironment) -> None:
     handler, _ = relay
     if refused:  # the relay's refusal quotes the address: RQ logs a retried job's traceback, its causes too
         handler.answer = f"{refused} 5.1.1 <{ADDRESS}>: Recipient address rejected: no mailbox for {NAME}"
     server = SmtpServerThread(settings, redis).start()
+    intake = Intake(redis, settings)
+    imap = ImapPoller(settings, redis, intake)
+
+    async def deliver(raw: bytes) -> None:
+        if over == "smtp":
+            assert server.deliver(raw, mail_from=ADDRESS).data_code == 250
+        else:
+            mailbox[0].messages[len(mailbox[0].messages) + 1] = raw
+            assert await imap.poll_once() == 1
+        drain(settings, ALL_QUEUES)
+
     try:
-        first = server.deliver(mail("ANONIM pungli di kantor desa", "Kepala desa meminta uang untuk surat tanah."
-                                    "\r\n\r\n--\r\n" + NAME, "report-1@contoh-desa.net"), mail_from=ADDRESS)
-        drain(settings, ALL_QUEUES)
-        tracking_id = first.tracking_id
-        assert tracking_id
-        server.deliver(mail(f"CEK {tracking_id}", f"CEK {tracking_id}", "status-1@contoh-desa.net"),
-                       mail_from=ADDRESS)
-        drain(settings, ALL_QUEUES)
-        server.deliver(mail(f"Re: [LAPOR #{tracking_id}] pungli", "Bendahara juga ikut menerima uang.",
-                            "addition-1@contoh-desa.net", in_reply_to="report-1@contoh-desa.net"), mail_from=ADDRESS)
-        drain(settings, ALL_QUEUES)
+        await deliver(mail("ANONIM pungli di kantor desa", "Kepala desa meminta uang untuk surat tanah."
+                           "\r\n\r\n--\r\n" + NAME, "report-1@contoh-desa.net"))
+        (filed,) = casestore.reports()
+        tracking_id = str(filed["tracking_id"])
+        await deliver(mail(f"CEK {tracking_id}", f"CEK {tracking_id}", "status-1@contoh-desa.net"))
+        await deliver(mail(f"Re: [LAPOR #{tracking_id}] pungli", "Bendahara juga ikut menerima uang.",
+                           "addition-1@contoh-desa.net", in_reply_to="report-1@contoh-desa.net"))
     finally:
         server.stop()
+        intake.close()
     report = casestore.get(tracking_id)
     assert report is not None and report["anonymous"] is True and report["sender"]["kind"] == "reply_handle"
     if refused == "550":
