@@ -197,7 +197,7 @@ def scrub(text: str) -> str:
                 text = _redact_cut(text, value)
             if len(value) > _CUT_TAIL and value[-_CUT_TAIL:] in text:
                 text = _redact_cut_tail(text, value)
-    if _MAYBE_OBFUSCATED.search(text) is not None:
+    if _maybe_obfuscated(text):
         text = _OBFUSCATED_EMAIL.sub("[email]", text)
     if _MAYBE_NUMBER_OR_ADDRESS.search(text) is None:
         return text
@@ -205,6 +205,15 @@ def scrub(text: str) -> str:
     if '"@' in text or (not text.isascii() and ('"\uff20' in text or '"\ufe6b' in text)):
         text = _QUOTED_EMAIL.sub("[email]", text)
     return _redact_numbers(text)
+
+
+def _maybe_obfuscated(text: str) -> bool:
+    """Whether `text` may hold an address written against harvesters (`_MAYBE_OBFUSCATED`): looked for by substring
+    first, as most values have neither an at sign nor "at" (the search alone doubled a short value's scrub)."""
+    if not ("at" in text or "AT" in text or "At" in text or "aT" in text or "@" in text
+            or (not text.isascii() and ("\uff20" in text or "\ufe6b" in text))):
+        return False
+    return _MAYBE_OBFUSCATED.search(text) is not None
 
 
 def _redact_cut(text: str, value: str) -> str:
