@@ -913,3 +913,29 @@ def test_an_anonymous_reports_reply_is_addressed_from_its_envelope_copy(
     if case.meta is not None and "in_reply_to" not in case.payload:
         assert addressed["subject"] == "ANONIM pungli"
         assert addressed["references"] == ["earlier@contoh-desa.net", "report@contoh-desa.net"]
+
+
+@pytest.mark.parametrize(("asker", "anonymous", "addressed"), [
+    pytest.param("Budi@Contoh-Desa.net", True, {"to_report": "10000004", "to_sender": True}, id="its-from"),
+    pytest.param("balas@contoh-desa.net", True, {"to_report": "10000004"}, id="where-it-was-answered"),
+    pytest.param("orang.lain@example.net", True, None, id="anyone-else-at-their-from"),
+    pytest.param("budi@contoh-desa.net", False, None, id="a-named-reports-sender-at-their-from"),
+])
+@pytest.mark.parametrize("ttl", [60, 30 * 86400], ids=["copy-about-to-expire", "copy-with-time-left"])
+def test_a_cek_by_mail_of_the_anonymous_reports_own_sender_is_addressed_by_the_report(
+        asker: str, anonymous: bool, addressed: dict[str, Any] | None, ttl: int, settings: Settings,
+        redis: Redis) -> None:
+    """As an SMS CEK's (`status_recipient`): the address never stands beside the report's Tracking ID in the job, and
+    the copy the worker reads it from is kept until the answer can have used its retries, no longer."""
+    from channels.email.processor import own_anonymous_report
+    from gateway.queues import envelope_key
+
+    envelope = {"tracking_id": "10000004", "anonymous": anonymous,
+                "sender": {"kind": "email", "id": "budi@contoh-desa.net"},
+                "channel_meta": {"reply_address": "balas@contoh-desa.net", "reply_to": "balas@contoh-desa.net"}}
+    redis.set(envelope_key("10000004"), orjson.dumps(envelope), ex=ttl)
+    assert own_anonymous_report(redis, settings, "10000004", asker) == addressed
+    answerable = sum(settings.queues.retry_intervals) + 2 * settings.queues.job_timeout_seconds
+    kept = redis.ttl(envelope_key("10000004"))
+    assert kept >= answerable if addressed else kept <= ttl
+    assert own_anonymous_report(redis, settings, "10000012", asker) is None  # no copy: answered at its From
