@@ -864,6 +864,7 @@ class AddressedCase:
     to: str | None  # where the reply goes; None: it cannot be addressed
     in_reply_to: str | None = "report@contoh-desa.net"
     error: str | None = None
+    envelope: dict[str, Any] = field(default_factory=dict)  # more of the copy
 
 
 _THREAD = {"message_id": "report@contoh-desa.net", "references": ["earlier@contoh-desa.net"]}
@@ -880,6 +881,13 @@ ADDRESSED_CASES = [
     AddressedCase("a-cek-from-the-reply-to-of-a-report-filed-before-reply-address-was-kept",
                   {"to_report": "10000004", "in_reply_to": "cek@contoh-desa.net"},
                   {**_THREAD, "reply_to": "balas@contoh-desa.net"}, "balas@contoh-desa.net", "cek@contoh-desa.net"),
+    AddressedCase("a-follow-up-filed-before-reply-address-was-kept-is-answered-at-its-from",
+                  {"to_report": "10000004", "kind": "follow_up"},
+                  {**_THREAD, "reply_to": "penipu@example.net"}, "budi@contoh-desa.net",
+                  envelope={"follow_up_of": "10000012"}),
+    AddressedCase("a-report-filed-before-reply-address-was-kept-is-answered-at-its-reply-to",
+                  {"to_report": "10000004"}, {**_THREAD, "reply_to": "balas@contoh-desa.net"},
+                  "balas@contoh-desa.net"),
     AddressedCase("a-report-gone-cannot-be-answered", {"to_report": "10000004"}, None, None,
                   error="recipient_unknown"),
     AddressedCase("a-report-still-in-the-spool-is-waited-for", {"to_report": "10000004", "report_spooled": True},
@@ -898,9 +906,11 @@ def test_an_anonymous_reports_reply_is_addressed_from_its_envelope_copy(
 
     if case.meta is not None:
         envelope = {"tracking_id": "10000004", "anonymous": True, "subject": "ANONIM pungli",
-                    "sender": {"kind": "email", "id": "budi@contoh-desa.net"}, "channel_meta": case.meta}
+                    "sender": {"kind": "email", "id": "budi@contoh-desa.net"}, "channel_meta": case.meta,
+                    **case.envelope}
         redis.set(envelope_key("10000004"), orjson.dumps(envelope))
-    payload = {"tracking_id": "10000004", "kind": "ack_anonymous", "dedup": "d", **case.payload}
+    kind = "status" if "to_sender" in case.payload or "in_reply_to" in case.payload else "ack_anonymous"
+    payload = {"tracking_id": "10000004", "kind": kind, "dedup": "d", **case.payload}
     context = WorkerContext.build(settings, redis)
     if case.error is not None:
         with pytest.raises((PermanentError, RetryableError)) as raised:

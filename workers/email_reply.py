@@ -114,11 +114,21 @@ def addressed_reply(context: WorkerContext, payload: dict[str, Any]) -> dict[str
     meta = envelope.get("channel_meta") or {}
     message_id = meta.get("message_id")
     references = [*(meta.get("references") or []), *([message_id] if message_id else [])][-20:]
-    # A CEK's report filed before REPLY_ADDRESS was kept: its Reply-To, where its acknowledgement went.
-    answered = meta.get(REPLY_ADDRESS) or meta.get("reply_to")
-    to = envelope["sender"]["id"] if payload.get("to_sender") or not answered else answered
+    to = envelope["sender"]["id"] if payload.get("to_sender") else meta.get(REPLY_ADDRESS) or _answered_before(
+        payload, envelope)
     threading = {} if "in_reply_to" in payload else {"in_reply_to": message_id, "references": references}
     return {**payload, "to": to, "subject": envelope.get("subject") or "", **threading}
+
+
+def _answered_before(payload: dict[str, Any], envelope: dict[str, Any]) -> str:
+    """Where the reply to a report filed before its envelope kept REPLY_ADDRESS goes: a CEK's (asked from the report's
+    Reply-To: `to_sender` is not set) to that Reply-To, where the acknowledgement went; a new report's to its Reply-To
+    or From, as it was answered; a follow-up's to its From, never to a Reply-To its report may not know (a forger's,
+    which would learn from the answer whether that From sent the anonymous report: `reply_address`)."""
+    sender, reply_to = str(envelope["sender"]["id"]), (envelope.get("channel_meta") or {}).get("reply_to")
+    if payload.get("kind") == "status" or not envelope.get("follow_up_of"):
+        return str(reply_to) if isinstance(reply_to, str) and reply_to else sender
+    return sender
 
 
 def _item(payload: dict[str, Any]) -> str:
