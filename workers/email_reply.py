@@ -122,12 +122,13 @@ def addressed_reply(context: WorkerContext, payload: dict[str, Any]) -> dict[str
 
 def _answered_before(payload: dict[str, Any], envelope: dict[str, Any]) -> str:
     """Where the reply to a report filed before its envelope kept REPLY_ADDRESS goes: a CEK's (asked from the report's
-    Reply-To: `to_sender` is not set) to that Reply-To, where the acknowledgement went; a new report's to its Reply-To
-    or From, as it was answered; a follow-up's to its From, never to a Reply-To its report may not know (a forger's,
-    which would learn from the answer whether that From sent the anonymous report: `reply_address`)."""
+    Reply-To: `to_sender` is not set) to that Reply-To, where the acknowledgement went; any other to the mail's From
+    (only a delivery again of a mail filed before the upgrade, whose first answer had not gone out), never to a
+    Reply-To the copy cannot tell was chosen for it: a follow-up's, or someone else's mail naming an anonymous report,
+    answered at a forger's Reply-To, told the forger whether that From sent the report (`reply_address`)."""
     sender, reply_to = str(envelope["sender"]["id"]), (envelope.get("channel_meta") or {}).get("reply_to")
-    if payload.get("kind") == "status" or not envelope.get("follow_up_of"):
-        return str(reply_to) if isinstance(reply_to, str) and reply_to else sender
+    if payload.get("kind") == "status" and isinstance(reply_to, str) and reply_to:
+        return reply_to
     return sender
 
 
