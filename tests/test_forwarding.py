@@ -1186,12 +1186,13 @@ def test_a_case_store_refusing_the_gateways_credentials_is_said_on_the_status_un
 
 
 def test_a_case_store_outage_is_timed_by_redis_clock_not_by_each_hosts(
-    redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A forward failing on a host whose clock runs half a minute ahead of the one that noted the outage's start took
     it for 30 s old, and declared it at its first try (`casestore.down`, every view degraded) for a 503 retried at
     once; a host behind declared none until its own clock got there."""
-    failing = SimpleNamespace(redis=redis)  # the forward worker's context, as far as noting the outage goes
+    # The forward worker's context, as far as noting the outage goes.
+    failing = SimpleNamespace(redis=redis, settings=test_env.settings())
     forward.casestore_failing(failing, "casestore_503")  # type: ignore[arg-type]  # on a host on time
     ahead = SimpleNamespace(time=lambda: time.time() + 30, perf_counter=time.perf_counter, monotonic=time.monotonic)
     monkeypatch.setattr(forward, "time", ahead)
