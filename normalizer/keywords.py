@@ -152,6 +152,10 @@ class Grammar:
     confidentiality_requests_when_asked: tuple[tuple[str, ...], ...] = ()
     # The last words of those phrases: a text with none of them (most reports) holds none of the phrases.
     confidentiality_request_ends: frozenset[str] = frozenset()
+    # Anonymity asked of no object, read only as a clause of its own, as those are (`anonymous_requests`: "Jangan
+    # sebut nama ya pak.", "Saya takut."), each the phrase's folded words, and their last words.
+    anonymity_requests: tuple[tuple[str, ...], ...] = ()
+    anonymity_request_ends: frozenset[str] = frozenset()
     request_openers: frozenset[str] = frozenset()
     request_askers: frozenset[str] = frozenset()
     request_tails: frozenset[str] = frozenset()
@@ -335,6 +339,9 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         confidentiality_request_ends=frozenset(phrase[-1] for key in ("confidential_requests",
                                                                       "confidential_requests_when_asked")
                                                for phrase in _phrase_words(in_words.get(key, [])) if phrase),
+        anonymity_requests=_phrase_words(in_words.get("anonymous_requests", [])),
+        anonymity_request_ends=frozenset(phrase[-1] for phrase in _phrase_words(in_words.get("anonymous_requests", []))
+                                         if phrase),
         # Our names too, as a mention or a comment puts them in ("mohon dirahasiakan @lapor1708").
         request_openers=(askers | calls | {fold_word(w) for w in names}
                          | {fold_word(w) for w in in_words.get("request_hedges", [])}),
@@ -2104,6 +2111,8 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
         or _fills_a_name_line(parsed.text, words, grammar) or _leaves_the_name_blank(parsed.text, grammar)
         or _wishes_anonymity(words, grammar)
         or _opens_with_anonymity_in_prose(parsed.text, grammar)
+        or _asks_in_a_clause(parsed.text, words, grammar, grammar.anonymity_requests, (),
+                             grammar.anonymity_request_ends)
         or _states_in_a_clause(parsed.text, words, grammar, typed if parsed.explicit_kind else None,
                                grammar.anonymity_words, grammar.anonymity_statement_links,
                                joined=grammar.confidentiality_statements)
@@ -2113,7 +2122,8 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
     confidential = parsed.confidential or (
         _asks_in_a_phrase(named, grammar.confidentiality_phrases, grammar.confidentiality_asked_phrases, grammar,
                           negations=grammar.confidentiality_negations)
-        or _asks_in_a_clause(parsed.text, words, grammar)
+        or _asks_in_a_clause(parsed.text, words, grammar, grammar.confidentiality_requests,
+                             grammar.confidentiality_requests_when_asked, grammar.confidentiality_request_ends)
         or _states_in_a_clause(parsed.text, words, grammar, typed if parsed.explicit_kind else None,
                                grammar.confidentiality_statements, grammar.confidentiality_statement_links,
                                joined=grammar.anonymity_words))
@@ -2215,14 +2225,16 @@ def _said_unnegated(phrase: str, said: str, negations: tuple[str, ...]) -> bool:
     return False
 
 
-def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar) -> bool:
-    """Whether a clause of the text is a request for confidentiality of no object (`confidential_requests`: "jangan
+def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar, bare: tuple[tuple[str, ...], ...],
+                      when_asked: tuple[tuple[str, ...], ...], ends: frozenset[str]) -> bool:
+    """Whether a clause of the text is a request of no object: for confidentiality (`confidential_requests`: "jangan
     dipublikasikan ya min", "Tolong jangan disebarkan."; `confidential_requests_when_asked` after a request word only:
-    "Mohon dirahasiakan ya pak", "bisa dirahasiakan?"): the phrase, `request_openers` alone before it, `request_tails`
-    alone after it. Any other word and it is prose of something else ("jangan disebarkan hoaks", "pejabat bilang data
-    ini jangan dipublikasikan"). `words`: the text's folded words, to pass at once a text with none of the phrases."""
-    bare, when_asked = grammar.confidentiality_requests, grammar.confidentiality_requests_when_asked
-    if grammar.confidentiality_request_ends.isdisjoint(words):
+    "Mohon dirahasiakan ya pak", "bisa dirahasiakan?") or anonymity (`anonymous_requests`: "Jangan sebut nama ya
+    pak.", "Saya takut."): the phrase (`bare`, `when_asked`), `request_openers` alone before it, `request_tails` alone
+    after it. Any other word and it is prose of something else ("jangan disebarkan hoaks", "pejabat bilang data ini
+    jangan dipublikasikan", "Jangan sebut nama dia"). `words`: the text's folded words, to pass at once a text with
+    none of the phrases' last words (`ends`)."""
+    if ends.isdisjoint(words):
         return False
     present = set(words)
     if not any(present.issuperset(phrase) for phrase in (*bare, *when_asked)):

@@ -178,6 +178,22 @@ ROWS = [
     report("wish-mid-sentence", "Saya ingin melapor secara anonim karena takut dipecat, kepala dinas minta setoran",
            "complaint", "Saya ingin melapor secara anonim karena takut dipecat, kepala dinas minta setoran",
            anonymous=True),
+    # the identity asked unsaid or unwritten as an SMS types it, the reporter's fear of reprisal, a request of no
+    # object or the fear said in a clause of its own: each was a named report, the whistleblower's number sent
+    report("jangan-sebut-identitas", "jgn sebut identitas sy. kades korupsi dana desa", "complaint",
+           "jgn sebut identitas sy. kades korupsi dana desa", anonymous=True),
+    report("gak-usah-sebut-nama", "gak usah sebut nama sy ya pak, kades potong BLT", "complaint",
+           "gak usah sebut nama sy ya pak, kades potong BLT", anonymous=True),
+    report("takut-dipecat", "saya takut dipecat, atasan saya korupsi anggaran", "complaint",
+           "saya takut dipecat, atasan saya korupsi anggaran", anonymous=True),
+    report("clause-jangan-sebut-nama", "pungli di kelurahan. jgn sebut nama ya", "complaint",
+           "pungli di kelurahan. jgn sebut nama ya", anonymous=True),
+    report("clause-saya-takut", "Saya takut. Pak kades ancam warga yang lapor", "complaint",
+           "Saya takut. Pak kades ancam warga yang lapor", anonymous=True),
+    report("clause-takut-ketahuan", "pungli di samsat, takut ketauan pak", "complaint",
+           "pungli di samsat, takut ketauan pak", anonymous=True),
+    report("fear-of-the-road-prose", "Saya takut anak saya jatuh di jalan rusak itu", "complaint",
+           "Saya takut anak saya jatuh di jalan rusak itu"),
     # an aside pleading for protection after the flag word, a group left open, flag words joined in one hashtag:
     # each was a named report (and "+rahasia" stayed in the text); "no secret" was a confidential one, its word lost
     report("flag-then-a-plea", "(anonim, saya takut) pungli di kelurahan", "complaint",

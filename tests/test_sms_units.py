@@ -1951,11 +1951,12 @@ def test_flag_words_before_a_clarification_closing_the_text_are_read(text: str, 
 @pytest.mark.parametrize(("text", "anonymous", "confidential"), [
     pytest.param("pungli di kelurahan. ANONIM saya takut", True, False, id="fear"),
     pytest.param("pungli di kelurahan, anonim karena saya takut dipecat", True, False, id="because-of-fear"),
-    pytest.param("kades minta uang. RAHASIA, saya takut diancam", False, True, id="threatened"),
+    # the reporter's fear of threats asks anonymity as well, flag word or none (`[flags_in_words]` anonymous)
+    pytest.param("kades minta uang. RAHASIA, saya takut diancam", True, True, id="threatened"),
     pytest.param("kades minta uang, anonim & rahasia krn takut, terima kasih", True, True, id="then-thanks"),
-    # no fear in the words after it, or no flag word before them: as it was
+    # no fear in the words after it, or no flag word before someone else's: as it was
     pytest.param("pungli di kelurahan, anonim saya mau lapor", False, False, id="no-fear"),
-    pytest.param("kades minta uang, saya takut", False, False, id="no-flag-word"),
+    pytest.param("kades minta uang, warga takut", False, False, id="no-flag-word"),
 ])
 def test_flag_words_before_a_plea_closing_the_text_are_read(text: str, anonymous: bool, confidential: bool) -> None:
     """"... ANONIM saya takut", "..., anonim karena saya takut dipecat": the flag words stood before the text's last
@@ -3442,6 +3443,42 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("Warga mau protes tapi takut", (False, False), id="others-afraid"),
     pytest.param("Saya lapor tanpa identitas ya. Pungli di samsat", (True, False), id="tanpa-identitas"),
     pytest.param("Pungli di samsat, tolong tanpa nama saya", (True, False), id="tanpa-nama-saya"),
+    # The identity, not only the name, asked unsaid, unwritten or unshared, as an SMS types it; the reporter's fear of
+    # what would be done to them: each was a named report.
+    pytest.param("jgn sebut identitas sy. kades korupsi", (True, False), id="jangan-sebut-identitas"),
+    pytest.param("Tolong jangan sebutkan identitas saya. Pungli KTP di kecamatan", (True, False),
+                 id="jangan-sebutkan-identitas"),
+    pytest.param("Jangan ungkap identitas saya, kades korupsi", (True, False), id="jangan-ungkap"),
+    pytest.param("nama saya jangan dicantumkan. kades korupsi", (True, False), id="jangan-dicantumkan"),
+    pytest.param("gak usah sebut nama sy ya pak, kades korupsi", (True, False), id="gak-usah-sebut"),
+    pytest.param("ga usah pake nama saya, bansos dipotong", (True, False), id="ga-usah-pake"),
+    pytest.param("kades korupsi, jgn bocorin nama sy", (True, False), id="jangan-bocorin"),
+    pytest.param("tolong samarkan identitas saya. pungli", (True, False), id="samarkan"),
+    pytest.param("kades korupsi, no hp sy jgn dikasih ke kades", (True, False), id="nomor-jangan-dikasih"),
+    pytest.param("pungli di kelurahan. tolong jangan sebut nama pelapor", (True, False), id="nama-pelapor"),
+    pytest.param("pungli di kelurahan. Identitas saya jangan dipublikasikan", (True, False),
+                 id="identitas-jangan-dipublikasikan"),
+    pytest.param("pungli di kelurahan. don't share my identity", (True, False), id="share-my-identity"),
+    pytest.param("saya takut dipecat, atasan saya korupsi anggaran", (True, False), id="fear-of-dismissal"),
+    pytest.param("pungli di kelurahan, sy takut diancam", (True, False), id="fear-of-threats"),
+    pytest.param("Corruption at the village office. I'm afraid of retaliation", (True, False),
+                 id="fear-of-retaliation"),
+    # Asked of no object, or the fear said alone, as a clause of its own (`anonymous_requests`).
+    pytest.param("pungli di kelurahan. jgn sebut nama ya", (True, False), id="clause-jangan-sebut-nama"),
+    pytest.param("Tanpa nama ya pak. Polisi minta uang", (True, False), id="clause-tanpa-nama"),
+    pytest.param("pungli di kelurahan, takut ketauan pak", (True, False), id="clause-takut-ketahuan"),
+    pytest.param("saya takut, pak kades ancam warga yang lapor. dia korupsi BLT", (True, False),
+                 id="clause-saya-takut"),
+    pytest.param("pungli di kelurahan. sy takut", (True, False), id="clause-sy-takut-closing"),
+    pytest.param("pungli di kelurahan. I'm scared", (True, False), id="clause-im-scared"),
+    # Still prose: other words in the clause, someone else's fear or name, or said by someone else.
+    pytest.param("Pak kades bilang jangan sebut nama dia ke wartawan", (False, False), id="jangan-sebut-nama-dia"),
+    pytest.param("Kades bilang, jangan sebut nama. Padahal dana desa dipotong", (False, False),
+                 id="jangan-sebut-nama-said-before"),
+    pytest.param("Saya takut anak saya jatuh di jalan rusak itu", (False, False), id="fear-of-the-road"),
+    pytest.param("warga takut lewat jalan itu karena gelap", (False, False), id="others-fear"),
+    pytest.param("mayat tanpa nama ditemukan di sungai", (False, False), id="tanpa-nama-prose"),
+    pytest.param("nomor saya disebar oleh debt collector", (False, False), id="nomor-disebar-prose"),
     # A form's name line left blank or a dash: the reporter chose to give no name.
     pytest.param("Formulir\nNama: -\nInstansi: Dinas PU\nKejadian: pengadaan fiktif", (True, False),
                  id="blank-name-dash"),
@@ -3484,7 +3521,9 @@ def test_a_statement_of_secrecy_read_before_stays_confidential(text: str) -> Non
     pytest.param("WBS [ANONIM, sy takut dipecat] kepala dinas minta setoran", True, False,
                  id="brackets-abbreviated"),
     pytest.param("(anonim & rahasia, mohon dilindungi) pungli di kelurahan", True, True, id="both-flags-protection"),
-    pytest.param("(rahasia, saya takut diteror) pungli di kelurahan", False, True, id="confidentiality-word"),
+    pytest.param("(rahasia, mohon dilindungi) pungli di kelurahan", False, True, id="confidentiality-word"),
+    # the reporter's fear of terror asks anonymity besides, in an aside or not (`[flags_in_words]` anonymous)
+    pytest.param("(rahasia, saya takut diteror) pungli di kelurahan", True, True, id="confidentiality-word-and-fear"),
     pytest.param("(anonim ya pak) pungli di kelurahan", True, False, id="courtesy"),
     pytest.param("(anonymous, I am afraid) the village head takes bribes", True, False, id="english"),
     pytest.param(f"{VALID} (anonim, saya takut) pungli masih ada", True, False, id="follow-up"),
@@ -3506,7 +3545,7 @@ def test_a_statement_of_secrecy_read_before_stays_confidential(text: str) -> Non
     pytest.param("(Anonim karena pelaku takut ketahuan) pungli di kelurahan", False, False, id="someone-elses-fear"),
     pytest.param("Pak RT (anonim menurut warga) minta uang", False, False, id="inside-other-words"),
     pytest.param("Pak RT (anonim) minta uang", False, False, id="someone-elses-name-withheld"),
-    pytest.param("(takut, anonim) pungli di kelurahan", False, False, id="flag-word-not-first"),
+    pytest.param("(khawatir, anonim) pungli di kelurahan", False, False, id="flag-word-not-first"),
     pytest.param("(anonim secara) pungli di kelurahan", False, False, id="no-plea"),
 ])
 def test_a_flag_word_opening_an_aside_that_pleads_for_protection_is_read(text: str, anonymous: bool,
