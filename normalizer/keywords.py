@@ -1123,16 +1123,18 @@ def _only_names_and_fillers(text: str, table: WordTable, also: frozenset[str] = 
     return True
 
 
-def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command: bool,
+def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command: bool, named: bool = False,
                 numbers: list[str] | None = None) -> bool:
     """Whether the text is a status question without a Tracking ID (`[status_questions]`): every word one of its
     words, at most `max_words` of them; after a status command any of them ("cek dong"), on its own a topic word and a
     question word or a closing "?" ("gimana laporan saya?"); a word of what became of the report (`states`) only with
     that "?" ("sudah diproses belum laporan saya?"). Its flag words are added to `flags`. With `numbers`, one
     number may stand among the words, added to it ("gimana laporan 12345678?": the caller decides whether it is a
-    Tracking ID). A loop that stops at the first other word (or a second number): most messages name something at
-    their first or second word ("cek harga beras ...")."""
-    count, topic, asks, states, command = 0, after_command, after_command, False, False
+    Tracking ID); a topic word and that number ask without a question word too ("perkembangan laporan 12345678").
+    `named`: the words follow a Tracking ID, which names the report as a topic word does ("12345678 gimana?",
+    "12345678 sudah sampai mana"). A loop that stops at the first other word (or a second number): most messages
+    name something at their first or second word ("cek harga beras ...")."""
+    count, topic, asks, states, command = 0, after_command or named, after_command, False, False
     for match in _TOKENS.finditer(text):
         word = fold_word(match.group())
         count += 1
@@ -1155,7 +1157,7 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
     # A status command and a number name the report asked about as a topic word does ("tolong cek 12345678", "min cek
     # 12345678"): filed, each was a new report answered with a new Tracking ID instead of the status.
     topic = topic or (command and bool(numbers))
-    return count > 0 and topic and (asks or question) and (question or not states)
+    return count > 0 and topic and (asks or question or bool(numbers)) and (question or not states)
 
 
 def _parse_status_question(text: str, grammar: Grammar, language: str, shortest_id: int,
@@ -1281,11 +1283,14 @@ def _past_fillers_at(text: str, at: int, grammar: Grammar, flags: set[str] | Non
         at = end
 
 
-def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
+def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: int, *,
+                     ours: bool = False) -> ParsedText | None:
     """A Tracking ID first: with words after it a follow-up, alone a status query, with a check digit that fails a
     mistyped ID; None when the number is prose. The ID may stand in brackets or quotes, as help shows it ("<nomor
     lacak>": "<12345678> jalan masih rusak", "(12345678): ..."), as after a status command; missed, the addition was
-    a new report under the sender's number, an anonymous report's reporter's too."""
+    a new report under the sender's number, an anonymous report's reporter's too. The ID typed names the report for
+    a status question after it as a topic word does ("12345678 gimana?"); not with `ours`, the ID of one of our
+    answers sent back, whose words of the citizen's are added to the report as the forward's rule says."""
     unmarked = text.lstrip(_ID_OPEN)
     marked = unmarked != text.lstrip()
     digits = _LEADING_ID.match(unmarked)
@@ -1314,11 +1319,13 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
     # The question's flag words are read into a copy: in an addition's prose they are the citizen's ("12345678 nomor
     # anonim meneror saya" was an anonymous addition).
     asked = set(flags)
-    if not rest or _only_a_status_command(rest, grammar) or _asks_status(rest, grammar, asked, after_command=False):
+    if not rest or _only_a_status_command(rest, grammar) or _asks_status(rest, grammar, asked, after_command=False,
+                                                                         named=not ours):
         # A Tracking ID on its own asks how that report is doing (its flags are kept for a photo sent with it), and
         # so does one followed by a status command ("12345678 cek status"): the query in the other order. Filed,
         # the agency got "cek status" as an addition and the citizen no status. So does one followed by a status
-        # question and nothing else ("12345678 laporan saya sudah sampai mana?", `[status_questions]`).
+        # question and nothing else ("12345678 laporan saya sudah sampai mana?", "12345678 gimana?",
+        # `[status_questions]`): the ID names the report a topic word would.
         return ParsedText(action=Action.STATUS, text="", tracking_id=candidate, language=language,
                           anonymous="anonymous" in asked, confidential="confidential" in asked)
     return ParsedText(action=Action.FOLLOW_UP, text=rest, tracking_id=candidate, language=language,
@@ -1541,7 +1548,7 @@ def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id:
                                             tracking_id=tracking_id)
     # As the ID typed first: alone a status query, with words a follow-up, a check digit that fails a mistyped ID.
     return _parse_follow_up(f"{tracking_id} {rest.lstrip(_ID_CLOSE + _QUESTION)}".rstrip(), grammar, language,
-                            shortest_id)
+                            shortest_id, ours=True)
 
 
 # Our answers that name a report (config/replies.toml), both languages: by SMS, and in public to a mention.

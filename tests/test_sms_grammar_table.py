@@ -472,6 +472,14 @@ ROWS = [
     report("greeting-then-a-report", "Selamat malam pak, jalan di depan SD rusak", "complaint",
            "Selamat malam pak, jalan di depan SD rusak"),
     query("id-then-gimana-laporan", "{parent} gimana laporan saya?", "status"),
+    # the ID first names the report as "laporan" does, a topic word beside the ID asks without a question word, and
+    # "sudah" and "sampai" as they are typed: each was an addition of the question, or a new report
+    query("id-then-gimana", "{parent} gimana?", "status"),
+    query("id-then-sampai-mana", "{parent} sudah sampai mana", "status"),
+    query("perkembangan-laporan-id", "perkembangan laporan {parent}", "status"),
+    query("laporan-id-udh-diproses", "Min laporan {parent} udh diproses blm?", "status"),
+    query("laporan-sy-sampe-mana", "Min, laporan sy udah sampe mana?", "status_help"),
+    follow_up("id-then-a-grievance", "{parent} belum diproses", "belum diproses"),
     report("laporan-id-then-a-report", "laporan {parent} belum ditindaklanjuti, jalan masih rusak parah", "complaint",
            "{parent} belum ditindaklanjuti, jalan masih rusak parah"),
     report("gimana-laporan-mistyped-id", "gimana laporan {bad}?", "complaint", "gimana laporan {bad}?"),
