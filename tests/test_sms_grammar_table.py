@@ -514,6 +514,10 @@ ROWS = [
     courtesy("trims-elongated", "trimsss 🙏🙏"),
     courtesy("thumbs-up-alone", "👍"),
     courtesy("short-code-twice-is-no-tracking-id", "1708 1708 alhamdulilah"),
+    # thanks in a regional language, "amin", a wait for the answer: each was a case at an agency
+    courtesy("matur-nuwun", "Matur nuwun pak"),
+    courtesy("aamiin", "Aamiin 🙏"),
+    courtesy("siap-ditunggu", "siap, ditunggu"),
     report("thanks-but", "terima kasih, tapi jalan masih rusak", "complaint", "terima kasih, tapi jalan masih rusak"),
     report("lapor-thanks-and-more", "Lapor: terima kasih, lampu di gang 5 juga mati", "complaint",
            "terima kasih, lampu di gang 5 juga mati"),
