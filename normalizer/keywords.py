@@ -2089,7 +2089,24 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     `intake.shortest_tracking_id`); a shorter number opening a message with words after it is the citizen's prose.
     After a status command, or alone, any number of an ID's shape is still read as a (maybe mistyped) ID."""
     grammar = grammar or load_grammar()
-    return _with_flags_asked_in_words(_parse_text(text, grammar, shortest_id), grammar, text)
+    return _without_address_alone(_with_flags_asked_in_words(_parse_text(text, grammar, shortest_id), grammar, text),
+                                  grammar)
+
+
+# The longest text `_without_address_alone` reads word by word: "pak", "min dong", "ya pak please".
+_ADDRESS_ALONE_CHARS = 24
+
+
+def _without_address_alone(parsed: ParsedText, grammar: Grammar) -> ParsedText:
+    """The report, its text emptied when it is only terms of address and particles (`[flag_particles]`, `[courtesy]
+    calls`: "LAPOR pak", "Tanya min", "info dong", "pak"): nothing reported yet, so help is sent, as for "LAPOR" alone
+    (normalizer/pipeline.py). Filed, each was a case of "pak" or "min" at an agency. Only a short text is read."""
+    if parsed.action is not Action.REPORT or not parsed.text or len(parsed.text) > _ADDRESS_ALONE_CHARS:
+        return parsed
+    words = [fold_word(word) for word in _TOKENS.findall(parsed.text)]
+    if not words or not all(word in grammar.flag_particles or word in grammar.calls for word in words):
+        return parsed
+    return replace(parsed, text="")
 
 
 # What anonymity or confidentiality asked in words flags: what files the citizen's words under their number.

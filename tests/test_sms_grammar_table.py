@@ -430,6 +430,14 @@ ROWS = [
     query("info-alone", "Info", "help"),
     query("lapor-alone", "LAPOR", "help"),
     query("greeting-and-a-kind-word-alone", "Min, WBS", "help"),  # filed, a case of "Min, WBS"
+    # a kind word with a term of address alone, or the address alone: filed, each was a case of "PAK" or "min"
+    query("lapor-pak", "LAPOR PAK", "help"),
+    query("tanya-min", "Tanya min", "help"),
+    query("min-alone", "min", "help"),
+    # a wish to ask and nothing asked yet: help shows INFO (filed, a case of "mau tanya")
+    query("mau-tanya", "mau tanya", "help"),
+    query("boleh-nanya", "Boleh nanya min?", "help"),
+    report("mau-tanya-then-a-question", "mau tanya, kapan bansos cair", "complaint", "mau tanya, kapan bansos cair"),
     query("cek-alone", "cek", "status_help"),
     query("cek-fillers-only", "Cek laporan saya", "status_help"),
     # a status question without an ID: how to ask, not a new report under the citizen's number

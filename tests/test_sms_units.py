@@ -2539,6 +2539,13 @@ def test_a_greeting_alone_is_answered_with_help(text: str, action: Action) -> No
     pytest.param("mau lapor pungli di pasar", Action.REPORT, False, "id", id="something-reported"),
     pytest.param("Saya ingin melaporkan pungli", Action.REPORT, False, "id", id="something-reported-formally"),
     pytest.param("mau", Action.REPORT, False, "id", id="no-report-word"),
+    # A wish to ask, or for the form, and nothing asked yet: help, which shows INFO (each was a case of its words).
+    pytest.param("mau tanya", Action.HELP, False, "id", id="mau-tanya"),
+    pytest.param("Boleh nanya min?", Action.HELP, False, "id", id="boleh-nanya"),
+    pytest.param("format lapor gimana?", Action.HELP, False, "id", id="format"),
+    pytest.param("bisa lapor di sini?", Action.HELP, False, "id", id="di-sini"),
+    pytest.param("mau tanya, kapan bansos cair", Action.REPORT, False, "id", id="something-asked"),
+    pytest.param("mau tanya laporan saya", Action.STATUS_HELP, False, "id", id="asking-about-a-report"),
 ])
 def test_a_wish_to_report_or_a_question_how_is_answered_with_help(text: str, action: Action, anonymous: bool,
                                                                  language: str) -> None:
@@ -2547,6 +2554,24 @@ def test_a_wish_to_report_or_a_question_how_is_answered_with_help(text: str, act
     its words ask are kept for a photo sent with it."""
     parsed = parse_text(text)
     assert (parsed.action, parsed.anonymous, parsed.language) == (action, anonymous, language)
+
+
+@pytest.mark.parametrize(("text", "kind", "kept", "anonymous"), [
+    pytest.param("LAPOR PAK", "complaint", "", False, id="kind-and-a-term-of-address"),
+    pytest.param("Lapor pak!", "complaint", "", False, id="exclaimed"),
+    pytest.param("Tanya min", "information_request", "", False, id="tanya-min"),
+    pytest.param("info dong min", "information_request", "", False, id="particle-and-address"),
+    pytest.param("LAPOR ANONIM pak", "complaint", "", True, id="with-a-flag"),
+    pytest.param("min", "complaint", "", False, id="alone"),
+    # anything named stays the report's text
+    pytest.param("LAPOR pak sekolah", "complaint", "pak sekolah", False, id="with-a-word-of-theirs"),
+    pytest.param("pak jalan rusak", "complaint", "pak jalan rusak", False, id="before-a-report"),
+])
+def test_terms_of_address_alone_are_no_report_text(text: str, kind: str, kept: str, anonymous: bool) -> None:
+    """"LAPOR pak", "Tanya min": nothing reported yet, so no text, and help is sent as for "LAPOR" alone. Filed, each
+    was a case of "pak" or "min" at an agency, acknowledged as a report."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.kind, parsed.text, parsed.anonymous) == (Action.REPORT, kind, kept, anonymous)
 
 
 def test_a_photo_sent_with_a_wish_to_report_anonymously_is_its_anonymous_report() -> None:
