@@ -2135,8 +2135,10 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
         or _fills_a_name_line(parsed.text, words, grammar) or _leaves_the_name_blank(parsed.text, grammar)
         or _wishes_anonymity(words, grammar)
         or _opens_with_anonymity_in_prose(parsed.text, grammar)
+        # A statement's breaks: an SMS sets the wish apart with a dash or an emoji too ("... - tanpa nama", "Saya takut
+        # 🙏 ..."), and a colon introduces none of it.
         or _asks_in_a_clause(parsed.text, words, grammar, grammar.anonymity_requests, (),
-                             grammar.anonymity_request_ends)
+                             grammar.anonymity_request_ends, _STATEMENT_BREAKS)
         or _states_in_a_clause(parsed.text, words, grammar, typed if parsed.explicit_kind else None,
                                grammar.anonymity_words, grammar.anonymity_statement_links,
                                joined=grammar.confidentiality_statements)
@@ -2250,14 +2252,15 @@ def _said_unnegated(phrase: str, said: str, negations: tuple[str, ...]) -> bool:
 
 
 def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar, bare: tuple[tuple[str, ...], ...],
-                      when_asked: tuple[tuple[str, ...], ...], ends: frozenset[str]) -> bool:
+                      when_asked: tuple[tuple[str, ...], ...], ends: frozenset[str],
+                      breaks: re.Pattern[str] | None = None) -> bool:
     """Whether a clause of the text is a request of no object: for confidentiality (`confidential_requests`: "jangan
     dipublikasikan ya min", "Tolong jangan disebarkan."; `confidential_requests_when_asked` after a request word only:
     "Mohon dirahasiakan ya pak", "bisa dirahasiakan?") or anonymity (`anonymous_requests`: "Jangan sebut nama ya
     pak.", "Saya takut."): the phrase (`bare`, `when_asked`), `request_openers` alone before it, `request_tails` alone
     after it. Any other word and it is prose of something else ("jangan disebarkan hoaks", "pejabat bilang data ini
     jangan dipublikasikan", "Jangan sebut nama dia"). `words`: the text's folded words, to pass at once a text with
-    none of the phrases' last words (`ends`)."""
+    none of the phrases' last words (`ends`). `breaks`: what sets the clauses apart (`_own_clauses`)."""
     if ends.isdisjoint(words):
         return False
     present = set(words)
@@ -2268,7 +2271,7 @@ def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar, bare: tuple
     for phrases, under in ((bare, opened), (when_asked, opened_asked)):
         for phrase in phrases:
             under.setdefault(phrase[0], []).append(phrase)
-    for clause, said, before, after in _own_clauses(text, grammar):
+    for clause, said, before, after in _own_clauses(text, grammar, breaks):
         at = 0
         while at < len(said) and said[at] in grammar.request_openers:
             at += 1
