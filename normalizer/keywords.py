@@ -2264,7 +2264,9 @@ def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar, bare: tuple
     if ends.isdisjoint(words):
         return False
     present = set(words)
-    if not any(present.issuperset(phrase) for phrase in (*bare, *when_asked)):
+    # Only the phrases whose last word the text holds: "nama" or "takut" ends a few, and a report holds them often.
+    by_end = _by_last_word((*bare, *when_asked))
+    if not any(present.issuperset(phrase) for end in ends & present for phrase in by_end.get(end, ())):
         return False
     opened: dict[str, list[tuple[str, ...]]] = {}  # the phrases under their first word: a clause opens few
     opened_asked: dict[str, list[tuple[str, ...]]] = {}
@@ -2283,6 +2285,16 @@ def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar, bare: tuple
                     and not _reports_speech(clause, before, after, grammar)):
                 return True
     return False
+
+
+@lru_cache(maxsize=8)
+def _by_last_word(phrases: tuple[tuple[str, ...], ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """The phrases (each its folded words) under their last word (`_asks_in_a_clause`)."""
+    grouped: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:
+        if phrase:
+            grouped.setdefault(phrase[-1], []).append(phrase)
+    return {word: tuple(under) for word, under in grouped.items()}
 
 
 def _states_in_a_clause(text: str, words: list[str], grammar: Grammar, typed: str | None,
