@@ -2133,6 +2133,7 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
     anonymous = parsed.anonymous or (
         _asks_in_a_phrase(named, grammar.anonymity_phrases, grammar.anonymity_asked_phrases, grammar)
         or _fills_a_name_line(parsed.text, words, grammar) or _leaves_the_name_blank(parsed.text, grammar)
+        or _fills_a_closing_name_line(parsed.text, words, grammar, typed)
         or _wishes_anonymity(words, grammar)
         or _opens_with_anonymity_in_prose(parsed.text, grammar)
         # A statement's breaks: an SMS sets the wish apart with a dash or an emoji too ("... - tanpa nama", "Saya takut
@@ -2490,6 +2491,16 @@ def _fills_a_name_line(text: str, words: list[str], grammar: Grammar) -> bool:
         return False
     return _opens_a_clause_with(text, [line for line in grammar.anonymity_name_lines if line and line[0] in words],
                                 grammar)
+
+
+def _fills_a_closing_name_line(text: str, words: list[str], grammar: Grammar, typed: str) -> bool:
+    """Whether the message closes with a form's name line filled with the wish whose value was read off as a flag word
+    ("...\nNama: Rahasia", "... Pelapor: rahasia", "Name: secret"): the text is left ending with the label alone, and
+    read in it the line was not there, the report named (the confidentiality word still sets its flag). Read in the
+    message as typed only when the text's last word is one of the labels."""
+    if not words or words[-1] not in grammar.anonymity_name_line_openers or typed == text:
+        return False
+    return _fills_a_name_line(typed, _folded_words(typed, grammar), grammar)
 
 
 def _opens_a_clause_with(text: str, lines: list[tuple[str, ...]], grammar: Grammar) -> bool:

@@ -166,6 +166,9 @@ ROWS = [
            anonymous=True),
     report("typo-anonin", "LAPOR ANONIN petugas minta uang rekom", "complaint", "petugas minta uang rekom",
            anonymous=True),
+    report("typo-anonimm", "ANONIMM pungli di pasar induk", "complaint", "pungli di pasar induk", anonymous=True),
+    report("typo-annonymous", "annonymous: the clerk takes bribes", "complaint", "the clerk takes bribes", "en",
+           anonymous=True),
     report("typo-trailing-anonymus", "Lapor pungli di terminal bus, anonymus", "complaint", "pungli di terminal bus",
            anonymous=True),
     report("both-hashtags-no-kind", "#anonim #rahasia ada pungli di samsat", "complaint", "ada pungli di samsat",
@@ -198,6 +201,9 @@ ROWS = [
            "jangan sampai kades tau saya yang lapor, dana desa dipotong", anonymous=True),
     report("protect-my-identity-en", "Please protect my identity. The village head is corrupt", "complaint",
            "Please protect my identity. The village head is corrupt", "en", anonymous=True),
+    # a form's name line closing the report, filled with the secrecy word: read off as the flag, the line was lost
+    report("closing-name-line-rahasia", "Kejadian: pungli di loket 3\nNama: Rahasia", "complaint",
+           "Kejadian: pungli di loket 3\nNama", anonymous=True, confidential=True),
     report("fear-of-the-road-prose", "Saya takut anak saya jatuh di jalan rusak itu", "complaint",
            "Saya takut anak saya jatuh di jalan rusak itu"),
     # an aside pleading for protection after the flag word, a group left open, flag words joined in one hashtag:

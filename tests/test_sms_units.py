@@ -3456,6 +3456,8 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     # A form's name line filled with the secrecy word.
     pytest.param("Nama: rahasia. Pungli di loket 3", (True, True), id="name-line-rahasia"),
     pytest.param("Name: withheld. The clerk takes bribes", (True, False), id="name-line-withheld"),
+    pytest.param("Pungli di loket 3. Pengirim: dirahasiakan", (True, False), id="name-line-pengirim"),
+    pytest.param("Pungli di loket 3. ttd: Hamba Allah", (True, False), id="name-line-ttd"),
     # Set apart by an emoji, an ellipsis or a dash between spaces rather than a stop.
     pytest.param("identitas saya rahasia ya pak 🙏 pungli di loket 3", (True, False), id="emoji"),
     pytest.param("Ini rahasia ya pak😭 pungli di loket 3", (False, True), id="emoji-glued"),
@@ -3529,6 +3531,9 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
                  id="clause-saya-takut"),
     pytest.param("pungli di kelurahan. sy takut", (True, False), id="clause-sy-takut-closing"),
     pytest.param("pungli di kelurahan. I'm scared", (True, False), id="clause-im-scared"),
+    pytest.param("pungli di pasar, jgn sebutin nama sy", (True, False), id="sebutin"),
+    pytest.param("pungli di pasar, rahasiain nama ya", (True, False), id="clause-rahasiakan-nama"),
+    pytest.param("pungli di pasar. tolong lindungi saya", (True, False), id="clause-lindungi-saya"),
     pytest.param("kades korupsi - tanpa nama", (True, False), id="clause-after-a-dash"),
     pytest.param("kades korupsi, tp jgn sebut nama ya pak", (True, False), id="clause-after-tapi"),
     pytest.param("Jangan sampai ketahuan ya pak. Kades korupsi", (True, False), id="clause-jangan-sampai-ketahuan"),
@@ -3569,6 +3574,24 @@ def test_a_statement_typed_as_an_sms_types_it_is_read(text: str, flags: tuple[bo
     or named. The words stay the text."""
     parsed = parse_text(text)
     assert (parsed.action, parsed.anonymous, parsed.confidential, parsed.text) == (Action.REPORT, *flags, text)
+
+
+@pytest.mark.parametrize(("text", "kept", "confidential"), [
+    pytest.param("pungli di pasar\nNama: Rahasia", "pungli di pasar\nNama", True, id="nama-rahasia"),
+    pytest.param("Kejadian: pungli di loket 3\nPelapor: rahasia", "Kejadian: pungli di loket 3\nPelapor", True,
+                 id="pelapor-rahasia"),
+    pytest.param("The clerk takes bribes.\nName: secret", "The clerk takes bribes.\nName", True, id="name-secret"),
+    pytest.param("LAPOR pungli di pasar. Pengirim: rahasia", "pungli di pasar. Pengirim", True, id="after-a-kind"),
+    # A label elsewhere, or a secrecy word closing other words: as before.
+    pytest.param("Ini nama: rahasia", "Ini nama", True, id="not-a-line"),
+    pytest.param("kades korupsi. RAHASIA", "kades korupsi.", True, id="no-label"),
+])
+def test_a_closing_name_line_filled_with_a_flag_word_is_read(text: str, kept: str, confidential: bool) -> None:
+    """"...\nNama: Rahasia" closing a form: the secrecy word was read off the end as the confidentiality flag, the
+    text left ending with "Nama", and the name line it filled never read: a named report."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.text, parsed.confidential) == (Action.REPORT, kept, confidential)
+    assert parsed.anonymous is (kept != "Ini nama" and kept != "kades korupsi.")
 
 
 @pytest.mark.parametrize("text", [
