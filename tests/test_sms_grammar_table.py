@@ -204,6 +204,8 @@ ROWS = [
     # a form's name line closing the report, filled with the secrecy word: read off as the flag, the line was lost
     report("closing-name-line-rahasia", "Kejadian: pungli di loket 3\nNama: Rahasia", "complaint",
            "Kejadian: pungli di loket 3\nNama", anonymous=True, confidential=True),
+    report("name-must-not-be-published-en", "Officer takes bribes. My name must not be published", "complaint",
+           "Officer takes bribes. My name must not be published", "en", anonymous=True),
     report("fear-of-the-road-prose", "Saya takut anak saya jatuh di jalan rusak itu", "complaint",
            "Saya takut anak saya jatuh di jalan rusak itu"),
     # an aside pleading for protection after the flag word, a group left open, flag words joined in one hashtag:
@@ -544,6 +546,7 @@ ROWS = [
     courtesy("matur-nuwun", "Matur nuwun pak"),
     courtesy("aamiin", "Aamiin 🙏"),
     courtesy("siap-ditunggu", "siap, ditunggu"),
+    courtesy("noted-with-thanks-en", "Noted with thanks"),
     report("thanks-but", "terima kasih, tapi jalan masih rusak", "complaint", "terima kasih, tapi jalan masih rusak"),
     report("lapor-thanks-and-more", "Lapor: terima kasih, lampu di gang 5 juga mati", "complaint",
            "terima kasih, lampu di gang 5 juga mati"),

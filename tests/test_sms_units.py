@@ -3555,6 +3555,9 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("I'm a civil servant and I'm afraid to lose my job. My boss takes bribes", (True, False),
                  id="afraid-to-lose-my-job"),
     pytest.param("Warga tidak mau disebut namanya karena takut", (False, False), id="disebut-namanya-others"),
+    pytest.param("Officer takes bribes. My name must not be published", (True, False), id="must-not-be-published"),
+    pytest.param("My identity should not be revealed. The clerk takes bribes", (True, False),
+                 id="should-not-be-revealed"),
     pytest.param("Kades bilang, jangan sampai ketahuan", (False, False), id="jangan-sampai-ketahuan-said"),
     # Still prose: other words in the clause, someone else's fear or name, or said by someone else.
     pytest.param("Pak kades bilang jangan sebut nama dia ke wartawan", (False, False), id="jangan-sebut-nama-dia"),
