@@ -206,6 +206,8 @@ ROWS = [
            "Kejadian: pungli di loket 3\nNama", anonymous=True, confidential=True),
     report("name-must-not-be-published-en", "Officer takes bribes. My name must not be published", "complaint",
            "Officer takes bribes. My name must not be published", "en", anonymous=True),
+    report("kalau-saya-yang-lapor", "jangan kasih tau kades kalau saya yang lapor, dia minta uang bansos",
+           "complaint", "jangan kasih tau kades kalau saya yang lapor, dia minta uang bansos", anonymous=True),
     report("fear-of-the-road-prose", "Saya takut anak saya jatuh di jalan rusak itu", "complaint",
            "Saya takut anak saya jatuh di jalan rusak itu"),
     # an aside pleading for protection after the flag word, a group left open, flag words joined in one hashtag:
