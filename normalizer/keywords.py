@@ -1157,6 +1157,9 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
     # A status command and a number name the report asked about as a topic word does ("tolong cek 12345678", "min cek
     # 12345678"): filed, each was a new report answered with a new Tracking ID instead of the status.
     topic = topic or (command and bool(numbers))
+    # What became of it, asked with nothing else ("sudah diproses?", "udah ditindaklanjuti belum?"): of the report,
+    # there being nothing else named; filed, each was a case of the question.
+    topic = topic or (states and question)
     return count > 0 and topic and (asks or question or bool(numbers)) and (question or not states)
 
 

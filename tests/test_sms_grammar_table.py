@@ -509,6 +509,7 @@ ROWS = [
     query("kelanjutannya-id", "Pak laporan {parent} gimana kelanjutannya?", "status"),
     query("cek-status-id-thanks", "Min, tolong cek status laporan saya {parent} ya. Terima kasih", "status"),
     query("how-to-check", "bagaimana cara cek status laporan?", "status_help"),
+    query("state-asked-alone", "udah ditindaklanjuti belum?", "status_help"),
     follow_up("id-then-a-grievance", "{parent} belum diproses", "belum diproses"),
     report("laporan-id-then-a-report", "laporan {parent} belum ditindaklanjuti, jalan masih rusak parah", "complaint",
            "{parent} belum ditindaklanjuti, jalan masih rusak parah"),

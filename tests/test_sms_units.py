@@ -1184,6 +1184,11 @@ def test_a_status_question_after_a_kind_word_sent_with_a_photo_keeps_its_kind(te
     pytest.param("Any news on my report?", Action.STATUS_HELP, False, "en", id="any-news"),
     pytest.param("bagaimana tindak lanjut laporan saya?", Action.STATUS_HELP, False, "id", id="tindak-lanjut"),
     pytest.param("kelanjutan laporan saya gimana?", Action.STATUS_HELP, False, "id", id="kelanjutan"),
+    # What became of it asked with nothing else named: of the report.
+    pytest.param("udah ditindaklanjuti belum?", Action.STATUS_HELP, False, "id", id="state-asked-alone"),
+    pytest.param("kok belum dibalas?", Action.STATUS_HELP, False, "id", id="answer-asked-alone"),
+    pytest.param("sudah diproses", Action.REPORT, False, "id", id="state-stated-alone"),
+    pytest.param("jalan sudah diproses?", Action.REPORT, False, "id", id="state-of-something-named"),
     pytest.param("Saya belum dapat nomor lacak", Action.STATUS_HELP, False, "id", id="belum-dapat-nomor"),
     pytest.param("bagaimana cara cek status laporan?", Action.STATUS_HELP, False, "id", id="how-to-check"),
     pytest.param("Cek hasil lab saya belum keluar", Action.REPORT, False, "id", id="hasil-prose"),
