@@ -60,10 +60,11 @@ def readable_size(size: int) -> str:
     return f"{size // 2**20} MB" if size and size % 2**20 == 0 else f"{size} byte"
 
 
-# aiosmtpd's own refusals of a mail over the size limit (SIZE= in MAIL FROM, or at the end of DATA): a citizen's
-# oversized photos earn them, so they get our text. A new aiosmtpd wording would slip through: the tests check.
+# aiosmtpd's own refusals of a mail over the size limit (SIZE= in MAIL FROM, or at the end of DATA; a line longer
+# than the limit, which a line of the mail may be as long as, is such a mail too): a citizen's oversized photos earn
+# them, so they get our text. A new aiosmtpd wording would slip through: the tests check.
 AIOSMTPD_SIZE_REFUSALS = frozenset({"552 Error: message size exceeds fixed maximum message size",
-                                     "552 Error: Too much mail data"})
+                                     "552 Error: Too much mail data", "500 Line too long (see RFC5321 4.5.3.1.6)"})
 
 
 # The most recipients one transaction takes (RFC 5321 4.5.3.1.8: at least 100); past them RCPT is answered 452 4.5.3
@@ -145,6 +146,15 @@ class LoggedSMTP(SMTP):
     Its timeout is how long it waits for the client's next bytes (RFC 5321 4.5.3.2), not a time a whole mail must
     arrive in (`data_received`)."""
 
+    def __init__(self, handler: Any, *, line_length_limit: int = 0, **kwargs: Any) -> None:
+        """`line_length_limit`: the longest line taken in a mail (0: aiosmtpd's 1,001 bytes). RFC 5321 4.5.3.1.6
+        allows 1,000, but mail clients and web forms write longer ones (an HTML body on one line, base64 unbroken,
+        8-bit text with no wrapping) and the MTAs that take mail for people (Postfix, Gmail) take them: at 1,001
+        bytes such a mail got `500 Line too long` at the end of its DATA, a permanent refusal, and was lost."""
+        if line_length_limit:  # read by aiosmtpd's __init__ as the stream's limit, and at each line of DATA
+            self.line_length_limit = line_length_limit
+        super().__init__(handler, **kwargs)
+
     def data_received(self, data: bytes) -> None:
         """aiosmtpd restarts its timeout at each command alone, so DATA's bytes had to arrive within it from the DATA
         command on: a 20 MB mail from a sender on a line slower than 1.4 Mbit/s was cut off at 120 s each time it was
@@ -196,8 +206,11 @@ def smtp_factory(processor: MailProcessor, hostname: str | None = None) -> Any:
     limit = processor.settings.email.max_message_bytes
 
     def factory() -> SMTP:
-        return LoggedSMTP(handler, data_size_limit=limit, enable_SMTPUTF8=True, decode_data=False, hostname=hostname,
-                    tls_context=context, require_starttls=False, timeout=SESSION_TIMEOUT_SECONDS)
+        # A line of the mail may be as long as the mail may be: the size limit bounds what one session holds, as
+        # before. A command line is still held to aiosmtpd's 512 bytes (`command_size_limit`).
+        return LoggedSMTP(handler, data_size_limit=limit, line_length_limit=limit, enable_SMTPUTF8=True,
+                          decode_data=False, hostname=hostname, tls_context=context, require_starttls=False,
+                          timeout=SESSION_TIMEOUT_SECONDS)
 
     return factory
 
