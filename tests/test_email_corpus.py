@@ -209,6 +209,11 @@ CASES = [
     Case("dsn_gmail_other", "suppressed", reason="dsn", mail_from=""),
     Case("read_receipt_mdn", "suppressed", reason="read_receipt"),
     Case("dsn_bounce_of_our_reply", "bounce", reason="dsn", mail_from="", follow_up_of="10007774"),
+    # RFC 6533's forms, for mail to or from a non-ASCII address: a bounce from a sender that is not null (Exchange's
+    # postmaster) and a read receipt were filed as reports and answered, a bounce of our reply was not recorded
+    Case("dsn_global_bounce_of_our_reply", "bounce", reason="dsn", mail_from="", follow_up_of="10007774"),
+    Case("dsn_global_exchange_other", "suppressed", reason="dsn", mail_from="postmaster@dinas.example.go.id"),
+    Case("read_receipt_global_mdn", "suppressed", reason="read_receipt"),
     Case("quarantine_no_from", "quarantined", reason="no_sender"),
 ]
 

@@ -16,7 +16,7 @@ from email.message import Message
 
 from prometheus_client import Counter
 
-from channels.email.parse import ParsedMail, header_text, message_ids, replied_to, without_comments
+from channels.email.parse import ParsedMail, decode_text, header_text, message_ids, replied_to, without_comments
 from channels.email.texts import SUBJECT_TAG
 from gateway.settings import EmailSettings
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id
@@ -67,13 +67,22 @@ def _named_by_ours(message_id: str, settings: EmailSettings) -> str | None:
 
 
 def report_type(message: Message) -> str | None:
+    """A multipart/report's report-type, without RFC 6533's `global-` (a report about internationalized mail)."""
     if message.get_content_type() != "multipart/report":
         return None
-    return (message.get_param("report-type") or "").lower() or None
+    return (message.get_param("report-type") or "").lower().removeprefix("global-") or None
 
 
 # A mail attached to a mail: what is in it was sent to someone else, not to us.
 ATTACHED_MAIL = frozenset({"message/rfc822", "message/global"})
+
+# The machine-readable part of a bounce (RFC 3464) and of a read receipt (RFC 8098), and their forms for mail with
+# non-ASCII addresses (RFC 6533), which Gmail, Postfix and Exchange send about such mail: a bounce in that form was
+# filed as a report from postmaster and answered, our answer a mail to a mail system that may answer it in turn.
+DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
+MDN_TYPES = frozenset({"message/disposition-notification", "message/global-disposition-notification"})
+# Where a bounce returns the mail it is about: whole, or its header alone.
+RETURNED_MAIL = frozenset({*ATTACHED_MAIL, "message/global-headers"})
 
 
 def own_parts(message: Message) -> Iterator[Message]:
@@ -89,13 +98,13 @@ def own_parts(message: Message) -> Iterator[Message]:
 def is_dsn(message: Message) -> bool:
     if report_type(message) == "delivery-status":
         return True
-    return any(part.get_content_type() == "message/delivery-status" for part in own_parts(message))
+    return any(part.get_content_type() in DSN_TYPES for part in own_parts(message))
 
 
 def is_mdn(message: Message) -> bool:
     if report_type(message) == "disposition-notification":
         return True
-    return any(part.get_content_type() == "message/disposition-notification" for part in own_parts(message))
+    return any(part.get_content_type() in MDN_TYPES for part in own_parts(message))
 
 
 def _own_addresses(settings: EmailSettings) -> set[str]:
@@ -217,24 +226,37 @@ DSN_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
 def _delivery_fields(message: Message) -> tuple[str, str]:
     """(action, status) of the first recipient block of a delivery-status part."""
     for part in message.walk():
-        if part.get_content_type() != "message/delivery-status":
+        ctype = part.get_content_type()
+        if ctype not in DSN_TYPES:
             continue
         payload = part.get_payload()
-        blocks = payload if isinstance(payload, list) else []
-        for block in blocks[1:] or blocks:
-            action = str(block.get("Action", "")).strip().lower()
+        if ctype == "message/delivery-status":
+            blocks = payload if isinstance(payload, list) else []
+            fields = [(str(block.get("Action", "")), str(block.get("Status", ""))) for block in blocks[1:] or blocks]
+        else:  # the stdlib reads the global form as a mail (its first block the header, the rest its body): as text
+            try:
+                text = decode_text(part.as_bytes())
+            except Exception:  # a part the generator cannot write again: a bounce all the same, its fields unread
+                text = ""
+            actions, statuses = _GLOBAL_ACTION.findall(text), _GLOBAL_STATUS.findall(text)
+            fields = [(actions[0], statuses[0] if statuses else "")] if actions else []
+        for action, status in fields:
+            action, status = action.strip().lower(), status.strip()
             if action:
-                status = str(block.get("Status", "")).strip()
                 return (action if action in DSN_ACTIONS else "other",
                         status if DSN_STATUS.fullmatch(status) else "other")
     return "failed", ""
+
+
+_GLOBAL_ACTION = re.compile(r"(?im)^Action:[ \t]*(\S*)")
+_GLOBAL_STATUS = re.compile(r"(?im)^Status:[ \t]*(\S*)")
 
 
 def _original_ids(message: Message) -> list[str]:
     ids: list[str] = []
     for part in message.walk():
         ctype = part.get_content_type()
-        if ctype == "message/rfc822":
+        if ctype in RETURNED_MAIL:
             inner = part.get_payload()
             inner = inner[0] if isinstance(inner, list) and inner else None
             if isinstance(inner, Message):
