@@ -60,6 +60,20 @@ def mail_nested(depth: int) -> bytes:
     return (head + body).replace("\n", "\r\n").encode()
 
 
+def mail_forwarding(inner: bytes, encoding: str = "base64") -> bytes:
+    """A mail (multipart/mixed, its text and a forwarded mail: 3 parts, the forward at level 2) forwarding `inner` in
+    a transfer encoding, as Exchange and phone clients send one against RFC 2046."""
+    import quopri
+
+    body = base64.encodebytes(inner) if encoding == "base64" else quopri.encodestring(inner)
+    head = f"From: Camat <camat@example.net>\nTo: {RECIPIENT}\nSubject: FW: Foto-foto\n" \
+        f"Message-ID: {make_msgid(domain='example.net')}\nMIME-Version: 1.0\n" \
+        "Content-Type: multipart/mixed; boundary=lapor-fw\n\n--lapor-fw\nContent-Type: text/plain\n\nMeneruskan.\n" \
+        f"--lapor-fw\nContent-Type: message/rfc822\nContent-Transfer-Encoding: {encoding}\n\n"
+    return head.replace("\n", "\r\n").encode() + body.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") \
+        + b"\r\n--lapor-fw--\r\n"
+
+
 def mail_with_header_lines(extra: int, field: str = "X-Flood: 1") -> bytes:
     """A citizen's mail whose own header carries `extra` lines of `field` besides its five."""
     head = f"From: Warga <warga@example.net>\nTo: {RECIPIENT}\nSubject: Jalan rusak\n" \

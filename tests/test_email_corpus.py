@@ -116,6 +116,13 @@ CASES = [
     Case("outlook_forward_rfc822", "report", "camat.sukaraja@outlook.com", "Camat Sukaraja", "FW: Jalan desa rusak",
          ("Meneruskan laporan warga", "Subject: Jalan desa rusak", "Jalan desa Sukaraja rusak sepanjang 2 km"),
          attachments=(("jalan.png", "image/png", ()),)),
+    # the forwarded mail in base64 or quoted-printable (RFC 2046 forbids it; Exchange and phone clients do it): it
+    # reached the case store as a block of base64, or with its "=E2=80=93" left in, and its photo was lost
+    *(Case(f"outlook_forward_rfc822_{encoding}", "report", "camat.sukaraja@outlook.com", "Camat Sukaraja",
+           "FW: Jalan desa rusak", ("Meneruskan laporan warga", "Subject: Jalan desa rusak",
+                                    "Jalan desa Sukaraja rusak sepanjang 2 km \u2013 truk tambang lewat setiap hari."),
+           ("=E2", "RnJvbT"), attachments=(("jalan.png", "image/png", ()),))
+      for encoding in ("base64", "quoted_printable")),
     Case("thunderbird_forward_inline", "report", "kades@desa-sukamaju.example.id", "Kepala Desa Sukamaju",
          "Fwd: Jembatan desa ambrol", ("Mohon ditindaklanjuti", "Forwarded Message",
                                         "Jembatan di Dusun Krajan ambrol sejak Senin"), ("Kec. Sukaraja",)),

@@ -57,6 +57,7 @@ from tests.email_support import (
     envelope_count,
     fixture,
     header_size_of,
+    mail_forwarding,
     mail_nested,
     mail_of_parts,
     mail_through_relays,
@@ -417,6 +418,19 @@ MIME_LIMITS = {
     "parts-one-over": ("LAPOR_EMAIL_MAX_MIME_PARTS", lambda: mail_of_parts(11), "too_many_parts", "parts", 552),
     "depth-at-the-limit": ("LAPOR_EMAIL_MAX_MIME_DEPTH", lambda: mail_nested(10), "too_deeply_nested", "depth", 250),
     "depth-400": ("LAPOR_EMAIL_MAX_MIME_DEPTH", lambda: mail_nested(400), "too_deeply_nested", "depth", 552),
+    # a forwarded mail in base64 is decoded and read again, within what the mail has left of its limits
+    "forwarded-parts-at-the-limit": ("LAPOR_EMAIL_MAX_MIME_PARTS", lambda: mail_forwarding(mail_of_parts(7)),
+                                     "too_many_parts", "parts", 250),
+    "forwarded-parts-one-over": ("LAPOR_EMAIL_MAX_MIME_PARTS", lambda: mail_forwarding(mail_of_parts(8)),
+                                 "too_many_parts", "parts", 552),
+    "forwarded-depth-at-the-limit": ("LAPOR_EMAIL_MAX_MIME_DEPTH", lambda: mail_forwarding(mail_nested(8)),
+                                     "too_deeply_nested", "depth", 250),
+    "forwarded-depth-400": ("LAPOR_EMAIL_MAX_MIME_DEPTH", lambda: mail_forwarding(mail_nested(400)),
+                            "too_deeply_nested", "depth", 552),
+    # in quoted-printable its parts were read once already: counted once
+    "forwarded-quoted-printable-parts-at-the-limit": (
+        "LAPOR_EMAIL_MAX_MIME_PARTS", lambda: mail_forwarding(mail_of_parts(7), "quoted-printable"), "too_many_parts",
+        "parts", 250),
 }
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import codecs
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from email.feedparser import BytesFeedParser
 from email.message import EmailMessage, Message
@@ -281,8 +282,11 @@ class _LimitedParser(BytesFeedParser):
     These are private names of the stdlib's feedparser (3.11 to 3.13); the limits' tests fail if they change."""
 
     def __init__(self, *, max_parts: int, max_depth: int, max_header_lines: int = 0,
-                 max_header_bytes: int = 0, max_mime_field_bytes: int = MAX_MIME_FIELD_BYTES) -> None:
+                 max_header_bytes: int = 0, max_mime_field_bytes: int = MAX_MIME_FIELD_BYTES,
+                 depth_offset: int = 0) -> None:
+        """`depth_offset`: the level of the part holding what this parser reads (a forwarded mail read apart)."""
         super().__init__(policy=_ReadOncePolicy.fresh())
+        self.depth_offset = depth_offset
         self.max_parts = max_parts
         self.max_depth = max_depth
         self.max_header_lines = max_header_lines or sys.maxsize
@@ -299,7 +303,7 @@ class _LimitedParser(BytesFeedParser):
         self.parts += 1
         if self.max_parts > 0 and self.parts > self.max_parts:
             raise TooManyParts(self.parts, self.max_parts)
-        depth = len(self._msgstack) + 1  # type: ignore[attr-defined]
+        depth = len(self._msgstack) + 1 + self.depth_offset  # type: ignore[attr-defined]
         if self.max_depth > 0 and depth > self.max_depth:
             raise TooDeep(depth, self.max_depth)
         super()._new_message()  # type: ignore[attr-defined]
@@ -345,11 +349,71 @@ def parse_bytes(raw: bytes, max_parts: int = 0, max_depth: int = 0, *, max_heade
     bytes (0: no limit), and MimeFieldsTooLarge past `max_mime_field_bytes` (or an eighth of it in one field)."""
     parser = _LimitedParser(max_parts=max_parts, max_depth=max_depth, max_header_lines=max_header_lines,
                             max_header_bytes=max_header_bytes, max_mime_field_bytes=max_mime_field_bytes)
+    message = _fed(parser, raw)
+    _read_encoded_forwards(message, parser)
+    return message
+
+
+def _fed(parser: _LimitedParser, raw: bytes) -> EmailMessage:
     for start in range(0, len(raw), 65536):  # as the stdlib's BytesParser feeds it; a refusal leaves the rest unread
         parser.feed(raw[start:start + 65536])
     message = parser.close()
     assert isinstance(message, EmailMessage)
     return message
+
+
+# A forwarded mail's part may only be 7bit, 8bit or binary (RFC 2046 5.2.1), but Exchange, Outlook for Mac and
+# phone clients send one in base64 or quoted-printable all the same. The stdlib parses it as it comes: a base64 one
+# as a mail of no header whose text is the base64, a quoted-printable one with its `=E2=80=93` left in: a complaint
+# forwarded so reached the case store as a block of base64.
+FORWARDED_TYPES = frozenset({"message/rfc822", "message/global"})
+_FORWARD_ENCODINGS = frozenset({"base64", "quoted-printable"})
+
+
+def _encoded_forwards(part: Message, depth: int) -> Iterator[tuple[Message, int]]:
+    """The forwarded mails under `part` (at level `depth`) that came in a transfer encoding, with their levels."""
+    if part.get_content_type() in FORWARDED_TYPES \
+            and str(part.get("Content-Transfer-Encoding", "")).strip().lower() in _FORWARD_ENCODINGS:
+        yield part, depth
+        return
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        for child in payload:
+            if isinstance(child, Message):
+                yield from _encoded_forwards(child, depth + 1)
+
+
+def _read_encoded_forwards(message: EmailMessage, parser: _LimitedParser) -> None:
+    """Each forwarded mail in a transfer encoding decoded and parsed again, within what is left of the mail's limits
+    (its parts, levels, header lines and bytes counted with the mail's own), and the next ones inside it too."""
+    for part, depth in list(_encoded_forwards(message, 1 + parser.depth_offset)):
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        if not isinstance(inner, Message) or (encoding == "base64" and inner.keys()):
+            continue  # a base64 label on a mail that came unencoded (it has a header): read as it is
+        try:
+            holder = Message()
+            holder["Content-Transfer-Encoding"] = encoding
+            holder.set_payload(inner.as_bytes().decode("ascii", "surrogateescape"))
+            decoded = holder.get_payload(decode=True)
+        except Exception:  # nothing to decode the stdlib can write again: the part stays as it was read
+            continue
+        if not isinstance(decoded, bytes) or not decoded.strip():
+            continue
+        again = _LimitedParser(max_parts=parser.max_parts, max_depth=parser.max_depth,
+                               max_header_lines=parser.max_header_lines, max_header_bytes=parser.max_header_bytes,
+                               max_mime_field_bytes=parser.max_mime_field_bytes, depth_offset=depth)
+        # What the first reading counted of it is counted again, in the decoded form
+        again.parts = parser.parts - sum(1 for _ in inner.walk())
+        again.header_lines, again.header_bytes = parser.header_lines, parser.header_bytes
+        again.mime_field_bytes = parser.mime_field_bytes
+        read = _fed(again, decoded)
+        _read_encoded_forwards(read, again)
+        parser.parts, parser.header_lines, parser.header_bytes = again.parts, again.header_lines, again.header_bytes
+        parser.mime_field_bytes = again.mime_field_bytes
+        part.set_payload([read])
+        part.replace_header("Content-Transfer-Encoding", "8bit")
 
 
 def _codec(charset: str | None) -> str | None:
