@@ -133,6 +133,14 @@ CASES = [
           "Petugas di pintu masuk Pelabuhan Merak meminta Rp 50.000")),
     Case("executable_attachment", "report", "pelapor123@mail.example.net", "Unknown Sender", "Bukti penipuan",
          ("Bukti penipuan investasi",), attachments=(("bukti.pdf.exe", "application/octet-stream", ("executable",)),)),
+    # a multipart with no parts the parser can find (no boundary, or one on no line): its body is read as text; it
+    # was neither text nor file, and the report was its subject alone
+    Case("php_mailer_multipart_no_boundary", "report", "formulir@desa-sukamaju.example.id",
+         "Formulir Pengaduan Desa", "Pengaduan warga: air bersih",
+         ("Nama: Sutrisno\nIsi: Air PAM di Dusun Krajan tidak mengalir sejak tiga hari",)),
+    Case("script_multipart_boundary_mismatch", "report", "noreply-laporan@sdn5.example.sch.id",
+         "Sistem Laporan Sekolah", "Laporan orang tua murid",
+         ("Sekolah meminta iuran Rp 250.000 per murid untuk seragam yang tidak pernah dibagikan.",)),
     Case("no_message_id", "report", "warga@desa-makmur.example.id", None, "Air bersih",
          ("Air PDAM di Desa Makmur tidak mengalir",)),
     Case("rfc2047_headers", "report", "ayu.putu@gmail.com", "Ni Luh Putu Ay\u00fa",

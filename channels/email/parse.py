@@ -627,6 +627,12 @@ def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
     if ctype == "message/rfc822":
         _walk_forwarded(part, out)
         return
+    if part.get_content_maintype() == "multipart":
+        # A multipart the parser found no parts in (no boundary parameter, or its boundary on no line: a broken
+        # mailer's, a script's): its body is all there is, read as plain text. It was neither text nor a file, and
+        # the citizen's words were dropped, the report filed with its subject alone.
+        out.texts.append(part_text(part))
+        return
     if _is_attachment(part) or (related and part.get_content_maintype() == "image"):
         disposition = (part.get_content_disposition() or "").lower()
         inline = disposition == "inline" or (related and disposition != "attachment") or bool(part.get("Content-ID"))
