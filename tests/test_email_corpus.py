@@ -141,6 +141,14 @@ CASES = [
     Case("script_multipart_boundary_mismatch", "report", "noreply-laporan@sdn5.example.sch.id",
          "Sistem Laporan Sekolah", "Laporan orang tua murid",
          ("Sekolah meminta iuran Rp 250.000 per murid untuk seragam yang tidak pernah dibagikan.",)),
+    # clear-signed mail (S/MIME from Outlook with a BSrE certificate, OpenPGP from Thunderbird): the text is read and
+    # the detached signature is no file of the report (it was, withheld from an anonymous one)
+    Case("outlook_smime_signed_photo", "report", "dewi.anggraini@pemkot.example.go.id", "Dewi Anggraini",
+         "Saluran air tersumbat di Jl. Melati", ("Saluran air di Jl. Melati RT 02 tersumbat sampah sejak seminggu",),
+         attachments=(("saluran.png", "image/png", ()),)),
+    Case("thunderbird_openpgp_signed", "report", "joko.susilo@riseup.net", "Joko Susilo",
+         "Pungutan di jembatan timbang",
+         text="Petugas jembatan timbang di KM 12 meminta Rp 50.000 dari setiap truk tanpa karcis."),
     Case("no_message_id", "report", "warga@desa-makmur.example.id", None, "Air bersih",
          ("Air PDAM di Desa Makmur tidak mengalir",)),
     Case("rfc2047_headers", "report", "ayu.putu@gmail.com", "Ni Luh Putu Ay\u00fa",

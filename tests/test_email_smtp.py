@@ -2307,6 +2307,28 @@ class CekRow:
     sender: str = "warga@example.net"
     headers: dict[str, str] = field(default_factory=dict)
     answers_our_reply: bool = False  # the citizen's client answers our acknowledgement, quoting it
+    signed: str | None = None  # the protocol of a clear-signed mail's signature (multipart/signed)
+
+
+def signed_mail(raw: bytes, protocol: str) -> bytes:
+    """`raw` clear-signed (RFC 1847) as Outlook and Apple Mail (S/MIME) or Thunderbird (OpenPGP) send it: the text,
+    then the detached signature as an attachment."""
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    signed = EmailMessage()
+    for name, value in message.items():
+        if not name.lower().startswith("content-"):
+            signed[name] = value
+    text = EmailMessage()
+    text.set_content(message.get_content())
+    del text["MIME-Version"]
+    signature = EmailMessage()
+    maintype, subtype = protocol.split("/")
+    name = "signature.asc" if subtype == "pgp-signature" else "smime.p7s"
+    signature.set_content(b"0\x82\x05\x00" + bytes(range(256)), maintype=maintype, subtype=subtype, filename=name)
+    del signature["MIME-Version"]
+    signed.set_payload([text, signature])
+    signed["Content-Type"] = f'multipart/signed; protocol="{protocol}"; micalg=sha-256; boundary="lapor-signed"'
+    return signed.as_bytes(policy=policy.default.clone(linesep="\r\n"))
 
 
 CEK_ROWS = [
@@ -2332,6 +2354,10 @@ CEK_ROWS = [
     CekRow("a-status-word-as-the-subject-over-the-id-alone", "Status", "{id}"),
     CekRow("an-english-status-question-as-the-subject", "Where is my report?", "CEK {id}"),
     CekRow("a-status-question-below-a-subjects-query", "CEK {id}", "Mohon info status laporan saya"),
+    # a clear-signed mail's signature is no file: filed, a signed CEK was an addition to the report of its signature
+    CekRow("signed-s-mime-by-outlook", "CEK {id}", "CEK {id}", signed="application/x-pkcs7-signature"),
+    CekRow("signed-s-mime", "", "CEK {id}", signed="application/pkcs7-signature"),
+    CekRow("signed-openpgp", "", "CEK {id}", signed="application/pgp-signature"),
 ]
 
 
@@ -2369,6 +2395,8 @@ def test_a_cek_by_mail_is_answered_with_the_status_and_not_filed(  # type: ignor
     else:
         mail = citizen_mail(subject=row.subject.format(id=tracking_id), body=row.body.format(id=tracking_id),
                             sender=row.sender, headers=row.headers)
+    if row.signed:
+        mail = signed_mail(mail, row.signed)
     result = server.deliver(mail)
     assert result.data_code == 250 and result.tracking_id is None
     assert envelope_count(redis) == 1

@@ -555,6 +555,15 @@ def _best_alternative(parts: list[Message]) -> Message | None:
     return parts[-1] if parts else None
 
 
+# The detached signature of a clear-signed mail (multipart/signed, RFC 1847: S/MIME from Outlook and Apple Mail with a
+# certificate, as agencies' staff hold one from BSrE; OpenPGP from Thunderbird). It proves who wrote the signed part's
+# bytes, which the case store never gets (it gets the text read from them), so it is no evidence there; taken for a
+# file, it made a signed `CEK <id>` an addition (a query with a file), a signed mail of no words a report, and every
+# signed mail carried an `smime.p7s` an anonymous report's copy withheld.
+SIGNATURE_TYPES = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature",
+                             "application/pgp-signature"})
+
+
 @dataclass(slots=True)
 class _Walk:
     texts: list[str] = field(default_factory=list)
@@ -621,6 +630,9 @@ def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
                     out.attachments.extend(files.attachments)
                     out.content_ids |= files.content_ids  # the HTML beside the plain text shows the logo
             return
+        if ctype == "multipart/signed":  # the signed content, then its detached signature: no file of the report
+            children = children[:1] + [child for child in children[1:]
+                                       if child.get_content_type() not in SIGNATURE_TYPES]
         for child in children:
             _walk(child, out, related=related or ctype == "multipart/related")
         return
