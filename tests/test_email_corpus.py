@@ -93,6 +93,13 @@ CASES = [
          ("Pohon tumbang menutup jalan",), attachments=(("IMG_2201.HEIC", "image/heic", ()),)),
     Case("iso2022jp_japanese", "report", "t.yamada@example.co.jp", "山田太郎", "詐欺の報告",
          ("バリのホテルで詐欺に遭いました",)),
+    # Outlook's Thai label Python has no codec of, and Shift_JIS as Japanese clients write it (cp932: NEC's ① and
+    # IBM's 髙): each was read as windows-1252, mojibake in the text, the subject and the sender's name
+    Case("outlook_thai_windows874", "report", "somchai.j@hotmail.co.th", "สมชาย ใจดี", "ถูกเรียกเก็บเงินที่ด่าน",
+         ("ผมถูกเจ้าหน้าที่เรียกเก็บเงิน 500 บาท ที่ด่านตรวจคนเข้าเมืองบาหลี – ไม่มีใบเสร็จ",)),
+    Case("japanese_shift_jis_nec_characters", "report", "ichiro.takahashi@example.ne.jp", "髙橋 一郎",
+         "空港での不正請求",
+         ("バリ島の空港で係員に１万円を要求されました。領収書はありません。髙橋①",)),
     Case("yahoo_alternative", "report", "wahyu_nugroho@yahoo.co.id", "Wahyu Nugroho", "Guru honorer belum digaji",
          ("Guru honorer di SD Negeri 5 belum menerima gaji",), ("ydp1a2b3c4d",)),
     Case("yahoo_android_footer", "report", "dewi.lestari77@yahoo.co.id", "Dewi Lestari",

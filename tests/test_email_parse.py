@@ -3,6 +3,7 @@ executable flags, attachment limits."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import quopri
@@ -63,11 +64,21 @@ from tests.email_support import fixture, header_size_of, mail_nested
         ("Jalan rusak é".encode(), "zlib", "Jalan rusak é"),
         ("Jalan rusak é".encode(), "quopri", "Jalan rusak é"),
         ("Jalan rusak é".encode(), "undefined", "Jalan rusak é"),
+        # Labels read by the wider codec mail clients read them with (WHATWG), or one Python does not know
+        ("髙橋さんの①番".encode("cp932"), "Shift_JIS", "髙橋さんの①番"),
+        ("ถนนเสียหาย €".encode("cp874"), "windows-874", "ถนนเสียหาย €"),
+        ("ถนนเสียหาย".encode("cp874"), "TIS-620", "ถนนเสียหาย"),
+        ("똠방각하".encode("cp949"), "euc-kr", "똠방각하"),
+        ("道路 香港 𨋢".encode("big5hkscs"), "big5", "道路 香港 𨋢"),
+        ("Ödeme 50€ “kutip”".encode("cp1254"), "iso-8859-9", "Ödeme 50€ “kutip”"),
+        ("שלום".encode("iso8859_8"), "iso-8859-8-i", "שלום"),
     ],
     ids=["utf8", "latin1", "latin1-really-cp1252", "undeclared-cp1252", "undeclared-utf8", "iso-2022-jp",
          "unknown-charset", "invalid-utf8", "undeclared-cp1252-undefined-bytes", "cp1252-undefined-bytes",
          "latin1-undefined-bytes", "declared-koi8-r", "bytes-codec-base64", "bytes-codec-hex", "bytes-codec-rot13",
-         "bytes-codec-zlib", "bytes-codec-quopri", "codec-undefined"],
+         "bytes-codec-zlib", "bytes-codec-quopri", "codec-undefined", "shift-jis-is-cp932", "windows-874",
+         "tis-620-is-windows-874", "euc-kr-is-cp949", "big5-is-big5-hkscs", "iso-8859-9-is-windows-1254",
+         "iso-8859-8-i"],
 )
 def test_decode_text_never_fails(data: bytes, charset: str | None, expected: str) -> None:
     assert decode_text(data, charset) == expected
@@ -112,8 +123,13 @@ def test_a_part_without_a_charset_that_is_not_utf8_reads_as_windows_1252(part: b
         (b"=?windows-1252?Q?=93Pungli=94?=", "\u201cPungli\u201d"),
         (b"=?iso-8859-1?Q?Caf=E9?=", "Caf\u00e9"),
         (b"=?utf-8?B?SmFsYW4=?= =?utf-8?B?IHJ1c2Fr?=", "Jalan rusak"),
+        (b"=?shift_jis?B?" + base64.b64encode("髙橋さんの①番".encode("cp932")) + b"?=", "髙橋さんの①番"),
+        (b"=?windows-874?Q?" + "".join(f"={b:02X}" for b in "ถนนเสียหาย".encode("cp874")).encode() + b"?=",
+         "ถนนเสียหาย"),
+        (b"=?EUC-KR*ko?B?" + base64.b64encode("똠방각하".encode("cp949")) + b"?=", "똠방각하"),
     ],
-    ids=["latin1-really-cp1252", "cp1252", "latin1", "utf8-words"],
+    ids=["latin1-really-cp1252", "cp1252", "latin1", "utf8-words", "shift-jis-is-cp932", "windows-874",
+         "euc-kr-with-a-language-is-cp949"],
 )
 def test_encoded_words_read_like_body_text(subject: bytes, expected: str) -> None:
     """Outlook labels windows-1252 as iso-8859-1 in headers too: its quotes, dashes and euro sign were C1 controls."""

@@ -34,10 +34,19 @@ from gateway.errors import GatewayError, RejectedInput, TooLarge
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id
 from normalizer.prefixes import FORWARD_SUBJECT
 
-# Declared charsets that mail clients use for something wider (WHATWG encoding rules).
+# Declared charsets that mail clients use for something wider (WHATWG encoding rules), and labels Python has no codec
+# of. Read by their narrow codec, a Japanese mail's ① or 髙 (Shift_JIS labels Windows' cp932), a Korean one's
+# Hangul outside KS X 1001, a Hong Kong name in Big5-HKSCS failed the whole part, and the text fell back to
+# windows-1252: mojibake; Outlook labels Thai `windows-874`, which Python does not know, and each Thai letter was a
+# Latin one.
 CHARSET_ALIASES = {"iso-8859-1": "windows-1252", "latin1": "windows-1252", "us-ascii": "windows-1252",
                    "ascii": "windows-1252", "iso-2022-jp": "iso2022_jp_ext", "gb2312": "gb18030", "gbk": "gb18030",
-                   "ks_c_5601-1987": "cp949", "x-unknown": "utf-8", "unknown-8bit": "utf-8"}
+                   "x-gbk": "gb18030", "gb_2312-80": "gb18030", "ks_c_5601-1987": "cp949", "euc-kr": "cp949",
+                   "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932",
+                   "csshiftjis": "cp932", "x-euc-jp": "euc_jp", "big5": "big5hkscs", "x-x-big5": "big5hkscs",
+                   "windows-874": "cp874", "tis-620": "cp874", "iso-8859-11": "cp874", "iso-8859-9": "cp1254",
+                   "latin5": "cp1254", "iso-8859-8-i": "iso8859_8", "x-mac-roman": "mac_roman",
+                   "x-mac-cyrillic": "mac_cyrillic", "x-unknown": "utf-8", "unknown-8bit": "utf-8"}
 FORWARD_MARKER = "---------- Pesan terusan / Forwarded message ----------"
 
 
@@ -462,6 +471,17 @@ def _has_raw_bytes(text: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
+# The charset label of an RFC 2047 encoded-word (`=?shift_jis?B?...?=`, `=?windows-874*th?Q?...?=`).
+_WORD_CHARSET = re.compile(r"=\?([^?*\s]{1,40})(?=(?:\*[^?\s]*)?\?[bBqQ]\?)")
+
+
+def _word_charset(match: re.Match[str]) -> str:
+    """An encoded-word's charset read as a part's is (CHARSET_ALIASES); iso-8859-1 and ASCII labels stay, read as
+    windows-1252 in `header_text` without failing on its five undefined bytes."""
+    alias = CHARSET_ALIASES.get(match.group(1).lower())
+    return f"=?{alias}" if alias and alias != "windows-1252" else match.group()
+
+
 def header_text(message: Message, name: str) -> str:
     """A header as text: RFC 2047 decoded by the policy; undeclared 8-bit bytes read as UTF-8, else cp1252. The
     policy reads them as UTF-8 alone, each other byte a U+FFFD: an old client's latin-1 "José" was "Jos\ufffd", in the
@@ -472,6 +492,8 @@ def header_text(message: Message, name: str) -> str:
     try:
         if _has_raw_bytes(raw):  # the bytes as body text is read, then the policy's parse of that text
             value = message.policy.header_fetch_parse(name, decode_text(raw.encode("utf-8", "surrogateescape")))
+        elif "=?" in raw and raw != (aliased := _WORD_CHARSET.sub(_word_charset, raw)):
+            value = message.policy.header_fetch_parse(name, aliased)
         else:
             value = message.get(name)
     except Exception:  # a header the policy cannot parse at all: read its raw form
