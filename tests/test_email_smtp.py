@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import itertools
 import os
 import re
 import smtplib
@@ -70,6 +71,7 @@ from tests.email_support import (
 from tests.image_support import FIXTURES as ATTACHMENT_FIXTURES
 from tests.test_envelope_schema import sample_envelope
 from workers import email_reply as email_reply_worker
+from workers.own_identity import without_own_identity
 
 
 def citizen_mail(subject: str = "Jalan rusak", body: str = "Jalan di depan pasar rusak parah.",
@@ -1550,6 +1552,42 @@ FROM_ROWS = [
     FromRow("the-reports-sender-by-a-source-route", "Warga <@mx.example.net:warga@example.net>", "warga@example.net"),
     FromRow("the-reports-sender", "Warga <warga@example.net>", "warga@example.net"),
 ]
+
+
+def _words(text: str, *cuts: int, encoding: str = "B") -> str:
+    """`text` as a mail client splits it into RFC 2047 encoded-words: cut at the UTF-8 byte offsets `cuts` (a byte-
+    counting mailer cuts inside a character), each folded onto a line of its own."""
+    data, edges = text.encode(), [0, *cuts, len(text.encode())]
+    pieces = [data[start:end] for start, end in itertools.pairwise(edges)]
+    if encoding == "B":
+        return "\r\n ".join(f"=?UTF-8?B?{base64.b64encode(piece).decode()}?=" for piece in pieces)
+    quoted = ["".join(chr(b) if b < 128 and chr(b).isalnum() else "_" if b == 32 else f"={b:02X}" for b in piece)
+              for piece in pieces]
+    return "\r\n ".join(f"=?utf-8?Q?{piece}?=" for piece in quoted)
+
+
+SPLIT_NAME = "Siti Ámínah Rahayu"
+SPLIT_NAME_ROWS = [
+    pytest.param(_words(SPLIT_NAME, 7), id="at-a-character"),
+    pytest.param(_words(SPLIT_NAME, 6), id="inside-a-character"),
+    pytest.param(_words(SPLIT_NAME, 6, 10, encoding="Q"), id="inside-characters-quoted-printable"),
+]
+
+
+@pytest.mark.parametrize("written", SPLIT_NAME_ROWS)
+def test_a_from_name_in_several_encoded_words_is_one_name(make_server, redis: Redis, written: str) -> None:  # type: ignore[no-untyped-def]
+    """RFC 2047 6.2: the whitespace between two encoded-words is none of the text. The policy's address parser put a
+    space between a display name's words ("Siti Á mínah") and read a character split between two as two U+FFFD: the
+    name an anonymous report's copy loses was not the one signed below it, which reached the case store."""
+    server = make_server()
+    raw = (f"From: {written} <siti.rahayu@example.net>\r\nTo: {RECIPIENT}\r\nSubject: ANONIM pungli\r\n"
+           f"Message-ID: {make_msgid(domain='example.net')}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+           f"Petugas meminta uang.\r\n\r\nSalam,\r\n{SPLIT_NAME}\r\n").encode()
+    result = server.deliver(raw, mail_from="siti.rahayu@example.net")
+    envelope = stored_envelope(redis, result.tracking_id or "")
+    assert envelope is not None and envelope["anonymous"]
+    assert envelope["sender"]["display_name"] == SPLIT_NAME
+    assert "Ámínah" not in without_own_identity(envelope)["text"]
 
 
 @pytest.mark.parametrize("row", FROM_ROWS, ids=[row.id for row in FROM_ROWS])

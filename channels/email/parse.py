@@ -17,12 +17,14 @@ nested 900 deep took 20 s, well under the part limit). Real mail nests a handful
 
 from __future__ import annotations
 
+import base64
 import codecs
 import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from email.feedparser import BytesFeedParser
+from email.header import decode_header
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy
 from email.utils import getaddresses, parseaddr
@@ -471,6 +473,25 @@ def _has_raw_bytes(text: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
+# A run of encoded-words with only whitespace between them, which RFC 2047 6.2 reads as one text.
+_WORD = r"=\?[^?\s]{1,40}\?[bBqQ]\?[^?\s]*\?="
+_WORD_RUN = re.compile(rf"{_WORD}(?:\s+{_WORD})+")
+
+
+def _joined_words(match: re.Match[str]) -> str:
+    """A run of adjacent encoded-words as one word per charset: the policy's address parser put a space between two
+    words of a display name (mail clients split a long name into several: "Siti Á" "mínah" was "Siti Á mínah") and
+    read a character split between two words (a byte-counting mailer's) as two U+FFFD. The name then matched neither
+    the name signed below an anonymous report, which loses its sender's name, nor the one a reader knows."""
+    try:
+        chunks = decode_header(match.group())
+    except Exception:  # a word the stdlib cannot read: left as it was written
+        return match.group()
+    if any(charset is None or not isinstance(data, bytes) for data, charset in chunks):
+        return match.group()
+    return " ".join(f"=?{charset}?B?{base64.b64encode(data).decode('ascii')}?=" for data, charset in chunks)
+
+
 # The charset label of an RFC 2047 encoded-word (`=?shift_jis?B?...?=`, `=?windows-874*th?Q?...?=`).
 _WORD_CHARSET = re.compile(r"=\?([^?*\s]{1,40})(?=(?:\*[^?\s]*)?\?[bBqQ]\?)")
 
@@ -492,8 +513,8 @@ def header_text(message: Message, name: str) -> str:
     try:
         if _has_raw_bytes(raw):  # the bytes as body text is read, then the policy's parse of that text
             value = message.policy.header_fetch_parse(name, decode_text(raw.encode("utf-8", "surrogateescape")))
-        elif "=?" in raw and raw != (aliased := _WORD_CHARSET.sub(_word_charset, raw)):
-            value = message.policy.header_fetch_parse(name, aliased)
+        elif "=?" in raw and raw != (read := _WORD_CHARSET.sub(_word_charset, _WORD_RUN.sub(_joined_words, raw))):
+            value = message.policy.header_fetch_parse(name, read)
         else:
             value = message.get(name)
     except Exception:  # a header the policy cannot parse at all: read its raw form
