@@ -1571,6 +1571,8 @@ SPLIT_NAME_ROWS = [
     pytest.param(_words(SPLIT_NAME, 7), id="at-a-character"),
     pytest.param(_words(SPLIT_NAME, 6), id="inside-a-character"),
     pytest.param(_words(SPLIT_NAME, 6, 10, encoding="Q"), id="inside-characters-quoted-printable"),
+    # folded inside its quotes: read as no address at all, and the mail was quarantined (`no_sender`), unanswered
+    pytest.param('"' + _words(SPLIT_NAME, 7) + '"', id="quoted-and-folded"),
 ]
 
 

@@ -1038,10 +1038,14 @@ def without_comments(value: str) -> str:
 
 
 def _raw_field(message: Message, name: str) -> str:
-    """The first `name` field as written: its undeclared 8-bit read as header_text reads it, its encoded-words not
-    decoded."""
-    raw = next((value for key, value in message.raw_items() if key.lower() == name.lower()), "")
+    """The first `name` field as written, unfolded (RFC 5322 2.2.3): its undeclared 8-bit read as header_text reads
+    it, its encoded-words not decoded. Folded, a quoted display name of encoded-words split over two lines (Outlook's,
+    a long name's) was read by `getaddresses` as no address, and the mail was quarantined for having no sender."""
+    raw = _FOLD.sub("", next((value for key, value in message.raw_items() if key.lower() == name.lower()), ""))
     return decode_text(raw.encode("utf-8", "surrogateescape")) if _has_raw_bytes(raw) else raw
+
+
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
 def _angle_addresses(raw: str) -> list[str]:
