@@ -117,9 +117,17 @@ def make_server(test_env: TestEnvironment, redis: Redis) -> Iterator:  # type: i
         ("pengaduan@lapor.go.id.evil.example", "", 550),
         ("admin@lapor.go.id", "lapor.go.id", 250),
         ("victim@example.org", "lapor.go.id", 550),
+        # a subaddress of ours (RFC 5233) is our mailbox, as Postfix, Gmail and Exchange Online deliver it: refused,
+        # the citizen got a bounce for a mail their provider's MTA had taken for us
+        ("pengaduan+wbs@lapor.go.id", "", 250),
+        ("Pengaduan+Desa.Sukamaju@LAPOR.go.id", "", 250),
+        ("admin+pengaduan@lapor.go.id", "", 550),
+        ("pengaduan+wbs@lapor.go.id.evil.example", "", 550),
+        ("pengaduanx+wbs@lapor.go.id", "", 550),
     ],
     ids=["our-address", "case-insensitive", "foreign", "other-local-part", "lookalike-domain", "our-domain",
-         "foreign-with-domains"],
+         "foreign-with-domains", "our-subaddress", "our-subaddress-case-insensitive", "another-local-parts-subaddress",
+         "our-subaddress-at-a-lookalike-domain", "a-longer-local-parts-subaddress"],
 )
 def test_recipients_outside_our_addresses_are_refused(make_server, redis: Redis, rcpt: str, domains: str,  # type: ignore[no-untyped-def]
                                                       code: int) -> None:
@@ -1658,7 +1666,8 @@ def test_a_reply_to_that_is_no_address_is_not_answered_the_from_is(make_server, 
 
 
 @pytest.mark.parametrize("reply_to", [pytest.param(RECIPIENT, id="our-address"),
-                                      pytest.param("LAPOR! <PENGADUAN@Lapor.Go.Id>", id="ours-named-in-capitals")])
+                                      pytest.param("LAPOR! <PENGADUAN@Lapor.Go.Id>", id="ours-named-in-capitals"),
+                                      pytest.param("pengaduan+balasan@lapor.go.id", id="a-subaddress-of-ours")])
 def test_a_reply_to_naming_our_own_address_is_not_where_the_acknowledgement_goes(  # type: ignore[no-untyped-def]
         make_server, redis: Redis, reply_to: str) -> None:
     """Answered at the Reply-To, the reply worker skipped the acknowledgement (it never writes to our own address),
@@ -2097,11 +2106,13 @@ def test_a_mail_saying_it_is_not_auto_mail_in_a_comment_is_a_report(make_server,
     [
         ("pengaduan@lapor.go.id", "<x@example.net>", "own_address"),
         ("Pengaduan@LAPOR.go.id", "<x@example.net>", "own_address"),
+        ("pengaduan+wbs@lapor.go.id", "<x@example.net>", "own_address"),
         ("warga@example.net", "<lapor-10000057-00ff@mail.lapor.go.id>", "own_message_id"),
         ("warga@example.net", "<abc@MAIL.LAPOR.GO.ID>", "own_message_id"),
         ("warga@example.net", "lapor-10000057-00ff@mail.lapor.go.id", "own_message_id"),
     ],
-    ids=["own-address", "own-address-case", "own-message-id", "own-domain-case", "own-message-id-bare"],
+    ids=["own-address", "own-address-case", "own-subaddress", "own-message-id", "own-domain-case",
+         "own-message-id-bare"],
 )
 def test_mail_from_ourselves_is_never_answered(make_server, redis: Redis, sender: str, message_id: str,  # type: ignore[no-untyped-def]
                                                reason: str) -> None:

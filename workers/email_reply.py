@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from rq import get_current_job
 
+from channels.email.guards import is_our_address
 from channels.email.processor import REPLY_ADDRESS, REPLY_FUNC
 from channels.email.reply import ascii_address, build_reply, send_via_relay, write_to_outbox
 from gateway import metrics
@@ -71,8 +72,7 @@ def _cap_used_up(context: WorkerContext, cap_key: str) -> bool:
 
 
 def _own_address(context: WorkerContext, address: str) -> bool:
-    email = context.settings.email
-    return address.lower() in {a.lower() for a in [*email.addresses, email.from_address]}
+    return is_our_address(address, context.settings.email)
 
 
 def send_email_reply(payload: dict[str, Any]) -> str:

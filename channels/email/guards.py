@@ -111,11 +111,29 @@ def _own_addresses(settings: EmailSettings) -> set[str]:
     return {address.lower() for address in [*settings.addresses, settings.from_address] if address}
 
 
+def without_subaddress(address: str) -> str:
+    """`local+tag@domain` as `local@domain`: the mailbox a subaddress (RFC 5233) reaches in Gmail, Exchange Online,
+    Postfix (`recipient_delimiter`) and Fastmail."""
+    local, at, domain = address.rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}" if at and "+" in local else address
+
+
+def is_our_address(address: str | None, settings: EmailSettings) -> bool:
+    """One of our own addresses (`email.addresses`, `email.from_address`), or a subaddress of one
+    (`pengaduan+wbs@lapor.go.id`): the MTA in front of the gateway hands such mail to it, and it was refused 550 (the
+    citizen got a bounce) while mail from such an address, our own, was no loop to the guards."""
+    if not address:
+        return False
+    own = _own_addresses(settings)
+    address = address.strip("<> ").lower()
+    return address in own or without_subaddress(address) in own
+
+
 def without_our_reply_to(mail: ParsedMail, settings: EmailSettings) -> ParsedMail:
     """The mail without its Reply-To when that names one of our own addresses: answered there, the acknowledgement
     was skipped by the reply worker (it never writes to us), and the citizen never learnt their Tracking ID. Their
     From is where it goes, as for a mail with no Reply-To."""
-    return replace(mail, reply_to=None) if mail.reply_to in _own_addresses(settings) else mail
+    return replace(mail, reply_to=None) if is_our_address(mail.reply_to, settings) else mail
 
 
 def loop_reason(mail: ParsedMail, envelope_sender: str | None, settings: EmailSettings) -> str | None:
@@ -142,7 +160,7 @@ def loop_reason(mail: ParsedMail, envelope_sender: str | None, settings: EmailSe
         return "mailing_list"
     if message.get("X-Loop") is not None and (_x_loop_names_us(mail, settings) or _answers_a_mail(mail)):
         return "x_loop"
-    if mail.sender_address in _own_addresses(settings):
+    if is_our_address(mail.sender_address, settings):
         return "own_address"
     if mail.sender_address.rsplit("@", 1)[0] in BOUNCE_LOCAL_PARTS:
         return "mailer_daemon"
@@ -172,8 +190,7 @@ def _x_loop_names_us(mail: ParsedMail, settings: EmailSettings) -> bool:
     autoresponder's, dropped too; on any other mail (a procmail or helpdesk forward of a citizen's complaint, an
     agency's inbox passing one on) it marks that system's loop, not ours: dropped, such a complaint was answered 250
     and lost. It is filed, and not answered (`asks_no_auto_reply`)."""
-    own = _own_addresses(settings)
-    return any(address in own for value in mail.message.get_all("X-Loop") or ()
+    return any(is_our_address(address, settings) for value in mail.message.get_all("X-Loop") or ()
                for address in re.findall(r"[^\s<>,;\"']+@[^\s<>,;\"']+", str(value).lower()))
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from redis import Redis
 
+from channels.email.guards import without_subaddress
 from channels.email.parse import TooComplex
 from channels.email.processor import MailProcessor
 from gateway import metrics
@@ -35,12 +36,14 @@ log = get_logger()
 
 
 def accepts_recipient(address: str, settings: EmailSettings) -> bool:
-    """Our addresses and domains only (case-insensitive); everything else would make us a relay."""
+    """Our addresses (and their subaddresses, `pengaduan+wbs@lapor.go.id`) and domains only (case-insensitive);
+    everything else would make us a relay."""
     address = address.strip("<> ").lower()
     if "@" not in address:
         return False
     domain = address.rsplit("@", 1)[1]
-    return address in {a.lower() for a in settings.addresses} or domain in {d.lower() for d in settings.domains}
+    ours = {a.lower() for a in settings.addresses}
+    return address in ours or without_subaddress(address) in ours or domain in {d.lower() for d in settings.domains}
 
 
 def malformed_address(address: str, *, smtputf8: bool) -> bool:
