@@ -74,6 +74,25 @@ def mail_forwarding(inner: bytes, encoding: str = "base64") -> bytes:
         + b"\r\n--lapor-fw--\r\n"
 
 
+def _tnef_attribute(level: int, attribute: int, kind: int, data: bytes) -> bytes:
+    return (bytes([level]) + attribute.to_bytes(2, "little") + kind.to_bytes(2, "little")
+            + len(data).to_bytes(4, "little") + data + (sum(data) & 0xFFFF).to_bytes(2, "little"))
+
+
+def tnef_stream(files: list[tuple[str, bytes]]) -> bytes:
+    """A winmail.dat as Outlook writes one ([MS-OXTNEF]): its signature and key, the message's attributes (version,
+    class), then each file: attAttachRenddata, attAttachTitle, attAttachData and its MAPI properties (none here)."""
+    stream = (0x223E9F78).to_bytes(4, "little") + (0x1A2B).to_bytes(2, "little")
+    stream += _tnef_attribute(1, 0x9006, 0x0008, (0x00010000).to_bytes(4, "little"))  # attTnefVersion
+    stream += _tnef_attribute(1, 0x8008, 0x0007, b"IPM.Microsoft Mail.Note\0")  # attMessageClass
+    for name, data in files:
+        stream += _tnef_attribute(2, 0x9002, 0x0006, bytes(14))  # attAttachRenddata: a file begins
+        stream += _tnef_attribute(2, 0x8010, 0x0001, name.encode("cp1252") + b"\0")  # attAttachTitle
+        stream += _tnef_attribute(2, 0x800F, 0x0006, data)  # attAttachData
+        stream += _tnef_attribute(2, 0x9005, 0x0006, bytes(4))  # attAttachment: MAPI properties, none
+    return stream
+
+
 def mail_with_header_lines(extra: int, field: str = "X-Flood: 1") -> bytes:
     """A citizen's mail whose own header carries `extra` lines of `field` besides its five."""
     head = f"From: Warga <warga@example.net>\nTo: {RECIPIENT}\nSubject: Jalan rusak\n" \

@@ -77,6 +77,13 @@ CASES = [
          ("lampu penerangan di Jl. Ahmad Yani KM 5 masih padam",), ("wrote:", "sudah kami catat")),
     Case("outlook_pdf_attachment", "report", "yusuf.h@outlook.com", "Yusuf Hidayat", "Tagihan PDAM tidak wajar",
          ("Rp 2.500.000",), attachments=(("tagihan-pdam.pdf", "application/pdf", ()),)),
+    # Outlook's rich text: the files inside winmail.dat (TNEF) are read out beside it; they were a winmail.dat no one
+    # without Outlook could open, and an anonymous report's copy withheld it whole
+    Case("outlook_winmail_dat", "report", "bambang.sutrisno@kecamatan-cibeber.example.go.id", "Bambang Sutrisno",
+         "Jembatan penghubung Desa Cibeber retak",
+         ("Jembatan penghubung Desa Cibeber dan Desa Sukamulya retak di tiang tengahnya, foto dan surat",),
+         attachments=(("winmail.dat", "application/ms-tnef", ()), ("jembatan.png", "image/png", ()),
+                      ("Surat RT 04.pdf", "application/pdf", ()))),
     Case("thunderbird_latin1_flowed", "report", "andre.wijaya@posteo.net", "Andr\u00e9 Wijaya", "Pelayanan paspor",
          ("caf\u00e9 di depan kantor bahkan menjual nomor antrean",), ("Andr\u00e9 Wijaya",)),
     Case("thunderbird_rfc2231_filename", "report", "lestari.dewi@gmail.com", "Lestari", "Foto kerusakan jembatan",

@@ -34,11 +34,12 @@ from channels.email.parse import (
 )
 from channels.email.reply import reply_body
 from channels.email.store import executable_flags, store_attachments
+from channels.email.tnef import tnef_files
 from gateway.errors import RejectedInput, TooLarge
 from gateway.settings import Settings
 from normalizer.pipeline import mail_status_query
 from normalizer.prefixes import FORWARD_SUBJECT, FORWARD_WORDS, STACKED_PREFIXES
-from tests.email_support import fixture, header_size_of, mail_nested
+from tests.email_support import fixture, header_size_of, mail_nested, tnef_stream
 
 
 @pytest.mark.parametrize(
@@ -1135,3 +1136,32 @@ def test_a_mail_status_query_gives_the_words_its_body_says_beside_the_id(
     keep); a subject is the draft's already."""
     query = mail_status_query(subject, body, with_a_file=with_a_file)
     assert query is not None and (query.tracking_id, query.valid, query.words) == asked
+
+
+_TNEF = tnef_stream([("a.png", b"\x89PNG one"), ("b.pdf", b"%PDF two"), ("c.txt", b"three")])
+TNEF_ROWS = [
+    pytest.param(_TNEF, 100, [("a.png", b"\x89PNG one"), ("b.pdf", b"%PDF two"), ("c.txt", b"three")], id="whole"),
+    pytest.param(_TNEF, 2, [("a.png", b"\x89PNG one"), ("b.pdf", b"%PDF two")], id="past-the-most-files"),
+    pytest.param(_TNEF[:-40], 100, [("a.png", b"\x89PNG one"), ("b.pdf", b"%PDF two")], id="cut-short"),
+    pytest.param(_TNEF[:60] + b"\x02\x0f\x80\x06\x00\xff\xff\xff\x7f", 100, [], id="a-length-past-its-end"),
+    pytest.param(b"PK\x03\x04 not tnef" + _TNEF, 100, [], id="no-tnef-signature"),
+    pytest.param(tnef_stream([("kosong.txt", b"")]), 100, [], id="a-file-of-no-bytes"),
+    pytest.param(b"", 100, [], id="empty"),
+]
+
+
+@pytest.mark.parametrize(("data", "most", "files"), TNEF_ROWS)
+def test_the_files_inside_a_winmail_dat_are_read_and_a_broken_one_never_raises(data: bytes, most: int,
+                                                                               files: list[tuple[str, bytes]]) -> None:
+    assert [(found.name, found.data) for found in tnef_files(data, most)] == files
+
+
+def test_a_winmail_dat_files_names_are_file_names() -> None:
+    """A title is a name to save a file under, as any attachment's: no directories, no invisible characters."""
+    stream = tnef_stream([("..\\..\\Windows\\bukti\x1bgnp.exe", b"MZ"), ("foto.JPG", b"\xff\xd8\xff")])
+    raw = (b"From: a@example.net\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+           b"Content-Type: text/plain\r\n\r\nisi\r\n--b\r\nContent-Type: application/ms-tnef; name=winmail.dat\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(stream) + b"--b--\r\n")
+    names = [(item.name, item.content_type) for item in parse_mail(raw).attachments]
+    assert names == [("winmail.dat", "application/ms-tnef"), ("buktignp.exe", "application/octet-stream"),
+                     ("foto.JPG", "image/jpeg")]

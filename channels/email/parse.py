@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import mimetypes
 import re
 import sys
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from typing import Any
 
 from channels.email.html_text import html_to_text
 from channels.email.texts import SUBJECT_TAG, opens_our_text, our_paragraph
+from channels.email.tnef import is_tnef, tnef_files
 from gateway.errors import GatewayError, RejectedInput, TooLarge
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id
 from normalizer.prefixes import FORWARD_SUBJECT
@@ -652,8 +654,27 @@ def _filename(part: Message) -> str | None:
         name = part.get_filename()
     except Exception:
         name = None
+    return file_name(name)
+
+
+def file_name(name: str | None) -> str | None:
+    """A name as a file name: visible characters, no directories, not only dots and spaces."""
     name = re.split(r"[/\\]", visible_name(name))[-1].strip() if name else ""
     return name if name.strip(". ") else None
+
+
+# The most files read out of one winmail.dat: the store keeps at most 20 a mail (`email.max_attachments`) and lists
+# at most 100; a stream of thousands of tiny ones is not read past these.
+MAX_TNEF_FILES = 100
+# Types by extension from Python's own table alone, not the machine's /etc/mime.types: the same on every machine.
+_TYPES = mimetypes.MimeTypes()
+
+
+def _tnef_attachments(data: bytes) -> list[RawAttachment]:
+    """The files Outlook put inside a winmail.dat (channels/email/tnef.py), as attachments of their own, their type
+    by their name's extension."""
+    return [RawAttachment(_TYPES.guess_type(name or "")[0] or "application/octet-stream", name, found.data)
+            for found in tnef_files(data, MAX_TNEF_FILES) for name in [file_name(found.name)]]
 
 
 def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
@@ -691,8 +712,10 @@ def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
     if _is_attachment(part) or (related and part.get_content_maintype() == "image"):
         disposition = (part.get_content_disposition() or "").lower()
         inline = disposition == "inline" or (related and disposition != "attachment") or bool(part.get("Content-ID"))
-        out.attachments.append(RawAttachment(ctype, _filename(part), part_bytes(part), inline=inline,
-                                             content_id=_content_id(part)))
+        name, data = _filename(part), part_bytes(part)
+        out.attachments.append(RawAttachment(ctype, name, data, inline=inline, content_id=_content_id(part)))
+        if is_tnef(ctype, name):  # kept as sent too: what it holds beside the files is not read
+            out.attachments.extend(_tnef_attachments(data))
         return
     if ctype in BODY_TYPES:
         text = part_text(part)
