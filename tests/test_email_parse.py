@@ -1163,5 +1163,5 @@ def test_a_winmail_dat_files_names_are_file_names() -> None:
            b"Content-Type: text/plain\r\n\r\nisi\r\n--b\r\nContent-Type: application/ms-tnef; name=winmail.dat\r\n"
            b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(stream) + b"--b--\r\n")
     names = [(item.name, item.content_type) for item in parse_mail(raw).attachments]
-    assert names == [("winmail.dat", "application/ms-tnef"), ("buktignp.exe", "application/octet-stream"),
-                     ("foto.JPG", "image/jpeg")]
+    assert names == [("buktignp.exe", "application/octet-stream"), ("foto.JPG", "image/jpeg"),
+                     ("winmail.dat", "application/ms-tnef")]

@@ -713,9 +713,10 @@ def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
         disposition = (part.get_content_disposition() or "").lower()
         inline = disposition == "inline" or (related and disposition != "attachment") or bool(part.get("Content-ID"))
         name, data = _filename(part), part_bytes(part)
-        out.attachments.append(RawAttachment(ctype, name, data, inline=inline, content_id=_content_id(part)))
-        if is_tnef(ctype, name):  # kept as sent too: what it holds beside the files is not read
+        if is_tnef(ctype, name):  # its files first, within the mail's budget of stored bytes before the stream's copy
             out.attachments.extend(_tnef_attachments(data))
+        # a winmail.dat is kept as sent too: what it holds beside its files is not read
+        out.attachments.append(RawAttachment(ctype, name, data, inline=inline, content_id=_content_id(part)))
         return
     if ctype in BODY_TYPES:
         text = part_text(part)
