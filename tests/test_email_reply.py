@@ -90,6 +90,8 @@ def test_a_message_id_no_client_threads_by_is_left_out_of_our_threading_fields(s
     pytest.param("RE: Fwd: [LAPOR #10000004] [LAPOR #10000004] Jalan rusak", "Jalan rusak", id="tag-twice"),
     pytest.param("Re\uff1a Jalan rusak", "Jalan rusak", id="fullwidth-colon"),
     pytest.param("RV\ufe55 ENC: Jalan rusak", "Jalan rusak", id="small-colon"),
+    # our tag amid the words, as an out-of-office's "Automatic reply:" or a citizen's own writing puts it
+    pytest.param("Tambahan [LAPOR #10000004] foto jalan", "Tambahan foto jalan", id="our-tag-between-words"),
     # a subject's own words stay
     pytest.param("Retribusi pasar: pungli", "Retribusi pasar: pungli", id="a-word-starting-re"),
     pytest.param("Irigasi: saluran jebol", "Irigasi: saluran jebol", id="a-word-starting-i"),

@@ -62,8 +62,8 @@ def reply_subject(tracking_id: str, original: str) -> str:
     without control characters (`subject_text`). Without a report (`tracking_id` "": a mistyped ID's answer),
     `Re: <original subject>` and no tag: one of a number that is no ID would thread the citizen's next mail to it."""
     original = subject_text(original or "")
-    if SUBJECT_TAG.search(original):
-        original = SUBJECT_TAG.sub("", original)
+    if SUBJECT_TAG.search(original):  # between two words the tag leaves one space, not two ("Tambahan  foto")
+        original = " ".join(SUBJECT_TAG.sub(" ", original).split())
     original = STACKED_PREFIXES.sub("", original).strip()
     if not tracking_id:
         return f"Re: {original}" if original else "LAPOR!"
