@@ -108,6 +108,19 @@ UNDECLARED = "caf\u00e9 \u201cok\u201d \u2013 50\u20ac"
                  b"\r\n\r\nKrak=F3w =A3=F3d=BC", "Krak\u00f3w \u0141\u00f3d\u017a", id="declared-latin2-honoured"),
     pytest.param(b"Content-Type: text/plain; charset=base64\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
                  + UNDECLARED.encode("cp1252"), UNDECLARED, id="declared-a-codec-of-no-text"),
+    # HTML without a MIME charset naming its own in a <meta>, as browsers and mail clients read it
+    pytest.param(b"Content-Type: text/html\r\nContent-Transfer-Encoding: 8bit\r\n\r\n<html><head><meta charset="
+                 b"\"windows-1251\"></head><body>" + "\u0414\u043e\u0440\u043e\u0433\u0430".encode("cp1251")
+                 + b"</body></html>", "\u0414\u043e\u0440\u043e\u0433\u0430", id="html-meta-charset"),
+    pytest.param(b"Content-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<html><head>"
+                 b"<meta http-equiv=3D\"Content-Type\" content=3D\"text/html; charset=3Dshift_jis\"></head><body>"
+                 + "".join(f"={b:02X}" for b in "\u9ad9\u6a4b\u2460".encode("cp932")).encode() + b"</body></html>",
+                 "\u9ad9\u6a4b\u2460", id="html-meta-http-equiv"),
+    pytest.param(b"Content-Type: text/html\r\nContent-Transfer-Encoding: 8bit\r\n\r\n<meta charset=windows-1251>"
+                 + UNDECLARED.encode(), UNDECLARED, id="html-meta-charset-on-utf-8-is-utf-8"),
+    pytest.param(b"Content-Type: text/html; charset=windows-1252\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+                 b"<meta charset=windows-1251>" + UNDECLARED.encode("cp1252"), UNDECLARED,
+                 id="html-mime-charset-before-its-meta"),
 ])
 def test_a_part_without_a_charset_that_is_not_utf8_reads_as_windows_1252(part: bytes, expected: str) -> None:
     """Old Outlook and webmail send windows-1252 (or Latin-1) text without a charset: read as UTF-8 alone, its

@@ -564,8 +564,29 @@ def unflow(text: str, delsp: bool = False) -> str:
     return "\n".join(lines)
 
 
+# An HTML document's own charset (`<meta charset=...>`, `<meta http-equiv="Content-Type" content="...; charset=...">`),
+# looked for in its first bytes as browsers prescan them (WHATWG). Web forms and some webmail send HTML with no MIME
+# charset and name it there: a form in Shift_JIS, GBK or windows-1251 was read as windows-1252, mojibake.
+_META_CHARSET = re.compile(rb"<meta\b[^>]{0,1024}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE)
+META_PRESCAN_BYTES = 4096
+
+
+def _charset_of(part: Message, data: bytes) -> str | None:
+    """The part's charset: its MIME one; for HTML without one that is not UTF-8, its document's own (above)."""
+    charset = part.get_content_charset()
+    if charset or part.get_content_type() != "text/html":
+        return charset
+    try:
+        data.decode("utf-8")
+        return None  # valid UTF-8 is UTF-8, whatever a template's meta says
+    except UnicodeDecodeError:
+        found = _META_CHARSET.search(data[:META_PRESCAN_BYTES])
+        return found.group(1).decode("ascii") if found else None
+
+
 def part_text(part: Message) -> str:
-    text = decode_text(part_bytes(part), part.get_content_charset())
+    data = part_bytes(part)
+    text = decode_text(data, _charset_of(part, data))
     if part.get_content_type() == "text/plain" and (part.get_param("format") or "").lower() == "flowed":
         text = unflow(text, (part.get_param("delsp") or "").lower() == "yes")
     return text
