@@ -8,6 +8,7 @@ import hashlib
 import itertools
 import quopri
 import re
+import tracemalloc
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -26,6 +27,7 @@ from channels.email.parse import (
     TooManyHeaderLines,
     TooManyParts,
     decode_text,
+    header_text,
     message_ids,
     parse_bytes,
     parse_mail,
@@ -1178,3 +1180,21 @@ def test_a_winmail_dat_files_names_are_file_names() -> None:
     names = [(item.name, item.content_type) for item in parse_mail(raw).attachments]
     assert names == [("buktignp.exe", "application/octet-stream"), ("foto.JPG", "image/jpeg"),
                      ("winmail.dat", "application/ms-tnef")]
+
+
+@pytest.mark.parametrize("field", ["Subject", "X-Autoreply"])
+def test_a_field_of_thousands_of_encoded_words_is_read_in_memory_linear_in_its_size(field: str) -> None:
+    """The policy read an unstructured field's encoded-words one by one at a cost far past their size: 2,000 words
+    in two charsets by turns (66 KB) took 132 MB, 20,000 (660 KB, well within the header limits) 85 s and 15 GB, and
+    any field a loop guard looks up is read so. Each run of them is decoded in one pass (`decoded_words`)."""
+    raw = (f"From: a@example.net\r\n{field}: ".encode() + b"=?utf-8?q?a?= =?iso-8859-2?q?=B1?= " * 2000
+           + b"\r\n\r\nisi\r\n")
+    tracemalloc.start()
+    try:
+        mail = parse_mail(raw)
+        value = header_text(mail.message, field)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert value == "a\u0105" * 2000
+    assert peak < 32 * 2**20, peak
