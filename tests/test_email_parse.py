@@ -1198,3 +1198,16 @@ def test_a_field_of_thousands_of_encoded_words_is_read_in_memory_linear_in_its_s
         tracemalloc.stop()
     assert value == "a\u0105" * 2000
     assert peak < 32 * 2**20, peak
+
+
+def test_a_file_labelled_a_forwarded_mail_in_base64_is_a_file() -> None:
+    """Decoded, a forwarded mail in base64 is read as a mail; bytes that open with no header field are no mail (a PDF
+    a phone labelled message/rfc822): a file, not its bytes or its base64 in the report's text."""
+    pdf = b"%PDF-1.4\n\x00\x01\x02 binary\xff\xfe"
+    raw = (b"From: a@example.net\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+           b"Content-Type: text/plain\r\n\r\nisi\r\n--b\r\nContent-Type: message/rfc822; name=bukti.pdf\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(pdf) + b"--b--\r\n")
+    mail = parse_mail(raw)
+    assert mail.text == "isi"
+    assert [(item.content_type, item.name, item.data) for item in mail.attachments] == [
+        ("application/octet-stream", "bukti.pdf", pdf)]

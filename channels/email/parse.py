@@ -386,6 +386,7 @@ def _fed(parser: _LimitedParser, raw: bytes) -> EmailMessage:
 # as a mail of no header whose text is the base64, a quoted-printable one with its `=E2=80=93` left in: a complaint
 # forwarded so reached the case store as a block of base64.
 FORWARDED_TYPES = frozenset({"message/rfc822", "message/global"})
+_OPENS_WITH_A_FIELD = re.compile(rb"\s*[!-9;-~]{1,76}[ \t]*:")
 _FORWARD_ENCODINGS = frozenset({"base64", "quoted-printable"})
 
 
@@ -419,6 +420,10 @@ def _read_encoded_forwards(message: EmailMessage, parser: _LimitedParser) -> Non
         except Exception:  # nothing to decode the stdlib can write again: the part stays as it was read
             continue
         if not isinstance(decoded, bytes) or not decoded.strip():
+            continue
+        if not _OPENS_WITH_A_FIELD.match(decoded):  # no mail in it: a file labelled as one, kept as a file
+            part.set_payload(holder.get_payload())
+            part.set_type("application/octet-stream")  # its parameters (a name) kept
             continue
         again = _LimitedParser(max_parts=parser.max_parts, max_depth=parser.max_depth,
                                max_header_lines=parser.max_header_lines, max_header_bytes=parser.max_header_bytes,
