@@ -1211,3 +1211,14 @@ def test_a_file_labelled_a_forwarded_mail_in_base64_is_a_file() -> None:
     assert mail.text == "isi"
     assert [(item.content_type, item.name, item.data) for item in mail.attachments] == [
         ("application/octet-stream", "bukti.pdf", pdf)]
+
+
+def test_a_forwarded_mail_of_non_ascii_addresses_is_kept_as_a_forwarded_mail() -> None:
+    """message/global (RFC 6532: a mail of non-ASCII addresses, as Gmail forwards one) is read as message/rfc822 is:
+    under the forward marker with its From, Date and Subject. Walked as a multipart, its words came with none."""
+    raw = ("From: a@example.net\r\nSubject: Fwd: Pungli\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+           "Content-Type: text/plain\r\n\r\nMohon ditindaklanjuti.\r\n--b\r\nContent-Type: message/global\r\n\r\n"
+           "From: Jos\u00e9 <jos\u00e9@desa.example>\r\nSubject: Pungli\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\n\r\nPetugas meminta uang.\r\n--b--\r\n").encode()
+    assert parse_mail(raw).text == (f"Mohon ditindaklanjuti.\n\n{FORWARD_MARKER}\n"
+                                    "From: Jos\u00e9 <jos\u00e9@desa.example>\nSubject: Pungli\n\nPetugas meminta uang.")

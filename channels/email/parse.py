@@ -756,7 +756,7 @@ def _tnef_attachments(data: bytes) -> list[RawAttachment]:
 
 def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
     ctype = part.get_content_type()
-    if part.is_multipart() and ctype != "message/rfc822":
+    if part.is_multipart() and ctype not in FORWARDED_TYPES:
         children = list(part.iter_parts()) if isinstance(part, EmailMessage) else part.get_payload()
         if ctype == "multipart/alternative":
             best = _best_alternative(children)
@@ -777,7 +777,7 @@ def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
         for child in children:
             _walk(child, out, related=related or ctype == "multipart/related")
         return
-    if ctype == "message/rfc822":
+    if ctype in FORWARDED_TYPES:  # message/global: one of non-ASCII addresses (RFC 6532)
         _walk_forwarded(part, out)
         return
     if part.get_content_maintype() == "multipart":
