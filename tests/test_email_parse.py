@@ -1221,4 +1221,5 @@ def test_a_forwarded_mail_of_non_ascii_addresses_is_kept_as_a_forwarded_mail() -
            "From: Jos\u00e9 <jos\u00e9@desa.example>\r\nSubject: Pungli\r\n"
            "Content-Type: text/plain; charset=utf-8\r\n\r\nPetugas meminta uang.\r\n--b--\r\n").encode()
     assert parse_mail(raw).text == (f"Mohon ditindaklanjuti.\n\n{FORWARD_MARKER}\n"
-                                    "From: Jos\u00e9 <jos\u00e9@desa.example>\nSubject: Pungli\n\nPetugas meminta uang.")
+                                    "From: Jos\u00e9 <jos\u00e9@desa.example>\nSubject: Pungli\n\n"
+                                    "Petugas meminta uang.")
