@@ -816,7 +816,8 @@ class InstagramPoller:
                 # or mention after it was filed.
                 elif own_comment(item, self.settings):
                     log.info("mention.ignored", channel=self.channel, reason="own_post")
-                elif thread_only and not self._reporters_addition(item):
+                # `thread_only` on the item: a thread reply the version before THREAD_COMMENTS_KEY kept on this list.
+                elif (thread_only or item.get("thread_only")) and not self._reporters_addition(item):
                     log.info("mention.ignored", channel=self.channel, reason="not_addressed")
                     metrics.labelled(metrics.COMMENTS_LEFT_OUT, self.channel, "not_addressed").inc()
                 else:

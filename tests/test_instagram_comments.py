@@ -427,6 +427,24 @@ async def test_the_reporters_reply_in_the_thread_we_answered_adds_to_their_repor
     assert stored_comments(redis) == 0 and redis.llen(THREAD_COMMENTS_KEY.format(ig_user_id=IG_USER_ID)) == 0
 
 
+async def test_a_thread_reply_kept_on_the_comments_list_before_its_own_list_is_still_only_an_addition(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi,
+) -> None:
+    """The version before THREAD_COMMENTS_KEY kept a reply in a thread we answered on COMMENTS_KEY, marked
+    `thread_only`. Read after an upgrade as a comment written to us, a stranger's there ("@sari.sukamaju sama di desa
+    kami") was filed as a report of its own and answered in public."""
+    graph.replies.extend([POSTED, POSTED])
+    await sari_answered(gateway, settings, redis)
+    legacy = {"ig_user_id": IG_USER_ID, "comment_id": "17987654321098813", "media_id": SARI["media"]["id"],
+              "parent_id": SARI["id"], "from_id": "17841447302958814", "username": "rudi.dago",
+              "text": "@sari.sukamaju sama di desa kami", "time": 1763609360, "thread_only": True}
+    redis.rpush(COMMENTS_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(legacy))
+    targets = len(reply_targets(redis))
+    poll(settings, redis)
+    assert set(reports(redis)) == {SARI["id"]}
+    assert len(reply_targets(redis)) == targets and stored_comments(redis) == 0
+
+
 @pytest.mark.parametrize(
     "text",
     [
