@@ -213,6 +213,9 @@ class Grammar:
     # ditindaklanjuti"), which stays the report it was. Folded.
     status_question_states: frozenset[str] = frozenset()
     status_question_max_words: int = 0
+    # (filler, the word it must stand before): a filler read so only there (`[status_questions] fillers_only_before`:
+    # "smp" is "sampai" before "mana", elsewhere the school). Folded.
+    status_question_fillers_before: frozenset[tuple[str, str]] = frozenset()
     # Kind words that name the kind right after the generic "LAPOR" (`[second_kinds]`: "LAPOR! WBS ...").
     second_kinds: frozenset[str] = frozenset()
     courtesy: WordTable = WordTable()
@@ -393,6 +396,9 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
                                        for w in _TOKENS.findall(phrase)}),
         status_question_states=frozenset(fold_word(w) for w in questions.get("states", [])),
         status_question_max_words=questions.get("max_words", 0),
+        status_question_fillers_before=frozenset(
+            (fold_word(filler), fold_word(after))
+            for filler, afters in questions.get("fillers_only_before", {}).items() for after in afters),
         second_kinds=frozenset(w.lower() for w in raw.get("second_kinds", {}).get("words", [])) & kinds.keys(),
         courtesy=courtesy,
         thanks_for_done=_load_word_table({**raw.get("courtesy", {}), "fillers": [
@@ -1135,11 +1141,13 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
     "12345678 sudah sampai mana"). A loop that stops at the first other word (or a second number): most messages
     name something at their first or second word ("cek harga beras ...")."""
     count, topic, asks, states, command = 0, after_command or named, after_command, False, False
-    for match in _TOKENS.finditer(text):
-        word = fold_word(match.group())
+    words = [fold_word(match.group()) for match in _TOKENS.finditer(text)]
+    for at, word in enumerate(words):
         count += 1
         command = command or word in grammar.status_words
         if count > grammar.status_question_max_words:
+            return False
+        if _filler_out_of_place(word, words[at + 1:at + 2], grammar):
             return False
         if word not in grammar.status_question_vocabulary:
             if word in grammar.status_question_states:
@@ -1161,6 +1169,13 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
     # there being nothing else named; filed, each was a case of the question.
     topic = topic or (states and question)
     return count > 0 and topic and (asks or question or bool(numbers)) and (question or not states)
+
+
+def _filler_out_of_place(word: str, after: list[str], grammar: Grammar) -> bool:
+    """Whether `word` is a filler read only before certain words (`status_question_fillers_before`) and `after`
+    (the next word, if any) is none of them: "smp" in "nomor SMP berapa?" names a school, not "sampai"."""
+    pairs = grammar.status_question_fillers_before
+    return any(filler == word for filler, _ in pairs) and (word, after[0] if after else "") not in pairs
 
 
 def _parse_status_question(text: str, grammar: Grammar, language: str, shortest_id: int,

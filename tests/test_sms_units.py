@@ -1179,6 +1179,11 @@ def test_a_status_question_after_a_kind_word_sent_with_a_photo_keeps_its_kind(te
     pytest.param("Min, mau tanya laporan saya sudah sampai mana?", Action.STATUS_HELP, False, "id",
                  id="asking-said-in-words"),
     pytest.param("Min, laporan sy udah sampe mana?", Action.STATUS_HELP, False, "id", id="sampe"),
+    pytest.param("laporan sy sdh smp mana?", Action.STATUS_HELP, False, "id", id="smp-before-mana"),
+    # "smp" elsewhere is the school (SMP): a question about one is no status question.
+    pytest.param("nomor SMP berapa?", Action.REPORT, False, "id", id="smp-a-school-nomor"),
+    pytest.param("Hasil SMP kapan?", Action.REPORT, False, "id", id="smp-a-school-hasil"),
+    pytest.param("kode smp berapa?", Action.REPORT, False, "id", id="smp-a-school-kode"),
     pytest.param("what happened to my complaint?", Action.STATUS_HELP, False, "en", id="what-happened"),
     pytest.param("Has my report been processed?", Action.STATUS_HELP, False, "en", id="has-been-processed"),
     pytest.param("Any news on my report?", Action.STATUS_HELP, False, "en", id="any-news"),
