@@ -3476,6 +3476,8 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("Name: withheld. The clerk takes bribes", (True, False), id="name-line-withheld"),
     pytest.param("Pungli di loket 3. Pengirim: dirahasiakan", (True, False), id="name-line-pengirim"),
     pytest.param("Pungli di loket 3. ttd: Hamba Allah", (True, False), id="name-line-ttd"),
+    pytest.param("Nama pelapor: rahasia. Pungli di loket 3", (True, True), id="name-line-nama-pelapor"),
+    pytest.param("Pungli di loket 3\nNama Pelapor : Hamba Allah", (True, False), id="name-line-nama-pelapor-allah"),
     # Set apart by an emoji, an ellipsis or a dash between spaces rather than a stop.
     pytest.param("identitas saya rahasia ya pak 🙏 pungli di loket 3", (True, False), id="emoji"),
     pytest.param("Ini rahasia ya pak😭 pungli di loket 3", (False, True), id="emoji-glued"),
@@ -3608,6 +3610,9 @@ def test_a_statement_typed_as_an_sms_types_it_is_read(text: str, flags: tuple[bo
     pytest.param("Kejadian: pungli di loket 3\nPelapor: rahasia", "Kejadian: pungli di loket 3\nPelapor", True,
                  id="pelapor-rahasia"),
     pytest.param("The clerk takes bribes.\nName: secret", "The clerk takes bribes.\nName", True, id="name-secret"),
+    pytest.param("pungli di pasar\nNama pelapor: rahasia", "pungli di pasar\nNama pelapor", True,
+                 id="nama-pelapor-rahasia"),
+    pytest.param("pungli di pasar\nIdentitas: rahasia", "pungli di pasar\nIdentitas", True, id="identitas-rahasia"),
     pytest.param("LAPOR pungli di pasar. Pengirim: rahasia", "pungli di pasar. Pengirim", True, id="after-a-kind"),
     # A label elsewhere, or a secrecy word closing other words: as before.
     pytest.param("Ini nama: rahasia", "Ini nama", True, id="not-a-line"),
