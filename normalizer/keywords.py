@@ -227,6 +227,8 @@ class Grammar:
     done_states: frozenset[str] = frozenset()
     # Words that call the account's admin before a keyword ("Min, lapor ..."; `[courtesy] calls`), folded.
     calls: frozenset[str] = frozenset()
+    # A courtesy's words that wait for our answer (`[courtesy] awaiting`), folded: under a quoted post, a report.
+    awaiting: frozenset[str] = frozenset()
     # A greeting and nothing more ("Halo", "P", "tes"): answered with help. Same shape as `courtesy`, no emoji.
     greeting: WordTable = WordTable()
     # The words of its phrases alone ("halo", "selamat", "pagi"), squeezed: what may open a message before a command.
@@ -407,6 +409,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         done_words=frozenset(_squeeze(fold_word(w)) for w in done.get("words", [])),
         done_states=frozenset(_squeeze(fold_word(w)) for w in done.get("states", [])),
         calls=calls,
+        awaiting=frozenset(fold_word(w) for w in raw.get("courtesy", {}).get("awaiting", [])),
         greeting=greeting,
         greeting_words=frozenset(word for phrase in greeting.phrases for word in phrase),
         opt_out=opt_out,
@@ -672,6 +675,11 @@ def closing_phrase(path: Path = CONFIG_DIR / "identity.toml") -> re.Pattern[str]
         phrases = tomllib.load(handle)["closings"]["phrases"]
     words = [phrase_pattern(phrase) for phrase in sorted(phrases, key=len, reverse=True)]
     return re.compile(rf"[^\w\n]*(?:{'|'.join(words)})[^\w\n]*", re.IGNORECASE)
+
+
+def awaits_an_answer(text: str, grammar: Grammar) -> bool:
+    """Whether a courtesy's words wait for our answer ("ditunggu tindak lanjutnya"; `[courtesy] awaiting`)."""
+    return any(fold_word(match.group()) in grammar.awaiting for match in _TOKENS.finditer(text))
 
 
 def is_greeting(text: str, grammar: Grammar) -> bool:

@@ -17,6 +17,7 @@ from normalizer.keywords import (
     Action,
     Grammar,
     ParsedText,
+    awaits_an_answer,
     closing_phrase,
     hashtag_flags,
     is_courtesy,
@@ -181,7 +182,9 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
     # ("@lapor1708 tolong" under a complaint). A courtesy's text is the words as a report keeps them; help's, as typed.
     # A status query with a photo adds it to that report; with a mistyped ID, it is a report of its own.
     # A status question without an ID ("cek dong") is help's: with a photo or under a quoted post, a report of it.
-    if (message.attachments and parsed.action in (*UNANSWERED, *_HELP)) or (quoted and parsed.action in _HELP):
+    # So is a wait for our answer under one ("@lapor1708 ditunggu tindak lanjutnya" quoting a complaint).
+    if (message.attachments and parsed.action in (*UNANSWERED, *_HELP)) or (quoted and (
+            parsed.action in _HELP or (parsed.action is Action.COURTESY and awaits_an_answer(text, grammar)))):
         parsed = replace(parsed, action=Action.REPORT, text=text if parsed.action in _HELP else parsed.text)
     elif message.attachments and parsed.action in (Action.STATUS, Action.BAD_TRACKING_ID):
         if parsed.action is Action.BAD_TRACKING_ID:

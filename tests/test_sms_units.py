@@ -2667,6 +2667,27 @@ def test_a_greeting_or_help_word_with_a_photo_or_a_quoted_post_is_a_report(
     assert normalized.draft.anonymous is ("anonim" in text.lower())  # a flag read off the words stays the report's
 
 
+@pytest.mark.parametrize(("text", "quoted", "filed"), [
+    pytest.param("@lapor1708 ditunggu tindak lanjutnya", QUOTED_POST, True, id="awaiting-under-a-post"),
+    pytest.param("ditunggu ya min 🙏", QUOTED_POST, True, id="awaiting-with-fillers-under-a-post"),
+    pytest.param("Tunggu kabarnya min", QUOTED_POST, True, id="tunggu-under-a-post"),
+    pytest.param("ditunggu tindak lanjutnya", None, False, id="awaiting-alone-is-a-courtesy"),
+    pytest.param("terima kasih min", QUOTED_POST, False, id="thanks-under-a-post-stays-a-courtesy"),
+    pytest.param("mantap min", QUOTED_POST, False, id="praise-under-a-post-stays-a-courtesy"),
+])
+def test_a_wait_for_our_answer_under_a_quoted_post_files_that_post(text: str, quoted: str | None, filed: bool) -> None:
+    """"@lapor1708 ditunggu tindak lanjutnya" quoting a viral complaint asks us to act on it, as "tolong" does: read as
+    the courtesy it is alone, the complaint reached no agency. Thanks or praise there stay a courtesy (under our own
+    answer, or a citizen's "good job")."""
+    normalized = normalize(InboundMessage(
+        channel=Channel.TWITTER, source="table", provider_message_id="1", sender_kind=SenderKind.X_USER,
+        sender_address="123", text=text, received_at=datetime(2026, 11, 22, tzinfo=UTC), quoted_text=quoted))
+    if not filed:
+        assert normalized.draft is None and normalized.query is not None
+        assert normalized.query.action is Action.COURTESY
+        return
+    assert normalized.draft is not None and normalized.draft.text.endswith(f"\n\n{QUOTED_POST}")
+
 def test_a_mail_of_undecodable_characters_is_still_filed_with_its_subject() -> None:
     """Help for nothing readable is the SMS's and the mentions': a mail's subject, kept beside its text, may hold the
     complaint, and answered with help it was never filed."""
