@@ -632,12 +632,15 @@ class XMentionsPoller:
                 self.mentions.keep_unfiled(message, error)
             self.mentions.take(messages)
             taken += len(messages)
+            # A walk goes from the newest mention to older ones: a page that names itself as the next one, or brings
+            # back no mention older than the walk has read (pages in a cycle, A -> B -> A), was read again and again,
+            # and no newer mention was ever asked for (they wait for the walk). Its mentions are taken; the walk ends.
+            repeated = token is not None and (meta.get("next_token") == token or bool(
+                page_ids and oldest and min(page_ids) >= int(oldest)))
             walked, oldest = walked + len(page_ids), str(min(page_ids)) if page_ids else oldest
             pages += 1
-            asked, token = token, meta.get("next_token")
-            if token and token == asked:
-                # The page named itself as the next one: read again and again, the walk never ended and no newer
-                # mention was ever asked for (they wait for the walk). Its mentions are taken: the walk ends here.
+            token = meta.get("next_token")
+            if token and repeated:
                 log.warning("channel.pagination_repeated", channel=self.channel, pages=pages)
                 token = None
             if not token:

@@ -356,6 +356,28 @@ def test_a_page_naming_itself_as_the_next_ends_the_walk(
     assert [line["pages"] for line in log_events(log_stream) if line["event"] == "channel.pagination_repeated"] == [2]
     assert set(reports_by_tweet(redis)) == {"1860000000000000404", "1860000000000000101"}
 
+
+def test_pages_in_a_cycle_end_the_walk(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """Pages whose next_tokens go round (A -> B -> A): each named another, so the walk read them to the end of every
+    poll, and newer mentions were never read. A page that brings no mention older than the walk has read ends it."""
+    newer = fixture("x/mentions_page.json")
+    newer["meta"]["next_token"] = "b26v89c19zqg8ozfsvxh5ckdxnvn1abgj0m5jvp6fwvqh"
+    older = fixture("x/mentions_page.json")
+    for tweet in older["data"]:
+        tweet["id"] = str(int(tweet["id"]) - 100)
+    older["meta"] = {**older["meta"], "next_token": "7140dibdnow9c7btw3w29grvxfcgvpb9n9coehpk7xz5i",
+                     "newest_id": older["data"][0]["id"], "oldest_id": older["data"][-1]["id"]}
+    for _ in range(settings.x.max_pages // 2):
+        fake.fail("/x/2/users", 200, body=newer)
+        fake.fail("/x/2/users", 200, body=older)
+    make_poller(settings, redis, intake).poll_once()
+
+    assert len([r for r in fake.state.requests if r["path"].endswith("/mentions")]) == 3
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": newer["meta"]["newest_id"]}
+    assert [line["pages"] for line in log_events(log_stream) if line["event"] == "channel.pagination_repeated"] == [3]
+
 def _created(seconds_ago: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - seconds_ago))
 
