@@ -128,6 +128,15 @@ CASESTORE_OUTAGE_STATE = State.DEGRADED
 # dead-lettered at once (kept, and answered to its citizen) until an operator puts the token right and requeues them.
 # Before, only each channel's dead letters said so, under `casestore_401` among any other reasons.
 CASESTORE_REFUSING_STATE = State.DEGRADED
+
+
+def credentials_step(reason: str) -> str:
+    """What to do while the case store refuses the gateway's credentials (`reason`: casestore_401...), as the headline
+    and `casestore.credentials_refused` say it. Every process that reads the case store holds the token from its start:
+    the HTTP gateway (a CEK's immediate answer) and every worker (forwards, and the status and mail replies' CEK
+    answers); restarting the forward workers alone left each CEK answered "cannot check now" on the old token."""
+    return (f"set LAPOR_CASESTORE_TOKEN, restart `lapor-gateway serve` and every `lapor-gateway worker`, then "
+            f"`lapor-gateway deadletters requeue --all --reason {reason}`")
 # A disk spool that cannot be written, with Redis up: nothing is refused yet, but /readyz answers 503 (a load balancer
 # gating on it takes the gateway out) and the next Redis outage would refuse every report.
 SPOOL_FAILURE_STATE = State.DEGRADED
@@ -2162,8 +2171,7 @@ def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapp
         reason = casestore_refusing.get("reason") or "?"
         named[CASESTORE_REFUSING_STATE.value].append(
             f"case store (refuses the gateway's credentials since {casestore_refusing.get('since') or '?'}, {reason}: "
-            f"set LAPOR_CASESTORE_TOKEN, restart the forward workers, then `lapor-gateway deadletters requeue --all "
-            f"--reason {reason}`)")
+            f"{credentials_step(reason)})")
     if spool_failure is not None:
         named[SPOOL_FAILURE_STATE.value].append(
             f"disk spool ({_clean(spool_failure)}; /readyz answers 503, and while Redis fails no report is taken)")

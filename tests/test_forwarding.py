@@ -1141,7 +1141,7 @@ def refusing_everything(status: int) -> Callable[[], web.Application]:
 )
 def test_a_case_store_refusing_the_gateways_credentials_is_said_on_the_status_until_it_takes_them(
     refusing: Callable[[int, Path], LoopbackServer], noted: str | None, test_env: TestEnvironment, redis: Redis,
-    tmp_path: Path,
+    tmp_path: Path, log_stream: io.StringIO,
 ) -> None:
     """A rotated token: every report is refused 401 (or 403) and dead-lettered at once, never retried for ever. The
     views said so only as each channel's dead letters (`latest: casestore_401`), among any other reasons, nothing of
@@ -1166,6 +1166,12 @@ def test_a_case_store_refusing_the_gateways_credentials_is_said_on_the_status_un
     assert f"case store (refuses the gateway's credentials since {status['casestore_refusing']['since']}, {noted}: " \
            f"set LAPOR_CASESTORE_TOKEN" in status["reason"]
     assert f"deadletters requeue --all --reason {noted}" in status["reason"]
+    # Every process that reads the case store holds the token from its start: the HTTP gateway answers a CEK at once,
+    # the status and reply workers later. Restarting the forward workers alone left each CEK failing on the old one.
+    restart = "restart `lapor-gateway serve` and every `lapor-gateway worker`"
+    assert restart in status["reason"]
+    [refused] = [e for e in log_events(log_stream) if e["event"] == "casestore.credentials_refused"]
+    assert restart in refused["detail"] and f"--reason {noted}" in refused["detail"]
 
     probe = CaseStoreProbe(redis, settings, "probe-refusing")
     server.start()

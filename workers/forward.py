@@ -28,6 +28,7 @@ from rq.timeouts import JobTimeoutException
 from gateway import metrics
 from gateway.attachments import kept_by_gateway, stored_path
 from gateway.errors import PermanentError, RetryableError
+from gateway.health import credentials_step
 from gateway.logs import add_sensitive_values, get_logger, job_sensitive_values
 from gateway.queues import (
     ENVELOPE_DAMAGE,
@@ -250,8 +251,7 @@ def casestore_refusing(context: WorkerContext, results: Sequence[SubmitResult]) 
     pipe.hset(CASESTORE_REFUSING_KEY, mapping={"reason": f"casestore_{status}", "at": now})
     if pipe.execute()[0]:
         log.error("casestore.credentials_refused", reason=f"casestore_{status}",
-                  detail="the case store refuses the gateway's credentials: set LAPOR_CASESTORE_TOKEN, restart the "
-                  f"forward workers, then requeue the dead letters of reason casestore_{status}")
+                  detail=f"the case store refuses the gateway's credentials: {credentials_step(f'casestore_{status}')}")
 
 
 def tell_back(ended: OutageEnd, retried_now: int, **fields: Any) -> None:
