@@ -1209,6 +1209,26 @@ def test_a_case_store_outage_is_timed_by_redis_clock_not_by_each_hosts(
     assert [e["reason"] for e in log_events(log_stream) if e["event"] == "casestore.down"] == ["casestore_503"]
 
 
+@pytest.mark.parametrize("skew", [-30.0, 30.0], ids=["ended-on-a-host-behind", "ended-on-a-host-ahead"])
+def test_a_case_store_outage_ended_on_another_host_says_how_long_it_lasted_by_redis_clock(
+    skew: float, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outage's start is Redis's time; its end, by the ending host's own clock, said `down_seconds` off by the two
+    hosts' skew: 0 on a host half a minute behind, half a minute too long on one ahead."""
+    failing = SimpleNamespace(redis=redis, settings=test_env.settings())
+    forward.casestore_failing(failing, "casestore_503")  # type: ignore[arg-type]
+    redis.hset(forward.CASESTORE_OUTAGE_KEY, "told", 1)  # declared: its end is told
+    redis.hincrbyfloat(forward.CASESTORE_OUTAGE_KEY, "since", -5.0)  # five seconds ago, by Redis's clock
+    skewed = SimpleNamespace(time=lambda: time.time() + skew, perf_counter=time.perf_counter,
+                             monotonic=time.monotonic)
+    monkeypatch.setattr(forward, "time", skewed)
+    ended = forward.end_outage(redis)
+    assert ended is not None
+    forward.tell_back(ended, 0, seen_by="probe")
+    [back] = [e for e in log_events(log_stream) if e["event"] == "casestore.back"]
+    assert 5.0 <= float(back["down_seconds"]) < 7.0  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("status", [403, 400, 422])
 def test_a_batch_refused_whole_for_one_report_costs_only_that_report(
     status: int, test_env: TestEnvironment, redis: Redis

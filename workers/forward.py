@@ -187,7 +187,7 @@ def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]],
             pipe.set(HANDLE_KEY.format(handle=handle), tracking_id, ex=ttl)
     _end_outage(pipe)
     replies = pipe.execute()
-    *_, refusing_cleared, outage_noted, _, down_reason = replies
+    *_, refusing_cleared, outage_noted, _, down_reason, redis_now = replies
     _tell_credentials_taken(refusing_cleared)
     first = [envelope for envelope, at in zip(envelopes, was_at, strict=True) if replies[at] != b"forwarded"]
     for envelope in first:
@@ -195,7 +195,7 @@ def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]],
         metrics.FORWARDED.labels(source).inc()
         for reason in not_fetched.get(envelope["tracking_id"], ()):
             metrics.ATTACHMENTS_FORWARDED_NOT_FETCHED.labels(source, counted_reason(reason)).inc()
-    return _ended(outage_noted, down_reason), first
+    return _ended(outage_noted, down_reason, redis_now), first
 
 
 def _source(envelope: Mapping[str, Any]) -> str:
@@ -205,18 +205,23 @@ def _source(envelope: Mapping[str, Any]) -> str:
 
 def _end_outage(pipe: Any) -> None:
     """Queue into `pipe` the end of a case-store outage: its record read and cleared (`_ended` reads the answers),
-    and of a refusal of our credentials (the case store took a report, or answered the probe: it takes them now)."""
+    and of a refusal of our credentials (the case store took a report, or answered the probe: it takes them now). Last,
+    Redis's clock, which timed the outage's start (`casestore_failing`)."""
     pipe.delete(CASESTORE_REFUSING_KEY)
     pipe.hgetall(CASESTORE_OUTAGE_KEY)
     pipe.delete(CASESTORE_OUTAGE_KEY)
     pipe.getdel(CASESTORE_DOWN_KEY)
+    pipe.time()
 
 
-def _ended(outage_noted: dict[bytes, bytes], down_reason: bytes | None) -> OutageEnd | None:
+def _ended(outage_noted: dict[bytes, bytes], down_reason: bytes | None,
+           redis_now: tuple[int, int]) -> OutageEnd | None:
     if down_reason is None:
         return None
     since = outage_noted.get(b"since")
-    return OutageEnd(down_reason.decode(errors="replace"), float(since) if since else None, b"told" in outage_noted)
+    seconds, microseconds = redis_now
+    return OutageEnd(down_reason.decode(errors="replace"), float(since) if since else None, b"told" in outage_noted,
+                     seconds + microseconds / 1_000_000)
 
 
 def end_outage(redis: Redis) -> OutageEnd | None:
@@ -224,9 +229,9 @@ def end_outage(redis: Redis) -> OutageEnd | None:
     if one was noted."""
     pipe = redis.pipeline(transaction=True)
     _end_outage(pipe)
-    refusing_cleared, outage_noted, _, down_reason = pipe.execute()
+    refusing_cleared, outage_noted, _, down_reason, redis_now = pipe.execute()
     _tell_credentials_taken(refusing_cleared)
-    return _ended(outage_noted, down_reason)
+    return _ended(outage_noted, down_reason, redis_now)
 
 
 def _tell_credentials_taken(refusing_cleared: int) -> None:
@@ -257,18 +262,20 @@ def casestore_refusing(context: WorkerContext, results: Sequence[SubmitResult]) 
 def tell_back(ended: OutageEnd, retried_now: int, **fields: Any) -> None:
     """`casestore.back` for an outage that was told (`casestore.down`); one that was not stays a blip."""
     if ended.told:
-        down = None if ended.since is None else round(max(0.0, time.time() - ended.since), 1)
+        down = None if ended.since is None else round(max(0.0, ended.at - ended.since), 1)
         log.info("casestore.back", last_failure=ended.reason, down_seconds=down, forwards_retried_now=retried_now,
                  queue=FORWARD_QUEUE, **fields)
 
 
 class OutageEnd(NamedTuple):
     """An outage of the case store a forward ended: the last failure it was noted for, since when (None: noted by a
-    version that kept no start), and whether it was logged."""
+    version that kept no start), whether it was logged, and when it ended. Both times by Redis's clock, as the start
+    is taken: this host's clock against another's start said `down_seconds` off by their skew (0 for a host behind)."""
 
     reason: str
     since: float | None
     told: bool
+    at: float
 
 
 def casestore_failing(context: WorkerContext, reason: str) -> None:
