@@ -59,7 +59,7 @@ from gateway.localtime import UTC_FORMAT
 from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
 from gateway.outage import failed_key, no_such_database, redis_words, wrong_type
-from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, JSONSerializer, queue
+from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, REPLY_QUEUE, JSONSerializer, queue
 from gateway.settings import SettingsError
 from gateway.spool import REPLAY_STUCK_FRESH_SECONDS, REPLAY_STUCK_KEY, SPOOL_DIR, Spool, redis_time
 from gateway.tracking import SEQUENCE_KEY
@@ -827,8 +827,11 @@ NEXT_STEPS = {
                     "have each try): the poller retries by itself; see the provider's status page",
     "rate_limited": "polling too often, or another app uses the same token: the poller waits by itself; if it "
                     "lasts, poll less often or give the gateway a token of its own",
-    "replies": "the provider refuses our replies: `lapor-gateway deadletters list --channel {channel}` shows each "
-               "answer; fix the cause, then `lapor-gateway deadletters requeue --all --channel {channel}`",
+    # The reply queue's letters alone: the channel's forwards refused by the case store, or a job that killed its
+    # workers (worker_died), were requeued with them, for nothing, or to kill its workers again.
+    "replies": f"the provider refuses our replies: `lapor-gateway deadletters list --channel {{channel}} --queue "
+               f"{REPLY_QUEUE}` shows each answer; fix the cause, then `lapor-gateway deadletters requeue --all "
+               f"--channel {{channel}} --queue {REPLY_QUEUE}`",
     "reply_rate_limited": "nothing for a backlog (replies go out as the provider allows); if it lasts, see the "
                           "provider's notices for the account, which may be restricted from posting",
     "deadletters": "`lapor-gateway deadletters list --channel {channel}` (and `show <tracking-id>`) say why; fix the "

@@ -337,7 +337,8 @@ STEPS = [
     Step("dead letters: list, fix, requeue, for this channel", "instagram", ChannelSignals(deadletters_in_window=2),
          ("deadletters list --channel instagram", "deadletters requeue --all --channel instagram")),
     Step("replies refused: where their answers are", "x", ChannelSignals(reply_failures=4, last_reply_error="x_auth"),
-         ("deadletters list --channel x",)),
+         ("deadletters list --channel x --queue lapor-reply",
+          "deadletters requeue --all --channel x --queue lapor-reply")),
     Step("only the worst level's steps: the auth, not the failing replies", "x",
          ChannelSignals(auth_failures=5, last_auth_error="401", reply_failures=3), ("LAPOR_X_BEARER_TOKEN",)),
 ]
