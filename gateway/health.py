@@ -827,7 +827,7 @@ NEXT_STEPS = {
                     "have each try): the poller retries by itself; see the provider's status page",
     "rate_limited": "polling too often, or another app uses the same token: the poller waits by itself; if it "
                     "lasts, poll less often or give the gateway a token of its own",
-    # The reply queue's letters alone: the channel's forwards refused by the case store, or a job that killed its
+    # The reply queue's letters alone: the channel's forwards the case store refused, or a forward that killed its
     # workers (worker_died), were requeued with them, for nothing, or to kill its workers again.
     "replies": f"the provider refuses our replies: `lapor-gateway deadletters list --channel {{channel}} --queue "
                f"{REPLY_QUEUE}` shows each answer; fix the cause, then `lapor-gateway deadletters requeue --all "
