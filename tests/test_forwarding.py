@@ -1126,6 +1126,32 @@ def refusing_everything(status: int) -> Callable[[], web.Application]:
     return build
 
 
+def test_a_refusal_of_the_gateways_credentials_is_asked_about_once_not_by_every_job_it_refuses(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """Each forward job refused 401 asked the case store the probe's read to tell a token from a firewall: a backlog
+    of jobs through a rotated token made one more request each, and each waited out the client's timeout on a read
+    that hung. Once noted, the refusal stands until a report is taken or the probe finds the case store answering."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
+    reads: list[str] = []
+
+    def refusing() -> web.Application:
+        async def refuse(request: web.Request) -> web.Response:
+            if request.method == "GET":
+                reads.append(request.path)
+            return web.json_response({"error": "unauthorized"}, status=401)
+
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", refuse)
+        return app
+
+    for name in ("first-refused", "second-refused", "third-refused"):  # a job each
+        forward_one_job(settings, redis, [], lambda _: refusing, drafts=[draft(name)])
+    assert len(DeadLetters(redis).list()) == 3
+    assert redis.hget(forward.CASESTORE_REFUSING_KEY, "reason") == b"casestore_401"
+    assert reads == ["/v1/reports/10000000"]
+
+
 @pytest.mark.parametrize(
     ("refusing", "noted"),
     [

@@ -244,8 +244,14 @@ def casestore_refusing(context: WorkerContext, results: Sequence[SubmitResult]) 
     """Note a refusal of the gateway's credentials (`CASESTORE_REFUSING_KEY`) when a report was refused with a status
     that may say so and the case store refuses the contract's read too (`refused_credentials`: a firewall's 403 for
     one report's words is not noted). `casestore.credentials_refused` (error) once per refusal. Dead-lettered one by
-    one as any refusal, a rotated token showed on the views only as each channel's dead letters."""
+    one as any refusal, a rotated token showed on the views only as each channel's dead letters.
+
+    Asked once per refusal, not by every job it refuses: noted already, it stands until a report is taken or the probe
+    finds the case store answering. Each job of a backlog made one more request of a case store that refused it, and
+    waited out the client's timeout on a read that hung, its reports' dead letters written and its progress not."""
     if not any(r.status in CREDENTIAL_STATUSES for r in results if not r.accepted and not r.retryable):
+        return
+    if context.redis.exists(CASESTORE_REFUSING_KEY):
         return
     status = context.casestore.refused_credentials()
     if status is None:
