@@ -11,6 +11,7 @@ first, and refuse to start with a configuration error naming the file and what i
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,20 +21,33 @@ from gateway.settings import SettingsError, _read_toml
 
 # Every reply the code renders (gateway.replies.render, and the e-mail, X and Instagram texts read the table alike),
 # each in both languages it is written in: a key missing, or missing in one language, failed every message that
-# needed it (the e-mail texts read both languages of each).
-REPLY_KEYS = (
-    "ack", "ack_anonymous", "duplicate", "duplicate_anonymous", "follow_up", "follow_up_unknown",
-    "bad_tracking_id_photo", "help", "status_help", "bad_tracking_id", "sms_kept_unfiled", "status", "status_retry",
-    "status_pending", "status_unknown",
-    "email_ack", "email_ack_anonymous", "email_duplicate", "email_follow_up", "email_follow_up_unknown",
-    "email_follow_up_other_sender", "email_bad_tracking_id_photo", "email_bad_tracking_id",
-    "smtp_relay_denied", "smtp_bad_recipient", "smtp_too_many_recipients", "smtp_bad_sender", "smtp_retry_later",
-    "smtp_too_large", "smtp_too_many_parts", "smtp_too_deeply_nested", "smtp_too_many_header_lines",
-    "smtp_header_too_large", "smtp_mime_fields_too_large",
-    "social_ack", "social_follow_up", "social_follow_up_unknown", "social_bad_tracking_id_photo",
-    "social_bad_tracking_id", "social_status", "social_help",
-    "report_quoted_post", "report_earlier_post", "report_reporter_handle", "report_text_cut",
-)
+# needed it (the e-mail texts read both languages of each). With each, the placeholders its texts may hold: the fields
+# the code fills in. A placeholder it does not fill ("{nomor_lacak}", or "{tracking_id}" added to help) raised KeyError
+# at every message that needed the text, and one left open ("{tracking_id") ValueError.
+_ID = frozenset({"tracking_id"})
+_PUBLIC = frozenset({"tracking_id", "link", "ref"})
+_LIMIT = frozenset({"limit"})
+REPLY_FIELDS: dict[str, frozenset[str]] = {
+    "ack": _ID, "ack_anonymous": _ID, "duplicate": _ID, "duplicate_anonymous": _ID,
+    "follow_up": frozenset({"follow_up_of"}), "follow_up_unknown": frozenset({"follow_up_of", "tracking_id"}),
+    "bad_tracking_id_photo": frozenset({"typed_id", "tracking_id"}), "help": frozenset(), "status_help": frozenset(),
+    "bad_tracking_id": _ID, "sms_kept_unfiled": frozenset(), "status": frozenset({"tracking_id", "status"}),
+    "status_retry": _ID, "status_pending": _ID, "status_unknown": _ID,
+    "email_ack": _ID, "email_ack_anonymous": _ID, "email_duplicate": _ID, "email_follow_up": _ID,
+    "email_follow_up_unknown": frozenset({"follow_up_of", "tracking_id"}),
+    "email_follow_up_other_sender": frozenset({"follow_up_of", "tracking_id"}),
+    "email_bad_tracking_id_photo": frozenset({"typed_id", "tracking_id"}), "email_bad_tracking_id": _ID,
+    "smtp_relay_denied": frozenset(), "smtp_bad_recipient": frozenset(), "smtp_too_many_recipients": frozenset(),
+    "smtp_bad_sender": frozenset(), "smtp_retry_later": frozenset(), "smtp_too_large": _LIMIT,
+    "smtp_too_many_parts": _LIMIT, "smtp_too_deeply_nested": _LIMIT, "smtp_too_many_header_lines": _LIMIT,
+    "smtp_header_too_large": _LIMIT, "smtp_mime_fields_too_large": _LIMIT,
+    "social_ack": _PUBLIC, "social_follow_up": _PUBLIC, "social_follow_up_unknown": _PUBLIC | {"typed_id"},
+    "social_bad_tracking_id_photo": _PUBLIC | {"typed_id"}, "social_bad_tracking_id": frozenset({"typed_id", "ref"}),
+    "social_status": _PUBLIC, "social_help": frozenset({"ref"}),
+    "report_quoted_post": frozenset(), "report_earlier_post": frozenset(), "report_reporter_handle": frozenset(),
+    "report_text_cut": frozenset({"length"}),
+}
+REPLY_KEYS = tuple(REPLY_FIELDS)
 REPLY_LANGUAGES = ("id", "en")
 # `[status_names.<language>]`: a case-store status's name in each language.
 STATUS_NAMES = "status_names"
@@ -61,12 +75,29 @@ def _replies_problems(raw: dict[str, Any]) -> list[str]:
         missing = [language for language in REPLY_LANGUAGES if not isinstance(table.get(language), str)]
         if missing:
             problems.append(f"reply [{key}] has no text in {', '.join(missing)}")
+        problems += [f"reply [{key}] in {language}: {problem}" for language in REPLY_LANGUAGES
+                     if isinstance(table.get(language), str)
+                     for problem in _placeholder_problems(table[language], REPLY_FIELDS[key])]
     names = raw.get(STATUS_NAMES)
     missing = [language for language in REPLY_LANGUAGES
                if not isinstance(names, dict) or not isinstance(names.get(language), dict)]
     if missing:
         problems.append(f"[{STATUS_NAMES}] has no table in {', '.join(missing)}")
     return problems
+
+
+def _placeholder_problems(text: str, fields: frozenset[str]) -> list[str]:
+    """What in a reply's `text` `str.format` cannot fill with `fields`: a brace left open or alone (a literal one is
+    written twice), or a placeholder the code does not fill."""
+    try:
+        named = [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+    except ValueError as error:
+        return [f"{error} (a literal brace is written twice: {{{{ }}}})"]
+    unknown = sorted({field for field in named if field not in fields})
+    if not unknown:
+        return []
+    known = ", ".join(f"{{{field}}}" for field in sorted(fields)) or "none"
+    return [f"placeholder {', '.join(f'{{{field}}}' for field in unknown)} is not filled in (it may hold: {known})"]
 
 
 def _sections_problems(raw: dict[str, Any], required: dict[str, tuple[str, ...]]) -> list[str]:

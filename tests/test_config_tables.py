@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from gateway.settings import CONFIG_DIR, SettingsError
-from gateway.tables import REPLY_KEYS, STATUS_NAMES, check_tables
+from gateway.tables import REPLY_FIELDS, REPLY_KEYS, STATUS_NAMES, check_tables
 from tests.conftest import REPO_ROOT, TestEnvironment
 
 # The console script's `main`, with the config directory of argv[1].
@@ -114,6 +114,11 @@ def test_the_release_tables_pass_and_every_reply_of_the_release_is_checked() -> 
 
     shipped = tomllib.loads((CONFIG_DIR / "replies.toml").read_text(encoding="utf-8"))
     assert set(shipped) == {*REPLY_KEYS, STATUS_NAMES}
+    # each text fills with what the code gives it, and holds no brace after that
+    for key, fields in REPLY_FIELDS.items():
+        for language in ("id", "en"):
+            text = shipped[key][language].format(**dict.fromkeys(fields, "12345671"))
+            assert "{" not in text and "}" not in text, (key, language, text)
 
 
 @pytest.mark.parametrize(("name", "old", "new", "said"), [
@@ -124,7 +129,15 @@ def test_the_release_tables_pass_and_every_reply_of_the_release_is_checked() -> 
     ("identity.toml", "[own_contact]", "[own_contacts]", "section [own_contact] is missing"),
     ("keywords.toml", "[kinds]", "kinds = 5\n[kinds_]", "section [kinds] is not a table"),
     ("identity.toml", "[closings]\nphrases = [", "[closings]\nphrases = 5\nformer = [", "cannot be used: TypeError"),
-], ids=["reply-language", "status-names", "grammar-key", "identity-section", "grammar-kind", "identity-value"])
+    # a placeholder the code does not fill raised KeyError at every message needing the text; one left open ValueError
+    ("replies.toml", "Nomor lacak: {tracking_id}. Cek status", "Nomor lacak: {nomor_lacak}. Cek status",
+     "reply [ack] in id: placeholder {nomor_lacak} is not filled in (it may hold: {tracking_id})"),
+    ("replies.toml", "Tracking ID: {tracking_id}. For its status", "Tracking ID: {tracking_id. For its status",
+     "reply [ack] in en: unexpected '{' in field name (a literal brace is written twice"),
+    ("replies.toml", 'en = "Mention @lapor1708 with your', 'en = "Mention @lapor1708 with report {tracking_id}',
+     "reply [social_help] in en: placeholder {tracking_id} is not filled in (it may hold: {ref})"),
+], ids=["reply-language", "status-names", "grammar-key", "identity-section", "grammar-kind", "identity-value",
+        "reply-placeholder", "reply-brace-open", "reply-placeholder-not-given"])
 def test_each_table_problem_is_said_naming_the_file(name: str, old: str, new: str, said: str, tmp_path: Path) -> None:
     config = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config)
