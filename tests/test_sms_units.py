@@ -602,6 +602,103 @@ def test_every_answer_naming_a_report_is_read_back_as_pointing_at_it() -> None:
     assert {key for key in names | typed if key.startswith("social_")} == set(PUBLIC_REPLY_KEYS)
 
 
+# Our SMS answers that name a report, word for word as citizens hold them on their phones (this release's, and any
+# earlier wording still read). A citizen forwards or copies one back ("Fwd: ...", words of theirs after it), and the
+# grammar reads it as ours (`SMS_REPLY_KEYS`), built from config/replies.toml as it is now: a rewording there left the
+# old text unread, and a copy of it became a new case of our own words under the citizen's number (a plainer
+# [status_unknown], "ke 1708" made "kirim ke 1708" in [duplicate], did). A row stays when its reply is reworded; the
+# grammar then needs to know the former text too.
+SMS_ANSWERS_HELD = [
+    pytest.param("ack",
+                 "LAPOR! Laporan Anda diterima. Nomor lacak: {tracking_id}. Cek status: ketik CEK {tracking_id} kirim "
+                 "ke 1708.", id="ack-id"),
+    pytest.param("ack",
+                 "LAPOR! Your report was received. Tracking ID: {tracking_id}. For its status, text CEK {tracking_id} "
+                 "to 1708.", id="ack-en"),
+    pytest.param("ack_anonymous",
+                 "LAPOR! Laporan anonim Anda diterima; identitas Anda dirahasiakan. Nomor lacak: {tracking_id}. Cek "
+                 "status: ketik CEK {tracking_id} kirim ke 1708.", id="ack_anonymous-id"),
+    pytest.param("ack_anonymous",
+                 "LAPOR! Your anonymous report was received; your identity is kept secret. Tracking ID: "
+                 "{tracking_id}. For its status, text CEK {tracking_id} to 1708.", id="ack_anonymous-en"),
+    pytest.param("duplicate",
+                 "LAPOR! Laporan ini sudah kami terima. Nomor lacak: {tracking_id}. Cek status: ketik CEK "
+                 "{tracking_id} ke 1708.", id="duplicate-id"),
+    pytest.param("duplicate",
+                 "LAPOR! We already have this report. Tracking ID: {tracking_id}. For its status, text CEK "
+                 "{tracking_id} to 1708.", id="duplicate-en"),
+    pytest.param("duplicate_anonymous",
+                 "LAPOR! Laporan anonim ini sudah kami terima; identitas Anda dirahasiakan. Nomor lacak: "
+                 "{tracking_id}. Cek status: ketik CEK {tracking_id} ke 1708.", id="duplicate_anonymous-id"),
+    pytest.param("duplicate_anonymous",
+                 "LAPOR! We already have this anonymous report; your identity is kept secret. Tracking ID: "
+                 "{tracking_id}. For its status, text CEK {tracking_id} to 1708.", id="duplicate_anonymous-en"),
+    pytest.param("follow_up",
+                 "LAPOR! Tambahan untuk laporan {follow_up_of} diterima. Terima kasih.", id="follow_up-id"),
+    pytest.param("follow_up",
+                 "LAPOR! Your addition to report {follow_up_of} was received. Thank you.", id="follow_up-en"),
+    pytest.param("follow_up_unknown",
+                 "LAPOR! Laporan {follow_up_of} tidak ditemukan. Pesan Anda dicatat sebagai laporan baru. Nomor "
+                 "lacak: {tracking_id}.", id="follow_up_unknown-id"),
+    pytest.param("follow_up_unknown",
+                 "LAPOR! No report {follow_up_of} was found. Your message was filed as a new report. Tracking ID: "
+                 "{tracking_id}.", id="follow_up_unknown-en"),
+    pytest.param("bad_tracking_id_photo",
+                 "LAPOR! Nomor lacak {typed_id} tidak valid. Pesan dan foto Anda dicatat sebagai laporan baru. Nomor "
+                 "lacak: {tracking_id}.", id="bad_tracking_id_photo-id"),
+    pytest.param("bad_tracking_id_photo",
+                 "LAPOR! Tracking ID {typed_id} is not valid. Your message and photo were filed as a new report. "
+                 "Tracking ID: {tracking_id}.", id="bad_tracking_id_photo-en"),
+    pytest.param("bad_tracking_id",
+                 "LAPOR! Nomor lacak {tracking_id} tidak valid. Periksa kembali nomornya (angka terakhir adalah angka "
+                 "cek). Laporan baru? Ketik LAPOR <isi>.", id="bad_tracking_id-id"),
+    pytest.param("bad_tracking_id",
+                 "LAPOR! Tracking ID {tracking_id} is not valid. Please check the number (its last digit is a check "
+                 "digit). A new report? Text REPORT <text>.", id="bad_tracking_id-en"),
+    pytest.param("status",
+                 "LAPOR! Laporan {tracking_id}: {status}.", id="status-id"),
+    pytest.param("status",
+                 "LAPOR! Report {tracking_id}: {status}.", id="status-en"),
+    pytest.param("status_retry",
+                 "LAPOR! Status laporan {tracking_id} belum bisa dicek saat ini. Silakan kirim CEK {tracking_id} lagi "
+                 "nanti.", id="status_retry-id"),
+    pytest.param("status_retry",
+                 "LAPOR! The status of report {tracking_id} cannot be checked right now. Please send CEK "
+                 "{tracking_id} later.", id="status_retry-en"),
+    pytest.param("status_pending",
+                 "LAPOR! Status laporan {tracking_id} sedang dicek, jawaban dikirim lewat SMS.",
+                 id="status_pending-id"),
+    pytest.param("status_pending",
+                 "LAPOR! Checking the status of report {tracking_id}; the answer follows by SMS.",
+                 id="status_pending-en"),
+    pytest.param("status_unknown",
+                 "LAPOR! Laporan {tracking_id} tidak ditemukan.", id="status_unknown-id"),
+    pytest.param("status_unknown",
+                 "LAPOR! Report {tracking_id} was not found.", id="status_unknown-en"),
+]
+
+
+@pytest.mark.parametrize(("key", "held"), SMS_ANSWERS_HELD)
+def test_every_sms_answer_citizens_hold_is_read_back_as_ours(key: str, held: str) -> None:
+    mistyped = "12345672"
+    text = held.format(tracking_id=mistyped if key == "bad_tracking_id" else VALID, follow_up_of=VALID,
+                       typed_id=mistyped, status="sedang ditindaklanjuti")
+    alone = parse_text(f"Fwd: {text}")
+    if key == "bad_tracking_id":
+        assert (alone.action, alone.tracking_id) == (Action.BAD_TRACKING_ID, mistyped), text
+        return
+    assert (alone.action, alone.tracking_id) == (Action.STATUS, VALID), text
+    added = parse_text(f"{text} jalan masih rusak")  # an addition to it (or, after "Status laporan <id>", its status)
+    assert added.action in (Action.FOLLOW_UP, Action.STATUS) and added.tracking_id == VALID, text
+
+
+def test_every_sms_answer_naming_a_report_has_its_held_text() -> None:
+    assert {key for key, _ in (param.values for param in SMS_ANSWERS_HELD)} == set(SMS_REPLY_KEYS)
+    current = {load_replies()[key][language] for key in SMS_REPLY_KEYS for language in ("id", "en")}
+    assert current <= {held for _, held in (param.values for param in SMS_ANSWERS_HELD)}, (
+        "a reworded SMS answer: add its new text to SMS_ANSWERS_HELD, keep the old one, and check both are read")
+
+
 @pytest.mark.parametrize("key", ["help", "status_help", "bad_tracking_id", "status", "status_unknown",
                                  "status_pending", "status_retry", "sms_kept_unfiled"])
 def test_every_other_reply_is_gsm7_in_both_languages(key: str) -> None:
