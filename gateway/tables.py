@@ -23,11 +23,12 @@ from gateway.settings import SettingsError, _read_toml
 # each in both languages it is written in: a key missing, or missing in one language, failed every message that
 # needed it (the e-mail texts read both languages of each). With each, the placeholders its texts may hold: the fields
 # the code fills in. A placeholder it does not fill ("{nomor_lacak}", or "{tracking_id}" added to help) raised KeyError
-# at every message that needed the text, and one left open ("{tracking_id") ValueError.
+# at every message that needed the text, and one left open ("{tracking_id") ValueError. None: a mark written into a
+# report as it stands, never filled in (its braces are its own).
 _ID = frozenset({"tracking_id"})
 _PUBLIC = frozenset({"tracking_id", "link", "ref"})
 _LIMIT = frozenset({"limit"})
-REPLY_FIELDS: dict[str, frozenset[str]] = {
+REPLY_FIELDS: dict[str, frozenset[str] | None] = {
     "ack": _ID, "ack_anonymous": _ID, "duplicate": _ID, "duplicate_anonymous": _ID,
     "follow_up": frozenset({"follow_up_of"}), "follow_up_unknown": frozenset({"follow_up_of", "tracking_id"}),
     "bad_tracking_id_photo": frozenset({"typed_id", "tracking_id"}), "help": frozenset(), "status_help": frozenset(),
@@ -44,7 +45,7 @@ REPLY_FIELDS: dict[str, frozenset[str]] = {
     "social_ack": _PUBLIC, "social_follow_up": _PUBLIC, "social_follow_up_unknown": _PUBLIC | {"typed_id"},
     "social_bad_tracking_id_photo": _PUBLIC | {"typed_id"}, "social_bad_tracking_id": frozenset({"typed_id", "ref"}),
     "social_status": _PUBLIC, "social_help": frozenset({"ref"}),
-    "report_quoted_post": frozenset(), "report_earlier_post": frozenset(), "report_reporter_handle": frozenset(),
+    "report_quoted_post": None, "report_earlier_post": None, "report_reporter_handle": None,
     "report_text_cut": frozenset({"length"}),
 }
 REPLY_KEYS = tuple(REPLY_FIELDS)
@@ -75,9 +76,10 @@ def _replies_problems(raw: dict[str, Any]) -> list[str]:
         missing = [language for language in REPLY_LANGUAGES if not isinstance(table.get(language), str)]
         if missing:
             problems.append(f"reply [{key}] has no text in {', '.join(missing)}")
+        fields = REPLY_FIELDS[key]
         problems += [f"reply [{key}] in {language}: {problem}" for language in REPLY_LANGUAGES
-                     if isinstance(table.get(language), str)
-                     for problem in _placeholder_problems(table[language], REPLY_FIELDS[key])]
+                     if fields is not None and isinstance(table.get(language), str)
+                     for problem in _placeholder_problems(table[language], fields)]
     names = raw.get(STATUS_NAMES)
     missing = [language for language in REPLY_LANGUAGES
                if not isinstance(names, dict) or not isinstance(names.get(language), dict)]

@@ -117,7 +117,8 @@ def test_the_release_tables_pass_and_every_reply_of_the_release_is_checked() -> 
     # each text fills with what the code gives it, and holds no brace after that
     for key, fields in REPLY_FIELDS.items():
         for language in ("id", "en"):
-            text = shipped[key][language].format(**dict.fromkeys(fields, "12345671"))
+            text = shipped[key][language]
+            text = text if fields is None else text.format(**dict.fromkeys(fields, "12345671"))
             assert "{" not in text and "}" not in text, (key, language, text)
 
 
@@ -150,3 +151,16 @@ def test_each_table_problem_is_said_naming_the_file(name: str, old: str, new: st
 
     assert str(refused.value).startswith(f"{config / name}"), refused.value
     assert said in str(refused.value), refused.value
+
+
+def test_a_mark_written_into_a_report_as_it_stands_may_hold_braces(tmp_path: Path) -> None:
+    """`[report_reporter_handle]` and the other marks are written as they stand, never filled in: a brace there is
+    the operator's own, not a placeholder to refuse (nor one to double, which would show twice)."""
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    text = (config / "replies.toml").read_text(encoding="utf-8")
+    marked = text.replace('[report_reporter_handle]\nid = "pelapor"', '[report_reporter_handle]\nid = "{pelapor}"', 1)
+    assert marked != text
+    (config / "replies.toml").write_text(marked, encoding="utf-8")
+
+    check_tables(config)
