@@ -2045,6 +2045,7 @@ class HealthMonitor:
         metrics.SPOOL_WRITABLE.set(stored.spool_failure is None)
         metrics.SPOOL_REPLAY_STUCK.set(len(stored.spool_stuck))
         metrics.CASESTORE_OUTAGE.set(outage_declared(stored.casestore_outage))
+        metrics.CASESTORE_REFUSING.set(stored.casestore_refusing is not None)
         metrics.REDIS_UP.set(1)
         collected = metrics.collect_metrics()
         counters = metrics.channel_counters(collected)

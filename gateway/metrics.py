@@ -194,6 +194,12 @@ CASESTORE_OUTAGE = Gauge(
     "lapor_casestore_outage", "Whether a case-store outage is declared (1: forwards have failed for 10 s) or not (0).",
     multiprocess_mode="mostrecent",
 )
+# The case store refusing the gateway's credentials (a rotated or revoked token: every report dead-lettered at once,
+# `casestore_refusing` in /v1/status): 1 while it lasts. No outage is declared then, so lapor_casestore_outage stayed 0.
+CASESTORE_REFUSING = Gauge(
+    "lapor_casestore_refusing", "Whether the case store refuses the gateway's credentials (1) or not (0).",
+    multiprocess_mode="mostrecent",
+)
 REDIS_UP = Gauge(
     "lapor_redis_up", "Whether Redis answered the gateway's latest health check (1) or not (0).",
     multiprocess_mode="mostrecent",

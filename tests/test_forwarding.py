@@ -1183,6 +1183,9 @@ def test_a_case_store_refusing_the_gateways_credentials_is_said_on_the_status_un
     letter = DeadLetters(redis).get(tracking_id)
     assert letter is not None and letter.reason.startswith("casestore_40")  # at once: retries were left
     status = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).status(time.time())
+    # The alert's gauge: no outage is declared meanwhile, so lapor_casestore_outage stays 0.
+    checked = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).check_and_collect(time.time())
+    assert metrics.gauge_value(checked.collected, "lapor_casestore_refusing") == float(noted is not None)
     if noted is None:
         assert status["casestore_refusing"] is None
         assert "credentials" not in (status["reason"] or "")
@@ -1215,6 +1218,8 @@ def test_a_case_store_refusing_the_gateways_credentials_is_said_on_the_status_un
         probe.stop()
     status = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).status(time.time())
     assert status["casestore_refusing"] is None and "credentials" not in (status["reason"] or "")
+    checked = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).check_and_collect(time.time())
+    assert metrics.gauge_value(checked.collected, "lapor_casestore_refusing") == 0.0
 
 
 def test_a_case_store_outage_is_timed_by_redis_clock_not_by_each_hosts(
