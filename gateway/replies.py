@@ -19,6 +19,13 @@ def load_replies(path: Path = CONFIG_DIR / "replies.toml") -> dict[str, Any]:
         return tomllib.load(handle)
 
 
+def reply_templates(table: dict[str, Any], language: str) -> list[str]:
+    """A reply's text in `language` (config/replies.toml), then its former texts there (`[<key>.former]`): citizens
+    hold our answers for months and send them back, so a reworded answer is still known as ours in its old words."""
+    former = table.get("former", {}).get(language, [])
+    return [table[language], *former]
+
+
 def render(key: str, language: str | None = None, **fields: Any) -> str:
     """The reply `key` in `language` (falling back to Indonesian), with `fields` filled in."""
     table = load_replies()[key]

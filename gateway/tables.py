@@ -80,12 +80,23 @@ def _replies_problems(raw: dict[str, Any]) -> list[str]:
         problems += [f"reply [{key}] in {language}: {problem}" for language in REPLY_LANGUAGES
                      if fields is not None and isinstance(table.get(language), str)
                      for problem in _placeholder_problems(table[language], fields)]
+        problems += _former_problems(key, table.get("former", {}), fields)
     names = raw.get(STATUS_NAMES)
     missing = [language for language in REPLY_LANGUAGES
                if not isinstance(names, dict) or not isinstance(names.get(language), dict)]
     if missing:
         problems.append(f"[{STATUS_NAMES}] has no table in {', '.join(missing)}")
     return problems
+
+
+def _former_problems(key: str, former: Any, fields: frozenset[str] | None) -> list[str]:
+    """What is wrong with a reply's former texts (`[<key>.former]`: a list of texts per language, which the grammar
+    still reads as ours when a citizen sends one back; filled in as the current text is)."""
+    if not isinstance(former, dict) or any(language not in REPLY_LANGUAGES for language in former) or not all(
+            isinstance(texts, list) and all(isinstance(text, str) for text in texts) for texts in former.values()):
+        return [f"reply [{key}.former] must hold a list of texts for each of {', '.join(REPLY_LANGUAGES)} at most"]
+    return [f"reply [{key}.former] in {language}: {problem}" for language, texts in former.items() for text in texts
+            if fields is not None for problem in _placeholder_problems(text, fields)]
 
 
 def _placeholder_problems(text: str, fields: frozenset[str]) -> list[str]:

@@ -17,7 +17,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from gateway.replies import load_replies
+from gateway.replies import load_replies, reply_templates
 from gateway.settings import CONFIG_DIR
 from gateway.tracking import MIN_LENGTH, is_valid_tracking_id, looks_like_tracking_id, normalize_tracking_id
 from normalizer.envelope import ReportKind
@@ -1549,10 +1549,12 @@ def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id:
     to a mention copied into a new mention): the citizen points at the report it names. With nothing else, or only a
     forward's marker, it asks how the report is doing; with words of their own, those are added to it. Filed as a
     report, our own text would become a new case."""
-    match = _our_replies(SMS_REPLY_KEYS).search(text)
+    pattern, owners = _our_replies(SMS_REPLY_KEYS)
+    match = pattern.search(text)
     public = match is None and _PUBLIC_REPLY_MARK.search(text) is not None
     if public:
-        match = _our_replies(PUBLIC_REPLY_KEYS).search(text)
+        pattern, owners = _our_replies(PUBLIC_REPLY_KEYS)
+        match = pattern.search(text)
     if match is None:
         return None
     assert match.lastgroup is not None
@@ -1565,8 +1567,7 @@ def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id:
     words = [fold_word(word) for word in _TOKENS.findall(rest)]
     if all(word in grammar.forward_markers or word in grammar.addressed_to for word in words):
         rest = ""
-    keys = PUBLIC_REPLY_KEYS if public else SMS_REPLY_KEYS
-    if keys[int(match.lastgroup.rsplit("_", 1)[1]) // 2] in _TYPED_ID_REPLY_KEYS:
+    if owners[int(match.lastgroup.rsplit("_", 1)[1])] in _TYPED_ID_REPLY_KEYS:
         # Our "not valid" answer sent back alone: that answer again. With words of the citizen's it is no query: read
         # as the refused number first, they were answered "not valid" again and never filed ("... Laporan baru? Ketik
         # LAPOR <isi>." and the complaint it asks for).
@@ -1603,14 +1604,17 @@ _REPLY_FIELDS = {"link": r"\S{1,300}", "ref": r"[A-Z2-7]{8}"}
 
 
 @lru_cache(maxsize=2)
-def _our_replies(keys: tuple[str, ...]) -> re.Pattern[str]:
-    """One pattern for the answers of ours under `keys` that name a report; the ID it names is the group that
-    matched (for "not found, filed as a new report": the new report's), named `id_<language>_<n>`. Spaces may be
-    folded or broken into lines."""
+def _our_replies(keys: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """One pattern for the answers of ours under `keys` that name a report, in their current and former words, and
+    the key of each alternative; the ID it names is the group that matched (for "not found, filed as a new report":
+    the new report's), named `id_<language>_<n>`, `n` the alternative's place. Spaces may be folded or broken into
+    lines."""
     replies = load_replies()
-    alternatives = []
-    for index, (key, language) in enumerate((key, language) for key in keys for language in ("id", "en")):
-        template = replies[key][language]
+    alternatives, owners = [], []
+    every = ((key, language, template) for key in keys for language in ("id", "en")
+             for template in reply_templates(replies[key], language))
+    for index, (key, language, template) in enumerate(every):
+        owners.append(key)
         # The ID the reply names: the report's, or for "not valid" without one (the public `social_bad_tracking_id`)
         # the number as typed.
         named = ("tracking_id" if "{tracking_id}" in template
@@ -1631,7 +1635,7 @@ def _our_replies(keys: tuple[str, ...]) -> re.Pattern[str]:
             elif field:
                 pattern += _REPLY_FIELDS.get(field, r"[^.\n]{1,60}")
         alternatives.append(pattern)
-    return re.compile("|".join(alternatives), re.IGNORECASE)
+    return re.compile("|".join(alternatives), re.IGNORECASE), tuple(owners)
 
 
 def _literal_pattern(literal: str) -> str:
@@ -1662,12 +1666,13 @@ def _our_answers() -> tuple[tuple[re.Pattern[str], Action, str], ...]:
     patterns = []
     for key, action in _ANSWER_ACTIONS.items():
         for language in ("id", "en"):
-            pattern = ""
-            for literal, field, _, _ in string.Formatter().parse(replies[key][language]):
-                pattern += _literal_pattern(literal)
-                if field:
-                    pattern += _REPLY_FIELDS.get(field, r"[^.\n]{1,60}")
-            patterns.append((re.compile(pattern, re.IGNORECASE), action, language))
+            for template in reply_templates(replies[key], language):
+                pattern = ""
+                for literal, field, _, _ in string.Formatter().parse(template):
+                    pattern += _literal_pattern(literal)
+                    if field:
+                        pattern += _REPLY_FIELDS.get(field, r"[^.\n]{1,60}")
+                patterns.append((re.compile(pattern, re.IGNORECASE), action, language))
     return tuple(patterns)
 
 
