@@ -714,6 +714,23 @@ def test_every_other_reply_is_gsm7_in_both_languages(key: str) -> None:
             assert key == "help" or len(parts) == 1
 
 
+# How every SMS text tells a citizen to send a command, as the acknowledgement does: the verb, the form, and where
+# to send it. "ketik CEK <id> ke 1708" ([duplicate]) and "Ketik LAPOR <isi>." ([bad_tracking_id], no number at all)
+# each taught it another way.
+SEND_TO_1708 = {"id": re.compile(r"\b[Kk]etik ([A-Z]+ (?:<[^>]+>|\{\w+\}))(.{0,14})"),
+                "en": re.compile(r"\b[Tt]ext ([A-Z]+ (?:<[^>]+>|\{\w+\}))(.{0,8})")}
+SEND_TO_1708_ENDING = {"id": " kirim ke 1708", "en": " to 1708"}
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+@pytest.mark.parametrize("key", sorted({*SMS_REPLY_KEYS, "help", "status_help"}))
+def test_every_sms_text_that_says_what_to_type_says_where_to_send_it(key: str, language: str) -> None:
+    template = load_replies()[key][language]
+    for form in SEND_TO_1708[language].finditer(template):
+        assert form.group(2).startswith(SEND_TO_1708_ENDING[language]), (
+            f"[{key}] {language}: {form.group(0)!r} does not end with {SEND_TO_1708_ENDING[language]!r}")
+
+
 @pytest.mark.parametrize("language", ["id", "en"])
 def test_helps_flag_forms_typed_as_shown_file_flagged_reports(language: str) -> None:
     """Help said "Tambah ANONIM agar identitas dirahasiakan", and citizens typed it as it reads. Each flag's form opens
