@@ -731,6 +731,19 @@ def test_every_sms_text_that_says_what_to_type_says_where_to_send_it(key: str, l
             f"[{key}] {language}: {form.group(0)!r} does not end with {SEND_TO_1708_ENDING[language]!r}")
 
 
+# Private replies to a report that is always filed anonymous (a photo sent with a mistyped Tracking ID:
+# normalizer/pipeline.py), as the acknowledgement of an ANONIM report says so: the citizen learns their number is not
+# passed on. [bad_tracking_id_photo] said only "filed as a new report".
+ALWAYS_ANONYMOUS = ("ack_anonymous", "duplicate_anonymous", "bad_tracking_id_photo", "email_ack_anonymous",
+                    "email_bad_tracking_id_photo")
+
+
+@pytest.mark.parametrize("key", ALWAYS_ANONYMOUS)
+def test_a_private_reply_to_a_report_filed_anonymous_says_it_is_anonymous(key: str) -> None:
+    table = load_replies()[key]
+    assert "anonim" in table["id"].lower() and "anonymous" in table["en"].lower()
+
+
 @pytest.mark.parametrize("language", ["id", "en"])
 def test_helps_flag_forms_typed_as_shown_file_flagged_reports(language: str) -> None:
     """Help said "Tambah ANONIM agar identitas dirahasiakan", and citizens typed it as it reads. Each flag's form opens

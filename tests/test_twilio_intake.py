@@ -819,6 +819,8 @@ async def test_a_tracking_id_sent_with_a_photo_files_the_photo(
                 if (e := orjson.loads(redis.get(key)))["tracking_id"] != parent]
     ids["new"] = filed["tracking_id"]
     assert reply == render(row.reply, "id", **{k: v.format(**ids) for k, v in row.reply_fields.items()})
+    # a mistyped ID's photo is always filed anonymous, and the citizen is told so, as an ANONIM report's is
+    assert ("anonim" in reply) is (row.reply == "bad_tracking_id_photo"), reply
     assert [a["location"] for a in filed["attachments"]] == [media_url]
     expected_parent = row.follow_up_of.format(**ids) if row.follow_up_of else None
     assert (filed["text"], filed["follow_up_of"], filed["anonymous"]) == (
