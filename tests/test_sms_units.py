@@ -715,20 +715,21 @@ def test_every_other_reply_is_gsm7_in_both_languages(key: str) -> None:
 
 
 # How every SMS text tells a citizen to send a command, as the acknowledgement does: the verb, the form, and where
-# to send it. "ketik CEK <id> ke 1708" ([duplicate]) and "Ketik LAPOR <isi>." ([bad_tracking_id], no number at all)
-# each taught it another way.
-SEND_TO_1708 = {"id": re.compile(r"\b[Kk]etik ([A-Z]+ (?:<[^>]+>|\{\w+\}))(.{0,14})"),
-                "en": re.compile(r"\b[Tt]ext ([A-Z]+ (?:<[^>]+>|\{\w+\}))(.{0,8})")}
-SEND_TO_1708_ENDING = {"id": " kirim ke 1708", "en": " to 1708"}
+# to send it ("ketik CEK <id> kirim ke 1708"; "kirim CEK <id> ke 1708", the verb first). "ketik CEK <id> ke 1708"
+# ([duplicate]), "Ketik LAPOR <isi>." ([bad_tracking_id]) and "kirim CEK <id> lagi nanti" ([status_retry]) gave the
+# number another way or not at all.
+SEND_TO_1708 = {"id": ((re.compile(r"\b[Kk]etik ([A-Z]+ (?:<[^>]+>|\{\w+\}))(.{0,14})"), " kirim ke 1708"),
+                       (re.compile(r"\b[Kk]irim ([A-Z]+ (?:<[^>]+>|\{\w+\}))(.{0,8})"), " ke 1708")),
+                "en": ((re.compile(r"\b(?:[Tt]ext|[Ss]end) ([A-Z]+ (?:<[^>]+>|\{\w+\}))(.{0,8})"), " to 1708"),)}
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
 @pytest.mark.parametrize("key", sorted({*SMS_REPLY_KEYS, "help", "status_help"}))
 def test_every_sms_text_that_says_what_to_type_says_where_to_send_it(key: str, language: str) -> None:
     template = load_replies()[key][language]
-    for form in SEND_TO_1708[language].finditer(template):
-        assert form.group(2).startswith(SEND_TO_1708_ENDING[language]), (
-            f"[{key}] {language}: {form.group(0)!r} does not end with {SEND_TO_1708_ENDING[language]!r}")
+    for pattern, ending in SEND_TO_1708[language]:
+        for form in pattern.finditer(template):
+            assert form.group(2).startswith(ending), f"[{key}] {language}: {form.group(0)!r} lacks {ending!r}"
 
 
 # Private replies to a report that is always filed anonymous (a photo sent with a mistyped Tracking ID:
