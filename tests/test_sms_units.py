@@ -732,6 +732,15 @@ def test_every_sms_text_that_says_what_to_type_says_where_to_send_it(key: str, l
             assert form.group(2).startswith(ending), f"[{key}] {language}: {form.group(0)!r} lacks {ending!r}"
 
 
+# An answer that finds no report for the number given, or finds it no Tracking ID, tells the citizen what to do
+# next: check the number. [status_unknown] ended at "tidak ditemukan", and the citizen did not know why or what then.
+@pytest.mark.parametrize("key", ["status_unknown", "bad_tracking_id", "email_bad_tracking_id",
+                                 "social_bad_tracking_id"])
+def test_an_answer_that_finds_no_report_says_to_check_the_number(key: str) -> None:
+    table = load_replies()[key]
+    assert "Periksa kembali nomornya" in table["id"] and "Please check the number" in table["en"]
+
+
 # Private replies to a report that is always filed anonymous (a photo sent with a mistyped Tracking ID:
 # normalizer/pipeline.py), as the acknowledgement of an ANONIM report says so: the citizen learns their number is not
 # passed on. [bad_tracking_id_photo] said only "filed as a new report".
