@@ -137,8 +137,14 @@ def test_the_release_tables_pass_and_every_reply_of_the_release_is_checked() -> 
      "reply [ack] in en: unexpected '{' in field name (a literal brace is written twice"),
     ("replies.toml", 'en = "Mention @lapor1708 with your', 'en = "Mention @lapor1708 with report {tracking_id}',
      "reply [social_help] in en: placeholder {tracking_id} is not filled in (it may hold: {ref})"),
+    # a former text the grammar reads back: checked as the current one, a list of texts per language
+    ("replies.toml", "[status_unknown.former]\nid = [", "[status_unknown.former]\nid = [\"{nomor}\", ",
+     "reply [status_unknown.former] in id: placeholder {nomor} is not filled in (it may hold: {tracking_id})"),
+    ("replies.toml", "[status_unknown.former]\nid = [", "[status_unknown.former]\nfr = [\"x\"]\nid = [",
+     "reply [status_unknown.former] must hold a list of texts for each of id, en at most"),
 ], ids=["reply-language", "status-names", "grammar-key", "identity-section", "grammar-kind", "identity-value",
-        "reply-placeholder", "reply-brace-open", "reply-placeholder-not-given"])
+        "reply-placeholder", "reply-brace-open", "reply-placeholder-not-given", "former-placeholder",
+        "former-language"])
 def test_each_table_problem_is_said_naming_the_file(name: str, old: str, new: str, said: str, tmp_path: Path) -> None:
     config = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config)

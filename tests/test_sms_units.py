@@ -19,7 +19,7 @@ from channels.sms_aggregator_send import reply_parts
 from channels.social import strip_leading_mentions
 from gateway.concat import GAP_MARKER, join_parts
 from gateway.errors import RejectedInput
-from gateway.replies import load_replies, render, status_name
+from gateway.replies import load_replies, render, reply_templates, status_name
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id
 from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.inbound import decode_payload
@@ -675,6 +675,35 @@ SMS_ANSWERS_HELD = [
                  "LAPOR! Laporan {tracking_id} tidak ditemukan.", id="status_unknown-id"),
     pytest.param("status_unknown",
                  "LAPOR! Report {tracking_id} was not found.", id="status_unknown-en"),
+    # Reworded: the texts they have now (the former ones above are `[<key>.former]` in config/replies.toml).
+    pytest.param("duplicate",
+                 "LAPOR! Laporan ini sudah kami terima. Nomor lacak: {tracking_id}. Cek status: ketik CEK "
+                 "{tracking_id} kirim ke 1708.", id="duplicate-id-now"),
+    pytest.param("duplicate_anonymous",
+                 "LAPOR! Laporan anonim ini sudah kami terima; identitas Anda dirahasiakan. Nomor lacak: "
+                 "{tracking_id}. Cek status: ketik CEK {tracking_id} kirim ke 1708.", id="duplicate_anonymous-id-now"),
+    pytest.param("bad_tracking_id_photo",
+                 "LAPOR! Nomor lacak {typed_id} tidak valid. Pesan dan foto Anda dicatat sebagai laporan anonim baru. "
+                 "Nomor lacak: {tracking_id}.", id="bad_tracking_id_photo-id-now"),
+    pytest.param("bad_tracking_id_photo",
+                 "LAPOR! Tracking ID {typed_id} is not valid. Your message and photo were filed as a new anonymous "
+                 "report. Tracking ID: {tracking_id}.", id="bad_tracking_id_photo-en-now"),
+    pytest.param("bad_tracking_id",
+                 "LAPOR! Nomor lacak {tracking_id} tidak valid. Periksa kembali nomornya (angka terakhir adalah angka "
+                 "cek). Laporan baru? Ketik LAPOR <isi> kirim ke 1708.", id="bad_tracking_id-id-now"),
+    pytest.param("bad_tracking_id",
+                 "LAPOR! Tracking ID {tracking_id} is not valid. Please check the number (its last digit is a check "
+                 "digit). A new report? Text REPORT <text> to 1708.", id="bad_tracking_id-en-now"),
+    pytest.param("status_retry",
+                 "LAPOR! Status laporan {tracking_id} belum bisa dicek saat ini. Silakan kirim CEK {tracking_id} ke "
+                 "1708 lagi nanti.", id="status_retry-id-now"),
+    pytest.param("status_retry",
+                 "LAPOR! The status of report {tracking_id} cannot be checked right now. Please send CEK {tracking_id} "
+                 "to 1708 later.", id="status_retry-en-now"),
+    pytest.param("status_unknown",
+                 "LAPOR! Laporan {tracking_id} tidak ditemukan. Periksa kembali nomornya.", id="status_unknown-id-now"),
+    pytest.param("status_unknown",
+                 "LAPOR! Report {tracking_id} was not found. Please check the number.", id="status_unknown-en-now"),
 ]
 
 
@@ -697,6 +726,11 @@ def test_every_sms_answer_naming_a_report_has_its_held_text() -> None:
     current = {load_replies()[key][language] for key in SMS_REPLY_KEYS for language in ("id", "en")}
     assert current <= {held for _, held in (param.values for param in SMS_ANSWERS_HELD)}, (
         "a reworded SMS answer: add its new text to SMS_ANSWERS_HELD, keep the old one, and check both are read")
+    # Each text citizens hold is one the grammar knows: current, or kept as a former one when it was reworded.
+    known = {text for key in SMS_REPLY_KEYS for language in ("id", "en")
+             for text in reply_templates(load_replies()[key], language)}
+    assert {held for _, held in (param.values for param in SMS_ANSWERS_HELD)} <= known, (
+        "a reworded SMS answer: keep its old text under [<key>.former] in config/replies.toml")
 
 
 @pytest.mark.parametrize("key", ["help", "status_help", "bad_tracking_id", "status", "status_unknown",
