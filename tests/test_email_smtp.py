@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import io
 import itertools
 import os
@@ -38,7 +39,14 @@ from channels.email.guards import SUPPRESSED, loop_reason
 from channels.email.parse import MAX_MIME_FIELD_BYTES, MAX_NAMED_REPORTS, parse_mail
 from channels.email.processor import MailProcessor
 from channels.email.reply import outbox_dir, reply_body, status_body
-from channels.email.server import MAX_RECIPIENTS, SESSION_TIMEOUT_SECONDS, readable_size, refusal_text
+from channels.email.server import (
+    COMMAND_STREAM_LIMIT,
+    MAX_RECIPIENTS,
+    SESSION_TIMEOUT_SECONDS,
+    LoggedSMTP,
+    readable_size,
+    refusal_text,
+)
 from channels.email.store import MAX_LISTED_ATTACHMENTS
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
@@ -230,6 +238,25 @@ def test_a_mail_with_lines_longer_than_rfc_5321s_1000_bytes_is_taken(make_server
     assert envelope is not None and text in envelope["text"]
     with server.client() as client:  # a command line is held to its 512 bytes as before
         assert client.docmd("NOOP " + "x" * 600)[0] == 500
+
+
+def test_a_command_line_without_its_end_is_not_held_as_long_as_a_mail_line(make_server) -> None:  # type: ignore[no-untyped-def]
+    """A line of DATA may be as long as the mail; a command line is refused at 512 bytes, and a client that sends
+    megabytes before DATA with no line end had them all held per session (the stream's limit was the mail's)."""
+    server = make_server(LAPOR_EMAIL_MAX_MESSAGE_BYTES=str(64 * 2**20))
+    sent = 8 * 2**20
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+        reader = sock.makefile("rb")
+        reader.readline()
+        sock.sendall(b"NOOP " + b"x" * sent)
+        time.sleep(0.5)  # the server reads what arrived
+        held = [len(session._reader._buffer) for session in gc.get_objects() if isinstance(session, LoggedSMTP)
+                and session.transport is not None]
+        assert held and max(held) <= 2 * COMMAND_STREAM_LIMIT + 2**20, held
+        sock.sendall(b"\r\n")
+        assert reader.readline().startswith(b"500")  # refused once the line is whole, as before
+        sock.sendall(b"NOOP\r\n")
+        assert reader.readline().startswith(b"250")
 
 
 def test_451_while_redis_is_unreachable_and_250_once_it_is_back(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]

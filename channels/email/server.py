@@ -142,6 +142,10 @@ class IntakeHandler:
         return "250 2.0.0 OK"
 
 
+# How much of a command line a session's stream holds before it is drained and refused (aiosmtpd's own line limit).
+COMMAND_STREAM_LIMIT = SMTP.line_length_limit
+
+
 class LoggedSMTP(SMTP):
     """aiosmtpd's SMTP, with one log line for every refusal it sends (552 too large, 500 line too long, 501/553
     malformed commands and addresses...), most of which aiosmtpd answers without calling the handler. The size
@@ -154,9 +158,21 @@ class LoggedSMTP(SMTP):
         allows 1,000, but mail clients and web forms write longer ones (an HTML body on one line, base64 unbroken,
         8-bit text with no wrapping) and the MTAs that take mail for people (Postfix, Gmail) take them: at 1,001
         bytes such a mail got `500 Line too long` at the end of its DATA, a permanent refusal, and was lost."""
-        if line_length_limit:  # read by aiosmtpd's __init__ as the stream's limit, and at each line of DATA
+        super().__init__(handler, **kwargs)  # its stream holds a command line to aiosmtpd's 1,001 bytes
+        if line_length_limit:  # read at each line of DATA, and as the stream's limit while DATA is read
             self.line_length_limit = line_length_limit
-        super().__init__(handler, **kwargs)
+
+    async def smtp_DATA(self, arg: str) -> None:
+        """DATA's lines may be as long as `line_length_limit`; a command line is not: with the stream's limit that
+        high outside DATA, a client that sent no line end before DATA had as much as the mail may be held in memory
+        per session (a command is refused at 512 bytes only once its line is whole), where 1 KB was before, and kept
+        it there sending a byte a minute. asyncio's StreamReader reads its limit at each read: raised for DATA alone."""
+        reader: asyncio.StreamReader = self._reader
+        reader._limit = max(self.line_length_limit, COMMAND_STREAM_LIMIT)  # type: ignore[attr-defined]
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            reader._limit = COMMAND_STREAM_LIMIT  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
         """aiosmtpd restarts its timeout at each command alone, so DATA's bytes had to arrive within it from the DATA
