@@ -100,6 +100,9 @@ _PHONE = re.compile(r"(?:(?<![^\W_])(?<!%)(?<!%[0-9A-Fa-f])|(?<=%[0-9A-Fa-f]{2})
 # letter whole (a digest's or an id's digits are no number), and these went out whole; a mobile number's own prefix
 # tells them apart. A zero-width space or joiner between groups (text pasted from a chat) separates them too.
 _GLUED_MOBILE = re.compile(rf"(?<![\d+])(?:\+?62|0)8(?:{_SEPARATOR}{{0,3}}\d){{8,12}}(?!\d)")
+# A run of hex digits this long is a digest, not a word a number was typed into ("dede081234567890": Dede is a name).
+_DIGEST_RUN = 20
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 # What goes on after a run: found only where the bound cut it (the bounded run takes whatever follows it otherwise).
 _PHONE_TAIL = re.compile(rf"(?:{_SEPARATOR}{{0,3}}\d){{1,40}}{_RUN_END}")
 # An address, its domain a name or an address literal (siti@[203.0.113.5]: the sender's own server), as a relay's
@@ -312,8 +315,25 @@ def _redact_numbers(text: str) -> str:
 
 
 def _redact_glued(text: str) -> str:
-    """A mobile number run into a word (`_GLUED_MOBILE`), which `_PHONE` leaves: replaced."""
-    return _GLUED_MOBILE.sub("[phone]", text) if "8" in text else text
+    """A mobile number run into a word (`_GLUED_MOBILE`), which `_PHONE` leaves: replaced; not digits inside a hex
+    digest (`_in_digest`)."""
+    if "8" not in text:
+        return text
+    return _GLUED_MOBILE.sub(lambda found: found.group() if _in_digest(text, found) else "[phone]", text)
+
+
+def _in_digest(text: str, found: re.Match[str]) -> bool:
+    """Whether `found`, digits alone, lies in a run of hex digits as long as `_DIGEST_RUN` (a sha256 or sha1, an id
+    built on one: a reply's `email-<digest>`, a Twilio SID): about one sha256 in 500 has "08" and 8 to 12 more digits
+    between letters, and was cut in a log line, so the id an operator requeues by was no longer in it."""
+    if not found.group().isdigit():
+        return False
+    start, end = found.start(), found.end()
+    while start > 0 and text[start - 1] in _HEX_DIGITS:
+        start -= 1
+    while end < len(text) and text[end] in _HEX_DIGITS:
+        end += 1
+    return end - start >= _DIGEST_RUN
 
 
 def _redact_number_runs(text: str) -> str:

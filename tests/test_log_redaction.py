@@ -697,6 +697,7 @@ def test_numbers_with_the_other_marks_people_type_between_groups_are_redacted(te
     pytest.param("hp+6281234567890x", "hp[phone]x", id="with its + between words"),
     pytest.param("hp 0812\u200b3456\u200b7890", "hp [phone]", id="zero-width spaces between groups"),
     pytest.param("hp 0812\u200d3456\u2060789", "hp [phone]", id="a zero-width joiner and a word joiner"),
+    pytest.param("hubungi dede081234567890", "hubungi dede[phone]", id="after a name of hex letters"),
 ])
 def test_a_mobile_number_run_into_a_word_is_redacted(text: str, shown: str) -> None:
     """A run of digits touching a letter is no number to `_PHONE` (a digest's, an id's), and these went out whole: a
@@ -709,6 +710,8 @@ def test_a_mobile_number_run_into_a_word_is_redacted(text: str, shown: str) -> N
     pytest.param("e8081234567890f", id="a longer run of digits in a digest"),
     pytest.param("SM0d2f1c58e7a94b03b6f1c2d3e4f5a6b7", id="a twilio sid"),
     pytest.param("worker lapor-vm-p12345-a1b2c3 started", id="a worker name"),
+    pytest.param("dead letter email-401da6c0824684162c2329bec24e885d2c63caf3", id="a reply's id on a digest"),
+    pytest.param("sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca4c0812345678a", id="a sha256"),
 ])
 def test_digits_in_a_word_that_are_no_mobile_number_stay(text: str) -> None:
     assert scrub(text) == text
