@@ -147,8 +147,12 @@ _SPACED_AT = rf"(?:\s+[{_AT_SIGNS}]\s*|[{_AT_SIGNS}]\s+)"
 _WORD_AT = r"\s+at\s+"
 _OBFUSCATED_DOT = r"(?:\s?[\[({<]\s?(?:dot|titik|\.)\s?[\])}>]\s?|\s+(?:dot|titik)\s+)"
 _ANY_DOT = rf"(?:{_OBFUSCATED_DOT}|\s?[{_DOTS}]\s?)"
+# A local part's own dots written out ("budi dot santoso at gmail dot com": "budi dot" went out before "[email]"), at
+# most two: a run of them unbounded, tried from each word of a long "a dot a dot ..." value, took its scrub minutes.
+_OBFUSCATED_LOCAL_DOTS = rf"(?:{_OBFUSCATED_DOT}[\w+\-]+){{0,2}}"
 _OBFUSCATED_EMAIL = re.compile(
-    rf"(?<![\w.+\-])[\w.+\-]+(?:(?:{_OBFUSCATED_AT}|{_WORD_AT})[\w\-]+(?:{_OBFUSCATED_DOT}[\w\-]+)+"
+    rf"(?<![\w.+\-])[\w.+\-]+{_OBFUSCATED_LOCAL_DOTS}"
+    rf"(?:(?:{_OBFUSCATED_AT}|{_WORD_AT})[\w\-]+(?:{_OBFUSCATED_DOT}[\w\-]+)+"
     rf"|(?:{_OBFUSCATED_AT}|{_WORD_AT}|{_SPACED_AT})[\w\-]+(?:{_ANY_DOT}[\w\-]+)*{_ANY_DOT}{_MAIL_TLD})(?!\w)",
     re.IGNORECASE)
 _MAYBE_OBFUSCATED = re.compile(rf"[\[({{<]\s?(?:at|[{_AT_SIGNS}])\s?[\])}}>]|\sat\s|\s[{_AT_SIGNS}]|[{_AT_SIGNS}]\s",

@@ -620,6 +620,9 @@ def test_the_linear_patterns_find_what_the_earlier_ones_found(text: str) -> None
     pytest.param("+" + "1" * 100_000 + " a", "[phone] a", id="a run of plain digits after a +, whole"),
     pytest.param("+" + "1" * 100_000 + "a", "+" + "1" * 100_000 + "a", id="after a +, run into a word: no number"),
     pytest.param("1-" * 50_000, "[phone]-", id="separated digits far past the bound, every one"),
+    pytest.param("a dot " * 50_000 + "b at desa dot id", "a dot " * 49_998 + "[email]",
+                 id="dots written out far past an address's own"),
+    pytest.param("a [dot] " * 50_000 + "[at] x", "a [dot] " * 50_000 + "[at] x", id="dots written out, no address"),
 ])
 def test_a_long_run_is_redacted_whole_or_left_whole(text: str, shown: str) -> None:
     assert scrub(text) == shown
@@ -725,6 +728,9 @@ def test_digits_in_a_word_that_are_no_mobile_number_stay(text: str) -> None:
     pytest.param("balas ke budi @ gmail . com", "balas ke [email]", id="spaces around"),
     pytest.param("balas ke budi[@]gmail.com", "balas ke [email]", id="a bracketed at sign"),
     pytest.param("balas ke siti.aminah at yahoo.co.id.", "balas ke [email].", id="a word at and plain dots"),
+    pytest.param("balas ke budi dot santoso at gmail dot com", "balas ke [email]", id="a dot of the local part"),
+    pytest.param("balas ke siti (titik) aminah (at) yahoo (titik) co (titik) id", "balas ke [email]",
+                 id="dots of the local part in indonesian"),
 ])
 def test_an_address_written_against_harvesters_is_redacted(text: str, shown: str) -> None:
     """As citizens write their own address (the case store's copy loses it so too: workers/own_identity.py): each
