@@ -687,10 +687,17 @@ SIGNATURE_TYPES = frozenset({"application/pkcs7-signature", "application/x-pkcs7
 
 
 @dataclass(slots=True)
+class _TnefBudget:
+    """How many more files the mail's winmail.dat streams may give (`MAX_TNEF_FILES`), shared by the whole walk."""
+    left: int
+
+
+@dataclass(slots=True)
 class _Walk:
     texts: list[str] = field(default_factory=list)
     attachments: list[RawAttachment] = field(default_factory=list)
     content_ids: set[str] = field(default_factory=set)  # those the text parts show (`_shown_content_ids`)
+    tnef: _TnefBudget = field(default_factory=lambda: _TnefBudget(MAX_TNEF_FILES))
 
 
 # Where a text part shows an inline part: `src="cid:<id>"` in HTML, `[cid:<id>]` in Outlook's plain text.
@@ -740,18 +747,23 @@ def file_name(name: str | None) -> str | None:
     return name if name.strip(". ") else None
 
 
-# The most files read out of one winmail.dat: the store keeps at most 20 a mail (`email.max_attachments`) and lists
-# at most 100; a stream of thousands of tiny ones is not read past these.
+# The most files read out of a mail's winmail.dat streams, all of them together: the store keeps at most 20 a mail
+# (`email.max_attachments`) and lists at most 100; a stream of thousands of tiny ones is not read past these, nor
+# a mail of 990 winmail.dat parts (each read for 100 files, it gave 99,990 attachments to list and store).
 MAX_TNEF_FILES = 100
 # Types by extension from Python's own table alone, not the machine's /etc/mime.types: the same on every machine.
 _TYPES = mimetypes.MimeTypes()
 
 
-def _tnef_attachments(data: bytes) -> list[RawAttachment]:
+def _tnef_attachments(data: bytes, budget: _TnefBudget) -> list[RawAttachment]:
     """The files Outlook put inside a winmail.dat (channels/email/tnef.py), as attachments of their own, their type
-    by their name's extension."""
-    return [RawAttachment(_TYPES.guess_type(name or "")[0] or "application/octet-stream", name, found.data)
-            for found in tnef_files(data, MAX_TNEF_FILES) for name in [file_name(found.name)]]
+    by their name's extension; as many as the mail's `budget` has left, taken from it."""
+    if budget.left <= 0:
+        return []
+    found = tnef_files(data, budget.left)
+    budget.left -= len(found)
+    return [RawAttachment(_TYPES.guess_type(name or "")[0] or "application/octet-stream", name, file.data)
+            for file in found for name in [file_name(file.name)]]
 
 
 def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
@@ -766,7 +778,7 @@ def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
             # the inline images of Apple Mail's, the text/calendar beside Outlook's and Google's invitation text.
             for child in children:
                 if child is not best:
-                    files = _Walk()
+                    files = _Walk(tnef=out.tnef)
                     _walk(child, files, related=related)
                     out.attachments.extend(files.attachments)
                     out.content_ids |= files.content_ids  # the HTML beside the plain text shows the logo
@@ -791,7 +803,7 @@ def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
         inline = disposition == "inline" or (related and disposition != "attachment") or bool(part.get("Content-ID"))
         name, data = _filename(part), part_bytes(part)
         if is_tnef(ctype, name):  # its files first, within the mail's budget of stored bytes before the stream's copy
-            out.attachments.extend(_tnef_attachments(data))
+            out.attachments.extend(_tnef_attachments(data, out.tnef))
         # a winmail.dat is kept as sent too: what it holds beside its files is not read
         out.attachments.append(RawAttachment(ctype, name, data, inline=inline, content_id=_content_id(part)))
         return
@@ -813,7 +825,7 @@ def _walk_forwarded(part: Message, out: _Walk) -> None:
         value = header_text(inner, name)
         if value:
             header.append(f"{name}: {value}")
-    inner_walk = _Walk()
+    inner_walk = _Walk(tnef=out.tnef)
     _walk(inner, inner_walk)
     out.texts.append("\n".join(header) + "\n\n" + "\n\n".join(t for t in inner_walk.texts if t.strip()))
     out.attachments.extend(inner_walk.attachments)
