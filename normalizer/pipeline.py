@@ -165,6 +165,14 @@ def _adds_nothing(text: str, grammar: Grammar) -> bool:
     return all(_SIGNED_NAME.fullmatch(line) and all(word[0].isupper() for word in line.split()) for line in name)
 
 
+def _quotes_someone_else(message: InboundMessage) -> bool:
+    """Whether a post the message answers or quotes is not its sender's own (`own_posts`). "ditunggu" under their own
+    complaint is a reporter waiting on the report it filed: filed, it added that complaint to its report again with a
+    public answer, or (its claim expired) filed it a second time as a new case."""
+    referenced = {post for post in (message.replied_to, message.quoted_post) if post}
+    return not referenced or not referenced <= set(message.own_posts)
+
+
 def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_id: int = MIN_LENGTH,
               grammar: Grammar | None = None, max_text_chars: int | None = None) -> Normalized:
     """Clean the text, read the grammar, normalize the sender, and build the draft or the query. `shortest_id`:
@@ -182,9 +190,11 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
     # ("@lapor1708 tolong" under a complaint). A courtesy's text is the words as a report keeps them; help's, as typed.
     # A status query with a photo adds it to that report; with a mistyped ID, it is a report of its own.
     # A status question without an ID ("cek dong") is help's: with a photo or under a quoted post, a report of it.
-    # So is a wait for our answer under one ("@lapor1708 ditunggu tindak lanjutnya" quoting a complaint).
+    # So is a wait for our answer under someone else's ("@lapor1708 ditunggu tindak lanjutnya" quoting a complaint);
+    # under the sender's own earlier post it stays the courtesy it is (see _quotes_someone_else).
     if (message.attachments and parsed.action in (*UNANSWERED, *_HELP)) or (quoted and (
-            parsed.action in _HELP or (parsed.action is Action.COURTESY and awaits_an_answer(text, grammar)))):
+            parsed.action in _HELP or (parsed.action is Action.COURTESY and awaits_an_answer(text, grammar)
+                                       and _quotes_someone_else(message)))):
         parsed = replace(parsed, action=Action.REPORT, text=text if parsed.action in _HELP else parsed.text)
     elif message.attachments and parsed.action in (Action.STATUS, Action.BAD_TRACKING_ID):
         if parsed.action is Action.BAD_TRACKING_ID:

@@ -2782,6 +2782,7 @@ def test_a_photo_sent_with_a_wish_to_report_anonymously_is_its_anonymous_report(
 
 PHOTO = Attachment(content_type="image/jpeg", location="https://api.twilio.com/2010-04-01/Accounts/AC1/Media/ME1")
 QUOTED_POST = "[Kutipan / Quoted] https://x.com/i/status/1860000000000000950\n> Jalan di depan SDN 3 berlubang"
+OWN_EARLIER_POST = "[Post pelapor sebelumnya di X / The reporter's earlier post on X]\n> Jalan di depan SDN 3 berlubang"
 
 
 @pytest.mark.parametrize(("channel", "text", "attachments", "quoted", "expected"), [
@@ -2845,14 +2846,19 @@ def test_a_greeting_or_help_word_with_a_photo_or_a_quoted_post_is_a_report(
     pytest.param("ditunggu tindak lanjutnya", None, False, id="awaiting-alone-is-a-courtesy"),
     pytest.param("terima kasih min", QUOTED_POST, False, id="thanks-under-a-post-stays-a-courtesy"),
     pytest.param("mantap min", QUOTED_POST, False, id="praise-under-a-post-stays-a-courtesy"),
+    pytest.param("@lapor1708 ditunggu tindak lanjutnya", OWN_EARLIER_POST, False,
+                 id="awaiting-under-the-senders-own-post-stays-a-courtesy"),
 ])
 def test_a_wait_for_our_answer_under_a_quoted_post_files_that_post(text: str, quoted: str | None, filed: bool) -> None:
     """"@lapor1708 ditunggu tindak lanjutnya" quoting a viral complaint asks us to act on it, as "tolong" does: read as
     the courtesy it is alone, the complaint reached no agency. Thanks or praise there stay a courtesy (under our own
-    answer, or a citizen's "good job")."""
+    answer, or a citizen's "good job"), and so does a wait under the sender's own complaint: filed, it added that
+    complaint to its own report again, or filed it twice once its claim had expired."""
+    own = quoted == OWN_EARLIER_POST
     normalized = normalize(InboundMessage(
         channel=Channel.TWITTER, source="table", provider_message_id="1", sender_kind=SenderKind.X_USER,
-        sender_address="123", text=text, received_at=datetime(2026, 11, 22, tzinfo=UTC), quoted_text=quoted))
+        sender_address="123", text=text, received_at=datetime(2026, 11, 22, tzinfo=UTC), quoted_text=quoted,
+        replied_to="1860000000000000950", own_posts=("1860000000000000950",) if own else ()))
     if not filed:
         assert normalized.draft is None and normalized.query is not None
         assert normalized.query.action is Action.COURTESY
