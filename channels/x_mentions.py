@@ -640,11 +640,14 @@ class XMentionsPoller:
             walked, oldest = walked + len(page_ids), str(min(page_ids)) if page_ids else oldest
             pages += 1
             token = meta.get("next_token")
-            if token and repeated:
+            cut = bool(token and repeated)
+            if cut:
                 log.warning("channel.pagination_repeated", channel=self.channel, pages=pages)
                 token = None
             if not token:
-                if since_id and oldest and walked >= GAP_WARNING_AT:
+                # A walk cut short by its pages leaves the mentions between since_id and the oldest read unread, as
+                # one past X's reach does: since_id moves past them, so every view says so (silent, they were lost).
+                if since_id and oldest and (walked >= GAP_WARNING_AT or cut):
                     log_mentions_gap(since_id, oldest, walked)
                     self.signals.mentions_gap(self.channel, tweet_time(since_id), tweet_time(oldest))
                 if newest:

@@ -378,6 +378,29 @@ def test_pages_in_a_cycle_end_the_walk(
     assert x_progress(redis, X_USER_ID).load() == {"since_id": newer["meta"]["newest_id"]}
     assert [line["pages"] for line in log_events(log_stream) if line["event"] == "channel.pagination_repeated"] == [3]
 
+
+def test_a_walk_from_the_cursor_cut_short_by_its_pages_says_which_mentions_it_left_unread(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """A walk from since_id that ends on a page naming itself moves since_id past the mentions between the cursor and
+    the oldest it read, never read: logged and shown as a mentions gap for an operator to look up by hand; said only
+    as channel.pagination_repeated, with no window, they were lost unseen."""
+    first = fake.state.add_tweet("@lapor1708 sebelum gangguan")
+    poller = make_poller(settings, redis, intake)
+    poller.poll_once()
+    page = fixture("x/mentions_page.json")
+    page["meta"]["next_token"] = "7140dibdnow9c7btw3w29grvxfcgvpb9n9coehpk7xz5i"
+    fake.fail("/x/2/users", 200, body=page, count=settings.x.max_pages)
+    poller.poll_once()
+
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": page["meta"]["newest_id"]}
+    gaps = [e for e in log_events(log_stream) if e["event"] == "channel.mentions_gap"]
+    assert [(gap["gap_from"], gap["gap_to"]) for gap in gaps] == [
+        (tweet_time(first["id"]), tweet_time(page["meta"]["oldest_id"]))]
+    x = {c["channel"]: c for c in HealthMonitor(redis, load_rules(settings.health.rules_path())).status()[
+        "channels"]}["x"]
+    assert f"mentions posted between {gaps[0]['gap_from']} and {gaps[0]['gap_to']}" in x["reason"], x
+
 def _created(seconds_ago: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - seconds_ago))
 
