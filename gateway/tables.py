@@ -49,6 +49,8 @@ REPLY_FIELDS: dict[str, frozenset[str] | None] = {
     "report_text_cut": frozenset({"length"}),
 }
 REPLY_KEYS = tuple(REPLY_FIELDS)
+# The placeholders that name a report: a former text of an answer that names one must hold one of them too.
+_ID_FIELDS = frozenset({"tracking_id", "follow_up_of", "typed_id"})
 REPLY_LANGUAGES = ("id", "en")
 # `[status_names.<language>]`: a case-store status's name in each language.
 STATUS_NAMES = "status_names"
@@ -95,8 +97,14 @@ def _former_problems(key: str, former: Any, fields: frozenset[str] | None) -> li
     if not isinstance(former, dict) or any(language not in REPLY_LANGUAGES for language in former) or not all(
             isinstance(texts, list) and all(isinstance(text, str) for text in texts) for texts in former.values()):
         return [f"reply [{key}.former] must hold a list of texts for each of {', '.join(REPLY_LANGUAGES)} at most"]
-    return [f"reply [{key}.former] in {language}: {problem}" for language, texts in former.items() for text in texts
-            if fields is not None for problem in _placeholder_problems(text, fields)]
+    problems = [f"reply [{key}.former] in {language}: {problem}" for language, texts in former.items()
+                for text in texts if fields is not None for problem in _placeholder_problems(text, fields)]
+    # The grammar reads the report an answer names from its ID: one that names none (left out, or a text left blank,
+    # which matches anywhere) raised at every message its pattern met, the citizen's SMS never filed.
+    ids = sorted((fields or frozenset()) & _ID_FIELDS)
+    return problems + [f"reply [{key}.former] in {language}: {text[:40]!r} names no report (it holds none of "
+                       f"{', '.join('{' + name + '}' for name in ids)})" for language, texts in former.items()
+                       for text in texts if ids and not any("{" + name + "}" in text for name in ids)]
 
 
 def _placeholder_problems(text: str, fields: frozenset[str]) -> list[str]:

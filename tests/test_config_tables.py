@@ -142,9 +142,14 @@ def test_the_release_tables_pass_and_every_reply_of_the_release_is_checked() -> 
      "reply [status_unknown.former] in id: placeholder {nomor} is not filled in (it may hold: {tracking_id})"),
     ("replies.toml", "[status_unknown.former]\nid = [", "[status_unknown.former]\nfr = [\"x\"]\nid = [",
      "reply [status_unknown.former] must hold a list of texts for each of id, en at most"),
+    # one naming no report, or left blank: read back, the grammar could not tell which report it names, and raised
+    ("replies.toml", "[status_unknown.former]\nid = [", "[status_unknown.former]\nid = [\"\", ",
+     "reply [status_unknown.former] in id: '' names no report (it holds none of {tracking_id})"),
+    ("replies.toml", "[status_unknown.former]\nid = [", "[status_unknown.former]\nid = [\"LAPOR! Tidak ada.\", ",
+     "reply [status_unknown.former] in id: 'LAPOR! Tidak ada.' names no report (it holds none of {tracking_id})"),
 ], ids=["reply-language", "status-names", "grammar-key", "identity-section", "grammar-kind", "identity-value",
         "reply-placeholder", "reply-brace-open", "reply-placeholder-not-given", "former-placeholder",
-        "former-language"])
+        "former-language", "former-blank", "former-naming-no-report"])
 def test_each_table_problem_is_said_naming_the_file(name: str, old: str, new: str, said: str, tmp_path: Path) -> None:
     config = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config)
