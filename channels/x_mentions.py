@@ -542,12 +542,13 @@ def tweet_time(tweet_id: str | int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def log_mentions_gap(since_id: str, oldest_id: str, walked: int) -> None:
-    """A walk read about as many mentions as X keeps reachable: those posted between since_id and the oldest one
-    read may be lost to the API. Nothing can fetch them; an operator can look them up on x.com for that window."""
+def log_mentions_gap(gap_from: str, oldest_id: str, walked: int) -> None:
+    """A walk read about as many mentions as X keeps reachable, or was cut short by its pages: those posted between
+    `gap_from` (since_id's time, or the first poll's start_time) and the oldest one read may be lost to the API.
+    Nothing can fetch them; an operator can look them up on x.com for that window."""
     # Times, not ids: the log redaction takes a 19-digit id for a phone number.
     log.warning("channel.mentions_gap", channel=SOURCE, mentions_read=walked, reachable=REACHABLE_MENTIONS,
-                gap_from=tweet_time(since_id), gap_to=tweet_time(oldest_id),
+                gap_from=gap_from, gap_to=tweet_time(oldest_id),
                 detail="mentions posted between gap_from and gap_to may be out of the API's reach")
 
 
@@ -647,9 +648,10 @@ class XMentionsPoller:
             if not token:
                 # A walk cut short by its pages leaves the mentions between since_id and the oldest read unread, as
                 # one past X's reach does: since_id moves past them, so every view says so (silent, they were lost).
-                if since_id and oldest and (walked >= GAP_WARNING_AT or cut):
-                    log_mentions_gap(since_id, oldest, walked)
-                    self.signals.mentions_gap(self.channel, tweet_time(since_id), tweet_time(oldest))
+                gap_from = tweet_time(since_id) if since_id else start if cut else None
+                if gap_from and oldest and (walked >= GAP_WARNING_AT or cut):
+                    log_mentions_gap(gap_from, oldest, walked)
+                    self.signals.mentions_gap(self.channel, gap_from, tweet_time(oldest))
                 if newest:
                     self.progress.save(since_id=newest)
                 return taken

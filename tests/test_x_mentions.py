@@ -377,6 +377,10 @@ def test_pages_in_a_cycle_end_the_walk(
     assert len([r for r in fake.state.requests if r["path"].endswith("/mentions")]) == 3
     assert x_progress(redis, X_USER_ID).load() == {"since_id": newer["meta"]["newest_id"]}
     assert [line["pages"] for line in log_events(log_stream) if line["event"] == "channel.pagination_repeated"] == [3]
+    # The account's first poll: the mentions from its start_time to the oldest read were left unread, said so.
+    requested = next(r for r in fake.state.requests if r["path"].endswith("/mentions"))["query"]["start_time"]
+    gaps = [e for e in log_events(log_stream) if e["event"] == "channel.mentions_gap"]
+    assert [(gap["gap_from"], gap["gap_to"]) for gap in gaps] == [(requested, tweet_time(older["meta"]["oldest_id"]))]
 
 
 def test_a_walk_from_the_cursor_cut_short_by_its_pages_says_which_mentions_it_left_unread(
