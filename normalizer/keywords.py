@@ -2305,8 +2305,12 @@ def _asks_in_a_clause(text: str, words: list[str], grammar: Grammar, bare: tuple
     for phrases, under in ((bare, opened), (when_asked, opened_asked)):
         for phrase in phrases:
             under.setdefault(phrase[0], []).append(phrase)
+    first_clause = True
     for clause, said, before, after in _own_clauses(text, grammar, breaks):
-        at = 0
+        # A Tracking ID's number opening the text is the report it names, no word of the clause: "LAPOR <id> saya
+        # takut." keeps the number in a new report's text, and was named where "<id> saya takut." was not.
+        at = 1 if first_clause and said and looks_like_tracking_id(said[0]) else 0
+        first_clause = False
         while at < len(said) and said[at] in grammar.request_openers:
             at += 1
         asked = any(word in grammar.request_askers for word in said[:at])
@@ -2469,8 +2473,26 @@ def _pleads_in_an_aside(text: str, grammar: Grammar) -> set[str]:
     flags: set[str] = set()
     for aside in _ASIDE.finditer(text):
         if _paired(aside.group("open"), aside.group("close")):
-            flags |= _aside_flags(_folded_words(aside.group("inside"), grammar), grammar)
+            inside = aside.group("inside")
+            words = _folded_words(inside, grammar)
+            flags |= _aside_flags(words, grammar)
+            # An anonymity request alone in an aside opening or closing the text or a clause ("(tanpa nama) pungli
+            # ...", "... (tanpa nama)", "(jangan sebut nama ya pak). ..."), read as a clause of its own is; inside a
+            # clause it is someone else's ("mayat (tanpa nama) ditemukan"), as "Pak RT (anonim)" is. Passed at once
+            # by an aside with none of the requests' last words (`_asks_in_a_clause`).
+            if ("anonymous" not in flags and _sets_a_clause_apart(text, aside.start(), aside.end())
+                    and _asks_in_a_clause(inside, words, grammar, grammar.anonymity_requests, (),
+                                          grammar.anonymity_request_ends, _STATEMENT_BREAKS)):
+                flags.add("anonymous")
     return flags
+
+
+def _sets_a_clause_apart(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` (an aside) opens or closes the text or a clause: nothing but spaces, or a clause
+    break, between it and the text's edge or the break."""
+    before, after = text[:start].rstrip(), text[end:].lstrip()
+    return (not before or not after or _CLAUSE_BREAK.fullmatch(before[-1]) is not None
+            or _CLAUSE_BREAK.fullmatch(after[0]) is not None)
 
 
 def _aside_flags(words: list[str], grammar: Grammar) -> set[str]:

@@ -3793,6 +3793,24 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("Nama: Budi, Alamat: -", (False, False), id="another-field-blank"),
     pytest.param("Nama: - kades minta uang", (False, False), id="a-dash-before-words"),
     pytest.param("Pelaku tidak mau menyebut nama: - katanya", (False, False), id="name-inside-a-sentence"),
+    # A request alone in an aside opening or closing the text or a clause; inside a clause someone else's.
+    pytest.param("(tanpa nama) pungli di kelurahan", (True, False), id="aside-tanpa-nama-opening"),
+    pytest.param("pungli di kelurahan (tanpa nama)", (True, False), id="aside-tanpa-nama-closing"),
+    pytest.param("Pungli di loket 3 (tanpa nama). Terjadi tiap hari", (True, False), id="aside-tanpa-nama-clause"),
+    pytest.param("mayat (tanpa nama) ditemukan di sungai", (False, False), id="aside-tanpa-nama-someone-else"),
+    pytest.param("pungli (menurut warga tanpa nama)", (False, False), id="aside-of-other-words"),
+    # The reporter as the unnamed resident of news reports, said of themself; quoting one stays prose.
+    pytest.param("warga yang tidak mau disebut namanya", (True, False), id="warga-tidak-mau-disebut"),
+    pytest.param("Kades korupsi. Warga yang tidak mau disebut namanya", (True, False), id="warga-sign-off"),
+    pytest.param("Saya warga yang gak mau disebut namanya, kades korupsi", (True, False), id="saya-warga"),
+    pytest.param("Menurut warga yang tidak mau disebut namanya, kades minta uang", (False, False),
+                 id="warga-quoted"),
+    pytest.param("Seorang warga yang tidak mau disebut namanya mengatakan kades minta uang", (False, False),
+                 id="warga-said"),
+    # Dismissal feared in English, in the first person; someone else's stays prose.
+    pytest.param("I am afraid they will fire me", (True, False), id="afraid-they-will-fire-me"),
+    pytest.param("My boss takes bribes. I'm scared they'll fire me", (True, False), id="scared-theyll-fire-me"),
+    pytest.param("Workers are afraid of being fired", (False, False), id="others-afraid-of-being-fired"),
 ])
 def test_a_statement_typed_as_an_sms_types_it_is_read(text: str, flags: tuple[bool, bool]) -> None:
     """"identitas sy rhs", "Ini rahasia y pak", "Ini laporan rahasia", "This is an anonymous report", "Nama & nomor saya
@@ -3801,6 +3819,22 @@ def test_a_statement_typed_as_an_sms_types_it_is_read(text: str, flags: tuple[bo
     or named. The words stay the text."""
     parsed = parse_text(text)
     assert (parsed.action, parsed.anonymous, parsed.confidential, parsed.text) == (Action.REPORT, *flags, text)
+
+
+@pytest.mark.parametrize(("text", "action", "body", "anonymous"), [
+    pytest.param(f"LAPOR {VALID} saya takut.", Action.REPORT, f"{VALID} saya takut.", True, id="kind-id-fear"),
+    pytest.param(f"LAPOR {VALID} jangan sebut nama ya pak. pungli", Action.REPORT,
+                 f"{VALID} jangan sebut nama ya pak. pungli", True, id="kind-id-request"),
+    pytest.param(f"{VALID} saya takut.", Action.FOLLOW_UP, "saya takut.", True, id="id-fear"),
+    pytest.param(f"LAPOR {VALID} saya takut anak saya jatuh", Action.REPORT, f"{VALID} saya takut anak saya jatuh",
+                 False, id="kind-id-other-fear"),
+])
+def test_an_anonymity_request_after_a_tracking_id_opening_a_report_is_read(text: str, action: Action, body: str,
+                                                                           anonymous: bool) -> None:
+    """"LAPOR <id> saya takut.": the number opens the new report's text and is no word of the request after it. Read
+    as one, the clause was prose and the whistleblower went named, where "<id> saya takut." was anonymous."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.text, parsed.anonymous) == (action, body, anonymous)
 
 
 @pytest.mark.parametrize(("text", "kept", "confidential"), [
