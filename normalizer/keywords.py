@@ -216,6 +216,17 @@ class Grammar:
     # (filler, the word it must stand before): a filler read so only there (`[status_questions] fillers_only_before`:
     # "smp" is "sampai" before "mana", elsewhere the school). Folded.
     status_question_fillers_before: frozenset[tuple[str, str]] = frozenset()
+    # Words (and pairs of words) that ask a report checked as a status command does, not opening the text ("mohon
+    # dicek <id>", "follow up <id>"): with the ID they name the report asked about (`[status_questions] checks`).
+    status_question_checks: frozenset[str] = frozenset()
+    status_question_check_pairs: frozenset[tuple[str, str]] = frozenset()
+    # A closing word that makes a question of "sudah ... belum" without a "?" ("sudah ditanggapi belum"), the words
+    # that must come before it (`closings`, `closings_after`). Folded.
+    status_question_closings: frozenset[str] = frozenset()
+    status_question_closings_after: frozenset[str] = frozenset()
+    # Units of time a number before them counts ("Sudah 2 minggu laporan saya belum ada tanggapan?"): the number a
+    # duration, no Tracking ID (`durations`). Folded.
+    status_question_durations: frozenset[str] = frozenset()
     # Kind words that name the kind right after the generic "LAPOR" (`[second_kinds]`: "LAPOR! WBS ...").
     second_kinds: frozenset[str] = frozenset()
     courtesy: WordTable = WordTable()
@@ -394,10 +405,19 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         # A greeting may open the question as it opens a message ("Selamat pagi, cek laporan 12345678").
         status_question_vocabulary=(topics | asks | status_words | status_fillers | frozenset(flags)
                                     | {fold_word(w) for w in questions.get("fillers", [])}
+                                    | {fold_word(w) for phrase in questions.get("checks", [])
+                                       for w in phrase.split()}
                                     | {fold_word(w) for phrase in raw.get("greeting", {}).get("phrases", [])
                                        for w in _TOKENS.findall(phrase)}),
         status_question_states=frozenset(fold_word(w) for w in questions.get("states", [])),
         status_question_max_words=questions.get("max_words", 0),
+        status_question_checks=frozenset(fold_word(w) for w in questions.get("checks", []) if " " not in w),
+        status_question_check_pairs=frozenset(
+            (fold_word(first), fold_word(second))
+            for first, second in (w.split() for w in questions.get("checks", []) if len(w.split()) == 2)),
+        status_question_closings=frozenset(fold_word(w) for w in questions.get("closings", [])),
+        status_question_closings_after=frozenset(fold_word(w) for w in questions.get("closings_after", [])),
+        status_question_durations=frozenset(fold_word(w) for w in questions.get("durations", [])),
         status_question_fillers_before=frozenset(
             (fold_word(filler), fold_word(after))
             for filler, afters in questions.get("fillers_only_before", {}).items() for after in afters),
@@ -1150,16 +1170,22 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
     name something at their first or second word ("cek harga beras ...")."""
     count, topic, asks, states, command = 0, after_command or named, after_command, False, False
     words = [fold_word(match.group()) for match in _TOKENS.finditer(text)]
+    durations = grammar.status_question_durations
     for at, word in enumerate(words):
         count += 1
-        command = command or word in grammar.status_words
+        command = (command or word in grammar.status_words or word in grammar.status_question_checks
+                   or (at > 0 and (words[at - 1], word) in grammar.status_question_check_pairs))
         if count > grammar.status_question_max_words:
             return False
         if _filler_out_of_place(word, words[at + 1:at + 2], grammar):
             return False
+        if word in durations and at > 0 and words[at - 1].isdigit():
+            continue  # "Sudah 2 minggu ...": the number before it, read past, was a duration
         if word not in grammar.status_question_vocabulary:
             if word in grammar.status_question_states:
                 states = True
+                continue
+            if word.isdigit() and at + 1 < len(words) and words[at + 1] in durations:
                 continue
             if numbers is None or numbers or not word.isdigit():
                 return False
@@ -1169,7 +1195,10 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
             flags.add(grammar.flags[word])
         topic = topic or word in grammar.status_question_topics
         asks = asks or word in grammar.status_question_asks
-    question = text.rstrip(_AFTER_QUESTION).endswith(_CLOSING_QUESTION)
+    question = text.rstrip(_AFTER_QUESTION).endswith(_CLOSING_QUESTION) or (
+        # "sudah ditanggapi belum": the "sudah ... belum" of a question, its "?" left out
+        bool(words) and words[-1] in grammar.status_question_closings
+        and not grammar.status_question_closings_after.isdisjoint(words[:-1]))
     # A status command and a number name the report asked about as a topic word does ("tolong cek 12345678", "min cek
     # 12345678"): filed, each was a new report answered with a new Tracking ID instead of the status.
     topic = topic or (command and bool(numbers))

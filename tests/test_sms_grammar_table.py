@@ -484,6 +484,14 @@ ROWS = [
            "laporan saya belum ditindaklanjuti"),
     # a status question with its Tracking ID: that report's status, not a new report answered with a new ID
     query("gimana-laporan-id", "gimana laporan {parent}?", "status"),
+    query("mohon-dicek-id", "mohon dicek {parent}", "status"),
+    query("follow-up-id", "follow up {parent}", "status"),
+    query("sudah-belum-id", "Nomor laporan {parent} sudah ditanggapi belum", "status"),
+    query("duration-status-question", "Sudah 2 minggu laporan saya belum ada tanggapan?", "status_help"),
+    query("can-you-check-en", "can you check my report?", "status_help", "en"),
+    report("follow-up-prose", "follow up pungli di kelurahan", "complaint", "follow up pungli di kelurahan"),
+    report("duration-complaint", "Sudah 2 minggu jalan rusak belum diperbaiki", "complaint",
+           "Sudah 2 minggu jalan rusak belum diperbaiki"),
     query("laporan-id-sampai-mana", "laporan {parent} sudah sampai mana?", "status"),
     query("sudah-ditindaklanjuti-belum-id", "sudah ditindaklanjuti belum laporan {parent}?", "status"),
     # "?!" closes a question as "?" does: filed, the citizen got a new Tracking ID for a question about the old one
