@@ -87,6 +87,9 @@ class Grammar:
     # Words that spell a space in help's instructions ("ketik REG spasi LAPOR"), typed as they read: `[commands]
     # spelled_spaces`, folded.
     spelled_spaces: frozenset[str] = frozenset()
+    # What may follow a help word besides our names and fillers, the spelled spaces and the one to be helped
+    # (`[commands] help_objects`: "help me", "tolong saya"), folded.
+    help_followers: frozenset[str] = frozenset()
     # `english_markers` and the words of our English answers (`copied_english_markers`): a copy of help's instruction.
     copied_english_markers: frozenset[str] = frozenset()
     # Words read with a flag word directly after them as part of the flag ("Tambah ANONIM ...", `[flag_openers]`),
@@ -395,6 +398,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         status_words=status_words,
         help_words=frozenset(w.lower() for w in raw["commands"]["help"]),
         spelled_spaces=frozenset(fold_word(w) for w in raw["commands"].get("spelled_spaces", [])),
+        help_followers=frozenset(fold_word(w) for key in ("spelled_spaces", "help_objects")
+                                 for w in raw["commands"].get(key, [])),
         english_markers=frozenset(raw["language"]["english_markers"]),
         copied_english_markers=frozenset(raw["language"]["english_markers"])
         | frozenset(raw["language"].get("copied_english_markers", [])),
@@ -440,9 +445,10 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         follow_up_words=frozenset(w.lower() for w in raw["commands"].get("follow_up", [])),
         tracking_names=frozenset(fold_word(w) for w in raw["commands"].get("tracking_names", [])),
         amount_units=frozenset(fold_word(w) for w in raw["commands"].get("amount_units", [])),
-        how_to_report=(frozenset(fold_word(w) for key in ("reports", "asks", "fillers") for w in how.get(key, []))
+        how_to_report=(frozenset(fold_word(w) for key in ("reports", "helps", "asks", "fillers")
+                                 for w in how.get(key, []))
                        | frozenset(flags) | greeting.vocabulary),
-        how_to_report_reports=frozenset(fold_word(w) for w in how.get("reports", [])),
+        how_to_report_reports=frozenset(fold_word(w) for key in ("reports", "helps") for w in how.get(key, [])),
         how_to_report_asks=frozenset(fold_word(w) for w in how.get("asks", [])),
         how_to_report_max_words=how.get("max_words", 0),
         follow_up_fillers=status_fillers | {w.lower() for w in raw["commands"].get("follow_up_fillers", [])},
@@ -1071,7 +1077,7 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
     if not separated and not (word in grammar.status_words and _GLUED_ID.match(rest)):
         return None
     if word in grammar.help_words:
-        if _only_names_and_fillers(rest, grammar.greeting, grammar.spelled_spaces):
+        if _only_names_and_fillers(rest, grammar.greeting, grammar.help_followers):
             return ParsedText(action=Action.HELP, text="", language=language)
         return _status_command_after_help(rest, grammar, language)
     if word in grammar.status_words:

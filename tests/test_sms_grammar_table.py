@@ -444,6 +444,12 @@ ROWS = [
     query("tolong-pak", "Tolong pak!", "help"),
     report("bantuan-then-a-report", "bantuan pak, jalan di desa kami rusak", "complaint",
            "bantuan pak, jalan di desa kami rusak"),
+    query("help-me-en", "help me", "help", "en"),
+    query("hi-there-en", "hi there", "help", "en"),
+    query("gimana-caranya", "gimana caranya?", "help"),
+    query("bisa-dibantu", "bisa dibantu?", "help"),
+    report("help-me-then-a-report", "help me, jalan rusak di depan rumah", "complaint",
+           "help me, jalan rusak di depan rumah"),
     # "REG" or "DAFTAR" before our name, as other SMS services are joined (the opt-out's "UNREG" turned round)
     query("reg-lapor", "REG LAPOR", "help"),
     query("reg-alone", "reg", "help"),

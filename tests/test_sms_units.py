@@ -2763,6 +2763,16 @@ def test_a_greeting_alone_is_answered_with_help(text: str, action: Action) -> No
     pytest.param("bisa lapor di sini?", Action.HELP, False, "id", id="di-sini"),
     pytest.param("mau tanya, kapan bansos cair", Action.REPORT, False, "id", id="something-asked"),
     pytest.param("mau tanya laporan saya", Action.STATUS_HELP, False, "id", id="asking-about-a-report"),
+    # Help or the way asked for with no report word, the one to be helped after a help word, an English greeting.
+    pytest.param("gimana caranya?", Action.HELP, False, "id", id="gimana-caranya"),
+    pytest.param("bisa dibantu?", Action.HELP, False, "id", id="bisa-dibantu"),
+    pytest.param("help me", Action.HELP, False, "en", id="help-me"),
+    pytest.param("tolong saya", Action.HELP, False, "id", id="tolong-saya"),
+    pytest.param("hi there", Action.HELP, False, "en", id="hi-there"),
+    pytest.param("help me, jalan rusak di depan rumah", Action.REPORT, False, "id", id="help-me-and-a-report"),
+    pytest.param("gimana caranya jalan ini diperbaiki?", Action.REPORT, False, "id", id="caranya-of-something"),
+    pytest.param("bisa dibantu jalan rusak?", Action.REPORT, False, "id", id="dibantu-with-a-report"),
+    pytest.param("hi there, the road is broken", Action.REPORT, False, "en", id="hi-there-and-a-report"),
 ])
 def test_a_wish_to_report_or_a_question_how_is_answered_with_help(text: str, action: Action, anonymous: bool,
                                                                  language: str) -> None:
