@@ -1240,6 +1240,23 @@ def test_an_html_body_of_endless_tags_is_read_only_to_its_bound(monkeypatch: pyt
     assert len(text) < 30_000, len(text)
 
 
+def test_a_text_of_endless_content_id_references_is_read_for_a_bounded_number_of_them() -> None:
+    """20 MB of `cid:1 cid:2 ...` made a set of 2 million ids (180 MB) to look the mail's inline parts up in; a mail
+    has at most `email.max_mime_parts` of them, and its text is read for at most `MAX_SHOWN_CONTENT_IDS`."""
+    refs = b" ".join(b"cid:%x" % number for number in range(300_000))
+    raw = (b"From: a@example.net\r\nContent-Type: multipart/related; boundary=b\r\n\r\n--b\r\n"
+           b"Content-Type: text/plain\r\n\r\nLihat [cid:logo@desa] " + refs + b"\r\n--b\r\n"
+           b"Content-Type: image/png\r\nContent-ID: <logo@desa>\r\n\r\npng\r\n--b--\r\n")
+    tracemalloc.start()
+    try:
+        mail = parse_mail(raw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 24 * 2**20, peak  # without the bound: 49 MB
+    assert [(item.content_id, item.referenced) for item in mail.attachments] == [("logo@desa", True)]
+
+
 def test_a_file_labelled_a_forwarded_mail_in_base64_is_a_file() -> None:
     """Decoded, a forwarded mail in base64 is read as a mail; bytes that open with no header field are no mail (a PDF
     a phone labelled message/rfc822): a file, not its bytes or its base64 in the report's text."""
