@@ -362,7 +362,7 @@ def check_reply(case: Case, reply: object, tracking_id: str | None, message_id: 
     body = reply.get_content()  # type: ignore[attr-defined]
     assert "English:" in body
     if case.outcome == "follow_up":
-        assert f"Tambahan informasi untuk laporan {thread_id}" in body
+        assert f"tambahan informasi untuk laporan {thread_id}" in body
     else:
         assert f"Nomor lacak laporan Anda: {thread_id}" in body
 

@@ -40,6 +40,7 @@ from channels.email.reply import reply_body
 from channels.email.store import executable_flags, store_attachments
 from channels.email.tnef import tnef_files
 from gateway.errors import RejectedInput, TooLarge
+from gateway.replies import load_replies
 from gateway.settings import Settings
 from normalizer.pipeline import mail_status_query
 from normalizer.prefixes import FORWARD_SUBJECT, FORWARD_WORDS, STACKED_PREFIXES
@@ -1035,6 +1036,15 @@ def _gt(text: str) -> str:
 
 
 ACK_10001301 = reply_body("ack", "10001301")
+
+
+def _former_body(key: str, **fields: str) -> str:
+    """A mail reply of ours in its former words (`[<key>.former]`, the first of each language, the current English
+    where it kept its words), as citizens still hold it and quote it back."""
+    table = load_replies()[key]
+    former = table["former"]
+    return "\n\n".join((former.get(language) or [table[language]])[0].format(**fields)
+                        for language in ("id", "en")) + "\n"
 GMAIL_FORWARD = ("---------- Forwarded message ---------\nFrom: LAPOR! <pengaduan@lapor.go.id>\n"
                  "Date: Thu, Nov 26, 2026 at 9:02 AM\nSubject: [LAPOR #10001301] Lampu jalan mati\n"
                  "To: <warga@example.net>\n\n\n")
@@ -1093,6 +1103,13 @@ FORWARD_ROWS = [
                "Lampunya masih mati.\n\n" + GMAIL_FORWARD + ACK_10001301.replace(
                    "pengaduan/10001301", "pengaduan/10001301<https://www.lapor.go.id/pengaduan/10001301>").replace(
                    "Anda: 10001301.", "Anda: 10001301 (tel:10001301)."), "Lampunya masih mati."),
+    # our reply in its former words ("...kami terima di LAPOR!."), still in citizens' mailboxes: ours too
+    *(ForwardRow(f"our-former-{key}", "Fwd: [LAPOR #10001301] Lampu jalan mati",
+                 "Lampunya masih mati.\n\n" + GMAIL_FORWARD + _former_body(key, tracking_id="10001301",
+                                                                           follow_up_of="10001292", typed_id="12345"),
+                 "Lampunya masih mati.")
+      for key in ("email_ack", "email_ack_anonymous", "email_duplicate", "email_follow_up",
+                  "email_follow_up_unknown", "email_follow_up_other_sender", "email_bad_tracking_id_photo")),
     # someone else's mail is the report, whole, our reply quoted in it too
     ForwardRow("an-officials-mail-quoting-our-reply-below-its-words", "Fwd: Jawaban kepala desa",
                "Mohon dicek.\n\n---------- Forwarded message ---------\nFrom: Kepala Desa <kades@desa.example.id>\n"

@@ -213,7 +213,7 @@ def test_the_acknowledgement_goes_through_the_relay(relay_server: SmtpServerThre
     assert message["Auto-Submitted"] == "auto-replied"
     assert str(message["From"]) == "LAPOR! <pengaduan@lapor.go.id>"
     body = message.get_content()
-    assert "laporan Anda telah kami terima" in body and "English: your report was received" in body
+    assert "LAPOR! telah menerima laporan Anda" in body and "English: LAPOR! received your report" in body
     # A retried job (or a re-sent mail) does not answer twice.
     relay_server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
     run_replies(relay_server.settings, redis)

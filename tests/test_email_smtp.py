@@ -839,7 +839,7 @@ def test_an_answer_to_our_reply_is_a_follow_up(make_server, redis: Redis, by_sub
     run_replies(server.settings, redis)
     replies = outbox(server.settings)
     assert len(replies) == 2
-    follow_up_reply = next(r for r in replies if "Tambahan informasi" in r.get_content())
+    follow_up_reply = next(r for r in replies if "tambahan informasi untuk laporan" in r.get_content())
     assert str(follow_up_reply["Subject"]).startswith(f"[LAPOR #{first.tracking_id}]")
 
 
@@ -1024,7 +1024,7 @@ def test_a_mail_saying_only_an_opt_out_word_is_still_a_report(make_server, redis
     assert envelope is not None and (envelope["text"], envelope["follow_up_of"]) == (body, None)
     run_replies(server.settings, redis)
     [ack] = outbox(server.settings)
-    assert "laporan Anda telah kami terima" in ack.get_content()
+    assert "LAPOR! telah menerima laporan Anda" in ack.get_content()
 
 
 # Digits as a fullwidth keyboard (Chinese and Japanese phones and mail clients) types them.
@@ -1123,7 +1123,7 @@ def test_a_subject_tag_names_the_report_a_mail_adds_to(make_server, redis: Redis
         assert str(reply["Subject"]) == f"[LAPOR #{answer.tracking_id}] {subject.split('] ', 1)[1]}"
         body = reply.get_content()
         assert body == reply_body("follow_up_unknown", answer.tracking_id, follow_up_of=named)
-        assert body.index("tidak ditemukan") < body.index("English: no report") and named in body
+        assert body.index("tidak menemukan laporan") < body.index("English: no report") and named in body
     unknown = [(e["reason"], e["follow_up_of"], e["tracking_id"]) for e in log_events(log_stream)
                if e["event"] == "message.follow_up_unknown"]
     assert unknown == ([("no_such_report", named, answer.tracking_id)] if row.becomes == "new_report" else [])
@@ -2891,7 +2891,7 @@ def test_a_cek_by_mail_with_a_photo_adds_the_photo_to_that_report(  # type: igno
     assert answer["To"] == row.sender
     if added:
         assert answer.get_content() == reply_body("follow_up", named)
-        assert "Tambahan informasi" in answer.get_content() and "addition to report" in answer.get_content()
+        assert "tambahan informasi untuk" in answer.get_content() and "addition to report" in answer.get_content()
         assert str(answer["Subject"]).startswith(f"[LAPOR #{named}]")
     else:
         assert answer.get_content() == reply_body(row.becomes, result.tracking_id, follow_up_of=named)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from gateway.replies import load_replies
+from gateway.replies import load_replies, reply_templates
 from normalizer.text import with_compatibility_forms
 
 # A reply's kind -> its text. ("duplicate": replies queued before a mail delivered again was answered as its first
@@ -55,8 +55,11 @@ def _as_quoted(template: str) -> str:
 
 
 def _templates() -> list[str]:
+    """Each text in both languages, current and former (`[<key>.former]`): a citizen's mailbox keeps our replies in
+    the words they had, and a quote of a reworded one was taken for the citizen's own words."""
     replies = load_replies()
-    return [replies[key][language] for key in (*REPLY_TEXTS.values(), *ANSWER_TEXTS) for language in ("id", "en")]
+    return [template for key in (*REPLY_TEXTS.values(), *ANSWER_TEXTS) for language in ("id", "en")
+            for template in reply_templates(replies[key], language)]
 
 
 @lru_cache(maxsize=1)
