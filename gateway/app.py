@@ -266,8 +266,10 @@ class Gateway:
         if draft.follow_up_of:
             reply = render("follow_up", normalized.language, follow_up_of=draft.follow_up_of)
         elif unknown_report and not repeated_text:
-            reply = render("follow_up_unknown", normalized.language, follow_up_of=unknown_report,
-                           tracking_id=receipt.tracking_id)
+            # filed anonymous (the citizen's ANONIM, or privacy first: followups.py), it says so, as an ANONIM
+            # report's acknowledgement does
+            reply = render("follow_up_unknown_anonymous" if draft.anonymous else "follow_up_unknown",
+                           normalized.language, follow_up_of=unknown_report, tracking_id=receipt.tracking_id)
         elif normalized.mistyped_id and not repeated_text:
             reply = render("bad_tracking_id_photo", normalized.language,
                            typed_id=shown_typed_id(normalized.mistyped_id), tracking_id=receipt.tracking_id)

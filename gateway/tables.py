@@ -31,6 +31,7 @@ _LIMIT = frozenset({"limit"})
 REPLY_FIELDS: dict[str, frozenset[str] | None] = {
     "ack": _ID, "ack_anonymous": _ID, "duplicate": _ID, "duplicate_anonymous": _ID,
     "follow_up": frozenset({"follow_up_of"}), "follow_up_unknown": frozenset({"follow_up_of", "tracking_id"}),
+    "follow_up_unknown_anonymous": frozenset({"follow_up_of", "tracking_id"}),
     "bad_tracking_id_photo": frozenset({"typed_id", "tracking_id"}), "help": frozenset(), "status_help": frozenset(),
     "bad_tracking_id": _ID, "sms_kept_unfiled": frozenset(), "status": frozenset({"tracking_id", "status"}),
     "status_retry": _ID, "status_pending": _ID, "status_unknown": _ID,

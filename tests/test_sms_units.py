@@ -575,7 +575,7 @@ def test_a_number_inside_a_sentence_is_text_and_one_first_is_an_id(text: str, ac
 
 @pytest.mark.parametrize("language", ["id", "en"])
 @pytest.mark.parametrize("key", ["ack", "ack_anonymous", "duplicate", "duplicate_anonymous", "follow_up",
-                                 "follow_up_unknown", "bad_tracking_id_photo"])
+                                 "follow_up_unknown", "follow_up_unknown_anonymous", "bad_tracking_id_photo"])
 def test_acknowledgements_fit_one_gsm7_sms_with_the_longest_tracking_id(key: str, language: str) -> None:
     longest = format_tracking_id(10 ** (MAX_LENGTH - 1) - 1)
     assert len(longest) == MAX_LENGTH
@@ -643,6 +643,12 @@ SMS_ANSWERS_HELD = [
     pytest.param("follow_up_unknown",
                  "LAPOR! No report {follow_up_of} was found. Your message was filed as a new report. Tracking ID: "
                  "{tracking_id}.", id="follow_up_unknown-en"),
+    pytest.param("follow_up_unknown_anonymous",
+                 "LAPOR! Laporan {follow_up_of} tidak ditemukan. Pesan Anda dicatat sebagai laporan anonim baru. "
+                 "Nomor lacak: {tracking_id}.", id="follow_up_unknown_anonymous-id"),
+    pytest.param("follow_up_unknown_anonymous",
+                 "LAPOR! No report {follow_up_of} was found. Your message was filed as a new anonymous report. "
+                 "Tracking ID: {tracking_id}.", id="follow_up_unknown_anonymous-en"),
     pytest.param("bad_tracking_id_photo",
                  "LAPOR! Nomor lacak {typed_id} tidak valid. Pesan dan foto Anda dicatat sebagai laporan baru. Nomor "
                  "lacak: {tracking_id}.", id="bad_tracking_id_photo-id"),
@@ -778,8 +784,8 @@ def test_an_answer_that_finds_no_report_says_to_check_the_number(key: str) -> No
 # Private replies to a report that is always filed anonymous (a photo sent with a mistyped Tracking ID:
 # normalizer/pipeline.py), as the acknowledgement of an ANONIM report says so: the citizen learns their number is not
 # passed on. [bad_tracking_id_photo] said only "filed as a new report".
-ALWAYS_ANONYMOUS = ("ack_anonymous", "duplicate_anonymous", "bad_tracking_id_photo", "email_ack_anonymous",
-                    "email_bad_tracking_id_photo")
+ALWAYS_ANONYMOUS = ("ack_anonymous", "duplicate_anonymous", "follow_up_unknown_anonymous", "bad_tracking_id_photo",
+                    "email_ack_anonymous", "email_bad_tracking_id_photo")
 
 
 @pytest.mark.parametrize("key", ALWAYS_ANONYMOUS)

@@ -784,7 +784,7 @@ PHOTO_WITH_ID_ROWS = [
     PhotoWithId("cek-id-never-minted", "CEK {never}", "follow_up_unknown",
                 {"follow_up_of": "{never}", "tracking_id": "{new}"}, "{never}", None, False),
     # its words' own flags go with the photo: here to a report of its own, whose flags are the words' alone
-    PhotoWithId("cek-id-never-minted-anonim", "CEK {never} foto loketnya #anonim", "follow_up_unknown",
+    PhotoWithId("cek-id-never-minted-anonim", "CEK {never} foto loketnya #anonim", "follow_up_unknown_anonymous",
                 {"follow_up_of": "{never}", "tracking_id": "{new}"}, "{never} foto loketnya", None, True),
     # A flag word before the status command changes nothing but the flags: a follow-up, the words after the ID with
     # the photo (it was an anonymous new report of "CEK <id> ..."), and for an ID never minted a report of its own,
@@ -793,7 +793,7 @@ PHOTO_WITH_ID_ROWS = [
                 {"follow_up_of": "{parent}"}, "lubangnya makin besar", "{parent}", True),
     PhotoWithId("anonim-laporan-id", "ANONIM laporan {parent}", "follow_up", {"follow_up_of": "{parent}"}, "",
                 "{parent}", True),
-    PhotoWithId("anonim-cek-id-never-minted", "ANONIM CEK {never} foto loketnya", "follow_up_unknown",
+    PhotoWithId("anonim-cek-id-never-minted", "ANONIM CEK {never} foto loketnya", "follow_up_unknown_anonymous",
                 {"follow_up_of": "{never}", "tracking_id": "{new}"}, "{never} foto loketnya", None, True),
 ]
 
@@ -819,8 +819,9 @@ async def test_a_tracking_id_sent_with_a_photo_files_the_photo(
                 if (e := orjson.loads(redis.get(key)))["tracking_id"] != parent]
     ids["new"] = filed["tracking_id"]
     assert reply == render(row.reply, "id", **{k: v.format(**ids) for k, v in row.reply_fields.items()})
-    # a mistyped ID's photo is always filed anonymous, and the citizen is told so, as an ANONIM report's is
-    assert ("anonim" in reply) is (row.reply == "bad_tracking_id_photo"), reply
+    # a photo filed anonymous as a new report (always, for a mistyped ID's), and the citizen is told so, as an ANONIM
+    # report's is; a follow-up's answer says nothing of its report's flags
+    assert ("anonim" in reply) is (row.follow_up_of is None and row.anonymous), reply
     assert [a["location"] for a in filed["attachments"]] == [media_url]
     expected_parent = row.follow_up_of.format(**ids) if row.follow_up_of else None
     assert (filed["text"], filed["follow_up_of"], filed["anonymous"]) == (
@@ -868,7 +869,8 @@ async def test_an_addition_to_an_id_leased_by_another_process_is_a_new_report_on
     reply = twiml_message((await gateway.post_twilio(form)).text)
     [filed] = [orjson.loads(redis.get(key)) for key in redis.scan_iter("lapor:envelope:*")]
     assert (filed["text"], filed["follow_up_of"], filed["anonymous"]) == (f"{leased} laporan ini palsu", None, True)
-    assert reply == render("follow_up_unknown", "id", follow_up_of=leased, tracking_id=filed["tracking_id"])
+    # filed anonymous (privacy first: the ID may be an anonymous report's still on its way), and told so
+    assert reply == render("follow_up_unknown_anonymous", "id", follow_up_of=leased, tracking_id=filed["tracking_id"])
 
 
 async def test_two_gateway_processes_share_one_port_with_reuse_port(
