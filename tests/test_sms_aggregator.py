@@ -2069,8 +2069,8 @@ async def test_a_follow_up_to_an_issued_id_found_nowhere_is_kept_as_meant_while_
         assert api.texts_to("+6281299990000")[-1] == render("follow_up", "id", follow_up_of=parent)
     else:
         assert (envelope["follow_up_of"], envelope["text"]) == (None, f"{parent} ada foto baru")
-        assert envelope["anonymous"] is True  # its report may be an anonymous one still in a spool
-        assert api.texts_to("+6281299990000")[-1] == render("follow_up_unknown", "id", follow_up_of=parent,
+        assert envelope["anonymous"] is True  # its report may be an anonymous one still in a spool; told so
+        assert api.texts_to("+6281299990000")[-1] == render("follow_up_unknown_anonymous", "id", follow_up_of=parent,
                                                             tracking_id=tracking_id)
 
 
