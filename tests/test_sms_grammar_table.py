@@ -774,8 +774,9 @@ def _expected_reply(row: Row, stored: dict | None, parent: str, fields: dict[str
         return render("follow_up", row.language, follow_up_of=parent)
     if row.reply == "follow_up_unknown":
         assert stored is not None, row.id
-        return render("follow_up_unknown", row.language, follow_up_of=fields["never"],
-                      tracking_id=stored["tracking_id"])
+        # filed anonymous, it says so, as an ANONIM report's acknowledgement does
+        return render("follow_up_unknown_anonymous" if row.anonymous else "follow_up_unknown", row.language,
+                      follow_up_of=fields["never"], tracking_id=stored["tracking_id"])
     if row.reply == "status":
         return render("status", row.language, tracking_id=parent, status=status_name("in_progress", row.language))
     if row.reply == "bad_tracking_id":
