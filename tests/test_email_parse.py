@@ -1109,7 +1109,8 @@ FORWARD_ROWS = [
                                                                            follow_up_of="10001292", typed_id="12345"),
                  "Lampunya masih mati.")
       for key in ("email_ack", "email_ack_anonymous", "email_duplicate", "email_follow_up",
-                  "email_follow_up_unknown", "email_follow_up_other_sender", "email_bad_tracking_id_photo")),
+                  "email_follow_up_unknown", "email_follow_up_other_sender", "email_bad_tracking_id_photo",
+                  "email_bad_tracking_id")),
     # someone else's mail is the report, whole, our reply quoted in it too
     ForwardRow("an-officials-mail-quoting-our-reply-below-its-words", "Fwd: Jawaban kepala desa",
                "Mohon dicek.\n\n---------- Forwarded message ---------\nFrom: Kepala Desa <kades@desa.example.id>\n"

@@ -696,10 +696,16 @@ SMS_ANSWERS_HELD = [
                  "report. Tracking ID: {tracking_id}.", id="bad_tracking_id_photo-en-now"),
     pytest.param("bad_tracking_id",
                  "LAPOR! Nomor lacak {tracking_id} tidak valid. Periksa kembali nomornya (angka terakhir adalah angka "
-                 "cek). Laporan baru? Ketik LAPOR <isi> kirim ke 1708.", id="bad_tracking_id-id-now"),
+                 "cek). Laporan baru? Ketik LAPOR <isi> kirim ke 1708.", id="bad_tracking_id-id-1708"),
     pytest.param("bad_tracking_id",
                  "LAPOR! Tracking ID {tracking_id} is not valid. Please check the number (its last digit is a check "
-                 "digit). A new report? Text REPORT <text> to 1708.", id="bad_tracking_id-en-now"),
+                 "digit). A new report? Text REPORT <text> to 1708.", id="bad_tracking_id-en-1708"),
+    pytest.param("bad_tracking_id",
+                 "LAPOR! Nomor lacak {tracking_id} tidak valid. Periksa kembali nomornya, mungkin ada angka yang salah "
+                 "ketik. Laporan baru? Ketik LAPOR <isi> kirim ke 1708.", id="bad_tracking_id-id-now"),
+    pytest.param("bad_tracking_id",
+                 "LAPOR! Tracking ID {tracking_id} is not valid. Please check the number, a digit may be mistyped. A "
+                 "new report? Text REPORT <text> to 1708.", id="bad_tracking_id-en-now"),
     pytest.param("status_retry",
                  "LAPOR! Status laporan {tracking_id} belum bisa dicek saat ini. Silakan kirim CEK {tracking_id} ke "
                  "1708 lagi nanti.", id="status_retry-id-now"),
