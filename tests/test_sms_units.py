@@ -2663,6 +2663,12 @@ def public(key: str, language: str, tracking_id: str = VALID, **fields: str) -> 
                   ref=mention_ref("1860000000000000101"), **fields)
 
 
+def former_public(key: str, language: str, **fields: str) -> str:
+    """Our public reply in its first former words (`[<key>.former]`), as a citizen may still have it to copy."""
+    template = load_replies()[key]["former"][language][0]
+    return template.format(ref=mention_ref("1860000000000000101"), **fields)
+
+
 @pytest.mark.parametrize(
     ("text", "action", "tracking_id", "body", "language"),
     [
@@ -2682,6 +2688,13 @@ def public(key: str, language: str, tracking_id: str = VALID, **fields: str) -> 
         # our public help names no report: the help again (it was an anonymous report of our words, for its #anonim)
         pytest.param("@lapor1708 " + public("social_help", "id"), Action.HELP, None, "", "id", id="help"),
         pytest.param(public("social_help", "en"), Action.HELP, None, "", "en", id="help-en"),
+        # reworded: copies of the former words are still ours
+        pytest.param("@lapor1708 " + former_public("social_help", "id"), Action.HELP, None, "", "id",
+                     id="help-former"),
+        pytest.param(former_public("social_bad_tracking_id", "id", typed_id=BAD), Action.BAD_TRACKING_ID, BAD, "",
+                     "id", id="bad-id-former"),
+        pytest.param(former_public("social_bad_tracking_id", "en", typed_id=BAD), Action.BAD_TRACKING_ID, BAD, "",
+                     "en", id="bad-id-former-en"),
         # opens as a status command does ("Status laporan <id>"): the words after it are still ours
         pytest.param(public("social_status", "id"), Action.STATUS, VALID, "", "id", id="status"),
         pytest.param(public("social_status", "id") + " lubangnya makin besar", Action.FOLLOW_UP, VALID,
