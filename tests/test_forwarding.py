@@ -1222,6 +1222,25 @@ def test_a_case_store_refusing_the_gateways_credentials_is_said_on_the_status_un
     assert metrics.gauge_value(checked.collected, "lapor_casestore_refusing") == 0.0
 
 
+def test_an_outage_is_never_seen_without_its_start(test_env: TestEnvironment, redis: Redis) -> None:
+    """A view reading between the failing forward's commands found the outage (its down key) without its start:
+    "forwards failing since ?" on the page, `since` null in /v1/status. Every command the forward sends leaves both
+    or neither."""
+    seen: list[tuple[bytes | None, bytes | None]] = []
+
+    class Watched(Redis):
+        def execute_command(self, *args: Any, **options: Any) -> Any:
+            answer = super().execute_command(*args, **options)
+            seen.append((redis.get(forward.CASESTORE_DOWN_KEY), redis.hget(forward.CASESTORE_OUTAGE_KEY, "since")))
+            return answer
+
+    watched = Watched(connection_pool=redis.connection_pool)
+    failing = SimpleNamespace(redis=watched, settings=test_env.settings())
+    forward.casestore_failing(failing, "casestore_unreachable")  # type: ignore[arg-type]
+    forward.casestore_failing(failing, "casestore_unreachable")  # type: ignore[arg-type]
+    assert seen and all((down is None) == (since is None) for down, since in seen), seen
+    assert redis.hget(forward.CASESTORE_OUTAGE_KEY, "url") is not None
+
 def test_a_case_store_outage_is_timed_by_redis_clock_not_by_each_hosts(
     test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -284,6 +284,19 @@ class OutageEnd(NamedTuple):
     at: float
 
 
+# A failing forward's note of the outage, in one step: the down key, and for a new outage its record (its start and
+# URL) with it, so that a view never reads an outage without its start; in two, the status page showed "forwards
+# failing since ?" between them. Returns the down key's reason before (nil: a new outage).
+_NOTE_OUTAGE = """
+local was = redis.call('SET', KEYS[1], ARGV[1], 'GET')
+if not was then
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[2], 'since', ARGV[2], 'url', ARGV[3])
+end
+return was
+"""
+
+
 def casestore_failing(context: WorkerContext, reason: str) -> None:
     """Note the case store down for `reason` (a failure of the whole case store, `outage`). Once forwards have failed
     for `OUTAGE_TOLD_AFTER_SECONDS`, the forward that finds it so, of every worker, logs `casestore.down`, once for
@@ -297,14 +310,10 @@ def casestore_failing(context: WorkerContext, reason: str) -> None:
     redis = context.redis
     seconds, microseconds = redis.time()
     now = seconds + microseconds / 1_000_000
+    # Where the forwards fail, for the views to say what to check: the workers' setting, not the viewer's.
     url = shown_url(context.settings.casestore_url)
-    if redis.set(CASESTORE_DOWN_KEY, reason, get=True) is None:  # a new outage: its start, nothing told yet
-        pipe = redis.pipeline(transaction=True)
-        pipe.delete(CASESTORE_OUTAGE_KEY)
-        # Where the forwards fail, for the views to say what to check: the workers' setting, not the viewer's.
-        pipe.hset(CASESTORE_OUTAGE_KEY, mapping={"since": now, "url": url})
-        pipe.execute()
-        return
+    if redis.eval(_NOTE_OUTAGE, 2, CASESTORE_DOWN_KEY, CASESTORE_OUTAGE_KEY, reason, now, url) is None:
+        return  # a new outage: its start noted, nothing told yet
     since = redis.hget(CASESTORE_OUTAGE_KEY, "since")
     if since is None:  # noted by an older version, which kept no start
         redis.hsetnx(CASESTORE_OUTAGE_KEY, "since", now)
