@@ -93,13 +93,17 @@ DISABLED_KEY = "lapor:health:disabled"
 DISABLED_PERIODS = 3
 DISABLED_MIN_SECONDS = 15.0
 COUNTERS_KEY = "lapor:health:counters"
-# workers.forward.CASESTORE_DOWN_KEY and CASESTORE_OUTAGE_KEY: while forwards find the case store down, the last
-# failure and (field `since`) when the outage began; cleared by the first forward the case store takes again (or by
-# the forward worker's probe, once the case store answers it with no forward left waiting: workers.casestore_probe).
+# Set by a forward that found the case store down (to the reason); the next forward the case store takes clears it and
+# moves the forwards waiting out that outage to now (`workers.forward.retry_outage_now`). Meanwhile a forward worker
+# probes the case store (workers/casestore_probe.py), and runs a waiting forward as soon as it answers.
 CASESTORE_DOWN_KEY = "lapor:casestore:down"
+# The outage noted there: `since` (Unix seconds, by the forward that found it first), `url` (where it fails), `told`
+# once it was logged, and the probe's `probed` and `probed_at`; cleared with the key above.
 CASESTORE_OUTAGE_KEY = "lapor:casestore:outage"
-# workers.forward.CASESTORE_REFUSING_KEY: set while the case store refuses the gateway's credentials (a rotated token):
-# `reason` (casestore_401, _403, _407), `since`; cleared when it takes a report again or answers the probe.
+# Set (`reason`: `casestore_401`, `casestore_403` or `casestore_407`; `since` and `at`, Unix seconds) by a forward
+# the case store refused for the gateway's credentials (a rotated or revoked token): those reports are dead-lettered
+# at once, as any refusal is, and the views say why until the case store takes a report again, or the probe finds it
+# answering (`workers.casestore_probe`).
 CASESTORE_REFUSING_KEY = "lapor:casestore:refusing"
 CASESTORE_LATENCY_SAMPLE = "lapor_casestore_latency_seconds"
 LAST_ERRORS_KEPT = 10

@@ -28,7 +28,7 @@ from rq.timeouts import JobTimeoutException
 from gateway import metrics
 from gateway.attachments import kept_by_gateway, stored_path
 from gateway.errors import PermanentError, RetryableError
-from gateway.health import credentials_step
+from gateway.health import CASESTORE_DOWN_KEY, CASESTORE_OUTAGE_KEY, CASESTORE_REFUSING_KEY, credentials_step
 from gateway.logs import add_sensitive_values, get_logger, job_sensitive_values
 from gateway.queues import (
     ENVELOPE_DAMAGE,
@@ -57,18 +57,6 @@ log = get_logger()
 
 # The longest a case store's Retry-After may hold a forward back (a misconfigured one must not park reports for days).
 MAX_RETRY_AFTER_SECONDS = 3600
-# Set by a forward that found the case store down (to the reason); the next forward the case store takes clears it and
-# moves the forwards waiting out that outage to now (see `retry_outage_now`). Meanwhile a forward worker probes the
-# case store (workers/casestore_probe.py), and runs a waiting forward as soon as it answers.
-CASESTORE_DOWN_KEY = "lapor:casestore:down"
-# The outage noted there: `since` (Unix seconds, by the forward that found it first), `told` once it was logged, and
-# the probe's `probed` and `probed_at`; cleared with the key above.
-CASESTORE_OUTAGE_KEY = "lapor:casestore:outage"
-# Set (`reason`: `casestore_401`, `casestore_403` or `casestore_407`; `since` and `at`, Unix seconds) by a forward
-# the case store refused for the gateway's credentials (a rotated or revoked token): those reports are dead-lettered
-# at once, as any refusal is, and the status views say why until the case store takes a report again, or the probe
-# finds it answering (`workers.casestore_probe`). Read by gateway.health.
-CASESTORE_REFUSING_KEY = "lapor:casestore:refusing"
 # How long forwards must have failed before the outage is logged: a case store failing now and then (a 503 under
 # load, taken at the next try) is the forward.retry lines' to tell, not a casestore.down / casestore.back pair each.
 OUTAGE_TOLD_AFTER_SECONDS = 10.0
