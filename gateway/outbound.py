@@ -31,7 +31,6 @@ from functools import partial
 from typing import Any
 
 import httpx
-import orjson
 from redis import Redis
 from redis.exceptions import RedisError, WatchError
 
@@ -40,7 +39,15 @@ from gateway import metrics
 from gateway.errors import NotDurable
 from gateway.logs import get_logger
 from gateway.queries import answer_query
-from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, enqueue_calls, envelope_key, key_digest, sender_digest
+from gateway.queues import (
+    REPLY_QUEUE,
+    STATUS_QUEUE,
+    enqueue_calls,
+    envelope_key,
+    key_digest,
+    readable_envelope,
+    sender_digest,
+)
 from gateway.replies import DEFAULT_LANGUAGE, render
 from gateway.settings import Settings
 from gateway.transactions import after_commit, commit, commit_watched
@@ -213,11 +220,10 @@ class OutboundReplies:
         failed job and its dead letter, 30 days. Anyone else's number is no anonymous reporter's of that report."""
         key = envelope_key(tracking_id)
         raw = self._redis.get(key)
+        envelope = readable_envelope(tracking_id, raw) if raw is not None else None
         try:
-            envelope = orjson.loads(raw) if raw is not None else None
-            own = (isinstance(envelope, dict) and envelope.get("anonymous") is True
-                   and envelope["sender"]["id"] == number)
-        except (orjson.JSONDecodeError, KeyError, TypeError):  # a damaged copy: answered at the number, as before
+            own = envelope is not None and envelope.get("anonymous") is True and envelope["sender"]["id"] == number
+        except (KeyError, TypeError):  # a damaged copy: answered at the number, as before
             own = False
         if not own:
             return {"to": number, "to_report": None}

@@ -16,7 +16,6 @@ import time
 from functools import partial
 from typing import Any
 
-import orjson
 from rq import get_current_job
 
 from channels.email.guards import is_our_address
@@ -26,7 +25,7 @@ from gateway import metrics
 from gateway.errors import PermanentError, RetryableError
 from gateway.health import HealthSignals, health_channel
 from gateway.logs import bind_message_context, get_logger
-from gateway.queues import REPLY_QUEUE, envelope_key, sender_digest
+from gateway.queues import REPLY_QUEUE, envelope_key, readable_envelope, sender_digest
 from gateway.settings import Settings
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
@@ -105,12 +104,13 @@ def addressed_reply(context: WorkerContext, payload: dict[str, Any]) -> dict[str
     waited for (retried), as an SMS reply's is (`resolve_recipient`)."""
     if payload.get("to") or not payload.get("to_report"):
         return payload
-    raw = context.redis.get(envelope_key(str(payload["to_report"])))
+    tracking_id = str(payload["to_report"])
+    raw = context.redis.get(envelope_key(tracking_id))
     if raw is None and payload.get("report_spooled"):
         raise RetryableError("the report is in a gateway's disk spool, not in Redis yet", reason="report_not_replayed")
-    if raw is None:
-        raise PermanentError("the report's envelope is gone", reason="recipient_unknown")
-    envelope = orjson.loads(raw)
+    envelope = None if raw is None else readable_envelope(tracking_id, raw)
+    if envelope is None:
+        raise PermanentError("the report's envelope is gone or damaged", reason="recipient_unknown")
     meta = envelope.get("channel_meta") or {}
     message_id = meta.get("message_id")
     references = [*(meta.get("references") or []), *([message_id] if message_id else [])][-20:]
