@@ -448,6 +448,9 @@ ROWS = [
     query("hi-there-en", "hi there", "help", "en"),
     query("gimana-caranya", "gimana caranya?", "help"),
     query("bisa-dibantu", "bisa dibantu?", "help"),
+    query("mohon-dibantu", "Mohon dibantu ya pak", "help"),
+    report("plea-then-a-report", "mohon dibantu, lampu jalan mati sebulan", "complaint",
+           "mohon dibantu, lampu jalan mati sebulan"),
     report("help-me-then-a-report", "help me, jalan rusak di depan rumah", "complaint",
            "help me, jalan rusak di depan rumah"),
     # "REG" or "DAFTAR" before our name, as other SMS services are joined (the opt-out's "UNREG" turned round)

@@ -2798,6 +2798,18 @@ def test_a_greeting_alone_is_answered_with_help(text: str, action: Action) -> No
     pytest.param("gimana caranya jalan ini diperbaiki?", Action.REPORT, False, "id", id="caranya-of-something"),
     pytest.param("bisa dibantu jalan rusak?", Action.REPORT, False, "id", id="dibantu-with-a-report"),
     pytest.param("hi there, the road is broken", Action.REPORT, False, "en", id="hi-there-and-a-report"),
+    # A plea for help and nothing said of what: each was filed as a report of its words.
+    pytest.param("mohon dibantu", Action.HELP, False, "id", id="mohon-dibantu"),
+    pytest.param("Mohon bantuannya pak", Action.HELP, False, "id", id="mohon-bantuannya"),
+    pytest.param("tolong bantu saya", Action.HELP, False, "id", id="tolong-bantu-saya"),
+    pytest.param("minta tolong", Action.HELP, False, "id", id="minta-tolong"),
+    pytest.param("saya butuh bantuan", Action.HELP, False, "id", id="butuh-bantuan"),
+    pytest.param("please help me", Action.HELP, False, "en", id="please-help-me"),
+    pytest.param("I need help", Action.HELP, False, "en", id="i-need-help"),
+    pytest.param("mohon dibantu, saya takut", Action.HELP, True, "id", id="plea-and-fear"),
+    pytest.param("mohon dibantu jalan rusak di desa kami", Action.REPORT, False, "id", id="plea-with-a-report"),
+    pytest.param("butuh bantuan hukum", Action.REPORT, False, "id", id="help-of-a-kind-named"),
+    pytest.param("minta bantuan sembako belum dapat", Action.REPORT, False, "id", id="aid-not-received"),
 ])
 def test_a_wish_to_report_or_a_question_how_is_answered_with_help(text: str, action: Action, anonymous: bool,
                                                                  language: str) -> None:
