@@ -1,5 +1,5 @@
-"""The operators' tables (`config/replies.toml`, `config/keywords.toml`, `config/identity.toml`), loaded and checked
-as a process starts.
+"""The operators' tables (`config/replies.toml`, `config/keywords.toml`, `config/identity.toml`, `config/email.toml`),
+loaded and checked as a process starts.
 
 Each is read on first use (and kept: `load_replies`, `load_grammar`, `closing_phrase`, `load_identity_words`), so a
 syntax error or a missing key left in one by an edit started every process healthy and then failed every message
@@ -147,6 +147,7 @@ def _check(path: Path, problems: Callable[[dict[str, Any]], list[str]], load: Ca
 def check_tables(config_dir: Path | None = None) -> None:
     """Load every table a process reads messages with, from `config_dir` (by default the config directory);
     raises SettingsError naming the file and what is wrong (the first file that is)."""
+    from channels.email.machine_words import EMAIL_REQUIRED, EMAIL_TABLE, load_machine_words
     from gateway.replies import load_replies
     from normalizer.keywords import closing_phrase, load_grammar
     from workers.own_identity import load_identity_words
@@ -167,3 +168,4 @@ def check_tables(config_dir: Path | None = None) -> None:
         loaded(load_identity_words)(path)
 
     _check(config_dir / "identity.toml", lambda raw: _sections_problems(raw, IDENTITY_REQUIRED), identity)
+    _check(config_dir / EMAIL_TABLE, lambda raw: _sections_problems(raw, EMAIL_REQUIRED), loaded(load_machine_words))

@@ -1,4 +1,5 @@
-"""The operators' tables (`config/replies.toml`, `keywords.toml`, `identity.toml`) are loaded as a process starts.
+"""The operators' tables (`config/replies.toml`, `keywords.toml`, `identity.toml`, `email.toml`) are loaded as a process
+starts.
 
 They were read on first use: a syntax error or a missing key left by an edit started `serve`, `smtp`, `pollers` and
 `worker` healthy, each then failing every message it took. Each refuses to start as it does a broken
@@ -147,9 +148,17 @@ def test_the_release_tables_pass_and_every_reply_of_the_release_is_checked() -> 
      "reply [status_unknown.former] in id: '' names no report (it holds none of {tracking_id})"),
     ("replies.toml", "[status_unknown.former]\nid = [", "[status_unknown.former]\nid = [\"LAPOR! Tidak ada.\", ",
      "reply [status_unknown.former] in id: 'LAPOR! Tidak ada.' names no report (it holds none of {tracking_id})"),
+    # the e-mail guards' subject openings (an autoresponder's, a calendar's answer): read by every mail's guards
+    ("email.toml", "[calendar_reply_subjects]", "[calendar_replies]", "section [calendar_reply_subjects] is missing"),
+    ("email.toml", "[autoreply_subjects]\nprefixes = [", "[autoreply_subjects]\nprefixes = 5\nformer = [",
+     "cannot be used: TypeError"),
+    # an opening left blank matches every subject: every answer to our replies would be dropped as an autoreply
+    ("email.toml", '[autoreply_subjects]\nprefixes = [', '[autoreply_subjects]\nprefixes = [" ", ',
+     "cannot be used: ValueError: an empty subject opening"),
 ], ids=["reply-language", "status-names", "grammar-key", "identity-section", "grammar-kind", "identity-value",
         "reply-placeholder", "reply-brace-open", "reply-placeholder-not-given", "former-placeholder",
-        "former-language", "former-blank", "former-naming-no-report"])
+        "former-language", "former-blank", "former-naming-no-report", "email-section", "email-value",
+        "email-blank-opening"])
 def test_each_table_problem_is_said_naming_the_file(name: str, old: str, new: str, said: str, tmp_path: Path) -> None:
     config = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config)

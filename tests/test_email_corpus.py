@@ -238,6 +238,12 @@ CASES = [
          threads_under="1733356959.5120.kasno@mail.sidomulyo.example.id"),
     Case("autoreply_auto_submitted", "suppressed", reason="auto_submitted"),
     Case("precedence_bulk", "suppressed", reason="precedence"),
+    # out-of-office notices answering our acknowledgement with none of the fields above (Exchange behind a gateway
+    # that drops its X-MS-Exchange fields, Lotus Notes 7, an Outlook rule): known by their subject's opening beside
+    # our Message-ID; each was filed as the citizen's words and answered
+    Case("exchange_automatic_reply_via_gateway", "suppressed", reason="autoreply_subject"),
+    Case("domino_auto_out_of_office", "suppressed", reason="autoreply_subject"),
+    Case("balasan_otomatis_outlook_client", "suppressed", reason="autoreply_subject"),
     Case("outlook_oof_suppress", "suppressed", reason="x_auto_response_suppress"),
     Case("mailing_list", "suppressed", reason="mailing_list"),
     Case("x_loop", "suppressed", reason="x_loop"),

@@ -2063,6 +2063,71 @@ def test_loop_guard_headers(settings: Settings, headers: dict[str, str], envelop
     assert loop_reason(mail, envelope_sender, settings.email) == reason
 
 
+OUR_ACK = "<lapor-10000057-9f8e7d6c5b4a3921@mail.lapor.go.id>"
+
+
+@dataclass(frozen=True)
+class AutoreplySubject:
+    id: str
+    subject: str
+    headers: dict[str, str]
+    reason: str | None
+
+
+AUTOREPLY_SUBJECTS = [
+    # an autoresponder's subject on a mail that answers our reply: an autoreply, whatever else it lacks
+    AutoreplySubject("outlook-english", "Automatic reply: [LAPOR #10000057] Jalan rusak", {"In-Reply-To": OUR_ACK},
+                     "autoreply_subject"),
+    AutoreplySubject("outlook-indonesian", "Balasan Otomatis: [LAPOR #10000057] Jalan rusak",
+                     {"In-Reply-To": OUR_ACK}, "autoreply_subject"),
+    AutoreplySubject("indonesian-lowercase", "balasan otomatis: Jalan rusak", {"In-Reply-To": OUR_ACK},
+                     "autoreply_subject"),
+    AutoreplySubject("lotus-notes-auto", "AUTO: Budi Santoso is out of the office (returning 07/12/2026)",
+                     {"In-Reply-To": OUR_ACK}, "autoreply_subject"),
+    AutoreplySubject("out-of-office-autoreply", "Out of Office AutoReply: Jalan rusak", {"In-Reply-To": OUR_ACK},
+                     "autoreply_subject"),
+    AutoreplySubject("out-of-office-no-colon", "Out of office until 7 December", {"In-Reply-To": OUR_ACK},
+                     "autoreply_subject"),
+    AutoreplySubject("autoreply", "Autoreply: Jalan rusak", {"In-Reply-To": OUR_ACK}, "autoreply_subject"),
+    AutoreplySubject("german", "Abwesenheitsnotiz: Jalan rusak", {"In-Reply-To": OUR_ACK}, "autoreply_subject"),
+    AutoreplySubject("french-space-before-colon", "Réponse automatique : Jalan rusak", {"In-Reply-To": OUR_ACK},
+                     "autoreply_subject"),
+    AutoreplySubject("japanese-fullwidth-colon", "自動返信：Jalan rusak", {"In-Reply-To": OUR_ACK},
+                     "autoreply_subject"),
+    # our reply named in the References alone (a client that writes no In-Reply-To), not as their last
+    AutoreplySubject("references-only", "Automatic reply: Jalan rusak",
+                     {"References": f"{OUR_ACK} <CAother01@mail.gmail.com>"}, "autoreply_subject"),
+    # a query's answer (no report) is ours too
+    AutoreplySubject("answer-to-a-query", "Automatic reply: Re: Cek",
+                     {"In-Reply-To": "<lapor-query-0a1b2c3d@mail.lapor.go.id>"}, "autoreply_subject"),
+    # the same subject answering no mail of ours: a citizen may type it, and it is a report
+    AutoreplySubject("no-threading", "Automatic reply: Jalan rusak", {}, None),
+    AutoreplySubject("answers-someone-else", "Automatic reply: Jalan rusak",
+                     {"In-Reply-To": "<CAother01@mail.gmail.com>"}, None),
+    AutoreplySubject("our-form-another-domain", "Automatic reply: Jalan rusak",
+                     {"In-Reply-To": "<lapor-10000057-9f8e7d6c5b4a3921@mail.example.net>"}, None),
+    # an ordinary answer to our reply, and words that only begin like an opening
+    AutoreplySubject("answer-to-our-reply", "Re: [LAPOR #10000057] Jalan rusak", {"In-Reply-To": OUR_ACK}, None),
+    AutoreplySubject("reply-to-an-autoreply", "Re: Automatic reply: Jalan rusak", {"In-Reply-To": OUR_ACK}, None),
+    AutoreplySubject("auto-without-colon", "Auto rusak di depan kantor dinas", {"In-Reply-To": OUR_ACK}, None),
+    AutoreplySubject("automatic-word", "Automatically charged Rp 50.000", {"In-Reply-To": OUR_ACK}, None),
+    AutoreplySubject("out-of-office-longer-word", "Out of officers on duty at the market", {"In-Reply-To": OUR_ACK},
+                     None),
+    AutoreplySubject("sedang-cuti", "Sedang cuti: petugas loket tidak ada", {"In-Reply-To": OUR_ACK}, None),
+]
+
+
+@pytest.mark.parametrize("row", AUTOREPLY_SUBJECTS, ids=[row.id for row in AUTOREPLY_SUBJECTS])
+def test_an_autoresponders_subject_is_an_autoreply_only_on_an_answer_to_our_mail(settings: Settings,
+                                                                                row: AutoreplySubject) -> None:
+    """An out-of-office notice without Auto-Submitted, Precedence or X-Autoreply (Exchange behind a gateway that
+    drops its X-MS-Exchange fields, Lotus Notes, an Outlook rule) answering our acknowledgement was filed as the
+    citizen's addition and answered. Its subject's opening (config/email.toml) says so only beside our own
+    Message-ID in its In-Reply-To or References: alone, a citizen may have typed it."""
+    mail = parse_mail(citizen_mail(subject=row.subject, headers=row.headers))
+    assert loop_reason(mail, "x@example.net", settings.email) == row.reason
+
+
 def test_a_complaint_forwarded_by_a_system_that_marks_its_loop_is_filed_not_answered(  # type: ignore[no-untyped-def]
         make_server, redis: Redis) -> None:
     """An agency's inbox or a procmail rule passing a citizen's complaint on writes its own `X-Loop`: taken for our

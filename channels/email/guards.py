@@ -16,6 +16,7 @@ from email.message import Message
 
 from prometheus_client import Counter
 
+from channels.email.machine_words import load_machine_words
 from channels.email.parse import ParsedMail, decode_text, header_text, message_ids, replied_to, without_comments
 from channels.email.texts import SUBJECT_TAG
 from gateway.settings import EmailSettings
@@ -156,6 +157,8 @@ def loop_reason(mail: ParsedMail, envelope_sender: str | None, settings: EmailSe
         return "x_auto_response_suppress"
     if any(message.get(name) is not None for name in AUTOREPLY_HEADERS):
         return "autoreply_header"
+    if load_machine_words().autoreply_subject.match(mail.subject or "") and names_our_mail(mail, settings):
+        return "autoreply_subject"
     if message.get("List-Id") is not None or message.get("List-Unsubscribe") is not None:
         return "mailing_list"
     if message.get("X-Loop") is not None and (_x_loop_names_us(mail, settings) or _answers_a_mail(mail)):
@@ -167,6 +170,16 @@ def loop_reason(mail: ParsedMail, envelope_sender: str | None, settings: EmailSe
     if mail.message_id and mail.message_id.lower().endswith("@" + settings.message_id_domain.lower()):
         return "own_message_id"
     return None
+
+
+def names_our_mail(mail: ParsedMail, settings: EmailSettings) -> bool:
+    """Whether the mail's In-Reply-To or References names one of our own Message-IDs (`OUR_MESSAGE_ID` in
+    `email.message_id_domain`): it answers, or continues a thread of, one of our replies. An autoresponder's subject
+    ("Automatic reply:", "Balasan otomatis:", config/email.toml) is an autoresponder's only beside it: typed by a
+    citizen it means nothing, and an out-of-office notice that answered our acknowledgement without Auto-Submitted,
+    Precedence or X-Autoreply (Exchange behind a gateway that drops its X-MS-Exchange fields, Lotus Notes' "AUTO:", an
+    Outlook rule) was filed as the citizen's addition ("Saya sedang cuti ...") and answered, to be answered again."""
+    return any(_named_by_ours(reference, settings) for reference in [*mail.in_reply_to, *mail.references])
 
 
 def _answers_a_mail(mail: ParsedMail) -> bool:
