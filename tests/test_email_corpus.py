@@ -244,6 +244,11 @@ CASES = [
     Case("exchange_automatic_reply_via_gateway", "suppressed", reason="autoreply_subject"),
     Case("domino_auto_out_of_office", "suppressed", reason="autoreply_subject"),
     Case("balasan_otomatis_outlook_client", "suppressed", reason="autoreply_subject"),
+    # a calendar's answer to an invitation (Outlook in Indonesian, Google Calendar) and an organizer's cancellation
+    # (Thunderbird): filed as reports and answered; an invitation forwarded as evidence is a report (test_email_smtp)
+    Case("outlook_calendar_accepted_indonesian", "suppressed", reason="calendar_reply"),
+    Case("google_calendar_declined", "suppressed", reason="calendar_reply"),
+    Case("thunderbird_calendar_cancelled", "suppressed", reason="calendar_reply"),
     Case("outlook_oof_suppress", "suppressed", reason="x_auto_response_suppress"),
     Case("mailing_list", "suppressed", reason="mailing_list"),
     Case("x_loop", "suppressed", reason="x_loop"),

@@ -2128,6 +2128,103 @@ def test_an_autoresponders_subject_is_an_autoreply_only_on_an_answer_to_our_mail
     assert loop_reason(mail, "x@example.net", settings.email) == row.reason
 
 
+def calendar_ics(method: str | None) -> str:
+    """An iCalendar object (RFC 5545) as calendar software sends it, with a METHOD line when `method` is given."""
+    method_line = f"METHOD:{method}\n" if method else ""
+    return (f"BEGIN:VCALENDAR\nPRODID:Microsoft Exchange Server 2010\nVERSION:2.0\n{method_line}BEGIN:VEVENT\n"
+            "ORGANIZER;CN=Kepala Dinas:mailto:kadis@dinas.example.go.id\n"
+            "ATTENDEE;PARTSTAT=ACCEPTED:mailto:warga@example.net\nSUMMARY:Rapat koordinasi\n"
+            "DTSTART:20261126T020000Z\nDTEND:20261126T030000Z\nUID:rapat-0001@dinas.example.go.id\n"
+            "END:VEVENT\nEND:VCALENDAR\n")
+
+
+def calendar_mail(subject: str = "Accepted: Rapat koordinasi", *, method: str | None = "REPLY",
+                  method_param: str | None = None, text: str = "", photo: bool = False, as_file: bool = False,
+                  attached: bool = False) -> bytes:
+    """A mail of a text part and a calendar part: `method` its METHOD line, `method_param` its Content-Type's
+    `method`; `as_file` the calendar as an invite.ics attachment (application/ics), `photo` a photo beside it,
+    `attached` the calendar mail attached (message/rfc822) to a citizen's mail instead."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "Warga <warga@example.net>", RECIPIENT, subject
+    message["Message-ID"] = make_msgid(domain="example.net")
+    message.set_content(text or "\n")
+    if as_file:
+        message.add_attachment(calendar_ics(method).encode(), maintype="application", subtype="ics",
+                               filename="invite.ics")
+    else:
+        message.add_alternative(calendar_ics(method), subtype="calendar",
+                                params={"method": method_param} if method_param else None)
+    if photo:
+        message.add_attachment(b"\x89PNG bukti", maintype="image", subtype="png", filename="bukti.png")
+    if not attached:
+        return message.as_bytes().replace(b"\n", b"\r\n")
+    outer = EmailMessage()
+    outer["From"], outer["To"], outer["Subject"] = "Warga <warga@example.net>", RECIPIENT, "Undangan dari dinas"
+    outer["Message-ID"] = make_msgid(domain="example.net")
+    outer.set_content("Kepala dinas mengundang saya rapat dan meminta uang koordinasi. Undangannya terlampir.")
+    outer.add_attachment(message)
+    return outer.as_bytes().replace(b"\n", b"\r\n")
+
+
+@dataclass(frozen=True)
+class CalendarRow:
+    id: str
+    raw: bytes
+    reason: str | None
+
+
+CALENDAR_ROWS = [
+    # a calendar's answer or cancellation, however its method is written: no report
+    CalendarRow("reply-method-line-and-param", calendar_mail(method_param="REPLY"), "calendar_reply"),
+    CalendarRow("reply-method-line-alone", calendar_mail(), "calendar_reply"),
+    CalendarRow("reply-method-param-alone", calendar_mail(method=None, method_param="reply"), "calendar_reply"),
+    CalendarRow("cancel", calendar_mail("Canceled: Rapat koordinasi", method="CANCEL", method_param="CANCEL"),
+                "calendar_reply"),
+    CalendarRow("reply-as-an-ics-file", calendar_mail("Declined: Rapat koordinasi", as_file=True), "calendar_reply"),
+    # an attendee's comment to the organizer is the calendar's, not a report
+    CalendarRow("reply-with-a-comment", calendar_mail("Ditolak: Rapat koordinasi", text="Maaf, saya berhalangan."),
+                "calendar_reply"),
+    # no method: the subject of a calendar's answer says what it is
+    CalendarRow("no-method-accepted-subject", calendar_mail("Accepted: Rapat koordinasi", method=None),
+                "calendar_reply"),
+    CalendarRow("no-method-indonesian-subject", calendar_mail("Diterima: Rapat koordinasi", method=None),
+                "calendar_reply"),
+    CalendarRow("no-method-other-subject", calendar_mail("Jadwal rapat dengan dinas", method=None), None),
+    # an invitation is a citizen's evidence, whatever the subject says
+    CalendarRow("request", calendar_mail("Undangan rapat", method="REQUEST", method_param="REQUEST"), None),
+    CalendarRow("request-under-an-answer-subject", calendar_mail("Accepted: Rapat koordinasi", method="REQUEST"),
+                None),
+    CalendarRow("publish", calendar_mail("Jadwal pelayanan", method="PUBLISH"), None),
+    CalendarRow("request-and-reply", calendar_mail(method="REQUEST", method_param="REPLY"), None),
+    # a forward, a file of the citizen's, or the answer attached to a citizen's mail: a report
+    CalendarRow("forwarded-reply", calendar_mail("Fwd: Accepted: Rapat koordinasi",
+                                                 text="Dinas menerima undangan rapat ini, padahal ..."), None),
+    CalendarRow("reply-with-a-photo", calendar_mail("Accepted: Rapat koordinasi", photo=True), None),
+    CalendarRow("reply-attached-to-a-report", calendar_mail(attached=True), None),
+]
+
+
+@pytest.mark.parametrize("row", CALENDAR_ROWS, ids=[row.id for row in CALENDAR_ROWS])
+def test_a_calendars_answer_to_an_invitation_is_no_report(settings: Settings, row: CalendarRow) -> None:
+    """A calendar's answer to an invitation (accepted, declined: METHOD:REPLY) or an organizer's cancellation
+    (METHOD:CANCEL) was filed as a report and answered. An invitation (REQUEST) a citizen forwards is evidence."""
+    mail = parse_mail(row.raw)
+    assert loop_reason(mail, "warga@example.net", settings.email) == row.reason
+
+
+@pytest.mark.parametrize("name", ["outlook_invitation_alternative", "thunderbird_calendar_nameless"])
+def test_an_invitation_a_citizen_forwards_is_their_report(make_server, redis: Redis, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Over SMTP: an invitation (METHOD:REQUEST) beside the citizen's words is filed and answered, its calendar part
+    a file of the report; a calendar's answer is not (the corpus's `*_calendar_*` rows)."""
+    server = make_server()
+    result = server.deliver(fixture(name))
+    assert result.data_code == 250 and result.tracking_id is not None
+    envelope = stored_envelope(redis, result.tracking_id)
+    assert envelope is not None and "text/calendar" in [item["content_type"] for item in envelope["attachments"]]
+    run_replies(server.settings, redis)
+    assert [str(reply["X-LAPOR-Tracking-ID"]) for reply in outbox(server.settings)] == [result.tracking_id]
+
+
 def test_a_complaint_forwarded_by_a_system_that_marks_its_loop_is_filed_not_answered(  # type: ignore[no-untyped-def]
         make_server, redis: Redis) -> None:
     """An agency's inbox or a procmail rule passing a citizen's complaint on writes its own `X-Loop`: taken for our

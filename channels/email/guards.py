@@ -21,7 +21,7 @@ from channels.email.parse import ParsedMail, decode_text, header_text, message_i
 from channels.email.texts import SUBJECT_TAG
 from gateway.settings import EmailSettings
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id
-from normalizer.prefixes import REPLY_SUBJECT
+from normalizer.prefixes import FORWARD_SUBJECT, REPLY_SUBJECT
 
 SUPPRESSED = Counter("lapor_email_suppressed_total", "Mail neither reported nor answered, by loop-guard reason.",
                      ["reason"])
@@ -108,6 +108,50 @@ def is_mdn(message: Message) -> bool:
     return any(part.get_content_type() in MDN_TYPES for part in own_parts(message))
 
 
+# A calendar's part (RFC 5545), inline or as a file (Google Calendar and Thunderbird send both: invite.ics).
+CALENDAR_TYPES = frozenset({"text/calendar", "application/ics"})
+# The iTIP (RFC 5546) methods of an answer to an invitation (accepted, declined, tentative) and of an organizer's
+# cancellation: calendar software's mail about a meeting, no report. An invitation (REQUEST, and PUBLISH, ADD) is what
+# a citizen forwards as evidence ("the official invited me to a coffee shop"): it is read as any mail.
+CALENDAR_ANSWERS = frozenset({"REPLY", "CANCEL"})
+_METHOD_LINE = re.compile(rb"(?im)^METHOD[ \t]*:[ \t]*([A-Za-z-]+)")
+
+
+def _calendar_methods(part: Message) -> set[str]:
+    """A calendar part's iTIP methods, upper case: its Content-Type's `method` and its METHOD line (RFC 6047 wants
+    them the same; when they differ, both are read, and a part that says REQUEST anywhere is an invitation)."""
+    methods: set[str] = set()
+    method = part.get_param("method")
+    if isinstance(method, str) and method.strip():
+        methods.add(method.strip().upper())
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:  # a part the stdlib cannot decode: its METHOD line unread
+        payload = None
+    found = _METHOD_LINE.search(payload[:65536]) if isinstance(payload, bytes) else None
+    if found:
+        methods.add(found.group(1).decode("ascii").upper())
+    return methods
+
+
+def is_calendar_answer(mail: ParsedMail) -> bool:
+    """Whether the mail is a calendar's answer to an invitation or a cancellation of one, and nothing more: its own
+    calendar parts (not those of a mail attached to it) say METHOD:REPLY or METHOD:CANCEL, or say no method under a
+    calendar answer's subject ("Accepted:", "Diterima:", `[calendar_reply_subjects]` of config/email.toml), and it
+    carries no file but them. Its text is the calendar's ("Eko Wibowo has declined this invitation.", an attendee's
+    comment to the organizer), and such a mail was filed as a report and answered. A forward ("Fwd:", "FW:") is the
+    citizen's evidence whatever its calendar says, and so is a mail with a file of its own beside the calendar."""
+    calendars = [part for part in own_parts(mail.message) if part.get_content_type() in CALENDAR_TYPES]
+    if not calendars or FORWARD_SUBJECT.match(mail.subject or ""):
+        return False
+    if any(not item.decoration and item.content_type not in CALENDAR_TYPES for item in mail.attachments):
+        return False
+    named = set().union(*map(_calendar_methods, calendars))
+    if named:
+        return named <= CALENDAR_ANSWERS
+    return load_machine_words().calendar_reply_subject.match(mail.subject or "") is not None
+
+
 def _own_addresses(settings: EmailSettings) -> set[str]:
     return {address.lower() for address in [*settings.addresses, settings.from_address] if address}
 
@@ -161,6 +205,8 @@ def loop_reason(mail: ParsedMail, envelope_sender: str | None, settings: EmailSe
         return "autoreply_subject"
     if message.get("List-Id") is not None or message.get("List-Unsubscribe") is not None:
         return "mailing_list"
+    if is_calendar_answer(mail):
+        return "calendar_reply"
     if message.get("X-Loop") is not None and (_x_loop_names_us(mail, settings) or _answers_a_mail(mail)):
         return "x_loop"
     if is_our_address(mail.sender_address, settings):
