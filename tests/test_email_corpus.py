@@ -262,6 +262,10 @@ CASES = [
     Case("dsn_global_bounce_of_our_reply", "bounce", reason="dsn", mail_from="", follow_up_of="10007774"),
     Case("dsn_global_exchange_other", "suppressed", reason="dsn", mail_from="postmaster@dinas.example.go.id"),
     Case("read_receipt_global_mdn", "suppressed", reason="read_receipt"),
+    # a mail system's other reports (multipart/report): a feedback loop's abuse report (Outlook.com's JMRP, RFC 5965)
+    # and a TLS report (RFC 8460): filed as reports and answered
+    Case("arf_feedback_report_hotmail", "suppressed", reason="mail_report", mail_from="staff@hotmail.com"),
+    Case("tlsrpt_google", "suppressed", reason="mail_report", mail_from="noreply-smtp-tls-reporting@google.com"),
     Case("quarantine_no_from", "quarantined", reason="no_sender"),
 ]
 

@@ -2259,8 +2259,9 @@ def test_a_mail_asking_for_no_auto_reply_is_filed_and_answered_only_if_it_allows
 
 
 @pytest.mark.parametrize(("attached", "text"), [("dsn_gmail_other", "Surel saya ke dinas selalu ditolak"),
-                                               ("read_receipt_mdn", "Dinas sudah membaca surel saya")],
-                         ids=["a-bounce", "a-read-receipt"])
+                                               ("read_receipt_mdn", "Dinas sudah membaca surel saya"),
+                                               ("arf_feedback_report_hotmail", "Surel saya dilaporkan sebagai spam")],
+                         ids=["a-bounce", "a-read-receipt", "a-feedback-report"])
 def test_a_bounce_or_read_receipt_a_citizen_attaches_is_their_report(make_server, redis: Redis,  # type: ignore[no-untyped-def]
                                                                      attached: str, text: str) -> None:
     """The bounce of a citizen's mail to an agency, attached as evidence: read as a DSN sent to us, the mail was

@@ -108,6 +108,13 @@ def is_mdn(message: Message) -> bool:
     return any(part.get_content_type() in MDN_TYPES for part in own_parts(message))
 
 
+# A mail sent as a multipart/report (RFC 6522) is a mail system's report, never a person's: no mail client writes
+# one. Besides bounces and read receipts (above), a feedback loop's abuse report about one of our replies (RFC 5965:
+# `report-type=feedback-report`, Outlook.com's JMRP, Yahoo's CFL) and a TLS report (RFC 8460: `tlsrpt`, Google's
+# and Microsoft's daily ones) were filed as reports and answered (reason `mail_report`). One attached to a citizen's
+# mail is their evidence, as an attached bounce is.
+
+
 # A calendar's part (RFC 5545), inline or as a file (Google Calendar and Thunderbird send both: invite.ics).
 CALENDAR_TYPES = frozenset({"text/calendar", "application/ics"})
 # The iTIP (RFC 5546) methods of an answer to an invitation (accepted, declined, tentative) and of an organizer's
@@ -188,6 +195,8 @@ def loop_reason(mail: ParsedMail, envelope_sender: str | None, settings: EmailSe
         return "dsn"
     if is_mdn(message):
         return "read_receipt"
+    if message.get_content_type() == "multipart/report":
+        return "mail_report"
     if envelope_sender is not None and envelope_sender.strip("<> ") == "":
         return "null_sender"
     # Read without comments (RFC 3834 allows them): "no (dikirim oleh warga)" was taken for auto-mail, answered 250
