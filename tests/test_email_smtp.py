@@ -2100,6 +2100,13 @@ AUTOREPLY_SUBJECTS = [
     # a query's answer (no report) is ours too
     AutoreplySubject("answer-to-a-query", "Automatic reply: Re: Cek",
                      {"In-Reply-To": "<lapor-query-0a1b2c3d@mail.lapor.go.id>"}, "autoreply_subject"),
+    # no threading, but our reply's subject after the opening: an autoresponder that writes no In-Reply-To
+    AutoreplySubject("our-tag-after-the-opening", "Automatic reply: [LAPOR #10000057] Jalan rusak", {},
+                     "autoreply_subject"),
+    AutoreplySubject("our-tag-after-a-reply-prefix", "Out of Office: RE: [LAPOR #10000057] Jalan rusak", {},
+                     "autoreply_subject"),
+    # a tag whose check digit fails names no reply of ours
+    AutoreplySubject("a-mistyped-tag", "Automatic reply: [LAPOR #10000058] Jalan rusak", {}, None),
     # the same subject answering no mail of ours: a citizen may type it, and it is a report
     AutoreplySubject("no-threading", "Automatic reply: Jalan rusak", {}, None),
     AutoreplySubject("answers-someone-else", "Automatic reply: Jalan rusak",

@@ -210,7 +210,7 @@ def loop_reason(mail: ParsedMail, envelope_sender: str | None, settings: EmailSe
         return "x_auto_response_suppress"
     if any(message.get(name) is not None for name in AUTOREPLY_HEADERS):
         return "autoreply_header"
-    if load_machine_words().autoreply_subject.match(mail.subject or "") and names_our_mail(mail, settings):
+    if autoreplies_to_us(mail, settings):
         return "autoreply_subject"
     if message.get("List-Id") is not None or message.get("List-Unsubscribe") is not None:
         return "mailing_list"
@@ -235,6 +235,21 @@ def names_our_mail(mail: ParsedMail, settings: EmailSettings) -> bool:
     Precedence or X-Autoreply (Exchange behind a gateway that drops its X-MS-Exchange fields, Lotus Notes' "AUTO:", an
     Outlook rule) was filed as the citizen's addition ("Saya sedang cuti ...") and answered, to be answered again."""
     return any(_named_by_ours(reference, settings) for reference in [*mail.in_reply_to, *mail.references])
+
+
+def autoreplies_to_us(mail: ParsedMail, settings: EmailSettings) -> bool:
+    """Whether the mail is an autoresponder's answer to one of our replies: its subject opens as an autoresponder's
+    does (config/email.toml), and it names our reply, by its Message-ID (`names_our_mail`) or by our reply's subject
+    after that opening ("Automatic reply: [LAPOR #<id>] Jalan rusak", a valid Tracking ID): an autoresponder that
+    writes no In-Reply-To or References keeps the subject it answers, and no citizen types an opening before our tag
+    (they answer with "Re:"). Its opening alone, or beside our tag before it, is a report."""
+    opening = load_machine_words().autoreply_subject.match(mail.subject or "")
+    if opening is None:
+        return False
+    if names_our_mail(mail, settings):
+        return True
+    tag = SUBJECT_TAG.search(mail.subject, opening.end())
+    return tag is not None and is_valid_tracking_id(tag.group(1))
 
 
 def _answers_a_mail(mail: ParsedMail) -> bool:
