@@ -270,6 +270,17 @@ CASES = [
     # and a TLS report (RFC 8460): filed as reports and answered
     Case("arf_feedback_report_hotmail", "suppressed", reason="mail_report", mail_from="staff@hotmail.com"),
     Case("tlsrpt_google", "suppressed", reason="mail_report", mail_from="noreply-smtp-tls-reporting@google.com"),
+    # more machine mail a real mailbox receives, each already neither reported nor answered: Exchange's bounce of one
+    # of our replies (its header returned as text/rfc822-headers), recorded on its report; Outlook's read receipt; a
+    # qmail bounce in plain text (no DSN: its null sender says it); Mailman's copy of a list mail that Cc'd us; a
+    # newsletter with one-click unsubscribe (RFC 8058)
+    Case("exchange_ndr_of_our_reply", "bounce", reason="dsn", mail_from="", follow_up_of="10000057"),
+    Case("outlook_read_receipt_mdn", "suppressed", reason="read_receipt"),
+    Case("qmail_plain_bounce", "suppressed", reason="null_sender", mail_from=""),
+    Case("mailman_list_cc", "suppressed", reason="precedence",
+         mail_from="warga-kelurahan-bounces@lists.kelurahan.example.id"),
+    Case("newsletter_one_click_unsubscribe", "suppressed", reason="mailing_list",
+         mail_from="bounce-7f3a@mail.beritakota.example.id"),
     Case("quarantine_no_from", "quarantined", reason="no_sender"),
 ]
 
