@@ -1,8 +1,9 @@
 """Loop guards and threading: which mail must never be answered, and which mail continues a report.
 
-RFC 3834 (Auto-Submitted), Precedence, Exchange's automatic replies, X-Autoreply and kin, List-*, X-Loop,
-MAILER-DAEMON, our own addresses and Message-ID domain, a null envelope sender, delivery status notifications
-(RFC 3464) and read receipts (RFC 8098): such mail is logged and counted, never reported and never answered. A mail
+RFC 3834 (Auto-Submitted), Precedence, Exchange's automatic replies, X-Autoreply and kin, an autoresponder's subject
+on an answer to our reply (config/email.toml), List-*, a calendar's answer to an invitation, X-Loop, MAILER-DAEMON, our
+own addresses and Message-ID domain, a null envelope sender, delivery status notifications (RFC 3464), read receipts
+(RFC 8098) and any other multipart/report: such mail is logged and counted, never reported and never answered. A mail
 whose X-Auto-Response-Suppress asks for no automatic answer is reported and not answered. Our own Message-IDs carry the
 Tracking ID (`<lapor-<id>-<token>@<domain>>`), so a reply or a bounce can be tied to its report without state.
 """
