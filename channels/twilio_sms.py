@@ -62,7 +62,9 @@ SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
 }
 # Twilio's Advanced Opt-Out names the message its keyword in `OptOutType` (its words an operator may set in any
 # language: "KELUAR", "BERHENTI SMS"): read as that, whatever our own tables say of the words. STOP and START leave
-# it unfiled and unanswered (Twilio blocks any answer to a STOP anyway), HELP gets our usage text.
+# it unfiled and unanswered (Twilio blocks any answer to a STOP anyway), and so does HELP: Twilio has sent the help
+# text set in the Messaging Service already (twilio.com/docs/messaging/tutorials/advanced-opt-out), and ours was a
+# second SMS (gateway.app answers it empty). A help word without `OptOutType` gets our usage text.
 OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
 # An outbound message's status callback (twilio.com/docs/messaging/guides/outbound-message-status-in-status-callbacks):
 # posted here when a number's or Messaging Service's status callback URL is set to this webhook. It carries no

@@ -65,6 +65,7 @@ from gateway.spool import SPOOL_DIR, Spool, SpoolNotWritable
 from gateway.status_page import render_check_failed_page, render_redis_down_page, render_status_page
 from gateway.unfiled import UnfiledMessages
 from normalizer.inbound import InboundMessage
+from normalizer.keywords import Action
 from normalizer.pipeline import UNANSWERED, normalize
 
 log = get_logger()
@@ -215,6 +216,11 @@ class Gateway:
                 # No reply: to thanks, an SMS that costs money and would draw another thanks; to "STOP", one the
                 # citizen asked not to get; to "START", nothing was asked (Twilio acts on its opt-in words itself).
                 log.info(f"message.{query.action.value}", reason=UNANSWERED[query.action])
+                return Outcome(reply_text=None)
+            if query.action is Action.HELP and message.provider_action == Action.HELP.value:
+                # Twilio's Advanced Opt-Out sent its own help text already (`OptOutType` HELP): ours as well was a
+                # second SMS to the citizen, and a second charge. Without `OptOutType` the usage text is ours to send.
+                log.info("message.help", reason="answered_by_provider")
                 return Outcome(reply_text=None)
             assert self.status_client is not None
             reply: str | None
