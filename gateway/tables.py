@@ -37,6 +37,7 @@ REPLY_FIELDS: dict[str, frozenset[str] | None] = {
     "status_retry": _ID, "status_pending": _ID, "status_unknown": _ID,
     "email_ack": _ID, "email_ack_anonymous": _ID, "email_duplicate": _ID, "email_follow_up": _ID,
     "email_follow_up_unknown": frozenset({"follow_up_of", "tracking_id"}),
+    "email_follow_up_unknown_anonymous": frozenset({"follow_up_of", "tracking_id"}),
     "email_follow_up_other_sender": frozenset({"follow_up_of", "tracking_id"}),
     "email_bad_tracking_id_photo": frozenset({"typed_id", "tracking_id"}), "email_bad_tracking_id": _ID,
     "smtp_relay_denied": frozenset(), "smtp_bad_recipient": frozenset(), "smtp_too_many_recipients": frozenset(),

@@ -1122,8 +1122,12 @@ def test_a_subject_tag_names_the_report_a_mail_adds_to(make_server, redis: Redis
         # The reply's subject carries the new ID, so the citizen's next answer threads to the new report.
         assert str(reply["Subject"]) == f"[LAPOR #{answer.tracking_id}] {subject.split('] ', 1)[1]}"
         body = reply.get_content()
-        assert body == reply_body("follow_up_unknown", answer.tracking_id, follow_up_of=named)
+        # filed anonymous (the case store has no such report: it may be the sender's own anonymous one), it says so,
+        # as by SMS: the plain answer left the citizen unaware their address was withheld
+        kind = "follow_up_unknown_anonymous" if row.anonymous else "follow_up_unknown"
+        assert body == reply_body(kind, answer.tracking_id, follow_up_of=named)
         assert body.index("tidak menemukan laporan") < body.index("English: no report") and named in body
+        assert ("laporan anonim baru" in body and "new anonymous report" in body) is row.anonymous
     unknown = [(e["reason"], e["follow_up_of"], e["tracking_id"]) for e in log_events(log_stream)
                if e["event"] == "message.follow_up_unknown"]
     assert unknown == ([("no_such_report", named, answer.tracking_id)] if row.becomes == "new_report" else [])
@@ -2001,6 +2005,13 @@ def test_the_reply_to_a_mail_naming_a_report_never_issued_says_so_in_both_langua
         assert "1000000001" in text and "10000004" in text
     assert "laporan baru" in indonesian and "[LAPOR #10000004]" in indonesian
     assert english.startswith("no report 1000000001 was found; your mail was filed as a new report")
+    anonymous = reply_body("follow_up_unknown_anonymous", "10000004", follow_up_of="1000000001")
+    indonesian, english = anonymous.split("\n\nEnglish: ")
+    for text in (indonesian, english):
+        assert "1000000001" in text and "10000004" in text
+    assert "laporan anonim baru" in indonesian and "tidak diteruskan ke instansi" in indonesian
+    assert "[LAPOR #10000004]" in indonesian
+    assert english.startswith("no report 1000000001 was found; your mail was filed as a new anonymous report")
 
 
 def test_a_tag_with_a_wrong_check_digit_is_a_new_anonymous_report(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
@@ -2965,7 +2976,8 @@ def gmail_cek_with_a_photo(subject: str, text: str, sender: str = "warga@example
 class CekPhotoRow:
     """A mail of a status query for one valid Tracking ID (the forms a mail asks the status with) and a photo, and
     what it becomes: `follow_up` (the photo and the words after the ID added to that report, with its flags),
-    `follow_up_unknown` (an ID never minted, or one the case store has no report under: a new report, as by SMS), or
+    `follow_up_unknown` (an ID never minted, or one the case store has no report under: a new report, as by SMS;
+    `follow_up_unknown_anonymous` when that one is anonymous), or
     `follow_up_other_sender` (someone else's report: a new report with its flags, as any mail naming it)."""
 
     id: str
@@ -3018,8 +3030,10 @@ CEK_PHOTO_ROWS = [
                 sender="tetangga@example.org"),
     # as by SMS: an ID never minted, or one the case store has no report under, is a new report; flags kept
     CekPhotoRow("never-minted", "", "CEK {id}", becomes="follow_up_unknown", names="never_minted", anonymous=False),
-    CekPhotoRow("never-minted-anonim", "", "ANONIM CEK {id}", becomes="follow_up_unknown", names="never_minted"),
-    CekPhotoRow("issued-the-case-store-has-none", "", "CEK {id}", becomes="follow_up_unknown",
+    # filed anonymous (its ANONIM, or the case store's 404), the answer says so, as by SMS
+    CekPhotoRow("never-minted-anonim", "", "ANONIM CEK {id}", becomes="follow_up_unknown_anonymous",
+                names="never_minted"),
+    CekPhotoRow("issued-the-case-store-has-none", "", "CEK {id}", becomes="follow_up_unknown_anonymous",
                 names="issued_unused"),
     CekPhotoRow("issued-the-case-store-has-it", "", "CEK {id}", names="issued_unused", anonymous=False,
                 confidential=True, held={"anonymous": False, "confidential": True}),

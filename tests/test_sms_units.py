@@ -791,7 +791,7 @@ def test_an_answer_that_finds_no_report_says_to_check_the_number(key: str) -> No
 # normalizer/pipeline.py), as the acknowledgement of an ANONIM report says so: the citizen learns their number is not
 # passed on. [bad_tracking_id_photo] said only "filed as a new report".
 ALWAYS_ANONYMOUS = ("ack_anonymous", "duplicate_anonymous", "follow_up_unknown_anonymous", "bad_tracking_id_photo",
-                    "email_ack_anonymous", "email_bad_tracking_id_photo")
+                    "email_ack_anonymous", "email_follow_up_unknown_anonymous", "email_bad_tracking_id_photo")
 
 
 @pytest.mark.parametrize("key", ALWAYS_ANONYMOUS)

@@ -334,11 +334,16 @@ class MailProcessor:
         elif parent is not None:
             # As by SMS and mentions: an answer to an anonymous report's reply stays anonymous (when the report's
             # flags are gone, too), and an ID no gateway ever minted makes the mail a new report of its own.
+            asked_anonymous = draft.anonymous
             draft, unknown = await durably(resolve_with_facts, self.redis,
                                            draft.model_copy(update={"follow_up_of": parent}),
                                            facts_of(envelope, draft.sender), self.settings.intake.id_range,
                                            self.intake.holds_unminted, self.ask_casestore)
             unknown_parent = parent if unknown else None
+            # A new report made anonymous for the ID it named (the case store has no such report, and it may be the
+            # sender's own anonymous one in a spool): told so, as by SMS (`[follow_up_unknown_anonymous]`). Not when
+            # another report the mail quotes made it so (`told_anonymous` keeps that one's anonymity untold).
+            told_anonymous |= unknown and draft.anonymous and not asked_anonymous
         elif names_a_mistyped_report(mail):
             # A new report whose subject names an ID one typo from a report (maybe the citizen's own anonymous one):
             # filed open, it would put their address beside it. Privacy first, as a mistyped ID with a photo by SMS.
@@ -515,7 +520,8 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     the mail's Reply-To or From; not at all when the mail asks for no automatic answer (`no_auto_reply`). A file sent
     with a CEK of a mistyped ID (`mistyped`: the number as typed) is answered that the number is not valid, and with
     the new report's Tracking ID (`typed_id`), threaded as any acknowledgement. A new report's acknowledgement says
-    it is anonymous when `told_anonymous` is (None: when the report is), not when another's report named made it so.
+    it is anonymous when `told_anonymous` is (None: when the report is), not when another's report named made it so;
+    so does the answer to a mail naming an unknown ID (`[email_follow_up_unknown_anonymous]`).
     An anonymous report's reply is addressed by the report (`to_report`): its address, subject and Message-IDs are read
     back from the report's envelope copy (`REPLY_ADDRESS`), and never stand in the job beside its Tracking ID."""
     named = unknown_parent or others_parent
@@ -527,7 +533,8 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     if draft.follow_up_of:
         kind = "follow_up"
     elif unknown_parent:
-        kind = "follow_up_unknown"
+        kind = "follow_up_unknown_anonymous" if (
+            draft.anonymous if told_anonymous is None else told_anonymous) else "follow_up_unknown"
     elif others_parent:
         kind = "follow_up_other_sender"
     elif mistyped is not None:

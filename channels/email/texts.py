@@ -15,7 +15,9 @@ from normalizer.text import with_compatibility_forms
 # delivery; see processor.reply_payload)
 REPLY_TEXTS = {"ack": "email_ack", "ack_anonymous": "email_ack_anonymous", "duplicate": "email_duplicate",
                "follow_up": "email_follow_up",
-               "follow_up_unknown": "email_follow_up_unknown", "follow_up_other_sender": "email_follow_up_other_sender",
+               "follow_up_unknown": "email_follow_up_unknown",
+               "follow_up_unknown_anonymous": "email_follow_up_unknown_anonymous",
+               "follow_up_other_sender": "email_follow_up_other_sender",
                "bad_tracking_id_photo": "email_bad_tracking_id_photo"}
 # The answers to a CEK by mail: its status (`status_body`), and a Tracking ID that is not valid (the SMS's text, which
 # it was before, still quoted in citizens' mailboxes).
