@@ -280,8 +280,8 @@ class Gateway:
             reply = render("bad_tracking_id_photo", normalized.language,
                            typed_id=shown_typed_id(normalized.mistyped_id), tracking_id=receipt.tracking_id)
         else:
-            reply = render(acknowledgement(draft.anonymous, repeat=repeated_text), normalized.language,
-                           tracking_id=receipt.tracking_id)
+            reply = render(acknowledgement(draft.anonymous, draft.confidential, repeat=repeated_text),
+                           normalized.language, tracking_id=receipt.tracking_id)
         if outbound is not None:
             await outbound.reply_to_report(adapter.name, draft, receipt.tracking_id, repeated_text, reply,
                                            normalized.language, message.message_identity, spooled=receipt.spooled)

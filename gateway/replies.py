@@ -33,12 +33,14 @@ def render(key: str, language: str | None = None, **fields: Any) -> str:
     return template.format(**fields)
 
 
-def acknowledgement(anonymous: bool, *, repeat: bool = False) -> str:
+def acknowledgement(anonymous: bool, confidential: bool = False, *, repeat: bool = False) -> str:
     """The reply key that acknowledges a report in private (SMS, e-mail), new or sent again (`repeat`: "we already
-    have it"): an anonymous one says the identity is kept secret, so the whistleblower knows their ANONIM was read.
-    Public replies never say it."""
+    have it"): an anonymous one says the identity is kept secret, so the whistleblower knows their ANONIM was read; a
+    confidential one that its content is not made public, so the citizen knows their RAHASIA was; one that is both
+    names both (`<key>_anonymous_confidential`). Public replies never say either."""
     key = "duplicate" if repeat else "ack"
-    return f"{key}_anonymous" if anonymous else key
+    flags = [flag for flag, on in (("anonymous", anonymous), ("confidential", confidential)) if on]
+    return "_".join([key, *flags])
 
 
 def is_status(value: Any) -> bool:

@@ -29,13 +29,17 @@ _ID = frozenset({"tracking_id"})
 _PUBLIC = frozenset({"tracking_id", "link", "ref"})
 _LIMIT = frozenset({"limit"})
 REPLY_FIELDS: dict[str, frozenset[str] | None] = {
-    "ack": _ID, "ack_anonymous": _ID, "duplicate": _ID, "duplicate_anonymous": _ID,
+    "ack": _ID, "ack_anonymous": _ID, "ack_confidential": _ID, "ack_anonymous_confidential": _ID,
+    "duplicate": _ID, "duplicate_anonymous": _ID, "duplicate_confidential": _ID,
+    "duplicate_anonymous_confidential": _ID,
     "follow_up": frozenset({"follow_up_of"}), "follow_up_unknown": frozenset({"follow_up_of", "tracking_id"}),
     "follow_up_unknown_anonymous": frozenset({"follow_up_of", "tracking_id"}),
     "bad_tracking_id_photo": frozenset({"typed_id", "tracking_id"}), "help": frozenset(), "status_help": frozenset(),
     "bad_tracking_id": _ID, "sms_kept_unfiled": frozenset(), "status": frozenset({"tracking_id", "status"}),
     "status_retry": _ID, "status_pending": _ID, "status_unknown": _ID,
-    "email_ack": _ID, "email_ack_anonymous": _ID, "email_duplicate": _ID, "email_follow_up": _ID,
+    "email_ack": _ID, "email_ack_anonymous": _ID, "email_ack_confidential": _ID,
+    "email_ack_anonymous_confidential": _ID,
+    "email_duplicate": _ID, "email_follow_up": _ID,
     "email_follow_up_unknown": frozenset({"follow_up_of", "tracking_id"}),
     "email_follow_up_unknown_anonymous": frozenset({"follow_up_of", "tracking_id"}),
     "email_follow_up_other_sender": frozenset({"follow_up_of", "tracking_id"}),

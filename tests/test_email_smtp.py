@@ -316,7 +316,9 @@ def test_a_mail_whose_reply_could_not_be_queued_is_acknowledged_when_it_is_sent_
     ("Jalan rusak", "ack"),
     ("ANONIM Pungli di kantor kecamatan", "ack_anonymous"),
     ("[ANONIM] Pungli di kantor kecamatan", "ack_anonymous"),
-], ids=["named", "anonim-in-subject", "tag-in-subject"])
+    ("RAHASIA Pungli di kantor kecamatan", "ack_confidential"),
+    ("[ANONIM, RAHASIA] Pungli di kantor kecamatan", "ack_anonymous_confidential"),
+], ids=["named", "anonim-in-subject", "tag-in-subject", "rahasia-in-subject", "both-in-subject"])
 def test_an_anonymous_mails_acknowledgement_says_its_sender_is_kept_secret(  # type: ignore[no-untyped-def]
         make_server, redis: Redis, subject: str, key: str) -> None:
     """The whistleblower's acknowledgement read word for word as anyone's: they could not tell an ANONIM that was
@@ -327,7 +329,10 @@ def test_an_anonymous_mails_acknowledgement_says_its_sender_is_kept_secret(  # t
     run_replies(server.settings, redis)
     [reply] = outbox(server.settings)
     assert reply.get_content() == reply_body(key, result.tracking_id)
-    assert ("Identitas Anda dirahasiakan" in reply.get_content()) is (key == "ack_anonymous")
+    assert ("Identitas Anda dirahasiakan" in reply.get_content()) is ("anonymous" in key)
+    # a confidential report's says its content is not made public (the citizen's RAHASIA was read)
+    assert ("Isi laporan Anda tidak dipublikasikan" in reply.get_content()) is ("confidential" in key)
+    assert ("content is not made public" in reply.get_content()) is ("confidential" in key)
 
 
 @dataclass(frozen=True)
@@ -1509,8 +1514,8 @@ def test_a_mail_naming_reports_past_the_bound_withholds_every_address_it_writes(
 class NamedReportRow:
     """A new report's mail naming a report in its text (`names`: Siti's anonymous one, a confidential or a named one,
     one whose copy is gone, an ID never issued) from `sender`, with `subject`; the flags it is filed with, and the
-    acknowledgement it gets (`ack`): anonymous only when the mail asked for it or named its own sender's anonymous
-    report, never by what someone else's report is."""
+    acknowledgement it gets (`ack`): anonymous (confidential) only when the mail asked for it or named its own
+    sender's anonymous (confidential) report, never by what someone else's report is."""
 
     id: str
     names: str
@@ -1532,6 +1537,12 @@ NAMED_REPORT_ROWS = [
                    subject="ANONIM: laporan warga"),
     NamedReportRow("the-reporter-names-her-own-anonymous-report", "anonymous", anonymous=True, ack="ack_anonymous",
                    sender=REPORTER),
+    # so is confidentiality: the writer's own RAHASIA, or the reporter's own confidential report named; someone else's
+    # confidential report (above) is never told ("laporan rahasia Anda" told a guesser that report was one)
+    NamedReportRow("the-writer-asks-for-confidentiality", "named", anonymous=False, confidential=True,
+                   ack="ack_confidential", subject="RAHASIA: laporan warga"),
+    NamedReportRow("the-reporter-names-her-own-confidential-report", "confidential", anonymous=False,
+                   confidential=True, ack="ack_confidential", sender="lurah@example.org"),
 ]
 
 

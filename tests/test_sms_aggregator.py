@@ -1267,6 +1267,29 @@ async def test_an_anonymous_report_sent_again_is_told_again_that_it_is_anonymous
     ]
 
 
+@pytest.mark.parametrize(("text", "flags", "keys"), [
+    ("LAPOR RAHASIA kepala sekolah menjual soal ujian", (False, True), ("ack_confidential", "duplicate_confidential")),
+    ("WBS ANONIM RAHASIA kepala dinas minta setoran proyek", (True, True),
+     ("ack_anonymous_confidential", "duplicate_anonymous_confidential")),
+    ("(anonim & rahasia) bendahara desa memotong dana bantuan", (True, True),
+     ("ack_anonymous_confidential", "duplicate_anonymous_confidential")),
+], ids=["confidential", "anonymous-and-confidential", "both-in-brackets"])
+async def test_a_confidential_report_is_told_its_content_is_not_made_public(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings,
+    text: str, flags: tuple[bool, bool], keys: tuple[str, str],
+) -> None:
+    """The citizen who sent RAHASIA got the plain acknowledgement, word for word a public report's, and could not tell
+    their request was read; sent again, the plain "we already have it". Anonymous too, the answer names both."""
+    answers = [await post_callback(gateway.client, sms("081355550031", text, f"rahasia-same-{n}")) for n in (1, 2)]
+    [a], [b] = (r.json()["messages"] for r in answers)
+    assert a["tracking_id"] == b["tracking_id"] and b["duplicate"] is True
+    drain(settings)
+    [stored] = casestore.reports()
+    assert (stored["anonymous"], stored["confidential"]) == flags
+    assert api.texts_to("+6281355550031") == [render(key, "id", tracking_id=a["tracking_id"]) for key in keys]
+    assert len(api.parts()) == 2  # each one SMS part
+
+
 async def test_a_same_text_repeat_the_aggregator_delivers_again_after_the_window_keeps_the_first_reports_id(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
 ) -> None:

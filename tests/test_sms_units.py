@@ -19,7 +19,7 @@ from channels.sms_aggregator_send import reply_parts
 from channels.social import strip_leading_mentions
 from gateway.concat import GAP_MARKER, join_parts
 from gateway.errors import RejectedInput
-from gateway.replies import load_replies, render, reply_templates, status_name
+from gateway.replies import acknowledgement, load_replies, render, reply_templates, status_name
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id
 from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.inbound import decode_payload
@@ -574,8 +574,10 @@ def test_a_number_inside_a_sentence_is_text_and_one_first_is_an_id(text: str, ac
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
-@pytest.mark.parametrize("key", ["ack", "ack_anonymous", "duplicate", "duplicate_anonymous", "follow_up",
-                                 "follow_up_unknown", "follow_up_unknown_anonymous", "bad_tracking_id_photo"])
+@pytest.mark.parametrize("key", ["ack", "ack_anonymous", "ack_confidential", "ack_anonymous_confidential",
+                                 "duplicate", "duplicate_anonymous", "duplicate_confidential",
+                                 "duplicate_anonymous_confidential", "follow_up", "follow_up_unknown",
+                                 "follow_up_unknown_anonymous", "bad_tracking_id_photo"])
 def test_acknowledgements_fit_one_gsm7_sms_with_the_longest_tracking_id(key: str, language: str) -> None:
     longest = format_tracking_id(10 ** (MAX_LENGTH - 1) - 1)
     assert len(longest) == MAX_LENGTH
@@ -621,6 +623,33 @@ SMS_ANSWERS_HELD = [
     pytest.param("ack_anonymous",
                  "LAPOR! Your anonymous report was received; your identity is kept secret. Tracking ID: "
                  "{tracking_id}. For its status, text CEK {tracking_id} to 1708.", id="ack_anonymous-en"),
+    pytest.param("ack_confidential",
+                 "LAPOR! Laporan rahasia Anda diterima; isinya tidak dipublikasikan. Nomor lacak: {tracking_id}. Cek "
+                 "status: ketik CEK {tracking_id} kirim ke 1708.", id="ack_confidential-id"),
+    pytest.param("ack_confidential",
+                 "LAPOR! Your confidential report was received; its content is not made public. Tracking ID: "
+                 "{tracking_id}. For its status, text CEK {tracking_id} to 1708.", id="ack_confidential-en"),
+    pytest.param("ack_anonymous_confidential",
+                 "LAPOR! Laporan anonim & rahasia Anda diterima; identitas Anda dirahasiakan. Nomor lacak: "
+                 "{tracking_id}. Cek status: ketik CEK {tracking_id} kirim ke 1708.",
+                 id="ack_anonymous_confidential-id"),
+    pytest.param("ack_anonymous_confidential",
+                 "LAPOR! Your anonymous, confidential report was received; identity kept secret. Tracking ID: "
+                 "{tracking_id}. For its status, text CEK {tracking_id} to 1708.", id="ack_anonymous_confidential-en"),
+    pytest.param("duplicate_confidential",
+                 "LAPOR! Laporan rahasia ini sudah kami terima; isinya tidak dipublikasikan. Nomor lacak: "
+                 "{tracking_id}. Cek status: ketik CEK {tracking_id} kirim ke 1708.", id="duplicate_confidential-id"),
+    pytest.param("duplicate_confidential",
+                 "LAPOR! We already have this confidential report; its content is not made public. Tracking ID: "
+                 "{tracking_id}. For its status, text CEK {tracking_id} to 1708.", id="duplicate_confidential-en"),
+    pytest.param("duplicate_anonymous_confidential",
+                 "LAPOR! Laporan anonim & rahasia ini sudah kami terima; identitas dirahasiakan. Nomor lacak: "
+                 "{tracking_id}. Cek status: ketik CEK {tracking_id} kirim ke 1708.",
+                 id="duplicate_anonymous_confidential-id"),
+    pytest.param("duplicate_anonymous_confidential",
+                 "LAPOR! We already have this anonymous, confidential report; identity kept secret. Tracking ID: "
+                 "{tracking_id}. For its status, text CEK {tracking_id} to 1708.",
+                 id="duplicate_anonymous_confidential-en"),
     pytest.param("duplicate",
                  "LAPOR! Laporan ini sudah kami terima. Nomor lacak: {tracking_id}. Cek status: ketik CEK "
                  "{tracking_id} ke 1708.", id="duplicate-id"),
@@ -791,13 +820,44 @@ def test_an_answer_that_finds_no_report_says_to_check_the_number(key: str) -> No
 # normalizer/pipeline.py), as the acknowledgement of an ANONIM report says so: the citizen learns their number is not
 # passed on. [bad_tracking_id_photo] said only "filed as a new report".
 ALWAYS_ANONYMOUS = ("ack_anonymous", "duplicate_anonymous", "follow_up_unknown_anonymous", "bad_tracking_id_photo",
-                    "email_ack_anonymous", "email_follow_up_unknown_anonymous", "email_bad_tracking_id_photo")
+                    "email_ack_anonymous", "email_follow_up_unknown_anonymous", "email_bad_tracking_id_photo",
+                    "ack_anonymous_confidential", "duplicate_anonymous_confidential",
+                    "email_ack_anonymous_confidential")
 
 
 @pytest.mark.parametrize("key", ALWAYS_ANONYMOUS)
 def test_a_private_reply_to_a_report_filed_anonymous_says_it_is_anonymous(key: str) -> None:
     table = load_replies()[key]
     assert "anonim" in table["id"].lower() and "anonymous" in table["en"].lower()
+
+
+# Private acknowledgements of a confidential report (RAHASIA): each says it is confidential, as an anonymous one's says
+# it is anonymous; one that is both says both (`[ack_anonymous_confidential]`: the stronger one explained).
+ALWAYS_CONFIDENTIAL = ("ack_confidential", "duplicate_confidential", "email_ack_confidential",
+                       "ack_anonymous_confidential", "duplicate_anonymous_confidential",
+                       "email_ack_anonymous_confidential")
+
+
+@pytest.mark.parametrize("key", ALWAYS_CONFIDENTIAL)
+def test_a_private_reply_to_a_confidential_report_says_it_is_confidential(key: str) -> None:
+    table = load_replies()[key]
+    assert "rahasia" in table["id"].lower() and "confidential" in table["en"].lower()
+
+
+@pytest.mark.parametrize(("anonymous", "confidential", "repeat", "key"), [
+    (False, False, False, "ack"),
+    (True, False, False, "ack_anonymous"),
+    (False, True, False, "ack_confidential"),
+    (True, True, False, "ack_anonymous_confidential"),
+    (False, False, True, "duplicate"),
+    (True, False, True, "duplicate_anonymous"),
+    (False, True, True, "duplicate_confidential"),
+    (True, True, True, "duplicate_anonymous_confidential"),
+])
+def test_the_acknowledgement_key_follows_the_reports_flags(anonymous: bool, confidential: bool, repeat: bool,
+                                                           key: str) -> None:
+    assert acknowledgement(anonymous, confidential, repeat=repeat) == key
+    assert key in load_replies()
 
 
 @pytest.mark.parametrize("language", ["id", "en"])

@@ -70,14 +70,22 @@ def tracking_id_in(reply: str) -> str:
 @pytest.mark.parametrize(("body", "key"), [
     ("LAPOR Jalan berlubang di Jl. Merdeka", "ack"),
     ("LAPOR ANONIM pungli di kantor kelurahan", "ack_anonymous"),
-    ("RAHASIA pungli di kantor kelurahan", "ack"),
-], ids=["named", "anonymous", "confidential-is-not-anonymous"])
+    ("RAHASIA pungli di kantor kelurahan", "ack_confidential"),
+    ("LAPOR ANONIM RAHASIA pungli di kantor kelurahan", "ack_anonymous_confidential"),
+    ("WBS (anonim & rahasia) kepala dinas minta setoran", "ack_anonymous_confidential"),
+    ("REPORT RAHASIA the village head asks for bribes", "ack_confidential"),
+], ids=["named", "anonymous", "confidential", "anonymous-and-confidential", "both-in-brackets", "confidential-en"])
 async def test_the_twiml_acknowledgement_of_an_anonymous_report_says_the_identity_is_kept_secret(
     gateway: GatewayServer, body: str, key: str,
 ) -> None:
+    """An anonymous report's acknowledgement says the identity is kept secret, a confidential one's that its content
+    is not made public, one that is both names both: each was word for word a public report's, and the citizen could
+    not tell an ANONIM or a RAHASIA that was honoured from one that was not."""
     response = await gateway.post_twilio(gateway.twilio_form(Body=body, From="081234567890"))
     reply = twiml_message(response.text)
-    assert reply == render(key, "id", tracking_id=tracking_id_in(reply))
+    language = "en" if body.startswith("REPORT") else "id"
+    assert reply == render(key, language, tracking_id=tracking_id_in(reply))
+    assert len(reply) <= 160
 
 
 async def test_signed_sms_gets_a_tracking_id_and_reaches_the_case_store(

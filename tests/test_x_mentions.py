@@ -1084,6 +1084,11 @@ def test_a_public_reply_carries_the_tracking_id_and_link_and_nothing_of_the_comp
     assert f"https://www.lapor.go.id/pengaduan/{report['tracking_id']}" in reply["text"]
     for private in ("Sukamaju", "pelicin", "bribes", "Kepala", "village", "Siti", "Rahma", "siti_rahma"):
         assert private.lower() not in reply["text"].lower()
+    # Nor the report's flags: the SMS and mail acknowledgements say them (`[ack_confidential]`...), a public reply
+    # never does. It would mark the author of an #anonim mention as a whistleblower, and "isi tidak dipublikasikan"
+    # under a post anyone can read would promise what the mention itself does not keep.
+    for flag in ("anonim", "anonymous", "rahasia", "confidential", "publik", "public", "private"):
+        assert flag not in reply["text"].lower()
 
 
 SOCIAL_TEMPLATES = [

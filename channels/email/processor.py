@@ -305,6 +305,9 @@ class MailProcessor:
         # named, a mistyped tag (maybe theirs); never another's report's (below). Told "laporan anonim Anda", whoever
         # typed a guessed `[LAPOR #<id>]` into a mail learnt whether that report was anonymous, gone or never issued.
         told_anonymous = draft.anonymous
+        # Its confidentiality likewise (`[email_ack_confidential]`): the mail's own RAHASIA, its sender's own
+        # confidential report named; never another's report's, whose RAHASIA a guessed tag would have learnt.
+        told_confidential = draft.confidential
         # Every other report the mail names (our acknowledgements of two reports forwarded, an answer quoting them, a
         # forward whose subject lost our tag): the mail takes the strictest privacy among them all, and an anonymous
         # one's reporter is withheld as its own sender is (gateway/followups.py). The first tag's alone, a forward of
@@ -318,6 +321,8 @@ class MailProcessor:
         for copy in copies:
             draft = with_quoted_reports_privacy(draft, copy)
             told_anonymous |= copy is not None and copy["anonymous"] and sent_by_reports_sender(copy, draft.sender)
+            told_confidential |= (copy is not None and copy["confidential"]
+                                  and sent_by_reports_sender(copy, draft.sender))
         if len(others) > MAX_NAMED_REPORTS:
             # The reports past the bound are not read: the mail is anonymous, and every address and name it writes
             # is withheld, as an anonymous one's reporter's would be (`with_every_written_identity`).
@@ -371,7 +376,7 @@ class MailProcessor:
         bind_message_context(tracking_id=receipt.tracking_id)
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
         await self._enqueue_reply(mail, draft, receipt, normalized.language, unknown_parent, others_parent, to,
-                                  mistyped, told_anonymous)
+                                  mistyped, told_anonymous, told_confidential)
         if not receipt.duplicate:
             await self._note_message(report=True)
         if unknown_parent:
@@ -385,9 +390,9 @@ class MailProcessor:
 
     async def _enqueue_reply(self, mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
                              unknown_parent: str | None, others_parent: str | None, to: str | None,
-                             mistyped: str | None, told_anonymous: bool) -> None:
+                             mistyped: str | None, told_anonymous: bool, told_confidential: bool) -> None:
         await self._queue_reply_job(reply_payload(mail, draft, receipt, language, unknown_parent, others_parent, to,
-                                                  mistyped, told_anonymous))
+                                                  mistyped, told_anonymous, told_confidential))
 
     async def _queue_reply_job(self, payload: dict[str, Any]) -> None:
         """The reply worker's job for `payload`, off the event loop; Redis failing is NotDurable (451: sent again)."""
@@ -512,7 +517,7 @@ def reply_address(mail: ParsedMail, envelope: dict[str, Any] | None, follow_up: 
 def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
                   unknown_parent: str | None = None, others_parent: str | None = None,
                   to: str | None = None, mistyped: str | None = None,
-                  told_anonymous: bool | None = None) -> dict[str, Any]:
+                  told_anonymous: bool | None = None, told_confidential: bool | None = None) -> dict[str, Any]:
     """What the reply worker needs, and nothing else of the report. A mail that named a report never issued
     (`unknown_parent`), or someone else's (`others_parent`), is answered with the new report's Tracking ID and the
     ID it named: the citizen learns the Tracking ID their mail got, in the subject too, so their next answer threads
@@ -521,7 +526,8 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     with a CEK of a mistyped ID (`mistyped`: the number as typed) is answered that the number is not valid, and with
     the new report's Tracking ID (`typed_id`), threaded as any acknowledgement. A new report's acknowledgement says
     it is anonymous when `told_anonymous` is (None: when the report is), not when another's report named made it so;
-    so does the answer to a mail naming an unknown ID (`[email_follow_up_unknown_anonymous]`).
+    so does the answer to a mail naming an unknown ID (`[email_follow_up_unknown_anonymous]`). It says the report is
+    confidential when `told_confidential` is (None: when the report is), likewise.
     An anonymous report's reply is addressed by the report (`to_report`): its address, subject and Message-IDs are read
     back from the report's envelope copy (`REPLY_ADDRESS`), and never stand in the job beside its Tracking ID."""
     named = unknown_parent or others_parent
@@ -540,7 +546,8 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     elif mistyped is not None:
         kind = "bad_tracking_id_photo"
     else:
-        kind = acknowledgement(draft.anonymous if told_anonymous is None else told_anonymous)
+        kind = acknowledgement(draft.anonymous if told_anonymous is None else told_anonymous,
+                               draft.confidential if told_confidential is None else told_confidential)
     payload = {
         **({"follow_up_of": named} if named else {}),
         **({"typed_id": mistyped} if mistyped is not None else {}),

@@ -13,7 +13,8 @@ from normalizer.text import with_compatibility_forms
 
 # A reply's kind -> its text. ("duplicate": replies queued before a mail delivered again was answered as its first
 # delivery; see processor.reply_payload)
-REPLY_TEXTS = {"ack": "email_ack", "ack_anonymous": "email_ack_anonymous", "duplicate": "email_duplicate",
+REPLY_TEXTS = {"ack": "email_ack", "ack_anonymous": "email_ack_anonymous", "ack_confidential": "email_ack_confidential",
+               "ack_anonymous_confidential": "email_ack_anonymous_confidential", "duplicate": "email_duplicate",
                "follow_up": "email_follow_up",
                "follow_up_unknown": "email_follow_up_unknown",
                "follow_up_unknown_anonymous": "email_follow_up_unknown_anonymous",
