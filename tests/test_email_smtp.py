@@ -1577,6 +1577,35 @@ def test_a_mail_naming_someone_elses_report_in_its_text_is_told_nothing_of_it(  
     assert reply.get_content() == reply_body(row.ack, result.tracking_id)
 
 
+@pytest.mark.parametrize(("subject", "told"), [
+    ("Re: [LAPOR #{never_issued}] Jalan rusak", "follow_up_unknown"),
+    ("ANONIM Re: [LAPOR #{never_issued}] Jalan rusak", "follow_up_unknown_anonymous"),
+], ids=["quoting-someone-elses-anonymous-report", "and-asking-anonymity-itself"])
+def test_a_mail_naming_an_unknown_id_is_not_told_anonymous_for_another_report_it_quotes(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, subject: str, told: str) -> None:
+    """A mail naming a Tracking ID never issued, quoting someone else's anonymous report, is filed anonymous (that
+    report's privacy), but told "filed as a new anonymous report" only for its own asking: otherwise its writer learnt
+    the quoted report was anonymous, as the acknowledgement never tells (`told_anonymous`)."""
+    server = make_server()
+    anonymous = server.deliver(citizen_mail(subject="ANONIM: pungli di kelurahan", sender=REPORTER),
+                               mail_from=REPORTER).tracking_id
+    named = server.deliver(citizen_mail(subject="Jalan rusak")).tracking_id
+    assert anonymous is not None and named is not None
+    never_issued = _tag_fields(named, redis)["never_issued"]
+    run_replies(server.settings, redis)
+    message_id = make_msgid(domain="example.org")
+    result = server.deliver(citizen_mail(subject=subject.format(never_issued=never_issued), sender="teman@example.org",
+                                         message_id=message_id,
+                                         body=f"Sama dengan laporan [LAPOR #{anonymous}], jalan di RT 3 rusak."),
+                            mail_from="teman@example.org")
+    assert result.tracking_id is not None
+    envelope = stored_envelope(redis, result.tracking_id)
+    assert envelope is not None and (envelope["follow_up_of"], envelope["anonymous"]) == (None, True)
+    run_replies(server.settings, redis)
+    [reply] = [r for r in outbox(server.settings) if str(r["In-Reply-To"]).strip() == message_id]
+    assert reply.get_content() == reply_body(told, result.tracking_id, follow_up_of=never_issued)
+
+
 @dataclass(frozen=True)
 class FromRow:
     """A From field as written (raw, so not RFC 5322 where the row says so) and the sender it is: the address in angle

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
-from gateway.replies import render, status_name
+from gateway.replies import acknowledgement, render, status_name
 from gateway.settings import Settings
 from gateway.tracking import damm_digit, format_tracking_id
 from tests.aggregator_support import AggregatorApi, aggregator_api, aggregator_settings, drain, post_callback
@@ -771,8 +771,9 @@ def _expected_reply(row: Row, stored: dict | None, parent: str, fields: dict[str
     assert row.reply is not None, row.id
     if row.reply == "ack":
         assert stored is not None, row.id
-        # An anonymous report's says so: the whistleblower learns their ANONIM was read.
-        return render("ack_anonymous" if row.anonymous else "ack", row.language, tracking_id=stored["tracking_id"])
+        # An anonymous or confidential report's says so: the citizen learns their ANONIM or RAHASIA was read.
+        return render(acknowledgement(row.anonymous, row.confidential), row.language,
+                      tracking_id=stored["tracking_id"])
     if row.reply == "follow_up":
         return render("follow_up", row.language, follow_up_of=parent)
     if row.reply == "follow_up_unknown":
