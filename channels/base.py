@@ -1,4 +1,4 @@
-"""What every webhook adapter shares: the adapter base, form parsing and the signature checks.
+"""What every webhook adapter shares: the adapter base, form parsing and the signature checks (`channels.signatures`).
 
 An adapter only speaks its provider's protocol. It verifies a request, parses it into `InboundMessage`s and
 renders the answer; it knows nothing of queues or the case store. The gateway app drives it. `InboundMessage` itself
@@ -8,8 +8,6 @@ is imported here for the adapters' convenience.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from urllib.parse import unquote
 from aiohttp import web
 from redis import Redis
 
+from channels.signatures import constant_time_equals, verify_hmac_sha256
 from gateway.errors import AuthenticationFailed, RejectedInput
 from gateway.settings import Settings
 from normalizer.inbound import InboundMessage, MessagePart
@@ -76,25 +75,6 @@ class Outcome:
     reply_text: str | None
     tracking_id: str | None = None
     duplicate: bool = False
-
-
-def constant_time_equals(expected: str | bytes, given: str | bytes) -> bool:
-    if isinstance(expected, str):
-        expected = expected.encode()
-    if isinstance(given, str):
-        given = given.encode()
-    return hmac.compare_digest(expected, given)
-
-
-def verify_hmac_sha256(secret: str, body: bytes, header_value: str | None, *, prefix: str = "sha256=") -> None:
-    """Check a `sha256=<hex>` HMAC header over the raw body; raises AuthenticationFailed."""
-    if not header_value:
-        raise AuthenticationFailed("signature header missing", reason="signature_missing")
-    if not header_value.startswith(prefix):
-        raise AuthenticationFailed("signature header malformed", reason="signature_malformed")
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if not constant_time_equals(expected, header_value[len(prefix):].strip().lower()):
-        raise AuthenticationFailed("signature does not match", reason="signature_invalid")
 
 
 def subscription_handshake(request: web.Request, verify_token: str) -> web.Response:
