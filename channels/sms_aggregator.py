@@ -21,8 +21,16 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from channels.base import InboundMessage, MessagePart, Outcome, WebhookAdapter, parse_form, verify_hmac_sha256
-from channels.sms_aggregator_send import DLR_PATH
+from channels.base import (
+    InboundMessage,
+    MessagePart,
+    Outcome,
+    WebhookAdapter,
+    constant_time_equals,
+    parse_form,
+    verify_hmac_sha256,
+)
+from channels.sms_aggregator_send import DLR_PATH, dlr_token
 from gateway.errors import AuthenticationFailed, RejectedInput
 from gateway.logs import get_logger
 from gateway.queues import sender_digest
@@ -46,8 +54,9 @@ CODING_NAMES = {
 # Kannel delivery-report types (dlr-mask bits) and what they mean for a reply.
 DLR_TYPES = {1: "delivered", 2: "failed", 4: "buffered", 8: "submitted", 16: "rejected"}
 MAX_PARTS = 255
-# What our dlr-url carries in its query (channels.sms_aggregator_send).
+# What our dlr-url carries in its query (channels.sms_aggregator_send), and the token over them that makes them count.
 DLR_URL_FIELDS = ("reply_id", "part")
+DLR_TOKEN_FIELD = "sig"
 MAX_TEXT = 10_000
 # Every field a callback or a delivery report is read for. In a JSON body each must be a string or a number (Kannel's
 # own values, written as JSON): an array, an object or true/false was read as Python wrote it, and a text of
@@ -304,9 +313,10 @@ class AggregatorSmsAdapter(WebhookAdapter):
         """A delivery report: `reply_id` and `part` (from our dlr-url), `type` (Kannel %d), `smsc_id`, `ts`.
 
         `reply_id` and `part` may stay in the query of the dlr-url we handed out (an aggregator POSTs its report to
-        that URL as it is); the body's own fields win."""
-        fields = {name: value for name, value in request.rel_url.query.items() if name in DLR_URL_FIELDS}
-        fields.update(read_fields(request, body))
+        that URL as it is); the body's own fields win. The signature covers the body only, so a field taken from the
+        query counts only with the dlr-url's `sig` beside it (`dlr_query_fields`)."""
+        fields = read_fields(request, body)
+        fields.update(self.dlr_query_fields(request, fields))
         reply_id = fields.get("reply_id", "").strip()
         dlr_type = _int_field(fields, "type")
         if not reply_id or dlr_type is None:
@@ -324,3 +334,26 @@ class AggregatorSmsAdapter(WebhookAdapter):
             smsc_id=fields.get("smsc_id") or fields.get("id") or None,
             at=parse_timestamp(fields.get("ts", "")),
         )
+
+    def dlr_query_fields(self, request: web.Request, body_fields: Mapping[str, str]) -> dict[str, str]:
+        """The dlr-url fields (`reply_id`, `part`) the signed body lacks, from the query, once the query's `sig` is
+        the token (`dlr_token`, compared in constant time) over the reply id and part the report is recorded under:
+        those the body names, the query's for the others. A body naming one reply (or part) cannot borrow the
+        other field from a dlr-url of another one. Raises AuthenticationFailed: `dlr_token_missing` for a query
+        without `sig` (a dlr-url handed out before tokens: the aggregator may still post to one for hours), and
+        `dlr_token_invalid`. A report whose body names both fields needs no token: its signature covers them."""
+        query = request.rel_url.query
+        taken = {name: query[name] for name in DLR_URL_FIELDS if name not in body_fields and name in query}
+        if not taken:
+            return {}
+        token = query.get(DLR_TOKEN_FIELD, "")
+        if not token:
+            raise AuthenticationFailed("the dlr-url's reply_id and part carry no sig", reason="dlr_token_missing")
+        named = {**body_fields, **taken}
+        reply_id, part = named.get("reply_id", "").strip(), named.get("part", "").strip()
+        if part.isascii() and part.isdigit() and len(part) <= 3:
+            part = str(int(part))  # "02" and "2" are one part, as the handler reads them
+        if not constant_time_equals(dlr_token(self.settings.aggregator.secret, reply_id, part), token.strip()):
+            raise AuthenticationFailed("the dlr-url's sig does not match its reply_id and part",
+                                       reason="dlr_token_invalid")
+        return taken

@@ -2,7 +2,8 @@
 
 A reply is made GSM-7 safe, then sent as one SMS (up to 160 septets) or as 153-septet parts, each part its own
 sendsms request carrying a concatenation UDH (05 00 03 ref count number) so the phone joins them. Each request
-asks for delivery reports (`dlr-mask`, `dlr-url` pointing back at us with the reply id and part number).
+asks for delivery reports (`dlr-mask`, `dlr-url` pointing back at us with the reply id and part number, and `sig`,
+a token over both: `dlr_token`).
 Failures are classified once, by `channels.send_http.send_request` as every reply sender's: 5xx, 429, timeouts (a 408
 too) and connection errors retry; any other answer but a 2xx (a 4xx, a redirect) is permanent. Only a 2xx is a part
 accepted: the reply worker never sends a part again once it has one.
@@ -22,6 +23,7 @@ import orjson
 
 from channels.gsm7 import split_parts, to_gsm7
 from channels.send_http import send_request
+from channels.signatures import hmac_sha256_hex
 from gateway.logs import scrub
 from gateway.private_files import open_private, private_directory
 from gateway.settings import Settings
@@ -30,6 +32,8 @@ from normalizer.envelope import utc_now
 
 # Where delivery reports come back (the adapter serves it; this module must not import the HTTP handler).
 DLR_PATH = "/v1/channels/sms/aggregator/dlr"
+# Hex digits of the HMAC the dlr-url's `sig` keeps (128 bits).
+DLR_TOKEN_CHARS = 32
 OUTBOX_SCHEME = "outbox:"
 # The development outbox under the data dir: one file a day (UTC), so the retention's purge deletes a day's replies
 # whole once none was written within it (workers/retention.py); sms-aggregator.jsonl, the one file earlier versions
@@ -48,6 +52,16 @@ class SmsPart:
     total: int
     text: str
     udh: bytes | None
+
+
+def dlr_token(secret: str, reply_id: str, part: str) -> str:
+    """The `sig` of the dlr-url for one part of one reply: HMAC-SHA256(secret, "dlr|<reply_id>|<part>"), truncated.
+
+    A delivery report's signature covers its body only, so the reply id and part it leaves in the dlr-url's query
+    are only taken with this token beside them: without it, anyone holding one signed report whose body names no
+    reply could post it again with any reply's id in the query, and mark another citizen's reply delivered or failed.
+    `part` as the URL carries it (the decimal number, no padding)."""
+    return hmac_sha256_hex(secret, f"dlr|{reply_id}|{part}".encode())[:DLR_TOKEN_CHARS]
 
 
 def reply_parts(text: str, reply_id: str) -> list[SmsPart]:
@@ -80,7 +94,8 @@ class AggregatorSender:
     def request_url(self, to: str, part: SmsPart, reply_id: str) -> str:
         dlr_url = (
             f"{self._settings.public_url.rstrip('/')}{DLR_PATH}?"
-            + urlencode({"reply_id": reply_id, "part": part.number})
+            + urlencode({"reply_id": reply_id, "part": part.number,
+                         "sig": dlr_token(self._config.secret, reply_id, str(part.number))})
         )
         params: list[tuple[str, str | bytes]] = [
             ("username", self._config.send_username),

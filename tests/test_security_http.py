@@ -235,6 +235,7 @@ def _plain_secret_comparisons(tree: ast.AST) -> list[int]:
         pytest.param("channels/base.py", "constant_time_equals", id="verify-token"),
         pytest.param("channels/twilio_sms.py", "compare_digest", id="twilio"),
         pytest.param("channels/sms_aggregator.py", "verify_hmac_sha256", id="aggregator"),
+        pytest.param("channels/sms_aggregator.py", "constant_time_equals", id="aggregator-dlr-url-token"),
         pytest.param("channels/instagram.py", "verify_hmac_sha256", id="instagram-signature"),
         pytest.param("casestore/app.py", "compare_digest", id="casestore-bearer"),
     ],

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -29,7 +30,7 @@ from rq.job import Job
 
 from channels.base import InboundMessage
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
-from channels.sms_aggregator_send import AggregatorSender, reply_parts
+from channels.sms_aggregator_send import AggregatorSender, dlr_token, reply_parts
 from gateway.concat import PENDING_KEY
 from gateway.errors import PermanentError, RetryableError
 from gateway.health import SIGNALS_KEY, health_channel
@@ -64,7 +65,7 @@ from tests.aggregator_support import (
     sent_part,
     sign,
 )
-from tests.conftest import CaseStoreServer, GatewayServer, async_wait_until, log_events, wait_until
+from tests.conftest import AGGREGATOR_SECRET, CaseStoreServer, GatewayServer, async_wait_until, log_events, wait_until
 from tests.conftest import TestEnvironment as Environment
 from tests.job_support import SecondJobInFirstSend
 from workers.deadletters import DeadLetters
@@ -1829,10 +1830,10 @@ async def test_a_delivery_report_posted_to_the_dlr_url_we_gave_is_recorded(
     await post_callback(gateway.client, sms("081244440006", "LAPOR lampu jalan mati", "dlr-url-1"))
     drain(settings)
     [call] = api.route.calls
-    dlr_url = httpx.URL(dict(httpx.QueryParams(call.request.url.query))["dlr-url"])
+    dlr_url = dlr_url_of(call)
     fields = {"type": "2", "smsc_id": "tsel-1", "ts": "1763800300"}
 
-    response = await post_callback(gateway.client, fields, path=f"{dlr_url.path}?{dlr_url.query.decode()}")
+    response = await post_callback(gateway.client, fields, path=dlr_target(dlr_url))
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "failed"
     reply_id = dict(dlr_url.params)["reply_id"]
@@ -1842,6 +1843,111 @@ async def test_a_delivery_report_posted_to_the_dlr_url_we_gave_is_recorded(
     # Without the query, the same body names no reply: still a typed 400.
     bare = await post_callback(gateway.client, fields, path=DLR_PATH)
     assert bare.status_code == 400 and bare.json()["error"] == "missing_field"
+
+
+def dlr_url_of(call: Any) -> httpx.URL:
+    """The dlr-url a sendsms request handed the aggregator."""
+    return httpx.URL(dict(httpx.QueryParams(call.request.url.query))["dlr-url"])
+
+
+def dlr_target(url: httpx.URL) -> str:
+    """The path and query an aggregator POSTs a report to, for the test client."""
+    return f"{url.path}?{url.query.decode()}"
+
+
+@dataclass(frozen=True)
+class DlrReplay:
+    """A report posted to the dlr path. `query` and `body` may name `{A}` and `{B}` (two citizens' reply ids) and
+    `{sig_A}`, `{sig_B}` (the `sig` of the dlr-url each reply's part 1 was sent with); every body is signed, as the
+    aggregator signs it. `failed_on`: the reply whose part 1 reads failed afterwards (None: neither)."""
+
+    query: dict[str, str]
+    body: dict[str, str]
+    status: int
+    error: str | None
+    failed_on: str | None
+
+
+# The aggregator's own report of reply A, as it posts it to A's dlr-url: a signed body that names no reply. Anyone
+# holding it (a log, a proxy) could post it again with any reply's id in the query, unsigned, until the dlr-url
+# carried `sig`: each row below but the accepted ones was recorded, B's reply marked failed.
+OWN_REPORT = {"type": "2", "smsc_id": "tsel-77", "ts": "1763800300"}
+
+DLR_REPLAYS = [
+    pytest.param(DlrReplay({"reply_id": "{A}", "part": "1", "sig": "{sig_A}"}, OWN_REPORT, 200, None, "A"),
+                 id="the-dlr-url-as-handed-out"),
+    pytest.param(DlrReplay({"reply_id": "{B}", "part": "1"}, OWN_REPORT, 403, "dlr_token_missing", None),
+                 id="another-replys-id-in-the-query-without-sig"),
+    pytest.param(DlrReplay({"reply_id": "{B}", "part": "1", "sig": "{sig_A}"}, OWN_REPORT, 403, "dlr_token_invalid",
+                           None), id="another-replys-id-with-the-first-ones-sig"),
+    pytest.param(DlrReplay({"reply_id": "{B}", "part": "1", "sig": "0" * 32}, OWN_REPORT, 403, "dlr_token_invalid",
+                           None), id="another-replys-id-with-a-made-up-sig"),
+    pytest.param(DlrReplay({"reply_id": "{A}", "part": "2", "sig": "{sig_A}"}, OWN_REPORT, 403, "dlr_token_invalid",
+                           None), id="another-part-with-part-1s-sig"),
+    pytest.param(DlrReplay({"reply_id": "{A}", "part": "1", "sig": "{sig_A}"}, {**OWN_REPORT, "reply_id": "{B}"},
+                           403, "dlr_token_invalid", None), id="a-body-naming-b-borrowing-the-part-of-as-url"),
+    pytest.param(DlrReplay({"reply_id": "{A}", "part": "1", "sig": "{sig_A}"}, {**OWN_REPORT, "part": "2"},
+                           403, "dlr_token_invalid", None), id="a-body-naming-part-2-borrowing-as-reply-id"),
+    pytest.param(DlrReplay({"reply_id": "{B}", "part": "1", "sig": "{sig_B}"}, {**OWN_REPORT, "reply_id": "{B}"},
+                           200, None, "B"), id="a-body-repeating-the-urls-reply-id"),
+    pytest.param(DlrReplay({"reply_id": "{B}", "part": "01", "sig": "{sig_B}"}, OWN_REPORT, 200, None, "B"),
+                 id="the-part-written-with-a-leading-zero"),
+    # A dlr-url handed out before `sig` (an aggregator still reports on it for hours after the upgrade): refused with
+    # its reason, unless the body names the reply and part itself (signed, they need no token; the query is not read).
+    pytest.param(DlrReplay({"reply_id": "{A}", "part": "1"}, OWN_REPORT, 403, "dlr_token_missing", None),
+                 id="a-dlr-url-from-before-sig"),
+    pytest.param(DlrReplay({"reply_id": "{A}", "part": "1"}, {**OWN_REPORT, "reply_id": "{B}", "part": "1"},
+                           200, None, "B"), id="a-body-naming-both-needs-no-sig"),
+]
+
+
+@pytest.mark.parametrize("row", DLR_REPLAYS)
+async def test_a_reply_id_in_the_dlr_urls_query_counts_only_with_its_sig(
+    gateway: GatewayServer, api: AggregatorApi, settings: Settings, redis: Redis, log_stream: io.StringIO,
+    row: DlrReplay,
+) -> None:
+    """The signature covers the body, not the URL: a reply id or part taken from the query needs the dlr-url's
+    `sig`, the token over the reply id and part the report is recorded under."""
+    await post_callback(gateway.client, sms("081244440011", "LAPOR jalan rusak di Jl. Sudirman", "dlr-replay-a"))
+    await post_callback(gateway.client, sms("081244440012", "LAPOR banjir di Kampung Melayu", "dlr-replay-b"))
+    drain(settings)
+    urls = {part.to[-1]: dlr_url_of(call) for part, call in zip(api.parts(), api.route.calls, strict=True)}
+    names = {}
+    for name, digit in (("A", "1"), ("B", "2")):
+        params = dict(urls[digit].params)
+        names |= {"{" + name + "}": params["reply_id"], "{sig_" + name + "}": params["sig"]}
+
+    def filled(fields: dict[str, str]) -> dict[str, str]:
+        return {key: names.get(value, value) for key, value in fields.items()}
+
+    response = await post_callback(gateway.client, filled(row.body),
+                                   path=f"{DLR_PATH}?{urlencode(filled(row.query))}")
+    assert response.status_code == row.status, response.text
+    if row.error:
+        assert response.json()["error"] == row.error
+        assert [(e["reason"], e["status"]) for e in log_events(log_stream) if e["event"] == "dlr.rejected"] == [
+            (row.error, 403)]
+    failed = {name: redis.hget(reply_key(names["{" + name + "}"]), "dlr.1") for name in ("A", "B")}
+    assert failed == {name: b"failed" if name == row.failed_on else None for name in ("A", "B")}
+
+
+async def test_each_part_of_a_long_reply_is_reported_through_its_own_dlr_url(
+    gateway: GatewayServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """Every part's dlr-url carries a `sig` of its own, the token over its reply id and part number."""
+    await post_callback(gateway.client, sms("081244440013", "BANTUAN", "dlr-help-1"))
+    drain(settings)
+    urls = [dlr_url_of(call) for call in api.route.calls]
+    assert len(urls) >= 2
+    for number, url in enumerate(urls, start=1):
+        params = dict(url.params)
+        assert params["part"] == str(number)
+        assert params["sig"] == dlr_token(AGGREGATOR_SECRET, params["reply_id"], str(number))
+        response = await post_callback(gateway.client, {"type": "1"}, path=dlr_target(url))
+        assert response.status_code == 200, response.text
+    record = redis.hgetall(reply_key(dict(urls[0].params)["reply_id"]))
+    assert record[b"delivery"] == b"delivered"
+    assert [record[f"dlr.{n}".encode()] for n in range(1, len(urls) + 1)] == [b"delivered"] * len(urls)
 
 
 async def test_the_reply_worker_runs_at_the_configured_rate(
