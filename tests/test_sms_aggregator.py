@@ -1871,7 +1871,7 @@ class DlrReplay:
 # The aggregator's own report of reply A, as it posts it to A's dlr-url: a signed body that names no reply. Anyone
 # holding it (a log, a proxy) could post it again with any reply's id in the query, unsigned, until the dlr-url
 # carried `sig`: each row below but the accepted ones was recorded, B's reply marked failed.
-OWN_REPORT = {"type": "2", "smsc_id": "tsel-77", "ts": "1763800300"}
+OWN_REPORT: dict[str, str] = fixture("dlr_failed_at_dlr_url.json")["fields"]
 
 DLR_REPLAYS = [
     pytest.param(DlrReplay({"reply_id": "{A}", "part": "1", "sig": "{sig_A}"}, OWN_REPORT, 200, None, "A"),
