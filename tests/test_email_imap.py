@@ -23,7 +23,7 @@ from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake, Receipt
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft
-from tests.conftest import TestEnvironment, async_wait_until, log_events
+from tests.conftest import TestEnvironment, async_wait_until, free_port, log_events
 from tests.email_support import (
     envelope_count,
     fixture,
@@ -416,3 +416,35 @@ async def test_mail_refused_for_a_used_up_id_range_takes_the_email_channel_down_
     email = {h["channel"]: h for h in monitor.status()["channels"]}["email"]
     assert email["state"] == "down"
     assert email["reason"].startswith("new reports refused (1 in a row, none taken since): id_range_exhausted")
+
+
+@pytest.mark.parametrize(
+    ("failure", "says"),
+    [
+        pytest.param("nothing_listening", "ConnectionRefusedError", id="nothing-listening"),
+        pytest.param("password_refused", "MailboxLoginError", id="password-refused"),
+    ],
+)
+async def test_a_failing_imap_poll_says_when_it_tries_again(
+    test_env: TestEnvironment, mailbox: tuple[FakeMailbox, FakeImapServer], redis: Redis, failure: str, says: str
+) -> None:
+    """The X and Instagram pollers record their next try and the views say it ("(next try ...)"); the IMAP poller
+    recorded none, and a mailbox back read as failing with no word of when the poller would find out. Its next
+    round is `email.imap_interval_seconds` after the failed one."""
+    port = free_port() if failure == "nothing_listening" else mailbox[1].port
+    password = "wrong" if failure == "password_refused" else "imap-secret"
+    settings = test_env.settings(LAPOR_EMAIL_IMAP_HOST="127.0.0.1", LAPOR_EMAIL_IMAP_PORT=str(port),
+                                 LAPOR_EMAIL_IMAP_SSL="false", LAPOR_EMAIL_IMAP_USER="lapor",
+                                 LAPOR_EMAIL_IMAP_PASSWORD=password)
+    interval = settings.email.imap_interval_seconds
+    now = [1_800_000_000.0]
+    imap = ImapPoller(settings, redis, Intake(redis, settings), clock=lambda: now[0])
+    await imap._round()
+    assert float(redis.hget("lapor:health:signals:email", "poll_retry_at") or 0) == now[0] + interval
+    now[0] += 130  # failing for 2 min: degraded, and the round just failed again
+    await imap._round()
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), clock=lambda: now[0])
+    email = {h["channel"]: h for h in monitor.status()["channels"]}["email"]
+    [failing] = [f for f in email["findings"] if f["rule"] == "poll_failing"]
+    next_try = datetime.fromtimestamp(now[0] + interval, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    assert failing["reason"] == f"poller failing for 2 min: {says} (next try {next_try})"

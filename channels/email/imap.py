@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
@@ -112,8 +113,9 @@ def envelope_sender(raw: bytes) -> str | None:
 
 class ImapPoller:
     def __init__(self, settings: Settings, redis: Redis, intake: Intake, *,
-                 signal_writer: SignalWriter | None = None) -> None:
+                 signal_writer: SignalWriter | None = None, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
+        self.clock = clock  # the health signals' time, and the next round's
         self.email = settings.email
         self.redis = redis
         self.processor = MailProcessor(settings, redis, intake, source="email-imap", signal_writer=signal_writer)
@@ -285,7 +287,7 @@ class ImapPoller:
     async def _round(self) -> None:
         try:
             count = await self.poll_once()
-            await asyncio.to_thread(HealthSignals(self.redis).poll_succeeded, "email")
+            await asyncio.to_thread(HealthSignals(self.redis, clock=self.clock).poll_succeeded, "email")
             if count:
                 log.info("email.imap_polled", channel="email-imap", count=count)
         except NotDurable as error:  # the mailbox answered: what it gave could not be made durable
@@ -293,4 +295,7 @@ class ImapPoller:
             self.processor.refused(error.reason)
         except Exception as error:  # a broken server or network: log, keep the cursor, try again later
             log.error("email.imap_failed", channel="email-imap", error=type(error).__name__)
-            await asyncio.to_thread(HealthSignals(self.redis).poll_failed, "email", type(error).__name__)
+            # The next round is `imap_interval_seconds` away (`run`): the views say it ("next try ..."), as the social
+            # pollers' backoff; without it a mailbox back read as failing with no word of when the poller would know.
+            await asyncio.to_thread(HealthSignals(self.redis, clock=self.clock).poll_failed, "email",
+                                    type(error).__name__, retry_at=self.clock() + self.email.imap_interval_seconds)
