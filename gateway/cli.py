@@ -1171,8 +1171,7 @@ def status(
             if as_json:
                 _write_json(unknown)
             else:
-                console.print(f"[bold red]overall: UNKNOWN[/] "
-                              f"{escape(with_local_times(unknown['reason'], settings.operator_zone))}")
+                _print_overall("UNKNOWN", with_local_times(unknown["reason"], settings.operator_zone))
             raise typer.Exit(EXIT_DOWN)
         # What the running gateway says it switched off, not what this shell's environment does: a cron job without
         # LAPOR_X_ENABLED=false paged for an X no process was meant to poll. Its set alone, not a union with ours: a
@@ -1187,8 +1186,7 @@ def status(
         if as_json:
             _write_json(down)
         else:
-            console.print(f"[bold red]overall: DOWN[/] "
-                          f"{escape(with_local_times(down['reason'], settings.operator_zone))}")
+            _print_overall("DOWN", with_local_times(down["reason"], settings.operator_zone))
         raise typer.Exit(EXIT_DOWN) from None
     if as_json:
         _write_json(document)
@@ -1198,6 +1196,13 @@ def status(
         raise typer.Exit(EXIT_DOWN)
     if strict and document["overall"] == "degraded":
         raise typer.Exit(EXIT_DEGRADED_STRICT)
+
+
+def _print_overall(state: str, reason: str) -> None:
+    """The first line of a status that has no channels to show (Redis down, no sign of the deployment), as the
+    channels' headline reads ("overall: DOWN: email"): "overall: DOWN: Redis unreachable (ConnectionError): ...".
+    It read "overall: DOWN Redis unreachable", state and reason run together."""
+    console.print(f"[bold red]overall: {state}:[/] {escape(reason)}")
 
 
 def _write_json(document: dict[str, Any]) -> None:

@@ -914,7 +914,7 @@ def test_a_redis_with_no_sign_of_the_deployment_is_said_so_and_nothing_is_writte
                                          "(lapor-gateway serve, smtp, pollers) ever beat there and no Tracking ID "
                                          "was minted there. Is REDIS_URL, its database number included, the "
                                          "deployment's?"), document["reason"]
-    assert table.startswith(f"overall: UNKNOWN {document['reason']}"), table
+    assert table.startswith(f"overall: UNKNOWN: {document['reason']}"), table
     assert "overall: OK" not in table and "Channels" not in table
     assert redis.dbsize() == 0  # not a key of the monitor's written into a Redis that is not the deployment's
 
@@ -1231,7 +1231,10 @@ async def test_with_redis_unreachable_status_says_so_and_metrics_still_answer(
         await runner.cleanup()
     result = run_cli(["status"], test_env.process_env(REDIS_URL=dead))
     assert result.returncode == 2
-    assert "Redis unreachable" in result.stdout
+    # State and reason apart, as the channels' headline ("overall: DOWN: email"): it read "overall: DOWN Redis ...".
+    reason = orjson.loads(run_cli(["status", "--json"], test_env.process_env(REDIS_URL=dead)).stdout)["reason"]
+    assert reason.startswith("Redis unreachable (ConnectionError): "), reason
+    assert result.stdout.splitlines() == [f"overall: DOWN: {reason}"], result.stdout
     # Webhooks still answer from the spool: the CLI must not say nothing can be made durable.
     assert "Twilio's webhooks are answered from the disk spool (0 bytes waiting" in result.stdout
     as_json = run_cli(["status", "--json"], test_env.process_env(REDIS_URL=dead))
@@ -1265,7 +1268,7 @@ def test_a_redis_that_answers_with_an_error_is_said_so_with_its_words_not_called
 
     said = "Redis answers but refuses commands (OutOfMemoryError: command not allowed when used memory > 'maxmemory'"
     assert reason.startswith(said) and "unreachable" not in reason, reason
-    assert (table.returncode, table.stdout.splitlines()[0].startswith(f"overall: DOWN {said}")) == (2, True), (
+    assert (table.returncode, table.stdout.splitlines()[0].startswith(f"overall: DOWN: {said}")) == (2, True), (
         table.stdout + table.stderr)
     assert purge.returncode == 1 and "Traceback" not in purge.stdout + purge.stderr, purge.stdout + purge.stderr
     assert purge.stdout.startswith(said), purge.stdout
@@ -1294,7 +1297,7 @@ def test_a_key_of_another_type_is_said_so_naming_the_key_not_taken_for_a_full_re
     assert reason.startswith(f"The key {ENTRIES_KEY} {WRONG_TYPE_SAID}; the status cannot be read until it is. "
                              "Check the Redis server REDIS_URL names"), reason
     assert "maxmemory" not in reason and "disk spool" not in reason, reason
-    assert (table.returncode, table.stdout.startswith(f"overall: DOWN The key {ENTRIES_KEY} {WRONG_TYPE_SAID}")) == (
+    assert (table.returncode, table.stdout.startswith(f"overall: DOWN: The key {ENTRIES_KEY} {WRONG_TYPE_SAID}")) == (
         2, True), table.stdout + table.stderr
     # A command sent alone: redis-py does not say which, so no key is named.
     assert listing.returncode == 1 and "Traceback" not in listing.stdout + listing.stderr, listing.stdout
