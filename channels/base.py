@@ -87,6 +87,22 @@ def subscription_handshake(request: web.Request, verify_token: str) -> web.Respo
     return web.Response(text=query.get("hub.challenge", ""), content_type="text/plain")
 
 
+# Set on a request whose body `parse` found to be a delivery report of one of our replies (Twilio's status callback
+# posted to the inbound URL), not a citizen's message: the adapter counts it in `lapor_delivery_reports_total`, and
+# the webhook handler then counts it in `lapor_messages_received_total` no more. It was counted there as a message,
+# and a burst of reply statuses read as citizens writing in on the received rate operators alert on.
+DELIVERY_REPORT = "lapor.delivery_report"
+
+
+def mark_delivery_report(request: web.Request) -> None:
+    """Say that `request` carried a delivery report, not a message (`DELIVERY_REPORT`)."""
+    request[DELIVERY_REPORT] = True
+
+
+def is_delivery_report(request: web.Request) -> bool:
+    return bool(request.get(DELIVERY_REPORT))
+
+
 class WebhookAdapter(ABC):
     """A provider that calls us over HTTP. Subclasses set the class variables and implement the three steps."""
 
@@ -131,6 +147,10 @@ class WebhookAdapter(ABC):
     # Adapters whose requests only notify of a message (`defer`): the request counts as a notification, and the
     # message as received when its poller has fetched it.
     notifies_only: ClassVar[bool] = False
+    # Adapters whose URL may also be posted delivery reports of our replies (Twilio's status callback): `parse` marks
+    # one (`mark_delivery_report`), and a request is counted received once parsed, at its end, unless it was one.
+    # The others' requests are counted as they begin.
+    delivery_reports_inbound: ClassVar[bool] = False
 
     def verify(self, request: web.Request) -> web.Response | None:
         """A GET subscription handshake (Meta's: `subscription_handshake`). None, the default: the path takes no GET."""

@@ -27,7 +27,7 @@ from aiohttp import web
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator, add_port, remove_port
 
-from channels.base import InboundMessage, Outcome, WebhookAdapter, parse_form
+from channels.base import InboundMessage, Outcome, WebhookAdapter, mark_delivery_report, parse_form
 from channels.gsm7 import to_gsm7
 from gateway import metrics
 from gateway.errors import AuthenticationFailed, RejectedInput
@@ -184,6 +184,7 @@ class TwilioSmsAdapter(WebhookAdapter):
     path = "/v1/channels/sms/twilio"
     settings_section = "twilio"
     same_text_window = True
+    delivery_reports_inbound = True  # a status callback URL set to this webhook (OUTBOUND_STATUSES)
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
@@ -252,6 +253,7 @@ class TwilioSmsAdapter(WebhookAdapter):
         check_shapes(form)  # after the signature, which cannot tell a reshaped body from Twilio's (module docstring)
         if is_status_callback(form):  # no citizen's message: said in the log, answered with an empty <Response />
             log_status_callback(form)
+            mark_delivery_report(request)  # counted as a delivery report, not as a message received
             return []
         message_id = form.get("MessageSid") or form.get("SmsSid")
         sender = form.get("From")

@@ -27,7 +27,7 @@ from aiohttp import web
 from redis import Redis
 from redis.exceptions import RedisError
 
-from channels.base import Outcome, WebhookAdapter
+from channels.base import Outcome, WebhookAdapter, is_delivery_report
 from channels.registry import disabled_channels, enabled_webhook_adapters
 from gateway import metrics
 from gateway.concat import PartBuffer, run_sweeper
@@ -397,7 +397,10 @@ class Gateway:
             started = time.perf_counter()
             clear_message_context()
             bind_message_context(channel=adapter.name)
-            metrics.labelled(metrics.NOTIFICATIONS if adapter.notifies_only else metrics.RECEIVED, adapter.name).inc()
+            counter = metrics.labelled(metrics.NOTIFICATIONS if adapter.notifies_only else metrics.RECEIVED,
+                                       adapter.name)
+            if not adapter.delivery_reports_inbound:  # counted as it begins, a request whose body never comes too
+                counter.inc()
             messages: list[InboundMessage] = []
             joined: list[InboundMessage] = []  # a concatenated SMS's, joined from its parts here
             in_hand: InboundMessage | None = None  # the message being filed, and how many were joined before it
@@ -455,6 +458,11 @@ class Gateway:
                     return adapter.respond([*outcomes, Outcome(reply_text=inline)])
                 return web.json_response({"error": INTERNAL_ERROR, "detail": ""}, status=500)
             finally:
+                # Where delivery reports of our replies may come (a Twilio status callback URL set to this webhook),
+                # every request but those, refused ones included: the adapter counted a report in
+                # lapor_delivery_reports_total, and no citizen wrote in.
+                if adapter.delivery_reports_inbound and not is_delivery_report(request):
+                    counter.inc()
                 metrics.labelled(metrics.INTAKE_SECONDS, adapter.name).observe(time.perf_counter() - started)
             if messages:
                 self.note_received(adapter.name, report=any(o.tracking_id and not o.duplicate for o in outcomes))

@@ -728,6 +728,7 @@ async def test_a_status_callback_posted_to_the_inbound_webhook_is_no_citizens_me
     the log with Twilio's error and what it means, counted as a delivery report, and answered with nothing."""
     help_before = counted("lapor_queries_total", channel="sms-twilio", action="help")
     reports_before = counted("lapor_delivery_reports_total", channel="sms-twilio", status=counted_as)
+    received_before = counted("lapor_messages_received_total", channel="sms-twilio")
     response = await gateway.post_twilio(status_callback_form(status, error_code, twilio_sid(f"status-{status}"), body))
     assert response.status_code == 200
     root = ElementTree.fromstring(response.text)
@@ -735,6 +736,8 @@ async def test_a_status_callback_posted_to_the_inbound_webhook_is_no_citizens_me
     assert list(redis.scan_iter("lapor:envelope:*")) == []
     assert counted("lapor_queries_total", channel="sms-twilio", action="help") == help_before
     assert counted("lapor_delivery_reports_total", channel="sms-twilio", status=counted_as) - reports_before == 1
+    # Not a message received: counted there too, a burst of reply statuses read as citizens writing in.
+    assert counted("lapor_messages_received_total", channel="sms-twilio") == received_before
     events = [e for e in log_events(log_stream) if e["event"].startswith(("message.", "twilio."))]
     assert [(e["event"], e["level"], e["status"], e["error_code"], e["error"], e["permanent"], e["reason"])
             for e in events] == [("twilio.status_callback", level, status, error_code, error, permanent,
@@ -744,8 +747,10 @@ async def test_a_status_callback_posted_to_the_inbound_webhook_is_no_citizens_me
 
 async def test_an_inbound_message_without_words_or_media_still_gets_the_usage_text(gateway: GatewayServer) -> None:
     """An inbound message always has its Body (empty here) and NumMedia: it is never taken for a status callback."""
+    received_before = counted("lapor_messages_received_total", channel="sms-twilio")
     response = await gateway.post_twilio(gateway.twilio_form(Body="", MessageSid=twilio_sid("empty-inbound")))
     assert twiml_message(response.text) == render("help", "id")
+    assert counted("lapor_messages_received_total", channel="sms-twilio") - received_before == 1
 
 
 async def test_a_courtesy_sent_with_a_photo_is_a_report(gateway: GatewayServer, redis: Redis) -> None:
