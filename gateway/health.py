@@ -418,6 +418,10 @@ class QueueStats:
     # Of those, the jobs held past their own time limit (RQ's job timeout ends a run sooner), the longest-held per
     # channel a job tells (a reply's, a status query's) and under None the others' (a forward: every channel's).
     overdue: dict[str | None, Held] = field(default_factory=dict)
+    # Forward queue, its jobs retried for a case-store failure: the URL the forward workers fail at, as they noted it
+    # with the outage (`workers.forward.casestore_failing`; None: none noted). The queue-age step names it: the
+    # viewer's own LAPOR_CASESTORE_URL may not be the workers'.
+    casestore_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -886,8 +890,11 @@ def _queue_step(finding: Finding, queues: Sequence[QueueStats]) -> str:
         return f"start `lapor-gateway worker --queues {stats.name}`"
     failure = stats.last_failure or ""
     if failure.startswith("casestore_"):
-        return ("the case store fails (the last failure names how): check that it answers at LAPOR_CASESTORE_URL; "
-                "the forwards go by themselves once it does")
+        # The URL itself where the workers noted it: "LAPOR_CASESTORE_URL" sent the operator to find which value the
+        # workers run with, while the page's footer named it.
+        where = stats.casestore_url or "the forward workers' LAPOR_CASESTORE_URL"
+        return (f"the case store fails (the last failure names how; the forward.retry log lines have each try): check "
+                f"that it answers at {where}; the forwards go by themselves once it does")
     if failure:
         return ("fix what the last failure names (the README's table of dead-letter reasons says what each means); "
                 "the jobs are retried by themselves")
@@ -1845,8 +1852,12 @@ class HealthMonitor:
             failed = int(self._redis.zcount(target.failed_job_registry.key, now, "+inf"))
             in_progress, held_longest, overdue = self._in_progress(target, now)
             depth = target.count + len(taken)
+            casestore_url = None
+            if name == FORWARD_QUEUE and (failure or "").startswith("casestore_"):
+                casestore_url = _text(self._redis.hget(CASESTORE_OUTAGE_KEY, "url")) or None
             stats.append(QueueStats(name, depth, scheduled.count, oldest, held, workers[name], failure, seen.get(name),
-                                    failed, error, by_channel, every_channel, in_progress, held_longest, overdue))
+                                    failed, error, by_channel, every_channel, in_progress, held_longest, overdue,
+                                    casestore_url))
         return stats
 
     def _in_progress(self, target: Any, now: float) -> tuple[int, float | None, dict[str | None, Held]]:
@@ -2233,7 +2244,7 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
                                  stored.casestore_refusing),
         "channels": channels,
         # Without the jobs held past their limit (`overdue`, keyed by channel or None): the job-held rule says them.
-        "queues": [{**{key: value for key, value in asdict(stats).items() if key != "overdue"},
+        "queues": [{**{key: value for key, value in asdict(stats).items() if key not in ("overdue", "casestore_url")},
                     "worker_seen_at": _clock(stats.worker_seen_at)} for stats in queues],
         "deadletters": {"total": stored.deadletters_total},
         "spool_size": stored.spool_size,

@@ -1908,6 +1908,10 @@ def test_a_stuck_queue_says_why_the_last_retry_failed_and_whether_a_worker_takes
     wait_until(lambda: "lapor-forward: oldest job waiting" in reason(), timeout=5)  # RQ schedules after the log
     assert "last failure: casestore_unreachable" in reason()
     assert "no worker" not in reason()
+    # What to do names the URL the worker fails at, as the footer does: it said "check that it answers at
+    # LAPOR_CASESTORE_URL", the operator left to find the workers' value of it.
+    [action] = next(c for c in monitor.status()["channels"] if c["channel"] == "sms-twilio")["actions"]
+    assert f"check that it answers at {settings.casestore_url}; " in action, action
     forward_queue = next(q for q in monitor.status()["queues"] if q["name"] == FORWARD_QUEUE)
     assert forward_queue["workers"] == 1
 
