@@ -811,6 +811,15 @@ SERVING_COMMANDS = {"sms-aggregator": "lapor-gateway serve", "sms-twilio": "lapo
                     "email": "lapor-gateway smtp", "x": "lapor-gateway pollers", "instagram": "lapor-gateway pollers"}
 # Where a refused token is set, by channel (the authentication rule's next step).
 TOKEN_SETTINGS = {"x": "LAPOR_X_BEARER_TOKEN", "instagram": "LAPOR_INSTAGRAM_ACCESS_TOKEN"}
+# The IMAP poller's failing polls (channel `email`): the mailbox's server is the deployment's to check, not a
+# provider's status page, which is what the poll-failing step said; and a refused login (imap-tools'
+# MailboxLoginError: a password changed, an app password revoked), counted as a failing poll, passes no retry.
+IMAP_LOGIN_REFUSED = "MailboxLoginError"
+IMAP_LOGIN_STEP = ("the IMAP server refuses the poller's login: fix LAPOR_EMAIL_IMAP_USER or LAPOR_EMAIL_IMAP_PASSWORD "
+                   "(changed, or an app password revoked?), then restart `lapor-gateway smtp`")
+IMAP_POLL_STEP = ("the mailbox's IMAP server or the network fails (the error and the server are in the reason; "
+                  "`lapor-gateway smtp`'s email.imap_failed lines have each try): check that it answers there "
+                  "(LAPOR_EMAIL_IMAP_HOST, _PORT, _SSL); the poller retries by itself")
 # Why a channel's webhook signatures fail, by channel (the signature rule's next step).
 SIGNATURE_CAUSES = {
     "sms-twilio": "LAPOR_TWILIO_AUTH_TOKEN differs from the Twilio account's auth token, or LAPOR_PUBLIC_URL is not "
@@ -874,6 +883,8 @@ def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: S
         return f"if these come from the provider, {cause}; if not, someone else is posting to the webhook's URL"
     if finding.rule == "queue_age":
         return _queue_step(finding, queues)
+    if finding.rule == "poll_failing" and channel == "email":
+        return IMAP_LOGIN_STEP if (signals.last_poll_error or "").startswith(IMAP_LOGIN_REFUSED) else IMAP_POLL_STEP
     if finding.rule == "quiet":
         return (f"nothing arrives: send a test message to the channel, and check that the provider still delivers "
                 f"(its webhook or forwarding; for a polled channel, `{SERVING_COMMANDS.get(channel, 'its poller')}`'s "

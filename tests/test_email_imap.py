@@ -419,18 +419,22 @@ async def test_mail_refused_for_a_used_up_id_range_takes_the_email_channel_down_
 
 
 @pytest.mark.parametrize(
-    ("failure", "says"),
+    ("failure", "says", "step"),
     [
-        pytest.param("nothing_listening", "ConnectionRefusedError", id="nothing-listening"),
-        pytest.param("password_refused", "MailboxLoginError", id="password-refused"),
+        pytest.param("nothing_listening", "ConnectionRefusedError", "check that it answers there (LAPOR_EMAIL_IMAP_HOST",
+                     id="nothing-listening"),
+        pytest.param("password_refused", "MailboxLoginError", "fix LAPOR_EMAIL_IMAP_USER or LAPOR_EMAIL_IMAP_PASSWORD",
+                     id="password-refused"),
     ],
 )
-async def test_a_failing_imap_poll_says_when_it_tries_again(
-    test_env: TestEnvironment, mailbox: tuple[FakeMailbox, FakeImapServer], redis: Redis, failure: str, says: str
+async def test_a_failing_imap_poll_says_when_it_tries_again_where_and_what_to_do(
+    test_env: TestEnvironment, mailbox: tuple[FakeMailbox, FakeImapServer], redis: Redis, failure: str, says: str,
+    step: str,
 ) -> None:
     """The X and Instagram pollers record their next try and the views say it ("(next try ...)"); the IMAP poller
     recorded none, and a mailbox back read as failing with no word of when the poller would find out. Its next
-    round is `email.imap_interval_seconds` after the failed one."""
+    round is `email.imap_interval_seconds` after the failed one. The reason names the server polled, and what to do
+    is the mailbox's, not "see the provider's status page": a refused login is fixed in the settings."""
     port = free_port() if failure == "nothing_listening" else mailbox[1].port
     password = "wrong" if failure == "password_refused" else "imap-secret"
     settings = test_env.settings(LAPOR_EMAIL_IMAP_HOST="127.0.0.1", LAPOR_EMAIL_IMAP_PORT=str(port),
@@ -447,4 +451,5 @@ async def test_a_failing_imap_poll_says_when_it_tries_again(
     email = {h["channel"]: h for h in monitor.status()["channels"]}["email"]
     [failing] = [f for f in email["findings"] if f["rule"] == "poll_failing"]
     next_try = datetime.fromtimestamp(now[0] + interval, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-    assert failing["reason"] == f"poller failing for 2 min: {says} (next try {next_try})"
+    assert failing["reason"] == f"poller failing for 2 min: {says} (127.0.0.1:{port}) (next try {next_try})"
+    assert step in failing["action"] and "provider's status page" not in failing["action"], failing["action"]

@@ -297,5 +297,8 @@ class ImapPoller:
             log.error("email.imap_failed", channel="email-imap", error=type(error).__name__)
             # The next round is `imap_interval_seconds` away (`run`): the views say it ("next try ..."), as the social
             # pollers' backoff; without it a mailbox back read as failing with no word of when the poller would know.
-            await asyncio.to_thread(HealthSignals(self.redis, clock=self.clock).poll_failed, "email",
-                                    type(error).__name__, retry_at=self.clock() + self.email.imap_interval_seconds)
+            # The server it failed at, for the views: "ConnectionRefusedError" alone left the operator to find which
+            # host and port this process polls.
+            reason = f"{type(error).__name__} ({self.email.imap_host}:{self.email.imap_port})"
+            await asyncio.to_thread(HealthSignals(self.redis, clock=self.clock).poll_failed, "email", reason,
+                                    retry_at=self.clock() + self.email.imap_interval_seconds)
