@@ -837,11 +837,15 @@ REFUSAL_STEPS = {
     "spool_failed": "bring Redis back and free or mend the spool's disk (LAPOR_DATA_DIR/spool)",
     "internal_error": "read the message.rejected or email.failed log lines and their traceback",
 }
-# What to do, by rule: `{channel}` and `{queues}` (the queues the finding names) are filled in; the rules whose step
+# What to do, by rule: `{channel}`, `{queues}` (the queues the finding names) and `{command}` (the process that
+# receives the channel) are filled in; the rules whose step
 # depends on more than that are in `next_step`.
 NEXT_STEPS = {
-    "poll_failing": "the provider or the network fails (its answer is in the reason; the poller's warning lines "
-                    "have each try): the poller retries by itself; see the provider's status page",
+    # Where the tries are told: the process and its line (`channels.social.signal_poll_error`), where it said "the
+    # poller's warning lines", the operator left to find whose and which.
+    "poll_failing": "the provider or the network fails (its answer is in the reason; the channel.provider_error "
+                    "and channel.bad_payload lines of `{command}` have each try): the poller retries by itself; see "
+                    "the provider's status page",
     "rate_limited": "polling too often, or another app uses the same token: the poller waits by itself; if it "
                     "lasts, poll less often or give the gateway a token of its own",
     # The reply queue's letters alone: the channel's forwards the case store refused, or a forward that killed its
@@ -889,7 +893,8 @@ def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: S
         return (f"nothing arrives: send a test message to the channel, and check that the provider still delivers "
                 f"(its webhook or forwarding; for a polled channel, `{SERVING_COMMANDS.get(channel, 'its poller')}`'s "
                 "log lines)")
-    return NEXT_STEPS.get(finding.rule, "").format(channel=channel, queues=finding.about)
+    return NEXT_STEPS.get(finding.rule, "").format(channel=channel, queues=finding.about,
+                                                   command=SERVING_COMMANDS.get(channel, "its poller"))
 
 
 def _queue_step(finding: Finding, queues: Sequence[QueueStats]) -> str:

@@ -421,8 +421,8 @@ async def test_mail_refused_for_a_used_up_id_range_takes_the_email_channel_down_
 @pytest.mark.parametrize(
     ("failure", "says", "step"),
     [
-        pytest.param("nothing_listening", "ConnectionRefusedError", "check that it answers there (LAPOR_EMAIL_IMAP_HOST",
-                     id="nothing-listening"),
+        pytest.param("nothing_listening", "ConnectionRefusedError",
+                     "check that it answers there (LAPOR_EMAIL_IMAP_HOST", id="nothing-listening"),
         pytest.param("password_refused", "MailboxLoginError", "fix LAPOR_EMAIL_IMAP_USER or LAPOR_EMAIL_IMAP_PASSWORD",
                      id="password-refused"),
     ],
