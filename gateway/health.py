@@ -857,8 +857,11 @@ NEXT_STEPS = {
                           "provider's notices for the account, which may be restricted from posting",
     "deadletters": "`lapor-gateway deadletters list --channel {channel}` (and `show <tracking-id>`) say why; fix the "
                    "cause, then `lapor-gateway deadletters requeue --all --channel {channel}`",
+    # A worker whose process still runs and beats no more is frozen (stopped with SIGSTOP, its host paused or out of
+    # memory): "start one" alone left it there, holding what it had taken.
     "worker_missing": "start `lapor-gateway worker --queues {queues}` (and read the last log lines of the one that "
-                      "stopped: why did it?)",
+                      "stopped: why did it?); one whose process still runs is frozen (stopped, its host paused or "
+                      "out of memory): restart it",
     "job_held": "restart the worker the reason names (`py-spy dump --pid <pid>` first shows where it hangs): a live "
                 "worker then takes the job back and runs it again",
     "mentions_gap": "search the provider for the account's mentions in that window and file them by hand",

@@ -2028,7 +2028,8 @@ def test_a_live_worker_taken_out_of_rqs_registry_is_counted_live_again_at_its_ne
 
 
 START_STATUS_WORKER = ("start `lapor-gateway worker --queues lapor-status` (and read the last log lines of the one "
-                       "that stopped: why did it?)")
+                       "that stopped: why did it?); one whose process still runs is frozen (stopped, its host paused "
+                       "or out of memory): restart it")
 
 
 async def test_a_dead_status_worker_degrades_the_aggregators_sms_on_every_view_and_no_other_channel(
