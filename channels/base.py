@@ -91,7 +91,7 @@ def subscription_handshake(request: web.Request, verify_token: str) -> web.Respo
 # posted to the inbound URL), not a citizen's message: the adapter counts it in `lapor_delivery_reports_total`, and
 # the webhook handler then counts it in `lapor_messages_received_total` no more. It was counted there as a message,
 # and a burst of reply statuses read as citizens writing in on the received rate operators alert on.
-DELIVERY_REPORT = "lapor.delivery_report"
+DELIVERY_REPORT = web.RequestKey("delivery_report", bool)
 
 
 def mark_delivery_report(request: web.Request) -> None:
