@@ -2198,12 +2198,13 @@ def calendar_ics(method: str | None) -> str:
 
 def calendar_mail(subject: str = "Accepted: Rapat koordinasi", *, method: str | None = "REPLY",
                   method_param: str | None = None, text: str = "", photo: bool = False, as_file: bool = False,
-                  attached: bool = False) -> bytes:
+                  attached: bool = False, sender: str = "Warga <warga@example.net>") -> bytes:
     """A mail of a text part and a calendar part: `method` its METHOD line, `method_param` its Content-Type's
     `method`; `as_file` the calendar as an invite.ics attachment (application/ics), `photo` a photo beside it,
-    `attached` the calendar mail attached (message/rfc822) to a citizen's mail instead."""
+    `attached` the calendar mail attached (message/rfc822) to a citizen's mail instead; `sender` its From (the
+    calendar's attendee by default, the organizer being the Kepala Dinas)."""
     message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = "Warga <warga@example.net>", RECIPIENT, subject
+    message["From"], message["To"], message["Subject"] = sender, RECIPIENT, subject
     message["Message-ID"] = make_msgid(domain="example.net")
     message.set_content(text or "\n")
     if as_file:
@@ -2236,8 +2237,8 @@ CALENDAR_ROWS = [
     CalendarRow("reply-method-line-and-param", calendar_mail(method_param="REPLY"), "calendar_reply"),
     CalendarRow("reply-method-line-alone", calendar_mail(), "calendar_reply"),
     CalendarRow("reply-method-param-alone", calendar_mail(method=None, method_param="reply"), "calendar_reply"),
-    CalendarRow("cancel", calendar_mail("Canceled: Rapat koordinasi", method="CANCEL", method_param="CANCEL"),
-                "calendar_reply"),
+    CalendarRow("cancel", calendar_mail("Canceled: Rapat koordinasi", method="CANCEL", method_param="CANCEL",
+                                        sender="Kepala Dinas <kadis@dinas.example.go.id>"), "calendar_reply"),
     CalendarRow("reply-as-an-ics-file", calendar_mail("Declined: Rapat koordinasi", as_file=True), "calendar_reply"),
     # an attendee's comment to the organizer is the calendar's, not a report
     CalendarRow("reply-with-a-comment", calendar_mail("Ditolak: Rapat koordinasi", text="Maaf, saya berhalangan."),
@@ -2259,6 +2260,18 @@ CALENDAR_ROWS = [
                                                  text="Dinas menerima undangan rapat ini, padahal ..."), None),
     CalendarRow("reply-with-a-photo", calendar_mail("Accepted: Rapat koordinasi", photo=True), None),
     CalendarRow("reply-attached-to-a-report", calendar_mail(attached=True), None),
+    # someone else's calendar mail sent on by a citizen, its "Fwd:" deleted or its invite.ics saved and attached to a
+    # mail of their own: the cancellation of a meeting they were invited to is not theirs to send (the organizer's),
+    # nor an attendee's answer that of another attendee. Each was dropped unanswered, the citizen's words with it.
+    CalendarRow("cancel-sent-on-by-an-attendee", calendar_mail(
+        "Rapat koordinasi dibatalkan sepihak lagi", method="CANCEL", method_param="CANCEL",
+        text="Kepala dinas membatalkan rapat ganti rugi untuk ketiga kalinya. Undangannya saya lampirkan."), None),
+    CalendarRow("cancel-file-attached-by-an-attendee", calendar_mail(
+        "Rapat ganti rugi dibatalkan", method="CANCEL", as_file=True,
+        text="Rapat ganti rugi lahan dibatalkan lagi, alat berat sudah masuk. Undangannya terlampir."), None),
+    CalendarRow("reply-sent-on-by-another", calendar_mail(
+        "Accepted: Rapat koordinasi", sender="Tetangga <tetangga@example.net>",
+        text="Warga yang menerima undangan ini dimintai uang koordinasi."), None),
 ]
 
 

@@ -155,9 +155,35 @@ def is_calendar_answer(mail: ParsedMail) -> bool:
     if any(not item.decoration and item.content_type not in CALENDAR_TYPES for item in mail.attachments):
         return False
     named = set().union(*map(_calendar_methods, calendars))
-    if named:
-        return named <= CALENDAR_ANSWERS
-    return load_machine_words().calendar_reply_subject.match(mail.subject or "") is not None
+    if named and not named <= CALENDAR_ANSWERS:
+        return False
+    if not named and load_machine_words().calendar_reply_subject.match(mail.subject or "") is None:
+        return False
+    # Sent by the party the answer is from: an attendee answers (REPLY), the organizer cancels (CANCEL). A citizen who
+    # sends on someone else's calendar mail as evidence (the ics saved and attached, a forward whose "Fwd:" they
+    # deleted, a cancellation of a meeting they were invited to) is not that party, and their words are a report.
+    sender = (mail.sender_address or "").lower()
+    return bool(sender) and any(sender in _answering_parties(part) for part in calendars)
+
+
+_PARTY_LINE = re.compile(rb"(?im)^(ORGANIZER|ATTENDEE)[^\r\n]*?:mailto:([^\s;]+)")
+
+
+def _answering_parties(part: Message) -> set[str]:
+    """The addresses that may send the calendar part's answer, lower case: its ORGANIZER for a CANCEL, its ATTENDEEs
+    for a REPLY, both when it names no method (folded lines unfolded)."""
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if not isinstance(payload, bytes):
+        return set()
+    methods = _calendar_methods(part)
+    roles = ({b"ORGANIZER"} if "CANCEL" in methods else set()) | ({b"ATTENDEE"} if "REPLY" in methods else set())
+    roles = roles or {b"ORGANIZER", b"ATTENDEE"}
+    unfolded = re.sub(rb"\r?\n[ \t]", b"", payload[:65536])
+    return {found.group(2).decode("ascii", "replace").lower() for found in _PARTY_LINE.finditer(unfolded)
+            if found.group(1).upper() in roles}
 
 
 def _own_addresses(settings: EmailSettings) -> set[str]:
