@@ -1524,6 +1524,7 @@ class NamedReportRow:
     sender: str = "teman@example.org"
     subject: str = "Laporan warga"
     confidential: bool = False
+    reply_to: str | None = None
 
 
 NAMED_REPORT_ROWS = [
@@ -1543,6 +1544,15 @@ NAMED_REPORT_ROWS = [
                    ack="ack_confidential", subject="RAHASIA: laporan warga"),
     NamedReportRow("the-reporter-names-her-own-confidential-report", "confidential", anonymous=False,
                    confidential=True, ack="ack_confidential", sender="lurah@example.org"),
+    # her own report named under her From with her own Reply-To is told too; a forged From with someone else's
+    # Reply-To is not: told "laporan anonim (rahasia) Anda" there, the forger learnt that this From sent that report,
+    # and that it is anonymous (confidential)
+    NamedReportRow("the-reporter-names-her-own-anonymous-report-with-her-reply-to", "anonymous", anonymous=True,
+                   ack="ack_anonymous", sender=REPORTER, reply_to=REPORTER),
+    NamedReportRow("a-forged-from-with-anothers-reply-to-anonymous", "anonymous", anonymous=True,
+                   sender=REPORTER, reply_to="penyelidik@example.org"),
+    NamedReportRow("a-forged-from-with-anothers-reply-to-confidential", "confidential", anonymous=False,
+                   confidential=True, sender="lurah@example.org", reply_to="penyelidik@example.org"),
 ]
 
 
@@ -1565,7 +1575,8 @@ def test_a_mail_naming_someone_elses_report_in_its_text_is_told_nothing_of_it(  
     run_replies(server.settings, redis)
     message_id = make_msgid(domain="example.org")
     result = server.deliver(citizen_mail(subject=row.subject, sender=row.sender, message_id=message_id,
-                                         body=f"Sama dengan laporan [LAPOR #{ids[row.names]}], jalan di RT 3 rusak."),
+                                         body=f"Sama dengan laporan [LAPOR #{ids[row.names]}], jalan di RT 3 rusak.",
+                                         headers={"Reply-To": row.reply_to} if row.reply_to else None),
                             mail_from=row.sender)
     assert result.tracking_id is not None
     envelope = stored_envelope(redis, result.tracking_id)

@@ -320,9 +320,12 @@ class MailProcessor:
         envelope = copies.pop(0) if parent else None
         for copy in copies:
             draft = with_quoted_reports_privacy(draft, copy)
-            told_anonymous |= copy is not None and copy["anonymous"] and sent_by_reports_sender(copy, draft.sender)
-            told_confidential |= (copy is not None and copy["confidential"]
-                                  and sent_by_reports_sender(copy, draft.sender))
+            # Told only where the acknowledgement reaches that report's sender: a From is easily forged, and with a
+            # Reply-To of the forger's "laporan anonim (rahasia) Anda" told them that From sent the report, and how.
+            own = copy is not None and sent_by_reports_sender(copy, draft.sender) and (
+                mail.reply_to is None or mail.reply_to.lower() in report_addresses(copy))
+            told_anonymous |= own and copy is not None and copy["anonymous"]
+            told_confidential |= own and copy is not None and copy["confidential"]
         if len(others) > MAX_NAMED_REPORTS:
             # The reports past the bound are not read: the mail is anonymous, and every address and name it writes
             # is withheld, as an anonymous one's reporter's would be (`with_every_written_identity`).
