@@ -25,11 +25,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue
 from rq.timeouts import JobTimeoutException
 
-from channels.email.reply import build_reply, outbox_dir
+from channels.email.parse import parse_mail
+from channels.email.processor import reply_payload
+from channels.email.reply import build_reply, outbox_dir, reply_body
 from gateway.attachments import attachment_location
+from gateway.intake import Receipt
 from gateway.lease import process_table
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, enqueue_calls, enqueue_forward, queue
 from gateway.settings import Settings
+from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind, utc_now
 from tests.aggregator_support import drain
 from tests.conftest import (
     CASESTORE_TOKEN,
@@ -56,6 +60,35 @@ def acknowledgement_subject(subject: str, settings: Settings) -> str:
     reply = build_reply({"tracking_id": "10000004", "to": "warga@example.net", "subject": subject, "kind": "ack"},
                         settings)
     return str(reply["Subject"])
+
+
+# The reply kinds the reply worker of the release before the confidential acknowledgements knew (its REPLY_TEXTS).
+PREVIOUS_WORKERS_KINDS = frozenset({"ack", "ack_anonymous", "duplicate", "follow_up", "follow_up_unknown",
+                                    "follow_up_other_sender", "bad_tracking_id_photo"})
+
+
+@pytest.mark.parametrize(("anonymous", "confidential", "unknown_parent", "text", "older"), [
+    (False, True, None, "ack_confidential", "ack"),
+    (True, True, None, "ack_anonymous_confidential", "ack_anonymous"),
+    (True, False, "1000000001", "follow_up_unknown_anonymous", "follow_up_unknown"),
+    (True, False, None, "ack_anonymous", "ack_anonymous"),
+], ids=["confidential", "anonymous-and-confidential", "unknown-id-anonymous", "anonymous-as-before"])
+def test_a_reply_job_of_a_newer_kind_names_one_an_older_worker_knows(
+        settings: Settings, anonymous: bool, confidential: bool, unknown_parent: str | None, text: str,
+        older: str) -> None:
+    """During a rolling upgrade (README: one host at a time) a newer SMTP server's job reaches an older reply worker:
+    a kind it did not know was a KeyError, retried and dead-lettered, its citizen never answered. The job names the
+    older kind, which that worker sends, and its own text under `text`, which this worker sends."""
+    mail = parse_mail(b"From: Warga <warga@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject: Jalan rusak\r\n"
+                      b"Message-ID: <m1@example.net>\r\n\r\nJalan rusak.\r\n")
+    draft = ReportDraft(received_at=utc_now(), channel=Channel.EMAIL, channel_message_id="m1",
+                        sender=Sender(kind=SenderKind.EMAIL, id="warga@example.net"), text="Jalan rusak.",
+                        anonymous=anonymous, confidential=confidential)
+    payload = reply_payload(mail, draft, Receipt(tracking_id="10000004", duplicate=False), "id",
+                            unknown_parent=unknown_parent)
+    assert payload["kind"] == older and payload["kind"] in PREVIOUS_WORKERS_KINDS
+    body = build_reply({**payload, "tracking_id": "10000004", "to": "warga@example.net"}, settings).get_content()
+    assert body == reply_body(text, "10000004", payload.get("follow_up_of"))
 
 
 @pytest.mark.parametrize("odd", [pytest.param("\u00f6\u00e4@example.net", id="non-ascii"),

@@ -517,6 +517,11 @@ def reply_address(mail: ParsedMail, envelope: dict[str, Any] | None, follow_up: 
     return None
 
 
+# The reply kinds older reply workers do not know -> the one they know that says the most of it.
+OLDER_REPLY_KINDS = {"ack_confidential": "ack", "ack_anonymous_confidential": "ack_anonymous",
+                     "follow_up_unknown_anonymous": "follow_up_unknown"}
+
+
 def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
                   unknown_parent: str | None = None, others_parent: str | None = None,
                   to: str | None = None, mistyped: str | None = None,
@@ -551,13 +556,18 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     else:
         kind = acknowledgement(draft.anonymous if told_anonymous is None else told_anonymous,
                                draft.confidential if told_confidential is None else told_confidential)
+    # A kind this version added goes as the kind an older reply worker knows, and its own under `text`: during a
+    # rolling upgrade an older worker took "ack_confidential" for a bug (KeyError, retried, dead-lettered: the citizen
+    # never answered), where "ack" answers them, without the sentence it did not know (`channels.email.reply`).
+    older = OLDER_REPLY_KINDS.get(kind)
     payload = {
         **({"follow_up_of": named} if named else {}),
         **({"typed_id": mistyped} if mistyped is not None else {}),
+        **({"text": kind} if older else {}),
         **({"no_auto_reply": True} if asks_no_auto_reply(mail) else {}),  # the worker skips it (and says so)
         "tracking_id": draft.follow_up_of or receipt.tracking_id,
         "report_id": receipt.tracking_id,
-        "kind": kind,
+        "kind": older or kind,
         "to": to or mail.reply_to or mail.sender_address,
         "subject": mail.subject,
         "in_reply_to": mail.message_id,

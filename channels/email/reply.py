@@ -171,8 +171,9 @@ def build_reply(payload: dict[str, Any], settings: Settings) -> EmailMessage:
     elif payload["kind"] == "bad_tracking_id":  # a CEK by mail of a number that is no Tracking ID
         message.set_content(bad_tracking_id_body(payload["typed_id"]))
     else:
-        message.set_content(reply_body(payload["kind"], tracking_id, payload.get("follow_up_of"),
-                                       payload.get("typed_id")))
+        # `text`: the reply's own kind where the job names an older one for older workers (processor.reply_payload)
+        kind = payload["text"] if payload.get("text") in REPLY_TEXTS else payload["kind"]
+        message.set_content(reply_body(kind, tracking_id, payload.get("follow_up_of"), payload.get("typed_id")))
     return message
 
 
