@@ -280,7 +280,8 @@ class Gateway:
             reply = render("bad_tracking_id_photo", normalized.language,
                            typed_id=shown_typed_id(normalized.mistyped_id), tracking_id=receipt.tracking_id)
         else:
-            reply = render(acknowledgement(draft.anonymous, draft.confidential, repeat=repeated_text),
+            reply = render(acknowledgement(draft.anonymous, draft.confidential, repeat=repeated_text,
+                                           incomplete=message.incomplete),
                            normalized.language, tracking_id=receipt.tracking_id)
         if outbound is not None:
             await outbound.reply_to_report(adapter.name, draft, receipt.tracking_id, repeated_text, reply,

@@ -1051,7 +1051,8 @@ def _file_sms(redis: Any, settings: Settings, intake: Any, message: Any) -> str:
     filed = f"filed as {receipt.tracking_id}" + (" (already filed)" if receipt.duplicate else "")
     if message.source not in REPLY_SENDERS:
         return f"{filed}; its citizen was not answered ({message.source} takes no reply later)"
-    key = "follow_up" if draft.follow_up_of else acknowledgement(draft.anonymous, draft.confidential)
+    key = ("follow_up" if draft.follow_up_of
+           else acknowledgement(draft.anonymous, draft.confidential, incomplete=message.incomplete))
     text = render(key, normalized.language, tracking_id=receipt.tracking_id, follow_up_of=draft.follow_up_of)
     OutboundReplies(redis, settings).queue_reply(source=message.source, kind="follow_up" if draft.follow_up_of else
                                                  "ack", text=text, language=normalized.language,

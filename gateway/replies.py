@@ -33,11 +33,16 @@ def render(key: str, language: str | None = None, **fields: Any) -> str:
     return template.format(**fields)
 
 
-def acknowledgement(anonymous: bool, confidential: bool = False, *, repeat: bool = False) -> str:
+def acknowledgement(anonymous: bool, confidential: bool = False, *, repeat: bool = False,
+                    incomplete: bool = False) -> str:
     """The reply key that acknowledges a report in private (SMS, e-mail), new or sent again (`repeat`: "we already
     have it"): an anonymous one says the identity is kept secret, so the whistleblower knows their ANONIM was read; a
     confidential one that its content is not made public, so the citizen knows their RAHASIA was; one that is both
-    names both (`<key>_anonymous_confidential`). Public replies never say either."""
+    names both (`<key>_anonymous_confidential`). Public replies never say either. A concatenated SMS filed without
+    some of its parts (`incomplete`, always anonymous) says so, and how to send what is missing: acknowledged as
+    any report, the citizen took the words the network lost for filed."""
+    if incomplete and not repeat:
+        return "ack_incomplete"
     key = "duplicate" if repeat else "ack"
     flags = [flag for flag, on in (("anonymous", anonymous), ("confidential", confidential)) if on]
     return "_".join([key, *flags])

@@ -30,7 +30,7 @@ _PUBLIC = frozenset({"tracking_id", "link", "ref"})
 _LIMIT = frozenset({"limit"})
 REPLY_FIELDS: dict[str, frozenset[str] | None] = {
     "ack": _ID, "ack_anonymous": _ID, "ack_confidential": _ID, "ack_anonymous_confidential": _ID,
-    "duplicate": _ID, "duplicate_anonymous": _ID, "duplicate_confidential": _ID,
+    "ack_incomplete": _ID, "duplicate": _ID, "duplicate_anonymous": _ID, "duplicate_confidential": _ID,
     "duplicate_anonymous_confidential": _ID,
     "follow_up": frozenset({"follow_up_of"}), "follow_up_unknown": frozenset({"follow_up_of", "tracking_id"}),
     "follow_up_unknown_anonymous": frozenset({"follow_up_of", "tracking_id"}),

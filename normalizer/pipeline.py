@@ -192,7 +192,9 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
     # A status question without an ID ("cek dong") is help's: with a photo or under a quoted post, a report of it.
     # So is a wait for our answer under someone else's ("@lapor1708 ditunggu tindak lanjutnya" quoting a complaint);
     # under the sender's own earlier post it stays the courtesy it is (see _quotes_someone_else).
-    if (message.attachments and parsed.action in (*UNANSWERED, *_HELP)) or (quoted and (
+    # So are the parts that came of a concatenated SMS taken without the others (`incomplete`): "[...] mohon
+    # bantuannya pak" may close a complaint the network lost, and answered with help or nothing, what came was dropped.
+    if ((message.attachments or message.incomplete) and parsed.action in (*UNANSWERED, *_HELP)) or (quoted and (
             parsed.action in _HELP or (parsed.action is Action.COURTESY and awaits_an_answer(text, grammar)
                                        and _quotes_someone_else(message)))):
         parsed = replace(parsed, action=Action.REPORT, text=text if parsed.action in _HELP else parsed.text)

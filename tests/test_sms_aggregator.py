@@ -555,7 +555,7 @@ async def test_missing_parts_are_taken_as_they_are_after_the_wait_marked_incompl
     assert stored["anonymous"] is True
     assert orjson.loads(redis.get(envelope_key(stored["tracking_id"])))["channel_meta"]["parts_received"] == 2
     [ack] = api.parts()
-    assert ack.text == render("ack_anonymous", "id", tracking_id=stored["tracking_id"])
+    assert ack.text == render("ack_incomplete", "id", tracking_id=stored["tracking_id"])
 
     # The missing part arriving late does not make a second report: it gets the same Tracking ID, no new SMS.
     late = await post_callback(gateway.client, case["parts"][1])
@@ -595,7 +595,7 @@ async def test_a_message_taken_without_a_part_that_may_have_held_its_anonim_is_a
     assert taken["incomplete"] is True and "pelicin" in taken["text"]
     assert (taken["anonymous"], taken["sender"]["kind"]) == (True, "reply_handle")
     assert "81266660001" not in orjson.dumps(casestore.reports()).decode()
-    assert api.texts_to("+6281266660001")[-1] == render("ack_anonymous", "id", tracking_id=taken["tracking_id"])
+    assert api.texts_to("+6281266660001")[-1] == render("ack_incomplete", "id", tracking_id=taken["tracking_id"])
 
 
 def _age(redis: Redis, pattern: str, seconds: int) -> None:
@@ -705,7 +705,7 @@ async def test_the_lowest_part_arriving_as_the_sweep_takes_its_message_gets_the_
     assert stored["incomplete"] is (sweep == "died-after-its-commit")
     [ack] = api.parts()
     # Taken without a part that may have held its ANONIM, the report is anonymous, and its acknowledgement says so.
-    ack_key = "ack_anonymous" if stored["incomplete"] else "ack"
+    ack_key = "ack_incomplete" if stored["incomplete"] else "ack"
     assert ack.text == render(ack_key, "id", tracking_id=stored["tracking_id"])
 
 

@@ -575,7 +575,7 @@ def test_a_number_inside_a_sentence_is_text_and_one_first_is_an_id(text: str, ac
 
 @pytest.mark.parametrize("language", ["id", "en"])
 @pytest.mark.parametrize("key", ["ack", "ack_anonymous", "ack_confidential", "ack_anonymous_confidential",
-                                 "duplicate", "duplicate_anonymous", "duplicate_confidential",
+                                 "ack_incomplete", "duplicate", "duplicate_anonymous", "duplicate_confidential",
                                  "duplicate_anonymous_confidential", "follow_up", "follow_up_unknown",
                                  "follow_up_unknown_anonymous", "bad_tracking_id_photo"])
 def test_acknowledgements_fit_one_gsm7_sms_with_the_longest_tracking_id(key: str, language: str) -> None:
@@ -611,6 +611,12 @@ def test_every_answer_naming_a_report_is_read_back_as_pointing_at_it() -> None:
 # [status_unknown], "ke 1708" made "kirim ke 1708" in [duplicate], did). A row stays when its reply is reworded; the
 # grammar then needs to know the former text too.
 SMS_ANSWERS_HELD = [
+    pytest.param("ack_incomplete",
+                 "LAPOR! Sebagian SMS Anda tidak sampai; sisanya dicatat sebagai laporan anonim. Nomor lacak: "
+                 "{tracking_id}. Susulan: ketik {tracking_id} <isi> kirim ke 1708.", id="ack_incomplete-id"),
+    pytest.param("ack_incomplete",
+                 "LAPOR! Part of your SMS did not arrive; the rest is filed as an anonymous report. Tracking ID: "
+                 "{tracking_id}. To add, text {tracking_id} <text> to 1708.", id="ack_incomplete-en"),
     pytest.param("ack",
                  "LAPOR! Laporan Anda diterima. Nomor lacak: {tracking_id}. Cek status: ketik CEK {tracking_id} kirim "
                  "ke 1708.", id="ack-id"),
@@ -2911,6 +2917,17 @@ def test_a_photo_sent_with_a_wish_to_report_anonymously_is_its_anonymous_report(
         sender_address="+6281234567890", text="Saya mau lapor, tapi takut ketahuan",
         received_at=datetime(2026, 11, 22, tzinfo=UTC), attachments=[PHOTO]))
     assert normalized.draft is not None and normalized.draft.anonymous
+
+
+@pytest.mark.parametrize("text", ["[...] mohon bantuannya pak", "[...] terima kasih", "[...] tolong", "[...] STOP"])
+def test_the_parts_that_came_of_an_sms_taken_without_the_others_are_filed_whatever_they_say(text: str) -> None:
+    """The last part of a long complaint ("... mohon bantuannya pak") is a plea, thanks or help on its own: answered
+    with help or nothing, the parts that came were dropped with the complaint the network lost. Filed as they are,
+    anonymous, and the citizen is told the rest is missing (`[ack_incomplete]`)."""
+    normalized = normalize(InboundMessage(
+        channel=Channel.SMS, source="table", provider_message_id="SM-cut", sender_kind=SenderKind.MSISDN,
+        sender_address="+6281234567890", text=text, received_at=datetime(2026, 11, 22, tzinfo=UTC), incomplete=True))
+    assert normalized.draft is not None and normalized.draft.anonymous and normalized.draft.text == text
 
 
 PHOTO = Attachment(content_type="image/jpeg", location="https://api.twilio.com/2010-04-01/Accounts/AC1/Media/ME1")
