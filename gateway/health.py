@@ -60,6 +60,7 @@ from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
 from gateway.outage import failed_key, no_such_database, redis_words, wrong_type
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, HELD_FORWARD_KEY, REPLY_QUEUE, JSONSerializer, queue
+from gateway.redis_epoch import DATA_LOST_KEY, data_lost_record
 from gateway.settings import SettingsError
 from gateway.spool import REPLAY_STUCK_FRESH_SECONDS, REPLAY_STUCK_KEY, SPOOL_DIR, Spool, redis_time
 from gateway.tracking import SEQUENCE_KEY
@@ -132,6 +133,14 @@ CASESTORE_OUTAGE_STATE = State.DEGRADED
 # dead-lettered at once (kept, and answered to its citizen) until an operator puts the token right and requeues them.
 # Before, only each channel's dead letters said so, under `casestore_401` among any other reasons.
 CASESTORE_REFUSING_STATE = State.DEGRADED
+# The overall state for a day after Redis lost its data under the running processes (`gateway.redis_epoch`): the
+# channels take reports again at once, but what was queued and not yet forwarded or answered is gone, and a provider's
+# retry of a message filed before may be filed twice. Every view said OK.
+REDIS_DATA_LOST_STATE = State.DEGRADED
+REDIS_DATA_LOST_STEP = ("reports queued before then and not yet forwarded, replies not yet sent, the records that "
+                        "catch a message delivered twice and the pollers' places are gone; give Redis persistence "
+                        "(README: Redis persistence a deployment needs), compare the case store with the providers' "
+                        "logs of the hour before, then DEL lapor:redis:data_lost (it clears itself after a day)")
 
 
 def credentials_step(reason: str) -> str:
@@ -1539,6 +1548,8 @@ class StoredStatus:
     # Spools (any host's) whose answered reports a replayer has not moved into Redis though it answers
     # (`gateway.spool.REPLAY_STUCK_KEY`): host, since, bytes, reason.
     spool_stuck: list[dict[str, Any]] = field(default_factory=list)
+    # Redis lost its data under the running processes in the last day (`gateway.redis_epoch`): when, noticed by whom.
+    redis_data_lost: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -2080,6 +2091,7 @@ class HealthMonitor:
         metrics.SPOOL_REPLAY_STUCK.set(len(stored.spool_stuck))
         metrics.CASESTORE_OUTAGE.set(outage_declared(stored.casestore_outage))
         metrics.CASESTORE_REFUSING.set(stored.casestore_refusing is not None)
+        metrics.REDIS_DATA_LOST.set(stored.redis_data_lost is not None)
         metrics.REDIS_UP.set(1)
         collected = metrics.collect_metrics()
         counters = metrics.channel_counters(collected)
@@ -2130,9 +2142,10 @@ class HealthMonitor:
         pipe.hmget(CASESTORE_OUTAGE_KEY, ["since", "told", "url"])
         pipe.hmget(CASESTORE_REFUSING_KEY, ["reason", "since"])
         pipe.hgetall(REPLAY_STUCK_KEY)
+        pipe.hgetall(DATA_LOST_KEY)
         pipe.time()  # the replayers stamp their entries with Redis's clock: a host's own may be off by minutes
         (raw_states, deadletters_total, *replies, down_reason, (down_since, told, url), (refusing, refusing_since),
-         stuck, redis_now) = pipe.execute()
+         stuck, data_lost, redis_now) = pipe.execute()
         per_channel, leases = replies[:2 * len(healths)], replies[2 * len(healths):]
         return StoredStatus(
             states={key.decode(errors="replace"): _stored_state(value) for key, value in raw_states.items()},
@@ -2150,6 +2163,8 @@ class HealthMonitor:
                 "declared": told is not None, "url": _text(url)},
             casestore_refusing=None if refusing is None else {
                 "reason": _clean(_text(refusing)), "since": _clock(_float(refusing_since))},
+            redis_data_lost=None if (lost := data_lost_record(data_lost)) is None else {
+                "at": _clock(lost["at"]), "by": _clean(lost["by"])},
         )
 
 
@@ -2192,7 +2207,8 @@ def outage_declared(casestore_outage: Mapping[str, Any] | None) -> bool:
 
 def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapping[str, Any] | None,
                    spool_failure: str | None = None, spool_stuck: Sequence[Mapping[str, Any]] = (),
-                   casestore_refusing: Mapping[str, Any] | None = None) -> str | None:
+                   casestore_refusing: Mapping[str, Any] | None = None,
+                   redis_data_lost: Mapping[str, Any] | None = None) -> str | None:
     """What makes the overall state what it is, as every view's headline says it: the channels that are down, then
     those degraded, the case store while forwards find it down (`CASESTORE_OUTAGE_STATE`) or it refuses the gateway's
     credentials (`CASESTORE_REFUSING_STATE`, with what to do) and a disk spool that
@@ -2213,6 +2229,10 @@ def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapp
     if spool_failure is not None:
         named[SPOOL_FAILURE_STATE.value].append(
             f"disk spool ({_clean(spool_failure)}; /readyz answers 503, and while Redis fails no report is taken)")
+    if redis_data_lost:
+        named[REDIS_DATA_LOST_STATE.value].append(
+            f"Redis (lost its data at {redis_data_lost.get('at') or '?'}, noticed by "
+            f"{redis_data_lost.get('by') or '?'}: {REDIS_DATA_LOST_STEP})")
     for stuck in spool_stuck:
         named[SPOOL_FAILURE_STATE.value].append(
             f"disk spool on {stuck['host']} ({stuck['bytes']} bytes of answered reports not replayed into Redis "
@@ -2255,12 +2275,14 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
         worst = max(worst, SEVERITY[CASESTORE_REFUSING_STATE])
     if stored.spool_failure is not None or stored.spool_stuck:
         worst = max(worst, SEVERITY[SPOOL_FAILURE_STATE])
+    if stored.redis_data_lost:
+        worst = max(worst, SEVERITY[REDIS_DATA_LOST_STATE])
     return {
         "generated_at": _clock(now),
         "overall": next(s.value for s, level in SEVERITY.items() if level == worst),
         # Why, as the page's headline and the first line of `lapor-gateway status` say it (null: all ok).
         "reason": overall_reason(channels, stored.casestore_outage, stored.spool_failure, stored.spool_stuck,
-                                 stored.casestore_refusing),
+                                 stored.casestore_refusing, stored.redis_data_lost),
         "channels": channels,
         # Without the jobs held past their limit (`overdue`, keyed by channel or None): the job-held rule says them.
         "queues": [{**{key: value for key, value in asdict(stats).items() if key not in ("overdue", "casestore_url")},
@@ -2277,4 +2299,6 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
         "spool_failure": stored.spool_failure,
         # Spools whose answered reports are not replayed though Redis answers ([] while none).
         "spool_stuck": stored.spool_stuck,
+        # Redis lost its data under the running processes in the last day: when and noticed by whom (null: not).
+        "redis_data_lost": stored.redis_data_lost,
     }

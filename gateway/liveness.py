@@ -6,7 +6,8 @@ Every `interval` seconds the process writes, for each channel it serves right no
 sorted set (`gateway.health.SERVING_KEY`, one member per process, so several processes of a kind each count and
 any one alive is enough). The health monitor reads the newest beat in its round trip, and its `process_missing`
 rule turns the channel down when no beat is recent enough; a set, not a TTL key, so the reason can say when the
-process was last seen. A beat never raises: a Redis outage is logged once and the beats go on.
+process was last seen. A beat never raises: a Redis outage is logged once and the beats go on. Each beat also asks
+whether Redis lost its data meanwhile (`gateway.redis_epoch`: `redis.data_lost`, and every view says so).
 
 A clean stop leaves its last beat where it is and lets it age: a restart (a deploy, `systemctl restart`) comes back
 well within the rule's threshold, so it does not page anyone; a process stopped for good goes down after the same
@@ -32,6 +33,7 @@ from redis.exceptions import RedisError
 from gateway.health import SERVING_KEY
 from gateway.logs import get_logger
 from gateway.metrics import health_channel
+from gateway.redis_epoch import RedisEpoch
 
 log = get_logger()
 
@@ -54,6 +56,8 @@ class ServingBeat:
         self._interval = interval
         self._clock = clock
         self._failing = False
+        # Whether Redis lost its data under this process (`gateway.redis_epoch`), checked at each beat.
+        self._epoch = RedisEpoch(redis, self.member)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -70,6 +74,7 @@ class ServingBeat:
                 pipe.zadd(key, {self.member: now})
                 pipe.zremrangebyscore(key, "-inf", now - FORGET_AFTER_SECONDS)
             pipe.execute()
+            lost = self._epoch.check(self._redis)
         except RedisError as error:
             if not self._failing:
                 log.warning("process.beat_failed", process=self.process, error=type(error).__name__)
@@ -78,6 +83,8 @@ class ServingBeat:
         if self._failing:
             log.info("process.beat_restored", process=self.process)
         self._failing = False
+        if lost:
+            log.error("redis.data_lost", process=self.process, reason="epoch_changed")
         return True
 
     # -- on an event loop ------------------------------------------------------------------------------------------

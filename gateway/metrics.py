@@ -200,6 +200,12 @@ CASESTORE_REFUSING = Gauge(
     "lapor_casestore_refusing", "Whether the case store refuses the gateway's credentials (1) or not (0).",
     multiprocess_mode="mostrecent",
 )
+# Redis lost its data under the running processes (`gateway.redis_epoch`: a restart without persistence, a failover
+# to an empty replica, a FLUSHDB): 1 for a day after a process noticed, `redis_data_lost` in /v1/status.
+REDIS_DATA_LOST = Gauge(
+    "lapor_redis_data_lost", "Whether Redis lost its data under the running processes in the last day (1) or not (0).",
+    multiprocess_mode="mostrecent",
+)
 REDIS_UP = Gauge(
     "lapor_redis_up", "Whether Redis answered the gateway's latest health check (1) or not (0).",
     multiprocess_mode="mostrecent",

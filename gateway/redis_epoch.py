@@ -1,0 +1,73 @@
+"""Whether Redis lost its data under the running processes: a restart without persistence, a failover to a replica
+that had nothing, a FLUSHDB by hand.
+
+Redis answers again at once, the processes beat, and every view read OK, while what Redis held was gone: the jobs
+queued and not yet run (reports not yet forwarded, replies not yet sent), the records that catch a message delivered
+twice (a provider's retry was filed as a second report with a second Tracking ID) and the pollers' places. So the
+first process to beat writes a random epoch into Redis (`EPOCH_KEY`), and each remembers the one it saw; a beat that
+finds it gone or another one says the data was lost, and notes when and by whom (`DATA_LOST_KEY`, kept
+`DATA_LOST_SHOWN_SECONDS`), which every view shows as a degraded state with what to check. One script does it, so two
+processes noticing at once note one loss.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from redis import Redis
+
+# The deployment's epoch in this Redis: written once (by the first beat on an empty Redis), never changed.
+EPOCH_KEY = "lapor:redis:epoch"
+# The last loss noticed: `epoch` (the new one), `at` (Redis's clock, Unix seconds), `by` (the process that noticed).
+DATA_LOST_KEY = "lapor:redis:data_lost"
+# How long a loss stays on the views (a day: an operator paged at night reads it in the morning); deleting the key
+# clears it sooner (README, "When Redis lost its data").
+DATA_LOST_SHOWN_SECONDS = 24 * 3600
+
+# KEYS: epoch, data_lost. ARGV: the epoch this process saw ('' before its first beat), a fresh one to write if none
+# is there, the process, how long the loss is kept. Returns the epoch now in Redis.
+_CHECK_EPOCH = """
+local current = redis.call('GET', KEYS[1])
+if current and current == ARGV[1] then return current end
+if not current then
+  redis.call('SET', KEYS[1], ARGV[2])
+  current = ARGV[2]
+end
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[2], 'epoch') ~= current then
+  local now = redis.call('TIME')
+  redis.call('HSET', KEYS[2], 'epoch', current, 'at', now[1], 'by', ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[4])
+end
+return current
+"""
+
+
+class RedisEpoch:
+    """The epoch one process saw, checked at each of its beats (`gateway.liveness.ServingBeat`)."""
+
+    def __init__(self, redis: Redis, process: str) -> None:
+        self._check = redis.register_script(_CHECK_EPOCH)
+        self._process = process
+        self.seen = ""
+
+    def check(self, redis: Redis | None = None) -> bool:
+        """Whether Redis (`redis`, by default the one given first) lost its data since the last check (the first
+        check: never). Raises RedisError."""
+        current = self._check(keys=[EPOCH_KEY, DATA_LOST_KEY],
+                              args=[self.seen, uuid.uuid4().hex, self._process, DATA_LOST_SHOWN_SECONDS], client=redis)
+        current = current.decode() if isinstance(current, bytes) else str(current)
+        lost = bool(self.seen) and current != self.seen
+        self.seen = current
+        return lost
+
+
+def data_lost_record(raw: dict[bytes, bytes]) -> dict[str, Any] | None:
+    """The loss `DATA_LOST_KEY` holds, as the status document shows it (`at` in Unix seconds, `by`), or None."""
+    if not raw or b"at" not in raw:
+        return None
+    try:
+        at = float(raw[b"at"])
+    except ValueError:
+        at = None
+    return {"at": at, "by": raw.get(b"by", b"?").decode(errors="replace")}

@@ -1,0 +1,72 @@
+"""Redis losing its data under the running processes (a restart without persistence, a failover to an empty replica,
+a FLUSHDB): every view read OK once the processes beat again, while the queued jobs and the records that catch a
+message delivered twice were gone (gateway/redis_epoch.py)."""
+
+from __future__ import annotations
+
+import io
+
+from redis import Redis
+
+from gateway.health import HealthMonitor, load_rules
+from gateway.liveness import ServingBeat
+from gateway.redis_epoch import DATA_LOST_KEY, DATA_LOST_SHOWN_SECONDS, EPOCH_KEY
+from gateway.settings import CONFIG_DIR
+from tests.conftest import TestEnvironment, log_events
+from tests.test_forwarding import cli
+
+
+def status(redis: Redis) -> dict[str, object]:
+    return HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).status()
+
+
+def test_a_process_starting_on_an_empty_redis_notes_no_loss(redis: Redis) -> None:
+    """A new deployment, or a process started after another noticed: nothing was lost under it."""
+    beat = ServingBeat(redis, "serve", ["sms-twilio"])
+    assert beat.beat() and beat.beat()
+    assert redis.get(EPOCH_KEY) and not redis.exists(DATA_LOST_KEY)
+    document = status(redis)
+    assert document["redis_data_lost"] is None and "lost its data" not in str(document["reason"])
+
+
+def test_a_beat_after_redis_lost_its_data_says_so_in_the_log_and_on_every_view(
+    redis: Redis, test_env: TestEnvironment, log_stream: io.StringIO
+) -> None:
+    gateway = ServingBeat(redis, "serve", ["sms-twilio", "sms-aggregator"])
+    assert gateway.beat()
+    redis.flushdb()  # as a restart without persistence leaves it
+    assert gateway.beat()
+
+    [lost] = [event for event in log_events(log_stream) if event["event"] == "redis.data_lost"]
+    assert (lost["level"], lost["process"], lost["reason"]) == ("error", "serve", "epoch_changed")
+    assert 0 < redis.ttl(DATA_LOST_KEY) <= DATA_LOST_SHOWN_SECONDS
+    document = status(redis)
+    assert document["overall"] == "degraded"
+    assert document["redis_data_lost"]["by"].startswith("serve:")  # type: ignore[index]
+    assert "Redis (lost its data at " in str(document["reason"])
+    assert "DEL lapor:redis:data_lost" in str(document["reason"])
+
+    shown = cli(test_env, "status", "--strict")
+    assert shown.returncode == 1 and "Redis (lost its data at" in shown.stdout, shown.stdout + shown.stderr
+
+    redis.delete(DATA_LOST_KEY)  # the operator's, once checked: the epoch stays, so nothing is noted again
+    assert gateway.beat()
+    assert status(redis)["redis_data_lost"] is None
+
+
+def test_processes_noticing_one_loss_note_it_once_even_one_started_after_it(
+    redis: Redis, log_stream: io.StringIO
+) -> None:
+    """A process started after the loss writes the new epoch before the running ones beat: they still notice (the
+    epoch is not theirs), and however many notice, one loss is noted, by the first."""
+    smtp, pollers = ServingBeat(redis, "smtp", ["email"]), ServingBeat(redis, "pollers", ["x"])
+    assert smtp.beat() and pollers.beat()
+    redis.flushdb()
+    assert ServingBeat(redis, "serve", ["sms-twilio"]).beat()  # started after the loss: notes none
+    assert not redis.exists(DATA_LOST_KEY)
+    assert smtp.beat() and pollers.beat()
+    assert redis.hget(DATA_LOST_KEY, "by").decode().startswith("smtp:")  # type: ignore[union-attr]
+    assert [event["process"] for event in log_events(log_stream) if event["event"] == "redis.data_lost"] == [
+        "smtp", "pollers"]
+    assert smtp.beat() and pollers.beat()  # said once each
+    assert len([event for event in log_events(log_stream) if event["event"] == "redis.data_lost"]) == 2
