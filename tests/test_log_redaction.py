@@ -599,15 +599,16 @@ def test_undecodable_bytes_in_a_log_line_do_not_break_it(log_stream: io.StringIO
 # The patterns as they were before they were made linear (the phone pattern with the lookbehind it has since): what
 # they found, the new ones must find the same, in text too short to meet the bound. The separators are today's (the
 # marks since added, "_" of this alphabet among them, are no part of what the linear form changed), and so is where a
-# run may end (before a "_" too, since).
+# run may end (before a "_" too, since) and begin (after one: "_000000000").
 _OLD_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+" + logs._EMAIL_DOMAIN)
-_OLD_PHONE = re.compile(r"(?<!\w)(?!\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[ T](?:[01]\d|2[0-3]):[0-5]\d)"
+_OLD_PHONE = re.compile(r"(?<![^\W_])(?!\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[ T](?:[01]\d|2[0-3]):[0-5]\d)"
                         rf"\+?\(?\d(?:{logs._SEPARATOR}{{0,3}}\d){{8,40}}{logs._RUN_END}")
 
 
 @hypothesis_settings(max_examples=400, deadline=None)
 @given(st.text(alphabet="0123456789 -.()+@a_Z:T", max_size=60))
 @example("a@a.a+a@a.a")  # the second address begins where the first ends
+@example("_000000000")  # a run after a "_" (a field name's: "hp_081234567890")
 def test_the_linear_patterns_find_what_the_earlier_ones_found(text: str) -> None:
     assert logs._redact_addresses(text) == _OLD_EMAIL.sub("[email]", text)
     assert logs._redact_number_runs(text) == _OLD_PHONE.sub(lambda m: logs._number_label(m.group()), text)
