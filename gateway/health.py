@@ -140,7 +140,7 @@ REDIS_DATA_LOST_STATE = State.DEGRADED
 REDIS_DATA_LOST_STEP = ("reports queued before then and not yet forwarded, replies not yet sent, the records that "
                         "catch a message delivered twice and the pollers' places are gone; give Redis persistence "
                         "(README: Redis persistence a deployment needs), compare the case store with the providers' "
-                        "logs of the hour before, then DEL lapor:redis:data_lost (it clears itself after a day)")
+                        "logs of the hour before, then DEL lapor:health:redis_data_lost (it clears itself after a day)")
 
 
 def credentials_step(reason: str) -> str:

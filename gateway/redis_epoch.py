@@ -18,9 +18,9 @@ from typing import Any
 from redis import Redis
 
 # The deployment's epoch in this Redis: written once (by the first beat on an empty Redis), never changed.
-EPOCH_KEY = "lapor:redis:epoch"
+EPOCH_KEY = "lapor:health:redis_epoch"
 # The last loss noticed: `epoch` (the new one), `at` (Redis's clock, Unix seconds), `by` (the process that noticed).
-DATA_LOST_KEY = "lapor:redis:data_lost"
+DATA_LOST_KEY = "lapor:health:redis_data_lost"
 # How long a loss stays on the views (a day: an operator paged at night reads it in the morning); deleting the key
 # clears it sooner (README, "When Redis lost its data").
 DATA_LOST_SHOWN_SECONDS = 24 * 3600

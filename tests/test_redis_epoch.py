@@ -44,7 +44,7 @@ def test_a_beat_after_redis_lost_its_data_says_so_in_the_log_and_on_every_view(
     assert document["overall"] == "degraded"
     assert document["redis_data_lost"]["by"].startswith("serve:")  # type: ignore[index]
     assert "Redis (lost its data at " in str(document["reason"])
-    assert "DEL lapor:redis:data_lost" in str(document["reason"])
+    assert "DEL lapor:health:redis_data_lost" in str(document["reason"])
 
     shown = cli(test_env, "status", "--strict")
     assert shown.returncode == 1 and "Redis (lost its data at" in shown.stdout, shown.stdout + shown.stderr
