@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import ipaddress
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,8 +62,10 @@ MAX_TEXT = 10_000
 # Every field a callback or a delivery report is read for. In a JSON body each must be a string or a number (Kannel's
 # own values, written as JSON): an array, an object or true/false was read as Python wrote it, and a text of
 # ["LAPOR", "jalan rusak"] reached the case store as "['LAPOR', 'jalan rusak']", an id of {"x": 1} as "{'x': 1}".
-READ_FIELDS = frozenset({"from", "to", "text", "id", "ts", "coding", "udh", "ref", "parts", "part", "smsc",
-                         "reply_id", "type", "smsc_id"})
+READ_FIELDS = frozenset({"from", "to", "text", "id", "ts", "coding", "charset", "udh", "ref", "parts", "part",
+                         "smsc", "reply_id", "type", "smsc_id"})
+# Kannel's %C for a UCS-2 message ("UTF-16BE"), and the names others give it: the text is the message's own bytes.
+UTF16_CHARSETS = frozenset({"utf-16be", "utf16be", "utf-16", "utf16", "ucs-2", "ucs2", "ucs-2be", "unicode"})
 
 
 def concat_elements(udh_hex: str) -> list[tuple[str, int, int]]:
@@ -194,9 +197,54 @@ def _payload_coding(coding: str, data: str) -> str:
     return coding
 
 
-def _concat_fields(fields: Mapping[str, str]) -> tuple[str, int, int] | None:
+def _raw_field(request: web.Request, body: bytes, fields: Mapping[str, str], name: str) -> bytes | None:
+    """A field as the bytes it carries: its %-escapes undone to bytes, not read in a charset (a form body), or a JSON
+    string of code points below 256 as those bytes. None when it holds no such bytes."""
+    if request.content_type == "application/json" or body.lstrip(codecs.BOM_UTF8).lstrip()[:1] in (b"{", b"["):
+        try:
+            return fields.get(name, "").encode("latin-1")
+        except UnicodeEncodeError:
+            return None
+    raw = [value for key, _, value in (pair.partition(b"=") for pair in body.split(b"&"))
+           if urllib.parse.unquote_to_bytes(key.replace(b"+", b" ")) == name.encode()]
+    return urllib.parse.unquote_to_bytes(raw[-1].replace(b"+", b" ")) if raw else None
+
+
+def _udh_hex(udh: str, raw: bytes | None) -> str:
+    """The UDH as hex: as it comes when it is hex (the README's contract), else its own bytes %-escaped, as Kannel's
+    `%u` gives them (`%05%00%03%2A%02%01`): refused `bad_hex`, every concatenated SMS through Kannel was lost. A UDH
+    opens with its length, a byte below 0x30 for any a part can hold, so its bytes are never read as hex digits."""
+    try:
+        hex_bytes(udh)
+        return udh
+    except RejectedInput:
+        if raw and raw[0] + 1 == len(raw):
+            return raw.hex()
+        raise
+
+
+def _kannel_bytes(coding: str, data: str, charset: str, raw: bytes | None) -> str:
+    """A UCS-2 or 8-bit payload that is no hex but the message's own bytes, %-escaped (Kannel's `%a` and `%b`: its
+    sms-service escapes a UCS-2 SMS's UTF-16BE bytes, `%00L%00A...`, and gives `%C` = UTF-16BE), as the hex the
+    gateway reads them by, so the parts of a concatenated one are still joined as bytes. Refused `bad_hex`, every SMS
+    with an emoji in it was lost. UCS-2 is taken so when `charset` names UTF-16 or the text is no text (a NUL, bytes
+    that are no UTF-8), and its byte count is even; else it is left to `_payload_coding` (UTF-8 text). Hex stays hex."""
+    if coding not in ("ucs2", "8bit") or raw is None or not raw:
+        return data
+    try:
+        hex_bytes(data)
+        return data
+    except RejectedInput:
+        pass
+    if coding == "ucs2" and (len(raw) % 2 or (charset.strip().lower() not in UTF16_CHARSETS and _is_text(data))):
+        return data
+    return raw.hex().upper()
+
+
+def _concat_fields(fields: Mapping[str, str], raw_udh: bytes | None = None) -> tuple[str, int, int] | None:
     udh = fields.get("udh", "").strip()
     try:
+        udh = _udh_hex(udh, raw_udh) if udh else udh
         elements = concat_elements(udh) if udh else []
     except RejectedInput as error:  # hex_bytes' words are the text's: "text is not hex" sent Kannel's admin astray
         raise RejectedInput("udh is not hex", reason="bad_hex") from error
@@ -270,9 +318,10 @@ class AggregatorSmsAdapter(WebhookAdapter):
         data = fields["text"]
         if len(data) > MAX_TEXT:
             raise RejectedInput("text too long for an SMS part", reason="text_too_long")
+        data = _kannel_bytes(coding, data, fields.get("charset", ""), _raw_field(request, body, fields, "text"))
         coding = _payload_coding(coding, data)
         text = decode_payload(coding, data)
-        concat = _concat_fields(fields)
+        concat = _concat_fields(fields, _raw_field(request, body, fields, "udh"))
         part = MessagePart(reference=concat[0], total=concat[1], number=concat[2], coding=coding, data=data) \
             if concat else None
         meta: dict[str, Any] = {"aggregator_id": message_id, "short_code": fields.get("to") or None}

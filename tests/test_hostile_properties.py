@@ -703,7 +703,7 @@ def aggregator_fields(draw: st.DrawFn) -> dict[str, str]:
                              TEXT),
             "ref": st.one_of(st.just("7"), TEXT), "parts": st.one_of(st.just("2"), TEXT),
             "part": st.one_of(st.just("1"), TEXT), "ts": st.one_of(st.just("1763800000"), TEXT),
-            "smsc": TEXT}
+            "smsc": TEXT, "charset": st.one_of(st.sampled_from(["UTF-16BE", "8-BIT", "UTF-8", "UCS-2"]), TEXT)}
     for name, strategy in base.items():
         if draw(st.booleans()) or name in ("id", "from", "text"):
             fields[name] = draw(strategy)
@@ -741,6 +741,9 @@ def test_an_aggregator_callback_becomes_messages_or_a_typed_rejection(
 @example(b'{"id": "1", "from": "+62812", "text": "\\ud800"}', "application/json")
 @example(b"[1, 2]", "application/json")
 @example(b"id=1&from=%2B6281234567890&text=%ED%A0%80", "application/x-www-form-urlencoded")
+@example(b"id=1&from=%2B6281234567890&coding=2&charset=UTF-16BE&text=%D8%3D&udh=%05%00%03%01%02%01",
+         "application/x-www-form-urlencoded")
+@example(b"id=1&from=%2B6281234567890&coding=1&text=%00%FF&udh=%05", "application/x-www-form-urlencoded")
 def test_arbitrary_callback_bodies_get_a_typed_answer(gateway_settings: Settings, body: bytes,
                                                       content_type: str) -> None:
     for adapter in (AggregatorSmsAdapter(gateway_settings), TwilioSmsAdapter(gateway_settings)):

@@ -172,6 +172,50 @@ async def test_hex_codings_are_decoded(
     assert is_gsm7(reply.text)  # the emoji never comes back in the reply
 
 
+def _kannel_bodies() -> list[Any]:
+    """Callbacks as Kannel's get-url escapes make them (the README's `get-url`): `%a`/`%b` are the message's own
+    bytes %-escaped (UTF-16BE for a UCS-2 SMS, `%C` = UTF-16BE), `%u` the UDH's bytes %-escaped, no hex anywhere."""
+    single = fixture("kannel_ucs2_raw_bytes_form.json")
+    concat = fixture("kannel_concat_ucs2_raw_bytes.json")
+    raw = "LAPOR jalan rusak 😡".encode("utf-16-be")
+    as_json = orjson.dumps({"from": "085712345012", "to": "1708", "id": "kannel-ucs2-raw-json", "coding": 2,
+                            "charset": "UTF-16BE", "text": raw.decode("latin-1")})
+    return [
+        pytest.param([single["body"]], FORM, single["expected_text"], id="ucs2-bytes-with-charset"),
+        pytest.param([single["body"].replace("&charset=UTF-16BE", "")], FORM, single["expected_text"],
+                     id="ucs2-bytes-without-charset"),
+        pytest.param(["from=085712345013&to=1708&id=kannel-8bit-raw&coding=1&charset=8-BIT&text="
+                      "LAPOR%3A+pungli+Rp+50.000+di+kantor+kelurahan+caf%C3%A9"], FORM,
+                     "pungli Rp 50.000 di kantor kelurahan caf\u00e9", id="8bit-bytes"),
+        pytest.param([as_json.decode()], JSON, "jalan rusak 😡", id="ucs2-bytes-in-json"),
+        pytest.param(concat["bodies"], FORM, concat["expected_text"], id="concat-ucs2-bytes-split-surrogate-udh-bytes"),
+        pytest.param([f"from=085712345014&to=1708&id=kannel-gsm7-udh-{n}&coding=0&charset=UTF-8"
+                      f"&udh=%05%00%03%20%0A%{n:02X}&text={'LAPOR+sampah+' if n == 1 else 'bagian+' + str(n)}"
+                      for n in (10, *range(1, 10))], FORM,
+                     "sampah bagian 2bagian 3bagian 4bagian 5bagian 6bagian 7bagian 8bagian 9bagian 10",
+                     id="concat-gsm7-udh-bytes-whitespace-reference-and-part"),
+    ]
+
+
+@pytest.mark.parametrize(("bodies", "content_type", "stored"), _kannel_bodies())
+async def test_a_callback_as_kannels_escapes_give_it_is_read(
+    gateway: GatewayServer, redis: Redis, bodies: list[str], content_type: str, stored: str
+) -> None:
+    """Kannel's sms-service escapes give a UCS-2 or 8-bit SMS's bytes, and the UDH's, %-escaped, not as hex: each was
+    refused `bad_hex`, so every SMS with an emoji, and every concatenated one, sent through the README's get-url was
+    lost. The bytes are read as the hex would be: parts joined as bytes, a character split between them kept."""
+    answers = []
+    for body in bodies:
+        raw = body.encode()
+        response = await gateway.client.post(AGGREGATOR_PATH, content=raw, headers={
+            "Content-Type": content_type, "X-Lapor-Signature": sign(raw)})
+        assert response.status_code == 200, response.text
+        answers.append(response.json()["messages"])
+    assert answers[:-1] == [[]] * (len(bodies) - 1)
+    [message] = answers[-1]
+    assert orjson.loads(redis.get(envelope_key(message["tracking_id"])))["text"] == stored
+
+
 @pytest.mark.parametrize(
     ("text", "stored", "mismatch"),
     [
