@@ -19,7 +19,8 @@ from channels.sms_aggregator_send import reply_parts
 from channels.social import strip_leading_mentions
 from gateway.concat import GAP_MARKER, join_parts
 from gateway.errors import RejectedInput
-from gateway.replies import acknowledgement, load_replies, render, reply_templates, status_name
+from gateway.replies import acknowledgement, load_replies, render, reply_templates, shown_typed_id, status_name
+from gateway.tables import REPLY_FIELDS
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id
 from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.inbound import decode_payload
@@ -584,6 +585,44 @@ def test_acknowledgements_fit_one_gsm7_sms_with_the_longest_tracking_id(key: str
     text = render(key, language, tracking_id=longest, follow_up_of=longest, typed_id=longest)
     assert is_gsm7(text) and septets(text) <= SINGLE_PART
     assert len(reply_parts(text, "r")) == 1
+
+
+# Every reply key that goes by SMS (the others are mail, SMTP answers, public replies and marks in a report), and how
+# many GSM-7 parts it may take: one, but for help's usage text. A key added to gateway/tables.py is checked here
+# without a line of its own.
+SMS_PART_BUDGET = {"help": 2}
+SMS_KEYS = sorted(key for key in REPLY_FIELDS if not key.startswith(("email_", "smtp_", "social_", "report_")))
+
+
+def longest_fields(key: str, language: str) -> list[dict[str, str]]:
+    """The longest values each field of an SMS reply can take: a minted Tracking ID of MAX_LENGTH digits, a mistyped
+    one as the reply repeats it (`shown_typed_id`: cut past MAX_LENGTH with "...", 3 characters more; it is
+    `tracking_id` in `bad_tracking_id`), every status name of the language."""
+    minted, typed = format_tracking_id(10 ** (MAX_LENGTH - 1) - 1), shown_typed_id("9" * 40)
+    return [{"tracking_id": typed if key == "bad_tracking_id" else minted, "follow_up_of": minted,
+             "typed_id": typed, "status": status_name(status, language)}
+            for status in load_replies()["status_names"][language]]
+
+
+def test_the_sms_keys_are_the_replies_the_sms_channels_send() -> None:
+    assert {"ack", "ack_confidential", "ack_anonymous_confidential", "duplicate_anonymous_confidential", "help",
+            "bad_tracking_id", "status", "sms_kept_unfiled"} <= set(SMS_KEYS)
+    assert not {key for key in SMS_KEYS if key.startswith(("email", "smtp", "social", "report"))}
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+@pytest.mark.parametrize("key", SMS_KEYS)
+def test_every_sms_reply_fits_its_part_budget_in_gsm7_with_its_longest_fields(key: str, language: str) -> None:
+    """GSM-7 as written in config/replies.toml (a curly quote or an en dash there would make it UCS-2 but for the
+    senders' replacement, which may make it longer: "..." for one character), and within its budget of 160-septet
+    SMS (153 per part beyond one) with the longest Tracking ID, mistyped ID and status name it can hold."""
+    template = load_replies()[key][language]
+    assert is_gsm7(template), f"{key}.{language} has a character outside GSM-7"
+    for fields in longest_fields(key, language):
+        text = render(key, language, **fields)
+        parts = reply_parts(text, "r")
+        assert "".join(part.text for part in parts) == text  # nothing replaced or dropped on the way out
+        assert len(parts) <= SMS_PART_BUDGET.get(key, 1), (key, language, septets(text))
 
 
 # Our answers that name the citizen's report (`bad_tracking_id`: the ID they mistyped, read back as mistyped again).
