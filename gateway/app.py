@@ -30,7 +30,7 @@ from redis.exceptions import RedisError
 from channels.base import Outcome, WebhookAdapter, is_delivery_report
 from channels.registry import disabled_channels, enabled_webhook_adapters
 from gateway import metrics
-from gateway.concat import PartBuffer, run_sweeper
+from gateway.concat import PartBuffer, PartResult, run_sweeper
 from gateway.errors import (
     INTERNAL_ERROR,
     AuthenticationFailed,
@@ -289,12 +289,34 @@ class Gateway:
         return Outcome(reply_text=reply, tracking_id=receipt.tracking_id, duplicate=receipt.duplicate)
 
     async def handle_part(self, adapter: WebhookAdapter, message: InboundMessage,
-                          joined: list[InboundMessage] | None = None) -> Outcome | None:
+                          joined: list[InboundMessage] | None = None) -> list[Outcome]:
         """Store one part of a concatenated SMS; handle the joined message when this part completes it. The joined
         message is added to `joined` first: it is the message in hand, whose words and sender the webhook's error
         line keeps out (the part's alone let the other parts' words out)."""
         assert self.parts is not None
         result = await durably(self.parts.add, message)
+        if result.state == "conflict":
+            # Another message's parts wait under this reference, with other content at this part's number: that
+            # message is taken now as its parts make it (incomplete), and this part starts its own.
+            assert result.message is not None
+            if joined is not None:
+                joined.append(result.message)
+            earlier = await self.handle_message(adapter, result.message)
+            await durably(self.parts.mark_done, result.key, earlier.tracking_id or "-")
+            log.info("message.parts_superseded", incomplete=result.message.incomplete)
+            result = await durably(self.parts.add, message)
+            if result.state == "conflict":  # a third message at once: the next sweep takes what waits
+                raise NotDurable("the parts' buffer changed as it was taken", reason="concat_conflict")
+            later = await self.handle_part_result(adapter, result, joined)
+            return [earlier, *([later] if later is not None else [])]
+        later = await self.handle_part_result(adapter, result, joined)
+        return [later] if later is not None else []
+
+    async def handle_part_result(self, adapter: WebhookAdapter, result: PartResult,
+                                 joined: list[InboundMessage] | None) -> Outcome | None:
+        """What a stored part makes: nothing yet, the Tracking ID of its message taken before, or its joined
+        message handled."""
+        assert self.parts is not None
         if result.state == "waiting":
             log.info("message.part_stored")
             return None
@@ -418,8 +440,7 @@ class Gateway:
                 for message in messages:
                     in_hand, joined_before = message, len(joined)
                     if message.part is not None and self.parts is not None:
-                        outcome = await self.handle_part(adapter, message, joined)
-                        outcomes.extend([outcome] if outcome is not None else [])
+                        outcomes.extend(await self.handle_part(adapter, message, joined))
                     else:
                         outcomes.append(await self.handle_message(adapter, message))
                 in_hand = None

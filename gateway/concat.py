@@ -16,7 +16,11 @@ report. A phone's reference is a counter of 8 (or 16) bits, so within that time 
 another message: the marker also keeps a fingerprint of each part taken, and a part whose number the message had
 with other content starts that other message. A part at a number the message never had (taken incomplete) goes to
 that other message once one has begun, and is taken as the late part only while none has: else the next message's
-part, in the order sent, was answered as the first one's and lost.
+part, in the order sent, was answered as the first one's and lost. So too before the join: a part whose number the
+waiting buffer holds with other content is another message's (a phone that gives every message the same reference,
+an earlier message's part lost), and the earlier message is taken at once as its parts make it; the part then
+starts the new buffer. Kept as a duplicate, it was lost, and its message's other parts were joined to the earlier
+message's as one report.
 """
 
 from __future__ import annotations
@@ -60,6 +64,13 @@ if done then
   local taken = redis.call('HGET', KEYS[4], ARGV[1])
   if taken == ARGV[6] or (not taken and redis.call('EXISTS', KEYS[1]) == 0) then return {'done', done} end
 end
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if held then
+  local ok, record = pcall(cjson.decode, held)
+  if ok and type(record) == 'table' and type(record['fp']) == 'string' and record['fp'] ~= ARGV[6] then
+    return {'conflict', redis.call('HGETALL', KEYS[1]), redis.call('GET', KEYS[5])}
+  end
+end
 redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
@@ -93,7 +104,10 @@ return {parts, redis.call('GET', KEYS[3])}
 
 @dataclass(frozen=True, slots=True)
 class PartResult:
-    """`waiting` (stored, more to come), `complete` (`message` is the joined SMS) or `done` (already joined)."""
+    """`waiting` (stored, more to come), `complete` (`message` is the joined SMS), `done` (already joined) or
+    `conflict`: the buffer holds another content at this part's number, so it is another message with the same
+    reference (a phone that gives every message one reference, an earlier one's part lost); `message` is the earlier
+    message as its parts make it, nothing of this part stored. Take it (`mark_done`), then add the part again."""
 
     state: str
     key: str
@@ -182,8 +196,11 @@ class PartBuffer:
         part = message.part
         assert part is not None
         key = self.buffer_key(message)
+        # `fp`: what tells this part's content from another message's at its number (`_ADD_PART`).
+        part_print = fingerprint(part.coding, part.data)
         record = {
-            "id": message.provider_message_id, "dedup_id": message.dedup_id, "number": part.number, "total": part.total,
+            "fp": part_print, "id": message.provider_message_id, "dedup_id": message.dedup_id, "number": part.number,
+            "total": part.total,
             "coding": part.coding, "data": part.data, "reference": part.reference, "sender": message.sender_address,
             "recipient": message.recipient, "source": message.source, "channel": message.channel.value,
             "received_at": message.received_at.isoformat(), "meta": dict(message.channel_meta),
@@ -191,14 +208,15 @@ class PartBuffer:
         deadline = time.time() + self.wait_seconds
         result = self._add(
             keys=[key, key + ":done", PENDING_KEY, key + ":taken", key + ":as"],
-            args=[f"p{part.number}", orjson.dumps(record), part.total, deadline, self.parts_ttl,
-                  fingerprint(part.coding, part.data)],
+            args=[f"p{part.number}", orjson.dumps(record), part.total, deadline, self.parts_ttl, part_print],
         )
         state = result[0].decode()
         if state == "done":
             return PartResult("done", key, tracking_id=result[1].decode())
         if state == "waiting":
             return PartResult("waiting", key)
+        if state == "conflict":
+            return PartResult("conflict", key, message=self.joined_message(_records(result[1]), _text(result[2])))
         return PartResult("complete", key, message=self.joined_message(_records(result[1]), _text(result[2])))
 
     @staticmethod

@@ -712,6 +712,36 @@ async def test_another_message_with_the_reference_its_sender_used_before_is_a_re
     assert len(casestore.reports()) == 2 and len(api.parts()) == 2
 
 
+@pytest.mark.parametrize("order", [(1, 2, 3), (3, 2, 1)], ids=["in-order", "last-part-first"])
+async def test_a_message_with_the_reference_of_one_still_waiting_takes_that_one_and_is_its_own_report(
+    test_env: Environment, casestore: CaseStoreServer, api: AggregatorApi, redis: Redis, order: tuple[int, ...]
+) -> None:
+    """Some phones give every long SMS the same reference: the sender's next message comes while the first still
+    waits for a part the network lost. A part at a number the waiting message has with other content is the next
+    message's: the first is taken at once as it is (incomplete, so anonymous), and the next one is whole. Kept as a
+    duplicate, that part was acknowledged and lost, and the next message's other parts were joined to the first's
+    as one report, complete, open, of two messages' words."""
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS="60")
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+    async with running_gateway(settings, redis) as gateway:
+        for number in (1, 3):  # part 2 is lost
+            assert (await post_callback(gateway.client, first["parts"][number - 1])).json()["messages"] == []
+        answers = [(await post_callback(gateway.client, second["parts"][number - 1])).json()["messages"]
+                   for number in order]
+    drain(settings)
+    whole = report_by_message_id(casestore, second["parts"][0]["id"])
+    [taken] = [report for report in casestore.reports() if report["tracking_id"] != whole["tracking_id"]]
+    assert (taken["incomplete"], taken["anonymous"]) == (True, True)
+    assert taken["text"] == f"{first['parts'][0]['text'][len('LAPOR '):]} [...] {first['parts'][2]['text']}".strip()
+    assert (whole["text"], whole["incomplete"], whole["anonymous"]) == (second["expected_text"], False, False)
+    assert answers == [[{"tracking_id": taken["tracking_id"], "duplicate": False}], [],
+                       [{"tracking_id": whole["tracking_id"], "duplicate": False}]]
+    assert sorted(part.text for part in api.parts()) == sorted([
+        render("ack_anonymous", "id", tracking_id=taken["tracking_id"]),
+        render("ack", "id", tracking_id=whole["tracking_id"])])
+    assert redis.zcard(PENDING_KEY) == 0
+
+
 @pytest.mark.parametrize("sweep", ["commits-after-the-join", "died-after-its-commit"])
 async def test_the_lowest_part_arriving_as_the_sweep_takes_its_message_gets_the_sweeps_tracking_id(
     test_env: Environment, casestore: CaseStoreServer, api: AggregatorApi, redis: Redis, sweep: str
