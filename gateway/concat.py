@@ -121,11 +121,21 @@ def fingerprint(coding: str, data: str) -> str:
     return hashlib.sha1(f"{coding}\0{payload}".encode(), usedforsecurity=False).hexdigest()[:16]
 
 
+# The UTF-16 byte order marks a UCS-2 message's first part may open with (`normalizer.inbound._utf16_text`).
+_BYTE_ORDER_MARKS = ("fffe", "feff")
+
+
 def join_parts(parts: list[dict[str, Any]], total: int) -> tuple[str, bool]:
-    """(joined text, incomplete). Consecutive parts of one coding are joined as bytes before decoding."""
+    """(joined text, incomplete). Consecutive parts of one coding are joined as bytes before decoding. A UCS-2
+    message's byte order mark opens its first part and says how to read every part: a run of parts after a gap (or
+    after a part of another coding) is read with it too. Read without it, big-endian, a little-endian message's
+    parts after a lost one reached the case store as CJK characters."""
     by_number = {int(part["number"]): part for part in parts}
     pieces: list[str] = []
     run: list[dict[str, Any]] = []
+    first = by_number.get(1)
+    opening = "".join(first["data"].split())[:4].lower() if first is not None and first["coding"] == "ucs2" else ""
+    mark = opening if opening in _BYTE_ORDER_MARKS else ""
 
     def flush() -> None:
         if not run:
@@ -134,6 +144,8 @@ def join_parts(parts: list[dict[str, Any]], total: int) -> tuple[str, bool]:
         joined = "".join(part["data"] for part in run) if coding == "gsm7" else "".join(
             "".join(part["data"].split()) for part in run
         )
+        if coding == "ucs2" and int(run[0]["number"]) != 1:
+            joined = mark + joined
         pieces.append(decode_payload(coding, joined))
         run.clear()
 

@@ -136,6 +136,28 @@ def test_the_first_parts_byte_order_mark_reads_the_joined_parts(parts: list[dict
     assert join_parts(parts, 2) == (text, False)
 
 
+LE_REPORT = ("\ufeffLAPOR jalan rusak " + "di desa kami " + "mohon segera").encode("utf-16-le").hex()
+
+
+@pytest.mark.parametrize(("parts", "text"), [
+    pytest.param([{"number": 1, "coding": "ucs2", "data": LE_REPORT[:76]},
+                  {"number": 3, "coding": "ucs2", "data": LE_REPORT[128:]}],
+                 f"LAPOR jalan rusak{GAP_MARKER}mohon segera", id="little-endian-middle-part-lost"),
+    pytest.param([{"number": 1, "coding": "ucs2", "data": LE_REPORT[:76]},
+                  {"number": 2, "coding": "gsm7", "data": "di desa kami "},
+                  {"number": 3, "coding": "ucs2", "data": LE_REPORT[128:]}],
+                 "LAPOR jalan rusak di desa kami mohon segera", id="little-endian-around-a-gsm7-part"),
+    pytest.param([{"number": 1, "coding": "ucs2", "data": "FEFF004A"}, {"number": 3, "coding": "ucs2", "data": "0021"}],
+                 f"J{GAP_MARKER}!", id="big-endian-middle-part-lost"),
+    pytest.param([{"number": 2, "coding": "ucs2", "data": "004A"}, {"number": 3, "coding": "ucs2", "data": "0021"}],
+                 f"{GAP_MARKER}J!", id="first-part-lost-big-endian-as-the-standard-has-it"),
+])
+def test_the_first_parts_byte_order_mark_reads_the_parts_after_a_gap(parts: list[dict[str, object]], text: str) -> None:
+    """Parts after a lost one are decoded on their own, and the first part's mark says how to read them too: read
+    big-endian, a little-endian message's words after the gap were CJK characters in the case store."""
+    assert join_parts(parts, 3) == (text.strip(), len(parts) < 3)
+
+
 def test_joining_parts_as_bytes_and_marking_gaps() -> None:
     emoji = "😡".encode("utf-16-be").hex()
     parts = [
