@@ -302,7 +302,7 @@ class Gateway:
             if joined is not None:
                 joined.append(result.message)
             earlier = await self.handle_message(adapter, result.message)
-            await durably(self.parts.mark_done, result.key, earlier.tracking_id or "-")
+            await durably(self.parts.mark_done, result.key, earlier.tracking_id or "-", result.message)
             log.info("message.parts_superseded", incomplete=result.message.incomplete)
             result = await durably(self.parts.add, message)
             if result.state == "conflict":  # a third message at once: the next sweep takes what waits
@@ -328,7 +328,7 @@ class Gateway:
         if joined is not None:
             joined.append(result.message)
         outcome = await self.handle_message(adapter, result.message)
-        await durably(self.parts.mark_done, result.key, outcome.tracking_id or "-")
+        await durably(self.parts.mark_done, result.key, outcome.tracking_id or "-", result.message)
         return outcome
 
     async def handle_expired_parts(self, key: str, message: InboundMessage) -> None:
@@ -344,9 +344,9 @@ class Gateway:
         except Exception as error:  # a bug: kept unfiled, not tried again after every lease for ever
             if not await self.keep_unfiled(adapter, message, error):
                 raise
-            await durably(self.parts.mark_done, key, "-")
+            await durably(self.parts.mark_done, key, "-", message)
             return
-        await durably(self.parts.mark_done, key, outcome.tracking_id or "-")
+        await durably(self.parts.mark_done, key, outcome.tracking_id or "-", message)
         log.info("message.parts_expired", incomplete=message.incomplete)
 
     def dlr_handler(self, adapter: WebhookAdapter) -> Handler:

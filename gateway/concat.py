@@ -102,6 +102,33 @@ return {parts, redis.call('GET', KEYS[3])}
 """
 
 
+# KEYS: the buffer, its done marker, its parts taken, the pending set, its `:as`. ARGV: the Tracking ID, the marker's
+# TTL, then each part taken and its fingerprint. A part goes only while the buffer holds it with that fingerprint (one
+# stored since at its number, another message's, stays); the buffer and its deadline go once no part is left.
+_MARK_DONE = """
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+if #ARGV > 2 then
+  redis.call('DEL', KEYS[3])
+  for i = 3, #ARGV, 2 do
+    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+    local held = redis.call('HGET', KEYS[1], ARGV[i])
+    if held then
+      local ok, record = pcall(cjson.decode, held)
+      if not (ok and type(record) == 'table' and type(record['fp']) == 'string' and record['fp'] ~= ARGV[i + 1]) then
+        redis.call('HDEL', KEYS[1], ARGV[i])
+      end
+    end
+  end
+  redis.call('EXPIRE', KEYS[3], ARGV[2])
+end
+redis.call('DEL', KEYS[5])
+if redis.call('HLEN', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[4], KEYS[1])
+  redis.call('DEL', KEYS[1])
+end
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class PartResult:
     """`waiting` (stored, more to come), `complete` (`message` is the joined SMS), `done` (already joined) or
@@ -175,6 +202,7 @@ class PartBuffer:
         self._settings = settings
         self._add = redis.register_script(_ADD_PART)
         self._claim = redis.register_script(_CLAIM_DUE)
+        self._mark = redis.register_script(_MARK_DONE)
 
     @property
     def wait_seconds(self) -> float:
@@ -258,22 +286,21 @@ class PartBuffer:
             dedup_id=first.get("dedup_id"),
         )
 
-    def mark_done(self, key: str, tracking_id: str) -> None:
+    def mark_done(self, key: str, tracking_id: str, message: InboundMessage | None = None) -> None:
         """After intake committed the joined message: later parts get its Tracking ID, unless the message had other
         content at their number (`add`); the parts can go. A second mark of the message (two joins of it raced: a
         retried last part, a sweep as the missing part came) finds no parts, and leaves the first one's fingerprints:
-        wiped, every part of the sender's next message with that reference was taken for a late part of this one."""
+        wiped, every part of the sender's next message with that reference was taken for a late part of this one.
+
+        With `message` (the joined one), only its own parts go (`part_ids`): a part of the sender's next message
+        stored meanwhile (after a sweep claimed this one, the next message's part took it at once, `conflict`, and
+        started its own buffer) stays, and its buffer with it; dropped with the sweep's mark, it was lost."""
+        ids = None if message is None else {str(part_id) for part_id in message.channel_meta.get("part_ids") or ()}
         taken = {f"p{record['number']}": fingerprint(record["coding"], record["data"])
-                 for record in map(orjson.loads, self._redis.hvals(key))}
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.set(key + ":done", tracking_id, ex=self.done_ttl)
-        if taken:
-            pipe.delete(key + ":taken")
-            pipe.hset(key + ":taken", mapping=taken)
-            pipe.expire(key + ":taken", self.done_ttl)
-        pipe.zrem(PENDING_KEY, key)
-        pipe.delete(key, key + ":as")
-        pipe.execute()
+                 for record in map(orjson.loads, self._redis.hvals(key))
+                 if not ids or str(record["id"]) in ids}
+        self._mark(keys=[key, key + ":done", key + ":taken", PENDING_KEY, key + ":as"],
+                   args=[tracking_id, self.done_ttl, *(item for pair in taken.items() for item in pair)])
 
     def claim_due(self, now: float | None = None, limit: int = 100) -> list[tuple[str, InboundMessage | None]]:
         """Buffers whose wait is over, each claimed for a lease, with the message their parts make (None: gone)."""
@@ -320,7 +347,7 @@ async def sweep_once(buffer: PartBuffer, handle: Callable[[str, InboundMessage],
             except RejectedInput as error:
                 # Retrying cannot change a refusal: drop the buffer rather than retry it for ever.
                 log.error("concat.expired_rejected", reason=error.reason, detail=error.detail)
-                await asyncio.to_thread(buffer.mark_done, key, "-")
+                await asyncio.to_thread(buffer.mark_done, key, "-", message)
             except GatewayError as error:
                 log.error("concat.expired_not_taken", reason=error.reason, detail=error.detail)
             except Exception as error:  # a bug: this message again after its lease, the others now

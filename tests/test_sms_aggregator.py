@@ -28,10 +28,10 @@ from redis.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq.job import Job
 
-from channels.base import InboundMessage
+from channels.base import InboundMessage, MessagePart
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
 from channels.sms_aggregator_send import AggregatorSender, dlr_token, reply_parts
-from gateway.concat import PENDING_KEY
+from gateway.concat import PENDING_KEY, PartBuffer
 from gateway.errors import PermanentError, RetryableError
 from gateway.health import SIGNALS_KEY, health_channel
 from gateway.lease import Holder, process_table
@@ -740,6 +740,38 @@ async def test_a_message_with_the_reference_of_one_still_waiting_takes_that_one_
         render("ack_anonymous", "id", tracking_id=taken["tracking_id"]),
         render("ack", "id", tracking_id=whole["tracking_id"])])
     assert redis.zcard(PENDING_KEY) == 0
+
+
+def test_a_next_messages_part_stored_as_a_sweep_takes_the_waiting_one_is_not_dropped_by_the_sweeps_mark(
+    settings: Settings, redis: Redis
+) -> None:
+    """The sweep claims a message that waits for a lost part; before it marks it done, the next message's part at a
+    number it has comes (one reference for every message), takes it at once and starts its own buffer. The sweep's
+    mark drops only the parts it took: it dropped the whole buffer, the new part with it, and the next message's
+    other parts were answered as late parts of the first."""
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+
+    def part(fields: dict[str, str], number: int) -> InboundMessage:
+        return InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id=fields["id"],
+                              sender_kind=SenderKind.MSISDN, sender_address=fields["from"], text=fields["text"],
+                              received_at=utc_now(), part=MessagePart("167", 3, number, "gsm7", fields["text"]),
+                              dedup_id=fields["id"])
+
+    buffer = PartBuffer(redis, settings)
+    for number in (1, 3):  # part 2 is lost
+        assert buffer.add(part(first["parts"][number - 1], number)).state == "waiting"
+    [(key, swept)] = buffer.claim_due(now=time.time() + 3600)
+    assert swept is not None and swept.incomplete
+    conflict = buffer.add(part(second["parts"][0], 1))
+    assert conflict.state == "conflict" and conflict.message is not None
+    buffer.mark_done(conflict.key, "10000004", conflict.message)  # the webhook takes it (the same report)
+    assert buffer.add(part(second["parts"][0], 1)).state == "waiting"
+    buffer.mark_done(key, "10000004", swept)  # the sweep, after its commit
+    assert buffer.add(part(second["parts"][1], 2)).state == "waiting"
+    joined = buffer.add(part(second["parts"][2], 3))
+    assert joined.state == "complete" and joined.message is not None
+    assert (joined.message.text, joined.message.incomplete) == (f"LAPOR {second['expected_text']}", False)
+    assert redis.zscore(PENDING_KEY, key) is not None  # its own deadline, until its join marks it done
 
 
 @pytest.mark.parametrize("sweep", ["commits-after-the-join", "died-after-its-commit"])
