@@ -737,7 +737,7 @@ async def test_a_message_with_the_reference_of_one_still_waiting_takes_that_one_
     assert answers == [[{"tracking_id": taken["tracking_id"], "duplicate": False}], [],
                        [{"tracking_id": whole["tracking_id"], "duplicate": False}]]
     assert sorted(part.text for part in api.parts()) == sorted([
-        render("ack_anonymous", "id", tracking_id=taken["tracking_id"]),
+        render("ack_incomplete", "id", tracking_id=taken["tracking_id"]),
         render("ack", "id", tracking_id=whole["tracking_id"])])
     assert redis.zcard(PENDING_KEY) == 0
 
