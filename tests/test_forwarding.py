@@ -27,6 +27,7 @@ from redis.exceptions import BusyLoadingError, ReadOnlyError, RedisError, Respon
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
+from rq.job import JobStatus
 
 from casestore.app import create_casestore_app
 from gateway import metrics
@@ -42,6 +43,7 @@ from gateway.queues import (
     REPORT_STATE_KEY,
     JSONSerializer,
     enqueue_calls,
+    enqueue_later,
     envelope_key,
     queue,
     redis_connection,
@@ -2069,6 +2071,32 @@ def test_a_worker_killed_with_sigkill_takes_its_scheduler_with_it(
     assert schedulers, victim.output()[-2000:]
     victim.stop(signal.SIGKILL)
     wait_until(lambda: all(_gone(process) for process in schedulers), timeout=10)
+
+
+def _blocked_in_dequeue(redis: Redis, queue_name: str) -> bool:
+    """Whether a client of this test's database waits in RQ's blocking dequeue of `queue_name` (BLMOVE)."""
+    database = redis.connection_pool.connection_kwargs.get("db", 0)
+    return any(client.get("cmd") == "blmove" and int(client.get("db", -1)) == database
+               for client in redis.client_list())
+
+
+def test_a_worker_that_found_the_scheduler_lock_taken_schedules_retries_once_it_is_free_even_while_idle(
+    start_process: Callable[..., ProcessHandle], redis: Redis, test_env: TestEnvironment,
+) -> None:
+    """A worker started after one killed with SIGKILL finds the queue's scheduler lock still held by the dead one's
+    scheduler (RQ's lock lasts a minute) and starts none; RQ's maintenance takes the lock later, but runs only
+    between dequeues, and an idle worker's blocking dequeue waited 405 s: the retries of the replies a killed reply
+    worker left (the only one on its queue) waited nearly seven minutes on a quiet queue. The dequeue now gives the
+    loop back every maintenance interval, so the scheduler starts within one of the lock's end."""
+    redis.set(f"rq:scheduler-lock:{FORWARD_QUEUE}", "a-killed-workers-scheduler", ex=120)
+    handle = start_process("worker", "--queues", FORWARD_QUEUE)
+    wait_until(lambda: _blocked_in_dequeue(redis, FORWARD_QUEUE) or handle.process.poll() is not None, timeout=90)
+    assert handle.process.poll() is None, handle.output()[-3000:]
+    assert not psutil.Process(handle.process.pid).children()  # no scheduler: the lock was taken
+    redis.delete(f"rq:scheduler-lock:{FORWARD_QUEUE}")  # the dead scheduler's lock ends
+    job = enqueue_later(redis, test_env.settings(), FORWARD_QUEUE, FORWARD_FUNC, [[]], 1)
+    wait_until(lambda: job.get_status(refresh=True) == JobStatus.FINISHED,
+               timeout=run.MAINTENANCE_INTERVAL_SECONDS + 20, interval=0.5)
 
 
 # Forks in a process with ChildrenDieWithWorker registered; each child exits with the parent-death signal it was

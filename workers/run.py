@@ -172,6 +172,17 @@ class LaporWorker(SimpleWorker):
             self.scheduler.release_locks()
             self.scheduler.register_death()
 
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+        """RQ's, waiting for a job at most a maintenance interval at a time. RQ runs its maintenance only between two
+        waits, and a wait lasted its dequeue timeout (405 s): the maintenance is what starts the retry scheduler of a
+        worker that found the queue's scheduler lock held as it started (by the scheduler of a worker killed with
+        SIGKILL: the lock outlives it by a minute), so on a quiet queue the retries waited nearly seven minutes (the
+        acknowledgements of a reply worker restarted after a kill, the only one on its queue). RQ's loop goes on
+        waiting after each of these shorter waits; the connection's socket timeout stays RQ's."""
+        if timeout is not None:
+            timeout = min(timeout, MAINTENANCE_INTERVAL_SECONDS)
+        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+
     def clean_registries(self) -> None:
         """RQ's maintenance, once job ids that are not UTF-8 are off the queues' intermediate lists (rejected, as the
         dequeue rejects them): RQ's clean-up of a list reads its ids as UTF-8, and one that an earlier version's
