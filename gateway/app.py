@@ -203,6 +203,11 @@ class Gateway:
         with sensitive_values(*_citizen_values([message])):
             return await self._handle_message(adapter, message)
 
+    def _replay_pending(self) -> bool:
+        """`Intake.replay_pending`: whether a status query's report may still be in a disk spool. A gateway built
+        without an intake (answering queries only) spools nothing."""
+        return self.intake is not None and self.intake.replay_pending()
+
     async def _handle_message(self, adapter: WebhookAdapter, message: InboundMessage) -> Outcome:
         normalized = normalize(message, default_region=self.settings.sms.default_region,
                                shortest_id=self.settings.intake.shortest_tracking_id,
@@ -225,10 +230,12 @@ class Gateway:
             assert self.status_client is not None
             reply: str | None
             if outbound is not None:
-                reply, _queued = await outbound.answer_query(adapter.name, query, self.status_client)
+                reply, _queued = await outbound.answer_query(adapter.name, query, self.status_client,
+                                                             self._replay_pending)
             else:
                 try:  # one deadline for the whole lookup: httpx's timeouts are per step, and an answer may trickle
-                    reply, later = await asyncio.wait_for(answer_query(query, self.status_client, self.redis),
+                    reply, later = await asyncio.wait_for(answer_query(query, self.status_client, self.redis,
+                                                                       self._replay_pending),
                                                           adapter.section.status_inline_timeout_seconds)
                 except TimeoutError:
                     reply, later = None, True

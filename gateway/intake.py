@@ -253,6 +253,16 @@ class Intake:
         return [next(committed) if tracking_id is None else Receipt(tracking_id, duplicate=True, spooled=True)
                 for tracking_id in known]
 
+    def replay_pending(self) -> bool:
+        """Whether a report answered from a disk spool may be in neither Redis nor the case store yet: this process
+        spools, or holds spooled Tracking IDs not replayed, or its spool directory has records waiting (another
+        process's, one killed before its replay). A status query naming a report that neither has is then answered
+        later, not "not found": in the second between Redis's return and the replay, the citizen who had just been
+        given the ID was told it did not exist."""
+        if self._spooling or self._spooled_ids:
+            return True
+        return self._spool is not None and self._spool.size_bytes() > 0
+
     @property
     def spooling(self) -> bool:
         """A Redis command failed and the replayer has not found Redis answering since: reports go to the spool."""

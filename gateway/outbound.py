@@ -236,7 +236,8 @@ class OutboundReplies:
         return {"to": None, "to_report": tracking_id}
 
     def queue_status_job_and_promise(self, *, source: str, to: str | None, tracking_id: str, language: str,
-                                     pipeline: Any = None, to_report: str | None = None) -> Queued:
+                                     pipeline: Any = None, to_report: str | None = None,
+                                     report_spooled: bool = False) -> Queued:
         """The status job, and an SMS now saying the answer follows: a CEK met with silence while the case store is
         down (the job may retry for hours) looks lost, and the citizen sends it again and again.
 
@@ -245,7 +246,9 @@ class OutboundReplies:
 
         The promise and the answer are two reply jobs, which two reply workers, or a retry of the promise's send,
         could deliver in either order: the job carries the promise's reply id (`promise_reply_id`), and its answer
-        is queued to follow it (`after_reply`, `workers.reply_order`)."""
+        is queued to follow it (`after_reply`, `workers.reply_order`). `report_spooled`: the report may be in a disk
+        spool not replayed yet, and the job retries a report neither Redis nor the case store has instead of
+        answering "not found" (`workers.status`)."""
         pipe = pipeline if pipeline is not None else self._redis.pipeline(transaction=True)
         promise = self.queue_reply(source=source, kind="status_pending", text=render("status_pending", language,
                                                                                       tracking_id=tracking_id),
@@ -254,7 +257,8 @@ class OutboundReplies:
         # status_id: the job's identity, whatever reruns it (a retry, a requeue, a copy): it is answered once.
         job = {"source": source, "to": to, "tracking_id": tracking_id, "language": language,
                "status_id": uuid.uuid4().hex, "promise_reply_id": promise.reply_id,
-               **({"to_report": to_report} if to_report else {})}
+               **({"to_report": to_report} if to_report else {}),
+               **({"report_spooled": True} if report_spooled else {})}
         enqueue_calls(self._redis, self._settings, STATUS_QUEUE, STATUS_FUNC, [(job,)], pipeline=pipe)
         after_commit(pipe, partial(log.info, "status.job_queued", tracking_id=tracking_id))
         if pipeline is None:
@@ -359,8 +363,10 @@ class OutboundReplies:
 
         return await durably(count_and_queue)
 
-    async def answer_query(self, source: str, query: Query, client: httpx.AsyncClient) -> tuple[str | None, Queued]:
-        """(the reply text, or None when a status job answers later; what was queued)."""
+    async def answer_query(self, source: str, query: Query, client: httpx.AsyncClient,
+                           replay_pending: Callable[[], bool] | None = None) -> tuple[str | None, Queued]:
+        """(the reply text, or None when a status job answers later; what was queued). `replay_pending`: whether a
+        disk spool may hold a report not replayed into Redis yet (`Intake.replay_pending`)."""
         number = normalize_msisdn(query.message.sender_address, self._settings.sms.default_region)
         message_id = query.message.message_identity
         allowed = await durably(self.count_message, source, number, message_id)
@@ -370,7 +376,7 @@ class OutboundReplies:
         if query.action is Action.STATUS and query.tracking_id:
             try:
                 text, later = await asyncio.wait_for(
-                    answer_query(query, client, self._redis),
+                    answer_query(query, client, self._redis, replay_pending),
                     reply_limits(self._settings, source).status_inline_timeout_seconds
                 )
             except TimeoutError:
@@ -382,8 +388,9 @@ class OutboundReplies:
                 held = partial(self.queue_reply, source=source, kind="status", text="", language=query.language,
                                tracking_id=query.tracking_id, allowed=False)
                 return None, await durably(self.once_per_message, source, message_id, held)
+            spooled = replay_pending is not None and await asyncio.to_thread(replay_pending)
             job = partial(self.queue_status_job_and_promise, source=source, tracking_id=query.tracking_id,
-                          language=query.language, **recipient)
+                          language=query.language, report_spooled=spooled, **recipient)
             return None, await durably(self.once_per_message, source, message_id, job)
         assert text is not None
         reply = partial(self.queue_reply, source=source, kind=query.action.value, text=text, language=query.language,

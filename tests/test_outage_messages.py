@@ -23,8 +23,8 @@ from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.intake import Intake
 from gateway.outbound import OutboundReplies, reply_key
-from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, envelope_key, queue, redis_connection
-from gateway.replies import render
+from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE, envelope_key, queue, redis_connection
+from gateway.replies import render, status_text
 from gateway.settings import Settings
 from tests.aggregator_support import AggregatorApi, aggregator_settings, drain, post_callback
 from tests.conftest import FIXTURES, CaseStoreServer, TestEnvironment, async_wait_until, serving_gateway, twilio_sid
@@ -238,6 +238,78 @@ async def test_an_aggregator_report_spooled_just_after_redis_returned_gets_its_a
     assert DeadLetters(redis).count() == 0
     drain(settings, (FORWARD_QUEUE,))
     assert casestore.get(tracking_id) is not None
+    redis.close()
+
+
+def _requeue_due(redis: Redis, name: str) -> None:
+    """Every job waiting for its retry on queue `name` back on it, as RQ's scheduler does once its interval is up."""
+    target = queue(name, redis)
+    for job_id in target.scheduled_job_registry.get_job_ids():
+        target.scheduled_job_registry.remove(job_id)
+        target.enqueue_job(target.fetch_job(job_id))
+
+
+async def test_a_status_query_for_a_spooled_report_before_its_replay_is_answered_later_not_as_not_found(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, casestore: CaseStoreServer, api: AggregatorApi,  # noqa: F811
+) -> None:
+    """A report answered from the disk spool is in neither Redis nor the case store until the replayer's next round
+    after Redis's return. A citizen's `CEK <id>` in that window, for the ID just given, was answered "tidak
+    ditemukan. Periksa kembali nomornya." (seen under load with Redis hanging for a few seconds). It is now answered
+    as a case store away is: the answer follows, and the status job waits for the replay, then says "received"."""
+    settings = aggregator_settings(test_env, REDIS_URL=own_redis.url, LAPOR_QUEUES_RETRY_INTERVALS="1")
+    redis = redis_connection(own_redis.url, timeout=REDIS_TIMEOUT)
+    app = create_app(settings, redis)
+    intake = app[GATEWAY_KEY].intake
+    async with serving_gateway(settings, redis, app=app) as gateway:
+        with replay_held(intake) as let_go:
+            await gateway.post_twilio(gateway.twilio_form(MessageSid=twilio_sid("before"), SmsSid=twilio_sid("before")))
+            with redis_away(own_redis, "stopped"):
+                spooled = await gateway.post_twilio(gateway.twilio_form(MessageSid=twilio_sid("during"),
+                                                                      SmsSid=twilio_sid("during")))
+                assert spooled.status_code == 200 and intake.spooling
+            response = await post_callback(gateway.client, sms(REPORTER, "Lampu jalan mati di Jl. Merdeka", "kannel-8"))
+            [answer] = response.json()["messages"]
+            tracking_id = answer["tracking_id"]
+            assert not redis.exists(envelope_key(tracking_id))  # in the spool
+            asked = await post_callback(gateway.client, sms(REPORTER, f"CEK {tracking_id}", "kannel-9"))
+            assert asked.status_code == 200, asked.text
+            drain(settings, (STATUS_QUEUE, REPLY_QUEUE))  # the workers take them before the replay
+            pending = render("status_pending", "id", tracking_id=tracking_id)
+            assert api.texts_to(REPORTER) == [pending]
+            let_go.set()
+            await async_wait_until(lambda: redis.exists(envelope_key(tracking_id)), timeout=10)
+    for name in (STATUS_QUEUE, REPLY_QUEUE):
+        _requeue_due(redis, name)
+    drain(settings, (STATUS_QUEUE, REPLY_QUEUE))
+    _requeue_due(redis, REPLY_QUEUE)  # an answer queued behind its promise may have waited a round
+    drain(settings, (REPLY_QUEUE,))
+    assert sorted(api.texts_to(REPORTER)) == sorted(
+        [pending, render("ack", "id", tracking_id=tracking_id), status_text(tracking_id, "received", "id", found=True)])
+    assert DeadLetters(redis).count() == 0
+    redis.close()
+
+
+async def test_a_twilio_status_query_for_a_spooled_report_before_its_replay_asks_to_try_again_not_not_found(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, casestore: CaseStoreServer,  # noqa: F811
+) -> None:
+    """Twilio's answer carries the reply, and no status job answers later: a `CEK <id>` for a report still in the
+    spool is asked to be sent again later, as with a case store away, not told the ID does not exist."""
+    settings = test_env.settings(REDIS_URL=own_redis.url)
+    redis = redis_connection(own_redis.url, timeout=REDIS_TIMEOUT)
+    app = create_app(settings, redis)
+    intake = app[GATEWAY_KEY].intake
+    async with serving_gateway(settings, redis, app=app) as gateway:
+        with replay_held(intake):
+            await gateway.post_twilio(gateway.twilio_form(MessageSid=twilio_sid("before"), SmsSid=twilio_sid("before")))
+            with redis_away(own_redis, "stopped"):
+                spooled = await gateway.post_twilio(gateway.twilio_form(
+                    MessageSid=twilio_sid("during"), SmsSid=twilio_sid("during"), Body="Sampah menumpuk di pasar"))
+                assert spooled.status_code == 200 and intake.spooling
+            tracking_id = tracking_id_in(twiml_message(spooled.text))
+            assert not redis.exists(envelope_key(tracking_id))  # Redis answers; the replayer has not come round
+            asked = await gateway.post_twilio(gateway.twilio_form(
+                MessageSid=twilio_sid("cek"), SmsSid=twilio_sid("cek"), Body=f"CEK {tracking_id}"))
+            assert twiml_message(asked.text) == render("status_retry", "id", tracking_id=tracking_id)
     redis.close()
 
 

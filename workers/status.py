@@ -62,6 +62,17 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
         return _give_up(query, job, error, attempts)
     except PermanentError as error:
         return _give_up(query, job, error, attempts)
+    if not found and query.get("report_spooled"):
+        # Asked while a gateway's disk spool may hold the report (`Intake.replay_pending`): in neither Redis nor the
+        # case store until the replay, which comes within seconds of Redis's return. "Not found" would deny an ID
+        # just given out; retried as an outage is, and when the retries run out "send CEK later".
+        error = RetryableError("the report may be in a gateway's disk spool, not in Redis yet",
+                               reason="report_not_replayed")
+        if job is not None and job.retries_left:
+            log.warning("status.retry", reason=error.reason, attempt=attempts)
+            note_retry(job, attempts, error.reason)
+            raise error
+        return _give_up(query, job, error, attempts)
     text = status_text(tracking_id, status, language, found=found)
     outbound = OutboundReplies(context.redis, context.settings)
     reply = partial(outbound.queue_reply, source=str(query["source"]), kind="status", text=text, language=language,
