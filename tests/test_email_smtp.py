@@ -50,7 +50,7 @@ from channels.email.server import (
 from channels.email.store import MAX_LISTED_ATTACHMENTS
 from gateway.health import HealthMonitor, load_rules
 from gateway.intake import Intake
-from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, envelope_key, queue, redis_connection
+from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, REPLY_QUEUE, envelope_key, queue, redis_connection
 from gateway.replies import load_replies, render
 from gateway.settings import Settings, SettingsError
 from gateway.tracking import TrackingIdAllocator, format_tracking_id
@@ -79,6 +79,7 @@ from tests.email_support import (
 from tests.image_support import FIXTURES as ATTACHMENT_FIXTURES
 from tests.test_envelope_schema import sample_envelope
 from workers import email_reply as email_reply_worker
+from workers.deadletters import DeadLetters
 from workers.own_identity import without_own_identity
 
 
@@ -2747,6 +2748,23 @@ def test_a_cek_by_mail_of_an_unknown_id_is_answered_as_not_found(  # type: ignor
     assert answer.get_content() == status_body(unknown, None, False)
     assert "tidak ditemukan" in answer.get_content() and "was not found" in answer.get_content()
     assert envelope_count(redis) == 0
+
+
+def test_a_cek_by_mail_while_a_spool_may_hold_its_report_waits_for_it_instead_of_not_found(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report answered from a disk spool is in neither Redis nor the case store until its replay. A CEK by mail in
+    that moment was answered "tidak ditemukan" for the ID just given out; while the intake says a spool may hold
+    reports (`Intake.replay_pending`), the answer is retried as with the case store away, and no "not found" goes."""
+    monkeypatch.setattr(Intake, "replay_pending", lambda self: True)
+    spooled = format_tracking_id(98_765_432)  # in neither Redis nor the case store, as a report before its replay
+    server = make_server()
+    mail = citizen_mail(subject=f"CEK {spooled}", body=f"CEK {spooled}")
+    result = server.deliver(mail)
+    assert result.data_code == 250 and result.tracking_id is None
+    run_replies(server.settings, redis)
+    assert answer_to(outbox(server.settings), mail) == []
+    assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 1  # its retry
+    assert DeadLetters(redis).count() == 0
 
 
 @dataclass(frozen=True)

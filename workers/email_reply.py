@@ -156,6 +156,11 @@ def _answer(context: WorkerContext, payload: dict[str, Any], addressed: dict[str
             status, found = report_status(context, payload["tracking_id"])
         except (RetryableError, PermanentError) as error:
             return _failed(context, payload, error)
+        if not found and payload.get("report_spooled"):
+            # Asked while a gateway's disk spool may hold the report (`Intake.replay_pending`), in neither Redis nor
+            # the case store until its replay: waited for as a case store away is, never answered "not found".
+            return _failed(context, payload, RetryableError(
+                "the report may be in a gateway's disk spool, not in Redis yet", reason="report_not_replayed"))
         addressed = {**addressed, "status": status, "found": found}
     # Built before it is counted: a reply that cannot be built (a bug, a template gone) sends nothing, and counted,
     # RQ's retries of it used up the address's hour as the failures below would.

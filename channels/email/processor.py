@@ -209,6 +209,9 @@ class MailProcessor:
             if addressed is not None:  # threaded to the CEK all the same: its Message-IDs stay in the job
                 payload = {**{key: value for key, value in payload.items() if key not in ("to", "subject")},
                            **addressed}
+            if await asyncio.to_thread(self.intake.replay_pending):
+                # Its report may be in a disk spool not replayed yet: the worker waits for it, never "not found".
+                payload = {**payload, "report_spooled": True}
         await self._queue_reply_job(payload)
         log.info("message.status_query" if query.valid else "message.bad_tracking_id")
         return MailOutcome("status_query")
