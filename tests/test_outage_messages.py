@@ -27,7 +27,15 @@ from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE, envelope_ke
 from gateway.replies import render, status_text
 from gateway.settings import Settings
 from tests.aggregator_support import AggregatorApi, aggregator_settings, drain, post_callback
-from tests.conftest import FIXTURES, CaseStoreServer, TestEnvironment, async_wait_until, serving_gateway, twilio_sid
+from tests.conftest import (
+    FIXTURES,
+    CaseStoreServer,
+    GatewayServer,
+    TestEnvironment,
+    async_wait_until,
+    serving_gateway,
+    twilio_sid,
+)
 from tests.test_faults import own_redis  # noqa: F401  (a fixture)
 from tests.test_sms_aggregator import api, sms  # noqa: F401  (api: a fixture)
 from tests.test_twilio_intake import tracking_id_in, twiml_message
@@ -198,6 +206,31 @@ def replay_held(intake: Intake) -> Iterator[threading.Event]:
         intake.replay_spool = replay  # type: ignore[method-assign]
 
 
+async def _report_spooled_after_redis_returned(gateway: GatewayServer, intake: Intake, embedded: EmbeddedRedis,
+                                               redis: Redis, message_id: str) -> str:
+    """The Tracking ID of an aggregator's SMS spooled just after Redis came back (the replayer held): Redis answers
+    again, the replayer has not come round yet, so the report is in the spool, in neither Redis nor the case store."""
+    # Redis answers: this also leases the reserve the spool draws on.
+    await gateway.post_twilio(gateway.twilio_form(MessageSid=twilio_sid("before"), SmsSid=twilio_sid("before")))
+    with redis_away(embedded, "stopped"):
+        spooled = await gateway.post_twilio(gateway.twilio_form(MessageSid=twilio_sid("during"),
+                                                              SmsSid=twilio_sid("during")))
+        assert spooled.status_code == 200 and intake.spooling
+    response = await post_callback(gateway.client, sms(REPORTER, "Lampu jalan mati di Jl. Merdeka", message_id))
+    assert response.status_code == 200, response.text
+    [answer] = response.json()["messages"]
+    assert not redis.exists(envelope_key(answer["tracking_id"]))  # in the spool, its answers queued in Redis
+    return str(answer["tracking_id"])
+
+
+def _requeue_due(redis: Redis, name: str) -> None:
+    """Every job waiting for its retry on queue `name` back on it, as RQ's scheduler does once its interval is up."""
+    target = queue(name, redis)
+    for job_id in target.scheduled_job_registry.get_job_ids():
+        target.scheduled_job_registry.remove(job_id)
+        target.enqueue_job(target.fetch_job(job_id))
+
+
 async def test_an_aggregator_report_spooled_just_after_redis_returned_gets_its_acknowledgement_sms(
     own_redis: EmbeddedRedis, test_env: TestEnvironment, casestore: CaseStoreServer, api: AggregatorApi,  # noqa: F811
 ) -> None:
@@ -212,41 +245,20 @@ async def test_an_aggregator_report_spooled_just_after_redis_returned_gets_its_a
     intake = app[GATEWAY_KEY].intake
     async with serving_gateway(settings, redis, app=app) as gateway:
         with replay_held(intake) as let_go:
-            # Redis answers: this also leases the reserve the spool draws on.
-            await gateway.post_twilio(gateway.twilio_form(MessageSid=twilio_sid("before"), SmsSid=twilio_sid("before")))
-            with redis_away(own_redis, "stopped"):
-                spooled = await gateway.post_twilio(gateway.twilio_form(MessageSid=twilio_sid("during"),
-                                                                      SmsSid=twilio_sid("during")))
-                assert spooled.status_code == 200 and intake.spooling
-            # Redis answers again; the replayer has not come round yet.
-            response = await post_callback(gateway.client, sms(REPORTER, "Lampu jalan mati di Jl. Merdeka", "kannel-7"))
-            assert response.status_code == 200, response.text
-            [answer] = response.json()["messages"]
-            tracking_id = answer["tracking_id"]
-            assert not redis.exists(envelope_key(tracking_id))  # in the spool, its acknowledgement queued in Redis
+            tracking_id = await _report_spooled_after_redis_returned(gateway, intake, own_redis, redis, "kannel-7")
             drain(settings, (REPLY_QUEUE,))  # the reply worker takes it at once
             assert DeadLetters(redis).count() == 0
             assert api.parts() == []
             let_go.set()
             await async_wait_until(lambda: redis.exists(envelope_key(tracking_id)), timeout=10)
-    replies = queue(REPLY_QUEUE, redis)
-    [job_id] = replies.scheduled_job_registry.get_job_ids()  # its retry, a second from then
-    replies.scheduled_job_registry.remove(job_id)
-    replies.enqueue_job(replies.fetch_job(job_id))  # as RQ's scheduler does once the second has passed
+    assert len(queue(REPLY_QUEUE, redis).scheduled_job_registry.get_job_ids()) == 1  # its retry, a second from then
+    _requeue_due(redis, REPLY_QUEUE)
     drain(settings, (REPLY_QUEUE,))
     assert api.texts_to(REPORTER) == [render("ack", "id", tracking_id=tracking_id)]
     assert DeadLetters(redis).count() == 0
     drain(settings, (FORWARD_QUEUE,))
     assert casestore.get(tracking_id) is not None
     redis.close()
-
-
-def _requeue_due(redis: Redis, name: str) -> None:
-    """Every job waiting for its retry on queue `name` back on it, as RQ's scheduler does once its interval is up."""
-    target = queue(name, redis)
-    for job_id in target.scheduled_job_registry.get_job_ids():
-        target.scheduled_job_registry.remove(job_id)
-        target.enqueue_job(target.fetch_job(job_id))
 
 
 async def test_a_status_query_for_a_spooled_report_before_its_replay_is_answered_later_not_as_not_found(
@@ -262,15 +274,7 @@ async def test_a_status_query_for_a_spooled_report_before_its_replay_is_answered
     intake = app[GATEWAY_KEY].intake
     async with serving_gateway(settings, redis, app=app) as gateway:
         with replay_held(intake) as let_go:
-            await gateway.post_twilio(gateway.twilio_form(MessageSid=twilio_sid("before"), SmsSid=twilio_sid("before")))
-            with redis_away(own_redis, "stopped"):
-                spooled = await gateway.post_twilio(gateway.twilio_form(MessageSid=twilio_sid("during"),
-                                                                      SmsSid=twilio_sid("during")))
-                assert spooled.status_code == 200 and intake.spooling
-            response = await post_callback(gateway.client, sms(REPORTER, "Lampu jalan mati di Jl. Merdeka", "kannel-8"))
-            [answer] = response.json()["messages"]
-            tracking_id = answer["tracking_id"]
-            assert not redis.exists(envelope_key(tracking_id))  # in the spool
+            tracking_id = await _report_spooled_after_redis_returned(gateway, intake, own_redis, redis, "kannel-8")
             asked = await post_callback(gateway.client, sms(REPORTER, f"CEK {tracking_id}", "kannel-9"))
             assert asked.status_code == 200, asked.text
             drain(settings, (STATUS_QUEUE, REPLY_QUEUE))  # the workers take them before the replay
