@@ -308,16 +308,35 @@ class Gateway:
             assert result.message is not None
             if joined is not None:
                 joined.append(result.message)
-            earlier = await self.handle_message(adapter, result.message)
-            await durably(self.parts.mark_done, result.key, earlier.tracking_id or "-", result.message)
+            earlier = await self.take_superseded(adapter, result.key, result.message)
             log.info("message.parts_superseded", incomplete=result.message.incomplete)
             result = await durably(self.parts.add, message)
             if result.state == "conflict":  # a third message at once: the next sweep takes what waits
                 raise NotDurable("the parts' buffer changed as it was taken", reason="concat_conflict")
             later = await self.handle_part_result(adapter, result, joined)
-            return [earlier, *([later] if later is not None else [])]
+            return [*([earlier] if earlier is not None else []), *([later] if later is not None else [])]
         later = await self.handle_part_result(adapter, result, joined)
         return [later] if later is not None else []
+
+    async def take_superseded(self, adapter: WebhookAdapter, key: str, message: InboundMessage) -> Outcome | None:
+        """File the waiting message a part of the sender's next one supersedes, and mark its parts done. A bug that
+        fails to file it keeps it unfiled and tells its citizen, as the webhook does for the message in hand (None);
+        the part in hand is the next message's and still goes to its own buffer. Raised to the webhook, the 200 that
+        told of the kept message acknowledged that part unstored: lost, and the next message's part at a number the
+        earlier never had answered as its late part, lost too."""
+        assert self.parts is not None
+        try:
+            outcome = await self.handle_message(adapter, message)
+        except GatewayError:
+            raise
+        except Exception as error:
+            if not await self.keep_unfiled(adapter, message, error):
+                raise
+            await self.tell_kept_unfiled(adapter, message)  # best effort: kept either way, as the sweeper's are
+            await durably(self.parts.mark_done, key, "-", message)
+            return None
+        await durably(self.parts.mark_done, key, outcome.tracking_id or "-", message)
+        return outcome
 
     async def handle_part_result(self, adapter: WebhookAdapter, result: PartResult,
                                  joined: list[InboundMessage] | None) -> Outcome | None:

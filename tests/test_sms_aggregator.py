@@ -2409,3 +2409,38 @@ async def test_a_concatenated_sms_kept_unfiled_leaves_no_parts_for_the_sweeper(
     again = await post_callback(gateway.client, first)  # a part delivered again: no second message
     assert (again.status_code, again.json()) == (200, {"status": "accepted", "messages": []})
     assert UnfiledMessages(redis).list()[0] == [kept]
+
+
+async def test_a_part_that_takes_a_waiting_message_a_bug_fails_to_file_is_still_stored(
+    gateway: GatewayServer, redis: Redis, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The next message's part takes the waiting one at once (one reference for every message); a bug fails to file
+    that earlier message, which is kept unfiled and its citizen told. The part in hand is the next message's, not
+    the kept one's: answered 200 without being stored, it was acknowledged and lost, and the next message's part at
+    a number the earlier never had was answered as its late part ("done") and lost too."""
+    import gateway.app as app_module
+
+    original = app_module.normalize
+
+    def normalize_failing_the_earlier(message: InboundMessage, **kwargs: Any) -> Any:
+        if message.incomplete:
+            raise ValueError("a bug")
+        return original(message, **kwargs)
+
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+    for number in (1, 3):  # part 2 is lost
+        assert (await post_callback(gateway.client, first["parts"][number - 1])).json()["messages"] == []
+    monkeypatch.setattr(app_module, "normalize", normalize_failing_the_earlier)
+    taking = await post_callback(gateway.client, second["parts"][0])
+    monkeypatch.setattr(app_module, "normalize", original)
+    if taking.status_code != 200:  # not acknowledged: the aggregator sends it again
+        assert (await post_callback(gateway.client, second["parts"][0])).status_code == 200
+    answers = [await post_callback(gateway.client, part) for part in second["parts"][1:]]
+    assert [answer.status_code for answer in answers] == [200, 200]
+    (kept,), _ = UnfiledMessages(redis).list()
+    assert kept.message.incomplete
+    [filed] = answers[-1].json()["messages"]
+    whole = orjson.loads(redis.get(envelope_key(filed["tracking_id"])))  # type: ignore[arg-type]
+    assert (whole["text"], whole["incomplete"]) == (second["expected_text"], False)
+    assert sorted(job.args[0]["kind"] for job in queue(REPLY_QUEUE, redis).jobs) == ["ack", "kept_unfiled"]
+    assert redis.zcard(PENDING_KEY) == 0
