@@ -320,13 +320,19 @@ class Gateway:
 
     async def take_superseded(self, adapter: WebhookAdapter, key: str, message: InboundMessage) -> Outcome | None:
         """File the waiting message a part of the sender's next one supersedes, and mark its parts done. A bug that
-        fails to file it keeps it unfiled and tells its citizen, as the webhook does for the message in hand (None);
-        the part in hand is the next message's and still goes to its own buffer. Raised to the webhook, the 200 that
-        told of the kept message acknowledged that part unstored: lost, and the next message's part at a number the
-        earlier never had answered as its late part, lost too."""
+        fails to file it keeps it unfiled and tells its citizen, as the webhook does for the message in hand (None),
+        and a refusal drops it, as the sweeper does; the part in hand is the next message's and still goes to its own
+        buffer. Raised to the webhook, the 200 that told of the kept message acknowledged that part unstored (lost,
+        and the next message's part at a number the earlier never had answered as its late part, lost too), and the
+        400 of a refusal refused it with the earlier one."""
         assert self.parts is not None
         try:
             outcome = await self.handle_message(adapter, message)
+        except RejectedInput as error:
+            # Retrying cannot change a refusal, as the sweeper's: refused with it, the part in hand was too.
+            log.error("concat.superseded_rejected", reason=error.reason, detail=error.detail)
+            await durably(self.parts.mark_done, key, "-", message)
+            return None
         except GatewayError:
             raise
         except Exception as error:

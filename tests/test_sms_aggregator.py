@@ -32,7 +32,7 @@ from channels.base import InboundMessage, MessagePart
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
 from channels.sms_aggregator_send import AggregatorSender, dlr_token, reply_parts
 from gateway.concat import PENDING_KEY, PartBuffer
-from gateway.errors import PermanentError, RetryableError
+from gateway.errors import PermanentError, RejectedInput, RetryableError
 from gateway.health import SIGNALS_KEY, health_channel
 from gateway.lease import Holder, process_table
 from gateway.outbound import REPLY_FUNC, STATUS_FUNC, OutboundReplies, reply_key
@@ -2411,20 +2411,22 @@ async def test_a_concatenated_sms_kept_unfiled_leaves_no_parts_for_the_sweeper(
     assert UnfiledMessages(redis).list()[0] == [kept]
 
 
-async def test_a_part_that_takes_a_waiting_message_a_bug_fails_to_file_is_still_stored(
-    gateway: GatewayServer, redis: Redis, monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("failure", ["bug", "refusal"])
+async def test_a_part_that_takes_a_waiting_message_that_fails_to_file_is_still_stored(
+    gateway: GatewayServer, redis: Redis, monkeypatch: pytest.MonkeyPatch, failure: str,
 ) -> None:
     """The next message's part takes the waiting one at once (one reference for every message); a bug fails to file
     that earlier message, which is kept unfiled and its citizen told. The part in hand is the next message's, not
     the kept one's: answered 200 without being stored, it was acknowledged and lost, and the next message's part at
-    a number the earlier never had was answered as its late part ("done") and lost too."""
+    a number the earlier never had was answered as its late part ("done") and lost too. Refused (400), the part was
+    refused with it, and the aggregator does not send a refused callback again."""
     import gateway.app as app_module
 
     original = app_module.normalize
 
     def normalize_failing_the_earlier(message: InboundMessage, **kwargs: Any) -> Any:
         if message.incomplete:
-            raise ValueError("a bug")
+            raise ValueError("a bug") if failure == "bug" else RejectedInput("a refusal", reason="bad_field")
         return original(message, **kwargs)
 
     first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
@@ -2437,10 +2439,11 @@ async def test_a_part_that_takes_a_waiting_message_a_bug_fails_to_file_is_still_
         assert (await post_callback(gateway.client, second["parts"][0])).status_code == 200
     answers = [await post_callback(gateway.client, part) for part in second["parts"][1:]]
     assert [answer.status_code for answer in answers] == [200, 200]
-    (kept,), _ = UnfiledMessages(redis).list()
-    assert kept.message.incomplete
+    kept = UnfiledMessages(redis).list()[0]
+    assert [entry.message.incomplete for entry in kept] == ([True] if failure == "bug" else [])
     [filed] = answers[-1].json()["messages"]
     whole = orjson.loads(redis.get(envelope_key(filed["tracking_id"])))  # type: ignore[arg-type]
     assert (whole["text"], whole["incomplete"]) == (second["expected_text"], False)
-    assert sorted(job.args[0]["kind"] for job in queue(REPLY_QUEUE, redis).jobs) == ["ack", "kept_unfiled"]
+    assert sorted(job.args[0]["kind"] for job in queue(REPLY_QUEUE, redis).jobs) == [
+        "ack", *(["kept_unfiled"] if failure == "bug" else [])]
     assert redis.zcard(PENDING_KEY) == 0
