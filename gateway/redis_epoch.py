@@ -21,12 +21,16 @@ from redis import Redis
 EPOCH_KEY = "lapor:health:redis_epoch"
 # The last loss noticed: `epoch` (the new one), `at` (Redis's clock, Unix seconds), `by` (the process that noticed).
 DATA_LOST_KEY = "lapor:health:redis_data_lost"
+# The epoch of the last loss noted, kept without expiry: a loss is noted once, however late a process that saw the
+# epoch before it beats again (a frozen one resumed, one cut off from Redis for a while). Read from `DATA_LOST_KEY`,
+# the operator's DEL of it (or its expiry) let such a process note the same loss again, a day more on every view.
+NOTED_KEY = "lapor:health:redis_loss_noted"
 # How long a loss stays on the views (a day: an operator paged at night reads it in the morning); deleting the key
 # clears it sooner (README, "When Redis lost its data").
 DATA_LOST_SHOWN_SECONDS = 24 * 3600
 
-# KEYS: epoch, data_lost. ARGV: the epoch this process saw ('' before its first beat), a fresh one to write if none
-# is there, the process, how long the loss is kept. Returns the epoch now in Redis.
+# KEYS: epoch, data_lost, noted. ARGV: the epoch this process saw ('' before its first beat), a fresh one to write if
+# none is there, the process, how long the loss is kept. Returns the epoch now in Redis.
 _CHECK_EPOCH = """
 local current = redis.call('GET', KEYS[1])
 if current and current == ARGV[1] then return current end
@@ -34,7 +38,8 @@ if not current then
   redis.call('SET', KEYS[1], ARGV[2])
   current = ARGV[2]
 end
-if ARGV[1] ~= '' and redis.call('HGET', KEYS[2], 'epoch') ~= current then
+if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= current then
+  redis.call('SET', KEYS[3], current)
   local now = redis.call('TIME')
   redis.call('HSET', KEYS[2], 'epoch', current, 'at', now[1], 'by', ARGV[3])
   redis.call('EXPIRE', KEYS[2], ARGV[4])
@@ -54,7 +59,7 @@ class RedisEpoch:
     def check(self, redis: Redis | None = None) -> bool:
         """Whether Redis (`redis`, by default the one given first) lost its data since the last check (the first
         check: never). Raises RedisError."""
-        current = self._check(keys=[EPOCH_KEY, DATA_LOST_KEY],
+        current = self._check(keys=[EPOCH_KEY, DATA_LOST_KEY, NOTED_KEY],
                               args=[self.seen, uuid.uuid4().hex, self._process, DATA_LOST_SHOWN_SECONDS], client=redis)
         current = current.decode() if isinstance(current, bytes) else str(current)
         lost = bool(self.seen) and current != self.seen

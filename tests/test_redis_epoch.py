@@ -70,3 +70,21 @@ def test_processes_noticing_one_loss_note_it_once_even_one_started_after_it(
         "smtp", "pollers"]
     assert smtp.beat() and pollers.beat()  # said once each
     assert len([event for event in log_events(log_stream) if event["event"] == "redis.data_lost"]) == 2
+
+
+def test_a_loss_cleared_by_the_operator_is_not_noted_again_by_a_process_that_beats_late(
+    redis: Redis, log_stream: io.StringIO
+) -> None:
+    """A process that saw the epoch before the loss and beats again only after the operator cleared it (frozen and
+    resumed, cut off from Redis for a while), or after the day it is shown: the loss was noted again, with a new
+    time, and every view degraded for another day for a loss already checked."""
+    gateway, late = ServingBeat(redis, "serve", ["sms-aggregator"]), ServingBeat(redis, "smtp", ["email"])
+    assert gateway.beat() and late.beat()
+    redis.flushdb()
+    assert gateway.beat()
+    assert redis.exists(DATA_LOST_KEY)
+    redis.delete(DATA_LOST_KEY)  # the operator's, once checked
+    assert late.beat()
+    assert not redis.exists(DATA_LOST_KEY) and status(redis)["redis_data_lost"] is None
+    redis.flushdb()  # a second loss is noted again
+    assert late.beat() and redis.exists(DATA_LOST_KEY)
