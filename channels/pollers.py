@@ -91,7 +91,8 @@ def run_pollers(pollers: Sequence[Poller], stop: threading.Event, *, redis: Redi
     beat = None
     if redis is not None:
         beat = ServingBeat(redis, "pollers", lambda: [p.channel for p, t in zip(pollers, threads, strict=True)
-                                                      if t.is_alive()]).start()
+                                                      if t.is_alive()],
+                           data_dir=settings.data_dir if settings is not None else None).start()
     for thread in threads:
         thread.join()
     if beat is not None:

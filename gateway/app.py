@@ -142,7 +142,7 @@ class Gateway:
         starts, once, unless the process is stopping already."""
         if self.beats or self.beat_stop.is_set():
             return
-        beat = ServingBeat(self.redis, "serve", served_channels(self.adapters))
+        beat = ServingBeat(self.redis, "serve", served_channels(self.adapters), data_dir=self.settings.data_dir)
         self.beats.append(asyncio.create_task(beat.run(self.beat_stop)))
 
     def record_signal(self, method: str, *args: object) -> None:

@@ -851,7 +851,7 @@ def smtp() -> None:
         poller = asyncio.create_task(ImapPoller(settings, redis, intake, signal_writer=signal_writer).run(stop)) \
             if settings.email.imap_host else None
         # Listening: say so every 2 s, or `email` goes down on the status (health rule process_missing).
-        beat = asyncio.create_task(ServingBeat(redis, "smtp", ["email"]).run(stop))
+        beat = asyncio.create_task(ServingBeat(redis, "smtp", ["email"], data_dir=settings.data_dir).run(stop))
         await stop.wait()
         server.close()
         await server.wait_closed()

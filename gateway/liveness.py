@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -45,10 +46,12 @@ FORGET_AFTER_SECONDS = 7 * 24 * 3600.0
 
 class ServingBeat:
     """Says, every `interval` seconds, that this process is alive and serving `channels` (a list, or a function
-    returning the channels served right now, e.g. those whose poller thread is running)."""
+    returning the channels served right now, e.g. those whose poller thread is running). `data_dir`: where the host's
+    processes keep the Redis epoch they saw (`gateway.redis_epoch`)."""
 
     def __init__(self, redis: Redis, process: str, channels: Iterable[str] | Callable[[], Iterable[str]], *,
-                 interval: float = BEAT_SECONDS, clock: Callable[[], float] = time.time) -> None:
+                 interval: float = BEAT_SECONDS, clock: Callable[[], float] = time.time,
+                 data_dir: Path | None = None) -> None:
         self._redis = redis
         self.process = process
         self.member = f"{process}:{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -57,7 +60,7 @@ class ServingBeat:
         self._clock = clock
         self._failing = False
         # Whether Redis lost its data under this process (`gateway.redis_epoch`), checked at each beat.
-        self._epoch = RedisEpoch(redis, self.member)
+        self._epoch = RedisEpoch(redis, self.member, data_dir)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -4,15 +4,18 @@ that had nothing, a FLUSHDB by hand.
 Redis answers again at once, the processes beat, and every view read OK, while what Redis held was gone: the jobs
 queued and not yet run (reports not yet forwarded, replies not yet sent), the records that catch a message delivered
 twice (a provider's retry was filed as a second report with a second Tracking ID) and the pollers' places. So the
-first process to beat writes a random epoch into Redis (`EPOCH_KEY`), and each remembers the one it saw; a beat that
-finds it gone or another one says the data was lost, and notes when and by whom (`DATA_LOST_KEY`, kept
+first process to beat writes a random epoch into Redis (`EPOCH_KEY`), and each remembers the one it saw, in memory
+and in its data dir (`EPOCH_FILE`, for the processes started after it on the host); a beat that finds it gone or
+another one says the data was lost, and notes when and by whom (`DATA_LOST_KEY`, kept
 `DATA_LOST_SHOWN_SECONDS`), which every view shows as a degraded state with what to check. One script does it, so two
 processes noticing at once note one loss.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 from redis import Redis
@@ -48,13 +51,40 @@ return current
 """
 
 
-class RedisEpoch:
-    """The epoch one process saw, checked at each of its beats (`gateway.liveness.ServingBeat`)."""
+# Where a host's processes keep the epoch they last saw (under LAPOR_DATA_DIR), so that one starting again compares
+# with it: a host rebooted with its Redis, or everything restarted after Redis lost its data, began with nothing seen
+# and noted no loss, the commonest one missed.
+EPOCH_FILE = "redis_epoch"
 
-    def __init__(self, redis: Redis, process: str) -> None:
+
+class RedisEpoch:
+    """The epoch one process saw, checked at each of its beats (`gateway.liveness.ServingBeat`), and kept in
+    `data_dir` (None: in memory only) for the next process on the host."""
+
+    def __init__(self, redis: Redis, process: str, data_dir: Path | None = None) -> None:
         self._check = redis.register_script(_CHECK_EPOCH)
         self._process = process
-        self.seen = ""
+        self._file = None if data_dir is None else data_dir / EPOCH_FILE
+        self.seen = self._read_kept()
+
+    def _read_kept(self) -> str:
+        try:
+            return self._file.read_text(encoding="ascii").strip() if self._file is not None else ""
+        except (OSError, UnicodeDecodeError):  # none yet, or unreadable: nothing seen
+            return ""
+
+    def _keep(self, epoch: str) -> None:
+        """Write the epoch for the next process, whole or not at all; a data dir that takes no file keeps nothing
+        (the spool's own check says so on every view)."""
+        if self._file is None:
+            return
+        try:
+            self._file.parent.mkdir(parents=True, exist_ok=True)
+            written = self._file.with_name(f".{EPOCH_FILE}.{os.getpid()}")
+            written.write_text(epoch, encoding="ascii")
+            os.replace(written, self._file)
+        except OSError:
+            pass
 
     def check(self, redis: Redis | None = None) -> bool:
         """Whether Redis (`redis`, by default the one given first) lost its data since the last check (the first
@@ -63,6 +93,8 @@ class RedisEpoch:
                               args=[self.seen, uuid.uuid4().hex, self._process, DATA_LOST_SHOWN_SECONDS], client=redis)
         current = current.decode() if isinstance(current, bytes) else str(current)
         lost = bool(self.seen) and current != self.seen
+        if current != self.seen:
+            self._keep(current)
         self.seen = current
         return lost
 

@@ -5,12 +5,13 @@ message delivered twice were gone (gateway/redis_epoch.py)."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from redis import Redis
 
 from gateway.health import HealthMonitor, load_rules
 from gateway.liveness import ServingBeat
-from gateway.redis_epoch import DATA_LOST_KEY, DATA_LOST_SHOWN_SECONDS, EPOCH_KEY
+from gateway.redis_epoch import DATA_LOST_KEY, DATA_LOST_SHOWN_SECONDS, EPOCH_FILE, EPOCH_KEY
 from gateway.settings import CONFIG_DIR
 from tests.conftest import TestEnvironment, log_events
 from tests.test_forwarding import cli
@@ -88,3 +89,21 @@ def test_a_loss_cleared_by_the_operator_is_not_noted_again_by_a_process_that_bea
     assert not redis.exists(DATA_LOST_KEY) and status(redis)["redis_data_lost"] is None
     redis.flushdb()  # a second loss is noted again
     assert late.beat() and redis.exists(DATA_LOST_KEY)
+
+
+def test_a_process_started_again_after_redis_lost_its_data_notices_it_by_the_epoch_its_host_kept(
+    redis: Redis, tmp_path: Path, log_stream: io.StringIO
+) -> None:
+    """A host rebooted with its Redis (no persistence), or every process restarted after the loss: each began with
+    nothing seen and noted nothing, the commonest loss missed. The epoch seen is kept in the data dir; a process on
+    another host, or the first ever, has none and notes nothing."""
+    assert ServingBeat(redis, "serve", ["sms-twilio"], data_dir=tmp_path).beat()
+    assert (tmp_path / EPOCH_FILE).read_text() == redis.get(EPOCH_KEY).decode()  # type: ignore[union-attr]
+    redis.flushdb()  # the reboot: Redis back empty, the processes start again
+    assert ServingBeat(redis, "serve", ["sms-twilio"], data_dir=tmp_path / "elsewhere").beat()  # another host's
+    assert not redis.exists(DATA_LOST_KEY)
+    again = ServingBeat(redis, "smtp", ["email"], data_dir=tmp_path)
+    assert again.beat() and again.beat()
+    assert redis.hget(DATA_LOST_KEY, "by").decode().startswith("smtp:")  # type: ignore[union-attr]
+    assert [event["process"] for event in log_events(log_stream) if event["event"] == "redis.data_lost"] == ["smtp"]
+    assert (tmp_path / EPOCH_FILE).read_text() == redis.get(EPOCH_KEY).decode()  # type: ignore[union-attr]
