@@ -212,14 +212,22 @@ class OutboundReplies:
             commit(pipe)
         return Queued(state, reply_id)
 
-    def status_recipient(self, number: str, tracking_id: str) -> dict[str, str | None]:
+    def status_recipient(self, number: str, tracking_id: str, *, report_spooled: bool = False) -> dict[str, str | None]:
         """How a status answer is addressed: by the report (`to_report`) when the number asking is the sender of the
         anonymous report it asks about, by the number (`to`) otherwise. An anonymous reporter's number stays in the
         report's envelope copy alone (README, **Anonymous reports**): `CEK <id>` answered `to` their number wrote it
         in clear beside that Tracking ID into the reply job (and the status job), kept 5 minutes once sent and, in a
-        failed job and its dead letter, 30 days. Anyone else's number is no anonymous reporter's of that report."""
+        failed job and its dead letter, 30 days. Anyone else's number is no anonymous reporter's of that report.
+
+        `report_spooled`: a disk spool may hold the report (`Intake.replay_pending`). One without its envelope copy in
+        Redis yet cannot tell whose it is, and is addressed by the report all the same: the number asking, maybe its
+        anonymous reporter's, stood beside its Tracking ID in the status job, its promise and their dead letters (a
+        spool not replayed for the jobs' retries). The reply worker reads the number from the copy once it is
+        replayed (`workers.reply.resolve_recipient`); an ID given out seconds before is asked after by its reporter."""
         key = envelope_key(tracking_id)
         raw = self._redis.get(key)
+        if raw is None and report_spooled:
+            return {"to": None, "to_report": tracking_id}
         envelope = readable_envelope(tracking_id, raw) if raw is not None else None
         try:
             own = envelope is not None and envelope.get("anonymous") is True and envelope["sender"]["id"] == number
@@ -253,7 +261,7 @@ class OutboundReplies:
         promise = self.queue_reply(source=source, kind="status_pending", text=render("status_pending", language,
                                                                                       tracking_id=tracking_id),
                                    language=language, tracking_id=tracking_id, to=to, to_report=to_report,
-                                   pipeline=pipe)
+                                   pipeline=pipe, report_spooled=report_spooled)
         # status_id: the job's identity, whatever reruns it (a retry, a requeue, a copy): it is answered once.
         job = {"source": source, "to": to, "tracking_id": tracking_id, "language": language,
                "status_id": uuid.uuid4().hex, "promise_reply_id": promise.reply_id,
@@ -389,6 +397,8 @@ class OutboundReplies:
                                tracking_id=query.tracking_id, allowed=False)
                 return None, await durably(self.once_per_message, source, message_id, held)
             spooled = replay_pending is not None and await asyncio.to_thread(replay_pending)
+            if spooled and recipient["to_report"] is None:
+                recipient = await durably(self.status_recipient, number, query.tracking_id, report_spooled=True)
             job = partial(self.queue_status_job_and_promise, source=source, tracking_id=query.tracking_id,
                           language=query.language, report_spooled=spooled, **recipient)
             return None, await durably(self.once_per_message, source, message_id, job)

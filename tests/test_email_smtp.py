@@ -77,6 +77,7 @@ from tests.email_support import (
     stored_envelope,
 )
 from tests.image_support import FIXTURES as ATTACHMENT_FIXTURES
+from tests.test_anonymous_traces import redis_values
 from tests.test_envelope_schema import sample_envelope
 from workers import email_reply as email_reply_worker
 from workers.deadletters import DeadLetters
@@ -2765,6 +2766,37 @@ def test_a_cek_by_mail_while_a_spool_may_hold_its_report_waits_for_it_instead_of
     assert answer_to(outbox(server.settings), mail) == []
     assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == 1  # its retry
     assert DeadLetters(redis).count() == 0
+
+
+def test_a_cek_by_mail_of_an_anonymous_report_a_spool_may_hold_names_no_address_beside_it(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before its replay, an anonymous report's copy is not in Redis to say whose it is: the CEK's job was addressed
+    to its From, and the whistleblower's address stood beside the report's Tracking ID in the job, retried while the
+    spool waited, and 30 days in its dead letter when it waited too long. It is addressed by the report, and once the
+    copy is replayed answered where the acknowledgement went."""
+    sender = "saksi.kunci@contoh-desa.net"
+    server = make_server()
+    filed = server.deliver(citizen_mail(subject="ANONIM pungli", body="Kepala desa minta uang.", sender=sender))
+    tracking_id = filed.tracking_id
+    assert filed.data_code == 250 and tracking_id
+    run_replies(server.settings, redis)  # its acknowledgement
+    copy = redis.get(envelope_key(tracking_id))
+    assert copy is not None and orjson.loads(copy)["anonymous"] is True
+    redis.delete(envelope_key(tracking_id))  # as in a spool: a report the replay has not brought back yet
+    monkeypatch.setattr(Intake, "replay_pending", lambda self: True)
+    mail = citizen_mail(subject=f"CEK {tracking_id}", body=f"CEK {tracking_id}", sender=sender)
+    assert server.deliver(mail, mail_from=sender).data_code == 250
+    run_replies(server.settings, redis)
+    assert answer_to(outbox(server.settings), mail) == []
+    assert [(key, where) for key, where, value in redis_values(redis) if sender in value] == []
+    redis.set(envelope_key(tracking_id), copy)  # the replay
+    replies = queue(REPLY_QUEUE, redis)
+    [job_id] = replies.scheduled_job_registry.get_job_ids()
+    replies.scheduled_job_registry.remove(job_id)
+    replies.enqueue_job(replies.fetch_job(job_id))  # as RQ's scheduler does once the interval has passed
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), mail)
+    assert answer["To"] == sender and answer.get_content() == status_body(tracking_id, "received", True)
 
 
 @dataclass(frozen=True)

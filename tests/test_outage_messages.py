@@ -36,6 +36,7 @@ from tests.conftest import (
     serving_gateway,
     twilio_sid,
 )
+from tests.test_anonymous_traces import number_forms, redis_values
 from tests.test_faults import own_redis  # noqa: F401  (a fixture)
 from tests.test_sms_aggregator import api, sms  # noqa: F401  (api: a fixture)
 from tests.test_twilio_intake import tracking_id_in, twiml_message
@@ -207,7 +208,8 @@ def replay_held(intake: Intake) -> Iterator[threading.Event]:
 
 
 async def _report_spooled_after_redis_returned(gateway: GatewayServer, intake: Intake, embedded: EmbeddedRedis,
-                                               redis: Redis, message_id: str) -> str:
+                                               redis: Redis, message_id: str,
+                                               text: str = "Lampu jalan mati di Jl. Merdeka") -> str:
     """The Tracking ID of an aggregator's SMS spooled just after Redis came back (the replayer held): Redis answers
     again, the replayer has not come round yet, so the report is in the spool, in neither Redis nor the case store."""
     # Redis answers: this also leases the reserve the spool draws on.
@@ -216,7 +218,7 @@ async def _report_spooled_after_redis_returned(gateway: GatewayServer, intake: I
         spooled = await gateway.post_twilio(gateway.twilio_form(MessageSid=twilio_sid("during"),
                                                               SmsSid=twilio_sid("during")))
         assert spooled.status_code == 200 and intake.spooling
-    response = await post_callback(gateway.client, sms(REPORTER, "Lampu jalan mati di Jl. Merdeka", message_id))
+    response = await post_callback(gateway.client, sms(REPORTER, text, message_id))
     assert response.status_code == 200, response.text
     [answer] = response.json()["messages"]
     assert not redis.exists(envelope_key(answer["tracking_id"]))  # in the spool, its answers queued in Redis
@@ -261,25 +263,34 @@ async def test_an_aggregator_report_spooled_just_after_redis_returned_gets_its_a
     redis.close()
 
 
+@pytest.mark.parametrize(("text", "acknowledgement"), [("Lampu jalan mati di Jl. Merdeka", "ack"),
+                                                        ("ANONIM Lampu jalan mati di Jl. Merdeka", "ack_anonymous")],
+                         ids=["named", "anonymous"])
 async def test_a_status_query_for_a_spooled_report_before_its_replay_is_answered_later_not_as_not_found(
-    own_redis: EmbeddedRedis, test_env: TestEnvironment, casestore: CaseStoreServer, api: AggregatorApi,  # noqa: F811
+    text: str, acknowledgement: str, own_redis: EmbeddedRedis, test_env: TestEnvironment,  # noqa: F811
+    casestore: CaseStoreServer, api: AggregatorApi,  # noqa: F811
 ) -> None:
     """A report answered from the disk spool is in neither Redis nor the case store until the replayer's next round
     after Redis's return. A citizen's `CEK <id>` in that window, for the ID just given, was answered "tidak
     ditemukan. Periksa kembali nomornya." (seen under load with Redis hanging for a few seconds). It is now answered
-    as a case store away is: the answer follows, and the status job waits for the replay, then says "received"."""
+    as a case store away is: the answer follows, and the status job waits for the replay, then says "received".
+    Both are addressed by the report, whose copy is not in Redis to tell whose it is: the number asking, an anonymous
+    reporter's, stood beside its Tracking ID in the status job, the promise and their dead letters."""
     settings = aggregator_settings(test_env, REDIS_URL=own_redis.url, LAPOR_QUEUES_RETRY_INTERVALS="1")
     redis = redis_connection(own_redis.url, timeout=REDIS_TIMEOUT)
     app = create_app(settings, redis)
     intake = app[GATEWAY_KEY].intake
     async with serving_gateway(settings, redis, app=app) as gateway:
         with replay_held(intake) as let_go:
-            tracking_id = await _report_spooled_after_redis_returned(gateway, intake, own_redis, redis, "kannel-8")
+            tracking_id = await _report_spooled_after_redis_returned(gateway, intake, own_redis, redis, "kannel-8",
+                                                                     text)
             asked = await post_callback(gateway.client, sms(REPORTER, f"CEK {tracking_id}", "kannel-9"))
             assert asked.status_code == 200, asked.text
+            forms = number_forms(REPORTER)
+            assert [(key, where) for key, where, value in redis_values(redis) if forms.found_in(value)] == []
             drain(settings, (STATUS_QUEUE, REPLY_QUEUE))  # the workers take them before the replay
             pending = render("status_pending", "id", tracking_id=tracking_id)
-            assert api.texts_to(REPORTER) == [pending]
+            assert api.texts_to(REPORTER) == [] and DeadLetters(redis).count() == 0  # each waits for the copy
             let_go.set()
             await async_wait_until(lambda: redis.exists(envelope_key(tracking_id)), timeout=10)
     for name in (STATUS_QUEUE, REPLY_QUEUE):
@@ -288,7 +299,8 @@ async def test_a_status_query_for_a_spooled_report_before_its_replay_is_answered
     _requeue_due(redis, REPLY_QUEUE)  # an answer queued behind its promise may have waited a round
     drain(settings, (REPLY_QUEUE,))
     assert sorted(api.texts_to(REPORTER)) == sorted(
-        [pending, render("ack", "id", tracking_id=tracking_id), status_text(tracking_id, "received", "id", found=True)])
+        [pending, render(acknowledgement, "id", tracking_id=tracking_id),
+         status_text(tracking_id, "received", "id", found=True)])
     assert DeadLetters(redis).count() == 0
     redis.close()
 

@@ -76,7 +76,8 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
     text = status_text(tracking_id, status, language, found=found)
     outbound = OutboundReplies(context.redis, context.settings)
     reply = partial(outbound.queue_reply, source=str(query["source"]), kind="status", text=text, language=language,
-                    tracking_id=tracking_id, after_reply=promise_of(query), **recipient_of(query))
+                    tracking_id=tracking_id, after_reply=promise_of(query),
+                    report_spooled=bool(query.get("report_spooled")), **recipient_of(query))
     queued = reply() if answered is None else outbound.once(
         answered, reply, repeated=partial(log.info, "status.already_answered"), what="status answer")
     if queued.state == "repeated":  # another run of this job answered while this one asked the case store
@@ -176,7 +177,7 @@ def give_up(redis: Redis, settings: Settings, query: dict[str, Any], *, job: Job
     OutboundReplies(redis, settings).queue_reply(
         source=str(query["source"]), kind="status", language=language, tracking_id=tracking_id,
         text=render("status_retry", language, tracking_id=tracking_id), pipeline=pipe, **recipient_of(query),
-        after_reply=promise_of(query),
+        after_reply=promise_of(query), report_spooled=bool(query.get("report_spooled")),
     )
     DeadLetters(redis).add_new(
         queue=STATUS_QUEUE, func=STATUS_FUNC, args=[query], tracking_id=tracking_id,

@@ -204,13 +204,14 @@ class MailProcessor:
         payload = status_payload(mail, raw, query)
         if query.valid:
             bind_message_context(tracking_id=query.tracking_id)
+            # Its report may be in a disk spool not replayed yet: the worker waits for it, never "not found".
+            spooled = await asyncio.to_thread(self.intake.replay_pending)
             addressed = await durably(own_anonymous_report, self.redis, self.settings, query.tracking_id,
-                                      mail.sender_address)
+                                      mail.sender_address, report_spooled=spooled)
             if addressed is not None:  # threaded to the CEK all the same: its Message-IDs stay in the job
                 payload = {**{key: value for key, value in payload.items() if key not in ("to", "subject")},
                            **addressed}
-            if await asyncio.to_thread(self.intake.replay_pending):
-                # Its report may be in a disk spool not replayed yet: the worker waits for it, never "not found".
+            if spooled:
                 payload = {**payload, "report_spooled": True}
         await self._queue_reply_job(payload)
         log.info("message.status_query" if query.valid else "message.bad_tracking_id")
@@ -472,15 +473,23 @@ def status_payload(mail: ParsedMail, raw: bytes, query: MailQuery) -> dict[str, 
     }
 
 
-def own_anonymous_report(redis: Redis, settings: Settings, tracking_id: str, address: str) -> dict[str, Any] | None:
+def own_anonymous_report(redis: Redis, settings: Settings, tracking_id: str, address: str, *,
+                         report_spooled: bool = False) -> dict[str, Any] | None:
     """How the answer to a CEK by mail is addressed when its From is the address of the anonymous report it asks
     about (its sender's, or the one its acknowledgement went to): by the report (`to_report`; `to_sender`: at the
     report's From rather than where it was answered), so that the job never writes that address beside the report's
     Tracking ID; its subject is the report's. None for anyone else's CEK (answered at its From, as the
     status of someone else's report is all its writer learns), a named report's, or a report no longer kept. The copy
-    is kept until the answer can have used its retries, no longer (as an SMS CEK's: `status_recipient`)."""
+    is kept until the answer can have used its retries, no longer (as an SMS CEK's: `status_recipient`).
+
+    `report_spooled`: a disk spool may hold the report (`Intake.replay_pending`). One whose copy is not in Redis yet
+    cannot tell whose it is, and is addressed by the report all the same, answered where its acknowledgement went
+    once the copy is replayed: the address asking, maybe its anonymous sender's, stood beside its Tracking ID in the
+    job, retried while the spool waits and kept 30 days as a dead letter when it waited too long."""
     key = envelope_key(tracking_id)
     raw = redis.get(key)
+    if raw is None and report_spooled:
+        return {"to_report": tracking_id}
     try:
         envelope = orjson.loads(raw) if raw is not None else None
         if not isinstance(envelope, dict) or envelope.get("anonymous") is not True:
